@@ -1,0 +1,1 @@
+"""One module per ``python main.py`` sub-command (see :mod:`core.cli`)."""

@@ -1,0 +1,102 @@
+"""Progress events and cancellation, with no dependency on any UI toolkit.
+
+Long work in ``core`` (scans, downloads, training, exports) takes a ``listener``
+callable and a :class:`CancelToken`.  It calls ``listener(event)`` with one of the
+small frozen dataclasses below and checks the token often (within one batch for
+training).  The CLI prints events; ``gui/`` turns them into Qt signals.  This is
+the Orange ``progress_callback`` / Keras ``Callback`` idea without the coupling.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+
+class Cancelled(Exception):
+    """Raised inside a job when its token was cancelled; the job stops cleanly."""
+
+
+class CancelToken:
+    """A thread-safe flag a UI sets and a worker polls."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def raise_if_cancelled(self) -> None:
+        if self._event.is_set():
+            raise Cancelled("cancelled by the user")
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Generic progress of a job: ``done`` of ``total`` units (total 0 = unknown)."""
+
+    done: int
+    total: int
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Log:
+    """A line for the user's log; level is 'info', 'warning' or 'error'."""
+
+    message: str
+    level: str = "info"
+
+
+@dataclass(frozen=True)
+class PhaseStarted:
+    """A training phase begins ('head' or 'fine_tune')."""
+
+    phase: str
+    epochs: int
+    steps_per_epoch: int
+    learning_rate: float
+    trainable_params: int = 0
+
+
+@dataclass(frozen=True)
+class BatchEnd:
+    """One training batch finished; ``metrics`` holds running loss/accuracy."""
+
+    phase: str
+    epoch: int
+    epochs: int
+    step: int
+    steps: int
+    images_per_second: float
+    eta_seconds: float
+    metrics: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EpochEnd:
+    """One epoch finished; ``metrics`` has loss, accuracy, val_loss, val_accuracy."""
+
+    phase: str
+    epoch: int
+    epochs: int
+    metrics: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+Listener = Callable[[Any], None]
+
+
+def null_listener(event: Any) -> None:
+    """The listener used when the caller passes none."""
+
+
+def emit(listener: Optional[Listener], event: Any) -> None:
+    """Send ``event`` to ``listener`` if there is one."""
+    if listener is not None:
+        listener(event)

@@ -1,0 +1,51 @@
+import os
+
+import pytest
+
+from core.fsutil import atomic_dir, atomic_file, atomic_write_text
+
+
+def test_atomic_write_replaces_and_leaves_no_temp(tmp_path):
+    p = tmp_path / "a.json"
+    atomic_write_text(p, "one")
+    atomic_write_text(p, "two")
+    assert p.read_text() == "two"
+    assert os.listdir(tmp_path) == ["a.json"]
+
+
+def test_failed_write_keeps_old_file(tmp_path, monkeypatch):
+    p = tmp_path / "a.json"
+    atomic_write_text(p, "old")
+
+    def boom(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", boom)
+    with pytest.raises(OSError):
+        atomic_write_text(p, "new")
+    monkeypatch.undo()
+    assert p.read_text() == "old"
+    assert os.listdir(tmp_path) == ["a.json"]
+
+
+def test_atomic_dir_keeps_old_on_failure(tmp_path):
+    target = tmp_path / "export"
+    with atomic_dir(target) as d:
+        (d / "model.bin").write_text("v1")
+    with pytest.raises(RuntimeError):
+        with atomic_dir(target) as d:
+            (d / "model.bin").write_text("half")
+            raise RuntimeError("crash")
+    assert (target / "model.bin").read_text() == "v1"
+    assert sorted(os.listdir(tmp_path)) == ["export"]
+    with atomic_dir(target) as d:
+        (d / "model.bin").write_text("v2")
+    assert (target / "model.bin").read_text() == "v2"
+    assert sorted(os.listdir(tmp_path)) == ["export"]
+
+
+def test_atomic_file_keeps_suffix(tmp_path):
+    with atomic_file(tmp_path / "m.keras") as tmp:
+        assert tmp.name.endswith(".keras")
+        tmp.write_text("x")
+    assert (tmp_path / "m.keras").read_text() == "x"
