@@ -22,6 +22,13 @@ from .errors import UserError
 
 # Module names under core.commands, in the order --help lists them.
 COMMANDS: list[str] = [
+    "inspect",
+    "train",
+    "evaluate",
+    "predict",
+    "export",
+    "inspect_model",
+    "backbones",
 ]
 
 log = logging.getLogger("finetune_studio")

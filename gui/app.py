@@ -1,18 +1,40 @@
-"""Start the desktop app: create the QApplication and show the main window fast."""
+"""Start the desktop app: create the QApplication and show the main window fast.
+
+Only Qt and the light parts of ``core`` are imported before ``show()``;
+TensorFlow, albumentations and pyqtgraph load later (``gui.tf_loader``, or
+the page that needs them), so the window appears within about a second even on
+a 2-core machine.
+"""
 
 from __future__ import annotations
 
 import sys
 
 
-def run_app(argv=None) -> int:
+def create_app(argv=None):
+    """The QApplication with the app's names, high-DPI policy and theme."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
 
-    from gui.main_window import MainWindow
+    from gui.theme import apply_theme
 
-    app = QApplication.instance() or QApplication(list(argv or sys.argv))
+    app = QApplication.instance()
+    if app is None:
+        # Fractional scaling (125 %, 150 %) renders crisply instead of rounding.
+        QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
+            Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+        app = QApplication(list(argv if argv is not None else sys.argv))
     app.setApplicationName("Fine-Tune Studio")
     app.setOrganizationName("FineTuneStudio")
+    apply_theme(app)
+    return app
+
+
+def run_app(argv=None) -> int:
+    app = create_app(argv)
+    from gui.main_window import MainWindow
+
     window = MainWindow()
     window.show()
     return app.exec()

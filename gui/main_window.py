@@ -1,15 +1,416 @@
-"""The main window (a first frame; the pages arrive with the GUI issue)."""
+"""The main window: a sidebar of steps, one page per step, the project menu.
+
+The window only arranges things: each page lives in ``gui/pages/`` and edits the
+shared :class:`gui.state.AppState`; long work goes through the window's one
+:class:`gui.jobs.JobRunner`, whose progress shows in the status bar with a
+Cancel button.  TensorFlow is imported in the background after the window is
+on screen (``gui.tf_loader``), so the window appears at once.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QMainWindow
+import logging
+import os
+from pathlib import Path
+from typing import Optional
+
+from PySide6.QtCore import QByteArray, QCoreApplication, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QLabel, QListWidget,
+                               QListWidgetItem, QMainWindow, QMessageBox, QProgressBar,
+                               QPushButton, QStackedWidget, QWidget)
+
+from core.errors import UserError
+from core.events import Log, Progress
+from core.project import PROJECT_SUFFIX, Project, load_project, save_project
+from gui import recent, tf_loader
+from gui.jobs import Job, JobRunner, cancel_all_jobs, live_jobs
+from gui.log_view import LogView
+from gui.pages.augment_page import AugmentPage
+from gui.pages.base import Page
+from gui.pages.coming_next import EvaluatePage, ExportPage, PredictPage, TrainPage
+from gui.pages.data_page import DataPage
+from gui.pages.model_page import ModelPage
+from gui.state import AppState
+
+log = logging.getLogger("finetune_studio.gui")
+
+PAGE_CLASSES = (DataPage, ModelPage, AugmentPage, TrainPage, EvaluatePage, PredictPage,
+                ExportPage)
+SIDEBAR_NAMES = ("Data", "Model", "Augmentation", "Train", "Evaluate", "Predict", "Export")
+PROJECT_FILTER = f"Fine-Tune Studio projects (*{PROJECT_SUFFIX});;All files (*)"
 
 
 class MainWindow(QMainWindow):
-    def __init__(self) -> None:
+    tensorflow_ready = Signal(str)  # device in words, e.g. "CPU"
+    tensorflow_failed = Signal(str)
+
+    def __init__(self, state: Optional[AppState] = None, load_tensorflow: bool = True) -> None:
         super().__init__()
+        self.state = state or AppState(parent=self)
+        self.runner = JobRunner(self)
+        self.tf_device: Optional[str] = None
+        self._load_tensorflow = load_tensorflow
+        self._shown_once = False
+        self._closing = False
+
         self.setWindowTitle("Fine-Tune Studio")
-        self.resize(1200, 800)
-        label = QLabel("Fine-Tune Studio\n\nUse `python main.py --help` for the command line.")
-        label.setMargin(40)
-        self.setCentralWidget(label)
+        self.setAcceptDrops(True)
+        self.resize(1280, 820)
+        self.setMinimumSize(900, 600)
+
+        self.sidebar = QListWidget()
+        self.sidebar.setObjectName("sidebar")
+        self.sidebar.setFixedWidth(190)
+        self.stack = QStackedWidget()
+        self.pages: list[Page] = []
+        for i, cls in enumerate(PAGE_CLASSES):
+            page = cls(self.state, self.runner)
+            page.next_requested.connect(lambda i=i: self.show_page(i + 1))
+            self.pages.append(page)
+            self.stack.addWidget(page)
+            item = QListWidgetItem(f"{i + 1}   {SIDEBAR_NAMES[i]}")
+            item.setToolTip(f"{page.title} (Ctrl+{i + 1})")
+            self.sidebar.addItem(item)
+        self.sidebar.currentRowChanged.connect(self._on_page_changed)
+
+        central = QWidget()
+        lay = QHBoxLayout(central)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.sidebar)
+        lay.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+
+        self.log_view = LogView()
+        self.log_dock = QDockWidget("Log", self)
+        self.log_dock.setObjectName("logDock")
+        self.log_dock.setWidget(self.log_view)
+        self.addDockWidget(Qt.BottomDockWidgetArea, self.log_dock)
+        self.log_dock.hide()
+
+        self._build_status_bar()
+        self._build_menus()
+
+        self.state.dirty_changed.connect(lambda _d: self._update_title())
+        self.state.project_path_changed.connect(lambda _p: self._update_title())
+        self.state.dataset_changed.connect(self._on_dataset_changed)
+        self.runner.job_started.connect(self._on_job_started)
+        self._update_title()
+        self._restore_geometry()
+        self.sidebar.setCurrentRow(0)
+
+    # ------------------------------------------------------------------ building
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.job_label = QLabel()
+        self.job_progress = QProgressBar()
+        self.job_progress.setFixedWidth(220)
+        self.job_progress.setTextVisible(True)
+        self.job_cancel = QPushButton("Cancel")
+        self.job_cancel.setToolTip("Stop the running job (Esc)")
+        self.job_cancel.setShortcut(QKeySequence(Qt.Key_Escape))
+        self.job_cancel.clicked.connect(self.runner.cancel)
+        for w in (self.job_label, self.job_progress, self.job_cancel):
+            bar.addPermanentWidget(w)
+            w.hide()
+        self.tf_label = QLabel("Starting…")
+        self.tf_label.setObjectName("hint")
+        bar.addPermanentWidget(self.tf_label)
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self.action_new = self._action(file_menu, "&New project", QKeySequence.New,
+                                       self.new_project)
+        self.action_open = self._action(file_menu, "&Open project…", QKeySequence.Open,
+                                        lambda: self.open_project())
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        file_menu.addSeparator()
+        self.action_save = self._action(file_menu, "&Save project", QKeySequence.Save,
+                                        self.save_project)
+        self.action_save_as = self._action(file_menu, "Save project &as…",
+                                           QKeySequence("Ctrl+Shift+S"),
+                                           lambda: self.save_project_as())
+        file_menu.addSeparator()
+        self._action(file_menu, "Choose image &folder…", QKeySequence("Ctrl+Shift+O"),
+                     lambda: (self.show_page(0), self.pages[0].choose_folder()))
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", QKeySequence.Quit, self.close)
+
+        go_menu = self.menuBar().addMenu("&Go")
+        for i, name in enumerate(SIDEBAR_NAMES):
+            self._action(go_menu, f"&{i + 1} {name}", QKeySequence(f"Ctrl+{i + 1}"),
+                         lambda i=i: self.show_page(i))
+
+        view_menu = self.menuBar().addMenu("&View")
+        toggle = self.log_dock.toggleViewAction()
+        toggle.setText("&Log")
+        toggle.setShortcut(QKeySequence("Ctrl+L"))
+        view_menu.addAction(toggle)
+
+        help_menu = self.menuBar().addMenu("&Help")
+        self._action(help_menu, "&About Fine-Tune Studio", None, self._about)
+
+    def _action(self, menu, text, shortcut, slot) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(shortcut)
+        action.triggered.connect(lambda _checked=False: slot())
+        menu.addAction(action)
+        self.addAction(action)
+        return action
+
+    # ------------------------------------------------------------------ pages
+    @property
+    def data_page(self) -> DataPage:
+        return self.pages[0]  # type: ignore[return-value]
+
+    @property
+    def model_page(self) -> ModelPage:
+        return self.pages[1]  # type: ignore[return-value]
+
+    @property
+    def augment_page(self) -> AugmentPage:
+        return self.pages[2]  # type: ignore[return-value]
+
+    def show_page(self, index: int) -> None:
+        if 0 <= index < len(self.pages):
+            self.sidebar.setCurrentRow(index)
+
+    def current_page(self) -> Page:
+        return self.pages[self.stack.currentIndex()]
+
+    def _on_page_changed(self, row: int) -> None:
+        if row < 0:
+            return
+        self.stack.setCurrentIndex(row)
+        self.pages[row].on_shown()
+
+    def _on_dataset_changed(self, report) -> None:
+        ok = report is not None and getattr(report, "usable", False)
+        self.sidebar.item(0).setText(f"1   Data{'   ✓' if ok else ''}")
+
+    # ------------------------------------------------------------------ TensorFlow
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self._shown_once:
+            self._shown_once = True
+            if self._load_tensorflow:
+                QTimer.singleShot(0, self._start_tensorflow)
+
+    def _start_tensorflow(self) -> None:
+        self.tf_label.setText("Loading TensorFlow…")
+        loader = tf_loader.start_loading()
+        loader.ready.connect(self._on_tf_ready, Qt.QueuedConnection)
+        loader.failed.connect(self._on_tf_failed, Qt.QueuedConnection)
+        done = tf_loader.outcome()
+        if done is not None:  # loaded by an earlier window: the signal is long gone
+            if done[0] == "ready":
+                self._on_tf_ready(done[1])
+            else:
+                self._on_tf_failed(done[1], done[2])
+
+    def _on_tf_ready(self, device: str) -> None:
+        if self.tf_device is not None or self._closing:
+            return
+        self.tf_device = device
+        self.tf_label.setText(f"Ready ({device})")
+        log.info("TensorFlow loaded; training device: %s", device)
+        self.tensorflow_ready.emit(device)
+
+    def _on_tf_failed(self, message: str, tb: str) -> None:
+        if self._closing:
+            return
+        self.tf_label.setText("TensorFlow missing")
+        log.error("%s\n%s", message, tb)
+        self.tensorflow_failed.emit(message)
+
+    # ------------------------------------------------------------------ jobs
+    def _on_job_started(self, job: Job) -> None:
+        self.job_label.setText(job.name + "…")
+        self.job_progress.setRange(0, 0)
+        self.job_progress.setFormat("%p%")
+        for w in (self.job_label, self.job_progress, self.job_cancel):
+            w.show()
+        job.progress.connect(self._on_job_event)
+        job.done.connect(self._on_job_done)
+
+    def _on_job_event(self, event) -> None:
+        if isinstance(event, Progress):
+            if event.total > 0:
+                self.job_progress.setRange(0, event.total)
+                self.job_progress.setValue(min(event.done, event.total))
+            else:
+                self.job_progress.setRange(0, 0)
+            if event.message:
+                self.job_label.setText(event.message)
+        elif isinstance(event, Log):
+            self.log_view.add_event_line(event.message, event.level)
+            if event.level in ("warning", "error"):
+                self.statusBar().showMessage(event.message, 8000)
+
+    def _on_job_done(self) -> None:
+        if self.runner.is_busy():
+            return
+        for w in (self.job_label, self.job_progress, self.job_cancel):
+            w.hide()
+
+    # ------------------------------------------------------------------ projects
+    def new_project(self) -> bool:
+        if not self.maybe_save():
+            return False
+        self.state.load_project(Project(), None)
+        self.show_page(0)
+        return True
+
+    def open_project(self, path: Optional[str] = None) -> bool:
+        """Open ``path`` (or ask for one); False when cancelled or the file is unusable."""
+        if not self.maybe_save():
+            return False
+        if path is None:
+            start = str(Path(self.state.project_path).parent) if self.state.project_path else ""
+            path, _ = QFileDialog.getOpenFileName(self, "Open project", start, PROJECT_FILTER)
+            if not path:
+                return False
+        try:
+            project = load_project(path)
+        except UserError as exc:
+            recent.remove_recent_project(os.path.abspath(path))
+            self._warn("Cannot open the project", str(exc))
+            return False
+        self.state.load_project(project, os.path.abspath(path))
+        recent.add_recent_project(path)
+        self.statusBar().showMessage(f"Opened {path}", 5000)
+        return True
+
+    def save_project(self) -> bool:
+        if not self.state.project_path:
+            return self.save_project_as()
+        return self._save_to(self.state.project_path)
+
+    def save_project_as(self, path: Optional[str] = None) -> bool:
+        if path is None:
+            start = self.state.project_path or str(Path.home() / f"my-project{PROJECT_SUFFIX}")
+            path, _ = QFileDialog.getSaveFileName(self, "Save project as", start, PROJECT_FILTER)
+            if not path:
+                return False
+        if not path.endswith(PROJECT_SUFFIX):
+            path += PROJECT_SUFFIX
+        return self._save_to(path)
+
+    def _save_to(self, path: str) -> bool:
+        try:
+            written = save_project(self.state.to_project(), path)
+        except OSError as exc:
+            self._warn("Cannot save the project",
+                       f"{path}: {exc.strerror or exc}. Choose another folder with "
+                       "File → Save project as.")
+            return False
+        self.state.set_project_path(str(written))
+        self.state.mark_saved()
+        recent.add_recent_project(str(written))
+        self.statusBar().showMessage(f"Saved {written}", 5000)
+        return True
+
+    def maybe_save(self) -> bool:
+        """Ask about unsaved changes; True when it is fine to go on."""
+        if not self.state.dirty:
+            return True
+        name = Path(self.state.project_path).name if self.state.project_path else "this project"
+        answer = QMessageBox.question(
+            self, "Unsaved changes", f"Save the changes to {name} first?",
+            QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
+        if answer == QMessageBox.Save:
+            return self.save_project()
+        return answer == QMessageBox.Discard
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        items = recent.recent_projects()
+        if not items:
+            self.recent_menu.addAction("(none yet)").setEnabled(False)
+        for p in items:
+            act = self.recent_menu.addAction(p)
+            act.triggered.connect(lambda _c=False, p=p: self.open_project(p))
+
+    def _update_title(self) -> None:
+        name = Path(self.state.project_path).name if self.state.project_path else "Untitled"
+        self.setWindowTitle(f"{name}[*] — Fine-Tune Studio")
+        self.setWindowModified(self.state.dirty)
+
+    def _warn(self, title: str, text: str) -> None:
+        QMessageBox.warning(self, title, text)
+
+    def _about(self) -> None:
+        from core import __version__
+
+        QMessageBox.about(self, "About Fine-Tune Studio",
+                          f"<b>Fine-Tune Studio {__version__}</b><p>Fine-tune a pretrained "
+                          "image classifier on folders of your images.</p><p>Everything the "
+                          "app does is also available headless: <tt>python main.py "
+                          "--help</tt>.</p>")
+
+    # ------------------------------------------------------------------ drag & drop
+    def dragEnterEvent(self, event) -> None:
+        if self._dropped_path(event.mimeData()) is not None:
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        path = self._dropped_path(event.mimeData())
+        if path is None:
+            return
+        event.acceptProposedAction()
+        if os.path.isdir(path):
+            self.show_page(0)
+            self.data_page.open_folder(path)
+        else:
+            self.open_project(path)
+
+    @staticmethod
+    def _dropped_path(mime) -> Optional[str]:
+        if not mime.hasUrls():
+            return None
+        for url in mime.urls():
+            if url.isLocalFile():
+                p = url.toLocalFile()
+                if os.path.isdir(p) or p.endswith(PROJECT_SUFFIX):
+                    return p
+        return None
+
+    # ------------------------------------------------------------------ closing
+    def closeEvent(self, event) -> None:
+        if not self.maybe_save():
+            event.ignore()
+            return
+        if self.runner.is_busy():
+            job = self.runner.current
+            answer = QMessageBox.question(
+                self, "A job is running",
+                f"“{job.name}” is still running. Stop it and close the window?",
+                QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
+            if answer != QMessageBox.Yes:
+                event.ignore()
+                return
+        self.shutdown()
+        super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        """Cancel every job, stop page workers, wait for threads; safe to call twice."""
+        if self._closing:
+            return
+        self._closing = True
+        for page in self.pages:
+            page.shutdown()
+        if live_jobs():
+            self.statusBar().showMessage("Stopping…")
+        cancel_all_jobs()
+        QCoreApplication.processEvents()  # deliver the jobs' last signals while pages exist
+        tf_loader.wait_loaded()
+        recent.settings().setValue("geometry", self.saveGeometry())
+        self.log_view.detach()
+
+    def _restore_geometry(self) -> None:
+        geo = recent.settings().value("geometry")
+        if isinstance(geo, (QByteArray, bytes)):
+            self.restoreGeometry(geo)

@@ -26,3 +26,28 @@ def _isolated_home(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
     monkeypatch.setenv("FTS_DATA_DIR", str(home / "studio-data"))
     yield
+
+
+@pytest.fixture(scope="session")
+def tiny_weights(tmp_path_factory) -> str:
+    """A BatchNorm-calibrated random MobileNetV3Small (32 px) weights file (see weights_fixture)."""
+    from weights_fixture import calibrated_weights
+
+    return str(calibrated_weights("MobileNetV3Small", 32,
+                                  tmp_path_factory.mktemp("weights") / "mnv3s_32.weights.h5"))
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory, tiny_weights) -> Path:
+    """One real training run shared by the tests that need a trained model (bright/dark, 2 classes).
+
+    Treat it as read-only: copy it (shutil.copytree) before changing anything in it.
+    """
+    from core.training import train
+    from weights_fixture import make_bright_dark, tiny_config
+
+    base = tmp_path_factory.mktemp("trained")
+    data = make_bright_dark(base / "data")
+    result = train(tiny_config(data, tiny_weights), base / "run")
+    assert result.status == "completed" and result.metrics.accuracy >= 0.8
+    return Path(result.run_dir)

@@ -1,0 +1,103 @@
+"""Classification metrics from predictions: accuracy, per-class P/R/F1, confusion matrix.
+
+Plain numpy so the same numbers come out of training (validation set), the
+``evaluate`` command and every exported model's parity check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Optional, Sequence
+
+import numpy as np
+
+
+@dataclass
+class ClassScore:
+    name: str
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+@dataclass
+class Mistake:
+    path: str
+    true_label: str
+    predicted_label: str
+    confidence: float
+
+
+@dataclass
+class Metrics:
+    accuracy: float
+    n_images: int
+    classes: list[str]
+    per_class: list[ClassScore]
+    confusion: list[list[int]]  # rows: true class, columns: predicted class
+    macro_f1: float
+    mistakes: list[Mistake] = field(default_factory=list)
+    skipped: list[dict] = field(default_factory=list)  # files that could not be read
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Metrics":
+        return cls(accuracy=d["accuracy"], n_images=d["n_images"], classes=list(d["classes"]),
+                   per_class=[ClassScore(**c) for c in d["per_class"]],
+                   confusion=[list(r) for r in d["confusion"]], macro_f1=d["macro_f1"],
+                   mistakes=[Mistake(**m) for m in d.get("mistakes", [])],
+                   skipped=list(d.get("skipped", [])))
+
+    def to_text(self) -> str:
+        width = max([len(c) for c in self.classes] + [5])
+        lines = [f"accuracy: {self.accuracy:.4f} on {self.n_images} images "
+                 f"(macro F1 {self.macro_f1:.4f})", "",
+                 f"{'class':<{width}}  precision  recall     f1  support"]
+        for c in self.per_class:
+            lines.append(f"{c.name:<{width}}  {c.precision:9.3f}  {c.recall:6.3f}  {c.f1:5.3f}  "
+                         f"{c.support:7d}")
+        lines += ["", "confusion matrix (rows: true, columns: predicted)"]
+        lines.append(" " * width + "  " + " ".join(f"{c[:6]:>6}" for c in self.classes))
+        for name, row in zip(self.classes, self.confusion):
+            lines.append(f"{name:<{width}}  " + " ".join(f"{v:6d}" for v in row))
+        if self.skipped:
+            lines += ["", f"skipped {len(self.skipped)} unreadable file(s):"]
+            lines += [f"  {s['path']}: {s['reason']}" for s in self.skipped]
+        return "\n".join(lines)
+
+
+def compute_metrics(y_true: Sequence[int], probs: np.ndarray, classes: Sequence[str],
+                    paths: Optional[Sequence[str]] = None, max_mistakes: int = 200) -> Metrics:
+    y_true = np.asarray(y_true, dtype=np.int64)
+    probs = np.asarray(probs, dtype=np.float64)
+    n_cls = len(classes)
+    if len(y_true) == 0:
+        return Metrics(0.0, 0, list(classes), [ClassScore(c, 0.0, 0.0, 0.0, 0) for c in classes],
+                       [[0] * n_cls for _ in classes], 0.0)
+    y_pred = probs.argmax(axis=1)
+    cm = np.zeros((n_cls, n_cls), dtype=np.int64)
+    np.add.at(cm, (y_true, y_pred), 1)
+    scores = []
+    for i, name in enumerate(classes):
+        tp = cm[i, i]
+        pred_i = cm[:, i].sum()
+        true_i = cm[i, :].sum()
+        p = tp / pred_i if pred_i else 0.0
+        r = tp / true_i if true_i else 0.0
+        f1 = 2 * p * r / (p + r) if p + r else 0.0
+        scores.append(ClassScore(name, float(p), float(r), float(f1), int(true_i)))
+    present = [s.f1 for s in scores if s.support > 0]
+    mistakes = []
+    if paths is not None:
+        wrong = np.nonzero(y_pred != y_true)[0]
+        conf = probs[wrong, y_pred[wrong]]
+        order = wrong[np.argsort(-conf, kind="stable")]
+        for i in order[:max_mistakes]:
+            mistakes.append(Mistake(str(paths[i]), classes[y_true[i]], classes[y_pred[i]],
+                                    float(probs[i, y_pred[i]])))
+    return Metrics(accuracy=float((y_pred == y_true).mean()), n_images=int(len(y_true)),
+                   classes=list(classes), per_class=scores, confusion=cm.tolist(),
+                   macro_f1=float(np.mean(present)) if present else 0.0, mistakes=mistakes)

@@ -1,0 +1,152 @@
+"""Project files: one JSON file that brings a whole session back.
+
+A project holds the :class:`~core.config.StudioConfig` a user built in the app,
+the run folders trained from it and the model last used, so that reopening it
+restores every setting.  It is plain data: paths inside are only ever read as
+paths (never imported or executed), and everything is validated on load so a
+hand-edited or truncated file gives a :class:`~core.errors.ConfigError` that
+names the file and the field instead of a crash later.
+
+Paths under the project's own folder are stored relative to it, so a project
+folder can be moved or shared as a whole; relative paths are resolved against
+the project file's folder on load.  Writes are atomic (``core.fsutil``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from .config import StudioConfig
+from .errors import ConfigError
+from .fsutil import atomic_write_text
+
+PROJECT_VERSION = 1
+PROJECT_SUFFIX = ".ftsproj"
+PROJECT_FORMAT = "fine-tune-studio-project"
+
+# ModelConfig.weights values that are keywords, not files.
+_WEIGHT_KEYWORDS = {"imagenet", "none", ""}
+
+
+@dataclass
+class Project:
+    """What a project file stores."""
+
+    config: StudioConfig = field(default_factory=StudioConfig)
+    runs: list[str] = field(default_factory=list)
+    last_model: Optional[str] = None
+    version: int = PROJECT_VERSION
+
+    def to_dict(self, base: Optional[Path] = None) -> dict:
+        """JSON-ready form; paths under ``base`` are written relative to it."""
+        cfg = self.config.to_dict()
+        rel = (lambda p: _relativize(p, base)) if base is not None else (lambda p: p)
+        cfg["data"]["data_dir"] = rel(cfg["data"]["data_dir"])
+        if cfg["model"]["weights"].lower() not in _WEIGHT_KEYWORDS:
+            cfg["model"]["weights"] = rel(cfg["model"]["weights"])
+        cfg["export"]["out_dir"] = rel(cfg["export"]["out_dir"])
+        return {
+            "format": PROJECT_FORMAT,
+            "version": self.version,
+            "config": cfg,
+            "runs": [rel(r) for r in self.runs],
+            "last_model": rel(self.last_model) if self.last_model else self.last_model,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str, base: Optional[Path] = None) -> "Project":
+        """Validate ``data`` read from ``source``; resolve relative paths against ``base``."""
+        if not isinstance(data, dict):
+            raise ConfigError(f"{source}: not a Fine-Tune Studio project (expected a JSON object)")
+        if data.get("format") != PROJECT_FORMAT:
+            raise ConfigError(f"{source}: not a Fine-Tune Studio project "
+                              f"('format' should be {PROJECT_FORMAT!r})")
+        known = {"format", "version", "config", "runs", "last_model"}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"{source}: unknown entry {unknown[0]!r} "
+                              f"(known: {', '.join(sorted(known))})")
+        version = data.get("version", PROJECT_VERSION)
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise ConfigError(f"{source}: 'version' must be a whole number")
+        if version > PROJECT_VERSION:
+            raise ConfigError(f"{source}: written by a newer Fine-Tune Studio (project version "
+                              f"{version}, this one reads up to {PROJECT_VERSION}); update the app")
+        if version < 1:
+            raise ConfigError(f"{source}: project version {version} is not supported")
+        if "config" not in data:
+            raise ConfigError(f"{source}: 'config' is missing")
+        config = StudioConfig.from_dict(data["config"], source=f"{source}: config")
+        try:
+            config.validate()
+        except ConfigError as exc:
+            raise ConfigError(f"{source}: {exc}") from None
+
+        runs = data.get("runs", [])
+        if not isinstance(runs, list) or not all(isinstance(r, str) for r in runs):
+            raise ConfigError(f"{source}: 'runs' must be a list of folder paths (text)")
+        last_model = data.get("last_model")
+        if last_model is not None and not isinstance(last_model, str):
+            raise ConfigError(f"{source}: 'last_model' must be a file path (text) or null")
+
+        res = (lambda p: _resolve(p, base)) if base is not None else (lambda p: p)
+        config.data.data_dir = res(config.data.data_dir)
+        if config.model.weights.lower() not in _WEIGHT_KEYWORDS:
+            config.model.weights = res(config.model.weights)
+        config.export.out_dir = res(config.export.out_dir)
+        return cls(config=config, runs=[res(r) for r in runs],
+                   last_model=res(last_model) if last_model else last_model, version=version)
+
+
+def save_project(project: Project, path: str | Path) -> Path:
+    """Write ``project`` to ``path`` atomically; returns the path written."""
+    path = Path(path).expanduser().absolute()
+    text = json.dumps(project.to_dict(base=path.parent), indent=2, ensure_ascii=False) + "\n"
+    atomic_write_text(path, text)
+    return path
+
+
+def load_project(path: str | Path) -> Project:
+    """Read and validate a project file; every problem is a ConfigError naming the file."""
+    path = Path(path).expanduser().absolute()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: project file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, not a project file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read project file ({exc})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}); the file "
+                          "is damaged - open another project or start a new one") from None
+    return Project.from_dict(data, str(path), base=path.parent)
+
+
+def _relativize(p: str, base: Path) -> str:
+    """``p`` relative to ``base`` when it lies inside it (portable project folders)."""
+    if not p:
+        return p
+    path = Path(p)
+    if not path.is_absolute():
+        return p
+    try:
+        return path.relative_to(base).as_posix() or "."
+    except ValueError:
+        return p
+
+
+def _resolve(p: str, base: Path) -> str:
+    """An absolute path for ``p``; relative ones are taken from the project's folder."""
+    if not p:
+        return p
+    path = Path(p).expanduser()
+    if path.is_absolute():
+        return str(path)
+    return os.path.normpath(str(base / path))

@@ -1,0 +1,477 @@
+"""The training engine: two phases, checkpoints every epoch, resumable, cancellable.
+
+The schedule is the one the Keras transfer-learning guide teaches: first train
+the new head with the whole backbone frozen (a high learning rate is safe
+because the pretrained features do not move), then unfreeze the chosen layers
+and continue at a 10x lower learning rate, recompiling in between.  BatchNorm
+layers always run in inference mode (the backbone is called with
+``training=False`` and BN layers stay frozen), so small batches do not wreck
+the pretrained statistics.
+
+Everything the GUI and the CLI need is reported through events (see
+:mod:`core.events`); a :class:`~core.events.CancelToken` is polled after every
+batch.  After every finished epoch the weights, the optimizer state and the
+loop state are written atomically to ``checkpoint/``, so a run killed with
+``kill -9`` resumes (``resume_training``) losing at most the epoch in flight.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from . import __version__
+from .config import StudioConfig
+from .device import DeviceInfo
+from .errors import UserError
+from .events import (BatchEnd, CancelToken, Cancelled, EpochEnd, Log, PhaseStarted, Progress,
+                     emit)
+from .fsutil import atomic_dir
+from .metrics import Metrics
+from .runs import RunFolder, default_run_dir
+
+PHASES = ("head", "fine_tune")
+
+
+@dataclass
+class LoopState:
+    """Where the loop is; saved in checkpoint/state.json after every epoch."""
+
+    phase: str = "head"
+    epoch: int = 0  # epochs finished in this phase
+    global_epoch: int = 0  # epochs finished in all phases
+    learning_rate: float = 0.0
+    best_score: Optional[list] = None  # [val_accuracy, -val_loss] of the best epoch (all phases)
+    best_epoch: int = 0  # global epoch number of the best weights
+    phase_best_score: Optional[list] = None
+    phase_best_epoch: int = 0
+    wait: int = 0  # epochs without improvement in this phase
+    plateau_wait: int = 0
+    finished_phases: list = field(default_factory=list)
+    history: list = field(default_factory=list)
+    elapsed: float = 0.0
+
+    @classmethod
+    def load(cls, path: Path) -> Optional["LoopState"]:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass
+class RunResult:
+    run_dir: str
+    status: str  # "completed" or "stopped"
+    best_epoch: int
+    metrics: Optional[Metrics]
+    device: DeviceInfo
+    seconds: float
+    classes: list[str]
+    image_size: int
+    history: list[dict] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["device"] = self.device.to_dict()
+        d["metrics"] = self.metrics.to_dict() if self.metrics else None
+        return d
+
+
+def _score(logs: dict) -> list:
+    acc = float(logs.get("val_accuracy", logs.get("accuracy", 0.0)) or 0.0)
+    loss = float(logs.get("val_loss", logs.get("loss", math.inf)) or 0.0)
+    return [round(acc, 6), -loss]
+
+
+def class_weights_for(labels: list[int], n_classes: int, mode: str) -> Optional[dict]:
+    """Inverse-frequency weights when classes are imbalanced (ratio above 1.5), else None."""
+    if mode != "auto" or not labels:
+        return None
+    counts = np.bincount(np.asarray(labels), minlength=n_classes).astype(np.float64)
+    present = counts[counts > 0]
+    if present.max() / present.min() <= 1.5:
+        return None
+    total = counts.sum()
+    return {i: float(total / (n_classes * c)) if c else 1.0 for i, c in enumerate(counts)}
+
+
+def lr_for_epoch(schedule: str, base_lr: float, epoch: int, epochs: int) -> float:
+    """Cosine decay per epoch from ``base_lr`` to 5% of it; constant otherwise."""
+    if schedule == "cosine" and epochs > 1:
+        floor = 0.05 * base_lr
+        return floor + 0.5 * (base_lr - floor) * (1 + math.cos(math.pi * epoch / (epochs - 1)))
+    return base_lr
+
+
+def _prepare_new_run(cfg: StudioConfig, run_dir: Optional[str | Path], runs_base, listener,
+                     cancel, report):
+    from .backbones import get_backbone, resolve_image_size
+    from .dataset import require_usable, scan_dataset, split_dataset
+    from .errors import DataError
+
+    cfg = cfg.copy().validate()
+    if not cfg.data.data_dir:
+        raise DataError("no data folder given: choose a folder with one sub-folder per class")
+    spec = get_backbone(cfg.model.backbone)
+    cfg.model.backbone = spec.name
+    cfg.model.image_size = resolve_image_size(spec, cfg.model.image_size, cfg.model.weights)
+    if report is None:
+        emit(listener, Log(f"scanning {cfg.data.data_dir}"))
+        report = scan_dataset(cfg.data.data_dir, listener=listener, cancel=cancel)
+    require_usable(report)
+    for problem in report.problems:
+        if problem.kind != "non_image_file":
+            emit(listener, Log(f"skipped {problem.path}: {problem.reason}", "warning"))
+    split = split_dataset(report, cfg.data.val_split, cfg.data.seed)
+    run = RunFolder(run_dir or default_run_dir(runs_base or "runs", spec.name))
+    if run.path.exists() and any(run.path.iterdir()):
+        raise UserError(f"{run.path} already holds files; choose another output folder, or continue "
+                        f"a stopped run with 'train --resume {run.path}'")
+    run.path.mkdir(parents=True, exist_ok=True)
+    run.save_config(cfg)
+    run.write_json("split.json", split.to_dict())
+    run.write_json("labels.json", list(report.classes))
+    run.update_run_info(status="created", app_version=__version__, created=time.time(),
+                        data_dir=str(Path(cfg.data.data_dir).resolve()),
+                        images=len(report.records), classes=list(report.classes),
+                        dataset_fingerprint=_fingerprint(report))
+    return cfg, run, split, list(report.classes)
+
+
+def _fingerprint(report) -> str:
+    import hashlib
+
+    h = hashlib.blake2b(digest_size=12)
+    for r in sorted(report.records, key=lambda r: r.path):
+        h.update(f"{r.class_name}\0{Path(r.path).name}\0{r.width}x{r.height}\n".encode())
+    return h.hexdigest()
+
+
+def train(cfg: StudioConfig, run_dir: Optional[str | Path] = None, *, runs_base=None,
+          listener=None, cancel: Optional[CancelToken] = None, report=None) -> RunResult:
+    """Train a new run from ``cfg``; returns when it completes or is stopped."""
+    cancel = cancel or CancelToken()
+    cfg, run, split, classes = _prepare_new_run(cfg, run_dir, runs_base, listener, cancel, report)
+    return _run(cfg, run, split, classes, LoopState(), listener, cancel)
+
+
+def resume_training(run_dir: str | Path, listener=None,
+                    cancel: Optional[CancelToken] = None) -> RunResult:
+    """Continue a stopped or killed run from its last finished epoch, same config."""
+    from .dataset import Split
+
+    cancel = cancel or CancelToken()
+    run = RunFolder(run_dir)
+    if not run.path.is_dir():
+        raise UserError(f"{run.path}: no such run folder")
+    if not run.config_path.exists():
+        raise UserError(f"{run.path}: not a run folder (no config.json)")
+    cfg = run.load_config()
+    classes = run.labels()
+    split = Split.from_dict(run.read_json("split.json"), cfg.data.data_dir)
+    state = LoopState.load(run.checkpoint_dir / "state.json") or LoopState()
+    if run.run_info().get("status") == "completed":
+        raise UserError(f"{run.path}: this run already completed; start a new run instead")
+    emit(listener, Log(f"resuming {run.path} at {state.phase} epoch {state.epoch + 1}"))
+    return _run(cfg, run, split, classes, state, listener, cancel)
+
+
+def _make_callback(engine: "_Engine"):
+    """A Keras callback bridging fit's hooks to the engine's events, checkpoints and stops."""
+    import keras
+
+    class EngineCallback(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            engine.on_epoch_begin(epoch)
+
+        def on_train_batch_end(self, batch, logs=None):
+            engine.on_batch_end(batch, logs or {})
+
+        def on_test_batch_end(self, batch, logs=None):
+            engine.cancel.raise_if_cancelled()
+
+        def on_epoch_end(self, epoch, logs=None):
+            engine.on_epoch_end(epoch, logs or {})
+
+    return EngineCallback()
+
+
+class _Engine:
+    """The state of one training process over one run folder."""
+
+    def __init__(self, cfg, run, split, classes, state, listener, cancel):
+        self.cfg, self.run, self.split, self.classes = cfg, run, split, classes
+        self.state, self.listener, self.cancel = state, listener, cancel
+        self.model = None
+        self.phase = state.phase
+        self.phase_epochs = 0
+        self.phase_lr = 0.0
+        self.steps = 1
+        self.batch_size = cfg.train.batch_size
+        self._epoch_start = 0.0
+        self._phase_start = 0.0
+        self._phase_start_epoch = 0
+        self._t0 = time.time()
+
+    # -- Keras hooks ------------------------------------------------------
+    def on_epoch_begin(self, epoch_in_fit: int) -> None:
+        self.cancel.raise_if_cancelled()
+        t = self.cfg.train
+        e = self.state.epoch
+        if t.lr_schedule == "plateau" and self.state.learning_rate:
+            lr = self.state.learning_rate
+        else:
+            lr = lr_for_epoch(t.lr_schedule, self.phase_lr, e, self.phase_epochs)
+        self.model.optimizer.learning_rate.assign(lr)
+        self.state.learning_rate = lr
+        self._epoch_start = time.time()
+
+    def on_batch_end(self, batch: int, logs: dict) -> None:
+        now = time.time()
+        step = batch + 1
+        elapsed = max(now - self._epoch_start, 1e-6)
+        ips = step * self.batch_size / elapsed
+        per_step = elapsed / step
+        remaining_epochs = self.phase_epochs - self.state.epoch - 1
+        eta = per_step * (self.steps - step) + remaining_epochs * per_step * self.steps * 1.15
+        emit(self.listener, BatchEnd(self.phase, self.state.epoch + 1, self.phase_epochs, step,
+                                     self.steps, float(ips), float(max(eta, 0.0)),
+                                     {k: float(v) for k, v in logs.items()}))
+        self.cancel.raise_if_cancelled()
+
+    def on_epoch_end(self, epoch_in_fit: int, logs: dict) -> None:
+        st = self.state
+        logs = {k: float(v) for k, v in logs.items()}
+        seconds = time.time() - self._epoch_start
+        st.epoch += 1
+        st.global_epoch += 1
+        row = {"phase": self.phase, "epoch": st.epoch, "global_epoch": st.global_epoch,
+               "loss": logs.get("loss"), "accuracy": logs.get("accuracy"),
+               "val_loss": logs.get("val_loss"), "val_accuracy": logs.get("val_accuracy"),
+               "learning_rate": st.learning_rate, "seconds": round(seconds, 3)}
+        st.history.append(row)
+        score = _score(logs)
+        improved_phase = st.phase_best_score is None or score > st.phase_best_score
+        if improved_phase:
+            st.phase_best_score, st.phase_best_epoch, st.wait = score, st.global_epoch, 0
+            self.model.save_weights(str(self._phase_best_path()))
+        else:
+            st.wait += 1
+        if st.best_score is None or score > st.best_score:
+            st.best_score, st.best_epoch = score, st.global_epoch
+            from .fsutil import atomic_file
+
+            with atomic_file(self.run.best_weights_path, suffix=".weights.h5") as tmp:
+                self.model.save_weights(str(tmp))
+        t = self.cfg.train
+        if t.lr_schedule == "plateau":
+            st.plateau_wait = 0 if improved_phase else st.plateau_wait + 1
+            if st.plateau_wait >= 2:
+                st.learning_rate = max(st.learning_rate * 0.2, self.phase_lr * 1e-3)
+                st.plateau_wait = 0
+                emit(self.listener, Log(f"validation stalled: learning rate lowered to "
+                                        f"{st.learning_rate:.2e}"))
+        st.elapsed += seconds
+        self.write_checkpoint()
+        self.run.write_history(st.history)
+        emit(self.listener, EpochEnd(self.phase, st.epoch, self.phase_epochs, logs, seconds))
+        if t.early_stopping_patience and st.wait >= t.early_stopping_patience:
+            emit(self.listener, Log(f"no improvement for {st.wait} epochs: {self.phase} phase "
+                                    "stops early"))
+            self.model.stop_training = True
+
+    # -- checkpoints ------------------------------------------------------
+    def _phase_best_path(self) -> Path:
+        return self.run.path / f".phase-best-{self.phase}.weights.h5"
+
+    def write_checkpoint(self) -> None:
+        with atomic_dir(self.run.checkpoint_dir) as tmp:
+            self.model.save_weights(str(tmp / "weights.weights.h5"))
+            opt_vars = [np.asarray(v.numpy()) for v in self.model.optimizer.variables]
+            np.savez(tmp / "optimizer.npz", *opt_vars)
+            best = self._phase_best_path()
+            if best.exists():
+                import shutil
+
+                shutil.copyfile(best, tmp / "phase-best.weights.h5")
+            (tmp / "state.json").write_text(json.dumps(asdict(self.state), indent=1))
+
+    def restore_checkpoint(self) -> bool:
+        ck = self.run.checkpoint_dir
+        if not (ck / "weights.weights.h5").exists():
+            return False
+        self.model.load_weights(str(ck / "weights.weights.h5"))
+        if (ck / "phase-best.weights.h5").exists():
+            import shutil
+
+            shutil.copyfile(ck / "phase-best.weights.h5", self._phase_best_path())
+        opt_file = ck / "optimizer.npz"
+        if opt_file.exists() and self.state.phase == self.phase and self.state.epoch > 0:
+            opt = self.model.optimizer
+            opt.build(self.model.trainable_variables)
+            with np.load(opt_file) as data:
+                arrays = [data[f"arr_{i}"] for i in range(len(data.files))]
+            if len(arrays) == len(opt.variables) and all(
+                    tuple(a.shape) == tuple(v.shape) for a, v in zip(arrays, opt.variables)):
+                for a, v in zip(arrays, opt.variables):
+                    v.assign(a)
+            else:
+                emit(self.listener, Log("optimizer state did not match; it restarts fresh",
+                                        "warning"))
+        return True
+
+
+def _compile(model, lr: float, cfg: StudioConfig, device: DeviceInfo) -> None:
+    import keras
+
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=lr),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=cfg.train.label_smoothing),
+        metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
+        jit_compile=device.xla,
+    )
+
+
+def _run(cfg: StudioConfig, run: RunFolder, split, classes: list[str], state: LoopState,
+         listener, cancel: CancelToken) -> RunResult:
+    import keras
+
+    from .device import configure, make_strategy, reset_policy
+    from .model import apply_freeze, build_model
+    from .pipeline import DecodedCache, make_dataset
+    from .weights import resolve_weights
+
+    t_start = time.time()
+    device = configure(cfg.train)
+    emit(listener, Log(device.describe()))
+    run.update_run_info(status="running", device=device.to_dict(), started=t_start)
+    engine = _Engine(cfg, run, split, classes, state, listener, cancel)
+    status = "completed"
+    try:
+        keras.utils.set_random_seed(cfg.train.seed)
+        n_classes = len(classes)
+        size = cfg.model.image_size
+        has_checkpoint = (run.checkpoint_dir / "weights.weights.h5").exists()
+        weights_path = None if has_checkpoint else resolve_weights(cfg.model, size, listener, cancel)
+        cache = DecodedCache(cfg.data.cache_mb) if cfg.data.cache_mb > 0 else None
+        train_ds = make_dataset(split.train, n_classes, size, cfg.train.batch_size, training=True,
+                                augment=cfg.augment, cache=cache, seed=cfg.train.seed,
+                                listener=listener, first_epoch=state.global_epoch)
+        val_ds = make_dataset(split.val, n_classes, size, cfg.train.batch_size, training=False,
+                              cache=cache, listener=listener) if split.val else None
+        strategy = make_strategy(device)
+        with strategy.scope():
+            model = build_model(cfg.model, n_classes, size, weights_path)
+        engine.model = model
+        engine.steps = max(1, math.ceil(len(split.train) / cfg.train.batch_size))
+        cw = class_weights_for([r.label for r in split.train], n_classes, cfg.train.class_weights)
+        if cw:
+            emit(listener, Log("classes are imbalanced: weighting the loss by inverse frequency"))
+        plan = [("head", cfg.train.epochs, cfg.train.learning_rate),
+                ("fine_tune", cfg.train.fine_tune_epochs, cfg.train.fine_tune_learning_rate)]
+        if cfg.model.freeze.mode == "none" and cfg.train.fine_tune_epochs:
+            emit(listener, Log("nothing to unfreeze (unfreeze: none): the fine-tuning phase is "
+                               "skipped"))
+            plan = plan[:1]
+        restored = False
+        for phase, epochs, lr in plan:
+            if phase in state.finished_phases or epochs <= 0:
+                continue
+            if state.phase != phase:  # entering a new phase
+                state.phase, state.epoch, state.wait, state.plateau_wait = phase, 0, 0, 0
+                state.phase_best_score, state.learning_rate = None, 0.0
+            engine.phase, engine.phase_epochs, engine.phase_lr = phase, epochs, lr
+            with strategy.scope():
+                trainable, total = apply_freeze(model, cfg.model.freeze, phase)
+                _compile(model, lr, cfg, device)
+            if not restored:
+                restored = engine.restore_checkpoint()
+            if state.epoch >= epochs:
+                state.finished_phases.append(phase)
+                continue
+            emit(listener, PhaseStarted(phase, epochs, engine.steps, lr, int(trainable)))
+            emit(listener, Log(f"{phase} phase: {trainable:,} of {total:,} parameters train, "
+                               f"learning rate {lr:g}"))
+            model.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=state.epoch,
+                      class_weight=cw, callbacks=[_make_callback(engine)], verbose=0,
+                      shuffle=False)  # the pipeline shuffles, seeded per epoch
+            # End of phase: continue from the phase's best weights (early-stopping restore).
+            best = engine._phase_best_path()
+            if best.exists():
+                model.load_weights(str(best))
+            state.finished_phases.append(phase)
+            engine.write_checkpoint()
+    except Cancelled:
+        status = "stopped"
+        emit(listener, Log("stopped; continue later with resume"))
+    except BaseException:
+        run.update_run_info(status="failed")
+        reset_policy()
+        raise
+    metrics = None
+    try:
+        if engine.model is not None and run.best_weights_path.exists():
+            engine.model.load_weights(str(run.best_weights_path))
+            _save_model(engine.model, run, cfg, len(classes))
+            metrics = _validation_metrics(engine.model, run, split, classes, cfg, listener)
+    finally:
+        reset_policy()
+    for phase in PHASES:
+        p = run.path / f".phase-best-{phase}.weights.h5"
+        if status == "completed" and p.exists():
+            p.unlink()
+    seconds = time.time() - t_start
+    run.update_run_info(status=status, finished=time.time(), best_epoch=state.best_epoch,
+                        seconds=round(state.elapsed, 2),
+                        val_accuracy=metrics.accuracy if metrics else None)
+    emit(listener, Log(f"run {status}: {run.path}"))
+    return RunResult(str(run.path), status, state.best_epoch, metrics, device, seconds, classes,
+                     cfg.model.image_size, list(state.history))
+
+
+def _save_model(model, run: RunFolder, cfg: StudioConfig, n_classes: int) -> None:
+    """Save the best model as a float32 .keras, whatever precision trained it.
+
+    A model trained under mixed_float16 is rebuilt under float32 and given the
+    same weights, so the saved file computes in float32 everywhere (a CPU, an
+    exporter) and needs no mixed-precision support to load.
+    """
+    import keras
+
+    from .fsutil import atomic_file
+    from .model import build_model
+
+    if keras.mixed_precision.global_policy().name != "float32":
+        keras.mixed_precision.set_global_policy("float32")
+        clean = build_model(cfg.model, n_classes, cfg.model.image_size, None)
+        clean.set_weights(model.get_weights())
+        model = clean
+    with atomic_file(run.model_path, suffix=".keras") as tmp:
+        model.save(str(tmp))
+
+
+def _validation_metrics(model, run: RunFolder, split, classes, cfg, listener) -> Optional[Metrics]:
+    from .metrics import compute_metrics
+    from .predict import KerasPredictor
+
+    if not split.val:
+        return None
+    predictor = KerasPredictor(model, classes, str(run.model_path))
+    paths = [r.path for r in split.val]
+    labels = {r.path: r.label for r in split.val}
+    probs, ok_paths, skipped = predictor.predict_files(paths, cfg.train.batch_size)
+    metrics = compute_metrics([labels[p] for p in ok_paths], probs, classes, ok_paths)
+    metrics.skipped = skipped
+    run.write_json("metrics.json", metrics.to_dict())
+    emit(listener, Progress(1, 1, f"validation accuracy {metrics.accuracy:.3f}"))
+    return metrics
+

@@ -1,0 +1,229 @@
+"""Run a ``core`` function in a worker thread and hear about it through Qt signals.
+
+``core`` reports through a plain ``listener(event)`` callable and polls a
+:class:`core.events.CancelToken` (the Orange ``progress_callback`` idea).  A
+:class:`Job` adapts that to Qt:
+
+* the function runs in a ``QThread``; it never sees a widget;
+* events cross to the UI thread through ONE queued connection and are re-emitted
+  there, so every public signal (``progress``, ``finished``, ``failed``,
+  ``cancelled``, ``done``) fires on the UI thread and any slot or lambda may touch
+  widgets;
+* frequent events (``Progress``, ``BatchEnd``) are throttled to ``max_rate`` per
+  second, keeping only the newest, so a fast loop cannot flood the event queue;
+  ``EpochEnd``, ``PhaseStarted``, ``Log`` and any other event always arrive, in
+  order, and the last throttled event is flushed before the job ends;
+* a :class:`core.errors.UserError` becomes its own message; anything else becomes
+  "Something went wrong: ..." with the traceback kept for the log.
+
+:class:`JobRunner` holds the one long job (scan, download, training) the app
+allows at a time.  Every live job is tracked so the window can cancel and wait
+for all of them when it closes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+import weakref
+from typing import Any, Callable, Optional
+
+from PySide6.QtCore import QObject, QThread, Qt, Signal, Slot
+
+from core.errors import UserError
+from core.events import BatchEnd, CancelToken, Cancelled, Progress
+
+log = logging.getLogger("finetune_studio.gui")
+
+#: Event types that may be dropped (only the newest kept) when they come too fast.
+THROTTLED_TYPES: tuple[type, ...] = (Progress, BatchEnd)
+
+_LIVE: "weakref.WeakSet[Job]" = weakref.WeakSet()
+_KEEP: set = set()  # strong refs while running, so a fire-and-forget job is not collected
+
+
+def live_jobs() -> list["Job"]:
+    """Jobs started and not yet done."""
+    return [j for j in list(_LIVE) if j.is_running()]
+
+
+def cancel_all_jobs(wait_ms: int = 30000) -> bool:
+    """Cancel every live job and wait for each; False if one did not stop in time."""
+    jobs = live_jobs()
+    for job in jobs:
+        job.cancel()
+    deadline = time.monotonic() + wait_ms / 1000
+    ok = True
+    for job in jobs:
+        left = max(0, int((deadline - time.monotonic()) * 1000))
+        ok = job.wait(left) and ok
+    return ok
+
+
+class _Thread(QThread):
+    """The worker: calls the function, forwards events; touches no widget."""
+
+    event = Signal(object)
+    ended = Signal(str, object, str)  # kind (finished/failed/cancelled), payload, traceback
+
+    def __init__(self, job: "Job") -> None:
+        super().__init__()
+        self._fn = job._fn
+        self._args = job._args
+        self._kwargs = job._kwargs
+        self._token = job.token
+        self._min_gap = 1.0 / job.max_rate if job.max_rate > 0 else 0.0
+        self._last = 0.0
+        self._pending: Any = None
+        self._lock = threading.Lock()
+
+    def _listen(self, event: Any) -> None:
+        # Called in the worker thread (or any thread the core function uses).
+        with self._lock:
+            if isinstance(event, THROTTLED_TYPES):
+                now = time.monotonic()
+                if now - self._last < self._min_gap:
+                    self._pending = event
+                    return
+                self._last = now
+                self._pending = None
+                self.event.emit(event)
+                return
+            if self._pending is not None:
+                self.event.emit(self._pending)
+                self._pending = None
+            self.event.emit(event)
+
+    def _flush(self) -> None:
+        with self._lock:
+            if self._pending is not None:
+                self.event.emit(self._pending)
+                self._pending = None
+
+    def run(self) -> None:  # noqa: D401 - QThread API
+        try:
+            result = self._fn(*self._args, listener=self._listen, cancel=self._token,
+                              **self._kwargs)
+        except Cancelled:
+            self._flush()
+            self.ended.emit("cancelled", None, "")
+        except UserError as exc:
+            self._flush()
+            self.ended.emit("failed", str(exc), traceback.format_exc())
+        except BaseException as exc:  # a bug: readable message, traceback for the log
+            self._flush()
+            self.ended.emit("failed", f"Something went wrong: {type(exc).__name__}: {exc}",
+                            traceback.format_exc())
+        else:
+            self._flush()
+            self.ended.emit("finished", result, "")
+
+
+class Job(QObject):
+    """One call of ``fn(*args, listener=..., cancel=..., **kwargs)`` in a worker thread."""
+
+    progress = Signal(object)
+    finished = Signal(object)
+    failed = Signal(str, str)  # message for the user, traceback for the log
+    cancelled = Signal()
+    done = Signal()  # after finished, failed or cancelled
+
+    def __init__(self, fn: Callable[..., Any], *args: Any, name: str = "",
+                 max_rate: float = 20.0, parent: Optional[QObject] = None, **kwargs: Any) -> None:
+        super().__init__(parent)
+        self.name = name or getattr(fn, "__name__", "job")
+        self.max_rate = max_rate
+        self.token = CancelToken()
+        self.result: Any = None
+        self.error: Optional[str] = None
+        self.state = "new"  # new, running, finished, failed, cancelled
+        self._fn, self._args, self._kwargs = fn, args, kwargs
+        self._thread: Optional[_Thread] = None
+
+    def start(self) -> "Job":
+        if self._thread is not None:
+            raise RuntimeError(f"job {self.name!r} was already started")
+        self._thread = _Thread(self)
+        self._thread.event.connect(self._on_event, Qt.QueuedConnection)
+        self._thread.ended.connect(self._on_ended, Qt.QueuedConnection)
+        self.state = "running"
+        _LIVE.add(self)
+        _KEEP.add(self)
+        self._thread.start()
+        return self
+
+    def cancel(self) -> None:
+        """Ask the function to stop; it ends with ``cancelled`` at its next check."""
+        self.token.cancel()
+
+    def is_running(self) -> bool:
+        return self.state == "running"
+
+    def wait(self, ms: int = 30000) -> bool:
+        """Block until the worker thread has ended (queued signals still pending)."""
+        if self._thread is None:
+            return True
+        return self._thread.wait(ms)
+
+    @Slot(object)
+    def _on_event(self, event: Any) -> None:
+        if self.state == "running":
+            self.progress.emit(event)
+
+    @Slot(str, object, str)
+    def _on_ended(self, kind: str, payload: Any, tb: str) -> None:
+        self.state = kind
+        if self._thread is not None:
+            self._thread.wait()
+        _KEEP.discard(self)
+        if kind == "finished":
+            self.result = payload
+            self.finished.emit(payload)
+        elif kind == "failed":
+            self.error = str(payload)
+            log.error("%s failed: %s\n%s", self.name, payload, tb)
+            self.failed.emit(str(payload), tb)
+        else:
+            log.info("%s cancelled", self.name)
+            self.cancelled.emit()
+        self.done.emit()
+
+
+class JobRunner(QObject):
+    """The single slot for long jobs: starting one while another runs is refused."""
+
+    busy_changed = Signal(bool)
+    job_started = Signal(object)  # the Job
+
+    def __init__(self, parent: Optional[QObject] = None) -> None:
+        super().__init__(parent)
+        self.current: Optional[Job] = None
+
+    def is_busy(self) -> bool:
+        return self.current is not None and self.current.is_running()
+
+    def start(self, fn: Callable[..., Any], *args: Any, name: str = "",
+              **kwargs: Any) -> Optional[Job]:
+        """Start ``fn`` as the long job; returns None (nothing started) when busy."""
+        if self.is_busy():
+            return None
+        job = Job(fn, *args, name=name, **kwargs)
+        self.current = job
+        job.done.connect(lambda j=job: self._on_done(j))
+        job.start()
+        self.job_started.emit(job)
+        self.busy_changed.emit(True)
+        return job
+
+    def cancel(self) -> None:
+        if self.current is not None:
+            self.current.cancel()
+
+    def wait(self, ms: int = 30000) -> bool:
+        return self.current.wait(ms) if self.current is not None else True
+
+    def _on_done(self, job: Job) -> None:
+        if job is self.current:
+            self.busy_changed.emit(False)

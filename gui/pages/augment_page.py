@@ -1,0 +1,409 @@
+"""Step 3: augmentation.  Pick a preset, adjust any transform, and see at once
+what training images will look like.
+
+Controls are generated from ``core.augment.TRANSFORMS``.  Every edit goes to
+``config.augment`` (the preset becomes "custom" and the edited transform is
+changed in place, so the list stays what the user made).  Previews are
+recomputed in a worker ~150 ms after the last change; a newer request cancels
+the older one and late results of an old request are dropped.
+
+``core.augment`` pulls in albumentations and OpenCV (~1 s), so the controls are
+built the first time the page is shown, not when the window starts.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Optional
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QFrame, QGridLayout, QGroupBox,
+                               QHBoxLayout, QLabel, QPushButton, QScrollArea, QSpinBox,
+                               QSplitter, QVBoxLayout, QWidget)
+
+from core.config import AugmentConfig
+from gui.jobs import Job
+from gui.pages.base import Page
+from gui.state import touches
+from gui.thumbnails import array_to_qimage
+from gui.widgets.param_widgets import ParamEditor
+
+PREVIEW_IMAGES = 3  # rows: one image from each of the first classes
+PREVIEW_COUNT = 5  # augmented versions per image
+PREVIEW_SIDE = 112  # shown size in pixels
+DEBOUNCE_MS = 150
+
+PRESET_LABELS = {
+    "none": "None — train on the images as they are",
+    "light": "Light — flips, small crops, brightness (recommended)",
+    "medium": "Medium — adds zoom, rotation, colour and blur",
+    "heavy": "Heavy — strong changes, for small or uniform datasets",
+    "custom": "Custom — your own changes",
+}
+
+
+def resolved_image_size(model_cfg) -> int:
+    """The model's input side: the setting, else the backbone's default, else 224."""
+    if model_cfg.image_size:
+        return int(model_cfg.image_size)
+    try:
+        from core.backbones import get_backbone
+
+        return int(get_backbone(model_cfg.backbone).default_size)
+    except Exception:  # unknown backbone or engine not there: previews still work
+        return 224
+
+
+def preview_job(paths: list[str], cfg: AugmentConfig, model_cfg, n: int, seed: int,
+                listener=None, cancel=None) -> list[tuple[str, Any, list[Any]]]:
+    """Worker: decode each image at the model's size and augment it ``n`` times.
+
+    Returns ``(path, original QImage, [augmented QImage...])`` per image; a file
+    that cannot be decoded is skipped (the Data page reports it).
+    """
+    from core.augment import augment_previews
+    from core.imageio import ImageError, load_rgb
+
+    size = resolved_image_size(model_cfg)
+    rows = []
+    for i, path in enumerate(paths):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        try:
+            image = load_rgb(path, size)
+        except ImageError:
+            continue
+        outs = augment_previews(image, cfg, n, size, seed=seed + i)
+        rows.append((path, array_to_qimage(image), [array_to_qimage(o) for o in outs]))
+    return rows
+
+
+class AugmentPage(Page):
+    key = "augment"
+    title = "3 · Augmentation"
+    intro = ("Training sees each image slightly changed every time — flipped, cropped, "
+             "brighter — so the model learns the object, not the photo. The previews show "
+             "exactly what training will see.")
+    next_text = "Next: train"
+
+    previews_updated = Signal(int)  # number of preview rows shown
+
+    def __init__(self, state, runner, parent=None):
+        super().__init__(state, runner, parent)
+        self._built = False
+        self._stale = False
+        self._writing = False
+        self._editors: dict[str, dict[str, ParamEditor]] = {}
+        self._groups: dict[str, QGroupBox] = {}
+        self._p_spins: dict[str, QSpinBox] = {}
+        self.preview_seed = 0
+        self._preview_job: Optional[Job] = None
+        self.preview_rows: list[tuple[str, Any, list[Any]]] = []
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(DEBOUNCE_MS)
+        self._debounce.timeout.connect(self._start_preview)
+
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Start from:"))
+        self.preset_combo = QComboBox()
+        self.preset_combo.setMinimumContentsLength(40)
+        self.preset_combo.activated.connect(self._on_preset_chosen)
+        top.addWidget(self.preset_combo, 1)
+        self.reseed_button = QPushButton("New random examples")
+        self.reseed_button.setToolTip("Show other random versions of the same images (R)")
+        self.reseed_button.setShortcut("R")
+        self.reseed_button.clicked.connect(self.reseed)
+        top.addWidget(self.reseed_button)
+        self.body.addLayout(top)
+
+        split = QSplitter(Qt.Horizontal)
+        self.controls_area = QScrollArea()
+        self.controls_area.setWidgetResizable(True)
+        self.controls_area.setMinimumWidth(440)
+        self.controls_area.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.controls_host = QWidget()
+        self.controls_layout = QVBoxLayout(self.controls_host)
+        self.controls_layout.addWidget(QLabel("Loading the transforms…"))
+        self.controls_area.setWidget(self.controls_host)
+        split.addWidget(self.controls_area)
+
+        preview_box = QWidget()
+        pv = QVBoxLayout(preview_box)
+        pv.setContentsMargins(8, 0, 0, 0)
+        self.preview_title = QLabel("<b>Preview</b> — left: the image as the model gets it; "
+                                    "right: random training versions")
+        self.preview_title.setWordWrap(True)
+        pv.addWidget(self.preview_title)
+        self.preview_hint = QLabel("Open an image folder on the Data page to see previews.")
+        self.preview_hint.setObjectName("hint")
+        self.preview_hint.setWordWrap(True)
+        pv.addWidget(self.preview_hint)
+        self.preview_grid_host = QFrame()
+        self.preview_grid = QGridLayout(self.preview_grid_host)
+        self.preview_grid.setSpacing(6)
+        pv.addWidget(self.preview_grid_host)
+        pv.addStretch(1)
+        split.addWidget(preview_box)
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 3)
+        self.body.addWidget(split, 1)
+
+        seed_row = QFormLayout()
+        self.seed_spin = QSpinBox()
+        self.seed_spin.setRange(0, 2_147_483_647)
+        self.seed_spin.setToolTip("Seed of the random changes during training (same seed, "
+                                  "same training run).")
+        self.seed_spin.valueChanged.connect(self._on_seed_changed)
+        self.seed_spin.setMaximumWidth(160)
+        seed_row.addRow("Training seed:", self.seed_spin)
+        self.body.addLayout(seed_row)
+
+        self.state.config_changed.connect(self._on_config_changed)
+        self.state.dataset_changed.connect(lambda _r: self.schedule_preview())
+
+    # ------------------------------------------------------------------ building
+    def on_shown(self) -> None:
+        self.ensure_built()
+        self.schedule_preview()
+
+    def ensure_built(self) -> None:
+        if self._built:
+            return
+        from core.augment import PRESETS, TRANSFORMS
+
+        self._built = True
+        for name in list(PRESETS) + ["custom"]:
+            self.preset_combo.addItem(PRESET_LABELS.get(name, name), name)
+        while self.controls_layout.count():
+            item = self.controls_layout.takeAt(0)
+            if item.widget():
+                item.widget().hide()
+                item.widget().deleteLater()
+        for spec in TRANSFORMS.values():
+            box = QGroupBox(spec.label)
+            box.setCheckable(True)
+            box.setChecked(False)
+            box.setToolTip(spec.description)
+            form = QFormLayout(box)
+            desc = QLabel(spec.description)
+            desc.setWordWrap(True)
+            desc.setObjectName("hint")
+            form.addRow(desc)
+            p_spin = QSpinBox()
+            p_spin.setRange(0, 100)
+            p_spin.setSuffix(" % of images")
+            p_spin.setValue(round(spec.default_p * 100))
+            p_spin.setMaximumWidth(160)
+            p_spin.valueChanged.connect(lambda v, n=spec.name: self._edit(n, "p", v / 100))
+            form.addRow("How often:", p_spin)
+            editors = {}
+            for ps in spec.params:
+                ed = ParamEditor(ps)
+                ed.changed.connect(lambda n=spec.name, k=ps.name, e=ed:
+                                   self._edit(n, "param", (k, e.value())))
+                form.addRow(ps.label + ":", ed)
+                editors[ps.name] = ed
+            box.toggled.connect(lambda on, n=spec.name: self._edit(n, "enabled", on))
+            self.controls_layout.addWidget(box)
+            self._groups[spec.name] = box
+            self._p_spins[spec.name] = p_spin
+            self._editors[spec.name] = editors
+        self.other_label = QLabel("")
+        self.other_label.setWordWrap(True)
+        self.other_label.setObjectName("hint")
+        self.controls_layout.addWidget(self.other_label)
+        self.controls_layout.addStretch(1)
+        self._sync_from_config()
+
+    # ------------------------------------------------------------------ config → widgets
+    def _resolved(self) -> AugmentConfig:
+        from core.augment import resolve
+
+        return resolve(self.state.config.augment)
+
+    def _sync_from_config(self) -> None:
+        if not self._built:
+            return
+        aug = self.state.config.augment
+        resolved = self._resolved()
+        self.preset_combo.blockSignals(True)
+        idx = self.preset_combo.findData(aug.preset)
+        self.preset_combo.setCurrentIndex(idx if idx >= 0 else self.preset_combo.findData("custom"))
+        self.preset_combo.blockSignals(False)
+        self.seed_spin.blockSignals(True)
+        self.seed_spin.setValue(int(aug.seed))
+        self.seed_spin.blockSignals(False)
+        by_name = {}
+        for t in resolved.transforms:
+            by_name.setdefault(t.name, t)
+        for name, box in self._groups.items():
+            t = by_name.get(name)
+            box.blockSignals(True)
+            box.setChecked(bool(t and t.enabled))
+            box.blockSignals(False)
+            spin = self._p_spins[name]
+            spin.blockSignals(True)
+            if t is not None:
+                spin.setValue(round(t.p * 100))
+            spin.blockSignals(False)
+            for key, ed in self._editors[name].items():
+                ed.set_value(t.params.get(key, ed.spec.default) if t is not None
+                             else ed.spec.default)
+        others = [t.name for t in resolved.transforms if t.name not in self._groups]
+        self.other_label.setText(
+            ("Also in this configuration (kept as they are, no controls here): "
+             + ", ".join(others)) if others else "")
+
+    def _on_config_changed(self, path: str) -> None:
+        if self._writing:
+            return
+        if touches(path, "augment"):
+            self._sync_from_config()
+            self.schedule_preview()
+        elif touches(path, "model"):
+            self.schedule_preview()  # the input size may have changed
+
+    # ------------------------------------------------------------------ widgets → config
+    def _on_preset_chosen(self, index: int) -> None:
+        from core.augment import preset_config
+
+        name = self.preset_combo.itemData(index)
+        aug = self.state.config.augment
+        if name == "custom":
+            new = copy.deepcopy(self._resolved())
+            new.preset = "custom"
+        else:
+            new = preset_config(name, seed=aug.seed)
+        self.state.set("augment", new)
+
+    def set_preset(self, name: str) -> None:
+        """Choose a preset as a user would (used by tests and the CLI-minded)."""
+        self.ensure_built()
+        idx = self.preset_combo.findData(name)
+        if idx < 0:
+            raise ValueError(f"unknown preset {name!r}")
+        self.preset_combo.setCurrentIndex(idx)
+        self._on_preset_chosen(idx)
+
+    def _edit(self, name: str, what: str, value: Any) -> None:
+        from core.augment import default_transform
+
+        new = copy.deepcopy(self._resolved())
+        new.preset = "custom"
+        t = next((x for x in new.transforms if x.name == name), None)
+        if t is None:
+            if what == "enabled" and not value:
+                return
+            t = default_transform(name, enabled=False)
+            t.p = self._p_spins[name].value() / 100
+            t.params = {k: ed.value() for k, ed in self._editors[name].items()}
+            new.transforms.append(t)
+        if what == "enabled":
+            t.enabled = bool(value)
+        elif what == "p":
+            t.p = float(value)
+        else:
+            key, v = value
+            t.params[key] = v
+        self._writing = True
+        try:
+            self.state.set("augment", new)
+        finally:
+            self._writing = False
+        self.preset_combo.blockSignals(True)
+        self.preset_combo.setCurrentIndex(self.preset_combo.findData("custom"))
+        self.preset_combo.blockSignals(False)
+        self.schedule_preview()
+
+    def _on_seed_changed(self, value: int) -> None:
+        self._writing = True
+        try:
+            self.state.set("augment.seed", int(value))
+        finally:
+            self._writing = False
+        self.schedule_preview()
+
+    # ------------------------------------------------------------------ previews
+    def reseed(self) -> None:
+        self.preview_seed += 1
+        self.schedule_preview()
+
+    def preview_paths(self) -> list[str]:
+        """The same few training images: the first of each of the first classes."""
+        report = self.state.dataset_report
+        if report is None:
+            return []
+        chosen: dict[str, str] = {}
+        for rec in report.records:
+            if getattr(rec, "subset", "") in ("val", "test"):
+                continue
+            if rec.class_name not in chosen:
+                chosen[rec.class_name] = rec.path
+            if len(chosen) >= PREVIEW_IMAGES:
+                break
+        return list(chosen.values())
+
+    def schedule_preview(self) -> None:
+        if self._built and self.isVisible():
+            self._debounce.start()
+        elif self._built:
+            self._stale = True
+
+    def _start_preview(self) -> None:
+        paths = self.preview_paths()
+        if self._preview_job is not None and self._preview_job.is_running():
+            self._preview_job.cancel()
+        if not paths:
+            self._show_previews([])
+            self.preview_hint.show()
+            return
+        self.preview_hint.hide()
+        job = Job(preview_job, paths, copy.deepcopy(self.state.config.augment),
+                  copy.deepcopy(self.state.config.model), PREVIEW_COUNT, self.preview_seed,
+                  name="Augmentation preview")
+        self._preview_job = job
+        job.finished.connect(lambda rows, j=job: self._on_previews(j, rows))
+        job.failed.connect(lambda msg, _tb, j=job: self._on_preview_failed(j, msg))
+        job.start()
+
+    def _on_previews(self, job: Job, rows) -> None:
+        if job is not self._preview_job:
+            return  # an older request finished late: drop it
+        self.clear_message()
+        self._show_previews(rows)
+
+    def _on_preview_failed(self, job: Job, message: str) -> None:
+        if job is self._preview_job:
+            self.show_error(f"Preview not possible: {message}")
+
+    def _show_previews(self, rows) -> None:
+        self.preview_rows = rows
+        while self.preview_grid.count():
+            item = self.preview_grid.takeAt(0)
+            if item.widget():
+                item.widget().hide()
+                item.widget().deleteLater()
+        for r, (path, original, outs) in enumerate(rows):
+            for c, image in enumerate([original] + list(outs)):
+                label = QLabel()
+                pix = QPixmap.fromImage(image).scaled(PREVIEW_SIDE, PREVIEW_SIDE,
+                                                      Qt.KeepAspectRatio, Qt.SmoothTransformation)
+                label.setPixmap(pix)
+                label.setToolTip(path if c == 0 else f"{path}\ntraining version {c}")
+                if c == 0:
+                    label.setStyleSheet("border: 2px solid #4c9be8;")
+                self.preview_grid.addWidget(label, r, c)
+        self.previews_updated.emit(len(rows))
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self._stale = False
+            self.schedule_preview()
+
+    def shutdown(self) -> None:
+        self._debounce.stop()
+        if self._preview_job is not None:
+            self._preview_job.cancel()

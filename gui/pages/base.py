@@ -1,0 +1,103 @@
+"""What every page shares: a title, a one-line explanation, a message banner and
+an obvious "Next" button, so a first-time user always knows where to go.
+
+A page gets the :class:`gui.state.AppState` (the settings) and the
+:class:`gui.jobs.JobRunner` (the one long job) from the window; it keeps no
+copy of any setting.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout,
+                               QWidget)
+
+from gui.jobs import JobRunner
+from gui.state import AppState
+
+
+class Banner(QLabel):
+    """An inline message (error or info) instead of a modal dialog: never blocks work."""
+
+    def __init__(self, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("banner")
+        self.setWordWrap(True)
+        self.setMargin(6)
+        self.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.hide()
+
+    def show_message(self, text: str, kind: str = "error") -> None:
+        self.setProperty("kind", kind)
+        self.style().unpolish(self)
+        self.style().polish(self)
+        self.setText(text)
+        self.show()
+
+    def clear(self) -> None:  # type: ignore[override]
+        super().clear()
+        self.hide()
+
+
+class Page(QWidget):
+    """Base class: subclasses fill ``self.body`` (a QVBoxLayout)."""
+
+    key = ""
+    title = ""
+    intro = ""
+    next_text = ""  # empty: no Next button (last page)
+
+    next_requested = Signal()
+
+    def __init__(self, state: AppState, runner: JobRunner, parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        self.state = state
+        self.runner = runner
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(24, 18, 24, 14)
+        outer.setSpacing(10)
+        self.title_label = QLabel(self.title)
+        self.title_label.setObjectName("pageTitle")
+        self.intro_label = QLabel(self.intro)
+        self.intro_label.setObjectName("pageIntro")
+        self.intro_label.setWordWrap(True)
+        outer.addWidget(self.title_label)
+        outer.addWidget(self.intro_label)
+        self.banner = Banner()
+        outer.addWidget(self.banner)
+        self.body = QVBoxLayout()
+        self.body.setSpacing(10)
+        outer.addLayout(self.body, 1)
+        footer = QHBoxLayout()
+        self.footer = footer
+        footer.addStretch(1)
+        self.next_button: Optional[QPushButton] = None
+        if self.next_text:
+            self.next_button = QPushButton(self.next_text + "  →")
+            self.next_button.setObjectName("primary")
+            self.next_button.setShortcut(QKeySequence("Ctrl+Return"))
+            self.next_button.setToolTip("Go to the next step (Ctrl+Enter)")
+            self.next_button.setSizePolicy(QSizePolicy.Fixed, QSizePolicy.Fixed)
+            self.next_button.clicked.connect(self.next_requested)
+            footer.addWidget(self.next_button)
+        outer.addLayout(footer)
+
+    # -- messages -----------------------------------------------------------
+    def show_error(self, message: str) -> None:
+        self.banner.show_message(message, "error")
+
+    def show_info(self, message: str) -> None:
+        self.banner.show_message(message, "info")
+
+    def clear_message(self) -> None:
+        self.banner.clear()
+
+    # -- lifecycle ------------------------------------------------------------
+    def on_shown(self) -> None:
+        """Called when the page becomes the visible one (start lazy work here)."""
+
+    def shutdown(self) -> None:
+        """Cancel the page's own background work (the window waits for all jobs)."""

@@ -1,0 +1,447 @@
+"""Step 1: the images.  Pick a folder (or drop one, or try the sample), see what
+is in it, what is wrong with it, and how it will be split.
+
+The scan runs as the window's long job (``core.dataset.scan_dataset``); nothing
+here reads a file on the UI thread: thumbnails come from
+:class:`gui.thumbnails.ThumbnailModel`.  The split settings edit
+``config.data`` directly.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Optional
+
+from PySide6.QtCore import QSize, QUrl, Qt, Signal
+from PySide6.QtGui import QDesktopServices, QKeySequence
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog,
+                               QGroupBox, QHBoxLayout, QHeaderView, QLabel, QListView,
+                               QPushButton, QSpinBox, QSplitter, QTableWidget, QTableWidgetItem,
+                               QTabWidget, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+
+from gui.pages.base import Page
+from gui.paths import sample_dataset_dir
+from gui.state import touches
+from gui.thumbnails import ThumbnailModel
+from gui.widgets.class_chart import ClassBarChart
+
+ALL_CLASSES = "All classes"
+
+
+def scan_job(root: str, listener=None, cancel=None):
+    """Worker side of a scan (imports the scanner there, not on the UI thread)."""
+    from core.dataset import scan_dataset
+
+    return scan_dataset(root, listener=listener, cancel=cancel)
+
+
+def sample_job(root: str, listener=None, cancel=None) -> str:
+    """Make the sample dataset once (atomically: a half-made one never appears)."""
+    from core.events import Progress, emit
+    from core.fsutil import atomic_dir
+    from core.sample_data import generate_sample_dataset
+
+    path = Path(root)
+    if path.is_dir() and any(path.iterdir()):
+        return str(path)
+    emit(listener, Progress(0, 0, "Drawing the sample images…"))
+    with atomic_dir(path) as tmp:
+        generate_sample_dataset(tmp, per_class=40, size=128, seed=0)
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+    return str(path)
+
+
+class DataPage(Page):
+    key = "data"
+    title = "1 · Your images"
+    intro = ("Choose a folder that holds one sub-folder per class — for example good/ and "
+             "scratched/ — or drop such a folder onto this window. No images yet? Try the "
+             "sample dataset.")
+    next_text = "Next: choose a model"
+
+    scan_finished = Signal(object)  # DatasetReport
+    scan_failed = Signal(str)
+
+    def __init__(self, state, runner, parent=None):
+        super().__init__(state, runner, parent)
+        self.report: Any = None
+        self._scanned_root: Optional[str] = None
+        self._job = None
+
+        # -- top row: where the images are ---------------------------------------
+        row = QHBoxLayout()
+        self.choose_button = QPushButton("Choose image folder…")
+        self.choose_button.setObjectName("primary")
+        self.choose_button.setToolTip("Pick the folder with one sub-folder per class "
+                                      "(Ctrl+Shift+O)")
+        self.choose_button.clicked.connect(self.choose_folder)
+        self.sample_button = QPushButton("Try the sample dataset")
+        self.sample_button.setToolTip("Makes a small set of shape images (circles, squares, "
+                                      "triangles) and opens it")
+        self.sample_button.clicked.connect(self.open_sample)
+        self.rescan_button = QPushButton("Scan again")
+        self.rescan_button.setShortcut(QKeySequence("F5"))
+        self.rescan_button.setToolTip("Read the folder again after changing files (F5)")
+        self.rescan_button.clicked.connect(self.rescan)
+        self.rescan_button.setEnabled(False)
+        row.addWidget(self.choose_button)
+        row.addWidget(self.sample_button)
+        row.addWidget(self.rescan_button)
+        row.addStretch(1)
+        self.body.addLayout(row)
+        self.folder_label = QLabel("No folder chosen yet.")
+        self.folder_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.summary_label = QLabel("")
+        self.summary_label.setWordWrap(True)
+        self.body.addWidget(self.folder_label)
+        self.body.addWidget(self.summary_label)
+
+        # -- left: classes and chart; right: images and problems --------------------
+        split = QSplitter(Qt.Horizontal)
+        left = QWidget()
+        left_lay = QVBoxLayout(left)
+        left_lay.setContentsMargins(0, 0, 0, 0)
+        self.class_table = QTableWidget(0, 3)
+        self.class_table.setHorizontalHeaderLabels(["Class", "Images", "Share"])
+        self.class_table.verticalHeader().hide()
+        self.class_table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.class_table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.class_table.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.class_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
+        self.class_table.itemSelectionChanged.connect(self._on_class_row_selected)
+        self.chart = ClassBarChart()
+        left_lay.addWidget(QLabel("<b>Classes</b>"))
+        left_lay.addWidget(self.class_table, 1)
+        left_lay.addWidget(self.chart, 1)
+        split.addWidget(left)
+
+        self.tabs = QTabWidget()
+        images = QWidget()
+        img_lay = QVBoxLayout(images)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Show:"))
+        self.class_combo = QComboBox()
+        self.class_combo.setMinimumContentsLength(16)
+        self.class_combo.currentTextChanged.connect(self._show_class)
+        top.addWidget(self.class_combo)
+        top.addStretch(1)
+        img_lay.addLayout(top)
+        self.thumbs = ThumbnailModel(self)
+        self.thumb_view = QListView()
+        self.thumb_view.setViewMode(QListView.IconMode)
+        self.thumb_view.setResizeMode(QListView.Adjust)
+        self.thumb_view.setMovement(QListView.Static)
+        self.thumb_view.setUniformItemSizes(True)
+        self.thumb_view.setSpacing(4)
+        self.thumb_view.setIconSize(QSize(self.thumbs.side, self.thumbs.side))
+        self.thumb_view.setModel(self.thumbs)
+        self.thumb_view.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.thumb_view.doubleClicked.connect(self._open_image)
+        img_lay.addWidget(self.thumb_view, 1)
+        self.tabs.addTab(images, "Images")
+
+        problems = QWidget()
+        prob_lay = QVBoxLayout(problems)
+        self.warnings_label = QLabel("")
+        self.warnings_label.setWordWrap(True)
+        self.warnings_label.hide()
+        prob_lay.addWidget(self.warnings_label)
+        self.problem_tree = QTreeWidget()
+        self.problem_tree.setHeaderLabels(["File", "Problem"])
+        self.problem_tree.setRootIsDecorated(False)
+        self.problem_tree.setAlternatingRowColors(True)
+        self.problem_tree.header().setSectionResizeMode(0, QHeaderView.Interactive)
+        self.problem_tree.header().resizeSection(0, 260)
+        self.problem_tree.currentItemChanged.connect(self._on_problem_selected)
+        prob_lay.addWidget(self.problem_tree, 1)
+        path_row = QHBoxLayout()
+        self.problem_path = QLabel("Select a problem to see its file.")
+        self.problem_path.setObjectName("hint")
+        self.problem_path.setWordWrap(True)
+        self.problem_path.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.show_in_folder_button = QPushButton("Show in folder")
+        self.show_in_folder_button.setEnabled(False)
+        self.show_in_folder_button.clicked.connect(self.show_selected_problem_in_folder)
+        path_row.addWidget(self.problem_path, 1)
+        path_row.addWidget(self.show_in_folder_button)
+        prob_lay.addLayout(path_row)
+        self.tabs.addTab(problems, "Problems")
+        split.addWidget(self.tabs)
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 3)
+        self.body.addWidget(split, 1)
+
+        # -- split settings (config.data) -----------------------------------------
+        box = QGroupBox("Validation split")
+        grid = QVBoxLayout(box)
+        row = QHBoxLayout()
+        self.val_spin = QSpinBox()
+        self.val_spin.setRange(0, 90)
+        self.val_spin.setSuffix(" %")
+        self.val_spin.setToolTip("These images are never trained on; they show how well the "
+                                 "model works on images it has not seen.")
+        self.val_spin.valueChanged.connect(lambda v: self.state.set("data.val_split", v / 100))
+        self.seed_spin = QSpinBox()
+        self.seed_spin.setRange(0, 2_147_483_647)
+        self.seed_spin.setToolTip("The same seed gives the same split every time.")
+        self.seed_spin.valueChanged.connect(lambda v: self.state.set("data.seed", v))
+        self.cache_spin = QSpinBox()
+        self.cache_spin.setRange(0, 1_048_576)
+        self.cache_spin.setSingleStep(256)
+        self.cache_spin.setSuffix(" MB")
+        self.cache_spin.setSpecialValueText("off")
+        self.cache_spin.setToolTip("Memory for decoded images so later epochs skip decoding "
+                                   "(0 = off).")
+        self.cache_spin.valueChanged.connect(lambda v: self.state.set("data.cache_mb", v))
+        for text, spin, width in (("Hold back for validation:", self.val_spin, 90),
+                                  ("Shuffle seed:", self.seed_spin, 120),
+                                  ("Image cache:", self.cache_spin, 120)):
+            label = QLabel(text)
+            label.setBuddy(spin)
+            spin.setMinimumWidth(width)
+            row.addWidget(label)
+            row.addWidget(spin)
+            row.addSpacing(18)
+        row.addStretch(1)
+        grid.addLayout(row)
+        self.split_note = QLabel("")
+        self.split_note.setObjectName("hint")
+        self.split_note.setWordWrap(True)
+        grid.addWidget(self.split_note)
+        self.body.addWidget(box)
+
+        self.runner.busy_changed.connect(self._on_busy)
+        self.state.config_changed.connect(self._on_config_changed)
+        self._sync_from_config()
+        self._update_next()
+
+    # ------------------------------------------------------------------ opening
+    def choose_folder(self) -> None:
+        start = self.state.config.data.data_dir or str(Path.home())
+        path = QFileDialog.getExistingDirectory(self, "Choose the image folder", start)
+        if path:
+            self.open_folder(path)
+
+    def open_folder(self, path: str) -> bool:
+        """Use ``path`` as the image folder and scan it; False if a job is running."""
+        path = os.path.abspath(path)
+        self.state.set("data.data_dir", path)
+        return self._start_scan(path)
+
+    def rescan(self) -> bool:
+        path = self.state.config.data.data_dir
+        return bool(path) and self._start_scan(path)
+
+    def open_sample(self) -> bool:
+        """Make (once) and open the synthetic sample dataset."""
+        root = str(sample_dataset_dir())
+        job = self.runner.start(sample_job, root, name="Making the sample dataset")
+        if job is None:
+            self._busy_message()
+            return False
+        self.clear_message()
+        job.finished.connect(self.open_folder)
+        job.failed.connect(lambda msg, _tb: self.show_error(msg))
+        return True
+
+    def _start_scan(self, path: str) -> bool:
+        job = self.runner.start(scan_job, path, name="Scanning images")
+        if job is None:
+            self._busy_message()
+            return False
+        self._job = job
+        self.clear_message()
+        self.folder_label.setText(f"Folder: {path}")
+        self.summary_label.setText("Scanning…")
+        job.finished.connect(lambda report, p=path: self._on_scanned(p, report))
+        job.failed.connect(lambda msg, _tb, p=path: self._on_scan_failed(p, msg))
+        job.cancelled.connect(lambda: self.summary_label.setText("Scan cancelled."))
+        return True
+
+    def _busy_message(self) -> None:
+        job = self.runner.current
+        self.show_error(f"Please wait: “{job.name if job else 'a job'}” is still running "
+                        "(or cancel it in the status bar).")
+
+    # ------------------------------------------------------------------ results
+    def _on_scanned(self, root: str, report: Any) -> None:
+        self._scanned_root = root
+        self.report = report
+        self._fill(report)
+        self.state.set_dataset_report(report)
+        self.scan_finished.emit(report)
+
+    def _on_scan_failed(self, root: str, message: str) -> None:
+        self._scanned_root = root
+        self.report = None
+        self._fill(None)
+        self.summary_label.setText("")
+        self.show_error(message)
+        self.state.set_dataset_report(None)
+        self.scan_failed.emit(message)
+
+    def _fill(self, report: Any) -> None:
+        classes = list(report.classes) if report is not None else []
+        counts = report.counts if report is not None else {}
+        numbers = [int(counts.get(c, 0)) for c in classes]
+        total = sum(numbers)
+        self.class_table.setRowCount(len(classes))
+        for i, (name, n) in enumerate(zip(classes, numbers)):
+            share = f"{100 * n / total:.0f} %" if total else "–"
+            for col, text in enumerate((name, str(n), share)):
+                item = QTableWidgetItem(text)
+                if col:
+                    item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                self.class_table.setItem(i, col, item)
+        self.class_table.resizeColumnsToContents()
+        self.class_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
+        self.chart.set_counts(classes, numbers)
+
+        problems = list(getattr(report, "problems", []) or []) if report is not None else []
+        warnings = [str(w) for w in (getattr(report, "warnings", []) or [])] \
+            if report is not None else []
+        self.problem_tree.clear()
+        for p in problems:
+            path = str(getattr(p, "path", ""))
+            item = QTreeWidgetItem([self._short_path(path), str(getattr(p, "reason", ""))])
+            item.setData(0, Qt.UserRole, path)
+            item.setToolTip(0, path)
+            item.setToolTip(1, str(getattr(p, "reason", "")))
+            self.problem_tree.addTopLevelItem(item)
+        self.problem_path.setText("Select a problem to see its file." if problems
+                                  else "No problems found.")
+        self.show_in_folder_button.setEnabled(False)
+        if warnings:
+            self.warnings_label.setText("<b>Worth knowing:</b><ul>" + "".join(
+                f"<li>{_html(w)}</li>" for w in warnings) + "</ul>")
+            self.warnings_label.show()
+        else:
+            self.warnings_label.hide()
+        issues = len(problems) + len(warnings)
+        self.tabs.setTabText(1, f"Problems ({issues})" if issues else "Problems")
+
+        self.class_combo.blockSignals(True)
+        self.class_combo.clear()
+        if classes:
+            self.class_combo.addItems([ALL_CLASSES] + classes)
+        self.class_combo.blockSignals(False)
+        self._show_class(self.class_combo.currentText())
+
+        if report is None:
+            self.summary_label.setText("")
+        else:
+            parts = [f"{len(classes)} classes", f"{total} images"]
+            if problems:
+                parts.append(f"{len(problems)} file{'s' if len(problems) != 1 else ''} skipped")
+            self.summary_label.setText(" · ".join(parts))
+            if not report.usable:
+                self.show_error(f"This folder cannot be used yet: {report.unusable_reason}")
+            elif problems:
+                self.show_info(f"{len(problems)} file{'s were' if len(problems) != 1 else ' was'}"
+                               " skipped; see the Problems tab. Training uses the other "
+                               "images.")
+        self.rescan_button.setEnabled(bool(self.state.config.data.data_dir))
+        self._update_split_note()
+        self._update_next()
+
+    def _show_class(self, name: str) -> None:
+        records = list(getattr(self.report, "records", []) or []) if self.report else []
+        if name and name != ALL_CLASSES:
+            records = [r for r in records if r.class_name == name]
+        paths = [str(r.path) for r in records]
+        captions = [Path(p).name for p in paths]
+        self.thumbs.set_items(paths, captions)
+        self.thumbs.prefetch(48)
+
+    def _on_class_row_selected(self) -> None:
+        rows = self.class_table.selectionModel().selectedRows()
+        if rows:
+            name = self.class_table.item(rows[0].row(), 0).text()
+            self.class_combo.setCurrentText(name)
+            self.tabs.setCurrentIndex(0)
+
+    def _on_problem_selected(self, item: Optional[QTreeWidgetItem], _prev=None) -> None:
+        if item is None:
+            self.show_in_folder_button.setEnabled(False)
+            return
+        path = item.data(0, Qt.UserRole)
+        self.problem_path.setText(f"{path}\n{item.text(1)}")
+        self.show_in_folder_button.setEnabled(True)
+
+    def selected_problem_path(self) -> Optional[str]:
+        item = self.problem_tree.currentItem()
+        return item.data(0, Qt.UserRole) if item is not None else None
+
+    def show_selected_problem_in_folder(self) -> None:
+        path = self.selected_problem_path()
+        if path:
+            folder = path if os.path.isdir(path) else os.path.dirname(path)
+            QDesktopServices.openUrl(QUrl.fromLocalFile(folder))
+
+    def _open_image(self, index) -> None:
+        path = self.thumbs.path(index.row())
+        QDesktopServices.openUrl(QUrl.fromLocalFile(path))
+
+    def _short_path(self, path: str) -> str:
+        root = self._scanned_root or ""
+        try:
+            return os.path.relpath(path, root) if root else path
+        except ValueError:
+            return path
+
+    # ------------------------------------------------------------------ settings
+    def _on_config_changed(self, path: str) -> None:
+        if touches(path, "data"):
+            self._sync_from_config()
+        if path == "":
+            # A project was opened: show its images (or nothing) without touching settings.
+            root = self.state.config.data.data_dir
+            if root and os.path.isdir(root):
+                if root != self._scanned_root or self.report is None:
+                    self._start_scan(root)
+            else:
+                self.report = None
+                self._scanned_root = None
+                self._fill(None)
+                self.folder_label.setText(f"Folder not found: {root}" if root
+                                          else "No folder chosen yet.")
+
+    def _sync_from_config(self) -> None:
+        d = self.state.config.data
+        for spin, value in ((self.val_spin, round(d.val_split * 100)), (self.seed_spin, d.seed),
+                            (self.cache_spin, d.cache_mb)):
+            spin.blockSignals(True)
+            spin.setValue(int(value))
+            spin.blockSignals(False)
+        self._update_split_note()
+
+    def _update_split_note(self) -> None:
+        records = list(getattr(self.report, "records", []) or []) if self.report else []
+        presplit = any(getattr(r, "subset", "") in ("val", "validation") for r in records)
+        if presplit:
+            self.split_note.setText("This folder already has train/ and val/ sub-folders; "
+                                    "that split is used and the percentage is ignored.")
+        elif records:
+            n_val = round(len(records) * self.state.config.data.val_split)
+            self.split_note.setText(f"About {n_val} of {len(records)} images will be held back, "
+                                    "the same share from every class.")
+        else:
+            self.split_note.setText("")
+
+    def _on_busy(self, busy: bool) -> None:
+        for b in (self.choose_button, self.sample_button):
+            b.setEnabled(not busy)
+        self.rescan_button.setEnabled(not busy and bool(self.state.config.data.data_dir))
+
+    def _update_next(self) -> None:
+        if self.next_button is not None:
+            self.next_button.setEnabled(bool(self.report is not None and self.report.usable))
+
+    def shutdown(self) -> None:
+        self.thumbs.shutdown()
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

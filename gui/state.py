@@ -1,0 +1,127 @@
+"""The app's one source of truth: a StudioConfig plus what the session has found.
+
+Pages never keep copies of settings.  They read ``state.config`` and change it
+only through :meth:`AppState.set` (a dotted path such as ``"data.val_split"``),
+which emits ``config_changed(path)`` so every other view of that setting
+follows, and marks the project as modified.  Loading a project swaps the whole
+config and emits ``config_changed("")`` (meaning: everything).
+
+Pages refresh their widgets from ``config_changed`` with signals blocked, so a
+refresh never writes back and there are no loops.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Optional
+
+from PySide6.QtCore import QObject, Signal
+
+from core.config import StudioConfig
+from core.project import Project
+
+
+class AppState(QObject):
+    """Config + current dataset report + current run/model, with change signals."""
+
+    config_changed = Signal(str)  # dotted path that changed; "" = all of it
+    dataset_changed = Signal(object)  # DatasetReport or None
+    run_changed = Signal(object)  # run folder (str) or None
+    model_changed = Signal(object)  # model file (str) or None
+    dirty_changed = Signal(bool)
+    project_path_changed = Signal(object)  # str or None
+
+    def __init__(self, config: Optional[StudioConfig] = None,
+                 parent: Optional[QObject] = None) -> None:
+        super().__init__(parent)
+        self.config: StudioConfig = config or StudioConfig()
+        self.dataset_report: Any = None
+        self.runs: list[str] = []
+        self.run_dir: Optional[str] = None
+        self.last_model: Optional[str] = None
+        self.project_path: Optional[str] = None
+        self._dirty = False
+
+    # -- settings ---------------------------------------------------------
+    def get(self, path: str) -> Any:
+        obj: Any = self.config
+        for part in path.split("."):
+            obj = getattr(obj, part)
+        return obj
+
+    def set(self, path: str, value: Any) -> None:
+        """Set one setting by dotted path; emits only when the value really changes."""
+        *parents, leaf = path.split(".")
+        obj: Any = self.config
+        for part in parents:
+            obj = getattr(obj, part)
+        if not hasattr(obj, leaf):
+            raise AttributeError(f"no setting {path!r}")
+        if getattr(obj, leaf) == value:
+            return
+        setattr(obj, leaf, copy.deepcopy(value))
+        self._set_dirty(True)
+        self.config_changed.emit(path)
+
+    def replace_config(self, config: StudioConfig, dirty: bool = True) -> None:
+        self.config = config
+        self._set_dirty(dirty)
+        self.config_changed.emit("")
+
+    # -- session facts ------------------------------------------------------
+    def set_dataset_report(self, report: Any) -> None:
+        self.dataset_report = report
+        self.dataset_changed.emit(report)
+
+    def set_run(self, run_dir: Optional[str]) -> None:
+        self.run_dir = run_dir
+        if run_dir and run_dir not in self.runs:
+            self.runs.append(run_dir)
+            self._set_dirty(True)
+        self.run_changed.emit(run_dir)
+
+    def set_model(self, model_path: Optional[str]) -> None:
+        if model_path != self.last_model:
+            self.last_model = model_path
+            self._set_dirty(True)
+        self.model_changed.emit(model_path)
+
+    # -- project ------------------------------------------------------------
+    def to_project(self) -> Project:
+        return Project(config=self.config.copy(), runs=list(self.runs), last_model=self.last_model)
+
+    def load_project(self, project: Project, path: Optional[str]) -> None:
+        self.runs = list(project.runs)
+        self.run_dir = self.runs[-1] if self.runs else None
+        self.last_model = project.last_model
+        self.set_dataset_report(None)
+        self.set_project_path(path)
+        self.replace_config(project.config, dirty=False)
+        self.run_changed.emit(self.run_dir)
+        self.model_changed.emit(self.last_model)
+
+    def set_project_path(self, path: Optional[str]) -> None:
+        self.project_path = path
+        self.project_path_changed.emit(path)
+
+    @property
+    def dirty(self) -> bool:
+        return self._dirty
+
+    def mark_saved(self) -> None:
+        self._set_dirty(False)
+
+    def _set_dirty(self, dirty: bool) -> None:
+        if dirty != self._dirty:
+            self._dirty = dirty
+            self.dirty_changed.emit(dirty)
+
+
+def touches(changed: str, section: str) -> bool:
+    """Whether a ``config_changed(changed)`` concerns ``section`` (e.g. "model.freeze").
+
+    True for "" (everything), the section itself, anything inside it, and any
+    enclosing path (replacing "model" replaces "model.freeze").
+    """
+    return (changed == "" or changed == section or changed.startswith(section + ".")
+            or section.startswith(changed + "."))

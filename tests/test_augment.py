@@ -1,0 +1,228 @@
+"""Augmentation: presets, building from config, previews, and plain-albumentations files."""
+
+import inspect
+import json
+import random
+
+import albumentations as A
+import numpy as np
+import pytest
+
+from core.augment import (PRESETS, TRANSFORMS, build_augmenter, default_transform,
+                          load_augment_file, preset_config, save_albumentations,
+                          to_albumentations_dict, augment_previews)
+from core.config import AugmentConfig, StudioConfig, TransformConfig
+from core.errors import ConfigError
+
+
+def _image(h=60, w=80, seed=0):
+    rng = np.random.default_rng(seed)
+    img = rng.integers(0, 256, size=(h, w, 3), dtype=np.uint8)
+    img[h // 4: h // 2, w // 4: w // 2] = (250, 30, 30)  # asymmetric content: flips show
+    return img
+
+
+def test_catalog_matches_albumentations_signatures():
+    for name, spec in TRANSFORMS.items():
+        cls = getattr(A, name)
+        accepted = set(inspect.signature(cls.__init__).parameters)
+        for p in spec.params:
+            assert p.name in accepted, f"{name}.{p.name} is not an albumentations 2 argument"
+            assert p.kind in ("float", "int", "range", "int_range", "bool", "choice")
+            if p.kind == "choice":
+                assert p.default in p.choices
+                assert not p.choice_labels or len(p.choice_labels) == len(p.choices)
+        assert 0.0 <= spec.default_p <= 1.0 and spec.description and spec.label
+        # Every catalogue transform builds with its defaults and keeps the output size.
+        cfg = AugmentConfig(preset="custom", transforms=[default_transform(name)], seed=1)
+        cfg.transforms[0].p = 1.0
+        out = build_augmenter(cfg, 48)(_image())
+        assert out.shape == (48, 48, 3) and out.dtype == np.uint8
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_presets_build_and_give_the_requested_size(name):
+    cfg = preset_config(name, seed=3)
+    aug = build_augmenter(cfg, 40)
+    if name == "none":
+        assert aug is None
+        return
+    for seed in range(5):
+        out = aug(_image(), seed=seed)
+        assert out.shape == (40, 40, 3) and out.dtype == np.uint8
+
+
+def test_unknown_preset_is_a_config_error():
+    with pytest.raises(ConfigError, match="unknown preset 'extreme'"):
+        preset_config("extreme")
+
+
+def test_default_config_means_the_light_preset():
+    cfg = StudioConfig().augment
+    assert cfg.preset == "light" and cfg.transforms == []
+    assert build_augmenter(cfg, 32) is not None
+    assert build_augmenter(AugmentConfig(preset="custom", transforms=[]), 32) is None
+
+
+def test_nothing_enabled_gives_none():
+    cfg = preset_config("medium")
+    for t in cfg.transforms:
+        t.enabled = False
+    assert build_augmenter(cfg, 32) is None
+
+
+def test_seeded_augmentation_is_reproducible_and_varies_with_the_seed():
+    cfg = preset_config("heavy", seed=5)
+    a, b = build_augmenter(cfg, 32), build_augmenter(cfg, 32)
+    img = _image()
+    assert np.array_equal(a(img, seed=11), b(img, seed=11))
+    outs = [a(img, seed=s) for s in range(6)]
+    assert any(not np.array_equal(outs[0], o) for o in outs[1:])
+    # Without per-call seeds a seeded augmenter is still reproducible as a sequence.
+    c, d = build_augmenter(cfg, 32), build_augmenter(cfg, 32)
+    assert all(np.array_equal(c(img), d(img)) for _ in range(4))
+
+
+def test_transforms_fire_independently():
+    """Two p=0.5 flips must not be coupled (albumentations' Compose(seed=) couples them)."""
+    img = np.arange(4 * 4 * 3, dtype=np.uint8).reshape(4, 4, 3)
+    cfg = AugmentConfig(preset="custom", seed=0, transforms=[
+        TransformConfig("HorizontalFlip", p=0.5), TransformConfig("VerticalFlip", p=0.5)])
+    aug = build_augmenter(cfg, 4)
+    seen = set()
+    for s in range(60):
+        out = aug(img, seed=s)
+        seen.add((bool(np.array_equal(out, img[:, ::-1])), bool(np.array_equal(out, img[::-1]))))
+    assert (True, False) in seen and (False, True) in seen
+
+
+def test_resized_crop_produces_the_image_size_directly():
+    cfg = AugmentConfig(preset="custom", transforms=[
+        TransformConfig("RandomResizedCrop", p=1.0, params={"scale": [0.5, 1.0], "size": [9, 9]})])
+    compose = build_augmenter(cfg, 36).compose
+    assert tuple(compose.transforms[0].size) == (36, 36)  # our size wins over the config's
+    assert build_augmenter(cfg, 36)(_image(100, 50)).shape == (36, 36, 3)
+
+
+@pytest.mark.parametrize("transform, match", [
+    (TransformConfig("Rotate", p=0.5, params={"limit": "wide"}), r"transforms\[0\] \(Rotate\)\.limit"),
+    (TransformConfig("GaussNoise", p=0.5, params={"std_range": [0.5, 0.1]}),
+     r"\(GaussNoise\)\.std_range"),
+    (TransformConfig("Rotate", p=0.5, params={"angle": 3}), r"\(Rotate\): unknown parameter 'angle'"),
+    (TransformConfig("Rotate", p=1.5), r"\(Rotate\): p must be between 0 and 1"),
+    (TransformConfig("Sharpenize", p=0.5), r"unknown transform 'Sharpenize'"),
+    (TransformConfig("CoarseDropout", p=0.5, params={"num_holes_range": [1, 2, 3]}),
+     r"\(CoarseDropout\)\.num_holes_range: expected a \[low, high\] pair"),
+    (TransformConfig("Rotate", p=0.5, params={"limit": ["a", "b"]}),
+     r"\(Rotate\)\.limit: expected a \[low, high\] pair of numbers"),
+])
+def test_bad_settings_name_the_transform_and_parameter(transform, match):
+    cfg = AugmentConfig(preset="custom", transforms=[transform])
+    with pytest.raises(ConfigError, match=match):
+        build_augmenter(cfg, 32)
+
+
+def test_json_numbers_reach_albumentations_with_their_meaning():
+    cfg = AugmentConfig(preset="custom", transforms=[
+        TransformConfig("ColorJitter", p=1.0, params={"brightness": 0.2}),  # scalar: 0.8..1.2
+        TransformConfig("GaussianBlur", p=1.0, params={"blur_limit": [3.0, 5.0]}),  # GUI floats
+        TransformConfig("Rotate", p=1.0, params={"limit": [-7, 7]}),  # JSON ints
+        TransformConfig("CoarseDropout", p=1.0, params={
+            "num_holes_range": [1, 1], "hole_height_range": [0.5, 0.5],
+            "hole_width_range": [0.5, 0.5], "fill": 0}),
+    ])
+    compose = build_augmenter(cfg, 16).compose
+    jitter, blur, rotate, dropout = compose.transforms[:4]
+    assert tuple(jitter.brightness) == pytest.approx((0.8, 1.2))
+    assert tuple(blur.blur_limit) == (3, 5)
+    assert tuple(rotate.limit) == (-7.0, 7.0)
+    only_dropout = AugmentConfig(preset="custom", transforms=cfg.transforms[3:])
+    out = build_augmenter(only_dropout, 16)(np.full((16, 16, 3), 200, np.uint8))
+    assert int((out == 0).all(axis=2).sum()) == 8 * 8  # half the height x half the width
+
+
+def test_previews_are_deterministic_for_a_seed():
+    cfg = preset_config("heavy", seed=2)
+    a = augment_previews(_image(), cfg, 6, 32, seed=4)
+    b = augment_previews(_image(), cfg, 6, 32, seed=4)
+    c = augment_previews(_image(), cfg, 6, 32, seed=5)
+    assert len(a) == 6 and all(x.shape == (32, 32, 3) and x.dtype == np.uint8 for x in a)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    assert not all(np.array_equal(x, y) for x, y in zip(a, c))
+    assert len({x.tobytes() for x in a}) > 1  # the previews differ from each other
+    plain = augment_previews(_image(), preset_config("none"), 3, 32, seed=0)
+    assert all(np.array_equal(plain[0], p) for p in plain)
+
+
+def test_saved_file_loads_in_plain_albumentations_with_the_same_output(tmp_path):
+    cfg = preset_config("heavy", seed=9)
+    path = tmp_path / "aug.json"
+    save_albumentations(cfg, 40, path)
+    assert json.loads(path.read_text())["transform"]["__class_fullname__"] == "Compose"
+    assert json.loads(json.dumps(to_albumentations_dict(cfg, 40))) == json.loads(path.read_text())
+
+    plain = A.load(str(path))
+    ours = build_augmenter(cfg, 40)
+    img = _image(90, 70)
+    for seed in (1, 2, 3):
+        # The two lines a plain albumentations user runs (see core.augment.seed_compose).
+        plain.set_random_state(np.random.default_rng(seed), random.Random(seed))
+        expected = plain(image=img)["image"]
+        assert np.array_equal(ours(img, seed=seed), expected)
+
+
+def test_albumentations_file_maps_back_to_the_same_pipeline(tmp_path):
+    cfg = preset_config("heavy", seed=0)
+    path = tmp_path / "aug.json"
+    save_albumentations(cfg, 40, path)
+    loaded = load_augment_file(path)
+    assert loaded.preset == "custom"
+    assert [t.name for t in loaded.transforms] == [t.name for t in cfg.transforms]
+    assert [t.p for t in loaded.transforms] == [t.p for t in cfg.transforms]
+    # The Affine per-axis dicts collapse back to ranges and defaults are dropped.
+    affine = next(t for t in loaded.transforms if t.name == "Affine")
+    assert affine.params["scale"] == [0.8, 1.2] and "shear" in affine.params
+    assert "interpolation" not in affine.params and "mask_interpolation" not in affine.params
+    img = _image()
+    a, b = build_augmenter(cfg, 40), build_augmenter(loaded, 40)
+    for seed in range(4):
+        assert np.array_equal(a(img, seed=seed), b(img, seed=seed))
+    # The mapped config survives our own JSON round trip.
+    studio = StudioConfig(augment=loaded)
+    assert StudioConfig.from_json(studio.to_json()).augment == loaded
+
+
+def test_file_written_by_plain_albumentations_is_accepted(tmp_path):
+    compose = A.Compose([A.HorizontalFlip(p=0.3), A.CLAHE(p=0.2),
+                         A.Rotate(limit=(-7, 7), p=0.4)])
+    path = tmp_path / "theirs.json"
+    A.save(compose, str(path))
+    cfg = load_augment_file(path)
+    assert [(t.name, t.p) for t in cfg.transforms] == [("HorizontalFlip", 0.3), ("CLAHE", 0.2),
+                                                       ("Rotate", 0.4)]
+    assert cfg.transforms[2].params == {"limit": [-7.0, 7.0]}
+    assert build_augmenter(cfg, 32)(_image()).shape == (32, 32, 3)
+
+
+def test_our_own_json_and_studio_configs_load(tmp_path):
+    cfg = preset_config("medium", seed=4)
+    studio = StudioConfig(augment=cfg)
+    (tmp_path / "studio.json").write_text(studio.to_json())
+    (tmp_path / "aug.json").write_text(json.dumps(studio.to_dict()["augment"]))
+    assert load_augment_file(tmp_path / "studio.json") == cfg
+    assert load_augment_file(tmp_path / "aug.json") == cfg
+
+
+@pytest.mark.parametrize("text, match", [
+    ("not json", "not valid JSON"),
+    ('{"transform": {"__class_fullname__": "Compose", "p": 1.0, "transforms": ['
+     '{"__class_fullname__": "OneOf", "p": 1.0, "transforms": []}]}}', "nested OneOf"),
+    ('{"transforms": [{"name": "Rotate", "bogus": 1}]}', "unknown setting 'bogus'"),
+])
+def test_bad_augmentation_files_are_config_errors(tmp_path, text, match):
+    path = tmp_path / "bad.json"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=match):
+        load_augment_file(path)
+    with pytest.raises(ConfigError, match="not found"):
+        load_augment_file(tmp_path / "missing.json")

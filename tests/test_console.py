@@ -1,0 +1,26 @@
+import io
+
+from core.console import ConsoleListener
+from core.events import BatchEnd, EpochEnd, Log, PhaseStarted
+
+
+def test_plain_lines_when_not_a_terminal():
+    out = io.StringIO()
+    listen = ConsoleListener(out, tty=False)
+    listen(PhaseStarted("head", 2, 5, 1e-3))
+    listen(BatchEnd("head", 1, 2, 1, 5, 10.0, 3.0, {"loss": 1.0, "accuracy": 0.5}))
+    listen(EpochEnd("head", 1, 2, {"loss": 0.9, "accuracy": 0.6, "val_loss": 1.1,
+                                   "val_accuracy": 0.5}, 2.5))
+    listen(Log("disk almost full", "warning"))
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("== head")
+    assert lines[1].startswith("head epoch 1/2") and "val_accuracy 0.5000" in lines[1]
+    assert lines[2] == "warning: disk almost full"
+    assert "\r" not in out.getvalue()
+
+
+def test_bar_on_a_terminal():
+    out = io.StringIO()
+    listen = ConsoleListener(out, tty=True)
+    listen(BatchEnd("head", 1, 2, 5, 5, 10.0, 3.0, {"loss": 1.0, "accuracy": 0.5}))
+    assert "\rhead 1/2 [" in out.getvalue() and "ETA 0:03" in out.getvalue()

@@ -1,0 +1,87 @@
+"""Augmentation page: presets and controls edit config.augment; previews follow."""
+
+import numpy as np
+import pytest
+
+from core.augment import TRANSFORMS, preset_config
+from core.sample_data import generate_sample_dataset
+from gui.main_window import MainWindow
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    w = MainWindow(load_tensorflow=False)
+    qtbot.addWidget(w, before_close_func=lambda w: (w.state.mark_saved(), w.shutdown()))
+    w.show()
+    w.state.set("model.image_size", 64)  # small previews on a small machine
+    root = generate_sample_dataset(tmp_path / "shapes", per_class=4, size=48, seed=2)
+    with qtbot.waitSignal(w.data_page.scan_finished, timeout=60000):
+        w.data_page.open_folder(str(root))
+    return w
+
+
+def pixels(qimage):
+    img = qimage.convertToFormat(qimage.Format.Format_RGB888)
+    return np.frombuffer(img.constBits(), np.uint8, img.sizeInBytes()).copy()
+
+
+def test_presets_update_config_and_previews(qtbot, window):
+    page = window.augment_page
+    with qtbot.waitSignal(page.previews_updated, timeout=60000) as sig:
+        window.show_page(2)
+    assert sig.args[0] == 3  # one image of each class
+    assert page.preview_grid.count() == 3 * 6  # original + 5 versions per row
+    assert len(page._groups) == len(TRANSFORMS)
+
+    with qtbot.waitSignal(page.previews_updated, timeout=60000):
+        page.set_preset("none")
+    assert window.state.config.augment == preset_config("none", seed=0)
+    for _path, original, outs in page.preview_rows:
+        assert all(np.array_equal(pixels(original), pixels(o)) for o in outs)
+    assert not any(box.isChecked() for box in page._groups.values())
+
+    with qtbot.waitSignal(page.previews_updated, timeout=60000):
+        page.set_preset("heavy")
+    assert window.state.config.augment == preset_config("heavy", seed=0)
+    changed = [not np.array_equal(pixels(orig), pixels(o))
+               for _p, orig, outs in page.preview_rows for o in outs]
+    assert sum(changed) >= len(changed) // 2
+    assert page._groups["CoarseDropout"].isChecked()
+    assert page._p_spins["CoarseDropout"].value() == 40
+
+    before = [pixels(o) for o in page.preview_rows[0][2]]
+    with qtbot.waitSignal(page.previews_updated, timeout=60000):
+        page.reseed_button.click()
+    after = [pixels(o) for o in page.preview_rows[0][2]]
+    assert any(not np.array_equal(a, b) for a, b in zip(before, after))
+
+
+def test_controls_edit_the_transform_in_place(qtbot, window):
+    page = window.augment_page
+    with qtbot.waitSignal(page.previews_updated, timeout=60000):
+        window.show_page(2)
+    light = preset_config("light")
+    with qtbot.waitSignal(page.previews_updated, timeout=60000):
+        page._groups["VerticalFlip"].setChecked(True)
+    aug = window.state.config.augment
+    assert aug.preset == "custom"
+    assert page.preset_combo.currentData() == "custom"
+    assert [t.name for t in aug.transforms] == [t.name for t in light.transforms] + ["VerticalFlip"]
+    assert aug.transforms[-1].enabled
+
+    # a parameter edit changes only that parameter of that transform
+    editor = page._editors["RandomBrightnessContrast"]["brightness_limit"]
+    editor._widgets[1].setValue(0.4)
+    rbc = next(t for t in window.state.config.augment.transforms
+               if t.name == "RandomBrightnessContrast")
+    assert rbc.params["brightness_limit"] == [-0.15, 0.4]
+    assert rbc.params["contrast_limit"] == [-0.15, 0.15]
+    page._p_spins["HorizontalFlip"].setValue(80)
+    hf = window.state.config.augment.transforms[0]
+    assert (hf.name, hf.p) == ("HorizontalFlip", 0.8)
+
+    # turning a transform off keeps its settings in the list, disabled
+    page._groups["RandomBrightnessContrast"].setChecked(False)
+    rbc = next(t for t in window.state.config.augment.transforms
+               if t.name == "RandomBrightnessContrast")
+    assert not rbc.enabled and rbc.params["brightness_limit"] == [-0.15, 0.4]

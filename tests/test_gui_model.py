@@ -1,0 +1,90 @@
+"""Model page: backbone choice, a layer tree built in a worker with real Keras, and the
+fine-tuning controls changing config.model.freeze and the trainable count."""
+
+import pytest
+from PySide6.QtCore import Qt
+
+from core.backbones import CATALOG
+from core.config import FreezeConfig
+from core.sample_data import generate_sample_dataset
+from gui.main_window import MainWindow
+
+
+@pytest.fixture
+def window(qtbot):
+    w = MainWindow(load_tensorflow=False)
+    qtbot.addWidget(w, before_close_func=lambda w: (w.state.mark_saved(), w.shutdown()))
+    w.show()
+    return w
+
+
+def layer_items(page):
+    out = []
+    for i in range(page.tree.topLevelItemCount()):
+        block = page.tree.topLevelItem(i)
+        out += [block.child(j) for j in range(block.childCount())]
+    return out
+
+
+def test_layer_tree_and_freeze_controls(qtbot, window, tmp_path):
+    root = generate_sample_dataset(tmp_path / "shapes", per_class=4, size=32, seed=4)
+    with qtbot.waitSignal(window.data_page.scan_finished, timeout=60000):
+        window.data_page.open_folder(str(root))
+    page = window.model_page
+    assert page.table.rowCount() == len(CATALOG)
+    assert "MobileNetV2" in page.recommend_label.text()  # 12 images: the small one
+
+    page.select_backbone("MobileNetV3Small")
+    page.size_spin.setValue(64)
+    assert window.state.config.model.backbone == "MobileNetV3Small"
+    with qtbot.waitSignal(page.layers_ready, timeout=240000) as sig:
+        window.show_page(1)
+    assert sig.args[0] == len(page.rows) > 100
+    items = layer_items(page)
+    assert len(items) == len(page.rows)
+    assert {"backbone", "head"} <= {r.part for r in page.rows}
+    total = page.total_params
+    assert total > 900_000
+
+    with qtbot.waitSignal(page.counts_changed, timeout=10000):
+        page.set_freeze_mode("none")
+    head_only = page.trainable_params
+    assert 0 < head_only < 10_000  # 3 classes: the dense softmax head
+    assert page.checked_layer_count() == 0
+
+    with qtbot.waitSignal(page.counts_changed, timeout=10000):
+        page.top_n_spin.setValue(20)  # the "unfreeze the top N" control
+    assert window.state.config.model.freeze == FreezeConfig(mode="top_n", top_n=20)
+    top20 = page.trainable_params
+    assert top20 > head_only
+    assert 0 < page.checked_layer_count() <= 20
+    assert str(f"{top20 / 1e6:.1f} M") in page.counts_label.text() or \
+        f"{top20:,}" in page.counts_label.text()
+
+    with qtbot.waitSignal(page.counts_changed, timeout=10000):
+        page.top_n_spin.setValue(60)
+    assert page.trainable_params > top20
+
+    # ticking one layer by hand means "exactly these layers"
+    first = next(it for it in items if it.flags() & Qt.ItemIsUserCheckable
+                 and it.checkState(0) == Qt.Unchecked)
+    name = first.data(0, Qt.UserRole)
+    with qtbot.waitSignal(page.counts_changed, timeout=10000):
+        first.setCheckState(0, Qt.Checked)
+    freeze = window.state.config.model.freeze
+    assert freeze.mode == "custom" and name in freeze.layers
+    assert page.mode_combo.currentData() == "custom"
+
+    with qtbot.waitSignal(page.counts_changed, timeout=10000):
+        page.set_freeze_mode("all")
+    assert page.trainable_params > page.total_params * 0.9
+    # a block's box selects all of its choosable layers at once
+    page.set_freeze_mode("none")
+    block = next(page.tree.topLevelItem(i) for i in range(page.tree.topLevelItemCount())
+                 if page.tree.topLevelItem(i).flags() & Qt.ItemIsUserCheckable)
+    names = [block.child(j).data(0, Qt.UserRole) for j in range(block.childCount())
+             if block.child(j).flags() & Qt.ItemIsUserCheckable]
+    with qtbot.waitSignal(page.counts_changed, timeout=10000):
+        block.setCheckState(0, Qt.Checked)
+    assert sorted(window.state.config.model.freeze.layers) == sorted(names)
+    assert block.checkState(0) == Qt.Checked

@@ -1,0 +1,104 @@
+"""Projects in the window: save, reopen in a new window with every setting equal,
+recent projects, and the unsaved-changes prompt."""
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+
+from core.config import StudioConfig
+from core.sample_data import generate_sample_dataset
+from gui import recent
+from gui.main_window import MainWindow
+
+
+def new_window(qtbot):
+    w = MainWindow(load_tensorflow=False)
+    qtbot.addWidget(w, before_close_func=lambda w: (w.state.mark_saved(), w.shutdown()))
+    w.show()
+    return w
+
+
+def test_save_then_open_in_a_new_window_restores_every_setting(qtbot, tmp_path):
+    root = generate_sample_dataset(tmp_path / "shapes", per_class=4, size=32, seed=3)
+    first = new_window(qtbot)
+    with qtbot.waitSignal(first.data_page.scan_finished, timeout=60000):
+        first.data_page.open_folder(str(root))
+    first.data_page.val_spin.setValue(25)
+    first.data_page.seed_spin.setValue(99)
+    first.model_page.select_backbone("MobileNetV3Small")
+    first.model_page.size_spin.setValue(96)
+    first.model_page.dropout_spin.setValue(0.35)
+    first.model_page.set_top_n(12)
+    first.augment_page.set_preset("medium")
+    first.augment_page._p_spins["HorizontalFlip"].setValue(70)
+    cfg = first.state.config
+    assert cfg != StudioConfig()
+    assert "[*]" in first.windowTitle() and first.isWindowModified()
+
+    path = tmp_path / "projects" / "shapes.ftsproj"
+    assert first.save_project_as(str(path))
+    assert path.is_file() and not first.state.dirty
+    assert first.windowTitle().startswith("shapes.ftsproj")
+    assert recent.recent_projects()[0] == str(path)
+
+    second = new_window(qtbot)
+    with qtbot.waitSignal(second.data_page.scan_finished, timeout=60000):
+        assert second.open_project(str(path))  # reopening rescans the image folder
+    assert second.state.config == cfg
+    assert second.state.config is not cfg
+    assert not second.state.dirty
+    # the widgets show the restored settings
+    assert second.data_page.val_spin.value() == 25
+    assert second.data_page.seed_spin.value() == 99
+    assert second.model_page.size_spin.value() == 96
+    assert second.model_page.mode_combo.currentData() == "top_n"
+    assert second.model_page.top_n_spin.value() == 12
+    rows = second.model_page.table.selectionModel().selectedRows()
+    assert second.model_page.table.item(rows[0].row(), 0).data(Qt.UserRole) == "MobileNetV3Small"
+    second.show_page(2)
+    assert second.augment_page.preset_combo.currentData() == "custom"
+    assert second.augment_page._p_spins["HorizontalFlip"].value() == 70
+    assert second.data_page.class_table.rowCount() == 3
+    # nothing the pages did on opening counts as a change
+    assert second.state.config == cfg and not second.state.dirty
+
+
+def test_broken_project_is_reported_not_opened(qtbot, tmp_path, monkeypatch):
+    w = new_window(qtbot)
+    bad = tmp_path / "bad.ftsproj"
+    bad.write_text('{"format": "fine-tune-studio-project", "config": {"data": {"seed": "x"}}}')
+    warned = []
+    monkeypatch.setattr(MainWindow, "_warn", lambda self, title, text: warned.append(text))
+    before = w.state.config.copy()
+    assert not w.open_project(str(bad))
+    assert warned and str(bad) in warned[0] and "data.seed" in warned[0]
+    assert w.state.config == before
+
+
+@pytest.mark.parametrize("answer", ["cancel", "discard", "save"])
+def test_unsaved_changes_prompt(qtbot, tmp_path, monkeypatch, answer):
+    w = new_window(qtbot)
+    path = tmp_path / "p.ftsproj"
+    assert w.save_project_as(str(path))
+    w.data_page.seed_spin.setValue(5)
+    assert w.state.dirty
+    asked = []
+    buttons = {"cancel": QMessageBox.Cancel, "discard": QMessageBox.Discard,
+               "save": QMessageBox.Save}
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *a, **k: asked.append(a[1]) or buttons[answer])
+    result = w.new_project()
+    assert asked == ["Unsaved changes"]
+    if answer == "cancel":
+        assert not result and w.state.config.data.seed == 5 and w.state.dirty
+    else:
+        assert result and w.state.config == StudioConfig() and not w.state.dirty
+        assert w.state.project_path is None
+        saved_seed = StudioConfig.from_json(
+            __import__("json").dumps(__import__("json").loads(path.read_text())["config"]))
+        assert saved_seed.data.seed == (5 if answer == "save" else StudioConfig().data.seed)
+    # a saved state closes without asking
+    asked.clear()
+    w.state.mark_saved()
+    w.close()
+    assert not asked

@@ -1,0 +1,337 @@
+"""core.imageio: every odd image decodes to upright opaque RGB, every bad one is an ImageError."""
+
+import io
+import os
+import resource
+import struct
+import sys
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core import imageio
+from core.imageio import ImageError, ImageInfo, load_rgb, load_thumbnail, probe_image
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def _noise(h=48, w=64, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, size=(h, w, 3), dtype=np.uint8)
+
+
+def _kind(path, **kwargs):
+    with pytest.raises(ImageError) as info:
+        load_rgb(path, **kwargs)
+    err = info.value
+    assert err.path == str(path)
+    assert str(err) == f"{path}: {err.reason}"
+    assert err.reason
+    return err.kind
+
+
+# ----------------------------------------------------------------- failures
+
+
+def test_zero_bytes_is_empty(tmp_path):
+    path = tmp_path / "zero.jpg"
+    path.write_bytes(b"")
+    assert _kind(path) == "empty"
+    with pytest.raises(ImageError) as info:
+        probe_image(path)
+    assert info.value.kind == "empty"
+
+
+def test_text_file_named_jpg_is_not_image(tmp_path):
+    path = tmp_path / "notes.jpg"
+    path.write_text("this is not a picture\n" * 10)
+    assert _kind(path) == "not_image"
+    with pytest.raises(ImageError) as info:
+        probe_image(path)
+    assert info.value.kind == "not_image"
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+def test_truncated_file_is_corrupt_not_half_grey(tmp_path, fmt):
+    buf = io.BytesIO()
+    Image.fromarray(_noise(64, 64)).save(buf, fmt)
+    data = buf.getvalue()
+    path = tmp_path / f"cut.{fmt.lower()}"
+    path.write_bytes(data[: len(data) // 2])
+    if fmt == "JPEG":  # the header is intact, so a header-only probe accepts it ...
+        assert probe_image(path).width == 64
+    else:  # ... but a PNG's missing end marker is caught without decoding
+        with pytest.raises(ImageError) as info:
+            probe_image(path)
+        assert info.value.kind == "corrupt"
+    # Decoding refuses instead of filling the rest with grey.
+    assert _kind(path) == "corrupt"
+    assert _kind(path, size=16) == "corrupt"
+    from PIL import ImageFile
+    assert not ImageFile.LOAD_TRUNCATED_IMAGES
+
+
+def test_header_only_garbage_after_signature_is_corrupt(tmp_path):
+    path = tmp_path / "broken.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
+    assert _kind(path) == "corrupt"
+
+
+def test_missing_file_and_folder_are_unreadable(tmp_path):
+    assert _kind(tmp_path / "gone.png") == "unreadable"
+    folder = tmp_path / "looks_like.png"
+    folder.mkdir()
+    assert _kind(folder) == "unreadable"
+
+
+@pytest.mark.skipif(sys.platform == "win32" or os.geteuid() == 0,
+                    reason="root (and Windows) can read files without read permission")
+def test_permission_denied_is_unreadable(tmp_path):
+    path = tmp_path / "secret.png"
+    Image.new("RGB", (4, 4)).save(path)
+    path.chmod(0)
+    try:
+        assert _kind(path) == "unreadable"
+    finally:
+        path.chmod(0o644)
+
+
+def test_permission_error_is_unreadable_even_as_root(tmp_path, monkeypatch):
+    path = tmp_path / "secret.png"
+    Image.new("RGB", (4, 4)).save(path)
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(imageio, "open", denied, raising=False)
+    assert _kind(path) == "unreadable"
+    with pytest.raises(ImageError) as info:
+        probe_image(path)
+    assert "permission" in info.value.reason
+
+
+def test_header_claiming_100000_squared_is_oversized(tmp_path):
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), (10, 20, 30)).save(buf, "PNG")
+    data = bytearray(buf.getvalue())
+    assert data[12:16] == b"IHDR"
+    data[16:24] = struct.pack(">II", 100_000, 100_000)
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
+    path = tmp_path / "bomb.png"
+    path.write_bytes(bytes(data))
+    with pytest.raises(ImageError) as info:
+        probe_image(path)
+    assert info.value.kind == "oversized"
+    assert _kind(path, size=32) == "oversized"
+    assert "megapixels" in info.value.reason
+
+
+def _write_solid_png(path, side):
+    """A real side x side 1-bit PNG written row by row: tiny file, tiny memory."""
+    row_bytes = (side + 7) // 8
+    row = b"\x00" + b"\xff" * row_bytes
+    comp = zlib.compressobj(9)
+    parts = []
+    block = row * 1000
+    for _ in range(side // 1000):
+        parts.append(comp.compress(block))
+    parts.append(comp.compress(row * (side % 1000)))
+    parts.append(comp.flush())
+    ihdr = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr)
+                     + _png_chunk(b"IDAT", b"".join(parts)) + _png_chunk(b"IEND", b""))
+
+
+def test_real_20000_squared_png_is_refused_without_using_memory(tmp_path):
+    path = tmp_path / "huge.png"
+    _write_solid_png(path, 20_000)
+    assert path.stat().st_size < 1_000_000
+    with Image.open(path) as img:  # it really is a valid 400-megapixel PNG
+        assert img.size == (20_000, 20_000)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    with pytest.raises(ImageError) as info:
+        probe_image(path)
+    assert info.value.kind == "oversized"
+    assert "20000x20000" in info.value.reason
+    for kwargs in ({}, {"size": 64}):
+        assert _kind(path, **kwargs) == "oversized"
+    with pytest.raises(ImageError):
+        load_thumbnail(path, 128)
+    grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mib < 100, f"peak memory grew by {grown_mib:.0f} MiB"
+
+
+def test_big_jpeg_is_decoded_shrunk_other_formats_refused(tmp_path, monkeypatch):
+    # Same rule as for a 200-megapixel photo, at a size a test can afford.
+    monkeypatch.setattr(imageio, "MAX_DECODE_PIXELS", 100 * 100)
+    Image.fromarray(_noise(400, 400)).save(tmp_path / "big.jpg", quality=90)
+    Image.fromarray(_noise(400, 400)).save(tmp_path / "big.png")
+    assert probe_image(tmp_path / "big.jpg").width == 400  # 1/8 scale fits the limit
+    assert load_rgb(tmp_path / "big.jpg", size=32).shape == (32, 32, 3)
+    assert load_thumbnail(tmp_path / "big.jpg", 40).shape == (40, 40, 3)
+    assert _kind(tmp_path / "big.jpg") == "oversized"  # full size would not fit
+    assert _kind(tmp_path / "big.png", size=32) == "oversized"
+    with pytest.raises(ImageError) as info:
+        probe_image(tmp_path / "big.png")
+    assert info.value.kind == "oversized"
+
+
+def test_only_image_error_escapes_for_random_bytes(tmp_path):
+    rng = np.random.default_rng(1)
+    buf = io.BytesIO()
+    Image.fromarray(_noise(32, 32)).save(buf, "PNG")
+    good = buf.getvalue()
+    for i in range(40):
+        data = bytearray(good)
+        for pos in rng.integers(8, len(data), size=6):  # flip bytes after the signature
+            data[pos] = int(rng.integers(0, 256))
+        path = tmp_path / f"fuzz{i}.png"
+        path.write_bytes(bytes(data))
+        try:
+            arr = load_rgb(path, size=16)
+        except ImageError as exc:
+            assert exc.kind in ImageError.KINDS
+        else:
+            assert arr.shape == (16, 16, 3) and arr.dtype == np.uint8
+
+
+# ----------------------------------------------------------------- modes and formats
+
+
+def test_rgb_jpeg_roundtrip_and_size(tmp_path):
+    path = tmp_path / "photo.jpg"
+    Image.new("RGB", (64, 48), (200, 30, 40)).save(path, quality=95)
+    info = probe_image(path)
+    assert info == ImageInfo(width=64, height=48, format="JPEG", mode="RGB", frames=1)
+    arr = load_rgb(path)
+    assert arr.shape == (48, 64, 3) and arr.dtype == np.uint8
+    assert np.abs(arr.astype(int) - [200, 30, 40]).max() <= 4
+    assert load_rgb(path, size=32).shape == (32, 32, 3)
+    assert load_rgb(path, size=(40, 20)).shape == (20, 40, 3)  # (width, height)
+
+
+def test_cmyk_jpeg_becomes_rgb(tmp_path):
+    path = tmp_path / "print.jpg"
+    Image.new("CMYK", (16, 16), (0, 255, 255, 0)).save(path, quality=95)  # pure red in CMYK
+    assert probe_image(path).mode == "CMYK"
+    arr = load_rgb(path)
+    assert arr.shape == (16, 16, 3)
+    r, g, b = arr[8, 8].astype(int)
+    assert r > 230 and g < 30 and b < 30
+
+
+def test_16bit_png_is_scaled_not_clipped(tmp_path):
+    values = np.array([[0, 1000, 32768, 65535]], dtype=np.uint16)
+    path = tmp_path / "depth.png"
+    Image.fromarray(values).save(path)
+    assert probe_image(path).mode.startswith("I")
+    arr = load_rgb(path)
+    assert arr.shape == (1, 4, 3)
+    gray = arr[0, :, 0].tolist()
+    assert gray == [0, 4, 128, 255]  # clipping would give [0, 255, 255, 255]
+    assert (arr[..., 0] == arr[..., 2]).all()
+
+
+def test_float_and_int32_tiff_are_scaled(tmp_path):
+    Image.fromarray(np.array([[0.0, 0.5, 1.0]], dtype=np.float32)).save(tmp_path / "f.tif")
+    assert load_rgb(tmp_path / "f.tif")[0, :, 0].tolist() == [0, 128, 255]
+    Image.fromarray(np.array([[-100, 0, 100]], dtype=np.int32)).save(tmp_path / "i.tif")
+    low, mid, high = load_rgb(tmp_path / "i.tif")[0, :, 0].tolist()
+    assert (low, high) == (0, 255) and mid in (127, 128)
+
+
+def test_palette_png_transparency_composited_over_white(tmp_path):
+    img = Image.new("P", (8, 8), 0)
+    img.putpalette([0, 0, 0, 255, 0, 0] + [0] * (254 * 3))
+    img.paste(1, (0, 0, 4, 8))  # left half red, right half index 0 (transparent black)
+    path = tmp_path / "sticker.png"
+    img.save(path, transparency=0)
+    assert probe_image(path).mode == "P"
+    arr = load_rgb(path)
+    assert arr[0, 0].tolist() == [255, 0, 0]
+    assert arr[0, 7].tolist() == [255, 255, 255]  # white, not black
+
+
+def test_la_and_rgba_transparency_over_white(tmp_path):
+    la = Image.new("LA", (4, 4), (0, 0))  # black, fully transparent
+    la.save(tmp_path / "la.png")
+    assert load_rgb(tmp_path / "la.png")[0, 0].tolist() == [255, 255, 255]
+    rgba = Image.new("RGBA", (4, 4), (0, 0, 255, 128))  # half-transparent blue
+    rgba.save(tmp_path / "half.png")
+    r, g, b = load_rgb(tmp_path / "half.png")[0, 0].astype(int)
+    assert b == 255 and 120 <= r <= 135 and 120 <= g <= 135
+
+
+def test_other_modes_become_rgb(tmp_path):
+    Image.new("1", (8, 8), 1).save(tmp_path / "bw.bmp")
+    Image.new("L", (8, 8), 77).save(tmp_path / "gray.webp", lossless=True)
+    Image.new("RGB", (8, 8), (1, 2, 3)).save(tmp_path / "x.tiff")
+    assert load_rgb(tmp_path / "bw.bmp")[0, 0].tolist() == [255, 255, 255]
+    assert load_rgb(tmp_path / "gray.webp")[0, 0].tolist() == [77, 77, 77]
+    assert load_rgb(tmp_path / "x.tiff")[0, 0].tolist() == [1, 2, 3]
+
+
+def test_animated_gif_gives_first_frame(tmp_path):
+    frames = [Image.new("RGB", (8, 8), c) for c in [(255, 0, 0), (0, 255, 0), (0, 0, 255)]]
+    path = tmp_path / "anim.gif"
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=50, loop=0)
+    assert probe_image(path).frames == 3
+    arr = load_rgb(path)
+    assert arr.shape == (8, 8, 3)
+    assert arr[4, 4].tolist() == [255, 0, 0]
+
+
+def test_exif_orientation_6_swaps_shape(tmp_path):
+    img = Image.new("RGB", (60, 20), (0, 0, 255))
+    img.paste((255, 0, 0), (0, 0, 10, 20))  # red strip at the stored left edge
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 CW to display"
+    path = tmp_path / "phone.jpg"
+    img.save(path, exif=exif, quality=95)
+    info = probe_image(path)
+    assert (info.width, info.height) == (20, 60)
+    arr = load_rgb(path)
+    assert arr.shape == (60, 20, 3)
+    assert arr[2, 10, 0] > 200 and arr[2, 10, 2] < 60  # the red strip is now on top
+    assert load_rgb(path, size=(10, 30)).shape == (30, 10, 3)
+    assert load_thumbnail(path, 30).shape == (30, 10, 3)
+
+
+def test_unicode_and_spaces_in_names(tmp_path):
+    path = tmp_path / "Ünïcødé folder" / "my photo – 猫.png"
+    path.parent.mkdir()
+    Image.new("RGB", (10, 6), (9, 8, 7)).save(path)
+    assert probe_image(path).width == 10
+    assert load_rgb(str(path))[0, 0].tolist() == [9, 8, 7]
+
+
+def test_thumbnail_keeps_aspect_and_never_enlarges(tmp_path):
+    path = tmp_path / "wide.png"
+    Image.fromarray(_noise(50, 200)).save(path)
+    assert load_thumbnail(path, 100).shape == (25, 100, 3)
+    assert load_thumbnail(path, 1000).shape == (50, 200, 3)
+    assert imageio.thumbnail_size(3, 1000, 10) == (1, 10)
+
+
+def test_bad_size_argument_is_a_programming_error(tmp_path):
+    path = tmp_path / "a.png"
+    Image.new("RGB", (4, 4)).save(path)
+    with pytest.raises(ValueError):
+        load_rgb(path, size=0)
+
+
+def test_image_error_pickles_with_its_fields():
+    import pickle
+
+    err = pickle.loads(pickle.dumps(ImageError("/x/y.png", "corrupt", "broken")))
+    assert (err.path, err.kind, err.reason, str(err)) == ("/x/y.png", "corrupt", "broken",
+                                                          "/x/y.png: broken")
+
+
+def test_extensions():
+    assert {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"} == \
+        set(imageio.IMAGE_EXTENSIONS)
+    assert all(e == e.lower() and e.startswith(".") for e in imageio.IMAGE_EXTENSIONS)

@@ -1,0 +1,164 @@
+"""The kernel playground (numpy) against TensorFlow, typed kernels, and learned filters."""
+
+import numpy as np
+import pytest
+
+from core.errors import ConfigError
+from core.kernels import (PRESET_KERNELS, PRESET_NOTES, apply_kernel, filter_channels,
+                          filter_tiles, parse_kernel)
+
+
+def half_white_half_black(h=16, w=16):
+    img = np.zeros((h, w))
+    img[:, : w // 2] = 1.0
+    return img
+
+
+def test_edge_kernel_lights_only_the_boundary():
+    res = apply_kernel(half_white_half_black(), PRESET_KERNELS["edge"], padding="valid")
+    assert res.output_shape == (14, 14)
+    assert res.formula_text == "(16 − 3 + 2·0)/1 + 1 = 14"
+    lit = np.unique(np.nonzero(res.output)[1])
+    # Output column j sees input columns j..j+2; only j = 6, 7 straddle the 7|8 boundary.
+    assert lit.tolist() == [6, 7]
+    assert np.all(res.output[:, 6] == 3) and np.all(res.output[:, 7] == -3)
+
+
+def test_same_padding_adds_zeros_that_show_at_the_frame():
+    """With "same" the white half meets the zero padding, so its outer frame lights too."""
+    res = apply_kernel(half_white_half_black(), PRESET_KERNELS["edge"], padding="same")
+    assert res.output_shape == (16, 16)
+    out = res.output
+    assert np.all(out[1:-1, 9:-1] == 0)                 # black interior: nothing
+    assert np.all(out[1:-1, 1:6] == 0)                  # white interior: nothing
+    assert np.all(out[1:-1, 7] == 3) and np.all(out[1:-1, 8] == -3)   # the boundary
+    assert out[0, 0] == 8 - 3 and out[5, 0] == 8 - 5     # the frame of the white half
+
+
+def test_width_wise_edge_and_presets():
+    res = apply_kernel(half_white_half_black(8, 8), PRESET_KERNELS["width-wise edge"], "valid")
+    assert res.output_shape == (8, 6)
+    assert res.formula_text.startswith("H: (8 − 1 + 2·0)/1 + 1 = 8; W: (8 − 3")
+    assert np.unique(np.nonzero(res.output)[1]).tolist() == [2, 3]
+    assert np.all(res.output[:, 2:4] == 1)              # left (white) minus right (black)
+    img = np.random.default_rng(0).random((9, 9, 3))
+    assert np.allclose(apply_kernel(img, PRESET_KERNELS["identity"]).output, img)
+    flat = np.full((9, 9), 0.3)
+    assert np.allclose(apply_kernel(flat, PRESET_KERNELS["box blur 5×5"], "valid").output, 0.3)
+    assert np.allclose(apply_kernel(flat, PRESET_KERNELS["sharpen"], "valid").output, 0.3)
+    assert set(PRESET_NOTES) == set(PRESET_KERNELS)
+    assert PRESET_KERNELS["box blur 5×5"].sum() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("k", [(3, 3), (2, 2), (5, 3), (1, 4)])
+@pytest.mark.parametrize("stride", [1, 2, 3])
+@pytest.mark.parametrize("padding", ["same", "valid"])
+def test_playground_equals_tensorflow_convolution(k, stride, padding):
+    tf = pytest.importorskip("tensorflow")
+    rng = np.random.default_rng(sum(k) * 10 + stride)
+    img = rng.normal(size=(11, 13, 3))
+    ker3 = rng.normal(size=k + (3,))
+    res = apply_kernel(img, ker3, padding=padding, stride=stride)
+    want = tf.nn.conv2d(img[None], ker3[:, :, :, None], strides=stride, padding=padding.upper())
+    assert res.output.shape == tuple(want.shape[1:3])
+    assert np.allclose(res.output, want.numpy()[0, :, :, 0], atol=1e-9)
+    # A 2-D kernel on a colour image runs per channel.
+    ker2 = ker3[:, :, 0]
+    per_channel = apply_kernel(img, ker2, padding=padding, stride=stride).output
+    for c in range(3):
+        want_c = tf.nn.conv2d(img[None, :, :, c:c + 1], ker2[:, :, None, None], strides=stride,
+                              padding=padding.upper())
+        assert np.allclose(per_channel[:, :, c], want_c.numpy()[0, :, :, 0], atol=1e-9)
+
+
+def test_apply_kernel_rejects_bad_input():
+    with pytest.raises(ConfigError, match="does not fit"):
+        apply_kernel(np.zeros((2, 2)), np.ones((3, 3)), padding="valid")
+    with pytest.raises(ConfigError, match="padding"):
+        apply_kernel(np.zeros((4, 4)), np.ones((3, 3)), padding="full")
+    with pytest.raises(ConfigError, match="stride"):
+        apply_kernel(np.zeros((4, 4)), np.ones((3, 3)), stride=0)
+    with pytest.raises(ConfigError, match="3 channels"):
+        apply_kernel(np.zeros((4, 4)), np.ones((3, 3, 3)))
+
+
+def test_parse_kernel_forms():
+    assert parse_kernel("1,0,-1; 1,0,-1").tolist() == [[1, 0, -1], [1, 0, -1]]
+    assert parse_kernel("1 0 -1\n2 0 -2\n1 0 -1").shape == (3, 3)
+    assert parse_kernel("[[0,-1,0],[-1,5,-1],[0,-1,0]]").tolist() == \
+        PRESET_KERNELS["sharpen"].tolist()
+    assert parse_kernel("[1, 0, -1]").shape == (1, 3)
+    assert np.allclose(parse_kernel("1/9 1/9 1/9; 1/9 1/9 1/9; 1/9 1/9 1/9"),
+                       PRESET_KERNELS["box blur 3×3"])
+
+
+@pytest.mark.parametrize("text,match", [
+    ("", "empty"),
+    ("1,2,3; 4,5", "row 2 has 2 numbers but row 1 has 3"),
+    ("1, x, 3", "'x' is not a number"),
+    ("[[1, 2], [3", "not valid JSON"),
+    ('[[1, "a"]]', "not a number"),
+    ("1/0", "not a number"),
+    (";".join(["1," * 15 + "1"] * 16), "at most 15"),
+])
+def test_parse_kernel_errors_say_what_to_fix(text, match):
+    with pytest.raises(ConfigError, match=match):
+        parse_kernel(text)
+
+
+# ---------------------------------------------------------------------------
+# Learned filters
+# ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tiny_model():
+    keras = pytest.importorskip("keras")
+    keras.utils.set_random_seed(3)
+    backbone = keras.Sequential([
+        keras.Input((16, 16, 3)),
+        keras.layers.Conv2D(6, 3, padding="same", name="stem"),
+        keras.layers.DepthwiseConv2D(3, depth_multiplier=2, padding="same", name="dw"),
+        keras.layers.SeparableConv2D(4, 5, padding="same", name="sep"),
+        keras.layers.Conv2D(3, 1, name="mix"),
+    ], name="backbone")
+    inp = keras.Input((16, 16, 3), name="image")
+    x = backbone(keras.layers.Rescaling(1 / 255, name="rescaling")(inp))
+    out = keras.layers.Dense(2, activation="softmax")(keras.layers.GlobalAveragePooling2D()(x))
+    return keras.Model(inp, out), backbone
+
+
+def test_filter_tiles_shape_range_and_content(tiny_model):
+    model, backbone = tiny_model
+    tiles = filter_tiles(model)
+    assert tiles.shape == (6, 3, 3, 3) and tiles.dtype == np.float32
+    assert tiles.min() >= 0 and tiles.max() <= 1
+    assert np.allclose(tiles.min(axis=(1, 2, 3)), 0) and np.allclose(tiles.max(axis=(1, 2, 3)), 1)
+    kernel = backbone.get_layer("stem").kernel.numpy()          # (kh, kw, in, out)
+    k0 = kernel[:, :, :, 0]
+    assert np.allclose(tiles[0], (k0 - k0.min()) / (k0.max() - k0.min()), atol=1e-6)
+    glob = filter_tiles(model, "backbone/stem", normalize="global")
+    assert glob.min() == 0 and glob.max() == 1
+    grey = filter_tiles(model, "dw")  # each depthwise filter sees one channel: shown grey
+    assert grey.shape == (12, 3, 3, 3) and np.all(grey[..., 0] == grey[..., 2])
+    with pytest.raises(ConfigError, match="sees 4 channels"):
+        filter_tiles(model, "mix")
+    with pytest.raises(ConfigError, match="no layer"):
+        filter_tiles(model, "nope")
+
+
+def test_filter_channels_follow_keras_channel_order(tiny_model):
+    """Each depthwise filter, slid over its own input channel, reproduces Keras' output."""
+    model, backbone = tiny_model
+    conv = filter_channels(model, "stem")
+    assert conv.shape == (6, 3, 3, 3)
+    dw_layer = backbone.get_layer("dw")
+    dw = filter_channels(model, "dw")
+    assert dw.shape == (12, 1, 3, 3)
+    x = np.random.default_rng(1).normal(size=(16, 16, 6)).astype(np.float32)
+    y = dw_layer(x[None]).numpy()[0] - dw_layer.bias.numpy()
+    for o in range(12):
+        mine = apply_kernel(x[:, :, o // 2], dw[o, 0]).output
+        assert np.allclose(mine, y[:, :, o], atol=1e-4), o
+    assert filter_channels(model, "sep").shape == (12, 1, 5, 5)
+    with pytest.raises(ConfigError, match="not a 2-D convolution"):
+        filter_channels(model, "rescaling")

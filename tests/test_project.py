@@ -1,0 +1,115 @@
+"""Project files: exact round trip, portable relative paths, broken files named."""
+
+import json
+
+import pytest
+
+from core.config import FreezeConfig, StudioConfig, TransformConfig
+from core.errors import ConfigError
+from core.project import PROJECT_SUFFIX, Project, load_project, save_project
+
+
+def _custom_config(tmp_path) -> StudioConfig:
+    cfg = StudioConfig()
+    cfg.data.data_dir = str(tmp_path / "images")
+    cfg.data.val_split = 0.35
+    cfg.data.seed = 7
+    cfg.model.backbone = "EfficientNetB0"
+    cfg.model.weights = str(tmp_path / "w" / "my.weights.h5")
+    cfg.model.image_size = 160
+    cfg.model.freeze = FreezeConfig(mode="custom", layers=["block_16_project", "Conv_1"])
+    cfg.augment.preset = "custom"
+    cfg.augment.transforms = [TransformConfig("HorizontalFlip", True, 0.5, {}),
+                              TransformConfig("Rotate", False, 0.3, {"limit": 25})]
+    cfg.train.epochs = 3
+    cfg.export.formats = ["keras"]
+    return cfg
+
+
+def test_round_trip_restores_every_setting(tmp_path):
+    cfg = _custom_config(tmp_path)
+    project = Project(config=cfg, runs=[str(tmp_path / "runs" / "r1")],
+                      last_model=str(tmp_path / "runs" / "r1" / "model.keras"))
+    path = save_project(project, tmp_path / f"p{PROJECT_SUFFIX}")
+    back = load_project(path)
+    assert back.config == cfg
+    assert back.runs == project.runs
+    assert back.last_model == project.last_model
+    assert back == project
+
+
+def test_paths_inside_the_project_folder_are_stored_relative(tmp_path):
+    cfg = _custom_config(tmp_path)
+    path = save_project(Project(config=cfg, runs=[str(tmp_path / "runs" / "r1")]),
+                        tmp_path / "proj" / f"p{PROJECT_SUFFIX}")
+    raw = json.loads(path.read_text())
+    # images/ is outside proj/, so it stays absolute; a moved project folder still finds
+    # what lies inside it.
+    assert raw["config"]["data"]["data_dir"] == str(tmp_path / "images")
+    moved = tmp_path / "proj2"
+    cfg.data.data_dir = str(tmp_path / "proj" / "data")
+    save_project(Project(config=cfg), path)
+    raw = json.loads(path.read_text())
+    assert raw["config"]["data"]["data_dir"] == "data"
+    path.parent.rename(moved)
+    back = load_project(moved / path.name)
+    assert back.config.data.data_dir == str(moved / "data")
+
+
+def test_keywords_are_not_paths(tmp_path):
+    cfg = StudioConfig()
+    cfg.model.weights = "imagenet"
+    back = load_project(save_project(Project(config=cfg), tmp_path / "a.ftsproj"))
+    assert back.config.model.weights == "imagenet"
+    assert back.config.data.data_dir == ""
+
+
+@pytest.mark.parametrize("text, words", [
+    ("{not json", "not valid JSON"),
+    ("[1, 2]", "not a Fine-Tune Studio project"),
+    ('{"format": "other"}', "not a Fine-Tune Studio project"),
+    ('{"format": "fine-tune-studio-project", "version": 1}', "'config' is missing"),
+    ('{"format": "fine-tune-studio-project", "version": "1", "config": {}}', "version"),
+    ('{"format": "fine-tune-studio-project", "version": 99, "config": {}}', "newer"),
+    ('{"format": "fine-tune-studio-project", "config": {}, "runs": "x"}', "'runs'"),
+    ('{"format": "fine-tune-studio-project", "config": {}, "last_model": 3}', "'last_model'"),
+    ('{"format": "fine-tune-studio-project", "config": {}, "script": "rm -rf /"}', "unknown entry"),
+    ('{"format": "fine-tune-studio-project", "config": {"data": {"val_split": "a lot"}}}',
+     "data.val_split"),
+    ('{"format": "fine-tune-studio-project", "config": {"data": {"val_split": 3.0}}}',
+     "data.val_split"),
+    ('{"format": "fine-tune-studio-project", "config": {"model": {"freeze": {"mode": "x"}}}}',
+     "model.freeze.mode"),
+])
+def test_broken_file_names_the_file_and_the_field(tmp_path, text, words):
+    path = tmp_path / "broken.ftsproj"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_project(path)
+    assert str(path) in str(info.value)
+    assert words in str(info.value)
+
+
+def test_missing_file_and_folder(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_project(tmp_path / "nope.ftsproj")
+    with pytest.raises(ConfigError, match="folder"):
+        load_project(tmp_path)
+
+
+def test_failed_save_leaves_the_old_file(tmp_path, monkeypatch):
+    path = save_project(Project(), tmp_path / "keep.ftsproj")
+    before = path.read_text()
+    cfg = StudioConfig()
+    cfg.data.seed = 123
+    import core.fsutil as fsutil
+
+    def boom(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(fsutil.os, "replace", boom)
+    with pytest.raises(OSError):
+        save_project(Project(config=cfg), path)
+    monkeypatch.undo()
+    assert path.read_text() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.ftsproj"]

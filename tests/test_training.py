@@ -1,0 +1,129 @@
+"""The training engine end to end on tiny generated data with real TensorFlow."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.config import StudioConfig
+from core.events import BatchEnd, CancelToken, EpochEnd, PhaseStarted
+from core.runs import RunFolder
+from weights_fixture import make_bright_dark, tiny_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def data(tmp_path):
+    return make_bright_dark(tmp_path / "data")
+
+
+@pytest.fixture
+def weights_file(tiny_weights):
+    return tiny_weights
+
+
+def test_train_two_phases_writes_a_complete_run_folder(data, tmp_path, weights_file):
+    from core.training import train
+
+    events = []
+    result = train(tiny_config(data, weights_file), tmp_path / "run", listener=events.append)
+    assert result.status == "completed"
+    run = RunFolder(result.run_dir)
+    for name in ("config.json", "split.json", "labels.json", "run.json", "history.csv",
+                 "model.keras", "metrics.json", "checkpoint/state.json"):
+        assert (run.path / name).exists(), name
+    assert run.labels() == ["bright", "dark"]
+    hist = run.history()
+    assert [h["phase"] for h in hist] == ["head"] * 3 + ["fine_tune"]
+    phases = [e.phase for e in events if isinstance(e, PhaseStarted)]
+    assert phases == ["head", "fine_tune"]
+    batches = [e for e in events if isinstance(e, BatchEnd)]
+    assert batches and all(e.images_per_second > 0 and e.steps == 5 for e in batches)
+    assert sum(isinstance(e, EpochEnd) for e in events) == 4
+    metrics = json.loads((run.path / "metrics.json").read_text())
+    assert metrics["accuracy"] >= 0.8  # chance is 0.5
+    assert np.array(metrics["confusion"]).sum() == metrics["n_images"] == 12
+    # the saved config reproduces the run and round-trips
+    assert StudioConfig.load(run.config_path).model.image_size == 32
+    assert run.run_info()["status"] == "completed"
+
+
+def test_cancel_stops_within_a_batch_and_resume_finishes(data, tmp_path):
+    from core.training import resume_training, train
+
+    cancel = CancelToken()
+    seen = []
+
+    def listener(e):
+        seen.append(e)
+        if isinstance(e, BatchEnd) and e.epoch == 2 and e.step == 2:
+            cancel.cancel()
+
+    result = train(tiny_config(data), tmp_path / "run", listener=listener, cancel=cancel)
+    assert result.status == "stopped"
+    after = [e for e in seen if isinstance(e, BatchEnd) and e.epoch == 2]
+    assert [e.step for e in after] == [1, 2]  # nothing ran after the batch that saw the stop
+    run = RunFolder(result.run_dir)
+    assert len(run.history()) == 1 and run.run_info()["status"] == "stopped"
+    assert (run.path / "model.keras").exists()  # a stopped run still leaves a usable model
+
+    resumed = resume_training(run.path, listener=seen.append)
+    assert resumed.status == "completed"
+    hist = run.history()
+    assert [h["global_epoch"] for h in hist] == [1, 2, 3, 4]
+
+
+def test_existing_folder_is_not_overwritten(data, tmp_path):
+    from core.errors import UserError
+    from core.training import train
+
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "precious.txt").write_text("mine")
+    with pytest.raises(UserError, match="already holds files"):
+        train(tiny_config(data), out)
+    assert (out / "precious.txt").read_text() == "mine"
+
+
+def test_kill_9_mid_epoch_then_resume_loses_at_most_that_epoch(data, tmp_path):
+    """A real SIGKILL during epoch 3; --resume continues from epoch 3 with the same config."""
+    run_dir = tmp_path / "run"
+    cfg = tiny_config(data, epochs=6, fine_tune_epochs=0)
+    cfg_path = tmp_path / "cfg.json"
+    cfg.save(cfg_path)
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "train", "--config", str(cfg_path),
+                             "--out", str(run_dir)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=env, cwd=tmp_path)
+    deadline = time.time() + 240
+    lines = []
+    while time.time() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if line.startswith("head epoch 2/6"):
+            time.sleep(0.3)  # into epoch 3
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, "".join(lines)
+    run = RunFolder(run_dir)
+    done = len(run.history())
+    assert done >= 2
+    state = json.loads((run.checkpoint_dir / "state.json").read_text())
+    assert state["epoch"] == done
+    out = subprocess.run([sys.executable, str(ROOT / "main.py"), "train", "--resume", str(run_dir)],
+                         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert out.returncode == 0, out.stderr
+    hist = run.history()
+    assert [h["epoch"] for h in hist] == list(range(1, 7))
+    assert run.load_config() == StudioConfig.load(cfg_path)  # same config after resume
+    assert run.run_info()["status"] == "completed"

@@ -1,0 +1,249 @@
+"""ImageNet weights download (from a local HTTP server) and checks of user weights files."""
+
+import dataclasses
+import hashlib
+import http.server
+import os
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+
+from core.backbones import get_backbone
+from core.config import ModelConfig
+from core.errors import WeightsError
+from core.events import CancelToken, Cancelled, Progress
+from core.weights import (check_weights_file, ensure_imagenet_weights, imagenet_weights_path,
+                          keras_cache_dir, resolve_weights, weights_url)
+
+
+class _Server:
+    """A static file server on 127.0.0.1 that counts the requests it answers."""
+
+    def __init__(self, root: Path):
+        self.requests = 0
+        outer = self
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, directory=str(root), **kwargs)
+
+            def do_GET(self):
+                outer.requests += 1
+                super().do_GET()
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def mirror(tmp_path, monkeypatch):
+    root = tmp_path / "mirror"
+    root.mkdir()
+    server = _Server(root)
+    monkeypatch.setenv("FTS_WEIGHTS_BASE_URL", server.url)
+    yield root, server
+    server.close()
+
+
+def _publish(root: Path, spec, data: bytes, algo: str = "md5"):
+    """Put ``data`` where the mirror serves ``spec``'s file; return the spec with its hash."""
+    rel = spec.weights_url.split("keras-applications/", 1)[1]
+    target = root / rel
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    digest = hashlib.new(algo, data).hexdigest()
+    return dataclasses.replace(spec, weights_hash=digest)
+
+
+def _cache_files():
+    folder = keras_cache_dir()
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+@pytest.mark.parametrize("algo", ["md5", "sha256"])
+def test_download_reports_progress_and_lands_in_the_keras_cache(mirror, algo):
+    root, server = mirror
+    data = os.urandom(700_000)  # several 256 KiB chunks
+    spec = _publish(root, get_backbone("MobileNetV3Small"), data, algo)
+    events = []
+    path = ensure_imagenet_weights(spec, listener=events.append)
+    assert path == keras_cache_dir() / spec.weights_file
+    assert path.read_bytes() == data
+    assert os.environ["KERAS_HOME"] in str(path)  # the isolated test home, not ~/.keras
+    progress = [e for e in events if isinstance(e, Progress)]
+    assert progress[0].done == 0 and progress[0].total == len(data)
+    downloads = [e for e in progress if e.message.startswith("downloading")]
+    assert len(downloads) >= 4 and downloads[-1].done == len(data)
+    assert [e.done for e in downloads] == sorted(e.done for e in downloads)
+    assert _cache_files() == [spec.weights_file]  # no temp file left
+    # A second call finds the verified file and does not download again.
+    assert ensure_imagenet_weights(spec) == path
+    assert server.requests == 1
+
+
+def test_wrong_hash_is_refused_and_leaves_no_file(mirror):
+    root, _ = mirror
+    spec = _publish(root, get_backbone("EfficientNetB0"), b"\x89HDF\r\n\x1a\n" + b"x" * 1000)
+    spec = dataclasses.replace(spec, weights_hash="0" * 32)
+    with pytest.raises(WeightsError) as err:
+        ensure_imagenet_weights(spec)
+    assert spec.weights_file in str(err.value) and "checksum" in str(err.value)
+    assert _cache_files() == []
+
+
+def test_damaged_cached_file_is_downloaded_again(mirror):
+    root, server = mirror
+    data = os.urandom(5000)
+    spec = _publish(root, get_backbone("DenseNet121"), data)
+    target = imagenet_weights_path(spec)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data[:100])  # an interrupted download by another tool
+    assert ensure_imagenet_weights(spec).read_bytes() == data
+    assert server.requests == 1
+
+
+def test_offline_message_names_the_url_and_where_to_put_the_file(monkeypatch):
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("FTS_WEIGHTS_BASE_URL", f"http://127.0.0.1:{port}/")
+    spec = get_backbone("MobileNetV3Large")
+    with pytest.raises(WeightsError) as err:
+        ensure_imagenet_weights(spec, timeout=5)
+    text = str(err.value)
+    assert weights_url(spec) in text and "offline" in text
+    assert str(keras_cache_dir() / spec.weights_file) in text
+    assert _cache_files() == []
+
+
+def test_http_error_is_reported(mirror):
+    spec = get_backbone("Xception")  # not published on the mirror: 404
+    with pytest.raises(WeightsError) as err:
+        ensure_imagenet_weights(spec)
+    assert "HTTP 404" in str(err.value) and str(imagenet_weights_path(spec)) in str(err.value)
+    assert _cache_files() == []
+
+
+def test_cancel_during_download_leaves_no_partial_file(mirror):
+    root, _ = mirror
+    spec = _publish(root, get_backbone("ResNet50"), os.urandom(2_000_000))
+    token = CancelToken()
+
+    def listener(event):
+        if isinstance(event, Progress) and event.done > 0:
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        ensure_imagenet_weights(spec, listener=listener, cancel=token)
+    assert _cache_files() == []
+
+
+def test_mobilenet_v2_file_without_published_hash_must_be_hdf5(mirror, tmp_path):
+    root, _ = mirror
+    spec = get_backbone("MobileNetV2")
+    name, url, file_hash = spec.imagenet_file(128)
+    assert file_hash is None
+    rel = url.split("keras-applications/", 1)[1]
+    (root / rel).parent.mkdir(parents=True, exist_ok=True)
+    (root / rel).write_text("<html>captive portal</html>")
+    with pytest.raises(WeightsError) as err:
+        ensure_imagenet_weights(spec, image_size=128)
+    assert "not an HDF5" in str(err.value)
+    assert _cache_files() == []
+    (root / rel).write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 100)
+    assert ensure_imagenet_weights(spec, image_size=128).name == name
+
+
+# -- user-chosen weights files ----------------------------------------------
+
+
+def _save_legacy_h5(model, path: Path) -> Path:
+    """Write ``model``'s weights in the legacy .h5 layout of Keras' ImageNet files."""
+    import h5py
+    from keras.src.legacy.saving import legacy_h5_format
+
+    with h5py.File(path, "w") as f:
+        legacy_h5_format.save_weights_to_hdf5_group(f, model)
+    return path
+
+
+def _mobilenet_v2(alpha=1.0, size=32):
+    import keras
+
+    return keras.applications.MobileNetV2(include_top=False, weights=None, alpha=alpha,
+                                          input_shape=(size, size, 3))
+
+
+def test_missing_and_non_hdf5_files_are_refused(tmp_path):
+    spec = get_backbone("MobileNetV2")
+    with pytest.raises(WeightsError) as err:
+        check_weights_file(tmp_path / "nope.h5", spec, 32)
+    assert "nope.h5" in str(err.value) and "not found" in str(err.value)
+    text = tmp_path / "notes.h5"
+    text.write_text("these are not weights")
+    with pytest.raises(WeightsError) as err:
+        check_weights_file(text, spec, 32)
+    assert "notes.h5" in str(err.value) and "HDF5" in str(err.value)
+
+
+def test_weights_of_another_width_name_the_first_mismatching_layer(tmp_path):
+    path = _save_legacy_h5(_mobilenet_v2(alpha=0.35), tmp_path / "mnv2_035.h5")
+    with pytest.raises(WeightsError) as err:
+        check_weights_file(path, get_backbone("MobileNetV2"), 32)
+    assert "layer 'Conv1' expects kernel (3,3,3,32), file has (3,3,3,16)" in str(err.value)
+
+
+def test_weights_of_another_architecture_give_the_counts(tmp_path):
+    import keras
+
+    small = keras.applications.MobileNetV3Small(include_top=False, weights=None,
+                                                input_shape=(32, 32, 3))
+    path = _save_legacy_h5(small, tmp_path / "v3small.h5")
+    with pytest.raises(WeightsError) as err:
+        check_weights_file(path, get_backbone("MobileNetV2"), 32)
+    text = str(err.value)
+    assert "MobileNetV2 has 260" in text and "weight arrays" in text
+
+
+def test_matching_files_pass_in_both_formats_and_at_another_size(tmp_path):
+    spec = get_backbone("MobileNetV2")
+    source = _mobilenet_v2(size=32)
+    legacy = _save_legacy_h5(source, tmp_path / "mine.h5")
+    assert check_weights_file(legacy, spec, 48) == legacy  # conv weights fit any input size
+    modern = tmp_path / "mine.weights.h5"
+    source.save_weights(str(modern))
+    assert check_weights_file(modern, spec, 32) == modern
+
+
+def test_keras3_weights_file_of_another_width_is_refused(tmp_path):
+    path = tmp_path / "narrow.weights.h5"
+    _mobilenet_v2(alpha=0.35).save_weights(str(path))
+    with pytest.raises(WeightsError) as err:
+        check_weights_file(path, get_backbone("MobileNetV2"), 32)
+    assert "expects kernel (3,3,3,32), file has (3,3,3,16)" in str(err.value)
+
+
+def test_resolve_weights_for_each_choice(tmp_path, mirror):
+    root, _ = mirror
+    assert resolve_weights(ModelConfig(backbone="MobileNetV2", weights="none"), 32) is None
+    legacy = _save_legacy_h5(_mobilenet_v2(), tmp_path / "mine.h5")
+    got = resolve_weights(ModelConfig(backbone="mobilenetv2", weights=str(legacy)), 32)
+    assert got == str(legacy)
+    name, url, _ = get_backbone("MobileNetV2").imagenet_file(96)
+    rel = url.split("keras-applications/", 1)[1]
+    (root / rel).parent.mkdir(parents=True, exist_ok=True)
+    (root / rel).write_bytes(legacy.read_bytes())
+    got = resolve_weights(ModelConfig(backbone="MobileNetV2", weights="imagenet"), 96)
+    assert got == str(keras_cache_dir() / name)
