@@ -14,8 +14,9 @@ three places, each named so they can be re-checked when Keras changes:
   cache, URL, md5/sha256; Keras publishes no hash for MobileNetV2), so a file
   downloaded by Keras itself is found and reused, and vice versa;
 * ``cpu_images_per_sec``: measured on the development machine (2 CPU cores)
-  by ``bench/bench_backbones.py``; read its docstring for the method.  It is a
-  relative guide (MobileNetV2 is ~25x faster than VGG16), not a promise.
+  by ``bench/bench_backbones.py``; read its docstring for the method.  That
+  machine was shared with other work, so expect +-50% per entry: it is a relative
+  guide (MobileNetV2 is ~25x faster than VGG16), not a promise.
 """
 
 from __future__ import annotations
@@ -108,52 +109,52 @@ _INCEPTION_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
 _VGG16_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
 
 _SPECS = [
-    _spec("MobileNetV2", "mobilenet_v2", 2_257_984, 224, 71.3, "tf", 0.0, _MNV2_FILE,
+    _spec("MobileNetV2", "mobilenet_v2", 2_257_984, 224, 71.3, "tf", 55.8, _MNV2_FILE,
           _TF_ROOT + "mobilenet_v2/" + _MNV2_FILE, None, imagenet_sizes=(96, 128, 160, 192, 224)),
-    _spec("MobileNetV3Small", "mobilenet_v3", 939_120, 224, 68.1, "inside", 0.0,
+    _spec("MobileNetV3Small", "mobilenet_v3", 939_120, 224, 68.1, "inside", 362.5,
           "weights_mobilenet_v3_small_224_1.0_float_no_top_v2.h5",
           _TF_ROOT + "mobilenet_v3/weights_mobilenet_v3_small_224_1.0_float_no_top_v2.h5",
           "d3e8ec802a04aa4fc771ee12a9a9b836"),
-    _spec("MobileNetV3Large", "mobilenet_v3", 2_996_352, 224, 75.6, "inside", 0.0,
+    _spec("MobileNetV3Large", "mobilenet_v3", 2_996_352, 224, 75.6, "inside", 67.0,
           "weights_mobilenet_v3_large_224_1.0_float_no_top_v2.h5",
           _TF_ROOT + "mobilenet_v3/weights_mobilenet_v3_large_224_1.0_float_no_top_v2.h5",
           "07fb09a5933dd0c8eaafa16978110389"),
-    _effnet("b0", 4_049_571, 224, 77.1, 0.0, "50bc09e76180e00e4465e1a485ddc09d"),
-    _effnet("b1", 6_575_239, 240, 79.1, 0.0, "74c4e6b3e1f6a1eea24c589628592432"),
-    _effnet("b2", 7_768_569, 260, 80.1, 0.0, "111f8e2ac8aa800a7a99e3239f7bfb39"),
-    _effnet("b3", 10_783_535, 300, 81.6, 0.0, "af6d107764bb5b1abb91932881670226"),
-    _effnet_v2("b0", 5_919_312, 224, 78.7, 0.0, "893217f2bb855e2983157299931e43ff"),
-    _effnet_v2("b1", 6_931_124, 240, 79.8, 0.0, "0e80663031ca32d657f9caa404b6ec37"),
-    _effnet_v2("b2", 8_769_374, 260, 80.5, 0.0, "1dfe2e7a5d45b6632553a8961ea609eb"),
-    _effnet_v2("b3", 12_930_622, 300, 82.0, 0.0, "f6abf7b5849ac99a89b50dd3fd532856"),
-    _effnet_v2("s", 20_331_360, 384, 83.9, 0.0, "af0682fb74e8c54910f2d4393339c070"),
-    _spec("ResNet50", "resnet50", 23_587_712, 224, 74.9, "caffe", 0.0,
+    _effnet("b0", 4_049_571, 224, 77.1, 40.1, "50bc09e76180e00e4465e1a485ddc09d"),
+    _effnet("b1", 6_575_239, 240, 79.1, 18.7, "74c4e6b3e1f6a1eea24c589628592432"),
+    _effnet("b2", 7_768_569, 260, 80.1, 13.1, "111f8e2ac8aa800a7a99e3239f7bfb39"),
+    _effnet("b3", 10_783_535, 300, 81.6, 6.7, "af6d107764bb5b1abb91932881670226"),
+    _effnet_v2("b0", 5_919_312, 224, 78.7, 31.1, "893217f2bb855e2983157299931e43ff"),
+    _effnet_v2("b1", 6_931_124, 240, 79.8, 21.6, "0e80663031ca32d657f9caa404b6ec37"),
+    _effnet_v2("b2", 8_769_374, 260, 80.5, 11.0, "1dfe2e7a5d45b6632553a8961ea609eb"),
+    _effnet_v2("b3", 12_930_622, 300, 82.0, 6.3, "f6abf7b5849ac99a89b50dd3fd532856"),
+    _effnet_v2("s", 20_331_360, 384, 83.9, 4.1, "af0682fb74e8c54910f2d4393339c070"),
+    _spec("ResNet50", "resnet50", 23_587_712, 224, 74.9, "caffe", 15.3,
           "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
           _TF_ROOT + "resnet/resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
           "4d473c1dd8becc155b73f8504c6f6626"),
-    _spec("ResNet50V2", "resnet_v2", 23_564_800, 224, 76.0, "tf", 0.0,
+    _spec("ResNet50V2", "resnet_v2", 23_564_800, 224, 76.0, "tf", 23.8,
           "resnet50v2_weights_tf_dim_ordering_tf_kernels_notop.h5",
           _TF_ROOT + "resnet/resnet50v2_weights_tf_dim_ordering_tf_kernels_notop.h5",
           "fac2f116257151a9d068a22e544a4917"),
-    _spec("ResNet101V2", "resnet_v2", 42_626_560, 224, 77.2, "tf", 0.0,
+    _spec("ResNet101V2", "resnet_v2", 42_626_560, 224, 77.2, "tf", 6.7,
           "resnet101v2_weights_tf_dim_ordering_tf_kernels_notop.h5",
           _TF_ROOT + "resnet/resnet101v2_weights_tf_dim_ordering_tf_kernels_notop.h5",
           "c0ed64b8031c3730f411d2eb4eea35b5"),
-    _spec("DenseNet121", "densenet", 7_037_504, 224, 75.0, "torch", 0.0, _DENSENET_FILE,
+    _spec("DenseNet121", "densenet", 7_037_504, 224, 75.0, "torch", 22.3, _DENSENET_FILE,
           _TF_ROOT + "densenet/" + _DENSENET_FILE, "30ee3e1110167f948a6b9946edeeb738"),
-    _spec("Xception", "xception", 20_861_480, 299, 79.0, "tf", 0.0, _XCEPTION_FILE,
+    _spec("Xception", "xception", 20_861_480, 299, 79.0, "tf", 7.0, _XCEPTION_FILE,
           _TF_ROOT + "xception/" + _XCEPTION_FILE, "b0042744bf5b25fce3cb969f33bebb97",
           min_size=71),
-    _spec("InceptionV3", "inception_v3", 21_802_784, 299, 77.9, "tf", 0.0, _INCEPTION_FILE,
+    _spec("InceptionV3", "inception_v3", 21_802_784, 299, 77.9, "tf", 10.3, _INCEPTION_FILE,
           _TF_ROOT + "inception_v3/" + _INCEPTION_FILE, "bcbd6486424b2319ff4ef7d526e38f63",
           min_size=75),
-    _spec("ConvNeXtTiny", "convnext", 27_820_128, 224, 81.3, "inside", 0.0,
+    _spec("ConvNeXtTiny", "convnext", 27_820_128, 224, 81.3, "inside", 2.4,
           "convnext_tiny_notop.h5", _TF_ROOT + "convnext/convnext_tiny_notop.h5",
           "d547c096cabd03329d7be5562c5e14798aa39ed24b474157cef5e85ab9e49ef1"),
-    _spec("NASNetMobile", "nasnet", 4_269_716, 224, 74.4, "tf", 0.0, "nasnet_mobile_no_top.h5",
+    _spec("NASNetMobile", "nasnet", 4_269_716, 224, 74.4, "tf", 37.0, "nasnet_mobile_no_top.h5",
           _TF_ROOT + "nasnet/NASNet-mobile-no-top.h5", "1ed92395b5b598bdda52abe5c0dbfd63",
           imagenet_fixed_size=224),
-    _spec("VGG16", "vgg16", 14_714_688, 224, 71.3, "caffe", 0.0, _VGG16_FILE,
+    _spec("VGG16", "vgg16", 14_714_688, 224, 71.3, "caffe", 2.3, _VGG16_FILE,
           _TF_ROOT + "vgg16/" + _VGG16_FILE, "6d6bbae143d832006294945121d1f1fc"),
 ]
 

@@ -115,6 +115,10 @@ class TrainConfig:
     xla: Literal["auto", "on", "off"] = "auto"
     strategy: Literal["auto", "default", "mirrored", "multi-worker"] = "auto"
     seed: int = 42
+    # Head phase on cached backbone features: the frozen backbone runs once per
+    # cached view instead of once per epoch (see core/training.py).
+    fast_head: bool = True
+    head_feature_views: int = 2  # augmented views cached when augmentation is on
 
 
 @dataclass
@@ -193,6 +197,8 @@ class StudioConfig:
              "a small positive number"),
             ("train.label_smoothing", 0.0 <= self.train.label_smoothing < 1.0, "between 0 and 1"),
             ("train.early_stopping_patience", self.train.early_stopping_patience >= 0, "0 or more"),
+            ("train.head_feature_views", 1 <= self.train.head_feature_views <= 50,
+             "between 1 and 50"),
             ("export.int8_calibration_images", self.export.int8_calibration_images >= 1, "1 or more"),
             ("export.parity_images", self.export.parity_images >= 1, "1 or more"),
         ]

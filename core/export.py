@@ -234,6 +234,7 @@ def _open_source(path: Path) -> _Source:
 
     if not path.exists():
         raise ModelFileError(f"{path}: no such file or folder; give a run folder or a .keras file")
+    path = path.resolve()
     run = find_run_folder(path)
     if path.is_dir():
         if run is None or not run.model_path.exists():
@@ -522,8 +523,13 @@ BUILDERS: dict[str, Callable[[_Build, Path], tuple[Path, dict]]] = {
 
 
 def run_probe(kind: str, artifact: Path, images: np.ndarray, latency_runs: int = 20,
-              timeout: float = 600) -> tuple[dict[str, np.ndarray], dict]:
-    """Run ``core/parity_probe.py`` in a fresh Python; return its arrays and info."""
+              timeout: float = 600, cancel: Optional[CancelToken] = None
+              ) -> tuple[dict[str, np.ndarray], dict]:
+    """Run ``core/parity_probe.py`` in a fresh Python; return its arrays and info.
+
+    The child is killed at once when ``cancel`` is set (raising :class:`Cancelled`)
+    or after ``timeout`` seconds (raising ``RuntimeError``).
+    """
     with tempfile.TemporaryDirectory(prefix="fts-probe-") as tmp:
         img_path = os.path.join(tmp, "images.npy")
         np.save(img_path, np.ascontiguousarray(images, dtype=np.uint8))
@@ -531,10 +537,29 @@ def run_probe(kind: str, artifact: Path, images: np.ndarray, latency_runs: int =
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         cmd = [sys.executable, str(PROBE_SCRIPT), kind, str(artifact), img_path, tmp,
                "--latency-runs", str(latency_runs)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
-                              cwd=tmp)
+        log_path = os.path.join(tmp, "probe.log")
+        with open(log_path, "w+", encoding="utf-8", errors="replace") as log:
+            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp)
+            deadline = time.monotonic() + timeout
+            try:
+                while True:
+                    try:
+                        proc.wait(timeout=0.2)
+                        break
+                    except subprocess.TimeoutExpired:
+                        if cancel is not None and cancel.cancelled:
+                            raise Cancelled("cancelled by the user") from None
+                        if time.monotonic() > deadline:
+                            raise RuntimeError(f"{kind} runtime did not finish within "
+                                               f"{timeout:.0f} s") from None
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+            log.seek(0)
+            output = log.read()
         if proc.returncode != 0:
-            tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
+            tail = output.strip().splitlines()[-5:]
             raise RuntimeError(f"{kind} runtime could not run the file: " + " | ".join(tail))
         info = json.loads(Path(tmp, "probe.json").read_text(encoding="utf-8"))
         arrays = {name[:-4]: np.load(os.path.join(tmp, name))
@@ -829,8 +854,9 @@ def _export_one(fmt: str, build: _Build, images: np.ndarray, reference: np.ndarr
         result.size_bytes = _size_of(final)
         emit(listener, Log(f"{fmt}: checking parity in a fresh {PROBE_KIND[fmt]} process"))
         try:
-            arrays, info = run_probe(PROBE_KIND[fmt], final, images, latency_runs)
-        except (RuntimeError, subprocess.TimeoutExpired) as exc:
+            arrays, info = run_probe(PROBE_KIND[fmt], final, images, latency_runs,
+                                     cancel=build.cancel)
+        except RuntimeError as exc:
             result.status = "parity_failed"
             result.parity = {"passed": False, "reason": f"could not be run: {exc}",
                              "max_abs_diff": float("inf"), "top1_agreement": 0.0,
@@ -848,10 +874,9 @@ def _export_one(fmt: str, build: _Build, images: np.ndarray, reference: np.ndarr
         raise
     except Exception as exc:  # one broken format must not stop the others
         result.status = "failed"
-        result.error = f"{type(exc).__name__}: {exc}" if not isinstance(exc, UserError) \
-            else str(exc)
-        result.error = result.error.strip().splitlines()[0][:500] if result.error.strip() \
-            else type(exc).__name__
+        text = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
+        lines = text.strip().splitlines()
+        result.error = lines[0][:500] if lines else type(exc).__name__
         emit(listener, Log(f"{fmt}: export failed: {result.error}", "error"))
         final = build.stage / ARTIFACTS[fmt]
         if final.is_dir():

@@ -6,6 +6,9 @@ Layout (the same for every backbone, so training, export and the GUI can rely on
     -> preprocessing layers (built-in Rescaling / Normalization / frozen Dense)
     -> "backbone": the keras.applications model, include_top=False, nested,
        called with training=False so BatchNorm always uses its ImageNet statistics
+       (the Keras fine-tuning rule).  Exception: weights "none" (training from
+       scratch) calls it without that flag, because random BatchNorm statistics
+       must be learnt; otherwise features vanish (~1e-12) and nothing can train.
     -> avg_pool -> dropout -> [dense, relu] -> "probabilities" (softmax, float32)
 
 Why the preprocessing is inside: an exported model then takes plain pixels in
@@ -152,7 +155,12 @@ def build_model(model_cfg, num_classes: int, image_size: int, weights_path: Opti
     for layer in prep:
         x = layer(x)
     backbone = build_backbone(spec, image_size, weights_path)
-    x = backbone(x, training=False)
+    if is_from_scratch(model_cfg):
+        # No pretrained statistics to protect: BatchNorm must learn them, so it
+        # follows fit()'s training flag like any network trained from scratch.
+        x = backbone(x)
+    else:
+        x = backbone(x, training=False)
     x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
     x = layers.Dropout(model_cfg.dropout, seed=seed, name="dropout")(x)
     if model_cfg.dense_units:
@@ -204,7 +212,12 @@ def _close(name: str, names: list[str]) -> str:
     return f"close matches: {', '.join(near)}" if near else "see the layer table for the names"
 
 
-def apply_freeze(model, freeze, phase: str) -> tuple[int, int]:
+def is_from_scratch(model_cfg) -> bool:
+    """True when the backbone starts from random weights (weights "none")."""
+    return (model_cfg.weights or "").strip().lower() == "none"
+
+
+def apply_freeze(model, freeze, phase: str, from_scratch: bool = False) -> tuple[int, int]:
     """Choose which layers train in ``phase``; return (trainable, total) parameters.
 
     "head": the whole backbone is frozen.  "fine_tune": ``freeze.mode`` says
@@ -213,7 +226,8 @@ def apply_freeze(model, freeze, phase: str) -> tuple[int, int]:
     end, weightless layers included, as the Keras fine-tuning guide does).
     BatchNormalization layers never train: their statistics stay ImageNet's
     (the backbone is also called with training=False).  The head always trains,
-    the preprocessing never.  Recompile afterwards.
+    the preprocessing never.  Recompile afterwards.  ``from_scratch`` (weights
+    "none"): everything trains in both phases, BatchNorm included.
     """
     if phase not in PHASES:
         raise ValueError(f"phase must be one of {PHASES}, got {phase!r}")
@@ -221,10 +235,17 @@ def apply_freeze(model, freeze, phase: str) -> tuple[int, int]:
     layers = backbone.layers
     names = [layer.name for layer in layers]
     mode = freeze.mode if phase == "fine_tune" else "none"
-    if mode == "none":
-        backbone.trainable = False
+    if from_scratch:
+        # Random features are worth nothing frozen: every layer learns, in both
+        # phases, BatchNorm included (build_model calls it in training mode).
+        _set_trainable_everywhere(backbone, True)
+        mode = "scratch"
+    elif mode == "none":
+        _set_trainable_everywhere(backbone, False)
     else:
-        backbone.trainable = True  # sets every nested layer; then freeze the rest
+        # Explicitly per layer: in Keras 3 setting ``backbone.trainable = True``
+        # when it already is True leaves inner layers frozen by an earlier call.
+        _set_trainable_everywhere(backbone, True)
         if mode == "top_n":
             cut = max(0, len(layers) - int(freeze.top_n))
             for layer in layers[:cut]:
@@ -245,6 +266,7 @@ def apply_freeze(model, freeze, phase: str) -> tuple[int, int]:
                 layer.trainable = layer.name in chosen
         elif mode != "all":
             raise ConfigError(f"model.freeze.mode: unknown mode {mode!r}")
+    if mode != "scratch":
         for layer in _walk(backbone):
             if _is_batch_norm(layer):
                 layer.trainable = False
@@ -254,6 +276,12 @@ def apply_freeze(model, freeze, phase: str) -> tuple[int, int]:
         layer.trainable = layer.name in HEAD_LAYERS
     total, trainable = param_counts(model)
     return trainable, total
+
+
+def _set_trainable_everywhere(backbone, value: bool) -> None:
+    backbone.trainable = value
+    for layer in _walk(backbone):
+        layer.trainable = value
 
 
 def backbone_name(model) -> str:

@@ -211,7 +211,8 @@ class _Engine:
     def __init__(self, cfg, run, split, classes, state, listener, cancel):
         self.cfg, self.run, self.split, self.classes = cfg, run, split, classes
         self.state, self.listener, self.cancel = state, listener, cancel
-        self.model = None
+        self.model = None  # the full classifier (its weights are what gets saved)
+        self.fit_model = None  # what fit() trains: the full model, or the head alone
         self.phase = state.phase
         self.phase_epochs = 0
         self.phase_lr = 0.0
@@ -231,7 +232,7 @@ class _Engine:
             lr = self.state.learning_rate
         else:
             lr = lr_for_epoch(t.lr_schedule, self.phase_lr, e, self.phase_epochs)
-        self.model.optimizer.learning_rate.assign(lr)
+        self.fit_model.optimizer.learning_rate.assign(lr)
         self.state.learning_rate = lr
         self._epoch_start = time.time()
 
@@ -287,7 +288,7 @@ class _Engine:
         if t.early_stopping_patience and st.wait >= t.early_stopping_patience:
             emit(self.listener, Log(f"no improvement for {st.wait} epochs: {self.phase} phase "
                                     "stops early"))
-            self.model.stop_training = True
+            self.fit_model.stop_training = True
 
     # -- checkpoints ------------------------------------------------------
     def _phase_best_path(self) -> Path:
@@ -296,7 +297,7 @@ class _Engine:
     def write_checkpoint(self) -> None:
         with atomic_dir(self.run.checkpoint_dir) as tmp:
             self.model.save_weights(str(tmp / "weights.weights.h5"))
-            opt_vars = [np.asarray(v.numpy()) for v in self.model.optimizer.variables]
+            opt_vars = [np.asarray(v.numpy()) for v in self.fit_model.optimizer.variables]
             np.savez(tmp / "optimizer.npz", *opt_vars)
             best = self._phase_best_path()
             if best.exists():
@@ -314,10 +315,14 @@ class _Engine:
             import shutil
 
             shutil.copyfile(ck / "phase-best.weights.h5", self._phase_best_path())
-        opt_file = ck / "optimizer.npz"
+        return True
+
+    def restore_optimizer(self) -> None:
+        """Put back the optimizer state saved with the checkpoint (same phase only)."""
+        opt_file = self.run.checkpoint_dir / "optimizer.npz"
         if opt_file.exists() and self.state.phase == self.phase and self.state.epoch > 0:
-            opt = self.model.optimizer
-            opt.build(self.model.trainable_variables)
+            opt = self.fit_model.optimizer
+            opt.build(self.fit_model.trainable_variables)
             with np.load(opt_file) as data:
                 arrays = [data[f"arr_{i}"] for i in range(len(data.files))]
             if len(arrays) == len(opt.variables) and all(
@@ -327,7 +332,6 @@ class _Engine:
             else:
                 emit(self.listener, Log("optimizer state did not match; it restarts fresh",
                                         "warning"))
-        return True
 
 
 def _compile(model, lr: float, cfg: StudioConfig, device: DeviceInfo) -> None:
@@ -346,7 +350,7 @@ def _run(cfg: StudioConfig, run: RunFolder, split, classes: list[str], state: Lo
     import keras
 
     from .device import configure, make_strategy, reset_policy
-    from .model import apply_freeze, build_model
+    from .model import apply_freeze, build_model, is_from_scratch
     from .pipeline import DecodedCache, make_dataset
     from .weights import resolve_weights
 
@@ -378,10 +382,16 @@ def _run(cfg: StudioConfig, run: RunFolder, split, classes: list[str], state: Lo
             emit(listener, Log("classes are imbalanced: weighting the loss by inverse frequency"))
         plan = [("head", cfg.train.epochs, cfg.train.learning_rate),
                 ("fine_tune", cfg.train.fine_tune_epochs, cfg.train.fine_tune_learning_rate)]
-        if cfg.model.freeze.mode == "none" and cfg.train.fine_tune_epochs:
+        if (cfg.model.freeze.mode == "none" and cfg.train.fine_tune_epochs
+                and not is_from_scratch(cfg.model)):
             emit(listener, Log("nothing to unfreeze (unfreeze: none): the fine-tuning phase is "
                                "skipped"))
             plan = plan[:1]
+        scratch = is_from_scratch(cfg.model)
+        if scratch:
+            emit(listener, Log("no pretrained weights: every layer learns from scratch, "
+                               "BatchNorm included, in both phases (this needs many more "
+                               "images and epochs than fine-tuning)", "warning"))
         restored = False
         for phase, epochs, lr in plan:
             if phase in state.finished_phases or epochs <= 0:
@@ -391,19 +401,38 @@ def _run(cfg: StudioConfig, run: RunFolder, split, classes: list[str], state: Lo
                 state.phase_best_score, state.learning_rate = None, 0.0
             engine.phase, engine.phase_epochs, engine.phase_lr = phase, epochs, lr
             with strategy.scope():
-                trainable, total = apply_freeze(model, cfg.model.freeze, phase)
+                trainable, total = apply_freeze(model, cfg.model.freeze, phase, scratch)
                 _compile(model, lr, cfg, device)
+            engine.fit_model = model
+            restored_for_head = False
             if not restored:
-                restored = engine.restore_checkpoint()
+                restored = restored_for_head = engine.restore_checkpoint()
             if state.epoch >= epochs:
                 state.finished_phases.append(phase)
                 continue
             emit(listener, PhaseStarted(phase, epochs, engine.steps, lr, int(trainable)))
             emit(listener, Log(f"{phase} phase: {trainable:,} of {total:,} parameters train, "
                                f"learning rate {lr:g}"))
-            model.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=state.epoch,
-                      class_weight=cw, callbacks=[_make_callback(engine)], verbose=0,
-                      shuffle=False)  # the pipeline shuffles, seeded per epoch
+            if phase == "head" and cfg.train.fast_head and not scratch:
+                head_ds, head_val = _feature_datasets(model, split, cfg, cache, state, listener,
+                                                      cancel, device)
+                with strategy.scope():
+                    engine.fit_model = _head_model(model, head_ds.element_spec[0].shape[-1])
+                    _compile(engine.fit_model, lr, cfg, device)
+                if restored_for_head:
+                    engine.restore_optimizer()
+                engine.fit_model.fit(head_ds, validation_data=head_val, epochs=epochs,
+                                     initial_epoch=state.epoch, steps_per_epoch=engine.steps,
+                                     class_weight=cw, callbacks=[_make_callback(engine)],
+                                     verbose=0)
+            else:
+                engine.fit_model = model
+                if restored_for_head:
+                    engine.restore_optimizer()
+                model.fit(train_ds, validation_data=val_ds, epochs=epochs,
+                          initial_epoch=state.epoch, class_weight=cw,
+                          callbacks=[_make_callback(engine)], verbose=0,
+                          shuffle=False)  # the pipeline shuffles, seeded per epoch
             # End of phase: continue from the phase's best weights (early-stopping restore).
             best = engine._phase_best_path()
             if best.exists():
@@ -436,6 +465,99 @@ def _run(cfg: StudioConfig, run: RunFolder, split, classes: list[str], state: Lo
     emit(listener, Log(f"run {status}: {run.path}"))
     return RunResult(str(run.path), status, state.best_epoch, metrics, device, seconds, classes,
                      cfg.model.image_size, list(state.history))
+
+
+def _head_model(model, n_features: int):
+    """A model from pooled backbone features to the output, SHARING the classifier's head layers.
+
+    Training it trains the full model's head: the layer objects are the same.
+    """
+    import keras
+
+    from .model import HEAD_LAYERS
+
+    inputs = keras.Input(shape=(int(n_features),), name="features")
+    x = inputs
+    for name in HEAD_LAYERS[1:]:  # avg_pool is already applied to the features
+        try:
+            layer = model.get_layer(name)
+        except ValueError:
+            continue
+        x = layer(x)
+    return keras.Model(inputs, x, name="head")
+
+
+def _feature_datasets(model, split, cfg: StudioConfig, cache, state: LoopState, listener, cancel,
+                      device: DeviceInfo):
+    """Run the frozen backbone once per cached view; return (train, val) feature datasets.
+
+    While the backbone is frozen its pooled features of an image do not change,
+    so computing them every epoch (as the plain recipe does) repeats the most
+    expensive work.  Without augmentation one pass is exact; with augmentation
+    ``head_feature_views`` augmented passes are cached and the epochs cycle
+    through them: each view yields ``ceil(n / batch)`` batches, one epoch's
+    worth, so epoch ``e`` trains on view ``e % views`` (a file that could not
+    be decoded shortens a view and shifts this by a batch, harmlessly).
+    """
+    import tensorflow as tf
+
+    from .augment import build_augmenter
+    from .pipeline import make_dataset
+
+    n_classes = int(model.outputs[0].shape[-1])
+    size = cfg.model.image_size
+    extractor = _feature_extractor(model)
+    fn = tf.function(lambda x: tf.cast(extractor(x, training=False), tf.float32),
+                     jit_compile=device.xla, reduce_retracing=True)
+    augmenting = build_augmenter(cfg.augment, size) is not None
+    views = cfg.train.head_feature_views if augmenting else 1
+    views = max(1, min(views, cfg.train.epochs))
+    def extract(records, training, augment, first_epoch, label):
+        ds = make_dataset(records, n_classes, size, cfg.train.batch_size, training=training,
+                          augment=augment, cache=cache, seed=cfg.train.seed, listener=listener,
+                          first_epoch=first_epoch)
+        feats, labels = [], []
+        total = math.ceil(len(records) / cfg.train.batch_size)
+        for i, (x, y) in enumerate(ds):
+            cancel.raise_if_cancelled()
+            feats.append(fn(x).numpy())
+            labels.append(y.numpy())
+            emit(listener, Progress(i + 1, total, label))
+        return np.concatenate(feats), np.concatenate(labels)
+
+    t0 = time.time()
+    per_view = []
+    for v in range(views):
+        label = (f"computing backbone features, view {v + 1}/{views}" if views > 1
+                 else "computing backbone features")
+        per_view.append(extract(split.train, True, cfg.augment if augmenting else None,
+                                state.global_epoch + v, label))
+    emit(listener, Log(f"head phase on cached features: the frozen backbone ran {views} "
+                       f"time(s) over the training images instead of {cfg.train.epochs} "
+                       f"({time.time() - t0:.1f} s)"))
+    bs = cfg.train.batch_size
+
+    def view_ds(i):
+        f, y = per_view[i]
+        return (tf.data.Dataset.from_tensor_slices((f, y))
+                .shuffle(len(f), seed=cfg.train.seed + i, reshuffle_each_iteration=True)
+                .batch(bs))
+
+    train = view_ds(0)
+    for i in range(1, views):
+        train = train.concatenate(view_ds(i))
+    train = train.repeat().prefetch(2)
+    val = None
+    if split.val:
+        vf, vy = extract(split.val, False, None, 0, "computing validation features")
+        val = tf.data.Dataset.from_tensor_slices((vf, vy)).batch(bs).cache()
+    return train, val
+
+
+def _feature_extractor(model):
+    import keras
+
+    return keras.Model(model.inputs, model.get_layer("avg_pool").output, name="features")
 
 
 def _save_model(model, run: RunFolder, cfg: StudioConfig, n_classes: int) -> None:

@@ -28,16 +28,21 @@ from gui.jobs import Job, JobRunner, cancel_all_jobs, live_jobs
 from gui.log_view import LogView
 from gui.pages.augment_page import AugmentPage
 from gui.pages.base import Page
-from gui.pages.coming_next import EvaluatePage, ExportPage, PredictPage, TrainPage
 from gui.pages.data_page import DataPage
+from gui.pages.evaluate_page import EvaluatePage
+from gui.pages.export_page import ExportPage
 from gui.pages.model_page import ModelPage
+from gui.pages.network_page import NetworkPage
+from gui.pages.predict_page import PredictPage
+from gui.pages.train_page import TrainPage
 from gui.state import AppState
 
 log = logging.getLogger("finetune_studio.gui")
 
 PAGE_CLASSES = (DataPage, ModelPage, AugmentPage, TrainPage, EvaluatePage, PredictPage,
-                ExportPage)
-SIDEBAR_NAMES = ("Data", "Model", "Augmentation", "Train", "Evaluate", "Predict", "Export")
+                ExportPage, NetworkPage)
+SIDEBAR_NAMES = ("Data", "Model", "Augmentation", "Train", "Evaluate", "Predict", "Export",
+                 "Network")
 PROJECT_FILTER = f"Fine-Tune Studio projects (*{PROJECT_SUFFIX});;All files (*)"
 
 
@@ -353,10 +358,23 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ drag & drop
     def dragEnterEvent(self, event) -> None:
-        if self._dropped_path(event.mimeData()) is not None:
+        if self._page_drop(event.mimeData()) or self._dropped_path(event.mimeData()) is not None:
             event.acceptProposedAction()
 
+    def _page_drop(self, mime) -> list:
+        """Files for the visible page when it takes drops itself (Predict), else []."""
+        page = self.current_page()
+        if not hasattr(page, "drop_paths") or not mime.hasUrls():
+            return []
+        paths = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
+        return [] if any(p.endswith(PROJECT_SUFFIX) for p in paths) else paths
+
     def dropEvent(self, event) -> None:
+        paths = self._page_drop(event.mimeData())
+        if paths:
+            event.acceptProposedAction()
+            self.current_page().drop_paths(paths)
+            return
         path = self._dropped_path(event.mimeData())
         if path is None:
             return

@@ -26,6 +26,81 @@ def _wait(app, done, timeout: float, what: str) -> None:
         time.sleep(0.02)
 
 
+def _train_and_evaluate(app, window, work: Path, shot) -> None:
+    """Train a real run with the Train page's Start button, then open one confusion cell.
+
+    This machine is offline, so instead of ImageNet weights the backbone gets
+    random weights with calibrated BatchNorm statistics (``tests/weights_fixture``,
+    the same trick the tests use) and trains all of its layers in phase 2; the
+    accuracy is therefore modest, and the Evaluate page has mistakes to show.
+    """
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from core.config import FreezeConfig
+    from weights_fixture import calibrated_weights
+
+    weights = calibrated_weights("MobileNetV3Small", 64, work / "mnv3s_64.weights.h5")
+    for path, value in (("model.backbone", "MobileNetV3Small"), ("model.weights", str(weights)),
+                        ("model.image_size", 64), ("model.freeze", FreezeConfig(mode="all")),
+                        ("train.epochs", 3), ("train.fine_tune_epochs", 8),
+                        ("train.batch_size", 16), ("train.learning_rate", 3e-3),
+                        ("train.fine_tune_learning_rate", 2e-3)):
+        window.state.set(path, value)
+    train_page, eval_page = window.pages[3], window.pages[4]
+    finished = []
+    train_page.run_finished.connect(finished.append)
+    window.show_page(3)
+    train_page.start_button.click()
+    _wait(app, lambda: finished, 900, "training")
+    shot(3, "train")
+
+    window.show_page(4)
+    metrics = eval_page.metrics
+    n = len(metrics.classes)
+    cell = max(((r, c) for r in range(n) for c in range(n) if r != c),
+               key=lambda rc: metrics.confusion[rc[0]][rc[1]])
+    listed = []
+    eval_page.cell_shown.connect(lambda *args: listed.append(args))
+    eval_page.show_cell(*cell)
+    _wait(app, lambda: listed and not window.runner.is_busy(), 300, "the cell's images")
+    want = min(listed[-1][2], 12)
+    _wait(app, lambda: eval_page.cell_thumbs.loaded_count() >= want, 60, "cell thumbnails")
+    shot(4, "evaluate")
+
+
+def _predict_and_export(app, window, work: Path, shot) -> None:
+    """Predict on fresh sample images (one damaged) with Grad-CAM on; export every format."""
+    from core.sample_data import generate_sample_dataset
+
+    fresh = generate_sample_dataset(work / "new-photos", classes=["circle", "square", "triangle"],
+                                    per_class=4, size=128, seed=5)
+    (fresh / "circle" / "IMG_0042.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 40)
+    predict, export = window.pages[5], window.pages[6]
+    got, overlays = [], []
+    predict.predictions_ready.connect(got.append)
+    predict.overlays_ready.connect(overlays.append)
+    predict.gradcam_check.setChecked(True)
+    window.show_page(5)
+    predict.add_paths([str(fresh)])
+    _wait(app, lambda: got and not window.runner.is_busy(), 300, "predictions")
+    if not overlays:
+        predict.gradcam_check.setChecked(False)
+        predict.gradcam_check.setChecked(True)
+        _wait(app, lambda: overlays, 300, "Grad-CAM")
+    shot(5, "predict")
+
+    done = []
+    export.export_finished.connect(done.append)
+    export.export_failed.connect(done.append)
+    export.set_formats(["keras", "savedmodel", "tflite", "tflite-fp16", "tflite-int8", "onnx"])
+    export.parity_spin.setValue(16)
+    export.calib_spin.setValue(60)
+    window.state.set("export.out_dir", str(work / "export"))
+    window.show_page(6)
+    export.start_export()
+    _wait(app, lambda: done, 900, "the export")
+    shot(6, "export")
+
+
 def take_screenshots(out_dir: str | Path, size: tuple[int, int] = (1280, 820)) -> list[Path]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -91,8 +166,17 @@ def take_screenshots(out_dir: str | Path, size: tuple[int, int] = (1280, 820)) -
     window.show_page(2)
     _wait(app, lambda: shown, 120, "augmentation previews")
     shot(2, "augmentation")
-    for i, name in enumerate(("train", "evaluate", "predict", "export"), start=3):
-        shot(i, name)
+    _train_and_evaluate(app, window, work, shot)
+    _predict_and_export(app, window, work, shot)
+
+    # Every tab of "Inside the network", on whatever model the window holds now.
+    net = next((i for i, p in enumerate(window.pages) if p.key == "network"), None)
+    if net is not None:
+        window.show_page(net)
+        for tab in ("layers", "kernels", "maps", "playground", "activations"):
+            window.pages[net].show_tab(tab)
+            _wait(app, window.pages[net].is_ready, 300, f"the network page ({tab})")
+            shot(net, f"network-{tab}")
 
     window.state.mark_saved()
     window.close()

@@ -283,3 +283,40 @@ def test_lambda_models_missing_and_non_model_files_are_refused(tmp_path):
     with pytest.raises(ModelFileError) as err:
         load_model_file(fake)
     assert "fake.keras" in str(err.value)
+
+
+def test_apply_freeze_can_be_called_again_with_more_layers():
+    """Regression: Keras 3 keeps inner layers frozen when backbone.trainable is already True."""
+    from core.config import FreezeConfig, ModelConfig
+    from core.model import apply_freeze, build_model
+
+    model = build_model(ModelConfig(backbone="MobileNetV3Small", weights="none"), 2, 32, None)
+    few, total = apply_freeze(model, FreezeConfig(mode="top_n", top_n=20), "fine_tune")
+    more, _ = apply_freeze(model, FreezeConfig(mode="top_n", top_n=60), "fine_tune")
+    again, _ = apply_freeze(model, FreezeConfig(mode="top_n", top_n=20), "fine_tune")
+    assert few < more < total
+    assert again == few
+    head_only, _ = apply_freeze(model, FreezeConfig(mode="top_n", top_n=0), "fine_tune")
+    everything, _ = apply_freeze(model, FreezeConfig(mode="all"), "fine_tune")
+    assert head_only < few < everything
+
+
+def test_from_scratch_trains_batchnorm_in_training_mode():
+    """weights=none: BatchNorm must learn its statistics, or features vanish to ~1e-12."""
+    import keras
+    import numpy as np
+
+    from core.config import FreezeConfig, ModelConfig
+    from core.model import apply_freeze, backbone_of, build_model
+
+    cfg = ModelConfig(backbone="MobileNetV3Small", weights="none")
+    model = build_model(cfg, 2, 32, None)
+    trainable, total = apply_freeze(model, FreezeConfig(mode="none"), "head", from_scratch=True)
+    bns = [l for l in backbone_of(model)._flatten_layers()
+           if isinstance(l, keras.layers.BatchNormalization)]
+    assert bns and all(bn.trainable for bn in bns)
+    before = np.array(bns[0].moving_mean)
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    x = np.random.default_rng(0).uniform(0, 255, (8, 32, 32, 3)).astype("float32")
+    model.fit(x, keras.utils.to_categorical([0, 1] * 4, 2), epochs=1, verbose=0)
+    assert not np.allclose(before, np.array(bns[0].moving_mean))  # statistics moved

@@ -1,0 +1,451 @@
+"""Step 7: take the model away in the formats you need, each one checked.
+
+The page edits ``config.export`` (formats, int8 calibration size, parity sample
+size, output folder), so the project file and ``python main.py export`` use
+the same choices.  "Export" runs :func:`core.export.export_model` as the
+window's one job; that function builds every format, loads each with its own
+runtime in a fresh process and compares its answers with the app's.  The
+report table shows that comparison per format -- the largest probability
+difference and the top-1 agreement against the format's bound -- so a user
+sees PASS or FAIL rather than having to trust the converter.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+from typing import Any, Optional
+
+from PySide6.QtCore import QUrl, Qt, Signal
+from PySide6.QtGui import QColor, QDesktopServices
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QFileDialog, QGridLayout,
+                               QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMenu,
+                               QPlainTextEdit, QPushButton, QSpinBox, QTableWidget,
+                               QTableWidgetItem)
+
+from gui.pages.base import Page
+from gui.state import touches
+from gui.theme import ERROR, OK, WARN
+
+#: Kept in step with core.export.FORMATS (a test checks); listed here so the page
+#: can be built without importing the exporter (which pulls in NumPy et al.).
+FORMATS = ("keras", "savedmodel", "tflite", "tflite-fp16", "tflite-int8", "onnx")
+
+FORMAT_TEXT = {
+    "keras": ("Keras (.keras)", "Python with Keras; can be fine-tuned further"),
+    "savedmodel": ("TensorFlow SavedModel", "TF Serving, TensorFlow.js converter, C++"),
+    "tflite": ("TensorFlow Lite, float32", "Android, iOS, Raspberry Pi"),
+    "tflite-fp16": ("TensorFlow Lite, float16", "half the size, nearly the same answers"),
+    "tflite-int8": ("TensorFlow Lite, int8", "smallest and fastest; microcontrollers, Edge "
+                    "TPU; calibrated on your training images"),
+    "onnx": ("ONNX", "onnxruntime: C#, C++, Java, JavaScript, Python"),
+}
+
+COLUMNS = ["Format", "Result", "Max |Δp|", "Top-1 agreement", "Accuracy: file (app)", "Size",
+           "Latency (CPU, 1 image)", "File", "Bound for PASS"]
+
+
+def export_job(source: str, formats: list, out_dir: str, export_cfg: Any,
+               listener=None, cancel=None):
+    """Worker side: import the exporter there (TensorFlow) and run it."""
+    from core.export import export_model
+
+    return export_model(source, formats, out_dir, export_cfg, listener=listener, cancel=cancel)
+
+
+def _human_size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+class ExportPage(Page):
+    key = "export"
+    title = "7 · Export"
+    intro = ("Save the model in the formats your app or device needs. Each file is loaded "
+             "again with its own runtime and must give the same answers as this app on your "
+             "validation images before it is marked PASS.")
+    next_text = ""
+
+    export_finished = Signal(object)  # core.export.ExportReport
+    export_failed = Signal(str)
+
+    def __init__(self, state, runner, parent=None):
+        super().__init__(state, runner, parent)
+        self.report: Any = None
+        self._chosen_source: Optional[str] = None
+        self._last_out: Optional[str] = None
+
+        # -- what to export -----------------------------------------------------------
+        row = QHBoxLayout()
+        self.source_label = QLabel()
+        self.source_label.setWordWrap(True)
+        self.source_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.source_button = QPushButton("Choose model…")
+        self.source_button.setToolTip("Export another run folder or .keras file")
+        menu = QMenu(self.source_button)
+        menu.addAction("Run folder…", self.choose_source_folder)
+        menu.addAction(".keras file…", self.choose_source_file)
+        self.use_current_action = menu.addAction("Use the current run", self.use_current_source)
+        self.source_button.setMenu(menu)
+        row.addWidget(self.source_label, 1)
+        row.addWidget(self.source_button)
+        self.body.addLayout(row)
+
+        # -- formats and settings ---------------------------------------------------------
+        top = QHBoxLayout()
+        box = QGroupBox("Formats")
+        grid = QGridLayout(box)
+        self.format_checks: dict[str, QCheckBox] = {}
+        for i, fmt in enumerate(FORMATS):
+            name, what = FORMAT_TEXT[fmt]
+            check = QCheckBox(name)
+            check.setToolTip(f"{fmt}: {what}")
+            check.toggled.connect(self._on_formats_edited)
+            hint = QLabel(what)
+            hint.setObjectName("hint")
+            grid.addWidget(check, i, 0)
+            grid.addWidget(hint, i, 1)
+            self.format_checks[fmt] = check
+        grid.setColumnStretch(1, 1)
+        top.addWidget(box, 3)
+
+        box = QGroupBox("Checks")
+        form = QGridLayout(box)
+        self.parity_spin = QSpinBox()
+        self.parity_spin.setRange(1, 10000)
+        self.parity_spin.setToolTip("Validation images each exported file must answer like the "
+                                    "app (more: a stricter check, a slower export)")
+        self.parity_spin.valueChanged.connect(lambda v: self.state.set("export.parity_images", v))
+        self.calib_spin = QSpinBox()
+        self.calib_spin.setRange(1, 100000)
+        self.calib_spin.setToolTip("Training images int8 conversion looks at to choose its "
+                                   "value ranges (only for TensorFlow Lite int8)")
+        self.calib_spin.valueChanged.connect(
+            lambda v: self.state.set("export.int8_calibration_images", v))
+        self.out_edit = QLineEdit()
+        self.out_edit.setToolTip("A new or empty folder, or an earlier export to replace")
+        self.out_edit.editingFinished.connect(
+            lambda: self.state.set("export.out_dir", self.out_edit.text().strip()))
+        self.out_button = QPushButton("Choose…")
+        self.out_button.clicked.connect(self.choose_out_dir)
+        for r, (text, widget) in enumerate((("Parity check images:", self.parity_spin),
+                                            ("int8 calibration images:", self.calib_spin))):
+            label = QLabel(text)
+            label.setBuddy(widget)
+            form.addWidget(label, r, 0)
+            form.addWidget(widget, r, 1)
+        form.setColumnStretch(1, 1)
+        form.setRowStretch(2, 1)
+        top.addWidget(box, 2)
+        self.body.addLayout(top)
+        out_row = QHBoxLayout()
+        label = QLabel("Save to folder:")
+        label.setBuddy(self.out_edit)
+        out_row.addWidget(label)
+        out_row.addWidget(self.out_edit, 1)
+        out_row.addWidget(self.out_button)
+        self.body.addLayout(out_row)
+
+        # -- action -----------------------------------------------------------------------
+        row = QHBoxLayout()
+        self.export_button = QPushButton("Export")
+        self.export_button.setObjectName("primary")
+        self.export_button.clicked.connect(self.start_export)
+        self.open_button = QPushButton("Open folder")
+        self.open_button.setToolTip("Show the exported files")
+        self.open_button.setEnabled(False)
+        self.open_button.clicked.connect(self.open_folder)
+        self.status_label = QLabel("")
+        self.status_label.setObjectName("hint")
+        self.status_label.setWordWrap(True)
+        row.addWidget(self.export_button)
+        row.addWidget(self.open_button)
+        row.addWidget(self.status_label, 1)
+        self.body.addLayout(row)
+
+        # -- report -----------------------------------------------------------------------
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.table.horizontalHeader().setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.Stretch)
+        self.body.addWidget(self.table, 2)
+        self.failures_label = QLabel("")
+        self.failures_label.setWordWrap(True)
+        self.failures_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.failures_label.hide()
+        self.body.addWidget(self.failures_label)
+        self.log = QPlainTextEdit()
+        self.log.setReadOnly(True)
+        self.log.setMaximumBlockCount(500)
+        self.log.setPlaceholderText("What the export does shows here.")
+        self.log.setMaximumHeight(110)
+        self.body.addWidget(self.log, 1)
+
+        self.state.config_changed.connect(self._on_config_changed)
+        self.state.run_changed.connect(lambda _r: self._refresh_source())
+        self.state.model_changed.connect(lambda _m: self._refresh_source())
+        self.runner.busy_changed.connect(self._on_busy)
+        self._sync_from_config()
+        self._refresh_source()
+
+    # ------------------------------------------------------------------ source
+    def source_path(self) -> Optional[str]:
+        """The run folder or .keras file to export: chosen here, else the current run."""
+        if self._chosen_source:
+            return self._chosen_source
+        candidates = [self.state.run_dir]
+        if self.state.last_model and (self.state.last_model.endswith(".keras")
+                                      or os.path.isdir(self.state.last_model)):
+            candidates.append(self.state.last_model)
+        for p in candidates:
+            if p and os.path.exists(p):
+                return p
+        return None
+
+    def set_source(self, path: str) -> None:
+        self._chosen_source = os.path.abspath(path)
+        self._refresh_source()
+
+    def use_current_source(self) -> None:
+        self._chosen_source = None
+        self._refresh_source()
+
+    def choose_source_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Choose a run folder", self._start_dir())
+        if path:
+            self.set_source(path)
+
+    def choose_source_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a .keras model", self._start_dir(),
+                                              "Keras models (*.keras);;All files (*)")
+        if path:
+            self.set_source(path)
+
+    def default_out_dir(self) -> str:
+        """Beside the model, never inside the run folder (export refuses that)."""
+        src = self.source_path()
+        if not src:
+            return ""
+        p = Path(src)
+        if p.is_file():
+            return str(p.parent / f"{p.stem}-export")
+        return str(p.parent / f"{p.name}-export")
+
+    def out_dir(self) -> str:
+        return self.state.config.export.out_dir or self.default_out_dir()
+
+    def _refresh_source(self) -> None:
+        src = self.source_path()
+        self.use_current_action.setEnabled(self._chosen_source is not None)
+        if src is None:
+            self.source_label.setText("<b>No model yet.</b> Train one on step 4, or choose a "
+                                      "run folder or .keras file to export.")
+        else:
+            whose = "chosen here" if self._chosen_source else "the current run"
+            self.source_label.setText(f"<b>Model to export</b> ({whose}): {_html(src)}")
+        self.out_edit.setPlaceholderText(self.default_out_dir() or "choose a folder")
+        self._update_export_button()
+
+    # ------------------------------------------------------------------ settings
+    def selected_formats(self) -> list[str]:
+        return [f for f in FORMATS if self.format_checks[f].isChecked()]
+
+    def set_formats(self, formats) -> None:
+        self.state.set("export.formats", [f for f in FORMATS if f in set(formats)])
+
+    def _on_formats_edited(self) -> None:
+        self.state.set("export.formats", self.selected_formats())
+        self.calib_spin.setEnabled(self.format_checks["tflite-int8"].isChecked())
+        self._update_export_button()
+
+    def _on_config_changed(self, path: str) -> None:
+        if touches(path, "export"):
+            self._sync_from_config()
+
+    def _sync_from_config(self) -> None:
+        e = self.state.config.export
+        chosen = set(e.formats)
+        for fmt, check in self.format_checks.items():
+            check.blockSignals(True)
+            check.setChecked(fmt in chosen)
+            check.blockSignals(False)
+        for spin, value in ((self.parity_spin, e.parity_images),
+                            (self.calib_spin, e.int8_calibration_images)):
+            spin.blockSignals(True)
+            spin.setValue(int(value))
+            spin.blockSignals(False)
+        if self.out_edit.text() != e.out_dir:
+            self.out_edit.setText(e.out_dir)
+        self.calib_spin.setEnabled("tflite-int8" in chosen)
+        self._update_export_button()
+
+    def choose_out_dir(self) -> None:
+        start = self.out_dir() or self._start_dir()
+        path = QFileDialog.getExistingDirectory(self, "Choose the export folder",
+                                                str(Path(start).parent) if start else "")
+        if path:
+            self.state.set("export.out_dir", path)
+
+    def _update_export_button(self) -> None:
+        ok = bool(self.selected_formats()) and self.source_path() is not None
+        self.export_button.setEnabled(ok and not self.runner.is_busy())
+        if not self.selected_formats():
+            self.export_button.setToolTip("Tick at least one format")
+        elif self.source_path() is None:
+            self.export_button.setToolTip("Train a model first, or choose one")
+        else:
+            self.export_button.setToolTip("Build and check every ticked format")
+
+    # ------------------------------------------------------------------ exporting
+    def start_export(self) -> bool:
+        """Run the export as the window's job; False when it cannot start."""
+        src = self.source_path()
+        if src is None:
+            self.show_error("There is no model to export yet: train one on step 4, or use "
+                            "Choose model… to pick a run folder or a .keras file.")
+            return False
+        formats = self.selected_formats()
+        if not formats:
+            self.show_error("Tick at least one format to export.")
+            return False
+        out = self.out_dir()
+        job = self.runner.start(export_job, src, formats, out,
+                                copy.deepcopy(self.state.config.export), name="Exporting")
+        if job is None:
+            job_now = self.runner.current
+            self.show_error(f"Please wait: “{job_now.name if job_now else 'a job'}” is still "
+                            "running (or cancel it in the status bar).")
+            return False
+        self.clear_message()
+        self.report = None
+        self._last_out = out
+        self.table.setRowCount(0)
+        self.failures_label.hide()
+        self.open_button.setEnabled(False)
+        self.log.clear()
+        self.status_label.setText(f"Exporting {', '.join(formats)} to {out}…")
+        job.progress.connect(self._on_event)
+        job.finished.connect(self._on_exported)
+        job.failed.connect(self._on_failed)
+        job.cancelled.connect(lambda: (self.status_label.setText(
+            "Export cancelled; nothing was changed in the output folder."),
+            self.log.appendPlainText("cancelled")))
+        return True
+
+    def _on_event(self, event: Any) -> None:
+        from core.events import Log, Progress
+
+        if isinstance(event, Log):
+            self.log.appendPlainText(event.message)
+        elif isinstance(event, Progress) and event.message:
+            self.status_label.setText(event.message + "…" if event.total else event.message)
+
+    def _on_failed(self, message: str) -> None:
+        self.status_label.setText("")
+        self.show_error(message)
+        self.export_failed.emit(message)
+
+    def _on_exported(self, report: Any) -> None:
+        self.report = report
+        self._fill_report(report)
+        self.open_button.setEnabled(bool(report.written))
+        passed = sum(1 for r in report.results if r.ok)
+        total = len(report.results)
+        if report.written:
+            self.status_label.setText(f"{passed} of {total} formats passed · checked on "
+                                      f"{report.parity_images} {report.parity_source} · "
+                                      f"written to {report.out_dir}")
+        else:
+            self.status_label.setText("Nothing was written: every format failed.")
+        if report.ok:
+            self.show_info(f"Exported and checked: {', '.join(r.format for r in report.results)}."
+                           " Open folder shows the files; README.txt there says how to use "
+                           "each one.")
+        else:
+            self.show_error(f"{total - passed} of {total} formats failed; see below why. The "
+                            "others are fine to use.")
+        self.export_finished.emit(report)
+
+    def _fill_report(self, report: Any) -> None:
+        self.table.setRowCount(len(report.results))
+        problems = []
+        for i, r in enumerate(report.results):
+            p = r.parity or {}
+            diff = p.get("max_abs_diff")
+            agree = p.get("top1_agreement")
+            if r.status == "ok":
+                result, colour = "PASS", OK
+            elif r.status == "parity_failed":
+                result, colour = "FAIL (parity)", WARN
+                problems.append(f"<b>{r.format}</b>: written, but its answers differ from the "
+                                f"app's ({_html(str(p.get('reason', r.error)))}); do not "
+                                "trust it.")
+            else:
+                result, colour = "FAILED", ERROR
+                problems.append(f"<b>{r.format}</b>: not exported: {_html(r.error)}")
+            finite = diff is not None and diff == diff and diff != float("inf")
+            acc = "–"
+            if p.get("accuracy_export") is not None and p.get("accuracy_app") is not None:
+                acc = f"{p['accuracy_export']:.1%} ({p['accuracy_app']:.1%})"
+            values = [
+                r.format, result,
+                f"{diff:.1e}" if finite else "–",
+                f"{agree:.1%}" if agree is not None and finite else "–",
+                acc,
+                _human_size(r.size_bytes) if r.size_bytes else "–",
+                f"{r.latency_ms:.2f} ms" if r.latency_ms is not None else "–",
+                os.path.basename(r.path) if r.path else "–",
+                str(p.get("bound", "")),
+            ]
+            for col, text in enumerate(values):
+                item = QTableWidgetItem(text)
+                item.setToolTip(r.error or p.get("reason", "") or
+                                (r.path if col == 7 else text))
+                if col == 1:
+                    item.setForeground(QColor(colour))
+                    f = item.font()
+                    f.setBold(True)
+                    item.setFont(f)
+                if col in (2, 3, 4, 5, 6):
+                    item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                self.table.setItem(i, col, item)
+        if problems:
+            self.failures_label.setText("<br>".join(problems))
+            self.failures_label.show()
+        else:
+            self.failures_label.hide()
+
+    def report_rows(self) -> list[dict]:
+        """The report table as dicts keyed by column title (for tests and scripting)."""
+        return [{COLUMNS[c]: self.table.item(r, c).text() for c in range(len(COLUMNS))}
+                for r in range(self.table.rowCount())]
+
+    def open_folder(self) -> None:
+        folder = self.report.out_dir if self.report is not None else self._last_out
+        if folder and os.path.isdir(folder):
+            QDesktopServices.openUrl(QUrl.fromLocalFile(folder))
+
+    # ------------------------------------------------------------------ plumbing
+    def on_shown(self) -> None:
+        self._refresh_source()
+
+    def _on_busy(self, busy: bool) -> None:
+        self.source_button.setEnabled(not busy)
+        self._update_export_button()
+
+    def _start_dir(self) -> str:
+        src = self.source_path()
+        if src:
+            return str(Path(src).parent)
+        return str(Path.home())
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

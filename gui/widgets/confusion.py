@@ -1,0 +1,138 @@
+"""The confusion matrix as a heat map you can click: a ``QTableView`` over a small model.
+
+A table view (rather than a hand-drawn plot) gives headers with the class names,
+keyboard navigation, tooltips, selection and accessibility for free, and each
+cell is a real index a click or a test can address.  Rows are the true class,
+columns the predicted class, as in :class:`core.metrics.Metrics`.  Colour is the
+share of the row (the true class's images): blue on the diagonal (right
+answers), red off it (mistakes), so the worst confusion stands out even when
+classes have very different sizes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
+
+BASE = QColor("#1e2125")
+RIGHT = QColor("#3d7fd0")
+WRONG = QColor("#d0504a")
+
+
+def _mix(a: QColor, b: QColor, t: float) -> QColor:
+    t = min(max(t, 0.0), 1.0)
+    return QColor(round(a.red() + (b.red() - a.red()) * t),
+                  round(a.green() + (b.green() - a.green()) * t),
+                  round(a.blue() + (b.blue() - a.blue()) * t))
+
+
+class ConfusionModel(QAbstractTableModel):
+    """Counts (rows: true, columns: predicted) with colour, tooltip and alignment roles."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.classes: list[str] = []
+        self.counts: list[list[int]] = []
+        self._bold = QFont()
+        self._bold.setBold(True)
+
+    def set_matrix(self, classes: Sequence[str], counts: Sequence[Sequence[int]]) -> None:
+        self.beginResetModel()
+        self.classes = list(classes)
+        self.counts = [[int(v) for v in row] for row in counts]
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802 - Qt API
+        return 0 if parent.isValid() else len(self.counts)
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802 - Qt API
+        return 0 if parent.isValid() else len(self.classes)
+
+    def row_total(self, row: int) -> int:
+        return sum(self.counts[row])
+
+    def data(self, index: QModelIndex, role: int = Qt.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        r, c = index.row(), index.column()
+        n = self.counts[r][c]
+        total = self.row_total(r)
+        share = n / total if total else 0.0
+        if role in (Qt.DisplayRole, Qt.EditRole):
+            return str(n)
+        if role == Qt.UserRole:
+            return n
+        if role == Qt.BackgroundRole:
+            if n == 0:
+                return BASE
+            return _mix(BASE, RIGHT if r == c else WRONG, 0.25 + 0.75 * share)
+        if role == Qt.ForegroundRole:
+            return QColor("white") if n else QColor("#6a727a")
+        if role == Qt.FontRole and r == c:
+            return self._bold
+        if role == Qt.TextAlignmentRole:
+            return int(Qt.AlignCenter)
+        if role == Qt.ToolTipRole:
+            true, pred = self.classes[r], self.classes[c]
+            what = (f"{n} of the {total} “{true}” images were recognised correctly"
+                    if r == c else
+                    f"{n} of the {total} “{true}” images were taken for “{pred}”")
+            return f"{what} ({share:.0%}). Click to see them."
+        return None
+
+    def headerData(self, section: int, orientation, role: int = Qt.DisplayRole) -> Any:  # noqa: N802
+        if role == Qt.DisplayRole and 0 <= section < len(self.classes):
+            name = self.classes[section]
+            return name if len(name) <= 16 else name[:15] + "…"
+        if role == Qt.ToolTipRole and 0 <= section < len(self.classes):
+            kind = "predicted" if orientation == Qt.Horizontal else "true"
+            return f"{kind} class: {self.classes[section]}"
+        return None
+
+
+class ConfusionView(QTableView):
+    """The heat map; ``cell_clicked(true_index, predicted_index)`` when a cell is chosen."""
+
+    cell_clicked = Signal(int, int)
+
+    def __init__(self, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.matrix = ConfusionModel(self)
+        self.setModel(self.matrix)
+        self.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.setSelectionBehavior(QAbstractItemView.SelectItems)
+        self.setCornerButtonEnabled(False)
+        self.setShowGrid(True)
+        self.setStyleSheet("QTableView::item:selected { border: 2px solid white; }")
+        for header in (self.horizontalHeader(), self.verticalHeader()):
+            header.setSectionResizeMode(QHeaderView.Fixed)
+            header.setDefaultSectionSize(64)
+            header.setHighlightSections(True)
+        self.verticalHeader().setDefaultSectionSize(40)
+        self.verticalHeader().setSectionResizeMode(QHeaderView.Fixed)
+        self.horizontalHeader().setMinimumSectionSize(48)
+        self.clicked.connect(self._on_index)
+        self.activated.connect(self._on_index)
+
+    def set_matrix(self, classes: Sequence[str], counts: Sequence[Sequence[int]]) -> None:
+        self.matrix.set_matrix(classes, counts)
+        self.resizeColumnsToContents()
+        for c in range(len(classes)):
+            self.setColumnWidth(c, max(64, self.columnWidth(c)))
+
+    def counts(self) -> list[list[int]]:
+        """What the view shows, read back through the model (for checks and tests)."""
+        m = self.matrix
+        return [[int(m.data(m.index(r, c), Qt.UserRole)) for c in range(m.columnCount())]
+                for r in range(m.rowCount())]
+
+    def cell_rect(self, row: int, col: int):
+        return self.visualRect(self.matrix.index(row, col))
+
+    def _on_index(self, index: QModelIndex) -> None:
+        if index.isValid():
+            self.cell_clicked.emit(index.row(), index.column())

@@ -1,0 +1,190 @@
+"""Live loss and accuracy curves that move during an epoch, not only after it.
+
+An epoch on a large folder can take minutes; a chart that waits for its end
+looks frozen.  So the training curve plots Keras' running batch metrics at
+fractional epochs (epoch 2, step 3 of 10 is x = 1.3), and the validation curve
+gets one point at each epoch's end (x = the epoch number).  x counts epochs
+over both phases; a dashed line marks where fine-tuning starts, because the
+jump in the curves there is expected, not a bug.
+
+The numbers are kept as plain lists (``train_x``, ``train_loss``, ...), so a
+test can read what is plotted.  pyqtgraph is imported the first time the plots
+are needed, keeping it out of the window's start-up.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from gui.theme import ACCENT, MUTED
+
+VALIDATION_COLOR = "#f0a04b"
+PHASE_LABELS = {"head": "new head only", "fine_tune": "fine-tuning"}
+
+
+class TrainingCurves(QWidget):
+    """Two plots (loss, accuracy), each with a training and a validation curve."""
+
+    def __init__(self, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._empty = QLabel("Loss and accuracy appear here as soon as training starts: the blue "
+                             "line follows the training images batch by batch, the orange "
+                             "dots are the validation images after each epoch.")
+        self._empty.setObjectName("hint")
+        self._empty.setWordWrap(True)
+        self._layout.addWidget(self._empty)
+        self._plots_host: Optional[QWidget] = None
+        self.plots: dict[str, object] = {}
+        self._train_items: dict[str, object] = {}
+        self._val_items: dict[str, object] = {}
+        self._markers: list[object] = []
+        self.clear()
+
+    # -- data -------------------------------------------------------------------
+    def clear(self) -> None:
+        self.train_x: list[float] = []
+        self.train_loss: list[float] = []
+        self.train_acc: list[float] = []
+        self.val_x: list[float] = []
+        self.val_loss: list[float] = []
+        self.val_acc: list[float] = []
+        self.phase_markers: list[tuple[float, str]] = []
+        self._epochs_by_phase: dict[str, int] = {}
+        self._offset = 0.0
+        self._phase = ""
+        if self._plots_host is not None:
+            for plot in self.plots.values():
+                for m in self._markers:
+                    plot.removeItem(m)
+            self._markers = []
+            self._redraw()
+
+    def epochs_done(self) -> int:
+        return sum(self._epochs_by_phase.values())
+
+    def start_phase(self, phase: str) -> None:
+        """A phase begins: its epoch 1 starts after every epoch of the other phases."""
+        self._phase = phase
+        self._offset = float(sum(n for p, n in self._epochs_by_phase.items() if p != phase))
+        if self._offset > 0 and not any(p == phase for _x, p in self.phase_markers):
+            self._add_marker(self._offset, phase)
+
+    def add_batch(self, phase: str, epoch: int, step: int, steps: int, metrics: dict) -> None:
+        if phase != self._phase:
+            self.start_phase(phase)
+        x = self._offset + (epoch - 1) + step / max(steps, 1)
+        loss, acc = metrics.get("loss"), metrics.get("accuracy")
+        if loss is None and acc is None:
+            return
+        self.train_x.append(x)
+        self.train_loss.append(_num(loss))
+        self.train_acc.append(_num(acc))
+        self._redraw()
+
+    def add_epoch(self, phase: str, epoch: int, metrics: dict) -> None:
+        if phase != self._phase:
+            self.start_phase(phase)
+        self._epochs_by_phase[phase] = max(self._epochs_by_phase.get(phase, 0), epoch)
+        x = self._offset + epoch
+        if metrics.get("val_loss") is not None or metrics.get("val_accuracy") is not None:
+            self.val_x.append(x)
+            self.val_loss.append(_num(metrics.get("val_loss")))
+            self.val_acc.append(_num(metrics.get("val_accuracy")))
+        self._redraw()
+
+    def load_history(self, rows: list[dict]) -> None:
+        """Draw a run's finished epochs (``RunFolder.history()``): one point per epoch."""
+        self.clear()
+        for row in rows:
+            phase = row.get("phase") or "head"
+            if phase != self._phase:
+                self.start_phase(phase)
+            x = self._offset + int(row.get("epoch") or 0)
+            if row.get("loss") is not None:
+                self.train_x.append(x)
+                self.train_loss.append(_num(row.get("loss")))
+                self.train_acc.append(_num(row.get("accuracy")))
+            self._epochs_by_phase[phase] = int(row.get("epoch") or 0)
+            if row.get("val_loss") is not None:
+                self.val_x.append(x)
+                self.val_loss.append(_num(row.get("val_loss")))
+                self.val_acc.append(_num(row.get("val_accuracy")))
+        self._redraw()
+
+    # -- drawing ------------------------------------------------------------------
+    def _ensure_plots(self) -> None:
+        if self._plots_host is not None:
+            return
+        import pyqtgraph as pg
+
+        self._plots_host = QWidget()
+        row = QHBoxLayout(self._plots_host)
+        row.setContentsMargins(0, 0, 0, 0)
+        for key, title in (("loss", "Loss (lower is better)"),
+                           ("accuracy", "Accuracy (higher is better)")):
+            plot = pg.PlotWidget(background=None)
+            plot.setMenuEnabled(False)
+            plot.hideButtons()
+            plot.setTitle(title, color=MUTED, size="10pt")
+            plot.showGrid(x=True, y=True, alpha=0.15)
+            plot.setLabel("bottom", "epoch")
+            plot.setMinimumHeight(180)
+            legend = plot.addLegend(offset=(-10, 10) if key == "loss" else (-10, -10),
+                                    labelTextColor=MUTED)
+            legend.setBrush(pg.mkBrush(30, 33, 37, 200))
+            self._train_items[key] = plot.plot([], [], pen=pg.mkPen(ACCENT, width=2),
+                                               name="training")
+            self._val_items[key] = plot.plot([], [], pen=pg.mkPen(VALIDATION_COLOR, width=2),
+                                             symbol="o", symbolSize=7,
+                                             symbolBrush=VALIDATION_COLOR,
+                                             symbolPen=None, name="validation")
+            if key == "accuracy":
+                plot.setYRange(0, 1.02, padding=0)
+                plot.setMouseEnabled(x=False, y=False)
+            else:
+                plot.setMouseEnabled(x=False, y=False)
+                plot.enableAutoRange(axis="y")
+            self.plots[key] = plot
+            row.addWidget(plot)
+        self._layout.addWidget(self._plots_host, 1)
+        for x, phase in self.phase_markers:
+            self._draw_marker(x, phase)
+
+    def _add_marker(self, x: float, phase: str) -> None:
+        self.phase_markers.append((x, phase))
+        if self._plots_host is not None:
+            self._draw_marker(x, phase)
+
+    def _draw_marker(self, x: float, phase: str) -> None:
+        import pyqtgraph as pg
+
+        for plot in self.plots.values():
+            line = pg.InfiniteLine(pos=x, angle=90, movable=False,
+                                   pen=pg.mkPen(MUTED, width=1, style=pg.QtCore.Qt.DashLine),
+                                   label=PHASE_LABELS.get(phase, phase),
+                                   labelOpts={"position": 0.1, "color": MUTED, "anchors":
+                                              [(0, 1), (0, 1)]})
+            plot.addItem(line)
+            self._markers.append(line)
+
+    def _redraw(self) -> None:
+        has_data = bool(self.train_x or self.val_x)
+        if not has_data and self._plots_host is None:
+            return
+        self._ensure_plots()
+        self._empty.setVisible(not has_data)
+        self._train_items["loss"].setData(self.train_x, self.train_loss)
+        self._train_items["accuracy"].setData(self.train_x, self.train_acc)
+        self._val_items["loss"].setData(self.val_x, self.val_loss)
+        self._val_items["accuracy"].setData(self.val_x, self.val_acc)
+        right = max(self.train_x[-1:] + self.val_x[-1:] + [1.0])
+        for plot in self.plots.values():
+            plot.setXRange(0, max(1.0, right), padding=0.02)
+
+
+def _num(v) -> float:
+    return float("nan") if v is None else float(v)

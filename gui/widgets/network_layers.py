@@ -1,0 +1,219 @@
+"""The "Layers" tab: every layer with its shapes worked out by the size formula.
+
+The numbers come from :func:`core.cnn_inspect.inspect_layers` (computed in a
+worker); this widget only lays them out.  Each row shows the formula with the
+layer's own numbers and a ✓ when it gives the shape Keras computed, so the
+formula is checked on the user's network rather than taken on trust; the
+parameter columns put a convolution next to the fully connected layer that
+would join the same input and output, which is what "weight sharing" buys.
+Selecting a row explains it in words below the table.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
+                               QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+COLUMNS = ("Layer", "Type", "Kernel / stride / padding", "Input → output",
+           "Output size by the formula", "Parameters", "Fully connected would need", "Saving",
+           "How the parameters add up", "Receptive field")
+
+EXPLANATION = (
+    "<b>Output size.</b> A convolution or pooling layer slides a K×K window over a W×W input "
+    "in steps of S: <b>O = ⌊(W − K + 2P)/S⌋ + 1</b>, where P is the zero padding at each "
+    "border. <i>“same”</i> padding adds just enough zeros to keep the size (O = W at stride "
+    "1, half at stride 2); <i>“valid”</i> adds none, so the picture shrinks by K − 1. "
+    "<b>Weight sharing.</b> A convolution uses the same small filter at every position, so "
+    "it needs only K·K·C<sub>in</sub>·C<sub>out</sub> weights; a fully connected layer "
+    "joining the same input and output needs one weight per pair of values — compare the "
+    "two parameter columns. <b>Receptive field</b>: how wide a window of the image one "
+    "output value can see; it grows layer by layer. Select a row for the details.")
+
+
+def shape_text(shape: Any) -> str:
+    """(None, 16, 16, 8) → "16×16×8"; a list of shapes (a merge layer) → "[a, b]"."""
+    if shape is None:
+        return "?"
+    if isinstance(shape, list):
+        return "[" + ", ".join(shape_text(s) for s in shape) + "]"
+    return "×".join("?" if d is None else str(d) for d in tuple(shape)[1:]) or "scalar"
+
+
+def kernel_text(row: Any) -> str:
+    if row.kernel_size is None:
+        return ""
+    k = "×".join(map(str, row.kernel_size))
+    s = "×".join(map(str, row.strides or ()))
+    text = f"{k}, stride {s}" + (f", {row.padding}" if row.padding else "")
+    if row.dilation and any(d != 1 for d in row.dilation):
+        text += f", dilation {'×'.join(map(str, row.dilation))}"
+    return text
+
+
+def formula_cell(row: Any) -> str:
+    if not row.formula_text:
+        return ""
+    if row.formula_matches is True:
+        return f"{row.formula_text}  ✓"
+    if row.formula_matches is False:
+        return f"{row.formula_text}  ✗ (Keras: {shape_text(row.output_shape)})"
+    return row.formula_text
+
+
+def saving_ratio(row: Any) -> Optional[float]:
+    """How many times more weights a fully connected layer would need (None: no comparison)."""
+    if not row.dense_equivalent_params or not row.params:
+        return None
+    return row.dense_equivalent_params / row.params
+
+
+def saving_text(row: Any) -> str:
+    ratio = saving_ratio(row)
+    if ratio is None:
+        return ""
+    if ratio >= 1:
+        return f"{ratio:,.0f}× fewer" if ratio >= 10 else f"{ratio:.1f}× fewer"
+    return f"{1 / ratio:.1f}× more"
+
+
+def receptive_text(row: Any) -> str:
+    if row.receptive_field is None:
+        return ""
+    rf = row.receptive_field
+    return f"{rf}×{rf} px"
+
+
+def explain_row(row: Any) -> str:
+    """The selected layer in sentences (rich text)."""
+    parts = [f"<b>{row.path}</b> ({row.type})."]
+    if row.kernel_size is not None:
+        parts.append(f"Window {kernel_text(row)}.")
+    parts.append(f"Input {shape_text(row.input_shape)} → output {shape_text(row.output_shape)}.")
+    if row.formula_text:
+        verdict = {True: "the same size Keras computed ✓",
+                   False: "NOT the size Keras computed ✗",
+                   None: ""}[row.formula_matches]
+        parts.append(f"Size by the formula: {row.formula_text}" +
+                     (f" — {verdict}." if verdict else "."))
+    if row.params:
+        note = f" ({row.params_note})" if row.params_note else ""
+        parts.append(f"Parameters: {row.params_formula}{note}.")
+        if row.trainable_params == 0:
+            parts.append("They are frozen: training leaves them as they are.")
+        elif row.trainable_params < row.params:
+            parts.append(f"{row.trainable_params:,} of them are trained; the rest are "
+                         "statistics or frozen.")
+    if row.dense_equivalent_params:
+        parts.append(f"A fully connected layer joining the same input and output would need "
+                     f"{row.dense_equivalent_params:,} weights ({saving_text(row)}).")
+    if row.receptive_field is not None:
+        jump = row.jump
+        jump_text = f"{jump:g}" if isinstance(jump, float) else str(jump)
+        parts.append(f"Each output value sees a {row.receptive_field}×{row.receptive_field} "
+                     f"pixel window of the image; neighbouring outputs are {jump_text} "
+                     "pixel(s) apart.")
+    return " ".join(parts)
+
+
+class LayersTab(QWidget):
+    def __init__(self, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.rows: list[Any] = []
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 6, 0, 0)
+        intro = QLabel(EXPLANATION)
+        intro.setWordWrap(True)
+        intro.setTextFormat(Qt.RichText)
+        lay.addWidget(intro)
+
+        top = QHBoxLayout()
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setPlaceholderText("Filter layers by name or type, e.g. conv")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.filter_edit.textChanged.connect(self._apply_filter)
+        top.addWidget(self.filter_edit, 1)
+        self.totals_label = QLabel("")
+        self.totals_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        top.addWidget(self.totals_label)
+        lay.addLayout(top)
+
+        split = QSplitter(Qt.Vertical)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(list(COLUMNS))
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
+        self.table.setAlternatingRowColors(True)
+        self.table.itemSelectionChanged.connect(self._on_selected)
+        split.addWidget(self.table)
+        self.detail = QLabel("Select a row to read how its numbers come about.")
+        self.detail.setWordWrap(True)
+        self.detail.setTextFormat(Qt.RichText)
+        self.detail.setAlignment(Qt.AlignTop | Qt.AlignLeft)
+        self.detail.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.detail.setMinimumHeight(60)
+        split.addWidget(self.detail)
+        split.setStretchFactor(0, 5)
+        split.setStretchFactor(1, 1)
+        lay.addWidget(split, 1)
+
+    def show_inspection(self, inspection: Any) -> None:
+        self.rows = list(inspection.rows)
+        table = self.table
+        table.setUpdatesEnabled(False)
+        try:
+            table.clearContents()
+            table.setRowCount(len(self.rows))
+            right = {5, 6, 7, 9}
+            for r, row in enumerate(self.rows):
+                cells = (row.path, row.type, kernel_text(row),
+                         f"{shape_text(row.input_shape)} → {shape_text(row.output_shape)}",
+                         formula_cell(row), f"{row.params:,}",
+                         f"{row.dense_equivalent_params:,}" if row.dense_equivalent_params else "",
+                         saving_text(row), row.params_formula if row.params else "",
+                         receptive_text(row))
+                for c, text in enumerate(cells):
+                    item = QTableWidgetItem(text)
+                    if c in right:
+                        item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                    if c in (5, 8) and row.params_note:
+                        item.setToolTip(row.params_note)
+                    elif c in (0, 1, 3) and text:
+                        item.setToolTip(text)  # in case the column cuts it short
+                    if c == 4 and row.formula_matches is False:
+                        item.setForeground(Qt.red)
+                    table.setItem(r, c, item)
+            header = table.horizontalHeader()
+            header.setSectionResizeMode(QHeaderView.Interactive)
+            table.resizeColumnsToContents()
+            # Long names, merge shapes and sums would push the parameter columns out of view.
+            for c, most in ((0, 210), (1, 150), (3, 200), (8, 280)):
+                table.setColumnWidth(c, min(table.columnWidth(c), most))
+        finally:
+            table.setUpdatesEnabled(True)
+        non = inspection.non_trainable_params
+        self.totals_label.setText(
+            f"<b>{inspection.total_params:,}</b> parameters in all · "
+            f"<b>{inspection.trainable_params:,}</b> trainable · {non:,} non-trainable")
+        self.detail.setText("Select a row to read how its numbers come about.")
+        self._apply_filter(self.filter_edit.text())
+
+    def row_count(self) -> int:
+        return self.table.rowCount()
+
+    def _apply_filter(self, text: str) -> None:
+        needle = text.strip().lower()
+        for r, row in enumerate(self.rows):
+            hit = not needle or needle in row.path.lower() or needle in row.type.lower()
+            self.table.setRowHidden(r, not hit)
+
+    def _on_selected(self) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        if rows and rows[0].row() < len(self.rows):
+            self.detail.setText(explain_row(self.rows[rows[0].row()]))

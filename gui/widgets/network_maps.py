@@ -1,0 +1,273 @@
+"""The "Feature maps" tab: what one image looks like to each layer.
+
+Every channel of a layer's output is a small picture of where that channel
+responded.  :func:`feature_map_view` (a worker) runs the image through the model
+with :class:`core.feature_maps.FeatureMapProbe`, lays the channels out with
+:func:`core.feature_maps.tile_maps` (each channel on its own scale, since the
+point is *where* it fires) and colours them; the mouse reads the real value.
+Previous/Next step through the network in the order the image flows, so the
+pictures can be watched getting smaller, more numerous and more abstract.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton,
+                               QVBoxLayout, QWidget)
+
+from gui.thumbnails import array_to_qimage
+from gui.widgets.tile_grid import BACKGROUND, TileGridView, TileLayout, scale_for, viridis
+
+MAX_CHANNELS = 64  # more tiles than this become too small to read
+INPUT_SIDE = 150   # the input image next to the maps, in screen pixels
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)"
+
+
+@dataclass
+class MapView:
+    """One layer's maps for one image, drawn, with the raw values for hovering."""
+
+    layer: str
+    layer_type: str
+    index: int              # position in the probe's layer list
+    n_layers: int
+    image_path: str
+    image: np.ndarray       # the input as the model got it, uint8 (S, S, 3)
+    maps: np.ndarray        # (h, w, channels) float32, the layer's real output
+    picture: np.ndarray     # uint8 RGB mosaic of the first channels
+    layout: TileLayout
+
+    @property
+    def channels(self) -> int:
+        return int(self.maps.shape[2])
+
+    @property
+    def shown(self) -> int:
+        return self.layout.count
+
+    def describe(self, index: int, r: int, c: int) -> str:
+        return (f"Channel {index + 1}, position (row {r}, column {c}): "
+                f"{float(self.maps[r, c, index]):.4g}")
+
+    def caption(self) -> str:
+        h, w, ch = self.maps.shape
+        zeros = float(np.mean(self.maps == 0)) if self.maps.size else 0.0
+        shown = (f"all {ch} channels" if self.shown == ch
+                 else f"the first {self.shown} of {ch} channels")
+        text = (f"Layer {self.index + 1} of {self.n_layers}: <b>{self.layer}</b> "
+                f"({self.layer_type}) gives {h}×{w}×{ch}; showing {shown}, each on its own "
+                f"scale (yellow = that channel's highest value, dark purple = its lowest). "
+                f"Values range from "
+                f"{float(self.maps.min()):.3g} to {float(self.maps.max()):.3g}")
+        if zeros >= 0.05:
+            text += f"; {zeros:.0%} are exactly 0 (switched off by the activation)"
+        return text + "."
+
+
+def feature_map_view(probe: Any, image_path: str, index: int, listener=None,
+                     cancel=None) -> MapView:
+    """Worker: decode the image at the model's size, run it to layer ``index``, draw the maps."""
+    from core.errors import ConfigError, DataError
+    from core.feature_maps import tile_maps
+    from core.imageio import ImageError, load_rgb
+
+    layers = probe.layers
+    if not layers:
+        raise ConfigError("this model has no layer with feature maps to show")
+    index %= len(layers)
+    name, kind, _shape = layers[index]
+    size = probe.model.inputs[0].shape[1] or 224
+    try:
+        image = load_rgb(image_path, int(size))
+    except ImageError as exc:
+        raise DataError(f"{exc}; choose another image") from None
+    maps = probe.maps(image, name)
+    h, w = maps.shape[:2]
+    s = scale_for(max(h, w), target=28)
+    big = np.repeat(np.repeat(maps, s, axis=0), s, axis=1) if s > 1 else maps
+    grid = tile_maps(big, max_channels=MAX_CHANNELS, gap=1)
+    layout = TileLayout(count=len(grid.channels), rows=grid.rows, cols=grid.cols,
+                        tile_h=h * s, tile_w=w * s, gap=1, scale=s)
+    picture = viridis(grid.image)
+    picture[layout.gap_mask()] = BACKGROUND
+    return MapView(name, kind, index, len(layers), image_path, image, maps, picture, layout)
+
+
+def image_label(path: str) -> str:
+    parent = os.path.basename(os.path.dirname(path))
+    return f"{parent}/{os.path.basename(path)}" if parent else os.path.basename(path)
+
+
+class ImagePicker(QWidget):
+    """A combo of sample images plus "Choose a file…"; emits ``changed(path)``."""
+
+    changed = Signal(str)
+
+    def __init__(self, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(QLabel("Image:"))
+        self.combo = QComboBox()
+        self.combo.setMinimumContentsLength(24)
+        self.combo.setPlaceholderText("open a dataset or choose a file")
+        self.combo.activated.connect(lambda _i: self._emit())
+        lay.addWidget(self.combo, 1)
+        self.file_button = QPushButton("Choose a file…")
+        self.file_button.clicked.connect(self.choose_file)
+        lay.addWidget(self.file_button)
+
+    def set_paths(self, paths: Sequence[str]) -> None:
+        """Offer ``paths`` (keeping the current choice when it is still there)."""
+        current = self.path()
+        self.combo.blockSignals(True)
+        self.combo.clear()
+        for p in paths:
+            self.combo.addItem(image_label(p), p)
+            self.combo.setItemData(self.combo.count() - 1, p, Qt.ToolTipRole)
+        i = self.combo.findData(current) if current else -1
+        self.combo.setCurrentIndex(i if i >= 0 else (0 if paths else -1))
+        self.combo.blockSignals(False)
+
+    def add_path(self, path: str) -> None:
+        i = self.combo.findData(path)
+        if i < 0:
+            self.combo.addItem(image_label(path), path)
+            i = self.combo.count() - 1
+            self.combo.setItemData(i, path, Qt.ToolTipRole)
+        self.combo.setCurrentIndex(i)
+        self._emit()
+
+    def path(self) -> str:
+        return self.combo.currentData() or ""
+
+    def choose_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose an image", "", IMAGE_FILTER)
+        if path:
+            self.add_path(path)
+
+    def _emit(self) -> None:
+        if self.path():
+            self.changed.emit(self.path())
+
+
+class FeatureMapsTab(QWidget):
+    """Image and layer pickers, Previous/Next, the map grid.  Emits ``requested(path, index)``."""
+
+    requested = Signal(str, int)
+
+    def __init__(self, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.layers: list[tuple] = []
+        self.view: Optional[MapView] = None
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 6, 0, 0)
+        intro = QLabel("Each layer turns the image into a stack of feature maps, one per "
+                       "channel: bright where that channel found its pattern. Early layers "
+                       "respond to edges and colours at full detail; deeper ones are smaller "
+                       "and respond to larger, more abstract patterns. Step through with "
+                       "Previous / Next.")
+        intro.setWordWrap(True)
+        lay.addWidget(intro)
+        self.images = ImagePicker()
+        self.images.changed.connect(lambda _p: self.request())
+        lay.addWidget(self.images)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Layer:"))
+        self.layer_combo = QComboBox()
+        self.layer_combo.setMinimumContentsLength(36)
+        self.layer_combo.activated.connect(lambda _i: self.request())
+        row.addWidget(self.layer_combo, 1)
+        self.prev_button = QPushButton("◀ Previous layer")
+        self.prev_button.clicked.connect(lambda: self.step(-1))
+        self.next_button = QPushButton("Next layer ▶")
+        self.next_button.clicked.connect(lambda: self.step(1))
+        row.addWidget(self.prev_button)
+        row.addWidget(self.next_button)
+        lay.addLayout(row)
+
+        middle = QHBoxLayout()
+        side = QVBoxLayout()
+        self.input_label = QLabel()
+        self.input_label.setFixedSize(INPUT_SIDE, INPUT_SIDE)
+        self.input_label.setAlignment(Qt.AlignCenter)
+        self.input_label.setStyleSheet("border: 1px solid #555c63;")
+        side.addWidget(QLabel("What the model gets:"))
+        side.addWidget(self.input_label)
+        side.addStretch(1)
+        middle.addLayout(side)
+        self.grid = TileGridView()
+        middle.addWidget(self.grid, 1)
+        lay.addLayout(middle, 1)
+        self.caption = QLabel("")
+        self.caption.setWordWrap(True)
+        self.caption.setTextFormat(Qt.RichText)
+        lay.addWidget(self.caption)
+        self._update_buttons()
+
+    def set_layers(self, layers: Sequence[tuple], start: int = 0) -> None:
+        """``(path, type, shape)`` rows from :attr:`FeatureMapProbe.layers`; no request made."""
+        self.layers = list(layers)
+        self.view = None
+        self.grid.clear()
+        self.input_label.clear()
+        self.caption.setText("")
+        self.layer_combo.clear()
+        for i, (path, kind, shape) in enumerate(self.layers):
+            dims = "×".join(str(d) for d in shape[1:])
+            self.layer_combo.addItem(f"{i + 1}. {path} ({kind}) → {dims}", path)
+        if self.layers:
+            self.layer_combo.setCurrentIndex(max(0, min(start, len(self.layers) - 1)))
+        self._update_buttons()
+
+    def current_index(self) -> int:
+        return self.layer_combo.currentIndex()
+
+    def step(self, delta: int) -> None:
+        i = self.current_index() + delta
+        if 0 <= i < len(self.layers):
+            self.layer_combo.setCurrentIndex(i)
+            self.request()
+
+    def select_layer(self, index: int) -> None:
+        self.layer_combo.setCurrentIndex(index)
+        self.request()
+
+    def request(self) -> bool:
+        """Ask for the maps of the current image and layer; False when something is missing."""
+        self._update_buttons()
+        path, index = self.images.path(), self.current_index()
+        if not self.layers or index < 0:
+            return False
+        if not path:
+            self.caption.setText("Open an image folder on the Data page, or choose an image "
+                                 "file above.")
+            return False
+        self.caption.setText(f"Running the image through the model up to "
+                             f"<b>{self.layers[index][0]}</b>…")
+        self.requested.emit(path, index)
+        return True
+
+    def show_view(self, view: MapView) -> None:
+        self.view = view
+        pix = QPixmap.fromImage(array_to_qimage(view.image)).scaled(
+            INPUT_SIDE - 2, INPUT_SIDE - 2, Qt.KeepAspectRatio, Qt.FastTransformation)
+        self.input_label.setPixmap(pix)
+        self.input_label.setToolTip(view.image_path)
+        self.grid.set_mosaic(view.picture, view.layout, view.describe)
+        self.caption.setText(view.caption())
+
+    @property
+    def tile_count(self) -> int:
+        return self.grid.tile_count
+
+    def _update_buttons(self) -> None:
+        i = self.current_index()
+        self.prev_button.setEnabled(i > 0)
+        self.next_button.setEnabled(0 <= i < len(self.layers) - 1)

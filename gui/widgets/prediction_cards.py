@@ -1,0 +1,231 @@
+"""The Predict page's picture view: one card per image with its answer.
+
+A card shows the thumbnail (or its Grad-CAM overlay when that is switched on),
+the file name, the predicted class with its confidence, and one bar per class
+of the top k, so a glance tells how sure the model is and what it hesitated
+between.  A file that could not be read gets a crossed-out card with its
+reason instead.
+
+It is a plain list model plus a painting delegate rather than a widget per
+image: a folder of thousands of images then costs one row of data each, and
+only the visible cards are painted.  The images arrive as ``QImage`` (built in
+the job's worker thread, where ``QPixmap`` is not allowed) and are painted
+directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QRect, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPen
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
+
+from gui.theme import ACCENT, ERROR, MUTED
+
+CARD_WIDTH = 330
+IMAGE_SIDE = 112
+BAR_HEIGHT = 16
+PAD = 8
+
+
+@dataclass
+class CardRow:
+    """One image: its prediction (``core.predict.Prediction``) and pictures."""
+
+    prediction: Any
+    thumbnail: Optional[QImage] = None
+    overlay: Optional[QImage] = None
+
+
+class PredictionModel(QAbstractListModel):
+    """Rows of :class:`CardRow`; ``top_k`` and ``show_overlay`` steer what is drawn."""
+
+    PredictionRole = Qt.UserRole + 1
+    ThumbnailRole = Qt.UserRole + 2
+    OverlayRole = Qt.UserRole + 3
+    ImageRole = Qt.UserRole + 4  # what the card shows now: overlay if on and present
+
+    def __init__(self, parent: Optional[QObject] = None) -> None:
+        super().__init__(parent)
+        self._rows: list[CardRow] = []
+        self._row_of: dict[str, int] = {}
+        self.top_k = 3
+        self.show_overlay = False
+
+    # -- content ------------------------------------------------------------
+    def clear(self) -> None:
+        self.beginResetModel()
+        self._rows, self._row_of = [], {}
+        self.endResetModel()
+
+    def add_rows(self, rows: Sequence[CardRow]) -> None:
+        """Append new images; an image already shown is replaced in place."""
+        fresh = []
+        for r in rows:
+            i = self._row_of.get(r.prediction.path)
+            if i is None:
+                fresh.append(r)
+            else:
+                self._rows[i] = r
+                idx = self.index(i)
+                self.dataChanged.emit(idx, idx)
+        if fresh:
+            start = len(self._rows)
+            self.beginInsertRows(QModelIndex(), start, start + len(fresh) - 1)
+            for r in fresh:
+                self._row_of[r.prediction.path] = len(self._rows)
+                self._rows.append(r)
+            self.endInsertRows()
+
+    def set_overlays(self, overlays: dict) -> None:
+        for path, image in overlays.items():
+            i = self._row_of.get(path)
+            if i is not None:
+                self._rows[i].overlay = image
+        self._repaint_all()
+
+    def set_top_k(self, k: int) -> None:
+        self.top_k = max(1, int(k))
+        self.layoutChanged.emit()  # card heights depend on k
+
+    def set_show_overlay(self, on: bool) -> None:
+        self.show_overlay = bool(on)
+        self._repaint_all()
+
+    def rows(self) -> list[CardRow]:
+        return list(self._rows)
+
+    def predictions(self) -> list:
+        return [r.prediction for r in self._rows]
+
+    def paths(self) -> list[str]:
+        return [r.prediction.path for r in self._rows]
+
+    def missing_overlays(self) -> list:
+        """Readable images that have no Grad-CAM overlay yet."""
+        return [r.prediction for r in self._rows if not r.prediction.error and r.overlay is None]
+
+    def _repaint_all(self) -> None:
+        if self._rows:
+            self.dataChanged.emit(self.index(0), self.index(len(self._rows) - 1))
+
+    # -- Qt model API ----------------------------------------------------------
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def data(self, index: QModelIndex, role: int = Qt.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row = self._rows[index.row()]
+        p = row.prediction
+        if role == Qt.DisplayRole:
+            return p.path.replace("\\", "/").rsplit("/", 1)[-1]
+        if role == Qt.ToolTipRole:
+            if p.error:
+                return f"{p.path}\nCould not be read: {p.error}"
+            return f"{p.path}\n" + "\n".join(f"{lbl}: {prob:.1%}" for lbl, prob in p.top)
+        if role == self.PredictionRole:
+            return p
+        if role == self.ThumbnailRole:
+            return row.thumbnail
+        if role == self.OverlayRole:
+            return row.overlay
+        if role == self.ImageRole:
+            if self.show_overlay and row.overlay is not None:
+                return row.overlay
+            return row.thumbnail
+        return None
+
+
+class PredictionDelegate(QStyledItemDelegate):
+    """Paints a card: picture left; name, answer and top-k bars right."""
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
+        model = index.model()
+        k = getattr(model, "top_k", 3)
+        fm = QFontMetrics(option.font)
+        text_h = 2 * fm.height() + 8 + k * (BAR_HEIGHT + 4)
+        return QSize(CARD_WIDTH, max(IMAGE_SIDE, text_h) + 2 * PAD)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        painter.save()
+        painter.setRenderHint(QPainter.Antialiasing, True)
+        rect = option.rect.adjusted(2, 2, -2, -2)
+        selected = bool(option.state & QStyle.State_Selected)
+        painter.setPen(QPen(QColor(ACCENT) if selected else QColor("#3a4048"), 1))
+        painter.setBrush(QColor("#2b3640") if selected else QColor("#23272c"))
+        painter.drawRoundedRect(rect, 5, 5)
+
+        p = index.data(PredictionModel.PredictionRole)
+        image = index.data(PredictionModel.ImageRole)
+        img_rect = QRect(rect.left() + PAD, rect.top() + PAD, IMAGE_SIDE, IMAGE_SIDE)
+        painter.fillRect(img_rect, QColor("#33383e"))
+        if isinstance(image, QImage) and not image.isNull():
+            scaled = image.size().scaled(img_rect.size(), Qt.KeepAspectRatio)
+            target = QRect(0, 0, scaled.width(), scaled.height())
+            target.moveCenter(img_rect.center())
+            painter.drawImage(target, image)
+        elif p is not None and p.error:
+            painter.setPen(QPen(QColor(ERROR), 2))
+            a = img_rect.adjusted(30, 30, -30, -30)
+            painter.drawLine(a.topLeft(), a.bottomRight())
+            painter.drawLine(a.topRight(), a.bottomLeft())
+
+        x = img_rect.right() + 12
+        width = rect.right() - PAD - x
+        font = QFont(option.font)
+        fm = QFontMetrics(font)
+        y = rect.top() + PAD
+        painter.setPen(QColor(MUTED))
+        name = index.data(Qt.DisplayRole) or ""
+        painter.drawText(QRect(x, y, width, fm.height()), Qt.AlignLeft | Qt.AlignVCenter,
+                         fm.elidedText(name, Qt.ElideMiddle, width))
+        y += fm.height() + 2
+        if p is None:
+            painter.restore()
+            return
+        if p.error:
+            bold = QFont(font)
+            bold.setBold(True)
+            painter.setFont(bold)
+            painter.setPen(QColor(ERROR))
+            painter.drawText(QRect(x, y, width, fm.height()), Qt.AlignLeft, "Could not be read")
+            painter.setFont(font)
+            painter.setPen(option.palette.text().color())
+            painter.drawText(QRect(x, y + fm.height() + 4, width, rect.bottom() - y - fm.height()),
+                             Qt.AlignLeft | Qt.AlignTop | Qt.TextWordWrap, p.error)
+            painter.restore()
+            return
+        bold = QFont(font)
+        bold.setBold(True)
+        bold.setPointSizeF(font.pointSizeF() * 1.15 if font.pointSizeF() > 0 else 11)
+        painter.setFont(bold)
+        painter.setPen(option.palette.text().color())
+        bfm = QFontMetrics(bold)
+        painter.drawText(QRect(x, y, width, bfm.height()), Qt.AlignLeft | Qt.AlignVCenter,
+                         bfm.elidedText(f"{p.label}  {p.confidence:.1%}", Qt.ElideRight, width))
+        y += bfm.height() + 6
+        painter.setFont(font)
+        k = getattr(index.model(), "top_k", 3)
+        label_w = min(90, width // 3)
+        pct_w = fm.horizontalAdvance("100.0%") + 4
+        bar_w = max(10, width - label_w - pct_w - 8)
+        for rank, (label, prob) in enumerate(p.top[:k]):
+            painter.setPen(option.palette.text().color())
+            painter.drawText(QRect(x, y, label_w, BAR_HEIGHT), Qt.AlignLeft | Qt.AlignVCenter,
+                             fm.elidedText(label, Qt.ElideRight, label_w))
+            track = QRect(x + label_w + 4, y + 3, bar_w, BAR_HEIGHT - 6)
+            painter.setPen(Qt.NoPen)
+            painter.setBrush(QColor("#3a4048"))
+            painter.drawRoundedRect(track, 3, 3)
+            fill = QRect(track.left(), track.top(), max(1, round(bar_w * float(prob))),
+                         track.height())
+            painter.setBrush(QColor(ACCENT) if rank == 0 else QColor("#6f7f90"))
+            painter.drawRoundedRect(fill, 3, 3)
+            painter.setPen(option.palette.text().color())
+            painter.drawText(QRect(track.right() + 4, y, pct_w, BAR_HEIGHT),
+                             Qt.AlignRight | Qt.AlignVCenter, f"{prob:.1%}")
+            y += BAR_HEIGHT + 4
+        painter.restore()

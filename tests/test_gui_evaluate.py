@@ -1,0 +1,155 @@
+"""Evaluate page on a real trained run: summary, per-class table, a clickable confusion
+heat map whose counts are metrics.json's, cells listing their images (diagonal cells after
+a real prediction job), the mistakes gallery, and evaluation on another folder."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import Qt
+
+from core.metrics import Metrics
+from core.runs import RunFolder
+from gui.main_window import MainWindow
+from gui.pages.evaluate_page import EvaluatePage
+
+
+@pytest.fixture
+def window(qtbot):
+    w = MainWindow(load_tensorflow=False)
+    qtbot.addWidget(w, before_close_func=lambda w: (w.state.mark_saved(), w.shutdown()))
+    w.show()
+    return w
+
+
+def click_cell(qtbot, page: EvaluatePage, row: int, col: int) -> None:
+    rect = page.confusion.cell_rect(row, col)
+    assert rect.isValid() and not rect.isEmpty()
+    qtbot.mouseClick(page.confusion.viewport(), Qt.LeftButton, pos=rect.center())
+
+
+def val_records(run_dir: Path) -> list[dict]:
+    split = json.loads((run_dir / "split.json").read_text())
+    return split["val"]
+
+
+def test_run_results_and_clickable_confusion_matrix(qtbot, window, trained_run):
+    metrics = Metrics.from_dict(json.loads((trained_run / "metrics.json").read_text()))
+    page = window.pages[4]
+    assert isinstance(page, EvaluatePage)
+    window.show_page(4)
+    assert page.empty_label.isVisible() and not page.content.isVisible()
+
+    with qtbot.waitSignal(page.metrics_shown, timeout=10000):
+        window.state.set_run(str(trained_run))
+    assert page.content.isVisible()
+    assert page.accuracy_label.text() == f"{metrics.accuracy:.1%}"
+    assert f"{metrics.macro_f1:.3f}" in page.summary_label.text()
+    # per-class table: one row per class with its scores
+    assert page.class_table.rowCount() == len(metrics.classes) == 2
+    for r, score in enumerate(metrics.per_class):
+        assert page.class_table.item(r, 0).text() == score.name
+        assert page.class_table.item(r, 4).text() == str(score.support)
+        assert page.class_table.item(r, 2).text() == f"{score.recall:.1%}"
+    # the heat map shows exactly metrics.confusion, coloured
+    assert page.confusion.counts() == metrics.confusion
+    model = page.confusion.matrix
+    assert model.headerData(0, Qt.Horizontal) == metrics.classes[0]
+    busy = next((r, c) for r in range(2) for c in range(2) if metrics.confusion[r][c])
+    assert model.data(model.index(*busy), Qt.BackgroundRole).name() != "#1e2125"
+
+    # a diagonal cell needs every validation prediction: a real job computes them once
+    records = val_records(trained_run)
+    with qtbot.waitSignal(page.cell_shown, timeout=120000) as sig:
+        click_cell(qtbot, page, 0, 0)
+    assert sig.args == [0, 0, metrics.confusion[0][0]]
+    assert page.predictions is not None and len(page.predictions) == metrics.n_images
+    assert page.cell_thumbs.rowCount() == metrics.confusion[0][0] == len(page.cell_paths)
+    root = Path(json.loads((trained_run / "split.json").read_text())["root"])
+    class0 = {str(root / r["path"]) for r in records if r["label"] == 0}
+    assert set(page.cell_paths) <= class0
+    assert page.selected_cell == (0, 0)
+
+    # every other cell is answered at once from the kept predictions
+    for r in range(2):
+        for c in range(2):
+            with qtbot.waitSignal(page.cell_shown, timeout=2000) as sig:
+                click_cell(qtbot, page, r, c)
+            assert sig.args == [r, c, metrics.confusion[r][c]]
+            assert page.cell_thumbs.rowCount() == metrics.confusion[r][c]
+    assert not window.runner.is_busy()
+
+    # mistakes gallery: most confident first, as metrics.json lists them
+    assert page.mistake_thumbs.rowCount() == len(metrics.mistakes)
+    for i, m in enumerate(metrics.mistakes):
+        assert page.mistake_thumbs.path(i) == m.path
+
+
+def test_off_diagonal_cell_lists_mistakes_without_a_job(qtbot, window, trained_run, tmp_path):
+    # A run whose metrics.json records one mistake: the cell is answered from it, no job.
+    run = tmp_path / "run"
+    import shutil
+
+    shutil.copytree(trained_run, run)
+    data = json.loads((run / "metrics.json").read_text())
+    img = json.loads((run / "split.json").read_text())
+    some = str(Path(img["root"]) / img["val"][0]["path"])
+    data["confusion"] = [[5, 1], [0, 6]]
+    data["n_images"] = 12
+    data["mistakes"] = [{"path": some, "true_label": data["classes"][0],
+                         "predicted_label": data["classes"][1], "confidence": 0.91}]
+    RunFolder(run).write_json("metrics.json", data)
+    page = window.pages[4]
+    window.show_page(4)
+    with qtbot.waitSignal(page.metrics_shown, timeout=10000):
+        window.state.set_run(str(run))
+    with qtbot.waitSignal(page.cell_shown, timeout=2000) as sig:
+        click_cell(qtbot, page, 0, 1)
+    assert sig.args == [0, 1, 1]
+    assert page.cell_paths == [some]
+    assert not window.runner.is_busy()
+    assert "1 image(s) got the wrong class" in page.mistakes_label.text()
+
+
+def test_evaluate_on_another_folder(qtbot, window, trained_run, tmp_path):
+    rng = np.random.default_rng(7)  # new images, not the training ones
+    folder = tmp_path / "other"
+    for name, base, n in (("bright", 185, 5), ("dark", 65, 4)):
+        (folder / name).mkdir(parents=True)
+        for i in range(n):
+            arr = np.clip(base + rng.normal(0, 30, (40, 40, 3)), 0, 255).astype(np.uint8)
+            Image.fromarray(arr).save(folder / name / f"{name}_{i}.png")
+    (folder / "dark" / "broken.png").write_bytes(b"not an image")
+    page = window.pages[4]
+    window.show_page(4)
+    with qtbot.waitSignal(page.metrics_shown, timeout=10000):
+        window.state.set_run(str(trained_run))
+    with qtbot.waitSignal(page.folder_evaluated, timeout=120000) as sig:
+        assert page.evaluate_folder(str(folder)) is not None
+    metrics = sig.args[0]
+    assert metrics.n_images == 9 and sum(map(sum, metrics.confusion)) == 9
+    assert any("broken.png" in s["path"] for s in metrics.skipped)
+    assert page.source == str(folder)
+    assert page.confusion.counts() == metrics.confusion
+    assert page.back_button.isVisible()
+    assert "could not be read" in page.banner.text()
+    # every cell of this matrix is clickable at once: the answers were recorded
+    with qtbot.waitSignal(page.cell_shown, timeout=2000) as cell:
+        click_cell(qtbot, page, 1, 1)
+    assert cell.args == [1, 1, metrics.confusion[1][1]]
+    assert all(Path(p).parent.name == "dark" for p in page.cell_paths)
+    page.back_button.click()
+    assert page.source == "validation" and not page.back_button.isVisible()
+
+
+def test_stopped_run_without_results_says_so(qtbot, window, tmp_path):
+    run = RunFolder(tmp_path / "run")
+    run.path.mkdir()
+    run.update_run_info(status="stopped")
+    page = window.pages[4]
+    window.show_page(4)
+    window.state.set_run(str(run.path))
+    assert page.empty_label.isVisible()
+    assert "stopped before its first epoch" in page.empty_label.text()

@@ -1,0 +1,138 @@
+"""Export page: settings edit config.export; a real export of keras + tflite, checked."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QDesktopServices
+
+from gui.main_window import MainWindow
+from gui.pages import export_page
+
+EXPORT_INDEX = 6
+PREDICT_INDEX = 5
+
+
+@pytest.fixture
+def window(qtbot):
+    w = MainWindow(load_tensorflow=False)
+    qtbot.addWidget(w, before_close_func=lambda w: (w.state.mark_saved(), w.shutdown()))
+    w.show()
+    return w
+
+
+def test_formats_match_the_exporter():
+    from core.export import FORMATS
+
+    assert export_page.FORMATS == FORMATS
+
+
+def test_settings_edit_the_one_config(window):
+    window.show_page(EXPORT_INDEX)
+    page = window.current_page()
+    assert page.key == "export"
+    assert "No model yet" in page.source_label.text()
+    assert not page.export_button.isEnabled()
+    for fmt, check in page.format_checks.items():
+        check.setChecked(fmt in ("tflite", "onnx"))
+    assert window.state.config.export.formats == ["tflite", "onnx"]
+    assert not page.calib_spin.isEnabled()  # only int8 calibrates
+    page.format_checks["tflite-int8"].setChecked(True)
+    assert page.calib_spin.isEnabled()
+    page.calib_spin.setValue(50)
+    page.parity_spin.setValue(8)
+    assert window.state.config.export.int8_calibration_images == 50
+    assert window.state.config.export.parity_images == 8
+    # a project loaded later shows its own settings
+    cfg = window.state.config.copy()
+    cfg.export.formats = ["keras"]
+    cfg.export.out_dir = "/somewhere/out"
+    window.state.replace_config(cfg)
+    assert page.selected_formats() == ["keras"]
+    assert page.out_edit.text() == "/somewhere/out"
+    assert not page.start_export()  # still no model: a message, no job
+    assert "no model to export" in page.banner.text()
+
+
+def test_export_keras_and_tflite(qtbot, window, trained_run, tmp_path, monkeypatch):
+    window.state.set_run(str(trained_run))
+    window.show_page(EXPORT_INDEX)
+    page = window.current_page()
+    assert str(trained_run) in page.source_label.text()
+    assert page.default_out_dir() == str(Path(trained_run).parent / f"{Path(trained_run).name}"
+                                         "-export")
+    page.set_formats(["keras", "tflite"])
+    page.parity_spin.setValue(6)
+    out = tmp_path / "exported"
+    window.state.set("export.out_dir", str(out))
+    assert page.out_edit.text() == str(out)
+
+    with qtbot.waitSignal(page.export_finished, timeout=300000) as sig:
+        assert page.start_export()
+        assert not page.export_button.isEnabled()  # one export at a time
+    report = sig.args[0]
+    rows = {r["Format"]: r for r in page.report_rows()}
+    assert set(rows) == {"keras", "tflite"}
+    for fmt, name in (("keras", "model.keras"), ("tflite", "model.tflite")):
+        assert rows[fmt]["Result"] == "PASS", report.to_text()
+        assert (out / name).is_file()
+        assert rows[fmt]["File"] == name
+        assert rows[fmt]["Top-1 agreement"] == "100.0%"
+        assert float(rows[fmt]["Max |Δp|"]) <= 1e-4
+        assert rows[fmt]["Latency (CPU, 1 image)"].endswith(" ms")
+        assert rows[fmt]["Size"] != "–"
+    assert json.loads((out / "metadata.json").read_text())["export_config"]["parity_images"] == 6
+    assert not page.failures_label.isVisible()
+    assert page.log.toPlainText()  # the exporter's progress lines were shown
+    assert page.export_button.isEnabled()
+
+    opened = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url) or True)
+    assert page.open_button.isEnabled()
+    page.open_button.click()
+    assert opened == [QUrl.fromLocalFile(str(out))]
+
+    # The exported .tflite opens on the Predict page; Grad-CAM explains it needs .keras.
+    window.show_page(PREDICT_INDEX)
+    predict = window.current_page()
+    with qtbot.waitSignal(predict.model_loaded, timeout=120000) as sig:
+        assert predict.open_model(str(out / "model.tflite"))
+    assert sig.args[0].kind == "tflite"
+    assert "tflite" in predict.model_label.text()
+    predict.gradcam_check.setChecked(True)
+    assert not predict.gradcam_check.isChecked()
+    assert "needs the Keras model" in predict.banner.text()
+    image = str(Path(trained_run).parent / "data" / "dark" / "dark_1.png")
+    with qtbot.waitSignal(predict.predictions_ready, timeout=120000):
+        assert predict.add_paths([image])
+    row = predict.table_rows()[0]
+    assert row["path"] == os.path.abspath(image) and row["label"] in ("bright", "dark")
+
+
+def test_a_failing_format_is_reported_with_its_reason(qtbot, window, trained_run, tmp_path,
+                                                      monkeypatch):
+    """The tflite builder raises like a converter bug: its reason is shown, nothing written."""
+    import core.export as export
+
+    def broken(build, work):
+        raise RuntimeError("converter exploded: unsupported op FancyOp")
+
+    monkeypatch.setitem(export.BUILDERS, "tflite", broken)
+    page = window.pages[EXPORT_INDEX]
+    page.set_source(str(Path(trained_run) / "model.keras"))
+    assert "chosen here" in page.source_label.text()
+    page.set_formats(["tflite"])
+    page.parity_spin.setValue(4)
+    window.state.set("export.out_dir", str(tmp_path / "out"))
+    with qtbot.waitSignal(page.export_finished, timeout=300000):
+        assert page.start_export()
+    rows = page.report_rows()
+    assert [(r["Format"], r["Result"]) for r in rows] == [("tflite", "FAILED")]
+    assert "FancyOp" in page.failures_label.text()
+    assert page.failures_label.isVisibleTo(page)
+    assert "1 of 1 formats failed" in page.banner.text()
+    assert "Nothing was written" in page.status_label.text()
+    assert not page.open_button.isEnabled()
+    assert not (tmp_path / "out").exists()

@@ -1,0 +1,206 @@
+"""Inside the network: every tab fills from a real trained model (or the Model page's
+architecture before training), and what it shows agrees with core computed independently."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, Qt
+
+from core.activations import curve
+from core.cnn_inspect import conv_output_size, inspect_layers
+from core.feature_maps import feature_maps
+from core.imageio import load_rgb
+from core.kernels import filter_channels, filter_tiles
+from gui.main_window import MainWindow
+
+LOAD_MS = 180000
+WORK_MS = 60000
+
+
+@pytest.fixture
+def window(qtbot):
+    w = MainWindow(load_tensorflow=False)
+    qtbot.addWidget(w, before_close_func=lambda w: (w.state.mark_saved(), w.shutdown()))
+    w.show()
+    return w
+
+
+def network_index(window) -> int:
+    return next(i for i, p in enumerate(window.pages) if p.key == "network")
+
+
+@pytest.fixture
+def page(qtbot, window, trained_run):
+    window.state.set_run(str(trained_run))
+    index = network_index(window)
+    page = window.pages[index]
+    with qtbot.waitSignal(page.model_ready, timeout=LOAD_MS):
+        window.show_page(index)
+    qtbot.waitUntil(page.is_ready, timeout=WORK_MS)
+    assert page.banner.isHidden(), page.banner.text()
+    return page
+
+
+def trainable_count(model) -> int:
+    return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+
+
+def test_layers_kernels_and_activations(qtbot, page, trained_run):
+    model = page.network.model
+    assert "run" in page.source_label.text() and "trained" in page.source_label.text()
+
+    # Layers: one row per inspected layer, Keras' own totals.
+    inspection = inspect_layers(model)
+    assert page.layers_tab.row_count() == len(inspection.rows) > 100
+    totals = page.layers_tab.totals_label.text()
+    assert f"{model.count_params():,}" in totals
+    assert f"{trainable_count(model):,}" in totals
+    conv_row = next(r for r, info in enumerate(inspection.rows) if info.path == "backbone/conv")
+    assert page.layers_tab.table.item(conv_row, 4).text().endswith("✓")
+    page.layers_tab.table.selectRow(conv_row)
+    assert "432" in page.layers_tab.detail.text()  # 3·3·3·16 weights
+    page.layers_tab.filter_edit.setText("DepthwiseConv2D")
+    visible = [r for r in range(page.layers_tab.row_count())
+               if not page.layers_tab.table.isRowHidden(r)]
+    assert visible and all(inspection.rows[r].type == "DepthwiseConv2D" for r in visible)
+
+    # Kernels: the first convolution's 16 filters as colour tiles, pixels from core.
+    page.show_tab("kernels")
+    tab = page.kernels_tab
+    assert tab.view is not None and tab.view.layer == "backbone/conv"
+    tiles = filter_tiles(model)
+    assert tab.tile_count == tiles.shape[0] == 16
+    y, x = tab.view.layout.origin(5)
+    assert np.array_equal(tab.view.image[y, x], np.round(tiles[5, 0, 0] * 255).astype(np.uint8))
+    weights = filter_channels(model)  # (out, in, kh, kw)
+    assert f"R {weights[5, 0, 0, 0]:+.3f}" in tab.grid.text_at(x + 0.5, y + 0.5)
+    assert tab.grid.text_at(-3, -3) == ""
+
+    # Another convolution, one tile per (filter, input channel).
+    index = next(i for i, c in enumerate(tab.layers) if c.in_channels > 3 and c.kernel == (1, 1))
+    layer = tab.layers[index]
+    with qtbot.waitSignal(page.kernels_shown, timeout=WORK_MS) as sig:
+        tab.select_layer(index, "channels")
+    assert tab.view.layer == layer.path
+    assert sig.args[0] == min(layer.out_channels, 32) * min(layer.in_channels, 32)
+
+    # Activations: the basic three plus those the model uses, value and slope curves.
+    page.show_tab("activations")
+    act = page.activations_tab
+    assert {"relu", "sigmoid", "tanh", "hard_swish"} <= set(act.curves)
+    assert len(act.value_plot.listDataItems()) == len(act.slope_plot.listDataItems()) \
+        == len(act.curves) >= 4
+    xs, ys = act.curves["sigmoid"][1].getData()
+    assert np.allclose(ys, curve("sigmoid", xs)[1])
+    assert "★" in next(act.list.item(i).text() for i in range(act.list.count())
+                       if act.list.item(i).data(Qt.UserRole) == "hard_swish")
+
+
+def test_feature_maps_grid_hover_and_next(qtbot, page):
+    with qtbot.waitSignal(page.maps_shown, timeout=WORK_MS):
+        page.show_tab("maps")
+    tab = page.maps_tab
+    layers = page.network.probe.layers
+    assert tab.layer_combo.count() == len(layers)
+
+    wide = next(i for i, (_p, _t, shape) in enumerate(layers) if shape[-1] > 64)
+    with qtbot.waitSignal(page.maps_shown, timeout=WORK_MS) as sig:
+        tab.select_layer(wide)
+    assert sig.args == [layers[wide][0], 64]  # at most 64 tiles
+    narrow = next(i for i, (_p, _t, shape) in enumerate(layers) if 8 <= shape[-1] <= 64
+                  and shape[1] > 1)
+    with qtbot.waitSignal(page.maps_shown, timeout=WORK_MS) as sig:
+        tab.select_layer(narrow)
+    assert sig.args == [layers[narrow][0], layers[narrow][2][-1]]
+    assert tab.tile_count == layers[narrow][2][-1]
+
+    # The maps are the layer's real output for that image.
+    view = tab.view
+    image = load_rgb(tab.images.path(), int(page.network.model.inputs[0].shape[1]))
+    expected = feature_maps(page.network.model, image, layers[narrow][0])
+    assert np.allclose(view.maps, expected, atol=1e-5)
+    y, x = view.layout.origin(1)
+    assert tab.grid.text_at(x, y) == view.describe(1, 0, 0)
+    assert f"{float(expected[0, 0, 1]):.4g}" in tab.grid.text_at(x, y)
+    # The same words appear when the mouse really moves there.
+    scene_pos = tab.grid.item.mapToScene(QPointF(x + 0.5, y + 0.5))
+    with qtbot.waitSignal(tab.grid.hovered, timeout=5000) as hover:
+        tab.grid.view.scene().sigMouseMoved.emit(scene_pos)
+    assert hover.args[0] == tab.grid.value_label.text() == view.describe(1, 0, 0)
+
+    # Next steps to the next layer; Previous back.
+    with qtbot.waitSignal(page.maps_shown, timeout=WORK_MS) as sig:
+        tab.next_button.click()
+    assert sig.args[0] == layers[narrow + 1][0]
+    assert tab.current_index() == narrow + 1
+    with qtbot.waitSignal(page.maps_shown, timeout=WORK_MS) as sig:
+        tab.prev_button.click()
+    assert sig.args[0] == layers[narrow][0]
+
+
+def test_playground_sizes_and_typed_kernels(qtbot, page):
+    with qtbot.waitSignal(page.playground_shown, timeout=WORK_MS):
+        page.show_tab("playground")
+    tab = page.playground_tab
+    h, w = tab.outcome.input_shape[:2]
+
+    tab.padding_combo.setCurrentIndex(tab.padding_combo.findData("valid"))
+    tab.stride_spin.setValue(2)
+    with qtbot.waitSignal(page.playground_shown, timeout=WORK_MS) as sig:
+        tab.set_kernel_choice("edge")
+    ho, wo = conv_output_size(h, 3, 2, "valid"), conv_output_size(w, 3, 2, "valid")
+    assert sig.args[0] == tab.size_label.text() == f"Input {h}×{w} → output {ho}×{wo}"
+    assert tab.outcome.output.shape == (ho, wo, 3)
+    assert f"= {ho}" in tab.formula_label.text()
+
+    # A broken kernel: the complaint appears under the box, nothing else changes.
+    before = tab.outcome
+    tab.set_kernel_text("1, 2; 3")
+    assert tab.error_label.isVisible() and "row 2" in tab.error_label.text()
+    assert not page.play_work.busy() and tab.outcome is before
+    tab.set_kernel_text("1, 0, banana")
+    assert "banana" in tab.error_label.text()
+
+    # A typed 1×3 kernel: only the width loses pixels.
+    with qtbot.waitSignal(page.playground_shown, timeout=WORK_MS):
+        tab.set_kernel_text("1, 0, -1")
+    assert tab.error_label.isHidden()
+    assert tab.outcome.output_shape[:2] == (conv_output_size(h, 1, 2, "valid"),
+                                            conv_output_size(w, 3, 2, "valid"))
+
+    # A filter the model learned: all three colours into one map.
+    tab.stride_spin.setValue(1)
+    with qtbot.waitSignal(page.playground_shown, timeout=WORK_MS):
+        tab.set_kernel_choice("learned")
+    assert not tab.grey_check.isEnabled()
+    assert tab.outcome.output_shape == (h - 2, w - 2)
+
+
+def test_untrained_model_from_the_model_page_then_a_trained_one(qtbot, window, trained_run,
+                                                                  tmp_path):
+    window.state.set("model.backbone", "MobileNetV3Small")
+    window.state.set("model.image_size", 32)
+    index = network_index(window)
+    page = window.pages[index]
+    with qtbot.waitSignal(page.model_ready, timeout=LOAD_MS) as sig:
+        window.show_page(index)
+    assert "untrained" in page.source_label.text()
+    assert "MobileNetV3Small" in page.source_label.text()
+    assert sig.args[0] == len(inspect_layers(page.network.model).rows)
+    qtbot.waitUntil(page.is_ready, timeout=WORK_MS)
+    assert page.kernels_tab.tile_count == 16
+    untrained = page.network
+
+    with qtbot.waitSignal(page.model_ready, timeout=LOAD_MS):
+        window.state.set_model(str(trained_run))
+    assert page.network is not untrained and page.network.source.kind == "file"
+    assert "untrained" not in page.source_label.text()
+    trained = page.network
+
+    # An exported model cannot be looked into: the run's Keras model stays, with a note why.
+    export = tmp_path / "model.tflite"
+    export.write_bytes(b"TFL3" + bytes(64))
+    window.state.set_run(str(trained_run))
+    window.state.set_model(str(export))
+    qtbot.waitUntil(lambda: "model.tflite is an exported model" in page.source_label.text(),
+                    timeout=5000)
+    assert page.network is trained

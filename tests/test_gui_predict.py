@@ -1,0 +1,130 @@
+"""Predict page: real model, real images, a real drop on the window, Grad-CAM, CSV."""
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent, QImage
+
+from gui.main_window import MainWindow
+from gui.widgets.prediction_cards import PredictionModel
+
+PREDICT_INDEX = 5
+
+
+@pytest.fixture
+def window(qtbot):
+    w = MainWindow(load_tensorflow=False)
+    qtbot.addWidget(w, before_close_func=lambda w: (w.state.mark_saved(), w.shutdown()))
+    w.show()
+    return w
+
+
+def _image_pixels(image: QImage) -> np.ndarray:
+    image = image.convertToFormat(QImage.Format_RGB888)
+    w, h, stride = image.width(), image.height(), image.bytesPerLine()
+    buf = np.frombuffer(image.constBits(), np.uint8, count=stride * h).reshape(h, stride)
+    return buf[:, :w * 3].reshape(h, w, 3).copy()
+
+
+def test_predict_drop_gradcam_and_csv(qtbot, window, trained_run, tmp_path):
+    from core.predict import load_predictor
+
+    data = Path(trained_run).parent / "data"
+    valid = str(data / "bright" / "bright_0.png")
+    dark = str(data / "dark" / "dark_3.png")
+    corrupt = tmp_path / "broken.png"
+    corrupt.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 30)
+    window.state.set_run(str(trained_run))
+    window.show_page(PREDICT_INDEX)
+    page = window.current_page()
+    assert page.key == "predict"
+    assert str(trained_run) in page.model_label.text()
+    assert page.stack.currentIndex() == 0  # the drop zone until there are results
+
+    # 1. through the page's API: one good image, one corrupt file
+    with qtbot.waitSignal(page.predictions_ready, timeout=120000) as sig:
+        assert page.add_paths([valid, str(corrupt)])
+    assert sig.args == [2]
+    expected = {p.path: p for p in load_predictor(trained_run).predict_paths(
+        [valid, str(corrupt)], top_k=3)}
+    rows = {r["path"]: r for r in page.table_rows()}
+    assert set(rows) == {valid, str(corrupt)}
+    assert rows[valid]["label"] == expected[valid].label
+    assert rows[valid]["confidence"] == pytest.approx(expected[valid].confidence, abs=1e-5)
+    assert rows[valid]["label"] in rows[valid]["top"]
+    assert rows[str(corrupt)]["label"] == "" and rows[str(corrupt)]["error"]
+    assert rows[str(corrupt)]["error"] == expected[str(corrupt)].error
+    # the unreadable file is listed with its reason, and the summary says so
+    assert page.problem_tree.topLevelItemCount() == 1
+    assert page.problem_tree.topLevelItem(0).text(0) == str(corrupt)
+    assert page.tabs.tabText(2) == "Could not read (1)"
+    assert "1 could not be read" in page.summary_label.text()
+    assert page.stack.currentIndex() == 1
+    # a card per file: a thumbnail for the good one, top-k probabilities summing to ~1
+    cards = page.cards
+    assert cards.rowCount() == 2
+    good = cards.index(cards.paths().index(valid))
+    thumb = cards.data(good, PredictionModel.ThumbnailRole)
+    assert isinstance(thumb, QImage) and not thumb.isNull()
+    assert sum(p for _, p in cards.data(good, PredictionModel.PredictionRole).top) == \
+        pytest.approx(1.0, abs=1e-4)
+
+    # 2. a real drop on the window (not on the page) goes to prediction, not the Data page
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(dark)])
+    event = QDropEvent(QPointF(10, 10), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    with qtbot.waitSignal(page.predictions_ready, timeout=120000):
+        window.dropEvent(event)
+    assert event.isAccepted()
+    assert window.current_page() is page
+    assert window.state.config.data.data_dir == ""  # the Data page was not touched
+    rows = {r["path"]: r for r in page.table_rows()}
+    assert len(rows) == 3
+    dark_expected = load_predictor(trained_run).predict_paths([dark])[0]
+    assert rows[dark]["label"] == dark_expected.label
+    assert rows[dark]["confidence"] == pytest.approx(dark_expected.confidence, abs=1e-5)
+
+    # 3. Grad-CAM: computed in a job, then the cards show the overlay, not the photo
+    with qtbot.waitSignal(page.overlays_ready, timeout=120000) as sig:
+        page.gradcam_check.setChecked(True)
+    assert sig.args == [2]  # the two readable images
+    overlay = cards.data(good, PredictionModel.OverlayRole)
+    assert isinstance(overlay, QImage) and overlay.size() == thumb.size()
+    assert cards.data(good, PredictionModel.ImageRole) is overlay
+    diff = np.abs(_image_pixels(overlay).astype(int) - _image_pixels(thumb).astype(int))
+    assert diff.mean() > 5  # colour really was laid over the picture
+    page.gradcam_check.setChecked(False)
+    assert cards.data(good, PredictionModel.ImageRole) is thumb
+    page.card_view.grab()  # the delegate paints every kind of card without error
+
+    # 4. CSV with the CLI's columns
+    page.topk_spin.setValue(2)
+    out = tmp_path / "out" / "predictions.csv"
+    out.parent.mkdir()
+    assert page.export_csv(str(out))
+    with open(out, newline="", encoding="utf-8") as fh:
+        table = list(csv.reader(fh))
+    assert table[0] == ["path", "label", "confidence", "top1_label", "top1_confidence",
+                        "top2_label", "top2_confidence", "error"]
+    by_path = {r[0]: r for r in table[1:]}
+    assert set(by_path) == {valid, str(corrupt), dark}
+    assert by_path[valid][1] == expected[valid].label
+    assert float(by_path[valid][2]) == pytest.approx(expected[valid].confidence, abs=1e-5)
+    assert by_path[str(corrupt)][-1] == expected[str(corrupt)].error
+
+    # adding the same image again predicts nothing new
+    with qtbot.waitSignal(page.predictions_ready, timeout=60000) as sig:
+        page.add_paths([valid])
+    assert sig.args == [0] and cards.rowCount() == 3
+
+
+def test_predict_without_a_model_says_what_to_do(qtbot, window, tmp_path):
+    window.show_page(PREDICT_INDEX)
+    page = window.current_page()
+    assert "No model yet" in page.model_label.text()
+    assert not page.add_paths([str(tmp_path)])
+    assert page.banner.isVisible() and "train one" in page.banner.text()
+    assert not window.runner.is_busy()

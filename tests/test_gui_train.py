@@ -1,0 +1,203 @@
+"""Train page: settings bound to config.train, a real training run started with the Start
+button (live curves within epochs, validation points, run folder, state updated), and
+Stop during training followed by Resume."""
+
+import math
+import os
+import time
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QElapsedTimer, Qt, QTimer
+
+from core.events import BatchEnd, EpochEnd
+from core.runs import RunFolder
+from gui.main_window import MainWindow
+from gui.pages.train_page import LearningRateSpin, TrainPage, format_duration, runs_base_dir
+from weights_fixture import make_bright_dark, tiny_config
+
+
+@pytest.fixture
+def window(qtbot):
+    w = MainWindow(load_tensorflow=False)
+    qtbot.addWidget(w, before_close_func=lambda w: (w.state.mark_saved(), w.shutdown()))
+    w.show()
+    return w
+
+
+def ready_page(qtbot, window, tmp_path, tiny_weights, **train) -> TrainPage:
+    data = make_bright_dark(tmp_path / "data")
+    with qtbot.waitSignal(window.data_page.scan_finished, timeout=60000):
+        window.state.replace_config(tiny_config(data, tiny_weights, **train))  # the Data page scans
+    assert window.state.dataset_report.root == str(data)
+    window.show_page(3)
+    page = window.pages[3]
+    assert isinstance(page, TrainPage)
+    return page
+
+
+class StallMeter:
+    """A 10 ms QTimer on the UI thread; the largest gap between ticks is the worst freeze."""
+
+    def __init__(self):
+        self.clock = QElapsedTimer()
+        self.timer = QTimer()
+        self.timer.setInterval(10)
+        self.timer.timeout.connect(self._tick)
+        self.gaps = []
+        self._last = None
+
+    def start(self):
+        self.clock.start()
+        self._last = self.clock.elapsed()
+        self.timer.start()
+
+    def _tick(self):
+        now = self.clock.elapsed()
+        self.gaps.append(now - self._last)
+        self._last = now
+
+    def stop(self):
+        self.timer.stop()
+        return max(self.gaps) if self.gaps else 0
+
+
+def test_settings_are_bound_to_config_train(qtbot, window, tmp_path):
+    page = window.pages[3]
+    t = window.state.config.train
+    assert page.epochs_spin.value() == t.epochs
+    assert page.lr_spin.text() == "0.001"
+    page.epochs_spin.setValue(7)
+    page.batch_spin.setValue(16)
+    page.patience_spin.setValue(0)
+    page.schedule_combo.setCurrentIndex(page.schedule_combo.findData("plateau"))
+    page.mixed_combo.setCurrentIndex(page.mixed_combo.findData("off"))
+    page.smoothing_spin.setValue(0.05)
+    page.ft_lr_spin.stepBy(-1)  # 1e-4 -> 5e-5 on the 1-2-5 ladder
+    t = window.state.config.train
+    assert (t.epochs, t.batch_size, t.early_stopping_patience) == (7, 16, 0)
+    assert (t.lr_schedule, t.mixed_precision, t.label_smoothing) == ("plateau", "off", 0.05)
+    assert t.fine_tune_learning_rate == pytest.approx(5e-5)
+    assert page.patience_spin.text() == "off"
+    # and back: a config change elsewhere (a project load) shows on the page
+    window.state.set("train.learning_rate", 3e-4)
+    window.state.set("train.xla", "on")
+    assert page.lr_spin.text() == "0.0003"
+    assert page.xla_combo.currentData() == "on"
+    for name, widget in page._fields.items():
+        assert widget.toolTip(), f"{name} has no tooltip"
+    assert "epoch is one pass" in page.epochs_spin.toolTip()
+    assert "batch is" in page.batch_spin.toolTip()
+
+
+def test_learning_rate_box_and_durations(qtbot):
+    spin = LearningRateSpin()
+    spin.setValue(1e-3)
+    spin.stepBy(1)
+    assert spin.value() == pytest.approx(2e-3)
+    spin.stepBy(2)
+    assert spin.value() == pytest.approx(1e-2)
+    spin.stepBy(-3)
+    assert spin.value() == pytest.approx(1e-3)
+    assert spin.valueFromText("3e-5") == pytest.approx(3e-5)
+    assert format_duration(42) == "0:42"
+    assert format_duration(3725) == "1 h 02 min"
+    assert format_duration(math.inf) == "–"
+
+
+def test_start_trains_with_live_curves_and_sets_the_run(qtbot, window, tmp_path, tiny_weights):
+    page = ready_page(qtbot, window, tmp_path, tiny_weights)  # 3 head epochs + 1 fine-tune epoch
+    assert page.start_button.isEnabled() and not page.stop_button.isEnabled()
+    assert "steps per epoch" in page.steps_hint.text() or "step per epoch" in page.steps_hint.text()
+    batches, epochs = [], []
+    meter = StallMeter()
+    page.run_started.connect(lambda job: job.progress.connect(
+        lambda ev: (batches if isinstance(ev, BatchEnd) else epochs if isinstance(ev, EpochEnd)
+                    else []).append(ev)))
+    meter.start()
+    with qtbot.waitSignal(page.run_finished, timeout=180000) as sig:
+        page.start_button.click()
+        assert page.stop_button.isEnabled() and not page.start_button.isEnabled()
+        assert not page.settings_host.isEnabled()
+    worst = meter.stop()
+    print(f"\nlongest UI stall during training: {worst} ms over {len(meter.gaps)} ticks")
+    result = sig.args[0]
+    assert result.status == "completed"
+    assert [e.phase for e in epochs] == ["head"] * 3 + ["fine_tune"]
+
+    curves = page.curves
+    # training points within epochs (fractional x), validation points at epoch ends
+    assert len(curves.train_x) > len(curves.val_x) == 4
+    assert any(abs(x - round(x)) > 1e-6 for x in curves.train_x)
+    assert curves.val_x == [1.0, 2.0, 3.0, 4.0]
+    assert curves.val_acc == pytest.approx([e.metrics["val_accuracy"] for e in epochs])
+    assert all(a <= b for a, b in zip(curves.train_x, curves.train_x[1:]))
+    assert curves.train_x[-1] == pytest.approx(4.0)
+    assert [p for _x, p in curves.phase_markers] == ["fine_tune"]
+    assert curves.phase_markers[0][0] == pytest.approx(3.0)
+    assert curves.plots and curves._train_items["loss"].xData is not None
+
+    run_dir = Path(window.state.run_dir)
+    assert run_dir == Path(result.run_dir) and run_dir.is_dir()
+    assert run_dir.parent == runs_base_dir()
+    assert str(runs_base_dir()).startswith(os.environ["FTS_DATA_DIR"])
+    assert window.state.last_model == str(run_dir / "model.keras")
+    assert (run_dir / "model.keras").exists() and (run_dir / "metrics.json").exists()
+    assert len(RunFolder(run_dir).history()) == 4
+    assert page.progress.text() == "Finished" or page.progress.format() == "Finished"
+    assert page.device_label.text().startswith("Device: CPU")
+    assert "Next" in page.banner.text() and "Evaluate" in page.banner.text()
+    assert "head epoch 3/3" in page.log.toPlainText()
+    assert page.start_button.isEnabled() and not page.resume_button.isEnabled()
+    assert page.settings_host.isEnabled()
+    page.next_button.click()
+    assert window.current_page() is window.pages[4]
+
+
+def test_stop_keeps_the_best_epoch_and_resume_continues(qtbot, window, tmp_path, tiny_weights):
+    page = ready_page(qtbot, window, tmp_path, tiny_weights, epochs=8, fine_tune_epochs=0)
+    clicked = {}
+
+    def watch(ev):
+        if isinstance(ev, EpochEnd):
+            clicked.setdefault("epoch_done", ev.epoch)
+        elif isinstance(ev, BatchEnd) and "epoch_done" in clicked and "at" not in clicked:
+            clicked["at"] = time.monotonic()
+            clicked["step"] = (ev.epoch, ev.step)
+            page.stop_button.click()
+
+    page.run_started.connect(lambda job: job.progress.connect(watch))
+    with qtbot.waitSignal(page.run_finished, timeout=180000) as sig:
+        page.start_button.click()
+    took = time.monotonic() - clicked["at"]
+    print(f"\nStop clicked at epoch/step {clicked['step']}; run ended {took:.2f} s later")
+    result = sig.args[0]
+    assert result.status == "stopped"
+    run = RunFolder(result.run_dir)
+    done = len(run.history())
+    assert 1 <= done < 8
+    assert run.run_info()["status"] == "stopped"
+    assert window.state.run_dir == result.run_dir
+    assert run.model_path.exists()  # the best epoch so far was kept
+    assert "Resume" in page.banner.text()
+    assert page.resume_button.isEnabled() and page.start_button.isEnabled()
+
+    with qtbot.waitSignal(page.run_finished, timeout=180000) as sig2:
+        page.resume_button.click()
+        assert page.curves.val_x == [float(i) for i in range(1, done + 1)]  # history reloaded
+    resumed = sig2.args[0]
+    assert resumed.status == "completed" and resumed.run_dir == result.run_dir
+    assert len(run.history()) == 8
+    assert page.curves.val_x == [float(i) for i in range(1, 9)]
+    assert not page.resume_button.isEnabled()
+
+
+def test_start_without_data_explains_what_to_do(qtbot, window):
+    page = window.pages[3]
+    window.show_page(3)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    qtbot.keyClick(window, Qt.Key_Return, Qt.ControlModifier)  # Ctrl+Return is Start here
+    qtbot.waitUntil(lambda: "Data page" in page.banner.text(), timeout=3000)  # animated click
+    assert window.current_page() is page  # not "Next"
+    assert not window.runner.is_busy()
