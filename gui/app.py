@@ -37,4 +37,12 @@ def run_app(argv=None) -> int:
 
     window = MainWindow()
     window.show()
-    return app.exec()
+    code = app.exec()
+    # Tear the window down while the interpreter is still whole, so no Qt
+    # object is destroyed during interpreter finalisation, when Python objects
+    # its slots still refer to may already be gone (tests/test_app_exit.py).
+    import gc
+
+    del window
+    gc.collect()
+    return code

@@ -69,11 +69,15 @@ def make_run(root: Path) -> Path:
     # Random weights shrink the signal layer after layer; measuring each BatchNorm's
     # statistics on real images (momentum 0 = take this batch's) keeps it alive and
     # gives the folding non-trivial mean/variance to absorb.
-    bns = [layer for layer in backbone_of(model).layers
+    backbone = backbone_of(model)
+    bns = [layer for layer in backbone.layers
            if isinstance(layer, keras.layers.BatchNormalization)]
+    prep = x  # what the backbone sees: the output of any preprocessing layers before it
+    for layer in model.layers[1:model.layers.index(backbone)]:
+        prep = layer(prep)
     for layer in bns:
         layer.momentum = 0.0
-    backbone_of(model)(x, training=True)
+    backbone(prep, training=True)
     for layer in bns:
         layer.momentum = 0.99
     # Training every layer (BatchNorm stays frozen, as in the app) turns the random,

@@ -124,6 +124,15 @@ def folder_evaluation_job(source: str, folder: str, predictor=None, listener=Non
     return predictor, metrics, preds
 
 
+class _CaptionedThumbnails(ThumbnailModel):
+    """Thumbnails with room for a two-line caption (confidence, then the file name)."""
+
+    def data(self, index, role=Qt.DisplayRole):
+        if role == Qt.SizeHintRole:
+            return QSize(self.side + 72, self.side + 44)
+        return super().data(index, role)
+
+
 def _pct(v: float) -> str:
     return f"{v:.1%}"
 
@@ -201,7 +210,7 @@ class EvaluatePage(Page):
                             "model said. Click a cell to see its images."))
         self.confusion = ConfusionView()
         self.confusion.cell_clicked.connect(self.show_cell)
-        ll.addWidget(self.confusion, 3)
+        ll.addWidget(self.confusion)
         ll.addWidget(QLabel("<b>Per class</b>"))
         self.class_table = QTableWidget(0, 5)
         self.class_table.setHorizontalHeaderLabels(["Class", "Precision", "Recall", "F1",
@@ -219,7 +228,7 @@ class EvaluatePage(Page):
         header = self.class_table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeToContents)
         header.setSectionResizeMode(0, QHeaderView.Stretch)
-        ll.addWidget(self.class_table, 2)
+        ll.addWidget(self.class_table, 1)
         split.addWidget(left)
 
         self.tabs = QTabWidget()
@@ -230,7 +239,7 @@ class EvaluatePage(Page):
         self.cell_label.setObjectName("hint")
         self.cell_label.setWordWrap(True)
         ct.addWidget(self.cell_label)
-        self.cell_thumbs = ThumbnailModel(self)
+        self.cell_thumbs = _CaptionedThumbnails(self)
         self.cell_view = self._gallery(self.cell_thumbs)
         ct.addWidget(self.cell_view, 1)
         self.tabs.addTab(cell_tab, "Images in the chosen cell")
@@ -242,7 +251,7 @@ class EvaluatePage(Page):
         self.mistakes_label.setObjectName("hint")
         self.mistakes_label.setWordWrap(True)
         mt.addWidget(self.mistakes_label)
-        self.mistake_thumbs = ThumbnailModel(self)
+        self.mistake_thumbs = _CaptionedThumbnails(self)
         self.mistakes_view = self._gallery(self.mistake_thumbs)
         mt.addWidget(self.mistakes_view, 1)
         self.tabs.addTab(mistakes_tab, "Mistakes, most confident first")
@@ -267,7 +276,6 @@ class EvaluatePage(Page):
         view.setWordWrap(True)
         view.setSpacing(6)
         view.setIconSize(QSize(model.side, model.side))
-        view.setGridSize(QSize(model.side + 48, model.side + 48))
         view.setModel(model)
         view.setToolTip("Double-click an image to open it")
         view.doubleClicked.connect(lambda idx, m=model: QDesktopServices.openUrl(
@@ -383,7 +391,7 @@ class EvaluatePage(Page):
     def _fill_mistakes(self, metrics) -> None:
         mistakes = metrics.mistakes
         paths = [m.path for m in mistakes]
-        captions = [f"{m.true_label} → {m.predicted_label}\n{m.confidence:.0%} · "
+        captions = [f"{m.true_label} → {m.predicted_label} {m.confidence:.0%}\n"
                     f"{os.path.basename(m.path)}" for m in mistakes]
         self.mistake_thumbs.set_items(paths, captions)
         self.mistake_thumbs.prefetch(24)
@@ -434,7 +442,7 @@ class EvaluatePage(Page):
 
     def _list_cell(self, true: str, pred: str, items: list[tuple[str, float]]) -> None:
         self.cell_paths = [p for p, _c in items]
-        captions = [f"{c:.0%} · {os.path.basename(p)}" for p, c in items]
+        captions = [f"{c:.0%} sure\n{os.path.basename(p)}" for p, c in items]
         self.cell_thumbs.set_items(self.cell_paths, captions)
         self.cell_thumbs.prefetch(48)
         where = "validation" if self.source == VALIDATION else "folder"

@@ -274,6 +274,9 @@ class TrainPage(Page):
 
     def _combo_field(self, name: str, items) -> QComboBox:
         combo = QComboBox()
+        # Long labels must not widen the settings column: the popup still shows them whole.
+        combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        combo.setMinimumContentsLength(14)
         for value, label in items:
             combo.addItem(label, value)
         combo.currentIndexChanged.connect(lambda _i, n=name, c=combo: self._write(n, c.currentData()))
@@ -545,7 +548,6 @@ class TrainPage(Page):
             self.status_label.setText(f"Stopped after {took}. {kept}")
             self.show_info(f"Training stopped. {kept} Press Resume to continue it, or go on to "
                            "Evaluate.")
-        self._log(f"run {result.status}: {run}")
         self._update_buttons()
         self.run_finished.emit(result)
 

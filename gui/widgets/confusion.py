@@ -14,8 +14,9 @@ from __future__ import annotations
 from typing import Any, Optional, Sequence
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
-from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
+from PySide6.QtGui import QColor, QFont, QPen
+from PySide6.QtWidgets import (QAbstractItemView, QAbstractScrollArea, QHeaderView, QSizePolicy,
+                               QStyle, QStyledItemDelegate, QTableView, QWidget)
 
 BASE = QColor("#1e2125")
 RIGHT = QColor("#3d7fd0")
@@ -93,6 +94,26 @@ class ConfusionModel(QAbstractTableModel):
         return None
 
 
+class _FramedSelection(QStyledItemDelegate):
+    """The chosen cell keeps its colour (blue: right, red: wrong) under a white frame.
+
+    The default highlight would paint the selection colour over the cell and
+    make a cell of mistakes look like a cell of right answers.
+    """
+
+    def initStyleOption(self, option, index) -> None:  # noqa: N802 - Qt API
+        super().initStyleOption(option, index)
+        option.state &= ~QStyle.State_Selected
+
+    def paint(self, painter, option, index) -> None:
+        super().paint(painter, option, index)
+        if option.state & QStyle.State_Selected:
+            painter.save()
+            painter.setPen(QPen(QColor("white"), 2))
+            painter.drawRect(option.rect.adjusted(1, 1, -1, -1))
+            painter.restore()
+
+
 class ConfusionView(QTableView):
     """The heat map; ``cell_clicked(true_index, predicted_index)`` when a cell is chosen."""
 
@@ -107,7 +128,10 @@ class ConfusionView(QTableView):
         self.setSelectionBehavior(QAbstractItemView.SelectItems)
         self.setCornerButtonEnabled(False)
         self.setShowGrid(True)
-        self.setStyleSheet("QTableView::item:selected { border: 2px solid white; }")
+        self.setItemDelegate(_FramedSelection(self))
+        # As big as the matrix, no bigger: the page gives the rest to the per-class table.
+        self.setSizeAdjustPolicy(QAbstractScrollArea.AdjustToContents)
+        self.setSizePolicy(QSizePolicy.Maximum, QSizePolicy.Maximum)
         for header in (self.horizontalHeader(), self.verticalHeader()):
             header.setSectionResizeMode(QHeaderView.Fixed)
             header.setDefaultSectionSize(64)

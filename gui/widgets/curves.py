@@ -166,7 +166,7 @@ class TrainingCurves(QWidget):
             line = pg.InfiniteLine(pos=x, angle=90, movable=False,
                                    pen=pg.mkPen(MUTED, width=1, style=pg.QtCore.Qt.DashLine),
                                    label=PHASE_LABELS.get(phase, phase),
-                                   labelOpts={"position": 0.1, "color": MUTED, "anchors":
+                                   labelOpts={"position": 0.93, "color": MUTED, "anchors":
                                               [(0, 1), (0, 1)]})
             plot.addItem(line)
             self._markers.append(line)

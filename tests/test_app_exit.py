@@ -1,0 +1,55 @@
+"""`python main.py` must exit cleanly after real use (regression: PySide6 abort at exit).
+
+Destroying the main window during interpreter finalisation, after the Data page had
+scanned a folder and loaded thumbnails, made PySide6 6.12 abort with "Fatal Python
+error: bool_dealloc" (exit status 134).  run_app now tears the window down first.
+"""
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_app_exits_cleanly_after_scanning_a_folder(tmp_path):
+    from core.sample_data import generate_sample_dataset
+
+    data = generate_sample_dataset(tmp_path / "data", per_class=40, size=64)
+    script = textwrap.dedent(f"""
+        import sys, time
+        sys.path.insert(0, {str(ROOT)!r})
+        sys.argv = ["main.py"]
+        from PySide6.QtCore import QTimer
+        from gui import main_window
+        Original = main_window.MainWindow
+
+        class Driven(Original):
+            def __init__(self, *a, **k):
+                k["load_tensorflow"] = False
+                super().__init__(*a, **k)
+                self._t0 = time.time()
+                QTimer.singleShot(0, lambda: self.data_page.open_folder({str(data)!r}))
+                self._timer = QTimer(self)
+                self._timer.timeout.connect(self._maybe_close)
+                self._timer.start(200)
+
+            def _maybe_close(self):
+                if self.state.dataset_report is not None and time.time() - self._t0 > 3:
+                    self.state.mark_saved()
+                    self.close()
+
+        main_window.MainWindow = Driven
+        import main
+        code = main.main([])
+        print("exit code", code)
+        sys.exit(code)
+    """)
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=240, env=env, cwd=tmp_path)
+    assert "bool_dealloc" not in out.stderr
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "exit code 0" in out.stdout
