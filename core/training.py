@@ -185,6 +185,21 @@ def resume_training(run_dir: str | Path, listener=None,
     return _run(cfg, run, split, classes, state, listener, cancel)
 
 
+def _callbacks(engine: "_Engine") -> list:
+    """Our engine callback, plus TensorBoard logs in RUN_DIR/logs when TensorBoard is there."""
+    import keras
+
+    callbacks = [_make_callback(engine)]
+    try:
+        import tensorboard  # noqa: F401  (keras' callback needs its summary writer)
+    except ImportError:
+        return callbacks
+    callbacks.append(keras.callbacks.TensorBoard(log_dir=str(engine.run.logs_dir / engine.phase),
+                                                 update_freq="epoch", profile_batch=0,
+                                                 write_graph=False))
+    return callbacks
+
+
 def _make_callback(engine: "_Engine"):
     """A Keras callback bridging fit's hooks to the engine's events, checkpoints and stops."""
     import keras
@@ -423,15 +438,15 @@ def _run(cfg: StudioConfig, run: RunFolder, split, classes: list[str], state: Lo
                     engine.restore_optimizer()
                 engine.fit_model.fit(head_ds, validation_data=head_val, epochs=epochs,
                                      initial_epoch=state.epoch, steps_per_epoch=engine.steps,
-                                     class_weight=cw, callbacks=[_make_callback(engine)],
-                                     verbose=0)
+                                     class_weight=cw, callbacks=_callbacks(engine),
+                                     verbose=0, shuffle=False)  # shuffled per view already
             else:
                 engine.fit_model = model
                 if restored_for_head:
                     engine.restore_optimizer()
                 model.fit(train_ds, validation_data=val_ds, epochs=epochs,
                           initial_epoch=state.epoch, class_weight=cw,
-                          callbacks=[_make_callback(engine)], verbose=0,
+                          callbacks=_callbacks(engine), verbose=0,
                           shuffle=False)  # the pipeline shuffles, seeded per epoch
             # End of phase: continue from the phase's best weights (early-stopping restore).
             best = engine._phase_best_path()

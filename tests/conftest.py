@@ -28,6 +28,17 @@ def _isolated_home(tmp_path_factory, monkeypatch):
     yield
 
 
+@pytest.fixture
+def window(qtbot):
+    """A fresh main window (no background TensorFlow import), closed without prompts."""
+    from gui.main_window import MainWindow
+
+    w = MainWindow(load_tensorflow=False)
+    qtbot.addWidget(w, before_close_func=lambda w: (w.state.mark_saved(), w.shutdown()))
+    w.show()
+    return w
+
+
 @pytest.fixture(scope="session")
 def tiny_weights(tmp_path_factory) -> str:
     """A BatchNorm-calibrated random MobileNetV3Small (32 px) weights file (see weights_fixture)."""

@@ -6,22 +6,12 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PIL import Image
 from PySide6.QtCore import Qt
 
 from core.metrics import Metrics
 from core.runs import RunFolder
-from gui.main_window import MainWindow
 from gui.pages.evaluate_page import EvaluatePage
-
-
-@pytest.fixture
-def window(qtbot):
-    w = MainWindow(load_tensorflow=False)
-    qtbot.addWidget(w, before_close_func=lambda w: (w.state.mark_saved(), w.shutdown()))
-    w.show()
-    return w
 
 
 def click_cell(qtbot, page: EvaluatePage, row: int, col: int) -> None:

@@ -4,23 +4,13 @@ import json
 import os
 from pathlib import Path
 
-import pytest
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
 
-from gui.main_window import MainWindow
 from gui.pages import export_page
 
 EXPORT_INDEX = 6
 PREDICT_INDEX = 5
-
-
-@pytest.fixture
-def window(qtbot):
-    w = MainWindow(load_tensorflow=False)
-    qtbot.addWidget(w, before_close_func=lambda w: (w.state.mark_saved(), w.shutdown()))
-    w.show()
-    return w
 
 
 def test_formats_match_the_exporter():

@@ -1,21 +1,11 @@
 """Model page: backbone choice, a layer tree built in a worker with real Keras, and the
 fine-tuning controls changing config.model.freeze and the trainable count."""
 
-import pytest
 from PySide6.QtCore import Qt
 
 from core.backbones import CATALOG
 from core.config import FreezeConfig
 from core.sample_data import generate_sample_dataset
-from gui.main_window import MainWindow
-
-
-@pytest.fixture
-def window(qtbot):
-    w = MainWindow(load_tensorflow=False)
-    qtbot.addWidget(w, before_close_func=lambda w: (w.state.mark_saved(), w.shutdown()))
-    w.show()
-    return w
 
 
 def layer_items(page):

@@ -10,18 +10,9 @@ from core.cnn_inspect import conv_output_size, inspect_layers
 from core.feature_maps import feature_maps
 from core.imageio import load_rgb
 from core.kernels import filter_channels, filter_tiles
-from gui.main_window import MainWindow
 
 LOAD_MS = 180000
 WORK_MS = 60000
-
-
-@pytest.fixture
-def window(qtbot):
-    w = MainWindow(load_tensorflow=False)
-    qtbot.addWidget(w, before_close_func=lambda w: (w.state.mark_saved(), w.shutdown()))
-    w.show()
-    return w
 
 
 def network_index(window) -> int:

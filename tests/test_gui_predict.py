@@ -8,18 +8,9 @@ import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QImage
 
-from gui.main_window import MainWindow
 from gui.widgets.prediction_cards import PredictionModel
 
 PREDICT_INDEX = 5
-
-
-@pytest.fixture
-def window(qtbot):
-    w = MainWindow(load_tensorflow=False)
-    qtbot.addWidget(w, before_close_func=lambda w: (w.state.mark_saved(), w.shutdown()))
-    w.show()
-    return w
 
 
 def _image_pixels(image: QImage) -> np.ndarray:

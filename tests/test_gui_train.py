@@ -12,17 +12,8 @@ from PySide6.QtCore import QElapsedTimer, Qt, QTimer
 
 from core.events import BatchEnd, EpochEnd
 from core.runs import RunFolder
-from gui.main_window import MainWindow
 from gui.pages.train_page import LearningRateSpin, TrainPage, format_duration, runs_base_dir
 from weights_fixture import make_bright_dark, tiny_config
-
-
-@pytest.fixture
-def window(qtbot):
-    w = MainWindow(load_tensorflow=False)
-    qtbot.addWidget(w, before_close_func=lambda w: (w.state.mark_saved(), w.shutdown()))
-    w.show()
-    return w
 
 
 def ready_page(qtbot, window, tmp_path, tiny_weights, **train) -> TrainPage:

@@ -40,6 +40,7 @@ def test_train_two_phases_writes_a_complete_run_folder(data, tmp_path, weights_f
                  "model.keras", "metrics.json", "checkpoint/state.json"):
         assert (run.path / name).exists(), name
     assert run.labels() == ["bright", "dark"]
+    assert list((run.logs_dir / "head").rglob("events.out.tfevents.*"))  # TensorBoard
     hist = run.history()
     assert [h["phase"] for h in hist] == ["head"] * 3 + ["fine_tune"]
     phases = [e.phase for e in events if isinstance(e, PhaseStarted)]
