@@ -29,6 +29,7 @@ COMMANDS: list[str] = [
     "export",
     "inspect_model",
     "backbones",
+    "runs",
 ]
 
 log = logging.getLogger("finetune_studio")

@@ -163,6 +163,9 @@ class StudioConfig:
         except json.JSONDecodeError as exc:
             raise ConfigError(f"{source}: not valid JSON ({exc.msg} at line {exc.lineno}); "
                               "fix the file or delete it to start from defaults") from None
+        except RecursionError:  # "[[[[..." deeper than Python's stack
+            raise ConfigError(f"{source}: not valid JSON (nested too deeply to be a config); "
+                              "fix the file or delete it to start from defaults") from None
         return cls.from_dict(data, source)
 
     def save(self, path: str | Path) -> None:

@@ -6,6 +6,8 @@ its message on one line and exits with status 2; the GUI shows it in a dialog.
 Anything else is a bug and gets a traceback in the log.
 """
 
+import errno
+
 
 class UserError(Exception):
     """A mistake the user can fix; the message says what and how."""
@@ -27,3 +29,15 @@ class WeightsError(UserError):
 
 class ModelFileError(UserError):
     """A model file that cannot be opened (wrong format, unsafe, corrupt)."""
+
+
+class DiskFullError(UserError, OSError):
+    """A write failed because the disk (or the user's quota) is full; nothing was replaced.
+
+    Also an ``OSError`` (errno ENOSPC), so code that already handles failed
+    writes keeps handling this one; the message names the file and says what to do.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.errno = errno.ENOSPC

@@ -874,6 +874,9 @@ def _export_one(fmt: str, build: _Build, images: np.ndarray, reference: np.ndarr
         raise
     except Exception as exc:  # one broken format must not stop the others
         result.status = "failed"
+        from .fsutil import _disk_full
+
+        exc = _disk_full(build.stage.parent, exc)  # ENOSPC: say "the disk is full" plainly
         text = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
         lines = text.strip().splitlines()
         result.error = lines[0][:500] if lines else type(exc).__name__

@@ -10,13 +10,35 @@ never a mixture.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Iterator, Union
 
 PathLike = Union[str, os.PathLike]
+
+
+_DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+
+def _disk_full(path: Path, exc: BaseException) -> BaseException:
+    """``exc`` as a :class:`DiskFullError` naming ``path`` when the disk is full, else ``exc``.
+
+    "[Errno 28] No space left on device" does not say which file or that the
+    previous version survived; the user needs both to act calmly.
+    """
+    from .errors import DiskFullError
+
+    if isinstance(exc, DiskFullError):  # already names the file that did not fit
+        return exc
+    if isinstance(exc, OSError) and exc.errno in _DISK_FULL:
+        return DiskFullError(f"{path}: the disk is full (no space left to write it); free some "
+                             "disk space and try again - the previous version, if any, is "
+                             "unchanged")
+    return exc
 
 
 def _fsync_dir(path: Path) -> None:
@@ -43,10 +65,13 @@ def atomic_write_bytes(path: PathLike, data: bytes) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        raise
+        err = _disk_full(path, exc)
+        if err is exc:
+            raise
+        raise err from exc
     _fsync_dir(path.parent)
 
 
@@ -70,28 +95,62 @@ def atomic_file(path: PathLike, suffix: str = "") -> Iterator[Path]:
     try:
         yield tmp_path
         os.replace(tmp_path, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             tmp_path.unlink()
-        raise
+        err = _disk_full(path, exc)
+        if err is exc:
+            raise
+        raise err from exc
     _fsync_dir(path.parent)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap ``a`` and ``b`` in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``).
+
+    Returns False where the system or the file system cannot (the caller then
+    falls back to two renames).  With the swap there is no instant at which
+    neither version is in place, so a kill -9 cannot lose a folder.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        fn = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    fn.restype = ctypes.c_int
+    at_fdcwd, rename_exchange = -100, 2
+    return fn(at_fdcwd, os.fsencode(str(a)), at_fdcwd, os.fsencode(str(b)), rename_exchange) == 0
 
 
 @contextlib.contextmanager
 def atomic_dir(path: PathLike) -> Iterator[Path]:
     """Yield an empty temporary folder beside ``path``; on success it replaces ``path``.
 
-    An existing folder at ``path`` is moved aside first and deleted only after
-    the new one is in place, so at every instant one complete version exists.
+    An existing folder at ``path`` is swapped with the new one in one atomic
+    step where the system allows (Linux), so a kill at any instant leaves one
+    complete version at ``path`` (at worst plus a hidden leftover).  Elsewhere
+    it is moved aside first and deleted only after the new one is in place; a
+    kill between those two renames leaves it under a hidden ``.NAME.*.old``.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=str(path.parent)))
     try:
         yield tmp
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        err = _disk_full(path, exc)
+        if err is exc:
+            raise
+        raise err from exc
+    if path.exists() and _exchange(tmp, path):
+        shutil.rmtree(tmp, ignore_errors=True)  # the swap left the old version here
+        _fsync_dir(path.parent)
+        return
     old = None
     if path.exists():
         old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=str(path.parent)))

@@ -47,6 +47,8 @@ from .imageio import ImageError, load_rgb
 
 log = logging.getLogger(__name__)
 
+_REPORTED_LOCK = threading.Lock()  # guards the ``reported`` sets datasets may share
+
 __all__ = ["make_dataset", "steps_for", "BatchSource", "DecodedCache", "CacheStats",
            "default_workers"]
 
@@ -76,7 +78,7 @@ class BatchSource:
                  batch_size: int, training: bool, augment: Optional[AugmentConfig] = None,
                  cache: Optional[DecodedCache] = None, seed: int = 0, listener=None,
                  workers: Optional[int] = None, repeat: bool = False,
-                 first_epoch: int = 0) -> None:
+                 first_epoch: int = 0, reported: Optional[set] = None) -> None:
         if batch_size < 1:
             raise ValueError(f"batch size must be at least 1, got {batch_size}")
         if image_size < 8:
@@ -108,6 +110,9 @@ class BatchSource:
         self._lock = threading.Lock()
         self._bad: set[int] = set()
         self.skipped: list[tuple[str, str]] = []  # (path, reason), one entry per file
+        # Paths already named to the user; one training run shares this set between
+        # its datasets (features, training, validation) so a file is named once.
+        self._reported: set = reported if reported is not None else set()
 
     # -- per epoch ------------------------------------------------------------
     def __len__(self) -> int:
@@ -231,6 +236,10 @@ class BatchSource:
                 return
             self._bad.add(i)
             self.skipped.append((self.paths[i], reason))
+        with _REPORTED_LOCK:
+            if self.paths[i] in self._reported:
+                return
+            self._reported.add(self.paths[i])
         message = f"skipped {self.paths[i]} during training: {reason}"
         log.warning(message)
         emit(self.listener, Log(message, level="warning"))
@@ -239,7 +248,8 @@ class BatchSource:
 def make_dataset(records: Sequence[Any], num_classes: int, image_size: int, batch_size: int,
                  training: bool, augment: Optional[AugmentConfig] = None,
                  cache: Optional[DecodedCache] = None, seed: int = 0, listener=None,
-                 workers: Optional[int] = None, repeat: bool = False, first_epoch: int = 0):
+                 workers: Optional[int] = None, repeat: bool = False, first_epoch: int = 0,
+                 reported: Optional[set] = None):
     """A ``tf.data.Dataset`` of ``(float32 images [B,S,S,3] in 0..255, one-hot float32 [B,C])``.
 
     ``records`` need ``.path`` and ``.label`` (``core.dataset.ImageRecord``).
@@ -248,12 +258,14 @@ def make_dataset(records: Sequence[Any], num_classes: int, image_size: int, batc
     are raw 0..255: each backbone's own preprocessing happens inside the model.
     ``repeat=True`` gives an endless dataset (pass ``steps_per_epoch`` to fit);
     ``first_epoch`` keeps shuffles reproducible when a run resumes mid-way.
+    ``reported``: a set of paths shared by several datasets of one job, so a
+    file that fails in each of them is still named to the user only once.
     The producer is reachable as ``dataset.batch_source`` (skipped files, sizes).
     """
     import tensorflow as tf
 
     source = BatchSource(records, num_classes, image_size, batch_size, training, augment,
-                         cache, seed, listener, workers, repeat, first_epoch)
+                         cache, seed, listener, workers, repeat, first_epoch, reported)
     s = source.image_size
     ds = tf.data.Dataset.from_generator(
         source,

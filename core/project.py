@@ -126,6 +126,9 @@ def load_project(path: str | Path) -> Project:
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}); the file "
                           "is damaged - open another project or start a new one") from None
+    except RecursionError:  # "[[[[..." nested deeper than Python's stack: hostile or garbage
+        raise ConfigError(f"{path}: not valid JSON (nested too deeply to be a project); the file "
+                          "is damaged - open another project or start a new one") from None
     return Project.from_dict(data, str(path), base=path.parent)
 
 

@@ -112,6 +112,19 @@ def lr_for_epoch(schedule: str, base_lr: float, epoch: int, epochs: int) -> floa
     return base_lr
 
 
+def out_of_memory_error(batch_size: int) -> UserError:
+    """The message for a batch that does not fit in memory: name a batch size that may.
+
+    TensorFlow's own error is a page of allocator detail; what the user can do
+    is halve the batch (or, at 1, shrink the images or the backbone).
+    """
+    if batch_size > 1:
+        return UserError(f"training ran out of memory at batch size {batch_size}; try "
+                         f"--batch-size {max(1, batch_size // 2)} (or a smaller image size)")
+    return UserError("training ran out of memory even at batch size 1; choose a smaller "
+                     "--image-size or a smaller backbone")
+
+
 def _prepare_new_run(cfg: StudioConfig, run_dir: Optional[str | Path], runs_base, listener,
                      cancel, report):
     from .backbones import get_backbone, resolve_image_size
@@ -237,6 +250,7 @@ class _Engine:
         self._phase_start = 0.0
         self._phase_start_epoch = 0
         self._t0 = time.time()
+        self.reported: set = set()  # paths already named as skipped (see make_dataset)
 
     # -- Keras hooks ------------------------------------------------------
     def on_epoch_begin(self, epoch_in_fit: int) -> None:
@@ -363,6 +377,7 @@ def _compile(model, lr: float, cfg: StudioConfig, device: DeviceInfo) -> None:
 def _run(cfg: StudioConfig, run: RunFolder, split, classes: list[str], state: LoopState,
          listener, cancel: CancelToken) -> RunResult:
     import keras
+    import tensorflow as tf
 
     from .device import configure, make_strategy, reset_policy
     from .model import apply_freeze, build_model, is_from_scratch
@@ -384,9 +399,11 @@ def _run(cfg: StudioConfig, run: RunFolder, split, classes: list[str], state: Lo
         cache = DecodedCache(cfg.data.cache_mb) if cfg.data.cache_mb > 0 else None
         train_ds = make_dataset(split.train, n_classes, size, cfg.train.batch_size, training=True,
                                 augment=cfg.augment, cache=cache, seed=cfg.train.seed,
-                                listener=listener, first_epoch=state.global_epoch)
+                                listener=listener, first_epoch=state.global_epoch,
+                                reported=engine.reported)
         val_ds = make_dataset(split.val, n_classes, size, cfg.train.batch_size, training=False,
-                              cache=cache, listener=listener) if split.val else None
+                              cache=cache, listener=listener,
+                              reported=engine.reported) if split.val else None
         strategy = make_strategy(device)
         with strategy.scope():
             model = build_model(cfg.model, n_classes, size, weights_path)
@@ -430,7 +447,7 @@ def _run(cfg: StudioConfig, run: RunFolder, split, classes: list[str], state: Lo
                                f"learning rate {lr:g}"))
             if phase == "head" and cfg.train.fast_head and not scratch:
                 head_ds, head_val = _feature_datasets(model, split, cfg, cache, state, listener,
-                                                      cancel, device)
+                                                      cancel, device, engine.reported)
                 with strategy.scope():
                     engine.fit_model = _head_model(model, head_ds.element_spec[0].shape[-1])
                     _compile(engine.fit_model, lr, cfg, device)
@@ -457,6 +474,10 @@ def _run(cfg: StudioConfig, run: RunFolder, split, classes: list[str], state: Lo
     except Cancelled:
         status = "stopped"
         emit(listener, Log("stopped; continue later with resume"))
+    except (MemoryError, tf.errors.ResourceExhaustedError):
+        run.update_run_info(status="failed")
+        reset_policy()
+        raise out_of_memory_error(cfg.train.batch_size) from None
     except BaseException:
         run.update_run_info(status="failed")
         reset_policy()
@@ -478,6 +499,9 @@ def _run(cfg: StudioConfig, run: RunFolder, split, classes: list[str], state: Lo
                         seconds=round(state.elapsed, 2),
                         val_accuracy=metrics.accuracy if metrics else None)
     emit(listener, Log(f"run {status}: {run.path}"))
+    from .run_history import record_run_safely  # the index; a failure there only warns
+
+    record_run_safely(run.path, listener)
     return RunResult(str(run.path), status, state.best_epoch, metrics, device, seconds, classes,
                      cfg.model.image_size, list(state.history))
 
@@ -503,7 +527,7 @@ def _head_model(model, n_features: int):
 
 
 def _feature_datasets(model, split, cfg: StudioConfig, cache, state: LoopState, listener, cancel,
-                      device: DeviceInfo):
+                      device: DeviceInfo, reported: Optional[set] = None):
     """Run the frozen backbone once per cached view; return (train, val) feature datasets.
 
     While the backbone is frozen its pooled features of an image do not change,
@@ -530,7 +554,7 @@ def _feature_datasets(model, split, cfg: StudioConfig, cache, state: LoopState, 
     def extract(records, training, augment, first_epoch, label):
         ds = make_dataset(records, n_classes, size, cfg.train.batch_size, training=training,
                           augment=augment, cache=cache, seed=cfg.train.seed, listener=listener,
-                          first_epoch=first_epoch)
+                          first_epoch=first_epoch, reported=reported)
         feats, labels = [], []
         total = math.ceil(len(records) / cfg.train.batch_size)
         for i, (x, y) in enumerate(ds):

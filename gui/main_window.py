@@ -34,15 +34,16 @@ from gui.pages.export_page import ExportPage
 from gui.pages.model_page import ModelPage
 from gui.pages.network_page import NetworkPage
 from gui.pages.predict_page import PredictPage
+from gui.pages.runs_page import RunsPage
 from gui.pages.train_page import TrainPage
 from gui.state import AppState
 
 log = logging.getLogger("finetune_studio.gui")
 
 PAGE_CLASSES = (DataPage, ModelPage, AugmentPage, TrainPage, EvaluatePage, PredictPage,
-                ExportPage, NetworkPage)
+                ExportPage, NetworkPage, RunsPage)
 SIDEBAR_NAMES = ("Data", "Model", "Augmentation", "Train", "Evaluate", "Predict", "Export",
-                 "Network")
+                 "Network", "Runs")
 PROJECT_FILTER = f"Fine-Tune Studio projects (*{PROJECT_SUFFIX});;All files (*)"
 
 

@@ -2,11 +2,15 @@
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "-1")
+# Session fixtures (trained_run) run before the per-test isolation below, and training
+# records every run in the app's history database: keep that in a temp dir too.
+os.environ["FTS_DATA_DIR"] = tempfile.mkdtemp(prefix="fts-test-data-")
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:

@@ -56,8 +56,8 @@ def test_tensorflow_loads_in_background(qtbot, window):
 
 def test_sidebar_next_buttons_and_shortcuts(qtbot, window):
     window.show()
-    assert window.sidebar.count() == len(SIDEBAR_NAMES) == 8
-    for i in range(8):
+    assert window.sidebar.count() == len(SIDEBAR_NAMES) == 9
+    for i in range(9):
         window.sidebar.setCurrentRow(i)
         assert window.stack.currentWidget() is window.pages[i]
         assert window.pages[i].title.startswith(f"{i + 1} ")

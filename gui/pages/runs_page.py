@@ -1,0 +1,425 @@
+"""Step 9: every past run in one table — sort, filter, compare two, reopen or delete one.
+
+The table reads :class:`core.run_history.RunHistory` (a small SQLite index), which
+is quick enough for the UI thread; rescanning run folders into the index runs as
+a :class:`gui.jobs.Job`, outside the window's one long-job slot, so it works even
+while a training run is going.  Training records each run itself; the page only
+refreshes when ``AppState.run_changed`` says a run finished or was opened.
+
+Selecting two rows compares them: the settings that differ (dotted keys, the
+same names the config file uses) and their validation curves overlaid, so
+"did the lower learning rate help?" has a visible answer.  The curves'
+numbers are kept in :attr:`RunsPage.compare_series` for tests; pyqtgraph is
+imported the first time two runs are compared.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
+                               QLineEdit, QMessageBox, QPushButton, QSplitter, QTableView,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from core.errors import UserError
+from gui.jobs import Job
+from gui.pages.base import Page
+from gui.theme import ACCENT, MUTED
+
+ID_ROLE = Qt.UserRole + 1
+SORT_ROLE = Qt.UserRole + 2
+COLUMNS = ("Started", "Backbone", "Size", "Images", "Val accuracy", "Macro F1", "Duration",
+           "Status", "Folder")
+COLOR_B = "#f0a04b"
+
+
+def rebuild_job(db_path: str, roots: list[str], listener=None, cancel=None) -> int:
+    """Worker: re-index run folders (reads every run folder: not for the UI thread)."""
+    from core.run_history import RunHistory
+
+    return RunHistory(db_path).rebuild_index(roots, listener=listener, cancel=cancel)
+
+
+def _pct(x: Optional[float]) -> str:
+    return f"{x * 100:.1f}%" if x is not None else "–"
+
+
+def _duration(s: Optional[float]) -> str:
+    if s is None:
+        return "–"
+    s = int(round(s))
+    return f"{s // 3600} h {s % 3600 // 60:02d} min" if s >= 3600 else f"{s // 60} min {s % 60:02d} s"
+
+
+def _value_text(v: Any) -> str:
+    if v is None:
+        return "(not set)"
+    if isinstance(v, (dict, list)):
+        return json.dumps(v)
+    return str(v)
+
+
+def _item(text: str, sort_value: Any, align_right: bool = False) -> QStandardItem:
+    item = QStandardItem(text)
+    item.setEditable(False)
+    # Missing numbers sort below every real one, in either direction of a column.
+    item.setData(sort_value if sort_value is not None else -1.0, SORT_ROLE)
+    if align_right:
+        item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+    return item
+
+
+class RunsPage(Page):
+    key = "runs"
+    title = "9 · Runs"
+    intro = ("Every training run, from this app or the command line. Sort by a column, type "
+             "to filter, select one run to open or delete it, or two runs to compare their "
+             "settings and validation curves.")
+    next_text = ""
+
+    runs_listed = Signal(int)  # rows in the table after a refresh
+    compared = Signal(object)  # core.run_history.RunComparison
+    rebuilt = Signal(int)      # runs in the index after a rescan
+
+    def __init__(self, state, runner, parent=None) -> None:
+        super().__init__(state, runner, parent)
+        self._history = None
+        self._rebuild: Optional[Job] = None
+        self.comparison = None
+        self.compare_series: dict[str, dict[str, list[float]]] = {}
+        self._plots: dict[str, Any] = {}
+        self._curves: dict[tuple[str, str], Any] = {}
+
+        bar = QHBoxLayout()
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setPlaceholderText("Filter: backbone, folder, status, date…")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.filter_edit.setMinimumWidth(300)
+        bar.addWidget(self.filter_edit)
+        self.count_label = QLabel()
+        self.count_label.setObjectName("hint")
+        bar.addWidget(self.count_label)
+        bar.addStretch(1)
+        self.open_button = QPushButton("Open")
+        self.open_button.setToolTip("Use this run's model on the Evaluate, Predict, Export and "
+                                    "Network pages")
+        self.delete_button = QPushButton("Delete…")
+        self.delete_button.setToolTip("Delete the run and its folder (asks first)")
+        self.add_button = QPushButton("Add runs from folder…")
+        self.add_button.setToolTip("Index run folders copied from elsewhere or made with "
+                                   "'python main.py train --out FOLDER'")
+        self.rescan_button = QPushButton("Rescan")
+        self.rescan_button.setToolTip("Re-read every known run folder (the folders are the "
+                                      "truth; the list is only an index of them)")
+        for b in (self.open_button, self.delete_button, self.add_button, self.rescan_button):
+            bar.addWidget(b)
+        self.body.addLayout(bar)
+
+        self.model = QStandardItemModel(0, len(COLUMNS), self)
+        self.model.setHorizontalHeaderLabels(list(COLUMNS))
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setSortRole(SORT_ROLE)
+        self.proxy.setFilterKeyColumn(-1)
+        self.proxy.setFilterCaseSensitivity(Qt.CaseInsensitive)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.DescendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.ExtendedSelection)
+        self.table.verticalHeader().hide()
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)  # long folders elide in the middle; the tooltip has all
+        self.table.setTextElideMode(Qt.ElideMiddle)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeToContents)
+        header.setStretchLastSection(True)
+
+        self.empty_label = QLabel("No runs yet. Train one on the Train page (or with "
+                                  "<tt>python main.py train</tt>); it appears here when it ends.")
+        self.empty_label.setObjectName("hint")
+        self.empty_label.setWordWrap(True)
+        top = QWidget()
+        top_lay = QVBoxLayout(top)
+        top_lay.setContentsMargins(0, 0, 0, 0)
+        top_lay.addWidget(self.empty_label)
+        top_lay.addWidget(self.table, 1)
+
+        self.compare_box = QWidget()
+        box = QVBoxLayout(self.compare_box)
+        box.setContentsMargins(0, 0, 0, 0)
+        self.compare_title = QLabel()
+        self.compare_title.setWordWrap(True)
+        self.compare_title.setTextFormat(Qt.RichText)
+        box.addWidget(self.compare_title)
+        row = QHBoxLayout()
+        self.diff_table = QTableWidget(0, 3)
+        self.diff_table.setHorizontalHeaderLabels(["Setting", "A", "B"])
+        self.diff_table.verticalHeader().hide()
+        self.diff_table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.diff_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.diff_table.horizontalHeader().setStretchLastSection(True)
+        self.diff_table.setMinimumWidth(360)
+        row.addWidget(self.diff_table, 2)
+        self.plots_host = QWidget()
+        self.plots_layout = QHBoxLayout(self.plots_host)
+        self.plots_layout.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.plots_host, 3)
+        box.addLayout(row, 1)
+        self.compare_hint = QLabel("Select two runs (Ctrl+click) to compare them.")
+        self.compare_hint.setObjectName("hint")
+
+        splitter = QSplitter(Qt.Vertical)
+        splitter.addWidget(top)
+        splitter.addWidget(self.compare_box)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
+        self.body.addWidget(splitter, 1)
+        self.body.addWidget(self.compare_hint)
+        self.compare_box.hide()
+
+        self.filter_edit.textChanged.connect(self._on_filter)
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._on_selection())
+        self.table.doubleClicked.connect(lambda _i: self.open_selected())
+        self.open_button.clicked.connect(self.open_selected)
+        self.delete_button.clicked.connect(self.delete_selected)
+        self.rescan_button.clicked.connect(lambda: self.rescan())
+        self.add_button.clicked.connect(self._choose_folder)
+        state.run_changed.connect(lambda _r: self.refresh() if self._history is not None else None)
+        self._on_selection()
+
+    # ------------------------------------------------------------------ data
+    @property
+    def history(self):
+        """The index, opened on first use (a damaged file is rebuilt right there)."""
+        if self._history is None:
+            from core.run_history import RunHistory
+
+            self._history = RunHistory()
+            if self._history.recovered_from is not None:
+                self.show_info(f"The run history was damaged and has been rebuilt from the run "
+                               f"folders (the old file is kept as "
+                               f"{self._history.recovered_from.name}).")
+        return self._history
+
+    def on_shown(self) -> None:
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Reload the table from the index, keeping the selected runs selected."""
+        keep = set(self.selected_ids())
+        try:
+            runs = self.history.list_runs()
+        except (UserError, OSError) as exc:
+            self.show_error(str(exc))
+            return
+        self.model.removeRows(0, self.model.rowCount())
+        for r in runs:
+            started = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created)) if r.created else "–"
+            size = f"{r.image_size} px" if r.image_size else "–"
+            status = r.status or "–"
+            if not r.exists:
+                status += " (folder missing)"
+            cells = [
+                _item(started, r.created or 0.0),
+                _item(r.backbone or "–", (r.backbone or "").lower()),
+                _item(size, r.image_size, True),
+                _item(str(r.images) if r.images is not None else "–", r.images, True),
+                _item(_pct(r.accuracy), r.accuracy, True),
+                _item(f"{r.macro_f1:.3f}" if r.macro_f1 is not None else "–", r.macro_f1, True),
+                _item(_duration(r.seconds), r.seconds, True),
+                _item(status, status),
+                _item(r.path, r.path),
+            ]
+            cells[0].setData(r.id, ID_ROLE)
+            cells[-1].setToolTip(r.path)
+            self.model.appendRow(cells)
+        self.empty_label.setVisible(not runs)
+        self._update_count()
+        if keep:
+            self.select_ids(list(keep))
+        self.runs_listed.emit(self.proxy.rowCount())
+
+    def _update_count(self) -> None:
+        total, shown = self.model.rowCount(), self.proxy.rowCount()
+        self.count_label.setText(f"{shown} of {total} runs" if shown != total else
+                                 f"{total} run{'s' if total != 1 else ''}")
+
+    def _on_filter(self, text: str) -> None:
+        self.proxy.setFilterFixedString(text)
+        self._update_count()
+
+    # ------------------------------------------------------------------ selection
+    def visible_ids(self) -> list[int]:
+        """Run ids in table order (after sorting and filtering)."""
+        return [self.proxy.index(i, 0).data(ID_ROLE) for i in range(self.proxy.rowCount())]
+
+    def selected_ids(self) -> list[int]:
+        rows = sorted(i.row() for i in self.table.selectionModel().selectedRows())
+        return [self.proxy.index(r, 0).data(ID_ROLE) for r in rows]
+
+    def select_ids(self, ids: list[int]) -> None:
+        from PySide6.QtCore import QItemSelection, QItemSelectionModel
+
+        sel = QItemSelection()
+        for row in range(self.proxy.rowCount()):
+            if self.proxy.index(row, 0).data(ID_ROLE) in ids:
+                sel.select(self.proxy.index(row, 0),
+                           self.proxy.index(row, self.proxy.columnCount() - 1))
+        self.table.selectionModel().select(sel, QItemSelectionModel.ClearAndSelect)
+
+    def _on_selection(self) -> None:
+        ids = self.selected_ids()
+        self.open_button.setEnabled(len(ids) == 1)
+        self.delete_button.setEnabled(len(ids) == 1)
+        if len(ids) == 2:
+            self.compare(*ids)
+        else:
+            self.compare_box.hide()
+            self.compare_hint.setVisible(self.model.rowCount() >= 2)
+
+    # ------------------------------------------------------------------ actions
+    def open_selected(self) -> None:
+        ids = self.selected_ids()
+        if len(ids) != 1:
+            return
+        run = self.history.get(ids[0])
+        if not run.exists:
+            self.show_error(f"{run.path} no longer exists. Delete the entry, or Rescan to "
+                            "drop every run whose folder is gone.")
+            return
+        self.state.set_run(run.path)
+        if run.model_path.exists():
+            self.state.set_model(str(run.model_path))
+            self.show_info(f"Opened {run.name}: Evaluate, Predict, Export and Network now use "
+                           "its model.")
+        else:
+            self.show_info(f"Opened {run.name}; it has no model.keras yet (it stopped before its "
+                           "first epoch ended).")
+
+    def delete_selected(self) -> None:
+        ids = self.selected_ids()
+        if len(ids) != 1:
+            return
+        run = self.history.get(ids[0])
+        answer = QMessageBox.question(
+            self, "Delete this run?",
+            f"Delete the run “{run.name}” and its folder, model included?\n\n{run.path}\n\n"
+            "This cannot be undone.", QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
+        if answer != QMessageBox.Yes:
+            return
+        try:
+            self.history.delete_run(run.id, delete_files=True)
+        except (UserError, OSError) as exc:
+            self.show_error(f"Could not delete {run.path}: {exc}")
+            return
+        if self.state.run_dir and Path(self.state.run_dir).resolve() == Path(run.path):
+            self.state.set_run(None)
+        if self.state.last_model and Path(self.state.last_model).resolve().parent == Path(run.path):
+            self.state.set_model(None)
+        self.table.clearSelection()
+        self.refresh()
+        self.show_info(f"Deleted {run.name}.")
+
+    def _choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder with run folders")
+        if folder:
+            self.rescan([folder])
+
+    def rescan(self, roots: Optional[list[str]] = None) -> Optional[Job]:
+        """Re-index run folders in a worker (known ones, the default runs folder, ``roots``)."""
+        if self._rebuild is not None and self._rebuild.is_running():
+            return None
+        job = Job(rebuild_job, str(self.history.db_path), list(roots or []),
+                  name="Rescanning runs", parent=self)
+        job.finished.connect(self._on_rebuilt)
+        job.failed.connect(lambda msg, _tb: self.show_error(f"Rescan failed: {msg}"))
+        job.done.connect(lambda: self.rescan_button.setEnabled(True))
+        self.rescan_button.setEnabled(False)
+        self._rebuild = job
+        return job.start()
+
+    def _on_rebuilt(self, n: int) -> None:
+        self.refresh()
+        self.show_info(f"Rescanned: {n} run{'s' if n != 1 else ''} in the list.")
+        self.rebuilt.emit(n)
+
+    # ------------------------------------------------------------------ compare
+    def compare(self, a: int, b: int) -> None:
+        try:
+            cmp = self.history.compare(a, b)
+        except UserError as exc:
+            self.show_error(str(exc))
+            return
+        self.comparison = cmp
+        self.compare_title.setText(
+            f"<b>Comparing</b> <span style='color:{ACCENT}'>A: {cmp.a.name}</span> "
+            f"({_pct(cmp.a.accuracy)}) with <span style='color:{COLOR_B}'>B: {cmp.b.name}</span> "
+            f"({_pct(cmp.b.accuracy)}) — "
+            + (f"{len(cmp.diff)} setting{'s' if len(cmp.diff) != 1 else ''} differ"
+               if cmp.diff else "same settings"))
+        rows = cmp.diff or [("(no differences)", "", "")]
+        self.diff_table.setRowCount(len(rows))
+        for i, (key, va, vb) in enumerate(rows):
+            for j, text in enumerate((key, _value_text(va) if cmp.diff else "",
+                                      _value_text(vb) if cmp.diff else "")):
+                item = QTableWidgetItem(text)
+                item.setToolTip(text)
+                self.diff_table.setItem(i, j, item)
+        self.compare_series = {"A": self._series(cmp.history_a), "B": self._series(cmp.history_b)}
+        self._draw_curves()
+        self.compare_box.show()
+        self.compare_hint.hide()
+        self.compared.emit(cmp)
+
+    @staticmethod
+    def _series(rows: list[dict]) -> dict[str, list[float]]:
+        """Validation points at x = epochs over both phases (fine-tuning after the head)."""
+        x, acc, loss = [], [], []
+        for i, row in enumerate(rows, start=1):
+            if row.get("val_loss") is None and row.get("val_accuracy") is None:
+                continue
+            x.append(float(row.get("global_epoch") or i))
+            acc.append(float("nan") if row.get("val_accuracy") is None else row["val_accuracy"])
+            loss.append(float("nan") if row.get("val_loss") is None else row["val_loss"])
+        return {"x": x, "val_accuracy": acc, "val_loss": loss}
+
+    def _draw_curves(self) -> None:
+        import pyqtgraph as pg
+
+        if not self._plots:
+            for key, title in (("val_accuracy", "Validation accuracy (higher is better)"),
+                               ("val_loss", "Validation loss (lower is better)")):
+                plot = pg.PlotWidget(background=None)
+                plot.setMenuEnabled(False)
+                plot.hideButtons()
+                plot.setTitle(title, color=MUTED, size="10pt")
+                plot.showGrid(x=True, y=True, alpha=0.15)
+                plot.setLabel("bottom", "epoch")
+                plot.setMinimumHeight(160)
+                legend = plot.addLegend(offset=(-10, -10) if key == "val_accuracy" else (-10, 10),
+                                        labelTextColor=MUTED)
+                legend.setBrush(pg.mkBrush(30, 33, 37, 200))
+                for name, color in (("A", ACCENT), ("B", COLOR_B)):
+                    self._curves[(key, name)] = plot.plot(
+                        [], [], pen=pg.mkPen(color, width=2), symbol="o", symbolSize=6,
+                        symbolBrush=color, symbolPen=None, name=f"run {name}")
+                plot.setMouseEnabled(x=False, y=False)
+                self._plots[key] = plot
+                self.plots_layout.addWidget(plot)
+        for (key, name), curve in self._curves.items():
+            s = self.compare_series[name]
+            curve.setData(s["x"], s[key])
+        self._plots["val_accuracy"].setYRange(0, 1.02, padding=0)
+
+    # ------------------------------------------------------------------ lifecycle
+    def shutdown(self) -> None:
+        if self._rebuild is not None and self._rebuild.is_running():
+            self._rebuild.cancel()
+            self._rebuild.wait()

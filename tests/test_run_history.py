@@ -1,0 +1,198 @@
+"""Run history: the SQLite index over run folders survives restarts, damage and deletes.
+
+Most tests write small but complete run folders through the RunFolder API (no
+TensorFlow); one checks that a real training run (the session ``trained_run``)
+was indexed by training itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from core.config import StudioConfig
+from core.errors import UserError
+from core.run_history import RunHistory, config_diff, default_db_path, default_runs_dir
+from core.runs import RunFolder
+
+ROOT = Path(__file__).resolve().parent.parent
+SESSION_DATA_DIR = Path(os.environ["FTS_DATA_DIR"])  # conftest's, before any per-test override
+
+
+def make_run(path: Path, *, backbone="MobileNetV3Small", lr=1e-3, accs=(0.5, 0.7, 0.8),
+             status="completed", created=None, images=40) -> Path:
+    """A complete run folder as training writes it (config, labels, history, run, metrics)."""
+    rf = RunFolder(path)
+    rf.path.mkdir(parents=True)
+    cfg = StudioConfig()
+    cfg.data.data_dir = str(path.parent / "data")
+    cfg.model.backbone = backbone
+    cfg.model.image_size = 32
+    cfg.train.learning_rate = lr
+    rf.save_config(cfg)
+    rf.write_json("labels.json", ["bright", "dark"])
+    rf.write_history([{"phase": "head", "epoch": i + 1, "global_epoch": i + 1, "loss": 1.0 - a,
+                       "accuracy": a, "val_loss": 1.1 - a, "val_accuracy": a - 0.05,
+                       "learning_rate": lr, "seconds": 2.0} for i, a in enumerate(accs)])
+    rf.write_json("run.json", {"status": status, "created": created or time.time(),
+                               "finished": (created or time.time()) + 6, "seconds": 6.0,
+                               "images": images, "classes": ["bright", "dark"],
+                               "dataset_fingerprint": "abc123", "best_epoch": len(accs),
+                               "device": {"kind": "CPU", "names": []}})
+    rf.write_json("metrics.json", {"accuracy": accs[-1] - 0.05, "macro_f1": 0.7,
+                                   "classes": ["bright", "dark"]})
+    return rf.path
+
+
+def test_record_list_and_survive_restart(tmp_path):
+    db = tmp_path / "h.sqlite"
+    a = make_run(tmp_path / "runs" / "a", created=1000.0)
+    b = make_run(tmp_path / "runs" / "b", backbone="EfficientNetB0", created=2000.0, images=10)
+    h = RunHistory(db)
+    ia, ib = h.record_run(a), h.record_run(b)
+    assert h.record_run(a) == ia  # re-recording updates, never duplicates
+
+    again = RunHistory(db)  # a new process would see the same
+    runs = again.list_runs()
+    assert [r.id for r in runs] == [ib, ia]  # newest first
+    assert [r.id for r in again.list_runs("images", descending=False)] == [ib, ia]
+    r = again.get(ia)
+    assert (r.backbone, r.images, r.status, r.dataset_fingerprint) == (
+        "MobileNetV3Small", 40, "completed", "abc123")
+    assert r.accuracy == pytest.approx(0.75) and r.macro_f1 == pytest.approx(0.7)
+    assert r.best_val_accuracy == pytest.approx(0.75) and r.device["kind"] == "CPU"
+    assert r.config["train"]["learning_rate"] == 1e-3
+    assert [e["val_accuracy"] for e in again.epochs(ia)] == pytest.approx([0.45, 0.65, 0.75])
+    assert [x.id for x in again.list_runs(text="efficientnet")] == [ib]
+    assert again.list_runs(text="nothing-like-this") == []
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] >= 1
+    with pytest.raises(UserError, match="sort"):
+        again.list_runs("id; DROP TABLE runs")
+
+
+def test_compare_shows_changed_settings_and_both_histories(tmp_path):
+    h = RunHistory(tmp_path / "h.sqlite")
+    ia = h.record_run(make_run(tmp_path / "a", lr=1e-3))
+    ib = h.record_run(make_run(tmp_path / "b", lr=5e-4, accs=(0.6, 0.9)))
+    cmp = h.compare(ia, ib)
+    assert ("train.learning_rate", 1e-3, 5e-4) in cmp.diff
+    assert all(k != "model.backbone" for k, _, _ in cmp.diff)
+    assert len(cmp.history_a) == 3 and len(cmp.history_b) == 2
+    assert config_diff({"a": {"b": 1}}, {"a": {"b": 1, "c": 2}}) == [("a.c", None, 2)]
+
+
+def test_corrupted_database_is_moved_aside_and_rebuilt(tmp_path, monkeypatch):
+    monkeypatch.setenv("FTS_DATA_DIR", str(tmp_path / "data"))
+    default = make_run(default_runs_dir() / "gui-run")
+    elsewhere = make_run(tmp_path / "cli-runs" / "x")
+    h = RunHistory()
+    h.record_run(default)
+    h.record_run(elsewhere)
+    db = default_db_path()
+    db.write_bytes(b"this is not a database at all " * 200)
+
+    h2 = RunHistory()  # the app still starts
+    assert h2.recovered_from is not None and h2.recovered_from.exists()
+    assert h2.recovered_from.name.startswith("history.sqlite.corrupt-")
+    assert [r.path for r in h2.list_runs()] == [str(default.resolve())]
+    h2.rebuild_index([tmp_path / "cli-runs"])
+    assert {r.name for r in h2.list_runs()} == {"gui-run", "x"}
+
+    # damage while open: the next query recovers instead of failing
+    db.write_bytes(b"\x00garbage" * 1000)
+    assert {r.name for r in h2.list_runs()} >= {"gui-run"}
+
+
+def test_rebuild_drops_vanished_folders_and_finds_new_ones(tmp_path):
+    h = RunHistory(tmp_path / "h.sqlite")
+    gone = make_run(tmp_path / "runs" / "gone")
+    h.record_run(gone)
+    import shutil
+
+    shutil.rmtree(gone)
+    make_run(tmp_path / "runs" / "nested" / "new")
+    assert h.rebuild_index([tmp_path / "runs"]) == 1
+    assert [r.name for r in h.list_runs()] == ["new"]
+
+
+def test_delete_run_only_deletes_files_when_asked_and_only_run_folders(tmp_path):
+    h = RunHistory(tmp_path / "h.sqlite")
+    keep = make_run(tmp_path / "keep")
+    kill = make_run(tmp_path / "kill")
+    ik, ix = h.record_run(keep), h.record_run(kill)
+    h.delete_run(ik)
+    assert keep.exists() and h.find_id(keep) is None
+    h.delete_run(ix, delete_files=True)
+    assert not kill.exists() and h.list_runs() == []
+
+    fake = make_run(tmp_path / "fake")
+    ifake = h.record_run(fake)
+    (fake / "labels.json").unlink()  # no longer a run folder: its files are not ours to delete
+    with pytest.raises(UserError, match="not a run folder"):
+        h.delete_run(ifake, delete_files=True)
+    assert fake.exists() and h.get(ifake)
+
+
+def test_exports_table(tmp_path):
+    h = RunHistory(tmp_path / "h.sqlite")
+    run = make_run(tmp_path / "r")
+    h.record_export(run, "tflite", run / "model.tflite", 1234, {"parity": 1.0})
+    rid = h.find_id(run)
+    assert [(e["format"], e["size_bytes"], e["details"]) for e in h.exports(rid)] == [
+        ("tflite", 1234, {"parity": 1.0})]
+
+
+def test_cli_runs_json_and_rebuild_without_tensorflow(tmp_path):
+    data = tmp_path / "data"
+    make_run(data / "runs" / "first", created=1000.0)
+    make_run(tmp_path / "other" / "second", created=2000.0, backbone="EfficientNetB0")
+    env = {**os.environ, "FTS_DATA_DIR": str(data)}
+    code = ("import sys, runpy; sys.argv = ['main.py'] + sys.argv[1:]; "
+            "runpy.run_path('main.py', run_name='__main__')")
+    probe = ("import sys, runpy; sys.path.insert(0, '.'); from core.cli import main; "
+             "rc = main(sys.argv[1:]); print('TF', 'tensorflow' in sys.modules); sys.exit(rc)")
+    out = subprocess.run([sys.executable, "-c", probe, "runs", "--json", "--rebuild",
+                          str(tmp_path / "other")], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    body, tf_line = out.stdout.rsplit("TF", 1)
+    assert tf_line.strip() == "False"
+    rows = json.loads(body)
+    assert [r["name"] for r in rows] == ["second", "first"]
+    assert rows[0]["backbone"] == "EfficientNetB0" and rows[0]["accuracy"] == pytest.approx(0.75)
+    text = subprocess.run([sys.executable, "-c", code, "runs"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert text.returncode == 0, text.stderr
+    assert "EfficientNetB0" in text.stdout and "75.0%" in text.stdout and "completed" in text.stdout
+
+
+def test_training_records_the_run(trained_run, tmp_path):
+    """The session's real run was indexed by training itself, in the session's data dir."""
+    h = RunHistory(SESSION_DATA_DIR / "history.sqlite")
+    rid = h.find_id(trained_run)
+    assert rid is not None
+    r = h.get(rid)
+    assert r.status == "completed" and r.backbone == "MobileNetV3Small"
+    assert r.accuracy is not None and r.accuracy >= 0.8
+    assert len(h.epochs(rid)) == len(RunFolder(trained_run).history()) > 0
+    assert r.dataset_fingerprint == RunFolder(trained_run).run_info()["dataset_fingerprint"]
+
+
+def test_history_failure_never_fails_training(tmp_path, monkeypatch):
+    from core.events import Log
+    from core.run_history import record_run_safely
+
+    monkeypatch.setenv("FTS_DATA_DIR", str(tmp_path / "data"))
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "history.sqlite").mkdir()  # a folder where the file should be
+    events = []
+    assert record_run_safely(make_run(tmp_path / "r"), events.append) is None
+    assert any(isinstance(e, Log) and e.level == "warning" for e in events)

@@ -1,0 +1,149 @@
+"""Untrusted files: opening a model or a project someone sent never runs code from it.
+
+A Keras ``Lambda`` layer stores Python bytecode that runs when the model is
+rebuilt.  The models here carry a lambda whose only effect is to write a
+marker file, so "it did not run" is checked directly, and a control load with
+``safe_mode=False`` shows the marker really would appear if the app were lax.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core.errors import ConfigError, ModelFileError, UserError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _lambda_model(folder: Path, marker: Path, suffix: str = ".keras") -> Path:
+    """A tiny model whose Lambda writes ``marker`` whenever it is called or rebuilt."""
+    import keras
+
+    # Built from source so the marker path is a constant inside the lambda's bytecode.
+    fn = eval(f"lambda x: (__import__('pathlib').Path({str(marker)!r}).write_text('ran'), x)[1]")
+    inputs = keras.Input((8, 8, 3))
+    x = keras.layers.Lambda(fn, name="evil")(inputs)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    outputs = keras.layers.Dense(2, activation="softmax")(x)
+    model = keras.Model(inputs, outputs)
+    path = folder / f"evil{suffix}"
+    model.save(str(path))
+    (folder / "labels.json").write_text(json.dumps(["a", "b"]), encoding="utf-8")
+    marker.unlink(missing_ok=True)  # building the model ran the lambda once, here
+    return path
+
+
+@pytest.fixture
+def evil(tmp_path):
+    marker = tmp_path / "lambda_ran.txt"
+    folder = tmp_path / "model"
+    folder.mkdir()
+    return _lambda_model(folder, marker), marker
+
+
+def test_lambda_model_is_refused_by_load_model_file_and_load_predictor(evil):
+    from core.model import load_model_file
+    from core.predict import load_predictor
+
+    path, marker = evil
+    for opener in (load_model_file, load_predictor):
+        with pytest.raises(ModelFileError) as info:
+            opener(path)
+        message = str(info.value)
+        assert str(path) in message and "Lambda" in message and "\n" not in message
+        assert not marker.exists(), f"{opener.__name__} ran the model's code"
+    # Control: a lax loader really would run it, so the assertions above can fail.
+    import keras
+
+    keras.saving.load_model(str(path), safe_mode=False, compile=False)
+    assert marker.read_text() == "ran"
+
+
+def test_legacy_h5_lambda_model_is_refused(tmp_path):
+    from core.model import load_model_file
+
+    marker = tmp_path / "lambda_ran.txt"
+    path = _lambda_model(tmp_path, marker, suffix=".h5")
+    with pytest.raises(ModelFileError, match="Lambda"):
+        load_model_file(path)
+    assert not marker.exists()
+
+
+def test_cli_predict_refuses_a_lambda_model_with_exit_2(evil, tmp_path):
+    path, marker = evil
+    img = tmp_path / "photo.png"
+    Image.fromarray(np.full((8, 8, 3), 99, np.uint8)).save(img)
+    proc = subprocess.run([sys.executable, str(ROOT / "main.py"), "predict", str(path), str(img)],
+                          capture_output=True, text=True, cwd=str(tmp_path), timeout=240,
+                          check=False)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 1 and "Lambda" in errors[0] and str(path) in errors[0]
+    assert "Traceback" not in proc.stderr
+    assert not marker.exists()
+
+
+# ------------------------------------------------------------------------------ projects
+
+
+def _project(tmp_path, **fields) -> Path:
+    data = {"format": "fine-tune-studio-project", "version": 1, "config": {}}
+    data.update(fields)
+    path = tmp_path / "shared.ftsproj"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def test_hostile_paths_in_a_project_are_plain_data(tmp_path):
+    from core.project import load_project
+
+    inside = tmp_path / "proj"
+    inside.mkdir()
+    shell = f"$(touch {tmp_path / 'pwned'})"
+    path = _project(inside, runs=["../../../../etc", "/etc/passwd", shell],
+                    last_model="../../evil/model.keras",
+                    config={"data": {"data_dir": "../../../etc"},
+                            "model": {"weights": "/etc/shadow"},
+                            "export": {"out_dir": "~/../../root/.ssh"}})
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    project = load_project(path)
+    # Resolved as text against the project's folder; nothing was read, made or run.
+    assert project.runs[0] == os.path.normpath(str(inside / "../../../../etc"))
+    assert project.runs[1] == "/etc/passwd"
+    assert project.runs[2].endswith(shell)
+    assert project.config.model.weights == "/etc/shadow"
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
+    assert not (tmp_path / "pwned").exists()
+
+
+@pytest.mark.parametrize("content, words", [
+    (b"\xff\xfe\x00garbage\x80\x81", "cannot read"),
+    pytest.param(b"[" * 200_000, "not valid JSON", id="nested-200000-deep"),
+    (b'{"format": "fine-tune-studio-project", "version": 1, "config": {"data": {"val_split": NaN}}}',
+     "val_split"),
+    (b'{"format": "fine-tune-studio-project", "version": 1, "config": {"train": {"epochs": 1e999}}}',
+     "epochs"),
+    (b'{"format": "fine-tune-studio-project", "version": 1, "config": [1]}', "config"),
+])
+def test_malformed_project_is_a_config_error_naming_the_file(tmp_path, content, words):
+    from core.project import load_project
+
+    path = tmp_path / "broken.ftsproj"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError) as info:
+        load_project(path)
+    assert str(path) in str(info.value) and words in str(info.value)
+    assert isinstance(info.value, UserError)
+
+
+def test_deeply_nested_config_json_is_a_config_error():
+    from core.config import StudioConfig
+
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        StudioConfig.from_json("[" * 200_000, source="config.json")
