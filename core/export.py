@@ -53,6 +53,7 @@ from . import __version__
 from .config import ExportConfig
 from .errors import ModelFileError, UserError
 from .events import CancelToken, Cancelled, Log, Progress, emit
+from .fsutil import human_size
 
 FORMATS: tuple[str, ...] = ("keras", "savedmodel", "tflite", "tflite-fp16", "tflite-int8", "onnx")
 
@@ -140,7 +141,7 @@ class ExportReport:
                  f"parity on {self.parity_images} {self.parity_source}", ""]
         lines.append(f"{'format':<12} {'status':<14} {'size':>9} {'latency':>10}  parity")
         for r in self.results:
-            size = _human_size(r.size_bytes) if r.size_bytes else "-"
+            size = human_size(r.size_bytes) if r.size_bytes else "-"
             lat = f"{r.latency_ms:.2f} ms" if r.latency_ms is not None else "-"
             status = {"ok": "ok", "parity_failed": "FAILED parity", "failed": "FAILED"}[r.status]
             lines.append(f"{r.format:<12} {status:<14} {size:>9} {lat:>10}  {_parity_text(r)}")
@@ -169,14 +170,6 @@ def _finite(obj):
     if isinstance(obj, np.integer):
         return int(obj)
     return obj
-
-
-def _human_size(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)
 
 
 def _parity_text(r: FormatResult) -> str:

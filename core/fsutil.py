@@ -41,6 +41,15 @@ def _disk_full(path: Path, exc: BaseException) -> BaseException:
     return exc
 
 
+def human_size(n: float) -> str:
+    """A byte count as people read it: "512 B", "8.6 MB"."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
 def _fsync_dir(path: Path) -> None:
     try:
         fd = os.open(str(path), os.O_RDONLY)

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QFileDialog, QGridL
                                QPlainTextEdit, QPushButton, QSpinBox, QTableWidget,
                                QTableWidgetItem)
 
+from core.fsutil import human_size
 from gui.pages.base import Page
 from gui.state import touches
 from gui.theme import ERROR, OK, WARN
@@ -52,14 +53,6 @@ def export_job(source: str, formats: list, out_dir: str, export_cfg: Any,
     from core.export import export_model
 
     return export_model(source, formats, out_dir, export_cfg, listener=listener, cancel=cancel)
-
-
-def _human_size(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)
 
 
 class ExportPage(Page):
@@ -399,7 +392,7 @@ class ExportPage(Page):
                 f"{diff:.1e}" if finite else "–",
                 f"{agree:.1%}" if agree is not None and finite else "–",
                 acc,
-                _human_size(r.size_bytes) if r.size_bytes else "–",
+                human_size(r.size_bytes) if r.size_bytes else "–",
                 f"{r.latency_ms:.2f} ms" if r.latency_ms is not None else "–",
                 os.path.basename(r.path) if r.path else "–",
                 str(p.get("bound", "")),

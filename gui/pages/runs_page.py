@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHea
 from core.errors import UserError
 from gui.jobs import Job
 from gui.pages.base import Page
-from gui.theme import ACCENT, MUTED
+from gui.theme import ACCENT
 
 ID_ROLE = Qt.UserRole + 1
 SORT_ROLE = Qt.UserRole + 2
@@ -393,19 +393,12 @@ class RunsPage(Page):
     def _draw_curves(self) -> None:
         import pyqtgraph as pg
 
+        from gui.widgets.curves import epoch_plot
+
         if not self._plots:
             for key, title in (("val_accuracy", "Validation accuracy (higher is better)"),
                                ("val_loss", "Validation loss (lower is better)")):
-                plot = pg.PlotWidget(background=None)
-                plot.setMenuEnabled(False)
-                plot.hideButtons()
-                plot.setTitle(title, color=MUTED, size="10pt")
-                plot.showGrid(x=True, y=True, alpha=0.15)
-                plot.setLabel("bottom", "epoch")
-                plot.setMinimumHeight(160)
-                legend = plot.addLegend(offset=(-10, -10) if key == "val_accuracy" else (-10, 10),
-                                        labelTextColor=MUTED)
-                legend.setBrush(pg.mkBrush(30, 33, 37, 200))
+                plot = epoch_plot(title, 160, legend_top=(key != "val_accuracy"))
                 for name, color in (("A", ACCENT), ("B", COLOR_B)):
                     self._curves[(key, name)] = plot.plot(
                         [], [], pen=pg.mkPen(color, width=2), symbol="o", symbolSize=6,

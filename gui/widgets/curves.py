@@ -24,6 +24,25 @@ VALIDATION_COLOR = "#f0a04b"
 PHASE_LABELS = {"head": "new head only", "fine_tune": "fine-tuning"}
 
 
+
+def epoch_plot(title: str, min_height: int, legend_top: bool):
+    """A themed pyqtgraph plot with epochs along x and a legend (top or bottom right).
+
+    Shared by the live training curves and the Runs page's comparison.
+    """
+    import pyqtgraph as pg
+
+    plot = pg.PlotWidget(background=None)
+    plot.setMenuEnabled(False)
+    plot.hideButtons()
+    plot.setTitle(title, color=MUTED, size="10pt")
+    plot.showGrid(x=True, y=True, alpha=0.15)
+    plot.setLabel("bottom", "epoch")
+    plot.setMinimumHeight(min_height)
+    legend = plot.addLegend(offset=(-10, 10) if legend_top else (-10, -10), labelTextColor=MUTED)
+    legend.setBrush(pg.mkBrush(30, 33, 37, 200))
+    return plot
+
 class TrainingCurves(QWidget):
     """Two plots (loss, accuracy), each with a training and a validation curve."""
 
@@ -126,16 +145,7 @@ class TrainingCurves(QWidget):
         row.setContentsMargins(0, 0, 0, 0)
         for key, title in (("loss", "Loss (lower is better)"),
                            ("accuracy", "Accuracy (higher is better)")):
-            plot = pg.PlotWidget(background=None)
-            plot.setMenuEnabled(False)
-            plot.hideButtons()
-            plot.setTitle(title, color=MUTED, size="10pt")
-            plot.showGrid(x=True, y=True, alpha=0.15)
-            plot.setLabel("bottom", "epoch")
-            plot.setMinimumHeight(180)
-            legend = plot.addLegend(offset=(-10, 10) if key == "loss" else (-10, -10),
-                                    labelTextColor=MUTED)
-            legend.setBrush(pg.mkBrush(30, 33, 37, 200))
+            plot = epoch_plot(title, 180, legend_top=(key == "loss"))
             self._train_items[key] = plot.plot([], [], pen=pg.mkPen(ACCENT, width=2),
                                                name="training")
             self._val_items[key] = plot.plot([], [], pen=pg.mkPen(VALIDATION_COLOR, width=2),
