@@ -32,8 +32,10 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 import numpy as np  # noqa: E402
+from weights_fixture import calibrate_batchnorm  # noqa: E402
 
 
 def make_run(work: Path, per_class: int, epochs: int, size: int = 224) -> Path:
@@ -65,17 +67,11 @@ def make_run(work: Path, per_class: int, epochs: int, size: int = 224) -> Path:
     x = np.stack([load_rgb(r.path, size) for r in split.train]).astype(np.float32)
     y = np.array([r.label for r in split.train])
     backbone = backbone_of(model)
-    bns = [layer for layer in backbone.layers
-           if isinstance(layer, keras.layers.BatchNormalization)]
     # the backbone sees the output of the preprocessing layers in front of it
     prep = x[:32]
     for layer in model.layers[1:model.layers.index(backbone)]:
         prep = layer(prep)
-    for layer in bns:
-        layer.momentum = 0.0
-    backbone(prep, training=True)
-    for layer in bns:
-        layer.momentum = 0.99
+    calibrate_batchnorm(backbone, prep)
     apply_freeze(model, FreezeConfig(mode="all"), "fine_tune")
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])

@@ -19,6 +19,7 @@ from PIL import Image
 
 from core.config import ExportConfig, FreezeConfig, StudioConfig
 from core.events import CancelToken, Cancelled, Log
+from weights_fixture import calibrate_batchnorm
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZE = 32
@@ -70,16 +71,10 @@ def make_run(root: Path) -> Path:
     # statistics on real images (momentum 0 = take this batch's) keeps it alive and
     # gives the folding non-trivial mean/variance to absorb.
     backbone = backbone_of(model)
-    bns = [layer for layer in backbone.layers
-           if isinstance(layer, keras.layers.BatchNormalization)]
     prep = x  # what the backbone sees: the output of any preprocessing layers before it
     for layer in model.layers[1:model.layers.index(backbone)]:
         prep = layer(prep)
-    for layer in bns:
-        layer.momentum = 0.0
-    backbone(prep, training=True)
-    for layer in bns:
-        layer.momentum = 0.99
+    calibrate_batchnorm(backbone, prep)
     # Training every layer (BatchNorm stays frozen, as in the app) turns the random,
     # chaotic network into a smooth classifier that tolerates float16/int8 rounding.
     apply_freeze(model, FreezeConfig(mode="all"), "fine_tune")

@@ -53,6 +53,24 @@ def tiny_config(data_dir, weights: str = "none", **train):
     return cfg
 
 
+def calibrate_batchnorm(net, x) -> None:
+    """Set every BatchNorm's moving statistics in ``net`` to those of the batch ``x``.
+
+    One forward pass in training mode with momentum 0 takes the batch's mean and
+    variance; the layers' own momentum is put back afterwards.  ``x`` is what
+    ``net`` sees (already preprocessed).
+    """
+    import keras
+
+    bns = [l for l in net._flatten_layers() if isinstance(l, keras.layers.BatchNormalization)]
+    saved = [bn.momentum for bn in bns]
+    for bn in bns:
+        bn.momentum = 0.0
+    net(x, training=True)
+    for bn, m in zip(bns, saved):
+        bn.momentum = m
+
+
 def calibrated_weights(backbone: str, size: int, path: Path, seed: int = 0) -> Path:
     import keras
 
@@ -66,12 +84,6 @@ def calibrated_weights(backbone: str, size: int, path: Path, seed: int = 0) -> P
     x = rng.uniform(0, 255, (16, size, size, 3)).astype("float32")
     for layer in preprocessing_layers(spec, imagenet=False):
         x = layer(x)
-    bns = [l for l in net._flatten_layers() if isinstance(l, keras.layers.BatchNormalization)]
-    saved = [bn.momentum for bn in bns]
-    for bn in bns:
-        bn.momentum = 0.0
-    net(x, training=True)
-    for bn, m in zip(bns, saved):
-        bn.momentum = m
+    calibrate_batchnorm(net, x)
     net.save_weights(str(path))
     return path
