@@ -73,8 +73,13 @@ def make_strategy(info: DeviceInfo):
     import tensorflow as tf
 
     if info.strategy == "mirrored":
-        return tf.distribute.MirroredStrategy()
+        # Every local GPU; on a machine without one, every logical CPU device
+        # (one unless TensorFlow was told to split the CPU, as the tests do).
+        devices = [d.name for d in tf.config.list_logical_devices("GPU")] or \
+            [d.name for d in tf.config.list_logical_devices("CPU")]
+        return tf.distribute.MirroredStrategy(devices)
     if info.strategy == "multi-worker":
+        # Reads TF_CONFIG; must exist before any other TensorFlow op runs.
         return tf.distribute.MultiWorkerMirroredStrategy()
     return tf.distribute.get_strategy()
 

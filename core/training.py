@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -171,10 +172,24 @@ def _fingerprint(report) -> str:
 
 def train(cfg: StudioConfig, run_dir: Optional[str | Path] = None, *, runs_base=None,
           listener=None, cancel: Optional[CancelToken] = None, report=None) -> RunResult:
-    """Train a new run from ``cfg``; returns when it completes or is stopped."""
+    """Train a new run from ``cfg``; returns when it completes or is stopped.
+
+    With ``train.strategy = "multi-worker"`` every machine calls this with the
+    same config and the same ``run_dir``; ``TF_CONFIG`` says which worker this
+    is.  The chief (worker 0) writes ``run_dir``; the others keep their resume
+    state in a scratch folder beside it (see :mod:`core.distributed`).
+    """
+    from .distributed import cluster_for, worker_scratch_dir
+
     cancel = cancel or CancelToken()
-    cfg, run, split, classes = _prepare_new_run(cfg, run_dir, runs_base, listener, cancel, report)
-    return _run(cfg, run, split, classes, LoopState(), listener, cancel)
+    cluster = cluster_for(cfg.train.strategy)
+    if cluster.multi and not run_dir:
+        raise UserError("multi-worker training needs the run folder named on every machine "
+                        "(--out RUN_DIR), so that the workers agree on it and can resume it")
+    folder = run_dir if cluster.is_chief else worker_scratch_dir(run_dir, cluster)
+    cfg, run, split, classes = _prepare_new_run(cfg, folder, runs_base, listener, cancel, report)
+    return _run(cfg, run, split, classes, LoopState(), listener, cancel, cluster,
+                Path(run_dir) if run_dir else None)
 
 
 def resume_training(run_dir: str | Path, listener=None,
@@ -182,20 +197,36 @@ def resume_training(run_dir: str | Path, listener=None,
     """Continue a stopped or killed run from its last finished epoch, same config."""
     from .dataset import Split
 
+    from .distributed import SINGLE, cluster_for, cluster_from_env, worker_scratch_dir
+    from .errors import ConfigError
+
     cancel = cancel or CancelToken()
     run = RunFolder(run_dir)
+    if os.environ.get("TF_CONFIG"):  # a non-chief worker resumes from its own scratch folder
+        try:
+            here = cluster_from_env()
+        except ConfigError:
+            here = SINGLE
+        scratch = RunFolder(worker_scratch_dir(run_dir, here))
+        if here.multi and not here.is_chief and scratch.config_path.exists():
+            run = scratch
     if not run.path.is_dir():
         raise UserError(f"{run.path}: no such run folder")
     if not run.config_path.exists():
         raise UserError(f"{run.path}: not a run folder (no config.json)")
     cfg = run.load_config()
+    cluster = cluster_for(cfg.train.strategy)
+    if not cluster.is_chief and run.path == Path(run_dir):
+        raise UserError(f"worker {cluster.index} keeps its resume state in "
+                        f"{worker_scratch_dir(run_dir, cluster)}, which is missing: resume "
+                        f"needs that folder on this machine (or start a new run)")
     classes = run.labels()
     split = Split.from_dict(run.read_json("split.json"), cfg.data.data_dir)
     state = LoopState.load(run.checkpoint_dir / "state.json") or LoopState()
     if run.run_info().get("status") == "completed":
         raise UserError(f"{run.path}: this run already completed; start a new run instead")
     emit(listener, Log(f"resuming {run.path} at {state.phase} epoch {state.epoch + 1}"))
-    return _run(cfg, run, split, classes, state, listener, cancel)
+    return _run(cfg, run, split, classes, state, listener, cancel, cluster, Path(run_dir))
 
 
 def _callbacks(engine: "_Engine") -> list:
@@ -203,13 +234,28 @@ def _callbacks(engine: "_Engine") -> list:
     import keras
 
     callbacks = [_make_callback(engine)]
+    if not engine.cluster.is_chief:  # only the chief writes logs (and everything else)
+        return callbacks
     try:
         import tensorboard  # noqa: F401  (keras' callback needs its summary writer)
     except ImportError:
         return callbacks
-    callbacks.append(keras.callbacks.TensorBoard(log_dir=str(engine.run.logs_dir / engine.phase),
-                                                 update_freq="epoch", profile_batch=0,
-                                                 write_graph=False))
+    from .distributed import scalar_logs
+
+    class TensorBoard(keras.callbacks.TensorBoard):
+        """Keras' callback, given plain float logs (a distributed step's are shaped [1])."""
+
+        def on_train_batch_end(self, batch, logs=None):
+            super().on_train_batch_end(batch, scalar_logs(logs))
+
+        def on_test_end(self, logs=None):
+            super().on_test_end(scalar_logs(logs))
+
+        def on_epoch_end(self, epoch, logs=None):
+            super().on_epoch_end(epoch, scalar_logs(logs))
+
+    callbacks.append(TensorBoard(log_dir=str(engine.run.logs_dir / engine.phase),
+                                 update_freq="epoch", profile_batch=0, write_graph=False))
     return callbacks
 
 
@@ -217,18 +263,20 @@ def _make_callback(engine: "_Engine"):
     """A Keras callback bridging fit's hooks to the engine's events, checkpoints and stops."""
     import keras
 
+    from .distributed import scalar_logs
+
     class EngineCallback(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
             engine.on_epoch_begin(epoch)
 
         def on_train_batch_end(self, batch, logs=None):
-            engine.on_batch_end(batch, logs or {})
+            engine.on_batch_end(batch, scalar_logs(logs))
 
         def on_test_batch_end(self, batch, logs=None):
             engine.cancel.raise_if_cancelled()
 
         def on_epoch_end(self, epoch, logs=None):
-            engine.on_epoch_end(epoch, logs or {})
+            engine.on_epoch_end(epoch, scalar_logs(logs))
 
     return EngineCallback()
 
@@ -236,8 +284,11 @@ def _make_callback(engine: "_Engine"):
 class _Engine:
     """The state of one training process over one run folder."""
 
-    def __init__(self, cfg, run, split, classes, state, listener, cancel):
+    def __init__(self, cfg, run, split, classes, state, listener, cancel, cluster=None):
+        from .distributed import SINGLE
+
         self.cfg, self.run, self.split, self.classes = cfg, run, split, classes
+        self.cluster = cluster or SINGLE
         self.state, self.listener, self.cancel = state, listener, cancel
         self.model = None  # the full classifier (its weights are what gets saved)
         self.fit_model = None  # what fit() trains: the full model, or the head alone
@@ -375,40 +426,66 @@ def _compile(model, lr: float, cfg: StudioConfig, device: DeviceInfo) -> None:
 
 
 def _run(cfg: StudioConfig, run: RunFolder, split, classes: list[str], state: LoopState,
-         listener, cancel: CancelToken) -> RunResult:
+         listener, cancel: CancelToken, cluster=None,
+         public_dir: Optional[Path] = None) -> RunResult:
+    """The training process over ``run`` (the run folder, or a worker's scratch folder).
+
+    ``public_dir`` is the run folder the user named (on a non-chief worker ``run``
+    is its scratch folder instead); it is what the result reports.
+    """
     import keras
     import tensorflow as tf
 
+    from . import distributed as dist
     from .device import configure, make_strategy, reset_policy
     from .model import apply_freeze, build_model, is_from_scratch
     from .pipeline import DecodedCache, make_dataset
     from .weights import resolve_weights
 
+    cluster = cluster or dist.SINGLE
     t_start = time.time()
     device = configure(cfg.train)
+    # The strategy first: MultiWorkerMirroredStrategy must exist before any other TF op.
+    strategy = make_strategy(device)
     emit(listener, Log(device.describe()))
-    run.update_run_info(status="running", device=device.to_dict(), started=t_start)
-    engine = _Engine(cfg, run, split, classes, state, listener, cancel)
+    per_replica = cfg.train.batch_size
+    worker_batch = dist.worker_batch(per_replica, strategy, cluster)
+    global_batch = dist.global_batch(per_replica, strategy)
+    train_records = dist.shard_records(split.train, cluster)
+    if dist.is_distributed(strategy):
+        emit(listener, Log(f"{dist.replicas(strategy)} replicas"
+                           f"{'; ' + cluster.describe() if cluster.multi else ''}: global batch "
+                           f"{global_batch} ({per_replica} per replica)"
+                           + (f"; this worker trains on {len(train_records)} of "
+                              f"{len(split.train)} images" if cluster.multi else "")))
+    run.update_run_info(status="running", device=device.to_dict(), started=t_start,
+                        replicas=dist.replicas(strategy), workers=cluster.workers,
+                        global_batch=global_batch)
+    engine = _Engine(cfg, run, split, classes, state, listener, cancel, cluster)
+    engine.batch_size = global_batch
     status = "completed"
     try:
+        dist.check_same_data(strategy, cluster, run.run_info().get("dataset_fingerprint") or "0")
         keras.utils.set_random_seed(cfg.train.seed)
         n_classes = len(classes)
         size = cfg.model.image_size
         has_checkpoint = (run.checkpoint_dir / "weights.weights.h5").exists()
         weights_path = None if has_checkpoint else resolve_weights(cfg.model, size, listener, cancel)
         cache = DecodedCache(cfg.data.cache_mb) if cfg.data.cache_mb > 0 else None
-        train_ds = make_dataset(split.train, n_classes, size, cfg.train.batch_size, training=True,
-                                augment=cfg.augment, cache=cache, seed=cfg.train.seed,
-                                listener=listener, first_epoch=state.global_epoch,
-                                reported=engine.reported)
-        val_ds = make_dataset(split.val, n_classes, size, cfg.train.batch_size, training=False,
-                              cache=cache, listener=listener,
-                              reported=engine.reported) if split.val else None
-        strategy = make_strategy(device)
+        train_ds = dist.unsharded(make_dataset(
+            train_records, n_classes, size, worker_batch, training=True, augment=cfg.augment,
+            cache=cache, seed=cfg.train.seed, listener=listener, first_epoch=state.global_epoch,
+            reported=engine.reported))
+        # Validation is not sharded: every worker scores all of it, so the
+        # synchronised metrics are exactly those of one machine.
+        val_ds = dist.unsharded(make_dataset(
+            split.val, n_classes, size, worker_batch, training=False, cache=cache,
+            listener=listener, reported=engine.reported)) if split.val else None
         with strategy.scope():
             model = build_model(cfg.model, n_classes, size, weights_path)
+        dist.prepare_model(model, strategy)
         engine.model = model
-        engine.steps = max(1, math.ceil(len(split.train) / cfg.train.batch_size))
+        engine.steps = max(1, math.ceil(len(train_records) / worker_batch))
         cw = class_weights_for([r.label for r in split.train], n_classes, cfg.train.class_weights)
         if cw:
             emit(listener, Log("classes are imbalanced: weighting the loss by inverse frequency"))
@@ -446,21 +523,27 @@ def _run(cfg: StudioConfig, run: RunFolder, split, classes: list[str], state: Lo
             emit(listener, Log(f"{phase} phase: {trainable:,} of {total:,} parameters train, "
                                f"learning rate {lr:g}"))
             if phase == "head" and cfg.train.fast_head and not scratch:
-                head_ds, head_val = _feature_datasets(model, split, cfg, cache, state, listener,
-                                                      cancel, device, engine.reported)
+                head_ds, head_val = _feature_datasets(model, train_records, split.val, cfg,
+                                                      cache, state, listener, cancel, device,
+                                                      worker_batch, engine.reported)
                 with strategy.scope():
                     engine.fit_model = _head_model(model, head_ds.element_spec[0].shape[-1])
                     _compile(engine.fit_model, lr, cfg, device)
+                dist.prepare_model(engine.fit_model, strategy)
                 if restored_for_head:
-                    engine.restore_optimizer()
-                engine.fit_model.fit(head_ds, validation_data=head_val, epochs=epochs,
-                                     initial_epoch=state.epoch, steps_per_epoch=engine.steps,
-                                     class_weight=cw, callbacks=_callbacks(engine),
-                                     verbose=0, shuffle=False)  # shuffled per view already
+                    with strategy.scope():  # the optimizer's slots are built under it
+                        engine.restore_optimizer()
+                engine.fit_model.fit(dist.unsharded(head_ds),
+                                     validation_data=head_val and dist.unsharded(head_val),
+                                     epochs=epochs, initial_epoch=state.epoch,
+                                     steps_per_epoch=engine.steps, class_weight=cw,
+                                     callbacks=_callbacks(engine), verbose=0,
+                                     shuffle=False)  # shuffled per view already
             else:
                 engine.fit_model = model
                 if restored_for_head:
-                    engine.restore_optimizer()
+                    with strategy.scope():  # the optimizer's slots are built under it
+                        engine.restore_optimizer()
                 model.fit(train_ds, validation_data=val_ds, epochs=epochs,
                           initial_epoch=state.epoch, class_weight=cw,
                           callbacks=_callbacks(engine), verbose=0,
@@ -483,11 +566,14 @@ def _run(cfg: StudioConfig, run: RunFolder, split, classes: list[str], state: Lo
         reset_policy()
         raise
     metrics = None
+    digest = None
     try:
         if engine.model is not None and run.best_weights_path.exists():
             engine.model.load_weights(str(run.best_weights_path))
-            _save_model(engine.model, run, cfg, len(classes))
-            metrics = _validation_metrics(engine.model, run, split, classes, cfg, listener)
+            digest = weights_digest(engine.model)
+            if cluster.is_chief:
+                _save_model(engine.model, run, cfg, len(classes))
+                metrics = _validation_metrics(engine.model, run, split, classes, cfg, listener)
     finally:
         reset_policy()
     for phase in PHASES:
@@ -496,14 +582,36 @@ def _run(cfg: StudioConfig, run: RunFolder, split, classes: list[str], state: Lo
             p.unlink()
     seconds = time.time() - t_start
     run.update_run_info(status=status, finished=time.time(), best_epoch=state.best_epoch,
-                        seconds=round(state.elapsed, 2),
+                        seconds=round(state.elapsed, 2), weights_digest=digest,
                         val_accuracy=metrics.accuracy if metrics else None)
-    emit(listener, Log(f"run {status}: {run.path}"))
-    from .run_history import record_run_safely  # the index; a failure there only warns
+    if digest:
+        emit(listener, Log(f"final weights digest {digest}"))
+    result_dir = run.path
+    if not cluster.is_chief:
+        result_dir = public_dir or run.path
+        if status == "completed":  # the run is the chief's; this worker's resume state is done
+            import shutil
 
-    record_run_safely(run.path, listener)
-    return RunResult(str(run.path), status, state.best_epoch, metrics, device, seconds, classes,
+            shutil.rmtree(run.path, ignore_errors=True)
+        emit(listener, Log(f"{cluster.describe()} {status}; the chief writes the run folder "
+                           f"{result_dir}"))
+    else:
+        emit(listener, Log(f"run {status}: {run.path}"))
+        from .run_history import record_run_safely  # the index; a failure there only warns
+
+        record_run_safely(run.path, listener)
+    return RunResult(str(result_dir), status, state.best_epoch, metrics, device, seconds, classes,
                      cfg.model.image_size, list(state.history))
+
+
+def weights_digest(model) -> str:
+    """A short hash of every weight, in order: equal digests mean bit-identical models."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for w in model.get_weights():
+        h.update(np.ascontiguousarray(w).tobytes())
+    return h.hexdigest()[:16]
 
 
 def _head_model(model, n_features: int):
@@ -526,8 +634,9 @@ def _head_model(model, n_features: int):
     return keras.Model(inputs, x, name="head")
 
 
-def _feature_datasets(model, split, cfg: StudioConfig, cache, state: LoopState, listener, cancel,
-                      device: DeviceInfo, reported: Optional[set] = None):
+def _feature_datasets(model, train_records, val_records, cfg: StudioConfig, cache,
+                      state: LoopState, listener, cancel, device: DeviceInfo, batch_size: int,
+                      reported: Optional[set] = None):
     """Run the frozen backbone once per cached view; return (train, val) feature datasets.
 
     While the backbone is frozen its pooled features of an image do not change,
@@ -552,11 +661,11 @@ def _feature_datasets(model, split, cfg: StudioConfig, cache, state: LoopState, 
     views = cfg.train.head_feature_views if augmenting else 1
     views = max(1, min(views, cfg.train.epochs))
     def extract(records, training, augment, first_epoch, label):
-        ds = make_dataset(records, n_classes, size, cfg.train.batch_size, training=training,
+        ds = make_dataset(records, n_classes, size, batch_size, training=training,
                           augment=augment, cache=cache, seed=cfg.train.seed, listener=listener,
                           first_epoch=first_epoch, reported=reported)
         feats, labels = [], []
-        total = math.ceil(len(records) / cfg.train.batch_size)
+        total = math.ceil(len(records) / batch_size)
         for i, (x, y) in enumerate(ds):
             cancel.raise_if_cancelled()
             feats.append(fn(x).numpy())
@@ -569,12 +678,12 @@ def _feature_datasets(model, split, cfg: StudioConfig, cache, state: LoopState, 
     for v in range(views):
         label = (f"computing backbone features, view {v + 1}/{views}" if views > 1
                  else "computing backbone features")
-        per_view.append(extract(split.train, True, cfg.augment if augmenting else None,
+        per_view.append(extract(train_records, True, cfg.augment if augmenting else None,
                                 state.global_epoch + v, label))
     emit(listener, Log(f"head phase on cached features: the frozen backbone ran {views} "
                        f"time(s) over the training images instead of {cfg.train.epochs} "
                        f"({time.time() - t0:.1f} s)"))
-    bs = cfg.train.batch_size
+    bs = batch_size
 
     def view_ds(i):
         f, y = per_view[i]
@@ -587,8 +696,8 @@ def _feature_datasets(model, split, cfg: StudioConfig, cache, state: LoopState, 
         train = train.concatenate(view_ds(i))
     train = train.repeat().prefetch(2)
     val = None
-    if split.val:
-        vf, vy = extract(split.val, False, None, 0, "computing validation features")
+    if val_records:
+        vf, vy = extract(val_records, False, None, 0, "computing validation features")
         val = tf.data.Dataset.from_tensor_slices((vf, vy)).batch(bs).cache()
     return train, val
 

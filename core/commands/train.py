@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 
 def register(sub) -> None:
@@ -26,6 +27,13 @@ def register(sub) -> None:
     p.add_argument("--val-split", type=float, help="validation fraction (default 0.2)")
     p.add_argument("--seed", type=int)
     p.add_argument("--config", help="a config JSON (a run's config.json works); flags override it")
+    p.add_argument("--strategy", choices=["auto", "default", "mirrored", "multi-worker"],
+                   help="auto (default): every local GPU when there are several; multi-worker: "
+                   "train across machines described by the TF_CONFIG environment variable "
+                   "(run the same command on each; see README)")
+    p.add_argument("--mixed-precision", choices=["auto", "on", "off"],
+                   help="float16 compute (auto: on a GPU only)")
+    p.add_argument("--xla", choices=["auto", "on", "off"], help="XLA compilation (auto: GPU only)")
     p.add_argument("--out", help="run folder to create (default runs/<time>-<backbone>)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped or killed run")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -69,6 +77,12 @@ def config_from_args(args: argparse.Namespace):
         cfg.data.val_split = args.val_split
     if args.seed is not None:
         cfg.data.seed = cfg.train.seed = args.seed
+    if args.strategy:
+        cfg.train.strategy = args.strategy
+    if args.mixed_precision:
+        cfg.train.mixed_precision = args.mixed_precision
+    if args.xla:
+        cfg.train.xla = args.xla
     if not cfg.data.data_dir:
         raise ConfigError("give DATA_DIR (a folder with one sub-folder per class), or --resume RUN_DIR")
     return cfg.validate()
@@ -94,7 +108,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:
-        print(f"run folder: {result.run_dir}")
+        print(f"run folder: {result.run_dir}"
+              + ("" if Path(result.run_dir).exists() else " (written by the chief worker)"))
         if result.metrics:
             print(result.metrics.to_text())
     return 0
