@@ -113,7 +113,7 @@ class TrainConfig:
     early_stopping_patience: int = 4  # 0 disables early stopping
     mixed_precision: Literal["auto", "on", "off"] = "auto"
     xla: Literal["auto", "on", "off"] = "auto"
-    strategy: Literal["auto", "default", "mirrored", "multi-worker"] = "auto"
+    strategy: Literal["auto", "default", "one-device", "mirrored", "multi-worker"] = "auto"
     seed: int = 42
     # Head phase on cached backbone features: the frozen backbone runs once per
     # cached view instead of once per epoch (see core/training.py).

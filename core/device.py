@@ -23,7 +23,7 @@ class DeviceInfo:
     gpus: int
     mixed_precision: bool
     xla: bool
-    strategy: str  # "default", "mirrored", "multi-worker"
+    strategy: str  # "default", "one-device", "mirrored", "multi-worker"
     names: tuple = ()
 
     def describe(self) -> str:
@@ -46,7 +46,9 @@ def decide(mixed_precision: str, xla: str, strategy: str, gpu_names: Sequence[st
     mp = {"on": True, "off": False}.get(mixed_precision, on_gpu)
     jit = {"on": True, "off": False}.get(xla, on_gpu)
     if strategy == "auto":
-        strat = "mirrored" if gpus > 1 else "default"
+        # One GPU: OneDeviceStrategy, whose input distribution prefetches batches
+        # onto the GPU while the previous step runs; several: mirror across all.
+        strat = "mirrored" if gpus > 1 else "one-device" if gpus == 1 else "default"
     else:
         strat = strategy
     return DeviceInfo(kind="GPU" if on_gpu else "CPU", gpus=gpus, mixed_precision=mp, xla=jit,
@@ -78,6 +80,9 @@ def make_strategy(info: DeviceInfo):
         devices = [d.name for d in tf.config.list_logical_devices("GPU")] or \
             [d.name for d in tf.config.list_logical_devices("CPU")]
         return tf.distribute.MirroredStrategy(devices)
+    if info.strategy == "one-device":  # the first GPU, or the CPU
+        gpus = tf.config.list_logical_devices("GPU")
+        return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
     if info.strategy == "multi-worker":
         # Reads TF_CONFIG; must exist before any other TensorFlow op runs.
         return tf.distribute.MultiWorkerMirroredStrategy()

@@ -828,7 +828,38 @@ def export_model(model_path_or_run_dir: str | os.PathLike, formats: Sequence[str
     for r in report.results:
         if r.status != "failed":
             r.path = str(out / ARTIFACTS[r.format])
+    if report.written:
+        _record_in_history(src, report, listener)
     return report
+
+
+def _record_in_history(src: _Source, report: ExportReport, listener) -> None:
+    """List each exported format under its run in the run history (run-folder sources only).
+
+    The export folder is already complete here, so a history problem (a locked
+    or unwritable database) is a warning, never a failed export -- the same
+    rule as :func:`core.run_history.record_run_safely` for training.
+    """
+    from .runs import RunFolder
+
+    if src.run_dir is None:
+        return  # a loose .keras file has no run to list the export under
+    if src.model_path.resolve() != RunFolder(src.run_dir).model_path.resolve():
+        return  # another .keras kept in a run folder is not that run's model
+    try:
+        from .run_history import RunHistory
+
+        history = RunHistory()
+        for r in report.results:
+            if r.status == "failed":
+                continue
+            history.record_export(src.run_dir, r.format, Path(r.path).resolve(), r.size_bytes,
+                                  _finite({"status": r.status, "trusted": r.ok,
+                                           "export_dir": str(Path(report.out_dir).resolve()),
+                                           "latency_ms": r.latency_ms, "parity": r.parity}))
+    except Exception as exc:  # noqa: BLE001 - the export itself succeeded, see above
+        emit(listener, Log(f"the run history could not record this export ({exc}); the export "
+                           f"in {report.out_dir} is complete", "warning"))
 
 
 def _export_one(fmt: str, build: _Build, images: np.ndarray, reference: np.ndarray,

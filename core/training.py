@@ -584,7 +584,7 @@ def _run(cfg: StudioConfig, run: RunFolder, split, classes: list[str], state: Lo
     run.update_run_info(status=status, finished=time.time(), best_epoch=state.best_epoch,
                         seconds=round(state.elapsed, 2), weights_digest=digest,
                         val_accuracy=metrics.accuracy if metrics else None)
-    if digest:
+    if digest and cluster.multi:  # the same on every worker: one model, trained together
         emit(listener, Log(f"final weights digest {digest}"))
     result_dir = run.path
     if not cluster.is_chief:

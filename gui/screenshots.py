@@ -178,9 +178,11 @@ def take_screenshots(out_dir: str | Path, size: tuple[int, int] = (1280, 820)) -
             _wait(app, window.pages[net].is_ready, 300, f"the network page ({tab})")
             shot(net, f"network-{tab}")
 
-    # The run history, holding the real run trained above.
+    # The run history, holding the real run trained above; selected, it lists its exports.
     runs = next((i for i, p in enumerate(window.pages) if p.key == "runs"), None)
     if runs is not None:
+        window.show_page(runs)
+        window.pages[runs].select_ids(window.pages[runs].visible_ids()[:1])
         shot(runs, "runs")
 
     window.state.mark_saved()

@@ -13,7 +13,8 @@ def test_cpu_uses_neither_mixed_precision_nor_xla():
 
 def test_one_gpu_turns_both_on():
     info = decide("auto", "auto", "auto", ["/physical_device:GPU:0"])
-    assert (info.kind, info.mixed_precision, info.xla, info.strategy) == ("GPU", True, True, "default")
+    assert (info.kind, info.mixed_precision, info.xla, info.strategy) == ("GPU", True, True,
+                                                                          "one-device")
     assert "mixed precision on" in info.describe() and "XLA on" in info.describe()
 
 

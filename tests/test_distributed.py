@@ -190,3 +190,19 @@ def test_mirrored_over_two_devices_scales_the_batch_and_resumes(tmp_path, tiny_w
     assert result["epochs"] == [1, 2, 3]  # the resumed run continued, it did not restart
     info = json.loads((tmp_path / "run" / "run.json").read_text())
     assert info["replicas"] == 2 and info["global_batch"] == 8 and info["status"] == "completed"
+
+
+def test_one_device_strategy_trains_the_fast_head_and_fine_tunes(tmp_path, tiny_weights):
+    """What one GPU gets (OneDeviceStrategy, prefetching to the device), here on the CPU."""
+    from core.training import train
+
+    cfg = tiny_config(make_bright_dark(tmp_path / "data", per_class=12, size=32), tiny_weights,
+                      epochs=2, fine_tune_epochs=1, batch_size=4)
+    cfg.train.strategy = "one-device"
+    cfg.model.freeze.mode, cfg.model.freeze.top_n = "top_n", 12
+    result = train(cfg, tmp_path / "run")
+    assert result.status == "completed" and result.device.strategy == "one-device"
+    assert [h["global_epoch"] for h in result.history] == [1, 2, 3]
+    assert all(isinstance(h["loss"], float) for h in result.history)
+    info = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert info["replicas"] == 1 and info["global_batch"] == 4 and info["weights_digest"]

@@ -120,3 +120,94 @@ def test_damaged_history_still_opens(qtbot, window, two_runs):
     page = runs_page(window)
     assert len(page.visible_ids()) == 2  # rebuilt from the default runs folder
     assert "rebuilt" in page.banner.text()
+
+
+def test_selected_run_shows_exports_and_why_tensorboard_is_off(qtbot, window, two_runs,
+                                                               monkeypatch):
+    h, ia, ib, a, _b = two_runs
+    page = runs_page(window)
+    assert not page.tensorboard_button.isEnabled()  # nothing selected
+    assert "Select one run" in page.tensorboard_button.toolTip()
+    assert not page.exports_label.isVisible()
+
+    h.record_export(a, "tflite", a / "export" / "model.tflite", 2_500_000, {"status": "ok"})
+    h.record_export(a, "tflite-int8", a / "export" / "model_int8.tflite", 900_000,
+                    {"status": "parity_failed"})
+    page.select_ids([ia])
+    text = page.exports_label.text()
+    assert page.exports_label.isVisible() and f"Exports of {a.name} (2)" in text
+    assert "tflite · 2.4 MB" in text and str(a / "export" / "model.tflite") in text
+    assert "do not trust" in text  # only the int8 one failed its parity check
+    assert text.count("do not trust") == 1
+    assert not page.tensorboard_button.isEnabled()  # these fake runs have no logs
+    assert "no TensorBoard logs" in page.tensorboard_button.toolTip()
+
+    page.select_ids([ib])
+    assert "none yet" in page.exports_label.text()
+    monkeypatch.setattr("core.tensorboard_launcher.tensorboard_available", lambda: False)
+    page.select_ids([ia])
+    assert not page.tensorboard_button.isEnabled()
+    assert "pip install tensorboard" in page.tensorboard_button.toolTip()
+    page.select_ids([ia, ib])
+    assert not page.exports_label.isVisible()
+
+
+def test_open_in_tensorboard_from_runs_and_train_pages(qtbot, window, trained_run, monkeypatch):
+    import urllib.request
+
+    from PySide6.QtGui import QDesktopServices
+
+    from core import tensorboard_launcher as tbl
+
+    opened = []
+    monkeypatch.setattr(QDesktopServices, "openUrl",
+                        lambda url: opened.append(url.toString()) or True)
+    rid = RunHistory().record_run(trained_run)
+    page = runs_page(window)
+    page.select_ids([rid])
+    button = page.tensorboard_button
+    assert button.isEnabled(), button.toolTip()
+    with qtbot.waitSignal(button.opened, timeout=120000) as sig:
+        button.click()
+        assert not button.isEnabled() and "Starting" in button.text()  # a worker starts it
+    url = sig.args[0]
+    assert opened == [url] and url.startswith("http://127.0.0.1:")
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        assert resp.status == 200
+    assert url in page.banner.text()
+    qtbot.waitUntil(button.isEnabled, timeout=5000)
+
+    # The Train page offers the current run's logs too, reusing the same server.
+    train = next(p for p in window.pages if p.key == "train")
+    window.state.set_run(str(trained_run))
+    window.show_page(window.pages.index(train))
+    assert train.current_run_dir() == str(trained_run)
+    with qtbot.waitSignal(train.tensorboard_button.opened, timeout=60000) as sig2:
+        train.tensorboard_button.click()
+    assert sig2.args[0] == url and opened == [url, url]
+
+    [server] = tbl.running_servers()
+    proc = server.process
+    window.shutdown()  # closing the app stops every TensorBoard it started
+    assert tbl.running_servers() == [] and proc.poll() is not None
+
+
+def test_train_page_finds_the_folder_of_the_run_it_started(tmp_path):
+    from gui.pages.train_page import new_run_folder, run_folder_names
+
+    base = tmp_path / "runs"
+    old = make_run(base / "20261101-100000-MobileNetV3Small")
+    before = run_folder_names(base)
+    assert new_run_folder(base, before) is None
+    (base / "not-a-run-yet").mkdir()  # no config.json: not yet a run
+    assert new_run_folder(base, before) is None
+    new = make_run(base / "20261102-100000-MobileNetV3Small")
+    assert new_run_folder(base, before) == str(new) != str(old)
+    assert run_folder_names(tmp_path / "missing") == set()
+
+
+def test_network_page_next_shows_runs(qtbot, window):
+    network = next(p for p in window.pages if p.key == "network")
+    assert network.next_button is not None and "runs" in network.next_button.text().lower()
+    network.next_button.click()
+    assert window.current_page().key == "runs"

@@ -196,3 +196,37 @@ def test_history_failure_never_fails_training(tmp_path, monkeypatch):
     events = []
     assert record_run_safely(make_run(tmp_path / "r"), events.append) is None
     assert any(isinstance(e, Log) and e.level == "warning" for e in events)
+
+
+def test_exports_of_a_run_are_recorded_and_history_trouble_only_warns(trained_run, tmp_path,
+                                                                     monkeypatch):
+    """export_model lists each exported format under its run; a broken history never fails it."""
+    from core.config import ExportConfig
+    from core.events import Log
+    from core.export import export_model
+
+    monkeypatch.setenv("FTS_DATA_DIR", str(tmp_path / "data"))
+    report = export_model(trained_run, "keras", tmp_path / "out", ExportConfig(parity_images=4),
+                          latency_runs=2)
+    assert report.ok and report.written
+    h = RunHistory()
+    rid = h.find_id(trained_run)
+    assert rid is not None  # the run is indexed on its first export
+    [e] = h.exports(rid)
+    exported = (tmp_path / "out" / "model.keras").resolve()
+    assert (e["format"], e["path"], e["size_bytes"]) == ("keras", str(exported),
+                                                         exported.stat().st_size)
+    assert e["details"]["status"] == "ok" and e["details"]["trusted"] is True
+    assert e["details"]["export_dir"] == str((tmp_path / "out").resolve())
+    assert e["details"]["parity"]["passed"] is True
+
+    events = []
+    monkeypatch.setenv("FTS_DATA_DIR", str(tmp_path / "broken"))
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "history.sqlite").mkdir()  # a folder where the database should be
+    report = export_model(trained_run, "keras", tmp_path / "out2", ExportConfig(parity_images=4),
+                          listener=events.append, latency_runs=2)
+    assert report.ok and (tmp_path / "out2" / "model.keras").is_file()
+    assert any(isinstance(e, Log) and e.level == "warning" and "history" in e.message
+               for e in events)
+    assert len(RunHistory(tmp_path / "data" / "history.sqlite").exports(rid)) == 1

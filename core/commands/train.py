@@ -27,8 +27,8 @@ def register(sub) -> None:
     p.add_argument("--val-split", type=float, help="validation fraction (default 0.2)")
     p.add_argument("--seed", type=int)
     p.add_argument("--config", help="a config JSON (a run's config.json works); flags override it")
-    p.add_argument("--strategy", choices=["auto", "default", "mirrored", "multi-worker"],
-                   help="auto (default): every local GPU when there are several; multi-worker: "
+    p.add_argument("--strategy", choices=["auto", "default", "one-device", "mirrored", "multi-worker"],
+                   help="auto (default): the GPU, or every local GPU when there are several; multi-worker: "
                    "train across machines described by the TF_CONFIG environment variable "
                    "(run the same command on each; see README)")
     p.add_argument("--mixed-precision", choices=["auto", "on", "off"],

@@ -257,7 +257,7 @@ class NetworkPage(Page):
     intro = ("How your model turns a picture into an answer: the shape of every layer, the "
              "filters it learned, what each layer sees in one of your images, and the maths "
              "behind it — to explore, nothing here changes the model.")
-    next_text = ""
+    next_text = "Next: all runs"
 
     model_ready = Signal(int)          # rows in the layer table
     kernels_shown = Signal(int)        # tiles in the kernel view

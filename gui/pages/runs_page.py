@@ -6,6 +6,8 @@ a :class:`gui.jobs.Job`, outside the window's one long-job slot, so it works eve
 while a training run is going.  Training records each run itself; the page only
 refreshes when ``AppState.run_changed`` says a run finished or was opened.
 
+Selecting one row shows what was exported from that run (the history records every
+export made from a run folder) and enables "Open in TensorBoard" when the run has logs.
 Selecting two rows compares them: the settings that differ (dotted keys, the
 same names the config file uses) and their validation curves overlaid, so
 "did the lower learning rate help?" has a visible answer.  The curves'
@@ -15,6 +17,7 @@ imported the first time two runs are compared.
 
 from __future__ import annotations
 
+import html
 import json
 import time
 from pathlib import Path
@@ -27,9 +30,11 @@ from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHea
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from core.errors import UserError
+from core.fsutil import human_size
 from gui.jobs import Job
 from gui.pages.base import Page
 from gui.theme import ACCENT
+from gui.widgets.tensorboard_button import TensorBoardButton, opened_message
 
 ID_ROLE = Qt.UserRole + 1
 SORT_ROLE = Qt.UserRole + 2
@@ -62,6 +67,24 @@ def _value_text(v: Any) -> str:
     if isinstance(v, (dict, list)):
         return json.dumps(v)
     return str(v)
+
+
+def exports_text(run_name: str, exports: list[dict]) -> str:
+    """One line per exported format of a run, newest last (rich text for a QLabel)."""
+    title = f"<b>Exports of {html.escape(run_name)}"
+    if not exports:
+        return (f"{title}:</b> none yet — open the run and export its model on the Export page "
+                "(step 7); each format is then listed here.")
+    lines = []
+    for e in exports:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(e["created"]))
+        size = human_size(e["size_bytes"]) if e.get("size_bytes") else "–"
+        status = (e.get("details") or {}).get("status")
+        flag = (" <b>(its answers differ from the app's: do not trust it)</b>"
+                if status == "parity_failed" else "")
+        lines.append(f"{html.escape(e['format'])} · {size} · {when}{flag} — "
+                     f"<tt>{html.escape(e['path'])}</tt>")
+    return f"{title} ({len(exports)}):</b><br>" + "<br>".join(lines)
 
 
 def _item(text: str, sort_value: Any, align_right: bool = False) -> QStandardItem:
@@ -116,7 +139,9 @@ class RunsPage(Page):
         self.rescan_button = QPushButton("Rescan")
         self.rescan_button.setToolTip("Re-read every known run folder (the folders are the "
                                       "truth; the list is only an index of them)")
-        for b in (self.open_button, self.delete_button, self.add_button, self.rescan_button):
+        self.tensorboard_button = TensorBoardButton("Select one run to see its logs")
+        for b in (self.open_button, self.tensorboard_button, self.delete_button, self.add_button,
+                  self.rescan_button):
             bar.addWidget(b)
         self.body.addLayout(bar)
 
@@ -150,6 +175,13 @@ class RunsPage(Page):
         top_lay.setContentsMargins(0, 0, 0, 0)
         top_lay.addWidget(self.empty_label)
         top_lay.addWidget(self.table, 1)
+        self.exports_label = QLabel()
+        self.exports_label.setObjectName("hint")
+        self.exports_label.setWordWrap(True)
+        self.exports_label.setTextFormat(Qt.RichText)
+        self.exports_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        top_lay.addWidget(self.exports_label)
+        self.exports_label.hide()
 
         self.compare_box = QWidget()
         box = QVBoxLayout(self.compare_box)
@@ -191,6 +223,9 @@ class RunsPage(Page):
         self.delete_button.clicked.connect(self.delete_selected)
         self.rescan_button.clicked.connect(lambda: self.rescan())
         self.add_button.clicked.connect(self._choose_folder)
+        self.tensorboard_button.opened.connect(
+            lambda url, shown: self.show_info(opened_message(url, shown)))
+        self.tensorboard_button.failed.connect(self.show_error)
         state.run_changed.connect(lambda _r: self.refresh() if self._history is not None else None)
         self._on_selection()
 
@@ -278,11 +313,28 @@ class RunsPage(Page):
         ids = self.selected_ids()
         self.open_button.setEnabled(len(ids) == 1)
         self.delete_button.setEnabled(len(ids) == 1)
+        self._show_run_details(ids[0] if len(ids) == 1 else None)
         if len(ids) == 2:
             self.compare(*ids)
         else:
             self.compare_box.hide()
             self.compare_hint.setVisible(self.model.rowCount() >= 2)
+
+    def _show_run_details(self, run_id: Optional[int]) -> None:
+        """The one selected run's exports and TensorBoard button (None: no single run)."""
+        run = exports = None
+        if run_id is not None:
+            try:
+                run, exports = self.history.get(run_id), self.history.exports(run_id)
+            except UserError:
+                run = None
+        self.tensorboard_button.set_run(run.path if run is not None else None)
+        if run is None:
+            self.exports_label.hide()
+            return
+        self.exports_label.setText(exports_text(run.name, exports or []))
+        self.exports_label.setToolTip("\n".join(e["path"] for e in exports or []))
+        self.exports_label.show()
 
     # ------------------------------------------------------------------ actions
     def open_selected(self) -> None:
@@ -416,3 +468,7 @@ class RunsPage(Page):
         if self._rebuild is not None and self._rebuild.is_running():
             self._rebuild.cancel()
             self._rebuild.wait()
+        self.tensorboard_button.shutdown()
+        from core.tensorboard_launcher import stop_all_servers
+
+        stop_all_servers()  # every page's servers: the window is closing

@@ -12,6 +12,10 @@ The page only listens: ``BatchEnd`` moves the progress bar and the curves within
 an epoch, ``EpochEnd`` adds a validation point and a log line, ``PhaseStarted``
 draws the marker between the head and the fine-tuning phase, and the ``Log``
 line beginning with ``device:`` says where the run trains.
+
+"Open in TensorBoard" shows the current run's logs (``RUN_DIR/logs``): the run
+being trained -- its folder is the new one under the app's runs folder, found
+when its first phase starts -- or else the last finished or opened run.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from gui.pages.base import Page
 from gui.paths import app_data_dir
 from gui.state import touches
 from gui.widgets.curves import TrainingCurves
+from gui.widgets.tensorboard_button import TensorBoardButton, opened_message
 
 PHASE_NAMES = {"head": "Training the new head", "fine_tune": "Fine-tuning the backbone"}
 
@@ -96,6 +101,24 @@ def format_duration(seconds: float) -> str:
     if s >= 3600:
         return f"{s // 3600} h {s % 3600 // 60:02d} min"
     return f"{s // 60}:{s % 60:02d}"
+
+
+def run_folder_names(base: Path) -> set[str]:
+    """Names of the folders in the runs folder now (to spot the one a new run creates)."""
+    try:
+        return {p.name for p in base.iterdir() if p.is_dir()}
+    except OSError:
+        return set()
+
+
+def new_run_folder(base: Path, before: set[str]) -> Optional[str]:
+    """The run folder created under ``base`` since ``before`` was listed (newest if several)."""
+    try:
+        fresh = [p for p in base.iterdir()
+                 if p.is_dir() and p.name not in before and (p / "config.json").is_file()]
+    except OSError:
+        return None
+    return str(max(fresh, key=lambda p: p.stat().st_mtime)) if fresh else None
 
 
 def resumable(run_dir: Optional[str]) -> bool:
@@ -181,6 +204,8 @@ class TrainPage(Page):
         self._writing = False
         self._fields: dict[str, QWidget] = {}
         self._in_batches = False
+        self._live_run: Optional[str] = None  # folder of the run being trained, once known
+        self._runs_before: Optional[set[str]] = None  # runs folder listing at Start
 
         split = QSplitter(Qt.Horizontal)
         split.addWidget(self._build_settings())
@@ -307,6 +332,11 @@ class TrainPage(Page):
         self.resume_button = QPushButton("Resume")
         self.resume_button.setToolTip("Continue the stopped run from its last finished epoch")
         self.resume_button.clicked.connect(self.resume)
+        self.tensorboard_button = TensorBoardButton("No run yet: train one, or open one on the "
+                                                    "Runs page")
+        self.tensorboard_button.opened.connect(
+            lambda url, shown: self.show_info(opened_message(url, shown)))
+        self.tensorboard_button.failed.connect(self.show_error)
         for b in (self.start_button, self.stop_button, self.resume_button):
             row.addWidget(b)
         row.addStretch(1)
@@ -325,7 +355,10 @@ class TrainPage(Page):
         self.status_label = QLabel("Press Start training (Ctrl+Enter) when the settings look "
                                    "right. The defaults suit most folders.")
         self.status_label.setWordWrap(True)
-        lay.addWidget(self.status_label)
+        status_row = QHBoxLayout()
+        status_row.addWidget(self.status_label, 1)
+        status_row.addWidget(self.tensorboard_button, 0, Qt.AlignTop)
+        lay.addLayout(status_row)
 
         self.curves = TrainingCurves()
         lay.addWidget(self.curves, 3)
@@ -408,7 +441,13 @@ class TrainPage(Page):
             self.show_error(f"Training cannot start: {report.unusable_reason}.")
             return None
         self.curves.clear()
-        return self._launch(train_job, cfg, report, str(runs_base_dir()), name="Training")
+        base = runs_base_dir()
+        job = self._launch(train_job, cfg, report, str(base), name="Training")
+        if job is not None:
+            self._live_run, self._runs_before = None, run_folder_names(base)
+            job.done.connect(self._stop_looking_for_run)
+            self._update_tensorboard()
+        return job
 
     def resume(self) -> Optional[Job]:
         """Continue the last stopped run (its own saved settings, not the page's)."""
@@ -420,7 +459,11 @@ class TrainPage(Page):
         from core.runs import RunFolder
 
         self.curves.load_history(RunFolder(run_dir).history())
-        return self._launch(resume_job, run_dir, name="Training (resumed)")
+        job = self._launch(resume_job, run_dir, name="Training (resumed)")
+        if job is not None:
+            self._live_run, self._runs_before = run_dir, None
+            self._update_tensorboard()
+        return job
 
     def stop(self) -> None:
         if self.job is not None and self.job.is_running():
@@ -485,6 +528,7 @@ class TrainPage(Page):
             self.curves.add_batch(event.phase, event.epoch, event.step, event.steps,
                                   event.metrics)
         elif isinstance(event, EpochEnd):
+            self._update_tensorboard()  # the first epoch's logs have just been written
             m = event.metrics
             self.curves.add_epoch(event.phase, event.epoch, m)
             parts = [f"{k} {m[k]:.4f}" for k in ("loss", "accuracy", "val_loss", "val_accuracy")
@@ -492,6 +536,7 @@ class TrainPage(Page):
             self._log(f"{event.phase} epoch {event.epoch}/{event.epochs} "
                       f"({format_duration(event.seconds)}): " + ", ".join(parts))
         elif isinstance(event, PhaseStarted):
+            self._update_tensorboard()
             self._in_batches = False
             self.curves.start_phase(event.phase)
             self.progress.setRange(0, max(1, event.epochs * event.steps_per_epoch))
@@ -569,12 +614,36 @@ class TrainPage(Page):
 
     def _on_run_changed(self, run_dir: Optional[str]) -> None:
         self.resumable_run = run_dir if resumable(run_dir) else None
+        if not (self.job is not None and self.job.is_running()):
+            self._live_run = None  # the finished (or newly opened) run is the current one now
         self._update_buttons()
+        self._update_tensorboard()
+
+    # ------------------------------------------------------------------ TensorBoard
+    def current_run_dir(self) -> Optional[str]:
+        """The run "Open in TensorBoard" shows: the one training now, else the last one."""
+        return self._live_run or self.state.run_dir
+
+    def _update_tensorboard(self) -> None:
+        if self._live_run is None and self._runs_before is not None:
+            self._live_run = new_run_folder(runs_base_dir(), self._runs_before)
+            if self._live_run is not None:
+                self._runs_before = None
+        self.tensorboard_button.set_run(self.current_run_dir())
+
+    def _stop_looking_for_run(self) -> None:
+        self._update_tensorboard()  # a run that failed in its first epoch still has a folder
+        self._runs_before = None
 
     # ------------------------------------------------------------------ lifecycle
     def on_shown(self) -> None:
         self._update_steps_hint()
+        self._update_tensorboard()
 
     def shutdown(self) -> None:
         if self.job is not None and self.job.is_running():
             self.job.cancel()
+        self.tensorboard_button.shutdown()
+        from core.tensorboard_launcher import stop_all_servers
+
+        stop_all_servers()  # the window is closing: no TensorBoard outlives the app
