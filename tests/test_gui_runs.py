@@ -211,3 +211,10 @@ def test_network_page_next_shows_runs(qtbot, window):
     assert network.next_button is not None and "runs" in network.next_button.text().lower()
     network.next_button.click()
     assert window.current_page().key == "runs"
+
+
+def test_export_page_next_shows_the_network_page(qtbot, window):
+    export = next(p for p in window.pages if p.key == "export")
+    assert export.next_button is not None and "network" in export.next_button.text().lower()
+    export.next_button.click()
+    assert window.current_page().key == "network"

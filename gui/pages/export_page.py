@@ -61,7 +61,7 @@ class ExportPage(Page):
     intro = ("Save the model in the formats your app or device needs. Each file is loaded "
              "again with its own runtime and must give the same answers as this app on your "
              "validation images before it is marked PASS.")
-    next_text = ""
+    next_text = "Next: look inside the network"
 
     export_finished = Signal(object)  # core.export.ExportReport
     export_failed = Signal(str)
