@@ -709,24 +709,24 @@ def _feature_extractor(model):
 
 
 def _save_model(model, run: RunFolder, cfg: StudioConfig, n_classes: int) -> None:
-    """Save the best model as a float32 .keras, whatever precision trained it.
+    """Save the best model as a plain float32 .keras: weights only, no training state.
 
-    A model trained under mixed_float16 is rebuilt under float32 and given the
-    same weights, so the saved file computes in float32 everywhere (a CPU, an
-    exporter) and needs no mixed-precision support to load.
+    The trained model is rebuilt outside any distribution strategy, under float32,
+    and given the same weights.  So the saved file computes in float32 everywhere
+    (a CPU, an exporter), needs no mixed-precision support to load, and carries no
+    optimizer state (which would double its size and make Keras warn about
+    skipped optimizer variables on every load).
     """
     import keras
 
     from .fsutil import atomic_file
     from .model import build_model
 
-    if keras.mixed_precision.global_policy().name != "float32":
-        keras.mixed_precision.set_global_policy("float32")
-        clean = build_model(cfg.model, n_classes, cfg.model.image_size, None)
-        clean.set_weights(model.get_weights())
-        model = clean
+    keras.mixed_precision.set_global_policy("float32")
+    clean = build_model(cfg.model, n_classes, cfg.model.image_size, None)
+    clean.set_weights(model.get_weights())
     with atomic_file(run.model_path, suffix=".keras") as tmp:
-        model.save(str(tmp))
+        clean.save(str(tmp))
 
 
 def _validation_metrics(model, run: RunFolder, split, classes, cfg, listener) -> Optional[Metrics]:

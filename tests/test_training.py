@@ -128,3 +128,21 @@ def test_kill_9_mid_epoch_then_resume_loses_at_most_that_epoch(data, tmp_path):
     assert [h["epoch"] for h in hist] == list(range(1, 7))
     assert run.load_config() == StudioConfig.load(cfg_path)  # same config after resume
     assert run.run_info()["status"] == "completed"
+
+
+def test_saved_model_carries_no_optimizer_state(trained_run):
+    """model.keras is the deliverable: weights only, loads without Keras' optimizer warning."""
+    import warnings
+    import zipfile
+
+    import h5py
+
+    with zipfile.ZipFile(trained_run / "model.keras") as z, z.open("model.weights.h5") as f:
+        with h5py.File(f, "r") as h5:
+            assert "optimizer" not in h5
+    from core.model import load_model_file
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load_model_file(trained_run / "model.keras")
+    assert not [w for w in caught if "Skipping variable loading" in str(w.message)]
