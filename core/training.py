@@ -644,8 +644,11 @@ def _feature_datasets(model, train_records, val_records, cfg: StudioConfig, cach
     expensive work.  Without augmentation one pass is exact; with augmentation
     ``head_feature_views`` augmented passes are cached and the epochs cycle
     through them: each view yields ``ceil(n / batch)`` batches, one epoch's
-    worth, so epoch ``e`` trains on view ``e % views`` (a file that could not
-    be decoded shortens a view and shifts this by a batch, harmlessly).
+    worth, so epoch ``e`` of the phase trains on view ``e % views`` (a file that
+    could not be decoded shortens a view and shifts this by a batch, harmlessly).
+    View ``v`` is augmented with the seed of the phase's epoch ``v`` and a resumed
+    phase starts the cycle at its next epoch's view, so a resume sees the same
+    views in the same order as an uninterrupted run.
     """
     import tensorflow as tf
 
@@ -674,12 +677,13 @@ def _feature_datasets(model, train_records, val_records, cfg: StudioConfig, cach
         return np.concatenate(feats), np.concatenate(labels)
 
     t0 = time.time()
+    phase_first_epoch = state.global_epoch - state.epoch  # global number of the phase's epoch 0
     per_view = []
     for v in range(views):
         label = (f"computing backbone features, view {v + 1}/{views}" if views > 1
                  else "computing backbone features")
         per_view.append(extract(train_records, True, cfg.augment if augmenting else None,
-                                state.global_epoch + v, label))
+                                phase_first_epoch + v, label))
     emit(listener, Log(f"head phase on cached features: the frozen backbone ran {views} "
                        f"time(s) over the training images instead of {cfg.train.epochs} "
                        f"({time.time() - t0:.1f} s)"))
@@ -691,8 +695,9 @@ def _feature_datasets(model, train_records, val_records, cfg: StudioConfig, cach
                 .shuffle(len(f), seed=cfg.train.seed + i, reshuffle_each_iteration=True)
                 .batch(bs))
 
-    train = view_ds(0)
-    for i in range(1, views):
+    order = [(state.epoch + i) % views for i in range(views)]  # resume: next epoch's view first
+    train = view_ds(order[0])
+    for i in order[1:]:
         train = train.concatenate(view_ds(i))
     train = train.repeat().prefetch(2)
     val = None
