@@ -54,6 +54,14 @@ class Log:
 
 
 @dataclass(frozen=True)
+class RunStarted:
+    """Training has begun in ``run_dir`` (a new run's folder exists from now on)."""
+
+    run_dir: str
+    resumed: bool = False
+
+
+@dataclass(frozen=True)
 class PhaseStarted:
     """A training phase begins ('head' or 'fine_tune')."""
 

@@ -32,7 +32,7 @@ from .config import StudioConfig
 from .device import DeviceInfo
 from .errors import UserError
 from .events import (BatchEnd, CancelToken, Cancelled, EpochEnd, Log, PhaseStarted, Progress,
-                     emit)
+                     RunStarted, emit)
 from .fsutil import atomic_dir
 from .metrics import Metrics
 from .runs import RunFolder, default_run_dir
@@ -463,6 +463,8 @@ def _run(cfg: StudioConfig, run: RunFolder, split, classes: list[str], state: Lo
                         global_batch=global_batch)
     engine = _Engine(cfg, run, split, classes, state, listener, cancel, cluster)
     engine.batch_size = global_batch
+    emit(listener, RunStarted(str(run.path if cluster.is_chief else public_dir or run.path),
+                              resumed=state.global_epoch > 0))
     status = "completed"
     try:
         dist.check_same_data(strategy, cluster, run.run_info().get("dataset_fingerprint") or "0")

@@ -192,18 +192,15 @@ def test_open_in_tensorboard_from_runs_and_train_pages(qtbot, window, trained_ru
     assert tbl.running_servers() == [] and proc.poll() is not None
 
 
-def test_train_page_finds_the_folder_of_the_run_it_started(tmp_path):
-    from gui.pages.train_page import new_run_folder, run_folder_names
+def test_train_page_follows_the_run_the_engine_started(qtbot, window, trained_run):
+    """RunStarted names the new run's folder: the TensorBoard button follows it at once."""
+    from core import tensorboard_launcher as tbl
+    from core.events import RunStarted
 
-    base = tmp_path / "runs"
-    old = make_run(base / "20261101-100000-MobileNetV3Small")
-    before = run_folder_names(base)
-    assert new_run_folder(base, before) is None
-    (base / "not-a-run-yet").mkdir()  # no config.json: not yet a run
-    assert new_run_folder(base, before) is None
-    new = make_run(base / "20261102-100000-MobileNetV3Small")
-    assert new_run_folder(base, before) == str(new) != str(old)
-    assert run_folder_names(tmp_path / "missing") == set()
+    train = next(p for p in window.pages if p.key == "train")
+    train._on_event(RunStarted(str(trained_run)))
+    assert train.current_run_dir() == str(trained_run)
+    assert train.tensorboard_button.isEnabled() == tbl.tensorboard_available()
 
 
 def test_network_page_next_shows_runs(qtbot, window):

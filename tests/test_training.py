@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from core.config import StudioConfig
-from core.events import BatchEnd, CancelToken, EpochEnd, PhaseStarted
+from core.events import BatchEnd, CancelToken, EpochEnd, PhaseStarted, RunStarted
 from core.runs import RunFolder
 from weights_fixture import make_bright_dark, tiny_config
 
@@ -44,6 +44,7 @@ def test_train_two_phases_writes_a_complete_run_folder(data, tmp_path, weights_f
     hist = run.history()
     assert [h["phase"] for h in hist] == ["head"] * 3 + ["fine_tune"]
     phases = [e.phase for e in events if isinstance(e, PhaseStarted)]
+    assert [e.run_dir for e in events if isinstance(e, RunStarted)] == [str(run.path)]
     assert phases == ["head", "fine_tune"]
     batches = [e for e in events if isinstance(e, BatchEnd)]
     assert batches and all(e.images_per_second > 0 and e.steps == 5 for e in batches)

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox
                                QLabel, QPlainTextEdit, QProgressBar, QPushButton, QScrollArea,
                                QSpinBox, QSplitter, QVBoxLayout, QWidget)
 
-from core.events import BatchEnd, EpochEnd, Log, PhaseStarted, Progress
+from core.events import BatchEnd, EpochEnd, Log, PhaseStarted, Progress, RunStarted
 from gui.jobs import Job
 from gui.pages.base import Page
 from gui.paths import app_data_dir
@@ -101,24 +101,6 @@ def format_duration(seconds: float) -> str:
     if s >= 3600:
         return f"{s // 3600} h {s % 3600 // 60:02d} min"
     return f"{s // 60}:{s % 60:02d}"
-
-
-def run_folder_names(base: Path) -> set[str]:
-    """Names of the folders in the runs folder now (to spot the one a new run creates)."""
-    try:
-        return {p.name for p in base.iterdir() if p.is_dir()}
-    except OSError:
-        return set()
-
-
-def new_run_folder(base: Path, before: set[str]) -> Optional[str]:
-    """The run folder created under ``base`` since ``before`` was listed (newest if several)."""
-    try:
-        fresh = [p for p in base.iterdir()
-                 if p.is_dir() and p.name not in before and (p / "config.json").is_file()]
-    except OSError:
-        return None
-    return str(max(fresh, key=lambda p: p.stat().st_mtime)) if fresh else None
 
 
 def resumable(run_dir: Optional[str]) -> bool:
@@ -205,7 +187,6 @@ class TrainPage(Page):
         self._fields: dict[str, QWidget] = {}
         self._in_batches = False
         self._live_run: Optional[str] = None  # folder of the run being trained, once known
-        self._runs_before: Optional[set[str]] = None  # runs folder listing at Start
 
         split = QSplitter(Qt.Horizontal)
         split.addWidget(self._build_settings())
@@ -444,8 +425,7 @@ class TrainPage(Page):
         base = runs_base_dir()
         job = self._launch(train_job, cfg, report, str(base), name="Training")
         if job is not None:
-            self._live_run, self._runs_before = None, run_folder_names(base)
-            job.done.connect(self._stop_looking_for_run)
+            self._live_run = None  # until the engine says which folder (RunStarted)
             self._update_tensorboard()
         return job
 
@@ -461,7 +441,7 @@ class TrainPage(Page):
         self.curves.load_history(RunFolder(run_dir).history())
         job = self._launch(resume_job, run_dir, name="Training (resumed)")
         if job is not None:
-            self._live_run, self._runs_before = run_dir, None
+            self._live_run = run_dir
             self._update_tensorboard()
         return job
 
@@ -535,6 +515,9 @@ class TrainPage(Page):
                      if m.get(k) is not None]
             self._log(f"{event.phase} epoch {event.epoch}/{event.epochs} "
                       f"({format_duration(event.seconds)}): " + ", ".join(parts))
+        elif isinstance(event, RunStarted):
+            self._live_run = event.run_dir
+            self._update_tensorboard()
         elif isinstance(event, PhaseStarted):
             self._update_tensorboard()
             self._in_batches = False
@@ -625,15 +608,7 @@ class TrainPage(Page):
         return self._live_run or self.state.run_dir
 
     def _update_tensorboard(self) -> None:
-        if self._live_run is None and self._runs_before is not None:
-            self._live_run = new_run_folder(runs_base_dir(), self._runs_before)
-            if self._live_run is not None:
-                self._runs_before = None
         self.tensorboard_button.set_run(self.current_run_dir())
-
-    def _stop_looking_for_run(self) -> None:
-        self._update_tensorboard()  # a run that failed in its first epoch still has a folder
-        self._runs_before = None
 
     # ------------------------------------------------------------------ lifecycle
     def on_shown(self) -> None:
