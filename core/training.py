@@ -344,7 +344,7 @@ class _Engine:
         improved_phase = st.phase_best_score is None or score > st.phase_best_score
         if improved_phase:
             st.phase_best_score, st.phase_best_epoch, st.wait = score, st.global_epoch, 0
-            self.model.save_weights(str(self._phase_best_path()))
+            save_weights(self.model, self._phase_best_path())
         else:
             st.wait += 1
         if st.best_score is None or score > st.best_score:
@@ -352,7 +352,7 @@ class _Engine:
             from .fsutil import atomic_file
 
             with atomic_file(self.run.best_weights_path, suffix=".weights.h5") as tmp:
-                self.model.save_weights(str(tmp))
+                save_weights(self.model, tmp)
         t = self.cfg.train
         if t.lr_schedule == "plateau":
             st.plateau_wait = 0 if improved_phase else st.plateau_wait + 1
@@ -376,7 +376,7 @@ class _Engine:
 
     def write_checkpoint(self) -> None:
         with atomic_dir(self.run.checkpoint_dir) as tmp:
-            self.model.save_weights(str(tmp / "weights.weights.h5"))
+            save_weights(self.model, tmp / "weights.weights.h5")
             opt_vars = [np.asarray(v.numpy()) for v in self.fit_model.optimizer.variables]
             np.savez(tmp / "optimizer.npz", *opt_vars)
             best = self._phase_best_path()
@@ -390,7 +390,7 @@ class _Engine:
         ck = self.run.checkpoint_dir
         if not (ck / "weights.weights.h5").exists():
             return False
-        self.model.load_weights(str(ck / "weights.weights.h5"))
+        load_weights(self.model, ck / "weights.weights.h5")
         if (ck / "phase-best.weights.h5").exists():
             import shutil
 
@@ -412,6 +412,28 @@ class _Engine:
             else:
                 emit(self.listener, Log("optimizer state did not match; it restarts fresh",
                                         "warning"))
+
+
+def save_weights(model, path) -> None:
+    """The model's weights alone, without the optimizer's state.
+
+    ``Model.save_weights`` of a compiled model also stores the optimizer's
+    slots (twice the trainable weights for Adam); the engine keeps those in
+    ``checkpoint/optimizer.npz`` only, so best/phase-best files stay small and
+    load into a model compiled for either phase without Keras' warnings.
+    """
+    from keras.src.saving import saving_lib
+
+    skip = [model.optimizer] if getattr(model, "optimizer", None) is not None else None
+    saving_lib.save_weights_only(model, str(path), objects_to_skip=skip)
+
+
+def load_weights(model, path) -> None:
+    """Load weights saved by :func:`save_weights` (or by Keras, ignoring any optimizer state)."""
+    from keras.src.saving import saving_lib
+
+    skip = [model.optimizer] if getattr(model, "optimizer", None) is not None else None
+    saving_lib.load_weights_only(model, str(path), objects_to_skip=skip)
 
 
 def _compile(model, lr: float, cfg: StudioConfig, device: DeviceInfo) -> None:
@@ -553,7 +575,7 @@ def _run(cfg: StudioConfig, run: RunFolder, split, classes: list[str], state: Lo
             # End of phase: continue from the phase's best weights (early-stopping restore).
             best = engine._phase_best_path()
             if best.exists():
-                model.load_weights(str(best))
+                load_weights(model, best)
             state.finished_phases.append(phase)
             engine.write_checkpoint()
     except Cancelled:
@@ -571,7 +593,7 @@ def _run(cfg: StudioConfig, run: RunFolder, split, classes: list[str], state: Lo
     digest = None
     try:
         if engine.model is not None and run.best_weights_path.exists():
-            engine.model.load_weights(str(run.best_weights_path))
+            load_weights(engine.model, run.best_weights_path)
             digest = weights_digest(engine.model)
             if cluster.is_chief:
                 _save_model(engine.model, run, cfg, len(classes))

@@ -181,3 +181,13 @@ def test_resumed_fast_head_continues_the_cycle_of_cached_views(tmp_path):
     np.testing.assert_array_equal(resumed_first_epoch, fresh_second_epoch)
     assert not np.array_equal(np.sort(first_epoch_batches(0), axis=0),
                               np.sort(resumed_first_epoch, axis=0))
+
+
+def test_weight_files_hold_no_optimizer_state(trained_run):
+    """best.weights.h5 and the checkpoint hold weights only (optimizer state: optimizer.npz)."""
+    import h5py
+
+    for name in ("best.weights.h5", "checkpoint/weights.weights.h5"):
+        with h5py.File(trained_run / name, "r") as h5:
+            assert "optimizer" not in h5, name
+    assert (trained_run / "checkpoint" / "optimizer.npz").exists()
