@@ -46,21 +46,16 @@ def make_folders(base: Path, per_class: int, test_per_class: int, size: int):
     return train, test
 
 
-def run_recipe(train_dir: Path, test_dir: Path, backbone: str, size: int, weights: str,
-               epochs: tuple[int, int], batch: int = 32):
+def build_recipe_model(backbone: str, size: int, weights: str, n_classes: int):
+    """The keras.io guide's classifier; returns (model, base) with the base frozen.
+
+    Augmentation layers, Rescaling to [-1, 1], the base called with
+    ``training=False``, GAP, Dropout(0.2), a softmax Dense.  Shared with
+    bench_speed.py, which times its train step on in-memory tensors.
+    """
     import keras
     from keras import layers
 
-    t0 = time.perf_counter()
-    common = dict(image_size=(size, size), batch_size=batch, label_mode="categorical", seed=1337)
-    train_ds = keras.utils.image_dataset_from_directory(train_dir, validation_split=0.2,
-                                                        subset="training", **common)
-    val_ds = keras.utils.image_dataset_from_directory(train_dir, validation_split=0.2,
-                                                      subset="validation", **common)
-    test_ds = keras.utils.image_dataset_from_directory(test_dir, shuffle=False, **common)
-    n_classes = len(train_ds.class_names)
-    train_ds = train_ds.prefetch(4)
-    val_ds = val_ds.prefetch(4)
     base = getattr(keras.applications, backbone)(weights=weights, input_shape=(size, size, 3),
                                                  include_top=False)
     base.trainable = False
@@ -72,7 +67,24 @@ def run_recipe(train_dir: Path, test_dir: Path, backbone: str, size: int, weight
     x = layers.GlobalAveragePooling2D()(x)
     x = layers.Dropout(0.2)(x)
     outputs = layers.Dense(n_classes, activation="softmax")(x)
-    model = keras.Model(inputs, outputs)
+    return keras.Model(inputs, outputs), base
+
+
+def run_recipe(train_dir: Path, test_dir: Path, backbone: str, size: int, weights: str,
+               epochs: tuple[int, int], batch: int = 32):
+    import keras
+
+    t0 = time.perf_counter()
+    common = dict(image_size=(size, size), batch_size=batch, label_mode="categorical", seed=1337)
+    train_ds = keras.utils.image_dataset_from_directory(train_dir, validation_split=0.2,
+                                                        subset="training", **common)
+    val_ds = keras.utils.image_dataset_from_directory(train_dir, validation_split=0.2,
+                                                      subset="validation", **common)
+    test_ds = keras.utils.image_dataset_from_directory(test_dir, shuffle=False, **common)
+    n_classes = len(train_ds.class_names)
+    train_ds = train_ds.prefetch(4)
+    val_ds = val_ds.prefetch(4)
+    model, base = build_recipe_model(backbone, size, weights, n_classes)
     model.compile(optimizer=keras.optimizers.Adam(), loss="categorical_crossentropy",
                   metrics=["accuracy"])
     t_head = time.perf_counter()
@@ -88,23 +100,31 @@ def run_recipe(train_dir: Path, test_dir: Path, backbone: str, size: int, weight
     wall = time.perf_counter() - t0
     _, acc = model.evaluate(test_ds, verbose=0)
     n_train = sum(int(x.shape[0]) for x, _ in train_ds)
-    return dict(wall=wall, accuracy=float(acc), head_s=head_s, ft_s=ft_s, n_train=n_train)
+    # The model comes back compiled for its fine-tune (bench_speed.py times that train step).
+    return dict(wall=wall, accuracy=float(acc), head_s=head_s, ft_s=ft_s, n_train=n_train,
+                model=model)
 
 
-def run_app(train_dir: Path, test_dir: Path, backbone: str, size: int, weights: str, out: Path):
+def app_config(train_dir: Path, backbone: str, size: int, weights: str):
+    """The app's defaults with only the data folder, backbone, weights and size given."""
+    from core.augment import preset_config
     from core.config import StudioConfig
-    from core.evaluation import evaluate_folder
-    from core.predict import load_predictor
-    from core.training import train
 
     cfg = StudioConfig()
     cfg.data.data_dir = str(train_dir)
     cfg.model.backbone = backbone
     cfg.model.weights = weights
     cfg.model.image_size = size
-    from core.augment import preset_config
-
     cfg.augment = preset_config("light")
+    return cfg
+
+
+def run_app(train_dir: Path, test_dir: Path, backbone: str, size: int, weights: str, out: Path):
+    from core.evaluation import evaluate_folder
+    from core.predict import load_predictor
+    from core.training import train
+
+    cfg = app_config(train_dir, backbone, size, weights)
     t0 = time.perf_counter()
     result = train(cfg, out)
     wall = time.perf_counter() - t0

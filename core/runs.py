@@ -72,7 +72,7 @@ class RunFolder:
 
     @property
     def best_weights_path(self) -> Path:
-        return self.path / "best.weights.h5"
+        return self.path / "best.weights.npz"
 
     @property
     def logs_dir(self) -> Path:

@@ -184,10 +184,28 @@ def test_resumed_fast_head_continues_the_cycle_of_cached_views(tmp_path):
 
 
 def test_weight_files_hold_no_optimizer_state(trained_run):
-    """best.weights.h5 and the checkpoint hold weights only (optimizer state: optimizer.npz)."""
-    import h5py
+    """best and checkpoint weights are plain arrays, one per model weight; optimizer state apart."""
+    from core.model import load_model_file
 
-    for name in ("best.weights.h5", "checkpoint/weights.weights.h5"):
-        with h5py.File(trained_run / name, "r") as h5:
-            assert "optimizer" not in h5, name
+    n_weights = len(load_model_file(trained_run / "model.keras").weights)
+    for name in ("best.weights.npz", "checkpoint/weights.npz"):
+        with np.load(trained_run / name) as data:
+            assert len(data.files) == n_weights, name
     assert (trained_run / "checkpoint" / "optimizer.npz").exists()
+
+
+def test_weights_of_another_model_are_refused_by_name(tmp_path):
+    import keras
+
+    from core.errors import ModelFileError
+    from core.training import load_weights, save_weights
+
+    small = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    big = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4)])
+    save_weights(small, tmp_path / "w.npz")
+    load_weights(small, tmp_path / "w.npz")
+    with pytest.raises(ModelFileError, match="another model"):
+        load_weights(big, tmp_path / "w.npz")
+    (tmp_path / "bad.npz").write_bytes(b"not a zip")
+    with pytest.raises(ModelFileError, match="bad.npz"):
+        load_weights(small, tmp_path / "bad.npz")
