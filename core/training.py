@@ -388,14 +388,36 @@ class _Engine:
 
     def restore_checkpoint(self) -> bool:
         ck = self.run.checkpoint_dir
-        if not (ck / "weights.npz").exists():
+        weights = checkpoint_weights(self.run)
+        if weights is None:
             return False
-        load_weights(self.model, ck / "weights.npz")
+        if weights.suffix == ".h5":
+            self._upgrade_legacy_weights()
+        load_weights(self.model, weights)
         if (ck / "phase-best.npz").exists():
             import shutil
 
             shutil.copyfile(ck / "phase-best.npz", self._phase_best_path())
         return True
+
+    def _upgrade_legacy_weights(self) -> None:
+        """A run stopped by an older version kept Keras .weights.h5 files: rewrite them as npz.
+
+        Its best and phase-best weights would otherwise be ignored by this version
+        (the model at the end would be the last epoch's, not the best one's).
+        """
+        ck = self.run.checkpoint_dir
+        legacy_phase_best = ck / "phase-best.weights.h5"
+        if legacy_phase_best.exists():
+            load_weights(self.model, legacy_phase_best)
+            save_weights(self.model, self._phase_best_path())
+        legacy_best = self.run.path / "best.weights.h5"
+        if legacy_best.exists() and not self.run.best_weights_path.exists():
+            from .fsutil import atomic_file
+
+            load_weights(self.model, legacy_best)
+            with atomic_file(self.run.best_weights_path, suffix=".npz") as tmp:
+                save_weights(self.model, tmp)
 
     def restore_optimizer(self) -> None:
         """Put back the optimizer state saved with the checkpoint (same phase only)."""
@@ -428,9 +450,28 @@ def save_weights(model, path) -> None:
         np.savez(f, *model.get_weights())
 
 
+def checkpoint_weights(run: RunFolder) -> Optional[Path]:
+    """The checkpoint's weights file: ours, or a Keras .weights.h5 from an older version."""
+    for name in ("weights.npz", "weights.weights.h5"):
+        if (run.checkpoint_dir / name).exists():
+            return run.checkpoint_dir / name
+    return None
+
+
 def load_weights(model, path) -> None:
-    """Load weights written by :func:`save_weights`; a clear error if they do not fit."""
+    """Load weights written by :func:`save_weights`; a clear error if they do not fit.
+
+    A Keras ``.weights.h5`` (what versions before 2026-11-22 wrote) is read with
+    Keras, skipping any optimizer state stored in it.
+    """
     from .errors import ModelFileError
+
+    if str(path).endswith(".h5"):
+        from keras.src.saving import saving_lib
+
+        skip = [model.optimizer] if getattr(model, "optimizer", None) is not None else None
+        saving_lib.load_weights_only(model, str(path), objects_to_skip=skip)
+        return
 
     try:
         with np.load(path) as data:
@@ -503,7 +544,7 @@ def _run(cfg: StudioConfig, run: RunFolder, split, classes: list[str], state: Lo
         keras.utils.set_random_seed(cfg.train.seed)
         n_classes = len(classes)
         size = cfg.model.image_size
-        has_checkpoint = (run.checkpoint_dir / "weights.npz").exists()
+        has_checkpoint = checkpoint_weights(run) is not None
         weights_path = None if has_checkpoint else resolve_weights(cfg.model, size, listener, cancel)
         cache = DecodedCache(cfg.data.cache_mb) if cfg.data.cache_mb > 0 else None
         train_ds = dist.unsharded(make_dataset(

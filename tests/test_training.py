@@ -209,3 +209,37 @@ def test_weights_of_another_model_are_refused_by_name(tmp_path):
     (tmp_path / "bad.npz").write_bytes(b"not a zip")
     with pytest.raises(ModelFileError, match="bad.npz"):
         load_weights(small, tmp_path / "bad.npz")
+
+
+def test_a_run_stopped_by_the_previous_version_resumes_from_its_h5_weights(trained_run,
+                                                                           tmp_path):
+    """Older versions kept Keras .weights.h5 checkpoints; resume must use them, best included."""
+    import shutil
+
+    from core.model import load_model_file
+    from core.training import load_weights, resume_training, weights_digest
+
+    run = tmp_path / "old-run"
+    shutil.copytree(trained_run, run)
+    model = load_model_file(run / "model.keras")
+    load_weights(model, run / "best.weights.npz")
+    best_digest = weights_digest(model)
+    model.save_weights(str(run / "best.weights.h5"))  # what the old version wrote
+    load_weights(model, run / "checkpoint" / "weights.npz")
+    model.save_weights(str(run / "checkpoint" / "weights.weights.h5"))
+    for name in ("best.weights.npz", "checkpoint/weights.npz", "checkpoint/optimizer.npz"):
+        (run / name).unlink()
+    state = json.loads((run / "checkpoint" / "state.json").read_text())
+    state.update(phase="fine_tune", epoch=0, global_epoch=3, finished_phases=["head"],
+                 history=state["history"][:3], best_score=[1.0, 0.0], best_epoch=3,
+                 phase_best_score=None)
+    (run / "checkpoint" / "state.json").write_text(json.dumps(state))
+    info = json.loads((run / "run.json").read_text())
+    (run / "run.json").write_text(json.dumps(dict(info, status="stopped")))
+
+    result = resume_training(run)
+    assert result.status == "completed" and [h["global_epoch"] for h in result.history] == \
+        [1, 2, 3, 4]
+    # The old best (unbeatable score) is what the finished run's model holds.
+    assert (run / "best.weights.npz").exists() and result.metrics is not None
+    assert weights_digest(load_model_file(run / "model.keras")) == best_digest
