@@ -135,6 +135,43 @@ def _exchange(a: Path, b: Path) -> bool:
     return fn(at_fdcwd, os.fsencode(str(a)), at_fdcwd, os.fsencode(str(b)), rename_exchange) == 0
 
 
+def _leftover_prefix(path: Path) -> str:
+    """Temporary siblings are named ``.NAME.PID.<random>.partial`` (or ``.old``)."""
+    return f".{path.name}.{os.getpid()}."
+
+
+def _sweep_leftovers(path: Path) -> None:
+    """Delete temporary siblings of ``path`` left by a process that was killed.
+
+    A kill -9 mid-write leaves a hidden ``.NAME.PID.*.partial`` beside ``path``;
+    the next write to ``path`` removes those whose process no longer exists
+    (a live writer's are left alone).
+    """
+    prefix = f".{path.name}."
+    try:
+        siblings = list(path.parent.iterdir())
+    except OSError:
+        return
+    for p in siblings:
+        name = p.name
+        if not (name.startswith(prefix) and name.endswith((".partial", ".old"))):
+            continue
+        pid = name[len(prefix):].split(".", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
+            continue
+        shutil.rmtree(p, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, but not ours to signal
+        return True
+    return True
+
+
 @contextlib.contextmanager
 def atomic_dir(path: PathLike) -> Iterator[Path]:
     """Yield an empty temporary folder beside ``path``; on success it replaces ``path``.
@@ -147,7 +184,9 @@ def atomic_dir(path: PathLike) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=str(path.parent)))
+    _sweep_leftovers(path)
+    tmp = Path(tempfile.mkdtemp(prefix=_leftover_prefix(path), suffix=".partial",
+                                dir=str(path.parent)))
     try:
         yield tmp
     except BaseException as exc:
@@ -162,7 +201,8 @@ def atomic_dir(path: PathLike) -> Iterator[Path]:
         return
     old = None
     if path.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=str(path.parent)))
+        old = Path(tempfile.mkdtemp(prefix=_leftover_prefix(path), suffix=".old",
+                                    dir=str(path.parent)))
         old.rmdir()
         os.replace(path, old)
     try:

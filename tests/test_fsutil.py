@@ -49,3 +49,26 @@ def test_atomic_file_keeps_suffix(tmp_path):
         assert tmp.name.endswith(".keras")
         tmp.write_text("x")
     assert (tmp_path / "m.keras").read_text() == "x"
+
+
+def test_atomic_dir_sweeps_leftovers_of_killed_writers_only(tmp_path):
+    import subprocess
+    import sys
+
+    from core.fsutil import atomic_dir
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    dead_pid = int(dead.stdout)
+    target = tmp_path / "export"
+    killed = tmp_path / f".export.{dead_pid}.abc123.partial"
+    killed.mkdir()
+    (killed / "model.keras").write_bytes(b"half")
+    live = tmp_path / f".export.{os.getppid()}.def456.partial"  # a writer still running
+    live.mkdir()
+    other = tmp_path / ".export.worker-1"  # not ours: no pid, not .partial
+    other.mkdir()
+    with atomic_dir(target) as stage:
+        (stage / "a.txt").write_text("new")
+    assert (target / "a.txt").read_text() == "new"
+    assert not killed.exists() and live.exists() and other.exists()

@@ -497,3 +497,8 @@ def test_kill_9_during_export_keeps_the_previous_export(corpus_run, tmp_path):
     assert not (stage / "metadata.json").exists()  # ... and does not look like an export
     meta = json.loads((out / "metadata.json").read_text(encoding="utf-8"))
     assert list(meta["formats"]) == ["keras"]
+    # The next export to the same place sweeps the dead process's leftover away.
+    again = subprocess.run(cmd + ["--format", "keras"], capture_output=True, text=True,
+                           env=env, timeout=300, check=False)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert not stage.exists()
