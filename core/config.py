@@ -221,13 +221,25 @@ class StudioConfig:
 MIGRATIONS: dict[int, typing.Callable[[dict], dict]] = {}
 
 
-def migrate(data: dict, source: str) -> dict:
-    version = data.get("version", CONFIG_VERSION)
+def file_version(data: dict, source: str, kind: str, current: int) -> int:
+    """The ``version`` of a saved file, refused with a clear message when this app cannot read it.
+
+    Shared by configs and project files: a file from a newer release says
+    "update the app" instead of failing somewhere inside.
+    """
+    version = data.get("version", current)
     if not isinstance(version, int) or isinstance(version, bool):
-        raise ConfigError(f"{source}: 'version' must be an integer")
-    if version > CONFIG_VERSION:
-        raise ConfigError(f"{source}: written by a newer Fine-Tune Studio (config version "
-                          f"{version}, this one reads up to {CONFIG_VERSION}); update the app")
+        raise ConfigError(f"{source}: 'version' must be a whole number")
+    if version > current:
+        raise ConfigError(f"{source}: written by a newer Fine-Tune Studio ({kind} version "
+                          f"{version}, this one reads up to {current}); update the app")
+    if version < 1:
+        raise ConfigError(f"{source}: {kind} version {version} is not supported")
+    return version
+
+
+def migrate(data: dict, source: str) -> dict:
+    version = file_version(data, source, "config", CONFIG_VERSION)
     while version < CONFIG_VERSION:
         if version not in MIGRATIONS:
             raise ConfigError(f"{source}: config version {version} is not supported")

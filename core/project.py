@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from .config import StudioConfig
+from .config import StudioConfig, file_version
 from .errors import ConfigError
 from .fsutil import atomic_write_text
 
@@ -70,14 +70,7 @@ class Project:
         if unknown:
             raise ConfigError(f"{source}: unknown entry {unknown[0]!r} "
                               f"(known: {', '.join(sorted(known))})")
-        version = data.get("version", PROJECT_VERSION)
-        if not isinstance(version, int) or isinstance(version, bool):
-            raise ConfigError(f"{source}: 'version' must be a whole number")
-        if version > PROJECT_VERSION:
-            raise ConfigError(f"{source}: written by a newer Fine-Tune Studio (project version "
-                              f"{version}, this one reads up to {PROJECT_VERSION}); update the app")
-        if version < 1:
-            raise ConfigError(f"{source}: project version {version} is not supported")
+        version = file_version(data, source, "project", PROJECT_VERSION)
         if "config" not in data:
             raise ConfigError(f"{source}: 'config' is missing")
         config = StudioConfig.from_dict(data["config"], source=f"{source}: config")

@@ -26,6 +26,8 @@ def test_json_round_trip_is_exact(tmp_path):
     ({"model": {"freeze": {"mode": "half"}}}, "model.freeze.mode"),
     ({"bogus": 1}, "bogus"),
     ({"version": 99}, "newer"),
+    ({"version": 0}, "config version 0 is not supported"),
+    ({"version": True}, "whole number"),
     ([1, 2], "JSON object"),
 ])
 def test_bad_configs_name_the_field(data, needle):
