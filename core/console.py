@@ -10,7 +10,7 @@ import sys
 import time
 from typing import TextIO
 
-from .events import BatchEnd, EpochEnd, Log, PhaseStarted, Progress
+from .events import BatchEnd, EpochEnd, Log, PhaseStarted, Progress, SkipCounter
 
 
 def _fmt_eta(seconds: float) -> str:
@@ -21,11 +21,17 @@ def _fmt_eta(seconds: float) -> str:
 
 
 class ConsoleListener:
+    """Events as terminal lines: a live bar on a terminal, one line per epoch otherwise.
+
+    Skipped files are listed up to a point, then counted (:class:`SkipCounter`).
+    """
+
     def __init__(self, stream: TextIO | None = None, tty: bool | None = None) -> None:
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty() if tty is None else tty
         self._last = 0.0
         self._bar_open = False
+        self.skips = SkipCounter()
 
     def _line(self, text: str) -> None:
         if self._bar_open:
@@ -36,6 +42,13 @@ class ConsoleListener:
 
     def __call__(self, event) -> None:
         if isinstance(event, Log):
+            verdict = self.skips.verdict(event)
+            if verdict != "show":
+                if verdict == "summary":
+                    self._line("warning: more files are skipped; they are not listed here "
+                               "('python main.py inspect DATA_DIR' lists every one with its "
+                               "reason)")
+                return
             prefix = {"warning": "warning: ", "error": "error: "}.get(event.level, "")
             self._line(prefix + event.message)
         elif isinstance(event, PhaseStarted):

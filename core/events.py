@@ -108,3 +108,28 @@ def emit(listener: Optional[Listener], event: Any) -> None:
     """Send ``event`` to ``listener`` if there is one."""
     if listener is not None:
         listener(event)
+
+
+class SkipCounter:
+    """Decides how a log shows "skipped FILE: why" warnings: the first few, then one line.
+
+    A folder of ten thousand broken files would otherwise bury a run's log in
+    ten thousand lines.  Every file is still named once in the events (a
+    listener can collect them all); the Data page and ``inspect DATA_DIR``
+    list every one.  :meth:`verdict` answers "show", "summary" (the one line
+    that says more are hidden, given once) or "hide"; other events are "show".
+    """
+
+    def __init__(self, shown: int = 20) -> None:
+        self.shown = shown
+        self.count = 0
+
+    def verdict(self, event) -> str:
+        if not (isinstance(event, Log) and event.level == "warning"
+                and event.message.startswith("skipped ")):
+            return "show"
+        self.count += 1
+        if self.count <= self.shown:
+            return "show"
+        return "summary" if self.count == self.shown + 1 else "hide"
+

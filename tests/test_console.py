@@ -24,3 +24,16 @@ def test_bar_on_a_terminal():
     listen = ConsoleListener(out, tty=True)
     listen(BatchEnd("head", 1, 2, 5, 5, 10.0, 3.0, {"loss": 1.0, "accuracy": 0.5}))
     assert "\rhead 1/2 [" in out.getvalue() and "ETA 0:03" in out.getvalue()
+
+
+def test_thousands_of_skipped_files_do_not_flood_the_output():
+    out = io.StringIO()
+    listen = ConsoleListener(out, tty=False)
+    for i in range(10_000):
+        listen(Log(f"skipped /data/cls/z{i:05d}.jpg: empty file (0 bytes)", "warning"))
+    listen(Log("run completed: runs/x"))
+    lines = out.getvalue().splitlines()
+    assert len(lines) == listen.skips.shown + 2
+    assert lines[0].startswith("warning: skipped /data/cls/z00000.jpg")
+    assert "inspect DATA_DIR" in lines[-2] and lines[-1] == "run completed: runs/x"
+    assert listen.skips.count == 10_000

@@ -32,7 +32,8 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox
                                QLabel, QPlainTextEdit, QProgressBar, QPushButton, QScrollArea,
                                QSpinBox, QSplitter, QVBoxLayout, QWidget)
 
-from core.events import BatchEnd, EpochEnd, Log, PhaseStarted, Progress, RunStarted
+from core.events import (BatchEnd, EpochEnd, Log, PhaseStarted, Progress, RunStarted,
+                         SkipCounter)
 from gui.jobs import Job
 from gui.pages.base import Page
 from gui.paths import app_data_dir
@@ -187,6 +188,7 @@ class TrainPage(Page):
         self._fields: dict[str, QWidget] = {}
         self._in_batches = False
         self._live_run: Optional[str] = None  # folder of the run being trained, once known
+        self._skips = SkipCounter()  # per run: list the first skipped files, then count
 
         split = QSplitter(Qt.Horizontal)
         split.addWidget(self._build_settings())
@@ -426,6 +428,7 @@ class TrainPage(Page):
         job = self._launch(train_job, cfg, report, str(base), name="Training")
         if job is not None:
             self._live_run = None  # until the engine says which folder (RunStarted)
+            self._skips = SkipCounter()
             self._update_tensorboard()
         return job
 
@@ -442,6 +445,7 @@ class TrainPage(Page):
         job = self._launch(resume_job, run_dir, name="Training (resumed)")
         if job is not None:
             self._live_run = run_dir
+            self._skips = SkipCounter()
             self._update_tensorboard()
         return job
 
@@ -543,7 +547,12 @@ class TrainPage(Page):
         elif isinstance(event, Log):
             if event.message.startswith("device:"):
                 self.device_label.setText("Device: " + event.message[len("device:"):].strip())
-            self._log(event.message, event.level)
+            verdict = self._skips.verdict(event)
+            if verdict == "show":
+                self._log(event.message, event.level)
+            elif verdict == "summary":
+                self._log("more files are skipped; they are not listed here (the Data page lists "
+                          "every one with its reason)", "warning")
 
     def _log(self, message: str, level: str = "info") -> None:
         prefix = "" if level == "info" else f"{level.upper()}: "
