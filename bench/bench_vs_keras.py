@@ -147,6 +147,7 @@ def main() -> int:
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="fts-bench-"))
     work.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("FTS_DATA_DIR", str(work / "studio-data"))  # keep the user's history
     train_dir, test_dir = make_folders(work / "data", args.per_class, args.test_per_class, 128)
     weights = args.weights
     if not weights:
