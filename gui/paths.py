@@ -6,17 +6,11 @@ platform's per-user data folder, so nothing lands in the current directory.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from core.run_history import data_dir as app_data_dir  # the one rule, shared with the CLI
 
-def app_data_dir() -> Path:
-    override = os.environ.get("FTS_DATA_DIR")
-    if override:
-        return Path(override).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("FineTuneStudio", appauthor=False))
+__all__ = ["app_data_dir", "sample_dataset_dir"]
 
 
 def sample_dataset_dir() -> Path:

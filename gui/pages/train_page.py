@@ -34,9 +34,9 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox
 
 from core.events import (BatchEnd, EpochEnd, Log, PhaseStarted, Progress, RunStarted,
                          SkipCounter)
+from core.run_history import default_runs_dir
 from gui.jobs import Job
 from gui.pages.base import Page
-from gui.paths import app_data_dir
 from gui.state import touches
 from gui.widgets.curves import TrainingCurves
 from gui.widgets.tensorboard_button import TensorBoardButton, opened_message
@@ -90,8 +90,8 @@ def resume_job(run_dir: str, listener=None, cancel=None):
 
 
 def runs_base_dir() -> Path:
-    """Where the app keeps its runs: ``<app data>/runs``."""
-    return app_data_dir() / "runs"
+    """Where the app keeps its runs: ``<app data>/runs`` (the run history rescans it)."""
+    return default_runs_dir()
 
 
 def format_duration(seconds: float) -> str:
