@@ -36,7 +36,7 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "-1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.backbones import CATALOG  # noqa: E402
+from core.model.backbones import CATALOG  # noqa: E402
 
 BATCH = 16
 

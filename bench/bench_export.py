@@ -4,9 +4,9 @@
                                  [--parity-images 32] [--calibration-images 100]
                                  [--latency-runs 20] [--formats all]
 
-Method: a generated 3-class shape dataset (core.sample_data) at 224 px; a
+Method: a generated 3-class shape dataset (core.data.sample_data) at 224 px; a
 MobileNetV2 run folder is made with the app's own building blocks
-(core.model.build_model, weights=None because this machine cannot download
+(core.model.build.build_model, weights=None because this machine cannot download
 ImageNet weights).  A random network either loses its signal through the
 default BatchNorm statistics (every image gets the same answer) or, with
 statistics measured on data, is chaotic; neither is a fair parity subject.  So
@@ -16,7 +16,7 @@ is then trained for a few epochs (BatchNorm frozen, as the app does).  On this
 (accuracy stays near chance), but its outputs vary from image to image, which
 is what the parity figures need; with ImageNet weights the accuracy columns
 become meaningful too.
-Then :func:`core.export.export_model` writes every format and checks each in
+Then :func:`core.export.exporter.export_model` writes every format and checks each in
 a fresh process with its own runtime on the run's validation images.
 Latency: single image, CPU, one thread, median of N warm runs in the probe.
 """
@@ -42,13 +42,13 @@ def make_run(work: Path, per_class: int, epochs: int, size: int = 224) -> Path:
     import keras
 
     from core.config import FreezeConfig, StudioConfig
-    from core.dataset import scan_dataset, split_dataset
-    from core.imageio import load_rgb
-    from core.metrics import compute_metrics
-    from core.model import apply_freeze, backbone_of, build_model
-    from core.predict import KerasPredictor
-    from core.runs import RunFolder
-    from core.sample_data import generate_sample_dataset
+    from core.data.dataset import scan_dataset, split_dataset
+    from core.data.imageio import load_rgb
+    from core.infer.metrics import compute_metrics
+    from core.model.build import apply_freeze, backbone_of, build_model
+    from core.infer.predictor import KerasPredictor
+    from core.runs.folder import RunFolder
+    from core.data.sample_data import generate_sample_dataset
 
     data = generate_sample_dataset(work / "data", per_class=per_class, size=size, seed=0)
     cfg = StudioConfig()
@@ -101,7 +101,7 @@ def main(argv=None) -> int:
 
     from core.config import ExportConfig
     from core.events import Log
-    from core.export import export_model
+    from core.export.exporter import export_model
 
     work = Path(args.work or tempfile.mkdtemp(prefix="bench-export-"))
     run = work / "run"

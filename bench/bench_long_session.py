@@ -14,7 +14,7 @@ its warm-up (epoch 2 on, and from prediction 100 on), because the first
 epoch of each phase and the first predictions pay one-off costs (graph
 tracing, allocator pools) that are not leaks.
 
-Data: a generated 3-class shape dataset (core.sample_data).  Weights: a
+Data: a generated 3-class shape dataset (core.data.sample_data).  Weights: a
 BatchNorm-calibrated random backbone (tests/weights_fixture.py), since this
 machine cannot download ImageNet weights; memory behaviour does not depend on
 the weights' values.
@@ -57,8 +57,8 @@ def main(argv=None) -> int:
     from weights_fixture import calibrated_weights, tiny_config
 
     from core.events import EpochEnd
-    from core.sample_data import generate_sample_dataset
-    from core.training import train
+    from core.data.sample_data import generate_sample_dataset
+    from core.train.engine import train
 
     print(f"work folder: {work}")
     print(f"RSS at start (TensorFlow not yet imported): {rss_mib():.0f} MiB")
@@ -88,7 +88,7 @@ def main(argv=None) -> int:
     print(f"training {result.status} in {time.time() - t0:.1f} s; RSS after saving the model and "
           f"validating: {rss_mib():.1f} MiB")
 
-    from core.predict import expand_image_paths, load_predictor
+    from core.infer.predictor import expand_image_paths, load_predictor
 
     predictor = load_predictor(result.run_dir)
     images = expand_image_paths([str(data)])

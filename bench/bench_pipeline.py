@@ -6,7 +6,7 @@
 Without ``--dir`` it writes ``--images`` realistic 640x480 JPEGs (noise, gradients
 and shapes, quality 90) to a temporary folder first.  It prints images/second for:
 
-* ``pipeline, no augmentation``     -- core.pipeline.make_dataset, cold (decodes every file)
+* ``pipeline, no augmentation``     -- core.data.pipeline.make_dataset, cold (decodes every file)
 * ``pipeline, augmented``           -- the same with the ``--preset`` augmentation, cold
 * ``pipeline, augmented, cache warm`` -- a second epoch served from DecodedCache
 * ``naive numpy_function per image`` -- the common tf.data recipe: one
@@ -18,7 +18,7 @@ Each figure is the best of ``--repeats`` full passes (timed from creating the
 iterator to the last batch, so start-up costs count).  "CPU ms/image" is the
 process's CPU time (all threads) per image: on a machine shared with other
 work it is steadier than images/second.  A row "producer only" iterates
-core.pipeline.BatchSource without tf.data, to show what the wrapping costs.
+core.data.pipeline.BatchSource without tf.data, to show what the wrapping costs.
 """
 
 from __future__ import annotations
@@ -95,8 +95,8 @@ def naive_dataset(items, num_classes, size, batch, augment_cfg):
     """One tf.numpy_function per image, parallel map: the usual tf.data + albumentations recipe."""
     import tensorflow as tf
 
-    from core.augment import build_augmenter
-    from core.imageio import load_rgb
+    from core.data.augment import build_augmenter
+    from core.data.imageio import load_rgb
 
     aug = build_augmenter(augment_cfg, size) if augment_cfg is not None else None
 
@@ -133,9 +133,9 @@ def main(argv=None) -> int:
     os.environ.setdefault("CUDA_VISIBLE_DEVICES", "-1")
     import tensorflow as tf
 
-    from core.augment import preset_config
-    from core.dataset import ImageRecord
-    from core.pipeline import BatchSource, DecodedCache, default_workers, make_dataset
+    from core.data.augment import preset_config
+    from core.data.dataset import ImageRecord
+    from core.data.pipeline import BatchSource, DecodedCache, default_workers, make_dataset
 
     tmp = None
     if args.dir:

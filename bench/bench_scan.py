@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from PIL import Image  # noqa: E402
 
-from core.dataset import scan_dataset  # noqa: E402
+from core.data.dataset import scan_dataset  # noqa: E402
 from core.events import Progress  # noqa: E402
 
 

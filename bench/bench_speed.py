@@ -11,7 +11,7 @@ every section, so every ratio compares like with like:
 1. ceilings   the rates the hardware allows on in-memory tensors (batch 32, compiled
               tf.function, warm, median of repeated batches): the forward pass of backbone +
               head, and the train step of the recipe's fine-tune (whole base trainable) and of
-              the app's fine-tune (its default freeze, core.model.apply_freeze).
+              the app's fine-tune (its default freeze, core.model.build.apply_freeze).
 2. head       the head phase (frozen backbone, augmentation on) in images/s: the recipe's
               fit wall time / (epochs x training images) against the app's phase wall time
               from its engine events (PhaseStarted of this phase -> PhaseStarted of the next,
@@ -198,7 +198,7 @@ def load_text() -> str:
 
 
 def compile_like_engine(model, lr: float, cfg, jit: bool) -> None:
-    """The optimizer, loss and metric core.training compiles with (kept in step by hand)."""
+    """The optimizer, loss and metric core.train.engine compiles with (kept in step by hand)."""
     import keras
 
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=lr),
@@ -218,8 +218,8 @@ def measure_ceilings(cfg, n_classes: int, weights: str, batch: int, seconds: flo
     import tensorflow as tf
 
     from bench_vs_keras import build_recipe_model
-    from core.device import configure, reset_policy
-    from core.model import apply_freeze, build_model
+    from core.train.device import configure, reset_policy
+    from core.model.build import apply_freeze, build_model
 
     size = cfg.model.image_size
     rng = np.random.default_rng(0)
@@ -265,9 +265,9 @@ class HeldOutScorer:
         import numpy as np
         import tensorflow as tf
 
-        from core.dataset import scan_dataset
-        from core.imageio import load_rgb
-        from core.model import build_model
+        from core.data.dataset import scan_dataset
+        from core.data.imageio import load_rgb
+        from core.model.build import build_model
 
         size = cfg.model.image_size
         index = {c: i for i, c in enumerate(classes)}
@@ -288,7 +288,7 @@ class HeldOutScorer:
         stamp = (st.st_mtime_ns, st.st_size)
         if stamp != self._stamp:
             self._stamp = stamp
-            from core.training import load_weights
+            from core.train.engine import load_weights
 
             load_weights(self.model, self.weights)
             pred = np.concatenate([np.asarray(self.fn(self.x[i:i + self.batch]))
@@ -357,12 +357,12 @@ class AppRun:
 
 def run_app(cfg, run_dir: Path, test_dir: Path, *, score_each_epoch: bool = False,
             stop_at: Optional[str] = None, evaluate: bool = True) -> AppRun:
-    from core.dataset import scan_dataset
-    from core.evaluation import evaluate_folder
+    from core.data.dataset import scan_dataset
+    from core.infer.evaluation import evaluate_folder
     from core.events import CancelToken
-    from core.predict import load_predictor
-    from core.runs import RunFolder
-    from core.training import train
+    from core.infer.predictor import load_predictor
+    from core.runs.folder import RunFolder
+    from core.train.engine import train
 
     scorer = None
     if score_each_epoch:
@@ -385,7 +385,7 @@ def run_app(cfg, run_dir: Path, test_dir: Path, *, score_each_epoch: bool = Fals
 
 
 def measure_prediction(run_dir: str, test_dir: Path, runs: int, batch: int) -> dict:
-    from core.predict import expand_image_paths, load_predictor
+    from core.infer.predictor import expand_image_paths, load_predictor
 
     predictor = load_predictor(run_dir)
     paths = expand_image_paths([str(test_dir)])
@@ -435,7 +435,7 @@ def memory_child(args) -> int:
     baseline = rss_mib()
     from bench_vs_keras import app_config
     from core.events import EpochEnd
-    from core.training import train
+    from core.train.engine import train
 
     cfg = app_config(Path(args.memory_data), args.memory_backbone, args.memory_size,
                      args.weights)
@@ -468,7 +468,7 @@ def memory_child(args) -> int:
 
 
 def run_memory(args, work: Path) -> dict:
-    from core.sample_data import SHAPES, generate_sample_dataset
+    from core.data.sample_data import SHAPES, generate_sample_dataset
     from weights_fixture import calibrated_weights
 
     per_class = max(1, args.memory_images // len(SHAPES))

@@ -11,8 +11,8 @@ same backbone and the same weights file, and are scored on the same held-out fol
   Rescaling to [-1, 1], the frozen base called with ``training=False``, GAP, Dropout(0.2),
   a Dense head; Adam for ``--recipe-epochs[0]`` epochs, then the whole base unfrozen and
   ``--recipe-epochs[1]`` epochs at 1e-5.
-* The app runs ``core.training.train`` with its defaults (only data folder, backbone,
-  weights and image size given) and is scored through ``core.evaluation.evaluate_folder``.
+* The app runs ``core.train.engine.train`` with its defaults (only data folder, backbone,
+  weights and image size given) and is scored through ``core.infer.evaluation.evaluate_folder``.
 
 No ImageNet weights can be downloaded on the development machine, so unless ``--weights``
 names a real ImageNet file the shared weights are a random backbone whose BatchNorm
@@ -37,7 +37,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def make_folders(base: Path, per_class: int, test_per_class: int, size: int):
-    from core.sample_data import SHAPES, generate_sample_dataset
+    from core.data.sample_data import SHAPES, generate_sample_dataset
 
     train = generate_sample_dataset(base / "train", classes=list(SHAPES), per_class=per_class,
                                     size=size, seed=1, fmt="jpg")
@@ -107,7 +107,7 @@ def run_recipe(train_dir: Path, test_dir: Path, backbone: str, size: int, weight
 
 def app_config(train_dir: Path, backbone: str, size: int, weights: str):
     """The app's defaults with only the data folder, backbone, weights and size given."""
-    from core.augment import preset_config
+    from core.data.augment import preset_config
     from core.config import StudioConfig
 
     cfg = StudioConfig()
@@ -120,9 +120,9 @@ def app_config(train_dir: Path, backbone: str, size: int, weights: str):
 
 
 def run_app(train_dir: Path, test_dir: Path, backbone: str, size: int, weights: str, out: Path):
-    from core.evaluation import evaluate_folder
-    from core.predict import load_predictor
-    from core.training import train
+    from core.infer.evaluation import evaluate_folder
+    from core.infer.predictor import load_predictor
+    from core.train.engine import train
 
     cfg = app_config(train_dir, backbone, size, weights)
     t0 = time.perf_counter()

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
-from .errors import ConfigError
-from .fsutil import atomic_write_text
+from core.errors import ConfigError
+from core.fsutil import atomic_write_text
 
 CONFIG_VERSION = 1
 

@@ -30,7 +30,7 @@ def _disk_full(path: Path, exc: BaseException) -> BaseException:
     "[Errno 28] No space left on device" does not say which file or that the
     previous version survived; the user needs both to act calmly.
     """
-    from .errors import DiskFullError
+    from core.errors import DiskFullError
 
     if isinstance(exc, DiskFullError):  # already names the file that did not fit
         return exc

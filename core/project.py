@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from .config import StudioConfig, file_version
-from .errors import ConfigError
-from .fsutil import atomic_write_text
+from core.config import StudioConfig, file_version
+from core.errors import ConfigError
+from core.fsutil import atomic_write_text
 
 PROJECT_VERSION = 1
 PROJECT_SUFFIX = ".ftsproj"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.run_history import data_dir as app_data_dir  # the one rule, shared with the CLI
+from core.runs.history import data_dir as app_data_dir  # the one rule, shared with the CLI
 
 __all__ = ["app_data_dir", "sample_dataset_dir"]
 

@@ -69,7 +69,7 @@ def _train_and_evaluate(app, window, work: Path, shot) -> None:
 
 def _predict_and_export(app, window, work: Path, shot) -> None:
     """Predict on fresh sample images (one damaged) with Grad-CAM on; export every format."""
-    from core.sample_data import generate_sample_dataset
+    from core.data.sample_data import generate_sample_dataset
 
     fresh = generate_sample_dataset(work / "new-photos", classes=["circle", "square", "triangle"],
                                     per_class=4, size=128, seed=5)
@@ -109,7 +109,7 @@ def take_screenshots(out_dir: str | Path, size: tuple[int, int] = (1280, 820)) -
     from gui.app import create_app
 
     app = create_app([sys.argv[0]])
-    from core.sample_data import generate_sample_dataset
+    from core.data.sample_data import generate_sample_dataset
     from gui.main_window import MainWindow
 
     work = Path(tempfile.mkdtemp(prefix="fts-shots-"))

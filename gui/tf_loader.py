@@ -45,7 +45,7 @@ class TensorFlowLoader(QThread):
             return
         try:
             # Warm the other heavy imports too, so no page pays for them on the UI thread.
-            import core.augment  # noqa: F401  (albumentations, OpenCV)
+            import core.data.augment  # noqa: F401  (albumentations, OpenCV)
         except Exception:  # the page that needs it will report the problem itself
             pass
         self.ready.emit(device)

@@ -9,7 +9,7 @@ past.  Results of an older file list (the user switched class) are dropped by a
 generation counter, queued requests are cleared, and decoded images are kept in
 a bounded cache keyed by path.
 
-Decoding goes through :func:`core.imageio.load_thumbnail`, the same decoder as
+Decoding goes through :func:`core.data.imageio.load_thumbnail`, the same decoder as
 training, so a file that fails here fails there too (it gets a broken icon and
 its reason as tooltip).  ``QImage`` is safe to build in a worker; ``QPixmap``
 is not, so the pixmap is made on the UI thread.
@@ -49,7 +49,7 @@ class _LoadTask(QRunnable):
         self.bridge, self.generation, self.path, self.side = bridge, generation, path, side
 
     def run(self) -> None:
-        from core.imageio import ImageError, load_thumbnail
+        from core.data.imageio import ImageError, load_thumbnail
 
         try:
             image = array_to_qimage(load_thumbnail(self.path, self.side))

@@ -58,7 +58,7 @@ def trained_run(tmp_path_factory, tiny_weights) -> Path:
 
     Treat it as read-only: copy it (shutil.copytree) before changing anything in it.
     """
-    from core.training import train
+    from core.train.engine import train
     from weights_fixture import make_bright_dark, tiny_config
 
     base = tmp_path_factory.mktemp("trained")

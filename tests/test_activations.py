@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from core.activations import ACTIVATIONS, activations_in, curve
+from core.insight.activations import ACTIVATIONS, activations_in, curve
 from core.errors import ConfigError
 
 # Points away from the kinks (0, ±3, 6) where one-sided slopes differ.

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_app_exits_cleanly_after_scanning_a_folder(tmp_path):
-    from core.sample_data import generate_sample_dataset
+    from core.data.sample_data import generate_sample_dataset
 
     data = generate_sample_dataset(tmp_path / "data", per_class=40, size=64)
     script = textwrap.dedent(f"""

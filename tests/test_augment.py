@@ -8,7 +8,7 @@ import albumentations as A
 import numpy as np
 import pytest
 
-from core.augment import (PRESETS, TRANSFORMS, build_augmenter, default_transform,
+from core.data.augment import (PRESETS, TRANSFORMS, build_augmenter, default_transform,
                           load_augment_file, preset_config, save_albumentations,
                           to_albumentations_dict, augment_previews)
 from core.config import AugmentConfig, StudioConfig, TransformConfig
@@ -165,7 +165,7 @@ def test_saved_file_loads_in_plain_albumentations_with_the_same_output(tmp_path)
     ours = build_augmenter(cfg, 40)
     img = _image(90, 70)
     for seed in (1, 2, 3):
-        # The two lines a plain albumentations user runs (see core.augment.seed_compose).
+        # The two lines a plain albumentations user runs (see core.data.augment.seed_compose).
         plain.set_random_state(np.random.default_rng(seed), random.Random(seed))
         expected = plain(image=img)["image"]
         assert np.array_equal(ours(img, seed=seed), expected)

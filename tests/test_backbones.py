@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from core.backbones import (CATALOG, MAX_IMAGE_SIZE, PREPROCESSING_MODES, get_backbone,
+from core.model.backbones import (CATALOG, MAX_IMAGE_SIZE, PREPROCESSING_MODES, get_backbone,
                             recommend_backbone, recommendation, resolve_image_size)
 from core.errors import ConfigError, UserError
 
@@ -126,7 +126,7 @@ def test_backbones_command_json_lists_the_catalog():
 
 def test_backbones_command_table_and_no_tensorflow():
     code = ("import sys, argparse; sys.path.insert(0, '.');"
-            "from core.commands import backbones;"
+            "from core.cli.commands import backbones;"
             "p = argparse.ArgumentParser(); s = p.add_subparsers(); backbones.register(s);"
             "a = p.parse_args(['backbones']); rc = a.func(a);"
             "assert rc == 0;"

@@ -10,7 +10,7 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from core import cli  # noqa: E402
-from core.cnn_inspect import (CONV_TYPES, POOL_TYPES, conv_output_size, find_layer,  # noqa: E402
+from core.insight.layers import (CONV_TYPES, POOL_TYPES, conv_output_size, find_layer,  # noqa: E402
                               formula_text, inspect_layers, padding_amount, same_padding_pixels)
 from core.errors import ConfigError, ModelFileError  # noqa: E402
 

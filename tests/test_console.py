@@ -1,6 +1,6 @@
 import io
 
-from core.console import ConsoleListener
+from core.cli.console import ConsoleListener
 from core.events import BatchEnd, EpochEnd, Log, PhaseStarted
 
 

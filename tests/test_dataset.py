@@ -1,4 +1,4 @@
-"""core.dataset: scanning real folders, problems, warnings, layouts and the split."""
+"""core.data.dataset: scanning real folders, problems, warnings, layouts and the split."""
 
 import json
 import os
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.dataset import (DatasetReport, ImageRecord, Split, require_usable, scan_dataset,
+from core.data.dataset import (DatasetReport, ImageRecord, Split, require_usable, scan_dataset,
                           split_dataset)
 from core.errors import DataError
 from core.events import CancelToken, Cancelled, Progress
@@ -210,7 +210,7 @@ def test_symlink_loop_does_not_hang_and_linked_class_works(tmp_path):
 
 
 def test_file_vanishing_mid_scan_is_a_problem(tmp_path, monkeypatch):
-    import core.dataset as dataset_mod
+    import core.data.dataset as dataset_mod
 
     _make(tmp_path, {"a": 10, "b": 10})
     victim = str(tmp_path / "b" / "b_005.png")
@@ -228,7 +228,7 @@ def test_file_vanishing_mid_scan_is_a_problem(tmp_path, monkeypatch):
 
 
 def test_progress_and_cancel(tmp_path, monkeypatch):
-    import core.dataset as dataset_mod
+    import core.data.dataset as dataset_mod
 
     monkeypatch.setattr(dataset_mod, "PROGRESS_EVERY", 4)
     _make(tmp_path, {"a": 10, "b": 10})

@@ -2,7 +2,7 @@
 
 import pytest
 
-from core.device import decide
+from core.train.device import decide
 
 
 def test_cpu_uses_neither_mixed_precision_nor_xla():
@@ -32,7 +32,7 @@ def test_configure_sets_and_resets_policy():
     import keras
 
     from core.config import TrainConfig
-    from core.device import configure, reset_policy
+    from core.train.device import configure, reset_policy
 
     info = configure(TrainConfig(mixed_precision="on"))
     try:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from core.distributed import (SINGLE, Cluster, cluster_for, cluster_from_env, shard_records,
+from core.train.distributed import (SINGLE, Cluster, cluster_for, cluster_from_env, shard_records,
                               worker_scratch_dir)
 from core.errors import ConfigError, UserError
 from weights_fixture import make_bright_dark, tiny_config
@@ -82,7 +82,7 @@ def test_scratch_folder_is_beside_the_run_never_inside():
 
 
 def test_multi_worker_needs_a_named_run_folder(tmp_path, monkeypatch):
-    from core.training import train
+    from core.train.engine import train
 
     monkeypatch.setenv("TF_CONFIG", _tf_config([1111, 2222], 0))
     cfg = tiny_config(make_bright_dark(tmp_path / "data", per_class=4), "none")
@@ -137,8 +137,8 @@ def test_two_workers_on_loopback_train_one_model(tmp_path, tiny_weights):
     history = (run / "history.csv").read_text().splitlines()
     assert len(history) == 1 + 3
     # The saved model is the model both workers hold.
-    from core.model import load_model_file
-    from core.training import weights_digest
+    from core.model.build import load_model_file
+    from core.train.engine import weights_digest
 
     assert weights_digest(load_model_file(run / "model.keras")) == digests[0]
 
@@ -152,7 +152,7 @@ MIRRORED_SCRIPT = textwrap.dedent("""
         cpu, [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()])
     sys.path[:0] = [sys.argv[1], sys.argv[1] + "/tests"]
     from core.events import CancelToken, EpochEnd, PhaseStarted
-    from core.training import resume_training, train
+    from core.train.engine import resume_training, train
     from weights_fixture import make_bright_dark, tiny_config
 
     base = sys.argv[2]
@@ -194,7 +194,7 @@ def test_mirrored_over_two_devices_scales_the_batch_and_resumes(tmp_path, tiny_w
 
 def test_one_device_strategy_trains_the_fast_head_and_fine_tunes(tmp_path, tiny_weights):
     """What one GPU gets (OneDeviceStrategy, prefetching to the device), here on the CPU."""
-    from core.training import train
+    from core.train.engine import train
 
     cfg = tiny_config(make_bright_dark(tmp_path / "data", per_class=12, size=32), tiny_weights,
                       epochs=2, fine_tune_epochs=1, batch_size=4)

@@ -42,12 +42,12 @@ def make_run(root: Path) -> Path:
     """A complete run folder written with the app's own building blocks."""
     import keras
 
-    from core.dataset import scan_dataset, split_dataset
-    from core.imageio import load_rgb
-    from core.metrics import compute_metrics
-    from core.model import apply_freeze, backbone_of, build_model
-    from core.predict import KerasPredictor
-    from core.runs import RunFolder
+    from core.data.dataset import scan_dataset, split_dataset
+    from core.data.imageio import load_rgb
+    from core.infer.metrics import compute_metrics
+    from core.model.build import apply_freeze, backbone_of, build_model
+    from core.infer.predictor import KerasPredictor
+    from core.runs.folder import RunFolder
 
     data = make_bright_dark(root / "data")
     cfg = StudioConfig()
@@ -108,7 +108,7 @@ def run_dir(workdir):
 
 @pytest.fixture(scope="module")
 def export_all(run_dir, workdir):
-    from core.export import export_model
+    from core.export.exporter import export_model
 
     events = []
     cfg = ExportConfig(int8_calibration_images=24, parity_images=12)
@@ -119,9 +119,9 @@ def export_all(run_dir, workdir):
 
 def app_reference(run_dir):
     """The app's own answers on the run's validation images."""
-    from core.dataset import Split
-    from core.predict import load_predictor
-    from core.runs import RunFolder
+    from core.data.dataset import Split
+    from core.infer.predictor import load_predictor
+    from core.runs.folder import RunFolder
 
     run = RunFolder(run_dir)
     split = Split.from_dict(run.read_json("split.json"), run.load_config().data.data_dir)
@@ -180,7 +180,7 @@ def _small_net():
 def test_bn_fold_gives_the_same_outputs_with_fewer_layers(tmp_path):
     import keras
 
-    from core.bn_fold import count_layers, fold_batchnorm, fold_if_equal
+    from core.model.bn_fold import count_layers, fold_batchnorm, fold_if_equal
 
     model = _small_net()
     x = np.random.default_rng(0).uniform(0, 255, (8, 16, 16, 3)).astype(np.float32)
@@ -205,7 +205,7 @@ def test_bn_fold_gives_the_same_outputs_with_fewer_layers(tmp_path):
 
 
 def test_fold_if_equal_refuses_a_fold_that_changes_outputs(monkeypatch):
-    from core import bn_fold
+    from core.model import bn_fold
 
     model = _small_net()
     x = np.random.default_rng(1).uniform(0, 255, (4, 16, 16, 3)).astype(np.float32)
@@ -219,7 +219,7 @@ def test_fold_if_equal_refuses_a_fold_that_changes_outputs(monkeypatch):
 
 
 def test_parity_bounds():
-    from core.export import _judge
+    from core.export.exporter import _judge
 
     ref = np.array([[0.9, 0.1], [0.2, 0.8]] * 50, np.float32)
     labels = np.array([0, 1] * 50)
@@ -245,7 +245,7 @@ def test_parity_bounds():
 
 
 def test_every_format_exports_and_matches_the_app(export_all):
-    from core.export import ARTIFACTS, FORMATS
+    from core.export.exporter import ARTIFACTS, FORMATS
 
     report, out, events = export_all
     assert [r.format for r in report.results] == list(FORMATS)
@@ -301,10 +301,10 @@ def test_export_folder_has_labels_metadata_readme(export_all, run_dir):
 
 
 def test_predict_and_evaluate_accept_every_exported_format(export_all, run_dir):
-    from core.evaluation import evaluate_folder
-    from core.export import ARTIFACTS
-    from core.predict import load_predictor
-    from core.runs import RunFolder
+    from core.infer.evaluation import evaluate_folder
+    from core.export.exporter import ARTIFACTS
+    from core.infer.predictor import load_predictor
+    from core.runs.folder import RunFolder
 
     _, out, _ = export_all
     paths, ref, labels = app_reference(run_dir)
@@ -333,7 +333,7 @@ def test_predict_and_evaluate_accept_every_exported_format(export_all, run_dir):
 
 
 def test_a_failing_format_does_not_stop_the_others(run_dir, tmp_path, monkeypatch):
-    from core import export
+    from core.export import exporter
 
     def broken(build, work):
         (work / "model.keras").write_bytes(b"half-written junk")
@@ -359,7 +359,7 @@ def test_a_failing_format_does_not_stop_the_others(run_dir, tmp_path, monkeypatc
 def test_a_format_that_misses_its_bound_is_written_but_flagged(run_dir, tmp_path, monkeypatch):
     import keras
 
-    from core import export
+    from core.export import exporter
 
     def perturbed(build, work):
         model = keras.saving.load_model(build.src.model_path, safe_mode=True)
@@ -380,7 +380,7 @@ def test_a_format_that_misses_its_bound_is_written_but_flagged(run_dir, tmp_path
     meta = json.loads((tmp_path / "out" / "metadata.json").read_text())
     assert meta["formats"]["keras"]["trust"] is False
     from core.errors import ModelFileError
-    from core.predict import load_predictor
+    from core.infer.predictor import load_predictor
 
     with pytest.raises(ModelFileError, match="passed its parity"):
         load_predictor(tmp_path / "out")
@@ -389,7 +389,7 @@ def test_a_format_that_misses_its_bound_is_written_but_flagged(run_dir, tmp_path
 @pytest.mark.parametrize("how", ["cancel", "crash"])
 def test_interrupted_reexport_keeps_the_old_export(export_all, run_dir, tmp_path, monkeypatch,
                                                    how):
-    from core import export
+    from core.export import exporter
 
     _, original, _ = export_all
     out = tmp_path / "out"
@@ -422,7 +422,7 @@ def test_interrupted_reexport_keeps_the_old_export(export_all, run_dir, tmp_path
 
 def test_out_dir_with_foreign_files_is_refused(run_dir, tmp_path):
     from core.errors import UserError
-    from core.export import export_model
+    from core.export.exporter import export_model
 
     out = tmp_path / "mine"
     out.mkdir()

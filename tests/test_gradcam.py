@@ -6,9 +6,9 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from core.errors import ConfigError  # noqa: E402
-from core.feature_maps import (FeatureMapProbe, Tap, feature_maps, listable_layers,  # noqa: E402
+from core.insight.feature_maps import (FeatureMapProbe, Tap, feature_maps, listable_layers,  # noqa: E402
                                tile_maps)
-from core.gradcam import colormap_jet, default_layer, grad_cam, overlay  # noqa: E402
+from core.insight.gradcam import colormap_jet, default_layer, grad_cam, overlay  # noqa: E402
 
 S, BOX = 32, 8
 

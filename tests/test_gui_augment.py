@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from core.augment import TRANSFORMS, preset_config
-from core.sample_data import generate_sample_dataset
+from core.data.augment import TRANSFORMS, preset_config
+from core.data.sample_data import generate_sample_dataset
 from gui.main_window import MainWindow
 
 

@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QDropEvent
 
-from core.sample_data import generate_sample_dataset
+from core.data.sample_data import generate_sample_dataset
 from gui.paths import sample_dataset_dir
 
 

@@ -20,7 +20,7 @@ from weights_fixture import make_bright_dark
 
 from core.config import StudioConfig
 from core.events import BatchEnd, EpochEnd
-from core.runs import RunFolder
+from core.runs.folder import RunFolder
 from gui import recent
 from gui.main_window import MainWindow
 from gui.pages.train_page import runs_base_dir
@@ -62,7 +62,7 @@ def run_job(qtbot, window, done_signal, action, timeout_ms: int):
 
 def test_whole_flow_in_one_window_then_reopen_the_project(qtbot, tmp_path, tiny_weights,
                                                           monkeypatch):
-    from core.predict import load_predictor
+    from core.infer.predictor import load_predictor
 
     t0 = time.monotonic()
     timings = {}

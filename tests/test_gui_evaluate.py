@@ -9,8 +9,8 @@ import numpy as np
 from PIL import Image
 from PySide6.QtCore import Qt
 
-from core.metrics import Metrics
-from core.runs import RunFolder
+from core.infer.metrics import Metrics
+from core.runs.folder import RunFolder
 from gui.pages.evaluate_page import EvaluatePage
 
 

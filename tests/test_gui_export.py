@@ -14,7 +14,7 @@ PREDICT_INDEX = 5
 
 
 def test_formats_match_the_exporter():
-    from core.export import FORMATS
+    from core.export.exporter import FORMATS
 
     assert export_page.FORMATS == FORMATS
 
@@ -104,7 +104,7 @@ def test_export_keras_and_tflite(qtbot, window, trained_run, tmp_path, monkeypat
 def test_a_failing_format_is_reported_with_its_reason(qtbot, window, trained_run, tmp_path,
                                                       monkeypatch):
     """The tflite builder raises like a converter bug: its reason is shown, nothing written."""
-    import core.export as export
+    import core.export.exporter as export
 
     def broken(build, work):
         raise RuntimeError("converter exploded: unsupported op FancyOp")

@@ -3,9 +3,9 @@ fine-tuning controls changing config.model.freeze and the trainable count."""
 
 from PySide6.QtCore import Qt
 
-from core.backbones import CATALOG
+from core.model.backbones import CATALOG
 from core.config import FreezeConfig
-from core.sample_data import generate_sample_dataset
+from core.data.sample_data import generate_sample_dataset
 
 
 def layer_items(page):

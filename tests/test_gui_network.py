@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
 
-from core.activations import curve
-from core.cnn_inspect import conv_output_size, inspect_layers
-from core.feature_maps import feature_maps
-from core.imageio import load_rgb
-from core.kernels import filter_channels, filter_tiles
+from core.insight.activations import curve
+from core.insight.layers import conv_output_size, inspect_layers
+from core.insight.feature_maps import feature_maps
+from core.data.imageio import load_rgb
+from core.insight.kernels import filter_channels, filter_tiles
 
 LOAD_MS = 180000
 WORK_MS = 60000

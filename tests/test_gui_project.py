@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from core.config import StudioConfig
-from core.sample_data import generate_sample_dataset
+from core.data.sample_data import generate_sample_dataset
 from gui import recent
 from gui.main_window import MainWindow
 

@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from core.run_history import RunHistory, default_runs_dir
+from core.runs.history import RunHistory, default_runs_dir
 from test_run_history import make_run
 
 
@@ -144,7 +144,7 @@ def test_selected_run_shows_exports_and_why_tensorboard_is_off(qtbot, window, tw
 
     page.select_ids([ib])
     assert "none yet" in page.exports_label.text()
-    monkeypatch.setattr("core.tensorboard_launcher.tensorboard_available", lambda: False)
+    monkeypatch.setattr("core.train.tensorboard.tensorboard_available", lambda: False)
     page.select_ids([ia])
     assert not page.tensorboard_button.isEnabled()
     assert "pip install tensorboard" in page.tensorboard_button.toolTip()
@@ -157,7 +157,7 @@ def test_open_in_tensorboard_from_runs_and_train_pages(qtbot, window, trained_ru
 
     from PySide6.QtGui import QDesktopServices
 
-    from core import tensorboard_launcher as tbl
+    from core.train import tensorboard as tbl
 
     opened = []
     monkeypatch.setattr(QDesktopServices, "openUrl",
@@ -194,7 +194,7 @@ def test_open_in_tensorboard_from_runs_and_train_pages(qtbot, window, trained_ru
 
 def test_train_page_follows_the_run_the_engine_started(qtbot, window, trained_run):
     """RunStarted names the new run's folder: the TensorBoard button follows it at once."""
-    from core import tensorboard_launcher as tbl
+    from core.train import tensorboard as tbl
     from core.events import RunStarted
 
     train = next(p for p in window.pages if p.key == "train")

@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import QElapsedTimer, Qt, QTimer
 
 from core.events import BatchEnd, EpochEnd
-from core.runs import RunFolder
+from core.runs.folder import RunFolder
 from gui.pages.train_page import LearningRateSpin, TrainPage, format_duration, runs_base_dir
 from weights_fixture import make_bright_dark, tiny_config
 

@@ -1,4 +1,4 @@
-"""core.imageio: every odd image decodes to upright opaque RGB, every bad one is an ImageError."""
+"""core.data.imageio: every odd image decodes to upright opaque RGB, every bad one is an ImageError."""
 
 import io
 import os
@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core import imageio
-from core.imageio import ImageError, ImageInfo, load_rgb, load_thumbnail, probe_image
+from core.data import imageio
+from core.data.imageio import ImageError, ImageInfo, load_rgb, load_thumbnail, probe_image
 
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:

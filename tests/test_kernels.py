@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from core.errors import ConfigError
-from core.kernels import (PRESET_KERNELS, PRESET_NOTES, apply_kernel, filter_channels,
+from core.insight.kernels import (PRESET_KERNELS, PRESET_NOTES, apply_kernel, filter_channels,
                           filter_tiles, parse_kernel)
 
 

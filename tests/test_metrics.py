@@ -1,6 +1,6 @@
 import numpy as np
 
-from core.metrics import Metrics, compute_metrics
+from core.infer.metrics import Metrics, compute_metrics
 
 
 def test_metrics_by_hand():

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from core.backbones import CATALOG, get_backbone
+from core.model.backbones import CATALOG, get_backbone
 from core.config import FreezeConfig, ModelConfig
 from core.errors import ConfigError, ModelFileError
-from core.model import (apply_freeze, backbone_of, build_model, layer_table, load_model_file,
+from core.model.build import (apply_freeze, backbone_of, build_model, layer_table, load_model_file,
                         param_counts, preprocessing_layers)
 
 
@@ -25,7 +25,7 @@ def _prep_model(spec, imagenet=False):
     model = keras.Model(inputs, x)
     for layer in layers:
         if layer.name == "preprocess_caffe":
-            from core.model import _caffe_weights
+            from core.model.build import _caffe_weights
 
             layer.set_weights(_caffe_weights())
     return model
@@ -288,7 +288,7 @@ def test_lambda_models_missing_and_non_model_files_are_refused(tmp_path):
 def test_apply_freeze_can_be_called_again_with_more_layers():
     """Regression: Keras 3 keeps inner layers frozen when backbone.trainable is already True."""
     from core.config import FreezeConfig, ModelConfig
-    from core.model import apply_freeze, build_model
+    from core.model.build import apply_freeze, build_model
 
     model = build_model(ModelConfig(backbone="MobileNetV3Small", weights="none"), 2, 32, None)
     few, total = apply_freeze(model, FreezeConfig(mode="top_n", top_n=20), "fine_tune")
@@ -307,7 +307,7 @@ def test_from_scratch_trains_batchnorm_in_training_mode():
     import numpy as np
 
     from core.config import FreezeConfig, ModelConfig
-    from core.model import apply_freeze, backbone_of, build_model
+    from core.model.build import apply_freeze, backbone_of, build_model
 
     cfg = ModelConfig(backbone="MobileNetV3Small", weights="none")
     model = build_model(cfg, 2, 32, None)

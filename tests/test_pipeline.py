@@ -6,15 +6,15 @@ import time
 import numpy as np
 import pytest
 
-from core.augment import preset_config
+from core.data.augment import preset_config
 from core.config import AugmentConfig, TransformConfig
-from core.dataset import ImageRecord
-from core.decoded_cache import DecodedCache
+from core.data.dataset import ImageRecord
+from core.data.decoded_cache import DecodedCache
 from core.errors import ConfigError
 from core.events import Log
-from core.imageio import load_rgb
-from core.pipeline import BatchSource, make_dataset, steps_for
-from core.sample_data import generate_sample_dataset
+from core.data.imageio import load_rgb
+from core.data.pipeline import BatchSource, make_dataset, steps_for
+from core.data.sample_data import generate_sample_dataset
 
 SIZE = 32
 

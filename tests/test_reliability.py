@@ -140,7 +140,7 @@ def deny(monkeypatch, path: Path) -> None:
     """Root reads everything: make ``open`` of one file fail the way chmod 000 would."""
     import builtins
 
-    from core import imageio
+    from core.data import imageio
 
     real_open = builtins.open
 
@@ -175,8 +175,8 @@ def corpus_run(tmp_path_factory, tiny_weights):
     """Scan the corpus, delete one file, train on it (1+1 epochs); share everything."""
     from _pytest.monkeypatch import MonkeyPatch
 
-    from core.dataset import scan_dataset
-    from core.training import train
+    from core.data.dataset import scan_dataset
+    from core.train.engine import train
 
     base = tmp_path_factory.mktemp("corpus")
     root = base / "data"
@@ -236,8 +236,8 @@ def test_training_completes_and_names_every_skipped_file_once(corpus_run):
 
 
 def test_evaluation_and_prediction_complete_on_the_corpus(corpus_run, monkeypatch):
-    from core.evaluation import evaluate_folder
-    from core.predict import expand_image_paths, load_predictor
+    from core.infer.evaluation import evaluate_folder
+    from core.infer.predictor import expand_image_paths, load_predictor
 
     kinds, root = corpus_run["kinds"], corpus_run["root"]
     deny(monkeypatch, kinds["permission_denied"])
@@ -284,7 +284,7 @@ def test_out_of_memory_suggests_a_batch_size_that_fits(tmp_path, tiny_weights, m
     from weights_fixture import make_bright_dark
 
     from core.cli import main
-    from core.runs import RunFolder
+    from core.runs.folder import RunFolder
 
     data = make_bright_dark(tmp_path / "data", per_class=8, size=32)
     monkeypatch.setattr(keras.Model, "fit", _oom)
@@ -300,7 +300,7 @@ def test_out_of_memory_suggests_a_batch_size_that_fits(tmp_path, tiny_weights, m
 
 
 def test_out_of_memory_at_batch_size_one_suggests_smaller_images():
-    from core.training import out_of_memory_error
+    from core.train.engine import out_of_memory_error
 
     assert "smaller --image-size" in str(out_of_memory_error(1))
     assert "--batch-size 16" in str(out_of_memory_error(32))
@@ -335,7 +335,7 @@ def _disk_full_on_write(monkeypatch):
 def test_disk_full_while_saving_keeps_the_old_files(tmp_path, monkeypatch):
     from core.config import StudioConfig
     from core.project import Project, load_project, save_project
-    from core.runs import RunFolder
+    from core.runs.folder import RunFolder
 
     run = RunFolder(tmp_path / "run")
     run.path.mkdir()
@@ -364,7 +364,7 @@ def test_disk_full_while_saving_keeps_the_old_files(tmp_path, monkeypatch):
 
 
 def test_disk_full_during_export_keeps_the_previous_export(corpus_run, tmp_path, monkeypatch):
-    from core import export
+    from core.export import exporter
 
     out = tmp_path / "export"
     first = export.export_model(corpus_run["result"].run_dir, ["keras"], out, latency_runs=1)

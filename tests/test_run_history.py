@@ -19,8 +19,8 @@ import pytest
 
 from core.config import StudioConfig
 from core.errors import UserError
-from core.run_history import RunHistory, config_diff, default_db_path, default_runs_dir
-from core.runs import RunFolder
+from core.runs.history import RunHistory, config_diff, default_db_path, default_runs_dir
+from core.runs.folder import RunFolder
 
 ROOT = Path(__file__).resolve().parent.parent
 SESSION_DATA_DIR = Path(os.environ["FTS_DATA_DIR"])  # conftest's, before any per-test override
@@ -188,7 +188,7 @@ def test_training_records_the_run(trained_run, tmp_path):
 
 def test_history_failure_never_fails_training(tmp_path, monkeypatch):
     from core.events import Log
-    from core.run_history import record_run_safely
+    from core.runs.history import record_run_safely
 
     monkeypatch.setenv("FTS_DATA_DIR", str(tmp_path / "data"))
     (tmp_path / "data").mkdir()
@@ -203,7 +203,7 @@ def test_exports_of_a_run_are_recorded_and_history_trouble_only_warns(trained_ru
     """export_model lists each exported format under its run; a broken history never fails it."""
     from core.config import ExportConfig
     from core.events import Log
-    from core.export import export_model
+    from core.export.exporter import export_model
 
     monkeypatch.setenv("FTS_DATA_DIR", str(tmp_path / "data"))
     report = export_model(trained_run, "keras", tmp_path / "out", ExportConfig(parity_images=4),

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from core import tensorboard_launcher as tbl
+from core.train import tensorboard as tbl
 from core.errors import UserError
 from core.events import CancelToken, Cancelled, Log
 
@@ -122,7 +122,7 @@ def test_stop_kills_what_ignores_terminate_and_cancel_stops_the_start(tmp_path):
 def test_servers_are_stopped_when_python_exits(trained_run):
     """The atexit backstop: a process that forgets to stop its server does not leak it."""
     code = ("import sys; sys.path.insert(0, sys.argv[1]); "
-            "from core.tensorboard_launcher import free_port, server_for; "
+            "from core.train.tensorboard import free_port, server_for; "
             "s = server_for(sys.argv[2]); s._launch(free_port()); print(s.process.pid)")
     out = subprocess.run([sys.executable, "-c", code, str(Path(__file__).resolve().parents[1]),
                           str(trained_run / "logs")], capture_output=True, text=True, timeout=60)

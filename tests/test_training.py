@@ -13,7 +13,7 @@ import pytest
 
 from core.config import StudioConfig
 from core.events import BatchEnd, CancelToken, EpochEnd, PhaseStarted, RunStarted
-from core.runs import RunFolder
+from core.runs.folder import RunFolder
 from weights_fixture import make_bright_dark, tiny_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,7 +30,7 @@ def weights_file(tiny_weights):
 
 
 def test_train_two_phases_writes_a_complete_run_folder(data, tmp_path, weights_file):
-    from core.training import train
+    from core.train.engine import train
 
     events = []
     result = train(tiny_config(data, weights_file), tmp_path / "run", listener=events.append)
@@ -58,7 +58,7 @@ def test_train_two_phases_writes_a_complete_run_folder(data, tmp_path, weights_f
 
 
 def test_cancel_stops_within_a_batch_and_resume_finishes(data, tmp_path):
-    from core.training import resume_training, train
+    from core.train.engine import resume_training, train
 
     cancel = CancelToken()
     seen = []
@@ -84,7 +84,7 @@ def test_cancel_stops_within_a_batch_and_resume_finishes(data, tmp_path):
 
 def test_existing_folder_is_not_overwritten(data, tmp_path):
     from core.errors import UserError
-    from core.training import train
+    from core.train.engine import train
 
     out = tmp_path / "run"
     out.mkdir()
@@ -141,7 +141,7 @@ def test_saved_model_carries_no_optimizer_state(trained_run):
     with zipfile.ZipFile(trained_run / "model.keras") as z, z.open("model.weights.h5") as f:
         with h5py.File(f, "r") as h5:
             assert "optimizer" not in h5
-    from core.model import load_model_file
+    from core.model.build import load_model_file
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -151,11 +151,11 @@ def test_saved_model_carries_no_optimizer_state(trained_run):
 
 def test_resumed_fast_head_continues_the_cycle_of_cached_views(tmp_path):
     """Epoch e of the head phase trains on view e % K, also after a resume at epoch 1."""
-    from core.augment import preset_config
-    from core.dataset import scan_dataset, split_dataset
-    from core.device import decide
-    from core.model import build_model
-    from core.training import LoopState, _feature_datasets
+    from core.data.augment import preset_config
+    from core.data.dataset import scan_dataset, split_dataset
+    from core.train.device import decide
+    from core.model.build import build_model
+    from core.train.engine import LoopState, _feature_datasets
 
     data = make_bright_dark(tmp_path / "data", per_class=6, size=32)
     cfg = tiny_config(data, "none", epochs=4, batch_size=4)
@@ -185,7 +185,7 @@ def test_resumed_fast_head_continues_the_cycle_of_cached_views(tmp_path):
 
 def test_weight_files_hold_no_optimizer_state(trained_run):
     """best and checkpoint weights are plain arrays, one per model weight; optimizer state apart."""
-    from core.model import load_model_file
+    from core.model.build import load_model_file
 
     n_weights = len(load_model_file(trained_run / "model.keras").weights)
     for name in ("best.weights.npz", "checkpoint/weights.npz"):
@@ -198,7 +198,7 @@ def test_weights_of_another_model_are_refused_by_name(tmp_path):
     import keras
 
     from core.errors import ModelFileError
-    from core.training import load_weights, save_weights
+    from core.train.engine import load_weights, save_weights
 
     small = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
     big = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4)])
@@ -216,8 +216,8 @@ def test_a_run_stopped_by_the_previous_version_resumes_from_its_h5_weights(train
     """Older versions kept Keras .weights.h5 checkpoints; resume must use them, best included."""
     import shutil
 
-    from core.model import load_model_file
-    from core.training import load_weights, resume_training, weights_digest
+    from core.model.build import load_model_file
+    from core.train.engine import load_weights, resume_training, weights_digest
 
     run = tmp_path / "old-run"
     shutil.copytree(trained_run, run)

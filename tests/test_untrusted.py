@@ -48,8 +48,8 @@ def evil(tmp_path):
 
 
 def test_lambda_model_is_refused_by_load_model_file_and_load_predictor(evil):
-    from core.model import load_model_file
-    from core.predict import load_predictor
+    from core.model.build import load_model_file
+    from core.infer.predictor import load_predictor
 
     path, marker = evil
     for opener in (load_model_file, load_predictor):
@@ -66,7 +66,7 @@ def test_lambda_model_is_refused_by_load_model_file_and_load_predictor(evil):
 
 
 def test_legacy_h5_lambda_model_is_refused(tmp_path):
-    from core.model import load_model_file
+    from core.model.build import load_model_file
 
     marker = tmp_path / "lambda_ran.txt"
     path = _lambda_model(tmp_path, marker, suffix=".h5")

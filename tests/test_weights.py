@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from core.backbones import get_backbone
+from core.model.backbones import get_backbone
 from core.config import ModelConfig
 from core.errors import WeightsError
 from core.events import CancelToken, Cancelled, Progress
-from core.weights import (check_weights_file, ensure_imagenet_weights, imagenet_weights_path,
+from core.model.weights import (check_weights_file, ensure_imagenet_weights, imagenet_weights_path,
                           keras_cache_dir, resolve_weights, weights_url)
 
 

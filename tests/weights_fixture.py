@@ -74,8 +74,8 @@ def calibrate_batchnorm(net, x) -> None:
 def calibrated_weights(backbone: str, size: int, path: Path, seed: int = 0) -> Path:
     import keras
 
-    from core.backbones import get_backbone
-    from core.model import build_backbone, preprocessing_layers
+    from core.model.backbones import get_backbone
+    from core.model.build import build_backbone, preprocessing_layers
 
     keras.utils.set_random_seed(seed)
     spec = get_backbone(backbone)

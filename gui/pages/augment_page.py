@@ -1,13 +1,13 @@
 """Step 3: augmentation.  Pick a preset, adjust any transform, and see at once
 what training images will look like.
 
-Controls are generated from ``core.augment.TRANSFORMS``.  Every edit goes to
+Controls are generated from ``core.data.augment.TRANSFORMS``.  Every edit goes to
 ``config.augment`` (the preset becomes "custom" and the edited transform is
 changed in place, so the list stays what the user made).  Previews are
 recomputed in a worker ~150 ms after the last change; a newer request cancels
 the older one and late results of an old request are dropped.
 
-``core.augment`` pulls in albumentations and OpenCV (~1 s), so the controls are
+``core.data.augment`` pulls in albumentations and OpenCV (~1 s), so the controls are
 built the first time the page is shown, not when the window starts.
 """
 
@@ -48,7 +48,7 @@ def resolved_image_size(model_cfg) -> int:
     if model_cfg.image_size:
         return int(model_cfg.image_size)
     try:
-        from core.backbones import get_backbone
+        from core.model.backbones import get_backbone
 
         return int(get_backbone(model_cfg.backbone).default_size)
     except Exception:  # unknown backbone or engine not there: previews still work
@@ -62,8 +62,8 @@ def preview_job(paths: list[str], cfg: AugmentConfig, model_cfg, n: int, seed: i
     Returns ``(path, original QImage, [augmented QImage...])`` per image; a file
     that cannot be decoded is skipped (the Data page reports it).
     """
-    from core.augment import augment_previews
-    from core.imageio import ImageError, load_rgb
+    from core.data.augment import augment_previews
+    from core.data.imageio import ImageError, load_rgb
 
     size = resolved_image_size(model_cfg)
     rows = []
@@ -171,7 +171,7 @@ class AugmentPage(Page):
     def ensure_built(self) -> None:
         if self._built:
             return
-        from core.augment import PRESETS, TRANSFORMS
+        from core.data.augment import PRESETS, TRANSFORMS
 
         self._built = True
         for name in list(PRESETS) + ["custom"]:
@@ -219,7 +219,7 @@ class AugmentPage(Page):
 
     # ------------------------------------------------------------------ config → widgets
     def _resolved(self) -> AugmentConfig:
-        from core.augment import resolve
+        from core.data.augment import resolve
 
         return resolve(self.state.config.augment)
 
@@ -267,7 +267,7 @@ class AugmentPage(Page):
 
     # ------------------------------------------------------------------ widgets → config
     def _on_preset_chosen(self, index: int) -> None:
-        from core.augment import preset_config
+        from core.data.augment import preset_config
 
         name = self.preset_combo.itemData(index)
         aug = self.state.config.augment
@@ -288,7 +288,7 @@ class AugmentPage(Page):
         self._on_preset_chosen(idx)
 
     def _edit(self, name: str, what: str, value: Any) -> None:
-        from core.augment import default_transform
+        from core.data.augment import default_transform
 
         new = copy.deepcopy(self._resolved())
         new.preset = "custom"

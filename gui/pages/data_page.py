@@ -1,7 +1,7 @@
 """Step 1: the images.  Pick a folder (or drop one, or try the sample), see what
 is in it, what is wrong with it, and how it will be split.
 
-The scan runs as the window's long job (``core.dataset.scan_dataset``); nothing
+The scan runs as the window's long job (``core.data.dataset.scan_dataset``); nothing
 here reads a file on the UI thread: thumbnails come from
 :class:`gui.thumbnails.ThumbnailModel`.  The split settings edit
 ``config.data`` directly.
@@ -31,7 +31,7 @@ ALL_CLASSES = "All classes"
 
 def scan_job(root: str, listener=None, cancel=None):
     """Worker side of a scan (imports the scanner there, not on the UI thread)."""
-    from core.dataset import scan_dataset
+    from core.data.dataset import scan_dataset
 
     return scan_dataset(root, listener=listener, cancel=cancel)
 
@@ -40,7 +40,7 @@ def sample_job(root: str, listener=None, cancel=None) -> str:
     """Make the sample dataset once (atomically: a half-made one never appears)."""
     from core.events import Progress, emit
     from core.fsutil import atomic_dir
-    from core.sample_data import generate_sample_dataset
+    from core.data.sample_data import generate_sample_dataset
 
     path = Path(root)
     if path.is_dir() and any(path.iterdir()):

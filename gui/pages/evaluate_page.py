@@ -9,7 +9,7 @@ computes once (``load_predictor(run).predict_files`` over ``split.json``'s
 validation records) and the page keeps, so later clicks are instant.
 
 "Evaluate on another folder…" scores the same model on any labelled folder
-with :func:`core.evaluation.evaluate_folder` in a job; the predictor it loads is
+with :func:`core.infer.evaluation.evaluate_folder` in a job; the predictor it loads is
 kept for the next job, and its per-image answers are recorded on the way, so
 every cell of that matrix is clickable too.  Nothing here decodes an image or
 touches TensorFlow on the UI thread: thumbnails come from
@@ -50,7 +50,7 @@ class ImagePrediction:
 class _RecordingPredictor:
     """Passes calls to a predictor and keeps what ``predict_files`` answered.
 
-    :func:`core.evaluation.evaluate_folder` returns only the summary; the
+    :func:`core.infer.evaluation.evaluate_folder` returns only the summary; the
     per-image answers it computed on the way are what a clicked cell needs, so
     they are recorded rather than computed a second time.
     """
@@ -70,7 +70,7 @@ class _RecordingPredictor:
 
 def _open_predictor(source: str, predictor, listener):
     from core.events import Log, emit
-    from core.predict import load_predictor
+    from core.infer.predictor import load_predictor
 
     if predictor is None:
         emit(listener, Log(f"loading the model {source}"))
@@ -84,8 +84,8 @@ def validation_predictions_job(run_dir: str, predictor=None, listener=None, canc
     Returns ``(predictor, [ImagePrediction])``; unreadable files are left out
     (training's metrics left them out too, so the counts agree).
     """
-    from core.dataset import Split
-    from core.runs import RunFolder
+    from core.data.dataset import Split
+    from core.runs.folder import RunFolder
 
     run = RunFolder(run_dir)
     cfg = run.load_config()
@@ -101,7 +101,7 @@ def validation_predictions_job(run_dir: str, predictor=None, listener=None, canc
 
 def folder_evaluation_job(source: str, folder: str, predictor=None, listener=None, cancel=None):
     """Worker: score the model on ``folder``; returns ``(predictor, Metrics, [ImagePrediction])``."""
-    from core.evaluation import evaluate_folder
+    from core.infer.evaluation import evaluate_folder
 
     predictor = _open_predictor(source, predictor, listener)
     recorder = _RecordingPredictor(predictor)
@@ -110,7 +110,7 @@ def folder_evaluation_job(source: str, folder: str, predictor=None, listener=Non
     wrong = {m.path: index[m.true_label] for m in metrics.mistakes}
     n_wrong = sum(v for r, row in enumerate(metrics.confusion) for c, v in enumerate(row) if r != c)
     if len(wrong) < n_wrong:  # more mistakes than metrics keeps: ask the folder for labels
-        from core.dataset import scan_dataset
+        from core.data.dataset import scan_dataset
 
         report = scan_dataset(folder, cancel=cancel)
         truth = {r.path: index[r.class_name] for r in report.records if r.class_name in index}
@@ -145,7 +145,7 @@ class EvaluatePage(Page):
              "images.")
     next_text = "Next: try it on new images"
 
-    metrics_shown = Signal(object)  # core.metrics.Metrics
+    metrics_shown = Signal(object)  # core.infer.metrics.Metrics
     cell_shown = Signal(int, int, int)  # true index, predicted index, images listed
     predictions_ready = Signal(int)  # number of images with a prediction
     folder_evaluated = Signal(object)  # Metrics of another folder
@@ -299,8 +299,8 @@ class EvaluatePage(Page):
 
     def load_run(self, run_dir: Optional[str]) -> None:
         """Show ``run_dir``'s validation results (metrics.json); forget older predictions."""
-        from core.metrics import Metrics
-        from core.runs import RunFolder
+        from core.infer.metrics import Metrics
+        from core.runs.folder import RunFolder
 
         self.clear_message()
         self._loaded_run = run_dir

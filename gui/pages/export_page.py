@@ -2,7 +2,7 @@
 
 The page edits ``config.export`` (formats, int8 calibration size, parity sample
 size, output folder), so the project file and ``python main.py export`` use
-the same choices.  "Export" runs :func:`core.export.export_model` as the
+the same choices.  "Export" runs :func:`core.export.exporter.export_model` as the
 window's one job; that function builds every format, loads each with its own
 runtime in a fresh process and compares its answers with the app's.  The
 report table shows that comparison per format -- the largest probability
@@ -29,7 +29,7 @@ from gui.pages.base import Page
 from gui.state import touches
 from gui.theme import ERROR, OK, WARN
 
-#: Kept in step with core.export.FORMATS (a test checks); listed here so the page
+#: Kept in step with core.export.exporter.FORMATS (a test checks); listed here so the page
 #: can be built without importing the exporter (which pulls in NumPy et al.).
 FORMATS = ("keras", "savedmodel", "tflite", "tflite-fp16", "tflite-int8", "onnx")
 
@@ -50,7 +50,7 @@ COLUMNS = ["Format", "Result", "Max |Δp|", "Top-1 agreement", "Accuracy: file (
 def export_job(source: str, formats: list, out_dir: str, export_cfg: Any,
                listener=None, cancel=None):
     """Worker side: import the exporter there (TensorFlow) and run it."""
-    from core.export import export_model
+    from core.export.exporter import export_model
 
     return export_model(source, formats, out_dir, export_cfg, listener=listener, cancel=cancel)
 
@@ -63,7 +63,7 @@ class ExportPage(Page):
              "validation images before it is marked PASS.")
     next_text = "Next: look inside the network"
 
-    export_finished = Signal(object)  # core.export.ExportReport
+    export_finished = Signal(object)  # core.export.exporter.ExportReport
     export_failed = Signal(str)
 
     def __init__(self, state, runner, parent=None):

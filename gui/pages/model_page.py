@@ -2,10 +2,10 @@
 size, and which of its layers are fine-tuned.
 
 Everything edits ``config.model``.  The backbone list is plain data
-(``core.backbones.CATALOG``), so it shows instantly; the layer tree needs a
-built Keras model, which a worker makes (``core.model.build_model`` with no
+(``core.model.backbones.CATALOG``), so it shows instantly; the layer tree needs a
+built Keras model, which a worker makes (``core.model.build.build_model`` with no
 weights: only the architecture matters here).  Which layers train in the
-fine-tuning phase is decided by ``core.model.apply_freeze`` -- the same call
+fine-tuning phase is decided by ``core.model.build.apply_freeze`` -- the same call
 training makes -- so the tree and the parameter counts can never disagree with
 what training will do.
 """
@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QComboBox, QDoub
                                QSplitter, QTableWidget, QTableWidgetItem, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
-from core.backbones import CATALOG, get_backbone, recommendation
+from core.model.backbones import CATALOG, get_backbone, recommendation
 from core.config import FreezeConfig
 from gui.jobs import Job
 from gui.pages.base import Page
@@ -41,9 +41,9 @@ FREEZE_MODES = [
 
 def layers_job(model_cfg, num_classes: int, listener=None, cancel=None):
     """Worker: build the architecture (no weights) and list its layers."""
-    from core.backbones import get_backbone, resolve_image_size
+    from core.model.backbones import get_backbone, resolve_image_size
     from core.events import Progress, emit
-    from core.model import build_model
+    from core.model.build import build_model
 
     emit(listener, Progress(0, 0, f"Building {model_cfg.backbone}…"))
     spec = get_backbone(model_cfg.backbone)
@@ -56,8 +56,8 @@ def layers_job(model_cfg, num_classes: int, listener=None, cancel=None):
 
 def weights_job(model_cfg, listener=None, cancel=None):
     """Worker: make sure the ImageNet file is in the Keras cache (downloads once)."""
-    from core.backbones import get_backbone, resolve_image_size
-    from core.weights import ensure_imagenet_weights
+    from core.model.backbones import get_backbone, resolve_image_size
+    from core.model.weights import ensure_imagenet_weights
 
     spec = get_backbone(model_cfg.backbone)
     size = resolve_image_size(spec, model_cfg.image_size, "imagenet")
@@ -66,8 +66,8 @@ def weights_job(model_cfg, listener=None, cancel=None):
 
 def check_file_job(model_cfg, path: str, listener=None, cancel=None):
     """Worker: check that a weights file fits the chosen backbone."""
-    from core.backbones import get_backbone, resolve_image_size
-    from core.weights import check_weights_file
+    from core.model.backbones import get_backbone, resolve_image_size
+    from core.model.weights import check_weights_file
 
     spec = get_backbone(model_cfg.backbone)
     return check_weights_file(path, spec, resolve_image_size(spec, model_cfg.image_size, path))
@@ -554,7 +554,7 @@ class ModelPage(Page):
     def _refresh_freeze(self, rebuild_tree: bool = False) -> None:
         if self._model is None:
             return
-        from core.model import apply_freeze, layer_table
+        from core.model.build import apply_freeze, layer_table
 
         try:
             # Same order as training (head phase, then fine-tuning), so the result never

@@ -11,8 +11,8 @@ image through it all happen in worker threads, strictly one at a time
 once, and a user clicking "Next layer" quickly only needs the last answer.
 Loaded models are cached, so going back and forth costs nothing.
 
-The numbers come from ``core`` (:mod:`core.cnn_inspect`, :mod:`core.kernels`,
-:mod:`core.feature_maps`, :mod:`core.activations`); the tabs in
+The numbers come from ``core`` (:mod:`core.insight.layers`, :mod:`core.insight.kernels`,
+:mod:`core.insight.feature_maps`, :mod:`core.insight.activations`); the tabs in
 ``gui/widgets/network_*.py`` only draw them.  The tabs, and pyqtgraph with
 them, are built the first time the page is opened.
 """
@@ -162,7 +162,7 @@ def _round_robin(groups: list, limit: int) -> list:
 
 def images_in(data_dir: str, limit: int = SAMPLE_IMAGES) -> list[str]:
     """Sample images of a data folder (worker side: lists the folder), classes in turn."""
-    from core.predict import expand_image_paths
+    from core.infer.predictor import expand_image_paths
 
     if not data_dir or not os.path.isdir(data_dir):
         return []
@@ -202,22 +202,22 @@ class NetworkModel:
 
 def load_network(source: ModelSource, listener=None, cancel=None) -> NetworkModel:
     """Worker: load or build the model and read what every tab shows first."""
-    from core.activations import activations_in
-    from core.cnn_inspect import inspect_layers
+    from core.insight.activations import activations_in
+    from core.insight.layers import inspect_layers
     from core.errors import ConfigError
     from core.events import Progress, emit
-    from core.feature_maps import FeatureMapProbe
-    from core.kernels import filter_channels, first_conv_layer
+    from core.insight.feature_maps import FeatureMapProbe
+    from core.insight.kernels import filter_channels, first_conv_layer
     from gui.widgets.network_kernels import conv_layers
 
     if source.kind == "file":
-        from core.model import load_model_file
+        from core.model.build import load_model_file
 
         emit(listener, Progress(0, 0, f"Loading {Path(source.path).name}…"))
         model = load_model_file(source.path)
     else:
-        from core.backbones import get_backbone, resolve_image_size
-        from core.model import build_model
+        from core.model.backbones import get_backbone, resolve_image_size
+        from core.model.build import build_model
 
         emit(listener, Progress(0, 0, f"Building {source.model_cfg.backbone}…"))
         spec = get_backbone(source.model_cfg.backbone)

@@ -4,7 +4,7 @@ Images or folders come in by "Add images…", "Add folder…" or by dropping the
 on the page (or anywhere on the window while this page shows).  They are
 classified by the current model -- the run just trained -- or by any model the
 app can open ("Open model…": a run folder, ``.keras``, a SavedModel folder,
-``.tflite`` or ``.onnx``), through :func:`core.predict.load_predictor`, the
+``.tflite`` or ``.onnx``), through :func:`core.infer.predictor.load_predictor`, the
 same code path as ``python main.py predict``, so the page and the CLI always
 agree.  The CSV has the CLI's columns (``rows_to_csv`` is reused).
 
@@ -46,7 +46,7 @@ class PredictOutcome:
     """What a prediction job hands back to the page (built in the worker)."""
 
     predictor: Any
-    rows: list  # core.predict.Prediction, in input order, errors included
+    rows: list  # core.infer.predictor.Prediction, in input order, errors included
     thumbnails: dict = field(default_factory=dict)  # path -> QImage
     overlays: dict = field(default_factory=dict)  # path -> QImage (Grad-CAM)
     replace: bool = False  # True: these rows are the whole result (model changed)
@@ -55,7 +55,7 @@ class PredictOutcome:
 def load_model_job(path: str, listener=None, cancel=None):
     """Open a model in the worker (TensorFlow / TFLite / onnxruntime load there)."""
     from core.events import Progress, emit
-    from core.predict import load_predictor
+    from core.infer.predictor import load_predictor
 
     emit(listener, Progress(0, 0, "Loading the model…"))
     return load_predictor(path)
@@ -63,7 +63,7 @@ def load_model_job(path: str, listener=None, cancel=None):
 
 def _thumbnail_arrays(paths: Sequence[str], side: int, listener, cancel) -> dict:
     from core.events import Progress, emit
-    from core.imageio import ImageError, load_thumbnail
+    from core.data.imageio import ImageError, load_thumbnail
 
     out = {}
     for i, p in enumerate(paths):
@@ -81,16 +81,16 @@ def gradcam_overlays(predictor: Any, paths: Sequence[str], side: int = IMAGE_SID
                      thumbnails: Optional[dict] = None, listener=None, cancel=None) -> dict:
     """Grad-CAM over each image's thumbnail, for the class the model predicted.
 
-    Needs a :class:`core.predict.KerasPredictor` (gradients need the Keras
+    Needs a :class:`core.infer.predictor.KerasPredictor` (gradients need the Keras
     graph); returns ``{path: QImage}``.  Images are explained in batches with
     one ``Tap`` built once, so the sub-model is not rebuilt per image.
     """
     import numpy as np
 
     from core.events import Progress, emit
-    from core.feature_maps import Tap
-    from core.gradcam import default_layer, grad_cam, overlay
-    from core.imageio import ImageError, load_rgb
+    from core.insight.feature_maps import Tap
+    from core.insight.gradcam import default_layer, grad_cam, overlay
+    from core.data.imageio import ImageError, load_rgb
     from gui.thumbnails import array_to_qimage
 
     model = predictor.model
@@ -129,7 +129,7 @@ def predict_job(model_path: str, predictor: Any, inputs: Sequence[str], known: S
     """
     from core.errors import UserError
     from core.events import Progress, emit
-    from core.predict import KerasPredictor, expand_image_paths, load_predictor
+    from core.infer.predictor import KerasPredictor, expand_image_paths, load_predictor
     from gui.thumbnails import array_to_qimage
 
     emit(listener, Progress(0, 0, "Finding images…"))
@@ -562,7 +562,7 @@ class PredictPage(Page):
 
     def export_csv(self, path: str) -> bool:
         """Write the results with the CLI's columns (atomically); False on failure."""
-        from core.commands.predict import rows_to_csv
+        from core.cli.commands.predict import rows_to_csv
         from core.fsutil import atomic_write_text
 
         rows = self.cards.predictions()

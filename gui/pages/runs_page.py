@@ -1,6 +1,6 @@
 """Step 9: every past run in one table — sort, filter, compare two, reopen or delete one.
 
-The table reads :class:`core.run_history.RunHistory` (a small SQLite index), which
+The table reads :class:`core.runs.history.RunHistory` (a small SQLite index), which
 is quick enough for the UI thread; rescanning run folders into the index runs as
 a :class:`gui.jobs.Job`, outside the window's one long-job slot, so it works even
 while a training run is going.  Training records each run itself; the page only
@@ -45,7 +45,7 @@ COLOR_B = "#f0a04b"
 
 def rebuild_job(db_path: str, roots: list[str], listener=None, cancel=None) -> int:
     """Worker: re-index run folders (reads every run folder: not for the UI thread)."""
-    from core.run_history import RunHistory
+    from core.runs.history import RunHistory
 
     return RunHistory(db_path).rebuild_index(roots, listener=listener, cancel=cancel)
 
@@ -106,7 +106,7 @@ class RunsPage(Page):
     next_text = ""
 
     runs_listed = Signal(int)  # rows in the table after a refresh
-    compared = Signal(object)  # core.run_history.RunComparison
+    compared = Signal(object)  # core.runs.history.RunComparison
     rebuilt = Signal(int)      # runs in the index after a rescan
 
     def __init__(self, state, runner, parent=None) -> None:
@@ -234,7 +234,7 @@ class RunsPage(Page):
     def history(self):
         """The index, opened on first use (a damaged file is rebuilt right there)."""
         if self._history is None:
-            from core.run_history import RunHistory
+            from core.runs.history import RunHistory
 
             self._history = RunHistory()
             if self._history.recovered_from is not None:
@@ -469,6 +469,6 @@ class RunsPage(Page):
             self._rebuild.cancel()
             self._rebuild.wait()
         self.tensorboard_button.shutdown()
-        from core.tensorboard_launcher import stop_all_servers
+        from core.train.tensorboard import stop_all_servers
 
         stop_all_servers()  # every page's servers: the window is closing

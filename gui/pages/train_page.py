@@ -2,11 +2,11 @@
 
 Every setting edits ``config.train`` through :meth:`AppState.set`, so the project
 file, the CLI and a run folder's ``config.json`` all see the same values.  Start
-runs :func:`core.training.train` as the window's one long job (a copy of the
+runs :func:`core.train.engine.train` as the window's one long job (a copy of the
 config is handed over, so editing a field mid-run cannot change the run); Stop
 sets the job's cancel token, which the engine checks after every batch, and the
 run still writes ``model.keras`` of its best epoch; Resume continues a stopped
-run from its last finished epoch with :func:`core.training.resume_training`.
+run from its last finished epoch with :func:`core.train.engine.resume_training`.
 
 The page only listens: ``BatchEnd`` moves the progress bar and the curves within
 an epoch, ``EpochEnd`` adds a validation point and a log line, ``PhaseStarted``
@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox
 
 from core.events import (BatchEnd, EpochEnd, Log, PhaseStarted, Progress, RunStarted,
                          SkipCounter)
-from core.run_history import default_runs_dir
+from core.runs.history import default_runs_dir
 from gui.jobs import Job
 from gui.pages.base import Page
 from gui.state import touches
@@ -77,14 +77,14 @@ SWITCHES = [("auto", "Auto (on for GPU, off for CPU)"), ("on", "On"), ("off", "O
 
 def train_job(cfg, report, runs_base: str, listener=None, cancel=None):
     """Worker: a new run under ``runs_base`` (imports the engine here, not on the UI thread)."""
-    from core.training import train
+    from core.train.engine import train
 
     return train(cfg, runs_base=runs_base, listener=listener, cancel=cancel, report=report)
 
 
 def resume_job(run_dir: str, listener=None, cancel=None):
     """Worker: continue a stopped run from its checkpoint."""
-    from core.training import resume_training
+    from core.train.engine import resume_training
 
     return resume_training(run_dir, listener=listener, cancel=cancel)
 
@@ -108,7 +108,7 @@ def resumable(run_dir: Optional[str]) -> bool:
     """A run that stopped (or was killed) after at least one finished epoch."""
     if not run_dir:
         return False
-    from core.runs import RunFolder
+    from core.runs.folder import RunFolder
 
     run = RunFolder(run_dir)
     status = run.run_info().get("status")
@@ -177,7 +177,7 @@ class TrainPage(Page):
     next_text = "Next: evaluate"
 
     run_started = Signal(object)  # the Job
-    run_finished = Signal(object)  # core.training.RunResult (status completed or stopped)
+    run_finished = Signal(object)  # core.train.engine.RunResult (status completed or stopped)
 
     def __init__(self, state, runner, parent=None):
         super().__init__(state, runner, parent)
@@ -439,7 +439,7 @@ class TrainPage(Page):
         if not run_dir:
             self.show_error("There is no stopped run to resume.")
             return None
-        from core.runs import RunFolder
+        from core.runs.folder import RunFolder
 
         self.curves.load_history(RunFolder(run_dir).history())
         job = self._launch(resume_job, run_dir, name="Training (resumed)")
@@ -628,6 +628,6 @@ class TrainPage(Page):
         if self.job is not None and self.job.is_running():
             self.job.cancel()
         self.tensorboard_button.shutdown()
-        from core.tensorboard_launcher import stop_all_servers
+        from core.train.tensorboard import stop_all_servers
 
         stop_all_servers()  # the window is closing: no TensorBoard outlives the app

@@ -3,7 +3,7 @@
 A table view (rather than a hand-drawn plot) gives headers with the class names,
 keyboard navigation, tooltips, selection and accessibility for free, and each
 cell is a real index a click or a test can address.  Rows are the true class,
-columns the predicted class, as in :class:`core.metrics.Metrics`.  Colour is the
+columns the predicted class, as in :class:`core.infer.metrics.Metrics`.  Colour is the
 share of the row (the true class's images): blue on the diagonal (right
 answers), red off it (mistakes), so the worst confusion stands out even when
 classes have very different sizes.

@@ -5,8 +5,8 @@ the factor a gradient is multiplied by when it flows back through the layer.
 Seeing sigmoid's derivative peak at 0.25 and vanish at both ends next to
 ReLU's flat 1 is the vanishing-gradient lesson in one picture.  ReLU, sigmoid
 and tanh are always offered; the activations the user's backbone really uses
-(:func:`core.activations.activations_in`, found in a worker) are ticked and
-marked.  The curves are numpy formulas from :mod:`core.activations`, a few
+(:func:`core.insight.activations.activations_in`, found in a worker) are ticked and
+marked.  The curves are numpy formulas from :mod:`core.insight.activations`, a few
 hundred points each, cheap enough to draw on the spot.
 """
 
@@ -37,7 +37,7 @@ class ActivationsTab(QWidget):
     def __init__(self, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         import pyqtgraph as pg
-        from core.activations import ACTIVATIONS
+        from core.insight.activations import ACTIVATIONS
 
         self._activations = ACTIVATIONS
         self.used: list[str] = []
@@ -124,7 +124,7 @@ class ActivationsTab(QWidget):
 
     def redraw(self) -> None:
         import pyqtgraph as pg
-        from core.activations import curve
+        from core.insight.activations import curve
 
         for value_item, slope_item in self.curves.values():
             self.value_plot.removeItem(value_item)

@@ -1,11 +1,11 @@
 """The "Kernels" tab: the filters a convolution learned, as pictures.
 
 The first convolution looks straight at the RGB pixels, so each of its filters
-can be shown as a tiny colour image (:func:`core.kernels.filter_tiles`) — in a
+can be shown as a tiny colour image (:func:`core.insight.kernels.filter_tiles`) — in a
 trained network they become colour edges and blobs.  Deeper filters see many
 channels, not colours, so they are shown one small square per (filter, input
 channel) with the sign in colour: blue weights subtract, orange ones add
-(:func:`core.kernels.filter_channels`).  :func:`kernel_view` builds the
+(:func:`core.insight.kernels.filter_channels`).  :func:`kernel_view` builds the
 picture in a worker; the tab only asks for it and shows it.
 """
 
@@ -85,7 +85,7 @@ class KernelView:
 
 def kernel_view(model: Any, layer: str, mode: str, listener=None, cancel=None) -> KernelView:
     """Worker: read ``layer``'s filters and draw them (``mode`` "rgb" or "channels")."""
-    from core.kernels import filter_channels, filter_tiles
+    from core.insight.kernels import filter_channels, filter_tiles
 
     weights = filter_channels(model, layer)  # (out, in, kh, kw)
     n_out, n_in, kh, kw = weights.shape

@@ -1,6 +1,6 @@
 """The "Layers" tab: every layer with its shapes worked out by the size formula.
 
-The numbers come from :func:`core.cnn_inspect.inspect_layers` (computed in a
+The numbers come from :func:`core.insight.layers.inspect_layers` (computed in a
 worker); this widget only lays them out.  Each row shows the formula with the
 layer's own numbers and a ✓ when it gives the shape Keras computed, so the
 formula is checked on the user's network rather than taken on trust; the

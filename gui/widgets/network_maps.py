@@ -2,8 +2,8 @@
 
 Every channel of a layer's output is a small picture of where that channel
 responded.  :func:`feature_map_view` (a worker) runs the image through the model
-with :class:`core.feature_maps.FeatureMapProbe`, lays the channels out with
-:func:`core.feature_maps.tile_maps` (each channel on its own scale, since the
+with :class:`core.insight.feature_maps.FeatureMapProbe`, lays the channels out with
+:func:`core.insight.feature_maps.tile_maps` (each channel on its own scale, since the
 point is *where* it fires) and colours them; the mouse reads the real value.
 Previous/Next step through the network in the order the image flows, so the
 pictures can be watched getting smaller, more numerous and more abstract.
@@ -74,8 +74,8 @@ def feature_map_view(probe: Any, image_path: str, index: int, listener=None,
                      cancel=None) -> MapView:
     """Worker: decode the image at the model's size, run it to layer ``index``, draw the maps."""
     from core.errors import ConfigError, DataError
-    from core.feature_maps import tile_maps
-    from core.imageio import ImageError, load_rgb
+    from core.insight.feature_maps import tile_maps
+    from core.data.imageio import ImageError, load_rgb
 
     layers = probe.layers
     if not layers:

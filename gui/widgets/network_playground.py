@@ -4,9 +4,9 @@ The user picks a classic kernel (edge, blur, sharpen …), types one, or borrows
 a filter the model learned, chooses padding and stride, and sees input and
 output side by side with ``O = ⌊(W − K + 2P)/S⌋ + 1`` filled in — the output
 picture really has that many pixels.  The arithmetic is
-:func:`core.kernels.apply_kernel` (exact numpy, what Conv2D computes), run by
+:func:`core.insight.kernels.apply_kernel` (exact numpy, what Conv2D computes), run by
 :func:`playground_run` in a worker because a large kernel on a photo takes a
-moment.  A typed kernel is read with :func:`core.kernels.parse_kernel` as you
+moment.  A typed kernel is read with :func:`core.insight.kernels.parse_kernel` as you
 type; its complaint appears under the box and nothing else changes.
 """
 
@@ -101,8 +101,8 @@ def playground_run(image_path: str, grey: bool, kernel: np.ndarray, padding: str
                    side: int = PLAY_SIDE, listener=None, cancel=None) -> PlayOutcome:
     """Worker: decode the image (longer side ``side``), apply the kernel, make it showable."""
     from core.errors import DataError
-    from core.imageio import ImageError, load_thumbnail
-    from core.kernels import apply_kernel
+    from core.data.imageio import ImageError, load_thumbnail
+    from core.insight.kernels import apply_kernel
 
     try:
         rgb = load_thumbnail(image_path, side)
@@ -132,7 +132,7 @@ class PlaygroundTab(QWidget):
 
     def __init__(self, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
-        from core.kernels import PRESET_KERNELS, PRESET_NOTES
+        from core.insight.kernels import PRESET_KERNELS, PRESET_NOTES
 
         self._presets, self._notes = PRESET_KERNELS, PRESET_NOTES
         self.learned: Optional[np.ndarray] = None  # (out, in, kh, kw) of the first convolution
@@ -320,7 +320,7 @@ class PlaygroundTab(QWidget):
 
     def current_kernel(self) -> np.ndarray:
         """The kernel to apply; ``ConfigError`` when a typed kernel does not parse."""
-        from core.kernels import parse_kernel
+        from core.insight.kernels import parse_kernel
 
         key = self.kernel_combo.currentData()
         if key == LEARNED and self.learned is not None:

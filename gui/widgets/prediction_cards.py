@@ -32,7 +32,7 @@ PAD = 8
 
 @dataclass
 class CardRow:
-    """One image: its prediction (``core.predict.Prediction``) and pictures."""
+    """One image: its prediction (``core.infer.predictor.Prediction``) and pictures."""
 
     prediction: Any
     thumbnail: Optional[QImage] = None

@@ -3,11 +3,11 @@
 The button is only enabled when clicking it can work (tensorboard installed and
 the run has event files); otherwise its tooltip says why and what to do, so a
 greyed-out button is never a mystery.  Starting TensorBoard takes seconds (it
-imports TensorFlow), so :func:`core.tensorboard_launcher.open_tensorboard` runs
+imports TensorFlow), so :func:`core.train.tensorboard.open_tensorboard` runs
 in its own :class:`gui.jobs.Job` -- not in the window's one long-job slot, so
 the logs of a run can be opened *while* it trains -- and the browser opens when
 the server answers.  Servers outlive the click (one per run, reused) and are
-stopped by :func:`core.tensorboard_launcher.stop_all_servers` when the window
+stopped by :func:`core.train.tensorboard.stop_all_servers` when the window
 shuts down.
 """
 
@@ -19,7 +19,7 @@ from PySide6.QtCore import QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QPushButton, QWidget
 
-from core.tensorboard_launcher import open_tensorboard, unavailable_reason
+from core.train.tensorboard import open_tensorboard, unavailable_reason
 from gui.jobs import Job
 
 LABEL = "Open in TensorBoard"

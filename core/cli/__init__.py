@@ -1,0 +1,74 @@
+"""The command line: ``python main.py <command> ...``.
+
+Each command lives in ``core/commands/<name>.py`` and provides
+``register(subparsers)`` (adds its parser, sets ``func``) plus a ``run(args)``
+returning the exit status.  Modules are listed in :data:`COMMANDS`; they import
+TensorFlow only inside ``run`` so ``--help`` stays instant.
+
+Exit status: 0 done, 2 a user mistake (one line on stderr, no traceback),
+1 anything else, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from typing import Optional, Sequence
+
+from core import APP_NAME, __version__
+from core.errors import UserError
+
+# Module names under core.cli.commands, in the order --help lists them.
+COMMANDS: list[str] = [
+    "inspect",
+    "train",
+    "evaluate",
+    "predict",
+    "export",
+    "inspect_model",
+    "backbones",
+    "runs",
+]
+
+log = logging.getLogger("finetune_studio")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python main.py",
+        description=f"{APP_NAME}: fine-tune a pretrained image classifier on folders of your "
+        "images. Without a command the desktop app opens.",
+    )
+    parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details (and tracebacks)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        module = importlib.import_module(f"core.cli.commands.{name}")
+        module.register(sub)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: say so plainly, keep the traceback for -v
+        log.debug("unhandled error", exc_info=True)
+        if args.verbose:
+            raise
+        print(f"error: {type(exc).__name__}: {exc} (run with -v for details)", file=sys.stderr)
+        return 1

@@ -1,0 +1,29 @@
+"""``python main.py evaluate MODEL DATA_DIR``: accuracy, per-class scores, confusion matrix."""
+
+from __future__ import annotations
+
+import json
+
+
+def register(sub) -> None:
+    p = sub.add_parser("evaluate", help="score a run folder or exported model on a labelled folder")
+    p.add_argument("model", metavar="MODEL", help="a run folder or an exported model")
+    p.add_argument("data_dir", metavar="DATA_DIR", help="one sub-folder per class")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from core.cli.console import ConsoleListener
+    from core.infer.evaluation import evaluate_folder
+    from core.infer.predictor import load_predictor
+
+    predictor = load_predictor(args.model)
+    metrics = evaluate_folder(predictor, args.data_dir, listener=ConsoleListener(),
+                              batch_size=args.batch_size)
+    if args.json:
+        print(json.dumps(metrics.to_dict(), indent=2))
+    else:
+        print(metrics.to_text())
+    return 0

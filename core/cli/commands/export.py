@@ -1,0 +1,77 @@
+"""``python main.py export MODEL --format FMT --out PATH``: deployable files + parity report."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+FORMAT_HELP = "keras, savedmodel, tflite, tflite-fp16, tflite-int8, onnx or all"
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "export", help="write the model as Keras/SavedModel/TFLite/ONNX and check each one",
+        description="Export a run folder's model (or a .keras file) and check every exported "
+        "file in a fresh process with its own runtime against the app's predictions on "
+        "validation images. Exit 0 when every format passed, 1 when one failed or missed its "
+        "parity bound (the report says which and why), 2 for a mistake in the command.")
+    p.add_argument("model", metavar="MODEL", help="a run folder or a .keras file")
+    p.add_argument("--format", "-f", action="append", metavar="FMT",
+                   help=f"{FORMAT_HELP}; repeat or comma-separate for several (default: the "
+                   "run's export settings, else keras,savedmodel,tflite)")
+    p.add_argument("--out", "-o", metavar="PATH",
+                   help="export folder to create or replace (a previous export only)")
+    p.add_argument("--calibration-images", type=int, metavar="N",
+                   help="training images for int8 calibration (default 200)")
+    p.add_argument("--parity-images", type=int, metavar="N",
+                   help="validation images for the parity check (default 32)")
+    p.add_argument("--latency-runs", type=int, default=20, metavar="N",
+                   help="warm single-image runs for the latency median (default 20)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=run)
+
+
+def _export_config(model_path: str):
+    """The run's saved export settings when MODEL is a run folder, else the defaults."""
+    from core.config import ExportConfig
+    from core.errors import UserError
+    from core.runs.folder import find_run_folder
+
+    run = find_run_folder(model_path)
+    if run is not None and run.config_path.exists():
+        try:
+            return run.load_config().export
+        except UserError:
+            pass
+    return ExportConfig()
+
+
+def run(args) -> int:
+    from core.cli.console import ConsoleListener
+    from core.errors import UserError
+    from core.export.exporter import export_model, parse_formats
+
+    cfg = _export_config(args.model)
+    formats = parse_formats(",".join(args.format) if args.format else cfg.formats)
+    out = args.out or cfg.out_dir
+    if not out:
+        raise UserError("give the export folder with --out PATH")
+    if args.calibration_images is not None:
+        if args.calibration_images < 1:
+            raise UserError("--calibration-images must be at least 1")
+        cfg.int8_calibration_images = args.calibration_images
+    if args.parity_images is not None:
+        if args.parity_images < 1:
+            raise UserError("--parity-images must be at least 1")
+        cfg.parity_images = args.parity_images
+    if args.latency_runs < 1:
+        raise UserError("--latency-runs must be at least 1")
+    report = export_model(args.model, formats, out, cfg, listener=ConsoleListener(),
+                          latency_runs=args.latency_runs)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2, default=str))
+    else:
+        print(report.to_text())
+    if not report.ok:
+        print("some formats failed; see the report above", file=sys.stderr)
+    return 0 if report.ok else 1

@@ -1,0 +1,60 @@
+"""``python main.py predict MODEL PATH...``: classify images or folders (recursively)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+
+
+def register(sub) -> None:
+    p = sub.add_parser("predict", help="classify images or folders with a run folder or exported model")
+    p.add_argument("model", metavar="MODEL", help="a run folder or an exported model")
+    p.add_argument("paths", metavar="PATH", nargs="+", help="image files or folders")
+    p.add_argument("--top-k", type=int, default=3, help="how many classes to list (default 3)")
+    p.add_argument("--csv", metavar="OUT.csv", help="write path,label,confidence,top-k to a CSV")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.set_defaults(func=run)
+
+
+def rows_to_csv(rows, top_k: int) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    header = ["path", "label", "confidence"]
+    for i in range(1, top_k + 1):
+        header += [f"top{i}_label", f"top{i}_confidence"]
+    writer.writerow(header + ["error"])
+    for r in rows:
+        line = [r.path, r.label, f"{r.confidence:.6f}" if not r.error else ""]
+        for i in range(top_k):
+            if i < len(r.top):
+                line += [r.top[i][0], f"{r.top[i][1]:.6f}"]
+            else:
+                line += ["", ""]
+        writer.writerow(line + [r.error])
+    return buf.getvalue()
+
+
+def run(args) -> int:
+    from core.cli.console import ConsoleListener
+    from core.errors import UserError
+    from core.fsutil import atomic_write_text
+    from core.infer.predictor import expand_image_paths, load_predictor
+
+    paths = expand_image_paths(args.paths)
+    if not paths:
+        raise UserError("no images found in " + ", ".join(args.paths))
+    predictor = load_predictor(args.model)
+    rows = predictor.predict_paths(paths, top_k=args.top_k, batch_size=args.batch_size,
+                                   listener=ConsoleListener())
+    k = max(1, min(args.top_k, len(predictor.classes)))
+    for r in rows:
+        if r.error:
+            print(f"{r.path}\tskipped: {r.error}")
+        else:
+            others = ", ".join(f"{lbl} {p:.3f}" for lbl, p in r.top[1:])
+            print(f"{r.path}\t{r.label}\t{r.confidence:.3f}" + (f"\t({others})" if others else ""))
+    if args.csv:
+        atomic_write_text(args.csv, rows_to_csv(rows, k))
+        print(f"wrote {args.csv}", file=sys.stderr)
+    return 0

@@ -1,0 +1,80 @@
+"""``python main.py runs [--json] [--rebuild [FOLDER ...]]``: the run history.
+
+Lists every indexed training run (GUI and CLI runs alike) newest first: when it
+started, backbone, images, validation accuracy, duration, status and folder.
+``--rebuild`` re-reads the run folders (the truth) into the index first, e.g.
+after copying runs from another machine.  Reads SQLite only: no TensorFlow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from core.runs.history import SORT_KEYS
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "runs", help="list past training runs (the run history)",
+        description="List the training runs recorded in the run history (newest first). The "
+        "run folders are the truth; the history is an index that --rebuild re-creates.")
+    parser.add_argument("--json", action="store_true", help="print a JSON list of objects")
+    parser.add_argument("--rebuild", nargs="*", metavar="FOLDER", default=None,
+                        help="re-index the run folders first: those under FOLDER(s), the ones "
+                        "already known, and the app's default runs folder")
+    parser.add_argument("--filter", default="", metavar="TEXT",
+                        help="only runs whose folder, backbone, status or classes contain TEXT")
+    parser.add_argument("--sort", default="created", choices=SORT_KEYS,
+                        help="sort column (default: created, newest first)")
+    parser.add_argument("--ascending", action="store_true", help="sort smallest/oldest first")
+    parser.set_defaults(func=run)
+
+
+def _fmt_time(t) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(t)) if t else "-"
+
+
+def _fmt_pct(x) -> str:
+    return f"{x * 100:.1f}%" if x is not None else "-"
+
+
+def _fmt_seconds(s) -> str:
+    if s is None:
+        return "-"
+    s = int(round(s))
+    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
+
+
+def run(args: argparse.Namespace) -> int:
+    from core.runs.history import RunHistory
+
+    history = RunHistory()
+    if history.recovered_from is not None:
+        print(f"note: the run history was damaged; kept as {history.recovered_from} and rebuilt",
+              file=sys.stderr)
+    if args.rebuild is not None:
+        n = history.rebuild_index(args.rebuild)
+        if not args.json:
+            print(f"re-indexed {n} run(s) into {history.db_path}")
+    runs = history.list_runs(args.sort, descending=not args.ascending, text=args.filter)
+    if args.json:
+        print(json.dumps([r.to_dict() for r in runs], indent=2))
+        return 0
+    if not runs:
+        print("no runs yet: train one with 'python main.py train' or the app, or re-index "
+              "existing run folders with 'python main.py runs --rebuild FOLDER'")
+        return 0
+    header = ("id", "started", "backbone", "images", "val acc", "duration", "status", "folder")
+    lines = [header] + [
+        (str(r.id), _fmt_time(r.created), r.backbone or "-", str(r.images or "-"),
+         _fmt_pct(r.accuracy), _fmt_seconds(r.seconds), r.status or "-",
+         r.path + ("" if r.exists else "  (missing)"))
+        for r in runs]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    for line in lines:
+        print("  ".join(cell.rjust(w) if i in (0, 3, 4, 5) else cell.ljust(w)
+                        for i, (cell, w) in enumerate(zip(line, widths))).rstrip())
+    return 0

@@ -1,0 +1,89 @@
+"""Print engine events on a terminal: a live progress bar on a TTY, plain lines otherwise.
+
+Plain lines (one per epoch and per message) keep logs readable when the output
+goes to a file or CI; the bar redraws in place only on an interactive terminal.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+from core.events import BatchEnd, EpochEnd, Log, PhaseStarted, Progress, SkipCounter
+
+
+def _fmt_eta(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+class ConsoleListener:
+    """Events as terminal lines: a live bar on a terminal, one line per epoch otherwise.
+
+    Skipped files are listed up to a point, then counted (:class:`SkipCounter`).
+    """
+
+    def __init__(self, stream: TextIO | None = None, tty: bool | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty() if tty is None else tty
+        self._last = 0.0
+        self._bar_open = False
+        self.skips = SkipCounter()
+
+    def _line(self, text: str) -> None:
+        if self._bar_open:
+            self.stream.write("\n")
+            self._bar_open = False
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def __call__(self, event) -> None:
+        if isinstance(event, Log):
+            verdict = self.skips.verdict(event)
+            if verdict != "show":
+                if verdict == "summary":
+                    self._line("warning: more files are skipped; they are not listed here "
+                               "('python main.py inspect DATA_DIR' lists every one with its "
+                               "reason)")
+                return
+            prefix = {"warning": "warning: ", "error": "error: "}.get(event.level, "")
+            self._line(prefix + event.message)
+        elif isinstance(event, PhaseStarted):
+            name = "head (backbone frozen)" if event.phase == "head" else "fine-tuning"
+            self._line(f"== {name}: {event.epochs} epochs x {event.steps_per_epoch} steps, "
+                       f"lr {event.learning_rate:g}")
+        elif isinstance(event, BatchEnd):
+            if not self.tty:
+                return
+            now = time.time()
+            if now - self._last < 0.1 and event.step != event.steps:
+                return
+            self._last = now
+            width = 28
+            filled = int(width * event.step / max(event.steps, 1))
+            loss = event.metrics.get("loss")
+            acc = event.metrics.get("accuracy")
+            text = (f"\r{event.phase} {event.epoch}/{event.epochs} [{'#' * filled}{'.' * (width - filled)}]"
+                    f" {event.step}/{event.steps} {event.images_per_second:6.1f} img/s "
+                    f"ETA {_fmt_eta(event.eta_seconds)}")
+            if loss is not None:
+                text += f" loss {loss:.4f} acc {acc:.3f}"
+            self.stream.write(text)
+            self.stream.flush()
+            self._bar_open = True
+        elif isinstance(event, EpochEnd):
+            m = event.metrics
+            parts = [f"{event.phase} epoch {event.epoch}/{event.epochs}"]
+            for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+                if m.get(key) is not None:
+                    parts.append(f"{key} {m[key]:.4f}")
+            parts.append(f"{event.seconds:.1f}s")
+            self._line("  ".join(parts))
+        elif isinstance(event, Progress):
+            if self.tty and event.total:
+                self.stream.write(f"\r{event.message} {event.done}/{event.total}")
+                self.stream.flush()
+                self._bar_open = True

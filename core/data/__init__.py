@@ -1,0 +1,1 @@
+"""Reading the user's images: decoding, scanning a folder, splitting, augmenting, feeding batches."""

@@ -1,0 +1,1 @@
+"""Exporting a model to deployment formats and checking each one's answers."""

@@ -1,0 +1,1 @@
+"""Predicting with any saved model, evaluating on a folder, classification metrics."""

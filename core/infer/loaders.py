@@ -1,0 +1,221 @@
+"""Open exported models (SavedModel, TFLite, ONNX, an export folder) as Predictors.
+
+Importing this module registers loaders with :func:`core.infer.predictor.register_loader`,
+so ``predict``, ``evaluate`` and the GUI accept every format ``export``
+writes, decoded exactly like the app does (:func:`core.data.imageio.load_rgb`).
+Class names come from ``labels.txt`` (or ``labels.json``) beside the model;
+for a ``savedmodel/`` folder the export folder around it is looked at too.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import warnings
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from core.errors import ModelFileError
+from core.infer.predictor import Predictor, _labels_near, load_keras_predictor, register_loader
+
+
+def _labels(path: Path, n_outputs: int) -> list[str]:
+    folder = path if path.is_dir() else path.parent
+    for candidate in (folder, folder.parent):
+        if (candidate / "labels.json").exists() or (candidate / "labels.txt").exists():
+            labels = _labels_near(candidate)
+            break
+    else:
+        labels = _labels_near(folder, n_outputs)  # class_0, class_1, ... placeholders
+    if len(labels) != n_outputs:
+        raise ModelFileError(f"{path}: the model has {n_outputs} outputs but the labels file "
+                             f"lists {len(labels)} classes")
+    return labels
+
+
+class SavedModelPredictor(Predictor):
+    """A TF SavedModel whose ``serving_default`` takes raw RGB 0-255 float32 NHWC."""
+
+    kind = "savedmodel"
+
+    def __init__(self, path: Path) -> None:
+        import tensorflow as tf
+
+        try:
+            loaded = tf.saved_model.load(str(path))
+        except Exception as exc:
+            raise ModelFileError(f"{path}: cannot be opened as a SavedModel "
+                                 f"({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") \
+                from None
+        if "serving_default" not in loaded.signatures:
+            raise ModelFileError(f"{path}: the SavedModel has no 'serving_default' signature")
+        self._loaded = loaded  # keeps the variables alive
+        self._fn = loaded.signatures["serving_default"]
+        specs = self._fn.structured_input_signature[1]
+        if len(specs) != 1:
+            raise ModelFileError(f"{path}: expected one image input, found {len(specs)}")
+        self._input_name, spec = next(iter(specs.items()))
+        shape = spec.shape.as_list()
+        if len(shape) != 4 or shape[1] is None or shape[3] != 3:
+            raise ModelFileError(f"{path}: input shape {shape} is not (N, S, S, 3)")
+        self._dtype = spec.dtype
+        out_spec = self._fn.structured_outputs
+        self._output_name = next(iter(out_spec))
+        n_out = int(out_spec[self._output_name].shape[-1])
+        super().__init__(_labels(path, n_out), int(shape[1]), str(path))
+
+    def predict_arrays(self, images: np.ndarray) -> np.ndarray:
+        import tensorflow as tf
+
+        x = tf.constant(np.asarray(images, dtype=self._dtype.as_numpy_dtype))
+        out = self._fn(**{self._input_name: x})[self._output_name]
+        return np.asarray(out, dtype=np.float32)
+
+
+class TFLitePredictor(Predictor):
+    """A .tflite model; quantized (int8/uint8) inputs and outputs are converted here."""
+
+    kind = "tflite"
+
+    def __init__(self, path: Path) -> None:
+        import tensorflow as tf
+
+        try:
+            with warnings.catch_warnings():  # "tf.lite.Interpreter is deprecated" (still works)
+                warnings.simplefilter("ignore")
+                self._interp = tf.lite.Interpreter(model_path=str(path))
+        except Exception as exc:
+            raise ModelFileError(f"{path}: cannot be opened as a TFLite model "
+                                 f"({str(exc).splitlines()[0][:200] if str(exc) else exc!r})") \
+                from None
+        self._in = self._interp.get_input_details()[0]
+        self._out = self._interp.get_output_details()[0]
+        shape = [int(v) for v in self._in["shape"]]
+        if len(shape) != 4 or shape[3] != 3:
+            raise ModelFileError(f"{path}: input shape {shape} is not (N, S, S, 3)")
+        self._batch = 0
+        self._lock = threading.Lock()  # an interpreter is not thread-safe
+        n_out = int(self._out["shape"][-1])
+        super().__init__(_labels(path, n_out), shape[1], str(path))
+
+    @staticmethod
+    def _quantize(x: np.ndarray, detail) -> np.ndarray:
+        scale, zero = detail["quantization"]
+        if not scale:
+            return x.astype(detail["dtype"])
+        info = np.iinfo(detail["dtype"])
+        return np.clip(np.round(x / scale + zero), info.min, info.max).astype(detail["dtype"])
+
+    @staticmethod
+    def _dequantize(y: np.ndarray, detail) -> np.ndarray:
+        scale, zero = detail["quantization"]
+        if not scale:
+            return y.astype(np.float32)
+        return ((y.astype(np.float32) - zero) * scale).astype(np.float32)
+
+    def predict_arrays(self, images: np.ndarray) -> np.ndarray:
+        x = np.asarray(images, dtype=np.float32)
+        n = int(x.shape[0])
+        if n == 0:
+            return np.zeros((0, len(self.classes)), np.float32)
+        with self._lock:
+            if n != self._batch:
+                self._interp.resize_tensor_input(self._in["index"], [n, *x.shape[1:]])
+                self._interp.allocate_tensors()
+                self._batch = n
+            self._interp.set_tensor(self._in["index"], self._quantize(x, self._in))
+            self._interp.invoke()
+            y = self._interp.get_tensor(self._out["index"])
+        return self._dequantize(y, self._out)
+
+
+class OnnxPredictor(Predictor):
+    """An .onnx model run by onnxruntime on the CPU."""
+
+    kind = "onnx"
+
+    def __init__(self, path: Path) -> None:
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise ModelFileError(f"{path}: opening .onnx models needs onnxruntime "
+                                 "(pip install onnxruntime)") from None
+        try:
+            self._sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        except Exception as exc:
+            raise ModelFileError(f"{path}: cannot be opened as an ONNX model "
+                                 f"({str(exc).splitlines()[0][:200] if str(exc) else exc!r})") \
+                from None
+        inp = self._sess.get_inputs()[0]
+        shape = inp.shape
+        if len(shape) != 4 or not isinstance(shape[1], int) or shape[3] != 3:
+            raise ModelFileError(f"{path}: input shape {shape} is not (N, S, S, 3)")
+        self._input_name = inp.name
+        self._dtype = np.uint8 if inp.type == "tensor(uint8)" else np.float32
+        n_out = self._sess.get_outputs()[0].shape[-1]
+        if not isinstance(n_out, int):
+            raise ModelFileError(f"{path}: the output has no fixed number of classes")
+        super().__init__(_labels(path, n_out), int(shape[1]), str(path))
+
+    def predict_arrays(self, images: np.ndarray) -> np.ndarray:
+        x = np.asarray(images, dtype=self._dtype)
+        return np.asarray(self._sess.run(None, {self._input_name: x})[0], dtype=np.float32)
+
+
+# -- export folders ------------------------------------------------------------
+
+#: The artifact opened for an export folder: the first present and trusted one.
+FOLDER_PREFERENCE = ("keras", "savedmodel", "onnx", "tflite", "tflite-fp16", "tflite-int8")
+
+
+def _export_metadata(p: Path) -> Optional[dict]:
+    from core.export.exporter import METADATA_MARKER
+
+    meta = p / "metadata.json"
+    if not (p.is_dir() and meta.is_file()):
+        return None
+    try:
+        data = json.loads(meta.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get(METADATA_MARKER) else None
+
+
+def load_export_folder(p: Path) -> Predictor:
+    from core.export.exporter import ARTIFACTS
+
+    meta = _export_metadata(p) or {}
+    formats = meta.get("formats", {})
+    for fmt in FOLDER_PREFERENCE:
+        artifact = p / ARTIFACTS[fmt]
+        trusted = formats.get(fmt, {}).get("trust", True)
+        if artifact.exists() and trusted:
+            return load_artifact(artifact)
+    raise ModelFileError(f"{p}: this export folder holds no model that passed its parity check; "
+                         "export again")
+
+
+def _is_savedmodel(p: Path) -> bool:
+    return p.is_dir() and (p / "saved_model.pb").is_file()
+
+
+def load_artifact(p: Path) -> Predictor:
+    """Open one exported file or SavedModel folder by its kind."""
+    if _is_savedmodel(p):
+        return SavedModelPredictor(p)
+    suffix = p.suffix.lower()
+    if suffix == ".tflite":
+        return TFLitePredictor(p)
+    if suffix == ".onnx":
+        return OnnxPredictor(p)
+    if suffix == ".keras":
+        return load_keras_predictor(p)
+    raise ModelFileError(f"{p}: not an exported model")
+
+
+register_loader(lambda p: _export_metadata(p) is not None, load_export_folder)
+register_loader(_is_savedmodel, SavedModelPredictor)
+register_loader(lambda p: p.is_file() and p.suffix.lower() == ".tflite", TFLitePredictor)
+register_loader(lambda p: p.is_file() and p.suffix.lower() == ".onnx", OnnxPredictor)

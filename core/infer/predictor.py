@@ -1,0 +1,234 @@
+"""Predicting with a trained model, whatever form it is in.
+
+A :class:`Predictor` knows its class names and input size and turns images
+into probabilities.  The app, ``predict``, ``evaluate`` and the export parity
+check all go through this one interface, so "the app's answer" is defined in
+exactly one place: decode with :func:`core.data.imageio.load_rgb` at the model's
+size, feed raw RGB 0-255 float32 NHWC, read the softmax.
+
+Loaders for each model form register themselves in :data:`LOADERS`; a run
+folder and a ``.keras`` file are handled here, exported formats by
+``core.infer.loaders`` (SavedModel, TFLite, ONNX).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Optional, Sequence
+
+import numpy as np
+
+from core.errors import ModelFileError, UserError
+from core.events import CancelToken, Log, Progress, emit
+
+
+@dataclass
+class Prediction:
+    path: str
+    label: str = ""
+    confidence: float = 0.0
+    top: list[tuple[str, float]] = field(default_factory=list)
+    error: str = ""
+
+
+class Predictor:
+    """Base class: subclasses implement :meth:`predict_arrays`."""
+
+    kind = "abstract"
+
+    def __init__(self, classes: Sequence[str], image_size: int, source: str) -> None:
+        self.classes = list(classes)
+        self.image_size = int(image_size)
+        self.source = source
+
+    def predict_arrays(self, images: np.ndarray) -> np.ndarray:
+        """``images``: (N, S, S, 3) raw RGB 0-255 (uint8 or float) → (N, C) probabilities."""
+        raise NotImplementedError
+
+    def load_images(self, paths: Sequence[str], workers: int = 2):
+        """Decode ``paths`` at the model's size; returns (array, ok_indices, errors)."""
+        from core.data.imageio import ImageError, load_rgb
+
+        def one(p):
+            try:
+                return load_rgb(p, self.image_size), None
+            except ImageError as exc:
+                return None, exc.reason
+            except OSError as exc:  # vanished between listing and reading
+                return None, f"cannot be read ({exc.strerror or exc})"
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(one, paths))
+        ok = [i for i, (img, _) in enumerate(results) if img is not None]
+        errors = {i: err for i, (img, err) in enumerate(results) if img is None}
+        if ok:
+            arr = np.stack([results[i][0] for i in ok])
+        else:
+            arr = np.zeros((0, self.image_size, self.image_size, 3), np.uint8)
+        return arr, ok, errors
+
+    def predict_files(self, paths: Sequence[str], batch_size: int = 32, listener=None,
+                      cancel: Optional[CancelToken] = None):
+        """Probabilities for every readable file.
+
+        Returns ``(probs (n_ok, C), ok_paths, skipped)`` where ``skipped`` is a
+        list of ``{"path", "reason"}`` for files that could not be decoded; one
+        bad file never stops the rest.
+
+        The next chunk is decoded in a background thread while the model runs
+        on the current one: decoding then hides behind the forward pass instead
+        of adding to it (a folder went from 87% to 95% of the model's
+        forward-pass rate on 2 CPU cores; bench/bench_speed.py section 7).
+        """
+        probs, ok_paths, skipped = [], [], []
+        total = len(paths)
+        chunks = [list(paths[s:s + batch_size]) for s in range(0, total, batch_size)]
+        with ThreadPoolExecutor(max_workers=1) as ahead:
+            pending = ahead.submit(self.load_images, chunks[0]) if chunks else None
+            for n, chunk in enumerate(chunks):
+                if cancel is not None:
+                    cancel.raise_if_cancelled()
+                arr, ok, errors = pending.result()
+                if n + 1 < len(chunks):
+                    pending = ahead.submit(self.load_images, chunks[n + 1])
+                for i, reason in errors.items():
+                    skipped.append({"path": chunk[i], "reason": reason})
+                    emit(listener, Log(f"skipped {chunk[i]}: {reason}", "warning"))
+                if len(ok):
+                    probs.append(self.predict_arrays(arr))
+                    ok_paths.extend(chunk[i] for i in ok)
+                emit(listener, Progress(min((n + 1) * batch_size, total), total, "predicting"))
+        out = np.concatenate(probs) if probs else np.zeros((0, len(self.classes)), np.float32)
+        return out, ok_paths, skipped
+
+    def predict_paths(self, paths: Sequence[str], top_k: int = 3, batch_size: int = 32,
+                      listener=None, cancel=None) -> list[Prediction]:
+        """One :class:`Prediction` per input file, in input order (errors included)."""
+        probs, ok_paths, skipped = self.predict_files(paths, batch_size, listener, cancel)
+        by_path = {}
+        k = max(1, min(top_k, len(self.classes)))
+        for p, row in zip(ok_paths, probs):
+            order = np.argsort(-row)[:k]
+            top = [(self.classes[i], float(row[i])) for i in order]
+            by_path[p] = Prediction(p, top[0][0], top[0][1], top)
+        for s in skipped:
+            by_path[s["path"]] = Prediction(s["path"], error=s["reason"])
+        return [by_path[p] for p in paths if p in by_path]
+
+
+class KerasPredictor(Predictor):
+    """A Keras model called through one compiled function (no per-call retracing)."""
+
+    kind = "keras"
+
+    def __init__(self, model, classes: Sequence[str], source: str) -> None:
+        size = int(model.inputs[0].shape[1])
+        super().__init__(classes, size, source)
+        import tensorflow as tf
+
+        self.model = model
+        spec = tf.TensorSpec([None, size, size, 3], tf.float32)
+        self._fn = tf.function(lambda x: model(x, training=False), input_signature=[spec],
+                               reduce_retracing=True)
+
+    def predict_arrays(self, images: np.ndarray) -> np.ndarray:
+        x = np.asarray(images, dtype=np.float32)
+        return np.asarray(self._fn(x), dtype=np.float32)
+
+
+def _labels_near(path: Path, n_outputs: Optional[int] = None) -> list[str]:
+    """Class names from labels.json / labels.txt next to a model (or in its folder)."""
+    folder = path if path.is_dir() else path.parent
+    for name in ("labels.json", "labels.txt"):
+        p = folder / name
+        if p.exists():
+            try:
+                if name.endswith(".json"):
+                    labels = json.loads(p.read_text(encoding="utf-8"))
+                else:
+                    labels = [ln.rstrip("\n") for ln in p.read_text(encoding="utf-8").splitlines()
+                              if ln.strip()]
+            except (OSError, ValueError) as exc:
+                raise ModelFileError(f"{p}: cannot read the class names ({exc})") from None
+            if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+                raise ModelFileError(f"{p}: expected a list of class names")
+            return labels
+    if n_outputs is None:
+        raise ModelFileError(f"{folder}: no labels.json or labels.txt with the class names "
+                             "next to the model")
+    return [f"class_{i}" for i in range(n_outputs)]
+
+
+def load_keras_predictor(path: Path) -> Predictor:
+    from core.model.build import load_model_file
+
+    model = load_model_file(path)
+    n_out = int(model.outputs[0].shape[-1])
+    labels = _labels_near(path, n_out)
+    if len(labels) != n_out:
+        raise ModelFileError(f"{path}: the model has {n_out} outputs but the labels file lists "
+                             f"{len(labels)} classes")
+    return KerasPredictor(model, labels, str(path))
+
+
+# (predicate, loader) pairs; the first whose predicate accepts the path loads it.
+LOADERS: list[tuple[Callable[[Path], bool], Callable[[Path], Predictor]]] = []
+
+
+def register_loader(accepts: Callable[[Path], bool], load: Callable[[Path], Predictor],
+                    first: bool = False) -> None:
+    if first:
+        LOADERS.insert(0, (accepts, load))
+    else:
+        LOADERS.append((accepts, load))
+
+
+def _is_run_folder(p: Path) -> bool:
+    return p.is_dir() and (p / "model.keras").exists() and (p / "labels.json").exists()
+
+
+register_loader(_is_run_folder, lambda p: load_keras_predictor(p / "model.keras"))
+register_loader(lambda p: p.is_file() and p.suffix.lower() == ".keras", load_keras_predictor)
+
+
+def load_predictor(path: str | os.PathLike) -> Predictor:
+    """Open a run folder or any model file the app can write; UserError when it can't."""
+    p = Path(path)
+    if not p.exists():
+        raise ModelFileError(f"{p}: no such file or folder; give a run folder or an exported model")
+    try:
+        import core.infer.loaders  # noqa: F401  (registers SavedModel/TFLite/ONNX loaders)
+    except ImportError:
+        pass
+    for accepts, load in LOADERS:
+        if accepts(p):
+            return load(p)
+    if p.is_dir() and (p / "checkpoint").exists():
+        raise ModelFileError(f"{p}: this run has no model.keras yet; finish it with "
+                             f"'python main.py train --resume {p}'")
+    raise ModelFileError(f"{p}: not a model this app can open (a run folder, .keras, SavedModel "
+                         "folder, .tflite or .onnx)")
+
+
+def expand_image_paths(inputs: Iterable[str]) -> list[str]:
+    """Files as given, folders searched recursively for images (hidden entries skipped)."""
+    from core.data.imageio import IMAGE_EXTENSIONS
+
+    out: list[str] = []
+    for item in inputs:
+        p = Path(item)
+        if p.is_dir():
+            for root, dirs, files in os.walk(p):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for f in sorted(files):
+                    if not f.startswith(".") and Path(f).suffix.lower() in IMAGE_EXTENSIONS:
+                        out.append(str(Path(root) / f))
+        elif p.exists():
+            out.append(str(p))
+        else:
+            raise UserError(f"{p}: no such file or folder")
+    return out

@@ -1,0 +1,161 @@
+"""Grad-CAM: which part of the picture made the model say what it said.
+
+Selvaraju et al. (2017): take the last convolutional feature maps A (h×w×C),
+the gradient of the chosen class score with respect to them, average that
+gradient over the map to get one weight per channel (how much the class
+cares about that channel), and add up the channels with those weights.  What
+survives a ReLU is where the evidence for the class lies.  The maps are
+coarse (3×3 for MobileNetV2 at 96 px), so the heatmap is also returned
+upsampled to the image for overlaying.
+
+The gradient is taken through the app's nested ``backbone`` by
+:class:`core.insight.feature_maps.Tap`, which runs the model in inference mode while
+keeping the chosen layer's output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional, Union
+
+import numpy as np
+
+from core.insight.layers import CONV_TYPES, iter_layers, node_of, shape_of
+from core.errors import ConfigError
+from core.insight.feature_maps import Tap, prepare_images
+
+
+@dataclass
+class GradCamResult:
+    heatmap: np.ndarray    # (h, w) float32 in 0..1, at the layer's resolution
+    upsampled: np.ndarray  # (S, S) float32 in 0..1, at the model's input size
+    class_index: int
+    probability: float     # the model's output for that class (a probability for softmax heads)
+    layer_name: str
+
+    def to_dict(self) -> dict:
+        return {"heatmap": self.heatmap.tolist(), "upsampled_shape": list(self.upsampled.shape),
+                "class_index": self.class_index, "probability": self.probability,
+                "layer_name": self.layer_name}
+
+
+def default_layer(model: Any) -> str:
+    """The layer Grad-CAM looks at when none is named.
+
+    The last convolution's *final* maps: after the last Conv layer we follow the
+    layers that keep its exact 4-D shape (BatchNorm, activation, residual Add),
+    because that is what the classifier head really receives — MobileNetV2's
+    ``out_relu``, ResNet's ``conv5_block3_out``, EfficientNet's ``top_activation``
+    (the Keras Grad-CAM example's choice too).  A pooling layer ends the run.
+    """
+    entries = []
+    for path, layer in iter_layers(model):
+        try:
+            shape = shape_of(node_of(layer).output_tensors[0])
+        except Exception:  # never called: cannot be part of the forward pass
+            continue
+        entries.append((path, type(layer).__name__, shape))
+    last_conv = max((i for i, e in enumerate(entries) if e[1] in CONV_TYPES and len(e[2]) == 4),
+                    default=None)
+    if last_conv is None:
+        raise ConfigError("the model has no 2-D convolution layer, so Grad-CAM has no maps to use")
+    chosen = entries[last_conv]
+    for e in entries[last_conv + 1:]:
+        if e[2] != chosen[2]:
+            break
+        chosen = e
+    return chosen[0]
+
+
+def _resize(heat: np.ndarray, size: tuple) -> np.ndarray:
+    import tensorflow as tf
+
+    up = tf.image.resize(heat[None, :, :, None].astype(np.float32), size, method="bilinear")
+    return np.clip(up.numpy()[0, :, :, 0], 0.0, 1.0)
+
+
+def grad_cam(model: Any, image_uint8: Any, class_index: Optional[int] = None,
+             layer_name: Optional[str] = None, tap: Optional[Tap] = None
+             ) -> Union[GradCamResult, list]:
+    """Grad-CAM heatmap for one image (H, W, 3), or a list of them for a batch.
+
+    ``class_index`` None explains the predicted class of each image.
+    ``layer_name`` None uses :func:`default_layer`.  Pass a ``tap`` built once
+    (``Tap(model, layer)``) to skip rebuilding the sub-models on every call.
+    """
+    import tensorflow as tf
+
+    single = np.asarray(image_uint8).ndim == 3
+    x = prepare_images(model, image_uint8)
+    if tap is None:
+        tap = Tap(model, layer_name or default_layer(model))
+    size = tuple(x.shape[1:3])
+    xt = tf.convert_to_tensor(x)
+    with tf.GradientTape() as tape:
+        feat, preds = tap(xt)
+        if isinstance(feat, list) or isinstance(preds, list):
+            raise ConfigError(f"layer {tap.path!r} or the model has several outputs; Grad-CAM "
+                              "needs one feature map and one prediction vector")
+        preds = tf.cast(preds, tf.float32)
+        if len(preds.shape) != 2:
+            raise ConfigError(f"the model's output has shape {tuple(preds.shape)}; Grad-CAM "
+                              "needs one score per class")
+        n_classes = int(preds.shape[-1])
+        if class_index is None:
+            chosen = tf.argmax(preds, axis=-1, output_type=tf.int32)
+        else:
+            if not 0 <= int(class_index) < n_classes:
+                raise ConfigError(f"class index {class_index} is out of range; the model has "
+                                  f"{n_classes} classes (0–{n_classes - 1})")
+            chosen = tf.fill([tf.shape(preds)[0]], int(class_index))
+        score = tf.gather(preds, chosen, axis=1, batch_dims=1)
+    if len(feat.shape) != 4:
+        raise ConfigError(f"layer {tap.path!r} outputs shape {tuple(feat.shape)}; Grad-CAM needs "
+                          "a layer with H×W×C maps (a convolution or its activation)")
+    grads = tape.gradient(score, feat)
+    feat = tf.cast(feat, tf.float32).numpy()
+    grads = tf.cast(grads, tf.float32).numpy()
+    weights = grads.mean(axis=(1, 2))                       # (N, C)
+    cams = np.maximum(np.einsum("nhwc,nc->nhw", feat, weights), 0.0)
+    results = []
+    probs = preds.numpy()
+    for i, cam in enumerate(cams):
+        top = float(cam.max())
+        heat = (cam / top if top > 0 else np.zeros_like(cam)).astype(np.float32)
+        k = int(chosen.numpy()[i])
+        results.append(GradCamResult(heatmap=heat, upsampled=_resize(heat, size), class_index=k,
+                                     probability=float(probs[i, k]), layer_name=tap.path))
+    return results[0] if single else results
+
+
+def colormap_jet(values: np.ndarray) -> np.ndarray:
+    """0..1 → RGB 0..1 with the classic blue–cyan–yellow–red "jet" ramp."""
+    v = np.clip(np.asarray(values, dtype=np.float32), 0.0, 1.0)
+    r = np.clip(1.5 - np.abs(4 * v - 3), 0, 1)
+    g = np.clip(1.5 - np.abs(4 * v - 2), 0, 1)
+    b = np.clip(1.5 - np.abs(4 * v - 1), 0, 1)
+    return np.stack([r, g, b], axis=-1)
+
+
+def overlay(image: Any, heatmap: Any, alpha: float = 0.4) -> np.ndarray:
+    """Blend a heatmap (any size, 0..1) over an RGB uint8 image; returns uint8 RGB.
+
+    ``alpha`` is the heatmap's share: 0 shows the photo, 1 only the colours.
+    """
+    from PIL import Image
+
+    img = np.asarray(image)
+    if img.ndim == 2:
+        img = np.repeat(img[:, :, None], 3, axis=-1)
+    if img.ndim != 3 or img.shape[-1] < 3:
+        raise ConfigError(f"overlay needs an RGB image (got shape {img.shape})")
+    img = img[..., :3].astype(np.float32)
+    if not 0.0 <= alpha <= 1.0:
+        raise ConfigError(f"overlay alpha must be between 0 and 1 (got {alpha})")
+    heat = np.asarray(heatmap, dtype=np.float32)
+    if heat.shape != img.shape[:2]:
+        heat = np.asarray(Image.fromarray(heat).resize((img.shape[1], img.shape[0]),
+                                                       Image.Resampling.BILINEAR))
+    colours = colormap_jet(heat) * 255.0
+    out = (1.0 - alpha) * img + alpha * colours
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)

@@ -1,0 +1,1 @@
+"""The classifier: backbone catalog, weights files, building the model, BatchNorm folding."""

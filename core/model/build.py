@@ -1,0 +1,435 @@
+"""The classifier: raw RGB in, the backbone's own preprocessing, a backbone, a head.
+
+Layout (the same for every backbone, so training, export and the GUI can rely on it)::
+
+    image (S,S,3) float32, raw 0-255 RGB
+    -> preprocessing layers (built-in Rescaling / Normalization / frozen Dense)
+    -> "backbone": the keras.applications model, include_top=False, nested,
+       called with training=False so BatchNorm always uses its ImageNet statistics
+       (the Keras fine-tuning rule).  Exception: weights "none" (training from
+       scratch) calls it without that flag, because random BatchNorm statistics
+       must be learnt; otherwise features vanish (~1e-12) and nothing can train.
+    -> avg_pool -> dropout -> [dense, relu] -> "probabilities" (softmax, float32)
+
+Why the preprocessing is inside: an exported model then takes plain pixels in
+every runtime (TFLite, SavedModel, another Keras), and no caller can forget or
+double-apply ``preprocess_input``.  Only built-in, serialisable layers are used
+(no Lambda, no custom classes), so the .keras file loads with ``safe_mode=True``
+in plain Keras.  Preprocessing layers run in float32 even under the
+mixed_float16 policy: float16 cannot hold 0-255 pixels minus a mean exactly.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import difflib
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+from core.model.backbones import BackboneSpec, get_backbone
+from core.errors import ConfigError, ModelFileError
+
+# ImageNet channel statistics (RGB), as keras.applications.imagenet_utils uses them.
+IMAGENET_MEAN_RGB = (0.485, 0.456, 0.406)
+IMAGENET_STD_RGB = (0.229, 0.224, 0.225)
+CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
+
+BACKBONE_LAYER = "backbone"
+OUTPUT_LAYER = "probabilities"
+HEAD_LAYERS = ("avg_pool", "dropout", "dense", OUTPUT_LAYER)
+PHASES = ("head", "fine_tune")
+
+
+# -- building -------------------------------------------------------------
+
+
+def preprocessing_layers(spec: BackboneSpec, imagenet: bool) -> list:
+    """Layers mapping raw 0-255 RGB to what ``spec``'s backbone expects.
+
+    Each mode reproduces ``keras.applications.<module>.preprocess_input``
+    (tests/test_model.py checks the numbers).  EfficientNet (V1) needs one more
+    step with ImageNet weights: Keras builds that backbone with an extra
+    per-channel rescale after its Normalization *only* when it loads the weights
+    itself (weights="imagenet", see keras/src/applications/efficientnet.py);
+    loading the same file from a path skips it.  The equivalent affine map is
+    applied here instead, before the backbone:  c*(x/255 - m) == (c*x + 255*m*(1-c))/255 - m.
+    """
+    from keras import layers
+
+    mode = spec.preprocessing
+    if mode == "tf":
+        return [layers.Rescaling(1.0 / 127.5, offset=-1.0, dtype="float32", trainable=False,
+                                 name="preprocess_tf")]
+    if mode == "torch":
+        return [layers.Normalization(mean=[m * 255.0 for m in IMAGENET_MEAN_RGB],
+                                     variance=[(s * 255.0) ** 2 for s in IMAGENET_STD_RGB],
+                                     dtype="float32", trainable=False, name="preprocess_torch")]
+    if mode == "caffe":
+        # out[..., j] = in[..., 2 - j] - mean_bgr[j]: RGB->BGR and mean subtraction in one
+        # frozen 3x3 Dense on the channel axis; its weights are set in build_model.
+        return [layers.Dense(3, dtype="float32", trainable=False, name="preprocess_caffe")]
+    if mode == "inside":
+        if spec.module == "efficientnet" and imagenet:
+            c = [1.0 / math.sqrt(s) for s in IMAGENET_STD_RGB]
+            offset = [255.0 * m * (1.0 - ci) for m, ci in zip(IMAGENET_MEAN_RGB, c)]
+            return [layers.Rescaling(c, offset=offset, dtype="float32", trainable=False,
+                                     name="imagenet_stddev_fix")]
+        return []
+    raise ValueError(f"unknown preprocessing mode {mode!r} for {spec.name}")
+
+
+def _caffe_weights():
+    import numpy as np
+
+    kernel = np.zeros((3, 3), dtype="float32")
+    for j in range(3):
+        kernel[2 - j, j] = 1.0
+    return [kernel, -np.asarray(CAFFE_MEAN_BGR, dtype="float32")]
+
+
+@contextlib.contextmanager
+def fresh_layer_names() -> Iterator[None]:
+    """Let Keras name a backbone's unnamed layers as in a fresh process.
+
+    InceptionV3, DenseNet, NASNet and MobileNetV3 leave many layers to Keras'
+    automatic names ("conv2d_17", "activation_3"), which count up per process.
+    Without this, the second model built in the GUI would name its layers
+    differently from the first, and a saved "unfreeze from conv2d_70" or a
+    .weights.h5 file (stored by layer name) would no longer match.
+    """
+    try:
+        from keras.src.backend.common import global_state
+    except ImportError:  # a Keras without this internal: names just keep counting
+        yield
+        return
+    key = "object_name_uids"
+    saved = global_state.get_global_attribute(key)
+    global_state.set_global_attribute(key, collections.defaultdict(int))
+    try:
+        yield
+    finally:
+        global_state.set_global_attribute(
+            key, saved if saved is not None else collections.defaultdict(int))
+
+
+def build_backbone(spec: BackboneSpec, image_size: int, weights_path: Optional[str] = None,
+                   name: str = BACKBONE_LAYER):
+    """The keras.applications model without its top, with reproducible layer names."""
+    import keras
+
+    with fresh_layer_names():
+        # Renamed afterwards: EfficientNetV2 looks its configuration up by ``name``
+        # and ConvNeXt prefixes every layer with it.
+        backbone = getattr(keras.applications, spec.name)(
+            include_top=False, weights=weights_path or None,
+            input_shape=(image_size, image_size, 3))
+    backbone.name = name
+    return backbone
+
+
+def build_model(model_cfg, num_classes: int, image_size: int, weights_path: Optional[str],
+                *, seed: Optional[int] = None):
+    """The full classifier (see the module docstring) for ``num_classes`` classes.
+
+    ``weights_path`` is a backbone weights file (from :func:`core.model.weights.resolve_weights`)
+    or None for random weights.  ``seed`` (optional) reseeds Python, NumPy and
+    the backend first, so the head starts from the same weights every time;
+    the training engine seeds once itself and may leave it out.
+    """
+    import keras
+    from keras import layers
+
+    if num_classes < 2:
+        raise ConfigError(f"a classifier needs at least 2 classes, got {num_classes}")
+    spec = get_backbone(model_cfg.backbone)
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    imagenet = (model_cfg.weights or "").strip().lower() == "imagenet"
+    inputs = keras.Input(shape=(image_size, image_size, 3), dtype="float32", name="image")
+    x = inputs
+    prep = preprocessing_layers(spec, imagenet)
+    for layer in prep:
+        x = layer(x)
+    backbone = build_backbone(spec, image_size, weights_path)
+    if is_from_scratch(model_cfg):
+        # No pretrained statistics to protect: BatchNorm must learn them, so it
+        # follows fit()'s training flag like any network trained from scratch.
+        x = backbone(x)
+    else:
+        x = backbone(x, training=False)
+    x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    x = layers.Dropout(model_cfg.dropout, seed=seed, name="dropout")(x)
+    if model_cfg.dense_units:
+        x = layers.Dense(model_cfg.dense_units, activation="relu", name="dense")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32",
+                           name=OUTPUT_LAYER)(x)
+    model = keras.Model(inputs, outputs, name=f"{spec.name.lower()}_classifier")
+    for layer in prep:
+        if layer.name == "preprocess_caffe":
+            layer.set_weights(_caffe_weights())
+    return model
+
+
+# -- inspecting -----------------------------------------------------------
+
+
+def backbone_of(model):
+    """The nested keras.applications model inside a model made by :func:`build_model`."""
+    try:
+        return model.get_layer(BACKBONE_LAYER)
+    except ValueError:
+        raise ModelFileError(f"model {model.name!r} has no '{BACKBONE_LAYER}' layer: it was not "
+                             "made by Fine-Tune Studio") from None
+
+
+def _walk(layer) -> Iterator[Any]:
+    yield layer
+    for sub in getattr(layer, "layers", ()) or ():
+        yield from _walk(sub)
+
+
+def _is_batch_norm(layer) -> bool:
+    from keras import layers
+
+    return isinstance(layer, layers.BatchNormalization)
+
+
+def _size(weights) -> int:
+    return sum(int(math.prod(w.shape)) for w in weights)
+
+
+def param_counts(model) -> tuple[int, int]:
+    """(total, trainable) parameters of ``model`` as it is set up right now."""
+    return _size(model.weights), _size(model.trainable_weights)
+
+
+def _close(name: str, names: list[str]) -> str:
+    near = difflib.get_close_matches(name, names, n=5, cutoff=0.5)
+    return f"close matches: {', '.join(near)}" if near else "see the layer table for the names"
+
+
+def is_from_scratch(model_cfg) -> bool:
+    """True when the backbone starts from random weights (weights "none")."""
+    return (model_cfg.weights or "").strip().lower() == "none"
+
+
+def apply_freeze(model, freeze, phase: str, from_scratch: bool = False) -> tuple[int, int]:
+    """Choose which layers train in ``phase``; return (trainable, total) parameters.
+
+    "head": the whole backbone is frozen.  "fine_tune": ``freeze.mode`` says
+    which backbone layers train (none / all / top_n / from_layer / custom, see
+    :class:`core.config.FreezeConfig`; top_n counts ``backbone.layers`` from the
+    end, weightless layers included, as the Keras fine-tuning guide does).
+    BatchNormalization layers never train: their statistics stay ImageNet's
+    (the backbone is also called with training=False).  The head always trains,
+    the preprocessing never.  Recompile afterwards.  ``from_scratch`` (weights
+    "none"): everything trains in both phases, BatchNorm included.
+    """
+    if phase not in PHASES:
+        raise ValueError(f"phase must be one of {PHASES}, got {phase!r}")
+    backbone = backbone_of(model)
+    layers = backbone.layers
+    names = [layer.name for layer in layers]
+    mode = freeze.mode if phase == "fine_tune" else "none"
+    if from_scratch:
+        # Random features are worth nothing frozen: every layer learns, in both
+        # phases, BatchNorm included (build_model calls it in training mode).
+        _set_trainable_everywhere(backbone, True)
+        mode = "scratch"
+    elif mode == "none":
+        _set_trainable_everywhere(backbone, False)
+    else:
+        # Explicitly per layer: in Keras 3 setting ``backbone.trainable = True``
+        # when it already is True leaves inner layers frozen by an earlier call.
+        _set_trainable_everywhere(backbone, True)
+        if mode == "top_n":
+            cut = max(0, len(layers) - int(freeze.top_n))
+            for layer in layers[:cut]:
+                layer.trainable = False
+        elif mode == "from_layer":
+            if freeze.from_layer not in names:
+                raise ConfigError(f"model.freeze.from_layer: {backbone_name(model)} has no layer "
+                                  f"{freeze.from_layer!r}; {_close(freeze.from_layer, names)}")
+            for layer in layers[:names.index(freeze.from_layer)]:
+                layer.trainable = False
+        elif mode == "custom":
+            unknown = [n for n in freeze.layers if n not in names]
+            if unknown:
+                raise ConfigError(f"model.freeze.layers: {backbone_name(model)} has no layer "
+                                  f"{unknown[0]!r}; {_close(unknown[0], names)}")
+            chosen = set(freeze.layers)
+            for layer in layers:
+                layer.trainable = layer.name in chosen
+        elif mode != "all":
+            raise ConfigError(f"model.freeze.mode: unknown mode {mode!r}")
+    if mode != "scratch":
+        for layer in _walk(backbone):
+            if _is_batch_norm(layer):
+                layer.trainable = False
+    for layer in model.layers:
+        if layer is backbone or layer.name == "image":
+            continue
+        layer.trainable = layer.name in HEAD_LAYERS
+    total, trainable = param_counts(model)
+    return trainable, total
+
+
+def _set_trainable_everywhere(backbone, value: bool) -> None:
+    backbone.trainable = value
+    for layer in _walk(backbone):
+        layer.trainable = value
+
+
+def backbone_name(model) -> str:
+    """The catalog name of ``model``'s backbone ("mobilenetv2_classifier" -> "MobileNetV2")."""
+    stem = model.name[: -len("_classifier")] if model.name.endswith("_classifier") else model.name
+    try:
+        return get_backbone(stem).name
+    except Exception:
+        return "the backbone"
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    """One line of the GUI's layer table."""
+
+    name: str
+    type: str
+    output_shape: str
+    params: int
+    trainable: bool
+    block: str  # group for the layer tree ("block_13", "conv4_block2", "head")
+    part: str = "backbone"  # "preprocessing", "backbone" or "head"
+
+
+# Block prefixes, tried in order on a backbone layer's name (its model-name
+# prefix, e.g. "convnext_tiny_", removed first).
+_BLOCK_PATTERNS = [
+    re.compile(r"^(conv\d+_block\d+)_"),  # ResNet*, DenseNet
+    re.compile(r"^(block_\d+)_"),  # MobileNetV2
+    re.compile(r"^(block\d+[a-z]?)_"),  # EfficientNet*, VGG, Xception
+    re.compile(r"^(expanded_conv(?:_\d+)?)(?:_|$)"),  # MobileNetV2/V3
+    re.compile(r"^(stage_\d+_block_\d+)_"),  # ConvNeXt
+    re.compile(r"^(downsampling_block_\d+)"),  # ConvNeXt
+    re.compile(r"^(mixed\d+)(?:_\d+)?$"),  # InceptionV3 (ends a block)
+    re.compile(r"^(?:normal|reduction|adjust|separable)_.*?_((?:stem|reduce)_\d+|\d+)$"),  # NASNet
+    re.compile(r"^conv(?:_bn)?$()"),  # MobileNetV3 stem conv ("" -> "stem")
+    re.compile(r"^conv_1(?:_bn)?$()"),  # MobileNetV3 last conv ("" -> "top")
+    re.compile(r"^(stem)(?:_|$)"),
+    re.compile(r"^(top)(?:_|$)"),
+    re.compile(r"^(conv\d|pool\d|post)_"),
+    re.compile(r"^(Conv1|bn_Conv1|Conv_1)(?:_|$)"),
+]
+_AUTO_NAME = re.compile(r"^[a-z][a-z0-9_]*?(?:_\d+)?$")
+
+
+def block_of(layer_name: str, model_prefix: str = "") -> Optional[str]:
+    """The block a backbone layer belongs to, from its name; None when the name says nothing."""
+    name = layer_name
+    if model_prefix and name.startswith(model_prefix):
+        name = name[len(model_prefix):]
+    for pattern in _BLOCK_PATTERNS:
+        m = pattern.match(name)
+        if m:
+            block = m.group(1)
+            if pattern.pattern.startswith("^(?:normal"):
+                return f"cell_{block}"
+            if block == "":
+                return "top" if name.startswith("conv_1") else "stem"
+            if block in ("bn_Conv1", "Conv1"):
+                return "Conv1"
+            return block
+    return None
+
+
+def _output_shape(layer) -> str:
+    try:
+        shape = layer.output.shape
+    except Exception:
+        return ""
+    return "(" + ", ".join("None" if d is None else str(int(d)) for d in shape) + ")"
+
+
+def layer_table(model) -> list[LayerRow]:
+    """Every preprocessing, backbone and head layer, in order, for the GUI's layer tree.
+
+    Layers whose names carry no block (Keras' automatic names such as
+    "conv2d_5") join the block of the layer before them, except that layers
+    leading up to an InceptionV3 "mixedN" join that block, since "mixedN" is
+    where the block ends.
+    """
+    backbone = backbone_of(model)
+    rows: list[LayerRow] = []
+    seen_backbone = False
+    for layer in model.layers:
+        if layer is backbone:
+            seen_backbone = True
+            rows.extend(_backbone_rows(backbone))
+            continue
+        if layer.name == "image":
+            continue
+        part = "head" if seen_backbone else "preprocessing"
+        rows.append(LayerRow(layer.name, type(layer).__name__, _output_shape(layer),
+                             _size(layer.weights), bool(layer.trainable), part, part))
+    return rows
+
+
+def _backbone_rows(backbone) -> list[LayerRow]:
+    prefix = ""
+    for layer in backbone.layers:
+        m = re.match(r"^(convnext_[a-z]+_)", layer.name)
+        if m:
+            prefix = m.group(1)
+            break
+    blocks = [block_of(layer.name, prefix) for layer in backbone.layers]
+    # Fill unnamed layers: forward to the next InceptionV3 "mixedN", else back.
+    n = len(blocks)
+    for i in range(n - 1, -1, -1):
+        if blocks[i] is None and i + 1 < n and blocks[i + 1] and blocks[i + 1].startswith("mixed") \
+                and type(backbone.layers[i]).__name__ != "InputLayer":
+            blocks[i] = blocks[i + 1]
+    last = "input"
+    for i in range(n):
+        if blocks[i] is None:
+            blocks[i] = "stem" if last == "input" and type(backbone.layers[i]).__name__ != \
+                "InputLayer" else last
+        last = blocks[i]
+    rows = []
+    for layer, block in zip(backbone.layers, blocks):
+        trainable = bool(layer.trainable and backbone.trainable)
+        rows.append(LayerRow(layer.name, type(layer).__name__, _output_shape(layer),
+                             _size(layer.weights), trainable, block, "backbone"))
+    return rows
+
+
+# -- loading --------------------------------------------------------------
+
+
+def load_model_file(path: str | Path):
+    """Open a saved model (.keras, or legacy .h5) safely, without its training setup.
+
+    ``safe_mode=True`` refuses Lambda layers and other stored Python code, which
+    could run anything on this machine; the message says so instead of
+    showing Keras' traceback.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise ModelFileError(f"model file {path} not found")
+    import keras
+
+    try:
+        return keras.saving.load_model(str(path), safe_mode=True, compile=False)
+    except Exception as exc:
+        text = str(exc)
+        first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+        if "safe_mode" in text or "Lambda" in text or "unsafe" in text.lower():
+            raise ModelFileError(
+                f"{path} contains a Lambda layer or other stored Python code, which could run "
+                "anything on this computer; it is not opened. Rebuild the model without Lambda "
+                "layers (Fine-Tune Studio's own exports have none)") from None
+        raise ModelFileError(f"{path} cannot be opened as a Keras model "
+                             f"({type(exc).__name__}: {first[:300]})") from None

@@ -1,0 +1,1 @@
+"""Run folders (what a training run writes) and the run history index over them."""

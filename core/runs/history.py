@@ -1,0 +1,484 @@
+"""Run history: every training run, GUI or CLI, indexed in one SQLite file.
+
+The run folders are the truth (see :mod:`core.runs.folder`); this database is only an
+index over them, so the app can list, sort, filter and compare runs without
+opening hundreds of folders.  That choice shapes everything here:
+
+* :meth:`RunHistory.record_run` reads a run folder and upserts it (one
+  transaction: the run row and its epoch rows change together or not at all).
+* :meth:`RunHistory.rebuild_index` throws the index away and re-reads folders.
+* A damaged database (garbage bytes, "database disk image is malformed") is
+  never fatal: it is renamed ``*.corrupt-<time>`` and rebuilt from the run
+  folders it still names (when readable) plus the default runs folder, so the
+  app always starts.
+* The schema carries ``PRAGMA user_version`` so a later version can migrate.
+
+Connections are short-lived (one per call), so a worker thread (a GUI rebuild
+job) and the UI thread never share one.  No TensorFlow, no Qt.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import logging
+import os
+import shutil
+import sqlite3
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Optional
+
+from core.errors import UserError
+from core.events import CancelToken, Log, Progress, emit
+from core.runs.folder import RunFolder
+
+log = logging.getLogger("finetune_studio")
+
+SCHEMA_VERSION = 1
+DB_NAME = "history.sqlite"
+
+_SCHEMA = """
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    path TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    status TEXT,
+    backbone TEXT,
+    image_size INTEGER,
+    images INTEGER,
+    classes TEXT,               -- JSON list
+    dataset_fingerprint TEXT,
+    data_dir TEXT,
+    config TEXT,                -- the run's config.json, verbatim JSON
+    device TEXT,                -- run.json "device", JSON
+    created REAL,
+    finished REAL,
+    seconds REAL,
+    best_epoch INTEGER,
+    accuracy REAL,              -- metrics.json: final validation accuracy
+    macro_f1 REAL,
+    best_val_accuracy REAL,     -- best epoch in history.csv
+    indexed REAL NOT NULL
+);
+CREATE TABLE epochs (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    phase TEXT, epoch INTEGER, global_epoch INTEGER,
+    loss REAL, accuracy REAL, val_loss REAL, val_accuracy REAL,
+    learning_rate REAL, seconds REAL,
+    PRIMARY KEY (run_id, seq)
+);
+CREATE TABLE exports (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    format TEXT NOT NULL,
+    path TEXT NOT NULL,
+    size_bytes INTEGER,
+    created REAL NOT NULL,
+    details TEXT                -- JSON (parity, latency, ...)
+);
+CREATE INDEX runs_created ON runs(created);
+"""
+
+#: Columns ``list_runs(order_by=...)`` accepts (whitelisted: they go into SQL).
+SORT_KEYS = ("created", "finished", "backbone", "images", "accuracy", "macro_f1",
+             "best_val_accuracy", "seconds", "status", "path", "name")
+EPOCH_FIELDS = ("phase", "epoch", "global_epoch", "loss", "accuracy", "val_loss", "val_accuracy",
+                "learning_rate", "seconds")
+
+
+def data_dir() -> Path:
+    """The app's data folder: ``$FTS_DATA_DIR`` or the platform's per-user data folder."""
+    override = os.environ.get("FTS_DATA_DIR")
+    if override:
+        return Path(override).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("FineTuneStudio", appauthor=False))
+
+
+def default_db_path() -> Path:
+    return data_dir() / DB_NAME
+
+
+def default_runs_dir() -> Path:
+    """Where the GUI puts new runs; always rescanned when the index is rebuilt."""
+    return data_dir() / "runs"
+
+
+@dataclass
+class RunSummary:
+    """One indexed run (a row of ``runs``)."""
+
+    id: int
+    path: str
+    name: str
+    status: Optional[str]
+    backbone: Optional[str]
+    image_size: Optional[int]
+    images: Optional[int]
+    classes: list[str]
+    dataset_fingerprint: Optional[str]
+    data_dir: Optional[str]
+    created: Optional[float]
+    finished: Optional[float]
+    seconds: Optional[float]
+    best_epoch: Optional[int]
+    accuracy: Optional[float]
+    macro_f1: Optional[float]
+    best_val_accuracy: Optional[float]
+    device: dict = field(default_factory=dict)
+    config: dict = field(default_factory=dict)
+
+    @property
+    def exists(self) -> bool:
+        return Path(self.path).is_dir()
+
+    @property
+    def model_path(self) -> Path:
+        return Path(self.path) / "model.keras"
+
+    def to_dict(self, with_config: bool = False) -> dict:
+        d = asdict(self)
+        if not with_config:
+            d.pop("config")
+        return d
+
+
+@dataclass
+class RunComparison:
+    """Two runs side by side: what changed in the config, and both histories."""
+
+    a: RunSummary
+    b: RunSummary
+    diff: list[tuple[str, Any, Any]]  # (dotted key, value in a, value in b)
+    history_a: list[dict]
+    history_b: list[dict]
+
+
+def _is_corruption(exc: BaseException) -> bool:
+    """A damaged file, as opposed to a lock or a constraint (which must not trigger a rebuild)."""
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return False
+    text = str(exc).lower()
+    return (type(exc) is sqlite3.DatabaseError or "malformed" in text
+            or "not a database" in text or "file is encrypted" in text)
+
+
+def _recovering(method):
+    """Run ``method``; if the file turns out damaged mid-session, recover once and retry."""
+
+    @functools.wraps(method)
+    def wrapper(self: "RunHistory", *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            if not _is_corruption(exc):
+                raise
+            self._recover(exc)
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
+def flatten(d: Any, prefix: str = "") -> dict[str, Any]:
+    """``{"model": {"backbone": "X"}}`` -> ``{"model.backbone": "X"}`` (lists stay values)."""
+    if not isinstance(d, dict):
+        return {prefix: d}
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}.{k}" if prefix else str(k)
+        if isinstance(v, dict) and v:
+            out.update(flatten(v, key))
+        else:
+            out[key] = v
+    return out
+
+
+def config_diff(a: dict, b: dict) -> list[tuple[str, Any, Any]]:
+    """Settings that differ, as (dotted key, old, new); a missing key reads as None."""
+    fa, fb = flatten(a), flatten(b)
+    return [(k, fa.get(k), fb.get(k)) for k in sorted(set(fa) | set(fb)) if fa.get(k) != fb.get(k)]
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def find_run_folders(roots: Iterable[str | Path]) -> list[Path]:
+    """Run folders at or below each root (a run folder's insides are not searched)."""
+    found: list[Path] = []
+    seen: set[str] = set()
+    for root in roots:
+        root = Path(root)
+        if not root.is_dir():
+            continue
+        for dirpath, dirnames, _files in os.walk(root):
+            p = Path(dirpath)
+            if RunFolder(p).is_run_folder():
+                key = str(p.resolve())
+                if key not in seen:
+                    seen.add(key)
+                    found.append(p.resolve())
+                dirnames[:] = []  # checkpoint/, logs/ hold no runs
+            else:
+                dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+    return found
+
+
+class RunHistory:
+    """The run index.  ``RunHistory()`` uses the app's data folder (``$FTS_DATA_DIR``)."""
+
+    def __init__(self, db_path: str | Path | None = None) -> None:
+        self.db_path = Path(db_path) if db_path else default_db_path()
+        self.recovered_from: Optional[Path] = None  # where a corrupt database was moved
+        self._open()
+
+    # ------------------------------------------------------------------ connection
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        conn = sqlite3.connect(str(self.db_path), timeout=15)
+        try:
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA foreign_keys = ON")
+            yield conn
+        finally:
+            conn.close()
+
+    def _open(self) -> None:
+        """Create or migrate the schema; a damaged file is moved aside and rebuilt."""
+        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            if not _is_corruption(exc):
+                raise
+            self._recover(exc)
+
+    def _migrate(self) -> None:
+        with self._connect() as conn:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise UserError(f"{self.db_path}: written by a newer Fine-Tune Studio (schema "
+                                f"{version}); update the app, or delete the file to rebuild it")
+            if version == 0:
+                with conn:  # one transaction: all tables or none
+                    conn.executescript("BEGIN;" + _SCHEMA
+                                       + f"PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
+            # future: "if version == 1: ALTER TABLE ...; PRAGMA user_version = 2"
+            conn.execute("SELECT count(*) FROM runs").fetchone()  # reads a page: detects garbage
+
+    def _known_paths_salvage(self) -> list[str]:
+        """Run paths a damaged database still gives up (often none)."""
+        try:
+            with self._connect() as conn:
+                return [r[0] for r in conn.execute("SELECT path FROM runs")]
+        except sqlite3.Error:
+            return []
+
+    def _recover(self, exc: BaseException) -> None:
+        known = self._known_paths_salvage()
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        aside = self.db_path.with_name(f"{self.db_path.name}.corrupt-{stamp}")
+        n = 2
+        while aside.exists():
+            aside = self.db_path.with_name(f"{self.db_path.name}.corrupt-{stamp}-{n}")
+            n += 1
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            side = Path(str(self.db_path) + suffix)
+            if side.exists():
+                os.replace(side, Path(str(aside) + suffix))
+        log.warning("%s is damaged (%s); moved to %s and rebuilding from the run folders",
+                    self.db_path, exc, aside)
+        self.recovered_from = aside
+        self._migrate()
+        self.rebuild_index(known)
+
+    # ------------------------------------------------------------------ writing
+    @_recovering
+    def record_run(self, run_dir: str | Path) -> int:
+        """Index (or re-index) one run folder; returns its id."""
+        rf = RunFolder(Path(run_dir).resolve())
+        if not rf.is_run_folder():
+            raise UserError(f"{rf.path}: not a run folder (needs config.json and labels.json)")
+        with self._connect() as conn, conn:
+            return self._upsert(conn, rf)
+
+    def _upsert(self, conn: sqlite3.Connection, rf: RunFolder) -> int:
+        info = rf.run_info()
+        config = _read_json(rf.config_path) or {}
+        metrics = _read_json(rf.metrics_path) or {}
+        try:
+            history = rf.history()
+        except (OSError, ValueError):
+            history = []
+        try:
+            classes = rf.labels()
+        except UserError:
+            classes = list(info.get("classes") or [])
+        model = config.get("model", {}) if isinstance(config, dict) else {}
+        vals = [r["val_accuracy"] for r in history if r.get("val_accuracy") is not None]
+        row = {
+            "path": str(rf.path), "name": rf.path.name, "status": info.get("status"),
+            "backbone": model.get("backbone"), "image_size": model.get("image_size"),
+            "images": info.get("images"), "classes": json.dumps(classes),
+            "dataset_fingerprint": info.get("dataset_fingerprint"),
+            "data_dir": info.get("data_dir"), "config": json.dumps(config),
+            "device": json.dumps(info.get("device") or {}),
+            "created": info.get("created") or rf.config_path.stat().st_mtime,
+            "finished": info.get("finished"), "seconds": info.get("seconds"),
+            "best_epoch": info.get("best_epoch"),
+            "accuracy": metrics.get("accuracy", info.get("val_accuracy")),
+            "macro_f1": metrics.get("macro_f1"),
+            "best_val_accuracy": max(vals) if vals else None, "indexed": time.time(),
+        }
+        cols = ", ".join(row)
+        marks = ", ".join(f":{k}" for k in row)
+        updates = ", ".join(f"{k} = excluded.{k}" for k in row if k != "path")
+        conn.execute(f"INSERT INTO runs ({cols}) VALUES ({marks}) "
+                     f"ON CONFLICT(path) DO UPDATE SET {updates}", row)
+        run_id = conn.execute("SELECT id FROM runs WHERE path = ?", (row["path"],)).fetchone()[0]
+        conn.execute("DELETE FROM epochs WHERE run_id = ?", (run_id,))
+        conn.executemany(
+            f"INSERT INTO epochs (run_id, seq, {', '.join(EPOCH_FIELDS)}) "
+            f"VALUES (?, ?, {', '.join('?' * len(EPOCH_FIELDS))})",
+            [(run_id, i, *(h.get(f) for f in EPOCH_FIELDS)) for i, h in enumerate(history)])
+        return int(run_id)
+
+    @_recovering
+    def record_export(self, run_dir: str | Path, fmt: str, path: str | Path,
+                      size_bytes: Optional[int] = None, details: Optional[dict] = None) -> int:
+        """Remember an exported file of a run (the run is indexed first if it is not yet)."""
+        run_id = self.find_id(run_dir) or self.record_run(run_dir)
+        with self._connect() as conn, conn:
+            cur = conn.execute(
+                "INSERT INTO exports (run_id, format, path, size_bytes, created, details) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (run_id, fmt, str(path), size_bytes, time.time(), json.dumps(details or {})))
+            return int(cur.lastrowid)
+
+    @_recovering
+    def rebuild_index(self, roots: Iterable[str | Path] = (), listener=None,
+                      cancel: Optional[CancelToken] = None) -> int:
+        """Re-create the index from run folders; returns how many runs it now holds.
+
+        Searched: ``roots`` (run folders or folders holding them), every folder
+        the index knows, and the default runs folder.  Rows whose folder is gone
+        are dropped -- the folders are the truth.  One transaction: a cancelled
+        or failed rebuild leaves the old index as it was.
+        """
+        cancel = cancel or CancelToken()
+        with self._connect() as conn:
+            known = [r[0] for r in conn.execute("SELECT path FROM runs")]
+        folders = find_run_folders([*roots, *known, default_runs_dir()])
+        with self._connect() as conn, conn:
+            conn.execute("DELETE FROM runs WHERE path NOT IN (%s)" % ",".join("?" * len(folders)),
+                         [str(f) for f in folders])
+            for i, folder in enumerate(folders):
+                cancel.raise_if_cancelled()
+                emit(listener, Progress(i, len(folders), f"indexing {folder.name}"))
+                self._upsert(conn, RunFolder(folder))
+        emit(listener, Progress(len(folders), len(folders), "index rebuilt"))
+        emit(listener, Log(f"run history: {len(folders)} run(s) indexed"))
+        return len(folders)
+
+    @_recovering
+    def delete_run(self, run_id: int, delete_files: bool = False) -> None:
+        """Forget a run; with ``delete_files`` also delete its folder (only a real run folder)."""
+        run = self.get(run_id)
+        if delete_files and Path(run.path).exists():
+            rf = RunFolder(run.path)
+            if not (rf.path.is_dir() and rf.is_run_folder()):
+                raise UserError(f"{run.path}: not a run folder (no config.json and labels.json); "
+                                "refusing to delete it")
+            shutil.rmtree(rf.path)
+        with self._connect() as conn, conn:
+            conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+
+    # ------------------------------------------------------------------ reading
+    @_recovering
+    def list_runs(self, order_by: str = "created", descending: bool = True,
+                  text: str = "") -> list[RunSummary]:
+        """Runs, sorted by a column of :data:`SORT_KEYS`; ``text`` filters (case-insensitive)."""
+        if order_by not in SORT_KEYS:
+            raise UserError(f"cannot sort runs by {order_by!r}; choose one of {', '.join(SORT_KEYS)}")
+        sql = "SELECT * FROM runs"
+        params: list[Any] = []
+        if text:
+            like = f"%{text.lower()}%"
+            sql += (" WHERE lower(path) LIKE ? OR lower(backbone) LIKE ? OR lower(status) LIKE ?"
+                    " OR lower(classes) LIKE ? OR lower(dataset_fingerprint) LIKE ?"
+                    " OR lower(data_dir) LIKE ?")
+            params = [like] * 6
+        sql += f" ORDER BY {order_by} IS NULL, {order_by} {'DESC' if descending else 'ASC'}, id"
+        with self._connect() as conn:
+            return [self._summary(r) for r in conn.execute(sql, params)]
+
+    @_recovering
+    def get(self, run_id: int) -> RunSummary:
+        with self._connect() as conn:
+            row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise UserError(f"no run with id {run_id} in the run history ({self.db_path})")
+        return self._summary(row)
+
+    @_recovering
+    def find_id(self, run_dir: str | Path) -> Optional[int]:
+        with self._connect() as conn:
+            row = conn.execute("SELECT id FROM runs WHERE path = ?",
+                               (str(Path(run_dir).resolve()),)).fetchone()
+        return int(row[0]) if row else None
+
+    @_recovering
+    def epochs(self, run_id: int) -> list[dict]:
+        """The run's history.csv rows as indexed (same keys as ``RunFolder.history()``)."""
+        with self._connect() as conn:
+            rows = conn.execute(f"SELECT {', '.join(EPOCH_FIELDS)} FROM epochs WHERE run_id = ? "
+                                "ORDER BY seq", (run_id,)).fetchall()
+        return [dict(r) for r in rows]
+
+    @_recovering
+    def exports(self, run_id: int) -> list[dict]:
+        with self._connect() as conn:
+            rows = conn.execute("SELECT format, path, size_bytes, created, details FROM exports "
+                                "WHERE run_id = ? ORDER BY created", (run_id,)).fetchall()
+        return [{**dict(r), "details": json.loads(r["details"] or "{}")} for r in rows]
+
+    def compare(self, a: int, b: int) -> RunComparison:
+        ra, rb = self.get(a), self.get(b)
+        return RunComparison(ra, rb, config_diff(ra.config, rb.config), self.epochs(a),
+                             self.epochs(b))
+
+    @staticmethod
+    def _summary(r: sqlite3.Row) -> RunSummary:
+        return RunSummary(
+            id=r["id"], path=r["path"], name=r["name"], status=r["status"],
+            backbone=r["backbone"], image_size=r["image_size"], images=r["images"],
+            classes=json.loads(r["classes"] or "[]"),
+            dataset_fingerprint=r["dataset_fingerprint"], data_dir=r["data_dir"],
+            created=r["created"], finished=r["finished"], seconds=r["seconds"],
+            best_epoch=r["best_epoch"], accuracy=r["accuracy"], macro_f1=r["macro_f1"],
+            best_val_accuracy=r["best_val_accuracy"], device=json.loads(r["device"] or "{}"),
+            config=json.loads(r["config"] or "{}"))
+
+
+def record_run_safely(run_dir: str | Path, listener=None) -> Optional[int]:
+    """Index a run just written by training; a history problem never fails the run.
+
+    The run folder is already complete when this is called, so the worst case
+    is a run missing from the list until the next rebuild -- worth a warning,
+    not an exception.
+    """
+    try:
+        return RunHistory().record_run(run_dir)
+    except Exception as exc:  # noqa: BLE001 - deliberately broad, see above
+        log.debug("run history update failed", exc_info=True)
+        emit(listener, Log(f"the run history could not record {run_dir} ({exc}); the run itself "
+                           "is complete. 'python main.py runs --rebuild' re-indexes it", "warning"))
+        return None

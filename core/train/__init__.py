@@ -1,0 +1,1 @@
+"""The training engine: phases, checkpoints, devices, tf.distribute, TensorBoard."""
