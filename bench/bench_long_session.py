@@ -88,7 +88,8 @@ def main(argv=None) -> int:
     print(f"training {result.status} in {time.time() - t0:.1f} s; RSS after saving the model and "
           f"validating: {rss_mib():.1f} MiB")
 
-    from core.infer.predictor import expand_image_paths, load_predictor
+    from core.infer.loaders import load_predictor
+    from core.infer.predictor import expand_image_paths
 
     predictor = load_predictor(result.run_dir)
     images = expand_image_paths([str(data)])

@@ -360,7 +360,7 @@ def run_app(cfg, run_dir: Path, test_dir: Path, *, score_each_epoch: bool = Fals
     from core.data.dataset import scan_dataset
     from core.infer.evaluation import evaluate_folder
     from core.events import CancelToken
-    from core.infer.predictor import load_predictor
+    from core.infer.loaders import load_predictor
     from core.runs.folder import RunFolder
     from core.train.engine import train
 
@@ -385,7 +385,8 @@ def run_app(cfg, run_dir: Path, test_dir: Path, *, score_each_epoch: bool = Fals
 
 
 def measure_prediction(run_dir: str, test_dir: Path, runs: int, batch: int) -> dict:
-    from core.infer.predictor import expand_image_paths, load_predictor
+    from core.infer.loaders import load_predictor
+    from core.infer.predictor import expand_image_paths
 
     predictor = load_predictor(run_dir)
     paths = expand_image_paths([str(test_dir)])

@@ -121,7 +121,7 @@ def app_config(train_dir: Path, backbone: str, size: int, weights: str):
 
 def run_app(train_dir: Path, test_dir: Path, backbone: str, size: int, weights: str, out: Path):
     from core.infer.evaluation import evaluate_folder
-    from core.infer.predictor import load_predictor
+    from core.infer.loaders import load_predictor
     from core.train.engine import train
 
     cfg = app_config(train_dir, backbone, size, weights)

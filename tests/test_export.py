@@ -120,7 +120,7 @@ def export_all(run_dir, workdir):
 def app_reference(run_dir):
     """The app's own answers on the run's validation images."""
     from core.data.dataset import Split
-    from core.infer.predictor import load_predictor
+    from core.infer.loaders import load_predictor
     from core.runs.folder import RunFolder
 
     run = RunFolder(run_dir)
@@ -303,7 +303,7 @@ def test_export_folder_has_labels_metadata_readme(export_all, run_dir):
 def test_predict_and_evaluate_accept_every_exported_format(export_all, run_dir):
     from core.infer.evaluation import evaluate_folder
     from core.export.exporter import ARTIFACTS
-    from core.infer.predictor import load_predictor
+    from core.infer.loaders import load_predictor
     from core.runs.folder import RunFolder
 
     _, out, _ = export_all
@@ -380,7 +380,7 @@ def test_a_format_that_misses_its_bound_is_written_but_flagged(run_dir, tmp_path
     meta = json.loads((tmp_path / "out" / "metadata.json").read_text())
     assert meta["formats"]["keras"]["trust"] is False
     from core.errors import ModelFileError
-    from core.infer.predictor import load_predictor
+    from core.infer.loaders import load_predictor
 
     with pytest.raises(ModelFileError, match="passed its parity"):
         load_predictor(tmp_path / "out")

@@ -7,7 +7,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QDropEvent
 
 from core.data.sample_data import generate_sample_dataset
-from gui.paths import sample_dataset_dir
+from core.appdirs import sample_dataset_dir
 
 
 def make_images(tmp_path):

@@ -62,7 +62,7 @@ def run_job(qtbot, window, done_signal, action, timeout_ms: int):
 
 def test_whole_flow_in_one_window_then_reopen_the_project(qtbot, tmp_path, tiny_weights,
                                                           monkeypatch):
-    from core.infer.predictor import load_predictor
+    from core.infer.loaders import load_predictor
 
     t0 = time.monotonic()
     timings = {}

@@ -21,7 +21,7 @@ def _image_pixels(image: QImage) -> np.ndarray:
 
 
 def test_predict_drop_gradcam_and_csv(qtbot, window, trained_run, tmp_path):
-    from core.infer.predictor import load_predictor
+    from core.infer.loaders import load_predictor
 
     data = Path(trained_run).parent / "data"
     valid = str(data / "bright" / "bright_0.png")

@@ -11,7 +11,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from core.runs.history import RunHistory, default_runs_dir
+from core.appdirs import default_runs_dir
+from core.runs.history import RunHistory
 from test_run_history import make_run
 
 

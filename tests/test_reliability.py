@@ -237,7 +237,8 @@ def test_training_completes_and_names_every_skipped_file_once(corpus_run):
 
 def test_evaluation_and_prediction_complete_on_the_corpus(corpus_run, monkeypatch):
     from core.infer.evaluation import evaluate_folder
-    from core.infer.predictor import expand_image_paths, load_predictor
+    from core.infer.loaders import load_predictor
+    from core.infer.predictor import expand_image_paths
 
     kinds, root = corpus_run["kinds"], corpus_run["root"]
     deny(monkeypatch, kinds["permission_denied"])

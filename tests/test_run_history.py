@@ -19,7 +19,8 @@ import pytest
 
 from core.config import StudioConfig
 from core.errors import UserError
-from core.runs.history import RunHistory, config_diff, default_db_path, default_runs_dir
+from core.appdirs import default_runs_dir
+from core.runs.history import RunHistory, config_diff, default_db_path
 from core.runs.folder import RunFolder
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -49,7 +49,7 @@ def evil(tmp_path):
 
 def test_lambda_model_is_refused_by_load_model_file_and_load_predictor(evil):
     from core.model.build import load_model_file
-    from core.infer.predictor import load_predictor
+    from core.infer.loaders import load_predictor
 
     path, marker = evil
     for opener in (load_model_file, load_predictor):

@@ -222,7 +222,7 @@ class _Source:
 
 def _open_source(path: Path) -> _Source:
     from core.model.build import backbone_name, load_model_file
-    from core.infer.predictor import _labels_near
+    from core.infer.labels import labels_near
     from core.runs.folder import find_run_folder
 
     if not path.exists():
@@ -244,7 +244,7 @@ def _open_source(path: Path) -> _Source:
     if run is not None and run.labels_path.exists() and run.model_path == model_path:
         classes = run.labels()
     else:
-        classes = _labels_near(model_path, n_out)
+        classes = labels_near(model_path, n_out)
     if len(classes) != n_out:
         raise ModelFileError(f"{model_path}: the model has {n_out} outputs but the labels list "
                              f"{len(classes)} classes")

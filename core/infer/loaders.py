@@ -1,8 +1,9 @@
 """Open exported models (SavedModel, TFLite, ONNX, an export folder) as Predictors.
 
-Importing this module registers loaders with :func:`core.infer.predictor.register_loader`,
-so ``predict``, ``evaluate`` and the GUI accept every format ``export``
-writes, decoded exactly like the app does (:func:`core.data.imageio.load_rgb`).
+:func:`load_predictor` is the one entry point: ``predict``, ``evaluate``, the
+export parity reference and the GUI open every model through it, and it picks
+the class from one table (:data:`LOADERS`), so every format ``export`` writes is
+accepted and decoded exactly like the app does (:func:`core.data.imageio.load_rgb`).
 Class names come from ``labels.txt`` (or ``labels.json``) beside the model;
 for a ``savedmodel/`` folder the export folder around it is looked at too.
 """
@@ -10,25 +11,29 @@ for a ``savedmodel/`` folder the export folder around it is looked at too.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import warnings
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 
 from core.errors import ModelFileError
-from core.infer.predictor import Predictor, _labels_near, load_keras_predictor, register_loader
+from core.formats import BY_NAME, METADATA_MARKER, OPEN_ORDER
+from core.infer.labels import labels_near
+from core.infer.predictor import Predictor, load_keras_predictor
+from core.runs.folder import RunFolder
 
 
 def _labels(path: Path, n_outputs: int) -> list[str]:
     folder = path if path.is_dir() else path.parent
     for candidate in (folder, folder.parent):
         if (candidate / "labels.json").exists() or (candidate / "labels.txt").exists():
-            labels = _labels_near(candidate)
+            labels = labels_near(candidate)
             break
     else:
-        labels = _labels_near(folder, n_outputs)  # class_0, class_1, ... placeholders
+        labels = labels_near(folder, n_outputs)  # class_0, class_1, ... placeholders
     if len(labels) != n_outputs:
         raise ModelFileError(f"{path}: the model has {n_outputs} outputs but the labels file "
                              f"lists {len(labels)} classes")
@@ -166,13 +171,9 @@ class OnnxPredictor(Predictor):
 
 # -- export folders ------------------------------------------------------------
 
-#: The artifact opened for an export folder: the first present and trusted one.
-FOLDER_PREFERENCE = ("keras", "savedmodel", "onnx", "tflite", "tflite-fp16", "tflite-int8")
 
 
 def _export_metadata(p: Path) -> Optional[dict]:
-    from core.export.exporter import METADATA_MARKER
-
     meta = p / "metadata.json"
     if not (p.is_dir() and meta.is_file()):
         return None
@@ -184,12 +185,10 @@ def _export_metadata(p: Path) -> Optional[dict]:
 
 
 def load_export_folder(p: Path) -> Predictor:
-    from core.export.exporter import ARTIFACTS
-
     meta = _export_metadata(p) or {}
     formats = meta.get("formats", {})
-    for fmt in FOLDER_PREFERENCE:
-        artifact = p / ARTIFACTS[fmt]
+    for fmt in OPEN_ORDER:  # the first present and trusted file
+        artifact = p / BY_NAME[fmt].artifact
         trusted = formats.get(fmt, {}).get("trust", True)
         if artifact.exists() and trusted:
             return load_artifact(artifact)
@@ -215,7 +214,41 @@ def load_artifact(p: Path) -> Predictor:
     raise ModelFileError(f"{p}: not an exported model")
 
 
-register_loader(lambda p: _export_metadata(p) is not None, load_export_folder)
-register_loader(_is_savedmodel, SavedModelPredictor)
-register_loader(lambda p: p.is_file() and p.suffix.lower() == ".tflite", TFLitePredictor)
-register_loader(lambda p: p.is_file() and p.suffix.lower() == ".onnx", OnnxPredictor)
+
+def _is_run_folder(p: Path) -> bool:
+    return p.is_dir() and RunFolder(p).is_run_folder()
+
+
+def _load_run_folder(p: Path) -> Predictor:
+    run = RunFolder(p)
+    if not run.model_path.is_file():
+        raise ModelFileError(f"{p}: this run has no {run.model_path.name} yet; finish it with "
+                             f"'python main.py train --resume {p}'")
+    return load_keras_predictor(run.model_path)
+
+
+def _is_file(suffix: str):
+    return lambda p: p.is_file() and p.suffix.lower() == suffix
+
+
+#: (accepts, load) pairs, tried in order; the first that accepts the path opens it.
+LOADERS: tuple[tuple[Callable[[Path], bool], Callable[[Path], Predictor]], ...] = (
+    (_is_run_folder, _load_run_folder),
+    (_is_file(".keras"), load_keras_predictor),
+    (lambda p: _export_metadata(p) is not None, load_export_folder),
+    (_is_savedmodel, SavedModelPredictor),
+    (_is_file(".tflite"), TFLitePredictor),
+    (_is_file(".onnx"), OnnxPredictor),
+)
+
+
+def load_predictor(path: str | os.PathLike) -> Predictor:
+    """Open a run folder or any model file the app can write; ModelFileError when it can't."""
+    p = Path(path)
+    if not p.exists():
+        raise ModelFileError(f"{p}: no such file or folder; give a run folder or an exported model")
+    for accepts, load in LOADERS:
+        if accepts(p):
+            return load(p)
+    raise ModelFileError(f"{p}: not a model this app can open (a run folder, .keras, SavedModel "
+                         "folder, .tflite or .onnx)")

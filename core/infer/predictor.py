@@ -6,23 +6,22 @@ check all go through this one interface, so "the app's answer" is defined in
 exactly one place: decode with :func:`core.data.imageio.load_rgb` at the model's
 size, feed raw RGB 0-255 float32 NHWC, read the softmax.
 
-Loaders for each model form register themselves in :data:`LOADERS`; a run
-folder and a ``.keras`` file are handled here, exported formats by
-``core.infer.loaders`` (SavedModel, TFLite, ONNX).
+Which class opens which kind of file is decided in one table,
+:data:`core.infer.loaders.LOADERS` (``load_predictor`` there is the entry point).
 """
 
 from __future__ import annotations
 
-import json
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Optional, Sequence
+from typing import Iterable, Optional, Sequence
 
 import numpy as np
 
 from core.errors import ModelFileError, UserError
+from core.infer.labels import labels_near
 from core.events import CancelToken, Log, Progress, emit
 
 
@@ -140,78 +139,18 @@ class KerasPredictor(Predictor):
         return np.asarray(self._fn(x), dtype=np.float32)
 
 
-def _labels_near(path: Path, n_outputs: Optional[int] = None) -> list[str]:
-    """Class names from labels.json / labels.txt next to a model (or in its folder)."""
-    folder = path if path.is_dir() else path.parent
-    for name in ("labels.json", "labels.txt"):
-        p = folder / name
-        if p.exists():
-            try:
-                if name.endswith(".json"):
-                    labels = json.loads(p.read_text(encoding="utf-8"))
-                else:
-                    labels = [ln.rstrip("\n") for ln in p.read_text(encoding="utf-8").splitlines()
-                              if ln.strip()]
-            except (OSError, ValueError) as exc:
-                raise ModelFileError(f"{p}: cannot read the class names ({exc})") from None
-            if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
-                raise ModelFileError(f"{p}: expected a list of class names")
-            return labels
-    if n_outputs is None:
-        raise ModelFileError(f"{folder}: no labels.json or labels.txt with the class names "
-                             "next to the model")
-    return [f"class_{i}" for i in range(n_outputs)]
-
 
 def load_keras_predictor(path: Path) -> Predictor:
     from core.model.build import load_model_file
 
     model = load_model_file(path)
     n_out = int(model.outputs[0].shape[-1])
-    labels = _labels_near(path, n_out)
+    labels = labels_near(path, n_out)
     if len(labels) != n_out:
         raise ModelFileError(f"{path}: the model has {n_out} outputs but the labels file lists "
                              f"{len(labels)} classes")
     return KerasPredictor(model, labels, str(path))
 
-
-# (predicate, loader) pairs; the first whose predicate accepts the path loads it.
-LOADERS: list[tuple[Callable[[Path], bool], Callable[[Path], Predictor]]] = []
-
-
-def register_loader(accepts: Callable[[Path], bool], load: Callable[[Path], Predictor],
-                    first: bool = False) -> None:
-    if first:
-        LOADERS.insert(0, (accepts, load))
-    else:
-        LOADERS.append((accepts, load))
-
-
-def _is_run_folder(p: Path) -> bool:
-    return p.is_dir() and (p / "model.keras").exists() and (p / "labels.json").exists()
-
-
-register_loader(_is_run_folder, lambda p: load_keras_predictor(p / "model.keras"))
-register_loader(lambda p: p.is_file() and p.suffix.lower() == ".keras", load_keras_predictor)
-
-
-def load_predictor(path: str | os.PathLike) -> Predictor:
-    """Open a run folder or any model file the app can write; UserError when it can't."""
-    p = Path(path)
-    if not p.exists():
-        raise ModelFileError(f"{p}: no such file or folder; give a run folder or an exported model")
-    try:
-        import core.infer.loaders  # noqa: F401  (registers SavedModel/TFLite/ONNX loaders)
-    except ImportError:
-        pass
-    for accepts, load in LOADERS:
-        if accepts(p):
-            return load(p)
-    if p.is_dir() and (p / "checkpoint").exists():
-        raise ModelFileError(f"{p}: this run has no model.keras yet; finish it with "
-                             f"'python main.py train --resume {p}'")
-    raise ModelFileError(f"{p}: not a model this app can open (a run folder, .keras, SavedModel "
-                         "folder, .tflite or .onnx)")
 
 
 def expand_image_paths(inputs: Iterable[str]) -> list[str]:

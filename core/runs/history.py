@@ -33,6 +33,7 @@ from typing import Any, Iterable, Iterator, Optional
 
 from core.errors import UserError
 from core.events import CancelToken, Log, Progress, emit
+from core.appdirs import data_dir, default_runs_dir
 from core.runs.folder import RunFolder
 
 log = logging.getLogger("finetune_studio")
@@ -90,23 +91,8 @@ EPOCH_FIELDS = ("phase", "epoch", "global_epoch", "loss", "accuracy", "val_loss"
                 "learning_rate", "seconds")
 
 
-def data_dir() -> Path:
-    """The app's data folder: ``$FTS_DATA_DIR`` or the platform's per-user data folder."""
-    override = os.environ.get("FTS_DATA_DIR")
-    if override:
-        return Path(override).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("FineTuneStudio", appauthor=False))
-
-
 def default_db_path() -> Path:
     return data_dir() / DB_NAME
-
-
-def default_runs_dir() -> Path:
-    """Where the GUI puts new runs; always rescanned when the index is rebuilt."""
-    return data_dir() / "runs"
 
 
 @dataclass

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog,
                                QTabWidget, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from gui.pages.base import Page
-from gui.paths import sample_dataset_dir
+from core.appdirs import sample_dataset_dir
 from gui.state import touches
 from gui.thumbnails import ThumbnailModel
 from gui.widgets.class_chart import ClassBarChart

@@ -70,7 +70,7 @@ class _RecordingPredictor:
 
 def _open_predictor(source: str, predictor, listener):
     from core.events import Log, emit
-    from core.infer.predictor import load_predictor
+    from core.infer.loaders import load_predictor
 
     if predictor is None:
         emit(listener, Log(f"loading the model {source}"))

@@ -4,7 +4,7 @@ Images or folders come in by "Add images…", "Add folder…" or by dropping the
 on the page (or anywhere on the window while this page shows).  They are
 classified by the current model -- the run just trained -- or by any model the
 app can open ("Open model…": a run folder, ``.keras``, a SavedModel folder,
-``.tflite`` or ``.onnx``), through :func:`core.infer.predictor.load_predictor`, the
+``.tflite`` or ``.onnx``), through :func:`core.infer.loaders.load_predictor`, the
 same code path as ``python main.py predict``, so the page and the CLI always
 agree.  The CSV has the CLI's columns (``rows_to_csv`` is reused).
 
@@ -55,7 +55,7 @@ class PredictOutcome:
 def load_model_job(path: str, listener=None, cancel=None):
     """Open a model in the worker (TensorFlow / TFLite / onnxruntime load there)."""
     from core.events import Progress, emit
-    from core.infer.predictor import load_predictor
+    from core.infer.loaders import load_predictor
 
     emit(listener, Progress(0, 0, "Loading the model…"))
     return load_predictor(path)
@@ -129,7 +129,8 @@ def predict_job(model_path: str, predictor: Any, inputs: Sequence[str], known: S
     """
     from core.errors import UserError
     from core.events import Progress, emit
-    from core.infer.predictor import KerasPredictor, expand_image_paths, load_predictor
+    from core.infer.loaders import load_predictor
+    from core.infer.predictor import KerasPredictor, expand_image_paths
     from gui.thumbnails import array_to_qimage
 
     emit(listener, Progress(0, 0, "Finding images…"))

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox
 
 from core.events import (BatchEnd, EpochEnd, Log, PhaseStarted, Progress, RunStarted,
                          SkipCounter)
-from core.runs.history import default_runs_dir
+from core.appdirs import default_runs_dir
 from gui.jobs import Job
 from gui.pages.base import Page
 from gui.state import touches

@@ -17,7 +17,7 @@ def register(sub) -> None:
 def run(args) -> int:
     from core.cli.console import ConsoleListener
     from core.infer.evaluation import evaluate_folder
-    from core.infer.predictor import load_predictor
+    from core.infer.loaders import load_predictor
 
     predictor = load_predictor(args.model)
     metrics = evaluate_folder(predictor, args.data_dir, listener=ConsoleListener(),

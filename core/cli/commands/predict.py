@@ -39,7 +39,8 @@ def run(args) -> int:
     from core.cli.console import ConsoleListener
     from core.errors import UserError
     from core.fsutil import atomic_write_text
-    from core.infer.predictor import expand_image_paths, load_predictor
+    from core.infer.loaders import load_predictor
+    from core.infer.predictor import expand_image_paths
 
     paths = expand_image_paths(args.paths)
     if not paths:
