@@ -54,6 +54,36 @@ class Log:
 
 
 @dataclass(frozen=True)
+class FileSkipped:
+    """A file that could not be used and was left out; the job goes on without it.
+
+    ``stage`` says when it was found ("scan", "training", "prediction",
+    "calibration", ...); ``reason`` says why, in words a person can act on.
+    Listeners decide how many to show (:class:`SkipCounter`); every one is sent.
+    """
+
+    path: str
+    reason: str
+    stage: str = ""
+
+    @property
+    def message(self) -> str:
+        during = f" during {self.stage}" if self.stage and self.stage != "scan" else ""
+        return f"skipped {self.path}{during}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class DeviceChosen:
+    """Where and how a job computes: ``info`` is a :class:`core.train.device.DeviceInfo`."""
+
+    info: Any
+
+    @property
+    def message(self) -> str:
+        return f"device: {self.info.describe()}"
+
+
+@dataclass(frozen=True)
 class RunStarted:
     """Training has begun in ``run_dir`` (a new run's folder exists from now on)."""
 
@@ -100,10 +130,6 @@ class EpochEnd:
 Listener = Callable[[Any], None]
 
 
-def null_listener(event: Any) -> None:
-    """The listener used when the caller passes none."""
-
-
 def emit(listener: Optional[Listener], event: Any) -> None:
     """Send ``event`` to ``listener`` if there is one."""
     if listener is not None:
@@ -111,7 +137,7 @@ def emit(listener: Optional[Listener], event: Any) -> None:
 
 
 class SkipCounter:
-    """Decides how a log shows "skipped FILE: why" warnings: the first few, then one line.
+    """Decides how a log shows :class:`FileSkipped` events: the first few, then one line.
 
     A folder of ten thousand broken files would otherwise bury a run's log in
     ten thousand lines.  Every file is still named once in the events (a
@@ -125,8 +151,7 @@ class SkipCounter:
         self.count = 0
 
     def verdict(self, event) -> str:
-        if not (isinstance(event, Log) and event.level == "warning"
-                and event.message.startswith("skipped ")):
+        if not isinstance(event, FileSkipped):
             return "show"
         self.count += 1
         if self.count <= self.shown:

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QLabel, QL
                                QPushButton, QStackedWidget, QWidget)
 
 from core.errors import UserError
-from core.events import Log, Progress
+from core.events import DeviceChosen, FileSkipped, Log, Progress
 from core.project import PROJECT_SUFFIX, Project, load_project, save_project
 from gui import recent, tf_loader
 from gui.jobs import Job, JobRunner, cancel_all_jobs, live_jobs
@@ -251,9 +251,10 @@ class MainWindow(QMainWindow):
                 self.job_progress.setRange(0, 0)
             if event.message:
                 self.job_label.setText(event.message)
-        elif isinstance(event, Log):
-            self.log_view.add_event_line(event.message, event.level)
-            if event.level in ("warning", "error"):
+        elif isinstance(event, (Log, FileSkipped, DeviceChosen)):
+            level = "warning" if isinstance(event, FileSkipped) else getattr(event, "level", "info")
+            self.log_view.add_event_line(event.message, level)
+            if level in ("warning", "error"):
                 self.statusBar().showMessage(event.message, 8000)
 
     def _on_job_done(self) -> None:

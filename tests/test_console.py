@@ -1,7 +1,7 @@
 import io
 
 from core.cli.console import ConsoleListener
-from core.events import BatchEnd, EpochEnd, Log, PhaseStarted
+from core.events import BatchEnd, EpochEnd, FileSkipped, Log, PhaseStarted
 
 
 def test_plain_lines_when_not_a_terminal():
@@ -30,7 +30,7 @@ def test_thousands_of_skipped_files_do_not_flood_the_output():
     out = io.StringIO()
     listen = ConsoleListener(out, tty=False)
     for i in range(10_000):
-        listen(Log(f"skipped /data/cls/z{i:05d}.jpg: empty file (0 bytes)", "warning"))
+        listen(FileSkipped(f"/data/cls/z{i:05d}.jpg", "empty file (0 bytes)", "scan"))
     listen(Log("run completed: runs/x"))
     lines = out.getvalue().splitlines()
     assert len(lines) == listen.skips.shown + 2

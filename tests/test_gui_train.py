@@ -195,12 +195,12 @@ def test_start_without_data_explains_what_to_do(qtbot, window):
 
 
 def test_train_log_lists_the_first_skipped_files_then_counts(qtbot, window):
-    from core.events import Log
+    from core.events import FileSkipped
 
     train = next(p for p in window.pages if p.key == "train")
     before = len(train.log.toPlainText().splitlines())
     for i in range(500):
-        train._on_event(Log(f"skipped /data/a/z{i:04d}.jpg: empty file (0 bytes)", "warning"))
+        train._on_event(FileSkipped(f"/data/a/z{i:04d}.jpg", "empty file (0 bytes)", "scan"))
     text = train.log.toPlainText()
     assert text.count("skipped /data/a/") == train._skips.shown
     assert text.count("more files are skipped") == 1

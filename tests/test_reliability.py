@@ -25,7 +25,6 @@ from test_imageio import _write_solid_png  # the shared 20000 x 20000 PNG genera
 from weights_fixture import tiny_config
 
 from core.errors import DiskFullError
-from core.events import Log
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -153,20 +152,13 @@ def deny(monkeypatch, path: Path) -> None:
 
 
 def skip_counts(events, paths) -> dict:
-    """How many warning Logs ("skipped PATH: why" / "skipped PATH during ...") name each path."""
+    """How many FileSkipped events name each path."""
+    from core.events import FileSkipped
+
     out = {str(p): 0 for p in paths}
     for e in events:
-        if not (isinstance(e, Log) and e.level == "warning" and e.message.startswith("skipped ")):
-            continue
-        rest = e.message[len("skipped "):]
-        cut = rest.find(":")
-        while cut != -1:  # the path itself may hold ':' -- try each one
-            head = rest[:cut]
-            head = head.removesuffix(" during training")
-            if head in out:
-                out[head] += 1
-                break
-            cut = rest.find(":", cut + 1)
+        if isinstance(e, FileSkipped) and e.path in out:
+            out[e.path] += 1
     return out
 
 

@@ -10,7 +10,8 @@ import sys
 import time
 from typing import TextIO
 
-from core.events import BatchEnd, EpochEnd, Log, PhaseStarted, Progress, SkipCounter
+from core.events import (BatchEnd, DeviceChosen, EpochEnd, FileSkipped, Log, PhaseStarted,
+                         Progress, SkipCounter)
 
 
 def _fmt_eta(seconds: float) -> str:
@@ -41,15 +42,16 @@ class ConsoleListener:
         self.stream.flush()
 
     def __call__(self, event) -> None:
-        if isinstance(event, Log):
+        if isinstance(event, FileSkipped):
             verdict = self.skips.verdict(event)
-            if verdict != "show":
-                if verdict == "summary":
-                    self._line("warning: more files are skipped; they are not listed here "
-                               "('python main.py inspect DATA_DIR' lists every one with its "
-                               "reason)")
-                return
-            prefix = {"warning": "warning: ", "error": "error: "}.get(event.level, "")
+            if verdict == "show":
+                self._line("warning: " + event.message)
+            elif verdict == "summary":
+                self._line("warning: more files are skipped; they are not listed here "
+                           "('python main.py inspect DATA_DIR' lists every one with its "
+                           "reason)")
+        elif isinstance(event, (Log, DeviceChosen)):
+            prefix = {"warning": "warning: ", "error": "error: "}.get(getattr(event, "level", ""), "")
             self._line(prefix + event.message)
         elif isinstance(event, PhaseStarted):
             name = "head (backbone frozen)" if event.phase == "head" else "fine-tuning"

@@ -42,7 +42,7 @@ from core.data.augment import Augmenter, build_augmenter, sample_seed
 from core.config import AugmentConfig
 from core.data.decoded_cache import CacheStats, DecodedCache
 from core.errors import DataError
-from core.events import Log, emit
+from core.events import FileSkipped, emit
 from core.data.imageio import ImageError, load_rgb
 
 log = logging.getLogger(__name__)
@@ -240,9 +240,9 @@ class BatchSource:
             if self.paths[i] in self._reported:
                 return
             self._reported.add(self.paths[i])
-        message = f"skipped {self.paths[i]} during training: {reason}"
-        log.warning(message)
-        emit(self.listener, Log(message, level="warning"))
+        event = FileSkipped(self.paths[i], reason, "training")
+        log.warning(event.message)
+        emit(self.listener, event)
 
 
 def make_dataset(records: Sequence[Any], num_classes: int, image_size: int, batch_size: int,

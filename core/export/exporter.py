@@ -52,7 +52,7 @@ import numpy as np
 from core import __version__
 from core.config import ExportConfig
 from core.errors import ModelFileError, UserError
-from core.events import CancelToken, Cancelled, Log, Progress, emit
+from core.events import CancelToken, Cancelled, FileSkipped, Log, Progress, emit
 from core.fsutil import human_size
 
 FORMATS: tuple[str, ...] = ("keras", "savedmodel", "tflite", "tflite-fp16", "tflite-int8", "onnx")
@@ -298,7 +298,7 @@ def _decode(records: list, size: int, listener) -> tuple[np.ndarray, np.ndarray]
             images.append(load_rgb(r.path, size))
             labels.append(r.label)
         except (ImageError, OSError) as exc:
-            emit(listener, Log(f"skipped {r.path}: {getattr(exc, 'reason', exc)}", "warning"))
+            emit(listener, FileSkipped(r.path, str(getattr(exc, "reason", exc)), "export"))
     if not images:
         return np.zeros((0, size, size, 3), np.uint8), np.zeros((0,), np.int64)
     return np.stack(images), np.asarray(labels, np.int64)

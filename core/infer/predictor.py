@@ -22,7 +22,7 @@ import numpy as np
 
 from core.errors import ModelFileError, UserError
 from core.infer.labels import labels_near
-from core.events import CancelToken, Log, Progress, emit
+from core.events import CancelToken, FileSkipped, Progress, emit
 
 
 @dataclass
@@ -96,7 +96,7 @@ class Predictor:
                     pending = ahead.submit(self.load_images, chunks[n + 1])
                 for i, reason in errors.items():
                     skipped.append({"path": chunk[i], "reason": reason})
-                    emit(listener, Log(f"skipped {chunk[i]}: {reason}", "warning"))
+                    emit(listener, FileSkipped(chunk[i], reason, "prediction"))
                 if len(ok):
                     probs.append(self.predict_arrays(arr))
                     ok_paths.extend(chunk[i] for i in ok)

@@ -30,7 +30,7 @@ class DeviceInfo:
         where = f"{self.gpus} GPU{'s' if self.gpus != 1 else ''}" if self.kind == "GPU" else "CPU"
         if self.names:
             where += f" ({', '.join(self.names)})"
-        return (f"device: {where}; mixed precision {'on' if self.mixed_precision else 'off'}; "
+        return (f"{where}; mixed precision {'on' if self.mixed_precision else 'off'}; "
                 f"XLA {'on' if self.xla else 'off'}; strategy {self.strategy}")
 
     def to_dict(self) -> dict:

@@ -31,8 +31,8 @@ from core import __version__
 from core.config import StudioConfig
 from core.train.device import DeviceInfo
 from core.errors import UserError
-from core.events import (BatchEnd, CancelToken, Cancelled, EpochEnd, Log, PhaseStarted, Progress,
-                     RunStarted, emit)
+from core.events import (BatchEnd, CancelToken, Cancelled, DeviceChosen, EpochEnd, FileSkipped, Log,
+                         PhaseStarted, Progress, RunStarted, emit)
 from core.fsutil import atomic_dir
 from core.infer.metrics import Metrics
 from core.runs.folder import RunFolder, default_run_dir
@@ -144,7 +144,7 @@ def _prepare_new_run(cfg: StudioConfig, run_dir: Optional[str | Path], runs_base
     require_usable(report)
     for problem in report.problems:
         if problem.kind != "non_image_file":
-            emit(listener, Log(f"skipped {problem.path}: {problem.reason}", "warning"))
+            emit(listener, FileSkipped(problem.path, problem.reason, "scan"))
     split = split_dataset(report, cfg.data.val_split, cfg.data.seed)
     run = RunFolder(run_dir or default_run_dir(runs_base or "runs", spec.name))
     if run.path.exists() and any(run.path.iterdir()):
@@ -520,7 +520,7 @@ def _run(cfg: StudioConfig, run: RunFolder, split, classes: list[str], state: Lo
     device = configure(cfg.train)
     # The strategy first: MultiWorkerMirroredStrategy must exist before any other TF op.
     strategy = make_strategy(device)
-    emit(listener, Log(device.describe()))
+    emit(listener, DeviceChosen(device))
     per_replica = cfg.train.batch_size
     worker_batch = dist.worker_batch(per_replica, strategy, cluster)
     global_batch = dist.global_batch(per_replica, strategy)

@@ -11,7 +11,7 @@ run from its last finished epoch with :func:`core.train.engine.resume_training`.
 The page only listens: ``BatchEnd`` moves the progress bar and the curves within
 an epoch, ``EpochEnd`` adds a validation point and a log line, ``PhaseStarted``
 draws the marker between the head and the fine-tuning phase, and the ``Log``
-line beginning with ``device:`` says where the run trains.
+:class:`~core.events.DeviceChosen` event says where the run trains.
 
 "Open in TensorBoard" shows the current run's logs (``RUN_DIR/logs``): the run
 being trained -- its folder is the new one under the app's runs folder, found
@@ -32,8 +32,8 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox
                                QLabel, QPlainTextEdit, QProgressBar, QPushButton, QScrollArea,
                                QSpinBox, QSplitter, QVBoxLayout, QWidget)
 
-from core.events import (BatchEnd, EpochEnd, Log, PhaseStarted, Progress, RunStarted,
-                         SkipCounter)
+from core.events import (BatchEnd, DeviceChosen, EpochEnd, FileSkipped, Log, PhaseStarted,
+                         Progress, RunStarted, SkipCounter)
 from core.appdirs import default_runs_dir
 from gui.jobs import Job
 from gui.pages.base import Page
@@ -544,15 +544,18 @@ class TrainPage(Page):
                     self.progress.setFormat(f"{event.message or 'Preparing'} · %p%")
                 else:
                     self.progress.setRange(0, 0)
-        elif isinstance(event, Log):
-            if event.message.startswith("device:"):
-                self.device_label.setText("Device: " + event.message[len("device:"):].strip())
+        elif isinstance(event, DeviceChosen):
+            self.device_label.setText("Device: " + event.info.describe())
+            self._log(event.message)
+        elif isinstance(event, FileSkipped):
             verdict = self._skips.verdict(event)
             if verdict == "show":
-                self._log(event.message, event.level)
+                self._log(event.message, "warning")
             elif verdict == "summary":
                 self._log("more files are skipped; they are not listed here (the Data page lists "
                           "every one with its reason)", "warning")
+        elif isinstance(event, Log):
+            self._log(event.message, event.level)
 
     def _log(self, message: str, level: str = "info") -> None:
         prefix = "" if level == "info" else f"{level.upper()}: "
@@ -560,7 +563,7 @@ class TrainPage(Page):
 
     def _on_finished(self, result: Any) -> None:
         self.result = result
-        self.device_label.setText("Device: " + result.device.describe()[len("device:"):].strip())
+        self.device_label.setText("Device: " + result.device.describe())
         run = result.run_dir
         model = os.path.join(run, "model.keras")
         self.state.set_run(run)
