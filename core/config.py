@@ -10,28 +10,38 @@ on.  ``version`` lets later releases migrate old files (:data:`MIGRATIONS`).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from typing import Any, Literal
 
+from core.config_fields import FieldInfo, field_info, get_path, iter_fields, setting
 from core.errors import ConfigError
+from core.formats import DEFAULT_FORMATS, FormatName
 from core.fsutil import atomic_write_text
+from core.typed_json import from_jsonable, to_jsonable
 
-CONFIG_VERSION = 1
+CONFIG_VERSION = 2
+
+_SWITCH_HELP = " Auto: on for GPUs, off for CPUs."
 
 
 @dataclass
 class DataConfig:
     """Where the images are and how they are split."""
 
-    data_dir: str = ""
-    val_split: float = 0.2
-    seed: int = 42
+    data_dir: str = setting("", label="Data folder",
+                            help="The folder that holds one sub-folder per class.")
+    val_split: float = setting(0.2, lo=0.0, hi=0.9, step=0.05, decimals=2, label="Validation share",
+                               help="The share of each class kept aside to check the model on "
+                                    "images it never trains on.")
+    seed: int = setting(42, lo=0, hi=2**31 - 1, label="Split seed",
+                        help="The same seed gives the same split, so runs can be compared.")
     # RAM for decoded, resized images so later epochs skip decoding (0 = off).
-    cache_mb: int = 1024
+    cache_mb: int = setting(1024, lo=0, hi=1 << 20, unit="MB", label="Image cache",
+                            help="Memory for decoded, resized images, so later epochs skip "
+                                 "decoding. 0 turns it off.")
 
 
 @dataclass
@@ -43,10 +53,16 @@ class FreezeConfig:
     ``custom`` (exactly the layers named in ``layers``).
     """
 
-    mode: Literal["none", "all", "top_n", "from_layer", "custom"] = "top_n"
-    top_n: int = 30
-    from_layer: str = ""
-    layers: list[str] = field(default_factory=list)
+    mode: Literal["none", "all", "top_n", "from_layer", "custom"] = setting(
+        "top_n", label="Layers that fine-tune",
+        help="Which backbone layers learn in phase 2: none, all, the top N, from a layer on, "
+             "or exactly the ones ticked.")
+    top_n: int = setting(30, lo=0, hi=100000, label="Top layers",
+                         help="How many of the backbone's last layers learn in phase 2.")
+    from_layer: str = setting("", label="From layer",
+                              help="This layer and every layer after it learn in phase 2.")
+    layers: list[str] = setting(default_factory=list, label="Chosen layers",
+                                help="Exactly these backbone layers learn in phase 2.")
 
     @classmethod
     def parse(cls, text: str) -> "FreezeConfig":
@@ -65,13 +81,22 @@ class FreezeConfig:
 class ModelConfig:
     """Backbone, weights, input size and the classification head."""
 
-    backbone: str = "MobileNetV2"
-    # "imagenet", "none", or a path to a .h5 / .weights.h5 file.
-    weights: str = "imagenet"
-    # Square input side in pixels; 0 means the backbone's default size.
-    image_size: int = 0
-    dropout: float = 0.2
-    dense_units: int = 0  # 0: no hidden dense layer before the softmax
+    backbone: str = setting("MobileNetV2", label="Backbone",
+                            help="The pretrained network the classifier is built on "
+                                 "('python main.py backbones' lists them).")
+    weights: str = setting("imagenet", label="Starting weights",
+                           help="imagenet, none (from scratch), or a .h5 / .weights.h5 file.")
+    image_size: int = setting(0, lo=32, hi=1024, step=16, unit="px", special=(0, "the backbone's default"),
+                              label="Image size",
+                              help="Images are resized to this square size before the model "
+                                   "sees them; bigger sees finer detail but trains slower.")
+    dropout: float = setting(0.2, lo=0.0, hi=0.9, step=0.05, decimals=2, label="Dropout",
+                             help="The share of features the head ignores at random while "
+                                  "training, so it does not lean on a few of them.")
+    dense_units: int = setting(0, lo=1, hi=4096, special=(0, "no hidden layer"),
+                               label="Hidden units",
+                               help="Units of an extra dense layer before the softmax "
+                                    "(0: none).")
     freeze: FreezeConfig = field(default_factory=FreezeConfig)
 
 
@@ -81,7 +106,8 @@ class TransformConfig:
 
     name: str
     enabled: bool = True
-    p: float = 0.5
+    p: float = setting(0.5, lo=0.0, hi=1.0, step=0.05, decimals=2, label="Probability",
+                       help="How often this transform is applied to an image.")
     params: dict[str, Any] = field(default_factory=dict)
 
 
@@ -93,49 +119,107 @@ class AugmentConfig:
     ``transforms`` is what actually runs, so a user's edits are kept verbatim.
     """
 
-    preset: str = "light"
+    preset: str = setting("light", label="Preset",
+                          help="none, light, medium, heavy, or custom (your own edits).")
     transforms: list[TransformConfig] = field(default_factory=list)
-    seed: int = 0
+    seed: int = setting(0, lo=0, hi=2**31 - 1, label="Augmentation seed",
+                        help="The same seed gives the same random changes.")
 
 
 @dataclass
 class TrainConfig:
     """Optimisation: the two-phase schedule of the Keras transfer-learning guide."""
 
-    epochs: int = 10  # head phase, backbone frozen
-    fine_tune_epochs: int = 10  # second phase; 0 skips it
-    batch_size: int = 32
-    learning_rate: float = 1e-3
-    fine_tune_learning_rate: float = 1e-4
-    label_smoothing: float = 0.1
-    class_weights: Literal["auto", "none"] = "auto"
-    lr_schedule: Literal["cosine", "plateau", "constant"] = "cosine"
-    early_stopping_patience: int = 4  # 0 disables early stopping
-    mixed_precision: Literal["auto", "on", "off"] = "auto"
-    xla: Literal["auto", "on", "off"] = "auto"
-    strategy: Literal["auto", "default", "one-device", "mirrored", "multi-worker"] = "auto"
-    seed: int = 42
+    epochs: int = setting(10, lo=0, hi=1000, unit="epochs", label="Phase 1 (head)",
+                          help="An epoch is one pass over all your training images.\nPhase 1 "
+                               "trains only the new classification head while the pretrained "
+                               "backbone stays frozen; a few epochs are usually enough.")
+    fine_tune_epochs: int = setting(10, lo=1, hi=1000, unit="epochs", special=(0, "skip"),
+                                    label="Phase 2 (fine-tune)",
+                                    help="Phase 2: the backbone layers chosen on the Model page "
+                                         "also learn, slowly. 0 skips this phase.")
+    batch_size: int = setting(32, lo=1, hi=4096, unit="images", label="Batch size",
+                              help="A batch is the group of images the model looks at before it "
+                                   "adjusts itself once (one step).\nBigger batches are faster "
+                                   "per image but need more memory; steps per epoch = images "
+                                   "÷ batch size.")
+    learning_rate: float = setting(1e-3, lo=1e-7, hi=1.0, label="Learning rate 1",
+                                   help="The learning rate is how big each adjustment is.\nToo "
+                                        "high and training jumps around; too low and it crawls. "
+                                        "0.001 suits the new head.")
+    fine_tune_learning_rate: float = setting(
+        0.0, lo=1e-7, hi=1.0, special=(0.0, "auto: a tenth of learning rate 1"),
+        label="Learning rate 2",
+        help="The learning rate of phase 2. Auto (0) uses a tenth of phase 1's, so the "
+             "pretrained features are refined, not destroyed.")
+    label_smoothing: float = setting(0.1, lo=0.0, hi=0.5, step=0.05, decimals=2,
+                                     label="Label smoothing",
+                                     help="Asks the model to be at most this much less than 100 % "
+                                          "sure.\nA little (0.1) makes it less over-confident and "
+                                          "often more accurate on new images.")
+    class_weights: Literal["auto", "none"] = setting(
+        "auto", label="Class weights",
+        help="auto: weight the loss by inverse class frequency when classes are imbalanced.")
+    lr_schedule: Literal["cosine", "plateau", "constant"] = setting(
+        "cosine", label="Learning-rate schedule", help="How the learning rate changes during a phase.")
+    early_stopping_patience: int = setting(
+        4, lo=1, hi=100, unit="epochs", special=(0, "off"), label="Early stopping after",
+        help="Stop a phase when the validation result has not improved for this many epochs "
+             "(the best epoch is kept). Off: always run every epoch.")
+    mixed_precision: Literal["auto", "on", "off"] = setting(
+        "auto", label="Mixed precision",
+        help="Compute in 16-bit floats where it is safe: about twice as fast on a modern GPU, "
+             "slower on a CPU." + _SWITCH_HELP)
+    xla: Literal["auto", "on", "off"] = setting(
+        "auto", label="XLA compilation",
+        help="Compile the model into fused GPU code: faster per step after a slower first "
+             "step." + _SWITCH_HELP)
+    strategy: Literal["auto", "default", "one-device", "mirrored", "multi-worker"] = setting(
+        "auto", label="Distribution strategy",
+        help="auto: the GPU, or every local GPU when there are several; multi-worker: train "
+             "across machines described by the TF_CONFIG environment variable.")
+    seed: int = setting(42, lo=0, hi=2**31 - 1, label="Training seed",
+                        help="The same seed gives the same run.")
     # Head phase on cached backbone features: the frozen backbone runs once per
-    # cached view instead of once per epoch (see core/training.py).
-    fast_head: bool = True
-    head_feature_views: int = 2  # augmented views cached when augmentation is on
+    # cached view instead of once per epoch (see core/train).
+    fast_head: bool = setting(True, label="Fast head",
+                              help="Train the head on backbone features computed once per "
+                                   "cached view instead of once per epoch.")
+    head_feature_views: int = setting(2, lo=1, hi=50, label="Cached views",
+                                      help="Augmented views of each image cached for the fast "
+                                           "head when augmentation is on.")
+
+    def phase_learning_rate(self, phase: str) -> float:
+        """The one learning-rate rule, the same for window and CLI.
+
+        Phase 2 (fine_tune) uses ``fine_tune_learning_rate`` when it is set, else a
+        tenth of phase 1's: fine-tuning must move the pretrained weights gently.
+        """
+        if phase == "head":
+            return self.learning_rate
+        return self.fine_tune_learning_rate or self.learning_rate / 10
 
 
 @dataclass
 class ExportConfig:
     """What ``export`` writes and how int8 calibration samples the training images."""
 
-    formats: list[str] = field(default_factory=lambda: ["keras", "savedmodel", "tflite"])
-    int8_calibration_images: int = 200
-    parity_images: int = 32
-    out_dir: str = ""
+    formats: list[FormatName] = setting(default_factory=lambda: list(DEFAULT_FORMATS),
+                                        label="Formats", help="The formats to export.")
+    int8_calibration_images: int = setting(200, lo=1, hi=100000, label="Calibration images",
+                                           help="Training images used to calibrate the int8 "
+                                                "model.")
+    parity_images: int = setting(32, lo=1, hi=100000, label="Parity images",
+                                 help="Validation images each exported file is checked on.")
+    out_dir: str = setting("", label="Export folder", help="Where the export is written.")
 
 
 @dataclass
 class StudioConfig:
     """Everything needed to reproduce a run."""
 
-    version: int = CONFIG_VERSION
+    version: int = setting(CONFIG_VERSION, label="Version",
+                           help="The config format version (for migrations).")
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -144,14 +228,14 @@ class StudioConfig:
 
     # -- serialisation -------------------------------------------------
     def to_dict(self) -> dict:
-        return _to_jsonable(self)
+        return to_jsonable(self)
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "config") -> "StudioConfig":
         if not isinstance(data, dict):
             raise ConfigError(f"{source}: expected a JSON object at the top level")
         data = migrate(dict(data), source)
-        return _from_jsonable(cls, data, source)
+        return from_jsonable(cls, data, source)
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
@@ -183,42 +267,45 @@ class StudioConfig:
         return cls.from_json(text, str(path))
 
     def validate(self) -> "StudioConfig":
-        """Check value ranges the type system cannot; raise ConfigError naming the field."""
-        checks = [
-            ("data.val_split", 0.0 <= self.data.val_split < 1.0, "between 0 and 1 (e.g. 0.2)"),
-            ("data.cache_mb", self.data.cache_mb >= 0, "0 or more"),
-            ("model.image_size", self.model.image_size == 0 or 32 <= self.model.image_size <= 1024,
-             "0 (backbone default) or between 32 and 1024"),
-            ("model.dropout", 0.0 <= self.model.dropout < 1.0, "between 0 and 1"),
-            ("model.dense_units", self.model.dense_units >= 0, "0 or more"),
-            ("model.freeze.top_n", self.model.freeze.top_n >= 0, "0 or more"),
-            ("train.epochs", self.train.epochs >= 0, "0 or more"),
-            ("train.fine_tune_epochs", self.train.fine_tune_epochs >= 0, "0 or more"),
-            ("train.batch_size", 1 <= self.train.batch_size <= 4096, "between 1 and 4096"),
-            ("train.learning_rate", 0.0 < self.train.learning_rate < 10.0, "a small positive number"),
-            ("train.fine_tune_learning_rate", 0.0 < self.train.fine_tune_learning_rate < 10.0,
-             "a small positive number"),
-            ("train.label_smoothing", 0.0 <= self.train.label_smoothing < 1.0, "between 0 and 1"),
-            ("train.early_stopping_patience", self.train.early_stopping_patience >= 0, "0 or more"),
-            ("train.head_feature_views", 1 <= self.train.head_feature_views <= 50,
-             "between 1 and 50"),
-            ("export.int8_calibration_images", self.export.int8_calibration_images >= 1, "1 or more"),
-            ("export.parity_images", self.export.parity_images >= 1, "1 or more"),
-        ]
-        for name, ok, want in checks:
-            if not ok:
-                raise ConfigError(f"{name} must be {want}")
+        """Check every setting against its declared bounds; raise ConfigError naming the field."""
+        for info in iter_fields(StudioConfig):
+            why = info.problem(get_path(self, info.path))
+            if why:
+                raise ConfigError(f"{info.path} {why}")
+        if self.train.epochs == 0 and self.train.fine_tune_epochs == 0:
+            raise ConfigError("train.epochs and train.fine_tune_epochs are both 0: nothing would "
+                              "train; give at least one epoch to one of the phases")
+        spec = field_info(TransformConfig, "p")
         for i, t in enumerate(self.augment.transforms):
-            if not 0.0 <= t.p <= 1.0:
-                raise ConfigError(f"augment.transforms[{i}] ({t.name}): p must be between 0 and 1")
+            if spec.problem(t.p):
+                raise ConfigError(f"augment.transforms[{i}] ({t.name}): p {spec.problem(t.p)}")
         return self
+
+    @staticmethod
+    def field(path: str) -> FieldInfo:
+        """Bounds, label and help of one setting (``"train.learning_rate"``)."""
+        return field_info(StudioConfig, path)
 
     def copy(self) -> "StudioConfig":
         return StudioConfig.from_dict(self.to_dict())
 
 
+def _v1_to_v2(data: dict) -> dict:
+    """Version 2 has one learning-rate rule: fine_tune_learning_rate 0 means "a tenth of
+    learning_rate".  A version-1 file that stored exactly that tenth becomes 0 (so a later
+    change of the head's rate carries over, as it does everywhere now); any other value is
+    kept as the user's explicit choice."""
+    train = data.get("train")
+    if isinstance(train, dict):
+        lr, ft = train.get("learning_rate", 1e-3), train.get("fine_tune_learning_rate", 1e-4)
+        if isinstance(lr, (int, float)) and isinstance(ft, (int, float)) \
+                and abs(ft - lr / 10) <= 1e-9 * max(abs(lr), 1e-12):
+            train["fine_tune_learning_rate"] = 0.0
+    return data
+
+
 # Each entry turns a dict of version N into version N+1.
-MIGRATIONS: dict[int, typing.Callable[[dict], dict]] = {}
+MIGRATIONS: dict[int, typing.Callable[[dict], dict]] = {1: _v1_to_v2}
 
 
 def file_version(data: dict, source: str, kind: str, current: int) -> int:
@@ -247,92 +334,3 @@ def migrate(data: dict, source: str) -> dict:
         version += 1
         data["version"] = version
     return data
-
-
-def _to_jsonable(obj: Any) -> Any:
-    if dataclasses.is_dataclass(obj):
-        return {f.name: _to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-    if isinstance(obj, (list, tuple)):
-        return [_to_jsonable(v) for v in obj]
-    if isinstance(obj, dict):
-        return {str(k): _to_jsonable(v) for k, v in obj.items()}
-    return obj
-
-
-_HINTS_CACHE: dict[type, dict[str, Any]] = {}
-
-
-def _hints(cls: type) -> dict[str, Any]:
-    if cls not in _HINTS_CACHE:
-        _HINTS_CACHE[cls] = typing.get_type_hints(cls)
-    return _HINTS_CACHE[cls]
-
-
-def _from_jsonable(tp: Any, value: Any, where: str) -> Any:
-    origin = get_origin(tp)
-    if dataclasses.is_dataclass(tp):
-        if not isinstance(value, dict):
-            raise ConfigError(f"{where}: expected an object, got {type(value).__name__}")
-        hints = _hints(tp)
-        names = {f.name for f in dataclasses.fields(tp)}
-        unknown = sorted(set(value) - names)
-        if unknown:
-            raise ConfigError(f"{where}: unknown setting {unknown[0]!r} "
-                              f"(known: {', '.join(sorted(names))})")
-        kwargs = {k: _from_jsonable(hints[k], v, f"{where}.{k}") for k, v in value.items()}
-        try:
-            return tp(**kwargs)
-        except TypeError as exc:
-            raise ConfigError(f"{where}: {exc}") from None
-    if origin is Literal:
-        allowed = get_args(tp)
-        if value not in allowed:
-            raise ConfigError(f"{where}: {value!r} is not one of {', '.join(map(repr, allowed))}")
-        return value
-    if origin is list:
-        if not isinstance(value, list):
-            raise ConfigError(f"{where}: expected a list, got {type(value).__name__}")
-        (item,) = get_args(tp) or (Any,)
-        return [_from_jsonable(item, v, f"{where}[{i}]") for i, v in enumerate(value)]
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise ConfigError(f"{where}: expected an object, got {type(value).__name__}")
-        return dict(value)
-    if origin is typing.Union:
-        args = get_args(tp)
-        if value is None and type(None) in args:
-            return None
-        errors = []
-        for arg in args:
-            if arg is type(None):
-                continue
-            try:
-                return _from_jsonable(arg, value, where)
-            except ConfigError as exc:
-                errors.append(str(exc))
-        raise ConfigError(errors[0] if errors else f"{where}: invalid value")
-    if tp is Any:
-        return value
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"{where}: expected true or false, got {value!r}")
-        return value
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{where}: expected a whole number, got {value!r}")
-        return value
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{where}: expected a number, got {value!r}")
-        return float(value)
-    if tp is str:
-        if not isinstance(value, str):
-            raise ConfigError(f"{where}: expected text, got {value!r}")
-        return value
-    return value
-
-
-def default_config() -> StudioConfig:
-    """The defaults a user who gives only a folder gets."""
-    return StudioConfig()
-

@@ -54,3 +54,90 @@ def test_validate_ranges():
                                        ("block_13_expand", "from_layer")])
 def test_freeze_parse(text, mode):
     assert FreezeConfig.parse(text).mode == mode
+
+
+def test_every_bounded_setting_is_checked_by_validate():
+    """validate() derives from the fields' own bounds: one value past each bound fails."""
+    from core.config_fields import iter_fields
+
+    checked = 0
+    for info in iter_fields(StudioConfig):
+        for bad in ([info.lo - 1] if info.lo is not None else []) + \
+                ([info.hi * 2 + 1] if info.hi is not None else []):
+            if info.special is not None and bad == info.special[0]:
+                continue
+            cfg = StudioConfig()
+            section, _, leaf = info.path.rpartition(".")
+            obj = cfg
+            for part in section.split("."):
+                obj = getattr(obj, part)
+            setattr(obj, leaf, info.type(bad))
+            with pytest.raises(ConfigError, match=info.path.replace(".", r"\.")):
+                cfg.validate()
+            checked += 1
+        assert info.help or info.path.endswith(("transforms", "params", "name", "enabled")), \
+            f"{info.path} has no help text"
+    assert checked >= 20
+
+
+def test_nothing_to_train_is_refused_up_front():
+    cfg = StudioConfig()
+    cfg.train.epochs = cfg.train.fine_tune_epochs = 0
+    with pytest.raises(ConfigError, match="nothing would train"):
+        cfg.validate()
+
+
+def test_one_learning_rate_rule():
+    cfg = StudioConfig()
+    cfg.train.learning_rate = 3e-3
+    assert cfg.train.phase_learning_rate("head") == 3e-3
+    assert cfg.train.phase_learning_rate("fine_tune") == pytest.approx(3e-4)  # auto: a tenth
+    cfg.train.fine_tune_learning_rate = 5e-5
+    assert cfg.train.phase_learning_rate("fine_tune") == 5e-5
+
+
+def test_a_version_1_file_migrates_to_the_current_version(tmp_path):
+    """A real v1 config (as written by the previous release) loads, with the same behaviour."""
+    v1 = {"version": 1, "data": {"data_dir": "/d", "val_split": 0.2, "seed": 42, "cache_mb": 1024},
+          "train": {"epochs": 3, "fine_tune_epochs": 2, "batch_size": 16, "learning_rate": 0.002,
+                    "fine_tune_learning_rate": 0.0002, "label_smoothing": 0.1},
+          "export": {"formats": ["keras", "onnx"], "int8_calibration_images": 200,
+                     "parity_images": 32, "out_dir": ""}}
+    path = tmp_path / "v1.json"
+    path.write_text(json.dumps(v1))
+    cfg = StudioConfig.load(path)
+    assert cfg.version == CONFIG_VERSION
+    assert cfg.train.fine_tune_learning_rate == 0.0  # it was exactly the tenth: now "auto"
+    assert cfg.train.phase_learning_rate("fine_tune") == pytest.approx(0.0002)
+    v1["train"]["fine_tune_learning_rate"] = 5e-5  # an explicit choice is kept
+    assert StudioConfig.from_dict(v1).train.fine_tune_learning_rate == 5e-5
+
+
+def test_export_formats_are_checked_against_the_format_table():
+    with pytest.raises(ConfigError, match="export.formats"):
+        StudioConfig.from_dict({"export": {"formats": ["keras", "tensorrt"]}})
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["predict", "m", "x", "--batch-size", "0"], "must be 1 to 4096"),
+    (["evaluate", "m", "d", "--batch-size", "-1"], "must be 1 to 4096"),
+    (["train", "d", "--epochs", "-1"], "must be 0 to 1000"),
+    (["train", "d", "--lr", "20"], "1e-07 to 1"),
+    (["train", "d", "--val-split", "abc"], "not a number"),
+])
+def test_cli_numbers_are_checked_with_the_config_bounds(argv, needle, capsys):
+    from core.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    assert needle in capsys.readouterr().err
+
+
+def test_cli_help_shows_the_config_range_and_help():
+    from core.cli import build_parser
+
+    text = build_parser()._subparsers._group_actions[0].choices["train"].format_help()
+    info = StudioConfig.field("train.batch_size")
+    assert info.help.split("\n")[0][:40] in " ".join(text.split())
+    assert "1 to 4096; default 32" in " ".join(text.split())

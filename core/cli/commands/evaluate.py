@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from core.cli.options import add_setting
+from core.config import StudioConfig
+
 import json
 
 
@@ -9,7 +12,8 @@ def register(sub) -> None:
     p = sub.add_parser("evaluate", help="score a run folder or exported model on a labelled folder")
     p.add_argument("model", metavar="MODEL", help="a run folder or an exported model")
     p.add_argument("data_dir", metavar="DATA_DIR", help="one sub-folder per class")
-    p.add_argument("--batch-size", type=int, default=32)
+    add_setting(p, "--batch-size", "train.batch_size", "(images per prediction batch)",
+                default=StudioConfig().train.batch_size)
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
     p.set_defaults(func=run)
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from core.cli.options import add_setting
+from core.config import StudioConfig
+
 import csv
 import io
 import sys
@@ -13,7 +16,8 @@ def register(sub) -> None:
     p.add_argument("paths", metavar="PATH", nargs="+", help="image files or folders")
     p.add_argument("--top-k", type=int, default=3, help="how many classes to list (default 3)")
     p.add_argument("--csv", metavar="OUT.csv", help="write path,label,confidence,top-k to a CSV")
-    p.add_argument("--batch-size", type=int, default=32)
+    add_setting(p, "--batch-size", "train.batch_size", "(images per prediction batch)",
+                default=StudioConfig().train.batch_size)
     p.set_defaults(func=run)
 
 

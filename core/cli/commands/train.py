@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from core.cli.options import add_setting
+
 
 def register(sub) -> None:
     p = sub.add_parser("train", help="fine-tune a backbone on DATA_DIR (one sub-folder per class)",
@@ -17,24 +19,22 @@ def register(sub) -> None:
     p.add_argument("data_dir", nargs="?", metavar="DATA_DIR")
     p.add_argument("--backbone", help="a keras.applications name (see 'backbones'), any case")
     p.add_argument("--weights", help="imagenet (default), none, or a .h5/.weights.h5 file")
-    p.add_argument("--image-size", type=int, help="square input size (default: the backbone's)")
-    p.add_argument("--epochs", type=int, help="head-phase epochs (default 10)")
-    p.add_argument("--fine-tune-epochs", type=int, help="fine-tuning epochs; 0 skips (default 10)")
+    add_setting(p, "--image-size", "model.image_size")
+    add_setting(p, "--epochs", "train.epochs")
+    add_setting(p, "--fine-tune-epochs", "train.fine_tune_epochs")
     p.add_argument("--unfreeze", help="fine-tuning: none, all, N (top N layers) or a layer name")
     p.add_argument("--augment", help="preset none|light|medium|heavy, or a JSON file")
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--lr", type=float, help="head-phase learning rate (fine-tuning uses 1/10)")
-    p.add_argument("--val-split", type=float, help="validation fraction (default 0.2)")
-    p.add_argument("--seed", type=int)
+    add_setting(p, "--batch-size", "train.batch_size")
+    add_setting(p, "--lr", "train.learning_rate")
+    add_setting(p, "--fine-tune-lr", "train.fine_tune_learning_rate")
+    add_setting(p, "--val-split", "data.val_split")
+    add_setting(p, "--seed", "train.seed", "(also the split's seed)")
     p.add_argument("--config", help="a config JSON (a run's config.json works); flags override it")
-    p.add_argument("--strategy", choices=["auto", "default", "one-device", "mirrored", "multi-worker"],
-                   help="auto (default): the GPU, or every local GPU when there are several; multi-worker: "
-                   "train across machines described by the TF_CONFIG environment variable "
-                   "(run the same command on each; see README)")
-    p.add_argument("--mixed-precision", choices=["auto", "on", "off"],
-                   help="float16 compute (auto: on a GPU only)")
-    p.add_argument("--xla", choices=["auto", "on", "off"], help="XLA compilation (auto: GPU only)")
-    p.add_argument("--out", help="run folder to create (default runs/<time>-<backbone>)")
+    add_setting(p, "--strategy", "train.strategy")
+    add_setting(p, "--mixed-precision", "train.mixed_precision")
+    add_setting(p, "--xla", "train.xla")
+    p.add_argument("--out", help="run folder to create (default: <time>-<backbone> in the app's "
+                   "runs folder, the same one the window uses; see README)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped or killed run")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=run)
@@ -72,7 +72,8 @@ def config_from_args(args: argparse.Namespace):
         cfg.train.batch_size = args.batch_size
     if args.lr is not None:
         cfg.train.learning_rate = args.lr
-        cfg.train.fine_tune_learning_rate = args.lr / 10
+    if args.fine_tune_lr is not None:
+        cfg.train.fine_tune_learning_rate = args.fine_tune_lr
     if args.val_split is not None:
         cfg.data.val_split = args.val_split
     if args.seed is not None:
@@ -89,6 +90,7 @@ def config_from_args(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    from core.appdirs import default_runs_dir
     from core.cli.console import ConsoleListener
     from core.events import CancelToken
 
@@ -101,7 +103,8 @@ def run(args: argparse.Namespace) -> int:
             result = resume_training(args.resume, listener=listener, cancel=cancel)
         else:
             cfg = config_from_args(args)
-            result = train(cfg, args.out, listener=listener, cancel=cancel)
+            result = train(cfg, args.out, runs_base=default_runs_dir(), listener=listener,
+                           cancel=cancel)
     except KeyboardInterrupt:
         print("\ninterrupted: continue with 'python main.py train --resume RUN_DIR'", file=sys.stderr)
         return 130
