@@ -11,6 +11,9 @@ import sys
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    from core.tfenv import quiet_by_default
+
+    quiet_by_default(argv)  # before anything can import TensorFlow
     if not argv:
         from gui.app import run_app
 

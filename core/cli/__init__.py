@@ -32,6 +32,9 @@ COMMANDS: list[str] = [
     "runs",
 ]
 
+#: Commands that run TensorFlow; it is started for them quietly (core.tfenv) before they run.
+TENSORFLOW_COMMANDS = frozenset({"train", "evaluate", "predict", "export", "inspect-model"})
+
 log = logging.getLogger("finetune_studio")
 
 
@@ -59,6 +62,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         parser.print_help()
         return 2
     try:
+        if args.command in TENSORFLOW_COMMANDS:
+            from core.tfenv import start_tensorflow
+
+            start_tensorflow(verbose=args.verbose)
         return int(args.func(args) or 0)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)

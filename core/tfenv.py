@@ -1,0 +1,77 @@
+"""Start TensorFlow without its C++ start-up chatter (unless the user asks for it).
+
+On a machine without a GPU, ``import tensorflow`` and the first device query
+print lines such as "failed call to cuInit: CUDA error", "Could not find cuda
+drivers" and "All log messages before absl::InitializeLog()..." straight to the
+process's stderr (file descriptor 2, below Python).  To a CPU user that reads
+like a crash.  :func:`start_tensorflow` sets TensorFlow's own log level and runs
+the import and the first device query with descriptor 2 captured; afterwards
+the captured text is written back to stderr with those start-up lines left out,
+so anything else (a real import error) is still seen.  ``--verbose`` on the
+command line or ``FTS_VERBOSE=1`` keeps everything.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import tempfile
+import threading
+
+#: Lines TensorFlow/absl print at start-up that are not the user's business.
+CHATTER = re.compile(
+    r"^([IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ \S+:\d+\]"  # absl C++ log line
+    r"|WARNING: All log messages before absl::InitializeLog\(\) is called"
+    r"|To enable the following instructions:"
+    r"|.*oneDNN custom operations are on"
+    r"|.*This TensorFlow binary is optimized to use available CPU instructions)")
+
+_lock = threading.Lock()
+_started = False
+
+
+def verbose_requested(argv=()) -> bool:
+    return bool(os.environ.get("FTS_VERBOSE")) or "-v" in argv or "--verbose" in argv
+
+
+def quiet_by_default(argv=()) -> None:
+    """Set TensorFlow's C++ log level before it is imported (call first thing in main)."""
+    if not verbose_requested(argv):
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def filter_chatter(text: str) -> str:
+    return "".join(line for line in text.splitlines(keepends=True) if not CHATTER.match(line))
+
+
+def start_tensorflow(verbose: bool | None = None):
+    """Import TensorFlow and enumerate its devices once, quietly; returns the module."""
+    global _started
+    if verbose is None:
+        verbose = verbose_requested(sys.argv)
+    with _lock:
+        if _started or verbose:
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()
+            _started = True
+            return tf
+        sys.stderr.flush()
+        saved = os.dup(2)
+        with tempfile.TemporaryFile(mode="w+b") as capture:
+            os.dup2(capture.fileno(), 2)
+            try:
+                import tensorflow as tf
+
+                tf.config.list_physical_devices()
+            finally:
+                os.dup2(saved, 2)
+                os.close(saved)
+                capture.seek(0)
+                rest = filter_chatter(capture.read().decode("utf-8", "replace"))
+                if rest:
+                    sys.stderr.write(rest)
+                    sys.stderr.flush()
+        _started = True
+        return tf

@@ -1,0 +1,39 @@
+"""TensorFlow's C++ start-up lines ("failed call to cuInit", "Could not find cuda drivers")
+read like a crash to a CPU user: commands are quiet by default, --verbose brings them back."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from core.tfenv import filter_chatter
+
+ROOT = Path(__file__).resolve().parent.parent
+
+REAL_CHATTER = (
+    "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+    "I0000 00:00:1796155963.750858    9925 cudart_stub.cc:31] Could not find cuda drivers on "
+    "your machine, GPU will not be used.\n"
+    "E0000 00:00:1796155973.599959    9925 cuda_platform.cc:52] failed call to cuInit: INTERNAL: "
+    "CUDA error: Failed call to cuInit: UNKNOWN ERROR (303)\n"
+    "To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow "
+    "with the appropriate compiler flags.\n")
+
+
+def test_the_filter_drops_start_up_chatter_and_keeps_everything_else():
+    kept = "Traceback (most recent call last):\nImportError: libfoo.so missing\n"
+    assert filter_chatter(REAL_CHATTER + kept) == kept
+
+
+def test_a_command_that_starts_tensorflow_prints_only_its_own_message(tmp_path):
+    from PIL import Image
+
+    Image.new("RGB", (8, 8)).save(tmp_path / "a.png")
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "FTS_VERBOSE")}
+    out = subprocess.run([sys.executable, str(ROOT / "main.py"), "predict",
+                          str(tmp_path / "missing-model"), str(tmp_path)],
+                         capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == [
+        f"error: {tmp_path / 'missing-model'}: no such file or folder; give a run folder or an "
+        "exported model"], out.stderr
