@@ -24,7 +24,7 @@ PathLike = Union[str, os.PathLike]
 _DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
 
-def _disk_full(path: Path, exc: BaseException) -> BaseException:
+def as_disk_full(path: Path, exc: BaseException) -> BaseException:
     """``exc`` as a :class:`DiskFullError` naming ``path`` when the disk is full, else ``exc``.
 
     "[Errno 28] No space left on device" does not say which file or that the
@@ -77,15 +77,16 @@ def atomic_write_bytes(path: PathLike, data: bytes) -> None:
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        err = _disk_full(path, exc)
+        err = as_disk_full(path, exc)
         if err is exc:
             raise
         raise err from exc
     _fsync_dir(path.parent)
 
 
-def atomic_write_text(path: PathLike, text: str, encoding: str = "utf-8") -> None:
-    atomic_write_bytes(path, text.encode(encoding))
+def atomic_write_text(path: PathLike, text: str, encoding: str = "utf-8",
+                      errors: str = "strict") -> None:
+    atomic_write_bytes(path, text.encode(encoding, errors))
 
 
 @contextlib.contextmanager
@@ -107,7 +108,7 @@ def atomic_file(path: PathLike, suffix: str = "") -> Iterator[Path]:
     except BaseException as exc:
         with contextlib.suppress(OSError):
             tmp_path.unlink()
-        err = _disk_full(path, exc)
+        err = as_disk_full(path, exc)
         if err is exc:
             raise
         raise err from exc
@@ -191,7 +192,7 @@ def atomic_dir(path: PathLike) -> Iterator[Path]:
         yield tmp
     except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        err = _disk_full(path, exc)
+        err = as_disk_full(path, exc)
         if err is exc:
             raise
         raise err from exc

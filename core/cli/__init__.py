@@ -18,6 +18,7 @@ import sys
 from typing import Optional, Sequence
 
 from core import APP_NAME, __version__
+from core.cli.terminal import printable
 from core.errors import UserError
 
 # Module names under core.cli.commands, in the order --help lists them.
@@ -68,7 +69,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             start_tensorflow(verbose=args.verbose)
         return int(args.func(args) or 0)
     except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {printable(str(exc), keep_newlines=False)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

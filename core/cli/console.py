@@ -10,6 +10,7 @@ import sys
 import time
 from typing import TextIO
 
+from core.cli.terminal import printable
 from core.events import (BatchEnd, DeviceChosen, EpochEnd, FileSkipped, Log, PhaseStarted,
                          Progress, SkipCounter)
 
@@ -38,7 +39,7 @@ class ConsoleListener:
         if self._bar_open:
             self.stream.write("\n")
             self._bar_open = False
-        self.stream.write(text + "\n")
+        self.stream.write(printable(text) + "\n")
         self.stream.flush()
 
     def __call__(self, event) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from core.cli.options import add_setting
+from core.cli.terminal import printable
 from core.config import StudioConfig
 
 import json
@@ -29,5 +30,5 @@ def run(args) -> int:
     if args.json:
         print(json.dumps(metrics.to_dict(), indent=2))
     else:
-        print(metrics.to_text())
+        print(printable(metrics.to_text()))
     return 0

@@ -13,6 +13,8 @@ import argparse
 import json
 import sys
 
+from core.cli.terminal import printable
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -62,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
-        print(report.to_text())
+        print(printable(report.to_text()))
     sys.stdout.flush()
     require_usable(report)  # DataError -> one line on stderr, exit 2
     return 0

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from core.cli.options import add_setting
-from core.config import StudioConfig
-
 import csv
 import io
 import sys
+
+from core.cli.options import add_setting
+from core.cli.terminal import name
+from core.config import StudioConfig
 
 
 def register(sub) -> None:
@@ -55,11 +56,13 @@ def run(args) -> int:
     k = max(1, min(args.top_k, len(predictor.classes)))
     for r in rows:
         if r.error:
-            print(f"{r.path}\tskipped: {r.error}")
+            print(f"{name(r.path)}\tskipped: {name(r.error)}")
         else:
-            others = ", ".join(f"{lbl} {p:.3f}" for lbl, p in r.top[1:])
-            print(f"{r.path}\t{r.label}\t{r.confidence:.3f}" + (f"\t({others})" if others else ""))
+            others = ", ".join(f"{name(lbl)} {p:.3f}" for lbl, p in r.top[1:])
+            print(f"{name(r.path)}\t{name(r.label)}\t{r.confidence:.3f}" + (f"\t({others})" if others else ""))
     if args.csv:
-        atomic_write_text(args.csv, rows_to_csv(rows, k))
-        print(f"wrote {args.csv}", file=sys.stderr)
+        # A file name that is not valid UTF-8 is written back as the bytes it has on disk
+        # (surrogateescape), so the CSV names the very file and no result is lost.
+        atomic_write_text(args.csv, rows_to_csv(rows, k), errors="surrogateescape")
+        print(f"wrote {name(args.csv)}", file=sys.stderr)
     return 0

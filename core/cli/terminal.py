@@ -1,0 +1,29 @@
+"""Text for a terminal: file names made safe to print.
+
+A file name may hold bytes that are not valid UTF-8 (Python keeps them as
+"surrogate escapes") or control characters: a newline, or an escape sequence
+that recolours or rewrites the user's terminal.  Printed raw, the first crashes
+``print`` and the second lets a file name forge output.  :func:`printable`
+shows both as visible escapes (``\\xff``, ``\\n``, ``\\x1b``) and leaves every
+ordinary character, accented letters included, as it is.
+"""
+
+from __future__ import annotations
+
+import re
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: str, keep_newlines: bool = True) -> str:
+    """``text`` with undecodable bytes and control characters shown as escapes."""
+    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    text = _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
+    if not keep_newlines:
+        text = text.replace("\n", "\\n").replace("\t", "\\t")
+    return text
+
+
+def name(path: str) -> str:
+    """One file name or path, on one line whatever it holds."""
+    return printable(str(path), keep_newlines=False)

@@ -1,0 +1,37 @@
+"""File names that are not valid UTF-8, or that hold control characters, on the command line."""
+
+import os
+import shutil
+
+from core.cli import main
+from core.cli.terminal import name, printable
+
+
+def test_printable_escapes_what_a_terminal_would_obey_and_keeps_letters():
+    assert printable("café/ünï.png") == "café/ünï.png"
+    assert name("a\nb\x1b[31mred.png") == "a\\nb\\x1b[31mred.png"
+    assert name(os.fsdecode(b"bad\xff.png")) == "bad\\xff.png"
+
+
+def _names_dir(tmp_path, trained_run):
+    src = next((trained_run.parent / "data").rglob("*.png"))
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    odd = [os.fsdecode(b"bad\xff.png"), "two\nlines.png", "esc\x1b[31mred.png"]
+    for n in odd:
+        shutil.copyfile(src, os.path.join(str(folder), n))
+    return folder, odd
+
+
+def test_predict_carries_undecodable_names_through_the_csv_and_prints_them_escaped(
+        tmp_path, trained_run, capsys):
+    folder, odd = _names_dir(tmp_path, trained_run)
+    out_csv = tmp_path / "out.csv"
+    assert main(["predict", str(trained_run), str(folder), "--csv", str(out_csv)]) == 0
+    printed = capsys.readouterr().out
+    assert len(printed.strip().splitlines()) == 3  # one line per image, whatever its name
+    assert "bad\\xff.png" in printed and "esc\\x1b[31mred.png" in printed
+    assert "\x1b" not in printed
+    raw = out_csv.read_bytes()
+    assert os.fsencode(os.path.join(str(folder), odd[0])) in raw  # the file's real bytes
+    assert raw.count(b"\n") >= 4  # header + 3 rows (a quoted name may hold a newline)
