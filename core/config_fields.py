@@ -11,6 +11,7 @@ in the config" cannot happen again.
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from dataclasses import dataclass
 from typing import Any, Iterator, Literal, Optional, get_args, get_origin
@@ -60,6 +61,8 @@ class FieldInfo:
             return ""
         if self.choices:
             return "" if value in self.choices else f"must be one of {self.bounds_text()}"
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"must be a finite number, not {value}"
         if self.lo is None and self.hi is None:
             return ""
         if (self.lo is not None and value < self.lo) or (self.hi is not None and value > self.hi):

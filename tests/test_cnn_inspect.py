@@ -10,8 +10,10 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from core import cli  # noqa: E402
-from core.insight.layers import (CONV_TYPES, POOL_TYPES, conv_output_size, find_layer,  # noqa: E402
-                              formula_text, inspect_layers, padding_amount, same_padding_pixels)
+from core.insight.formulas import (CONV_TYPES, POOL_TYPES, conv_output_size,  # noqa: E402
+                                   formula_text, padding_amount, same_padding_pixels)
+from core.insight.graph import find_layer  # noqa: E402
+from core.insight.layers import inspect_layers  # noqa: E402
 from core.errors import ConfigError, ModelFileError  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -233,7 +235,7 @@ def test_inspect_model_text_table(saved_model, capsys):
     (lambda p: p, "no model.keras in this folder"),
     (lambda p: (p / "notes.txt").write_text("x") and p / "notes.txt", "not a Keras model file"),
     (lambda p: (p / "broken.keras").write_bytes(b"not a zip") and p / "broken.keras",
-     "cannot open this model"),
+     "not a Keras model file"),
 ])
 def test_inspect_model_bad_paths_exit_2_with_one_line(tmp_path, make, match):
     path = make(tmp_path)

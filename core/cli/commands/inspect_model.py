@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import sys
-import zipfile
 from pathlib import Path
 
 # Plain-ASCII stand-ins for the table's maths signs, for terminals that cannot show them.
@@ -28,39 +27,23 @@ def register(sub) -> None:
 
 
 def resolve_model_path(text: str) -> Path:
+    """The model file MODEL names: a run folder's model, or a .keras/.h5 file."""
     from core.errors import ModelFileError
+    from core.runs.folder import RunFolder
 
     path = Path(text).expanduser()
     if path.is_dir():
-        candidate = path / "model.keras"
-        if not candidate.is_file():
-            raise ModelFileError(f"{path}: no model.keras in this folder; give a run folder that "
-                                 "finished training or a .keras/.h5 file")
-        path = candidate
-    elif not path.exists():
+        run = RunFolder(path)
+        if not run.model_path.is_file():
+            raise ModelFileError(f"{path}: no {run.model_path.name} in this folder; give a run "
+                                 "folder that finished training or a .keras/.h5 file")
+        return run.model_path
+    if not path.exists():
         raise ModelFileError(f"{path}: no such file or folder")
-    elif path.suffix.lower() not in (".keras", ".h5", ".hdf5"):
+    if path.suffix.lower() not in (".keras", ".h5", ".hdf5"):
         raise ModelFileError(f"{path}: not a Keras model file; give a .keras or .h5 file "
                              "or a run folder")
-    # Keras calls a damaged .keras file "File not found"; check here (before TensorFlow
-    # loads) and say what is really wrong.
-    if path.suffix.lower() == ".keras" and not zipfile.is_zipfile(path):
-        raise ModelFileError(f"{path}: cannot open this model (a .keras file is a zip archive "
-                             "and this one is damaged or not a model); save or export it again")
     return path
-
-
-def load_model_safely(path: Path):
-    """Load without compiling and without running code stored in the file."""
-    import keras
-
-    from core.errors import ModelFileError
-
-    try:
-        return keras.saving.load_model(str(path), safe_mode=True, compile=False)
-    except Exception as exc:  # any failure here means "this file cannot be opened"
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelFileError(f"{path}: cannot open this model ({reason[:300]})") from None
 
 
 def _printable(text: str) -> str:
@@ -77,8 +60,9 @@ def _printable(text: str) -> str:
 def run(args) -> int:
     path = resolve_model_path(args.model)
     from core.insight.layers import inspect_layers
+    from core.model.build import load_model_file
 
-    model = load_model_safely(path)
+    model = load_model_file(path)  # safe mode, archive checked first
     inspection = inspect_layers(model)
     if args.json:
         print(json.dumps(inspection.to_dict(), indent=2))
