@@ -134,7 +134,7 @@ def main(argv=None) -> int:
     import tensorflow as tf
 
     from core.data.augment import preset_config
-    from core.data.dataset import ImageRecord
+    from core.data.dataset_report import ImageRecord
     from core.data.pipeline import BatchSource, DecodedCache, default_workers, make_dataset
 
     tmp = None

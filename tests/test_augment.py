@@ -8,9 +8,9 @@ import albumentations as A
 import numpy as np
 import pytest
 
-from core.data.augment import (PRESETS, TRANSFORMS, build_augmenter, default_transform,
-                          load_augment_file, preset_config, save_albumentations,
-                          to_albumentations_dict, augment_previews)
+from core.data.augment import PRESETS, augment_previews, build_augmenter, preset_config
+from core.data.augment_files import load_augment_file, save_albumentations, to_albumentations_dict
+from core.data.augment_specs import TRANSFORMS, default_transform
 from core.config import AugmentConfig, StudioConfig, TransformConfig
 from core.errors import ConfigError
 
@@ -226,3 +226,43 @@ def test_bad_augmentation_files_are_config_errors(tmp_path, text, match):
         load_augment_file(path)
     with pytest.raises(ConfigError, match="not found"):
         load_augment_file(tmp_path / "missing.json")
+
+
+# -- transforms that run code -------------------------------------------------------------
+
+
+def test_lambda_in_a_config_is_refused_when_built_not_mid_training():
+    cfg = AugmentConfig(preset="custom", transforms=[
+        TransformConfig(name="HorizontalFlip", p=0.5),
+        TransformConfig(name="Lambda", p=1.0, params={"image": "os.system"})])
+    for build in (lambda: build_augmenter(cfg, 32), lambda: augment_previews(_image(), cfg, 1, 32)):
+        with pytest.raises(ConfigError) as info:
+            build()
+        message = str(info.value)
+        assert message.startswith("augment.transforms[1]") and "'Lambda'" in message
+        assert "runs Python code" in message
+
+
+def test_a_parameter_that_takes_a_function_is_refused():
+    cfg = AugmentConfig(preset="custom", transforms=[
+        TransformConfig(name="Equalize", p=1.0, params={"mask": "builtins.exec"})])
+    with pytest.raises(ConfigError, match=r"augment.transforms\[0\] \(Equalize\)\.mask: .*function"):
+        build_augmenter(cfg, 32)
+    # Without it, the same transform is an ordinary albumentations transform.
+    plain = AugmentConfig(preset="custom", transforms=[TransformConfig(name="Equalize", p=1.0)])
+    assert build_augmenter(plain, 32)(_image()).shape == (32, 32, 3)
+
+
+@pytest.mark.parametrize("item, match", [
+    ({"__class_fullname__": "Lambda", "p": 1.0, "name": "evil"}, "'Lambda' runs Python code"),
+    ({"__class_fullname__": "HistogramMatching", "p": 1.0, "reference_images": ["a.png"],
+      "read_fn": "os.system"}, r"\(HistogramMatching\)\.read_fn: .*function"),
+])
+def test_albumentations_file_with_code_is_refused_on_load(tmp_path, item, match):
+    path = tmp_path / "shared.json"
+    path.write_text(json.dumps({"__version__": A.__version__, "transform": {
+        "__class_fullname__": "Compose", "p": 1.0,
+        "transforms": [{"__class_fullname__": "HorizontalFlip", "p": 0.5}, item]}}))
+    with pytest.raises(ConfigError, match=match) as info:
+        load_augment_file(path)
+    assert str(path) in str(info.value) and "transforms[1]" in str(info.value)

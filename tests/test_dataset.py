@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.data.dataset import (DatasetReport, ImageRecord, Split, require_usable, scan_dataset,
-                          split_dataset)
+from core.data.dataset import Split, require_usable, scan_dataset, split_dataset
+from core.data.dataset_report import DatasetReport, ImageRecord
 from core.errors import DataError
 from core.events import CancelToken, Cancelled, Progress
 

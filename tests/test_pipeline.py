@@ -8,10 +8,10 @@ import pytest
 
 from core.data.augment import preset_config
 from core.config import AugmentConfig, TransformConfig
-from core.data.dataset import ImageRecord
+from core.data.dataset_report import ImageRecord
 from core.data.decoded_cache import DecodedCache
 from core.errors import ConfigError
-from core.events import Log
+from core.events import FileSkipped
 from core.data.imageio import load_rgb
 from core.data.pipeline import BatchSource, make_dataset, steps_for
 from core.data.sample_data import generate_sample_dataset
@@ -174,10 +174,9 @@ def test_bad_files_are_skipped_and_reported_once(tmp_path, records):
         xs, _ = _epoch(ds)
         assert len(xs) == steps_for(len(all_records), 4)  # Keras' epoch length holds
         assert sum(len(x) for x in xs) == len(records)
-    warnings = [e for e in events if isinstance(e, Log) and e.level == "warning"]
-    assert len(warnings) == 2
-    assert any(str(missing) in w.message for w in warnings)
-    assert any(str(corrupt) in w.message for w in warnings)
+    skipped = [e for e in events if isinstance(e, FileSkipped)]
+    assert sorted(e.path for e in skipped) == sorted([str(missing), str(corrupt)])
+    assert {e.stage for e in skipped} == {"training"}
     assert {p for p, _ in ds.batch_source.skipped} == {str(missing), str(corrupt)}
 
 

@@ -147,3 +147,68 @@ def test_deeply_nested_config_json_is_a_config_error():
 
     with pytest.raises(ConfigError, match="not valid JSON"):
         StudioConfig.from_json("[" * 200_000, source="config.json")
+
+
+# ------------------------------------------------------------------------------ .keras archives
+
+
+def _keras_not_called(monkeypatch) -> list:
+    """Record every call Keras' loader gets, so a test can show it was never reached."""
+    import keras
+
+    calls = []
+    monkeypatch.setattr(keras.saving, "load_model", lambda *a, **k: calls.append(a))
+    return calls
+
+
+def test_keras_zip_bomb_is_refused_before_keras_reads_it(tmp_path, monkeypatch):
+    import time
+    import zipfile
+
+    from core.model.build import load_model_file
+
+    path = tmp_path / "bomb.keras"
+    zeros = bytes(1 << 20)
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("metadata.json", '{"keras_version": "3.15.1"}')
+        with z.open("config.json", "w", force_zip64=True) as member:
+            for _ in range(300):  # 300 MB of zeros: a few hundred KB on disk
+                member.write(zeros)
+    assert path.stat().st_size < 2 * 1024 ** 2
+    calls = _keras_not_called(monkeypatch)
+    start = time.perf_counter()
+    with pytest.raises(ModelFileError) as info:
+        load_model_file(path)
+    assert time.perf_counter() - start < 0.5
+    message = str(info.value)
+    assert str(path) in message and "config.json" in message and "zip bomb" in message
+    assert calls == []
+
+
+def test_keras_member_packed_a_thousand_to_one_is_refused(tmp_path, monkeypatch):
+    import zipfile
+
+    from core.model.build import load_model_file
+
+    path = tmp_path / "dense.keras"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("config.json", "{}")
+        z.writestr("model.weights.h5", bytes(40 * 1024 ** 2))
+    calls = _keras_not_called(monkeypatch)
+    with pytest.raises(ModelFileError, match="model.weights.h5"):
+        load_model_file(path)
+    assert calls == []
+
+
+def test_text_file_named_keras_says_it_is_not_a_keras_file(tmp_path, monkeypatch):
+    from core.model.build import load_model_file
+
+    path = tmp_path / "notes.keras"
+    path.write_text("this is not a model\n", encoding="utf-8")
+    calls = _keras_not_called(monkeypatch)
+    with pytest.raises(ModelFileError) as info:
+        load_model_file(path)
+    message = str(info.value)
+    assert str(path) in message
+    assert "not a Keras model file (a .keras file is a zip archive; this one is not)" in message
+    assert "File not found" not in message and calls == []

@@ -125,6 +125,9 @@ def test_offline_message_names_the_url_and_where_to_put_the_file(monkeypatch):
     text = str(err.value)
     assert weights_url(spec) in text and "offline" in text
     assert str(keras_cache_dir() / spec.weights_file) in text
+    # The way out that works offline: a weights file the user already has.
+    assert "Starting weights → From a file…" in text and "--weights FILE" in text
+    assert "'none'" not in text and text.count(". ") <= 3
     assert _cache_files() == []
 
 

@@ -3,13 +3,14 @@
 A config names albumentations 2.x transform classes and their keyword
 arguments (JSON values, lists for ranges), so what the GUI edits is exactly
 what a plain albumentations user would write, and a pipeline can be exported
-with :func:`save_albumentations` and loaded back with ``A.load``.
+(:mod:`core.data.augment_files`) and loaded back with ``A.load``.  The
+transforms the GUI offers, with their controls, are the table in
+:mod:`core.data.augment_specs`; this module holds the ready-made presets and
+turns a config into a running pipeline.
 
-:data:`TRANSFORMS` describes the transforms the GUI offers (labels, plain-word
-descriptions, parameter kinds and bounds) so the controls are built from data,
-not hand-written per transform.  Any other albumentations image transform is
-still accepted in a config (e.g. from an imported file); it just gets no
-dedicated controls.
+A config is data someone may have sent, so a transform that exists to run
+Python code (``Lambda``) or takes a function as a parameter is refused when
+the pipeline is built, naming the setting, instead of failing mid-training.
 
 Seeding.  ``A.Compose(seed=s)`` in albumentations 2.0.8 gives *every* transform
 its own generator seeded with the same ``s``, so their "apply?" draws are
@@ -22,171 +23,26 @@ reproducible from plain albumentations with the same two lines.
 from __future__ import annotations
 
 import inspect
-import json
 import random
+import typing
 import warnings
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Optional
 
 import albumentations as A
 import cv2
 import numpy as np
 
-from core.config import AugmentConfig, StudioConfig, TransformConfig
+from core.config import AugmentConfig, TransformConfig
+from core.data.augment_specs import TRANSFORMS, ParamSpec, copy_value, default_transform
 from core.errors import ConfigError
-from core.fsutil import atomic_write_text
 
 PRESETS = ("none", "light", "medium", "heavy")
-
-# cv2 border modes a person can choose between, in words.
-_BORDER_CHOICES = (cv2.BORDER_CONSTANT, cv2.BORDER_REPLICATE, cv2.BORDER_REFLECT_101)
-_BORDER_LABELS = ("black", "repeat edge", "mirror")
-
-
-@dataclass(frozen=True)
-class ParamSpec:
-    """One keyword argument of a transform, as the GUI should offer it.
-
-    kind: ``float``, ``int``, ``range`` (a [low, high] pair of floats),
-    ``int_range``, ``bool`` or ``choice`` (one of ``choices``; ``choice_labels``
-    gives the words to show for each, when the raw values mean nothing to a person).
-    """
-
-    name: str
-    label: str
-    kind: str
-    default: Any
-    minimum: Optional[float] = None
-    maximum: Optional[float] = None
-    choices: tuple = ()
-    choice_labels: tuple = ()
-
-
-@dataclass(frozen=True)
-class TransformSpec:
-    """A transform the GUI offers: its albumentations class name and controls."""
-
-    name: str
-    label: str
-    description: str
-    default_p: float
-    params: list[ParamSpec] = field(default_factory=list)
-
-
-def _border(default: int = cv2.BORDER_CONSTANT) -> ParamSpec:
-    return ParamSpec("border_mode", "Fill outside", "choice", default,
-                     choices=_BORDER_CHOICES, choice_labels=_BORDER_LABELS)
-
-
-_SPECS = [
-    TransformSpec("HorizontalFlip", "Horizontal flip",
-                  "Mirrors the image left to right. Safe for almost all photos; "
-                  "avoid it when left/right matters (text, some signs).", 0.5),
-    TransformSpec("VerticalFlip", "Vertical flip",
-                  "Turns the image upside down. Only for images without a natural "
-                  "'up', such as aerial, microscope or texture images.", 0.5),
-    TransformSpec("Rotate", "Rotate",
-                  "Rotates the image by a random angle within the limits.", 0.5, [
-                      ParamSpec("limit", "Angle (degrees)", "range", [-15.0, 15.0], -180, 180),
-                      _border(),
-                  ]),
-    TransformSpec("RandomResizedCrop", "Random crop and zoom",
-                  "Cuts out a random part of the image (a share of its area given by "
-                  "'Area kept') and scales it back to the model's input size.", 1.0, [
-                      ParamSpec("scale", "Area kept", "range", [0.8, 1.0], 0.05, 1.0),
-                      ParamSpec("ratio", "Aspect ratio", "range", [0.75, 4 / 3], 0.25, 4.0),
-                  ]),
-    TransformSpec("Affine", "Shift, scale, rotate",
-                  "Moves, zooms, rotates and shears the image slightly.", 0.5, [
-                      ParamSpec("scale", "Zoom", "range", [0.9, 1.1], 0.5, 2.0),
-                      ParamSpec("translate_percent", "Shift (share of size)", "range",
-                                [-0.05, 0.05], -0.5, 0.5),
-                      ParamSpec("rotate", "Angle (degrees)", "range", [-10.0, 10.0], -180, 180),
-                      ParamSpec("shear", "Shear (degrees)", "range", [0.0, 0.0], -45, 45),
-                      _border(cv2.BORDER_REFLECT_101),
-                  ]),
-    TransformSpec("RandomBrightnessContrast", "Brightness and contrast",
-                  "Makes the image randomly lighter/darker and flatter/punchier.", 0.5, [
-                      ParamSpec("brightness_limit", "Brightness change", "range", [-0.2, 0.2], -1, 1),
-                      ParamSpec("contrast_limit", "Contrast change", "range", [-0.2, 0.2], -1, 1),
-                  ]),
-    TransformSpec("HueSaturationValue", "Hue, saturation, value",
-                  "Shifts colours, colour strength and lightness.", 0.3, [
-                      ParamSpec("hue_shift_limit", "Hue shift", "range", [-10.0, 10.0], -180, 180),
-                      ParamSpec("sat_shift_limit", "Saturation shift", "range", [-20.0, 20.0], -255, 255),
-                      ParamSpec("val_shift_limit", "Value shift", "range", [-10.0, 10.0], -255, 255),
-                  ]),
-    TransformSpec("ColorJitter", "Colour jitter",
-                  "Randomly changes brightness, contrast, saturation and hue together "
-                  "(factors around 1 keep the image as it is).", 0.5, [
-                      ParamSpec("brightness", "Brightness factor", "range", [0.8, 1.2], 0, 3),
-                      ParamSpec("contrast", "Contrast factor", "range", [0.8, 1.2], 0, 3),
-                      ParamSpec("saturation", "Saturation factor", "range", [0.8, 1.2], 0, 3),
-                      ParamSpec("hue", "Hue shift", "range", [-0.05, 0.05], -0.5, 0.5),
-                  ]),
-    TransformSpec("ToGray", "Grey scale",
-                  "Removes colour, so the model does not rely on colour alone.", 0.1, [
-                      ParamSpec("method", "Method", "choice", "weighted_average",
-                                choices=("weighted_average", "from_lab", "desaturation",
-                                         "average", "max", "pca")),
-                  ]),
-    TransformSpec("GaussianBlur", "Gaussian blur",
-                  "Softens the image as if slightly out of focus.", 0.2, [
-                      ParamSpec("blur_limit", "Kernel size (odd, 0 = from sigma)", "int_range",
-                                [3, 7], 0, 31),
-                      ParamSpec("sigma_limit", "Sigma", "range", [0.1, 2.0], 0, 10),
-                  ]),
-    TransformSpec("Blur", "Box blur",
-                  "Averages each pixel with its neighbours.", 0.2, [
-                      ParamSpec("blur_limit", "Kernel size", "int_range", [3, 5], 3, 31),
-                  ]),
-    TransformSpec("GaussNoise", "Noise",
-                  "Adds random sensor-like noise (strength as a share of full brightness).",
-                  0.2, [
-                      ParamSpec("std_range", "Strength", "range", [0.02, 0.08], 0, 1),
-                      ParamSpec("per_channel", "Coloured noise", "bool", True),
-                  ]),
-    TransformSpec("CoarseDropout", "Cut-out",
-                  "Blanks out a few random rectangles so the model cannot rely on one "
-                  "small part of the object.", 0.3, [
-                      ParamSpec("num_holes_range", "Number of holes", "int_range", [1, 4], 1, 64),
-                      ParamSpec("hole_height_range", "Hole height (share of image)", "range",
-                                [0.05, 0.15], 0.01, 1.0),
-                      ParamSpec("hole_width_range", "Hole width (share of image)", "range",
-                                [0.05, 0.15], 0.01, 1.0),
-                      ParamSpec("fill", "Fill", "choice", 0,
-                                choices=(0, 128, 255, "random", "random_uniform"),
-                                choice_labels=("black", "grey", "white", "noise", "random colour")),
-                  ]),
-    TransformSpec("Perspective", "Perspective",
-                  "Tilts the image as if seen from a slightly different angle.", 0.3, [
-                      ParamSpec("scale", "Strength", "range", [0.02, 0.06], 0, 0.5),
-                      _border(),
-                  ]),
-]
-
-TRANSFORMS: dict[str, TransformSpec] = {s.name: s for s in _SPECS}
-
-
-def default_transform(name: str, enabled: bool = True) -> TransformConfig:
-    """A transform with the GUI's default probability and parameters."""
-    spec = TRANSFORMS.get(name)
-    if spec is None:
-        raise ConfigError(f"augmentation: unknown transform {name!r} "
-                          f"(known: {', '.join(TRANSFORMS)})")
-    return TransformConfig(name=name, enabled=enabled, p=spec.default_p,
-                           params={p.name: _copy_value(p.default) for p in spec.params})
-
-
-def _copy_value(v: Any) -> Any:
-    return list(v) if isinstance(v, (list, tuple)) else v
 
 
 def _t(name: str, p: float, **params: Any) -> TransformConfig:
     t = default_transform(name)
     t.p = p
-    t.params.update({k: _copy_value(v) for k, v in params.items()})
+    t.params.update({k: copy_value(v) for k, v in params.items()})
     return t
 
 
@@ -249,16 +105,39 @@ def resolve(cfg: AugmentConfig) -> AugmentConfig:
 
 # -- building ----------------------------------------------------------------
 
-def _transform_class(name: str, where: str) -> type:
+#: Transforms whose whole job is to call Python functions; a settings file can
+#: only name them, and what it could name is a lookup of arbitrary code.
+CODE_TRANSFORMS = frozenset({"Lambda"})
+
+
+def transform_class(name: str, where: str) -> type:
+    """The albumentations class called ``name``; ConfigError when unknown or able to run code."""
     cls = getattr(A, name, None) if name and not name.startswith("_") else None
     if not (inspect.isclass(cls) and issubclass(cls, A.BasicTransform)):
         raise ConfigError(f"{where}: unknown transform {name!r}; use an albumentations class "
                           f"name such as {', '.join(list(TRANSFORMS)[:6])}")
+    if name in CODE_TRANSFORMS:
+        raise ConfigError(f"{where}: transform {name!r} runs Python code, which an augmentation "
+                          "setting may not carry; remove it and use the transforms the "
+                          "Augment page lists")
     return cls
 
 
+def code_params(cls: type) -> set[str]:
+    """Parameters of ``cls`` that take a function (e.g. ``read_fn``); never set from a config."""
+    try:
+        hints = typing.get_type_hints(cls.__init__)
+    except Exception:  # unresolvable annotations: fall back to the raw text
+        hints = {}
+    out = set()
+    for key, param in inspect.signature(cls.__init__).parameters.items():
+        if "Callable" in str(hints.get(key, param.annotation)):
+            out.add(key)
+    return out
+
+
 # Parameters we always set ourselves, so a config's value for them is ignored.
-_OWN_PARAMS = {"RandomResizedCrop": ("size", "height", "width")}
+OWN_PARAMS = {"RandomResizedCrop": ("size", "height", "width")}
 
 
 def _coerce(spec: Optional[ParamSpec], value: Any, where: str) -> Any:
@@ -303,17 +182,21 @@ def _tuples(value: Any) -> Any:
 
 
 def _build_one(t: TransformConfig, image_size: int, where: str) -> A.BasicTransform:
-    cls = _transform_class(t.name, where)
+    cls = transform_class(t.name, where)
     if isinstance(t.p, bool) or not isinstance(t.p, (int, float)) or not 0.0 <= t.p <= 1.0:
         raise ConfigError(f"{where} ({t.name}): p must be between 0 and 1, got {t.p!r}")
     accepted = set(inspect.signature(cls.__init__).parameters) - {"self", "p"}
+    code = code_params(cls)
     spec = TRANSFORMS.get(t.name)
     specs = {p.name: p for p in spec.params} if spec else {}
     kwargs: dict[str, Any] = {}
-    own = _OWN_PARAMS.get(t.name, ())
+    own = OWN_PARAMS.get(t.name, ())
     for key, value in (t.params or {}).items():
         if key in own:
             continue
+        if key in code:
+            raise ConfigError(f"{where} ({t.name}).{key}: this parameter takes a Python function, "
+                              "which an augmentation setting may not carry; leave it out")
         if key not in accepted:
             raise ConfigError(f"{where} ({t.name}): unknown parameter {key!r} "
                               f"(albumentations {A.__version__} accepts: "
@@ -453,124 +336,8 @@ def _as_rgb_uint8(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(image[:, :, :3])
 
 
-# -- plain-albumentations files ------------------------------------------------
-
-def to_albumentations_dict(cfg: AugmentConfig, image_size: int) -> dict:
-    """``A.to_dict`` of the pipeline (enabled transforms + final resize)."""
-    return A.to_dict(build_compose(cfg, image_size))
-
-
-def save_albumentations(cfg: AugmentConfig, image_size: int, path: str | Path) -> None:
-    """Write a file ``A.load(path)`` reads (JSON, the format ``A.save`` writes)."""
-    text = json.dumps(to_albumentations_dict(cfg, image_size), indent=2) + "\n"
-    atomic_write_text(path, text)
-
-
-def load_augment_file(path: str | Path) -> AugmentConfig:
-    """Read our AugmentConfig JSON, a whole Studio config, or an ``A.save`` file."""
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: augmentation file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read augmentation file ({exc})") from None
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}); only JSON "
-                          "augmentation files are supported (A.save(..., data_format='json'))") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a JSON object")
-    if isinstance(data.get("transform"), dict):
-        return from_albumentations_dict(data, str(path))
-    if "augment" in data:  # a whole Studio config or project
-        return StudioConfig.from_dict({"augment": data["augment"]}, str(path)).augment
-    return StudioConfig.from_dict({"augment": data}, str(path)).augment
-
-
-# Serialised keys that only matter for masks/boxes, never for a classifier's image.
-_MASK_KEYS = {"mask_interpolation", "fill_mask"}
-
-
-def from_albumentations_dict(data: dict, source: str = "albumentations file") -> AugmentConfig:
-    """Map an ``A.to_dict`` result back to an AugmentConfig (preset ``custom``).
-
-    Arguments equal to the albumentations default are dropped so the config
-    stays readable; the trailing square ``Resize`` our export adds is dropped
-    because :func:`build_compose` adds it again for the chosen image size.
-    """
-    top = data.get("transform", {})
-    kind = str(top.get("__class_fullname__", "")).rsplit(".", 1)[-1]
-    if kind not in ("Compose", "Sequential"):
-        raise ConfigError(f"{source}: top level is {kind or 'missing'}; expected Compose")
-    if float(top.get("p", 1.0)) != 1.0:
-        raise ConfigError(f"{source}: a Compose with p={top.get('p')} (skipping the whole "
-                          "pipeline at random) is not supported; set p to 1")
-    items = list(top.get("transforms", []))
-    if items and _is_square_resize(items[-1]):
-        items = items[:-1]
-    out = []
-    for i, item in enumerate(items):
-        where = f"{source}: transforms[{i}]"
-        item = dict(item)
-        name = str(item.pop("__class_fullname__", "")).rsplit(".", 1)[-1]
-        if "transforms" in item:
-            raise ConfigError(f"{where}: nested {name} is not supported; list the transforms "
-                              "directly in the top-level Compose")
-        cls = _transform_class(name, where)
-        p = float(item.pop("p", 0.5))
-        item.pop("always_apply", None)
-        defaults = {k: v.default for k, v in inspect.signature(cls.__init__).parameters.items()}
-        params = {}
-        for key, value in item.items():
-            if key in _MASK_KEYS or key in _OWN_PARAMS.get(name, ()):
-                continue
-            if isinstance(value, dict) and set(value) == {"x", "y"} and \
-                    _json_eq(value["x"], value["y"]):
-                value = value["x"]  # Affine stores a shared range per axis
-            if key in defaults and _json_eq(value, defaults[key]):
-                continue
-            params[key] = _to_json(value)
-        out.append(TransformConfig(name=name, enabled=True, p=p, params=params))
-    return AugmentConfig(preset="custom", transforms=out, seed=0)
-
-
-def _is_square_resize(item: dict) -> bool:
-    name = str(item.get("__class_fullname__", "")).rsplit(".", 1)[-1]
-    return name == "Resize" and item.get("height") == item.get("width") and \
-        float(item.get("p", 1.0)) == 1.0
-
-
-def _to_json(value: Any) -> Any:
-    if isinstance(value, (list, tuple)):
-        return [_to_json(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _to_json(v) for k, v in value.items()}
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-def _numbers_as_float(value: Any) -> Any:
-    if isinstance(value, list):
-        return [_numbers_as_float(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _numbers_as_float(v) for k, v in value.items()}
-    if isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    return value
-
-
-def _json_eq(a: Any, b: Any) -> bool:
-    """Equal as JSON values, where 0 and 0.0 count as the same."""
-    if b is inspect.Parameter.empty:
-        return False
-    return json.dumps(_numbers_as_float(_to_json(a)), sort_keys=True) == \
-        json.dumps(_numbers_as_float(_to_json(b)), sort_keys=True)
-
-
 __all__ = [
-    "PRESETS", "TRANSFORMS", "ParamSpec", "TransformSpec", "Augmenter", "default_transform",
-    "preset_config", "resolve", "build_compose", "build_augmenter", "seed_compose",
-    "sample_seed", "resize_square", "augment_previews", "to_albumentations_dict",
-    "save_albumentations", "load_augment_file", "from_albumentations_dict",
+    "PRESETS", "CODE_TRANSFORMS", "OWN_PARAMS", "Augmenter", "preset_config", "resolve",
+    "transform_class", "code_params", "build_compose", "build_augmenter", "seed_compose",
+    "sample_seed", "resize_square", "augment_previews",
 ]

@@ -26,19 +26,27 @@ Truncated files are "corrupt": ``ImageFile.LOAD_TRUNCATED_IMAGES`` is left off,
 because silently training on half-grey images is worse than skipping them.
 Only the formats in :data:`IMAGE_EXTENSIONS` are opened (Pillow is told so), so
 a file with a misleading name cannot route into exotic plugins (EPS would run
-Ghostscript).
+Ghostscript).  Only regular files are read: a pipe named ``x.png`` would block
+the reading thread forever and ``/dev/zero`` never ends, so anything else is
+"unreadable" before a byte is read (checked with ``stat``, then again on the
+file opened without blocking, so a file swapped in between cannot slip through).
+The pixel rules (EXIF orientation, every mode to RGB) are in :mod:`core.data.pixels`.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import stat
 import warnings
 from dataclasses import dataclass
 from typing import Callable, Optional, Tuple, Union
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
+
+from core.data.pixels import (ORIENTATION_TRANSPOSE, SWAPPING_ORIENTATIONS, frames, orientation,
+                              to_rgb)
 
 #: File name endings treated as images (lower case, with the dot).
 IMAGE_EXTENSIONS: frozenset[str] = frozenset(
@@ -67,18 +75,6 @@ _JPEG_FORMATS = ("JPEG", "MPO")
 _SIGNATURES: tuple[bytes, ...] = (
     b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"BM",
     b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
-
-# EXIF orientation -> the transpose that shows the image upright (as ImageOps.exif_transpose).
-_ORIENTATION_TRANSPOSE = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
-_ORIENTATION_TAG = 0x0112
 
 SizeArg = Union[int, Tuple[int, int], None]
 
@@ -112,10 +108,11 @@ class ImageInfo:
 # --------------------------------------------------------------------------- opening
 
 
-def _looks_like_image(path: str) -> bool:
+def _looks_like_image(fh) -> bool:
+    """Whether the file starts like one of our formats (read from the file already open)."""
     try:
-        with open(path, "rb") as fh:
-            head = fh.read(16)
+        fh.seek(0)
+        head = fh.read(16)
     except OSError:
         return False
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
@@ -129,8 +126,6 @@ def _os_error(path: str, exc: OSError) -> ImageError:
     if isinstance(exc, PermissionError):
         return ImageError(path, "unreadable",
                           "permission denied; make the file readable or remove it")
-    if isinstance(exc, IsADirectoryError):
-        return ImageError(path, "unreadable", "this is a folder, not an image file")
     return ImageError(path, "unreadable", f"cannot read the file ({exc.strerror or exc})")
 
 
@@ -145,7 +140,7 @@ def _open(path: str, fh) -> Image.Image:
                          "(a broken file or a decompression bomb); "
                          "resize it to a few thousand pixels per side or remove it") from None
     except UnidentifiedImageError:
-        if _looks_like_image(path):
+        if _looks_like_image(fh):
             raise ImageError(path, "corrupt", "starts like an image but its header cannot be "
                              "read (damaged or cut off); re-export or remove it") from None
         raise ImageError(path, "not_image", "not an image Pillow can read (JPEG, PNG, BMP, "
@@ -163,40 +158,55 @@ def _open(path: str, fh) -> Image.Image:
     return img
 
 
+def special_file_kind(mode: int) -> str:
+    """What a non-regular file is, in words ("a pipe", "a device" ...), from its ``st_mode``."""
+    if stat.S_ISFIFO(mode):
+        return "a pipe"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a special file"
+
+
+def _not_regular(path: str, mode: int) -> ImageError:
+    if stat.S_ISDIR(mode):
+        return ImageError(path, "unreadable", "this is a folder, not an image file")
+    return ImageError(path, "unreadable", f"not a regular file ({special_file_kind(mode)}); "
+                      "use an image file instead")
+
+
+def _nonblocking(path: str, flags: int) -> int:
+    """``open``'s opener: a pipe opened like this returns at once instead of waiting for a writer."""
+    return os.open(path, flags | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+
+
 def _open_file(path: str):
-    """Open for reading (one open + fstat, no separate stat); refuse empty files."""
+    """Open a regular, non-empty file for reading; anything else is an ImageError.
+
+    ``stat`` first, so a pipe or device is never even opened; the open itself
+    does not block and its ``fstat`` is checked again, in case the name was
+    swapped for a pipe in between.
+    """
     try:
-        fh = open(path, "rb")
+        mode = os.stat(path).st_mode
+        if not stat.S_ISREG(mode):
+            raise _not_regular(path, mode)
+        fh = open(path, "rb", opener=_nonblocking)
     except OSError as exc:
         raise _os_error(path, exc) from None
     try:
-        size = os.fstat(fh.fileno()).st_size
+        st = os.fstat(fh.fileno())
     except OSError as exc:
         fh.close()
         raise _os_error(path, exc) from None
-    if size == 0:
+    if not stat.S_ISREG(st.st_mode):
+        fh.close()
+        raise _not_regular(path, st.st_mode)
+    if st.st_size == 0:
         fh.close()
         raise ImageError(path, "empty", "the file is empty (0 bytes); remove it")
     return fh
-
-
-def _orientation(img: Image.Image) -> int:
-    """EXIF orientation 1..8 without decoding pixels (1 when absent or unreadable)."""
-    if img.format == "PNG" and "exif" not in img.info:
-        # A PNG's eXIf chunk may follow the pixels; Pillow would decode to find it.
-        return 1
-    try:
-        value = int(img.getexif().get(_ORIENTATION_TAG, 1))
-    except Exception:  # broken EXIF must not make a good image unusable
-        return 1
-    return value if value in _ORIENTATION_TRANSPOSE else 1
-
-
-def _frames(img: Image.Image) -> int:
-    try:
-        return int(getattr(img, "n_frames", 1) or 1)
-    except Exception:
-        return 1
 
 
 def _megapixels(w: int, h: int) -> str:
@@ -267,74 +277,16 @@ def probe_file(path: Union[str, os.PathLike]) -> Tuple[ImageInfo, int]:
                 raise ImageError(path, "corrupt", "the PNG is cut off (no end marker); "
                                  "re-download or re-export it")
             w, h = img.size
-            if _orientation(img) in (5, 6, 7, 8):
+            if orientation(img) in SWAPPING_ORIENTATIONS:
                 w, h = h, w
             info = ImageInfo(width=int(w), height=int(h), format=str(img.format or ""),
-                             mode=str(img.mode), frames=_frames(img))
+                             mode=str(img.mode), frames=frames(img))
         finally:
             img.close()
     return info, nbytes
 
 
 # --------------------------------------------------------------------------- decoding
-
-
-def _scale_to_uint8(arr: np.ndarray, mode: str) -> np.ndarray:
-    """Map 16-bit / 32-bit / float pixels to 0..255 by scaling, never by clipping.
-
-    Integer data uses the range its type implies (0..65535 for 16 bit), so the
-    same grey means the same thing in every image of a dataset; only values
-    outside that range (or floats outside 0..1) fall back to min-max scaling.
-    """
-    if arr.dtype.kind == "f":
-        arr = np.nan_to_num(arr.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
-        lo, hi = float(arr.min()), float(arr.max())
-        if lo >= 0.0 and hi <= 1.0:
-            scaled = arr * 255.0
-        elif hi > lo:
-            scaled = (arr - lo) * (255.0 / (hi - lo))
-        else:
-            scaled = np.zeros_like(arr)
-    else:
-        arr = arr.astype(np.int64)
-        lo, hi = int(arr.min()), int(arr.max())
-        if mode.startswith("I;16") or (lo >= 0 and hi <= 65535 and hi > 255):
-            scaled = arr * (255.0 / 65535.0)
-        elif lo >= 0 and hi <= 255:
-            scaled = arr.astype(np.float64)
-        elif hi > lo:
-            scaled = (arr - lo) * (255.0 / (hi - lo))
-        else:
-            scaled = np.zeros(arr.shape)
-    return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
-
-
-def _over_white(img: Image.Image) -> Image.Image:
-    rgba = img.convert("RGBA")
-    background = Image.new("RGB", rgba.size, (255, 255, 255))
-    background.paste(rgba, mask=rgba.getchannel("A"))
-    return background
-
-
-def _to_rgb(img: Image.Image) -> Image.Image:
-    """Any Pillow mode -> RGB; transparency is composited over white."""
-    mode = img.mode
-    if mode == "RGB":
-        return img
-    if mode.startswith("I") or mode == "F":
-        gray = _scale_to_uint8(np.asarray(img), mode)
-        if gray.ndim == 3:  # e.g. multi-channel 16-bit TIFF read as such
-            gray = gray[..., 0]
-        return Image.fromarray(gray).convert("RGB")
-    if mode in ("RGBA", "RGBa", "LA", "La", "PA") or "transparency" in img.info:
-        return _over_white(img)
-    if mode == "LAB":
-        from PIL import ImageCms
-
-        transform = ImageCms.buildTransform(ImageCms.createProfile("LAB"),
-                                            ImageCms.createProfile("sRGB"), "LAB", "RGB")
-        return ImageCms.applyTransform(img, transform)
-    return img.convert("RGB")
 
 
 def _normalise_size(size: SizeArg) -> Optional[Tuple[int, int]]:
@@ -378,8 +330,8 @@ def _decode(path: Union[str, os.PathLike],
 def _decode_open(path: str, img: Image.Image,
                  target: Callable[[int, int], Optional[Tuple[int, int]]]) -> np.ndarray:
     stored_w, stored_h = img.size
-    orientation = _orientation(img)
-    swapped = orientation in (5, 6, 7, 8)
+    turn = orientation(img)
+    swapped = turn in SWAPPING_ORIENTATIONS
     upright = (stored_h, stored_w) if swapped else (stored_w, stored_h)
     out = target(*upright)
     out_stored = None if out is None else ((out[1], out[0]) if swapped else out)
@@ -395,15 +347,15 @@ def _decode_open(path: str, img: Image.Image,
         img.draft(img.mode, out_stored)  # cheaper decode; still >= the target size
 
     img.load()
-    if img.format == "PNG" and orientation == 1:
-        orientation = _orientation(img)  # eXIf after the pixels is readable now
-        if orientation in (5, 6, 7, 8):
+    if img.format == "PNG" and turn == 1:
+        turn = orientation(img)  # eXIf after the pixels is readable now
+        if turn in SWAPPING_ORIENTATIONS:
             out = target(stored_h, stored_w)
             out_stored = None if out is None else (out[1], out[0])
-    rgb = _to_rgb(img)
+    rgb = to_rgb(img)
     if out_stored is not None and rgb.size != out_stored:
         rgb = rgb.resize(out_stored, Image.Resampling.BILINEAR, reducing_gap=3.0)
-    transpose = _ORIENTATION_TRANSPOSE.get(orientation)
+    transpose = ORIENTATION_TRANSPOSE.get(turn)
     if transpose is not None:
         rgb = rgb.transpose(transpose)
     arr = np.array(rgb, dtype=np.uint8)

@@ -252,7 +252,7 @@ def make_dataset(records: Sequence[Any], num_classes: int, image_size: int, batc
                  reported: Optional[set] = None):
     """A ``tf.data.Dataset`` of ``(float32 images [B,S,S,3] in 0..255, one-hot float32 [B,C])``.
 
-    ``records`` need ``.path`` and ``.label`` (``core.data.dataset.ImageRecord``).
+    ``records`` need ``.path`` and ``.label`` (``core.data.dataset_report.ImageRecord``).
     Training data are shuffled per epoch and augmented; validation data
     (``training=False``) keep file order and are never augmented.  Pixel values
     are raw 0..255: each backbone's own preprocessing happens inside the model.

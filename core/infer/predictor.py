@@ -164,7 +164,8 @@ def expand_image_paths(inputs: Iterable[str]) -> list[str]:
             for root, dirs, files in os.walk(p):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for f in sorted(files):
-                    if not f.startswith(".") and Path(f).suffix.lower() in IMAGE_EXTENSIONS:
+                    if not f.startswith(".") and Path(f).suffix.lower() in IMAGE_EXTENSIONS \
+                            and (Path(root) / f).is_file():  # no pipes or devices
                         out.append(str(Path(root) / f))
         elif p.exists():
             out.append(str(p))

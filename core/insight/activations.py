@@ -167,7 +167,7 @@ def activations_in(model: Any, include_other: bool = False) -> list[str]:
     Only names with a curve in :data:`ACTIVATIONS` are listed unless
     ``include_other`` (then e.g. the head's ``softmax`` appears too).
     """
-    from core.insight.layers import iter_layers
+    from core.insight.graph import iter_layers
 
     seen: list[str] = []
     for _, layer in iter_layers(model):

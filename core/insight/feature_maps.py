@@ -17,7 +17,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from core.insight.layers import find_layer, is_container, iter_layers, node_of, shape_of
+from core.insight.graph import find_layer, is_container, iter_layers, node_of, shape_of
 from core.errors import ConfigError
 
 

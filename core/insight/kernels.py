@@ -24,8 +24,8 @@ from typing import Any, Optional
 
 import numpy as np
 
-from core.insight.layers import (CONV_TYPES, conv_output_size, find_layer, formula_text, iter_layers,
-                          same_padding_pixels)
+from core.insight.formulas import CONV_TYPES, conv_output_size, formula_text, same_padding_pixels
+from core.insight.graph import find_layer, iter_layers
 from core.errors import ConfigError
 
 MAX_KERNEL = 15  # bigger typed kernels are almost certainly typos, and slow to show

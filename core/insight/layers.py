@@ -5,214 +5,36 @@ model rather than on a textbook figure:
 
 * the output size of a convolution or pooling layer is
   ``O = ⌊(W − K + 2P)/S⌋ + 1`` — every row shows the formula with the layer's
-  numbers filled in, and whether it agrees with the shape Keras computed;
+  numbers filled in (:mod:`core.insight.formulas`), and whether it agrees with
+  the shape Keras computed;
 * a convolution needs far fewer parameters than a fully connected layer
   joining the same input and output, because its weights are local and
-  shared — every row shows both counts;
+  shared — every row shows both counts (:mod:`core.insight.layer_params`);
 * each output position "sees" a window of the input image, the receptive
-  field, which grows layer by layer.
+  field, which grows layer by layer (the walk below).
 
 Nothing here runs the model: it reads the symbolic graph (layer configs and
-the shapes of the tensors between layers), so it is instant even for a
-ResNet.  Nested models — the app's classifier wraps a ``keras.applications``
-model in a layer named ``backbone`` — are walked into and their layers listed
-under a ``backbone/`` path.  Keras is never imported at module level.
+the shapes of the tensors between layers, :mod:`core.insight.graph`), so it is
+instant even for a ResNet.  Nested models — the app's classifier wraps a
+``keras.applications`` model in a layer named ``backbone`` — are walked into
+and their layers listed under a ``backbone/`` path.  Keras is never imported
+at module level.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterator, Optional, Sequence, Union
+from typing import Any, Optional, Sequence, Union
 
-from core.errors import ConfigError, ModelFileError
-
-Shape = tuple  # (None, H, W, C): the batch axis stays None, like Keras prints it.
-
-CONV_TYPES = ("Conv1D", "Conv2D", "Conv3D", "DepthwiseConv1D", "DepthwiseConv2D",
-              "SeparableConv1D", "SeparableConv2D")
-POOL_TYPES = ("MaxPooling1D", "MaxPooling2D", "MaxPooling3D",
-              "AveragePooling1D", "AveragePooling2D", "AveragePooling3D")
-GLOBAL_POOL_PREFIXES = ("GlobalAveragePooling", "GlobalMaxPooling")
-PADDING_TYPES = ("ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D")
-CROPPING_TYPES = ("Cropping1D", "Cropping2D", "Cropping3D")
-
-
-# ---------------------------------------------------------------------------
-# The output-size formula
-# ---------------------------------------------------------------------------
-
-def effective_kernel(k: int, dilation: int = 1) -> int:
-    """A dilated kernel of size K with rate d covers d·(K − 1) + 1 input positions."""
-    return dilation * (k - 1) + 1
-
-
-def padding_amount(w: int, k: int, s: int, padding: str, dilation: int = 1) -> float:
-    """The P to write in ``O = ⌊(W − K + 2P)/S⌋ + 1``.
-
-    "valid" means no padding, P = 0.  "same" means "pad so that O = ⌈W/S⌉";
-    the symmetric half padding P = (K − 1)/2 does exactly that for every W
-    and S (W − K + K − 1 = W − 1 and ⌊(W − 1)/S⌋ + 1 = ⌈W/S⌉), so it is the P a
-    textbook writes.  For an even K it is a half (TensorFlow then puts the odd
-    pixel at the bottom/right; :func:`same_padding_pixels` gives the exact split).
-    ``w`` and ``s`` are accepted so callers can pass a layer's numbers as they are.
-    """
-    padding = _check_padding(padding)
-    if padding == "valid":
-        return 0
-    p = (effective_kernel(k, dilation) - 1) / 2
-    return int(p) if float(p).is_integer() else p
-
-
-def same_padding_pixels(w: int, k: int, s: int, dilation: int = 1) -> tuple[int, int]:
-    """The zeros TensorFlow really adds for "same": (before, after) along one axis."""
-    out = -(-w // s)
-    total = max((out - 1) * s + effective_kernel(k, dilation) - w, 0)
-    return total // 2, total - total // 2
-
-
-def conv_output_size(w: int, k: int, s: int, padding: str, dilation: int = 1) -> int:
-    """Output length along one axis: ``⌊(W − K + 2P)/S⌋ + 1`` with K the effective kernel.
-
-    Equals ``⌈W/S⌉`` for "same" and ``⌊(W − K)/S⌋ + 1`` for "valid"; 0 when a
-    "valid" window does not fit at all.
-    """
-    padding = _check_padding(padding)
-    if w < 0 or k < 1 or s < 1 or dilation < 1:
-        raise ConfigError(f"conv_output_size: need W ≥ 0, K ≥ 1, S ≥ 1 and dilation ≥ 1 "
-                          f"(got W={w}, K={k}, S={s}, dilation={dilation})")
-    k_eff = effective_kernel(k, dilation)
-    two_p = 0 if padding == "valid" else k_eff - 1
-    return max(math.floor((w - k_eff + two_p) / s) + 1, 0)
-
-
-def formula_text(w: int, k: int, s: int, padding: str, dilation: int = 1) -> str:
-    """The formula with the numbers filled in, e.g. ``⌊(96 − 3 + 2·1)/2⌋ + 1 = 48``.
-
-    The floor brackets appear only when the division is not exact, which is
-    where they matter.
-    """
-    k_eff = effective_kernel(k, dilation)
-    p = padding_amount(w, k, s, padding, dilation)
-    out = conv_output_size(w, k, s, padding, dilation)
-    numerator = w - k_eff + 2 * p
-    inner = f"({w} − {k_eff} + 2·{p})/{s}"
-    if numerator % s:
-        inner = f"⌊{inner}⌋"
-    text = f"{inner} + 1 = {out}"
-    if dilation > 1:
-        text += f"  (dilated K = {dilation}·({k} − 1) + 1 = {k_eff})"
-    return text
-
-
-def _check_padding(padding: str) -> str:
-    p = str(padding).lower()
-    if p not in ("same", "valid"):
-        raise ConfigError(f"padding must be 'same' or 'valid' (got {padding!r})")
-    return p
-
-
-# ---------------------------------------------------------------------------
-# Walking (nested) models
-# ---------------------------------------------------------------------------
-
-def is_container(layer: Any) -> bool:
-    """True for a model used as a layer (the app's ``backbone``): we walk into those."""
-    import keras
-
-    return isinstance(layer, keras.Model)
-
-
-def _leaf_layers(model: Any) -> list:
-    layers = list(getattr(model, "layers", []))
-    return layers
-
-
-def iter_layers(model: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
-    """Yield ``(path, layer)`` for every non-container layer, walking into nested models.
-
-    Paths are ``name`` at the top and ``backbone/name`` inside a nested model,
-    so they are unique even if an inner name repeats an outer one.
-    """
-    for layer in _leaf_layers(model):
-        path = f"{prefix}{layer.name}"
-        if is_container(layer):
-            yield from iter_layers(layer, prefix=f"{path}/")
-        else:
-            yield path, layer
-
-
-def find_layer(model: Any, name: str) -> tuple[list, Any, str]:
-    """Find a layer by path (``backbone/Conv1``) or plain name (``Conv1``).
-
-    Returns ``(containers, layer, path)`` where ``containers`` is the chain of
-    nested models from the top model down to the one holding the layer.  A
-    plain name that occurs twice is ambiguous and rejected with both paths.
-    """
-    if not name:
-        raise ConfigError("layer name is empty; pick one of the model's layers")
-    matches = []
-
-    def visit(container, chain, prefix):
-        for layer in _leaf_layers(container):
-            path = f"{prefix}{layer.name}"
-            if path == name or (layer.name == name and "/" not in name):
-                matches.append((chain, layer, path))
-            if is_container(layer):
-                visit(layer, chain + [layer], f"{path}/")
-
-    visit(model, [], "")
-    exact = [m for m in matches if m[2] == name]
-    if exact:
-        return exact[0]
-    if len(matches) == 1:
-        return matches[0]
-    if matches:
-        raise ConfigError(f"layer {name!r} is ambiguous: it is "
-                          + " and ".join(m[2] for m in matches) + "; give the full path")
-    some = [p for p, _ in iter_layers(model)]
-    hint = ", ".join(some if len(some) <= 6 else some[:3] + ["…"] + some[-3:])
-    raise ConfigError(f"model has no layer {name!r} (its layers include {hint})")
-
-
-def node_of(layer: Any, known: Optional[set] = None):
-    """The call of ``layer`` that belongs to the graph being walked.
-
-    keras.applications and the app call every layer once, so this is nearly
-    always the first (only) inbound node; for a layer shared between calls we
-    prefer the node whose inputs were already seen on this walk.
-    """
-    nodes = list(getattr(layer, "_inbound_nodes", []) or [])
-    if not nodes:
-        raise ModelFileError(f"layer {layer.name!r} was never called, so its shapes are unknown; "
-                             "build the model on an input (keras.Input) before inspecting it")
-    if known is not None and len(nodes) > 1:
-        for node in nodes:
-            if all(id(t) in known for t in node.input_tensors):
-                return node
-    return nodes[0]
-
-
-def shape_of(tensor: Any) -> Shape:
-    return tuple(None if d is None else int(d) for d in tensor.shape)
-
-
-def _shapes(tensors: Sequence[Any]) -> Union[Shape, list]:
-    shapes = [shape_of(t) for t in tensors]
-    return shapes[0] if len(shapes) == 1 else shapes
-
-
-def _spatial(shape: Shape, data_format: str = "channels_last") -> Optional[tuple]:
-    """The spatial axes of a (None, H, W, C) shape, or None for a vector."""
-    if shape is None or len(shape) < 3:
-        return None
-    return tuple(shape[2:]) if data_format == "channels_first" else tuple(shape[1:-1])
-
-
-def _channels(shape: Shape, data_format: str = "channels_last") -> Optional[int]:
-    if not shape or len(shape) < 2:
-        return None
-    return shape[1] if data_format == "channels_first" else shape[-1]
+from core.errors import ModelFileError
+from core.insight.formulas import (CONV_TYPES, CROPPING_TYPES, GLOBAL_POOL_PREFIXES,
+                                   PADDING_TYPES, POOL_TYPES, conv_output_size, effective_kernel,
+                                   formula_text)
+from core.insight.graph import (child_layers, is_container, node_of, shape_of, shapes_of,
+                                spatial)
+from core.insight.layer_params import (activation_name, dense_equivalent, params_formula,
+                                       params_note, weights_size)
 
 
 # ---------------------------------------------------------------------------
@@ -344,69 +166,6 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _weights_size(weights: Sequence[Any]) -> int:
-    return sum(int(math.prod(w.shape)) for w in weights)
-
-
-def _params_formula(layer: Any) -> str:
-    terms = ["·".join(str(int(d)) for d in w.shape) or "1" for w in layer.weights]
-    total = _weights_size(layer.weights)
-    if not terms:
-        return "0"
-    if len(terms) == 1 and "·" not in terms[0]:
-        return terms[0]
-    return " + ".join(terms) + f" = {total}"
-
-
-def _activation_name(layer: Any) -> Optional[str]:
-    try:
-        act = layer.get_config().get("activation")
-    except Exception:  # a layer whose config cannot be read still gets a row
-        return None
-    if isinstance(act, dict):
-        act = act.get("config", {}).get("name") or act.get("class_name")
-    return act if isinstance(act, str) and act != "linear" else None
-
-
-def _params_note(kind: str, layer: Any, in_shape: Shape, out_shape: Shape) -> str:
-    df = getattr(layer, "data_format", "channels_last") or "channels_last"
-    cin = _channels(in_shape, df) if isinstance(in_shape, tuple) else None
-    k = "×".join(map(str, getattr(layer, "kernel_size", ()) or ()))
-    bias = bool(getattr(layer, "use_bias", False))
-    if kind.startswith("Depthwise"):
-        dm = getattr(layer, "depth_multiplier", 1)
-        return (f"one {k} filter per input channel ({cin}·{dm}), no mixing across channels"
-                + ("; plus a bias per output" if bias else ""))
-    if kind.startswith("Separable"):
-        return (f"depthwise {k} filter per channel, then a 1×1 pointwise mix to "
-                f"{getattr(layer, 'filters', '?')} channels" + ("; plus a bias each" if bias else ""))
-    if kind in CONV_TYPES:
-        groups = getattr(layer, "groups", 1) or 1
-        per = f"{k}×{cin // groups if cin else '?'}"
-        return (f"{getattr(layer, 'filters', '?')} filters of {per} weights shared over every position"
-                + ("; plus a bias each" if bias else ""))
-    if kind == "Dense":
-        return (f"each of {getattr(layer, 'units', '?')} outputs joins every input"
-                + ("; plus a bias each" if bias else ""))
-    if kind == "BatchNormalization":
-        return ("γ (scale) and β (offset) are learned; the moving mean and variance are "
-                "statistics, not trained, so they are non-trainable")
-    if kind in POOL_TYPES or kind.startswith(GLOBAL_POOL_PREFIXES):
-        return "no weights: a fixed max/average over each window"
-    return ""
-
-
-def _dense_equivalent(kind: str, in_shape: Any, out_shape: Any) -> Optional[int]:
-    """Weights + biases of a fully connected layer from the whole input to the whole output."""
-    if not (kind in CONV_TYPES or kind in POOL_TYPES or kind == "Dense"):
-        return None
-    if not isinstance(in_shape, tuple) or not isinstance(out_shape, tuple):
-        return None
-    if any(d is None for d in in_shape[1:]) or any(d is None for d in out_shape[1:]):
-        return None
-    n_in, n_out = math.prod(in_shape[1:]), math.prod(out_shape[1:])
-    return n_in * n_out + n_out
-
 
 def _as_tuple(v: Any, rank: int) -> Optional[tuple]:
     if v is None:
@@ -458,7 +217,7 @@ def _spatial_inputs(ins: Sequence[Any], df: str, fields: dict) -> list:
     """
     sized = []
     for t in ins:
-        sp = _spatial(shape_of(t), df)
+        sp = spatial(shape_of(t), df)
         area = math.prod(d or 2 for d in sp) if sp else 1
         sized.append((area, fields.get(id(t))))
     if any(a > 1 for a, _ in sized):
@@ -476,7 +235,7 @@ class _Walker:
         self.rows: list[LayerInfo] = []
 
     def walk(self, model: Any, prefix: str, parent_trainable: bool, top: bool) -> None:
-        for layer in _leaf_layers(model):
+        for layer in child_layers(model):
             kind = type(layer).__name__
             path = f"{prefix}{layer.name}"
             if kind == "InputLayer":
@@ -487,7 +246,7 @@ class _Walker:
                         self.fields[id(t)] = _Field((1,) * rank, (1,) * rank)
                 if top:
                     self.rows.append(LayerInfo(name=layer.name, path=path, type=kind,
-                                               input_shape=_shapes(outs), output_shape=_shapes(outs),
+                                               input_shape=shapes_of(outs), output_shape=shapes_of(outs),
                                                receptive_field=1, jump=1,
                                                trainable=parent_trainable))
                 continue
@@ -503,24 +262,24 @@ class _Walker:
             self.rows.append(self._row(layer, kind, path, ins, outs, parent_trainable))
 
     def _row(self, layer, kind, path, ins, outs, parent_trainable) -> LayerInfo:
-        in_shape, out_shape = _shapes(ins), _shapes(outs)
+        in_shape, out_shape = shapes_of(ins), shapes_of(outs)
         df = getattr(layer, "data_format", "channels_last") or "channels_last"
         first_in = shape_of(ins[0]) if ins else None
-        rank = len(_spatial(first_in, df) or ())
+        rank = len(spatial(first_in, df) or ())
         row = LayerInfo(name=layer.name, path=path, type=kind, input_shape=in_shape,
                         output_shape=out_shape,
-                        params=_weights_size(layer.weights),
-                        trainable_params=_weights_size(layer.trainable_weights),
-                        params_formula=_params_formula(layer),
+                        params=weights_size(layer.weights),
+                        trainable_params=weights_size(layer.trainable_weights),
+                        params_formula=params_formula(layer),
                         trainable=parent_trainable and bool(layer.trainable),
-                        activation=_activation_name(layer))
-        row.params_note = _params_note(kind, layer, first_in, out_shape)
-        row.dense_equivalent_params = _dense_equivalent(kind, in_shape, out_shape)
+                        activation=activation_name(layer))
+        row.params_note = params_note(kind, layer, first_in, out_shape)
+        row.dense_equivalent_params = dense_equivalent(kind, in_shape, out_shape)
 
         field_in = _merge(_spatial_inputs(ins, df, self.fields), rank)
         r, j = list(field_in.r), list(field_in.j)
-        in_sp = _spatial(first_in, df)
-        out_sp = _spatial(shape_of(outs[0]), df) if outs else None
+        in_sp = spatial(first_in, df)
+        out_sp = spatial(shape_of(outs[0]), df) if outs else None
 
         windowed = kind in CONV_TYPES or kind in POOL_TYPES
         if windowed and in_sp and rank:
@@ -605,15 +364,15 @@ def inspect_layers(model: Any) -> ModelInspection:
         walker.fields[id(t)] = _Field((1,) * rank, (1,) * rank)
     walker.walk(model, "", bool(model.trainable), top=True)
     if not any(r.type == "InputLayer" for r in walker.rows):  # Sequential hides its InputLayer
-        shapes = _shapes(model.inputs)
+        shapes = shapes_of(model.inputs)
         walker.rows.insert(0, LayerInfo(name="input", path="input", type="InputLayer",
                                         input_shape=shapes, output_shape=shapes,
                                         receptive_field=1, jump=1))
     weights = _unique(model.weights)
     trainable = _unique(model.trainable_weights)
-    total = _weights_size(weights)
-    n_train = _weights_size(trainable)
-    return ModelInspection(model_name=model.name, input_shape=_shapes(model.inputs),
+    total = weights_size(weights)
+    n_train = weights_size(trainable)
+    return ModelInspection(model_name=model.name, input_shape=shapes_of(model.inputs),
                            rows=walker.rows, total_params=total, trainable_params=n_train,
                            non_trainable_params=total - n_train)
 

@@ -25,12 +25,11 @@ import collections
 import contextlib
 import difflib
 import math
-import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
 from core.model.backbones import BackboneSpec, get_backbone
+from core.model.keras_archive import check_keras_archive
 from core.errors import ConfigError, ModelFileError
 
 # ImageNet channel statistics (RGB), as keras.applications.imagenet_utils uses them.
@@ -174,7 +173,7 @@ def build_model(model_cfg, num_classes: int, image_size: int, weights_path: Opti
     return model
 
 
-# -- inspecting -----------------------------------------------------------
+# -- freezing -------------------------------------------------------------
 
 
 def backbone_of(model):
@@ -198,13 +197,14 @@ def _is_batch_norm(layer) -> bool:
     return isinstance(layer, layers.BatchNormalization)
 
 
-def _size(weights) -> int:
+def count_values(weights) -> int:
+    """How many numbers ``weights`` (a list of variables) hold."""
     return sum(int(math.prod(w.shape)) for w in weights)
 
 
 def param_counts(model) -> tuple[int, int]:
     """(total, trainable) parameters of ``model`` as it is set up right now."""
-    return _size(model.weights), _size(model.trainable_weights)
+    return count_values(model.weights), count_values(model.trainable_weights)
 
 
 def _close(name: str, names: list[str]) -> str:
@@ -293,119 +293,6 @@ def backbone_name(model) -> str:
         return "the backbone"
 
 
-@dataclass(frozen=True)
-class LayerRow:
-    """One line of the GUI's layer table."""
-
-    name: str
-    type: str
-    output_shape: str
-    params: int
-    trainable: bool
-    block: str  # group for the layer tree ("block_13", "conv4_block2", "head")
-    part: str = "backbone"  # "preprocessing", "backbone" or "head"
-
-
-# Block prefixes, tried in order on a backbone layer's name (its model-name
-# prefix, e.g. "convnext_tiny_", removed first).
-_BLOCK_PATTERNS = [
-    re.compile(r"^(conv\d+_block\d+)_"),  # ResNet*, DenseNet
-    re.compile(r"^(block_\d+)_"),  # MobileNetV2
-    re.compile(r"^(block\d+[a-z]?)_"),  # EfficientNet*, VGG, Xception
-    re.compile(r"^(expanded_conv(?:_\d+)?)(?:_|$)"),  # MobileNetV2/V3
-    re.compile(r"^(stage_\d+_block_\d+)_"),  # ConvNeXt
-    re.compile(r"^(downsampling_block_\d+)"),  # ConvNeXt
-    re.compile(r"^(mixed\d+)(?:_\d+)?$"),  # InceptionV3 (ends a block)
-    re.compile(r"^(?:normal|reduction|adjust|separable)_.*?_((?:stem|reduce)_\d+|\d+)$"),  # NASNet
-    re.compile(r"^conv(?:_bn)?$()"),  # MobileNetV3 stem conv ("" -> "stem")
-    re.compile(r"^conv_1(?:_bn)?$()"),  # MobileNetV3 last conv ("" -> "top")
-    re.compile(r"^(stem)(?:_|$)"),
-    re.compile(r"^(top)(?:_|$)"),
-    re.compile(r"^(conv\d|pool\d|post)_"),
-    re.compile(r"^(Conv1|bn_Conv1|Conv_1)(?:_|$)"),
-]
-_AUTO_NAME = re.compile(r"^[a-z][a-z0-9_]*?(?:_\d+)?$")
-
-
-def block_of(layer_name: str, model_prefix: str = "") -> Optional[str]:
-    """The block a backbone layer belongs to, from its name; None when the name says nothing."""
-    name = layer_name
-    if model_prefix and name.startswith(model_prefix):
-        name = name[len(model_prefix):]
-    for pattern in _BLOCK_PATTERNS:
-        m = pattern.match(name)
-        if m:
-            block = m.group(1)
-            if pattern.pattern.startswith("^(?:normal"):
-                return f"cell_{block}"
-            if block == "":
-                return "top" if name.startswith("conv_1") else "stem"
-            if block in ("bn_Conv1", "Conv1"):
-                return "Conv1"
-            return block
-    return None
-
-
-def _output_shape(layer) -> str:
-    try:
-        shape = layer.output.shape
-    except Exception:
-        return ""
-    return "(" + ", ".join("None" if d is None else str(int(d)) for d in shape) + ")"
-
-
-def layer_table(model) -> list[LayerRow]:
-    """Every preprocessing, backbone and head layer, in order, for the GUI's layer tree.
-
-    Layers whose names carry no block (Keras' automatic names such as
-    "conv2d_5") join the block of the layer before them, except that layers
-    leading up to an InceptionV3 "mixedN" join that block, since "mixedN" is
-    where the block ends.
-    """
-    backbone = backbone_of(model)
-    rows: list[LayerRow] = []
-    seen_backbone = False
-    for layer in model.layers:
-        if layer is backbone:
-            seen_backbone = True
-            rows.extend(_backbone_rows(backbone))
-            continue
-        if layer.name == "image":
-            continue
-        part = "head" if seen_backbone else "preprocessing"
-        rows.append(LayerRow(layer.name, type(layer).__name__, _output_shape(layer),
-                             _size(layer.weights), bool(layer.trainable), part, part))
-    return rows
-
-
-def _backbone_rows(backbone) -> list[LayerRow]:
-    prefix = ""
-    for layer in backbone.layers:
-        m = re.match(r"^(convnext_[a-z]+_)", layer.name)
-        if m:
-            prefix = m.group(1)
-            break
-    blocks = [block_of(layer.name, prefix) for layer in backbone.layers]
-    # Fill unnamed layers: forward to the next InceptionV3 "mixedN", else back.
-    n = len(blocks)
-    for i in range(n - 1, -1, -1):
-        if blocks[i] is None and i + 1 < n and blocks[i + 1] and blocks[i + 1].startswith("mixed") \
-                and type(backbone.layers[i]).__name__ != "InputLayer":
-            blocks[i] = blocks[i + 1]
-    last = "input"
-    for i in range(n):
-        if blocks[i] is None:
-            blocks[i] = "stem" if last == "input" and type(backbone.layers[i]).__name__ != \
-                "InputLayer" else last
-        last = blocks[i]
-    rows = []
-    for layer, block in zip(backbone.layers, blocks):
-        trainable = bool(layer.trainable and backbone.trainable)
-        rows.append(LayerRow(layer.name, type(layer).__name__, _output_shape(layer),
-                             _size(layer.weights), trainable, block, "backbone"))
-    return rows
-
-
 # -- loading --------------------------------------------------------------
 
 
@@ -414,11 +301,15 @@ def load_model_file(path: str | Path):
 
     ``safe_mode=True`` refuses Lambda layers and other stored Python code, which
     could run anything on this machine; the message says so instead of
-    showing Keras' traceback.
+    showing Keras' traceback.  A ``.keras`` archive is vetted first
+    (:func:`core.model.keras_archive.check_keras_archive`): not a zip, or
+    a zip bomb, is refused before Keras reads a byte of it.
     """
     path = Path(path).expanduser()
     if not path.is_file():
         raise ModelFileError(f"model file {path} not found")
+    if path.suffix.lower() == ".keras":
+        check_keras_archive(path)
     import keras
 
     try:

@@ -30,15 +30,9 @@ from core.errors import WeightsError
 from core.events import CancelToken, Listener, Log, Progress, emit
 from core.fsutil import atomic_file
 
-WEIGHTS_BASE_URL = "https://storage.googleapis.com/tensorflow/keras-applications/"
 _ROOT_MARK = "keras-applications/"
 _CHUNK = 256 * 1024
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
-
-
-def weights_base_url() -> str:
-    """The download root: ``$FTS_WEIGHTS_BASE_URL`` or Keras' own."""
-    return os.environ.get("FTS_WEIGHTS_BASE_URL") or WEIGHTS_BASE_URL
 
 
 def weights_url(spec: BackboneSpec, image_size: Optional[int] = None) -> str:
@@ -150,9 +144,9 @@ def _offline_message(label: str, url: str, target: Path, exc: BaseException) -> 
     else:
         reason = getattr(exc, "reason", None) or exc
         why = f"no connection ({reason}); this machine seems to be offline"
-    return (f"cannot download {label} from {url}: {why}. Download that file on another "
-            f"machine and copy it to {target} (folder {target.parent}, file name "
-            f"{target.name}), or choose weights 'none'")
+    return (f"cannot download {label} from {url}: {why}. Copy that file from another "
+            f"machine to {target}. Or use a weights file you already have (the window: "
+            "Starting weights → From a file…; the command line: --weights FILE).")
 
 
 def check_weights_file(path: str | os.PathLike, spec: BackboneSpec, image_size: int) -> Path:

@@ -1,0 +1,141 @@
+"""Plain-albumentations files: export a config for ``A.load``, import one back.
+
+People share pipelines as the JSON ``A.save`` writes; importing one gives a
+``custom`` config the Augment page can edit, and exporting writes a file any
+albumentations user can load without this app.  A file is data from someone
+else, so each transform goes through the same checks as a hand-made config
+(:func:`core.data.augment.transform_class`): ``Lambda`` and parameters that
+take a function are refused with the file and the transform named.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from pathlib import Path
+from typing import Any
+
+import albumentations as A
+import numpy as np
+
+from core.config import AugmentConfig, StudioConfig, TransformConfig
+from core.data.augment import OWN_PARAMS, build_compose, code_params, transform_class
+from core.errors import ConfigError
+from core.fsutil import atomic_write_text
+
+
+def to_albumentations_dict(cfg: AugmentConfig, image_size: int) -> dict:
+    """``A.to_dict`` of the pipeline (enabled transforms + final resize)."""
+    return A.to_dict(build_compose(cfg, image_size))
+
+
+def save_albumentations(cfg: AugmentConfig, image_size: int, path: str | Path) -> None:
+    """Write a file ``A.load(path)`` reads (JSON, the format ``A.save`` writes)."""
+    text = json.dumps(to_albumentations_dict(cfg, image_size), indent=2) + "\n"
+    atomic_write_text(path, text)
+
+
+def load_augment_file(path: str | Path) -> AugmentConfig:
+    """Read our AugmentConfig JSON, a whole Studio config, or an ``A.save`` file."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: augmentation file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read augmentation file ({exc})") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}); only JSON "
+                          "augmentation files are supported (A.save(..., data_format='json'))") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a JSON object")
+    if isinstance(data.get("transform"), dict):
+        return from_albumentations_dict(data, str(path))
+    if "augment" in data:  # a whole Studio config or project
+        return StudioConfig.from_dict({"augment": data["augment"]}, str(path)).augment
+    return StudioConfig.from_dict({"augment": data}, str(path)).augment
+
+
+# Serialised keys that only matter for masks/boxes, never for a classifier's image.
+_MASK_KEYS = {"mask_interpolation", "fill_mask"}
+
+
+def from_albumentations_dict(data: dict, source: str = "albumentations file") -> AugmentConfig:
+    """Map an ``A.to_dict`` result back to an AugmentConfig (preset ``custom``).
+
+    Arguments equal to the albumentations default are dropped so the config
+    stays readable; the trailing square ``Resize`` our export adds is dropped
+    because :func:`build_compose` adds it again for the chosen image size.
+    """
+    top = data.get("transform", {})
+    kind = str(top.get("__class_fullname__", "")).rsplit(".", 1)[-1]
+    if kind not in ("Compose", "Sequential"):
+        raise ConfigError(f"{source}: top level is {kind or 'missing'}; expected Compose")
+    if float(top.get("p", 1.0)) != 1.0:
+        raise ConfigError(f"{source}: a Compose with p={top.get('p')} (skipping the whole "
+                          "pipeline at random) is not supported; set p to 1")
+    items = list(top.get("transforms", []))
+    if items and _is_square_resize(items[-1]):
+        items = items[:-1]
+    out = []
+    for i, item in enumerate(items):
+        where = f"{source}: transforms[{i}]"
+        item = dict(item)
+        name = str(item.pop("__class_fullname__", "")).rsplit(".", 1)[-1]
+        if "transforms" in item:
+            raise ConfigError(f"{where}: nested {name} is not supported; list the transforms "
+                              "directly in the top-level Compose")
+        cls = transform_class(name, where)
+        p = float(item.pop("p", 0.5))
+        item.pop("always_apply", None)
+        defaults = {k: v.default for k, v in inspect.signature(cls.__init__).parameters.items()}
+        params = {}
+        code = code_params(cls)
+        for key, value in item.items():
+            if key in _MASK_KEYS or key in OWN_PARAMS.get(name, ()):
+                continue
+            if key in code:
+                raise ConfigError(f"{where} ({name}).{key}: this parameter takes a Python "
+                                  "function, which an augmentation file may not carry; remove it")
+            if isinstance(value, dict) and set(value) == {"x", "y"} and \
+                    _json_eq(value["x"], value["y"]):
+                value = value["x"]  # Affine stores a shared range per axis
+            if key in defaults and _json_eq(value, defaults[key]):
+                continue
+            params[key] = _to_json(value)
+        out.append(TransformConfig(name=name, enabled=True, p=p, params=params))
+    return AugmentConfig(preset="custom", transforms=out, seed=0)
+
+
+def _is_square_resize(item: dict) -> bool:
+    name = str(item.get("__class_fullname__", "")).rsplit(".", 1)[-1]
+    return name == "Resize" and item.get("height") == item.get("width") and \
+        float(item.get("p", 1.0)) == 1.0
+
+
+def _to_json(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return [_to_json(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _to_json(v) for k, v in value.items()}
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _numbers_as_float(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_numbers_as_float(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _numbers_as_float(v) for k, v in value.items()}
+    if isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def _json_eq(a: Any, b: Any) -> bool:
+    """Equal as JSON values, where 0 and 0.0 count as the same."""
+    if b is inspect.Parameter.empty:
+        return False
+    return json.dumps(_numbers_as_float(_to_json(a)), sort_keys=True) == \
+        json.dumps(_numbers_as_float(_to_json(b)), sort_keys=True)

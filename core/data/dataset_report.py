@@ -1,0 +1,203 @@
+"""What a folder scan found: usable images, problem files, warnings, as data and as text.
+
+:func:`core.data.dataset.scan_dataset` fills a :class:`DatasetReport`; the
+Data page, the ``inspect`` command and training all read it.  The warnings
+rules (too few images, imbalance, empty classes) live here beside the report
+they describe, so the page and the command say the same thing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+MIN_IMAGES_PER_CLASS = 10   # fewer -> warning
+MAX_IMBALANCE = 5.0          # largest / smallest class above this -> warning
+
+PROBLEM_KINDS = ("empty", "not_image", "corrupt", "unreadable", "oversized", "duplicate",
+                 "cross_class_duplicate", "non_image_file")
+
+
+@dataclass
+class ImageRecord:
+    """One usable image: where it is, its label, and its upright size."""
+
+    path: str
+    label: int
+    class_name: str
+    width: int
+    height: int
+    subset: str = ""  # "train" / "val" / "test" in a pre-split folder
+
+
+@dataclass
+class Problem:
+    """A file left out of the dataset and why (``non_image_file`` is informational)."""
+
+    path: str
+    kind: str
+    reason: str
+
+
+@dataclass
+class DatasetReport:
+    """Everything a scan found; ``records`` are the images training may use."""
+
+    root: str
+    layout: str  # "classes" | "split"
+    classes: list[str] = field(default_factory=list)
+    records: list[ImageRecord] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Usable images per class, in class order."""
+        counts = {name: 0 for name in self.classes}
+        for rec in self.records:
+            counts[rec.class_name] = counts.get(rec.class_name, 0) + 1
+        return counts
+
+    @property
+    def subset_counts(self) -> dict[str, dict[str, int]]:
+        """For a pre-split folder: usable images per subset and class."""
+        out: dict[str, dict[str, int]] = {}
+        for rec in self.records:
+            if rec.subset:
+                per = out.setdefault(rec.subset, {name: 0 for name in self.classes})
+                per[rec.class_name] = per.get(rec.class_name, 0) + 1
+        return out
+
+    @property
+    def error_problems(self) -> list[Problem]:
+        """Problems that are errors (everything but informational non-image files)."""
+        return [p for p in self.problems if p.kind != "non_image_file"]
+
+    @property
+    def unusable_reason(self) -> str:
+        """One line saying why training cannot start; "" when it can."""
+        populated = [name for name, n in self.counts.items() if n > 0]
+        if len(populated) < 2:
+            found = (f"only class '{populated[0]}' has usable images" if populated
+                     else "no usable images were found")
+            return (f"{self.root} needs at least 2 classes with usable images, but {found}; "
+                    "put each class's images in its own sub-folder")
+        if self.layout == "split":
+            subsets = self.subset_counts
+            train = [n for n, c in subsets.get("train", {}).items() if c > 0]
+            if len(train) < 2:
+                return (f"{os.path.join(self.root, 'train')} needs at least 2 classes with "
+                        "usable images")
+            if not sum(subsets.get("val", {}).values()):
+                return f"{os.path.join(self.root, 'val')} has no usable images to validate on"
+        return ""
+
+    @property
+    def usable(self) -> bool:
+        return not self.unusable_reason
+
+    def relpath(self, path: str) -> str:
+        try:
+            return os.path.relpath(path, self.root)
+        except ValueError:  # another drive on Windows
+            return path
+
+    def to_dict(self, include_records: bool = True) -> dict[str, Any]:
+        """A JSON-able summary (paths of records relative to ``root``)."""
+        data: dict[str, Any] = {
+            "root": self.root,
+            "layout": self.layout,
+            "classes": list(self.classes),
+            "counts": self.counts,
+            "num_images": len(self.records),
+            "usable": self.usable,
+            "unusable_reason": self.unusable_reason,
+            "problems": [{"path": p.path, "kind": p.kind, "reason": p.reason}
+                         for p in self.problems],
+            "warnings": list(self.warnings),
+        }
+        if self.layout == "split":
+            data["subset_counts"] = self.subset_counts
+        if include_records:
+            data["records"] = [
+                {"path": self.relpath(r.path), "label": r.label, "class": r.class_name,
+                 "width": r.width, "height": r.height, "subset": r.subset}
+                for r in self.records]
+        return data
+
+    def to_text(self, max_problems_per_kind: int = 50) -> str:
+        """The human-readable report the ``inspect`` command prints."""
+        layout = ("one folder per class" if self.layout == "classes"
+                  else "already split into " + "/".join(
+                      s for s in ("train", "val", "test") if s in self.subset_counts))
+        lines = [f"Data folder: {self.root}  ({layout})",
+                 f"{len(self.classes)} classes, {len(self.records)} usable images"]
+        counts = self.counts
+        subsets = self.subset_counts
+        width = max([len(c) for c in self.classes] + [5])
+        for name in self.classes:
+            line = f"  {name:<{width}}  {counts.get(name, 0):>7}"
+            if subsets:
+                line += "   (" + ", ".join(f"{s} {subsets[s].get(name, 0)}"
+                                           for s in ("train", "val", "test") if s in subsets) + ")"
+            lines.append(line)
+        by_kind: dict[str, list[Problem]] = defaultdict(list)
+        for p in self.problems:
+            by_kind[p.kind].append(p)
+        errors = [k for k in PROBLEM_KINDS if k in by_kind and k != "non_image_file"]
+        if errors:
+            lines.append(f"Problems: {sum(len(by_kind[k]) for k in errors)} files left out")
+            for kind in errors:
+                items = by_kind[kind]
+                lines.append(f"  {kind} ({len(items)}):")
+                for p in items[:max_problems_per_kind]:
+                    lines.append(f"    {self.relpath(p.path)}: {p.reason}")
+                if len(items) > max_problems_per_kind:
+                    lines.append(f"    ... and {len(items) - max_problems_per_kind} more "
+                                 "(use --json for the full list)")
+        if "non_image_file" in by_kind:
+            items = by_kind["non_image_file"]
+            lines.append(f"Ignored non-image files ({len(items)}):")
+            for p in items[:max_problems_per_kind]:
+                lines.append(f"    {self.relpath(p.path)}")
+            if len(items) > max_problems_per_kind:
+                lines.append(f"    ... and {len(items) - max_problems_per_kind} more")
+        if self.warnings:
+            lines.append("Warnings:")
+            lines.extend(f"  - {w}" for w in self.warnings)
+        reason = self.unusable_reason
+        lines.append("Ready to train." if not reason else f"Not usable: {reason}")
+        return "\n".join(lines)
+
+
+
+def report_warnings(report: DatasetReport, all_class_names: list[str]) -> list[str]:
+    """The warnings for a finished scan (``all_class_names``: every class folder found)."""
+    out = []
+    counts = report.counts
+    for name in all_class_names:
+        if name not in counts:
+            out.append(f"class folder '{name}' has no usable images; it is left out")
+    if len(report.classes) == 1:
+        out.append(f"only one class ('{report.classes[0]}') has images; a classifier "
+                   "needs at least two")
+    for name, n in counts.items():
+        if 0 < n < MIN_IMAGES_PER_CLASS:
+            out.append(f"class '{name}' has only {n} usable image(s); "
+                       f"{MIN_IMAGES_PER_CLASS} or more per class give far better results")
+    populated = {k: v for k, v in counts.items() if v > 0}
+    if len(populated) >= 2:
+        big = max(populated, key=populated.get)
+        small = min(populated, key=populated.get)
+        if populated[big] > MAX_IMBALANCE * populated[small]:
+            out.append(f"classes are imbalanced: '{big}' has {populated[big]} images but "
+                       f"'{small}' only {populated[small]} (worse than 1:{MAX_IMBALANCE:g}); "
+                       "consider adding images or class weights")
+    if report.layout == "split":
+        for subset, per in report.subset_counts.items():
+            for name, n in per.items():
+                if n == 0 and subset in ("train", "val"):
+                    out.append(f"{subset}/{name} has no usable images")
+    return out

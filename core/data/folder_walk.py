@@ -1,0 +1,152 @@
+"""Listing the files of a data folder: visible entries only, links followed with care.
+
+The scan (:mod:`core.data.dataset`) reads a data folder someone made or sent.
+Folder links are followed, because people link class folders and sub-folders
+in, but a link must never make the scan read things that are not part of the
+data: a link loop would never end, a link to ``/`` or a home folder would read
+the whole disk, and a pipe or device named ``x.png`` would block or never end
+when read.  This module lists files and reports each such entry once, as a
+:class:`~core.data.dataset_report.Problem`.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+from core.data.dataset_report import Problem
+from core.data.imageio import IMAGE_EXTENSIONS, special_file_kind
+from core.errors import DataError
+from core.events import CancelToken
+
+#: Folders skipped besides hidden ones (macOS zip leftovers).
+IGNORED_FOLDERS = frozenset({"__MACOSX"})
+
+
+def hidden(name: str) -> bool:
+    """Entries the scan never looks at: dot-names and macOS zip leftovers."""
+    return name.startswith(".") or name in IGNORED_FOLDERS
+
+
+def subfolders(folder: str) -> list[str]:
+    """Visible immediate sub-folders (symlinks to folders included), sorted like Keras."""
+    try:
+        with os.scandir(folder) as it:
+            names = [e.name for e in it if not hidden(e.name) and _is_dir(e)]
+    except OSError as exc:
+        raise DataError(f"cannot read the data folder {folder}: {exc.strerror or exc}") from None
+    return sorted(names)
+
+
+def _is_dir(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def loose_images(folder: str) -> int:
+    """Image files lying directly in ``folder`` (they belong to no class)."""
+    try:
+        with os.scandir(folder) as it:
+            return sum(1 for e in it if not hidden(e.name) and not _is_dir(e)
+                       and os.path.splitext(e.name)[1].lower() in IMAGE_EXTENSIONS)
+    except OSError:
+        return 0
+
+
+def folder_key(path: str) -> Optional[tuple[int, int]]:
+    """(device, inode) of a folder, the identity links cannot disguise; None when unreadable."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _within(path: str, folder: str) -> bool:
+    try:
+        return os.path.commonpath([path, folder]) == folder
+    except ValueError:  # another drive on Windows
+        return False
+
+
+class FolderWalk:
+    """Files below one class folder, each folder visited once, so symlink loops end.
+
+    Links are followed (people link class folders and sub-folders in), but
+    never into the data root, a split folder or a class folder (``barrier``):
+    a link from class A to class B or back up the tree would otherwise file B's
+    images under A.  A link into the middle of another class is followed and
+    then shows up as cross-class duplicates, which the report names.  A link
+    to a folder outside the data folder (and outside the class folder being
+    walked, which may itself be a link to elsewhere) is not followed: a link
+    to ``/`` would otherwise make the scan read the whole disk.
+    """
+
+    def __init__(self, problems: list[Problem], cancel: Optional[CancelToken],
+                 barrier: set[tuple[int, int]], root: str) -> None:
+        self.problems = problems
+        self.cancel = cancel
+        self.barrier = barrier
+        self.root = os.path.realpath(root)
+
+    def files(self, top: str) -> list[str]:
+        out: list[str] = []
+        base = os.path.realpath(top)
+        if base != self.root and _within(self.root, base):
+            self._outside(top, base, "that holds the data folder")
+            return out
+        seen: set[tuple[int, int]] = set(self.barrier)
+        stack = [top]
+        while stack:
+            folder = stack.pop()
+            if self.cancel is not None:
+                self.cancel.raise_if_cancelled()
+            try:
+                st = os.stat(folder)
+                key = (st.st_dev, st.st_ino)
+                if key in seen and folder != top:
+                    continue  # a link back into a folder already read
+                seen.add(key)
+                with os.scandir(folder) as it:
+                    entries = sorted(it, key=lambda e: e.name)
+            except OSError as exc:
+                self.problems.append(Problem(folder, "unreadable",
+                                             f"cannot read this folder ({exc.strerror or exc})"))
+                continue
+            subdirs = [e.path for e in entries if not hidden(e.name) and self._entry(e, base, out)]
+            stack.extend(reversed(subdirs))  # depth-first, in name order
+        return out
+
+    def _entry(self, e: os.DirEntry, base: str, out: list[str]) -> bool:
+        """File ``e`` into ``out`` or the problems; True for a folder to walk into."""
+        try:
+            if e.is_dir():  # follows links; `seen` stops loops
+                if e.is_symlink():
+                    target = os.path.realpath(e.path)
+                    if not (_within(target, self.root) or _within(target, base)):
+                        self._outside(e.path, target, "outside the data folder")
+                        return False
+                return True
+            if e.is_file():
+                out.append(e.path)
+            else:
+                self.problems.append(Problem(e.path, "unreadable", _odd_entry_reason(e)))
+        except OSError as exc:
+            self.problems.append(Problem(e.path, "unreadable",
+                                         f"cannot read ({exc.strerror or exc})"))
+        return False
+
+    def _outside(self, path: str, target: str, where: str) -> None:
+        self.problems.append(Problem(path, "unreadable",
+                                     f"link to a folder {where} ({target}); not followed"))
+
+
+def _odd_entry_reason(e: os.DirEntry) -> str:
+    """Why an entry that is neither a folder nor a regular file is left out."""
+    try:
+        mode = os.stat(e.path).st_mode  # follows a link to what it names
+    except FileNotFoundError:
+        return "broken link (its target is missing)"
+    return f"not a regular file ({special_file_kind(mode)}); remove it"

@@ -1,0 +1,84 @@
+"""What a layer's parameters are, in words and as a sum, for the layer table.
+
+Every row of the "see inside the network" table says how its parameter count
+comes about (``3·3·32·64 + 64``), what the weights do ("64 filters of 3×3×32
+weights shared over every position"), and how many a fully connected layer
+joining the same input and output would need -- the comparison that shows why
+convolutions are cheap.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Optional, Sequence
+
+from core.insight.formulas import CONV_TYPES, GLOBAL_POOL_PREFIXES, POOL_TYPES
+from core.insight.graph import Shape, channels
+
+
+def weights_size(weights: Sequence[Any]) -> int:
+    """How many numbers ``weights`` hold."""
+    return sum(int(math.prod(w.shape)) for w in weights)
+
+
+def params_formula(layer: Any) -> str:
+    """The parameter count as a sum of weight shapes, e.g. ``3·3·3·32 + 32 = 896``."""
+    terms = ["·".join(str(int(d)) for d in w.shape) or "1" for w in layer.weights]
+    total = weights_size(layer.weights)
+    if not terms:
+        return "0"
+    if len(terms) == 1 and "·" not in terms[0]:
+        return terms[0]
+    return " + ".join(terms) + f" = {total}"
+
+
+def activation_name(layer: Any) -> Optional[str]:
+    """The layer's own activation ("relu", "swish"), or None for linear or none."""
+    try:
+        act = layer.get_config().get("activation")
+    except Exception:  # a layer whose config cannot be read still gets a row
+        return None
+    if isinstance(act, dict):
+        act = act.get("config", {}).get("name") or act.get("class_name")
+    return act if isinstance(act, str) and act != "linear" else None
+
+
+def params_note(kind: str, layer: Any, in_shape: Shape, out_shape: Shape) -> str:
+    """What the weights of a layer of type ``kind`` do, in one sentence ("" when nothing to say)."""
+    df = getattr(layer, "data_format", "channels_last") or "channels_last"
+    cin = channels(in_shape, df) if isinstance(in_shape, tuple) else None
+    k = "×".join(map(str, getattr(layer, "kernel_size", ()) or ()))
+    bias = bool(getattr(layer, "use_bias", False))
+    if kind.startswith("Depthwise"):
+        dm = getattr(layer, "depth_multiplier", 1)
+        return (f"one {k} filter per input channel ({cin}·{dm}), no mixing across channels"
+                + ("; plus a bias per output" if bias else ""))
+    if kind.startswith("Separable"):
+        return (f"depthwise {k} filter per channel, then a 1×1 pointwise mix to "
+                f"{getattr(layer, 'filters', '?')} channels" + ("; plus a bias each" if bias else ""))
+    if kind in CONV_TYPES:
+        groups = getattr(layer, "groups", 1) or 1
+        per = f"{k}×{cin // groups if cin else '?'}"
+        return (f"{getattr(layer, 'filters', '?')} filters of {per} weights shared over every position"
+                + ("; plus a bias each" if bias else ""))
+    if kind == "Dense":
+        return (f"each of {getattr(layer, 'units', '?')} outputs joins every input"
+                + ("; plus a bias each" if bias else ""))
+    if kind == "BatchNormalization":
+        return ("γ (scale) and β (offset) are learned; the moving mean and variance are "
+                "statistics, not trained, so they are non-trainable")
+    if kind in POOL_TYPES or kind.startswith(GLOBAL_POOL_PREFIXES):
+        return "no weights: a fixed max/average over each window"
+    return ""
+
+
+def dense_equivalent(kind: str, in_shape: Any, out_shape: Any) -> Optional[int]:
+    """Weights + biases of a fully connected layer from the whole input to the whole output."""
+    if not (kind in CONV_TYPES or kind in POOL_TYPES or kind == "Dense"):
+        return None
+    if not isinstance(in_shape, tuple) or not isinstance(out_shape, tuple):
+        return None
+    if any(d is None for d in in_shape[1:]) or any(d is None for d in out_shape[1:]):
+        return None
+    n_in, n_out = math.prod(in_shape[1:]), math.prod(out_shape[1:])
+    return n_in * n_out + n_out

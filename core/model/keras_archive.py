@@ -1,0 +1,70 @@
+"""Vet a ``.keras`` file before Keras opens it: a zip archive with sane sizes.
+
+A ``.keras`` file is a zip archive (``config.json``, ``metadata.json``,
+``model.weights.h5``).  Someone can send a small one whose ``config.json``
+unpacks to gigabytes: Keras reads that member whole into memory before it
+looks at it, which costs minutes and gigabytes before any refusal (Keras'
+own bomb guard starts at 4 GiB per member).  The zip's central directory
+states every member's size up front, and Python's zip reader never yields
+more than that stated size, so checking the directory is cheap (no member is
+unpacked) and enough.  A file that is not a zip at all gets a plain message
+instead of Keras' "File not found".
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+
+from core.errors import ModelFileError
+
+#: The JSON members Keras parses whole; real ones are kilobytes to a few megabytes.
+JSON_MEMBERS = ("config.json", "metadata.json")
+MAX_JSON_BYTES = 64 * 1024 ** 2
+#: All members together, unpacked: far above any keras.applications model (~2 GB at most).
+MAX_TOTAL_BYTES = 4 * 1024 ** 3
+#: Keras stores members uncompressed, so the whole can hardly exceed the file;
+#: a re-zipped file may shrink a few times.  Checked above ``RATIO_FLOOR_BYTES``.
+MAX_TOTAL_RATIO = 200
+#: One member packed more than this tightly is a bomb, not weights.
+MAX_MEMBER_RATIO = 1000
+RATIO_FLOOR_BYTES = 8 * 1024 ** 2
+
+
+def check_keras_archive(path: Path) -> None:
+    """Raise :class:`ModelFileError` naming ``path`` (and the member) unless it is a sane archive."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError):
+        raise ModelFileError(f"{path} is not a Keras model file (a .keras file is a zip "
+                             "archive; this one is not); save or export the model again") from None
+    except OSError as exc:
+        raise ModelFileError(f"cannot read the model file {path} "
+                             f"({exc.strerror or exc})") from None
+    packed = os.path.getsize(path)
+    total = 0
+    for info in members:
+        total += info.file_size
+        name = info.filename
+        if name in JSON_MEMBERS and info.file_size > MAX_JSON_BYTES:
+            raise _refused(path, f"its {name} would unpack to {_mb(info.file_size)} (a real one "
+                                 f"is at most a few MB)")
+        if info.file_size > RATIO_FLOOR_BYTES and \
+                info.file_size > MAX_MEMBER_RATIO * max(info.compress_size, 1):
+            raise _refused(path, f"its member {name} would unpack to {_mb(info.file_size)} "
+                                 f"from {_mb(info.compress_size)}")
+    if total > MAX_TOTAL_BYTES or (total > RATIO_FLOOR_BYTES and
+                                   total > MAX_TOTAL_RATIO * max(packed, 1)):
+        raise _refused(path, f"its members would unpack to {_mb(total)} in all, from a "
+                             f"{_mb(packed)} file")
+
+
+def _refused(path: Path, why: str) -> ModelFileError:
+    return ModelFileError(f"{path} is not opened: {why}, which is what a zip bomb looks like. "
+                          "Use a model file saved by Keras or Fine-Tune Studio")
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1024 ** 2:,.1f} MB" if n >= 1024 ** 2 else f"{n:,} bytes"
