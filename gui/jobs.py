@@ -17,8 +17,10 @@
   "Something went wrong: ..." with the traceback kept for the log.
 
 :class:`JobRunner` holds the one long job (scan, download, training) the app
-allows at a time.  Every live job is tracked so the window can cancel and wait
-for all of them when it closes.
+allows at a time; :class:`SerialJobs` runs a page's own small jobs one after
+the other (a Keras model must not be used by two threads at once).  Every live
+job is tracked so the window can cancel and wait for all of them when it
+closes, and tests can fail on a job left running.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import threading
 import time
 import traceback
 import weakref
+from collections import OrderedDict
 from typing import Any, Callable, Optional
 
 from PySide6.QtCore import QObject, QThread, Qt, Signal, Slot
@@ -227,3 +230,65 @@ class JobRunner(QObject):
     def _on_done(self, job: Job) -> None:
         if job is self.current:
             self.busy_changed.emit(False)
+
+
+class SerialJobs(QObject):
+    """Run a page's work one job at a time; per kind, only the newest request matters.
+
+    ``submit(kind, fn, args, on_result, on_error)`` queues ``fn(*args)`` as a
+    :class:`Job`.  A second request of the same kind replaces the one still
+    waiting, and an answer is dropped when a newer request of its kind is
+    waiting (it would be overwritten a moment later anyway).  ``idle`` fires
+    when nothing is running or waiting.  A page whose jobs share one Keras model
+    submits them all here, so the model is never used by two threads at once.
+    """
+
+    idle = Signal()
+
+    def __init__(self, parent: Optional[QObject] = None, name: str = "") -> None:
+        super().__init__(parent)
+        self.name = name
+        self._pending: "OrderedDict[str, tuple]" = OrderedDict()
+        self._running: Optional[Job] = None
+        self._generation = 0
+
+    def submit(self, kind: str, fn: Callable, args: tuple, on_result: Callable[[Any], None],
+               on_error: Callable[[str], None], kwargs: Optional[dict] = None) -> None:
+        self._pending.pop(kind, None)
+        self._pending[kind] = (fn, args, kwargs or {}, on_result, on_error)
+        if self._running is None:
+            self._next()
+
+    def busy(self) -> bool:
+        return self._running is not None or bool(self._pending)
+
+    def clear(self) -> None:
+        """Forget waiting requests and ignore the running one's answer."""
+        self._pending.clear()
+        self._generation += 1
+        if self._running is not None:
+            self._running.cancel()
+
+    def shutdown(self) -> None:
+        self.clear()
+
+    def _next(self) -> None:
+        if not self._pending:
+            self.idle.emit()
+            return
+        kind, (fn, args, kwargs, on_result, on_error) = self._pending.popitem(last=False)
+        job = Job(fn, *args, name=f"{self.name}: {kind}" if self.name else kind, **kwargs)
+        self._running = job
+        gen = self._generation
+        job.finished.connect(lambda result, k=kind, g=gen: self._deliver(k, g, on_result, result))
+        job.failed.connect(lambda msg, _tb, k=kind, g=gen: self._deliver(k, g, on_error, msg))
+        job.done.connect(self._on_done)
+        job.start()
+
+    def _deliver(self, kind: str, generation: int, callback: Callable, payload: Any) -> None:
+        if generation == self._generation and kind not in self._pending:
+            callback(payload)
+
+    def _on_done(self) -> None:
+        self._running = None
+        self._next()

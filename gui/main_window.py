@@ -1,7 +1,8 @@
 """The main window: a sidebar of steps, one page per step, the project menu.
 
 The window only arranges things: each page lives in ``gui/pages/`` and edits the
-shared :class:`gui.state.AppState`; long work goes through the window's one
+shared :class:`gui.state.AppState`; projects (``gui.window_projects``), dropped
+files (``gui.window_drops``) and the menus (``gui.window_menus``) are mixins; long work goes through the window's one
 :class:`gui.jobs.JobRunner`, whose progress shows in the status bar with a
 Cancel button.  TensorFlow is imported in the background after the window is
 on screen (``gui.tf_loader``), so the window appears at once.
@@ -10,33 +11,32 @@ on screen (``gui.tf_loader``), so the window appears at once.
 from __future__ import annotations
 
 import logging
-import os
-from pathlib import Path
 from typing import Optional
 
 from PySide6.QtCore import QByteArray, QCoreApplication, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QLabel, QListWidget,
-                               QListWidgetItem, QMainWindow, QMessageBox, QProgressBar,
-                               QPushButton, QStackedWidget, QWidget)
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
+                               QMainWindow, QMessageBox, QProgressBar, QPushButton,
+                               QStackedWidget, QWidget)
 
-from core.errors import UserError
 from core.events import DeviceChosen, FileSkipped, Log, Progress
-from core.project import PROJECT_SUFFIX, Project, load_project, save_project
 from gui import recent, tf_loader
 from gui.jobs import Job, JobRunner, cancel_all_jobs, live_jobs
 from gui.log_view import LogView
-from gui.pages.augment_page import AugmentPage
+from gui.pages.augment.page import AugmentPage
 from gui.pages.base import Page
-from gui.pages.data_page import DataPage
-from gui.pages.evaluate_page import EvaluatePage
-from gui.pages.export_page import ExportPage
-from gui.pages.model_page import ModelPage
-from gui.pages.network_page import NetworkPage
-from gui.pages.predict_page import PredictPage
-from gui.pages.runs_page import RunsPage
-from gui.pages.train_page import TrainPage
+from gui.pages.data.page import DataPage
+from gui.pages.evaluate.page import EvaluatePage
+from gui.pages.export.page import ExportPage
+from gui.pages.model.page import ModelPage
+from gui.pages.network.page import NetworkPage
+from gui.pages.predict.page import PredictPage
+from gui.pages.runs.page import RunsPage
+from gui.pages.train.page import TrainPage
 from gui.state import AppState
+from gui.window_drops import DropTarget
+from gui.window_menus import WindowMenus
+from gui.window_projects import ProjectFiles
 
 log = logging.getLogger("finetune_studio.gui")
 
@@ -44,12 +44,14 @@ PAGE_CLASSES = (DataPage, ModelPage, AugmentPage, TrainPage, EvaluatePage, Predi
                 ExportPage, NetworkPage, RunsPage)
 SIDEBAR_NAMES = ("Data", "Model", "Augmentation", "Train", "Evaluate", "Predict", "Export",
                  "Network", "Runs")
-PROJECT_FILTER = f"Fine-Tune Studio projects (*{PROJECT_SUFFIX});;All files (*)"
 
 
-class MainWindow(QMainWindow):
+class MainWindow(ProjectFiles, DropTarget, WindowMenus, QMainWindow):
+    """The sidebar and the pages; projects, drops and menus come from the mixins."""
+
     tensorflow_ready = Signal(str)  # device in words, e.g. "CPU"
     tensorflow_failed = Signal(str)
+    sidebar_names = SIDEBAR_NAMES
 
     def __init__(self, state: Optional[AppState] = None, load_tensorflow: bool = True) -> None:
         super().__init__()
@@ -123,49 +125,6 @@ class MainWindow(QMainWindow):
         self.tf_label = QLabel("Starting…")
         self.tf_label.setObjectName("hint")
         bar.addPermanentWidget(self.tf_label)
-
-    def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        self.action_new = self._action(file_menu, "&New project", QKeySequence.New,
-                                       self.new_project)
-        self.action_open = self._action(file_menu, "&Open project…", QKeySequence.Open,
-                                        lambda: self.open_project())
-        self.recent_menu = file_menu.addMenu("Open &recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
-        file_menu.addSeparator()
-        self.action_save = self._action(file_menu, "&Save project", QKeySequence.Save,
-                                        self.save_project)
-        self.action_save_as = self._action(file_menu, "Save project &as…",
-                                           QKeySequence("Ctrl+Shift+S"),
-                                           lambda: self.save_project_as())
-        file_menu.addSeparator()
-        self._action(file_menu, "Choose image &folder…", QKeySequence("Ctrl+Shift+O"),
-                     lambda: (self.show_page(0), self.pages[0].choose_folder()))
-        file_menu.addSeparator()
-        self._action(file_menu, "&Quit", QKeySequence.Quit, self.close)
-
-        go_menu = self.menuBar().addMenu("&Go")
-        for i, name in enumerate(SIDEBAR_NAMES):
-            self._action(go_menu, f"&{i + 1} {name}", QKeySequence(f"Ctrl+{i + 1}"),
-                         lambda i=i: self.show_page(i))
-
-        view_menu = self.menuBar().addMenu("&View")
-        toggle = self.log_dock.toggleViewAction()
-        toggle.setText("&Log")
-        toggle.setShortcut(QKeySequence("Ctrl+L"))
-        view_menu.addAction(toggle)
-
-        help_menu = self.menuBar().addMenu("&Help")
-        self._action(help_menu, "&About Fine-Tune Studio", None, self._about)
-
-    def _action(self, menu, text, shortcut, slot) -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(shortcut)
-        action.triggered.connect(lambda _checked=False: slot())
-        menu.addAction(action)
-        self.addAction(action)
-        return action
 
     # ------------------------------------------------------------------ pages
     @property
@@ -262,141 +221,6 @@ class MainWindow(QMainWindow):
             return
         for w in (self.job_label, self.job_progress, self.job_cancel):
             w.hide()
-
-    # ------------------------------------------------------------------ projects
-    def new_project(self) -> bool:
-        if not self.maybe_save():
-            return False
-        self.state.load_project(Project(), None)
-        self.show_page(0)
-        return True
-
-    def open_project(self, path: Optional[str] = None) -> bool:
-        """Open ``path`` (or ask for one); False when cancelled or the file is unusable."""
-        if not self.maybe_save():
-            return False
-        if path is None:
-            start = str(Path(self.state.project_path).parent) if self.state.project_path else ""
-            path, _ = QFileDialog.getOpenFileName(self, "Open project", start, PROJECT_FILTER)
-            if not path:
-                return False
-        try:
-            project = load_project(path)
-        except UserError as exc:
-            recent.remove_recent_project(os.path.abspath(path))
-            self._warn("Cannot open the project", str(exc))
-            return False
-        self.state.load_project(project, os.path.abspath(path))
-        recent.add_recent_project(path)
-        self.statusBar().showMessage(f"Opened {path}", 5000)
-        return True
-
-    def save_project(self) -> bool:
-        if not self.state.project_path:
-            return self.save_project_as()
-        return self._save_to(self.state.project_path)
-
-    def save_project_as(self, path: Optional[str] = None) -> bool:
-        if path is None:
-            start = self.state.project_path or str(Path.home() / f"my-project{PROJECT_SUFFIX}")
-            path, _ = QFileDialog.getSaveFileName(self, "Save project as", start, PROJECT_FILTER)
-            if not path:
-                return False
-        if not path.endswith(PROJECT_SUFFIX):
-            path += PROJECT_SUFFIX
-        return self._save_to(path)
-
-    def _save_to(self, path: str) -> bool:
-        try:
-            written = save_project(self.state.to_project(), path)
-        except OSError as exc:
-            self._warn("Cannot save the project",
-                       f"{path}: {exc.strerror or exc}. Choose another folder with "
-                       "File → Save project as.")
-            return False
-        self.state.set_project_path(str(written))
-        self.state.mark_saved()
-        recent.add_recent_project(str(written))
-        self.statusBar().showMessage(f"Saved {written}", 5000)
-        return True
-
-    def maybe_save(self) -> bool:
-        """Ask about unsaved changes; True when it is fine to go on."""
-        if not self.state.dirty:
-            return True
-        name = Path(self.state.project_path).name if self.state.project_path else "this project"
-        answer = QMessageBox.question(
-            self, "Unsaved changes", f"Save the changes to {name} first?",
-            QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
-        if answer == QMessageBox.Save:
-            return self.save_project()
-        return answer == QMessageBox.Discard
-
-    def _fill_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        items = recent.recent_projects()
-        if not items:
-            self.recent_menu.addAction("(none yet)").setEnabled(False)
-        for p in items:
-            act = self.recent_menu.addAction(p)
-            act.triggered.connect(lambda _c=False, p=p: self.open_project(p))
-
-    def _update_title(self) -> None:
-        name = Path(self.state.project_path).name if self.state.project_path else "Untitled"
-        self.setWindowTitle(f"{name}[*] — Fine-Tune Studio")
-        self.setWindowModified(self.state.dirty)
-
-    def _warn(self, title: str, text: str) -> None:
-        QMessageBox.warning(self, title, text)
-
-    def _about(self) -> None:
-        from core import __version__
-
-        QMessageBox.about(self, "About Fine-Tune Studio",
-                          f"<b>Fine-Tune Studio {__version__}</b><p>Fine-tune a pretrained "
-                          "image classifier on folders of your images.</p><p>Everything the "
-                          "app does is also available headless: <tt>python main.py "
-                          "--help</tt>.</p>")
-
-    # ------------------------------------------------------------------ drag & drop
-    def dragEnterEvent(self, event) -> None:
-        if self._page_drop(event.mimeData()) or self._dropped_path(event.mimeData()) is not None:
-            event.acceptProposedAction()
-
-    def _page_drop(self, mime) -> list:
-        """Files for the visible page when it takes drops itself (Predict), else []."""
-        page = self.current_page()
-        if not hasattr(page, "drop_paths") or not mime.hasUrls():
-            return []
-        paths = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
-        return [] if any(p.endswith(PROJECT_SUFFIX) for p in paths) else paths
-
-    def dropEvent(self, event) -> None:
-        paths = self._page_drop(event.mimeData())
-        if paths:
-            event.acceptProposedAction()
-            self.current_page().drop_paths(paths)
-            return
-        path = self._dropped_path(event.mimeData())
-        if path is None:
-            return
-        event.acceptProposedAction()
-        if os.path.isdir(path):
-            self.show_page(0)
-            self.data_page.open_folder(path)
-        else:
-            self.open_project(path)
-
-    @staticmethod
-    def _dropped_path(mime) -> Optional[str]:
-        if not mime.hasUrls():
-            return None
-        for url in mime.urls():
-            if url.isLocalFile():
-                p = url.toLocalFile()
-                if os.path.isdir(p) or p.endswith(PROJECT_SUFFIX):
-                    return p
-        return None
 
     # ------------------------------------------------------------------ closing
     def closeEvent(self, event) -> None:

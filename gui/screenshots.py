@@ -101,6 +101,30 @@ def _predict_and_export(app, window, work: Path, shot) -> None:
     shot(6, "export")
 
 
+def _data_and_model(app, window, shot, paths: list, out: Path) -> None:
+    """The Data page (images, then its problems tab) and the Model page's layer tree."""
+    shot(0, "data")
+    page = window.data_page
+    page.tabs.setCurrentIndex(1)
+    if page.problem_tree.topLevelItemCount():
+        page.problem_tree.setCurrentItem(page.problem_tree.topLevelItem(0))
+    shot(0, "data-problems")
+    paths[-1] = paths[-1].rename(out / "01b-data-problems.png")
+    page.tabs.setCurrentIndex(0)
+
+    window.model_page.select_backbone("MobileNetV2")
+    built = []
+    window.model_page.layers_ready.connect(built.append)
+    window.show_page(1)
+    _wait(app, lambda: built, 300, "the layer tree")
+    tree = window.model_page.tree
+    for i in range(tree.topLevelItemCount() - 4, tree.topLevelItemCount()):
+        if i >= 0:
+            tree.topLevelItem(i).setExpanded(True)
+    tree.scrollToBottom()
+    shot(1, "model")
+
+
 def take_screenshots(out_dir: str | Path, size: tuple[int, int] = (1280, 820)) -> list[Path]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -140,27 +164,7 @@ def take_screenshots(out_dir: str | Path, size: tuple[int, int] = (1280, 820)) -
         window.grab().save(str(path))
         paths.append(path)
 
-    shot(0, "data")
-    page = window.data_page
-    page.tabs.setCurrentIndex(1)
-    if page.problem_tree.topLevelItemCount():
-        page.problem_tree.setCurrentItem(page.problem_tree.topLevelItem(0))
-    shot(0, "data-problems")
-    paths[-1] = paths[-1].rename(out / "01b-data-problems.png")
-    page.tabs.setCurrentIndex(0)
-
-    window.model_page.select_backbone("MobileNetV2")
-    built = []
-    window.model_page.layers_ready.connect(built.append)
-    window.show_page(1)
-    _wait(app, lambda: built, 300, "the layer tree")
-    tree = window.model_page.tree
-    for i in range(tree.topLevelItemCount() - 4, tree.topLevelItemCount()):
-        if i >= 0:
-            tree.topLevelItem(i).setExpanded(True)
-    tree.scrollToBottom()
-    shot(1, "model")
-
+    _data_and_model(app, window, shot, paths, out)
     shown = []
     window.augment_page.previews_updated.connect(shown.append)
     window.show_page(2)

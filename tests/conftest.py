@@ -18,6 +18,8 @@ if str(ROOT) not in sys.path:
 
 import pytest  # noqa: E402
 
+pytest_plugins = ("pytester",)  # test_gui_jobs runs a small test session of its own
+
 
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path_factory, monkeypatch):
@@ -30,6 +32,34 @@ def _isolated_home(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
     monkeypatch.setenv("FTS_DATA_DIR", str(home / "studio-data"))
     yield
+
+
+@pytest.fixture(autouse=True)
+def _no_job_left_running(request):
+    """Fail a GUI test that leaves a gui.jobs Job (and its QThread) running behind it.
+
+    Runs after the test's own fixtures are torn down (the window fixture closes the
+    window, which cancels and waits for its jobs), so a job still running here was
+    started and forgotten: a later test would get its signals, and at exit Qt aborts
+    on a thread destroyed while running.  The leaked jobs are stopped before failing.
+    """
+    yield
+    if "qtbot" not in request.fixturenames:
+        return  # not a GUI test: no Qt event loop, no jobs
+    from PySide6.QtCore import QCoreApplication
+
+    from gui.jobs import cancel_all_jobs, live_jobs
+
+    QCoreApplication.processEvents()  # deliver the "ended" of threads that just finished
+    leaked = live_jobs()
+    if not leaked:
+        return
+    names = ", ".join(sorted(repr(j.name) for j in leaked))
+    cancel_all_jobs(30000)
+    QCoreApplication.processEvents()
+    pytest.fail(f"job(s) still running after the test: {names}; wait for their signal "
+                "(qtbot.waitSignal(job.done)) or cancel them before the test ends",
+                pytrace=False)
 
 
 @pytest.fixture

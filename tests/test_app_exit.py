@@ -19,7 +19,7 @@ def test_app_exits_cleanly_after_scanning_a_folder(tmp_path):
 
     data = generate_sample_dataset(tmp_path / "data", per_class=40, size=64)
     script = textwrap.dedent(f"""
-        import sys, time
+        import sys
         sys.path.insert(0, {str(ROOT)!r})
         sys.argv = ["main.py"]
         from PySide6.QtCore import QTimer
@@ -30,14 +30,14 @@ def test_app_exits_cleanly_after_scanning_a_folder(tmp_path):
             def __init__(self, *a, **k):
                 k["load_tensorflow"] = False
                 super().__init__(*a, **k)
-                self._t0 = time.time()
                 QTimer.singleShot(0, lambda: self.data_page.open_folder({str(data)!r}))
-                self._timer = QTimer(self)
-                self._timer.timeout.connect(self._maybe_close)
-                self._timer.start(200)
+                self.data_page.thumbs.thumbnail_ready.connect(self._maybe_close)
 
-            def _maybe_close(self):
-                if self.state.dataset_report is not None and time.time() - self._t0 > 3:
+            def _maybe_close(self, _row):
+                # Close once the folder is scanned and thumbnails have been decoded (the
+                # state that made PySide6 abort at exit), not after some guessed delay.
+                if self.state.dataset_report is not None and \
+                        self.data_page.thumbs.loaded_count() >= 24 and self.isVisible():
                     self.state.mark_saved()
                     self.close()
 

@@ -166,3 +166,31 @@ def test_listable_layers_and_stepping():
     assert (grid.rows, grid.cols) == (3, 3)
     assert grid.image.shape == (3 * 16 + 2, 3 * 16 + 2)
     assert grid.image.min() >= 0 and grid.image.max() <= 1
+
+
+@pytest.mark.slow
+def test_overlays_for_files_in_batches_match_one_by_one(trained, tmp_path):
+    from PIL import Image
+
+    from core.insight.gradcam import overlays_for_files
+
+    model, _ = trained
+    x, _y, _ = squares(5, seed=3)
+    paths = []
+    for i, img in enumerate(x):
+        paths.append(str(tmp_path / f"{i}.png"))
+        Image.fromarray(img).save(paths[-1])
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not an image")
+    backgrounds = {p: np.full((20, 24, 3), 90, np.uint8) for p in paths[:4]}
+    backgrounds[str(broken)] = np.zeros((20, 24, 3), np.uint8)
+    events = []
+    out = overlays_for_files(model, paths + [str(broken)], S, backgrounds, alpha=0.5,
+                             batch_size=3, listener=events.append)
+    # no background (the 5th image) or unreadable: left out; the rest, in the caller's size
+    assert set(out) == set(paths[:4])
+    for i, p in enumerate(paths[:4]):
+        expected = overlay(backgrounds[p], grad_cam(model, x[i]).upsampled, 0.5)
+        assert out[p].shape == (20, 24, 3) and out[p].dtype == np.uint8
+        assert np.abs(out[p].astype(int) - expected.astype(int)).max() <= 1
+    assert [e.done for e in events] == [3, 5]  # one progress step per batch

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from core.data.augment import TRANSFORMS, preset_config
+from core.data.augment import preset_config
+from core.data.augment_specs import TRANSFORMS
 from core.data.sample_data import generate_sample_dataset
 from gui.main_window import MainWindow
 

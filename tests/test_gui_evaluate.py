@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 
 from core.infer.metrics import Metrics
 from core.runs.folder import RunFolder
-from gui.pages.evaluate_page import EvaluatePage
+from gui.pages.evaluate.page import EvaluatePage
 
 
 def click_cell(qtbot, page: EvaluatePage, row: int, col: int) -> None:

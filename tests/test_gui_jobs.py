@@ -2,6 +2,7 @@
 
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QCoreApplication, QThread
@@ -12,12 +13,14 @@ from gui.jobs import Job, JobRunner, cancel_all_jobs, live_jobs
 
 
 def chatty(n, listener=None, cancel=None):
+    """``n`` Progress events as fast as possible, an EpochEnd every n/5; (thread, seconds)."""
+    t0 = time.monotonic()
     for i in range(1, n + 1):
         emit(listener, Progress(i, n, "working"))
         if i % (n // 5) == 0:
             emit(listener, EpochEnd("head", i // (n // 5), 5, {"loss": 1.0 / i}))
     emit(listener, Log("all done"))
-    return threading.get_ident()
+    return threading.get_ident(), time.monotonic() - t0
 
 
 def test_events_arrive_on_ui_thread_throttled_and_complete(qtbot):
@@ -36,16 +39,28 @@ def test_events_arrive_on_ui_thread_throttled_and_complete(qtbot):
     job.progress.connect(on_event)
     with qtbot.waitSignal(job.finished, timeout=30000) as sig:
         job.start()
-    worker_thread = sig.args[0]
+    worker_thread, seconds = sig.args[0]
     assert worker_thread != threading.get_ident()  # the function ran in a worker
     assert all(threads)  # every signal handled on the UI thread
     assert [e.epoch for e in epochs] == [1, 2, 3, 4, 5]  # never dropped, in order
     assert [l.message for l in logs] == ["all done"]
-    # 20 000 progress events in a fraction of a second: only a handful get through,
-    # and the final state is never lost.
-    assert 1 <= len(progress) < 200
+    # However fast the machine: at most max_rate progress events per second of the run
+    # (plus the first one, and the newest one flushed before each of the 6 events that
+    # always arrive), and the final state is never lost.
+    assert 1 <= len(progress) <= seconds * 20 + 1 + 6, (len(progress), seconds)
     assert progress[-1].done == 20000
     assert job.state == "finished"
+
+
+def test_throttled_events_keep_the_newest_and_arrive_before_the_next_event(qtbot):
+    """With a gap no run reaches, only the newest Progress before each EpochEnd gets through."""
+    job = Job(chatty, 20000, name="chatty", max_rate=1e-9)
+    seen = []
+    job.progress.connect(lambda ev: seen.append((type(ev).__name__, getattr(ev, "done", None))))
+    with qtbot.waitSignal(job.finished, timeout=30000):
+        job.start()
+    assert seen == [item for k in range(1, 6)
+                    for item in (("Progress", 4000 * k), ("EpochEnd", None))] + [("Log", None)]
 
 
 def failing_user(listener=None, cancel=None):
@@ -93,3 +108,46 @@ def test_cancel_all_jobs_waits_for_threads(qtbot):
     jobs = [Job(until_cancelled).start() for _ in range(2)]
     assert cancel_all_jobs(10000)
     qtbot.waitUntil(lambda: all(j.state == "cancelled" for j in jobs), timeout=5000)
+
+
+LEAKY_TESTS = '''
+import threading
+
+from gui.jobs import Job
+
+
+def wait_for_cancel(listener=None, cancel=None):
+    while not cancel.cancelled:
+        threading.Event().wait(0.01)
+    cancel.raise_if_cancelled()
+
+
+def test_forgets_its_job(qtbot):
+    Job(wait_for_cancel, name="forgotten job").start()
+
+
+def test_waits_for_its_job(qtbot):
+    job = Job(wait_for_cancel, name="awaited job").start()
+    with qtbot.waitSignal(job.cancelled, timeout=10000):
+        job.cancel()
+'''
+
+
+def test_a_gui_test_that_leaves_a_job_running_fails(pytester):
+    """The autouse fixture in conftest.py turns a forgotten job into an error naming it."""
+    root = Path(__file__).resolve().parent
+    pytester.makeconftest(f'''
+import importlib.util
+import sys
+
+sys.path[:0] = [{str(root.parent)!r}, {str(root)!r}]
+_spec = importlib.util.spec_from_file_location("fts_conftest", {str(root / "conftest.py")!r})
+_mod = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_mod)
+_no_job_left_running = _mod._no_job_left_running
+''')
+    pytester.makepyfile(test_leaky=LEAKY_TESTS)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(["*job(s) still running after the test: 'forgotten job'*"])
+    assert "awaited job" not in result.stdout.str()

@@ -69,7 +69,8 @@ def test_layer_tree_and_freeze_controls(qtbot, window, tmp_path):
         page.set_freeze_mode("all")
     assert page.trainable_params > page.total_params * 0.9
     # a block's box selects all of its choosable layers at once
-    page.set_freeze_mode("none")
+    with qtbot.waitSignal(page.counts_changed, timeout=10000):
+        page.set_freeze_mode("none")
     block = next(page.tree.topLevelItem(i) for i in range(page.tree.topLevelItemCount())
                  if page.tree.topLevelItem(i).flags() & Qt.ItemIsUserCheckable)
     names = [block.child(j).data(0, Qt.UserRole) for j in range(block.childCount())

@@ -6,7 +6,8 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 
 from core.insight.activations import curve
-from core.insight.layers import conv_output_size, inspect_layers
+from core.insight.formulas import conv_output_size
+from core.insight.layers import inspect_layers
 from core.insight.feature_maps import feature_maps
 from core.data.imageio import load_rgb
 from core.insight.kernels import filter_channels, filter_tiles
@@ -183,7 +184,7 @@ def test_untrained_model_from_the_model_page_then_a_trained_one(qtbot, window, t
 
     with qtbot.waitSignal(page.model_ready, timeout=LOAD_MS):
         window.state.set_model(str(trained_run))
-    assert page.network is not untrained and page.network.source.kind == "file"
+    assert page.network is not untrained and page.source.kind == "file"
     assert "untrained" not in page.source_label.text()
     trained = page.network
 

@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QImage
 
-from gui.widgets.prediction_cards import PredictionModel
+from gui.pages.predict.cards import PredictionModel
 
 PREDICT_INDEX = 5
 

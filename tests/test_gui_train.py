@@ -9,10 +9,13 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QElapsedTimer, Qt, QTimer
+from PySide6.QtWidgets import QMessageBox
 
 from core.events import BatchEnd, EpochEnd
 from core.runs.folder import RunFolder
-from gui.pages.train_page import LearningRateSpin, TrainPage, format_duration, runs_base_dir
+from gui.pages.train.lr_spin import LearningRateSpin
+from gui.pages.train.page import TrainPage, runs_base_dir
+from gui.pages.train.run_panel import format_duration
 from weights_fixture import make_bright_dark, tiny_config
 
 
@@ -64,6 +67,9 @@ def test_settings_are_bound_to_config_train(qtbot, window, tmp_path):
     page.schedule_combo.setCurrentIndex(page.schedule_combo.findData("plateau"))
     page.mixed_combo.setCurrentIndex(page.mixed_combo.findData("off"))
     page.smoothing_spin.setValue(0.05)
+    assert page.ft_lr_spin.text().startswith("auto")  # 0: a tenth of learning rate 1
+    page.ft_lr_spin.stepBy(1)  # auto -> a tenth of learning rate 1 (1e-4)
+    assert window.state.config.train.fine_tune_learning_rate == pytest.approx(1e-4)
     page.ft_lr_spin.stepBy(-1)  # 1e-4 -> 5e-5 on the 1-2-5 ladder
     t = window.state.config.train
     assert (t.epochs, t.batch_size, t.early_stopping_patience) == (7, 16, 0)
@@ -75,7 +81,7 @@ def test_settings_are_bound_to_config_train(qtbot, window, tmp_path):
     window.state.set("train.xla", "on")
     assert page.lr_spin.text() == "0.0003"
     assert page.xla_combo.currentData() == "on"
-    for name, widget in page._fields.items():
+    for name, widget in page.settings.fields.items():
         assert widget.toolTip(), f"{name} has no tooltip"
     assert "epoch is one pass" in page.epochs_spin.toolTip()
     assert "batch is" in page.batch_spin.toolTip()
@@ -167,7 +173,7 @@ def test_stop_keeps_the_best_epoch_and_resume_continues(qtbot, window, tmp_path,
     run = RunFolder(result.run_dir)
     done = len(run.history())
     assert 1 <= done < 8
-    assert run.run_info()["status"] == "stopped"
+    assert run.run_info().status == "stopped"
     assert window.state.run_dir == result.run_dir
     assert run.model_path.exists()  # the best epoch so far was kept
     assert "Resume" in page.banner.text()
@@ -202,6 +208,36 @@ def test_train_log_lists_the_first_skipped_files_then_counts(qtbot, window):
     for i in range(500):
         train._on_event(FileSkipped(f"/data/a/z{i:04d}.jpg", "empty file (0 bytes)", "scan"))
     text = train.log.toPlainText()
-    assert text.count("skipped /data/a/") == train._skips.shown
+    assert text.count("skipped /data/a/") == train.panel.skips.shown
     assert text.count("more files are skipped") == 1
-    assert len(text.splitlines()) - before == train._skips.shown + 1
+    assert len(text.splitlines()) - before == train.panel.skips.shown + 1
+
+
+def test_closing_the_window_while_training_stops_the_run(qtbot, window, tmp_path, tiny_weights,
+                                                         monkeypatch):
+    """Close during real training, answer "stop it?" Yes: the run stops and no thread is left."""
+    from gui.jobs import live_jobs
+
+    asked = []
+
+    def answer(_parent, title, text, *args, **kwargs):
+        asked.append(title)
+        return QMessageBox.Yes if title == "A job is running" else QMessageBox.Discard
+
+    monkeypatch.setattr(QMessageBox, "question", answer)
+    page = ready_page(qtbot, window, tmp_path, tiny_weights, epochs=50, fine_tune_epochs=0)
+    job = page.start()
+    assert job is not None
+    with qtbot.waitSignal(job.progress, timeout=180000,
+                          check_params_cb=lambda ev: isinstance(ev, BatchEnd)):
+        pass
+    run_dir = page.current_run_dir()
+    assert run_dir is not None and RunFolder(run_dir).run_info().status == "running"
+
+    assert window.close()
+    assert "A job is running" in asked and not window.isVisible()
+    # The engine turns the cancel into a "stopped" run: the job itself finishes with it.
+    assert job.token.cancelled and job.state == "finished"
+    assert job.result.status == "stopped" and job.result.run_dir == run_dir
+    assert RunFolder(run_dir).run_info().status == "stopped"
+    assert job.wait(0) and not live_jobs()  # the worker thread has ended

@@ -18,3 +18,95 @@ def test_metrics_by_hand():
     assert [x.path for x in m.mistakes] == ["p1", "p5"]
     assert Metrics.from_dict(m.to_dict()) == m
     assert "confusion matrix" in m.to_text()
+
+
+# -- core.infer.evaluation: one function for training, the Evaluate page and the CLI ----------
+
+import json  # noqa: E402
+import shutil  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from core.infer.evaluation import (ImagePrediction, evaluate_folder,  # noqa: E402
+                                   evaluate_labelled_folder, evaluate_records,
+                                   evaluate_run_validation)
+from core.infer.predictor import Predictor  # noqa: E402
+
+
+class BrightnessPredictor(Predictor):
+    """A real Predictor (real decoding of real files) whose "model" is mean brightness."""
+
+    kind = "brightness"
+
+    def __init__(self, classes=("bright", "dark")):
+        super().__init__(classes, 16, "brightness")
+
+    def predict_arrays(self, images):
+        bright = np.asarray(images, np.float64).mean(axis=(1, 2, 3)) / 255.0
+        probs = np.stack([bright, 1 - bright], axis=1)
+        return probs if self.classes[0] == "bright" else probs[:, ::-1]
+
+
+def write_images(root: Path, spec: dict) -> Path:
+    """``spec``: {class: [grey level, ...]}; one 20 px PNG per level."""
+    from PIL import Image
+
+    for name, levels in spec.items():
+        (root / name).mkdir(parents=True, exist_ok=True)
+        for i, level in enumerate(levels):
+            Image.fromarray(np.full((20, 20, 3), level, np.uint8)).save(root / name / f"{i}.png")
+    return root
+
+
+def test_evaluate_records_gives_metrics_and_every_images_answer(tmp_path):
+    from core.data.dataset import scan_dataset
+
+    root = write_images(tmp_path, {"bright": [230, 200, 90], "dark": [20, 60, 180]})
+    (root / "dark" / "broken.png").write_bytes(b"not an image")
+    records = scan_dataset(str(root)).records
+    assert len(records) == 6  # the scan already leaves the broken file out
+    broken = type(records[0])(str(root / "dark" / "broken.png"), 1, "dark", 0, 0)
+    result = evaluate_records(BrightnessPredictor(), records + [broken], batch_size=4)
+    m = result.metrics
+    assert m.n_images == 6 and m.confusion == [[2, 1], [1, 2]]
+    assert [s["path"] for s in m.skipped] == [broken.path]
+    by_path = {p.path: p for p in result.predictions}
+    assert set(by_path) == {r.path for r in records}
+    wrong = by_path[str(root / "bright" / "2.png")]
+    assert wrong == ImagePrediction(wrong.path, 0, 1, pytest.approx(1 - 90 / 255))
+    # the per-image list and the matrix are the same predictions
+    for t in range(2):
+        for p in range(2):
+            assert m.confusion[t][p] == sum(1 for x in result.predictions
+                                            if (x.true_index, x.predicted_index) == (t, p))
+
+
+def test_folder_classes_are_matched_to_the_model_by_name(tmp_path):
+    root = write_images(tmp_path, {"dark": [10, 30], "bright": [240], "cats": [128]})
+    (root / "bright" / "broken.png").write_bytes(b"not an image")
+    events = []
+    # The model lists "dark" first; the folder sorts "bright" first: names decide.
+    result = evaluate_labelled_folder(BrightnessPredictor(("dark", "bright")), str(root),
+                                      listener=events.append)
+    m = result.metrics
+    assert m.classes == ["dark", "bright"] and m.confusion == [[2, 0], [0, 1]]
+    assert {(Path(p.path).parent.name, p.true_index) for p in result.predictions} == {
+        ("dark", 0), ("bright", 1)}
+    assert any("broken.png" in s["path"] for s in m.skipped)
+    assert any("cats" in getattr(e, "message", "") for e in events)  # not scored, said so
+    assert evaluate_folder(BrightnessPredictor(("dark", "bright")), str(root)).confusion == \
+        m.confusion
+
+
+def test_run_validation_reproduces_the_metrics_training_wrote(trained_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    saved = json.loads((run / "metrics.json").read_text())
+    result = evaluate_run_validation(str(run))
+    m = result.metrics
+    assert (m.n_images, m.confusion, m.classes) == (saved["n_images"], saved["confusion"],
+                                                    saved["classes"])
+    assert m.accuracy == pytest.approx(saved["accuracy"])
+    assert len(result.predictions) == m.n_images
+    assert [x.path for x in m.mistakes] == [x["path"] for x in saved["mistakes"]]

@@ -1,20 +1,97 @@
-"""Evaluate a model (a run folder or any exported model) on a labelled folder."""
+"""Score a model on labelled images: one function for training, the Evaluate page and the CLI.
+
+:func:`evaluate_records` is the single place where a model's answers for
+labelled images become :class:`~core.infer.metrics.Metrics` *and* a per-image
+list (:class:`ImagePrediction`), so the numbers training writes to
+``metrics.json``, the ones ``python main.py evaluate`` prints and the cells the
+Evaluate page lists all come from the same predictions.  The other functions
+only say which images and which labels:
+
+* :func:`evaluate_run_validation` -- a run folder's validation images
+  (``split.json``), as training scored them;
+* :func:`evaluate_labelled_folder` -- any folder with one sub-folder per class,
+  matched to the model's classes by name; :func:`evaluate_folder` returns just
+  its metrics (the CLI's ``evaluate``).
+"""
 
 from __future__ import annotations
 
-from typing import Optional
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
 
 from core.errors import DataError
 from core.events import CancelToken, Log, emit
 from core.infer.metrics import Metrics, compute_metrics
 
 
-def evaluate_folder(predictor, data_dir: str, listener=None, cancel: Optional[CancelToken] = None,
-                    batch_size: int = 32) -> Metrics:
+@dataclass(frozen=True)
+class ImagePrediction:
+    """One image's true class, predicted class (indices into the classes) and confidence."""
+
+    path: str
+    true_index: int
+    predicted_index: int
+    confidence: float
+
+
+@dataclass
+class Evaluation:
+    """Metrics plus the answer for every readable image (unreadable ones are in ``skipped``)."""
+
+    metrics: Metrics
+    predictions: list[ImagePrediction] = field(default_factory=list)
+
+
+def evaluate_records(predictor, records: Sequence, classes: Optional[Sequence[str]] = None,
+                     batch_size: int = 32, listener=None,
+                     cancel: Optional[CancelToken] = None) -> Evaluation:
+    """Predict every record (anything with ``.path`` and ``.label``, an index into ``classes``).
+
+    ``classes`` defaults to the predictor's.  Files that cannot be decoded are
+    left out of the metrics and listed in ``metrics.skipped``; one bad file
+    never stops the rest.
+    """
+    names = list(classes if classes is not None else predictor.classes)
+    labels = {r.path: int(r.label) for r in records}
+    probs, ok_paths, skipped = predictor.predict_files([r.path for r in records], batch_size,
+                                                       listener, cancel)
+    metrics = compute_metrics([labels[p] for p in ok_paths], probs, names, ok_paths)
+    metrics.skipped = list(skipped)
+    predictions = [ImagePrediction(p, labels[p], int(row.argmax()), float(row.max()))
+                   for p, row in zip(ok_paths, probs)]
+    return Evaluation(metrics, predictions)
+
+
+def evaluate_run_validation(run_dir: str, predictor=None, batch_size: Optional[int] = None,
+                            listener=None, cancel: Optional[CancelToken] = None) -> Evaluation:
+    """Score a run's model on the run's own validation images (``split.json``).
+
+    ``predictor`` defaults to the run's ``model.keras``; ``batch_size`` to the
+    run's training batch size.  The image paths are resolved against the run's
+    data folder, so a run whose folder moved with its config still works.
+    """
+    from core.infer.loaders import load_predictor
+    from core.runs.folder import RunFolder
+
+    run = RunFolder(run_dir)
+    cfg = run.load_config()
+    split = run.split(cfg.data.data_dir)
+    if predictor is None:
+        emit(listener, Log(f"loading the model {run_dir}"))
+        predictor = load_predictor(str(run_dir))
+    return evaluate_records(predictor, split.val, predictor.classes,
+                            batch_size or cfg.train.batch_size, listener, cancel)
+
+
+def evaluate_labelled_folder(predictor, data_dir: str, listener=None,
+                             cancel: Optional[CancelToken] = None,
+                             batch_size: int = 32) -> Evaluation:
     """Score ``predictor`` on ``data_dir`` (one sub-folder per class, named like the model's).
 
     Folders whose name is not one of the model's classes cannot be scored and
-    are reported; classes are matched by name, so the folder's order does not matter.
+    are reported; classes are matched by name, so the folder's order does not
+    matter.  Files the scan rejected are listed in ``metrics.skipped`` too.
     """
     from core.data.dataset import scan_dataset
 
@@ -24,14 +101,18 @@ def evaluate_folder(predictor, data_dir: str, listener=None, cancel: Optional[Ca
     if unknown:
         emit(listener, Log(f"folders not among the model's classes, not scored: "
                            f"{', '.join(unknown)}", "warning"))
-    records = [r for r in report.records if r.class_name in index]
+    records = [dataclasses.replace(r, label=index[r.class_name]) for r in report.records
+               if r.class_name in index]
     if not records:
         raise DataError(f"{data_dir}: no images in folders named like the model's classes "
                         f"({', '.join(predictor.classes)})")
-    labels = {r.path: index[r.class_name] for r in records}
-    probs, ok_paths, skipped = predictor.predict_files([r.path for r in records], batch_size,
-                                                       listener, cancel)
-    metrics = compute_metrics([labels[p] for p in ok_paths], probs, predictor.classes, ok_paths)
-    metrics.skipped = skipped + [{"path": p.path, "reason": p.reason} for p in report.problems
-                                 if p.kind != "non_image_file"]
-    return metrics
+    result = evaluate_records(predictor, records, predictor.classes, batch_size, listener, cancel)
+    result.metrics.skipped += [{"path": p.path, "reason": p.reason} for p in report.problems
+                               if p.kind != "non_image_file"]
+    return result
+
+
+def evaluate_folder(predictor, data_dir: str, listener=None, cancel: Optional[CancelToken] = None,
+                    batch_size: int = 32) -> Metrics:
+    """The metrics of :func:`evaluate_labelled_folder` (what ``evaluate`` prints)."""
+    return evaluate_labelled_folder(predictor, data_dir, listener, cancel, batch_size).metrics

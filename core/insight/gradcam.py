@@ -16,11 +16,12 @@ keeping the chosen layer's output.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional, Union
+from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
-from core.insight.layers import CONV_TYPES, iter_layers, node_of, shape_of
+from core.insight.formulas import CONV_TYPES
+from core.insight.graph import iter_layers, node_of, shape_of
 from core.errors import ConfigError
 from core.insight.feature_maps import Tap, prepare_images
 
@@ -159,3 +160,38 @@ def overlay(image: Any, heatmap: Any, alpha: float = 0.4) -> np.ndarray:
     colours = colormap_jet(heat) * 255.0
     out = (1.0 - alpha) * img + alpha * colours
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def overlays_for_files(model: Any, paths: Sequence[str], image_size: int, backgrounds: dict,
+                       alpha: float = 0.45, batch_size: int = 16, listener=None,
+                       cancel=None) -> dict:
+    """Grad-CAM of each file's predicted class, blended over ``backgrounds[path]``.
+
+    Files are decoded at the model's input side and explained ``batch_size`` at
+    a time through one :class:`~core.insight.feature_maps.Tap` built once, so
+    the sub-model is not rebuilt per image; the background (say, the thumbnail
+    the caller shows) may have any size.  Returns ``{path: uint8 RGB array}``;
+    files without a background or that cannot be decoded are left out.
+    """
+    from core.data.imageio import ImageError, load_rgb
+    from core.events import Progress, emit
+
+    tap = Tap(model, default_layer(model))
+    todo = [p for p in paths if p in backgrounds]
+    out = {}
+    for start in range(0, len(todo), batch_size):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        chunk, images = [], []
+        for p in todo[start:start + batch_size]:
+            try:
+                images.append(load_rgb(p, image_size))
+                chunk.append(p)
+            except (ImageError, OSError):
+                continue
+        if chunk:
+            for p, res in zip(chunk, grad_cam(model, np.stack(images), tap=tap)):
+                out[p] = overlay(backgrounds[p], res.upsampled, alpha)
+        emit(listener, Progress(min(start + batch_size, len(todo)), len(todo),
+                                "Grad-CAM: where the model looked"))
+    return out

@@ -1,1 +1,1 @@
-"""One module per step of the workflow; the main window lists them in order."""
+"""One package per step of the workflow (one module for a small page); the main window lists them in order."""

@@ -1,1 +1,1 @@
-"""Reusable widgets shared by pages."""
+"""Widgets used by two or more pages (a widget only one page uses lives in that page's package)."""

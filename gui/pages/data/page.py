@@ -16,41 +16,19 @@ from typing import Any, Optional
 from PySide6.QtCore import QSize, QUrl, Qt, Signal
 from PySide6.QtGui import QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog,
-                               QGroupBox, QHBoxLayout, QHeaderView, QLabel, QListView,
-                               QPushButton, QSpinBox, QSplitter, QTableWidget, QTableWidgetItem,
+                               QHBoxLayout, QHeaderView, QLabel, QListView,
+                               QPushButton, QSplitter, QTableWidget, QTableWidgetItem,
                                QTabWidget, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from gui.pages.base import Page
 from core.appdirs import sample_dataset_dir
 from gui.state import touches
 from gui.thumbnails import ThumbnailModel
-from gui.widgets.class_chart import ClassBarChart
+from gui.pages.data.class_chart import ClassBarChart
+from gui.pages.data.jobs import sample_job, scan_job
+from gui.pages.data.split_box import SplitBox
 
 ALL_CLASSES = "All classes"
-
-
-def scan_job(root: str, listener=None, cancel=None):
-    """Worker side of a scan (imports the scanner there, not on the UI thread)."""
-    from core.data.dataset import scan_dataset
-
-    return scan_dataset(root, listener=listener, cancel=cancel)
-
-
-def sample_job(root: str, listener=None, cancel=None) -> str:
-    """Make the sample dataset once (atomically: a half-made one never appears)."""
-    from core.events import Progress, emit
-    from core.fsutil import atomic_dir
-    from core.data.sample_data import generate_sample_dataset
-
-    path = Path(root)
-    if path.is_dir() and any(path.iterdir()):
-        return str(path)
-    emit(listener, Progress(0, 0, "Drawing the sample images…"))
-    with atomic_dir(path) as tmp:
-        generate_sample_dataset(tmp, per_class=40, size=128, seed=0)
-        if cancel is not None:
-            cancel.raise_if_cancelled()
-    return str(path)
 
 
 class DataPage(Page):
@@ -69,8 +47,32 @@ class DataPage(Page):
         self.report: Any = None
         self._scanned_root: Optional[str] = None
         self._job = None
+        self.body.addLayout(self._build_top_row())
+        self.folder_label = QLabel("No folder chosen yet.")
+        self.folder_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.summary_label = QLabel("")
+        self.summary_label.setWordWrap(True)
+        self.body.addWidget(self.folder_label)
+        self.body.addWidget(self.summary_label)
+        # left: classes and chart; right: images and problems
+        split = QSplitter(Qt.Horizontal)
+        split.addWidget(self._build_classes())
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self._build_images_tab(), "Images")
+        self.tabs.addTab(self._build_problems_tab(), "Problems")
+        split.addWidget(self.tabs)
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 3)
+        self.body.addWidget(split, 1)
+        self.body.addWidget(self._build_split_box())
 
-        # -- top row: where the images are ---------------------------------------
+        self.runner.busy_changed.connect(self._on_busy)
+        self.state.config_changed.connect(self._on_config_changed)
+        self._sync_from_config()
+        self._update_next()
+
+    # ------------------------------------------------------------------ building
+    def _build_top_row(self) -> QHBoxLayout:
         row = QHBoxLayout()
         self.choose_button = QPushButton("Choose image folder…")
         self.choose_button.setObjectName("primary")
@@ -90,16 +92,9 @@ class DataPage(Page):
         row.addWidget(self.sample_button)
         row.addWidget(self.rescan_button)
         row.addStretch(1)
-        self.body.addLayout(row)
-        self.folder_label = QLabel("No folder chosen yet.")
-        self.folder_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.summary_label = QLabel("")
-        self.summary_label.setWordWrap(True)
-        self.body.addWidget(self.folder_label)
-        self.body.addWidget(self.summary_label)
+        return row
 
-        # -- left: classes and chart; right: images and problems --------------------
-        split = QSplitter(Qt.Horizontal)
+    def _build_classes(self) -> QWidget:
         left = QWidget()
         left_lay = QVBoxLayout(left)
         left_lay.setContentsMargins(0, 0, 0, 0)
@@ -115,9 +110,9 @@ class DataPage(Page):
         left_lay.addWidget(QLabel("<b>Classes</b>"))
         left_lay.addWidget(self.class_table, 1)
         left_lay.addWidget(self.chart, 1)
-        split.addWidget(left)
+        return left
 
-        self.tabs = QTabWidget()
+    def _build_images_tab(self) -> QWidget:
         images = QWidget()
         img_lay = QVBoxLayout(images)
         top = QHBoxLayout()
@@ -140,8 +135,9 @@ class DataPage(Page):
         self.thumb_view.setSelectionMode(QAbstractItemView.SingleSelection)
         self.thumb_view.doubleClicked.connect(self._open_image)
         img_lay.addWidget(self.thumb_view, 1)
-        self.tabs.addTab(images, "Images")
+        return images
 
+    def _build_problems_tab(self) -> QWidget:
         problems = QWidget()
         prob_lay = QVBoxLayout(problems)
         self.warnings_label = QLabel("")
@@ -167,55 +163,17 @@ class DataPage(Page):
         path_row.addWidget(self.problem_path, 1)
         path_row.addWidget(self.show_in_folder_button)
         prob_lay.addLayout(path_row)
-        self.tabs.addTab(problems, "Problems")
-        split.addWidget(self.tabs)
-        split.setStretchFactor(0, 2)
-        split.setStretchFactor(1, 3)
-        self.body.addWidget(split, 1)
+        return problems
 
-        # -- split settings (config.data) -----------------------------------------
-        box = QGroupBox("Validation split")
-        grid = QVBoxLayout(box)
-        row = QHBoxLayout()
-        self.val_spin = QSpinBox()
-        self.val_spin.setRange(0, 90)
-        self.val_spin.setSuffix(" %")
-        self.val_spin.setToolTip("These images are never trained on; they show how well the "
-                                 "model works on images it has not seen.")
+    def _build_split_box(self) -> SplitBox:
+        """The split settings (``config.data``)."""
+        self.split_box = SplitBox()
+        self.val_spin, self.seed_spin = self.split_box.val_spin, self.split_box.seed_spin
+        self.cache_spin, self.split_note = self.split_box.cache_spin, self.split_box.split_note
         self.val_spin.valueChanged.connect(lambda v: self.state.set("data.val_split", v / 100))
-        self.seed_spin = QSpinBox()
-        self.seed_spin.setRange(0, 2_147_483_647)
-        self.seed_spin.setToolTip("The same seed gives the same split every time.")
         self.seed_spin.valueChanged.connect(lambda v: self.state.set("data.seed", v))
-        self.cache_spin = QSpinBox()
-        self.cache_spin.setRange(0, 1_048_576)
-        self.cache_spin.setSingleStep(256)
-        self.cache_spin.setSuffix(" MB")
-        self.cache_spin.setSpecialValueText("off")
-        self.cache_spin.setToolTip("Memory for decoded images so later epochs skip decoding "
-                                   "(0 = off).")
         self.cache_spin.valueChanged.connect(lambda v: self.state.set("data.cache_mb", v))
-        for text, spin, width in (("Hold back for validation:", self.val_spin, 90),
-                                  ("Shuffle seed:", self.seed_spin, 120),
-                                  ("Image cache:", self.cache_spin, 120)):
-            label = QLabel(text)
-            label.setBuddy(spin)
-            spin.setMinimumWidth(width)
-            row.addWidget(label)
-            row.addWidget(spin)
-            row.addSpacing(18)
-        row.addStretch(1)
-        grid.addLayout(row)
-        self.split_note = QLabel("")
-        self.split_note.setObjectName("hint")
-        self.split_note.setWordWrap(True)
-        grid.addWidget(self.split_note)
-        self.body.addWidget(box)
-
-        self.runner.busy_changed.connect(self._on_busy)
-        self.state.config_changed.connect(self._on_config_changed)
-        self._sync_from_config()
-        self._update_next()
+        return self.split_box
 
     # ------------------------------------------------------------------ opening
     def choose_folder(self) -> None:
@@ -409,26 +367,12 @@ class DataPage(Page):
                                           else "No folder chosen yet.")
 
     def _sync_from_config(self) -> None:
-        d = self.state.config.data
-        for spin, value in ((self.val_spin, round(d.val_split * 100)), (self.seed_spin, d.seed),
-                            (self.cache_spin, d.cache_mb)):
-            spin.blockSignals(True)
-            spin.setValue(int(value))
-            spin.blockSignals(False)
+        self.split_box.show_config(self.state.config.data)
         self._update_split_note()
 
     def _update_split_note(self) -> None:
         records = list(getattr(self.report, "records", []) or []) if self.report else []
-        presplit = any(getattr(r, "subset", "") in ("val", "validation") for r in records)
-        if presplit:
-            self.split_note.setText("This folder already has train/ and val/ sub-folders; "
-                                    "that split is used and the percentage is ignored.")
-        elif records:
-            n_val = round(len(records) * self.state.config.data.val_split)
-            self.split_note.setText(f"About {n_val} of {len(records)} images will be held back, "
-                                    "the same share from every class.")
-        else:
-            self.split_note.setText("")
+        self.split_box.show_note(records, self.state.config.data.val_split)
 
     def _on_busy(self, busy: bool) -> None:
         for b in (self.choose_button, self.sample_button):

@@ -18,45 +18,13 @@ import numpy as np
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from gui.widgets.tile_grid import (TileGridView, TileLayout, diverging, grid_columns, mosaic,
+from gui.pages.network.tile_grid import (TileGridView, TileLayout, diverging, grid_columns, mosaic,
                                    scale_for)
 
-CONV2D_TYPES = ("Conv2D", "DepthwiseConv2D", "SeparableConv2D")
 MAX_FILTERS = 32  # per-channel view: rows shown (filters) ...
 MAX_INPUTS = 32   # ... and columns shown (input channels)
 MODES = (("rgb", "Colour pictures, one per filter"),
          ("channels", "Each input channel separately (blue −, orange +)"))
-
-
-@dataclass
-class ConvLayer:
-    """A 2-D convolution the picker offers."""
-
-    path: str
-    type: str
-    kernel: tuple
-    in_channels: int
-    out_channels: int
-
-    @property
-    def label(self) -> str:
-        k = "×".join(map(str, self.kernel))
-        return (f"{self.path} — {self.type} {k}, "
-                f"{self.in_channels} → {self.out_channels} channels")
-
-    @property
-    def colour_ok(self) -> bool:
-        return self.in_channels in (1, 3)
-
-
-def conv_layers(inspection: Any) -> list[ConvLayer]:
-    """The 2-D convolutions of an inspection, in the order the image meets them."""
-    out = []
-    for row in inspection.rows:
-        if row.type in CONV2D_TYPES and isinstance(row.input_shape, tuple):
-            out.append(ConvLayer(row.path, row.type, tuple(row.kernel_size or ()),
-                                 int(row.input_shape[-1] or 0), int(row.output_shape[-1] or 0)))
-    return out
 
 
 @dataclass
@@ -128,7 +96,7 @@ class KernelsTab(QWidget):
 
     def __init__(self, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
-        self.layers: list[ConvLayer] = []
+        self.layers: list = []  # core.insight.explorer.ConvLayer
         self.view: Optional[KernelView] = None
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 6, 0, 0)
@@ -161,7 +129,7 @@ class KernelsTab(QWidget):
         self.grid = TileGridView()
         lay.addWidget(self.grid, 1)
 
-    def set_layers(self, layers: list[ConvLayer], note: str = "") -> None:
+    def set_layers(self, layers: list, note: str = "") -> None:
         """New model: fill the picker, select the first convolution and ask for its filters."""
         self.layers = list(layers)
         self.view = None

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QPus
                                QVBoxLayout, QWidget)
 
 from gui.thumbnails import array_to_qimage
-from gui.widgets.tile_grid import BACKGROUND, TileGridView, TileLayout, scale_for, viridis
+from gui.pages.network.tile_grid import BACKGROUND, TileGridView, TileLayout, scale_for, viridis
 
 MAX_CHANNELS = 64  # more tiles than this become too small to read
 INPUT_SIDE = 150   # the input image next to the maps, in screen pixels

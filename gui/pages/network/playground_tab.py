@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGridLayout, Q
 
 from gui.theme import ERROR
 from gui.thumbnails import array_to_qimage
-from gui.widgets.network_maps import ImagePicker
+from gui.pages.network.maps_tab import ImagePicker
 
 PLAY_SIDE = 160   # the image's longer side in the playground (small numbers, quick maths)
 SHOW_SIDE = 300   # on screen
@@ -157,6 +157,12 @@ class PlaygroundTab(QWidget):
         lay.addWidget(self.images)
 
         row = QHBoxLayout()
+        row.addWidget(self._build_controls())
+        row.addLayout(self._build_pictures(), 1)
+        lay.addLayout(row, 1)
+        self.set_kernel_choice(next(iter(self._presets)))
+
+    def _build_controls(self) -> QWidget:
         controls = QWidget()
         controls.setMaximumWidth(380)
         column = QVBoxLayout(controls)
@@ -164,6 +170,23 @@ class PlaygroundTab(QWidget):
         form = QFormLayout()
         column.addLayout(form)
         column.addStretch(1)
+        self._build_kernel_controls(form)
+        self.grey_check = QCheckBox("Use the image in grey (one channel)")
+        self.grey_check.toggled.connect(lambda _on: self.request())
+        form.addRow(self.grey_check)
+        self.padding_combo = QComboBox()
+        self.padding_combo.addItem("same — add zeros around, keep the size", "same")
+        self.padding_combo.addItem("valid — no padding, the image shrinks", "valid")
+        self.padding_combo.activated.connect(lambda _i: self.request())
+        form.addRow("Padding:", self.padding_combo)
+        self.stride_spin = QSpinBox()
+        self.stride_spin.setRange(1, 4)
+        self.stride_spin.setToolTip("How many pixels the kernel moves each step")
+        self.stride_spin.valueChanged.connect(lambda _v: self.request())
+        form.addRow("Stride:", self.stride_spin)
+        return controls
+
+    def _build_kernel_controls(self, form: QFormLayout) -> None:
         self.kernel_combo = QComboBox()
         for name in self._presets:
             self.kernel_combo.addItem(name, name)
@@ -199,21 +222,8 @@ class PlaygroundTab(QWidget):
         self.error_label.setStyleSheet(f"color: {ERROR};")
         self.error_label.hide()
         form.addRow(self.error_label)
-        self.grey_check = QCheckBox("Use the image in grey (one channel)")
-        self.grey_check.toggled.connect(lambda _on: self.request())
-        form.addRow(self.grey_check)
-        self.padding_combo = QComboBox()
-        self.padding_combo.addItem("same — add zeros around, keep the size", "same")
-        self.padding_combo.addItem("valid — no padding, the image shrinks", "valid")
-        self.padding_combo.activated.connect(lambda _i: self.request())
-        form.addRow("Padding:", self.padding_combo)
-        self.stride_spin = QSpinBox()
-        self.stride_spin.setRange(1, 4)
-        self.stride_spin.setToolTip("How many pixels the kernel moves each step")
-        self.stride_spin.valueChanged.connect(lambda _v: self.request())
-        form.addRow("Stride:", self.stride_spin)
-        row.addWidget(controls)
 
+    def _build_pictures(self) -> QGridLayout:
         pictures = QGridLayout()
         self.input_title = QLabel("<b>Input</b>")
         self.output_title = QLabel("<b>Output</b>")
@@ -243,9 +253,7 @@ class PlaygroundTab(QWidget):
         pictures.addWidget(self.scaling_label, 4, 0, 1, 2)
         pictures.setRowStretch(5, 1)
         pictures.setColumnStretch(2, 1)
-        row.addLayout(pictures, 1)
-        lay.addLayout(row, 1)
-        self.set_kernel_choice(next(iter(self._presets)))
+        return pictures
 
     # ------------------------------------------------------------------ choices
     def set_learned(self, weights: Optional[np.ndarray], layer: str = "") -> None:
@@ -350,6 +358,10 @@ class PlaygroundTab(QWidget):
                              "padding": self.padding_combo.currentData(),
                              "stride": self.stride_spin.value()})
         return True
+
+    def shutdown(self) -> None:
+        """Stop the pending recompute (the window is closing)."""
+        self._debounce.stop()
 
     def show_error(self, message: str) -> None:
         self.error_label.setText(message)

@@ -11,14 +11,13 @@ export made from a run folder) and enables "Open in TensorBoard" when the run ha
 Selecting two rows compares them: the settings that differ (dotted keys, the
 same names the config file uses) and their validation curves overlaid, so
 "did the lower learning rate help?" has a visible answer.  The curves'
-numbers are kept in :attr:`RunsPage.compare_series` for tests; pyqtgraph is
-imported the first time two runs are compared.
+numbers are kept in :attr:`RunsPage.compare_series` for tests
+(:mod:`gui.pages.runs.compare`).
 """
 
 from __future__ import annotations
 
 import html
-import json
 import time
 from pathlib import Path
 from typing import Any, Optional
@@ -27,20 +26,19 @@ from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
                                QLineEdit, QMessageBox, QPushButton, QSplitter, QTableView,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+                               QVBoxLayout, QWidget)
 
 from core.errors import UserError
 from core.fsutil import human_size
 from gui.jobs import Job
 from gui.pages.base import Page
-from gui.theme import ACCENT
+from gui.pages.runs.compare import CompareView, pct
 from gui.widgets.tensorboard_button import TensorBoardButton, opened_message
 
 ID_ROLE = Qt.UserRole + 1
 SORT_ROLE = Qt.UserRole + 2
 COLUMNS = ("Started", "Backbone", "Size", "Images", "Val accuracy", "Macro F1", "Duration",
            "Status", "Folder")
-COLOR_B = "#f0a04b"
 
 
 def rebuild_job(db_path: str, roots: list[str], listener=None, cancel=None) -> int:
@@ -50,23 +48,11 @@ def rebuild_job(db_path: str, roots: list[str], listener=None, cancel=None) -> i
     return RunHistory(db_path).rebuild_index(roots, listener=listener, cancel=cancel)
 
 
-def _pct(x: Optional[float]) -> str:
-    return f"{x * 100:.1f}%" if x is not None else "–"
-
-
 def _duration(s: Optional[float]) -> str:
     if s is None:
         return "–"
     s = int(round(s))
     return f"{s // 3600} h {s % 3600 // 60:02d} min" if s >= 3600 else f"{s // 60} min {s % 60:02d} s"
-
-
-def _value_text(v: Any) -> str:
-    if v is None:
-        return "(not set)"
-    if isinstance(v, (dict, list)):
-        return json.dumps(v)
-    return str(v)
 
 
 def exports_text(run_name: str, exports: list[dict]) -> str:
@@ -114,10 +100,35 @@ class RunsPage(Page):
         self._history = None
         self._rebuild: Optional[Job] = None
         self.comparison = None
-        self.compare_series: dict[str, dict[str, list[float]]] = {}
-        self._plots: dict[str, Any] = {}
-        self._curves: dict[tuple[str, str], Any] = {}
+        self.body.addLayout(self._build_bar())
+        self.compare_box = CompareView()
+        self.diff_table = self.compare_box.diff_table
+        self.compare_hint = QLabel("Select two runs (Ctrl+click) to compare them.")
+        self.compare_hint.setObjectName("hint")
+        splitter = QSplitter(Qt.Vertical)
+        splitter.addWidget(self._build_table())
+        splitter.addWidget(self.compare_box)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
+        self.body.addWidget(splitter, 1)
+        self.body.addWidget(self.compare_hint)
+        self.compare_box.hide()
 
+        self.filter_edit.textChanged.connect(self._on_filter)
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._on_selection())
+        self.table.doubleClicked.connect(lambda _i: self.open_selected())
+        self.open_button.clicked.connect(self.open_selected)
+        self.delete_button.clicked.connect(self.delete_selected)
+        self.rescan_button.clicked.connect(lambda: self.rescan())
+        self.add_button.clicked.connect(self._choose_folder)
+        self.tensorboard_button.opened.connect(
+            lambda url, shown: self.show_info(opened_message(url, shown)))
+        self.tensorboard_button.failed.connect(self.show_error)
+        state.run_changed.connect(lambda _r: self.refresh() if self._history is not None else None)
+        self._on_selection()
+
+    # ------------------------------------------------------------------ building
+    def _build_bar(self) -> QHBoxLayout:
         bar = QHBoxLayout()
         self.filter_edit = QLineEdit()
         self.filter_edit.setPlaceholderText("Filter: backbone, folder, status, date…")
@@ -143,8 +154,10 @@ class RunsPage(Page):
         for b in (self.open_button, self.tensorboard_button, self.delete_button, self.add_button,
                   self.rescan_button):
             bar.addWidget(b)
-        self.body.addLayout(bar)
+        return bar
 
+    def _build_table(self) -> QWidget:
+        """The runs table, with the selected run's exports under it."""
         self.model = QStandardItemModel(0, len(COLUMNS), self)
         self.model.setHorizontalHeaderLabels(list(COLUMNS))
         self.proxy = QSortFilterProxyModel(self)
@@ -182,52 +195,7 @@ class RunsPage(Page):
         self.exports_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         top_lay.addWidget(self.exports_label)
         self.exports_label.hide()
-
-        self.compare_box = QWidget()
-        box = QVBoxLayout(self.compare_box)
-        box.setContentsMargins(0, 0, 0, 0)
-        self.compare_title = QLabel()
-        self.compare_title.setWordWrap(True)
-        self.compare_title.setTextFormat(Qt.RichText)
-        box.addWidget(self.compare_title)
-        row = QHBoxLayout()
-        self.diff_table = QTableWidget(0, 3)
-        self.diff_table.setHorizontalHeaderLabels(["Setting", "A", "B"])
-        self.diff_table.verticalHeader().hide()
-        self.diff_table.setEditTriggers(QAbstractItemView.NoEditTriggers)
-        self.diff_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
-        self.diff_table.horizontalHeader().setStretchLastSection(True)
-        self.diff_table.setMinimumWidth(360)
-        row.addWidget(self.diff_table, 2)
-        self.plots_host = QWidget()
-        self.plots_layout = QHBoxLayout(self.plots_host)
-        self.plots_layout.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.plots_host, 3)
-        box.addLayout(row, 1)
-        self.compare_hint = QLabel("Select two runs (Ctrl+click) to compare them.")
-        self.compare_hint.setObjectName("hint")
-
-        splitter = QSplitter(Qt.Vertical)
-        splitter.addWidget(top)
-        splitter.addWidget(self.compare_box)
-        splitter.setStretchFactor(0, 1)
-        splitter.setStretchFactor(1, 1)
-        self.body.addWidget(splitter, 1)
-        self.body.addWidget(self.compare_hint)
-        self.compare_box.hide()
-
-        self.filter_edit.textChanged.connect(self._on_filter)
-        self.table.selectionModel().selectionChanged.connect(lambda *_: self._on_selection())
-        self.table.doubleClicked.connect(lambda _i: self.open_selected())
-        self.open_button.clicked.connect(self.open_selected)
-        self.delete_button.clicked.connect(self.delete_selected)
-        self.rescan_button.clicked.connect(lambda: self.rescan())
-        self.add_button.clicked.connect(self._choose_folder)
-        self.tensorboard_button.opened.connect(
-            lambda url, shown: self.show_info(opened_message(url, shown)))
-        self.tensorboard_button.failed.connect(self.show_error)
-        state.run_changed.connect(lambda _r: self.refresh() if self._history is not None else None)
-        self._on_selection()
+        return top
 
     # ------------------------------------------------------------------ data
     @property
@@ -266,7 +234,7 @@ class RunsPage(Page):
                 _item(r.backbone or "–", (r.backbone or "").lower()),
                 _item(size, r.image_size, True),
                 _item(str(r.images) if r.images is not None else "–", r.images, True),
-                _item(_pct(r.accuracy), r.accuracy, True),
+                _item(pct(r.accuracy), r.accuracy, True),
                 _item(f"{r.macro_f1:.3f}" if r.macro_f1 is not None else "–", r.macro_f1, True),
                 _item(_duration(r.seconds), r.seconds, True),
                 _item(status, status),
@@ -403,6 +371,11 @@ class RunsPage(Page):
         self.rebuilt.emit(n)
 
     # ------------------------------------------------------------------ compare
+    @property
+    def compare_series(self) -> dict[str, dict[str, list[float]]]:
+        """The compared runs' validation points ({"A": {"x": ..., "val_accuracy": ...}, "B": ...})."""
+        return self.compare_box.series
+
     def compare(self, a: int, b: int) -> None:
         try:
             cmp = self.history.compare(a, b)
@@ -410,58 +383,10 @@ class RunsPage(Page):
             self.show_error(str(exc))
             return
         self.comparison = cmp
-        self.compare_title.setText(
-            f"<b>Comparing</b> <span style='color:{ACCENT}'>A: {cmp.a.name}</span> "
-            f"({_pct(cmp.a.accuracy)}) with <span style='color:{COLOR_B}'>B: {cmp.b.name}</span> "
-            f"({_pct(cmp.b.accuracy)}) — "
-            + (f"{len(cmp.diff)} setting{'s' if len(cmp.diff) != 1 else ''} differ"
-               if cmp.diff else "same settings"))
-        rows = cmp.diff or [("(no differences)", "", "")]
-        self.diff_table.setRowCount(len(rows))
-        for i, (key, va, vb) in enumerate(rows):
-            for j, text in enumerate((key, _value_text(va) if cmp.diff else "",
-                                      _value_text(vb) if cmp.diff else "")):
-                item = QTableWidgetItem(text)
-                item.setToolTip(text)
-                self.diff_table.setItem(i, j, item)
-        self.compare_series = {"A": self._series(cmp.history_a), "B": self._series(cmp.history_b)}
-        self._draw_curves()
+        self.compare_box.show_comparison(cmp)
         self.compare_box.show()
         self.compare_hint.hide()
         self.compared.emit(cmp)
-
-    @staticmethod
-    def _series(rows: list[dict]) -> dict[str, list[float]]:
-        """Validation points at x = epochs over both phases (fine-tuning after the head)."""
-        x, acc, loss = [], [], []
-        for i, row in enumerate(rows, start=1):
-            if row.get("val_loss") is None and row.get("val_accuracy") is None:
-                continue
-            x.append(float(row.get("global_epoch") or i))
-            acc.append(float("nan") if row.get("val_accuracy") is None else row["val_accuracy"])
-            loss.append(float("nan") if row.get("val_loss") is None else row["val_loss"])
-        return {"x": x, "val_accuracy": acc, "val_loss": loss}
-
-    def _draw_curves(self) -> None:
-        import pyqtgraph as pg
-
-        from gui.widgets.curves import epoch_plot
-
-        if not self._plots:
-            for key, title in (("val_accuracy", "Validation accuracy (higher is better)"),
-                               ("val_loss", "Validation loss (lower is better)")):
-                plot = epoch_plot(title, 160, legend_top=(key != "val_accuracy"))
-                for name, color in (("A", ACCENT), ("B", COLOR_B)):
-                    self._curves[(key, name)] = plot.plot(
-                        [], [], pen=pg.mkPen(color, width=2), symbol="o", symbolSize=6,
-                        symbolBrush=color, symbolPen=None, name=f"run {name}")
-                plot.setMouseEnabled(x=False, y=False)
-                self._plots[key] = plot
-                self.plots_layout.addWidget(plot)
-        for (key, name), curve in self._curves.items():
-            s = self.compare_series[name]
-            curve.setData(s["x"], s[key])
-        self._plots["val_accuracy"].setYRange(0, 1.02, padding=0)
 
     # ------------------------------------------------------------------ lifecycle
     def shutdown(self) -> None:

@@ -18,33 +18,14 @@ from pathlib import Path
 from typing import Any, Optional
 
 from PySide6.QtCore import QUrl, Qt, Signal
-from PySide6.QtGui import QColor, QDesktopServices
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QFileDialog, QGridLayout,
-                               QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMenu,
-                               QPlainTextEdit, QPushButton, QSpinBox, QTableWidget,
-                               QTableWidgetItem)
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (QCheckBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout,
+                               QLabel, QLineEdit, QMenu, QPlainTextEdit, QPushButton, QSpinBox)
 
-from core.fsutil import human_size
+from core.formats import AGREEMENT_SAMPLE_CAP, FORMATS, NAMES
 from gui.pages.base import Page
+from gui.pages.export.report_table import fill_table, html, make_table, table_rows
 from gui.state import touches
-from gui.theme import ERROR, OK, WARN
-
-#: Kept in step with core.export.exporter.FORMATS (a test checks); listed here so the page
-#: can be built without importing the exporter (which pulls in NumPy et al.).
-FORMATS = ("keras", "savedmodel", "tflite", "tflite-fp16", "tflite-int8", "onnx")
-
-FORMAT_TEXT = {
-    "keras": ("Keras (.keras)", "Python with Keras; can be fine-tuned further"),
-    "savedmodel": ("TensorFlow SavedModel", "TF Serving, TensorFlow.js converter, C++"),
-    "tflite": ("TensorFlow Lite, float32", "Android, iOS, Raspberry Pi"),
-    "tflite-fp16": ("TensorFlow Lite, float16", "half the size, nearly the same answers"),
-    "tflite-int8": ("TensorFlow Lite, int8", "smallest and fastest; microcontrollers, Edge "
-                    "TPU; calibrated on your training images"),
-    "onnx": ("ONNX", "onnxruntime: C#, C++, Java, JavaScript, Python"),
-}
-
-COLUMNS = ["Format", "Result", "Max |Δp|", "Top-1 agreement", "Accuracy: file (app)", "Size",
-           "Latency (CPU, 1 image)", "File", "Bound for PASS"]
 
 
 def export_job(source: str, formats: list, out_dir: str, export_cfg: Any,
@@ -71,8 +52,19 @@ class ExportPage(Page):
         self.report: Any = None
         self._chosen_source: Optional[str] = None
         self._last_out: Optional[str] = None
+        self._build_source_row()
+        self._build_settings()
+        self._build_actions()
+        self._build_report()
+        self.state.config_changed.connect(self._on_config_changed)
+        self.state.run_changed.connect(lambda _r: self._refresh_source())
+        self.state.model_changed.connect(lambda _m: self._refresh_source())
+        self.runner.busy_changed.connect(self._on_busy)
+        self._sync_from_config()
+        self._refresh_source()
 
-        # -- what to export -----------------------------------------------------------
+    def _build_source_row(self) -> None:
+        """What to export: the current run, or a run folder / .keras chosen here."""
         row = QHBoxLayout()
         self.source_label = QLabel()
         self.source_label.setWordWrap(True)
@@ -88,14 +80,15 @@ class ExportPage(Page):
         row.addWidget(self.source_button)
         self.body.addLayout(row)
 
-        # -- formats and settings ---------------------------------------------------------
+    def _build_settings(self) -> None:
+        """One tick box per format of core.formats, the check sizes and the output folder."""
         top = QHBoxLayout()
         box = QGroupBox("Formats")
         grid = QGridLayout(box)
         self.format_checks: dict[str, QCheckBox] = {}
-        for i, fmt in enumerate(FORMATS):
-            name, what = FORMAT_TEXT[fmt]
-            check = QCheckBox(name)
+        for i, spec in enumerate(FORMATS):
+            fmt, what = spec.name, spec.use
+            check = QCheckBox(spec.title)
             check.setToolTip(f"{fmt}: {what}")
             check.toggled.connect(self._on_formats_edited)
             hint = QLabel(what)
@@ -105,13 +98,19 @@ class ExportPage(Page):
             self.format_checks[fmt] = check
         grid.setColumnStretch(1, 1)
         top.addWidget(box, 3)
+        top.addWidget(self._build_checks(), 2)
+        self.body.addLayout(top)
+        self._build_out_row()
 
+    def _build_checks(self) -> QGroupBox:
         box = QGroupBox("Checks")
         form = QGridLayout(box)
         self.parity_spin = QSpinBox()
         self.parity_spin.setRange(1, 10000)
-        self.parity_spin.setToolTip("Validation images each exported file must answer like the "
-                                    "app (more: a stricter check, a slower export)")
+        self.parity_spin.setToolTip("Validation images each float32 file must answer like the "
+                                    "app (more: a stricter check, a slower export); float16 "
+                                    "and int8 are judged on every validation image up to "
+                                    f"{AGREEMENT_SAMPLE_CAP}")
         self.parity_spin.valueChanged.connect(lambda v: self.state.set("export.parity_images", v))
         self.calib_spin = QSpinBox()
         self.calib_spin.setRange(1, 100000)
@@ -119,12 +118,6 @@ class ExportPage(Page):
                                    "value ranges (only for TensorFlow Lite int8)")
         self.calib_spin.valueChanged.connect(
             lambda v: self.state.set("export.int8_calibration_images", v))
-        self.out_edit = QLineEdit()
-        self.out_edit.setToolTip("A new or empty folder, or an earlier export to replace")
-        self.out_edit.editingFinished.connect(
-            lambda: self.state.set("export.out_dir", self.out_edit.text().strip()))
-        self.out_button = QPushButton("Choose…")
-        self.out_button.clicked.connect(self.choose_out_dir)
         for r, (text, widget) in enumerate((("Parity check images:", self.parity_spin),
                                             ("int8 calibration images:", self.calib_spin))):
             label = QLabel(text)
@@ -133,8 +126,16 @@ class ExportPage(Page):
             form.addWidget(widget, r, 1)
         form.setColumnStretch(1, 1)
         form.setRowStretch(2, 1)
-        top.addWidget(box, 2)
-        self.body.addLayout(top)
+        return box
+
+    def _build_out_row(self) -> None:
+        self.out_edit = QLineEdit()
+        self.out_edit.setToolTip("A new or empty folder, or an earlier export: the formats exported "
+                                 "now replace theirs there; your own files stay")
+        self.out_edit.editingFinished.connect(
+            lambda: self.state.set("export.out_dir", self.out_edit.text().strip()))
+        self.out_button = QPushButton("Choose…")
+        self.out_button.clicked.connect(self.choose_out_dir)
         out_row = QHBoxLayout()
         label = QLabel("Save to folder:")
         label.setBuddy(self.out_edit)
@@ -143,7 +144,7 @@ class ExportPage(Page):
         out_row.addWidget(self.out_button)
         self.body.addLayout(out_row)
 
-        # -- action -----------------------------------------------------------------------
+    def _build_actions(self) -> None:
         row = QHBoxLayout()
         self.export_button = QPushButton("Export")
         self.export_button.setObjectName("primary")
@@ -160,14 +161,8 @@ class ExportPage(Page):
         row.addWidget(self.status_label, 1)
         self.body.addLayout(row)
 
-        # -- report -----------------------------------------------------------------------
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.verticalHeader().hide()
-        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
-        self.table.horizontalHeader().setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.Stretch)
+    def _build_report(self) -> None:
+        self.table = make_table()
         self.body.addWidget(self.table, 2)
         self.failures_label = QLabel("")
         self.failures_label.setWordWrap(True)
@@ -180,13 +175,6 @@ class ExportPage(Page):
         self.log.setPlaceholderText("What the export does shows here.")
         self.log.setMaximumHeight(110)
         self.body.addWidget(self.log, 1)
-
-        self.state.config_changed.connect(self._on_config_changed)
-        self.state.run_changed.connect(lambda _r: self._refresh_source())
-        self.state.model_changed.connect(lambda _m: self._refresh_source())
-        self.runner.busy_changed.connect(self._on_busy)
-        self._sync_from_config()
-        self._refresh_source()
 
     # ------------------------------------------------------------------ source
     def source_path(self) -> Optional[str]:
@@ -242,16 +230,16 @@ class ExportPage(Page):
                                       "run folder or .keras file to export.")
         else:
             whose = "chosen here" if self._chosen_source else "the current run"
-            self.source_label.setText(f"<b>Model to export</b> ({whose}): {_html(src)}")
+            self.source_label.setText(f"<b>Model to export</b> ({whose}): {html(src)}")
         self.out_edit.setPlaceholderText(self.default_out_dir() or "choose a folder")
         self._update_export_button()
 
     # ------------------------------------------------------------------ settings
     def selected_formats(self) -> list[str]:
-        return [f for f in FORMATS if self.format_checks[f].isChecked()]
+        return [f for f in NAMES if self.format_checks[f].isChecked()]
 
     def set_formats(self, formats) -> None:
-        self.state.set("export.formats", [f for f in FORMATS if f in set(formats)])
+        self.state.set("export.formats", [f for f in NAMES if f in set(formats)])
 
     def _on_formats_edited(self) -> None:
         self.state.set("export.formats", self.selected_formats())
@@ -362,53 +350,14 @@ class ExportPage(Page):
                            " Open folder shows the files; README.txt there says how to use "
                            "each one.")
         else:
-            self.show_error(f"{total - passed} of {total} formats failed; see below why. The "
-                            "others are fine to use.")
+            unchecked = sum(1 for r in report.results if r.status == "not_checked")
+            how = f" ({unchecked} could not be checked)" if unchecked else ""
+            self.show_error(f"{total - passed} of {total} formats failed{how}; see below why. "
+                            "The others are fine to use.")
         self.export_finished.emit(report)
 
     def _fill_report(self, report: Any) -> None:
-        self.table.setRowCount(len(report.results))
-        problems = []
-        for i, r in enumerate(report.results):
-            p = r.parity or {}
-            diff = p.get("max_abs_diff")
-            agree = p.get("top1_agreement")
-            if r.status == "ok":
-                result, colour = "PASS", OK
-            elif r.status == "parity_failed":
-                result, colour = "FAIL (parity)", WARN
-                problems.append(f"<b>{r.format}</b>: written, but its answers differ from the "
-                                f"app's ({_html(str(p.get('reason', r.error)))}); do not "
-                                "trust it.")
-            else:
-                result, colour = "FAILED", ERROR
-                problems.append(f"<b>{r.format}</b>: not exported: {_html(r.error)}")
-            finite = diff is not None and diff == diff and diff != float("inf")
-            acc = "–"
-            if p.get("accuracy_export") is not None and p.get("accuracy_app") is not None:
-                acc = f"{p['accuracy_export']:.1%} ({p['accuracy_app']:.1%})"
-            values = [
-                r.format, result,
-                f"{diff:.1e}" if finite else "–",
-                f"{agree:.1%}" if agree is not None and finite else "–",
-                acc,
-                human_size(r.size_bytes) if r.size_bytes else "–",
-                f"{r.latency_ms:.2f} ms" if r.latency_ms is not None else "–",
-                os.path.basename(r.path) if r.path else "–",
-                str(p.get("bound", "")),
-            ]
-            for col, text in enumerate(values):
-                item = QTableWidgetItem(text)
-                item.setToolTip(r.error or p.get("reason", "") or
-                                (r.path if col == 7 else text))
-                if col == 1:
-                    item.setForeground(QColor(colour))
-                    f = item.font()
-                    f.setBold(True)
-                    item.setFont(f)
-                if col in (2, 3, 4, 5, 6):
-                    item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
-                self.table.setItem(i, col, item)
+        problems = fill_table(self.table, report)
         if problems:
             self.failures_label.setText("<br>".join(problems))
             self.failures_label.show()
@@ -417,8 +366,7 @@ class ExportPage(Page):
 
     def report_rows(self) -> list[dict]:
         """The report table as dicts keyed by column title (for tests and scripting)."""
-        return [{COLUMNS[c]: self.table.item(r, c).text() for c in range(len(COLUMNS))}
-                for r in range(self.table.rowCount())]
+        return table_rows(self.table)
 
     def open_folder(self) -> None:
         folder = self.report.out_dir if self.report is not None else self._last_out
@@ -439,6 +387,3 @@ class ExportPage(Page):
             return str(Path(src).parent)
         return str(Path.home())
 
-
-def _html(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

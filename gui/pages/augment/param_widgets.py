@@ -1,6 +1,6 @@
 """One editor widget per augmentation parameter, chosen by its ``ParamSpec.kind``.
 
-The augmentation page is generated from ``core.data.augment.TRANSFORMS`` rather than
+The augmentation page is generated from ``core.data.augment_specs.TRANSFORMS`` rather than
 hand-written per transform, so a transform added to the engine gets controls
 without GUI changes.  Each editor has ``value()``/``set_value()`` in the JSON
 form the config stores (lists for ranges) and a ``changed`` signal.

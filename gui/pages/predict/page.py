@@ -9,159 +9,28 @@ same code path as ``python main.py predict``, so the page and the CLI always
 agree.  The CSV has the CLI's columns (``rows_to_csv`` is reused).
 
 Everything slow runs as the window's one job: loading the model, decoding,
-predicting, thumbnails and Grad-CAM.  The job returns finished ``QImage``s;
-the UI thread only paints them.
+predicting, thumbnails and Grad-CAM.  The job returns finished ``QImage``s
+(:mod:`gui.pages.predict.jobs`); the UI thread only paints them.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from PySide6.QtCore import QUrl, Qt, Signal
-from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QFileDialog, QFrame,
-                               QHBoxLayout, QHeaderView, QLabel, QListView, QMenu,
-                               QPushButton, QSpinBox, QStackedWidget, QTableWidget,
-                               QTableWidgetItem, QTabWidget, QTreeWidget, QTreeWidgetItem)
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QLabel, QMenu, QPushButton,
+                               QSpinBox)
 
 from gui.pages.base import Page
-from gui.widgets.prediction_cards import (IMAGE_SIDE, CardRow, PredictionDelegate,
-                                          PredictionModel)
+from gui.pages.predict.cards import CardRow
+from gui.pages.predict.jobs import PredictOutcome, gradcam_job, load_model_job, predict_job
+from gui.pages.predict.results import ResultsView, model_text
 
 IMAGE_FILTER = ("Images (*.jpg *.jpeg *.png *.bmp *.gif *.webp *.tif *.tiff);;"
                 "All files (*)")
 MODEL_FILTER = "Models (*.keras *.tflite *.onnx);;All files (*)"
-GRADCAM_ALPHA = 0.45
-GRADCAM_BATCH = 16
-
-
-# --------------------------------------------------------------------------- worker side
-
-
-@dataclass
-class PredictOutcome:
-    """What a prediction job hands back to the page (built in the worker)."""
-
-    predictor: Any
-    rows: list  # core.infer.predictor.Prediction, in input order, errors included
-    thumbnails: dict = field(default_factory=dict)  # path -> QImage
-    overlays: dict = field(default_factory=dict)  # path -> QImage (Grad-CAM)
-    replace: bool = False  # True: these rows are the whole result (model changed)
-
-
-def load_model_job(path: str, listener=None, cancel=None):
-    """Open a model in the worker (TensorFlow / TFLite / onnxruntime load there)."""
-    from core.events import Progress, emit
-    from core.infer.loaders import load_predictor
-
-    emit(listener, Progress(0, 0, "Loading the model…"))
-    return load_predictor(path)
-
-
-def _thumbnail_arrays(paths: Sequence[str], side: int, listener, cancel) -> dict:
-    from core.events import Progress, emit
-    from core.data.imageio import ImageError, load_thumbnail
-
-    out = {}
-    for i, p in enumerate(paths):
-        if cancel is not None:
-            cancel.raise_if_cancelled()
-        try:
-            out[p] = load_thumbnail(p, side)
-        except (ImageError, OSError):
-            pass  # it was readable a moment ago; the card shows no picture
-        emit(listener, Progress(i + 1, len(paths), "Making thumbnails"))
-    return out
-
-
-def gradcam_overlays(predictor: Any, paths: Sequence[str], side: int = IMAGE_SIDE,
-                     thumbnails: Optional[dict] = None, listener=None, cancel=None) -> dict:
-    """Grad-CAM over each image's thumbnail, for the class the model predicted.
-
-    Needs a :class:`core.infer.predictor.KerasPredictor` (gradients need the Keras
-    graph); returns ``{path: QImage}``.  Images are explained in batches with
-    one ``Tap`` built once, so the sub-model is not rebuilt per image.
-    """
-    import numpy as np
-
-    from core.events import Progress, emit
-    from core.insight.feature_maps import Tap
-    from core.insight.gradcam import default_layer, grad_cam, overlay
-    from core.data.imageio import ImageError, load_rgb
-    from gui.thumbnails import array_to_qimage
-
-    model = predictor.model
-    tap = Tap(model, default_layer(model))
-    thumbs = dict(thumbnails or {})
-    missing = [p for p in paths if p not in thumbs]
-    thumbs.update(_thumbnail_arrays(missing, side, None, cancel))
-    out = {}
-    todo = [p for p in paths if p in thumbs]
-    for start in range(0, len(todo), GRADCAM_BATCH):
-        if cancel is not None:
-            cancel.raise_if_cancelled()
-        chunk, images = [], []
-        for p in todo[start:start + GRADCAM_BATCH]:
-            try:
-                images.append(load_rgb(p, predictor.image_size))
-                chunk.append(p)
-            except (ImageError, OSError):
-                continue
-        if chunk:
-            results = grad_cam(model, np.stack(images), tap=tap)
-            for p, res in zip(chunk, results):
-                out[p] = array_to_qimage(overlay(thumbs[p], res.upsampled, GRADCAM_ALPHA))
-        emit(listener, Progress(min(start + GRADCAM_BATCH, len(todo)), len(todo),
-                                "Grad-CAM: where the model looked"))
-    return out
-
-
-def predict_job(model_path: str, predictor: Any, inputs: Sequence[str], known: Sequence[str],
-                gradcam: bool, replace: bool = False, side: int = IMAGE_SIDE,
-                listener=None, cancel=None) -> PredictOutcome:
-    """Expand folders, skip images already shown, load the model if needed, predict.
-
-    Every class's probability is kept (top_k = number of classes) so the page
-    can show any k without predicting again.
-    """
-    from core.errors import UserError
-    from core.events import Progress, emit
-    from core.infer.loaders import load_predictor
-    from core.infer.predictor import KerasPredictor, expand_image_paths
-    from gui.thumbnails import array_to_qimage
-
-    emit(listener, Progress(0, 0, "Finding images…"))
-    seen = set(known)
-    paths = [p for p in dict.fromkeys(os.path.abspath(x) for x in expand_image_paths(inputs))
-             if p not in seen]
-    if not paths:
-        if any(os.path.isdir(x) for x in inputs) and not seen:
-            raise UserError("no images found in " + ", ".join(inputs) +
-                            " (looked for JPEG, PNG, BMP, GIF, WebP and TIFF files)")
-        return PredictOutcome(predictor, [], replace=replace)
-    if predictor is None:
-        emit(listener, Progress(0, 0, "Loading the model…"))
-        predictor = load_predictor(model_path)
-    rows = predictor.predict_paths(paths, top_k=len(predictor.classes), listener=listener,
-                                   cancel=cancel)
-    ok = [r.path for r in rows if not r.error]
-    arrays = _thumbnail_arrays(ok, side, listener, cancel)
-    overlays = {}
-    if gradcam and isinstance(predictor, KerasPredictor):
-        overlays = gradcam_overlays(predictor, ok, side, arrays, listener, cancel)
-    thumbs = {p: array_to_qimage(a) for p, a in arrays.items()}
-    return PredictOutcome(predictor, rows, thumbs, overlays, replace)
-
-
-def gradcam_job(predictor: Any, paths: Sequence[str], side: int = IMAGE_SIDE,
-                listener=None, cancel=None) -> dict:
-    return gradcam_overlays(predictor, paths, side, None, listener, cancel)
-
-
-# --------------------------------------------------------------------------- the page
 
 
 def local_paths(mime) -> list[str]:
@@ -191,7 +60,25 @@ class PredictPage(Page):
         self._chosen_model: Optional[str] = None  # None: follow the current run/model
         self._job = None
 
-        # -- model row --------------------------------------------------------------
+        self.body.addLayout(self._build_model_row())
+        self.body.addLayout(self._build_input_row())
+        self.summary_label = QLabel("")
+        self.summary_label.setObjectName("hint")
+        self.body.addWidget(self.summary_label)
+        self.stack = ResultsView()
+        self.body.addWidget(self.stack, 1)
+        # The results' widgets by name (tests and the screenshots read them).
+        self.cards, self.card_view = self.stack.cards, self.stack.card_view
+        self.tabs, self.table = self.stack.tabs, self.stack.table
+        self.problem_tree = self.stack.problem_tree
+
+        self.state.run_changed.connect(self._on_current_model_changed)
+        self.state.model_changed.connect(self._on_current_model_changed)
+        self.runner.busy_changed.connect(self._on_busy)
+        self._refresh_model_label()
+        self._refresh_results()
+
+    def _build_model_row(self) -> QHBoxLayout:
         row = QHBoxLayout()
         self.model_label = QLabel()
         self.model_label.setWordWrap(True)
@@ -206,9 +93,9 @@ class PredictPage(Page):
         self.open_model_button.setMenu(menu)
         row.addWidget(self.model_label, 1)
         row.addWidget(self.open_model_button)
-        self.body.addLayout(row)
+        return row
 
-        # -- input row ----------------------------------------------------------------
+    def _build_input_row(self) -> QHBoxLayout:
         row = QHBoxLayout()
         self.add_button = QPushButton("Add images…")
         self.add_button.setObjectName("primary")
@@ -242,65 +129,7 @@ class PredictPage(Page):
         row.addWidget(self.topk_spin)
         row.addStretch(1)
         row.addWidget(self.csv_button)
-        self.body.addLayout(row)
-        self.summary_label = QLabel("")
-        self.summary_label.setObjectName("hint")
-        self.body.addWidget(self.summary_label)
-
-        # -- results: a drop zone until there is something to show ----------------------
-        self.stack = QStackedWidget()
-        self.drop_zone = QLabel("Drop images or folders here\n\nor use Add images… above")
-        self.drop_zone.setAlignment(Qt.AlignCenter)
-        self.drop_zone.setObjectName("hint")
-        self.drop_zone.setFrameShape(QFrame.StyledPanel)
-        self.drop_zone.setStyleSheet("QLabel { border: 2px dashed #55606b; border-radius: 8px; "
-                                     "font-size: 14pt; }")
-        self.stack.addWidget(self.drop_zone)
-
-        self.tabs = QTabWidget()
-        self.cards = PredictionModel(self)
-        self.card_view = QListView()
-        self.card_view.setViewMode(QListView.IconMode)
-        self.card_view.setResizeMode(QListView.Adjust)
-        self.card_view.setMovement(QListView.Static)
-        self.card_view.setWrapping(True)
-        self.card_view.setSpacing(4)
-        self.card_view.setUniformItemSizes(True)
-        self.card_view.setSelectionMode(QAbstractItemView.SingleSelection)
-        self.card_view.setItemDelegate(PredictionDelegate(self.card_view))
-        self.card_view.setModel(self.cards)
-        self.card_view.doubleClicked.connect(self._open_card_image)
-        self.tabs.addTab(self.card_view, "Pictures")
-
-        self.table = QTableWidget(0, 5)
-        self.table.setHorizontalHeaderLabels(["File", "Label", "Confidence", "Top classes",
-                                              "Problem"])
-        self.table.verticalHeader().hide()
-        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
-        self.table.setAlternatingRowColors(True)
-        self.table.setSortingEnabled(False)
-        self.table.setWordWrap(False)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.Interactive)
-        header.resizeSection(0, 320)
-        header.setSectionResizeMode(3, QHeaderView.ResizeToContents)
-        header.setStretchLastSection(True)
-        self.tabs.addTab(self.table, "Table")
-
-        self.problem_tree = QTreeWidget()
-        self.problem_tree.setHeaderLabels(["File", "Why it could not be read"])
-        self.problem_tree.setRootIsDecorated(False)
-        self.problem_tree.header().resizeSection(0, 320)
-        self.tabs.addTab(self.problem_tree, "Could not read")
-        self.stack.addWidget(self.tabs)
-        self.body.addWidget(self.stack, 1)
-
-        self.state.run_changed.connect(self._on_current_model_changed)
-        self.state.model_changed.connect(self._on_current_model_changed)
-        self.runner.busy_changed.connect(self._on_busy)
-        self._refresh_model_label()
-        self._refresh_results()
+        return row
 
     # ------------------------------------------------------------------ the model
     def current_model_path(self) -> Optional[str]:
@@ -363,21 +192,9 @@ class PredictPage(Page):
             self._set_predictor(None, None)
 
     def _refresh_model_label(self) -> None:
-        path = self.current_model_path()
         self.use_current_action.setEnabled(self._chosen_model is not None)
-        if path is None:
-            self.model_label.setText("<b>No model yet.</b> Train one (step 4) or open a model "
-                                     "you exported earlier.")
-            return
-        whose = "opened here" if self._chosen_model else "the current model"
-        p = self.predictor
-        if p is not None and self._predictor_path == path:
-            detail = (f"{p.kind}, {len(p.classes)} classes ({', '.join(p.classes[:6])}"
-                      f"{', …' if len(p.classes) > 6 else ''}), {p.image_size} px")
-        else:
-            detail = "loads when you add images"
-        self.model_label.setText(f"<b>Model</b> ({whose}): {_html(path)}<br>"
-                                 f"<span style='color:#9aa3ad'>{_html(detail)}</span>")
+        self.model_label.setText(model_text(self.current_model_path(), self._chosen_model,
+                                            self.predictor, self._predictor_path))
 
     def _is_keras(self) -> bool:
         return getattr(self.predictor, "kind", "") == "keras"
@@ -497,62 +314,27 @@ class PredictPage(Page):
     # ------------------------------------------------------------------ results
     def _on_top_k_changed(self, k: int) -> None:
         self.cards.set_top_k(k)
-        self._fill_table()
+        self.stack.fill_table(self.top_k())
 
     def top_k(self) -> int:
         n = len(self.predictor.classes) if self.predictor is not None else self.topk_spin.value()
         return max(1, min(self.topk_spin.value(), n))
 
     def _refresh_results(self) -> None:
-        rows = self.cards.predictions()
-        self.stack.setCurrentIndex(1 if rows else 0)
-        self._fill_table()
-        bad = [r for r in rows if r.error]
-        self.problem_tree.clear()
-        for r in bad:
-            item = QTreeWidgetItem([r.path, r.error])
-            item.setToolTip(0, r.path)
-            item.setToolTip(1, r.error)
-            self.problem_tree.addTopLevelItem(item)
-        self.tabs.setTabText(2, f"Could not read ({len(bad)})" if bad else "Could not read")
-        self.tabs.setTabEnabled(2, bool(bad))
-        if rows:
-            text = f"{len(rows) - len(bad)} image{'s' if len(rows) - len(bad) != 1 else ''} " \
-                   "classified"
+        n, bad = self.stack.refresh(self.top_k())
+        if n:
+            ok = n - bad
+            text = f"{ok} image{'s' if ok != 1 else ''} classified"
             if bad:
-                text += f" · {len(bad)} could not be read"
+                text += f" · {bad} could not be read"
             self.summary_label.setText(text + " · double-click a picture to open it")
         else:
             self.summary_label.setText("")
-        self.csv_button.setEnabled(bool(rows) and not self.runner.is_busy())
-
-    def _fill_table(self) -> None:
-        rows = self.cards.predictions()
-        k = self.top_k()
-        self.table.setRowCount(len(rows))
-        for i, r in enumerate(rows):
-            top = ", ".join(f"{lbl} {p:.1%}" for lbl, p in r.top[:k])
-            values = (r.path, r.label, "" if r.error else f"{r.confidence:.1%}", top, r.error)
-            for col, text in enumerate(values):
-                item = QTableWidgetItem(text)
-                item.setToolTip(text)
-                if col == 2:
-                    item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
-                    item.setData(Qt.UserRole, None if r.error else float(r.confidence))
-                self.table.setItem(i, col, item)
-        self.table.setHorizontalHeaderLabels(["File", "Label", "Confidence",
-                                              f"Top {k} classes", "Problem"])
+        self.csv_button.setEnabled(bool(n) and not self.runner.is_busy())
 
     def table_rows(self) -> list[dict]:
         """What the table shows, one dict per row (for tests and scripting)."""
-        out = []
-        for i in range(self.table.rowCount()):
-            out.append({"path": self.table.item(i, 0).text(),
-                        "label": self.table.item(i, 1).text(),
-                        "confidence": self.table.item(i, 2).data(Qt.UserRole),
-                        "top": self.table.item(i, 3).text(),
-                        "error": self.table.item(i, 4).text()})
-        return out
+        return self.stack.table_rows()
 
     def choose_csv(self) -> None:
         start = os.path.join(self._start_dir(), "predictions.csv")
@@ -578,11 +360,6 @@ class PredictPage(Page):
             return False
         self.show_info(f"Saved {len(rows)} rows to {path}")
         return True
-
-    def _open_card_image(self, index) -> None:
-        p = index.data(PredictionModel.PredictionRole)
-        if p is not None:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(p.path))
 
     # ------------------------------------------------------------------ plumbing
     def dragEnterEvent(self, event) -> None:
@@ -615,6 +392,3 @@ class PredictPage(Page):
                 return p if os.path.isdir(p) else os.path.dirname(p)
         return str(Path.home())
 
-
-def _html(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,7 +1,7 @@
 """Step 3: augmentation.  Pick a preset, adjust any transform, and see at once
 what training images will look like.
 
-Controls are generated from ``core.data.augment.TRANSFORMS``.  Every edit goes to
+Controls are generated from ``core.data.augment_specs.TRANSFORMS``.  Every edit goes to
 ``config.augment`` (the preset becomes "custom" and the edited transform is
 changed in place, so the list stays what the user made).  Previews are
 recomputed in a worker ~150 ms after the last change; a newer request cancels
@@ -26,8 +26,9 @@ from core.config import AugmentConfig
 from gui.jobs import Job
 from gui.pages.base import Page
 from gui.state import touches
-from gui.thumbnails import array_to_qimage
-from gui.widgets.param_widgets import ParamEditor
+from gui.widgets.setting_widgets import SettingSpin, bind_spin
+from gui.pages.augment.jobs import preview_job
+from gui.pages.augment.param_widgets import ParamEditor
 
 PREVIEW_IMAGES = 3  # rows: one image from each of the first classes
 PREVIEW_COUNT = 5  # augmented versions per image
@@ -41,42 +42,6 @@ PRESET_LABELS = {
     "heavy": "Heavy — strong changes, for small or uniform datasets",
     "custom": "Custom — your own changes",
 }
-
-
-def resolved_image_size(model_cfg) -> int:
-    """The model's input side: the setting, else the backbone's default, else 224."""
-    if model_cfg.image_size:
-        return int(model_cfg.image_size)
-    try:
-        from core.model.backbones import get_backbone
-
-        return int(get_backbone(model_cfg.backbone).default_size)
-    except Exception:  # unknown backbone or engine not there: previews still work
-        return 224
-
-
-def preview_job(paths: list[str], cfg: AugmentConfig, model_cfg, n: int, seed: int,
-                listener=None, cancel=None) -> list[tuple[str, Any, list[Any]]]:
-    """Worker: decode each image at the model's size and augment it ``n`` times.
-
-    Returns ``(path, original QImage, [augmented QImage...])`` per image; a file
-    that cannot be decoded is skipped (the Data page reports it).
-    """
-    from core.data.augment import augment_previews
-    from core.data.imageio import ImageError, load_rgb
-
-    size = resolved_image_size(model_cfg)
-    rows = []
-    for i, path in enumerate(paths):
-        if cancel is not None:
-            cancel.raise_if_cancelled()
-        try:
-            image = load_rgb(path, size)
-        except ImageError:
-            continue
-        outs = augment_previews(image, cfg, n, size, seed=seed + i)
-        rows.append((path, array_to_qimage(image), [array_to_qimage(o) for o in outs]))
-    return rows
 
 
 class AugmentPage(Page):
@@ -151,10 +116,8 @@ class AugmentPage(Page):
         self.body.addWidget(split, 1)
 
         seed_row = QFormLayout()
-        self.seed_spin = QSpinBox()
-        self.seed_spin.setRange(0, 2_147_483_647)
-        self.seed_spin.setToolTip("Seed of the random changes during training (same seed, "
-                                  "same training run).")
+        self.seed_spin = SettingSpin()
+        bind_spin(self.seed_spin, "augment.seed")
         self.seed_spin.valueChanged.connect(self._on_seed_changed)
         self.seed_spin.setMaximumWidth(160)
         seed_row.addRow("Training seed:", self.seed_spin)
@@ -171,7 +134,8 @@ class AugmentPage(Page):
     def ensure_built(self) -> None:
         if self._built:
             return
-        from core.data.augment import PRESETS, TRANSFORMS
+        from core.data.augment import PRESETS
+        from core.data.augment_specs import TRANSFORMS
 
         self._built = True
         for name in list(PRESETS) + ["custom"]:
@@ -288,7 +252,7 @@ class AugmentPage(Page):
         self._on_preset_chosen(idx)
 
     def _edit(self, name: str, what: str, value: Any) -> None:
-        from core.data.augment import default_transform
+        from core.data.augment_specs import default_transform
 
         new = copy.deepcopy(self._resolved())
         new.preset = "custom"

@@ -1,0 +1,189 @@
+"""What the Network page shows of a model, computed without a window.
+
+:func:`load_network` opens a saved Keras model (a run's ``model.keras``) or
+builds the untrained architecture of a configuration, then reads everything
+the page's tabs show first: the layer inspection, the convolutions a user can
+pick, a feature-map probe, the first convolution's filters, the activation
+functions used, and a few sample images.  It runs in a worker; the page only
+draws the result.  Run folders are recognised by :mod:`core.runs.folder`, the
+one place that knows their layout.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+#: Images offered in the pickers, spread over the classes.
+SAMPLE_IMAGES = 12
+#: Layer types whose filters the Kernels tab can draw.
+CONV2D_TYPES = ("Conv2D", "DepthwiseConv2D", "SeparableConv2D")
+
+
+@dataclass
+class ConvLayer:
+    """A 2-D convolution the kernel picker offers."""
+
+    path: str
+    type: str
+    kernel: tuple
+    in_channels: int
+    out_channels: int
+
+    @property
+    def label(self) -> str:
+        k = "×".join(map(str, self.kernel))
+        return (f"{self.path} — {self.type} {k}, "
+                f"{self.in_channels} → {self.out_channels} channels")
+
+    @property
+    def colour_ok(self) -> bool:
+        return self.in_channels in (1, 3)
+
+
+def conv_layers(inspection: Any) -> list[ConvLayer]:
+    """The 2-D convolutions of an inspection, in the order the image meets them."""
+    out = []
+    for row in inspection.rows:
+        if row.type in CONV2D_TYPES and isinstance(row.input_shape, tuple):
+            out.append(ConvLayer(row.path, row.type, tuple(row.kernel_size or ()),
+                                 int(row.input_shape[-1] or 0), int(row.output_shape[-1] or 0)))
+    return out
+
+
+def keras_model_file(path: Optional[str]) -> Optional[str]:
+    """The Keras file behind a run folder or model path, or None (exports, missing files)."""
+    from core.runs.folder import find_run_folder
+
+    if not path:
+        return None
+    p = Path(path)
+    if p.is_dir():
+        run = find_run_folder(p)
+        model = run.model_path if run is not None else p / "model.keras"
+        return str(model) if model.is_file() else None
+    if p.is_file() and p.suffix.lower() in (".keras", ".h5"):
+        return str(p)
+    return None
+
+
+def run_images(model_path: str, limit: int = SAMPLE_IMAGES) -> list[str]:
+    """Sample images of the run a model file belongs to, from its ``split.json``, classes in turn.
+
+    [] when the model is not a run's, or the run's data folder is gone.
+    """
+    from core.runs.folder import find_run_folder
+
+    run = find_run_folder(model_path)
+    if run is None:
+        return []
+    try:
+        data_dir = run.load_config().data.data_dir
+        split = run.split(data_dir)
+    except Exception:  # an unreadable run folder only costs the sample images
+        return []
+    if not data_dir or not os.path.isdir(data_dir):
+        return []
+    by_class: "OrderedDict[str, list[str]]" = OrderedDict()
+    for rec in sorted(split.val + split.train + split.test, key=lambda r: (r.label, r.path)):
+        by_class.setdefault(rec.class_name, []).append(rec.path)
+    return round_robin(list(by_class.values()), limit)
+
+
+def round_robin(groups: list, limit: int) -> list:
+    """The first item of every group, then the second of every group, ... up to ``limit``."""
+    out: list = []
+    i = 0
+    while len(out) < limit and any(i < len(g) for g in groups):
+        out += [g[i] for g in groups if i < len(g)][:limit - len(out)]
+        i += 1
+    return out
+
+
+def dataset_images(report: Any, limit: int = SAMPLE_IMAGES) -> list[str]:
+    """A few images from a scanned dataset, taking the classes in turn."""
+    if report is None:
+        return []
+    by_class: "OrderedDict[str, list[str]]" = OrderedDict()
+    for rec in getattr(report, "records", []):
+        by_class.setdefault(rec.class_name, []).append(rec.path)
+    return round_robin(list(by_class.values()), limit)
+
+
+@dataclass
+class NetworkSpec:
+    """Which model to show: a saved Keras file, or the architecture of ``config.model``."""
+
+    kind: str                 # "file" or "config"
+    path: str = ""            # the .keras file for "file"
+    model_cfg: Any = None     # config.model for "config"
+    n_classes: int = 2
+    images: list = field(default_factory=list)  # sample images known to the caller
+
+
+@dataclass
+class NetworkModel:
+    """A loaded model and everything the tabs need from it first."""
+
+    spec: NetworkSpec
+    model: Any
+    inspection: Any
+    convs: list
+    probe: Any
+    first_conv: str
+    first_filters: Any  # (out, in, kh, kw) numpy, or None without a convolution
+    activations: list
+    images: list
+
+
+def open_model(spec: NetworkSpec, listener=None, cancel=None):
+    """The Keras model ``spec`` names: loaded from its file, or built with random weights."""
+    from core.events import Progress, emit
+
+    if spec.kind == "file":
+        from core.model.build import load_model_file
+
+        emit(listener, Progress(0, 0, f"Loading {Path(spec.path).name}…"))
+        return load_model_file(spec.path)
+    from core.insight.architecture import build_untrained
+
+    return build_untrained(spec.model_cfg, spec.n_classes, listener, cancel)
+
+
+def load_network(spec: NetworkSpec, listener=None, cancel=None) -> NetworkModel:
+    """Worker: open the model and read what every tab shows first."""
+    from core.errors import ConfigError
+    from core.insight.activations import activations_in
+    from core.insight.feature_maps import FeatureMapProbe
+    from core.insight.kernels import filter_channels, first_conv_layer
+    from core.insight.layers import inspect_layers
+
+    model = open_model(spec, listener, cancel)
+    if cancel is not None:
+        cancel.raise_if_cancelled()
+    inspection = inspect_layers(model)
+    probe = FeatureMapProbe(model)
+    _ = probe.layers  # listed here, not on the UI thread
+    try:
+        first, _layer = first_conv_layer(model)
+        filters = filter_channels(model, first)
+    except ConfigError:
+        first, filters = "", None
+    images = list(spec.images)
+    if not images and spec.kind == "file":
+        images = run_images(spec.path)
+    return NetworkModel(spec, model, inspection, conv_layers(inspection), probe, first,
+                        filters, activations_in(model), images)
+
+
+def start_layer(layers: list) -> int:
+    """The first activation after a convolution: the first feature maps worth looking at."""
+    kinds = [kind for _path, kind, _shape in layers]
+    for want in (("Activation", "ReLU"), ("Conv2D",)):
+        for i, kind in enumerate(kinds):
+            if kind in want:
+                return i
+    return 0

@@ -1,0 +1,1 @@
+"""Step 3, augmentation: presets, one control group per transform, live previews."""

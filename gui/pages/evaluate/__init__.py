@@ -1,0 +1,1 @@
+"""Step 5, evaluation: metrics, a clickable confusion matrix and the images behind each cell."""

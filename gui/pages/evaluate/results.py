@@ -1,0 +1,199 @@
+"""The Evaluate page's results: accuracy, per-class table, confusion matrix, image galleries.
+
+:class:`ResultsView` only shows a :class:`core.infer.metrics.Metrics` and lists
+images it is given; which images belong to a cell is the page's business.
+Thumbnails come from :class:`gui.thumbnails.ThumbnailModel` (decoded off the
+UI thread).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+from PySide6.QtCore import QSize, Qt, QUrl
+from PySide6.QtGui import QDesktopServices, QFont
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QListView,
+                               QSplitter, QTableWidget, QTableWidgetItem, QTabWidget,
+                               QVBoxLayout, QWidget)
+
+from gui.pages.evaluate.confusion import ConfusionView
+from gui.thumbnails import ThumbnailModel
+
+CELL_HINT = "Click a cell of the confusion matrix to see its images here."
+CLASS_TIPS = ["", "Of the images the model called this class, the share that really are",
+              "Of the images of this class, the share the model found",
+              "One number balancing precision and recall (their harmonic mean)",
+              "Images of this class that were evaluated"]
+
+
+class CaptionedThumbnails(ThumbnailModel):
+    """Thumbnails with room for a two-line caption (confidence, then the file name)."""
+
+    def data(self, index, role=Qt.DisplayRole):
+        if role == Qt.SizeHintRole:
+            return QSize(self.side + 72, self.side + 44)
+        return super().data(index, role)
+
+
+def pct(v: float) -> str:
+    return f"{v:.1%}"
+
+
+def right_answers(metrics) -> int:
+    return sum(r[i] for i, r in enumerate(metrics.confusion))
+
+
+def gallery(model: ThumbnailModel) -> QListView:
+    """An icon view of ``model``; double-clicking an image opens it."""
+    view = QListView()
+    view.setViewMode(QListView.IconMode)
+    view.setResizeMode(QListView.Adjust)
+    view.setMovement(QListView.Static)
+    view.setUniformItemSizes(True)
+    view.setWordWrap(True)
+    view.setSpacing(6)
+    view.setIconSize(QSize(model.side, model.side))
+    view.setModel(model)
+    view.setToolTip("Double-click an image to open it")
+    view.doubleClicked.connect(lambda idx, m=model: QDesktopServices.openUrl(
+        QUrl.fromLocalFile(m.path(idx.row()))))
+    return view
+
+
+class ResultsView(QWidget):
+    """Summary line, confusion matrix and class table on the left, galleries on the right."""
+
+    def __init__(self, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(self._build_summary())
+        split = QSplitter(Qt.Horizontal)
+        split.addWidget(self._build_matrix_side())
+        split.addWidget(self._build_galleries())
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 3)
+        lay.addWidget(split, 1)
+
+    def _build_summary(self) -> QHBoxLayout:
+        summary = QHBoxLayout()
+        self.accuracy_label = QLabel()
+        big = QFont()
+        big.setPointSize(20)
+        big.setBold(True)
+        self.accuracy_label.setFont(big)
+        self.accuracy_label.setToolTip("Share of the images whose predicted class is right")
+        summary.addWidget(self.accuracy_label)
+        self.summary_label = QLabel()
+        self.summary_label.setWordWrap(True)
+        summary.addWidget(self.summary_label, 1)
+        return summary
+
+    def _build_matrix_side(self) -> QWidget:
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 0)
+        ll.addWidget(QLabel("<b>Confusion matrix</b> — rows: the true class; columns: what the "
+                            "model said. Click a cell to see its images."))
+        self.confusion = ConfusionView()
+        ll.addWidget(self.confusion)
+        ll.addWidget(QLabel("<b>Per class</b>"))
+        self.class_table = QTableWidget(0, 5)
+        self.class_table.setHorizontalHeaderLabels(["Class", "Precision", "Recall", "F1",
+                                                    "Images"])
+        for i, tip in enumerate(CLASS_TIPS):
+            if tip:
+                self.class_table.horizontalHeaderItem(i).setToolTip(tip)
+        self.class_table.verticalHeader().hide()
+        self.class_table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.class_table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        header = self.class_table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.Stretch)
+        ll.addWidget(self.class_table, 1)
+        return left
+
+    def _gallery_tab(self, title: str) -> tuple[QLabel, CaptionedThumbnails, QListView]:
+        tab = QWidget()
+        lay = QVBoxLayout(tab)
+        lay.setContentsMargins(4, 4, 4, 4)
+        label = QLabel()
+        label.setObjectName("hint")
+        label.setWordWrap(True)
+        lay.addWidget(label)
+        thumbs = CaptionedThumbnails(self)
+        view = gallery(thumbs)
+        lay.addWidget(view, 1)
+        self.tabs.addTab(tab, title)
+        return label, thumbs, view
+
+    def _build_galleries(self) -> QTabWidget:
+        self.tabs = QTabWidget()
+        self.cell_label, self.cell_thumbs, self.cell_view = self._gallery_tab(
+            "Images in the chosen cell")
+        self.cell_label.setText(CELL_HINT)
+        self.mistakes_label, self.mistake_thumbs, self.mistakes_view = self._gallery_tab(
+            "Mistakes, most confident first")
+        return self.tabs
+
+    # ------------------------------------------------------------------ filling
+    def clear(self) -> None:
+        self.confusion.set_matrix([], [])
+        self.class_table.setRowCount(0)
+        self.mistake_thumbs.set_items([])
+        self.cell_thumbs.set_items([])
+
+    def show_metrics(self, metrics) -> None:
+        self.accuracy_label.setText(pct(metrics.accuracy))
+        skipped = (f" {len(metrics.skipped)} unreadable file(s) were skipped."
+                   if metrics.skipped else "")
+        self.summary_label.setText(
+            f"accuracy — {right_answers(metrics)} of {metrics.n_images} images right.  "
+            f"Macro F1 {metrics.macro_f1:.3f} (the classes' F1 averaged, so a small class "
+            f"counts as much as a big one).{skipped}")
+        self.confusion.set_matrix(metrics.classes, metrics.confusion)
+        self._fill_class_table(metrics)
+        self._fill_mistakes(metrics)
+        self.cell_thumbs.set_items([])
+        self.cell_label.setText(CELL_HINT)
+
+    def _fill_class_table(self, metrics) -> None:
+        self.class_table.setRowCount(len(metrics.per_class))
+        for r, score in enumerate(metrics.per_class):
+            cells = [score.name, pct(score.precision), pct(score.recall), f"{score.f1:.3f}",
+                     str(score.support)]
+            for c, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if c:
+                    item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                self.class_table.setItem(r, c, item)
+
+    def _fill_mistakes(self, metrics) -> None:
+        mistakes = metrics.mistakes
+        captions = [f"{m.true_label} → {m.predicted_label} {m.confidence:.0%}\n"
+                    f"{os.path.basename(m.path)}" for m in mistakes]
+        self.mistake_thumbs.set_items([m.path for m in mistakes], captions)
+        self.mistake_thumbs.prefetch(24)
+        wrong = metrics.n_images - right_answers(metrics)
+        if not wrong:
+            self.mistakes_label.setText("No mistakes: every image was classified correctly.")
+        else:
+            more = (f" (the {len(mistakes)} most confident are listed)"
+                    if len(mistakes) < wrong else "")
+            self.mistakes_label.setText(
+                f"{wrong} image(s) got the wrong class{more}. Captions read true → predicted, "
+                "then how sure the model was: a confident mistake often means a mislabelled "
+                "image or a class the pictures cannot tell apart.")
+        self.tabs.setTabText(1, f"Mistakes ({wrong}), most confident first")
+
+    def list_cell(self, items: list[tuple[str, float]], text: str) -> None:
+        """Show ``(path, confidence)`` items, most confident first, under ``text``."""
+        captions = [f"{c:.0%} sure\n{os.path.basename(p)}" for p, c in items]
+        self.cell_thumbs.set_items([p for p, _c in items], captions)
+        self.cell_thumbs.prefetch(48)
+        self.cell_label.setText(text)
+
+    def shutdown(self) -> None:
+        self.cell_thumbs.shutdown()
+        self.mistake_thumbs.shutdown()

@@ -1,0 +1,1 @@
+"""Step 2, the model: backbone table, starting weights, head and the fine-tuning layer tree."""

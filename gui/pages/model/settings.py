@@ -1,0 +1,99 @@
+"""The Model page's small setting groups: input size and head, and the fine-tuning mode.
+
+They show ``config.model`` (``show``) and expose their widgets; the page
+connects them to :meth:`gui.state.AppState.set`.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
+                               QLabel, QPushButton, QVBoxLayout, QWidget)
+
+from core.model.backbones import get_backbone
+from gui.widgets.setting_widgets import SettingSpin, bind_spin, setting_info, setting_tooltip
+
+FREEZE_MODES = [
+    ("none", "Keep the whole backbone frozen (train only the new head)"),
+    ("top_n", "Fine-tune the top N layers"),
+    ("from_layer", "Fine-tune from a chosen layer upwards"),
+    ("all", "Fine-tune every layer"),
+    ("custom", "Fine-tune the layers ticked below"),
+]
+
+
+def set_quietly(spin, value) -> None:
+    """Show ``value`` without emitting valueChanged (the config already holds it)."""
+    spin.blockSignals(True)
+    spin.setValue(value)
+    spin.blockSignals(False)
+
+
+class HeadBox(QGroupBox):
+    """Image size, dropout and hidden units."""
+
+    def __init__(self, parent: Optional[QWidget] = None) -> None:
+        super().__init__("Input and head", parent)
+        form = QFormLayout(self)
+        self.size_spin = SettingSpin()
+        self.dropout_spin = QDoubleSpinBox()
+        self.dense_spin = SettingSpin()
+        for spin, path in ((self.size_spin, "model.image_size"),
+                           (self.dropout_spin, "model.dropout"),
+                           (self.dense_spin, "model.dense_units")):
+            bind_spin(spin, path)
+            spin.setMaximumWidth(200)
+            form.addRow(setting_info(path).label + ":", spin)
+        self.dense_spin.setSingleStep(64)
+
+    def show_config(self, model_cfg) -> None:
+        set_quietly(self.size_spin, model_cfg.image_size)
+        set_quietly(self.dropout_spin, model_cfg.dropout)
+        set_quietly(self.dense_spin, model_cfg.dense_units)
+        general = setting_tooltip(setting_info("model.image_size"))
+        try:
+            spec = get_backbone(model_cfg.backbone)
+        except Exception:  # an unknown name: the backbone table says so
+            self.size_spin.setSpecialValueText("default")
+            self.size_spin.setToolTip(general)
+            return
+        self.size_spin.setSpecialValueText(f"default ({spec.default_size} px)")
+        self.size_spin.setToolTip(f"{general}\n{spec.name} accepts {spec.size_range()} px; "
+                                  f"0 uses its default {spec.default_size} px.")
+
+
+class FreezeControls(QWidget):
+    """The fine-tuning mode, N for "top N", and "from the selected layer"."""
+
+    def __init__(self, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        self.mode_combo = QComboBox()
+        for mode, label in FREEZE_MODES:
+            self.mode_combo.addItem(label, mode)
+        row.addWidget(self.mode_combo, 1)
+        self.top_n_label = QLabel("N =")
+        row.addWidget(self.top_n_label)
+        self.top_n_spin = SettingSpin()
+        bind_spin(self.top_n_spin, "model.freeze.top_n")
+        row.addWidget(self.top_n_spin)
+        lay.addLayout(row)
+        row = QHBoxLayout()
+        self.from_label = QLabel("")
+        row.addWidget(self.from_label, 1)
+        self.from_button = QPushButton("Fine-tune from the selected layer")
+        row.addWidget(self.from_button)
+        lay.addLayout(row)
+
+    def show_config(self, freeze) -> None:
+        set_quietly(self.top_n_spin, freeze.top_n)
+        self.mode_combo.setCurrentIndex(max(0, self.mode_combo.findData(freeze.mode)))
+        top_n = freeze.mode == "top_n"
+        self.top_n_label.setVisible(top_n)
+        self.top_n_spin.setVisible(top_n)
+        self.from_label.setText(f"From layer: {freeze.from_layer}"
+                                if freeze.mode == "from_layer" and freeze.from_layer
+                                else "Select a layer in the list, then:")

@@ -1,0 +1,119 @@
+"""The Predict page's worker functions: they call ``core`` and hand back finished ``QImage``s.
+
+Predictions come from :meth:`core.infer.predictor.Predictor.predict_paths`
+(the CLI's ``predict`` path), Grad-CAM overlays from
+:func:`core.insight.gradcam.overlays_for_files`; these functions only gather
+the files, make the thumbnails the cards show and turn arrays into images, so
+the UI thread only paints.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from gui.pages.predict.cards import IMAGE_SIDE
+
+GRADCAM_ALPHA = 0.45
+GRADCAM_BATCH = 16
+
+
+@dataclass
+class PredictOutcome:
+    """What a prediction job hands back to the page (built in the worker)."""
+
+    predictor: Any
+    rows: list  # core.infer.predictor.Prediction, in input order, errors included
+    thumbnails: dict = field(default_factory=dict)  # path -> QImage
+    overlays: dict = field(default_factory=dict)  # path -> QImage (Grad-CAM)
+    replace: bool = False  # True: these rows are the whole result (model changed)
+
+
+def load_model_job(path: str, listener=None, cancel=None):
+    """Open a model in the worker (TensorFlow / TFLite / onnxruntime load there)."""
+    from core.events import Progress, emit
+    from core.infer.loaders import load_predictor
+
+    emit(listener, Progress(0, 0, "Loading the model…"))
+    return load_predictor(path)
+
+
+def thumbnail_arrays(paths: Sequence[str], side: int, listener=None, cancel=None) -> dict:
+    """``{path: uint8 RGB}`` thumbnails (longer side ``side``) of the readable files."""
+    from core.data.imageio import ImageError, load_thumbnail
+    from core.events import Progress, emit
+
+    out = {}
+    for i, p in enumerate(paths):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        try:
+            out[p] = load_thumbnail(p, side)
+        except (ImageError, OSError):
+            pass  # it was readable a moment ago; the card shows no picture
+        emit(listener, Progress(i + 1, len(paths), "Making thumbnails"))
+    return out
+
+
+def gradcam_images(predictor: Any, paths: Sequence[str], thumbnails: dict, listener=None,
+                   cancel=None) -> dict:
+    """``{path: QImage}``: Grad-CAM over each thumbnail, for the class the model predicted."""
+    from core.insight.gradcam import overlays_for_files
+    from gui.thumbnails import array_to_qimage
+
+    arrays = overlays_for_files(predictor.model, paths, predictor.image_size, thumbnails,
+                                GRADCAM_ALPHA, GRADCAM_BATCH, listener, cancel)
+    return {p: array_to_qimage(a) for p, a in arrays.items()}
+
+
+def new_image_paths(inputs: Sequence[str], known: Sequence[str]) -> list[str]:
+    """Image files in ``inputs`` (folders searched), absolute, minus those already ``known``."""
+    from core.errors import UserError
+    from core.infer.predictor import expand_image_paths
+
+    seen = set(known)
+    paths = [p for p in dict.fromkeys(os.path.abspath(x) for x in expand_image_paths(inputs))
+             if p not in seen]
+    if not paths and any(os.path.isdir(x) for x in inputs) and not seen:
+        raise UserError("no images found in " + ", ".join(inputs) +
+                        " (looked for JPEG, PNG, BMP, GIF, WebP and TIFF files)")
+    return paths
+
+
+def predict_job(model_path: str, predictor: Any, inputs: Sequence[str], known: Sequence[str],
+                gradcam: bool, replace: bool = False, side: int = IMAGE_SIDE,
+                listener=None, cancel=None) -> PredictOutcome:
+    """Gather new images, load the model if needed, predict, make thumbnails and overlays.
+
+    Every class's probability is kept (top_k = number of classes) so the page
+    can show any k without predicting again.
+    """
+    from core.events import Progress, emit
+    from core.infer.loaders import load_predictor
+    from core.infer.predictor import KerasPredictor
+    from gui.thumbnails import array_to_qimage
+
+    emit(listener, Progress(0, 0, "Finding images…"))
+    paths = new_image_paths(inputs, known)
+    if not paths:
+        return PredictOutcome(predictor, [], replace=replace)
+    if predictor is None:
+        emit(listener, Progress(0, 0, "Loading the model…"))
+        predictor = load_predictor(model_path)
+    rows = predictor.predict_paths(paths, top_k=len(predictor.classes), listener=listener,
+                                   cancel=cancel)
+    ok = [r.path for r in rows if not r.error]
+    arrays = thumbnail_arrays(ok, side, listener, cancel)
+    overlays = {}
+    if gradcam and isinstance(predictor, KerasPredictor):
+        overlays = gradcam_images(predictor, ok, arrays, listener, cancel)
+    thumbs = {p: array_to_qimage(a) for p, a in arrays.items()}
+    return PredictOutcome(predictor, rows, thumbs, overlays, replace)
+
+
+def gradcam_job(predictor: Any, paths: Sequence[str], side: int = IMAGE_SIDE,
+                listener=None, cancel=None) -> dict:
+    """Overlays for images already shown (Grad-CAM switched on afterwards)."""
+    return gradcam_images(predictor, paths, thumbnail_arrays(paths, side, None, cancel),
+                          listener, cancel)

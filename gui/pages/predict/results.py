@@ -1,0 +1,143 @@
+"""The Predict page's results: a drop zone until there is something, then three tabs.
+
+"Pictures" (one card per image, :mod:`gui.pages.predict.cards`), "Table" (the
+CLI's columns) and "Could not read" (files that failed, with the reason).  The
+view holds the cards' model; it only shows what the page gives it.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (QAbstractItemView, QFrame, QHeaderView, QLabel, QListView,
+                               QStackedWidget, QTableWidget, QTableWidgetItem, QTabWidget,
+                               QTreeWidget, QTreeWidgetItem, QWidget)
+
+from gui.pages.predict.cards import PredictionDelegate, PredictionModel
+
+TABLE_COLUMNS = ["File", "Label", "Confidence", "Top classes", "Problem"]
+
+
+class ResultsView(QStackedWidget):
+    """Page 0: the drop zone; page 1: the tabs with the results."""
+
+    def __init__(self, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.drop_zone = QLabel("Drop images or folders here\n\nor use Add images… above")
+        self.drop_zone.setAlignment(Qt.AlignCenter)
+        self.drop_zone.setObjectName("hint")
+        self.drop_zone.setFrameShape(QFrame.StyledPanel)
+        self.drop_zone.setStyleSheet("QLabel { border: 2px dashed #55606b; border-radius: 8px; "
+                                     "font-size: 14pt; }")
+        self.addWidget(self.drop_zone)
+        self.tabs = QTabWidget()
+        self.cards = PredictionModel(self)
+        self.tabs.addTab(self._build_card_view(), "Pictures")
+        self.tabs.addTab(self._build_table(), "Table")
+        self.problem_tree = QTreeWidget()
+        self.problem_tree.setHeaderLabels(["File", "Why it could not be read"])
+        self.problem_tree.setRootIsDecorated(False)
+        self.problem_tree.header().resizeSection(0, 320)
+        self.tabs.addTab(self.problem_tree, "Could not read")
+        self.addWidget(self.tabs)
+
+    def _build_card_view(self) -> QListView:
+        self.card_view = QListView()
+        self.card_view.setViewMode(QListView.IconMode)
+        self.card_view.setResizeMode(QListView.Adjust)
+        self.card_view.setMovement(QListView.Static)
+        self.card_view.setWrapping(True)
+        self.card_view.setSpacing(4)
+        self.card_view.setUniformItemSizes(True)
+        self.card_view.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.card_view.setItemDelegate(PredictionDelegate(self.card_view))
+        self.card_view.setModel(self.cards)
+        self.card_view.doubleClicked.connect(self._open_card_image)
+        return self.card_view
+
+    def _build_table(self) -> QTableWidget:
+        self.table = QTableWidget(0, len(TABLE_COLUMNS))
+        self.table.setHorizontalHeaderLabels(TABLE_COLUMNS)
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setAlternatingRowColors(True)
+        self.table.setSortingEnabled(False)
+        self.table.setWordWrap(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.Interactive)
+        header.resizeSection(0, 320)
+        header.setSectionResizeMode(3, QHeaderView.ResizeToContents)
+        header.setStretchLastSection(True)
+        return self.table
+
+    def _open_card_image(self, index) -> None:
+        p = index.data(PredictionModel.PredictionRole)
+        if p is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(p.path))
+
+    # ------------------------------------------------------------------ filling
+    def refresh(self, k: int) -> tuple[int, int]:
+        """Show the cards' predictions with ``k`` classes each; returns (rows, unreadable)."""
+        rows = self.cards.predictions()
+        self.setCurrentIndex(1 if rows else 0)
+        self.fill_table(k)
+        bad = [r for r in rows if r.error]
+        self.problem_tree.clear()
+        for r in bad:
+            item = QTreeWidgetItem([r.path, r.error])
+            item.setToolTip(0, r.path)
+            item.setToolTip(1, r.error)
+            self.problem_tree.addTopLevelItem(item)
+        self.tabs.setTabText(2, f"Could not read ({len(bad)})" if bad else "Could not read")
+        self.tabs.setTabEnabled(2, bool(bad))
+        return len(rows), len(bad)
+
+    def fill_table(self, k: int) -> None:
+        rows = self.cards.predictions()
+        self.table.setRowCount(len(rows))
+        for i, r in enumerate(rows):
+            top = ", ".join(f"{lbl} {p:.1%}" for lbl, p in r.top[:k])
+            values = (r.path, r.label, "" if r.error else f"{r.confidence:.1%}", top, r.error)
+            for col, text in enumerate(values):
+                item = QTableWidgetItem(text)
+                item.setToolTip(text)
+                if col == 2:
+                    item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                    item.setData(Qt.UserRole, None if r.error else float(r.confidence))
+                self.table.setItem(i, col, item)
+        self.table.setHorizontalHeaderLabels(["File", "Label", "Confidence",
+                                              f"Top {k} classes", "Problem"])
+
+    def table_rows(self) -> list[dict]:
+        """What the table shows, one dict per row."""
+        out = []
+        for i in range(self.table.rowCount()):
+            out.append({"path": self.table.item(i, 0).text(),
+                        "label": self.table.item(i, 1).text(),
+                        "confidence": self.table.item(i, 2).data(Qt.UserRole),
+                        "top": self.table.item(i, 3).text(),
+                        "error": self.table.item(i, 4).text()})
+        return out
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def model_text(path: Optional[str], chosen: Optional[str], predictor,
+               predictor_path: Optional[str]) -> str:
+    """The model line above the results: which model, whose, and what it is once loaded."""
+    if path is None:
+        return "<b>No model yet.</b> Train one (step 4) or open a model you exported earlier."
+    whose = "opened here" if chosen else "the current model"
+    p = predictor
+    if p is not None and predictor_path == path:
+        detail = (f"{p.kind}, {len(p.classes)} classes ({', '.join(p.classes[:6])}"
+                  f"{', …' if len(p.classes) > 6 else ''}), {p.image_size} px")
+    else:
+        detail = "loads when you add images"
+    return (f"<b>Model</b> ({whose}): {_html(path)}<br>"
+            f"<span style='color:#9aa3ad'>{_html(detail)}</span>")

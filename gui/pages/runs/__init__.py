@@ -1,0 +1,1 @@
+"""Step 9, every run: the index table, details, compare two runs."""

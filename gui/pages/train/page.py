@@ -1,0 +1,328 @@
+"""Step 4: training.  Set the few numbers that matter, press Start, watch it learn.
+
+Every setting edits ``config.train`` through :meth:`AppState.set`, so the project
+file, the CLI and a run folder's ``config.json`` all see the same values.  Start
+runs :func:`core.train.engine.train` as the window's one long job (a copy of the
+config is handed over, so editing a field mid-run cannot change the run); Stop
+sets the job's cancel token, which the engine checks after every batch, and the
+run still writes ``model.keras`` of its best epoch; Resume continues a stopped
+run from its last finished epoch with :func:`core.train.engine.resume_training`.
+
+The page only listens: the run panel (:mod:`gui.pages.train.run_panel`) shows
+the engine's events, the settings column (:mod:`gui.pages.train.settings`) takes
+every range and tooltip from the setting's declaration in :mod:`core.config`.
+
+"Open in TensorBoard" shows the current run's logs (``RUN_DIR/logs``): the run
+being trained -- its folder is the new one under the app's runs folder, found
+when its first phase starts -- or else the last finished or opened run.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any, Optional
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QSplitter
+
+from core.appdirs import default_runs_dir
+from core.events import EpochEnd, PhaseStarted, RunStarted
+from gui.jobs import Job
+from gui.pages.base import Page
+from gui.pages.train.run_panel import RunPanel, format_duration
+from gui.pages.train.settings import SettingsPanel
+from gui.state import touches
+from gui.widgets.tensorboard_button import opened_message
+
+
+def train_job(cfg, report, runs_base: str, listener=None, cancel=None):
+    """Worker: a new run under ``runs_base`` (imports the engine here, not on the UI thread)."""
+    from core.train.engine import train
+
+    return train(cfg, runs_base=runs_base, listener=listener, cancel=cancel, report=report)
+
+
+def resume_job(run_dir: str, listener=None, cancel=None):
+    """Worker: continue a stopped run from its checkpoint."""
+    from core.train.engine import resume_training
+
+    return resume_training(run_dir, listener=listener, cancel=cancel)
+
+
+def runs_base_dir() -> Path:
+    """Where the app keeps its runs: ``<app data>/runs`` (the run history rescans it)."""
+    return default_runs_dir()
+
+
+def resumable(run_dir: Optional[str]) -> bool:
+    """A run that stopped (or was killed) after at least one finished epoch."""
+    if not run_dir:
+        return False
+    from core.errors import UserError
+    from core.runs.folder import RunFolder
+    from core.runs.records import RunStatus
+
+    run = RunFolder(run_dir)
+    try:
+        status = run.run_info().status
+    except UserError:  # an unreadable run.json: the Runs page says why
+        return False
+    return status in (RunStatus.STOPPED, RunStatus.RUNNING) and run.checkpoint.state.exists()
+
+
+class TrainPage(Page):
+    key = "train"
+    title = "4 · Train"
+    intro = ("Training runs in two phases: first only the new head learns while the pretrained "
+             "backbone stays frozen, then the layers chosen on the Model page are fine-tuned "
+             "with a smaller learning rate. Stop at any time: the best epoch so far is kept.")
+    next_text = "Next: evaluate"
+
+    run_started = Signal(object)  # the Job
+    run_finished = Signal(object)  # core.train.engine.RunResult (status completed or stopped)
+
+    def __init__(self, state, runner, parent=None):
+        super().__init__(state, runner, parent)
+        self.job: Optional[Job] = None
+        self.result: Any = None
+        self.resumable_run: Optional[str] = None
+        self._live_run: Optional[str] = None  # folder of the run being trained, once known
+
+        self.settings = SettingsPanel()
+        self.settings.changed.connect(self._write)
+        self.panel = RunPanel()
+        split = QSplitter(Qt.Horizontal)
+        split.addWidget(self.settings)
+        split.addWidget(self.panel)
+        split.setStretchFactor(0, 0)
+        split.setStretchFactor(1, 1)
+        split.setSizes([360, 900])
+        self.body.addWidget(split, 1)
+        self._name_widgets()
+        self.start_button.clicked.connect(self.start)
+        self.stop_button.clicked.connect(self.stop)
+        self.resume_button.clicked.connect(self.resume)
+        self.tensorboard_button.opened.connect(
+            lambda url, shown: self.show_info(opened_message(url, shown)))
+        self.tensorboard_button.failed.connect(self.show_error)
+
+        # Ctrl+Return starts training here (it is "Next" on the other pages).
+        if self.next_button is not None:
+            self.next_button.setShortcut(QKeySequence())
+            self.next_button.setToolTip("Go to the Evaluate step (Ctrl+5)")
+
+        self.state.config_changed.connect(self._on_config_changed)
+        self.state.dataset_changed.connect(lambda _r: (self._update_buttons(),
+                                                          self._update_steps_hint()))
+        self.state.run_changed.connect(self._on_run_changed)
+        self.runner.busy_changed.connect(lambda _b: self._update_buttons())
+        self._refresh_fields()
+        self._update_buttons()
+
+    def _name_widgets(self) -> None:
+        """The panels' widgets by name (tests, the screenshots and the handlers read them)."""
+        s, p = self.settings, self.panel
+        self.settings_host, self.steps_hint = s.host, s.steps_hint
+        self.epochs_spin, self.ft_epochs_spin, self.batch_spin = (s.epochs_spin, s.ft_epochs_spin,
+                                                                  s.batch_spin)
+        self.lr_spin, self.ft_lr_spin = s.lr_spin, s.ft_lr_spin
+        self.smoothing_spin, self.patience_spin = s.smoothing_spin, s.patience_spin
+        self.schedule_combo, self.mixed_combo, self.xla_combo = (s.schedule_combo, s.mixed_combo,
+                                                                 s.xla_combo)
+        self.start_button, self.stop_button = p.start_button, p.stop_button
+        self.resume_button, self.tensorboard_button = p.resume_button, p.tensorboard_button
+        self.progress, self.status_label, self.device_label = (p.progress, p.status_label,
+                                                               p.device_label)
+        self.curves, self.log = p.curves, p.log
+
+    # ------------------------------------------------------------------ settings
+    def _write(self, name: str, value: Any) -> None:
+        if isinstance(value, float) and name != "label_smoothing":
+            value = float(f"{value:.6g}")
+        elif isinstance(value, float):
+            value = round(value, 4)
+        self.state.set(f"train.{name}", value)
+        self._update_steps_hint()
+
+    def _on_config_changed(self, path: str) -> None:
+        if touches(path, "train"):
+            self._refresh_fields()
+        if touches(path, "data.val_split"):
+            self._update_steps_hint()
+
+    def _refresh_fields(self) -> None:
+        self.settings.show_config(self.state.config.train)
+        self._update_steps_hint()
+
+    def _update_steps_hint(self) -> None:
+        t = self.state.config.train
+        report = self.state.dataset_report
+        n = len(report.records) if report is not None and hasattr(report, "records") else 0
+        if n:
+            if getattr(report, "layout", "") == "split":  # the folder says which images train
+                n_train = sum(report.subset_counts.get("train", {}).values()) or n
+            else:
+                n_train = max(1, round(n * (1 - self.state.config.data.val_split)))
+            steps = math.ceil(n_train / t.batch_size)
+            text = (f"About {n_train} training images in batches of {t.batch_size}: "
+                    f"{steps} step{'s' if steps != 1 else ''} per epoch, "
+                    f"{t.epochs + t.fine_tune_epochs} epochs at most.")
+        else:
+            text = "Choose an image folder on the Data page to see how many steps an epoch has."
+        self.steps_hint.setText(text)
+
+    # ------------------------------------------------------------------ actions
+    def start(self) -> Optional[Job]:
+        """Start a new run with the current settings; None when it cannot start."""
+        self.clear_message()
+        cfg = self.state.config.copy()
+        if not cfg.data.data_dir:
+            self.show_error("Choose an image folder on the Data page first (step 1).")
+            return None
+        report = self.state.dataset_report
+        if report is not None and os.path.abspath(getattr(report, "root", "")) != \
+                os.path.abspath(cfg.data.data_dir):
+            report = None  # an older scan: let training scan the folder itself
+        if report is not None and not report.usable:
+            self.show_error(f"Training cannot start: {report.unusable_reason}.")
+            return None
+        self.curves.clear()
+        job = self._launch(train_job, cfg, report, str(runs_base_dir()), name="Training")
+        if job is not None:
+            self._live_run = None  # until the engine says which folder (RunStarted)
+            self._update_tensorboard()
+        return job
+
+    def resume(self) -> Optional[Job]:
+        """Continue the last stopped run (its own saved settings, not the page's)."""
+        self.clear_message()
+        run_dir = self.resumable_run
+        if not run_dir:
+            self.show_error("There is no stopped run to resume.")
+            return None
+        from core.runs.folder import RunFolder
+
+        self.curves.load_history(RunFolder(run_dir).history())
+        job = self._launch(resume_job, run_dir, name="Training (resumed)")
+        if job is not None:
+            self._live_run = run_dir
+            self._update_tensorboard()
+        return job
+
+    def stop(self) -> None:
+        if self.job is not None and self.job.is_running():
+            self.job.cancel()
+            self.stop_button.setEnabled(False)
+            self.status_label.setText("Stopping after this batch; keeping the best epoch so far…")
+
+    def _launch(self, fn, *args, name: str) -> Optional[Job]:
+        if self.runner.is_busy():
+            job = self.runner.current
+            self.show_error(f"Please wait: “{job.name if job else 'a job'}” is still running "
+                            "(or cancel it in the status bar).")
+            return None
+        self.result = None
+        self.panel.new_run()
+        job = self.runner.start(fn, *args, name=name)
+        if job is None:
+            return None
+        self.job = job
+        self.panel.add_log(f"{name} started")
+        job.progress.connect(self._on_event)
+        job.finished.connect(self._on_finished)
+        job.failed.connect(self._on_failed)
+        job.cancelled.connect(self._on_cancelled)
+        job.done.connect(self._update_buttons)
+        self._update_buttons()
+        self.run_started.emit(job)
+        return job
+
+    def _update_buttons(self) -> None:
+        running = self.job is not None and self.job.is_running()
+        busy = self.runner.is_busy()
+        self.start_button.setEnabled(not busy)
+        self.stop_button.setEnabled(running and not self.job.token.cancelled)
+        self.resume_button.setEnabled(not busy and self.resumable_run is not None)
+        self.settings_host.setEnabled(not running)
+        self.settings_host.setToolTip("Settings are fixed while a run trains; they apply to the "
+                                      "next run." if running else "")
+
+    # ------------------------------------------------------------------ events
+    def _on_event(self, event: Any) -> None:
+        if isinstance(event, RunStarted):
+            self._live_run = event.run_dir
+        if isinstance(event, (RunStarted, PhaseStarted, EpochEnd)):
+            self._update_tensorboard()  # the run's folder, or its first logs, appeared
+        self.panel.show_event(event)
+
+    def _on_finished(self, result: Any) -> None:
+        from core.runs.folder import RunFolder
+
+        self.result = result
+        self.device_label.setText("Device: " + result.device.describe())
+        model = RunFolder(result.run_dir).model_path
+        self.state.set_run(result.run_dir)
+        if model.exists():
+            self.state.set_model(str(model))
+        best = ""
+        if result.metrics is not None:
+            best = (f" Validation accuracy {result.metrics.accuracy:.1%} on "
+                    f"{result.metrics.n_images} images (best epoch {result.best_epoch}).")
+        took = format_duration(result.seconds)
+        if result.status == "completed":
+            self.panel.set_progress(1, 1, "Finished")
+            self.status_label.setText(f"Finished in {took}.{best}")
+            self.show_info(f"Training finished.{best} Next: see where the model goes right and "
+                           "wrong on the Evaluate step →")
+        else:
+            self.progress.setFormat("Stopped")
+            kept = (f"The best epoch so far was kept.{best}" if model.exists()
+                    else "It stopped before an epoch finished, so there is no model yet.")
+            self.status_label.setText(f"Stopped after {took}. {kept}")
+            self.show_info(f"Training stopped. {kept} Press Resume to continue it, or go on to "
+                           "Evaluate.")
+        self._update_buttons()
+        self.run_finished.emit(result)
+
+    def _on_failed(self, message: str, _tb: str) -> None:
+        self.panel.set_progress(0, 1, "Failed")
+        self.status_label.setText("Training did not finish.")
+        self.show_error(message)
+        self.panel.add_log(message, "error")
+
+    def _on_cancelled(self) -> None:
+        # Cancelled before the first epoch began (while scanning or loading weights).
+        self.panel.set_progress(0, 1, "Stopped")
+        self.status_label.setText("Stopped before training began; nothing was trained.")
+        self.panel.add_log("stopped before training began")
+
+    def _on_run_changed(self, run_dir: Optional[str]) -> None:
+        self.resumable_run = run_dir if resumable(run_dir) else None
+        if not (self.job is not None and self.job.is_running()):
+            self._live_run = None  # the finished (or newly opened) run is the current one now
+        self._update_buttons()
+        self._update_tensorboard()
+
+    # ------------------------------------------------------------------ TensorBoard
+    def current_run_dir(self) -> Optional[str]:
+        """The run "Open in TensorBoard" shows: the one training now, else the last one."""
+        return self._live_run or self.state.run_dir
+
+    def _update_tensorboard(self) -> None:
+        self.tensorboard_button.set_run(self.current_run_dir())
+
+    # ------------------------------------------------------------------ lifecycle
+    def on_shown(self) -> None:
+        self._update_steps_hint()
+        self._update_tensorboard()
+
+    def shutdown(self) -> None:
+        if self.job is not None and self.job.is_running():
+            self.job.cancel()
+        self.tensorboard_button.shutdown()
+        from core.train.tensorboard import stop_all_servers
+
+        stop_all_servers()  # the window is closing: no TensorBoard outlives the app

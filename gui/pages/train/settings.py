@@ -1,0 +1,120 @@
+"""The Train page's settings column: every field of ``config.train`` the window edits.
+
+Each control is made for one setting and takes its range, unit, label and
+tooltip from the setting's declaration in :mod:`core.config`
+(:func:`gui.widgets.setting_widgets.bind_spin`), so the window, the CLI and
+``StudioConfig.validate()`` always agree.  The panel reports edits with
+:attr:`SettingsPanel.changed`; the page writes them to the config.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QLabel,
+                               QScrollArea, QVBoxLayout, QWidget)
+
+from gui.pages.train.lr_spin import LearningRateSpin
+from gui.widgets.setting_widgets import SettingSpin, bind_spin, setting_info, setting_tooltip
+
+SCHEDULES = [("cosine", "Cosine — glide down to 5 % by the end of the phase (recommended)"),
+             ("plateau", "On plateau — divide by 5 when validation stalls for 2 epochs"),
+             ("constant", "Constant — the same all phase")]
+SWITCHES = [("auto", "Auto (on for GPU, off for CPU)"), ("on", "On"), ("off", "Off")]
+
+
+class SettingsPanel(QScrollArea):
+    """Three groups of settings; ``changed(name, value)`` after every edit by the user."""
+
+    changed = Signal(str, object)  # field of config.train, new value
+
+    def __init__(self, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.fields: dict[str, QWidget] = {}
+        self._showing = False
+        self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.setMinimumWidth(330)
+        self.host = QWidget()
+        lay = QVBoxLayout(self.host)
+        lay.setContentsMargins(0, 0, 8, 0)
+        lay.addWidget(self._build_phases())
+        lay.addWidget(self._build_fine_points())
+        lay.addWidget(self._build_speed())
+        lay.addStretch(1)
+        self.setWidget(self.host)
+
+    def _build_phases(self) -> QGroupBox:
+        box = QGroupBox("How long and how fast")
+        form = QFormLayout(box)
+        self.epochs_spin = self._spin(form, "epochs")
+        self.ft_epochs_spin = self._spin(form, "fine_tune_epochs")
+        self.batch_spin = self._spin(form, "batch_size")
+        self.lr_spin = self._spin(form, "learning_rate", LearningRateSpin())
+        self.ft_lr_spin = self._spin(form, "fine_tune_learning_rate", LearningRateSpin())
+        self.steps_hint = QLabel()
+        self.steps_hint.setObjectName("hint")
+        self.steps_hint.setWordWrap(True)
+        form.addRow(self.steps_hint)
+        return box
+
+    def _build_fine_points(self) -> QGroupBox:
+        box = QGroupBox("Fine points")
+        form = QFormLayout(box)
+        self.schedule_combo = self._combo(form, "lr_schedule", SCHEDULES)
+        self.smoothing_spin = self._spin(form, "label_smoothing", QDoubleSpinBox())
+        self.patience_spin = self._spin(form, "early_stopping_patience")
+        return box
+
+    def _build_speed(self) -> QGroupBox:
+        box = QGroupBox("Speed")
+        form = QFormLayout(box)
+        self.mixed_combo = self._combo(form, "mixed_precision", SWITCHES)
+        self.xla_combo = self._combo(form, "xla", SWITCHES)
+        return box
+
+    def _spin(self, form: QFormLayout, name: str, spin: Any = None):
+        spin = spin if spin is not None else SettingSpin()
+        bind_spin(spin, f"train.{name}")
+        spin.setKeyboardTracking(False)
+        spin.valueChanged.connect(lambda v, n=name: self._emit(n, v))
+        self.fields[name] = spin
+        form.addRow(setting_info(f"train.{name}").label + ":", spin)
+        return spin
+
+    def _combo(self, form: QFormLayout, name: str, items) -> QComboBox:
+        combo = QComboBox()
+        # Long labels must not widen the settings column: the popup still shows them whole.
+        combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        combo.setMinimumContentsLength(14)
+        for value, label in items:
+            combo.addItem(label, value)
+        info = setting_info(f"train.{name}")
+        combo.setToolTip(setting_tooltip(info))
+        combo.setProperty("setting", f"train.{name}")
+        combo.currentIndexChanged.connect(lambda _i, n=name, c=combo: self._emit(n, c.currentData()))
+        self.fields[name] = combo
+        form.addRow(info.label + ":", combo)
+        return combo
+
+    def _emit(self, name: str, value: Any) -> None:
+        if not self._showing:
+            self.changed.emit(name, value)
+
+    def show_config(self, train_cfg) -> None:
+        """Show ``config.train`` without reporting it back as edits."""
+        self._showing = True
+        try:
+            for name, widget in self.fields.items():
+                value = getattr(train_cfg, name)
+                widget.blockSignals(True)
+                if isinstance(widget, QComboBox):
+                    widget.setCurrentIndex(max(widget.findData(value), 0))
+                else:
+                    widget.setValue(value)
+                widget.blockSignals(False)
+            # Stepping phase 2 up from "auto" starts where auto is: a tenth of phase 1.
+            self.ft_lr_spin.first_rate = train_cfg.learning_rate / 10
+        finally:
+            self._showing = False

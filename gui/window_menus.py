@@ -1,0 +1,65 @@
+"""The window's menus: File (projects, image folder, quit), Go (one entry per step),
+View (the log) and Help.  A mixin of :class:`gui.main_window.MainWindow`; every
+action is also added to the window so its shortcut works whatever has focus.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMessageBox
+
+
+class WindowMenus:
+    """Menu building of the main window (mixed into it; ``self`` is the window)."""
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self.action_new = self._action(file_menu, "&New project", QKeySequence.New,
+                                       self.new_project)
+        self.action_open = self._action(file_menu, "&Open project…", QKeySequence.Open,
+                                        lambda: self.open_project())
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        file_menu.addSeparator()
+        self.action_save = self._action(file_menu, "&Save project", QKeySequence.Save,
+                                        self.save_project)
+        self.action_save_as = self._action(file_menu, "Save project &as…",
+                                           QKeySequence("Ctrl+Shift+S"),
+                                           lambda: self.save_project_as())
+        file_menu.addSeparator()
+        self._action(file_menu, "Choose image &folder…", QKeySequence("Ctrl+Shift+O"),
+                     lambda: (self.show_page(0), self.pages[0].choose_folder()))
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", QKeySequence.Quit, self.close)
+
+        go_menu = self.menuBar().addMenu("&Go")
+        for i, name in enumerate(self.sidebar_names):
+            self._action(go_menu, f"&{i + 1} {name}", QKeySequence(f"Ctrl+{i + 1}"),
+                         lambda i=i: self.show_page(i))
+
+        view_menu = self.menuBar().addMenu("&View")
+        toggle = self.log_dock.toggleViewAction()
+        toggle.setText("&Log")
+        toggle.setShortcut(QKeySequence("Ctrl+L"))
+        view_menu.addAction(toggle)
+
+        help_menu = self.menuBar().addMenu("&Help")
+        self._action(help_menu, "&About Fine-Tune Studio", None, self._about)
+
+    def _action(self, menu, text, shortcut, slot) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(shortcut)
+        action.triggered.connect(lambda _checked=False: slot())
+        menu.addAction(action)
+        self.addAction(action)
+        return action
+
+    def _about(self) -> None:
+        from core import __version__
+
+        QMessageBox.about(self, "About Fine-Tune Studio",
+                          f"<b>Fine-Tune Studio {__version__}</b><p>Fine-tune a pretrained "
+                          "image classifier on folders of your images.</p><p>Everything the "
+                          "app does is also available headless: <tt>python main.py "
+                          "--help</tt>.</p>")

@@ -1,0 +1,111 @@
+"""The window's project handling: new, open, save, save as, "save the changes first?".
+
+A mixin of :class:`gui.main_window.MainWindow`: it uses the window's
+``state`` (:class:`gui.state.AppState`), its status bar and its "Open recent"
+menu, and keeps the title ("name[*] — Fine-Tune Studio") in step with the
+project's path and unsaved changes.  Files are read and written by
+:mod:`core.project`; recent projects are kept in QSettings (:mod:`gui.recent`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from core.errors import UserError
+from core.project import PROJECT_SUFFIX, Project, load_project, save_project
+from gui import recent
+
+PROJECT_FILTER = f"Fine-Tune Studio projects (*{PROJECT_SUFFIX});;All files (*)"
+
+
+class ProjectFiles:
+    """Project actions of the main window (mixed into it; ``self`` is the window)."""
+
+    def new_project(self) -> bool:
+        if not self.maybe_save():
+            return False
+        self.state.load_project(Project(), None)
+        self.show_page(0)
+        return True
+
+    def open_project(self, path: Optional[str] = None) -> bool:
+        """Open ``path`` (or ask for one); False when cancelled or the file is unusable."""
+        if not self.maybe_save():
+            return False
+        if path is None:
+            start = str(Path(self.state.project_path).parent) if self.state.project_path else ""
+            path, _ = QFileDialog.getOpenFileName(self, "Open project", start, PROJECT_FILTER)
+            if not path:
+                return False
+        try:
+            project = load_project(path)
+        except UserError as exc:
+            recent.remove_recent_project(os.path.abspath(path))
+            self._warn("Cannot open the project", str(exc))
+            return False
+        self.state.load_project(project, os.path.abspath(path))
+        recent.add_recent_project(path)
+        self.statusBar().showMessage(f"Opened {path}", 5000)
+        return True
+
+    def save_project(self) -> bool:
+        if not self.state.project_path:
+            return self.save_project_as()
+        return self._save_to(self.state.project_path)
+
+    def save_project_as(self, path: Optional[str] = None) -> bool:
+        if path is None:
+            start = self.state.project_path or str(Path.home() / f"my-project{PROJECT_SUFFIX}")
+            path, _ = QFileDialog.getSaveFileName(self, "Save project as", start, PROJECT_FILTER)
+            if not path:
+                return False
+        if not path.endswith(PROJECT_SUFFIX):
+            path += PROJECT_SUFFIX
+        return self._save_to(path)
+
+    def _save_to(self, path: str) -> bool:
+        try:
+            written = save_project(self.state.to_project(), path)
+        except OSError as exc:
+            self._warn("Cannot save the project",
+                       f"{path}: {exc.strerror or exc}. Choose another folder with "
+                       "File → Save project as.")
+            return False
+        self.state.set_project_path(str(written))
+        self.state.mark_saved()
+        recent.add_recent_project(str(written))
+        self.statusBar().showMessage(f"Saved {written}", 5000)
+        return True
+
+    def maybe_save(self) -> bool:
+        """Ask about unsaved changes; True when it is fine to go on."""
+        if not self.state.dirty:
+            return True
+        name = Path(self.state.project_path).name if self.state.project_path else "this project"
+        answer = QMessageBox.question(
+            self, "Unsaved changes", f"Save the changes to {name} first?",
+            QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
+        if answer == QMessageBox.Save:
+            return self.save_project()
+        return answer == QMessageBox.Discard
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        items = recent.recent_projects()
+        if not items:
+            self.recent_menu.addAction("(none yet)").setEnabled(False)
+        for p in items:
+            act = self.recent_menu.addAction(p)
+            act.triggered.connect(lambda _c=False, p=p: self.open_project(p))
+
+    def _update_title(self) -> None:
+        name = Path(self.state.project_path).name if self.state.project_path else "Untitled"
+        self.setWindowTitle(f"{name}[*] — Fine-Tune Studio")
+        self.setWindowModified(self.state.dirty)
+
+    def _warn(self, title: str, text: str) -> None:
+        QMessageBox.warning(self, title, text)
