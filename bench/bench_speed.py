@@ -288,7 +288,7 @@ class HeldOutScorer:
         stamp = (st.st_mtime_ns, st.st_size)
         if stamp != self._stamp:
             self._stamp = stamp
-            from core.train.engine import load_weights
+            from core.train.checkpoint import load_weights
 
             load_weights(self.model, self.weights)
             pred = np.concatenate([np.asarray(self.fn(self.x[i:i + self.batch]))

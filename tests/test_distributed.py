@@ -138,7 +138,7 @@ def test_two_workers_on_loopback_train_one_model(tmp_path, tiny_weights):
     assert len(history) == 1 + 3
     # The saved model is the model both workers hold.
     from core.model.build import load_model_file
-    from core.train.engine import weights_digest
+    from core.train.checkpoint import weights_digest
 
     assert weights_digest(load_model_file(run / "model.keras")) == digests[0]
 

@@ -20,7 +20,8 @@ import pytest
 from core.config import StudioConfig
 from core.errors import UserError
 from core.appdirs import default_runs_dir
-from core.runs.history import RunHistory, config_diff, default_db_path
+from core.runs.history import RunHistory, default_db_path
+from core.runs.summary import config_diff
 from core.runs.folder import RunFolder
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -184,7 +185,7 @@ def test_training_records_the_run(trained_run, tmp_path):
     assert r.status == "completed" and r.backbone == "MobileNetV3Small"
     assert r.accuracy is not None and r.accuracy >= 0.8
     assert len(h.epochs(rid)) == len(RunFolder(trained_run).history()) > 0
-    assert r.dataset_fingerprint == RunFolder(trained_run).run_info()["dataset_fingerprint"]
+    assert r.dataset_fingerprint == RunFolder(trained_run).run_info().dataset_fingerprint
 
 
 def test_history_failure_never_fails_training(tmp_path, monkeypatch):

@@ -31,6 +31,18 @@ def fake_python(path: Path, body: str) -> str:
     return str(path)
 
 
+def wait_until(condition, timeout: float, what: str, interval: float = 0.1):
+    """Poll ``condition`` until it returns something true (returned) or fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)
+
+
 @pytest.fixture(autouse=True)
 def _no_leftover_servers():
     yield
@@ -50,11 +62,9 @@ def test_serves_a_real_runs_logs_reuses_and_stops(trained_run):
     assert any(isinstance(e, Log) and "serving" in e.message for e in events)
 
     # It serves *this* run's logs: the training phases appear as TensorBoard runs.
-    deadline, runs = time.monotonic() + 60, []
-    while time.monotonic() < deadline and not any(r.startswith("head") for r in runs):
-        runs = json.loads(get(url + "data/runs")[1])
-        time.sleep(0.5)
-    assert any(r.startswith("head") for r in runs), runs
+    runs = wait_until(lambda: [r for r in json.loads(get(url + "data/runs")[1])
+                               if r.startswith("head")], 60, "the head phase's logs")
+    assert runs
 
     server = tbl.server_for(trained_run / "logs")
     proc = server.process
@@ -101,7 +111,7 @@ def test_a_server_that_dies_reports_its_own_output(tmp_path):
 def test_stop_kills_what_ignores_terminate_and_cancel_stops_the_start(tmp_path):
     (tmp_path / "logs").mkdir()
     # Ignores SIGTERM (so does its child, which inherits that): only the kill ends them.
-    stubborn = fake_python(tmp_path / "python", "trap '' TERM; sleep 60 & wait")
+    stubborn = fake_python(tmp_path / "python", "trap '' TERM; echo trap-set; sleep 60 & wait")
     server = tbl.TensorBoardServer(tmp_path / "logs", python=stubborn)
     cancel = CancelToken()
     cancel.cancel()
@@ -111,7 +121,7 @@ def test_stop_kills_what_ignores_terminate_and_cancel_stops_the_start(tmp_path):
 
     server._launch(tbl.free_port())
     proc = server.process
-    time.sleep(0.3)  # let the shell install its trap
+    wait_until(lambda: "trap-set" in server.log_tail(), 20, "the shell to install its trap")
     t0 = time.monotonic()
     server.stop(grace=0.5)
     assert proc.poll() is not None and proc.returncode == -9  # SIGKILL after the grace period
@@ -128,12 +138,12 @@ def test_servers_are_stopped_when_python_exits(trained_run):
                           str(trained_run / "logs")], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     pid = int(out.stdout.strip())
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+
+    def gone() -> bool:
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
-            break
-        time.sleep(0.2)
-    else:
-        pytest.fail(f"TensorBoard process {pid} outlived the Python that started it")
+            return True
+        return False
+
+    wait_until(gone, 10, f"TensorBoard process {pid} to end with the Python that started it")

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from core.config import StudioConfig
-from core.events import BatchEnd, CancelToken, EpochEnd, PhaseStarted, RunStarted
+from core.events import BatchEnd, CancelToken, EpochEnd, Log, PhaseStarted, RunStarted
 from core.runs.folder import RunFolder
+from core.train.loop_state import LoopState
 from weights_fixture import make_bright_dark, tiny_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,7 +55,7 @@ def test_train_two_phases_writes_a_complete_run_folder(data, tmp_path, weights_f
     assert np.array(metrics["confusion"]).sum() == metrics["n_images"] == 12
     # the saved config reproduces the run and round-trips
     assert StudioConfig.load(run.config_path).model.image_size == 32
-    assert run.run_info()["status"] == "completed"
+    assert run.run_info().status == "completed"
 
 
 def test_cancel_stops_within_a_batch_and_resume_finishes(data, tmp_path):
@@ -73,11 +74,12 @@ def test_cancel_stops_within_a_batch_and_resume_finishes(data, tmp_path):
     after = [e for e in seen if isinstance(e, BatchEnd) and e.epoch == 2]
     assert [e.step for e in after] == [1, 2]  # nothing ran after the batch that saw the stop
     run = RunFolder(result.run_dir)
-    assert len(run.history()) == 1 and run.run_info()["status"] == "stopped"
+    assert len(run.history()) == 1 and run.run_info().status == "stopped"
     assert (run.path / "model.keras").exists()  # a stopped run still leaves a usable model
 
     resumed = resume_training(run.path, listener=seen.append)
     assert resumed.status == "completed"
+    assert not [e for e in seen if isinstance(e, Log) and "optimizer" in e.message]  # it fit
     hist = run.history()
     assert [h["global_epoch"] for h in hist] == [1, 2, 3, 4]
 
@@ -111,8 +113,7 @@ def test_kill_9_mid_epoch_then_resume_loses_at_most_that_epoch(data, tmp_path):
         if not line:
             break
         lines.append(line)
-        if line.startswith("head epoch 2/6"):
-            time.sleep(0.3)  # into epoch 3
+        if line.startswith("head epoch 2/6"):  # printed after epoch 2's checkpoint: epoch 3 runs
             proc.send_signal(signal.SIGKILL)
             break
     proc.wait(timeout=60)
@@ -120,15 +121,14 @@ def test_kill_9_mid_epoch_then_resume_loses_at_most_that_epoch(data, tmp_path):
     run = RunFolder(run_dir)
     done = len(run.history())
     assert done >= 2
-    state = json.loads((run.checkpoint_dir / "state.json").read_text())
-    assert state["epoch"] == done
+    assert LoopState.read(run.checkpoint.state).epoch == done
     out = subprocess.run([sys.executable, str(ROOT / "main.py"), "train", "--resume", str(run_dir)],
                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
     assert out.returncode == 0, out.stderr
     hist = run.history()
     assert [h["epoch"] for h in hist] == list(range(1, 7))
     assert run.load_config() == StudioConfig.load(cfg_path)  # same config after resume
-    assert run.run_info()["status"] == "completed"
+    assert run.run_info().status == "completed"
 
 
 def test_saved_model_carries_no_optimizer_state(trained_run):
@@ -155,7 +155,7 @@ def test_resumed_fast_head_continues_the_cycle_of_cached_views(tmp_path):
     from core.data.dataset import scan_dataset, split_dataset
     from core.train.device import decide
     from core.model.build import build_model
-    from core.train.engine import LoopState, _feature_datasets
+    from core.train.fast_head import feature_datasets
 
     data = make_bright_dark(tmp_path / "data", per_class=6, size=32)
     cfg = tiny_config(data, "none", epochs=4, batch_size=4)
@@ -168,12 +168,12 @@ def test_resumed_fast_head_continues_the_cycle_of_cached_views(tmp_path):
 
     def first_epoch_batches(epoch):
         state = LoopState(phase="head", epoch=epoch, global_epoch=epoch)
-        ds, _ = _feature_datasets(model, split.train, [], cfg, None, state, None, CancelToken(),
+        ds, _ = feature_datasets(model, split.train, [], cfg, None, state, None, CancelToken(),
                                   device, 4)
         return np.concatenate([f.numpy() for f, _ in ds.take(steps)])
 
     state = LoopState(phase="head")
-    ds, _ = _feature_datasets(model, split.train, [], cfg, None, state, None, CancelToken(),
+    ds, _ = feature_datasets(model, split.train, [], cfg, None, state, None, CancelToken(),
                               device, 4)
     fresh_second_epoch = np.concatenate([f.numpy() for f, _ in ds.skip(steps).take(steps)])
     resumed_first_epoch = first_epoch_batches(1)
@@ -198,7 +198,7 @@ def test_weights_of_another_model_are_refused_by_name(tmp_path):
     import keras
 
     from core.errors import ModelFileError
-    from core.train.engine import load_weights, save_weights
+    from core.train.checkpoint import load_weights, save_weights
 
     small = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
     big = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4)])
@@ -217,7 +217,8 @@ def test_a_run_stopped_by_the_previous_version_resumes_from_its_h5_weights(train
     import shutil
 
     from core.model.build import load_model_file
-    from core.train.engine import load_weights, resume_training, weights_digest
+    from core.train.checkpoint import load_weights, weights_digest
+    from core.train.engine import resume_training
 
     run = tmp_path / "old-run"
     shutil.copytree(trained_run, run)
@@ -229,12 +230,15 @@ def test_a_run_stopped_by_the_previous_version_resumes_from_its_h5_weights(train
     model.save_weights(str(run / "checkpoint" / "weights.weights.h5"))
     for name in ("best.weights.npz", "checkpoint/weights.npz", "checkpoint/optimizer.npz"):
         (run / name).unlink()
+    # The old version's state.json and run.json had no "version" (they read as version 1).
     state = json.loads((run / "checkpoint" / "state.json").read_text())
+    del state["version"]
     state.update(phase="fine_tune", epoch=0, global_epoch=3, finished_phases=["head"],
                  history=state["history"][:3], best_score=[1.0, 0.0], best_epoch=3,
                  phase_best_score=None)
     (run / "checkpoint" / "state.json").write_text(json.dumps(state))
     info = json.loads((run / "run.json").read_text())
+    del info["version"]
     (run / "run.json").write_text(json.dumps(dict(info, status="stopped")))
 
     result = resume_training(run)
@@ -243,3 +247,4 @@ def test_a_run_stopped_by_the_previous_version_resumes_from_its_h5_weights(train
     # The old best (unbeatable score) is what the finished run's model holds.
     assert (run / "best.weights.npz").exists() and result.metrics is not None
     assert weights_digest(load_model_file(run / "model.keras")) == best_digest
+    assert json.loads((run / "run.json").read_text())["version"] == 1  # rewritten as current

@@ -8,12 +8,17 @@ version of each file, never a torn one)::
       split.json         which image went to train / validation (reproducible)
       labels.json        class names in output order
       run.json           status, device, times, dataset fingerprint, best epoch
+                         (a versioned :class:`~core.runs.records.RunInfo`)
       history.csv        one row per finished epoch (both phases)
       model.keras        the best model so far (raw RGB 0-255 in, probabilities out)
       metrics.json       validation accuracy, per-class P/R/F1, confusion matrix
-      checkpoint/        weights + optimizer state + loop state after the last
-                         finished epoch; ``train --resume`` continues from here
+      best.weights.npz   the best epoch's weights (what model.keras is made from)
+      checkpoint/        weights + optimizer state + loop state (state.json) after
+                         the last finished epoch; ``train --resume`` continues from here
       logs/              TensorBoard event files
+
+The names are spelled once, in :data:`FILES`; everything else asks
+:class:`RunFolder` for paths.
 """
 
 from __future__ import annotations
@@ -22,61 +27,145 @@ import csv
 import io
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
 from core.config import StudioConfig
 from core.errors import UserError
 from core.fsutil import atomic_write_text
+from core.runs.records import RunInfo
 
 HISTORY_FIELDS = ["phase", "epoch", "global_epoch", "loss", "accuracy", "val_loss", "val_accuracy",
                   "learning_rate", "seconds"]
 
 
+@dataclass(frozen=True)
+class RunFiles:
+    """The name of everything a run folder holds: the one table of them.
+
+    Code outside this module asks :class:`RunFolder` (or :class:`Checkpoint`)
+    for a path and never spells a name, so a rename happens here only.
+    """
+
+    config: str = "config.json"
+    split: str = "split.json"
+    labels: str = "labels.json"
+    run: str = "run.json"
+    history: str = "history.csv"
+    model: str = "model.keras"
+    metrics: str = "metrics.json"
+    best_weights: str = "best.weights.npz"
+    phase_best: str = ".phase-best-{phase}.npz"  # hidden; deleted when the run completes
+    checkpoint: str = "checkpoint"
+    logs: str = "logs"
+    # inside checkpoint/
+    checkpoint_weights: str = "weights.npz"
+    checkpoint_optimizer: str = "optimizer.npz"
+    checkpoint_state: str = "state.json"
+    checkpoint_phase_best: str = "phase-best.npz"
+    # Keras .weights.h5 files of versions before 2026-11-22, read when such a run resumes
+    legacy_best_weights: str = "best.weights.h5"
+    legacy_checkpoint_weights: str = "weights.weights.h5"
+    legacy_checkpoint_phase_best: str = "phase-best.weights.h5"
+
+
+FILES = RunFiles()
+
+
+class Checkpoint:
+    """The files of one checkpoint folder: ``RUN_DIR/checkpoint``, or the temporary
+    folder a new checkpoint is written in before it replaces the old one."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    @property
+    def weights(self) -> Path:
+        return self.path / FILES.checkpoint_weights
+
+    @property
+    def optimizer(self) -> Path:
+        return self.path / FILES.checkpoint_optimizer
+
+    @property
+    def state(self) -> Path:
+        return self.path / FILES.checkpoint_state
+
+    @property
+    def phase_best(self) -> Path:
+        return self.path / FILES.checkpoint_phase_best
+
+    @property
+    def legacy_phase_best(self) -> Path:
+        return self.path / FILES.legacy_checkpoint_phase_best
+
+    def weights_file(self) -> Optional[Path]:
+        """The weights to resume from: ours, or an older version's Keras .weights.h5."""
+        for path in (self.weights, self.path / FILES.legacy_checkpoint_weights):
+            if path.exists():
+                return path
+        return None
+
+
 class RunFolder:
+    """One run folder: the paths of its files, and typed reads and writes of them."""
+
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
 
     # paths -------------------------------------------------------------
     @property
     def config_path(self) -> Path:
-        return self.path / "config.json"
+        return self.path / FILES.config
 
     @property
     def split_path(self) -> Path:
-        return self.path / "split.json"
+        return self.path / FILES.split
 
     @property
     def labels_path(self) -> Path:
-        return self.path / "labels.json"
+        return self.path / FILES.labels
 
     @property
     def run_path(self) -> Path:
-        return self.path / "run.json"
+        return self.path / FILES.run
 
     @property
     def history_path(self) -> Path:
-        return self.path / "history.csv"
+        return self.path / FILES.history
 
     @property
     def model_path(self) -> Path:
-        return self.path / "model.keras"
+        return self.path / FILES.model
 
     @property
     def metrics_path(self) -> Path:
-        return self.path / "metrics.json"
+        return self.path / FILES.metrics
 
     @property
     def checkpoint_dir(self) -> Path:
-        return self.path / "checkpoint"
+        return self.path / FILES.checkpoint
+
+    @property
+    def checkpoint(self) -> Checkpoint:
+        return Checkpoint(self.checkpoint_dir)
 
     @property
     def best_weights_path(self) -> Path:
-        return self.path / "best.weights.npz"
+        return self.path / FILES.best_weights
+
+    @property
+    def legacy_best_weights_path(self) -> Path:
+        return self.path / FILES.legacy_best_weights
 
     @property
     def logs_dir(self) -> Path:
-        return self.path / "logs"
+        return self.path / FILES.logs
+
+    def phase_best_path(self, phase: str) -> Path:
+        """The best weights of a training phase so far (early stopping goes back to them)."""
+        return self.path / FILES.phase_best.format(phase=phase)
 
     # reading/writing ---------------------------------------------------
     def write_json(self, name: str, data: Any) -> None:
@@ -97,24 +186,47 @@ class RunFolder:
     def load_config(self) -> StudioConfig:
         return StudioConfig.load(self.config_path)
 
+    def write_labels(self, classes: list[str]) -> None:
+        self.write_json(FILES.labels, list(classes))
+
     def labels(self) -> list[str]:
-        labels = self.read_json("labels.json")
+        labels = self.read_json(FILES.labels)
         if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
             raise UserError(f"{self.labels_path}: expected a list of class names")
         return labels
 
-    def update_run_info(self, **fields: Any) -> dict:
-        info = self.run_info()
-        info.update(fields)
-        self.write_json("run.json", info)
-        return info
+    def write_split(self, split) -> None:
+        """Record which image went to training and which to validation (a ``Split``)."""
+        self.write_json(FILES.split, split.to_dict())
 
-    def run_info(self) -> dict:
-        try:
-            data = json.loads(self.run_path.read_text(encoding="utf-8"))
-            return data if isinstance(data, dict) else {}
-        except (OSError, ValueError):
-            return {}
+    def split(self, data_dir: Optional[str] = None):
+        """The run's ``Split``; relative paths are taken from ``data_dir``."""
+        from core.data.dataset import Split
+
+        return Split.from_dict(self.read_json(FILES.split), data_dir)
+
+    def write_metrics(self, metrics: dict) -> None:
+        self.write_json(FILES.metrics, metrics)
+
+    def metrics(self) -> dict:
+        """metrics.json as written by training (``Metrics.to_dict()``)."""
+        return self.read_json(FILES.metrics)
+
+    def run_info(self) -> RunInfo:
+        """run.json as a :class:`RunInfo` (empty before the folder is written).
+
+        A file this version cannot use (wrong types, a newer version's) is a
+        :class:`UserError` naming the file and the field.
+        """
+        if not self.run_path.exists():
+            return RunInfo()
+        return RunInfo.read(self.run_path)
+
+    def update_run_info(self, **fields: Any) -> RunInfo:
+        """Change some fields of run.json (checked like a read) and write it atomically."""
+        info = RunInfo.from_dict({**self.run_info().to_dict(), **fields}, self.run_path)
+        atomic_write_text(self.run_path, info.to_json())
+        return info
 
     def history(self) -> list[dict]:
         """History rows as dicts (numbers as floats), in order."""
@@ -143,7 +255,17 @@ class RunFolder:
         atomic_write_text(self.history_path, buf.getvalue())
 
     def is_run_folder(self) -> bool:
+        """What makes a folder a run: its config and its class names."""
         return self.config_path.exists() and self.labels_path.exists()
+
+    def require_run_folder(self, consequence: str = "") -> None:
+        """Raise a :class:`UserError` saying what is missing unless this is a run folder."""
+        if not self.path.is_dir():
+            raise UserError(f"{self.path}: no such run folder")
+        missing = [p.name for p in (self.config_path, self.labels_path) if not p.exists()]
+        if missing:
+            raise UserError(f"{self.path}: not a run folder (no {' and no '.join(missing)})"
+                            + (f"; {consequence}" if consequence else ""))
 
 
 def default_run_dir(base: str | Path, backbone: str) -> Path:

@@ -13,6 +13,8 @@ opening hundreds of folders.  That choice shapes everything here:
   app always starts.
 * The schema carries ``PRAGMA user_version`` so a later version can migrate.
 
+What a row holds, and how a run folder becomes one, is :mod:`core.runs.summary`.
+
 Connections are short-lived (one per call), so a worker thread (a GUI rebuild
 job) and the UI thread never share one.  No TensorFlow, no Qt.
 """
@@ -27,14 +29,15 @@ import os
 import shutil
 import sqlite3
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional
 
+from core.appdirs import data_dir, default_runs_dir
 from core.errors import UserError
 from core.events import CancelToken, Log, Progress, emit
-from core.appdirs import data_dir, default_runs_dir
 from core.runs.folder import RunFolder
+from core.runs.summary import (EPOCH_FIELDS, SORT_KEYS, RunComparison, RunSummary, config_diff,
+                               find_run_folders, folder_row)
 
 log = logging.getLogger("finetune_studio")
 
@@ -53,15 +56,15 @@ CREATE TABLE runs (
     classes TEXT,               -- JSON list
     dataset_fingerprint TEXT,
     data_dir TEXT,
-    config TEXT,                -- the run's config.json, verbatim JSON
-    device TEXT,                -- run.json "device", JSON
+    config TEXT,                -- the run's config, verbatim JSON
+    device TEXT,                -- RunInfo.device, JSON
     created REAL,
     finished REAL,
     seconds REAL,
     best_epoch INTEGER,
-    accuracy REAL,              -- metrics.json: final validation accuracy
+    accuracy REAL,              -- the run's metrics: final validation accuracy
     macro_f1 REAL,
-    best_val_accuracy REAL,     -- best epoch in history.csv
+    best_val_accuracy REAL,     -- best epoch in the run's history
     indexed REAL NOT NULL
 );
 CREATE TABLE epochs (
@@ -84,65 +87,8 @@ CREATE TABLE exports (
 CREATE INDEX runs_created ON runs(created);
 """
 
-#: Columns ``list_runs(order_by=...)`` accepts (whitelisted: they go into SQL).
-SORT_KEYS = ("created", "finished", "backbone", "images", "accuracy", "macro_f1",
-             "best_val_accuracy", "seconds", "status", "path", "name")
-EPOCH_FIELDS = ("phase", "epoch", "global_epoch", "loss", "accuracy", "val_loss", "val_accuracy",
-                "learning_rate", "seconds")
-
-
 def default_db_path() -> Path:
     return data_dir() / DB_NAME
-
-
-@dataclass
-class RunSummary:
-    """One indexed run (a row of ``runs``)."""
-
-    id: int
-    path: str
-    name: str
-    status: Optional[str]
-    backbone: Optional[str]
-    image_size: Optional[int]
-    images: Optional[int]
-    classes: list[str]
-    dataset_fingerprint: Optional[str]
-    data_dir: Optional[str]
-    created: Optional[float]
-    finished: Optional[float]
-    seconds: Optional[float]
-    best_epoch: Optional[int]
-    accuracy: Optional[float]
-    macro_f1: Optional[float]
-    best_val_accuracy: Optional[float]
-    device: dict = field(default_factory=dict)
-    config: dict = field(default_factory=dict)
-
-    @property
-    def exists(self) -> bool:
-        return Path(self.path).is_dir()
-
-    @property
-    def model_path(self) -> Path:
-        return Path(self.path) / "model.keras"
-
-    def to_dict(self, with_config: bool = False) -> dict:
-        d = asdict(self)
-        if not with_config:
-            d.pop("config")
-        return d
-
-
-@dataclass
-class RunComparison:
-    """Two runs side by side: what changed in the config, and both histories."""
-
-    a: RunSummary
-    b: RunSummary
-    diff: list[tuple[str, Any, Any]]  # (dotted key, value in a, value in b)
-    history_a: list[dict]
-    history_b: list[dict]
 
 
 def _is_corruption(exc: BaseException) -> bool:
@@ -168,54 +114,6 @@ def _recovering(method):
             return method(self, *args, **kwargs)
 
     return wrapper
-
-
-def flatten(d: Any, prefix: str = "") -> dict[str, Any]:
-    """``{"model": {"backbone": "X"}}`` -> ``{"model.backbone": "X"}`` (lists stay values)."""
-    if not isinstance(d, dict):
-        return {prefix: d}
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        key = f"{prefix}.{k}" if prefix else str(k)
-        if isinstance(v, dict) and v:
-            out.update(flatten(v, key))
-        else:
-            out[key] = v
-    return out
-
-
-def config_diff(a: dict, b: dict) -> list[tuple[str, Any, Any]]:
-    """Settings that differ, as (dotted key, old, new); a missing key reads as None."""
-    fa, fb = flatten(a), flatten(b)
-    return [(k, fa.get(k), fb.get(k)) for k in sorted(set(fa) | set(fb)) if fa.get(k) != fb.get(k)]
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def find_run_folders(roots: Iterable[str | Path]) -> list[Path]:
-    """Run folders at or below each root (a run folder's insides are not searched)."""
-    found: list[Path] = []
-    seen: set[str] = set()
-    for root in roots:
-        root = Path(root)
-        if not root.is_dir():
-            continue
-        for dirpath, dirnames, _files in os.walk(root):
-            p = Path(dirpath)
-            if RunFolder(p).is_run_folder():
-                key = str(p.resolve())
-                if key not in seen:
-                    seen.add(key)
-                    found.append(p.resolve())
-                dirnames[:] = []  # checkpoint/, logs/ hold no runs
-            else:
-                dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-    return found
 
 
 class RunHistory:
@@ -291,39 +189,12 @@ class RunHistory:
     def record_run(self, run_dir: str | Path) -> int:
         """Index (or re-index) one run folder; returns its id."""
         rf = RunFolder(Path(run_dir).resolve())
-        if not rf.is_run_folder():
-            raise UserError(f"{rf.path}: not a run folder (needs config.json and labels.json)")
+        rf.require_run_folder()
         with self._connect() as conn, conn:
             return self._upsert(conn, rf)
 
     def _upsert(self, conn: sqlite3.Connection, rf: RunFolder) -> int:
-        info = rf.run_info()
-        config = _read_json(rf.config_path) or {}
-        metrics = _read_json(rf.metrics_path) or {}
-        try:
-            history = rf.history()
-        except (OSError, ValueError):
-            history = []
-        try:
-            classes = rf.labels()
-        except UserError:
-            classes = list(info.get("classes") or [])
-        model = config.get("model", {}) if isinstance(config, dict) else {}
-        vals = [r["val_accuracy"] for r in history if r.get("val_accuracy") is not None]
-        row = {
-            "path": str(rf.path), "name": rf.path.name, "status": info.get("status"),
-            "backbone": model.get("backbone"), "image_size": model.get("image_size"),
-            "images": info.get("images"), "classes": json.dumps(classes),
-            "dataset_fingerprint": info.get("dataset_fingerprint"),
-            "data_dir": info.get("data_dir"), "config": json.dumps(config),
-            "device": json.dumps(info.get("device") or {}),
-            "created": info.get("created") or rf.config_path.stat().st_mtime,
-            "finished": info.get("finished"), "seconds": info.get("seconds"),
-            "best_epoch": info.get("best_epoch"),
-            "accuracy": metrics.get("accuracy", info.get("val_accuracy")),
-            "macro_f1": metrics.get("macro_f1"),
-            "best_val_accuracy": max(vals) if vals else None, "indexed": time.time(),
-        }
+        row, epochs = folder_row(rf)
         cols = ", ".join(row)
         marks = ", ".join(f":{k}" for k in row)
         updates = ", ".join(f"{k} = excluded.{k}" for k in row if k != "path")
@@ -334,7 +205,7 @@ class RunHistory:
         conn.executemany(
             f"INSERT INTO epochs (run_id, seq, {', '.join(EPOCH_FIELDS)}) "
             f"VALUES (?, ?, {', '.join('?' * len(EPOCH_FIELDS))})",
-            [(run_id, i, *(h.get(f) for f in EPOCH_FIELDS)) for i, h in enumerate(history)])
+            [(run_id, i, *(e[f] for f in EPOCH_FIELDS)) for i, e in enumerate(epochs)])
         return int(run_id)
 
     @_recovering
@@ -380,9 +251,7 @@ class RunHistory:
         run = self.get(run_id)
         if delete_files and Path(run.path).exists():
             rf = RunFolder(run.path)
-            if not (rf.path.is_dir() and rf.is_run_folder()):
-                raise UserError(f"{run.path}: not a run folder (no config.json and labels.json); "
-                                "refusing to delete it")
+            rf.require_run_folder("refusing to delete it")
             shutil.rmtree(rf.path)
         with self._connect() as conn, conn:
             conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
@@ -404,7 +273,7 @@ class RunHistory:
             params = [like] * 6
         sql += f" ORDER BY {order_by} IS NULL, {order_by} {'DESC' if descending else 'ASC'}, id"
         with self._connect() as conn:
-            return [self._summary(r) for r in conn.execute(sql, params)]
+            return [RunSummary.from_row(r) for r in conn.execute(sql, params)]
 
     @_recovering
     def get(self, run_id: int) -> RunSummary:
@@ -412,7 +281,7 @@ class RunHistory:
             row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
             raise UserError(f"no run with id {run_id} in the run history ({self.db_path})")
-        return self._summary(row)
+        return RunSummary.from_row(row)
 
     @_recovering
     def find_id(self, run_dir: str | Path) -> Optional[int]:
@@ -440,18 +309,6 @@ class RunHistory:
         ra, rb = self.get(a), self.get(b)
         return RunComparison(ra, rb, config_diff(ra.config, rb.config), self.epochs(a),
                              self.epochs(b))
-
-    @staticmethod
-    def _summary(r: sqlite3.Row) -> RunSummary:
-        return RunSummary(
-            id=r["id"], path=r["path"], name=r["name"], status=r["status"],
-            backbone=r["backbone"], image_size=r["image_size"], images=r["images"],
-            classes=json.loads(r["classes"] or "[]"),
-            dataset_fingerprint=r["dataset_fingerprint"], data_dir=r["data_dir"],
-            created=r["created"], finished=r["finished"], seconds=r["seconds"],
-            best_epoch=r["best_epoch"], accuracy=r["accuracy"], macro_f1=r["macro_f1"],
-            best_val_accuracy=r["best_val_accuracy"], device=json.loads(r["device"] or "{}"),
-            config=json.loads(r["config"] or "{}"))
 
 
 def record_run_safely(run_dir: str | Path, listener=None) -> Optional[int]:

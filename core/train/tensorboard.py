@@ -45,6 +45,7 @@ from typing import Optional
 
 from core.errors import UserError
 from core.events import CancelToken, Cancelled, Log, Progress, emit
+from core.runs.folder import RunFolder
 
 INSTALL_HINT = "pip install tensorboard"
 #: Event files TensorBoard reads (``events.out.tfevents.<time>.<host>...``).
@@ -63,8 +64,8 @@ def tensorboard_available() -> bool:
 
 
 def run_logdir(run_dir: str | os.PathLike) -> Path:
-    """Where a run's TensorBoard logs live: ``RUN_DIR/logs`` (see ``RunFolder.logs_dir``)."""
-    return Path(run_dir) / "logs"
+    """Where a run's TensorBoard logs live (``RunFolder.logs_dir``)."""
+    return RunFolder(run_dir).logs_dir
 
 
 def has_event_files(logdir: str | os.PathLike) -> bool:

@@ -13,7 +13,7 @@ import json
 import sys
 import time
 
-from core.runs.history import SORT_KEYS
+from core.runs.summary import SORT_KEYS
 
 
 def register(subparsers) -> None:

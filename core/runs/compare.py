@@ -1,0 +1,141 @@
+"""Which settings really differ between two runs, in the words the window uses.
+
+Two runs can store the same training in different spellings: the window
+keeps ``augment.transforms`` empty under the preset "light" (an empty list
+means "that preset", :func:`core.data.augment.resolve`), the command line
+stores the preset's transforms spelled out; a version-1 config stores the
+fine-tuning learning rate that a version-2 one leaves at 0 ("a tenth of
+phase 1's").  Comparing the stored JSON would call those runs different.  So
+each run's config is read as a :class:`core.config.StudioConfig` (migrated),
+its augmentation resolved and its fine-tuning rate made explicit, and only
+then compared, setting by setting.
+
+Each difference carries the setting's label from :mod:`core.config`
+("Phase 2 (fine-tune)", not ``train.fine_tune_epochs``), a short text per
+value for a table cell and the full value for a tooltip (a list of transforms
+is "3 transforms: HorizontalFlip, …" in the cell).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from core.config import StudioConfig
+from core.config_fields import get_path, iter_fields
+from core.errors import ConfigError
+from core.typed_json import to_jsonable
+
+#: Longest value text a table cell gets; longer values are summarised.
+SHORT = 40
+
+
+@dataclass(frozen=True)
+class SettingDifference:
+    """One setting whose value differs between run A and run B."""
+
+    path: str  # dotted key, as in config.json ("train.fine_tune_epochs")
+    label: str  # the window's words ("Phase 2 (fine-tune)")
+    a: Any  # the effective values (JSON-like)
+    b: Any
+
+    @property
+    def a_text(self) -> str:
+        return short_text(self.a)
+
+    @property
+    def b_text(self) -> str:
+        return short_text(self.b)
+
+    @property
+    def a_full(self) -> str:
+        return full_text(self.a)
+
+    @property
+    def b_full(self) -> str:
+        return full_text(self.b)
+
+
+def setting_label(path: str) -> str:
+    """The label the window shows for ``path``; a readable fallback for unlabelled keys."""
+    try:
+        label = StudioConfig.field(path).label
+    except KeyError:
+        label = ""
+    if label:
+        return label
+    if path == "augment.transforms":
+        return "Augmentation steps"
+    return path.rsplit(".", 1)[-1].replace("_", " ").capitalize()
+
+
+def effective_settings(config: dict) -> dict[str, Any]:
+    """``{dotted path: value}`` of what a run really trained with.
+
+    A config this app cannot read as a :class:`StudioConfig` (damaged, or from
+    a newer release) is compared as stored, key by key.
+    """
+    try:
+        cfg = StudioConfig.from_dict(config, "run config")
+    except ConfigError:
+        return _flatten(config)
+    from core.data.augment import resolve  # albumentations: only when runs are compared
+
+    try:
+        cfg.augment = resolve(cfg.augment)
+    except ConfigError:
+        pass  # an unknown preset: compare it as written
+    cfg.train.fine_tune_learning_rate = cfg.train.phase_learning_rate("fine_tune")
+    return {info.path: to_jsonable(get_path(cfg, info.path)) for info in iter_fields(StudioConfig)}
+
+
+def settings_diff(a: dict, b: dict) -> list[SettingDifference]:
+    """The settings that differ between configs ``a`` and ``b``, in the config's order."""
+    fa, fb = effective_settings(a or {}), effective_settings(b or {})
+    keys = list(fa) + [k for k in fb if k not in fa]
+    return [SettingDifference(k, setting_label(k), fa.get(k), fb.get(k))
+            for k in keys if fa.get(k) != fb.get(k)]
+
+
+def short_text(value: Any) -> str:
+    """A value in a few words: numbers as written, lists and dicts summarised."""
+    if value is None:
+        return "(not set)"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, str):
+        return value or "(empty)"
+    if isinstance(value, list) and value and all(isinstance(v, dict) and "name" in v
+                                                 for v in value):
+        names = [str(v["name"]) + ("" if v.get("enabled", True) else " (off)") for v in value]
+        head = f"{len(names)} transform{'s' if len(names) != 1 else ''}: "
+        return _clip(head + ", ".join(names))
+    if isinstance(value, list):
+        return _clip(", ".join(short_text(v) for v in value)) if value else "(none)"
+    if isinstance(value, dict):
+        return f"{len(value)} setting{'s' if len(value) != 1 else ''}" if value else "(none)"
+    return _clip(str(value))
+
+
+def full_text(value: Any) -> str:
+    """The whole value, for a tooltip (lists and dicts as indented JSON)."""
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, indent=1, ensure_ascii=False)
+    return short_text(value) if not isinstance(value, str) else (value or "(empty)")
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= SHORT else text[:SHORT - 1].rstrip(", ") + "…"
+
+
+def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(d, dict):
+        return {prefix: d}
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}.{k}" if prefix else str(k)
+        out.update(_flatten(v, key) if isinstance(v, dict) and v else {key: v})
+    return out

@@ -1,0 +1,191 @@
+"""What the run index holds about a run, and how it is read from the run folder.
+
+:mod:`core.runs.history` keeps these rows in SQLite; this module knows their
+shape (:class:`RunSummary`, the columns) and how one run folder becomes one row
+(:func:`folder_row`), with no database in sight, so both are easy to test and
+the SQL module stays about storage.  A run folder whose files are damaged or
+from a newer version is still indexed, from what can be read: the index lists
+runs, it never judges them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+from core.errors import UserError
+from core.runs.folder import RunFolder
+from core.runs.records import RunInfo, RunStatus
+
+log = logging.getLogger("finetune_studio")
+
+#: Columns ``list_runs(order_by=...)`` accepts (whitelisted: they go into SQL).
+SORT_KEYS = ("created", "finished", "backbone", "images", "accuracy", "macro_f1",
+             "best_val_accuracy", "seconds", "status", "path", "name")
+EPOCH_FIELDS = ("phase", "epoch", "global_epoch", "loss", "accuracy", "val_loss", "val_accuracy",
+                "learning_rate", "seconds")
+
+
+@dataclass
+class RunSummary:
+    """One indexed run (a row of ``runs``)."""
+
+    id: int
+    path: str
+    name: str
+    status: Optional[RunStatus]
+    backbone: Optional[str]
+    image_size: Optional[int]
+    images: Optional[int]
+    classes: list[str]
+    dataset_fingerprint: Optional[str]
+    data_dir: Optional[str]
+    created: Optional[float]
+    finished: Optional[float]
+    seconds: Optional[float]
+    best_epoch: Optional[int]
+    accuracy: Optional[float]
+    macro_f1: Optional[float]
+    best_val_accuracy: Optional[float]
+    device: dict = field(default_factory=dict)
+    config: dict = field(default_factory=dict)
+
+    @property
+    def exists(self) -> bool:
+        return Path(self.path).is_dir()
+
+    @property
+    def model_path(self) -> Path:
+        return RunFolder(self.path).model_path
+
+    def to_dict(self, with_config: bool = False) -> dict:
+        d = asdict(self)
+        d["status"] = self.status.value if self.status else None
+        if not with_config:
+            d.pop("config")
+        return d
+
+    @classmethod
+    def from_row(cls, r) -> "RunSummary":
+        """A row of ``runs`` (an ``sqlite3.Row``) as a summary."""
+        try:
+            status = RunStatus(r["status"]) if r["status"] else None
+        except ValueError:  # indexed by a newer version: show the run, without a status
+            status = None
+        return cls(
+            id=r["id"], path=r["path"], name=r["name"], status=status,
+            backbone=r["backbone"], image_size=r["image_size"], images=r["images"],
+            classes=json.loads(r["classes"] or "[]"),
+            dataset_fingerprint=r["dataset_fingerprint"], data_dir=r["data_dir"],
+            created=r["created"], finished=r["finished"], seconds=r["seconds"],
+            best_epoch=r["best_epoch"], accuracy=r["accuracy"], macro_f1=r["macro_f1"],
+            best_val_accuracy=r["best_val_accuracy"], device=json.loads(r["device"] or "{}"),
+            config=json.loads(r["config"] or "{}"))
+
+
+@dataclass
+class RunComparison:
+    """Two runs side by side: what changed in the config, and both histories."""
+
+    a: RunSummary
+    b: RunSummary
+    diff: list[tuple[str, Any, Any]]  # (dotted key, value in a, value in b)
+    history_a: list[dict]
+    history_b: list[dict]
+
+
+def flatten(d: Any, prefix: str = "") -> dict[str, Any]:
+    """``{"model": {"backbone": "X"}}`` -> ``{"model.backbone": "X"}`` (lists stay values)."""
+    if not isinstance(d, dict):
+        return {prefix: d}
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}.{k}" if prefix else str(k)
+        if isinstance(v, dict) and v:
+            out.update(flatten(v, key))
+        else:
+            out[key] = v
+    return out
+
+
+def config_diff(a: dict, b: dict) -> list[tuple[str, Any, Any]]:
+    """Settings that differ, as (dotted key, old, new); a missing key reads as None."""
+    fa, fb = flatten(a), flatten(b)
+    return [(k, fa.get(k), fb.get(k)) for k in sorted(set(fa) | set(fb)) if fa.get(k) != fb.get(k)]
+
+
+def _read_dict(path: Path) -> dict:
+    """A JSON object file as it is (verbatim), or {} when it is missing or not an object."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _run_info(rf: RunFolder) -> RunInfo:
+    try:
+        return rf.run_info()
+    except UserError as exc:  # damaged or newer: index the rest of the folder
+        log.warning("indexing %s without its %s: %s", rf.path, rf.run_path.name, exc)
+        return RunInfo()
+
+
+def folder_row(rf: RunFolder) -> tuple[dict, list[dict]]:
+    """The ``runs`` row of a run folder (without ``id``) and its epoch rows, in order."""
+    info = _run_info(rf)
+    config = _read_dict(rf.config_path)
+    metrics = _read_dict(rf.metrics_path)
+    try:
+        history = rf.history()
+    except (OSError, ValueError):
+        history = []
+    try:
+        classes = rf.labels()
+    except UserError:
+        classes = list(info.classes)
+    model = config.get("model", {})
+    model = model if isinstance(model, dict) else {}
+    vals = [r["val_accuracy"] for r in history if r.get("val_accuracy") is not None]
+    row = {
+        "path": str(rf.path), "name": rf.path.name,
+        "status": info.status.value if info.status else None,
+        "backbone": model.get("backbone"), "image_size": model.get("image_size"),
+        "images": info.images, "classes": json.dumps(classes),
+        "dataset_fingerprint": info.dataset_fingerprint,
+        "data_dir": info.data_dir, "config": json.dumps(config),
+        "device": json.dumps(info.device),
+        "created": info.created or rf.config_path.stat().st_mtime,
+        "finished": info.finished, "seconds": info.seconds,
+        "best_epoch": info.best_epoch,
+        "accuracy": metrics.get("accuracy", info.val_accuracy),
+        "macro_f1": metrics.get("macro_f1"),
+        "best_val_accuracy": max(vals) if vals else None, "indexed": time.time(),
+    }
+    return row, [{f: h.get(f) for f in EPOCH_FIELDS} for h in history]
+
+
+def find_run_folders(roots: Iterable[str | Path]) -> list[Path]:
+    """Run folders at or below each root (a run folder's insides are not searched)."""
+    found: list[Path] = []
+    seen: set[str] = set()
+    for root in roots:
+        root = Path(root)
+        if not root.is_dir():
+            continue
+        for dirpath, dirnames, _files in os.walk(root):
+            p = Path(dirpath)
+            if RunFolder(p).is_run_folder():
+                key = str(p.resolve())
+                if key not in seen:
+                    seen.add(key)
+                    found.append(p.resolve())
+                dirnames[:] = []  # checkpoint/, logs/ hold no runs
+            else:
+                dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+    return found

@@ -1,0 +1,121 @@
+"""The fast head phase: train the new head on backbone features computed once, not every epoch.
+
+While the backbone is frozen the pooled features of an image do not change, so
+the head phase can run the backbone once per cached view (:func:`feature_datasets`)
+and train a model made of the classifier's own head layers on them
+(:func:`head_model`).  Training that model trains the classifier's head: the
+layer objects are shared.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Optional
+
+import numpy as np
+
+from core.config import StudioConfig
+from core.events import Log, Progress, emit
+from core.train.device import DeviceInfo
+from core.train.loop_state import LoopState
+
+
+def head_model(model, n_features: int):
+    """A model from pooled backbone features to the output, SHARING the classifier's head layers.
+
+    Training it trains the full model's head: the layer objects are the same.
+    """
+    import keras
+
+    from core.model.build import HEAD_LAYERS
+
+    inputs = keras.Input(shape=(int(n_features),), name="features")
+    x = inputs
+    for name in HEAD_LAYERS[1:]:  # avg_pool is already applied to the features
+        try:
+            layer = model.get_layer(name)
+        except ValueError:
+            continue
+        x = layer(x)
+    return keras.Model(inputs, x, name="head")
+
+
+def feature_datasets(model, train_records, val_records, cfg: StudioConfig, cache,
+                     state: LoopState, listener, cancel, device: DeviceInfo, batch_size: int,
+                     reported: Optional[set] = None):
+    """Run the frozen backbone once per cached view; return (train, val) feature datasets.
+
+    While the backbone is frozen its pooled features of an image do not change,
+    so computing them every epoch (as the plain recipe does) repeats the most
+    expensive work.  Without augmentation one pass is exact; with augmentation
+    ``head_feature_views`` augmented passes are cached and the epochs cycle
+    through them: each view yields ``ceil(n / batch)`` batches, one epoch's
+    worth, so epoch ``e`` of the phase trains on view ``e % views`` (a file that
+    could not be decoded shortens a view and shifts this by a batch, harmlessly).
+    View ``v`` is augmented with the seed of the phase's epoch ``v`` and a resumed
+    phase starts the cycle at its next epoch's view, so a resume sees the same
+    views in the same order as an uninterrupted run.
+    """
+    import tensorflow as tf
+
+    from core.data.augment import build_augmenter
+    from core.data.pipeline import make_dataset
+
+    n_classes = int(model.outputs[0].shape[-1])
+    size = cfg.model.image_size
+    extractor = feature_extractor(model)
+    fn = tf.function(lambda x: tf.cast(extractor(x, training=False), tf.float32),
+                     jit_compile=device.xla, reduce_retracing=True)
+    augmenting = build_augmenter(cfg.augment, size) is not None
+    views = cfg.train.head_feature_views if augmenting else 1
+    views = max(1, min(views, cfg.train.epochs))
+    def extract(records, training, augment, first_epoch, label):
+        ds = make_dataset(records, n_classes, size, batch_size, training=training,
+                          augment=augment, cache=cache, seed=cfg.train.seed, listener=listener,
+                          first_epoch=first_epoch, reported=reported)
+        feats, labels = [], []
+        total = math.ceil(len(records) / batch_size)
+        for i, (x, y) in enumerate(ds):
+            cancel.raise_if_cancelled()
+            feats.append(fn(x).numpy())
+            labels.append(y.numpy())
+            emit(listener, Progress(i + 1, total, label))
+        return np.concatenate(feats), np.concatenate(labels)
+
+    t0 = time.time()
+    phase_first_epoch = state.global_epoch - state.epoch  # global number of the phase's epoch 0
+    per_view = []
+    for v in range(views):
+        label = (f"computing backbone features, view {v + 1}/{views}" if views > 1
+                 else "computing backbone features")
+        per_view.append(extract(train_records, True, cfg.augment if augmenting else None,
+                                phase_first_epoch + v, label))
+    emit(listener, Log(f"head phase on cached features: the frozen backbone ran {views} "
+                       f"time(s) over the training images instead of {cfg.train.epochs} "
+                       f"({time.time() - t0:.1f} s)"))
+    bs = batch_size
+
+    def view_ds(i):
+        f, y = per_view[i]
+        return (tf.data.Dataset.from_tensor_slices((f, y))
+                .shuffle(len(f), seed=cfg.train.seed + i, reshuffle_each_iteration=True)
+                .batch(bs))
+
+    order = [(state.epoch + i) % views for i in range(views)]  # resume: next epoch's view first
+    train = view_ds(order[0])
+    for i in order[1:]:
+        train = train.concatenate(view_ds(i))
+    train = train.repeat().prefetch(2)
+    val = None
+    if val_records:
+        vf, vy = extract(val_records, False, None, 0, "computing validation features")
+        val = tf.data.Dataset.from_tensor_slices((vf, vy)).batch(bs).cache()
+    return train, val
+
+
+def feature_extractor(model):
+    """The classifier up to its pooled backbone features (shares the classifier's layers)."""
+    import keras
+
+    return keras.Model(model.inputs, model.get_layer("avg_pool").output, name="features")

@@ -1,0 +1,112 @@
+"""Early stopping, the plateau schedule and a mismatched optimizer state, on real training.
+
+A run whose validation stalls is made for real: bright/dark images whose
+validation images are swapped (a bright picture filed as dark and the other
+way round), so every epoch that learns the training images makes validation
+worse.  The first epoch is then the best one, the ones after it never improve.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core.events import BatchEnd, CancelToken, EpochEnd, Log, PhaseStarted
+from core.runs.folder import RunFolder
+from weights_fixture import make_bright_dark, tiny_config
+
+
+def stalling_data(root, tiny_weights, **train):
+    """(config, scan report) of a dataset whose validation gets worse as training improves."""
+    from core.data.dataset import scan_dataset, split_dataset
+
+    data = make_bright_dark(root, per_class=12, size=32)
+    cfg = tiny_config(data, tiny_weights, **train)
+    report = scan_dataset(data)
+    split = split_dataset(report, cfg.data.val_split, cfg.data.seed)  # what training will use
+    rng = np.random.default_rng(1)
+    for r in split.val:
+        level = 60 if r.class_name == "bright" else 190  # the other class's brightness
+        pixels = np.clip(level + rng.normal(0, 30, (32, 32, 3)), 0, 255).astype(np.uint8)
+        Image.fromarray(pixels).save(r.path)
+    return cfg, report
+
+
+def weight_arrays(path) -> list:
+    with np.load(path) as z:
+        return [z[f"arr_{i}"] for i in range(len(z.files))]
+
+
+def same(a: list, b: list) -> bool:
+    return len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+def test_early_stopping_ends_a_stalled_phase_and_keeps_its_best_epoch(tmp_path, tiny_weights):
+    from core.model.build import load_model_file
+    from core.train.engine import train
+
+    cfg, report = stalling_data(tmp_path / "data", tiny_weights, epochs=8, fine_tune_epochs=0,
+                                early_stopping_patience=2, lr_schedule="constant")
+    run = RunFolder(tmp_path / "run")
+    events, after_epoch = [], {}
+
+    def listener(event):
+        events.append(event)
+        if isinstance(event, EpochEnd):  # sent once the epoch's checkpoint is written
+            after_epoch[event.epoch] = weight_arrays(run.checkpoint.weights)
+
+    result = train(cfg, run.path, listener=listener, report=report)
+    assert result.status == "completed"
+    assert [e.epochs for e in events if isinstance(e, PhaseStarted)] == [8]
+    assert [e.epoch for e in events if isinstance(e, EpochEnd)] == [1, 2, 3]  # 1 + patience
+    assert any(isinstance(e, Log) and "no improvement for 2 epochs" in e.message
+               and "stops early" in e.message for e in events)
+    assert result.best_epoch == 1 and run.run_info().best_epoch == 1
+    assert not same(after_epoch[1], after_epoch[3])  # the stalled epochs did change the weights
+    kept = load_model_file(run.model_path).get_weights()
+    assert same(kept, after_epoch[1])  # ... but the model is the best epoch's
+    assert same(weight_arrays(run.checkpoint.weights), after_epoch[1])  # and so is the checkpoint
+
+
+def test_the_plateau_schedule_lowers_the_rate_after_two_stalled_epochs(tmp_path, tiny_weights):
+    from core.train.engine import train
+    from core.train.schedule import PLATEAU_FACTOR
+
+    cfg, report = stalling_data(tmp_path / "data", tiny_weights, epochs=4, fine_tune_epochs=0,
+                                lr_schedule="plateau")
+    events = []
+    result = train(cfg, tmp_path / "run", listener=events.append, report=report)
+    base = cfg.train.learning_rate
+    assert [h["learning_rate"] for h in result.history] == pytest.approx(
+        [base, base, base, base * PLATEAU_FACTOR])  # epochs 2 and 3 stalled: epoch 4 is lower
+    lowered = [e.message for e in events if isinstance(e, Log) and "stalled" in e.message]
+    assert lowered == [f"validation stalled: learning rate lowered to {base * PLATEAU_FACTOR:.2e}"]
+
+
+def test_an_optimizer_state_that_does_not_fit_warns_and_training_continues(tmp_path,
+                                                                          tiny_weights):
+    from core.train.engine import resume_training, train
+
+    data = make_bright_dark(tmp_path / "data", per_class=12, size=32)
+    cfg = tiny_config(data, tiny_weights, epochs=3, fine_tune_epochs=0)
+    cancel = CancelToken()
+
+    def stop_in_epoch_2(event):
+        if isinstance(event, BatchEnd) and event.epoch == 2:
+            cancel.cancel()
+
+    first = train(cfg, tmp_path / "run", listener=stop_in_epoch_2, cancel=cancel)
+    run = RunFolder(first.run_dir)
+    assert first.status == "stopped" and len(run.history()) == 1
+    saved = weight_arrays(run.checkpoint.optimizer)
+    # As many arrays as the optimizer has, but of another shape (another model's state).
+    np.savez(run.checkpoint.optimizer, *[np.zeros((3, 3), np.float32) for _ in saved])
+
+    events = []
+    result = resume_training(run.path, listener=events.append)
+    warnings = [e.message for e in events if isinstance(e, Log) and e.level == "warning"]
+    assert warnings == ["optimizer state did not match; it restarts fresh"]
+    assert result.status == "completed"
+    assert [h["global_epoch"] for h in result.history] == [1, 2, 3]
+    assert run.run_info().status == "completed"
