@@ -102,6 +102,7 @@ def main(argv=None) -> int:
     from core.config import ExportConfig
     from core.events import Log
     from core.export.exporter import export_model
+    from core.export.report import agreement_text
 
     work = Path(args.work or tempfile.mkdtemp(prefix="bench-export-"))
     run = work / "run"
@@ -120,14 +121,14 @@ def main(argv=None) -> int:
     print()
     print(report.to_text())
     print()
-    print(f"{'format':<12} {'build+check s':>13} {'max diff':>10} {'top-1':>7} {'int8/fp acc':>12}")
+    print(f"{'format':<12} {'build+check s':>13} {'max diff':>10} {'top-1':>16} {'int8/fp acc':>12}")
     for r in report.results:
         p = r.parity
         acc = (f"{p['accuracy_export']:.3f}/{p['accuracy_app']:.3f}"
                if p.get("accuracy_export") is not None else "-")
         diff = f"{p['max_abs_diff']:.2e}" if p.get("max_abs_diff") is not None else "-"
-        agree = f"{p['top1_agreement']:.1%}" if p.get("top1_agreement") is not None else "-"
-        print(f"{r.format:<12} {r.seconds:>13.1f} {diff:>10} {agree:>7} {acc:>12}")
+        agree = agreement_text(p) or "-"
+        print(f"{r.format:<12} {r.seconds:>13.1f} {diff:>10} {agree:>16} {acc:>12}")
         fold = r.details.get("batchnorm_folding")
         if isinstance(fold, dict) and fold.get("applied"):
             print(f"{'':<12} BN folded: {fold['folded_batchnorm_layers']} layers "

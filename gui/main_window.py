@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QLabel, QListWidget, QL
                                QMainWindow, QMessageBox, QProgressBar, QPushButton,
                                QStackedWidget, QWidget)
 
-from core.events import DeviceChosen, FileSkipped, Log, Progress
+from core.events import BatchEnd, DeviceChosen, FileSkipped, Log, PhaseStarted, Progress
 from gui import recent, tf_loader
 from gui.jobs import Job, JobRunner, cancel_all_jobs, live_jobs
 from gui.log_view import LogView
@@ -33,9 +33,11 @@ from gui.pages.network.page import NetworkPage
 from gui.pages.predict.page import PredictPage
 from gui.pages.runs.page import RunsPage
 from gui.pages.train.page import TrainPage
+from gui.pages.train.run_panel import phase_name
 from gui.state import AppState
 from gui.window_drops import DropTarget
 from gui.window_menus import WindowMenus
+from gui.widgets.compact import compact_combos
 from gui.window_projects import ProjectFiles
 
 log = logging.getLogger("finetune_studio.gui")
@@ -69,7 +71,6 @@ class MainWindow(ProjectFiles, DropTarget, WindowMenus, QMainWindow):
 
         self.sidebar = QListWidget()
         self.sidebar.setObjectName("sidebar")
-        self.sidebar.setFixedWidth(190)
         self.stack = QStackedWidget()
         self.pages: list[Page] = []
         for i, cls in enumerate(PAGE_CLASSES):
@@ -81,6 +82,8 @@ class MainWindow(ProjectFiles, DropTarget, WindowMenus, QMainWindow):
             item.setToolTip(f"{page.title} (Ctrl+{i + 1})")
             self.sidebar.addItem(item)
         self.sidebar.currentRowChanged.connect(self._on_page_changed)
+        self._fit_sidebar()
+        compact_combos(self.stack)
 
         central = QWidget()
         lay = QHBoxLayout(central)
@@ -109,6 +112,19 @@ class MainWindow(ProjectFiles, DropTarget, WindowMenus, QMainWindow):
         self.sidebar.setCurrentRow(0)
 
     # ------------------------------------------------------------------ building
+    def _fit_sidebar(self) -> None:
+        """As wide as its longest step name ("3   Augmentation   ✓") needs, and no wider:
+        every pixel it does not take is the page's (the window may be 900 px wide)."""
+        from PySide6.QtGui import QFont, QFontMetrics
+
+        font = QFont(self.sidebar.font())
+        font.setPointSizeF(11)  # the theme's sidebar size
+        texts = [self.sidebar.item(i).text() for i in range(self.sidebar.count())]
+        texts[0] += "   ✓"  # the Data step gets a tick once its folder is usable
+        longest = max(QFontMetrics(font).horizontalAdvance(t) for t in texts)
+        self.sidebar.setFixedWidth(longest + 44)  # the items' padding and the accent border
+        self.sidebar.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
         self.job_label = QLabel()
@@ -151,6 +167,7 @@ class MainWindow(ProjectFiles, DropTarget, WindowMenus, QMainWindow):
             return
         self.stack.setCurrentIndex(row)
         self.pages[row].on_shown()
+        compact_combos(self.pages[row])  # combo boxes a page built just now, on first showing
 
     def _on_dataset_changed(self, report) -> None:
         ok = report is not None and getattr(report, "usable", False)
@@ -202,7 +219,10 @@ class MainWindow(ProjectFiles, DropTarget, WindowMenus, QMainWindow):
         job.done.connect(self._on_job_done)
 
     def _on_job_event(self, event) -> None:
-        if isinstance(event, Progress):
+        """The status bar follows the job: its latest step, never an old one left at 100 %."""
+        if isinstance(event, (PhaseStarted, BatchEnd)):
+            self._show_training_step(event)
+        elif isinstance(event, Progress):
             if event.total > 0:
                 self.job_progress.setRange(0, event.total)
                 self.job_progress.setValue(min(event.done, event.total))
@@ -215,6 +235,17 @@ class MainWindow(ProjectFiles, DropTarget, WindowMenus, QMainWindow):
             self.log_view.add_event_line(event.message, level)
             if level in ("warning", "error"):
                 self.statusBar().showMessage(event.message, 8000)
+
+    def _show_training_step(self, event) -> None:
+        """Training's phases and batches (they carry no Progress): the bar counts the phase."""
+        if isinstance(event, PhaseStarted):
+            self.job_progress.setRange(0, max(1, event.epochs * event.steps_per_epoch))
+            self.job_progress.setValue(0)
+            self.job_label.setText(phase_name(event.phase) + "…")
+            return
+        self.job_progress.setRange(0, max(1, event.epochs * event.steps))
+        self.job_progress.setValue((event.epoch - 1) * event.steps + event.step)
+        self.job_label.setText(f"{phase_name(event.phase)} · epoch {event.epoch}/{event.epochs}")
 
     def _on_job_done(self) -> None:
         if self.runner.is_busy():

@@ -7,16 +7,15 @@ from pathlib import Path
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
 
-from gui.pages import export_page
+from core.formats import NAMES
 
 EXPORT_INDEX = 6
 PREDICT_INDEX = 5
 
 
-def test_formats_match_the_exporter():
-    from core.export.exporter import FORMATS
-
-    assert export_page.FORMATS == FORMATS
+def test_the_page_offers_every_format_of_the_table(window):
+    page = window.pages[EXPORT_INDEX]
+    assert tuple(page.format_checks) == NAMES
 
 
 def test_settings_edit_the_one_config(window):
@@ -69,7 +68,8 @@ def test_export_keras_and_tflite(qtbot, window, trained_run, tmp_path, monkeypat
         assert rows[fmt]["Result"] == "PASS", report.to_text()
         assert (out / name).is_file()
         assert rows[fmt]["File"] == name
-        assert rows[fmt]["Top-1 agreement"] == "100.0%"
+        assert rows[fmt]["Top-1 agreement"] == "6/6 (100.0%)"
+        assert "max |Δp| <= 0.0001" in rows[fmt]["Bound for PASS"]
         assert float(rows[fmt]["Max |Δp|"]) <= 1e-4
         assert rows[fmt]["Latency (CPU, 1 image)"].endswith(" ms")
         assert rows[fmt]["Size"] != "–"
@@ -104,12 +104,12 @@ def test_export_keras_and_tflite(qtbot, window, trained_run, tmp_path, monkeypat
 def test_a_failing_format_is_reported_with_its_reason(qtbot, window, trained_run, tmp_path,
                                                       monkeypatch):
     """The tflite builder raises like a converter bug: its reason is shown, nothing written."""
-    import core.export.exporter as export
+    from core.export import builders
 
     def broken(build, work):
         raise RuntimeError("converter exploded: unsupported op FancyOp")
 
-    monkeypatch.setitem(export.BUILDERS, "tflite", broken)
+    monkeypatch.setitem(builders.BUILDERS, "tflite", broken)
     page = window.pages[EXPORT_INDEX]
     page.set_source(str(Path(trained_run) / "model.keras"))
     assert "chosen here" in page.source_label.text()

@@ -47,6 +47,7 @@ def tiny_config(data_dir, weights: str = "none", **train):
     cfg.train.fine_tune_epochs = 1
     cfg.train.batch_size = 8
     cfg.train.learning_rate = 3e-3
+    cfg.train.fine_tune_learning_rate = 1e-4  # explicit: the tests' trained models stay as they were
     cfg.train.early_stopping_patience = 0
     for k, v in train.items():
         setattr(cfg.train, k, v)

@@ -22,6 +22,7 @@ import numpy as np
 from core.errors import ModelFileError
 from core.formats import BY_NAME, METADATA_MARKER, OPEN_ORDER
 from core.infer.labels import labels_near
+from core.infer.model_safety import check_onnx, check_savedmodel, check_tflite
 from core.infer.predictor import Predictor, load_keras_predictor
 from core.runs.folder import RunFolder
 
@@ -41,11 +42,16 @@ def _labels(path: Path, n_outputs: int) -> list[str]:
 
 
 class SavedModelPredictor(Predictor):
-    """A TF SavedModel whose ``serving_default`` takes raw RGB 0-255 float32 NHWC."""
+    """A TF SavedModel whose ``serving_default`` takes raw RGB 0-255 float32 NHWC.
+
+    Its graph is read and checked (:func:`check_savedmodel`) before TensorFlow
+    loads it: loading and calling a SavedModel runs whatever ops its author put in.
+    """
 
     kind = "savedmodel"
 
     def __init__(self, path: Path) -> None:
+        check_savedmodel(path)
         import tensorflow as tf
 
         try:
@@ -85,6 +91,7 @@ class TFLitePredictor(Predictor):
     kind = "tflite"
 
     def __init__(self, path: Path) -> None:
+        check_tflite(path)  # no custom ops: TensorFlow's interpreter would run "Flex" ones
         import tensorflow as tf
 
         try:
@@ -147,6 +154,7 @@ class OnnxPredictor(Predictor):
         except ImportError:
             raise ModelFileError(f"{path}: opening .onnx models needs onnxruntime "
                                  "(pip install onnxruntime)") from None
+        check_onnx(path)  # standard operators only
         try:
             self._sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         except Exception as exc:
@@ -172,7 +180,6 @@ class OnnxPredictor(Predictor):
 # -- export folders ------------------------------------------------------------
 
 
-
 def _export_metadata(p: Path) -> Optional[dict]:
     meta = p / "metadata.json"
     if not (p.is_dir() and meta.is_file()):
@@ -187,9 +194,10 @@ def _export_metadata(p: Path) -> Optional[dict]:
 def load_export_folder(p: Path) -> Predictor:
     meta = _export_metadata(p) or {}
     formats = meta.get("formats", {})
-    for fmt in OPEN_ORDER:  # the first present and trusted file
+    for fmt in OPEN_ORDER:  # the first present file that metadata.json lists as trusted
         artifact = p / BY_NAME[fmt].artifact
-        trusted = formats.get(fmt, {}).get("trust", True)
+        entry = formats.get(fmt) if isinstance(formats, dict) else None
+        trusted = isinstance(entry, dict) and entry.get("trust") is True
         if artifact.exists() and trusted:
             return load_artifact(artifact)
     raise ModelFileError(f"{p}: this export folder holds no model that passed its parity check; "
@@ -214,7 +222,6 @@ def load_artifact(p: Path) -> Predictor:
     raise ModelFileError(f"{p}: not an exported model")
 
 
-
 def _is_run_folder(p: Path) -> bool:
     return p.is_dir() and RunFolder(p).is_run_folder()
 
@@ -224,7 +231,9 @@ def _load_run_folder(p: Path) -> Predictor:
     if not run.model_path.is_file():
         raise ModelFileError(f"{p}: this run has no {run.model_path.name} yet; finish it with "
                              f"'python main.py train --resume {p}'")
-    return load_keras_predictor(run.model_path)
+    from core.trust.store import load_trust
+
+    return load_keras_predictor(run.model_path, load_trust(run))  # calibrated, with "unknown"
 
 
 def _is_file(suffix: str):

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 
-FORMAT_HELP = "keras, savedmodel, tflite, tflite-fp16, tflite-int8, onnx or all"
+from core.formats import AGREEMENT_SAMPLE_CAP, DEFAULT_FORMATS, NAMES, cli_help
+
+
+def _format_list(text: str) -> list[str]:
+    """One --format value ("tflite" or "tflite,onnx"), checked against the format table."""
+    items = [t.strip().lower() for t in text.split(",") if t.strip()]
+    for item in items:
+        if item not in NAMES and item != "all":
+            raise argparse.ArgumentTypeError(f"unknown export format {item!r}; choose from "
+                                             f"{cli_help()}")
+    return items
 
 
 def register(sub) -> None:
@@ -16,15 +27,18 @@ def register(sub) -> None:
         "validation images. Exit 0 when every format passed, 1 when one failed or missed its "
         "parity bound (the report says which and why), 2 for a mistake in the command.")
     p.add_argument("model", metavar="MODEL", help="a run folder or a .keras file")
-    p.add_argument("--format", "-f", action="append", metavar="FMT",
-                   help=f"{FORMAT_HELP}; repeat or comma-separate for several (default: the "
-                   "run's export settings, else keras,savedmodel,tflite)")
+    p.add_argument("--format", "-f", action="append", metavar="FMT", type=_format_list,
+                   help=f"{cli_help()}; repeat or comma-separate for several (default: the "
+                   f"run's export settings, else {','.join(DEFAULT_FORMATS)})")
     p.add_argument("--out", "-o", metavar="PATH",
-                   help="export folder to create or replace (a previous export only)")
+                   help="export folder to create or update: the formats exported now replace "
+                   "their files there; your own files stay")
     p.add_argument("--calibration-images", type=int, metavar="N",
                    help="training images for int8 calibration (default 200)")
     p.add_argument("--parity-images", type=int, metavar="N",
-                   help="validation images for the parity check (default 32)")
+                   help="validation images the float32 formats are checked on (default: the "
+                   "run's setting, else 32); float16 and int8 are judged on top-1 agreement, "
+                   f"on every validation image up to {AGREEMENT_SAMPLE_CAP} (or N if larger)")
     p.add_argument("--latency-runs", type=int, default=20, metavar="N",
                    help="warm single-image runs for the latency median (default 20)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -52,7 +66,8 @@ def run(args) -> int:
     from core.export.exporter import export_model, parse_formats
 
     cfg = _export_config(args.model)
-    formats = parse_formats(",".join(args.format) if args.format else cfg.formats)
+    chosen = [f for group in args.format for f in group] if args.format else cfg.formats
+    formats = parse_formats(chosen)
     out = args.out or cfg.out_dir
     if not out:
         raise UserError("give the export folder with --out PATH")

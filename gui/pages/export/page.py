@@ -130,8 +130,8 @@ class ExportPage(Page):
 
     def _build_out_row(self) -> None:
         self.out_edit = QLineEdit()
-        self.out_edit.setToolTip("A new or empty folder, or an earlier export: the formats exported "
-                                 "now replace theirs there; your own files stay")
+        self.out_edit.setToolTip("A new or empty folder, or an earlier export: the formats "
+                                 "exported now replace theirs there; your own files stay")
         self.out_edit.editingFinished.connect(
             lambda: self.state.set("export.out_dir", self.out_edit.text().strip()))
         self.out_button = QPushButton("Choose…")

@@ -1,0 +1,221 @@
+"""One builder per export format, and :data:`BUILDERS`, keyed by the format table's names.
+
+A builder takes the export's shared :class:`Build` state and a private empty
+work folder, writes its file (or folder) there and returns its path plus the
+details metadata.json records.  It never touches the export folder itself:
+the exporter moves the finished file into place (see ``core.export.exporter``).
+Every format takes raw RGB pixels 0-255, NHWC, at the model's size;
+preprocessing is inside the model.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+
+from core.config import ExportConfig
+from core.errors import UserError
+from core.events import Log, emit
+from core.export.source import Source, decode_records, sample_records, synthetic_images
+from core.formats import BY_NAME
+
+
+class Build:
+    """Shared state of one export: the model, sample images, cached intermediates."""
+
+    def __init__(self, src: Source, cfg: ExportConfig, stage: Path, listener, cancel,
+                 parity_images: np.ndarray):
+        self.src = src
+        self.cfg = cfg
+        self.stage = stage
+        self.listener = listener
+        self.cancel = cancel
+        self.parity_images = parity_images
+        self._folded = None
+        self._float_savedmodel: Optional[Path] = None
+        self.savedmodel_ok = False
+
+    def folded(self):
+        """The BN-folded model, kept only if it matches the original within 1e-5."""
+        if self._folded is None:
+            from core.model.bn_fold import fold_if_equal
+
+            sample = self.parity_images[:8] if len(self.parity_images) else \
+                synthetic_images(4, self.src.image_size)
+            self._folded = fold_if_equal(self.src.model, sample.astype(np.float32), atol=1e-5)
+            info = self._folded[1]
+            if info.get("applied"):
+                emit(self.listener, Log(f"folded {info['folded_batchnorm_layers']} BatchNorm "
+                                        f"layers into their convolutions ({info['layers_before']}"
+                                        f" → {info['layers_after']} layers)"))
+        return self._folded
+
+    def float_savedmodel(self) -> Path:
+        """A SavedModel for the TFLite converter: the exported one when it passed parity
+        (its serving_default is float32), else a float32 one written once, here."""
+        if self._float_savedmodel is None:
+            if self.savedmodel_ok:
+                return self.stage / BY_NAME["savedmodel"].artifact
+            tmp = Path(tempfile.mkdtemp(prefix=".tflite-src.", dir=self.stage))
+            write_savedmodel(self.src.model, tmp / "sm", self.src.image_size, uint8=False)
+            self._float_savedmodel = tmp / "sm"
+        return self._float_savedmodel
+
+    def cleanup(self) -> None:
+        if self._float_savedmodel is not None:
+            shutil.rmtree(self._float_savedmodel.parent, ignore_errors=True)
+
+
+def write_savedmodel(model, path: Path, size: int, uint8: bool = True) -> None:
+    """SavedModel whose signatures take raw RGB 0-255 NHWC: float32, and uint8 if asked."""
+    import keras
+    import tensorflow as tf
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+
+    def serve_float(image):
+        return {"probabilities": model(image, training=False)}
+
+    archive.add_endpoint("serving_default", serve_float,
+                         input_signature=[tf.TensorSpec([None, size, size, 3], tf.float32,
+                                                         name="image")])
+    if uint8:
+        def serve_uint8(image):
+            return {"probabilities": model(tf.cast(image, tf.float32), training=False)}
+
+        archive.add_endpoint("serving_uint8", serve_uint8,
+                             input_signature=[tf.TensorSpec([None, size, size, 3], tf.uint8,
+                                                            name="image")])
+    archive.write_out(str(path), verbose=False)
+
+
+def _artifact(work: Path, fmt: str) -> Path:
+    return work / BY_NAME[fmt].artifact
+
+
+def _build_keras(b: Build, work: Path) -> tuple[Path, dict]:
+    out = _artifact(work, "keras")
+    shutil.copyfile(b.src.model_path, out)
+    return out, {"note": "the run's model.keras, unchanged (BatchNorm not folded, so it can be "
+                         "fine-tuned further)"}
+
+
+def _build_savedmodel(b: Build, work: Path) -> tuple[Path, dict]:
+    model, fold = b.folded()
+    out = _artifact(work, "savedmodel")
+    write_savedmodel(model, out, b.src.image_size, uint8=True)
+    (out / "labels.txt").write_text("\n".join(b.src.classes) + "\n", encoding="utf-8")
+    return out, {"signatures": {"serving_default": "float32 image", "serving_uint8": "uint8 image"},
+                 "output": "probabilities", "batchnorm_folding": fold}
+
+
+def _converter(b: Build):
+    import tensorflow as tf
+
+    conv = tf.lite.TFLiteConverter.from_saved_model(str(b.float_savedmodel()),
+                                                     signature_keys=["serving_default"])
+    return conv, tf
+
+
+def _build_tflite(b: Build, work: Path) -> tuple[Path, dict]:
+    conv, _ = _converter(b)
+    out = _artifact(work, "tflite")
+    out.write_bytes(conv.convert())
+    return out, {"input_dtype": "float32", "output_dtype": "float32",
+                 "batchnorm_folding": "done by the TFLite converter"}
+
+
+def _build_tflite_fp16(b: Build, work: Path) -> tuple[Path, dict]:
+    conv, tf = _converter(b)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.target_spec.supported_types = [tf.float16]
+    out = _artifact(work, "tflite-fp16")
+    out.write_bytes(conv.convert())
+    return out, {"input_dtype": "float32", "output_dtype": "float32",
+                 "weights": "float16 (dequantized to float32 on CPU)",
+                 "batchnorm_folding": "done by the TFLite converter"}
+
+
+def _build_tflite_int8(b: Build, work: Path) -> tuple[Path, dict]:
+    records = sample_records(b.src.train_records, b.cfg.int8_calibration_images, seed=7)
+    if not records:
+        raise UserError("int8 calibration needs the run's own training images; export from the "
+                        "run folder (with split.json and its data folder present)")
+    images, _ = decode_records(records, b.src.image_size, b.listener)
+    if not len(images):
+        raise UserError("none of the run's training images could be read for int8 calibration; "
+                        "is the data folder still where the run recorded it?")
+    conv, tf = _converter(b)
+    cancel = b.cancel
+
+    def representative():
+        for img in images:
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            yield [img[None].astype(np.float32)]
+
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = representative
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = tf.uint8
+    conv.inference_output_type = tf.uint8
+    out = _artifact(work, "tflite-int8")
+    out.write_bytes(conv.convert())
+    with warnings.catch_warnings():  # "tf.lite.Interpreter is deprecated" (still works)
+        warnings.simplefilter("ignore")
+        interp = tf.lite.Interpreter(model_path=str(out))
+    inp, outp = interp.get_input_details()[0], interp.get_output_details()[0]
+    return out, {"input_dtype": "uint8", "output_dtype": "uint8",
+                 "input_quantization": {"scale": float(inp["quantization"][0]),
+                                        "zero_point": int(inp["quantization"][1])},
+                 "output_quantization": {"scale": float(outp["quantization"][0]),
+                                         "zero_point": int(outp["quantization"][1])},
+                 "calibration_images": int(len(images)),
+                 "calibration_source": "the run's training images (split.json)",
+                 "how_to_feed": "q = clip(round(pixel / scale + zero_point), 0, 255) as uint8; "
+                                "probability = (q_out - zero_point) * scale"}
+
+
+def _build_onnx(b: Build, work: Path) -> tuple[Path, dict]:
+    model, fold = b.folded()
+    size = b.src.image_size
+    model(np.zeros((1, size, size, 3), np.float32), training=False)  # export needs a called model
+    out = _artifact(work, "onnx")
+    # tf2onnx logs a traceback when one of its optional graph optimisers gives up;
+    # the graph stays valid (the parity check proves it), so keep the log quiet.
+    tf2onnx_log = logging.getLogger("tf2onnx")
+    level = tf2onnx_log.level
+    tf2onnx_log.setLevel(logging.CRITICAL)
+    try:
+        import tensorflow as tf
+
+        spec = [tf.TensorSpec([None, size, size, 3], tf.float32, name="image")]
+        model.export(str(out), format="onnx", input_signature=spec, verbose=False)
+    finally:
+        tf2onnx_log.setLevel(level)
+    import onnx
+
+    proto = onnx.load(str(out))
+    opset = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), 0)
+    return out, {"input_name": proto.graph.input[0].name, "input_dtype": "float32",
+                 "opset": int(opset),
+                 "converter": "keras Model.export(format='onnx') (tf2onnx)",
+                 "batchnorm_folding": fold}
+
+
+#: The builder of every format in core.formats.FORMATS (a test checks the keys match).
+BUILDERS: dict[str, Callable[[Build, Path], tuple[Path, dict]]] = {
+    "keras": _build_keras,
+    "savedmodel": _build_savedmodel,
+    "tflite": _build_tflite,
+    "tflite-fp16": _build_tflite_fp16,
+    "tflite-int8": _build_tflite_int8,
+    "onnx": _build_onnx,
+}

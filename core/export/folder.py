@@ -1,0 +1,221 @@
+"""The export folder: what may be replaced in it, how new files get there, its metadata.json.
+
+An export folder may hold the user's own files beside the exported ones (a
+deploy script, test images).  So an export never replaces the folder: only the
+files this app writes (the format table's artifacts, labels.txt, README.txt,
+metadata.json) are replaced, each by one atomic rename, and metadata.json last.
+Everything is first built in a hidden staging folder beside the export folder
+(:func:`staging`), so a failed, cancelled or killed export changes nothing.
+
+Formats of an earlier export that are not exported again stay when they came
+from the very same model file (metadata.json records its sha256); files of an
+earlier export of another model would disagree with the new labels.txt and
+metadata.json, so those (and only those the format table names) are removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Iterator, Optional
+
+from core import __version__
+from core.config import ExportConfig
+from core.errors import UserError
+from core.export.report import ExportReport, FormatResult
+from core.export.source import Source
+from core.formats import BY_NAME, METADATA_MARKER, NAMES
+from core.fsutil import as_disk_full, atomic_dir
+
+#: Files every export folder gets besides the formats' own.
+LABELS, README, METADATA = "labels.txt", "README.txt", "metadata.json"
+
+
+def read_metadata(folder: Path) -> Optional[dict]:
+    """The folder's metadata.json when this app wrote it, else None."""
+    try:
+        data = json.loads((folder / METADATA).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get(METADATA_MARKER) else None
+
+
+def check_out_dir(out: Path, src: Source) -> Optional[dict]:
+    """Refuse an unusable export folder; return the metadata of an earlier export in it."""
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out} is a file; give a folder for the export")
+    previous = None
+    if out.is_dir() and any(out.iterdir()):
+        previous = read_metadata(out)
+        if previous is None:
+            raise UserError(f"{out} already holds files that are not a Fine-Tune Studio export; "
+                            "choose an empty or new folder")
+    resolved = out.resolve()
+    for p in (src.model_path.resolve(), src.run_dir.resolve() if src.run_dir else None):
+        if p is not None and (p == resolved or resolved in p.parents):
+            raise UserError(f"{out}: the export folder cannot be (or contain) the model being "
+                            "exported; choose another folder")
+    return previous
+
+
+# -- staging and moving into place ------------------------------------------------
+
+
+def _stage_prefix(out: Path) -> str:
+    return f".{out.name}."
+
+
+def _sweep_dead_stages(out: Path) -> None:
+    """Delete staging folders beside ``out`` left by an export that was killed.
+
+    They are named ``.OUT.PID.<random>.partial``; those whose process is gone are
+    removed, a running export's are left alone.
+    """
+    prefix = _stage_prefix(out)
+    with contextlib.suppress(OSError):
+        for p in out.parent.iterdir():
+            name = p.name
+            if not (name.startswith(prefix) and name.endswith(".partial")):
+                continue
+            pid = name[len(prefix):].split(".", 1)[0]
+            if not pid.isdigit() or int(pid) == os.getpid():
+                continue
+            try:
+                os.kill(int(pid), 0)
+            except ProcessLookupError:
+                shutil.rmtree(p, ignore_errors=True)
+            except OSError:  # alive, but not ours to signal
+                pass
+
+
+@contextlib.contextmanager
+def staging(out: Path) -> Iterator[Path]:
+    """A private, hidden folder beside ``out`` to build in; always removed afterwards.
+
+    Beside, not inside: the finished files are renamed into ``out`` (one file
+    system), and a killed export leaves nothing in the user's folder.  A full
+    disk is reported as :class:`core.errors.DiskFullError` naming ``out``.
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _sweep_dead_stages(out)
+    stage = Path(tempfile.mkdtemp(prefix=f"{_stage_prefix(out)}{os.getpid()}.",
+                                  suffix=".partial", dir=out.parent))
+    try:
+        yield stage
+    except BaseException as exc:
+        err = as_disk_full(out, exc)
+        if err is exc:
+            raise
+        raise err from exc
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def move_into_place(src: Path, dst: Path) -> None:
+    """Replace ``dst`` by ``src`` in one atomic step (a folder is swapped whole)."""
+    if src.is_dir():
+        with atomic_dir(dst) as tmp:
+            tmp.rmdir()
+            os.replace(src, tmp)
+    else:
+        os.replace(src, dst)
+
+
+def commit(stage: Path, out: Path, names: list[str]) -> None:
+    """Move ``names`` from the stage into ``out`` in order (put metadata.json last)."""
+    out.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        move_into_place(stage / name, out / name)
+
+
+def size_of(path: Path) -> int:
+    if path.is_dir():
+        return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    return path.stat().st_size
+
+
+# -- earlier exports --------------------------------------------------------------
+
+
+def earlier_formats(previous: Optional[dict], fingerprint: str,
+                    out: Path) -> tuple[dict[str, dict], list[str]]:
+    """(metadata entries of the earlier export's formats still valid for this model,
+    the earlier formats whose files belong to another model).
+
+    Only formats of the table whose artifact is present count; the file name
+    always comes from the table, never from the (editable) metadata.
+    """
+    formats = previous.get("formats") if previous else None
+    if not isinstance(formats, dict):
+        return {}, []
+    present = {f: e for f, e in formats.items()
+               if f in BY_NAME and isinstance(e, dict) and e.get("file")
+               and (out / BY_NAME[f].artifact).exists()}
+    if previous.get("source_sha256") == fingerprint:
+        return present, []
+    return {}, list(present)
+
+
+def remove_formats(out: Path, formats: list[str]) -> None:
+    """Delete the table artifacts of ``formats`` from ``out`` (nothing else)."""
+    for fmt in formats:
+        path = out / BY_NAME[fmt].artifact
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+
+# -- metadata.json ------------------------------------------------------------------
+
+
+def format_entry(r: FormatResult) -> dict:
+    return {"file": BY_NAME[r.format].artifact if r.written else None,
+            "status": r.status, "trust": r.ok, "size_bytes": r.size_bytes,
+            "latency_ms_cpu_1_image": r.latency_ms, "parity": r.parity, "details": r.details,
+            "error": r.error, "seconds_to_export": r.seconds}
+
+
+def merged_entries(results: list[FormatResult], earlier: dict[str, dict]) -> dict[str, dict]:
+    """metadata.json's formats: this export's, plus earlier ones kept in the folder, in table
+    order (a format that failed now keeps its earlier file's entry)."""
+    entries = dict(earlier)
+    for r in results:
+        if r.written or r.format not in earlier:
+            entries[r.format] = format_entry(r)
+    return {f: entries[f] for f in NAMES if f in entries}
+
+
+def metadata(src: Source, fingerprint: str, report: ExportReport, cfg: ExportConfig,
+             formats: dict[str, dict]) -> dict:
+    metrics = {k: src.metrics[k] for k in ("accuracy", "macro_f1", "n_images", "per_class")
+               if k in src.metrics}
+    return {
+        METADATA_MARKER: True,
+        "app_version": __version__,
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "source": str(src.model_path),
+        "source_sha256": fingerprint,
+        "backbone": src.backbone,
+        "classes": list(src.classes),
+        "input": {"shape": [None, src.image_size, src.image_size, 3], "layout": "NHWC",
+                  "height": src.image_size, "width": src.image_size, "channel_order": "RGB",
+                  "value_range": [0, 255], "preprocessing_inside": True,
+                  "resize": "squash to size x size, bilinear (aspect ratio not kept)",
+                  "dtype": "float32 (savedmodel also uint8 via serving_uint8; tflite-int8 uint8)"},
+        "output": {"name": "probabilities", "shape": [None, len(src.classes)],
+                   "meaning": "softmax probabilities in labels.txt order"},
+        "training_metrics": metrics,
+        "parity": {"images": report.parity_images, "source": report.parity_source,
+                   "reference": "the app's prediction (KerasPredictor on the run's model.keras)",
+                   "runtime": "each format's own runtime in a fresh process"},
+        "export_config": {"int8_calibration_images": cfg.int8_calibration_images,
+                          "parity_images": cfg.parity_images},
+        "formats": formats,
+    }

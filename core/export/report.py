@@ -1,0 +1,159 @@
+"""What an export did, per format: the report the CLI prints and the Export page shows.
+
+A format ends in one of four states (:data:`STATUS_TEXT`): ``ok`` (built, and its
+own runtime answers like the app), ``parity_failed`` (built, but its answers
+differ beyond its bound), ``not_checked`` (built, but its runtime could not be
+run, so nobody knows) and ``failed`` (not built).  Only ``ok`` is trusted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Optional
+
+import numpy as np
+
+from core.fsutil import human_size
+
+#: How each status reads in the text report.
+STATUS_TEXT = {"ok": "ok", "parity_failed": "FAILED parity", "not_checked": "not checked",
+               "failed": "FAILED"}
+
+
+@dataclass
+class FormatResult:
+    """What happened to one format; ``status`` is a key of :data:`STATUS_TEXT`."""
+
+    format: str
+    status: str = "failed"
+    path: str = ""
+    size_bytes: int = 0
+    latency_ms: Optional[float] = None
+    parity: dict = field(default_factory=dict)
+    details: dict = field(default_factory=dict)
+    error: str = ""
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def written(self) -> bool:
+        """True when the format's file is in the export folder (trusted or not)."""
+        return self.status != "failed"
+
+
+@dataclass
+class ExportReport:
+    source: str
+    out_dir: str
+    classes: list[str]
+    image_size: int
+    backbone: str
+    parity_images: int = 0
+    parity_source: str = ""
+    results: list[FormatResult] = field(default_factory=list)
+    written: bool = False
+    # Formats of an earlier export of the same model left in the folder as they were.
+    kept_formats: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.results) and all(r.ok for r in self.results)
+
+    @property
+    def failed(self) -> list[FormatResult]:
+        return [r for r in self.results if not r.ok]
+
+    def result(self, fmt: str) -> FormatResult:
+        for r in self.results:
+            if r.format == fmt:
+                return r
+        raise KeyError(fmt)
+
+    def to_dict(self) -> dict:
+        d = finite(asdict(self))
+        d["ok"] = self.ok
+        return d
+
+    def to_text(self) -> str:
+        lines = [f"export of {self.source} ({self.backbone}, {self.image_size}x{self.image_size}, "
+                 f"{len(self.classes)} classes)",
+                 f"parity on up to {self.parity_images} {self.parity_source}", ""]
+        lines.append(f"{'format':<12} {'status':<14} {'size':>9} {'latency':>10}  parity")
+        for r in self.results:
+            size = human_size(r.size_bytes) if r.size_bytes else "-"
+            lat = f"{r.latency_ms:.2f} ms" if r.latency_ms is not None else "-"
+            lines.append(f"{r.format:<12} {STATUS_TEXT[r.status]:<14} {size:>9} {lat:>10}  "
+                         f"{parity_text(r)}")
+        lines.extend(f"  {r.format}: {problem_text(r)}" for r in self.results if not r.ok)
+        if self.kept_formats:
+            lines.append(f"kept from the earlier export of this model: "
+                         f"{', '.join(self.kept_formats)}")
+        lines.append("")
+        if self.written:
+            lines.append(f"wrote {self.out_dir}")
+        else:
+            lines.append(f"nothing written to {self.out_dir}: every format failed")
+        return "\n".join(lines)
+
+
+def problem_text(r: FormatResult) -> str:
+    """One line saying what went wrong with a format that is not ``ok``."""
+    if r.status == "failed":
+        return f"not exported: {r.error}"
+    if r.status == "not_checked":
+        return (f"written but not checked ({r.parity.get('reason', r.error)}); do not rely on "
+                "it until a check passes")
+    if r.status == "parity_failed":
+        return (f"written but its answers differ from the app's ({r.parity.get('reason', '')}); "
+                "do not trust it")
+    return ""
+
+
+def finite(obj):
+    """JSON-safe copy: NaN/inf become None, numpy scalars plain numbers."""
+    if isinstance(obj, dict):
+        return {k: finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite(v) for v in obj]
+    if isinstance(obj, (np.floating, float)):
+        return float(obj) if np.isfinite(obj) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj
+
+
+def diff_text(p: dict) -> str:
+    """``max |Δp| 0.0102 (bound 0.05)``, or "" when there is no difference to show."""
+    diff = p.get("max_abs_diff")
+    if diff is None or not np.isfinite(diff):
+        return ""
+    bound = p.get("max_diff_bound")
+    return f"max |Δp| {diff:.3g}" + (f" (bound {bound:g})" if bound is not None else "")
+
+
+def agreement_text(p: dict) -> str:
+    """``31/32 (96.9%)``: how many images got the app's top answer, exactly."""
+    n, agree = p.get("n_images"), p.get("top1_agree_count")
+    if n is None or agree is None:
+        return ""
+    return f"{agree}/{n} ({agree / n:.1%})" if n else "0/0"
+
+
+def parity_text(r: FormatResult) -> str:
+    """The parity figures on one line, e.g. ``max |Δp| 0.0102 (bound 0.05), top-1 31/32 ...``."""
+    p = r.parity
+    if not p:
+        return "-"
+    if not p.get("checked", True) or not diff_text(p) and not agreement_text(p):
+        return p.get("reason", "not checked")
+    parts = [t for t in (diff_text(p),) if t]
+    if agreement_text(p):
+        need = p.get("min_agreement")
+        parts.append(f"top-1 {agreement_text(p)}" +
+                     (f" (needs {need:.0%})" if need is not None and need < 1 else ""))
+    if p.get("accuracy_export") is not None:
+        parts.append(f"accuracy {p['accuracy_export']:.1%} (app {p['accuracy_app']:.1%})")
+    return ", ".join(parts)

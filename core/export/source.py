@@ -1,0 +1,177 @@
+"""What is exported: the run's (or a .keras file's) model, its classes and its images.
+
+:func:`open_source` opens a run folder or a ``.keras`` file safely and gathers
+what the builders and the parity check need: the model, the class names, the
+run's validation images (the parity check's sample) and training images (int8
+calibration).  :func:`parity_sample` decodes the sample exactly like the app.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+
+from core.config import ExportConfig
+from core.errors import ModelFileError, UserError
+from core.events import FileSkipped, Log, emit
+from core.formats import AGREEMENT_SAMPLE_CAP, BY_NAME
+
+
+@dataclass
+class Source:
+    model_path: Path
+    model: object
+    classes: list[str]
+    image_size: int
+    backbone: str
+    metrics: dict
+    train_records: list
+    val_records: list
+    run_dir: Optional[Path]
+
+    def fingerprint(self) -> str:
+        """sha256 of the model file: tells an earlier export of this very model from another's."""
+        digest = hashlib.sha256()
+        with open(self.model_path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest()
+
+
+def _model_path(path: Path, run) -> Path:
+    if path.is_dir():
+        if run is None or not run.model_path.exists():
+            raise ModelFileError(f"{path}: not a finished run folder (no model.keras); give a "
+                                 "run folder or a .keras file")
+        return run.model_path
+    if path.suffix.lower() == ".keras":
+        return path
+    raise ModelFileError(f"{path}: export starts from a run folder or a .keras model")
+
+
+def _run_records(run) -> tuple[dict, list, list]:
+    """(metrics, training records, validation records) recorded in the run folder."""
+    from core.data.dataset import Split
+
+    metrics, train, val = {}, [], []
+    if run.metrics_path.exists():
+        metrics = run.read_json("metrics.json")
+    if run.split_path.exists():
+        root = None
+        try:
+            root = run.load_config().data.data_dir or None
+        except UserError:
+            pass
+        split = Split.from_dict(run.read_json("split.json"), root)
+        train, val = list(split.train), list(split.val)
+    return metrics, train, val
+
+
+def open_source(path: Path) -> Source:
+    """The model to export, from a run folder or a ``.keras`` file (opened with safe_mode)."""
+    from core.infer.labels import labels_near
+    from core.model.build import backbone_name, load_model_file
+    from core.runs.folder import find_run_folder
+
+    if not path.exists():
+        raise ModelFileError(f"{path}: no such file or folder; give a run folder or a .keras file")
+    path = path.resolve()
+    run = find_run_folder(path)
+    model_path = _model_path(path, run)
+    model = load_model_file(model_path)
+    n_out = int(model.outputs[0].shape[-1])
+    size = int(model.inputs[0].shape[1])
+    own_run = run is not None and run.model_path == model_path
+    classes = run.labels() if own_run and run.labels_path.exists() else \
+        labels_near(model_path, n_out)
+    if len(classes) != n_out:
+        raise ModelFileError(f"{model_path}: the model has {n_out} outputs but the labels list "
+                             f"{len(classes)} classes")
+    metrics, train, val, backbone = {}, [], [], backbone_name(model)
+    if own_run:
+        metrics, train, val = _run_records(run)
+        try:
+            backbone = run.load_config().model.backbone or backbone
+        except UserError:
+            pass
+    return Source(model_path, model, classes, size, backbone, metrics, train, val,
+                  run.path if run is not None else None)
+
+
+def sample_records(records: list, n: int, seed: int) -> list:
+    """A seeded, class-stratified sample of ``n`` records (all when there are fewer).
+
+    The records come in round-robin class order, so any prefix of the sample is
+    itself stratified (the parity check uses a prefix for the strict formats).
+    """
+    rng = np.random.default_rng(seed)
+    by_class: dict[int, list] = {}
+    for r in records:
+        by_class.setdefault(r.label, []).append(r)
+    for group in by_class.values():
+        rng.shuffle(group)
+    n = len(records) if n <= 0 else min(n, len(records))
+    out: list = []
+    while len(out) < n:
+        for group in by_class.values():
+            if group and len(out) < n:
+                out.append(group.pop())
+    return out
+
+
+def decode_records(records: list, size: int, listener) -> tuple[np.ndarray, np.ndarray]:
+    """Images decoded like the app decodes them; unreadable ones are reported and skipped."""
+    from core.data.imageio import ImageError, load_rgb
+
+    images, labels = [], []
+    for r in records:
+        try:
+            images.append(load_rgb(r.path, size))
+            labels.append(r.label)
+        except (ImageError, OSError) as exc:
+            emit(listener, FileSkipped(r.path, str(getattr(exc, "reason", exc)), "export"))
+    if not images:
+        return np.zeros((0, size, size, 3), np.uint8), np.zeros((0,), np.int64)
+    return np.stack(images), np.asarray(labels, np.int64)
+
+
+def synthetic_images(n: int, size: int) -> np.ndarray:
+    """Deterministic varied images (gradients + noise) when no validation images exist."""
+    rng = np.random.default_rng(1234)
+    ramp = np.linspace(0, 255, size, dtype=np.float32)
+    out = []
+    for i in range(n):
+        base = rng.uniform(0, 255, 3).astype(np.float32)
+        grad = ramp[None, :, None] if i % 2 else ramp[:, None, None]
+        img = 0.5 * base + 0.3 * grad + rng.normal(0, 40, (size, size, 3))
+        out.append(np.clip(img, 0, 255).astype(np.uint8))
+    return np.stack(out)
+
+
+def sample_size(fmt: str, cfg: ExportConfig) -> int:
+    """Images ``fmt`` is checked on: ``parity_images``, or more for formats judged on agreement."""
+    if BY_NAME[fmt].judged_on_agreement:
+        return max(cfg.parity_images, AGREEMENT_SAMPLE_CAP)
+    return cfg.parity_images
+
+
+def parity_sample(src: Source, cfg: ExportConfig, formats: Sequence[str], listener
+                  ) -> tuple[np.ndarray, Optional[np.ndarray], str]:
+    """(images, labels or None, where they came from) for the parity check of ``formats``.
+
+    Enough validation images for the hungriest format; each format takes a
+    prefix of :func:`sample_size` images.  Without validation images the check
+    runs on synthetic ones (no labels, so no accuracy comparison).
+    """
+    n = max(sample_size(f, cfg) for f in formats)
+    images, labels = decode_records(sample_records(src.val_records, n, seed=11),
+                                    src.image_size, listener)
+    if len(images):
+        return images, labels, "validation images of the run"
+    emit(listener, Log("no validation images: checking parity on synthetic images", "warning"))
+    return (synthetic_images(max(4, cfg.parity_images, min(n, 100)), src.image_size),
+            None, "synthetic images (no validation images found beside the model)")
