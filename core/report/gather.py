@@ -1,0 +1,152 @@
+"""What the report shows, read from a run folder (and the run history), as plain data.
+
+Nothing here is recomputed from the model: the report describes the run as
+training, calibration and export recorded it, so it can be written in a second
+and agrees with what the window shows.  Missing parts (no data folder any more,
+no calibration, no exports) become a sentence in the report, never an error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from core.config import StudioConfig
+from core.errors import UserError
+from core.runs.folder import RunFolder
+
+#: calibration.json beside the run's other files (written by calibration, when it ran).
+CALIBRATION_FILE = "calibration.json"
+
+
+@dataclass
+class DataSummary:
+    source: str  # "scan of <folder>" or "split.json"
+    counts: dict[str, dict[str, int]]  # subset ("all", "train", "val", "test") -> class -> n
+    problems: list[dict] = field(default_factory=list)  # {"path", "kind", "reason"}
+    warnings: list[str] = field(default_factory=list)
+    examples: dict[str, str] = field(default_factory=dict)  # class -> one image path
+
+
+@dataclass
+class ReportData:
+    run_dir: str
+    title: str
+    info: dict[str, Any]
+    data: DataSummary
+    settings: list[tuple[str, str, str, bool]]  # (path, label, value, changed from default)
+    history: list[dict]
+    metrics: Optional[dict]
+    calibration: Optional[dict]
+    exports: list[dict]
+    notes: list[str] = field(default_factory=list)  # what could not be read, and why
+
+
+def _flatten(d: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    if isinstance(d, dict):
+        out = []
+        for k, v in d.items():
+            out += _flatten(v, f"{prefix}.{k}" if prefix else str(k))
+        return out
+    return [(prefix, d)]
+
+
+def _value_text(v: Any) -> str:
+    if isinstance(v, (list, dict)):
+        return json.dumps(v, ensure_ascii=False) if v else "(none)"
+    return "(none)" if v in (None, "") else str(v)
+
+
+def settings_rows(cfg: StudioConfig) -> list[tuple[str, str, str, bool]]:
+    """Every setting with the label the window shows; ``changed`` marks non-defaults."""
+    defaults = dict(_flatten(StudioConfig().to_dict()))
+    rows = []
+    for path, value in _flatten(cfg.to_dict()):
+        if path == "version":
+            continue
+        try:
+            label = StudioConfig.field(path).label or path
+        except (KeyError, ValueError, AttributeError, TypeError):
+            label = path
+        rows.append((path, label, _value_text(value), defaults.get(path, value) != value))
+    return rows
+
+
+def _from_split(run: RunFolder) -> DataSummary:
+    split = run.split()
+    counts: dict[str, dict[str, int]] = {}
+    for subset in ("train", "val", "test"):
+        records = getattr(split, subset)
+        if records:
+            per = counts.setdefault(subset, {c: 0 for c in split.classes})
+            for r in records:
+                per[r.class_name] = per.get(r.class_name, 0) + 1
+    examples = {}
+    for r in split.train + split.val:
+        examples.setdefault(r.class_name, r.path)
+    return DataSummary("split.json (the data folder is not available)", counts,
+                       examples=examples)
+
+
+def data_summary(run: RunFolder, data_dir: str) -> DataSummary:
+    """Scan the run's data folder when it is still there (problems included), else split.json."""
+    if data_dir and os.path.isdir(data_dir):
+        from core.data.dataset import scan_dataset
+
+        report = scan_dataset(data_dir)
+        summary = _from_split(run) if run.split_path.exists() else DataSummary("", {})
+        summary.source = f"scan of {data_dir}"
+        summary.counts = {"all": report.counts, **summary.counts}
+        summary.problems = [{"path": p.path, "kind": p.kind, "reason": p.reason}
+                            for p in report.error_problems]
+        summary.warnings = list(report.warnings)
+        for rec in report.records:
+            summary.examples.setdefault(rec.class_name, rec.path)
+        return summary
+    return _from_split(run)
+
+
+def _exports(run_dir: Path) -> tuple[list[dict], Optional[str]]:
+    try:
+        from core.runs.history import RunHistory
+
+        history = RunHistory()
+        run_id = history.find_id(run_dir)
+        return (history.exports(run_id) if run_id is not None else []), None
+    except Exception as exc:  # noqa: BLE001 - the report is still useful without them
+        return [], f"the run history could not be read ({exc})"
+
+
+def _optional(read, what: str, notes: list[str]):
+    try:
+        return read()
+    except (UserError, OSError, ValueError) as exc:
+        notes.append(f"{what}: {exc}")
+        return None
+
+
+def gather(run_dir: str | os.PathLike) -> ReportData:
+    """Everything the report shows; a UserError only when ``run_dir`` is no run folder."""
+    run = RunFolder(run_dir)
+    run.require_run_folder("a report describes a training run")
+    notes: list[str] = []
+    cfg = _optional(run.load_config, "settings", notes) or StudioConfig()
+    info = _optional(lambda: run.run_info().to_dict(), "run.json", notes) or {}
+    data_dir = info.get("data_dir") or cfg.data.data_dir
+    data = _optional(lambda: data_summary(run, data_dir), "data", notes) or DataSummary("", {})
+    metrics = _optional(run.metrics, "metrics.json", notes) if run.metrics_path.exists() else None
+    cal_path = run.path / CALIBRATION_FILE
+    calibration = _optional(lambda: json.loads(cal_path.read_text(encoding="utf-8")),
+                            CALIBRATION_FILE, notes) if cal_path.exists() else None
+    if calibration is None and metrics and isinstance(metrics.get("calibration"), dict):
+        calibration = metrics["calibration"]
+    exports, why = _exports(run.path.resolve())
+    if why:
+        notes.append(why)
+    history = _optional(run.history, "history.csv", notes) or []
+    title = f"{cfg.model.backbone} on {Path(data_dir).name if data_dir else 'unknown data'}"
+    return ReportData(str(run.path.resolve()), title, info, data, settings_rows(cfg), history,
+                      metrics, calibration, exports, notes)

@@ -1,0 +1,228 @@
+"""Lay out a run's report as one HTML file: no scripts, no links out, pictures embedded.
+
+The file opens in any browser without network (every picture a ``data:`` URI
+or inline SVG), prints on A4 (print CSS: margins, no split tables or figures,
+sections on fresh pages where it helps), and is written atomically, so a
+report being replaced is never seen half-written.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+from html import escape
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+from core.fsutil import atomic_write_text
+from core.report.charts import line_chart, reliability_chart, thumbnail_uri
+from core.report.gather import ReportData, gather
+
+CSS = """
+body{font:13px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#222;
+  max-width:60em;margin:1.5em auto;padding:0 1em}
+h1{font-size:1.6em;margin-bottom:.1em} h2{font-size:1.25em;border-bottom:1px solid #ccc;
+  padding-bottom:.15em;margin-top:1.6em} h3{font-size:1.05em}
+table{border-collapse:collapse;margin:.4em 0 1em} th,td{border:1px solid #ccc;padding:.2em .5em;
+  text-align:left;vertical-align:top} th{background:#f3f3f3} td.n{text-align:right}
+.muted{color:#666} .changed td{font-weight:600} .bad{color:#b00020}
+.cm td{text-align:center;min-width:3em} .thumbs{display:flex;flex-wrap:wrap;gap:.6em}
+figure{margin:0;width:150px;font-size:11px;break-inside:avoid} figure img{max-width:140px;
+  max-height:140px;border:1px solid #ccc;image-rendering:auto}
+svg.chart{width:100%;max-width:520px;height:auto} svg.square{max-width:260px}
+code{font-size:12px;word-break:break-all}
+@page{size:A4;margin:16mm 14mm}
+@media print{body{max-width:none;margin:0;padding:0;font-size:10.5pt}
+  h2{break-after:avoid} table,figure,svg{break-inside:avoid} a{color:inherit}}
+"""
+
+
+def _table(header: Iterable[str], rows: Iterable[Iterable[Any]], cls: str = "") -> str:
+    head = "".join(f"<th>{escape(str(h))}</th>" for h in header)
+    body = []
+    for row in rows:
+        cells = "".join(f"<td class='n'>{escape(_fmt(v))}</td>" if isinstance(v, (int, float))
+                        else f"<td>{escape(_fmt(v))}</td>" for v in row)
+        body.append(f"<tr>{cells}</tr>")
+    return f"<table class='{cls}'><tr>{head}</tr>{''.join(body)}</table>"
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, bool) or v is None:
+        return {True: "yes", False: "no", None: "—"}[v]
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, (dict, list)):
+        return json.dumps(v, ensure_ascii=False)
+    return str(v)
+
+
+def _when(ts: Optional[float]) -> str:
+    return _dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M") if ts else "—"
+
+
+def _overview(d: ReportData) -> str:
+    i = d.info
+    acc = (d.metrics or {}).get("accuracy")
+    rows = [("Run folder", d.run_dir), ("Status", i.get("status") or "—"),
+            ("Started", _when(i.get("started"))), ("Finished", _when(i.get("finished"))),
+            ("Training time", f"{i['seconds']:.0f} s" if i.get("seconds") else "—"),
+            ("Device", (i.get("device") or {}).get("kind", "—")),
+            ("Best epoch", i.get("best_epoch") or "—"),
+            ("Validation accuracy", f"{acc:.2%}" if isinstance(acc, (int, float)) else "—")]
+    return "<h2>Overview</h2>" + _table(("", ""), rows)
+
+
+def _data_section(d: ReportData) -> str:
+    s = d.data
+    out = ["<h2>Data</h2>", f"<p class='muted'>From {escape(s.source or 'nothing')}.</p>"]
+    subsets = list(s.counts)
+    classes = sorted({c for per in s.counts.values() for c in per},
+                     key=lambda c: list(next(iter(s.counts.values()), {})).index(c)
+                     if c in next(iter(s.counts.values()), {}) else 1 << 30)
+    if subsets:
+        rows = [[c] + [s.counts[k].get(c, 0) for k in subsets] for c in classes]
+        rows.append(["total"] + [sum(s.counts[k].values()) for k in subsets])
+        out.append(_table(["class"] + subsets, rows))
+    if s.examples:
+        out.append("<h3>One image per class</h3><div class='thumbs'>")
+        for cls, path in s.examples.items():
+            out.append(_figure(path, escape(cls)))
+        out.append("</div>")
+    out += [f"<p class='bad'>{escape(w)}</p>" for w in s.warnings]
+    if s.problems:
+        out.append(f"<h3>Problems ({len(s.problems)} files left out)</h3>")
+        out.append(_table(("file", "kind", "reason"),
+                          [(p["path"], p["kind"], p["reason"]) for p in s.problems[:200]]))
+        if len(s.problems) > 200:
+            out.append(f"<p class='muted'>… and {len(s.problems) - 200} more.</p>")
+    elif s.source.startswith("scan"):
+        out.append("<p>No problem files.</p>")
+    return "".join(out)
+
+
+def _figure(path: str, caption: str) -> str:
+    uri = thumbnail_uri(path)
+    img = (f"<img src='{uri}' alt='{escape(os.path.basename(path))}'>" if uri
+           else "<div class='muted'>(image not available)</div>")
+    return f"<figure>{img}<figcaption>{caption}<br><code>{escape(os.path.basename(path))}" \
+           "</code></figcaption></figure>"
+
+
+def _settings_section(d: ReportData) -> str:
+    rows = "".join(f"<tr class='{'changed' if changed else ''}'><td>{escape(label)}</td>"
+                   f"<td>{escape(value)}</td><td class='muted'><code>{escape(path)}</code></td></tr>"
+                   for path, label, value, changed in d.settings)
+    return ("<h2>Settings</h2><p class='muted'>Bold: changed from the default.</p>"
+            f"<table><tr><th>setting</th><th>value</th><th>name</th></tr>{rows}</table>")
+
+
+def _curves_section(d: ReportData) -> str:
+    h = d.history
+    if not h:
+        return "<h2>Training curves</h2><p class='muted'>No epochs recorded.</p>"
+    xs = [r.get("global_epoch") or n + 1 for n, r in enumerate(h)]
+    markers = [(xs[n], str(r.get("phase"))) for n, r in enumerate(h)
+               if n and r.get("phase") != h[n - 1].get("phase")]
+    acc = line_chart("accuracy", xs, {"train": [r.get("accuracy") for r in h],
+                                      "validation": [r.get("val_accuracy") for r in h]},
+                     (0.0, 1.0), markers)
+    loss = line_chart("loss", xs, {"train": [r.get("loss") for r in h],
+                                   "validation": [r.get("val_loss") for r in h]}, None, markers)
+    return f"<h2>Training curves</h2><h3>Accuracy</h3>{acc}<h3>Loss</h3>{loss}"
+
+
+def _scores_section(d: ReportData, max_mistakes: int) -> str:
+    m = d.metrics
+    if not m:
+        return "<h2>Scores</h2><p class='muted'>No metrics.json: the run has not finished.</p>"
+    out = ["<h2>Scores</h2>",
+           f"<p>Accuracy <b>{m['accuracy']:.2%}</b> on {m['n_images']} validation images; "
+           f"macro F1 {m.get('macro_f1', 0):.3f}.</p>",
+           _table(("class", "precision", "recall", "F1", "images"),
+                  [(c["name"], c["precision"], c["recall"], c["f1"], c["support"])
+                   for c in m.get("per_class", [])]),
+           "<h3>Confusion matrix</h3><p class='muted'>Rows: true class; columns: predicted.</p>"]
+    out.append(_confusion(m.get("classes", []), m.get("confusion", [])))
+    mistakes = m.get("mistakes", [])[:max_mistakes]
+    out.append("<h3>Most confident mistakes</h3>")
+    if mistakes:
+        out.append("<div class='thumbs'>")
+        out += [_figure(x["path"], f"{escape(x['true_label'])} → <b>"
+                        f"{escape(x['predicted_label'])}</b> {x['confidence']:.0%}")
+                for x in mistakes]
+        out.append("</div>")
+    else:
+        out.append("<p>None: every validation image was classified correctly.</p>")
+    return "".join(out)
+
+
+def _confusion(classes: list[str], cm: list[list[int]]) -> str:
+    top = max([v for row in cm for v in row] + [1])
+    head = "".join(f"<th>{escape(c)}</th>" for c in classes)
+    rows = []
+    for name, row in zip(classes, cm):
+        cells = "".join(f"<td style='background:rgba(31,119,180,{0.08 + 0.6 * v / top:.2f})'>"
+                        f"{v}</td>" for v in row)
+        rows.append(f"<tr><th>{escape(name)}</th>{cells}</tr>")
+    return f"<table class='cm'><tr><th>true \\ predicted</th>{head}</tr>{''.join(rows)}</table>"
+
+
+def _calibration_section(d: ReportData) -> str:
+    m, cal = d.metrics or {}, d.calibration
+    if not cal and not m.get("reliability"):
+        return "<h2>Calibration</h2><p class='muted'>Not calibrated.</p>"
+    out = ["<h2>Calibration</h2>"]
+    if isinstance(m.get("ece"), (int, float)):
+        out.append(f"<p>Expected calibration error on validation: {m['ece']:.3f}.</p>")
+    if cal:
+        scalars = [(k, v) for k, v in cal.items() if not isinstance(v, (list, dict))]
+        out.append(_table(("", ""), scalars))
+    out.append(reliability_chart(m.get("reliability", [])))
+    return "".join(out)
+
+
+def _exports_section(d: ReportData) -> str:
+    if not d.exports:
+        return "<h2>Exports</h2><p class='muted'>No exports recorded in the run history.</p>"
+    rows = []
+    for e in d.exports:
+        det = e.get("details") or {}
+        parity = det.get("parity") or {}
+        rows.append((e.get("format"), e.get("path"), e.get("size_bytes"), det.get("status"),
+                     det.get("trusted"), det.get("latency_ms"),
+                     "; ".join(f"{k}: {_fmt(v)}" for k, v in parity.items()
+                               if not isinstance(v, (list, dict))), _when(e.get("created"))))
+    return "<h2>Exports</h2>" + _table(("format", "file", "bytes", "status", "passed",
+                                        "latency ms", "parity", "when"), rows)
+
+
+def render_report(d: ReportData, max_mistakes: int = 12) -> str:
+    """The whole HTML document for ``d``."""
+    notes = "".join(f"<li>{escape(n)}</li>" for n in d.notes)
+    body = [f"<h1>{escape(d.title)}</h1>",
+            f"<p class='muted'>Fine-Tune Studio run report, written "
+            f"{_dt.datetime.now().strftime('%Y-%m-%d %H:%M')}.</p>",
+            f"<ul class='bad'>{notes}</ul>" if notes else "",
+            _overview(d), _data_section(d), _settings_section(d), _curves_section(d),
+            _scores_section(d, max_mistakes), _calibration_section(d), _exports_section(d)]
+    return ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+            f"<title>{escape(d.title)} — report</title><style>{CSS}</style></head>"
+            f"<body>{''.join(body)}</body></html>\n")
+
+
+def write_report(run_dir: str | os.PathLike, out: str | os.PathLike, max_mistakes: int = 12,
+                 listener=None, cancel=None) -> Path:
+    """Write ``run_dir``'s report to ``out`` (atomically); returns the path written.
+
+    ``listener``/``cancel`` are the ones every gui.jobs function gets; a cancel
+    before the write leaves ``out`` untouched.
+    """
+    path = Path(out)
+    html = render_report(gather(run_dir), max_mistakes)
+    if cancel is not None:
+        cancel.raise_if_cancelled()
+    atomic_write_text(path, html)
+    return path

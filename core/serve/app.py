@@ -1,0 +1,238 @@
+"""The ASGI app: TensorFlow Serving's REST routes over one :class:`Predictor`.
+
+Routes (``NAME`` is the served model's name; ``/versions/1`` may be inserted
+after it, as TF Serving allows)::
+
+    GET  /v1/models/NAME            status (TF Serving's model_version_status)
+    GET  /v1/models/NAME/metadata   signature, labels, input size
+    POST /v1/models/NAME:predict    {"instances": [...]} -> {"predictions": [...]}
+
+Each prediction is ``{"probabilities": [...], "label": "..."}`` (TF Serving's
+row format for a signature with several named outputs), probabilities in
+``labels.txt`` order, plus ``"unknown": true/false`` and ``"unknown_score"`` when
+the run is calibrated for it (:meth:`Predictor.predict_scored` gives a score and
+the predictor has an ``unknown_threshold``).  Bad input is answered with a 4xx and ``{"error": "..."}`` saying what to
+send; the server itself never stops on a request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import re
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from core.serve.batching import Batcher
+from core.serve.instances import BadInstance, instance_to_array
+
+log = logging.getLogger("finetune_studio.serve")
+
+MODEL_VERSION = "1"
+_PATH = re.compile(r"^(?P<name>[^/:]+)(?:/versions/(?P<version>[^/:]+))?"
+                   r"(?P<tail>/metadata|:[A-Za-z]+)?$")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one request may ask: bigger ones get a clear 4xx, not an out-of-memory."""
+
+    max_body_bytes: int = 32 * 1024 * 1024
+    max_instances: int = 64
+
+
+class HttpError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+class TokenGuard:
+    """ASGI middleware: every HTTP request needs ``Authorization: Bearer <token>``."""
+
+    def __init__(self, app, token: str) -> None:
+        self.app = app
+        self._expected = f"Bearer {token}".encode()
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            given = dict(scope.get("headers") or []).get(b"authorization", b"")
+            if not hmac.compare_digest(given, self._expected):
+                response = error(401, "missing or wrong token: send the header "
+                                      "'Authorization: Bearer <token>' given to 'serve --token'")
+                response.headers["WWW-Authenticate"] = "Bearer"
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+#: An over-limit body is still read (and dropped) up to this size, so the client, still
+#: sending, receives the 413 instead of a reset connection; beyond it the connection is cut.
+DRAIN_LIMIT = 256 * 1024 * 1024
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refused (413) when it is over ``limit`` bytes; memory stays under ``limit``."""
+    declared = request.headers.get("content-length")
+    too_big = HttpError(413, f"the request body is over the limit of {limit // (1024 * 1024)} "
+                             "MB; send fewer or smaller images per request")
+    if declared and declared.isdigit() and int(declared) > DRAIN_LIMIT:
+        raise too_big
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > DRAIN_LIMIT:
+            raise too_big
+        if size <= limit:
+            chunks.append(chunk)
+    if size > limit:
+        raise too_big
+    return b"".join(chunks)
+
+
+def parse_instances(body: bytes, limits: Limits) -> list:
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise HttpError(400, f"the body is not JSON ({exc}); send "
+                             "{\"instances\": [{\"b64\": \"...\"}]}") from None
+    if not isinstance(payload, dict) or "instances" not in payload:
+        raise HttpError(400, "expected a JSON object with \"instances\": a list of "
+                             "{\"b64\": \"<base64 of an image file>\"} or H x W x 3 pixel arrays")
+    instances = payload["instances"]
+    if not isinstance(instances, list) or not instances:
+        raise HttpError(400, "\"instances\" must be a non-empty list")
+    if len(instances) > limits.max_instances:
+        raise HttpError(400, f"{len(instances)} instances in one request; the limit is "
+                             f"{limits.max_instances}: split them over several requests")
+    return instances
+
+
+def _decode_all(instances: list, size: int) -> np.ndarray:
+    return np.stack([instance_to_array(inst, size, i) for i, inst in enumerate(instances)])
+
+
+class ModelService:
+    """The handlers for one served model (a :class:`Predictor` behind a :class:`Batcher`)."""
+
+    def __init__(self, predictor, name: str, limits: Limits, batcher: Batcher) -> None:
+        self.predictor = predictor
+        self.name = name
+        self.limits = limits
+        self.batcher = batcher
+
+    @property
+    def flags_unknown(self) -> bool:
+        """Whether answers carry "unknown" (a run calibrated for it, threshold not turned off)."""
+        return getattr(self.predictor, "unknown_threshold", None) is not None
+
+    def status(self) -> dict:
+        return {"model_version_status": [{"version": MODEL_VERSION, "state": "AVAILABLE",
+                                          "status": {"error_code": "OK", "error_message": ""}}]}
+
+    def metadata(self) -> dict:
+        s = self.predictor.image_size
+        dims = [{"size": "-1", "name": ""}] + [{"size": str(v), "name": ""} for v in (s, s, 3)]
+        n = len(self.predictor.classes)
+        outputs = {"probabilities": {"dtype": "DT_FLOAT", "name": "probabilities",
+                                     "tensor_shape": {"dim": [{"size": "-1", "name": ""},
+                                                              {"size": str(n), "name": ""}]}},
+                   "label": {"dtype": "DT_STRING", "name": "label",
+                             "tensor_shape": {"dim": [{"size": "-1", "name": ""}]}}}
+        if self.flags_unknown:
+            outputs["unknown"] = {"dtype": "DT_BOOL", "name": "unknown",
+                                  "tensor_shape": {"dim": [{"size": "-1", "name": ""}]}}
+        signature = {"inputs": {"images": {"dtype": "DT_FLOAT", "name": "images",
+                                           "tensor_shape": {"dim": dims}}},
+                     "outputs": outputs, "method_name": "tensorflow/serving/predict"}
+        return {"model_spec": {"name": self.name, "signature_name": "serving_default",
+                               "version": MODEL_VERSION},
+                "metadata": {"signature_def": {"signature_def": {"serving_default": signature}},
+                             "labels": list(self.predictor.classes), "image_size": s,
+                             "input": "raw RGB 0-255, resized to the model's size",
+                             "format": getattr(self.predictor, "kind", "")}}
+
+    def rows(self, probs: np.ndarray, scores: Optional[np.ndarray]) -> list[dict]:
+        classes = self.predictor.classes
+        threshold = getattr(self.predictor, "unknown_threshold", None)
+        out = []
+        for i, row in enumerate(probs):
+            item = {"probabilities": [float(p) for p in row],
+                    "label": classes[int(np.argmax(row))]}
+            if scores is not None and threshold is not None:
+                item["unknown"] = bool(float(scores[i]) > threshold)
+                item["unknown_score"] = float(scores[i])
+            out.append(item)
+        return out
+
+    async def predict(self, request: Request) -> JSONResponse:
+        instances = parse_instances(await read_body(request, self.limits.max_body_bytes),
+                                    self.limits)
+        try:
+            images = await run_in_threadpool(_decode_all, instances, self.predictor.image_size)
+        except BadInstance as exc:
+            raise HttpError(400, str(exc)) from None
+        probs, scores = await asyncio.wrap_future(self.batcher.submit(images))
+        return JSONResponse({"predictions": self.rows(probs, scores)})
+
+    async def handle(self, request: Request) -> JSONResponse:
+        match = _PATH.match(request.path_params["rest"])
+        if not match:
+            return error(404, f"no such route; use /v1/models/{self.name}[/metadata|:predict]")
+        name, version, tail = match["name"], match["version"], match["tail"] or ""
+        if name != self.name:
+            return error(404, f"Servable not found for request: Latest({name}); "
+                              f"this server serves '{self.name}'")
+        if version not in (None, MODEL_VERSION):
+            return error(404, f"Servable not found for request: Specific({name}, {version}); "
+                              f"only version {MODEL_VERSION} is served")
+        want = ("POST" if tail.startswith(":") else "GET")
+        if request.method != want:
+            return error(405, f"use {want} for /v1/models/{name}{tail}")
+        try:
+            if tail == "":
+                return JSONResponse(self.status())
+            if tail == "/metadata":
+                return JSONResponse(self.metadata())
+            if tail == ":predict":
+                return await self.predict(request)
+            return error(404, f"'{tail[1:]}' is not served; use :predict")
+        except HttpError as exc:
+            return error(exc.status, str(exc))
+        except Exception as exc:  # a bug or a model failure: answer it, keep serving
+            log.exception("request failed")
+            return error(500, f"the model failed on this request ({type(exc).__name__}: {exc})")
+
+
+def build_app(predictor, name: str = "model", token: Optional[str] = None,
+              limits: Limits = Limits(), batcher: Optional[Batcher] = None):
+    """The ASGI app serving ``predictor`` as ``name`` (token-guarded when ``token`` is given).
+
+    The caller owns ``batcher`` (made here when not given; ``app.state.batcher``)
+    and closes it after the server stops.
+    """
+    batcher = batcher or Batcher(predictor.predict_scored)
+    service = ModelService(predictor, name, limits, batcher)
+
+    async def not_found(request: Request, exc) -> JSONResponse:
+        return error(404, f"no such route; use /v1/models/{name}[/metadata|:predict]")
+
+    app = Starlette(routes=[Route("/v1/models/{rest:path}", service.handle,
+                                  methods=["GET", "POST"])],
+                    exception_handlers={404: not_found, 405: not_found})
+    app.state.batcher = batcher
+    app.state.service = service
+    return TokenGuard(app, token) if token else app

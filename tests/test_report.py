@@ -1,0 +1,118 @@
+"""The run report: one self-contained HTML file (pictures embedded, nothing fetched)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VOID = {"meta", "img", "br", "hr", "link", "input", "col", "area", "base", "source", "wbr"}
+SVG_LEAVES = {"rect", "line", "circle", "polyline", "path", "text", "title"}
+
+
+class Checker(HTMLParser):
+    """Collects headings and image sources and checks that every tag is closed in order."""
+
+    def __init__(self):
+        super().__init__()
+        self.stack, self.errors, self.h2, self.imgs, self.refs = [], [], [], [], []
+        self._in_h2 = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        for key in ("src", "href", "xlink:href", "action"):
+            if key in attrs:
+                self.refs.append(attrs[key])
+        if tag == "img":
+            self.imgs.append(attrs.get("src", ""))
+        if tag not in VOID:
+            self.stack.append(tag)
+        self._in_h2 = tag == "h2"
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+        if tag not in VOID:
+            self.stack.pop()
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"</{tag}> closes {self.stack[-1:] or 'nothing'}")
+        else:
+            self.stack.pop()
+
+    def handle_data(self, data):
+        if self._in_h2:
+            self.h2.append(data.strip())
+            self._in_h2 = False
+
+
+def _check(html: str) -> Checker:
+    c = Checker()
+    c.feed(html)
+    c.close()
+    assert not c.errors, c.errors[:5]
+    assert c.stack == [], c.stack
+    return c
+
+
+def test_report_of_a_trained_run(trained_run, tmp_path):
+    from core.report.html import write_report
+
+    out = write_report(trained_run, tmp_path / "report.html")
+    html = out.read_text(encoding="utf-8")
+    c = _check(html)
+    assert c.h2 == ["Overview", "Data", "Settings", "Training curves", "Scores", "Calibration",
+                    "Exports"]
+    assert c.imgs and all(src.startswith("data:image/png;base64,") for src in c.imgs)
+    assert all(ref.startswith("data:") for ref in c.refs), c.refs
+    assert not re.search(r"(src|href)\s*=\s*['\"]?\s*(https?:)?//", html, re.I)
+    assert "<script" not in html.lower() and "@import" not in html
+    assert "<svg" in html and "@page" in html  # curves drawn inline; A4 print rules
+    assert "Learning rate" in html or "learning rate" in html.lower()  # readable labels
+    metrics = json.loads((trained_run / "metrics.json").read_text())
+    assert f"{metrics['accuracy']:.2%}" in html
+    for name in metrics["classes"]:
+        assert name in html
+
+
+def test_report_without_the_data_folder_uses_the_split(trained_run, tmp_path):
+    """The data moved away: counts come from split.json and thumbnails say so."""
+    from core.report.html import write_report
+
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    cfg = json.loads((run / "config.json").read_text())
+    cfg["data"]["data_dir"] = str(tmp_path / "gone")
+    (run / "config.json").write_text(json.dumps(cfg))
+    info = json.loads((run / "run.json").read_text())
+    info["data_dir"] = str(tmp_path / "gone")
+    (run / "run.json").write_text(json.dumps(info))
+    (run / "calibration.json").write_text(json.dumps({"temperature": 1.7, "ece_after": 0.02}))
+    html = write_report(run, tmp_path / "r.html").read_text(encoding="utf-8")
+    _check(html)
+    assert "split.json" in html and "temperature" in html and "1.7" in html
+
+
+def test_cli_report_and_not_a_run(trained_run, tmp_path):
+    out = tmp_path / "sub" / "r.html"
+    out.parent.mkdir()
+    proc = subprocess.run([sys.executable, "main.py", "report", str(trained_run), "--out",
+                           str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    proc = subprocess.run([sys.executable, "main.py", "report", str(tmp_path), "--out",
+                           str(tmp_path / "x.html")], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 2 and "run folder" in proc.stderr
+    assert not (tmp_path / "x.html").exists()
+
+
+def test_thumbnail_of_a_missing_file_is_a_placeholder(tmp_path):
+    from core.report.charts import thumbnail_uri
+
+    assert thumbnail_uri(str(tmp_path / "nope.png")) is None

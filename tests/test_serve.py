@@ -1,0 +1,241 @@
+"""The prediction server: a real uvicorn server on 127.0.0.1, a real HTTP client (urllib)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _call(url: str, body=None, token: str | None = None, raw: bytes | None = None):
+    """(status, JSON answer) of a GET (no body) or a POST."""
+    data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+    req = urllib.request.Request(url, data=data, method="POST" if data is not None else "GET")
+    req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+@pytest.fixture(scope="module")
+def served(trained_run):
+    """The trained run served on a free port, with its predictor for reference answers."""
+    from core.infer.loaders import load_predictor
+    from core.serve.server import RunningServer, ServeOptions
+
+    predictor = load_predictor(trained_run)
+    server = RunningServer(predictor, ServeOptions(port=0, name="bd")).start()
+    yield server, predictor
+    server.stop()
+    assert not server.running
+
+
+def _an_image(trained_run) -> Path:
+    return sorted((trained_run.parent / "data").rglob("*.png"))[0]  # the fixture's data folder
+
+
+def test_status_and_metadata(served):
+    server, predictor = served
+    status, answer = _call(server.model_url)
+    assert status == 200
+    assert answer == {"model_version_status": [{"version": "1", "state": "AVAILABLE",
+                                                "status": {"error_code": "OK",
+                                                           "error_message": ""}}]}
+    status, meta = _call(server.model_url + "/metadata")
+    assert status == 200 and meta["model_spec"]["name"] == "bd"
+    assert meta["metadata"]["labels"] == predictor.classes
+    sig = meta["metadata"]["signature_def"]["signature_def"]["serving_default"]
+    dims = [d["size"] for d in sig["inputs"]["images"]["tensor_shape"]["dim"]]
+    assert dims == ["-1", str(predictor.image_size), str(predictor.image_size), "3"]
+    assert _call(server.url + "/v1/models/bd/versions/1")[0] == 200
+
+
+def test_predict_b64_and_array_agree_with_predictor(served, trained_run):
+    from core.data.imageio import load_rgb
+
+    server, predictor = served
+    image = _an_image(trained_run)
+    pixels = load_rgb(image, predictor.image_size)
+    expected = predictor.predict_arrays(pixels[None].astype(np.float32))[0]
+    b64 = base64.b64encode(image.read_bytes()).decode()
+    status, answer = _call(server.model_url + ":predict",
+                           {"instances": [{"b64": b64}, pixels.tolist()]})
+    assert status == 200, answer
+    for row in answer["predictions"]:
+        np.testing.assert_allclose(row["probabilities"], expected, atol=1e-5)
+        assert row["label"] == predictor.classes[int(np.argmax(expected))]
+    # any size is resized like the app does: a bigger copy still gives the same class
+    big = np.kron(pixels, np.ones((3, 2, 1), np.uint8))
+    status, answer = _call(server.model_url + ":predict", {"instances": [big.tolist()]})
+    assert status == 200 and answer["predictions"][0]["label"] == row["label"]
+
+
+def test_concurrent_requests_are_batched(served, trained_run):
+    from core.data.imageio import load_rgb
+
+    server, predictor = served
+    pixels = load_rgb(_an_image(trained_run), predictor.image_size).tolist()
+    before = server.batcher.batches
+    results = []
+
+    def client():
+        results.append(_call(server.model_url + ":predict", {"instances": [pixels]}))
+
+    threads = [threading.Thread(target=client) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [s for s, _ in results] == [200] * 16
+    assert server.batcher.batches - before <= 16  # never more calls than requests
+
+
+@pytest.mark.parametrize("raw, expect", [
+    (b"{not json", "not JSON"),
+    (b'{"inputs": []}', "instances"),
+    (b'{"instances": []}', "non-empty"),
+    (json.dumps({"instances": [{"b64": base64.b64encode(b"hello, not an image").decode()}]})
+     .encode(), "not an image"),
+    (b'{"instances": [{"b64": "***"}]}', "base64"),
+    (b'{"instances": [[[1, 2], [3, 4]]]}', "H x W x 3"),
+    (b'{"instances": [[[[1, 2, 300]]]]}', "0 to 255"),
+    (json.dumps({"instances": [[[[0, 0, 0]]]] * 65}).encode(), "limit is 64"),
+])
+def test_bad_input_is_a_clear_400(served, raw, expect):
+    server, _ = served
+    status, answer = _call(server.model_url + ":predict", raw=raw)
+    assert status == 400 and expect in answer["error"], answer
+    assert _call(server.model_url)[0] == 200  # still serving
+
+
+def test_body_over_the_limit_and_wrong_names(served):
+    server, _ = served
+    status, answer = _call(server.model_url + ":predict", raw=b" " * (33 * 1024 * 1024))
+    assert status == 413 and "limit" in answer["error"]
+    status, answer = _call(server.url + "/v1/models/other")
+    assert status == 404 and "bd" in answer["error"]
+    assert _call(server.url + "/v1/models/other:predict", {"instances": [[[[0, 0, 0]]]]})[0] == 404
+    assert _call(server.url + "/nothing/here")[0] == 404
+    assert _call(server.model_url + ":predict")[0] == 405  # a GET on a POST route
+
+
+def test_token_is_required_on_every_request(trained_run):
+    from core.infer.loaders import load_predictor
+    from core.serve.server import RunningServer, ServeOptions
+
+    server = RunningServer(load_predictor(trained_run),
+                           ServeOptions(port=0, token="s3cret")).start()
+    try:
+        assert _call(server.model_url)[0] == 401
+        assert _call(server.model_url, token="wrong")[0] == 401
+        assert _call(server.model_url + ":predict", {"instances": []})[0] == 401
+        assert _call(server.model_url, token="s3cret")[0] == 200
+        assert "Bearer s3cret" in server.curl_example()
+    finally:
+        server.stop()
+
+
+def test_other_host_without_token_is_refused(trained_run):
+    from core.errors import UserError
+    from core.serve.server import check_exposure
+
+    with pytest.raises(UserError, match="--token"):
+        check_exposure("0.0.0.0", None)
+    check_exposure("127.0.0.1", None)
+    check_exposure("::1", None)
+    check_exposure("0.0.0.0", "t")
+    proc = subprocess.run([sys.executable, "main.py", "serve", str(trained_run), "--host",
+                           "0.0.0.0", "--port", "0"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 2 and "--token" in proc.stderr
+
+
+def test_port_in_use_is_a_user_error(served):
+    from core.errors import UserError
+    from core.serve.server import open_socket
+
+    port = int(served[0].url.rsplit(":", 1)[1])
+    with pytest.raises(UserError, match="--port"):
+        open_socket("127.0.0.1", port)
+
+
+def test_batcher_survives_a_failing_batch():
+    from core.serve.batching import Batcher
+
+    calls = []
+
+    def predict(x):
+        calls.append(len(x))
+        if len(calls) == 1:
+            raise RuntimeError("boom")
+        return x.reshape(len(x), -1)[:, :2]
+
+    b = Batcher(predict, wait_ms=0)
+    try:
+        with pytest.raises(RuntimeError):
+            b.submit(np.zeros((1, 2, 2, 3))).result(10)
+        assert b.submit(np.ones((2, 2, 2, 3))).result(10).shape == (2, 2)
+    finally:
+        b.close()
+
+
+def test_unknown_flag_when_the_predictor_scores(trained_run):
+    """A run calibrated for unknowns (score + threshold) answers "unknown" per image."""
+    from core.infer.loaders import load_predictor
+    from core.serve.server import RunningServer, ServeOptions
+
+    predictor = load_predictor(trained_run)
+    plain = predictor.predict_scored
+
+    def scored(x):
+        probs = plain(x)[0]
+        return probs, 1.0 - probs.max(axis=1)  # a stand-in score: low confidence is unknown
+
+    predictor.predict_scored = scored
+    predictor.unknown_threshold = -1.0  # every score is above it
+    server = RunningServer(predictor, ServeOptions(port=0)).start()
+    try:
+        status, answer = _call(server.model_url + ":predict",
+                               {"instances": [[[[10, 200, 30]] * 4] * 4]})
+        assert status == 200 and answer["predictions"][0]["unknown"] is True
+        assert "unknown_score" in answer["predictions"][0]
+        meta = _call(server.model_url + "/metadata")[1]
+        assert "unknown" in meta["metadata"]["signature_def"]["signature_def"][
+            "serving_default"]["outputs"]
+    finally:
+        server.stop()
+
+
+def test_cli_serves_until_ctrl_c(trained_run):
+    """``serve --port 0`` prints its URL, answers, and stops cleanly (status 0) on SIGINT."""
+    import signal
+
+    proc = subprocess.Popen([sys.executable, "main.py", "serve", str(trained_run), "--port", "0",
+                             "--name", "cli"], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()  # printed once the socket listens
+        assert " at http://127.0.0.1:" in line, (line, proc.stderr.read() if proc.poll() else "")
+        url = line.rsplit(" at ", 1)[1].strip()
+        assert url.endswith("/v1/models/cli") and _call(url)[0] == 200
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0 and "stopped" in err, err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
