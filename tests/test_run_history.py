@@ -232,3 +232,65 @@ def test_exports_of_a_run_are_recorded_and_history_trouble_only_warns(trained_ru
     assert any(isinstance(e, Log) and e.level == "warning" and "history" in e.message
                for e in events)
     assert len(RunHistory(tmp_path / "data" / "history.sqlite").exports(rid)) == 1
+
+
+def test_delete_refuses_a_folder_holding_files_a_run_does_not_write(tmp_path):
+    """A folder swept in by 'runs --rebuild' that merely looks like a run keeps the user's files."""
+    h = RunHistory(tmp_path / "h.sqlite")
+    mixed = make_run(tmp_path / "project")
+    (mixed / "deploy.py").write_text("mine")
+    (mixed / "testimgs").mkdir()
+    rid = h.record_run(mixed)
+    with pytest.raises(UserError, match=r"holds files a run does not write \(deploy.py, "
+                                        r"testimgs\)"):
+        h.delete_run(rid, delete_files=True)
+    assert (mixed / "deploy.py").read_text() == "mine" and (mixed / "config.json").exists()
+    # a run folder reached through a link: the link is refused, the target untouched
+    real = make_run(tmp_path / "real")
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    lid = h.record_run(real)
+    with h._connect() as conn, conn:
+        conn.execute("UPDATE runs SET path = ? WHERE id = ?", (str(link), lid))
+    with pytest.raises(UserError, match="is a link"):
+        h.delete_run(lid, delete_files=True)
+    assert (real / "config.json").exists()
+    # a pure run folder with a link inside: the link goes, its target stays
+    run = make_run(tmp_path / "run")
+    outside = tmp_path / "outside.txt"
+    outside.write_text("keep")
+    (run / "logs").mkdir()
+    (run / "logs" / "pointer").symlink_to(outside)
+    h.delete_run(h.record_run(run), delete_files=True)
+    assert not run.exists() and outside.read_text() == "keep"
+
+
+def test_bad_json_in_a_row_or_a_dropped_table_rebuilds_the_index(tmp_path, monkeypatch):
+    monkeypatch.setenv("FTS_DATA_DIR", str(tmp_path / "data"))
+    run = make_run(default_runs_dir() / "r1")
+    h = RunHistory()
+    rid = h.record_run(run)
+    with h._connect() as conn, conn:
+        conn.execute("UPDATE runs SET config = '{not json' WHERE id = ?", (rid,))
+    assert [r.name for r in h.list_runs()] == ["r1"]  # set aside and rebuilt
+    assert h.recovered_from is not None and h.recovered_from.exists()
+    with h._connect() as conn, conn:
+        conn.execute("DROP TABLE exports")
+        conn.execute("DROP TABLE epochs")
+        conn.execute("DROP TABLE runs")
+    assert [r.name for r in RunHistory().list_runs()] == ["r1"]
+
+
+def test_a_read_only_history_gives_one_line(tmp_path):
+    if os.geteuid() == 0:
+        pytest.skip("root writes read-only files")
+    db = tmp_path / "ro" / "h.sqlite"
+    h = RunHistory(db)
+    os.chmod(db, 0o444)
+    os.chmod(db.parent, 0o555)
+    try:
+        with pytest.raises(UserError, match="h.sqlite: the run history cannot be used.*writable"):
+            h.record_run(make_run(tmp_path / "r"))
+    finally:
+        os.chmod(db.parent, 0o755)
+        os.chmod(db, 0o644)

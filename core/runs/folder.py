@@ -12,10 +12,13 @@ version of each file, never a torn one)::
       history.csv        one row per finished epoch (both phases)
       model.keras        the best model so far (raw RGB 0-255 in, probabilities out)
       metrics.json       validation accuracy, per-class P/R/F1, confusion matrix
+      calibration.json   temperature, ECE before/after, unknown threshold (core.trust)
+      unknown.npz        training embeddings the unknown score compares with
       best.weights.npz   the best epoch's weights (what model.keras is made from)
       checkpoint/        weights + optimizer state + loop state (state.json) after
                          the last finished epoch; ``train --resume`` continues from here
       logs/              TensorBoard event files
+      .lock              while a process trains the run: its pid and host (core.runs.lock)
 
 The names are spelled once, in :data:`FILES`; everything else asks
 :class:`RunFolder` for paths.
@@ -55,10 +58,13 @@ class RunFiles:
     history: str = "history.csv"
     model: str = "model.keras"
     metrics: str = "metrics.json"
+    calibration: str = "calibration.json"  # temperature, ECE, unknown threshold (core.trust)
+    unknown: str = "unknown.npz"  # training embeddings for the unknown score (core.trust)
     best_weights: str = "best.weights.npz"
     phase_best: str = ".phase-best-{phase}.npz"  # hidden; deleted when the run completes
     checkpoint: str = "checkpoint"
     logs: str = "logs"
+    lock: str = ".lock"  # held while a process trains the run (core.runs.lock)
     # inside checkpoint/
     checkpoint_weights: str = "weights.npz"
     checkpoint_optimizer: str = "optimizer.npz"
@@ -144,6 +150,14 @@ class RunFolder:
         return self.path / FILES.metrics
 
     @property
+    def calibration_path(self) -> Path:
+        return self.path / FILES.calibration
+
+    @property
+    def unknown_path(self) -> Path:
+        return self.path / FILES.unknown
+
+    @property
     def checkpoint_dir(self) -> Path:
         return self.path / FILES.checkpoint
 
@@ -162,6 +176,10 @@ class RunFolder:
     @property
     def logs_dir(self) -> Path:
         return self.path / FILES.logs
+
+    @property
+    def lock_path(self) -> Path:
+        return self.path / FILES.lock
 
     def phase_best_path(self, phase: str) -> Path:
         """The best weights of a training phase so far (early stopping goes back to them)."""
@@ -266,6 +284,59 @@ class RunFolder:
         if missing:
             raise UserError(f"{self.path}: not a run folder (no {' and no '.join(missing)})"
                             + (f"; {consequence}" if consequence else ""))
+
+
+    # what the folder holds -------------------------------------------
+    def own_names(self) -> set[str]:
+        """The top-level names a run writes (the FILES table), temp files aside."""
+        inside = {FILES.checkpoint_weights, FILES.checkpoint_optimizer, FILES.checkpoint_state,
+                  FILES.checkpoint_phase_best, FILES.legacy_checkpoint_weights,
+                  FILES.legacy_checkpoint_phase_best}
+        return {v for k, v in vars(FILES).items() if v not in inside and "{" not in v} | {
+            FILES.phase_best.format(phase=p) for p in ("head", "fine_tune")}
+
+    def foreign_entries(self) -> list[str]:
+        """Names in the folder this app did not write there (sorted); [] for a pure run folder.
+
+        Hidden temp files of the app's atomic writes (``.NAME.*.tmp*``, a checkpoint's
+        ``.checkpoint.*.partial``/``.old``, a lock's ``.lock.*.tmp``) count as its own.
+        """
+        own = self.own_names()
+        prefixes = tuple(p for n in own for p in (f".{n}.", f".{Path(n).stem}.", f"{n}."))
+        return sorted(e.name for e in self.path.iterdir() if e.name not in own and not (
+            e.name.startswith(prefixes) and (".tmp" in e.name
+                                             or e.name.endswith((".partial", ".old")))))
+
+    def failed_start(self) -> bool:
+        """True when the folder holds only what a start that never finished an epoch wrote.
+
+        That is config/split/labels/run.json (status created or failed, or no run.json
+        yet), perhaps an empty first TensorBoard log, and no checkpoint, history or
+        weights: nothing to resume and nothing to lose, so ``train --out`` may reuse it.
+        """
+        if not self.path.is_dir() or self.path.is_symlink():
+            return False
+        allowed = {FILES.config, FILES.split, FILES.labels, FILES.run, FILES.logs, FILES.lock}
+        names = [e.name for e in self.path.iterdir()
+                 if not (e.name.startswith(".") and ".tmp" in e.name)]
+        if not names or not set(names) <= allowed or not self.config_path.exists():
+            return False
+        if self.run_path.exists():
+            try:
+                status = self.run_info().status
+            except UserError:
+                return False
+            return status in (None, "created", "failed")
+        return True
+
+    def clear_failed_start(self) -> None:
+        """Delete what a failed start wrote (see :meth:`failed_start`) so the folder is reused."""
+        import shutil
+
+        for name in (FILES.config, FILES.split, FILES.labels, FILES.run):
+            (self.path / name).unlink(missing_ok=True)
+        if self.logs_dir.is_dir() and not self.logs_dir.is_symlink():
+            shutil.rmtree(self.logs_dir)
 
 
 def default_run_dir(base: str | Path, backbone: str) -> Path:

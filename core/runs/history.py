@@ -37,7 +37,7 @@ from core.errors import UserError
 from core.events import CancelToken, Log, Progress, emit
 from core.runs.folder import RunFolder
 from core.runs.summary import (EPOCH_FIELDS, SORT_KEYS, RunComparison, RunSummary, config_diff,
-                               find_run_folders, folder_row)
+                               find_run_folders, folder_row, json_column)
 
 log = logging.getLogger("finetune_studio")
 
@@ -97,7 +97,17 @@ def _is_corruption(exc: BaseException) -> bool:
         return False
     text = str(exc).lower()
     return (type(exc) is sqlite3.DatabaseError or "malformed" in text
-            or "not a database" in text or "file is encrypted" in text)
+            or "not a database" in text or "file is encrypted" in text
+            or "no such table" in text or "no such column" in text)  # a dropped table
+
+
+def _unusable(db_path: Path, exc: sqlite3.Error) -> UserError:
+    """A database that is not damaged but cannot be used (read-only, locked): one line."""
+    text = str(exc)
+    hint = ("make the file (and its folder) writable, or set FTS_DATA_DIR to another folder"
+            if "readonly" in text.replace("-", "").lower()
+            else "close the other Fine-Tune Studio using it, or try again")
+    return UserError(f"{db_path}: the run history cannot be used ({text}); {hint}")
 
 
 def _recovering(method):
@@ -106,12 +116,15 @@ def _recovering(method):
     @functools.wraps(method)
     def wrapper(self: "RunHistory", *args, **kwargs):
         try:
-            return method(self, *args, **kwargs)
-        except sqlite3.DatabaseError as exc:
-            if not _is_corruption(exc):
-                raise
-            self._recover(exc)
-            return method(self, *args, **kwargs)
+            try:
+                return method(self, *args, **kwargs)
+            except sqlite3.DatabaseError as exc:
+                if not _is_corruption(exc):
+                    raise
+                self._recover(exc)
+                return method(self, *args, **kwargs)
+        except sqlite3.OperationalError as exc:
+            raise _unusable(self.db_path, exc) from None
 
     return wrapper
 
@@ -139,11 +152,14 @@ class RunHistory:
         """Create or migrate the schema; a damaged file is moved aside and rebuilt."""
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._migrate()
-        except sqlite3.DatabaseError as exc:
-            if not _is_corruption(exc):
-                raise
-            self._recover(exc)
+            try:
+                self._migrate()
+            except sqlite3.DatabaseError as exc:
+                if not _is_corruption(exc):
+                    raise
+                self._recover(exc)
+        except sqlite3.OperationalError as exc:
+            raise _unusable(self.db_path, exc) from None
 
     def _migrate(self) -> None:
         with self._connect() as conn:
@@ -249,10 +265,8 @@ class RunHistory:
     def delete_run(self, run_id: int, delete_files: bool = False) -> None:
         """Forget a run; with ``delete_files`` also delete its folder (only a real run folder)."""
         run = self.get(run_id)
-        if delete_files and Path(run.path).exists():
-            rf = RunFolder(run.path)
-            rf.require_run_folder("refusing to delete it")
-            shutil.rmtree(rf.path)
+        if delete_files and (Path(run.path).exists() or Path(run.path).is_symlink()):
+            delete_run_files(RunFolder(run.path))
         with self._connect() as conn, conn:
             conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
 
@@ -303,12 +317,38 @@ class RunHistory:
         with self._connect() as conn:
             rows = conn.execute("SELECT format, path, size_bytes, created, details FROM exports "
                                 "WHERE run_id = ? ORDER BY created", (run_id,)).fetchall()
-        return [{**dict(r), "details": json.loads(r["details"] or "{}")} for r in rows]
+        return [{**dict(r), "details": json_column(r, "details", "{}")} for r in rows]
 
     def compare(self, a: int, b: int) -> RunComparison:
         ra, rb = self.get(a), self.get(b)
         return RunComparison(ra, rb, config_diff(ra.config, rb.config), self.epochs(a),
                              self.epochs(b))
+
+
+def delete_run_files(rf: RunFolder) -> None:
+    """Delete a run folder, only if it holds nothing but what a run writes; never via a link.
+
+    A folder merely looking like a run (any ``config.json`` + ``labels.json``, e.g.
+    swept in by ``runs --rebuild /``) may hold the user's files: anything not in
+    the run folder's own FILES table (or the app's temp files) makes this refuse,
+    naming it.  Links are removed as links, their targets left alone.
+    """
+    if rf.path.is_symlink():
+        raise UserError(f"{rf.path} is a link, not a run folder; refusing to delete it "
+                        "(delete the link yourself if you mean to)")
+    rf.require_run_folder("refusing to delete it")
+    foreign = rf.foreign_entries()
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5
+                                          else "")
+        raise UserError(f"{rf.path} holds files a run does not write ({shown}); refusing to "
+                        "delete the folder - move them out first, or delete it yourself")
+    for entry in rf.path.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)  # rmtree unlinks links inside, never follows them
+        else:
+            entry.unlink()
+    rf.path.rmdir()
 
 
 def record_run_safely(run_dir: str | Path, listener=None) -> Optional[int]:

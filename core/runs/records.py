@@ -45,6 +45,10 @@ class RunStatus(enum.StrEnum):
         return self is not RunStatus.COMPLETED
 
 
+class NewerVersionError(UserError):
+    """A record written by a newer release: never guessed at, never rebuilt over."""
+
+
 class Record:
     """Base of the run folder's JSON records (subclasses are dataclasses with ``version``)."""
 
@@ -89,8 +93,9 @@ class Record:
             raise UserError(f"{source}: field 'version' should be a whole number >= 1, "
                             f"not {version!r}")
         if version > cls.VERSION:
-            raise UserError(f"{source}: written by a newer Fine-Tune Studio (format version "
-                            f"{version}; this one reads up to {cls.VERSION}); update the app")
+            raise NewerVersionError(
+                f"{source}: written by a newer Fine-Tune Studio (format version {version}; this "
+                f"one reads up to {cls.VERSION}); update the app")
         while version < cls.VERSION:
             data = cls.MIGRATIONS[version](data)
             version += 1
@@ -99,8 +104,8 @@ class Record:
         known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
         unknown = sorted(set(data) - known)
         if unknown:
-            raise UserError(f"{source}: unknown field(s) {', '.join(unknown)}: written by a newer "
-                            "Fine-Tune Studio; update the app")
+            raise NewerVersionError(f"{source}: unknown field(s) {', '.join(unknown)}: written by a "
+                                    "newer Fine-Tune Studio; update the app")
         values = {name: _checked(value, hints[name], source, name) for name, value in data.items()}
         return cls(**values)
 
@@ -187,6 +192,7 @@ class RunInfo(Record):
     started: Optional[float] = None
     finished: Optional[float] = None
     data_dir: Optional[str] = None
+    data_moved_from: Optional[str] = None  # the data folder before 'train --resume --data'
     images: Optional[int] = None
     classes: list[str] = field(default_factory=list)
     dataset_fingerprint: Optional[str] = None

@@ -80,12 +80,27 @@ class RunSummary:
         return cls(
             id=r["id"], path=r["path"], name=r["name"], status=status,
             backbone=r["backbone"], image_size=r["image_size"], images=r["images"],
-            classes=json.loads(r["classes"] or "[]"),
+            classes=json_column(r, "classes", "[]"),
             dataset_fingerprint=r["dataset_fingerprint"], data_dir=r["data_dir"],
             created=r["created"], finished=r["finished"], seconds=r["seconds"],
             best_epoch=r["best_epoch"], accuracy=r["accuracy"], macro_f1=r["macro_f1"],
-            best_val_accuracy=r["best_val_accuracy"], device=json.loads(r["device"] or "{}"),
-            config=json.loads(r["config"] or "{}"))
+            best_val_accuracy=r["best_val_accuracy"], device=json_column(r, "device", "{}"),
+            config=json_column(r, "config", "{}"))
+
+
+def json_column(row, name: str, empty: str):
+    """A JSON column of a history row; unreadable JSON is damage, as a DatabaseError.
+
+    The history treats a DatabaseError saying "malformed" as a damaged index: it is
+    set aside and rebuilt from the run folders (see ``core.runs.history``).
+    """
+    import sqlite3
+
+    try:
+        return json.loads(row[name] or empty)
+    except (TypeError, ValueError):
+        raise sqlite3.DatabaseError(f"malformed JSON in column {name!r} of the run history"
+                                    ) from None
 
 
 @dataclass

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,17 @@ from core.events import Log, emit
 from core.fsutil import atomic_dir, atomic_file
 from core.runs.folder import Checkpoint, RunFolder
 from core.train.loop_state import LoopState
+
+
+#: What reading a damaged ``.npz`` raises: truncated (BadZipFile, EOFError), garbage
+#: (ValueError), a missing member (KeyError), unreadable (OSError).
+DAMAGED = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile)
+
+
+def read_arrays(path) -> list:
+    """The arrays of an ``.npz`` written by :func:`save_weights`, in order (raises DAMAGED)."""
+    with np.load(path, allow_pickle=False) as data:
+        return [data[f"arr_{i}"] for i in range(len(data.files))]
 
 
 def save_weights(model, path) -> None:
@@ -51,11 +63,10 @@ def load_weights(model, path) -> None:
         saving_lib.load_weights_only(model, str(path), objects_to_skip=skip)
         return
     try:
-        with np.load(path) as data:
-            arrays = [data[f"arr_{i}"] for i in range(len(data.files))]
-    except (OSError, ValueError) as exc:
-        raise ModelFileError(f"{path} cannot be read ({exc}); the run's checkpoint is damaged: "
-                             "start a new run") from None
+        arrays = read_arrays(path)
+    except DAMAGED as exc:
+        raise ModelFileError(f"{path} cannot be read ({exc or type(exc).__name__}); the file "
+                             "is damaged") from None
     current = model.weights
     if len(arrays) != len(current) or any(tuple(a.shape) != tuple(v.shape)
                                           for a, v in zip(arrays, current)):
@@ -72,16 +83,73 @@ def weights_digest(model) -> str:
     return h.hexdigest()[:16]
 
 
-def save_best_weights(run: RunFolder, model) -> None:
-    """The best epoch so far (over all phases): what model.keras is made from at the end."""
-    with atomic_file(run.best_weights_path, suffix=".npz") as tmp:
+def save_weights_atomic(model, path) -> None:
+    """:func:`save_weights` through a temp file: a kill or a full disk leaves the old file."""
+    with atomic_file(path, suffix=".npz") as tmp:
         save_weights(model, tmp)
 
 
-def load_loop_state(run: RunFolder) -> LoopState:
-    """The checkpoint's loop state; a fresh one when no epoch has finished yet."""
+def save_best_weights(run: RunFolder, model) -> None:
+    """The best epoch so far (over all phases): what model.keras is made from at the end."""
+    save_weights_atomic(model, run.best_weights_path)
+
+
+def load_weights_or_keep(model, path, listener, keeping: str) -> bool:
+    """Load ``path`` into ``model``; if it is damaged, say so (naming it) and keep ``keeping``."""
+    try:
+        load_weights(model, path)
+        return True
+    except ModelFileError as exc:
+        emit(listener, Log(f"{exc}; continuing with {keeping}", "warning"))
+        return False
+
+
+def load_loop_state(run: RunFolder, listener=None) -> LoopState:
+    """The checkpoint's loop state; a fresh one when no epoch has finished yet.
+
+    A damaged ``state.json`` is named and rebuilt from ``history.csv`` (one row per
+    finished epoch), so no finished epoch is lost.
+    """
+    from core.errors import UserError
+    from core.runs.records import NewerVersionError
+
     path = run.checkpoint.state
-    return LoopState.read(path) if path.exists() else LoopState()
+    if not path.exists():
+        return LoopState()
+    try:
+        return LoopState.read(path)
+    except NewerVersionError:
+        raise  # a newer release's state is refused, not rebuilt over
+    except UserError as exc:
+        rows = run.history()
+        emit(listener, Log(f"{exc}; the loop state is rebuilt from {run.history_path.name} "
+                           f"({len(rows)} finished epochs)", "warning"))
+        return state_from_history(rows)
+
+
+def state_from_history(rows: list[dict]) -> LoopState:
+    """The loop state after the epochs of ``rows`` (history.csv), as the loop would have kept it."""
+    from core.train.loop_state import PHASES
+    from core.train.schedule import score
+
+    state = LoopState()
+    for row in rows:
+        phase = row.get("phase") if row.get("phase") in PHASES else state.phase
+        if phase != state.phase:
+            state.finished_phases.append(state.phase)
+            state.enter_phase(phase)
+        state.epoch, state.global_epoch = state.epoch + 1, state.global_epoch + 1
+        state.learning_rate = float(row.get("learning_rate") or 0.0)
+        s = score({k: v for k, v in row.items() if v is not None})
+        if state.phase_best_score is None or s > state.phase_best_score:
+            state.phase_best_score, state.phase_best_epoch, state.wait = s, state.global_epoch, 0
+        else:
+            state.wait += 1
+        if state.best_score is None or s > state.best_score:
+            state.best_score, state.best_epoch = s, state.global_epoch
+        state.elapsed += float(row.get("seconds") or 0.0)
+        state.history.append(dict(row))
+    return state
 
 
 def write_checkpoint(run: RunFolder, model, optimizer, state: LoopState) -> None:
@@ -96,10 +164,12 @@ def write_checkpoint(run: RunFolder, model, optimizer, state: LoopState) -> None
         ck.state.write_text(state.to_json(), encoding="utf-8")
 
 
-def restore_checkpoint(run: RunFolder, model, phase: str) -> bool:
+def restore_checkpoint(run: RunFolder, model, phase: str, listener=None) -> bool:
     """Load the checkpoint's weights into ``model`` (and the phase's best beside the run).
 
-    Returns False when there is no checkpoint (no epoch has finished yet).
+    Returns False when there is no checkpoint (no epoch has finished yet).  A
+    damaged weights file is named and the last good weights are used instead:
+    the phase's best, else the run's best (the finished epochs stay counted).
     """
     ck = run.checkpoint
     weights = ck.weights_file()
@@ -107,7 +177,18 @@ def restore_checkpoint(run: RunFolder, model, phase: str) -> bool:
         return False
     if weights.suffix == ".h5":
         upgrade_legacy_weights(run, model, phase)
-    load_weights(model, weights)
+    try:
+        load_weights(model, weights)
+    except ModelFileError as exc:
+        for fallback in (ck.phase_best, run.phase_best_path(phase), run.best_weights_path):
+            if fallback.exists() and load_weights_or_keep(model, fallback, listener,
+                                                                 "the next saved weights"):
+                emit(listener, Log(f"{exc}; resuming from the weights in {fallback} instead",
+                                   "warning"))
+                break
+        else:
+            raise ModelFileError(f"{exc}, and the run holds no other usable weights; start a "
+                                 "new run") from None
     if ck.phase_best.exists():
         shutil.copyfile(ck.phase_best, run.phase_best_path(phase))
     return True
@@ -140,8 +221,13 @@ def restore_optimizer(path: Path, fit_model, listener=None) -> bool:
         return False
     opt = fit_model.optimizer
     opt.build(fit_model.trainable_variables)
-    with np.load(path) as data:
-        arrays = [data[f"arr_{i}"] for i in range(len(data.files))]
+    try:
+        arrays = read_arrays(path)
+    except DAMAGED as exc:
+        emit(listener, Log(f"{path} cannot be read ({exc or type(exc).__name__}): the "
+                           "optimizer state restarts fresh (a few epochs of momentum are lost)",
+                           "warning"))
+        return False
     if len(arrays) == len(opt.variables) and all(
             tuple(a.shape) == tuple(v.shape) for a, v in zip(arrays, opt.variables)):
         for a, v in zip(arrays, opt.variables):

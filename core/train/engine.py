@@ -21,7 +21,6 @@ files :mod:`core.train.checkpoint`, the fast head :mod:`core.train.fast_head`.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from pathlib import Path
@@ -32,9 +31,12 @@ from core.config import StudioConfig
 from core.errors import UserError
 from core.events import CancelToken, FileSkipped, Log, emit
 from core.runs.folder import RunFolder, default_run_dir
+from core.runs.lock import holding_lock
 from core.runs.records import RunStatus
 from core.train.checkpoint import load_loop_state
 from core.train.loop_state import LoopState
+from core.train.preflight import (check_config, check_data_present, dataset_fingerprint,
+                                  relocate_data)
 from core.train.session import RunResult, run_session
 
 
@@ -44,6 +46,7 @@ def prepare_new_run(cfg: StudioConfig, run_dir: Optional[str | Path], runs_base,
 
     Returns (resolved config, run folder, split, class names).
     """
+    from core.data.augment import resolve
     from core.data.dataset import require_usable, scan_dataset, split_dataset
     from core.errors import DataError
     from core.model.backbones import get_backbone, resolve_image_size
@@ -54,6 +57,11 @@ def prepare_new_run(cfg: StudioConfig, run_dir: Optional[str | Path], runs_base,
     spec = get_backbone(cfg.model.backbone)
     cfg.model.backbone = spec.name
     cfg.model.image_size = resolve_image_size(spec, cfg.model.image_size, cfg.model.weights)
+    # Stored one way: a preset is recorded as the transforms it runs, whoever started the run.
+    cfg.augment = resolve(cfg.augment)
+    run = RunFolder(run_dir or default_run_dir(runs_base or "runs", spec.name))
+    check_reusable(run)
+    check_config(cfg)  # before the first file is written: no dead-end run folders
     if report is None:
         emit(listener, Log(f"scanning {cfg.data.data_dir}"))
         report = scan_dataset(cfg.data.data_dir, listener=listener, cancel=cancel)
@@ -62,10 +70,9 @@ def prepare_new_run(cfg: StudioConfig, run_dir: Optional[str | Path], runs_base,
         if problem.kind != "non_image_file":
             emit(listener, FileSkipped(problem.path, problem.reason, "scan"))
     split = split_dataset(report, cfg.data.val_split, cfg.data.seed)
-    run = RunFolder(run_dir or default_run_dir(runs_base or "runs", spec.name))
-    if run.path.exists() and any(run.path.iterdir()):
-        raise UserError(f"{run.path} already holds files; choose another output folder, or "
-                        f"continue a stopped run with 'train --resume {run.path}'")
+    if run.failed_start():
+        emit(listener, Log(f"{run.path}: reusing the folder of a start that did not train"))
+        run.clear_failed_start()
     run.path.mkdir(parents=True, exist_ok=True)
     run.save_config(cfg)
     run.write_split(split)
@@ -77,12 +84,11 @@ def prepare_new_run(cfg: StudioConfig, run_dir: Optional[str | Path], runs_base,
     return cfg, run, split, list(report.classes)
 
 
-def dataset_fingerprint(report) -> str:
-    """A short hash of the images' classes, names and sizes: equal data, equal fingerprint."""
-    h = hashlib.blake2b(digest_size=12)
-    for r in sorted(report.records, key=lambda r: r.path):
-        h.update(f"{r.class_name}\0{Path(r.path).name}\0{r.width}x{r.height}\n".encode())
-    return h.hexdigest()
+def check_reusable(run: RunFolder) -> None:
+    """Refuse an output folder that holds files, unless only a failed start wrote them."""
+    if run.path.is_dir() and any(run.path.iterdir()) and not run.failed_start():
+        raise UserError(f"{run.path} already holds files; choose another output folder, or "
+                        f"continue a stopped run with 'train --resume {run.path}'")
 
 
 def train(cfg: StudioConfig, run_dir: Optional[str | Path] = None, *, runs_base=None,
@@ -103,8 +109,9 @@ def train(cfg: StudioConfig, run_dir: Optional[str | Path] = None, *, runs_base=
                         "(--out RUN_DIR), so that the workers agree on it and can resume it")
     folder = run_dir if cluster.is_chief else worker_scratch_dir(run_dir, cluster)
     cfg, run, split, classes = prepare_new_run(cfg, folder, runs_base, listener, cancel, report)
-    return run_session(cfg, run, split, classes, LoopState(), listener, cancel, cluster,
-                       Path(run_dir) if run_dir else None)
+    with holding_lock(run):
+        return run_session(cfg, run, split, classes, LoopState(), listener, cancel, cluster,
+                           Path(run_dir) if run_dir else None)
 
 
 def _resume_folder(run_dir: str | Path) -> RunFolder:
@@ -124,24 +131,47 @@ def _resume_folder(run_dir: str | Path) -> RunFolder:
     return run
 
 
-def resume_training(run_dir: str | Path, listener=None,
-                    cancel: Optional[CancelToken] = None) -> RunResult:
-    """Continue a stopped or killed run from its last finished epoch, same config."""
-    from core.train.distributed import cluster_for, worker_scratch_dir
+def resume_training(run_dir: str | Path, listener=None, cancel: Optional[CancelToken] = None,
+                    data_dir: Optional[str | Path] = None) -> RunResult:
+    """Continue a stopped or killed run from its last finished epoch, same config.
 
+    ``data_dir`` points the run at its data folder's new place (same files).
+    """
     cancel = cancel or CancelToken()
     run = _resume_folder(run_dir)
+    if not run.config_path.exists():
+        run.require_run_folder()  # says what is missing, before a lock is written there
+    with holding_lock(run):
+        return _resume_locked(run, Path(run_dir), listener, cancel, data_dir)
+
+
+def _resume_locked(run: RunFolder, run_dir: Path, listener, cancel: CancelToken,
+                   data_dir: Optional[str | Path]) -> RunResult:
+    from core.train.distributed import cluster_for, worker_scratch_dir
+
+    has_checkpoint = run.checkpoint.weights_file() is not None
+    unwritten = [p.name for p in (run.split_path, run.labels_path) if not p.exists()]
+    if not has_checkpoint and run.config_path.exists() and unwritten:
+        raise UserError(f"{run.path}: this run's start was interrupted before it was fully "
+                        f"written (no {' and no '.join(unwritten)}); nothing to resume - start "
+                        f"it again with 'train DATA --out {run.path}' (the folder is reused)")
     run.require_run_folder()
     cfg = run.load_config()
     cluster = cluster_for(cfg.train.strategy)
-    if not cluster.is_chief and run.path == Path(run_dir):
+    if not cluster.is_chief and run.path == run_dir:
         raise UserError(f"worker {cluster.index} keeps its resume state in "
                         f"{worker_scratch_dir(run_dir, cluster)}, which is missing: resume "
                         f"needs that folder on this machine (or start a new run)")
     classes = run.labels()
-    split = run.split(cfg.data.data_dir)
     if run.run_info().status is RunStatus.COMPLETED:
         raise UserError(f"{run.path}: this run already completed; start a new run instead")
-    state = load_loop_state(run)
+    state = load_loop_state(run, listener)
+    check_config(cfg, need_weights=not has_checkpoint)  # the problem a failed start met
+    if data_dir is not None:
+        split = relocate_data(run, cfg, data_dir)
+        emit(listener, Log(f"the run's data folder is now {cfg.data.data_dir}"))
+    else:
+        split = run.split(cfg.data.data_dir)
+        check_data_present(run, split, cfg.data.data_dir)
     emit(listener, Log(f"resuming {run.path} at {state.phase} epoch {state.epoch + 1}"))
-    return run_session(cfg, run, split, classes, state, listener, cancel, cluster, Path(run_dir))
+    return run_session(cfg, run, split, classes, state, listener, cancel, cluster, run_dir)

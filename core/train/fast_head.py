@@ -94,24 +94,38 @@ def feature_datasets(model, train_records, val_records, cfg: StudioConfig, cache
     emit(listener, Log(f"head phase on cached features: the frozen backbone ran {views} "
                        f"time(s) over the training images instead of {cfg.train.epochs} "
                        f"({time.time() - t0:.1f} s)"))
-    bs = batch_size
-
-    def view_ds(i):
-        f, y = per_view[i]
-        return (tf.data.Dataset.from_tensor_slices((f, y))
-                .shuffle(len(f), seed=cfg.train.seed + i, reshuffle_each_iteration=True)
-                .batch(bs))
-
-    order = [(state.epoch + i) % views for i in range(views)]  # resume: next epoch's view first
-    train = view_ds(order[0])
-    for i in order[1:]:
-        train = train.concatenate(view_ds(i))
-    train = train.repeat().prefetch(2)
+    train = epoch_batches(per_view, batch_size, cfg.train.seed, state.epoch)
     val = None
     if val_records:
         vf, vy = extract(val_records, False, None, 0, "computing validation features")
-        val = tf.data.Dataset.from_tensor_slices((vf, vy)).batch(bs).cache()
+        val = tf.data.Dataset.from_tensor_slices((vf, vy)).batch(batch_size).cache()
     return train, val
+
+
+def epoch_batches(per_view: list, batch_size: int, seed: int, first_epoch: int):
+    """Endless batches: epoch ``e`` of the phase is view ``e % views``, shuffled by (seed, e).
+
+    The order of epoch ``e`` depends on ``e`` alone (a stateless shuffle), not on
+    how many epochs this dataset has already produced, so a phase resumed at
+    ``first_epoch`` sees exactly the batches of the uninterrupted run.
+    """
+    import tensorflow as tf
+
+    lengths = [len(y) for _, y in per_view]
+    feats = tf.constant(np.concatenate([f for f, _ in per_view]))
+    labels = tf.constant(np.concatenate([y for _, y in per_view]))
+    starts = tf.constant(np.cumsum([0] + lengths[:-1]), tf.int64)
+    sizes = tf.constant(lengths, tf.int64)
+    n_views = len(per_view)
+
+    def one_epoch(e):
+        v = e % n_views
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(sizes[v]), seed=tf.stack([tf.constant(seed, tf.int64), e]))
+        return tf.data.Dataset.from_tensor_slices(order + starts[v]).batch(batch_size)
+
+    return (tf.data.Dataset.range(first_epoch, 2 ** 62).flat_map(one_epoch)
+            .map(lambda i: (tf.gather(feats, i), tf.gather(labels, i))).prefetch(2))
 
 
 def feature_extractor(model):

@@ -12,11 +12,13 @@ from __future__ import annotations
 import time
 from typing import Optional
 
+import numpy as np
+
 from core.config import StudioConfig
 from core.events import BatchEnd, CancelToken, EpochEnd, Log, emit
 from core.runs.folder import RunFolder
 from core.train.checkpoint import (restore_checkpoint, restore_optimizer, save_best_weights,
-                                   save_weights, write_checkpoint)
+                                   save_weights_atomic, write_checkpoint)
 from core.train.loop_state import LoopState
 from core.train.schedule import PLATEAU_PATIENCE, lr_for_epoch, plateau_lr, score
 
@@ -43,6 +45,9 @@ class TrainingLoop:
         self.steps = 1
         self.batch_size = cfg.train.batch_size
         self._epoch_start = 0.0
+        # The run's wall time: earlier sessions' (state.json, run.json) plus this one's.
+        self.session_start = time.time()
+        self.prior_seconds = state.elapsed
         self.reported: set = set()  # paths already named as skipped (see make_dataset)
 
     def enter_phase(self, phase: str, epochs: int, lr: float) -> None:
@@ -59,6 +64,7 @@ class TrainingLoop:
             lr = lr_for_epoch(t.lr_schedule, self.phase_lr, self.state.epoch, self.phase_epochs)
         self.fit_model.optimizer.learning_rate.assign(lr)
         self.state.learning_rate = lr
+        reseed_random_layers(self.fit_model, t.seed, self.state.global_epoch)
         self._epoch_start = time.time()
 
     def on_batch_end(self, batch: int, logs: dict) -> None:
@@ -88,7 +94,7 @@ class TrainingLoop:
         improved = self._keep_best(score(logs))
         if self.cfg.train.lr_schedule == "plateau":
             self._plateau(improved)
-        st.elapsed += seconds
+        st.elapsed = self.prior_seconds + (time.time() - self.session_start)
         self.write_checkpoint()
         self.run.write_history(st.history)
         emit(self.listener, EpochEnd(self.phase, st.epoch, self.phase_epochs, logs, seconds))
@@ -104,7 +110,7 @@ class TrainingLoop:
         improved = st.phase_best_score is None or epoch_score > st.phase_best_score
         if improved:
             st.phase_best_score, st.phase_best_epoch, st.wait = epoch_score, st.global_epoch, 0
-            save_weights(self.model, self.run.phase_best_path(self.phase))
+            save_weights_atomic(self.model, self.run.phase_best_path(self.phase))
         else:
             st.wait += 1
         if st.best_score is None or epoch_score > st.best_score:
@@ -126,7 +132,7 @@ class TrainingLoop:
         write_checkpoint(self.run, self.model, self.fit_model.optimizer, self.state)
 
     def restore_checkpoint(self) -> bool:
-        return restore_checkpoint(self.run, self.model, self.phase)
+        return restore_checkpoint(self.run, self.model, self.phase, self.listener)
 
     def restore_optimizer(self) -> Optional[bool]:
         """Put back the checkpoint's optimizer state when it was saved in this same phase."""
@@ -134,3 +140,16 @@ class TrainingLoop:
             return restore_optimizer(self.run.checkpoint.optimizer, self.fit_model,
                                      self.listener)
         return None
+
+
+def reseed_random_layers(model, seed: int, epoch: int) -> None:
+    """Set every random layer's (Dropout's) generator to a state made of (seed, layer, epoch).
+
+    Keras keeps those generators' states outside the weights, advancing them every
+    batch: a resumed run would start them over and drop other units than the
+    uninterrupted run did from its first resumed epoch on.  Deriving the state
+    from the epoch makes the masks of epoch ``e`` the same however the run got there.
+    """
+    states = [v for v in model.variables if v.path.endswith("seed_generator_state")]
+    for i, v in enumerate(states):
+        v.assign(np.array([(seed * 7919 + i) % 2**31, epoch << 20], dtype=v.dtype))

@@ -33,7 +33,7 @@ class LoopState(Record):
     plateau_wait: int = 0  # the same, for the plateau schedule (reset when it lowers the rate)
     finished_phases: list[str] = field(default_factory=list)
     history: list[dict] = field(default_factory=list)  # history.csv's rows
-    elapsed: float = 0.0  # seconds of training over all sessions
+    elapsed: float = 0.0  # wall seconds of the run over all sessions, at the last epoch
 
     def enter_phase(self, phase: str) -> None:
         """Start counting a new phase (the overall best and the history carry on)."""

@@ -28,7 +28,7 @@ from core.infer.metrics import Metrics
 from core.runs.folder import RunFolder
 from core.runs.records import RunStatus
 from core.train.callbacks import phase_callbacks
-from core.train.checkpoint import load_weights, weights_digest
+from core.train.checkpoint import load_weights_or_keep, weights_digest
 from core.train.device import DeviceInfo
 from core.train.fast_head import feature_datasets, head_model
 from core.train.loop import TrainingLoop
@@ -143,6 +143,10 @@ class Session:
                                  started=self.t_start, replicas=dist.replicas(self.strategy),
                                  workers=cluster.workers, global_batch=global_batch)
         self.loop = TrainingLoop(cfg, self.run, self.state, self.listener, self.cancel, cluster)
+        # The run's time is every session's wall time (a stopped session's is in run.json,
+        # a killed one's up to its last epoch in state.json): "finished in" means the run.
+        self.prior_seconds = max(self.state.elapsed, self.run.run_info().seconds or 0.0)
+        self.loop.prior_seconds, self.loop.session_start = self.prior_seconds, self.t_start
         self.loop.batch_size = global_batch
         shown = self.run.path if cluster.is_chief else self.public_dir or self.run.path
         emit(self.listener, RunStarted(str(shown), resumed=self.state.global_epoch > 0))
@@ -187,10 +191,8 @@ class Session:
 
         cfg, n_classes, size = self.cfg, len(self.classes), self.cfg.model.image_size
         self.cache = DecodedCache(cfg.data.cache_mb) if cfg.data.cache_mb > 0 else None
-        self.train_ds = dist.unsharded(make_dataset(
-            self.train_records, n_classes, size, self.worker_batch, training=True,
-            augment=cfg.augment, cache=self.cache, seed=cfg.train.seed, listener=self.listener,
-            first_epoch=self.state.global_epoch, reported=self.loop.reported))
+        # The training pipeline is made when a phase fits the full model (fit_full_model):
+        # its shuffles and augmentation are seeded by the global epoch it starts at.
         # Validation is not sharded: every worker scores all of it, so the
         # synchronised metrics are exactly those of one machine.
         self.val_ds = dist.unsharded(make_dataset(
@@ -243,7 +245,7 @@ class Session:
         # End of phase: continue from the phase's best weights (early-stopping restore).
         best = self.run.phase_best_path(phase)
         if best.exists():
-            load_weights(self.model, best)
+            load_weights_or_keep(self.model, best, self.listener, "the last epoch's weights")
         state.finished_phases.append(phase)
         loop.write_checkpoint()
         return restored or restored_now
@@ -272,7 +274,17 @@ class Session:
                            shuffle=False)  # shuffled per view already
 
     def fit_full_model(self, epochs: int, restore_optimizer: bool) -> None:
-        loop = self.loop
+        from core.data.pipeline import make_dataset
+        from core.train import distributed as dist
+
+        loop, cfg = self.loop, self.cfg
+        # Seeded from the phase's next global epoch: a resumed run (and a fine-tuning
+        # phase after the fast head, which never iterated this pipeline) sees the same
+        # batches as an uninterrupted one.
+        self.train_ds = dist.unsharded(make_dataset(
+            self.train_records, len(self.classes), cfg.model.image_size, self.worker_batch,
+            training=True, augment=cfg.augment, cache=self.cache, seed=cfg.train.seed,
+            listener=self.listener, first_epoch=self.state.global_epoch, reported=loop.reported))
         loop.fit_model = self.model
         if restore_optimizer:
             with self.strategy.scope():  # the optimizer's slots are built under it
@@ -291,7 +303,8 @@ class Session:
         metrics = digest = None
         try:
             if self.model is not None and run.best_weights_path.exists():
-                load_weights(self.model, run.best_weights_path)
+                load_weights_or_keep(self.model, run.best_weights_path, self.listener,
+                                     "the last epoch's weights")
                 digest = weights_digest(self.model)
                 if cluster.is_chief:
                     save_model(self.model, run, self.cfg, len(self.classes))
@@ -302,9 +315,9 @@ class Session:
         if status is RunStatus.COMPLETED:
             for phase in PHASES:
                 run.phase_best_path(phase).unlink(missing_ok=True)
-        seconds = time.time() - self.t_start
+        seconds = round(self.prior_seconds + time.time() - self.t_start, 2)
         run.update_run_info(status=status, finished=time.time(), best_epoch=self.state.best_epoch,
-                            seconds=round(self.state.elapsed, 2), weights_digest=digest,
+                            seconds=seconds, weights_digest=digest,
                             val_accuracy=metrics.accuracy if metrics else None)
         if digest and cluster.multi:  # the same on every worker: one model, trained together
             emit(self.listener, Log(f"final weights digest {digest}"))

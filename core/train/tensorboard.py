@@ -185,7 +185,8 @@ class TensorBoardServer:
         self.port = port
         if self._log_path is not None:
             self._log_path.unlink(missing_ok=True)
-        fd, name = tempfile.mkstemp(prefix="fts-tensorboard-", suffix=".log")
+        sweep_dead_logs()
+        fd, name = tempfile.mkstemp(prefix=f"{LOG_PREFIX}{os.getpid()}-", suffix=".log")
         os.close(fd)
         self._log_path = Path(name)
         self._log_file = open(name, "w", encoding="utf-8", errors="replace")  # noqa: SIM115
@@ -240,6 +241,9 @@ class TensorBoardServer:
         if self._log_file is not None:
             self._log_file.close()
             self._log_file = None
+        if self._log_path is not None:  # its output was only for the start's error message
+            self._log_path.unlink(missing_ok=True)
+            self._log_path = None
 
     @staticmethod
     def _signal(proc: subprocess.Popen, sig: int) -> None:
@@ -271,6 +275,20 @@ class TensorBoardServer:
 
 _servers: dict[Path, TensorBoardServer] = {}
 _lock = threading.Lock()
+
+
+#: TensorBoard's output goes to a temp file ``fts-tensorboard-PID-*.log`` while it runs.
+LOG_PREFIX = "fts-tensorboard-"
+
+
+def sweep_dead_logs() -> None:
+    """Delete the output files of servers whose app was killed (their pid no longer runs)."""
+    from core.runs.lock import pid_alive
+
+    for path in Path(tempfile.gettempdir()).glob(f"{LOG_PREFIX}*.log"):
+        pid = path.name[len(LOG_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
+            path.unlink(missing_ok=True)
 
 
 def server_for(logdir: str | os.PathLike) -> TensorBoardServer:

@@ -36,13 +36,16 @@ def register(sub) -> None:
     p.add_argument("--out", help="run folder to create (default: <time>-<backbone> in the app's "
                    "runs folder, the same one the window uses; see README)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped or killed run")
+    p.add_argument("--data", metavar="NEW_DIR", help="with --resume: the run's data folder has "
+                   "moved here (the same files under the same names)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=run)
 
 
 def config_from_args(args: argparse.Namespace):
     """The StudioConfig these flags describe (on top of --config when given)."""
-    from core.data.augment import load_augment_file, preset_config
+    from core.data.augment import preset_config
+    from core.data.augment_files import load_augment_file
     from core.config import FreezeConfig, StudioConfig
     from core.errors import ConfigError
 
@@ -92,6 +95,7 @@ def config_from_args(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     from core.appdirs import default_runs_dir
     from core.cli.console import ConsoleListener
+    from core.errors import UserError
     from core.events import CancelToken
 
     listener = ConsoleListener()
@@ -100,8 +104,12 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         if args.resume:
-            result = resume_training(args.resume, listener=listener, cancel=cancel)
+            result = resume_training(args.resume, listener=listener, cancel=cancel,
+                                     data_dir=args.data)
         else:
+            if args.data:
+                raise UserError("--data is for --resume (a run whose data folder moved); a new "
+                                "run takes its data folder as DATA_DIR")
             cfg = config_from_args(args)
             result = train(cfg, args.out, runs_base=default_runs_dir(), listener=listener,
                            cancel=cancel)

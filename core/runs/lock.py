@@ -1,0 +1,136 @@
+"""One trainer per run folder: the lock file, and the temp files a killed trainer left.
+
+Two ``train --resume`` on one run would both write its checkpoint and history,
+each undoing the other's epochs.  So a training process holds ``RUN_DIR/.lock``
+(its pid, host and start time, as JSON) while it trains.  The file is created
+in one step (written beside it, then hard-linked into place, which fails if a
+lock exists), so a reader never sees a half-written lock.  A lock whose holder
+is gone (same host, pid no longer running: a kill -9, a power cut) is taken
+over; a live holder's lock refuses the second trainer with its pid and host.
+
+While the lock is held no other process writes the folder, so every hidden
+``.NAME.*.tmp*`` file in it was left by a writer that was killed mid-write;
+:func:`sweep_stale_temp_files` deletes them when the lock is taken.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import time
+from pathlib import Path
+from typing import Iterator, Optional
+
+from core.errors import UserError
+from core.runs.folder import RunFolder
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists, but is not ours to signal
+        return True
+    return True
+
+
+def lock_holder(run: RunFolder) -> Optional[dict]:
+    """The live holder of ``run``'s lock ({pid, host, started}), or None when it is free.
+
+    A lock of a process that no longer runs on this host is free; an unreadable
+    lock file (not JSON) is treated as free too: the link step writes it whole,
+    so such a file was not written by a trainer.
+    """
+    try:
+        holder = json.loads(run.lock_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return None
+    if not isinstance(holder, dict) or not isinstance(holder.get("pid"), int):
+        return None
+    if holder.get("host") == socket.gethostname() and not pid_alive(holder["pid"]):
+        return None
+    return holder
+
+
+def _describe(holder: dict) -> str:
+    started = holder.get("started")
+    when = (time.strftime(" since %Y-%m-%d %H:%M:%S", time.localtime(started))
+            if isinstance(started, (int, float)) else "")
+    return f"process {holder['pid']} on {holder.get('host', '?')}{when}"
+
+
+def acquire(run: RunFolder) -> None:
+    """Take ``run``'s lock, or raise a UserError naming the process that holds it."""
+    me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
+    tmp = run.lock_path.with_name(f"{run.lock_path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(me) + "\n", encoding="utf-8")
+    try:
+        for _ in range(3):
+            try:
+                os.link(tmp, run.lock_path)
+                return
+            except FileExistsError:
+                pass
+            holder = lock_holder(run)
+            if holder is not None:
+                raise UserError(
+                    f"{run.path} is being trained by {_describe(holder)}; wait for it to end "
+                    f"or stop it (if that process is gone for good, delete {run.lock_path})")
+            with contextlib.suppress(FileNotFoundError):
+                run.lock_path.unlink()  # a dead holder's lock: take it over
+        raise UserError(f"{run.lock_path}: could not take the run's lock (another process keeps "
+                        "taking it); try again")
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def release(run: RunFolder) -> None:
+    """Give the lock back (only if this process holds it)."""
+    try:
+        holder = json.loads(run.lock_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if isinstance(holder, dict) and holder.get("pid") == os.getpid() \
+            and holder.get("host") == socket.gethostname():
+        run.lock_path.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def holding_lock(run: RunFolder) -> Iterator[None]:
+    """Hold ``run``'s lock for the block; stale temp files are swept once it is taken."""
+    acquire(run)
+    try:
+        sweep_stale_temp_files(run)
+        yield
+    finally:
+        release(run)
+
+
+def sweep_stale_temp_files(run: RunFolder) -> list[Path]:
+    """Delete the hidden temp files of writers killed mid-write; returns what was deleted.
+
+    Only called while holding the lock, when no other writer of the folder runs.
+    Matches the names :mod:`core.fsutil` gives its temp files (``.NAME.*.tmp`` and
+    ``.NAME.*.tmp.EXT``), regular files only, never following a link.
+    """
+    removed = []
+    try:
+        entries = list(os.scandir(run.path))
+    except OSError:
+        return removed
+    for entry in entries:
+        name = entry.name
+        if not name.startswith(".") or ".tmp" not in name or name.startswith(run.lock_path.name):
+            continue
+        if not entry.is_file(follow_symlinks=False):
+            continue
+        with contextlib.suppress(OSError):
+            os.unlink(entry.path)
+            removed.append(Path(entry.path))
+    return removed

@@ -1,0 +1,142 @@
+"""Checks made before a run folder is written or resumed, so no run is left at a dead end.
+
+A new run used to write its folder first and find out afterwards that the
+weights file was wrong, the augmentation did not build or the ``--unfreeze``
+layer did not exist (the last only after the whole head phase): the folder was
+then refused by ``train --out`` and could not be resumed either.  Everything that
+can be checked without training is checked here first (:func:`check_config`).
+
+A resume checks that the run's images are still where ``split.json`` says
+(:func:`check_data_present`), or moves the run to a folder the data was moved
+to (:func:`relocate_data`) when its files are the same.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Optional
+
+from core.config import StudioConfig
+from core.errors import ConfigError, DataError
+from core.runs.folder import RunFolder
+
+
+def check_config(cfg: StudioConfig, need_weights: bool = True) -> None:
+    """Raise the error training would meet later: weights file, augmentation, unfreeze layers.
+
+    ``need_weights`` is False on a resume with a checkpoint (its weights come from
+    there).  ImageNet weights are fetched when training starts (that download is
+    cancellable and reported); a file is checked here.
+    """
+    from core.data.augment import build_augmenter
+    from core.model.backbones import get_backbone
+    from core.model.build import is_from_scratch
+
+    from core.model.backbones import resolve_image_size
+
+    spec = get_backbone(cfg.model.backbone)
+    size = cfg.model.image_size or resolve_image_size(spec, 0, cfg.model.weights)
+    choice = (cfg.model.weights or "").strip()
+    if need_weights and choice.lower() not in ("imagenet", "none", ""):
+        from core.model.weights import check_weights_file
+
+        check_weights_file(choice, spec, size)
+    build_augmenter(cfg.augment, size)
+    freeze = cfg.model.freeze
+    if (cfg.train.fine_tune_epochs > 0 and not is_from_scratch(cfg.model)
+            and freeze.mode in ("from_layer", "custom")):
+        check_freeze_layers(cfg, size)
+
+
+def check_freeze_layers(cfg: StudioConfig, size: int) -> None:
+    """The fine-tuning phase's layer names, checked against the built backbone's layers."""
+    import difflib
+
+    from core.model.backbones import get_backbone
+    from core.model.build import build_backbone
+
+    spec = get_backbone(cfg.model.backbone)
+    names = [layer.name for layer in build_backbone(spec, size).layers]
+    freeze = cfg.model.freeze
+    wanted = [freeze.from_layer] if freeze.mode == "from_layer" else list(freeze.layers)
+    field = "model.freeze.from_layer" if freeze.mode == "from_layer" else "model.freeze.layers"
+    for name in wanted:
+        if name not in names:
+            near = difflib.get_close_matches(name, names, n=5, cutoff=0.5)
+            hint = (f"close matches: {', '.join(near)}" if near
+                    else "see the Network page or 'inspect --layers' for the names")
+            raise ConfigError(f"{field}: {spec.name} has no layer {name!r} (--unfreeze); {hint}")
+
+
+def dataset_fingerprint(report) -> str:
+    """A short hash of the images' classes, names and sizes: equal data, equal fingerprint."""
+    h = hashlib.blake2b(digest_size=12)
+    for r in sorted(report.records, key=lambda r: r.path):
+        h.update(f"{r.class_name}\0{Path(r.path).name}\0{r.width}x{r.height}\n".encode())
+    return h.hexdigest()
+
+
+def missing_images(split) -> list[str]:
+    """The split's image paths that are not files any more."""
+    return [r.path for r in (*split.train, *split.val, *split.test) if not Path(r.path).is_file()]
+
+
+def check_data_present(run: RunFolder, split, data_dir: Optional[str]) -> None:
+    """Refuse to resume when the run's images are gone, saying how many and which.
+
+    Without this the first missing image fails inside a tf.data generator and
+    comes out as a page of TensorFlow traceback.
+    """
+    if data_dir and not Path(data_dir).is_dir():
+        raise DataError(f"the data folder of {run.path}, {data_dir}, no longer exists; if you "
+                        f"moved it, resume with 'train --resume {run.path} --data NEW_FOLDER'")
+    missing = missing_images(split)
+    if missing:
+        total = len(split.train) + len(split.val) + len(split.test)
+        first = ", ".join(missing[:3])
+        raise DataError(f"{len(missing)} of the {total} images of {run.path} are missing from "
+                        f"{data_dir} (first: {first}); put them back, or if the data folder "
+                        f"moved, resume with 'train --resume {run.path} --data NEW_FOLDER'")
+
+
+def relocate_data(run: RunFolder, cfg: StudioConfig, new_dir: str | Path):
+    """Point the run at ``new_dir`` when it holds the same images; returns the new split.
+
+    Every image of ``split.json`` must be at the same relative path under
+    ``new_dir`` with the same size in bytes where the old file still exists, and
+    the dataset fingerprint (names, classes, pixel sizes) must match the one
+    recorded when the run started.  The new folder is written to config.json and
+    run.json (``data_dir``, ``data_moved_from``).
+    """
+    from core.data.dataset import scan_dataset
+
+    new_dir = Path(new_dir).expanduser().resolve()
+    if not new_dir.is_dir():
+        raise DataError(f"--data {new_dir}: no such folder")
+    old_dir = cfg.data.data_dir
+    old_split = run.split(old_dir)
+    split = run.split(str(new_dir))
+    missing = missing_images(split)
+    if missing:
+        raise DataError(f"--data {new_dir}: {len(missing)} of the run's images are not there "
+                        f"under the same names (first: {', '.join(missing[:3])}); this is not "
+                        f"the run's data folder")
+    olds = (*old_split.train, *old_split.val, *old_split.test)
+    for old, new in zip(olds, (*split.train, *split.val, *split.test)):
+        old_path, new_path = Path(old.path), Path(new.path)
+        if old_path.is_file() and old_path.stat().st_size != new_path.stat().st_size:
+            raise DataError(f"--data {new_dir}: {new.path} differs from {old.path}; this is not "
+                            "the run's data folder")
+    recorded = run.run_info().dataset_fingerprint
+    if recorded:
+        report = scan_dataset(str(new_dir))
+        wanted = {r.path for r in (*split.train, *split.val, *split.test)}
+        report.records = [r for r in report.records if r.path in wanted]
+        if dataset_fingerprint(report) != recorded:
+            raise DataError(f"--data {new_dir}: the images there differ from the run's (another "
+                            "class, name or image size); this is not the run's data folder")
+    cfg.data.data_dir = str(new_dir)
+    run.save_config(cfg)
+    run.update_run_info(data_dir=str(new_dir), data_moved_from=old_dir)
+    return split

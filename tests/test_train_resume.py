@@ -1,0 +1,164 @@
+"""Resuming a run: same result as never stopping, whole-run time, damaged files, moved data, lock.
+
+Real tiny training runs (MobileNetV3Small at 32 px) on generated images.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from core.errors import DataError, UserError
+from core.events import CancelToken, EpochEnd, Log
+from core.runs.folder import RunFolder
+from weights_fixture import make_bright_dark, tiny_config
+
+ROOT = Path(__file__).resolve().parent.parent
+NUMBERS = ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
+
+
+def stopped_run(cfg, out: Path, after_head_epoch: int) -> RunFolder:
+    """A run stopped by the user right after head epoch ``after_head_epoch``."""
+    from core.train.engine import train
+
+    cancel = CancelToken()
+
+    def listener(e):
+        if isinstance(e, EpochEnd) and e.phase == "head" and e.epoch == after_head_epoch:
+            cancel.cancel()
+
+    result = train(cfg, out, listener=listener, cancel=cancel)
+    assert result.status == "stopped"
+    return RunFolder(out)
+
+
+def rows(run: RunFolder) -> list[dict]:
+    return [{k: r[k] for k in ("phase", "epoch", "global_epoch", *NUMBERS)}
+            for r in run.history()]
+
+
+def test_stop_and_resume_ends_exactly_like_the_uninterrupted_run(tmp_path):
+    """Dropout's generator, the fast head's shuffles and the fine-tuning pipeline's seeds
+    all depend on the epoch alone, so the resumed run is bit-identical (same digest)."""
+    from core.train.engine import resume_training, train
+
+    data = make_bright_dark(tmp_path / "data", per_class=6, size=32)
+    straight = train(tiny_config(data, epochs=2, fine_tune_epochs=1), tmp_path / "a")
+    run_b = stopped_run(tiny_config(data, epochs=2, fine_tune_epochs=1), tmp_path / "b", 1)
+    first_session = run_b.run_info().seconds
+    resumed = resume_training(run_b.path)
+    run_a = RunFolder(straight.run_dir)
+    assert rows(run_b) == rows(run_a)
+    info_a, info_b = run_a.run_info(), run_b.run_info()
+    assert info_b.weights_digest == info_a.weights_digest
+    assert resumed.metrics.macro_f1 == straight.metrics.macro_f1
+    # "Finished in" is the whole run: both sessions, and the figure run.json keeps.
+    assert info_b.seconds == pytest.approx(resumed.seconds, abs=0.01)
+    assert info_b.seconds > first_session > 0
+    # A state.json that cannot be read is rebuilt from history.csv exactly as it was kept.
+    from core.train.checkpoint import state_from_history
+    from core.train.loop_state import LoopState
+
+    saved, rebuilt = LoopState.read(run_a.checkpoint.state), state_from_history(run_a.history())
+    for name in ("phase", "epoch", "global_epoch", "best_epoch", "best_score", "wait",
+                 "phase_best_epoch", "phase_best_score", "learning_rate"):
+        assert getattr(rebuilt, name) == getattr(saved, name), name
+
+
+def test_damaged_checkpoint_files_are_named_and_the_finished_epochs_kept(tmp_path):
+    from core.train.engine import resume_training
+
+    data = make_bright_dark(tmp_path / "data", per_class=6, size=32)
+    run = stopped_run(tiny_config(data, epochs=2, fine_tune_epochs=1), tmp_path / "run", 1)
+    before = rows(run)
+    ck = run.checkpoint
+    weights = ck.weights.read_bytes()
+    ck.weights.write_bytes(weights[: len(weights) // 2])  # truncated: BadZipFile
+    ck.optimizer.write_bytes(b"garbage, not numpy")  # ValueError
+    state = json.loads(ck.state.read_text())
+    state["epoch"] = "one"  # wrong type
+    ck.state.write_text(json.dumps(state))
+    seen = []
+    result = resume_training(run.path, listener=seen.append)
+    assert result.status == "completed"
+    warnings = " | ".join(e.message for e in seen if isinstance(e, Log) and e.level == "warning")
+    for path in (ck.weights, ck.optimizer, ck.state):
+        assert str(path) in warnings
+    assert "rebuilt from history.csv" in warnings and "restarts fresh" in warnings
+    after = rows(run)
+    assert after[:1] == before and [r["global_epoch"] for r in after] == [1, 2, 3]
+    assert run.run_info().status == "completed"
+
+
+def test_resume_after_the_data_folder_moved(tmp_path):
+    from core.train.engine import resume_training
+
+    data = make_bright_dark(tmp_path / "data", per_class=6, size=32)
+    run = stopped_run(tiny_config(data, epochs=2, fine_tune_epochs=0), tmp_path / "run", 1)
+    moved = tmp_path / "elsewhere" / "images"
+    moved.parent.mkdir()
+    shutil.move(str(data), str(moved))
+    with pytest.raises(DataError, match="no longer exists.*--data"):
+        resume_training(run.path)
+    # a folder with other images is refused, naming what is missing
+    other = make_bright_dark(tmp_path / "other", per_class=3, size=32)
+    with pytest.raises(DataError, match="not there under the same names"):
+        resume_training(run.path, data_dir=other)
+    result = resume_training(run.path, data_dir=moved)
+    assert result.status == "completed"
+    info = run.run_info()
+    assert info.data_dir == str(moved.resolve()) and info.data_moved_from == str(data)
+    assert run.load_config().data.data_dir == str(moved.resolve())
+
+
+def test_missing_images_are_counted_before_resuming(tmp_path):
+    from core.train.engine import resume_training
+
+    data = make_bright_dark(tmp_path / "data", per_class=8, size=32)
+    run = stopped_run(tiny_config(data, epochs=2, fine_tune_epochs=0), tmp_path / "run", 1)
+    gone = sorted((data / "dark").iterdir())[:4]
+    for p in gone:
+        p.unlink()
+    with pytest.raises(DataError, match=r"4 of the 16 images .* are missing"):
+        resume_training(run.path)
+
+
+HOLD_LOCK = """
+import sys
+sys.path.insert(0, {root!r})
+from core.runs.folder import RunFolder
+from core.runs.lock import acquire
+acquire(RunFolder({run!r}))
+print("locked", flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_a_second_trainer_is_told_who_holds_the_run_and_a_dead_holder_is_replaced(tmp_path):
+    from core.runs.lock import holding_lock, lock_holder
+    from core.train.engine import resume_training
+
+    run = RunFolder(tmp_path / "run")
+    run.path.mkdir()
+    run.save_config(tiny_config(tmp_path / "data"))
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK.format(root=str(ROOT),
+                                                                       run=str(run.path))],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(UserError, match=f"being trained by process {holder.pid} on "):
+            resume_training(run.path)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert run.lock_path.exists() and lock_holder(run) is None  # killed: its lock is stale
+    (run.path / ".best.weights.x1y2.tmp.npz").write_bytes(b"half")  # a killed writer's
+    with holding_lock(run):
+        assert lock_holder(run)["pid"] == os.getpid()
+        assert not (run.path / ".best.weights.x1y2.tmp.npz").exists()
+    assert not run.lock_path.exists()

@@ -1,0 +1,95 @@
+"""Starting a run: everything checkable is checked before the run folder is written.
+
+A start that fails must not leave a folder that ``train --out`` refuses and
+``--resume`` cannot use; the config stored is the resolved one.
+"""
+
+import json
+
+import pytest
+
+from core.config import FreezeConfig, TransformConfig
+from core.errors import ConfigError, UserError, WeightsError
+from core.runs.folder import RunFolder
+from weights_fixture import make_bright_dark, tiny_config
+
+
+@pytest.fixture
+def data(tmp_path):
+    return make_bright_dark(tmp_path / "data", per_class=6, size=32)
+
+
+def test_a_missing_weights_file_is_refused_before_the_folder_is_written(data, tmp_path):
+    from core.train.engine import train
+
+    out = tmp_path / "run"
+    with pytest.raises(WeightsError, match="nope.h5"):
+        train(tiny_config(data, str(tmp_path / "nope.h5")), out)
+    assert not out.exists()
+
+
+def test_an_unknown_unfreeze_layer_is_refused_before_the_head_phase(data, tmp_path):
+    from core.train.engine import train
+
+    cfg = tiny_config(data)
+    cfg.model.weights = "imagenet"  # never fetched: the check comes before any download
+    cfg.model.freeze = FreezeConfig(mode="from_layer", from_layer="no_such_layer")
+    out = tmp_path / "run"
+    with pytest.raises(ConfigError, match="no layer 'no_such_layer'"):
+        train(cfg, out)
+    assert not out.exists()
+
+
+def test_a_broken_augmentation_is_refused_before_the_folder_is_written(data, tmp_path):
+    from core.train.engine import train
+
+    cfg = tiny_config(data)
+    cfg.augment.preset = "custom"
+    cfg.augment.transforms = [TransformConfig("Rotate", params={"limit": "sideways"})]
+    out = tmp_path / "run"
+    with pytest.raises(ConfigError, match="Rotate"):
+        train(cfg, out)
+    assert not out.exists()
+
+
+def test_the_folder_of_a_failed_start_is_reused_and_resume_names_the_problem(data, tmp_path):
+    from core.runs.records import RunStatus
+    from core.train.engine import prepare_new_run, resume_training, train
+
+    out = tmp_path / "run"
+    # a kill -9 just after config.json appeared
+    _, run, _, _ = prepare_new_run(tiny_config(data), out, None, None, None, None)
+    run.labels_path.unlink()
+    run.split_path.unlink()
+    run.run_path.unlink()
+    with pytest.raises(UserError, match="start was interrupted.*no split.json and no "
+                                        "labels.json.*--out"):
+        resume_training(out)
+    # a start that failed (out of memory before the first epoch ended)
+    prepare_new_run(tiny_config(data), out, None, None, None, None)
+    run.update_run_info(status=RunStatus.FAILED)
+    result = train(tiny_config(data, epochs=1, fine_tune_epochs=0), out)
+    assert result.status == "completed" and len(run.history()) == 1
+    # a folder that trained is never reused
+    with pytest.raises(UserError, match="already holds files"):
+        train(tiny_config(data), out)
+
+
+def test_config_json_holds_the_resolved_augmentation(data, tmp_path):
+    """A preset is stored as its transforms, so the window's and the CLI's runs compare equal."""
+    from core.data.augment import preset_config
+    from core.train.engine import prepare_new_run
+
+    cfg = tiny_config(data)
+    cfg.augment.preset, cfg.augment.transforms = "light", []  # what the window stores
+    _, run, _, _ = prepare_new_run(cfg, tmp_path / "run", None, None, None, None)
+    stored = json.loads(run.config_path.read_text())["augment"]
+    cli = preset_config("light")
+    assert stored["preset"] == "light" and len(stored["transforms"]) == len(cli.transforms) > 0
+    assert stored == json.loads(json.dumps(_as_dict(cli)))
+
+
+def _as_dict(obj):
+    import dataclasses
+
+    return dataclasses.asdict(obj)
