@@ -1,4 +1,7 @@
-"""Classification metrics from predictions: accuracy, per-class P/R/F1, confusion matrix.
+"""Classification metrics from predictions: accuracy, per-class P/R/F1, confusion matrix, ECE.
+
+ECE and the reliability diagram's bins (15 equal-width confidence bins) are
+defined once in :mod:`core.trust.calibration`; :class:`Metrics` carries them.
 
 Plain numpy so the same numbers come out of training (validation set), the
 ``evaluate`` command and every exported model's parity check.
@@ -10,6 +13,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Optional, Sequence
 
 import numpy as np
+
+from core.trust.calibration import expected_calibration_error, reliability_table
 
 
 @dataclass
@@ -39,6 +44,9 @@ class Metrics:
     macro_f1: float
     mistakes: list[Mistake] = field(default_factory=list)
     skipped: list[dict] = field(default_factory=list)  # files that could not be read
+    ece: float = 0.0  # expected calibration error of the probabilities given (15 bins)
+    #: The reliability diagram: per confidence bin low, high, count, confidence, accuracy.
+    reliability: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -49,12 +57,13 @@ class Metrics:
                    per_class=[ClassScore(**c) for c in d["per_class"]],
                    confusion=[list(r) for r in d["confusion"]], macro_f1=d["macro_f1"],
                    mistakes=[Mistake(**m) for m in d.get("mistakes", [])],
-                   skipped=list(d.get("skipped", [])))
+                   skipped=list(d.get("skipped", [])), ece=float(d.get("ece", 0.0)),
+                   reliability=list(d.get("reliability", [])))
 
     def to_text(self) -> str:
         width = max([len(c) for c in self.classes] + [5])
         lines = [f"accuracy: {self.accuracy:.4f} on {self.n_images} images "
-                 f"(macro F1 {self.macro_f1:.4f})", "",
+                 f"(macro F1 {self.macro_f1:.4f}, ECE {self.ece:.4f})", "",
                  f"{'class':<{width}}  precision  recall     f1  support"]
         for c in self.per_class:
             lines.append(f"{c.name:<{width}}  {c.precision:9.3f}  {c.recall:6.3f}  {c.f1:5.3f}  "
@@ -100,4 +109,6 @@ def compute_metrics(y_true: Sequence[int], probs: np.ndarray, classes: Sequence[
                                     float(probs[i, y_pred[i]])))
     return Metrics(accuracy=float((y_pred == y_true).mean()), n_images=int(len(y_true)),
                    classes=list(classes), per_class=scores, confusion=cm.tolist(),
-                   macro_f1=float(np.mean(present)) if present else 0.0, mistakes=mistakes)
+                   macro_f1=float(np.mean(present)) if present else 0.0, mistakes=mistakes,
+                   ece=expected_calibration_error(probs, y_true),
+                   reliability=[asdict(b) for b in reliability_table(probs, y_true)])

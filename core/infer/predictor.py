@@ -32,6 +32,17 @@ class Prediction:
     confidence: float = 0.0
     top: list[tuple[str, float]] = field(default_factory=list)
     error: str = ""
+    unknown: bool = False  # the image fits none of the classes (score above the threshold)
+    unknown_score: Optional[float] = None  # None: the model has no unknown score
+
+    @property
+    def shown_label(self) -> str:
+        """What a person is told: the class, or "unknown" (the top-k still lists the classes)."""
+        return UNKNOWN_LABEL if self.unknown else self.label
+
+
+#: The label column's word for an image that fits none of the classes.
+UNKNOWN_LABEL = "unknown"
 
 
 class Predictor:
@@ -43,10 +54,16 @@ class Predictor:
         self.classes = list(classes)
         self.image_size = int(image_size)
         self.source = source
+        #: Scores above it are "unknown"; None turns the flag off (``--no-unknown``).
+        self.unknown_threshold: Optional[float] = None
 
     def predict_arrays(self, images: np.ndarray) -> np.ndarray:
         """``images``: (N, S, S, 3) raw RGB 0-255 (uint8 or float) → (N, C) probabilities."""
         raise NotImplementedError
+
+    def predict_scored(self, images: np.ndarray):
+        """``(probabilities, unknown scores or None)``; only a run's model has scores."""
+        return self.predict_arrays(images), None
 
     def load_images(self, paths: Sequence[str], workers: int = 2):
         """Decode ``paths`` at the model's size; returns (array, ok_indices, errors)."""
@@ -77,13 +94,22 @@ class Predictor:
         Returns ``(probs (n_ok, C), ok_paths, skipped)`` where ``skipped`` is a
         list of ``{"path", "reason"}`` for files that could not be decoded; one
         bad file never stops the rest.
+        """
+        probs, _, ok_paths, skipped = self.predict_files_scored(paths, batch_size, listener,
+                                                                cancel)
+        return probs, ok_paths, skipped
+
+    def predict_files_scored(self, paths: Sequence[str], batch_size: int = 32, listener=None,
+                             cancel: Optional[CancelToken] = None):
+        """Like :meth:`predict_files` with the unknown scores: ``(probs, scores or None,
+        ok_paths, skipped)``.
 
         The next chunk is decoded in a background thread while the model runs
         on the current one: decoding then hides behind the forward pass instead
         of adding to it (a folder went from 87% to 95% of the model's
         forward-pass rate on 2 CPU cores; bench/bench_speed.py section 7).
         """
-        probs, ok_paths, skipped = [], [], []
+        probs, scores, ok_paths, skipped = [], [], [], []
         total = len(paths)
         chunks = [list(paths[s:s + batch_size]) for s in range(0, total, batch_size)]
         with ThreadPoolExecutor(max_workers=1) as ahead:
@@ -98,22 +124,30 @@ class Predictor:
                     skipped.append({"path": chunk[i], "reason": reason})
                     emit(listener, FileSkipped(chunk[i], reason, "prediction"))
                 if len(ok):
-                    probs.append(self.predict_arrays(arr))
+                    p, sc = self.predict_scored(arr)
+                    probs.append(p)
+                    scores.append(sc)
                     ok_paths.extend(chunk[i] for i in ok)
                 emit(listener, Progress(min((n + 1) * batch_size, total), total, "predicting"))
         out = np.concatenate(probs) if probs else np.zeros((0, len(self.classes)), np.float32)
-        return out, ok_paths, skipped
+        has_scores = bool(scores) and all(sc is not None for sc in scores)
+        return out, (np.concatenate(scores) if has_scores else None), ok_paths, skipped
 
     def predict_paths(self, paths: Sequence[str], top_k: int = 3, batch_size: int = 32,
                       listener=None, cancel=None) -> list[Prediction]:
         """One :class:`Prediction` per input file, in input order (errors included)."""
-        probs, ok_paths, skipped = self.predict_files(paths, batch_size, listener, cancel)
+        probs, scores, ok_paths, skipped = self.predict_files_scored(paths, batch_size, listener,
+                                                                     cancel)
         by_path = {}
         k = max(1, min(top_k, len(self.classes)))
-        for p, row in zip(ok_paths, probs):
+        threshold = self.unknown_threshold
+        for n, (p, row) in enumerate(zip(ok_paths, probs)):
             order = np.argsort(-row)[:k]
             top = [(self.classes[i], float(row[i])) for i in order]
-            by_path[p] = Prediction(p, top[0][0], top[0][1], top)
+            score = None if scores is None else float(scores[n])
+            flagged = score is not None and threshold is not None and score > threshold
+            by_path[p] = Prediction(p, top[0][0], top[0][1], top, unknown=flagged,
+                                    unknown_score=score)
         for s in skipped:
             by_path[s["path"]] = Prediction(s["path"], error=s["reason"])
         return [by_path[p] for p in paths if p in by_path]
@@ -124,23 +158,42 @@ class KerasPredictor(Predictor):
 
     kind = "keras"
 
-    def __init__(self, model, classes: Sequence[str], source: str) -> None:
+    def __init__(self, model, classes: Sequence[str], source: str, trust=None) -> None:
+        """``trust``: a run's :class:`core.trust.unknown.TrustModel` (calibration and the
+        unknown score), or None for the raw softmax."""
         size = int(model.inputs[0].shape[1])
         super().__init__(classes, size, source)
         import tensorflow as tf
 
+        from core.trust.fit import two_output_model
+
         self.model = model
+        self.trust = trust
+        both = two_output_model(model) if trust is not None else None
+        call = (lambda x: both(x, training=False)) if both is not None else \
+            (lambda x: model(x, training=False))
         spec = tf.TensorSpec([None, size, size, 3], tf.float32)
-        self._fn = tf.function(lambda x: model(x, training=False), input_signature=[spec],
-                               reduce_retracing=True)
+        self._fn = tf.function(call, input_signature=[spec], reduce_retracing=True)
+        self._with_embeddings = both is not None
+        if trust is not None:
+            self.unknown_threshold = trust.threshold
 
     def predict_arrays(self, images: np.ndarray) -> np.ndarray:
-        x = np.asarray(images, dtype=np.float32)
-        return np.asarray(self._fn(x), dtype=np.float32)
+        return self.predict_scored(images)[0]
+
+    def predict_scored(self, images: np.ndarray):
+        """Calibrated probabilities and unknown scores when the run has them."""
+        out = self._fn(np.asarray(images, dtype=np.float32))
+        if not self._with_embeddings and self.trust is None:
+            return np.asarray(out, dtype=np.float32), None
+        probs, emb = (out if self._with_embeddings else (out, None))
+        probs = self.trust.calibrate(np.asarray(probs, dtype=np.float32))
+        emb = None if emb is None else np.asarray(emb, dtype=np.float32)
+        return probs, self.trust.scores(probs, emb)
 
 
 
-def load_keras_predictor(path: Path) -> Predictor:
+def load_keras_predictor(path: Path, trust=None) -> Predictor:
     from core.model.build import load_model_file
 
     model = load_model_file(path)
@@ -149,7 +202,7 @@ def load_keras_predictor(path: Path) -> Predictor:
     if len(labels) != n_out:
         raise ModelFileError(f"{path}: the model has {n_out} outputs but the labels file lists "
                              f"{len(labels)} classes")
-    return KerasPredictor(model, labels, str(path))
+    return KerasPredictor(model, labels, str(path), trust)
 
 
 

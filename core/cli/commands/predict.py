@@ -17,6 +17,11 @@ def register(sub) -> None:
     p.add_argument("paths", metavar="PATH", nargs="+", help="image files or folders")
     p.add_argument("--top-k", type=int, default=3, help="how many classes to list (default 3)")
     p.add_argument("--csv", metavar="OUT.csv", help="write path,label,confidence,top-k to a CSV")
+    p.add_argument("--threshold", type=float, metavar="F",
+                   help="unknown-score threshold: images scoring above it are labelled 'unknown' "
+                        "(default: the run's own, chosen to keep 95%% of validation images)")
+    p.add_argument("--no-unknown", action="store_true",
+                   help="never label an image 'unknown' (always name the most likely class)")
     add_setting(p, "--batch-size", "train.batch_size", "(images per prediction batch)",
                 default=StudioConfig().train.batch_size)
     p.set_defaults(func=run)
@@ -30,7 +35,7 @@ def rows_to_csv(rows, top_k: int) -> str:
         header += [f"top{i}_label", f"top{i}_confidence"]
     writer.writerow(header + ["error"])
     for r in rows:
-        line = [r.path, r.label, f"{r.confidence:.6f}" if not r.error else ""]
+        line = [r.path, r.shown_label, f"{r.confidence:.6f}" if not r.error else ""]
         for i in range(top_k):
             if i < len(r.top):
                 line += [r.top[i][0], f"{r.top[i][1]:.6f}"]
@@ -38,6 +43,22 @@ def rows_to_csv(rows, top_k: int) -> str:
                 line += ["", ""]
         writer.writerow(line + [r.error])
     return buf.getvalue()
+
+
+def apply_unknown_options(predictor, args) -> None:
+    """``--no-unknown`` turns the flag off; ``--threshold F`` replaces the run's threshold.
+
+    Only a run folder's model has an unknown score; for other models the
+    threshold has nothing to apply to, and saying so beats a silent no-op.
+    """
+    if args.no_unknown:
+        predictor.unknown_threshold = None
+    elif args.threshold is not None:
+        if getattr(predictor, "trust", None) is None:
+            print(f"warning: {name(args.model)}: this model has no unknown score (only a run "
+                  "folder trained with calibration has one); --threshold is ignored",
+                  file=sys.stderr)
+        predictor.unknown_threshold = float(args.threshold)
 
 
 def run(args) -> int:
@@ -51,6 +72,7 @@ def run(args) -> int:
     if not paths:
         raise UserError("no images found in " + ", ".join(args.paths))
     predictor = load_predictor(args.model)
+    apply_unknown_options(predictor, args)
     rows = predictor.predict_paths(paths, top_k=args.top_k, batch_size=args.batch_size,
                                    listener=ConsoleListener())
     k = max(1, min(args.top_k, len(predictor.classes)))
@@ -58,8 +80,10 @@ def run(args) -> int:
         if r.error:
             print(f"{name(r.path)}\tskipped: {name(r.error)}")
         else:
-            others = ", ".join(f"{name(lbl)} {p:.3f}" for lbl, p in r.top[1:])
-            print(f"{name(r.path)}\t{name(r.label)}\t{r.confidence:.3f}" + (f"\t({others})" if others else ""))
+            listed = r.top if r.unknown else r.top[1:]  # "unknown": say what it resembles
+            others = ", ".join(f"{name(lbl)} {p:.3f}" for lbl, p in listed)
+            print(f"{name(r.path)}\t{name(r.shown_label)}\t{r.confidence:.3f}"
+                  + (f"\t({others})" if others else ""))
     if args.csv:
         # A file name that is not valid UTF-8 is written back as the bytes it has on disk
         # (surrogateescape), so the CSV names the very file and no result is lost.

@@ -1,0 +1,134 @@
+"""A run's trust files: ``calibration.json`` (typed, small) and ``unknown.npz`` (embeddings).
+
+``calibration.json`` holds the temperature, the ECE and NLL before and after
+it, and everything the unknown score needs except the training embeddings,
+which go to ``unknown.npz`` (at most :data:`~core.trust.unknown.MAX_REFERENCE`
+float16 rows).  A run without these files (trained before calibration existed)
+simply predicts uncalibrated with no "unknown".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+from core.errors import UserError
+from core.fsutil import atomic_file, atomic_write_text
+from core.runs.folder import RunFolder
+from core.runs.records import Record
+from core.trust.calibration import (ECE_BINS, apply_temperature, expected_calibration_error,
+                                    fit_temperature, nll)
+from core.trust.unknown import (COMPONENTS, DEFAULT_K, DEFAULT_WEIGHTS, TrustModel,
+                                choose_reference, keep_threshold)
+
+
+@dataclass
+class CalibrationRecord(Record):
+    """``calibration.json``: the temperature, its effect, and the unknown score's settings."""
+
+    version: int = 1
+    temperature: float = 1.0
+    bins: int = ECE_BINS
+    n_images: int = 0  # validation images it was fitted on
+    ece_before: float = 0.0
+    ece_after: float = 0.0
+    nll_before: float = 0.0
+    nll_after: float = 0.0
+    unknown_method: str = "+".join(COMPONENTS)
+    embedding_layer: str = "avg_pool"
+    unknown_k: int = DEFAULT_K
+    unknown_weights: list[float] = field(default_factory=lambda: list(DEFAULT_WEIGHTS))
+    unknown_means: list[float] = field(default_factory=lambda: [0.0, 0.0])
+    unknown_stds: list[float] = field(default_factory=lambda: [1.0, 1.0])
+    unknown_keep: float = 0.95
+    unknown_threshold: Optional[float] = None
+    n_reference: int = 0
+
+    def summary(self) -> dict:
+        """What metrics.json shows under "calibration"."""
+        return {"temperature": self.temperature, "bins": self.bins, "n_images": self.n_images,
+                "ece_before": self.ece_before, "ece_after": self.ece_after,
+                "nll_before": self.nll_before, "nll_after": self.nll_after,
+                "unknown_threshold": self.unknown_threshold, "unknown_keep": self.unknown_keep}
+
+
+def fit_trust(val_probs: np.ndarray, val_labels, val_embeddings: Optional[np.ndarray],
+              train_embeddings: Optional[np.ndarray], train_labels=None,
+              keep: float = 0.95) -> tuple[TrustModel, CalibrationRecord]:
+    """Fit the temperature and the unknown score on arrays (no files, no model)."""
+    y = np.asarray(val_labels, dtype=np.int64)
+    temperature = fit_temperature(val_probs, y)
+    calibrated = apply_temperature(val_probs, temperature)
+    reference = np.zeros((0, 0), np.float32)
+    if train_embeddings is not None and len(train_embeddings):
+        labels = train_labels if train_labels is not None else np.zeros(len(train_embeddings))
+        reference = choose_reference(train_embeddings, labels)
+    trust = TrustModel(temperature=temperature, reference=reference, keep=keep)
+    comps = trust.components(calibrated, val_embeddings)
+    trust.standardise_on(comps)
+    trust.threshold = keep_threshold(trust.combine(comps), keep)
+    record = CalibrationRecord(
+        temperature=temperature, n_images=int(len(y)),
+        ece_before=expected_calibration_error(val_probs, y),
+        ece_after=expected_calibration_error(calibrated, y),
+        nll_before=nll(val_probs, y), nll_after=nll(calibrated, y),
+        unknown_k=trust.k, unknown_weights=list(trust.weights), unknown_means=list(trust.means),
+        unknown_stds=list(trust.stds), unknown_keep=keep, unknown_threshold=trust.threshold,
+        n_reference=int(len(reference)))
+    return trust, record
+
+
+def save_trust(run: RunFolder, trust: TrustModel, record: CalibrationRecord) -> None:
+    """Write unknown.npz then calibration.json (each atomically), and copy the summary
+    into metrics.json under "calibration" when the run has one."""
+    with atomic_file(run.unknown_path, suffix=".npz") as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, reference=trust.reference.astype(np.float16))
+    atomic_write_text(run.calibration_path, record.to_json())
+    if run.metrics_path.exists():
+        metrics = run.metrics()
+        if isinstance(metrics, dict):
+            metrics["calibration"] = record.summary()
+            run.write_metrics(metrics)
+
+
+def load_trust(run: RunFolder) -> Optional[TrustModel]:
+    """The run's :class:`TrustModel`, or None when it has no calibration.json."""
+    if not run.calibration_path.exists():
+        return None
+    rec = CalibrationRecord.read(run.calibration_path)
+    reference = np.zeros((0, 0), np.float32)
+    if rec.n_reference and run.unknown_path.exists():
+        try:
+            with np.load(run.unknown_path, allow_pickle=False) as data:
+                reference = np.asarray(data["reference"], dtype=np.float32)
+        except (OSError, ValueError, KeyError) as exc:
+            raise UserError(f"{run.unknown_path}: cannot be read ({exc}); delete it and "
+                            f"{run.calibration_path.name} to predict without 'unknown'") from None
+    return TrustModel(temperature=rec.temperature, reference=reference, k=rec.unknown_k,
+                      weights=tuple(rec.unknown_weights), means=tuple(rec.unknown_means),
+                      stds=tuple(rec.unknown_stds), threshold=rec.unknown_threshold,
+                      keep=rec.unknown_keep)
+
+
+def read_record(run: RunFolder) -> Optional[CalibrationRecord]:
+    return CalibrationRecord.read(run.calibration_path) if run.calibration_path.exists() else None
+
+
+def calibration_entry(run: RunFolder) -> dict:
+    """``{"calibration": summary}`` for metrics.json, or {} for a run without calibration."""
+    record = read_record(run)
+    return {"calibration": record.summary()} if record is not None else {}
+
+
+def set_threshold(run: RunFolder, threshold: Optional[float]) -> CalibrationRecord:
+    """Save a threshold the user chose (None: no unknown detection) in calibration.json."""
+    rec = read_record(run)
+    if rec is None:
+        raise UserError(f"{run.path}: this run has no {run.calibration_path.name}; train it again "
+                        "to get calibrated probabilities and an unknown threshold")
+    rec.unknown_threshold = None if threshold is None else float(threshold)
+    atomic_write_text(run.calibration_path, rec.to_json())
+    return rec

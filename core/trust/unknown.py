@@ -1,0 +1,136 @@
+"""The "unknown" score: how unlike the training images an image is.
+
+Maximum probability alone is a weak "none of these" signal: a softmax must
+spread 100% over the known classes, so a photo of something else often gets a
+confident answer.  The pooled backbone embedding (the model's ``avg_pool``
+output) says more: images of the known classes lie near training images of
+them, other things do not.  The score combines
+
+* ``knn``: cosine distance from the L2-normalised embedding to its k-th
+  nearest training embedding (deep nearest neighbours, Sun et al. 2022);
+* ``msp``: 1 - the calibrated maximum probability,
+
+each standardised by its mean and spread on the validation images (all known)
+and summed with fixed weights.  Higher means "more unknown"; the threshold is
+the score under which a chosen share of validation images (default 95%) fall.
+The weights were chosen on bench/bench_trust.py (real images, real backbone).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+from core.trust.calibration import apply_temperature
+
+COMPONENTS = ("knn", "msp")
+#: Weight of each component of :data:`COMPONENTS` in the combined score.
+DEFAULT_WEIGHTS = (1.0, 0.5)
+DEFAULT_K = 5
+#: At most this many training embeddings are kept in the run (stratified by class).
+MAX_REFERENCE = 1000
+
+
+def normalise(embeddings: np.ndarray) -> np.ndarray:
+    e = np.asarray(embeddings, dtype=np.float32)
+    return e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+
+
+def knn_distance(embeddings: np.ndarray, reference: np.ndarray, k: int,
+                 chunk: int = 256) -> np.ndarray:
+    """Cosine distance of each (normalised) row to its k-th nearest reference row."""
+    x = normalise(embeddings)
+    ref = np.asarray(reference, dtype=np.float32)
+    if len(ref) == 0:
+        return np.zeros(len(x), np.float32)
+    k = max(1, min(int(k), len(ref)))
+    out = np.empty(len(x), np.float32)
+    for s in range(0, len(x), chunk):
+        sims = x[s:s + chunk] @ ref.T
+        kth = np.partition(-sims, k - 1, axis=1)[:, k - 1]
+        out[s:s + chunk] = 1.0 + kth  # 1 - similarity of the k-th nearest
+    return out
+
+
+def choose_reference(embeddings: np.ndarray, labels, limit: int = MAX_REFERENCE,
+                     seed: int = 0) -> np.ndarray:
+    """Up to ``limit`` normalised training embeddings, the same share from every class."""
+    e = normalise(embeddings)
+    y = np.asarray(labels)
+    if len(e) <= limit:
+        return e
+    rng = np.random.default_rng(seed)
+    keep = []
+    for c in np.unique(y):
+        idx = np.nonzero(y == c)[0]
+        n = max(1, round(limit * len(idx) / len(e)))
+        keep.extend(rng.choice(idx, size=min(n, len(idx)), replace=False))
+    return e[np.sort(np.asarray(keep))]
+
+
+@dataclass
+class TrustModel:
+    """What a run needs to calibrate probabilities and score "unknown" (see :mod:`core.trust.store`).
+
+    ``threshold`` None means no unknown detection (no validation images, or the
+    user turned it off); ``reference`` empty means only the ``msp`` part works.
+    """
+
+    temperature: float = 1.0
+    reference: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+    k: int = DEFAULT_K
+    weights: tuple[float, ...] = DEFAULT_WEIGHTS
+    means: tuple[float, ...] = (0.0, 0.0)
+    stds: tuple[float, ...] = (1.0, 1.0)
+    threshold: Optional[float] = None
+    keep: float = 0.95
+
+    def calibrate(self, probs: np.ndarray) -> np.ndarray:
+        return apply_temperature(probs, self.temperature)
+
+    def components(self, calibrated: np.ndarray, embeddings: Optional[np.ndarray]) -> np.ndarray:
+        """(N, len(COMPONENTS)) raw component values (knn 0 when there is no reference)."""
+        msp = 1.0 - np.asarray(calibrated, dtype=np.float32).max(axis=1)
+        if embeddings is None or self.reference.size == 0:
+            knn = np.zeros_like(msp)
+        else:
+            knn = knn_distance(embeddings, self.reference, self.k)
+        return np.stack([knn, msp], axis=1)
+
+    def combine(self, components: np.ndarray, with_knn: bool = True) -> np.ndarray:
+        """The weighted sum of the standardised components (``with_knn`` False: msp only)."""
+        z = (components - np.asarray(self.means)) / np.maximum(np.asarray(self.stds), 1e-6)
+        w = np.asarray(self.weights, dtype=np.float64)
+        if self.reference.size == 0 or not with_knn:
+            w = w * np.array([0.0, 1.0])  # no embeddings: max probability only
+        return (z @ w).astype(np.float32)
+
+    def scores(self, calibrated: np.ndarray, embeddings: Optional[np.ndarray]) -> np.ndarray:
+        """The unknown score of each image (higher: less like the training images)."""
+        return self.combine(self.components(calibrated, embeddings), embeddings is not None)
+
+    def standardise_on(self, components: np.ndarray) -> None:
+        """Take each component's mean and spread from ``components`` (validation images)."""
+        c = np.asarray(components, dtype=np.float64)
+        if len(c):
+            self.means = tuple(float(v) for v in c.mean(axis=0))
+            self.stds = tuple(float(max(v, 1e-6)) for v in c.std(axis=0))
+
+
+def keep_threshold(scores: np.ndarray, keep: float) -> Optional[float]:
+    """The smallest score threshold with at least ``keep`` of ``scores`` at or under it."""
+    s = np.sort(np.asarray(scores, dtype=np.float64))
+    if len(s) == 0:
+        return None
+    n_keep = int(np.ceil(min(max(keep, 0.0), 1.0) * len(s)))
+    return float(s[max(n_keep, 1) - 1])
+
+
+def is_unknown(scores: np.ndarray, threshold: Optional[float]) -> np.ndarray:
+    """The flag: a score strictly above the threshold (None: nothing is unknown)."""
+    s = np.asarray(scores)
+    if threshold is None:
+        return np.zeros(s.shape, bool)
+    return s > float(threshold)

@@ -1,0 +1,110 @@
+"""Temperature scaling, ECE and the unknown threshold on synthetic arrays (no model)."""
+
+import numpy as np
+import pytest
+
+from core.infer.metrics import compute_metrics
+from core.trust.calibration import (apply_temperature, expected_calibration_error, fit_temperature,
+                                    nll, reliability_table)
+from core.trust.store import fit_trust
+from core.trust.unknown import TrustModel, is_unknown, keep_threshold, knn_distance
+
+
+def _overconfident(n=600, classes=4, seed=0):
+    """Labels from softmax(z) but probabilities shown as softmax(3 z): sure, and often wrong."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(0, 1.5, (n, classes))
+    true_p = np.exp(z) / np.exp(z).sum(1, keepdims=True)
+    y = np.array([rng.choice(classes, p=row) for row in true_p])
+    shown = np.exp(3 * z) / np.exp(3 * z).sum(1, keepdims=True)
+    return shown, y
+
+
+def test_temperature_fit_lowers_nll_and_ece_on_overconfident_probabilities_and_keeps_argmax():
+    probs, y = _overconfident()
+    t = fit_temperature(probs, y)
+    assert 2.3 < t < 3.8  # the over-confidence put in was a factor 3
+    calibrated = apply_temperature(probs, t)
+    assert nll(calibrated, y) < nll(probs, y) - 0.1
+    assert expected_calibration_error(calibrated, y) < expected_calibration_error(probs, y) / 2
+    assert (calibrated.argmax(1) == probs.argmax(1)).all()
+    np.testing.assert_allclose(apply_temperature(probs, 1.0), probs, atol=1e-6)
+
+
+def test_ece_of_a_known_case():
+    # 4 images at 0.9 confidence, 3 right: |0.75 - 0.9| = 0.15; 2 at 0.6, both right: 0.4.
+    probs = np.array([[0.9, 0.1]] * 4 + [[0.6, 0.4]] * 2)
+    y = np.array([0, 0, 0, 1, 0, 0])
+    assert expected_calibration_error(probs, y) == pytest.approx(4 / 6 * 0.15 + 2 / 6 * 0.4)
+    table = reliability_table(probs, y)
+    assert len(table) == 15 and sum(b.count for b in table) == 6
+    full = [b for b in table if b.count]
+    assert [(b.count, b.accuracy) for b in full] == [(2, 1.0), (4, 0.75)]
+    assert full[0].low < 0.6 <= full[0].high and full[1].low < 0.9 <= full[1].high
+    m = compute_metrics(y, probs, ["a", "b"])
+    assert m.ece == pytest.approx(expected_calibration_error(probs, y))
+    assert sum(b["count"] for b in m.to_dict()["reliability"]) == 6
+
+
+def test_threshold_keeps_the_share_asked_of_the_validation_images():
+    scores = np.random.default_rng(1).normal(size=101)
+    for keep in (0.95, 0.8, 1.0):
+        t = keep_threshold(scores, keep)
+        assert (~is_unknown(scores, t)).mean() >= keep
+        assert (~is_unknown(scores, t)).mean() < keep + 0.02
+    assert not is_unknown(scores, None).any()
+
+
+def test_knn_distance_is_zero_on_a_reference_image_and_large_far_from_all():
+    ref = np.eye(4, 8, dtype=np.float32)
+    d = knn_distance(np.vstack([ref[:1] * 3, np.eye(8)[7:]]), ref, k=1)
+    assert d[0] == pytest.approx(0.0, abs=1e-6) and d[1] == pytest.approx(1.0)
+
+
+def test_fit_trust_flags_far_embeddings_that_max_probability_misses():
+    """Known images cluster by class; 'others' are far away yet given confident probabilities."""
+    rng = np.random.default_rng(0)
+    centers = rng.normal(size=(2, 32)) * 3
+    def cluster(c, n):
+        return centers[c] + rng.normal(size=(n, 32))
+    train = np.vstack([cluster(0, 50), cluster(1, 50)])
+    val = np.vstack([cluster(0, 40), cluster(1, 40)])
+    y = np.repeat([0, 1], 40)
+    val_p = np.where(y[:, None] == np.arange(2), 0.8, 0.2) + rng.normal(0, 0.05, (80, 1)) * [1, -1]
+    trust, record = fit_trust(val_p, y, val, train, np.repeat([0, 1], 50), keep=0.95)
+    assert record.n_reference == 100 and record.unknown_threshold is not None
+    assert (~is_unknown(trust.scores(trust.calibrate(val_p), val), trust.threshold)).mean() >= 0.95
+    others = rng.normal(size=(30, 32)) * 3 + 20.0
+    other_p = np.tile([[0.85, 0.15]], (30, 1))  # as sure as the known ones
+    flagged = is_unknown(trust.scores(trust.calibrate(other_p), others), trust.threshold)
+    assert flagged.mean() >= 0.9
+
+
+def test_a_trust_model_without_embeddings_scores_by_max_probability():
+    trust = TrustModel(temperature=1.0)
+    s = trust.scores(np.array([[0.99, 0.01], [0.5, 0.5]]), None)
+    assert s[1] > s[0]
+
+
+def test_the_keras_trust_head_computes_what_the_app_computes():
+    """The graph an export carries (core.trust.graph) agrees with TrustModel on the same arrays."""
+    import keras
+
+    from core.trust.graph import trusted_model
+
+    rng = np.random.default_rng(0)
+    inp = keras.Input((8,))
+    pooled = keras.layers.Dense(6, name="avg_pool")(inp)
+    out = keras.layers.Dense(3, activation="softmax")(pooled)
+    model = keras.Model(inp, out)
+    reference = rng.normal(size=(20, 6)).astype(np.float32)
+    reference /= np.linalg.norm(reference, axis=1, keepdims=True)
+    trust = TrustModel(temperature=1.7, reference=reference, k=3, weights=(1.0, 0.5),
+                       means=(0.3, 0.2), stds=(0.1, 0.05), threshold=1.0)
+    x = rng.normal(size=(5, 8)).astype(np.float32)
+    probs, emb = keras.Model(inp, [out, pooled])(x)
+    expected_p = trust.calibrate(np.asarray(probs))
+    expected_s = trust.scores(expected_p, np.asarray(emb))
+    got = trusted_model(model, trust)(x)
+    np.testing.assert_allclose(np.asarray(got["probabilities"]), expected_p, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(got["unknown_score"]), expected_s, atol=1e-4)

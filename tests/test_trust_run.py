@@ -1,0 +1,117 @@
+"""A run folder's calibration and "unknown": fitted after training, applied by predict/evaluate.
+
+Uses a copy of the shared ``trained_run`` (bright vs dark noise, tiny MobileNetV3Small)
+and calls :func:`core.trust.fit.fit_after_training` on it, as training does when it ends.
+"""
+
+import csv
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from core.cli import main
+from core.infer.loaders import load_predictor
+from core.runs.folder import RunFolder
+from core.trust.fit import fit_after_training
+from core.trust.store import read_record, set_threshold
+from core.trust.unknown import is_unknown
+
+
+@pytest.fixture(scope="module")
+def trusted_run(tmp_path_factory, trained_run):
+    dest = tmp_path_factory.mktemp("trusted") / "run"
+    shutil.copytree(trained_run, dest)
+    run = RunFolder(dest)
+    assert fit_after_training(run) is not None
+    return dest
+
+
+@pytest.fixture(scope="module")
+def stripes(tmp_path_factory):
+    """An image of another kind: black and white stripes, neither bright nor dark noise."""
+    from PIL import Image
+
+    arr = np.zeros((40, 40, 3), np.uint8)
+    arr[:, ::4] = 255
+    arr[:, 1::4] = 255
+    path = tmp_path_factory.mktemp("other") / "stripes.png"
+    Image.fromarray(arr).save(path)
+    return path
+
+
+def _rows(path):
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_the_run_gets_a_temperature_ece_before_after_and_a_95_percent_threshold(trusted_run):
+    run = RunFolder(trusted_run)
+    rec = read_record(run)
+    assert rec.temperature > 0 and rec.n_images == len(run.split().val)
+    assert rec.nll_after <= rec.nll_before + 1e-9
+    assert 0 <= rec.ece_after <= 1 and rec.unknown_keep == 0.95
+    assert rec.n_reference == len(run.split().train) and run.unknown_path.is_file()
+    assert json.loads(run.metrics_path.read_text())["calibration"]["temperature"] == rec.temperature
+    # the threshold keeps at least 95% of the validation images
+    predictor = load_predictor(trusted_run)
+    rows = predictor.predict_paths([r.path for r in run.split().val])
+    assert predictor.unknown_threshold == rec.unknown_threshold
+    kept = np.mean([not r.unknown for r in rows])
+    assert kept >= 0.95
+    scores = np.array([r.unknown_score for r in rows])
+    assert (~is_unknown(scores, rec.unknown_threshold)).mean() >= 0.95
+
+
+def test_run_predictions_are_the_calibrated_probabilities(trusted_run):
+    from core.infer.predictor import load_keras_predictor
+    from core.trust.calibration import apply_temperature
+
+    run = RunFolder(trusted_run)
+    paths = [r.path for r in run.split().val][:4]
+    raw, _, _ = load_keras_predictor(run.model_path).predict_files(paths)
+    calibrated, _, _ = load_predictor(trusted_run).predict_files(paths)
+    np.testing.assert_allclose(calibrated, apply_temperature(raw, read_record(run).temperature),
+                               atol=1e-5)
+
+
+def test_predict_csv_says_unknown_for_another_kind_of_image(trusted_run, stripes, tmp_path):
+    """The threshold is set between the known images' scores and the stripes' score, so the
+    test does not depend on how well the tiny random-feature model separates them."""
+    run = RunFolder(trusted_run)
+    known = [r.path for r in run.split().val]
+    predictor = load_predictor(trusted_run)
+    scores = {r.path: r.unknown_score for r in predictor.predict_paths(known + [str(stripes)])}
+    top_known = max(scores[p] for p in known)
+    assert scores[str(stripes)] > top_known, "stripes should look less known than bright/dark"
+    threshold = (top_known + scores[str(stripes)]) / 2
+    set_threshold(run, threshold)
+    out = tmp_path / "out.csv"
+    assert main(["predict", str(trusted_run), str(stripes), *known[:3], "--csv", str(out)]) == 0
+    rows = {r["path"]: r for r in _rows(out)}
+    assert rows[str(stripes)]["label"] == "unknown"
+    assert rows[str(stripes)]["top1_label"] in ("bright", "dark")  # top-k still name classes
+    assert all(rows[p]["label"] in ("bright", "dark") for p in known[:3])
+
+
+def test_no_unknown_and_threshold_options(trusted_run, stripes, tmp_path, capsys):
+    run = RunFolder(trusted_run)
+    known = [r.path for r in run.split().val][:2]
+    args = ["predict", str(trusted_run), str(stripes), *known, "--csv", str(tmp_path / "a.csv")]
+    assert main(args + ["--threshold=-1e9"]) == 0
+    assert {r["label"] for r in _rows(tmp_path / "a.csv")} == {"unknown"}
+    assert main(args + ["--threshold=-1e9", "--no-unknown"]) == 0
+    assert "unknown" not in {r["label"] for r in _rows(tmp_path / "a.csv")}
+    capsys.readouterr()  # only the last command's printout below
+    assert main(args + ["--threshold", "1e9"]) == 0
+    assert "unknown" not in {r["label"] for r in _rows(tmp_path / "a.csv")}
+    assert "unknown" not in capsys.readouterr().out
+
+
+def test_evaluate_json_has_a_top_level_ece_of_the_calibrated_probabilities(trusted_run, capsys):
+    data = str(RunFolder(trusted_run).load_config().data.data_dir)
+    assert main(["evaluate", str(trusted_run), data, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert 0.0 <= out["ece"] <= 1.0 and out["accuracy"] >= 0.8
+    assert len(out["reliability"]) == 15
