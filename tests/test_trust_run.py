@@ -14,7 +14,6 @@ import pytest
 from core.cli import main
 from core.infer.loaders import load_predictor
 from core.runs.folder import RunFolder
-from core.trust.fit import fit_after_training
 from core.trust.store import read_record, set_threshold
 from core.trust.unknown import is_unknown
 
@@ -23,8 +22,10 @@ from core.trust.unknown import is_unknown
 def trusted_run(tmp_path_factory, trained_run):
     dest = tmp_path_factory.mktemp("trusted") / "run"
     shutil.copytree(trained_run, dest)
-    run = RunFolder(dest)
-    assert fit_after_training(run) is not None
+    from core.cli import main
+
+    assert main(["calibrate", str(dest)]) == 0  # the command a user runs (fit_after_training)
+    assert RunFolder(dest).calibration_path.is_file()
     return dest
 
 

@@ -31,12 +31,13 @@ COMMANDS: list[str] = [
     "inspect_model",
     "backbones",
     "runs",
+    "calibrate",
     "serve",
     "report",
 ]
 
 #: Commands that run TensorFlow; it is started for them quietly (core.tfenv) before they run.
-TENSORFLOW_COMMANDS = frozenset({"train", "evaluate", "predict", "export", "inspect-model",
+TENSORFLOW_COMMANDS = frozenset({"calibrate", "train", "evaluate", "predict", "export", "inspect-model",
                                  "serve"})
 
 log = logging.getLogger("finetune_studio")

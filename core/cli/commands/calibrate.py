@@ -1,0 +1,39 @@
+"""``python main.py calibrate RUN_DIR``: fit a run's calibration and its "unknown" threshold.
+
+Temperature scaling on the run's validation images (so a "90%" is right about
+90% of the time) and the unknown score's reference embeddings and threshold
+(so that the stated share of known images keeps its class).  Afterwards
+``predict``, ``evaluate``, ``serve`` and the window give calibrated
+probabilities for this run and say "unknown" for images that fit none of its
+classes.  See :mod:`core.trust`.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub) -> None:
+    p = sub.add_parser("calibrate", help="calibrate a run's confidence and its 'unknown' threshold",
+                       description="Fit a temperature on the run's validation images and the "
+                       "threshold of its unknown score; predict/evaluate/serve then use them.")
+    p.add_argument("run", metavar="RUN_DIR", help="a finished run folder")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from core.cli.console import ConsoleListener
+    from core.errors import UserError
+    from core.runs.folder import RunFolder
+    from core.trust.fit import fit_after_training
+
+    folder = RunFolder(args.run)
+    if not folder.is_run_folder() or not folder.model_path.is_file():
+        raise UserError(f"{folder.path}: not a finished run folder (no {folder.model_path.name}); "
+                        "give a run folder that finished training")
+    trust = fit_after_training(folder, listener=ConsoleListener())
+    if trust is None:
+        raise UserError(f"{folder.path}: the run has no validation images to calibrate on")
+    print(f"calibrated {folder.path}: see {folder.calibration_path.name} and "
+          f"{folder.unknown_path.name}")
+    return 0
