@@ -91,9 +91,10 @@ def feature_datasets(model, train_records, val_records, cfg: StudioConfig, cache
                  else "computing backbone features")
         per_view.append(extract(train_records, True, cfg.augment if augmenting else None,
                                 phase_first_epoch + v, label))
-    emit(listener, Log(f"head phase on cached features: the frozen backbone ran {views} "
-                       f"time(s) over the training images instead of {cfg.train.epochs} "
-                       f"({time.time() - t0:.1f} s)"))
+    passes = "once" if views == 1 else f"{views} times (one per cached view)"
+    emit(listener, Log(f"head phase on cached features: the frozen backbone went over the "
+                       f"training images {passes}, not once per epoch for {cfg.train.epochs} "
+                       f"epochs ({time.time() - t0:.1f} s)"))
     train = epoch_batches(per_view, batch_size, cfg.train.seed, state.epoch)
     val = None
     if val_records:
