@@ -54,7 +54,7 @@ def start_tensorflow(verbose: bool | None = None):
         if _started or verbose:
             import tensorflow as tf
 
-            tf.config.list_physical_devices()
+            _first_device_query(tf)
             _started = True
             return tf
         sys.stderr.flush()
@@ -64,7 +64,7 @@ def start_tensorflow(verbose: bool | None = None):
             try:
                 import tensorflow as tf
 
-                tf.config.list_physical_devices()
+                _first_device_query(tf)
             finally:
                 os.dup2(saved, 2)
                 os.close(saved)
@@ -75,3 +75,11 @@ def start_tensorflow(verbose: bool | None = None):
                     sys.stderr.flush()
         _started = True
         return tf
+
+
+def _first_device_query(tf) -> None:
+    """Enumerate devices now (that prints the rest of the chatter) -- except for a
+    multi-worker job (``TF_CONFIG`` set): its collective ops must be configured before
+    TensorFlow's runtime starts, so there the device query waits for the strategy."""
+    if not os.environ.get("TF_CONFIG"):
+        tf.config.list_physical_devices()

@@ -37,12 +37,16 @@ def check_config(cfg: StudioConfig, need_weights: bool = True) -> None:
 
     spec = get_backbone(cfg.model.backbone)
     size = cfg.model.image_size or resolve_image_size(spec, 0, cfg.model.weights)
+    build_augmenter(cfg.augment, size)
+    if cfg.train.strategy == "multi-worker":
+        # Building a model here would start TensorFlow's runtime, and a multi-worker
+        # strategy must be created before that; its workers check the rest when they start.
+        return
     choice = (cfg.model.weights or "").strip()
     if need_weights and choice.lower() not in ("imagenet", "none", ""):
         from core.model.weights import check_weights_file
 
         check_weights_file(choice, spec, size)
-    build_augmenter(cfg.augment, size)
     freeze = cfg.model.freeze
     if (cfg.train.fine_tune_epochs > 0 and not is_from_scratch(cfg.model)
             and freeze.mode in ("from_layer", "custom")):
