@@ -9,6 +9,14 @@ from pathlib import Path
 
 from core.cli.options import add_setting
 
+#: Flags that set one setting each: registered from, and applied through, this one table.
+SETTING_FLAGS = (("--image-size", "model.image_size"), ("--epochs", "train.epochs"),
+                 ("--fine-tune-epochs", "train.fine_tune_epochs"),
+                 ("--batch-size", "train.batch_size"), ("--lr", "train.learning_rate"),
+                 ("--fine-tune-lr", "train.fine_tune_learning_rate"),
+                 ("--val-split", "data.val_split"), ("--strategy", "train.strategy"),
+                 ("--mixed-precision", "train.mixed_precision"), ("--xla", "train.xla"))
+
 
 def register(sub) -> None:
     p = sub.add_parser("train", help="fine-tune a backbone on DATA_DIR (one sub-folder per class)",
@@ -19,20 +27,12 @@ def register(sub) -> None:
     p.add_argument("data_dir", nargs="?", metavar="DATA_DIR")
     p.add_argument("--backbone", help="a keras.applications name (see 'backbones'), any case")
     p.add_argument("--weights", help="imagenet (default), none, or a .h5/.weights.h5 file")
-    add_setting(p, "--image-size", "model.image_size")
-    add_setting(p, "--epochs", "train.epochs")
-    add_setting(p, "--fine-tune-epochs", "train.fine_tune_epochs")
+    for flag, path in SETTING_FLAGS:
+        add_setting(p, flag, path)
     p.add_argument("--unfreeze", help="fine-tuning: none, all, N (top N layers) or a layer name")
     p.add_argument("--augment", help="preset none|light|medium|heavy, or a JSON file")
-    add_setting(p, "--batch-size", "train.batch_size")
-    add_setting(p, "--lr", "train.learning_rate")
-    add_setting(p, "--fine-tune-lr", "train.fine_tune_learning_rate")
-    add_setting(p, "--val-split", "data.val_split")
     add_setting(p, "--seed", "train.seed", "(also the split's seed)")
     p.add_argument("--config", help="a config JSON (a run's config.json works); flags override it")
-    add_setting(p, "--strategy", "train.strategy")
-    add_setting(p, "--mixed-precision", "train.mixed_precision")
-    add_setting(p, "--xla", "train.xla")
     p.add_argument("--out", help="run folder to create (default: <time>-<backbone> in the app's "
                    "runs folder, the same one the window uses; see README)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped or killed run")
@@ -58,12 +58,11 @@ def config_from_args(args: argparse.Namespace):
         cfg.model.backbone = args.backbone
     if args.weights:
         cfg.model.weights = args.weights
-    if args.image_size is not None:
-        cfg.model.image_size = args.image_size
-    if args.epochs is not None:
-        cfg.train.epochs = args.epochs
-    if args.fine_tune_epochs is not None:
-        cfg.train.fine_tune_epochs = args.fine_tune_epochs
+    for flag, path in SETTING_FLAGS:
+        value = getattr(args, flag.lstrip("-").replace("-", "_"))
+        if value is not None:
+            section, leaf = path.split(".")
+            setattr(getattr(cfg, section), leaf, value)
     if args.unfreeze:
         cfg.model.freeze = FreezeConfig.parse(args.unfreeze)
     if args.augment:
@@ -71,22 +70,8 @@ def config_from_args(args: argparse.Namespace):
             cfg.augment = load_augment_file(args.augment)
         else:
             cfg.augment = preset_config(args.augment.lower())
-    if args.batch_size is not None:
-        cfg.train.batch_size = args.batch_size
-    if args.lr is not None:
-        cfg.train.learning_rate = args.lr
-    if args.fine_tune_lr is not None:
-        cfg.train.fine_tune_learning_rate = args.fine_tune_lr
-    if args.val_split is not None:
-        cfg.data.val_split = args.val_split
     if args.seed is not None:
         cfg.data.seed = cfg.train.seed = args.seed
-    if args.strategy:
-        cfg.train.strategy = args.strategy
-    if args.mixed_precision:
-        cfg.train.mixed_precision = args.mixed_precision
-    if args.xla:
-        cfg.train.xla = args.xla
     if not cfg.data.data_dir:
         raise ConfigError("give DATA_DIR (a folder with one sub-folder per class), or --resume RUN_DIR")
     return cfg.validate()
