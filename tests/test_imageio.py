@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.data import imageio
+from core.data import imageio, regular_file
 from core.data.imageio import ImageError, ImageInfo, load_rgb, load_thumbnail, probe_image
 
 
@@ -106,7 +106,7 @@ def test_permission_error_is_unreadable_even_as_root(tmp_path, monkeypatch):
     def denied(*args, **kwargs):
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(imageio, "open", denied, raising=False)
+    monkeypatch.setattr(regular_file, "open", denied, raising=False)
     assert _kind(path) == "unreadable"
     with pytest.raises(ImageError) as info:
         probe_image(path)
@@ -145,38 +145,44 @@ def _write_solid_png(path, side):
                      + _png_chunk(b"IDAT", b"".join(parts)) + _png_chunk(b"IEND", b""))
 
 
-def test_real_20000_squared_png_is_refused_without_using_memory(tmp_path):
+def test_real_20000_squared_png_decodes_shrunk_without_using_memory(tmp_path):
+    # 400 megapixels: Pillow would need 400 MB for the pixels; libvips streams it.
     path = tmp_path / "huge.png"
     _write_solid_png(path, 20_000)
     assert path.stat().st_size < 1_000_000
     with Image.open(path) as img:  # it really is a valid 400-megapixel PNG
         assert img.size == (20_000, 20_000)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-    with pytest.raises(ImageError) as info:
-        probe_image(path)
-    assert info.value.kind == "oversized"
-    assert "20000x20000" in info.value.reason
-    for kwargs in ({}, {"size": 64}):
-        assert _kind(path, **kwargs) == "oversized"
-    with pytest.raises(ImageError):
-        load_thumbnail(path, 128)
+    info = probe_image(path)
+    assert (info.width, info.height) == (20_000, 20_000)
+    thumb = load_thumbnail(path, 128)
+    assert thumb.shape == (128, 128, 3) and (thumb == 255).all()  # the 1-bit PNG is all white
+    with pytest.raises(ImageError) as err:
+        load_rgb(path)  # full size would be 1.2 GB
+    assert err.value.kind == "oversized" and "20000x20000" in err.value.reason
+    assert "at full size" in err.value.reason
     grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     assert grown_mib < 100, f"peak memory grew by {grown_mib:.0f} MiB"
 
 
-def test_big_jpeg_is_decoded_shrunk_other_formats_refused(tmp_path, monkeypatch):
-    # Same rule as for a 200-megapixel photo, at a size a test can afford.
+def test_big_images_decode_shrunk_only_in_formats_that_can(tmp_path, monkeypatch):
+    # Same rules as for a 200-megapixel image, at a size a test can afford.
     monkeypatch.setattr(imageio, "MAX_DECODE_PIXELS", 100 * 100)
-    Image.fromarray(_noise(400, 400)).save(tmp_path / "big.jpg", quality=90)
-    Image.fromarray(_noise(400, 400)).save(tmp_path / "big.png")
+    for name in ("big.jpg", "big.png", "big.tif", "big.webp", "big.bmp", "big.gif"):
+        Image.fromarray(_noise(400, 400)).save(tmp_path / name)
     assert probe_image(tmp_path / "big.jpg").width == 400  # 1/8 scale fits the limit
-    assert load_rgb(tmp_path / "big.jpg", size=32).shape == (32, 32, 3)
-    assert load_thumbnail(tmp_path / "big.jpg", 40).shape == (40, 40, 3)
-    assert _kind(tmp_path / "big.jpg") == "oversized"  # full size would not fit
-    assert _kind(tmp_path / "big.png", size=32) == "oversized"
-    with pytest.raises(ImageError) as info:
-        probe_image(tmp_path / "big.png")
-    assert info.value.kind == "oversized"
+    for name in ("big.jpg", "big.png", "big.tif", "big.webp"):
+        assert probe_image(tmp_path / name).width == 400
+        assert load_rgb(tmp_path / name, size=32).shape == (32, 32, 3)
+        assert load_thumbnail(tmp_path / name, 40).shape == (40, 40, 3)
+        assert _kind(tmp_path / name) == "oversized"  # full size would not fit
+        assert _kind(tmp_path / name, size=200) == "oversized"  # nor would 200x200
+    for name in ("big.bmp", "big.gif"):  # Pillow decodes these whole, libvips is not asked
+        assert _kind(tmp_path / name, size=32) == "oversized"
+        with pytest.raises(ImageError) as info:
+            probe_image(tmp_path / name)
+        assert info.value.kind == "oversized"
+        assert "only JPEG, PNG, TIFF and WebP" in info.value.reason
 
 
 def test_only_image_error_escapes_for_random_bytes(tmp_path):
@@ -298,6 +304,25 @@ def test_exif_orientation_6_swaps_shape(tmp_path):
     assert arr[2, 10, 0] > 200 and arr[2, 10, 2] < 60  # the red strip is now on top
     assert load_rgb(path, size=(10, 30)).shape == (30, 10, 3)
     assert load_thumbnail(path, 30).shape == (30, 10, 3)
+
+
+@pytest.mark.parametrize("turn", [2, 3, 6, 8])
+def test_tiff_orientation_is_applied_once_like_exif(tmp_path, turn):
+    # Pillow turns TIFFs upright itself on load; turning them again gave TIFFs
+    # with an orientation tag the wrong way round (and a landscape probe for a portrait).
+    stored = _noise(20, 60, seed=turn)
+    stored[:, :10] = (255, 0, 0)  # a red strip at the stored left edge
+    exif = Image.Exif()
+    exif[0x0112] = turn
+    Image.fromarray(stored).save(tmp_path / "scan.tif", exif=exif)
+    Image.fromarray(stored).save(tmp_path / "same.png", exif=exif)
+    for kwargs in ({}, {"size": (12, 30)}):
+        want = load_rgb(tmp_path / "same.png", **kwargs)
+        assert np.array_equal(load_rgb(tmp_path / "scan.tif", **kwargs), want)
+    tif, png = probe_image(tmp_path / "scan.tif"), probe_image(tmp_path / "same.png")
+    assert (tif.width, tif.height) == (png.width, png.height)
+    assert load_thumbnail(tmp_path / "scan.tif", 30).shape == load_thumbnail(
+        tmp_path / "same.png", 30).shape
 
 
 def test_unicode_and_spaces_in_names(tmp_path):

@@ -151,7 +151,7 @@ def deny(monkeypatch, path: Path) -> None:
     """Root reads everything: make ``open`` of one file fail the way chmod 000 would."""
     import builtins
 
-    from core.data import imageio
+    from core.data import regular_file
 
     real_open = builtins.open
 
@@ -160,7 +160,7 @@ def deny(monkeypatch, path: Path) -> None:
             raise PermissionError(errno.EACCES, "Permission denied", str(path))
         return real_open(file, *args, **kwargs)
 
-    monkeypatch.setattr(imageio, "open", guarded, raising=False)
+    monkeypatch.setattr(regular_file, "open", guarded, raising=False)
 
 
 def skip_counts(events, paths) -> dict:

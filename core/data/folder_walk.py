@@ -15,16 +15,19 @@ import os
 from typing import Optional
 
 from core.data.dataset_report import Problem
-from core.data.imageio import IMAGE_EXTENSIONS, special_file_kind
+from core.data.imageio import IMAGE_EXTENSIONS
+from core.data.regular_file import special_file_kind
 from core.errors import DataError
 from core.events import CancelToken
 
-#: Folders skipped besides hidden ones (macOS zip leftovers).
-IGNORED_FOLDERS = frozenset({"__MACOSX"})
+#: Where the audit's "set aside" fix moves images (core.audit.fixes); scans skip it.
+SET_ASIDE = "_set_aside"
+#: Folders skipped besides hidden ones (macOS zip leftovers, images set aside).
+IGNORED_FOLDERS = frozenset({"__MACOSX", SET_ASIDE})
 
 
 def hidden(name: str) -> bool:
-    """Entries the scan never looks at: dot-names and macOS zip leftovers."""
+    """Entries the scan never looks at: dot-names, macOS zip leftovers, images set aside."""
     return name.startswith(".") or name in IGNORED_FOLDERS
 
 

@@ -9,27 +9,23 @@ the same file and fails the same way on a bad one.  Two promises:
   ``reason`` a person can act on.  Pillow raises a zoo of exception types
   (``OSError``, ``SyntaxError``, ``struct.error``, ``zlib.error``,
   ``DecompressionBombError`` ...); none of them escapes this module.
-* **Memory stays bounded.**  An image is decoded at full size only when it has
-  at most :data:`MAX_DECODE_PIXELS` pixels.  A bigger JPEG is decoded already
-  shrunk by libjpeg (``Image.draft``: 1/2, 1/4 or 1/8 scale) when a target size
-  is asked for, which keeps a 200-megapixel photo at a few megapixels in RAM.
-  Other formats (PNG, WebP, TIFF, GIF, BMP) cannot be decoded shrunk by
-  Pillow, so a bigger one is refused with kind "oversized" -- e.g. a real
-  20000x20000 PNG (400 MP, 1.2 GB as RGB) is *refused*, not decoded; the
-  reason says how big it is and to resize it.  Pillow's own
-  decompression-bomb limit is raised to what a 1/8 JPEG draft can bring under
-  our limit, because this module does its own, stricter check per format;
-  headers beyond even that (a PNG claiming 100000x100000) make Pillow refuse
-  at open time, which also maps to "oversized".
+* **Memory stays bounded.**  Pillow decodes an image whole, so it is given
+  images of at most :data:`MAX_DECODE_PIXELS` pixels.  A bigger JPEG is decoded
+  already shrunk by libjpeg (``Image.draft``: 1/2, 1/4 or 1/8 scale); a PNG,
+  TIFF or WebP above :data:`STREAM_ABOVE_PIXELS` is decoded by libvips straight
+  to the size asked for, streaming, a strip of rows at a time
+  (:mod:`core.data.huge`), so a 600-megapixel slide scan trains, previews and
+  predicts in a few MB.  Headers claiming more than :data:`MAX_PIXELS` (4.3
+  gigapixels: a broken file, a bomb, or minutes per decode), full-size decodes
+  beyond ``MAX_DECODE_PIXELS`` and big GIF/BMP files are "oversized".
 
 Truncated files are "corrupt": ``ImageFile.LOAD_TRUNCATED_IMAGES`` is left off,
 because silently training on half-grey images is worse than skipping them.
 Only the formats in :data:`IMAGE_EXTENSIONS` are opened (Pillow is told so), so
 a file with a misleading name cannot route into exotic plugins (EPS would run
-Ghostscript).  Only regular files are read: a pipe named ``x.png`` would block
-the reading thread forever and ``/dev/zero`` never ends, so anything else is
-"unreadable" before a byte is read (checked with ``stat``, then again on the
-file opened without blocking, so a file swapped in between cannot slip through).
+Ghostscript); libvips gets only PNG, TIFF and WebP, each through its own loader.
+Only regular files are read, and libvips reads the file already opened and
+checked: a pipe named ``x.png`` is "unreadable" (:mod:`core.data.regular_file`).
 The pixel rules (EXIF orientation, every mode to RGB) are in :mod:`core.data.pixels`.
 """
 
@@ -37,16 +33,17 @@ from __future__ import annotations
 
 import errno
 import os
-import stat
 import warnings
 from dataclasses import dataclass
 from typing import Callable, Optional, Tuple, Union
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import ExifTags, Image, UnidentifiedImageError
 
+from core.data import huge
 from core.data.pixels import (ORIENTATION_TRANSPOSE, SWAPPING_ORIENTATIONS, frames, orientation,
                               to_rgb)
+from core.data.regular_file import FileProblem, open_regular, os_error_reason
 
 #: File name endings treated as images (lower case, with the dot).
 IMAGE_EXTENSIONS: frozenset[str] = frozenset(
@@ -56,16 +53,23 @@ IMAGE_EXTENSIONS: frozenset[str] = frozenset(
 #: Pillow's name for many camera JPEGs, which are decoded like any JPEG.)
 PILLOW_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "BMP", "GIF", "WEBP", "TIFF")
 
-#: The most pixels ever decoded at once (8192 x 8192, ~256 MB as RGBA).
+#: The most pixels Pillow ever decodes at once (8192 x 8192, ~256 MB as RGBA).
 MAX_DECODE_PIXELS: int = 8192 * 8192
 
 #: libjpeg can decode at 1/8 scale, so a JPEG header may claim this much.
 _JPEG_MAX_REDUCTION = 8
 
-# Pillow warns above MAX_IMAGE_PIXELS and raises above twice that, at open time,
-# before we can ask for a draft.  Our own check (``_check_size``) is stricter
-# per format, so Pillow's limit only has to let through JPEGs we can draft.
-Image.MAX_IMAGE_PIXELS = MAX_DECODE_PIXELS * _JPEG_MAX_REDUCTION ** 2
+#: The most pixels any header may claim (2**32: what a 1/8 JPEG draft brings
+#: under MAX_DECODE_PIXELS, and ~1 minute of streaming a PNG that big).
+MAX_PIXELS: int = MAX_DECODE_PIXELS * _JPEG_MAX_REDUCTION ** 2
+
+#: PNG, TIFF and WebP above this many pixels stream through libvips when a size
+#: is asked for: Pillow would hold ~4 bytes per pixel, several copies, per thread.
+STREAM_ABOVE_PIXELS: int = 4096 * 4096
+
+# Pillow warns above MAX_IMAGE_PIXELS and raises above twice that, at open time.
+# Our own checks are stricter per format, so Pillow's limit is only a backstop.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
 
 _JPEG_FORMATS = ("JPEG", "MPO")
@@ -121,12 +125,7 @@ def _looks_like_image(fh) -> bool:
 
 
 def _os_error(path: str, exc: OSError) -> ImageError:
-    if isinstance(exc, FileNotFoundError):
-        return ImageError(path, "unreadable", "file not found (was it moved or deleted?)")
-    if isinstance(exc, PermissionError):
-        return ImageError(path, "unreadable",
-                          "permission denied; make the file readable or remove it")
-    return ImageError(path, "unreadable", f"cannot read the file ({exc.strerror or exc})")
+    return ImageError(path, "unreadable", os_error_reason(exc))
 
 
 def _open(path: str, fh) -> Image.Image:
@@ -134,9 +133,8 @@ def _open(path: str, fh) -> Image.Image:
     try:
         img = Image.open(fh, formats=PILLOW_FORMATS)
     except Image.DecompressionBombError:
-        limit = 2 * (Image.MAX_IMAGE_PIXELS or 0) / 1e6
         raise ImageError(path, "oversized",
-                         f"the header claims more than {limit:.0f} megapixels "
+                         f"the header claims more than {MAX_PIXELS / 1e6:.0f} megapixels "
                          "(a broken file or a decompression bomb); "
                          "resize it to a few thousand pixels per side or remove it") from None
     except UnidentifiedImageError:
@@ -158,77 +156,43 @@ def _open(path: str, fh) -> Image.Image:
     return img
 
 
-def special_file_kind(mode: int) -> str:
-    """What a non-regular file is, in words ("a pipe", "a device" ...), from its ``st_mode``."""
-    if stat.S_ISFIFO(mode):
-        return "a pipe"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "a special file"
-
-
-def _not_regular(path: str, mode: int) -> ImageError:
-    if stat.S_ISDIR(mode):
-        return ImageError(path, "unreadable", "this is a folder, not an image file")
-    return ImageError(path, "unreadable", f"not a regular file ({special_file_kind(mode)}); "
-                      "use an image file instead")
-
-
-def _nonblocking(path: str, flags: int) -> int:
-    """``open``'s opener: a pipe opened like this returns at once instead of waiting for a writer."""
-    return os.open(path, flags | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
-
-
 def _open_file(path: str):
-    """Open a regular, non-empty file for reading; anything else is an ImageError.
-
-    ``stat`` first, so a pipe or device is never even opened; the open itself
-    does not block and its ``fstat`` is checked again, in case the name was
-    swapped for a pipe in between.
-    """
+    """Open a regular, non-empty file (see :mod:`core.data.regular_file`) or raise ImageError."""
     try:
-        mode = os.stat(path).st_mode
-        if not stat.S_ISREG(mode):
-            raise _not_regular(path, mode)
-        fh = open(path, "rb", opener=_nonblocking)
-    except OSError as exc:
-        raise _os_error(path, exc) from None
-    try:
-        st = os.fstat(fh.fileno())
-    except OSError as exc:
-        fh.close()
-        raise _os_error(path, exc) from None
-    if not stat.S_ISREG(st.st_mode):
-        fh.close()
-        raise _not_regular(path, st.st_mode)
-    if st.st_size == 0:
-        fh.close()
-        raise ImageError(path, "empty", "the file is empty (0 bytes); remove it")
-    return fh
+        return open_regular(path)
+    except FileProblem as exc:
+        raise ImageError(path, exc.kind, exc.reason) from None
 
 
 def _megapixels(w: int, h: int) -> str:
     return f"{w}x{h} ({w * h / 1e6:.0f} megapixels)"
 
 
-def _min_decoded_pixels(img: Image.Image) -> int:
-    """The fewest pixels this image can be decoded at (JPEG may shrink 8x per side)."""
+def _unshrinkable(img: Image.Image) -> Optional[str]:
+    """Why this image cannot be decoded at any size (None when some size fits)."""
     w, h = img.size
-    if img.format in _JPEG_FORMATS and len(getattr(img, "tile", ())) == 1:
+    if w * h <= MAX_DECODE_PIXELS:
+        return None
+    if w * h > MAX_PIXELS:
+        return f"at any size (limit {MAX_PIXELS / 1e6:.0f} megapixels)"
+    if img.format in _JPEG_FORMATS:  # libjpeg decodes at 1/8 scale at best
         r = _JPEG_MAX_REDUCTION
-        return ((w + r - 1) // r) * ((h + r - 1) // r)
-    return w * h
+        fits = ((w + r - 1) // r) * ((h + r - 1) // r) <= MAX_DECODE_PIXELS
+        return None if fits and len(getattr(img, "tile", ())) == 1 else _limit("even at 1/8 scale")
+    if img.format in huge.STREAM_FORMATS:
+        return None if huge.can_stream(img.format) else f"shrunk: {huge.missing_reason()}"
+    return _limit("(only JPEG, PNG, TIFF and WebP can be decoded shrunk)")
+
+
+def _limit(why: str) -> str:
+    return f"{why} (limit {MAX_DECODE_PIXELS / 1e6:.0f} megapixels)"
 
 
 def _oversized(path: str, img: Image.Image, why: str) -> ImageError:
     w, h = img.size
-    limit = MAX_DECODE_PIXELS
     return ImageError(path, "oversized",
                       f"{img.format or 'image'} of {_megapixels(w, h)} is too big to decode "
-                      f"{why} (limit {limit / 1e6:.0f} megapixels); resize it to a few thousand "
-                      "pixels per side or remove it")
+                      f"{why}; resize it to a few thousand pixels per side or remove it")
 
 
 # --------------------------------------------------------------------------- probing
@@ -270,14 +234,14 @@ def probe_file(path: Union[str, os.PathLike]) -> Tuple[ImageInfo, int]:
         nbytes = os.fstat(fh.fileno()).st_size
         img = _open(path, fh)
         try:
-            if _min_decoded_pixels(img) > MAX_DECODE_PIXELS:
-                raise _oversized(path, img, "even at 1/8 scale" if img.format in _JPEG_FORMATS
-                                 else "(only JPEGs can be decoded shrunk)")
+            why = _unshrinkable(img)
+            if why:
+                raise _oversized(path, img, why)
             if img.format == "PNG" and not _png_has_end(fh, nbytes):
                 raise ImageError(path, "corrupt", "the PNG is cut off (no end marker); "
                                  "re-download or re-export it")
-            w, h = img.size
-            if orientation(img) in SWAPPING_ORIENTATIONS:
+            w, h, turn = _geometry(img)
+            if turn in SWAPPING_ORIENTATIONS:
                 w, h = h, w
             info = ImageInfo(width=int(w), height=int(h), format=str(img.format or ""),
                              mode=str(img.mode), frames=frames(img))
@@ -308,9 +272,11 @@ def _decode(path: Union[str, os.PathLike],
     with _open_file(path) as fh:
         img = _open(path, fh)
         try:
-            return _decode_open(path, img, target)
+            return _decode_open(path, fh, img, target)
         except ImageError:
             raise
+        except huge.StreamError as exc:
+            raise ImageError(path, exc.kind, exc.reason) from None
         except Image.DecompressionBombError:  # e.g. a GIF frame or TIFF tile claiming too much
             raise _oversized(path, img, "(a frame or tile claims an enormous size)") from None
         except MemoryError:
@@ -327,26 +293,55 @@ def _decode(path: Union[str, os.PathLike],
             img.close()
 
 
-def _decode_open(path: str, img: Image.Image,
+def _geometry(img: Image.Image) -> Tuple[int, int, int]:
+    """(stored width, stored height, orientation) from the header.
+
+    Pillow turns a TIFF upright itself when loading it (and from Pillow 11 on
+    reports the turned size already), so a TIFF's stored size is read from its tags.
+    """
+    w, h = img.size
+    if img.format == "TIFF":
+        tags = img.tag_v2
+        w = int(tags.get(ExifTags.Base.ImageWidth, w))
+        h = int(tags.get(ExifTags.Base.ImageLength, h))
+    return w, h, orientation(img)
+
+
+def _streams(img: Image.Image, out_stored: Optional[Tuple[int, int]]) -> bool:
+    """Whether libvips decodes this one: a big PNG/TIFF/WebP asked for at a size that fits."""
+    return (out_stored is not None and img.format in huge.STREAM_FORMATS
+            and img.size[0] * img.size[1] > min(STREAM_ABOVE_PIXELS, MAX_DECODE_PIXELS)
+            and out_stored[0] * out_stored[1] <= MAX_DECODE_PIXELS
+            and huge.can_stream(img.format))
+
+
+def _decode_open(path: str, fh, img: Image.Image,
                  target: Callable[[int, int], Optional[Tuple[int, int]]]) -> np.ndarray:
-    stored_w, stored_h = img.size
-    turn = orientation(img)
+    stored_w, stored_h, turn = _geometry(img)
     swapped = turn in SWAPPING_ORIENTATIONS
     upright = (stored_h, stored_w) if swapped else (stored_w, stored_h)
     out = target(*upright)
     out_stored = None if out is None else ((out[1], out[0]) if swapped else out)
 
+    why = _unshrinkable(img)
+    if why:
+        raise _oversized(path, img, why)
+    if _streams(img, out_stored):
+        small = huge.decode_shrunk(fh, img.format, (stored_w, stored_h), out_stored)
+        return _upright_array(path, Image.fromarray(small), turn)
     if stored_w * stored_h > MAX_DECODE_PIXELS:
-        if img.format not in _JPEG_FORMATS or out_stored is None:
-            raise _oversized(path, img, "at full size" if out_stored is None
-                             else "(only JPEGs can be decoded shrunk)")
+        if out_stored is None or img.format not in _JPEG_FORMATS:
+            raise _oversized(path, img, _limit("at full size" if out_stored is None
+                                               else "at the size asked for"))
         img.draft(img.mode, out_stored)
         if img.size[0] * img.size[1] > MAX_DECODE_PIXELS:
-            raise _oversized(path, img, "even at 1/8 scale")
+            raise _oversized(path, img, _limit("even at 1/8 scale"))
     elif out_stored is not None and img.format in _JPEG_FORMATS:
         img.draft(img.mode, out_stored)  # cheaper decode; still >= the target size
 
     img.load()
+    if img.format == "TIFF" and turn != 1 and ExifTags.Base.Orientation not in img.tag_v2:
+        turn, out_stored = 1, out  # Pillow turned it upright and dropped the tag
     if img.format == "PNG" and turn == 1:
         turn = orientation(img)  # eXIf after the pixels is readable now
         if turn in SWAPPING_ORIENTATIONS:
@@ -355,6 +350,10 @@ def _decode_open(path: str, img: Image.Image,
     rgb = to_rgb(img)
     if out_stored is not None and rgb.size != out_stored:
         rgb = rgb.resize(out_stored, Image.Resampling.BILINEAR, reducing_gap=3.0)
+    return _upright_array(path, rgb, turn)
+
+
+def _upright_array(path: str, rgb: Image.Image, turn: int) -> np.ndarray:
     transpose = ORIENTATION_TRANSPOSE.get(turn)
     if transpose is not None:
         rgb = rgb.transpose(transpose)
