@@ -24,6 +24,7 @@ from core.errors import UserError
 # Module names under core.cli.commands, in the order --help lists them.
 COMMANDS: list[str] = [
     "inspect",
+    "audit",
     "train",
     "evaluate",
     "predict",

@@ -28,6 +28,7 @@ from typing import Any, Iterable, Optional, Union
 from core.data.dataset_report import DatasetReport, ImageRecord, Problem, report_warnings
 from core.data.duplicates import same_content_groups
 from core.data.folder_walk import FolderWalk, folder_key, loose_images, subfolders
+from core.data.grouped_split import pick_validation
 from core.data.imageio import IMAGE_EXTENSIONS, ImageError, probe_file
 from core.errors import DataError
 from core.events import CancelToken, Listener, Progress, emit
@@ -89,10 +90,15 @@ def scan_dataset(root: PathLike, listener: Optional[Listener] = None,
     populated = sorted({p[1] for p in probed if p[0] not in excluded})
     report.classes = populated
     label_of = {name: i for i, name in enumerate(populated)}
+    copies = {p.path for p in report.problems
+              if p.kind in ("duplicate", "cross_class_duplicate")}
     for path, name, subset, w, h, _ in probed:
+        record = ImageRecord(path=path, label=label_of.get(name, -1), class_name=name,
+                             width=w, height=h, subset=subset)
         if path not in excluded:
-            report.records.append(ImageRecord(path=path, label=label_of[name], class_name=name,
-                                              width=w, height=h, subset=subset))
+            report.records.append(record)
+        elif path in copies:
+            report.copies.append(record)
     report.warnings.extend(report_warnings(report, all_class_names))
     return report
 
@@ -242,6 +248,8 @@ class Split:
     val_fraction: float
     root: str = ""
     classes: list[str] = field(default_factory=list)
+    #: Near-duplicate groups (2+ images) kept on one side of the split; 0 without groups.
+    kept_together: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able; image paths are relative to ``root`` so a moved folder still works."""
@@ -261,7 +269,8 @@ class Split:
                     for r in records]
 
         return {"root": self.root, "seed": self.seed, "val_fraction": self.val_fraction,
-                "classes": list(self.classes), "train": pack(self.train),
+                "classes": list(self.classes), "kept_together": self.kept_together,
+                "train": pack(self.train),
                 "val": pack(self.val), "test": pack(self.test)}
 
     @classmethod
@@ -297,11 +306,19 @@ class Split:
             raise DataError(f"saved split: missing or bad seed/val_fraction ({exc})") from None
         return cls(train=unpack("train"), val=unpack("val"), test=unpack("test"), seed=seed,
                    val_fraction=val_fraction, root=base,
-                   classes=[str(c) for c in data.get("classes", [])])
+                   classes=[str(c) for c in data.get("classes", [])],
+                   kept_together=int(data.get("kept_together", 0) or 0))
 
 
-def split_dataset(report: DatasetReport, val_split: float = 0.2, seed: int = 42) -> Split:
+def split_dataset(report: DatasetReport, val_split: float = 0.2, seed: int = 42,
+                  groups: Optional[Iterable[Iterable[str]]] = None) -> Split:
     """Stratified, seeded train/validation split of ``report.records``.
+
+    ``groups``: near-duplicate groups (paths as in the records); every group
+    then lands wholly in training or wholly in validation
+    (:mod:`core.data.grouped_split`) and ``Split.kept_together`` counts the
+    groups of 2+ images kept together.  Without groups (or none of 2+ images)
+    the split is exactly the plain one described next.
 
     Each class is shuffled on its own (seeded by ``seed`` and the class name),
     so adding a class never reshuffles the others, and the result does not
@@ -319,6 +336,9 @@ def split_dataset(report: DatasetReport, val_split: float = 0.2, seed: int = 42)
         share = len(val) / max(1, len(train) + len(val))
         return Split(train=train, val=val, test=test, seed=int(seed), val_fraction=share,
                      root=report.root, classes=list(report.classes))
+    groups = [g for g in (list(x) for x in groups or ()) if len(g) >= 2]
+    if groups:
+        return _grouped_split(report, val_split, seed, groups)
     by_class: dict[str, list[ImageRecord]] = defaultdict(list)
     for rec in report.records:
         by_class[rec.class_name].append(rec)
@@ -339,3 +359,15 @@ def split_dataset(report: DatasetReport, val_split: float = 0.2, seed: int = 42)
     return Split(train=sorted(train, key=key), val=sorted(val, key=key), test=[],
                  seed=int(seed), val_fraction=float(val_split), root=report.root,
                  classes=list(report.classes))
+
+
+def _grouped_split(report: DatasetReport, val_split: float, seed: int,
+                   groups: list[list[str]]) -> Split:
+    records = report.records
+    val_idx, kept = pick_validation([r.class_name for r in records], [r.path for r in records],
+                                    groups, float(val_split), int(seed))
+    key = lambda r: (r.label, r.path)  # noqa: E731 - stable order for files and logs
+    val = sorted((records[i] for i in val_idx), key=key)
+    train = sorted((r for i, r in enumerate(records) if i not in val_idx), key=key)
+    return Split(train=train, val=val, test=[], seed=int(seed), val_fraction=float(val_split),
+                 root=report.root, classes=list(report.classes), kept_together=kept)

@@ -50,6 +50,9 @@ class DatasetReport:
     classes: list[str] = field(default_factory=list)
     records: list[ImageRecord] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    #: Byte-identical copies left out of ``records`` (each also a "duplicate" or
+    #: "cross_class_duplicate" problem); the audit still shows them with their twins.
+    copies: list[ImageRecord] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -194,7 +197,8 @@ def report_warnings(report: DatasetReport, all_class_names: list[str]) -> list[s
         if populated[big] > MAX_IMBALANCE * populated[small]:
             out.append(f"classes are imbalanced: '{big}' has {populated[big]} images but "
                        f"'{small}' only {populated[small]} (worse than 1:{MAX_IMBALANCE:g}); "
-                       "consider adding images or class weights")
+                       "training already counts the smaller classes' images more (class "
+                       f"weights 'auto'), but more images of '{small}' would help most")
     if report.layout == "split":
         for subset, per in report.subset_counts.items():
             for name, n in per.items():

@@ -1,0 +1,139 @@
+"""What an audit found, as typed data: for the window, the command line and the fixes.
+
+Paths are absolute inside the result; :meth:`AuditResult.to_dict` (the CLI's
+JSON) gives them relative to the data folder with "/" separators.  ``stamps``
+records what every file was when audited, so a fix can refuse a file that
+changed since (:mod:`core.audit.fixes`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import numpy as np
+
+from core.features.hashing import FileStamp
+
+
+@dataclass(frozen=True)
+class LabelIssue:
+    """An image whose given class is likely wrong, and the class the models suggest."""
+
+    path: str
+    given: str
+    suggested: str
+    score: float            # probability the given class is wrong (0..1)
+    conflict: bool = False  # a near-copy of it is filed under another class
+
+
+@dataclass(frozen=True)
+class Outlier:
+    """An image far from every other one; ``score`` is a robust z-score (4 = far out)."""
+
+    path: str
+    score: float
+
+
+@dataclass(frozen=True)
+class DuplicateGroup:
+    """Images that are copies of one another; ``classes`` in path order."""
+
+    paths: list[str]
+    classes: list[str]
+    exact: bool  # every member has the same bytes
+
+    @property
+    def cross_class(self) -> bool:
+        return len(set(self.classes)) > 1
+
+
+@dataclass(frozen=True)
+class AuditStage:
+    """Typed progress: stage ``index`` of ``count`` begins ("features", "duplicates", ...)."""
+
+    stage: str
+    index: int
+    count: int
+
+    @property
+    def message(self) -> str:
+        return f"audit step {self.index}/{self.count}: {self.stage}"
+
+
+@dataclass
+class AuditResult:
+    """Everything :func:`core.audit.audit.run_audit` found in one data folder."""
+
+    root: str
+    classes: list[str]
+    label_issues: list[LabelIssue] = field(default_factory=list)  # flagged, likeliest first
+    ranking: list[LabelIssue] = field(default_factory=list)       # every scored image
+    near_duplicates: list[DuplicateGroup] = field(default_factory=list)
+    outliers: list[Outlier] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    stamps: dict[str, FileStamp] = field(default_factory=dict)
+    paths: list[str] = field(default_factory=list)         # every audited image
+    image_classes: list[str] = field(default_factory=list)  # class of each path
+    vectors: Optional[np.ndarray] = None                   # (n, d) float16 features
+    features_computed: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def relpath(self, path: str) -> str:
+        try:
+            rel = os.path.relpath(path, self.root)
+        except ValueError:  # another drive on Windows
+            return path
+        return rel.replace(os.sep, "/")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON the ``audit`` command prints (keys documented in README)."""
+        rel = self.relpath
+        return {
+            "root": self.root,
+            "classes": list(self.classes),
+            "images": len(self.paths),
+            "label_issues": [{"path": rel(i.path), "given": i.given, "suggested": i.suggested,
+                              "score": round(i.score, 4)} for i in self.label_issues],
+            "near_duplicates": [[rel(p) for p in g.paths] for g in self.near_duplicates],
+            "outliers": [{"path": rel(o.path), "score": round(o.score, 2)}
+                         for o in self.outliers],
+            "notes": list(self.notes),
+            "skipped": [{"path": rel(p), "reason": r} for p, r in self.skipped],
+            "features_computed": self.features_computed,
+            "seconds": {k: round(v, 2) for k, v in self.timings.items()},
+        }
+
+    def to_text(self, limit: int = 15) -> str:
+        """A readable summary: counts, then the first ``limit`` of each finding."""
+        rel = self.relpath
+        cross = sum(1 for g in self.near_duplicates if g.cross_class)
+        lines = [f"Audit of {self.root}: {len(self.paths)} images, {len(self.classes)} classes "
+                 f"(features computed for {self.features_computed}, the rest known already)"]
+        lines.append(f"Likely wrong labels: {len(self.label_issues)}")
+        for i in self.label_issues[:limit]:
+            why = " (a copy of it is in another class)" if i.conflict else ""
+            lines.append(f"  {rel(i.path)}: filed as {i.given}, looks like {i.suggested} "
+                         f"({i.score:.0%}){why}")
+        _more(lines, len(self.label_issues), limit)
+        lines.append(f"Near-duplicate groups: {len(self.near_duplicates)} "
+                     f"({cross} spanning classes)")
+        for g in self.near_duplicates[:limit]:
+            lines.append("  " + ", ".join(rel(p) for p in g.paths)
+                         + (" [exact copies]" if g.exact else ""))
+        _more(lines, len(self.near_duplicates), limit)
+        lines.append(f"Outliers (far from every other image): {len(self.outliers)}")
+        for o in self.outliers[:limit]:
+            lines.append(f"  {rel(o.path)} (score {o.score:.1f})")
+        _more(lines, len(self.outliers), limit)
+        if self.skipped:
+            lines.append(f"Skipped (unreadable): {len(self.skipped)}")
+        lines.extend(f"Note: {n}" for n in self.notes)
+        return "\n".join(lines)
+
+
+def _more(lines: list[str], total: int, limit: int) -> None:
+    if total > limit:
+        lines.append(f"  ... and {total - limit} more (use --json for all)")

@@ -1,0 +1,80 @@
+"""``python main.py audit DATA_DIR``: near-duplicates, likely wrong labels and outliers.
+
+The backbone features come from the feature store in the app's data folder,
+so a second audit of the same folder computes only new or changed images
+(TensorFlow is not even started when nothing is new).  ``--json`` prints
+``label_issues`` (likeliest first: path, given, suggested, score),
+``near_duplicates`` (groups of paths) and ``outliers`` (path, score), paths
+relative to DATA_DIR with "/".  ``--undo`` reverses the last batch of fixes
+made in DATA_DIR (from the window), using the folder's journal.
+Ctrl+C stops cleanly; the features computed so far are kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from core.cli.options import add_setting
+from core.cli.terminal import printable
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "audit", help="find near-duplicates, likely wrong labels and outliers in DATA_DIR",
+        description="Audit a data folder with a pretrained backbone's features (kept in the "
+        "app's feature store): groups of near-copies (re-encoded, resized, cropped, "
+        "brightened, flipped), images whose class is likely wrong with the class they look "
+        "like, and images far from every other. Changes nothing in DATA_DIR.")
+    p.add_argument("data_dir", metavar="DATA_DIR", help="the folder holding the class folders")
+    p.add_argument("--backbone", default="MobileNetV2",
+                   help="a keras.applications name (see 'backbones'); default MobileNetV2")
+    p.add_argument("--weights", default="imagenet",
+                   help="imagenet (default), none (random: tells little), or a .h5 file")
+    add_setting(p, "--image-size", "model.image_size")
+    p.add_argument("--json", action="store_true", help="print the findings as JSON")
+    p.add_argument("--undo", action="store_true",
+                   help="undo the last batch of fixes made in DATA_DIR, then exit")
+    p.set_defaults(func=run)
+
+
+def _undo(data_dir: str) -> int:
+    from core.audit.fixes import FixJournal
+
+    outcome = FixJournal(data_dir).undo_last()
+    if not outcome.batch:
+        print("nothing to undo in " + printable(data_dir))
+        return 0
+    print(printable(outcome.describe()))
+    return 0 if not outcome.refused else 1
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.undo:
+        return _undo(args.data_dir)
+    from core.audit.audit import run_audit
+    from core.audit.result import AuditStage
+    from core.cli.console import ConsoleListener
+    from core.events import CancelToken, Log
+    from core.features.extract import FeatureModel
+
+    console = ConsoleListener()
+
+    def listener(event) -> None:
+        console(Log(event.message) if isinstance(event, AuditStage) else event)
+
+    cancel = CancelToken()
+    model = FeatureModel(args.backbone, args.weights, int(args.image_size or 0))
+    try:
+        result = run_audit(args.data_dir, model, listener=listener, cancel=cancel)
+    except KeyboardInterrupt:
+        cancel.cancel()
+        print("\ninterrupted: the features computed so far are kept; run the audit again "
+              "to continue", file=sys.stderr)
+        return 130
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        print(printable(result.to_text()))
+    return 0

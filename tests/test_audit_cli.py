@@ -1,0 +1,59 @@
+"""python main.py audit DATA_DIR --json: the schema, with the real tiny backbone and the store."""
+
+import io
+import json
+import shutil
+
+import numpy as np
+from PIL import Image
+
+from core.cli import main
+
+
+def _smooth(rng, base, size=96):
+    small = rng.integers(0, 256, (8, 8, 3)).astype(np.uint8)
+    arr = np.asarray(Image.fromarray(small).resize((size, size), Image.BICUBIC), np.float32)
+    arr = arr * 0.3 + base * 0.7 + rng.normal(0, 2, arr.shape)
+    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
+
+
+def _folder(root):
+    rng = np.random.default_rng(0)
+    for name, base in (("bright", 215), ("dark", 40)):
+        (root / name).mkdir(parents=True)
+        for i in range(12):
+            _smooth(rng, base).save(root / name / f"{name}_{i:02d}.png")
+    src = Image.open(root / "bright/bright_00.png")
+    src.transpose(Image.FLIP_LEFT_RIGHT).save(root / "bright/copy flipped.png")
+    buf = io.BytesIO()
+    Image.open(root / "dark/dark_03.png").save(buf, "JPEG", quality=75)
+    (root / "bright/copy_of_dark_03.jpg").write_bytes(buf.getvalue())  # a copy, wrong class
+    shutil.copyfile(root / "bright/bright_02.png", root / "bright/exact copy.png")
+    shutil.move(root / "dark/dark_05.png", root / "bright/dark_05.png")  # a wrong label
+
+
+def test_audit_json_schema_findings_and_the_store(tmp_path, tiny_weights, capsys):
+    data = tmp_path / "data"
+    _folder(data)
+    args = ["audit", str(data), "--backbone", "MobileNetV3Small", "--weights", tiny_weights,
+            "--image-size", "32", "--json"]
+    assert main(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {"label_issues", "near_duplicates", "outliers"} <= set(out)
+    for issue in out["label_issues"]:
+        assert set(issue) >= {"path", "given", "suggested", "score"}
+        assert not issue["path"].startswith("/") and "\\" not in issue["path"]
+    groups = [set(g) for g in out["near_duplicates"]]
+    assert {"bright/bright_00.png", "bright/copy flipped.png"} in groups
+    assert {"bright/bright_02.png", "bright/exact copy.png"} in groups
+    assert {"dark/dark_03.png", "bright/copy_of_dark_03.jpg"} in groups
+    wrong = {i["path"]: i for i in out["label_issues"]}
+    assert wrong["bright/dark_05.png"]["suggested"] == "dark"
+    assert wrong["bright/copy_of_dark_03.jpg"]["suggested"] == "dark"
+    assert out["label_issues"][0]["path"] in {"bright/dark_05.png", "bright/copy_of_dark_03.jpg"}
+    assert all(set(o) == {"path", "score"} for o in out["outliers"])
+    assert out["features_computed"] == 26  # 27 files, one of them an exact copy
+
+    assert main(args[:-1]) == 0  # the text summary, from the store this time
+    text = capsys.readouterr().out
+    assert "Near-duplicate groups: 3" in text and "computed for 0" in text
