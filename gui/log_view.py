@@ -13,8 +13,8 @@ import logging
 import time
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
-from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QPlainTextEdit
+
+from gui.widgets.following_log import FollowingLog
 
 LOGGER_NAME = "finetune_studio"
 
@@ -38,16 +38,11 @@ class QtLogHandler(logging.Handler):
             pass
 
 
-class LogView(QPlainTextEdit):
-    """Read-only, bounded log text, attached to the app's logger while alive."""
+class LogView(FollowingLog):
+    """Read-only, bounded log text that follows new lines, attached to the app's logger."""
 
     def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self.setReadOnly(True)
-        self.setMaximumBlockCount(5000)
-        font = QFont("monospace")
-        font.setStyleHint(QFont.TypeWriter)
-        self.setFont(font)
+        super().__init__(5000, parent)
         self.handler = QtLogHandler()
         self.handler.emitter.line.connect(self.append_line, Qt.QueuedConnection)
         logger = logging.getLogger(LOGGER_NAME)

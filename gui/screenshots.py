@@ -5,7 +5,9 @@ damaged file, so the Problems tab has something to show) in a temporary
 folder, opens it, waits for the real work -- the scan, thumbnails, TensorFlow,
 the layer tree, the augmentation previews -- and writes ``NN-<page>.png`` for
 each page.  The README's pictures come from here, so they show the app as it
-is, not as it was drawn.
+is, not as it was drawn.  ``--size 900x600`` takes them at the window's
+minimum size (and ``--size 1600x1000`` on a big screen), to check that every
+page is still usable there.
 """
 
 from __future__ import annotations
@@ -195,11 +197,19 @@ def take_screenshots(out_dir: str | Path, size: tuple[int, int] = (1280, 820)) -
 
 
 def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        print("usage: python -m gui.screenshots OUTDIR", file=sys.stderr)
-        return 2
-    for p in take_screenshots(argv[0]):
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m gui.screenshots",
+                                     description="Save a screenshot of every page.")
+    parser.add_argument("out_dir", metavar="OUTDIR")
+    parser.add_argument("--size", default="1280x820", metavar="WxH",
+                        help="window size (default 1280x820; the minimum is 900x600)")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        w, h = (int(v) for v in args.size.lower().split("x"))
+    except ValueError:
+        parser.error(f"--size {args.size!r}: write it as WIDTHxHEIGHT, e.g. 900x600")
+    for p in take_screenshots(args.out_dir, (w, h)):
         print(p)
     return 0
 

@@ -5,6 +5,11 @@
 after it appears and shows "Loading TensorFlow..." until ``ready`` arrives with
 the device in words ("CPU" or the GPU's name).  Later imports of TensorFlow
 anywhere in the app are then instant.
+
+The import goes through :func:`core.tfenv.start_tensorflow`, the CLI's way in:
+TensorFlow's C++ start-up lines ("failed call to cuInit: CUDA error", which
+reads like a crash to a CPU user) are left out of the terminal the app was
+started from; ``FTS_VERBOSE=1`` keeps them.
 """
 
 from __future__ import annotations
@@ -15,8 +20,10 @@ from PySide6.QtCore import QThread, Signal
 
 
 def describe_devices() -> str:
-    """'CPU' or 'GPU: <name>' (several GPUs are counted)."""
-    import tensorflow as tf
+    """'CPU' or 'GPU: <name>' (several GPUs are counted); starts TensorFlow quietly."""
+    from core.tfenv import start_tensorflow
+
+    tf = start_tensorflow()
 
     gpus = tf.config.list_physical_devices("GPU")
     if not gpus:

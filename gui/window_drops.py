@@ -1,8 +1,15 @@
-"""What the window does with files dropped on it.
+"""What the window does with files dropped on it, whichever page shows.
 
-A folder opens as the image folder (Data page), a project file opens the
-project; while a page that takes files itself shows (Predict: ``drop_paths``),
-other files go to that page.  A mixin of :class:`gui.main_window.MainWindow`.
+* a project file opens the project;
+* while a page that takes files itself shows (Predict: ``drop_paths``), every
+  other file and folder goes to that page;
+* a folder with sub-folders (one per class) opens as the image folder on the
+  Data page;
+* image files, and folders of images without sub-folders, are things to
+  classify: the window switches to the Predict page and hands them over.
+  (Until now they were refused without a word while another page showed.)
+
+A mixin of :class:`gui.main_window.MainWindow`.
 """
 
 from __future__ import annotations
@@ -13,44 +20,67 @@ from typing import Optional
 from core.project import PROJECT_SUFFIX
 
 
+def local_paths(mime) -> list[str]:
+    if mime is None or not mime.hasUrls():
+        return []
+    return [u.toLocalFile() for u in mime.urls() if u.isLocalFile() and u.toLocalFile()]
+
+
+def has_class_folders(folder: str) -> bool:
+    """Whether ``folder`` holds sub-folders (the Data page's layout: one per class)."""
+    try:
+        with os.scandir(folder) as entries:
+            return any(e.is_dir() and not e.name.startswith(".") for e in entries)
+    except OSError:
+        return False
+
+
+def is_image_file(path: str) -> bool:
+    from core.data.imageio import IMAGE_EXTENSIONS  # Pillow: loaded once the window is up
+
+    return os.path.isfile(path) and os.path.splitext(path)[1].lower() in IMAGE_EXTENSIONS
+
+
+def drop_plan(paths: list[str], page_takes_files: bool) -> Optional[tuple[str, list[str]]]:
+    """Where dropped ``paths`` go: ("project" | "page" | "data" | "predict", paths), or None."""
+    if not paths:
+        return None
+    project = next((p for p in paths if p.endswith(PROJECT_SUFFIX)), None)
+    if project is not None:
+        return "project", [project]
+    if page_takes_files:
+        return "page", paths
+    class_folder = next((p for p in paths if os.path.isdir(p) and has_class_folders(p)), None)
+    if class_folder is not None:
+        return "data", [class_folder]
+    to_classify = [p for p in paths if os.path.isdir(p) or is_image_file(p)]
+    return ("predict", to_classify) if to_classify else None
+
+
 class DropTarget:
     """Drag-and-drop handling of the main window (mixed into it; ``self`` is the window)."""
 
-    def dragEnterEvent(self, event) -> None:
-        if self._page_drop(event.mimeData()) or self._dropped_path(event.mimeData()) is not None:
+    def _plan(self, mime) -> Optional[tuple[str, list[str]]]:
+        return drop_plan(local_paths(mime), hasattr(self.current_page(), "drop_paths"))
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if self._plan(event.mimeData()) is not None:
             event.acceptProposedAction()
 
-    def _page_drop(self, mime) -> list:
-        """Files for the visible page when it takes drops itself (Predict), else []."""
-        page = self.current_page()
-        if not hasattr(page, "drop_paths") or not mime.hasUrls():
-            return []
-        paths = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
-        return [] if any(p.endswith(PROJECT_SUFFIX) for p in paths) else paths
-
-    def dropEvent(self, event) -> None:
-        paths = self._page_drop(event.mimeData())
-        if paths:
-            event.acceptProposedAction()
-            self.current_page().drop_paths(paths)
-            return
-        path = self._dropped_path(event.mimeData())
-        if path is None:
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        plan = self._plan(event.mimeData())
+        if plan is None:
             return
         event.acceptProposedAction()
-        if os.path.isdir(path):
+        where, paths = plan
+        if where == "project":
+            self.open_project(paths[0])
+        elif where == "page":
+            self.current_page().drop_paths(paths)
+        elif where == "data":
             self.show_page(0)
-            self.data_page.open_folder(path)
+            self.data_page.open_folder(paths[0])
         else:
-            self.open_project(path)
-
-    @staticmethod
-    def _dropped_path(mime) -> Optional[str]:
-        if not mime.hasUrls():
-            return None
-        for url in mime.urls():
-            if url.isLocalFile():
-                p = url.toLocalFile()
-                if os.path.isdir(p) or p.endswith(PROJECT_SUFFIX):
-                    return p
-        return None
+            index = next(i for i, p in enumerate(self.pages) if hasattr(p, "drop_paths"))
+            self.show_page(index)
+            self.pages[index].drop_paths(paths)

@@ -66,7 +66,102 @@ def test_open_folder_scans_and_shows_everything(qtbot, window, tmp_path, monkeyp
     page.seed_spin.setValue(7)
     assert window.state.config.data.val_split == pytest.approx(0.3)
     assert window.state.config.data.seed == 7
-    assert "11 of 36" in page.split_note.text()
+    # the note gives the split training will make (4 of 12 per class at 30 %), not 36 × 0.3
+    from core.data.dataset import split_dataset
+
+    split = split_dataset(report, 0.3, 7)
+    assert (len(split.train), len(split.val)) == (24, 12)
+    assert "12 of 36 images will be held back for validation and 24 used for training" in \
+        page.split_note.text()
+
+
+def test_the_split_note_and_the_train_page_give_the_exact_split(qtbot, window, tmp_path):
+    """Issue 15.9: "about 42 held back / about 167 training" while the split is 41/168: both
+    pages now count the split core.data.dataset.split_dataset makes."""
+    from core.data.dataset import split_dataset
+
+    root = generate_sample_dataset(tmp_path / "odd", classes=["a", "b", "c", "d", "e"],
+                                   per_class=41, size=32, seed=2)  # 205 × 0.2 = 41 ≠ 5 × 8
+    page = window.data_page
+    with qtbot.waitSignal(page.scan_finished, timeout=60000) as sig:
+        page.open_folder(str(root))
+    split = split_dataset(sig.args[0], 0.2, 42)
+    assert (len(split.train), len(split.val)) == (165, 40)
+    assert "40 of 205 images will be held back for validation and 165 used for training" in \
+        page.split_note.text()
+    window.show_page(3)
+    assert "165 training images" in window.pages[3].steps_hint.text()
+
+
+def written(chart) -> list:
+    """The class names the chart's axis draws now: (rect, flags, text), as pyqtgraph lays out."""
+    from PySide6.QtGui import QImage, QPainter
+
+    image = QImage(400, 400, QImage.Format_ARGB32)
+    painter = QPainter(image)
+    try:
+        return chart.plot.getAxis("left").generateDrawSpecs(painter)[2]
+    finally:
+        painter.end()
+
+
+def test_eight_class_names_never_overlap_and_orange_bars_are_explained(qtbot):
+    """Issue 15.9: the bar chart's class names overlapped with eight classes, and nothing said
+    what the orange bars mean."""
+    from gui.pages.data.class_chart import ClassBarChart
+
+    chart = ClassBarChart()
+    qtbot.addWidget(chart)
+    chart.resize(330, 200)
+    chart.show()
+    for n in (8, 40):
+        names = [f"vegetable_class_{i:02d}" for i in range(n)]
+        values = [100] * (n - 1) + [10]
+        chart.set_counts(names, values)
+        qtbot.waitUntil(lambda: len(written(chart)) > 0, timeout=5000)
+        texts = written(chart)
+        rects = [r for r, _flags, _text in texts]
+        for i, a in enumerate(rects):
+            assert not any(a.intersects(b) for b in rects[i + 1:]), (n, [t for *_r, t in texts])
+        assert all(len(t) <= 16 for t in chart.tick_labels)  # long names are cut with "…"
+        assert len(set(chart.tick_labels)) == len(chart.tick_labels)  # and still differ
+        assert all(name in chart.toolTip() for name in names)  # the tooltip has them all
+        assert "fewer than a third of the largest class" in chart.legend_text()
+    chart.set_counts(["a", "b"], [10, 9])
+    assert "fewer than a third" not in chart.legend_text()  # no orange bar, no orange legend
+
+
+def test_a_warning_alone_is_not_a_problem_and_counts_match_inspect(qtbot, window, tmp_path,
+                                                                   capsys):
+    """Issue 15.9: "Problems (1)" over "No problems found" when the one item was a warning;
+    the imbalance tip suggested class weights, which training applies itself; non-image files
+    counted as skipped while `inspect` does not count them."""
+    from core.cli import main as cli_main
+
+    root = tmp_path / "skewed"
+    generate_sample_dataset(root, classes=["many"], per_class=60, size=32, seed=3)
+    generate_sample_dataset(root, classes=["few"], per_class=10, size=32, seed=4)
+    (root / "many" / "notes.txt").write_text("not an image")
+    page = window.data_page
+    with qtbot.waitSignal(page.scan_finished, timeout=60000):
+        page.open_folder(str(root))
+    assert page.tabs.tabText(1) == "Problems (1 warning)"
+    assert page.problem_path.text().startswith("No files were skipped")
+    assert "imbalanced" in page.warnings_label.text()
+    assert "consider" not in page.warnings_label.text()
+    assert "already counts the smaller classes" in page.warnings_label.text()
+    assert "skipped" not in page.summary_label.text()
+    assert "1 non-image file ignored" in page.summary_label.text()
+
+    broken = root / "few" / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 40)
+    with qtbot.waitSignal(page.scan_finished, timeout=60000):
+        page.rescan()
+    assert page.tabs.tabText(1) == "Problems (1 skipped, 1 warning)"
+    assert "1 file skipped" in page.summary_label.text()
+    capsys.readouterr()
+    cli_main(["inspect", str(root)])
+    assert "Problems: 1 files left out" in capsys.readouterr().out  # the same count
 
 
 def test_unusable_folder_and_missing_folder_are_explained(qtbot, window, tmp_path):

@@ -143,3 +143,53 @@ def test_stopped_run_without_results_says_so(qtbot, window, tmp_path):
     window.state.set_run(str(run.path))
     assert page.empty_label.isVisible()
     assert "stopped before its first epoch" in page.empty_label.text()
+
+
+def _run_with(tmp_path, name, confusion):
+    """A run folder whose metrics.json holds ``confusion`` (two classes), its images real files.
+
+    The metrics come from core.infer.metrics.compute_metrics on made-up answers: what the page
+    shows of them needs no model.
+    """
+    from core.infer.metrics import compute_metrics
+
+    classes = ["bright", "dark"]
+    y_true, probs, paths = [], [], []
+    folder = tmp_path / f"{name}-images"
+    folder.mkdir()
+    for t, row in enumerate(confusion):
+        for p, count in enumerate(row):
+            for _ in range(count):
+                path = folder / f"{len(paths):03d}.png"
+                Image.fromarray(np.full((8, 8, 3), 200 if t == 0 else 50, np.uint8)).save(path)
+                y_true.append(t)
+                probs.append([0.8, 0.2] if p == 0 else [0.2, 0.8])
+                paths.append(str(path))
+    run = RunFolder(tmp_path / name)
+    run.path.mkdir()
+    run.update_run_info(status="completed")
+    run.write_metrics(compute_metrics(y_true, np.array(probs), classes, paths).to_dict())
+    return run.path
+
+
+def test_opens_on_the_mistakes_and_warns_when_the_set_is_small(qtbot, window, tmp_path):
+    """Issue 15.10: the page opened on an empty "Images in the chosen cell" tab while the
+    mistakes tab had content, and nothing said that 12 images make noisy percentages."""
+    page = window.pages[4]
+    window.show_page(4)
+    small = _run_with(tmp_path, "small", [[5, 1], [0, 6]])
+    with qtbot.waitSignal(page.metrics_shown, timeout=10000):
+        window.state.set_run(str(small))
+    assert page.content.tabs.currentIndex() == 1  # "Mistakes (1)"
+    assert page.content.tabs.tabText(1).startswith("Mistakes (1)")
+    # 11 of 12 right: the Wilson 95 % interval is 64.6 %..98.5 %
+    assert "95 % interval 65%–99%" in page.summary_label.text()
+    caution = page.content.caution_label
+    assert caution.isVisible() and "Only 12 images" in caution.text()
+    assert "'bright' 6" in caution.text() and "'dark' 6" in caution.text()  # classes under 10
+
+    large = _run_with(tmp_path, "large", [[60, 0], [0, 60]])
+    with qtbot.waitSignal(page.metrics_shown, timeout=10000):
+        window.state.set_run(str(large))
+    assert not page.content.caution_label.isVisible()  # 120 images, 60 per class
+    assert page.content.tabs.currentIndex() == 0  # no mistakes: the cell tab and its hint

@@ -87,8 +87,15 @@ def test_predict_drop_gradcam_and_csv(qtbot, window, trained_run, tmp_path):
     assert cards.data(good, PredictionModel.ImageRole) is overlay
     diff = np.abs(_image_pixels(overlay).astype(int) - _image_pixels(thumb).astype(int))
     assert diff.mean() > 5  # colour really was laid over the picture
+    # the colours are explained, and the plain picture is one click away (issue 15.11)
+    assert page.gradcam_bar.legend.isVisible() and page.gradcam_bar.plain_button.isVisible()
+    page.gradcam_bar.plain_button.click()
+    assert cards.data(good, PredictionModel.ImageRole) is thumb
+    page.gradcam_bar.plain_button.click()
+    assert cards.data(good, PredictionModel.ImageRole) is overlay
     page.gradcam_check.setChecked(False)
     assert cards.data(good, PredictionModel.ImageRole) is thumb
+    assert not page.gradcam_bar.legend.isVisible()
     page.card_view.grab()  # the delegate paints every kind of card without error
 
     # 4. CSV with the CLI's columns
@@ -119,3 +126,71 @@ def test_predict_without_a_model_says_what_to_do(qtbot, window, tmp_path):
     assert not page.add_paths([str(tmp_path)])
     assert page.banner.isVisible() and "train one" in page.banner.text()
     assert not window.runner.is_busy()
+
+
+def test_a_tflite_model_turns_gradcam_off_and_says_why(qtbot, window, trained_run, tmp_path):
+    """Issue 15.11: opening a TFLite model unticked Grad-CAM without a word; now the switch is
+    disabled with the reason beside it and in its tooltip, and comes back with a Keras model."""
+    import tensorflow as tf
+
+    from core.infer.loaders import load_predictor
+
+    model = load_predictor(str(trained_run)).model
+    tflite = tmp_path / "model.tflite"
+    tflite.write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+    window.state.set_run(str(trained_run))
+    window.show_page(PREDICT_INDEX)
+    page = window.current_page()
+    page.gradcam_check.setChecked(True)
+    with qtbot.waitSignal(page.model_loaded, timeout=120000):
+        assert page.open_model(str(tflite))
+    assert not page.gradcam_check.isChecked() and not page.gradcam_check.isEnabled()
+    note = page.gradcam_bar.note
+    assert note.isVisible() and "TensorFlow Lite" in note.text() and "gradients" in note.text()
+    assert note.text() == page.gradcam_check.toolTip()
+    with qtbot.waitSignal(page.predictions_ready, timeout=120000):
+        page.add_paths([str(Path(trained_run).parent / "data" / "bright" / "bright_0.png")])
+    assert note.isVisible()  # still said after predicting (a banner would be gone by now)
+
+    page.use_current_model()  # back to the run's Keras model: Grad-CAM is on again
+    assert page.gradcam_check.isEnabled() and page.gradcam_check.isChecked()
+    assert not note.isVisible()
+    qtbot.waitUntil(lambda: not window.runner.is_busy(), timeout=120000)
+
+
+def _drop(window, paths):
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    event = QDropEvent(QPointF(10, 10), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    window.dropEvent(event)
+    return event
+
+
+def test_images_dropped_on_another_page_go_to_predict(qtbot, window, trained_run, tmp_path):
+    """Issue 15.11: image files (or a folder of images without class folders) dropped while
+    another page shows were refused silently; they now open the Predict page and are
+    classified.  A folder with class sub-folders still opens on the Data page."""
+    import shutil
+
+    data = Path(trained_run).parent / "data"
+    window.state.set_run(str(trained_run))
+    predict = window.pages[PREDICT_INDEX]
+    window.show_page(0)
+    with qtbot.waitSignal(predict.predictions_ready, timeout=120000) as sig:
+        assert _drop(window, [data / "bright" / "bright_0.png"]).isAccepted()
+    assert window.current_page() is predict and sig.args == [1]
+
+    loose = tmp_path / "new photos"
+    loose.mkdir()
+    for name in ("dark_1.png", "dark_2.png"):
+        shutil.copy(data / "dark" / name, loose / name)
+    window.show_page(3)
+    with qtbot.waitSignal(predict.predictions_ready, timeout=120000) as sig:
+        assert _drop(window, [loose]).isAccepted()
+    assert window.current_page() is predict and sig.args == [2]
+    assert window.state.config.data.data_dir == ""  # not taken for an image folder
+
+    window.show_page(4)
+    with qtbot.waitSignal(window.data_page.scan_finished, timeout=60000):
+        _drop(window, [data])  # bright/ and dark/: a dataset
+    assert window.current_page() is window.data_page

@@ -59,8 +59,8 @@ def test_compare_two_runs_shows_diff_and_curves(qtbot, window, two_runs):
     assert {cmp.a.id, cmp.b.id} == {ia, ib}
     assert page.compare_box.isVisible()
     keys = [page.diff_table.item(r, 0).text() for r in range(page.diff_table.rowCount())]
-    assert "train.learning_rate" in keys and "model.backbone" in keys
-    row = keys.index("train.learning_rate")
+    assert "Learning rate 1" in keys and "Backbone" in keys  # the window's words
+    row = keys.index("Learning rate 1")
     assert {page.diff_table.item(row, 1).text(), page.diff_table.item(row, 2).text()} == {
         "0.001", "0.0005"}
     lengths = sorted(len(s["x"]) for s in page.compare_series.values())
@@ -68,6 +68,68 @@ def test_compare_two_runs_shows_diff_and_curves(qtbot, window, two_runs):
     assert max(max(s["val_accuracy"]) for s in page.compare_series.values()) == pytest.approx(0.9)
     page.select_ids([ia])
     assert not page.compare_box.isVisible()
+
+
+def rewrite_config(run: Path, change) -> None:
+    """Change a fake run's config.json the way another front end would have written it."""
+    from core.config import StudioConfig
+    from core.runs.folder import RunFolder
+
+    rf = RunFolder(run)
+    cfg = StudioConfig.load(rf.config_path)
+    change(cfg)
+    rf.save_config(cfg)
+
+
+def test_a_window_run_and_the_same_cli_run_have_the_same_settings(qtbot, window, tmp_path):
+    """Issue 15.5: the window stores augment.transforms [] under the preset "light", the CLI the
+    preset spelled out; the comparison resolves both and finds no difference."""
+    from core.data.augment import preset_config
+
+    base = default_runs_dir()
+    a = make_run(base / "20261101-100000-window")
+    b = make_run(base / "20261101-110000-cli", created=2000.0)
+    rewrite_config(b, lambda cfg: setattr(cfg, "augment", preset_config("light")))
+    h = RunHistory()
+    ia, ib = h.record_run(a), h.record_run(b)
+    page = runs_page(window)
+    with qtbot.waitSignal(page.compared, timeout=5000):
+        page.select_ids([ia, ib])
+    assert page.compare_box.differences == []
+    assert "same settings" in page.compare_box.title.text()
+    assert page.compare_box.cell_texts() == [("(no differences)", "", "")]
+
+
+def test_long_differences_are_summarised_and_keep_both_columns_in_view(qtbot, window):
+    """Issue 15.5: a list of transforms is summarised in its cell (the whole value in the
+    tooltip), and run B's column stays inside the table however long run A's value is."""
+    from core.data.augment import preset_config
+
+    base = default_runs_dir()
+    a = make_run(base / "20261101-100000-heavy")
+    b = make_run(base / "20261101-110000-light", created=2000.0)
+    rewrite_config(a, lambda cfg: (setattr(cfg, "augment", preset_config("heavy")),
+                                   setattr(cfg.train, "fine_tune_epochs", 3)))
+    h = RunHistory()
+    ia, ib = h.record_run(a), h.record_run(b)
+    window.resize(900, 600)
+    page = runs_page(window)
+    with qtbot.waitSignal(page.compared, timeout=5000):
+        page.select_ids([ia, ib])
+    rows = {label: (va, vb) for label, va, vb in page.compare_box.cell_texts()}
+    assert rows["Phase 2 (fine-tune)"] == ("3", "10")
+    assert rows["Preset"] == ("heavy", "light")
+    steps = rows["Augmentation steps"]
+    assert steps[0].startswith("9 transforms: HorizontalFlip") and len(steps[0]) <= 40
+    table = page.diff_table
+    r = [label for label, _a, _b in page.compare_box.cell_texts()].index("Augmentation steps")
+    assert '"CoarseDropout"' in table.item(r, 1).toolTip()  # the full value, as JSON
+    assert "augment.transforms" in table.item(r, 0).toolTip()
+    qtbot.waitUntil(lambda: table.viewport().width() > 0)
+    header = table.horizontalHeader()
+    assert header.sectionViewportPosition(2) + header.sectionSize(2) <= \
+        table.viewport().width() + 1
+    assert header.sectionSize(2) >= 60  # B's values can be read
 
 
 def test_open_sets_run_and_model(qtbot, window, two_runs):

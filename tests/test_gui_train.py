@@ -15,7 +15,7 @@ from core.events import BatchEnd, EpochEnd
 from core.runs.folder import RunFolder
 from gui.pages.train.lr_spin import LearningRateSpin
 from gui.pages.train.page import TrainPage, runs_base_dir
-from gui.pages.train.run_panel import format_duration
+from gui.durations import format_duration
 from weights_fixture import make_bright_dark, tiny_config
 
 
@@ -106,11 +106,16 @@ def test_start_trains_with_live_curves_and_sets_the_run(qtbot, window, tmp_path,
     page = ready_page(qtbot, window, tmp_path, tiny_weights)  # 3 head epochs + 1 fine-tune epoch
     assert page.start_button.isEnabled() and not page.stop_button.isEnabled()
     assert "steps per epoch" in page.steps_hint.text() or "step per epoch" in page.steps_hint.text()
-    batches, epochs = [], []
+    batches, epochs, status_bar = [], [], []
+
+    def watch(ev):
+        (batches if isinstance(ev, BatchEnd) else epochs if isinstance(ev, EpochEnd)
+         else []).append(ev)
+        if isinstance(ev, BatchEnd) and ev.phase == "fine_tune":
+            status_bar.append(window.job_label.text())  # the window's handler ran first
+
     meter = StallMeter()
-    page.run_started.connect(lambda job: job.progress.connect(
-        lambda ev: (batches if isinstance(ev, BatchEnd) else epochs if isinstance(ev, EpochEnd)
-                    else []).append(ev)))
+    page.run_started.connect(lambda job: job.progress.connect(watch))
     meter.start()
     with qtbot.waitSignal(page.run_finished, timeout=180000) as sig:
         page.start_button.click()
@@ -145,6 +150,23 @@ def test_start_trains_with_live_curves_and_sets_the_run(qtbot, window, tmp_path,
     assert page.device_label.text().startswith("Device: CPU")
     assert "Next" in page.banner.text() and "Evaluate" in page.banner.text()
     assert "head epoch 3/3" in page.log.toPlainText()
+    # issue 15.8: the status bar follows fine-tuning (not "computing validation features")
+    assert status_bar and all(t.startswith("Fine-tuning the backbone · epoch 1/1")
+                              for t in status_bar)
+    # the best epoch is starred on the curves and named within its phase too
+    assert curves.best_x == float(result.best_epoch) and curves.best_point() is not None
+    assert f"best: epoch {result.best_epoch} (" in page.status_label.text()
+    # issue 15.3: the duration is run.json's, the figure the Runs page shows
+    seconds = RunFolder(run_dir).run_info().seconds
+    assert f"after {format_duration(seconds)} of training" in page.status_label.text()
+    runs = next(p for p in window.pages if p.key == "runs")
+    runs.refresh()
+    col = [runs.model.headerData(c, Qt.Horizontal) for c in range(runs.model.columnCount())]
+    row = [runs.proxy.index(0, c).data() for c in range(runs.proxy.columnCount())]
+    assert row[col.index("Training time")] == format_duration(seconds)
+    assert row[col.index("Val accuracy")] == f"{result.metrics.accuracy:.1%}"
+    assert f"{result.metrics.accuracy:.1%} on {result.metrics.n_images} validation images" in \
+        page.status_label.text()
     assert page.start_button.isEnabled() and not page.resume_button.isEnabled()
     assert page.settings_host.isEnabled()
     page.next_button.click()
@@ -185,6 +207,10 @@ def test_stop_keeps_the_best_epoch_and_resume_continues(qtbot, window, tmp_path,
     resumed = sig2.args[0]
     assert resumed.status == "completed" and resumed.run_dir == result.run_dir
     assert len(run.history()) == 8
+    assert page.log.at_bottom()  # issue 15.8: the log still follows after Resume
+    # both sessions' training time, as run.json records it (not only the resumed part)
+    assert f"after {format_duration(run.run_info().seconds)} of training" in \
+        page.status_label.text()
     assert page.curves.val_x == [float(i) for i in range(1, 9)]
     assert not page.resume_button.isEnabled()
 
@@ -241,3 +267,81 @@ def test_closing_the_window_while_training_stops_the_run(qtbot, window, tmp_path
     assert job.result.status == "stopped" and job.result.run_dir == run_dir
     assert RunFolder(run_dir).run_info().status == "stopped"
     assert job.wait(0) and not live_jobs()  # the worker thread has ended
+
+
+def test_status_bar_follows_the_phase_and_the_curves_mark_the_best_epoch(qtbot, window):
+    """Issue 15.8: the status bar kept "computing validation features 100%" through the
+    fine-tuning; the best epoch was not marked on the curves; the legend sat over the
+    "fine-tuning" marker.  Events as the engine sends them, through the window's handlers."""
+    from core.events import PhaseStarted, Progress
+
+    page = window.pages[3]
+    window.show_page(3)
+    events = [Progress(10, 10, "computing validation features"),
+              PhaseStarted("head", 2, 3, 1e-3)]
+    accs = {("head", 1): 0.6, ("head", 2): 0.9, ("fine_tune", 1): 0.8, ("fine_tune", 2): 0.85}
+    for phase, epochs in (("head", 2), ("fine_tune", 2)):
+        if phase == "fine_tune":
+            events.append(PhaseStarted("fine_tune", 2, 3, 1e-4))
+        for epoch in (1, 2):
+            events += [BatchEnd(phase, epoch, epochs, step, 3, 50.0, 1.0,
+                                {"loss": 0.5, "accuracy": 0.7}) for step in (1, 2, 3)]
+            events.append(EpochEnd(phase, epoch, epochs, {
+                "loss": 0.5, "accuracy": 0.7, "val_loss": 1 - accs[(phase, epoch)],
+                "val_accuracy": accs[(phase, epoch)]}, 1.0))
+    seen = []
+    for ev in events:
+        window._on_job_event(ev)
+        page._on_event(ev)
+        if isinstance(ev, BatchEnd) and ev.phase == "fine_tune" and ev.epoch == 1 and ev.step == 2:
+            seen.append((window.job_label.text(), window.job_progress.value(),
+                         window.job_progress.maximum()))
+    assert seen == [("Fine-tuning the backbone · epoch 1/2", 2, 6)]
+    assert "validation features" not in window.job_label.text()
+
+    curves = page.curves
+    assert curves.best_x == 2.0  # head epoch 2: 90 %, the best of the four
+    assert curves.best_point() == (2.0, {"loss": pytest.approx(0.1), "accuracy": 0.9})
+    assert all(plot.plotItem.legend is None for plot in curves.plots.values())  # nothing on top
+    assert curves.legend.isVisible() and "best epoch" in curves.legend.text()
+    log = page.log.toPlainText().splitlines()
+    assert [line for line in log if "best so far" in line][-1].endswith(
+        "val_accuracy 0.9000  ★ best so far")
+
+
+def test_best_epoch_is_given_within_its_phase_too():
+    from gui.pages.train.outcome import best_epoch_text
+
+    history = [{"phase": "head", "epoch": e, "global_epoch": e} for e in range(1, 11)] + \
+        [{"phase": "fine_tune", "epoch": e, "global_epoch": 10 + e} for e in range(1, 11)]
+    totals = {"head": 10, "fine_tune": 10}
+    assert best_epoch_text(history, 12, totals) == "epoch 12 (fine-tune 2/10)"
+    assert best_epoch_text(history, 3, totals) == "epoch 3 (head 3/10)"
+    assert best_epoch_text([], 0, totals) == ""
+
+
+def test_the_log_keeps_following_new_lines_when_it_gets_shorter(qtbot):
+    """Issue 15.8: after Resume the run log stopped following new lines: the view got shorter
+    (a banner, the curves) while it sat at the bottom, and Qt then leaves it where it was."""
+    from PySide6.QtWidgets import QAbstractSlider
+
+    from gui.widgets.following_log import FollowingLog
+
+    log = FollowingLog(max_lines=150)
+    qtbot.addWidget(log)
+    log.resize(400, 300)
+    log.show()
+    for i in range(100):
+        log.appendPlainText(f"line {i}")
+    qtbot.waitUntil(log.at_bottom)
+    log.resize(400, 120)  # the page's layout changed
+    for i in range(80):  # past max_lines: old lines drop off the top
+        log.appendPlainText(f"more {i}")
+    qtbot.waitUntil(log.at_bottom, timeout=2000)
+    bar = log.verticalScrollBar()
+    bar.triggerAction(QAbstractSlider.SliderPageStepSub)  # the user scrolls up to read
+    log.appendPlainText("while reading")
+    assert not log.at_bottom()  # not yanked down while reading
+    bar.triggerAction(QAbstractSlider.SliderToMaximum)
+    log.appendPlainText("back")
+    qtbot.waitUntil(log.at_bottom, timeout=2000)

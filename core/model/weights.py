@@ -25,7 +25,7 @@ import urllib.request
 from pathlib import Path
 from typing import Optional
 
-from core.model.backbones import BackboneSpec, get_backbone
+from core.model.backbones import BackboneSpec, get_backbone, resolve_image_size
 from core.errors import WeightsError
 from core.events import CancelToken, Listener, Log, Progress, emit
 from core.fsutil import atomic_file
@@ -291,3 +291,20 @@ def resolve_weights(model_cfg, image_size: int, listener: Optional[Listener] = N
     if choice.lower() in ("none", ""):
         return None
     return str(check_weights_file(choice, spec, image_size))
+
+
+def fetch_imagenet_for(model_cfg, listener: Optional[Listener] = None,
+                       cancel: Optional[CancelToken] = None) -> Path:
+    """Download (once) the ImageNet file ``model_cfg``'s backbone will start from at its size.
+
+    The Model page's "Download now": the same file training would fetch, ahead of time.
+    """
+    spec = get_backbone(model_cfg.backbone)
+    size = resolve_image_size(spec, model_cfg.image_size, "imagenet")
+    return ensure_imagenet_weights(spec, listener=listener, cancel=cancel, image_size=size)
+
+
+def check_weights_file_for(model_cfg, path: str | os.PathLike) -> Path:
+    """Check that ``path`` fits ``model_cfg``'s backbone at the size it would be built with."""
+    spec = get_backbone(model_cfg.backbone)
+    return check_weights_file(path, spec, resolve_image_size(spec, model_cfg.image_size, str(path)))

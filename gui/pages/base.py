@@ -4,6 +4,13 @@ an obvious "Next" button, so a first-time user always knows where to go.
 A page gets the :class:`gui.state.AppState` (the settings) and the
 :class:`gui.jobs.JobRunner` (the one long job) from the window; it keeps no
 copy of any setting.
+
+Everything between the title and the footer sits in a scroll area.  The
+window's minimum size is smaller than some pages' content (a long message in
+the banner makes any page taller), and Qt squeezes a layout below its own
+minimum when the window is forced smaller: boxes became unreadable slivers and
+buttons read "rt trair".  In a scroll area the content keeps its minimum size
+and scrolls instead; pages give their lists and tables sensible minimum heights.
 """
 
 from __future__ import annotations
@@ -12,8 +19,8 @@ from typing import Optional
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea,
+                               QSizePolicy, QVBoxLayout, QWidget)
 
 from gui.jobs import JobRunner
 from gui.state import AppState
@@ -42,6 +49,18 @@ class Banner(QLabel):
         self.hide()
 
 
+class PageContent(QWidget):
+    """The scrolled part of a page.  Asked how tall it must be at a width, it answers with its
+    layout's *minimum* height there: the scroll area then scrolls only when the content cannot
+    shrink any further (its preferred height would make a big window scroll too)."""
+
+    def heightForWidth(self, width: int) -> int:  # noqa: N802 - Qt's name
+        lay = self.layout()
+        if lay is not None and lay.hasHeightForWidth():
+            return max(lay.minimumHeightForWidth(width), self.minimumSizeHint().height())
+        return super().heightForWidth(width)
+
+
 class Page(QWidget):
     """Base class: subclasses fill ``self.body`` (a QVBoxLayout)."""
 
@@ -57,20 +76,33 @@ class Page(QWidget):
         self.state = state
         self.runner = runner
         outer = QVBoxLayout(self)
-        outer.setContentsMargins(24, 18, 24, 14)
-        outer.setSpacing(10)
+        outer.setContentsMargins(20, 14, 20, 12)
+        outer.setSpacing(8)
         self.title_label = QLabel(self.title)
         self.title_label.setObjectName("pageTitle")
+        outer.addWidget(self.title_label)
+        self.scroll = QScrollArea()
+        self.scroll.setObjectName("pageScroll")
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.NoFrame)
+        content = PageContent()
+        content.setObjectName("pageContent")
+        inner = QVBoxLayout(content)
+        inner.setContentsMargins(0, 0, 4, 0)  # room for the scroll bar's edge
+        inner.setSpacing(10)
         self.intro_label = QLabel(self.intro)
         self.intro_label.setObjectName("pageIntro")
         self.intro_label.setWordWrap(True)
-        outer.addWidget(self.title_label)
-        outer.addWidget(self.intro_label)
+        inner.addWidget(self.intro_label)
         self.banner = Banner()
-        outer.addWidget(self.banner)
+        inner.addWidget(self.banner)
         self.body = QVBoxLayout()
         self.body.setSpacing(10)
-        outer.addLayout(self.body, 1)
+        inner.addLayout(self.body, 1)
+        self.scroll.setWidget(content)
+        self.scroll.viewport().setAutoFillBackground(False)  # the page's own background
+        content.setAutoFillBackground(False)
+        outer.addWidget(self.scroll, 1)
         footer = QHBoxLayout()
         self.footer = footer
         footer.addStretch(1)

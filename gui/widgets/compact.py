@@ -19,7 +19,8 @@ from typing import Optional
 
 from PySide6.QtCore import QCoreApplication, QEvent, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
-from PySide6.QtWidgets import QComboBox, QSizePolicy, QWidget
+from PySide6.QtWidgets import (QComboBox, QLabel, QScrollArea, QSizePolicy, QTabWidget,
+                               QWidget)
 
 COMBO_CHARS = 14  # the width a combo box shrinks to, in characters
 _TIP = "_fts_compact_tip"  # the combo's own tooltip, kept under the current text
@@ -50,6 +51,69 @@ def compact_combos(root: QWidget, chars: int = COMBO_CHARS) -> None:
     """:func:`compact_combo` on every combo box inside ``root`` (call after building it)."""
     for combo in root.findChildren(QComboBox):
         compact_combo(combo, chars)
+
+
+class ColumnScroll(QScrollArea):
+    """A scroll area that scrolls up and down only, and is always as wide as its content needs.
+
+    With its horizontal scroll bar off, a plain ``QScrollArea`` lets a splitter
+    make it narrower than its content, which is then cut off at the right (the
+    Train page's settings, the Augment page's controls).  This one asks for its
+    content's minimum width, measured afresh whenever the layout asks.
+    """
+
+    def __init__(self, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        hint = super().minimumSizeHint()
+        inner = self.widget()
+        if inner is not None:
+            width = (inner.minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width()
+                     + 2 * self.frameWidth())
+            hint.setWidth(max(hint.width(), width))
+        return hint
+
+
+class WrapLabel(QLabel):
+    """A word-wrapped label whose minimum height is what its text needs at its present width.
+
+    Qt guesses a wrapped label's minimum height for a width of its own choosing;
+    in a narrow column the text needs more lines than that, and the boxes
+    around it were squeezed to make room.  This label tells the layout the
+    truth, and asks again when its width changes.
+    """
+
+    def __init__(self, text: str = "", parent: Optional[QWidget] = None) -> None:
+        super().__init__(text, parent)
+        self.setWordWrap(True)
+        self._for_width = -1
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        hint = super().minimumSizeHint()
+        if self.width() > 0 and self.text():
+            hint.setHeight(max(hint.height(), self.heightForWidth(self.width())))
+        return hint
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        if event.size().width() != self._for_width:
+            self._for_width = event.size().width()
+            self.updateGeometry()
+
+
+class MinimumTabs(QTabWidget):
+    """Tabs whose height is their minimum, not the tallest tab's preferred height-for-width.
+
+    A ``QTabWidget`` reports the height-for-width of its tallest tab, shown or
+    not, so a page in a scroll area scrolled even in a big window; the tab
+    shown takes whatever room the page has.
+    """
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 - Qt's name
+        return False
 
 
 class FitImage(QWidget):

@@ -5,7 +5,11 @@ looks frozen.  So the training curve plots Keras' running batch metrics at
 fractional epochs (epoch 2, step 3 of 10 is x = 1.3), and the validation curve
 gets one point at each epoch's end (x = the epoch number).  x counts epochs
 over both phases; a dashed line marks where fine-tuning starts, because the
-jump in the curves there is expected, not a bug.
+jump in the curves there is expected, not a bug.  A star marks the best epoch
+so far, ranked by the engine's own rule (:func:`core.train.schedule.score`:
+validation accuracy, then validation loss), which is the epoch whose weights
+the run keeps.  The legend is a line of text above the plots, not a box inside
+them, so it can never cover the fine-tuning marker's label or the newest points.
 
 The numbers are kept as plain lists (``train_x``, ``train_loss``, ...), so a
 test can read what is plotted.  pyqtgraph is imported the first time the plots
@@ -16,19 +20,25 @@ from __future__ import annotations
 
 from typing import Optional
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from gui.theme import ACCENT, MUTED
 
 VALIDATION_COLOR = "#f0a04b"
+BEST_COLOR = "#7ddc7a"
 PHASE_LABELS = {"head": "new head only", "fine_tune": "fine-tuning"}
+STACK_BELOW = 560  # narrower than this (pixels), the two plots stand one above the other
+LEGEND = (f"<span style='color:{ACCENT}'>━</span> training images (within each epoch) &nbsp; "
+          f"<span style='color:{VALIDATION_COLOR}'>●</span> validation images &nbsp; "
+          f"<span style='color:{BEST_COLOR}'>★</span> best epoch (kept) &nbsp; "
+          f"<span style='color:{MUTED}'>┆</span> fine-tuning starts")
 
 
+def epoch_plot(title: str, min_height: int, legend_top: "bool | None"):
+    """A themed pyqtgraph plot with epochs along x and a legend (top or bottom right, or none).
 
-def epoch_plot(title: str, min_height: int, legend_top: bool):
-    """A themed pyqtgraph plot with epochs along x and a legend (top or bottom right).
-
-    Shared by the live training curves and the Runs page's comparison.
+    Shared by the live training curves (legend None: theirs is a line of text
+    above the plots) and the Runs page's comparison.
     """
     import pyqtgraph as pg
 
@@ -39,9 +49,12 @@ def epoch_plot(title: str, min_height: int, legend_top: bool):
     plot.showGrid(x=True, y=True, alpha=0.15)
     plot.setLabel("bottom", "epoch")
     plot.setMinimumHeight(min_height)
-    legend = plot.addLegend(offset=(-10, 10) if legend_top else (-10, -10), labelTextColor=MUTED)
-    legend.setBrush(pg.mkBrush(30, 33, 37, 200))
+    if legend_top is not None:
+        legend = plot.addLegend(offset=(-10, 10) if legend_top else (-10, -10),
+                                labelTextColor=MUTED)
+        legend.setBrush(pg.mkBrush(30, 33, 37, 200))
     return plot
+
 
 class TrainingCurves(QWidget):
     """Two plots (loss, accuracy), each with a training and a validation curve."""
@@ -56,10 +69,16 @@ class TrainingCurves(QWidget):
         self._empty.setObjectName("hint")
         self._empty.setWordWrap(True)
         self._layout.addWidget(self._empty)
+        self.legend = QLabel(LEGEND)
+        self.legend.setObjectName("hint")
+        self.legend.setWordWrap(True)
+        self.legend.hide()
+        self._layout.addWidget(self.legend)
         self._plots_host: Optional[QWidget] = None
         self.plots: dict[str, object] = {}
         self._train_items: dict[str, object] = {}
         self._val_items: dict[str, object] = {}
+        self._best_items: dict[str, object] = {}
         self._markers: list[object] = []
         self.clear()
 
@@ -72,6 +91,8 @@ class TrainingCurves(QWidget):
         self.val_loss: list[float] = []
         self.val_acc: list[float] = []
         self.phase_markers: list[tuple[float, str]] = []
+        self.best_x: Optional[float] = None  # x of the best epoch so far (None: none yet)
+        self._best_score: Optional[list] = None
         self._epochs_by_phase: dict[str, int] = {}
         self._offset = 0.0
         self._phase = ""
@@ -113,6 +134,20 @@ class TrainingCurves(QWidget):
             self.val_x.append(x)
             self.val_loss.append(_num(metrics.get("val_loss")))
             self.val_acc.append(_num(metrics.get("val_accuracy")))
+        self._rank(x, metrics)
+        self._redraw()
+
+    def _rank(self, x: float, metrics: dict) -> None:
+        """Keep ``x`` as the best epoch when the engine's rule ranks it above the best so far."""
+        from core.train.schedule import score  # plain Python: no TensorFlow
+
+        epoch_score = score(metrics)
+        if self._best_score is None or epoch_score > self._best_score:
+            self._best_score, self.best_x = epoch_score, x
+
+    def mark_best(self, x: Optional[float]) -> None:
+        """Put the star on epoch ``x`` (the run's recorded best epoch, when it is known)."""
+        self.best_x = x
         self._redraw()
 
     def load_history(self, rows: list[dict]) -> None:
@@ -132,6 +167,8 @@ class TrainingCurves(QWidget):
                 self.val_x.append(x)
                 self.val_loss.append(_num(row.get("val_loss")))
                 self.val_acc.append(_num(row.get("val_accuracy")))
+            self._rank(x, {k: row.get(k) for k in ("loss", "accuracy", "val_loss", "val_accuracy")
+                           if row.get(k) is not None})
         self._redraw()
 
     # -- drawing ------------------------------------------------------------------
@@ -141,17 +178,21 @@ class TrainingCurves(QWidget):
         import pyqtgraph as pg
 
         self._plots_host = QWidget()
-        row = QHBoxLayout(self._plots_host)
+        row = QBoxLayout(QBoxLayout.LeftToRight, self._plots_host)
         row.setContentsMargins(0, 0, 0, 0)
+        self._plots_row = row
         for key, title in (("loss", "Loss (lower is better)"),
                            ("accuracy", "Accuracy (higher is better)")):
-            plot = epoch_plot(title, 180, legend_top=(key == "loss"))
-            self._train_items[key] = plot.plot([], [], pen=pg.mkPen(ACCENT, width=2),
-                                               name="training")
+            plot = epoch_plot(title, 150, legend_top=None)
+            self._train_items[key] = plot.plot([], [], pen=pg.mkPen(ACCENT, width=2))
             self._val_items[key] = plot.plot([], [], pen=pg.mkPen(VALIDATION_COLOR, width=2),
                                              symbol="o", symbolSize=7,
-                                             symbolBrush=VALIDATION_COLOR,
-                                             symbolPen=None, name="validation")
+                                             symbolBrush=VALIDATION_COLOR, symbolPen=None)
+            self._best_items[key] = pg.ScatterPlotItem(symbol="star", size=18,
+                                                       brush=pg.mkBrush(BEST_COLOR),
+                                                       pen=pg.mkPen("#1e2125", width=1))
+            self._best_items[key].setZValue(10)
+            plot.addItem(self._best_items[key])
             if key == "accuracy":
                 plot.setYRange(0, 1.02, padding=0)
                 plot.setMouseEnabled(x=False, y=False)
@@ -161,8 +202,20 @@ class TrainingCurves(QWidget):
             self.plots[key] = plot
             row.addWidget(plot)
         self._layout.addWidget(self._plots_host, 1)
+        self._arrange()
         for x, phase in self.phase_markers:
             self._draw_marker(x, phase)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._arrange()
+
+    def _arrange(self) -> None:
+        """Side by side when there is room, one above the other in a narrow window."""
+        if self._plots_host is None:
+            return
+        narrow = self.width() < STACK_BELOW
+        self._plots_row.setDirection(QBoxLayout.TopToBottom if narrow else QBoxLayout.LeftToRight)
 
     def _add_marker(self, x: float, phase: str) -> None:
         self.phase_markers.append((x, phase))
@@ -187,13 +240,32 @@ class TrainingCurves(QWidget):
             return
         self._ensure_plots()
         self._empty.setVisible(not has_data)
+        self.legend.setVisible(has_data)
         self._train_items["loss"].setData(self.train_x, self.train_loss)
         self._train_items["accuracy"].setData(self.train_x, self.train_acc)
         self._val_items["loss"].setData(self.val_x, self.val_loss)
         self._val_items["accuracy"].setData(self.val_x, self.val_acc)
+        best = self.best_point()
+        for key, item in self._best_items.items():
+            if best is None:
+                item.setData([], [])
+            else:
+                item.setData([best[0]], [best[1][key]])
         right = max(self.train_x[-1:] + self.val_x[-1:] + [1.0])
         for plot in self.plots.values():
             plot.setXRange(0, max(1.0, right), padding=0.02)
+
+
+    def best_point(self) -> Optional[tuple[float, dict]]:
+        """(x, {"loss": y, "accuracy": y}) of the star: the best epoch's validation point."""
+        if self.best_x is None:
+            return None
+        xs, loss, acc = ((self.val_x, self.val_loss, self.val_acc) if self.val_x
+                         else (self.train_x, self.train_loss, self.train_acc))
+        for i in range(len(xs) - 1, -1, -1):
+            if abs(xs[i] - self.best_x) < 1e-9:
+                return self.best_x, {"loss": loss[i], "accuracy": acc[i]}
+        return None
 
 
 def _num(v) -> float:

@@ -17,15 +17,15 @@ import copy
 from typing import Any, Optional
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QFrame, QGridLayout, QGroupBox,
-                               QHBoxLayout, QLabel, QPushButton, QScrollArea, QSpinBox,
+                               QHBoxLayout, QLabel, QPushButton, QSpinBox,
                                QSplitter, QVBoxLayout, QWidget)
 
 from core.config import AugmentConfig
 from gui.jobs import Job
 from gui.pages.base import Page
 from gui.state import touches
+from gui.widgets.compact import ColumnScroll, FitImage, compact_combos
 from gui.widgets.setting_widgets import SettingSpin, bind_spin
 from gui.pages.augment.jobs import preview_job
 from gui.pages.augment.param_widgets import ParamEditor
@@ -73,7 +73,7 @@ class AugmentPage(Page):
         top = QHBoxLayout()
         top.addWidget(QLabel("Start from:"))
         self.preset_combo = QComboBox()
-        self.preset_combo.setMinimumContentsLength(40)
+        self.preset_combo.setMinimumContentsLength(24)
         self.preset_combo.activated.connect(self._on_preset_chosen)
         top.addWidget(self.preset_combo, 1)
         self.reseed_button = QPushButton("New random examples")
@@ -84,10 +84,7 @@ class AugmentPage(Page):
         self.body.addLayout(top)
 
         split = QSplitter(Qt.Horizontal)
-        self.controls_area = QScrollArea()
-        self.controls_area.setWidgetResizable(True)
-        self.controls_area.setMinimumWidth(440)
-        self.controls_area.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.controls_area = ColumnScroll()  # as wide as the widest control row needs
         self.controls_host = QWidget()
         self.controls_layout = QVBoxLayout(self.controls_host)
         self.controls_layout.addWidget(QLabel("Loading the transforms…"))
@@ -151,6 +148,7 @@ class AugmentPage(Page):
             box.setChecked(False)
             box.setToolTip(spec.description)
             form = QFormLayout(box)
+            form.setRowWrapPolicy(QFormLayout.WrapLongRows)  # a narrow column: field under label
             desc = QLabel(spec.description)
             desc.setWordWrap(True)
             desc.setObjectName("hint")
@@ -179,6 +177,7 @@ class AugmentPage(Page):
         self.other_label.setObjectName("hint")
         self.controls_layout.addWidget(self.other_label)
         self.controls_layout.addStretch(1)
+        compact_combos(self.controls_host)
         self._sync_from_config()
 
     # ------------------------------------------------------------------ config → widgets
@@ -351,14 +350,11 @@ class AugmentPage(Page):
                 item.widget().deleteLater()
         for r, (path, original, outs) in enumerate(rows):
             for c, image in enumerate([original] + list(outs)):
-                label = QLabel()
-                pix = QPixmap.fromImage(image).scaled(PREVIEW_SIDE, PREVIEW_SIDE,
-                                                      Qt.KeepAspectRatio, Qt.SmoothTransformation)
-                label.setPixmap(pix)
-                label.setToolTip(path if c == 0 else f"{path}\ntraining version {c}")
-                if c == 0:
-                    label.setStyleSheet("border: 2px solid #4c9be8;")
-                self.preview_grid.addWidget(label, r, c)
+                # At most PREVIEW_SIDE pixels, smaller when the window is (six fit in 330 px).
+                tile = FitImage(PREVIEW_SIDE, 40, frame="#4c9be8" if c == 0 else None)
+                tile.set_image(image)
+                tile.setToolTip(path if c == 0 else f"{path}\ntraining version {c}")
+                self.preview_grid.addWidget(tile, r, c)
         self.previews_updated.emit(len(rows))
 
     def showEvent(self, event) -> None:

@@ -1,31 +1,65 @@
 """A bar chart of images per class (pyqtgraph, imported only when first drawn).
 
 A glance shows whether one class dwarfs the others, which matters more to a
-classifier than any setting; pyqtgraph is imported on first use so the window
-still appears instantly.
+classifier than any setting.  The bars lie down (one row per class, the name
+on the left), so eight or eighty class names never run into each other: when
+the rows are too thin for every name, only every n-th is written, and the
+chart's tooltip lists them all.  A long name is cut in the middle with "…"
+(the class table beside the chart has it whole).  Classes with under a third of the largest
+class's images are orange, and the legend under the chart says so.
+pyqtgraph is imported on first use so the window still appears instantly.
 """
 
 from __future__ import annotations
 
+import html
+import math
 from typing import Optional, Sequence
 
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from gui.theme import ACCENT, WARN
 
+NAME_CHARS = 16  # longer class names are cut, with "…"
+ROW_PX = 18  # the height a written class name needs
+FEW_SHARE = 1 / 3  # a class under this share of the largest one is drawn orange
+
+
+def short_name(name: str) -> str:
+    """``name`` cut in the middle to NAME_CHARS ("vegeta…class_07"): both ends tell apart."""
+    if len(name) <= NAME_CHARS:
+        return name
+    tail = (NAME_CHARS - 1) // 2 + 1
+    return name[:NAME_CHARS - 1 - tail] + "…" + name[-tail:]
+
+
+def few_images(values: Sequence[int]) -> list[bool]:
+    """Which classes are drawn in the warning colour (under a third of the largest)."""
+    biggest = max(values) if values else 0
+    return [bool(biggest) and v < biggest * FEW_SHARE for v in values]
+
 
 class ClassBarChart(QWidget):
+    """Horizontal bars, one per class, with a legend line under them."""
+
     def __init__(self, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(2)
         self._empty = QLabel("The number of images in each class appears here.")
         self._empty.setObjectName("hint")
         self._layout.addWidget(self._empty)
+        self.legend = QLabel()
+        self.legend.setObjectName("hint")
+        self.legend.setWordWrap(True)
+        self.legend.hide()
+        self._layout.addWidget(self.legend)
         self.plot = None
         self._bars = None
         self.names: list[str] = []
         self.values: list[int] = []
+        self.tick_labels: list[str] = []  # the names written on the axis now (tests)
 
     def _ensure_plot(self) -> None:
         if self.plot is not None:
@@ -36,15 +70,18 @@ class ClassBarChart(QWidget):
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
-        self.plot.showGrid(y=True, alpha=0.2)
-        self.plot.setLabel("left", "images")
-        self.plot.setMinimumHeight(160)
-        self._layout.addWidget(self.plot)
+        self.plot.showGrid(x=True, alpha=0.2)
+        self.plot.setLabel("bottom", "images")
+        self.plot.invertY(True)  # the first class on top, as in the table
+        self.plot.getViewBox().sigResized.connect(lambda _vb: self._update_ticks())
+        self._layout.insertWidget(1, self.plot, 1)
 
     def set_counts(self, names: Sequence[str], values: Sequence[int]) -> None:
         self.names, self.values = list(names), [int(v) for v in values]
         if not self.names:
             self._empty.show()
+            self.legend.hide()
+            self.tick_labels = []
             if self.plot is not None:
                 self.plot.hide()
             return
@@ -54,15 +91,45 @@ class ClassBarChart(QWidget):
         self._empty.hide()
         self.plot.show()
         self.plot.clear()
-        xs = list(range(len(self.values)))
-        biggest = max(self.values) if self.values else 0
-        # Classes under a third of the largest are drawn in the warning colour.
-        brushes = [pg.mkBrush(WARN if biggest and v < biggest / 3 else ACCENT)
-                   for v in self.values]
-        self._bars = pg.BarGraphItem(x=xs, height=self.values, width=0.6, brushes=brushes)
+        few = few_images(self.values)
+        brushes = [pg.mkBrush(WARN if f else ACCENT) for f in few]
+        n = len(self.values)
+        self._bars = pg.BarGraphItem(x0=0, y=list(range(n)), height=0.6, width=self.values,
+                                     brushes=brushes)
         self.plot.addItem(self._bars)
-        axis = self.plot.getAxis("bottom")
-        short = [(i, n if len(n) <= 14 else n[:13] + "…") for i, n in enumerate(self.names)]
-        axis.setTicks([short])
-        self.plot.setXRange(-0.6, len(xs) - 0.4, padding=0)
-        self.plot.setYRange(0, max(1, biggest) * 1.1, padding=0)
+        biggest = max(self.values)
+        self.plot.setYRange(-0.6, n - 0.4, padding=0)
+        self.plot.setXRange(0, max(1, biggest) * 1.05, padding=0)
+        self.setMinimumHeight(min(360, max(150, 70 + ROW_PX * n)))
+        self.setToolTip("\n".join(f"{name}: {v} image{'s' if v != 1 else ''}"
+                                  for name, v in zip(self.names, self.values)))
+        self._show_legend(any(few))
+        self._update_ticks()
+
+    def _show_legend(self, any_few: bool) -> None:
+        swatch = "<span style='color:{c}'>■</span>"
+        text = f"{swatch.format(c=ACCENT)} images per class"
+        if any_few:
+            text += (f" &nbsp; {swatch.format(c=WARN)} fewer than a third of the largest "
+                     "class: add images to it if you can")
+        self.legend.setText(text)
+        self.legend.show()
+
+    def _update_ticks(self) -> None:
+        """Write as many class names as the rows have room for, never overlapping."""
+        if self.plot is None or not self.names:
+            return
+        n = len(self.names)
+        rows_px = max(1.0, self.plot.getViewBox().height() or self.plot.height() - 40.0)
+        step = max(1, math.ceil(n * ROW_PX / rows_px))
+        ticks = [(i, short_name(name)) for i, name in enumerate(self.names) if i % step == 0]
+        self.tick_labels = [t for _i, t in ticks]
+        self.plot.getAxis("left").setTicks([ticks])
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._update_ticks()
+
+    def legend_text(self) -> str:
+        """The legend in plain words (tests)."""
+        return html.unescape(self.legend.text().replace("&nbsp;", " "))

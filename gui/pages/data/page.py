@@ -18,7 +18,7 @@ from PySide6.QtGui import QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog,
                                QHBoxLayout, QHeaderView, QLabel, QListView,
                                QPushButton, QSplitter, QTableWidget, QTableWidgetItem,
-                               QTabWidget, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+                               QTabWidget, QVBoxLayout, QWidget)
 
 from gui.pages.base import Page
 from core.appdirs import sample_dataset_dir
@@ -26,6 +26,7 @@ from gui.state import touches
 from gui.thumbnails import ThumbnailModel
 from gui.pages.data.class_chart import ClassBarChart
 from gui.pages.data.jobs import sample_job, scan_job
+from gui.pages.data.problems import ProblemsTab
 from gui.pages.data.split_box import SplitBox
 
 ALL_CLASSES = "All classes"
@@ -59,7 +60,11 @@ class DataPage(Page):
         split.addWidget(self._build_classes())
         self.tabs = QTabWidget()
         self.tabs.addTab(self._build_images_tab(), "Images")
-        self.tabs.addTab(self._build_problems_tab(), "Problems")
+        self.problems_tab = ProblemsTab()
+        self.tabs.addTab(self.problems_tab, "Problems")
+        tab = self.problems_tab  # its widgets by name (tests and the screenshots read them)
+        self.problem_tree, self.problem_path = tab.problem_tree, tab.problem_path
+        self.warnings_label, self.show_in_folder_button = tab.warnings_label, tab.show_button
         split.addWidget(self.tabs)
         split.setStretchFactor(0, 2)
         split.setStretchFactor(1, 3)
@@ -108,8 +113,9 @@ class DataPage(Page):
         self.class_table.itemSelectionChanged.connect(self._on_class_row_selected)
         self.chart = ClassBarChart()
         left_lay.addWidget(QLabel("<b>Classes</b>"))
-        left_lay.addWidget(self.class_table, 1)
+        left_lay.addWidget(self.class_table)
         left_lay.addWidget(self.chart, 1)
+        self._fit_class_table(0)
         return left
 
     def _build_images_tab(self) -> QWidget:
@@ -136,34 +142,6 @@ class DataPage(Page):
         self.thumb_view.doubleClicked.connect(self._open_image)
         img_lay.addWidget(self.thumb_view, 1)
         return images
-
-    def _build_problems_tab(self) -> QWidget:
-        problems = QWidget()
-        prob_lay = QVBoxLayout(problems)
-        self.warnings_label = QLabel("")
-        self.warnings_label.setWordWrap(True)
-        self.warnings_label.hide()
-        prob_lay.addWidget(self.warnings_label)
-        self.problem_tree = QTreeWidget()
-        self.problem_tree.setHeaderLabels(["File", "Problem"])
-        self.problem_tree.setRootIsDecorated(False)
-        self.problem_tree.setAlternatingRowColors(True)
-        self.problem_tree.header().setSectionResizeMode(0, QHeaderView.Interactive)
-        self.problem_tree.header().resizeSection(0, 260)
-        self.problem_tree.currentItemChanged.connect(self._on_problem_selected)
-        prob_lay.addWidget(self.problem_tree, 1)
-        path_row = QHBoxLayout()
-        self.problem_path = QLabel("Select a problem to see its file.")
-        self.problem_path.setObjectName("hint")
-        self.problem_path.setWordWrap(True)
-        self.problem_path.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.show_in_folder_button = QPushButton("Show in folder")
-        self.show_in_folder_button.setEnabled(False)
-        self.show_in_folder_button.clicked.connect(self.show_selected_problem_in_folder)
-        path_row.addWidget(self.problem_path, 1)
-        path_row.addWidget(self.show_in_folder_button)
-        prob_lay.addLayout(path_row)
-        return problems
 
     def _build_split_box(self) -> SplitBox:
         """The split settings (``config.data``)."""
@@ -254,32 +232,11 @@ class DataPage(Page):
                     item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
                 self.class_table.setItem(i, col, item)
         self.class_table.resizeColumnsToContents()
+        self._fit_class_table(len(classes))
         self.class_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
         self.chart.set_counts(classes, numbers)
 
-        problems = list(getattr(report, "problems", []) or []) if report is not None else []
-        warnings = [str(w) for w in (getattr(report, "warnings", []) or [])] \
-            if report is not None else []
-        self.problem_tree.clear()
-        for p in problems:
-            path = str(getattr(p, "path", ""))
-            item = QTreeWidgetItem([self._short_path(path), str(getattr(p, "reason", ""))])
-            item.setData(0, Qt.UserRole, path)
-            item.setToolTip(0, path)
-            item.setToolTip(1, str(getattr(p, "reason", "")))
-            self.problem_tree.addTopLevelItem(item)
-        self.problem_path.setText("Select a problem to see its file." if problems
-                                  else "No problems found.")
-        self.show_in_folder_button.setEnabled(False)
-        if warnings:
-            self.warnings_label.setText("<b>Worth knowing:</b><ul>" + "".join(
-                f"<li>{_html(w)}</li>" for w in warnings) + "</ul>")
-            self.warnings_label.show()
-        else:
-            self.warnings_label.hide()
-        issues = len(problems) + len(warnings)
-        self.tabs.setTabText(1, f"Problems ({issues})" if issues else "Problems")
-
+        self.tabs.setTabText(1, self.problems_tab.fill(report, self._scanned_root))
         self.class_combo.blockSignals(True)
         self.class_combo.clear()
         if classes:
@@ -290,19 +247,34 @@ class DataPage(Page):
         if report is None:
             self.summary_label.setText("")
         else:
-            parts = [f"{len(classes)} classes", f"{total} images"]
-            if problems:
-                parts.append(f"{len(problems)} file{'s' if len(problems) != 1 else ''} skipped")
-            self.summary_label.setText(" · ".join(parts))
-            if not report.usable:
-                self.show_error(f"This folder cannot be used yet: {report.unusable_reason}")
-            elif problems:
-                self.show_info(f"{len(problems)} file{'s were' if len(problems) != 1 else ' was'}"
-                               " skipped; see the Problems tab. Training uses the other "
-                               "images.")
+            self._summarise(report, len(classes), total)
         self.rescan_button.setEnabled(bool(self.state.config.data.data_dir))
         self._update_split_note()
         self._update_next()
+
+    def _summarise(self, report: Any, n_classes: int, total: int) -> None:
+        """The one-line summary and the banner; files are counted as ``inspect`` counts them."""
+        skipped = len(report.error_problems)
+        ignored = len(report.problems) - skipped
+        parts = [f"{n_classes} classes", f"{total} images"]
+        if skipped:
+            parts.append(f"{skipped} file{'s' if skipped != 1 else ''} skipped")
+        if ignored:
+            parts.append(f"{ignored} non-image file{'s' if ignored != 1 else ''} ignored")
+        self.summary_label.setText(" · ".join(parts))
+        if not report.usable:
+            self.show_error(f"This folder cannot be used yet: {report.unusable_reason}")
+        elif skipped:
+            self.show_info(f"{skipped} file{'s were' if skipped != 1 else ' was'} skipped; see "
+                           "the Problems tab. Training uses the other images.")
+
+    def _fit_class_table(self, rows: int) -> None:
+        """As tall as its rows (up to eight; more scroll), so the chart below gets the rest."""
+        t = self.class_table
+        row_h = t.verticalHeader().defaultSectionSize()
+        height = (t.horizontalHeader().sizeHint().height() + 2 * t.frameWidth()
+                  + row_h * min(max(rows, 2), 8))
+        t.setFixedHeight(height + 2)
 
     def _show_class(self, name: str) -> None:
         records = list(getattr(self.report, "records", []) or []) if self.report else []
@@ -320,34 +292,9 @@ class DataPage(Page):
             self.class_combo.setCurrentText(name)
             self.tabs.setCurrentIndex(0)
 
-    def _on_problem_selected(self, item: Optional[QTreeWidgetItem], _prev=None) -> None:
-        if item is None:
-            self.show_in_folder_button.setEnabled(False)
-            return
-        path = item.data(0, Qt.UserRole)
-        self.problem_path.setText(f"{path}\n{item.text(1)}")
-        self.show_in_folder_button.setEnabled(True)
-
-    def selected_problem_path(self) -> Optional[str]:
-        item = self.problem_tree.currentItem()
-        return item.data(0, Qt.UserRole) if item is not None else None
-
-    def show_selected_problem_in_folder(self) -> None:
-        path = self.selected_problem_path()
-        if path:
-            folder = path if os.path.isdir(path) else os.path.dirname(path)
-            QDesktopServices.openUrl(QUrl.fromLocalFile(folder))
-
     def _open_image(self, index) -> None:
         path = self.thumbs.path(index.row())
         QDesktopServices.openUrl(QUrl.fromLocalFile(path))
-
-    def _short_path(self, path: str) -> str:
-        root = self._scanned_root or ""
-        try:
-            return os.path.relpath(path, root) if root else path
-        except ValueError:
-            return path
 
     # ------------------------------------------------------------------ settings
     def _on_config_changed(self, path: str) -> None:
@@ -371,8 +318,7 @@ class DataPage(Page):
         self._update_split_note()
 
     def _update_split_note(self) -> None:
-        records = list(getattr(self.report, "records", []) or []) if self.report else []
-        self.split_box.show_note(records, self.state.config.data.val_split)
+        self.split_box.show_note(self.report, self.state.config.data)
 
     def _on_busy(self, busy: bool) -> None:
         for b in (self.choose_button, self.sample_button):
@@ -385,7 +331,3 @@ class DataPage(Page):
 
     def shutdown(self) -> None:
         self.thumbs.shutdown()
-
-
-def _html(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -3,7 +3,9 @@
 :class:`ResultsView` only shows a :class:`core.infer.metrics.Metrics` and lists
 images it is given; which images belong to a cell is the page's business.
 Thumbnails come from :class:`gui.thumbnails.ThumbnailModel` (decoded off the
-UI thread).
+UI thread).  The accuracy comes with its 95 % interval, and with a caution in
+words when the images are few (:mod:`core.infer.uncertainty`); the galleries
+open on the one that has something to show (the mistakes, when there are any).
 """
 
 from __future__ import annotations
@@ -76,7 +78,8 @@ class ResultsView(QWidget):
         split.setStretchFactor(1, 3)
         lay.addWidget(split, 1)
 
-    def _build_summary(self) -> QHBoxLayout:
+    def _build_summary(self) -> QVBoxLayout:
+        box = QVBoxLayout()
         summary = QHBoxLayout()
         self.accuracy_label = QLabel()
         big = QFont()
@@ -88,14 +91,23 @@ class ResultsView(QWidget):
         self.summary_label = QLabel()
         self.summary_label.setWordWrap(True)
         summary.addWidget(self.summary_label, 1)
-        return summary
+        box.addLayout(summary)
+        self.caution_label = QLabel()
+        self.caution_label.setObjectName("caution")
+        self.caution_label.setWordWrap(True)
+        self.caution_label.setStyleSheet("QLabel#caution { color: #f0c36b; }")
+        self.caution_label.hide()
+        box.addWidget(self.caution_label)
+        return box
 
     def _build_matrix_side(self) -> QWidget:
         left = QWidget()
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
-        ll.addWidget(QLabel("<b>Confusion matrix</b> — rows: the true class; columns: what the "
-                            "model said. Click a cell to see its images."))
+        title = QLabel("<b>Confusion matrix</b> — rows: the true class; columns: what the "
+                       "model said. Click a cell to see its images.")
+        title.setWordWrap(True)
+        ll.addWidget(title)
         self.confusion = ConfusionView()
         ll.addWidget(self.confusion)
         ll.addWidget(QLabel("<b>Per class</b>"))
@@ -145,18 +157,27 @@ class ResultsView(QWidget):
         self.cell_thumbs.set_items([])
 
     def show_metrics(self, metrics) -> None:
+        from core.infer.uncertainty import sample_caution, wilson_interval
+
+        right = right_answers(metrics)
+        lo, hi = wilson_interval(right, metrics.n_images)
         self.accuracy_label.setText(pct(metrics.accuracy))
         skipped = (f" {len(metrics.skipped)} unreadable file(s) were skipped."
                    if metrics.skipped else "")
         self.summary_label.setText(
-            f"accuracy — {right_answers(metrics)} of {metrics.n_images} images right.  "
-            f"Macro F1 {metrics.macro_f1:.3f} (the classes' F1 averaged, so a small class "
-            f"counts as much as a big one).{skipped}")
+            f"accuracy — {right} of {metrics.n_images} images right (95 % interval "
+            f"{lo:.0%}–{hi:.0%}).  Macro F1 {metrics.macro_f1:.3f} (the classes' F1 averaged, "
+            f"so a small class counts as much as a big one).{skipped}")
+        caution = sample_caution(metrics.confusion, metrics.classes)
+        self.caution_label.setText(f"⚠ {caution}" if caution else "")
+        self.caution_label.setVisible(bool(caution))
         self.confusion.set_matrix(metrics.classes, metrics.confusion)
         self._fill_class_table(metrics)
         self._fill_mistakes(metrics)
         self.cell_thumbs.set_items([])
         self.cell_label.setText(CELL_HINT)
+        # Open on the gallery that has something in it: the mistakes, when there are any.
+        self.tabs.setCurrentIndex(1 if metrics.n_images > right else 0)
 
     def _fill_class_table(self, metrics) -> None:
         self.class_table.setRowCount(len(metrics.per_class))

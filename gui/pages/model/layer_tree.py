@@ -32,6 +32,7 @@ class LayerTree(QTreeWidget):
         self._filling = False
         self.setHeaderLabels(["Layer", "Type", "Output", "Parameters"])
         self.setUniformRowHeights(True)
+        self.setTextElideMode(Qt.ElideMiddle)  # "block_16_…_BN": both ends tell layers apart
         self.header().setStretchLastSection(False)
         self.header().setSectionResizeMode(0, QHeaderView.Stretch)
         for col in (1, 2, 3):
@@ -86,13 +87,17 @@ class LayerTree(QTreeWidget):
         item = QTreeWidgetItem([row.name, row.type, row.output_shape, f"{row.params:,}"])
         item.setData(0, Qt.UserRole, row.name)
         item.setTextAlignment(3, Qt.AlignRight | Qt.AlignVCenter)
+        # The whole name and figures, however narrow the column (a small window elides them).
+        tip = f"{row.name}\n{row.type} → {row.output_shape}, {row.params:,} parameters"
         if choosable:
             item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
             item.setCheckState(0, Qt.Unchecked)
         else:
             item.setFlags(item.flags() & ~Qt.ItemIsUserCheckable)
             if row.part == "backbone" and row.params > 0:
-                item.setToolTip(0, FIXED_TIP)
+                tip += "\n" + FIXED_TIP
+        for col in range(4):
+            item.setToolTip(col, tip)
         return item
 
     def show_trainable(self, rows: list[Any]) -> None:

@@ -31,6 +31,7 @@ from gui.pages.model.layer_tree import LayerTree
 from gui.pages.model.settings import FreezeControls, HeadBox
 from gui.pages.model.weights_box import FILE, IMAGENET, NONE, WeightsBox, check_file_job, weights_job
 from gui.state import touches
+from gui.widgets.compact import WrapLabel
 
 #: Settings whose change needs a new model (the others only a new fine-tuning preview).
 REBUILD_PATHS = ("", "model", "model.backbone", "model.image_size", "model.dense_units",
@@ -93,10 +94,10 @@ class ModelPage(Page):
         ll.setContentsMargins(0, 0, 0, 0)
         ll.addWidget(QLabel("<b>Backbone</b>"))
         self.table = BackboneTable()
+        self.table.setMinimumHeight(150)  # four backbones or so, whatever the window's size
         self.table.itemSelectionChanged.connect(self._on_backbone_selected)
         ll.addWidget(self.table, 1)
-        self.recommend_label = QLabel("")
-        self.recommend_label.setWordWrap(True)
+        self.recommend_label = WrapLabel("")  # may take three lines in a narrow column
         self.recommend_label.setObjectName("hint")
         ll.addWidget(self.recommend_label)
         self.use_recommended = QPushButton("Use the recommended backbone")
@@ -146,12 +147,15 @@ class ModelPage(Page):
         fc.from_button.clicked.connect(self._use_selected_layer)
         rl.addWidget(fc)
         self.tree = LayerTree()
+        self.tree.setMinimumHeight(220)
         self.tree.ticked.connect(self._commit_custom)
         rl.addWidget(self.tree, 1)
         self.layers_status = QLabel("The layer list appears when this page is opened.")
         self.layers_status.setObjectName("hint")
+        self.layers_status.setWordWrap(True)
         rl.addWidget(self.layers_status)
         self.counts_label = QLabel("")
+        self.counts_label.setWordWrap(True)
         f = QFont(self.counts_label.font())
         f.setBold(True)
         self.counts_label.setFont(f)

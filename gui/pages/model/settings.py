@@ -83,6 +83,7 @@ class FreezeControls(QWidget):
         lay.addLayout(row)
         row = QHBoxLayout()
         self.from_label = QLabel("")
+        self.from_label.setWordWrap(True)
         row.addWidget(self.from_label, 1)
         self.from_button = QPushButton("Fine-tune from the selected layer")
         row.addWidget(self.from_button)

@@ -17,21 +17,16 @@ IMAGENET, FILE, NONE = 0, 1, 2
 
 def weights_job(model_cfg, listener=None, cancel=None):
     """Worker: make sure the ImageNet file is in the Keras cache (downloads once)."""
-    from core.model.backbones import get_backbone, resolve_image_size
-    from core.model.weights import ensure_imagenet_weights
+    from core.model.weights import fetch_imagenet_for
 
-    spec = get_backbone(model_cfg.backbone)
-    size = resolve_image_size(spec, model_cfg.image_size, "imagenet")
-    return ensure_imagenet_weights(spec, listener=listener, cancel=cancel, image_size=size)
+    return fetch_imagenet_for(model_cfg, listener=listener, cancel=cancel)
 
 
 def check_file_job(model_cfg, path: str, listener=None, cancel=None):
     """Worker: check that a weights file fits the chosen backbone."""
-    from core.model.backbones import get_backbone, resolve_image_size
-    from core.model.weights import check_weights_file
+    from core.model.weights import check_weights_file_for
 
-    spec = get_backbone(model_cfg.backbone)
-    return check_weights_file(path, spec, resolve_image_size(spec, model_cfg.image_size, path))
+    return check_weights_file_for(model_cfg, path)
 
 
 class WeightsBox(QGroupBox):
@@ -40,9 +35,15 @@ class WeightsBox(QGroupBox):
     def __init__(self, parent: Optional[QWidget] = None) -> None:
         super().__init__("Starting weights", parent)
         lay = QVBoxLayout(self)
-        self.w_imagenet = QRadioButton("ImageNet (recommended: learned from 1.2 million photos)")
+        self.w_imagenet = QRadioButton("ImageNet (recommended)")
+        self.w_imagenet.setToolTip("Weights learned from 1.2 million photos, downloaded once into "
+                                   "the Keras cache")
         self.w_file = QRadioButton("From a file:")
-        self.w_none = QRadioButton("None (random start; needs far more images)")
+        self.w_file.setToolTip("A .weights.h5 or .h5 file of this backbone, e.g. copied from a "
+                               "machine that could download it")
+        self.w_none = QRadioButton("None (random start)")
+        self.w_none.setToolTip("Random weights: the model must learn everything from your images, "
+                               "which needs far more of them")
         self.w_group = QButtonGroup(self)
         for i, b in ((IMAGENET, self.w_imagenet), (FILE, self.w_file), (NONE, self.w_none)):
             self.w_group.addButton(b, i)
@@ -51,14 +52,17 @@ class WeightsBox(QGroupBox):
         row.addWidget(self.w_file)
         self.w_path = QLineEdit()
         self.w_path.setPlaceholderText("a .weights.h5 or .h5 file")
+        self.w_path.setMinimumWidth(80)
+        self.w_path.textChanged.connect(lambda text: self.w_path.setToolTip(text))
         row.addWidget(self.w_path, 1)
         self.w_browse = QPushButton("Browse…")
         row.addWidget(self.w_browse)
         lay.addLayout(row)
         lay.addWidget(self.w_none)
         row = QHBoxLayout()
-        self.download_button = QPushButton("Download ImageNet weights now")
-        self.download_button.setToolTip("Otherwise they are downloaded when training starts")
+        self.download_button = QPushButton("Download now")
+        self.download_button.setToolTip("Download the ImageNet weights of this backbone now; "
+                                        "otherwise they are downloaded when training starts")
         row.addWidget(self.download_button)
         self.weights_status = QLabel("")
         self.weights_status.setWordWrap(True)

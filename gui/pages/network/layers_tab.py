@@ -143,6 +143,8 @@ class LayersTab(QWidget):
         split = QSplitter(Qt.Vertical)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
+        for col, name in enumerate(COLUMNS):  # narrow columns cut their titles short
+            self.table.horizontalHeaderItem(col).setToolTip(name)
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import QLabel, QTabWidget
 from gui.jobs import SerialJobs
 from gui.pages.base import Page
 from gui.state import touches
+from gui.widgets.compact import MinimumTabs
 
 TAB_KEYS = ("layers", "kernels", "maps", "playground", "activations")
 TAB_TITLES = ("Layers", "Kernels", "Feature maps", "Playground", "Activations")
@@ -133,7 +134,7 @@ class NetworkPage(Page):
         self.maps_tab = FeatureMapsTab()
         self.playground_tab = PlaygroundTab()
         self.activations_tab = ActivationsTab()
-        self.tabs = QTabWidget()
+        self.tabs = MinimumTabs()
         for widget, title in zip((self.layers_tab, self.kernels_tab, self.maps_tab,
                                   self.playground_tab, self.activations_tab), TAB_TITLES):
             self.tabs.addTab(widget, title)

@@ -18,13 +18,14 @@ from typing import Optional
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QPixmap
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGridLayout, QHBoxLayout,
                                QLabel, QPlainTextEdit, QSpinBox, QVBoxLayout, QWidget)
 
 from gui.theme import ERROR
 from gui.thumbnails import array_to_qimage
 from gui.pages.network.maps_tab import ImagePicker
+from gui.widgets.compact import FitImage
 
 PLAY_SIDE = 160   # the image's longer side in the playground (small numbers, quick maths)
 SHOW_SIDE = 300   # on screen
@@ -227,17 +228,15 @@ class PlaygroundTab(QWidget):
         pictures = QGridLayout()
         self.input_title = QLabel("<b>Input</b>")
         self.output_title = QLabel("<b>Output</b>")
-        self.input_label = QLabel()
-        self.output_label = QLabel()
-        for lbl in (self.input_label, self.output_label):
-            lbl.setFixedSize(SHOW_SIDE, SHOW_SIDE)
-            lbl.setAlignment(Qt.AlignCenter)
-            lbl.setStyleSheet("border: 1px solid #555c63;")
+        # Up to SHOW_SIDE pixels, smaller in a small window (never wider than the page).
+        self.input_label = FitImage(SHOW_SIDE, 120, frame="#555c63", smooth=False)
+        self.output_label = FitImage(SHOW_SIDE, 120, frame="#555c63", smooth=False)
         pictures.addWidget(self.input_title, 0, 0)
         pictures.addWidget(self.output_title, 0, 1)
         pictures.addWidget(self.input_label, 1, 0)
         pictures.addWidget(self.output_label, 1, 1)
         self.size_label = QLabel("")
+        self.size_label.setWordWrap(True)
         big = QFont(self.size_label.font())
         big.setPointSizeF(big.pointSizeF() * 1.25)
         big.setBold(True)
@@ -375,9 +374,7 @@ class PlaygroundTab(QWidget):
         self.outcome = outcome
         for label, image in ((self.input_label, outcome.image),
                              (self.output_label, outcome.output)):
-            pix = QPixmap.fromImage(array_to_qimage(image))
-            label.setPixmap(pix.scaled(SHOW_SIDE - 2, SHOW_SIDE - 2, Qt.KeepAspectRatio,
-                                       Qt.FastTransformation))
+            label.set_image(array_to_qimage(image))
         hi, wi = outcome.input_shape[:2]
         ho, wo = outcome.output_shape[:2]
         self.input_title.setText(f"<b>Input</b> {hi}×{wi}")

@@ -187,6 +187,7 @@ class TileGridView(QWidget):
         self._hint = hint
         self.value_label = QLabel(hint)
         self.value_label.setObjectName("hint")
+        self.value_label.setWordWrap(True)
         self.value_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         lay.addWidget(self.value_label)
         self.image: Optional[np.ndarray] = None

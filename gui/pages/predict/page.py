@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QLabel, QMenu, QPushButton,
-                               QSpinBox)
+from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMenu, QPushButton, QSpinBox,
+                               QVBoxLayout)
 
 from gui.pages.base import Page
 from gui.pages.predict.cards import CardRow
+from gui.pages.predict.gradcam_bar import GradCamBar
 from gui.pages.predict.jobs import PredictOutcome, gradcam_job, load_model_job, predict_job
 from gui.pages.predict.results import ResultsView, model_text
 
@@ -95,7 +96,8 @@ class PredictPage(Page):
         row.addWidget(self.open_model_button)
         return row
 
-    def _build_input_row(self) -> QHBoxLayout:
+    def _build_input_row(self) -> QVBoxLayout:
+        rows = QVBoxLayout()
         row = QHBoxLayout()
         self.add_button = QPushButton("Add images…")
         self.add_button.setObjectName("primary")
@@ -105,10 +107,6 @@ class PredictPage(Page):
         self.add_folder_button.clicked.connect(self.choose_folder)
         self.clear_button = QPushButton("Clear")
         self.clear_button.clicked.connect(self.clear_results)
-        self.gradcam_check = QCheckBox("Show where the model looked (Grad-CAM)")
-        self.gradcam_check.setToolTip("Colours the parts of each image that made the model "
-                                      "choose its answer (red = most). Needs a Keras model.")
-        self.gradcam_check.toggled.connect(self._on_gradcam_toggled)
         self.topk_spin = QSpinBox()
         self.topk_spin.setRange(1, 10)
         self.topk_spin.setValue(3)
@@ -122,14 +120,16 @@ class PredictPage(Page):
         self.csv_button.clicked.connect(self.choose_csv)
         for w in (self.add_button, self.add_folder_button, self.clear_button):
             row.addWidget(w)
-        row.addSpacing(16)
-        row.addWidget(self.gradcam_check)
-        row.addSpacing(16)
-        row.addWidget(topk_label)
-        row.addWidget(self.topk_spin)
         row.addStretch(1)
-        row.addWidget(self.csv_button)
-        return row
+        for w in (topk_label, self.topk_spin, self.csv_button):
+            row.addWidget(w)
+        rows.addLayout(row)
+        self.gradcam_bar = GradCamBar()
+        self.gradcam_check = self.gradcam_bar.check
+        self.gradcam_bar.switched.connect(self._on_gradcam_toggled)
+        self.gradcam_bar.view_changed.connect(lambda show: self.cards.set_show_overlay(show))
+        rows.addWidget(self.gradcam_bar)
+        return rows
 
     # ------------------------------------------------------------------ the model
     def current_model_path(self) -> Optional[str]:
@@ -182,9 +182,8 @@ class PredictPage(Page):
     def _set_predictor(self, predictor: Any, path: Optional[str]) -> None:
         self.predictor, self._predictor_path = predictor, path
         self._refresh_model_label()
-        if predictor is not None and not self._is_keras() and self.gradcam_check.isChecked():
-            self.gradcam_check.setChecked(False)
-            self._explain_no_gradcam()
+        # A TFLite or ONNX model turns Grad-CAM off, saying why; a Keras one turns it back on.
+        self.gradcam_bar.set_model_kind(getattr(predictor, "kind", "") if predictor else None)
 
     def _on_current_model_changed(self, _value) -> None:
         if self._chosen_model is None:
@@ -236,7 +235,7 @@ class PredictPage(Page):
                             "Open model… to choose a run folder or an exported model.")
             return False
         predictor = self.predictor if self._predictor_path == model_path else None
-        gradcam = self.gradcam_check.isChecked() and (predictor is None or self._is_keras())
+        gradcam = self.gradcam_bar.is_on() and (predictor is None or self._is_keras())
         job = self.runner.start(predict_job, model_path, predictor, list(inputs), list(known),
                                 gradcam, replace, name="Predicting")
         if job is None:
@@ -257,9 +256,6 @@ class PredictPage(Page):
             self.cards.clear()
         self.cards.add_rows([CardRow(r, outcome.thumbnails.get(r.path),
                                      outcome.overlays.get(r.path)) for r in outcome.rows])
-        if self.gradcam_check.isChecked() and not self._is_keras():
-            self.gradcam_check.setChecked(False)
-            self._explain_no_gradcam()
         self._refresh_results()
         if not outcome.rows:
             self.show_info("Those images are already in the list.")
@@ -279,15 +275,8 @@ class PredictPage(Page):
 
     # ------------------------------------------------------------------ Grad-CAM
     def _on_gradcam_toggled(self, on: bool) -> None:
-        self.cards.set_show_overlay(on)
+        """Grad-CAM switched on: compute the overlays the shown images do not have yet."""
         if not on:
-            return
-        if self.predictor is not None and not self._is_keras():
-            self.gradcam_check.blockSignals(True)
-            self.gradcam_check.setChecked(False)
-            self.gradcam_check.blockSignals(False)
-            self.cards.set_show_overlay(False)
-            self._explain_no_gradcam()
             return
         missing = [p.path for p in self.cards.missing_overlays()]
         if missing and self.predictor is None:
@@ -304,12 +293,6 @@ class PredictPage(Page):
     def _on_overlays(self, overlays: dict) -> None:
         self.cards.set_overlays(overlays)
         self.overlays_ready.emit(len(overlays))
-
-    def _explain_no_gradcam(self) -> None:
-        kind = getattr(self.predictor, "kind", "this")
-        self.show_info(f"Grad-CAM needs the Keras model (.keras or a run folder): it follows "
-                       f"gradients through the network, which a {kind} file does not keep. "
-                       "Use Open model… → Use the current model, or open the .keras file.")
 
     # ------------------------------------------------------------------ results
     def _on_top_k_changed(self, k: int) -> None:

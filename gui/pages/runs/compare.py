@@ -1,15 +1,18 @@
 """The Runs page's comparison of two runs: the settings that differ and their curves.
 
-Settings are the dotted keys the config file uses; the validation curves of
-both runs are overlaid at x = epochs over both phases, so "did the lower
-learning rate help?" has a visible answer.  The curves' numbers are kept in
-:attr:`CompareView.series` for tests; pyqtgraph is imported the first time two
-runs are compared.
+Which settings differ is :func:`core.runs.compare.settings_diff`: the runs'
+effective settings (an augmentation preset expanded, the fine-tuning rate made
+explicit), named with the window's own labels ("Phase 2 (fine-tune)"); a
+long value (a list of transforms) is summarised in its cell and shown whole in
+the cell's tooltip, and both value columns share the width, so neither is
+pushed out of view.  The validation curves of both runs are overlaid at
+x = epochs over both phases, so "did the lower learning rate help?" has a
+visible answer.  The curves' numbers are kept in :attr:`CompareView.series`
+for tests; pyqtgraph is imported the first time two runs are compared.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any, Optional
 
 from PySide6.QtCore import Qt
@@ -23,14 +26,6 @@ COLOR_B = "#f0a04b"
 
 def pct(x: Optional[float]) -> str:
     return f"{x * 100:.1f}%" if x is not None else "–"
-
-
-def value_text(v: Any) -> str:
-    if v is None:
-        return "(not set)"
-    if isinstance(v, (dict, list)):
-        return json.dumps(v)
-    return str(v)
 
 
 def validation_series(rows: list[dict]) -> dict[str, list[float]]:
@@ -51,6 +46,7 @@ class CompareView(QWidget):
     def __init__(self, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self.series: dict[str, dict[str, list[float]]] = {}
+        self.differences: list = []  # core.runs.compare.SettingDifference
         self._plots: dict[str, Any] = {}
         self._curves: dict[tuple[str, str], Any] = {}
         box = QVBoxLayout(self)
@@ -64,9 +60,14 @@ class CompareView(QWidget):
         self.diff_table.setHorizontalHeaderLabels(["Setting", "A", "B"])
         self.diff_table.verticalHeader().hide()
         self.diff_table.setEditTriggers(QAbstractItemView.NoEditTriggers)
-        self.diff_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
-        self.diff_table.horizontalHeader().setStretchLastSection(True)
-        self.diff_table.setMinimumWidth(360)
+        self.diff_table.setWordWrap(False)
+        self.diff_table.setTextElideMode(Qt.ElideRight)
+        self.diff_table.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        header = self.diff_table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.Stretch)
+        header.setSectionResizeMode(2, QHeaderView.Stretch)
+        self.diff_table.setMinimumWidth(320)
         row.addWidget(self.diff_table, 2)
         self.plots_host = QWidget()
         self.plots_layout = QHBoxLayout(self.plots_host)
@@ -75,24 +76,37 @@ class CompareView(QWidget):
         box.addLayout(row, 1)
 
     def show_comparison(self, cmp) -> None:
-        """Show a :class:`core.runs.history.RunComparison`."""
+        """Show a :class:`core.runs.history.RunComparison` (its settings compared effectively)."""
+        from core.runs.compare import settings_diff
+
+        diff = settings_diff(cmp.a.config, cmp.b.config)
+        self.differences = diff
+        n = len(diff)
         self.title.setText(
             f"<b>Comparing</b> <span style='color:{ACCENT}'>A: {cmp.a.name}</span> "
-            f"({pct(cmp.a.accuracy)}) with <span style='color:{COLOR_B}'>B: {cmp.b.name}</span> "
-            f"({pct(cmp.b.accuracy)}) — "
-            + (f"{len(cmp.diff)} setting{'s' if len(cmp.diff) != 1 else ''} differ"
-               if cmp.diff else "same settings"))
-        rows = cmp.diff or [("(no differences)", "", "")]
-        self.diff_table.setRowCount(len(rows))
-        for i, (key, va, vb) in enumerate(rows):
-            for j, text in enumerate((key, value_text(va) if cmp.diff else "",
-                                      value_text(vb) if cmp.diff else "")):
-                item = QTableWidgetItem(text)
-                item.setToolTip(text)
-                self.diff_table.setItem(i, j, item)
+            f"({pct(cmp.a.accuracy)} validation accuracy) with "
+            f"<span style='color:{COLOR_B}'>B: {cmp.b.name}</span> ({pct(cmp.b.accuracy)}) — "
+            + (f"{n} setting{'s differ' if n != 1 else ' differs'}" if n else "same settings"))
+        self.diff_table.setRowCount(max(1, n))
+        if not diff:
+            self._set_row(0, ("(no differences)", "", ""), ("", "", ""))
+        for i, d in enumerate(diff):
+            self._set_row(i, (d.label, d.a_text, d.b_text),
+                          (f"{d.label} ({d.path})", d.a_full, d.b_full))
         self.series = {"A": validation_series(cmp.history_a),
                        "B": validation_series(cmp.history_b)}
         self._draw_curves()
+
+    def _set_row(self, row: int, texts: tuple, tips: tuple) -> None:
+        for col, (text, tip) in enumerate(zip(texts, tips)):
+            item = QTableWidgetItem(text)
+            item.setToolTip(tip)
+            self.diff_table.setItem(row, col, item)
+
+    def cell_texts(self) -> list[tuple[str, str, str]]:
+        """What the table shows, row by row (for tests)."""
+        t = self.diff_table
+        return [tuple(t.item(r, c).text() for c in range(3)) for r in range(t.rowCount())]
 
     def _draw_curves(self) -> None:
         import pyqtgraph as pg

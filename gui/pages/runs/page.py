@@ -17,70 +17,27 @@ numbers are kept in :attr:`RunsPage.compare_series` for tests
 
 from __future__ import annotations
 
-import html
-import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
-from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
                                QLineEdit, QMessageBox, QPushButton, QSplitter, QTableView,
                                QVBoxLayout, QWidget)
 
 from core.errors import UserError
-from core.fsutil import human_size
 from gui.jobs import Job
 from gui.pages.base import Page
-from gui.pages.runs.compare import CompareView, pct
+from gui.pages.runs.compare import CompareView
+from gui.pages.runs.rows import COLUMN_TIPS, COLUMNS, ID_ROLE, SORT_ROLE, exports_text, run_cells
 from gui.widgets.tensorboard_button import TensorBoardButton, opened_message
-
-ID_ROLE = Qt.UserRole + 1
-SORT_ROLE = Qt.UserRole + 2
-COLUMNS = ("Started", "Backbone", "Size", "Images", "Val accuracy", "Macro F1", "Duration",
-           "Status", "Folder")
-
 
 def rebuild_job(db_path: str, roots: list[str], listener=None, cancel=None) -> int:
     """Worker: re-index run folders (reads every run folder: not for the UI thread)."""
     from core.runs.history import RunHistory
 
     return RunHistory(db_path).rebuild_index(roots, listener=listener, cancel=cancel)
-
-
-def _duration(s: Optional[float]) -> str:
-    if s is None:
-        return "–"
-    s = int(round(s))
-    return f"{s // 3600} h {s % 3600 // 60:02d} min" if s >= 3600 else f"{s // 60} min {s % 60:02d} s"
-
-
-def exports_text(run_name: str, exports: list[dict]) -> str:
-    """One line per exported format of a run, newest last (rich text for a QLabel)."""
-    title = f"<b>Exports of {html.escape(run_name)}"
-    if not exports:
-        return (f"{title}:</b> none yet — open the run and export its model on the Export page "
-                "(step 7); each format is then listed here.")
-    lines = []
-    for e in exports:
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(e["created"]))
-        size = human_size(e["size_bytes"]) if e.get("size_bytes") else "–"
-        status = (e.get("details") or {}).get("status")
-        flag = (" <b>(its answers differ from the app's: do not trust it)</b>"
-                if status == "parity_failed" else "")
-        lines.append(f"{html.escape(e['format'])} · {size} · {when}{flag} — "
-                     f"<tt>{html.escape(e['path'])}</tt>")
-    return f"{title} ({len(exports)}):</b><br>" + "<br>".join(lines)
-
-
-def _item(text: str, sort_value: Any, align_right: bool = False) -> QStandardItem:
-    item = QStandardItem(text)
-    item.setEditable(False)
-    # Missing numbers sort below every real one, in either direction of a column.
-    item.setData(sort_value if sort_value is not None else -1.0, SORT_ROLE)
-    if align_right:
-        item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
-    return item
 
 
 class RunsPage(Page):
@@ -128,12 +85,12 @@ class RunsPage(Page):
         self._on_selection()
 
     # ------------------------------------------------------------------ building
-    def _build_bar(self) -> QHBoxLayout:
+    def _build_bar(self) -> QVBoxLayout:
         bar = QHBoxLayout()
         self.filter_edit = QLineEdit()
         self.filter_edit.setPlaceholderText("Filter: backbone, folder, status, date…")
         self.filter_edit.setClearButtonEnabled(True)
-        self.filter_edit.setMinimumWidth(300)
+        self.filter_edit.setMinimumWidth(160)
         bar.addWidget(self.filter_edit)
         self.count_label = QLabel()
         self.count_label.setObjectName("hint")
@@ -144,22 +101,32 @@ class RunsPage(Page):
                                     "Network pages")
         self.delete_button = QPushButton("Delete…")
         self.delete_button.setToolTip("Delete the run and its folder (asks first)")
-        self.add_button = QPushButton("Add runs from folder…")
+        self.add_button = QPushButton("Add folder…")
         self.add_button.setToolTip("Index run folders copied from elsewhere or made with "
                                    "'python main.py train --out FOLDER'")
         self.rescan_button = QPushButton("Rescan")
         self.rescan_button.setToolTip("Re-read every known run folder (the folders are the "
                                       "truth; the list is only an index of them)")
         self.tensorboard_button = TensorBoardButton("Select one run to see its logs")
-        for b in (self.open_button, self.tensorboard_button, self.delete_button, self.add_button,
-                  self.rescan_button):
-            bar.addWidget(b)
-        return bar
+        bar.addWidget(self.add_button)
+        bar.addWidget(self.rescan_button)
+        # What to do with the selected run, on a row of its own (all of it fits a small window).
+        selected = QHBoxLayout()
+        for b in (self.open_button, self.tensorboard_button, self.delete_button):
+            selected.addWidget(b)
+        selected.addStretch(1)
+        rows = QVBoxLayout()
+        rows.addLayout(bar)
+        rows.addLayout(selected)
+        return rows
 
     def _build_table(self) -> QWidget:
         """The runs table, with the selected run's exports under it."""
         self.model = QStandardItemModel(0, len(COLUMNS), self)
         self.model.setHorizontalHeaderLabels(list(COLUMNS))
+        for col, name in enumerate(COLUMNS):
+            if name in COLUMN_TIPS:
+                self.model.horizontalHeaderItem(col).setToolTip(COLUMN_TIPS[name])
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)
         self.proxy.setSortRole(SORT_ROLE)
@@ -224,25 +191,7 @@ class RunsPage(Page):
             return
         self.model.removeRows(0, self.model.rowCount())
         for r in runs:
-            started = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created)) if r.created else "–"
-            size = f"{r.image_size} px" if r.image_size else "–"
-            status = r.status or "–"
-            if not r.exists:
-                status += " (folder missing)"
-            cells = [
-                _item(started, r.created or 0.0),
-                _item(r.backbone or "–", (r.backbone or "").lower()),
-                _item(size, r.image_size, True),
-                _item(str(r.images) if r.images is not None else "–", r.images, True),
-                _item(pct(r.accuracy), r.accuracy, True),
-                _item(f"{r.macro_f1:.3f}" if r.macro_f1 is not None else "–", r.macro_f1, True),
-                _item(_duration(r.seconds), r.seconds, True),
-                _item(status, status),
-                _item(r.path, r.path),
-            ]
-            cells[0].setData(r.id, ID_ROLE)
-            cells[-1].setToolTip(r.path)
-            self.model.appendRow(cells)
+            self.model.appendRow(run_cells(r))
         self.empty_label.setVisible(not runs)
         self._update_count()
         if keep:

@@ -12,7 +12,7 @@ import math
 from typing import Optional
 
 from PySide6.QtGui import QValidator
-from PySide6.QtWidgets import QDoubleSpinBox, QWidget
+from PySide6.QtWidgets import QDoubleSpinBox, QSizePolicy, QWidget
 
 
 class LearningRateSpin(QDoubleSpinBox):
@@ -27,6 +27,14 @@ class LearningRateSpin(QDoubleSpinBox):
         self.setDecimals(10)
         self.setRange(1e-7, 1.0)
         self.setKeyboardTracking(False)
+        self.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Fixed)  # may shrink to the hint below
+
+    def minimumSizeHint(self):  # noqa: N802 - Qt API
+        """No wider than 150 px for its long "auto: …" text (the tooltip says it whole), so
+        the settings column fits a small window."""
+        hint = super().minimumSizeHint()
+        hint.setWidth(min(hint.width(), 150))
+        return hint
 
     def textFromValue(self, value: float) -> str:  # noqa: N802 - Qt API
         return f"{value:g}"

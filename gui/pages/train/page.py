@@ -30,9 +30,11 @@ from PySide6.QtWidgets import QSplitter
 
 from core.appdirs import default_runs_dir
 from core.events import EpochEnd, PhaseStarted, RunStarted
+from gui.durations import format_duration
 from gui.jobs import Job
 from gui.pages.base import Page
-from gui.pages.train.run_panel import RunPanel, format_duration
+from gui.pages.train.outcome import read_outcome
+from gui.pages.train.run_panel import RunPanel
 from gui.pages.train.settings import SettingsPanel
 from gui.state import touches
 from gui.widgets.tensorboard_button import opened_message
@@ -150,7 +152,7 @@ class TrainPage(Page):
     def _on_config_changed(self, path: str) -> None:
         if touches(path, "train"):
             self._refresh_fields()
-        if touches(path, "data.val_split"):
+        if touches(path, "data.val_split") or touches(path, "data.seed"):
             self._update_steps_hint()
 
     def _refresh_fields(self) -> None:
@@ -159,20 +161,25 @@ class TrainPage(Page):
 
     def _update_steps_hint(self) -> None:
         t = self.state.config.train
-        report = self.state.dataset_report
-        n = len(report.records) if report is not None and hasattr(report, "records") else 0
-        if n:
-            if getattr(report, "layout", "") == "split":  # the folder says which images train
-                n_train = sum(report.subset_counts.get("train", {}).values()) or n
-            else:
-                n_train = max(1, round(n * (1 - self.state.config.data.val_split)))
+        n_train = self._training_images()
+        if n_train:
             steps = math.ceil(n_train / t.batch_size)
-            text = (f"About {n_train} training images in batches of {t.batch_size}: "
+            text = (f"{n_train} training images in batches of {t.batch_size}: "
                     f"{steps} step{'s' if steps != 1 else ''} per epoch, "
                     f"{t.epochs + t.fine_tune_epochs} epochs at most.")
         else:
             text = "Choose an image folder on the Data page to see how many steps an epoch has."
         self.steps_hint.setText(text)
+
+    def _training_images(self) -> int:
+        """The training images of the split the run will make (0 before a scan)."""
+        report = self.state.dataset_report
+        if report is None or not getattr(report, "records", None):
+            return 0
+        from core.data.dataset import split_dataset  # loaded by the scan's worker already
+
+        data = self.state.config.data
+        return len(split_dataset(report, data.val_split, data.seed).train)
 
     # ------------------------------------------------------------------ actions
     def start(self) -> Optional[Job]:
@@ -267,21 +274,21 @@ class TrainPage(Page):
         self.state.set_run(result.run_dir)
         if model.exists():
             self.state.set_model(str(model))
-        best = ""
-        if result.metrics is not None:
-            best = (f" Validation accuracy {result.metrics.accuracy:.1%} on "
-                    f"{result.metrics.n_images} images (best epoch {result.best_epoch}).")
-        took = format_duration(result.seconds)
+        outcome = read_outcome(result)
+        self.curves.mark_best(float(result.best_epoch) if result.best_epoch else None)
+        best = (f" {outcome.accuracy_text()}; best: {outcome.best}."
+                if outcome.accuracy is not None else "")
+        took = format_duration(outcome.seconds)
         if result.status == "completed":
             self.panel.set_progress(1, 1, "Finished")
-            self.status_label.setText(f"Finished in {took}.{best}")
+            self.status_label.setText(f"Finished after {took} of training.{best}")
             self.show_info(f"Training finished.{best} Next: see where the model goes right and "
                            "wrong on the Evaluate step →")
         else:
             self.progress.setFormat("Stopped")
             kept = (f"The best epoch so far was kept.{best}" if model.exists()
                     else "It stopped before an epoch finished, so there is no model yet.")
-            self.status_label.setText(f"Stopped after {took}. {kept}")
+            self.status_label.setText(f"Stopped after {took} of training. {kept}")
             self.show_info(f"Training stopped. {kept} Press Resume to continue it, or go on to "
                            "Evaluate.")
         self._update_buttons()

@@ -10,31 +10,22 @@ meaning; the panel only displays.
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any, Optional
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont, QKeySequence
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout,
+                               QWidget)
 
 from core.events import (BatchEnd, DeviceChosen, EpochEnd, FileSkipped, Log, PhaseStarted,
                          Progress, SkipCounter)
+from gui.durations import format_duration
 from gui.widgets.curves import TrainingCurves
+from gui.widgets.following_log import FollowingLog
 from gui.widgets.tensorboard_button import TensorBoardButton
 
 PHASE_NAMES = {"head": "Training the new head", "fine_tune": "Fine-tuning the backbone"}
-
-
-def format_duration(seconds: float) -> str:
-    """``0:42``, ``12:05``, ``1 h 03 min``: how long, at a glance."""
-    if seconds is None or not math.isfinite(seconds):
-        return "–"
-    s = int(round(max(seconds, 0)))
-    if s >= 3600:
-        return f"{s // 3600} h {s % 3600 // 60:02d} min"
-    return f"{s // 60}:{s % 60:02d}"
 
 
 def phase_name(phase: str) -> str:
@@ -49,7 +40,7 @@ class RunPanel(QWidget):
         self.in_batches = False  # inside an epoch's batches (the bar counts batches)
         self.skips = SkipCounter()  # per run: list the first skipped files, then count
         lay = QVBoxLayout(self)
-        lay.setContentsMargins(8, 0, 0, 0)
+        lay.setContentsMargins(4, 0, 0, 0)
         lay.addLayout(self._build_buttons())
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
@@ -58,21 +49,21 @@ class RunPanel(QWidget):
         self.status_label = QLabel("Press Start training (Ctrl+Enter) when the settings look "
                                    "right. The defaults suit most folders.")
         self.status_label.setWordWrap(True)
+        lay.addWidget(self.status_label)
+        self.device_label = QLabel("Device: decided when training starts")
+        self.device_label.setObjectName("hint")
+        self.device_label.setWordWrap(True)
+        self.device_label.setToolTip("Where the model trains and with which speed-ups")
         self.tensorboard_button = TensorBoardButton("No run yet: train one, or open one on the "
                                                     "Runs page")
-        status_row = QHBoxLayout()
-        status_row.addWidget(self.status_label, 1)
-        status_row.addWidget(self.tensorboard_button, 0, Qt.AlignTop)
-        lay.addLayout(status_row)
+        device_row = QHBoxLayout()
+        device_row.addWidget(self.device_label, 1)
+        device_row.addWidget(self.tensorboard_button, 0, Qt.AlignTop)
+        lay.addLayout(device_row)
         self.curves = TrainingCurves()
         lay.addWidget(self.curves, 3)
-        self.log = QPlainTextEdit()
-        self.log.setReadOnly(True)
-        self.log.setMaximumBlockCount(2000)
+        self.log = FollowingLog(max_lines=2000)
         self.log.setPlaceholderText("What training does, epoch by epoch, appears here.")
-        font = QFont("monospace")
-        font.setStyleHint(QFont.TypeWriter)
-        self.log.setFont(font)
         self.log.setMinimumHeight(90)
         lay.addWidget(self.log, 1)
 
@@ -91,10 +82,6 @@ class RunPanel(QWidget):
         for b in (self.start_button, self.stop_button, self.resume_button):
             row.addWidget(b)
         row.addStretch(1)
-        self.device_label = QLabel("Device: decided when training starts")
-        self.device_label.setObjectName("hint")
-        self.device_label.setToolTip("Where the model trains and with which speed-ups")
-        row.addWidget(self.device_label)
         return row
 
     # ------------------------------------------------------------------ showing
@@ -145,8 +132,11 @@ class RunPanel(QWidget):
         self.curves.add_epoch(event.phase, event.epoch, m)
         parts = [f"{k} {m[k]:.4f}" for k in ("loss", "accuracy", "val_loss", "val_accuracy")
                  if m.get(k) is not None]
+        latest = self.curves.val_x[-1] if self.curves.val_x else None
+        best = latest is not None and self.curves.best_x == latest
         self.add_log(f"{event.phase} epoch {event.epoch}/{event.epochs} "
-                     f"({format_duration(event.seconds)}): " + ", ".join(parts))
+                     f"({format_duration(event.seconds)}): " + ", ".join(parts)
+                     + ("  ★ best so far" if best else ""))
 
     def _phase(self, event: PhaseStarted) -> None:
         self.in_batches = False

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QLabel,
-                               QScrollArea, QVBoxLayout, QWidget)
+                               QVBoxLayout, QWidget)
 
 from gui.pages.train.lr_spin import LearningRateSpin
+from gui.widgets.compact import ColumnScroll
 from gui.widgets.setting_widgets import SettingSpin, bind_spin, setting_info, setting_tooltip
 
 SCHEDULES = [("cosine", "Cosine — glide down to 5 % by the end of the phase (recommended)"),
@@ -24,7 +25,7 @@ SCHEDULES = [("cosine", "Cosine — glide down to 5 % by the end of the phase (r
 SWITCHES = [("auto", "Auto (on for GPU, off for CPU)"), ("on", "On"), ("off", "Off")]
 
 
-class SettingsPanel(QScrollArea):
+class SettingsPanel(ColumnScroll):
     """Three groups of settings; ``changed(name, value)`` after every edit by the user."""
 
     changed = Signal(str, object)  # field of config.train, new value
@@ -33,12 +34,9 @@ class SettingsPanel(QScrollArea):
         super().__init__(parent)
         self.fields: dict[str, QWidget] = {}
         self._showing = False
-        self.setWidgetResizable(True)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        self.setMinimumWidth(330)
         self.host = QWidget()
         lay = QVBoxLayout(self.host)
-        lay.setContentsMargins(0, 0, 8, 0)
+        lay.setContentsMargins(0, 0, 4, 0)
         lay.addWidget(self._build_phases())
         lay.addWidget(self._build_fine_points())
         lay.addWidget(self._build_speed())
@@ -87,7 +85,7 @@ class SettingsPanel(QScrollArea):
         combo = QComboBox()
         # Long labels must not widen the settings column: the popup still shows them whole.
         combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
-        combo.setMinimumContentsLength(14)
+        combo.setMinimumContentsLength(11)
         for value, label in items:
             combo.addItem(label, value)
         info = setting_info(f"train.{name}")

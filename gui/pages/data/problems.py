@@ -1,0 +1,109 @@
+"""The Data page's Problems tab: files left out, files ignored, and what is worth knowing.
+
+Files are counted the way ``python main.py inspect`` counts them: a damaged
+or unreadable image is *skipped* (a problem); a file that is not an image by
+its name (notes.txt) is listed but only *ignored*, not counted as skipped.
+Warnings (a small or imbalanced class) are advice, not problems, so the tab's
+title counts the two apart -- "Problems (2 skipped, 1 warning)" -- and a
+warning alone never sits over "No problems found".
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from typing import Any, Optional
+
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QPushButton, QTreeWidget,
+                               QTreeWidgetItem, QVBoxLayout, QWidget)
+
+NON_IMAGE = "non_image_file"  # a Problem kind that is only informational (inspect agrees)
+
+
+class ProblemsTab(QWidget):
+    """Warnings above, the files below, the selected file's path and "Show in folder"."""
+
+    def __init__(self, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self._root = ""
+        lay = QVBoxLayout(self)
+        self.warnings_label = QLabel("")
+        self.warnings_label.setWordWrap(True)
+        self.warnings_label.hide()
+        lay.addWidget(self.warnings_label)
+        self.problem_tree = QTreeWidget()
+        self.problem_tree.setHeaderLabels(["File", "Problem"])
+        self.problem_tree.setRootIsDecorated(False)
+        self.problem_tree.setAlternatingRowColors(True)
+        self.problem_tree.header().setSectionResizeMode(0, QHeaderView.Interactive)
+        self.problem_tree.header().resizeSection(0, 220)
+        self.problem_tree.setMinimumHeight(90)
+        self.problem_tree.currentItemChanged.connect(self._on_selected)
+        lay.addWidget(self.problem_tree, 1)
+        path_row = QHBoxLayout()
+        self.problem_path = QLabel("Select a problem to see its file.")
+        self.problem_path.setObjectName("hint")
+        self.problem_path.setWordWrap(True)
+        self.problem_path.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.show_button = QPushButton("Show in folder")
+        self.show_button.setEnabled(False)
+        self.show_button.clicked.connect(self.show_selected_in_folder)
+        path_row.addWidget(self.problem_path, 1)
+        path_row.addWidget(self.show_button)
+        lay.addLayout(path_row)
+
+    def fill(self, report: Any, root: Optional[str]) -> str:
+        """Show ``report``'s problems and warnings (None: nothing); returns the tab's title."""
+        self._root = root or ""
+        problems = list(getattr(report, "problems", []) or []) if report is not None else []
+        warnings = [str(w) for w in (getattr(report, "warnings", []) or [])] \
+            if report is not None else []
+        skipped = [p for p in problems if p.kind != NON_IMAGE]
+        self.problem_tree.clear()
+        for p in skipped + [p for p in problems if p.kind == NON_IMAGE]:
+            item = QTreeWidgetItem([self._short_path(p.path), str(p.reason)])
+            item.setData(0, Qt.UserRole, p.path)
+            item.setToolTip(0, p.path)
+            item.setToolTip(1, str(p.reason))
+            self.problem_tree.addTopLevelItem(item)
+        self.problem_path.setText(
+            "Select a problem to see its file." if skipped else
+            "No files were skipped; the files listed are not images and are ignored."
+            if problems else "No files were skipped.")
+        self.show_button.setEnabled(False)
+        if warnings:
+            self.warnings_label.setText("<b>Worth knowing:</b><ul>" + "".join(
+                f"<li>{html.escape(w, quote=False)}</li>" for w in warnings) + "</ul>")
+            self.warnings_label.show()
+        else:
+            self.warnings_label.hide()
+        counts = [f"{len(skipped)} skipped"] if skipped else []
+        if warnings:
+            counts.append(f"{len(warnings)} warning{'s' if len(warnings) != 1 else ''}")
+        return f"Problems ({', '.join(counts)})" if counts else "Problems"
+
+    def _on_selected(self, item: Optional[QTreeWidgetItem], _prev=None) -> None:
+        if item is None:
+            self.show_button.setEnabled(False)
+            return
+        path = item.data(0, Qt.UserRole)
+        self.problem_path.setText(f"{path}\n{item.text(1)}")
+        self.show_button.setEnabled(True)
+
+    def selected_path(self) -> Optional[str]:
+        item = self.problem_tree.currentItem()
+        return item.data(0, Qt.UserRole) if item is not None else None
+
+    def show_selected_in_folder(self) -> None:
+        path = self.selected_path()
+        if path:
+            folder = path if os.path.isdir(path) else os.path.dirname(path)
+            QDesktopServices.openUrl(QUrl.fromLocalFile(folder))
+
+    def _short_path(self, path: str) -> str:
+        try:
+            return os.path.relpath(path, self._root) if self._root else path
+        except ValueError:  # another drive on Windows
+            return path

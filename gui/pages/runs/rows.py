@@ -1,0 +1,84 @@
+"""The Runs page's table rows: one run's cells, its sort keys, and the exports line.
+
+Every figure is the run folder's own record (through the run index): the
+validation accuracy is the one the Train and Evaluate pages show, and the
+training time is ``run.json``'s, written as the Train page writes it.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QStandardItem
+
+from core.fsutil import human_size
+from gui.durations import format_duration
+from gui.pages.runs.compare import pct
+
+ID_ROLE = Qt.UserRole + 1
+SORT_ROLE = Qt.UserRole + 2
+COLUMNS = ("Started", "Backbone", "Size", "Images", "Val accuracy", "Macro F1", "Training time",
+           "Status", "Folder")
+#: What a column's figure is, where it could be mistaken for another page's.
+COLUMN_TIPS = {
+    "Images": "The usable images of the run's data folder (training and validation together)",
+    "Val accuracy": "The model's accuracy on the run's validation images: the figure the Train "
+                    "and Evaluate pages show",
+    "Macro F1": "The classes' F1 scores averaged, on the validation images",
+    "Training time": "How long the run trained, over every session (a resumed run counts both "
+                     "parts), as its run.json records it; the Train page shows the same figure",
+}
+
+
+def exports_text(run_name: str, exports: list[dict]) -> str:
+    """One line per exported format of a run, newest last (rich text for a QLabel)."""
+    title = f"<b>Exports of {html.escape(run_name)}"
+    if not exports:
+        return (f"{title}:</b> none yet — open the run and export its model on the Export page "
+                "(step 7); each format is then listed here.")
+    lines = []
+    for e in exports:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(e["created"]))
+        size = human_size(e["size_bytes"]) if e.get("size_bytes") else "–"
+        status = (e.get("details") or {}).get("status")
+        flag = (" <b>(its answers differ from the app's: do not trust it)</b>"
+                if status == "parity_failed" else "")
+        lines.append(f"{html.escape(e['format'])} · {size} · {when}{flag} — "
+                     f"<tt>{html.escape(e['path'])}</tt>")
+    return f"{title} ({len(exports)}):</b><br>" + "<br>".join(lines)
+
+
+def _item(text: str, sort_value: Any, align_right: bool = False) -> QStandardItem:
+    item = QStandardItem(text)
+    item.setEditable(False)
+    # Missing numbers sort below every real one, in either direction of a column.
+    item.setData(sort_value if sort_value is not None else -1.0, SORT_ROLE)
+    if align_right:
+        item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+    return item
+
+
+def run_cells(r) -> list[QStandardItem]:
+    """The table's cells for one :class:`core.runs.summary.RunSummary`."""
+    started = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created)) if r.created else "–"
+    size = f"{r.image_size} px" if r.image_size else "–"
+    status = r.status or "–"
+    if not r.exists:
+        status += " (folder missing)"
+    cells = [
+        _item(started, r.created or 0.0),
+        _item(r.backbone or "–", (r.backbone or "").lower()),
+        _item(size, r.image_size, True),
+        _item(str(r.images) if r.images is not None else "–", r.images, True),
+        _item(pct(r.accuracy), r.accuracy, True),
+        _item(f"{r.macro_f1:.3f}" if r.macro_f1 is not None else "–", r.macro_f1, True),
+        _item(format_duration(r.seconds), r.seconds, True),
+        _item(status, status),
+        _item(r.path, r.path),
+    ]
+    cells[0].setData(r.id, ID_ROLE)
+    cells[-1].setToolTip(r.path)
+    return cells

@@ -1,0 +1,69 @@
+"""What the Train page says when a run ends: how long it trained, how good it is, which epoch.
+
+Every figure comes from the run folder, the record the Runs and Evaluate
+pages read too, so the pages agree: the training time is ``run.json``'s
+``seconds`` (every session of the run, a resumed one included; not a
+stopwatch of this page), the accuracy is the run's validation result
+with the number of images it was measured on, and the best epoch is given
+both over the whole run and within its phase ("epoch 12 (fine-tune 2/10)"),
+the way the log numbers epochs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+PHASE_WORDS = {"head": "head", "fine_tune": "fine-tune"}
+
+
+@dataclass
+class RunOutcome:
+    """The figures the page shows about a finished (or stopped) run."""
+
+    seconds: Optional[float]  # run.json: the run's time over every session
+    accuracy: Optional[float]
+    n_images: int
+    best: str  # "epoch 12 (fine-tune 2/10)", or "" before any epoch
+
+    def accuracy_text(self) -> str:
+        if self.accuracy is None:
+            return ""
+        return f"Validation accuracy {self.accuracy:.1%} on {self.n_images} validation images"
+
+
+def best_epoch_text(history: list[dict], best_epoch: Optional[int],
+                    phase_epochs: dict[str, int]) -> str:
+    """``"epoch 12 (fine-tune 2/10)"``: the run-wide number and the one within its phase."""
+    if not best_epoch:
+        return ""
+    row = next((r for r in history if int(r.get("global_epoch") or 0) == best_epoch), None)
+    if row is None:
+        return f"epoch {best_epoch}"
+    phase = str(row.get("phase") or "head")
+    total = phase_epochs.get(phase)
+    local = f"{int(row.get('epoch') or 0)}" + (f"/{total}" if total else "")
+    return f"epoch {best_epoch} ({PHASE_WORDS.get(phase, phase)} {local})"
+
+
+def read_outcome(result: Any) -> RunOutcome:
+    """The outcome of ``result`` (a ``core.train.session.RunResult``) from its run folder."""
+    from core.errors import UserError
+    from core.runs.folder import RunFolder
+
+    run = RunFolder(result.run_dir)
+    try:
+        seconds = run.run_info().seconds
+    except UserError:  # run.json unreadable: this session's own count is the best there is
+        seconds = None
+    try:
+        train = run.load_config().train
+        totals = {"head": train.epochs, "fine_tune": train.fine_tune_epochs}
+    except UserError:
+        totals = {}
+    metrics = result.metrics
+    return RunOutcome(seconds if seconds is not None else result.seconds,
+                      metrics.accuracy if metrics is not None else None,
+                      metrics.n_images if metrics is not None else 0,
+                      best_epoch_text(list(result.history or run.history()), result.best_epoch,
+                                      totals))
