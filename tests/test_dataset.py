@@ -360,6 +360,19 @@ def test_split_round_trip_relative_paths(tmp_path):
         Split.from_dict({"seed": 1, "val_fraction": 0.2, "train": [{"label": 0}]})
 
 
+@pytest.mark.parametrize("evil", ["../../etc/passwd", "a/../../outside.png", "/etc/hostname"])
+def test_a_saved_split_pointing_outside_the_data_folder_is_refused(tmp_path, evil):
+    """Issue 14.15: split.json paths that leave the data root were read."""
+    root = tmp_path / "data"
+    _make(root, {"a": 4, "b": 4})
+    data = split_dataset(scan_dataset(root), val_split=0.5, seed=1).to_dict()
+    data["train"][0]["path"] = evil
+    with pytest.raises(DataError, match=r"train\[0\] points outside the data folder"):
+        Split.from_dict(data)
+    with pytest.raises(DataError, match="start a new run"):
+        Split.from_dict(data, root=root)
+
+
 def test_report_to_dict_round_trips_through_json(tmp_path):
     _make(tmp_path, {"a": 10, "b": 10})
     (tmp_path / "a" / "bad.png").write_bytes(b"")

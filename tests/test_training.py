@@ -204,8 +204,12 @@ def test_weights_of_another_model_are_refused_by_name(tmp_path):
     big = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4)])
     save_weights(small, tmp_path / "w.npz")
     load_weights(small, tmp_path / "w.npz")
-    with pytest.raises(ModelFileError, match="another model"):
+    with pytest.raises(ModelFileError, match=r"another model \('.*kernel' is \(3, 2\) in the "
+                                              r"file but \(3, 4\) in this model\)"):
         load_weights(big, tmp_path / "w.npz")
+    deeper = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2), keras.layers.Dense(2)])
+    with pytest.raises(ModelFileError, match="it has 2 weight arrays, this model has 4"):
+        load_weights(deeper, tmp_path / "w.npz")
     (tmp_path / "bad.npz").write_bytes(b"not a zip")
     with pytest.raises(ModelFileError, match="bad.npz"):
         load_weights(small, tmp_path / "bad.npz")

@@ -288,8 +288,7 @@ class Split:
             for i, item in enumerate(items):
                 try:
                     rel = str(item["path"])
-                    path = rel if (not base or os.path.isabs(rel)) else os.path.join(
-                        base, *rel.split("/"))
+                    path = rel if not base else _inside(base, rel, f"{key}[{i}]")
                     out.append(ImageRecord(path=path, label=int(item["label"]),
                                            class_name=str(item["class"]),
                                            width=int(item.get("width", 0)),
@@ -308,6 +307,22 @@ class Split:
                    val_fraction=val_fraction, root=base,
                    classes=[str(c) for c in data.get("classes", [])],
                    kept_together=int(data.get("kept_together", 0) or 0))
+
+
+def _inside(base: str, rel: str, where: str) -> str:
+    """``rel`` joined to the data folder ``base``; a path that leaves it is refused.
+
+    A split this app writes only holds paths relative to the data folder; one
+    pointing elsewhere (``../../etc/passwd``, ``/home/x.png``) was edited or comes
+    from another source, and training on it would read files the user never chose.
+    """
+    path = os.path.join(base, *rel.split("/"))
+    root = os.path.normpath(base)
+    if os.path.isabs(rel) or os.path.commonpath([root, os.path.normpath(path)]) != root:
+        raise DataError(f"saved split: {where} points outside the data folder ({rel!r} is not "
+                        f"under {base}); this split.json was edited or is not from this app, "
+                        "so start a new run on the data folder")
+    return path
 
 
 def split_dataset(report: DatasetReport, val_split: float = 0.2, seed: int = 42,

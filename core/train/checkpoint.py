@@ -67,12 +67,28 @@ def load_weights(model, path) -> None:
     except DAMAGED as exc:
         raise ModelFileError(f"{path} cannot be read ({exc or type(exc).__name__}); the file "
                              "is damaged") from None
-    current = model.weights
-    if len(arrays) != len(current) or any(tuple(a.shape) != tuple(v.shape)
-                                          for a, v in zip(arrays, current)):
-        raise ModelFileError(f"{path} holds weights of another model ({len(arrays)} arrays for "
-                             f"{len(current)} weights); it cannot be loaded into this run")
+    mismatch = weights_mismatch(arrays, model.weights)
+    if mismatch:
+        raise ModelFileError(f"{path} holds weights of another model ({mismatch}); it cannot be "
+                             "loaded into this run. Resume the run it came from, or start a "
+                             "new run")
     model.set_weights(arrays)
+
+
+def weights_mismatch(arrays, variables) -> str:
+    """Why saved ``arrays`` do not fit a model's ``variables``, in words ("" when they fit).
+
+    Names the first weight whose shape differs (a different head or backbone),
+    or says how many weights each side has (a different number of layers).
+    """
+    if len(arrays) != len(variables):
+        return f"it has {len(arrays)} weight arrays, this model has {len(variables)}"
+    for a, v in zip(arrays, variables):
+        if tuple(a.shape) != tuple(v.shape):
+            name = getattr(v, "path", None) or getattr(v, "name", "a weight")
+            return (f"'{name}' is {tuple(a.shape)} in the file but {tuple(v.shape)} in "
+                    "this model")
+    return ""
 
 
 def weights_digest(model) -> str:
