@@ -141,7 +141,7 @@ def _open(path: str, fh) -> Image.Image:
         if _looks_like_image(fh):
             raise ImageError(path, "corrupt", "starts like an image but its header cannot be "
                              "read (damaged or cut off); re-export or remove it") from None
-        raise ImageError(path, "not_image", "not an image Pillow can read (JPEG, PNG, BMP, "
+        raise ImageError(path, "not_image", "not an image this app can read (JPEG, PNG, BMP, "
                          "GIF, WebP or TIFF); remove it or convert it") from None
     except OSError as exc:
         if exc.errno is not None and exc.errno != errno.EINVAL:
