@@ -91,9 +91,8 @@ def test_export_keras_and_tflite(qtbot, window, trained_run, tmp_path, monkeypat
         assert predict.open_model(str(out / "model.tflite"))
     assert sig.args[0].kind == "tflite"
     assert "tflite" in predict.model_label.text()
-    predict.gradcam_check.setChecked(True)
-    assert not predict.gradcam_check.isChecked()
-    assert "needs the Keras model" in predict.banner.text()
+    assert not predict.gradcam_check.isChecked() and not predict.gradcam_check.isEnabled()
+    assert "TensorFlow Lite" in predict.gradcam_bar.note.text()
     image = str(Path(trained_run).parent / "data" / "dark" / "dark_1.png")
     with qtbot.waitSignal(predict.predictions_ready, timeout=120000):
         assert predict.add_paths([image])
