@@ -151,6 +151,9 @@ class DataPage(Page):
         self.val_spin.valueChanged.connect(lambda v: self.state.set("data.val_split", v / 100))
         self.seed_spin.valueChanged.connect(lambda v: self.state.set("data.seed", v))
         self.cache_spin.valueChanged.connect(lambda v: self.state.set("data.cache_mb", v))
+        self.split_box.together_check.toggled.connect(
+            lambda on: self.state.set("data.keep_duplicates_together", bool(on)))
+        self.state.near_copies_changed.connect(self._update_split_note)
         return self.split_box
 
     # ------------------------------------------------------------------ opening
@@ -318,7 +321,10 @@ class DataPage(Page):
         self._update_split_note()
 
     def _update_split_note(self) -> None:
-        self.split_box.show_note(self.report, self.state.config.data)
+        report = self.report
+        split = self.state.planned_split(report) if report is not None else None
+        checked = report is not None and self.state.near_copies[0] == report.root
+        self.split_box.show_note(report, split, self.state.config.data, checked)
 
     def _on_busy(self, busy: bool) -> None:
         for b in (self.choose_button, self.sample_button):
