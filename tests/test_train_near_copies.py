@@ -40,7 +40,8 @@ def _folder(root):
     Image.open(root / "bright/bright_7.png").save(root / "dark/filed wrong.jpg",
                                                   quality=90)  # across classes
     return [("bright/bright_0.png", "bright/flipped.png"), ("dark/dark_3.png", "dark/resaved.jpg"),
-            ("dark/dark_6.png", "dark/brighter.png"), ("bright/bright_7.png", "dark/filed wrong.jpg")]
+            ("dark/dark_6.png", "dark/brighter.png"),
+            ("bright/bright_7.png", "dark/filed wrong.jpg")]
 
 
 def _start(cfg, out):

@@ -5,8 +5,8 @@ neighbour, one in training and one in validation, makes the validation figure
 a lie.  When ``data.keep_duplicates_together`` is on, the run start finds the
 near-copies with the feature store (:mod:`core.features`) -- the same backbone,
 weights and image size the run trains with, so a second run (or an audit) on
-the same folder reuses the features -- and hands the groups to :func:`core.data.dataset.split_dataset`, which puts each group wholly
-on one side.  The log says how many groups were kept together, how they were
+the same folder reuses the features -- and hands the groups to
+:func:`core.data.dataset.split_dataset`, which puts each group wholly on one side.  The log says how many groups were kept together, how they were
 found and what it cost.  With random weights ("none") the backbone's features
 would tell nothing and are never stored, so the pixels alone decide
 (:mod:`core.features.pixel_only`): no backbone is built for it.

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from typing import Optional
 
-from PySide6.QtWidgets import QCheckBox, QGroupBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QCheckBox, QGroupBox, QHBoxLayout, QLabel, QSizePolicy,
+                               QVBoxLayout, QWidget)
 
 from gui.widgets.setting_widgets import SettingSpin, bind_spin, setting_info, setting_tooltip
 
