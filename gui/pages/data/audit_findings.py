@@ -17,8 +17,8 @@ from typing import Callable, Optional, Sequence
 
 from PySide6.QtCore import QSize, QUrl, Qt, Signal
 from PySide6.QtGui import QDesktopServices, QKeySequence
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QListView, QPushButton,
-                               QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QFrame, QHBoxLayout, QLabel, QListView,
+                               QPushButton, QScrollArea, QSplitter, QVBoxLayout, QWidget)
 
 from gui.thumbnails import ThumbnailModel
 
@@ -51,7 +51,8 @@ def grid_view(model: ThumbnailModel, wrap: bool = True) -> QListView:
     if not wrap:
         view.setFlow(QListView.LeftToRight)
         view.setWrapping(False)
-        view.setFixedHeight(model.side + 48)
+        view.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        view.setFixedHeight(model.side + model.caption_px + 30)  # + spacing, a scroll bar
         view.setSelectionMode(QAbstractItemView.NoSelection)
     return view
 
@@ -65,14 +66,16 @@ class ExampleStrip(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
         self.title = QLabel("")
-        self.model = ThumbnailModel(self, side=side)
+        self.model = ThumbnailModel(self, side=side, captions=False)  # names in tooltips
         self.view = grid_view(self.model, wrap=False)
         lay.addWidget(self.title)
         lay.addWidget(self.view)
 
     def show_examples(self, title: str, paths: Sequence[str]) -> None:
+        """``paths`` in a row under ``title`` (names in the tooltips: the pictures matter)."""
         self.title.setText(title)
-        self.model.set_items(list(paths))
+        self.title.setVisible(bool(title))
+        self.model.set_items(list(paths), [""] * len(paths))
         self.model.prefetch(EXAMPLES)
 
 
@@ -105,11 +108,16 @@ class FindingsPanel(QWidget):
         if not with_classes:
             lay.addWidget(left)
             return
+        detail = QScrollArea()  # small windows scroll the comparison, not the whole page
+        detail.setWidgetResizable(True)
+        detail.setFrameShape(QFrame.NoFrame)
+        detail.setWidget(self._build_detail())
         split = QSplitter(Qt.Horizontal)
         split.addWidget(left)
-        split.addWidget(self._build_detail())
+        split.addWidget(detail)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
+        split.setSizes([550, 450])  # the comparison needs room for a few examples
         lay.addWidget(split)
 
     def _build_buttons(self) -> QHBoxLayout:
@@ -141,13 +149,20 @@ class FindingsPanel(QWidget):
                            "looks like.")
         self.info.setWordWrap(True)
         self.info.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.preview = ExampleStrip(side=128)
-        self.given_strip = ExampleStrip()
-        self.suggested_strip = ExampleStrip()
+        # the image beside the two rows of examples: all three visible at once
+        self.preview = ExampleStrip(side=112)
+        self.preview.view.setFixedSize(112 + 24, 112 + 24)
+        self.preview.view.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.given_strip = ExampleStrip(side=56)
+        self.suggested_strip = ExampleStrip(side=56)
+        rows = QVBoxLayout()
+        rows.addWidget(self.given_strip)
+        rows.addWidget(self.suggested_strip)
+        side_by_side = QHBoxLayout()
+        side_by_side.addWidget(self.preview, 0, Qt.AlignTop)
+        side_by_side.addLayout(rows, 1)
         lay.addWidget(self.info)
-        lay.addWidget(self.preview)
-        lay.addWidget(self.given_strip)
-        lay.addWidget(self.suggested_strip)
+        lay.addLayout(side_by_side)
         lay.addStretch(1)
         return box
 
@@ -224,9 +239,9 @@ class FindingsPanel(QWidget):
             return
         f = chosen[0]
         done = self.model.mark(f.path)
-        self.info.setText(f"<b>{f.caption}</b><br>filed under <b>{f.given}</b>, looks like "
-                          f"<b>{f.suggested}</b> ({f.score:.0%} likely wrong)"
-                          + (f"<br>{done}" if done else ""))
+        self.info.setText(f"Filed under <b>{f.given}</b>, looks like <b>{f.suggested}</b>: "
+                          f"{f.score:.0%} likely wrong." + (f" <b>{done}</b>" if done else ""))
+        self.info.setToolTip(f.path)
         self.move_button.setText(f"Move to {f.suggested} (M)" if f.suggested else
                                  "Move to suggested class (M)")
         self.move_button.setShortcut(QKeySequence("M"))  # setText resets it to the mnemonic

@@ -48,7 +48,7 @@ class GroupsPanel(QWidget):
         self.list = QListWidget()
         self.list.setSelectionMode(QAbstractItemView.SingleSelection)
         self.list.currentRowChanged.connect(self._show_group)
-        self.list.setMinimumWidth(180)
+        self.list.setMinimumWidth(140)
         self.empty = QLabel("")
         self.empty.setObjectName("hint")
         self.empty.setWordWrap(True)
@@ -56,7 +56,7 @@ class GroupsPanel(QWidget):
         self.members = grid_view(self.model)
         self.members.setSelectionMode(QAbstractItemView.SingleSelection)
         self.members.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
-        self.keep_one_button = QPushButton("Keep this one, set the others aside (K)")
+        self.keep_one_button = QPushButton("Keep this one (K)")
         self.keep_one_button.setShortcut(QKeySequence("K"))
         self.keep_one_button.setToolTip("Keep the selected copy; the others move to "
                                         "_set_aside/ in the data folder (K). Undo puts them back.")

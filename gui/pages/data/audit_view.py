@@ -74,6 +74,7 @@ class AuditView(QWidget):
         self.groups_panel.decided.connect(
             lambda d: self.apply(d, self.groups_panel.list.currentRow()))
         self.sections.setEnabled(False)
+        self.sections.setMinimumHeight(300)
         lay.addWidget(self.sections, 1)
 
     def _build_top_row(self) -> QHBoxLayout:
@@ -91,14 +92,15 @@ class AuditView(QWidget):
         self.progress.hide()
         self.status = QLabel("")
         self.status.setObjectName("hint")
+        self.status.setWordWrap(True)
         self.undo_button = QPushButton("Undo last fix")
         self.undo_button.setToolTip("Put back the files of the last fix made in this folder "
                                     "(also after a restart: the folder keeps a journal)")
         self.undo_button.setEnabled(False)
         self.undo_button.clicked.connect(self.undo)
-        for w in (self.check_button, self.cancel_button, self.progress, self.status):
+        for w in (self.check_button, self.cancel_button, self.progress):
             row.addWidget(w)
-        row.addStretch(1)
+        row.addWidget(self.status, 1)
         row.addWidget(self.undo_button)
         return row
 

@@ -52,9 +52,9 @@ class SplitBox(QGroupBox):
         self.together_check.setToolTip(setting_tooltip(
             setting_info("data.keep_duplicates_together")))
         self.together_check.setProperty("setting", "data.keep_duplicates_together")
-        row.addWidget(self.together_check)
         row.addStretch(1)
         box.addLayout(row)
+        box.addWidget(self.together_check)
         self.split_note = QLabel("")
         self.split_note.setObjectName("hint")
         self.split_note.setWordWrap(True)
