@@ -42,6 +42,14 @@ class DataConfig:
     cache_mb: int = setting(1024, lo=0, hi=1 << 20, unit="MB", label="Image cache",
                             help="Memory for decoded, resized images, so later epochs skip "
                                  "decoding. 0 turns it off.")
+    # Near-copies (burst shots, re-saved or resized copies) on both sides of the split make
+    # the validation figure a lie; the run start finds them with the feature store.
+    keep_duplicates_together: bool = setting(
+        True, label="Keep near-copies together",
+        help="Put each group of near-copies (re-saved, resized, cropped or brightened copies "
+             "of one picture) wholly in training or wholly in validation, so the model is "
+             "never validated on a picture it trained on. Finding them runs the backbone "
+             "over every image once (kept in the feature store for the next run).")
 
 
 @dataclass

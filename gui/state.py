@@ -30,6 +30,7 @@ class AppState(QObject):
     model_changed = Signal(object)  # model file (str) or None
     dirty_changed = Signal(bool)
     project_path_changed = Signal(object)  # str or None
+    near_copies_changed = Signal()  # the near-copy groups of the data folder became known
 
     def __init__(self, config: Optional[StudioConfig] = None,
                  parent: Optional[QObject] = None) -> None:
@@ -40,6 +41,8 @@ class AppState(QObject):
         self.run_dir: Optional[str] = None
         self.last_model: Optional[str] = None
         self.project_path: Optional[str] = None
+        # (data folder, near-copy groups of 2+ paths) from that folder's last check
+        self.near_copies: tuple[str, list[list[str]]] = ("", [])
         self._dirty = False
 
     # -- settings ---------------------------------------------------------
@@ -72,6 +75,28 @@ class AppState(QObject):
     def set_dataset_report(self, report: Any) -> None:
         self.dataset_report = report
         self.dataset_changed.emit(report)
+
+    def set_near_copies(self, root: str, groups: list[list[str]]) -> None:
+        """The near-copy groups the last data check found in ``root`` (paths as scanned)."""
+        self.near_copies = (root, [list(g) for g in groups])
+        self.near_copies_changed.emit()
+
+    def planned_split(self, report: Any = None) -> Any:
+        """The split a run started now would make of ``report`` (default: the scanned one).
+
+        With ``data.keep_duplicates_together`` the run finds the near-copy groups
+        at its start; once a data check has found them here, the split below keeps
+        them together too, so its numbers are the run's.  None before a scan.
+        """
+        report = report if report is not None else self.dataset_report
+        if report is None or not getattr(report, "records", None):
+            return None
+        from core.data.dataset import split_dataset  # loaded by the scan's worker already
+
+        data = self.config.data
+        root, groups = self.near_copies
+        use = data.keep_duplicates_together and root == getattr(report, "root", None)
+        return split_dataset(report, data.val_split, data.seed, groups=groups if use else None)
 
     def set_run(self, run_dir: Optional[str]) -> None:
         self.run_dir = run_dir

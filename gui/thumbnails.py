@@ -81,9 +81,10 @@ class ThumbnailModel(QAbstractListModel):
     PathRole = Qt.UserRole + 1
 
     def __init__(self, parent: Optional[QObject] = None, side: int = THUMB_SIDE,
-                 threads: int = 2) -> None:
+                 threads: int = 2, captions: bool = True) -> None:
         super().__init__(parent)
         self.side = side
+        self.caption_px = 28 if captions else 8  # room under each thumbnail
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(threads)
         self._bridge = _Bridge(self)
@@ -95,6 +96,7 @@ class ThumbnailModel(QAbstractListModel):
         self._requested: set[str] = set()
         self._cache: "OrderedDict[str, QPixmap]" = OrderedDict()
         self._errors: dict[str, str] = {}
+        self._marks: dict[str, str] = {}  # path -> what was done with it (shown, dimmed)
         self._blank = _placeholder(side)
         self._broken = _placeholder(side, broken=True)
 
@@ -112,6 +114,27 @@ class ThumbnailModel(QAbstractListModel):
 
     def path(self, row: int) -> str:
         return self._paths[row]
+
+    def paths(self) -> list[str]:
+        return list(self._paths)
+
+    def row_of(self, path: str) -> int:
+        """The row showing ``path``, -1 when it is not listed."""
+        return self._row_of.get(str(path), -1)
+
+    def set_mark(self, path: str, mark: str) -> None:
+        """Show ``mark`` (what was done with the image) dimmed instead of its caption."""
+        if mark:
+            self._marks[str(path)] = mark
+        else:
+            self._marks.pop(str(path), None)
+        row = self.row_of(path)
+        if row >= 0:
+            idx = self.index(row)
+            self.dataChanged.emit(idx, idx, [Qt.DisplayRole, Qt.ForegroundRole])
+
+    def mark(self, path: str) -> str:
+        return self._marks.get(str(path), "")
 
     def loaded_count(self) -> int:
         return sum(1 for p in self._paths if p in self._cache or p in self._errors)
@@ -135,7 +158,9 @@ class ThumbnailModel(QAbstractListModel):
             return None
         path = self._paths[index.row()]
         if role == Qt.DisplayRole:
-            return self._captions[index.row()]
+            return self._marks.get(path) or self._captions[index.row()]
+        if role == Qt.ForegroundRole and path in self._marks:
+            return QColor("#8a8f96")
         if role == Qt.DecorationRole:
             pix = self._cache.get(path)
             if pix is not None:
@@ -151,7 +176,7 @@ class ThumbnailModel(QAbstractListModel):
         if role == self.PathRole:
             return path
         if role == Qt.SizeHintRole:
-            return QSize(self.side + 16, self.side + 28)
+            return QSize(self.side + 16, self.side + self.caption_px)
         return None
 
     # -- loading ----------------------------------------------------------------

@@ -63,3 +63,17 @@ def test_embedding_map_is_two_scaled_axes_that_keep_clusters_apart():
     assert xy.shape == (40, 2) and np.abs(xy).max() <= 1.0 + 1e-6
     a, b = xy[y == 0].mean(axis=0), xy[y == 1].mean(axis=0)
     assert np.linalg.norm(a - b) > 0.5
+
+
+def test_the_label_check_stops_at_the_apps_cancel_token():
+    """score_labels takes core.events.CancelToken (it took a bare callable, which the audit
+    never passed: a cancel during the label step waited for every fold)."""
+    import pytest
+
+    from core.events import CancelToken, Cancelled
+
+    x, y = _clusters()
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(Cancelled):
+        score_labels(reduced(x, 16), y, np.arange(len(y)), ["a", "b", "c"], cancel=token)

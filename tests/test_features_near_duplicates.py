@@ -85,3 +85,23 @@ def test_planted_copies_are_grouped_and_distinct_objects_are_not(folder):
 def test_a_single_image_or_none_gives_no_groups(folder):
     paths, _ = folder
     assert find_near_duplicates(_embeddings(paths[:1])).groups == []
+
+
+def test_the_reduction_runs_blas_on_one_thread(monkeypatch):
+    """With TensorFlow loaded, BLAS threads fought OpenMP's over two cores: reducing 200
+    feature rows took 14-19 s instead of 0.3 s.  The reduction now runs BLAS on one thread."""
+    from threadpoolctl import threadpool_info
+
+    from core.features import vectors
+
+    seen = []
+    qr = np.linalg.qr
+
+    def spy(a, *args, **kwargs):
+        seen.extend(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+        return qr(a, *args, **kwargs)
+
+    monkeypatch.setattr(np.linalg, "qr", spy)
+    x = np.random.default_rng(0).standard_normal((200, 300)).astype(np.float16)
+    z = vectors.reduced(x, dims=32)
+    assert z.shape == (200, 32) and seen and set(seen) == {1}

@@ -72,7 +72,7 @@ def run_audit(data_dir: PathLike, model: Optional[FeatureModel] = None, *,
             paths, [by_path[p].class_name for p in paths],
             len({emb.stamps[i].digest for i in members}) == 1))
     clock.stage("labels")
-    _labels(result, emb, z, by_path, report.records, group_of, report.classes, seed)
+    _labels(result, emb, z, by_path, report.records, group_of, report.classes, seed, cancel)
     cancel.raise_if_cancelled()
     clock.stage("outliers")
     _outliers(result, emb, z, group_of)
@@ -81,7 +81,7 @@ def run_audit(data_dir: PathLike, model: Optional[FeatureModel] = None, *,
 
 
 def _labels(result: AuditResult, emb, z: np.ndarray, by_path, records, group_of: np.ndarray,
-            classes: list[str], seed: int) -> None:
+            classes: list[str], seed: int, cancel: CancelToken) -> None:
     """Score the labels of the images training would use (not the left-out byte copies)."""
     usable = {id(r) for r in records}
     rows = np.array([i for i, p in enumerate(emb.paths) if id(by_path[p]) in usable],
@@ -92,7 +92,7 @@ def _labels(result: AuditResult, emb, z: np.ndarray, by_path, records, group_of:
                             "are still found")
         return
     labels = np.array([classes.index(by_path[emb.paths[i]].class_name) for i in rows])
-    scores = score_labels(z[rows], labels, group_of[rows], classes, seed)
+    scores = score_labels(z[rows], labels, group_of[rows], classes, seed, cancel)
     result.notes.extend(scores.notes)
     for j in scores.order():
         i = int(rows[j])

@@ -31,6 +31,10 @@ def add_setting(parser: argparse.ArgumentParser, flag: str, path: str, extra: st
                 **kwargs) -> None:
     """Add ``flag`` for setting ``path``: help, choices and checks come from the config."""
     info = StudioConfig.field(path)
+    if info.type is bool:  # --flag / --no-flag; absent: None (the config's value stands)
+        parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
+                            help=info.cli_help(extra), **kwargs)
+        return
     if info.choices:
         kwargs.setdefault("choices", list(info.choices))
     else:

@@ -210,7 +210,7 @@ class FeatureStore:
         """
         cancel = cancel or CancelToken()
         paths = [os.path.abspath(os.fspath(p)) for p in paths]
-        stamps = self._stamp(paths, listener, cancel)
+        stamps = self.stamp(paths, listener, cancel)
         model_id = self.model_id(model, listener, cancel)
         folder = self.root / model_id if model_id else None
         table = _Table(folder, model_id, listener)
@@ -233,7 +233,9 @@ class FeatureStore:
             self._compact(folder, model_id)
         return result
 
-    def _stamp(self, paths: list[str], listener, cancel) -> list:
+    def stamp(self, paths: list[str], listener=None, cancel=None) -> list:
+        """(FileStamp, "") or (None, reason) per path; unchanged files are not read again."""
+        cancel = cancel or CancelToken()
         total = len(paths)
         emit(listener, Progress(0, total, "reading files"))
 

@@ -35,6 +35,7 @@ from core.runs.lock import holding_lock
 from core.runs.records import RunStatus
 from core.train.checkpoint import load_loop_state
 from core.train.loop_state import LoopState
+from core.train.near_copies import describe_split, near_copy_groups
 from core.train.preflight import (check_config, check_data_present, dataset_fingerprint,
                                   relocate_data)
 from core.train.session import RunResult, run_session
@@ -69,7 +70,9 @@ def prepare_new_run(cfg: StudioConfig, run_dir: Optional[str | Path], runs_base,
     for problem in report.problems:
         if problem.kind != "non_image_file":
             emit(listener, FileSkipped(problem.path, problem.reason, "scan"))
-    split = split_dataset(report, cfg.data.val_split, cfg.data.seed)
+    groups = near_copy_groups(cfg, report, listener, cancel)
+    split = split_dataset(report, cfg.data.val_split, cfg.data.seed, groups=groups)
+    emit(listener, Log(describe_split(split)))
     if run.failed_start():
         emit(listener, Log(f"{run.path}: reusing the folder of a start that did not train"))
         run.clear_failed_start()

@@ -24,6 +24,7 @@ from gui.pages.base import Page
 from core.appdirs import sample_dataset_dir
 from gui.state import touches
 from gui.thumbnails import ThumbnailModel
+from gui.pages.data.audit_view import AuditView
 from gui.pages.data.class_chart import ClassBarChart
 from gui.pages.data.jobs import sample_job, scan_job
 from gui.pages.data.problems import ProblemsTab
@@ -65,6 +66,12 @@ class DataPage(Page):
         tab = self.problems_tab  # its widgets by name (tests and the screenshots read them)
         self.problem_tree, self.problem_path = tab.problem_tree, tab.problem_path
         self.warnings_label, self.show_in_folder_button = tab.warnings_label, tab.show_button
+        self.audit_view = AuditView(state, runner)
+        self.tabs.addTab(self.audit_view, "Check data")
+        self.audit_view.files_changed.connect(self._rescan_soon)
+        self.audit_view.message.connect(
+            lambda text, kind: self.show_error(text) if kind == "error" else self.show_info(text))
+        self._rescan_pending = False
         split.addWidget(self.tabs)
         split.setStretchFactor(0, 2)
         split.setStretchFactor(1, 3)
@@ -151,6 +158,9 @@ class DataPage(Page):
         self.val_spin.valueChanged.connect(lambda v: self.state.set("data.val_split", v / 100))
         self.seed_spin.valueChanged.connect(lambda v: self.state.set("data.seed", v))
         self.cache_spin.valueChanged.connect(lambda v: self.state.set("data.cache_mb", v))
+        self.split_box.together_check.toggled.connect(
+            lambda on: self.state.set("data.keep_duplicates_together", bool(on)))
+        self.state.near_copies_changed.connect(self._update_split_note)
         return self.split_box
 
     # ------------------------------------------------------------------ opening
@@ -169,6 +179,10 @@ class DataPage(Page):
     def rescan(self) -> bool:
         path = self.state.config.data.data_dir
         return bool(path) and self._start_scan(path)
+
+    def _rescan_soon(self) -> None:
+        """Fixes moved files: scan again now, or as soon as the running job ends."""
+        self._rescan_pending = self.runner.is_busy() or not self.rescan()
 
     def open_sample(self) -> bool:
         """Make (once) and open the synthetic sample dataset."""
@@ -205,6 +219,7 @@ class DataPage(Page):
     def _on_scanned(self, root: str, report: Any) -> None:
         self._scanned_root = root
         self.report = report
+        self.audit_view.set_folder(root)
         self._fill(report)
         self.state.set_dataset_report(report)
         self.scan_finished.emit(report)
@@ -212,6 +227,7 @@ class DataPage(Page):
     def _on_scan_failed(self, root: str, message: str) -> None:
         self._scanned_root = root
         self.report = None
+        self.audit_view.set_folder(None)
         self._fill(None)
         self.summary_label.setText("")
         self.show_error(message)
@@ -318,12 +334,19 @@ class DataPage(Page):
         self._update_split_note()
 
     def _update_split_note(self) -> None:
-        self.split_box.show_note(self.report, self.state.config.data)
+        report = self.report
+        split = self.state.planned_split(report) if report is not None else None
+        checked = report is not None and self.state.near_copies[0] == report.root
+        self.split_box.show_note(report, split, self.state.config.data, checked)
 
     def _on_busy(self, busy: bool) -> None:
         for b in (self.choose_button, self.sample_button):
             b.setEnabled(not busy)
         self.rescan_button.setEnabled(not busy and bool(self.state.config.data.data_dir))
+        self.audit_view.check_button.setEnabled(not busy and bool(self.audit_view.root))
+        if not busy and self._rescan_pending:
+            self._rescan_pending = False
+            self.rescan()
 
     def _update_next(self) -> None:
         if self.next_button is not None:
@@ -331,3 +354,4 @@ class DataPage(Page):
 
     def shutdown(self) -> None:
         self.thumbs.shutdown()
+        self.audit_view.shutdown()

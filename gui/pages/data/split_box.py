@@ -1,4 +1,4 @@
-"""The Data page's "Validation split" box: share held back, split seed, image cache.
+"""The Data page's "Validation split" box: share held back, seed, cache, near-copies together.
 
 Each spin box takes its range, unit and tooltip from the setting it edits in
 ``config.data`` (:func:`gui.widgets.setting_widgets.bind_spin`); the share is
@@ -6,20 +6,24 @@ shown in percent.  The box shows the config (``show_config``); the page writes
 edits back.  The note under the spin boxes gives the exact numbers of the
 split training will make: :func:`core.data.dataset.split_dataset` itself runs
 on the scanned images (it only sorts and shuffles names), so "41 held back,
-168 for training" is what the run will use, not an estimate.
+168 for training" is what the run will use, not an estimate -- with the
+near-copy groups kept together once "Check data" has found them
+(:meth:`gui.state.AppState.planned_split`); before that the note says the run
+will find them.
 """
 
 from __future__ import annotations
 
 from typing import Optional
 
-from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QCheckBox, QGroupBox, QHBoxLayout, QLabel, QSizePolicy,
+                               QVBoxLayout, QWidget)
 
-from gui.widgets.setting_widgets import SettingSpin, bind_spin
+from gui.widgets.setting_widgets import SettingSpin, bind_spin, setting_info, setting_tooltip
 
 
 class SplitBox(QGroupBox):
-    """Three spin boxes and a note on what the split will do with the scanned images."""
+    """Three spin boxes, the near-copies switch and a note on what the split will do."""
 
     def __init__(self, parent: Optional[QWidget] = None) -> None:
         super().__init__("Validation split", parent)
@@ -44,8 +48,13 @@ class SplitBox(QGroupBox):
             row.addWidget(label)
             row.addWidget(spin, 1)
             row.addSpacing(10)
+        self.together_check = QCheckBox(setting_info("data.keep_duplicates_together").label)
+        self.together_check.setToolTip(setting_tooltip(
+            setting_info("data.keep_duplicates_together")))
+        self.together_check.setProperty("setting", "data.keep_duplicates_together")
         row.addStretch(1)
         box.addLayout(row)
+        box.addWidget(self.together_check)
         self.split_note = QLabel("")
         self.split_note.setObjectName("hint")
         self.split_note.setWordWrap(True)
@@ -57,29 +66,35 @@ class SplitBox(QGroupBox):
             spin.blockSignals(True)
             spin.setValue(int(value))
             spin.blockSignals(False)
+        self.together_check.blockSignals(True)
+        self.together_check.setChecked(bool(data_cfg.keep_duplicates_together))
+        self.together_check.blockSignals(False)
 
-    def show_note(self, report, data_cfg) -> None:
-        """What the split does with the scanned images of ``report`` (None: nothing scanned)."""
-        counts = split_counts(report, data_cfg)
-        if counts is None:
+    def show_note(self, report, split, data_cfg, checked: bool) -> None:
+        """What ``split`` -- the one a run would make of ``report`` (None: nothing scanned) -- does.
+
+        ``checked``: a data check of this folder found its near-copy groups, so
+        ``split`` keeps them together already; otherwise the run finds them at its start.
+        """
+        if split is None:
             self.split_note.setText("")
             return
-        n_train, n_val = counts
+        n_train, n_val = len(split.train), len(split.val)
         if report.layout == "split":
             self.split_note.setText(f"This folder already has train/ and val/ sub-folders: "
                                     f"{n_train} images train and {n_val} validate; the "
                                     "percentage is ignored.")
+            return
+        text = (f"{n_val} of {n_train + n_val} images will be held back for validation and "
+                f"{n_train} used for training, the same share from every class.")
+        if not data_cfg.keep_duplicates_together:
+            text += " Near-copies are not kept together: a copy may validate its own twin."
+        elif checked and split.kept_together:
+            text += (f" {split.kept_together} group(s) of near-copies found by “Check data” "
+                     "stay wholly on one side.")
+        elif checked:
+            text += " “Check data” found no near-copies to keep together."
         else:
-            self.split_note.setText(f"{n_val} of {n_train + n_val} images will be held back "
-                                    f"for validation and {n_train} used for training, the same "
-                                    "share from every class.")
-
-
-def split_counts(report, data_cfg) -> "tuple[int, int] | None":
-    """(training, validation) images of the split training will make; None without images."""
-    if report is None or not getattr(report, "records", None):
-        return None
-    from core.data.dataset import split_dataset  # already loaded by the scan's worker
-
-    split = split_dataset(report, data_cfg.val_split, data_cfg.seed)
-    return len(split.train), len(split.val)
+            text += (" Near-copies are found when training starts and each group is kept on "
+                     "one side (“Check data” shows them now).")
+        self.split_note.setText(text)

@@ -119,6 +119,7 @@ class TrainPage(Page):
         self.state.config_changed.connect(self._on_config_changed)
         self.state.dataset_changed.connect(lambda _r: (self._update_buttons(),
                                                           self._update_steps_hint()))
+        self.state.near_copies_changed.connect(self._update_steps_hint)
         self.state.run_changed.connect(self._on_run_changed)
         self.runner.busy_changed.connect(lambda _b: self._update_buttons())
         self._refresh_fields()
@@ -152,7 +153,8 @@ class TrainPage(Page):
     def _on_config_changed(self, path: str) -> None:
         if touches(path, "train"):
             self._refresh_fields()
-        if touches(path, "data.val_split") or touches(path, "data.seed"):
+        if any(touches(path, f"data.{key}")
+               for key in ("val_split", "seed", "keep_duplicates_together")):
             self._update_steps_hint()
 
     def _refresh_fields(self) -> None:
@@ -173,13 +175,8 @@ class TrainPage(Page):
 
     def _training_images(self) -> int:
         """The training images of the split the run will make (0 before a scan)."""
-        report = self.state.dataset_report
-        if report is None or not getattr(report, "records", None):
-            return 0
-        from core.data.dataset import split_dataset  # loaded by the scan's worker already
-
-        data = self.state.config.data
-        return len(split_dataset(report, data.val_split, data.seed).train)
+        split = self.state.planned_split()
+        return len(split.train) if split is not None else 0
 
     # ------------------------------------------------------------------ actions
     def start(self) -> Optional[Job]:

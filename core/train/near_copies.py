@@ -1,0 +1,65 @@
+"""Near-copy groups for a new run's split, so no picture is validated on its own twin.
+
+A burst shot, a re-saved or resized copy or a video frame next to its
+neighbour, one in training and one in validation, makes the validation figure
+a lie.  When ``data.keep_duplicates_together`` is on, the run start finds the
+near-copies with the feature store (:mod:`core.features`) -- the same backbone,
+weights and image size the run trains with, so a second run (or an audit) on
+the same folder reuses the features -- and hands the groups to
+:func:`core.data.dataset.split_dataset`, which puts each group wholly on one side.  The log says how many groups were kept together, how they were
+found and what it cost.  With random weights ("none") the backbone's features
+would tell nothing and are never stored, so the pixels alone decide
+(:mod:`core.features.pixel_only`): no backbone is built for it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from core.events import Log, emit
+
+
+def near_copy_groups(cfg, report, listener=None, cancel=None) -> list[list[str]]:
+    """Groups (2+ paths each) among ``report.records`` to keep on one side; [] when not asked."""
+    if not cfg.data.keep_duplicates_together:
+        emit(listener, Log("split: near-copies are not looked for "
+                           "(data.keep_duplicates_together is off)"))
+        return []
+    if report.layout == "split" or cfg.data.val_split <= 0 or len(report.records) < 2:
+        return []  # the folder's own train/val, or nothing held back: nothing to keep together
+    from core.features.extract import FeatureModel
+    from core.features.near_duplicates import find_near_duplicates
+    from core.features.pixel_only import pixel_embeddings
+    from core.features.store import FeatureStore
+
+    started = time.monotonic()
+    emit(listener, Log("split: looking for near-copies to keep on one side of the split"))
+    model = FeatureModel.from_config(cfg.model)
+    store = FeatureStore()
+    paths = [r.path for r in report.records]
+    if model.random_weights:  # random features tell nothing: pixels alone, no backbone
+        emb = pixel_embeddings(paths, store, listener=listener, cancel=cancel)
+        how = ("exact copies and pixel signatures only (random weights: the backbone's "
+               "features would tell nothing; a heavily cropped copy may be missed)")
+    else:
+        emb = store.embed(paths, model, listener=listener, cancel=cancel)
+        how = (f"exact copies, pixel signatures and {model.backbone} features "
+               f"({os.path.basename(model.weights)}, the run's own; the backbone ran on "
+               f"{emb.computed} of {len(emb)} images, the feature store held the rest)")
+    found = find_near_duplicates(emb, pair_cache=store.pair_cache(), listener=listener,
+                                 cancel=cancel)
+    groups = found.path_groups(emb.paths)
+    emit(listener, Log(f"split: {len(groups)} near-copy group(s) "
+                       f"({sum(len(g) for g in groups)} images) found with {how}, in "
+                       f"{time.monotonic() - started:.1f} s"))
+    return groups
+
+
+def describe_split(split) -> str:
+    """One log line: what the split holds back and how many near-copy groups it kept together."""
+    text = (f"split: {len(split.train)} images train, {len(split.val)} validate"
+            + (f", {len(split.test)} test" if split.test else ""))
+    if split.kept_together:
+        text += (f"; {split.kept_together} near-copy group(s) kept wholly on one side")
+    return text

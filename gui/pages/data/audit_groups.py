@@ -1,0 +1,179 @@
+"""The data check's near-copy groups, side by side, with "keep one".
+
+A list of the groups (how many copies, whether they span classes or are
+byte-identical); the selected group's images side by side, large enough to
+compare.  "Keep this one" (K) sets the other members aside -- a rename into
+``_set_aside/``, undoable -- and "Keep all" (A) leaves the group as it is: the
+split keeps its members together anyway.  Like the findings grid, the panel
+only asks (``decided``); the view applies the fixes and marks the group.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Optional, Sequence
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QKeySequence
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QListWidget,
+                               QListWidgetItem, QPushButton, QSplitter, QVBoxLayout, QWidget)
+
+from gui.pages.data.audit_findings import grid_view
+from gui.thumbnails import ThumbnailModel
+
+SIDE = 150
+
+
+def group_text(group, root: str) -> str:
+    """'3 copies · cat, dog (across classes)' for a :class:`core.audit.result.DuplicateGroup`."""
+    classes = sorted(set(group.classes))
+    text = f"{len(group.paths)} copies · {', '.join(classes)}"
+    if len(classes) > 1:
+        text += " (across classes)"
+    if group.exact:
+        text += " · identical files"
+    return text
+
+
+class GroupsPanel(QWidget):
+    """Near-copy groups: a list, the selected group side by side, keep one or keep all."""
+
+    decided = Signal(list)  # [(path, "set_aside", "")]
+
+    def __init__(self, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.groups: list = []
+        self.root = ""
+        self.done: dict[int, str] = {}
+        self.list = QListWidget()
+        self.list.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.list.currentRowChanged.connect(self._show_group)
+        self.list.setMinimumWidth(140)
+        self.empty = QLabel("")
+        self.empty.setObjectName("hint")
+        self.empty.setWordWrap(True)
+        self.model = ThumbnailModel(self, side=SIDE)
+        self.members = grid_view(self.model)
+        self.members.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.members.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
+        self.keep_one_button = QPushButton("Keep this one (K)")
+        self.keep_one_button.setShortcut(QKeySequence("K"))
+        self.keep_one_button.setToolTip("Keep the selected copy; the others move to "
+                                        "_set_aside/ in the data folder (K). Undo puts them back.")
+        self.keep_one_button.clicked.connect(self.keep_selected)
+        self.keep_all_button = QPushButton("Keep all (A)")
+        self.keep_all_button.setShortcut(QKeySequence("A"))
+        self.keep_all_button.setToolTip("Leave every copy in place; training keeps the group "
+                                        "on one side of the split anyway (A)")
+        self.keep_all_button.clicked.connect(self.keep_all)
+        self.hint = QLabel("")
+        self.hint.setObjectName("hint")
+        self.hint.setWordWrap(True)
+        right = QWidget()
+        rl = QVBoxLayout(right)
+        rl.setContentsMargins(6, 0, 0, 0)
+        rl.addWidget(self.hint)
+        rl.addWidget(self.members, 1)
+        row = QHBoxLayout()
+        row.addWidget(self.keep_one_button)
+        row.addWidget(self.keep_all_button)
+        row.addStretch(1)
+        rl.addLayout(row)
+        split = QSplitter(Qt.Horizontal)
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 0)
+        ll.addWidget(self.empty)
+        ll.addWidget(self.list, 1)
+        split.addWidget(left)
+        split.addWidget(right)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 3)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(split)
+
+    def set_groups(self, groups: Sequence, root: str, empty_text: str) -> None:
+        """Show ``groups`` (:class:`core.audit.result.DuplicateGroup`) found in ``root``."""
+        self.groups, self.root, self.done = list(groups), root, {}
+        self.list.clear()
+        for g in self.groups:
+            self.list.addItem(QListWidgetItem(group_text(g, root)))
+        self.empty.setText(empty_text)
+        self.empty.setVisible(not self.groups)
+        if self.groups:
+            self.list.setCurrentRow(0)
+        else:
+            self._show_group(-1)
+
+    def mark_group(self, index: int, text: str) -> None:
+        """Show what was done with group ``index`` ("" when it was undone)."""
+        if not 0 <= index < len(self.groups):
+            return
+        item = self.list.item(index)
+        if text:
+            self.done[index] = text
+            item.setText(f"{text} · {group_text(self.groups[index], self.root)}")
+            item.setForeground(QColor("#8a8f96"))
+        else:
+            self.done.pop(index, None)
+            item.setText(group_text(self.groups[index], self.root))
+            item.setData(Qt.ForegroundRole, None)
+        if index == self.list.currentRow():
+            self._show_group(index)
+
+    def _rel(self, path: str) -> str:
+        try:
+            return os.path.relpath(path, self.root).replace(os.sep, "/")
+        except ValueError:
+            return path
+
+    def _show_group(self, index: int) -> None:
+        if not 0 <= index < len(self.groups):
+            self.model.set_items([])
+            self.hint.setText("")
+            self._update_buttons()
+            return
+        g = self.groups[index]
+        self.model.set_items(list(g.paths), [self._rel(p) for p in g.paths])
+        self.model.prefetch(len(g.paths))
+        self.members.setCurrentIndex(self.model.index(0))
+        done = self.done.get(index)
+        self.hint.setText(done or "Select the copy to keep. Double-click opens an image.")
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        index = self.list.currentRow()
+        open_ = 0 <= index < len(self.groups) and index not in self.done
+        picked = bool(self.members.selectionModel().selectedIndexes())
+        self.keep_one_button.setEnabled(open_ and picked)
+        self.keep_all_button.setEnabled(open_)
+
+    def keep_selected(self) -> None:
+        index = self.list.currentRow()
+        rows = self.members.selectionModel().selectedIndexes()
+        if not (0 <= index < len(self.groups)) or index in self.done or not rows:
+            return
+        keep = self.model.path(rows[0].row())
+        others = [p for p in self.groups[index].paths if p != keep]
+        self.decided.emit([(p, "set_aside", "") for p in others])
+
+    def keep_all(self) -> None:
+        index = self.list.currentRow()
+        if 0 <= index < len(self.groups) and index not in self.done:
+            self.mark_group(index, "✓ kept all")
+            self.advance(index)
+
+    def advance(self, index: int) -> None:
+        """Select the next group still to decide after group ``index``."""
+        for i in list(range(index + 1, len(self.groups))) + list(range(index)):
+            if i not in self.done:
+                self.list.setCurrentRow(i)
+                return
+
+    def group_of(self, path: str) -> int:
+        """The index of the group holding ``path`` (-1: none)."""
+        for i, g in enumerate(self.groups):
+            if path in g.paths:
+                return i
+        return -1

@@ -1,0 +1,328 @@
+"""The Data page's "Check data" tab: find likely wrong labels, near-copies and outliers, fix them.
+
+"Check data" runs :func:`core.audit.audit.run_audit` as the window's long job
+(:func:`gui.pages.data.audit_jobs.audit_job`) with the features training uses,
+so the feature store computes them once for both; progress shows here and in
+the status bar, Cancel stops it (features computed so far are kept).  The
+findings fill four sections: likely wrong labels and outliers
+(:mod:`~gui.pages.data.audit_findings`), near-copy groups
+(:mod:`~gui.pages.data.audit_groups`) and the map (:mod:`~gui.pages.data.audit_map`).
+
+Decisions become fixes applied in a worker by :class:`core.audit.fixes.FixJournal`:
+renames inside the data folder, journalled, never a deletion.  Each decision is
+one batch, so "Undo last fix" reverses exactly the last one -- from the journal
+on disk, so it works after a restart too.  A file changed since the check is
+refused with the journal's reason, shown in the page's banner.  After files
+moved, ``files_changed`` asks the page to scan the folder again.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QProgressBar, QPushButton, QTabWidget,
+                               QVBoxLayout, QWidget)
+
+from gui.jobs import Job
+from gui.pages.data.audit_findings import EXAMPLES, Finding, FindingsPanel
+from gui.pages.data.audit_groups import GroupsPanel
+from gui.pages.data.audit_jobs import audit_job, fix_job, pending_job, undo_job
+from gui.pages.data.audit_map import MapPanel
+
+_STAGE_WORDS = {"scan": "reading the folder", "features": "computing features",
+                "duplicates": "looking for near-copies", "labels": "checking the labels",
+                "outliers": "looking for outliers"}
+
+
+class AuditView(QWidget):
+    """Runs the data check, shows what it found, applies and undoes the user's fixes."""
+
+    files_changed = Signal()        # fixes moved files: scan the folder again
+    message = Signal(str, str)      # text, kind ("error" | "info") for the page's banner
+    checked = Signal(object)        # AuditOutcome of a finished check
+
+    def __init__(self, state, runner, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.state, self.runner = state, runner
+        self.outcome = None
+        self.root = ""
+        self.job: Optional[Job] = None
+        self.small_jobs: list[Job] = []
+        self.pending_undo = 0
+        self._batches: dict[str, tuple[list[str], int]] = {}  # batch -> (paths, group or -1)
+        self._typical: dict[str, list[str]] = {}
+        lay = QVBoxLayout(self)
+        lay.addLayout(self._build_top_row())
+        self.summary = QLabel("Look for images filed under the wrong class, near-copies of "
+                              "one picture and images that belong to no class. Nothing in the "
+                              "folder changes until you decide.")
+        self.summary.setWordWrap(True)
+        lay.addWidget(self.summary)
+        self.sections = QTabWidget()
+        self.labels_panel = FindingsPanel(with_classes=True)
+        self.groups_panel = GroupsPanel()
+        self.outliers_panel = FindingsPanel(with_classes=False)
+        self.map_panel = MapPanel()
+        for panel, title in ((self.labels_panel, "Likely wrong labels"),
+                             (self.groups_panel, "Near-copies"),
+                             (self.outliers_panel, "Outliers"), (self.map_panel, "Map")):
+            self.sections.addTab(panel, title)
+        self.labels_panel.decided.connect(lambda d: self.apply(d, -1))
+        self.outliers_panel.decided.connect(lambda d: self.apply(d, -1))
+        self.groups_panel.decided.connect(
+            lambda d: self.apply(d, self.groups_panel.list.currentRow()))
+        self.sections.setEnabled(False)
+        self.sections.setMinimumHeight(300)
+        lay.addWidget(self.sections, 1)
+
+    def _build_top_row(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        self.check_button = QPushButton("Check data")
+        self.check_button.setObjectName("primary")
+        self.check_button.setToolTip("Find likely wrong labels, near-copies and outliers with "
+                                     "the backbone chosen on the Model page (changes nothing)")
+        self.check_button.clicked.connect(self.start_check)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(lambda: self.job is not None and self.job.cancel())
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(220)
+        self.progress.hide()
+        self.status = QLabel("")
+        self.status.setObjectName("hint")
+        self.status.setWordWrap(True)
+        self.undo_button = QPushButton("Undo last fix")
+        self.undo_button.setToolTip("Put back the files of the last fix made in this folder "
+                                    "(also after a restart: the folder keeps a journal)")
+        self.undo_button.setEnabled(False)
+        self.undo_button.clicked.connect(self.undo)
+        for w in (self.check_button, self.cancel_button, self.progress):
+            row.addWidget(w)
+        row.addWidget(self.status, 1)
+        row.addWidget(self.undo_button)
+        return row
+
+    # -- the folder ------------------------------------------------------------------
+    def set_folder(self, root: Optional[str]) -> None:
+        """The page scanned ``root`` (None: no folder): forget another folder's findings."""
+        root = os.path.abspath(root) if root else ""
+        if root != self.root:
+            self.root, self.outcome, self._batches = root, None, {}
+            self._clear()
+        self.check_button.setEnabled(bool(root) and not self.runner.is_busy())
+        self.refresh_undo()
+
+    def _clear(self) -> None:
+        self.sections.setEnabled(False)
+        self.labels_panel.set_findings([], "")
+        self.outliers_panel.set_findings([], "")
+        self.groups_panel.set_groups([], self.root, "")
+        self.status.setText("")
+
+    def refresh_undo(self) -> None:
+        if self.root:
+            self._small(pending_job, self.root, on_done=self._on_pending)
+        else:
+            self._on_pending(0)
+
+    def _on_pending(self, count: int) -> None:
+        self.pending_undo = int(count)
+        self.undo_button.setEnabled(self.pending_undo > 0)
+        self.undo_button.setText(f"Undo last fix ({count} left)" if count else "Undo last fix")
+
+    def _small(self, fn, *args, on_done) -> Job:
+        """A short job of its own (fixes, undo, the journal), beside the window's long job."""
+        job = Job(fn, *args, name=getattr(fn, "__name__", "job"), parent=self)
+        job.finished.connect(on_done)
+        job.failed.connect(lambda msg, _tb: self.message.emit(msg, "error"))
+        job.done.connect(lambda j=job: self.small_jobs.remove(j))
+        self.small_jobs.append(job)
+        job.start()
+        return job
+
+    # -- checking ----------------------------------------------------------------------
+    def start_check(self) -> bool:
+        """Run the check of the scanned folder as the long job; False when it cannot start."""
+        if not self.root:
+            self.message.emit("Choose an image folder first.", "error")
+            return False
+        m = self.state.config.model
+        job = self.runner.start(audit_job, self.root, m.backbone, m.weights,
+                                int(m.image_size), name="Checking the data")
+        if job is None:
+            self.message.emit("Please wait: another job is still running (or cancel it in "
+                              "the status bar).", "error")
+            return False
+        self.job = job
+        self.check_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.progress.setRange(0, 0)
+        self.progress.show()
+        self.status.setText("Starting…")
+        job.progress.connect(self._on_progress)
+        job.finished.connect(self._on_checked)
+        job.failed.connect(lambda msg, _tb: self.message.emit(msg, "error"))
+        job.cancelled.connect(lambda: self.status.setText(
+            "Check cancelled; the features computed so far are kept for the next check."))
+        job.done.connect(self._on_check_done)
+        return True
+
+    def _on_progress(self, event) -> None:
+        stage = getattr(event, "stage", None)
+        if stage in _STAGE_WORDS:
+            self.status.setText(f"Step {event.index} of {event.count}: {_STAGE_WORDS[stage]}")
+        elif hasattr(event, "done") and hasattr(event, "total"):
+            self.progress.setRange(0, max(0, int(event.total)))
+            self.progress.setValue(int(event.done))
+            if event.message:
+                self.progress.setFormat(f"{event.message} %v/%m" if event.total else "")
+
+    def _on_check_done(self) -> None:
+        self.job = None
+        self.progress.hide()
+        self.cancel_button.setEnabled(False)
+        self.check_button.setEnabled(bool(self.root))
+
+    def _on_checked(self, outcome) -> None:
+        self.outcome, self._batches = outcome, {}
+        r = outcome.result
+        self.root = os.path.abspath(r.root)
+        self._typical = _typical_images(r)
+        self.labels_panel.set_findings(
+            [Finding(i.path, i.given, i.suggested, i.score,
+                     f"{i.given} → {i.suggested}") for i in r.label_issues],
+            "No likely wrong labels." + (" " + " ".join(r.notes) if r.notes else ""),
+            self.examples)
+        self.groups_panel.set_groups(r.near_duplicates, self.root, "No near-copies found.")
+        self.outliers_panel.set_findings(
+            [Finding(o.path, _class_of(r, o.path), caption=f"{_class_of(r, o.path)} · "
+                     f"{o.score:.1f}") for o in r.outliers], "No outliers.")
+        self.map_panel.set_points(outcome.xy, r.paths, r.image_classes, r.classes, self.root)
+        self.sections.setEnabled(True)
+        self._titles()
+        seconds = r.timings.get("total", 0.0)
+        self.status.setText(f"Checked {len(r.paths)} images in {seconds:.0f} s "
+                            f"(features computed for {r.features_computed}).")
+        self.summary.setText(_summary(r) + " " + outcome.model_note)
+        self.state.set_near_copies(r.root, [list(g.paths) for g in r.near_duplicates])
+        self.checked.emit(outcome)
+
+    def _titles(self) -> None:
+        r = self.outcome.result
+        for i, (title, n) in enumerate((("Likely wrong labels", len(r.label_issues)),
+                                        ("Near-copies", len(r.near_duplicates)),
+                                        ("Outliers", len(r.outliers)))):
+            self.sections.setTabText(i, f"{title} ({n})")
+
+    def examples(self, class_name: str, exclude: str) -> list[str]:
+        """Typical images of ``class_name`` (the check's surest), not ``exclude``, not moved."""
+        out = [p for p in self._typical.get(class_name, [])
+               if p != exclude and not self.labels_panel.model.mark(p)]
+        return out[:EXAMPLES]
+
+    # -- fixing --------------------------------------------------------------------------
+    def apply(self, decisions: list, group: int = -1) -> Optional[Job]:
+        """Apply ``decisions`` [(path, action, target)] as one batch in a worker."""
+        if self.outcome is None or not decisions:
+            return None
+        note = f"{len(decisions)} fix(es) from the data check"
+        return self._small(fix_job, self.root, list(decisions), self.outcome.result.stamps,
+                           note, on_done=lambda out, d=list(decisions), g=group:
+                           self._on_fixed(out, d, g))
+
+    def _on_fixed(self, outcome, decisions: list, group: int) -> None:
+        target = {os.path.abspath(p): (a, t) for p, a, t in decisions}
+        moved = []
+        for m in outcome.moved:
+            path = self._abs(m.src)
+            action, cls = target.get(path, ("set_aside", ""))
+            self._mark(path, f"→ {cls}" if action == "move" else "set aside")
+            moved.append(path)
+        if moved:
+            self._batches[outcome.batch] = (moved, group)
+            if group >= 0:
+                self.groups_panel.mark_group(group, f"✓ kept one, {len(moved)} set aside")
+                self.groups_panel.advance(group)
+            self.files_changed.emit()  # first: the rescan clears the banner
+        if outcome.refused:
+            lines = [f"{self._rel(p)}: {why}" for p, why in outcome.refused]
+            self.message.emit("Not changed — " + "; ".join(lines), "error")
+        self.refresh_undo()
+
+    def undo(self) -> Optional[Job]:
+        if not self.root:
+            return None
+        self.undo_button.setEnabled(False)
+        return self._small(undo_job, self.root, on_done=self._on_undone)
+
+    def _on_undone(self, outcome) -> None:
+        if not outcome.batch:
+            self.message.emit("Nothing to undo in this folder.", "info")
+        paths, group = self._batches.pop(outcome.batch, ([], -1))
+        for path in paths:
+            self._mark(path, "")
+        if group >= 0:
+            self.groups_panel.mark_group(group, "")
+        if outcome.moved:
+            self.files_changed.emit()  # first: the rescan clears the banner
+            self.message.emit(f"Undone: {len(outcome.moved)} file(s) put back where they were.",
+                              "info")
+        if outcome.refused:
+            lines = [f"{p}: {why}" for p, why in outcome.refused]
+            self.message.emit("Could not put back — " + "; ".join(lines), "error")
+        self.refresh_undo()
+
+    def _mark(self, path: str, text: str) -> None:
+        for panel in (self.labels_panel, self.outliers_panel):
+            panel.mark(path, text)
+
+    def _abs(self, rel: str) -> str:
+        return os.path.join(self.root, *rel.split("/"))
+
+    def _rel(self, path: str) -> str:
+        try:
+            return os.path.relpath(path, self.root).replace(os.sep, "/")
+        except ValueError:
+            return path
+
+    def busy(self) -> bool:
+        return self.job is not None or bool(self.small_jobs)
+
+    def shutdown(self) -> None:
+        for model in (self.labels_panel.model, self.outliers_panel.model,
+                      self.groups_panel.model, self.map_panel.thumbs):
+            model.shutdown()
+        for job in list(self.small_jobs):
+            job.wait()
+
+
+def _class_of(result, path: str) -> str:
+    try:
+        return result.image_classes[result.paths.index(path)]
+    except ValueError:
+        return ""
+
+
+def _typical_images(result) -> dict[str, list[str]]:
+    """Per class, its images the check is surest of (lowest chance of a wrong label) first."""
+    out: dict[str, list[str]] = {}
+    for issue in reversed(result.ranking):
+        out.setdefault(issue.given, []).append(issue.path)
+    for path, cls in zip(result.paths, result.image_classes):
+        if cls not in out or len(out[cls]) < 2 * EXAMPLES:
+            if path not in out.setdefault(cls, []):
+                out[cls].append(path)
+    return {c: paths[:4 * EXAMPLES] for c, paths in out.items()}
+
+
+def _summary(r) -> str:
+    cross = sum(1 for g in r.near_duplicates if g.cross_class)
+    text = (f"{len(r.paths)} images: {len(r.label_issues)} likely wrong label(s), "
+            f"{len(r.near_duplicates)} near-copy group(s)"
+            + (f" ({cross} across classes)" if cross else "")
+            + f", {len(r.outliers)} outlier(s).")
+    if r.skipped:
+        text += f" {len(r.skipped)} unreadable file(s) skipped."
+    return text
