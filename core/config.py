@@ -188,6 +188,12 @@ class TrainConfig:
     head_feature_views: int = setting(2, lo=1, hi=50, label="Cached views",
                                       help="Augmented views of each image cached for the fast "
                                            "head when augmentation is on.")
+    head_solver: Literal["logistic", "adam"] = setting(
+        "logistic", label="Head training",
+        help="logistic: fit the new head exactly, as a regularised logistic regression on the "
+             "cached features (its strength chosen by cross-validation): fast, and the most "
+             "accurate on small sets. adam: train it for phase 1's epochs at learning rate 1. "
+             "A head with hidden units always trains with adam.")
 
     def phase_learning_rate(self, phase: str) -> float:
         """The one learning-rate rule, the same for window and CLI.

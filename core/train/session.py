@@ -22,8 +22,7 @@ from typing import Optional
 
 from core.config import StudioConfig
 from core.errors import UserError
-from core.events import (CancelToken, Cancelled, DeviceChosen, Log, PhaseStarted, Progress,
-                         RunStarted, emit)
+from core.events import (CancelToken, Cancelled, DeviceChosen, Log, PhaseStarted, RunStarted, emit)
 from core.infer.metrics import Metrics
 from core.runs.folder import RunFolder
 from core.runs.records import RunStatus
@@ -31,6 +30,7 @@ from core.train.callbacks import phase_callbacks
 from core.train.checkpoint import load_weights_or_keep, weights_digest
 from core.train.device import DeviceInfo
 from core.train.fast_head import feature_datasets, head_model
+from core.train.finish import save_model, validation_metrics
 from core.train.loop import TrainingLoop
 from core.train.loop_state import PHASES, LoopState
 from core.train.schedule import class_weights_for, compile_model
@@ -202,8 +202,9 @@ class Session:
     def plan(self) -> list[tuple[str, int, float]]:
         """(phase, epochs, learning rate) of each phase this run trains."""
         t = self.cfg.train
+        head_epochs = min(t.epochs, 1) if self.linear_head() else t.epochs
         plan = [(phase, epochs, t.phase_learning_rate(phase))
-                for phase, epochs in zip(PHASES, (t.epochs, t.fine_tune_epochs))]
+                for phase, epochs in zip(PHASES, (head_epochs, t.fine_tune_epochs))]
         if self.cfg.model.freeze.mode == "none" and t.fine_tune_epochs and not self.scratch:
             emit(self.listener, Log("nothing to unfreeze (unfreeze: none): the fine-tuning "
                                     "phase is skipped"))
@@ -213,6 +214,18 @@ class Session:
                                     "BatchNorm included, in both phases (this needs many more "
                                     "images and epochs than fine-tuning)", "warning"))
         return plan
+
+    def linear_head(self) -> bool:
+        """Whether the head phase is one exact logistic-regression fit (:mod:`core.train.linear_head`).
+
+        Not with a hidden layer, from scratch, without the fast head, or across
+        machines (each worker holds other images: their fits would differ).
+        """
+        from core.train.linear_head import usable
+
+        t = self.cfg.train
+        return (t.head_solver == "logistic" and t.fast_head and not self.scratch
+                and not self.cluster.multi and self.model is not None and usable(self.model))
 
     def compile(self, model, lr: float) -> None:
         compile_model(model, lr, self.cfg.train.label_smoothing, self.device.xla)
@@ -238,7 +251,9 @@ class Session:
         emit(self.listener, PhaseStarted(phase, epochs, loop.steps, lr, int(trainable)))
         emit(self.listener, Log(f"{phase} phase: {trainable:,} of {total:,} parameters train, "
                                 f"learning rate {lr:g}"))
-        if phase == "head" and self.cfg.train.fast_head and not self.scratch:
+        if phase == "head" and self.linear_head():
+            self.fit_linear_head(lr)
+        elif phase == "head" and self.cfg.train.fast_head and not self.scratch:
             self.fit_head_on_features(epochs, lr, restored_now)
         else:
             self.fit_full_model(epochs, restored_now)
@@ -272,6 +287,30 @@ class Session:
                            steps_per_epoch=loop.steps, class_weight=self.class_weight,
                            callbacks=phase_callbacks(loop), verbose=0,
                            shuffle=False)  # shuffled per view already
+
+    def fit_linear_head(self, lr: float) -> None:
+        """The head phase as one exact fit on cached features: one epoch in the history."""
+        from core.train.fast_head import cached_features
+        from core.train.linear_head import fit_linear_head, set_head
+
+        loop, cfg = self.loop, self.cfg
+        per_view, val = cached_features(self.model, self.train_records, self.split.val, cfg,
+                                        self.cache, self.state, self.listener, self.cancel,
+                                        self.device, self.worker_batch, loop.reported)
+        with self.strategy.scope():
+            loop.fit_model = head_model(self.model, per_view[0][0].shape[-1])
+            self.compile(loop.fit_model, lr)
+        loop.on_epoch_begin(0)
+        head = fit_linear_head(per_view, len(self.classes), self.class_weight, cfg.train.seed,
+                               self.listener, self.cancel)
+        set_head(self.model, head)
+        x, y = per_view[0]
+        logs = dict(zip(("loss", "accuracy"), loop.fit_model.evaluate(
+            x, y, batch_size=self.worker_batch, verbose=0)))
+        if val is not None:
+            v = loop.fit_model.evaluate(val[0], val[1], batch_size=self.worker_batch, verbose=0)
+            logs.update(val_loss=v[0], val_accuracy=v[1])
+        loop.on_epoch_end(0, logs)
 
     def fit_full_model(self, epochs: int, restore_optimizer: bool) -> None:
         from core.data.pipeline import make_dataset
@@ -342,42 +381,3 @@ class Session:
 
         record_run_safely(run.path, self.listener)
         return run.path
-
-
-def save_model(model, run: RunFolder, cfg: StudioConfig, n_classes: int) -> None:
-    """Save the best model as a plain float32 .keras: weights only, no training state.
-
-    The trained model is rebuilt outside any distribution strategy, under float32,
-    and given the same weights.  So the saved file computes in float32 everywhere
-    (a CPU, an exporter), needs no mixed-precision support to load, and carries no
-    optimizer state (which would double its size and make Keras warn about
-    skipped optimizer variables on every load).
-    """
-    import keras
-
-    from core.fsutil import atomic_file
-    from core.model.build import build_model
-
-    keras.mixed_precision.set_global_policy("float32")
-    clean = build_model(cfg.model, n_classes, cfg.model.image_size, None)
-    clean.set_weights(model.get_weights())
-    with atomic_file(run.model_path, suffix=".keras") as tmp:
-        clean.save(str(tmp))
-
-
-def validation_metrics(model, run: RunFolder, split, classes, cfg, listener) -> Optional[Metrics]:
-    """Score the validation images with the final model; written to metrics.json.
-
-    The same function (:func:`core.infer.evaluation.evaluate_records`) scores them for the
-    Evaluate page and ``evaluate``, so every place shows the same figure on the same images.
-    """
-    from core.infer.evaluation import evaluate_records
-    from core.infer.predictor import KerasPredictor
-
-    if not split.val:
-        return None
-    predictor = KerasPredictor(model, classes, str(run.model_path))
-    metrics = evaluate_records(predictor, split.val, classes, cfg.train.batch_size).metrics
-    run.write_metrics(metrics.to_dict())
-    emit(listener, Progress(1, 1, f"validation accuracy {metrics.accuracy:.3f}"))
-    return metrics
