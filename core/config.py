@@ -143,10 +143,13 @@ class TrainConfig:
                                    "adjusts itself once (one step).\nBigger batches are faster "
                                    "per image but need more memory; steps per epoch = images "
                                    "÷ batch size.")
-    learning_rate: float = setting(1e-3, lo=1e-7, hi=1.0, label="Learning rate 1",
+    learning_rate: float = setting(1e-3, lo=1e-7, hi=1.0,
+                                   special=(0.0, "auto: found by the learning-rate finder"),
+                                   label="Learning rate 1",
                                    help="The learning rate is how big each adjustment is.\nToo "
                                         "high and training jumps around; too low and it crawls. "
-                                        "0.001 suits the new head.")
+                                        "0.001 suits the new head. Auto (0) runs the "
+                                        "learning-rate finder when the run starts.")
     fine_tune_learning_rate: float = setting(
         0.0, lo=1e-7, hi=1.0, special=(0.0, "auto: a tenth of learning rate 1"),
         label="Learning rate 2",

@@ -2,12 +2,49 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass, field
 from typing import Optional
 
 from core.config import StudioConfig
+from core.errors import UserError
 from core.events import Progress, emit
 from core.infer.metrics import Metrics
 from core.runs.folder import RunFolder
+from core.runs.records import RunStatus
+from core.train.device import DeviceInfo
+
+
+@dataclass
+class RunResult:
+    run_dir: str
+    status: RunStatus  # completed or stopped (a failed run raises instead)
+    best_epoch: int
+    metrics: Optional[Metrics]
+    device: DeviceInfo
+    seconds: float
+    classes: list[str]
+    image_size: int
+    history: list[dict] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["status"] = self.status.value
+        d["device"] = self.device.to_dict()
+        d["metrics"] = self.metrics.to_dict() if self.metrics else None
+        return d
+
+
+def out_of_memory_error(batch_size: int) -> UserError:
+    """The message for a batch that does not fit in memory: name a batch size that may.
+
+    TensorFlow's own error is a page of allocator detail; what the user can do
+    is halve the batch (or, at 1, shrink the images or the backbone).
+    """
+    if batch_size > 1:
+        return UserError(f"training ran out of memory at batch size {batch_size}; try "
+                         f"--batch-size {max(1, batch_size // 2)} (or a smaller image size)")
+    return UserError("training ran out of memory even at batch size 1; choose a smaller "
+                     "--image-size or a smaller backbone")
 
 
 def save_model(model, run: RunFolder, cfg: StudioConfig, n_classes: int) -> None:

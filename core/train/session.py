@@ -16,57 +16,20 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
 from core.config import StudioConfig
-from core.errors import UserError
 from core.events import (CancelToken, Cancelled, DeviceChosen, Log, PhaseStarted, RunStarted, emit)
-from core.infer.metrics import Metrics
 from core.runs.folder import RunFolder
 from core.runs.records import RunStatus
 from core.train.callbacks import phase_callbacks
 from core.train.checkpoint import load_weights_or_keep, weights_digest
-from core.train.device import DeviceInfo
-from core.train.fast_head import feature_datasets, head_model
-from core.train.finish import save_model, validation_metrics
+from core.train.fast_head import head_model
+from core.train.finish import RunResult, out_of_memory_error, save_model, validation_metrics
 from core.train.loop import TrainingLoop
 from core.train.loop_state import PHASES, LoopState
 from core.train.schedule import class_weights_for, compile_model
-
-
-@dataclass
-class RunResult:
-    run_dir: str
-    status: RunStatus  # completed or stopped (a failed run raises instead)
-    best_epoch: int
-    metrics: Optional[Metrics]
-    device: DeviceInfo
-    seconds: float
-    classes: list[str]
-    image_size: int
-    history: list[dict] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["status"] = self.status.value
-        d["device"] = self.device.to_dict()
-        d["metrics"] = self.metrics.to_dict() if self.metrics else None
-        return d
-
-
-def out_of_memory_error(batch_size: int) -> UserError:
-    """The message for a batch that does not fit in memory: name a batch size that may.
-
-    TensorFlow's own error is a page of allocator detail; what the user can do
-    is halve the batch (or, at 1, shrink the images or the backbone).
-    """
-    if batch_size > 1:
-        return UserError(f"training ran out of memory at batch size {batch_size}; try "
-                         f"--batch-size {max(1, batch_size // 2)} (or a smaller image size)")
-    return UserError("training ran out of memory even at batch size 1; choose a smaller "
-                     "--image-size or a smaller backbone")
 
 
 def run_session(cfg: StudioConfig, run: RunFolder, split, classes: list[str], state: LoopState,
@@ -116,6 +79,7 @@ class Session:
         self.class_weight: Optional[dict] = None
         self.scratch = False
         self.cache = self.train_ds = self.val_ds = None
+        self._features = None  # (per-view training features, val features) of the head
 
     # -- 1. start ---------------------------------------------------------
     def start(self) -> None:
@@ -179,11 +143,42 @@ class Session:
             emit(self.listener, Log("classes are imbalanced: weighting the loss by inverse "
                                     "frequency"))
         self.scratch = is_from_scratch(cfg.model)
+        if cfg.train.learning_rate == 0:  # "auto": a new run; the resolved rate is saved
+            self.resolve_auto_lr()
         restored = False
-        for phase, epochs, lr in self.plan():
+        for phase, epochs in self.plan():
             if phase in self.state.finished_phases or epochs <= 0:
                 continue
-            restored = self.run_phase(phase, epochs, lr, restored)
+            restored = self.run_phase(phase, epochs, cfg.train.phase_learning_rate(phase),
+                                      restored)
+
+    def head_features(self):
+        """The cached backbone features of the head phase (computed once per session)."""
+        from core.train.fast_head import cached_features
+
+        if self._features is None:
+            t = self.cfg.train
+            views = t.head_feature_views if self.linear_head() else min(t.head_feature_views,
+                                                                        max(t.epochs, 1))
+            self._features = cached_features(
+                self.model, self.train_records, self.split.val, self.cfg, self.cache,
+                self.state, self.listener, self.cancel, self.device, self.worker_batch,
+                self.loop.reported, views)
+        return self._features
+
+    def resolve_auto_lr(self) -> None:
+        """``--lr auto``: run the range test on the head, keep its proposal in config.json."""
+        from core.train.lr_finder import head_range_test
+
+        per_view, _ = self.head_features()
+        with self.strategy.scope():
+            found = head_range_test(self.model, per_view, self.cfg, self.device.xla,
+                                    self.worker_batch, self.class_weight, self.listener,
+                                    self.cancel)
+        self.cfg.train.learning_rate = float(f"{found.proposal:.2g}")
+        if self.cluster.is_chief:
+            self.run.save_config(self.cfg)  # a resume trains on with the same rate
+        emit(self.listener, Log(f"learning rate 1 (auto): {self.cfg.train.learning_rate:g}"))
 
     def make_datasets(self) -> None:
         from core.data.pipeline import DecodedCache, make_dataset
@@ -199,12 +194,11 @@ class Session:
             self.split.val, n_classes, size, self.worker_batch, training=False, cache=self.cache,
             listener=self.listener, reported=self.loop.reported)) if self.split.val else None
 
-    def plan(self) -> list[tuple[str, int, float]]:
-        """(phase, epochs, learning rate) of each phase this run trains."""
+    def plan(self) -> list[tuple[str, int]]:
+        """(phase, epochs) of each phase this run trains."""
         t = self.cfg.train
         head_epochs = min(t.epochs, 1) if self.linear_head() else t.epochs
-        plan = [(phase, epochs, t.phase_learning_rate(phase))
-                for phase, epochs in zip(PHASES, (head_epochs, t.fine_tune_epochs))]
+        plan = list(zip(PHASES, (head_epochs, t.fine_tune_epochs)))
         if self.cfg.model.freeze.mode == "none" and t.fine_tune_epochs and not self.scratch:
             emit(self.listener, Log("nothing to unfreeze (unfreeze: none): the fine-tuning "
                                     "phase is skipped"))
@@ -267,15 +261,19 @@ class Session:
 
     def fit_head_on_features(self, epochs: int, lr: float, restore_optimizer: bool) -> None:
         """The head phase on cached backbone features (see :mod:`core.train.fast_head`)."""
+        import tensorflow as tf
+
         from core.train import distributed as dist
+        from core.train.fast_head import epoch_batches
 
         loop = self.loop
-        head_ds, head_val = feature_datasets(self.model, self.train_records, self.split.val,
-                                             self.cfg, self.cache, self.state, self.listener,
-                                             self.cancel, self.device, self.worker_batch,
-                                             loop.reported)
+        per_view, val = self.head_features()
+        head_ds = epoch_batches(per_view, self.worker_batch, self.cfg.train.seed,
+                                self.state.epoch)
+        head_val = (tf.data.Dataset.from_tensor_slices(val).batch(self.worker_batch).cache()
+                    if val is not None else None)
         with self.strategy.scope():
-            loop.fit_model = head_model(self.model, head_ds.element_spec[0].shape[-1])
+            loop.fit_model = head_model(self.model, per_view[0][0].shape[-1])
             self.compile(loop.fit_model, lr)
         dist.prepare_model(loop.fit_model, self.strategy)
         if restore_optimizer:
@@ -290,13 +288,10 @@ class Session:
 
     def fit_linear_head(self, lr: float) -> None:
         """The head phase as one exact fit on cached features: one epoch in the history."""
-        from core.train.fast_head import cached_features
         from core.train.linear_head import fit_linear_head, set_head
 
         loop, cfg = self.loop, self.cfg
-        per_view, val = cached_features(self.model, self.train_records, self.split.val, cfg,
-                                        self.cache, self.state, self.listener, self.cancel,
-                                        self.device, self.worker_batch, loop.reported)
+        per_view, val = self.head_features()
         with self.strategy.scope():
             loop.fit_model = head_model(self.model, per_view[0][0].shape[-1])
             self.compile(loop.fit_model, lr)
