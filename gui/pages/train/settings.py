@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QLabel,
-                               QVBoxLayout, QWidget)
+                               QPushButton, QVBoxLayout, QWidget)
 
 from gui.pages.train.lr_spin import LearningRateSpin
 from gui.widgets.compact import ColumnScroll
@@ -50,6 +50,11 @@ class SettingsPanel(ColumnScroll):
         self.ft_epochs_spin = self._spin(form, "fine_tune_epochs")
         self.batch_spin = self._spin(form, "batch_size")
         self.lr_spin = self._spin(form, "learning_rate", LearningRateSpin())
+        self.find_lr_button = QPushButton("Find learning rate")
+        self.find_lr_button.setToolTip("Run the range test on your images: the head trains a "
+                                       "few batches at growing rates; see the loss and take "
+                                       "the proposed rate")
+        form.addRow("", self.find_lr_button)
         self.ft_lr_spin = self._spin(form, "fine_tune_learning_rate", LearningRateSpin())
         self.steps_hint = QLabel()
         self.steps_hint.setObjectName("hint")
