@@ -191,6 +191,11 @@ class TrainConfig:
     head_feature_views: int = setting(2, lo=1, hi=50, label="Cached views",
                                       help="Augmented views of each image cached for the fast "
                                            "head when augmentation is on.")
+    time_budget: int = setting(
+        0, lo=10, hi=7 * 24 * 3600, unit="s", special=(0, "off"), label="Time budget",
+        help="Finish the whole run within this many seconds: the app probes this machine, "
+             "plans the cached views and the fine-tuning epochs to fit, and keeps the best "
+             "model found in the time. Off: the epochs above decide.")
     head_solver: Literal["logistic", "adam"] = setting(
         "logistic", label="Head training",
         help="logistic: fit the new head exactly, as a regularised logistic regression on the "

@@ -59,11 +59,11 @@ def propose(rates: list[float], losses: list[float]) -> tuple[float, float, floa
     """
     if not rates:
         return 1e-3, 1e-3, 1e-2
-    r, l = np.asarray(rates, np.float64), np.asarray(losses, np.float64)
-    best = int(np.nanargmin(l))
+    r, loss = np.asarray(rates, np.float64), np.asarray(losses, np.float64)
+    best = int(np.nanargmin(loss))
     min_rate = float(r[best])
     if best >= 2:
-        slopes = np.gradient(l[:best + 1], np.log(r[:best + 1]))
+        slopes = np.gradient(loss[:best + 1], np.log(r[:best + 1]))
         steepest = float(r[int(np.argmin(slopes))])
     else:
         steepest = min_rate
@@ -184,3 +184,16 @@ def find_learning_rate(cfg, listener=None, cancel: Optional[CancelToken] = None,
                                listener, cancel)
     finally:
         reset_policy()
+
+
+def resolve_auto_lr(session) -> None:
+    """``--lr auto``: run the range test on the head, keep its proposal in config.json."""
+    per_view, _ = session.head_features()
+    with session.strategy.scope():
+        found = head_range_test(session.model, per_view, session.cfg, session.device.xla,
+                                session.worker_batch, session.class_weight, session.listener,
+                                session.cancel)
+    session.cfg.train.learning_rate = float(f"{found.proposal:.2g}")
+    if session.cluster.is_chief:
+        session.run.save_config(session.cfg)  # a resume trains on with the same rate
+    emit(session.listener, Log(f"learning rate 1 (auto): {session.cfg.train.learning_rate:g}"))

@@ -20,15 +20,18 @@ from pathlib import Path
 from typing import Optional
 
 from core.config import StudioConfig
-from core.events import (CancelToken, Cancelled, DeviceChosen, Log, PhaseStarted, RunStarted, emit)
+from core.events import (CancelToken, Cancelled, DeviceChosen, Log, PhaseStarted, RunStarted,
+                         emit)
 from core.runs.folder import RunFolder
 from core.runs.records import RunStatus
+from core.train.budget import BudgetReached, DeadlineToken, deadline_for, plan_budget
 from core.train.callbacks import phase_callbacks
 from core.train.checkpoint import load_weights_or_keep, weights_digest
 from core.train.fast_head import head_model
 from core.train.finish import RunResult, out_of_memory_error, save_model, validation_metrics
 from core.train.loop import TrainingLoop
 from core.train.loop_state import PHASES, LoopState
+from core.train.lr_finder import resolve_auto_lr
 from core.train.schedule import class_weights_for, compile_model
 
 
@@ -49,6 +52,9 @@ def run_session(cfg: StudioConfig, run: RunFolder, split, classes: list[str], st
     status = RunStatus.COMPLETED
     try:
         session.train()
+    except BudgetReached:
+        emit(listener, Log("time budget reached: training stops here and the best epoch so far "
+                           "is kept"))
     except Cancelled:
         status = RunStatus.STOPPED
         emit(listener, Log("stopped; continue later with resume"))
@@ -111,6 +117,11 @@ class Session:
         # a killed one's up to its last epoch in state.json): "finished in" means the run.
         self.prior_seconds = max(self.state.elapsed, self.run.run_info().seconds or 0.0)
         self.loop.prior_seconds, self.loop.session_start = self.prior_seconds, self.t_start
+        if cfg.train.time_budget:  # every poll of the cancel token now also checks the clock
+            self.cancel = self.loop.cancel = DeadlineToken(
+                self.cancel, deadline_for(self.t_start, cfg.train.time_budget,
+                                          self.prior_seconds),
+                armed=lambda: self.state.best_score is not None)  # a model to keep first
         self.loop.batch_size = global_batch
         shown = self.run.path if cluster.is_chief else self.public_dir or self.run.path
         emit(self.listener, RunStarted(str(shown), resumed=self.state.global_epoch > 0))
@@ -132,8 +143,10 @@ class Session:
         weights_path = (None if has_checkpoint
                         else resolve_weights(cfg.model, size, self.listener, self.cancel))
         self.make_datasets()
+        t_build = time.time()
         with self.strategy.scope():
             self.model = build_model(cfg.model, len(self.classes), size, weights_path)
+        build_seconds = time.time() - t_build
         dist.prepare_model(self.model, self.strategy)
         self.loop.model = self.model
         self.loop.steps = max(1, math.ceil(len(self.train_records) / self.worker_batch))
@@ -143,8 +156,10 @@ class Session:
             emit(self.listener, Log("classes are imbalanced: weighting the loss by inverse "
                                     "frequency"))
         self.scratch = is_from_scratch(cfg.model)
+        if cfg.train.time_budget:
+            plan_budget(self, build_seconds, fresh=not has_checkpoint)
         if cfg.train.learning_rate == 0:  # "auto": a new run; the resolved rate is saved
-            self.resolve_auto_lr()
+            resolve_auto_lr(self)
         restored = False
         for phase, epochs in self.plan():
             if phase in self.state.finished_phases or epochs <= 0:
@@ -165,20 +180,6 @@ class Session:
                 self.state, self.listener, self.cancel, self.device, self.worker_batch,
                 self.loop.reported, views)
         return self._features
-
-    def resolve_auto_lr(self) -> None:
-        """``--lr auto``: run the range test on the head, keep its proposal in config.json."""
-        from core.train.lr_finder import head_range_test
-
-        per_view, _ = self.head_features()
-        with self.strategy.scope():
-            found = head_range_test(self.model, per_view, self.cfg, self.device.xla,
-                                    self.worker_batch, self.class_weight, self.listener,
-                                    self.cancel)
-        self.cfg.train.learning_rate = float(f"{found.proposal:.2g}")
-        if self.cluster.is_chief:
-            self.run.save_config(self.cfg)  # a resume trains on with the same rate
-        emit(self.listener, Log(f"learning rate 1 (auto): {self.cfg.train.learning_rate:g}"))
 
     def make_datasets(self) -> None:
         from core.data.pipeline import DecodedCache, make_dataset
@@ -210,7 +211,7 @@ class Session:
         return plan
 
     def linear_head(self) -> bool:
-        """Whether the head phase is one exact logistic-regression fit (:mod:`core.train.linear_head`).
+        """Whether the head phase is one exact logistic-regression fit (see linear_head).
 
         Not with a hidden layer, from scratch, without the fast head, or across
         machines (each worker holds other images: their fits would differ).

@@ -135,6 +135,7 @@ class TrainPage(Page):
                                                                   s.batch_spin)
         self.lr_spin, self.ft_lr_spin, self.find_lr_button = (s.lr_spin, s.ft_lr_spin,
                                                               s.find_lr_button)
+        self.budget_spin, self.plan_label = s.budget_spin, p.plan_label
         self.smoothing_spin, self.patience_spin = s.smoothing_spin, s.patience_spin
         self.schedule_combo, self.mixed_combo, self.xla_combo = (s.schedule_combo, s.mixed_combo,
                                                                  s.xla_combo)
@@ -166,7 +167,11 @@ class TrainPage(Page):
     def _update_steps_hint(self) -> None:
         t = self.state.config.train
         n_train = self._training_images()
-        if n_train:
+        if t.time_budget:
+            text = (f"Time budget {format_duration(t.time_budget)}: when training starts the app "
+                    "times this machine and plans the cached views and phase 2's epochs to fit, "
+                    "and keeps the best model found in the time.")
+        elif n_train:
             steps = math.ceil(n_train / t.batch_size)
             text = (f"{n_train} training images in batches of {t.batch_size}: "
                     f"{steps} step{'s' if steps != 1 else ''} per epoch, "

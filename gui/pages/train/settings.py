@@ -56,6 +56,7 @@ class SettingsPanel(ColumnScroll):
                                        "the proposed rate")
         form.addRow("", self.find_lr_button)
         self.ft_lr_spin = self._spin(form, "fine_tune_learning_rate", LearningRateSpin())
+        self.budget_spin = self._spin(form, "time_budget")
         self.steps_hint = QLabel()
         self.steps_hint.setObjectName("hint")
         self.steps_hint.setWordWrap(True)
