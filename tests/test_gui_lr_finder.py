@@ -30,3 +30,19 @@ def test_find_learning_rate_plots_the_curve_and_use_it_sets_the_rate(qtbot, wind
     for w, h in ((900, 600), (1600, 1000)):
         window.resize(w, h)
     dialog.close()
+
+
+def test_time_budget_setting_and_the_plan_on_the_page(qtbot, window):
+    from core.events import BudgetPlanned
+
+    page = window.pages[3]
+    assert page.budget_spin.text() == "off"
+    page.budget_spin.setValue(120)
+    assert window.state.config.train.time_budget == 120
+    assert "Time budget 2:00" in page.steps_hint.text()
+    assert not page.plan_label.isVisible()
+    window.show_page(3)
+    page.panel.show_event(BudgetPlanned(120, 3, 5, "time budget 120 s: plan: 3 cached views"))
+    assert page.plan_label.isVisible() and "3 cached views" in page.plan_label.text()
+    page.panel.new_run()
+    assert not page.plan_label.isVisible()
