@@ -133,7 +133,9 @@ class TrainConfig:
     epochs: int = setting(10, lo=0, hi=1000, unit="epochs", label="Phase 1 (head)",
                           help="An epoch is one pass over all your training images.\nPhase 1 "
                                "trains only the new classification head while the pretrained "
-                               "backbone stays frozen; a few epochs are usually enough.")
+                               "backbone stays frozen; a few epochs are usually enough. "
+                               "With head training 'logistic' the head is fitted exactly "
+                               "in one go and only 0 (skip phase 1) matters.")
     fine_tune_epochs: int = setting(10, lo=1, hi=1000, unit="epochs", special=(0, "skip"),
                                     label="Phase 2 (fine-tune)",
                                     help="Phase 2: the backbone layers chosen on the Model page "

@@ -173,9 +173,10 @@ class TrainPage(Page):
                     "and keeps the best model found in the time.")
         elif n_train:
             steps = math.ceil(n_train / t.batch_size)
+            head = min(t.epochs, 1) if t.head_solver == "logistic" else t.epochs
             text = (f"{n_train} training images in batches of {t.batch_size}: "
                     f"{steps} step{'s' if steps != 1 else ''} per epoch, "
-                    f"{t.epochs + t.fine_tune_epochs} epochs at most.")
+                    f"{head + t.fine_tune_epochs} epochs at most.")
         else:
             text = "Choose an image folder on the Data page to see how many steps an epoch has."
         self.steps_hint.setText(text)

@@ -22,6 +22,8 @@ from gui.widgets.setting_widgets import SettingSpin, bind_spin, setting_info, se
 SCHEDULES = [("cosine", "Cosine — glide down to 5 % by the end of the phase (recommended)"),
              ("plateau", "On plateau — divide by 5 when validation stalls for 2 epochs"),
              ("constant", "Constant — the same all phase")]
+HEAD_SOLVERS = [("logistic", "Exact fit — a regularised logistic regression (recommended)"),
+                ("adam", "Epochs — phase 1's epochs at learning rate 1")]
 SWITCHES = [("auto", "Auto (on for GPU, off for CPU)"), ("on", "On"), ("off", "Off")]
 
 
@@ -66,6 +68,7 @@ class SettingsPanel(ColumnScroll):
     def _build_fine_points(self) -> QGroupBox:
         box = QGroupBox("Fine points")
         form = QFormLayout(box)
+        self.head_combo = self._combo(form, "head_solver", HEAD_SOLVERS)
         self.schedule_combo = self._combo(form, "lr_schedule", SCHEDULES)
         self.smoothing_spin = self._spin(form, "label_smoothing", QDoubleSpinBox())
         self.patience_spin = self._spin(form, "early_stopping_patience")
