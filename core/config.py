@@ -141,7 +141,9 @@ class TrainConfig:
     epochs: int = setting(10, lo=0, hi=1000, unit="epochs", label="Phase 1 (head)",
                           help="An epoch is one pass over all your training images.\nPhase 1 "
                                "trains only the new classification head while the pretrained "
-                               "backbone stays frozen; a few epochs are usually enough.")
+                               "backbone stays frozen; a few epochs are usually enough. "
+                               "With head training 'logistic' the head is fitted exactly "
+                               "in one go and only 0 (skip phase 1) matters.")
     fine_tune_epochs: int = setting(10, lo=1, hi=1000, unit="epochs", special=(0, "skip"),
                                     label="Phase 2 (fine-tune)",
                                     help="Phase 2: the backbone layers chosen on the Model page "
@@ -151,10 +153,13 @@ class TrainConfig:
                                    "adjusts itself once (one step).\nBigger batches are faster "
                                    "per image but need more memory; steps per epoch = images "
                                    "÷ batch size.")
-    learning_rate: float = setting(1e-3, lo=1e-7, hi=1.0, label="Learning rate 1",
+    learning_rate: float = setting(1e-3, lo=1e-7, hi=1.0,
+                                   special=(0.0, "auto: found by the learning-rate finder"),
+                                   label="Learning rate 1",
                                    help="The learning rate is how big each adjustment is.\nToo "
                                         "high and training jumps around; too low and it crawls. "
-                                        "0.001 suits the new head.")
+                                        "0.001 suits the new head. Auto (0) runs the "
+                                        "learning-rate finder when the run starts.")
     fine_tune_learning_rate: float = setting(
         0.0, lo=1e-7, hi=1.0, special=(0.0, "auto: a tenth of learning rate 1"),
         label="Learning rate 2",
@@ -196,6 +201,17 @@ class TrainConfig:
     head_feature_views: int = setting(2, lo=1, hi=50, label="Cached views",
                                       help="Augmented views of each image cached for the fast "
                                            "head when augmentation is on.")
+    time_budget: int = setting(
+        0, lo=10, hi=7 * 24 * 3600, unit="s", special=(0, "off"), label="Time budget",
+        help="Finish the whole run within this many seconds: the app probes this machine, "
+             "plans the cached views and the fine-tuning epochs to fit, and keeps the best "
+             "model found in the time. Off: the epochs above decide.")
+    head_solver: Literal["logistic", "adam"] = setting(
+        "logistic", label="Head training",
+        help="logistic: fit the new head exactly, as a regularised logistic regression on the "
+             "cached features (its strength chosen by cross-validation): fast, and the most "
+             "accurate on small sets. adam: train it for phase 1's epochs at learning rate 1. "
+             "A head with hidden units always trains with adam.")
 
     def phase_learning_rate(self, phase: str) -> float:
         """The one learning-rate rule, the same for window and CLI.

@@ -80,6 +80,8 @@ class FieldInfo:
     def parse(self, text: str) -> Any:
         """Turn a command-line word into a checked value (ValueError says what is wrong)."""
         base = int if self.type is int else float if self.type is float else str
+        if self.special is not None and str(self.special[1]).startswith(text.strip().lower() + ":"):
+            return self.special[0]  # the special value by its name: "auto"
         try:
             value = base(text)
         except ValueError:

@@ -127,6 +127,16 @@ class EpochEnd:
     seconds: float = 0.0
 
 
+@dataclass(frozen=True)
+class BudgetPlanned:
+    """A run with a time budget planned its work from a short probe of this machine."""
+
+    budget_seconds: float
+    cached_views: int
+    fine_tune_epochs: int
+    message: str
+
+
 Listener = Callable[[Any], None]
 
 

@@ -305,7 +305,7 @@ def test_out_of_memory_suggests_a_batch_size_that_fits(tmp_path, tiny_weights, m
 
 
 def test_out_of_memory_at_batch_size_one_suggests_smaller_images():
-    from core.train.session import out_of_memory_error
+    from core.train.finish import out_of_memory_error
 
     assert "smaller --image-size" in str(out_of_memory_error(1))
     assert "--batch-size 16" in str(out_of_memory_error(32))

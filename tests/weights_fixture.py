@@ -49,6 +49,7 @@ def tiny_config(data_dir, weights: str = "none", **train):
     cfg.train.learning_rate = 3e-3
     cfg.train.fine_tune_learning_rate = 1e-4  # explicit: the tests' trained models stay as they were
     cfg.train.early_stopping_patience = 0
+    cfg.train.head_solver = "adam"  # epochs of Adam: the tests count the head phase's epochs
     for k, v in train.items():
         setattr(cfg.train, k, v)
     return cfg

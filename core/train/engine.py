@@ -38,7 +38,8 @@ from core.train.loop_state import LoopState
 from core.train.near_copies import describe_split, near_copy_groups
 from core.train.preflight import (check_config, check_data_present, dataset_fingerprint,
                                   relocate_data)
-from core.train.session import RunResult, run_session
+from core.train.finish import RunResult
+from core.train.session import run_session
 
 
 def prepare_new_run(cfg: StudioConfig, run_dir: Optional[str | Path], runs_base, listener,

@@ -59,6 +59,25 @@ def feature_datasets(model, train_records, val_records, cfg: StudioConfig, cache
     """
     import tensorflow as tf
 
+    views = min(cfg.train.head_feature_views, cfg.train.epochs)
+    per_view, val = cached_features(model, train_records, val_records, cfg, cache, state,
+                                    listener, cancel, device, batch_size, reported, views)
+    train = epoch_batches(per_view, batch_size, cfg.train.seed, state.epoch)
+    if val is not None:
+        val = tf.data.Dataset.from_tensor_slices(val).batch(batch_size).cache()
+    return train, val
+
+
+def cached_features(model, train_records, val_records, cfg: StudioConfig, cache,
+                    state: LoopState, listener, cancel, device: DeviceInfo, batch_size: int,
+                    reported: Optional[set] = None, views: Optional[int] = None):
+    """The frozen backbone's pooled features: ([(x, y) per training view], (x, y) of val or None).
+
+    ``views`` augmented views when augmentation is on (default ``head_feature_views``),
+    else one plain pass; labels ``y`` are one-hot.  See :func:`feature_datasets`.
+    """
+    import tensorflow as tf
+
     from core.data.augment import build_augmenter
     from core.data.pipeline import make_dataset
 
@@ -68,8 +87,8 @@ def feature_datasets(model, train_records, val_records, cfg: StudioConfig, cache
     fn = tf.function(lambda x: tf.cast(extractor(x, training=False), tf.float32),
                      jit_compile=device.xla, reduce_retracing=True)
     augmenting = build_augmenter(cfg.augment, size) is not None
-    views = cfg.train.head_feature_views if augmenting else 1
-    views = max(1, min(views, cfg.train.epochs))
+    views = max(1, views or cfg.train.head_feature_views) if augmenting else 1
+
     def extract(records, training, augment, first_epoch, label):
         ds = make_dataset(records, n_classes, size, batch_size, training=training,
                           augment=augment, cache=cache, seed=cfg.train.seed, listener=listener,
@@ -93,14 +112,12 @@ def feature_datasets(model, train_records, val_records, cfg: StudioConfig, cache
                                 phase_first_epoch + v, label))
     passes = "once" if views == 1 else f"{views} times (one per cached view)"
     emit(listener, Log(f"head phase on cached features: the frozen backbone went over the "
-                       f"training images {passes}, not once per epoch for {cfg.train.epochs} "
-                       f"epochs ({time.time() - t0:.1f} s)"))
-    train = epoch_batches(per_view, batch_size, cfg.train.seed, state.epoch)
+                       f"training images {passes}, not once per epoch "
+                       f"({time.time() - t0:.1f} s)"))
     val = None
     if val_records:
-        vf, vy = extract(val_records, False, None, 0, "computing validation features")
-        val = tf.data.Dataset.from_tensor_slices((vf, vy)).batch(batch_size).cache()
-    return train, val
+        val = extract(val_records, False, None, 0, "computing validation features")
+    return per_view, val
 
 
 def epoch_batches(per_view: list, batch_size: int, seed: int, first_epoch: int):

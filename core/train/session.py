@@ -16,57 +16,23 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
 from core.config import StudioConfig
-from core.errors import UserError
-from core.events import (CancelToken, Cancelled, DeviceChosen, Log, PhaseStarted, Progress,
-                         RunStarted, emit)
-from core.infer.metrics import Metrics
+from core.events import (CancelToken, Cancelled, DeviceChosen, Log, PhaseStarted, RunStarted,
+                         emit)
 from core.runs.folder import RunFolder
 from core.runs.records import RunStatus
+from core.train.budget import BudgetReached, DeadlineToken, deadline_for, plan_budget
 from core.train.callbacks import phase_callbacks
 from core.train.checkpoint import load_weights_or_keep, weights_digest
-from core.train.device import DeviceInfo
-from core.train.fast_head import feature_datasets, head_model
+from core.train.fast_head import head_model
+from core.train.finish import RunResult, out_of_memory_error, save_model, validation_metrics
 from core.train.loop import TrainingLoop
 from core.train.loop_state import PHASES, LoopState
+from core.train.lr_finder import resolve_auto_lr
 from core.train.schedule import class_weights_for, compile_model
-
-
-@dataclass
-class RunResult:
-    run_dir: str
-    status: RunStatus  # completed or stopped (a failed run raises instead)
-    best_epoch: int
-    metrics: Optional[Metrics]
-    device: DeviceInfo
-    seconds: float
-    classes: list[str]
-    image_size: int
-    history: list[dict] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["status"] = self.status.value
-        d["device"] = self.device.to_dict()
-        d["metrics"] = self.metrics.to_dict() if self.metrics else None
-        return d
-
-
-def out_of_memory_error(batch_size: int) -> UserError:
-    """The message for a batch that does not fit in memory: name a batch size that may.
-
-    TensorFlow's own error is a page of allocator detail; what the user can do
-    is halve the batch (or, at 1, shrink the images or the backbone).
-    """
-    if batch_size > 1:
-        return UserError(f"training ran out of memory at batch size {batch_size}; try "
-                         f"--batch-size {max(1, batch_size // 2)} (or a smaller image size)")
-    return UserError("training ran out of memory even at batch size 1; choose a smaller "
-                     "--image-size or a smaller backbone")
 
 
 def run_session(cfg: StudioConfig, run: RunFolder, split, classes: list[str], state: LoopState,
@@ -86,6 +52,9 @@ def run_session(cfg: StudioConfig, run: RunFolder, split, classes: list[str], st
     status = RunStatus.COMPLETED
     try:
         session.train()
+    except BudgetReached:
+        emit(listener, Log("time budget reached: training stops here and the best epoch so far "
+                           "is kept"))
     except Cancelled:
         status = RunStatus.STOPPED
         emit(listener, Log("stopped; continue later with resume"))
@@ -116,6 +85,7 @@ class Session:
         self.class_weight: Optional[dict] = None
         self.scratch = False
         self.cache = self.train_ds = self.val_ds = None
+        self._features = None  # (per-view training features, val features) of the head
 
     # -- 1. start ---------------------------------------------------------
     def start(self) -> None:
@@ -147,6 +117,11 @@ class Session:
         # a killed one's up to its last epoch in state.json): "finished in" means the run.
         self.prior_seconds = max(self.state.elapsed, self.run.run_info().seconds or 0.0)
         self.loop.prior_seconds, self.loop.session_start = self.prior_seconds, self.t_start
+        if cfg.train.time_budget:  # every poll of the cancel token now also checks the clock
+            self.cancel = self.loop.cancel = DeadlineToken(
+                self.cancel, deadline_for(self.t_start, cfg.train.time_budget,
+                                          self.prior_seconds),
+                armed=lambda: self.state.best_score is not None)  # a model to keep first
         self.loop.batch_size = global_batch
         shown = self.run.path if cluster.is_chief else self.public_dir or self.run.path
         emit(self.listener, RunStarted(str(shown), resumed=self.state.global_epoch > 0))
@@ -168,8 +143,10 @@ class Session:
         weights_path = (None if has_checkpoint
                         else resolve_weights(cfg.model, size, self.listener, self.cancel))
         self.make_datasets()
+        t_build = time.time()
         with self.strategy.scope():
             self.model = build_model(cfg.model, len(self.classes), size, weights_path)
+        build_seconds = time.time() - t_build
         dist.prepare_model(self.model, self.strategy)
         self.loop.model = self.model
         self.loop.steps = max(1, math.ceil(len(self.train_records) / self.worker_batch))
@@ -179,11 +156,30 @@ class Session:
             emit(self.listener, Log("classes are imbalanced: weighting the loss by inverse "
                                     "frequency"))
         self.scratch = is_from_scratch(cfg.model)
+        if cfg.train.time_budget:
+            plan_budget(self, build_seconds, fresh=not has_checkpoint)
+        if cfg.train.learning_rate == 0:  # "auto": a new run; the resolved rate is saved
+            resolve_auto_lr(self)
         restored = False
-        for phase, epochs, lr in self.plan():
+        for phase, epochs in self.plan():
             if phase in self.state.finished_phases or epochs <= 0:
                 continue
-            restored = self.run_phase(phase, epochs, lr, restored)
+            restored = self.run_phase(phase, epochs, cfg.train.phase_learning_rate(phase),
+                                      restored)
+
+    def head_features(self):
+        """The cached backbone features of the head phase (computed once per session)."""
+        from core.train.fast_head import cached_features
+
+        if self._features is None:
+            t = self.cfg.train
+            views = t.head_feature_views if self.linear_head() else min(t.head_feature_views,
+                                                                        max(t.epochs, 1))
+            self._features = cached_features(
+                self.model, self.train_records, self.split.val, self.cfg, self.cache,
+                self.state, self.listener, self.cancel, self.device, self.worker_batch,
+                self.loop.reported, views)
+        return self._features
 
     def make_datasets(self) -> None:
         from core.data.pipeline import DecodedCache, make_dataset
@@ -199,11 +195,11 @@ class Session:
             self.split.val, n_classes, size, self.worker_batch, training=False, cache=self.cache,
             listener=self.listener, reported=self.loop.reported)) if self.split.val else None
 
-    def plan(self) -> list[tuple[str, int, float]]:
-        """(phase, epochs, learning rate) of each phase this run trains."""
+    def plan(self) -> list[tuple[str, int]]:
+        """(phase, epochs) of each phase this run trains."""
         t = self.cfg.train
-        plan = [(phase, epochs, t.phase_learning_rate(phase))
-                for phase, epochs in zip(PHASES, (t.epochs, t.fine_tune_epochs))]
+        head_epochs = min(t.epochs, 1) if self.linear_head() else t.epochs
+        plan = list(zip(PHASES, (head_epochs, t.fine_tune_epochs)))
         if self.cfg.model.freeze.mode == "none" and t.fine_tune_epochs and not self.scratch:
             emit(self.listener, Log("nothing to unfreeze (unfreeze: none): the fine-tuning "
                                     "phase is skipped"))
@@ -213,6 +209,18 @@ class Session:
                                     "BatchNorm included, in both phases (this needs many more "
                                     "images and epochs than fine-tuning)", "warning"))
         return plan
+
+    def linear_head(self) -> bool:
+        """Whether the head phase is one exact logistic-regression fit (see linear_head).
+
+        Not with a hidden layer, from scratch, without the fast head, or across
+        machines (each worker holds other images: their fits would differ).
+        """
+        from core.train.linear_head import usable
+
+        t = self.cfg.train
+        return (t.head_solver == "logistic" and t.fast_head and not self.scratch
+                and not self.cluster.multi and self.model is not None and usable(self.model))
 
     def compile(self, model, lr: float) -> None:
         compile_model(model, lr, self.cfg.train.label_smoothing, self.device.xla)
@@ -238,7 +246,9 @@ class Session:
         emit(self.listener, PhaseStarted(phase, epochs, loop.steps, lr, int(trainable)))
         emit(self.listener, Log(f"{phase} phase: {trainable:,} of {total:,} parameters train, "
                                 f"learning rate {lr:g}"))
-        if phase == "head" and self.cfg.train.fast_head and not self.scratch:
+        if phase == "head" and self.linear_head():
+            self.fit_linear_head(lr)
+        elif phase == "head" and self.cfg.train.fast_head and not self.scratch:
             self.fit_head_on_features(epochs, lr, restored_now)
         else:
             self.fit_full_model(epochs, restored_now)
@@ -252,15 +262,19 @@ class Session:
 
     def fit_head_on_features(self, epochs: int, lr: float, restore_optimizer: bool) -> None:
         """The head phase on cached backbone features (see :mod:`core.train.fast_head`)."""
+        import tensorflow as tf
+
         from core.train import distributed as dist
+        from core.train.fast_head import epoch_batches
 
         loop = self.loop
-        head_ds, head_val = feature_datasets(self.model, self.train_records, self.split.val,
-                                             self.cfg, self.cache, self.state, self.listener,
-                                             self.cancel, self.device, self.worker_batch,
-                                             loop.reported)
+        per_view, val = self.head_features()
+        head_ds = epoch_batches(per_view, self.worker_batch, self.cfg.train.seed,
+                                self.state.epoch)
+        head_val = (tf.data.Dataset.from_tensor_slices(val).batch(self.worker_batch).cache()
+                    if val is not None else None)
         with self.strategy.scope():
-            loop.fit_model = head_model(self.model, head_ds.element_spec[0].shape[-1])
+            loop.fit_model = head_model(self.model, per_view[0][0].shape[-1])
             self.compile(loop.fit_model, lr)
         dist.prepare_model(loop.fit_model, self.strategy)
         if restore_optimizer:
@@ -272,6 +286,27 @@ class Session:
                            steps_per_epoch=loop.steps, class_weight=self.class_weight,
                            callbacks=phase_callbacks(loop), verbose=0,
                            shuffle=False)  # shuffled per view already
+
+    def fit_linear_head(self, lr: float) -> None:
+        """The head phase as one exact fit on cached features: one epoch in the history."""
+        from core.train.linear_head import fit_linear_head, set_head
+
+        loop, cfg = self.loop, self.cfg
+        per_view, val = self.head_features()
+        with self.strategy.scope():
+            loop.fit_model = head_model(self.model, per_view[0][0].shape[-1])
+            self.compile(loop.fit_model, lr)
+        loop.on_epoch_begin(0)
+        head = fit_linear_head(per_view, len(self.classes), self.class_weight, cfg.train.seed,
+                               self.listener, self.cancel)
+        set_head(self.model, head)
+        x, y = per_view[0]
+        logs = dict(zip(("loss", "accuracy"), loop.fit_model.evaluate(
+            x, y, batch_size=self.worker_batch, verbose=0)))
+        if val is not None:
+            v = loop.fit_model.evaluate(val[0], val[1], batch_size=self.worker_batch, verbose=0)
+            logs.update(val_loss=v[0], val_accuracy=v[1])
+        loop.on_epoch_end(0, logs)
 
     def fit_full_model(self, epochs: int, restore_optimizer: bool) -> None:
         from core.data.pipeline import make_dataset
@@ -342,42 +377,3 @@ class Session:
 
         record_run_safely(run.path, self.listener)
         return run.path
-
-
-def save_model(model, run: RunFolder, cfg: StudioConfig, n_classes: int) -> None:
-    """Save the best model as a plain float32 .keras: weights only, no training state.
-
-    The trained model is rebuilt outside any distribution strategy, under float32,
-    and given the same weights.  So the saved file computes in float32 everywhere
-    (a CPU, an exporter), needs no mixed-precision support to load, and carries no
-    optimizer state (which would double its size and make Keras warn about
-    skipped optimizer variables on every load).
-    """
-    import keras
-
-    from core.fsutil import atomic_file
-    from core.model.build import build_model
-
-    keras.mixed_precision.set_global_policy("float32")
-    clean = build_model(cfg.model, n_classes, cfg.model.image_size, None)
-    clean.set_weights(model.get_weights())
-    with atomic_file(run.model_path, suffix=".keras") as tmp:
-        clean.save(str(tmp))
-
-
-def validation_metrics(model, run: RunFolder, split, classes, cfg, listener) -> Optional[Metrics]:
-    """Score the validation images with the final model; written to metrics.json.
-
-    The same function (:func:`core.infer.evaluation.evaluate_records`) scores them for the
-    Evaluate page and ``evaluate``, so every place shows the same figure on the same images.
-    """
-    from core.infer.evaluation import evaluate_records
-    from core.infer.predictor import KerasPredictor
-
-    if not split.val:
-        return None
-    predictor = KerasPredictor(model, classes, str(run.model_path))
-    metrics = evaluate_records(predictor, split.val, classes, cfg.train.batch_size).metrics
-    run.write_metrics(metrics.to_dict())
-    emit(listener, Progress(1, 1, f"validation accuracy {metrics.accuracy:.3f}"))
-    return metrics

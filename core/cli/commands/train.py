@@ -16,7 +16,8 @@ SETTING_FLAGS = (("--image-size", "model.image_size"), ("--epochs", "train.epoch
                  ("--fine-tune-lr", "train.fine_tune_learning_rate"),
                  ("--val-split", "data.val_split"), ("--strategy", "train.strategy"),
                  ("--mixed-precision", "train.mixed_precision"), ("--xla", "train.xla"),
-                 ("--keep-duplicates-together", "data.keep_duplicates_together"))
+                 ("--keep-duplicates-together", "data.keep_duplicates_together"),
+                 ("--time-budget", "train.time_budget"))
 
 
 def register(sub) -> None:

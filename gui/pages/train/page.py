@@ -33,6 +33,7 @@ from core.events import EpochEnd, PhaseStarted, RunStarted
 from gui.durations import format_duration
 from gui.jobs import Job
 from gui.pages.base import Page
+from gui.pages.train.lr_finder_view import LearningRateFinderDialog, find_lr_job
 from gui.pages.train.outcome import read_outcome
 from gui.pages.train.run_panel import RunPanel
 from gui.pages.train.settings import SettingsPanel
@@ -107,6 +108,8 @@ class TrainPage(Page):
         self.start_button.clicked.connect(self.start)
         self.stop_button.clicked.connect(self.stop)
         self.resume_button.clicked.connect(self.resume)
+        self.find_lr_button.clicked.connect(self.find_learning_rate)
+        self.lr_dialog: Optional[LearningRateFinderDialog] = None
         self.tensorboard_button.opened.connect(
             lambda url, shown: self.show_info(opened_message(url, shown)))
         self.tensorboard_button.failed.connect(self.show_error)
@@ -131,7 +134,9 @@ class TrainPage(Page):
         self.settings_host, self.steps_hint = s.host, s.steps_hint
         self.epochs_spin, self.ft_epochs_spin, self.batch_spin = (s.epochs_spin, s.ft_epochs_spin,
                                                                   s.batch_spin)
-        self.lr_spin, self.ft_lr_spin = s.lr_spin, s.ft_lr_spin
+        self.lr_spin, self.ft_lr_spin, self.find_lr_button = (s.lr_spin, s.ft_lr_spin,
+                                                              s.find_lr_button)
+        self.budget_spin, self.plan_label = s.budget_spin, p.plan_label
         self.smoothing_spin, self.patience_spin = s.smoothing_spin, s.patience_spin
         self.schedule_combo, self.mixed_combo, self.xla_combo = (s.schedule_combo, s.mixed_combo,
                                                                  s.xla_combo)
@@ -164,11 +169,16 @@ class TrainPage(Page):
     def _update_steps_hint(self) -> None:
         t = self.state.config.train
         n_train = self._training_images()
-        if n_train:
+        if t.time_budget:
+            text = (f"Time budget {format_duration(t.time_budget)}: when training starts the app "
+                    "times this machine and plans the cached views and phase 2's epochs to fit, "
+                    "and keeps the best model found in the time.")
+        elif n_train:
             steps = math.ceil(n_train / t.batch_size)
+            head = min(t.epochs, 1) if t.head_solver == "logistic" else t.epochs
             text = (f"{n_train} training images in batches of {t.batch_size}: "
                     f"{steps} step{'s' if steps != 1 else ''} per epoch, "
-                    f"{t.epochs + t.fine_tune_epochs} epochs at most.")
+                    f"{head + t.fine_tune_epochs} epochs at most.")
         else:
             text = "Choose an image folder on the Data page to see how many steps an epoch has."
         self.steps_hint.setText(text)
@@ -199,6 +209,40 @@ class TrainPage(Page):
             self._live_run = None  # until the engine says which folder (RunStarted)
             self._update_tensorboard()
         return job
+
+    def find_learning_rate(self) -> Optional[Job]:
+        """Run the range test on the current settings as the long job; show its curve."""
+        self.clear_message()
+        cfg = self.state.config.copy()
+        if not cfg.data.data_dir:
+            self.show_error("Choose an image folder on the Data page first (step 1).")
+            return None
+        report = self.state.dataset_report
+        if report is not None and os.path.abspath(getattr(report, "root", "")) != \
+                os.path.abspath(cfg.data.data_dir):
+            report = None
+        job = self.runner.start(find_lr_job, cfg, report, name="Finding the learning rate")
+        if job is None:
+            self.show_error("Please wait: another job is still running.")
+            return None
+        self.panel.new_run()
+        self.panel.add_log("finding the learning rate (range test on the new head)")
+        job.progress.connect(self.panel.show_event)
+        job.finished.connect(self._show_lr_finding)
+        job.failed.connect(lambda message, _tb: (self.panel.set_progress(0, 1, "Failed"),
+                                                 self.show_error(message)))
+        job.cancelled.connect(lambda: self.panel.set_progress(0, 1, "Stopped"))
+        job.done.connect(self._update_buttons)
+        self.finder_job = job
+        self._update_buttons()
+        return job
+
+    def _show_lr_finding(self, result) -> None:
+        self.panel.set_progress(1, 1, f"Proposed learning rate {result.proposal:.2g}")
+        self.status_label.setText(result.describe()[:1].upper() + result.describe()[1:] + ".")
+        self.lr_dialog = LearningRateFinderDialog(result, self)
+        self.lr_dialog.use_rate.connect(lambda rate: self._write("learning_rate", rate))
+        self.lr_dialog.show()
 
     def resume(self) -> Optional[Job]:
         """Continue the last stopped run (its own saved settings, not the page's)."""
@@ -248,6 +292,7 @@ class TrainPage(Page):
         running = self.job is not None and self.job.is_running()
         busy = self.runner.is_busy()
         self.start_button.setEnabled(not busy)
+        self.find_lr_button.setEnabled(not busy)
         self.stop_button.setEnabled(running and not self.job.token.cancelled)
         self.resume_button.setEnabled(not busy and self.resumable_run is not None)
         self.settings_host.setEnabled(not running)

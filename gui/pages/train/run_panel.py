@@ -18,7 +18,7 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout,
                                QWidget)
 
-from core.events import (BatchEnd, DeviceChosen, EpochEnd, FileSkipped, Log, PhaseStarted,
+from core.events import (BatchEnd, BudgetPlanned, DeviceChosen, EpochEnd, FileSkipped, Log, PhaseStarted,
                          Progress, SkipCounter)
 from gui.durations import format_duration
 from gui.widgets.curves import TrainingCurves
@@ -60,6 +60,11 @@ class RunPanel(QWidget):
         device_row.addWidget(self.device_label, 1)
         device_row.addWidget(self.tensorboard_button, 0, Qt.AlignTop)
         lay.addLayout(device_row)
+        self.plan_label = QLabel()  # a time-budget run's plan, once made
+        self.plan_label.setObjectName("hint")
+        self.plan_label.setWordWrap(True)
+        self.plan_label.hide()
+        lay.addWidget(self.plan_label)
         self.curves = TrainingCurves()
         lay.addWidget(self.curves, 3)
         self.log = FollowingLog(max_lines=2000)
@@ -98,13 +103,15 @@ class RunPanel(QWidget):
     def new_run(self) -> None:
         self.in_batches = False
         self.skips = SkipCounter()
+        self.plan_label.hide()
         self.set_progress(0, 0, "Preparing…")
         self.status_label.setText("Preparing the images and building the model…")
 
     def show_event(self, event: Any) -> None:
         """Show one engine event (any other type is ignored)."""
         handler = {BatchEnd: self._batch, EpochEnd: self._epoch, PhaseStarted: self._phase,
-                   DeviceChosen: self._device, FileSkipped: self._skipped}.get(type(event))
+                   DeviceChosen: self._device, FileSkipped: self._skipped,
+                   BudgetPlanned: self._plan}.get(type(event))
         if handler is not None:
             handler(event)
         elif isinstance(event, Progress):
@@ -157,6 +164,10 @@ class RunPanel(QWidget):
                 self.set_progress(event.done, event.total, f"{event.message or 'Preparing'} · %p%")
             else:
                 self.progress.setRange(0, 0)
+
+    def _plan(self, event: BudgetPlanned) -> None:
+        self.plan_label.setText("Plan: " + event.message[:1].upper() + event.message[1:] + ".")
+        self.plan_label.show()
 
     def _device(self, event: DeviceChosen) -> None:
         self.device_label.setText("Device: " + event.info.describe())

@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QLabel,
-                               QVBoxLayout, QWidget)
+                               QPushButton, QVBoxLayout, QWidget)
 
 from gui.pages.train.lr_spin import LearningRateSpin
 from gui.widgets.compact import ColumnScroll
@@ -22,6 +22,8 @@ from gui.widgets.setting_widgets import SettingSpin, bind_spin, setting_info, se
 SCHEDULES = [("cosine", "Cosine — glide down to 5 % by the end of the phase (recommended)"),
              ("plateau", "On plateau — divide by 5 when validation stalls for 2 epochs"),
              ("constant", "Constant — the same all phase")]
+HEAD_SOLVERS = [("logistic", "Exact fit — a regularised logistic regression (recommended)"),
+                ("adam", "Epochs — phase 1's epochs at learning rate 1")]
 SWITCHES = [("auto", "Auto (on for GPU, off for CPU)"), ("on", "On"), ("off", "Off")]
 
 
@@ -50,7 +52,13 @@ class SettingsPanel(ColumnScroll):
         self.ft_epochs_spin = self._spin(form, "fine_tune_epochs")
         self.batch_spin = self._spin(form, "batch_size")
         self.lr_spin = self._spin(form, "learning_rate", LearningRateSpin())
+        self.find_lr_button = QPushButton("Find learning rate")
+        self.find_lr_button.setToolTip("Run the range test on your images: the head trains a "
+                                       "few batches at growing rates; see the loss and take "
+                                       "the proposed rate")
+        form.addRow("", self.find_lr_button)
         self.ft_lr_spin = self._spin(form, "fine_tune_learning_rate", LearningRateSpin())
+        self.budget_spin = self._spin(form, "time_budget")
         self.steps_hint = QLabel()
         self.steps_hint.setObjectName("hint")
         self.steps_hint.setWordWrap(True)
@@ -60,6 +68,7 @@ class SettingsPanel(ColumnScroll):
     def _build_fine_points(self) -> QGroupBox:
         box = QGroupBox("Fine points")
         form = QFormLayout(box)
+        self.head_combo = self._combo(form, "head_solver", HEAD_SOLVERS)
         self.schedule_combo = self._combo(form, "lr_schedule", SCHEDULES)
         self.smoothing_spin = self._spin(form, "label_smoothing", QDoubleSpinBox())
         self.patience_spin = self._spin(form, "early_stopping_patience")

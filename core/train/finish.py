@@ -1,0 +1,86 @@
+"""The end of a session: the best model saved as a clean ``model.keras``, and its scores."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Optional
+
+from core.config import StudioConfig
+from core.errors import UserError
+from core.events import Progress, emit
+from core.infer.metrics import Metrics
+from core.runs.folder import RunFolder
+from core.runs.records import RunStatus
+from core.train.device import DeviceInfo
+
+
+@dataclass
+class RunResult:
+    run_dir: str
+    status: RunStatus  # completed or stopped (a failed run raises instead)
+    best_epoch: int
+    metrics: Optional[Metrics]
+    device: DeviceInfo
+    seconds: float
+    classes: list[str]
+    image_size: int
+    history: list[dict] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["status"] = self.status.value
+        d["device"] = self.device.to_dict()
+        d["metrics"] = self.metrics.to_dict() if self.metrics else None
+        return d
+
+
+def out_of_memory_error(batch_size: int) -> UserError:
+    """The message for a batch that does not fit in memory: name a batch size that may.
+
+    TensorFlow's own error is a page of allocator detail; what the user can do
+    is halve the batch (or, at 1, shrink the images or the backbone).
+    """
+    if batch_size > 1:
+        return UserError(f"training ran out of memory at batch size {batch_size}; try "
+                         f"--batch-size {max(1, batch_size // 2)} (or a smaller image size)")
+    return UserError("training ran out of memory even at batch size 1; choose a smaller "
+                     "--image-size or a smaller backbone")
+
+
+def save_model(model, run: RunFolder, cfg: StudioConfig, n_classes: int) -> None:
+    """Save the best model as a plain float32 .keras: weights only, no training state.
+
+    The trained model is rebuilt outside any distribution strategy, under float32,
+    and given the same weights.  So the saved file computes in float32 everywhere
+    (a CPU, an exporter), needs no mixed-precision support to load, and carries no
+    optimizer state (which would double its size and make Keras warn about
+    skipped optimizer variables on every load).
+    """
+    import keras
+
+    from core.fsutil import atomic_file
+    from core.model.build import build_model
+
+    keras.mixed_precision.set_global_policy("float32")
+    clean = build_model(cfg.model, n_classes, cfg.model.image_size, None)
+    clean.set_weights(model.get_weights())
+    with atomic_file(run.model_path, suffix=".keras") as tmp:
+        clean.save(str(tmp))
+
+
+def validation_metrics(model, run: RunFolder, split, classes, cfg, listener) -> Optional[Metrics]:
+    """Score the validation images with the final model; written to metrics.json.
+
+    The same function (:func:`core.infer.evaluation.evaluate_records`) scores them for the
+    Evaluate page and ``evaluate``, so every place shows the same figure on the same images.
+    """
+    from core.infer.evaluation import evaluate_records
+    from core.infer.predictor import KerasPredictor
+
+    if not split.val:
+        return None
+    predictor = KerasPredictor(model, classes, str(run.model_path))
+    metrics = evaluate_records(predictor, split.val, classes, cfg.train.batch_size).metrics
+    run.write_metrics(metrics.to_dict())
+    emit(listener, Progress(1, 1, f"validation accuracy {metrics.accuracy:.3f}"))
+    return metrics

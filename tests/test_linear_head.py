@@ -1,0 +1,40 @@
+"""The head fitted exactly as a regularised logistic regression on cached features."""
+
+import numpy as np
+
+from core.events import EpochEnd, Log
+from core.runs.folder import RunFolder
+from weights_fixture import make_bright_dark, tiny_config
+
+
+def test_linear_head_is_one_exact_fit_then_fine_tuning_continues(tmp_path, tiny_weights):
+    from core.train.engine import train
+
+    data = make_bright_dark(tmp_path / "data")
+    cfg = tiny_config(data, tiny_weights, head_solver="logistic", epochs=5)
+    events = []
+    result = train(cfg, tmp_path / "run", listener=events.append)
+    assert result.status == "completed"
+    phases = [e.phase for e in events if isinstance(e, EpochEnd)]
+    assert phases == ["head", "fine_tune"]  # the head is one fit, not five epochs
+    assert any("logistic regression" in e.message for e in events if isinstance(e, Log))
+    hist = RunFolder(result.run_dir).history()
+    assert hist[0]["val_accuracy"] >= 0.8 and result.metrics.accuracy >= 0.8
+
+
+def test_fitted_head_matches_scikit_learn_probabilities():
+    from sklearn.linear_model import LogisticRegression
+
+    from core.train.linear_head import fit_linear_head
+
+    rng = np.random.default_rng(0)
+    for n_classes in (2, 3):
+        y = np.repeat(np.arange(n_classes), 12)
+        x = rng.normal(size=(len(y), 5)).astype(np.float32) + y[:, None]
+        head = fit_linear_head([(x, np.eye(n_classes)[y])], n_classes, None, 0)
+        logits = x @ head.kernel + head.bias
+        probs = np.exp(logits - logits.max(1, keepdims=True))
+        probs /= probs.sum(1, keepdims=True)
+        ref = LogisticRegression(C=head.strength, max_iter=500).fit(x, y).predict_proba(x)
+        np.testing.assert_allclose(probs, ref, atol=1e-4)
+        assert set(head.cv_loss) and head.strength in head.cv_loss
