@@ -15,7 +15,8 @@ SETTING_FLAGS = (("--image-size", "model.image_size"), ("--epochs", "train.epoch
                  ("--batch-size", "train.batch_size"), ("--lr", "train.learning_rate"),
                  ("--fine-tune-lr", "train.fine_tune_learning_rate"),
                  ("--val-split", "data.val_split"), ("--strategy", "train.strategy"),
-                 ("--mixed-precision", "train.mixed_precision"), ("--xla", "train.xla"))
+                 ("--mixed-precision", "train.mixed_precision"), ("--xla", "train.xla"),
+                 ("--unknown-keep", "trust.unknown_keep"))
 
 
 def register(sub) -> None:
