@@ -307,9 +307,10 @@ class Session:
                                      "the last epoch's weights")
                 digest = weights_digest(self.model)
                 if cluster.is_chief:
-                    save_model(self.model, run, self.cfg, len(self.classes))
-                    metrics = validation_metrics(self.model, run, self.split, self.classes,
-                                                 self.cfg, self.listener)
+                    saved = save_model(self.model, run, self.cfg, len(self.classes))
+                    trust = self.calibrate(saved, status)
+                    metrics = validation_metrics(saved, run, self.split, self.classes,
+                                                 self.cfg, self.listener, trust)
         finally:
             reset_policy()
         if status is RunStatus.COMPLETED:
@@ -324,6 +325,16 @@ class Session:
         return RunResult(str(self.hand_over(status)), status, self.state.best_epoch, metrics,
                          self.device, seconds, self.classes, self.cfg.model.image_size,
                          list(self.state.history))
+
+    def calibrate(self, model, status: RunStatus):
+        """A completed run's calibration and unknown score (a TrustModel, or None: too few
+        validation images, or a stopped run, whose earlier calibration no longer fits)."""
+        from core.trust import fit, store
+
+        if status is RunStatus.COMPLETED:
+            return fit.fit_after_training(self.run, model, self.split, self.classes, self.cfg,
+                                          self.listener)
+        store.clear_trust(self.run)  # model.keras changed; calibrated when the run completes
 
     def hand_over(self, status: RunStatus) -> Path:
         """Index the run (chief) or drop a finished worker's scratch folder; the run's folder."""
@@ -344,14 +355,15 @@ class Session:
         return run.path
 
 
-def save_model(model, run: RunFolder, cfg: StudioConfig, n_classes: int) -> None:
+def save_model(model, run: RunFolder, cfg: StudioConfig, n_classes: int):
     """Save the best model as a plain float32 .keras: weights only, no training state.
 
     The trained model is rebuilt outside any distribution strategy, under float32,
     and given the same weights.  So the saved file computes in float32 everywhere
     (a CPU, an exporter), needs no mixed-precision support to load, and carries no
     optimizer state (which would double its size and make Keras warn about
-    skipped optimizer variables on every load).
+    skipped optimizer variables on every load).  Returns that float32 model: it is
+    what ``predict`` will load, so calibration and the validation scores use it.
     """
     import keras
 
@@ -363,21 +375,26 @@ def save_model(model, run: RunFolder, cfg: StudioConfig, n_classes: int) -> None
     clean.set_weights(model.get_weights())
     with atomic_file(run.model_path, suffix=".keras") as tmp:
         clean.save(str(tmp))
+    return clean
 
 
-def validation_metrics(model, run: RunFolder, split, classes, cfg, listener) -> Optional[Metrics]:
+def validation_metrics(model, run: RunFolder, split, classes, cfg, listener,
+                       trust=None) -> Optional[Metrics]:
     """Score the validation images with the final model; written to metrics.json.
 
     The same function (:func:`core.infer.evaluation.evaluate_records`) scores them for the
-    Evaluate page and ``evaluate``, so every place shows the same figure on the same images.
+    Evaluate page and ``evaluate``, and with the run's calibration (``trust``) like every
+    prediction from the run, so every place shows the same figures on the same images;
+    metrics.json also gets the calibration's summary (ECE before and after).
     """
     from core.infer.evaluation import evaluate_records
     from core.infer.predictor import KerasPredictor
+    from core.trust.store import calibration_entry
 
     if not split.val:
         return None
-    predictor = KerasPredictor(model, classes, str(run.model_path))
+    predictor = KerasPredictor(model, classes, str(run.model_path), trust)
     metrics = evaluate_records(predictor, split.val, classes, cfg.train.batch_size).metrics
-    run.write_metrics(metrics.to_dict())
+    run.write_metrics({**metrics.to_dict(), **calibration_entry(run)})
     emit(listener, Progress(1, 1, f"validation accuracy {metrics.accuracy:.3f}"))
     return metrics
