@@ -1,4 +1,4 @@
-"""The one typed configuration: data, model, augmentation, training, export.
+"""The one typed configuration: data, model, augmentation, training, export, trust.
 
 The GUI edits a :class:`StudioConfig`, the CLI builds one from its flags (or
 reads ``--config FILE.json``), a run folder records the resolved one in
@@ -239,6 +239,18 @@ class ExportConfig:
 
 
 @dataclass
+class TrustConfig:
+    """Calibrated confidence and "unknown" (:mod:`core.trust`), fitted when training ends."""
+
+    unknown_keep: float = setting(
+        0.95, lo=0.5, hi=1.0, step=0.01, decimals=2, label="Known images kept",
+        help="The share of validation images (all of known classes) that must keep their "
+             "class: the 'unknown' threshold is set so this many pass it.\nHigher calls fewer "
+             "images 'unknown', lower catches more images of other things but also turns away "
+             "more of yours.")
+
+
+@dataclass
 class StudioConfig:
     """Everything needed to reproduce a run."""
 
@@ -249,6 +261,7 @@ class StudioConfig:
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
+    trust: TrustConfig = field(default_factory=TrustConfig)
 
     # -- serialisation -------------------------------------------------
     def to_dict(self) -> dict:

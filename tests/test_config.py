@@ -141,3 +141,39 @@ def test_cli_help_shows_the_config_range_and_help():
     info = StudioConfig.field("train.batch_size")
     assert info.help.split("\n")[0][:40] in " ".join(text.split())
     assert "1 to 4096; default 32" in " ".join(text.split())
+
+
+def test_unknown_keep_round_trips_and_a_file_without_it_gets_the_default(tmp_path):
+    """trust.unknown_keep is a typed setting with bounds; older files (no "trust") still load
+    as they are (a new setting with a default needs no version bump)."""
+    cfg = StudioConfig()
+    assert cfg.trust.unknown_keep == 0.95
+    cfg.trust.unknown_keep = 0.87
+    path = tmp_path / "c.json"
+    cfg.save(path)
+    again = StudioConfig.load(path)
+    assert again == cfg and again.to_json() == cfg.to_json()
+    assert json.loads(path.read_text())["trust"] == {"unknown_keep": 0.87}
+    old = cfg.to_dict()
+    del old["trust"]
+    assert StudioConfig.from_dict(old).trust.unknown_keep == 0.95
+    info = StudioConfig.field("trust.unknown_keep")
+    assert (info.lo, info.hi) == (0.5, 1.0) and "unknown" in info.help
+    for bad in (0.3, 1.2):
+        cfg.trust.unknown_keep = bad
+        with pytest.raises(ConfigError, match=r"trust\.unknown_keep"):
+            cfg.validate()
+
+
+def test_train_flag_unknown_keep_sets_the_setting_and_is_checked(tmp_path, capsys):
+    import argparse
+
+    from core.cli.commands import train
+
+    parser = argparse.ArgumentParser()
+    train.register(parser.add_subparsers())
+    args = parser.parse_args(["train", str(tmp_path), "--unknown-keep", "0.9"])
+    assert train.config_from_args(args).trust.unknown_keep == 0.9
+    with pytest.raises(SystemExit):
+        parser.parse_args(["train", str(tmp_path), "--unknown-keep", "0.2"])
+    assert "--unknown-keep: must be 0.5 to 1, not 0.2" in capsys.readouterr().err

@@ -116,3 +116,12 @@ def test_evaluate_json_has_a_top_level_ece_of_the_calibrated_probabilities(trust
     out = json.loads(capsys.readouterr().out)
     assert 0.0 <= out["ece"] <= 1.0 and out["accuracy"] >= 0.8
     assert len(out["reliability"]) == 15
+
+
+def test_calibrate_unknown_keep_overrides_the_runs_setting(trained_run, tmp_path):
+    dest = tmp_path / "run"
+    shutil.copytree(trained_run, dest)
+    assert main(["calibrate", str(dest), "--unknown-keep", "0.8"]) == 0
+    rec = read_record(RunFolder(dest))
+    assert rec.unknown_keep == 0.8
+    assert json.loads(RunFolder(dest).metrics_path.read_text())["calibration"]["unknown_keep"] == 0.8

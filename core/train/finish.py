@@ -47,14 +47,15 @@ def out_of_memory_error(batch_size: int) -> UserError:
                      "--image-size or a smaller backbone")
 
 
-def save_model(model, run: RunFolder, cfg: StudioConfig, n_classes: int) -> None:
+def save_model(model, run: RunFolder, cfg: StudioConfig, n_classes: int):
     """Save the best model as a plain float32 .keras: weights only, no training state.
 
     The trained model is rebuilt outside any distribution strategy, under float32,
     and given the same weights.  So the saved file computes in float32 everywhere
     (a CPU, an exporter), needs no mixed-precision support to load, and carries no
     optimizer state (which would double its size and make Keras warn about
-    skipped optimizer variables on every load).
+    skipped optimizer variables on every load).  Returns that float32 model: it is
+    what ``predict`` will load, so calibration and the validation scores use it.
     """
     import keras
 
@@ -66,21 +67,26 @@ def save_model(model, run: RunFolder, cfg: StudioConfig, n_classes: int) -> None
     clean.set_weights(model.get_weights())
     with atomic_file(run.model_path, suffix=".keras") as tmp:
         clean.save(str(tmp))
+    return clean
 
 
-def validation_metrics(model, run: RunFolder, split, classes, cfg, listener) -> Optional[Metrics]:
+def validation_metrics(model, run: RunFolder, split, classes, cfg, listener,
+                       trust=None) -> Optional[Metrics]:
     """Score the validation images with the final model; written to metrics.json.
 
     The same function (:func:`core.infer.evaluation.evaluate_records`) scores them for the
-    Evaluate page and ``evaluate``, so every place shows the same figure on the same images.
+    Evaluate page and ``evaluate``, and with the run's calibration (``trust``) like every
+    prediction from the run, so every place shows the same figures on the same images;
+    metrics.json also gets the calibration's summary (ECE before and after).
     """
     from core.infer.evaluation import evaluate_records
     from core.infer.predictor import KerasPredictor
+    from core.trust.store import calibration_entry
 
     if not split.val:
         return None
-    predictor = KerasPredictor(model, classes, str(run.model_path))
+    predictor = KerasPredictor(model, classes, str(run.model_path), trust)
     metrics = evaluate_records(predictor, split.val, classes, cfg.train.batch_size).metrics
-    run.write_metrics(metrics.to_dict())
+    run.write_metrics({**metrics.to_dict(), **calibration_entry(run)})
     emit(listener, Progress(1, 1, f"validation accuracy {metrics.accuracy:.3f}"))
     return metrics

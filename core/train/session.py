@@ -342,9 +342,10 @@ class Session:
                                      "the last epoch's weights")
                 digest = weights_digest(self.model)
                 if cluster.is_chief:
-                    save_model(self.model, run, self.cfg, len(self.classes))
-                    metrics = validation_metrics(self.model, run, self.split, self.classes,
-                                                 self.cfg, self.listener)
+                    saved = save_model(self.model, run, self.cfg, len(self.classes))
+                    trust = self.calibrate(saved, status)
+                    metrics = validation_metrics(saved, run, self.split, self.classes,
+                                                 self.cfg, self.listener, trust)
         finally:
             reset_policy()
         if status is RunStatus.COMPLETED:
@@ -359,6 +360,16 @@ class Session:
         return RunResult(str(self.hand_over(status)), status, self.state.best_epoch, metrics,
                          self.device, seconds, self.classes, self.cfg.model.image_size,
                          list(self.state.history))
+
+    def calibrate(self, model, status: RunStatus):
+        """A completed run's calibration and unknown score (a TrustModel, or None: too few
+        validation images, or a stopped run, whose earlier calibration no longer fits)."""
+        from core.trust import fit, store
+
+        if status is RunStatus.COMPLETED:
+            return fit.fit_after_training(self.run, model, self.split, self.classes, self.cfg,
+                                          self.listener)
+        store.clear_trust(self.run)  # model.keras changed; calibrated when the run completes
 
     def hand_over(self, status: RunStatus) -> Path:
         """Index the run (chief) or drop a finished worker's scratch folder; the run's folder."""

@@ -15,10 +15,13 @@ import numpy as np
 from core.data.imageio import ImageError, load_rgb
 from core.events import Log, Progress, emit
 from core.runs.folder import RunFolder
-from core.trust.store import fit_trust, save_trust
+from core.trust.store import clear_trust, fit_trust, save_trust
 from core.trust.unknown import MAX_REFERENCE, TrustModel
 
 EMBEDDING_LAYER = "avg_pool"
+#: Fewer readable validation images than this give a temperature and a threshold that are
+#: noise (with 10, one image moves the share kept by 10 points): the run stays uncalibrated.
+MIN_IMAGES = 10
 
 
 def two_output_model(model):
@@ -35,15 +38,28 @@ def two_output_model(model):
     return keras.Model(model.inputs, [model.outputs[0], pooled])
 
 
-def predict_with_embeddings(model, paths: Sequence[str], batch_size: int = 32):
-    """(probs, embeddings, ok_indices) of the readable ``paths`` (unreadable ones are left out)."""
+def embedding_function(model):
+    """One compiled call of :func:`two_output_model` for any batch size (traced once).
+
+    Raises ValueError for a model without the ``avg_pool`` layer.
+    """
     import tensorflow as tf
 
     both = two_output_model(model)
     if both is None:
         raise ValueError(f"the model has no '{EMBEDDING_LAYER}' layer")
     size = int(model.inputs[0].shape[1])
-    fn = tf.function(lambda x: both(x, training=False), reduce_retracing=True)
+    spec = tf.TensorSpec([None, size, size, 3], tf.float32)
+    return tf.function(lambda x: both(x, training=False), input_signature=[spec])
+
+
+def predict_with_embeddings(model, paths: Sequence[str], batch_size: int = 32, fn=None):
+    """(probs, embeddings, ok_indices) of the readable ``paths`` (unreadable ones are left out).
+
+    ``fn``: an :func:`embedding_function` of ``model`` to reuse (one is made otherwise).
+    """
+    fn = fn or embedding_function(model)
+    size = int(model.inputs[0].shape[1])
     probs, embs, ok = [], [], []
     for s in range(0, len(paths), batch_size):
         arrs = []
@@ -70,32 +86,45 @@ def _subset(records, limit: int, seed: int = 0):
     return [records[i] for i in idx]
 
 
+def _too_few(run: RunFolder, n: int, listener) -> None:
+    """Say why the run stays uncalibrated, and drop a calibration of an earlier model."""
+    have = f"only {n} readable validation image{'s' if n != 1 else ''}" if n else \
+        "no validation images"
+    emit(listener, Log(f"{have}; calibration needs at least {MIN_IMAGES}: probabilities stay "
+                       "uncalibrated and no image is called 'unknown'", "warning"))
+    clear_trust(run)
+
+
 def fit_after_training(run: RunFolder, model=None, split=None, classes=None, cfg=None,
                        listener=None) -> Optional[TrustModel]:
     """Fit and save the run's calibration and unknown score; the :class:`TrustModel`, or None.
 
     ``model`` defaults to the run's ``model.keras``, ``split`` and ``cfg`` to
     the run's own.  Call it once the best model is final (after ``model.keras``
-    is saved).  A run without validation images gets no calibration (None).
+    is saved).  A run with fewer than :data:`MIN_IMAGES` readable validation
+    images gets no calibration (None; an older one is deleted, it fits another model).
     """
     cfg = cfg or run.load_config()
     split = split if split is not None else run.split(cfg.data.data_dir)
-    if not split.val:
-        emit(listener, Log("no validation images: probabilities stay uncalibrated", "warning"))
+    if len(split.val) < MIN_IMAGES:
+        _too_few(run, len(split.val), listener)
         return None
     if model is None:
         from core.model.build import load_model_file
 
         model = load_model_file(run.model_path)
-    keep = float(getattr(cfg.train, "unknown_keep", 0.95))
+    keep = float(cfg.trust.unknown_keep)
     batch = int(cfg.train.batch_size)
     emit(listener, Progress(0, 2, "calibrating on the validation images"))
-    val = list(split.val)
-    probs, val_emb, ok = predict_with_embeddings(model, [r.path for r in val], batch)
+    val, fn = list(split.val), embedding_function(model)
+    probs, val_emb, ok = predict_with_embeddings(model, [r.path for r in val], batch, fn)
+    if len(ok) < MIN_IMAGES:
+        _too_few(run, len(ok), listener)
+        return None
     y = np.asarray([int(val[i].label) for i in ok], np.int64)
     emit(listener, Progress(1, 2, "embedding training images for the unknown score"))
     train = _subset(list(split.train), MAX_REFERENCE)
-    _, train_emb, ok_t = predict_with_embeddings(model, [r.path for r in train], batch)
+    _, train_emb, ok_t = predict_with_embeddings(model, [r.path for r in train], batch, fn)
     train_y = np.asarray([int(train[i].label) for i in ok_t], np.int64)
     trust, record = fit_trust(probs, y, val_emb, train_emb if len(ok_t) else None, train_y, keep)
     save_trust(run, trust, record)

@@ -94,6 +94,18 @@ def save_trust(run: RunFolder, trust: TrustModel, record: CalibrationRecord) -> 
             run.write_metrics(metrics)
 
 
+def clear_trust(run: RunFolder) -> bool:
+    """Delete the run's calibration (its model changed, so it no longer fits); True if any."""
+    had = run.calibration_path.exists() or run.unknown_path.exists()
+    run.calibration_path.unlink(missing_ok=True)
+    run.unknown_path.unlink(missing_ok=True)
+    if had and run.metrics_path.exists():
+        metrics = run.metrics()
+        if isinstance(metrics, dict) and metrics.pop("calibration", None) is not None:
+            run.write_metrics(metrics)
+    return had
+
+
 def load_trust(run: RunFolder) -> Optional[TrustModel]:
     """The run's :class:`TrustModel`, or None when it has no calibration.json."""
     if not run.calibration_path.exists():

@@ -12,12 +12,17 @@ from __future__ import annotations
 
 import argparse
 
+from core.cli.options import checked
+
 
 def register(sub) -> None:
     p = sub.add_parser("calibrate", help="calibrate a run's confidence and its 'unknown' threshold",
                        description="Fit a temperature on the run's validation images and the "
                        "threshold of its unknown score; predict/evaluate/serve then use them.")
     p.add_argument("run", metavar="RUN_DIR", help="a finished run folder")
+    p.add_argument("--unknown-keep", type=checked("trust.unknown_keep"), metavar="X",
+                   help="the share of validation images the 'unknown' threshold keeps "
+                   "(0.5 to 1; default: the run's own trust.unknown_keep)")
     p.set_defaults(func=run)
 
 
@@ -25,15 +30,19 @@ def run(args: argparse.Namespace) -> int:
     from core.cli.console import ConsoleListener
     from core.errors import UserError
     from core.runs.folder import RunFolder
-    from core.trust.fit import fit_after_training
+    from core.trust.fit import MIN_IMAGES, fit_after_training
 
     folder = RunFolder(args.run)
     if not folder.is_run_folder() or not folder.model_path.is_file():
         raise UserError(f"{folder.path}: not a finished run folder (no {folder.model_path.name}); "
                         "give a run folder that finished training")
-    trust = fit_after_training(folder, listener=ConsoleListener())
+    cfg = folder.load_config()
+    if args.unknown_keep is not None:
+        cfg.trust.unknown_keep = args.unknown_keep
+    trust = fit_after_training(folder, cfg=cfg, listener=ConsoleListener())
     if trust is None:
-        raise UserError(f"{folder.path}: the run has no validation images to calibrate on")
+        raise UserError(f"{folder.path}: the run has fewer than {MIN_IMAGES} readable validation "
+                        "images to calibrate on; train it with a larger validation share")
     print(f"calibrated {folder.path}: see {folder.calibration_path.name} and "
           f"{folder.unknown_path.name}")
     return 0

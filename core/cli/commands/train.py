@@ -17,7 +17,8 @@ SETTING_FLAGS = (("--image-size", "model.image_size"), ("--epochs", "train.epoch
                  ("--val-split", "data.val_split"), ("--strategy", "train.strategy"),
                  ("--mixed-precision", "train.mixed_precision"), ("--xla", "train.xla"),
                  ("--keep-duplicates-together", "data.keep_duplicates_together"),
-                 ("--time-budget", "train.time_budget"))
+                 ("--time-budget", "train.time_budget"),
+                 ("--unknown-keep", "trust.unknown_keep"))
 
 
 def register(sub) -> None:
