@@ -11,6 +11,10 @@ imported (a run imports it anyway):
 * on, features stored (a second run, or after "Check data"): nothing is computed;
 * on, random weights: pixels alone, no backbone.
 
+A first "off" start warms up (the first check of the weights file) and is not
+counted.  Each "on" line also prints the run's own log line with the time of
+the near-copy search alone.
+
 The load average is printed: the development machine is shared.
 Run: ``python bench/bench_near_copies.py`` (needs bench/requirements.txt).
 """
@@ -63,6 +67,7 @@ def main() -> int:
         return took
 
     print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    start("off (warm-up: first build)", False, weights)  # loads and checks the weights once
     off = start("off", False, weights)
     cold = start("on, empty feature store", True, weights)
     warm = start("on, features stored", True, weights)
