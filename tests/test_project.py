@@ -113,3 +113,23 @@ def test_failed_save_leaves_the_old_file(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert path.read_text() == before
     assert [p.name for p in tmp_path.iterdir()] == ["keep.ftsproj"]
+
+
+def test_unknown_thresholds_round_trip_relative_and_checked(tmp_path):
+    """The Predict page's threshold per model is kept in the project (paths relative inside
+    the project folder, None = 'unknown' switched off); a bad value names the entry."""
+    run = str(tmp_path / "proj" / "runs" / "r1")
+    other = str(tmp_path / "elsewhere" / "model.onnx")
+    project = Project(runs=[run], unknown_thresholds={run: 1.25, other: None})
+    path = save_project(project, tmp_path / "proj" / f"p{PROJECT_SUFFIX}")
+    raw = json.loads(path.read_text())
+    assert raw["unknown_thresholds"] == {"runs/r1": 1.25, other: None}
+    back = load_project(path)
+    assert back.unknown_thresholds == {run: 1.25, other: None} and back == project
+    del raw["unknown_thresholds"]  # a project written before thresholds existed
+    path.write_text(json.dumps(raw))
+    assert load_project(path).unknown_thresholds == {}
+    raw["unknown_thresholds"] = {"runs/r1": "high"}
+    path.write_text(json.dumps(raw))
+    with pytest.raises(ConfigError, match="unknown_thresholds"):
+        load_project(path)

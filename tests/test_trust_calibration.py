@@ -108,3 +108,24 @@ def test_the_keras_trust_head_computes_what_the_app_computes():
     got = trusted_model(model, trust)(x)
     np.testing.assert_allclose(np.asarray(got["probabilities"]), expected_p, atol=1e-5)
     np.testing.assert_allclose(np.asarray(got["unknown_score"]), expected_s, atol=1e-4)
+
+
+def test_validation_quantiles_say_what_share_a_moved_threshold_keeps():
+    """The Predict page's slider moves over the share of known images kept; the fitted
+    quantiles turn a share into a threshold and back."""
+    from core.trust.unknown import kept_share, threshold_for_share
+
+    rng = np.random.default_rng(3)
+    val = rng.normal(size=(400, 16))
+    y = rng.integers(0, 2, 400)
+    probs = np.where(y[:, None] == np.arange(2), 0.8, 0.2)
+    trust, record = fit_trust(probs, y, val, rng.normal(size=(200, 16)), rng.integers(0, 2, 200))
+    assert len(record.score_quantiles) == 101 and list(trust.score_quantiles) == \
+        record.score_quantiles
+    scores = trust.scores(trust.calibrate(probs), val)
+    for share in (0.6, 0.8, 0.95):
+        t = threshold_for_share(share, trust.score_quantiles)
+        assert abs((scores <= t).mean() - share) < 0.01
+        assert kept_share(t, trust.score_quantiles) == pytest.approx(share, abs=1e-6)
+    assert kept_share(trust.threshold, trust.score_quantiles) == pytest.approx(0.95, abs=0.01)
+    assert kept_share(1e9, trust.score_quantiles) == 1.0

@@ -28,6 +28,8 @@ def test_a_completed_run_is_calibrated_and_its_predictions_use_it(trained_run):
     # metrics.json scores the calibrated probabilities: what predict and evaluate give
     predictor = load_predictor(trained_run)
     assert predictor.trust is not None and predictor.unknown_threshold == rec.unknown_threshold
+    # the run's model.keras (what the window opens after training) gets it too
+    assert load_predictor(run.model_path).trust is not None
     val = run.split().val
     probs, ok, _ = predictor.predict_files([r.path for r in val])
     labels = {r.path: r.label for r in val}

@@ -38,7 +38,8 @@ class Build:
         self.cancel = cancel
         self.parity_images = parity_images
         self._folded = None
-        self._float_savedmodel: Optional[Path] = None
+        self._trusted: dict[bool, object] = {}
+        self._float_savedmodels: dict[bool, Path] = {}
         self.savedmodel_ok = False
 
     def folded(self):
@@ -56,20 +57,39 @@ class Build:
                                         f" → {info['layers_after']} layers)"))
         return self._folded
 
-    def float_savedmodel(self) -> Path:
-        """A SavedModel for the TFLite converter: the exported one when it passed parity
-        (its serving_default is float32), else a float32 one written once, here."""
-        if self._float_savedmodel is None:
-            if self.savedmodel_ok:
-                return self.stage / BY_NAME["savedmodel"].artifact
+    def model_for(self, fmt: str):
+        """(model to convert, folding info) for ``fmt``: the BN-folded model, with the run's
+        calibration and unknown score (:func:`core.trust.graph.trusted_model`) as far as the
+        format table says the format carries them."""
+        model, fold = self.folded()
+        spec = BY_NAME[fmt]
+        if self.src.trust is None or not spec.calibrated:
+            return model, fold
+        if spec.unknown_score not in self._trusted:
+            from core.trust.graph import trusted_model
+
+            self._trusted[spec.unknown_score] = trusted_model(model, self.src.trust,
+                                                              spec.unknown_score)
+        return self._trusted[spec.unknown_score], fold
+
+    def float_savedmodel(self, fmt: str) -> Path:
+        """A SavedModel of ``fmt``'s model for the TFLite converter: the exported one when it
+        passed parity and has the same outputs (its serving_default is float32), else a
+        float32 one written once, here."""
+        key = self.src.trust is not None and BY_NAME[fmt].unknown_score
+        same = key == (self.src.trust is not None and BY_NAME["savedmodel"].unknown_score)
+        if self.savedmodel_ok and same:
+            return self.stage / BY_NAME["savedmodel"].artifact
+        if key not in self._float_savedmodels:
             tmp = Path(tempfile.mkdtemp(prefix=".tflite-src.", dir=self.stage))
-            write_savedmodel(self.src.model, tmp / "sm", self.src.image_size, uint8=False)
-            self._float_savedmodel = tmp / "sm"
-        return self._float_savedmodel
+            write_savedmodel(self.model_for(fmt)[0], tmp / "sm", self.src.image_size,
+                             uint8=False)
+            self._float_savedmodels[key] = tmp / "sm"
+        return self._float_savedmodels[key]
 
     def cleanup(self) -> None:
-        if self._float_savedmodel is not None:
-            shutil.rmtree(self._float_savedmodel.parent, ignore_errors=True)
+        for path in self._float_savedmodels.values():
+            shutil.rmtree(path.parent, ignore_errors=True)
 
 
 def write_savedmodel(model, path: Path, size: int, uint8: bool = True) -> None:
@@ -80,15 +100,20 @@ def write_savedmodel(model, path: Path, size: int, uint8: bool = True) -> None:
     archive = keras.export.ExportArchive()
     archive.track(model)
 
+    def outputs(image):
+        """``{"probabilities": ...}``, plus ``"unknown_score"`` for a model with a trust head."""
+        out = model(image, training=False)
+        return dict(out) if isinstance(out, dict) else {"probabilities": out}
+
     def serve_float(image):
-        return {"probabilities": model(image, training=False)}
+        return outputs(image)
 
     archive.add_endpoint("serving_default", serve_float,
                          input_signature=[tf.TensorSpec([None, size, size, 3], tf.float32,
                                                          name="image")])
     if uint8:
         def serve_uint8(image):
-            return {"probabilities": model(tf.cast(image, tf.float32), training=False)}
+            return outputs(tf.cast(image, tf.float32))
 
         archive.add_endpoint("serving_uint8", serve_uint8,
                              input_signature=[tf.TensorSpec([None, size, size, 3], tf.uint8,
@@ -107,39 +132,49 @@ def _build_keras(b: Build, work: Path) -> tuple[Path, dict]:
                          "fine-tuned further)"}
 
 
+def output_names(b: Build, fmt: str) -> list[str]:
+    """The outputs ``fmt``'s file has for this export (the unknown score when it carries it)."""
+    spec = BY_NAME[fmt]
+    score = b.src.trust is not None and spec.calibrated and spec.unknown_score
+    return ["probabilities", "unknown_score"] if score else ["probabilities"]
+
+
 def _build_savedmodel(b: Build, work: Path) -> tuple[Path, dict]:
-    model, fold = b.folded()
+    model, fold = b.model_for("savedmodel")
     out = _artifact(work, "savedmodel")
     write_savedmodel(model, out, b.src.image_size, uint8=True)
     (out / "labels.txt").write_text("\n".join(b.src.classes) + "\n", encoding="utf-8")
     return out, {"signatures": {"serving_default": "float32 image", "serving_uint8": "uint8 image"},
-                 "output": "probabilities", "batchnorm_folding": fold}
+                 "output": "probabilities", "outputs": output_names(b, "savedmodel"),
+                 "batchnorm_folding": fold}
 
 
-def _converter(b: Build):
+def _converter(b: Build, fmt: str):
     import tensorflow as tf
 
-    conv = tf.lite.TFLiteConverter.from_saved_model(str(b.float_savedmodel()),
+    conv = tf.lite.TFLiteConverter.from_saved_model(str(b.float_savedmodel(fmt)),
                                                      signature_keys=["serving_default"])
     return conv, tf
 
 
 def _build_tflite(b: Build, work: Path) -> tuple[Path, dict]:
-    conv, _ = _converter(b)
+    conv, _ = _converter(b, "tflite")
     out = _artifact(work, "tflite")
     out.write_bytes(conv.convert())
     return out, {"input_dtype": "float32", "output_dtype": "float32",
+                 "outputs": output_names(b, "tflite"),
                  "batchnorm_folding": "done by the TFLite converter"}
 
 
 def _build_tflite_fp16(b: Build, work: Path) -> tuple[Path, dict]:
-    conv, tf = _converter(b)
+    conv, tf = _converter(b, "tflite-fp16")
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
     conv.target_spec.supported_types = [tf.float16]
     out = _artifact(work, "tflite-fp16")
     out.write_bytes(conv.convert())
     return out, {"input_dtype": "float32", "output_dtype": "float32",
                  "weights": "float16 (dequantized to float32 on CPU)",
+                 "outputs": output_names(b, "tflite-fp16"),
                  "batchnorm_folding": "done by the TFLite converter"}
 
 
@@ -152,7 +187,7 @@ def _build_tflite_int8(b: Build, work: Path) -> tuple[Path, dict]:
     if not len(images):
         raise UserError("none of the run's training images could be read for int8 calibration; "
                         "is the data folder still where the run recorded it?")
-    conv, tf = _converter(b)
+    conv, tf = _converter(b, "tflite-int8")
     cancel = b.cancel
 
     def representative():
@@ -173,6 +208,7 @@ def _build_tflite_int8(b: Build, work: Path) -> tuple[Path, dict]:
         interp = tf.lite.Interpreter(model_path=str(out))
     inp, outp = interp.get_input_details()[0], interp.get_output_details()[0]
     return out, {"input_dtype": "uint8", "output_dtype": "uint8",
+                 "outputs": output_names(b, "tflite-int8"),
                  "input_quantization": {"scale": float(inp["quantization"][0]),
                                         "zero_point": int(inp["quantization"][1])},
                  "output_quantization": {"scale": float(outp["quantization"][0]),
@@ -184,7 +220,7 @@ def _build_tflite_int8(b: Build, work: Path) -> tuple[Path, dict]:
 
 
 def _build_onnx(b: Build, work: Path) -> tuple[Path, dict]:
-    model, fold = b.folded()
+    model, fold = b.model_for("onnx")
     size = b.src.image_size
     model(np.zeros((1, size, size, 3), np.float32), training=False)  # export needs a called model
     out = _artifact(work, "onnx")
@@ -205,7 +241,7 @@ def _build_onnx(b: Build, work: Path) -> tuple[Path, dict]:
     proto = onnx.load(str(out))
     opset = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), 0)
     return out, {"input_name": proto.graph.input[0].name, "input_dtype": "float32",
-                 "opset": int(opset),
+                 "outputs": [o.name for o in proto.graph.output], "opset": int(opset),
                  "converter": "keras Model.export(format='onnx') (tf2onnx)",
                  "batchnorm_folding": fold}
 

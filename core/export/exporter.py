@@ -13,7 +13,11 @@ Layout of an export folder ``OUT`` (one folder, every requested format)::
     OUT/metadata.json          input contract, metrics, parity, size, latency
     OUT/README.txt             how to run each format without this app
 
-(file names from :data:`core.formats.FORMATS`).  The pieces: :mod:`.source`
+(file names from :data:`core.formats.FORMATS`).  A run with a calibration
+(:mod:`core.trust`) exports the calibrated probabilities and, as a second output
+``unknown_score``, its unknown score, in the formats the table says carry them;
+model.keras stays the run's own model and metadata.json says how to apply both.
+The pieces: :mod:`.source`
 opens the model and decodes its images, :mod:`.builders` writes each format,
 :mod:`.parity` checks each one with its own runtime in a fresh process,
 :mod:`.folder` moves the results into ``OUT`` and writes metadata.json, and
@@ -71,18 +75,34 @@ def parse_formats(formats: Sequence[str] | str) -> list[str]:
 
 
 class _Checks:
-    """The reference the formats are judged against: the app's answers on the sample."""
+    """The reference the formats are judged against: the app's answers on the sample.
+
+    ``reference`` is the model's own softmax (what model.keras gives); with a run's
+    calibration, ``calibrated`` and ``scores`` are what the app shows for the run
+    (calibrated probabilities and unknown scores), the reference of formats that carry them.
+    """
 
     def __init__(self, images: np.ndarray, labels: Optional[np.ndarray], reference: np.ndarray,
-                 cfg: ExportConfig, latency_runs: int) -> None:
+                 cfg: ExportConfig, latency_runs: int, calibrated: Optional[np.ndarray] = None,
+                 scores: Optional[np.ndarray] = None, threshold: Optional[float] = None) -> None:
         self.images, self.labels, self.reference = images, labels, reference
         self.cfg, self.latency_runs = cfg, latency_runs
+        self.calibrated, self.scores, self.threshold = calibrated, scores, threshold
 
     def sample(self, fmt: str) -> tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]:
         """(images, app's answers, labels) ``fmt`` is judged on: a prefix of the sample."""
         n = min(len(self.images), sample_size(fmt, self.cfg))
         labels = self.labels[:n] if self.labels is not None else None
-        return self.images[:n], self.reference[:n], labels
+        spec = BY_NAME[fmt]
+        ref = self.calibrated if self.calibrated is not None and spec.calibrated else \
+            self.reference
+        return self.images[:n], ref[:n], labels
+
+    def scores_for(self, fmt: str) -> Optional[np.ndarray]:
+        """The app's unknown scores ``fmt``'s are compared with (None: it has no score)."""
+        if self.scores is None or not BY_NAME[fmt].unknown_score:
+            return None
+        return self.scores[:min(len(self.images), sample_size(fmt, self.cfg))]
 
 
 def _check(fmt: str, final: Path, build: Build, checks: _Checks, result: FormatResult) -> None:
@@ -103,7 +123,8 @@ def _check(fmt: str, final: Path, build: Build, checks: _Checks, result: FormatR
         return
     result.latency_ms = float(info.pop("latency_ms"))
     result.details["runtime"] = info
-    result.parity = judge(fmt, reference, arrays, labels)
+    result.parity = judge(fmt, reference, arrays, labels, checks.scores_for(fmt),
+                          checks.threshold)
     result.status = "ok" if result.parity["passed"] else "parity_failed"
 
 
@@ -170,7 +191,8 @@ def _finish_folder(src: Source, cfg: ExportConfig, stage: Path, out: Path,
     files = [BY_NAME[f].artifact for f, e in entries.items() if e.get("file")]
     (stage / folder.LABELS).write_text("\n".join(src.classes) + "\n", encoding="utf-8")
     (stage / folder.README).write_text(
-        readme(src.backbone, src.classes, src.image_size, files, time.strftime("%Y-%m-%d %H:%M")),
+        readme(src.backbone, src.classes, src.image_size, files, time.strftime("%Y-%m-%d %H:%M"),
+               src.trust),
         encoding="utf-8")
     report.written, report.kept_formats = True, list(kept)
     (stage / folder.METADATA).write_text(
@@ -213,7 +235,13 @@ def export_model(model_path_or_run_dir: str | os.PathLike, formats: Sequence[str
     # The app's answers on validation images are the reference for every format.
     images, labels, parity_source = parity_sample(src, export_cfg, fmts, listener)
     reference = KerasPredictor(src.model, src.classes, str(src.model_path)).predict_arrays(images)
-    checks = _Checks(images, labels, reference, export_cfg, latency_runs)
+    calibrated = scores = threshold = None
+    if src.trust is not None:
+        calibrated, scores = KerasPredictor(src.model, src.classes, str(src.model_path),
+                                            src.trust).predict_scored(images)
+        threshold = src.trust.threshold
+    checks = _Checks(images, labels, reference, export_cfg, latency_runs, calibrated, scores,
+                     threshold)
     report = ExportReport(str(src.model_path), str(out), list(src.classes), src.image_size,
                           src.backbone, int(len(images)), parity_source)
     with folder.staging(out) as stage:

@@ -29,8 +29,9 @@ from core.config import ExportConfig
 from core.errors import UserError
 from core.export.report import ExportReport, FormatResult
 from core.export.source import Source
-from core.formats import BY_NAME, METADATA_MARKER, NAMES
+from core.formats import BY_NAME, FORMATS, METADATA_MARKER, NAMES
 from core.fsutil import as_disk_full, atomic_dir
+from core.trust.store import export_description
 
 #: Files every export folder gets besides the formats' own.
 LABELS, README, METADATA = "labels.txt", "README.txt", "metadata.json"
@@ -192,6 +193,23 @@ def merged_entries(results: list[FormatResult], earlier: dict[str, dict]) -> dic
     return {f: entries[f] for f in NAMES if f in entries}
 
 
+def output_description(src: Source) -> dict:
+    """metadata.json's "output": the probabilities, and the unknown score when there is one."""
+    out = {"name": "probabilities", "shape": [None, len(src.classes)],
+           "meaning": "softmax probabilities in labels.txt order"}
+    if src.trust is None:
+        return out
+    carry = [f.name for f in FORMATS if f.calibrated]
+    scored = [f.name for f in FORMATS if f.calibrated and f.unknown_score]
+    return {**out, "meaning": "calibrated softmax probabilities in labels.txt order "
+                              f"({', '.join(carry)}; model.keras gives the model's own softmax: "
+                              "apply the temperature as README.txt shows)",
+            "unknown_score": {"shape": [None], "formats": scored,
+                              "meaning": "higher: less like the training images; above "
+                                         "calibration.unknown.threshold the answer is "
+                                         "'unknown' (see README.txt)"}}
+
+
 def metadata(src: Source, fingerprint: str, report: ExportReport, cfg: ExportConfig,
              formats: dict[str, dict]) -> dict:
     metrics = {k: src.metrics[k] for k in ("accuracy", "macro_f1", "n_images", "per_class")
@@ -209,11 +227,12 @@ def metadata(src: Source, fingerprint: str, report: ExportReport, cfg: ExportCon
                   "value_range": [0, 255], "preprocessing_inside": True,
                   "resize": "squash to size x size, bilinear (aspect ratio not kept)",
                   "dtype": "float32 (savedmodel also uint8 via serving_uint8; tflite-int8 uint8)"},
-        "output": {"name": "probabilities", "shape": [None, len(src.classes)],
-                   "meaning": "softmax probabilities in labels.txt order"},
+        "output": output_description(src),
+        "calibration": export_description(src.trust_record) if src.trust is not None else None,
         "training_metrics": metrics,
         "parity": {"images": report.parity_images, "source": report.parity_source,
-                   "reference": "the app's prediction (KerasPredictor on the run's model.keras)",
+                   "reference": "the app's prediction (KerasPredictor on the run's model.keras, "
+                                "with the run's calibration for the calibrated formats)",
                    "runtime": "each format's own runtime in a fresh process"},
         "export_config": {"int8_calibration_images": cfg.int8_calibration_images,
                           "parity_images": cfg.parity_images},

@@ -101,7 +101,7 @@ def run_probe(kind: str, artifact: Path, images: np.ndarray, latency_runs: int =
         try:
             info = json.loads(Path(tmp, "probe.json").read_text(encoding="utf-8"))
             arrays = {name[:-4]: np.load(os.path.join(tmp, name)) for name in os.listdir(tmp)
-                      if name.startswith("probs") and name.endswith(".npy")}
+                      if name.startswith(("probs", "score")) and name.endswith(".npy")}
         except (OSError, ValueError) as exc:
             raise ProbeError(f"could not run: the {kind} runtime left no answers ({exc})",
                              tail) from None
@@ -180,15 +180,62 @@ def _compare(ref: np.ndarray, arrays: dict[str, np.ndarray],
     return worst_diff, worst_agree, forgiven, ""
 
 
+#: An exported unknown score may put an image on the other side of the threshold than the
+#: app's score does when the app's is within this much of it (score units: about one
+#: standard deviation of the validation images' scores); every other flip counts.
+NEAR_THRESHOLD = 0.25
+
+
+def judge_unknown(spec: ExportFormat, ref: np.ndarray, scores: dict[str, np.ndarray],
+                  threshold: Optional[float]) -> dict:
+    """Compare the runtime's unknown scores with the app's: the largest difference (when the
+    format is judged on it) and the "unknown" flags, as often as top-1 answers must agree."""
+    n = int(len(ref))
+    result: dict = {"n_images": n, "threshold": threshold, "max_abs_diff": 0.0,
+                    "flag_agree_count": n, "near_threshold_flips": 0,
+                    "max_diff_bound": spec.max_score_diff}
+    if not scores:
+        return {**result, "passed": False, "reason": "the file has no unknown_score output"}
+    reasons = []
+    near = np.abs(ref - threshold) < NEAR_THRESHOLD if threshold is not None else \
+        np.zeros(n, bool)
+    for name, s in sorted(scores.items()):
+        if s.shape != ref.shape:
+            return {**result, "passed": False,
+                    "reason": f"{name}: unknown score shape {s.shape}, expected {ref.shape}"}
+        diff = float(np.max(np.abs(s - ref))) if n else 0.0
+        result["max_abs_diff"] = max(result["max_abs_diff"], diff)
+        if threshold is not None and n:
+            flipped = (s > threshold) != (ref > threshold)
+            result["near_threshold_flips"] = max(result["near_threshold_flips"],
+                                                 int(np.sum(flipped & near)))
+            result["flag_agree_count"] = min(result["flag_agree_count"],
+                                             int(np.sum(~(flipped & ~near))))
+    if spec.max_score_diff is not None and not result["max_abs_diff"] <= spec.max_score_diff:
+        reasons.append(f"unknown score max |Δ| {result['max_abs_diff']:.3g} > "
+                       f"{spec.max_score_diff:g}")
+    if n - result["flag_agree_count"] > allowed_flips(spec, n):
+        reasons.append(f"'unknown' agrees on {result['flag_agree_count']}/{n} images")
+    result["passed"] = not reasons
+    if reasons:
+        result["reason"] = "; ".join(reasons)
+    return result
+
+
 def judge(fmt: str, ref: np.ndarray, arrays: dict[str, np.ndarray],
-          labels: Optional[np.ndarray]) -> dict:
+          labels: Optional[np.ndarray], ref_scores: Optional[np.ndarray] = None,
+          threshold: Optional[float] = None) -> dict:
     """Compare the runtime's probabilities with the app's; decide pass/fail by the format's bounds.
 
     ``arrays`` holds ``probs`` and, for SavedModel, ``probs_uint8`` (its second
-    signature): every output is judged and the worst counts.
+    signature): every output is judged and the worst counts.  With ``ref_scores``
+    (the app's unknown scores) the file's ``score*`` outputs are judged too
+    (:func:`judge_unknown`), under ``"unknown"``.
     """
     spec = BY_NAME[fmt]
     n = int(len(ref))
+    scores = {k: v for k, v in arrays.items() if k.startswith("score")}
+    arrays = {k: v for k, v in arrays.items() if k.startswith("probs")}
     diff, agree, forgiven, unusable = _compare(ref, arrays, spec.min_agreement < 1.0)
     result: dict = {"checked": True, "n_images": n, "max_abs_diff": diff,
                     "top1_agree_count": agree, "top1_agreement": agree / n if n else 1.0,
@@ -214,6 +261,10 @@ def judge(fmt: str, ref: np.ndarray, arrays: dict[str, np.ndarray],
         lost = right_app - right_export
         if spec.max_accuracy_drop is not None and lost > allowed_accuracy_drop(spec, n):
             reasons.append(f"accuracy drops {lost / n * 100:.1f} points ({lost} of {n} images)")
+    if ref_scores is not None:
+        result["unknown"] = judge_unknown(spec, ref_scores, scores, threshold)
+        if not result["unknown"]["passed"]:
+            reasons.append(result["unknown"]["reason"])
     result["passed"] = not reasons
     if reasons:
         result["reason"] = "; ".join(reasons)

@@ -13,9 +13,14 @@ preprocessing, nothing that only worked because the app was loaded.
 Input: ``IMAGES.npy``, uint8 (N, S, S, 3) raw RGB pixels, already decoded and
 resized by the app.  Output in ``OUT_DIR``: ``probs.npy`` (N, C) float32 from
 the default entry point, for SavedModel also ``probs_uint8.npy`` from the
-uint8 signature, and ``probe.json`` with the single-image latency (median of
-``N`` warm runs, milliseconds), the input/output details the runtime reports
-and the runtime's version.
+uint8 signature, ``score.npy`` (and ``score_uint8.npy``), (N,) float32, when the
+model has an unknown score as a second output, and ``probe.json`` with the
+single-image latency (median of ``N`` warm runs, milliseconds), the
+input/output details the runtime reports and the runtime's version.
+
+Outputs are told apart the way a user would: SavedModel's by name
+(``probabilities``, ``unknown_score``), TFLite's and ONNX's by shape (the
+probabilities have a class axis, the score does not).
 """
 
 import json
@@ -70,6 +75,21 @@ def probe_keras(path, images, runs):
                                   "input_dtype": "float32"}
 
 
+def _named(result, suffix, out):
+    """A SavedModel signature's dict of outputs into ``out`` (probabilities by name)."""
+    probs = result["probabilities"] if "probabilities" in result else list(result.values())[0]
+    out[f"probs{suffix}.npy"] = np.asarray(probs, np.float32)
+    if "unknown_score" in result:
+        out[f"score{suffix}.npy"] = np.asarray(result["unknown_score"], np.float32)
+
+
+def _by_rank(arrays, out):
+    """Outputs told apart by shape: (N, C) probabilities, (N,) unknown score."""
+    for y in arrays:
+        y = np.asarray(y, np.float32)
+        out["probs.npy" if y.ndim == 2 else "score.npy"] = y
+
+
 def probe_savedmodel(path, images, runs):
     tf = _tensorflow()
 
@@ -78,13 +98,11 @@ def probe_savedmodel(path, images, runs):
     out = {}
     fn = sigs["serving_default"]
     name = list(fn.structured_input_signature[1].keys())[0]
-    result = fn(**{name: tf.constant(images.astype(np.float32))})
-    out["probs.npy"] = np.asarray(list(result.values())[0], np.float32)
+    _named(fn(**{name: tf.constant(images.astype(np.float32))}), "", out)
     if "serving_uint8" in sigs:
         fn8 = sigs["serving_uint8"]
         name8 = list(fn8.structured_input_signature[1].keys())[0]
-        r8 = fn8(**{name8: tf.constant(images.astype(np.uint8))})
-        out["probs_uint8.npy"] = np.asarray(list(r8.values())[0], np.float32)
+        _named(fn8(**{name8: tf.constant(images.astype(np.uint8))}), "_uint8", out)
     one = tf.constant(images[:1].astype(np.float32))
     latency = _median_ms(lambda: fn(**{name: one}), runs)
     return out, {"latency_ms": latency, "runtime": f"tensorflow {tf.__version__}, 1 thread",
@@ -116,14 +134,16 @@ def probe_tflite(path, images, runs):
         Interpreter = tf.lite.Interpreter
     interp = Interpreter(model_path=path, num_threads=1)
     inp = interp.get_input_details()[0]
-    out = interp.get_output_details()[0]
+    outs = interp.get_output_details()
+    out = next(o for o in outs if len(o["shape"]) == 2)  # the probabilities
     n = images.shape[0]
     interp.resize_tensor_input(inp["index"], [n] + list(images.shape[1:]))
     interp.allocate_tensors()
     x = images.astype(np.float32)
     interp.set_tensor(inp["index"], _quantize(x, inp))
     interp.invoke()
-    probs = _dequantize(interp.get_tensor(out["index"]), out)
+    arrays = {}
+    _by_rank([_dequantize(interp.get_tensor(o["index"]), o) for o in outs], arrays)
 
     interp.resize_tensor_input(inp["index"], [1] + list(images.shape[1:]))
     interp.allocate_tensors()
@@ -139,8 +159,8 @@ def probe_tflite(path, images, runs):
                "input_quantization": [float(v) for v in inp["quantization"]],
                "output_dtype": np.dtype(out["dtype"]).name,
                "output_quantization": [float(v) for v in out["quantization"]]}
-    return {"probs.npy": probs}, {"latency_ms": latency, "runtime": f"tflite (tensorflow "
-                                 f"{tf.__version__}), 1 thread", **details}
+    return arrays, {"latency_ms": latency, "runtime": f"tflite (tensorflow {tf.__version__}), "
+                                                      "1 thread", **details}
 
 
 def probe_onnx(path, images, runs):
@@ -151,10 +171,11 @@ def probe_onnx(path, images, runs):
     sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
     inp = sess.get_inputs()[0]
     x = images.astype(np.float32)
-    probs = np.asarray(sess.run(None, {inp.name: x})[0], np.float32)
+    arrays = {}
+    _by_rank(sess.run(None, {inp.name: x}), arrays)
     one = x[:1]
     latency = _median_ms(lambda: sess.run(None, {inp.name: one}), runs)
-    return {"probs.npy": probs}, {"latency_ms": latency,
+    return arrays, {"latency_ms": latency,
                                   "runtime": f"onnxruntime {ort.__version__}, 1 thread",
                                   "input_name": inp.name, "input_dtype": inp.type}
 

@@ -1,4 +1,9 @@
-"""README.txt of an export folder: how to run each format without this app."""
+"""README.txt of an export folder: how to run each format without this app.
+
+For a calibrated run (:mod:`core.trust`) the snippets give the calibrated
+probabilities and say "unknown" when the unknown score passes the threshold,
+as the app does; model.keras, the run's own model, gets the temperature applied.
+"""
 
 from __future__ import annotations
 
@@ -20,33 +25,34 @@ Files: {files}
 metadata.json holds the parity check (answers compared with the app's on
 validation images), file sizes and single-image CPU latencies.
 
-Common decoding (Pillow + NumPy):
+{trust}Common decoding (Pillow + NumPy):
 
     import numpy as np
     from PIL import Image, ImageOps
     labels = open("labels.txt", encoding="utf-8").read().splitlines()
     img = ImageOps.exif_transpose(Image.open("photo.jpg")).convert("RGB")
     x = np.asarray(img.resize(({size}, {size}), Image.BILINEAR), np.float32)[None]
-
+{constants}
 TensorFlow, SavedModel (savedmodel/):
 
     import tensorflow as tf
     m = tf.saved_model.load("savedmodel")
-    p = m.signatures["serving_default"](image=tf.constant(x))["probabilities"].numpy()[0]
+    out = m.signatures["serving_default"](image=tf.constant(x))
+    p = out["probabilities"].numpy()[0]
     # uint8 pixels: m.signatures["serving_uint8"](image=tf.constant(x.astype("uint8")))
-    print(labels[p.argmax()], p.max())
-
+{sm_answer}
 Keras (model.keras):
 
     import keras
     m = keras.saving.load_model("model.keras")
-    p = m.predict(x)[0]; print(labels[p.argmax()], p.max())
-
+    p = m.predict(x, verbose=0)[0]
+{keras_answer}
 TFLite (model.tflite, model_fp16.tflite: float32 input; model_int8.tflite: uint8):
 
     import tensorflow as tf   # or: from ai_edge_litert.interpreter import Interpreter
     it = tf.lite.Interpreter(model_path="model.tflite"); it.allocate_tensors()
-    i, o = it.get_input_details()[0], it.get_output_details()[0]
+    i = it.get_input_details()[0]
+    o = next(d for d in it.get_output_details() if len(d["shape"]) == 2)   # probabilities
     xin = x
     if i["dtype"] != np.float32:          # int8 model: quantize the pixels
         s, z = i["quantization"]; xin = np.clip(np.round(x / s + z), 0, 255).astype(i["dtype"])
@@ -54,20 +60,74 @@ TFLite (model.tflite, model_fp16.tflite: float32 input; model_int8.tflite: uint8
     p = it.get_tensor(o["index"])[0].astype(np.float32)
     if o["dtype"] != np.float32:
         s, z = o["quantization"]; p = (p - z) * s
-    print(labels[p.argmax()], p.max())
-
+{tflite_answer}
 onnxruntime (model.onnx):
 
     import onnxruntime as ort
     s = ort.InferenceSession("model.onnx", providers=["CPUExecutionProvider"])
-    p = s.run(None, {{s.get_inputs()[0].name: x}})[0][0]
-    print(labels[p.argmax()], p.max())
+    outs = s.run(None, {{s.get_inputs()[0].name: x}})
+    p = next(o for o in outs if o.ndim == 2)[0]
+{onnx_answer}"""
+
+PLAIN = "    print(labels[p.argmax()], p.max())\n"
+
+TRUST_TEXT = """\
+Calibrated, with "unknown": the probabilities were calibrated on the run's
+validation images (temperature {temperature:.4g}), so "90%" is right about 90%
+of the time.  Every format but model.keras gives them as they are, and every
+one but model.keras and model_int8.tflite has a second output, unknown_score:
+higher means less like the training images; above THRESHOLD ({threshold}) the
+answer is "unknown" (the image fits none of the classes).  metadata.json
+("calibration") says how the score is computed.
+
+"""
+
+CONSTANTS = """\
+    THRESHOLD = {threshold}   # unknown_score above it: "unknown"
+    T = {temperature!r}   # the temperature (model.keras only; the others apply it)
+"""
+
+SCORED = """\
+    score = float(out["unknown_score"].numpy()[0])
+    print("unknown" if THRESHOLD is not None and score > THRESHOLD else labels[p.argmax()],
+          p.max())
+"""
+
+KERAS_CALIBRATED = """\
+    p = np.exp(np.log(np.clip(p, 1e-12, 1)) / T); p /= p.sum()   # calibrate
+    print(labels[p.argmax()], p.max())   # no unknown_score: use another format for it
+"""
+
+TFLITE_SCORED = """\
+    score = [float(it.get_tensor(d["index"])[0]) for d in it.get_output_details()
+             if len(d["shape"]) == 1]   # [] for model_int8.tflite: it has no unknown_score
+    print("unknown" if score and THRESHOLD is not None and score[0] > THRESHOLD
+          else labels[p.argmax()], p.max())
+"""
+
+ONNX_SCORED = """\
+    score = float(next(o for o in outs if o.ndim == 1)[0])
+    print("unknown" if THRESHOLD is not None and score > THRESHOLD else labels[p.argmax()],
+          p.max())
 """
 
 
-def readme(backbone: str, classes: list[str], size: int, files: list[str], date: str) -> str:
-    """The README text for an export folder holding ``files`` (artifact names)."""
+def readme(backbone: str, classes: list[str], size: int, files: list[str], date: str,
+           trust=None) -> str:
+    """The README text for an export folder holding ``files`` (artifact names).
+
+    ``trust``: the run's :class:`core.trust.unknown.TrustModel` (None: not calibrated).
+    """
     title = f"{backbone} classifier ({len(classes)} classes)"
+    parts = dict(trust="", constants="", sm_answer=PLAIN, keras_answer=PLAIN,
+                 tflite_answer=PLAIN, onnx_answer=PLAIN)
+    if trust is not None:
+        threshold = "None" if trust.threshold is None else repr(float(trust.threshold))
+        values = dict(threshold=threshold, temperature=float(trust.temperature))
+        parts.update(trust=TRUST_TEXT.format(**values),
+                     constants=CONSTANTS.format(**values), sm_answer=SCORED,
+                     keras_answer=KERAS_CALIBRATED, tflite_answer=TFLITE_SCORED,
+                     onnx_answer=ONNX_SCORED)
     return README_TEMPLATE.format(title=title, underline="=" * len(title), version=__version__,
                                   date=date, backbone=backbone, classes=", ".join(classes),
-                                  size=size, n=len(classes), files=", ".join(files))
+                                  size=size, n=len(classes), files=", ".join(files), **parts)

@@ -156,4 +156,8 @@ def parity_text(r: FormatResult) -> str:
                      (f" (needs {need:.0%})" if need is not None and need < 1 else ""))
     if p.get("accuracy_export") is not None:
         parts.append(f"accuracy {p['accuracy_export']:.1%} (app {p['accuracy_app']:.1%})")
+    u = p.get("unknown")
+    if isinstance(u, dict):
+        parts.append(f"unknown score max |Δ| {u.get('max_abs_diff', 0):.3g}, 'unknown' "
+                     f"{u.get('flag_agree_count')}/{u.get('n_images')}")
     return ", ".join(parts)

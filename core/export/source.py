@@ -2,8 +2,8 @@
 
 :func:`open_source` opens a run folder or a ``.keras`` file safely and gathers
 what the builders and the parity check need: the model, the class names, the
-run's validation images (the parity check's sample) and training images (int8
-calibration).  :func:`parity_sample` decodes the sample exactly like the app.
+run's validation images (the parity check's sample), training images (int8
+calibration) and the run's calibration and unknown score (:mod:`core.trust`).  :func:`parity_sample` decodes the sample exactly like the app.
 """
 
 from __future__ import annotations
@@ -32,13 +32,22 @@ class Source:
     train_records: list
     val_records: list
     run_dir: Optional[Path]
+    #: The run's calibration and unknown score (core.trust), None for an uncalibrated model.
+    trust: Optional[object] = None
+    trust_record: Optional[object] = None  # its calibration.json (CalibrationRecord)
 
     def fingerprint(self) -> str:
-        """sha256 of the model file: tells an earlier export of this very model from another's."""
+        """sha256 of the model file (and of its calibration, which the exported graphs hold,
+        threshold aside): tells an earlier export of this very model from another's."""
         digest = hashlib.sha256()
         with open(self.model_path, "rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(block)
+        if self.trust is not None:
+            t = self.trust
+            digest.update(repr((t.temperature, t.k, tuple(t.weights), tuple(t.means),
+                                tuple(t.stds))).encode())
+            digest.update(np.ascontiguousarray(t.reference, np.float32).tobytes())
         return digest.hexdigest()
 
 
@@ -92,14 +101,18 @@ def open_source(path: Path) -> Source:
         raise ModelFileError(f"{model_path}: the model has {n_out} outputs but the labels list "
                              f"{len(classes)} classes")
     metrics, train, val, backbone = {}, [], [], backbone_name(model)
+    trust = record = None
     if own_run:
+        from core.trust.store import load_trust, read_record
+
         metrics, train, val = _run_records(run)
         try:
             backbone = run.load_config().model.backbone or backbone
         except UserError:
             pass
+        trust, record = load_trust(run), read_record(run)
     return Source(model_path, model, classes, size, backbone, metrics, train, val,
-                  run.path if run is not None else None)
+                  run.path if run is not None else None, trust, record)
 
 
 def sample_records(records: list, n: int, seed: int) -> list:

@@ -41,6 +41,19 @@ def _labels(path: Path, n_outputs: int) -> list[str]:
     return labels
 
 
+def _export_threshold(path: Path) -> Optional[float]:
+    """The unknown threshold metadata.json beside an exported file gives (None: none)."""
+    folder = path if path.is_dir() else path.parent
+    for candidate in (folder, folder.parent):
+        meta = _export_metadata(candidate)
+        if meta is not None:
+            cal = meta.get("calibration")
+            unknown = cal.get("unknown") if isinstance(cal, dict) else None
+            value = unknown.get("threshold") if isinstance(unknown, dict) else None
+            return float(value) if isinstance(value, (int, float)) else None
+    return None
+
+
 class SavedModelPredictor(Predictor):
     """A TF SavedModel whose ``serving_default`` takes raw RGB 0-255 float32 NHWC.
 
@@ -73,16 +86,27 @@ class SavedModelPredictor(Predictor):
             raise ModelFileError(f"{path}: input shape {shape} is not (N, S, S, 3)")
         self._dtype = spec.dtype
         out_spec = self._fn.structured_outputs
-        self._output_name = next(iter(out_spec))
+        self._output_name = "probabilities" if "probabilities" in out_spec else \
+            next(iter(out_spec))
+        self._score_name = "unknown_score" if "unknown_score" in out_spec else None
         n_out = int(out_spec[self._output_name].shape[-1])
         super().__init__(_labels(path, n_out), int(shape[1]), str(path))
+        if self._score_name:
+            self.unknown_threshold = _export_threshold(path)
+            self.has_unknown_score = True
 
     def predict_arrays(self, images: np.ndarray) -> np.ndarray:
+        return self.predict_scored(images)[0]
+
+    def predict_scored(self, images: np.ndarray):
+        """The file's probabilities, and its unknown_score output when it has one."""
         import tensorflow as tf
 
         x = tf.constant(np.asarray(images, dtype=self._dtype.as_numpy_dtype))
-        out = self._fn(**{self._input_name: x})[self._output_name]
-        return np.asarray(out, dtype=np.float32)
+        out = self._fn(**{self._input_name: x})
+        scores = None if self._score_name is None else \
+            np.asarray(out[self._score_name], dtype=np.float32)
+        return np.asarray(out[self._output_name], dtype=np.float32), scores
 
 
 class TFLitePredictor(Predictor):
@@ -103,7 +127,9 @@ class TFLitePredictor(Predictor):
                                  f"({str(exc).splitlines()[0][:200] if str(exc) else exc!r})") \
                 from None
         self._in = self._interp.get_input_details()[0]
-        self._out = self._interp.get_output_details()[0]
+        outs = self._interp.get_output_details()  # told apart by shape: (N, C) and (N,)
+        self._out = next((o for o in outs if len(o["shape"]) == 2), outs[0])
+        self._score = next((o for o in outs if len(o["shape"]) == 1), None)
         shape = [int(v) for v in self._in["shape"]]
         if len(shape) != 4 or shape[3] != 3:
             raise ModelFileError(f"{path}: input shape {shape} is not (N, S, S, 3)")
@@ -111,6 +137,9 @@ class TFLitePredictor(Predictor):
         self._lock = threading.Lock()  # an interpreter is not thread-safe
         n_out = int(self._out["shape"][-1])
         super().__init__(_labels(path, n_out), shape[1], str(path))
+        if self._score is not None:
+            self.unknown_threshold = _export_threshold(path)
+            self.has_unknown_score = True
 
     @staticmethod
     def _quantize(x: np.ndarray, detail) -> np.ndarray:
@@ -128,10 +157,15 @@ class TFLitePredictor(Predictor):
         return ((y.astype(np.float32) - zero) * scale).astype(np.float32)
 
     def predict_arrays(self, images: np.ndarray) -> np.ndarray:
+        return self.predict_scored(images)[0]
+
+    def predict_scored(self, images: np.ndarray):
+        """The file's probabilities, and its unknown_score output when it has one."""
         x = np.asarray(images, dtype=np.float32)
         n = int(x.shape[0])
         if n == 0:
-            return np.zeros((0, len(self.classes)), np.float32)
+            return np.zeros((0, len(self.classes)), np.float32), \
+                (None if self._score is None else np.zeros(0, np.float32))
         with self._lock:
             if n != self._batch:
                 self._interp.resize_tensor_input(self._in["index"], [n, *x.shape[1:]])
@@ -140,7 +174,9 @@ class TFLitePredictor(Predictor):
             self._interp.set_tensor(self._in["index"], self._quantize(x, self._in))
             self._interp.invoke()
             y = self._interp.get_tensor(self._out["index"])
-        return self._dequantize(y, self._out)
+            s = None if self._score is None else self._interp.get_tensor(self._score["index"])
+        return self._dequantize(y, self._out), \
+            (None if s is None else self._dequantize(s, self._score))
 
 
 class OnnxPredictor(Predictor):
@@ -167,14 +203,26 @@ class OnnxPredictor(Predictor):
             raise ModelFileError(f"{path}: input shape {shape} is not (N, S, S, 3)")
         self._input_name = inp.name
         self._dtype = np.uint8 if inp.type == "tensor(uint8)" else np.float32
-        n_out = self._sess.get_outputs()[0].shape[-1]
+        outs = self._sess.get_outputs()  # told apart by shape: (N, C) and (N,)
+        self._probs_at = next((i for i, o in enumerate(outs) if len(o.shape) == 2), 0)
+        self._score_at = next((i for i, o in enumerate(outs) if len(o.shape) == 1), None)
+        n_out = outs[self._probs_at].shape[-1]
         if not isinstance(n_out, int):
             raise ModelFileError(f"{path}: the output has no fixed number of classes")
         super().__init__(_labels(path, n_out), int(shape[1]), str(path))
+        if self._score_at is not None:
+            self.unknown_threshold = _export_threshold(path)
+            self.has_unknown_score = True
 
     def predict_arrays(self, images: np.ndarray) -> np.ndarray:
-        x = np.asarray(images, dtype=self._dtype)
-        return np.asarray(self._sess.run(None, {self._input_name: x})[0], dtype=np.float32)
+        return self.predict_scored(images)[0]
+
+    def predict_scored(self, images: np.ndarray):
+        """The file's probabilities, and its unknown_score output when it has one."""
+        outs = self._sess.run(None, {self._input_name: np.asarray(images, dtype=self._dtype)})
+        scores = None if self._score_at is None else \
+            np.asarray(outs[self._score_at], dtype=np.float32)
+        return np.asarray(outs[self._probs_at], dtype=np.float32), scores
 
 
 # -- export folders ------------------------------------------------------------
@@ -236,6 +284,12 @@ def _load_run_folder(p: Path) -> Predictor:
     return load_keras_predictor(run.model_path, load_trust(run))  # calibrated, with "unknown"
 
 
+def _is_run_model(p: Path) -> bool:
+    """A run folder's own model.keras: it gets the run's calibration, like the folder does."""
+    run = RunFolder(p.parent)
+    return p.is_file() and p.name == run.model_path.name and run.is_run_folder()
+
+
 def _is_file(suffix: str):
     return lambda p: p.is_file() and p.suffix.lower() == suffix
 
@@ -243,6 +297,7 @@ def _is_file(suffix: str):
 #: (accepts, load) pairs, tried in order; the first that accepts the path opens it.
 LOADERS: tuple[tuple[Callable[[Path], bool], Callable[[Path], Predictor]], ...] = (
     (_is_run_folder, _load_run_folder),
+    (_is_run_model, lambda p: _load_run_folder(p.parent)),
     (_is_file(".keras"), load_keras_predictor),
     (lambda p: _export_metadata(p) is not None, load_export_folder),
     (_is_savedmodel, SavedModelPredictor),

@@ -56,6 +56,9 @@ class Predictor:
         self.source = source
         #: Scores above it are "unknown"; None turns the flag off (``--no-unknown``).
         self.unknown_threshold: Optional[float] = None
+        #: Whether :meth:`predict_scored` gives unknown scores (a calibrated run's model,
+        #: or an export of one with the unknown_score output).
+        self.has_unknown_score = False
 
     def predict_arrays(self, images: np.ndarray) -> np.ndarray:
         """``images``: (N, S, S, 3) raw RGB 0-255 (uint8 or float) → (N, C) probabilities."""
@@ -177,6 +180,7 @@ class KerasPredictor(Predictor):
         self._with_embeddings = both is not None
         if trust is not None:
             self.unknown_threshold = trust.threshold
+            self.has_unknown_score = True
 
     def predict_arrays(self, images: np.ndarray) -> np.ndarray:
         return self.predict_scored(images)[0]

@@ -24,6 +24,23 @@ EMBEDDING_LAYER = "avg_pool"
 MIN_IMAGES = 10
 
 
+def embedding_tensor(model):
+    """The ``avg_pool`` output inside ``model``'s own graph, or None without that layer.
+
+    Not ``layer.output``: a model rebuilt around shared layers (BatchNorm folding for
+    exports) calls the same layer object again, and ``.output`` is its first call's.
+    """
+    try:
+        layer = model.get_layer(EMBEDDING_LAYER)
+    except ValueError:
+        return None
+    for nodes in model._nodes_by_depth.values():
+        for node in nodes:
+            if node.operation is layer:
+                return node.outputs[0]
+    return None
+
+
 def two_output_model(model):
     """``model`` with a second output: the pooled embedding (the ``avg_pool`` layer).
 
@@ -31,9 +48,8 @@ def two_output_model(model):
     """
     import keras
 
-    try:
-        pooled = model.get_layer(EMBEDDING_LAYER).output
-    except ValueError:
+    pooled = embedding_tensor(model)
+    if pooled is None:
         return None
     return keras.Model(model.inputs, [model.outputs[0], pooled])
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from core.trust.calibration import EPS
-from core.trust.fit import EMBEDDING_LAYER
+from core.trust.fit import EMBEDDING_LAYER, embedding_tensor
 from core.trust.unknown import TrustModel
 
 
@@ -53,13 +53,20 @@ def _trust_head_class():
     return TrustHead
 
 
-def trusted_model(model, trust: TrustModel):
-    """``model`` with outputs ``{"probabilities": calibrated, "unknown_score": score}``."""
+def trusted_model(model, trust: TrustModel, with_score: bool = True):
+    """``model`` with outputs ``{"probabilities": calibrated, "unknown_score": score}``
+    (``with_score`` False: the calibrated probabilities alone)."""
     import keras
 
-    head = _trust_head_class()(trust.temperature, trust.reference,
+    pooled = embedding_tensor(model)
+    if pooled is None:
+        raise ValueError(f"the model has no '{EMBEDDING_LAYER}' layer")
+    head = _trust_head_class()(trust.temperature, trust.reference if with_score else
+                               np.zeros((0, 0), np.float32),
                                min(trust.k, max(len(trust.reference), 1)), trust.weights,
                                trust.means, trust.stds, name="trust")
-    calibrated, score = head(model.outputs[0], model.get_layer(EMBEDDING_LAYER).output)
-    return keras.Model(model.inputs, {"probabilities": calibrated, "unknown_score": score},
-                       name=f"{model.name}_trusted")
+    calibrated, score = head(model.outputs[0], pooled)
+    outputs = {"probabilities": calibrated}
+    if with_score:
+        outputs["unknown_score"] = score
+    return keras.Model(model.inputs, outputs, name=f"{model.name}_trusted")

@@ -21,7 +21,7 @@ from core.runs.records import Record
 from core.trust.calibration import (ECE_BINS, apply_temperature, expected_calibration_error,
                                     fit_temperature, nll)
 from core.trust.unknown import (COMPONENTS, DEFAULT_K, DEFAULT_WEIGHTS, TrustModel,
-                                choose_reference, keep_threshold)
+                                choose_reference, keep_threshold, score_quantiles)
 
 
 @dataclass
@@ -45,6 +45,8 @@ class CalibrationRecord(Record):
     unknown_keep: float = 0.95
     unknown_threshold: Optional[float] = None
     n_reference: int = 0
+    #: Validation scores at each percentile (0..100): what share a moved threshold keeps.
+    score_quantiles: list[float] = field(default_factory=list)
 
     def summary(self) -> dict:
         """What metrics.json shows under "calibration"."""
@@ -52,6 +54,37 @@ class CalibrationRecord(Record):
                 "ece_before": self.ece_before, "ece_after": self.ece_after,
                 "nll_before": self.nll_before, "nll_after": self.nll_after,
                 "unknown_threshold": self.unknown_threshold, "unknown_keep": self.unknown_keep}
+
+
+def export_description(rec: CalibrationRecord) -> dict:
+    """metadata.json's "calibration": the temperature, the threshold and how the unknown
+    score is computed, in enough detail to compute both without this app."""
+    names = list(COMPONENTS)
+    return {
+        "temperature": rec.temperature,
+        "calibrated_probabilities": "p = softmax(log(q) / temperature), q the model's own "
+                                    "softmax: the formats with calibrated output give p",
+        "ece_before": rec.ece_before, "ece_after": rec.ece_after, "ece_bins": rec.bins,
+        "fitted_on_validation_images": rec.n_images,
+        "unknown": {
+            "output": "unknown_score",
+            "threshold": rec.unknown_threshold,
+            "rule": "the answer is 'unknown' when unknown_score > threshold (threshold null: "
+                    "never)",
+            "keep": rec.unknown_keep,
+            "keep_meaning": "the share of validation images (all of known classes) at or "
+                            "under the threshold when it was fitted",
+            "score": " + ".join(f"{w:g} * ({n} - mean_{n}) / std_{n}"
+                                for n, w in zip(names, rec.unknown_weights)),
+            "knn": f"1 - cosine similarity of the image's '{rec.embedding_layer}' output "
+                   f"(L2-normalised) to its {rec.unknown_k}th most similar of "
+                   f"{rec.n_reference} training images' (stored in the model)",
+            "msp": "1 - the largest calibrated probability",
+            "means": dict(zip(names, rec.unknown_means)),
+            "stds": dict(zip(names, rec.unknown_stds)),
+            "k": rec.unknown_k, "n_reference": rec.n_reference,
+        },
+    }
 
 
 def fit_trust(val_probs: np.ndarray, val_labels, val_embeddings: Optional[np.ndarray],
@@ -68,7 +101,9 @@ def fit_trust(val_probs: np.ndarray, val_labels, val_embeddings: Optional[np.nda
     trust = TrustModel(temperature=temperature, reference=reference, keep=keep)
     comps = trust.components(calibrated, val_embeddings)
     trust.standardise_on(comps)
-    trust.threshold = keep_threshold(trust.combine(comps), keep)
+    val_scores = trust.combine(comps)
+    trust.threshold = keep_threshold(val_scores, keep)
+    trust.score_quantiles = score_quantiles(val_scores)
     record = CalibrationRecord(
         temperature=temperature, n_images=int(len(y)),
         ece_before=expected_calibration_error(val_probs, y),
@@ -76,7 +111,7 @@ def fit_trust(val_probs: np.ndarray, val_labels, val_embeddings: Optional[np.nda
         nll_before=nll(val_probs, y), nll_after=nll(calibrated, y),
         unknown_k=trust.k, unknown_weights=list(trust.weights), unknown_means=list(trust.means),
         unknown_stds=list(trust.stds), unknown_keep=keep, unknown_threshold=trust.threshold,
-        n_reference=int(len(reference)))
+        n_reference=int(len(reference)), score_quantiles=list(trust.score_quantiles))
     return trust, record
 
 
@@ -122,7 +157,7 @@ def load_trust(run: RunFolder) -> Optional[TrustModel]:
     return TrustModel(temperature=rec.temperature, reference=reference, k=rec.unknown_k,
                       weights=tuple(rec.unknown_weights), means=tuple(rec.unknown_means),
                       stds=tuple(rec.unknown_stds), threshold=rec.unknown_threshold,
-                      keep=rec.unknown_keep)
+                      keep=rec.unknown_keep, score_quantiles=tuple(rec.score_quantiles))
 
 
 def read_record(run: RunFolder) -> Optional[CalibrationRecord]:
@@ -135,12 +170,20 @@ def calibration_entry(run: RunFolder) -> dict:
     return {"calibration": record.summary()} if record is not None else {}
 
 
-def set_threshold(run: RunFolder, threshold: Optional[float]) -> CalibrationRecord:
-    """Save a threshold the user chose (None: no unknown detection) in calibration.json."""
+def set_threshold(run: RunFolder, threshold: Optional[float],
+                  keep: Optional[float] = None) -> CalibrationRecord:
+    """Save a threshold the user chose (None: no unknown detection) in calibration.json,
+    with the share of validation images it keeps (``keep``), and in metrics.json's summary."""
     rec = read_record(run)
     if rec is None:
         raise UserError(f"{run.path}: this run has no {run.calibration_path.name}; train it again "
                         "to get calibrated probabilities and an unknown threshold")
     rec.unknown_threshold = None if threshold is None else float(threshold)
+    if keep is not None:
+        rec.unknown_keep = float(keep)
     atomic_write_text(run.calibration_path, rec.to_json())
+    if run.metrics_path.exists():
+        metrics = run.metrics()
+        if isinstance(metrics, dict) and isinstance(metrics.get("calibration"), dict):
+            run.write_metrics({**metrics, "calibration": rec.summary()})
     return rec

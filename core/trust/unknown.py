@@ -86,6 +86,9 @@ class TrustModel:
     stds: tuple[float, ...] = (1.0, 1.0)
     threshold: Optional[float] = None
     keep: float = 0.95
+    #: The validation images' scores at the 0th, 1st, ..., 100th percentile: what share of
+    #: known images a threshold keeps (:func:`kept_share`, :func:`threshold_for_share`).
+    score_quantiles: tuple[float, ...] = ()
 
     def calibrate(self, probs: np.ndarray) -> np.ndarray:
         return apply_temperature(probs, self.temperature)
@@ -134,3 +137,27 @@ def is_unknown(scores: np.ndarray, threshold: Optional[float]) -> np.ndarray:
     if threshold is None:
         return np.zeros(s.shape, bool)
     return s > float(threshold)
+
+
+#: The percentiles :attr:`TrustModel.score_quantiles` holds.
+QUANTILE_LEVELS = np.linspace(0.0, 1.0, 101)
+
+
+def score_quantiles(scores: np.ndarray) -> tuple[float, ...]:
+    """The 0th..100th percentiles of the validation images' scores (empty without scores)."""
+    s = np.asarray(scores, dtype=np.float64)
+    return tuple(float(v) for v in np.quantile(s, QUANTILE_LEVELS)) if len(s) else ()
+
+
+def kept_share(threshold: float, quantiles) -> float:
+    """About how many of the validation images (a share) score at or under ``threshold``."""
+    q = np.asarray(quantiles, dtype=np.float64)
+    if not len(q):
+        return float("nan")
+    return float(np.interp(threshold, q, QUANTILE_LEVELS, left=0.0, right=1.0))
+
+
+def threshold_for_share(share: float, quantiles) -> float:
+    """The threshold that keeps about ``share`` of the validation images (its inverse)."""
+    return float(np.interp(min(max(share, 0.0), 1.0), QUANTILE_LEVELS,
+                           np.asarray(quantiles, dtype=np.float64)))

@@ -48,16 +48,17 @@ def rows_to_csv(rows, top_k: int) -> str:
 def apply_unknown_options(predictor, args) -> None:
     """``--no-unknown`` turns the flag off; ``--threshold F`` replaces the run's threshold.
 
-    Only a run folder's model has an unknown score; for other models the
-    threshold has nothing to apply to, and saying so beats a silent no-op.
+    Only a calibrated run's model (and its SavedModel, TFLite and ONNX exports) has an
+    unknown score; for other models the threshold has nothing to apply to, and saying so
+    beats a silent no-op.
     """
     if args.no_unknown:
         predictor.unknown_threshold = None
     elif args.threshold is not None:
-        if getattr(predictor, "trust", None) is None:
-            print(f"warning: {name(args.model)}: this model has no unknown score (only a run "
-                  "folder trained with calibration has one); --threshold is ignored",
-                  file=sys.stderr)
+        if not predictor.has_unknown_score:
+            print(f"warning: {name(args.model)}: this model has no unknown score (a run folder "
+                  "calibrated after training has one, and its exports but model.keras and "
+                  "int8); --threshold is ignored", file=sys.stderr)
         predictor.unknown_threshold = float(args.threshold)
 
 

@@ -83,6 +83,7 @@ class EvaluatePage(Page):
         self.cell_paths: list[str] = []
         self._loaded_run: Optional[str] = None
         self._validation_metrics: Any = None
+        self.calibration: Optional[dict] = None  # metrics.json's "calibration" of the run
         self._validation_predictions: Optional[list] = None
         self._predictor: Any = None
         self._predictor_source: Optional[str] = None
@@ -151,6 +152,7 @@ class EvaluatePage(Page):
         self._validation_predictions = None
         # A resumed run rewrites model.keras in the same folder: never reuse a loaded model.
         self._predictor, self._predictor_source = None, None
+        self.calibration = None
         metrics = self._read_run_metrics(run_dir) if run_dir else None
         self._validation_metrics = metrics
         self._show_metrics(metrics, VALIDATION, None)
@@ -164,10 +166,14 @@ class EvaluatePage(Page):
         from core.runs.folder import RunFolder
 
         run = RunFolder(run_dir)
+        self.calibration = None
         if not run.metrics_path.exists():
             return None
         try:
-            return Metrics.from_dict(run.metrics())
+            data = run.metrics()
+            cal = data.get("calibration") if isinstance(data, dict) else None
+            self.calibration = cal if isinstance(cal, dict) else None
+            return Metrics.from_dict(data)
         except (KeyError, TypeError) as exc:
             self.show_error(f"{run.metrics_path}: not a results file this app wrote ({exc}).")
         except UserError as exc:  # unreadable file
@@ -217,7 +223,7 @@ class EvaluatePage(Page):
         else:
             self.source_label.setText(f"<b>{run_name}</b> on the folder {source} "
                                       f"({metrics.n_images} images)")
-        self.content.show_metrics(metrics)
+        self.content.show_metrics(metrics, self.calibration)
         self.metrics_shown.emit(metrics)
 
     # ------------------------------------------------------------------ cells

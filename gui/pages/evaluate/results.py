@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
                                QVBoxLayout, QWidget)
 
 from gui.pages.evaluate.confusion import ConfusionView
+from gui.pages.evaluate.reliability import ConfidenceTab
 from gui.thumbnails import ThumbnailModel
 
 CELL_HINT = "Click a cell of the confusion matrix to see its images here."
@@ -40,6 +41,13 @@ class CaptionedThumbnails(ThumbnailModel):
 
 def pct(v: float) -> str:
     return f"{v:.1%}"
+
+
+def before_text(calibration: Optional[dict]) -> str:
+    """", 0.194 before calibration" when the run was calibrated ("" when not)."""
+    if not calibration or "ece_before" not in calibration:
+        return ""
+    return f" ({calibration['ece_before']:.3f} before calibration)"
 
 
 def right_answers(metrics) -> int:
@@ -142,11 +150,16 @@ class ResultsView(QWidget):
 
     def _build_galleries(self) -> QTabWidget:
         self.tabs = QTabWidget()
-        self.cell_label, self.cell_thumbs, self.cell_view = self._gallery_tab(
-            "Images in the chosen cell")
+        self.cell_label, self.cell_thumbs, self.cell_view = self._gallery_tab("Chosen cell")
+        self.tabs.setTabToolTip(0, "The images of the confusion-matrix cell you click")
         self.cell_label.setText(CELL_HINT)
         self.mistakes_label, self.mistake_thumbs, self.mistakes_view = self._gallery_tab(
-            "Mistakes, most confident first")
+            "Mistakes")
+        self.tabs.setTabToolTip(1, "Images the model got wrong, most confident first")
+        self.confidence = ConfidenceTab()
+        self.tabs.addTab(self.confidence, "Confidence")
+        self.tabs.setTabToolTip(2, "How sure the model says it is vs how often it is right "
+                                   "(calibration and its reliability diagram)")
         return self.tabs
 
     # ------------------------------------------------------------------ filling
@@ -156,7 +169,8 @@ class ResultsView(QWidget):
         self.mistake_thumbs.set_items([])
         self.cell_thumbs.set_items([])
 
-    def show_metrics(self, metrics) -> None:
+    def show_metrics(self, metrics, calibration: Optional[dict] = None) -> None:
+        """Show ``metrics``; ``calibration`` is the run's metrics.json "calibration" (or None)."""
         from core.infer.uncertainty import sample_caution, wilson_interval
 
         right = right_answers(metrics)
@@ -167,11 +181,13 @@ class ResultsView(QWidget):
         self.summary_label.setText(
             f"accuracy — {right} of {metrics.n_images} images right (95 % interval "
             f"{lo:.0%}–{hi:.0%}).  Macro F1 {metrics.macro_f1:.3f} (the classes' F1 averaged, "
-            f"so a small class counts as much as a big one).{skipped}")
+            f"so a small class counts as much as a big one).  Calibration error (ECE) "
+            f"{metrics.ece:.3f}{before_text(calibration)}, see Confidence.{skipped}")
         caution = sample_caution(metrics.confusion, metrics.classes)
         self.caution_label.setText(f"⚠ {caution}" if caution else "")
         self.caution_label.setVisible(bool(caution))
         self.confusion.set_matrix(metrics.classes, metrics.confusion)
+        self.confidence.show_metrics(metrics, calibration)
         self._fill_class_table(metrics)
         self._fill_mistakes(metrics)
         self.cell_thumbs.set_items([])
@@ -206,7 +222,7 @@ class ResultsView(QWidget):
                 f"{wrong} image(s) got the wrong class{more}. Captions read true → predicted, "
                 "then how sure the model was: a confident mistake often means a mislabelled "
                 "image or a class the pictures cannot tell apart.")
-        self.tabs.setTabText(1, f"Mistakes ({wrong}), most confident first")
+        self.tabs.setTabText(1, f"Mistakes ({wrong})")
 
     def list_cell(self, items: list[tuple[str, float]], text: str) -> None:
         """Show ``(path, confidence)`` items, most confident first, under ``text``."""

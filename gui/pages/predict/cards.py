@@ -1,8 +1,8 @@
 """The Predict page's picture view: one card per image with its answer.
 
 A card shows the thumbnail (or its Grad-CAM overlay when that is switched on),
-the file name, the predicted class with its confidence, and one bar per class
-of the top k, so a glance tells how sure the model is and what it hesitated
+the file name, the predicted class with its confidence (or "unknown", in amber;
+the bars still say what it resembles), and one bar per class of the top k, so a glance tells how sure the model is and what it hesitated
 between.  A file that could not be read gets a crossed-out card with its
 reason instead.
 
@@ -23,6 +23,8 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPen
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from gui.theme import ACCENT, ERROR, MUTED
+
+UNKNOWN = "#f0c36b"  # the answer "unknown": amber, like the app's cautions
 
 CARD_WIDTH = 330
 IMAGE_SIDE = 112
@@ -103,6 +105,20 @@ class PredictionModel(QAbstractListModel):
     def paths(self) -> list[str]:
         return [r.prediction.path for r in self._rows]
 
+    def relabel(self, threshold: Optional[float]) -> tuple[int, int]:
+        """Mark each image "unknown" by its kept score and ``threshold`` (None: none is);
+        returns (images now "unknown", images with a score).  Nothing is predicted again."""
+        unknown = scored = 0
+        for r in self._rows:
+            p = r.prediction
+            if p.error or p.unknown_score is None:
+                continue
+            scored += 1
+            p.unknown = threshold is not None and p.unknown_score > threshold
+            unknown += p.unknown
+        self._repaint_all()
+        return unknown, scored
+
     def missing_overlays(self) -> list:
         """Readable images that have no Grad-CAM overlay yet."""
         return [r.prediction for r in self._rows if not r.prediction.error and r.overlay is None]
@@ -125,7 +141,9 @@ class PredictionModel(QAbstractListModel):
         if role == Qt.ToolTipRole:
             if p.error:
                 return f"{p.path}\nCould not be read: {p.error}"
-            return f"{p.path}\n" + "\n".join(f"{lbl}: {prob:.1%}" for lbl, prob in p.top)
+            why = (f"\nunknown: unlike the training images (score {p.unknown_score:.2f})"
+                   if p.unknown else "")
+            return f"{p.path}{why}\n" + "\n".join(f"{lbl}: {prob:.1%}" for lbl, prob in p.top)
         if role == self.PredictionRole:
             return p
         if role == self.ThumbnailRole:
@@ -141,6 +159,27 @@ class PredictionModel(QAbstractListModel):
 
 class PredictionDelegate(QStyledItemDelegate):
     """Paints a card: picture left; name, answer and top-k bars right."""
+
+    @staticmethod
+    def _paint_answer(painter: QPainter, option: QStyleOptionViewItem, p, at: QRect) -> int:
+        """The answer in bold at ``at``'s top left: the class and its confidence, or "unknown"
+        in amber (the bars below still say what it resembles); returns the next line's y."""
+        bold = QFont(option.font)
+        bold.setBold(True)
+        size = option.font.pointSizeF()
+        bold.setPointSizeF(size * 1.15 if size > 0 else 11)
+        painter.setFont(bold)
+        bfm = QFontMetrics(bold)
+        if p.unknown:
+            painter.setPen(QColor(UNKNOWN))
+            answer = "unknown"
+        else:
+            painter.setPen(option.palette.text().color())
+            answer = f"{p.label}  {p.confidence:.1%}"
+        painter.drawText(QRect(at.left(), at.top(), at.width(), bfm.height()),
+                         Qt.AlignLeft | Qt.AlignVCenter,
+                         bfm.elidedText(answer, Qt.ElideRight, at.width()))
+        return at.top() + bfm.height() + 6
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
         model = index.model()
@@ -198,15 +237,7 @@ class PredictionDelegate(QStyledItemDelegate):
                              Qt.AlignLeft | Qt.AlignTop | Qt.TextWordWrap, p.error)
             painter.restore()
             return
-        bold = QFont(font)
-        bold.setBold(True)
-        bold.setPointSizeF(font.pointSizeF() * 1.15 if font.pointSizeF() > 0 else 11)
-        painter.setFont(bold)
-        painter.setPen(option.palette.text().color())
-        bfm = QFontMetrics(bold)
-        painter.drawText(QRect(x, y, width, bfm.height()), Qt.AlignLeft | Qt.AlignVCenter,
-                         bfm.elidedText(f"{p.label}  {p.confidence:.1%}", Qt.ElideRight, width))
-        y += bfm.height() + 6
+        y = self._paint_answer(painter, option, p, QRect(x, y, width, 0))
         painter.setFont(font)
         k = getattr(index.model(), "top_k", 3)
         label_w = min(90, width // 3)

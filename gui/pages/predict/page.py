@@ -28,6 +28,7 @@ from gui.pages.predict.cards import CardRow
 from gui.pages.predict.gradcam_bar import GradCamBar
 from gui.pages.predict.jobs import PredictOutcome, gradcam_job, load_model_job, predict_job
 from gui.pages.predict.results import ResultsView, model_text
+from gui.pages.predict.unknown_bar import UnknownControl
 
 IMAGE_FILTER = ("Images (*.jpg *.jpeg *.png *.bmp *.gif *.webp *.tif *.tiff);;"
                 "All files (*)")
@@ -129,6 +130,9 @@ class PredictPage(Page):
         self.gradcam_bar.switched.connect(self._on_gradcam_toggled)
         self.gradcam_bar.view_changed.connect(lambda show: self.cards.set_show_overlay(show))
         rows.addWidget(self.gradcam_bar)
+        self.unknown = UnknownControl(self)  # "unknown": switch, threshold slider, count
+        self.unknown_bar = self.unknown.bar
+        rows.addWidget(self.unknown_bar)
         return rows
 
     # ------------------------------------------------------------------ the model
@@ -184,6 +188,11 @@ class PredictPage(Page):
         self._refresh_model_label()
         # A TFLite or ONNX model turns Grad-CAM off, saying why; a Keras one turns it back on.
         self.gradcam_bar.set_model_kind(getattr(predictor, "kind", "") if predictor else None)
+        self.unknown.show_model(predictor, path)
+
+    def model_path_loaded(self) -> Optional[str]:
+        """The path the loaded model came from (None: none is loaded)."""
+        return self._predictor_path if self.predictor is not None else None
 
     def _on_current_model_changed(self, _value) -> None:
         if self._chosen_model is None:
@@ -256,6 +265,7 @@ class PredictPage(Page):
             self.cards.clear()
         self.cards.add_rows([CardRow(r, outcome.thumbnails.get(r.path),
                                      outcome.overlays.get(r.path)) for r in outcome.rows])
+        self.unknown.refresh()
         self._refresh_results()
         if not outcome.rows:
             self.show_info("Those images are already in the list.")

@@ -17,7 +17,9 @@ from PySide6.QtWidgets import (QAbstractItemView, QFrame, QHeaderView, QLabel, Q
 
 from gui.pages.predict.cards import PredictionDelegate, PredictionModel
 
-TABLE_COLUMNS = ["File", "Label", "Confidence", "Top classes", "Problem"]
+TABLE_COLUMNS = ["File", "Label", "Confidence", "Unknown score", "Top classes", "Problem"]
+SCORE_TIP = ("How unlike the training images the image is (higher: less like them); above the "
+             "threshold the label is “unknown”. Empty: the model has no such score.")
 
 
 class ResultsView(QStackedWidget):
@@ -69,8 +71,9 @@ class ResultsView(QStackedWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.Interactive)
         header.resizeSection(0, 320)
-        header.setSectionResizeMode(3, QHeaderView.ResizeToContents)
+        header.setSectionResizeMode(4, QHeaderView.ResizeToContents)
         header.setStretchLastSection(True)
+        self.table.horizontalHeaderItem(3).setToolTip(SCORE_TIP)
         return self.table
 
     def _open_card_image(self, index) -> None:
@@ -100,15 +103,18 @@ class ResultsView(QStackedWidget):
         self.table.setRowCount(len(rows))
         for i, r in enumerate(rows):
             top = ", ".join(f"{lbl} {p:.1%}" for lbl, p in r.top[:k])
-            values = (r.path, r.label, "" if r.error else f"{r.confidence:.1%}", top, r.error)
+            score = "" if r.unknown_score is None else f"{r.unknown_score:.2f}"
+            values = (r.path, "" if r.error else r.shown_label,
+                      "" if r.error else f"{r.confidence:.1%}", score, top, r.error)
             for col, text in enumerate(values):
                 item = QTableWidgetItem(text)
                 item.setToolTip(text)
-                if col == 2:
+                if col in (2, 3):
                     item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
-                    item.setData(Qt.UserRole, None if r.error else float(r.confidence))
+                    item.setData(Qt.UserRole, None if r.error else
+                                 float(r.confidence) if col == 2 else r.unknown_score)
                 self.table.setItem(i, col, item)
-        self.table.setHorizontalHeaderLabels(["File", "Label", "Confidence",
+        self.table.setHorizontalHeaderLabels(["File", "Label", "Confidence", "Unknown score",
                                               f"Top {k} classes", "Problem"])
 
     def table_rows(self) -> list[dict]:
@@ -118,8 +124,9 @@ class ResultsView(QStackedWidget):
             out.append({"path": self.table.item(i, 0).text(),
                         "label": self.table.item(i, 1).text(),
                         "confidence": self.table.item(i, 2).data(Qt.UserRole),
-                        "top": self.table.item(i, 3).text(),
-                        "error": self.table.item(i, 4).text()})
+                        "unknown_score": self.table.item(i, 3).data(Qt.UserRole),
+                        "top": self.table.item(i, 4).text(),
+                        "error": self.table.item(i, 5).text()})
         return out
 
 

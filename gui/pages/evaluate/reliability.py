@@ -1,0 +1,139 @@
+"""The Evaluate page's "Confidence" tab: how sure the model says it is vs how often it is right.
+
+A reliability diagram (Guo et al., 2017): the images are put in 15 bins by the
+confidence of their answer; each bar is the share of a bin's images answered
+right.  On the diagonal the model is honest ("80% sure" is right 80% of the
+time); a bar below it means over-confidence, above it under-confidence.  The
+red part of a bar is that gap.  Under the bars, a strip shows how many images
+fall in each bin, since a bin of two images says little.
+
+The bins come from :class:`core.infer.metrics.Metrics` (``reliability``), computed
+once in :mod:`core.trust.calibration`; this widget only paints them.  The text
+above gives the expected calibration error (ECE) before and after the run's
+temperature scaling, from ``metrics.json``'s ``"calibration"``.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPen
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from gui.theme import ACCENT, ERROR, MUTED
+
+HISTOGRAM_SHARE = 0.16  # of the plot's height, for the image-count strip
+
+
+class ReliabilityChart(QWidget):
+    """Bars of accuracy per confidence bin, the diagonal, the gaps, the image counts."""
+
+    def __init__(self, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.bins: list[dict] = []
+        self.setMinimumSize(220, 180)
+        self.setToolTip("Each bar: of the images the model was this sure about, the share it "
+                        "got right. On the dashed diagonal, its confidence is honest; red shows "
+                        "how far off it is.")
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        return QSize(420, 300)
+
+    def set_bins(self, bins: list[dict]) -> None:
+        """``low``, ``high``, ``count``, ``confidence``, ``accuracy`` per bin (Metrics.reliability)."""
+        self.bins = [dict(b) for b in bins]
+        self.update()
+
+    def plot_rect(self) -> QRectF:
+        fm = QFontMetrics(self.font())
+        left = fm.horizontalAdvance("100%") + 10
+        bottom = 2 * fm.height() + 8
+        right = fm.horizontalAdvance("100%") // 2 + 6  # room for the last axis label
+        return QRectF(left, 8, max(10, self.width() - left - right),
+                      max(10, self.height() - bottom - 8))
+
+    def paintEvent(self, _event) -> None:  # noqa: N802 - Qt's name
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.Antialiasing, True)
+        rect = self.plot_rect()
+        fm = QFontMetrics(self.font())
+        hist_h = rect.height() * HISTOGRAM_SHARE
+        plot = QRectF(rect.left(), rect.top(), rect.width(), rect.height() - hist_h - 6)
+        painter.fillRect(plot, QColor("#23272c"))
+        grid = QPen(QColor("#3a4048"), 1)
+        text = self.palette().text().color()
+        for v in (0.0, 0.25, 0.5, 0.75, 1.0):
+            y = plot.bottom() - v * plot.height()
+            painter.setPen(grid)
+            painter.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
+            painter.setPen(QColor(MUTED))
+            painter.drawText(QRectF(0, y - fm.height() / 2, plot.left() - 6, fm.height()),
+                             Qt.AlignRight | Qt.AlignVCenter, f"{v:.0%}")
+            x = plot.left() + v * plot.width()
+            painter.drawText(QRectF(x - 30, rect.bottom() + 2, 60, fm.height()),
+                             Qt.AlignHCenter | Qt.AlignTop, f"{v:.0%}")
+        painter.drawText(QRectF(plot.left(), rect.bottom() + fm.height() + 4, plot.width(),
+                                fm.height()), Qt.AlignHCenter | Qt.AlignTop,
+                         "how sure the model said it was (confidence)")
+        total = sum(int(b.get("count", 0)) for b in self.bins) or 1
+        most = max([int(b.get("count", 0)) for b in self.bins] + [1])
+        for b in self.bins:
+            n = int(b.get("count", 0))
+            x0 = plot.left() + float(b["low"]) * plot.width() + 1
+            w = max(1.0, (float(b["high"]) - float(b["low"])) * plot.width() - 2)
+            if n:
+                acc, conf = float(b["accuracy"]), float(b["confidence"])
+                top = plot.bottom() - acc * plot.height()
+                painter.fillRect(QRectF(x0, top, w, plot.bottom() - top), QColor(ACCENT))
+                gap_top = plot.bottom() - max(acc, conf) * plot.height()
+                gap_h = abs(conf - acc) * plot.height()
+                gap = QColor(ERROR)
+                gap.setAlpha(120)
+                painter.fillRect(QRectF(x0, gap_top, w, gap_h), gap)
+            h = (hist_h - 2) * n / most
+            painter.fillRect(QRectF(x0, rect.bottom() - h, w, h), QColor("#6f7f90"))
+        painter.setPen(QPen(text, 1, Qt.DashLine))
+        painter.drawLine(QPointF(plot.left(), plot.bottom()), QPointF(plot.right(), plot.top()))
+        painter.setPen(QColor(MUTED))
+        painter.drawText(QRectF(plot.left() + 4, rect.bottom() - hist_h, plot.width(),
+                                fm.height()), Qt.AlignLeft | Qt.AlignTop,
+                         f"images per bin ({total} in all)")
+        painter.end()
+
+
+def ece_text(metrics, calibration: Optional[dict]) -> str:
+    """The words above the diagram: ECE, and what calibration changed when it ran."""
+    gap = f"{metrics.ece * 100:.1f}"
+    text = (f"<b>Expected calibration error {metrics.ece:.3f}</b>: on average the confidence "
+            f"shown is {gap} points away from how often the answers are right (0 is perfect).")
+    if calibration:
+        text += (f"<br>Calibrated after training on its {calibration.get('n_images', '?')} "
+                 f"validation images (temperature {calibration.get('temperature', 1):.2f}): "
+                 f"there, ECE {calibration.get('ece_before', 0):.3f} before and "
+                 f"{calibration.get('ece_after', 0):.3f} after. Every probability the app "
+                 "shows for this run is the calibrated one.")
+    else:
+        text += ("<br>No calibration is recorded for this model (too few validation images, "
+                 "or trained before calibration existed): its probabilities are its own.")
+    return text
+
+
+class ConfidenceTab(QWidget):
+    """The tab: the ECE text above the reliability diagram."""
+
+    def __init__(self, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.label.setTextFormat(Qt.RichText)
+        lay.addWidget(self.label)
+        self.chart = ReliabilityChart()
+        lay.addWidget(self.chart, 1)
+
+    def show_metrics(self, metrics, calibration: Optional[dict] = None) -> None:
+        """``calibration``: metrics.json's "calibration" of the run (None: none recorded)."""
+        self.label.setText(ece_text(metrics, calibration))
+        self.chart.set_bins(metrics.reliability)

@@ -1,0 +1,238 @@
+"""The Predict page's "unknown" row: the switch, the threshold slider and what it does now.
+
+A calibrated run scores every image for how unlike the training images it is
+(:mod:`core.trust`); above a threshold the answer is "unknown".  The slider
+does not show that abstract score: it moves over the share of the run's
+validation images (all of known classes) that keep their class, from 50% to
+100%, and the threshold follows from the validation scores' percentiles
+(:func:`core.trust.unknown.threshold_for_share`).  While it moves, the page
+re-labels the images shown (no prediction is repeated: each image's score is
+kept) and the row counts how many are "unknown"; when it is let go, the page
+saves the threshold (:attr:`UnknownBar.committed`).
+
+A model without a score (uncalibrated, a .keras file, int8) gets a note
+saying so; an exported model's threshold is fixed in its metadata.json, so
+only the switch moves it.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+
+SWITCH_TEXT = "Say “unknown”"
+SWITCH_TIP = ("Answer “unknown” for an image unlike the training images (a photo of something "
+              "else), instead of the class it resembles most.")
+SLIDER_TIP = ("Known images kept: the share of the run's validation images (all of classes "
+              "it knows) that keep their class. Lower catches more images of other things, but "
+              "also turns away more of yours.")
+#: Slider steps per 1.0 of share: 0.5% steps from 50% to 100%.
+STEPS = 200
+LOWEST = 0.5
+
+
+class UnknownBar(QWidget):
+    """Switch, slider over the share of known images kept, live count, note (see module)."""
+
+    changed = Signal(object)  # the threshold (None: switched off), while it moves
+    committed = Signal(object)  # the same, once the user lets go: to be saved
+
+    def __init__(self, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self._threshold: Optional[float] = None
+        self._fitted: Optional[float] = None  # the threshold the model came with
+        self._last: Optional[float] = None  # the threshold before "unknown" was switched off
+        self._quantiles: tuple = ()
+        box = QVBoxLayout(self)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(2)
+        row = QHBoxLayout()
+        self.check = QCheckBox(SWITCH_TEXT)
+        self.check.setToolTip(SWITCH_TIP)
+        self.check.toggled.connect(self._on_switched)
+        row.addWidget(self.check)
+        row.addSpacing(12)
+        self.kept_label = QLabel("Known images kept:")
+        self.kept_label.setToolTip(SLIDER_TIP)
+        row.addWidget(self.kept_label)
+        self.slider = QSlider(Qt.Horizontal)
+        self.slider.setRange(int(LOWEST * STEPS), STEPS)
+        self.slider.setToolTip(SLIDER_TIP)
+        self.slider.setMinimumWidth(120)
+        self.slider.setMaximumWidth(360)
+        self.slider.valueChanged.connect(self._on_slid)
+        self.slider.sliderReleased.connect(self._commit)
+        row.addWidget(self.slider, 1)
+        self.share_label = QLabel()
+        self.share_label.setMinimumWidth(48)
+        row.addWidget(self.share_label)
+        row.addStretch(0)
+        self.count_label = QLabel()
+        self.count_label.setObjectName("hint")
+        row.addWidget(self.count_label)
+        box.addLayout(row)
+        self.note = QLabel()
+        self.note.setObjectName("hint")
+        self.note.setWordWrap(True)
+        self.note.hide()
+        box.addWidget(self.note)
+        self.set_model(False, None)
+
+    # ------------------------------------------------------------------ the model
+    def set_model(self, has_score: bool, threshold: Optional[float], quantiles=(),
+                  fitted: Optional[float] = None, note: str = "") -> None:
+        """Show a model's threshold (``has_score`` False: it has no unknown score).
+
+        ``quantiles``: the validation scores' percentiles (empty: the slider cannot
+        move); ``fitted``: the threshold to use when switched back on after off.
+        """
+        self._quantiles = tuple(quantiles)
+        self._fitted = fitted if fitted is not None else threshold
+        self._threshold, self._last = threshold, None
+        movable = has_score and len(self._quantiles) > 1
+        self.check.setEnabled(has_score)
+        for w in (self.kept_label, self.slider, self.share_label):
+            w.setVisible(has_score)
+            w.setEnabled(movable and threshold is not None)
+        self._set_quietly(self.check, threshold is not None and has_score)
+        if threshold is not None and movable:
+            self._set_quietly(self.slider, self._position(threshold))
+        self._show_share()
+        text = note if has_score else (
+            note or "This model has no “unknown” score: every image gets the class it resembles "
+                    "most. A run calibrated after training has one (and its exports but .keras "
+                    "and int8).")
+        self.note.setText(text)
+        self.note.setVisible(bool(text))
+        self.count_label.setText("")
+
+    def threshold(self) -> Optional[float]:
+        return self._threshold
+
+    def share(self) -> Optional[float]:
+        """The share of validation images the threshold keeps (None: off or not known)."""
+        if self._threshold is None or len(self._quantiles) < 2:
+            return None
+        from core.trust.unknown import kept_share
+
+        return kept_share(self._threshold, self._quantiles)
+
+    def set_count(self, unknown: int, scored: int) -> None:
+        """How many of the images shown are "unknown" now."""
+        self.count_label.setText(f"{unknown} of {scored} shown are “unknown”" if scored else "")
+
+    # ------------------------------------------------------------------ internals
+    def _position(self, threshold: float) -> int:
+        from core.trust.unknown import kept_share
+
+        share = kept_share(threshold, self._quantiles)
+        return int(round(min(max(share, LOWEST), 1.0) * STEPS))
+
+    def _show_share(self) -> None:
+        share = self.share()
+        self.share_label.setText("" if share is None else f"{share:.1%}")
+
+    def _on_slid(self, value: int) -> None:
+        from core.trust.unknown import threshold_for_share
+
+        if len(self._quantiles) < 2:
+            return  # no percentiles to move along (the slider is disabled then)
+        self._threshold = threshold_for_share(value / STEPS, self._quantiles)
+        self._show_share()
+        self.changed.emit(self._threshold)
+        if not self.slider.isSliderDown():  # keyboard or a click on the groove: done at once
+            self._commit()
+
+    def _on_switched(self, on: bool) -> None:
+        if on:
+            self._threshold = self._last if self._last is not None else self._fitted
+        else:
+            self._last, self._threshold = self._threshold, None
+        movable = len(self._quantiles) > 1 and self._threshold is not None
+        for w in (self.kept_label, self.slider, self.share_label):
+            w.setEnabled(movable)
+        if self._threshold is not None and movable:
+            self._set_quietly(self.slider, self._position(self._threshold))
+        self._show_share()
+        self.changed.emit(self._threshold)
+        self._commit()
+
+    def _commit(self) -> None:
+        self.committed.emit(self._threshold)
+
+    @staticmethod
+    def _set_quietly(widget, value) -> None:
+        widget.blockSignals(True)
+        if isinstance(widget, QCheckBox):
+            widget.setChecked(bool(value))
+        else:
+            widget.setValue(int(value))
+        widget.blockSignals(False)
+
+
+class UnknownControl:
+    """The Predict page's side of the bar: apply a threshold to the model and the images
+    shown, keep it in the project (``state``) and save it in the run (calibration.json)."""
+
+    def __init__(self, page) -> None:
+        self.page = page
+        self.bar = UnknownBar()
+        self.bar.hide()  # until a model is loaded
+        self.bar.changed.connect(self.apply)
+        self.bar.committed.connect(self.save)
+
+    def show_model(self, predictor, path: Optional[str]) -> None:
+        """A model was loaded (or dropped: None); the project's threshold for it wins."""
+        self.bar.setVisible(predictor is not None)
+        if predictor is None:
+            return
+        has = bool(getattr(predictor, "has_unknown_score", False))
+        thresholds = self.page.state.unknown_thresholds
+        if has and path in thresholds:
+            predictor.unknown_threshold = thresholds[path]
+        trust = getattr(predictor, "trust", None)
+        quantiles = tuple(getattr(trust, "score_quantiles", ()) or ())
+        note = ""
+        if has and trust is None:
+            note = ("An exported model's threshold is fixed in its metadata.json; here it can "
+                    "only be switched off. Move it on the run folder and export again.")
+        elif has and not quantiles:
+            note = ("This run was calibrated before the threshold could be moved here: run "
+                    "“python main.py calibrate RUN_FOLDER” once.")
+        self.bar.set_model(has, predictor.unknown_threshold, quantiles,
+                           getattr(trust, "threshold", None), note)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Mark the images shown by the current threshold and count them."""
+        predictor = self.page.predictor
+        threshold = getattr(predictor, "unknown_threshold", None) if predictor else None
+        unknown, scored = self.page.cards.relabel(threshold)
+        self.bar.set_count(unknown, scored)
+
+    def apply(self, threshold: Optional[float]) -> None:
+        """The live view: the model and every card and row follow the moving threshold."""
+        if self.page.predictor is not None:
+            self.page.predictor.unknown_threshold = threshold
+        self.refresh()
+        self.page.stack.fill_table(self.page.top_k())
+
+    def save(self, threshold: Optional[float]) -> None:
+        """Keep the threshold in the project and, for a run's model, in its calibration.json."""
+        from core.errors import UserError
+        from core.runs.folder import find_run_folder
+        from core.trust.store import set_threshold
+
+        path, predictor = self.page.model_path_loaded(), self.page.predictor
+        if not path or predictor is None:
+            return
+        self.page.state.set_unknown_threshold(path, threshold)
+        run = find_run_folder(path) if getattr(predictor, "trust", None) is not None else None
+        if run is None or not run.calibration_path.exists():
+            return
+        try:
+            set_threshold(run, threshold, self.bar.share())
+        except (UserError, OSError) as exc:
+            self.page.show_error(f"The threshold could not be saved in the run: {exc}")

@@ -1,0 +1,121 @@
+"""The window shows calibration and "unknown": the Predict page's threshold slider with a
+live view (cards and table say "unknown"), saved to the run and the project file; the
+Evaluate page's ECE before/after and reliability diagram.  Real trained run (calibrated
+when its training ended), real images, real widgets."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core.project import load_project
+from core.runs.folder import RunFolder
+from core.trust.store import read_record
+
+PREDICT, EVALUATE = 5, 4
+
+
+@pytest.fixture
+def run_copy(tmp_path, trained_run):
+    dest = tmp_path / "run"
+    shutil.copytree(trained_run, dest)
+    return dest
+
+
+def _stripes(folder):
+    arr = np.zeros((40, 40, 3), np.uint8)
+    arr[:, ::4] = arr[:, 1::4] = 255
+    path = folder / "stripes.png"
+    Image.fromarray(arr).save(path)
+    return str(path)
+
+
+def _labels(page):
+    return {r["path"]: r["label"] for r in page.table_rows()}
+
+
+def test_threshold_slider_relabels_live_and_is_saved_to_run_and_project(qtbot, window,
+                                                                        run_copy, tmp_path):
+    run = RunFolder(run_copy)
+    rec = read_record(run)
+    assert len(rec.score_quantiles) == 101  # fitted when the training ended
+    known = [r.path for r in run.split().val]
+    stripes = _stripes(tmp_path)
+    window.state.set_run(str(run_copy))
+    window.show_page(PREDICT)
+    page = window.current_page()
+    with qtbot.waitSignal(page.predictions_ready, timeout=120000):
+        page.add_paths(known + [stripes])
+    bar = page.unknown_bar
+    assert bar.isVisible() and bar.check.isChecked() and bar.slider.isEnabled()
+    assert bar.threshold() == rec.unknown_threshold
+    assert bar.share() == pytest.approx(rec.unknown_keep, abs=0.1)
+    labels = _labels(page)
+    assert labels[stripes] == "unknown"  # unlike bright or dark noise
+    kept = sum(labels[p] != "unknown" for p in known)
+    assert kept >= 0.9 * len(known)
+    assert bar.count_label.text().startswith(f"{len(known) + 1 - kept} of {len(known) + 1}")
+
+    # the slider at its lowest keeps about half the known images: more become "unknown" at once
+    bar.slider.setValue(bar.slider.minimum())
+    low = bar.threshold()
+    assert low < rec.unknown_threshold and bar.share() == pytest.approx(0.5, abs=0.02)
+    labels = _labels(page)
+    assert 0 < sum(labels[p] != "unknown" for p in known) < kept
+    assert labels[stripes] == "unknown"
+    flagged = [p.path for p in page.cards.predictions() if p.unknown]
+    assert set(flagged) == {p for p, lbl in labels.items() if lbl == "unknown"}
+    page.card_view.grab()  # the cards paint "unknown"
+    # ... and the threshold is saved in the run and kept for the project file
+    saved = read_record(run)
+    assert saved.unknown_threshold == low and saved.unknown_keep == pytest.approx(0.5, abs=0.02)
+    assert json.loads(run.metrics_path.read_text())["calibration"]["unknown_threshold"] == low
+    model_path = page.model_path_loaded()
+    assert window.state.unknown_thresholds[model_path] == low
+
+    # switched off, nothing is "unknown"; the run says so too
+    bar.check.setChecked(False)
+    assert "unknown" not in _labels(page).values()
+    assert read_record(run).unknown_threshold is None
+    bar.check.setChecked(True)
+    assert bar.threshold() == low and _labels(page)[stripes] == "unknown"
+
+    # the project file keeps the choice; opened again, the page applies it to the model
+    project = tmp_path / "p.ftsproj"
+    assert window.save_project_as(str(project))
+    assert load_project(project).unknown_thresholds == {model_path: low}
+    from core.trust.store import set_threshold
+
+    set_threshold(run, rec.unknown_threshold)  # the run file changed meanwhile
+    assert window.open_project(str(project))
+    window.show_page(PREDICT)
+    page.clear_results()
+    with qtbot.waitSignal(page.predictions_ready, timeout=120000):
+        page.add_paths([stripes] + known[:2])
+    assert page.predictor.unknown_threshold == low and bar.threshold() == low
+    window.state.mark_saved()
+
+
+def test_evaluate_page_shows_ece_before_after_and_a_reliability_diagram(qtbot, window,
+                                                                        trained_run):
+    metrics = json.loads((trained_run / "metrics.json").read_text())
+    cal = metrics["calibration"]
+    page = window.pages[EVALUATE]
+    window.show_page(EVALUATE)
+    with qtbot.waitSignal(page.metrics_shown, timeout=10000):
+        window.state.set_run(str(trained_run))
+    tab = page.content.confidence
+    assert page.content.tabs.tabText(2) == "Confidence"
+    text = tab.label.text()
+    assert f"{cal['ece_before']:.3f} before" in text and f"{cal['ece_after']:.3f} after" in text
+    assert f"{metrics['ece']:.3f}" in page.summary_label.text()
+    assert f"{cal['ece_before']:.3f} before calibration" in page.summary_label.text()
+    assert len(tab.chart.bins) == 15
+    assert sum(b["count"] for b in tab.chart.bins) == metrics["n_images"]
+    page.content.tabs.setCurrentIndex(2)
+    for size in ((900, 600), (1600, 1000)):
+        window.resize(*size)
+        image = tab.chart.grab().toImage()
+        assert not image.isNull() and image.width() > 150  # room to draw at both sizes
