@@ -64,6 +64,9 @@ def _train_and_evaluate(app, window, work: Path, shot) -> None:
     want = min(listed[-1][2], 12)
     _wait(app, lambda: eval_page.cell_thumbs.loaded_count() >= want, 60, "cell thumbnails")
     shot(4, "evaluate")
+    eval_page.content.tabs.setCurrentIndex(2)  # calibration and the reliability diagram
+    shot(4, "evaluate-confidence")
+    eval_page.content.tabs.setCurrentIndex(0)
 
 
 def _offline_model(window, work: Path) -> None:
@@ -146,12 +149,15 @@ def _data_check(app, window, work: Path, shot, out: Path, paths: list) -> None:
 
 
 def _predict_and_export(app, window, work: Path, shot) -> None:
-    """Predict on fresh sample images (one damaged) with Grad-CAM on; export every format."""
+    """Predict on fresh sample images (one damaged, two of shapes the model never saw, which
+    it may call "unknown") with Grad-CAM on; export every format."""
     from core.data.sample_data import generate_sample_dataset
 
     fresh = generate_sample_dataset(work / "new-photos", classes=["circle", "square", "triangle"],
                                     per_class=4, size=128, seed=5)
     (fresh / "circle" / "IMG_0042.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 40)
+    generate_sample_dataset(fresh / "other", classes=["cross", "ring"], per_class=1, size=128,
+                            seed=6)
     predict, export = window.pages[5], window.pages[6]
     got, overlays = [], []
     predict.predictions_ready.connect(got.append)

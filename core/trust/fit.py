@@ -144,6 +144,9 @@ def fit_after_training(run: RunFolder, model=None, split=None, classes=None, cfg
     train_y = np.asarray([int(train[i].label) for i in ok_t], np.int64)
     trust, record = fit_trust(probs, y, val_emb, train_emb if len(ok_t) else None, train_y, keep)
     save_trust(run, trust, record)
-    emit(listener, Progress(2, 2, f"calibrated: temperature {record.temperature:.2f}, ECE "
-                                  f"{record.ece_before:.3f} -> {record.ece_after:.3f}"))
+    emit(listener, Progress(2, 2, "calibrated"))
+    emit(listener, Log(f"calibrated on {record.n_images} validation images: temperature "
+                       f"{record.temperature:.3g}, ECE {record.ece_before:.3f} -> "
+                       f"{record.ece_after:.3f}; 'unknown' above score "
+                       f"{record.unknown_threshold:.3g} (keeps {keep:.0%} of them)"))
     return trust
