@@ -5,8 +5,9 @@ pooled features, which is a multinomial logistic regression.  Training it with
 Adam for a few epochs on a few hundred images leaves it under-fitted (and early
 stopping on a tiny validation set stops it at a noisy epoch); solving it to
 convergence, full batch, with the L2 strength chosen by cross-validation on the
-training images, is both faster and more accurate (bench/bench_accuracy.py:
-the head alone gained 10-20 points on 200 real images).  The result is written
+training images, is both faster and more accurate (measured on 200 real ELPV
+images in 8 classes with an ImageNet-initialised MobileNetV2: held-out accuracy
+0.325 with the Adam head, 0.495 with this one; see README, Performance).  The result is written
 into the classifier's own output layer, so fine-tuning continues from it.
 """
 
