@@ -250,7 +250,9 @@ def test_predict_step_takes_a_drop_on_the_window(qtbot, flow):
     rows = predict.table_rows()
     assert [r["path"] for r in rows] == [image] and not rows[0]["error"]
     expected = load_predictor(str(run.path)).predict_paths([image])[0]
-    assert rows[0]["label"] == expected.label
+    # The same answer as the CLI's predictor, "unknown" included (the tiny model may call
+    # a training image unlike the others: its threshold keeps 95% of validation images).
+    assert rows[0]["label"] == expected.shown_label
     assert rows[0]["confidence"] == pytest.approx(expected.confidence, abs=1e-5)
     assert "keras" in predict.model_label.text()  # the loaded model is described
 

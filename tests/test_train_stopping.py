@@ -106,7 +106,11 @@ def test_an_optimizer_state_that_does_not_fit_warns_and_training_continues(tmp_p
     events = []
     result = resume_training(run.path, listener=events.append)
     warnings = [e.message for e in events if isinstance(e, Log) and e.level == "warning"]
-    assert warnings == ["optimizer state did not match; it restarts fresh"]
+    # The 6 validation images of this tiny set are too few to calibrate on; the run says so.
+    calibration = [w for w in warnings if "calibration needs at least" in w]
+    assert len(calibration) == 1
+    assert [w for w in warnings if w not in calibration] == [
+        "optimizer state did not match; it restarts fresh"]
     assert result.status == "completed"
     assert [h["global_epoch"] for h in result.history] == [1, 2, 3]
     assert run.run_info().status == "completed"

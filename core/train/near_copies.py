@@ -9,7 +9,13 @@ the same folder reuses the features -- and hands the groups to
 :func:`core.data.dataset.split_dataset`, which puts each group wholly on one side.  The log says how many groups were kept together, how they were
 found and what it cost.  With random weights ("none") the backbone's features
 would tell nothing and are never stored, so the pixels alone decide
-(:mod:`core.features.pixel_only`): no backbone is built for it.
+(:mod:`core.features.pixel_only`): no backbone is built for it.  The same holds
+under ``train.strategy = "multi-worker"``: a backbone run here would start
+TensorFlow's runtime before the collective ops are configured, which
+TensorFlow refuses; every worker computes the same pixel groups without it.
+
+A file that cannot be read here is left out of the groups but not named: the
+training pipeline reads every file again and names each one it skips, once.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from __future__ import annotations
 import os
 import time
 
-from core.events import Log, emit
+from core.events import FileSkipped, Log, emit
 
 
 def near_copy_groups(cfg, report, listener=None, cancel=None) -> list[list[str]]:
@@ -35,13 +41,18 @@ def near_copy_groups(cfg, report, listener=None, cancel=None) -> list[list[str]]
 
     started = time.monotonic()
     emit(listener, Log("split: looking for near-copies to keep on one side of the split"))
+    listener = _without_skips(listener)
     model = FeatureModel.from_config(cfg.model)
     store = FeatureStore()
     paths = [r.path for r in report.records]
-    if model.random_weights:  # random features tell nothing: pixels alone, no backbone
+    if model.random_weights or cfg.train.strategy == "multi-worker":
+        # Random features tell nothing; multi-worker may not start TensorFlow yet.
         emb = pixel_embeddings(paths, store, listener=listener, cancel=cancel)
-        how = ("exact copies and pixel signatures only (random weights: the backbone's "
-               "features would tell nothing; a heavily cropped copy may be missed)")
+        why = ("random weights: the backbone's features would tell nothing"
+               if model.random_weights else
+               "multi-worker: the backbone may not run before the workers connect")
+        how = (f"exact copies and pixel signatures only ({why}; a heavily cropped copy "
+               "may be missed)")
     else:
         emb = store.embed(paths, model, listener=listener, cancel=cancel)
         how = (f"exact copies, pixel signatures and {model.backbone} features "
@@ -54,6 +65,13 @@ def near_copy_groups(cfg, report, listener=None, cancel=None) -> list[list[str]]
                        f"({sum(len(g) for g in groups)} images) found with {how}, in "
                        f"{time.monotonic() - started:.1f} s"))
     return groups
+
+
+def _without_skips(listener):
+    """``listener`` minus FileSkipped: training names those files when it reads them."""
+    if listener is None:
+        return None
+    return lambda event: None if isinstance(event, FileSkipped) else listener(event)
 
 
 def describe_split(split) -> str:
