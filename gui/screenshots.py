@@ -182,7 +182,13 @@ def _predict_and_export(app, window, work: Path, shot) -> None:
     window.show_page(6)
     export.start_export()
     _wait(app, lambda: done, 900, "the export")
+    box = export.serve_box  # and serving the model over HTTP, as a user would try next
+    box.port_spin.setValue(0)
+    box.start()
+    _wait(app, lambda: box.server is not None or not box.busy(), 300, "the server")
     shot(6, "export")
+    if box.stop() is not None:
+        _wait(app, lambda: not box.busy(), 60, "the server to stop")
 
 
 def _data_and_model(app, window, shot, paths: list, out: Path) -> None:

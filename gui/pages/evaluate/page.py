@@ -26,6 +26,7 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton
 
 from gui.jobs import Job
 from gui.pages.base import Page
+from gui.widgets.report_button import ReportButton
 from gui.pages.evaluate.results import ResultsView
 
 VALIDATION = "validation"
@@ -109,6 +110,7 @@ class EvaluatePage(Page):
 
         self.state.run_changed.connect(self._on_run_changed)
         self.state.model_changed.connect(lambda _m: self._update_buttons())
+        self.state.run_changed.connect(lambda _r: self._update_buttons())
         self.runner.busy_changed.connect(lambda _b: self._update_buttons())
         self._update_buttons()
 
@@ -127,6 +129,10 @@ class EvaluatePage(Page):
                                       "class, named like the training classes")
         self.folder_button.clicked.connect(self.choose_folder)
         top.addWidget(self.folder_button)
+        self.report_button = ReportButton()  # the run's report (its validation results)
+        self.report_button.saved.connect(lambda path: self.show_info(f"Saved the report: {path}"))
+        self.report_button.failed.connect(self.show_error)
+        top.addWidget(self.report_button)
         return top
 
     # ------------------------------------------------------------------ loading
@@ -356,6 +362,8 @@ class EvaluatePage(Page):
     def _update_buttons(self) -> None:
         busy = self.runner.is_busy()
         self.folder_button.setEnabled(not busy and bool(self.model_source()))
+        self.report_button.set_run(self.state.run_dir, "A report is made from a run folder: "
+                                   "train one, or open one on the Runs page")
 
     # ------------------------------------------------------------------ lifecycle
     def shutdown(self) -> None:

@@ -1,14 +1,13 @@
-"""Step 7: take the model away in the formats you need, each one checked.
+"""Step 7: take the model away in the formats you need, each one checked, or serve it.
 
 The page edits ``config.export`` (formats, int8 calibration size, parity sample
-size, output folder), so the project file and ``python main.py export`` use
-the same choices.  "Export" runs :func:`core.export.exporter.export_model` as the
-window's one job; that function builds every format, loads each with its own
-runtime in a fresh process and compares its answers with the app's.  The
-report table shows that comparison per format -- the largest probability
-difference and the top-1 agreement against the format's bound -- so a user
-sees PASS or FAIL rather than having to trust the converter.
-"""
+size, output folder), so the project file and ``python main.py export`` use the
+same choices.  "Export" runs :func:`core.export.exporter.export_model` as the
+window's one job: it builds every format, loads each with its own runtime in a
+fresh process and compares its answers with the app's.  The report table shows
+that comparison per format against the format's bound, so a user sees PASS or
+FAIL rather than having to trust the converter.  "Serve" answers over HTTP
+(:mod:`gui.pages.export.serve_box`)."""
 
 from __future__ import annotations
 
@@ -25,6 +24,7 @@ from PySide6.QtWidgets import (QCheckBox, QFileDialog, QGridLayout, QGroupBox, Q
 from core.formats import AGREEMENT_SAMPLE_CAP, FORMATS, NAMES
 from gui.pages.base import Page
 from gui.pages.export.report_table import fill_table, html, make_table, table_rows
+from gui.pages.export.serve_box import ServeBox
 from gui.state import touches
 
 
@@ -56,6 +56,11 @@ class ExportPage(Page):
         self._build_settings()
         self._build_actions()
         self._build_report()
+        self.serve_box = ServeBox(self.source_path, self)  # the same model, over HTTP
+        self.serve_box.started.connect(lambda url: self.show_info(
+            f"Serving at {url} (TensorFlow Serving's REST API); the command below tries it."))
+        self.serve_box.failed.connect(self.show_error)
+        self.body.addWidget(self.serve_box)
         self.state.config_changed.connect(self._on_config_changed)
         self.state.run_changed.connect(lambda _r: self._refresh_source())
         self.state.model_changed.connect(lambda _m: self._refresh_source())
@@ -93,6 +98,7 @@ class ExportPage(Page):
             check.toggled.connect(self._on_formats_edited)
             hint = QLabel(what)
             hint.setObjectName("hint")
+            hint.setWordWrap(True)  # the page fits the window's 900 px minimum width
             grid.addWidget(check, i, 0)
             grid.addWidget(hint, i, 1)
             self.format_checks[fmt] = check
@@ -233,6 +239,7 @@ class ExportPage(Page):
             self.source_label.setText(f"<b>Model to export</b> ({whose}): {html(src)}")
         self.out_edit.setPlaceholderText(self.default_out_dir() or "choose a folder")
         self._update_export_button()
+        self.serve_box.refresh()
 
     # ------------------------------------------------------------------ settings
     def selected_formats(self) -> list[str]:
@@ -376,6 +383,10 @@ class ExportPage(Page):
     # ------------------------------------------------------------------ plumbing
     def on_shown(self) -> None:
         self._refresh_source()
+
+    def shutdown(self) -> None:
+        self.serve_box.shutdown()
+        super().shutdown()
 
     def _on_busy(self, busy: bool) -> None:
         self.source_button.setEnabled(not busy)

@@ -31,6 +31,7 @@ from gui.jobs import Job
 from gui.pages.base import Page
 from gui.pages.runs.compare import CompareView
 from gui.pages.runs.rows import COLUMN_TIPS, COLUMNS, ID_ROLE, SORT_ROLE, exports_text, run_cells
+from gui.widgets.report_button import ReportButton
 from gui.widgets.tensorboard_button import TensorBoardButton, opened_message
 
 def rebuild_job(db_path: str, roots: list[str], listener=None, cancel=None) -> int:
@@ -81,6 +82,8 @@ class RunsPage(Page):
         self.tensorboard_button.opened.connect(
             lambda url, shown: self.show_info(opened_message(url, shown)))
         self.tensorboard_button.failed.connect(self.show_error)
+        self.report_button.saved.connect(lambda path: self.show_info(f"Saved the report: {path}"))
+        self.report_button.failed.connect(self.show_error)
         state.run_changed.connect(lambda _r: self.refresh() if self._history is not None else None)
         self._on_selection()
 
@@ -108,11 +111,13 @@ class RunsPage(Page):
         self.rescan_button.setToolTip("Re-read every known run folder (the folders are the "
                                       "truth; the list is only an index of them)")
         self.tensorboard_button = TensorBoardButton("Select one run to see its logs")
+        self.report_button = ReportButton("Select one run to save its report")
         bar.addWidget(self.add_button)
         bar.addWidget(self.rescan_button)
         # What to do with the selected run, on a row of its own (all of it fits a small window).
         selected = QHBoxLayout()
-        for b in (self.open_button, self.tensorboard_button, self.delete_button):
+        for b in (self.open_button, self.tensorboard_button, self.report_button,
+                  self.delete_button):
             selected.addWidget(b)
         selected.addStretch(1)
         rows = QVBoxLayout()
@@ -246,6 +251,8 @@ class RunsPage(Page):
             except UserError:
                 run = None
         self.tensorboard_button.set_run(run.path if run is not None else None)
+        self.report_button.set_run(run.path if run is not None else None,
+                                   "" if run is None else f"{run.path} is not there any more")
         if run is None:
             self.exports_label.hide()
             return

@@ -1,0 +1,167 @@
+"""The Export page's "Serve over HTTP" box: start and stop a local prediction server.
+
+Production-line and lab software asks a model over HTTP.  The box serves the
+page's model (a run folder or a ``.keras`` file) with
+:func:`core.serve.server.start_server` -- the same server as ``python main.py
+serve``, speaking TensorFlow Serving's REST API -- and shows its URL and a curl
+command to paste.  Loading the model imports TensorFlow and takes seconds, so it
+runs in its own :class:`gui.jobs.Job`, outside the window's one long-job slot:
+a model can be served while another one trains.  Stopping waits for requests in
+flight, so it runs in a job too.  The window serves on 127.0.0.1 only (this
+machine); serving to the network needs a token, which the CLI's ``--host`` and
+``--token`` give.  The server stops when the window closes.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (QGridLayout, QGroupBox, QLabel, QLineEdit, QPushButton, QSpinBox,
+                               QWidget)
+
+from gui.jobs import Job
+
+START_TEXT = "Serve"
+STOP_TEXT = "Stop serving"
+START_TIP = ("Answer predictions over HTTP on this machine (127.0.0.1) with TensorFlow "
+             "Serving's REST API, like 'python main.py serve'; for other machines use the CLI's "
+             "--host with --token")
+
+
+def start_job(model: str, port: int, listener=None, cancel=None):
+    """Worker side: load the model (TensorFlow) and start serving it on 127.0.0.1:``port``."""
+    from core.serve.server import ServeOptions, start_server
+
+    return start_server(model, ServeOptions(port=port), listener=listener, cancel=cancel)
+
+
+def stop_job(server, listener=None, cancel=None) -> None:
+    """Worker side: stop accepting, finish the requests in flight."""
+    server.stop()
+
+
+class ServeBox(QGroupBox):
+    """Serves ``source()`` (the page's model); says where and how to call it."""
+
+    started = Signal(str)   # the model URL
+    stopped = Signal()
+    failed = Signal(str)    # a message for the user
+
+    def __init__(self, source: Callable[[], Optional[str]], parent: Optional[QWidget] = None):
+        super().__init__("Serve over HTTP", parent)
+        self._source = source
+        self.server = None  # core.serve.server.RunningServer while serving
+        self.job: Optional[Job] = None
+        self._closing = False
+        grid = QGridLayout(self)
+        self.port_spin = QSpinBox()
+        self.port_spin.setRange(0, 65535)
+        self.port_spin.setValue(8501)
+        self.port_spin.setToolTip("TCP port (8501 is TensorFlow Serving's; 0 picks a free one)")
+        port_label = QLabel("Port:")
+        port_label.setBuddy(self.port_spin)
+        self.button = QPushButton(START_TEXT)
+        self.button.clicked.connect(self.toggle)
+        self.status_label = QLabel("")
+        self.status_label.setObjectName("hint")
+        self.status_label.setWordWrap(True)
+        self.curl_edit = QLineEdit()
+        self.curl_edit.setReadOnly(True)
+        self.curl_edit.setToolTip("Paste into a terminal, with an image file's name for "
+                                  "image.jpg, to try the server")
+        self.copy_button = QPushButton("Copy")
+        self.copy_button.setToolTip("Copy the curl command")
+        self.copy_button.clicked.connect(
+            lambda: QGuiApplication.clipboard().setText(self.curl_edit.text()))
+        grid.addWidget(port_label, 0, 0)
+        grid.addWidget(self.port_spin, 0, 1)
+        grid.addWidget(self.button, 0, 2)
+        grid.addWidget(self.status_label, 0, 3)
+        grid.addWidget(self.curl_edit, 1, 0, 1, 4)
+        grid.addWidget(self.copy_button, 1, 4)
+        grid.setColumnStretch(3, 1)
+        self.refresh()
+
+    # ------------------------------------------------------------------ state
+    def busy(self) -> bool:
+        return self.job is not None and self.job.is_running()
+
+    def refresh(self) -> None:
+        """Enable what can work now, and say why not when nothing can."""
+        serving = self.server is not None
+        self.button.setText(STOP_TEXT if serving else START_TEXT)
+        self.button.setEnabled(not self.busy() and (serving or self._source() is not None))
+        self.button.setToolTip("Stop the server; requests in flight are answered first"
+                               if serving else START_TIP if self._source() is not None else
+                               "Train a model first, or choose one")
+        self.port_spin.setEnabled(not serving and not self.busy())
+        self.curl_edit.setVisible(serving)
+        self.copy_button.setVisible(serving)
+
+    # ------------------------------------------------------------------ actions
+    def toggle(self) -> Optional[Job]:
+        return self.stop() if self.server is not None else self.start()
+
+    def start(self) -> Optional[Job]:
+        """Load and serve the page's model in a worker; ``started`` when it answers."""
+        model = self._source()
+        if model is None or self.busy() or self.server is not None:
+            return None
+        job = Job(start_job, model, self.port_spin.value(), name="Starting the server",
+                  parent=self)
+        job.finished.connect(self._on_started)
+        job.failed.connect(lambda message, _tb: self._on_failed(message))
+        job.done.connect(self.refresh)
+        self.status_label.setText(f"Loading {model}…")
+        return self._run(job)
+
+    def stop(self) -> Optional[Job]:
+        """Stop serving in a worker; ``stopped`` when the port is closed."""
+        if self.server is None or self.busy():
+            return None
+        server, self.server = self.server, None
+        job = Job(stop_job, server, name="Stopping the server", parent=self)
+        job.finished.connect(lambda _r: self._on_stopped())
+        job.failed.connect(lambda message, _tb: self._on_failed(message))
+        job.done.connect(self.refresh)
+        self.status_label.setText("Stopping…")
+        return self._run(job)
+
+    def _run(self, job: Job) -> Job:
+        self.job = job
+        job.start()
+        self.refresh()
+        return job
+
+    def _on_started(self, server) -> None:
+        if self._closing:  # the window closed while the model loaded
+            server.stop(timeout=5)
+            return
+        self.server = server
+        p = server.predictor
+        self.status_label.setText(f"Serving {len(p.classes)} classes at "
+                                  f"<a href='{server.model_url}'>{server.model_url}</a>")
+        self.status_label.setOpenExternalLinks(True)
+        self.curl_edit.setText(server.curl_example())
+        self.curl_edit.setCursorPosition(0)
+        self.refresh()
+        self.started.emit(server.model_url)
+
+    def _on_stopped(self) -> None:
+        self.status_label.setText("Stopped.")
+        self.stopped.emit()
+
+    def _on_failed(self, message: str) -> None:
+        self.status_label.setText("")
+        self.failed.emit(message)
+
+    def shutdown(self) -> None:
+        """The window closes: stop serving now (the requests in flight get a few seconds)."""
+        self._closing = True
+        if self.job is not None and self.job.is_running():
+            self.job.cancel()
+        if self.server is not None:
+            server, self.server = self.server, None
+            server.stop(timeout=5)

@@ -1,0 +1,151 @@
+"""The window's Serve button (Export page) and Save report… (Evaluate and Runs pages).
+
+A real server on 127.0.0.1 asked with a real HTTP client (urllib); real HTML and
+PDF files written from a real trained run.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog
+
+from core.runs.history import RunHistory
+from gui.widgets.report_button import HTML_FILTER, PDF_FILTER
+
+
+def page_of(window, key: str):
+    i = next(i for i, p in enumerate(window.pages) if p.key == key)
+    window.show_page(i)
+    return window.pages[i]
+
+
+def _get(url: str, body=None):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method="POST" if data else "GET")
+    req.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        return resp.status, json.loads(resp.read())
+
+
+def test_serve_button_serves_the_model_and_stops(qtbot, window, trained_run):
+    window.state.set_run(str(trained_run))
+    page = page_of(window, "export")
+    box = page.serve_box
+    assert box.button.isEnabled() and box.button.text() == "Serve"
+    assert not box.curl_edit.isVisible()
+    box.port_spin.setValue(0)  # any free port
+    with qtbot.waitSignal(box.started, timeout=120000) as sig:
+        qtbot.mouseClick(box.button, Qt.LeftButton)
+        assert not box.button.isEnabled()  # loading: one start at a time
+    url = sig.args[0]
+    assert url.startswith("http://127.0.0.1:") and url.endswith("/v1/models/model")
+    assert box.button.text() == "Stop serving" and not box.port_spin.isEnabled()
+    assert url in box.status_label.text() and url in box.curl_edit.text()
+    assert "Serving at" in page.banner.text()
+
+    status, answer = _get(url)
+    assert status == 200 and answer["model_version_status"][0]["state"] == "AVAILABLE"
+    image = sorted((trained_run.parent / "data").rglob("*.png"))[0]
+    b64 = base64.b64encode(image.read_bytes()).decode()
+    status, answer = _get(url + ":predict", {"instances": [{"b64": b64}]})
+    assert status == 200 and len(answer["predictions"]) == 1
+    assert answer["predictions"][0]["label"] in ("bright", "dark", "unknown")
+
+    with qtbot.waitSignal(box.stopped, timeout=60000):
+        qtbot.mouseClick(box.button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: box.button.isEnabled())
+    assert box.button.text() == "Serve" and box.server is None
+    with pytest.raises(urllib.error.URLError):
+        _get(url)  # the port is closed
+
+
+def test_serve_button_names_a_port_in_use(qtbot, window, trained_run):
+    import socket
+
+    window.state.set_run(str(trained_run))
+    box = page_of(window, "export").serve_box
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        box.port_spin.setValue(busy.getsockname()[1])
+        with qtbot.waitSignal(box.failed, timeout=120000) as sig:
+            box.start()
+    assert "another server may use that port" in sig.args[0]
+    qtbot.waitUntil(lambda: box.button.isEnabled())
+    assert box.server is None and box.button.text() == "Serve"
+
+
+def test_no_model_no_serving(window):
+    box = page_of(window, "export").serve_box
+    assert not box.button.isEnabled()
+    assert "Train a model first" in box.button.toolTip()
+    assert box.start() is None
+
+
+def _pages(pdf: bytes) -> int:
+    return pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page ") + pdf.count(b"/Type/Page\n")
+
+
+def test_evaluate_page_saves_html_and_pdf_reports(qtbot, window, trained_run, tmp_path,
+                                                   monkeypatch):
+    page = page_of(window, "evaluate")
+    button = page.report_button
+    assert not button.isEnabled() and "run folder" in button.toolTip()
+    window.state.set_run(str(trained_run))
+    assert button.isEnabled()
+    assert button.default_path() == str(trained_run.parent / f"{trained_run.name}-report.html")
+
+    html_out = tmp_path / "out" / "report.html"
+    html_out.parent.mkdir()
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda *a, **k: (str(html_out), HTML_FILTER))
+    with qtbot.waitSignal(button.saved, timeout=120000) as sig:
+        qtbot.mouseClick(button, Qt.LeftButton)
+    assert sig.args[0] == str(html_out)
+    text = html_out.read_text()
+    assert text.startswith("<!DOCTYPE html>") and "Confusion matrix" in text
+    assert "src='http" not in text and 'src="http' not in text  # every picture is inside
+    assert str(html_out) in page.banner.text()
+
+    # The PDF filter with a name without a suffix: the filter decides the kind.
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda *a, **k: (str(tmp_path / "out" / "report"), PDF_FILTER))
+    with qtbot.waitSignal(button.saved, timeout=120000) as sig:
+        qtbot.mouseClick(button, Qt.LeftButton)
+    pdf = Path(sig.args[0])
+    assert pdf == tmp_path / "out" / "report.pdf"
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF") and _pages(data) >= 2
+    assert sorted(p.name for p in pdf.parent.iterdir()) == ["report.html", "report.pdf"]
+
+
+def test_a_report_that_cannot_be_written_says_where(qtbot, window, trained_run, tmp_path):
+    page = page_of(window, "evaluate")
+    window.state.set_run(str(trained_run))
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with qtbot.waitSignal(page.report_button.failed, timeout=120000) as sig:
+        page.report_button.save_to(str(blocker / "report.pdf"))
+    assert str(blocker / "report.pdf") in sig.args[0]
+    qtbot.waitUntil(page.report_button.isEnabled)
+    assert blocker.read_text() == "not a folder"
+
+
+def test_runs_page_saves_the_selected_runs_report(qtbot, window, trained_run, tmp_path):
+    run_id = RunHistory().record_run(trained_run)
+    page = page_of(window, "runs")
+    assert not page.report_button.isEnabled()
+    assert "Select one run" in page.report_button.toolTip()
+    page.select_ids([run_id])
+    assert page.report_button.isEnabled()
+    out = tmp_path / "r.html"
+    with qtbot.waitSignal(page.report_button.saved, timeout=120000):
+        page.report_button.save_to(str(out))
+    assert trained_run.name in out.read_text()
