@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
+from core.formats import FORMATS
 from core.fsutil import human_size
 from gui.theme import ERROR, OK, WARN
 
@@ -38,6 +39,9 @@ def make_table() -> QTableWidget:
     table.setSelectionBehavior(QAbstractItemView.SelectRows)
     table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
     table.horizontalHeader().setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.Stretch)
+    # Room for every format's row even in a 900x600 window (the page scrolls instead).
+    rows = len(FORMATS) + 1  # and the header
+    table.setMinimumHeight(rows * table.verticalHeader().defaultSectionSize() + 8)
     return table
 
 
