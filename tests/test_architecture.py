@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 #: Rank of each core package; "" is the foundation (modules directly in core/).
 LAYERS = {"": 0, "data": 1, "model": 2, "runs": 3, "features": 3, "trust": 3.5, "infer": 4,
-          "insight": 4, "train": 5, "export": 5, "audit": 5, "serve": 6, "report": 6, "cli": 9}
+          "insight": 4, "train": 5, "export": 5, "audit": 5, "label": 5.5, "serve": 6, "report": 6, "cli": 9}
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 80
 
