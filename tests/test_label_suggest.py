@@ -49,9 +49,18 @@ def unlabelled(tmp_path_factory):
     return root
 
 
-def test_useful_order_of_a_folder_and_unreadable_files_named_once(trained_run, unlabelled):
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    """One feature store for the module: the backbone runs over the new images once."""
+    from core.features.store import FeatureStore
+
+    return FeatureStore(tmp_path_factory.mktemp("features"))
+
+
+def test_useful_order_of_a_folder_and_unreadable_files_named_once(trained_run, unlabelled,
+                                                                  store):
     events = []
-    useful = suggest(trained_run, unlabelled, "useful", listener=events.append)
+    useful = suggest(trained_run, unlabelled, "useful", store=store, listener=events.append)
     paths = [s.path for s in useful.items]
     assert len(paths) == 8 and not any(p.endswith("broken.png") for p in paths)
     skipped = [e for e in events if isinstance(e, FileSkipped)]
@@ -84,3 +93,31 @@ def test_suggest_cli_writes_csv_and_json(trained_run, unlabelled, tmp_path, caps
     capsys.readouterr()
     assert main(["suggest", str(tmp_path / "nope"), str(unlabelled)]) == 2
     assert "nope" in capsys.readouterr().err
+
+
+def test_stored_embeddings_give_the_models_own_answers(trained_run, unlabelled, store,
+                                                      monkeypatch):
+    """The fast path (the run's head on stored embeddings) agrees with the whole model."""
+    import core.label.scoring as scoring
+    from core.infer.predictor import expand_image_paths
+
+    paths = expand_image_paths([str(unlabelled)])
+    fast = scoring.score_images(trained_run, paths, store)
+    monkeypatch.setattr(scoring, "PROBE_TOLERANCE", -1.0)  # never trust the store
+    slow = scoring.score_images(trained_run, paths, store)
+    assert (fast.how, slow.how) == ("stored embeddings", "model")
+    assert fast.paths == slow.paths
+    np.testing.assert_allclose(fast.probs, slow.probs, atol=0.02)
+    assert list(fast.unknown) == list(slow.unknown)
+
+
+def test_a_model_file_outside_its_run_is_predicted_whole(trained_run, unlabelled, tmp_path):
+    """A lone .keras file (an export): no run config, so no store; thumbnails for diversity."""
+    import shutil
+
+    shutil.copy(trained_run / "model.keras", tmp_path / "model.keras")
+    shutil.copy(trained_run / "labels.json", tmp_path / "labels.json")
+    result = suggest(tmp_path / "model.keras", unlabelled)
+    assert result.how == "exported model" and len(result.items) == 8
+    pos = {s.path.rsplit("/", 1)[-1]: i for i, s in enumerate(result.items)}
+    assert abs(pos["hard.png"] - pos["hard_copy.png"]) > 1

@@ -27,8 +27,9 @@ from core.events import CancelToken, FileSkipped, Listener, Log, Progress, emit
 
 #: Images put through the run's model to check that the stored embeddings are its own.
 PROBE_IMAGES = 4
-#: Largest relative difference accepted between stored (float16) and fresh embeddings.
-PROBE_TOLERANCE = 0.01
+#: Largest difference accepted between stored (float16) and fresh embeddings, relative to
+#: the largest value (float16 rounding is below 0.001 of it).
+PROBE_TOLERANCE = 0.005
 #: Side of the grey thumbnails that stand in for embeddings with an exported model.
 THUMB_SIDE = 32
 
