@@ -68,7 +68,8 @@ def test_useful_order_of_a_folder_and_unreadable_files_named_once(trained_run, u
     assert useful.skipped and useful.skipped[0][0].endswith("broken.png")
     pos = {p.rsplit("/", 1)[-1]: i for i, p in enumerate(paths)}
     assert abs(pos["hard.png"] - pos["hard_copy.png"]) > 1
-    assert all(s.suggested in ("bright", "dark") and 0.5 <= s.probability <= 1 for s in useful.items)
+    assert all(s.suggested in ("bright", "dark") and 0.5 <= s.probability <= 1
+               for s in useful.items)
 
 
 def test_suggest_cli_writes_csv_and_json(trained_run, unlabelled, tmp_path, capsys):

@@ -292,7 +292,7 @@ class FixJournal:
 
 
 def free_name(target: Path, taken: Iterable[Path] = ()) -> Path:
-    """``target``, or ``name (2).ext``, ``name (3).ext``... the first that is free: never overwrite."""
+    """``target``, or ``name (2).ext``, ``name (3).ext``...: the first free name (never overwrite)."""
     taken = set(taken)
     stem, suffix, n = target.stem, target.suffix, 2
     while os.path.lexists(target) or target in taken:
