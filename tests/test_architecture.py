@@ -5,7 +5,7 @@ above (or a sibling of the same rank), so a reader can understand ``data``
 without ``train`` and nothing in the engine drags in the command line:
 
     foundation (errors, events, fsutil, config, project, appdirs, formats)
-    data  <  model  <  runs  <  infer, insight  <  train, export  <  cli
+    data  <  model  <  runs  <  infer, insight  <  train, export, audit  <  label  <  cli
 
 Every import counts, including those inside functions (a lazy import is still a
 dependency).  The checks read the source with :mod:`ast`; nothing is imported.
