@@ -216,3 +216,69 @@ def atomic_dir(path: PathLike) -> Iterator[Path]:
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     _fsync_dir(path.parent)
+
+
+def _place(tmp: Path, dst: Path) -> None:
+    """Give the finished ``tmp`` the name ``dst`` unless ``dst`` exists (FileExistsError then).
+
+    A hard link fails when the name is taken, atomically; file systems without
+    hard links (FAT, some network shares) get a check followed by a rename.
+    """
+    try:
+        os.link(tmp, dst)
+    except FileExistsError:
+        raise
+    except OSError:
+        if os.path.lexists(dst):
+            raise FileExistsError(errno.EEXIST, "file exists", str(dst)) from None
+        os.rename(tmp, dst)
+        return
+    os.unlink(tmp)
+
+
+def copy_new(src: PathLike, dst: PathLike) -> None:
+    """Copy ``src`` to the new file ``dst``, whole or not at all; never overwrites.
+
+    The bytes go to a hidden temporary beside ``dst`` first (so a crash leaves no
+    half image under the real name), then take the name only if it is still free:
+    FileExistsError otherwise, and ``src`` is never changed.
+    """
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=str(dst.parent))
+    try:
+        with os.fdopen(fd, "wb") as out, open(src, "rb") as fh:
+            shutil.copyfileobj(fh, out, 1 << 20)
+            out.flush()
+            os.fsync(out.fileno())
+        shutil.copystat(src, tmp)
+        _place(Path(tmp), dst)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        err = as_disk_full(dst, exc)
+        if err is exc:
+            raise
+        raise err from exc
+    _fsync_dir(dst.parent)
+
+
+def move_new(src: PathLike, dst: PathLike) -> None:
+    """Move ``src`` to the new name ``dst``, across file systems too; never overwrites.
+
+    On one file system a hard link then unlinking ``src`` (the name is taken
+    atomically, FileExistsError if not free); across file systems a
+    :func:`copy_new` then deleting ``src``, so at every instant one whole copy exists.
+    """
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(src, dst)
+    except FileExistsError:
+        raise
+    except OSError:  # another file system, or no hard links here
+        if os.path.lexists(dst):
+            raise FileExistsError(errno.EEXIST, "file exists", str(dst)) from None
+        copy_new(src, dst)
+    os.unlink(src)
+    _fsync_dir(dst.parent)

@@ -24,7 +24,7 @@ from typing import Iterable, Mapping, Optional, Union
 from core.data.folder_walk import SET_ASIDE
 from core.features.hashing import FileStamp, hash_file
 from core.data.regular_file import FileProblem
-from core.fsutil import atomic_write_text
+from core.fsutil import atomic_write_text, move_new
 
 JOURNAL_NAME = ".fts-journal.jsonl"
 ACTIONS = ("move", "set_aside")
@@ -96,6 +96,17 @@ class FixJournal:
             old += "\n"
         atomic_write_text(self.path, old + json.dumps(entry, ensure_ascii=False) + "\n")
 
+    def record(self, batch: str, moves: list[dict], note: str = "") -> None:
+        """Write a batch to the journal; call it *before* touching any file of it.
+
+        ``moves``: ``{"src", "dst", "size", "digest"}`` renames inside the data
+        folder (paths relative to it), or, for files brought in from outside
+        (:mod:`core.label.apply`), ``{"op": "copy" | "move_in", "source": absolute
+        path, "dst", "size", "digest"}``.
+        """
+        self._append({"type": "batch", "id": batch, "time": time.time(), "note": note,
+                      "moves": moves})
+
     def pending_batches(self) -> list[dict]:
         """Batches not undone yet, oldest first."""
         undone = {e.get("batch") for e in self.entries() if e["type"] == "undo"}
@@ -139,9 +150,8 @@ class FixJournal:
                             else stamps[fix.path]))
         if not planned:
             return outcome
-        self._append({"type": "batch", "id": outcome.batch, "time": time.time(), "note": note,
-                      "moves": [{"src": self._rel(s), "dst": self._rel(d), "size": st.size,
-                                 "digest": st.digest} for s, d, st in planned]})
+        self.record(outcome.batch, [{"src": self._rel(s), "dst": self._rel(d), "size": st.size,
+                                     "digest": st.digest} for s, d, st in planned], note)
         for src, dst, _ in planned:
             try:
                 dst.parent.mkdir(parents=True, exist_ok=True)
@@ -199,11 +209,7 @@ class FixJournal:
             if not fix.target_class or "/" in fix.target_class or not folder.is_dir():
                 return None
             target = folder / src.name
-        stem, suffix, n = target.stem, target.suffix, 2
-        while target.exists() or target in taken:  # never overwrite
-            target = target.with_name(f"{stem} ({n}){suffix}")
-            n += 1
-        return target
+        return free_name(target, taken)
 
     # -- undoing -------------------------------------------------------------------
     def undo_last(self) -> FixOutcome:
@@ -214,23 +220,82 @@ class FixJournal:
         batch = pending[-1]
         outcome = FixOutcome(batch=str(batch.get("id", "")))
         for move in reversed(batch.get("moves", [])):
-            src, dst = self._abs(move["src"]), self._abs(move["dst"])
-            if src.exists() and not dst.exists():
-                continue  # never moved (the batch was interrupted)
-            if not dst.exists():
-                outcome.refused.append((move["dst"], "missing: moved or deleted since the fix; "
-                                        f"it belonged at {move['src']}"))
-                continue
-            if src.exists():
-                outcome.refused.append((move["dst"], f"cannot go back: {move['src']} exists "
-                                        "again; move one of them by hand"))
-                continue
-            try:
-                src.parent.mkdir(parents=True, exist_ok=True)
-                os.rename(dst, src)
-            except OSError as exc:
-                outcome.refused.append((move["dst"], f"could not move it back ({exc})"))
-                continue
-            outcome.moved.append(Move(move["dst"], move["src"]))
+            op = move.get("op", "rename")
+            if op == "rename":
+                src, dst = self._abs(move["src"]), self._abs(move["dst"])
+                why = self._undo_rename(src, dst, move["src"])
+                back = Move(move["dst"], move["src"])
+            else:
+                src, dst = Path(move["source"]), self._abs(move["dst"])
+                why = self._undo_bring_in(op, src, dst, move)
+                back = Move(move["dst"], str(src))
+            if why is None:
+                continue  # nothing to undo: that file never changed place
+            if why:
+                outcome.refused.append((move["dst"], why))
+            else:
+                outcome.moved.append(back)
         self._append({"type": "undo", "batch": outcome.batch, "time": time.time()})
         return outcome
+
+    def _undo_rename(self, src: Path, dst: Path, rel_src: str) -> Optional[str]:
+        """Rename ``dst`` back to ``src``: "" done, a reason when refused, None if never moved."""
+        if src.exists() and not dst.exists():
+            return None  # never moved (the batch was interrupted)
+        if not dst.exists():
+            return f"missing: moved or deleted since the fix; it belonged at {rel_src}"
+        if src.exists():
+            return f"cannot go back: {rel_src} exists again; move one of them by hand"
+        try:
+            src.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(dst, src)
+        except OSError as exc:
+            return f"could not move it back ({exc})"
+        return ""
+
+    def _undo_bring_in(self, op: str, source: Path, dst: Path, move: dict) -> Optional[str]:
+        """Undo a file brought in from outside the data folder (see :meth:`record`).
+
+        A copy is removed only while an identical original is still at ``source``
+        (so no image is ever lost); with the original gone it is moved back there
+        instead.  A moved-in file is moved back.  "" done, a reason when refused,
+        None when the file never arrived.
+        """
+        if not dst.exists():
+            return None if op == "copy" or source.exists() else \
+                f"missing: moved or deleted since it was labelled; it came from {source}"
+        try:
+            mine = hash_file(str(dst))
+        except FileProblem as exc:
+            return exc.reason
+        if mine.digest != move.get("digest"):
+            return "changed since it was labelled; left in place"
+        if op == "copy" and source.exists():
+            try:
+                same = hash_file(str(source)).digest == mine.digest
+            except FileProblem:
+                same = False
+            if not same:
+                return f"the original {source} changed since; the copy is left in place"
+            try:
+                os.unlink(dst)
+            except OSError as exc:
+                return f"could not remove the copy ({exc})"
+            return ""
+        if source.exists():
+            return f"cannot go back: {source} exists again; move one of them by hand"
+        try:
+            move_new(dst, source)
+        except OSError as exc:
+            return f"could not move it back to {source} ({exc})"
+        return ""
+
+
+def free_name(target: Path, taken: Iterable[Path] = ()) -> Path:
+    """``target``, or ``name (2).ext``, ``name (3).ext``...: the first free name (never overwrite)."""
+    taken = set(taken)
+    stem, suffix, n = target.stem, target.suffix, 2
+    while os.path.lexists(target) or target in taken:
+        target = target.with_name(f"{stem} ({n}){suffix}")
+        n += 1
+    return target

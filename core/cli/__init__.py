@@ -35,11 +35,13 @@ COMMANDS: list[str] = [
     "calibrate",
     "serve",
     "report",
+    "suggest",
+    "label",
 ]
 
 #: Commands that run TensorFlow; it is started for them quietly (core.tfenv) before they run.
 TENSORFLOW_COMMANDS = frozenset({"calibrate", "train", "evaluate", "predict", "export", "inspect-model",
-                                 "serve"})
+                                 "serve", "suggest"})
 
 log = logging.getLogger("finetune_studio")
 

@@ -1,0 +1,57 @@
+"""``python main.py label --from CSV --into DATA_DIR``: put reviewed images into their classes.
+
+Reads a CSV with the columns ``path`` and ``label`` (as ``suggest --csv`` writes
+it, after a person reviewed the label column) and copies each image into
+``DATA_DIR/<label>/`` (``--move`` moves it instead), never overwriting: a name
+already taken gets a suffix, ``name (2).jpg``.  An empty label or "skip" leaves
+the image out; "unknown" or "none" too, and they are counted.  A label that is
+not a class folder is refused unless ``--new-classes``.  Every batch goes to
+the data folder's journal: ``label --undo --into DATA_DIR`` (or ``audit DATA_DIR
+--undo``, the same journal) reverses the last one.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from core.cli.terminal import name, printable
+
+
+def register(sub) -> None:
+    p = sub.add_parser("label", help="copy (or move) the images of a reviewed CSV into the "
+                       "data set's class folders; undoable",
+                       description=__doc__.split("\n\n")[1].replace("``", "'"))
+    p.add_argument("--from", dest="csv", metavar="CSV", help="the reviewed CSV (path,label)")
+    p.add_argument("--into", dest="data_dir", metavar="DATA_DIR", required=True,
+                   help="the data folder holding the class folders")
+    p.add_argument("--move", action="store_true",
+                   help="move the images instead of copying them (the default leaves the "
+                   "source folder untouched)")
+    p.add_argument("--new-classes", action="store_true",
+                   help="create a class folder for a label that is not a class yet")
+    p.add_argument("--undo", action="store_true",
+                   help="undo the last batch (labels or audit fixes) in DATA_DIR, then exit")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from core.errors import UserError
+    from core.label.apply import apply_labels, read_label_csv, undo_last
+
+    if args.undo:
+        outcome = undo_last(args.data_dir)
+        if not outcome.batch:
+            print("nothing to undo in " + name(args.data_dir))
+            return 0
+        print(printable(outcome.describe()))
+        return 0 if not outcome.refused else 1
+    if not args.csv:
+        raise UserError("give the reviewed CSV with --from CSV (or --undo to reverse the last "
+                        "batch)")
+    rows = read_label_csv(args.csv)
+    outcome = apply_labels(rows, args.data_dir, move=args.move, new_classes=args.new_classes,
+                           source=args.csv)
+    print(printable(outcome.describe()))
+    if outcome.placed:
+        print(f"to undo: python main.py label --undo --into {name(args.data_dir)}")
+    return 0 if not outcome.refused else 1

@@ -1,0 +1,186 @@
+"""Putting labelled images into the data set: copied (default) or moved, journalled, undoable.
+
+Each labelled file goes to ``DATA_DIR/<class>/`` (``DATA_DIR/train/<class>/`` in
+a folder already split into train/val) under its own name, or ``name (2).jpg``
+when that is taken: nothing in the data set is ever overwritten.  Copying never
+alters the source folder.  The batch is written to the data folder's journal
+(:class:`core.audit.fixes.FixJournal`, the audit's) *before* any file is placed,
+so the same Undo reverses it, even after a crash or a restart: a copy is
+removed only while its identical original still exists, a moved file goes back
+where it came from.  Each file arrives whole or not at all (:mod:`core.fsutil`).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Optional
+
+from core.audit.fixes import FixJournal, free_name
+from core.data.folder_walk import subfolders
+from core.data.regular_file import FileProblem
+from core.errors import DataError, UserError
+from core.events import CancelToken, Listener, Progress, emit
+from core.features.hashing import hash_file
+from core.fsutil import copy_new, move_new
+
+#: Labels that mean "leave this image for later" and "it belongs to none of the classes".
+SKIP_WORDS = ("", "skip")
+NONE_WORDS = ("unknown", "none")
+
+
+@dataclass
+class LabelOutcome:
+    """What a batch did: files placed (source, destination), skipped, refused with a reason."""
+
+    batch: str = ""
+    moved: bool = False
+    placed: list[tuple[str, str]] = field(default_factory=list)
+    skipped: int = 0
+    none_of_these: int = 0
+    refused: list[tuple[str, str]] = field(default_factory=list)
+    new_classes: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        verb = "moved" if self.moved else "copied"
+        lines = [f"{len(self.placed)} image(s) {verb} into the data set"]
+        lines += [f"  {src} -> {dst}" for src, dst in self.placed]
+        if self.new_classes:
+            lines.append("new class folder(s): " + ", ".join(self.new_classes))
+        if self.skipped:
+            lines.append(f"{self.skipped} skipped (no label)")
+        if self.none_of_these:
+            lines.append(f"{self.none_of_these} marked unknown/none of these (left where they are)")
+        lines += [f"refused {p}: {why}" for p, why in self.refused]
+        return "\n".join(lines)
+
+
+def read_label_csv(path) -> list[tuple[str, str]]:
+    """(image path, label) rows of a reviewed CSV with ``path`` and ``label`` columns.
+
+    Relative paths are taken from the CSV's own folder.  Raises UserError naming
+    the file for anything that is not such a CSV.
+    """
+    path = Path(path)
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            rows = list(csv.DictReader(fh))
+            header = [h.strip().lower() for h in (rows[0].keys() if rows else [])]
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file; give the CSV written by 'suggest --csv'") from None
+    except (UnicodeDecodeError, csv.Error, OSError) as exc:
+        raise UserError(f"{path}: not a readable CSV ({exc}); save it as UTF-8 CSV with the "
+                        "columns path,label") from None
+    if not rows or "path" not in header or "label" not in header:
+        raise UserError(f"{path}: needs a header row with the columns path,label and one row "
+                        "per image (as 'suggest --csv' writes it)")
+    out = []
+    for n, row in enumerate(rows, start=2):
+        row = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()
+               if isinstance(v, str) or v is None}
+        if not row.get("path"):
+            raise UserError(f"{path}, line {n}: the path is empty; give each image's path")
+        out.append((str(path.parent / row["path"]), row.get("label", "")))
+    return out
+
+
+def classes_root(data_dir: Path) -> Path:
+    """Where the class folders are: ``data_dir``, or its ``train/`` in a split folder."""
+    names = {n.lower(): n for n in subfolders(str(data_dir))}
+    if "train" in names and ("val" in names or "validation" in names):
+        return data_dir / names["train"]
+    return data_dir
+
+
+def _check_labels(rows, existing: set[str], new_classes: bool, source: str) -> list[str]:
+    """The new classes the rows need; UserError when they are not allowed or not valid names."""
+    wanted = sorted({lab for _, lab in rows if lab.lower() not in SKIP_WORDS + NONE_WORDS})
+    new = [lab for lab in wanted if lab not in existing]
+    for lab in new:
+        if lab.startswith((".", "_")) or any(ch in lab for ch in "/\\:") or lab in ("..",):
+            raise UserError(f"{source}: {lab!r} cannot be a class folder name; use letters, "
+                            "digits, spaces, '-' or '_' (not first)")
+    if new and not new_classes:
+        raise UserError(f"{source}: label(s) {', '.join(repr(x) for x in new)} are not classes "
+                        f"of the data set ({', '.join(sorted(existing)) or 'none yet'}); fix "
+                        "the spelling, or allow new class folders (--new-classes)")
+    return new
+
+
+def apply_labels(rows: Iterable[tuple[str, str]], data_dir, *, move: bool = False,
+                 new_classes: bool = False, source: str = "the labels",
+                 listener: Optional[Listener] = None, cancel: Optional[CancelToken] = None,
+                 note: str = "") -> LabelOutcome:
+    """Copy (or ``move``) each labelled image into its class folder of ``data_dir``.
+
+    ``rows``: (image path, label); labels in :data:`SKIP_WORDS` are skipped, those
+    in :data:`NONE_WORDS` counted and left alone.  A label that is not a class
+    folder raises UserError (naming ``source``) unless ``new_classes``.
+    """
+    cancel = cancel or CancelToken()
+    root = Path(os.path.abspath(os.fspath(data_dir)))
+    if not root.is_dir():
+        raise DataError(f"{root}: no such data folder; give the folder holding the class folders")
+    rows = [(os.path.abspath(p), lab.strip()) for p, lab in rows]
+    base = classes_root(root)
+    new = _check_labels(rows, set(subfolders(str(base))), new_classes, source)
+    outcome = LabelOutcome(batch=uuid.uuid4().hex[:12], moved=move, new_classes=new)
+    journal = FixJournal(root)
+    planned, taken, seen = [], set(), set()
+    for path, label in rows:
+        if label.lower() in SKIP_WORDS or label.lower() in NONE_WORDS:
+            outcome.skipped += label.lower() in SKIP_WORDS
+            outcome.none_of_these += label.lower() in NONE_WORDS
+            continue
+        why, stamp = _refusal(path, root, seen)
+        if why:
+            outcome.refused.append((path, why))
+            continue
+        seen.add(path)
+        dst = free_name(base / label / os.path.basename(path), taken)
+        taken.add(dst)
+        planned.append((path, dst, stamp))
+    if not planned:
+        return outcome
+    op = "move_in" if move else "copy"
+    journal.record(outcome.batch, [{"op": op, "source": src, "dst": dst.relative_to(root)
+                                    .as_posix(), "size": st.size, "digest": st.digest}
+                                   for src, dst, st in planned], note or f"labels from {source}")
+    for n, (src, dst, _) in enumerate(planned):
+        cancel.raise_if_cancelled()  # the journal lets Undo reverse what was placed so far
+        try:
+            (move_new if move else copy_new)(src, dst)
+        except FileExistsError:
+            outcome.refused.append((src, f"{dst} appeared meanwhile; label it again"))
+        except OSError as exc:
+            outcome.refused.append((src, f"could not {'move' if move else 'copy'} it ({exc})"))
+        else:
+            outcome.placed.append((src, dst.relative_to(root).as_posix()))
+        emit(listener, Progress(n + 1, len(planned), "moving" if move else "copying"))
+    return outcome
+
+
+def _refusal(path: str, root: Path, seen: set[str]):
+    """(why the file cannot be labelled or "", its FileStamp)."""
+    if path in seen:
+        return "listed twice; it was labelled by its first row", None
+    try:
+        Path(path).relative_to(root)
+        return ("already inside the data folder; move it between classes with the audit "
+                "instead", None)
+    except ValueError:
+        pass
+    if not os.path.isfile(path):
+        return "no such file (moved or deleted since the suggestions)", None
+    try:
+        return "", hash_file(path)
+    except FileProblem as exc:
+        return exc.reason, None
+
+
+def undo_last(data_dir):
+    """Reverse the last batch in ``data_dir``'s journal (labels or audit fixes alike)."""
+    return FixJournal(data_dir).undo_last()

@@ -1,0 +1,191 @@
+"""Predicting unlabelled images for the suggestions: from stored embeddings when that is exact.
+
+A run's classifier is its backbone, a global average pool (``avg_pool``) and a
+head.  When the run's backbone is still the one it started from (no
+fine-tuning changed it), its pooled features are exactly what the feature store
+keeps (:mod:`core.features.store`, keyed by file content), so the second time a
+folder is sorted no image goes through the backbone again: the run's own head
+layers (:func:`core.train.fast_head.head_model`) turn the stored embeddings into
+probabilities.  Whether that holds is not guessed from the config: a few images
+are put through the run's model and compared with the stored rows.  Otherwise
+(a fine-tuned backbone, an exported model) every image goes through the model.
+
+Either way the probabilities are the run's calibrated ones and the "unknown"
+flag is the run's (:mod:`core.trust`), as ``predict`` gives them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+
+from core.errors import UserError
+from core.events import CancelToken, FileSkipped, Listener, Log, Progress, emit
+
+#: Images put through the run's model to check that the stored embeddings are its own.
+PROBE_IMAGES = 4
+#: Largest difference accepted between stored (float16) and fresh embeddings, relative to
+#: the largest value (float16 rounding is below 0.001 of it).
+PROBE_TOLERANCE = 0.005
+#: Side of the grey thumbnails that stand in for embeddings with an exported model.
+THUMB_SIDE = 32
+
+
+@dataclass
+class Scored:
+    """Calibrated probabilities, unknown flags and embeddings of the readable images."""
+
+    paths: list[str]
+    probs: np.ndarray
+    unknown: np.ndarray
+    embeddings: Optional[np.ndarray]
+    classes: list[str]
+    how: str  # "stored embeddings", "model" or "exported model"
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _run_of(path: Path):
+    """The run folder ``path`` is (or whose model.keras it is), or None."""
+    from core.runs.folder import RunFolder
+
+    if path.is_dir() and RunFolder(path).is_run_folder():
+        return RunFolder(path)
+    run = RunFolder(path.parent)
+    if path.is_file() and path.name == run.model_path.name and run.is_run_folder():
+        return run
+    return None
+
+
+def score_images(model_path, paths: Sequence[str], store=None,
+                 listener: Optional[Listener] = None,
+                 cancel: Optional[CancelToken] = None, batch_size: int = 32) -> Scored:
+    """Predict ``paths`` with the model at ``model_path`` (a run folder or an exported model)."""
+    from core.infer.loaders import load_predictor
+
+    cancel = cancel or CancelToken()
+    predictor = load_predictor(model_path)
+    run = _run_of(Path(model_path))
+    model = getattr(predictor, "model", None)
+    if run is None or model is None:
+        return _exported(predictor, paths, listener, cancel, batch_size)
+    from core.features.extract import FeatureModel
+    from core.features.store import FeatureStore
+
+    store = store or FeatureStore()
+    features = FeatureModel.from_config(run.load_config().model)
+    trust = getattr(predictor, "trust", None)
+    if _stored_is_exact(model, features, paths, store, listener, cancel):
+        emb = store.embed(paths, features, listener=listener, cancel=cancel)
+        vectors = np.asarray(emb.vectors, np.float32)
+        probs = _head_probs(model, vectors, batch_size)
+        return _trusted(list(emb.paths), probs, vectors, trust, predictor.classes,
+                        "stored embeddings", list(emb.skipped))
+    emit(listener, Log("suggestions: the run's backbone differs from the stored features "
+                       "(fine-tuned); every image goes through the model"))
+    ok, probs, vectors, skipped = _model_pass(model, paths, listener, cancel, batch_size)
+    return _trusted(ok, probs, vectors, trust, predictor.classes, "model", skipped)
+
+
+def _stored_is_exact(model, features, paths: Sequence[str], store, listener, cancel) -> bool:
+    """Whether the store's rows for ``features`` equal the run model's pooled embeddings."""
+    from core.data.imageio import ImageError, load_rgb
+    from core.errors import ConfigError, WeightsError
+    from core.trust.fit import two_output_model
+
+    if features.random_weights or not paths:
+        return False
+    try:
+        probe = store.embed(list(paths[:PROBE_IMAGES]), features, cancel=cancel)
+    except (ConfigError, WeightsError, OSError) as exc:
+        emit(listener, Log(f"suggestions: stored features unavailable ({exc})", "warning"))
+        return False
+    if not len(probe):  # the first few are unreadable: the model pass names them
+        return False
+    both = two_output_model(model)
+    if both is None:  # no avg_pool layer: not a model this app built
+        return False
+    size = int(model.inputs[0].shape[1])
+    try:
+        images = np.stack([load_rgb(p, size) for p in probe.paths]).astype(np.float32)
+    except (ImageError, OSError):  # changed since it was read a moment ago
+        return False
+    fresh = np.asarray(both([images], training=False)[1], np.float32)  # eager: no trace
+    stored = np.asarray(probe.vectors, np.float32)
+    scale = float(np.abs(fresh).max()) or 1.0
+    return float(np.abs(fresh - stored).max()) / scale <= PROBE_TOLERANCE
+
+
+def _head_probs(model, vectors: np.ndarray, batch_size: int) -> np.ndarray:
+    """The run's own head layers on pooled embeddings (what the classifier computes after them)."""
+    from core.train.fast_head import head_model
+
+    head = head_model(model, vectors.shape[1])
+    if not len(vectors):
+        return np.zeros((0, int(model.outputs[0].shape[-1])), np.float32)
+    out = [np.asarray(head(vectors[s:s + 256], training=False), np.float32)
+           for s in range(0, len(vectors), max(256, batch_size))]
+    return np.concatenate(out)
+
+
+def _model_pass(model, paths: Sequence[str], listener, cancel: CancelToken, batch_size: int):
+    """(ok paths, raw probabilities, pooled embeddings, skipped) through the whole model."""
+    from core.features.extract import decoded_batches
+    from core.trust.fit import embedding_function
+
+    fn = embedding_function(model)
+    size = int(model.inputs[0].shape[1])
+    ok, probs, embs, skipped = [], [], [], []
+    total = len(paths)
+    emit(listener, Progress(0, total, "predicting"))
+    for batch in decoded_batches(list(paths), size, batch_size, cancel):
+        good = [(i, rgb) for i, rgb, _ in batch if rgb is not None]
+        for i, _, reason in batch:
+            if reason:
+                skipped.append((paths[i], reason))
+                emit(listener, FileSkipped(paths[i], reason, "prediction"))
+        if good:
+            p, e = fn(np.stack([rgb for _, rgb in good]).astype(np.float32))
+            probs.append(np.asarray(p, np.float32))
+            embs.append(np.asarray(e, np.float32))
+            ok.extend(paths[i] for i, _ in good)
+        emit(listener, Progress(batch[-1][0] + 1, total, "predicting"))
+    n_out = int(model.outputs[0].shape[-1])
+    if not ok:
+        return ok, np.zeros((0, n_out), np.float32), np.zeros((0, 1), np.float32), skipped
+    return ok, np.concatenate(probs), np.concatenate(embs), skipped
+
+
+def _trusted(paths, probs, vectors, trust, classes, how, skipped) -> Scored:
+    """Calibrate and flag "unknown" with the run's trust model, when it has one."""
+    from core.trust.unknown import is_unknown
+
+    if trust is None or not len(paths):
+        return Scored(paths, probs, np.zeros(len(paths), bool), vectors, list(classes), how,
+                      skipped)
+    calibrated = trust.calibrate(probs)
+    flags = is_unknown(trust.scores(calibrated, vectors), trust.threshold)
+    return Scored(paths, calibrated, flags, vectors, list(classes), how, skipped)
+
+
+def _exported(predictor, paths: Sequence[str], listener, cancel, batch_size: int) -> Scored:
+    """An exported model: its own probabilities and flags; grey thumbnails for diversity."""
+    from core.data.imageio import ImageError, load_rgb
+    from core.trust.unknown import is_unknown
+
+    probs, scores, ok, skipped = predictor.predict_files_scored(list(paths), batch_size,
+                                                                listener, cancel)
+    thumbs = []
+    for p in ok:
+        try:
+            rgb = load_rgb(p, THUMB_SIDE)
+        except (ImageError, OSError) as exc:  # read a moment ago: vanished since
+            raise UserError(f"{p}: could not be read again ({exc})") from exc
+        thumbs.append(rgb.astype(np.float32).mean(axis=2).ravel())
+    flags = (is_unknown(scores, predictor.unknown_threshold) if scores is not None
+             else np.zeros(len(ok), bool))
+    emb = np.stack(thumbs) if thumbs else None
+    return Scored(list(ok), np.asarray(probs, np.float32), flags, emb, list(predictor.classes),
+                  "exported model", [(s["path"], s["reason"]) for s in skipped])

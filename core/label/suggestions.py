@@ -1,0 +1,111 @@
+"""Suggestions for a folder of unlabelled images: a class for each, in the order to review them.
+
+:func:`suggest` predicts every image under the folder (any nesting; files that
+cannot be read are named once, as :class:`core.events.FileSkipped`, and left
+out) with :mod:`core.label.scoring`, then orders them with :mod:`core.label.order`:
+"useful" (the default: what a label would teach the model most, without runs of
+near-copies) or "confident" (most confident first, for accepting in bulk).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from core.errors import DataError, UserError
+from core.events import CancelToken, Listener, Log, emit
+from core.label.order import ORDERS, confident_order, useful_order
+
+#: Columns of the suggestions CSV; ``label`` starts as the suggestion (empty when "unknown")
+#: and is what ``label --from`` applies once a person has reviewed it.
+CSV_COLUMNS = ("path", "label", "suggested", "probability", "usefulness", "unknown")
+
+
+@dataclass
+class Suggestion:
+    """One image: the likeliest class, its calibrated probability, and how useful a label is."""
+
+    path: str
+    suggested: str
+    probability: float
+    usefulness: float
+    unknown: bool = False
+    top: list[tuple[str, float]] = field(default_factory=list)
+
+
+@dataclass
+class Suggestions:
+    """The ordered suggestions, the model's classes, and the files that could not be read."""
+
+    items: list[Suggestion]
+    classes: list[str]
+    order: str
+    how: str
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"order": self.order, "classes": self.classes, "predicted_from": self.how,
+                "suggestions": [asdict(s) for s in self.items],
+                "skipped": [{"path": p, "reason": r} for p, r in self.skipped]}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
+    def to_csv(self) -> str:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(CSV_COLUMNS)
+        for s in self.items:
+            writer.writerow([s.path, "" if s.unknown else s.suggested, s.suggested,
+                             f"{s.probability:.4f}", f"{s.usefulness:.4f}",
+                             "yes" if s.unknown else ""])
+        return out.getvalue()
+
+
+def suggest(model_path, folder, order: str = "useful", *, store=None,
+            listener: Optional[Listener] = None, cancel: Optional[CancelToken] = None,
+            batch_size: int = 32) -> Suggestions:
+    """Predict every image under ``folder`` with ``model_path`` and order them (see module doc).
+
+    Raises :class:`DataError` for a missing folder or one without images,
+    ModelFileError for a model the app cannot open, Cancelled when ``cancel`` is set.
+    """
+    from core.infer.predictor import expand_image_paths
+    from core.label.scoring import score_images
+
+    if order not in ORDERS:
+        raise UserError(f"unknown order {order!r}; use one of {', '.join(ORDERS)}")
+    folder = os.path.abspath(os.fspath(folder))
+    if not os.path.isdir(folder):
+        raise DataError(f"{folder}: no such folder; give the folder of unlabelled images")
+    paths = expand_image_paths([folder])
+    if not paths:
+        raise DataError(f"{folder}: no image files in it (or in its sub-folders)")
+    scored = score_images(model_path, paths, store, listener, cancel, batch_size)
+    if order == "useful":
+        rows, scores = useful_order(scored.probs, scored.embeddings)
+    else:
+        rows, scores = confident_order(scored.probs)
+    items = []
+    for row, score in zip(rows, scores):
+        p = scored.probs[row]
+        top = sorted(((c, float(v)) for c, v in zip(scored.classes, p)), key=lambda t: -t[1])
+        items.append(Suggestion(scored.paths[row], top[0][0], top[0][1], round(float(score), 4),
+                                bool(scored.unknown[row]), top[:3]))
+    emit(listener, Log(f"suggestions for {len(items)} image(s) from {scored.how}"
+                       + (f"; {len(scored.skipped)} unreadable" if scored.skipped else "")))
+    return Suggestions(items, scored.classes, order, scored.how, scored.skipped)
+
+
+def write_suggestions(result: Suggestions, out: str | os.PathLike, as_json: bool) -> Path:
+    """Write the suggestions as JSON or CSV, atomically; returns the path written."""
+    from core.fsutil import atomic_write_text
+
+    path = Path(out)
+    atomic_write_text(path, result.to_json() if as_json else result.to_csv())
+    return path

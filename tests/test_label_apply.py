@@ -1,0 +1,114 @@
+"""label --from CSV --into DATA_DIR: copies without touching the source, suffixes on a clash,
+--move, undo through the audit's journal, and errors that name the file."""
+
+import csv
+import hashlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core.audit.fixes import JOURNAL_NAME
+from core.cli import main
+from core.label.apply import apply_labels
+
+
+def _png(path, level):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arr = np.full((8, 8, 3), level, np.uint8)
+    Image.fromarray(arr).save(path)
+    return path
+
+
+def _tree(root):
+    return {p.relative_to(root).as_posix(): hashlib.sha1(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def folders(tmp_path):
+    data, new = tmp_path / "data", tmp_path / "new"
+    _png(data / "cat" / "a.png", 10)
+    _png(data / "dog" / "b.png", 20)
+    _png(new / "a.png", 30)           # same name as data/cat/a.png: a clash
+    _png(new / "sub" / "c.png", 40)
+    _png(new / "d.png", 50)
+    _png(new / "e.png", 60)
+    return data, new
+
+
+def _csv(path, rows):
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["path", "label", "probability"])
+        w.writerows(rows)
+    return path
+
+
+def test_copy_leaves_the_source_alone_suffixes_a_clash_and_undo_restores(folders, tmp_path,
+                                                                          capsys):
+    data, new = folders
+    before_new, before_data = _tree(new), _tree(data)
+    sheet = _csv(tmp_path / "review.csv", [[str(new / "a.png"), "cat", "0.9"],
+                                           ["new/sub/c.png", "dog", "0.8"],  # relative to CSV
+                                           [str(new / "d.png"), "skip", ""],
+                                           [str(new / "e.png"), "unknown", ""]])
+    assert main(["label", "--from", str(sheet), "--into", str(data)]) == 0
+    out = capsys.readouterr().out
+    assert "2 image(s) copied" in out and "label --undo --into" in out
+    assert "1 skipped" in out and "1 marked unknown" in out
+    assert _tree(new) == before_new  # copying never alters the source folder
+    after = _tree(data)
+    assert after["cat/a.png"] == before_data["cat/a.png"]  # never overwritten
+    assert after["cat/a (2).png"] == before_new["a.png"]
+    assert after["dog/c.png"] == before_new["sub/c.png"]
+    assert (data / JOURNAL_NAME).is_file()
+
+    assert main(["label", "--undo", "--into", str(data)]) == 0
+    assert {k: v for k, v in _tree(data).items() if k != JOURNAL_NAME} == before_data
+    assert _tree(new) == before_new
+
+
+def test_move_moves_and_undo_puts_back(folders, tmp_path):
+    data, new = folders
+    before = _tree(new)
+    sheet = _csv(tmp_path / "m.csv", [[str(new / "d.png"), "dog", ""]])
+    assert main(["label", "--from", str(sheet), "--into", str(data), "--move"]) == 0
+    assert not (new / "d.png").exists()
+    assert _tree(data)["dog/d.png"] == before["d.png"]
+    assert main(["label", "--undo", "--into", str(data)]) == 0
+    assert _tree(new) == before and not (data / "dog" / "d.png").exists()
+
+
+def test_a_label_not_a_class_is_refused_unless_new_classes(folders, tmp_path, capsys):
+    data, new = folders
+    sheet = _csv(tmp_path / "n.csv", [[str(new / "d.png"), "bird", ""]])
+    assert main(["label", "--from", str(sheet), "--into", str(data)]) == 2
+    err = capsys.readouterr().err
+    assert "n.csv" in err and "'bird'" in err and "--new-classes" in err
+    assert not (data / "bird").exists()
+    assert main(["label", "--from", str(sheet), "--into", str(data), "--new-classes"]) == 0
+    assert (data / "bird" / "d.png").is_file()
+
+
+@pytest.mark.parametrize("content", ["file,name\nx.png,cat\n", "", "path,label\n,cat\n",
+                                     b"\xff\xfe\x00garbage"])
+def test_a_bad_csv_names_the_file(folders, tmp_path, capsys, content):
+    data, _ = folders
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(content if isinstance(content, bytes) else content.encode())
+    assert main(["label", "--from", str(bad), "--into", str(data)]) == 2
+    assert "bad.csv" in capsys.readouterr().err
+    assert main(["label", "--from", str(tmp_path / "missing.csv"), "--into", str(data)]) == 2
+    assert "missing.csv" in capsys.readouterr().err
+
+
+def test_undo_of_a_copy_keeps_it_when_the_original_is_gone(folders):
+    data, new = folders
+    outcome = apply_labels([(str(new / "e.png"), "cat")], data)
+    assert outcome.placed == [(str(new / "e.png"), "cat/e.png")]
+    original = (new / "e.png").read_bytes()
+    (new / "e.png").unlink()  # the user deleted the source after labelling
+    main(["label", "--undo", "--into", str(data)])
+    assert (new / "e.png").read_bytes() == original  # moved back, never lost
+    assert not (data / "cat" / "e.png").exists()
