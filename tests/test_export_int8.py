@@ -99,6 +99,10 @@ def test_export_metadata_and_report_name_the_float_layers(run_dir, tmp_path):
     if sel["float_layers"]:
         assert sel["float_layers"][0] in report.to_text()
 
+
+def test_no_float_layers_allowed_writes_the_all_int8_file(run_dir, tmp_path):
+    from core.export.exporter import export_model
+
     plain = export_model(run_dir, ["tflite-int8"], tmp_path / "plain",
                          ExportConfig(int8_calibration_images=12, parity_images=8,
                                       int8_max_float_layers=0), latency_runs=2)
