@@ -195,9 +195,10 @@ def _build_tflite_int8(b: Build, work: Path) -> tuple[Path, dict]:
     if b.cfg.int8_max_float_layers > 0:
         from core.export.int8 import quantize_selectively
 
-        chosen = quantize_selectively(conv, images, b.cfg.int8_max_float_layers,
-                                      b.cfg.int8_min_agreement, listener=b.listener,
-                                      cancel=b.cancel)
+        all_int8 = _full_integer(conv, tf, images, b.cancel)
+        chosen = quantize_selectively(_converter(b, "tflite-int8")[0], images,
+                                      b.cfg.int8_max_float_layers, b.cfg.int8_min_agreement,
+                                      listener=b.listener, cancel=b.cancel, all_int8=all_int8)
         out.write_bytes(chosen.content)
         selection = chosen.details()
         names = ", ".join(selection["float_layers"]) or "none"
