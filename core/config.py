@@ -233,6 +233,16 @@ class ExportConfig:
     int8_calibration_images: int = setting(200, lo=1, hi=100000, label="Calibration images",
                                            help="Training images used to calibrate the int8 "
                                                 "model.")
+    int8_max_float_layers: int = setting(
+        16, lo=0, hi=1000, label="int8 float layers at most",
+        help="int8 keeps in float the layers TFLite's quantization debugger finds the least "
+             "exact, worst first, until the file gives the app's answer often enough (see "
+             "the agreement target); at most this many.\n0: every layer int8 (smallest and "
+             "fastest, needed for an Edge TPU or a microcontroller).")
+    int8_min_agreement: float = setting(
+        0.99, lo=0.5, hi=1.0, step=0.005, decimals=3, label="int8 agreement target",
+        help="int8 stops keeping layers in float once the file gives the app's top answer "
+             "on this share of the calibration images.")
     parity_images: int = setting(32, lo=1, hi=100000, label="Parity images",
                                  help="Validation images each exported file is checked on.")
     out_dir: str = setting("", label="Export folder", help="Where the export is written.")

@@ -258,8 +258,8 @@ def test_every_format_exports_and_matches_the_app(export_all):
     assert [r.format for r in report.results] == list(NAMES)
     for r in report.results:
         # int8 of this tiny random-backbone model is built, run in its runtime and judged;
-        # whether it meets its bound depends on the model (issue 19's selective
-        # quantization is not done), so only its verdict's consistency is asserted here.
+        # whether it meets its bound depends on the model (selective quantization keeps at
+        # most int8_max_float_layers float), so only its verdict's consistency is asserted.
         int8 = r.format == "tflite-int8"
         assert r.status == "ok" or (int8 and r.status == "parity_failed"), \
             (r.format, r.error, r.parity)

@@ -179,6 +179,8 @@ def _build_tflite_fp16(b: Build, work: Path) -> tuple[Path, dict]:
 
 
 def _build_tflite_int8(b: Build, work: Path) -> tuple[Path, dict]:
+    """int8 calibrated on the run's training images; with ``int8_max_float_layers`` > 0 the
+    least exact layers stay float until the file agrees with the app (:mod:`core.export.int8`)."""
     records = sample_records(b.src.train_records, b.cfg.int8_calibration_images, seed=7)
     if not records:
         raise UserError("int8 calibration needs the run's own training images; export from the "
@@ -188,21 +190,24 @@ def _build_tflite_int8(b: Build, work: Path) -> tuple[Path, dict]:
         raise UserError("none of the run's training images could be read for int8 calibration; "
                         "is the data folder still where the run recorded it?")
     conv, tf = _converter(b, "tflite-int8")
-    cancel = b.cancel
-
-    def representative():
-        for img in images:
-            if cancel is not None:
-                cancel.raise_if_cancelled()
-            yield [img[None].astype(np.float32)]
-
-    conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    conv.representative_dataset = representative
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    conv.inference_input_type = tf.uint8
-    conv.inference_output_type = tf.uint8
     out = _artifact(work, "tflite-int8")
-    out.write_bytes(conv.convert())
+    selection: dict = {}
+    if b.cfg.int8_max_float_layers > 0:
+        from core.export.int8 import quantize_selectively
+
+        all_int8 = _full_integer(conv, tf, images, b.cancel)
+        chosen = quantize_selectively(_converter(b, "tflite-int8")[0], images,
+                                      b.cfg.int8_max_float_layers, b.cfg.int8_min_agreement,
+                                      listener=b.listener, cancel=b.cancel, all_int8=all_int8)
+        out.write_bytes(chosen.content)
+        selection = chosen.details()
+        names = ", ".join(selection["float_layers"]) or "none"
+        emit(b.listener, Log(f"tflite-int8: {len(chosen.float_layers)} layer(s) kept in float "
+                             f"({names}); cost {chosen.cost_text()}; agreement on "
+                             f"{chosen.check_images} training images {chosen.agreement:.1%}",
+                             "info" if chosen.reached else "warning"))
+    else:
+        out.write_bytes(_full_integer(conv, tf, images, b.cancel))
     with warnings.catch_warnings():  # "tf.lite.Interpreter is deprecated" (still works)
         warnings.simplefilter("ignore")
         interp = tf.lite.Interpreter(model_path=str(out))
@@ -215,8 +220,26 @@ def _build_tflite_int8(b: Build, work: Path) -> tuple[Path, dict]:
                                          "zero_point": int(outp["quantization"][1])},
                  "calibration_images": int(len(images)),
                  "calibration_source": "the run's training images (split.json)",
+                 "selective_quantization": selection or {"float_layers": [],
+                                                         "note": "every layer int8"},
                  "how_to_feed": "q = clip(round(pixel / scale + zero_point), 0, 255) as uint8; "
                                 "probability = (q_out - zero_point) * scale"}
+
+
+def _full_integer(conv, tf, images: np.ndarray, cancel) -> bytes:
+    """Every op int8 (TFLITE_BUILTINS_INT8), uint8 in and out: what an Edge TPU needs."""
+    def representative():
+        for img in images:
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            yield [img[None].astype(np.float32)]
+
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = representative
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = tf.uint8
+    conv.inference_output_type = tf.uint8
+    return conv.convert()
 
 
 def _build_onnx(b: Build, work: Path) -> tuple[Path, dict]:

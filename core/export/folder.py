@@ -235,6 +235,8 @@ def metadata(src: Source, fingerprint: str, report: ExportReport, cfg: ExportCon
                                 "with the run's calibration for the calibrated formats)",
                    "runtime": "each format's own runtime in a fresh process"},
         "export_config": {"int8_calibration_images": cfg.int8_calibration_images,
+                          "int8_max_float_layers": cfg.int8_max_float_layers,
+                          "int8_min_agreement": cfg.int8_min_agreement,
                           "parity_images": cfg.parity_images},
         "formats": formats,
     }

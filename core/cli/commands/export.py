@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from core.cli.options import add_setting
 from core.formats import AGREEMENT_SAMPLE_CAP, DEFAULT_FORMATS, NAMES, cli_help
 
 
@@ -35,6 +36,8 @@ def register(sub) -> None:
                    "their files there; your own files stay")
     p.add_argument("--calibration-images", type=int, metavar="N",
                    help="training images for int8 calibration (default 200)")
+    add_setting(p, "--int8-float-layers", "export.int8_max_float_layers")
+    add_setting(p, "--int8-agreement", "export.int8_min_agreement")
     p.add_argument("--parity-images", type=int, metavar="N",
                    help="validation images the float32 formats are checked on (default: the "
                    "run's setting, else 32); float16 and int8 are judged on top-1 agreement, "
@@ -79,6 +82,10 @@ def run(args) -> int:
         if args.parity_images < 1:
             raise UserError("--parity-images must be at least 1")
         cfg.parity_images = args.parity_images
+    if args.int8_float_layers is not None:
+        cfg.int8_max_float_layers = args.int8_float_layers
+    if args.int8_agreement is not None:
+        cfg.int8_min_agreement = args.int8_agreement
     if args.latency_runs < 1:
         raise UserError("--latency-runs must be at least 1")
     report = export_model(args.model, formats, out, cfg, listener=ConsoleListener(),

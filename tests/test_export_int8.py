@@ -1,0 +1,111 @@
+"""int8 selective quantization (core.export.int8): the least exact layers stay float until
+the file agrees with the app, the metadata names them, and a denylist is honoured.
+
+The run folder is test_export's tiny MobileNetV3Small (32 px); its int8 file is built
+from the same float SavedModel the exporter hands the TFLite converter.
+"""
+
+import json
+
+import numpy as np
+import pytest
+
+from core.config import ExportConfig
+from test_export import make_run
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    return make_run(tmp_path_factory.mktemp("int8"))
+
+
+@pytest.fixture(scope="module")
+def converter_and_images(run_dir, tmp_path_factory):
+    """A fresh TFLite converter factory for the run's float model, and its training images."""
+    import tensorflow as tf
+
+    from core.export.builders import write_savedmodel
+    from core.export.source import decode_records, open_source
+
+    src = open_source(run_dir)
+    sm = tmp_path_factory.mktemp("sm") / "sm"
+    write_savedmodel(src.model, sm, src.image_size, uint8=False)
+    images, _ = decode_records(src.train_records[:12], src.image_size, None)
+
+    def converter():
+        return tf.lite.TFLiteConverter.from_saved_model(str(sm),
+                                                        signature_keys=["serving_default"])
+    return converter, images
+
+
+def _float_nodes(content: bytes) -> set[str]:
+    """Names of the tensors that a float op writes in a TFLite file."""
+    import tensorflow as tf
+
+    interp = tf.lite.Interpreter(model_content=content)
+    return {t["name"] for t in interp.get_tensor_details() if t["dtype"] == np.float32}
+
+
+def test_worst_layers_stay_float_until_the_limit_and_the_file_works(converter_and_images):
+    from core.export.int8 import quantize_selectively, run_tflite
+
+    converter, images = converter_and_images
+    # An agreement no file can reach: every step is tried, up to the limit of 2 float layers.
+    result = quantize_selectively(converter(), images, max_float=2, min_agreement=1.01)
+    assert not result.reached
+    assert [t["float_layers"] for t in result.tried] == [0, 1, 2]
+    best = next(t for t in result.tried if t["agreement"] == round(result.agreement, 4))
+    assert len(result.float_layers) == best["float_layers"]
+    assert result.float_layers == result.ranked[:len(result.float_layers)]
+    probs = run_tflite(result.content, images)
+    assert probs.shape == (len(images), 2) and np.allclose(probs.sum(1), 1, atol=0.05)
+    details = result.details()
+    assert details["float_layer_nodes"] == result.float_layers
+    assert details["fully_integer_size_bytes"] > 0 and details["latency_ms_in_export"] > 0
+
+
+def test_a_denylist_is_honoured(converter_and_images):
+    from core.export.int8 import quantize_selectively
+
+    converter, images = converter_and_images
+    plain = quantize_selectively(converter(), images, max_float=0, min_agreement=0.5)
+    assert plain.float_layers == [] and [t["float_layers"] for t in plain.tried] == [0]
+    node = plain.ranked[0]  # the least exact layer, by the debugger
+    assert node not in _float_nodes(plain.content)
+    kept = quantize_selectively(converter(), images, max_float=0, min_agreement=0.5,
+                                denylist=[node])
+    assert kept.float_layers == [node] and node not in kept.ranked
+    assert node in _float_nodes(kept.content)
+    assert len(kept.content) > len(plain.content)  # its weights are float32 now
+
+
+def test_export_metadata_and_report_name_the_float_layers(run_dir, tmp_path):
+    from core.events import Log
+    from core.export.exporter import export_model
+
+    events = []
+    cfg = ExportConfig(int8_calibration_images=12, parity_images=8, int8_max_float_layers=1,
+                       int8_min_agreement=1.0)
+    report = export_model(run_dir, ["tflite-int8"], tmp_path / "out", cfg,
+                          listener=events.append, latency_runs=2)
+    r = report.result("tflite-int8")
+    assert r.written, r.error
+    meta = json.loads((tmp_path / "out" / "metadata.json").read_text())
+    sel = meta["formats"]["tflite-int8"]["details"]["selective_quantization"]
+    assert meta["export_config"]["int8_max_float_layers"] == 1
+    assert sel["check_images"] == 12 and sel["selection"][0]["float_layers"] == 0
+    assert len(sel["float_layers"]) == len(sel["float_layer_nodes"]) <= 1
+    assert any(isinstance(e, Log) and "kept in float" in e.message for e in events)
+    if sel["float_layers"]:
+        assert sel["float_layers"][0] in report.to_text()
+
+
+def test_no_float_layers_allowed_writes_the_all_int8_file(run_dir, tmp_path):
+    from core.export.exporter import export_model
+
+    plain = export_model(run_dir, ["tflite-int8"], tmp_path / "plain",
+                         ExportConfig(int8_calibration_images=12, parity_images=8,
+                                      int8_max_float_layers=0), latency_runs=2)
+    details = plain.result("tflite-int8").details
+    assert details["selective_quantization"]["float_layers"] == []
+    assert details["runtime"]["input_dtype"] == "uint8"
