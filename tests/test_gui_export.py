@@ -34,6 +34,12 @@ def test_settings_edit_the_one_config(window):
     page.parity_spin.setValue(8)
     assert window.state.config.export.int8_calibration_images == 50
     assert window.state.config.export.parity_images == 8
+    page.checks.spins["export.int8_max_float_layers"].setValue(4)
+    page.checks.spins["export.int8_min_agreement"].setValue(97.5)  # shown in percent
+    assert window.state.config.export.int8_max_float_layers == 4
+    assert window.state.config.export.int8_min_agreement == 0.975
+    page.format_checks["tflite-int8"].setChecked(False)
+    assert not page.checks.spins["export.int8_max_float_layers"].isEnabled()
     # a project loaded later shows its own settings
     cfg = window.state.config.copy()
     cfg.export.formats = ["keras"]

@@ -1,7 +1,7 @@
 """Step 7: take the model away in the formats you need, each one checked, or serve it.
 
-The page edits ``config.export`` (formats, int8 calibration size, parity sample
-size, output folder), so the project file and ``python main.py export`` use the
+The page edits ``config.export`` (formats, parity sample, int8 calibration and
+float layers: :mod:`gui.pages.export.checks_box`, output folder), so the project file and ``python main.py export`` use the
 same choices.  "Export" runs :func:`core.export.exporter.export_model` as the
 window's one job: it builds every format, loads each with its own runtime in a
 fresh process and compares its answers with the app's.  The report table shows
@@ -19,10 +19,11 @@ from typing import Any, Optional
 from PySide6.QtCore import QUrl, Qt, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (QCheckBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout,
-                               QLabel, QLineEdit, QMenu, QPlainTextEdit, QPushButton, QSpinBox)
+                               QLabel, QLineEdit, QMenu, QPlainTextEdit, QPushButton)
 
-from core.formats import AGREEMENT_SAMPLE_CAP, FORMATS, NAMES
+from core.formats import FORMATS, NAMES
 from gui.pages.base import Page
+from gui.pages.export.checks_box import ChecksBox
 from gui.pages.export.report_table import fill_table, html, make_table, table_rows
 from gui.pages.export.serve_box import ServeBox
 from gui.state import touches
@@ -109,30 +110,10 @@ class ExportPage(Page):
         self._build_out_row()
 
     def _build_checks(self) -> QGroupBox:
-        box = QGroupBox("Checks")
-        form = QGridLayout(box)
-        self.parity_spin = QSpinBox()
-        self.parity_spin.setRange(1, 10000)
-        self.parity_spin.setToolTip("Validation images each float32 file must answer like the "
-                                    "app (more: a stricter check, a slower export); float16 "
-                                    "and int8 are judged on every validation image up to "
-                                    f"{AGREEMENT_SAMPLE_CAP}")
-        self.parity_spin.valueChanged.connect(lambda v: self.state.set("export.parity_images", v))
-        self.calib_spin = QSpinBox()
-        self.calib_spin.setRange(1, 100000)
-        self.calib_spin.setToolTip("Training images int8 conversion looks at to choose its "
-                                   "value ranges (only for TensorFlow Lite int8)")
-        self.calib_spin.valueChanged.connect(
-            lambda v: self.state.set("export.int8_calibration_images", v))
-        for r, (text, widget) in enumerate((("Parity check images:", self.parity_spin),
-                                            ("int8 calibration images:", self.calib_spin))):
-            label = QLabel(text)
-            label.setBuddy(widget)
-            form.addWidget(label, r, 0)
-            form.addWidget(widget, r, 1)
-        form.setColumnStretch(1, 1)
-        form.setRowStretch(2, 1)
-        return box
+        self.checks = ChecksBox(self.state.set)
+        self.parity_spin = self.checks.spins["export.parity_images"]
+        self.calib_spin = self.checks.spins["export.int8_calibration_images"]
+        return self.checks
 
     def _build_out_row(self) -> None:
         self.out_edit = QLineEdit()
@@ -250,7 +231,7 @@ class ExportPage(Page):
 
     def _on_formats_edited(self) -> None:
         self.state.set("export.formats", self.selected_formats())
-        self.calib_spin.setEnabled(self.format_checks["tflite-int8"].isChecked())
+        self.checks.set_int8(self.format_checks["tflite-int8"].isChecked())
         self._update_export_button()
 
     def _on_config_changed(self, path: str) -> None:
@@ -264,14 +245,10 @@ class ExportPage(Page):
             check.blockSignals(True)
             check.setChecked(fmt in chosen)
             check.blockSignals(False)
-        for spin, value in ((self.parity_spin, e.parity_images),
-                            (self.calib_spin, e.int8_calibration_images)):
-            spin.blockSignals(True)
-            spin.setValue(int(value))
-            spin.blockSignals(False)
+        self.checks.show_config(e)
         if self.out_edit.text() != e.out_dir:
             self.out_edit.setText(e.out_dir)
-        self.calib_spin.setEnabled("tflite-int8" in chosen)
+        self.checks.set_int8("tflite-int8" in chosen)
         self._update_export_button()
 
     def choose_out_dir(self) -> None:

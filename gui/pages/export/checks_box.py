@@ -1,0 +1,69 @@
+"""The Export page's "Checks" box: how hard each file is checked, and how int8 is made.
+
+Four numbers of ``config.export``: the parity sample of the float32 formats,
+and for TensorFlow Lite int8 the calibration images, the most layers it may
+keep in float and the agreement it aims for (:mod:`core.export.int8`).  Every
+spin box is bound to its setting (:func:`gui.widgets.setting_widgets.bind_spin`),
+so its range, step and tooltip are the ones the CLI's ``export`` flags and
+``StudioConfig.validate()`` use; the int8 rows are enabled only when int8 is ticked.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+from PySide6.QtWidgets import QDoubleSpinBox, QGridLayout, QGroupBox, QLabel, QSpinBox, QWidget
+
+from core.formats import AGREEMENT_SAMPLE_CAP
+from gui.widgets.setting_widgets import bind_spin
+
+#: (setting, label, scale, suffix): one row each; scale 100 shows a share in percent.
+ROWS = (("export.parity_images", "Parity check images:", 1, ""),
+        ("export.int8_calibration_images", "int8 calibration images:", 1, ""),
+        ("export.int8_max_float_layers", "int8 float layers, at most:", 1, ""),
+        ("export.int8_min_agreement", "int8 agreement target:", 100, " %"))
+INT8 = {"export.int8_calibration_images", "export.int8_max_float_layers",
+        "export.int8_min_agreement"}
+
+
+class ChecksBox(QGroupBox):
+    """Edits the four numbers through ``set_value(path, value)`` (the window's state)."""
+
+    def __init__(self, set_value: Callable[[str, object], None],
+                 parent: Optional[QWidget] = None) -> None:
+        super().__init__("Checks", parent)
+        self._set = set_value
+        self.spins: dict[str, QSpinBox | QDoubleSpinBox] = {}
+        grid = QGridLayout(self)
+        for r, (path, text, scale, suffix) in enumerate(ROWS):
+            spin = QDoubleSpinBox() if scale != 1 else QSpinBox()
+            if scale != 1:
+                spin.setDecimals(1)
+            bind_spin(spin, path, scale=scale, suffix=suffix)
+            spin.valueChanged.connect(
+                lambda v, p=path, s=scale: self._set(p, v / s if s != 1 else int(v)))
+            label = QLabel(text)
+            label.setBuddy(spin)
+            grid.addWidget(label, r, 0)
+            grid.addWidget(spin, r, 1)
+            self.spins[path] = spin
+        self.spins["export.parity_images"].setToolTip(
+            self.spins["export.parity_images"].toolTip() + "\n\nfloat32 files answer like the "
+            "app on this many validation images; float16 and int8 are judged on every "
+            f"validation image up to {AGREEMENT_SAMPLE_CAP}.")
+        grid.setColumnStretch(1, 1)
+        grid.setRowStretch(len(ROWS), 1)
+
+    def show_config(self, export_cfg) -> None:
+        """Show ``config.export``'s values without echoing them back."""
+        for path, _text, scale, _suffix in ROWS:
+            spin = self.spins[path]
+            spin.blockSignals(True)
+            value = getattr(export_cfg, path.split(".", 1)[1])
+            spin.setValue(value * scale if scale != 1 else int(value))
+            spin.blockSignals(False)
+
+    def set_int8(self, on: bool) -> None:
+        """The int8 rows only matter when int8 is ticked."""
+        for path in INT8:
+            self.spins[path].setEnabled(on)
