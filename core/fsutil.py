@@ -63,17 +63,20 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write_bytes(path: PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old or the new file only."""
-    path = Path(path)
+def _via_temp(path: Path, write, place) -> None:
+    """``write(fh)`` a hidden temporary beside ``path``, fsync it, then ``place(tmp)``.
+
+    The one way this module writes a file: a crash or a full disk leaves the old
+    file (or none) under the real name, never half a new one, and no temporary.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        place(Path(tmp))
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -82,6 +85,12 @@ def atomic_write_bytes(path: PathLike, data: bytes) -> None:
             raise
         raise err from exc
     _fsync_dir(path.parent)
+
+
+def atomic_write_bytes(path: PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old or the new file only."""
+    path = Path(path)
+    _via_temp(path, lambda fh: fh.write(data), lambda tmp: os.replace(tmp, path))
 
 
 def atomic_write_text(path: PathLike, text: str, encoding: str = "utf-8",
@@ -244,23 +253,16 @@ def copy_new(src: PathLike, dst: PathLike) -> None:
     FileExistsError otherwise, and ``src`` is never changed.
     """
     dst = Path(dst)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=str(dst.parent))
-    try:
-        with os.fdopen(fd, "wb") as out, open(src, "rb") as fh:
+
+    def write(out) -> None:
+        with open(src, "rb") as fh:
             shutil.copyfileobj(fh, out, 1 << 20)
-            out.flush()
-            os.fsync(out.fileno())
+
+    def place(tmp: Path) -> None:
         shutil.copystat(src, tmp)
-        _place(Path(tmp), dst)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        err = as_disk_full(dst, exc)
-        if err is exc:
-            raise
-        raise err from exc
-    _fsync_dir(dst.parent)
+        _place(tmp, dst)
+
+    _via_temp(dst, write, place)
 
 
 def move_new(src: PathLike, dst: PathLike) -> None:

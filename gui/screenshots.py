@@ -187,6 +187,10 @@ def _predict_and_export(app, window, work: Path, shot) -> None:
     box.start()
     _wait(app, lambda: box.server is not None or not box.busy(), 300, "the server")
     shot(6, "export")
+    bar = export.scroll.verticalScrollBar()
+    bar.setValue(bar.maximum())  # down to the Serve box, with its URL and curl command
+    shot(6, "export-serving")
+    bar.setValue(0)
     if box.stop() is not None:
         _wait(app, lambda: not box.busy(), 60, "the server to stop")
 
