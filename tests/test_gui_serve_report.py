@@ -48,6 +48,7 @@ def test_serve_button_serves_the_model_and_stops(qtbot, window, trained_run):
     assert url.startswith("http://127.0.0.1:") and url.endswith("/v1/models/model")
     assert box.button.text() == "Stop serving" and not box.port_spin.isEnabled()
     assert url in box.status_label.text() and url in box.curl_edit.text()
+    assert f"Serving {trained_run.name} (2 classes)" in box.status_label.text()  # which model
     assert "Serving at" in page.banner.text()
 
     status, answer = _get(url)

@@ -14,6 +14,8 @@ machine); serving to the network needs a token, which the CLI's ``--host`` and
 
 from __future__ import annotations
 
+import os
+from html import escape
 from typing import Callable, Optional
 
 from PySide6.QtCore import Signal
@@ -55,6 +57,7 @@ class ServeBox(QGroupBox):
         self.server = None  # core.serve.server.RunningServer while serving
         self.job: Optional[Job] = None
         self._closing = False
+        self._loading = ""  # the run folder or file being (or last) served
         grid = QGridLayout(self)
         self.port_spin = QSpinBox()
         self.port_spin.setRange(0, 65535)
@@ -115,6 +118,7 @@ class ServeBox(QGroupBox):
         job.failed.connect(lambda message, _tb: self._on_failed(message))
         job.done.connect(self.refresh)
         self.status_label.setText(f"Loading {model}…")
+        self._loading = model
         return self._run(job)
 
     def stop(self) -> Optional[Job]:
@@ -141,8 +145,11 @@ class ServeBox(QGroupBox):
             return
         self.server = server
         p = server.predictor
-        self.status_label.setText(f"Serving {len(p.classes)} classes at "
+        name = escape(os.path.basename(os.path.normpath(self._loading)))
+        # Which model: the page's model may change while this one is still served.
+        self.status_label.setText(f"Serving {name} ({len(p.classes)} classes) at "
                                   f"<a href='{server.model_url}'>{server.model_url}</a>")
+        self.status_label.setToolTip(self._loading)
         self.status_label.setOpenExternalLinks(True)
         self.curl_edit.setText(server.curl_example())
         self.curl_edit.setCursorPosition(0)
