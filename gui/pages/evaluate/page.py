@@ -110,7 +110,6 @@ class EvaluatePage(Page):
 
         self.state.run_changed.connect(self._on_run_changed)
         self.state.model_changed.connect(lambda _m: self._update_buttons())
-        self.state.run_changed.connect(lambda _r: self._update_buttons())
         self.runner.busy_changed.connect(lambda _b: self._update_buttons())
         self._update_buttons()
 

@@ -70,6 +70,7 @@ class ServeBox(QGroupBox):
         self.status_label = QLabel("")
         self.status_label.setObjectName("hint")
         self.status_label.setWordWrap(True)
+        self.status_label.setOpenExternalLinks(True)  # the served URL opens in a browser
         self.curl_edit = QLineEdit()
         self.curl_edit.setReadOnly(True)
         self.curl_edit.setToolTip("Paste into a terminal, with an image file's name for "
@@ -150,7 +151,6 @@ class ServeBox(QGroupBox):
         self.status_label.setText(f"Serving {name} ({len(p.classes)} classes) at "
                                   f"<a href='{server.model_url}'>{server.model_url}</a>")
         self.status_label.setToolTip(self._loading)
-        self.status_label.setOpenExternalLinks(True)
         self.curl_edit.setText(server.curl_example())
         self.curl_edit.setCursorPosition(0)
         self.refresh()
