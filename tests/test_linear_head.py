@@ -38,3 +38,23 @@ def test_fitted_head_matches_scikit_learn_probabilities():
         ref = LogisticRegression(C=head.strength, max_iter=500).fit(x, y).predict_proba(x)
         np.testing.assert_allclose(probs, ref, atol=1e-4)
         assert set(head.cv_loss) and head.strength in head.cv_loss
+
+
+def test_an_unconverged_solver_is_one_log_line_not_library_warnings(monkeypatch):
+    """scikit-learn's ConvergenceWarning used to reach the terminal of `train`, several
+    lines per fold; now it is one line in the run's log and nothing else escapes."""
+    import warnings
+
+    from core.train import linear_head
+
+    monkeypatch.setattr(linear_head, "MAX_ITER", 1)  # lbfgs cannot converge in one step
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 12)
+    x = rng.normal(size=(len(y), 5)).astype(np.float32) + y[:, None]
+    events = []
+    with warnings.catch_warnings(record=True) as escaped:
+        warnings.simplefilter("always")
+        linear_head.fit_linear_head([(x, np.eye(3)[y])], 3, None, 0, listener=events.append)
+    assert not [w for w in escaped if "converge" in str(w.message)]
+    notes = [e.message for e in events if isinstance(e, Log) and "stopped at 1 iterations" in e.message]
+    assert len(notes) == 1

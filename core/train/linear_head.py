@@ -14,6 +14,7 @@ into the classifier's own output layer, so fine-tuning continues from it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+import warnings
 from typing import Optional
 
 import numpy as np
@@ -48,17 +49,20 @@ def fit_linear_head(per_view: list, n_classes: int, class_weight: Optional[dict]
     gives them.  One BLAS thread: on problems this small more threads only fight
     over the cores.
     """
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
     from threadpoolctl import threadpool_limits
 
     x0, y0 = per_view[0][0], per_view[0][1].argmax(1)
     x_all = np.concatenate([f for f, _ in per_view])
     y_all = np.concatenate([y.argmax(1) for _, y in per_view])
-    with threadpool_limits(1):
+    with threadpool_limits(1), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
         losses = cv_losses(x0, y0, n_classes, class_weight, seed, listener, cancel)
         strength = min(losses, key=lambda c: (losses[c], -c)) if losses else 0.1
         clf = LogisticRegression(C=strength, max_iter=MAX_ITER, class_weight=class_weight)
         clf.fit(x_all, y_all)
+    _report_unconverged(caught, listener)
     kernel = np.zeros((x_all.shape[1], n_classes), np.float32)
     bias = np.full((n_classes,), -30.0, np.float32)  # a class absent from training: never
     if len(clf.classes_) == 2 and n_classes >= 2:  # sklearn's binary form: one column
@@ -72,6 +76,25 @@ def fit_linear_head(per_view: list, n_classes: int, class_weight: Optional[dict]
                        f"rows, L2 strength C={strength:g} chosen by {CV_FOLDS}-fold "
                        f"cross-validation"))
     return LinearHead(kernel, bias, strength, losses)
+
+
+def _report_unconverged(caught: list, listener) -> None:
+    """One line in the run's log instead of scikit-learn's warnings on the terminal.
+
+    lbfgs stopping at :data:`MAX_ITER` on a weakly regularised candidate is normal
+    here (the cross-validation then scores that candidate as it is); the user
+    should not see a library's multi-line warning for it, once per fold.
+    """
+    from sklearn.exceptions import ConvergenceWarning
+
+    unconverged = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    for w in caught:
+        if w not in unconverged:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if unconverged:
+        emit(listener, Log(f"the head's solver stopped at {MAX_ITER} iterations in "
+                           f"{len(unconverged)} of its fits (weak regularisation); "
+                           "each was used as it stood"))
 
 
 def cv_losses(x: np.ndarray, y: np.ndarray, n_classes: int, class_weight: Optional[dict],
