@@ -48,3 +48,30 @@ def test_class_weights_only_when_imbalanced_beyond_one_and_a_half():
     # A class with no training images gets weight 1 (it never occurs in the loss anyway).
     three = class_weights_for([0] * 10 + [1] * 40, 3, "auto")
     assert three[2] == 1.0 and three[0] == pytest.approx(50 / 30)
+
+
+def test_a_compiled_phase_traces_its_train_step_once(monkeypatch):
+    """The optimizer used to be built inside the first trace of the train step, which
+    made tf.function trace the whole step twice per phase (a backbone's step: seconds)."""
+    import keras
+    import numpy as np
+    from keras.src.backend.tensorflow import trainer
+
+    from core.train.schedule import compile_model
+
+    traces = []
+    original = trainer.TensorFlowTrainer.train_step
+
+    def counted(self, data):
+        traces.append(1)  # Python runs here only while tracing
+        return original(self, data)
+
+    monkeypatch.setattr(trainer.TensorFlowTrainer, "train_step", counted)
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(inputs))
+    compile_model(model, 1e-2, 0.0, jit_compile=False)
+    assert model.optimizer.built
+    x = np.random.default_rng(0).normal(size=(20, 4)).astype("float32")
+    y = np.eye(3, dtype="float32")[np.arange(20) % 3]
+    model.fit(x, y, batch_size=8, epochs=2, verbose=0)
+    assert len(traces) == 1
