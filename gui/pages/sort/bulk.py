@@ -46,6 +46,7 @@ class BulkBar(QWidget):
         self.spin.setRange(50, 100)
         self.spin.setValue(90)
         self.spin.setSuffix(" %")
+        self.spin.setMaximumWidth(90)
         self.spin.setToolTip("Accept every undecided suggestion at least this sure "
                              "(calibrated probability; images flagged unknown are left out)")
         self.spin.valueChanged.connect(lambda _v: self.preview_label.isVisible()

@@ -54,6 +54,7 @@ class DataSetBox(QGroupBox):
         self.update_label.setWordWrap(True)
         self.update_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         grid.addWidget(self.update_label, 3, 0)
+        runner.busy_changed.connect(lambda _busy: self.refresh())
         self.refresh()
 
     def _build_add_row(self) -> QHBoxLayout:

@@ -35,10 +35,9 @@ ORDERS = (("Most useful first", "useful"), ("Most confident first", "confident")
 class SortPage(Page):
     key = "sort"
     title = "7 · Sort new images"
-    intro = ("Point at a folder of new, unlabelled images: the model suggests a class for "
-             "each, the images worth labelling first come first. Label with the keys (1-9 or "
-             "a class's first letter, Enter accepts, S skips, N for none of these, Backspace "
-             "steps back), then add them to the data set and update the model.")
+    intro = ("Choose a folder of new images: the model suggests a class for each, the ones "
+             "worth labelling first come first. Keys: 1-9 or a class's first letter, Enter "
+             "accepts, S skips, N none of these, Backspace steps back.")
     next_text = "Next: export"
 
     suggestions_ready = Signal(int)  # how many images were suggested
@@ -134,8 +133,9 @@ class SortPage(Page):
         self.splitter.addWidget(self.view)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
+        self.splitter.setSizes([600, 400])
         self.splitter.setChildrenCollapsible(False)
-        self.splitter.setMinimumHeight(330)
+        self.splitter.setMinimumHeight(290)
         return self.splitter
 
     # ------------------------------------------------------------------ the model
@@ -240,6 +240,7 @@ class SortPage(Page):
                                     if s.path not in self.review.decisions), 0)
         self.thumbs.set_items([s.path for s in result.items],
                               [caption(s) for s in result.items])
+        self.thumbs.prefetch(60)  # what a freshly shown grid displays
         for s in result.items:
             self._paint_decision(s.path)
         self.view.set_classes(self.review.classes)

@@ -36,8 +36,8 @@ class ImageView(QWidget):
         self.picture = QLabel("Choose a folder of new images to start.")
         self.picture.setAlignment(Qt.AlignCenter)
         self.picture.setWordWrap(True)
-        self.picture.setMinimumSize(180, 180)
-        self.picture.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+        self.picture.setMinimumSize(120, 120)
+        self.picture.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Ignored)
         self.name_label = QLabel("")
         self.name_label.setObjectName("hint")
         self.name_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
@@ -56,17 +56,18 @@ class ImageView(QWidget):
 
     def _build_actions(self) -> QHBoxLayout:
         row = QHBoxLayout()
-        self.accept_button = QPushButton("Accept (Enter)")
+        self.accept_button = QPushButton("Accept ⏎")
         self.accept_button.setObjectName("primary")
-        self.accept_button.setToolTip("Label the image as the model suggests and go on")
+        self.accept_button.setToolTip("Label the image as the model suggests and go on (Enter)")
         self.accept_button.clicked.connect(self.accept_requested)
         self.skip_button = QPushButton("Skip (S)")
         self.skip_button.setToolTip("Leave this image for later (Space works too)")
         self.skip_button.clicked.connect(lambda: self.chosen.emit(SKIP))
-        self.none_button = QPushButton("None of these (N)")
-        self.none_button.setToolTip("It belongs to no class: it stays where it is (0 works too)")
+        self.none_button = QPushButton("None (N)")
+        self.none_button.setToolTip("None of these: it belongs to no class and stays where it is "
+                                    "(N or 0)")
         self.none_button.clicked.connect(lambda: self.chosen.emit(NONE))
-        self.back_button = QPushButton("Back (⌫)")
+        self.back_button = QPushButton("Back ⌫")
         self.back_button.setToolTip("Undo the last decision (Backspace or Ctrl+Z)")
         self.back_button.clicked.connect(self.back_requested)
         for w in (self.accept_button, self.skip_button, self.none_button, self.back_button):
@@ -124,8 +125,14 @@ class ImageView(QWidget):
             return
         icon = self.big.data(self.big.index(0), Qt.DecorationRole)  # queues the decode
         if self.big.loaded_count():
+            side = max(40, min(self.picture.width(), self.picture.height(), VIEW_SIDE))
             self.picture.setText("")
-            self.picture.setPixmap(icon)
+            self.picture.setPixmap(icon.scaled(side, side, Qt.KeepAspectRatio,
+                                               Qt.FastTransformation))  # small images: pixels
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._paint()
 
     def shutdown(self) -> None:
         self.big.shutdown()
