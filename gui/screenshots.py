@@ -158,7 +158,9 @@ def _predict_and_export(app, window, work: Path, shot) -> None:
     (fresh / "circle" / "IMG_0042.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 40)
     generate_sample_dataset(fresh / "other", classes=["cross", "ring"], per_class=1, size=128,
                             seed=6)
-    predict, export = window.pages[5], window.pages[6]
+    predict = window.pages[5]
+    ex = next(i for i, p in enumerate(window.pages) if p.key == "export")
+    export = window.pages[ex]
     got, overlays = [], []
     predict.predictions_ready.connect(got.append)
     predict.overlays_ready.connect(overlays.append)
@@ -179,17 +181,17 @@ def _predict_and_export(app, window, work: Path, shot) -> None:
     export.parity_spin.setValue(16)
     export.calib_spin.setValue(60)
     window.state.set("export.out_dir", str(work / "export"))
-    window.show_page(6)
+    window.show_page(ex)
     export.start_export()
     _wait(app, lambda: done, 900, "the export")
     box = export.serve_box  # and serving the model over HTTP, as a user would try next
     box.port_spin.setValue(0)
     box.start()
     _wait(app, lambda: box.server is not None or not box.busy(), 300, "the server")
-    shot(6, "export")
+    shot(ex, "export")
     bar = export.scroll.verticalScrollBar()
     bar.setValue(bar.maximum())  # down to the Serve box, with its URL and curl command
-    shot(6, "export-serving")
+    shot(ex, "export-serving")
     bar.setValue(0)
     if box.stop() is not None:
         _wait(app, lambda: not box.busy(), 60, "the server to stop")
