@@ -198,10 +198,14 @@ def _predict_and_export(app, window, work: Path, shot) -> None:
 
 
 def _quick_run(app, window, work: Path) -> None:
-    """A short real run (the offline model, head only) for the steps that need a model."""
+    """A short real run for the steps that need a model (the offline model, every layer
+    trained a few epochs: random features alone would leave every suggestion at 1/3)."""
+    from core.config import FreezeConfig
+
     _offline_model(window, work)
-    for path, value in (("train.epochs", 3), ("train.fine_tune_epochs", 0),
-                        ("train.batch_size", 16)):
+    for path, value in (("model.freeze", FreezeConfig(mode="all")), ("train.epochs", 3),
+                        ("train.fine_tune_epochs", 6), ("train.batch_size", 16),
+                        ("train.learning_rate", 3e-3), ("train.fine_tune_learning_rate", 2e-3)):
         window.state.set(path, value)
     train_page = next(p for p in window.pages if p.key == "train")
     finished = []

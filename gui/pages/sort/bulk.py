@@ -69,8 +69,10 @@ class BulkBar(QWidget):
         for w in (QLabel("Accept all above"), self.spin, self.accept_button):
             row.addWidget(w)
         row.addWidget(self.preview_label, 1)
-        for w in (self.confirm_button, self.cancel_button, self.new_class_button):
+        for w in (self.confirm_button, self.cancel_button):
             row.addWidget(w)
+        row.addStretch(1)  # the buttons keep their size while the preview is hidden
+        row.addWidget(self.new_class_button)
         self.hide_preview()
 
     def threshold(self) -> float:

@@ -48,14 +48,20 @@ class DataSetBox(QGroupBox):
         self.outcome_label = QLabel("")
         self.outcome_label.setWordWrap(True)
         self.outcome_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.outcome_label.hide()  # shown with the first outcome
         grid.addWidget(self.outcome_label, 1, 0)
         grid.addLayout(self._build_update_row(), 2, 0)
         self.update_label = QLabel("")
         self.update_label.setWordWrap(True)
         self.update_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.update_label.hide()
         grid.addWidget(self.update_label, 3, 0)
         runner.busy_changed.connect(lambda _busy: self.refresh())
         self.refresh()
+
+    def _say(self, label: QLabel, text: str) -> None:
+        label.setText(text)
+        label.setVisible(bool(text))
 
     def _build_add_row(self) -> QHBoxLayout:
         row = QHBoxLayout()
@@ -167,7 +173,7 @@ class DataSetBox(QGroupBox):
                       if os.path.basename(src) != dst.rsplit("/", 1)[-1])
         if renamed:
             text += f"; {renamed} renamed (a file of that name was already there)"
-        self.outcome_label.setText(text + ".")
+        self._say(self.outcome_label, text + ".")
         if outcome.refused:
             self.message.emit("Not added — " + "; ".join(f"{p}: {why}"
                                                          for p, why in outcome.refused), "error")
@@ -187,9 +193,9 @@ class DataSetBox(QGroupBox):
 
     def _on_undone(self, outcome) -> None:
         if not outcome.batch:
-            self.outcome_label.setText("Nothing to undo in this data folder.")
+            self._say(self.outcome_label, "Nothing to undo in this data folder.")
         else:
-            self.outcome_label.setText(f"Undone: {len(outcome.moved)} file(s) taken back out "
+            self._say(self.outcome_label, f"Undone: {len(outcome.moved)} file(s) taken back out "
                                        "of the data set.")
         if outcome.refused:
             self.message.emit("Could not take back — " + "; ".join(
@@ -208,17 +214,17 @@ class DataSetBox(QGroupBox):
             self.message.emit("Updating needs a run of this app as the model and a data "
                               "folder (an exported model cannot be retrained).", "error")
             return None
-        self.update_label.setText("Retraining the head on the grown data set…")
+        self._say(self.update_label, "Retraining the head on the grown data set…")
         job = self._start(update_job, run, root, str(default_runs_dir()),
                           name="Updating the model")
         if job is not None:
             job.finished.connect(self._on_updated)
-            job.cancelled.connect(lambda: self.update_label.setText("Update cancelled."))
-            job.failed.connect(lambda _m, _tb: self.update_label.setText("Update failed."))
+            job.cancelled.connect(lambda: self._say(self.update_label, "Update cancelled."))
+            job.failed.connect(lambda _m, _tb: self._say(self.update_label, "Update failed."))
         return job
 
     def _on_updated(self, outcome) -> None:
-        self.update_label.setText(outcome.describe())
+        self._say(self.update_label, outcome.describe())
         if outcome.status == "completed":
             from core.runs.folder import RunFolder
 
