@@ -172,7 +172,10 @@ def test_update_the_model_makes_a_new_run_and_shows_the_accuracy(qtbot, window, 
         for i in range(4):
             _image(data / name / f"added_{i}.png", level, 300 + i + level)
     page = _sort_page(window, trained_run, data)
-    assert page.run_dir() == str(trained_run)
+    window.state.set_run(None)
+    assert page.run_dir() == "" and not page.box.update_button.isEnabled()
+    page.open_model(str(trained_run))  # "Open model…": no folder yet, so nothing to predict
+    assert page.run_dir() == str(trained_run) and page.box.update_button.isEnabled()
     (outcome,) = _wait_done(qtbot, window, page.box.updated,
                             lambda: qtbot.mouseClick(page.box.update_button, Qt.LeftButton),
                             timeout=300000)

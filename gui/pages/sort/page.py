@@ -18,8 +18,8 @@ import os
 from typing import Optional
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QProgressBar,
-                               QPushButton, QSplitter)
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QMenu,
+                               QProgressBar, QPushButton, QSplitter)
 
 from gui.pages.base import Page
 from gui.pages.sort.bulk import BulkBar
@@ -67,6 +67,7 @@ class SortPage(Page):
         self.box.message.connect(lambda text, kind: self.banner.show_message(text, kind))
         self.box.files_changed.connect(self.files_changed)
         self.box.full_fine_tune.connect(self.fine_tune_requested)
+        self.box.updated.connect(lambda _o: self.open_model(""))  # the new run is the model now
         self.body.addWidget(self.box)
         for signal in (state.run_changed, state.model_changed):
             signal.connect(lambda _v: self._refresh_model())
@@ -83,9 +84,13 @@ class SortPage(Page):
         self.model_label.setWordWrap(True)
         self.model_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.open_model_button = QPushButton("Open model…")
-        self.open_model_button.setToolTip("Use another run folder (or a model file) for the "
-                                          "suggestions")
-        self.open_model_button.clicked.connect(self.choose_model)
+        self.open_model_button.setToolTip("Use another model for the suggestions: a run folder "
+                                          "(which Update the model can retrain) or a model file")
+        menu = QMenu(self.open_model_button)
+        menu.addAction("Run folder…", self.choose_model)
+        menu.addAction("Model file (.keras, .tflite, .onnx)…", self.choose_model_file)
+        menu.addAction("Use the current model", lambda: self.open_model(""))
+        self.open_model_button.setMenu(menu)
         row.addWidget(self.model_label, 1)
         row.addWidget(self.open_model_button)
         return row
@@ -157,8 +162,15 @@ class SortPage(Page):
         if path:
             self.open_model(path)
 
+    def choose_model_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a model", self.folder or "",
+                                              "Models (*.keras *.tflite *.onnx);;All files (*)")
+        if path:
+            self.open_model(path)
+
     def open_model(self, path: str) -> None:
-        self._chosen_model = os.path.abspath(path)
+        """Suggest with ``path`` ("": the app's current model); the folder is sorted again."""
+        self._chosen_model = os.path.abspath(path) if path else None
         self._refresh_model()
         if self.folder:
             self.start()
