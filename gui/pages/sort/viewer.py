@@ -18,7 +18,7 @@ from gui.pages.sort.keys import key_hint
 from gui.pages.sort.review import NONE, SKIP
 from gui.thumbnails import ThumbnailModel
 
-VIEW_SIDE = 260
+VIEW_SIDE = 400
 COLUMNS = 3
 
 
