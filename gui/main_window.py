@@ -32,20 +32,21 @@ from gui.pages.model.page import ModelPage
 from gui.pages.network.page import NetworkPage
 from gui.pages.predict.page import PredictPage
 from gui.pages.runs.page import RunsPage
+from gui.pages.sort.page import SortPage
 from gui.pages.train.page import TrainPage
 from gui.pages.train.run_panel import phase_name
 from gui.state import AppState
 from gui.window_drops import DropTarget
-from gui.window_menus import WindowMenus
+from gui.window_menus import WindowMenus, page_shortcut
 from gui.widgets.compact import compact_combos
 from gui.window_projects import ProjectFiles
 
 log = logging.getLogger("finetune_studio.gui")
 
 PAGE_CLASSES = (DataPage, ModelPage, AugmentPage, TrainPage, EvaluatePage, PredictPage,
-                ExportPage, NetworkPage, RunsPage)
-SIDEBAR_NAMES = ("Data", "Model", "Augmentation", "Train", "Evaluate", "Predict", "Export",
-                 "Network", "Runs")
+                SortPage, ExportPage, NetworkPage, RunsPage)
+SIDEBAR_NAMES = ("Data", "Model", "Augmentation", "Train", "Evaluate", "Predict", "Sort",
+                 "Export", "Network", "Runs")
 
 
 class MainWindow(ProjectFiles, DropTarget, WindowMenus, QMainWindow):
@@ -79,7 +80,7 @@ class MainWindow(ProjectFiles, DropTarget, WindowMenus, QMainWindow):
             self.pages.append(page)
             self.stack.addWidget(page)
             item = QListWidgetItem(f"{i + 1}   {SIDEBAR_NAMES[i]}")
-            item.setToolTip(f"{page.title} (Ctrl+{i + 1})")
+            item.setToolTip(f"{page.title} ({page_shortcut(i)})")
             self.sidebar.addItem(item)
         self.sidebar.currentRowChanged.connect(self._on_page_changed)
         self._fit_sidebar()
@@ -106,6 +107,7 @@ class MainWindow(ProjectFiles, DropTarget, WindowMenus, QMainWindow):
         self.state.dirty_changed.connect(lambda _d: self._update_title())
         self.state.project_path_changed.connect(lambda _p: self._update_title())
         self.state.dataset_changed.connect(self._on_dataset_changed)
+        self._connect_sort_page()
         self.runner.job_started.connect(self._on_job_started)
         self._update_title()
         self._restore_geometry()
@@ -168,6 +170,22 @@ class MainWindow(ProjectFiles, DropTarget, WindowMenus, QMainWindow):
         self.stack.setCurrentIndex(row)
         self.pages[row].on_shown()
         compact_combos(self.pages[row])  # combo boxes a page built just now, on first showing
+
+    def _connect_sort_page(self) -> None:
+        """Sorted images change the data folder: the Data page scans it again (now, or when the
+        running job ends); "Full fine-tune…" opens the Train page."""
+        sort = next(p for p in self.pages if p.key == "sort")
+        sort.files_changed.connect(self._rescan_data)
+        sort.fine_tune_requested.connect(
+            lambda: self.show_page(next(i for i, p in enumerate(self.pages) if p.key == "train")))
+
+    def _rescan_data(self) -> None:
+        if self.runner.is_busy() or not self.data_page.rescan():
+            def later(busy: bool) -> None:
+                if not busy:
+                    self.runner.busy_changed.disconnect(later)
+                    self.data_page.rescan()
+            self.runner.busy_changed.connect(later)
 
     def _on_dataset_changed(self, report) -> None:
         ok = report is not None and getattr(report, "usable", False)

@@ -158,7 +158,9 @@ def _predict_and_export(app, window, work: Path, shot) -> None:
     (fresh / "circle" / "IMG_0042.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 40)
     generate_sample_dataset(fresh / "other", classes=["cross", "ring"], per_class=1, size=128,
                             seed=6)
-    predict, export = window.pages[5], window.pages[6]
+    predict = window.pages[5]
+    ex = next(i for i, p in enumerate(window.pages) if p.key == "export")
+    export = window.pages[ex]
     got, overlays = [], []
     predict.predictions_ready.connect(got.append)
     predict.overlays_ready.connect(overlays.append)
@@ -179,20 +181,64 @@ def _predict_and_export(app, window, work: Path, shot) -> None:
     export.parity_spin.setValue(16)
     export.calib_spin.setValue(60)
     window.state.set("export.out_dir", str(work / "export"))
-    window.show_page(6)
+    window.show_page(ex)
     export.start_export()
     _wait(app, lambda: done, 900, "the export")
     box = export.serve_box  # and serving the model over HTTP, as a user would try next
     box.port_spin.setValue(0)
     box.start()
     _wait(app, lambda: box.server is not None or not box.busy(), 300, "the server")
-    shot(6, "export")
+    shot(ex, "export")
     bar = export.scroll.verticalScrollBar()
     bar.setValue(bar.maximum())  # down to the Serve box, with its URL and curl command
-    shot(6, "export-serving")
+    shot(ex, "export-serving")
     bar.setValue(0)
     if box.stop() is not None:
         _wait(app, lambda: not box.busy(), 60, "the server to stop")
+
+
+def _quick_run(app, window, work: Path) -> None:
+    """A short real run for the steps that need a model (the offline model, every layer
+    trained a few epochs: random features alone would leave every suggestion at 1/3)."""
+    from core.config import FreezeConfig
+
+    _offline_model(window, work)
+    for path, value in (("model.freeze", FreezeConfig(mode="all")), ("train.epochs", 3),
+                        ("train.fine_tune_epochs", 6), ("train.batch_size", 16),
+                        ("train.learning_rate", 3e-3), ("train.fine_tune_learning_rate", 2e-3)):
+        window.state.set(path, value)
+    train_page = next(p for p in window.pages if p.key == "train")
+    finished = []
+    train_page.run_finished.connect(finished.append)
+    train_page.start_button.click()
+    _wait(app, lambda: finished and not window.runner.is_busy(), 900, "training")
+
+
+def _sort_step(app, window, work: Path, shot) -> None:
+    """Sort new images: a flat folder of fresh sample images, a few labelled with the keys."""
+    import shutil
+
+    from core.data.sample_data import generate_sample_dataset
+
+    made = generate_sample_dataset(work / "sort-made", classes=["circle", "square", "triangle"],
+                                   per_class=8, size=128, seed=11)
+    folder = work / "new-batch"
+    folder.mkdir(exist_ok=True)
+    for n, path in enumerate(sorted(made.rglob("*.png"))):
+        shutil.copyfile(path, folder / f"IMG_{n + 100:04d}.png")
+    index = next(i for i, p in enumerate(window.pages) if p.key == "sort")
+    page = window.pages[index]
+    got = []
+    page.suggestions_ready.connect(got.append)
+    window.show_page(index)
+    page.open_folder(str(folder))
+    _wait(app, lambda: got and not window.runner.is_busy(), 300, "the suggestions")
+    for what, label in (("accept", ""), ("label", page.review.classes[1]), ("label", "skip"),
+                        ("accept", "")):
+        page.apply_key(what, label)
+    _wait(app, lambda: page.thumbs.loaded_count() >= min(12, len(page.review)), 60,
+          "the thumbnails")
+    shot(index, "sort")
 
 
 def _data_and_model(app, window, shot, paths: list, out: Path) -> None:
@@ -221,7 +267,7 @@ def _data_and_model(app, window, shot, paths: list, out: Path) -> None:
 
 def take_screenshots(out_dir: str | Path, size: tuple[int, int] = (1280, 820),
                      only: str = "") -> list[Path]:
-    """Every page's screenshots; ``only="data-check"``: just the Data page's check."""
+    """Every page's screenshots; ``only="data-check"`` or ``"sort"``: just that step's."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     out = Path(out_dir)
@@ -260,8 +306,11 @@ def take_screenshots(out_dir: str | Path, size: tuple[int, int] = (1280, 820),
         window.grab().save(str(path))
         paths.append(path)
 
-    if only == "data-check":
-        _data_check(app, window, work, shot, out, paths)
+    if only:  # one step's pictures: the data check, or the Sort step after a short run
+        if only == "sort":
+            _quick_run(app, window, work)
+        (_sort_step(app, window, work, shot) if only == "sort"
+         else _data_check(app, window, work, shot, out, paths))
         window.state.mark_saved()
         window.close()
         return paths
@@ -273,6 +322,7 @@ def take_screenshots(out_dir: str | Path, size: tuple[int, int] = (1280, 820),
     shot(2, "augmentation")
     _train_and_evaluate(app, window, work, shot)
     _predict_and_export(app, window, work, shot)
+    _sort_step(app, window, work, shot)
 
     # Every tab of "Inside the network", on whatever model the window holds now.
     net = next((i for i, p in enumerate(window.pages) if p.key == "network"), None)
@@ -304,9 +354,9 @@ def main(argv=None) -> int:
     parser.add_argument("out_dir", metavar="OUTDIR")
     parser.add_argument("--size", default="1280x820", metavar="WxH",
                         help="window size (default 1280x820; the minimum is 900x600)")
-    parser.add_argument("--only", choices=["data-check"], default="",
-                        help="take only these screenshots (the Data page's check, without "
-                        "training a model first)")
+    parser.add_argument("--only", choices=["data-check", "sort"], default="",
+                        help="take only these screenshots: the Data page's check (without "
+                        "training a model first), or the Sort step (after a short run)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
         w, h = (int(v) for v in args.size.lower().split("x"))

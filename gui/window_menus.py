@@ -9,6 +9,11 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMessageBox
 
 
+def page_shortcut(index: int) -> str:
+    """Ctrl+1 .. Ctrl+9 for the first nine steps, Ctrl+0 for the tenth."""
+    return f"Ctrl+{index + 1}" if index < 9 else "Ctrl+0"
+
+
 class WindowMenus:
     """Menu building of the main window (mixed into it; ``self`` is the window)."""
 
@@ -34,7 +39,7 @@ class WindowMenus:
 
         go_menu = self.menuBar().addMenu("&Go")
         for i, name in enumerate(self.sidebar_names):
-            self._action(go_menu, f"&{i + 1} {name}", QKeySequence(f"Ctrl+{i + 1}"),
+            self._action(go_menu, f"&{(i + 1) % 10} {name}", QKeySequence(page_shortcut(i)),
                          lambda i=i: self.show_page(i))
 
         view_menu = self.menuBar().addMenu("&View")

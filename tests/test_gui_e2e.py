@@ -29,7 +29,7 @@ from gui import recent
 from gui.main_window import MainWindow
 from gui.pages.train.page import runs_base_dir
 
-DATA, MODEL, AUGMENT, TRAIN, EVALUATE, PREDICT, EXPORT = range(7)
+DATA, MODEL, AUGMENT, TRAIN, EVALUATE, PREDICT, SORT, EXPORT = range(8)
 
 
 def click(bot, button) -> None:
@@ -273,6 +273,8 @@ def test_export_step_writes_keras_and_tflite(qtbot, flow):
     run_dir = flow["train"]["result"].run_dir
     window.show_page(PREDICT)
     click(qtbot, window.pages[PREDICT].next_button)
+    assert window.current_page() is window.pages[SORT]
+    click(qtbot, window.pages[SORT].next_button)
     export = window.pages[EXPORT]
     assert window.current_page() is export
     assert str(run_dir) in export.source_label.text()

@@ -9,7 +9,7 @@ from PySide6.QtGui import QDesktopServices
 
 from core.formats import NAMES
 
-EXPORT_INDEX = 6
+EXPORT_INDEX = 7
 PREDICT_INDEX = 5
 
 

@@ -84,8 +84,8 @@ def test_tensorflow_loads_in_background(qtbot, window):
 
 def test_sidebar_next_buttons_and_shortcuts(qtbot, window):
     window.show()
-    assert window.sidebar.count() == len(SIDEBAR_NAMES) == 9
-    for i in range(9):
+    assert window.sidebar.count() == len(SIDEBAR_NAMES) == 10
+    for i in range(10):
         window.sidebar.setCurrentRow(i)
         assert window.stack.currentWidget() is window.pages[i]
         assert window.pages[i].title.startswith(f"{i + 1} ")
@@ -96,6 +96,9 @@ def test_sidebar_next_buttons_and_shortcuts(qtbot, window):
     assert go_train
     go_train[0].trigger()
     assert window.current_page().key == "train"
+    go_tenth = [a for a in window.actions() if a.shortcut().toString() == "Ctrl+0"]
+    go_tenth[0].trigger()  # ten steps: Ctrl+0 is the tenth
+    assert window.current_page() is window.pages[9]
     assert window.pages[-1].next_button is None
 
 

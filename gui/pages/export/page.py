@@ -39,7 +39,7 @@ def export_job(source: str, formats: list, out_dir: str, export_cfg: Any,
 
 class ExportPage(Page):
     key = "export"
-    title = "7 · Export"
+    title = "8 · Export"
     intro = ("Save the model in the formats your app or device needs. Each file is loaded "
              "again with its own runtime and must give the same answers as this app on your "
              "validation images before it is marked PASS.")

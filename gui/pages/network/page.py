@@ -82,7 +82,7 @@ def load_job(source: ModelSource, listener=None, cancel=None):
 # ---------------------------------------------------------------------- the page
 class NetworkPage(Page):
     key = "network"
-    title = "8 · Inside the network"
+    title = "9 · Inside the network"
     intro = ("How your model turns a picture into an answer: the shape of every layer, the "
              "filters it learned, what each layer sees in one of your images, and the maths "
              "behind it — to explore, nothing here changes the model.")

@@ -48,7 +48,7 @@ class PredictPage(Page):
     intro = ("Drop images or folders anywhere on this window (or use Add images…) to see what "
              "the model says about each. The model is the one you just trained unless you "
              "open another — a run folder, .keras, SavedModel, .tflite or .onnx.")
-    next_text = "Next: export"
+    next_text = "Next: sort new images"
 
     predictions_ready = Signal(int)  # how many new results arrived
     overlays_ready = Signal(int)  # how many Grad-CAM overlays arrived

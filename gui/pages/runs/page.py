@@ -43,7 +43,7 @@ def rebuild_job(db_path: str, roots: list[str], listener=None, cancel=None) -> i
 
 class RunsPage(Page):
     key = "runs"
-    title = "9 · Runs"
+    title = "10 · Runs"
     intro = ("Every training run, from this app or the command line. Sort by a column, type "
              "to filter, select one run to open or delete it, or two runs to compare their "
              "settings and validation curves.")

@@ -1,0 +1,166 @@
+""""Update the model": a head-only run from the current run, on the grown data set, compared fairly.
+
+After new images are sorted into the data set the quickest useful retraining
+is the head alone: the backbone stays as the current run left it, its pooled
+features are computed once (the fast head, :mod:`core.train.fast_head`) and
+the head is fitted on them in seconds.  :func:`update_model` starts that as an
+ordinary new run (:func:`core.train.engine.train`, so it has a run folder,
+calibration, metrics and history like any other) with the current run's
+settings, ``fine_tune_epochs = 0`` and:
+
+* the current run's **backbone weights** when that run fine-tuned its backbone:
+  they are saved as a ``.weights.h5`` file (under the app's data folder,
+  ``start-weights/``; the new run's config names it, so the run can be resumed)
+  and the new run is built from that file, the path a user's own weights file
+  takes.  Without a fine-tuning phase the backbone is still what the run started
+  from, so the same starting weights are used.  The head is fitted anew: with
+  the default logistic solver the fit is exact, so a starting head would not
+  change it.
+* One case cannot be carried over: EfficientNet B0-B7 with ImageNet weights
+  apply an input rescale only for "imagenet" (:func:`core.model.build.preprocessing_layers`);
+  built from a file the network would see other numbers.  The update then
+  starts from the run's original weights and says so.
+
+How validation accuracy moved is measured on the **same images for both
+models**: the new run's validation images the current run did not train on
+(the new split reshuffles each class, so some old training images land in
+validation; counting them would flatter the old model).  A full fine-tune is
+the Train page's ordinary run.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from core.errors import UserError
+from core.events import CancelToken, Listener, Log, Progress, emit
+
+
+@dataclass
+class ModelUpdate:
+    """What an update did: the new run and the accuracy of both models on the same images."""
+
+    run_dir: str
+    previous: str
+    status: str
+    before: Optional[float]
+    after: Optional[float]
+    compared: int
+    backbone: str  # where the new run's backbone came from, in words
+    seconds: float
+
+    def describe(self) -> str:
+        if self.status != "completed":
+            return f"The update stopped before it finished ({self.status}); run: {self.run_dir}"
+        if self.before is None or self.after is None:
+            moved = "no validation images that neither model trained on, so no comparison"
+        else:
+            moved = (f"validation accuracy {self.before:.1%} → {self.after:.1%} on the "
+                     f"{self.compared} validation image(s) neither model trained on")
+        return (f"Head retrained in {self.seconds:.0f} s with {self.backbone}: {moved}. "
+                f"New run: {self.run_dir}")
+
+
+def fine_tuned(run) -> bool:
+    """Whether the run trained its backbone (a fine-tuning epoch is in its history)."""
+    return any(str(row.get("phase", "")) == "fine_tune" for row in run.history())
+
+
+def _carry_backbone(run, cfg, listener) -> str:
+    """Point ``cfg`` at the run's own backbone when it was fine-tuned; the words for the report."""
+    from core.appdirs import data_dir
+    from core.fsutil import atomic_file
+    from core.model.backbones import get_backbone
+    from core.model.build import backbone_of, load_model_file, preprocessing_layers
+
+    if not fine_tuned(run):
+        return "the backbone the current run used (it was not fine-tuned)"
+    spec = get_backbone(cfg.model.backbone)
+    imagenet = (cfg.model.weights or "").strip().lower() == "imagenet"
+    if imagenet and ([type(x).__name__ for x in preprocessing_layers(spec, True)]
+                     != [type(x).__name__ for x in preprocessing_layers(spec, False)]):
+        emit(listener, Log(f"{spec.name} with ImageNet weights cannot start from the fine-tuned "
+                           "backbone (its input rescale exists only for 'imagenet'): the head "
+                           "is retrained on the original ImageNet backbone", "warning"))
+        return "the original ImageNet backbone (the fine-tuned one cannot be carried over)"
+    model = load_model_file(run.model_path)
+    target = data_dir() / "start-weights" / f"{run.path.name}-{uuid.uuid4().hex[:8]}.weights.h5"
+    with atomic_file(target, suffix=".weights.h5") as tmp:
+        backbone_of(model).save_weights(str(tmp))
+    cfg.model.weights = str(target)
+    emit(listener, Log(f"the new run starts from the current run's fine-tuned backbone, saved "
+                       f"as {target}"))
+    return "the current run's fine-tuned backbone"
+
+
+def accuracy_on(model_path, records, batch_size: int, cancel) -> tuple[Optional[float], int]:
+    """(share of ``records`` the model at ``model_path`` names correctly, images scored).
+
+    Classes are matched by name, so a model that lacks a class (made before it
+    existed) is simply wrong on its images.
+    """
+    import numpy as np
+
+    from core.infer.loaders import load_predictor
+
+    if not records:
+        return None, 0
+    predictor = load_predictor(model_path)
+    truth = {os.path.abspath(r.path): r.class_name for r in records}
+    probs, _scores, ok, _skipped = predictor.predict_files_scored(
+        [r.path for r in records], batch_size, None, cancel)
+    if not len(ok):
+        return None, 0
+    names = [predictor.classes[int(i)] for i in np.asarray(probs).argmax(axis=1)]
+    right = sum(truth.get(os.path.abspath(p)) == n for p, n in zip(ok, names))
+    return right / len(ok), len(ok)
+
+
+def update_model(run_dir, data_dir=None, out_dir=None, *, runs_base=None, report=None,
+                 listener: Optional[Listener] = None,
+                 cancel: Optional[CancelToken] = None) -> ModelUpdate:
+    """Retrain the head of the run at ``run_dir`` on ``data_dir`` (default: the run's data).
+
+    ``out_dir``: the new run's folder (default: a new one under ``runs_base``).
+    Raises UserError for a folder that is not a finished run.
+    """
+    from core.runs.folder import RunFolder
+    from core.train.engine import train
+
+    cancel = cancel or CancelToken()
+    t0 = time.time()
+    run = RunFolder(run_dir)
+    run.require_run_folder()
+    if not run.model_path.is_file():
+        raise UserError(f"{run.path}: this run has no model.keras yet; let it finish (or "
+                        "resume it) before updating it")
+    old_cfg = run.load_config()
+    cfg = old_cfg.copy()
+    if data_dir:
+        cfg.data.data_dir = str(Path(data_dir).resolve())
+    cfg.train.fine_tune_epochs = 0
+    backbone = _carry_backbone(run, cfg, listener)
+    result = train(cfg, out_dir, runs_base=runs_base or run.path.parent, listener=listener,
+                   cancel=cancel, report=report)
+    status = getattr(result.status, "value", str(result.status))
+    new = RunFolder(result.run_dir)
+    before = after = None
+    compared = 0
+    if status == "completed":
+        old_train = {os.path.abspath(r.path) for r in run.split(old_cfg.data.data_dir).train}
+        held = [r for r in new.split(cfg.data.data_dir).val
+                if os.path.abspath(r.path) not in old_train]
+        emit(listener, Progress(0, 2, "comparing the two models"))
+        before, compared = accuracy_on(run.path, held, cfg.train.batch_size, cancel)
+        emit(listener, Progress(1, 2, "comparing the two models"))
+        after, _ = accuracy_on(new.path, held, cfg.train.batch_size, cancel)
+        emit(listener, Progress(2, 2, "comparing the two models"))
+    outcome = ModelUpdate(str(new.path), str(run.path), status, before, after, compared,
+                          backbone, round(time.time() - t0, 1))
+    emit(listener, Log(outcome.describe()))
+    return outcome

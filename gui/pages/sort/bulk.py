@@ -1,0 +1,115 @@
+"""The Sort step's bulk tools: "Accept all above N %" (preview, then confirm) and "New class…".
+
+Accepting in bulk shows first what it would do -- how many images per class --
+and changes nothing until "Confirm".  A new class is only a name until the
+labels are added to the data set (its folder is made then, by
+:func:`core.label.apply.apply_labels` with ``new_classes=True``).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (QHBoxLayout, QInputDialog, QLabel, QPushButton, QSpinBox,
+                               QWidget)
+
+
+def class_name_problem(name: str, existing: list[str]) -> str:
+    """Why ``name`` cannot be a new class folder ("" when it can)."""
+    if not name:
+        return "Give the class a name."
+    if name.startswith((".", "_")) or any(ch in name for ch in '/\\:*?"<>|'):
+        return (f"{name!r} cannot be a folder name: use letters, digits, spaces, '-' or '_' "
+                "(not first).")
+    if name.lower() in (c.lower() for c in existing):
+        return f"There is already a class {name!r}."
+    if name.lower() in ("skip", "unknown", "none"):
+        return f"{name!r} is reserved for images left out; choose another name."
+    return ""
+
+
+class BulkBar(QWidget):
+    """Spin box, preview, confirm; and the "New class…" button."""
+
+    confirmed = Signal(float)  # the threshold (0..1) to accept above
+    class_added = Signal(str)
+    problem = Signal(str)  # why a new class name was refused
+
+    def __init__(self, preview: Callable[[float], dict], classes: Callable[[], list],
+                 parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self._preview, self._classes = preview, classes
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.spin = QSpinBox()
+        self.spin.setRange(50, 100)
+        self.spin.setValue(90)
+        self.spin.setSuffix(" %")
+        self.spin.setMaximumWidth(90)
+        self.spin.setToolTip("Accept every undecided suggestion at least this sure "
+                             "(calibrated probability; images flagged unknown are left out)")
+        self.spin.valueChanged.connect(lambda _v: self.preview_label.isVisible()
+                                       and self.show_preview())
+        self.accept_button = QPushButton("Accept all above…")
+        self.accept_button.setToolTip("Shows what it would do first; nothing changes until "
+                                      "you confirm")
+        self.accept_button.clicked.connect(self.show_preview)
+        self.preview_label = QLabel("")
+        self.preview_label.setWordWrap(True)
+        self.confirm_button = QPushButton("Confirm")
+        self.confirm_button.setObjectName("primary")
+        self.confirm_button.clicked.connect(self._confirm)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.hide_preview)
+        self.new_class_button = QPushButton("New class…")
+        self.new_class_button.setToolTip("Add a class for these images; its folder is made when "
+                                         "the labels are added to the data set")
+        self.new_class_button.clicked.connect(self.ask_new_class)
+        for w in (QLabel("Accept all above"), self.spin, self.accept_button):
+            row.addWidget(w)
+        row.addWidget(self.preview_label, 1)
+        for w in (self.confirm_button, self.cancel_button):
+            row.addWidget(w)
+        row.addStretch(1)  # the buttons keep their size while the preview is hidden
+        row.addWidget(self.new_class_button)
+        self.hide_preview()
+
+    def threshold(self) -> float:
+        return self.spin.value() / 100.0
+
+    def show_preview(self) -> None:
+        counts = self._preview(self.threshold())
+        total = sum(counts.values())
+        if not total:
+            self.preview_label.setText(f"No undecided image is {self.spin.value()} % sure.")
+            self.confirm_button.hide()
+        else:
+            parts = ", ".join(f"{c} {n}" for c, n in sorted(counts.items(), key=lambda t: -t[1]))
+            self.preview_label.setText(f"Will label {total} image(s): {parts}.")
+            self.confirm_button.show()
+        self.preview_label.show()
+        self.cancel_button.show()
+
+    def hide_preview(self) -> None:
+        for w in (self.preview_label, self.confirm_button, self.cancel_button):
+            w.hide()
+
+    def _confirm(self) -> None:
+        self.hide_preview()
+        self.confirmed.emit(self.threshold())
+
+    def ask_new_class(self) -> None:
+        name, ok = QInputDialog.getText(self, "New class", "Name of the new class:")
+        if ok:
+            self.add_class(name)
+
+    def add_class(self, name: str) -> str:
+        """Add ``name`` as a class; the problem with it ("" when added)."""
+        name = (name or "").strip()
+        problem = class_name_problem(name, self._classes())
+        if problem:
+            self.problem.emit(problem)
+        else:
+            self.class_added.emit(name)
+        return problem

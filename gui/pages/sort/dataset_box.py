@@ -1,0 +1,237 @@
+"""The Sort step's last part: add the decided images to the data set, undo, update the model.
+
+"Add to data set" copies (default) or moves the labelled images into the data
+folder's class folders as the window's long job
+(:func:`core.label.apply.apply_labels`): never overwriting, the source folder
+untouched when copying, one journalled batch.  "Undo" reverses the folder's
+last batch from that journal, so it works after a restart too.  Afterwards
+``files_changed`` asks the window to scan the Data page's folder again.
+
+"Update the model" is a head-only run from the current run on the grown data
+set (:func:`core.label.update.update_model`); it becomes the current run, and
+the box shows how validation accuracy moved on the same images.  A full
+fine-tune is the Train page's normal run (``full_fine_tune`` sends the user there).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Callable, Optional
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
+                               QPushButton, QWidget)
+
+from gui.jobs import Job
+from gui.pages.sort.jobs import apply_job, pending_job, undo_job, update_job
+
+
+class DataSetBox(QGroupBox):
+    """Add to data set, Undo, Update the model, Full fine-tune."""
+
+    applied = Signal(object)        # LabelOutcome
+    undone = Signal(object)         # FixOutcome
+    updated = Signal(object)        # ModelUpdate
+    files_changed = Signal()        # the data folder changed: scan it again
+    message = Signal(str, str)      # text, "error" | "info"
+    full_fine_tune = Signal()
+
+    def __init__(self, state, runner, rows: Callable[[], list], run_dir: Callable[[], str],
+                 parent: Optional[QWidget] = None) -> None:
+        super().__init__("Into the data set", parent)
+        self.state, self.runner = state, runner
+        self._rows, self._run_dir = rows, run_dir
+        self.small_jobs: list[Job] = []
+        self.pending_undo = 0
+        grid = QGridLayout(self)
+        grid.addLayout(self._build_add_row(), 0, 0)
+        self.outcome_label = QLabel("")
+        self.outcome_label.setWordWrap(True)
+        self.outcome_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.outcome_label.hide()  # shown with the first outcome
+        grid.addWidget(self.outcome_label, 1, 0)
+        grid.addLayout(self._build_update_row(), 2, 0)
+        self.update_label = QLabel("")
+        self.update_label.setWordWrap(True)
+        self.update_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.update_label.hide()
+        grid.addWidget(self.update_label, 3, 0)
+        runner.busy_changed.connect(lambda _busy: self.refresh())
+        self.refresh()
+
+    def _say(self, label: QLabel, text: str) -> None:
+        label.setText(text)
+        label.setVisible(bool(text))
+
+    def _build_add_row(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        self.add_button = QPushButton("Add to data set")
+        self.add_button.setObjectName("primary")
+        self.add_button.setToolTip("Copy the labelled images into their class folders (never "
+                                   "overwriting: a name already taken gets a suffix)")
+        self.add_button.clicked.connect(self.add)
+        self.move_check = QCheckBox("Move instead of copy")
+        self.move_check.setToolTip("Take the files out of the new-images folder (copying "
+                                   "leaves that folder exactly as it was)")
+        self.undo_button = QPushButton("Undo")
+        self.undo_button.setToolTip("Take back the last batch added to (or fixed in) the data "
+                                    "folder; works after a restart too (the folder keeps a "
+                                    "journal)")
+        self.undo_button.clicked.connect(self.undo)
+        self.target_label = QLabel("")
+        self.target_label.setObjectName("hint")
+        self.target_label.setWordWrap(True)
+        for w in (self.add_button, self.move_check):
+            row.addWidget(w)
+        row.addWidget(self.target_label, 1)
+        row.addWidget(self.undo_button)
+        return row
+
+    def _build_update_row(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        self.update_button = QPushButton("Update the model")
+        self.update_button.setToolTip("Retrain the head of the current run on the grown data "
+                                      "set (the backbone stays as it is: seconds, not minutes) "
+                                      "and compare validation accuracy")
+        self.update_button.clicked.connect(self.update_model)
+        self.fine_tune_button = QPushButton("Full fine-tune…")
+        self.fine_tune_button.setToolTip("Go to the Train page to train a new run on the grown "
+                                         "data set with your settings")
+        self.fine_tune_button.clicked.connect(self.full_fine_tune)
+        row.addWidget(self.update_button)
+        row.addWidget(self.fine_tune_button)
+        row.addStretch(1)
+        return row
+
+    # -- state ---------------------------------------------------------------------------
+    def data_dir(self) -> str:
+        return self.state.config.data.data_dir or ""
+
+    def refresh(self) -> None:
+        """Labels and buttons follow the data folder, the run and the running job."""
+        root, busy = self.data_dir(), self.runner.is_busy()
+        self.target_label.setText(f"into {root}" if root else
+                                  "Choose the data folder on the Data page first (step 1).")
+        self.add_button.setEnabled(bool(root) and not busy)
+        self.undo_button.setEnabled(bool(root) and self.pending_undo > 0 and not busy)
+        self.undo_button.setText(f"Undo ({self.pending_undo} left)" if self.pending_undo
+                                 else "Undo")
+        run = self._run_dir()
+        self.update_button.setEnabled(bool(run and root) and not busy)
+        self.update_button.setToolTip(
+            "Retrain the head of the current run on the grown data set and compare validation "
+            "accuracy" if run else "Needs a run of this app (not an exported model)")
+
+    def refresh_undo(self) -> None:
+        root = self.data_dir()
+        if not root or not os.path.isdir(root):
+            self._on_pending(0)
+            return
+        job = Job(pending_job, root, name="Sort: journal", parent=self)
+        job.finished.connect(self._on_pending)
+        job.failed.connect(lambda msg, _tb: self.message.emit(msg, "error"))
+        job.done.connect(lambda j=job: self.small_jobs.remove(j))
+        self.small_jobs.append(job)
+        job.start()
+
+    def _on_pending(self, count: int) -> None:
+        self.pending_undo = int(count)
+        self.refresh()
+
+    def _start(self, fn, *args, name: str) -> Optional[Job]:
+        job = self.runner.start(fn, *args, name=name)
+        if job is None:
+            self.message.emit("Please wait: another job is still running (or cancel it in the "
+                              "status bar).", "error")
+            return None
+        job.failed.connect(lambda msg, _tb: self.message.emit(msg, "error"))
+        job.done.connect(self.refresh)
+        self.refresh()
+        return job
+
+    # -- adding and undoing ----------------------------------------------------------------
+    def add(self) -> Optional[Job]:
+        rows, root = self._rows(), self.data_dir()
+        if not root:
+            self.message.emit("Choose the data folder on the Data page first (step 1).", "error")
+            return None
+        if not rows:
+            self.message.emit("Label some images first: nothing labelled is waiting.", "info")
+            return None
+        job = self._start(apply_job, rows, root, self.move_check.isChecked(),
+                          name="Adding images to the data set")
+        if job is not None:
+            job.finished.connect(self._on_applied)
+        return job
+
+    def _on_applied(self, outcome) -> None:
+        verb = "moved" if outcome.moved else "copied"
+        text = f"{len(outcome.placed)} image(s) {verb} into {self.data_dir()}"
+        if outcome.new_classes:
+            text += f"; new class folder(s): {', '.join(outcome.new_classes)}"
+        renamed = sum(1 for src, dst in outcome.placed
+                      if os.path.basename(src) != dst.rsplit("/", 1)[-1])
+        if renamed:
+            text += f"; {renamed} renamed (a file of that name was already there)"
+        self._say(self.outcome_label, text + ".")
+        if outcome.refused:
+            self.message.emit("Not added — " + "; ".join(f"{p}: {why}"
+                                                         for p, why in outcome.refused), "error")
+        self.applied.emit(outcome)
+        if outcome.placed:
+            self.files_changed.emit()
+        self.refresh_undo()
+
+    def undo(self) -> Optional[Job]:
+        root = self.data_dir()
+        if not root:
+            return None
+        job = self._start(undo_job, root, name="Undoing the last batch")
+        if job is not None:
+            job.finished.connect(self._on_undone)
+        return job
+
+    def _on_undone(self, outcome) -> None:
+        if not outcome.batch:
+            self._say(self.outcome_label, "Nothing to undo in this data folder.")
+        else:
+            self._say(self.outcome_label, f"Undone: {len(outcome.moved)} file(s) taken back out "
+                                       "of the data set.")
+        if outcome.refused:
+            self.message.emit("Could not take back — " + "; ".join(
+                f"{p}: {why}" for p, why in outcome.refused), "error")
+        self.undone.emit(outcome)
+        if outcome.moved:
+            self.files_changed.emit()
+        self.refresh_undo()
+
+    # -- the model -------------------------------------------------------------------------
+    def update_model(self) -> Optional[Job]:
+        from core.appdirs import default_runs_dir
+
+        run, root = self._run_dir(), self.data_dir()
+        if not run or not root:
+            self.message.emit("Updating needs a run of this app as the model and a data "
+                              "folder (an exported model cannot be retrained).", "error")
+            return None
+        self._say(self.update_label, "Retraining the head on the grown data set…")
+        job = self._start(update_job, run, root, str(default_runs_dir()),
+                          name="Updating the model")
+        if job is not None:
+            job.finished.connect(self._on_updated)
+            job.cancelled.connect(lambda: self._say(self.update_label, "Update cancelled."))
+            job.failed.connect(lambda _m, _tb: self._say(self.update_label, "Update failed."))
+        return job
+
+    def _on_updated(self, outcome) -> None:
+        self._say(self.update_label, outcome.describe())
+        if outcome.status == "completed":
+            from core.runs.folder import RunFolder
+
+            self.state.set_run(outcome.run_dir)
+            self.state.set_model(str(RunFolder(outcome.run_dir).model_path))
+        self.updated.emit(outcome)
+
+    def shutdown(self) -> None:
+        for job in list(self.small_jobs):
+            job.wait()

@@ -1,0 +1,99 @@
+"""The Sort step's thumbnails: each image with its suggestion, tinted by what was decided.
+
+Thumbnails decode off the UI thread (:class:`gui.thumbnails.ThumbnailModel`);
+this model only adds the caption "bright · 92 %" and a background per
+decision: green labelled, grey skipped, amber "none of these", blue added to
+the data set, so the grid shows the state of the whole folder at a glance.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from PySide6.QtCore import QModelIndex, QSize, Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QAbstractItemView, QListView, QWidget
+
+from gui.pages.sort.review import NONE, SKIP
+from gui.thumbnails import ThumbnailModel
+
+#: Background of a thumbnail per state.
+COLOURS = {"label": "#2f5d3a", SKIP: "#3a3f45", NONE: "#6b5424", "added": "#28486b"}
+
+
+def caption(suggestion) -> str:
+    """"bright · 92 %", or "unknown? · 41 %" when the run's unknown score flags the image."""
+    name = f"{suggestion.suggested}?" if suggestion.unknown else suggestion.suggested
+    return f"{name} · {suggestion.probability * 100:.0f} %"
+
+
+def mark_text(decision: str, added: bool) -> str:
+    if added:
+        return f"✓ {decision} (added)"
+    return {"": "", SKIP: "skipped", NONE: "none of these"}.get(decision, f"✓ {decision}")
+
+
+class SortThumbs(ThumbnailModel):
+    """Thumbnails whose background says what was decided for each image."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent, side=88)
+        self._state: dict[str, str] = {}  # path -> key of COLOURS
+
+    def show_decision(self, path: str, decision: str, added: bool) -> None:
+        kind = "added" if added else ("label" if decision not in ("", SKIP, NONE) else decision)
+        if kind:
+            self._state[path] = kind
+        else:
+            self._state.pop(path, None)
+        self.set_mark(path, mark_text(decision, added))  # repaints the row
+
+    def state_of(self, path: str) -> str:
+        return self._state.get(path, "")
+
+    def data(self, index: QModelIndex, role: int = Qt.DisplayRole) -> Any:
+        if role == Qt.BackgroundRole and index.isValid():
+            kind = self._state.get(self.path(index.row()))
+            return QColor(COLOURS[kind]) if kind else None
+        if role == Qt.ForegroundRole and index.isValid() and \
+                self._state.get(self.path(index.row())):
+            return QColor("#e8eaed")  # readable on the tint
+        return super().data(index, role)
+
+
+class SortGrid(QListView):
+    """An icon-mode list of the suggestions; selecting one makes it the current image."""
+
+    row_chosen = Signal(int)
+
+    def __init__(self, model: SortThumbs, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.setModel(model)
+        self.setViewMode(QListView.IconMode)
+        self.setResizeMode(QListView.Adjust)
+        self.setMovement(QListView.Static)
+        self.setAcceptDrops(False)  # a dropped folder goes to the window, then to the page
+        self.setDragEnabled(False)
+        self.setUniformItemSizes(True)
+        self.setIconSize(QSize(model.side, model.side))
+        self.setSpacing(4)
+        self.setWordWrap(True)
+        self.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.setMinimumSize(220, 240)
+        self.setAccessibleName("New images")
+        self.selectionModel().currentChanged.connect(
+            lambda cur, _prev: cur.isValid() and self.row_chosen.emit(cur.row()))
+
+    def show_row(self, row: int) -> None:
+        """Make ``row`` current and visible without emitting ``row_chosen`` back."""
+        if not 0 <= row < self.model().rowCount():
+            return
+        idx = self.model().index(row)
+        self.blockSignals(True)
+        sel = self.selectionModel()
+        sel.blockSignals(True)
+        self.setCurrentIndex(idx)
+        sel.blockSignals(False)
+        self.blockSignals(False)
+        self.viewport().update()
+        self.scrollTo(idx)

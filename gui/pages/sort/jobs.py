@@ -1,0 +1,63 @@
+"""Worker side of the "Sort new images" step: suggestions, labels in, undo, the model update.
+
+``core`` is imported here, in the worker, never on the UI thread.  Every
+function takes ``listener``/``cancel`` keywords, as :class:`gui.jobs.Job` calls it.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+
+def suggest_job(model_path: str, folder: str, order: str, listener=None, cancel=None):
+    """The folder's images predicted by the model, in ``order`` ("useful" or "confident")."""
+    from core.label.suggestions import suggest
+
+    return suggest(model_path, folder, order, listener=listener, cancel=cancel)
+
+
+def apply_job(rows: Sequence[tuple[str, str]], data_dir: str, move: bool,
+              listener=None, cancel=None):
+    """Copy (or move) the labelled images into ``data_dir``, one journalled batch."""
+    from core.label.apply import apply_labels
+
+    return apply_labels(list(rows), data_dir, move=move, new_classes=True,
+                        source="the Sort step", listener=listener, cancel=cancel,
+                        note=f"{len(rows)} image(s) sorted into the data set")
+
+
+def undo_job(data_dir: str, listener=None, cancel=None):
+    """Reverse the data folder's last batch (labels or data-check fixes alike)."""
+    from core.label.apply import undo_last
+
+    return undo_last(data_dir)
+
+
+def pending_job(data_dir: str, listener=None, cancel=None) -> int:
+    """How many batches in ``data_dir``'s journal can still be undone."""
+    from core.audit.fixes import FixJournal
+
+    return len(FixJournal(data_dir).pending_batches())
+
+
+def update_job(run_dir: str, data_dir: str, runs_base: str, listener=None, cancel=None):
+    """A head-only run from ``run_dir`` on the grown data set (see core.label.update)."""
+    from core.label.update import update_model
+
+    return update_model(run_dir, data_dir, runs_base=runs_base, listener=listener,
+                        cancel=cancel)
+
+
+def run_folder_of(model_path: str) -> str:
+    """The run folder ``model_path`` is (or whose model.keras it is), or "" for another model."""
+    from pathlib import Path
+
+    from core.runs.folder import find_run_folder
+
+    if not model_path:
+        return ""
+    p = Path(model_path)
+    run = find_run_folder(p)
+    if run is None or (p.is_file() and p.resolve() != run.model_path.resolve()):
+        return ""
+    return str(run.path)

@@ -1,0 +1,57 @@
+"""The Sort step's keys: which key labels the current image how.
+
+1-9 pick the class by its number, a class's first letter picks it when no
+other class shares that letter; Enter accepts the suggestion; S or Space skip;
+N or 0 "none of these"; Backspace or Ctrl+Z step back.  S and N always mean
+skip and none, so a class starting with S or N is labelled by its number.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from PySide6.QtCore import Qt
+
+from gui.pages.sort.review import NONE, SKIP
+
+RESERVED_LETTERS = ("s", "n")
+
+
+def letter_keys(classes: list[str]) -> dict[str, str]:
+    """{letter: class} for the classes whose first letter is theirs alone (and not S/N)."""
+    firsts: dict[str, list[str]] = {}
+    for name in classes:
+        if name:
+            firsts.setdefault(name[0].lower(), []).append(name)
+    return {k: v[0] for k, v in firsts.items()
+            if len(v) == 1 and k.isalpha() and k not in RESERVED_LETTERS}
+
+
+def key_hint(classes: list[str], name: str) -> str:
+    """What labels ``name``: "1" or "1 / B"."""
+    hint = str(classes.index(name) + 1) if classes.index(name) < 9 else ""
+    letter = next((k.upper() for k, v in letter_keys(classes).items() if v == name), "")
+    return " / ".join(x for x in (hint, letter) if x)
+
+
+def action_for(key: int, modifiers, text: str, classes: list[str]) -> Optional[tuple[str, str]]:
+    """("label", class or SKIP/NONE), ("accept", ""), ("back", "") or None for other keys."""
+    ctrl = bool(modifiers & Qt.ControlModifier)
+    if ctrl:
+        return ("back", "") if key == Qt.Key_Z else None
+    if modifiers & Qt.AltModifier:
+        return None
+    if key in (Qt.Key_Return, Qt.Key_Enter):
+        return "accept", ""
+    if key == Qt.Key_Backspace:
+        return "back", ""
+    if key in (Qt.Key_Space, Qt.Key_S):
+        return "label", SKIP
+    if key in (Qt.Key_N, Qt.Key_0):
+        return "label", NONE
+    if Qt.Key_1 <= key <= Qt.Key_9:
+        i = key - Qt.Key_1
+        return ("label", classes[i]) if i < len(classes) else None
+    letter = (text or "").lower()
+    cls = letter_keys(classes).get(letter) if len(letter) == 1 else None
+    return ("label", cls) if cls else None

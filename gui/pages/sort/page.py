@@ -1,0 +1,366 @@
+"""Step 7: sort new images into the data set, the most useful first, with the keyboard.
+
+Choose (or drop) a folder of unlabelled images; the current model -- the run
+just trained, or one opened here -- predicts them as the window's long job
+(:func:`core.label.suggestions.suggest`, cancellable) and orders them: "Most
+useful first" (what a label would teach the model most, no runs of
+near-copies) or "Most confident first" (for accepting in bulk).  The grid
+(:mod:`~gui.pages.sort.grid`) shows every image with its suggestion and what was
+decided; the one-image view (:mod:`~gui.pages.sort.viewer`) takes the keys of
+:mod:`~gui.pages.sort.keys`.  The session itself is :class:`~gui.pages.sort.review.Review`;
+adding to the data set, Undo and the model update are
+:class:`~gui.pages.sort.dataset_box.DataSetBox`.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QMenu,
+                               QProgressBar, QPushButton, QSplitter)
+
+from gui.pages.base import Page
+from gui.pages.sort.bulk import BulkBar
+from gui.pages.sort.dataset_box import DataSetBox
+from gui.pages.sort.grid import SortGrid, SortThumbs, caption
+from gui.pages.sort.jobs import run_folder_of, suggest_job
+from gui.pages.sort.keys import action_for
+from gui.pages.sort.review import Review
+
+ORDERS = (("Most useful first", "useful"), ("Most confident first", "confident"))
+
+
+class SortPage(Page):
+    key = "sort"
+    title = "7 · Sort new images"
+    intro = ("Choose a folder of new images: the model suggests a class for each, the ones "
+             "worth labelling first come first. Keys: 1-9 or a class's first letter, Enter "
+             "accepts, S skips, N none of these, Backspace steps back.")
+    next_text = "Next: export"
+
+    suggestions_ready = Signal(int)  # how many images were suggested
+    files_changed = Signal()         # images went into (or out of) the data folder
+    fine_tune_requested = Signal()   # "Full fine-tune…": the window shows the Train page
+
+    def __init__(self, state, runner, parent=None):
+        super().__init__(state, runner, parent)
+        self.review = Review()
+        self.folder = ""
+        self._chosen_model: Optional[str] = None
+        self._job = None
+        self.body.addLayout(self._build_model_row())
+        self.body.addLayout(self._build_folder_row())
+        self.counter_label = QLabel("")
+        self.counter_label.setObjectName("hint")
+        self.body.addWidget(self.counter_label)
+        self.body.addWidget(self._build_review(), 1)
+        self.bulk = BulkBar(self.review_preview, lambda: list(self.review.classes))
+        self.bulk.confirmed.connect(self.accept_above)
+        self.bulk.class_added.connect(self.add_class)
+        self.bulk.problem.connect(self.show_error)
+        self.body.addWidget(self.bulk)
+        self.box = DataSetBox(state, runner, lambda: self.review.rows_to_apply(), self.run_dir)
+        self.box.applied.connect(self._on_applied)
+        self.box.undone.connect(self._on_undone)
+        self.box.message.connect(lambda text, kind: self.banner.show_message(text, kind))
+        self.box.files_changed.connect(self.files_changed)
+        self.box.full_fine_tune.connect(self.fine_tune_requested)
+        self.box.updated.connect(lambda _o: self.open_model(""))  # the new run is the model now
+        self.body.addWidget(self.box)
+        for signal in (state.run_changed, state.model_changed):
+            signal.connect(lambda _v: self._refresh_model())
+        state.config_changed.connect(lambda path: path in ("", "data", "data.data_dir")
+                                     and (self.box.refresh(), self.box.refresh_undo()))
+        runner.busy_changed.connect(lambda _b: self._refresh_buttons())
+        self._refresh_model()
+        self._show_current()
+
+    # ------------------------------------------------------------------ building
+    def _build_model_row(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        self.model_label = QLabel()
+        self.model_label.setWordWrap(True)
+        self.model_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.open_model_button = QPushButton("Open model…")
+        self.open_model_button.setToolTip("Use another model for the suggestions: a run folder "
+                                          "(which Update the model can retrain) or a model file")
+        menu = QMenu(self.open_model_button)
+        menu.addAction("Run folder…", self.choose_model)
+        menu.addAction("Model file (.keras, .tflite, .onnx)…", self.choose_model_file)
+        menu.addAction("Use the current model", lambda: self.open_model(""))
+        self.open_model_button.setMenu(menu)
+        row.addWidget(self.model_label, 1)
+        row.addWidget(self.open_model_button)
+        return row
+
+    def _build_folder_row(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        self.folder_button = QPushButton("Choose folder…")
+        self.folder_button.setObjectName("primary")
+        self.folder_button.setToolTip("A folder of new images (sub-folders too); you can also "
+                                      "drop it on this page")
+        self.folder_button.clicked.connect(self.choose_folder)
+        self.folder_label = QLabel("No folder yet.")
+        self.folder_label.setWordWrap(True)
+        self.order_combo = QComboBox()
+        for text, value in ORDERS:
+            self.order_combo.addItem(text, value)
+        self.order_combo.setToolTip("Most useful: what a label would teach the model most. "
+                                    "Most confident: quick to accept in bulk.")
+        self.order_combo.currentIndexChanged.connect(lambda _i: self.folder and self.start())
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(160)
+        self.progress.hide()
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(lambda: self._job is not None and self._job.cancel())
+        self.cancel_button.hide()
+        row.addWidget(self.folder_button)
+        row.addWidget(self.folder_label, 1)
+        for w in (self.progress, self.cancel_button, self.order_combo):
+            row.addWidget(w)
+        return row
+
+    def _build_review(self) -> QSplitter:
+        from gui.pages.sort.viewer import ImageView
+
+        self.thumbs = SortThumbs(self)
+        self.grid = SortGrid(self.thumbs)
+        self.grid.row_chosen.connect(self._go_to)
+        self.grid.installEventFilter(self)
+        self.view = ImageView()
+        self.view.chosen.connect(self.label_current)
+        self.view.accept_requested.connect(lambda: self.apply_key("accept", ""))
+        self.view.back_requested.connect(lambda: self.apply_key("back", ""))
+        self.splitter = QSplitter(Qt.Horizontal)
+        self.splitter.addWidget(self.grid)
+        self.splitter.addWidget(self.view)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setSizes([600, 400])
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setMinimumHeight(290)
+        return self.splitter
+
+    # ------------------------------------------------------------------ the model
+    def model_path(self) -> Optional[str]:
+        """The model that suggests: the one opened here, else the app's current model."""
+        if self._chosen_model:
+            return self._chosen_model
+        for p in (self.state.last_model, self.state.run_dir):
+            if p and os.path.exists(p):
+                return p
+        return None
+
+    def run_dir(self) -> str:
+        """The run folder behind the model ("" for an exported model): what an update retrains."""
+        return run_folder_of(self.model_path() or "")
+
+    def choose_model(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open a run folder", self.folder or "")
+        if path:
+            self.open_model(path)
+
+    def choose_model_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a model", self.folder or "",
+                                              "Models (*.keras *.tflite *.onnx);;All files (*)")
+        if path:
+            self.open_model(path)
+
+    def open_model(self, path: str) -> None:
+        """Suggest with ``path`` ("": the app's current model); the folder is sorted again."""
+        self._chosen_model = os.path.abspath(path) if path else None
+        self._refresh_model()
+        if self.folder:
+            self.start()
+
+    def _refresh_model(self) -> None:
+        path = self.model_path()
+        self.model_label.setText(f"Model: {path}" if path else
+                                 "No model yet: train one (step 4) or open a run folder.")
+        self.box.refresh()
+        self._refresh_buttons()
+
+    # ------------------------------------------------------------------ the folder
+    def choose_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Choose a folder of new images",
+                                                self.folder or "")
+        if path:
+            self.open_folder(path)
+
+    def open_folder(self, path: str) -> bool:
+        self.folder = os.path.abspath(path)
+        self.folder_label.setText(self.folder)
+        return self.start()
+
+    def drop_paths(self, paths: list[str]) -> bool:
+        """Files dropped on the window while this page shows: the first folder is sorted."""
+        folders = [p for p in paths if os.path.isdir(p)]
+        if not folders:
+            self.show_error("Drop a folder of new images (not single files).")
+            return False
+        return self.open_folder(folders[0])
+
+    def start(self) -> bool:
+        """Predict and order the folder's images as the long job; False when it cannot start."""
+        model = self.model_path()
+        if not model:
+            self.show_error("No model yet: train one on the Train page (step 4), or open a run "
+                            "folder with “Open model…”.")
+            return False
+        job = self.runner.start(suggest_job, model, self.folder, self.order(),
+                                name="Suggesting classes")
+        if job is None:
+            self.show_error("Please wait: another job is still running (or cancel it in the "
+                            "status bar).")
+            return False
+        self.clear_message()
+        self._job = job
+        self.progress.setRange(0, 0)
+        for w in (self.progress, self.cancel_button):
+            w.show()
+        job.progress.connect(self._on_progress)
+        job.finished.connect(self._on_suggested)
+        job.failed.connect(lambda msg, _tb: self.show_error(msg))
+        job.cancelled.connect(lambda: self.counter_label.setText("Cancelled."))
+        job.done.connect(self._on_job_done)
+        return True
+
+    def order(self) -> str:
+        return self.order_combo.currentData()
+
+    def _on_progress(self, event) -> None:
+        if hasattr(event, "done") and hasattr(event, "total") and event.total:
+            self.progress.setRange(0, int(event.total))
+            self.progress.setValue(int(event.done))
+
+    def _on_job_done(self) -> None:
+        self._job = None
+        for w in (self.progress, self.cancel_button):
+            w.hide()
+
+    def _on_suggested(self, result) -> None:
+        """A new order of the folder's images; decisions already made are kept."""
+        old = self.review
+        classes = list(result.classes) + [c for c in old.classes if c not in result.classes]
+        paths = {s.path for s in result.items}
+        self.review = Review(list(result.items), classes,
+                             {p: d for p, d in old.decisions.items() if p in paths},
+                             {p: b for p, b in old.added.items() if p in paths})
+        self.review.current = next((i for i, s in enumerate(result.items)
+                                    if s.path not in self.review.decisions), 0)
+        self.thumbs.set_items([s.path for s in result.items],
+                              [caption(s) for s in result.items])
+        self.thumbs.prefetch(60)  # what a freshly shown grid displays
+        for s in result.items:
+            self._paint_decision(s.path)
+        self.view.set_classes(self.review.classes)
+        if result.skipped:
+            self.show_info(f"{len(result.skipped)} file(s) could not be read and are left out "
+                           f"(first: {result.skipped[0][0]}: {result.skipped[0][1]}).")
+        self._show_current()
+        self.grid.setFocus()
+        self.suggestions_ready.emit(len(result.items))
+
+    # ------------------------------------------------------------------ labelling
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.KeyPress and self.handle_key(event):
+            return True
+        return super().eventFilter(obj, event)
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if not self.handle_key(event):
+            super().keyPressEvent(event)
+
+    def handle_key(self, event) -> bool:
+        """Label, accept, skip or step back by key; False for keys that mean nothing here."""
+        if not len(self.review):
+            return False
+        action = action_for(event.key(), event.modifiers(), event.text(), self.review.classes)
+        if action is None:
+            return False
+        self.apply_key(*action)
+        return True
+
+    def apply_key(self, what: str, label: str) -> None:
+        before = self.review.current
+        if what == "accept":
+            changed = self.review.accept()
+        elif what == "back":
+            row = self.review.back()
+            changed = row is not None
+            if changed:
+                self._paint_decision(self.review.items[row].path)
+        else:
+            changed = self.review.decide(label)
+        if changed and what != "back":
+            self._paint_decision(self.review.items[before].path)
+        elif not changed and what != "back" and self.review.current_item() is not None:
+            self.show_info("This image is already in the data set; Undo takes it back out.")
+        self._show_current()
+
+    def label_current(self, label: str) -> None:
+        self.apply_key("label", label)
+
+    def _go_to(self, row: int) -> None:
+        self.review.current = row
+        self._show_current()
+
+    def _paint_decision(self, path: str) -> None:
+        self.thumbs.show_decision(path, self.review.decision(path), path in self.review.added)
+
+    def _show_current(self) -> None:
+        item = self.review.current_item()
+        path = item.path if item is not None else ""
+        self.view.show_item(item, self.review.decision(path), path in self.review.added)
+        if item is not None:
+            self.grid.show_row(self.review.current)
+        self.counter_label.setText(self.review.describe() if len(self.review) else "")
+        self._refresh_buttons()
+
+    def review_preview(self, threshold: float):
+        return self.review.preview(threshold)
+
+    def accept_above(self, threshold: float) -> int:
+        before = set(self.review.decisions)
+        n = self.review.accept_above(threshold)
+        for path in set(self.review.decisions) - before:
+            self._paint_decision(path)
+        self.show_info(f"Accepted {n} suggestion(s) at or above {threshold * 100:.0f} %.")
+        self._show_current()
+        return n
+
+    def add_class(self, name: str) -> None:
+        self.review.classes.append(name)
+        self.view.set_classes(self.review.classes)
+        self.show_info(f"New class {name!r}: its folder is made when its images are added to "
+                       "the data set.")
+        self._show_current()
+
+    # ------------------------------------------------------------------ the data set
+    def _on_applied(self, outcome) -> None:
+        placed = [src for src, _dst in outcome.placed]
+        self.review.mark_added(placed, outcome.batch)
+        for p in placed:
+            self._paint_decision(p)
+        self._show_current()
+
+    def _on_undone(self, outcome) -> None:
+        for p in self.review.unmark_batch(outcome.batch):
+            self._paint_decision(p)
+        self._show_current()
+
+    def _refresh_buttons(self) -> None:
+        busy = self.runner.is_busy()
+        self.folder_button.setEnabled(not busy)
+        self.open_model_button.setEnabled(not busy)
+
+    def on_shown(self) -> None:
+        self.box.refresh_undo()
+
+    def shutdown(self) -> None:
+        self.thumbs.shutdown()
+        self.view.shutdown()
+        self.box.shutdown()
+

@@ -1,0 +1,138 @@
+"""The labelling session of the "Sort new images" step: plain data, no widgets.
+
+:class:`Review` holds the ordered suggestions (:class:`core.label.suggestions.Suggestion`),
+what the user decided for each image (a class name, :data:`SKIP` or
+:data:`NONE`), which image is current, and the decisions made so far in order,
+so "back" undoes exactly the last one.  Images already added to the data set
+are frozen: they cannot be decided again until an Undo puts them back.
+The page draws it; tests can check it without a window.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Optional
+
+SKIP = "skip"
+NONE = "none"
+
+
+@dataclass
+class Review:
+    """Suggestions in review order, decisions and the current position."""
+
+    items: list = field(default_factory=list)  # Suggestion, in the order shown
+    classes: list[str] = field(default_factory=list)
+    decisions: dict[str, str] = field(default_factory=dict)  # path -> class | SKIP | NONE
+    added: dict[str, str] = field(default_factory=dict)  # path -> batch that added it
+    current: int = 0
+    history: list[tuple[str, Optional[str], int]] = field(default_factory=list)
+
+    # -- reading ------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def item(self, row: int):
+        return self.items[row] if 0 <= row < len(self.items) else None
+
+    def current_item(self):
+        return self.item(self.current)
+
+    def decision(self, path: str) -> str:
+        return self.decisions.get(path, "")
+
+    def counts(self) -> dict[str, int]:
+        labelled = sum(1 for d in self.decisions.values() if d not in (SKIP, NONE))
+        skipped = sum(1 for d in self.decisions.values() if d == SKIP)
+        none = sum(1 for d in self.decisions.values() if d == NONE)
+        return {"labelled": labelled, "skipped": skipped, "none": none,
+                "to go": len(self.items) - len(self.decisions), "added": len(self.added)}
+
+    def describe(self) -> str:
+        c = self.counts()
+        text = f"{c['labelled']} labelled, {c['skipped']} skipped, {c['to go']} to go"
+        if c["none"]:
+            text += f", {c['none']} none of these"
+        if c["added"]:
+            text += f" · {c['added']} added to the data set"
+        return text
+
+    # -- deciding -----------------------------------------------------------------------
+    def decide(self, label: str, row: Optional[int] = None) -> bool:
+        """Record ``label`` for ``row`` (default: the current image) and move to the next
+        undecided image; False when that image is already in the data set."""
+        row = self.current if row is None else row
+        item = self.item(row)
+        if item is None or item.path in self.added:
+            return False
+        self.history.append((item.path, self.decisions.get(item.path), row))
+        self.decisions[item.path] = label
+        self.current = self._next_open(row)
+        return True
+
+    def accept(self) -> bool:
+        """Take the suggestion of the current image ("none of these" when it is unknown)."""
+        item = self.current_item()
+        return item is not None and self.decide(NONE if item.unknown else item.suggested)
+
+    def back(self) -> Optional[int]:
+        """Undo the last decision still open (not added); the row it was made on, or None."""
+        while self.history:
+            path, previous, row = self.history.pop()
+            if path in self.added:
+                continue
+            if previous is None:
+                self.decisions.pop(path, None)
+            else:
+                self.decisions[path] = previous
+            self.current = row
+            return row
+        return None
+
+    def _next_open(self, row: int) -> int:
+        """The next undecided row after ``row`` (wrapping), or the row after it when none is."""
+        n = len(self.items)
+        for step in range(1, n + 1):
+            r = (row + step) % n
+            if self.items[r].path not in self.decisions:
+                return r
+        return min(row + 1, n - 1)
+
+    # -- in bulk --------------------------------------------------------------------------
+    def above(self, threshold: float) -> list:
+        """Undecided images whose suggestion is at least ``threshold`` (0..1) and not unknown."""
+        return [s for s in self.items if s.path not in self.decisions and not s.unknown
+                and s.probability >= threshold]
+
+    def preview(self, threshold: float) -> Counter:
+        """How many images "accept all above" would label, per class, before anything changes."""
+        return Counter(s.suggested for s in self.above(threshold))
+
+    def accept_above(self, threshold: float) -> int:
+        chosen = self.above(threshold)
+        for s in chosen:
+            self.history.append((s.path, None, self.items.index(s)))
+            self.decisions[s.path] = s.suggested
+        if chosen and self.current_item() is not None and \
+                self.current_item().path in self.decisions:
+            self.current = self._next_open(self.current)
+        return len(chosen)
+
+    # -- the data set ---------------------------------------------------------------------
+    def rows_to_apply(self) -> list[tuple[str, str]]:
+        """(path, class) of every labelled image not yet in the data set, in review order."""
+        return [(s.path, self.decisions[s.path]) for s in self.items
+                if self.decisions.get(s.path) not in (None, SKIP, NONE)
+                and s.path not in self.added]
+
+    def mark_added(self, paths, batch: str) -> None:
+        for p in paths:
+            self.added[p] = batch
+
+    def unmark_batch(self, batch: str) -> list[str]:
+        """The undone batch's images are decided but not in the data set any more."""
+        paths = [p for p, b in self.added.items() if b == batch]
+        for p in paths:
+            del self.added[p]
+        return paths

@@ -1,0 +1,138 @@
+"""The Sort step's one-image view: the current image large, its suggestion, the class buttons.
+
+The picture decodes off the UI thread through a one-row
+:class:`gui.thumbnails.ThumbnailModel` at the view's size, like every thumbnail.
+Buttons do what the keys do (:mod:`gui.pages.sort.keys`) and name their key.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy,
+                               QVBoxLayout, QWidget)
+
+from gui.pages.sort.keys import key_hint
+from gui.pages.sort.review import NONE, SKIP
+from gui.thumbnails import ThumbnailModel
+
+VIEW_SIDE = 400
+COLUMNS = 3
+
+
+class ImageView(QWidget):
+    """The current image, what the model suggests, and one button per decision."""
+
+    chosen = Signal(str)  # a class, SKIP or NONE
+    accept_requested = Signal()
+    back_requested = Signal()
+
+    def __init__(self, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.big = ThumbnailModel(self, side=VIEW_SIDE, threads=1, captions=False)
+        self.big.thumbnail_ready.connect(lambda _row: self._paint())
+        self.picture = QLabel("Choose a folder of new images to start.")
+        self.picture.setAlignment(Qt.AlignCenter)
+        self.picture.setWordWrap(True)
+        self.picture.setMinimumSize(120, 120)
+        self.picture.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Ignored)
+        self.name_label = QLabel("")
+        self.name_label.setObjectName("hint")
+        self.name_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.suggestion_label = QLabel("")
+        self.suggestion_label.setWordWrap(True)
+        self.class_grid = QGridLayout()
+        self.class_buttons: dict[str, QPushButton] = {}
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.picture, 1)
+        lay.addWidget(self.name_label)
+        lay.addWidget(self.suggestion_label)
+        lay.addLayout(self.class_grid)
+        lay.addLayout(self._build_actions())
+        self.setEnabled(False)
+
+    def _build_actions(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        self.accept_button = QPushButton("Accept ⏎")
+        self.accept_button.setObjectName("primary")
+        self.accept_button.setToolTip("Label the image as the model suggests and go on (Enter)")
+        self.accept_button.clicked.connect(self.accept_requested)
+        self.skip_button = QPushButton("Skip (S)")
+        self.skip_button.setToolTip("Leave this image for later (Space works too)")
+        self.skip_button.clicked.connect(lambda: self.chosen.emit(SKIP))
+        self.none_button = QPushButton("None (N)")
+        self.none_button.setToolTip("None of these: it belongs to no class and stays where it is "
+                                    "(N or 0)")
+        self.none_button.clicked.connect(lambda: self.chosen.emit(NONE))
+        self.back_button = QPushButton("Back ⌫")
+        self.back_button.setToolTip("Undo the last decision (Backspace or Ctrl+Z)")
+        self.back_button.clicked.connect(self.back_requested)
+        for w in (self.accept_button, self.skip_button, self.none_button, self.back_button):
+            w.setFocusPolicy(Qt.NoFocus)  # the keys stay with the review
+            row.addWidget(w)
+        return row
+
+    def set_classes(self, classes: list[str]) -> None:
+        """One button per class, named with its key; rebuilt when a class is added."""
+        while self.class_grid.count():
+            w = self.class_grid.takeAt(0).widget()
+            if w is not None:
+                w.deleteLater()
+        self.class_buttons = {}
+        for i, name in enumerate(classes):
+            hint = key_hint(classes, name)
+            button = QPushButton(f"{name}  ({hint})" if hint else name)
+            button.setFocusPolicy(Qt.NoFocus)
+            button.setToolTip(f"Label this image {name!r} and go on")
+            button.clicked.connect(lambda _c=False, n=name: self.chosen.emit(n))
+            self.class_grid.addWidget(button, i // COLUMNS, i % COLUMNS)
+            self.class_buttons[name] = button
+
+    def show_item(self, item, decision: str, added: bool) -> None:
+        """Show ``item`` (a Suggestion; None: nothing to show) and what was decided for it."""
+        self.setEnabled(item is not None)
+        if item is None:
+            self.big.set_items([])
+            self.picture.clear()
+            self.picture.setText("No image.")
+            self.name_label.setText("")
+            self.suggestion_label.setText("")
+            return
+        self.big.set_items([item.path])
+        self.name_label.setText(os.path.basename(item.path))
+        self.name_label.setToolTip(item.path)
+        others = ", ".join(f"{c} {p * 100:.0f} %" for c, p in item.top[1:])
+        text = (f"Suggested: <b>{item.suggested}</b> ({item.probability * 100:.0f} %)"
+                + (f"; then {others}" if others else ""))
+        if item.unknown:
+            text += " — <i>looks unlike every class</i>"
+        if added:
+            text += f"<br>Added to the data set as <b>{decision}</b>."
+        elif decision:
+            shown = {SKIP: "skipped", NONE: "none of these"}.get(decision, decision)
+            text += f"<br>Decided: <b>{shown}</b>"
+        self.suggestion_label.setText(text)
+        for name, button in self.class_buttons.items():
+            button.setProperty("suggested", name == item.suggested)
+            button.setDefault(name == item.suggested)
+        self._paint()
+
+    def _paint(self) -> None:
+        if not self.big.rowCount():
+            return
+        icon = self.big.data(self.big.index(0), Qt.DecorationRole)  # queues the decode
+        if self.big.loaded_count():
+            side = max(40, min(self.picture.width(), self.picture.height(), VIEW_SIDE))
+            self.picture.setText("")
+            self.picture.setPixmap(icon.scaled(side, side, Qt.KeepAspectRatio,
+                                               Qt.FastTransformation))  # small images: pixels
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._paint()
+
+    def shutdown(self) -> None:
+        self.big.shutdown()

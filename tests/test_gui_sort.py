@@ -1,0 +1,186 @@
+"""The "Sort new images" step, driven like a user: a folder dropped on the window, suggestions in
+the useful order, labelling with the keys, accept-all with its preview, a new class, adding to the
+data set (copies, a name clash gets a suffix, the source untouched), Undo (also after a restart),
+and "Update the model" producing a new run with the accuracy shown.  The model is the shared tiny
+trained run (bright vs dark noise, see conftest.py)."""
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from core.runs.folder import RunFolder
+from gui.pages.sort.keys import action_for, letter_keys
+from gui.pages.sort.review import NONE, SKIP, Review
+
+
+def _image(path: Path, level: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    arr = np.clip(level + rng.normal(0, 30, (40, 40, 3)), 0, 255).astype(np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(arr).save(path)
+
+
+@pytest.fixture
+def folders(trained_run, tmp_path):
+    """A copy of the run's data folder (the data set) and a folder of 10 new images."""
+    data = tmp_path / "data"
+    shutil.copytree(RunFolder(trained_run).load_config().data.data_dir, data)
+    new = tmp_path / "new"
+    for i, level in enumerate((40, 60, 200, 210, 120, 128, 136, 90, 170, 230)):
+        _image(new / ("batch2" if i % 3 == 0 else "") / f"shot_{i}.png", level, 100 + i)
+    return data, new
+
+
+def _listing(folder: Path) -> dict:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _sort_page(window, run, data):
+    window.state.set("data.data_dir", str(data))
+    window.state.set_run(str(run))
+    index = next(i for i, p in enumerate(window.pages) if p.key == "sort")
+    window.show_page(index)
+    return window.pages[index]
+
+
+def _drop_folder(window, folder: Path) -> None:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(folder))])
+    event = QDropEvent(QPointF(10, 10), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    window.dropEvent(event)
+
+
+def _wait_done(qtbot, window, signal, start, timeout=120000):
+    with qtbot.waitSignal(signal, timeout=timeout) as got:
+        start()
+    qtbot.waitUntil(lambda: not window.runner.is_busy(), timeout=timeout)
+    return got.args
+
+
+def test_keys_review_and_accept_all_preview_without_a_window():
+    from core.label.suggestions import Suggestion
+
+    items = [Suggestion(f"/x/{i}.png", c, p, 0.0) for i, (c, p) in
+             enumerate((("a", 0.95), ("b", 0.99), ("a", 0.6), ("b", 0.97)))]
+    review = Review(items, ["apple", "banana", "sugar"])
+    assert letter_keys(["apple", "banana", "sugar", "nut"]) == {"a": "apple", "b": "banana"}
+    assert action_for(Qt.Key_2, Qt.NoModifier, "2", review.classes) == ("label", "banana")
+    assert action_for(Qt.Key_S, Qt.NoModifier, "s", review.classes) == ("label", SKIP)
+    assert action_for(Qt.Key_0, Qt.NoModifier, "0", review.classes) == ("label", NONE)
+    assert action_for(Qt.Key_Z, Qt.ControlModifier, "", review.classes) == ("back", "")
+    assert action_for(Qt.Key_X, Qt.NoModifier, "x", review.classes) is None
+    assert review.preview(0.9) == {"a": 1, "b": 2}
+    assert review.accept_above(0.9) == 3 and review.current == 2  # the one left undecided
+    assert review.back() == 3 and review.decision("/x/3.png") == ""
+
+
+def test_sort_label_add_undo_and_undo_after_restart(qtbot, window, trained_run, folders):
+    data, new = folders
+    source_before = _listing(new)
+    page = _sort_page(window, trained_run, data)
+    got = _wait_done(qtbot, window, page.suggestions_ready, lambda: _drop_folder(window, new))
+    assert got == [10] and page.folder == str(new) and page.thumbs.rowCount() == 10
+    items = page.review.items
+    assert page.order() == "useful"
+    greedy = [s.usefulness for s in items]
+    assert greedy == sorted(greedy, reverse=True)  # most useful first
+    assert "%" in page.thumbs.data(page.thumbs.index(0), Qt.DisplayRole)
+    assert items[0].path == page.view.name_label.toolTip()  # the big view shows the first
+
+    # Keys: 1 labels "bright", d labels "dark", S skips, N is none, Backspace steps back.
+    classes = page.review.classes
+    assert classes == ["bright", "dark"]
+    for key in (Qt.Key_1, Qt.Key_D, Qt.Key_S, Qt.Key_N):
+        qtbot.keyClick(page.grid, key, Qt.NoModifier)
+    decided = [page.review.decision(s.path) for s in items[:4]]
+    assert decided == ["bright", "dark", SKIP, NONE]
+    assert page.counter_label.text().startswith("2 labelled, 1 skipped, 6 to go")
+    assert page.thumbs.state_of(items[0].path) == "label"
+    qtbot.keyClick(page.grid, Qt.Key_Backspace)
+    assert page.review.decision(items[3].path) == "" and page.review.current == 3
+    qtbot.keyClick(page.grid, Qt.Key_Return)  # accept the suggestion
+    assert page.review.decision(items[3].path) == items[3].suggested
+
+    # Accept all above 60 %: the preview says how many per class before anything changes.
+    page.bulk.spin.setValue(60)
+    qtbot.mouseClick(page.bulk.accept_button, Qt.LeftButton)
+    expected = page.review.preview(0.6)
+    text = page.bulk.preview_label.text()
+    assert f"Will label {sum(expected.values())} image(s)" in text
+    assert all(f"{c} {n}" in text for c, n in expected.items())
+    assert len(page.review.decisions) == 4  # nothing changed yet
+    qtbot.mouseClick(page.bulk.confirm_button, Qt.LeftButton)
+    assert len(page.review.decisions) == 4 + sum(expected.values())
+
+    # A new class, named with a bad name first; then the next undecided image gets it.
+    page.bulk.add_class("a/b")
+    assert page.banner.isVisible() and "folder name" in page.banner.text()
+    page.bulk.add_class("grey")
+    assert page.review.classes == ["bright", "dark", "grey"] and "grey" in page.view.class_buttons
+    page.grid.setCurrentIndex(page.thumbs.index(2))  # the skipped image, picked in the grid
+    assert page.review.current == 2
+    qtbot.mouseClick(page.view.class_buttons["grey"], Qt.LeftButton)
+    grey_path = Path(items[2].path)
+    assert page.review.decision(str(grey_path)) == "grey"
+
+    # A clash: the data set already holds a file with the name of a labelled image.
+    first = Path(items[0].path)
+    (data / "bright" / first.name).write_bytes(b"already here")
+    rows = page.review.rows_to_apply()
+    scanned = []
+    window.data_page.scan_finished.connect(scanned.append)
+    (outcome,) = _wait_done(qtbot, window, page.box.applied,
+                            lambda: qtbot.mouseClick(page.box.add_button, Qt.LeftButton))
+    assert len(outcome.placed) == len(rows) and not outcome.moved
+    assert (data / "bright" / first.name).read_bytes() == b"already here"
+    assert (data / "bright" / f"{first.stem} (2){first.suffix}").is_file()
+    assert (data / "grey" / grey_path.name).is_file()
+    assert _listing(new) == source_before  # copying never touches the source
+    assert "renamed" in page.box.outcome_label.text()
+    assert page.thumbs.state_of(str(first)) == "added"
+    qtbot.waitUntil(lambda: bool(scanned), timeout=60000)  # the Data page scanned again
+    assert "grey" in scanned[-1].classes
+    qtbot.waitUntil(lambda: page.box.undo_button.isEnabled(), timeout=10000)
+
+    # Undo after a "restart": a new window finds the batch in the folder's journal.
+    from gui.main_window import MainWindow
+
+    second = MainWindow(load_tensorflow=False)
+    qtbot.addWidget(second, before_close_func=lambda w: (w.state.mark_saved(), w.shutdown()))
+    page2 = _sort_page(second, trained_run, data)
+    qtbot.waitUntil(lambda: page2.box.pending_undo == 1, timeout=10000)
+    _wait_done(qtbot, second, page2.box.undone,
+               lambda: qtbot.mouseClick(page2.box.undo_button, Qt.LeftButton))
+    assert not (data / "bright" / f"{first.stem} (2){first.suffix}").exists()
+    assert not (data / "grey" / grey_path.name).exists()
+    assert (data / "bright" / first.name).read_bytes() == b"already here"
+    assert _listing(new) == source_before
+    qtbot.waitUntil(lambda: page2.box.pending_undo == 0, timeout=10000)
+
+
+def test_update_the_model_makes_a_new_run_and_shows_the_accuracy(qtbot, window, trained_run,
+                                                                 folders):
+    data, _new = folders
+    for name, level in (("bright", 200), ("dark", 50)):
+        for i in range(4):
+            _image(data / name / f"added_{i}.png", level, 300 + i + level)
+    page = _sort_page(window, trained_run, data)
+    window.state.set_run(None)
+    assert page.run_dir() == "" and not page.box.update_button.isEnabled()
+    page.open_model(str(trained_run))  # "Open model…": no folder yet, so nothing to predict
+    assert page.run_dir() == str(trained_run) and page.box.update_button.isEnabled()
+    (outcome,) = _wait_done(qtbot, window, page.box.updated,
+                            lambda: qtbot.mouseClick(page.box.update_button, Qt.LeftButton),
+                            timeout=300000)
+    assert outcome.status == "completed" and outcome.run_dir != str(trained_run)
+    assert RunFolder(outcome.run_dir).model_path.is_file()
+    assert window.state.run_dir == outcome.run_dir
+    assert "→" in page.box.update_label.text() and "%" in page.box.update_label.text()
+    assert page.run_dir() == outcome.run_dir  # the sort step now suggests with the new run

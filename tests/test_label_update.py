@@ -1,0 +1,56 @@
+""""Update the model": a head-only run that starts from the current run's fine-tuned backbone,
+compared with it on the same held-out images."""
+
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core.label.update import fine_tuned, update_model
+from core.runs.folder import RunFolder
+
+
+def grown_copy(trained_run, tmp_path):
+    """A copy of the shared run and its data folder, with 6 new images per class in the data."""
+    old = RunFolder(trained_run)
+    data = tmp_path / "data"
+    shutil.copytree(old.load_config().data.data_dir, data)
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    cfg = RunFolder(run).load_config()
+    cfg.data.data_dir = str(data)
+    RunFolder(run).save_config(cfg)
+    rng = np.random.default_rng(5)
+    for name, base in (("bright", 190), ("dark", 60)):
+        for i in range(6):
+            arr = np.clip(base + rng.normal(0, 30, (40, 40, 3)), 0, 255).astype(np.uint8)
+            Image.fromarray(arr).save(data / name / f"new_{i}.png")
+    return run, data
+
+
+def test_update_starts_from_the_fine_tuned_backbone_and_compares_on_the_same_images(
+        trained_run, tmp_path):
+    from core.model.build import backbone_of, load_model_file
+
+    run, data = grown_copy(trained_run, tmp_path)
+    assert fine_tuned(RunFolder(run))
+    out = update_model(run, data, tmp_path / "updated")
+    assert out.status == "completed" and out.run_dir == str(tmp_path / "updated")
+    new = RunFolder(out.run_dir)
+    cfg = new.load_config()
+    assert cfg.train.fine_tune_epochs == 0 and cfg.model.weights.endswith(".weights.h5")
+    assert {row["phase"] for row in new.history()} == {"head"}
+    assert new.run_info().images == 48 + 12
+    old_bb = backbone_of(load_model_file(RunFolder(run).model_path)).get_weights()
+    new_bb = backbone_of(load_model_file(new.model_path)).get_weights()
+    assert all(np.array_equal(a, b) for a, b in zip(old_bb, new_bb))  # carried, left frozen
+    assert out.compared > 0 and 0 <= out.before <= 1 and 0 <= out.after <= 1
+    assert "→" in out.describe() and str(out.compared) in out.describe()
+
+
+def test_update_refuses_a_run_without_a_model(tmp_path):
+    from core.errors import UserError
+
+    with pytest.raises(UserError):
+        update_model(tmp_path / "nothing")
