@@ -89,3 +89,60 @@ def test_a_bad_video_file_is_named_and_nothing_is_captured(qtbot, window, tmp_pa
 def test_capture_needs_a_folder_first(qtbot, window):
     assert window.data_page.open_capture() is None
     assert "Choose the image folder first" in window.data_page.banner.text()
+
+
+def _bright_video(path: Path) -> Path:
+    return write_video(path, frames=6, size=(64, 48))
+
+
+def test_live_prediction_of_a_video_keeps_up_and_stops_with_the_page(qtbot, window,
+                                                                    trained_run, tmp_path):
+    import cv2
+    from core.capture.frames import squash
+    from core.infer.loaders import load_predictor
+
+    window.state.set_run(str(trained_run))
+    window.show_page(PREDICT_INDEX)
+    page = window.current_page()
+    live = page.live
+    assert not live.isVisible()
+    qtbot.mouseClick(live.toggle, Qt.LeftButton)
+    assert live.isVisible()
+    qtbot.waitUntil(lambda: not live.picker.busy(), timeout=10000)
+    if not live.picker.cameras:
+        assert "No camera found" in live.status_label.text()
+    live.play_file(str(_bright_video(tmp_path / "bright.avi")))
+    qtbot.waitUntil(lambda: live.predictions >= 4, timeout=60000)
+    assert live.image.pixmap() is not None and not live.image.pixmap().isNull()
+    pred = live.prediction
+    assert pred.shown_label in ("bright", "dark", "unknown")
+    assert pred.shown_label in live.answer_label.text()
+    # the same answer as the model gives that frame (the video's frames are flat grey)
+    cap = cv2.VideoCapture(str(tmp_path / "bright.avi"))
+    frame = cv2.cvtColor(cap.read()[1], cv2.COLOR_BGR2RGB)
+    cap.release()
+    probs = load_predictor(trained_run).predict_arrays(squash(frame, 32)[None])[0]
+    assert pred.label == ("bright", "dark")[int(probs.argmax())]
+    assert page.predictor is not None  # loaded for the camera, used by the page too
+    # another page: the camera stops and the button goes off
+    window.show_page(0)
+    qtbot.waitUntil(lambda: not live.feed.is_running(), timeout=5000)
+    assert not live.toggle.isChecked()
+
+
+def test_live_camera_without_a_model_or_with_a_bad_video_says_so(qtbot, window, tmp_path):
+    window.show_page(PREDICT_INDEX)
+    page = window.current_page()
+    live = page.live
+    qtbot.mouseClick(live.toggle, Qt.LeftButton)
+    qtbot.waitUntil(lambda: not live.picker.busy(), timeout=10000)
+    live.play_file(str(_bright_video(tmp_path / "clip.avi")))
+    qtbot.waitUntil(lambda: "no model to ask yet" in live.status_label.text(), timeout=10000)
+    assert live.image.pixmap() is not None and live.predictions == 0
+    bad = tmp_path / "broken.avi"
+    bad.write_bytes(b"\x00" * 500)
+    live.play_file(str(bad))
+    qtbot.waitUntil(lambda: "broken.avi" in live.status_label.text(), timeout=10000)
+    assert not live.feed.is_running()
+    qtbot.mouseClick(live.toggle, Qt.LeftButton)  # off
+    assert not live.isVisible() and not live.feed.is_running()
