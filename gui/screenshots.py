@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 
 def _wait(app, done, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
@@ -195,6 +197,69 @@ def _predict_and_export(app, window, work: Path, shot) -> None:
         _wait(app, lambda: not box.busy(), 60, "the server to stop")
 
 
+def _camera(app, window, work: Path, out: Path, paths: list) -> None:
+    """The capture dialog and the Predict page's live camera, a video file as the camera
+    (sample circles; no camera needed).  The dialog is its own window: grabbed alone."""
+    import cv2
+    from PIL import Image
+
+    video = work / "camera.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (256, 256))
+    for img in sorted((Path(window.state.config.data.data_dir) / "circle").glob("*"))[:4]:
+        rgb = np.asarray(Image.open(img).convert("RGB").resize((256, 256)))
+        for _ in range(10):
+            writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    writer.release()
+    dialog = window.data_page.open_capture()
+    dialog.resize(min(window.width(), 1100), min(window.height(), 640))
+    _wait(app, lambda: not dialog.picker.busy(), 60, "the camera search")
+    dialog.play_file(str(video))
+    dialog.class_combo.setCurrentText("circle")
+    _wait(app, lambda: dialog.frame is not None, 60, "the video's first frame")
+    dialog.start_burst()
+    _wait(app, lambda: dialog.count("circle") >= 3, 60, "a burst")
+    dialog.stop_burst()
+    _wait(app, lambda: not dialog.saver.busy(), 60, "the burst's files")
+    _settle(app)
+    dialog.grab().save(str(out / "01e-data-capture.png"))
+    paths.append(out / "01e-data-capture.png")
+    dialog.undo_last()  # the sample folder stays as it was
+    _wait(app, lambda: dialog.count("circle") == 0, 60, "Undo")
+    dialog.reject()
+    predict = window.pages[5]
+    window.show_page(5)
+    predict.live.toggle.click()
+    _wait(app, lambda: not predict.live.picker.busy(), 60, "the camera search")
+    predict.live.play_file(str(video))
+    _wait(app, lambda: predict.live.predictions >= 3, 300, "live predictions")
+    _settle(app)
+    window.grab().save(str(out / "06b-predict-live.png"))
+    paths.append(out / "06b-predict-live.png")
+    predict.live.stop()
+
+
+def _settle(app) -> None:
+    for _ in range(10):
+        app.processEvents()
+        time.sleep(0.02)
+
+
+def _quick_run(app, window, work: Path) -> None:
+    """A short real run on the sample (for ``--only camera``: the live answers need a model),
+    on a pretrained backbone when one is at hand offline (see :func:`_pretrained_model`)."""
+    from core.config import FreezeConfig
+    from core.train.engine import train
+
+    _pretrained_model(window, work)  # the offline model when no pretrained one is at hand
+    cfg = window.state.config.copy()
+    if cfg.model.backbone == "MobileNetV3Small":
+        cfg.model.freeze = FreezeConfig(mode="all")
+        cfg.train.fine_tune_epochs, cfg.train.fine_tune_learning_rate = 8, 2e-3
+    cfg.train.epochs, cfg.train.batch_size, cfg.train.learning_rate = 3, 16, 3e-3
+    result = train(cfg, work / "run")
+    window.state.set_run(str(result.run_dir))
+
+
 def _data_and_model(app, window, shot, paths: list, out: Path) -> None:
     """The Data page (images, then its problems tab) and the Model page's layer tree."""
     shot(0, "data")
@@ -221,7 +286,7 @@ def _data_and_model(app, window, shot, paths: list, out: Path) -> None:
 
 def take_screenshots(out_dir: str | Path, size: tuple[int, int] = (1280, 820),
                      only: str = "") -> list[Path]:
-    """Every page's screenshots; ``only="data-check"``: just the Data page's check."""
+    """Every page's screenshots; ``only="data-check"`` or ``"camera"``: just those."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     out = Path(out_dir)
@@ -260,8 +325,12 @@ def take_screenshots(out_dir: str | Path, size: tuple[int, int] = (1280, 820),
         window.grab().save(str(path))
         paths.append(path)
 
-    if only == "data-check":
-        _data_check(app, window, work, shot, out, paths)
+    if only:
+        if only == "camera":
+            _quick_run(app, window, work)
+            _camera(app, window, work, out, paths)
+        else:
+            _data_check(app, window, work, shot, out, paths)
         window.state.mark_saved()
         window.close()
         return paths
@@ -273,6 +342,7 @@ def take_screenshots(out_dir: str | Path, size: tuple[int, int] = (1280, 820),
     shot(2, "augmentation")
     _train_and_evaluate(app, window, work, shot)
     _predict_and_export(app, window, work, shot)
+    _camera(app, window, work, out, paths)
 
     # Every tab of "Inside the network", on whatever model the window holds now.
     net = next((i for i, p in enumerate(window.pages) if p.key == "network"), None)
@@ -304,9 +374,9 @@ def main(argv=None) -> int:
     parser.add_argument("out_dir", metavar="OUTDIR")
     parser.add_argument("--size", default="1280x820", metavar="WxH",
                         help="window size (default 1280x820; the minimum is 900x600)")
-    parser.add_argument("--only", choices=["data-check"], default="",
-                        help="take only these screenshots (the Data page's check, without "
-                        "training a model first)")
+    parser.add_argument("--only", choices=["data-check", "camera"], default="",
+                        help="take only these screenshots: the Data page's check (without "
+                        "training a model first), or the camera's (after a short run)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
         w, h = (int(v) for v in args.size.lower().split("x"))

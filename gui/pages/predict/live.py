@@ -53,6 +53,9 @@ def _esc(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+CAMERA_OFF, CAMERA_ON = "Live camera", "Stop camera"
+
+
 class LiveCamera(QWidget):
     """Source picker, live picture and answer; ``toggle`` (the page's "Camera" button)."""
 
@@ -67,7 +70,7 @@ class LiveCamera(QWidget):
         self._job: Optional[Job] = None
         self._loading = False
         self._rate: list[float] = []
-        self.toggle = QPushButton("Camera")
+        self.toggle = QPushButton(CAMERA_OFF)
         self.toggle.setCheckable(True)
         self.toggle.setToolTip("Show a camera's picture (or a video file) with what the model "
                                "says about it, live")
@@ -104,6 +107,7 @@ class LiveCamera(QWidget):
 
     # ------------------------------------------------------------------ on / off
     def _on_toggled(self, on: bool) -> None:
+        self.toggle.setText(CAMERA_ON if on else CAMERA_OFF)
         if on:
             self.show()
             self.page.clear_message()
@@ -115,26 +119,26 @@ class LiveCamera(QWidget):
         """Stop the camera and hide; the button goes off (page hidden, window closing)."""
         self.feed.stop()
         self.frame = None
-        self.toggle.blockSignals(True)
-        self.toggle.setChecked(False)
-        self.toggle.blockSignals(False)
+        self._set_toggle(False)
         self.hide()
+
+    def _set_toggle(self, on: bool) -> None:
+        """The button's state without starting or stopping anything."""
+        self.toggle.blockSignals(True)
+        self.toggle.setChecked(on)
+        self.toggle.setText(CAMERA_ON if on else CAMERA_OFF)
+        self.toggle.blockSignals(False)
 
     def hideEvent(self, event) -> None:  # noqa: N802 - Qt's name
         """The page went away (another page shown): the camera is released."""
         super().hideEvent(event)
-        if not event.spontaneous():
-            self.feed.stop()
-            self.toggle.blockSignals(True)
-            self.toggle.setChecked(False)
-            self.toggle.blockSignals(False)
+        if not event.spontaneous() and self.toggle.isChecked():
+            self.stop()
 
     def play_file(self, path: str) -> None:
         """Play a video file instead of a camera (the "Play a video file…" choice)."""
         if not self.toggle.isChecked():
-            self.toggle.blockSignals(True)
-            self.toggle.setChecked(True)
-            self.toggle.blockSignals(False)
+            self._set_toggle(True)
             self.show()
         self.picker.play_file(path)
 

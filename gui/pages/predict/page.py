@@ -95,7 +95,9 @@ class PredictPage(Page):
         menu.addAction("Run folder or SavedModel folder…", self.choose_model_folder)
         self.use_current_action = menu.addAction("Use the current model", self.use_current_model)
         self.open_model_button.setMenu(menu)
+        self.live = LiveCamera(self)  # the live camera; its button sits in this row
         row.addWidget(self.model_label, 1)
+        row.addWidget(self.live.toggle)
         row.addWidget(self.open_model_button)
         return row
 
@@ -121,8 +123,7 @@ class PredictPage(Page):
         self.csv_button.setToolTip("path, label, confidence and the top classes, one row per "
                                    "image (the same columns as 'python main.py predict --csv')")
         self.csv_button.clicked.connect(self.choose_csv)
-        self.live = LiveCamera(self)  # the live camera; its "Camera" button sits in this row
-        for w in (self.add_button, self.add_folder_button, self.clear_button, self.live.toggle):
+        for w in (self.add_button, self.add_folder_button, self.clear_button):
             row.addWidget(w)
         row.addStretch(1)
         for w in (topk_label, self.topk_spin, self.csv_button):
