@@ -132,3 +132,13 @@ def test_class_names_that_cannot_be_folders_are_refused():
     for bad in ("", ".hidden", "a/b", "_x"):
         with pytest.raises(UserError):
             check_class_name(bad)
+
+
+def test_write_new_never_overwrites(tmp_path):
+    from core.fsutil import write_new
+
+    target = tmp_path / "sub" / "a.jpg"
+    write_new(target, b"first")
+    with pytest.raises(FileExistsError):
+        write_new(target, b"second")
+    assert target.read_bytes() == b"first" and os.listdir(target.parent) == ["a.jpg"]

@@ -11,6 +11,12 @@ from test_capture import write_video
 PREDICT_INDEX = 5
 
 
+def _camera_jobs():
+    from gui.jobs import live_jobs
+
+    return [j for j in live_jobs() if j.name == "Camera"]
+
+
 def _data_folder(tmp_path: Path) -> Path:
     data = tmp_path / "data"
     for name in ("bright", "dark"):
@@ -69,7 +75,7 @@ def test_capture_a_burst_from_a_video_then_undo_it(qtbot, window, tmp_path):
     # closing stops the camera and the Data page scans the folder again
     with qtbot.waitSignal(page.scan_finished, timeout=20000):
         dialog.reject()
-    assert not dialog.feed.is_running()
+    qtbot.waitUntil(lambda: not _camera_jobs(), timeout=5000)  # the worker let the file go
     assert page.report.counts["bright"] == 1 + first
 
 
@@ -126,8 +132,8 @@ def test_live_prediction_of_a_video_keeps_up_and_stops_with_the_page(qtbot, wind
     assert page.predictor is not None  # loaded for the camera, used by the page too
     # another page: the camera stops and the button goes off
     window.show_page(0)
-    qtbot.waitUntil(lambda: not live.feed.is_running(), timeout=5000)
-    assert not live.toggle.isChecked()
+    qtbot.waitUntil(lambda: not _camera_jobs(), timeout=5000)
+    assert not live.toggle.isChecked() and not live.isVisibleTo(page)
 
 
 def test_live_camera_without_a_model_or_with_a_bad_video_says_so(qtbot, window, tmp_path):
@@ -146,3 +152,13 @@ def test_live_camera_without_a_model_or_with_a_bad_video_says_so(qtbot, window, 
     assert not live.feed.is_running()
     qtbot.mouseClick(live.toggle, Qt.LeftButton)  # off
     assert not live.isVisible() and not live.feed.is_running()
+
+
+def test_the_data_page_s_shutdown_stops_an_open_capture_s_camera(qtbot, window, tmp_path):
+    data = _data_folder(tmp_path)
+    page, dialog = _open_capture(qtbot, window, data)
+    dialog.play_file(str(write_video(tmp_path / "clip.avi")))
+    qtbot.waitUntil(lambda: dialog.capture_button.isEnabled(), timeout=10000)
+    assert _camera_jobs()
+    page.shutdown()  # what the window's shutdown asks of each page, before it waits for jobs
+    qtbot.waitUntil(lambda: not _camera_jobs(), timeout=5000)

@@ -9,6 +9,9 @@ scan skips) *before* the files move, so :meth:`FixJournal.undo_last` can
 reverse it even after a crash or a restart: undo puts back what moved and
 skips what never did.  A file that changed since the audit (another size or
 content) is refused with a message, as is anything that would overwrite a file.
+The same journal records images brought in by labelling and camera captures
+(:mod:`core.label`); undoing a capture removes the unchanged pictures it made,
+the only files undo ever deletes.
 """
 
 from __future__ import annotations

@@ -69,22 +69,24 @@ class CaptureWriter:
         self.base = classes_root(self.root)
         self.side = int(side)
         self.journal = FixJournal(self.root)
-        self.bursts: list[tuple[str, str]] = []  # (burst id, class), oldest first
+        #: burst id -> (class, longest side), oldest first; the side is fixed per burst.
+        self.bursts: dict[str, tuple[str, int]] = {}
 
     def classes(self) -> list[str]:
         """The class folders there now."""
         return sorted(subfolders(str(self.base)), key=str.lower)
 
-    def start_burst(self, class_name: str) -> str:
-        """A new burst into ``class_name`` (checked; its folder is made on the first frame)."""
+    def start_burst(self, class_name: str, side: Optional[int] = None) -> str:
+        """A new burst into ``class_name`` (checked; its folder is made on the first frame),
+        its pictures at most ``side`` pixels long (default: :attr:`side`; 0: full frame)."""
         burst = uuid.uuid4().hex[:12]
-        self.bursts.append((burst, check_class_name(class_name)))
+        self.bursts[burst] = (check_class_name(class_name), self.side if side is None else side)
         return burst
 
     def save(self, frame: np.ndarray, burst: str) -> Saved:
         """Write ``frame`` (RGB uint8) as a JPEG of the burst's class; journalled first."""
-        class_name = dict(self.bursts)[burst]
-        out = frame if self.side <= 0 else fit_longest(frame, self.side)
+        class_name, side = self.bursts[burst]
+        out = frame if side <= 0 else fit_longest(frame, side)
         data = encode_jpeg(out)
         digest = hashlib.blake2b(data, digest_size=DIGEST_BYTES).hexdigest()
         folder = self.base / class_name
@@ -108,7 +110,7 @@ class CaptureWriter:
         if not pending or not self.bursts:
             return None
         last = str(pending[-1].get("id", ""))
-        return last if last in dict(self.bursts) else None
+        return last if last in self.bursts else None
 
     def undo_last_burst(self) -> tuple[str, FixOutcome]:
         """Remove the newest burst's files: (its class, what Undo did).
@@ -121,7 +123,6 @@ class CaptureWriter:
             raise UserError("Nothing of this capture to undo: the last change in "
                             f"{self.root} is not one of its bursts (use the Check data tab's "
                             "Undo for other changes).")
-        class_name = dict(self.bursts)[burst]
+        class_name = self.bursts.pop(burst)[0]
         outcome = self.journal.undo_last()
-        self.bursts = [b for b in self.bursts if b[0] != burst]
         return class_name, outcome

@@ -189,8 +189,8 @@ class CaptureDialog(QDialog):
         """Begin a burst into the chosen class (the button or Space went down)."""
         if self.burst is not None or self.frame is None or not self.class_combo.currentText():
             return
-        self.writer.side = self.size_spin.value()
-        self.burst = self.writer.start_burst(self.class_combo.currentText())
+        self.burst = self.writer.start_burst(self.class_combo.currentText(),
+                                             self.size_spin.value())
         self._take()
         self.timer.start()
 
@@ -203,7 +203,12 @@ class CaptureDialog(QDialog):
             return
         self._n += 1
         self.saver.submit(f"frame {self._n}", save_frame, (self.writer, self.frame, self.burst),
-                          self._on_saved, lambda msg: self._status(msg, "error"))
+                          self._on_saved, self._on_save_failed)
+
+    def _on_save_failed(self, message: str) -> None:
+        """A picture could not be written (disk full...): stop the burst, say why."""
+        self.stop_burst()
+        self._status(message, "error")
 
     def _on_saved(self, saved) -> None:
         self.changed = True
@@ -261,8 +266,12 @@ class CaptureDialog(QDialog):
 
     def done(self, result: int) -> None:  # noqa: D401 - Qt's name
         """Closing stops the camera; pictures still being written finish (``saver``)."""
+        self.shutdown()
+        super().done(result)
+
+    def shutdown(self) -> None:
+        """Stop the camera and the burst (the dialog closes, or the window does)."""
         self.closed = True
         self.stop_burst()
         self.feed.stop()
         QApplication.instance().removeEventFilter(self)
-        super().done(result)

@@ -381,5 +381,7 @@ class DataPage(Page):
             self.next_button.setEnabled(bool(self.report is not None and self.report.usable))
 
     def shutdown(self) -> None:
+        if self.capture_dialog is not None:
+            self.capture_dialog.shutdown()
         self.thumbs.shutdown()
         self.audit_view.shutdown()
