@@ -14,12 +14,15 @@ from core.errors import UserError
 from core.label.capture import CaptureWriter, check_class_name
 
 
-def write_video(path: Path, frames: int = 12, size=(96, 64), fps: float = 30.0) -> Path:
-    """A small MJPG .avi whose frames get brighter one by one (frame i has value ~10*i)."""
+def write_video(path: Path, frames: int = 12, size=(96, 64), fps: float = 30.0,
+                value=None) -> Path:
+    """A small MJPG .avi whose frames get brighter one by one (frame i has value ~10*i+20),
+    or are all of one grey ``value``."""
     out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
     assert out.isOpened()
     for i in range(frames):
-        out.write(np.full((size[1], size[0], 3), (10 * i + 20) % 255, np.uint8))
+        grey = (10 * i + 20) % 255 if value is None else value
+        out.write(np.full((size[1], size[0], 3), grey, np.uint8))
     out.release()
     return path
 
