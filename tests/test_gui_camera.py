@@ -162,3 +162,17 @@ def test_the_data_page_s_shutdown_stops_an_open_capture_s_camera(qtbot, window, 
     assert _camera_jobs()
     page.shutdown()  # what the window's shutdown asks of each page, before it waits for jobs
     qtbot.waitUntil(lambda: not _camera_jobs(), timeout=5000)
+
+
+def test_frames_never_queue_up_the_newest_replaces_the_waiting_one():
+    from PySide6.QtGui import QImage
+
+    from gui.widgets.camera import FrameMailbox
+
+    box = FrameMailbox()
+    images = [QImage(4, 4, QImage.Format_RGB888) for _ in range(3)]
+    assert box.put(images[0], 0) is True  # the UI is told once...
+    assert box.put(images[1], 1) is False and box.put(images[2], 2) is False  # ...not again
+    assert box.take()[1] == 2 and box.dropped == 2  # it gets the newest; two were skipped
+    assert box.take() is None
+    assert box.put(images[0], 3) is True  # taken: the next frame is announced again
