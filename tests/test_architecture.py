@@ -5,7 +5,7 @@ above (or a sibling of the same rank), so a reader can understand ``data``
 without ``train`` and nothing in the engine drags in the command line:
 
     foundation (errors, events, fsutil, config, project, appdirs, formats)
-    data  <  model  <  runs  <  infer, insight  <  train, export, audit  <  label  <  cli
+    data  <  capture  <  model  <  runs  <  infer, insight  <  train, export, audit  <  label  <  cli
 
 Every import counts, including those inside functions (a lazy import is still a
 dependency).  The checks read the source with :mod:`ast`; nothing is imported.
@@ -21,8 +21,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 #: Rank of each core package; "" is the foundation (modules directly in core/).
-LAYERS = {"": 0, "data": 1, "model": 2, "runs": 3, "features": 3, "trust": 3.5, "infer": 4,
-          "insight": 4, "train": 5, "export": 5, "audit": 5, "label": 5.5, "serve": 6, "report": 6, "cli": 9}
+LAYERS = {"": 0, "data": 1, "capture": 1.5, "model": 2, "runs": 3, "features": 3, "trust": 3.5,
+          "infer": 4, "insight": 4, "train": 5, "export": 5, "audit": 5, "label": 5.5, "serve": 6, "report": 6, "cli": 9}
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 80
 

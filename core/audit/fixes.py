@@ -9,6 +9,9 @@ scan skips) *before* the files move, so :meth:`FixJournal.undo_last` can
 reverse it even after a crash or a restart: undo puts back what moved and
 skips what never did.  A file that changed since the audit (another size or
 content) is refused with a message, as is anything that would overwrite a file.
+The same journal records images brought in by labelling and camera captures
+(:mod:`core.label`); undoing a capture removes the unchanged pictures it made,
+the only files undo ever deletes.
 """
 
 from __future__ import annotations
@@ -102,15 +105,30 @@ class FixJournal:
         ``moves``: ``{"src", "dst", "size", "digest"}`` renames inside the data
         folder (paths relative to it), or, for files brought in from outside
         (:mod:`core.label.apply`), ``{"op": "copy" | "move_in", "source": absolute
-        path, "dst", "size", "digest"}``.
+        path, "dst", "size", "digest"}``, or ``{"op": "capture", "dst", "size", "digest"}``
+        for a new file made in the folder (:mod:`core.label.capture`).
         """
         self._append({"type": "batch", "id": batch, "time": time.time(), "note": note,
                       "moves": moves})
 
     def pending_batches(self) -> list[dict]:
-        """Batches not undone yet, oldest first."""
-        undone = {e.get("batch") for e in self.entries() if e["type"] == "undo"}
-        return [e for e in self.entries() if e["type"] == "batch" and e.get("id") not in undone]
+        """Batches not undone yet, oldest first (by their last part).
+
+        A batch may be recorded in parts under one id (a camera burst records
+        each frame just before writing it, :mod:`core.label.capture`); the parts
+        come back as one batch with all their moves, so one Undo reverses it.
+        """
+        entries = self.entries()
+        undone = {e.get("batch") for e in entries if e["type"] == "undo"}
+        merged: dict = {}
+        for e in entries:
+            if e["type"] != "batch" or e.get("id") in undone:
+                continue
+            prev = merged.pop(e.get("id"), None)
+            if prev is not None:
+                e = {**e, "moves": list(prev.get("moves", [])) + list(e.get("moves", []))}
+            merged[e.get("id")] = e
+        return list(merged.values())
 
     # -- relative paths ----------------------------------------------------------
     def _rel(self, path: Path) -> str:
@@ -225,6 +243,9 @@ class FixJournal:
                 src, dst = self._abs(move["src"]), self._abs(move["dst"])
                 why = self._undo_rename(src, dst, move["src"])
                 back = Move(move["dst"], move["src"])
+            elif op == "capture":
+                why = self._undo_capture(self._abs(move["dst"]), move)
+                back = Move(move["dst"], "")
             else:
                 src, dst = Path(move["source"]), self._abs(move["dst"])
                 why = self._undo_bring_in(op, src, dst, move)
@@ -251,6 +272,20 @@ class FixJournal:
             os.rename(dst, src)
         except OSError as exc:
             return f"could not move it back ({exc})"
+        return ""
+
+    def _undo_capture(self, dst: Path, move: dict) -> Optional[str]:
+        """Remove a file the camera capture made, unless it changed since (then it stays)."""
+        if not dst.exists():
+            return None  # never written, or already deleted by hand
+        try:
+            if hash_file(str(dst)).digest != move.get("digest"):
+                return "changed since it was captured; left in place"
+            os.unlink(dst)
+        except FileProblem as exc:
+            return exc.reason
+        except OSError as exc:
+            return f"could not remove it ({exc})"
         return ""
 
     def _undo_bring_in(self, op: str, source: Path, dst: Path, move: dict) -> Optional[str]:

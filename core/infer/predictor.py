@@ -141,19 +141,21 @@ class Predictor:
         """One :class:`Prediction` per input file, in input order (errors included)."""
         probs, scores, ok_paths, skipped = self.predict_files_scored(paths, batch_size, listener,
                                                                      cancel)
-        by_path = {}
-        k = max(1, min(top_k, len(self.classes)))
-        threshold = self.unknown_threshold
-        for n, (p, row) in enumerate(zip(ok_paths, probs)):
-            order = np.argsort(-row)[:k]
-            top = [(self.classes[i], float(row[i])) for i in order]
-            score = None if scores is None else float(scores[n])
-            flagged = score is not None and threshold is not None and score > threshold
-            by_path[p] = Prediction(p, top[0][0], top[0][1], top, unknown=flagged,
-                                    unknown_score=score)
+        by_path = {p: self.to_prediction(p, row, None if scores is None else scores[n], top_k)
+                   for n, (p, row) in enumerate(zip(ok_paths, probs))}
         for s in skipped:
             by_path[s["path"]] = Prediction(s["path"], error=s["reason"])
         return [by_path[p] for p in paths if p in by_path]
+
+    def to_prediction(self, path: str, probs: np.ndarray, score, top_k: int) -> Prediction:
+        """One image's probabilities (and unknown score or None) as a :class:`Prediction`:
+        the top ``top_k`` classes, "unknown" when the score is above the threshold."""
+        k = max(1, min(top_k, len(self.classes)))
+        top = [(self.classes[i], float(probs[i])) for i in np.argsort(-probs)[:k]]
+        score = None if score is None else float(score)
+        threshold = self.unknown_threshold
+        flagged = score is not None and threshold is not None and score > threshold
+        return Prediction(path, top[0][0], top[0][1], top, unknown=flagged, unknown_score=score)
 
 
 class KerasPredictor(Predictor):

@@ -49,6 +49,7 @@ class DataPage(Page):
         self.report: Any = None
         self._scanned_root: Optional[str] = None
         self._job = None
+        self.capture_dialog = None
         self.body.addLayout(self._build_top_row())
         self.folder_label = QLabel("No folder chosen yet.")
         self.folder_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
@@ -100,9 +101,14 @@ class DataPage(Page):
         self.rescan_button.setToolTip("Read the folder again after changing files (F5)")
         self.rescan_button.clicked.connect(self.rescan)
         self.rescan_button.setEnabled(False)
+        self.capture_button = QPushButton("Capture from camera…")
+        self.capture_button.setToolTip("Take pictures with a camera straight into a class "
+                                       "folder of this image folder")
+        self.capture_button.clicked.connect(self.open_capture)
         row.addWidget(self.choose_button)
         row.addWidget(self.sample_button)
         row.addWidget(self.rescan_button)
+        row.addWidget(self.capture_button)
         row.addStretch(1)
         return row
 
@@ -183,6 +189,28 @@ class DataPage(Page):
     def _rescan_soon(self) -> None:
         """Fixes moved files: scan again now, or as soon as the running job ends."""
         self._rescan_pending = self.runner.is_busy() or not self.rescan()
+
+    def open_capture(self):
+        """The capture dialog for the chosen folder (None: no folder yet); rescans after it."""
+        from gui.pages.data.capture_dialog import CaptureDialog
+
+        root = self.state.config.data.data_dir
+        if not root or not os.path.isdir(root):
+            self.show_error("Choose the image folder first (an empty folder is fine): the "
+                            "pictures go into its class folders.")
+            return None
+        self.capture_dialog = CaptureDialog(root, self)
+        self.capture_dialog.finished.connect(lambda _r, d=self.capture_dialog: self._captured(d))
+        self.capture_dialog.open()
+        return self.capture_dialog
+
+    def _captured(self, dialog) -> None:
+        """After the capture dialog: scan again once its last pictures are written."""
+        if dialog.saver.busy():
+            dialog.saver.idle.connect(lambda d=dialog: self._captured(d))
+        elif dialog.changed:
+            dialog.changed = False
+            self._rescan_soon()
 
     def open_sample(self) -> bool:
         """Make (once) and open the synthetic sample dataset."""
@@ -353,5 +381,7 @@ class DataPage(Page):
             self.next_button.setEnabled(bool(self.report is not None and self.report.usable))
 
     def shutdown(self) -> None:
+        if self.capture_dialog is not None:
+            self.capture_dialog.shutdown()
         self.thumbs.shutdown()
         self.audit_view.shutdown()

@@ -27,6 +27,7 @@ from gui.pages.base import Page
 from gui.pages.predict.cards import CardRow
 from gui.pages.predict.gradcam_bar import GradCamBar
 from gui.pages.predict.jobs import PredictOutcome, gradcam_job, load_model_job, predict_job
+from gui.pages.predict.live import LiveCamera
 from gui.pages.predict.results import ResultsView, model_text
 from gui.pages.predict.unknown_bar import UnknownControl
 
@@ -67,6 +68,7 @@ class PredictPage(Page):
         self.summary_label = QLabel("")
         self.summary_label.setObjectName("hint")
         self.body.addWidget(self.summary_label)
+        self.body.addWidget(self.live, 2)
         self.stack = ResultsView()
         self.body.addWidget(self.stack, 1)
         # The results' widgets by name (tests and the screenshots read them).
@@ -93,7 +95,9 @@ class PredictPage(Page):
         menu.addAction("Run folder or SavedModel folder…", self.choose_model_folder)
         self.use_current_action = menu.addAction("Use the current model", self.use_current_model)
         self.open_model_button.setMenu(menu)
+        self.live = LiveCamera(self)  # the live camera; its button sits in this row
         row.addWidget(self.model_label, 1)
+        row.addWidget(self.live.toggle)
         row.addWidget(self.open_model_button)
         return row
 
@@ -189,6 +193,10 @@ class PredictPage(Page):
         # A TFLite or ONNX model turns Grad-CAM off, saying why; a Keras one turns it back on.
         self.gradcam_bar.set_model_kind(getattr(predictor, "kind", "") if predictor else None)
         self.unknown.show_model(predictor, path)
+
+    def use_predictor(self, predictor: Any, path: str) -> None:
+        """A model loaded for the live camera serves the page's images too."""
+        self._set_predictor(predictor, path)
 
     def model_path_loaded(self) -> Optional[str]:
         """The path the loaded model came from (None: none is loaded)."""
@@ -367,6 +375,9 @@ class PredictPage(Page):
 
     def on_shown(self) -> None:
         self._refresh_model_label()
+
+    def shutdown(self) -> None:
+        self.live.stop()
 
     def _on_busy(self, busy: bool) -> None:
         for w in (self.add_button, self.add_folder_button, self.open_model_button,

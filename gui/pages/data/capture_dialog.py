@@ -1,0 +1,277 @@
+"""Capture from a camera into the data set: pick a class, hold the button (or Space).
+
+The picture comes from :class:`gui.widgets.camera.CameraFeed` (a worker reads
+the camera; the UI only paints).  While the Capture button or Space is held,
+the newest frame is taken :data:`BURST_FPS` times a second and written by
+:class:`core.label.capture.CaptureWriter` on a worker (one file after the
+other, :class:`gui.jobs.SerialJobs`): JPEG at the chosen size, a new name every
+time, journalled, so "Undo last burst" (or the Check data tab's Undo) removes
+a burst.  A video file can stand in for the camera (tests use one).
+
+With no camera the dialog says so and offers the video file; nothing is written.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import (QApplication, QComboBox, QDialog, QDialogButtonBox, QFormLayout,
+                               QHBoxLayout, QInputDialog, QLabel, QPushButton, QSpinBox,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from gui.jobs import SerialJobs
+from gui.widgets.camera import CameraFeed, LiveImage, SourcePicker
+
+#: Pictures per second while the button is held.
+BURST_FPS = 5
+
+
+def save_frame(writer, frame, burst: str, listener=None, cancel=None):
+    """Worker: write one frame (see :meth:`core.label.capture.CaptureWriter.save`)."""
+    return writer.save(frame, burst)
+
+
+def undo_burst(writer, listener=None, cancel=None):
+    return writer.undo_last_burst()
+
+
+class CaptureDialog(QDialog):
+    """See the module docstring; ``changed`` is True once a file was written or removed."""
+
+    saved = Signal(int)  # frames written so far in this dialog
+
+    def __init__(self, data_dir: str, parent: Optional[QWidget] = None) -> None:
+        from core.label.capture import DEFAULT_SIDE, CaptureWriter
+
+        super().__init__(parent)
+        self.setWindowTitle("Capture from camera")
+        self.writer = CaptureWriter(data_dir, DEFAULT_SIDE)
+        self.feed = CameraFeed(self)
+        self.saver = SerialJobs(self, name="Saving captures")
+        self.counts: dict[str, int] = {}
+        self.total = 0
+        self.changed = False
+        self.closed = False
+        self.frame: Any = None  # the newest RGB frame
+        self.burst: Optional[str] = None
+        self._n = 0
+        self.timer = QTimer(self)
+        self.timer.setInterval(int(1000 / BURST_FPS))
+        self.timer.timeout.connect(self._take)
+        self._build(data_dir)
+        self.feed.frame.connect(self._on_frame)
+        self.feed.failed.connect(self._on_failed)
+        self.picker.chosen.connect(self._play)
+        self.picker.status.connect(self._status)
+        QApplication.instance().installEventFilter(self)
+        self.picker.look()
+
+    def _build(self, data_dir: str) -> None:
+        outer = QHBoxLayout(self)
+        left = QVBoxLayout()
+        self.picker = SourcePicker()
+        left.addWidget(self.picker)
+        self.status_label = QLabel("")
+        self.status_label.setObjectName("hint")
+        self.status_label.setWordWrap(True)
+        left.addWidget(self.status_label)
+        self.image = LiveImage("No picture yet.")
+        left.addWidget(self.image, 1)
+        outer.addLayout(left, 3)
+        outer.addLayout(self._build_controls(data_dir), 2)
+
+    def _build_controls(self, data_dir: str) -> QVBoxLayout:
+        right = QVBoxLayout()
+        form = QFormLayout()
+        self.class_combo = QComboBox()
+        self.class_combo.addItems(self.writer.classes())
+        self.new_class_button = QPushButton("New class…")
+        self.new_class_button.clicked.connect(self.ask_new_class)
+        row = QHBoxLayout()
+        row.addWidget(self.class_combo, 1)
+        row.addWidget(self.new_class_button)
+        form.addRow("Class:", row)
+        self.size_spin = QSpinBox()
+        self.size_spin.setRange(32, 4096)
+        self.size_spin.setSingleStep(32)
+        self.size_spin.setValue(self.writer.side)
+        self.size_spin.setSuffix(" px")
+        self.size_spin.setToolTip("Saved images are JPEGs whose longer side is at most this "
+                                  "(a smaller camera picture is kept as it is)")
+        form.addRow("Image size:", self.size_spin)
+        right.addLayout(form)
+        self.capture_button = QPushButton("Hold to capture  (Space)")
+        self.capture_button.setObjectName("primary")
+        self.capture_button.setMinimumHeight(48)
+        self.capture_button.setToolTip(f"Hold the button, or Space, to save {BURST_FPS} "
+                                       "pictures a second into the class")
+        self.capture_button.pressed.connect(self.start_burst)
+        self.capture_button.released.connect(self.stop_burst)
+        right.addWidget(self.capture_button)
+        self.count_table = QTableWidget(0, 2)
+        self.count_table.setHorizontalHeaderLabels(["Class", "Captured"])
+        self.count_table.verticalHeader().hide()
+        self.count_table.horizontalHeader().setStretchLastSection(True)
+        self.count_table.setEditTriggers(QTableWidget.NoEditTriggers)
+        right.addWidget(self.count_table, 1)
+        self.undo_button = QPushButton("Undo last burst")
+        self.undo_button.setToolTip("Remove the pictures of the last burst from the folder")
+        self.undo_button.setEnabled(False)
+        self.undo_button.clicked.connect(self.undo_last)
+        right.addWidget(self.undo_button)
+        where = QLabel(f"Into: {self.writer.base}")
+        where.setObjectName("hint")
+        where.setWordWrap(True)
+        where.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        right.addWidget(where)
+        buttons = QDialogButtonBox(QDialogButtonBox.Close)
+        buttons.rejected.connect(self.reject)
+        right.addWidget(buttons)
+        self._sync_buttons()
+        return right
+
+    # ------------------------------------------------------------------ source
+    def play_file(self, path: str) -> None:
+        """Play a video file as the camera (the "Play a video file…" choice)."""
+        self.picker.play_file(path)
+
+    def _play(self, source) -> None:
+        if self.closed:  # the camera search ended after the dialog closed
+            return
+        self.frame = None
+        self.image.show_image(None)
+        self._status("", "info")
+        self.feed.start(source)
+
+    def _on_frame(self, image, frame) -> None:
+        self.frame = frame
+        self.image.show_image(image)
+        self._sync_buttons()
+
+    def _on_failed(self, message: str) -> None:
+        """The source did not open or stopped: no picture, nothing to capture."""
+        self.stop_burst()
+        self.frame = None
+        self.image.show_image(None)
+        self._status(message, "error")
+
+    def _status(self, text: str, kind: str) -> None:
+        self.status_label.setProperty("kind", kind)
+        self.status_label.style().polish(self.status_label)
+        self.status_label.setText(text)
+        self._sync_buttons()
+
+    # ------------------------------------------------------------------ classes
+    def ask_new_class(self) -> None:
+        name, ok = QInputDialog.getText(self, "New class", "Name of the new class:")
+        if ok:
+            self.add_class(name)
+
+    def add_class(self, name: str) -> bool:
+        """Add ``name`` to the choices (its folder is made with the first picture)."""
+        from core.errors import UserError
+        from core.label.capture import check_class_name
+
+        try:
+            name = check_class_name(name)
+        except UserError as exc:
+            self._status(str(exc), "error")
+            return False
+        if self.class_combo.findText(name) < 0:
+            self.class_combo.addItem(name)
+        self.class_combo.setCurrentText(name)
+        self._sync_buttons()
+        return True
+
+    # ------------------------------------------------------------------ capturing
+    def start_burst(self) -> None:
+        """Begin a burst into the chosen class (the button or Space went down)."""
+        if self.burst is not None or self.frame is None or not self.class_combo.currentText():
+            return
+        self.burst = self.writer.start_burst(self.class_combo.currentText(),
+                                             self.size_spin.value())
+        self._take()
+        self.timer.start()
+
+    def stop_burst(self) -> None:
+        self.timer.stop()
+        self.burst = None
+
+    def _take(self) -> None:
+        if self.burst is None or self.frame is None:
+            return
+        self._n += 1
+        self.saver.submit(f"frame {self._n}", save_frame, (self.writer, self.frame, self.burst),
+                          self._on_saved, self._on_save_failed)
+
+    def _on_save_failed(self, message: str) -> None:
+        """A picture could not be written (disk full...): stop the burst, say why."""
+        self.stop_burst()
+        self._status(message, "error")
+
+    def _on_saved(self, saved) -> None:
+        self.changed = True
+        self.counts[saved.class_name] = self.counts.get(saved.class_name, 0) + 1
+        self.total += 1
+        self._show_counts()
+        self.saved.emit(self.total)
+
+    def undo_last(self) -> None:
+        self.stop_burst()
+        self.undo_button.setEnabled(False)
+        self.saver.submit("undo", undo_burst, (self.writer,), self._on_undone,
+                          lambda msg: self._status(msg, "error"))
+
+    def _on_undone(self, result) -> None:
+        class_name, outcome = result
+        self.changed = True
+        removed = len(outcome.moved)
+        self.counts[class_name] = max(0, self.counts.get(class_name, 0) - removed)
+        self.total -= removed
+        self._show_counts()
+        text = f"Removed {removed} picture{'s' if removed != 1 else ''} of {class_name}."
+        if outcome.refused:
+            text += " Left in place: " + "; ".join(f"{p} ({why})" for p, why in outcome.refused)
+        self._status(text, "error" if outcome.refused else "info")
+
+    def _show_counts(self) -> None:
+        names = sorted(self.counts, key=str.lower)
+        self.count_table.setRowCount(len(names))
+        for i, name in enumerate(names):
+            self.count_table.setItem(i, 0, QTableWidgetItem(name))
+            item = QTableWidgetItem(str(self.counts[name]))
+            item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+            self.count_table.setItem(i, 1, item)
+        self._sync_buttons()
+
+    def count(self, class_name: str) -> int:
+        return self.counts.get(class_name, 0)
+
+    def _sync_buttons(self) -> None:
+        self.capture_button.setEnabled(self.frame is not None
+                                       and bool(self.class_combo.currentText()))
+        self.undo_button.setEnabled(bool(self.writer.bursts) and self.total > 0)
+
+    # ------------------------------------------------------------------ Space, closing
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        """Space held anywhere in this dialog captures (a focused button must not click)."""
+        kind = event.type()
+        if kind in (QEvent.KeyPress, QEvent.KeyRelease) and event.key() == Qt.Key_Space \
+                and isinstance(obj, QWidget) and (obj is self or self.isAncestorOf(obj)):
+            if not event.isAutoRepeat():
+                self.start_burst() if kind == QEvent.KeyPress else self.stop_burst()
+            return True
+        return super().eventFilter(obj, event)
+
+    def done(self, result: int) -> None:  # noqa: D401 - Qt's name
+        """Closing stops the camera; pictures still being written finish (``saver``)."""
+        self.shutdown()
+        super().done(result)
+
+    def shutdown(self) -> None:
+        """Stop the camera and the burst (the dialog closes, or the window does)."""
+        self.closed = True
+        self.stop_burst()
+        self.feed.stop()
+        QApplication.instance().removeEventFilter(self)

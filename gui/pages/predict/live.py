@@ -1,0 +1,231 @@
+"""The Predict page's live camera: the picture and what the model says about it, live.
+
+Switched on with the page's "Camera" button.  Frames come from
+:class:`gui.widgets.camera.CameraFeed` (a worker reads the camera or a video
+file; the UI thread only paints).  Predictions run on a worker too
+(:func:`predict_frame`, the page's loaded predictor, the same resizing as a
+file gets), one at a time and always on the newest frame: frames arriving
+while the model is busy are skipped, so the window never stalls and the
+answer is never more than one prediction old.  The answer lists the top
+classes, or "unknown" when the model's unknown score says the picture is
+unlike its training images (the page's "unknown" switch and threshold apply).
+
+The camera stops when the page is hidden, when the button is switched off and
+when the window closes (:meth:`LiveCamera.stop`, from the page's ``shutdown``).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Optional
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from gui.jobs import Job
+from gui.widgets.camera import CameraFeed, LiveImage, SourcePicker
+
+
+def predict_frame(predictor, frame, top_k: int, listener=None, cancel=None):
+    """Worker: one RGB frame through ``predictor`` -> :class:`core.infer.predictor.Prediction`."""
+    from core.capture.frames import squash
+
+    x = squash(frame, predictor.image_size)[None]
+    probs, scores = predictor.predict_scored(x)
+    return predictor.to_prediction("camera", probs[0], None if scores is None else scores[0],
+                                   top_k)
+
+
+def answer_html(prediction) -> str:
+    """The big answer and the top classes as rich text."""
+    if prediction.unknown:
+        head = ("<span style='font-size:20pt; font-weight:600'>unknown</span><br>"
+                "<span>unlike the training images</span>")
+    else:
+        head = (f"<span style='font-size:20pt; font-weight:600'>{_esc(prediction.label)}</span>"
+                f"<br><span>{prediction.confidence:.0%}</span>")
+    rows = "".join(f"<tr><td>{_esc(name)}</td><td align='right'>&nbsp;&nbsp;{p:.1%}</td></tr>"
+                   for name, p in prediction.top)
+    return f"{head}<br><br><table>{rows}</table>"
+
+
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+CAMERA_OFF, CAMERA_ON = "Live camera", "Stop camera"
+
+
+class LiveCamera(QWidget):
+    """Source picker, live picture and answer; ``toggle`` (the page's "Camera" button)."""
+
+    answered = Signal(object)  # a Prediction for the newest frame
+
+    def __init__(self, page) -> None:
+        super().__init__()
+        self.page = page
+        self.prediction: Any = None
+        self.predictions = 0
+        self.frame: Any = None  # newest frame not yet predicted
+        self._job: Optional[Job] = None
+        self._loading = False
+        self._rate: list[float] = []
+        self.toggle = QPushButton(CAMERA_OFF)
+        self.toggle.setCheckable(True)
+        self.toggle.setToolTip("Show a camera's picture (or a video file) with what the model "
+                               "says about it, live")
+        self.toggle.toggled.connect(self._on_toggled)
+        self.feed = CameraFeed(self)
+        self.feed.frame.connect(self._on_frame)
+        self.feed.failed.connect(self._on_failed)
+        page.runner.busy_changed.connect(lambda busy: busy or self._loaded())
+        self._build()
+        self.hide()
+
+    def _build(self) -> None:
+        box = QVBoxLayout(self)
+        box.setContentsMargins(0, 0, 0, 0)
+        self.picker = SourcePicker()
+        self.picker.chosen.connect(self._play)
+        self.picker.status.connect(self._status)
+        box.addWidget(self.picker)
+        self.status_label = QLabel("")
+        self.status_label.setObjectName("hint")
+        self.status_label.setWordWrap(True)
+        box.addWidget(self.status_label)
+        row = QHBoxLayout()
+        self.image = LiveImage("No picture yet.")
+        row.addWidget(self.image, 3)
+        self.answer_label = QLabel("")
+        self.answer_label.setObjectName("liveAnswer")
+        self.answer_label.setTextFormat(Qt.RichText)
+        self.answer_label.setAlignment(Qt.AlignTop | Qt.AlignLeft)
+        self.answer_label.setMinimumWidth(180)
+        self.answer_label.setWordWrap(True)
+        row.addWidget(self.answer_label, 1)
+        box.addLayout(row, 1)
+
+    # ------------------------------------------------------------------ on / off
+    def _on_toggled(self, on: bool) -> None:
+        self.toggle.setText(CAMERA_ON if on else CAMERA_OFF)
+        if on:
+            self.show()
+            self.page.clear_message()
+            self.picker.look()
+        else:
+            self.stop()
+
+    def stop(self) -> None:
+        """Stop the camera and hide; the button goes off (page hidden, window closing)."""
+        self.feed.stop()
+        self.frame = None
+        self._set_toggle(False)
+        self.hide()
+
+    def _set_toggle(self, on: bool) -> None:
+        """The button's state without starting or stopping anything."""
+        self.toggle.blockSignals(True)
+        self.toggle.setChecked(on)
+        self.toggle.setText(CAMERA_ON if on else CAMERA_OFF)
+        self.toggle.blockSignals(False)
+
+    def hideEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        """The page went away (another page shown): the camera is released."""
+        super().hideEvent(event)
+        if not event.spontaneous() and self.toggle.isChecked():
+            self.stop()
+
+    def play_file(self, path: str) -> None:
+        """Play a video file instead of a camera (the "Play a video file…" choice)."""
+        if not self.toggle.isChecked():
+            self._set_toggle(True)
+            self.show()
+        self.picker.play_file(path)
+
+    def _play(self, source) -> None:
+        if not self.toggle.isChecked():
+            return  # the camera search ended after the camera was switched off
+        self.frame, self.prediction = None, None
+        self.answer_label.setText("")
+        self.image.show_image(None)
+        self._status("", "info")
+        self.feed.start(source)
+
+    def _on_failed(self, message: str) -> None:
+        self.image.show_image(None)
+        self.answer_label.setText("")
+        self._status(message, "error")
+
+    def _status(self, text: str, kind: str) -> None:
+        self.status_label.setProperty("kind", kind)
+        self.status_label.style().polish(self.status_label)
+        self.status_label.setText(text)
+
+    # ------------------------------------------------------------------ predicting
+    def _on_frame(self, image, frame) -> None:
+        self.image.show_image(image)
+        self.frame = frame
+        self._predict_newest()
+
+    def _predict_newest(self) -> None:
+        """Predict the newest frame unless a prediction runs (then it waits, newer ones skip)."""
+        if self.frame is None or (self._job is not None and self._job.is_running()):
+            return
+        if self.page.runner.is_busy():  # the page's jobs use the same model: one thread only
+            job = self.page.runner.current
+            if not self._loading:
+                self._status(f"Live answers wait while “{job.name if job else 'a job'}” "
+                             "runs.", "info")
+            return
+        predictor = self._predictor()
+        if predictor is None:
+            return
+        frame, self.frame = self.frame, None
+        job = Job(predict_frame, predictor, frame, self.page.top_k(), name="Live prediction",
+                  parent=self)
+        job.finished.connect(self._on_answer)
+        job.failed.connect(lambda msg, _tb: self._status(msg, "error"))
+        job.done.connect(self._predict_newest)
+        self._job = job
+        job.start()
+
+    def _predictor(self) -> Any:
+        """The page's model for the current model path, loaded when needed (None meanwhile)."""
+        page = self.page
+        path = page.current_model_path()
+        if path is None:
+            self._status("There is no model to ask yet: train one on step 4, or use Open "
+                         "model… to choose one. The picture is shown meanwhile.", "info")
+            return None
+        if page.predictor is not None and page.model_path_loaded() == path:
+            return page.predictor
+        if not self._loading and not page.runner.is_busy():
+            from gui.pages.predict.jobs import load_model_job
+
+            job = page.runner.start(load_model_job, path, name="Loading the model")
+            if job is not None:
+                self._loading = True
+                self._status(f"Loading {path}…", "info")
+                job.finished.connect(lambda pred, p=path: page.use_predictor(pred, p))
+                job.failed.connect(lambda msg, _tb: self._status(msg, "error"))
+                job.done.connect(self._loaded)
+        return None
+
+    def _loaded(self) -> None:
+        self._loading = False
+        if self.status_label.property("kind") != "error":
+            self._status("", "info")
+
+    def _on_answer(self, prediction) -> None:
+        if not self.feed.is_running():
+            return
+        self.prediction = prediction
+        self.predictions += 1
+        now = time.monotonic()
+        self._rate = [t for t in self._rate if now - t < 2.0] + [now]
+        self.answer_label.setText(answer_html(prediction))
+        self.answered.emit(prediction)
+
+    def per_second(self) -> float:
+        """Predictions per second over the last two seconds (shown in the tooltip, tests)."""
+        return len(self._rate) / 2.0
