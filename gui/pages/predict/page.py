@@ -19,8 +19,8 @@ import os
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMenu, QPushButton, QSpinBox,
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QPushButton, QSpinBox,
                                QVBoxLayout)
 
 from gui.pages.base import Page
@@ -30,6 +30,7 @@ from gui.pages.predict.jobs import PredictOutcome, gradcam_job, load_model_job, 
 from gui.pages.predict.live import LiveCamera
 from gui.pages.predict.results import ResultsView, model_text
 from gui.pages.predict.unknown_bar import UnknownControl
+from gui.widgets.model_row import model_row
 
 IMAGE_FILTER = ("Images (*.jpg *.jpeg *.png *.bmp *.gif *.webp *.tif *.tiff);;"
                 "All files (*)")
@@ -83,22 +84,15 @@ class PredictPage(Page):
         self._refresh_results()
 
     def _build_model_row(self) -> QHBoxLayout:
-        row = QHBoxLayout()
-        self.model_label = QLabel()
-        self.model_label.setWordWrap(True)
-        self.model_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.open_model_button = QPushButton("Open model…")
-        self.open_model_button.setToolTip("Use another model: a run folder, a .keras file, an "
-                                          "exported SavedModel folder, .tflite or .onnx")
-        menu = QMenu(self.open_model_button)
-        menu.addAction("Model file (.keras, .tflite, .onnx)…", self.choose_model_file)
-        menu.addAction("Run folder or SavedModel folder…", self.choose_model_folder)
-        self.use_current_action = menu.addAction("Use the current model", self.use_current_model)
-        self.open_model_button.setMenu(menu)
+        row, self.model_label, self.open_model_button, actions = model_row(
+            "Use another model: a run folder, a .keras file, an exported SavedModel folder, "
+            ".tflite or .onnx",
+            [("Model file (.keras, .tflite, .onnx)…", self.choose_model_file),
+             ("Run folder or SavedModel folder…", self.choose_model_folder),
+             ("Use the current model", self.use_current_model)])
+        self.use_current_action = actions[2]
         self.live = LiveCamera(self)  # the live camera; its button sits in this row
-        row.addWidget(self.model_label, 1)
-        row.addWidget(self.live.toggle)
-        row.addWidget(self.open_model_button)
+        row.insertWidget(1, self.live.toggle)
         return row
 
     def _build_input_row(self) -> QVBoxLayout:

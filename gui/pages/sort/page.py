@@ -18,7 +18,7 @@ import os
 from typing import Optional
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QMenu,
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel,
                                QProgressBar, QPushButton, QSplitter)
 
 from gui.pages.base import Page
@@ -28,6 +28,7 @@ from gui.pages.sort.grid import SortGrid, SortThumbs, caption
 from gui.pages.sort.jobs import run_folder_of, suggest_job
 from gui.pages.sort.keys import action_for
 from gui.pages.sort.review import Review
+from gui.widgets.model_row import model_row
 
 ORDERS = (("Most useful first", "useful"), ("Most confident first", "confident"))
 
@@ -79,20 +80,12 @@ class SortPage(Page):
 
     # ------------------------------------------------------------------ building
     def _build_model_row(self) -> QHBoxLayout:
-        row = QHBoxLayout()
-        self.model_label = QLabel()
-        self.model_label.setWordWrap(True)
-        self.model_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.open_model_button = QPushButton("Open model…")
-        self.open_model_button.setToolTip("Use another model for the suggestions: a run folder "
-                                          "(which Update the model can retrain) or a model file")
-        menu = QMenu(self.open_model_button)
-        menu.addAction("Run folder…", self.choose_model)
-        menu.addAction("Model file (.keras, .tflite, .onnx)…", self.choose_model_file)
-        menu.addAction("Use the current model", lambda: self.open_model(""))
-        self.open_model_button.setMenu(menu)
-        row.addWidget(self.model_label, 1)
-        row.addWidget(self.open_model_button)
+        row, self.model_label, self.open_model_button, _ = model_row(
+            "Use another model for the suggestions: a run folder (which Update the model can "
+            "retrain) or a model file",
+            [("Run folder…", self.choose_model),
+             ("Model file (.keras, .tflite, .onnx)…", self.choose_model_file),
+             ("Use the current model", lambda: self.open_model(""))])
         return row
 
     def _build_folder_row(self) -> QHBoxLayout:
