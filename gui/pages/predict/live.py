@@ -16,6 +16,7 @@ when the window closes (:meth:`LiveCamera.stop`, from the page's ``shutdown``).
 
 from __future__ import annotations
 
+import html
 import time
 from typing import Any, Optional
 
@@ -42,15 +43,12 @@ def answer_html(prediction) -> str:
         head = ("<span style='font-size:20pt; font-weight:600'>unknown</span><br>"
                 "<span>unlike the training images</span>")
     else:
-        head = (f"<span style='font-size:20pt; font-weight:600'>{_esc(prediction.label)}</span>"
+        label = html.escape(prediction.label, quote=False)
+        head = (f"<span style='font-size:20pt; font-weight:600'>{label}</span>"
                 f"<br><span>{prediction.confidence:.0%}</span>")
-    rows = "".join(f"<tr><td>{_esc(name)}</td><td align='right'>&nbsp;&nbsp;{p:.1%}</td></tr>"
-                   for name, p in prediction.top)
+    rows = "".join(f"<tr><td>{html.escape(name, quote=False)}</td>"
+                   f"<td align='right'>&nbsp;&nbsp;{p:.1%}</td></tr>" for name, p in prediction.top)
     return f"{head}<br><br><table>{rows}</table>"
-
-
-def _esc(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 CAMERA_OFF, CAMERA_ON = "Live camera", "Stop camera"
