@@ -103,8 +103,10 @@ def test_a_burst_is_saved_as_jpegs_at_the_size_never_overwriting_and_undone(tmp_
     # Undo removes the newest burst, then the one before, and nothing else
     cls, outcome = writer.undo_last_burst()
     assert cls == "new class" and not paths[3].exists() and not outcome.refused
+    assert not (data / "new class").exists()  # the folder the burst made went with it
     cls, outcome = writer.undo_last_burst()
     assert cls == "ok" and len(outcome.moved) == 3 and not any(p.exists() for p in paths[:3])
+    assert (data / "ok").is_dir()  # a folder that was there before stays
     assert existing.read_bytes() == b"not touched"
     with pytest.raises(UserError, match="Nothing of this capture to undo"):
         writer.undo_last_burst()

@@ -70,6 +70,7 @@ def test_capture_a_burst_from_a_video_then_undo_it(qtbot, window, tmp_path):
     qtbot.mouseClick(dialog.undo_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: dialog.count("red") == 0, timeout=5000)
     assert not any(p.exists() for p in reds) and all(f.exists() for f in files)
+    assert not (data / "red").exists()  # the class folder the burst made went with it
     assert "Removed" in dialog.status_label.text()
     # closing stops the camera and the Data page scans the folder again
     with qtbot.waitSignal(page.scan_finished, timeout=20000):

@@ -160,6 +160,7 @@ def test_sort_label_add_undo_and_undo_after_restart(qtbot, window, trained_run, 
                lambda: qtbot.mouseClick(page2.box.undo_button, Qt.LeftButton))
     assert not (data / "bright" / f"{first.stem} (2){first.suffix}").exists()
     assert not (data / "grey" / grey_path.name).exists()
+    assert not (data / "grey").exists()  # the new class folder the batch made went too
     assert (data / "bright" / first.name).read_bytes() == b"already here"
     assert _listing(new) == source_before
     qtbot.waitUntil(lambda: page2.box.pending_undo == 0, timeout=10000)

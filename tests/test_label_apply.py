@@ -112,3 +112,17 @@ def test_undo_of_a_copy_keeps_it_when_the_original_is_gone(folders):
     main(["label", "--undo", "--into", str(data)])
     assert (new / "e.png").read_bytes() == original  # moved back, never lost
     assert not (data / "cat" / "e.png").exists()
+
+
+def test_undo_removes_the_new_class_folder_it_made_but_keeps_an_empty_one_of_the_user(folders):
+    """An undone label batch used to leave its new, now empty, class folder behind."""
+    from core.label.apply import undo_last
+
+    data, new = folders
+    (data / "mine").mkdir()  # an empty class folder the user made to fill later
+    out = apply_labels([(str(new / "d.png"), "bird"), (str(new / "e.png"), "mine")], data,
+                       new_classes=True)
+    assert len(out.placed) == 2 and (data / "bird" / "d.png").is_file()
+    undo_last(data)
+    assert not (data / "bird").exists() and (data / "mine").is_dir()
+    assert not list((data / "mine").iterdir())

@@ -78,6 +78,8 @@ def test_report_of_a_trained_run(trained_run, tmp_path):
     assert f"{metrics['accuracy']:.2%}" in html
     for name in metrics["classes"]:
         assert name in html
+    # key/value tables (Overview, Calibration) have no blank header bar
+    assert "<tr><th></th><th></th></tr>" not in html
 
 
 def test_report_without_the_data_folder_uses_the_split(trained_run, tmp_path):

@@ -99,17 +99,22 @@ class FixJournal:
             old += "\n"
         atomic_write_text(self.path, old + json.dumps(entry, ensure_ascii=False) + "\n")
 
-    def record(self, batch: str, moves: list[dict], note: str = "") -> None:
+    def record(self, batch: str, moves: list[dict], note: str = "",
+               created: Iterable[str] = ()) -> None:
         """Write a batch to the journal; call it *before* touching any file of it.
 
         ``moves``: ``{"src", "dst", "size", "digest"}`` renames inside the data
         folder (paths relative to it), or, for files brought in from outside
         (:mod:`core.label.apply`), ``{"op": "copy" | "move_in", "source": absolute
         path, "dst", "size", "digest"}``, or ``{"op": "capture", "dst", "size", "digest"}``
-        for a new file made in the folder (:mod:`core.label.capture`).
+        for a new file made in the folder (:mod:`core.label.capture`).  ``created``:
+        class folders (relative paths) the batch makes; Undo removes them again once
+        they are empty, so an undone batch leaves the folder as it found it.
         """
-        self._append({"type": "batch", "id": batch, "time": time.time(), "note": note,
-                      "moves": moves})
+        entry = {"type": "batch", "id": batch, "time": time.time(), "note": note, "moves": moves}
+        if created:
+            entry["created"] = sorted(created)
+        self._append(entry)
 
     def pending_batches(self) -> list[dict]:
         """Batches not undone yet, oldest first (by their last part).
@@ -126,7 +131,8 @@ class FixJournal:
                 continue
             prev = merged.pop(e.get("id"), None)
             if prev is not None:
-                e = {**e, "moves": list(prev.get("moves", [])) + list(e.get("moves", []))}
+                e = {**e, "moves": list(prev.get("moves", [])) + list(e.get("moves", [])),
+                     "created": sorted({*prev.get("created", ()), *e.get("created", ())})}
             merged[e.get("id")] = e
         return list(merged.values())
 
@@ -256,8 +262,18 @@ class FixJournal:
                 outcome.refused.append((move["dst"], why))
             else:
                 outcome.moved.append(back)
+        for rel in batch.get("created", ()):
+            self._remove_if_empty(self._abs(rel))
         self._append({"type": "undo", "batch": outcome.batch, "time": time.time()})
         return outcome
+
+    def _remove_if_empty(self, folder: Path) -> None:
+        """Remove a class folder the undone batch made, if nothing is in it now."""
+        try:
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        except OSError:
+            pass  # something arrived meanwhile, or no permission: the folder stays
 
     def _undo_rename(self, src: Path, dst: Path, rel_src: str) -> Optional[str]:
         """Rename ``dst`` back to ``src``: "" done, a reason when refused, None if never moved."""

@@ -146,9 +146,12 @@ def apply_labels(rows: Iterable[tuple[str, str]], data_dir, *, move: bool = Fals
     if not planned:
         return outcome
     op = "move_in" if move else "copy"
+    created = {dst.parent.relative_to(root).as_posix() for _, dst, _ in planned
+               if not dst.parent.exists()}
     journal.record(outcome.batch, [{"op": op, "source": src, "dst": dst.relative_to(root)
                                     .as_posix(), "size": st.size, "digest": st.digest}
-                                   for src, dst, st in planned], note or f"labels from {source}")
+                                   for src, dst, st in planned], note or f"labels from {source}",
+                   created=created)
     for n, (src, dst, _) in enumerate(planned):
         cancel.raise_if_cancelled()  # the journal lets Undo reverse what was placed so far
         try:

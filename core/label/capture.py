@@ -94,9 +94,10 @@ class CaptureWriter:
         millis = int(time.time() * 1000) % 1000
         for _ in range(3):  # a name taken between choosing and writing: choose again
             dst = free_name(folder / f"{class_name}-{stamp}-{millis:03d}.jpg")
+            made = [] if folder.exists() else [folder.relative_to(self.root).as_posix()]
             self.journal.record(burst, [{"op": "capture", "dst": dst.relative_to(self.root)
                                          .as_posix(), "size": len(data), "digest": digest}],
-                                f"camera capture into {class_name}")
+                                f"camera capture into {class_name}", created=made)
             try:
                 write_new(dst, data)
             except FileExistsError:

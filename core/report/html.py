@@ -39,13 +39,16 @@ code{font-size:12px;word-break:break-all}
 
 
 def _table(header: Iterable[str], rows: Iterable[Iterable[Any]], cls: str = "") -> str:
-    head = "".join(f"<th>{escape(str(h))}</th>" for h in header)
+    header = list(header)
+    # A key/value table has no header (an all-empty one printed as a blank bar).
+    head = ("<tr>" + "".join(f"<th>{escape(str(h))}</th>" for h in header) + "</tr>"
+            if any(str(h) for h in header) else "")
     body = []
     for row in rows:
         cells = "".join(f"<td class='n'>{escape(_fmt(v))}</td>" if isinstance(v, (int, float))
                         else f"<td>{escape(_fmt(v))}</td>" for v in row)
         body.append(f"<tr>{cells}</tr>")
-    return f"<table class='{cls}'><tr>{head}</tr>{''.join(body)}</table>"
+    return f"<table class='{cls}'>{head}{''.join(body)}</table>"
 
 
 def _fmt(v: Any) -> str:
