@@ -173,11 +173,16 @@ class MainWindow(ProjectFiles, DropTarget, WindowMenus, QMainWindow):
 
     def _connect_sort_page(self) -> None:
         """Sorted images change the data folder: the Data page scans it again (now, or when the
-        running job ends); "Full fine-tune…" opens the Train page."""
+        running job ends); "Fine-tune from this run" starts a run on the Train page, where its
+        curves show, once the rescan has counted the new images."""
         sort = next(p for p in self.pages if p.key == "sort")
         sort.files_changed.connect(self._rescan_data)
-        sort.fine_tune_requested.connect(
-            lambda: self.show_page(next(i for i, p in enumerate(self.pages) if p.key == "train")))
+        sort.fine_tune_requested.connect(self._fine_tune_from)
+
+    def _fine_tune_from(self, run_dir: str) -> None:
+        row = next(i for i, p in enumerate(self.pages) if p.key == "train")
+        self.show_page(row)
+        self.pages[row].start(from_run=run_dir)
 
     def _rescan_data(self) -> None:
         if self.runner.is_busy() or not self.data_page.rescan():

@@ -4,7 +4,6 @@ import json
 import os
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from core.audit.fixes import JOURNAL_NAME, Fix, FixJournal

@@ -185,3 +185,38 @@ def test_update_the_model_makes_a_new_run_and_shows_the_accuracy(qtbot, window, 
     assert window.state.run_dir == outcome.run_dir
     assert "→" in page.box.update_label.text() and "%" in page.box.update_label.text()
     assert page.run_dir() == outcome.run_dir  # the sort step now suggests with the new run
+
+
+def test_fine_tune_from_this_run_trains_a_full_run_from_its_backbone(qtbot, window, trained_run,
+                                                                     folders):
+    """One click: the Train page shows a full run (head, then fine-tuning) on the grown data set,
+    built from the current run's fine-tuned backbone, not from the settings' weights."""
+    from core.model.backbones import get_backbone
+    from core.model.build import backbone_of, build_backbone, load_model_file
+
+    data, _new = folders
+    for name, level in (("bright", 200), ("dark", 50)):
+        for i in range(4):
+            _image(data / name / f"added_{i}.png", level, 400 + i + level)
+    cfg = RunFolder(trained_run).load_config()
+    cfg.data.data_dir = str(data)
+    cfg.train.epochs, cfg.train.fine_tune_epochs = 1, 1
+    window.state.replace_config(cfg)
+    page = _sort_page(window, trained_run, data)
+    qtbot.waitUntil(lambda: not window.runner.is_busy(), timeout=60000)  # the data folder's scan
+    assert page.box.fine_tune_button.isEnabled()
+    train = next(p for p in window.pages if p.key == "train")
+    with qtbot.waitSignal(train.run_finished, timeout=300000) as got:
+        qtbot.mouseClick(page.box.fine_tune_button, Qt.LeftButton)
+        assert window.current_page() is train
+    result = got.args[0]
+    assert result.status == "completed" and result.run_dir != str(trained_run)
+    new = RunFolder(result.run_dir)
+    started = new.load_config().model.weights
+    assert "start-weights" in started and started.endswith(".weights.h5")
+    assert {row["phase"] for row in new.history()} == {"head", "fine_tune"}
+    assert new.run_info().images == 48 + 8
+    carried = backbone_of(load_model_file(RunFolder(trained_run).model_path)).get_weights()
+    start = build_backbone(get_backbone("MobileNetV3Small"), 32, started).get_weights()
+    assert len(start) == len(carried) and all(np.array_equal(a, b) for a, b in zip(start, carried))
+    assert window.state.run_dir == result.run_dir  # the new run is the current one

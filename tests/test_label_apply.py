@@ -126,3 +126,35 @@ def test_undo_removes_the_new_class_folder_it_made_but_keeps_an_empty_one_of_the
     undo_last(data)
     assert not (data / "bird").exists() and (data / "mine").is_dir()
     assert not list((data / "mine").iterdir())
+
+
+@pytest.mark.parametrize("name", ["a*b", "x.", "_x", ".x", "a/b", "tab\there", "Cat"])
+def test_one_rule_for_a_new_class_name_whichever_way_it_is_made(folders, name):
+    """A reviewed CSV, the camera and the Sort step's "New class…" refuse the same names
+    (before, each had its own list of forbidden characters)."""
+    from core.errors import UserError
+    from core.label.apply import class_name_problem
+    from core.label.capture import check_class_name
+
+    data, new = folders
+    before = _tree(data)
+    problem = class_name_problem(name, ["cat", "dog"])
+    assert problem
+    with pytest.raises(UserError, match="cannot be a class folder|already a class"):
+        apply_labels([(str(new / "d.png"), name)], data, new_classes=True)
+    assert _tree(data) == before
+    if name != "Cat":  # the camera adds to an existing class; a new spelling is the CSV's risk
+        with pytest.raises(UserError):
+            check_class_name(name)
+
+
+def test_words_that_mean_left_out_are_not_class_names():
+    from core.errors import UserError
+    from core.label.apply import class_name_problem
+    from core.label.capture import check_class_name
+
+    for word in ("none", "Unknown", "skip"):
+        assert "left out" in class_name_problem(word)
+        with pytest.raises(UserError):
+            check_class_name(word)
+    assert class_name_problem("new part") == ""

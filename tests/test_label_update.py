@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from core.errors import UserError
 from core.label.update import fine_tuned, update_model
 from core.runs.folder import RunFolder
 
@@ -54,3 +55,26 @@ def test_update_refuses_a_run_without_a_model(tmp_path):
 
     with pytest.raises(UserError):
         update_model(tmp_path / "nothing")
+
+
+def test_a_full_run_starts_from_the_runs_backbone_only_when_the_backbone_matches(trained_run,
+                                                                                 tmp_path):
+    from core.config import StudioConfig
+    from core.events import Log
+    from core.label.update import start_from_run
+
+    run, data = grown_copy(trained_run, tmp_path)
+    cfg = RunFolder(run).load_config()
+    cfg.train.fine_tune_epochs = 2  # the user's settings stay: only the weights change
+    words = start_from_run(run, cfg)
+    assert "fine-tuned" in words and cfg.model.weights.endswith(".weights.h5")
+    assert cfg.train.fine_tune_epochs == 2
+
+    other = StudioConfig()
+    other.model.backbone, other.model.weights = "EfficientNetB0", "none"
+    logs = []
+    words = start_from_run(run, other, lambda e: isinstance(e, Log) and logs.append(e.message))
+    assert other.model.weights == "none" and "another backbone" in words
+    assert any("MobileNetV3Small" in m and "EfficientNetB0" in m for m in logs)
+    with pytest.raises(UserError):
+        start_from_run(tmp_path / "nothing", cfg)

@@ -148,3 +148,23 @@ def test_only_run_folder_spells_the_run_folders_file_names():
             offenders += [f"{path.relative_to(ROOT)}: {s!r}" for s in _code_strings(path)
                           if any(name in s for name in names)]
     assert not offenders, offenders
+
+
+def test_a_model_argument_means_a_run_only_when_it_is_the_run_or_its_model(trained_run, tmp_path):
+    """run_of_model: what needs a run (features, calibration, retraining) must not take an
+    exported model -- also one saved inside a run folder -- for the run itself."""
+    from core.runs.folder import run_of_model
+
+    run = RunFolder(trained_run)
+    assert run_of_model(trained_run).path == run.path
+    assert run_of_model(str(run.model_path)).path == run.path
+    inside = tmp_path / "copy"
+    import shutil
+
+    shutil.copytree(trained_run, inside)
+    (inside / "exports").mkdir(exist_ok=True)
+    (inside / "exports" / "model.tflite").write_bytes(b"x")
+    assert run_of_model(inside / "exports") is None
+    assert run_of_model(inside / "exports" / "model.tflite") is None
+    assert run_of_model(tmp_path / "nothing") is None
+    assert run_of_model(tmp_path) is None

@@ -10,7 +10,6 @@ import pytest
 
 from core.config import FreezeConfig, TransformConfig
 from core.errors import ConfigError, UserError, WeightsError
-from core.runs.folder import RunFolder
 from weights_fixture import make_bright_dark, tiny_config
 
 

@@ -95,14 +95,40 @@ def classes_root(data_dir: Path) -> Path:
     return data_dir
 
 
+#: Characters no class folder may hold: path separators and what Windows refuses in a name.
+FORBIDDEN_IN_NAMES = '/\\:*?"<>|'
+
+
+def class_name_problem(name: str, existing: Iterable[str] = ()) -> str:
+    """Why ``name`` cannot be a new class folder ("" when it can): the one rule for every way
+    a class is made (sorting, a reviewed CSV, the camera).
+
+    A name the scan would not see (a dot or "_" first), one no file system takes, a word
+    that means "leave the image out" in a labels file, or a second spelling of a class in
+    ``existing`` (a case-insensitive file system would merge the two folders).
+    """
+    if not name:
+        return "Give the class a name (the folder its images go into)."
+    if (name.startswith((".", "_")) or any(ch in name for ch in FORBIDDEN_IN_NAMES)
+            or any(ord(ch) < 32 for ch in name) or name.endswith((".", " "))):
+        return (f"{name!r} cannot be a class folder name: use letters, digits, spaces, '-' or "
+                "'_' (not first).")
+    if name.lower() in SKIP_WORDS + NONE_WORDS:
+        return f"{name!r} means an image left out in a labels file; choose another name."
+    same = [c for c in existing if c.lower() == name.lower()]
+    if same:
+        return f"There is already a class {same[0]!r}."
+    return ""
+
+
 def _check_labels(rows, existing: set[str], new_classes: bool, source: str) -> list[str]:
     """The new classes the rows need; UserError when they are not allowed or not valid names."""
     wanted = sorted({lab for _, lab in rows if lab.lower() not in SKIP_WORDS + NONE_WORDS})
     new = [lab for lab in wanted if lab not in existing]
     for lab in new:
-        if lab.startswith((".", "_")) or any(ch in lab for ch in "/\\:") or lab in ("..",):
-            raise UserError(f"{source}: {lab!r} cannot be a class folder name; use letters, "
-                            "digits, spaces, '-' or '_' (not first)")
+        problem = class_name_problem(lab, existing)
+        if problem:
+            raise UserError(f"{source}: {problem}")
     if new and not new_classes:
         raise UserError(f"{source}: label(s) {', '.join(repr(x) for x in new)} are not classes "
                         f"of the data set ({', '.join(sorted(existing)) or 'none yet'}); fix "

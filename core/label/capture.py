@@ -32,20 +32,19 @@ from core.data.folder_walk import subfolders
 from core.errors import DataError, UserError
 from core.features.hashing import DIGEST_BYTES
 from core.fsutil import write_new
-from core.label.apply import classes_root
+from core.label.apply import class_name_problem, classes_root
 
 #: The longest side of a saved image, unless the user picks another (0 keeps the full frame).
 DEFAULT_SIDE = 512
 
 
 def check_class_name(name: str) -> str:
-    """``name`` stripped, or UserError saying why it cannot be a class folder."""
+    """``name`` stripped, or UserError saying why it cannot be a class folder (an existing
+    class is fine: a burst goes into it)."""
     name = name.strip()
-    if not name:
-        raise UserError("Give the class a name (the folder the images go into).")
-    if name.startswith((".", "_")) or any(ch in name for ch in '/\\:*?"<>|'):
-        raise UserError(f"{name!r} cannot be a class folder name; use letters, digits, spaces, "
-                        "'-' or '_' (not first)")
+    problem = class_name_problem(name)
+    if problem:
+        raise UserError(problem)
     return name
 
 

@@ -17,7 +17,6 @@ flag is the run's (:mod:`core.trust`), as ``predict`` gives them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Optional, Sequence
 
 import numpy as np
@@ -47,27 +46,16 @@ class Scored:
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _run_of(path: Path):
-    """The run folder ``path`` is (or whose model.keras it is), or None."""
-    from core.runs.folder import RunFolder
-
-    if path.is_dir() and RunFolder(path).is_run_folder():
-        return RunFolder(path)
-    run = RunFolder(path.parent)
-    if path.is_file() and path.name == run.model_path.name and run.is_run_folder():
-        return run
-    return None
-
-
 def score_images(model_path, paths: Sequence[str], store=None,
                  listener: Optional[Listener] = None,
                  cancel: Optional[CancelToken] = None, batch_size: int = 32) -> Scored:
     """Predict ``paths`` with the model at ``model_path`` (a run folder or an exported model)."""
     from core.infer.loaders import load_predictor
+    from core.runs.folder import run_of_model
 
     cancel = cancel or CancelToken()
     predictor = load_predictor(model_path)
-    run = _run_of(Path(model_path))
+    run = run_of_model(model_path)
     model = getattr(predictor, "model", None)
     if run is None or model is None:
         return _exported(predictor, paths, listener, cancel, batch_size)

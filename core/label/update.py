@@ -24,8 +24,12 @@ settings, ``fine_tune_epochs = 0`` and:
 How validation accuracy moved is measured on the **same images for both
 models**: the new run's validation images the current run did not train on
 (the new split reshuffles each class, so some old training images land in
-validation; counting them would flatter the old model).  A full fine-tune is
-the Train page's ordinary run.
+validation; counting them would flatter the old model).
+
+A full fine-tune from the current run (the Sort step's "Fine-tune from this run")
+is the Train page's ordinary run with the window's settings, started from the
+same carried-over backbone (:func:`start_from_run`), so the grown data set
+refines what the run learned instead of starting again from ImageNet.
 """
 
 from __future__ import annotations
@@ -71,7 +75,7 @@ def fine_tuned(run) -> bool:
     return any(str(row.get("phase", "")) == "fine_tune" for row in run.history())
 
 
-def _carry_backbone(run, cfg, listener) -> str:
+def carry_backbone(run, cfg, listener) -> str:
     """Point ``cfg`` at the run's own backbone when it was fine-tuned; the words for the report."""
     from core.appdirs import data_dir
     from core.fsutil import atomic_file
@@ -96,6 +100,33 @@ def _carry_backbone(run, cfg, listener) -> str:
     emit(listener, Log(f"the new run starts from the current run's fine-tuned backbone, saved "
                        f"as {target}"))
     return "the current run's fine-tuned backbone"
+
+
+def start_from_run(run_dir, cfg, listener: Optional[Listener] = None) -> str:
+    """Point ``cfg`` (a new full run's settings) at the backbone of the run at ``run_dir``.
+
+    The settings stay the user's (epochs, augmentation, layers to train); only the
+    starting weights change, and only when the run used the same backbone: another
+    backbone's weights cannot be loaded, so the run then starts from the settings'
+    own weights and says so.  Returns the words for where the backbone came from.
+    """
+    from core.runs.folder import RunFolder
+
+    run = RunFolder(run_dir)
+    run.require_run_folder()
+    if not run.model_path.is_file():
+        raise UserError(f"{run.path}: this run has no model.keras yet; let it finish (or "
+                        "resume it) before training from it")
+    old = run.load_config()
+    if old.model.backbone != cfg.model.backbone:
+        emit(listener, Log(f"{run.path.name} used {old.model.backbone}, the settings say "
+                           f"{cfg.model.backbone}: the new run starts from "
+                           f"{cfg.model.weights or 'random'} weights, not from that run",
+                           "warning"))
+        return f"the settings' {cfg.model.backbone} weights (the run used another backbone)"
+    if not fine_tuned(run):
+        cfg.model.weights = old.model.weights  # the backbone that run started from
+    return carry_backbone(run, cfg, listener)
 
 
 def accuracy_on(model_path, records, batch_size: int, cancel) -> tuple[Optional[float], int]:
@@ -144,7 +175,7 @@ def update_model(run_dir, data_dir=None, out_dir=None, *, runs_base=None, report
     if data_dir:
         cfg.data.data_dir = str(Path(data_dir).resolve())
     cfg.train.fine_tune_epochs = 0
-    backbone = _carry_backbone(run, cfg, listener)
+    backbone = carry_backbone(run, cfg, listener)
     result = train(cfg, out_dir, runs_base=runs_base or run.path.parent, listener=listener,
                    cancel=cancel, report=report)
     status = getattr(result.status, "value", str(result.status))

@@ -351,6 +351,22 @@ def default_run_dir(base: str | Path, backbone: str) -> Path:
     return path
 
 
+def run_of_model(path: str | Path) -> Optional[RunFolder]:
+    """The run folder a MODEL argument means: ``path`` itself, or the run whose model.keras it is.
+
+    None for anything else (an exported model, also one saved inside a run folder), so
+    what needs a run (its stored features, its calibration, retraining) is only used
+    when the model really is that run's.
+    """
+    p = Path(path)
+    if p.is_dir():
+        return RunFolder(p) if RunFolder(p).is_run_folder() else None
+    run = RunFolder(p.parent)
+    if p.is_file() and p.name == run.model_path.name and run.is_run_folder():
+        return run
+    return None
+
+
 def find_run_folder(path: str | Path) -> Optional[RunFolder]:
     """``path`` itself if it is a run folder, or the run folder holding ``path``."""
     p = Path(path)

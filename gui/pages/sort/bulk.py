@@ -14,19 +14,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QHBoxLayout, QInputDialog, QLabel, QPushButton, QSpinBox,
                                QWidget)
 
-
-def class_name_problem(name: str, existing: list[str]) -> str:
-    """Why ``name`` cannot be a new class folder ("" when it can)."""
-    if not name:
-        return "Give the class a name."
-    if name.startswith((".", "_")) or any(ch in name for ch in '/\\:*?"<>|'):
-        return (f"{name!r} cannot be a folder name: use letters, digits, spaces, '-' or '_' "
-                "(not first).")
-    if name.lower() in (c.lower() for c in existing):
-        return f"There is already a class {name!r}."
-    if name.lower() in ("skip", "unknown", "none"):
-        return f"{name!r} is reserved for images left out; choose another name."
-    return ""
+from core.label.apply import class_name_problem
 
 
 class BulkBar(QWidget):

@@ -9,8 +9,10 @@ last batch from that journal, so it works after a restart too.  Afterwards
 
 "Update the model" is a head-only run from the current run on the grown data
 set (:func:`core.label.update.update_model`); it becomes the current run, and
-the box shows how validation accuracy moved on the same images.  A full
-fine-tune is the Train page's normal run (``full_fine_tune`` sends the user there).
+the box shows how validation accuracy moved on the same images.  "Fine-tune from
+this run" is the Train page's normal run with the window's settings, started from
+the current run's backbone (``full_fine_tune`` asks the window to start it there,
+where its curves show).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from gui.pages.sort.jobs import apply_job, pending_job, undo_job, update_job
 
 
 class DataSetBox(QGroupBox):
-    """Add to data set, Undo, Update the model, Full fine-tune."""
+    """Add to data set, Undo, Update the model, Fine-tune from this run."""
 
     applied = Signal(object)        # LabelOutcome
     undone = Signal(object)         # FixOutcome
@@ -94,9 +96,11 @@ class DataSetBox(QGroupBox):
                                       "set (the backbone stays as it is: seconds, not minutes) "
                                       "and compare validation accuracy")
         self.update_button.clicked.connect(self.update_model)
-        self.fine_tune_button = QPushButton("Full fine-tune…")
-        self.fine_tune_button.setToolTip("Go to the Train page to train a new run on the grown "
-                                         "data set with your settings")
+        self.fine_tune_button = QPushButton("Fine-tune from this run")
+        self.fine_tune_button.setToolTip("Train a new run on the grown data set with the Train "
+                                         "page's settings, starting from the current run's "
+                                         "backbone (the backbone learns too: minutes); the "
+                                         "Train page shows it")
         self.fine_tune_button.clicked.connect(self.full_fine_tune)
         row.addWidget(self.update_button)
         row.addWidget(self.fine_tune_button)
@@ -121,6 +125,10 @@ class DataSetBox(QGroupBox):
         self.update_button.setToolTip(
             "Retrain the head of the current run on the grown data set and compare validation "
             "accuracy" if run else "Needs a run of this app (not an exported model)")
+        self.fine_tune_button.setEnabled(bool(run and root) and not busy)
+        if not run:
+            self.fine_tune_button.setToolTip("Needs a run of this app (not an exported model); "
+                                             "the Train page trains a new run from the start")
 
     def refresh_undo(self) -> None:
         root = self.data_dir()

@@ -50,14 +50,7 @@ def update_job(run_dir: str, data_dir: str, runs_base: str, listener=None, cance
 
 def run_folder_of(model_path: str) -> str:
     """The run folder ``model_path`` is (or whose model.keras it is), or "" for another model."""
-    from pathlib import Path
+    from core.runs.folder import run_of_model
 
-    from core.runs.folder import find_run_folder
-
-    if not model_path:
-        return ""
-    p = Path(model_path)
-    run = find_run_folder(p)
-    if run is None or (p.is_file() and p.resolve() != run.model_path.resolve()):
-        return ""
-    return str(run.path)
+    run = run_of_model(model_path) if model_path else None
+    return str(run.path) if run is not None else ""

@@ -43,7 +43,7 @@ class SortPage(Page):
 
     suggestions_ready = Signal(int)  # how many images were suggested
     files_changed = Signal()         # images went into (or out of) the data folder
-    fine_tune_requested = Signal()   # "Full fine-tune…": the window shows the Train page
+    fine_tune_requested = Signal(str)  # "Fine-tune from this run": the run folder
 
     def __init__(self, state, runner, parent=None):
         super().__init__(state, runner, parent)
@@ -67,7 +67,7 @@ class SortPage(Page):
         self.box.undone.connect(self._on_undone)
         self.box.message.connect(lambda text, kind: self.banner.show_message(text, kind))
         self.box.files_changed.connect(self.files_changed)
-        self.box.full_fine_tune.connect(self.fine_tune_requested)
+        self.box.full_fine_tune.connect(lambda: self.fine_tune_requested.emit(self.run_dir()))
         self.box.updated.connect(lambda _o: self.open_model(""))  # the new run is the model now
         self.body.addWidget(self.box)
         for signal in (state.run_changed, state.model_changed):

@@ -41,9 +41,17 @@ from gui.state import touches
 from gui.widgets.tensorboard_button import opened_message
 
 
-def train_job(cfg, report, runs_base: str, listener=None, cancel=None):
-    """Worker: a new run under ``runs_base`` (imports the engine here, not on the UI thread)."""
+def train_job(cfg, report, runs_base: str, start_from: str = "", listener=None, cancel=None):
+    """Worker: a new run under ``runs_base`` (imports the engine here, not on the UI thread).
+
+    ``start_from``: a run folder whose (fine-tuned) backbone the new run starts from.
+    """
     from core.train.engine import train
+
+    if start_from:
+        from core.label.update import start_from_run
+
+        start_from_run(start_from, cfg, listener)
 
     return train(cfg, runs_base=runs_base, listener=listener, cancel=cancel, report=report)
 
@@ -189,8 +197,12 @@ class TrainPage(Page):
         return len(split.train) if split is not None else 0
 
     # ------------------------------------------------------------------ actions
-    def start(self) -> Optional[Job]:
-        """Start a new run with the current settings; None when it cannot start."""
+    def start(self, from_run: str = "") -> Optional[Job]:
+        """Start a new run with the current settings; None when it cannot start.
+
+        ``from_run``: a run folder the new run takes its backbone from (a full fine-tune
+        on a grown data set that goes on from what that run learned).
+        """
         self.clear_message()
         cfg = self.state.config.copy()
         if not cfg.data.data_dir:
@@ -204,7 +216,8 @@ class TrainPage(Page):
             self.show_error(f"Training cannot start: {report.unusable_reason}.")
             return None
         self.curves.clear()
-        job = self._launch(train_job, cfg, report, str(runs_base_dir()), name="Training")
+        job = self._launch(train_job, cfg, report, str(runs_base_dir()), from_run or "",
+                           name="Training")
         if job is not None:
             self._live_run = None  # until the engine says which folder (RunStarted)
             self._update_tensorboard()
