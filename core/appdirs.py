@@ -28,6 +28,13 @@ def default_runs_dir() -> Path:
     return data_dir() / "runs"
 
 
+def start_weights_dir() -> Path:
+    """Backbones carried over from one run to the next ("Update the model", "Fine-tune from
+    this run"): each file belongs to the one run whose config names it, and goes when that
+    run is deleted and no other run names it (:meth:`core.runs.history.RunHistory.delete_run`)."""
+    return data_dir() / "start-weights"
+
+
 def sample_dataset_dir() -> Path:
     """Where the built-in sample dataset is generated."""
     return data_dir() / "sample-shapes"

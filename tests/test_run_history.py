@@ -294,3 +294,32 @@ def test_a_read_only_history_gives_one_line(tmp_path):
     finally:
         os.chmod(db.parent, 0o755)
         os.chmod(db, 0o644)
+
+
+def test_deleting_a_run_deletes_the_backbone_carried_over_for_it_alone(tmp_path):
+    """"Update the model" / "Fine-tune from this run" save the old run's backbone under
+    start-weights/ for the new run; it goes with the last run that names it, never a user's file."""
+    from core.appdirs import start_weights_dir
+
+    h = RunHistory(tmp_path / "h.sqlite")
+    start_weights_dir().mkdir(parents=True)
+    carried = start_weights_dir() / "old-run-1234abcd.weights.h5"
+    carried.write_bytes(b"weights")
+    own = tmp_path / "mine.weights.h5"  # the user's own file: never touched
+    own.write_bytes(b"weights")
+    ids = {}
+    for name, weights in (("a", carried), ("b", carried), ("c", own)):
+        run = make_run(tmp_path / "runs" / name)
+        cfg = RunFolder(run).load_config()
+        cfg.model.weights = str(weights)
+        RunFolder(run).save_config(cfg)
+        ids[name] = h.record_run(run)
+    h.delete_run(ids["a"], delete_files=True)
+    assert carried.is_file()  # run b still names it
+    h.delete_run(ids["b"])  # forgotten, files kept: its run folder may still need the weights
+    assert carried.is_file()
+    h.record_run(tmp_path / "runs" / "b")
+    h.delete_run(h.find_id(tmp_path / "runs" / "b"), delete_files=True)
+    assert not carried.exists()
+    h.delete_run(ids["c"], delete_files=True)
+    assert own.is_file()

@@ -77,7 +77,7 @@ def fine_tuned(run) -> bool:
 
 def carry_backbone(run, cfg, listener) -> str:
     """Point ``cfg`` at the run's own backbone when it was fine-tuned; the words for the report."""
-    from core.appdirs import data_dir
+    from core.appdirs import start_weights_dir
     from core.fsutil import atomic_file
     from core.model.backbones import get_backbone
     from core.model.build import backbone_of, load_model_file, preprocessing_layers
@@ -93,7 +93,7 @@ def carry_backbone(run, cfg, listener) -> str:
                            "is retrained on the original ImageNet backbone", "warning"))
         return "the original ImageNet backbone (the fine-tuned one cannot be carried over)"
     model = load_model_file(run.model_path)
-    target = data_dir() / "start-weights" / f"{run.path.name}-{uuid.uuid4().hex[:8]}.weights.h5"
+    target = start_weights_dir() / f"{run.path.name}-{uuid.uuid4().hex[:8]}.weights.h5"
     with atomic_file(target, suffix=".weights.h5") as tmp:
         backbone_of(model).save_weights(str(tmp))
     cfg.model.weights = str(target)

@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional
 
-from core.appdirs import data_dir, default_runs_dir
+from core.appdirs import data_dir, default_runs_dir, start_weights_dir
 from core.errors import UserError
 from core.events import CancelToken, Log, Progress, emit
 from core.runs.folder import RunFolder
@@ -265,10 +265,14 @@ class RunHistory:
     def delete_run(self, run_id: int, delete_files: bool = False) -> None:
         """Forget a run; with ``delete_files`` also delete its folder (only a real run folder)."""
         run = self.get(run_id)
+        carried = carried_weights(run.config) if delete_files else None
         if delete_files and (Path(run.path).exists() or Path(run.path).is_symlink()):
             delete_run_files(RunFolder(run.path))
         with self._connect() as conn, conn:
             conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+        if carried is not None and not any(carried_weights(r.config) == carried
+                                           for r in self.list_runs()):
+            carried.unlink(missing_ok=True)  # made for this run alone; nothing else names it
 
     # ------------------------------------------------------------------ reading
     @_recovering
@@ -323,6 +327,16 @@ class RunHistory:
         ra, rb = self.get(a), self.get(b)
         return RunComparison(ra, rb, config_diff(ra.config, rb.config), self.epochs(a),
                              self.epochs(b))
+
+
+def carried_weights(config: dict) -> Optional[Path]:
+    """The start-weights file a run's config names (a backbone the app carried over from an
+    earlier run), or None when its weights are anything else (the user's own file included)."""
+    weights = str((config or {}).get("model", {}).get("weights") or "")
+    if not weights.endswith(".weights.h5"):
+        return None
+    path = Path(weights).resolve()
+    return path if path.parent == start_weights_dir().resolve() else None
 
 
 def delete_run_files(rf: RunFolder) -> None:
