@@ -65,7 +65,9 @@ def test_capture_a_burst_from_a_video_then_undo_it(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: not dialog.saver.busy(), timeout=5000)
     reds = list((data / "red").glob("*.jpg"))
     assert len(reds) == dialog.count("red") and dialog.count("bright") == first
-    assert dialog.count_table.rowCount() == 2
+    assert dialog.count_table.rowCount() == 3  # bright, dark (in the folder) and red
+    assert dialog.in_folder("bright") == 1 + first and dialog.in_folder("dark") == 1
+    assert dialog.count_table.item(2, 2).text() == str(dialog.count("red"))
     # Undo last burst removes the red pictures only
     qtbot.mouseClick(dialog.undo_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: dialog.count("red") == 0, timeout=5000)

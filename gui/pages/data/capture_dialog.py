@@ -6,7 +6,10 @@ the newest frame is taken :data:`BURST_FPS` times a second and written by
 :class:`core.label.capture.CaptureWriter` on a worker (one file after the
 other, :class:`gui.jobs.SerialJobs`): JPEG at the chosen size, a new name every
 time, journalled, so "Undo last burst" (or the Check data tab's Undo) removes
-a burst.  A video file can stand in for the camera (tests use one).
+a burst.  A video file can stand in for the camera (tests use one).  The table
+counts each class's pictures of this session and its images in the folder (the
+Data page's last scan plus this session's), so balancing the classes needs no
+trip back to the Data page.
 
 With no camera the dialog says so and offers the video file; nothing is written.
 """
@@ -41,10 +44,14 @@ class CaptureDialog(QDialog):
 
     saved = Signal(int)  # frames written so far in this dialog
 
-    def __init__(self, data_dir: str, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, data_dir: str, parent: Optional[QWidget] = None,
+                 folder_counts: Optional[dict] = None) -> None:
+        """``folder_counts``: images per class in the folder when the dialog opens (the last
+        scan's counts; None when unknown, e.g. while a scan runs)."""
         from core.label.capture import DEFAULT_SIDE, CaptureWriter
 
         super().__init__(parent)
+        self.folder_counts = None if folder_counts is None else dict(folder_counts)
         self.setWindowTitle("Capture from camera")
         self.writer = CaptureWriter(data_dir, DEFAULT_SIDE)
         self.feed = CameraFeed(self)
@@ -60,6 +67,7 @@ class CaptureDialog(QDialog):
         self.timer.setInterval(int(1000 / BURST_FPS))
         self.timer.timeout.connect(self._take)
         self._build(data_dir)
+        self._show_counts()
         self.feed.frame.connect(self._on_frame)
         self.feed.failed.connect(self._on_failed)
         self.picker.chosen.connect(self._play)
@@ -109,8 +117,8 @@ class CaptureDialog(QDialog):
         self.capture_button.pressed.connect(self.start_burst)
         self.capture_button.released.connect(self.stop_burst)
         right.addWidget(self.capture_button)
-        self.count_table = QTableWidget(0, 2)
-        self.count_table.setHorizontalHeaderLabels(["Class", "Captured"])
+        self.count_table = QTableWidget(0, 3)
+        self.count_table.setHorizontalHeaderLabels(["Class", "This session", "In folder"])
         self.count_table.verticalHeader().hide()
         self.count_table.horizontalHeader().setStretchLastSection(True)
         self.count_table.setEditTriggers(QTableWidget.NoEditTriggers)
@@ -236,14 +244,25 @@ class CaptureDialog(QDialog):
         self._status(text, "error" if outcome.refused else "info")
 
     def _show_counts(self) -> None:
-        names = sorted(self.counts, key=str.lower)
+        known = self.folder_counts or {}
+        names = sorted(set(self.counts) | set(known), key=str.lower)
         self.count_table.setRowCount(len(names))
         for i, name in enumerate(names):
             self.count_table.setItem(i, 0, QTableWidgetItem(name))
-            item = QTableWidgetItem(str(self.counts[name]))
-            item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
-            self.count_table.setItem(i, 1, item)
+            cells = (self.counts.get(name, 0),
+                     "–" if self.folder_counts is None else known.get(name, 0)
+                     + self.counts.get(name, 0))
+            for col, value in enumerate(cells, start=1):
+                item = QTableWidgetItem(str(value))
+                item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                self.count_table.setItem(i, col, item)
         self._sync_buttons()
+
+    def in_folder(self, class_name: str) -> Optional[int]:
+        """Images of ``class_name`` in the folder now, as the table shows (None: unknown)."""
+        if self.folder_counts is None:
+            return None
+        return self.folder_counts.get(class_name, 0) + self.counts.get(class_name, 0)
 
     def count(self, class_name: str) -> int:
         return self.counts.get(class_name, 0)

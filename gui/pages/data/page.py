@@ -199,7 +199,10 @@ class DataPage(Page):
             self.show_error("Choose the image folder first (an empty folder is fine): the "
                             "pictures go into its class folders.")
             return None
-        self.capture_dialog = CaptureDialog(root, self)
+        scanned = (self.report is not None and (self._job is None or not self._job.is_running())
+                   and os.path.abspath(self._scanned_root or "") == os.path.abspath(root))
+        self.capture_dialog = CaptureDialog(root, self, dict(self.report.counts) if scanned
+                                            else None)
         self.capture_dialog.finished.connect(lambda _r, d=self.capture_dialog: self._captured(d))
         self.capture_dialog.open()
         return self.capture_dialog
