@@ -79,7 +79,7 @@ class SortGrid(QListView):
         self.setSpacing(4)
         self.setWordWrap(True)
         self.setSelectionMode(QAbstractItemView.SingleSelection)
-        self.setMinimumSize(220, 240)
+        self.setMinimumSize(220, 160)
         self.setAccessibleName("New images")
         self.selectionModel().currentChanged.connect(
             lambda cur, _prev: cur.isValid() and self.row_chosen.emit(cur.row()))

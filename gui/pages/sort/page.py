@@ -18,7 +18,7 @@ import os
 from typing import Optional
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel,
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QVBoxLayout,
                                QProgressBar, QPushButton, QSplitter)
 
 from gui.pages.base import Page
@@ -53,9 +53,6 @@ class SortPage(Page):
         self._job = None
         self.body.addLayout(self._build_model_row())
         self.body.addLayout(self._build_folder_row())
-        self.counter_label = QLabel("")
-        self.counter_label.setObjectName("hint")
-        self.body.addWidget(self.counter_label)
         self.body.addWidget(self._build_review(), 1)
         self.bulk = BulkBar(self.review_preview, lambda: list(self.review.classes))
         self.bulk.confirmed.connect(self.accept_above)
@@ -109,8 +106,14 @@ class SortPage(Page):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(lambda: self._job is not None and self._job.cancel())
         self.cancel_button.hide()
+        self.counter_label = QLabel("")  # beside the folder, not a row of its own: at the
+        self.counter_label.setObjectName("hint")  # minimum window size every row counts
+        where = QVBoxLayout()
+        where.setSpacing(0)
+        where.addWidget(self.folder_label)
+        where.addWidget(self.counter_label)
         row.addWidget(self.folder_button)
-        row.addWidget(self.folder_label, 1)
+        row.addLayout(where, 1)
         for w in (self.progress, self.cancel_button, self.order_combo):
             row.addWidget(w)
         return row
@@ -133,7 +136,7 @@ class SortPage(Page):
         self.splitter.setStretchFactor(1, 2)
         self.splitter.setSizes([600, 400])
         self.splitter.setChildrenCollapsible(False)
-        self.splitter.setMinimumHeight(290)
+        self.splitter.setMinimumHeight(200)  # the whole step fits a 900x600 window
         return self.splitter
 
     # ------------------------------------------------------------------ the model

@@ -36,7 +36,7 @@ class ImageView(QWidget):
         self.picture = QLabel("Choose a folder of new images to start.")
         self.picture.setAlignment(Qt.AlignCenter)
         self.picture.setWordWrap(True)
-        self.picture.setMinimumSize(120, 120)
+        self.picture.setMinimumSize(96, 96)
         self.picture.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Ignored)
         self.name_label = QLabel("")
         self.name_label.setObjectName("hint")
