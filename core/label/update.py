@@ -102,6 +102,18 @@ def carry_backbone(run, cfg, listener) -> str:
     return "the current run's fine-tuned backbone"
 
 
+def finished_run(run_dir, purpose: str):
+    """The run folder at ``run_dir``; UserError when it is not one or has no model yet."""
+    from core.runs.folder import RunFolder
+
+    run = RunFolder(run_dir)
+    run.require_run_folder()
+    if not run.model_path.is_file():
+        raise UserError(f"{run.path}: this run has no model.keras yet; let it finish (or "
+                        f"resume it) before {purpose}")
+    return run
+
+
 def start_from_run(run_dir, cfg, listener: Optional[Listener] = None) -> str:
     """Point ``cfg`` (a new full run's settings) at the backbone of the run at ``run_dir``.
 
@@ -110,13 +122,7 @@ def start_from_run(run_dir, cfg, listener: Optional[Listener] = None) -> str:
     backbone's weights cannot be loaded, so the run then starts from the settings'
     own weights and says so.  Returns the words for where the backbone came from.
     """
-    from core.runs.folder import RunFolder
-
-    run = RunFolder(run_dir)
-    run.require_run_folder()
-    if not run.model_path.is_file():
-        raise UserError(f"{run.path}: this run has no model.keras yet; let it finish (or "
-                        "resume it) before training from it")
+    run = finished_run(run_dir, "training from it")
     old = run.load_config()
     if old.model.backbone != cfg.model.backbone:
         emit(listener, Log(f"{run.path.name} used {old.model.backbone}, the settings say "
@@ -165,11 +171,7 @@ def update_model(run_dir, data_dir=None, out_dir=None, *, runs_base=None, report
 
     cancel = cancel or CancelToken()
     t0 = time.time()
-    run = RunFolder(run_dir)
-    run.require_run_folder()
-    if not run.model_path.is_file():
-        raise UserError(f"{run.path}: this run has no model.keras yet; let it finish (or "
-                        "resume it) before updating it")
+    run = finished_run(run_dir, "updating it")
     old_cfg = run.load_config()
     cfg = old_cfg.copy()
     if data_dir:
