@@ -131,3 +131,15 @@ def test_a_failing_format_is_reported_with_its_reason(qtbot, window, trained_run
     assert "Nothing was written" in page.status_label.text()
     assert not page.open_button.isEnabled()
     assert not (tmp_path / "out").exists()
+
+
+def test_the_bound_column_keeps_the_rule_and_leaves_its_explanation_to_the_tooltip():
+    from core.export.parity import bound_text
+    from core.formats import BY_NAME
+    from gui.pages.export.report_table import short_bound
+
+    full = bound_text(BY_NAME["tflite-int8"], 24)
+    short = short_bound(full)
+    assert "(" in full and "(" not in short
+    assert short.startswith("top-1 agreement >= 97%") and "accuracy drop" in short
+    assert short_bound(bound_text(BY_NAME["keras"], 6)) == bound_text(BY_NAME["keras"], 6)

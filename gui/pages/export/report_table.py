@@ -9,6 +9,7 @@ line; the runtime's own output is in the page's log.
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -29,6 +30,12 @@ RESULTS = {"ok": ("PASS", OK), "parity_failed": ("FAIL (parity)", WARN),
 
 def html(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def short_bound(text: str) -> str:
+    """The bound without its explanations in brackets, for the table's last column (the
+    tooltip keeps them): "top-1 agreement >= 97% and accuracy drop <= 2 points"."""
+    return re.sub(r" \([^()]*\)", "", text)
 
 
 def make_table() -> QTableWidget:
@@ -64,7 +71,7 @@ def row_values(r: Any) -> list[str]:
         human_size(r.size_bytes) if r.size_bytes else "–",
         f"{r.latency_ms:.2f} ms" if r.latency_ms is not None else "–",
         os.path.basename(r.path) if r.path else "–",
-        str(p.get("bound", "")) if checked else str(p.get("reason", "")),
+        short_bound(str(p.get("bound", ""))) if checked else str(p.get("reason", "")),
     ]
 
 
@@ -80,7 +87,8 @@ def fill_table(table: QTableWidget, report: Any) -> list[str]:
         tip = r.error or (r.parity or {}).get("reason", "")
         for col, text in enumerate(row_values(r)):
             item = QTableWidgetItem(text)
-            item.setToolTip(tip or (r.path if col == 7 else text))
+            full = {7: r.path, 8: str((r.parity or {}).get("bound", ""))}.get(col) or text
+            item.setToolTip(tip or full)
             if col == 1:
                 item.setForeground(QColor(RESULTS[r.status][1]))
                 font = item.font()
