@@ -470,3 +470,19 @@ def test_cli_exports_with_json_report(run_dir, tmp_path):
     data = json.loads(proc.stdout)
     assert data["ok"] and data["results"][0]["format"] == "keras"
     assert data["results"][0]["parity"]["n_images"] == 4
+
+
+def test_the_agreement_shown_is_exact_and_says_which_flips_were_forgiven():
+    """A near-tie flip does not fail an int8 file, but the figure shown is the exact count
+    (it said 24/24 while two answers differed and the accuracy moved)."""
+    from core.export.parity import judge
+    from core.export.report import agreement_text
+
+    ref = np.array([[0.9, 0.1]] * 20 + [[0.52, 0.48]] * 4, np.float32)
+    got = ref.copy()
+    got[-2:] = got[-2:, ::-1]  # two images the app itself hesitates over come out the other way
+    p = judge("tflite-int8", ref, {"probs": got}, None)
+    assert p["passed"] and p["near_tie_flips"] == 2 and p["top1_exact_count"] == 22
+    assert agreement_text(p) == "22/24 (91.7%); 2 near ties forgiven"
+    same = judge("tflite", ref, {"probs": ref}, None)
+    assert agreement_text(same) == "24/24 (100.0%)"

@@ -239,7 +239,7 @@ def judge(fmt: str, ref: np.ndarray, arrays: dict[str, np.ndarray],
     diff, agree, forgiven, unusable = _compare(ref, arrays, spec.min_agreement < 1.0)
     result: dict = {"checked": True, "n_images": n, "max_abs_diff": diff,
                     "top1_agree_count": agree, "top1_agreement": agree / n if n else 1.0,
-                    "near_tie_flips": forgiven,
+                    "near_tie_flips": forgiven, "top1_exact_count": agree - forgiven,
                     "max_diff_bound": spec.max_diff, "min_agreement": spec.min_agreement,
                     "bound": bound_text(spec, n)}
     if unusable:

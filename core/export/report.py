@@ -151,11 +151,20 @@ def diff_text(p: dict) -> str:
 
 
 def agreement_text(p: dict) -> str:
-    """``31/32 (96.9%)``: how many images got the app's top answer, exactly."""
+    """``31/32 (96.9%)``: how many images got the app's top answer, exactly; with
+    ``; 2 near ties forgiven`` when the verdict did not count flips between two classes the
+    app itself could hardly tell apart (quantized formats, :data:`core.export.parity.NEAR_TIE`)."""
     n, agree = p.get("n_images"), p.get("top1_agree_count")
     if n is None or agree is None:
         return ""
-    return f"{agree}/{n} ({agree / n:.1%})" if n else "0/0"
+    if not n:
+        return "0/0"
+    forgiven = int(p.get("near_tie_flips") or 0)
+    exact = int(p.get("top1_exact_count", agree - forgiven))
+    text = f"{exact}/{n} ({exact / n:.1%})"
+    if forgiven:
+        text += f"; {forgiven} near tie{'s' if forgiven != 1 else ''} forgiven"
+    return text
 
 
 def parity_text(r: FormatResult) -> str:
