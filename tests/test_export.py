@@ -486,3 +486,15 @@ def test_the_agreement_shown_is_exact_and_says_which_flips_were_forgiven():
     assert agreement_text(p) == "22/24 (91.7%); 2 near ties forgiven"
     same = judge("tflite", ref, {"probs": ref}, None)
     assert agreement_text(same) == "24/24 (100.0%)"
+
+
+def test_the_one_line_parity_text_shows_the_exact_and_the_judged_agreement():
+    from core.export.parity import judge
+    from core.export.report import FormatResult, parity_text
+
+    ref = np.array([[0.9, 0.1]] * 20 + [[0.52, 0.48]] * 4, np.float32)
+    got = ref.copy()
+    got[-3:] = got[-3:, ::-1]
+    p = judge("tflite-int8", ref, {"probs": got}, None)
+    r = FormatResult("tflite-int8", "ok", parity=p)
+    assert "top-1 21/24 (87.5%), 24/24 with 3 near tie(s) forgiven (needs 97%)" in parity_text(r)

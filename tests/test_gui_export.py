@@ -141,5 +141,5 @@ def test_the_bound_column_keeps_the_rule_and_leaves_its_explanation_to_the_toolt
     full = bound_text(BY_NAME["tflite-int8"], 24)
     short = short_bound(full)
     assert "(" in full and "(" not in short
-    assert short.startswith("top-1 agreement >= 97%") and "accuracy drop" in short
-    assert short_bound(bound_text(BY_NAME["keras"], 6)) == bound_text(BY_NAME["keras"], 6)
+    assert short == "top-1 >= 97% and accuracy drop <= 2 pts"
+    assert short_bound(bound_text(BY_NAME["keras"], 6)) == "max |Δp| <= 0.0001 and top-1 100%"

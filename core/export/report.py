@@ -177,8 +177,12 @@ def parity_text(r: FormatResult) -> str:
     parts = [t for t in (diff_text(p),) if t]
     if agreement_text(p):
         need = p.get("min_agreement")
-        parts.append(f"top-1 {agreement_text(p)}" +
-                     (f" (needs {need:.0%})" if need is not None and need < 1 else ""))
+        text = f"top-1 {agreement_text(p)}"
+        if p.get("near_tie_flips"):  # what the verdict counted, beside the exact figure
+            n, agree = p.get("n_images"), p.get("top1_agree_count")
+            text = (f"top-1 {p.get('top1_exact_count')}/{n} ({p.get('top1_exact_count') / n:.1%}),"
+                    f" {agree}/{n} with {p['near_tie_flips']} near tie(s) forgiven")
+        parts.append(text + (f" (needs {need:.0%})" if need is not None and need < 1 else ""))
     if p.get("accuracy_export") is not None:
         parts.append(f"accuracy {p['accuracy_export']:.1%} (app {p['accuracy_app']:.1%})")
     u = p.get("unknown")

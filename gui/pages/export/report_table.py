@@ -33,9 +33,10 @@ def html(text: str) -> str:
 
 
 def short_bound(text: str) -> str:
-    """The bound without its explanations in brackets, for the table's last column (the
-    tooltip keeps them): "top-1 agreement >= 97% and accuracy drop <= 2 points"."""
-    return re.sub(r" \([^()]*\)", "", text)
+    """The bound without its explanations in brackets, in few words, for the table's last
+    column (the tooltip keeps the whole): "top-1 >= 97% and accuracy drop <= 2 pts"."""
+    text = re.sub(r" \([^()]*\)", "", text)
+    return text.replace("top-1 agreement", "top-1").replace(" points", " pts")
 
 
 def make_table() -> QTableWidget:
