@@ -98,6 +98,7 @@ def fill_table(table: QTableWidget, report: Any) -> list[str]:
             if col in (2, 3, 4, 5, 6):
                 item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
             table.setItem(i, col, item)
+    table.resizeRowsToContents()  # a long bound wraps onto a third line instead of being cut
     return problems
 
 
