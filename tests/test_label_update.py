@@ -2,6 +2,7 @@
 compared with it on the same held-out images."""
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -66,15 +67,39 @@ def test_a_full_run_starts_from_the_runs_backbone_only_when_the_backbone_matches
     run, data = grown_copy(trained_run, tmp_path)
     cfg = RunFolder(run).load_config()
     cfg.train.fine_tune_epochs = 2  # the user's settings stay: only the weights change
-    words = start_from_run(run, cfg)
+    words, made = start_from_run(run, cfg)
     assert "fine-tuned" in words and cfg.model.weights.endswith(".weights.h5")
+    assert made == cfg.model.weights and Path(made).is_file()
     assert cfg.train.fine_tune_epochs == 2
 
     other = StudioConfig()
     other.model.backbone, other.model.weights = "EfficientNetB0", "none"
     logs = []
-    words = start_from_run(run, other, lambda e: isinstance(e, Log) and logs.append(e.message))
-    assert other.model.weights == "none" and "another backbone" in words
+    words, made = start_from_run(run, other,
+                                 lambda e: isinstance(e, Log) and logs.append(e.message))
+    assert other.model.weights == "none" and "another backbone" in words and made == ""
     assert any("MobileNetV3Small" in m and "EfficientNetB0" in m for m in logs)
     with pytest.raises(UserError):
         start_from_run(tmp_path / "nothing", cfg)
+
+
+def test_a_carried_backbone_goes_again_when_its_run_never_starts(trained_run, tmp_path):
+    """Bad settings (here: a data folder that is gone) stop the run before its folder exists:
+    the start-weights file made for it would be named by no run, so it is removed; the
+    run's own weights file is never touched."""
+    from core.errors import DataError
+    from core.label.update import start_from_run, train_carrying
+
+    run, data = grown_copy(trained_run, tmp_path)
+    cfg = RunFolder(run).load_config()
+    _words, made = start_from_run(run, cfg)
+    cfg.data.data_dir = str(tmp_path / "gone")
+    with pytest.raises(DataError):
+        train_carrying(cfg, made, runs_base=tmp_path / "runs")
+    assert made and not Path(made).exists()
+    again = RunFolder(run).load_config()
+    _words, kept = start_from_run(run, again)  # a weights file no longer new to this call
+    again.data.data_dir = str(tmp_path / "gone")
+    with pytest.raises(DataError):
+        train_carrying(again, "", runs_base=tmp_path / "runs")
+    assert Path(kept).is_file()

@@ -75,15 +75,18 @@ def fine_tuned(run) -> bool:
     return any(str(row.get("phase", "")) == "fine_tune" for row in run.history())
 
 
-def carry_backbone(run, cfg, listener) -> str:
-    """Point ``cfg`` at the run's own backbone when it was fine-tuned; the words for the report."""
+def carry_backbone(run, cfg, listener) -> tuple[str, str]:
+    """Point ``cfg`` at the run's own backbone when it was fine-tuned.
+
+    Returns the words for the report and the start-weights file made for the new run ("" when
+    none was made: only that file may be removed if the new run never starts)."""
     from core.appdirs import start_weights_dir
     from core.fsutil import atomic_file
     from core.model.backbones import get_backbone
     from core.model.build import backbone_of, load_model_file, preprocessing_layers
 
     if not fine_tuned(run):
-        return "the backbone the current run used (it was not fine-tuned)"
+        return "the backbone the current run used (it was not fine-tuned)", ""
     spec = get_backbone(cfg.model.backbone)
     imagenet = (cfg.model.weights or "").strip().lower() == "imagenet"
     if imagenet and ([type(x).__name__ for x in preprocessing_layers(spec, True)]
@@ -91,7 +94,7 @@ def carry_backbone(run, cfg, listener) -> str:
         emit(listener, Log(f"{spec.name} with ImageNet weights cannot start from the fine-tuned "
                            "backbone (its input rescale exists only for 'imagenet'): the head "
                            "is retrained on the original ImageNet backbone", "warning"))
-        return "the original ImageNet backbone (the fine-tuned one cannot be carried over)"
+        return "the original ImageNet backbone (the fine-tuned one cannot be carried over)", ""
     model = load_model_file(run.model_path)
     target = start_weights_dir() / f"{run.path.name}-{uuid.uuid4().hex[:8]}.weights.h5"
     with atomic_file(target, suffix=".weights.h5") as tmp:
@@ -99,7 +102,7 @@ def carry_backbone(run, cfg, listener) -> str:
     cfg.model.weights = str(target)
     emit(listener, Log(f"the new run starts from the current run's fine-tuned backbone, saved "
                        f"as {target}"))
-    return "the current run's fine-tuned backbone"
+    return "the current run's fine-tuned backbone", str(target)
 
 
 def finished_run(run_dir, purpose: str):
@@ -114,13 +117,37 @@ def finished_run(run_dir, purpose: str):
     return run
 
 
-def start_from_run(run_dir, cfg, listener: Optional[Listener] = None) -> str:
+def train_carrying(cfg, carried: str, out_dir=None, *, listener: Optional[Listener] = None,
+                   **train_kwargs):
+    """:func:`core.train.engine.train` for a run built from a ``carried`` start-weights file
+    ("" when none): the file is removed again when the run stops before its folder exists
+    (bad settings, Cancel while the data is read), since then no run will ever name it."""
+    from core.events import RunStarted
+    from core.train.engine import train
+
+    started = []
+
+    def listen(event) -> None:
+        if isinstance(event, RunStarted):
+            started.append(event.run_dir)
+        emit(listener, event)
+
+    try:
+        return train(cfg, out_dir, listener=listen, **train_kwargs)
+    except BaseException:
+        if carried and not started:
+            Path(carried).unlink(missing_ok=True)
+        raise
+
+
+def start_from_run(run_dir, cfg, listener: Optional[Listener] = None) -> tuple[str, str]:
     """Point ``cfg`` (a new full run's settings) at the backbone of the run at ``run_dir``.
 
     The settings stay the user's (epochs, augmentation, layers to train); only the
     starting weights change, and only when the run used the same backbone: another
     backbone's weights cannot be loaded, so the run then starts from the settings'
-    own weights and says so.  Returns the words for where the backbone came from.
+    own weights and says so.  Returns the words for where the backbone came from and the
+    start-weights file made for the new run ("" when none), as :func:`carry_backbone`.
     """
     run = finished_run(run_dir, "training from it")
     old = run.load_config()
@@ -129,7 +156,7 @@ def start_from_run(run_dir, cfg, listener: Optional[Listener] = None) -> str:
                            f"{cfg.model.backbone}: the new run starts from "
                            f"{cfg.model.weights or 'random'} weights, not from that run",
                            "warning"))
-        return f"the settings' {cfg.model.backbone} weights (the run used another backbone)"
+        return f"the settings' {cfg.model.backbone} weights (the run used another backbone)", ""
     if not fine_tuned(run):
         cfg.model.weights = old.model.weights  # the backbone that run started from
     return carry_backbone(run, cfg, listener)
@@ -167,7 +194,6 @@ def update_model(run_dir, data_dir=None, out_dir=None, *, runs_base=None, report
     Raises UserError for a folder that is not a finished run.
     """
     from core.runs.folder import RunFolder
-    from core.train.engine import train
 
     cancel = cancel or CancelToken()
     t0 = time.time()
@@ -177,9 +203,9 @@ def update_model(run_dir, data_dir=None, out_dir=None, *, runs_base=None, report
     if data_dir:
         cfg.data.data_dir = str(Path(data_dir).resolve())
     cfg.train.fine_tune_epochs = 0
-    backbone = carry_backbone(run, cfg, listener)
-    result = train(cfg, out_dir, runs_base=runs_base or run.path.parent, listener=listener,
-                   cancel=cancel, report=report)
+    backbone, carried = carry_backbone(run, cfg, listener)
+    result = train_carrying(cfg, carried, out_dir, runs_base=runs_base or run.path.parent,
+                            listener=listener, cancel=cancel, report=report)
     status = getattr(result.status, "value", str(result.status))
     new = RunFolder(result.run_dir)
     before = after = None

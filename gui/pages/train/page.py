@@ -49,9 +49,11 @@ def train_job(cfg, report, runs_base: str, start_from: str = "", listener=None, 
     from core.train.engine import train
 
     if start_from:
-        from core.label.update import start_from_run
+        from core.label.update import start_from_run, train_carrying
 
-        start_from_run(start_from, cfg, listener)
+        _words, carried = start_from_run(start_from, cfg, listener)
+        return train_carrying(cfg, carried, runs_base=runs_base, listener=listener,
+                              cancel=cancel, report=report)
 
     return train(cfg, runs_base=runs_base, listener=listener, cancel=cancel, report=report)
 
