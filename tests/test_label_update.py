@@ -103,3 +103,25 @@ def test_a_carried_backbone_goes_again_when_its_run_never_starts(trained_run, tm
     with pytest.raises(DataError):
         train_carrying(again, "", runs_base=tmp_path / "runs")
     assert Path(kept).is_file()
+
+
+def test_train_from_run_on_the_command_line(trained_run, tmp_path, capsys):
+    """`train DATA --from-run RUN`: the window's "Fine-tune from this run", headless."""
+    from core.cli import main
+    from core.model.backbones import get_backbone
+    from core.model.build import backbone_of, build_backbone, load_model_file
+
+    run, data = grown_copy(trained_run, tmp_path)
+    common = ["train", str(data), "--config", str(RunFolder(run).config_path),
+              "--epochs", "1", "--fine-tune-epochs", "1"]
+    assert main(common + ["--from-run", str(run), "--weights", "none"]) != 0
+    assert "leave out --weights" in capsys.readouterr().err
+    assert main(common + ["--from-run", str(run), "--resume", str(run)]) != 0
+    assert main(common + ["--from-run", str(run), "--out", str(tmp_path / "next")]) == 0
+    new = RunFolder(tmp_path / "next")
+    weights = new.load_config().model.weights
+    assert "start-weights" in weights and {r["phase"] for r in new.history()} == \
+        {"head", "fine_tune"}
+    carried = backbone_of(load_model_file(RunFolder(run).model_path)).get_weights()
+    start = build_backbone(get_backbone("MobileNetV3Small"), 32, weights).get_weights()
+    assert all(np.array_equal(a, b) for a, b in zip(start, carried))

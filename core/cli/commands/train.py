@@ -38,6 +38,10 @@ def register(sub) -> None:
     p.add_argument("--config", help="a config JSON (a run's config.json works); flags override it")
     p.add_argument("--out", help="run folder to create (default: <time>-<backbone> in the app's "
                    "runs folder, the same one the window uses; see README)")
+    p.add_argument("--from-run", metavar="RUN_DIR", help="start from that run's backbone "
+                   "(fine-tuned, when it was): a new run on grown data goes on from what the run "
+                   "learned, as the window's Sort step 'Fine-tune from this run' does; the "
+                   "backbone must be the same")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped or killed run")
     p.add_argument("--data", metavar="NEW_DIR", help="with --resume: the run's data folder has "
                    "moved here (the same files under the same names)")
@@ -91,6 +95,9 @@ def run(args: argparse.Namespace) -> int:
     from core.train.engine import resume_training, train
 
     try:
+        if args.resume and args.from_run:
+            raise UserError("--from-run starts a new run and --resume continues one: give one "
+                            "of them")
         if args.resume:
             result = resume_training(args.resume, listener=listener, cancel=cancel,
                                      data_dir=args.data)
@@ -99,8 +106,18 @@ def run(args: argparse.Namespace) -> int:
                 raise UserError("--data is for --resume (a run whose data folder moved); a new "
                                 "run takes its data folder as DATA_DIR")
             cfg = config_from_args(args)
-            result = train(cfg, args.out, runs_base=default_runs_dir(), listener=listener,
-                           cancel=cancel)
+            if args.from_run:
+                from core.label.update import start_from_run, train_carrying
+
+                if args.weights:
+                    raise UserError("--from-run takes the backbone's weights from that run; "
+                                    "leave out --weights")
+                _words, made = start_from_run(args.from_run, cfg, listener)
+                result = train_carrying(cfg, made, args.out, runs_base=default_runs_dir(),
+                                        listener=listener, cancel=cancel)
+            else:
+                result = train(cfg, args.out, runs_base=default_runs_dir(), listener=listener,
+                               cancel=cancel)
     except KeyboardInterrupt:
         print("\ninterrupted: continue with 'python main.py train --resume RUN_DIR'", file=sys.stderr)
         return 130
