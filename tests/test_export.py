@@ -498,3 +498,14 @@ def test_the_one_line_parity_text_shows_the_exact_and_the_judged_agreement():
     p = judge("tflite-int8", ref, {"probs": got}, None)
     r = FormatResult("tflite-int8", "ok", parity=p)
     assert "top-1 21/24 (87.5%), 24/24 with 3 near tie(s) forgiven (needs 97%)" in parity_text(r)
+
+
+def test_parity_written_before_the_exact_count_existed_still_reads():
+    """metadata.json of an earlier export has near_tie_flips but no top1_exact_count."""
+    from core.export.report import FormatResult, agreement_text, parity_text
+
+    old = {"checked": True, "n_images": 24, "top1_agree_count": 24, "near_tie_flips": 3,
+           "min_agreement": 0.97}
+    assert agreement_text(old) == "21/24 (87.5%); 3 near ties forgiven"
+    assert "top-1 21/24 (87.5%), 24/24 with 3 near tie(s) forgiven" in \
+        parity_text(FormatResult("tflite-int8", "ok", parity=old))

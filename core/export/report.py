@@ -150,6 +150,14 @@ def diff_text(p: dict) -> str:
     return f"max |Δp| {diff:.3g}" + (f" (bound {bound:g})" if bound is not None else "")
 
 
+def exact_agreement(p: dict) -> int:
+    """Images whose top answer is the app's, near ties not forgiven (parity results written
+    before ``top1_exact_count`` existed give it as the judged count less the forgiven flips)."""
+    agree = int(p.get("top1_agree_count") or 0)
+    exact = p.get("top1_exact_count")
+    return int(exact) if exact is not None else agree - int(p.get("near_tie_flips") or 0)
+
+
 def agreement_text(p: dict) -> str:
     """``31/32 (96.9%)``: how many images got the app's top answer, exactly; with
     ``; 2 near ties forgiven`` when the verdict did not count flips between two classes the
@@ -160,7 +168,7 @@ def agreement_text(p: dict) -> str:
     if not n:
         return "0/0"
     forgiven = int(p.get("near_tie_flips") or 0)
-    exact = int(p.get("top1_exact_count", agree - forgiven))
+    exact = exact_agreement(p)
     text = f"{exact}/{n} ({exact / n:.1%})"
     if forgiven:
         text += f"; {forgiven} near tie{'s' if forgiven != 1 else ''} forgiven"
@@ -178,9 +186,9 @@ def parity_text(r: FormatResult) -> str:
     if agreement_text(p):
         need = p.get("min_agreement")
         text = f"top-1 {agreement_text(p)}"
-        if p.get("near_tie_flips"):  # what the verdict counted, beside the exact figure
-            n, agree = p.get("n_images"), p.get("top1_agree_count")
-            text = (f"top-1 {p.get('top1_exact_count')}/{n} ({p.get('top1_exact_count') / n:.1%}),"
+        if p.get("near_tie_flips") and p.get("n_images"):  # what the verdict counted, too
+            n, agree, exact = p["n_images"], p.get("top1_agree_count"), exact_agreement(p)
+            text = (f"top-1 {exact}/{n} ({exact / n:.1%}),"
                     f" {agree}/{n} with {p['near_tie_flips']} near tie(s) forgiven")
         parts.append(text + (f" (needs {need:.0%})" if need is not None and need < 1 else ""))
     if p.get("accuracy_export") is not None:
