@@ -162,6 +162,15 @@ def start_from_run(run_dir, cfg, listener: Optional[Listener] = None) -> tuple[s
     return carry_backbone(run, cfg, listener)
 
 
+def train_from_run(run_dir, cfg, out_dir=None, *, listener: Optional[Listener] = None,
+                   **train_kwargs):
+    """A new run with ``cfg`` that starts from the backbone of the run at ``run_dir``
+    (:func:`start_from_run`), the carried file removed if the run never starts: the
+    window's "Fine-tune from this run" and ``train --from-run``."""
+    _words, carried = start_from_run(run_dir, cfg, listener)
+    return train_carrying(cfg, carried, out_dir, listener=listener, **train_kwargs)
+
+
 def accuracy_on(model_path, records, batch_size: int, cancel) -> tuple[Optional[float], int]:
     """(share of ``records`` the model at ``model_path`` names correctly, images scored).
 

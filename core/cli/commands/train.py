@@ -107,14 +107,14 @@ def run(args: argparse.Namespace) -> int:
                                 "run takes its data folder as DATA_DIR")
             cfg = config_from_args(args)
             if args.from_run:
-                from core.label.update import start_from_run, train_carrying
+                from core.label.update import train_from_run
 
                 if args.weights:
                     raise UserError("--from-run takes the backbone's weights from that run; "
                                     "leave out --weights")
-                _words, made = start_from_run(args.from_run, cfg, listener)
-                result = train_carrying(cfg, made, args.out, runs_base=default_runs_dir(),
-                                        listener=listener, cancel=cancel)
+                result = train_from_run(args.from_run, cfg, args.out,
+                                        runs_base=default_runs_dir(), listener=listener,
+                                        cancel=cancel)
             else:
                 result = train(cfg, args.out, runs_base=default_runs_dir(), listener=listener,
                                cancel=cancel)

@@ -49,10 +49,9 @@ def train_job(cfg, report, runs_base: str, start_from: str = "", listener=None, 
     from core.train.engine import train
 
     if start_from:
-        from core.label.update import start_from_run, train_carrying
+        from core.label.update import train_from_run
 
-        _words, carried = start_from_run(start_from, cfg, listener)
-        return train_carrying(cfg, carried, runs_base=runs_base, listener=listener,
+        return train_from_run(start_from, cfg, runs_base=runs_base, listener=listener,
                               cancel=cancel, report=report)
 
     return train(cfg, runs_base=runs_base, listener=listener, cancel=cancel, report=report)
