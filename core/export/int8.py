@@ -61,13 +61,13 @@ class Int8Result:
                 f"{self.integer_ms:.1f} -> {self.latency_ms:.1f} ms (1 thread)")
 
     def details(self) -> dict:
-        return {"float_layers": [short_name(n) for n in self.float_layers],
+        return {"float_layers": short_names(self.float_layers),
                 "float_layer_nodes": list(self.float_layers),
                 "check_agreement": round(self.agreement, 4),
                 "check_images": self.check_images,
                 "check_source": "the calibration images (training images)",
                 "selection": self.tried, "target_reached": self.reached,
-                "least_exact_layers": [short_name(n) for n in self.ranked[:10]],
+                "least_exact_layers": short_names(self.ranked[:10]),
                 "fully_integer_size_bytes": self.integer_bytes,
                 "fully_integer_latency_ms": round(self.integer_ms, 3),
                 "latency_ms_in_export": round(self.latency_ms, 3),
@@ -83,6 +83,19 @@ def short_name(node: str) -> str:
     if len(parts) >= 3:
         parts = parts[1:-1]
     return "/".join(parts) or first
+
+
+def short_names(nodes: Sequence[str]) -> list[str]:
+    """:func:`short_name` of each node, with the op added where two nodes share a layer
+    (the calibration's ``Log`` and ``truediv`` are both ``trust_1``): ``trust_1 (Log)``."""
+    names = [short_name(n) for n in nodes]
+    out = []
+    for node, name in zip(nodes, names):
+        if names.count(name) > 1:
+            op = node.split(";")[0].rsplit("/", 1)[-1]
+            name = f"{name} ({op})" if op and op != name else name
+        out.append(name)
+    return out
 
 
 def _interpreter(content: bytes):
