@@ -121,7 +121,7 @@ def main() -> int:
     rows = {}
     for name, cfg in (("plain", ExportConfig(int8_max_float_layers=0)),
                       ("default", ExportConfig())):
-        rows[name] = export(run, work / f"export-{tag}{name}", cfg)
+        rows[name] = export(run, work / f"export-{tag}s{args.seed}-{name}", cfg)
         rows[name].update(score(rows[name]["path"], paths, labels, ref))
     print(f"\napp (float, calibrated): accuracy {app['accuracy']:.3f} on {app['n']} held-out "
           f"images; training {train_s:.0f} s")
