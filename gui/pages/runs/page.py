@@ -93,8 +93,9 @@ class RunsPage(Page):
         self.filter_edit = QLineEdit()
         self.filter_edit.setPlaceholderText("Filter: backbone, folder, status, date…")
         self.filter_edit.setClearButtonEnabled(True)
-        self.filter_edit.setMinimumWidth(160)
-        bar.addWidget(self.filter_edit)
+        self.filter_edit.setMinimumWidth(240)  # the whole placeholder shows, even at 900 px
+        self.filter_edit.setMaximumWidth(420)
+        bar.addWidget(self.filter_edit, 2)
         self.count_label = QLabel()
         self.count_label.setObjectName("hint")
         bar.addWidget(self.count_label)
