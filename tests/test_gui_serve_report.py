@@ -41,6 +41,7 @@ def test_serve_button_serves_the_model_and_stops(qtbot, window, trained_run):
     assert box.button.isEnabled() and box.button.text() == "Serve"
     assert not box.curl_edit.isVisible()
     box.port_spin.setValue(0)  # any free port
+    assert box.port_spin.text() == "any free"  # not a bare 0 beside the real port
     with qtbot.waitSignal(box.started, timeout=120000) as sig:
         qtbot.mouseClick(box.button, Qt.LeftButton)
         assert not box.button.isEnabled()  # loading: one start at a time

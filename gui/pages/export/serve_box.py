@@ -62,6 +62,7 @@ class ServeBox(QGroupBox):
         self.port_spin = QSpinBox()
         self.port_spin.setRange(0, 65535)
         self.port_spin.setValue(8501)
+        self.port_spin.setSpecialValueText("any free")  # 0: the system picks one (shown in the URL)
         self.port_spin.setToolTip("TCP port (8501 is TensorFlow Serving's; 0 picks a free one)")
         port_label = QLabel("Port:")
         port_label.setBuddy(self.port_spin)
