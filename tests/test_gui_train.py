@@ -345,3 +345,22 @@ def test_the_log_keeps_following_new_lines_when_it_gets_shorter(qtbot):
     bar.triggerAction(QAbstractSlider.SliderToMaximum)
     log.appendPlainText("back")
     qtbot.waitUntil(log.at_bottom, timeout=2000)
+
+
+def test_a_loss_spike_does_not_flatten_the_rest_of_the_loss_curve(qtbot):
+    """Fine-tuning's first batches reached a loss of 120 in a screenshot run while the rest
+    stayed near 1; the axis fitted the spike and every later point lay on the floor."""
+    from gui.widgets.curves import TrainingCurves, loss_axis_top
+
+    curves = TrainingCurves()
+    qtbot.addWidget(curves)
+    losses = [1.1, 1.0, 0.9, 120.0, 40.0] + [1.0 - 0.01 * i for i in range(20)]
+    for i, loss in enumerate(losses):
+        curves.add_batch("head", 1 + i // 5, i % 5 + 1, 5, {"loss": loss, "accuracy": 0.5})
+    curves.add_epoch("head", 1, {"loss": 1.0, "accuracy": 0.5, "val_loss": 1.6,
+                                 "val_accuracy": 0.5})
+    low, high = curves.plots["loss"].viewRange()[1]
+    assert low == 0 and 1.6 < high < 5  # every validation point and most training points
+    assert high == pytest.approx(loss_axis_top(curves.train_loss, curves.val_loss))
+    assert loss_axis_top([], []) is None and loss_axis_top([float("nan")], []) is None
+    assert loss_axis_top([0.5], [float("nan")]) == pytest.approx(0.55)

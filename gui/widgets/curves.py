@@ -11,6 +11,12 @@ validation accuracy, then validation loss), which is the epoch whose weights
 the run keeps.  The legend is a line of text above the plots, not a box inside
 them, so it can never cover the fine-tuning marker's label or the newest points.
 
+The loss axis is not fitted to the largest value: the first batches of fine-tuning
+can reach a loss of 40 when the rest of the run stays near 1, and a fitted axis
+then flattens every later point onto the floor.  Its top
+(:func:`loss_axis_top`) covers every validation point and nine training points in
+ten; a rarer spike runs off the top of the plot.
+
 The numbers are kept as plain lists (``train_x``, ``train_loss``, ...), so a
 test can read what is plotted.  pyqtgraph is imported the first time the plots
 are needed, keeping it out of the window's start-up.
@@ -27,6 +33,8 @@ from gui.theme import ACCENT, MUTED
 VALIDATION_COLOR = "#f0a04b"
 BEST_COLOR = "#7ddc7a"
 PHASE_LABELS = {"head": "new head only", "fine_tune": "fine-tuning"}
+#: The share of training (batch) losses the loss axis always shows; rarer spikes are cut off.
+LOSS_QUANTILE = 0.9
 STACK_BELOW = 560  # narrower than this (pixels), the two plots stand one above the other
 LEGEND = (f"<span style='color:{ACCENT}'>━</span> training images (within each epoch) &nbsp; "
           f"<span style='color:{VALIDATION_COLOR}'>●</span> validation images &nbsp; "
@@ -198,7 +206,6 @@ class TrainingCurves(QWidget):
                 plot.setMouseEnabled(x=False, y=False)
             else:
                 plot.setMouseEnabled(x=False, y=False)
-                plot.enableAutoRange(axis="y")
             self.plots[key] = plot
             row.addWidget(plot)
         self._layout.addWidget(self._plots_host, 1)
@@ -254,6 +261,9 @@ class TrainingCurves(QWidget):
         right = max(self.train_x[-1:] + self.val_x[-1:] + [1.0])
         for plot in self.plots.values():
             plot.setXRange(0, max(1.0, right), padding=0.02)
+        top = loss_axis_top(self.train_loss, self.val_loss)
+        if top is not None:
+            self.plots["loss"].setYRange(0, top, padding=0)
 
 
     def best_point(self) -> Optional[tuple[float, dict]]:
@@ -266,6 +276,22 @@ class TrainingCurves(QWidget):
             if abs(xs[i] - self.best_x) < 1e-9:
                 return self.best_x, {"loss": loss[i], "accuracy": acc[i]}
         return None
+
+
+def loss_axis_top(train: list[float], val: list[float]) -> Optional[float]:
+    """Top of the loss axis: above every validation loss and :data:`LOSS_QUANTILE` of the
+    training losses, with a margin; None when there is no finite loss yet."""
+    import math
+
+    finite_train = sorted(v for v in train if math.isfinite(v))
+    finite_val = [v for v in val if math.isfinite(v)]
+    if not finite_train and not finite_val:
+        return None
+    high = max(finite_val, default=0.0)
+    if finite_train:
+        high = max(high, finite_train[min(len(finite_train) - 1,
+                                          int(LOSS_QUANTILE * len(finite_train)))])
+    return max(high * 1.1, 1e-3)
 
 
 def _num(v) -> float:
