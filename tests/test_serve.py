@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import subprocess
 import sys
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -114,6 +116,13 @@ def test_concurrent_requests_are_batched(served, trained_run):
     (b'{"instances": [[[1, 2], [3, 4]]]}', "H x W x 3"),
     (b'{"instances": [[[[1, 2, 300]]]]}', "0 to 255"),
     (json.dumps({"instances": [[[[0, 0, 0]]]] * 65}).encode(), "limit is 64"),
+    # These were 500s with an ERROR traceback in the log:
+    (b'{"instances":' + b"[" * 5000 + b"]" * 5000 + b"}", "nested too deeply"),
+    (b'{"instances": [[[[' + b"9" * 400 + b', 1, 2]]]]}', "array of numbers"),
+    # ... and these were taken as pixels:
+    (b'{"instances": [[[["1", "2", "3"]]]]}', "array of numbers"),
+    (b'{"instances": [[[[true, false, true]]]]}', "array of numbers"),
+    (b'{"inputs": {"images": [[[[1, 2, 3]]]]}}', "columnar"),
 ])
 def test_bad_input_is_a_clear_400(served, raw, expect):
     server, _ = served
@@ -131,6 +140,25 @@ def test_body_over_the_limit_and_wrong_names(served):
     assert _call(server.url + "/v1/models/other:predict", {"instances": [[[[0, 0, 0]]]]})[0] == 404
     assert _call(server.url + "/nothing/here")[0] == 404
     assert _call(server.model_url + ":predict")[0] == 405  # a GET on a POST route
+    # Another method is a 405 that says what to use (it was a 404 "no such route"), and
+    # /v1/models a JSON 404 (it was a bare 307 redirect to /v1/models/).
+    req = urllib.request.Request(server.model_url, method="PUT", data=b"{}")
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(req, timeout=60)
+    assert caught.value.code == 405 and "POST" in json.loads(caught.value.read())["error"]
+    status, answer = _call(server.url + "/v1/models")
+    assert status == 404 and "/v1/models/bd" in answer["error"]
+
+
+def test_line_wrapped_base64_is_accepted(served, trained_run):
+    """``base64 image.png`` without -w0 wraps its output at 76 columns (as MIME does)."""
+    server, _ = served
+    data = _an_image(trained_run).read_bytes()
+    one_line = _call(server.model_url + ":predict",
+                     {"instances": [{"b64": base64.b64encode(data).decode()}]})
+    wrapped = _call(server.model_url + ":predict",
+                    {"instances": [{"b64": base64.encodebytes(data).decode()}]})
+    assert one_line[0] == wrapped[0] == 200 and one_line[1] == wrapped[1]
 
 
 def test_token_is_required_on_every_request(trained_run):
@@ -145,6 +173,22 @@ def test_token_is_required_on_every_request(trained_run):
         assert _call(server.model_url + ":predict", {"instances": []})[0] == 401
         assert _call(server.model_url, token="s3cret")[0] == 200
         assert "Bearer s3cret" in server.curl_example()
+        for header, status in (("bearer s3cret", 200), ("BEARER  s3cret", 200),
+                               ("Basic s3cret", 401), ("s3cret", 401)):
+            req = urllib.request.Request(server.model_url)
+            req.add_header("Authorization", header)
+            try:
+                with urllib.request.urlopen(req, timeout=60) as resp:
+                    got = resp.status
+            except urllib.error.HTTPError as exc:
+                got = exc.code
+            assert got == status, header  # the scheme is case-insensitive (RFC 7235)
+        where = urllib.parse.urlsplit(server.model_url)
+        with socket.create_connection((where.hostname, where.port), timeout=60) as conn:
+            path = where.path
+            conn.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer wrong\r\n"
+                         "Authorization: Bearer s3cret\r\nConnection: close\r\n\r\n".encode())
+            assert conn.recv(64).startswith(b"HTTP/1.1 401")  # two headers: neither wins
     finally:
         server.stop()
 
@@ -158,6 +202,9 @@ def test_other_host_without_token_is_refused(trained_run):
     check_exposure("127.0.0.1", None)
     check_exposure("::1", None)
     check_exposure("0.0.0.0", "t")
+    for unusable in (" abc ", "a\nb", "t\u00e9"):  # no client could send it in a header
+        with pytest.raises(UserError, match="--token"):
+            check_exposure("127.0.0.1", unusable)
     proc = subprocess.run([sys.executable, "main.py", "serve", str(trained_run), "--host",
                            "0.0.0.0", "--port", "0"], cwd=ROOT, capture_output=True, text=True,
                           timeout=300)
@@ -214,14 +261,17 @@ def test_unknown_flag_when_the_predictor_scores(trained_run):
         assert status == 200 and answer["predictions"][0]["unknown"] is True
         assert "unknown_score" in answer["predictions"][0]
         meta = _call(server.model_url + "/metadata")[1]
-        assert "unknown" in meta["metadata"]["signature_def"]["signature_def"][
-            "serving_default"]["outputs"]
+        outputs = meta["metadata"]["signature_def"]["signature_def"]["serving_default"][
+            "outputs"]
+        assert {"unknown", "unknown_score"} <= set(outputs)  # every answer carries both
     finally:
         server.stop()
 
 
-def test_cli_serves_until_ctrl_c(trained_run):
-    """``serve --port 0`` prints its URL, answers, and stops cleanly (status 0) on SIGINT."""
+@pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM"])
+def test_cli_serves_until_ctrl_c(trained_run, stop):
+    """``serve --port 0`` prints its URL, answers, and stops cleanly (status 0) on SIGINT,
+    and on SIGTERM too (it was killed with status -15, without "stopped")."""
     import signal
 
     proc = subprocess.Popen([sys.executable, "main.py", "serve", str(trained_run), "--port", "0",
@@ -232,7 +282,7 @@ def test_cli_serves_until_ctrl_c(trained_run):
         assert " at http://127.0.0.1:" in line, (line, proc.stderr.read() if proc.poll() else "")
         url = line.rsplit(" at ", 1)[1].strip()
         assert url.endswith("/v1/models/cli") and _call(url)[0] == 200
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(getattr(signal, stop))
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 0 and "stopped" in err, err
     finally:

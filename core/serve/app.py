@@ -21,6 +21,7 @@ import asyncio
 import hmac
 import json
 import logging
+import os
 import re
 from dataclasses import dataclass
 from typing import Optional
@@ -28,7 +29,7 @@ from typing import Optional
 import numpy as np
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
@@ -61,21 +62,30 @@ def error(status: int, message: str) -> JSONResponse:
 
 
 class TokenGuard:
-    """ASGI middleware: every HTTP request needs ``Authorization: Bearer <token>``."""
+    """ASGI middleware: every HTTP request needs ``Authorization: Bearer <token>``.
+
+    The scheme is case-insensitive (RFC 7235: ``bearer`` works as ``Bearer``); a request
+    with two Authorization headers is refused rather than judged by one of them."""
 
     def __init__(self, app, token: str) -> None:
         self.app = app
-        self._expected = f"Bearer {token}".encode()
+        self._expected = token.encode()
+
+    def _allowed(self, headers) -> bool:
+        given = [v for k, v in headers if k.lower() == b"authorization"]
+        if len(given) != 1:
+            return False
+        scheme, _, credentials = given[0].strip().partition(b" ")
+        return scheme.lower() == b"bearer" and hmac.compare_digest(credentials.strip(),
+                                                                   self._expected)
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] == "http":
-            given = dict(scope.get("headers") or []).get(b"authorization", b"")
-            if not hmac.compare_digest(given, self._expected):
-                response = error(401, "missing or wrong token: send the header "
-                                      "'Authorization: Bearer <token>' given to 'serve --token'")
-                response.headers["WWW-Authenticate"] = "Bearer"
-                await response(scope, receive, send)
-                return
+        if scope["type"] == "http" and not self._allowed(scope.get("headers") or []):
+            response = error(401, "missing or wrong token: send the header "
+                                  "'Authorization: Bearer <token>' given to 'serve --token'")
+            response.headers["WWW-Authenticate"] = "Bearer"
+            await response(scope, receive, send)
+            return
         await self.app(scope, receive, send)
 
 
@@ -106,9 +116,15 @@ async def read_body(request: Request, limit: int) -> bytes:
 def parse_instances(body: bytes, limits: Limits) -> list:
     try:
         payload = json.loads(body)
+    except RecursionError:
+        raise HttpError(400, "the JSON is nested too deeply; an instance is "
+                             "{\"b64\": \"...\"} or an H x W x 3 pixel array") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise HttpError(400, f"the body is not JSON ({exc}); send "
                              "{\"instances\": [{\"b64\": \"...\"}]}") from None
+    if isinstance(payload, dict) and "instances" not in payload and "inputs" in payload:
+        raise HttpError(400, "the columnar \"inputs\" format is not served; send the row "
+                             "format {\"instances\": [...]} (one entry per image)")
     if not isinstance(payload, dict) or "instances" not in payload:
         raise HttpError(400, "expected a JSON object with \"instances\": a list of "
                              "{\"b64\": \"<base64 of an image file>\"} or H x W x 3 pixel arrays")
@@ -125,6 +141,21 @@ def _decode_all(instances: list, size: int) -> np.ndarray:
     return np.stack([instance_to_array(inst, size, i) for i, inst in enumerate(instances)])
 
 
+def _parse_and_decode(body: bytes, limits: Limits, size: int) -> np.ndarray:
+    """JSON -> (n, S, S, 3): run in a worker thread, since parsing a 32 MB pixel array
+    takes seconds and would hold up every other request on the event loop."""
+    instances = parse_instances(body, limits)
+    del body
+    return _decode_all(instances, size)
+
+
+#: Requests parsed and decoded at once.  A GIF or BMP is decoded whole (Pillow cannot
+#: stream them): a 50 KB GIF of 8192 x 8192 takes 320 MB, and a 32 MB pixel array parses
+#: into some 400 MB of Python numbers, so the number in flight bounds the memory; more
+#: than the machine has cores would not decode faster anyway.
+DECODE_SLOTS = max(2, os.cpu_count() or 2)
+
+
 class ModelService:
     """The handlers for one served model (a :class:`Predictor` behind a :class:`Batcher`)."""
 
@@ -133,6 +164,7 @@ class ModelService:
         self.name = name
         self.limits = limits
         self.batcher = batcher
+        self._decoding = asyncio.Semaphore(DECODE_SLOTS)
 
     @property
     def flags_unknown(self) -> bool:
@@ -155,6 +187,8 @@ class ModelService:
         if self.flags_unknown:
             outputs["unknown"] = {"dtype": "DT_BOOL", "name": "unknown",
                                   "tensor_shape": {"dim": [{"size": "-1", "name": ""}]}}
+            outputs["unknown_score"] = {"dtype": "DT_FLOAT", "name": "unknown_score",
+                                        "tensor_shape": {"dim": [{"size": "-1", "name": ""}]}}
         signature = {"inputs": {"images": {"dtype": "DT_FLOAT", "name": "images",
                                            "tensor_shape": {"dim": dims}}},
                      "outputs": outputs, "method_name": "tensorflow/serving/predict"}
@@ -179,12 +213,16 @@ class ModelService:
         return out
 
     async def predict(self, request: Request) -> JSONResponse:
-        instances = parse_instances(await read_body(request, self.limits.max_body_bytes),
-                                    self.limits)
-        try:
-            images = await run_in_threadpool(_decode_all, instances, self.predictor.image_size)
-        except BadInstance as exc:
-            raise HttpError(400, str(exc)) from None
+        body = await read_body(request, self.limits.max_body_bytes)
+        async with self._decoding:
+            try:
+                images = await run_in_threadpool(_parse_and_decode, body, self.limits,
+                                                 self.predictor.image_size)
+            except BadInstance as exc:
+                raise HttpError(400, str(exc)) from None
+        del body
+        if await request.is_disconnected():  # nobody to answer: spare the model the work
+            raise ClientDisconnect()
         probs, scores = await asyncio.wrap_future(self.batcher.submit(images))
         return JSONResponse({"predictions": self.rows(probs, scores)})
 
@@ -212,6 +250,9 @@ class ModelService:
             return error(404, f"'{tail[1:]}' is not served; use :predict")
         except HttpError as exc:
             return error(exc.status, str(exc))
+        except ClientDisconnect:  # the client left mid-request: nobody reads an answer
+            log.info("a client disconnected before its answer")
+            return error(400, "the client disconnected")
         except Exception as exc:  # a bug or a model failure: answer it, keep serving
             log.exception("request failed")
             return error(500, f"the model failed on this request ({type(exc).__name__}: {exc})")
@@ -230,9 +271,14 @@ def build_app(predictor, name: str = "model", token: Optional[str] = None,
     async def not_found(request: Request, exc) -> JSONResponse:
         return error(404, f"no such route; use /v1/models/{name}[/metadata|:predict]")
 
+    async def wrong_method(request: Request, exc) -> JSONResponse:
+        return error(405, f"{request.method} is not served: use GET for /v1/models/{name} and "
+                          f"/v1/models/{name}/metadata, POST for /v1/models/{name}:predict")
+
     app = Starlette(routes=[Route("/v1/models/{rest:path}", service.handle,
                                   methods=["GET", "POST"])],
-                    exception_handlers={404: not_found, 405: not_found})
+                    exception_handlers={404: not_found, 405: wrong_method})
+    app.router.redirect_slashes = False  # /v1/models is a 404 that says where to go, not a 307
     app.state.batcher = batcher
     app.state.service = service
     return TokenGuard(app, token) if token else app

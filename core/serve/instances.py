@@ -40,6 +40,7 @@ def decode_b64_image(text: str, size: int, index: int) -> np.ndarray:
 
     if not isinstance(text, str) or not text:
         raise BadInstance(f"instance {index}: 'b64' must be a non-empty base64 string")
+    text = "".join(text.split())  # line-wrapped base64 ('base64' without -w0, MIME) is fine
     try:
         data = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
@@ -68,9 +69,12 @@ def decode_b64_image(text: str, size: int, index: int) -> np.ndarray:
 def pixels_to_array(value, size: int, index: int) -> np.ndarray:
     """An H x W x 3 nested list of 0..255 numbers -> (size, size, 3) float32."""
     try:
-        arr = np.asarray(value, dtype=np.float32)
-    except (ValueError, TypeError):
+        arr = np.asarray(value)
+    except (ValueError, TypeError, OverflowError, RecursionError):
         raise BadInstance(f"instance {index}: not a rectangular array of numbers") from None
+    if arr.dtype.kind not in "iuf":  # strings, booleans, ragged lists, integers over 64 bits
+        raise BadInstance(f"instance {index}: not a rectangular array of numbers (0-255)")
+    arr = arr.astype(np.float32)
     if arr.ndim != 3 or arr.shape[2] != 3 or arr.shape[0] < 1 or arr.shape[1] < 1:
         raise BadInstance(f"instance {index}: shape {list(arr.shape)} is not H x W x 3 "
                           "(RGB pixel values 0-255); send {\"b64\": ...} for an image file")

@@ -36,6 +36,12 @@ def check_exposure(host: str, token: Optional[str]) -> None:
     if token is not None and not token.strip():
         raise UserError("--token is empty; give a secret string (e.g. from "
                         "'python -c \"import secrets; print(secrets.token_urlsafe())\"')")
+    if token is not None and (token != token.strip() or not token.isprintable()
+                              or not token.isascii()):
+        raise UserError("--token has spaces at its ends or characters an HTTP header cannot "
+                        "carry, so no client could send it; use letters, digits and "
+                        "punctuation (e.g. from 'python -c \"import secrets; "
+                        "print(secrets.token_urlsafe())\"')")
     if not is_loopback(host) and not token:
         raise UserError(f"--host {host} lets other machines use the model: give a --token "
                         "(clients then send 'Authorization: Bearer <token>'), or serve on "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 
 
@@ -27,6 +28,10 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def run(args) -> int:
     from core.errors import UserError
     from core.infer.loaders import load_predictor
@@ -44,9 +49,15 @@ def run(args) -> int:
           f"{predictor.image_size} px) at {server.model_url}", flush=True)
     print(f"try: {server.curl_example()}", file=sys.stderr, flush=True)
     print("Ctrl+C stops it", file=sys.stderr, flush=True)
+    # uvicorn shuts down gracefully on SIGINT and SIGTERM, then raises the signal again
+    # with the handler found before it; a SIGTERM (systemd, docker stop, kill) then ends
+    # like Ctrl+C, with "stopped" and exit status 0, instead of the default kill.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         server.serve_forever()
     except KeyboardInterrupt:  # uvicorn re-raises the Ctrl+C after its graceful shutdown
         pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     print("stopped", file=sys.stderr)
     return 0
