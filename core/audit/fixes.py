@@ -27,6 +27,7 @@ from typing import Iterable, Mapping, Optional, Union
 from core.data.folder_walk import SET_ASIDE
 from core.features.hashing import FileStamp, hash_file
 from core.data.regular_file import FileProblem
+from core.errors import UserError
 from core.fsutil import atomic_write_text, move_new
 
 JOURNAL_NAME = ".fts-journal.jsonl"
@@ -58,12 +59,21 @@ class FixOutcome:
     batch: str = ""
     moved: list[Move] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)
+    #: Lines of the journal that could not be read (their fixes cannot be undone).
+    damaged_lines: int = 0
 
     def describe(self) -> str:
         lines = [f"{len(self.moved)} file(s) moved"]
         lines += [f"  {m.src} -> {m.dst}" for m in self.moved]
         lines += [f"refused {p}: {why}" for p, why in self.refused]
+        if self.damaged_lines:
+            lines.append(damaged_text(self.damaged_lines))
         return "\n".join(lines)
+
+
+def damaged_text(n: int) -> str:
+    return (f"warning: {n} line(s) of the journal ({JOURNAL_NAME}) could not be read; "
+            "the fixes they recorded cannot be undone from here")
 
 
 class FixJournal:
@@ -72,32 +82,43 @@ class FixJournal:
     def __init__(self, data_dir: PathLike) -> None:
         self.root = Path(os.path.abspath(os.fspath(data_dir)))
         self.path = self.root / JOURNAL_NAME
+        self.damaged = 0  # unreadable lines seen by the last read
 
     # -- journal file ------------------------------------------------------------
-    def entries(self) -> list[dict]:
-        """Every readable record; a damaged line (a crash mid-write elsewhere) is skipped."""
+    def _text(self) -> str:
+        """The journal's text; bytes that are not UTF-8 are kept as they are (surrogateescape),
+        so a damaged journal still reads, and is written back unchanged around new lines."""
         try:
-            text = self.path.read_text(encoding="utf-8")
+            return self.path.read_text(encoding="utf-8", errors="surrogateescape")
         except FileNotFoundError:
-            return []
+            return ""
+        except OSError as exc:
+            raise UserError(f"{self.path}: the journal of fixes cannot be read "
+                            f"({exc.strerror or exc}); check its permissions") from None
+
+    def entries(self) -> list[dict]:
+        """Every readable record; a damaged line (a crash mid-write elsewhere) is skipped and
+        counted in :attr:`damaged`."""
         out = []
-        for line in text.splitlines():
+        self.damaged = 0
+        for line in self._text().splitlines():
             try:
                 entry = json.loads(line)
             except ValueError:
+                self.damaged += bool(line.strip())
                 continue
             if isinstance(entry, dict) and entry.get("type") in ("batch", "undo"):
                 out.append(entry)
+            elif line.strip():
+                self.damaged += 1
         return out
 
     def _append(self, entry: dict) -> None:
-        try:
-            old = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            old = ""
+        old = self._text()
         if old and not old.endswith("\n"):
             old += "\n"
-        atomic_write_text(self.path, old + json.dumps(entry, ensure_ascii=False) + "\n")
+        atomic_write_text(self.path, old + json.dumps(entry, ensure_ascii=False) + "\n",
+                          errors="surrogateescape")
 
     def record(self, batch: str, moves: list[dict], note: str = "",
                created: Iterable[str] = ()) -> None:
@@ -240,9 +261,9 @@ class FixJournal:
         """Reverse the last batch not yet undone (``batch`` is "" when there is none)."""
         pending = self.pending_batches()
         if not pending:
-            return FixOutcome()
+            return FixOutcome(damaged_lines=self.damaged)
         batch = pending[-1]
-        outcome = FixOutcome(batch=str(batch.get("id", "")))
+        outcome = FixOutcome(batch=str(batch.get("id", "")), damaged_lines=self.damaged)
         for move in reversed(batch.get("moves", [])):
             op = move.get("op", "rename")
             if op == "rename":

@@ -83,7 +83,7 @@ def _run_records(run) -> tuple[dict, list, list]:
 def open_source(path: Path) -> Source:
     """The model to export, from a run folder or a ``.keras`` file (opened with safe_mode)."""
     from core.infer.labels import labels_near
-    from core.model.build import backbone_name, load_model_file
+    from core.model.build import backbone_name, classifier_outputs, load_model_file
     from core.runs.folder import find_run_folder
 
     if not path.exists():
@@ -92,7 +92,7 @@ def open_source(path: Path) -> Source:
     run = find_run_folder(path)
     model_path = _model_path(path, run)
     model = load_model_file(model_path)
-    n_out = int(model.outputs[0].shape[-1])
+    n_out = classifier_outputs(model, model_path)
     size = int(model.inputs[0].shape[1])
     own_run = run is not None and run.model_path == model_path
     classes = run.labels() if own_run and run.labels_path.exists() else \
@@ -106,10 +106,11 @@ def open_source(path: Path) -> Source:
         from core.trust.store import load_trust, read_record
 
         metrics, train, val = _run_records(run)
-        try:
-            backbone = run.load_config().model.backbone or backbone
-        except UserError:
-            pass
+        if backbone == "the backbone":  # the model's own name says; the config only if not
+            try:
+                backbone = run.load_config().model.backbone or backbone
+            except UserError:
+                pass
         trust, record = load_trust(run), read_record(run)
     return Source(model_path, model, classes, size, backbone, metrics, train, val,
                   run.path if run is not None else None, trust, record)

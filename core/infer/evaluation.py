@@ -109,6 +109,11 @@ def evaluate_labelled_folder(predictor, data_dir: str, listener=None,
     result = evaluate_records(predictor, records, predictor.classes, batch_size, listener, cancel)
     result.metrics.skipped += [{"path": p.path, "reason": p.reason} for p in report.problems
                                if p.kind != "non_image_file"]
+    if not result.metrics.n_images:  # an accuracy "on 0 images" is no answer
+        first = result.metrics.skipped[0] if result.metrics.skipped else None
+        raise DataError(f"{data_dir}: none of its {len(records)} image(s) could be read"
+                        + (f" (e.g. {first['path']}: {first['reason']})" if first else "")
+                        + "; replace the damaged files or evaluate another folder")
     return result
 
 

@@ -200,10 +200,10 @@ class KerasPredictor(Predictor):
 
 
 def load_keras_predictor(path: Path, trust=None) -> Predictor:
-    from core.model.build import load_model_file
+    from core.model.build import classifier_outputs, load_model_file
 
     model = load_model_file(path)
-    n_out = int(model.outputs[0].shape[-1])
+    n_out = classifier_outputs(model, path)
     labels = labels_near(path, n_out)
     if len(labels) != n_out:
         raise ModelFileError(f"{path}: the model has {n_out} outputs but the labels file lists "

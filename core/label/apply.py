@@ -21,6 +21,7 @@ from typing import Iterable, Optional
 
 from core.audit.fixes import FixJournal, free_name
 from core.data.folder_walk import subfolders
+from core.data.imageio import ImageError, probe_image
 from core.data.regular_file import FileProblem
 from core.errors import DataError, UserError
 from core.events import CancelToken, Listener, Progress, emit
@@ -61,17 +62,22 @@ class LabelOutcome:
 def read_label_csv(path) -> list[tuple[str, str]]:
     """(image path, label) rows of a reviewed CSV with ``path`` and ``label`` columns.
 
-    Relative paths are taken from the CSV's own folder.  Raises UserError naming
+    Relative paths are taken from the CSV's own folder (or, when no such file is there,
+    from the working folder, as ``predict --csv`` writes them).  Raises UserError naming
     the file for anything that is not such a CSV.
     """
     path = Path(path)
     try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
+        with open(path, "rb") as fh:
+            if fh.read(2) in (b"\xff\xfe", b"\xfe\xff"):
+                raise UnicodeError("it is UTF-16")
+        # Names that are not UTF-8 come back as their bytes (predict and suggest write them so).
+        with open(path, newline="", encoding="utf-8-sig", errors="surrogateescape") as fh:
             rows = list(csv.DictReader(fh))
             header = [h.strip().lower() for h in (rows[0].keys() if rows else [])]
     except FileNotFoundError:
         raise UserError(f"{path}: no such file; give the CSV written by 'suggest --csv'") from None
-    except (UnicodeDecodeError, csv.Error, OSError) as exc:
+    except (UnicodeError, csv.Error, OSError) as exc:
         raise UserError(f"{path}: not a readable CSV ({exc}); save it as UTF-8 CSV with the "
                         "columns path,label") from None
     if not rows or "path" not in header or "label" not in header:
@@ -83,7 +89,11 @@ def read_label_csv(path) -> list[tuple[str, str]]:
                if isinstance(v, str) or v is None}
         if not row.get("path"):
             raise UserError(f"{path}, line {n}: the path is empty; give each image's path")
-        out.append((str(path.parent / row["path"]), row.get("label", "")))
+        given = Path(row["path"])
+        image = path.parent / given
+        if not given.is_absolute() and not image.exists() and given.exists():
+            image = given.resolve()  # predict --csv writes paths from where it was run
+        out.append((str(image), row.get("label", "")))
     return out
 
 
@@ -202,8 +212,14 @@ def _refusal(path: str, root: Path, seen: set[str]):
                 "instead", None)
     except ValueError:
         pass
+    if os.path.isdir(path):
+        return "a folder, not an image file", None
     if not os.path.isfile(path):
         return "no such file (moved or deleted since the suggestions)", None
+    try:  # header only: a text file named .jpg or a damaged image never enters the data set
+        probe_image(path)
+    except ImageError as exc:
+        return f"not an image the app can read: {exc.reason}", None
     try:
         return "", hash_file(path)
     except FileProblem as exc:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,6 +25,9 @@ from core.label.order import ORDERS, confident_order, useful_order
 #: Columns of the suggestions CSV; ``label`` starts as the suggestion (empty when "unknown")
 #: and is what ``label --from`` applies once a person has reviewed it.
 CSV_COLUMNS = ("path", "label", "suggested", "probability", "usefulness", "unknown")
+
+
+_SURROGATE = re.compile("[\udc80-\udcff]")
 
 
 @dataclass
@@ -54,7 +58,10 @@ class Suggestions:
                 "skipped": [{"path": p, "reason": r} for p, r in self.skipped]}
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+        """JSON text; a file name's bytes that are not UTF-8 (kept by Python as lone
+        surrogates) are written as JSON escapes, so the text stays valid and names the file."""
+        text = json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+        return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
     def to_csv(self) -> str:
         out = io.StringIO()
@@ -81,12 +88,19 @@ def suggest(model_path, folder, order: str = "useful", *, store=None,
     if order not in ORDERS:
         raise UserError(f"unknown order {order!r}; use one of {', '.join(ORDERS)}")
     folder = os.path.abspath(os.fspath(folder))
+    if os.path.isfile(folder):
+        raise DataError(f"{folder} is a file; give the folder that holds the unlabelled images")
     if not os.path.isdir(folder):
         raise DataError(f"{folder}: no such folder; give the folder of unlabelled images")
     paths = expand_image_paths([folder])
     if not paths:
         raise DataError(f"{folder}: no image files in it (or in its sub-folders)")
     scored = score_images(model_path, paths, store, listener, cancel, batch_size)
+    if not len(scored.paths):
+        first = f" (e.g. {scored.skipped[0][0]}: {scored.skipped[0][1]})" if scored.skipped \
+            else ""
+        raise DataError(f"{folder}: none of its {len(paths)} image(s) could be read{first}; "
+                        "replace the damaged files")
     if order == "useful":
         rows, scores = useful_order(scored.probs, scored.embeddings)
     else:
@@ -107,5 +121,7 @@ def write_suggestions(result: Suggestions, out: str | os.PathLike, as_json: bool
     from core.fsutil import atomic_write_text
 
     path = Path(out)
-    atomic_write_text(path, result.to_json() if as_json else result.to_csv())
+    # A CSV names a file whose name is not UTF-8 by its bytes on disk, as predict --csv does.
+    atomic_write_text(path, result.to_json() if as_json else result.to_csv(),
+                      errors="surrogateescape")
     return path

@@ -296,6 +296,29 @@ def backbone_name(model) -> str:
 # -- loading --------------------------------------------------------------
 
 
+def classifier_outputs(model, path) -> int:
+    """The number of classes of a classifier model; ModelFileError naming ``path`` when the
+    model is not one (a backbone without its head gives a feature map, a binary model one
+    number, and a model with several inputs or outputs is not what the app trains)."""
+    try:
+        inputs, outputs = list(model.inputs), list(model.outputs)
+    except (AttributeError, ValueError):
+        inputs, outputs = [], []
+    if len(inputs) != 1 or len(inputs[0].shape) != 4 or inputs[0].shape[-1] != 3:
+        shape = [tuple(t.shape) for t in inputs]
+        raise ModelFileError(f"{path} takes {shape or 'no fixed input'}, not one batch of RGB "
+                             "images (N, H, W, 3); give an image classifier trained by this app "
+                             "or shaped like one")
+    shape = tuple(outputs[0].shape) if len(outputs) == 1 else None
+    if shape is None or len(shape) != 2 or not shape[-1] or shape[-1] < 2:
+        shown = shape if shape is not None else [tuple(t.shape) for t in outputs]
+        raise ModelFileError(f"{path} outputs {shown}, not one probability per class (N, "
+                             "classes >= 2); a backbone without its classification head, or a "
+                             "model with one sigmoid output, cannot be used here: give a "
+                             "classifier trained by this app or shaped like one")
+    return int(shape[-1])
+
+
 def load_model_file(path: str | Path):
     """Open a saved model (.keras, or legacy .h5) safely, without its training setup.
 

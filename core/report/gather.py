@@ -133,9 +133,11 @@ def gather(run_dir: str | os.PathLike) -> ReportData:
     run = RunFolder(run_dir)
     run.require_run_folder("a report describes a training run")
     notes: list[str] = []
-    cfg = _optional(run.load_config, "settings", notes) or StudioConfig()
+    # An unreadable config.json leaves the settings unknown: defaults would pass for the
+    # run's own (a report said "MobileNetV2, 224 px" of a MobileNetV3Small run at 32 px).
+    cfg = _optional(run.load_config, "settings", notes)
     info = _optional(lambda: run.run_info().to_dict(), "run.json", notes) or {}
-    data_dir = info.get("data_dir") or cfg.data.data_dir
+    data_dir = info.get("data_dir") or (cfg.data.data_dir if cfg is not None else "")
     data = _optional(lambda: data_summary(run, data_dir), "data", notes) or DataSummary("", {})
     metrics = _optional(run.metrics, "metrics.json", notes) if run.metrics_path.exists() else None
     cal_path = run.path / CALIBRATION_FILE
@@ -147,6 +149,8 @@ def gather(run_dir: str | os.PathLike) -> ReportData:
     if why:
         notes.append(why)
     history = _optional(run.history, "history.csv", notes) or []
-    title = f"{cfg.model.backbone} on {Path(data_dir).name if data_dir else 'unknown data'}"
-    return ReportData(str(run.path.resolve()), title, info, data, settings_rows(cfg), history,
+    backbone = cfg.model.backbone if cfg is not None else (info.get("backbone") or "A model")
+    title = f"{backbone} on {Path(data_dir).name if data_dir else 'unknown data'}"
+    settings = settings_rows(cfg) if cfg is not None else []
+    return ReportData(str(run.path.resolve()), title, info, data, settings, history,
                       metrics, calibration, exports, notes)

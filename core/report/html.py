@@ -114,6 +114,9 @@ def _figure(path: str, caption: str) -> str:
 
 
 def _settings_section(d: ReportData) -> str:
+    if not d.settings:
+        return ("<h2>Settings</h2><p class='muted'>Not known: the run's config.json could not "
+                "be read (see the note at the top).</p>")
     rows = "".join(f"<tr class='{'changed' if changed else ''}'><td>{escape(label)}</td>"
                    f"<td>{escape(value)}</td><td class='muted'><code>{escape(path)}</code></td></tr>"
                    for path, label, value, changed in d.settings)
@@ -148,9 +151,13 @@ def _scores_section(d: ReportData, max_mistakes: int) -> str:
                    for c in m.get("per_class", [])]),
            "<h3>Confusion matrix</h3><p class='muted'>Rows: true class; columns: predicted.</p>"]
     out.append(_confusion(m.get("classes", []), m.get("confusion", [])))
-    mistakes = m.get("mistakes", [])[:max_mistakes]
+    mistakes = m.get("mistakes", [])[:max(0, max_mistakes)]
     out.append("<h3>Most confident mistakes</h3>")
-    if mistakes:
+    if max_mistakes <= 0:
+        out.append("<p class='muted'>Not shown: the report was asked for none.</p>")
+    elif not mistakes and float(m.get("accuracy", 1.0)) < 1.0:
+        out.append("<p class='muted'>The run recorded no mistakes to show.</p>")
+    elif mistakes:
         out.append("<div class='thumbs'>")
         out += [_figure(x["path"], f"{escape(x['true_label'])} → <b>"
                         f"{escape(x['predicted_label'])}</b> {x['confidence']:.0%}")

@@ -39,12 +39,21 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _undo(data_dir: str) -> int:
-    from core.audit.fixes import FixJournal
+def run_undo(data_dir: str) -> int:
+    """``audit DATA_DIR --undo`` and ``label --undo --into DATA_DIR``: one journal, one Undo."""
+    import os
 
+    from core.audit.fixes import FixJournal, damaged_text
+    from core.errors import UserError
+
+    if not os.path.isdir(data_dir):  # a mistyped name is not "nothing to undo"
+        raise UserError(f"{data_dir}: no such data folder; give the folder the fixes or labels "
+                        "were made in")
     outcome = FixJournal(data_dir).undo_last()
     if not outcome.batch:
         print("nothing to undo in " + printable(data_dir))
+        if outcome.damaged_lines:
+            print(damaged_text(outcome.damaged_lines), file=sys.stderr)
         return 0
     print(printable(outcome.describe()))
     return 0 if not outcome.refused else 1
@@ -52,7 +61,7 @@ def _undo(data_dir: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     if args.undo:
-        return _undo(args.data_dir)
+        return run_undo(args.data_dir)
     from core.audit.audit import run_audit
     from core.audit.result import AuditStage
     from core.cli.console import ConsoleListener

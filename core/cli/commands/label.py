@@ -35,16 +35,15 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from core.cli.commands.audit import run_undo
     from core.errors import UserError
-    from core.label.apply import apply_labels, read_label_csv, undo_last
+    from core.label.apply import apply_labels, read_label_csv
 
     if args.undo:
-        outcome = undo_last(args.data_dir)
-        if not outcome.batch:
-            print("nothing to undo in " + name(args.data_dir))
-            return 0
-        print(printable(outcome.describe()))
-        return 0 if not outcome.refused else 1
+        if args.csv:
+            raise UserError("--undo reverses the last batch and --from labels a new one: give "
+                            "one of them")
+        return run_undo(args.data_dir)
     if not args.csv:
         raise UserError("give the reviewed CSV with --from CSV (or --undo to reverse the last "
                         "batch)")

@@ -64,11 +64,14 @@ def apply_unknown_options(predictor, args) -> None:
 
 def run(args) -> int:
     from core.cli.console import ConsoleListener
+    from core.cli.output_path import check_output_file
     from core.errors import UserError
     from core.fsutil import atomic_write_text
     from core.infer.loaders import load_predictor
     from core.infer.predictor import expand_image_paths
 
+    if args.csv:
+        check_output_file(args.csv, "the predictions CSV", (".csv", ".txt"))
     paths = expand_image_paths(args.paths)
     if not paths:
         raise UserError("no images found in " + ", ".join(args.paths))
@@ -85,6 +88,9 @@ def run(args) -> int:
             others = ", ".join(f"{name(lbl)} {p:.3f}" for lbl, p in listed)
             print(f"{name(r.path)}\t{name(r.shown_label)}\t{r.confidence:.3f}"
                   + (f"\t({others})" if others else ""))
+    if all(r.error for r in rows):
+        raise UserError(f"none of the {len(rows)} image(s) could be read (see the reasons "
+                        "above); give image files the app can open")
     if args.csv:
         # A file name that is not valid UTF-8 is written back as the bytes it has on disk
         # (surrogateescape), so the CSV names the very file and no result is lost.

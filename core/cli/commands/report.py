@@ -19,9 +19,16 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from core.cli.output_path import check_output_file
     from core.cli.terminal import name
+    from core.errors import UserError
     from core.report.html import write_report
 
+    if args.mistakes < 0:
+        raise UserError(f"--mistakes {args.mistakes}: give 0 (none shown) or more")
+    check_output_file(args.out, "the report", (".html", ".htm"),
+                      hint="; the report is HTML: print it to PDF from a browser, or use "
+                           "'Save report…' in the window")
     path = write_report(args.run, args.out, max_mistakes=args.mistakes)
     print(f"wrote {name(str(path))}", file=sys.stderr)
     return 0

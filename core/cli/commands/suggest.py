@@ -37,9 +37,14 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from core.cli.console import ConsoleListener
+    from core.cli.output_path import check_output_file
     from core.events import CancelToken
     from core.label.suggestions import suggest, write_suggestions
 
+    if args.csv:
+        check_output_file(args.csv, "the suggestions CSV", (".csv", ".txt"))
+    elif args.json not in (None, "-"):
+        check_output_file(args.json, "the suggestions JSON", (".json", ".txt"))
     cancel = CancelToken()
     try:
         result = suggest(args.model, args.folder, args.order, listener=ConsoleListener(),

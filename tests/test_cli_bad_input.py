@@ -1,0 +1,210 @@
+"""Defects found by driving the CLI with bad input, each with the behaviour now expected.
+
+Outputs never replace what the user made (a report written over the run's model.keras,
+a CSV over labels.json), and a path that cannot be written is refused before the work;
+``label`` takes image files only; a damaged journal still undoes; a model that is not
+a classifier, a corrupt config.json and a folder of unreadable images each get a
+clear message and exit status 2 instead of a traceback or a confident wrong answer.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core.audit.fixes import JOURNAL_NAME
+from core.cli import main
+
+
+@pytest.fixture
+def run_copy(trained_run, tmp_path) -> Path:
+    return Path(shutil.copytree(trained_run, tmp_path / "run"))
+
+
+def _image(trained_run) -> Path:
+    return sorted((trained_run.parent / "data" / "bright").glob("*.png"))[0]
+
+
+def _cut_jpeg(path: Path, keep: float = 0.6) -> Path:
+    """A JPEG whose header is intact but whose image data stops part-way."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(1)
+    Image.fromarray(rng.integers(0, 255, (96, 96, 3), dtype=np.uint8)).save(path, quality=95)
+    data = path.read_bytes()
+    path.write_bytes(data[:int(len(data) * keep)])
+    return path
+
+
+def test_output_paths_are_checked_before_the_work(run_copy, tmp_path):
+    from core.cli.output_path import check_output_file
+    from core.errors import UserError
+
+    ok = check_output_file(tmp_path / "new" / "deeper" / "r.html", "the report", (".html",))
+    assert ok.parent.is_dir()  # its folder is made
+    (tmp_path / "afile.txt").write_text("x")
+    for bad, words in ((tmp_path, "is a folder"),
+                       (tmp_path / "r.pdf", "ending in .html"),
+                       (tmp_path / "afile.txt" / "r.html", "is a file, not a folder")):
+        with pytest.raises(UserError, match=words):
+            check_output_file(bad, "the report", (".html",))
+    with pytest.raises(UserError, match="run folder's own files"):
+        check_output_file(run_copy / "labels.json", "the suggestions JSON", (".json",))
+    if Path("/proc/self").is_dir():  # a folder that takes no new file
+        with pytest.raises(UserError, match="cannot write the report in /proc"):
+            check_output_file("/proc/fts-report.html", "the report", (".html",))
+
+
+def test_report_and_predict_never_replace_the_runs_files(run_copy, trained_run, tmp_path,
+                                                         capsys):
+    model_before = (run_copy / "model.keras").read_bytes()
+    labels_before = (run_copy / "labels.json").read_bytes()
+    assert main(["report", str(run_copy), "--out", str(run_copy / "model.keras")]) == 2
+    assert "ending in .html" in capsys.readouterr().err
+    assert main(["predict", str(run_copy), str(_image(trained_run)), "--csv",
+                 str(run_copy / "labels.json")]) == 2
+    assert main(["report", str(run_copy), "--out", str(tmp_path / "r.pdf")]) == 2
+    assert "print it to PDF" in capsys.readouterr().err
+    assert (run_copy / "model.keras").read_bytes() == model_before
+    assert (run_copy / "labels.json").read_bytes() == labels_before
+
+
+def test_report_mistakes_zero_hides_them_without_claiming_none(run_copy, tmp_path, capsys):
+    assert main(["report", str(run_copy), "--out", str(tmp_path / "r.html"),
+                 "--mistakes", "-1"]) == 2
+    assert main(["report", str(run_copy), "--out", str(tmp_path / "r.html"),
+                 "--mistakes", "0"]) == 0
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "Not shown: the report was asked for none" in html
+    assert "every validation image was classified correctly" not in html
+
+
+def test_a_report_on_a_corrupt_config_does_not_show_defaults_as_the_runs(run_copy, tmp_path):
+    from core.report.gather import gather
+    from core.report.html import render_report
+
+    (run_copy / "config.json").write_text('{"version": 2, "data": ', encoding="utf-8")
+    data = gather(run_copy)
+    assert data.settings == [] and "MobileNetV2" not in data.title  # the run is V3Small
+    assert any("settings" in n for n in data.notes)
+    assert "Not known: the run's config.json could not be read" in render_report(data)
+
+
+def test_label_takes_image_files_only(trained_run, tmp_path, capsys):
+    data = tmp_path / "data"
+    (data / "cat").mkdir(parents=True)
+    text = tmp_path / "in" / "notes.jpg"
+    text.parent.mkdir()
+    text.write_text("not an image at all")
+    folder = tmp_path / "in" / "a-folder"
+    folder.mkdir()
+    good = tmp_path / "in" / "good.png"
+    shutil.copy(_image(trained_run), good)
+    sheet = tmp_path / "review.csv"
+    with open(sheet, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([["path", "label"], [str(text), "cat"], [str(folder), "cat"],
+                                  [str(good), "cat"]])
+    assert main(["label", "--from", str(sheet), "--into", str(data)]) == 1  # some refused
+    out = capsys.readouterr().out
+    assert "not an image the app can read" in out and "a folder, not an image file" in out
+    assert sorted(p.name for p in (data / "cat").iterdir()) == ["good.png"]
+
+
+def test_a_damaged_journal_still_labels_and_undoes(trained_run, tmp_path, capsys):
+    data = tmp_path / "data"
+    (data / "cat").mkdir(parents=True)
+    journal = data / JOURNAL_NAME
+    journal.write_bytes(b"\x00\xff\xfe garbage\n")  # was: UnicodeDecodeError, exit 1
+    good = tmp_path / "good.png"
+    shutil.copy(_image(trained_run), good)
+    sheet = tmp_path / "review.csv"
+    sheet.write_text(f"path,label\n{good},cat\n", encoding="utf-8")
+    assert main(["label", "--from", str(sheet), "--into", str(data)]) == 0
+    assert (data / "cat" / "good.png").is_file()
+    assert journal.read_bytes().startswith(b"\x00\xff\xfe garbage\n")  # kept as it was
+    capsys.readouterr()
+    assert main(["label", "--undo", "--into", str(data)]) == 0
+    out = capsys.readouterr().out
+    assert not (data / "cat" / "good.png").exists() and good.is_file()
+    assert "1 line(s) of the journal" in out
+    assert main(["audit", str(data), "--undo"]) == 0
+    assert "1 line(s) of the journal" in capsys.readouterr().err  # nothing left to undo
+    assert main(["label", "--undo", "--into", str(tmp_path / "no-such-folder")]) == 2
+    assert main(["audit", str(tmp_path / "no-such-folder"), "--undo"]) == 2
+    assert main(["label", "--undo", "--from", str(sheet), "--into", str(data)]) == 2
+
+
+def test_a_model_that_is_not_a_classifier_is_named_as_such(tmp_path):
+    import keras
+
+    from core.errors import ModelFileError
+    from core.export.source import open_source
+    from core.infer.loaders import load_predictor
+
+    inp = keras.Input((32, 32, 3))
+    features = keras.layers.Conv2D(8, 3, strides=8)(inp)  # a backbone without its head
+    path = tmp_path / "features.keras"
+    keras.Model(inp, features).save(path)
+    for opener in (load_predictor, open_source):
+        with pytest.raises(ModelFileError, match="not one probability per class"):
+            opener(path)
+    assert main(["predict", str(path), str(tmp_path)]) == 2
+
+
+def test_folders_of_unreadable_images_are_errors_not_answers(run_copy, tmp_path, capsys):
+    held = tmp_path / "held"
+    _cut_jpeg(held / "bright" / "cut.jpg")  # the scan passes it; decoding fails
+    assert main(["evaluate", str(run_copy), str(held)]) == 2
+    assert "none of its 1 image(s) could be read" in capsys.readouterr().err
+    assert main(["predict", str(run_copy), str(held / "bright" / "cut.jpg")]) == 2
+    assert main(["suggest", str(run_copy), str(held)]) == 2
+    assert main(["suggest", str(run_copy), str(held / "bright" / "cut.jpg")]) == 2  # a file
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file names that are not UTF-8 are POSIX's")
+def test_suggest_csv_names_a_file_whose_name_is_not_utf8_and_label_reads_it(
+        run_copy, trained_run, tmp_path):
+    new = tmp_path / "new"
+    new.mkdir()
+    odd = os.path.join(os.fsencode(new), b"bad\xffname.png")
+    shutil.copy(_image(trained_run), os.fsdecode(odd))
+    sheet = tmp_path / "s.csv"
+    assert main(["suggest", str(run_copy), str(new), "--csv", str(sheet)]) == 0  # was a crash
+    assert b"bad\xffname.png" in sheet.read_bytes()
+    data = tmp_path / "data"
+    (data / "bright").mkdir(parents=True)
+    with open(sheet, newline="", encoding="utf-8", errors="surrogateescape") as fh:
+        paths = [row["path"] for row in csv.DictReader(fh)]
+    assert paths == [os.fsdecode(odd)]
+    with open(sheet, "w", newline="", encoding="utf-8", errors="surrogateescape") as fh:
+        csv.writer(fh).writerows([["path", "label"], [paths[0], "bright"]])
+    assert main(["label", "--from", str(sheet), "--into", str(data)]) == 0
+    assert os.listdir(os.fsencode(data / "bright")) == [b"bad\xffname.png"]
+    json_out = tmp_path / "s.json"
+    assert main(["suggest", str(run_copy), str(new), "--json", str(json_out)]) == 0
+    import json
+
+    assert json.loads(json_out.read_text(encoding="utf-8"))["suggestions"][0]["path"] \
+        == os.fsdecode(odd)
+
+
+def test_a_predict_csv_feeds_label_from_where_predict_ran(trained_run, tmp_path, monkeypatch,
+                                                          capsys):
+    work = tmp_path / "work"
+    (work / "new").mkdir(parents=True)
+    shutil.copy(_image(trained_run), work / "new" / "x.png")
+    monkeypatch.chdir(work)
+    assert main(["predict", str(trained_run), "new", "--csv", "out/p.csv"]) == 0
+    data = tmp_path / "data"
+    (data / "bright").mkdir(parents=True)
+    rows = list(csv.DictReader(open(work / "out" / "p.csv", encoding="utf-8")))
+    assert rows[0]["path"] == os.path.join("new", "x.png")  # relative to where predict ran
+    sheet = work / "out" / "review.csv"
+    sheet.write_text(f"path,label\n{rows[0]['path']},bright\n", encoding="utf-8")
+    assert main(["label", "--from", str(sheet), "--into", str(data)]) == 0
+    assert (data / "bright" / "x.png").is_file()
