@@ -208,3 +208,55 @@ def test_a_predict_csv_feeds_label_from_where_predict_ran(trained_run, tmp_path,
     sheet.write_text(f"path,label\n{rows[0]['path']},bright\n", encoding="utf-8")
     assert main(["label", "--from", str(sheet), "--into", str(data)]) == 0
     assert (data / "bright" / "x.png").is_file()
+
+
+def test_predict_options_and_a_closed_pipe(run_copy, trained_run, tmp_path):
+    """--top-k 0 and --threshold nan were taken silently; `predict ... --csv F | head -1`
+    died of BrokenPipeError before writing the CSV."""
+    import subprocess
+    import sys
+
+    image = str(_image(trained_run))
+    assert main(["predict", str(run_copy), image, "--top-k", "0"]) == 2
+    assert main(["predict", str(run_copy), image, "--threshold", "nan"]) == 2
+    many = tmp_path / "many"
+    many.mkdir()
+    for i in range(40):
+        shutil.copy(image, many / f"img{i:02d}.png")
+    out = tmp_path / "p.csv"
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.run(f"{sys.executable} main.py predict {run_copy} {many} --csv {out} "
+                          "| head -1", shell=True, cwd=root, capture_output=True, text=True,
+                          timeout=300)
+    assert "BrokenPipeError" not in proc.stderr, proc.stderr
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 41  # header + every image
+
+
+def test_messages_name_what_is_missing_and_what_an_undo_did(run_copy, trained_run, tmp_path,
+                                                            capsys):
+    from core.errors import ModelFileError
+    from core.export.source import open_source
+    from core.infer.loaders import load_predictor
+
+    (run_copy / "config.json").unlink()  # was: "not a model this app can open"
+    for opener in (load_predictor, open_source):
+        with pytest.raises(ModelFileError, match="a run folder without its config.json"):
+            opener(run_copy)
+    labels = tmp_path / "dup" / "labels.txt"
+    labels.parent.mkdir()
+    shutil.copy(run_copy / "model.keras", labels.parent / "model.keras")
+    labels.write_text("bright\nbright\n", encoding="utf-8")  # two outputs, one name
+    with pytest.raises(ModelFileError, match="appear more than once"):
+        load_predictor(labels.parent / "model.keras")
+    # Undoing a copy removes the copy; it used to print "moved cat/x.png -> /the/original".
+    data = tmp_path / "data"
+    (data / "cat").mkdir(parents=True)
+    original = tmp_path / "x.png"
+    shutil.copy(_image(trained_run), original)
+    sheet = tmp_path / "r.csv"
+    sheet.write_text(f"path,label\n{original},cat\n", encoding="utf-8")
+    assert main(["label", "--from", str(sheet), "--into", str(data)]) == 0
+    capsys.readouterr()
+    assert main(["label", "--undo", "--into", str(data)]) == 0
+    out = capsys.readouterr().out
+    assert "cat/x.png: copy removed" in out and "file(s) moved" not in out and original.is_file()

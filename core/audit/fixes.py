@@ -50,6 +50,8 @@ class Move:
 
     src: str
     dst: str
+    #: What happened instead of a move ("copy removed"), for the words of :meth:`describe`.
+    how: str = ""
 
 
 @dataclass
@@ -63,8 +65,10 @@ class FixOutcome:
     damaged_lines: int = 0
 
     def describe(self) -> str:
-        lines = [f"{len(self.moved)} file(s) moved"]
-        lines += [f"  {m.src} -> {m.dst}" for m in self.moved]
+        moved = [m for m in self.moved if not m.how]
+        lines = [f"{len(moved)} file(s) moved"] if moved or not self.moved else []
+        lines += [f"  {m.src} -> {m.dst}" for m in moved]
+        lines += [f"  {m.src}: {m.how}" for m in self.moved if m.how]
         lines += [f"refused {p}: {why}" for p, why in self.refused]
         if self.damaged_lines:
             lines.append(damaged_text(self.damaged_lines))
@@ -272,11 +276,12 @@ class FixJournal:
                 back = Move(move["dst"], move["src"])
             elif op == "capture":
                 why = self._undo_capture(self._abs(move["dst"]), move)
-                back = Move(move["dst"], "")
+                back = Move(move["dst"], "", "captured image removed")
             else:
                 src, dst = Path(move["source"]), self._abs(move["dst"])
                 why = self._undo_bring_in(op, src, dst, move)
-                back = Move(move["dst"], str(src))
+                back = Move(move["dst"], str(src), "copy removed (the original, "
+                            f"{src}, was never touched)" if op == "copy" else "")
             if why is None:
                 continue  # nothing to undo: that file never changed place
             if why:

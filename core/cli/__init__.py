@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from typing import Optional, Sequence
 
@@ -81,6 +82,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `... | head`: the reader left; files were written before output
+        try:
+            sys.stdout = open(os.devnull, "w")  # Python's flush at exit must not fail again
+        except OSError:
+            pass
+        return 141
     except Exception as exc:  # a bug: say so plainly, keep the traceback for -v
         log.debug("unhandled error", exc_info=True)
         if args.verbose:

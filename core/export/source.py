@@ -52,10 +52,15 @@ class Source:
 
 
 def _model_path(path: Path, run) -> Path:
+    from core.infer.loaders import partial_run_folder_error
+
     if path.is_dir():
-        if run is None or not run.model_path.exists():
-            raise ModelFileError(f"{path}: not a finished run folder (no model.keras); give a "
-                                 "run folder or a .keras file")
+        if run is None:
+            partial_run_folder_error(path)
+            raise ModelFileError(f"{path}: not a run folder; give a run folder or a .keras file")
+        if not run.model_path.exists():
+            raise ModelFileError(f"{path}: not a finished run folder (no {run.model_path.name}); "
+                                 f"finish it with 'python main.py train --resume {path}'")
         return run.model_path
     if path.suffix.lower() == ".keras":
         return path

@@ -30,6 +30,10 @@ def labels_near(path: Path, n_outputs: Optional[int] = None) -> list[str]:
                 raise ModelFileError(f"{p}: cannot read the class names ({exc})") from None
             if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
                 raise ModelFileError(f"{p}: expected a list of class names")
+            twice = sorted({x for x in labels if labels.count(x) > 1})
+            if twice:  # two outputs with one name cannot be told apart in any answer
+                raise ModelFileError(f"{p}: the class name(s) {', '.join(map(repr, twice))} "
+                                     "appear more than once; give each output its own name")
             return labels
     if n_outputs is None:
         raise ModelFileError(f"{folder}: no labels.json or labels.txt with the class names "

@@ -306,6 +306,18 @@ LOADERS: tuple[tuple[Callable[[Path], bool], Callable[[Path], Predictor]], ...] 
 )
 
 
+def partial_run_folder_error(p: Path) -> None:
+    """A folder with a run's model.keras but without its config or class names is a damaged
+    run folder: say which file is missing (it was "not a model this app can open")."""
+    run = RunFolder(p)
+    if p.is_dir() and run.model_path.is_file() and not run.is_run_folder():
+        missing = [f.name for f in (run.config_path, run.labels_path) if not f.exists()]
+        raise ModelFileError(f"{p}: a run folder without its {' and '.join(missing)}; put the "
+                             "file(s) back from a copy of the run, or open "
+                             f"{run.model_path} itself (its classes then need a labels.json "
+                             "or labels.txt beside it)")
+
+
 def load_predictor(path: str | os.PathLike) -> Predictor:
     """Open a run folder or any model file the app can write; ModelFileError when it can't."""
     p = Path(path)
@@ -314,5 +326,6 @@ def load_predictor(path: str | os.PathLike) -> Predictor:
     for accepts, load in LOADERS:
         if accepts(p):
             return load(p)
+    partial_run_folder_error(p)
     raise ModelFileError(f"{p}: not a model this app can open (a run folder, .keras, SavedModel "
                          "folder, .tflite or .onnx)")

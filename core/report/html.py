@@ -142,7 +142,8 @@ def _curves_section(d: ReportData) -> str:
 def _scores_section(d: ReportData, max_mistakes: int) -> str:
     m = d.metrics
     if not m:
-        return "<h2>Scores</h2><p class='muted'>No metrics.json: the run has not finished.</p>"
+        return ("<h2>Scores</h2><p class='muted'>No scores: the run has not finished, or its "
+                "metrics.json could not be read (see the note at the top).</p>")
     out = ["<h2>Scores</h2>",
            f"<p>Accuracy <b>{m['accuracy']:.2%}</b> on {m['n_images']} validation images; "
            f"macro F1 {m.get('macro_f1', 0):.3f}.</p>",

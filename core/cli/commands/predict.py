@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import sys
 
 from core.cli.options import add_setting
@@ -70,6 +71,11 @@ def run(args) -> int:
     from core.infer.loaders import load_predictor
     from core.infer.predictor import expand_image_paths
 
+    if args.top_k < 1:
+        raise UserError(f"--top-k {args.top_k}: give 1 or more")
+    if args.threshold is not None and not math.isfinite(args.threshold):
+        raise UserError(f"--threshold {args.threshold}: give a number (--no-unknown turns "
+                        "'unknown' off)")
     if args.csv:
         check_output_file(args.csv, "the predictions CSV", (".csv", ".txt"))
     paths = expand_image_paths(args.paths)
@@ -80,6 +86,17 @@ def run(args) -> int:
     rows = predictor.predict_paths(paths, top_k=args.top_k, batch_size=args.batch_size,
                                    listener=ConsoleListener())
     k = max(1, min(args.top_k, len(predictor.classes)))
+    if all(r.error for r in rows):
+        for r in rows:
+            print(f"{name(r.path)}\tskipped: {name(r.error)}")
+        raise UserError(f"none of the {len(rows)} image(s) could be read (see the reasons "
+                        "above); give image files the app can open")
+    if args.csv:
+        # Written before the lines below, so a reader that stops early (`| head`) cannot
+        # lose it.  A file name that is not valid UTF-8 is written back as the bytes it has
+        # on disk (surrogateescape), so the CSV names the very file and no result is lost.
+        atomic_write_text(args.csv, rows_to_csv(rows, k), errors="surrogateescape")
+        print(f"wrote {name(args.csv)}", file=sys.stderr)
     for r in rows:
         if r.error:
             print(f"{name(r.path)}\tskipped: {name(r.error)}")
@@ -88,12 +105,4 @@ def run(args) -> int:
             others = ", ".join(f"{name(lbl)} {p:.3f}" for lbl, p in listed)
             print(f"{name(r.path)}\t{name(r.shown_label)}\t{r.confidence:.3f}"
                   + (f"\t({others})" if others else ""))
-    if all(r.error for r in rows):
-        raise UserError(f"none of the {len(rows)} image(s) could be read (see the reasons "
-                        "above); give image files the app can open")
-    if args.csv:
-        # A file name that is not valid UTF-8 is written back as the bytes it has on disk
-        # (surrogateescape), so the CSV names the very file and no result is lost.
-        atomic_write_text(args.csv, rows_to_csv(rows, k), errors="surrogateescape")
-        print(f"wrote {name(args.csv)}", file=sys.stderr)
     return 0
