@@ -260,3 +260,16 @@ def test_messages_name_what_is_missing_and_what_an_undo_did(run_copy, trained_ru
     assert main(["label", "--undo", "--into", str(data)]) == 0
     out = capsys.readouterr().out
     assert "cat/x.png: copy removed" in out and "file(s) moved" not in out and original.is_file()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="a line break in a file name is POSIX's")
+def test_inspect_lists_a_file_with_a_line_break_in_its_name_on_one_line(trained_run, tmp_path,
+                                                                         capsys):
+    data = tmp_path / "data"
+    for cls in ("bright", "dark"):
+        shutil.copytree(trained_run.parent / "data" / cls, data / cls)
+    (data / "dark" / "bad\nname.jpg").write_text("not an image")
+    main(["inspect", str(data)])
+    lines = capsys.readouterr().out.splitlines()
+    assert any("bad\\nname.jpg: " in line for line in lines)
+    assert not any(line.startswith("name.jpg") for line in lines)

@@ -156,7 +156,9 @@ class DatasetReport:
                 items = by_kind[kind]
                 lines.append(f"  {kind} ({len(items)}):")
                 for p in items[:max_problems_per_kind]:
-                    lines.append(f"    {self.relpath(p.path)}: {p.reason}")
+                    # One line per file even when its name holds a line break.
+                    shown = self.relpath(p.path).replace("\n", "\\n").replace("\r", "\\r")
+                    lines.append(f"    {shown}: {p.reason}")
                 if len(items) > max_problems_per_kind:
                     lines.append(f"    ... and {len(items) - max_problems_per_kind} more "
                                  "(use --json for the full list)")
