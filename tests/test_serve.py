@@ -289,3 +289,20 @@ def test_cli_serves_until_ctrl_c(trained_run, stop):
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+
+
+def test_decoding_stops_between_images_once_the_client_has_left():
+    """A request may hold 64 huge images (minutes of decoding); when its client leaves, the
+    server polls that and stops at the next image instead of decoding them all."""
+    import threading
+
+    from starlette.requests import ClientDisconnect
+
+    from core.serve.app import _decode_all
+
+    pixels = [[[[10, 20, 30]] * 4] * 4] * 3
+    assert _decode_all(pixels, 4).shape == (3, 4, 4, 3)
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(ClientDisconnect):
+        _decode_all(pixels, 4, stop)

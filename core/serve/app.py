@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import re
+import threading
 from dataclasses import dataclass
 from typing import Optional
 
@@ -137,16 +138,29 @@ def parse_instances(body: bytes, limits: Limits) -> list:
     return instances
 
 
-def _decode_all(instances: list, size: int) -> np.ndarray:
-    return np.stack([instance_to_array(inst, size, i) for i, inst in enumerate(instances)])
+def _decode_all(instances: list, size: int,
+                stop: Optional[threading.Event] = None) -> np.ndarray:
+    """Every instance as (S, S, 3); stops between images once ``stop`` is set (the client
+    left: a request may hold 64 huge images, minutes of decoding nobody would read)."""
+    arrays = []
+    for i, inst in enumerate(instances):
+        if stop is not None and stop.is_set():
+            raise ClientDisconnect()
+        arrays.append(instance_to_array(inst, size, i))
+    return np.stack(arrays)
 
 
-def _parse_and_decode(body: bytes, limits: Limits, size: int) -> np.ndarray:
+def _parse_and_decode(body: bytes, limits: Limits, size: int,
+                      stop: Optional[threading.Event] = None) -> np.ndarray:
     """JSON -> (n, S, S, 3): run in a worker thread, since parsing a 32 MB pixel array
     takes seconds and would hold up every other request on the event loop."""
     instances = parse_instances(body, limits)
     del body
-    return _decode_all(instances, size)
+    return _decode_all(instances, size, stop)
+
+
+#: How often (seconds) a request being decoded checks that its client is still there.
+DISCONNECT_POLL = 0.5
 
 
 #: Requests parsed and decoded at once.  A GIF or BMP is decoded whole (Pillow cannot
@@ -215,9 +229,15 @@ class ModelService:
     async def predict(self, request: Request) -> JSONResponse:
         body = await read_body(request, self.limits.max_body_bytes)
         async with self._decoding:
+            stop = threading.Event()
+            work = asyncio.ensure_future(run_in_threadpool(
+                _parse_and_decode, body, self.limits, self.predictor.image_size, stop))
+            while not work.done():
+                await asyncio.wait({work}, timeout=DISCONNECT_POLL)
+                if not work.done() and await request.is_disconnected():
+                    stop.set()  # the decoding stops at the next image
             try:
-                images = await run_in_threadpool(_parse_and_decode, body, self.limits,
-                                                 self.predictor.image_size)
+                images = work.result()
             except BadInstance as exc:
                 raise HttpError(400, str(exc)) from None
         del body
