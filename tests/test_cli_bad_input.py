@@ -93,6 +93,9 @@ def test_a_report_on_a_corrupt_config_does_not_show_defaults_as_the_runs(run_cop
     assert data.settings == [] and "MobileNetV2" not in data.title  # the run is V3Small
     assert any("settings" in n for n in data.notes)
     assert "Not known: the run's config.json could not be read" in render_report(data)
+    (run_copy / "config.json").write_text("{}", encoding="utf-8")  # every default, no settings
+    data = gather(run_copy)
+    assert data.settings == [] and any("holds no model settings" in n for n in data.notes)
 
 
 def test_label_takes_image_files_only(trained_run, tmp_path, capsys):

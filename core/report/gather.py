@@ -136,6 +136,10 @@ def gather(run_dir: str | os.PathLike) -> ReportData:
     # An unreadable config.json leaves the settings unknown: defaults would pass for the
     # run's own (a report said "MobileNetV2, 224 px" of a MobileNetV3Small run at 32 px).
     cfg = _optional(run.load_config, "settings", notes)
+    if cfg is not None and "model" not in (_optional(lambda: run.read_json(run.config_path.name),
+                                                     "settings", notes) or {}):
+        notes.append(f"settings: {run.config_path} holds no model settings; they are not known")
+        cfg = None  # "{}" loads as every default: not the run's settings either
     info = _optional(lambda: run.run_info().to_dict(), "run.json", notes) or {}
     data_dir = info.get("data_dir") or (cfg.data.data_dir if cfg is not None else "")
     data = _optional(lambda: data_summary(run, data_dir), "data", notes) or DataSummary("", {})
