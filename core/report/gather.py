@@ -136,8 +136,9 @@ def gather(run_dir: str | os.PathLike) -> ReportData:
     # An unreadable config.json leaves the settings unknown: defaults would pass for the
     # run's own (a report said "MobileNetV2, 224 px" of a MobileNetV3Small run at 32 px).
     cfg = _optional(run.load_config, "settings", notes)
-    if cfg is not None and "model" not in (_optional(lambda: run.read_json(run.config_path.name),
-                                                     "settings", notes) or {}):
+    raw = _optional(lambda: run.read_json(run.config_path.name), "settings", notes) \
+        if cfg is not None else None
+    if cfg is not None and "model" not in (raw if isinstance(raw, dict) else {}):
         notes.append(f"settings: {run.config_path} holds no model settings; they are not known")
         cfg = None  # "{}" loads as every default: not the run's settings either
     info = _optional(lambda: run.run_info().to_dict(), "run.json", notes) or {}
