@@ -79,3 +79,25 @@ def test_layer_tree_and_freeze_controls(qtbot, window, tmp_path):
         block.setCheckState(0, Qt.Checked)
     assert sorted(window.state.config.model.freeze.layers) == sorted(names)
     assert block.checkState(0) == Qt.Checked
+
+
+def test_a_weights_file_that_does_not_fit_stays_said(qtbot, window, tiny_weights):
+    """The layer list finishing after the check wiped the check's error, so choosing a file
+    of another model seemed to do nothing; and "The file fits this backbone" stayed after
+    the backbone changed, until Start failed on the Train page."""
+    page = window.model_page
+    window.show_page(1)  # the layer list of MobileNetV2 starts building
+    page.set_weights_file(tiny_weights)  # a MobileNetV3Small file
+    qtbot.waitUntil(lambda: page.built_key is not None
+                    and "does not fit" in page.banner.text(), timeout=240000)
+    assert page.banner.isVisible() and window.state.config.model.weights == "imagenet"
+
+    page.select_backbone("MobileNetV3Small")
+    page.clear_message()
+    page.set_weights_file(tiny_weights)
+    qtbot.waitUntil(lambda: page.weights_status.text() == "The file fits this backbone.",
+                    timeout=240000)
+    assert window.state.config.model.weights == tiny_weights
+    page.select_backbone("MobileNetV2")  # the file is checked again
+    qtbot.waitUntil(lambda: "does not fit" in page.banner.text(), timeout=240000)
+    assert page.weights_status.text() != "The file fits this backbone."

@@ -124,8 +124,11 @@ class Page(QWidget):
     def show_info(self, message: str) -> None:
         self.banner.show_message(message, "info")
 
-    def clear_message(self) -> None:
-        self.banner.clear()
+    def clear_message(self, only: Optional[str] = None) -> None:
+        """Hide the banner; with ``only``, just when it still shows that message (a job
+        that succeeds clears its own earlier error, not one another action raised since)."""
+        if only is None or (self.banner.isVisible() and self.banner.text() == only):
+            self.banner.clear()
 
     # -- lifecycle ------------------------------------------------------------
     def on_shown(self) -> None:

@@ -61,6 +61,7 @@ class ModelPage(Page):
         self._model: Any = None
         self.built_key: Optional[tuple] = None  # the settings self._model was built for
         self._asked_key: Optional[tuple] = None  # the settings of the newest request
+        self._preview_error = ""  # the layer list's own error on the banner, if any
         self.work = SerialJobs(self, "Listing layers")
         self.rows: list[Any] = []
         self.recommended: Optional[str] = None
@@ -185,6 +186,12 @@ class ModelPage(Page):
         if not touches(path, "model"):
             return
         self._sync_from_config()
+        weights = self.state.config.model.weights
+        if path in ("model.backbone", "model.image_size") and weights not in ("", "imagenet",
+                                                                             "none"):
+            # "The file fits this backbone" was about the old one: check the file again.
+            self.weights_status.setText("")
+            self.set_weights_file(weights)
         if path in REBUILD_PATHS:
             self._rebuild_timer.start()
         if touches(path, "model.freeze") or path in ("model.weights",):
@@ -359,13 +366,19 @@ class ModelPage(Page):
         if key == self._asked_key and key != self.built_key:
             self._asked_key = None  # let the next visit try again
             self.layers_status.setText("")
+        self._preview_error = message
         self.show_error(message)
 
     def _on_preview(self, key: tuple, result) -> None:
         model, preview = result
         rebuilt = model is not self._model
         self._model, self.built_key = model, key
-        self.clear_message()
+        # Only the layer list's own earlier error: a weights file found not to fit while
+        # the list was building must stay on screen (it was wiped, so choosing a wrong
+        # file seemed to do nothing).
+        if self._preview_error:
+            self.clear_message(only=self._preview_error)
+            self._preview_error = ""
         if rebuilt or [r.name for r in preview.rows] != [r.name for r in self.rows]:
             self.tree.build(preview.rows, preview.choosable)
         self.rows = preview.rows
