@@ -193,3 +193,24 @@ def test_opens_on_the_mistakes_and_warns_when_the_set_is_small(qtbot, window, tm
         window.state.set_run(str(large))
     assert not page.content.caution_label.isVisible()  # 120 images, 60 per class
     assert page.content.tabs.currentIndex() == 0  # no mistakes: the cell tab and its hint
+
+
+def test_a_folder_that_fails_leaves_the_shown_figures_labelled_as_theirs(qtbot, window,
+                                                                         trained_run, tmp_path):
+    """The label read "Evaluating on NEW…" above the validation figures after a failure,
+    and the message blamed the folder names when the files could not be read."""
+    page = window.pages[4]
+    window.show_page(4)
+    with qtbot.waitSignal(page.metrics_shown, timeout=10000):
+        window.state.set_run(str(trained_run))
+    shown = page.source_label.text()
+    bad = tmp_path / "held"
+    for cls in ("bright", "dark"):
+        (bad / cls).mkdir(parents=True)
+        (bad / cls / "notes.jpg").write_text("not an image")
+        (bad / cls / "empty.png").write_bytes(b"")
+    job = page.evaluate_folder(str(bad))
+    with qtbot.waitSignal(job.failed, timeout=120000):
+        pass
+    assert page.source_label.text() == shown and "validation" in shown
+    assert "none of its images could be read" in page.banner.text()

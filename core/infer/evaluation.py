@@ -104,6 +104,11 @@ def evaluate_labelled_folder(predictor, data_dir: str, listener=None,
     records = [dataclasses.replace(r, label=index[r.class_name]) for r in report.records
                if r.class_name in index]
     if not records:
+        bad = [p for p in report.problems if p.kind != "non_image_file"]
+        if bad:  # the folders are right; their files are not
+            raise DataError(f"{data_dir}: none of its images could be read ({len(bad)} "
+                            f"file(s), e.g. {bad[0].path}: {bad[0].reason}); replace the "
+                            "damaged files or evaluate another folder")
         raise DataError(f"{data_dir}: no images in folders named like the model's classes "
                         f"({', '.join(predictor.classes)})")
     result = evaluate_records(predictor, records, predictor.classes, batch_size, listener, cancel)

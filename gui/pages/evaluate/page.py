@@ -343,10 +343,16 @@ class EvaluatePage(Page):
         self._job = job
         self.source_label.setText(f"Evaluating on {folder}…")
         job.finished.connect(lambda res, s=source, f=folder: self._on_folder_done(s, f, res))
-        job.failed.connect(lambda msg, _tb: self.show_error(msg))
+        job.failed.connect(lambda msg, _tb: self._on_folder_failed(msg))
         job.cancelled.connect(lambda: self._show_metrics(self.metrics, self.source,
                                                          self.predictions))
         return job
+
+    def _on_folder_failed(self, message: str) -> None:
+        """Say why, and put back the label of the figures still shown: "Evaluating on NEW"
+        above the old folder's accuracy read as the new folder's score."""
+        self._show_metrics(self.metrics, self.source, self.predictions)
+        self.show_error(message)
 
     def _on_folder_done(self, source: str, folder: str, result) -> None:
         predictor, evaluation = result
