@@ -220,3 +220,22 @@ def test_fine_tune_from_this_run_trains_a_full_run_from_its_backbone(qtbot, wind
     start = build_backbone(get_backbone("MobileNetV3Small"), 32, started).get_weights()
     assert len(start) == len(carried) and all(np.array_equal(a, b) for a, b in zip(start, carried))
     assert window.state.run_dir == result.run_dir  # the new run is the current one
+
+
+def test_a_folder_that_fails_leaves_the_label_on_the_folder_shown(qtbot, window, trained_run,
+                                                                   folders, tmp_path):
+    """The label named the failed folder above the previous folder's images, and "Add to
+    data set" then copied those."""
+    data, new = folders
+    page = _sort_page(window, trained_run, data)
+    _wait_done(qtbot, window, page.suggestions_ready, lambda: page.open_folder(str(new)))
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "a.jpg").write_text("not an image")
+    (broken / "b.png").write_bytes(b"")
+    assert page.open_folder(str(broken))
+    qtbot.waitUntil(lambda: not window.runner.is_busy(), timeout=120000)
+    assert "could be read" in page.banner.text() or "no image" in page.banner.text()
+    assert page.folder == page.shown_folder == str(new)
+    assert page.folder_label.text() == str(new) and f"Still showing {new}" in page.banner.text()
+    assert page.thumbs.rowCount() == 10

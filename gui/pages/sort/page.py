@@ -49,6 +49,7 @@ class SortPage(Page):
         super().__init__(state, runner, parent)
         self.review = Review()
         self.folder = ""
+        self.shown_folder = ""  # the folder whose images the grid shows
         self._chosen_model: Optional[str] = None
         self._job = None
         self.body.addLayout(self._build_model_row())
@@ -218,10 +219,27 @@ class SortPage(Page):
             w.show()
         job.progress.connect(self._on_progress)
         job.finished.connect(self._on_suggested)
-        job.failed.connect(lambda msg, _tb: self.show_error(msg))
-        job.cancelled.connect(lambda: self.counter_label.setText("Cancelled."))
+        job.failed.connect(lambda msg, _tb: self._on_suggest_failed(msg))
+        job.cancelled.connect(self._on_suggest_cancelled)
         job.done.connect(self._on_job_done)
         return True
+
+    def _back_to_shown_folder(self) -> str:
+        """After a folder failed or was cancelled, the label names the folder whose images
+        are still in the grid (it named the new one above the old images, and "Add to data
+        set" then copied the old folder's files)."""
+        if self.folder != self.shown_folder:
+            self.folder = self.shown_folder
+            self.folder_label.setText(self.shown_folder or "No folder yet.")
+            return f" Still showing {self.shown_folder}." if self.shown_folder else ""
+        return ""
+
+    def _on_suggest_failed(self, message: str) -> None:
+        self.show_error(message + self._back_to_shown_folder())
+
+    def _on_suggest_cancelled(self) -> None:
+        self._back_to_shown_folder()
+        self.counter_label.setText("Cancelled.")
 
     def order(self) -> str:
         return self.order_combo.currentData()
@@ -238,6 +256,7 @@ class SortPage(Page):
 
     def _on_suggested(self, result) -> None:
         """A new order of the folder's images; decisions already made are kept."""
+        self.shown_folder = self.folder
         old = self.review
         classes = list(result.classes) + [c for c in old.classes if c not in result.classes]
         paths = {s.path for s in result.items}
