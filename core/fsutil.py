@@ -41,6 +41,26 @@ def as_disk_full(path: Path, exc: BaseException) -> BaseException:
     return exc
 
 
+def cannot_write(path: Path, exc: OSError) -> BaseException:
+    """A plain sentence for a place that takes no file: a full disk (:func:`as_disk_full`),
+    a file where a folder is needed, a folder where the file should go, a read-only or
+    special folder.  The raw error named a hidden temporary ("/proc/.x.26944.partial")."""
+    from core.errors import UserError
+
+    full = as_disk_full(path, exc)
+    if full is not exc:
+        return full
+    if path.is_dir() and isinstance(exc, IsADirectoryError):
+        return UserError(f"{path} is a folder; give a file name")
+    for up in path.parents:
+        if up.exists():
+            if not up.is_dir():
+                return UserError(f"cannot write {path}: {up} is a file, not a folder; choose "
+                                 "another place")
+            break
+    return UserError(f"cannot write {path} ({exc.strerror or exc}); choose another folder")
+
+
 def human_size(n: float) -> str:
     """A byte count as people read it: "512 B", "8.6 MB"."""
     for unit in ("B", "KB", "MB", "GB"):
@@ -69,8 +89,11 @@ def _via_temp(path: Path, write, place) -> None:
     The one way this module writes a file: a crash or a full disk leaves the old
     file (or none) under the real name, never half a new one, and no temporary.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
+    except OSError as exc:
+        raise cannot_write(path, exc) from None
     try:
         with os.fdopen(fd, "wb") as fh:
             write(fh)
@@ -80,7 +103,8 @@ def _via_temp(path: Path, write, place) -> None:
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        err = as_disk_full(path, exc)
+        err = cannot_write(path, exc) if isinstance(exc, IsADirectoryError) \
+            else as_disk_full(path, exc)
         if err is exc:
             raise
         raise err from exc
@@ -117,7 +141,8 @@ def atomic_file(path: PathLike, suffix: str = "") -> Iterator[Path]:
     except BaseException as exc:
         with contextlib.suppress(OSError):
             tmp_path.unlink()
-        err = as_disk_full(path, exc)
+        err = cannot_write(path, exc) if isinstance(exc, IsADirectoryError) \
+            else as_disk_full(path, exc)
         if err is exc:
             raise
         raise err from exc

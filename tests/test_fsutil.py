@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 
 import pytest
 
@@ -72,3 +73,26 @@ def test_atomic_dir_sweeps_leftovers_of_killed_writers_only(tmp_path):
         (stage / "a.txt").write_text("new")
     assert (target / "a.txt").read_text() == "new"
     assert not killed.exists() and live.exists() and other.exists()
+
+
+def test_a_place_that_takes_no_file_is_named_in_a_plain_sentence(tmp_path):
+    """The window showed "FileNotFoundError: ... '/proc/.x.26944.asjb5sux.partial'" for an
+    export to /proc/x and "FileExistsError" for a folder under a file."""
+    from core.errors import UserError
+    from core.export.folder import staging
+    from core.fsutil import atomic_write_text
+
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    with pytest.raises(UserError, match="afile is a file, not a folder"):
+        atomic_write_text(afile / "sub" / "r.html", "<p>")
+    with pytest.raises(UserError, match="is a folder; give a file name"):
+        atomic_write_text(tmp_path, "<p>")
+    with pytest.raises(UserError, match="afile is a file, not a folder"):
+        with staging(afile / "export"):
+            pass
+    if os.path.isdir("/proc/self"):
+        with pytest.raises(UserError, match="cannot write /proc/x"):
+            with staging(Path("/proc/x")):
+                pass
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]  # no temporary left

@@ -30,7 +30,7 @@ from core.errors import UserError
 from core.export.report import ExportReport, FormatResult
 from core.export.source import Source
 from core.formats import BY_NAME, FORMATS, METADATA_MARKER, NAMES
-from core.fsutil import as_disk_full, atomic_dir
+from core.fsutil import as_disk_full, atomic_dir, cannot_write
 from core.trust.store import export_description
 
 #: Files every export folder gets besides the formats' own.
@@ -102,10 +102,13 @@ def staging(out: Path) -> Iterator[Path]:
     system), and a killed export leaves nothing in the user's folder.  A full
     disk is reported as :class:`core.errors.DiskFullError` naming ``out``.
     """
-    out.parent.mkdir(parents=True, exist_ok=True)
-    _sweep_dead_stages(out)
-    stage = Path(tempfile.mkdtemp(prefix=f"{_stage_prefix(out)}{os.getpid()}.",
-                                  suffix=".partial", dir=out.parent))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        _sweep_dead_stages(out)
+        stage = Path(tempfile.mkdtemp(prefix=f"{_stage_prefix(out)}{os.getpid()}.",
+                                      suffix=".partial", dir=out.parent))
+    except OSError as exc:
+        raise cannot_write(out, exc) from None
     try:
         yield stage
     except BaseException as exc:
