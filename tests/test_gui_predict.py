@@ -194,3 +194,20 @@ def test_images_dropped_on_another_page_go_to_predict(qtbot, window, trained_run
     with qtbot.waitSignal(window.data_page.scan_finished, timeout=60000):
         _drop(window, [data])  # bright/ and dark/: a dataset
     assert window.current_page() is window.data_page
+
+
+def test_a_folder_without_images_is_not_called_already_listed(tmp_path):
+    """With images in the list, adding an empty folder said "Those images are already in
+    the list."; it is a folder without images, whatever the list holds."""
+    from core.errors import UserError
+    from gui.pages.predict.jobs import new_image_paths
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "notes.txt").write_text("x")
+    (tmp_path / "a.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    known = [str(tmp_path / "a.png")]
+    for listed in ([], known):
+        with pytest.raises(UserError, match="no images found in"):
+            new_image_paths([str(tmp_path / "docs")], listed)
+    assert new_image_paths([str(tmp_path / "a.png")], known) == []  # truly already listed
+    assert new_image_paths([str(tmp_path)], []) == known

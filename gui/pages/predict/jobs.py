@@ -72,13 +72,12 @@ def new_image_paths(inputs: Sequence[str], known: Sequence[str]) -> list[str]:
     from core.errors import UserError
     from core.infer.predictor import expand_image_paths
 
-    seen = set(known)
-    paths = [p for p in dict.fromkeys(os.path.abspath(x) for x in expand_image_paths(inputs))
-             if p not in seen]
-    if not paths and any(os.path.isdir(x) for x in inputs) and not seen:
+    found = list(dict.fromkeys(os.path.abspath(x) for x in expand_image_paths(inputs)))
+    if not found and any(os.path.isdir(x) for x in inputs):  # not "already in the list"
         raise UserError("no images found in " + ", ".join(inputs) +
                         " (looked for JPEG, PNG, BMP, GIF, WebP and TIFF files)")
-    return paths
+    seen = set(known)
+    return [p for p in found if p not in seen]
 
 
 def predict_job(model_path: str, predictor: Any, inputs: Sequence[str], known: Sequence[str],
