@@ -197,3 +197,14 @@ def test_dropping_a_folder_opens_it(qtbot, window, tmp_path):
         window.dropEvent(event)
     assert window.current_page() is window.data_page
     assert window.sidebar.item(0).text().endswith("✓")
+
+
+def test_one_class_of_one_image_reads_as_singular(qtbot, window, tmp_path):
+    """The summary said "1 classes · 5 images"."""
+    root = generate_sample_dataset(tmp_path / "one", classes=["circle"], per_class=1, size=32,
+                                   seed=3)
+    page = window.data_page
+    with qtbot.waitSignal(page.scan_finished, timeout=60000):
+        page.open_folder(str(root))
+    assert page.summary_label.text().startswith("1 class · 1 image")
+    assert "needs at least 2 classes" in page.banner.text()

@@ -303,7 +303,8 @@ class DataPage(Page):
         """The one-line summary and the banner; files are counted as ``inspect`` counts them."""
         skipped = len(report.error_problems)
         ignored = len(report.problems) - skipped
-        parts = [f"{n_classes} classes", f"{total} images"]
+        parts = [f"{n_classes} class{'es' if n_classes != 1 else ''}",
+                 f"{total} image{'s' if total != 1 else ''}"]
         if skipped:
             parts.append(f"{skipped} file{'s' if skipped != 1 else ''} skipped")
         if ignored:
