@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image, ImageEnhance
 
 from core.events import Log
+from core.runs.lock import release
 from core.train.engine import prepare_new_run
 from weights_fixture import tiny_config
 
@@ -49,6 +50,7 @@ def _start(cfg, out):
     _, run, split, _ = prepare_new_run(cfg, out, None,
                                        lambda e: logs.append(e.message) if isinstance(e, Log)
                                        else None, None, None)
+    release(run)  # prepare_new_run keeps the lock for a training that does not follow here
     return run, split, logs
 
 

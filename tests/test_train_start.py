@@ -52,12 +52,15 @@ def test_a_broken_augmentation_is_refused_before_the_folder_is_written(data, tmp
 
 
 def test_the_folder_of_a_failed_start_is_reused_and_resume_names_the_problem(data, tmp_path):
+    from core.runs.lock import release
     from core.runs.records import RunStatus
     from core.train.engine import prepare_new_run, resume_training, train
 
     out = tmp_path / "run"
-    # a kill -9 just after config.json appeared
+    # a kill -9 just after config.json appeared (prepare_new_run keeps the run's lock for the
+    # training; a killed process's lock names a dead pid, this living one gives it back)
     _, run, _, _ = prepare_new_run(tiny_config(data), out, None, None, None, None)
+    release(run)
     run.labels_path.unlink()
     run.split_path.unlink()
     run.run_path.unlink()
@@ -66,6 +69,7 @@ def test_the_folder_of_a_failed_start_is_reused_and_resume_names_the_problem(dat
         resume_training(out)
     # a start that failed (out of memory before the first epoch ended)
     prepare_new_run(tiny_config(data), out, None, None, None, None)
+    release(run)
     run.update_run_info(status=RunStatus.FAILED)
     result = train(tiny_config(data, epochs=1, fine_tune_epochs=0), out)
     assert result.status == "completed" and len(run.history()) == 1
@@ -92,3 +96,64 @@ def _as_dict(obj):
     import dataclasses
 
     return dataclasses.asdict(obj)
+
+
+def test_an_output_that_is_a_file_or_inside_the_data_is_refused_before_the_scan(data,
+                                                                              tmp_path):
+    from core.train.engine import train
+
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    for out, words in ((afile, "is a file, not a folder"),
+                       (afile / "sub", "is a file, not a folder"),
+                       (data / "runs", "inside the data folder")):
+        with pytest.raises(UserError, match=words):  # was FileExistsError / accepted
+            train(tiny_config(data), out)
+    assert not (data / "runs").exists()
+
+
+def test_a_start_refused_by_the_lock_writes_nothing(data, tmp_path, trained_run):
+    """Two `train --out SAME` at once: the second saw the first's fresh folder as a failed
+    start, wrote its own config and split over it, and only then was refused by the lock."""
+    import os
+    import shutil
+    import socket
+
+    from core.runs.folder import FILES, RunFolder
+    from core.train.engine import train
+
+    out = tmp_path / "race"
+    out.mkdir()
+    for name in (FILES.config, FILES.split, FILES.labels):
+        shutil.copy(trained_run / name, out / name)
+    RunFolder(out).update_run_info(status="created")
+    (out / FILES.lock).write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                                             "started": 0}) + "\n")  # a live holder
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    with pytest.raises(UserError, match="is being trained by"):
+        train(tiny_config(data, epochs=1), out)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_augmentations_that_need_metadata_or_bad_values_are_refused_by_name(data, tmp_path):
+    from core.data.augment_files import load_augment_file
+    from core.train.engine import train
+
+    cfg = tiny_config(data)
+    cfg.augment.preset = "custom"
+    cfg.augment.transforms = [TransformConfig("HistogramMatching", True, 1.0,
+                                              {"reference_images": ["/etc/hostname"]})]
+    with pytest.raises(ConfigError, match="HistogramMatching.*needs other images"):
+        train(cfg, tmp_path / "run")  # it stopped training at the first batch
+    assert not (tmp_path / "run").exists()
+    saved = {"__version__": "2.0.8", "transform": {
+        "__class_fullname__": "Compose", "p": 1.0,
+        "transforms": [{"__class_fullname__": "HorizontalFlip", "p": "x"}]}}
+    bad = tmp_path / "a.json"
+    bad.write_text(json.dumps(saved))
+    with pytest.raises(ConfigError, match="a.json: not an albumentations pipeline"):
+        load_augment_file(bad)  # was ValueError: could not convert string to float
+    saved["transform"]["transforms"] = "oops"
+    bad.write_text(json.dumps(saved))
+    with pytest.raises(ConfigError, match="a.json"):
+        load_augment_file(bad)  # was AttributeError

@@ -120,7 +120,22 @@ def transform_class(name: str, where: str) -> type:
         raise ConfigError(f"{where}: transform {name!r} runs Python code, which an augmentation "
                           "setting may not carry; remove it and use the transforms the "
                           "Augment page lists")
+    if needs_metadata(cls):
+        raise ConfigError(f"{where}: transform {name!r} needs other images or text handed to "
+                          "it with every image (albumentations' metadata), which a training "
+                          "run does not give; remove it (it passed the checks and then "
+                          "stopped training at its first batch)")
     return cls
+
+
+def needs_metadata(cls: type) -> bool:
+    """FDA, HistogramMatching, Mosaic, TextImage...: they read a ``metadata_key`` entry
+    (reference images, texts) that must come with each image."""
+    try:
+        params = inspect.signature(cls.__init__).parameters
+    except (TypeError, ValueError):
+        return False
+    return "metadata_key" in params
 
 
 def code_params(cls: type) -> set[str]:

@@ -50,7 +50,15 @@ def load_augment_file(path: str | Path) -> AugmentConfig:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a JSON object")
     if isinstance(data.get("transform"), dict):
-        return from_albumentations_dict(data, str(path))
+        try:
+            return from_albumentations_dict(data, str(path))
+        except ConfigError:
+            raise
+        except (TypeError, ValueError, AttributeError, KeyError) as exc:
+            # A hand-edited A.save file: "p": "x", "transforms": "oops", ...
+            raise ConfigError(f"{path}: not an albumentations pipeline this app can read "
+                              f"({type(exc).__name__}: {exc}); check the file's values, or "
+                              "save it again with A.save(..., data_format='json')") from None
     if "augment" in data:  # a whole Studio config or project
         return StudioConfig.from_dict({"augment": data["augment"]}, str(path)).augment
     return StudioConfig.from_dict({"augment": data}, str(path)).augment

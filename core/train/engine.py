@@ -30,8 +30,8 @@ from core import __version__
 from core.config import StudioConfig
 from core.errors import UserError
 from core.events import CancelToken, FileSkipped, Log, emit
-from core.runs.folder import RunFolder, default_run_dir
-from core.runs.lock import holding_lock
+from core.runs.folder import FILES, RunFolder, default_run_dir
+from core.runs.lock import acquire, holding_lock, release, sweep_stale_temp_files
 from core.runs.records import RunStatus
 from core.train.checkpoint import load_loop_state
 from core.train.loop_state import LoopState
@@ -63,6 +63,10 @@ def prepare_new_run(cfg: StudioConfig, run_dir: Optional[str | Path], runs_base,
     cfg.augment = resolve(cfg.augment)
     run = RunFolder(run_dir or default_run_dir(runs_base or "runs", spec.name))
     check_reusable(run)
+    data = Path(cfg.data.data_dir).resolve()
+    if run.path.resolve() == data or data in run.path.resolve().parents:
+        raise UserError(f"{run.path} is inside the data folder {data}: the run's files would "
+                        "be scanned as images next time; choose an output folder outside it")
     check_config(cfg)  # before the first file is written: no dead-end run folders
     if report is None:
         emit(listener, Log(f"scanning {cfg.data.data_dir}"))
@@ -74,23 +78,41 @@ def prepare_new_run(cfg: StudioConfig, run_dir: Optional[str | Path], runs_base,
     groups = near_copy_groups(cfg, report, listener, cancel)
     split = split_dataset(report, cfg.data.val_split, cfg.data.seed, groups=groups)
     emit(listener, Log(describe_split(split)))
-    if run.failed_start():
-        emit(listener, Log(f"{run.path}: reusing the folder of a start that did not train"))
-        run.clear_failed_start()
+    # The lock is taken before the first file is written and kept for the training (the
+    # caller releases it): two `train --out SAME` started together wrote config and split
+    # one over the other, and the one refused later left its settings beside the other's
+    # model.  Under the lock the folder is checked again: another start may have begun.
     run.path.mkdir(parents=True, exist_ok=True)
-    run.save_config(cfg)
-    run.write_split(split)
-    run.write_labels(list(report.classes))
-    run.update_run_info(status=RunStatus.CREATED, app_version=__version__, created=time.time(),
-                        data_dir=str(Path(cfg.data.data_dir).resolve()),
-                        images=len(report.records), classes=list(report.classes),
-                        dataset_fingerprint=dataset_fingerprint(report))
+    acquire(run)
+    try:
+        check_reusable(run)
+        if run.failed_start():
+            emit(listener, Log(f"{run.path}: reusing the folder of a start that did not train"))
+            run.clear_failed_start()
+        run.save_config(cfg)
+        run.write_split(split)
+        run.write_labels(list(report.classes))
+        run.update_run_info(status=RunStatus.CREATED, app_version=__version__,
+                            created=time.time(), data_dir=str(Path(cfg.data.data_dir).resolve()),
+                            images=len(report.records), classes=list(report.classes),
+                            dataset_fingerprint=dataset_fingerprint(report))
+    except BaseException:
+        release(run)
+        raise
     return cfg, run, split, list(report.classes)
 
 
 def check_reusable(run: RunFolder) -> None:
     """Refuse an output folder that holds files, unless only a failed start wrote them."""
-    if run.path.is_dir() and any(run.path.iterdir()) and not run.failed_start():
+    for place in (run.path, *run.path.parents):
+        if place.exists():
+            if not place.is_dir():
+                raise UserError(f"{run.path}: {place} is a file, not a folder; give a folder "
+                                "for the run (--out)")
+            break
+    held = {FILES.lock}  # the lock this start holds while it checks again
+    if run.path.is_dir() and any(e.name not in held and not e.name.startswith(FILES.lock + ".")
+                                 for e in run.path.iterdir()) and not run.failed_start():
         raise UserError(f"{run.path} already holds files; choose another output folder, or "
                         f"continue a stopped run with 'train --resume {run.path}'")
 
@@ -113,9 +135,12 @@ def train(cfg: StudioConfig, run_dir: Optional[str | Path] = None, *, runs_base=
                         "(--out RUN_DIR), so that the workers agree on it and can resume it")
     folder = run_dir if cluster.is_chief else worker_scratch_dir(run_dir, cluster)
     cfg, run, split, classes = prepare_new_run(cfg, folder, runs_base, listener, cancel, report)
-    with holding_lock(run):
+    try:  # prepare_new_run took the run's lock
+        sweep_stale_temp_files(run)
         return run_session(cfg, run, split, classes, LoopState(), listener, cancel, cluster,
                            Path(run_dir) if run_dir else None)
+    finally:
+        release(run)
 
 
 def _resume_folder(run_dir: str | Path) -> RunFolder:

@@ -69,7 +69,7 @@ def check_freeze_layers(cfg: StudioConfig, size: int) -> None:
         if name not in names:
             near = difflib.get_close_matches(name, names, n=5, cutoff=0.5)
             hint = (f"close matches: {', '.join(near)}" if near
-                    else "see the Network page or 'inspect --layers' for the names")
+                    else "see the Network page or 'inspect-model MODEL' for the names")
             raise ConfigError(f"{field}: {spec.name} has no layer {name!r} (--unfreeze); {hint}")
 
 
