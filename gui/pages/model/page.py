@@ -186,11 +186,9 @@ class ModelPage(Page):
         if not touches(path, "model"):
             return
         self._sync_from_config()
-        weights = self.state.config.model.weights
-        if path in ("model.backbone", "model.image_size") and weights not in ("", "imagenet",
-                                                                             "none"):
-            # "The file fits this backbone" was about the old one: check the file again.
-            self.weights_status.setText("")
+        weights = self.state.config.model.weights  # a file fitted the old backbone: check again
+        if path in ("model.backbone", "model.image_size") and weights \
+                and weights not in ("imagenet", "none"):
             self.set_weights_file(weights)
         if path in REBUILD_PATHS:
             self._rebuild_timer.start()
@@ -373,9 +371,7 @@ class ModelPage(Page):
         model, preview = result
         rebuilt = model is not self._model
         self._model, self.built_key = model, key
-        # Only the layer list's own earlier error: a weights file found not to fit while
-        # the list was building must stay on screen (it was wiped, so choosing a wrong
-        # file seemed to do nothing).
+        # Only the list's own error: a weights file found not to fit must stay on screen.
         if self._preview_error:
             self.clear_message(only=self._preview_error)
             self._preview_error = ""
