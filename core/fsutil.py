@@ -16,7 +16,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Iterator, Union
+from typing import Iterator, Optional, Union
 
 PathLike = Union[str, os.PathLike]
 
@@ -41,6 +41,15 @@ def as_disk_full(path: Path, exc: BaseException) -> BaseException:
     return exc
 
 
+def file_in_the_way(path: Path) -> Optional[Path]:
+    """The nearest existing one of ``path`` and its parents when it is a file, not a folder
+    (``a.txt`` for ``a.txt/sub/out.csv``): nothing can be created under it."""
+    for place in (path, *path.parents):
+        if place.exists():
+            return None if place.is_dir() else place
+    return None
+
+
 def cannot_write(path: Path, exc: OSError) -> BaseException:
     """A plain sentence for a place that takes no file: a full disk (:func:`as_disk_full`),
     a file where a folder is needed, a folder where the file should go, a read-only or
@@ -52,12 +61,10 @@ def cannot_write(path: Path, exc: OSError) -> BaseException:
         return full
     if path.is_dir() and isinstance(exc, IsADirectoryError):
         return UserError(f"{path} is a folder; give a file name")
-    for up in path.parents:
-        if up.exists():
-            if not up.is_dir():
-                return UserError(f"cannot write {path}: {up} is a file, not a folder; choose "
-                                 "another place")
-            break
+    blocker = file_in_the_way(path.parent)
+    if blocker is not None:
+        return UserError(f"cannot write {path}: {blocker} is a file, not a folder; choose "
+                         "another place")
     return UserError(f"cannot write {path} ({exc.strerror or exc}); choose another folder")
 
 

@@ -15,11 +15,8 @@ from pathlib import Path
 from typing import Sequence
 
 from core.errors import UserError
-from core.runs.folder import FILES, RunFolder
-
-
-def _run_file_names() -> set[str]:
-    return {v for v in vars(FILES).values() if isinstance(v, str) and "{" not in v}
+from core.fsutil import file_in_the_way
+from core.runs.folder import RunFolder
 
 
 def check_output_file(path: str | os.PathLike, what: str, suffixes: Sequence[str],
@@ -35,14 +32,13 @@ def check_output_file(path: str | os.PathLike, what: str, suffixes: Sequence[str
         raise UserError(f"{p}: {what} is written to a file ending in "
                         f"{' or '.join(suffixes)}; give such a name (a file of another kind is "
                         f"never replaced){hint}")
-    if p.name in _run_file_names() and RunFolder(p.parent).is_run_folder():
+    run = RunFolder(p.parent)
+    if p.name in run.own_names() and run.is_run_folder():
         raise UserError(f"{p} is one of the run folder's own files; write {what} elsewhere")
     parent = p.parent
-    for up in (parent, *parent.parents):  # a file where a folder is needed
-        if up.exists():
-            if not up.is_dir():
-                raise UserError(f"cannot write {p}: {up} is a file, not a folder")
-            break
+    blocker = file_in_the_way(parent)
+    if blocker is not None:
+        raise UserError(f"cannot write {p}: {blocker} is a file, not a folder")
     try:
         parent.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(dir=parent, prefix=".fts-write-test-")

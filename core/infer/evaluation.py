@@ -103,8 +103,8 @@ def evaluate_labelled_folder(predictor, data_dir: str, listener=None,
                            f"{', '.join(unknown)}", "warning"))
     records = [dataclasses.replace(r, label=index[r.class_name]) for r in report.records
                if r.class_name in index]
+    bad = [p for p in report.problems if p.kind != "non_image_file"]
     if not records:
-        bad = [p for p in report.problems if p.kind != "non_image_file"]
         if bad:  # the folders are right; their files are not
             raise DataError(f"{data_dir}: none of its images could be read ({len(bad)} "
                             f"file(s), e.g. {bad[0].path}: {bad[0].reason}); replace the "
@@ -112,8 +112,7 @@ def evaluate_labelled_folder(predictor, data_dir: str, listener=None,
         raise DataError(f"{data_dir}: no images in folders named like the model's classes "
                         f"({', '.join(predictor.classes)})")
     result = evaluate_records(predictor, records, predictor.classes, batch_size, listener, cancel)
-    result.metrics.skipped += [{"path": p.path, "reason": p.reason} for p in report.problems
-                               if p.kind != "non_image_file"]
+    result.metrics.skipped += [{"path": p.path, "reason": p.reason} for p in bad]
     if not result.metrics.n_images:  # an accuracy "on 0 images" is no answer
         first = result.metrics.skipped[0] if result.metrics.skipped else None
         raise DataError(f"{data_dir}: none of its {len(records)} image(s) could be read"

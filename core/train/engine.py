@@ -30,6 +30,7 @@ from core import __version__
 from core.config import StudioConfig
 from core.errors import UserError
 from core.events import CancelToken, FileSkipped, Log, emit
+from core.fsutil import file_in_the_way
 from core.runs.folder import FILES, RunFolder, default_run_dir
 from core.runs.lock import acquire, holding_lock, release, sweep_stale_temp_files
 from core.runs.records import RunStatus
@@ -64,7 +65,8 @@ def prepare_new_run(cfg: StudioConfig, run_dir: Optional[str | Path], runs_base,
     run = RunFolder(run_dir or default_run_dir(runs_base or "runs", spec.name))
     check_reusable(run)
     data = Path(cfg.data.data_dir).resolve()
-    if run.path.resolve() == data or data in run.path.resolve().parents:
+    out = run.path.resolve()
+    if out == data or data in out.parents:
         raise UserError(f"{run.path} is inside the data folder {data}: the run's files would "
                         "be scanned as images next time; choose an output folder outside it")
     check_config(cfg)  # before the first file is written: no dead-end run folders
@@ -93,7 +95,7 @@ def prepare_new_run(cfg: StudioConfig, run_dir: Optional[str | Path], runs_base,
         run.write_split(split)
         run.write_labels(list(report.classes))
         run.update_run_info(status=RunStatus.CREATED, app_version=__version__,
-                            created=time.time(), data_dir=str(Path(cfg.data.data_dir).resolve()),
+                            created=time.time(), data_dir=str(data),
                             images=len(report.records), classes=list(report.classes),
                             dataset_fingerprint=dataset_fingerprint(report))
     except BaseException:
@@ -104,12 +106,10 @@ def prepare_new_run(cfg: StudioConfig, run_dir: Optional[str | Path], runs_base,
 
 def check_reusable(run: RunFolder) -> None:
     """Refuse an output folder that holds files, unless only a failed start wrote them."""
-    for place in (run.path, *run.path.parents):
-        if place.exists():
-            if not place.is_dir():
-                raise UserError(f"{run.path}: {place} is a file, not a folder; give a folder "
-                                "for the run (--out)")
-            break
+    blocker = file_in_the_way(run.path)
+    if blocker is not None:
+        raise UserError(f"{run.path}: {blocker} is a file, not a folder; give a folder for the "
+                        "run (--out)")
     held = {FILES.lock}  # the lock this start holds while it checks again
     if run.path.is_dir() and any(e.name not in held and not e.name.startswith(FILES.lock + ".")
                                  for e in run.path.iterdir()) and not run.failed_start():

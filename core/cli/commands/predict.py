@@ -86,12 +86,8 @@ def run(args) -> int:
     rows = predictor.predict_paths(paths, top_k=args.top_k, batch_size=args.batch_size,
                                    listener=ConsoleListener())
     k = max(1, min(args.top_k, len(predictor.classes)))
-    if all(r.error for r in rows):
-        for r in rows:
-            print(f"{name(r.path)}\tskipped: {name(r.error)}")
-        raise UserError(f"none of the {len(rows)} image(s) could be read (see the reasons "
-                        "above); give image files the app can open")
-    if args.csv:
+    none_read = all(r.error for r in rows)
+    if args.csv and not none_read:
         # Written before the lines below, so a reader that stops early (`| head`) cannot
         # lose it.  A file name that is not valid UTF-8 is written back as the bytes it has
         # on disk (surrogateescape), so the CSV names the very file and no result is lost.
@@ -105,4 +101,7 @@ def run(args) -> int:
             others = ", ".join(f"{name(lbl)} {p:.3f}" for lbl, p in listed)
             print(f"{name(r.path)}\t{name(r.shown_label)}\t{r.confidence:.3f}"
                   + (f"\t({others})" if others else ""))
+    if none_read:
+        raise UserError(f"none of the {len(rows)} image(s) could be read (see the reasons "
+                        "above); give image files the app can open")
     return 0
