@@ -88,7 +88,8 @@ def _run_records(run) -> tuple[dict, list, list]:
 def open_source(path: Path) -> Source:
     """The model to export, from a run folder or a ``.keras`` file (opened with safe_mode)."""
     from core.infer.labels import labels_near
-    from core.model.build import backbone_name, classifier_outputs, load_model_file
+    from core.model.build import (UNKNOWN_BACKBONE, backbone_name, classifier_outputs,
+                                  load_model_file)
     from core.runs.folder import find_run_folder
 
     if not path.exists():
@@ -111,7 +112,7 @@ def open_source(path: Path) -> Source:
         from core.trust.store import load_trust, read_record
 
         metrics, train, val = _run_records(run)
-        if backbone == "the backbone":  # the model's own name says; the config only if not
+        if backbone == UNKNOWN_BACKBONE:  # the model's own name says; the config only if not
             try:
                 backbone = run.load_config().model.backbone or backbone
             except UserError:

@@ -284,13 +284,17 @@ def _set_trainable_everywhere(backbone, value: bool) -> None:
         layer.trainable = value
 
 
+#: What :func:`backbone_name` says of a model whose name names no backbone of the catalog.
+UNKNOWN_BACKBONE = "the backbone"
+
+
 def backbone_name(model) -> str:
     """The catalog name of ``model``'s backbone ("mobilenetv2_classifier" -> "MobileNetV2")."""
     stem = model.name[: -len("_classifier")] if model.name.endswith("_classifier") else model.name
     try:
         return get_backbone(stem).name
     except Exception:
-        return "the backbone"
+        return UNKNOWN_BACKBONE
 
 
 # -- loading --------------------------------------------------------------
