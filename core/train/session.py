@@ -23,6 +23,7 @@ from core.config import StudioConfig
 from core.events import (CancelToken, Cancelled, DeviceChosen, Log, PhaseStarted, RunStarted,
                          emit)
 from core.runs.folder import RunFolder
+from core.runs.history import record_run_safely  # the run list; a failure there only warns
 from core.runs.records import RunStatus
 from core.train.budget import BudgetReached, DeadlineToken, deadline_for, plan_budget
 from core.train.callbacks import phase_callbacks
@@ -45,28 +46,28 @@ def run_session(cfg: StudioConfig, run: RunFolder, split, classes: list[str], st
     """
     import tensorflow as tf
 
-    from core.train.device import reset_policy
-
     session = Session(cfg, run, split, classes, state, listener, cancel, cluster, public_dir)
     session.start()
     status = RunStatus.COMPLETED
     try:
-        session.train()
-    except BudgetReached:
-        emit(listener, Log("time budget reached: training stops here and the best epoch so far "
-                           "is kept"))
-    except Cancelled:
-        status = RunStatus.STOPPED
-        emit(listener, Log("stopped; continue later with resume"))
+        try:
+            session.train()
+        except BudgetReached:
+            emit(listener, Log("time budget reached: training stops here and the best epoch "
+                               "so far is kept"))
+        except Cancelled:
+            status = RunStatus.STOPPED
+            emit(listener, Log("stopped; continue later with resume"))
+        return session.finish(status)
     except (MemoryError, tf.errors.ResourceExhaustedError):
-        run.update_run_info(status=RunStatus.FAILED)
-        reset_policy()
+        session.abandon(RunStatus.FAILED)
         raise out_of_memory_error(cfg.train.batch_size) from None
-    except BaseException:
-        run.update_run_info(status=RunStatus.FAILED)
-        reset_policy()
+    except KeyboardInterrupt:  # a second Ctrl+C: the user stopped it, not a failure
+        session.abandon(RunStatus.STOPPED)
         raise
-    return session.finish(status)
+    except BaseException:
+        session.abandon(RunStatus.FAILED)
+        raise
 
 
 class Session:
@@ -371,6 +372,16 @@ class Session:
                                           self.listener)
         store.clear_trust(self.run)  # model.keras changed; calibrated when the run completes
 
+    def abandon(self, status: RunStatus) -> None:
+        """Record an unfinished session in run.json and (chief) the run list, where a failed
+        run used to be missing; the last epoch's checkpoint stays, so it is resumable."""
+        from core.train.device import reset_policy
+
+        self.run.update_run_info(status=status)
+        reset_policy()
+        if self.cluster.is_chief:
+            record_run_safely(self.run.path, self.listener)
+
     def hand_over(self, status: RunStatus) -> Path:
         """Index the run (chief) or drop a finished worker's scratch folder; the run's folder."""
         run, cluster = self.run, self.cluster
@@ -384,7 +395,5 @@ class Session:
                                     f"folder {result_dir}"))
             return result_dir
         emit(self.listener, Log(f"run {status}: {run.path}"))
-        from core.runs.history import record_run_safely  # the index; a failure there only warns
-
         record_run_safely(run.path, self.listener)
         return run.path

@@ -84,23 +84,51 @@ def config_from_args(args: argparse.Namespace):
     return cfg.validate()
 
 
+#: What ``--resume`` takes from the run folder: a flag for one of these would be ignored.
+NEW_RUN_ONLY = ("data_dir", "backbone", "weights", *(f.lstrip("-").replace("-", "_")
+                for f, _ in SETTING_FLAGS), "unfreeze", "augment", "seed", "config", "out",
+                "from_run")
+
+
+def check_resume_flags(args: argparse.Namespace) -> None:
+    """Refuse flags a resume would silently ignore: it continues with the run's own settings."""
+    from core.errors import UserError
+
+    given = [name for name in NEW_RUN_ONLY if getattr(args, name, None) is not None]
+    if given:
+        shown = ", ".join("DATA_DIR" if n == "data_dir" else "--" + n.replace("_", "-")
+                          for n in given)
+        raise UserError(f"--resume continues {args.resume} with the settings it started with "
+                        f"(its config.json), so {shown} would be ignored: leave "
+                        f"{'it' if len(given) == 1 else 'them'} out, or start a new run from "
+                        f"what it learned with 'train DATA_DIR --from-run {args.resume}'")
+
+
 def run(args: argparse.Namespace) -> int:
     from core.appdirs import default_runs_dir
     from core.cli.console import ConsoleListener
+    from core.cli.interrupt import stop_on_interrupt
     from core.errors import UserError
-    from core.events import CancelToken
+    from core.events import CancelToken, RunStarted
+    from core.runs.records import RunStatus
 
-    listener = ConsoleListener()
+    console = ConsoleListener()
+    started: list[str] = [args.resume or args.out or ""]  # the run folder, once it is known
+
+    def listener(event) -> None:
+        if isinstance(event, RunStarted):
+            started[0] = event.run_dir
+        console(event)
+
     cancel = CancelToken()
     from core.train.engine import resume_training, train
 
     try:
-        if args.resume and args.from_run:
-            raise UserError("--from-run starts a new run and --resume continues one: give one "
-                            "of them")
         if args.resume:
-            result = resume_training(args.resume, listener=listener, cancel=cancel,
-                                     data_dir=args.data)
+            check_resume_flags(args)
+            with stop_on_interrupt(cancel):
+                result = resume_training(args.resume, listener=listener, cancel=cancel,
+                                         data_dir=args.data)
         else:
             if args.data:
                 raise UserError("--data is for --resume (a run whose data folder moved); a new "
@@ -112,14 +140,18 @@ def run(args: argparse.Namespace) -> int:
                 if args.weights:
                     raise UserError("--from-run takes the backbone's weights from that run; "
                                     "leave out --weights")
-                result = train_from_run(args.from_run, cfg, args.out,
-                                        runs_base=default_runs_dir(), listener=listener,
-                                        cancel=cancel)
+                with stop_on_interrupt(cancel):
+                    result = train_from_run(args.from_run, cfg, args.out,
+                                            runs_base=default_runs_dir(), listener=listener,
+                                            cancel=cancel)
             else:
-                result = train(cfg, args.out, runs_base=default_runs_dir(), listener=listener,
-                               cancel=cancel)
+                with stop_on_interrupt(cancel):
+                    result = train(cfg, args.out, runs_base=default_runs_dir(),
+                                   listener=listener, cancel=cancel)
     except KeyboardInterrupt:
-        print("\ninterrupted: continue with 'python main.py train --resume RUN_DIR'", file=sys.stderr)
+        where = started[0]
+        print("\ninterrupted" + (f": continue with 'python main.py train --resume {where}'"
+                                  if where else ""), file=sys.stderr)
         return 130
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
@@ -128,4 +160,7 @@ def run(args: argparse.Namespace) -> int:
               + ("" if Path(result.run_dir).exists() else " (written by the chief worker)"))
         if result.metrics:
             print(result.metrics.to_text())
-    return 0
+        if result.status is RunStatus.STOPPED:
+            print(f"stopped: continue with 'python main.py train --resume {result.run_dir}'",
+                  file=sys.stderr)
+    return 130 if result.status is RunStatus.STOPPED and cancel.cancelled else 0

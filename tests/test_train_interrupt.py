@@ -1,0 +1,100 @@
+"""Ctrl+C in ``train``: the first press stops like the window's Stop, the second at once.
+
+Both leave the run "stopped", resumable, listed by ``runs``, and the message names
+the run folder (it used to say the literal ``RUN_DIR`` and record the run as
+failed, missing from the run list).  The presses are real SIGINTs sent to this
+process from inside training (at its first batch), not simulated exceptions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+
+import pytest
+
+from core.cli import main
+from core.cli.console import ConsoleListener
+from core.events import BatchEnd, CancelToken
+from core.runs.folder import RunFolder
+from weights_fixture import make_bright_dark
+
+
+def train_argv(data, weights, out) -> list[str]:
+    return ["train", str(data), "--backbone", "MobileNetV3Small", "--weights", weights,
+            "--image-size", "32", "--epochs", "2", "--fine-tune-epochs", "2",
+            "--batch-size", "8", "--augment", "none", "--out", str(out)]
+
+
+def press_ctrl_c_at_first_batch(monkeypatch, presses: int) -> None:
+    """Make the console listener send ``presses`` SIGINTs to this process at the first batch."""
+    original = ConsoleListener.__call__
+    sent = []
+
+    def listener(self, event):
+        if isinstance(event, BatchEnd) and not sent:
+            sent.append(True)
+            for _ in range(presses):
+                os.kill(os.getpid(), signal.SIGINT)
+        original(self, event)
+
+    monkeypatch.setattr(ConsoleListener, "__call__", listener)
+
+
+@pytest.mark.parametrize("presses", [1, 2])
+def test_ctrl_c_stops_the_run_resumably_and_names_its_folder(tmp_path, tiny_weights, capsys,
+                                                             monkeypatch, presses):
+    from core.runs.history import RunHistory
+
+    data = make_bright_dark(tmp_path / "data", per_class=12, size=32)
+    out = tmp_path / "run"
+    press_ctrl_c_at_first_batch(monkeypatch, presses)
+    rc = main(train_argv(data, tiny_weights, out))
+    err = capsys.readouterr().err
+    assert rc == 130
+    assert "stopping training at the end of this batch" in err
+    assert f"continue with 'python main.py train --resume {out}'" in err
+    assert "RUN_DIR" not in err
+    run = RunFolder(out)
+    assert run.run_info().status == "stopped"
+    assert run.checkpoint.weights_file() is not None or presses == 2
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler given back
+    history = RunHistory()
+    assert history.get(history.find_id(out)).status == "stopped"  # listed by `runs`
+    if presses == 1:  # a graceful stop finished the epoch's bookkeeping and saved a model
+        assert run.model_path.exists()
+        monkeypatch.undo()
+        assert main(["train", "--resume", str(out), "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["status"] == "completed"
+
+
+def test_a_failed_run_is_listed_as_failed(tmp_path, tiny_weights):
+    from core.runs.history import RunHistory
+    from core.train.engine import train
+    from weights_fixture import tiny_config
+
+    cfg = tiny_config(make_bright_dark(tmp_path / "data", per_class=12, size=32), tiny_weights)
+
+    def listener(event):
+        if isinstance(event, BatchEnd):
+            raise RuntimeError("disk on fire")
+
+    with pytest.raises(RuntimeError):
+        train(cfg, tmp_path / "run", listener=listener, cancel=CancelToken())
+    assert RunFolder(tmp_path / "run").run_info().status == "failed"
+    history = RunHistory()
+    assert history.get(history.find_id(tmp_path / "run")).status == "failed"
+
+
+@pytest.mark.parametrize("flags, named", [
+    (["--epochs", "5"], "--epochs"),
+    (["--lr", "0.1", "--seed", "3"], "--lr, --seed"),
+    (["--backbone", "ResNet50"], "--backbone"),
+    (["--out", "elsewhere"], "--out"),
+])
+def test_resume_refuses_settings_it_would_ignore(tmp_path, capsys, flags, named):
+    rc = main(["train", "--resume", str(tmp_path / "some-run"), *flags])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert f"so {named} would be ignored" in err and "--from-run" in err
