@@ -1,8 +1,9 @@
-"""Ctrl+C in ``train``: the first press stops like the window's Stop, the second at once.
+"""Ctrl+C in ``train``, flags --resume would ignore, and --config values out of range.
 
-Both leave the run "stopped", resumable, listed by ``runs``, and the message names
-the run folder (it used to say the literal ``RUN_DIR`` and record the run as
-failed, missing from the run list).  The presses are real SIGINTs sent to this
+The first Ctrl+C stops like the window's Stop, the second at once.  Both leave
+the run "stopped", resumable, listed by ``runs``, and the message names the run
+folder (it used to say the literal ``RUN_DIR`` and record the run as failed,
+missing from the run list).  The presses are real SIGINTs sent to this
 process from inside training (at its first batch), not simulated exceptions.
 """
 
@@ -98,3 +99,16 @@ def test_resume_refuses_settings_it_would_ignore(tmp_path, capsys, flags, named)
     err = capsys.readouterr().err
     assert rc == 2
     assert f"so {named} would be ignored" in err and "--from-run" in err
+
+
+def test_a_config_files_out_of_range_value_is_named_with_the_file(tmp_path, capsys):
+    data = make_bright_dark(tmp_path / "data", per_class=3, size=16)
+    bad = tmp_path / "settings.json"
+    bad.write_text('{"version": 1, "train": {"epochs": -5}}')
+    assert main(["train", str(data), "--config", str(bad)]) == 2
+    assert f"{bad}: train.epochs must be 0 to 1000, not -5" in capsys.readouterr().err
+    # the flag that overrides it is the fix the message offers; then the file is fine
+    assert main(["train", str(data), "--config", str(bad), "--epochs", "0",
+                 "--fine-tune-epochs", "0"]) == 2
+    err = capsys.readouterr().err
+    assert str(bad) not in err and "both 0" in err

@@ -57,6 +57,7 @@ def config_from_args(args: argparse.Namespace):
     from core.errors import ConfigError
 
     cfg = StudioConfig.load(args.config) if args.config else StudioConfig()
+    from_file = cfg.copy()
     if not args.config and args.augment is None:
         cfg.augment = preset_config("light")
     if args.data_dir:
@@ -81,7 +82,23 @@ def config_from_args(args: argparse.Namespace):
         cfg.data.seed = cfg.train.seed = args.seed
     if not cfg.data.data_dir:
         raise ConfigError("give DATA_DIR (a folder with one sub-folder per class), or --resume RUN_DIR")
-    return cfg.validate()
+    try:
+        return cfg.validate()
+    except ConfigError as exc:  # name the file when the value is the file's, not a flag's
+        if args.config and _problem(from_file) == str(exc):
+            raise ConfigError(f"{args.config}: {exc}; fix it there, or override it with its "
+                              "flag") from None
+        raise
+
+
+def _problem(cfg) -> str:
+    from core.errors import ConfigError
+
+    try:
+        cfg.validate()
+    except ConfigError as exc:
+        return str(exc)
+    return ""
 
 
 #: What ``--resume`` takes from the run folder: a flag for one of these would be ignored.
