@@ -111,7 +111,7 @@ def write_small(folder: Path, like: list[Path]) -> None:
 # carry over the parent's peak through fork and exec on Linux).
 _DECODE = """
 import json, sys, time
-from core.data import huge, imageio
+from core.data import huge, imageio, probe
 
 def status(key):
     with open("/proc/self/status") as f:
@@ -122,7 +122,7 @@ with open("/proc/self/clear_refs", "w") as f:
     f.write("5")  # peak RSS := current RSS
 base = status("VmRSS:")
 t0 = time.perf_counter()
-info = imageio.probe_image(sys.argv[1])
+info = probe.probe_image(sys.argv[1])
 arr = imageio.load_rgb(sys.argv[1], 224)
 seconds = time.perf_counter() - t0
 print(json.dumps({"format": info.format, "w": info.width, "h": info.height,

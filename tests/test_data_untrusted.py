@@ -15,7 +15,8 @@ import pytest
 from PIL import Image
 
 from core.data.dataset import scan_dataset
-from core.data.imageio import ImageError, load_rgb, load_thumbnail, probe_image
+from core.data.imageio import ImageError, load_rgb, load_thumbnail
+from core.data.probe import probe_image
 from core.events import CancelToken
 
 needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")

@@ -20,7 +20,8 @@ from PIL import Image
 
 from core.data import huge, imageio
 from core.data.dataset import scan_dataset
-from core.data.imageio import ImageError, load_rgb, load_thumbnail, probe_image
+from core.data.imageio import ImageError, load_rgb, load_thumbnail
+from core.data.probe import probe_image
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,7 +58,7 @@ def _png_claiming(width: int, height: int) -> bytes:
 _MEASURE = textwrap.dedent("""
     import json, resource, sys, time
     import numpy as np
-    from core.data import huge, imageio
+    from core.data import huge, imageio, probe
 
     def peak_mib():
         # VmHWM: ru_maxrss would carry the parent's peak over fork and exec on Linux.
@@ -70,7 +71,7 @@ _MEASURE = textwrap.dedent("""
     paths = sys.argv[1:]
     # Warm up: libvips, Pillow's plugins and numpy loaded before the baseline.
     assert huge.can_stream("PNG")
-    imageio.probe_image(paths[0])
+    probe.probe_image(paths[0])
     try:
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")  # peak RSS := current RSS
@@ -80,7 +81,7 @@ _MEASURE = textwrap.dedent("""
     out = []
     for p in paths:
         t0 = time.perf_counter()
-        info = imageio.probe_image(p)
+        info = probe.probe_image(p)
         arr = imageio.load_rgb(p, 224)
         thumb = imageio.load_thumbnail(p, 300).shape if p == paths[0] else None
         out.append({"size": [info.width, info.height], "shape": list(arr.shape),

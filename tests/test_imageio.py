@@ -12,7 +12,8 @@ import pytest
 from PIL import Image
 
 from core.data import imageio, regular_file
-from core.data.imageio import ImageError, ImageInfo, load_rgb, load_thumbnail, probe_image
+from core.data.imageio import ImageError, ImageInfo, load_rgb, load_thumbnail
+from core.data.probe import probe_image
 
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
@@ -61,17 +62,27 @@ def test_truncated_file_is_corrupt_not_half_grey(tmp_path, fmt):
     data = buf.getvalue()
     path = tmp_path / f"cut.{fmt.lower()}"
     path.write_bytes(data[: len(data) // 2])
-    if fmt == "JPEG":  # the header is intact, so a header-only probe accepts it ...
-        assert probe_image(path).width == 64
-    else:  # ... but a PNG's missing end marker is caught without decoding
-        with pytest.raises(ImageError) as info:
-            probe_image(path)
-        assert info.value.kind == "corrupt"
+    # The header is intact, but the missing end marker is caught by the scan's probe (a
+    # cut-off JPEG used to pass it, counted "usable" by the Data page and inspect).
+    with pytest.raises(ImageError) as info:
+        probe_image(path)
+    assert info.value.kind == "corrupt" and "cut off" in info.value.reason
     # Decoding refuses instead of filling the rest with grey.
     assert _kind(path) == "corrupt"
     assert _kind(path, size=16) == "corrupt"
     from PIL import ImageFile
     assert not ImageFile.LOAD_TRUNCATED_IMAGES
+
+
+def test_a_jpeg_with_data_after_its_end_marker_is_fine(tmp_path):
+    """Motion photos carry megabytes (a video) after the JPEG's end: not "cut off"."""
+    buf = io.BytesIO()
+    Image.fromarray(_noise(64, 48)).save(buf, "JPEG")
+    path = tmp_path / "motion.jpg"
+    path.write_bytes(buf.getvalue() + bytes(np.random.default_rng(0).integers(0, 255, 300_000,
+                                                                              np.uint8)))
+    info = probe_image(path)
+    assert load_rgb(path).shape == (info.height, info.width, 3) == (64, 48, 3)
 
 
 def test_header_only_garbage_after_signature_is_corrupt(tmp_path):

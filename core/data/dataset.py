@@ -3,7 +3,7 @@
 The user's folder is the whole "dataset format": one sub-folder per class
 (``root/<class>/**/<image>``), or a folder already split into ``train/``,
 ``val/`` and optionally ``test/`` with the same classes inside each.  The scan
-reads only image *headers* (:func:`core.data.imageio.probe_image`), so checking
+reads only image *headers* (:func:`core.data.probe.probe_image`), so checking
 100,000 files takes seconds, and reports everything that would otherwise bite
 later as one readable list (:class:`~core.data.dataset_report.DatasetReport`):
 files that are not images, empty or broken files, oversized images, duplicates
@@ -29,7 +29,8 @@ from core.data.dataset_report import DatasetReport, ImageRecord, Problem, report
 from core.data.duplicates import same_content_groups
 from core.data.folder_walk import FolderWalk, folder_key, loose_images, subfolders
 from core.data.grouped_split import pick_validation
-from core.data.imageio import IMAGE_EXTENSIONS, ImageError, probe_file
+from core.data.imageio import IMAGE_EXTENSIONS, ImageError
+from core.data.probe import probe_file
 from core.errors import DataError
 from core.events import CancelToken, Listener, Progress, emit
 

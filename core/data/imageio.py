@@ -41,7 +41,7 @@ import numpy as np
 from PIL import ExifTags, Image, UnidentifiedImageError
 
 from core.data import huge
-from core.data.pixels import (ORIENTATION_TRANSPOSE, SWAPPING_ORIENTATIONS, frames, orientation,
+from core.data.pixels import (ORIENTATION_TRANSPOSE, SWAPPING_ORIENTATIONS, orientation,
                               to_rgb)
 from core.data.regular_file import FileProblem, open_regular, os_error_reason
 
@@ -72,7 +72,7 @@ STREAM_ABOVE_PIXELS: int = 4096 * 4096
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
 
-_JPEG_FORMATS = ("JPEG", "MPO")
+JPEG_FORMATS = ("JPEG", "MPO")
 
 # Leading bytes of the formats we open: a file that starts like an image but
 # cannot be parsed is "corrupt", anything else is "not_image".
@@ -128,7 +128,7 @@ def _os_error(path: str, exc: OSError) -> ImageError:
     return ImageError(path, "unreadable", os_error_reason(exc))
 
 
-def _open(path: str, fh) -> Image.Image:
+def open_image(path: str, fh) -> Image.Image:
     """Parse the header from an open file; map every failure to ImageError."""
     try:
         img = Image.open(fh, formats=PILLOW_FORMATS)
@@ -156,7 +156,7 @@ def _open(path: str, fh) -> Image.Image:
     return img
 
 
-def _open_file(path: str):
+def open_file(path: str):
     """Open a regular, non-empty file (see :mod:`core.data.regular_file`) or raise ImageError."""
     try:
         return open_regular(path)
@@ -168,14 +168,14 @@ def _megapixels(w: int, h: int) -> str:
     return f"{w}x{h} ({w * h / 1e6:.0f} megapixels)"
 
 
-def _unshrinkable(img: Image.Image) -> Optional[str]:
+def unshrinkable(img: Image.Image) -> Optional[str]:
     """Why this image cannot be decoded at any size (None when some size fits)."""
     w, h = img.size
     if w * h <= MAX_DECODE_PIXELS:
         return None
     if w * h > MAX_PIXELS:
         return f"at any size (limit {MAX_PIXELS / 1e6:.0f} megapixels)"
-    if img.format in _JPEG_FORMATS:  # libjpeg decodes at 1/8 scale at best
+    if img.format in JPEG_FORMATS:  # libjpeg decodes at 1/8 scale at best
         r = _JPEG_MAX_REDUCTION
         fits = ((w + r - 1) // r) * ((h + r - 1) // r) <= MAX_DECODE_PIXELS
         return None if fits and len(getattr(img, "tile", ())) == 1 else _limit("even at 1/8 scale")
@@ -188,66 +188,11 @@ def _limit(why: str) -> str:
     return f"{why} (limit {MAX_DECODE_PIXELS / 1e6:.0f} megapixels)"
 
 
-def _oversized(path: str, img: Image.Image, why: str) -> ImageError:
+def oversized_error(path: str, img: Image.Image, why: str) -> ImageError:
     w, h = img.size
     return ImageError(path, "oversized",
                       f"{img.format or 'image'} of {_megapixels(w, h)} is too big to decode "
                       f"{why}; resize it to a few thousand pixels per side or remove it")
-
-
-# --------------------------------------------------------------------------- probing
-
-
-def _png_has_end(fh, size: int) -> bool:
-    """A PNG cut off mid-download lacks its IEND chunk; checking costs one small read.
-
-    (JPEGs get no such check: motion photos legally carry megabytes after the
-    end marker, so a cut-off JPEG is only caught when decoded.)
-    """
-    try:
-        fh.seek(max(0, size - 1024))
-        return b"IEND" in fh.read(1024)
-    except OSError:
-        return False
-
-
-def probe_image(path: Union[str, os.PathLike]) -> ImageInfo:
-    """Read the header only (no pixels): size, format, mode, frame count.
-
-    Raises :class:`ImageError`: "empty" (0 bytes), "not_image", "unreadable"
-    (missing file, permission), "corrupt" (starts like an image but the header
-    is broken, or a PNG lacks its end marker) and "oversized" (too big for
-    :func:`load_rgb` at any size).  A file that passes can still turn out
-    "corrupt" when its pixels are decoded (a cut-off JPEG has a perfect header).
-    """
-    return probe_file(path)[0]
-
-
-def probe_file(path: Union[str, os.PathLike]) -> Tuple[ImageInfo, int]:
-    """:func:`probe_image` plus the file's size in bytes, from the same open file.
-
-    The folder scan needs both for every file; one open instead of an extra
-    ``stat`` is measurable at 100,000 files.
-    """
-    path = os.fspath(path)
-    with _open_file(path) as fh:
-        nbytes = os.fstat(fh.fileno()).st_size
-        img = _open(path, fh)
-        try:
-            why = _unshrinkable(img)
-            if why:
-                raise _oversized(path, img, why)
-            if img.format == "PNG" and not _png_has_end(fh, nbytes):
-                raise ImageError(path, "corrupt", "the PNG is cut off (no end marker); "
-                                 "re-download or re-export it")
-            w, h, turn = _geometry(img)
-            if turn in SWAPPING_ORIENTATIONS:
-                w, h = h, w
-            info = ImageInfo(width=int(w), height=int(h), format=str(img.format or ""),
-                             mode=str(img.mode), frames=frames(img))
-        finally:
-            img.close()
-    return info, nbytes
 
 
 # --------------------------------------------------------------------------- decoding
@@ -269,8 +214,8 @@ def _decode(path: Union[str, os.PathLike],
             target: Callable[[int, int], Optional[Tuple[int, int]]]) -> np.ndarray:
     """Decode ``path`` to RGB uint8; ``target(w, h)`` (upright size) gives the output size."""
     path = os.fspath(path)
-    with _open_file(path) as fh:
-        img = _open(path, fh)
+    with open_file(path) as fh:
+        img = open_image(path, fh)
         try:
             return _decode_open(path, fh, img, target)
         except ImageError:
@@ -278,9 +223,9 @@ def _decode(path: Union[str, os.PathLike],
         except huge.StreamError as exc:
             raise ImageError(path, exc.kind, exc.reason) from None
         except Image.DecompressionBombError:  # e.g. a GIF frame or TIFF tile claiming too much
-            raise _oversized(path, img, "(a frame or tile claims an enormous size)") from None
+            raise oversized_error(path, img, "(a frame or tile claims an enormous size)") from None
         except MemoryError:
-            raise _oversized(path, img, "with the memory available") from None
+            raise oversized_error(path, img, "with the memory available") from None
         except OSError as exc:
             if exc.errno is not None and exc.errno != errno.EINVAL:
                 raise _os_error(path, exc) from None
@@ -293,7 +238,7 @@ def _decode(path: Union[str, os.PathLike],
             img.close()
 
 
-def _geometry(img: Image.Image) -> Tuple[int, int, int]:
+def upright_geometry(img: Image.Image) -> Tuple[int, int, int]:
     """(stored width, stored height, orientation) from the header.
 
     Pillow turns a TIFF upright itself when loading it (and from Pillow 11 on
@@ -317,26 +262,26 @@ def _streams(img: Image.Image, out_stored: Optional[Tuple[int, int]]) -> bool:
 
 def _decode_open(path: str, fh, img: Image.Image,
                  target: Callable[[int, int], Optional[Tuple[int, int]]]) -> np.ndarray:
-    stored_w, stored_h, turn = _geometry(img)
+    stored_w, stored_h, turn = upright_geometry(img)
     swapped = turn in SWAPPING_ORIENTATIONS
     upright = (stored_h, stored_w) if swapped else (stored_w, stored_h)
     out = target(*upright)
     out_stored = None if out is None else ((out[1], out[0]) if swapped else out)
 
-    why = _unshrinkable(img)
+    why = unshrinkable(img)
     if why:
-        raise _oversized(path, img, why)
+        raise oversized_error(path, img, why)
     if _streams(img, out_stored):
         small = huge.decode_shrunk(fh, img.format, (stored_w, stored_h), out_stored)
         return _upright_array(path, Image.fromarray(small), turn)
     if stored_w * stored_h > MAX_DECODE_PIXELS:
-        if out_stored is None or img.format not in _JPEG_FORMATS:
-            raise _oversized(path, img, _limit("at full size" if out_stored is None
+        if out_stored is None or img.format not in JPEG_FORMATS:
+            raise oversized_error(path, img, _limit("at full size" if out_stored is None
                                                else "at the size asked for"))
         img.draft(img.mode, out_stored)
         if img.size[0] * img.size[1] > MAX_DECODE_PIXELS:
-            raise _oversized(path, img, _limit("even at 1/8 scale"))
-    elif out_stored is not None and img.format in _JPEG_FORMATS:
+            raise oversized_error(path, img, _limit("even at 1/8 scale"))
+    elif out_stored is not None and img.format in JPEG_FORMATS:
         img.draft(img.mode, out_stored)  # cheaper decode; still >= the target size
 
     img.load()

@@ -21,7 +21,8 @@ from typing import Iterable, Optional
 
 from core.audit.fixes import FixJournal, free_name
 from core.data.folder_walk import subfolders
-from core.data.imageio import ImageError, probe_image
+from core.data.imageio import ImageError
+from core.data.probe import probe_image
 from core.data.regular_file import FileProblem
 from core.errors import DataError, UserError
 from core.events import CancelToken, Listener, Progress, emit
