@@ -16,7 +16,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Iterator, Optional, Union
+from typing import Iterable, Iterator, Optional, Union
 
 PathLike = Union[str, os.PathLike]
 
@@ -326,3 +326,37 @@ def move_new(src: PathLike, dst: PathLike) -> None:
         copy_new(src, dst)
     os.unlink(src)
     _fsync_dir(dst.parent)
+
+
+def free_name(target: Path, taken: Iterable[Path] = ()) -> Path:
+    """``target``, or ``name (2).ext``, ``name (3).ext``...: the first free name (never overwrite)."""
+    taken = set(taken)
+    stem, suffix, n = target.stem, target.suffix, 2
+    while os.path.lexists(target) or target in taken:
+        target = target.with_name(f"{stem} ({n}){suffix}")
+        n += 1
+    return target
+
+
+def one_line(path: str) -> str:
+    """A file name on one line of a message: its line breaks shown as ``\\n`` (a name may
+    hold one; printed raw it would forge a line of output).  The CLI escapes the rest."""
+    return str(path).replace("\r", "\\r").replace("\n", "\\n")
+
+
+@contextlib.contextmanager
+def locked(fh) -> Iterator[None]:
+    """Hold an exclusive lock on the open file ``fh`` (waits for another holder).
+
+    POSIX ``flock``; where there is none (Windows) the block runs unlocked.
+    """
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)

@@ -72,12 +72,13 @@ class Project:
         if data.get("format") != PROJECT_FORMAT:
             raise ConfigError(f"{source}: not a Fine-Tune Studio project "
                               f"('format' should be {PROJECT_FORMAT!r})")
+        # The version first: a newer release's new entries are no damage, only newer
+        version = file_version(data, source, "project", PROJECT_VERSION)
         known = {"format", "version", "config", "runs", "last_model", "unknown_thresholds"}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(f"{source}: unknown entry {unknown[0]!r} "
                               f"(known: {', '.join(sorted(known))})")
-        version = file_version(data, source, "project", PROJECT_VERSION)
         if "config" not in data:
             raise ConfigError(f"{source}: 'config' is missing")
         config = StudioConfig.from_dict(data["config"], source=f"{source}: config")

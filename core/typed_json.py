@@ -11,10 +11,14 @@ person can act on instead of a crash somewhere later.
 from __future__ import annotations
 
 import dataclasses
+import json
+import re
 import typing
 from typing import Any, Literal, get_args, get_origin
 
 from core.errors import ConfigError
+
+_SURROGATE = re.compile("[\udc80-\udcff]")
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -98,3 +102,11 @@ def from_jsonable(tp: Any, value: Any, where: str) -> Any:
             raise ConfigError(f"{where}: expected text, got {value!r}")
         return value
     return value
+
+
+def json_text(value: Any) -> str:
+    """Indented JSON that keeps names readable (no \\u escapes for accented letters) and
+    stays valid when a file name's bytes are not UTF-8 (Python keeps those as lone
+    surrogates, which a UTF-8 stream cannot carry): they are written as JSON escapes."""
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

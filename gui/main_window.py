@@ -177,6 +177,9 @@ class MainWindow(ProjectFiles, DropTarget, WindowMenus, QMainWindow):
         curves show, once the rescan has counted the new images."""
         sort = next(p for p in self.pages if p.key == "sort")
         sort.files_changed.connect(self._rescan_data)
+        # One journal, two Undo buttons: each page follows the other's undo.
+        sort.box.undone.connect(self.data_page.audit_view.forget_batch)
+        self.data_page.audit_view.undone.connect(sort.after_undo)
         sort.fine_tune_requested.connect(self._fine_tune_from)
 
     def _fine_tune_from(self, run_dir: str) -> None:

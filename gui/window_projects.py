@@ -70,10 +70,10 @@ class ProjectFiles:
     def _save_to(self, path: str) -> bool:
         try:
             written = save_project(self.state.to_project(), path)
-        except OSError as exc:
+        except (OSError, UserError) as exc:  # a place that takes no file comes as UserError
+            text = f"{path}: {exc.strerror or exc}" if isinstance(exc, OSError) else str(exc)
             self._warn("Cannot save the project",
-                       f"{path}: {exc.strerror or exc}. Choose another folder with "
-                       "File → Save project as.")
+                       f"{text}. Choose another folder with File → Save project as.")
             return False
         self.state.set_project_path(str(written))
         self.state.mark_saved()

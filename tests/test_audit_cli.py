@@ -35,10 +35,12 @@ def _folder(root):
 def test_audit_json_schema_findings_and_the_store(tmp_path, tiny_weights, capsys):
     data = tmp_path / "data"
     _folder(data)
+    (data / "dark" / "empty.png").write_bytes(b"")  # unreadable: listed in "skipped"
     args = ["audit", str(data), "--backbone", "MobileNetV3Small", "--weights", tiny_weights,
             "--image-size", "32", "--json"]
     assert main(args) == 0
     out = json.loads(capsys.readouterr().out)
+    assert [s["path"] for s in out["skipped"]] == ["dark/empty.png"]  # it used to say []
     assert {"label_issues", "near_duplicates", "outliers"} <= set(out)
     for issue in out["label_issues"]:
         assert set(issue) >= {"path", "given", "suggested", "score"}
@@ -57,3 +59,21 @@ def test_audit_json_schema_findings_and_the_store(tmp_path, tiny_weights, capsys
     assert main(args[:-1]) == 0  # the text summary, from the store this time
     text = capsys.readouterr().out
     assert "Near-duplicate groups: 3" in text and "computed for 0" in text
+
+
+def test_a_folder_with_nothing_to_audit_says_why_and_exits_2(tmp_path, tiny_weights, capsys):
+    for folder, files in (("broken", {"a/1.png": b"x", "b/1.jpg": b""}),
+                          ("loose", {"1.png": None, "2.png": None})):
+        for rel, content in files.items():
+            path = tmp_path / folder / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if content is None:
+                Image.new("RGB", (8, 8)).save(path)
+            else:
+                path.write_bytes(content)
+        assert main(["audit", str(tmp_path / folder), "--backbone", "MobileNetV3Small",
+                     "--weights", tiny_weights, "--image-size", "32", "--json"]) == 2
+        err = capsys.readouterr().err
+        assert "nothing to audit" in err and "Mean of empty slice" not in err
+        assert ("2 file(s) could not be read" if folder == "broken"
+                else "belong to no class") in err

@@ -176,6 +176,17 @@ def test_keep_changes_nothing_and_the_split_keeps_the_copies_together(qtbot, pag
     assert "not kept together" in page.split_note.text()
 
 
+def test_a_check_of_a_folder_deleted_since_forgets_the_old_findings(qtbot, page, tmp_path):
+    view, _ = _check(qtbot, page)
+    assert view.labels_panel.findings
+    shutil.rmtree(tmp_path / "data")
+    view.check_button.click()
+    qtbot.waitUntil(lambda: view.job is None, timeout=30000)
+    assert page.banner.isVisible() and "not found" in page.banner.text()
+    assert "did not finish" in view.status.text()  # it said "Step 1 of 5: reading the folder"
+    assert not view.labels_panel.findings and not view.sections.isEnabled()
+
+
 def test_a_check_can_be_cancelled(qtbot, page):
     view = page.audit_view
     assert view.start_check()

@@ -102,3 +102,23 @@ def test_unsaved_changes_prompt(qtbot, tmp_path, monkeypatch, answer):
     w.state.mark_saved()
     w.close()
     assert not asked
+
+
+def test_a_save_that_fails_warns_and_the_window_stays_open_with_its_changes(qtbot, tmp_path,
+                                                                            monkeypatch):
+    """A place that takes no file raised an uncaught error out of closeEvent, and the window
+    closed with the changes lost."""
+    w = new_window(qtbot)
+    (tmp_path / "blk").write_text("a file where a folder should be")
+    target = tmp_path / "blk" / "p.ftsproj"
+    warned = []
+    monkeypatch.setattr(MainWindow, "_warn", lambda self, title, text: warned.append(text))
+    assert not w.save_project_as(str(target))
+    assert warned and "blk is a file, not a folder" in warned[0]
+    w.state.set_project_path(str(target))  # as if it had been saved there before
+    w.data_page.seed_spin.setValue(7)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Save)
+    warned.clear()
+    assert not w.close()
+    assert w.isVisible() and w.state.dirty and w.state.config.data.seed == 7
+    assert warned and str(target) in warned[0]

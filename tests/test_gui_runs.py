@@ -142,6 +142,18 @@ def test_open_sets_run_and_model(qtbot, window, two_runs):
     assert window.state.last_model == str(a.resolve() / "model.keras")
 
 
+def test_a_message_about_a_gone_run_goes_when_other_runs_are_selected(qtbot, window, two_runs):
+    _h, ia, ib, a, _b = two_runs
+    page = runs_page(window)
+    page.select_ids([ia])
+    shutil.rmtree(a)  # deleted on disk while listed
+    page.open_button.click()
+    assert page.banner.isVisible() and "no longer exists" in page.banner.text()
+    with qtbot.waitSignal(page.compared, timeout=5000):
+        page.select_ids([ia, ib])
+    assert not page.banner.isVisible()  # it stayed above the comparison of two runs
+
+
 @pytest.mark.parametrize("answer", [QMessageBox.No, QMessageBox.Yes])
 def test_delete_asks_then_removes_folder_and_row(qtbot, window, two_runs, monkeypatch, answer):
     h, ia, ib, a, b = two_runs

@@ -239,3 +239,45 @@ def test_a_folder_that_fails_leaves_the_label_on_the_folder_shown(qtbot, window,
     assert page.folder == page.shown_folder == str(new)
     assert page.folder_label.text() == str(new) and f"Still showing {new}" in page.banner.text()
     assert page.thumbs.rowCount() == 10
+
+
+def test_undo_of_a_move_brings_the_images_back_into_the_review(qtbot, window, trained_run,
+                                                               folders):
+    """Moved images left the review when the folder was sorted again; after Undo put them
+    back in the folder they never returned to the grid.  And an Undo on the Sort page of a
+    Check-data fix clears that fix's marks on the Data page (one journal, two buttons)."""
+    from core.audit.fixes import Fix, FixJournal
+    from core.features.hashing import hash_file
+
+    data, new = folders
+    page = _sort_page(window, trained_run, data)
+    _wait_done(qtbot, window, page.suggestions_ready, lambda: _drop_folder(window, new))
+    for key in (Qt.Key_1, Qt.Key_D):
+        qtbot.keyClick(page.grid, key, Qt.NoModifier)
+    moved = [s.path for s in page.review.items[:2]]
+    page.box.move_check.setChecked(True)
+    _wait_done(qtbot, window, page.box.applied,
+               lambda: qtbot.mouseClick(page.box.add_button, Qt.LeftButton))
+    assert not any(Path(p).exists() for p in moved)
+    _wait_done(qtbot, window, page.suggestions_ready,  # another order: the folder again
+               lambda: page.order_combo.setCurrentIndex(1 - page.order_combo.currentIndex()))
+    assert page.thumbs.rowCount() == 8
+    qtbot.waitUntil(lambda: page.box.undo_button.isEnabled(), timeout=10000)
+    with qtbot.waitSignal(page.suggestions_ready, timeout=120000):  # sorted again after Undo
+        qtbot.mouseClick(page.box.undo_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: not window.runner.is_busy(), timeout=120000)
+    assert all(Path(p).exists() for p in moved)
+    assert page.thumbs.rowCount() == 10 and all(page.review.decision(p) == "" for p in moved)
+    assert "put back where they were" in page.box.outcome_label.text()
+
+    # A set-aside made by the Data page's check, then undone from the Sort page.
+    audit = window.data_page.audit_view
+    victim = next((data / "bright").iterdir())
+    fixed = FixJournal(data).apply([Fix(str(victim), "set_aside")],
+                                   {str(victim): hash_file(str(victim))})
+    audit._batches[fixed.batch] = ([str(victim)], -1)  # as its own Set aside records it
+    page.box.refresh_undo()
+    qtbot.waitUntil(lambda: page.box.undo_button.isEnabled(), timeout=10000)
+    _wait_done(qtbot, window, page.box.undone,
+               lambda: qtbot.mouseClick(page.box.undo_button, Qt.LeftButton))
+    assert victim.is_file() and fixed.batch not in audit._batches

@@ -71,6 +71,8 @@ def test_keywords_are_not_paths(tmp_path):
     ('{"format": "fine-tune-studio-project", "version": 1}', "'config' is missing"),
     ('{"format": "fine-tune-studio-project", "version": "1", "config": {}}', "version"),
     ('{"format": "fine-tune-studio-project", "version": 99, "config": {}}', "newer"),
+    # a newer release's new entry is not called damage: the version speaks first
+    ('{"format": "fine-tune-studio-project", "version": 2, "config": {}, "notes": ""}', "newer"),
     ('{"format": "fine-tune-studio-project", "config": {}, "runs": "x"}', "'runs'"),
     ('{"format": "fine-tune-studio-project", "config": {}, "last_model": 3}', "'last_model'"),
     ('{"format": "fine-tune-studio-project", "config": {}, "script": "rm -rf /"}', "unknown entry"),

@@ -129,3 +129,19 @@ def test_validation_quantiles_say_what_share_a_moved_threshold_keeps():
         assert kept_share(t, trust.score_quantiles) == pytest.approx(share, abs=1e-6)
     assert kept_share(trust.threshold, trust.score_quantiles) == pytest.approx(0.95, abs=0.01)
     assert kept_share(1e9, trust.score_quantiles) == 1.0
+
+
+def test_a_component_constant_on_validation_does_not_magnify_rounding():
+    """A degenerate model (every validation image equally sure) had a spread of 1e-6: float
+    rounding of 1e-7 in an exported file became a score difference of 0.1 and its parity
+    check failed on identical answers."""
+    from core.trust.unknown import MIN_STD
+
+    trust = TrustModel(temperature=1.0, reference=np.zeros((0, 4), np.float32), k=3,
+                       weights=(1.0, 1.0), means=(0.0, 0.0), stds=(1.0, 1.0), threshold=1.0)
+    constant = np.tile([[0.5, 0.01]], (20, 1))
+    trust.standardise_on(constant)
+    assert trust.stds == (MIN_STD, MIN_STD)
+    nudged = constant[:3] + 1e-7
+    diff = np.abs(trust.combine(nudged) - trust.combine(constant[:3]))
+    assert diff.max() < 1e-3  # the SavedModel/TFLite/ONNX parity bound

@@ -24,6 +24,7 @@ import numpy as np
 from core.audit.labels import score_labels
 from core.audit.outliers import OUTLIER_Z, outlier_scores
 from core.audit.result import AuditResult, AuditStage, DuplicateGroup, LabelIssue, Outlier
+from core.errors import DataError
 from core.events import CancelToken, FileSkipped, Listener, emit
 from core.features.extract import FeatureModel
 from core.features.near_duplicates import find_near_duplicates
@@ -48,15 +49,17 @@ def run_audit(data_dir: PathLike, model: Optional[FeatureModel] = None, *,
     clock = _Clock(listener)
     clock.stage("scan")
     report = scan_dataset(data_dir, listener=listener, cancel=cancel)
-    for problem in report.problems:
-        if problem.kind in _SCAN_SKIPS:
-            emit(listener, FileSkipped(problem.path, problem.reason, "scan"))
+    unreadable = [(pr.path, pr.reason) for pr in report.problems if pr.kind in _SCAN_SKIPS]
+    for path, reason in unreadable:
+        emit(listener, FileSkipped(path, reason, "scan"))
     records = list(report.records) + list(report.copies)
+    if not records:
+        raise DataError(_nothing_to_audit(report, len(unreadable)))
     clock.stage("features")
     emb = store.embed([r.path for r in records], model, listener=listener, cancel=cancel)
     by_path = {r.path: r for r in records}
     result = AuditResult(root=report.root, classes=list(report.classes),
-                         skipped=list(emb.skipped), paths=list(emb.paths),
+                         skipped=unreadable + list(emb.skipped), paths=list(emb.paths),
                          image_classes=[by_path[p].class_name for p in emb.paths],
                          vectors=emb.vectors, features_computed=emb.computed,
                          stamps=dict(zip(emb.paths, emb.stamps)))
@@ -78,6 +81,15 @@ def run_audit(data_dir: PathLike, model: Optional[FeatureModel] = None, *,
     _outliers(result, emb, z, group_of)
     result.timings = clock.done()
     return result
+
+
+def _nothing_to_audit(report, unreadable: int) -> str:
+    """Why a folder gave the audit no image, and what to do (as ``inspect`` would say)."""
+    why = [f"{unreadable} file(s) could not be read (listed above)"] if unreadable else []
+    why += [w for w in report.warnings if "belong to no class" in w]
+    return (f"{report.root}: nothing to audit, no readable image in a class folder"
+            + (f": {'; '.join(why)}" if why else "; put each class's images in its own "
+               "sub-folder"))
 
 
 def _labels(result: AuditResult, emb, z: np.ndarray, by_path, records, group_of: np.ndarray,

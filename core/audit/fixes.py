@@ -28,7 +28,7 @@ from core.data.folder_walk import SET_ASIDE
 from core.features.hashing import FileStamp, hash_file
 from core.data.regular_file import FileProblem
 from core.errors import UserError
-from core.fsutil import atomic_write_text, move_new
+from core.fsutil import cannot_write, free_name, locked, move_new, one_line
 
 JOURNAL_NAME = ".fts-journal.jsonl"
 ACTIONS = ("move", "set_aside")
@@ -67,9 +67,9 @@ class FixOutcome:
     def describe(self) -> str:
         moved = [m for m in self.moved if not m.how]
         lines = [f"{len(moved)} file(s) moved"] if moved or not self.moved else []
-        lines += [f"  {m.src} -> {m.dst}" for m in moved]
-        lines += [f"  {m.src}: {m.how}" for m in self.moved if m.how]
-        lines += [f"refused {p}: {why}" for p, why in self.refused]
+        lines += [f"  {one_line(m.src)} -> {one_line(m.dst)}" for m in moved]
+        lines += [f"  {one_line(m.src)}: {m.how}" for m in self.moved if m.how]
+        lines += [f"refused {one_line(p)}: {why}" for p, why in self.refused]
         if self.damaged_lines:
             lines.append(damaged_text(self.damaged_lines))
         return "\n".join(lines)
@@ -111,18 +111,28 @@ class FixJournal:
             except ValueError:
                 self.damaged += bool(line.strip())
                 continue
-            if isinstance(entry, dict) and entry.get("type") in ("batch", "undo"):
+            if isinstance(entry, dict) and (entry.get("type") == "undo" or (
+                    entry.get("type") == "batch" and isinstance(entry.get("moves"), list))):
                 out.append(entry)
             elif line.strip():
                 self.damaged += 1
         return out
 
     def _append(self, entry: dict) -> None:
-        old = self._text()
-        if old and not old.endswith("\n"):
-            old += "\n"
-        atomic_write_text(self.path, old + json.dumps(entry, ensure_ascii=False) + "\n",
-                          errors="surrogateescape")
+        """Add one line at the end, under an exclusive lock: two writers at once (a `label`
+        while the window sorts) each rewrote the whole file and one lost the other's batch.
+        A crash mid-line leaves a damaged last line, which the next append steps past."""
+        line = (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8", "surrogateescape")
+        try:
+            with open(self.path, "a+b") as fh, locked(fh):
+                end = fh.seek(0, os.SEEK_END)
+                if end and (fh.seek(end - 1), fh.read(1))[1] != b"\n":
+                    line = b"\n" + line
+                fh.write(line)
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError as exc:
+            raise cannot_write(self.path, exc) from None
 
     def record(self, batch: str, moves: list[dict], note: str = "",
                created: Iterable[str] = ()) -> None:
@@ -227,14 +237,11 @@ class FixJournal:
         except OSError:
             return "no longer there (moved or deleted since the audit); run the audit again"
         changed = "changed on disk since the audit; run the audit again before fixing it"
-        if st.st_size != stamp.size:
-            return changed
-        if st.st_mtime_ns != stamp.mtime_ns:  # touched: only a content change counts
-            try:
-                if hash_file(str(src)).digest != stamp.digest:
-                    return changed
-            except FileProblem as exc:
-                return exc.reason
+        try:  # by content, always: a copy made with `cp -p` keeps size and times
+            if st.st_size != stamp.size or hash_file(str(src)).digest != stamp.digest:
+                return changed
+        except FileProblem as exc:
+            return exc.reason
         parts = src.relative_to(self.root).parts
         if parts[0] == SET_ASIDE:
             return "already set aside"
@@ -269,7 +276,12 @@ class FixJournal:
         batch = pending[-1]
         outcome = FixOutcome(batch=str(batch.get("id", "")), damaged_lines=self.damaged)
         for move in reversed(batch.get("moves", [])):
-            op = move.get("op", "rename")
+            op = move.get("op", "rename") if isinstance(move, dict) else None
+            damaged = _damaged_move(move, op)
+            if damaged:  # hand-edited or cut: that file is named and left; the rest undoes
+                outcome.refused.append((damaged, "its record in the journal is damaged; left "
+                                        "as it is (put it back by hand if needed)"))
+                continue
             if op == "rename":
                 src, dst = self._abs(move["src"]), self._abs(move["dst"])
                 why = self._undo_rename(src, dst, move["src"])
@@ -279,9 +291,11 @@ class FixJournal:
                 back = Move(move["dst"], "", "captured image removed")
             else:
                 src, dst = Path(move["source"]), self._abs(move["dst"])
+                original_there = src.exists()
                 why = self._undo_bring_in(op, src, dst, move)
                 back = Move(move["dst"], str(src), "copy removed (the original, "
-                            f"{src}, was never touched)" if op == "copy" else "")
+                            f"{one_line(str(src))}, was never touched)"
+                            if op == "copy" and original_there else "")
             if why is None:
                 continue  # nothing to undo: that file never changed place
             if why:
@@ -368,11 +382,18 @@ class FixJournal:
         return ""
 
 
-def free_name(target: Path, taken: Iterable[Path] = ()) -> Path:
-    """``target``, or ``name (2).ext``, ``name (3).ext``...: the first free name (never overwrite)."""
-    taken = set(taken)
-    stem, suffix, n = target.stem, target.suffix, 2
-    while os.path.lexists(target) or target in taken:
-        target = target.with_name(f"{stem} ({n}){suffix}")
-        n += 1
-    return target
+#: The keys each kind of journal record needs, all strings (see :meth:`FixJournal.record`).
+_MOVE_KEYS = {"rename": ("src", "dst"), "capture": ("dst",), "copy": ("source", "dst"),
+              "move_in": ("source", "dst")}
+
+
+def _damaged_move(move, op) -> str:
+    """"" for a usable record; else the best name for the file it was about."""
+    keys = _MOVE_KEYS.get(op) if isinstance(op, str) else None
+    if keys and all(isinstance(move.get(k), str) and move.get(k) for k in keys):
+        return ""
+    if isinstance(move, dict):
+        for k in ("dst", "src", "source"):
+            if isinstance(move.get(k), str) and move[k]:
+                return move[k]
+    return "(a file the journal no longer names)"

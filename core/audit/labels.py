@@ -102,14 +102,23 @@ def neighbour_votes(x: np.ndarray, labels: np.ndarray, groups: np.ndarray, n_cla
     return votes / votes.sum(axis=1, keepdims=True)
 
 
-def _notes(counts: np.ndarray, classes: list[str]) -> tuple[list[str], np.ndarray]:
-    """What cannot be told, and which classes can be scored."""
+def _notes(counts: np.ndarray, distinct: np.ndarray,
+           classes: list[str]) -> tuple[list[str], np.ndarray]:
+    """What cannot be told, and which classes can be scored.
+
+    ``distinct`` counts a class's near-copy groups once each: a class of burst
+    shots of one scene cannot be held out (its copies go to one fold together),
+    so the models never saw it and would call every image of it misfiled.
+    """
     notes = []
-    usable = counts >= FOLDS
-    small = [f"{classes[c]} ({int(counts[c])})" for c in np.flatnonzero(~usable) if counts[c]]
+    usable = distinct >= FOLDS
+    small = [f"{classes[c]} ({int(counts[c])}" + (f", {int(distinct[c])} distinct)"
+                                                  if distinct[c] < counts[c] else ")")
+             for c in np.flatnonzero(~usable) if counts[c]]
     if small:
         notes.append(f"too few images to check the labels of {', '.join(small)}: each class "
-                     f"needs at least {FOLDS} (one per fold); their images are not scored")
+                     f"needs at least {FOLDS} distinct ones (near-copies count once, one per "
+                     "fold); their images are not scored")
     if usable.sum() < 2:
         notes.append("label check skipped: it needs at least 2 classes with "
                      f"{FOLDS} or more images each, to compare a class with another")
@@ -126,7 +135,8 @@ def score_labels(vectors: np.ndarray, labels: np.ndarray, groups: np.ndarray,
     """
     n, n_classes = len(labels), len(classes)
     counts = np.bincount(labels, minlength=n_classes)
-    notes, usable = _notes(counts, classes)
+    distinct = np.array([len(np.unique(groups[labels == c])) for c in range(n_classes)])
+    notes, usable = _notes(counts, distinct, classes)
     out = LabelScores(np.zeros(n), np.full(n, -1), np.zeros((n, n_classes)),
                       np.zeros(n, dtype=bool), np.zeros(n, dtype=bool), notes)
     if usable.sum() < 2:

@@ -15,6 +15,7 @@ from typing import Any, Optional
 import numpy as np
 
 from core.features.hashing import FileStamp
+from core.fsutil import one_line
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,9 @@ class AuditResult:
 
     def to_text(self, limit: int = 15) -> str:
         """A readable summary: counts, then the first ``limit`` of each finding."""
-        rel = self.relpath
+        def rel(path: str) -> str:
+            return one_line(self.relpath(path))
+
         cross = sum(1 for g in self.near_duplicates if g.cross_class)
         lines = [f"Audit of {self.root}: {len(self.paths)} images, {len(self.classes)} classes "
                  f"(features computed for {self.features_computed}, the rest known already)"]
@@ -129,7 +132,8 @@ class AuditResult:
             lines.append(f"  {rel(o.path)} (score {o.score:.1f})")
         _more(lines, len(self.outliers), limit)
         if self.skipped:
-            lines.append(f"Skipped (unreadable): {len(self.skipped)}")
+            lines.append(f"Skipped (unreadable, named above; --json lists them): "
+                         f"{len(self.skipped)}")
         lines.extend(f"Note: {n}" for n in self.notes)
         return "\n".join(lines)
 

@@ -3,8 +3,9 @@
 The feature store keys everything by what a file holds, not where it is, so a
 renamed or moved image keeps its features and an edited one gets new ones.
 Reading every byte of a 100,000-image folder on every audit would cost minutes,
-so :class:`HashIndex` remembers (size, mtime, inode) -> hash the way Git's index
-does, and trusts an entry only when the file was last modified comfortably
+so :class:`HashIndex` remembers (size, mtime, inode, ctime) -> hash the way Git's
+index does (ctime too: a copy over the file with ``cp -p`` or ``rsync -t --inplace``
+keeps size, mtime and inode, but the system sets ctime on every write), and trusts an entry only when the file was last modified comfortably
 before it was hashed (a file changed within the same clock tick as the hash
 could otherwise keep a stale hash: Git's "racy" case).
 """
@@ -28,7 +29,7 @@ DIGEST_BYTES = 16
 _CHUNK = 1 << 20
 #: An index entry is trusted only if the file's mtime is this much older than the hash.
 RACY_NS = 2_000_000_000
-INDEX_VERSION = 1
+INDEX_VERSION = 2  # 2: entries hold the ctime
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,8 @@ def hash_file(path: str) -> FileStamp:
 
 
 class HashIndex:
-    """A persistent ``path -> (size, mtime_ns, inode, hash)`` cache; damaged files are ignored."""
+    """A persistent ``path -> (size, mtime_ns, inode, ctime_ns, hash, hashed_ns)`` cache;
+    damaged files are ignored."""
 
     def __init__(self, path: Optional[Path]) -> None:
         self.path = path
@@ -81,12 +83,12 @@ class HashIndex:
             data = json.loads(self.path.read_text(encoding="utf-8"))
             if data.get("version") == INDEX_VERSION and isinstance(data.get("entries"), dict):
                 self._entries = {k: v for k, v in data["entries"].items()
-                                 if isinstance(v, list) and len(v) == 5}
+                                 if isinstance(v, list) and len(v) == 6}
         except (OSError, ValueError, AttributeError):
             self._entries = {}  # missing or damaged: rebuilt from the files themselves
 
     def lookup(self, path: str) -> Optional[FileStamp]:
-        """The remembered stamp when the file's size, mtime and inode still match."""
+        """The remembered stamp when the file's size, mtime, inode and ctime still match."""
         try:
             st = os.stat(path)
         except OSError:
@@ -95,8 +97,9 @@ class HashIndex:
             entry = self._entries.get(path)
         if not entry:
             return None
-        size, mtime_ns, ino, digest, hashed_ns = entry
-        if (size, mtime_ns, ino) != (st.st_size, st.st_mtime_ns, st.st_ino):
+        size, mtime_ns, ino, ctime_ns, digest, hashed_ns = entry
+        if (size, mtime_ns, ino, ctime_ns) != (st.st_size, st.st_mtime_ns, st.st_ino,
+                                               st.st_ctime_ns):
             return None
         if hashed_ns - mtime_ns < RACY_NS:
             return None  # modified too close to when it was hashed: hash again
@@ -104,11 +107,12 @@ class HashIndex:
 
     def remember(self, path: str, stamp: FileStamp, hashed_ns: int) -> None:
         try:
-            ino = os.stat(path).st_ino
+            st = os.stat(path)
         except OSError:
             return
         with self._lock:
-            self._entries[path] = [stamp.size, stamp.mtime_ns, ino, stamp.digest, hashed_ns]
+            self._entries[path] = [stamp.size, stamp.mtime_ns, st.st_ino, st.st_ctime_ns,
+                                   stamp.digest, hashed_ns]
             self._dirty = True
 
     def save(self) -> None:

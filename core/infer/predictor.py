@@ -213,21 +213,42 @@ def load_keras_predictor(path: Path, trust=None) -> Predictor:
 
 
 def expand_image_paths(inputs: Iterable[str]) -> list[str]:
-    """Files as given, folders searched recursively for images (hidden entries skipped)."""
+    """Files as given, folders searched recursively for images (hidden entries skipped).
+
+    Links to folders are followed, each folder read once (a link loop ends), but not
+    a link to a folder that holds the one searched (a link to ``/`` would read the
+    disk).  A link whose target is missing is kept, so the reader names it.
+    """
     from core.data.imageio import IMAGE_EXTENSIONS
 
     out: list[str] = []
     for item in inputs:
         p = Path(item)
         if p.is_dir():
-            for root, dirs, files in os.walk(p):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            top, seen = os.path.realpath(p), set()
+            for root, dirs, files in os.walk(p, followlinks=True):
+                st = os.stat(root)
+                if (st.st_dev, st.st_ino) in seen:
+                    dirs[:] = []
+                    continue
+                seen.add((st.st_dev, st.st_ino))
+                dirs[:] = sorted(d for d in dirs if not d.startswith(".")
+                                 and not _holds(os.path.realpath(os.path.join(root, d)), top))
                 for f in sorted(files):
-                    if not f.startswith(".") and Path(f).suffix.lower() in IMAGE_EXTENSIONS \
-                            and (Path(root) / f).is_file():  # no pipes or devices
-                        out.append(str(Path(root) / f))
+                    full = Path(root) / f
+                    if not f.startswith(".") and full.suffix.lower() in IMAGE_EXTENSIONS \
+                            and (full.is_file() or not full.exists()):  # no pipes or devices
+                        out.append(str(full))
         elif p.exists():
             out.append(str(p))
         else:
             raise UserError(f"{p}: no such file or folder")
     return out
+
+
+def _holds(folder: str, path: str) -> bool:
+    """Whether ``folder`` is ``path`` or one of the folders above it."""
+    try:
+        return os.path.commonpath([folder, path]) == folder
+    except ValueError:  # another drive on Windows
+        return False

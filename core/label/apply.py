@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional
 
-from core.audit.fixes import FixJournal, free_name
+from core.audit.fixes import FixJournal
 from core.data.folder_walk import subfolders
 from core.data.imageio import ImageError
 from core.data.probe import probe_image
@@ -27,7 +27,7 @@ from core.data.regular_file import FileProblem
 from core.errors import DataError, UserError
 from core.events import CancelToken, Listener, Progress, emit
 from core.features.hashing import hash_file
-from core.fsutil import copy_new, move_new
+from core.fsutil import copy_new, free_name, move_new, one_line
 
 #: Labels that mean "leave this image for later" and "it belongs to none of the classes".
 SKIP_WORDS = ("", "skip")
@@ -49,14 +49,14 @@ class LabelOutcome:
     def describe(self) -> str:
         verb = "moved" if self.moved else "copied"
         lines = [f"{len(self.placed)} image(s) {verb} into the data set"]
-        lines += [f"  {src} -> {dst}" for src, dst in self.placed]
+        lines += [f"  {one_line(src)} -> {one_line(dst)}" for src, dst in self.placed]
         if self.new_classes:
             lines.append("new class folder(s): " + ", ".join(self.new_classes))
         if self.skipped:
             lines.append(f"{self.skipped} skipped (no label)")
         if self.none_of_these:
             lines.append(f"{self.none_of_these} marked unknown/none of these (left where they are)")
-        lines += [f"refused {p}: {why}" for p, why in self.refused]
+        lines += [f"refused {one_line(p)}: {why}" for p, why in self.refused]
         return "\n".join(lines)
 
 
@@ -74,8 +74,9 @@ def read_label_csv(path) -> list[tuple[str, str]]:
                 raise UnicodeError("it is UTF-16")
         # Names that are not UTF-8 come back as their bytes (predict and suggest write them so).
         with open(path, newline="", encoding="utf-8-sig", errors="surrogateescape") as fh:
-            rows = list(csv.DictReader(fh))
-            header = [h.strip().lower() for h in (rows[0].keys() if rows else [])]
+            reader = csv.DictReader(fh)
+            rows = list(reader)
+            header = [h.strip().lower() for h in (reader.fieldnames or [])]
     except FileNotFoundError:
         raise UserError(f"{path}: no such file; give the CSV written by 'suggest --csv'") from None
     except (UnicodeError, csv.Error, OSError) as exc:
@@ -90,6 +91,9 @@ def read_label_csv(path) -> list[tuple[str, str]]:
                if isinstance(v, str) or v is None}
         if not row.get("path"):
             raise UserError(f"{path}, line {n}: the path is empty; give each image's path")
+        if "\n" in row["path"] and not os.path.lexists(path.parent / row["path"]):
+            raise UserError(f"{path}, line {n}: a quote (\") is not closed, so the lines after "
+                            "it were read as one file name; close or remove it")
         given = Path(row["path"])
         image = path.parent / given
         if not given.is_absolute() and not image.exists() and given.exists():
@@ -108,6 +112,8 @@ def classes_root(data_dir: Path) -> Path:
 
 #: Characters no class folder may hold: path separators and what Windows refuses in a name.
 FORBIDDEN_IN_NAMES = '/\\:*?"<>|'
+#: The longest class name: file systems take 255 bytes, and a clash suffix " (2)" needs room.
+MAX_NAME_BYTES = 200
 
 
 def class_name_problem(name: str, existing: Iterable[str] = ()) -> str:
@@ -124,6 +130,9 @@ def class_name_problem(name: str, existing: Iterable[str] = ()) -> str:
             or any(ord(ch) < 32 for ch in name) or name.endswith((".", " "))):
         return (f"{name!r} cannot be a class folder name: use letters, digits, spaces, '-' or "
                 "'_' (not first).")
+    if len(name.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
+        return (f"{name[:40]!r}... is too long for a folder name (at most {MAX_NAME_BYTES} "
+                "bytes); choose a shorter name.")
     if name.lower() in SKIP_WORDS + NONE_WORDS:
         return f"{name!r} means an image left out in a labels file; choose another name."
     same = [c for c in existing if c.lower() == name.lower()]
@@ -172,7 +181,7 @@ def apply_labels(rows: Iterable[tuple[str, str]], data_dir, *, move: bool = Fals
             outcome.skipped += label.lower() in SKIP_WORDS
             outcome.none_of_these += label.lower() in NONE_WORDS
             continue
-        why, stamp = _refusal(path, root, seen)
+        why, stamp = _refusal(path, root, seen, move)
         if why:
             outcome.refused.append((path, why))
             continue
@@ -203,16 +212,17 @@ def apply_labels(rows: Iterable[tuple[str, str]], data_dir, *, move: bool = Fals
     return outcome
 
 
-def _refusal(path: str, root: Path, seen: set[str]):
+def _refusal(path: str, root: Path, seen: set[str], move: bool):
     """(why the file cannot be labelled or "", its FileStamp)."""
     if path in seen:
         return "listed twice; it was labelled by its first row", None
-    try:
-        Path(path).relative_to(root)
-        return ("already inside the data folder; move it between classes with the audit "
-                "instead", None)
-    except ValueError:
-        pass
+    if _under(path, str(root)) or _under(os.path.realpath(path), os.path.realpath(root)):
+        return ("already inside the data folder (or a link to a file there); move it between "
+                "classes with the audit instead", None)
+    if move and os.path.islink(path):  # moving the link would bring in a name, not an image
+        return (f"a link to {os.path.realpath(path)}: --move would move the link, not the "
+                "image; label it without --move (the image is copied), or label the file "
+                "it points to", None)
     if os.path.isdir(path):
         return "a folder, not an image file", None
     if not os.path.isfile(path):
@@ -225,6 +235,13 @@ def _refusal(path: str, root: Path, seen: set[str]):
         return "", hash_file(path)
     except FileProblem as exc:
         return exc.reason, None
+
+
+def _under(path: str, folder: str) -> bool:
+    try:
+        return os.path.commonpath([path, folder]) == folder
+    except ValueError:  # another drive on Windows
+        return False
 
 
 def undo_last(data_dir):

@@ -26,12 +26,12 @@ from typing import Optional
 
 import numpy as np
 
-from core.audit.fixes import FixJournal, FixOutcome, free_name
+from core.audit.fixes import FixJournal, FixOutcome
 from core.capture.frames import encode_jpeg, fit_longest
 from core.data.folder_walk import subfolders
 from core.errors import DataError, UserError
 from core.features.hashing import DIGEST_BYTES
-from core.fsutil import write_new
+from core.fsutil import free_name, write_new
 from core.label.apply import class_name_problem, classes_root
 
 #: The longest side of a saved image, unless the user picks another (0 keeps the full frame).

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-import re
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,13 +19,13 @@ from typing import Optional
 from core.errors import DataError, UserError
 from core.events import CancelToken, Listener, Log, emit
 from core.label.order import ORDERS, confident_order, useful_order
+from core.typed_json import json_text
 
 #: Columns of the suggestions CSV; ``label`` starts as the suggestion (empty when "unknown")
 #: and is what ``label --from`` applies once a person has reviewed it.
 CSV_COLUMNS = ("path", "label", "suggested", "probability", "usefulness", "unknown")
 
 
-_SURROGATE = re.compile("[\udc80-\udcff]")
 
 
 @dataclass
@@ -60,8 +58,7 @@ class Suggestions:
     def to_json(self) -> str:
         """JSON text; a file name's bytes that are not UTF-8 (kept by Python as lone
         surrogates) are written as JSON escapes, so the text stays valid and names the file."""
-        text = json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
-        return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+        return json_text(self.to_dict())
 
     def to_csv(self) -> str:
         out = io.StringIO()

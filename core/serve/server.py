@@ -62,7 +62,8 @@ def open_socket(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         raise UserError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); another "
-                        "server may use that port: choose another with --port") from None
+                        "server may use that port: choose another port (0: any free one)") \
+            from None
     sock.set_inheritable(True)
     return sock
 

@@ -70,6 +70,14 @@ def choose_reference(embeddings: np.ndarray, labels, limit: int = MAX_REFERENCE,
     return e[np.sort(np.asarray(keep))]
 
 
+#: The smallest spread a component is standardised by.  Both components live on a scale of
+#: 0..1 or 0..2, and a spread below this on the validation images means "constant" (a
+#: degenerate model): dividing by 1e-6 there turned float rounding (1e-7) into a score
+#: difference of 0.1, and an export's parity check failed on identical answers.  (Files
+#: fitted before keep their spreads: their threshold was chosen on those scores.)
+MIN_STD = 1e-3
+
+
 @dataclass
 class TrustModel:
     """What a run needs to calibrate probabilities and score "unknown" (see :mod:`core.trust.store`).
@@ -119,7 +127,7 @@ class TrustModel:
         c = np.asarray(components, dtype=np.float64)
         if len(c):
             self.means = tuple(float(v) for v in c.mean(axis=0))
-            self.stds = tuple(float(max(v, 1e-6)) for v in c.std(axis=0))
+            self.stds = tuple(float(max(v, MIN_STD)) for v in c.std(axis=0))
 
 
 def keep_threshold(scores: np.ndarray, keep: float) -> Optional[float]:

@@ -13,11 +13,11 @@ Ctrl+C stops cleanly; the features computed so far are kept.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from core.cli.options import add_setting
 from core.cli.terminal import printable
+from core.typed_json import json_text
 
 
 def register(subparsers) -> None:
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
               "to continue", file=sys.stderr)
         return 130
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        print(json_text(result.to_dict()))
     else:
         print(printable(result.to_text()))
     return 0

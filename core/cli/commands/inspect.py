@@ -10,10 +10,10 @@ even for very large folders.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from core.cli.terminal import printable
+from core.typed_json import json_text
 
 
 def register(subparsers) -> None:
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         progress.clear()
     if args.json:
-        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        print(json_text(report.to_dict()))
     else:
         print(printable(report.to_text()))
     sys.stdout.flush()

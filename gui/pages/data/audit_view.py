@@ -40,6 +40,7 @@ class AuditView(QWidget):
     """Runs the data check, shows what it found, applies and undoes the user's fixes."""
 
     files_changed = Signal()        # fixes moved files: scan the folder again
+    undone = Signal(object)         # FixOutcome of an undo made here
     message = Signal(str, str)      # text, kind ("error" | "info") for the page's banner
     checked = Signal(object)        # AuditOutcome of a finished check
 
@@ -163,7 +164,7 @@ class AuditView(QWidget):
         self.status.setText("Starting…")
         job.progress.connect(self._on_progress)
         job.finished.connect(self._on_checked)
-        job.failed.connect(lambda msg, _tb: self.message.emit(msg, "error"))
+        job.failed.connect(self._on_check_failed)
         job.cancelled.connect(lambda: self.status.setText(
             "Check cancelled; the features computed so far are kept for the next check."))
         job.done.connect(self._on_check_done)
@@ -178,6 +179,14 @@ class AuditView(QWidget):
             self.progress.setValue(int(event.done))
             if event.message:
                 self.progress.setFormat(f"{event.message} %v/%m" if event.total else "")
+
+    def _on_check_failed(self, message: str, _tb: str = "") -> None:
+        """The check did not run (the folder gone, a weights file refused): the last check's
+        findings may describe files that are not there any more, so they go too."""
+        self.outcome, self._batches = None, {}
+        self._clear()
+        self.status.setText("The check did not finish (see the message above).")
+        self.message.emit(message, "error")
 
     def _on_check_done(self) -> None:
         self.job = None
@@ -260,11 +269,8 @@ class AuditView(QWidget):
     def _on_undone(self, outcome) -> None:
         if not outcome.batch:
             self.message.emit("Nothing to undo in this folder.", "info")
-        paths, group = self._batches.pop(outcome.batch, ([], -1))
-        for path in paths:
-            self._mark(path, "")
-        if group >= 0:
-            self.groups_panel.mark_group(group, "")
+        self.forget_batch(outcome)
+        self.undone.emit(outcome)
         if outcome.moved:
             self.files_changed.emit()  # first: the rescan clears the banner
             self.message.emit(f"Undone: {len(outcome.moved)} file(s) put back where they were.",
@@ -272,6 +278,15 @@ class AuditView(QWidget):
         if outcome.refused:
             lines = [f"{p}: {why}" for p, why in outcome.refused]
             self.message.emit("Could not put back — " + "; ".join(lines), "error")
+
+    def forget_batch(self, outcome) -> None:
+        """An undone batch, undone here or on the Sort page (one journal): if it was one of
+        these fixes, its marks ("set aside", "kept one") go."""
+        paths, group = self._batches.pop(outcome.batch, ([], -1))
+        for path in paths:
+            self._mark(path, "")
+        if group >= 0:
+            self.groups_panel.mark_group(group, "")
         self.refresh_undo()
 
     def _mark(self, path: str, text: str) -> None:

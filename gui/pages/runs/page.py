@@ -233,6 +233,7 @@ class RunsPage(Page):
         self.table.selectionModel().select(sel, QItemSelectionModel.ClearAndSelect)
 
     def _on_selection(self) -> None:
+        self.clear_message()  # a message about the runs selected before no longer applies
         ids = self.selected_ids()
         self.open_button.setEnabled(len(ids) == 1)
         self.delete_button.setEnabled(len(ids) == 1)

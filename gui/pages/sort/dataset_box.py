@@ -203,8 +203,8 @@ class DataSetBox(QGroupBox):
         if not outcome.batch:
             self._say(self.outcome_label, "Nothing to undo in this data folder.")
         else:
-            self._say(self.outcome_label, f"Undone: {len(outcome.moved)} file(s) taken back out "
-                                       "of the data set.")
+            self._say(self.outcome_label, f"Undone: {len(outcome.moved)} file(s) put back where "
+                                       "they were before the data folder's last change.")
         if outcome.refused:
             self.message.emit("Could not take back — " + "; ".join(
                 f"{p}: {why}" for p, why in outcome.refused), "error")

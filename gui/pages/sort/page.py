@@ -62,7 +62,7 @@ class SortPage(Page):
         self.body.addWidget(self.bulk)
         self.box = DataSetBox(state, runner, lambda: self.review.rows_to_apply(), self.run_dir)
         self.box.applied.connect(self._on_applied)
-        self.box.undone.connect(self._on_undone)
+        self.box.undone.connect(self.after_undo)
         self.box.message.connect(lambda text, kind: self.banner.show_message(text, kind))
         self.box.files_changed.connect(self.files_changed)
         self.box.full_fine_tune.connect(lambda: self.fine_tune_requested.emit(self.run_dir()))
@@ -361,10 +361,29 @@ class SortPage(Page):
             self._paint_decision(p)
         self._show_current()
 
-    def _on_undone(self, outcome) -> None:
+    def after_undo(self, outcome) -> None:
+        """An undo made here or on the Data page (one journal): the review follows it."""
         for p in self.review.unmark_batch(outcome.batch):
             self._paint_decision(p)
+        # Moved files put back in the shown folder had left the review: sort again for them
+        shown = {s.path for s in self.review.items}
+        top = os.path.join(os.path.abspath(self.shown_folder or ""), "")
+        if self.shown_folder and self.folder == self.shown_folder and any(
+                os.path.isabs(m.dst) and m.dst.startswith(top) and m.dst not in shown
+                for m in outcome.moved):
+            self._when_idle(self.start)  # the undo job is still finishing
         self._show_current()
+
+    def _when_idle(self, fn) -> None:
+        if not self.runner.is_busy():
+            fn()
+            return
+
+        def go(busy: bool) -> None:
+            if not busy:
+                self.runner.busy_changed.disconnect(go)
+                fn()
+        self.runner.busy_changed.connect(go)
 
     def _refresh_buttons(self) -> None:
         busy = self.runner.is_busy()
