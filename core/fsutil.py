@@ -22,6 +22,8 @@ PathLike = Union[str, os.PathLike]
 
 
 _DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+#: How a library that raises its own errors (TensorFlow's SaveV2, a converter) says it.
+_DISK_FULL_TEXTS = (os.strerror(errno.ENOSPC), "No space left on device", "Disk quota exceeded")
 
 
 def as_disk_full(path: Path, exc: BaseException) -> BaseException:
@@ -34,7 +36,8 @@ def as_disk_full(path: Path, exc: BaseException) -> BaseException:
 
     if isinstance(exc, DiskFullError):  # already names the file that did not fit
         return exc
-    if isinstance(exc, OSError) and exc.errno in _DISK_FULL:
+    if (isinstance(exc, OSError) and exc.errno in _DISK_FULL) or any(
+            text in str(exc) for text in _DISK_FULL_TEXTS):  # TensorFlow's own write errors
         return DiskFullError(f"{path}: the disk is full (no space left to write it); free some "
                              "disk space and try again - the previous version, if any, is "
                              "unchanged")
@@ -102,6 +105,8 @@ def _via_temp(path: Path, write, place) -> None:
     except OSError as exc:
         raise cannot_write(path, exc) from None
     try:
+        with contextlib.suppress(OSError, AttributeError):  # mkstemp's 0600 is for secrets:
+            os.fchmod(fd, _mode_for(path))  # a report to hand on was unreadable to others
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()
@@ -116,6 +121,24 @@ def _via_temp(path: Path, write, place) -> None:
             raise
         raise err from exc
     _fsync_dir(path.parent)
+
+
+def _process_umask() -> int:
+    mask = os.umask(0o022)  # read once, at import (the umask is the whole process's)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _process_umask()
+
+
+def _mode_for(path: Path) -> int:
+    """The mode a file written at ``path`` gets: the replaced file's, else what the umask
+    gives a new file (as ``open`` would)."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        return 0o666 & ~_UMASK
 
 
 def atomic_write_bytes(path: PathLike, data: bytes) -> None:

@@ -216,7 +216,7 @@ def test_port_in_use_is_a_user_error(served):
     from core.serve.server import open_socket
 
     port = int(served[0].url.rsplit(":", 1)[1])
-    with pytest.raises(UserError, match="--port"):
+    with pytest.raises(UserError, match="choose another port"):
         open_socket("127.0.0.1", port)
 
 

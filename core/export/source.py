@@ -56,6 +56,10 @@ def _model_path(path: Path, run) -> Path:
 
     if path.is_dir():
         if run is None:
+            if (path / "metadata.json").is_file() and (path / "model.keras").is_file():
+                raise ModelFileError(f"{path}: an export folder; export from the run folder it "
+                                     "was made from (metadata.json names it as 'source'), or "
+                                     f"give {path / 'model.keras'} itself")
             partial_run_folder_error(path)
             raise ModelFileError(f"{path}: not a run folder; give a run folder or a .keras file")
         if not run.model_path.exists():

@@ -240,9 +240,16 @@ def _export_metadata(p: Path) -> Optional[dict]:
 
 
 def load_export_folder(p: Path) -> Predictor:
+    """The folder's first present file that metadata.json lists as trusted; for a calibrated
+    run the formats that carry its calibration and unknown score come first (model.keras
+    keeps the run's own output, so it came first and the folder said no "unknown")."""
     meta = _export_metadata(p) or {}
     formats = meta.get("formats", {})
-    for fmt in OPEN_ORDER:  # the first present file that metadata.json lists as trusted
+    calibrated = isinstance(meta.get("calibration"), dict)
+    order = sorted(OPEN_ORDER, key=lambda f: (
+        calibrated and not (BY_NAME[f].calibrated and BY_NAME[f].unknown_score),
+        BY_NAME[f].open_rank))
+    for fmt in order:
         artifact = p / BY_NAME[fmt].artifact
         entry = formats.get(fmt) if isinstance(formats, dict) else None
         trusted = isinstance(entry, dict) and entry.get("trust") is True
@@ -266,8 +273,22 @@ def load_artifact(p: Path) -> Predictor:
     if suffix == ".onnx":
         return OnnxPredictor(p)
     if suffix == ".keras":
-        return load_keras_predictor(p)
+        return load_exported_keras(p)
     raise ModelFileError(f"{p}: not an exported model")
+
+
+def load_exported_keras(p: Path) -> Predictor:
+    """A .keras file; in a calibrated run's export folder with the temperature of its
+    metadata.json, so it answers with the calibrated probabilities like the other formats
+    (its unknown score needs the reference images only those formats carry)."""
+    meta = _export_metadata(p.parent)
+    cal = meta.get("calibration") if meta else None
+    t = cal.get("temperature") if isinstance(cal, dict) else None
+    if isinstance(t, (int, float)) and not isinstance(t, bool) and 0 < t < float("inf"):
+        from core.trust.unknown import TrustModel
+
+        return load_keras_predictor(p, TrustModel(temperature=float(t)))
+    return load_keras_predictor(p)
 
 
 def _is_run_folder(p: Path) -> bool:
@@ -298,7 +319,7 @@ def _is_file(suffix: str):
 LOADERS: tuple[tuple[Callable[[Path], bool], Callable[[Path], Predictor]], ...] = (
     (_is_run_folder, _load_run_folder),
     (_is_run_model, lambda p: _load_run_folder(p.parent)),
-    (_is_file(".keras"), load_keras_predictor),
+    (_is_file(".keras"), load_exported_keras),
     (lambda p: _export_metadata(p) is not None, load_export_folder),
     (_is_savedmodel, SavedModelPredictor),
     (_is_file(".tflite"), TFLitePredictor),

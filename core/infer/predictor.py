@@ -180,9 +180,9 @@ class KerasPredictor(Predictor):
         spec = tf.TensorSpec([None, size, size, 3], tf.float32)
         self._fn = tf.function(call, input_signature=[spec], reduce_retracing=True)
         self._with_embeddings = both is not None
-        if trust is not None:
+        if trust is not None:  # a temperature alone (an exported .keras) gives no score
             self.unknown_threshold = trust.threshold
-            self.has_unknown_score = True
+            self.has_unknown_score = trust.threshold is not None or trust.reference.size > 0
 
     def predict_arrays(self, images: np.ndarray) -> np.ndarray:
         return self.predict_scored(images)[0]
@@ -195,7 +195,7 @@ class KerasPredictor(Predictor):
         probs, emb = (out if self._with_embeddings else (out, None))
         probs = self.trust.calibrate(np.asarray(probs, dtype=np.float32))
         emb = None if emb is None else np.asarray(emb, dtype=np.float32)
-        return probs, self.trust.scores(probs, emb)
+        return probs, (self.trust.scores(probs, emb) if self.has_unknown_score else None)
 
 
 

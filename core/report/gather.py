@@ -103,21 +103,52 @@ def data_summary(run: RunFolder, data_dir: str) -> DataSummary:
         summary.problems = [{"path": p.path, "kind": p.kind, "reason": p.reason}
                             for p in report.error_problems]
         summary.warnings = list(report.warnings)
+        first: dict[str, str] = {}
         for rec in report.records:
-            summary.examples.setdefault(rec.class_name, rec.path)
+            first.setdefault(rec.class_name, rec.path)
+        usable = {rec.path for rec in report.records}  # split.json's pick may be damaged now
+        picks = {c: p if p in usable else first.get(c) for c, p in summary.examples.items()}
+        summary.examples = {c: p for c, p in {**picks, **{c: p for c, p in first.items()
+                                                           if c not in picks}}.items() if p}
         return summary
     return _from_split(run)
 
 
 def _exports(run_dir: Path) -> tuple[list[dict], Optional[str]]:
+    """The run's exports that are still its own: once each (the latest), still on disk, and
+    not replaced since by another run's export to the same folder (the history keeps a row
+    per export ever made, so a report listed deleted and overwritten files as "passed")."""
     try:
         from core.runs.history import RunHistory
 
         history = RunHistory()
         run_id = history.find_id(run_dir)
-        return (history.exports(run_id) if run_id is not None else []), None
+        rows = history.exports(run_id) if run_id is not None else []
     except Exception as exc:  # noqa: BLE001 - the report is still useful without them
         return [], f"the run history could not be read ({exc})"
+    latest = {(r["format"], r["path"]): r for r in rows}  # oldest first: the last one wins
+    mine = str(RunFolder(run_dir).model_path)
+    kept = [r for r in latest.values() if Path(r["path"]).exists()
+            and _export_source(Path(r["path"]).parent) in (None, mine)]
+    gone = len(latest) - len(kept)
+    return kept, (f"{gone} earlier export(s) are not listed: deleted since, or replaced by "
+                  "another model's export to the same folder" if gone else None)
+
+
+def _export_source(folder: Path) -> Optional[str]:
+    """The model an export folder's metadata.json says it was made from (None: unknown)."""
+    try:
+        meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    source = meta.get("source") if isinstance(meta, dict) else None
+    return source if isinstance(source, str) else None
+
+
+def _scores_readable(metrics) -> bool:
+    return isinstance(metrics, dict) and all(
+        isinstance(metrics.get(k), (int, float)) and not isinstance(metrics.get(k), bool)
+        for k in ("accuracy", "n_images"))
 
 
 def _optional(read, what: str, notes: list[str]):
@@ -145,6 +176,11 @@ def gather(run_dir: str | os.PathLike) -> ReportData:
     data_dir = info.get("data_dir") or (cfg.data.data_dir if cfg is not None else "")
     data = _optional(lambda: data_summary(run, data_dir), "data", notes) or DataSummary("", {})
     metrics = _optional(run.metrics, "metrics.json", notes) if run.metrics_path.exists() else None
+    if metrics is not None and not _scores_readable(metrics):  # a hand-edited file: KeyError
+        notes.append(f"metrics.json: {run.metrics_path} lacks the scores as the app writes "
+                     "them (accuracy, n_images); put it back from a copy of the run, or see "
+                     "'python main.py evaluate' for the scores")
+        metrics = None
     cal_path = run.path / CALIBRATION_FILE
     calibration = _optional(lambda: json.loads(cal_path.read_text(encoding="utf-8")),
                             CALIBRATION_FILE, notes) if cal_path.exists() else None

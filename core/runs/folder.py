@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from core.config import StudioConfig
-from core.errors import UserError
+from core.errors import ConfigError, UserError
 from core.fsutil import atomic_write_text
 from core.runs.records import RunInfo
 
@@ -202,7 +202,14 @@ class RunFolder:
         cfg.save(self.config_path)
 
     def load_config(self) -> StudioConfig:
-        return StudioConfig.load(self.config_path)
+        """The run's settings.  A damaged file is named; the config loader's advice to delete
+        it (right for the app's own settings file) would leave the run unusable."""
+        try:
+            return StudioConfig.load(self.config_path)
+        except ConfigError as exc:
+            text = str(exc).replace("fix the file or delete it to start from defaults",
+                                    "fix it, or put it back from a copy of the run")
+            raise ConfigError(text) from None
 
     def write_labels(self, classes: list[str]) -> None:
         self.write_json(FILES.labels, list(classes))
@@ -278,6 +285,9 @@ class RunFolder:
 
     def require_run_folder(self, consequence: str = "") -> None:
         """Raise a :class:`UserError` saying what is missing unless this is a run folder."""
+        if self.path.is_file():
+            raise UserError(f"{self.path} is a file; give the run folder (the folder that "
+                            "holds it, with config.json and labels.json)")
         if not self.path.is_dir():
             raise UserError(f"{self.path}: no such run folder")
         missing = [p.name for p in (self.config_path, self.labels_path) if not p.exists()]

@@ -102,17 +102,21 @@ def _subset(records, limit: int, seed: int = 0):
     return [records[i] for i in idx]
 
 
-def _too_few(run: RunFolder, n: int, listener) -> None:
-    """Say why the run stays uncalibrated, and drop a calibration of an earlier model."""
+def _too_few(run: RunFolder, n: int, listener, refit: bool) -> None:
+    """Say why the run is not calibrated now; after training, drop a calibration of an
+    earlier model (a re-fit of the same model keeps the one it has: it still fits)."""
     have = f"only {n} readable validation image{'s' if n != 1 else ''}" if n else \
         "no validation images"
+    if refit:
+        emit(listener, Log(f"{have}; calibration needs at least {MIN_IMAGES}", "warning"))
+        return
     emit(listener, Log(f"{have}; calibration needs at least {MIN_IMAGES}: probabilities stay "
                        "uncalibrated and no image is called 'unknown'", "warning"))
     clear_trust(run)
 
 
 def fit_after_training(run: RunFolder, model=None, split=None, classes=None, cfg=None,
-                       listener=None) -> Optional[TrustModel]:
+                       listener=None, refit: bool = False) -> Optional[TrustModel]:
     """Fit and save the run's calibration and unknown score; the :class:`TrustModel`, or None.
 
     ``model`` defaults to the run's ``model.keras``, ``split`` and ``cfg`` to
@@ -123,7 +127,7 @@ def fit_after_training(run: RunFolder, model=None, split=None, classes=None, cfg
     cfg = cfg or run.load_config()
     split = split if split is not None else run.split(cfg.data.data_dir)
     if len(split.val) < MIN_IMAGES:
-        _too_few(run, len(split.val), listener)
+        _too_few(run, len(split.val), listener, refit)
         return None
     if model is None:
         from core.model.build import load_model_file
@@ -135,7 +139,7 @@ def fit_after_training(run: RunFolder, model=None, split=None, classes=None, cfg
     val, fn = list(split.val), embedding_function(model)
     probs, val_emb, ok = predict_with_embeddings(model, [r.path for r in val], batch, fn)
     if len(ok) < MIN_IMAGES:
-        _too_few(run, len(ok), listener)
+        _too_few(run, len(ok), listener, refit)
         return None
     y = np.asarray([int(val[i].label) for i in ok], np.int64)
     emit(listener, Progress(1, 2, "embedding training images for the unknown score"))

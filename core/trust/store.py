@@ -147,7 +147,13 @@ def load_trust(run: RunFolder) -> Optional[TrustModel]:
         return None
     rec = CalibrationRecord.read(run.calibration_path)
     reference = np.zeros((0, 0), np.float32)
-    if rec.n_reference and run.unknown_path.exists():
+    if rec.n_reference and not run.unknown_path.exists():
+        # Without its reference images the score would silently be another one than the
+        # threshold was chosen for.
+        raise UserError(f"{run.unknown_path} is missing ({run.calibration_path.name} was "
+                        f"fitted with its {rec.n_reference} reference images): run 'python "
+                        f"main.py calibrate {run.path}' to make both again")
+    if rec.n_reference:
         try:
             with np.load(run.unknown_path, allow_pickle=False) as data:
                 reference = np.asarray(data["reference"], dtype=np.float32)

@@ -27,22 +27,34 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import os
+
     from core.cli.console import ConsoleListener
     from core.errors import UserError
     from core.runs.folder import RunFolder
     from core.trust.fit import MIN_IMAGES, fit_after_training
 
     folder = RunFolder(args.run)
-    if not folder.is_run_folder() or not folder.model_path.is_file():
-        raise UserError(f"{folder.path}: not a finished run folder (no {folder.model_path.name}); "
-                        "give a run folder that finished training")
+    if (folder.path / "metadata.json").is_file() and not folder.is_run_folder():
+        raise UserError(f"{folder.path}: an export folder; calibrate the run folder it was "
+                        "exported from (metadata.json names it as 'source'), then export again")
+    folder.require_run_folder("give the run folder that trained the model")
+    if not folder.model_path.is_file():
+        raise UserError(f"{folder.path}: this run has no {folder.model_path.name} yet; finish "
+                        f"it with 'python main.py train --resume {folder.path}'")
     cfg = folder.load_config()
+    data = cfg.data.data_dir
+    if not data or not os.path.isdir(data):  # checked first: a failed fit used to delete the
+        raise UserError(f"{folder.path}: its data folder {data or '(none)'} is not there, and "
+                        "calibration needs the run's validation images; put the folder back "
+                        "where it was (the run's calibration is unchanged)")
     if args.unknown_keep is not None:
         cfg.trust.unknown_keep = args.unknown_keep
-    trust = fit_after_training(folder, cfg=cfg, listener=ConsoleListener())
+    trust = fit_after_training(folder, cfg=cfg, listener=ConsoleListener(), refit=True)
     if trust is None:
         raise UserError(f"{folder.path}: the run has fewer than {MIN_IMAGES} readable validation "
-                        "images to calibrate on; train it with a larger validation share")
+                        "images to calibrate on (its calibration, if any, is unchanged); train "
+                        "it with a larger validation share")
     print(f"calibrated {folder.path}: see {folder.calibration_path.name} and "
           f"{folder.unknown_path.name}")
     return 0

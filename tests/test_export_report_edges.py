@@ -1,0 +1,148 @@
+"""Edges of calibrate, export folders and the report that a bug hunt found, on real runs.
+
+``calibrate`` deleted a run's calibration when its data folder was away; a calibrated
+run's export folder opened as its uncalibrated model.keras (no "unknown"); a missing
+unknown.npz silently changed the score; the report listed deleted and overwritten
+exports as passed and showed a damaged image as a class's example.
+"""
+
+import json
+import os
+import shutil
+import stat
+
+import pytest
+
+from core.cli import main
+from core.errors import UserError
+from core.infer.loaders import load_predictor
+from core.runs.folder import RunFolder
+
+
+@pytest.fixture(scope="module")
+def calibrated(tmp_path_factory, trained_run):
+    """(a calibrated copy of the shared run with its own copy of the data, export folder)."""
+    from core.export.exporter import export_model
+
+    base = tmp_path_factory.mktemp("edges")
+    run_dir = base / "run"
+    shutil.copytree(trained_run, run_dir)
+    run = RunFolder(run_dir)
+    cfg = run.load_config()
+    shutil.copytree(cfg.data.data_dir, base / "data")
+    cfg.data.data_dir = str(base / "data")
+    run.save_config(cfg)
+    assert main(["calibrate", str(run_dir)]) == 0
+    export_model(run_dir, "keras,savedmodel", base / "out", latency_runs=1)
+    return run_dir, base / "out"
+
+
+def test_calibrate_with_the_data_folder_away_keeps_the_calibration(calibrated, capsys):
+    run_dir, _ = calibrated
+    run = RunFolder(run_dir)
+    data = run.load_config().data.data_dir
+    before = run.calibration_path.read_bytes()
+    os.rename(data, data + ".away")
+    try:
+        assert main(["calibrate", str(run_dir)]) == 2
+    finally:
+        os.rename(data + ".away", data)
+    err = capsys.readouterr().err
+    assert "data folder" in err and "is not there" in err and "larger validation" not in err
+    assert run.calibration_path.read_bytes() == before and run.unknown_path.is_file()
+
+
+def test_calibrate_names_what_it_was_given(calibrated, tmp_path, capsys):
+    run_dir, out = calibrated
+    assert main(["calibrate", str(out)]) == 2
+    assert "an export folder" in capsys.readouterr().err
+    broken = tmp_path / "run"
+    shutil.copytree(run_dir, broken)
+    (broken / "config.json").write_text("garbage{")
+    assert main(["calibrate", str(broken)]) == 2
+    err = capsys.readouterr().err
+    assert "config.json" in err and "delete it" not in err and "copy of the run" in err
+    assert main(["export", str(out), "--format", "keras", "--out", str(tmp_path / "x")]) == 2
+    assert "an export folder" in capsys.readouterr().err
+
+
+def test_an_export_folder_answers_like_its_run_calibrated_and_with_unknown(calibrated):
+    run_dir, out = calibrated
+    paths = [r.path for r in RunFolder(run_dir).split().val[:4]]
+    ref = {r.path: r for r in load_predictor(run_dir).predict_paths(paths)}
+    folder = load_predictor(out)  # model.keras came first: uncalibrated, no "unknown"
+    assert folder.kind != "keras" and folder.has_unknown_score
+    keras_file = load_predictor(out / "model.keras")  # the temperature from metadata.json
+    assert not keras_file.has_unknown_score
+    for predictor in (folder, keras_file):
+        for r in predictor.predict_paths(paths):
+            assert r.confidence == pytest.approx(ref[r.path].confidence, abs=1e-4)
+
+
+def test_a_missing_reference_file_is_named_not_a_different_score(calibrated, tmp_path):
+    run_dir, _ = calibrated
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    RunFolder(copy).unknown_path.unlink()
+    with pytest.raises(UserError, match="unknown.npz is missing.*calibrate"):
+        load_predictor(copy)
+
+
+def test_the_report_lists_each_export_still_there_and_still_its_own(calibrated, tmp_path):
+    from core.report.gather import gather
+    from core.runs.history import RunHistory
+
+    run_dir, out = calibrated
+    history = RunHistory()
+    gone = tmp_path / "gone" / "model.keras"
+    replaced = tmp_path / "shared"
+    replaced.mkdir()
+    (replaced / "model.keras").write_bytes(b"another run's model")
+    (replaced / "metadata.json").write_text(json.dumps({"source": "/elsewhere/model.keras"}))
+    for path in (gone, replaced / "model.keras", out / "model.keras"):
+        history.record_export(run_dir, "keras", path)  # out/model.keras twice: once in the
+    data = gather(run_dir)                               # fixture's export, once here
+    listed = [e["path"] for e in data.exports]
+    assert listed.count(str(out / "model.keras")) == 1
+    assert str(gone) not in listed and str(replaced / "model.keras") not in listed
+    assert any("2 earlier export(s) are not listed" in n for n in data.notes)
+
+
+def test_the_report_picks_a_readable_example_and_survives_odd_metrics(calibrated, tmp_path):
+    from core.report.gather import gather
+
+    run_dir, _ = calibrated
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    run = RunFolder(copy)
+    cfg = run.load_config()
+    shutil.copytree(cfg.data.data_dir, tmp_path / "data")
+    cfg.data.data_dir = str(tmp_path / "data")
+    run.save_config(cfg)
+    picked = gather(copy).data.examples
+    victim = next(iter(picked.values()))
+    open(victim, "wb").write(b"\x89PNG\r\n\x1a\n broken")  # damaged since the run
+    again = gather(copy).data.examples
+    assert victim not in again.values() and set(again) == set(picked)
+    metrics = json.loads(run.metrics_path.read_text())
+    del metrics["accuracy"]
+    run.metrics_path.write_text(json.dumps(metrics))
+    out = tmp_path / "r.html"
+    assert main(["report", str(copy), "--out", str(out)]) == 0  # it was KeyError: 'accuracy'
+    assert "lacks the scores" in out.read_text()
+
+
+def test_files_written_whole_get_the_mode_a_new_file_gets(tmp_path):
+    from core.fsutil import _UMASK, as_disk_full, atomic_write_text
+    from core.errors import DiskFullError
+
+    new = tmp_path / "report.html"
+    atomic_write_text(new, "x")
+    assert stat.S_IMODE(os.stat(new).st_mode) == 0o666 & ~_UMASK  # it was 0600
+    os.chmod(new, 0o640)
+    atomic_write_text(new, "y")
+    assert stat.S_IMODE(os.stat(new).st_mode) == 0o640  # a replaced file keeps its mode
+    tf_error = RuntimeError("{{function_node SaveV2}} /x/.tmp/part-0: No space left on device")
+    assert isinstance(as_disk_full(tmp_path / "sm", tf_error), DiskFullError)
+    other = ValueError("other")
+    assert as_disk_full(tmp_path, other) is other
