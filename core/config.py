@@ -20,7 +20,7 @@ from core.config_fields import FieldInfo, field_info, get_path, iter_fields, set
 from core.errors import ConfigError
 from core.formats import DEFAULT_FORMATS, FormatName
 from core.fsutil import atomic_write_text
-from core.typed_json import from_jsonable, to_jsonable
+from core.typed_json import from_jsonable, json_text, to_jsonable
 
 CONFIG_VERSION = 2
 
@@ -285,7 +285,7 @@ class StudioConfig:
         return from_jsonable(cls, data, source)
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+        return json_text(self.to_dict()) + "\n"  # a non-UTF-8 folder name as an escape
 
     @classmethod
     def from_json(cls, text: str, source: str = "config") -> "StudioConfig":

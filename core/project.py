@@ -25,6 +25,7 @@ from typing import Any, Optional
 from core.config import StudioConfig, file_version
 from core.errors import ConfigError
 from core.fsutil import atomic_write_text
+from core.typed_json import json_text
 
 PROJECT_VERSION = 1
 PROJECT_SUFFIX = ".ftsproj"
@@ -114,7 +115,7 @@ class Project:
 def save_project(project: Project, path: str | Path) -> Path:
     """Write ``project`` to ``path`` atomically; returns the path written."""
     path = Path(path).expanduser().absolute()
-    text = json.dumps(project.to_dict(base=path.parent), indent=2, ensure_ascii=False) + "\n"
+    text = json_text(project.to_dict(base=path.parent)) + "\n"
     atomic_write_text(path, text)
     return path
 

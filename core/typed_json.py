@@ -104,9 +104,9 @@ def from_jsonable(tp: Any, value: Any, where: str) -> Any:
     return value
 
 
-def json_text(value: Any) -> str:
+def json_text(value: Any, indent: int = 2) -> str:
     """Indented JSON that keeps names readable (no \\u escapes for accented letters) and
     stays valid when a file name's bytes are not UTF-8 (Python keeps those as lone
     surrogates, which a UTF-8 stream cannot carry): they are written as JSON escapes."""
-    text = json.dumps(value, indent=2, ensure_ascii=False)
+    text = json.dumps(value, indent=indent, ensure_ascii=False)
     return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

@@ -35,3 +35,24 @@ def test_predict_carries_undecodable_names_through_the_csv_and_prints_them_escap
     raw = out_csv.read_bytes()
     assert os.fsencode(os.path.join(str(folder), odd[0])) in raw  # the file's real bytes
     assert raw.count(b"\n") >= 4  # header + 3 rows (a quoted name may hold a newline)
+
+
+def test_train_and_report_on_a_folder_with_a_name_that_is_not_utf8(tmp_path, trained_run,
+                                                                   tiny_weights, capsys):
+    """It crashed with UnicodeEncodeError writing split.json (and hashing the data)."""
+    import json
+
+    from core.runs.folder import RunFolder
+
+    data = tmp_path / "data"
+    shutil.copytree(trained_run.parent / "data", data)
+    first = next((data / "bright").glob("*.png"))
+    os.rename(first, os.path.join(str(data / "bright"), os.fsdecode(b"caf\xe9.png")))
+    out = tmp_path / "run"
+    assert main(["train", str(data), "--backbone", "MobileNetV3Small", "--weights", tiny_weights,
+                 "--image-size", "32", "--epochs", "1", "--fine-tune-epochs", "0",
+                 "--out", str(out)]) == 0
+    split = RunFolder(out).read_json("split.json")
+    names = json.dumps(split)
+    assert "caf\\udce9.png" in names  # kept as the file's bytes, found again on reading
+    assert main(["report", str(out), "--out", str(tmp_path / "r.html")]) == 0

@@ -273,3 +273,14 @@ def test_libvips_reads_the_checked_file_and_lets_it_go(huge_png):
         load_rgb(huge_png, 32)
     if before is not None:
         assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_a_libvips_error_names_this_files_loader_not_another_threads():
+    """libvips keeps one error log per process: a TIFF's reason quoted a PNG's error."""
+    from core.data.huge import _error_text
+
+    log = RuntimeError("unable to call tiffload_source\ntiff2vips: Not enough data\n"
+                       "vipspng: libpng read error")
+    assert _error_text(log, "TIFF") == "tiff2vips: Not enough data"
+    assert _error_text(log, "PNG") == "vipspng: libpng read error"
+    assert _error_text(RuntimeError("unable to call x\nsomething odd"), "WEBP") == "something odd"

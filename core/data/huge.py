@@ -29,6 +29,7 @@ module raises anything but :class:`StreamError`; ``imageio`` turns it into an
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 from typing import Optional, Tuple
 
@@ -72,6 +73,8 @@ def _load_vips() -> Tuple[Optional[object], str]:
         except Exception as exc:  # ImportError, or OSError when libvips itself is missing
             return None, f"libvips is not available ({type(exc).__name__}: {exc})"
         pyvips.cache_set_max(0)
+        # libvips' warnings ("error in tile 0 x 0") name no file; the decode's own error does
+        logging.getLogger("pyvips").setLevel(logging.ERROR)
         # Two worker threads per decode, not one per core: the training pipeline
         # already decodes one image per core, and every worker holds its own strip
         # of rows.  (600 MP PNG, 30000 px wide: 1 worker 8.0 s / 109 MB, 2 workers
@@ -91,11 +94,22 @@ def can_stream(fmt: str) -> bool:
     return fmt in STREAM_FORMATS and _load_vips()[0] is not None
 
 
-def _error_text(exc: Exception) -> str:
-    """libvips' error log in one line, without its generic first line."""
+#: Words that mark a libvips error line as its loader's, per format.
+_LOADER_WORDS = {"PNG": ("png",), "TIFF": ("tiff",), "WEBP": ("webp",), "JPEG": ("jpeg", "jpg")}
+
+
+def _error_text(exc: Exception, fmt: str = "") -> str:
+    """libvips' error log in one line, without its generic first line.
+
+    The log is the whole process's: two threads decoding two broken files each saw
+    the other's lines ("tiff2vips: ...; vipspng: ..." for a TIFF).  Only the lines
+    of this format's loader are kept, when it has any.
+    """
     lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
     useful = [ln for ln in lines if not ln.startswith("unable to")] or lines
-    return "; ".join(useful)[:300] or type(exc).__name__
+    words = _LOADER_WORDS.get(fmt, ())
+    mine = [ln for ln in useful if any(w in ln.lower() for w in words)]
+    return "; ".join(mine or useful[:1])[:300] or type(exc).__name__
 
 
 def _open(vips, fh, fmt: str, size: Tuple[int, int], header: Tuple[int, int]):
@@ -197,6 +211,6 @@ def _decode(vips, fh, fmt: str, header_size: Tuple[int, int],
         raise StreamError("oversized", "not enough memory to decode it even shrunk; "
                           "resize it or close other programs") from None
     except Exception as exc:  # pyvips.Error from the loader, the resize or the decode itself
-        raise StreamError("corrupt", f"damaged or cut-off {fmt} data ({_error_text(exc)}); "
+        raise StreamError("corrupt", f"damaged or cut-off {fmt} data ({_error_text(exc, fmt)}); "
                           "re-export or remove it") from None
     return _exact_size(_to_rgb(_to_uint8(arr), interpretation), size)

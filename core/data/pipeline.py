@@ -241,7 +241,8 @@ class BatchSource:
                 return
             self._reported.add(self.paths[i])
         event = FileSkipped(self.paths[i], reason, "training")
-        log.warning(event.message)
+        if self.listener is None:  # nobody to tell: the log says it (not both: it was twice)
+            log.warning(event.message)
         emit(self.listener, event)
 
 

@@ -54,6 +54,6 @@ def pixel_embeddings(paths: Sequence[str], store: Optional[FeatureStore] = None,
     for path, why in skipped:
         emit(listener, FileSkipped(path, why, "features"))
     keep = np.flatnonzero(good)
-    vectors = sigs[keep].reshape(len(keep), -1).astype(np.float16)
+    vectors = sigs[keep].reshape(len(keep), SIGNATURE_SIDE * SIGNATURE_SIDE).astype(np.float16)
     return Embeddings([ok[i][0] for i in keep], [ok[i][1] for i in keep], vectors,
                       sigs[keep], skipped)

@@ -36,6 +36,7 @@ from typing import Any, Optional
 
 from core.config import StudioConfig
 from core.errors import ConfigError, UserError
+from core.typed_json import json_text
 from core.fsutil import atomic_write_text
 from core.runs.records import RunInfo
 
@@ -187,7 +188,8 @@ class RunFolder:
 
     # reading/writing ---------------------------------------------------
     def write_json(self, name: str, data: Any) -> None:
-        atomic_write_text(self.path / name, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        # json_text: an image name that is not UTF-8 is kept as a JSON escape (it crashed)
+        atomic_write_text(self.path / name, json_text(data) + "\n")
 
     def read_json(self, name: str) -> Any:
         p = self.path / name

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar, Optional
 
 from core.errors import UserError
+from core.typed_json import json_text
 
 
 class RunStatus(enum.StrEnum):
@@ -62,7 +63,7 @@ class Record:
         return {k: v.value if isinstance(v, enum.Enum) else v for k, v in data.items()}
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=1, ensure_ascii=False) + "\n"
+        return json_text(self.to_dict(), indent=1) + "\n"
 
     @classmethod
     def read(cls, path: str | Path):

@@ -47,6 +47,23 @@ def out_of_memory_error(batch_size: int) -> UserError:
                      "--image-size or a smaller backbone")
 
 
+def data_error_inside(exc: BaseException):
+    """The :class:`DataError` a tf.data generator raised, out of TensorFlow's wrapping.
+
+    The pipeline says "none of the N images could be read (first: ...)" from inside
+    the generator, and TensorFlow re-raises it as an ``UnknownError`` of op names and a
+    page of traceback; the user's one line is in its text.  None when there is none.
+    """
+    from core.errors import DataError
+
+    text = str(getattr(exc, "message", "") or exc)
+    start = text.find("DataError: ")
+    if start < 0:
+        return None
+    line = text[start + len("DataError: "):].splitlines()[0]
+    return DataError(line.split(" [Op:")[0].strip())
+
+
 def save_model(model, run: RunFolder, cfg: StudioConfig, n_classes: int):
     """Save the best model as a plain float32 .keras: weights only, no training state.
 

@@ -77,7 +77,8 @@ def dataset_fingerprint(report) -> str:
     """A short hash of the images' classes, names and sizes: equal data, equal fingerprint."""
     h = hashlib.blake2b(digest_size=12)
     for r in sorted(report.records, key=lambda r: r.path):
-        h.update(f"{r.class_name}\0{Path(r.path).name}\0{r.width}x{r.height}\n".encode())
+        h.update(f"{r.class_name}\0{Path(r.path).name}\0{r.width}x{r.height}\n".encode(
+            "utf-8", "surrogateescape"))  # a name that is not UTF-8 hashes as its bytes
     return h.hexdigest()
 
 

@@ -5,9 +5,8 @@
 
 1. :meth:`Session.start` -- choose the device and the tf.distribute strategy,
    size the batches, mark the run ``running``;
-2. :meth:`Session.train` -- build the data pipelines and the model, then run each
-   phase of :meth:`Session.plan` (:meth:`Session.run_phase`); this is the part a
-   cancel, an error or an exhausted memory interrupts;
+2. :meth:`Session.train` -- build the pipelines and the model, run each phase of
+   :meth:`Session.plan` (:meth:`Session.run_phase`); a cancel or an error interrupts it;
 3. :meth:`Session.finish` -- load the best weights, save ``model.keras``, score the
    validation images, record the outcome in ``run.json`` and the run history.
 """
@@ -29,7 +28,8 @@ from core.train.budget import BudgetReached, DeadlineToken, deadline_for, plan_b
 from core.train.callbacks import phase_callbacks
 from core.train.checkpoint import load_weights_or_keep, weights_digest
 from core.train.fast_head import head_model
-from core.train.finish import RunResult, out_of_memory_error, save_model, validation_metrics
+from core.train.finish import (RunResult, data_error_inside, out_of_memory_error,
+                               save_model, validation_metrics)
 from core.train.loop import TrainingLoop
 from core.train.loop_state import PHASES, LoopState
 from core.train.lr_finder import resolve_auto_lr
@@ -65,8 +65,8 @@ def run_session(cfg: StudioConfig, run: RunFolder, split, classes: list[str], st
     except KeyboardInterrupt:  # a second Ctrl+C: the user stopped it, not a failure
         session.abandon(RunStatus.STOPPED)
         raise
-    except BaseException:
-        session.abandon(RunStatus.FAILED)
+    except BaseException as exc:
+        session.abandon(RunStatus.FAILED, exc)
         raise
 
 
@@ -363,8 +363,7 @@ class Session:
                          list(self.state.history))
 
     def calibrate(self, model, status: RunStatus):
-        """A completed run's calibration and unknown score (a TrustModel, or None: too few
-        validation images, or a stopped run, whose earlier calibration no longer fits)."""
+        """A completed run's TrustModel; None: too few images, or stopped (old one dropped)."""
         from core.trust import fit, store
 
         if status is RunStatus.COMPLETED:
@@ -372,15 +371,17 @@ class Session:
                                           self.listener)
         store.clear_trust(self.run)  # model.keras changed; calibrated when the run completes
 
-    def abandon(self, status: RunStatus) -> None:
-        """Record an unfinished session in run.json and (chief) the run list, where a failed
-        run used to be missing; the last epoch's checkpoint stays, so it is resumable."""
+    def abandon(self, status: RunStatus, exc: Optional[BaseException] = None) -> None:
+        """Record an unfinished (resumable) session in run.json and the run list (chief)."""
         from core.train.device import reset_policy
 
         self.run.update_run_info(status=status)
         reset_policy()
         if self.cluster.is_chief:
             record_run_safely(self.run.path, self.listener)
+        plain = data_error_inside(exc) if exc is not None else None  # out of TF's wrapping
+        if plain is not None:
+            raise plain from None
 
     def hand_over(self, status: RunStatus) -> Path:
         """Index the run (chief) or drop a finished worker's scratch folder; the run's folder."""
