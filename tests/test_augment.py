@@ -267,3 +267,22 @@ def test_albumentations_file_with_code_is_refused_on_load(tmp_path, item, match)
     with pytest.raises(ConfigError, match=match) as info:
         load_augment_file(path)
     assert str(path) in str(info.value) and "transforms[1]" in str(info.value)
+
+
+@pytest.mark.parametrize("transform, words", [
+    (A.Normalize(p=1.0), "turns the pixels into float32"),
+    (A.ToFloat(p=1.0), "turns the pixels into float32"),
+    (A.RandomCrop(64, 64, p=0.2), "fails on a 32 px image"),
+])
+def test_transforms_that_break_the_pixels_are_refused_before_training(tmp_path, transform,
+                                                                       words):
+    """Normalize's floats were cast back to uint8 (an orange pixel reached the model as
+    [1 0 255]); a crop larger than the image stopped training after its folder was written."""
+    path = tmp_path / "theirs.json"
+    A.save(A.Compose([A.HorizontalFlip(p=0.5), transform]), str(path))
+    try:
+        cfg = load_augment_file(path)
+    except ConfigError:
+        pytest.skip("refused when the file is read")
+    with pytest.raises(ConfigError, match=words):
+        build_augmenter(cfg, 32)

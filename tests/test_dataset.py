@@ -383,3 +383,27 @@ def test_report_to_dict_round_trips_through_json(tmp_path):
     assert data["problems"][0]["kind"] == "empty"
     assert len(data["records"]) == 20
     assert isinstance(report, DatasetReport) and isinstance(report.records[0], ImageRecord)
+
+
+@pytest.mark.parametrize("extra, words", [
+    (["unsorted"], "and also unsorted/"),
+    (["valid"], "holds val/ and valid/"),
+])
+def test_a_split_folder_with_something_else_in_it_is_refused_not_read_as_classes(
+        tmp_path, extra, words):
+    """It was read as classes "train", "unsorted", "val": a model of the subsets."""
+    from core.errors import DataError
+
+    for sub in ("train", "val", *extra):
+        for cls in ("cat", "dog"):
+            (tmp_path / sub / cls).mkdir(parents=True)
+            Image.new("RGB", (8, 8)).save(tmp_path / sub / cls / "x.png")
+    with pytest.raises(DataError, match=words):
+        scan_dataset(tmp_path)
+
+
+def test_an_empty_name_is_no_folder_not_the_working_folder():
+    from core.errors import DataError
+
+    with pytest.raises(DataError, match="no data folder given"):
+        scan_dataset("")

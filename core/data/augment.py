@@ -308,7 +308,36 @@ def build_augmenter(cfg: Optional[AugmentConfig], image_size: int) -> Optional[A
     cfg = resolve(cfg)
     if not any(t.enabled for t in cfg.transforms):
         return None
-    return Augmenter(cfg, image_size)
+    augmenter = Augmenter(cfg, image_size)
+    _trial_run(Augmenter(cfg, image_size).compose, cfg, image_size)
+    return augmenter
+
+
+def _trial_run(compose: A.Compose, cfg: AugmentConfig, image_size: int) -> None:
+    """Run every transform once (each forced on) on a noise image of the training size.
+
+    Some only fail on pixels: a crop larger than the image stopped training after its
+    folder was written, and Normalize or ToFloat return floats that became garbage
+    when cast back to the 0-255 pixels the model takes (it normalises them itself).
+    """
+    names = [t.name for t in cfg.transforms if t.enabled]
+    image = np.random.default_rng(0).integers(0, 256, (image_size, image_size, 3), np.uint8)
+    for name, transform in zip(names, compose.transforms):
+        kept, transform.p = transform.p, 1.0
+        try:
+            image = transform(image=image)["image"]
+        except Exception as exc:  # noqa: BLE001 - albumentations raises many kinds
+            why = (str(exc).splitlines() or [""])[0][:200]
+            raise ConfigError(f"augmentation {name} fails on a {image_size} px image "
+                              f"({type(exc).__name__}: {why}); change its settings or remove "
+                              "it") from None
+        finally:
+            transform.p = kept
+        if np.asarray(image).dtype != np.uint8:
+            raise ConfigError(f"augmentation {name} turns the pixels into "
+                              f"{np.asarray(image).dtype} values (as Normalize and ToFloat do), "
+                              "but the model takes 0-255 pixels and normalises them itself; "
+                              "remove it")
 
 
 def sample_seed(*parts: int) -> int:

@@ -48,22 +48,29 @@ Probed = tuple[str, str, str, int, int, int]
 # --------------------------------------------------------------------------- scanning
 
 
-
 def _detect_layout(root: str) -> tuple[str, list[tuple[str, str]]]:
     """("classes", [("", root)]) or ("split", [(subset, folder), ...])."""
     top = subfolders(root)
     lower = {name.lower(): name for name in top}
     subsets = {SPLIT_FOLDERS[k] for k in lower if k in SPLIT_FOLDERS}
-    is_split = (len(lower) == len(top) and all(k in SPLIT_FOLDERS for k in lower)
-                and "train" in subsets and "val" in subsets
-                and sum(1 for k in lower if SPLIT_FOLDERS[k] == "val") == 1)
-    if not is_split:
+    if not ("train" in subsets and "val" in subsets) or len(lower) != len(top):
         return "classes", [("", root)]
+    # A split folder with something else in it used to be read as classes "train", "val",
+    # ...: a model that told the subsets apart.  Neither reading is safe: say so.
+    vals = sorted(lower[k] for k in lower if SPLIT_FOLDERS.get(k) == "val")
+    if len(vals) > 1:
+        raise DataError(f"{root} holds {' and '.join(v + '/' for v in vals)}: which one "
+                        "validates? Merge them into one or move one out of the folder")
+    others = sorted(lower[k] for k in lower if k not in SPLIT_FOLDERS)
+    if others:
+        raise DataError(f"{root} holds train/ and {vals[0]}/ (a data set split into subsets) "
+                        f"and also {', '.join(o + '/' for o in others)}: move "
+                        f"{'it' if len(others) == 1 else 'them'} into train/ or out of the "
+                        "folder (a data folder is either split or one sub-folder per class)")
     order = {"train": 0, "val": 1, "test": 2}
     parts = sorted(((SPLIT_FOLDERS[k], os.path.join(root, name)) for k, name in lower.items()),
                    key=lambda p: order[p[0]])
     return "split", parts
-
 
 
 def scan_dataset(root: PathLike, listener: Optional[Listener] = None,
@@ -75,6 +82,9 @@ def scan_dataset(root: PathLike, listener: Optional[Listener] = None,
     :class:`core.events.Cancelled` when ``cancel`` is set.  Emits
     :class:`core.events.Progress` every few hundred files.
     """
+    if not os.fspath(root):  # "" would scan the working folder
+        raise DataError("no data folder given; give the folder that holds one sub-folder per "
+                        "class")
     root_str = os.path.abspath(os.fspath(root))
     if not os.path.exists(root_str):
         raise DataError(f"data folder not found: {root_str}")
