@@ -211,3 +211,41 @@ def test_a_folder_without_images_is_not_called_already_listed(tmp_path):
             new_image_paths([str(tmp_path / "docs")], listed)
     assert new_image_paths([str(tmp_path / "a.png")], known) == []  # truly already listed
     assert new_image_paths([str(tmp_path)], []) == known
+
+
+def test_answers_follow_a_new_current_model_and_a_csv_that_cannot_be_written_is_said(
+        qtbot, window, trained_run, tmp_path):
+    """The cards kept the old model's answers under the new model's name (and new images got
+    the new model's: two models in one table); a CSV to a place that takes no file raised
+    an uncaught error instead of a message."""
+    import json
+    import shutil
+
+    from core.infer.loaders import load_predictor
+    from core.runs.folder import RunFolder
+
+    other = tmp_path / "other"
+    shutil.copytree(trained_run, other)
+    cal = RunFolder(other).calibration_path
+    assert cal.is_file()
+    record = json.loads(cal.read_text())
+    record["temperature"] *= 4  # the same classes, other confidences
+    cal.write_text(json.dumps(record))
+    data = Path(trained_run).parent / "data"
+    images = [str(data / "bright" / "bright_0.png"), str(data / "dark" / "dark_3.png")]
+    window.state.set_run(str(trained_run))
+    window.show_page(PREDICT_INDEX)
+    page = window.current_page()
+    with qtbot.waitSignal(page.predictions_ready, timeout=120000):
+        page.add_paths(images)
+    before = {r["path"]: r["confidence"] for r in page.table_rows()}
+    with qtbot.waitSignal(page.predictions_ready, timeout=120000):
+        window.state.set_run(str(other))
+    qtbot.waitUntil(lambda: not window.runner.is_busy(), timeout=60000)
+    after = {r["path"]: r["confidence"] for r in page.table_rows()}
+    expected = {p.path: p.confidence for p in load_predictor(other).predict_paths(images)}
+    assert after == pytest.approx(expected, abs=1e-5) and after != pytest.approx(before)
+
+    (tmp_path / "blk").write_text("a file where a folder should be")
+    assert not page.export_csv(str(tmp_path / "blk" / "p.csv"))
+    assert page.banner.isVisible() and "blk is a file" in page.banner.text()

@@ -116,3 +116,22 @@ def gradcam_job(predictor: Any, paths: Sequence[str], side: int = IMAGE_SIDE,
     """Overlays for images already shown (Grad-CAM switched on afterwards)."""
     return gradcam_images(predictor, paths, thumbnail_arrays(paths, side, None, cancel),
                           listener, cancel)
+
+
+def save_csv(path: str, rows, top_k: int) -> str:
+    """Write the predictions as the CLI's CSV: "" when written, else why not (naming the file).
+
+    A place that takes no file comes as a UserError from the writer (it escaped the page's
+    slot as an uncaught exception), a refused write as an OSError.
+    """
+    from core.cli.commands.predict import rows_to_csv
+    from core.errors import UserError
+    from core.fsutil import atomic_write_text
+
+    try:
+        atomic_write_text(path, rows_to_csv(rows, top_k))
+    except UserError as exc:
+        return str(exc)
+    except OSError as exc:
+        return f"{path}: cannot be written ({exc.strerror or exc}); choose another folder."
+    return ""

@@ -27,6 +27,7 @@ from gui.pages.base import Page
 from gui.pages.predict.cards import CardRow
 from gui.pages.predict.gradcam_bar import GradCamBar
 from gui.pages.predict.jobs import PredictOutcome, gradcam_job, load_model_job, predict_job
+from gui.pages.predict.jobs import save_csv
 from gui.pages.predict.live import LiveCamera
 from gui.pages.predict.results import ResultsView, model_text
 from gui.pages.predict.unknown_bar import UnknownControl
@@ -62,6 +63,7 @@ class PredictPage(Page):
         self.predictor: Any = None
         self._predictor_path: Optional[str] = None
         self._chosen_model: Optional[str] = None  # None: follow the current run/model
+        self._stale = False  # the cards shown are another model's answers
         self._job = None
 
         self.body.addLayout(self._build_model_row())
@@ -198,8 +200,15 @@ class PredictPage(Page):
 
     def _on_current_model_changed(self, _value) -> None:
         if self._chosen_model is None:
-            # A new run or model: the loaded one is out of date; the next images load it.
+            # A new model: the loaded one and the answers shown are stale (asked again on show)
             self._set_predictor(None, None)
+            self._stale = bool(self.cards.paths())
+            self._ask_again_if_stale()
+
+    def _ask_again_if_stale(self) -> None:
+        if self._stale and self.isVisible() and not self.runner.is_busy():
+            self._stale = False
+            self._repredict_all()
 
     def _refresh_model_label(self) -> None:
         self.use_current_action.setEnabled(self._chosen_model is not None)
@@ -231,6 +240,9 @@ class PredictPage(Page):
         paths = [str(p) for p in paths if str(p)]
         if not paths:
             return False
+        if self._stale:  # the shown ones with the new model too, not two models mixed
+            self._stale = False
+            return self._start_prediction(self.cards.paths() + paths, known=[], replace=True)
         return self._start_prediction(paths, known=self.cards.paths(), replace=False)
 
     def _repredict_all(self) -> None:
@@ -340,18 +352,13 @@ class PredictPage(Page):
 
     def export_csv(self, path: str) -> bool:
         """Write the results with the CLI's columns (atomically); False on failure."""
-        from core.cli.commands.predict import rows_to_csv
-        from core.fsutil import atomic_write_text
-
         rows = self.cards.predictions()
         if not rows:
             self.show_error("Nothing to save yet: add some images first.")
             return False
-        try:
-            atomic_write_text(path, rows_to_csv(rows, self.top_k()))
-        except OSError as exc:
-            self.show_error(f"{path}: cannot be written ({exc.strerror or exc}); choose another "
-                            "folder.")
+        why = save_csv(path, rows, self.top_k())
+        if why:
+            self.show_error(why)
             return False
         self.show_info(f"Saved {len(rows)} rows to {path}")
         return True
@@ -369,6 +376,7 @@ class PredictPage(Page):
 
     def on_shown(self) -> None:
         self._refresh_model_label()
+        self._ask_again_if_stale()
 
     def shutdown(self) -> None:
         self.live.stop()
