@@ -137,3 +137,36 @@ def test_images_whose_pixels_cannot_be_read_end_training_in_one_line(tmp_path, t
     err = capsys.readouterr().err
     assert "could be read" in err and "Traceback" not in err and "UnknownError" not in err
     assert len(err.strip().splitlines()[-1]) < 400
+
+
+def test_images_gone_since_the_scan_or_during_training_fail_the_run_saying_so(tmp_path,
+                                                                              tiny_weights):
+    """A class folder deleted after the window's scan trained a model of the other classes;
+    validation images deleted while it trained ended "completed, 0.0 % on 0 images"."""
+    import shutil
+
+    from core.data.dataset import scan_dataset
+    from core.errors import DataError
+    from core.events import EpochEnd
+    from core.train.engine import train
+    from weights_fixture import tiny_config
+
+    data = make_bright_dark(tmp_path / "data", per_class=12, size=32)
+    cfg = tiny_config(data, tiny_weights, epochs=1, fine_tune_epochs=1)
+    report = scan_dataset(data)
+    shutil.rmtree(data / "dark")
+    with pytest.raises(DataError, match="class dark.*is gone since"):
+        train(cfg, tmp_path / "run1", report=report)
+
+    data = make_bright_dark(tmp_path / "data2", per_class=12, size=32)
+    cfg = tiny_config(data, tiny_weights, epochs=1, fine_tune_epochs=1)
+    run = RunFolder(tmp_path / "run2")
+
+    def listener(event):
+        if isinstance(event, EpochEnd) and event.phase == "fine_tune":  # the last epoch
+            for r in run.split().val:
+                os.unlink(r.path)
+
+    with pytest.raises(DataError, match="none of the .* validation images could be read"):
+        train(cfg, run.path, listener=listener)
+    assert run.run_info().status == "failed"

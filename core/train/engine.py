@@ -73,6 +73,8 @@ def prepare_new_run(cfg: StudioConfig, run_dir: Optional[str | Path], runs_base,
     if report is None:
         emit(listener, Log(f"scanning {cfg.data.data_dir}"))
         report = scan_dataset(cfg.data.data_dir, listener=listener, cancel=cancel)
+    else:  # the window's scan, maybe minutes old: a class folder deleted since trained on
+        check_classes_still_there(report)
     require_usable(report)
     for problem in report.problems:
         if problem.kind != "non_image_file":
@@ -102,6 +104,19 @@ def prepare_new_run(cfg: StudioConfig, run_dir: Optional[str | Path], runs_base,
         release(run)
         raise
     return cfg, run, split, list(report.classes)
+
+
+def check_classes_still_there(report) -> None:
+    """Raise DataError when a class's first image is gone since ``report``'s scan."""
+    from core.errors import DataError
+
+    first: dict[str, str] = {}
+    for r in report.records:
+        first.setdefault(r.class_name, r.path)
+    for name, path in first.items():
+        if not os.path.exists(path):
+            raise DataError(f"{path} (class {name}) is gone since {report.root} was scanned; "
+                            "scan the folder again before training")
 
 
 def check_reusable(run: RunFolder) -> None:

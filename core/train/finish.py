@@ -104,6 +104,13 @@ def validation_metrics(model, run: RunFolder, split, classes, cfg, listener,
         return None
     predictor = KerasPredictor(model, classes, str(run.model_path), trust)
     metrics = evaluate_records(predictor, split.val, classes, cfg.train.batch_size).metrics
+    if metrics.n_images == 0:  # "completed, accuracy 0.0 % on 0 images" said nothing true
+        from core.errors import DataError
+
+        raise DataError(f"none of the {len(split.val)} validation images could be read when "
+                        f"training ended (first: {split.val[0].path}); were they moved or "
+                        f"deleted while it trained? Put them back and resume with 'python "
+                        f"main.py train --resume {run.path}'")
     run.write_metrics({**metrics.to_dict(), **calibration_entry(run)})
     emit(listener, Progress(1, 1, f"validation accuracy {metrics.accuracy:.3f}"))
     return metrics
