@@ -196,3 +196,17 @@ def test_untrained_model_from_the_model_page_then_a_trained_one(qtbot, window, t
     qtbot.waitUntil(lambda: "model.tflite is an exported model" in page.source_label.text(),
                     timeout=5000)
     assert page.network is trained
+
+
+def test_a_model_that_fails_to_load_does_not_leave_the_one_before_usable(qtbot, window, page,
+                                                                          tmp_path):
+    """The previous model's layers and filters stayed, tabs enabled, under the error."""
+    import shutil
+
+    bad = tmp_path / "run"
+    shutil.copytree(window.state.run_dir, bad)
+    (bad / "model.keras").write_bytes(b"not a model")
+    window.state.set_run(str(bad))
+    qtbot.waitUntil(page.banner.isVisible, timeout=WORK_MS)
+    assert "model.keras" in page.banner.text()
+    assert page.network is None and not page.tabs.isEnabled()

@@ -122,3 +122,17 @@ def test_a_save_that_fails_warns_and_the_window_stays_open_with_its_changes(qtbo
     assert not w.close()
     assert w.isVisible() and w.state.dirty and w.state.config.data.seed == 7
     assert warned and str(target) in warned[0]
+
+
+def test_reopening_a_project_of_the_folder_shown_keeps_its_images_everywhere(qtbot, tmp_path):
+    """The Data page kept showing the folder, but every other page lost it ("Open an image
+    folder on the Data page") and the sidebar lost its tick."""
+    root = generate_sample_dataset(tmp_path / "shapes", per_class=4, size=32, seed=3)
+    w = new_window(qtbot)
+    with qtbot.waitSignal(w.data_page.scan_finished, timeout=60000):
+        w.data_page.open_folder(str(root))
+    path = tmp_path / "p.ftsproj"
+    assert w.save_project_as(str(path))
+    assert w.open_project(str(path))
+    assert w.state.dataset_report is not None and w.state.dataset_report.root == str(root)
+    assert "✓" in w.sidebar.item(0).text()

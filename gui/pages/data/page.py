@@ -354,6 +354,8 @@ class DataPage(Page):
             if root and os.path.isdir(root):
                 if root != self._scanned_root or self.report is None:
                     self._start_scan(root)
+                else:  # the folder shown already: the opened project's state gets its scan
+                    self.state.set_dataset_report(self.report)
             else:
                 self.report = None
                 self._scanned_root = None

@@ -241,6 +241,10 @@ class NetworkPage(Page):
         if key != self._loading_key:
             return
         self._loading_key = None
+        # The model shown before is not this one: its layers and filters must not stay usable
+        # under the failed model's message.
+        self.network = self.source = None
+        self.tabs.setEnabled(False)
         self.source_label.setText("No model to show.")
         self.show_error(message)
 
