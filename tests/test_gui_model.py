@@ -101,3 +101,47 @@ def test_a_weights_file_that_does_not_fit_stays_said(qtbot, window, tiny_weights
     page.select_backbone("MobileNetV2")  # the file is checked again
     qtbot.waitUntil(lambda: "does not fit" in page.banner.text(), timeout=240000)
     assert page.weights_status.text() != "The file fits this backbone."
+
+
+def _checks_done(page):
+    from gui.jobs import Job
+
+    return not any(j.is_running() for j in page.findChildren(Job))
+
+
+def test_a_slow_weights_check_never_overrides_a_later_choice(qtbot, window, tiny_weights):
+    """A check finishing after the user chose None set the file back; one finishing after
+    another backbone was picked said "fits" of the file for the old one."""
+    page = window.model_page
+    page.select_backbone("MobileNetV3Small")
+    page.size_spin.setValue(32)
+    page.set_weights_file(tiny_weights)
+    page.w_none.click()  # at once, while the file is still being checked
+    qtbot.waitUntil(lambda: _checks_done(page), timeout=120000)
+    assert window.state.config.model.weights == "none" and page.w_none.isChecked()
+
+    page.set_weights_file(tiny_weights)
+    page.select_backbone("MobileNetV2")  # before the check of the MobileNetV3Small file ends
+    qtbot.waitUntil(lambda: "does not fit" in page.banner.text(), timeout=240000)
+    assert window.state.config.model.weights != tiny_weights
+    assert page.weights_status.text() != "The file fits this backbone."
+
+
+def test_fine_tuning_from_no_layer_is_not_chosen_and_a_failed_build_clears_the_tree(
+        qtbot, window):
+    page = window.model_page
+    window.show_page(1)
+    page.select_backbone("MobileNetV3Small")
+    page.size_spin.setValue(32)
+    qtbot.waitUntil(lambda: page.tree.topLevelItemCount() > 0, timeout=240000)
+    before = window.state.config.model.freeze
+    page.tree.clearSelection()
+    page.tree.setCurrentItem(None)
+    page.set_freeze_mode("from_layer")
+    assert window.state.config.model.freeze == before  # not "from layer ''"
+    assert "Select a layer" in page.banner.text()
+
+    page.select_backbone("Xception")  # 32 px is below what Xception accepts
+    qtbot.waitUntil(lambda: "Xception accepts" in page.banner.text(), timeout=240000)
+    qtbot.waitUntil(lambda: page.tree.topLevelItemCount() == 0, timeout=60000)
+    assert page.counts_label.text() == ""

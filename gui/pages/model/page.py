@@ -14,22 +14,22 @@ The model is touched only by those workers, one at a time (:class:`SerialJobs`).
 from __future__ import annotations
 
 import copy
-import os
 from typing import Any, Optional
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import (QFileDialog, QLabel, QPushButton, QSplitter,
+from PySide6.QtWidgets import (QLabel, QPushButton, QSplitter,
                                QVBoxLayout, QWidget)
 
 from core.config import FreezeConfig
 from core.model.backbones import get_backbone, recommendation
-from gui.jobs import Job, SerialJobs
+from gui.jobs import SerialJobs
 from gui.pages.base import Page
 from gui.pages.model.backbone_table import BackboneTable, millions
 from gui.pages.model.layer_tree import LayerTree
 from gui.pages.model.settings import FreezeControls, HeadBox
-from gui.pages.model.weights_box import FILE, IMAGENET, NONE, WeightsBox, check_file_job, weights_job
+from gui.pages.model.weights_actions import WeightsActions
+from gui.pages.model.weights_box import WeightsBox
 from gui.state import touches
 from gui.widgets.compact import WrapLabel
 
@@ -45,7 +45,7 @@ def layers_job(model_cfg, num_classes: int, model=None, listener=None, cancel=No
     return preview_layers(model_cfg, num_classes, model, listener, cancel)
 
 
-class ModelPage(Page):
+class ModelPage(WeightsActions, Page):
     key = "model"
     title = "2 · Model"
     intro = ("A pretrained backbone already knows edges, textures and shapes from millions of "
@@ -228,63 +228,6 @@ class ModelPage(Page):
             self.select_backbone(self.recommended)
             self._update_recommendation()
 
-    def _on_weights_kind(self, kind: int) -> None:
-        if kind == IMAGENET:
-            self.state.set("model.weights", "imagenet")
-        elif kind == NONE:
-            self.state.set("model.weights", "none")
-        elif kind == FILE and self.weights_box.typed_path():
-            self.set_weights_file(self.weights_box.typed_path())
-        else:
-            self.choose_weights_file()
-
-    def _on_weights_path_edited(self) -> None:
-        path = self.weights_box.typed_path()
-        if path and self.w_file.isChecked():
-            self.set_weights_file(path)
-
-    def choose_weights_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Choose a weights file", "",
-                                              "Keras weights (*.weights.h5 *.h5);;All files (*)")
-        if path:
-            self.set_weights_file(path)
-        else:
-            self._sync_from_config()
-
-    def set_weights_file(self, path: str) -> bool:
-        """Check ``path`` in a worker; it becomes the weights only if it fits."""
-        path = os.path.abspath(path)
-        job = Job(check_file_job, copy.deepcopy(self.state.config.model), path,
-                  name="Checking the weights file", parent=self)
-        self.weights_status.setText("Checking the file…")
-        job.finished.connect(lambda _r, p=path: self._weights_ok(p))
-        job.failed.connect(lambda msg, _tb: self._weights_bad(msg))
-        job.start()
-        return True
-
-    def _weights_ok(self, path: str) -> None:
-        self.clear_message()
-        self.weights_status.setText("The file fits this backbone.")
-        self.state.set("model.weights", path)
-
-    def _weights_bad(self, message: str) -> None:
-        self.weights_status.setText("")
-        self.show_error(message)
-        self._sync_from_config()
-
-    def download_weights(self) -> None:
-        job = self.runner.start(weights_job, copy.deepcopy(self.state.config.model),
-                                name="Downloading ImageNet weights")
-        if job is None:
-            self.show_error("Please wait for the running job to finish (or cancel it).")
-            return
-        self.weights_status.setText("Downloading…")
-        job.finished.connect(lambda _p: self.weights_status.setText(
-            "ImageNet weights are ready (kept in the Keras cache)."))
-        job.failed.connect(lambda msg, _tb: (self.weights_status.setText(""),
-                                             self.show_error(msg)))
-        job.cancelled.connect(lambda: self.weights_status.setText("Download cancelled."))
-
     def _on_mode_chosen(self, index: int) -> None:
         mode = self.mode_combo.itemData(index)
         f = copy.deepcopy(self.state.config.model.freeze)
@@ -293,6 +236,10 @@ class ModelPage(Page):
             f.layers = self.tree.checked_layers()
         if mode == "from_layer" and not f.from_layer:
             f.from_layer = self.tree.selected_layer() or ""
+            if not f.from_layer:  # "from layer ''" failed only when training started
+                self.show_info("Select a layer in the list first, then choose this again.")
+                self._sync_from_config()  # the combo goes back to the mode in force
+                return
         self.state.set("model.freeze", f)
 
     def set_freeze_mode(self, mode: str) -> None:
@@ -364,6 +311,10 @@ class ModelPage(Page):
         if key == self._asked_key and key != self.built_key:
             self._asked_key = None  # let the next visit try again
             self.layers_status.setText("")
+            # The tree showed the backbone before (its ticks and counts under the new name)
+            self._model, self.built_key, self.rows = None, None, []
+            self.tree.build([], frozenset())
+            self.counts_label.setText("")
         self._preview_error = message
         self.show_error(message)
 

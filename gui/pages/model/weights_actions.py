@@ -1,0 +1,100 @@
+"""The Model page's weights actions: choose, check and download the starting weights.
+
+A mixin of :class:`gui.pages.model.page.ModelPage` (it uses the page's ``state``,
+``runner``, messages and the :class:`~gui.pages.model.weights_box.WeightsBox`
+widgets).  A weights file is checked in a worker before it becomes
+``config.model.weights``; each check is numbered, and an answer arriving after the
+user chose something else (another file, None, another backbone or size) is dropped.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+
+from PySide6.QtWidgets import QFileDialog
+
+from gui.jobs import Job
+from gui.pages.model.weights_box import FILE, IMAGENET, NONE, check_file_job, weights_job
+
+
+class WeightsActions:
+    """Weights choices of the Model page (see the module docstring)."""
+
+    _weights_asked = 0  # the number of the latest weights choice (checks carry theirs)
+
+    def _on_weights_kind(self, kind: int) -> None:
+        self._weights_asked += 1  # a check still running is moot now
+        if kind in (IMAGENET, NONE):
+            self.weights_status.setText("")
+        if kind == IMAGENET:
+            self.state.set("model.weights", "imagenet")
+        elif kind == NONE:
+            self.state.set("model.weights", "none")
+        elif kind == FILE and self.weights_box.typed_path():
+            self.set_weights_file(self.weights_box.typed_path())
+        else:
+            self.choose_weights_file()
+
+    def _on_weights_path_edited(self) -> None:
+        path = self.weights_box.typed_path()
+        if path and self.w_file.isChecked():
+            self.set_weights_file(path)
+
+    def choose_weights_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a weights file", "",
+                                              "Keras weights (*.weights.h5 *.h5);;All files (*)")
+        if path:
+            self.set_weights_file(path)
+        else:
+            self._sync_from_config()
+
+    def set_weights_file(self, path: str) -> bool:
+        """Check ``path`` in a worker; it becomes the weights only if it fits."""
+        path = os.path.abspath(path)
+        model = copy.deepcopy(self.state.config.model)
+        self._weights_asked = asked = self._weights_asked + 1
+        job = Job(check_file_job, model, path, name="Checking the weights file", parent=self)
+        self.weights_status.setText("Checking the file…")
+        job.finished.connect(lambda _r, p=path, n=asked, m=model: self._weights_ok(p, n, m))
+        job.failed.connect(lambda msg, _tb, p=path, n=asked, m=model:
+                           self._weights_bad(msg, p, n, m))
+        job.start()
+        return True
+
+    def _answer_is_current(self, path: str, asked: int, model) -> bool:
+        """A check's answer counts only while nothing was chosen since: a slow check set the
+        file back after the user chose None, or said "fits" of the backbone chosen before.
+        (Checked against another backbone or size since: the file is checked again.)"""
+        if asked != self._weights_asked:
+            return False
+        m = self.state.config.model
+        if (m.backbone, m.image_size) != (model.backbone, model.image_size):
+            self.set_weights_file(path)
+            return False
+        return True
+
+    def _weights_ok(self, path: str, asked: int, model) -> None:
+        if self._answer_is_current(path, asked, model):
+            self.clear_message()
+            self.weights_status.setText("The file fits this backbone.")
+            self.state.set("model.weights", path)
+
+    def _weights_bad(self, message: str, path: str, asked: int, model) -> None:
+        if self._answer_is_current(path, asked, model):
+            self.weights_status.setText("")
+            self.show_error(message)
+            self._sync_from_config()
+
+    def download_weights(self) -> None:
+        job = self.runner.start(weights_job, copy.deepcopy(self.state.config.model),
+                                name="Downloading ImageNet weights")
+        if job is None:
+            self.show_error("Please wait for the running job to finish (or cancel it).")
+            return
+        self.weights_status.setText("Downloading…")
+        job.finished.connect(lambda _p: self.weights_status.setText(
+            "ImageNet weights are ready (kept in the Keras cache)."))
+        job.failed.connect(lambda msg, _tb: (self.weights_status.setText(""),
+                                             self.show_error(msg)))
+        job.cancelled.connect(lambda: self.weights_status.setText("Download cancelled."))
