@@ -407,3 +407,14 @@ def test_an_empty_name_is_no_folder_not_the_working_folder():
 
     with pytest.raises(DataError, match="no data folder given"):
         scan_dataset("")
+
+
+def test_a_non_image_name_with_a_line_break_stays_on_one_line(tmp_path):
+    """"notes\\nReady to train.txt" printed a fake "Ready to train." line in inspect."""
+    for cls, level in (("a", 30), ("b", 220)):
+        (tmp_path / cls).mkdir()
+        Image.new("RGB", (8, 8), (level, level, level)).save(tmp_path / cls / "x.png")
+    (tmp_path / "a" / "notes\nReady to train.txt").write_text("x")
+    text = scan_dataset(tmp_path).to_text()
+    assert "a/notes\\nReady to train.txt" in text
+    assert not any(line.startswith("Ready to train.txt") for line in text.splitlines())

@@ -371,3 +371,39 @@ def test_extensions():
     assert {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"} == \
         set(imageio.IMAGE_EXTENSIONS)
     assert all(e == e.lower() and e.startswith(".") for e in imageio.IMAGE_EXTENSIONS)
+
+
+def test_an_rgb_png_with_a_transparent_colour_is_composited_like_a_streamed_one(tmp_path):
+    """Its tRNS colour stayed red when small and turned white when streamed by libvips."""
+    arr = np.full((6, 6, 3), (220, 30, 30), np.uint8)
+    arr[0, 0] = (1, 2, 3)
+    Image.fromarray(arr).save(tmp_path / "t.png", transparency=(220, 30, 30))
+    out = load_rgb(tmp_path / "t.png")
+    assert out[3, 3].tolist() == [255, 255, 255] and out[0, 0].tolist() == [1, 2, 3]
+
+
+def test_the_orientation_of_an_exif_chunk_after_a_pngs_pixels_is_read_without_them(tmp_path):
+    """A PNG too big for Pillow is streamed by libvips; its late eXIf was missed (sideways)."""
+    import struct
+
+    from core.data.pixels import png_late_orientation
+
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buf = io.BytesIO()
+    Image.fromarray(_noise(8, 6)).save(buf, "PNG", exif=exif.tobytes())
+    data, pos, chunks = buf.getvalue(), 8, []
+    while pos < len(data):
+        (n,) = struct.unpack(">I", data[pos:pos + 4])
+        chunks.append(data[pos:pos + 12 + n])
+        pos += 12 + n
+    late = [c for c in chunks if c[4:8] != b"eXIf"]
+    late.insert(-1, next(c for c in chunks if c[4:8] == b"eXIf"))  # just before IEND
+    path = tmp_path / "late.png"
+    path.write_bytes(data[:8] + b"".join(late))
+    with open(path, "rb") as fh:
+        assert png_late_orientation(fh) == 6
+    (tmp_path / "plain.png").write_bytes(data[:8] + b"".join(
+        c for c in chunks if c[4:8] != b"eXIf"))
+    with open(tmp_path / "plain.png", "rb") as fh:
+        assert png_late_orientation(fh) == 1

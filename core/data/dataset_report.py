@@ -13,6 +13,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.fsutil import one_line
+
 MIN_IMAGES_PER_CLASS = 10   # fewer -> warning
 MAX_IMBALANCE = 5.0          # largest / smallest class above this -> warning
 
@@ -157,8 +159,7 @@ class DatasetReport:
                 lines.append(f"  {kind} ({len(items)}):")
                 for p in items[:max_problems_per_kind]:
                     # One line per file even when its name holds a line break.
-                    shown = self.relpath(p.path).replace("\n", "\\n").replace("\r", "\\r")
-                    lines.append(f"    {shown}: {p.reason}")
+                    lines.append(f"    {one_line(self.relpath(p.path))}: {p.reason}")
                 if len(items) > max_problems_per_kind:
                     lines.append(f"    ... and {len(items) - max_problems_per_kind} more "
                                  "(use --json for the full list)")
@@ -166,7 +167,7 @@ class DatasetReport:
             items = by_kind["non_image_file"]
             lines.append(f"Ignored non-image files ({len(items)}):")
             for p in items[:max_problems_per_kind]:
-                lines.append(f"    {self.relpath(p.path)}")
+                lines.append(f"    {one_line(self.relpath(p.path))}")
             if len(items) > max_problems_per_kind:
                 lines.append(f"    ... and {len(items) - max_problems_per_kind} more")
         if self.warnings:

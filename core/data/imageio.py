@@ -42,7 +42,7 @@ from PIL import ExifTags, Image, UnidentifiedImageError
 
 from core.data import huge
 from core.data.pixels import (ORIENTATION_TRANSPOSE, SWAPPING_ORIENTATIONS, orientation,
-                              to_rgb)
+                              png_late_orientation, to_rgb)
 from core.data.regular_file import FileProblem, open_regular, os_error_reason
 
 #: File name endings treated as images (lower case, with the dot).
@@ -272,6 +272,11 @@ def _decode_open(path: str, fh, img: Image.Image,
     if why:
         raise oversized_error(path, img, why)
     if _streams(img, out_stored):
+        if img.format == "PNG" and turn == 1:  # an eXIf after the pixels (see below)
+            turn = png_late_orientation(fh)
+            if turn in SWAPPING_ORIENTATIONS:
+                out = target(stored_h, stored_w)
+                out_stored = None if out is None else (out[1], out[0])
         small = huge.decode_shrunk(fh, img.format, (stored_w, stored_h), out_stored)
         return _upright_array(path, Image.fromarray(small), turn)
     if stored_w * stored_h > MAX_DECODE_PIXELS:

@@ -40,6 +40,35 @@ def orientation(img: Image.Image) -> int:
     return value if value in ORIENTATION_TRANSPOSE else 1
 
 
+def png_late_orientation(fh, max_chunks: int = 100_000) -> int:
+    """The orientation of a PNG's eXIf chunk, read by walking the chunk headers (1: none).
+
+    For a PNG too big for Pillow to decode (libvips streams it): Pillow finds an eXIf
+    after the pixel data only by decoding them, so a big rotated PNG came out sideways.
+    Seeking from chunk to chunk reads a few bytes per chunk, not the pixels.
+    """
+    import struct
+
+    try:
+        fh.seek(8)
+        for _ in range(max_chunks):
+            head = fh.read(8)
+            if len(head) < 8:
+                return 1
+            length, kind = struct.unpack(">I4s", head)
+            if kind == b"eXIf":
+                exif = Image.Exif()
+                exif.load(fh.read(length))
+                value = int(exif.get(_ORIENTATION_TAG, 1))
+                return value if value in ORIENTATION_TRANSPOSE else 1
+            if kind == b"IEND":
+                return 1
+            fh.seek(length + 4, 1)  # the data and its CRC
+    except Exception:  # broken chunks or EXIF must not make a good image unusable
+        return 1
+    return 1
+
+
 def frames(img: Image.Image) -> int:
     """How many frames (pages, animation steps) the header announces; 1 when unsure."""
     try:
@@ -88,8 +117,8 @@ def _over_white(img: Image.Image) -> Image.Image:
 def to_rgb(img: Image.Image) -> Image.Image:
     """Any Pillow mode -> RGB; transparency is composited over white."""
     mode = img.mode
-    if mode == "RGB":
-        return img
+    if mode == "RGB" and "transparency" not in img.info:  # an RGB PNG's tRNS colour is
+        return img                                        # transparent too (libvips agreed)
     if mode.startswith("I") or mode == "F":
         gray = scale_to_uint8(np.asarray(img), mode)
         if gray.ndim == 3:  # e.g. multi-channel 16-bit TIFF read as such
