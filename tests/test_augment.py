@@ -286,3 +286,14 @@ def test_transforms_that_break_the_pixels_are_refused_before_training(tmp_path, 
         pytest.skip("refused when the file is read")
     with pytest.raises(ConfigError, match=words):
         build_augmenter(cfg, 32)
+
+
+@pytest.mark.parametrize("transform", [A.PadIfNeeded(40, 40, p=1.0), A.Equalize(p=0.3)])
+def test_files_albumentations_itself_loads_are_accepted(tmp_path, transform):
+    """PadIfNeeded's saved "padding" (derived state) and Equalize's "mask": null (an unset
+    hook) were refused as an unknown parameter and as a Python function."""
+    path = tmp_path / "theirs.json"
+    A.save(A.Compose([transform]), str(path))
+    A.load(str(path))  # albumentations reads it
+    cfg = load_augment_file(path)
+    assert build_augmenter(cfg, 32)(_image()).shape == (32, 32, 3)

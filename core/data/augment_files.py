@@ -102,6 +102,9 @@ def from_albumentations_dict(data: dict, source: str = "albumentations file") ->
         for key, value in item.items():
             if key in _MASK_KEYS or key in OWN_PARAMS.get(name, ()):
                 continue
+            if key not in defaults or (key in code and value is None):
+                continue  # A.save also writes derived state (PadIfNeeded's "padding") and
+                # unset hooks as null (Equalize's "mask"): A.load gives neither to the class
             if key in code:
                 raise ConfigError(f"{where} ({name}).{key}: this parameter takes a Python "
                                   "function, which an augmentation file may not carry; remove it")
