@@ -154,14 +154,14 @@ class TrainConfig:
                                    "per image but need more memory; steps per epoch = images "
                                    "÷ batch size.")
     learning_rate: float = setting(1e-3, lo=1e-7, hi=1.0,
-                                   special=(0.0, "auto: found by the learning-rate finder"),
+                                   special=(0.0, "auto: LR finder"),
                                    label="Learning rate 1",
                                    help="The learning rate is how big each adjustment is.\nToo "
                                         "high and training jumps around; too low and it crawls. "
                                         "0.001 suits the new head. Auto (0) runs the "
                                         "learning-rate finder when the run starts.")
     fine_tune_learning_rate: float = setting(
-        0.0, lo=1e-7, hi=1.0, special=(0.0, "auto: a tenth of learning rate 1"),
+        0.0, lo=1e-7, hi=1.0, special=(0.0, "auto: rate 1 ÷ 10"),
         label="Learning rate 2",
         help="The learning rate of phase 2. Auto (0) uses a tenth of phase 1's, so the "
              "pretrained features are refined, not destroyed.")
