@@ -20,7 +20,7 @@ from PIL import Image
 
 from core.audit.fixes import JOURNAL_NAME, Fix, FixJournal
 from core.cli import main
-from core.features.hashing import HashIndex, hash_file
+from core.features.hashing import RACY_NS, HashIndex, hash_file
 from core.label.apply import apply_labels
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -127,6 +127,8 @@ def test_a_file_rewritten_with_its_old_size_and_times_is_hashed_again(tmp_path):
     os.utime(a, ns=(1_000_000_000, 1_000_000_000))  # long before it was hashed: trusted
     old = hash_file(str(a))
     index.remember(str(a), old, time.time_ns())
+    assert index.lookup(str(a)) is None  # changed (utime) just before: not remembered
+    index.remember(str(a), old, time.time_ns() + 3 * RACY_NS)  # as if hashed seconds later
     assert index.lookup(str(a)) == old
     st = os.stat(a)
     a.write_bytes(b.read_bytes())  # same size, new content ...

@@ -2,6 +2,7 @@
 
 import os
 import shutil
+from pathlib import Path
 
 from core.cli import main
 from core.cli.terminal import name, printable
@@ -44,15 +45,19 @@ def test_train_and_report_on_a_folder_with_a_name_that_is_not_utf8(tmp_path, tra
 
     from core.runs.folder import RunFolder
 
-    data = tmp_path / "data"
-    shutil.copytree(trained_run.parent / "data", data)
-    first = next((data / "bright").glob("*.png"))
-    os.rename(first, os.path.join(str(data / "bright"), os.fsdecode(b"caf\xe9.png")))
+    data = Path(os.path.join(str(tmp_path), os.fsdecode(b"d\xe9ta")))  # the folder, and
+    shutil.copytree(trained_run.parent / "data", data)               # every image of a class
+    for i, image in enumerate(sorted((data / "bright").glob("*.png"))):
+        os.rename(image, os.path.join(str(data / "bright"), os.fsdecode(b"caf\xe9%d.png" % i)))
     out = tmp_path / "run"
     assert main(["train", str(data), "--backbone", "MobileNetV3Small", "--weights", tiny_weights,
                  "--image-size", "32", "--epochs", "1", "--fine-tune-epochs", "0",
                  "--out", str(out)]) == 0
     split = RunFolder(out).read_json("split.json")
     names = json.dumps(split)
-    assert "caf\\udce9.png" in names  # kept as the file's bytes, found again on reading
+    assert "caf\\udce90.png" in names  # kept as the file's bytes, found again on reading
     assert main(["report", str(out), "--out", str(tmp_path / "r.html")]) == 0
+    assert "caf\\xe9" in (tmp_path / "r.html").read_text()  # shown as an escape
+    capsys.readouterr()
+    assert main(["runs", "--json"]) == 0  # listed (the history refused the data folder's name)
+    assert str(out.resolve()) in [r["path"] for r in json.loads(capsys.readouterr().out)]

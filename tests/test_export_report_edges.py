@@ -119,8 +119,10 @@ def test_the_report_picks_a_readable_example_and_survives_odd_metrics(calibrated
     shutil.copytree(cfg.data.data_dir, tmp_path / "data")
     cfg.data.data_dir = str(tmp_path / "data")
     run.save_config(cfg)
+    run.update_run_info(data_dir=str(tmp_path / "data"))  # the report reads run.json's
     picked = gather(copy).data.examples
     victim = next(iter(picked.values()))
+    assert victim.startswith(str(tmp_path / "data"))  # never the shared run's own images
     open(victim, "wb").write(b"\x89PNG\r\n\x1a\n broken")  # damaged since the run
     again = gather(copy).data.examples
     assert victim not in again.values() and set(again) == set(picked)

@@ -246,6 +246,15 @@ def test_answers_follow_a_new_current_model_and_a_csv_that_cannot_be_written_is_
     expected = {p.path: p.confidence for p in load_predictor(other).predict_paths(images)}
     assert after == pytest.approx(expected, abs=1e-5) and after != pytest.approx(before)
 
+    # The model changing while a prediction runs: its answers are asked again when it ends.
+    page.clear_results()
+    page.add_paths(images)
+    window.state.set_run(str(trained_run))  # at once, while the job runs
+    expected = {p.path: p.confidence for p in load_predictor(trained_run).predict_paths(images)}
+    qtbot.waitUntil(lambda: not window.runner.is_busy() and {
+        r["path"]: r["confidence"] for r in page.table_rows()} == pytest.approx(
+            expected, abs=1e-5), timeout=120000)
+
     (tmp_path / "blk").write_text("a file where a folder should be")
     assert not page.export_csv(str(tmp_path / "blk" / "p.csv"))
     assert page.banner.isVisible() and "blk is a file" in page.banner.text()

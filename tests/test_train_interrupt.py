@@ -55,7 +55,7 @@ def test_ctrl_c_stops_the_run_resumably_and_names_its_folder(tmp_path, tiny_weig
     rc = main(train_argv(data, tiny_weights, out))
     err = capsys.readouterr().err
     assert rc == 130
-    assert "stopping training at the end of this batch" in err
+    assert "stopping training" in err and "at the end of this batch" in err
     assert f"continue with 'python main.py train --resume {out}'" in err
     assert "RUN_DIR" not in err
     run = RunFolder(out)
@@ -170,3 +170,22 @@ def test_images_gone_since_the_scan_or_during_training_fail_the_run_saying_so(tm
     with pytest.raises(DataError, match="none of the .* validation images could be read"):
         train(cfg, run.path, listener=listener)
     assert run.run_info().status == "failed"
+
+
+def test_ctrl_c_during_the_scan_stops_before_training(tmp_path, tiny_weights, capsys,
+                                                      monkeypatch):
+    """The first press during the scan ended as "error: Cancelled: ..." and exit 1."""
+    from core.events import Log
+
+    original = ConsoleListener.__call__
+
+    def listener(self, event):
+        if isinstance(event, Log) and event.message.startswith("scanning"):
+            os.kill(os.getpid(), signal.SIGINT)
+        original(self, event)
+
+    monkeypatch.setattr(ConsoleListener, "__call__", listener)
+    data = make_bright_dark(tmp_path / "data", per_class=12, size=32)
+    assert main(train_argv(data, tiny_weights, tmp_path / "run")) == 130
+    err = capsys.readouterr().err
+    assert "stopped before training began" in err and "error" not in err

@@ -32,8 +32,8 @@ def stop_on_interrupt(cancel: CancelToken, what: str = "training") -> Iterator[N
 
     def first_press(signum, frame) -> None:
         cancel.cancel()
-        print(f"\nstopping {what} at the end of this batch (Ctrl+C again to stop at once)",
-              file=sys.stderr, flush=True)
+        print(f"\nstopping {what}: a run keeps its best epoch, saved at the end of this batch "
+              "(Ctrl+C again to stop at once)", file=sys.stderr, flush=True)
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
     previous = signal.signal(signal.SIGINT, first_press)

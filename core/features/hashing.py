@@ -106,10 +106,16 @@ class HashIndex:
         return FileStamp(int(size), int(mtime_ns), str(digest))
 
     def remember(self, path: str, stamp: FileStamp, hashed_ns: int) -> None:
+        """Keep ``stamp`` (hashing began at ``hashed_ns``) unless the file may have changed
+        while it was read: its change time is then too close, or later, and the entry
+        would pair the new inode data with the old hash (a ``cp -p`` mid-hash)."""
         try:
             st = os.stat(path)
         except OSError:
             return
+        if (st.st_size, st.st_mtime_ns) != (stamp.size, stamp.mtime_ns) or \
+                hashed_ns - st.st_ctime_ns < RACY_NS:
+            return  # hashed again next time
         with self._lock:
             self._entries[path] = [stamp.size, stamp.mtime_ns, st.st_ino, st.st_ctime_ns,
                                    stamp.digest, hashed_ns]

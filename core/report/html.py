@@ -218,10 +218,13 @@ def render_report(d: ReportData, max_mistakes: int = 12) -> str:
             f"<ul class='bad'>{notes}</ul>" if notes else "",
             _overview(d), _data_section(d), _settings_section(d), _curves_section(d),
             _scores_section(d, max_mistakes), _calibration_section(d), _exports_section(d)]
-    return ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+    page = ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
             "<meta name='viewport' content='width=device-width, initial-scale=1'>"
             f"<title>{escape(d.title)} — report</title><style>{CSS}</style></head>"
             f"<body>{''.join(body)}</body></html>\n")
+    # A file name that is not UTF-8 (Python keeps its bytes as lone surrogates) is shown
+    # as \xNN escapes: written raw, it stopped the report with a UnicodeEncodeError.
+    return page.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def write_report(run_dir: str | os.PathLike, out: str | os.PathLike, max_mistakes: int = 12,

@@ -36,8 +36,9 @@ from core.appdirs import data_dir, default_runs_dir, start_weights_dir
 from core.errors import UserError
 from core.events import CancelToken, Log, Progress, emit
 from core.runs.folder import RunFolder
-from core.runs.summary import (EPOCH_FIELDS, SORT_KEYS, RunComparison, RunSummary, config_diff,
-                               find_run_folders, folder_row, json_column)
+from core.runs.summary import (EPOCH_FIELDS, SORT_KEYS, RunComparison, RunSummary, shown_text,
+                               config_diff, find_run_folders, folder_row, indexable,
+                               json_column)
 
 log = logging.getLogger("finetune_studio")
 
@@ -210,6 +211,9 @@ class RunHistory:
             return self._upsert(conn, rf)
 
     def _upsert(self, conn: sqlite3.Connection, rf: RunFolder) -> int:
+        if not indexable(rf.path):
+            raise UserError(f"{shown_text(str(rf.path))}: the folder's name is not valid UTF-8, so "
+                            "the run list cannot hold it (the run itself is fine); rename it")
         row, epochs = folder_row(rf)
         cols = ", ".join(row)
         marks = ", ".join(f":{k}" for k in row)
@@ -250,6 +254,10 @@ class RunHistory:
         with self._connect() as conn:
             known = [r[0] for r in conn.execute("SELECT path FROM runs")]
         folders = find_run_folders([*roots, *known, default_runs_dir()])
+        for folder in [f for f in folders if not indexable(f)]:
+            emit(listener, Log(f"{shown_text(str(folder))}: the folder's name is not valid UTF-8; "
+                               "the run list cannot hold it (rename it)", "warning"))
+        folders = [f for f in folders if indexable(f)]
         with self._connect() as conn, conn:
             conn.execute("DELETE FROM runs WHERE path NOT IN (%s)" % ",".join("?" * len(folders)),
                          [str(f) for f in folders])

@@ -173,7 +173,7 @@ def folder_row(rf: RunFolder) -> tuple[dict, list[dict]]:
         "backbone": model.get("backbone"), "image_size": model.get("image_size"),
         "images": info.images, "classes": json.dumps(classes),
         "dataset_fingerprint": info.dataset_fingerprint,
-        "data_dir": info.data_dir, "config": json.dumps(config),
+        "data_dir": shown_text(info.data_dir), "config": json.dumps(config),
         "device": json.dumps(info.device),
         "created": info.created or rf.config_path.stat().st_mtime,
         "finished": info.finished, "seconds": info.seconds,
@@ -183,6 +183,22 @@ def folder_row(rf: RunFolder) -> tuple[dict, list[dict]]:
         "best_val_accuracy": max(vals) if vals else None, "indexed": time.time(),
     }
     return row, [{f: h.get(f) for f in EPOCH_FIELDS} for h in history]
+
+
+def shown_text(text):
+    """A name for display: bytes that are not UTF-8 as \\xNN (SQLite takes UTF-8 only)."""
+    if not isinstance(text, str):
+        return text
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def indexable(path: str | Path) -> bool:
+    """Whether the run list can hold this folder: its path must be valid UTF-8 (SQLite)."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def find_run_folders(roots: Iterable[str | Path]) -> list[Path]:

@@ -126,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
     from core.cli.console import ConsoleListener
     from core.cli.interrupt import stop_on_interrupt
     from core.errors import UserError
-    from core.events import CancelToken, RunStarted
+    from core.events import CancelToken, Cancelled, RunStarted
     from core.runs.records import RunStatus
 
     console = ConsoleListener()
@@ -165,6 +165,9 @@ def run(args: argparse.Namespace) -> int:
                 with stop_on_interrupt(cancel):
                     result = train(cfg, args.out, runs_base=default_runs_dir(),
                                    listener=listener, cancel=cancel)
+    except Cancelled:  # Ctrl+C before the first batch: the scan or the split stopped
+        print("\nstopped before training began; nothing was trained", file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
         where = started[0]
         print("\ninterrupted" + (f": continue with 'python main.py train --resume {where}'"

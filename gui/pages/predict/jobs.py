@@ -135,3 +135,15 @@ def save_csv(path: str, rows, top_k: int) -> str:
     except OSError as exc:
         return f"{path}: cannot be written ({exc.strerror or exc}); choose another folder."
     return ""
+
+
+def start_dir(candidates) -> str:
+    """Where a file dialog opens: the first of ``candidates`` that exists (its folder, for a
+    file), else the home folder."""
+    import os
+    from pathlib import Path
+
+    for p in candidates:
+        if p and os.path.exists(p):
+            return p if os.path.isdir(p) else os.path.dirname(p)
+    return str(Path.home())

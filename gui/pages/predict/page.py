@@ -16,7 +16,6 @@ predicting, thumbnails and Grad-CAM.  The job returns finished ``QImage``s
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from PySide6.QtCore import Signal
@@ -27,7 +26,7 @@ from gui.pages.base import Page
 from gui.pages.predict.cards import CardRow
 from gui.pages.predict.gradcam_bar import GradCamBar
 from gui.pages.predict.jobs import PredictOutcome, gradcam_job, load_model_job, predict_job
-from gui.pages.predict.jobs import save_csv
+from gui.pages.predict.jobs import save_csv, start_dir
 from gui.pages.predict.live import LiveCamera
 from gui.pages.predict.results import ResultsView, model_text
 from gui.pages.predict.unknown_bar import UnknownControl
@@ -273,7 +272,9 @@ class PredictPage(Page):
         return True
 
     def _on_predicted(self, model_path: str, outcome: PredictOutcome) -> None:
-        if outcome.predictor is not self.predictor:
+        if self._chosen_model is None and model_path != self.current_model_path():
+            self._stale = True  # the model changed while it ran: asked again when idle
+        elif outcome.predictor is not self.predictor:
             self._set_predictor(outcome.predictor, model_path)
         if outcome.replace:
             self.cards.clear()
@@ -382,6 +383,8 @@ class PredictPage(Page):
         self.live.stop()
 
     def _on_busy(self, busy: bool) -> None:
+        if not busy:
+            self._ask_again_if_stale()
         for w in (self.add_button, self.add_folder_button, self.open_model_button,
                   self.clear_button):
             w.setEnabled(not busy)
@@ -393,8 +396,5 @@ class PredictPage(Page):
                         "(or cancel it in the status bar).")
 
     def _start_dir(self) -> str:
-        for p in (self.cards.paths()[-1:] or []) + [self.state.config.data.data_dir or ""]:
-            if p and os.path.exists(p):
-                return p if os.path.isdir(p) else os.path.dirname(p)
-        return str(Path.home())
+        return start_dir(self.cards.paths()[-1:] + [self.state.config.data.data_dir or ""])
 
