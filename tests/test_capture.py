@@ -147,3 +147,17 @@ def test_write_new_never_overwrites(tmp_path):
     with pytest.raises(FileExistsError):
         write_new(target, b"second")
     assert target.read_bytes() == b"first" and os.listdir(target.parent) == ["a.jpg"]
+
+
+def test_existing_classes_of_any_name_take_bursts_and_new_names_follow_the_rule(tmp_path):
+    """A class folder "none" (the scan trains on it) took no picture, silently; "Bright"
+    beside "bright" became a second class."""
+    for name in ("none", "bright"):
+        (tmp_path / name).mkdir()
+    writer = CaptureWriter(tmp_path)
+    burst = writer.start_burst("none")
+    assert writer.save(np.zeros((8, 8, 3), np.uint8), burst).path.parent == tmp_path / "none"
+    with pytest.raises(UserError, match="already a class 'bright'"):
+        writer.start_burst("Bright")
+    with pytest.raises(UserError):
+        check_class_name("unknown")  # a new class may not be called that

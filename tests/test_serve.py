@@ -148,6 +148,21 @@ def test_body_over_the_limit_and_wrong_names(served):
     assert caught.value.code == 405 and "POST" in json.loads(caught.value.read())["error"]
     status, answer = _call(server.url + "/v1/models")
     assert status == 404 and "/v1/models/bd" in answer["error"]
+    # HEAD on a status route (monitors, link checkers) is a 200 without a body; it was a 405
+    head = urllib.request.Request(server.model_url, method="HEAD")
+    with urllib.request.urlopen(head, timeout=60) as reply:
+        assert reply.status == 200 and reply.read() == b""
+
+
+@pytest.mark.parametrize("name", [".", ".."])
+def test_a_name_of_dots_alone_is_refused(trained_run, name):
+    """Clients drop "." and ".." from a URL, so the printed status URL could not be reached."""
+    from core.errors import UserError
+    from core.infer.loaders import load_predictor
+    from core.serve.server import RunningServer, ServeOptions
+
+    with pytest.raises(UserError, match="not dots alone"):
+        RunningServer(load_predictor(trained_run), ServeOptions(port=0, name=name))
 
 
 def test_line_wrapped_base64_is_accepted(served, trained_run):

@@ -22,7 +22,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Iterable, Optional
 
 import numpy as np
 
@@ -38,11 +38,19 @@ from core.label.apply import class_name_problem, classes_root
 DEFAULT_SIDE = 512
 
 
-def check_class_name(name: str) -> str:
-    """``name`` stripped, or UserError saying why it cannot be a class folder (an existing
-    class is fine: a burst goes into it)."""
+def check_class_name(name: str, existing: Iterable[str] = ()) -> str:
+    """``name`` stripped, or UserError saying why it cannot be a class folder.
+
+    One of the ``existing`` class folders is fine as it is (a burst goes into it, even one
+    named "none" that the rule for new names refuses: the scan trains on it); a new name
+    follows :func:`core.label.apply.class_name_problem`, a second spelling of an existing
+    class ("Bright" beside "bright") included.
+    """
     name = name.strip()
-    problem = class_name_problem(name)
+    existing = list(existing)
+    if name and name in existing:
+        return name
+    problem = class_name_problem(name, existing)
     if problem:
         raise UserError(problem)
     return name
@@ -79,7 +87,8 @@ class CaptureWriter:
         """A new burst into ``class_name`` (checked; its folder is made on the first frame),
         its pictures at most ``side`` pixels long (default: :attr:`side`; 0: full frame)."""
         burst = uuid.uuid4().hex[:12]
-        self.bursts[burst] = (check_class_name(class_name), self.side if side is None else side)
+        name = check_class_name(class_name, self.classes())
+        self.bursts[burst] = (name, self.side if side is None else side)
         return burst
 
     def save(self, frame: np.ndarray, burst: str) -> Saved:

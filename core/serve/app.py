@@ -258,7 +258,7 @@ class ModelService:
             return error(404, f"Servable not found for request: Specific({name}, {version}); "
                               f"only version {MODEL_VERSION} is served")
         want = ("POST" if tail.startswith(":") else "GET")
-        if request.method != want:
+        if request.method != want and (want, request.method) != ("GET", "HEAD"):  # monitors
             return error(405, f"use {want} for /v1/models/{name}{tail}")
         try:
             if tail == "":

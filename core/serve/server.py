@@ -93,7 +93,8 @@ class RunningServer:
         import uvicorn
 
         if not _name_ok(options.name):
-            raise UserError(f"--name {options.name!r}: use letters, digits, '-', '_' or '.'")
+            raise UserError(f"--name {options.name!r}: use letters, digits, '-', '_' or '.' "
+                            "(not dots alone)")
         check_exposure(options.host, options.token)
         self.options = options
         self.predictor = predictor
@@ -167,7 +168,8 @@ class RunningServer:
 
 
 def _name_ok(name: str) -> bool:
-    return bool(name) and all(c.isalnum() or c in "-_." for c in name)
+    """Letters, digits, "-", "_" and "."; not "." or ".." (clients drop those from a URL)."""
+    return bool(name.strip(".")) and all(c.isalnum() or c in "-_." for c in name)
 
 
 def start_server(model_path: str, options: ServeOptions = ServeOptions(), listener=None,

@@ -182,7 +182,8 @@ class CaptureDialog(QDialog):
         from core.label.capture import check_class_name
 
         try:
-            name = check_class_name(name)
+            name = check_class_name(name, [self.class_combo.itemText(i)
+                                           for i in range(self.class_combo.count())])
         except UserError as exc:
             self._status(str(exc), "error")
             return False
@@ -197,8 +198,14 @@ class CaptureDialog(QDialog):
         """Begin a burst into the chosen class (the button or Space went down)."""
         if self.burst is not None or self.frame is None or not self.class_combo.currentText():
             return
-        self.burst = self.writer.start_burst(self.class_combo.currentText(),
-                                             self.size_spin.value())
+        from core.errors import UserError
+
+        try:
+            self.burst = self.writer.start_burst(self.class_combo.currentText(),
+                                                 self.size_spin.value())
+        except UserError as exc:  # it escaped the slot: the button did nothing, silently
+            self._status(str(exc), "error")
+            return
         self._take()
         self.timer.start()
 
