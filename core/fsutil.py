@@ -361,6 +361,20 @@ def free_name(target: Path, taken: Iterable[Path] = ()) -> Path:
     return target
 
 
+def is_within(path: str, folder: str) -> bool:
+    """Whether ``path`` is ``folder`` or lies below it (absolute, normalised paths)."""
+    try:
+        return os.path.commonpath([path, folder]) == folder
+    except ValueError:  # another drive on Windows
+        return False
+
+
+def shown_text(text: str) -> str:
+    """``text`` with the bytes of a name that is not UTF-8 (kept by Python as lone
+    surrogates, which UTF-8 output cannot carry) shown as ``\\xNN``."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def one_line(path: str) -> str:
     """A file name on one line of a message: its line breaks shown as ``\\n`` (a name may
     hold one; printed raw it would forge a line of output).  The CLI escapes the rest."""

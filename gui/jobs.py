@@ -207,6 +207,14 @@ class JobRunner(QObject):
     def is_busy(self) -> bool:
         return self.current is not None and self.current.is_running()
 
+    def when_idle(self, fn: Callable[[], Any]) -> None:
+        """Call ``fn`` the next time the runner turns idle (once)."""
+        def go(busy: bool) -> None:
+            if not busy:
+                self.busy_changed.disconnect(go)
+                fn()
+        self.busy_changed.connect(go)
+
     def start(self, fn: Callable[..., Any], *args: Any, name: str = "",
               **kwargs: Any) -> Optional[Job]:
         """Start ``fn`` as the long job; returns None (nothing started) when busy."""

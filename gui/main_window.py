@@ -189,11 +189,7 @@ class MainWindow(ProjectFiles, DropTarget, WindowMenus, QMainWindow):
 
     def _rescan_data(self) -> None:
         if self.runner.is_busy() or not self.data_page.rescan():
-            def later(busy: bool) -> None:
-                if not busy:
-                    self.runner.busy_changed.disconnect(later)
-                    self.data_page.rescan()
-            self.runner.busy_changed.connect(later)
+            self.runner.when_idle(self.data_page.rescan)
 
     def _on_dataset_changed(self, report) -> None:
         ok = report is not None and getattr(report, "usable", False)

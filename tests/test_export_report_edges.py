@@ -15,8 +15,21 @@ import pytest
 
 from core.cli import main
 from core.errors import UserError
+from core.formats import METADATA_MARKER
 from core.infer.loaders import load_predictor
 from core.runs.folder import RunFolder
+
+
+def copy_with_data(run_dir, base):
+    """``base/run``: a copy of ``run_dir`` pointed at its own copy of the data, ``base/data``
+    (config.json and run.json: calibrate reads the one, the report the other)."""
+    run = RunFolder(shutil.copytree(run_dir, base / "run"))
+    cfg = run.load_config()
+    shutil.copytree(cfg.data.data_dir, base / "data")
+    cfg.data.data_dir = str(base / "data")
+    run.save_config(cfg)
+    run.update_run_info(data_dir=str(base / "data"))
+    return run.path
 
 
 @pytest.fixture(scope="module")
@@ -25,13 +38,7 @@ def calibrated(tmp_path_factory, trained_run):
     from core.export.exporter import export_model
 
     base = tmp_path_factory.mktemp("edges")
-    run_dir = base / "run"
-    shutil.copytree(trained_run, run_dir)
-    run = RunFolder(run_dir)
-    cfg = run.load_config()
-    shutil.copytree(cfg.data.data_dir, base / "data")
-    cfg.data.data_dir = str(base / "data")
-    run.save_config(cfg)
+    run_dir = copy_with_data(trained_run, base)
     assert main(["calibrate", str(run_dir)]) == 0
     export_model(run_dir, "keras,savedmodel", base / "out", latency_runs=1)
     return run_dir, base / "out"
@@ -98,7 +105,8 @@ def test_the_report_lists_each_export_still_there_and_still_its_own(calibrated, 
     replaced = tmp_path / "shared"
     replaced.mkdir()
     (replaced / "model.keras").write_bytes(b"another run's model")
-    (replaced / "metadata.json").write_text(json.dumps({"source": "/elsewhere/model.keras"}))
+    (replaced / "metadata.json").write_text(json.dumps({METADATA_MARKER: True,  # as exports
+                                                        "source": "/elsewhere/model.keras"}))
     for path in (gone, replaced / "model.keras", out / "model.keras"):
         history.record_export(run_dir, "keras", path)  # out/model.keras twice: once in the
     data = gather(run_dir)                               # fixture's export, once here
@@ -112,14 +120,8 @@ def test_the_report_picks_a_readable_example_and_survives_odd_metrics(calibrated
     from core.report.gather import gather
 
     run_dir, _ = calibrated
-    copy = tmp_path / "run"
-    shutil.copytree(run_dir, copy)
+    copy = copy_with_data(run_dir, tmp_path)
     run = RunFolder(copy)
-    cfg = run.load_config()
-    shutil.copytree(cfg.data.data_dir, tmp_path / "data")
-    cfg.data.data_dir = str(tmp_path / "data")
-    run.save_config(cfg)
-    run.update_run_info(data_dir=str(tmp_path / "data"))  # the report reads run.json's
     picked = gather(copy).data.examples
     victim = next(iter(picked.values()))
     assert victim.startswith(str(tmp_path / "data"))  # never the shared run's own images

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import re
 
+from core.fsutil import shown_text
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def printable(text: str, keep_newlines: bool = True) -> str:
     """``text`` with undecodable bytes and control characters shown as escapes."""
-    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    text = shown_text(text)
     text = _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
     if not keep_newlines:
         text = text.replace("\n", "\\n").replace("\t", "\\t")

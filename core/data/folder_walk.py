@@ -19,6 +19,7 @@ from core.data.imageio import IMAGE_EXTENSIONS
 from core.data.regular_file import special_file_kind
 from core.errors import DataError
 from core.events import CancelToken
+from core.fsutil import is_within
 
 #: Where the audit's "set aside" fix moves images (core.audit.fixes); scans skip it.
 SET_ASIDE = "_set_aside"
@@ -67,13 +68,6 @@ def folder_key(path: str) -> Optional[tuple[int, int]]:
     return st.st_dev, st.st_ino
 
 
-def _within(path: str, folder: str) -> bool:
-    try:
-        return os.path.commonpath([path, folder]) == folder
-    except ValueError:  # another drive on Windows
-        return False
-
-
 class FolderWalk:
     """Files below one class folder, each folder visited once, so symlink loops end.
 
@@ -97,7 +91,7 @@ class FolderWalk:
     def files(self, top: str) -> list[str]:
         out: list[str] = []
         base = os.path.realpath(top)
-        if base != self.root and _within(self.root, base):
+        if base != self.root and is_within(self.root, base):
             self._outside(top, base, "that holds the data folder")
             return out
         seen: set[tuple[int, int]] = set(self.barrier)
@@ -128,7 +122,7 @@ class FolderWalk:
             if e.is_dir():  # follows links; `seen` stops loops
                 if e.is_symlink():
                     target = os.path.realpath(e.path)
-                    if not (_within(target, self.root) or _within(target, base)):
+                    if not (is_within(target, self.root) or is_within(target, base)):
                         self._outside(e.path, target, "outside the data folder")
                         return False
                 return True

@@ -282,7 +282,7 @@ def _decode_open(path: str, fh, img: Image.Image,
     if stored_w * stored_h > MAX_DECODE_PIXELS:
         if out_stored is None or img.format not in JPEG_FORMATS:
             raise oversized_error(path, img, _limit("at full size" if out_stored is None
-                                               else "at the size asked for"))
+                                                    else "at the size asked for"))
         img.draft(img.mode, out_stored)
         if img.size[0] * img.size[1] > MAX_DECODE_PIXELS:
             raise oversized_error(path, img, _limit("even at 1/8 scale"))

@@ -16,7 +16,6 @@ metadata.json, so those (and only those the format table names) are removed.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import tempfile
@@ -31,19 +30,11 @@ from core.export.report import ExportReport, FormatResult
 from core.export.source import Source
 from core.formats import BY_NAME, FORMATS, METADATA_MARKER, NAMES
 from core.fsutil import as_disk_full, atomic_dir, cannot_write
+from core.infer.loaders import export_metadata
 from core.trust.store import export_description
 
 #: Files every export folder gets besides the formats' own.
 LABELS, README, METADATA = "labels.txt", "README.txt", "metadata.json"
-
-
-def read_metadata(folder: Path) -> Optional[dict]:
-    """The folder's metadata.json when this app wrote it, else None."""
-    try:
-        data = json.loads((folder / METADATA).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) and data.get(METADATA_MARKER) else None
 
 
 def check_out_dir(out: Path, src: Source) -> Optional[dict]:
@@ -52,7 +43,7 @@ def check_out_dir(out: Path, src: Source) -> Optional[dict]:
         raise UserError(f"{out} is a file; give a folder for the export")
     previous = None
     if out.is_dir() and any(out.iterdir()):
-        previous = read_metadata(out)
+        previous = export_metadata(out)
         if previous is None:
             raise UserError(f"{out} already holds files that are not a Fine-Tune Studio export; "
                             "choose an empty or new folder")

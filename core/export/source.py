@@ -52,11 +52,11 @@ class Source:
 
 
 def _model_path(path: Path, run) -> Path:
-    from core.infer.loaders import partial_run_folder_error
+    from core.infer.loaders import export_metadata, partial_run_folder_error
 
     if path.is_dir():
         if run is None:
-            if (path / "metadata.json").is_file() and (path / "model.keras").is_file():
+            if export_metadata(path) is not None and (path / "model.keras").is_file():
                 raise ModelFileError(f"{path}: an export folder; export from the run folder it "
                                      "was made from (metadata.json names it as 'source'), or "
                                      f"give {path / 'model.keras'} itself")

@@ -45,7 +45,7 @@ def _export_threshold(path: Path) -> Optional[float]:
     """The unknown threshold metadata.json beside an exported file gives (None: none)."""
     folder = path if path.is_dir() else path.parent
     for candidate in (folder, folder.parent):
-        meta = _export_metadata(candidate)
+        meta = export_metadata(candidate)
         if meta is not None:
             cal = meta.get("calibration")
             unknown = cal.get("unknown") if isinstance(cal, dict) else None
@@ -228,7 +228,8 @@ class OnnxPredictor(Predictor):
 # -- export folders ------------------------------------------------------------
 
 
-def _export_metadata(p: Path) -> Optional[dict]:
+def export_metadata(p: Path) -> Optional[dict]:
+    """Folder ``p``'s metadata.json when this app wrote it (an export folder), else None."""
     meta = p / "metadata.json"
     if not (p.is_dir() and meta.is_file()):
         return None
@@ -243,7 +244,7 @@ def load_export_folder(p: Path) -> Predictor:
     """The folder's first present file that metadata.json lists as trusted; for a calibrated
     run the formats that carry its calibration and unknown score come first (model.keras
     keeps the run's own output, so it came first and the folder said no "unknown")."""
-    meta = _export_metadata(p) or {}
+    meta = export_metadata(p) or {}
     formats = meta.get("formats", {})
     calibrated = isinstance(meta.get("calibration"), dict)
     order = sorted(OPEN_ORDER, key=lambda f: (
@@ -281,7 +282,7 @@ def load_exported_keras(p: Path) -> Predictor:
     """A .keras file; in a calibrated run's export folder with the temperature of its
     metadata.json, so it answers with the calibrated probabilities like the other formats
     (its unknown score needs the reference images only those formats carry)."""
-    meta = _export_metadata(p.parent)
+    meta = export_metadata(p.parent)
     cal = meta.get("calibration") if meta else None
     t = cal.get("temperature") if isinstance(cal, dict) else None
     if isinstance(t, (int, float)) and not isinstance(t, bool) and 0 < t < float("inf"):
@@ -320,7 +321,7 @@ LOADERS: tuple[tuple[Callable[[Path], bool], Callable[[Path], Predictor]], ...] 
     (_is_run_folder, _load_run_folder),
     (_is_run_model, lambda p: _load_run_folder(p.parent)),
     (_is_file(".keras"), load_exported_keras),
-    (lambda p: _export_metadata(p) is not None, load_export_folder),
+    (lambda p: export_metadata(p) is not None, load_export_folder),
     (_is_savedmodel, SavedModelPredictor),
     (_is_file(".tflite"), TFLitePredictor),
     (_is_file(".onnx"), OnnxPredictor),

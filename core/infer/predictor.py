@@ -23,6 +23,7 @@ import numpy as np
 from core.errors import ModelFileError, UserError
 from core.infer.labels import labels_near
 from core.events import CancelToken, FileSkipped, Progress, emit
+from core.fsutil import is_within
 
 
 @dataclass
@@ -233,7 +234,7 @@ def expand_image_paths(inputs: Iterable[str]) -> list[str]:
                     continue
                 seen.add((st.st_dev, st.st_ino))
                 dirs[:] = sorted(d for d in dirs if not d.startswith(".")
-                                 and not _holds(os.path.realpath(os.path.join(root, d)), top))
+                                 and not is_within(top, os.path.realpath(os.path.join(root, d))))
                 for f in sorted(files):
                     full = Path(root) / f
                     if not f.startswith(".") and full.suffix.lower() in IMAGE_EXTENSIONS \
@@ -244,11 +245,3 @@ def expand_image_paths(inputs: Iterable[str]) -> list[str]:
         else:
             raise UserError(f"{p}: no such file or folder")
     return out
-
-
-def _holds(folder: str, path: str) -> bool:
-    """Whether ``folder`` is ``path`` or one of the folders above it."""
-    try:
-        return os.path.commonpath([folder, path]) == folder
-    except ValueError:  # another drive on Windows
-        return False

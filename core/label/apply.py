@@ -27,7 +27,7 @@ from core.data.regular_file import FileProblem
 from core.errors import DataError, UserError
 from core.events import CancelToken, Listener, Progress, emit
 from core.features.hashing import hash_file
-from core.fsutil import copy_new, free_name, move_new, one_line
+from core.fsutil import copy_new, free_name, is_within, move_new, one_line
 
 #: Labels that mean "leave this image for later" and "it belongs to none of the classes".
 SKIP_WORDS = ("", "skip")
@@ -216,7 +216,7 @@ def _refusal(path: str, root: Path, seen: set[str], move: bool):
     """(why the file cannot be labelled or "", its FileStamp)."""
     if path in seen:
         return "listed twice; it was labelled by its first row", None
-    if _under(path, str(root)) or _under(os.path.realpath(path), os.path.realpath(root)):
+    if is_within(path, str(root)) or is_within(os.path.realpath(path), os.path.realpath(root)):
         return ("already inside the data folder (or a link to a file there); move it between "
                 "classes with the audit instead", None)
     if move and os.path.islink(path):  # moving the link would bring in a name, not an image
@@ -235,13 +235,6 @@ def _refusal(path: str, root: Path, seen: set[str], move: bool):
         return "", hash_file(path)
     except FileProblem as exc:
         return exc.reason, None
-
-
-def _under(path: str, folder: str) -> bool:
-    try:
-        return os.path.commonpath([path, folder]) == folder
-    except ValueError:  # another drive on Windows
-        return False
 
 
 def undo_last(data_dir):

@@ -137,11 +137,9 @@ def _exports(run_dir: Path) -> tuple[list[dict], Optional[str]]:
 
 def _export_source(folder: Path) -> Optional[str]:
     """The model an export folder's metadata.json says it was made from (None: unknown)."""
-    try:
-        meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    source = meta.get("source") if isinstance(meta, dict) else None
+    from core.infer.loaders import export_metadata  # at need: the report opens fast
+
+    source = (export_metadata(folder) or {}).get("source")
     return source if isinstance(source, str) else None
 
 

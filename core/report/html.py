@@ -15,7 +15,7 @@ from html import escape
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
-from core.fsutil import atomic_write_text
+from core.fsutil import atomic_write_text, shown_text
 from core.report.charts import line_chart, reliability_chart, thumbnail_uri
 from core.report.gather import ReportData, gather
 
@@ -224,7 +224,7 @@ def render_report(d: ReportData, max_mistakes: int = 12) -> str:
             f"<body>{''.join(body)}</body></html>\n")
     # A file name that is not UTF-8 (Python keeps its bytes as lone surrogates) is shown
     # as \xNN escapes: written raw, it stopped the report with a UnicodeEncodeError.
-    return page.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return shown_text(page)
 
 
 def write_report(run_dir: str | os.PathLike, out: str | os.PathLike, max_mistakes: int = 12,

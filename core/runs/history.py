@@ -34,11 +34,11 @@ from typing import Any, Iterable, Iterator, Optional
 
 from core.appdirs import data_dir, default_runs_dir, start_weights_dir
 from core.errors import UserError
+from core.fsutil import shown_text
 from core.events import CancelToken, Log, Progress, emit
 from core.runs.folder import RunFolder
-from core.runs.summary import (EPOCH_FIELDS, SORT_KEYS, RunComparison, RunSummary, shown_text,
-                               config_diff, find_run_folders, folder_row, indexable,
-                               json_column)
+from core.runs.summary import (EPOCH_FIELDS, SORT_KEYS, RunComparison, RunSummary, config_diff,
+                               find_run_folders, folder_row, indexable, json_column)
 
 log = logging.getLogger("finetune_studio")
 

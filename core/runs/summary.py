@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from core.errors import UserError
+from core.fsutil import shown_text
 from core.runs.folder import RunFolder
 from core.runs.records import RunInfo, RunStatus
 
@@ -173,7 +174,8 @@ def folder_row(rf: RunFolder) -> tuple[dict, list[dict]]:
         "backbone": model.get("backbone"), "image_size": model.get("image_size"),
         "images": info.images, "classes": json.dumps(classes),
         "dataset_fingerprint": info.dataset_fingerprint,
-        "data_dir": shown_text(info.data_dir), "config": json.dumps(config),
+        "data_dir": info.data_dir and shown_text(info.data_dir),  # SQLite takes UTF-8 only
+        "config": json.dumps(config),
         "device": json.dumps(info.device),
         "created": info.created or rf.config_path.stat().st_mtime,
         "finished": info.finished, "seconds": info.seconds,
@@ -183,13 +185,6 @@ def folder_row(rf: RunFolder) -> tuple[dict, list[dict]]:
         "best_val_accuracy": max(vals) if vals else None, "indexed": time.time(),
     }
     return row, [{f: h.get(f) for f in EPOCH_FIELDS} for h in history]
-
-
-def shown_text(text):
-    """A name for display: bytes that are not UTF-8 as \\xNN (SQLite takes UTF-8 only)."""
-    if not isinstance(text, str):
-        return text
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def indexable(path: str | Path) -> bool:

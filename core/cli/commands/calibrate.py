@@ -31,11 +31,12 @@ def run(args: argparse.Namespace) -> int:
 
     from core.cli.console import ConsoleListener
     from core.errors import UserError
+    from core.infer.loaders import export_metadata
     from core.runs.folder import RunFolder
     from core.trust.fit import MIN_IMAGES, fit_after_training
 
     folder = RunFolder(args.run)
-    if (folder.path / "metadata.json").is_file() and not folder.is_run_folder():
+    if export_metadata(folder.path) is not None and not folder.is_run_folder():
         raise UserError(f"{folder.path}: an export folder; calibrate the run folder it was "
                         "exported from (metadata.json names it as 'source'), then export again")
     folder.require_run_folder("give the run folder that trained the model")

@@ -62,7 +62,7 @@ class WeightsActions:
         job.start()
         return True
 
-    def _answer_is_current(self, path: str, asked: int, model) -> bool:
+    def _answer_applies(self, path: str, asked: int, model) -> bool:
         """A check's answer counts only while nothing was chosen since: a slow check set the
         file back after the user chose None, or said "fits" of the backbone chosen before.
         (Checked against another backbone or size since: the file is checked again.)"""
@@ -75,13 +75,13 @@ class WeightsActions:
         return True
 
     def _weights_ok(self, path: str, asked: int, model) -> None:
-        if self._answer_is_current(path, asked, model):
+        if self._answer_applies(path, asked, model):
             self.clear_message()
             self.weights_status.setText("The file fits this backbone.")
             self.state.set("model.weights", path)
 
     def _weights_bad(self, message: str, path: str, asked: int, model) -> None:
-        if self._answer_is_current(path, asked, model):
+        if self._answer_applies(path, asked, model):
             self.weights_status.setText("")
             self.show_error(message)
             self._sync_from_config()

@@ -371,19 +371,11 @@ class SortPage(Page):
         if self.shown_folder and self.folder == self.shown_folder and any(
                 os.path.isabs(m.dst) and m.dst.startswith(top) and m.dst not in shown
                 for m in outcome.moved):
-            self._when_idle(self.start)  # the undo job is still finishing
+            if self.runner.is_busy():  # the undo job is still finishing
+                self.runner.when_idle(self.start)
+            else:
+                self.start()
         self._show_current()
-
-    def _when_idle(self, fn) -> None:
-        if not self.runner.is_busy():
-            fn()
-            return
-
-        def go(busy: bool) -> None:
-            if not busy:
-                self.runner.busy_changed.disconnect(go)
-                fn()
-        self.runner.busy_changed.connect(go)
 
     def _refresh_buttons(self) -> None:
         busy = self.runner.is_busy()
