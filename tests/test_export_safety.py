@@ -231,6 +231,45 @@ def test_reexport_keeps_the_users_files_and_earlier_formats(trained_run, tmp_pat
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no stage left
 
 
+def test_an_export_killed_between_its_moves_leaves_a_folder_that_opens_nothing(
+        trained_run, tmp_path, monkeypatch):
+    """Killed after the new model.keras was moved in but before metadata.json: the folder
+    must not open the new file under the old export's classes and parity verdict; the next
+    export into it finishes the job."""
+    from core.export import folder
+    from core.export.exporter import export_model
+    from core.infer.loaders import load_predictor
+
+    out = tmp_path / "out"
+    cfg = ExportConfig(parity_images=4)
+    assert export_model(trained_run, ["keras"], out, cfg, latency_runs=1).ok
+    real_move = folder.move_into_place
+    moved = []
+
+    def killed_after_first(src, dst):
+        if moved:
+            raise KeyboardInterrupt  # the process dies here
+        moved.append(dst.name)
+        real_move(src, dst)
+
+    monkeypatch.setattr(folder, "move_into_place", killed_after_first)
+    other = _other_model(trained_run, tmp_path / "other")
+    with pytest.raises(KeyboardInterrupt):
+        export_model(other, ["keras"], out, cfg, latency_runs=1)
+    assert moved == ["model.keras"]
+    with pytest.raises(ModelFileError, match="did not finish.*export again"):
+        load_predictor(out)
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta[METADATA_MARKER] and not any(e["trust"] for e in meta["formats"].values())
+
+    monkeypatch.setattr(folder, "move_into_place", real_move)
+    again = export_model(trained_run, ["tflite"], out, cfg, latency_runs=1)
+    assert again.ok and again.kept_formats == []  # the half-moved model.keras is not kept
+    assert sorted(p.name for p in out.iterdir()) == [
+        "README.txt", "labels.txt", "metadata.json", "model.tflite"]
+    assert load_predictor(out).kind == "tflite"
+
+
 def test_relative_out_through_the_cli(trained_run, tmp_path, monkeypatch, capsys):
     from core.cli import main
 

@@ -198,6 +198,7 @@ def _finish_folder(src: Source, cfg: ExportConfig, stage: Path, out: Path,
     (stage / folder.METADATA).write_text(
         json.dumps(finite(folder.metadata(src, fingerprint, report, cfg, entries)), indent=2,
                    ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8")
+    folder.mark_unfinished(out, previous, written)
     folder.commit(stage, out, [BY_NAME[f].artifact for f in written] +
                   [folder.LABELS, folder.README, folder.METADATA])
     if stale:

@@ -6,6 +6,10 @@ files this app writes (the format table's artifacts, labels.txt, README.txt,
 metadata.json) are replaced, each by one atomic rename, and metadata.json last.
 Everything is first built in a hidden staging folder beside the export folder
 (:func:`staging`), so a failed, cancelled or killed export changes nothing.
+Moving the finished files in takes several renames; before the first, metadata.json
+is replaced by one that trusts no file (:func:`mark_unfinished`), so an export killed
+between two renames leaves a folder that opens nothing and says "export again", never
+a new model file under the old metadata's classes and parity verdict.
 
 Formats of an earlier export that are not exported again stay when they came
 from the very same model file (metadata.json records its sha256); files of an
@@ -16,6 +20,7 @@ metadata.json, so those (and only those the format table names) are removed.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import tempfile
@@ -29,7 +34,7 @@ from core.errors import UserError
 from core.export.report import ExportReport, FormatResult
 from core.export.source import Source
 from core.formats import BY_NAME, FORMATS, METADATA_MARKER, NAMES
-from core.fsutil import as_disk_full, atomic_dir, cannot_write
+from core.fsutil import as_disk_full, atomic_dir, atomic_write_text, cannot_write
 from core.infer.loaders import export_metadata
 from core.trust.store import export_description
 
@@ -119,6 +124,31 @@ def move_into_place(src: Path, dst: Path) -> None:
             os.replace(src, tmp)
     else:
         os.replace(src, dst)
+
+
+#: metadata.json's key while files are being moved in (an export killed then leaves it).
+UNFINISHED = "unfinished"
+
+
+def mark_unfinished(out: Path, previous: Optional[dict], written: list[str]) -> None:
+    """Replace ``out``'s metadata.json by one that trusts none of its files.
+
+    It lists the earlier export's formats and the ones about to be moved in, all
+    untrusted and with no model fingerprint, so the next export into the folder
+    treats every one of them as another model's file (replaced or removed).
+    """
+    formats = previous.get("formats") if previous else None
+    listed = {f: e for f, e in formats.items() if f in BY_NAME and isinstance(e, dict)} \
+        if isinstance(formats, dict) else {}
+    for fmt in written:
+        listed[fmt] = {"file": BY_NAME[fmt].artifact}
+    entries = {f: {**listed[f], "status": UNFINISHED, "trust": False}
+               for f in NAMES if f in listed}
+    text = json.dumps({METADATA_MARKER: True, "app_version": __version__,
+                       UNFINISHED: "an export into this folder did not finish; export again",
+                       "source_sha256": None, "formats": entries}, indent=2) + "\n"
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / METADATA, text)
 
 
 def commit(stage: Path, out: Path, names: list[str]) -> None:

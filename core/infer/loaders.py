@@ -245,6 +245,9 @@ def load_export_folder(p: Path) -> Predictor:
     run the formats that carry its calibration and unknown score come first (model.keras
     keeps the run's own output, so it came first and the folder said no "unknown")."""
     meta = export_metadata(p) or {}
+    if meta.get("unfinished"):
+        raise ModelFileError(f"{p}: an export into this folder did not finish (the app was "
+                             "closed or killed while moving its files in); export again")
     formats = meta.get("formats", {})
     calibrated = isinstance(meta.get("calibration"), dict)
     order = sorted(OPEN_ORDER, key=lambda f: (

@@ -131,15 +131,20 @@ def _exports(run_dir: Path) -> tuple[list[dict], Optional[str]]:
     kept = [r for r in latest.values() if Path(r["path"]).exists()
             and _export_source(Path(r["path"]).parent) in (None, mine)]
     gone = len(latest) - len(kept)
-    return kept, (f"{gone} earlier export(s) are not listed: deleted since, or replaced by "
-                  "another model's export to the same folder" if gone else None)
+    return kept, (f"{gone} earlier export(s) are not listed: deleted since, replaced by "
+                  "another model's export to the same folder, or left unfinished by an export that "
+                  "was stopped" if gone else None)
 
 
 def _export_source(folder: Path) -> Optional[str]:
-    """The model an export folder's metadata.json says it was made from (None: unknown)."""
+    """The model an export folder's metadata.json says it was made from (None: unknown;
+    "": none, an export into it did not finish)."""
     from core.infer.loaders import export_metadata  # at need: the report opens fast
 
-    source = (export_metadata(folder) or {}).get("source")
+    meta = export_metadata(folder) or {}
+    if meta.get("unfinished"):
+        return ""
+    source = meta.get("source")
     return source if isinstance(source, str) else None
 
 
