@@ -18,7 +18,7 @@ import pytest
 import pyvips
 from PIL import Image
 
-from core.data import huge, imageio
+from core.data import huge, image_open, imageio
 from core.data.dataset import scan_dataset
 from core.data.imageio import ImageError, load_rgb, load_thumbnail
 from core.data.probe import probe_image
@@ -250,6 +250,7 @@ def test_without_libvips_big_images_are_oversized_with_the_fix(tmp_path, monkeyp
     monkeypatch.setattr(huge, "_load_vips", lambda: (None, "libvips is not available "
                                                      "(ImportError: no module named pyvips)"))
     monkeypatch.setattr(imageio, "MAX_DECODE_PIXELS", 100 * 100)
+    monkeypatch.setattr(image_open, "MAX_DECODE_PIXELS", 100 * 100)
     big = tmp_path / "big.png"
     Image.fromarray(SCENE).save(big)
     with pytest.raises(ImageError) as info:
@@ -284,3 +285,64 @@ def test_a_libvips_error_names_this_files_loader_not_another_threads():
     assert _error_text(log, "TIFF") == "tiff2vips: Not enough data"
     assert _error_text(log, "PNG") == "vipspng: libpng read error"
     assert _error_text(RuntimeError("unable to call x\nsomething odd"), "WEBP") == "something odd"
+
+
+# ---------------------------------------------- TIFFs only libvips reads are images too
+
+_PIXELS = np.random.default_rng(3).integers(0, 256, (40, 50, 3), dtype=np.uint8)
+
+
+def _tiffs_pillow_cannot_read(folder: Path, pixels: np.ndarray = _PIXELS) -> dict[str, Path]:
+    """Real TIFFs from microscopes and scientific software that Pillow refuses."""
+    grey16 = pixels[..., 0].astype(np.uint16) * 257
+    images = {
+        "float_rgb.tif": pyvips.Image.new_from_array(pixels.astype(np.float32) / 255.0),
+        "grey16_alpha.tif": pyvips.Image.new_from_array(
+            np.dstack([grey16, np.full_like(grey16, 65535)])).copy(interpretation="grey16"),
+        "cielab.tif": pyvips.Image.new_from_array(pixels).copy(
+            interpretation="srgb").colourspace("lab"),
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, image in images.items():
+        image.tiffsave(str(folder / name))
+    return {name: folder / name for name in images}
+
+
+def test_tiffs_pillow_cannot_read_are_decoded_by_libvips(tmp_path):
+    """They were 'corrupt' (header cannot be read) though libtiff reads them fine."""
+    for name, path in _tiffs_pillow_cannot_read(tmp_path).items():
+        with pytest.raises(Exception):  # the premise: Pillow itself cannot
+            with Image.open(path) as img:
+                img.load()
+        info = probe_image(path)
+        assert (info.width, info.height, info.format) == (50, 40, "TIFF"), name
+        full = load_rgb(path)
+        want = _PIXELS if name != "grey16_alpha.tif" else np.repeat(_PIXELS[..., :1], 3, 2)
+        assert full.shape == (40, 50, 3)
+        assert np.abs(full.astype(int) - want).max() <= 2, name
+        assert load_rgb(path, 32).shape == (32, 32, 3)
+        assert load_thumbnail(path, 25).shape == (20, 25, 3)
+
+    counts = scan_dataset(_two_classes(tmp_path / "data")).counts
+    assert counts == {"a": 3, "b": 3}
+
+
+def _two_classes(root: Path) -> Path:
+    for cls in ("a", "b"):
+        _tiffs_pillow_cannot_read(root / cls, _PIXELS if cls == "a" else 255 - _PIXELS)
+    return root
+
+
+def test_a_damaged_tiff_pillow_cannot_read_is_still_corrupt(tmp_path, monkeypatch):
+    path = _tiffs_pillow_cannot_read(tmp_path)["float_rgb.tif"]
+    cut = tmp_path / "cut.tif"
+    cut.write_bytes(path.read_bytes()[:len(path.read_bytes()) // 2])
+    for kind_of in (probe_image, load_rgb):
+        with pytest.raises(ImageError) as info:
+            kind_of(cut) if kind_of is probe_image else load_rgb(cut)
+        assert info.value.kind == "corrupt" and str(cut) in str(info.value)
+    # Without libvips such a file stays what Pillow says: a header it cannot read.
+    monkeypatch.setattr(huge, "_load_vips", lambda: (None, "libvips is not available"))
+    with pytest.raises(ImageError) as info:
+        probe_image(path)
+    assert info.value.kind == "corrupt" and "header cannot be read" in info.value.reason

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.data import imageio, regular_file
+from core.data import image_open, imageio, regular_file
 from core.data.imageio import ImageError, ImageInfo, load_rgb, load_thumbnail
 from core.data.probe import probe_image
 
@@ -179,6 +179,7 @@ def test_real_20000_squared_png_decodes_shrunk_without_using_memory(tmp_path):
 def test_big_images_decode_shrunk_only_in_formats_that_can(tmp_path, monkeypatch):
     # Same rules as for a 200-megapixel image, at a size a test can afford.
     monkeypatch.setattr(imageio, "MAX_DECODE_PIXELS", 100 * 100)
+    monkeypatch.setattr(image_open, "MAX_DECODE_PIXELS", 100 * 100)
     for name in ("big.jpg", "big.png", "big.tif", "big.webp", "big.bmp", "big.gif"):
         Image.fromarray(_noise(400, 400)).save(tmp_path / name)
     assert probe_image(tmp_path / "big.jpg").width == 400  # 1/8 scale fits the limit

@@ -178,6 +178,28 @@ def _exact_size(arr: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
     return np.asarray(Image.fromarray(arr).resize(size, Image.Resampling.BILINEAR))
 
 
+def tiff_header(fh) -> Tuple[int, int, int, int, str]:
+    """(stored width, height, EXIF-style orientation, pages, a mode text) of an open TIFF.
+
+    For TIFFs Pillow cannot open or decode (float or 16-bit colour with alpha,
+    CIELab, 16-bit grey with alpha ...), which libtiff inside libvips reads.
+    Raises :class:`StreamError` when libvips is missing or cannot read it either.
+    """
+    vips, why = _load_vips()
+    if vips is None:
+        raise StreamError("unreadable", f"{why}; {_INSTALL_HINT}")
+    try:
+        fh.seek(0)
+        source = vips.Source.new_from_descriptor(fh.fileno())
+        image = vips.Image.tiffload_source(source, access="sequential", fail_on="error")
+        turn = image.get("orientation") if image.get_typeof("orientation") else 1
+        pages = image.get("n-pages") if image.get_typeof("n-pages") else 1
+        mode = f"{image.interpretation} {image.format} x{image.bands}"
+        return int(image.width), int(image.height), int(turn), int(pages), mode
+    except Exception as exc:  # pyvips.Error: not a TIFF libtiff reads either
+        raise StreamError("corrupt", f"damaged TIFF ({_error_text(exc, 'TIFF')})") from None
+
+
 def decode_shrunk(fh, fmt: str, header_size: Tuple[int, int],
                   size: Tuple[int, int]) -> np.ndarray:
     """Decode the open file ``fh`` (Pillow format ``fmt``) straight to ``size`` (w, h).

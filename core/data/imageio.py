@@ -21,9 +21,9 @@ the same file and fails the same way on a bad one.  Two promises:
 
 Truncated files are "corrupt": ``ImageFile.LOAD_TRUNCATED_IMAGES`` is left off,
 because silently training on half-grey images is worse than skipping them.
-Only the formats in :data:`IMAGE_EXTENSIONS` are opened (Pillow is told so), so
-a file with a misleading name cannot route into exotic plugins (EPS would run
-Ghostscript); libvips gets only PNG, TIFF and WebP, each through its own loader.
+Which files open at all, and how big they may be, is :mod:`core.data.image_open`'s
+(its public names are re-exported here); libvips gets only PNG, TIFF and WebP, each
+through its own loader, and a TIFF Pillow cannot read at all.
 Only regular files are read, and libvips reads the file already opened and
 checked: a pipe named ``x.png`` is "unreadable" (:mod:`core.data.regular_file`).
 The pixel rules (EXIF orientation, every mode to RGB) are in :mod:`core.data.pixels`.
@@ -33,166 +33,28 @@ from __future__ import annotations
 
 import errno
 import os
-import warnings
-from dataclasses import dataclass
 from typing import Callable, Optional, Tuple, Union
 
 import numpy as np
-from PIL import ExifTags, Image, UnidentifiedImageError
+from PIL import ExifTags, Image
 
 from core.data import huge
+from core.data.image_open import (IMAGE_EXTENSIONS, JPEG_FORMATS, MAX_DECODE_PIXELS,
+                                  MAX_PIXELS, PILLOW_FORMATS, ImageError,
+                                  ImageInfo, libvips_tiff_header, limit_text, too_big,
+                                  open_file, open_image, os_error, oversized_error, unshrinkable)
 from core.data.pixels import (ORIENTATION_TRANSPOSE, SWAPPING_ORIENTATIONS, orientation,
                               png_late_orientation, to_rgb)
-from core.data.regular_file import FileProblem, open_regular, os_error_reason
 
-#: File name endings treated as images (lower case, with the dot).
-IMAGE_EXTENSIONS: frozenset[str] = frozenset(
-    {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
+__all__ = ["IMAGE_EXTENSIONS", "JPEG_FORMATS", "MAX_DECODE_PIXELS", "MAX_PIXELS",
+           "PILLOW_FORMATS", "STREAM_ABOVE_PIXELS", "ImageError", "ImageInfo", "load_rgb",
+           "load_thumbnail", "thumbnail_size", "upright_geometry"]
 
-#: Pillow format names we agree to open.  (The JPEG opener also yields "MPO",
-#: Pillow's name for many camera JPEGs, which are decoded like any JPEG.)
-PILLOW_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "BMP", "GIF", "WEBP", "TIFF")
-
-#: The most pixels Pillow ever decodes at once (8192 x 8192, ~256 MB as RGBA).
-MAX_DECODE_PIXELS: int = 8192 * 8192
-
-#: libjpeg can decode at 1/8 scale, so a JPEG header may claim this much.
-_JPEG_MAX_REDUCTION = 8
-
-#: The most pixels any header may claim (2**32: what a 1/8 JPEG draft brings
-#: under MAX_DECODE_PIXELS, and ~1 minute of streaming a PNG that big).
-MAX_PIXELS: int = MAX_DECODE_PIXELS * _JPEG_MAX_REDUCTION ** 2
+SizeArg = Union[int, Tuple[int, int], None]
 
 #: PNG, TIFF and WebP above this many pixels stream through libvips when a size
 #: is asked for: Pillow would hold ~4 bytes per pixel, several copies, per thread.
 STREAM_ABOVE_PIXELS: int = 4096 * 4096
-
-# Pillow warns above MAX_IMAGE_PIXELS and raises above twice that, at open time.
-# Our own checks are stricter per format, so Pillow's limit is only a backstop.
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS
-warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-
-JPEG_FORMATS = ("JPEG", "MPO")
-
-# Leading bytes of the formats we open: a file that starts like an image but
-# cannot be parsed is "corrupt", anything else is "not_image".
-_SIGNATURES: tuple[bytes, ...] = (
-    b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"BM",
-    b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
-
-SizeArg = Union[int, Tuple[int, int], None]
-
-
-class ImageError(Exception):
-    """A file that cannot be used as an image; ``kind`` says which way it failed."""
-
-    KINDS = ("empty", "not_image", "corrupt", "unreadable", "oversized")
-
-    def __init__(self, path: Union[str, os.PathLike], kind: str, reason: str) -> None:
-        self.path = os.fspath(path)
-        self.kind = kind
-        self.reason = reason
-        super().__init__(f"{self.path}: {reason}")
-
-    def __reduce__(self):  # keep the attributes when sent between processes
-        return (type(self), (self.path, self.kind, self.reason))
-
-
-@dataclass(frozen=True)
-class ImageInfo:
-    """What the header says.  ``width``/``height`` are as displayed (EXIF rotation applied)."""
-
-    width: int
-    height: int
-    format: str
-    mode: str
-    frames: int
-
-
-# --------------------------------------------------------------------------- opening
-
-
-def _looks_like_image(fh) -> bool:
-    """Whether the file starts like one of our formats (read from the file already open)."""
-    try:
-        fh.seek(0)
-        head = fh.read(16)
-    except OSError:
-        return False
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return True
-    return any(head.startswith(sig) for sig in _SIGNATURES)
-
-
-def _os_error(path: str, exc: OSError) -> ImageError:
-    return ImageError(path, "unreadable", os_error_reason(exc))
-
-
-def open_image(path: str, fh) -> Image.Image:
-    """Parse the header from an open file; map every failure to ImageError."""
-    try:
-        img = Image.open(fh, formats=PILLOW_FORMATS)
-    except Image.DecompressionBombError:
-        raise ImageError(path, "oversized",
-                         f"the header claims more than {MAX_PIXELS / 1e6:.0f} megapixels "
-                         "(a broken file or a decompression bomb); "
-                         "resize it to a few thousand pixels per side or remove it") from None
-    except UnidentifiedImageError:
-        if _looks_like_image(fh):
-            raise ImageError(path, "corrupt", "starts like an image but its header cannot be "
-                             "read (damaged or cut off); re-export or remove it") from None
-        raise ImageError(path, "not_image", "not an image this app can read (JPEG, PNG, BMP, "
-                         "GIF, WebP or TIFF); remove it or convert it") from None
-    except OSError as exc:
-        if exc.errno is not None and exc.errno != errno.EINVAL:
-            raise _os_error(path, exc) from None
-        raise ImageError(path, "corrupt", f"damaged image header ({exc}); "
-                         "re-export or remove it") from None
-    except MemoryError:
-        raise ImageError(path, "oversized", "not enough memory to read the header") from None
-    except Exception as exc:  # SyntaxError, struct.error, ValueError ... from plugins
-        raise ImageError(path, "corrupt", f"damaged image header ({type(exc).__name__}: {exc}); "
-                         "re-export or remove it") from None
-    return img
-
-
-def open_file(path: str):
-    """Open a regular, non-empty file (see :mod:`core.data.regular_file`) or raise ImageError."""
-    try:
-        return open_regular(path)
-    except FileProblem as exc:
-        raise ImageError(path, exc.kind, exc.reason) from None
-
-
-def _megapixels(w: int, h: int) -> str:
-    return f"{w}x{h} ({w * h / 1e6:.0f} megapixels)"
-
-
-def unshrinkable(img: Image.Image) -> Optional[str]:
-    """Why this image cannot be decoded at any size (None when some size fits)."""
-    w, h = img.size
-    if w * h <= MAX_DECODE_PIXELS:
-        return None
-    if w * h > MAX_PIXELS:
-        return f"at any size (limit {MAX_PIXELS / 1e6:.0f} megapixels)"
-    if img.format in JPEG_FORMATS:  # libjpeg decodes at 1/8 scale at best
-        r = _JPEG_MAX_REDUCTION
-        fits = ((w + r - 1) // r) * ((h + r - 1) // r) <= MAX_DECODE_PIXELS
-        return None if fits and len(getattr(img, "tile", ())) == 1 else _limit("even at 1/8 scale")
-    if img.format in huge.STREAM_FORMATS:
-        return None if huge.can_stream(img.format) else f"shrunk: {huge.missing_reason()}"
-    return _limit("(only JPEG, PNG, TIFF and WebP can be decoded shrunk)")
-
-
-def _limit(why: str) -> str:
-    return f"{why} (limit {MAX_DECODE_PIXELS / 1e6:.0f} megapixels)"
-
-
-def oversized_error(path: str, img: Image.Image, why: str) -> ImageError:
-    w, h = img.size
-    return ImageError(path, "oversized",
-                      f"{img.format or 'image'} of {_megapixels(w, h)} is too big to decode "
-                      f"{why}; resize it to a few thousand pixels per side or remove it")
 
 
 # --------------------------------------------------------------------------- decoding
@@ -215,27 +77,58 @@ def _decode(path: Union[str, os.PathLike],
     """Decode ``path`` to RGB uint8; ``target(w, h)`` (upright size) gives the output size."""
     path = os.fspath(path)
     with open_file(path) as fh:
-        img = open_image(path, fh)
         try:
-            return _decode_open(path, fh, img, target)
-        except ImageError:
-            raise
-        except huge.StreamError as exc:
-            raise ImageError(path, exc.kind, exc.reason) from None
-        except Image.DecompressionBombError:  # e.g. a GIF frame or TIFF tile claiming too much
-            raise oversized_error(path, img, "(a frame or tile claims an enormous size)") from None
-        except MemoryError:
-            raise oversized_error(path, img, "with the memory available") from None
-        except OSError as exc:
-            if exc.errno is not None and exc.errno != errno.EINVAL:
-                raise _os_error(path, exc) from None
-            raise ImageError(path, "corrupt", f"damaged or cut-off image data ({exc}); "
-                             "re-export or remove it") from None
-        except Exception as exc:
-            raise ImageError(path, "corrupt", f"damaged image data ({type(exc).__name__}: "
-                             f"{exc}); re-export or remove it") from None
+            img = open_image(path, fh)
+        except ImageError as exc:
+            return _tiff_by_libvips(path, fh, target, exc)
+        try:
+            return _decode_with_pillow(path, fh, img, target)
+        except ImageError as exc:
+            if img.format != "TIFF" or exc.kind != "corrupt" or getattr(exc, "libvips", False):
+                raise
+            return _tiff_by_libvips(path, fh, target, exc)
         finally:
             img.close()
+
+
+def _decode_with_pillow(path: str, fh, img: Image.Image,
+                        target: Callable[[int, int], Optional[Tuple[int, int]]]) -> np.ndarray:
+    try:
+        return _decode_open(path, fh, img, target)
+    except ImageError:
+        raise
+    except huge.StreamError as exc:
+        err = ImageError(path, exc.kind, exc.reason)
+        err.libvips = True  # libvips already had its try: no second one
+        raise err from None
+    except Image.DecompressionBombError:  # e.g. a GIF frame or TIFF tile claiming too much
+        raise oversized_error(path, img, "(a frame or tile claims an enormous size)") from None
+    except MemoryError:
+        raise oversized_error(path, img, "with the memory available") from None
+    except OSError as exc:
+        if exc.errno is not None and exc.errno != errno.EINVAL:
+            raise os_error(path, exc) from None
+        raise ImageError(path, "corrupt", f"damaged or cut-off image data ({exc}); "
+                         "re-export or remove it") from None
+    except Exception as exc:
+        raise ImageError(path, "corrupt", f"damaged image data ({type(exc).__name__}: "
+                         f"{exc}); re-export or remove it") from None
+
+
+def _tiff_by_libvips(path: str, fh, target: Callable[[int, int], Optional[Tuple[int, int]]],
+                     pillow_error: ImageError) -> np.ndarray:
+    """Decode a TIFF that Pillow cannot (see :func:`libvips_tiff_header`) through libvips."""
+    w, h, turn, _, _ = libvips_tiff_header(path, fh, pillow_error)
+    swapped = turn in SWAPPING_ORIENTATIONS
+    out = target(*((h, w) if swapped else (w, h)))
+    out_stored = (w, h) if out is None else ((out[1], out[0]) if swapped else out)
+    if out_stored[0] * out_stored[1] > MAX_DECODE_PIXELS:
+        raise too_big(path, "TIFF", w, h, limit_text("at full size"))
+    try:
+        small = huge.decode_shrunk(fh, "TIFF", (w, h), out_stored)
+    except huge.StreamError:
+        raise pillow_error from None
+    return _upright_array(path, Image.fromarray(small), turn)
 
 
 def upright_geometry(img: Image.Image) -> Tuple[int, int, int]:
@@ -281,11 +174,11 @@ def _decode_open(path: str, fh, img: Image.Image,
         return _upright_array(path, Image.fromarray(small), turn)
     if stored_w * stored_h > MAX_DECODE_PIXELS:
         if out_stored is None or img.format not in JPEG_FORMATS:
-            raise oversized_error(path, img, _limit("at full size" if out_stored is None
+            raise oversized_error(path, img, limit_text("at full size" if out_stored is None
                                                     else "at the size asked for"))
         img.draft(img.mode, out_stored)
         if img.size[0] * img.size[1] > MAX_DECODE_PIXELS:
-            raise oversized_error(path, img, _limit("even at 1/8 scale"))
+            raise oversized_error(path, img, limit_text("even at 1/8 scale"))
     elif out_stored is not None and img.format in JPEG_FORMATS:
         img.draft(img.mode, out_stored)  # cheaper decode; still >= the target size
 

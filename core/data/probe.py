@@ -6,7 +6,7 @@ header, and a look at the file's last KB for the end marker that a file cut off
 mid-download or mid-copy lacks (a PNG's IEND; a JPEG's end-of-image marker, and
 only when that is missing a decode at 1/8 scale, because motion photos legally
 carry megabytes after it).  The rules for which files open at all, and how big
-they may be, are :mod:`core.data.imageio`'s.
+they may be, are :mod:`core.data.image_open`'s.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from typing import Tuple, Union
 
 from PIL import Image
 
-from core.data.imageio import (JPEG_FORMATS, ImageError, ImageInfo, open_file, open_image,
-                               oversized_error, unshrinkable, upright_geometry)
+from core.data.image_open import (JPEG_FORMATS, ImageError, ImageInfo, libvips_tiff_header,
+                                  open_file, open_image, oversized_error, unshrinkable)
+from core.data.imageio import upright_geometry
 from core.data.pixels import SWAPPING_ORIENTATIONS, frames
 
 
@@ -68,7 +69,13 @@ def probe_file(path: Union[str, os.PathLike]) -> Tuple[ImageInfo, int]:
     path = os.fspath(path)
     with open_file(path) as fh:
         nbytes = os.fstat(fh.fileno()).st_size
-        img = open_image(path, fh)
+        try:
+            img = open_image(path, fh)
+        except ImageError as exc:  # a TIFF only libvips reads (float colour, CIELab ...)
+            w, h, turn, pages, mode = libvips_tiff_header(path, fh, exc)
+            if turn in SWAPPING_ORIENTATIONS:
+                w, h = h, w
+            return ImageInfo(width=w, height=h, format="TIFF", mode=mode, frames=pages), nbytes
         try:
             why = unshrinkable(img)
             if why:
