@@ -92,6 +92,32 @@ def test_config_json_holds_the_resolved_augmentation(data, tmp_path):
     assert stored == json.loads(json.dumps(_as_dict(cli)))
 
 
+def test_a_relative_data_folder_is_recorded_absolute(data, tmp_path, monkeypatch):
+    """'train data' from the data's parent: calibrate, evaluate and export run later from
+    anywhere, and said the data folder 'data' was not there."""
+    import os
+    import shutil
+
+    from core.runs.folder import RunFolder
+    from core.runs.lock import release
+    from core.train.engine import prepare_new_run
+
+    monkeypatch.chdir(data.parent)
+    _, run, _, _ = prepare_new_run(tiny_config(data.name), tmp_path / "run", None, None, None,
+                                   None)
+    release(run)
+    assert json.loads(run.config_path.read_text())["data"]["data_dir"] == str(data)
+    # a run of an earlier version kept it as given: run.json's absolute place is used
+    old = tmp_path / "old"
+    shutil.copytree(run.path, old)
+    cfg = json.loads((old / "config.json").read_text())
+    cfg["data"]["data_dir"] = data.name
+    (old / "config.json").write_text(json.dumps(cfg))
+    monkeypatch.chdir(old)
+    assert not os.path.isdir(data.name)
+    assert RunFolder(old).load_config().data.data_dir == str(data.resolve())
+
+
 def _as_dict(obj):
     import dataclasses
 

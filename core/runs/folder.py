@@ -26,9 +26,11 @@ The names are spelled once, in :data:`FILES`; everything else asks
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -207,11 +209,18 @@ class RunFolder:
         """The run's settings.  A damaged file is named; the config loader's advice to delete
         it (right for the app's own settings file) would leave the run unusable."""
         try:
-            return StudioConfig.load(self.config_path)
+            cfg = StudioConfig.load(self.config_path)
         except ConfigError as exc:
             text = str(exc).replace("fix the file or delete it to start from defaults",
                                     "fix it, or put it back from a copy of the run")
             raise ConfigError(text) from None
+        data = cfg.data.data_dir
+        if data and not os.path.isabs(data):  # runs of earlier versions kept 'train data' as
+            with contextlib.suppress(UserError):  # given: run.json has where it was
+                recorded = self.run_info().data_dir
+                if recorded and os.path.isabs(recorded):
+                    cfg.data.data_dir = recorded
+        return cfg
 
     def write_labels(self, classes: list[str]) -> None:
         self.write_json(FILES.labels, list(classes))

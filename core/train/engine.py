@@ -65,6 +65,8 @@ def prepare_new_run(cfg: StudioConfig, run_dir: Optional[str | Path], runs_base,
     run = RunFolder(run_dir or default_run_dir(runs_base or "runs", spec.name))
     check_reusable(run)
     data = Path(cfg.data.data_dir).resolve()
+    # Recorded absolute: calibrate, evaluate, export and --resume run from any folder.
+    cfg.data.data_dir = os.path.abspath(cfg.data.data_dir)
     out = run.path.resolve()
     if out == data or data in out.parents:
         raise UserError(f"{run.path} is inside the data folder {data}: the run's files would "
