@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw, ImageEnhance
 from core.data.imageio import load_rgb
 from core.features.extract import signature
 from core.features.hashing import hash_file
-from core.features.near_duplicates import find_near_duplicates
+from core.features.near_duplicates import RULED_OUT, find_near_duplicates
 from core.features.store import Embeddings
 
 
@@ -105,3 +105,28 @@ def test_the_reduction_runs_blas_on_one_thread(monkeypatch):
     x = np.random.default_rng(0).standard_normal((200, 300)).astype(np.float16)
     z = vectors.reduced(x, dims=32)
     assert z.shape == (200, 32) and seen and set(seen) == {1}
+
+
+def test_a_cancelled_fine_check_caches_nothing_it_did_not_check(folder, tmp_path):
+    """Cancelling during 'checking fine detail' stored -1 for every pair not yet checked,
+    so every later audit and split missed those near-copies until the cache was deleted."""
+    from core.events import Cancelled, CancelToken, Progress
+    from core.features.fine_check import PairCache
+
+    paths, planted = folder
+    emb = _embeddings(paths)
+    cache_file = tmp_path / "pair-checks.bin"
+    cancel = CancelToken()
+
+    def cancel_at_the_fine_check(event):
+        if isinstance(event, Progress) and event.message == "checking fine detail":
+            cancel.cancel()
+
+    with pytest.raises(Cancelled):
+        find_near_duplicates(emb, pair_cache=PairCache(cache_file), cancel=cancel,
+                             listener=cancel_at_the_fine_check)
+    assert cache_file.exists()
+    assert all(score >= 0 or score == RULED_OUT for score in PairCache(cache_file).scores.values())
+    again = find_near_duplicates(emb, pair_cache=PairCache(cache_file)).path_groups(paths)
+    for copy, original in planted.items():
+        assert any(copy in g and original in g for g in again), Path(copy).name

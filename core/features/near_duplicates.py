@@ -174,14 +174,16 @@ def _fine_stage(emb: Embeddings, a: np.ndarray, b: np.ndarray, groups: _Groups,
     todo = {int(k): n for n, k in enumerate(new) if al.similarity[n] >= ALIGNED_MIN}
     images = FineImages()
 
-    def check(k: int) -> float:
+    def check(k: int) -> Optional[float]:
+        """The pair's score; None when it was not checked (cancelled, or an image did not
+        decode): nothing is cached for it, so a later run checks it."""
         i, j = int(a[k]), int(b[k])
         score = cache.get(digests[i], digests[j])
         if score is not None or cancel.cancelled:
-            return -1.0 if score is None else score
+            return score
         gi, gj = images.get(emb.paths[i]), images.get(emb.paths[j])
         if gi is None or gj is None:
-            return -1.0
+            return None
         n = todo[k]
         return fine_score(gi, gj, float(al.scale_x[n]), float(al.offset_x[n]),
                           float(al.scale_y[n]), float(al.offset_y[n]), bool(al.mirrored[n]),
@@ -197,6 +199,8 @@ def _fine_stage(emb: Embeddings, a: np.ndarray, b: np.ndarray, groups: _Groups,
             if done % 64 == 0:
                 cancel.raise_if_cancelled()
                 emit(listener, Progress(done, total, "checking fine detail"))
+            if score is None:
+                continue
             i, j = int(a[k]), int(b[k])
             cache.put(digests[i], digests[j], score)
             if score >= FINE_SAME:
