@@ -155,3 +155,32 @@ def test_cancel_stops_and_keeps_what_was_computed(tmp_path, fake_backbone, model
     with pytest.raises(Cancelled):
         store.embed(paths, model, listener=listener, cancel=cancel, batch_size=2)
     assert store.embed(paths, model).computed < 8
+
+
+def test_a_file_changed_between_hash_and_decode_keeps_no_features(tmp_path, fake_backbone,
+                                                                 model, monkeypatch):
+    """A copy over the file while the audit ran filed the new image's features under the old
+    content's hash, for good: the file's real near-copy was missed in every later audit."""
+    from core.features import store as store_module
+
+    paths = _images(tmp_path / "imgs", 3)
+    original = Path(paths[0]).read_bytes()
+    real_batches = store_module.decoded_batches
+
+    def replaced_after_hashing(files, *args, **kwargs):
+        Image.fromarray(np.full((20, 20, 3), 250, dtype=np.uint8)).save(paths[0])
+        yield from real_batches(files, *args, **kwargs)
+
+    monkeypatch.setattr(store_module, "decoded_batches", replaced_after_hashing)
+    store = FeatureStore(tmp_path / "store")
+    first = store.embed(paths, model)
+    assert paths[0] not in first.paths and len(first.paths) == 2
+    assert any(p == paths[0] and "changed while it was being read" in why
+               for p, why in first.skipped)
+
+    monkeypatch.setattr(store_module, "decoded_batches", real_batches)
+    Path(paths[0]).write_bytes(original)  # the old content back: computed, not a stale row
+    again = FeatureStore(tmp_path / "store").embed(paths, model)
+    assert again.computed == 1
+    row = again.paths.index(paths[0])
+    assert np.allclose(again.vectors[row][:3].astype(np.float32), 10 / 255, atol=1e-2)

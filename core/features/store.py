@@ -48,6 +48,18 @@ MAX_SHARDS = 24          # more than this many shard files: merge them
 COMPACT_ROWS = 16384     # rows per merged shard
 _PROGRESS_EVERY = 256
 
+#: Why a file whose features were not kept: it changed after it was hashed.
+CHANGED_WHILE_READ = "changed while it was being read; run again"
+
+
+def _changed(path: str, stamp: FileStamp) -> bool:
+    """Whether ``path`` is no longer the file ``stamp`` describes (size or mtime moved)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return True
+    return (st.st_size, st.st_mtime_ns) != (stamp.size, stamp.mtime_ns)
+
 
 @dataclass
 class Embeddings:
@@ -216,12 +228,12 @@ class FeatureStore:
         table = _Table(folder, model_id, listener)
         fresh: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
         failed: dict[bytes, str] = {}
-        missing: dict[bytes, str] = {}
+        missing: dict[bytes, tuple[str, FileStamp]] = {}
         for path, (stamp, _) in zip(paths, stamps):
             if stamp is not None:
                 key = bytes.fromhex(stamp.digest)
                 if key not in table.rows and key not in missing:
-                    missing[key] = path
+                    missing[key] = (path, stamp)
         if missing:
             self._compute(missing, model, folder, model_id, fresh, failed, listener, cancel,
                           batch_size)
@@ -249,23 +261,31 @@ class FeatureStore:
         finally:
             self.hashes.save()
 
-    def _compute(self, missing: dict[bytes, str], model: FeatureModel, folder, model_id,
-                 fresh, failed, listener, cancel, batch_size: int) -> None:
-        """Run the backbone over one file per missing content hash; keep rows as they come."""
+    def _compute(self, missing: dict[bytes, tuple[str, FileStamp]], model: FeatureModel,
+                 folder, model_id, fresh, failed, listener, cancel, batch_size: int) -> None:
+        """Run the backbone over one file per missing content hash; keep rows as they come.
+
+        The pixels are decoded a while after the file was hashed; a file changed in
+        between (or during the decode) would file another image's features under the
+        hash, for good.  So a file whose size or modification time moved is skipped.
+        """
         if folder is not None:
             folder.mkdir(parents=True, exist_ok=True)
             self._describe(folder, model)
         extractor = extract.build_extractor(model, listener, cancel)
-        keys, files = list(missing), list(missing.values())
+        keys = list(missing)
+        files = [path for path, _ in missing.values()]
         writer = _Writer(folder, model_id, listener)
         total = len(files)
         emit(listener, Progress(0, total, "computing features"))
         try:
             for batch in decoded_batches(files, extractor.image_size, batch_size, cancel):
-                good = [(i, rgb) for i, rgb, _ in batch if rgb is not None]
-                for i, _, reason in batch:
+                for i, rgb, reason in batch:
+                    if rgb is not None and _changed(*missing[keys[i]]):
+                        reason = CHANGED_WHILE_READ
                     if reason:
                         failed[keys[i]] = reason
+                good = [(i, rgb) for i, rgb, _ in batch if keys[i] not in failed]
                 if good:
                     vectors = extractor(np.stack([rgb for _, rgb in good])).astype(np.float16)
                     for (i, rgb), vector in zip(good, vectors):
