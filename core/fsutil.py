@@ -71,15 +71,6 @@ def cannot_write(path: Path, exc: OSError) -> BaseException:
     return UserError(f"cannot write {path} ({exc.strerror or exc}); choose another folder")
 
 
-def human_size(n: float) -> str:
-    """A byte count as people read it: "512 B", "8.6 MB"."""
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)
-
-
 def _fsync_dir(path: Path) -> None:
     try:
         fd = os.open(str(path), os.O_RDONLY)
@@ -338,7 +329,10 @@ def move_new(src: PathLike, dst: PathLike) -> None:
     :func:`copy_new` then deleting ``src``, so at every instant one whole copy exists.
     """
     dst = Path(dst)
-    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file where the folder should be: not "appeared meanwhile"
+        raise cannot_write(dst, exc) from None
     try:
         os.link(src, dst)
     except FileExistsError:
@@ -367,18 +361,6 @@ def is_within(path: str, folder: str) -> bool:
         return os.path.commonpath([path, folder]) == folder
     except ValueError:  # another drive on Windows
         return False
-
-
-def shown_text(text: str) -> str:
-    """``text`` with the bytes of a name that is not UTF-8 (kept by Python as lone
-    surrogates, which UTF-8 output cannot carry) shown as ``\\xNN``."""
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-
-
-def one_line(path: str) -> str:
-    """A file name on one line of a message: its line breaks shown as ``\\n`` (a name may
-    hold one; printed raw it would forge a line of output).  The CLI escapes the rest."""
-    return str(path).replace("\r", "\\r").replace("\n", "\\n")
 
 
 @contextlib.contextmanager

@@ -114,6 +114,44 @@ def test_undo_of_a_copy_keeps_it_when_the_original_is_gone(folders):
     assert not (data / "cat" / "e.png").exists()
 
 
+def test_one_file_that_cannot_be_placed_is_refused_and_the_batch_goes_on(folders, tmp_path,
+                                                                        capsys):
+    """A name that is too long once suffixed ('x…x (2).png') stopped the batch halfway with
+    exit 2 and no word of what had been copied already."""
+    data, new = folders
+    long_name = "x" * 247 + ".png"  # 251 bytes; a clash makes it 255 + " (2)": too long
+    _png(data / "cat" / long_name, 70)
+    _png(new / long_name, 80)
+    sheet = _csv(tmp_path / "r.csv", [[str(new / "d.png"), "cat", ""],
+                                      [str(new / long_name), "cat", ""],
+                                      [str(new / "e.png"), "dog", ""]])
+    assert main(["label", "--from", str(sheet), "--into", str(data)]) == 1
+    out = capsys.readouterr().out
+    assert "2 image(s) copied" in out and "File name too long" in out
+    assert (data / "cat" / "d.png").is_file() and (data / "dog" / "e.png").is_file()
+    assert not [p for p in (data / "cat").iterdir() if p.name.startswith(".")]  # no temp left
+
+
+def test_a_file_where_a_new_class_folder_goes_is_named(folders, tmp_path):
+    data, new = folders
+    (data / "bird").write_text("not a folder")
+    for move in (False, True):
+        outcome = apply_labels([(str(new / "d.png"), "bird")], data, move=move,
+                               new_classes=True)
+        (_, why), = outcome.refused
+        assert "is a file, not a folder" in why and (new / "d.png").is_file()
+
+
+def test_undo_names_a_copy_moved_since(folders, capsys):
+    data, new = folders
+    apply_labels([(str(new / "e.png"), "cat")], data)
+    (data / "cat" / "e.png").rename(data / "dog" / "e.png")  # the user re-filed it
+    assert main(["label", "--undo", "--into", str(data)]) == 1
+    out = capsys.readouterr().out
+    assert "cat/e.png" in out and "moved or deleted since it was labelled" in out
+    assert (data / "dog" / "e.png").is_file()  # left where the user put it
+
+
 def test_undo_removes_the_new_class_folder_it_made_but_keeps_an_empty_one_of_the_user(folders):
     """An undone label batch used to leave its new, now empty, class folder behind."""
     from core.label.apply import undo_last

@@ -28,7 +28,8 @@ from core.data.folder_walk import SET_ASIDE
 from core.features.hashing import FileStamp, hash_file
 from core.data.regular_file import FileProblem
 from core.errors import UserError
-from core.fsutil import cannot_write, free_name, locked, move_new, one_line
+from core.fsutil import cannot_write, free_name, locked, move_new
+from core.shown import one_line
 
 JOURNAL_NAME = ".fts-journal.jsonl"
 ACTIONS = ("move", "set_aside")
@@ -347,14 +348,14 @@ class FixJournal:
     def _undo_bring_in(self, op: str, source: Path, dst: Path, move: dict) -> Optional[str]:
         """Undo a file brought in from outside the data folder (see :meth:`record`).
 
-        A copy is removed only while an identical original is still at ``source``
-        (so no image is ever lost); with the original gone it is moved back there
-        instead.  A moved-in file is moved back.  "" done, a reason when refused,
-        None when the file never arrived.
+        A copy is removed only while an identical original is still at ``source`` (no image
+        is ever lost), else moved back there; so is a moved-in file.  "" done, a reason when
+        refused, None when a move never arrived (its original is there); a missing copy is named.
         """
         if not dst.exists():
-            return None if op == "copy" or source.exists() else \
-                f"missing: moved or deleted since it was labelled; it came from {source}"
+            return None if op == "move_in" and source.exists() else (
+                f"not there: moved or deleted since it was labelled (or its {op} failed then);"
+                f" it came from {source}")
         try:
             mine = hash_file(str(dst))
         except FileProblem as exc:

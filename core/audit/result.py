@@ -15,7 +15,7 @@ from typing import Any, Optional
 import numpy as np
 
 from core.features.hashing import FileStamp
-from core.fsutil import one_line
+from core.shown import one_line
 
 
 @dataclass(frozen=True)

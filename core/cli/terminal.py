@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from core.fsutil import shown_text
+from core.shown import shown_text
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 

@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.fsutil import one_line
+from core.shown import one_line
 
 MIN_IMAGES_PER_CLASS = 10   # fewer -> warning
 MAX_IMBALANCE = 5.0          # largest / smallest class above this -> warning

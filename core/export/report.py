@@ -13,7 +13,7 @@ from typing import Optional
 
 import numpy as np
 
-from core.fsutil import human_size
+from core.shown import human_size
 
 #: How each status reads in the text report.
 STATUS_TEXT = {"ok": "ok", "parity_failed": "FAILED parity", "not_checked": "not checked",

@@ -24,10 +24,11 @@ from core.data.folder_walk import subfolders
 from core.data.imageio import ImageError
 from core.data.probe import probe_image
 from core.data.regular_file import FileProblem
-from core.errors import DataError, UserError
+from core.errors import DataError, DiskFullError, UserError
 from core.events import CancelToken, Listener, Progress, emit
 from core.features.hashing import hash_file
-from core.fsutil import copy_new, free_name, is_within, move_new, one_line
+from core.fsutil import copy_new, free_name, is_within, move_new
+from core.shown import one_line
 
 #: Labels that mean "leave this image for later" and "it belongs to none of the classes".
 SKIP_WORDS = ("", "skip")
@@ -204,7 +205,12 @@ def apply_labels(rows: Iterable[tuple[str, str]], data_dir, *, move: bool = Fals
             (move_new if move else copy_new)(src, dst)
         except FileExistsError:
             outcome.refused.append((src, f"{dst} appeared meanwhile; label it again"))
-        except OSError as exc:
+        except DiskFullError as exc:  # the rest would fail too: said once, not tried
+            outcome.refused.append((src, str(exc)))
+            outcome.refused.extend((s, "not tried: the disk is full") for s, _, _ in
+                                   planned[n + 1:])
+            break
+        except (OSError, UserError) as exc:  # UserError: a name too long, a file in the way
             outcome.refused.append((src, f"could not {'move' if move else 'copy'} it ({exc})"))
         else:
             outcome.placed.append((src, dst.relative_to(root).as_posix()))

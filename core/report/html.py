@@ -15,7 +15,8 @@ from html import escape
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
-from core.fsutil import atomic_write_text, shown_text
+from core.fsutil import atomic_write_text
+from core.shown import shown_text
 from core.report.charts import line_chart, reliability_chart, thumbnail_uri
 from core.report.gather import ReportData, gather
 

@@ -34,7 +34,7 @@ from typing import Any, Iterable, Iterator, Optional
 
 from core.appdirs import data_dir, default_runs_dir, start_weights_dir
 from core.errors import UserError
-from core.fsutil import shown_text
+from core.shown import shown_text
 from core.events import CancelToken, Log, Progress, emit
 from core.runs.folder import RunFolder
 from core.runs.summary import (EPOCH_FIELDS, SORT_KEYS, RunComparison, RunSummary, config_diff,

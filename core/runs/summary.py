@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from core.errors import UserError
-from core.fsutil import shown_text
+from core.shown import shown_text
 from core.runs.folder import RunFolder
 from core.runs.records import RunInfo, RunStatus
 

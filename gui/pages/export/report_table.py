@@ -17,7 +17,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
 from core.formats import FORMATS
-from core.fsutil import human_size
+from core.shown import human_size
 from gui.theme import ERROR, OK, WARN
 
 COLUMNS = ["Format", "Result", "Max |Δp|", "Top-1 agreement", "Accuracy: file (app)", "Size",

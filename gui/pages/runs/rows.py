@@ -14,7 +14,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QStandardItem
 
-from core.fsutil import human_size
+from core.shown import human_size
 from gui.durations import format_duration
 from gui.pages.runs.compare import pct
 

@@ -1,0 +1,29 @@
+"""How file names and sizes read in a message: one line, any bytes, human units.
+
+File names are the user's and may hold anything: line breaks (printed raw they
+would forge a line of output) and bytes that are not UTF-8 (kept by Python as
+lone surrogates, which UTF-8 output cannot carry).
+"""
+
+from __future__ import annotations
+
+
+def one_line(path: str) -> str:
+    """A file name on one line of a message: its line breaks shown as ``\\n`` (a name may
+    hold one; printed raw it would forge a line of output).  The CLI escapes the rest."""
+    return str(path).replace("\r", "\\r").replace("\n", "\\n")
+
+
+def shown_text(text: str) -> str:
+    """``text`` with the bytes of a name that is not UTF-8 (kept by Python as lone
+    surrogates, which UTF-8 output cannot carry) shown as ``\\xNN``."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def human_size(n: float) -> str:
+    """A byte count as people read it: "512 B", "8.6 MB"."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
