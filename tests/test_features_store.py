@@ -184,3 +184,31 @@ def test_a_file_changed_between_hash_and_decode_keeps_no_features(tmp_path, fake
     assert again.computed == 1
     row = again.paths.index(paths[0])
     assert np.allclose(again.vectors[row][:3].astype(np.float32), 10 / 255, atol=1e-2)
+
+
+def test_a_read_only_store_is_read_and_not_written(tmp_path, fake_backbone, model, monkeypatch):
+    """On a read-only (or full) disk the store's files are a cache: audit and suggest failed
+    with 'cannot write …/file-hashes.json; choose another folder' although every feature
+    was stored already."""
+    import errno
+
+    from core.features.fine_check import PairCache
+    from core import fsutil
+
+    paths = _images(tmp_path / "data", 4)
+    FeatureStore(tmp_path / "store").embed(paths[:3], model)
+    Path(paths[0]).touch()  # the hash index has something new to remember
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    monkeypatch.setattr(fsutil.tempfile, "mkstemp", read_only)
+    logs = []
+    store = FeatureStore(tmp_path / "store")
+    got = store.embed(paths, model, listener=logs.append)  # one new image: computed, not kept
+    assert got.paths == paths and got.computed == 1
+    assert any(isinstance(e, Log) and "cannot save features" in e.message for e in logs)
+    cache = PairCache(tmp_path / "store" / "pairs.bin")
+    cache.put("00" * 16, "11" * 16, 0.5)
+    cache.save()  # not kept, and no error
+    assert not (tmp_path / "store" / "pairs.bin").exists()

@@ -25,6 +25,7 @@ from typing import Optional
 import numpy as np
 
 from core.data.imageio import ImageError, load_rgb
+from core.errors import UserError
 from core.fsutil import atomic_write_bytes
 
 FINE_SIDE = 320
@@ -92,7 +93,7 @@ class PairCache:
         try:
             atomic_write_bytes(self.path, data)
             self._dirty = False
-        except OSError:
+        except (OSError, UserError):  # read-only, full
             pass  # only a cache
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Optional
 
 from core.data.regular_file import FileProblem, open_regular
+from core.errors import UserError
 from core.fsutil import atomic_write_text
 
 DIGEST_BYTES = 16
@@ -130,7 +131,7 @@ class HashIndex:
             self._dirty = False
         try:
             atomic_write_text(self.path, text)
-        except OSError:
+        except (OSError, UserError):  # read-only, full
             pass
 
 

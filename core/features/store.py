@@ -33,7 +33,7 @@ from typing import Optional, Sequence, Union
 import numpy as np
 
 from core.appdirs import data_dir
-from core.errors import WeightsError
+from core.errors import UserError, WeightsError
 from core.events import CancelToken, FileSkipped, Listener, Log, Progress, emit
 from core.features import extract
 from core.features.extract import FeatureModel, decoded_batches, signature
@@ -154,7 +154,7 @@ class _Writer:
         try:
             write_shard(self.folder / name, self.model_id, keys, np.stack(self.vectors),
                         np.stack(self.signatures))
-        except OSError as exc:  # a full or read-only disk: features are returned, not kept
+        except (OSError, UserError) as exc:  # a full or read-only disk: returned, not kept
             emit(self.listener, Log(f"feature store: cannot save features in {self.folder} "
                                     f"({exc}); they will be computed again next time",
                                     "warning"))
@@ -270,7 +270,6 @@ class FeatureStore:
         hash, for good.  So a file whose size or modification time moved is skipped.
         """
         if folder is not None:
-            folder.mkdir(parents=True, exist_ok=True)
             self._describe(folder, model)
         extractor = extract.build_extractor(model, listener, cancel)
         keys = list(missing)
@@ -332,11 +331,11 @@ class FeatureStore:
         """A human-readable note of what the folder holds (never read back)."""
         note = folder / "model.json"
         if not note.exists():
-            try:
+            try:  # makes the folder too; a read-only store is read, not written (_Writer)
                 atomic_write_text(note, json.dumps({"backbone": model.backbone,
                                                     "weights": model.weights,
                                                     "image_size": model.image_size}, indent=1))
-            except OSError:
+            except (OSError, UserError):
                 pass
 
     def _compact(self, folder: Path, model_id: str) -> None:
