@@ -62,3 +62,18 @@ def test_a_class_that_is_one_group_stays_in_training(tmp_path):
     split = split_dataset(report, 0.5, seed=0, groups=[owls])
     assert not any(r.class_name == "owl" for r in split.val)
     assert all(any(r.class_name == c for r in split.val) for c in ("cat", "dog"))
+
+
+def test_a_group_across_classes_never_takes_another_class_s_last_training_image():
+    """B's only way into validation was a group with C's two images: C then had no training
+    image at all, and the run trained on, with C's recall 0 and no warning."""
+    from core.data.grouped_split import pick_validation
+
+    paths = [f"A/a{i}.png" for i in range(10)] + ["B/b_a1.jpg", "B/b_c1.jpg",
+                                                  "C/c1.png", "C/c1_copy.png"]
+    classes = [p.split("/")[0] for p in paths]
+    groups = [["A/a1.png", "A/a2.png", "B/b_a1.jpg"], ["B/b_c1.jpg", "C/c1.png", "C/c1_copy.png"]]
+    for seed in range(8):
+        val, _ = pick_validation(classes, paths, groups, 0.2, seed)
+        train = set(range(len(paths))) - val
+        assert {classes[i] for i in train} == {"A", "B", "C"}, (seed, sorted(val))

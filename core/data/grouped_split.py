@@ -61,11 +61,16 @@ def pick_validation(classes: Sequence[str], paths: Sequence[str],
         if all(in_val[c] + n <= target[c] for c, n in need.items()):
             val.update(unit)
             in_val.update(need)
+    def leaves_training(unit) -> bool:
+        """Whether every class of ``unit`` keeps a training image when it goes to validation
+        (a group across classes took another class's last one: a class never trained on)."""
+        return all(in_val[c] + n < totals[c]
+                   for c, n in Counter(classes[i] for i in unit).items())
+
     for name in sorted(target):
         if target[name] and not in_val[name]:
             options = [u for u in units if not val.intersection(u)
-                       and any(classes[i] == name for i in u)
-                       and sum(classes[i] == name for i in u) < totals[name]]
+                       and any(classes[i] == name for i in u) and leaves_training(u)]
             if options:
                 unit = min(options, key=len)
                 val.update(unit)
