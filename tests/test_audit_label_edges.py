@@ -199,3 +199,20 @@ def test_suggest_and_predict_follow_linked_folders_and_name_broken_links(tmp_pat
     os.symlink(tmp_path / "missing.png", top / "broken.png")
     found = sorted(Path(p).name for p in expand_image_paths([str(top)]))
     assert found == ["a.png", "b.png", "broken.png"]
+
+
+def test_an_audit_with_random_weights_or_only_cross_class_copies_says_so(tmp_path, capsys):
+    """--weights none listed confident wrong labels with no note; a folder whose every image
+    is filed under two classes read '0 classes ... it needs at least 2 classes'."""
+    rng = np.random.default_rng(0)
+    for i in range(4):
+        pixels = rng.integers(0, 256, (24, 24, 3), dtype=np.uint8)
+        for cls in ("a", "b"):
+            (tmp_path / cls).mkdir(exist_ok=True)
+            Image.fromarray(pixels).save(tmp_path / cls / f"{cls}{i}.png")
+    assert main(["audit", str(tmp_path), "--backbone", "MobileNetV3Small", "--weights", "none",
+                 "--image-size", "32"]) == 0
+    out = capsys.readouterr().out
+    assert "8 images, 2 classes" in out
+    assert "weights are random (--weights none)" in out
+    assert "every image is a copy the scan leaves out" in out

@@ -35,6 +35,10 @@ PathLike = Union[str, os.PathLike]
 FLAG_AT = 0.5  # flag a label when it is more likely wrong than right
 _STAGES = ("scan", "features", "duplicates", "labels", "outliers")
 _SCAN_SKIPS = ("empty", "not_image", "corrupt", "unreadable", "oversized")
+RANDOM_WEIGHTS_NOTE = ("the backbone's weights are random (--weights none): its features say "
+                       "little about what the pictures show, so the likely wrong labels and "
+                       "outliers are guesses; audit with --weights imagenet or a weights file "
+                       "(near-copies are still found from the pixels)")
 
 
 def run_audit(data_dir: PathLike, model: Optional[FeatureModel] = None, *,
@@ -63,6 +67,8 @@ def run_audit(data_dir: PathLike, model: Optional[FeatureModel] = None, *,
                          image_classes=[by_path[p].class_name for p in emb.paths],
                          vectors=emb.vectors, features_computed=emb.computed,
                          stamps=dict(zip(emb.paths, emb.stamps)))
+    if model.random_weights:
+        result.notes.append(RANDOM_WEIGHTS_NOTE)
     clock.stage("duplicates")
     z = reduced(emb.vectors)  # shared by every step below
     dups = find_near_duplicates(emb, pair_cache=store.pair_cache(), listener=listener,
@@ -99,9 +105,11 @@ def _labels(result: AuditResult, emb, z: np.ndarray, by_path, records, group_of:
     rows = np.array([i for i, p in enumerate(emb.paths) if id(by_path[p]) in usable],
                     dtype=np.int64)
     if len(classes) < 2 or len(rows) == 0:
-        result.notes.append("label check skipped: it needs at least 2 classes (one class "
-                            "has nothing to compare with); near-duplicates and outliers "
-                            "are still found")
+        result.notes.append("label check skipped: " + (
+            "every image is a copy the scan leaves out (the same picture filed under two "
+            "classes, listed by 'inspect')" if len(rows) == 0 and len(emb.paths) else
+            "it needs at least 2 classes (one class has nothing to compare with)")
+            + "; near-duplicates and outliers are still found")
         return
     labels = np.array([classes.index(by_path[emb.paths[i]].class_name) for i in rows])
     scores = score_labels(z[rows], labels, group_of[rows], classes, seed, cancel)

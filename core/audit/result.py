@@ -113,7 +113,8 @@ class AuditResult:
             return one_line(self.relpath(path))
 
         cross = sum(1 for g in self.near_duplicates if g.cross_class)
-        lines = [f"Audit of {self.root}: {len(self.paths)} images, {len(self.classes)} classes "
+        n_classes = len(set(self.image_classes) | set(self.classes))  # left-out copies' too
+        lines = [f"Audit of {self.root}: {len(self.paths)} images, {n_classes} classes "
                  f"(features computed for {self.features_computed}, the rest known already)"]
         lines.append(f"Likely wrong labels: {len(self.label_issues)}")
         for i in self.label_issues[:limit]:
