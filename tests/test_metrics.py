@@ -20,6 +20,16 @@ def test_metrics_by_hand():
     assert "confusion matrix" in m.to_text()
 
 
+def test_the_confusion_matrix_header_keeps_class_names_apart():
+    """'mono_0' and 'mono_100' were both cut to six letters in the header."""
+    classes = ["mono_0", "mono_100", "a_very_long_class_name"]
+    m = compute_metrics([0, 1, 2], np.eye(3), classes)
+    text = m.to_text().split("confusion matrix (rows: true, columns: predicted)\n")[1]
+    header, *rows = text.splitlines()
+    assert header.split() == ["mono_0", "mono_100", "a_very_long…"]
+    assert all(len(r) == len(rows[0]) for r in rows) and len(header) == len(rows[0])
+
+
 # -- core.infer.evaluation: one function for training, the Evaluate page and the CLI ----------
 
 import json  # noqa: E402

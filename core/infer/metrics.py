@@ -69,9 +69,11 @@ class Metrics:
             lines.append(f"{c.name:<{width}}  {c.precision:9.3f}  {c.recall:6.3f}  {c.f1:5.3f}  "
                          f"{c.support:7d}")
         lines += ["", "confusion matrix (rows: true, columns: predicted)"]
-        lines.append(" " * width + "  " + " ".join(f"{c[:6]:>6}" for c in self.classes))
+        col = min(max([6] + [len(c) for c in self.classes]), 12)  # 'mono_100' was 'mono_1'
+        heads = [c if len(c) <= col else c[:col - 1] + "…" for c in self.classes]
+        lines.append(" " * width + "  " + " ".join(f"{h:>{col}}" for h in heads))
         for name, row in zip(self.classes, self.confusion):
-            lines.append(f"{name:<{width}}  " + " ".join(f"{v:6d}" for v in row))
+            lines.append(f"{name:<{width}}  " + " ".join(f"{v:{col}d}" for v in row))
         if self.skipped:
             lines += ["", f"skipped {len(self.skipped)} unreadable file(s):"]
             lines += [f"  {s['path']}: {s['reason']}" for s in self.skipped]
