@@ -84,6 +84,14 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _short(name: str, limit: int = 160) -> str:
+    """``name`` cut (on a character) to ``limit`` bytes, for a temporary sibling's name: with
+    its dots, pid and random part it must stay within the 255 bytes a file name may have."""
+    while len(name.encode("utf-8", "surrogateescape")) > limit:
+        name = name[:-1]
+    return name
+
+
 def _via_temp(path: Path, write, place) -> None:
     """``write(fh)`` a hidden temporary beside ``path``, fsync it, then ``place(tmp)``.
 
@@ -92,7 +100,8 @@ def _via_temp(path: Path, write, place) -> None:
     """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
+        fd, tmp = tempfile.mkstemp(prefix=f".{_short(path.name)}.", suffix=".tmp",
+                                   dir=str(path.parent))
     except OSError as exc:
         raise cannot_write(path, exc) from None
     try:
@@ -152,7 +161,8 @@ def atomic_file(path: PathLike, suffix: str = "") -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{suffix or path.suffix}",
+    fd, tmp = tempfile.mkstemp(prefix=f".{_short(path.stem)}.",
+                               suffix=f".tmp{suffix or path.suffix}",
                                dir=str(path.parent))
     os.close(fd)
     tmp_path = Path(tmp)
@@ -193,7 +203,7 @@ def _exchange(a: Path, b: Path) -> bool:
 
 def _leftover_prefix(path: Path) -> str:
     """Temporary siblings are named ``.NAME.PID.<random>.partial`` (or ``.old``)."""
-    return f".{path.name}.{os.getpid()}."
+    return f".{_short(path.name)}.{os.getpid()}."
 
 
 def _sweep_leftovers(path: Path) -> None:
@@ -203,7 +213,7 @@ def _sweep_leftovers(path: Path) -> None:
     the next write to ``path`` removes those whose process no longer exists
     (a live writer's are left alone).
     """
-    prefix = f".{path.name}."
+    prefix = f".{_short(path.name)}."
     try:
         siblings = list(path.parent.iterdir())
     except OSError:
@@ -346,7 +356,7 @@ def move_new(src: PathLike, dst: PathLike) -> None:
 
 
 def free_name(target: Path, taken: Iterable[Path] = ()) -> Path:
-    """``target``, or ``name (2).ext``, ``name (3).ext``...: the first free name (never overwrite)."""
+    """``target``, or ``name (2).ext``, ``name (3).ext``...: the first free name (no overwrite)."""
     taken = set(taken)
     stem, suffix, n = target.stem, target.suffix, 2
     while os.path.lexists(target) or target in taken:

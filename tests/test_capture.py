@@ -132,6 +132,20 @@ def test_undo_leaves_an_edited_capture_and_another_session_s_fix_alone(tmp_path)
         writer.undo_last_burst()
 
 
+def test_an_existing_class_with_a_long_name_takes_bursts(tmp_path):
+    """A class folder named with 240 bytes (any file system takes 255) refused every frame:
+    its name plus the capture's date did not fit in a file name."""
+    name = "é" * 120  # 240 bytes
+    (tmp_path / "data" / name).mkdir(parents=True)
+    (tmp_path / "data" / "other").mkdir()
+    writer = CaptureWriter(tmp_path / "data", side=0)
+    burst = writer.start_burst(name)
+    frame = np.full((20, 30, 3), 128, np.uint8)
+    saved = [writer.save(frame, burst).path for _ in range(2)]
+    assert all(p.parent.name == name and p.is_file() for p in saved)
+    assert all(len(p.name.encode()) <= 255 and p.name.startswith("é" * 50) for p in saved)
+
+
 def test_class_names_that_cannot_be_folders_are_refused():
     assert check_class_name("  good ") == "good"
     for bad in ("", ".hidden", "a/b", "_x"):

@@ -96,3 +96,16 @@ def test_a_place_that_takes_no_file_is_named_in_a_plain_sentence(tmp_path):
             with staging(Path("/proc/x")):
                 pass
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]  # no temporary left
+
+
+def test_a_file_name_near_the_255_byte_limit_can_still_be_written(tmp_path):
+    """The hidden temporary beside it ('.NAME.random.tmp') was longer than any file system
+    takes, so a capture or a copy under a long (valid) name failed."""
+    from core.fsutil import atomic_file, atomic_write_bytes, copy_new
+
+    long = tmp_path / ("é" * 125 + ".png")  # 254 bytes
+    atomic_write_bytes(long, b"one")
+    copy_new(long, tmp_path / ("ü" * 125 + ".png"))
+    with atomic_file(tmp_path / ("a" * 249 + ".keras")) as tmp:
+        tmp.write_bytes(b"two")
+    assert sorted(len(p.name.encode()) for p in tmp_path.iterdir()) == [254, 254, 255]

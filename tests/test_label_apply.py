@@ -119,7 +119,7 @@ def test_one_file_that_cannot_be_placed_is_refused_and_the_batch_goes_on(folders
     """A name that is too long once suffixed ('x…x (2).png') stopped the batch halfway with
     exit 2 and no word of what had been copied already."""
     data, new = folders
-    long_name = "x" * 247 + ".png"  # 251 bytes; a clash makes it 255 + " (2)": too long
+    long_name = "x" * 248 + ".png"  # 252 bytes; a clash suffix " (2)" makes it 256: too long
     _png(data / "cat" / long_name, 70)
     _png(new / long_name, 80)
     sheet = _csv(tmp_path / "r.csv", [[str(new / "d.png"), "cat", ""],

@@ -38,6 +38,20 @@ from core.label.apply import class_name_problem, classes_root
 DEFAULT_SIDE = 512
 
 
+#: Bytes of a file name left for the class name: 255 less the date, the time, the
+#: milliseconds, ".jpg" and room for a " (99)" clash suffix.
+_NAME_PART_BYTES = 255 - len("-20261231-235959-999.jpg") - len(" (99)")
+
+
+def _name_part(class_name: str) -> str:
+    """The class name as it starts a capture's file name: cut (on a character) to fit 255
+    bytes; an existing class folder's name may be longer than a file name can take."""
+    part = class_name
+    while len(part.encode("utf-8", "surrogateescape")) > _NAME_PART_BYTES:
+        part = part[:-1]
+    return part
+
+
 def check_class_name(name: str, existing: Iterable[str] = ()) -> str:
     """``name`` stripped, or UserError saying why it cannot be a class folder.
 
@@ -101,7 +115,7 @@ class CaptureWriter:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         millis = int(time.time() * 1000) % 1000
         for _ in range(3):  # a name taken between choosing and writing: choose again
-            dst = free_name(folder / f"{class_name}-{stamp}-{millis:03d}.jpg")
+            dst = free_name(folder / f"{_name_part(class_name)}-{stamp}-{millis:03d}.jpg")
             made = [] if folder.exists() else [folder.relative_to(self.root).as_posix()]
             self.journal.record(burst, [{"op": "capture", "dst": dst.relative_to(self.root)
                                          .as_posix(), "size": len(data), "digest": digest}],
