@@ -254,3 +254,17 @@ def test_a_held_modifier_does_not_turn_moving_on_into_a_multi_selection(qtbot):
         assert panel.keep_button.isEnabled()
     finally:
         qtbot.keyRelease(panel, Qt.Key_Control, Qt.NoModifier)
+
+
+def test_a_narrow_check_tab_puts_the_comparison_below_the_suspects(qtbot):
+    """At the window's smallest the comparison beside the suspects was cut to
+    'Filed under square, looks lik'."""
+    from gui.pages.data.audit_findings import FindingsPanel
+
+    panel = FindingsPanel(with_classes=True)
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.resize(FindingsPanel.SIDE_BY_SIDE_FROM - 100, 500)
+    qtbot.waitUntil(lambda: panel.split.orientation() == Qt.Vertical)
+    panel.resize(FindingsPanel.SIDE_BY_SIDE_FROM + 200, 500)
+    qtbot.waitUntil(lambda: panel.split.orientation() == Qt.Horizontal)

@@ -214,3 +214,20 @@ def test_a_folder_that_fails_leaves_the_shown_figures_labelled_as_theirs(qtbot, 
         pass
     assert page.source_label.text() == shown and "validation" in shown
     assert "none of its images could be read" in page.banner.text()
+
+
+def test_at_the_smallest_window_the_whole_matrix_shows_and_the_page_scrolls(qtbot, window,
+                                                                            tmp_path):
+    """At 900 x 600 the splitter squeezed the confusion matrix to one column and a half."""
+    page = window.pages[4]
+    window.show_page(4)
+    window.resize(window.minimumSize())
+    run = _run_with(tmp_path, "small", [[5, 1], [0, 6]])
+    with qtbot.waitSignal(page.metrics_shown, timeout=10000):
+        window.state.set_run(str(run))
+    qtbot.waitUntil(lambda: page.confusion.width() >= page.confusion.minimumWidth() > 0)
+    view = page.confusion
+    last = view.cell_rect(1, 1)
+    assert view.viewport().rect().contains(last)  # every cell in view, none scrolled away
+    assert (window.width(), window.height()) == (900, 600)
+    qtbot.waitUntil(lambda: page.scroll.verticalScrollBar().maximum() > 0)  # it scrolls instead

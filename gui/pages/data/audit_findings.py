@@ -112,13 +112,26 @@ class FindingsPanel(QWidget):
         detail.setWidgetResizable(True)
         detail.setFrameShape(QFrame.NoFrame)
         detail.setWidget(self._build_detail())
-        split = QSplitter(Qt.Horizontal)
+        self.split = split = QSplitter(Qt.Horizontal)
         split.addWidget(left)
         split.addWidget(detail)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
         split.setSizes([550, 450])  # the comparison needs room for a few examples
         lay.addWidget(split)
+
+    #: Narrower than this, the comparison goes below the grid: side by side at the window's
+    #: smallest it was cut to "Filed under square, looks lik".
+    SIDE_BY_SIDE_FROM = 700
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        split = getattr(self, "split", None)
+        if split is not None:
+            wide = event.size().width() >= self.SIDE_BY_SIDE_FROM
+            want = Qt.Horizontal if wide else Qt.Vertical
+            if split.orientation() != want:
+                split.setOrientation(want)  # AuditView gives the tabs the height for it
 
     def _build_buttons(self) -> QHBoxLayout:
         row = QHBoxLayout()

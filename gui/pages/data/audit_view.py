@@ -36,6 +36,11 @@ _STAGE_WORDS = {"scan": "reading the folder", "features": "computing features",
                 "outliers": "looking for outliers"}
 
 
+#: The findings tabs' least height: side by side (wide), or the comparison below the
+#: suspects (narrow; the page scrolls to it).
+SECTIONS_HEIGHT = {True: 300, False: 560}
+
+
 class AuditView(QWidget):
     """Runs the data check, shows what it found, applies and undoes the user's fixes."""
 
@@ -75,8 +80,14 @@ class AuditView(QWidget):
         self.groups_panel.decided.connect(
             lambda d: self.apply(d, self.groups_panel.list.currentRow()))
         self.sections.setEnabled(False)
-        self.sections.setMinimumHeight(300)
+        self.sections.setMinimumHeight(SECTIONS_HEIGHT[True])
         lay.addWidget(self.sections, 1)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        wide = event.size().width() >= FindingsPanel.SIDE_BY_SIDE_FROM + 20  # the tab frame
+        if self.sections.minimumHeight() != SECTIONS_HEIGHT[wide]:
+            self.sections.setMinimumHeight(SECTIONS_HEIGHT[wide])
 
     def _build_top_row(self) -> QHBoxLayout:
         row = QHBoxLayout()

@@ -114,6 +114,10 @@ class _FramedSelection(QStyledItemDelegate):
             painter.restore()
 
 
+#: The most room the matrix claims before it scrolls (a big matrix scrolls inside).
+MAX_MIN_WIDTH, MAX_MIN_HEIGHT = 380, 260
+
+
 class ConfusionView(QTableView):
     """The heat map; ``cell_clicked(true_index, predicted_index)`` when a cell is chosen."""
 
@@ -147,6 +151,14 @@ class ConfusionView(QTableView):
         self.resizeColumnsToContents()
         for c in range(len(classes)):
             self.setColumnWidth(c, max(64, self.columnWidth(c)))
+        # At the window's smallest the splitter squeezed the matrix to one column: ask for
+        # room for the whole matrix, up to a size that leaves the galleries theirs.
+        frame = 2 * self.frameWidth() + self.verticalScrollBar().sizeHint().width()
+        full_w = self.verticalHeader().sizeHint().width() + sum(
+            self.columnWidth(c) for c in range(len(classes))) + frame
+        full_h = self.horizontalHeader().sizeHint().height() + sum(
+            self.rowHeight(r) for r in range(len(classes))) + frame
+        self.setMinimumSize(min(full_w, MAX_MIN_WIDTH), min(full_h, MAX_MIN_HEIGHT))
 
     def counts(self) -> list[list[int]]:
         """What the view shows, read back through the model (for checks and tests)."""

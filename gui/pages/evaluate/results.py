@@ -84,6 +84,7 @@ class ResultsView(QWidget):
         split.addWidget(self._build_galleries())
         split.setStretchFactor(0, 2)
         split.setStretchFactor(1, 3)
+        split.setMinimumHeight(420)  # a small window scrolls the page rather than squash these
         lay.addWidget(split, 1)
 
     def _build_summary(self) -> QVBoxLayout:
