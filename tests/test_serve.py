@@ -123,12 +123,21 @@ def test_concurrent_requests_are_batched(served, trained_run):
     (b'{"instances": [[[["1", "2", "3"]]]]}', "array of numbers"),
     (b'{"instances": [[[[true, false, true]]]]}', "array of numbers"),
     (b'{"inputs": {"images": [[[[1, 2, 3]]]]}}', "columnar"),
+    # another signature was answered by this one:
+    (b'{"signature_name": "serving_uint8", "instances": [[[[1, 2, 3]]]]}', "not found"),
 ])
 def test_bad_input_is_a_clear_400(served, raw, expect):
     server, _ = served
     status, answer = _call(server.model_url + ":predict", raw=raw)
     assert status == 400 and expect in answer["error"], answer
     assert _call(server.model_url)[0] == 200  # still serving
+
+
+def test_the_served_signature_may_be_named(served):
+    server, _ = served
+    status, answer = _call(server.model_url + ":predict", {
+        "signature_name": "serving_default", "instances": [[[[0, 0, 0]]]]})
+    assert status == 200 and len(answer["predictions"]) == 1
 
 
 def test_body_over_the_limit_and_wrong_names(served):

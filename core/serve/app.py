@@ -40,6 +40,8 @@ from core.serve.instances import BadInstance, instance_to_array
 log = logging.getLogger("finetune_studio.serve")
 
 MODEL_VERSION = "1"
+#: The one signature served (TensorFlow Serving's default name).
+SIGNATURE = "serving_default"
 _PATH = re.compile(r"^(?P<name>[^/:]+)(?:/versions/(?P<version>[^/:]+))?"
                    r"(?P<tail>/metadata|:[A-Za-z]+)?$")
 
@@ -129,6 +131,10 @@ def parse_instances(body: bytes, limits: Limits) -> list:
     if not isinstance(payload, dict) or "instances" not in payload:
         raise HttpError(400, "expected a JSON object with \"instances\": a list of "
                              "{\"b64\": \"<base64 of an image file>\"} or H x W x 3 pixel arrays")
+    signature = payload.get("signature_name", SIGNATURE)
+    if signature != SIGNATURE:  # as TensorFlow Serving does: never answer for another one
+        raise HttpError(400, f"serving signature name {str(signature)[:100]!r} not found; this "
+                             f"model serves {SIGNATURE!r} (or leave \"signature_name\" out)")
     instances = payload["instances"]
     if not isinstance(instances, list) or not instances:
         raise HttpError(400, "\"instances\" must be a non-empty list")
@@ -206,9 +212,9 @@ class ModelService:
         signature = {"inputs": {"images": {"dtype": "DT_FLOAT", "name": "images",
                                            "tensor_shape": {"dim": dims}}},
                      "outputs": outputs, "method_name": "tensorflow/serving/predict"}
-        return {"model_spec": {"name": self.name, "signature_name": "serving_default",
+        return {"model_spec": {"name": self.name, "signature_name": SIGNATURE,
                                "version": MODEL_VERSION},
-                "metadata": {"signature_def": {"signature_def": {"serving_default": signature}},
+                "metadata": {"signature_def": {"signature_def": {SIGNATURE: signature}},
                              "labels": list(self.predictor.classes), "image_size": s,
                              "input": "raw RGB 0-255, resized to the model's size",
                              "format": getattr(self.predictor, "kind", "")}}
