@@ -10,7 +10,6 @@ on.  ``version`` lets later releases migrate old files (:data:`MIGRATIONS`).
 
 from __future__ import annotations
 
-import json
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,9 +19,12 @@ from core.config_fields import FieldInfo, field_info, get_path, iter_fields, set
 from core.errors import ConfigError
 from core.formats import DEFAULT_FORMATS, FormatName
 from core.fsutil import atomic_write_text
-from core.typed_json import from_jsonable, json_text, to_jsonable
+from core.typed_json import (from_jsonable, json_text, load_json_file, parse_json,
+                              to_jsonable)
 
 CONFIG_VERSION = 2
+#: What to do about a config file that is not JSON.
+DAMAGED = "fix the file or delete it to start from defaults"
 
 _SWITCH_HELP = " Auto: on for GPUs, off for CPUs."
 
@@ -78,7 +80,7 @@ class FreezeConfig:
         t = text.strip()
         if t.lower() in ("none", "all"):
             return cls(mode=t.lower())  # type: ignore[arg-type]
-        if t.isdigit():
+        if t.isascii() and t.isdigit():  # "²" is a digit to str.isdigit, not to int()
             return cls(mode="top_n", top_n=int(t))
         if not t:
             raise ConfigError("--unfreeze needs none, all, a number of layers or a layer name")
@@ -127,8 +129,8 @@ class AugmentConfig:
     ``transforms`` is what actually runs, so a user's edits are kept verbatim.
     """
 
-    preset: str = setting("light", label="Preset",
-                          help="none, light, medium, heavy, or custom (your own edits).")
+    preset: Literal["none", "light", "medium", "heavy", "custom"] = setting(
+        "light", label="Preset", help="none, light, medium, heavy, or custom (your own edits).")
     transforms: list[TransformConfig] = field(default_factory=list)
     seed: int = setting(0, lo=0, hi=2**31 - 1, label="Augmentation seed",
                         help="The same seed gives the same random changes.")
@@ -289,29 +291,14 @@ class StudioConfig:
 
     @classmethod
     def from_json(cls, text: str, source: str = "config") -> "StudioConfig":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{source}: not valid JSON ({exc.msg} at line {exc.lineno}); "
-                              "fix the file or delete it to start from defaults") from None
-        except RecursionError:  # "[[[[..." deeper than Python's stack
-            raise ConfigError(f"{source}: not valid JSON (nested too deeply to be a config); "
-                              "fix the file or delete it to start from defaults") from None
-        return cls.from_dict(data, source)
+        return cls.from_dict(parse_json(text, source, "config", DAMAGED), source)
 
     def save(self, path: str | Path) -> None:
         atomic_write_text(path, self.to_json())
 
     @classmethod
     def load(cls, path: str | Path) -> "StudioConfig":
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: config file not found") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: cannot read config file ({exc})") from None
-        return cls.from_json(text, str(path))
+        return cls.from_dict(load_json_file(Path(path), "config", DAMAGED), str(path))
 
     def validate(self) -> "StudioConfig":
         """Check every setting against its declared bounds; raise ConfigError naming the field."""
@@ -327,6 +314,14 @@ class StudioConfig:
             if spec.problem(t.p):
                 raise ConfigError(f"augment.transforms[{i}] ({t.name}): p {spec.problem(t.p)}")
         return self
+
+    def problem(self) -> str:
+        """What :meth:`validate` refuses ("" when nothing)."""
+        try:
+            self.validate()
+        except ConfigError as exc:
+            return str(exc)
+        return ""
 
     @staticmethod
     def field(path: str) -> FieldInfo:
@@ -348,6 +343,8 @@ def _v1_to_v2(data: dict) -> dict:
         if isinstance(lr, (int, float)) and isinstance(ft, (int, float)) \
                 and abs(ft - lr / 10) <= 1e-9 * max(abs(lr), 1e-12):
             train["fine_tune_learning_rate"] = 0.0
+        else:  # written out: version 1's default (1e-4) is not version 2's (a tenth)
+            train["fine_tune_learning_rate"] = ft
     return data
 
 

@@ -87,6 +87,10 @@ class FieldInfo:
         except ValueError:
             kind = "a whole number" if base is int else "a number" if base is float else "text"
             raise ValueError(f"{text!r} is not {kind}") from None
+        if (base is float and value == 0.0 and self.special is not None
+                and self.special[0] == 0.0 and any(c in "123456789" for c in text)):
+            raise ValueError(f"{text} is too small to be told from 0 (which means "
+                             f"{str(self.special[1]).split(':')[0]}); it must be {self.bounds_text()}")
         why = self.problem(value)
         if why:
             raise ValueError(why)

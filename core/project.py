@@ -15,8 +15,6 @@ the project file's folder on load.  Writes are atomic (``core.fsutil``).
 
 from __future__ import annotations
 
-import json
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +23,7 @@ from typing import Any, Optional
 from core.config import StudioConfig, file_version
 from core.errors import ConfigError
 from core.fsutil import atomic_write_text
-from core.typed_json import json_text
+from core.typed_json import finite_number, json_text, load_json_file
 
 PROJECT_VERSION = 1
 PROJECT_SUFFIX = ".ftsproj"
@@ -96,8 +94,7 @@ class Project:
             raise ConfigError(f"{source}: 'last_model' must be a file path (text) or null")
         thresholds = data.get("unknown_thresholds", {})
         if not isinstance(thresholds, dict) or not all(
-                v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)
-                              and math.isfinite(v)) for v in thresholds.values()):
+                v is None or finite_number(v) for v in thresholds.values()):
             raise ConfigError(f"{source}: 'unknown_thresholds' must map model paths to a number "
                               "or null")
 
@@ -123,22 +120,8 @@ def save_project(project: Project, path: str | Path) -> Path:
 def load_project(path: str | Path) -> Project:
     """Read and validate a project file; every problem is a ConfigError naming the file."""
     path = Path(path).expanduser().absolute()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: project file not found") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a folder, not a project file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read project file ({exc})") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}); the file "
-                          "is damaged - open another project or start a new one") from None
-    except RecursionError:  # "[[[[..." nested deeper than Python's stack: hostile or garbage
-        raise ConfigError(f"{path}: not valid JSON (nested too deeply to be a project); the file "
-                          "is damaged - open another project or start a new one") from None
+    data = load_json_file(path, "project", "the file is damaged - open another project or "
+                                           "start a new one")
     return Project.from_dict(data, str(path), base=path.parent)
 
 

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import re
 import typing
+from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
 from core.errors import ConfigError
@@ -96,6 +98,8 @@ def from_jsonable(tp: Any, value: Any, where: str) -> Any:
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{where}: expected a number, got {value!r}")
+        if not finite_number(value) and isinstance(value, int):
+            raise ConfigError(f"{where}: {str(value)[:20]}... is too large to be a number here")
         return float(value)
     if tp is str:
         if not isinstance(value, str):
@@ -110,3 +114,68 @@ def json_text(value: Any, indent: int = 2) -> str:
     surrogates, which a UTF-8 stream cannot carry): they are written as JSON escapes."""
     text = json.dumps(value, indent=indent, ensure_ascii=False)
     return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def finite_number(value: Any) -> bool:
+    """Whether ``value`` is a JSON number that fits a float and is finite (10**400 is not)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list) -> dict:
+    out: dict = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+def parse_json(text: str, source: str, kind: str, damaged: str) -> Any:
+    """Parse a hand-editable JSON text (a config, a project, an augmentation file).
+
+    A key given twice in one object is refused: JSON readers keep the last, so a
+    second "train" section silently replaced the first.  A byte-order mark is
+    skipped.  Every problem is a ConfigError naming ``source``; ``damaged`` says
+    what to do about a file that is not JSON.
+    """
+    try:
+        return json.loads(text.lstrip("\ufeff"), object_pairs_hook=_unique_keys)
+    except _DuplicateKey as exc:
+        raise ConfigError(f"{source}: {exc.key!r} is given twice in one object (only one "
+                          "would count); keep one") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{source}: not valid JSON ({exc.msg} at line {exc.lineno}); "
+                          f"{damaged}") from None
+    except RecursionError:  # "[[[[..." deeper than Python's stack
+        raise ConfigError(f"{source}: not valid JSON (nested too deeply to be a {kind}); "
+                          f"{damaged}") from None
+
+
+def load_json_file(path: Path, kind: str, damaged: str) -> Any:
+    """Read ``path`` (a ``kind`` file) as :func:`parse_json` does: UTF-8, with or without
+    the byte-order mark Windows editors write; other encodings are named, not guessed."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: {kind} file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, not a {kind} file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read {kind} file ({exc.strerror or exc})") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at position "
+                          f"{exc.start}); save it as UTF-8") from None
+    return parse_json(text, str(path), kind, damaged)

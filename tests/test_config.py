@@ -29,6 +29,9 @@ def test_json_round_trip_is_exact(tmp_path):
     ({"version": 0}, "config version 0 is not supported"),
     ({"version": True}, "whole number"),
     ([1, 2], "JSON object"),
+    # a misspelt preset trained with no augmentation; a huge number crashed (OverflowError)
+    ({"augment": {"preset": "Heavy"}}, "augment.preset: 'Heavy' is not one of"),
+    ({"model": {"dropout": 10 ** 400}}, "model.dropout: 1000.*too large"),
 ])
 def test_bad_configs_name_the_field(data, needle):
     with pytest.raises(ConfigError, match=needle):
@@ -54,6 +57,7 @@ def test_validate_ranges():
                                        ("block_13_expand", "from_layer")])
 def test_freeze_parse(text, mode):
     assert FreezeConfig.parse(text).mode == mode
+    assert FreezeConfig.parse("\u00b2").mode == "from_layer"  # a digit to isdigit(), crashed int()
 
 
 def test_every_bounded_setting_is_checked_by_validate():
@@ -111,6 +115,62 @@ def test_a_version_1_file_migrates_to_the_current_version(tmp_path):
     assert cfg.train.phase_learning_rate("fine_tune") == pytest.approx(0.0002)
     v1["train"]["fine_tune_learning_rate"] = 5e-5  # an explicit choice is kept
     assert StudioConfig.from_dict(v1).train.fine_tune_learning_rate == 5e-5
+    # version 1 without the second rate ran at its default, 1e-4, not at a tenth (1e-3)
+    del v1["train"]["fine_tune_learning_rate"]
+    v1["train"]["learning_rate"] = 0.01
+    assert StudioConfig.from_dict(v1).train.phase_learning_rate("fine_tune") == 1e-4
+
+
+def test_hand_edited_files_duplicate_keys_a_bom_and_other_encodings(tmp_path):
+    """A second "train" section silently replaced the first; a file saved with a byte-order
+    mark (Windows editors) was 'not valid JSON (Unexpected UTF-8 BOM ...)'."""
+    from core.project import load_project
+
+    dup = tmp_path / "dup.json"
+    dup.write_text('{"train": {"batch_size": 4}, "train": {"epochs": 1}}')
+    with pytest.raises(ConfigError, match="dup.json: 'train' is given twice"):
+        StudioConfig.load(dup)
+    bom = tmp_path / "bom.json"
+    bom.write_text('{"train": {"batch_size": 4}}', encoding="utf-8-sig")
+    assert StudioConfig.load(bom).train.batch_size == 4
+    latin = tmp_path / "latin.json"
+    latin.write_bytes(b'{"data": {"data_dir": "caf\xe9"}}')
+    with pytest.raises(ConfigError, match="latin.json: not UTF-8 text.*save it as UTF-8"):
+        StudioConfig.load(latin)
+    project = tmp_path / "p.ftsproj"
+    project.write_text(json.dumps({"format": "fine-tune-studio-project", "version": 1,
+                                   "config": {}, "unknown_thresholds":
+                                   {"m.keras": 10 ** 400}}), encoding="utf-8-sig")
+    with pytest.raises(ConfigError, match="unknown_thresholds"):
+        load_project(project)
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["train", "d", "--lr", "1e-400"], "too small to be told from 0"),  # was 'auto' silently
+    (["train", "d", "--fine-tune-lr", "1e-999"], "too small to be told from 0"),
+])
+def test_cli_words_that_used_to_slip_through(argv, needle, capsys):
+    from core.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2 and needle in capsys.readouterr().err
+
+
+def test_a_run_config_is_checked_when_read_back(trained_run, tmp_path):
+    """A hand-edited run with a NaN rate resumed and trained on NaN losses; batch size 0
+    stopped with a ValueError."""
+    import shutil
+
+    from core.runs.folder import RunFolder
+
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    cfg = json.loads((run / "config.json").read_text())
+    cfg["train"]["batch_size"] = 0
+    (run / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ConfigError, match="config.json: train.batch_size must be.*copy of the run"):
+        RunFolder(run).load_config()
 
 
 def test_export_formats_are_checked_against_the_format_table():

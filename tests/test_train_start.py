@@ -74,8 +74,9 @@ def test_the_folder_of_a_failed_start_is_reused_and_resume_names_the_problem(dat
     result = train(tiny_config(data, epochs=1, fine_tune_epochs=0), out)
     assert result.status == "completed" and len(run.history()) == 1
     # a folder that trained is never reused
-    with pytest.raises(UserError, match="already holds files"):
+    with pytest.raises(UserError, match="already holds a completed run; choose another") as e:
         train(tiny_config(data), out)
+    assert "--resume" not in str(e.value)  # resuming it would be refused: not offered
 
 
 def test_config_json_holds_the_resolved_augmentation(data, tmp_path):

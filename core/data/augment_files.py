@@ -22,6 +22,7 @@ from core.config import AugmentConfig, StudioConfig, TransformConfig
 from core.data.augment import OWN_PARAMS, build_compose, code_params, transform_class
 from core.errors import ConfigError
 from core.fsutil import atomic_write_text
+from core.typed_json import load_json_file
 
 
 def to_albumentations_dict(cfg: AugmentConfig, image_size: int) -> dict:
@@ -38,15 +39,8 @@ def save_albumentations(cfg: AugmentConfig, image_size: int, path: str | Path) -
 def load_augment_file(path: str | Path) -> AugmentConfig:
     """Read our AugmentConfig JSON, a whole Studio config, or an ``A.save`` file."""
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: augmentation file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read augmentation file ({exc})") from None
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}); only JSON "
-                          "augmentation files are supported (A.save(..., data_format='json'))") from None
+    data = load_json_file(path, "augmentation", "only JSON augmentation files are supported "
+                                                "(A.save(..., data_format='json'))")
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a JSON object")
     if isinstance(data.get("transform"), dict):

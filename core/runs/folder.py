@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from core.config import StudioConfig
+from core.config import DAMAGED, StudioConfig
 from core.errors import ConfigError, UserError
 from core.typed_json import json_text
 from core.fsutil import atomic_write_text
@@ -208,12 +208,14 @@ class RunFolder:
     def load_config(self) -> StudioConfig:
         """The run's settings.  A damaged file is named; the config loader's advice to delete
         it (right for the app's own settings file) would leave the run unusable."""
+        fix = "fix it, or put it back from a copy of the run"
         try:
             cfg = StudioConfig.load(self.config_path)
+            why = cfg.problem()  # a hand-edited NaN rate trained on NaN losses
         except ConfigError as exc:
-            text = str(exc).replace("fix the file or delete it to start from defaults",
-                                    "fix it, or put it back from a copy of the run")
-            raise ConfigError(text) from None
+            raise ConfigError(str(exc).replace(DAMAGED, fix)) from None
+        if why:
+            raise ConfigError(f"{self.config_path}: {why}; {fix}")
         data = cfg.data.data_dir
         if data and not os.path.isabs(data):  # runs of earlier versions kept 'train data' as
             with contextlib.suppress(UserError):  # given: run.json has where it was

@@ -130,8 +130,14 @@ def check_reusable(run: RunFolder) -> None:
     held = {FILES.lock}  # the lock this start holds while it checks again
     if run.path.is_dir() and any(e.name not in held and not e.name.startswith(FILES.lock + ".")
                                  for e in run.path.iterdir()) and not run.failed_start():
-        raise UserError(f"{run.path} already holds files; choose another output folder, or "
-                        f"continue a stopped run with 'train --resume {run.path}'")
+        try:
+            done = run.run_info().status is RunStatus.COMPLETED
+        except UserError:  # a damaged run.json: the general words
+            done = False
+        raise UserError(f"{run.path} already holds " + (
+            "a completed run; choose another output folder" if done else
+            "files; choose another output folder, or continue a stopped run with "
+            f"'train --resume {run.path}'"))
 
 
 def train(cfg: StudioConfig, run_dir: Optional[str | Path] = None, *, runs_base=None,

@@ -85,20 +85,10 @@ def config_from_args(args: argparse.Namespace):
     try:
         return cfg.validate()
     except ConfigError as exc:  # name the file when the value is the file's, not a flag's
-        if args.config and _problem(from_file) == str(exc):
+        if args.config and from_file.problem() == str(exc):
             raise ConfigError(f"{args.config}: {exc}; fix it there, or override it with its "
                               "flag") from None
         raise
-
-
-def _problem(cfg) -> str:
-    from core.errors import ConfigError
-
-    try:
-        cfg.validate()
-    except ConfigError as exc:
-        return str(exc)
-    return ""
 
 
 #: What ``--resume`` takes from the run folder: a flag for one of these would be ignored.
