@@ -148,6 +148,7 @@ def test_hand_edited_files_duplicate_keys_a_bom_and_other_encodings(tmp_path):
 @pytest.mark.parametrize("argv,needle", [
     (["train", "d", "--lr", "1e-400"], "too small to be told from 0"),  # was 'auto' silently
     (["train", "d", "--fine-tune-lr", "1e-999"], "too small to be told from 0"),
+    (["export", "m", "--out", "o", "--calibration-images", "100001"], "1 to 100000"),
 ])
 def test_cli_words_that_used_to_slip_through(argv, needle, capsys):
     from core.cli import main

@@ -34,14 +34,12 @@ def register(sub) -> None:
     p.add_argument("--out", "-o", metavar="PATH",
                    help="export folder to create or update: the formats exported now replace "
                    "their files there; your own files stay")
-    p.add_argument("--calibration-images", type=int, metavar="N",
-                   help="training images for int8 calibration (default 200)")
+    add_setting(p, "--calibration-images", "export.int8_calibration_images")
     add_setting(p, "--int8-float-layers", "export.int8_max_float_layers")
     add_setting(p, "--int8-agreement", "export.int8_min_agreement")
-    p.add_argument("--parity-images", type=int, metavar="N",
-                   help="validation images the float32 formats are checked on (default: the "
-                   "run's setting, else 32); float16 and int8 are judged on top-1 agreement, "
-                   f"on every validation image up to {AGREEMENT_SAMPLE_CAP} (or N if larger)")
+    add_setting(p, "--parity-images", "export.parity_images",
+                "(the float32 formats; float16 and int8 are judged on top-1 agreement, on "
+                f"every validation image up to {AGREEMENT_SAMPLE_CAP}, or N if larger)")
     p.add_argument("--latency-runs", type=int, default=20, metavar="N",
                    help="warm single-image runs for the latency median (default 20)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -75,12 +73,8 @@ def run(args) -> int:
     if not out:
         raise UserError("give the export folder with --out PATH")
     if args.calibration_images is not None:
-        if args.calibration_images < 1:
-            raise UserError("--calibration-images must be at least 1")
         cfg.int8_calibration_images = args.calibration_images
     if args.parity_images is not None:
-        if args.parity_images < 1:
-            raise UserError("--parity-images must be at least 1")
         cfg.parity_images = args.parity_images
     if args.int8_float_layers is not None:
         cfg.int8_max_float_layers = args.int8_float_layers
