@@ -164,6 +164,8 @@ def atomic_file(path: PathLike, suffix: str = "") -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{_short(path.stem)}.",
                                suffix=f".tmp{suffix or path.suffix}",
                                dir=str(path.parent))
+    with contextlib.suppress(OSError, AttributeError):  # mkstemp's 0600: a shared Keras
+        os.fchmod(fd, _mode_for(path))  # cache or a model to hand on was unreadable to others
     os.close(fd)
     tmp_path = Path(tmp)
     try:

@@ -245,9 +245,11 @@ class MainWindow(ProjectFiles, DropTarget, WindowMenus, QMainWindow):
         if isinstance(event, (PhaseStarted, BatchEnd)):
             self._show_training_step(event)
         elif isinstance(event, Progress):
-            if event.total > 0:
-                self.job_progress.setRange(0, event.total)
-                self.job_progress.setValue(min(event.done, event.total))
+            if event.total > 0:  # scaled into Qt's int (a download's bytes may be more)
+                unit = -(-event.total // (2**31 - 1))
+                total = event.total // unit
+                self.job_progress.setRange(0, total)
+                self.job_progress.setValue(min(event.done // unit, total))
             else:
                 self.job_progress.setRange(0, 0)
             if event.message:

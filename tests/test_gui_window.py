@@ -176,3 +176,14 @@ def test_every_page_is_usable_at_the_minimum_size(qtbot, tmp_path):
     for job in live_jobs():
         job.cancel()
     qtbot.waitUntil(lambda: not live_jobs(), timeout=180000)
+
+
+def test_progress_in_bytes_beyond_qt_s_int_range_is_shown(qtbot, window):
+    """A download claiming 10 TB (its Content-Length) raised OverflowError in the status bar."""
+    from core.events import Progress
+
+    window._on_job_event(Progress(5 * 2**40, 10 * 2**40, "downloading weights"))
+    bar = window.job_progress
+    assert bar.maximum() > 0 and bar.value() == bar.maximum() // 2
+    window._on_job_event(Progress(3, 10, "counting"))
+    assert (bar.maximum(), bar.value()) == (10, 3)

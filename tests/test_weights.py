@@ -163,10 +163,26 @@ def test_mobilenet_v2_file_without_published_hash_must_be_hdf5(mirror, tmp_path)
     (root / rel).write_text("<html>captive portal</html>")
     with pytest.raises(WeightsError) as err:
         ensure_imagenet_weights(spec, image_size=128)
-    assert "not an HDF5" in str(err.value)
+    assert "not a whole HDF5" in str(err.value)
     assert _cache_files() == []
-    (root / rel).write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 100)
-    assert ensure_imagenet_weights(spec, image_size=128).name == name
+    import h5py
+    import numpy as np
+
+    whole = tmp_path / "whole.h5"
+    with h5py.File(whole, "w") as f:
+        f["w"] = np.arange(50_000, dtype=np.float32)
+    data = whole.read_bytes()
+    # cut short with no Content-Length to tell: the header alone was trusted for good
+    (root / rel).write_bytes(data[:len(data) // 2])
+    with pytest.raises(WeightsError, match="not a whole HDF5"):
+        ensure_imagenet_weights(spec, image_size=128)
+    (root / rel).write_bytes(data)
+    target = imagenet_weights_path(spec, 128)
+    target.write_bytes(data[:len(data) // 2])  # an earlier cut-off copy in the cache
+    assert ensure_imagenet_weights(spec, image_size=128).read_bytes() == data  # fetched again
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask  # as Keras' own (it was 0600)
 
 
 # -- user-chosen weights files ----------------------------------------------
@@ -250,3 +266,68 @@ def test_resolve_weights_for_each_choice(tmp_path, mirror):
     (root / rel).write_bytes(legacy.read_bytes())
     got = resolve_weights(ModelConfig(backbone="MobileNetV2", weights="imagenet"), 96)
     assert got == str(keras_cache_dir() / name)
+
+
+class _RawServer:
+    """A server on 127.0.0.1 that sends ``reply`` bytes to each connection, then waits."""
+
+    def __init__(self, reply: bytes, then_wait: float = 0.0):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/"
+        self.stop = threading.Event()
+
+        def serve():
+            while not self.stop.is_set():
+                try:
+                    conn, _ = self.sock.accept()
+                except OSError:
+                    return
+                with conn:
+                    conn.recv(65536)
+                    conn.sendall(reply)
+                    self.stop.wait(then_wait)
+
+        threading.Thread(target=serve, daemon=True).start()
+
+    def close(self):
+        self.stop.set()
+        self.sock.close()
+
+
+def test_cancel_acts_while_the_server_sends_nothing(monkeypatch):
+    """A stalled server held Cancel (and closing the window) for the whole 30 s timeout."""
+    server = _RawServer(b"HTTP/1.0 200 OK\r\nContent-Length: 1000000\r\n\r\n" + b"x" * 10,
+                        then_wait=60)
+    monkeypatch.setenv("FTS_WEIGHTS_BASE_URL", server.url)
+    token = CancelToken()
+
+    def listener(event):
+        if isinstance(event, Progress) and event.done > 0:
+            threading.Timer(0.3, token.cancel).start()  # Cancel pressed while it waits
+
+    try:
+        with pytest.raises(Cancelled):
+            ensure_imagenet_weights(get_backbone("ResNet50"), listener=listener, cancel=token,
+                                    timeout=30)
+    finally:
+        server.close()
+    assert _cache_files() == []
+
+
+@pytest.mark.parametrize("reply, words", [
+    (b"SSH-2.0-OpenSSH_9.2\r\n", "interrupted"),  # a mirror on a port that is no web server
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1000\r\nabc", "interrupted"),
+    (b"HTTP/1.0 200 OK\r\nContent-Length: 99x\r\n\r\n" + b"x" * 100, "damaged"),
+])
+def test_replies_that_are_not_whole_http_are_weights_errors(monkeypatch, reply, words):
+    """These ended as 'error: BadStatusLine / IncompleteRead / ValueError' with exit 1."""
+    server = _RawServer(reply)
+    monkeypatch.setenv("FTS_WEIGHTS_BASE_URL", server.url)
+    try:
+        with pytest.raises(WeightsError, match=words):
+            ensure_imagenet_weights(get_backbone("ResNet50"), timeout=5)
+    finally:
+        server.close()
+    assert _cache_files() == []

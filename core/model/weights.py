@@ -17,6 +17,7 @@ then fetched from ``<mirror>/<its path after "keras-applications/">``, e.g.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import re
 import socket
@@ -62,17 +63,29 @@ def _hasher(expected: str):
 
 
 def file_matches(path: Path, expected: Optional[str]) -> bool:
-    """True when ``path`` has the expected md5/sha256 (or, without one, is HDF5)."""
+    """True when ``path`` has the expected md5/sha256 (or, without one, is a whole HDF5
+    file: a download cut short kept the header and was trusted for good)."""
     try:
         with open(path, "rb") as fh:
             if expected is None:
-                return fh.read(len(_HDF5_MAGIC)) == _HDF5_MAGIC
+                return fh.read(len(_HDF5_MAGIC)) == _HDF5_MAGIC and _whole_hdf5(path)
             h = _hasher(expected)
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 h.update(chunk)
     except OSError:
         return False
     return h.hexdigest() == expected
+
+
+def _whole_hdf5(path: Path) -> bool:
+    """Whether HDF5 opens ``path``: it checks the file's recorded end against its size."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r"):
+            return True
+    except Exception:  # OSError "truncated file", or anything h5py says of a broken file
+        return False
 
 
 def ensure_imagenet_weights(spec: BackboneSpec, listener: Optional[Listener] = None,
@@ -97,13 +110,21 @@ def ensure_imagenet_weights(spec: BackboneSpec, listener: Optional[Listener] = N
             if expected is not None and got != expected:
                 raise WeightsError(
                     f"the downloaded {label} ({file_name}, from {url}) are damaged: checksum "
-                    f"{got} instead of {expected}; nothing was saved, try again")
+                    f"{got} instead of {expected} (cut short, or a web page such as a "
+                    "network's sign-in page); nothing was saved, try again")
             if expected is None and not file_matches(tmp, None):
                 raise WeightsError(
-                    f"the downloaded {label} ({file_name}, from {url}) is not an HDF5 weights "
-                    "file; nothing was saved, try again")
-    except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError) as exc:
+                    f"the downloaded {label} ({file_name}, from {url}) is not a whole HDF5 "
+                    "weights file (cut short, or a web page such as a network's sign-in "
+                    "page); nothing was saved, try again")
+    except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError,
+            http.client.HTTPException) as exc:  # HTTPException: a reply cut off or not HTTP
         raise WeightsError(_offline_message(label, url, target, exc)) from None
+    except ValueError as exc:  # urllib: "unknown url type" (a mirror without http://)
+        raise WeightsError(f"cannot download {label} from {url}: {exc}; check "
+                           "FTS_WEIGHTS_BASE_URL (it must start with http:// or https://)"
+                           if os.environ.get("FTS_WEIGHTS_BASE_URL") else
+                           f"cannot download {label} from {url}: {exc}") from None
     except OSError as exc:  # disk full, cache not writable
         raise WeightsError(f"cannot save {label} to {target}: {exc.strerror or exc}") from None
     emit(listener, Log(f"{label} saved to {target}"))
@@ -117,13 +138,23 @@ def _download(url: str, dest: Path, expected: Optional[str], label: str,
     hasher = _hasher(expected) if expected else None
     request = urllib.request.Request(url, headers={"User-Agent": "FineTuneStudio"})
     with urllib.request.urlopen(request, timeout=timeout) as response, open(dest, "wb") as out:
-        total = int(response.headers.get("Content-Length") or 0)
+        length = response.headers.get("Content-Length") or "0"
+        total = int(length) if length.strip().isdigit() else 0  # a bad header: size unknown
         done = 0
         emit(listener, Progress(0, total, f"downloading {label}"))
+        _poll_reads(response)
+        waited = 0.0
         while True:
             if cancel is not None:
                 cancel.raise_if_cancelled()
-            chunk = response.read(_CHUNK)
+            try:
+                chunk = response.read1(_CHUNK)  # what has arrived: a slow server still cancels
+            except (socket.timeout, TimeoutError):
+                waited += _POLL_SECONDS
+                if waited >= timeout:
+                    raise TimeoutError(f"no data for {timeout:.0f} s after {done} bytes")
+                continue
+            waited = 0.0
             if not chunk:
                 break
             out.write(chunk)
@@ -138,15 +169,39 @@ def _download(url: str, dest: Path, expected: Optional[str], label: str,
     return hasher.hexdigest() if hasher is not None else None
 
 
+#: How often a download waiting for data looks at its cancel token.
+_POLL_SECONDS = 0.5
+
+
+def _poll_reads(response) -> None:
+    """Make each read of ``response`` wait at most :data:`_POLL_SECONDS`, so Cancel (and
+    closing the window) acts at once on a stalled server instead of after the 30 s timeout.
+
+    urllib offers no per-read timeout, so the open socket's is set (CPython keeps it as
+    ``response.fp.raw._sock``); where that is not there, reads keep the connect timeout.
+    """
+    sock = getattr(getattr(response.fp, "raw", None), "_sock", None)
+    if isinstance(sock, socket.socket):
+        sock.settimeout(_POLL_SECONDS)
+
+
 def _offline_message(label: str, url: str, target: Path, exc: BaseException) -> str:
     if isinstance(exc, urllib.error.HTTPError):
         why = f"the server answered HTTP {exc.code} {exc.reason}"
+    elif isinstance(exc, (ConnectionError, TimeoutError, socket.timeout,
+                          http.client.HTTPException)) and not isinstance(
+                              exc, ConnectionRefusedError):
+        text = " ".join(str(exc).split()) or type(exc).__name__
+        why = f"the download was interrupted ({text}); try again"
     else:
-        reason = getattr(exc, "reason", None) or exc
+        reason = " ".join(str(getattr(exc, "reason", None) or exc).split())
         why = f"no connection ({reason}); this machine seems to be offline"
-    return (f"cannot download {label} from {url}: {why}. Copy that file from another "
-            f"machine to {target}. Or use a weights file you already have (the window: "
-            "Starting weights → From a file…; the command line: --weights FILE).")
+    there = (f"The file at {target} is there but incomplete or damaged: replace it, or "
+             if target.is_file() else "Copy that file from another machine to "
+             f"{target}, or ")
+    return (f"cannot download {label} from {url}: {why}. {there}use a weights file you "
+            "already have (the window: Model page, Starting weights → From a file…; the "
+            "command line: --weights FILE).")
 
 
 def check_weights_file(path: str | os.PathLike, spec: BackboneSpec, image_size: int) -> Path:
