@@ -331,3 +331,23 @@ def test_replies_that_are_not_whole_http_are_weights_errors(monkeypatch, reply, 
     finally:
         server.close()
     assert _cache_files() == []
+
+
+def test_a_wrong_file_in_the_imagenet_cache_is_named(tmp_path):
+    """A MobileNetV2 file of another width copied into the cache (it has no checksum to
+    catch it) ended as 'error: ValueError: Shape mismatch in layer #0' with exit 1."""
+    import keras
+
+    from core.model.build import build_backbone
+
+    other = keras.applications.MobileNetV2(include_top=False, weights=None, alpha=0.35,
+                                           input_shape=(32, 32, 3))
+    legacy = tmp_path / "legacy.h5"  # the format of Keras' ImageNet files
+    import h5py
+    from keras.src.legacy.saving import legacy_h5_format
+
+    with h5py.File(legacy, "w") as f:
+        legacy_h5_format.save_weights_to_hdf5_group(f, other)
+    with pytest.raises(WeightsError, match="legacy.h5 cannot be loaded into MobileNetV2.*"
+                                           "replace or delete that file"):
+        build_backbone(get_backbone("MobileNetV2"), 32, str(legacy))

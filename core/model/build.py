@@ -30,7 +30,7 @@ from typing import Any, Iterator, Optional
 
 from core.model.backbones import BackboneSpec, get_backbone
 from core.model.keras_archive import check_keras_archive
-from core.errors import ConfigError, ModelFileError
+from core.errors import ConfigError, ModelFileError, WeightsError
 
 # ImageNet channel statistics (RGB), as keras.applications.imagenet_utils uses them.
 IMAGENET_MEAN_RGB = (0.485, 0.456, 0.406)
@@ -123,9 +123,19 @@ def build_backbone(spec: BackboneSpec, image_size: int, weights_path: Optional[s
     with fresh_layer_names():
         # Renamed afterwards: EfficientNetV2 looks its configuration up by ``name``
         # and ConvNeXt prefixes every layer with it.
-        backbone = getattr(keras.applications, spec.name)(
-            include_top=False, weights=weights_path or None,
-            input_shape=(image_size, image_size, 3))
+        try:
+            backbone = getattr(keras.applications, spec.name)(
+                include_top=False, weights=weights_path or None,
+                input_shape=(image_size, image_size, 3))
+        except (ValueError, OSError) as exc:  # a wrong file in the ImageNet cache, say
+            text = str(exc).strip()
+            if not weights_path or not (isinstance(exc, OSError) or "mismatch" in text
+                                        or "weight" in text.lower()):
+                raise
+            first = text.splitlines()[0][:300] if text else type(exc).__name__
+            raise WeightsError(f"{weights_path} cannot be loaded into {spec.name} at "
+                               f"{image_size} px ({first}); replace or delete that file "
+                               "(an ImageNet file is then downloaded again)") from None
     backbone.name = name
     return backbone
 
