@@ -238,3 +238,15 @@ def test_train_flag_unknown_keep_sets_the_setting_and_is_checked(tmp_path, capsy
     with pytest.raises(SystemExit):
         parser.parse_args(["train", str(tmp_path), "--unknown-keep", "0.2"])
     assert "--unknown-keep: must be 0.5 to 1, not 0.2" in capsys.readouterr().err
+
+
+def test_an_unknown_backbone_in_a_config_file_names_the_file(tmp_path, capsys):
+    """'unknown backbone' did not say it came from the --config file."""
+    from core.cli import main
+
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps({"data": {"data_dir": str(tmp_path)},
+                                "model": {"backbone": "Nope"}}))
+    assert main(["train", "--config", str(path), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "mine.json: model.backbone: unknown backbone 'Nope'" in err and "--backbone" in err

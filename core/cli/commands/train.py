@@ -83,12 +83,22 @@ def config_from_args(args: argparse.Namespace):
     if not cfg.data.data_dir:
         raise ConfigError("give DATA_DIR (a folder with one sub-folder per class), or --resume RUN_DIR")
     try:
-        return cfg.validate()
+        cfg.validate()
     except ConfigError as exc:  # name the file when the value is the file's, not a flag's
         if args.config and from_file.problem() == str(exc):
             raise ConfigError(f"{args.config}: {exc}; fix it there, or override it with its "
                               "flag") from None
         raise
+    if args.config and cfg.model.backbone == from_file.model.backbone:
+        from core.errors import UserError
+        from core.model.backbones import get_backbone
+
+        try:  # checked again when the run starts, where the file is no longer known
+            get_backbone(cfg.model.backbone)
+        except UserError as exc:
+            raise ConfigError(f"{args.config}: model.backbone: {exc}; fix it there, or "
+                              "override it with --backbone") from None
+    return cfg
 
 
 #: What ``--resume`` takes from the run folder: a flag for one of these would be ignored.
