@@ -18,6 +18,9 @@ FormatName = Literal["keras", "savedmodel", "tflite", "tflite-fp16", "tflite-int
 
 #: Marks an export folder's metadata.json as written by this app.
 METADATA_MARKER = "fine_tune_studio_export"
+#: metadata.json's key while an export moves its files in (one killed then leaves it): the
+#: folder then opens nothing (core/export/folder.py, core/infer/loaders.py).
+METADATA_UNFINISHED = "unfinished"
 
 #: Formats judged on top-1 agreement (``min_agreement`` below 1) are checked on every
 #: validation image up to this many (at least ``parity_images``): a verdict on how often

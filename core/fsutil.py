@@ -84,12 +84,18 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _short(name: str, limit: int = 160) -> str:
-    """``name`` cut (on a character) to ``limit`` bytes, for a temporary sibling's name: with
-    its dots, pid and random part it must stay within the 255 bytes a file name may have."""
+def cut_to_bytes(name: str, limit: int) -> str:
+    """``name`` cut (on a character) to at most ``limit`` bytes on disk: a file name may
+    have 255, and a name built from another (a temporary sibling, a capture) must fit."""
     while len(name.encode("utf-8", "surrogateescape")) > limit:
         name = name[:-1]
     return name
+
+
+def _short(name: str) -> str:
+    """A temporary sibling's share of ``name``: with its dots, pid and random part it stays
+    within 255 bytes."""
+    return cut_to_bytes(name, 160)
 
 
 def _via_temp(path: Path, write, place) -> None:

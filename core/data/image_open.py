@@ -56,7 +56,6 @@ _SIGNATURES: tuple[bytes, ...] = (
     *_TIFF_SIGNATURES)
 
 
-
 class ImageError(Exception):
     """A file that cannot be used as an image; ``kind`` says which way it failed."""
 

@@ -33,7 +33,7 @@ from core.config import ExportConfig
 from core.errors import UserError
 from core.export.report import ExportReport, FormatResult
 from core.export.source import Source
-from core.formats import BY_NAME, FORMATS, METADATA_MARKER, NAMES
+from core.formats import BY_NAME, FORMATS, METADATA_MARKER, METADATA_UNFINISHED, NAMES
 from core.fsutil import as_disk_full, atomic_dir, atomic_write_text, cannot_write
 from core.infer.loaders import export_metadata
 from core.trust.store import export_description
@@ -126,10 +126,6 @@ def move_into_place(src: Path, dst: Path) -> None:
         os.replace(src, dst)
 
 
-#: metadata.json's key while files are being moved in (an export killed then leaves it).
-UNFINISHED = "unfinished"
-
-
 def mark_unfinished(out: Path, previous: Optional[dict], written: list[str]) -> None:
     """Replace ``out``'s metadata.json by one that trusts none of its files.
 
@@ -142,10 +138,11 @@ def mark_unfinished(out: Path, previous: Optional[dict], written: list[str]) -> 
         if isinstance(formats, dict) else {}
     for fmt in written:
         listed[fmt] = {"file": BY_NAME[fmt].artifact}
-    entries = {f: {**listed[f], "status": UNFINISHED, "trust": False}
+    entries = {f: {**listed[f], "status": METADATA_UNFINISHED, "trust": False}
                for f in NAMES if f in listed}
     text = json.dumps({METADATA_MARKER: True, "app_version": __version__,
-                       UNFINISHED: "an export into this folder did not finish; export again",
+                       METADATA_UNFINISHED: "an export into this folder did not finish; "
+                                            "export again",
                        "source_sha256": None, "formats": entries}, indent=2) + "\n"
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / METADATA, text)

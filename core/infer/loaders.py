@@ -20,7 +20,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from core.errors import ModelFileError
-from core.formats import BY_NAME, METADATA_MARKER, OPEN_ORDER
+from core.formats import BY_NAME, METADATA_MARKER, METADATA_UNFINISHED, OPEN_ORDER
 from core.infer.labels import labels_near
 from core.infer.model_safety import check_onnx, check_savedmodel, check_tflite
 from core.infer.predictor import Predictor, load_keras_predictor
@@ -245,7 +245,7 @@ def load_export_folder(p: Path) -> Predictor:
     run the formats that carry its calibration and unknown score come first (model.keras
     keeps the run's own output, so it came first and the folder said no "unknown")."""
     meta = export_metadata(p) or {}
-    if meta.get("unfinished"):
+    if meta.get(METADATA_UNFINISHED):
         raise ModelFileError(f"{p}: an export into this folder did not finish (the app was "
                              "closed or killed while moving its files in); export again")
     formats = meta.get("formats", {})

@@ -31,7 +31,7 @@ from core.capture.frames import encode_jpeg, fit_longest
 from core.data.folder_walk import subfolders
 from core.errors import DataError, UserError
 from core.features.hashing import DIGEST_BYTES
-from core.fsutil import free_name, write_new
+from core.fsutil import cut_to_bytes, free_name, write_new
 from core.label.apply import class_name_problem, classes_root
 
 #: The longest side of a saved image, unless the user picks another (0 keeps the full frame).
@@ -41,15 +41,6 @@ DEFAULT_SIDE = 512
 #: Bytes of a file name left for the class name: 255 less the date, the time, the
 #: milliseconds, ".jpg" and room for a " (99)" clash suffix.
 _NAME_PART_BYTES = 255 - len("-20261231-235959-999.jpg") - len(" (99)")
-
-
-def _name_part(class_name: str) -> str:
-    """The class name as it starts a capture's file name: cut (on a character) to fit 255
-    bytes; an existing class folder's name may be longer than a file name can take."""
-    part = class_name
-    while len(part.encode("utf-8", "surrogateescape")) > _NAME_PART_BYTES:
-        part = part[:-1]
-    return part
 
 
 def check_class_name(name: str, existing: Iterable[str] = ()) -> str:
@@ -114,8 +105,9 @@ class CaptureWriter:
         folder = self.base / class_name
         stamp = time.strftime("%Y%m%d-%H%M%S")
         millis = int(time.time() * 1000) % 1000
+        start = cut_to_bytes(class_name, _NAME_PART_BYTES)
         for _ in range(3):  # a name taken between choosing and writing: choose again
-            dst = free_name(folder / f"{_name_part(class_name)}-{stamp}-{millis:03d}.jpg")
+            dst = free_name(folder / f"{start}-{stamp}-{millis:03d}.jpg")
             made = [] if folder.exists() else [folder.relative_to(self.root).as_posix()]
             self.journal.record(burst, [{"op": "capture", "dst": dst.relative_to(self.root)
                                          .as_posix(), "size": len(data), "digest": digest}],

@@ -139,10 +139,11 @@ def _exports(run_dir: Path) -> tuple[list[dict], Optional[str]]:
 def _export_source(folder: Path) -> Optional[str]:
     """The model an export folder's metadata.json says it was made from (None: unknown;
     "": none, an export into it did not finish)."""
+    from core.formats import METADATA_UNFINISHED
     from core.infer.loaders import export_metadata  # at need: the report opens fast
 
     meta = export_metadata(folder) or {}
-    if meta.get("unfinished"):
+    if meta.get(METADATA_UNFINISHED):
         return ""
     source = meta.get("source")
     return source if isinstance(source, str) else None
