@@ -258,3 +258,30 @@ def test_answers_follow_a_new_current_model_and_a_csv_that_cannot_be_written_is_
     (tmp_path / "blk").write_text("a file where a folder should be")
     assert not page.export_csv(str(tmp_path / "blk" / "p.csv"))
     assert page.banner.isVisible() and "blk is a file" in page.banner.text()
+
+
+def test_export_csv_names_like_the_command_and_non_utf8_names(tmp_path):
+    """The page's CSV is checked as ``predict --csv`` is: an image or a run's own file is
+    never replaced (a typed model.keras was overwritten), and a file name that is not UTF-8
+    is written by its bytes (it raised and no file was written)."""
+    import os
+
+    from core.infer.predictor import Prediction
+    from gui.pages.predict.jobs import save_csv
+
+    odd = os.fsdecode(os.fsencode(str(tmp_path)) + b"/caf\xe9.png")
+    rows = [Prediction(odd, "bright", 0.9, [("bright", 0.9), ("dark", 0.1)])]
+    out = tmp_path / "p.csv"
+    assert save_csv(str(out), rows, 2) == ""
+    assert out.read_bytes().splitlines()[1].startswith(os.fsencode(str(tmp_path)) + b"/caf\xe9")
+    victim = tmp_path / "photo.png"
+    victim.write_bytes(b"\x89PNG original")
+    why = save_csv(str(victim), rows, 2)
+    assert "photo.png" in why and ".csv" in why and victim.read_bytes() == b"\x89PNG original"
+    run = tmp_path / "run"
+    run.mkdir()
+    for name in ("config.json", "labels.json"):
+        (run / name).write_text("{}")
+    (run / "history.csv").write_text("epoch,loss\n")
+    why = save_csv(str(run / "history.csv"), rows, 2)
+    assert "own files" in why and (run / "history.csv").read_text() == "epoch,loss\n"

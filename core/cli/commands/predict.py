@@ -28,6 +28,12 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
+#: What the predictions CSV is called in messages, and the endings its name may have
+#: (the command and the Predict page's "Export CSV…" check a name the same way).
+CSV_WHAT = "the predictions CSV"
+CSV_SUFFIXES = (".csv", ".txt")
+
+
 def rows_to_csv(rows, top_k: int) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf)
@@ -77,7 +83,7 @@ def run(args) -> int:
         raise UserError(f"--threshold {args.threshold}: give a number (--no-unknown turns "
                         "'unknown' off)")
     if args.csv:
-        check_output_file(args.csv, "the predictions CSV", (".csv", ".txt"))
+        check_output_file(args.csv, CSV_WHAT, CSV_SUFFIXES)
     paths = expand_image_paths(args.paths)
     if not paths:
         raise UserError("no images found in " + ", ".join(args.paths))

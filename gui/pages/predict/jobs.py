@@ -121,15 +121,19 @@ def gradcam_job(predictor: Any, paths: Sequence[str], side: int = IMAGE_SIDE,
 def save_csv(path: str, rows, top_k: int) -> str:
     """Write the predictions as the CLI's CSV: "" when written, else why not (naming the file).
 
-    A place that takes no file comes as a UserError from the writer (it escaped the page's
-    slot as an uncaught exception), a refused write as an OSError.
+    The name is checked as ``predict --csv`` checks it: a .csv or .txt name, never one of a
+    run folder's own files (a typed ``model.keras`` was overwritten with CSV rows).  A place
+    that takes no file comes as a UserError, a refused write as an OSError.  An image name
+    that is not UTF-8 is written by its bytes on disk, as the command does (it raised).
     """
-    from core.cli.commands.predict import rows_to_csv
+    from core.cli.commands.predict import CSV_SUFFIXES, CSV_WHAT, rows_to_csv
+    from core.cli.output_path import check_output_file
     from core.errors import UserError
     from core.fsutil import atomic_write_text
 
     try:
-        atomic_write_text(path, rows_to_csv(rows, top_k))
+        check_output_file(path, CSV_WHAT, CSV_SUFFIXES)
+        atomic_write_text(path, rows_to_csv(rows, top_k), errors="surrogateescape")
     except UserError as exc:
         return str(exc)
     except OSError as exc:
