@@ -1,6 +1,7 @@
 """core.data.dataset: scanning real folders, problems, warnings, layouts and the split."""
 
 import json
+import shutil
 import os
 import threading
 
@@ -418,3 +419,30 @@ def test_a_non_image_name_with_a_line_break_stays_on_one_line(tmp_path):
     text = scan_dataset(tmp_path).to_text()
     assert "a/notes\\nReady to train.txt" in text
     assert not any(line.startswith("Ready to train.txt") for line in text.splitlines())
+
+
+@pytest.mark.parametrize("test_images", [2, 0])
+def test_train_and_test_without_val_is_split_and_validates_on_part_of_train(tmp_path,
+                                                                           test_images):
+    """train/ + test/ (the usual download) was read as classes "test" and "train", a model
+    that told the subsets apart; train/ alone said "only class 'train' has images"."""
+    _make_split(tmp_path, val=0, test=test_images)
+    shutil.rmtree(tmp_path / "val", ignore_errors=True)
+    report = scan_dataset(tmp_path)
+    assert report.layout == "split" and report.classes == ["cat", "dog"]
+    assert report.val_from_train and report.unusable_reason == ""
+    assert "validation images are taken from train/" in report.to_text()
+    split = split_dataset(report, val_split=0.2, seed=3)
+    assert len(split.val) == 4 and len(split.train) == 16 and len(split.test) == 2 * test_images
+    assert {r.subset for r in split.train + split.val} == {"train"}
+    assert {r.subset for r in split.test} <= {"test"}
+    assert split_dataset(report, val_split=0.2, seed=3).val == split.val  # seeded
+
+
+def test_a_val_folder_of_copies_says_why_it_has_no_usable_images(tmp_path):
+    _make_split(tmp_path, val=0)
+    for cls in ("cat", "dog"):
+        (tmp_path / "val" / cls).mkdir(parents=True)
+        shutil.copy(tmp_path / "train" / cls / "0.jpg", tmp_path / "val" / cls / "a.jpg")
+    reason = scan_dataset(tmp_path).unusable_reason
+    assert str(tmp_path / "val") in reason and "2 image(s) are all byte-for-byte copies" in reason

@@ -120,3 +120,29 @@ def test_run_validation_reproduces_the_metrics_training_wrote(trained_run, tmp_p
     assert m.accuracy == pytest.approx(saved["accuracy"])
     assert len(result.predictions) == m.n_images
     assert [x.path for x in m.mistakes] == [x["path"] for x in saved["mistakes"]]
+
+
+def test_a_split_folder_is_scored_on_its_test_images_not_all_subsets(trained_run, tmp_path):
+    """evaluate RUN DATA on train/val/test mixed the training images into every figure."""
+    from core.events import Log
+    from core.infer.evaluation import evaluate_labelled_folder
+    from core.infer.loaders import load_predictor
+    from PIL import Image
+
+    data, rng = tmp_path / "data", np.random.default_rng(5)
+    for subset, n in (("train", 6), ("val", 3), ("test", 2)):
+        for cls, level in (("bright", 190), ("dark", 60)):
+            (data / subset / cls).mkdir(parents=True)
+            for i in range(n):
+                arr = np.clip(level + rng.normal(0, 30, (40, 40, 3)), 0, 255).astype(np.uint8)
+                Image.fromarray(arr).save(data / subset / cls / f"{i}.png")
+    predictor = load_predictor(trained_run)
+    events = []
+    result = evaluate_labelled_folder(predictor, str(data), listener=events.append)
+    assert result.metrics.n_images == 4
+    assert any(isinstance(e, Log) and "scoring its test/ images only" in e.message
+               for e in events)
+    import shutil
+
+    shutil.rmtree(data / "test")
+    assert evaluate_labelled_folder(predictor, str(data)).metrics.n_images == 6

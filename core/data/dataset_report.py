@@ -49,6 +49,9 @@ class DatasetReport:
 
     root: str
     layout: str  # "classes" | "split"
+    #: A split folder without val/ (train/ + test/, or train/ alone): validation images
+    #: are taken from train/ as from a folder of classes.
+    val_from_train: bool = False
     classes: list[str] = field(default_factory=list)
     records: list[ImageRecord] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
@@ -95,8 +98,12 @@ class DatasetReport:
             if len(train) < 2:
                 return (f"{os.path.join(self.root, 'train')} needs at least 2 classes with "
                         "usable images")
-            if not sum(subsets.get("val", {}).values()):
-                return f"{os.path.join(self.root, 'val')} has no usable images to validate on"
+            if not self.val_from_train and not sum(subsets.get("val", {}).values()):
+                copies = sum(r.subset == "val" for r in self.copies)
+                why = (f": its {copies} image(s) are all byte-for-byte copies of other images "
+                       "(see inspect); put other images in it" if copies else "")
+                return (f"{os.path.join(self.root, 'val')} has no usable images to validate "
+                        f"on{why}")
         return ""
 
     @property
@@ -136,7 +143,9 @@ class DatasetReport:
         """The human-readable report the ``inspect`` command prints."""
         layout = ("one folder per class" if self.layout == "classes"
                   else "already split into " + "/".join(
-                      s for s in ("train", "val", "test") if s in self.subset_counts))
+                      s for s in ("train", "val", "test") if s in self.subset_counts)
+                  + ("; validation images are taken from train/" if self.val_from_train
+                     else ""))
         lines = [f"Data folder: {self.root}  ({layout})",
                  f"{len(self.classes)} classes, {len(self.records)} usable images"]
         counts = self.counts

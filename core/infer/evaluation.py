@@ -17,6 +17,7 @@ only say which images and which labels:
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
@@ -96,6 +97,7 @@ def evaluate_labelled_folder(predictor, data_dir: str, listener=None,
     from core.data.dataset import scan_dataset
 
     report = scan_dataset(data_dir, listener=listener, cancel=cancel)
+    held_out(report, data_dir, listener)
     index = {name: i for i, name in enumerate(predictor.classes)}
     unknown = [c for c in report.classes if c not in index]
     if unknown:
@@ -119,6 +121,24 @@ def evaluate_labelled_folder(predictor, data_dir: str, listener=None,
                         + (f" (e.g. {first['path']}: {first['reason']})" if first else "")
                         + "; replace the damaged files or evaluate another folder")
     return result
+
+
+def held_out(report, data_dir: str, listener=None) -> None:
+    """A folder split into train/val/test is scored on its test/ images (else val/), not all
+    three: its train/ images are most likely the ones the model learnt from, and mixing them
+    in flattered every figure without a word.  Says which subset was scored."""
+    if report.layout != "split":
+        return
+    subsets = {r.subset for r in report.records}
+    held = "test" if "test" in subsets else "val" if "val" in subsets else ""
+    if held:
+        report.records = [r for r in report.records if r.subset == held]
+        emit(listener, Log(f"{data_dir} is split into subsets: scoring its {held}/ images "
+                           f"only (give {os.path.join(data_dir, 'train')} to score the "
+                           "training images)"))
+    else:
+        emit(listener, Log(f"{data_dir} holds train/ only: scoring training images, which "
+                           "flatters a model that learnt from them", "warning"))
 
 
 def evaluate_folder(predictor, data_dir: str, listener=None, cancel: Optional[CancelToken] = None,
