@@ -105,6 +105,27 @@ def test_default_layer_is_the_final_map_of_the_backbone():
     assert default_layer(keras.Model(inp, out)) == "backbone/out_relu"
 
 
+@pytest.mark.parametrize("max_pool_last", [False, True])
+def test_default_layer_is_what_the_head_pools_past_a_concatenation(max_pool_last):
+    """DenseNet, Inception, NASNet, ConvNeXt: the old rule stopped at the last convolution of
+    one branch (a concatenation changes the shape), not the maps the head receives.  A
+    squeeze-and-excitation pooling inside the backbone is not the head's; VGG's last max
+    pooling is stepped over to the finer maps before it."""
+    L = keras.layers
+    inp = keras.Input((16, 16, 3))
+    x = L.Conv2D(8, 3, padding="same")(inp)
+    se = L.Reshape((1, 1, 8))(L.Dense(8, activation="sigmoid")(L.GlobalAveragePooling2D()(x)))
+    x = L.Multiply()([x, se])
+    x = L.Concatenate()([L.Conv2D(4, 1)(x), L.Conv2D(4, 3, padding="same", name="branch")(x)])
+    x = L.Activation("relu", name="final_relu")(L.BatchNormalization()(x))
+    if max_pool_last:
+        x = L.MaxPooling2D(name="block_pool")(x)
+    backbone = keras.Model(inp, x, name="backbone")
+    image = keras.Input((16, 16, 3))
+    out = L.Dense(2)(L.GlobalAveragePooling2D(name="avg_pool")(backbone(image)))
+    assert default_layer(keras.Model(image, out)) == "backbone/final_relu"
+
+
 def test_overlay_blends_heat_over_the_photo():
     img = np.full((20, 30, 3), 100, np.uint8)
     heat = np.zeros((5, 6), np.float32)

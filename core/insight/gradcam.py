@@ -21,7 +21,7 @@ from typing import Any, Optional, Sequence, Union
 import numpy as np
 
 from core.insight.formulas import CONV_TYPES
-from core.insight.graph import iter_layers, node_of, shape_of
+from core.insight.graph import is_container, iter_layers, node_of, shape_of
 from core.errors import ConfigError
 from core.insight.feature_maps import Tap, prepare_images
 
@@ -40,14 +40,23 @@ class GradCamResult:
                 "layer_name": self.layer_name}
 
 
-def default_layer(model: Any) -> str:
-    """The layer Grad-CAM looks at when none is named.
+#: The layers that turn the last maps into the head's vector; their input is what to explain.
+POOLING_TYPES = ("GlobalAveragePooling2D", "GlobalMaxPooling2D")
 
-    The last convolution's *final* maps: after the last Conv layer we follow the
-    layers that keep its exact 4-D shape (BatchNorm, activation, residual Add),
-    because that is what the classifier head really receives — MobileNetV2's
-    ``out_relu``, ResNet's ``conv5_block3_out``, EfficientNet's ``top_activation``
-    (the Keras Grad-CAM example's choice too).  A pooling layer ends the run.
+
+def default_layer(model: Any) -> str:
+    """The layer Grad-CAM looks at when none is named: the maps the classifier head receives.
+
+    When the model pools its maps globally (every model this app builds: the
+    backbone, then ``avg_pool``), that is the layer whose output the pooling
+    takes, followed into the nested backbone: MobileNetV2's ``out_relu``,
+    ResNet's ``conv5_block3_out``, DenseNet's final ``relu`` after the last
+    concatenation (the Keras Grad-CAM example's choice too).  Otherwise the last
+    convolution's *final* maps: after the last Conv layer we follow the layers
+    that keep its exact 4-D shape (BatchNorm, activation, residual Add).  That
+    rule alone stopped inside the last block of DenseNet, Inception, NASNet and
+    ConvNeXt (a concatenation or a per-position Dense changes the shape), on one
+    branch of a fraction of the channels.
     """
     entries = []
     for path, layer in iter_layers(model):
@@ -56,6 +65,9 @@ def default_layer(model: Any) -> str:
         except Exception:  # never called: cannot be part of the forward pass
             continue
         entries.append((path, type(layer).__name__, shape))
+    pooled = _pooled_maps(model)
+    if pooled is not None and any(e[0] == pooled and len(e[2]) == 4 for e in entries):
+        return pooled
     last_conv = max((i for i, e in enumerate(entries) if e[1] in CONV_TYPES and len(e[2]) == 4),
                     default=None)
     if last_conv is None:
@@ -66,6 +78,31 @@ def default_layer(model: Any) -> str:
             break
         chosen = e
     return chosen[0]
+
+
+def _pooled_maps(model: Any) -> Optional[str]:
+    """Path of the layer whose output the model's last global pooling takes, or None.
+
+    The last: squeeze-and-excitation blocks (EfficientNet, MobileNetV3) pool globally too.
+    """
+    import keras
+
+    pools = [(path, layer) for path, layer in iter_layers(model)
+             if type(layer).__name__ in POOLING_TYPES]
+    if not pools:
+        return None
+    path, pool = pools[-1]
+    try:
+        op = node_of(pool).input_tensors[0]._keras_history[0]
+        prefix = path[:-len(pool.name)]
+        while is_container(op):  # the nested backbone: the layer that makes its output
+            prefix += op.name + "/"
+            op = op.outputs[0]._keras_history[0]
+        while type(op).__name__ in ("MaxPooling2D", "AveragePooling2D"):  # VGG's block5_pool:
+            op = node_of(op).input_tensors[0]._keras_history[0]  # the finer maps before it
+    except (AttributeError, IndexError, TypeError):
+        return None
+    return prefix + op.name if isinstance(op, keras.layers.Layer) else None
 
 
 def _resize(heat: np.ndarray, size: tuple) -> np.ndarray:
