@@ -29,7 +29,7 @@ SESSION_DATA_DIR = Path(os.environ["FTS_DATA_DIR"])  # conftest's, before any pe
 
 
 def make_run(path: Path, *, backbone="MobileNetV3Small", lr=1e-3, accs=(0.5, 0.7, 0.8),
-             status="completed", created=None, images=40) -> Path:
+             status="completed", created=None, images=40, classes=("bright", "dark")) -> Path:
     """A complete run folder as training writes it (config, labels, history, run, metrics)."""
     rf = RunFolder(path)
     rf.path.mkdir(parents=True)
@@ -39,17 +39,17 @@ def make_run(path: Path, *, backbone="MobileNetV3Small", lr=1e-3, accs=(0.5, 0.7
     cfg.model.image_size = 32
     cfg.train.learning_rate = lr
     rf.save_config(cfg)
-    rf.write_json("labels.json", ["bright", "dark"])
+    rf.write_json("labels.json", list(classes))
     rf.write_history([{"phase": "head", "epoch": i + 1, "global_epoch": i + 1, "loss": 1.0 - a,
                        "accuracy": a, "val_loss": 1.1 - a, "val_accuracy": a - 0.05,
                        "learning_rate": lr, "seconds": 2.0} for i, a in enumerate(accs)])
     rf.write_json("run.json", {"status": status, "created": created or time.time(),
                                "finished": (created or time.time()) + 6, "seconds": 6.0,
-                               "images": images, "classes": ["bright", "dark"],
+                               "images": images, "classes": list(classes),
                                "dataset_fingerprint": "abc123", "best_epoch": len(accs),
                                "device": {"kind": "CPU", "names": []}})
     rf.write_json("metrics.json", {"accuracy": accs[-1] - 0.05, "macro_f1": 0.7,
-                                   "classes": ["bright", "dark"]})
+                                   "classes": list(classes)})
     return rf.path
 
 
@@ -323,3 +323,24 @@ def test_deleting_a_run_deletes_the_backbone_carried_over_for_it_alone(tmp_path)
     assert not carried.exists()
     h.delete_run(ids["c"], delete_files=True)
     assert own.is_file()
+
+
+def test_the_filter_finds_non_ascii_class_names_and_no_match_is_not_no_runs(tmp_path, capsys,
+                                                                            monkeypatch):
+    """'runs --filter café' matched nothing (the column holds caf\\u00e9, which matched
+    'u00e9'), and said "no runs yet: train one" while runs existed."""
+    from core.cli import main
+
+    h = RunHistory(tmp_path / "h.sqlite")
+    ia = h.record_run(make_run(tmp_path / "runs" / "a", classes=("Café ☕", "日本語")))
+    h.record_run(make_run(tmp_path / "runs" / "b"))
+    assert [r.id for r in h.list_runs(text="café")] == [ia]
+    assert [r.id for r in h.list_runs(text="CAFÉ")] == [ia]
+    assert [r.id for r in h.list_runs(text="日本")] == [ia]
+    assert h.list_runs(text="u00e9") == []
+    data = tmp_path / "appdata"
+    make_run(data / "runs" / "c")
+    monkeypatch.setenv("FTS_DATA_DIR", str(data))
+    assert main(["runs", "--rebuild", str(data / "runs"), "--filter", "zebra"]) == 0
+    out = capsys.readouterr().out
+    assert "no run matches 'zebra'" in out and "no runs yet" not in out

@@ -30,7 +30,7 @@ import shutil
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Optional
+from typing import Iterable, Iterator, Optional
 
 from core.appdirs import data_dir, default_runs_dir, start_weights_dir
 from core.errors import UserError
@@ -286,20 +286,23 @@ class RunHistory:
     @_recovering
     def list_runs(self, order_by: str = "created", descending: bool = True,
                   text: str = "") -> list[RunSummary]:
-        """Runs, sorted by a column of :data:`SORT_KEYS`; ``text`` filters (case-insensitive)."""
+        """Runs, sorted by a column of :data:`SORT_KEYS`; ``text`` filters (case-insensitive).
+
+        The filter runs here, not in SQL: the classes column is JSON with non-ASCII names
+        escaped (``caf\\u00e9``) and SQLite's lower() folds ASCII only, so "café" or "CAFÉ"
+        never matched.
+        """
         if order_by not in SORT_KEYS:
             raise UserError(f"cannot sort runs by {order_by!r}; choose one of {', '.join(SORT_KEYS)}")
-        sql = "SELECT * FROM runs"
-        params: list[Any] = []
-        if text:
-            like = f"%{text.lower()}%"
-            sql += (" WHERE lower(path) LIKE ? OR lower(backbone) LIKE ? OR lower(status) LIKE ?"
-                    " OR lower(classes) LIKE ? OR lower(dataset_fingerprint) LIKE ?"
-                    " OR lower(data_dir) LIKE ?")
-            params = [like] * 6
-        sql += f" ORDER BY {order_by} IS NULL, {order_by} {'DESC' if descending else 'ASC'}, id"
+        sql = (f"SELECT * FROM runs ORDER BY {order_by} IS NULL, "
+               f"{order_by} {'DESC' if descending else 'ASC'}, id")
         with self._connect() as conn:
-            return [RunSummary.from_row(r) for r in conn.execute(sql, params)]
+            runs = [RunSummary.from_row(r) for r in conn.execute(sql)]
+        if not text:
+            return runs
+        want = text.casefold()
+        return [r for r in runs if any(want in str(v).casefold() for v in (
+            r.path, r.backbone, r.status, *r.classes, r.dataset_fingerprint, r.data_dir) if v)]
 
     @_recovering
     def get(self, run_id: int) -> RunSummary:

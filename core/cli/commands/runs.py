@@ -63,6 +63,9 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([r.to_dict() for r in runs], indent=2))
         return 0
+    if not runs and args.filter:
+        print(f"no run matches {args.filter!r}; 'python main.py runs' lists them all")
+        return 0
     if not runs:
         print("no runs yet: train one with 'python main.py train' or the app, or re-index "
               "existing run folders with 'python main.py runs --rebuild FOLDER'")
