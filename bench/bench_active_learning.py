@@ -103,7 +103,10 @@ def simulate(strategy: str, seed: int, xp, yp, xt, yt, n_classes: int, strength:
         if acc >= target or not len(rest):
             return {"labels": len(labelled), "curve": curve}
         if strategy == "useful":
-            order, _ = useful_order(full_probs(clf, xp[rest], n_classes), xp[rest])
+            # The app's first batch (its order after that is not looked at before the next
+            # update): a batch is the round, and the labelled images start it cold.
+            order, _ = useful_order(full_probs(clf, xp[rest], n_classes), xp[rest],
+                                    labelled=xp[labelled], batch=step, batches=1)
             chosen = rest[order[:step]]
         else:
             chosen = pick_rng.choice(rest, min(step, len(rest)), replace=False)

@@ -28,6 +28,46 @@ def test_useful_order_keeps_near_copies_apart_and_confident_order_descends():
     assert list(top) == sorted(top, reverse=True) and int(c_order[0]) == 5
 
 
+def _blobs(rng, centres, per_blob, spread=0.05):
+    return np.vstack([c + rng.normal(0, spread, (per_blob, len(c))) for c in centres])
+
+
+def test_a_batch_takes_one_image_per_group_of_hard_images_not_ten_near_copies():
+    """Diversity within a batch: the most uncertain images are 7 near-copies of one picture;
+    a batch of 3 takes one of them and one of each of the two other uncertain groups."""
+    rng = np.random.default_rng(1)
+    centres = np.eye(4, 16) * 5
+    sizes = (7, 4, 4, 17)  # the 15 most uncertain (5 per image of the batch) are groups 0-2
+    emb = np.vstack([c + rng.normal(0, 0.05, (n, 16)) for c, n in zip(centres, sizes)])
+    group = np.repeat(np.arange(4), sizes)
+    u = np.array([0.95, 0.8, 0.7, 0.05])[group] + rng.uniform(0, 0.01, len(group))
+    probs = np.stack([(2 - u) / 2, u / 2], axis=1)  # margin 1 - u
+    order, scores = useful_order(probs, emb, batch=3)
+    assert sorted(order) == list(range(32))
+    assert sorted(group[order[:3]]) == [0, 1, 2]
+    assert group[order[0]] == 0  # within the batch the most uncertain leads
+    # and across batches: the next batch does not go back to the first group's copies
+    assert list(group[order[3:6]]).count(0) <= 1
+    assert np.all(np.diff(scores[:3]) <= 0) and 0 <= scores.min() and scores.max() <= 1
+
+
+def test_a_cold_start_takes_typical_images_of_the_groups_no_label_covers():
+    """Fewer than COLD_PER_CLASS labels per class: the batch covers the groups the labelled
+    images miss (largest first), however sure the model is of them."""
+    rng = np.random.default_rng(2)
+    centres = np.eye(3, 16) * 5
+    emb = _blobs(rng, centres, 10)
+    probs = np.tile([0.5, 0.5], (30, 1))
+    probs[10:] = [0.9, 0.1]  # the model hesitates only over the covered group
+    labelled = centres[:1] + rng.normal(0, 0.05, (2, 16))  # two labels, in group 0
+    order, _ = useful_order(probs, emb, labelled=labelled, batch=2)
+    assert sorted(int(r) // 10 for r in order[:2]) == [1, 2]
+    warm, _ = useful_order(probs, emb, labelled=np.tile(labelled, (20, 1)), batch=2)
+    assert int(warm[0]) // 10 == 0  # 40 labels for 2 classes: uncertainty decides
+    first, _ = useful_order(probs, emb, labelled=labelled, batch=2, batches=1)
+    assert list(first[:2]) == list(order[:2]) and sorted(first) == list(range(30))
+
+
 def _image(path, level, seed, size=40):
     rng = np.random.default_rng(seed)
     arr = np.clip(level + rng.normal(0, 30, (size, size, 3)), 0, 255).astype(np.uint8)
@@ -110,6 +150,27 @@ def test_stored_embeddings_give_the_models_own_answers(trained_run, unlabelled, 
     assert fast.paths == slow.paths
     np.testing.assert_allclose(fast.probs, slow.probs, atol=0.02)
     assert list(fast.unknown) == list(slow.unknown)
+    assert fast.labelled is None  # 36 training images for 2 classes: past the cold start
+
+
+def test_a_run_trained_on_few_images_gives_the_order_its_training_embeddings(
+        trained_run, unlabelled, store, monkeypatch):
+    """The cold start needs the images the run trained on: from the store, or through the
+    model when its backbone was fine-tuned, the same rows either way."""
+    import core.label.order as order
+    import core.label.scoring as scoring
+    from core.infer.predictor import expand_image_paths
+
+    monkeypatch.setattr(order, "COLD_PER_CLASS", 100)
+    paths = expand_image_paths([str(unlabelled)])
+    fast = scoring.score_images(trained_run, paths, store)
+    monkeypatch.setattr(scoring, "PROBE_TOLERANCE", -1.0)
+    slow = scoring.score_images(trained_run, paths, store)
+    assert fast.labelled.shape == slow.labelled.shape == (36, fast.embeddings.shape[1])
+    scale = np.abs(slow.labelled).max()
+    assert np.abs(fast.labelled - slow.labelled).max() / scale < 0.01
+    result = suggest(trained_run, unlabelled, "useful", store=store)
+    assert len(result.items) == 8
 
 
 def test_a_model_file_outside_its_run_is_predicted_whole(trained_run, unlabelled, tmp_path):

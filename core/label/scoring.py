@@ -16,6 +16,7 @@ flag is the run's (:mod:`core.trust`), as ``predict`` gives them.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
@@ -44,6 +45,9 @@ class Scored:
     classes: list[str]
     how: str  # "stored embeddings", "model" or "exported model"
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    #: Embeddings of the images the run trained on while they are few (the useful order's
+    #: cold start, :data:`core.label.order.COLD_PER_CLASS`); None when many or unknown.
+    labelled: Optional[np.ndarray] = None
 
 
 def score_images(model_path, paths: Sequence[str], store=None,
@@ -69,12 +73,38 @@ def score_images(model_path, paths: Sequence[str], store=None,
         emb = store.embed(paths, features, listener=listener, cancel=cancel)
         vectors = np.asarray(emb.vectors, np.float32)
         probs = _head_probs(model, vectors, batch_size)
-        return _trusted(list(emb.paths), probs, vectors, trust, predictor.classes,
-                        "stored embeddings", list(emb.skipped))
+        scored = _trusted(list(emb.paths), probs, vectors, trust, predictor.classes,
+                          "stored embeddings", list(emb.skipped))
+        scored.labelled = _labelled_while_few(
+            run, len(predictor.classes),
+            lambda few: store.embed(few, features, cancel=cancel).vectors)
+        return scored
     emit(listener, Log("suggestions: the run's backbone differs from the stored features "
                        "(fine-tuned); every image goes through the model"))
     ok, probs, vectors, skipped = _model_pass(model, paths, listener, cancel, batch_size)
-    return _trusted(ok, probs, vectors, trust, predictor.classes, "model", skipped)
+    scored = _trusted(ok, probs, vectors, trust, predictor.classes, "model", skipped)
+    scored.labelled = _labelled_while_few(
+        run, len(predictor.classes), lambda few: _model_pass(model, few, None, cancel,
+                                                             batch_size)[2])
+    return scored
+
+
+def _labelled_while_few(run, n_classes: int, embed) -> Optional[np.ndarray]:
+    """``embed`` of the run's training images when it trained on fewer than the cold start's
+    share per class (so few that embedding them again is quick); otherwise None."""
+    from core.label.order import COLD_PER_CLASS
+
+    try:
+        train = run.split(run.load_config().data.data_dir).train
+    except UserError:  # a damaged split: the order goes without the cold start
+        return None
+    if not train or len(train) >= COLD_PER_CLASS * n_classes:
+        return None
+    few = [r.path for r in train if os.path.isfile(r.path)]
+    if not few:
+        return None
+    vectors = np.asarray(embed(few), np.float32)
+    return vectors if len(vectors) else None
 
 
 def _stored_is_exact(model, features, paths: Sequence[str], store, listener, cancel) -> bool:

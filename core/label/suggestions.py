@@ -99,7 +99,7 @@ def suggest(model_path, folder, order: str = "useful", *, store=None,
         raise DataError(f"{folder}: none of its {len(paths)} image(s) could be read{first}; "
                         "replace the damaged files")
     if order == "useful":
-        rows, scores = useful_order(scored.probs, scored.embeddings)
+        rows, scores = useful_order(scored.probs, scored.embeddings, labelled=scored.labelled)
     else:
         rows, scores = confident_order(scored.probs)
     items = []
