@@ -29,8 +29,9 @@ def train_argv(data, weights, out) -> list[str]:
             "--batch-size", "8", "--augment", "none", "--out", str(out)]
 
 
-def press_ctrl_c_at_first_batch(monkeypatch, presses: int) -> None:
-    """Make the console listener send ``presses`` SIGINTs to this process at the first batch."""
+def press_ctrl_c_at_first_batch(monkeypatch, presses: int, sig=signal.SIGINT) -> None:
+    """Make the console listener send ``presses`` SIGINTs (or ``sig``) to this process at the
+    first batch."""
     original = ConsoleListener.__call__
     sent = []
 
@@ -38,7 +39,7 @@ def press_ctrl_c_at_first_batch(monkeypatch, presses: int) -> None:
         if isinstance(event, BatchEnd) and not sent:
             sent.append(True)
             for _ in range(presses):
-                os.kill(os.getpid(), signal.SIGINT)
+                os.kill(os.getpid(), sig)
         original(self, event)
 
     monkeypatch.setattr(ConsoleListener, "__call__", listener)
@@ -69,6 +70,23 @@ def test_ctrl_c_stops_the_run_resumably_and_names_its_folder(tmp_path, tiny_weig
         monkeypatch.undo()
         assert main(["train", "--resume", str(out), "--json"]) == 0
         assert json.loads(capsys.readouterr().out)["status"] == "completed"
+
+
+def test_sigterm_stops_the_run_like_stop(tmp_path, tiny_weights, capsys, monkeypatch):
+    """timeout, docker stop, systemd: a SIGTERM ended the process with the run "running", never
+    listed, nothing saved since its last epoch."""
+    from core.runs.history import RunHistory
+
+    data = make_bright_dark(tmp_path / "data", per_class=12, size=32)
+    out = tmp_path / "run"
+    before = signal.getsignal(signal.SIGTERM)
+    press_ctrl_c_at_first_batch(monkeypatch, 1, signal.SIGTERM)
+    assert main(train_argv(data, tiny_weights, out)) == 130
+    assert "stopping training (SIGTERM)" in capsys.readouterr().err
+    assert RunFolder(out).run_info().status == "stopped" and RunFolder(out).model_path.exists()
+    assert signal.getsignal(signal.SIGTERM) == before  # handler given back
+    history = RunHistory()
+    assert history.get(history.find_id(out)).status == "stopped"
 
 
 def test_a_failed_run_is_listed_as_failed(tmp_path, tiny_weights):

@@ -6,6 +6,11 @@ whatever it was writing, with nothing saved since the last epoch.  While a
 command holds :func:`stop_on_interrupt`, the first Ctrl+C only sets its cancel
 token (the same stop the window's button sends: the run ends "stopped" with its
 best epoch saved and resumable); a second one interrupts at once, as before.
+
+``timeout``, ``docker stop``, systemd and a closed terminal end a program with
+SIGTERM or SIGHUP instead; those stop it the same way (a run killed by them
+stayed "running" with nothing saved since its last epoch), and a second one ends
+it at once.
 """
 
 from __future__ import annotations
@@ -18,10 +23,15 @@ from typing import Iterator
 
 from core.events import CancelToken
 
+#: The signals that stop a command as the window's Stop button does (SIGHUP: not on Windows).
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
+                     if hasattr(signal, name))
+
 
 @contextlib.contextmanager
 def stop_on_interrupt(cancel: CancelToken, what: str = "training") -> Iterator[None]:
-    """Within the block, the first SIGINT cancels ``cancel``; the second raises KeyboardInterrupt.
+    """Within the block, the first SIGINT (or SIGTERM, SIGHUP) cancels ``cancel``; a second one
+    raises KeyboardInterrupt (SIGINT) or ends the program (the others).
 
     Outside the main thread (where Python allows no signal handler) the block
     runs with Python's default Ctrl+C.
@@ -32,12 +42,19 @@ def stop_on_interrupt(cancel: CancelToken, what: str = "training") -> Iterator[N
 
     def first_press(signum, frame) -> None:
         cancel.cancel()
-        print(f"\nstopping {what}: a run keeps its best epoch, saved at the end of this batch "
-              "(Ctrl+C again to stop at once)", file=sys.stderr, flush=True)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        if signum == signal.SIGINT:
+            print(f"\nstopping {what}: a run keeps its best epoch, saved at the end of this "
+                  "batch (Ctrl+C again to stop at once)", file=sys.stderr, flush=True)
+        else:
+            print(f"\nstopping {what} ({signal.Signals(signum).name}): a run keeps its best "
+                  "epoch, saved at the end of this batch", file=sys.stderr, flush=True)
+        for sig in previous:  # a second signal of any kind: at once
+            signal.signal(sig, signal.default_int_handler if sig == signal.SIGINT
+                          else signal.SIG_DFL)
 
-    previous = signal.signal(signal.SIGINT, first_press)
+    previous = {sig: signal.signal(sig, first_press) for sig in STOP_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
