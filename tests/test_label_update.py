@@ -125,3 +125,21 @@ def test_train_from_run_on_the_command_line(trained_run, tmp_path, capsys):
     carried = backbone_of(load_model_file(RunFolder(run).model_path)).get_weights()
     start = build_backbone(get_backbone("MobileNetV3Small"), 32, weights).get_weights()
     assert all(np.array_equal(a, b) for a, b in zip(start, carried))
+
+
+def test_from_run_without_backbone_flags_takes_the_runs_backbone_and_size(trained_run, tmp_path,
+                                                                         capsys):
+    """`train DATA --from-run RUN` alone started a MobileNetV2 (the flag's default) from
+    ImageNet with one warning line: "continue from this run" silently did not."""
+    from core.cli import main
+
+    run, data = grown_copy(trained_run, tmp_path)
+    assert main(["train", str(data), "--from-run", str(run), "--epochs", "1",
+                 "--fine-tune-epochs", "0", "--batch-size", "8", "--augment", "none",
+                 "--out", str(tmp_path / "next")]) == 0
+    assert "not from that run" not in capsys.readouterr().err
+    old, new = RunFolder(run).load_config().model, RunFolder(tmp_path / "next").load_config().model
+    assert (new.backbone, new.image_size) == (old.backbone, old.image_size)
+    assert "start-weights" in new.weights or new.weights == old.weights
+    assert main(["train", str(data), "--from-run", str(tmp_path / "nope")]) == 2
+    assert "nope: no such run folder" in capsys.readouterr().err

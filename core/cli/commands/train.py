@@ -41,7 +41,8 @@ def register(sub) -> None:
     p.add_argument("--from-run", metavar="RUN_DIR", help="start from that run's backbone "
                    "(fine-tuned, when it was): a new run on grown data goes on from what the run "
                    "learned, as the window's Sort step 'Fine-tune from this run' does; the "
-                   "backbone must be the same")
+                   "run's backbone and image size unless --backbone, --image-size or --config "
+                   "say otherwise")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped or killed run")
     p.add_argument("--data", metavar="NEW_DIR", help="with --resume: the run's data folder has "
                    "moved here (the same files under the same names)")
@@ -121,6 +122,24 @@ def check_resume_flags(args: argparse.Namespace) -> None:
                         f"what it learned with 'train DATA_DIR --from-run {args.resume}'")
 
 
+def from_run_defaults(args: argparse.Namespace) -> None:
+    """--from-run without --backbone (or --image-size) and no --config: the run's.
+
+    The default backbone (MobileNetV2) used to replace the run's, so "continue from
+    this run" started from ImageNet with one warning line.
+    """
+    from core.runs.folder import RunFolder
+
+    if args.config or (args.backbone and args.image_size is not None):
+        return
+    run = RunFolder(args.from_run)
+    run.require_run_folder("so --from-run cannot start from it")
+    old = run.load_config().model
+    args.backbone = args.backbone or old.backbone
+    if args.image_size is None:
+        args.image_size = old.image_size
+
+
 def run(args: argparse.Namespace) -> int:
     from core.appdirs import default_runs_dir
     from core.cli.console import ConsoleListener
@@ -150,6 +169,8 @@ def run(args: argparse.Namespace) -> int:
             if args.data:
                 raise UserError("--data is for --resume (a run whose data folder moved); a new "
                                 "run takes its data folder as DATA_DIR")
+            if args.from_run:
+                from_run_defaults(args)
             cfg = config_from_args(args)
             if args.from_run:
                 from core.label.update import train_from_run
