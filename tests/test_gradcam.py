@@ -126,6 +126,23 @@ def test_default_layer_is_what_the_head_pools_past_a_concatenation(max_pool_last
     assert default_layer(keras.Model(image, out)) == "backbone/final_relu"
 
 
+def test_a_one_cell_map_is_said_not_painted_as_an_explanation():
+    """At 32 px most backbones' last maps are 1x1: every overlay was one colour, unexplained."""
+    from core.insight.gradcam import coarse_map_note
+
+    def model(size):
+        backbone = keras.applications.MobileNetV2(input_shape=(size, size, 3), alpha=0.35,
+                                                  include_top=False, weights=None,
+                                                  name="backbone")
+        inp = keras.Input((size, size, 3), name="image")
+        out = keras.layers.Dense(2)(keras.layers.GlobalAveragePooling2D()(backbone(inp)))
+        return keras.Model(inp, out)
+
+    note = coarse_map_note(model(32))
+    assert "At 32 px" in note and "1×1" in note and "96 px" in note
+    assert coarse_map_note(model(96)) == ""  # 3x3 maps
+
+
 def test_overlay_blends_heat_over_the_photo():
     img = np.full((20, 30, 3), 100, np.uint8)
     heat = np.zeros((5, 6), np.float32)

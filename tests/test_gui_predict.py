@@ -89,13 +89,15 @@ def test_predict_drop_gradcam_and_csv(qtbot, window, trained_run, tmp_path):
     assert diff.mean() > 5  # colour really was laid over the picture
     # the colours are explained, and the plain picture is one click away (issue 15.11)
     assert page.gradcam_bar.legend.isVisible() and page.gradcam_bar.plain_button.isVisible()
+    # the run is MobileNetV3Small at 32 px: its maps are 1x1, and the page says what that means
+    assert page.gradcam_bar.note.isVisible() and "1×1" in page.gradcam_bar.note.text()
     page.gradcam_bar.plain_button.click()
     assert cards.data(good, PredictionModel.ImageRole) is thumb
     page.gradcam_bar.plain_button.click()
     assert cards.data(good, PredictionModel.ImageRole) is overlay
     page.gradcam_check.setChecked(False)
     assert cards.data(good, PredictionModel.ImageRole) is thumb
-    assert not page.gradcam_bar.legend.isVisible()
+    assert not page.gradcam_bar.legend.isVisible() and not page.gradcam_bar.note.isVisible()
     page.card_view.grab()  # the delegate paints every kind of card without error
 
     # 4. CSV with the CLI's columns

@@ -80,6 +80,27 @@ def default_layer(model: Any) -> str:
     return chosen[0]
 
 
+def coarse_map_note(model: Any) -> str:
+    """Words for a model whose Grad-CAM maps are a single cell ("" when they are finer).
+
+    A 1x1 map has one value, so every heatmap is one colour over the whole picture (all
+    "decisive" or all "unimportant"), which looked like an explanation.  Small image sizes
+    do this: most backbones shrink the picture 32 times.
+    """
+    try:
+        name = default_layer(model)
+    except ConfigError:
+        return ""
+    shape = next((shape_of(node_of(layer).output_tensors[0]) for path, layer in iter_layers(model)
+                  if path == name), None)
+    size = shape_of(model.inputs[0])[1] if getattr(model, "inputs", None) else None
+    if shape is None or len(shape) != 4 or shape[1] != 1 or shape[2] != 1 or not size:
+        return ""
+    return (f"At {size} px this model's last feature maps are 1×1, so Grad-CAM cannot show "
+            f"where it looked: each picture is coloured evenly. A model trained at {3 * size} px "
+            "or more gives a map with places in it.")
+
+
 def _pooled_maps(model: Any) -> Optional[str]:
     """Path of the layer whose output the model's last global pooling takes, or None.
 

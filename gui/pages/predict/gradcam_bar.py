@@ -69,6 +69,7 @@ class GradCamBar(QWidget):
     def __init__(self, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self._wanted = False  # on before a non-Keras model turned it off
+        self._coarse = ""  # why the open model's maps show no places (1x1), or ""
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
         box.setSpacing(2)
@@ -103,14 +104,29 @@ class GradCamBar(QWidget):
     def is_on(self) -> bool:
         return self.check.isChecked()
 
-    def set_model_kind(self, kind: Optional[str]) -> None:
-        """The open model's kind ("keras", "tflite", ...; None: not loaded yet)."""
+    def show_model(self, predictor) -> None:
+        """The open model (None: not loaded yet): its kind, and for a Keras model whether its
+        maps are too coarse to show places."""
+        kind = getattr(predictor, "kind", "") if predictor is not None else None
+        model = getattr(predictor, "model", None)
+        if kind == "keras" and model is not None:
+            from core.insight.gradcam import coarse_map_note
+
+            self.set_model_kind(kind, coarse_map_note(model))
+        else:
+            self.set_model_kind(kind)
+
+    def set_model_kind(self, kind: Optional[str], coarse: str = "") -> None:
+        """The open model's kind ("keras", "tflite", ...; None: not loaded yet); ``coarse``:
+        :func:`core.insight.gradcam.coarse_map_note` for a Keras model, shown while on."""
+        self._coarse = coarse if kind == "keras" else ""
         if kind is None or kind == "keras":
             if not self.check.isEnabled():
                 self.check.setEnabled(True)
                 self.check.setToolTip(GRADCAM_TIP)
                 self.note.hide()
                 self._set_quietly(self._wanted)
+            self._show_extras()
             return
         if self.check.isEnabled():
             self._wanted = self.check.isChecked()
@@ -140,6 +156,9 @@ class GradCamBar(QWidget):
         on = self.check.isChecked()
         self.legend.setVisible(on)
         self.plain_button.setVisible(on)
+        if self.check.isEnabled():  # a disabled switch's note says why it is off
+            self.note.setText(self._coarse)
+            self.note.setVisible(on and bool(self._coarse))
         if not on and self.plain_button.isChecked():
             self.plain_button.blockSignals(True)
             self.plain_button.setChecked(False)

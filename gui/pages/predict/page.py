@@ -186,7 +186,7 @@ class PredictPage(Page):
         self.predictor, self._predictor_path = predictor, path
         self._refresh_model_label()
         # A TFLite or ONNX model turns Grad-CAM off, saying why; a Keras one turns it back on.
-        self.gradcam_bar.set_model_kind(getattr(predictor, "kind", "") if predictor else None)
+        self.gradcam_bar.show_model(predictor)
         self.unknown.show_model(predictor, path)
 
     def use_predictor(self, predictor: Any, path: str) -> None:
