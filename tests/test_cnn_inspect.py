@@ -173,6 +173,25 @@ def test_tiny_cnn_rows_by_hand():
     assert info.non_trainable_params == 2 * 8
 
 
+def test_a_dense_on_maps_is_a_per_position_mix_not_a_fully_connected_layer():
+    """ConvNeXt's pointwise Dense (16x16x96 -> 16x16x384) said it joins every input and that
+    a fully connected layer would need 64,863x more weights; the head's Dense said 1.0x fewer."""
+    from gui.pages.network.layers_tab import saving_text
+
+    model = keras.Sequential([
+        keras.Input((8, 8, 4)),
+        keras.layers.Dense(6, name="pointwise"),
+        keras.layers.GlobalAveragePooling2D(name="gap"),
+        keras.layers.Dense(3, name="fc"),
+    ])
+    rows = {r.path: r for r in inspect_layers(model).rows}
+    pw = rows["pointwise"]
+    assert pw.params == 4 * 6 + 6 and pw.dense_equivalent_params is None
+    assert "1×1 convolution" in pw.params_note and "every input" not in pw.params_note
+    assert "every input" in rows["fc"].params_note
+    assert saving_text(rows["fc"]) == "the same"
+
+
 def test_find_layer_paths_and_errors():
     backbone = keras.Sequential([keras.Input((16, 16, 3)), keras.layers.Conv2D(2, 3, name="conv")],
                                 name="backbone")

@@ -61,6 +61,11 @@ def params_note(kind: str, layer: Any, in_shape: Shape, out_shape: Shape) -> str
         per = f"{k}×{cin // groups if cin else '?'}"
         return (f"{getattr(layer, 'filters', '?')} filters of {per} weights shared over every position"
                 + ("; plus a bias each" if bias else ""))
+    if kind == "Dense" and isinstance(in_shape, tuple) and len(in_shape) > 2:
+        # ConvNeXt's pointwise layers: a Dense on maps mixes channels at each position alone
+        return (f"{getattr(layer, 'units', '?')} outputs at every position, each joining the "
+                f"{in_shape[-1]} channels there (a 1×1 convolution), shared over the positions"
+                + ("; plus a bias each" if bias else ""))
     if kind == "Dense":
         return (f"each of {getattr(layer, 'units', '?')} outputs joins every input"
                 + ("; plus a bias each" if bias else ""))
@@ -76,6 +81,8 @@ def dense_equivalent(kind: str, in_shape: Any, out_shape: Any) -> Optional[int]:
     """Weights + biases of a fully connected layer from the whole input to the whole output."""
     if not (kind in CONV_TYPES or kind in POOL_TYPES or kind == "Dense"):
         return None
+    if kind == "Dense" and isinstance(in_shape, tuple) and len(in_shape) > 2:
+        return None  # per position (a 1x1 convolution): comparing it with one layer is no saving
     if not isinstance(in_shape, tuple) or not isinstance(out_shape, tuple):
         return None
     if any(d is None for d in in_shape[1:]) or any(d is None for d in out_shape[1:]):

@@ -74,6 +74,8 @@ def saving_text(row: Any) -> str:
     ratio = saving_ratio(row)
     if ratio is None:
         return ""
+    if abs(ratio - 1) < 1e-9:  # the head's Dense is the fully connected layer itself
+        return "the same"
     if ratio >= 1:
         return f"{ratio:,.0f}× fewer" if ratio >= 10 else f"{ratio:.1f}× fewer"
     return f"{1 / ratio:.1f}× more"
