@@ -192,6 +192,23 @@ def test_a_dense_on_maps_is_a_per_position_mix_not_a_fully_connected_layer():
     assert saving_text(rows["fc"]) == "the same"
 
 
+def test_the_field_passes_through_operations_that_are_not_layers():
+    """ConvNeXt's residual ``inputs + x`` and MobileNetV3's ``x + 3``: the next layer's
+    receptive field started again from 1 pixel (ConvNeXtTiny's pool 'saw 3x3 pixels'),
+    also on entering a nested model fed by such a sum."""
+    inp = keras.Input((32, 32, 3))
+    x = keras.layers.Conv2D(4, 3, padding="same", name="c1")(inp)
+    y = keras.layers.Conv2D(4, 3, padding="same", name="c2")(x)
+    s = x + y * (1 / 6)  # keras.ops, not layers
+    inner_in = keras.Input((32, 32, 4))
+    inner = keras.Model(inner_in, keras.layers.Conv2D(4, 3, padding="same", name="c3")(
+        inner_in + 3.0), name="inner")
+    model = keras.Model(inp, inner(s))
+    rows = {r.path: r for r in inspect_layers(model).rows}
+    assert (rows["c1"].receptive_field, rows["c2"].receptive_field) == (3, 5)
+    assert rows["inner/c3"].receptive_field == 7
+
+
 def test_find_layer_paths_and_errors():
     backbone = keras.Sequential([keras.Input((16, 16, 3)), keras.layers.Conv2D(2, 3, name="conv")],
                                 name="backbone")

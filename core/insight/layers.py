@@ -23,7 +23,6 @@ at module level.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Optional, Sequence, Union
 
@@ -33,6 +32,7 @@ from core.insight.formulas import (CONV_TYPES, CROPPING_TYPES, GLOBAL_POOL_PREFI
                                    formula_text)
 from core.insight.graph import (child_layers, is_container, node_of, shape_of, shapes_of,
                                 spatial)
+from core.insight.receptive import Field, merge_fields, spatial_inputs, trace_field
 from core.insight.layer_params import (activation_name, dense_equivalent, params_formula,
                                        params_note, weights_size)
 
@@ -179,59 +179,13 @@ def _as_tuple(v: Any, rank: int) -> Optional[tuple]:
 # The walk
 # ---------------------------------------------------------------------------
 
-class _Field:
-    """Receptive field (r) and jump (j) per spatial axis of one tensor."""
-
-    __slots__ = ("r", "j")
-
-    def __init__(self, r: tuple, j: tuple) -> None:
-        self.r, self.j = r, j
-
-
-def _merge(fields: list, rank: int) -> _Field:
-    """Several inputs (Add, Concatenate): take the largest r and j per axis.
-
-    Along a branchy block (ResNet's shortcut, Inception's towers) each branch
-    has its own receptive field; the output depends on all of them, so the
-    widest one is the honest answer.  Jumps are normally equal; if not we keep
-    the largest.  This is the approximation the docs promise.
-    """
-    fields = [f for f in fields if f is not None]
-    if not fields:
-        return _Field((1,) * rank, (1,) * rank)
-    n = max(len(f.r) for f in fields)
-    fields = [f for f in fields if len(f.r) == n] or fields
-    return _Field(tuple(max(f.r[i] for f in fields) for i in range(n)),
-                  tuple(max(f.j[i] for f in fields) for i in range(n)))
-
-
-def _spatial_inputs(ins: Sequence[Any], df: str, fields: dict) -> list:
-    """The fields of the inputs that carry the spatial path.
-
-    A squeeze-and-excitation gate (EfficientNet, MobileNetV3) multiplies the map
-    by a 1×1 vector made by global pooling.  That gate depends on the whole
-    image, so counting it would make every later receptive field "the whole
-    image" and hide how the convolutions grow it; like the published
-    receptive-field tables we follow the spatial path and ignore broadcast
-    1×1 inputs when a larger map is merged with them.
-    """
-    sized = []
-    for t in ins:
-        sp = spatial(shape_of(t), df)
-        area = math.prod(d or 2 for d in sp) if sp else 1
-        sized.append((area, fields.get(id(t))))
-    if any(a > 1 for a, _ in sized):
-        sized = [(a, f) for a, f in sized if a > 1]
-    return [f for _, f in sized]
-
-
 def _num(x: float) -> Union[int, float]:
     return int(x) if float(x).is_integer() else float(x)
 
 
 class _Walker:
     def __init__(self) -> None:
-        self.fields: dict[int, _Field] = {}
+        self.fields: dict[int, Field] = {}
         self.rows: list[LayerInfo] = []
 
     def walk(self, model: Any, prefix: str, parent_trainable: bool, top: bool) -> None:
@@ -243,7 +197,7 @@ class _Walker:
                 for t in outs:
                     if id(t) not in self.fields:
                         rank = max(len(t.shape) - 2, 0)
-                        self.fields[id(t)] = _Field((1,) * rank, (1,) * rank)
+                        self.fields[id(t)] = Field((1,) * rank, (1,) * rank)
                 if top:
                     self.rows.append(LayerInfo(name=layer.name, path=path, type=kind,
                                                input_shape=shapes_of(outs), output_shape=shapes_of(outs),
@@ -252,6 +206,8 @@ class _Walker:
                 continue
             node = node_of(layer, set(self.fields))
             ins, outs = list(node.input_tensors), list(node.output_tensors)
+            for t in ins:
+                trace_field(t, self.fields)
             if is_container(layer):
                 for inner, outer in zip(layer.inputs, ins):
                     self.fields[id(inner)] = self.fields.get(id(outer))
@@ -276,7 +232,7 @@ class _Walker:
         row.params_note = params_note(kind, layer, first_in, out_shape)
         row.dense_equivalent_params = dense_equivalent(kind, in_shape, out_shape)
 
-        field_in = _merge(_spatial_inputs(ins, df, self.fields), rank)
+        field_in = merge_fields(spatial_inputs(ins, df, self.fields), rank)
         r, j = list(field_in.r), list(field_in.j)
         in_sp = spatial(first_in, df)
         out_sp = spatial(shape_of(outs[0]), df) if outs else None
@@ -324,7 +280,7 @@ class _Walker:
             # Up-sampling / resizing: positions move closer (or further) apart in the image.
             for i in range(len(j)):
                 j[i] = j[i] * in_sp[i] / out_sp[i]
-        field_out = _Field(tuple(r), tuple(j))
+        field_out = Field(tuple(r), tuple(j))
         for t in outs:
             self.fields[id(t)] = field_out
         if r:
@@ -361,7 +317,7 @@ def inspect_layers(model: Any) -> ModelInspection:
     walker = _Walker()
     for t in model.inputs:
         rank = max(len(t.shape) - 2, 0)
-        walker.fields[id(t)] = _Field((1,) * rank, (1,) * rank)
+        walker.fields[id(t)] = Field((1,) * rank, (1,) * rank)
     walker.walk(model, "", bool(model.trainable), top=True)
     if not any(r.type == "InputLayer" for r in walker.rows):  # Sequential hides its InputLayer
         shapes = shapes_of(model.inputs)
