@@ -321,3 +321,10 @@ def test_from_scratch_trains_batchnorm_in_training_mode():
     x = np.random.default_rng(0).uniform(0, 255, (8, 32, 32, 3)).astype("float32")
     model.fit(x, keras.utils.to_categorical([0, 1] * 4, 2), epochs=1, verbose=0)
     assert not np.allclose(before, np.array(bns[0].moving_mean))  # statistics moved
+    # and quickly: MobileNetV3's 0.999 left them near their start, so the saved model gave
+    # every image the same answer (a 40-epoch run stopped early at chance)
+    assert all(bn.momentum <= 0.9 for bn in bns)
+    pretrained = build_model(ModelConfig(backbone="MobileNetV3Small", weights="imagenet"), 2, 32,
+                             None)
+    assert {bn.momentum for bn in backbone_of(pretrained)._flatten_layers()
+            if isinstance(bn, keras.layers.BatchNormalization)} == {0.999}

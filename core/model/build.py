@@ -166,7 +166,13 @@ def build_model(model_cfg, num_classes: int, image_size: int, weights_path: Opti
     backbone = build_backbone(spec, image_size, weights_path)
     if is_from_scratch(model_cfg):
         # No pretrained statistics to protect: BatchNorm must learn them, so it
-        # follows fit()'s training flag like any network trained from scratch.
+        # follows fit()'s training flag like any network trained from scratch, and
+        # learns them quickly: MobileNetV3's momentum 0.999 left the running
+        # statistics near their start after a few hundred steps, so the saved model
+        # gave every image the same answer and early stopping ended the run at chance.
+        for layer in backbone.layers:
+            if isinstance(layer, layers.BatchNormalization):
+                layer.momentum = min(float(layer.momentum), SCRATCH_BN_MOMENTUM)
         x = backbone(x)
     else:
         x = backbone(x, training=False)
@@ -220,6 +226,10 @@ def param_counts(model) -> tuple[int, int]:
 def _close(name: str, names: list[str]) -> str:
     near = difflib.get_close_matches(name, names, n=5, cutoff=0.5)
     return f"close matches: {', '.join(near)}" if near else "see the layer table for the names"
+
+
+#: BatchNorm momentum at most this when training from scratch (PyTorch's default, 0.1 there).
+SCRATCH_BN_MOMENTUM = 0.9
 
 
 def is_from_scratch(model_cfg) -> bool:
