@@ -344,3 +344,42 @@ def test_the_filter_finds_non_ascii_class_names_and_no_match_is_not_no_runs(tmp_
     assert main(["runs", "--rebuild", str(data / "runs"), "--filter", "zebra"]) == 0
     out = capsys.readouterr().out
     assert "no run matches 'zebra'" in out and "no runs yet" not in out
+
+
+def test_a_running_run_whose_trainer_is_gone_shows_as_interrupted(tmp_path, capsys,
+                                                                 monkeypatch):
+    """kill -9, a power cut: nothing writes "stopped", and the run showed "running" for good."""
+    import socket
+
+    from core.cli import main
+
+    monkeypatch.setenv("FTS_DATA_DIR", str(tmp_path / "appdata"))
+    run = make_run(tmp_path / "appdata" / "runs" / "killed", status="running")
+    h = RunHistory()
+    h.record_run(run)
+    (summary,) = h.list_runs()
+    assert summary.shown_status == "interrupted"
+    assert main(["runs"]) == 0 and "interrupted" in capsys.readouterr().out
+    RunFolder(run).lock_path.write_text(json.dumps(
+        {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}))
+    assert h.list_runs()[0].shown_status == "running"  # a live trainer holds it
+    assert h.list_runs(text="running")  # the filter reads the stored status
+
+
+def test_a_run_is_listed_from_its_first_batch(tmp_path, tiny_weights):
+    """A run was indexed only when it finished or was abandoned: killed with kill -9, it was
+    missing from `runs` until --rebuild."""
+    from core.events import BatchEnd
+    from core.train.engine import train
+    from weights_fixture import make_bright_dark, tiny_config
+
+    cfg = tiny_config(make_bright_dark(tmp_path / "data", per_class=8, size=32), tiny_weights)
+    seen = []
+
+    def listener(event):
+        if isinstance(event, BatchEnd) and not seen:
+            history = RunHistory()
+            seen.append(history.get(history.find_id(tmp_path / "run")).shown_status)
+
+    train(cfg, tmp_path / "run", listener=listener)
+    assert seen == ["running"]

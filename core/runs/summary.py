@@ -64,6 +64,17 @@ class RunSummary:
     def model_path(self) -> Path:
         return RunFolder(self.path).model_path
 
+    @property
+    def shown_status(self) -> str:
+        """The status as a person reads it: a "running" run whose trainer is gone (kill -9,
+        a power cut: nothing could write "stopped") is "interrupted", resumable."""
+        if self.status is RunStatus.RUNNING and self.exists:
+            from core.runs.lock import lock_holder
+
+            if lock_holder(RunFolder(self.path)) is None:
+                return "interrupted"
+        return self.status.value if self.status else ""
+
     def to_dict(self, with_config: bool = False) -> dict:
         d = asdict(self)
         d["status"] = self.status.value if self.status else None

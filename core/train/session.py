@@ -100,7 +100,7 @@ class Session:
         self.strategy = make_strategy(self.device)
         emit(self.listener, DeviceChosen(self.device))
         per_replica = cfg.train.batch_size
-        self.worker_batch = dist.worker_batch(per_replica, self.strategy, cluster)
+        self.worker_batch = dist.worker_batch(per_replica, self.strategy, cluster)  # one worker
         global_batch = dist.global_batch(per_replica, self.strategy)
         self.train_records = dist.shard_records(self.split.train, cluster)
         if dist.is_distributed(self.strategy):
@@ -114,8 +114,7 @@ class Session:
                                  started=self.t_start, replicas=dist.replicas(self.strategy),
                                  workers=cluster.workers, global_batch=global_batch)
         self.loop = TrainingLoop(cfg, self.run, self.state, self.listener, self.cancel, cluster)
-        # The run's time is every session's wall time (a stopped session's is in run.json,
-        # a killed one's up to its last epoch in state.json): "finished in" means the run.
+        # Every session's wall time (run.json; a killed one's in state.json) is the run's.
         self.prior_seconds = max(self.state.elapsed, self.run.run_info().seconds or 0.0)
         self.loop.prior_seconds, self.loop.session_start = self.prior_seconds, self.t_start
         if cfg.train.time_budget:  # every poll of the cancel token now also checks the clock
@@ -126,6 +125,8 @@ class Session:
         self.loop.batch_size = global_batch
         shown = self.run.path if cluster.is_chief else self.public_dir or self.run.path
         emit(self.listener, RunStarted(str(shown), resumed=self.state.global_epoch > 0))
+        if cluster.is_chief:  # listed from its start: a run killed with kill -9 is not lost
+            record_run_safely(self.run.path, self.listener)
 
     # -- 2. train ---------------------------------------------------------
     def train(self) -> None:
@@ -190,8 +191,7 @@ class Session:
         self.cache = DecodedCache(cfg.data.cache_mb) if cfg.data.cache_mb > 0 else None
         # The training pipeline is made when a phase fits the full model (fit_full_model):
         # its shuffles and augmentation are seeded by the global epoch it starts at.
-        # Validation is not sharded: every worker scores all of it, so the
-        # synchronised metrics are exactly those of one machine.
+        # Validation is not sharded: the synchronised metrics are exactly one machine's.
         self.val_ds = dist.unsharded(make_dataset(
             self.split.val, n_classes, size, self.worker_batch, training=False, cache=self.cache,
             listener=self.listener, reported=self.loop.reported)) if self.split.val else None

@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     header = ("id", "started", "backbone", "images", "val acc", "duration", "status", "folder")
     lines = [header] + [
         (str(r.id), _fmt_time(r.created), r.backbone or "-", str(r.images or "-"),
-         _fmt_pct(r.accuracy), _fmt_seconds(r.seconds), r.status or "-",
+         _fmt_pct(r.accuracy), _fmt_seconds(r.seconds), r.shown_status or "-",
          r.path + ("" if r.exists else "  (missing)"))
         for r in runs]
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]

@@ -65,7 +65,7 @@ def run_cells(r) -> list[QStandardItem]:
     """The table's cells for one :class:`core.runs.summary.RunSummary`."""
     started = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created)) if r.created else "–"
     size = f"{r.image_size} px" if r.image_size else "–"
-    status = r.status or "–"
+    status = r.shown_status or "–"
     if not r.exists:
         status += " (folder missing)"
     cells = [
