@@ -21,8 +21,8 @@ from typing import Any, Optional, Sequence, Union
 import numpy as np
 
 from core.insight.formulas import CONV_TYPES
-from core.insight.graph import is_container, iter_layers, node_of, shape_of
-from core.errors import ConfigError
+from core.insight.graph import find_layer, is_container, iter_layers, node_of, shape_of
+from core.errors import ConfigError, ModelFileError
 from core.insight.feature_maps import Tap, prepare_images
 
 
@@ -58,6 +58,9 @@ def default_layer(model: Any) -> str:
     ConvNeXt (a concatenation or a per-position Dense changes the shape), on one
     branch of a fraction of the channels.
     """
+    pooled = _pooled_maps(model)
+    if pooled is not None:
+        return pooled
     entries = []
     for path, layer in iter_layers(model):
         try:
@@ -65,9 +68,6 @@ def default_layer(model: Any) -> str:
         except Exception:  # never called: cannot be part of the forward pass
             continue
         entries.append((path, type(layer).__name__, shape))
-    pooled = _pooled_maps(model)
-    if pooled is not None and any(e[0] == pooled and len(e[2]) == 4 for e in entries):
-        return pooled
     last_conv = max((i for i, e in enumerate(entries) if e[1] in CONV_TYPES and len(e[2]) == 4),
                     default=None)
     if last_conv is None:
@@ -88,13 +88,11 @@ def coarse_map_note(model: Any) -> str:
     do this: most backbones shrink the picture 32 times.
     """
     try:
-        name = default_layer(model)
+        shape = shape_of(node_of(find_layer(model, default_layer(model))[1]).output_tensors[0])
     except ConfigError:
         return ""
-    shape = next((shape_of(node_of(layer).output_tensors[0]) for path, layer in iter_layers(model)
-                  if path == name), None)
     size = shape_of(model.inputs[0])[1] if getattr(model, "inputs", None) else None
-    if shape is None or len(shape) != 4 or shape[1] != 1 or shape[2] != 1 or not size:
+    if len(shape) != 4 or shape[1] != 1 or shape[2] != 1 or not size:
         return ""
     return (f"At {size} px this model's last feature maps are 1×1, so Grad-CAM cannot show "
             f"where it looked: each picture is coloured evenly. A model trained at {3 * size} px "
@@ -102,7 +100,7 @@ def coarse_map_note(model: Any) -> str:
 
 
 def _pooled_maps(model: Any) -> Optional[str]:
-    """Path of the layer whose output the model's last global pooling takes, or None.
+    """Path of the layer whose 4-D output the model's last global pooling takes, or None.
 
     The last: squeeze-and-excitation blocks (EfficientNet, MobileNetV3) pool globally too.
     """
@@ -121,9 +119,10 @@ def _pooled_maps(model: Any) -> Optional[str]:
             op = op.outputs[0]._keras_history[0]
         while type(op).__name__ in ("MaxPooling2D", "AveragePooling2D"):  # VGG's block5_pool:
             op = node_of(op).input_tensors[0]._keras_history[0]  # the finer maps before it
-    except (AttributeError, IndexError, TypeError):
+        maps = len(shape_of(node_of(op).output_tensors[0])) == 4
+    except (AttributeError, IndexError, TypeError, ModelFileError):
         return None
-    return prefix + op.name if isinstance(op, keras.layers.Layer) else None
+    return prefix + op.name if isinstance(op, keras.layers.Layer) and maps else None
 
 
 def _resize(heat: np.ndarray, size: tuple) -> np.ndarray:
