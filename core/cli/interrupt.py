@@ -48,7 +48,7 @@ def stop_on_interrupt(cancel: CancelToken, what: str = "training") -> Iterator[N
         else:
             print(f"\nstopping {what} ({signal.Signals(signum).name}): a run keeps its best "
                   "epoch, saved at the end of this batch", file=sys.stderr, flush=True)
-        for sig in previous:  # a second signal of any kind: at once
+        for sig in STOP_SIGNALS:  # a second signal of any kind: at once
             signal.signal(sig, signal.default_int_handler if sig == signal.SIGINT
                           else signal.SIG_DFL)
 

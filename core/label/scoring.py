@@ -67,7 +67,8 @@ def score_images(model_path, paths: Sequence[str], store=None,
     from core.features.store import FeatureStore
 
     store = store or FeatureStore()
-    features = FeatureModel.from_config(run.load_config().model)
+    cfg = run.load_config()
+    features = FeatureModel.from_config(cfg.model)
     trust = getattr(predictor, "trust", None)
     if _stored_is_exact(model, features, paths, store, listener, cancel):
         emb = store.embed(paths, features, listener=listener, cancel=cancel)
@@ -76,7 +77,7 @@ def score_images(model_path, paths: Sequence[str], store=None,
         scored = _trusted(list(emb.paths), probs, vectors, trust, predictor.classes,
                           "stored embeddings", list(emb.skipped))
         scored.labelled = _labelled_while_few(
-            run, len(predictor.classes),
+            run, cfg.data.data_dir, len(predictor.classes),
             lambda few: store.embed(few, features, cancel=cancel).vectors)
         return scored
     emit(listener, Log("suggestions: the run's backbone differs from the stored features "
@@ -84,18 +85,18 @@ def score_images(model_path, paths: Sequence[str], store=None,
     ok, probs, vectors, skipped = _model_pass(model, paths, listener, cancel, batch_size)
     scored = _trusted(ok, probs, vectors, trust, predictor.classes, "model", skipped)
     scored.labelled = _labelled_while_few(
-        run, len(predictor.classes), lambda few: _model_pass(model, few, None, cancel,
-                                                             batch_size)[2])
+        run, cfg.data.data_dir, len(predictor.classes),
+        lambda few: _model_pass(model, few, None, cancel, batch_size)[2])
     return scored
 
 
-def _labelled_while_few(run, n_classes: int, embed) -> Optional[np.ndarray]:
+def _labelled_while_few(run, data_dir: str, n_classes: int, embed) -> Optional[np.ndarray]:
     """``embed`` of the run's training images when it trained on fewer than the cold start's
     share per class (so few that embedding them again is quick); otherwise None."""
     from core.label.order import COLD_PER_CLASS
 
     try:
-        train = run.split(run.load_config().data.data_dir).train
+        train = run.split(data_dir).train
     except UserError:  # a damaged split: the order goes without the cold start
         return None
     if not train or len(train) >= COLD_PER_CLASS * n_classes:

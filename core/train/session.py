@@ -100,7 +100,7 @@ class Session:
         self.strategy = make_strategy(self.device)
         emit(self.listener, DeviceChosen(self.device))
         per_replica = cfg.train.batch_size
-        self.worker_batch = dist.worker_batch(per_replica, self.strategy, cluster)  # one worker
+        self.worker_batch = dist.worker_batch(per_replica, self.strategy, cluster)
         global_batch = dist.global_batch(per_replica, self.strategy)
         self.train_records = dist.shard_records(self.split.train, cluster)
         if dist.is_distributed(self.strategy):
