@@ -279,9 +279,8 @@ class MainWindow(ProjectFiles, DropTarget, WindowMenus, QMainWindow):
 
     # ------------------------------------------------------------------ closing
     def closeEvent(self, event) -> None:
-        if not self.maybe_save():
-            event.ignore()
-            return
+        # The running job first: a stopped training run reports its result (the run, its
+        # best epoch) into the project, and only then is "save the changes?" asked.
         if self.runner.is_busy():
             job = self.runner.current
             answer = QMessageBox.question(
@@ -291,6 +290,13 @@ class MainWindow(ProjectFiles, DropTarget, WindowMenus, QMainWindow):
             if answer != QMessageBox.Yes:
                 event.ignore()
                 return
+            self.statusBar().showMessage("Stopping…")
+            job.cancel()
+            job.wait()
+            QCoreApplication.processEvents()  # its result reaches the pages and the project
+        if not self.maybe_save():
+            event.ignore()
+            return
         self.shutdown()
         super().closeEvent(event)
 

@@ -26,6 +26,8 @@ class ProjectFiles:
     """Project actions of the main window (mixed into it; ``self`` is the window)."""
 
     def new_project(self) -> bool:
+        if self._refused_while_busy("start a new project"):
+            return False
         if not self.maybe_save():
             return False
         self.state.load_project(Project(), None)
@@ -33,7 +35,10 @@ class ProjectFiles:
         return True
 
     def open_project(self, path: Optional[str] = None) -> bool:
-        """Open ``path`` (or ask for one); False when cancelled or the file is unusable."""
+        """Open ``path`` (or ask for one); False when cancelled, refused while a job runs
+        (its result would land in the other project), or the file is unusable."""
+        if self._refused_while_busy("open another project"):
+            return False
         if not self.maybe_save():
             return False
         if path is None:
@@ -64,8 +69,28 @@ class ProjectFiles:
             if not path:
                 return False
         if not path.endswith(PROJECT_SUFFIX):
+            # The file dialog asked about replacing ``path`` itself, not the file it becomes.
             path += PROJECT_SUFFIX
+            if os.path.exists(path) and not self._same_file(path) and QMessageBox.question(
+                    self, "Replace the project?",
+                    f"{path} already exists. Replace it with this project?",
+                    QMessageBox.Yes | QMessageBox.No, QMessageBox.No) != QMessageBox.Yes:
+                return False
         return self._save_to(path)
+
+    def _same_file(self, path: str) -> bool:
+        own = self.state.project_path
+        return bool(own) and os.path.abspath(own) == os.path.abspath(path)
+
+    def _refused_while_busy(self, what: str) -> bool:
+        """True (and says why) when a job runs: a run's result goes into the project that
+        is open when it ends, so projects change only between jobs."""
+        if not self.runner.is_busy():
+            return False
+        job = self.runner.current
+        self._warn("Please wait", f"“{job.name}” is still running. Stop it (Cancel in the "
+                                  f"status bar) or let it finish, then {what}.")
+        return True
 
     def _save_to(self, path: str) -> bool:
         try:

@@ -136,3 +136,61 @@ def test_reopening_a_project_of_the_folder_shown_keeps_its_images_everywhere(qtb
     assert w.open_project(str(path))
     assert w.state.dataset_report is not None and w.state.dataset_report.root == str(root)
     assert "✓" in w.sidebar.item(0).text()
+
+
+def _until_cancelled(listener=None, cancel=None):
+    import time
+
+    while True:
+        cancel.raise_if_cancelled()
+        time.sleep(0.01)
+
+
+def test_projects_and_the_data_folder_do_not_change_while_a_job_runs(qtbot, tmp_path,
+                                                                     monkeypatch):
+    """A run that ends goes into the project open then: opening or starting another one
+    mid-run gave the run to the wrong project, and a folder dropped mid-run changed the
+    setting training reads while the pages still showed the old folder."""
+    w = new_window(qtbot)
+    a, b = tmp_path / "a", tmp_path / "b"
+    generate_sample_dataset(a, ["circle", "square"], per_class=3, size=32)
+    generate_sample_dataset(b, per_class=3, size=32)
+    with qtbot.waitSignal(w.runner.busy_changed, check_params_cb=lambda busy: not busy,
+                          timeout=30000):
+        assert w.data_page.open_folder(str(a))
+    other = tmp_path / "other.ftsproj"
+    assert w.save_project_as(str(other))
+    warned = []
+    monkeypatch.setattr(MainWindow, "_warn", lambda self, title, text: warned.append(text))
+    job = w.runner.start(_until_cancelled, name="Training")
+    assert not w.open_project(str(other)) and not w.new_project()
+    assert len(warned) == 2 and "“Training” is still running" in warned[0]
+    assert not w.data_page.open_folder(str(b))
+    assert w.state.config.data.data_dir == str(a)
+    assert "Please wait" in w.data_page.banner.text()
+    with qtbot.waitSignal(job.done, timeout=10000):
+        job.cancel()
+    assert w.open_project(str(other))
+
+
+def test_save_as_without_the_suffix_asks_before_replacing_a_project(qtbot, tmp_path,
+                                                                    monkeypatch):
+    """Typing "parts" replaced parts.ftsproj without a question: the dialog had only
+    checked "parts"."""
+    w = new_window(qtbot)
+    existing = tmp_path / "parts.ftsproj"
+    assert w.save_project_as(str(existing))
+    before = existing.read_bytes()
+    w.new_project()
+    w.data_page.seed_spin.setValue(9)
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *a, **k: asked.append(a[2]) or QMessageBox.No)
+    assert not w.save_project_as(str(tmp_path / "parts"))
+    assert asked and str(existing) in asked[0] and existing.read_bytes() == before
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Yes)
+    assert w.save_project_as(str(tmp_path / "parts"))
+    assert existing.read_bytes() != before
+    asked.clear()
+    w.data_page.seed_spin.setValue(10)
+    assert w.save_project_as(str(tmp_path / "parts"))  # its own file: no question

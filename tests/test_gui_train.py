@@ -215,6 +215,27 @@ def test_stop_keeps_the_best_epoch_and_resume_continues(qtbot, window, tmp_path,
     assert not page.resume_button.isEnabled()
 
 
+def test_a_stop_before_the_first_epoch_says_start_again_and_keeps_no_current_run(
+        qtbot, window, tmp_path, tiny_weights):
+    """It said "Press Resume to continue it" with Resume disabled, and the empty run became
+    the project's current run."""
+    page = ready_page(qtbot, window, tmp_path, tiny_weights, epochs=8, fine_tune_epochs=0)
+    before = window.state.run_dir
+
+    def watch(ev):
+        if isinstance(ev, BatchEnd) and ev.epoch == 1 and ev.step == 1:
+            page.stop_button.click()
+
+    page.run_started.connect(lambda job: job.progress.connect(watch))
+    with qtbot.waitSignal(page.run_finished, timeout=180000) as sig:
+        page.start_button.click()
+    result = sig.args[0]
+    assert result.status == "stopped" and not RunFolder(result.run_dir).model_path.exists()
+    assert "Press Start to train again" in page.banner.text()
+    assert "Resume" not in page.banner.text() and not page.resume_button.isEnabled()
+    assert window.state.run_dir == before
+
+
 def test_start_without_data_explains_what_to_do(qtbot, window):
     page = window.pages[3]
     window.show_page(3)
@@ -241,27 +262,33 @@ def test_train_log_lists_the_first_skipped_files_then_counts(qtbot, window):
 
 def test_closing_the_window_while_training_stops_the_run(qtbot, window, tmp_path, tiny_weights,
                                                          monkeypatch):
-    """Close during real training, answer "stop it?" Yes: the run stops and no thread is left."""
+    """Close during real training, answer "stop it?" Yes: the run stops, no thread is left,
+    and the stopped run is in the project saved on the way out (the save question came
+    before the stop, so the run's result arrived after the project was written)."""
+    from core.project import load_project
     from gui.jobs import live_jobs
 
     asked = []
 
     def answer(_parent, title, text, *args, **kwargs):
         asked.append(title)
-        return QMessageBox.Yes if title == "A job is running" else QMessageBox.Discard
+        return QMessageBox.Yes if title == "A job is running" else QMessageBox.Save
 
     monkeypatch.setattr(QMessageBox, "question", answer)
     page = ready_page(qtbot, window, tmp_path, tiny_weights, epochs=50, fine_tune_epochs=0)
+    assert window.save_project_as(str(tmp_path / "p.ftsproj"))
     job = page.start()
     assert job is not None
     with qtbot.waitSignal(job.progress, timeout=180000,
-                          check_params_cb=lambda ev: isinstance(ev, BatchEnd)):
+                          check_params_cb=lambda ev: isinstance(ev, EpochEnd)):
         pass
     run_dir = page.current_run_dir()
     assert run_dir is not None and RunFolder(run_dir).run_info().status == "running"
 
     assert window.close()
-    assert "A job is running" in asked and not window.isVisible()
+    assert asked == ["A job is running", "Unsaved changes"] and not window.isVisible()
+    project = load_project(tmp_path / "p.ftsproj")
+    assert run_dir in project.runs and project.last_model == str(RunFolder(run_dir).model_path)
     # The engine turns the cancel into a "stopped" run: the job itself finishes with it.
     assert job.token.cancelled and job.state == "finished"
     assert job.result.status == "stopped" and job.result.run_dir == run_dir

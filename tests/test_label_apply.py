@@ -196,3 +196,27 @@ def test_words_that_mean_left_out_are_not_class_names():
         with pytest.raises(UserError):
             check_class_name(word)
     assert class_name_problem("new part") == ""
+
+
+@pytest.mark.parametrize("subsets", [("train", "valid"), ("train", "test"), ("train",),
+                                     ("Train", "Validation")])
+def test_labels_go_into_train_of_every_split_layout_the_scan_accepts(tmp_path, subsets):
+    """A labelled image lands in train/<class>, so the folder still scans as the same split
+    (it went into DATA/<class> beside train/ for valid/ or test/, breaking the scan, and made
+    train/ alone a class)."""
+    from core.data.dataset import scan_dataset
+    from core.label.capture import CaptureWriter
+
+    data = tmp_path / "data"
+    for sub in subsets:
+        for cls, level in (("cat", 10), ("dog", 20)):
+            _png(data / sub / cls / f"{sub}-{cls}.png", level)
+    before = scan_dataset(data)
+    new = _png(tmp_path / "new" / "x.png", 30)
+    apply_labels([(str(new), "cat")], data)
+    assert (data / subsets[0] / "cat" / "x.png").is_file()
+    assert CaptureWriter(data).classes() == ["cat", "dog"]
+    after = scan_dataset(data)
+    assert after.layout == before.layout == "split"
+    assert after.classes == ["cat", "dog"]
+    assert len(after.records) == len(before.records) + 1

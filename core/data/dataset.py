@@ -76,6 +76,15 @@ def _detect_layout(root: str) -> tuple[str, list[tuple[str, str]]]:
     return "split", parts
 
 
+def class_folders_root(root: PathLike) -> str:
+    """Where new images of a class go: ``root``, or its ``train/`` subset when ``root`` is
+    a split folder by the scan's own rule (``train/`` with ``val/``, ``valid/``,
+    ``test/`` ... or alone).  A folder the scan refuses raises its :class:`DataError`,
+    so nothing is written into a folder that would then not scan."""
+    layout, parts = _detect_layout(os.fspath(root))
+    return parts[0][1] if layout == "split" else os.fspath(root)
+
+
 def scan_dataset(root: PathLike, listener: Optional[Listener] = None,
                  cancel: Optional[CancelToken] = None) -> DatasetReport:
     """Scan ``root`` (headers only) and report usable images, problems and warnings.

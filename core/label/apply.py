@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 from core.audit.fixes import FixJournal
+from core.data.dataset import class_folders_root
 from core.data.folder_walk import subfolders
 from core.data.imageio import ImageError
 from core.data.probe import probe_image
@@ -104,11 +105,9 @@ def read_label_csv(path) -> list[tuple[str, str]]:
 
 
 def classes_root(data_dir: Path) -> Path:
-    """Where the class folders are: ``data_dir``, or its ``train/`` in a split folder."""
-    names = {n.lower(): n for n in subfolders(str(data_dir))}
-    if "train" in names and ("val" in names or "validation" in names):
-        return data_dir / names["train"]
-    return data_dir
+    """Where the class folders are: ``data_dir``, or its ``train/`` in a split folder
+    (the scan's rule, :func:`core.data.dataset.class_folders_root`)."""
+    return Path(class_folders_root(data_dir))
 
 
 #: Characters no class folder may hold: path separators and what Windows refuses in a name.

@@ -177,10 +177,14 @@ class DataPage(Page):
             self.open_folder(path)
 
     def open_folder(self, path: str) -> bool:
-        """Use ``path`` as the image folder and scan it; False if a job is running."""
+        """Use ``path`` as the image folder and scan it; False (and the folder unchanged)
+        if a job is running: the setting follows the scan, so the pages never show one
+        folder while training would read another."""
         path = os.path.abspath(path)
+        if not self._start_scan(path):
+            return False
         self.state.set("data.data_dir", path)
-        return self._start_scan(path)
+        return True
 
     def rescan(self) -> bool:
         path = self.state.config.data.data_dir

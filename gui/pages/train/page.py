@@ -327,7 +327,8 @@ class TrainPage(Page):
         self.result = result
         self.device_label.setText("Device: " + result.device.describe())
         model = RunFolder(result.run_dir).model_path
-        self.state.set_run(result.run_dir)
+        if model.exists() or resumable(result.run_dir):  # an empty run is no current run
+            self.state.set_run(result.run_dir)
         if model.exists():
             self.state.set_model(str(model))
         outcome = read_outcome(result)
@@ -345,8 +346,10 @@ class TrainPage(Page):
             kept = (f"The best epoch so far was kept.{best}" if model.exists()
                     else "It stopped before an epoch finished, so there is no model yet.")
             self.status_label.setText(f"Stopped after {took} of training. {kept}")
-            self.show_info(f"Training stopped. {kept} Press Resume to continue it, or go on to "
-                           "Evaluate.")
+            then = ("Press Resume to continue it, or go on to Evaluate." if model.exists()
+                    else "Press Resume to continue it." if resumable(result.run_dir)
+                    else "Press Start to train again.")
+            self.show_info(f"Training stopped. {kept} {then}")
         self._update_buttons()
         self.run_finished.emit(result)
 
