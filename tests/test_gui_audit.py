@@ -268,3 +268,43 @@ def test_a_narrow_check_tab_puts_the_comparison_below_the_suspects(qtbot):
     qtbot.waitUntil(lambda: panel.split.orientation() == Qt.Vertical)
     panel.resize(FindingsPanel.SIDE_BY_SIDE_FROM + 200, 500)
     qtbot.waitUntil(lambda: panel.split.orientation() == Qt.Horizontal)
+
+
+def test_a_copy_set_aside_from_another_tab_cannot_be_the_one_kept(qtbot, page, tmp_path):
+    """The re-encoded copy, set aside as a wrong label, could still be "kept" in its
+    near-copy group: K then set the original aside too and no copy was left."""
+    view, _ = _check(qtbot, page)
+    data = tmp_path / "data"
+    copy, original = str(data / "bright/copy_of_dark_03.jpg"), str(data / "dark/dark_03.png")
+    groups = view.groups_panel
+    index = groups.group_of(copy)
+    assert index >= 0 and original in groups.groups[index].paths
+    with qtbot.waitSignal(page.scan_finished, timeout=60000):
+        view.apply([(copy, "set_aside", "")])
+    _wait_fixed(qtbot, view)
+    view.sections.setCurrentWidget(groups)
+    groups.list.setCurrentRow(index)
+    groups.members.setCurrentIndex(groups.model.index(groups.model.row_of(copy)))
+    assert groups.model.mark(copy) == "set aside"
+    assert not groups.keep_one_button.isEnabled()
+    groups.keep_selected()  # the K key, pressed anyway
+    assert "already set aside" in groups.hint.text()
+    assert os.path.isfile(original) and index not in groups.done
+    groups.members.setCurrentIndex(groups.model.index(groups.model.row_of(original)))
+    assert groups.keep_one_button.isEnabled()
+    groups.keep_selected()  # the other copies are set aside already: nothing to move
+    assert os.path.isfile(original) and groups.done[index] == "✓ kept one"
+
+
+def test_another_folder_shows_no_counts_summary_or_map_of_the_last_check(qtbot, page,
+                                                                         tmp_path):
+    view, _ = _check(qtbot, page)
+    assert view.sections.tabText(1).startswith("Near-copies (") and view.map_panel.paths
+    other = tmp_path / "other"
+    _make(other)
+    with qtbot.waitSignal(page.scan_finished, timeout=60000):
+        page.open_folder(str(other))
+    assert [view.sections.tabText(i) for i in range(4)] == \
+        ["Likely wrong labels", "Near-copies", "Outliers", "Map"]
+    assert view.summary.text().startswith("Look for images") and not view.map_panel.paths
+    assert view.map_panel.xy is None

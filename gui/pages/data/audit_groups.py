@@ -145,17 +145,34 @@ class GroupsPanel(QWidget):
     def _update_buttons(self) -> None:
         index = self.list.currentRow()
         open_ = 0 <= index < len(self.groups) and index not in self.done
-        picked = bool(self.members.selectionModel().selectedIndexes())
+        rows = self.members.selectionModel().selectedIndexes()
+        picked = bool(rows) and not self.model.mark(self.model.path(rows[0].row()))
         self.keep_one_button.setEnabled(open_ and picked)
         self.keep_all_button.setEnabled(open_)
 
+    def mark(self, path: str, text: str) -> None:
+        """``path`` was moved or set aside from another tab ("": undone): shown on its
+        thumbnail, and it can no longer be the copy kept."""
+        self.model.set_mark(path, text)
+        self._update_buttons()
+
     def keep_selected(self) -> None:
+        """Set aside the other copies of the group, keeping the selected one, which must
+        still be in the folder (keeping a copy already set aside left none)."""
         index = self.list.currentRow()
         rows = self.members.selectionModel().selectedIndexes()
         if not (0 <= index < len(self.groups)) or index in self.done or not rows:
             return
         keep = self.model.path(rows[0].row())
-        others = [p for p in self.groups[index].paths if p != keep]
+        if self.model.mark(keep):
+            self.hint.setText(f"{self._rel(keep)} is already {self.model.mark(keep)}: keep a "
+                              "copy still in the folder, or Undo first.")
+            return
+        others = [p for p in self.groups[index].paths if p != keep and not self.model.mark(p)]
+        if not others:  # the other copies were fixed from another tab already
+            self.mark_group(index, "✓ kept one")
+            self.advance(index)
+            return
         self.decided.emit([(p, "set_aside", "") for p in others])
 
     def keep_all(self) -> None:

@@ -79,6 +79,14 @@ class MapPanel(QWidget):
         self._legend = self.plot.addLegend(offset=(8, 8))
         self._layout.insertWidget(0, self.plot, 1)
 
+    def clear(self) -> None:
+        """No points: another folder is shown (the plot, if made, stays, empty)."""
+        if self.plot is not None:
+            self.plot.clear()
+            self._legend.clear()
+        self.items, self.xy, self.paths, self.classes, self.hovered = [], None, [], [], -1
+        self.preview.clear()
+
     def set_points(self, xy, paths: Sequence[str], classes: Sequence[str],
                    class_names: Sequence[str], root: str = "") -> None:
         """Draw ``xy`` ((n, 2) in [-1, 1]) for ``paths``, each coloured by its class."""

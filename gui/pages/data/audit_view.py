@@ -39,6 +39,10 @@ _STAGE_WORDS = {"scan": "reading the folder", "features": "computing features",
 #: The findings tabs' least height: side by side (wide), or the comparison below the
 #: suspects (narrow; the page scrolls to it).
 SECTIONS_HEIGHT = {True: 300, False: 560}
+#: The tabs, in order (a check adds its counts to the first three).
+SECTION_TITLES = ("Likely wrong labels", "Near-copies", "Outliers", "Map")
+INTRO = ("Look for images filed under the wrong class, near-copies of one picture and images "
+         "that belong to no class. Nothing in the folder changes until you decide.")
 
 
 class AuditView(QWidget):
@@ -61,9 +65,7 @@ class AuditView(QWidget):
         self._typical: dict[str, list[str]] = {}
         lay = QVBoxLayout(self)
         lay.addLayout(self._build_top_row())
-        self.summary = QLabel("Look for images filed under the wrong class, near-copies of "
-                              "one picture and images that belong to no class. Nothing in the "
-                              "folder changes until you decide.")
+        self.summary = QLabel(INTRO)
         self.summary.setWordWrap(True)
         lay.addWidget(self.summary)
         self.sections = QTabWidget()
@@ -71,9 +73,8 @@ class AuditView(QWidget):
         self.groups_panel = GroupsPanel()
         self.outliers_panel = FindingsPanel(with_classes=False)
         self.map_panel = MapPanel()
-        for panel, title in ((self.labels_panel, "Likely wrong labels"),
-                             (self.groups_panel, "Near-copies"),
-                             (self.outliers_panel, "Outliers"), (self.map_panel, "Map")):
+        for panel, title in zip((self.labels_panel, self.groups_panel, self.outliers_panel,
+                                 self.map_panel), SECTION_TITLES):
             self.sections.addTab(panel, title)
         self.labels_panel.decided.connect(lambda d: self.apply(d, -1))
         self.outliers_panel.decided.connect(lambda d: self.apply(d, -1))
@@ -127,10 +128,16 @@ class AuditView(QWidget):
         self.refresh_undo()
 
     def _clear(self) -> None:
+        """No findings shown: the summary, the tab counts and the map of another folder's
+        (or a failed) check go with its lists."""
         self.sections.setEnabled(False)
         self.labels_panel.set_findings([], "")
         self.outliers_panel.set_findings([], "")
         self.groups_panel.set_groups([], self.root, "")
+        self.map_panel.clear()
+        self.summary.setText(INTRO)
+        for i, title in enumerate(SECTION_TITLES):
+            self.sections.setTabText(i, title)
         self.status.setText("")
 
     def refresh_undo(self) -> None:
@@ -231,9 +238,8 @@ class AuditView(QWidget):
 
     def _titles(self) -> None:
         r = self.outcome.result
-        for i, (title, n) in enumerate((("Likely wrong labels", len(r.label_issues)),
-                                        ("Near-copies", len(r.near_duplicates)),
-                                        ("Outliers", len(r.outliers)))):
+        counts = (len(r.label_issues), len(r.near_duplicates), len(r.outliers))
+        for i, (title, n) in enumerate(zip(SECTION_TITLES, counts)):
             self.sections.setTabText(i, f"{title} ({n})")
 
     def examples(self, class_name: str, exclude: str) -> list[str]:
@@ -301,7 +307,7 @@ class AuditView(QWidget):
         self.refresh_undo()
 
     def _mark(self, path: str, text: str) -> None:
-        for panel in (self.labels_panel, self.outliers_panel):
+        for panel in (self.labels_panel, self.outliers_panel, self.groups_panel):
             panel.mark(path, text)
 
     def _abs(self, rel: str) -> str:
