@@ -281,3 +281,39 @@ def test_undo_of_a_move_brings_the_images_back_into_the_review(qtbot, window, tr
     _wait_done(qtbot, window, page.box.undone,
                lambda: qtbot.mouseClick(page.box.undo_button, Qt.LeftButton))
     assert victim.is_file() and fixed.batch not in audit._batches
+
+
+def test_keys_typed_in_a_box_or_shared_by_two_classes_label_nothing(qtbot, window, trained_run,
+                                                                    folders):
+    """Enter in the threshold box accepted the image shown (now it previews), Enter on the
+    order box did too, and a letter two classes share jumped to another image (the grid's
+    type-ahead), which the next key then labelled."""
+    data, new = folders
+    page = _sort_page(window, trained_run, data)
+    _wait_done(qtbot, window, page.suggestions_ready, lambda: _drop_folder(window, new))
+    page.add_class("blue")  # shares B with "bright"
+    assert letter_keys(page.review.classes).get("b") is None
+    page.grid.setFocus()
+    start = page.review.current
+    qtbot.keyClick(page.grid, Qt.Key_B, Qt.NoModifier)
+    assert page.review.current == start and not page.review.decisions
+    page.bulk.spin.setFocus()
+    page.bulk.spin.selectAll()
+    qtbot.keyClicks(page.bulk.spin, "85")
+    qtbot.keyClick(page.bulk.spin, Qt.Key_Return)
+    assert page.bulk.spin.value() == 85 and page.bulk.preview_label.isVisible()
+    assert not page.review.decisions
+    page.order_combo.setFocus()
+    qtbot.keyClick(page.order_combo, Qt.Key_Return)
+    assert not page.review.decisions
+
+
+def test_an_ampersand_in_a_class_name_is_shown_not_made_a_shortcut(qtbot):
+    from gui.pages.sort.viewer import ImageView
+
+    view = ImageView()
+    qtbot.addWidget(view)
+    view.set_classes(["R&D", "plain"])
+    button = view.class_buttons["R&D"]
+    assert button.text().startswith("R&&D")  # shown as "R&D", no Alt+D
+    assert "Alt+D" not in button.shortcut().toString()

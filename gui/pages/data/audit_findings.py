@@ -266,7 +266,8 @@ class FindingsPanel(QWidget):
         self.info.setText(f"Filed under <b>{f.given}</b>, looks like <b>{f.suggested}</b>: "
                           f"{f.score:.0%} likely wrong." + (f" <b>{done}</b>" if done else ""))
         self.info.setToolTip(f.path)
-        self.move_button.setText(f"Move to {f.suggested} (M)" if f.suggested else
+        target = f.suggested.replace("&", "&&")  # "R&D" is a name, not an Alt+D shortcut
+        self.move_button.setText(f"Move to {target} (M)" if f.suggested else
                                  "Move to suggested class (M)")
         self.move_button.setShortcut(QKeySequence("M"))  # setText resets it to the mnemonic
         self.preview.show_examples("", [f.path])

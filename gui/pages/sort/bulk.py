@@ -39,6 +39,8 @@ class BulkBar(QWidget):
                              "(calibrated probability; images flagged unknown are left out)")
         self.spin.valueChanged.connect(lambda _v: self.preview_label.isVisible()
                                        and self.show_preview())
+        self.spin.editingFinished.connect(  # Enter here previews (it labelled an image)
+            lambda: self.spin.hasFocus() and self.show_preview())
         self.accept_button = QPushButton("Accept all above…")
         self.accept_button.setToolTip("Shows what it would do first; nothing changes until "
                                       "you confirm")

@@ -84,6 +84,10 @@ class SortGrid(QListView):
         self.selectionModel().currentChanged.connect(
             lambda cur, _prev: cur.isValid() and self.row_chosen.emit(cur.row()))
 
+    def keyboardSearch(self, search: str) -> None:  # noqa: N802 - Qt's name
+        """No type-ahead: a letter is a class key here, and one that names no class (two
+        classes share it) jumped to another image, which the next key then labelled."""
+
     def show_row(self, row: int) -> None:
         """Make ``row`` current and visible without emitting ``row_chosen`` back."""
         if not 0 <= row < self.model().rowCount():

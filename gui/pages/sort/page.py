@@ -18,7 +18,8 @@ import os
 from typing import Optional
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QVBoxLayout,
+from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QComboBox, QFileDialog,
+                               QHBoxLayout, QLabel, QLineEdit, QVBoxLayout,
                                QProgressBar, QPushButton, QSplitter)
 
 from gui.pages.base import Page
@@ -285,7 +286,10 @@ class SortPage(Page):
         return super().eventFilter(obj, event)
 
     def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        if not self.handle_key(event):
+        # Keys an input box passes on (Enter in the threshold box or the order box) are
+        # that box's, not a label for the image shown.
+        typing = isinstance(QApplication.focusWidget(), (QAbstractSpinBox, QComboBox, QLineEdit))
+        if typing or not self.handle_key(event):
             super().keyPressEvent(event)
 
     def handle_key(self, event) -> bool:

@@ -84,7 +84,8 @@ class ImageView(QWidget):
         self.class_buttons = {}
         for i, name in enumerate(classes):
             hint = key_hint(classes, name)
-            button = QPushButton(f"{name}  ({hint})" if hint else name)
+            shown = name.replace("&", "&&")  # "R&D" is a name, not an Alt+D shortcut
+            button = QPushButton(f"{shown}  ({hint})" if hint else shown)
             button.setFocusPolicy(Qt.NoFocus)
             button.setToolTip(f"Label this image {name!r} and go on")
             button.clicked.connect(lambda _c=False, n=name: self.chosen.emit(n))
