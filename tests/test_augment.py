@@ -273,6 +273,8 @@ def test_albumentations_file_with_code_is_refused_on_load(tmp_path, item, match)
     (A.Normalize(p=1.0), "turns the pixels into float32"),
     (A.ToFloat(p=1.0), "turns the pixels into float32"),
     (A.RandomCrop(64, 64, p=0.2), "fails on a 32 px image"),
+    # sigma 0 to 0 (the Augment page allowed it): albumentations divides by it, all white
+    (A.GaussianBlur(blur_limit=(3, 7), sigma_limit=(0, 0), p=0.2), "one flat colour"),
 ])
 def test_transforms_that_break_the_pixels_are_refused_before_training(tmp_path, transform,
                                                                        words):
@@ -297,3 +299,10 @@ def test_files_albumentations_itself_loads_are_accepted(tmp_path, transform):
     A.load(str(path))  # albumentations reads it
     cfg = load_augment_file(path)
     assert build_augmenter(cfg, 32)(_image()).shape == (32, 32, 3)
+
+
+def test_the_augment_page_offers_no_blur_sigma_of_zero():
+    from core.data.augment_specs import TRANSFORMS
+
+    sigma = next(p for p in TRANSFORMS["GaussianBlur"].params if p.name == "sigma_limit")
+    assert sigma.minimum > 0

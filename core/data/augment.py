@@ -333,6 +333,11 @@ def _trial_run(compose: A.Compose, cfg: AugmentConfig, image_size: int) -> None:
                               "it") from None
         finally:
             transform.p = kept
+        if np.ptp(np.asarray(image)) == 0:  # GaussianBlur with sigma 0 to 0: all white
+            raise ConfigError(f"augmentation {name} turns a noisy {image_size} px image into "
+                              "one flat colour, so the model would learn from blank images; "
+                              "change its settings (a blur's sigma must be above 0) or "
+                              "remove it")
         if np.asarray(image).dtype != np.uint8:
             raise ConfigError(f"augmentation {name} turns the pixels into "
                               f"{np.asarray(image).dtype} values (as Normalize and ToFloat do), "

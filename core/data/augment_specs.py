@@ -116,7 +116,8 @@ _SPECS = [
                   "Softens the image as if slightly out of focus.", 0.2, [
                       ParamSpec("blur_limit", "Kernel size (odd, 0 = from sigma)", "int_range",
                                 [3, 7], 0, 31),
-                      ParamSpec("sigma_limit", "Sigma", "range", [0.1, 2.0], 0, 10),
+                      # albumentations divides by sigma: 0 to 0 made every image white
+                      ParamSpec("sigma_limit", "Sigma", "range", [0.1, 2.0], 0.1, 10),
                   ]),
     TransformSpec("Blur", "Box blur",
                   "Averages each pixel with its neighbours.", 0.2, [
