@@ -145,6 +145,11 @@ class Job(QObject):
         self._fn, self._args, self._kwargs = fn, args, kwargs
         self._thread: Optional[_Thread] = None
 
+    @property
+    def fn(self) -> Callable[..., Any]:
+        """The function the job runs (a page tells its own jobs from other pages' by it)."""
+        return self._fn
+
     def start(self) -> "Job":
         if self._thread is not None:
             raise RuntimeError(f"job {self.name!r} was already started")

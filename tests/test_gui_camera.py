@@ -138,6 +138,44 @@ def test_live_prediction_of_a_video_keeps_up_and_stops_with_the_page(qtbot, wind
     assert not live.toggle.isChecked() and not live.isVisibleTo(page)
 
 
+def _until_cancelled(listener=None, cancel=None):
+    import time
+
+    while True:
+        cancel.raise_if_cancelled()
+        time.sleep(0.02)
+
+
+def test_live_answers_go_on_during_another_page_s_job_and_wait_for_the_page_s_own(
+        qtbot, window, trained_run, tmp_path, monkeypatch):
+    """Live answers stopped for any long job of the window (a data check, a training run),
+    though only the Predict page's own jobs use its model."""
+
+    window.state.set_run(str(trained_run))
+    window.show_page(PREDICT_INDEX)
+    live = window.current_page().live
+    qtbot.mouseClick(live.toggle, Qt.LeftButton)
+    qtbot.waitUntil(lambda: not live.picker.busy(), timeout=10000)
+    live.play_file(str(_bright_video(tmp_path / "bright.avi")))
+    qtbot.waitUntil(lambda: live.predictions >= 2, timeout=60000)
+    other = window.runner.start(_until_cancelled, name="Checking the data")
+    before = live.predictions
+    qtbot.waitUntil(lambda: live.predictions >= before + 3, timeout=30000)
+    assert "wait" not in live.status_label.text()
+    with qtbot.waitSignal(other.done, timeout=10000):
+        other.cancel()
+    # one of the page's own jobs (a stand-in counted as one): the answers wait for it
+    import gui.pages.predict.live as live_module
+
+    monkeypatch.setattr(live_module, "MODEL_JOBS", live_module.MODEL_JOBS + (_until_cancelled,))
+    own = window.runner.start(_until_cancelled, name="Computing Grad-CAM")
+    qtbot.waitUntil(lambda: "wait while “Computing Grad-CAM”" in live.status_label.text(),
+                    timeout=30000)
+    with qtbot.waitSignal(own.done, timeout=10000):
+        own.cancel()
+    qtbot.mouseClick(live.toggle, Qt.LeftButton)
+
+
 def test_live_camera_without_a_model_or_with_a_bad_video_says_so(qtbot, window, tmp_path):
     window.show_page(PREDICT_INDEX)
     page = window.current_page()

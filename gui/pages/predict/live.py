@@ -24,6 +24,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from gui.jobs import Job
+from gui.pages.predict.jobs import gradcam_job, load_model_job, predict_job
 from gui.widgets.camera import CameraFeed, LiveImage, SourcePicker
 
 
@@ -52,6 +53,10 @@ def answer_html(prediction) -> str:
 
 
 CAMERA_OFF, CAMERA_ON = "Live camera", "Stop camera"
+
+
+#: The Predict page's jobs: they use the page's model, so live answers wait for them.
+MODEL_JOBS = (predict_job, gradcam_job, load_model_job)
 
 
 class LiveCamera(QWidget):
@@ -169,8 +174,10 @@ class LiveCamera(QWidget):
         """Predict the newest frame unless a prediction runs (then it waits, newer ones skip)."""
         if self.frame is None or (self._job is not None and self._job.is_running()):
             return
-        if self.page.runner.is_busy():  # the page's jobs use the same model: one thread only
-            job = self.page.runner.current
+        job = self.page.runner.current
+        if self.page.runner.is_busy() and job.fn in MODEL_JOBS:
+            # the page's own jobs use the same model, which one thread uses at a time; other
+            # pages' jobs (a training run, a data check) use their own and need no wait
             if not self._loading:
                 self._status(f"Live answers wait while “{job.name if job else 'a job'}” "
                              "runs.", "info")
