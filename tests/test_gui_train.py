@@ -87,6 +87,29 @@ def test_settings_are_bound_to_config_train(qtbot, window, tmp_path):
     assert "batch is" in page.batch_spin.toolTip()
 
 
+@pytest.mark.parametrize("change, head_epochs", [
+    ({}, 1),  # ImageNet weights, logistic head: one exact fit
+    ({"model.weights": "none"}, 6),  # from scratch: epochs of Adam
+    ({"model.dense_units": 64}, 6),  # a hidden layer
+    ({"train.fast_head": False}, 6),
+    ({"train.head_solver": "adam"}, 6),
+])
+def test_the_epochs_hint_counts_the_head_phase_as_the_engine_will(qtbot, window, tmp_path,
+                                                                   change, head_epochs):
+    """It said "2 epochs at most" for every logistic head, though the engine trains the
+    head with Adam (all its epochs) from scratch, with a hidden layer or without the fast
+    head."""
+    data = make_bright_dark(tmp_path / "data", per_class=6)
+    with qtbot.waitSignal(window.data_page.scan_finished, timeout=60000):
+        window.data_page.open_folder(str(data))
+    for path, value in {"train.epochs": 6, "train.fine_tune_epochs": 2, "model.weights":
+                        "imagenet", "train.head_solver": "logistic", **change}.items():
+        window.state.set(path, value)
+    page = window.pages[3]
+    page.on_shown()
+    assert f"{head_epochs + 2} epochs at most" in page.steps_hint.text()
+
+
 def test_learning_rate_box_and_durations(qtbot):
     spin = LearningRateSpin()
     spin.setValue(1e-3)

@@ -35,6 +35,17 @@ class LinearHead:
     cv_loss: dict  # C -> mean held-out log-loss
 
 
+def exact_fit_planned(cfg) -> bool:
+    """Whether a run of ``cfg`` fits its head in one exact step instead of epochs of Adam:
+    the settings' part of :meth:`core.train.session.Session.linear_head` (one machine),
+    which the Train page's "epochs at most" also reads so that the two never disagree."""
+    from core.model.build import is_from_scratch
+
+    t = cfg.train
+    return (t.head_solver == "logistic" and t.fast_head and not is_from_scratch(cfg.model)
+            and not cfg.model.dense_units)
+
+
 def usable(model) -> bool:
     """Whether the model's head is exactly one softmax layer on the pooled features."""
     names = {layer.name for layer in model.layers}

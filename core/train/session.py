@@ -217,11 +217,10 @@ class Session:
         Not with a hidden layer, from scratch, without the fast head, or across
         machines (each worker holds other images: their fits would differ).
         """
-        from core.train.linear_head import usable
+        from core.train.linear_head import exact_fit_planned, usable
 
-        t = self.cfg.train
-        return (t.head_solver == "logistic" and t.fast_head and not self.scratch
-                and not self.cluster.multi and self.model is not None and usable(self.model))
+        return (exact_fit_planned(self.cfg) and not self.cluster.multi
+                and self.model is not None and usable(self.model))
 
     def compile(self, model, lr: float) -> None:
         compile_model(model, lr, self.cfg.train.label_smoothing, self.device.xla)

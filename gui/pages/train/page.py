@@ -30,6 +30,7 @@ from PySide6.QtWidgets import QSplitter
 
 from core.appdirs import default_runs_dir
 from core.events import EpochEnd, PhaseStarted, RunStarted
+from core.train.linear_head import exact_fit_planned
 from gui.durations import format_duration
 from gui.jobs import Job
 from gui.pages.base import Page
@@ -184,7 +185,7 @@ class TrainPage(Page):
                     "and keeps the best model found in the time.")
         elif n_train:
             steps = math.ceil(n_train / t.batch_size)
-            head = min(t.epochs, 1) if t.head_solver == "logistic" else t.epochs
+            head = min(t.epochs, 1) if exact_fit_planned(self.state.config) else t.epochs
             text = (f"{n_train} training images in batches of {t.batch_size}: "
                     f"{steps} step{'s' if steps != 1 else ''} per epoch, "
                     f"{head + t.fine_tune_epochs} epochs at most.")
