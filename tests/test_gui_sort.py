@@ -306,6 +306,16 @@ def test_keys_typed_in_a_box_or_shared_by_two_classes_label_nothing(qtbot, windo
     page.order_combo.setFocus()
     qtbot.keyClick(page.order_combo, Qt.Key_Return)
     assert not page.review.decisions
+    # Backspace still steps back after the order changed (the new order dropped the history)
+    page.grid.setFocus()
+    qtbot.keyClick(page.grid, Qt.Key_1, Qt.NoModifier)
+    labelled = next(iter(page.review.decisions))
+    _wait_done(qtbot, window, page.suggestions_ready, lambda: page.order_combo.setCurrentIndex(
+        page.order_combo.findData("confident")))
+    assert page.review.decisions == {labelled: "bright"}
+    page.grid.setFocus()
+    qtbot.keyClick(page.grid, Qt.Key_Backspace)
+    assert not page.review.decisions
 
 
 def test_an_ampersand_in_a_class_name_is_shown_not_made_a_shortcut(qtbot):
@@ -317,3 +327,18 @@ def test_an_ampersand_in_a_class_name_is_shown_not_made_a_shortcut(qtbot):
     button = view.class_buttons["R&D"]
     assert button.text().startswith("R&&D")  # shown as "R&D", no Alt+D
     assert "Alt+D" not in button.shortcut().toString()
+
+
+def test_accept_all_above_takes_what_the_grid_shows_at_that_percent():
+    """A suggestion captioned "90 %" (0.8996) was left out of "accept all above 90 %"."""
+    from gui.pages.sort.grid import caption
+
+    class S:
+        def __init__(self, path, p):
+            self.path, self.suggested, self.probability, self.unknown = path, "cat", p, False
+
+    items = [S("a", 0.8996), S("b", 0.8949), S("c", 0.95)]
+    review = Review(items, ["cat", "dog"])
+    assert caption(items[0]).endswith("90 %") and caption(items[1]).endswith("89 %")
+    assert [s.path for s in review.above(0.9)] == ["a", "c"]
+    assert review.preview(0.9) == {"cat": 2}

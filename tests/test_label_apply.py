@@ -220,3 +220,33 @@ def test_labels_go_into_train_of_every_split_layout_the_scan_accepts(tmp_path, s
     assert after.layout == before.layout == "split"
     assert after.classes == ["cat", "dog"]
     assert len(after.records) == len(before.records) + 1
+
+
+def test_the_window_s_labels_are_classes_even_when_named_none_or_unknown(tmp_path):
+    """A data set whose classes are called "none" and "unknown" could not be sorted into:
+    the window's labels were read like a CSV's words and left out."""
+    data = tmp_path / "data"
+    for cls in ("none", "unknown", "cat"):
+        _png(data / cls / "a.png", 10)
+    new = [_png(tmp_path / "new" / f"{i}.png", 20 + i) for i in range(3)]
+    out = apply_labels([(str(new[0]), "none"), (str(new[1]), "unknown"), (str(new[2]), "")],
+                       data, words=False)
+    assert (data / "none" / "0.png").is_file() and (data / "unknown" / "1.png").is_file()
+    assert out.skipped == 1 and out.none_of_these == 0
+    # a CSV keeps its words
+    out = apply_labels([(str(new[0]), "none")], data)
+    assert out.none_of_these == 1
+
+
+def test_a_class_called_none_or_skip_is_a_label_in_the_sort_review():
+    from gui.pages.sort.review import NONE, SKIP, Review
+
+    class S:  # a suggestion, as core.label.suggestions gives them
+        def __init__(self, path):
+            self.path, self.suggested, self.unknown = path, "none", False
+
+    review = Review([S("a"), S("b"), S("c")], ["none", "skip", "cat"])
+    for decision in ("none", "skip", NONE):
+        review.decide(decision)
+    assert review.rows_to_apply() == [("a", "none"), ("b", "skip")]
+    assert SKIP not in ("skip", "none") and NONE not in ("skip", "none")

@@ -141,9 +141,17 @@ def class_name_problem(name: str, existing: Iterable[str] = ()) -> str:
     return ""
 
 
-def _check_labels(rows, existing: set[str], new_classes: bool, source: str) -> list[str]:
+def _left_out(label: str, words: bool) -> str:
+    """"skip", "none" or "" (a class) for a label; with ``words`` off only "" is skipped."""
+    if not label or (words and label.lower() in SKIP_WORDS):
+        return "skip"
+    return "none" if words and label.lower() in NONE_WORDS else ""
+
+
+def _check_labels(rows, existing: set[str], new_classes: bool, source: str,
+                  words: bool = True) -> list[str]:
     """The new classes the rows need; UserError when they are not allowed or not valid names."""
-    wanted = sorted({lab for _, lab in rows if lab.lower() not in SKIP_WORDS + NONE_WORDS})
+    wanted = sorted({lab for _, lab in rows if not _left_out(lab, words)})
     new = [lab for lab in wanted if lab not in existing]
     for lab in new:
         problem = class_name_problem(lab, existing)
@@ -159,12 +167,14 @@ def _check_labels(rows, existing: set[str], new_classes: bool, source: str) -> l
 def apply_labels(rows: Iterable[tuple[str, str]], data_dir, *, move: bool = False,
                  new_classes: bool = False, source: str = "the labels",
                  listener: Optional[Listener] = None, cancel: Optional[CancelToken] = None,
-                 note: str = "") -> LabelOutcome:
+                 note: str = "", words: bool = True) -> LabelOutcome:
     """Copy (or ``move``) each labelled image into its class folder of ``data_dir``.
 
     ``rows``: (image path, label); labels in :data:`SKIP_WORDS` are skipped, those
-    in :data:`NONE_WORDS` counted and left alone.  A label that is not a class
-    folder raises UserError (naming ``source``) unless ``new_classes``.
+    in :data:`NONE_WORDS` counted and left alone (``words`` off: every label but ""
+    is a class -- the window has decided already, and a class may be called "none").
+    A label that is not a class folder raises UserError (naming ``source``) unless
+    ``new_classes``.
     """
     cancel = cancel or CancelToken()
     root = Path(os.path.abspath(os.fspath(data_dir)))
@@ -172,14 +182,15 @@ def apply_labels(rows: Iterable[tuple[str, str]], data_dir, *, move: bool = Fals
         raise DataError(f"{root}: no such data folder; give the folder holding the class folders")
     rows = [(os.path.abspath(p), lab.strip()) for p, lab in rows]
     base = classes_root(root)
-    new = _check_labels(rows, set(subfolders(str(base))), new_classes, source)
+    new = _check_labels(rows, set(subfolders(str(base))), new_classes, source, words)
     outcome = LabelOutcome(batch=uuid.uuid4().hex[:12], moved=move, new_classes=new)
     journal = FixJournal(root)
     planned, taken, seen = [], set(), set()
     for path, label in rows:
-        if label.lower() in SKIP_WORDS or label.lower() in NONE_WORDS:
-            outcome.skipped += label.lower() in SKIP_WORDS
-            outcome.none_of_these += label.lower() in NONE_WORDS
+        left_out = _left_out(label, words)
+        if left_out:
+            outcome.skipped += left_out == "skip"
+            outcome.none_of_these += left_out == "none"
             continue
         why, stamp = _refusal(path, root, seen, move)
         if why:

@@ -23,7 +23,7 @@ def apply_job(rows: Sequence[tuple[str, str]], data_dir: str, move: bool,
 
     return apply_labels(list(rows), data_dir, move=move, new_classes=True,
                         source="the Sort step", listener=listener, cancel=cancel,
-                        note=f"{len(rows)} image(s) sorted into the data set")
+                        note=f"{len(rows)} image(s) sorted into the data set", words=False)
 
 
 def undo_job(data_dir: str, listener=None, cancel=None):

@@ -260,10 +260,12 @@ class SortPage(Page):
         self.shown_folder = self.folder
         old = self.review
         classes = list(result.classes) + [c for c in old.classes if c not in result.classes]
-        paths = {s.path for s in result.items}
+        rows = {s.path: i for i, s in enumerate(result.items)}
         self.review = Review(list(result.items), classes,
-                             {p: d for p, d in old.decisions.items() if p in paths},
-                             {p: b for p, b in old.added.items() if p in paths})
+                             {p: d for p, d in old.decisions.items() if p in rows},
+                             {p: b for p, b in old.added.items() if p in rows},
+                             history=[(p, before, rows[p]) for p, before, _row in old.history
+                                      if p in rows])  # Backspace still steps back
         self.review.current = next((i for i, s in enumerate(result.items)
                                     if s.path not in self.review.decisions), 0)
         self.thumbs.set_items([s.path for s in result.items],

@@ -14,8 +14,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Optional
 
-SKIP = "skip"
-NONE = "none"
+#: The two decisions that are not a class.  No file name holds a NUL, so no class folder
+#: can be called these (plain "skip" and "none" made real classes of those names
+#: impossible to label).
+SKIP = "\x00skip"
+NONE = "\x00none"
 
 
 @dataclass
@@ -101,9 +104,11 @@ class Review:
 
     # -- in bulk --------------------------------------------------------------------------
     def above(self, threshold: float) -> list:
-        """Undecided images whose suggestion is at least ``threshold`` (0..1) and not unknown."""
+        """Undecided images whose suggestion is at least ``threshold`` (0..1) and not unknown,
+        judged on the whole percent the grid shows (an image captioned "90 %", 0.8996, was
+        left out of "above 90 %")."""
         return [s for s in self.items if s.path not in self.decisions and not s.unknown
-                and s.probability >= threshold]
+                and round(s.probability * 100) >= round(threshold * 100, 6)]
 
     def preview(self, threshold: float) -> Counter:
         """How many images "accept all above" would label, per class, before anything changes."""
