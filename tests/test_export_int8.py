@@ -96,6 +96,8 @@ def test_export_metadata_and_report_name_the_float_layers(run_dir, tmp_path):
     assert sel["check_images"] == 12 and sel["selection"][0]["float_layers"] == 0
     assert len(sel["float_layers"]) == len(sel["float_layer_nodes"]) <= 1
     assert any(isinstance(e, Log) and "kept in float" in e.message for e in events)
+    assert sel["bias_correction"]["applied"] and sel["bias_correction"]["layers"] > 5
+    assert meta["export_config"]["int8_bias_correction"] is True
     if sel["float_layers"]:
         assert sel["float_layers"][0] in report.to_text()
 
@@ -108,7 +110,36 @@ def test_no_float_layers_allowed_writes_the_all_int8_file(run_dir, tmp_path):
                                       int8_max_float_layers=0), latency_runs=2)
     details = plain.result("tflite-int8").details
     assert details["selective_quantization"]["float_layers"] == []
+    assert details["selective_quantization"]["bias_correction"]["applied"]
     assert details["runtime"]["input_dtype"] == "uint8"
+    off = export_model(run_dir, ["tflite-int8"], tmp_path / "off",
+                       ExportConfig(int8_calibration_images=12, parity_images=8,
+                                    int8_max_float_layers=0, int8_bias_correction=False),
+                       latency_runs=2)
+    assert "bias_correction" not in off.result("tflite-int8").details["selective_quantization"]
+    corrected = (tmp_path / "plain" / "model_int8.tflite").read_bytes()
+    converters = (tmp_path / "off" / "model_int8.tflite").read_bytes()
+    assert len(corrected) == len(converters) and corrected != converters  # biases only
+
+
+def test_shifts_measured_on_the_all_int8_file_move_the_int8_layers_of_another(
+        converter_and_images):
+    """A file with a layer kept float gets the all-int8 file's corrections on its int8
+    layers, without running the model again; the float layer is left as it is."""
+    from core.export.bias_correction import _biases, correct_biases, shift_biases
+    from core.export.int8 import quantize_selectively
+
+    converter, images = converter_and_images
+    reference = converter().convert()
+    plain = quantize_selectively(converter(), images, max_float=0, min_agreement=0.5,
+                                 correct=False)
+    _, shifts = correct_biases(plain.content, reference, images)
+    kept = quantize_selectively(converter(), images, max_float=0, min_agreement=0.5,
+                                denylist=[plain.ranked[0]], correct=False)
+    moved, n = shift_biases(kept.content, shifts)
+    integer = [b for b in _biases(bytearray(kept.content)) if b.integer]
+    assert n == len(integer) == len(shifts) - 1 and moved != kept.content
+    assert len(moved) == len(kept.content)
 
 
 def test_two_float_nodes_of_one_layer_get_distinct_names():
@@ -123,3 +154,61 @@ def test_two_float_nodes_of_one_layer_get_distinct_names():
     assert short_names(nodes) == ["trust_1 (Log)", "trust_1 (truediv)",
                                   "backbone_1/block_13_project_1"]
     assert short_names([]) == []
+
+
+def _full_integer(converter, images) -> bytes:
+    import tensorflow as tf
+
+    def data():
+        for img in images:
+            yield [img[None].astype(np.float32)]
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = data
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = converter.inference_output_type = tf.uint8
+    return converter.convert()
+
+
+def test_bias_correction_moves_each_layer_mean_to_the_float_model_and_keeps_every_op(
+        converter_and_images):
+    """Rounding to 8 bits shifts each layer's mean output; the correction folds the shift
+    into the int32 biases, layer after layer, so the shifts no longer add up.  Nothing
+    else in the file changes: the same ops, the same size, still fully integer."""
+    from core.export.bias_correction import (_biases, _tensor_names, channel_means,
+                                             correct_biases)
+
+    converter, images = converter_and_images
+    reference = converter().convert()
+    plain = _full_integer(converter(), images)
+    fixed, shifts = correct_biases(plain, reference, images)
+    assert len(shifts) == len(_biases(bytearray(plain))) > 5
+    assert len(fixed) == len(plain) and fixed != plain
+    assert _float_nodes(fixed) == _float_nodes(plain)  # no op turned float
+    theirs = _tensor_names(reference)
+    outs = [b.output for b in _biases(bytearray(plain))]
+    names = [b.name for b in _biases(bytearray(plain))]
+    want = channel_means(reference, [theirs[n] for n in names], images)
+    before = channel_means(plain, outs, images)
+    after = channel_means(fixed, outs, images)
+    shift_before = [np.abs(b - w).mean() for b, w in zip(before, want)]
+    shift_after = [np.abs(a - w).mean() for a, w in zip(after, want)]
+    # The last layers (where the shifts have added up) lose most of theirs.
+    assert sum(shift_after[-3:]) < 0.5 * sum(shift_before[-3:]), (shift_before, shift_after)
+    assert sum(shift_after) < sum(shift_before)
+
+
+def test_a_float_layer_is_kept_only_for_a_clear_gain():
+    """After the bias correction a step of float layers gained two images on the check
+    images (and lost as many on held-out ones) and was kept, doubling the file."""
+    from core.export.int8 import clear_gain
+
+    best = np.array([True] * 189 + [False] * 11)
+    two_more = best.copy()
+    two_more[189:191] = True
+    assert not clear_gain(two_more, best)  # 2 wins, 0 losses out of 200: luck
+    ten_more = best.copy()
+    ten_more[189:199] = True
+    assert clear_gain(ten_more, best)
+    swapped = ten_more.copy()
+    swapped[:8] = False  # 10 wins, 8 losses: a gain of 2 is noise
+    assert not clear_gain(swapped, best)

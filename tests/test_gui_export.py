@@ -38,14 +38,20 @@ def test_settings_edit_the_one_config(window):
     page.checks.spins["export.int8_min_agreement"].setValue(97.5)  # shown in percent
     assert window.state.config.export.int8_max_float_layers == 4
     assert window.state.config.export.int8_min_agreement == 0.975
+    assert page.checks.bias_check.isChecked() and page.checks.bias_check.isEnabled()
+    page.checks.bias_check.setChecked(False)
+    assert window.state.config.export.int8_bias_correction is False
     page.format_checks["tflite-int8"].setChecked(False)
     assert not page.checks.spins["export.int8_max_float_layers"].isEnabled()
+    assert not page.checks.bias_check.isEnabled()
     # a project loaded later shows its own settings
     cfg = window.state.config.copy()
     cfg.export.formats = ["keras"]
     cfg.export.out_dir = "/somewhere/out"
+    cfg.export.int8_bias_correction = True
     window.state.replace_config(cfg)
     assert page.selected_formats() == ["keras"]
+    assert page.checks.bias_check.isChecked()
     assert page.out_edit.text() == "/somewhere/out"
     assert not page.start_export()  # still no model: a message, no job
     assert "no model to export" in page.banner.text()

@@ -198,7 +198,8 @@ def _build_tflite_int8(b: Build, work: Path) -> tuple[Path, dict]:
         all_int8 = _full_integer(conv, tf, images, b.cancel)
         chosen = quantize_selectively(_converter(b, "tflite-int8")[0], images,
                                       b.cfg.int8_max_float_layers, b.cfg.int8_min_agreement,
-                                      listener=b.listener, cancel=b.cancel, all_int8=all_int8)
+                                      listener=b.listener, cancel=b.cancel, all_int8=all_int8,
+                                      correct=b.cfg.int8_bias_correction)
         out.write_bytes(chosen.content)
         selection = chosen.details()
         names = ", ".join(selection["float_layers"]) or "none"
@@ -207,7 +208,10 @@ def _build_tflite_int8(b: Build, work: Path) -> tuple[Path, dict]:
                              f"{chosen.check_images} training images {chosen.agreement:.1%}",
                              "info" if chosen.reached else "warning"))
     else:
-        out.write_bytes(_full_integer(conv, tf, images, b.cancel))
+        content = _full_integer(conv, tf, images, b.cancel)
+        if b.cfg.int8_bias_correction:
+            content, selection = _corrected(b, content, images)
+        out.write_bytes(content)
     with warnings.catch_warnings():  # "tf.lite.Interpreter is deprecated" (still works)
         warnings.simplefilter("ignore")
         interp = tf.lite.Interpreter(model_path=str(out))
@@ -224,6 +228,20 @@ def _build_tflite_int8(b: Build, work: Path) -> tuple[Path, dict]:
                                                          "note": "every layer int8"},
                  "how_to_feed": "q = clip(round(pixel / scale + zero_point), 0, 255) as uint8; "
                                 "probability = (q_out - zero_point) * scale"}
+
+
+def _corrected(b: Build, content: bytes, images: np.ndarray) -> tuple[bytes, dict]:
+    """The fully-integer file with its biases corrected against the float conversion (every
+    op stays int8), and what metadata.json says about it."""
+    from core.export.bias_correction import CORRECTION_IMAGES, correct_biases
+    from core.export.int8 import bias_correction_details
+
+    reference = _converter(b, "tflite-int8")[0].convert()
+    content, shifts = correct_biases(content, reference, images, b.cancel)
+    emit(b.listener, Log(f"tflite-int8: every layer int8, {len(shifts)} biases corrected"))
+    return content, {"float_layers": [], "note": "every layer int8",
+                     "bias_correction": bias_correction_details(
+                         len(shifts), min(len(images), CORRECTION_IMAGES))}
 
 
 def _full_integer(conv, tf, images: np.ndarray, cancel) -> bytes:

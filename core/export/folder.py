@@ -258,6 +258,7 @@ def metadata(src: Source, fingerprint: str, report: ExportReport, cfg: ExportCon
         "export_config": {"int8_calibration_images": cfg.int8_calibration_images,
                           "int8_max_float_layers": cfg.int8_max_float_layers,
                           "int8_min_agreement": cfg.int8_min_agreement,
+                          "int8_bias_correction": cfg.int8_bias_correction,
                           "parity_images": cfg.parity_images},
         "formats": formats,
     }

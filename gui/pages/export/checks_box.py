@@ -2,7 +2,8 @@
 
 Four numbers of ``config.export``: the parity sample of the float32 formats,
 and for TensorFlow Lite int8 the calibration images, the most layers it may
-keep in float and the agreement it aims for (:mod:`core.export.int8`).  Every
+keep in float and the agreement it aims for (:mod:`core.export.int8`), plus
+whether int8's biases are corrected (:mod:`core.export.bias_correction`).  Every
 spin box is bound to its setting (:func:`gui.widgets.setting_widgets.bind_spin`),
 so its range, step and tooltip are the ones the CLI's ``export`` flags and
 ``StudioConfig.validate()`` use; the int8 rows are enabled only when int8 is ticked.
@@ -12,10 +13,11 @@ from __future__ import annotations
 
 from typing import Callable, Optional
 
-from PySide6.QtWidgets import QDoubleSpinBox, QGridLayout, QGroupBox, QLabel, QSpinBox, QWidget
+from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QGridLayout, QGroupBox, QLabel,
+                               QSpinBox, QWidget)
 
 from core.formats import AGREEMENT_SAMPLE_CAP
-from gui.widgets.setting_widgets import bind_spin
+from gui.widgets.setting_widgets import bind_spin, setting_info, setting_tooltip
 
 #: (setting, label, scale, suffix): one row each; scale 100 shows a share in percent.
 ROWS = (("export.parity_images", "Parity check images:", 1, ""),
@@ -24,6 +26,7 @@ ROWS = (("export.parity_images", "Parity check images:", 1, ""),
         ("export.int8_min_agreement", "int8 agreement target:", 100, " %"))
 INT8 = {"export.int8_calibration_images", "export.int8_max_float_layers",
         "export.int8_min_agreement"}
+BIAS = "export.int8_bias_correction"
 
 
 class ChecksBox(QGroupBox):
@@ -51,8 +54,12 @@ class ChecksBox(QGroupBox):
             self.spins["export.parity_images"].toolTip() + "\n\nfloat32 files answer like the "
             "app on this many validation images; float16 and int8 are judged on every "
             f"validation image up to {AGREEMENT_SAMPLE_CAP}.")
+        self.bias_check = QCheckBox("Correct int8 biases")
+        self.bias_check.setToolTip(setting_tooltip(setting_info(BIAS)))
+        self.bias_check.toggled.connect(lambda on: self._set(BIAS, bool(on)))
+        grid.addWidget(self.bias_check, len(ROWS), 0, 1, 2)
         grid.setColumnStretch(1, 1)
-        grid.setRowStretch(len(ROWS), 1)
+        grid.setRowStretch(len(ROWS) + 1, 1)
 
     def show_config(self, export_cfg) -> None:
         """Show ``config.export``'s values without echoing them back."""
@@ -62,8 +69,12 @@ class ChecksBox(QGroupBox):
             value = getattr(export_cfg, path.split(".", 1)[1])
             spin.setValue(value * scale if scale != 1 else int(value))
             spin.blockSignals(False)
+        self.bias_check.blockSignals(True)
+        self.bias_check.setChecked(bool(export_cfg.int8_bias_correction))
+        self.bias_check.blockSignals(False)
 
     def set_int8(self, on: bool) -> None:
         """The int8 rows only matter when int8 is ticked."""
         for path in INT8:
             self.spins[path].setEnabled(on)
+        self.bias_check.setEnabled(on)
