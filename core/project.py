@@ -9,8 +9,9 @@ hand-edited or truncated file gives a :class:`~core.errors.ConfigError` that
 names the file and the field instead of a crash later.
 
 Paths under the project's own folder are stored relative to it, so a project
-folder can be moved or shared as a whole; relative paths are resolved against
-the project file's folder on load.  Writes are atomic (``core.fsutil``).
+folder can be moved or shared as a whole (not when that folder is the home folder,
+and never the app's own data folder: see :func:`_relativize`); relative paths are
+resolved against the project file's folder on load.  Writes are atomic (``core.fsutil``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+from core.appdirs import data_dir
 from core.config import StudioConfig, file_version
 from core.errors import ConfigError
 from core.fsutil import atomic_write_text
@@ -126,16 +128,33 @@ def load_project(path: str | Path) -> Project:
 
 
 def _relativize(p: str, base: Path) -> str:
-    """``p`` relative to ``base`` when it lies inside it (portable project folders)."""
+    """``p`` relative to ``base`` when it lies inside it (portable project folders).
+
+    Not when ``base`` is the home folder (the file dialog's first suggestion: home is no
+    project folder, and a project saved there and later moved into Documents lost its data
+    folder and runs), nor for the app's own data folder (its runs stay where the app keeps
+    them wherever the project goes)."""
     if not p:
         return p
     path = Path(p)
-    if not path.is_absolute():
+    if not path.is_absolute() or _same(base, Path.home()) or _inside(path, data_dir()):
         return p
     try:
         return path.relative_to(base).as_posix() or "."
     except ValueError:
         return p
+
+
+def _same(a: Path, b: Path) -> bool:
+    return os.path.normcase(os.path.abspath(a)) == os.path.normcase(os.path.abspath(b))
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except (ValueError, OSError):
+        return False
+    return True
 
 
 def _resolve(p: str, base: Path) -> str:

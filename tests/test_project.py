@@ -135,3 +135,28 @@ def test_unknown_thresholds_round_trip_relative_and_checked(tmp_path):
     path.write_text(json.dumps(raw))
     with pytest.raises(ConfigError, match="unknown_thresholds"):
         load_project(path)
+
+
+def test_a_project_saved_in_home_or_naming_the_app_s_runs_keeps_them_absolute(tmp_path,
+                                                                              monkeypatch):
+    """Saved in home (the dialog's suggestion), every path under home was stored relative
+    to it, the app's own runs folder too; moving the file into Documents lost them all."""
+    home, app = tmp_path / "home", tmp_path / "home" / ".local" / "share" / "fts"
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("FTS_DATA_DIR", str(app))
+    (home / "photos" / "parts").mkdir(parents=True)
+    run = app / "runs" / "r1"
+    run.mkdir(parents=True)
+    cfg = StudioConfig()
+    cfg.data.data_dir = str(home / "photos" / "parts")
+    path = save_project(Project(config=cfg, runs=[str(run)]), home / f"p{PROJECT_SUFFIX}")
+    raw = json.loads(path.read_text())
+    assert raw["config"]["data"]["data_dir"] == str(home / "photos" / "parts")
+    assert raw["runs"] == [str(run)]
+    (home / "Documents").mkdir()
+    moved = path.rename(home / "Documents" / path.name)
+    back = load_project(moved)
+    assert back.config.data.data_dir == str(home / "photos" / "parts") and back.runs == [str(run)]
+    # even a project file inside the app's data folder names the app's runs absolutely
+    own = save_project(Project(config=cfg, runs=[str(run)]), app / "runs" / f"q{PROJECT_SUFFIX}")
+    assert json.loads(own.read_text())["runs"] == [str(run)]
