@@ -342,3 +342,23 @@ def test_accept_all_above_takes_what_the_grid_shows_at_that_percent():
     assert caption(items[0]).endswith("90 %") and caption(items[1]).endswith("89 %")
     assert [s.path for s in review.above(0.9)] == ["a", "c"]
     assert review.preview(0.9) == {"cat": 2}
+
+
+def test_a_class_folder_made_since_training_is_offered_and_a_clash_is_refused_at_once(
+        qtbot, tmp_path):
+    """A "Cats" folder made by a capture after training was no class button, "cats" was
+    accepted as a new class, and the whole Add was then refused."""
+    from gui.pages.sort.bulk import BulkBar, class_folders
+
+    data = tmp_path / "data"
+    for name in ("bright", "dark", "Cats"):
+        (data / name).mkdir(parents=True)
+    assert sorted(class_folders(str(data))) == ["Cats", "bright", "dark"]
+    assert class_folders("") == [] and class_folders(str(tmp_path / "missing")) == []
+    bar = BulkBar(lambda t: {}, lambda: ["bright", "dark"], lambda: class_folders(str(data)))
+    qtbot.addWidget(bar)
+    added, problems = [], []
+    bar.class_added.connect(added.append)
+    bar.problem.connect(problems.append)
+    assert bar.add_class("Cats") == "" and added == ["Cats"]
+    assert bar.add_class("cats") and "Cats" in problems[-1] and added == ["Cats"]

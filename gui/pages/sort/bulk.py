@@ -14,7 +14,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QHBoxLayout, QInputDialog, QLabel, QPushButton, QSpinBox,
                                QWidget)
 
-from core.label.apply import class_name_problem
+from core.label.apply import class_name_problem, classes_root
 
 
 class BulkBar(QWidget):
@@ -25,9 +25,9 @@ class BulkBar(QWidget):
     problem = Signal(str)  # why a new class name was refused
 
     def __init__(self, preview: Callable[[float], dict], classes: Callable[[], list],
-                 parent: Optional[QWidget] = None) -> None:
+                 folders: Callable[[], list] = list, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
-        self._preview, self._classes = preview, classes
+        self._preview, self._classes, self._folders = preview, classes, folders
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         self.spin = QSpinBox()
@@ -95,11 +95,32 @@ class BulkBar(QWidget):
             self.add_class(name)
 
     def add_class(self, name: str) -> str:
-        """Add ``name`` as a class; the problem with it ("" when added)."""
+        """Add ``name`` as a class; the problem with it ("" when added).  A class folder of
+        the data set made since the model was trained ("Cats", by a capture) is taken as it
+        is; a name that clashes with one ("cats") is refused now, not when adding."""
         name = (name or "").strip()
-        problem = class_name_problem(name, self._classes())
+        classes, folders = self._classes(), self._folders()
+        if name in folders and name not in classes:
+            self.class_added.emit(name)
+            return ""
+        problem = class_name_problem(name, classes + folders)
         if problem:
             self.problem.emit(problem)
         else:
             self.class_added.emit(name)
         return problem
+
+
+def class_folders(data_dir: str) -> list[str]:
+    """The class folders of the data set ``data_dir`` now ([] when there is none)."""
+    from pathlib import Path
+
+    from core.data.folder_walk import subfolders
+    from core.errors import UserError
+
+    if not data_dir:
+        return []
+    try:
+        return subfolders(str(classes_root(Path(data_dir))))
+    except (UserError, OSError):
+        return []

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QComboBox, QFileD
                                QProgressBar, QPushButton, QSplitter)
 
 from gui.pages.base import Page
-from gui.pages.sort.bulk import BulkBar
+from gui.pages.sort.bulk import BulkBar, class_folders
 from gui.pages.sort.dataset_box import DataSetBox
 from gui.pages.sort.grid import SortGrid, SortThumbs, caption
 from gui.pages.sort.jobs import run_folder_of, suggest_job
@@ -56,7 +56,8 @@ class SortPage(Page):
         self.body.addLayout(self._build_model_row())
         self.body.addLayout(self._build_folder_row())
         self.body.addWidget(self._build_review(), 1)
-        self.bulk = BulkBar(self.review_preview, lambda: list(self.review.classes))
+        self.bulk = BulkBar(self.review_preview, lambda: list(self.review.classes),
+                            lambda: class_folders(self.state.config.data.data_dir))
         self.bulk.confirmed.connect(self.accept_above)
         self.bulk.class_added.connect(self.add_class)
         self.bulk.problem.connect(self.show_error)
