@@ -100,7 +100,10 @@ class FieldInfo:
 def _fmt(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:g}"
-    return str(v)
+    text = str(v)
+    if isinstance(v, int) and len(text) > 20:  # 10**400 in a hand-edited file: not 401 digits
+        return f"a number of {len(text.lstrip('-'))} digits"
+    return text
 
 
 def setting(default: Any = dataclasses.MISSING, *, default_factory: Any = dataclasses.MISSING,

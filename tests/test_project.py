@@ -160,3 +160,16 @@ def test_a_project_saved_in_home_or_naming_the_app_s_runs_keeps_them_absolute(tm
     # even a project file inside the app's data folder names the app's runs absolutely
     own = save_project(Project(config=cfg, runs=[str(run)]), app / "runs" / f"q{PROJECT_SUFFIX}")
     assert json.loads(own.read_text())["runs"] == [str(run)]
+
+
+def test_a_huge_number_is_named_not_printed_in_full(tmp_path):
+    path = tmp_path / f"p{PROJECT_SUFFIX}"
+    save_project(Project(config=StudioConfig()), path)
+    raw = json.loads(path.read_text())
+    raw["config"]["train"]["epochs"] = 10 ** 400
+    path.write_text(json.dumps(raw))
+    with pytest.raises(ConfigError) as info:
+        load_project(path)
+    message = str(info.value)
+    assert "train.epochs" in message and "a number of 401 digits" in message
+    assert len(message) < 300
