@@ -86,3 +86,13 @@ def test_controls_edit_the_transform_in_place(qtbot, window):
     rbc = next(t for t in window.state.config.augment.transforms
                if t.name == "RandomBrightnessContrast")
     assert not rbc.enabled and rbc.params["brightness_limit"] == [-0.15, 0.4]
+
+
+def test_the_seed_is_called_what_it_is(qtbot, window):
+    """It was labelled "Training seed" (train.seed's name) though it edits augment.seed."""
+    from PySide6.QtWidgets import QFormLayout
+
+    page = next(p for p in window.pages if p.key == "augment")
+    form = page.seed_spin.parentWidget().findChildren(QFormLayout)
+    labels = [f.labelForField(page.seed_spin) for f in form if f.labelForField(page.seed_spin)]
+    assert labels and labels[0].text() == "Augmentation seed:"

@@ -26,7 +26,7 @@ from gui.jobs import Job
 from gui.pages.base import Page
 from gui.state import touches
 from gui.widgets.compact import ColumnScroll, FitImage, compact_combos
-from gui.widgets.setting_widgets import SettingSpin, bind_spin
+from gui.widgets.setting_widgets import SettingSpin, bind_spin, setting_info
 from gui.pages.augment.jobs import preview_job
 from gui.pages.augment.param_widgets import ParamEditor
 
@@ -117,7 +117,7 @@ class AugmentPage(Page):
         bind_spin(self.seed_spin, "augment.seed")
         self.seed_spin.valueChanged.connect(self._on_seed_changed)
         self.seed_spin.setMaximumWidth(160)
-        seed_row.addRow("Training seed:", self.seed_spin)
+        seed_row.addRow(setting_info("augment.seed").label + ":", self.seed_spin)
         self.body.addLayout(seed_row)
 
         self.state.config_changed.connect(self._on_config_changed)
