@@ -96,7 +96,8 @@ def test_export_metadata_and_report_name_the_float_layers(run_dir, tmp_path):
     assert sel["check_images"] == 12 and sel["selection"][0]["float_layers"] == 0
     assert len(sel["float_layers"]) == len(sel["float_layer_nodes"]) <= 1
     assert any(isinstance(e, Log) and "kept in float" in e.message for e in events)
-    assert sel["bias_correction"]["applied"] and sel["bias_correction"]["layers"] > 5
+    correction = sel["bias_correction"]  # kept only when it helped (correct_if_better)
+    assert correction["applied"] is False or correction["layers"] > 5
     assert meta["export_config"]["int8_bias_correction"] is True
     if sel["float_layers"]:
         assert sel["float_layers"][0] in report.to_text()
@@ -110,7 +111,7 @@ def test_no_float_layers_allowed_writes_the_all_int8_file(run_dir, tmp_path):
                                       int8_max_float_layers=0), latency_runs=2)
     details = plain.result("tflite-int8").details
     assert details["selective_quantization"]["float_layers"] == []
-    assert details["selective_quantization"]["bias_correction"]["applied"]
+    applied = details["selective_quantization"]["bias_correction"]["applied"]
     assert details["runtime"]["input_dtype"] == "uint8"
     off = export_model(run_dir, ["tflite-int8"], tmp_path / "off",
                        ExportConfig(int8_calibration_images=12, parity_images=8,
@@ -119,7 +120,8 @@ def test_no_float_layers_allowed_writes_the_all_int8_file(run_dir, tmp_path):
     assert "bias_correction" not in off.result("tflite-int8").details["selective_quantization"]
     corrected = (tmp_path / "plain" / "model_int8.tflite").read_bytes()
     converters = (tmp_path / "off" / "model_int8.tflite").read_bytes()
-    assert len(corrected) == len(converters) and corrected != converters  # biases only
+    assert len(corrected) == len(converters)  # biases only
+    assert (corrected != converters) == applied
 
 
 def test_shifts_measured_on_the_all_int8_file_move_the_int8_layers_of_another(
@@ -212,3 +214,35 @@ def test_a_float_layer_is_kept_only_for_a_clear_gain():
     swapped = ten_more.copy()
     swapped[:8] = False  # 10 wins, 8 losses: a gain of 2 is noise
     assert not clear_gain(swapped, best)
+
+
+def test_a_correction_that_answers_less_like_the_float_model_is_not_kept(converter_and_images,
+                                                                        monkeypatch):
+    """Matching each layer's mean is not matching the answers: on the tests' small model the
+    corrected file's probabilities moved further from the float model's, and it was kept."""
+    import core.export.bias_correction as bc
+    from core.events import Log
+    from core.export.int8 import run_tflite
+
+    converter, images = converter_and_images
+    reference = converter().convert()
+    plain = _full_integer(converter(), images)
+    want = run_tflite(reference, images)
+
+    def score(content):
+        probs = run_tflite(content, images)
+        return (np.mean(probs.argmax(1) == want.argmax(1)), -np.mean(np.abs(probs - want)))
+
+    kept, _ = bc.correct_if_better(plain, reference, images)
+    assert score(kept) >= score(plain)  # whichever it returns, never the worse one
+    real = bc.correct_biases
+
+    def ruinous(content, ref, imgs, cancel=None):  # every bias pushed far off
+        _, shifts = real(content, ref, imgs, cancel)
+        return bc.shift_biases(content, {k: v + 50.0 for k, v in shifts.items()})[0], shifts
+
+    monkeypatch.setattr(bc, "correct_biases", ruinous)
+    events = []
+    back, shifts = bc.correct_if_better(plain, reference, images, listener=events.append)
+    assert back == plain and shifts == {}
+    assert any(isinstance(e, Log) and "was not kept" in e.message for e in events)

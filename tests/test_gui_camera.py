@@ -176,6 +176,24 @@ def test_live_answers_go_on_during_another_page_s_job_and_wait_for_the_page_s_ow
     qtbot.mouseClick(live.toggle, Qt.LeftButton)
 
 
+def test_a_camera_started_during_another_page_s_job_says_when_the_model_loads(
+        qtbot, window, trained_run, tmp_path):
+    """The picture played with no answer and an empty status for the whole job."""
+    window.state.set_run(str(trained_run))
+    window.show_page(PREDICT_INDEX)
+    live = window.current_page().live
+    other = window.runner.start(_until_cancelled, name="Training")
+    qtbot.mouseClick(live.toggle, Qt.LeftButton)
+    qtbot.waitUntil(lambda: not live.picker.busy(), timeout=10000)
+    live.play_file(str(_bright_video(tmp_path / "bright.avi")))
+    qtbot.waitUntil(lambda: "loads when “Training” ends" in live.status_label.text(),
+                    timeout=30000)
+    with qtbot.waitSignal(other.done, timeout=10000):
+        other.cancel()
+    qtbot.waitUntil(lambda: live.predictions >= 1, timeout=60000)
+    qtbot.mouseClick(live.toggle, Qt.LeftButton)
+
+
 def test_live_camera_without_a_model_or_with_a_bad_video_says_so(qtbot, window, tmp_path):
     window.show_page(PREDICT_INDEX)
     page = window.current_page()

@@ -233,11 +233,11 @@ def _build_tflite_int8(b: Build, work: Path) -> tuple[Path, dict]:
 def _corrected(b: Build, content: bytes, images: np.ndarray) -> tuple[bytes, dict]:
     """The fully-integer file with its biases corrected against the float conversion (every
     op stays int8), and what metadata.json says about it."""
-    from core.export.bias_correction import CORRECTION_IMAGES, correct_biases
+    from core.export.bias_correction import CORRECTION_IMAGES, correct_if_better
     from core.export.int8 import bias_correction_details
 
     reference = _converter(b, "tflite-int8")[0].convert()
-    content, shifts = correct_biases(content, reference, images, b.cancel)
+    content, shifts = correct_if_better(content, reference, images, b.cancel, b.listener)
     emit(b.listener, Log(f"tflite-int8: every layer int8, {len(shifts)} biases corrected"))
     return content, {"float_layers": [], "note": "every layer int8",
                      "bias_correction": bias_correction_details(

@@ -225,7 +225,7 @@ def quantize_selectively(converter, images: np.ndarray, max_float: int, min_agre
     float layer is kept only when it beats that file.  With ``correct`` each candidate's
     biases are corrected first (:mod:`core.export.bias_correction`): the all-int8 file's
     layer by layer, the others' with the changes measured on it."""
-    from core.export.bias_correction import CORRECTION_IMAGES, correct_biases, shift_biases
+    from core.export.bias_correction import CORRECTION_IMAGES, correct_if_better, shift_biases
 
     import tensorflow as tf
     from tensorflow.lite.python import convert
@@ -268,7 +268,7 @@ def quantize_selectively(converter, images: np.ndarray, max_float: int, min_agre
             integer = content
         corrected = 0
         if correct and not tried:
-            content, shifts = correct_biases(content, calibrated, images, cancel)
+            content, shifts = correct_if_better(content, calibrated, images, cancel, listener)
             corrected = len(shifts)
         elif correct:
             content, corrected = shift_biases(content, shifts)

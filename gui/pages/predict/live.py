@@ -214,6 +214,10 @@ class LiveCamera(QWidget):
                 job.finished.connect(lambda pred, p=path: page.use_predictor(pred, p))
                 job.failed.connect(lambda msg, _tb: self._status(msg, "error"))
                 job.done.connect(self._loaded)
+        elif not self._loading:  # the next frame after the other job tries again
+            other = page.runner.current
+            self._status(f"The model loads when “{other.name if other else 'a job'}” ends; "
+                         "the picture is shown meanwhile.", "info")
         return None
 
     def _loaded(self) -> None:
