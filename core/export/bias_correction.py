@@ -31,7 +31,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from core.export.int8 import as_input
+from core.export.tflite_run import as_input, run_tflite
 
 #: The first calibration images each layer's mean is measured on.  32 and 160 gave the
 #: same agreement on a real 8-class run (93.3%), 64 a third of a point more on a 4-class
@@ -220,7 +220,6 @@ def correct_if_better(content: bytes, reference: bytes, images: np.ndarray, canc
     is not the same as matching the answers, and on a small model it moved them further
     (a 32 px MobileNetV3Small: mean difference 0.021 -> 0.032, top answers all alike)."""
     from core.events import Log, emit
-    from core.export.int8 import run_tflite
 
     fixed, shifts = correct_biases(content, reference, images, cancel)
     if not shifts:

@@ -29,13 +29,13 @@ from __future__ import annotations
 import csv
 import io
 import math
-import warnings
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
 import numpy as np
 
 from core.events import Log, emit
+from core.export.tflite_run import latency_ms, run_tflite
 
 #: Images the debugger runs to rank the layers (each runs the model twice, float and int8).
 DEBUG_IMAGES = 32
@@ -114,65 +114,6 @@ def short_names(nodes: Sequence[str]) -> list[str]:
     return out
 
 
-def _interpreter(content: bytes):
-    import tensorflow as tf
-
-    with warnings.catch_warnings():  # "tf.lite.Interpreter is deprecated" (still works)
-        warnings.simplefilter("ignore")
-        return tf.lite.Interpreter(model_content=content)
-
-
-def as_input(detail: dict, images: np.ndarray) -> np.ndarray:
-    """uint8 pixels as the input ``detail`` (the interpreter's) takes them: quantized with
-    its scale and zero point, or float."""
-    x = images.astype(np.float32)
-    scale, zero = detail["quantization"]
-    if scale:
-        info = np.iinfo(detail["dtype"])
-        x = np.clip(np.round(x / scale + zero), info.min, info.max)
-    return x.astype(detail["dtype"])
-
-
-def run_tflite(content: bytes, images: np.ndarray, batch: int = 32) -> np.ndarray:
-    """The probabilities of a TFLite model (float or quantized input/output) on uint8 images."""
-    interp = _interpreter(content)
-    inp = interp.get_input_details()[0]
-    out = next(o for o in interp.get_output_details() if len(o["shape"]) == 2)
-    results = []
-    for start in range(0, len(images), batch):
-        x = images[start:start + batch]
-        interp.resize_tensor_input(inp["index"], list(x.shape))
-        interp.allocate_tensors()
-        interp.set_tensor(inp["index"], as_input(inp, x))
-        interp.invoke()
-        y = interp.get_tensor(out["index"]).astype(np.float32)
-        scale, zero = out["quantization"]
-        results.append((y - zero) * scale if scale else y)
-    return np.concatenate(results) if results else np.zeros((0, 0), np.float32)
-
-
-def latency_ms(content: bytes, image: np.ndarray, runs: int = 10) -> float:
-    """Median single-image latency (one thread) of a TFLite model, in ms."""
-    import time
-
-    import tensorflow as tf
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        interp = tf.lite.Interpreter(model_content=content, num_threads=1)
-    inp = interp.get_input_details()[0]
-    interp.resize_tensor_input(inp["index"], [1] + list(image.shape))
-    interp.allocate_tensors()
-    x = image[None].astype(inp["dtype"])
-    times = []
-    for _ in range(runs + 1):
-        t0 = time.perf_counter()
-        interp.set_tensor(inp["index"], x)
-        interp.invoke()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times[1:]) * 1000)
-
-
 def rank_layers(debugger) -> list[str]:
     """The debugger's layers, largest quantization error (RMSE / scale) first."""
     buf = io.StringIO()
@@ -212,6 +153,31 @@ def _steps(limit: int) -> list[int]:
     return steps
 
 
+def _calibrate(converter, images: np.ndarray, denylist: Sequence[str],
+               cancel) -> tuple[bytes, list[str]]:
+    """The calibrated model (float, with each tensor's range) and its layers, least exact
+    first (the debugger's ranking on :data:`DEBUG_IMAGES` images)."""
+    import tensorflow as tf
+
+    def dataset(n: Optional[int] = None):
+        def gen():
+            for img in images[:n]:
+                if cancel is not None:
+                    cancel.raise_if_cancelled()
+                yield [img[None].astype(np.float32)]
+        return gen
+
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = dataset()
+    options = tf.lite.experimental.QuantizationDebugOptions(
+        denylisted_nodes=list(denylist) or None)
+    debugger = tf.lite.experimental.QuantizationDebugger(
+        converter=converter, debug_dataset=dataset(DEBUG_IMAGES), debug_options=options)
+    debugger.run()
+    ranked = [n for n in rank_layers(debugger) if n not in set(denylist)]
+    return debugger.calibrated_model, ranked
+
+
 def quantize_selectively(converter, images: np.ndarray, max_float: int, min_agreement: float,
                          denylist: Sequence[str] = (), listener=None, cancel=None,
                          all_int8: Optional[bytes] = None, correct: bool = True) -> Int8Result:
@@ -230,23 +196,7 @@ def quantize_selectively(converter, images: np.ndarray, max_float: int, min_agre
     import tensorflow as tf
     from tensorflow.lite.python import convert
 
-    def dataset(n: Optional[int] = None):
-        def gen():
-            for img in images[:n]:
-                if cancel is not None:
-                    cancel.raise_if_cancelled()
-                yield [img[None].astype(np.float32)]
-        return gen
-
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = dataset()
-    options = tf.lite.experimental.QuantizationDebugOptions(
-        denylisted_nodes=list(denylist) or None)
-    debugger = tf.lite.experimental.QuantizationDebugger(
-        converter=converter, debug_dataset=dataset(DEBUG_IMAGES), debug_options=options)
-    debugger.run()
-    ranked = [n for n in rank_layers(debugger) if n not in set(denylist)]
-    calibrated = debugger.calibrated_model
+    calibrated, ranked = _calibrate(converter, images, denylist, cancel)
     reference = run_tflite(calibrated, images).argmax(1)  # the float model's answers
 
     def build(nodes: list[str]) -> bytes:
