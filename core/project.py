@@ -24,7 +24,7 @@ from typing import Any, Optional
 from core.appdirs import data_dir
 from core.config import StudioConfig, file_version
 from core.errors import ConfigError
-from core.fsutil import atomic_write_text
+from core.fsutil import atomic_write_text, is_within
 from core.typed_json import finite_number, json_text, load_json_file
 
 PROJECT_VERSION = 1
@@ -137,7 +137,8 @@ def _relativize(p: str, base: Path) -> str:
     if not p:
         return p
     path = Path(p)
-    if not path.is_absolute() or _same(base, Path.home()) or _inside(path, data_dir()):
+    if not path.is_absolute() or _same(base, Path.home()) or \
+            is_within(os.path.realpath(path), os.path.realpath(data_dir())):
         return p
     try:
         return path.relative_to(base).as_posix() or "."
@@ -147,14 +148,6 @@ def _relativize(p: str, base: Path) -> str:
 
 def _same(a: Path, b: Path) -> bool:
     return os.path.normcase(os.path.abspath(a)) == os.path.normcase(os.path.abspath(b))
-
-
-def _inside(path: Path, folder: Path) -> bool:
-    try:
-        path.resolve().relative_to(folder.resolve())
-    except (ValueError, OSError):
-        return False
-    return True
 
 
 def _resolve(p: str, base: Path) -> str:

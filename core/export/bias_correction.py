@@ -25,13 +25,12 @@ mostly its inputs').  The biases are edited in place in the file's bytes.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
 import numpy as np
 
-from core.export.tflite_run import as_input, run_tflite
+from core.export.tflite_run import as_input, interpreter, run_tflite
 
 #: The first calibration images each layer's mean is measured on.  32 and 160 gave the
 #: same agreement on a real 8-class run (93.3%), 64 a third of a point more on a 4-class
@@ -115,14 +114,12 @@ def _biases(content: bytearray) -> list[_Bias]:
 
 
 def _interpreter(content: bytes):
+    """Every tensor kept (its warning says: for debugging), no delegate to fuse them away."""
     import tensorflow as tf
 
-    with warnings.catch_warnings():  # "deprecated", "preserve_all_tensors is for debugging"
-        warnings.simplefilter("ignore")
-        return tf.lite.Interpreter(
-            model_content=content, experimental_preserve_all_tensors=True,
-            experimental_op_resolver_type=tf.lite.experimental.OpResolverType
-            .BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    return interpreter(content, experimental_preserve_all_tensors=True,
+                       experimental_op_resolver_type=tf.lite.experimental.OpResolverType
+                       .BUILTIN_WITHOUT_DEFAULT_DELEGATES)
 
 
 #: Images run at once when measuring: every tensor of the batch is kept (float32 in the

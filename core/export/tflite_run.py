@@ -12,12 +12,14 @@ import warnings
 import numpy as np
 
 
-def _interpreter(content: bytes):
+def interpreter(content: bytes, **options):
+    """``tf.lite.Interpreter`` of the file ``content`` with ``options``, without its
+    warnings ("tf.lite.Interpreter is deprecated": it still works)."""
     import tensorflow as tf
 
-    with warnings.catch_warnings():  # "tf.lite.Interpreter is deprecated" (still works)
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return tf.lite.Interpreter(model_content=content)
+        return tf.lite.Interpreter(model_content=content, **options)
 
 
 def as_input(detail: dict, images: np.ndarray) -> np.ndarray:
@@ -33,7 +35,7 @@ def as_input(detail: dict, images: np.ndarray) -> np.ndarray:
 
 def run_tflite(content: bytes, images: np.ndarray, batch: int = 32) -> np.ndarray:
     """The probabilities of a TFLite model (float or quantized input/output) on uint8 images."""
-    interp = _interpreter(content)
+    interp = interpreter(content)
     inp = interp.get_input_details()[0]
     out = next(o for o in interp.get_output_details() if len(o["shape"]) == 2)
     results = []
@@ -53,11 +55,7 @@ def latency_ms(content: bytes, image: np.ndarray, runs: int = 10) -> float:
     """Median single-image latency (one thread) of a TFLite model, in ms."""
     import time
 
-    import tensorflow as tf
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        interp = tf.lite.Interpreter(model_content=content, num_threads=1)
+    interp = interpreter(content, num_threads=1)
     inp = interp.get_input_details()[0]
     interp.resize_tensor_input(inp["index"], [1] + list(image.shape))
     interp.allocate_tensors()
