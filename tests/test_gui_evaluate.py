@@ -112,6 +112,11 @@ def test_evaluate_on_another_folder(qtbot, window, trained_run, tmp_path):
             arr = np.clip(base + rng.normal(0, 30, (40, 40, 3)), 0, 255).astype(np.uint8)
             Image.fromarray(arr).save(folder / name / f"{name}_{i}.png")
     (folder / "dark" / "broken.png").write_bytes(b"not an image")
+    import shutil
+
+    shutil.copy(folder / "bright" / "bright_0.png", folder / "bright" / "copy_of_0.png")
+    (folder / "Bright").mkdir()  # the class is "bright": not scored, and the banner says so
+    Image.fromarray(np.full((40, 40, 3), 200, np.uint8)).save(folder / "Bright" / "b.png")
     page = window.pages[4]
     window.show_page(4)
     with qtbot.waitSignal(page.metrics_shown, timeout=10000):
@@ -121,6 +126,12 @@ def test_evaluate_on_another_folder(qtbot, window, trained_run, tmp_path):
     metrics = sig.args[0]
     assert metrics.n_images == 9 and sum(map(sum, metrics.confusion)) == 9
     assert any("broken.png" in s["path"] for s in metrics.skipped)
+    assert not any("copy_of_0" in s["path"] for s in metrics.skipped)  # a copy, not unreadable
+    assert "“Bright” (the class is “bright”)" in page.banner.text()
+    assert "1 copies of other files were not scored" in page.banner.text()
+    assert "1 file(s) could not be read" in page.banner.text()
+    # the run's validation ECE "before calibration" is not this folder's
+    assert "before calibration" not in page.summary_label.text()
     assert page.source == str(folder)
     assert page.confusion.counts() == metrics.confusion
     assert page.back_button.isVisible()
@@ -231,3 +242,82 @@ def test_at_the_smallest_window_the_whole_matrix_shows_and_the_page_scrolls(qtbo
     assert view.viewport().rect().contains(last)  # every cell in view, none scrolled away
     assert (window.width(), window.height()) == (900, 600)
     qtbot.waitUntil(lambda: page.scroll.verticalScrollBar().maximum() > 0)  # it scrolls instead
+
+
+def _run_copy(trained_run: Path, dest: Path, data_to: Path = None) -> Path:
+    """A copy of the trained run; ``data_to``: its images copied there, the run pointed at it."""
+    import shutil
+
+    shutil.copytree(trained_run, dest)
+    if data_to is not None:
+        rf = RunFolder(dest)
+        split = rf.read_json("split.json")
+        shutil.copytree(split["root"], data_to)
+        rf.write_json("split.json", {**split, "root": str(data_to)})
+        cfg = rf.load_config()
+        cfg.data.data_dir = str(data_to)
+        rf.save_config(cfg)
+    return dest
+
+
+def test_a_folder_result_that_ends_after_another_run_opened_is_not_shown_as_its(
+        qtbot, window, trained_run, tmp_path):
+    """Run A's figures on a folder appeared under run B's name."""
+    other = _run_copy(trained_run, tmp_path / "run_b")
+    page = window.pages[4]
+    window.show_page(4)
+    with qtbot.waitSignal(page.metrics_shown, timeout=10000):
+        window.state.set_run(str(trained_run))
+    folder = Path(RunFolder(trained_run).read_json("split.json")["root"])
+    job = page.evaluate_folder(str(folder))
+    window.state.set_run(str(other))  # before the job can end: its signals wait for the loop
+    with qtbot.waitSignal(job.finished, timeout=120000):
+        pass
+    assert page.source == "validation" and "run_b" in page.source_label.text()
+    assert "was of run" in page.banner.text() and "not shown" in page.banner.text()
+
+
+def test_a_cell_whose_images_cannot_be_found_says_so(qtbot, window, trained_run, tmp_path):
+    """The cell kept "…the model is looking at every validation image once…" after the job
+    failed; a moved data folder listed 0 images under a matrix that counts 6."""
+    run = _run_copy(trained_run, tmp_path / "run")
+    rf = RunFolder(run)
+    rf.write_json("split.json", {**rf.read_json("split.json"), "root": str(tmp_path / "moved")})
+    cfg = rf.load_config()
+    cfg.data.data_dir = str(tmp_path / "moved")
+    rf.save_config(cfg)
+    page = window.pages[4]
+    window.show_page(4)
+    with qtbot.waitSignal(page.metrics_shown, timeout=10000):
+        window.state.set_run(str(run))
+    click_cell(qtbot, page, 0, 0)
+    qtbot.waitUntil(lambda: not window.runner.is_busy(), timeout=120000)
+    qtbot.waitUntil(lambda: "could not be found" in page.content.cell_label.text(), timeout=5000)
+    assert "moved or deleted since training" in page.banner.text()
+
+
+def test_validation_images_gone_since_training_are_named_above_the_cells(
+        qtbot, window, trained_run, tmp_path):
+    run = _run_copy(trained_run, tmp_path / "run", data_to=tmp_path / "data")
+    metrics = Metrics.from_dict(RunFolder(run).metrics())
+    val = [r for r in RunFolder(run).read_json("split.json")["val"] if r["label"] == 0]
+    for r in val[:2]:
+        (tmp_path / "data" / r["path"]).unlink()
+    page = window.pages[4]
+    window.show_page(4)
+    with qtbot.waitSignal(page.metrics_shown, timeout=10000):
+        window.state.set_run(str(run))
+    with qtbot.waitSignal(page.predictions_ready, timeout=120000):
+        click_cell(qtbot, page, 0, 0)
+    assert f"2 of the {metrics.n_images} validation images cannot be read now" in \
+        page.banner.text()
+
+
+def test_a_deleted_run_folder_is_called_gone_not_trained_without_validation(qtbot, window,
+                                                                           tmp_path):
+    page = window.pages[4]
+    window.show_page(4)
+    window.state.set_run(str(tmp_path / "deleted-run"))
+    qtbot.waitUntil(lambda: "not there any more" in page.empty_label.text(), timeout=5000)
+    assert "without validation images" not in page.empty_label.text()
+    assert not page.folder_button.isEnabled()

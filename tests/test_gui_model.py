@@ -145,3 +145,79 @@ def test_fine_tuning_from_no_layer_is_not_chosen_and_a_failed_build_clears_the_t
     qtbot.waitUntil(lambda: "Xception accepts" in page.banner.text(), timeout=240000)
     qtbot.waitUntil(lambda: page.tree.topLevelItemCount() == 0, timeout=60000)
     assert page.counts_label.text() == ""
+
+
+def test_layers_chosen_on_one_backbone_are_not_kept_for_another(qtbot, window):
+    """Ticked layers named the old backbone's layers: the list emptied under "has no layer
+    'conv'" and stayed empty whatever mode was chosen."""
+    page = window.model_page
+    window.show_page(1)
+    page.select_backbone("MobileNetV3Small")
+    page.size_spin.setValue(32)
+    qtbot.waitUntil(lambda: page.built_key is not None and page.built_key[0] ==
+                    "MobileNetV3Small", timeout=240000)
+    item = next(it for it in layer_items(page) if it.flags() & Qt.ItemIsUserCheckable
+                and it.checkState(0) == Qt.Unchecked)
+    with qtbot.waitSignal(page.counts_changed, timeout=10000):
+        item.setCheckState(0, Qt.Checked)
+    assert window.state.config.model.freeze.mode == "custom"
+    page.select_backbone("MobileNetV2")
+    assert window.state.config.model.freeze == FreezeConfig(top_n=30)
+    assert "back to the top 30 layers of MobileNetV2" in page.banner.text()
+    qtbot.waitUntil(lambda: page.built_key is not None and page.built_key[0] == "MobileNetV2",
+                    timeout=240000)
+    assert page.tree.topLevelItemCount() > 0 and page.counts_label.text()
+    assert "has no layer" not in page.banner.text()
+
+
+def test_fine_tuning_from_a_head_layer_is_not_offered(qtbot, window):
+    page = window.model_page
+    window.show_page(1)
+    page.select_backbone("MobileNetV3Small")
+    page.size_spin.setValue(32)
+    qtbot.waitUntil(lambda: page.tree.topLevelItemCount() > 0, timeout=240000)
+    before = window.state.config.model.freeze
+    head = next(it for it in layer_items(page) if it.data(0, Qt.UserRole) == "probabilities")
+    page.tree.setCurrentItem(head)
+    page.freeze_controls.from_button.click()
+    assert window.state.config.model.freeze == before
+    assert "layer of the backbone" in page.banner.text()
+
+
+def test_a_weights_file_is_checked_once_the_size_stops_changing(qtbot, window, tiny_weights):
+    """Each step of the size box started its own check: six builds ran at once."""
+    from gui.jobs import Job
+
+    page = window.model_page
+    page.select_backbone("MobileNetV3Small")
+    page.size_spin.setValue(32)
+    page.set_weights_file(tiny_weights)
+    qtbot.waitUntil(lambda: _checks_done(page), timeout=120000)
+    running = []
+    for size in range(40, 100, 10):
+        page.size_spin.setValue(size)
+        running.append(sum(j.is_running() for j in page.findChildren(Job)))
+    assert max(running) <= 1 and page.weights_status.text() == "Checking the file…"
+    qtbot.waitUntil(lambda: page.weights_status.text() != "Checking the file…"
+                    or page.banner.isVisible(), timeout=240000)
+    assert window.state.config.model.image_size == 90
+
+
+def test_a_project_whose_weights_file_is_gone_says_so(qtbot, window, tmp_path):
+    """Loaded without a word; choosing the same path by hand said "not found" at once."""
+    page = window.model_page
+    window.show_page(1)
+    cfg = window.state.config.copy()
+    cfg.model.backbone, cfg.model.image_size = "MobileNetV3Small", 32
+    cfg.model.weights = str(tmp_path / "gone" / "backbone.weights.h5")
+    window.state.replace_config(cfg)
+    qtbot.waitUntil(lambda: "backbone.weights.h5" in page.banner.text(), timeout=60000)
+    assert page.banner.isVisible()
+
+
+def test_a_weights_status_of_another_backbone_is_cleared(qtbot, window):
+    page = window.model_page
+    page.weights_status.setText("MobileNetV2's ImageNet weights are ready (kept in the Keras "
+                                "cache).")
+    page.select_backbone("ResNet50")
+    assert page.weights_status.text() == ""

@@ -210,3 +210,58 @@ def test_a_model_that_fails_to_load_does_not_leave_the_one_before_usable(qtbot, 
     qtbot.waitUntil(page.banner.isVisible, timeout=WORK_MS)
     assert "model.keras" in page.banner.text()
     assert page.network is None and not page.tabs.isEnabled()
+
+
+def test_going_back_to_the_model_shown_while_another_loads_keeps_it(qtbot, window, page,
+                                                                     trained_run, tmp_path,
+                                                                     monkeypatch):
+    """A then B then A again before B had loaded: "Loading…" stayed, and B replaced A."""
+    import shutil
+    import threading
+
+    import gui.pages.network.page as network_page
+
+    other = tmp_path / "run_b"
+    shutil.copytree(trained_run, other)
+    gate, real = threading.Event(), network_page.load_job
+    monkeypatch.setattr(network_page, "load_job",
+                        lambda *a, **kw: (gate.wait(60), real(*a, **kw))[1])
+    shown = page.source.key
+    window.state.set_run(str(other))
+    window.state.set_model(str(other / "model.keras"))
+    qtbot.waitUntil(lambda: "Loading" in page.source_label.text(), timeout=5000)
+    window.state.set_run(str(trained_run))
+    window.state.set_model(str(trained_run / "model.keras"))
+    qtbot.waitUntil(lambda: "Loading" not in page.source_label.text(), timeout=5000)
+    gate.set()
+    qtbot.waitUntil(lambda: not page.work.busy(), timeout=LOAD_MS)
+    assert page.source.key == shown and "run_b" not in page.source_label.text()
+
+
+def test_a_failed_request_takes_down_what_no_longer_applies(qtbot, page, tmp_path):
+    """Feature maps: "Running the image through the model…" stayed with the previous layer's
+    maps; the playground kept the output, sizes and formula of other settings."""
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not an image")
+    with qtbot.waitSignal(page.maps_shown, timeout=WORK_MS):
+        page.show_tab("maps")
+    page.maps_tab.images.add_path(str(broken))
+    qtbot.waitUntil(page.banner.isVisible, timeout=WORK_MS)
+    assert page.maps_tab.tile_count == 0 and page.maps_tab.view is None
+    assert "No feature maps" in page.maps_tab.caption.text()
+
+    with qtbot.waitSignal(page.playground_shown, timeout=WORK_MS):
+        page.show_tab("playground")
+    tab = page.playground_tab
+    from PIL import Image
+
+    strip = tmp_path / "strip.png"
+    Image.fromarray(np.full((4, 40, 3), 128, np.uint8)).save(strip)
+    with qtbot.waitSignal(page.playground_shown, timeout=WORK_MS):
+        tab.images.add_path(str(strip))
+    assert tab.outcome.input_shape[:2] == (4, 40)
+    tab.padding_combo.setCurrentIndex(tab.padding_combo.findData("valid"))
+    tab.set_kernel_text("; ".join(["1, 1, 1, 1, 1"] * 5))  # taller than the image: no output
+    qtbot.waitUntil(tab.error_label.isVisible, timeout=WORK_MS)
+    qtbot.waitUntil(lambda: tab.outcome is None, timeout=WORK_MS)
+    assert tab.size_label.text() == "" and tab.formula_label.text() == ""

@@ -205,6 +205,9 @@ def test_selected_run_shows_exports_and_why_tensorboard_is_off(qtbot, window, tw
     assert "Select one run" in page.tensorboard_button.toolTip()
     assert not page.exports_label.isVisible()
 
+    (a / "export").mkdir()
+    for name in ("model.tflite", "model_int8.tflite"):  # files deleted since are not listed
+        (a / "export" / name).write_bytes(b"tflite")
     h.record_export(a, "tflite", a / "export" / "model.tflite", 2_500_000, {"status": "ok"})
     h.record_export(a, "tflite-int8", a / "export" / "model_int8.tflite", 900_000,
                     {"status": "parity_failed"})
@@ -290,3 +293,117 @@ def test_export_page_next_shows_the_network_page(qtbot, window):
     assert export.next_button is not None and "network" in export.next_button.text().lower()
     export.next_button.click()
     assert window.current_page().key == "network"
+
+
+def test_opening_a_run_without_a_model_leaves_no_other_runs_model_in_use(qtbot, window,
+                                                                         two_runs):
+    """Opening B kept A's model.keras as the current model: Predict and Export used A's."""
+    _h, ia, ib, a, b = two_runs
+    page = runs_page(window)
+    page.select_ids([ia])
+    page.open_button.click()
+    assert window.state.last_model == str(a.resolve() / "model.keras")
+    page.select_ids([ib])
+    page.open_button.click()
+    assert window.state.run_dir == str(b.resolve()) and window.state.last_model is None
+    assert "model.keras is missing from its folder" in page.banner.text()  # completed, no model
+
+
+def test_a_run_being_trained_cannot_be_deleted_from_the_page(qtbot, window, two_runs):
+    from core.runs.folder import RunFolder
+    from core.runs.lock import acquire, release
+
+    h = two_runs[0]
+    run = make_run(default_runs_dir() / "20261103-100000-training", status="running",
+                   created=3000.0)
+    rid = h.record_run(run)
+    acquire(RunFolder(run))
+    try:
+        page = runs_page(window)
+        page.refresh()
+        page.select_ids([rid])
+        assert not page.delete_button.isEnabled()
+        assert "being trained" in page.delete_button.toolTip()
+    finally:
+        release(RunFolder(run))
+    page.select_ids([two_runs[1]])
+    assert page.delete_button.isEnabled() and "asks first" in page.delete_button.toolTip()
+
+
+def test_add_folder_waits_for_a_rescan(qtbot, window, two_runs):
+    """A folder added while a rescan ran was dropped without a word."""
+    page = runs_page(window)
+    with qtbot.waitSignal(page.rebuilt, timeout=30000):
+        page.rescan()
+        assert not page.add_button.isEnabled() and not page.rescan_button.isEnabled()
+    qtbot.waitUntil(page.add_button.isEnabled, timeout=5000)
+
+
+def test_the_compare_hint_follows_the_number_of_runs(qtbot, window, two_runs, monkeypatch):
+    h, ia, _ib, _a, _b = two_runs
+    page = runs_page(window)
+    assert page.compare_hint.isVisible()  # two runs listed: it was hidden until a click
+    monkeypatch.setattr(QMessageBox, "question", lambda *args, **kw: QMessageBox.Yes)
+    page.select_ids([ia])
+    page.delete_button.click()
+    assert not page.compare_hint.isVisible()  # one run left: nothing to compare
+
+
+def test_compare_says_when_a_runs_settings_are_unknown_or_its_data_differs(qtbot, window):
+    """A damaged config.json compared as the app's defaults (MobileNetV2, 0 px); a 2-class and
+    a 3-class run compared as "same settings"."""
+    from core.runs.folder import RunFolder
+
+    base = default_runs_dir()
+    a = make_run(base / "20261101-100000-two")
+    b = make_run(base / "20261101-110000-three", created=2000.0,
+                 classes=("bright", "dark", "grey"))
+    h = RunHistory()
+    ia, ib = h.record_run(a), h.record_run(b)
+    page = runs_page(window)
+    with qtbot.waitSignal(page.compared, timeout=5000):
+        page.select_ids([ia, ib])
+    rows = page.compare_box.cell_texts()
+    assert rows == [("Classes", "bright, dark", "bright, dark, grey")]
+    assert "same settings, different data" in page.compare_box.title.text()
+
+    RunFolder(b).config_path.write_text("{not json", encoding="utf-8")
+    h.record_run(b)
+    page.select_ids([ia])
+    with qtbot.waitSignal(page.compared, timeout=5000):
+        page.select_ids([ia, ib])
+    rows = page.compare_box.cell_texts()
+    assert ("Settings", "as recorded", "unknown (config.json unreadable)") in rows
+    assert not any(r[0] == "Backbone" for r in rows)
+    assert "settings unknown" in page.compare_box.title.text()
+
+
+def test_the_exports_line_lists_each_file_once_and_only_files_still_there(qtbot, window,
+                                                                          two_runs):
+    h, ia, _ib, a, _b = two_runs
+    onnx, tfl = a / "export" / "model.onnx", a / "export" / "model.tflite"
+    onnx.parent.mkdir()
+    onnx.write_bytes(b"x" * 10)
+    for path in (onnx, onnx, tfl):  # exported twice, and a file deleted since
+        h.record_export(a, path.suffix[1:], path, 10, {"status": "ok"})
+    page = runs_page(window)
+    page.select_ids([ia])
+    text = page.exports_label.text()
+    assert f"Exports of {a.name} (1)" in text and text.count("model.onnx") == 1
+    assert "model.tflite" not in text
+
+
+def test_missing_figures_sort_last_in_both_directions(qtbot, window, two_runs):
+    from core.runs.folder import RunFolder
+
+    h, ia, ib, a, _b = two_runs
+    RunFolder(a).write_json("metrics.json", {})  # no accuracy recorded
+    info = RunFolder(a).read_json("run.json")
+    RunFolder(a).write_json("run.json", {**info, "val_accuracy": None})
+    h.record_run(a)
+    page = runs_page(window)
+    page.refresh()
+    assert h.get(ia).accuracy is None
+    for order in (Qt.AscendingOrder, Qt.DescendingOrder):
+        page.table.sortByColumn(4, order)
+        assert page.visible_ids() == [ib, ia]

@@ -151,3 +151,17 @@ def test_runs_page_saves_the_selected_runs_report(qtbot, window, trained_run, tm
     with qtbot.waitSignal(page.report_button.saved, timeout=120000):
         page.report_button.save_to(str(out))
     assert trained_run.name in out.read_text()
+
+
+def test_a_thumbnail_whose_image_is_gone_keeps_its_note_and_the_grid_in_the_pdf(qapp):
+    """The placeholder was a <div>, which ended the PDF's thumbnail-grid match early: the note
+    vanished and the other mistakes were left as raw <figure> markup."""
+    from core.report.html import thumbnail_figure as figure
+    from gui.report_pdf import printable_html
+
+    html = ("<style>x</style><div class='thumbs'>"
+            + figure("/nonexistent/gone.png", "bright → dark 90%")
+            + figure("/nonexistent/other.png", "dark → bright 80%") + "</div>")
+    out = printable_html(html)
+    assert "(image not available)" in out and "<figure>" not in out
+    assert out.count("<td width='20%'") == 2

@@ -223,10 +223,17 @@ def test_stop_keeps_the_best_epoch_and_resume_continues(qtbot, window, tmp_path,
     assert run.model_path.exists()  # the best epoch so far was kept
     assert "Resume" in page.banner.text()
     assert page.resume_button.isEnabled() and page.start_button.isEnabled()
+    assert "own settings" not in page.log.toPlainText()
+    old_rate = window.state.config.train.learning_rate
+    window.state.set("train.learning_rate", old_rate * 2)  # edited after the stop
 
     with qtbot.waitSignal(page.run_finished, timeout=180000) as sig2:
         page.resume_button.click()
         assert page.curves.val_x == [float(i) for i in range(1, done + 1)]  # history reloaded
+    # Resume keeps the run's settings and says the page's edit waits for the next Start
+    assert (f"own settings; your changes (train.learning_rate {old_rate!r} → "
+            f"{old_rate * 2!r}) apply to the next Start") in page.log.toPlainText()
+    assert RunFolder(result.run_dir).load_config().train.learning_rate == old_rate
     resumed = sig2.args[0]
     assert resumed.status == "completed" and resumed.run_dir == result.run_dir
     assert len(run.history()) == 8

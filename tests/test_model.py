@@ -82,6 +82,20 @@ def test_efficientnet_imagenet_weights_from_a_path_match_keras_own_loading(tmp_p
     assert "imagenet_stddev_fix" in [l.name for l in ours.layers]
     # A user's own file was not necessarily trained with that rescale: no fix then.
     assert preprocessing_layers(get_backbone("EfficientNetB0"), imagenet=False) == []
+    # Keras' own ImageNet file chosen by hand (the offline way in) is ImageNet all the same:
+    # the same network, or the backbone saw inputs about twice off in scale.
+    spec = get_backbone("EfficientNetB0")
+    chosen = tmp_path / spec.weights_file
+    chosen.write_bytes(path.read_bytes())
+    by_file = build_model(ModelConfig(backbone="EfficientNetB0", weights=str(chosen)), 2, 32,
+                          str(chosen))
+    assert "imagenet_stddev_fix" in [l.name for l in by_file.layers]
+    np.testing.assert_allclose(np.asarray(keras.Model(by_file.input, by_file.get_layer(
+        "avg_pool").output)(x)), want, rtol=1e-3, atol=1e-4)
+    own = tmp_path / "my_backbone.weights.h5"  # any other file: the user's own training
+    own.write_bytes(b"x")
+    assert "imagenet_stddev_fix" not in [l.name for l in build_model(
+        ModelConfig(backbone="EfficientNetB0", weights=str(own)), 2, 32, None).layers]
 
 
 def test_model_structure_and_output():

@@ -383,3 +383,99 @@ def test_a_run_is_listed_from_its_first_batch(tmp_path, tiny_weights):
 
     train(cfg, tmp_path / "run", listener=listener)
     assert seen == ["running"]
+
+
+# ---------------------------------------------------------------- one damaged run, not the list
+def test_a_cut_short_history_row_names_the_file_and_the_list_keeps_every_run(tmp_path):
+    """A history.csv row with too few fields raised a bare TypeError that emptied the list."""
+    db = tmp_path / "h.sqlite"
+    good = make_run(tmp_path / "runs" / "good", created=1000.0)
+    bad = make_run(tmp_path / "runs" / "bad", created=2000.0)
+    rf = RunFolder(bad)
+    text = rf.history_path.read_text(encoding="utf-8").splitlines()
+    rf.history_path.write_text("\n".join(text[:2] + ["head,3"]) + "\n", encoding="utf-8")
+    with pytest.raises(UserError) as err:
+        rf.history()
+    assert str(rf.history_path) in str(err.value) and "line 3" in str(err.value)
+    h = RunHistory(db)
+    assert h.rebuild_index([tmp_path / "runs"]) == 2
+    assert sorted(Path(r.path).name for r in h.list_runs()) == ["bad", "good"]
+    assert h.epochs(h.find_id(bad)) == [] and len(h.epochs(h.find_id(good))) == 3
+
+
+@pytest.mark.parametrize("value", ["n/a", {"top1": 0.9}, True])
+def test_a_hand_edited_figure_in_metrics_json_is_left_out_not_fatal(tmp_path, value):
+    """"accuracy": "n/a" crashed the Runs table; an object made every rescan fail."""
+    run = make_run(tmp_path / "runs" / "a")
+    rf = RunFolder(run)
+    rf.write_json("metrics.json", {"accuracy": value, "macro_f1": "high"})
+    h = RunHistory(tmp_path / "h.sqlite")
+    assert h.rebuild_index([tmp_path / "runs"]) == 1
+    r = h.list_runs()[0]
+    assert r.accuracy is None and r.macro_f1 is None and r.backbone == "MobileNetV3Small"
+
+
+# ---------------------------------------------------------------- deleting a run
+def test_a_run_being_trained_is_not_deleted(tmp_path):
+    from core.runs.lock import acquire, release
+
+    run = make_run(tmp_path / "runs" / "a", status="running")
+    h = RunHistory(tmp_path / "h.sqlite")
+    rid = h.record_run(run)
+    acquire(RunFolder(run))  # this process trains it
+    try:
+        with pytest.raises(UserError) as err:
+            h.delete_run(rid, delete_files=True)
+        assert f"process {os.getpid()}" in str(err.value) and "stop that training" in \
+            str(err.value)
+        assert (run / "config.json").exists() and h.find_id(run) == rid
+    finally:
+        release(RunFolder(run))
+    h.delete_run(rid, delete_files=True)
+    assert not run.exists() and h.find_id(run) is None
+
+
+def test_a_busy_index_deletes_no_file(tmp_path, monkeypatch):
+    """The folder went first, then the index refused ("database is locked"): the run's files
+    were gone and its row stayed."""
+    import core.runs.history as history_module
+
+    run = make_run(tmp_path / "runs" / "a")
+    h = RunHistory(tmp_path / "h.sqlite")
+    rid = h.record_run(run)
+    real = sqlite3.connect
+    monkeypatch.setattr(history_module.sqlite3, "connect",
+                        lambda path, timeout=5.0: real(path, timeout=0.2))
+    other = real(str(h.db_path))
+    other.execute("BEGIN EXCLUSIVE")  # another window or 'runs --rebuild' writing the index
+    try:
+        with pytest.raises(UserError, match="database is locked"):
+            h.delete_run(rid, delete_files=True)
+        assert (run / "config.json").exists() and (run / "history.csv").exists()
+    finally:
+        other.rollback()
+        other.close()
+    h.delete_run(rid, delete_files=True)
+    assert not run.exists()
+
+
+# ---------------------------------------------------------------- a drive that is not there now
+def test_rescan_keeps_runs_on_a_drive_that_is_not_connected(tmp_path):
+    """One Rescan while a USB drive was out dropped its runs and their export records."""
+    drive = tmp_path / "usb"
+    run = make_run(drive / "runs" / "a")
+    h = RunHistory(tmp_path / "h.sqlite")
+    rid = h.record_run(run)
+    h.record_export(run, "onnx", run / "export" / "model.onnx", 10)
+    gone = make_run(tmp_path / "local" / "b")  # deleted on a drive that is there: dropped
+    h.record_run(gone)
+    drive.rename(tmp_path / "usb-unplugged")
+    import shutil
+
+    shutil.rmtree(gone)
+    assert h.rebuild_index() == 1
+    kept = h.list_runs()
+    assert [r.id for r in kept] == [rid] and not kept[0].exists
+    (tmp_path / "usb-unplugged").rename(drive)
+    h.rebuild_index()
+    assert h.find_id(run) == rid and [e["format"] for e in h.exports(rid)] == ["onnx"]

@@ -145,3 +145,17 @@ def test_a_component_constant_on_validation_does_not_magnify_rounding():
     nudged = constant[:3] + 1e-7
     diff = np.abs(trust.combine(nudged) - trust.combine(constant[:3]))
     assert diff.max() < 1e-3  # the SavedModel/TFLite/ONNX parity bound
+
+
+def test_a_validation_set_without_mistakes_leaves_the_probabilities_as_they_are():
+    """The NLL falls for ever as T shrinks when every answer is right: the fit ended on
+    T = 0.05 and a 60/40 answer became 99.97%."""
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 200)
+    sure = rng.uniform(0.55, 0.95, 200)
+    probs = np.where(y[:, None] == np.arange(2), sure[:, None], 1 - sure[:, None])
+    assert fit_temperature(probs, y) == 1.0
+    assert apply_temperature(np.array([[0.6, 0.4]]), fit_temperature(probs, y))[0, 0] == \
+        pytest.approx(0.6)
+    y[0] = 1 - y[0]  # one mistake: there is something to fit again
+    assert fit_temperature(probs, y) != 1.0

@@ -128,6 +128,8 @@ def test_offline_message_names_the_url_and_where_to_put_the_file(monkeypatch):
     # The way out that works offline: a weights file the user already has.
     assert "Starting weights → From a file…" in text and "--weights FILE" in text
     assert "'none'" not in text and text.count(". ") <= 3
+    # ... or no pretrained weights at all, named as the window and the CLI name it.
+    assert "None (random start)" in text and "--weights none" in text
     assert _cache_files() == []
 
 

@@ -26,6 +26,10 @@ from core.events import CancelToken, Log, emit
 from core.infer.metrics import Metrics, compute_metrics
 
 
+#: Scan problems that are readable copies of another file, not unreadable files.
+COPY_KINDS = ("duplicate", "cross_class_duplicate")
+
+
 @dataclass(frozen=True)
 class ImagePrediction:
     """One image's true class, predicted class (indices into the classes) and confidence."""
@@ -42,6 +46,10 @@ class Evaluation:
 
     metrics: Metrics
     predictions: list[ImagePrediction] = field(default_factory=list)
+    #: Folders of a labelled folder whose name is none of the model's classes: not scored.
+    unmatched: list[str] = field(default_factory=list)
+    #: Readable files deliberately not scored ({"path", "reason"}): copies of another file.
+    left_out: list[dict] = field(default_factory=list)
 
 
 def evaluate_records(predictor, records: Sequence, classes: Optional[Sequence[str]] = None,
@@ -78,6 +86,10 @@ def evaluate_run_validation(run_dir: str, predictor=None, batch_size: Optional[i
     run = RunFolder(run_dir)
     cfg = run.load_config()
     split = run.split(cfg.data.data_dir)
+    if split.val and not any(os.path.exists(r.path) for r in split.val[:200]):
+        raise DataError(f"none of the run's validation images are where it recorded them (e.g. "
+                        f"{split.val[0].path}): the data folder was moved or deleted since "
+                        "training; put it back, or evaluate the model on a folder")
     if predictor is None:
         emit(listener, Log(f"loading the model {run_dir}"))
         predictor = load_predictor(str(run_dir))
@@ -105,7 +117,11 @@ def evaluate_labelled_folder(predictor, data_dir: str, listener=None,
                            f"{', '.join(unknown)}", "warning"))
     records = [dataclasses.replace(r, label=index[r.class_name]) for r in report.records
                if r.class_name in index]
-    bad = [p for p in report.problems if p.kind != "non_image_file"]
+    copies = [p for p in report.problems if p.kind in COPY_KINDS]
+    if copies:
+        emit(listener, Log(f"{len(copies)} copies of other files are not scored (the same "
+                           "image counted twice would weigh double)", "warning"))
+    bad = [p for p in report.problems if p.kind != "non_image_file" and p.kind not in COPY_KINDS]
     if not records:
         if bad:  # the folders are right; their files are not
             raise DataError(f"{data_dir}: none of its images could be read ({len(bad)} "
@@ -115,6 +131,8 @@ def evaluate_labelled_folder(predictor, data_dir: str, listener=None,
                         f"({', '.join(predictor.classes)})")
     result = evaluate_records(predictor, records, predictor.classes, batch_size, listener, cancel)
     result.metrics.skipped += [{"path": p.path, "reason": p.reason} for p in bad]
+    result.unmatched = unknown
+    result.left_out = [{"path": p.path, "reason": p.reason} for p in copies]
     if not result.metrics.n_images:  # an accuracy "on 0 images" is no answer
         first = result.metrics.skipped[0] if result.metrics.skipped else None
         raise DataError(f"{data_dir}: none of its {len(records)} image(s) could be read"

@@ -107,6 +107,11 @@ def prepare_images(model: Any, images: Any) -> np.ndarray:
     if arr.shape[-1] == 1 and want_c == 3:
         arr = np.repeat(arr, 3, axis=-1)
     arr = arr.astype(np.float32)
+    if arr.shape[-1] == 3 and want_c == 1:  # a grayscale model (MNIST-like): ITU-R 601 luma
+        arr = arr @ np.array([0.299, 0.587, 0.114], np.float32)[:, None]
+    if want_c not in (None, arr.shape[-1]):
+        raise ConfigError(f"this model takes images with {want_c} channels; only 1 (grey) or 3 "
+                          "(colour) can be shown here")
     size = _input_size(model)
     if size is not None and tuple(arr.shape[1:3]) != size:
         import tensorflow as tf

@@ -253,7 +253,23 @@ def filter_channels(model: Any, layer_name: Optional[str] = None) -> np.ndarray:
     if kind.startswith(("Depthwise", "Separable")):
         kh, kw, cin, mult = k.shape
         return np.ascontiguousarray(k.reshape(kh, kw, cin * mult).transpose(2, 0, 1)[:, None])
-    return np.ascontiguousarray(k.transpose(3, 2, 0, 1))
+    out = k.transpose(3, 2, 0, 1)
+    if out.shape[1] == 3 and _sees_bgr(model, layer):
+        out = out[:, ::-1]  # channel 0 weighs blue: put it back in the R, G, B the user sees
+    return np.ascontiguousarray(out)
+
+
+def _sees_bgr(model: Any, layer: Any) -> bool:
+    """Whether ``layer`` is the first convolution behind the "caffe" preprocessing (VGG16,
+    ResNet50: RGB turned to BGR), so its input channels are B, G, R; their filters were
+    drawn with red and blue swapped."""
+    names = [lyr.name for _path, lyr in iter_layers(model)]
+    if "preprocess_caffe" not in names:
+        return False
+    try:
+        return first_conv_layer(model)[1] is layer
+    except ConfigError:
+        return False
 
 
 def filter_tiles(model: Any, layer_name: Optional[str] = None,

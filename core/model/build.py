@@ -46,6 +46,20 @@ PHASES = ("head", "fine_tune")
 # -- building -------------------------------------------------------------
 
 
+def imagenet_weights(choice: Optional[str], spec: BackboneSpec) -> bool:
+    """Whether the backbone starts from Keras' ImageNet weights: "imagenet", or that very
+    file chosen by hand (the offline way in).  It matters where the preprocessing depends
+    on it: an EfficientNet B0-B3 ImageNet file given as a file lacked its input rescaling."""
+    c = (choice or "").strip()
+    if c.lower() == "imagenet":
+        return True
+    if c.lower() in ("", "none") or spec.preprocessing != "inside":
+        return False
+    from core.model.weights_files import is_published_imagenet_file
+
+    return is_published_imagenet_file(Path(c), spec)
+
+
 def preprocessing_layers(spec: BackboneSpec, imagenet: bool) -> list:
     """Layers mapping raw 0-255 RGB to what ``spec``'s backbone expects.
 
@@ -157,7 +171,7 @@ def build_model(model_cfg, num_classes: int, image_size: int, weights_path: Opti
     spec = get_backbone(model_cfg.backbone)
     if seed is not None:
         keras.utils.set_random_seed(seed)
-    imagenet = (model_cfg.weights or "").strip().lower() == "imagenet"
+    imagenet = imagenet_weights(model_cfg.weights, spec)
     inputs = keras.Input(shape=(image_size, image_size, 3), dtype="float32", name="image")
     x = inputs
     prep = preprocessing_layers(spec, imagenet)

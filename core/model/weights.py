@@ -16,7 +16,6 @@ then fetched from ``<mirror>/<its path after "keras-applications/">``, e.g.
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import os
 import re
@@ -30,10 +29,10 @@ from core.model.backbones import BackboneSpec, get_backbone, resolve_image_size
 from core.errors import WeightsError
 from core.events import CancelToken, Listener, Log, Progress, emit
 from core.fsutil import atomic_file
+from core.model.weights_files import file_matches, hasher as new_hasher
 
 _ROOT_MARK = "keras-applications/"
 _CHUNK = 256 * 1024
-_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
 
 def weights_url(spec: BackboneSpec, image_size: Optional[int] = None) -> str:
@@ -55,37 +54,6 @@ def imagenet_weights_path(spec: BackboneSpec, image_size: Optional[int] = None) 
     """Where the ImageNet file of ``spec`` lives once downloaded."""
     file_name, _, _ = spec.imagenet_file(image_size)
     return keras_cache_dir() / file_name
-
-
-def _hasher(expected: str):
-    # keras.utils.file_utils.resolve_hasher: 64 hex digits are sha256, else md5.
-    return hashlib.sha256() if len(expected) == 64 else hashlib.md5()
-
-
-def file_matches(path: Path, expected: Optional[str]) -> bool:
-    """True when ``path`` has the expected md5/sha256 (or, without one, is a whole HDF5
-    file: a download cut short kept the header and was trusted for good)."""
-    try:
-        with open(path, "rb") as fh:
-            if expected is None:
-                return fh.read(len(_HDF5_MAGIC)) == _HDF5_MAGIC and _whole_hdf5(path)
-            h = _hasher(expected)
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-    except OSError:
-        return False
-    return h.hexdigest() == expected
-
-
-def _whole_hdf5(path: Path) -> bool:
-    """Whether HDF5 opens ``path``: it checks the file's recorded end against its size."""
-    import h5py
-
-    try:
-        with h5py.File(path, "r"):
-            return True
-    except Exception:  # OSError "truncated file", or anything h5py says of a broken file
-        return False
 
 
 def ensure_imagenet_weights(spec: BackboneSpec, listener: Optional[Listener] = None,
@@ -135,7 +103,7 @@ def _download(url: str, dest: Path, expected: Optional[str], label: str,
               listener: Optional[Listener], cancel: Optional[CancelToken],
               timeout: float) -> Optional[str]:
     """Stream ``url`` into ``dest``; return the hex digest (None when no hash is known)."""
-    hasher = _hasher(expected) if expected else None
+    hasher = new_hasher(expected) if expected else None
     request = urllib.request.Request(url, headers={"User-Agent": "FineTuneStudio"})
     with urllib.request.urlopen(request, timeout=timeout) as response, open(dest, "wb") as out:
         length = response.headers.get("Content-Length") or "0"
@@ -201,7 +169,8 @@ def _offline_message(label: str, url: str, target: Path, exc: BaseException) -> 
              f"{target}, or ")
     return (f"cannot download {label} from {url}: {why}. {there}use a weights file you "
             "already have (the window: Model page, Starting weights → From a file…; the "
-            "command line: --weights FILE).")
+            "command line: --weights FILE), or start from random weights (None (random start) "
+            "on the Model page, --weights none), which needs many more images.")
 
 
 def check_weights_file(path: str | os.PathLike, spec: BackboneSpec, image_size: int) -> Path:

@@ -114,14 +114,14 @@ def data_summary(run: RunFolder, data_dir: str) -> DataSummary:
     return _from_split(run)
 
 
-def _exports(run_dir: Path) -> tuple[list[dict], Optional[str]]:
+def current_exports(run_dir: Path, history=None) -> tuple[list[dict], Optional[str]]:
     """The run's exports that are still its own: once each (the latest), still on disk, and
     not replaced since by another run's export to the same folder (the history keeps a row
     per export ever made, so a report listed deleted and overwritten files as "passed")."""
     try:
         from core.runs.history import RunHistory
 
-        history = RunHistory()
+        history = history or RunHistory()
         run_id = history.find_id(run_dir)
         rows = history.exports(run_id) if run_id is not None else []
     except Exception as exc:  # noqa: BLE001 - the report is still useful without them
@@ -190,7 +190,7 @@ def gather(run_dir: str | os.PathLike) -> ReportData:
                             CALIBRATION_FILE, notes) if cal_path.exists() else None
     if calibration is None and metrics and isinstance(metrics.get("calibration"), dict):
         calibration = metrics["calibration"]
-    exports, why = _exports(run.path.resolve())
+    exports, why = current_exports(run.path.resolve())
     if why:
         notes.append(why)
     history = _optional(run.history, "history.csv", notes) or []

@@ -92,7 +92,7 @@ def _data_section(d: ReportData) -> str:
     if s.examples:
         out.append("<h3>One image per class</h3><div class='thumbs'>")
         for cls, path in s.examples.items():
-            out.append(_figure(path, escape(cls)))
+            out.append(thumbnail_figure(path, escape(cls)))
         out.append("</div>")
     out += [f"<p class='bad'>{escape(w)}</p>" for w in s.warnings]
     if s.problems:
@@ -106,10 +106,12 @@ def _data_section(d: ReportData) -> str:
     return "".join(out)
 
 
-def _figure(path: str, caption: str) -> str:
+def thumbnail_figure(path: str, caption: str) -> str:
+    """A thumbnail with its caption (a placeholder line when the image is gone: a <span>,
+    since the PDF finds a row of thumbnails by its closing </div>)."""
     uri = thumbnail_uri(path)
     img = (f"<img src='{uri}' alt='{escape(os.path.basename(path))}'>" if uri
-           else "<div class='muted'>(image not available)</div>")
+           else "<span class='muted'>(image not available)</span><br>")
     return f"<figure>{img}<figcaption>{caption}<br><code>{escape(os.path.basename(path))}" \
            "</code></figcaption></figure>"
 
@@ -161,7 +163,7 @@ def _scores_section(d: ReportData, max_mistakes: int) -> str:
         out.append("<p class='muted'>The run recorded no mistakes to show.</p>")
     elif mistakes:
         out.append("<div class='thumbs'>")
-        out += [_figure(x["path"], f"{escape(x['true_label'])} → <b>"
+        out += [thumbnail_figure(x["path"], f"{escape(x['true_label'])} → <b>"
                         f"{escape(x['predicted_label'])}</b> {x['confidence']:.0%}")
                 for x in mistakes]
         out.append("</div>")

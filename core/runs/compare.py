@@ -90,12 +90,45 @@ def effective_settings(config: dict) -> dict[str, Any]:
     return {info.path: to_jsonable(get_path(cfg, info.path)) for info in iter_fields(StudioConfig)}
 
 
+#: What a run whose config.json could not be read shows for its settings.
+UNKNOWN = "unknown (config.json unreadable)"
+
+
+def settings_known(config: Any) -> bool:
+    """Whether a stored config says what the run trained with ({} reads as every default)."""
+    return isinstance(config, dict) and isinstance(config.get("model"), dict)
+
+
 def settings_diff(a: dict, b: dict) -> list[SettingDifference]:
-    """The settings that differ between configs ``a`` and ``b``, in the config's order."""
+    """The settings that differ between configs ``a`` and ``b``, in the config's order.
+
+    A run whose config is unreadable (indexed as ``{}``) is one row, "unknown": read as
+    every default, a damaged EfficientNetB0 run compared as MobileNetV2.
+    """
+    if not (settings_known(a) and settings_known(b)):
+        return [SettingDifference("config", "Settings", *(
+            "as recorded" if settings_known(c) else UNKNOWN for c in (a, b)))]
     fa, fb = effective_settings(a or {}), effective_settings(b or {})
     keys = list(fa) + [k for k in fb if k not in fa]
     return [SettingDifference(k, setting_label(k), fa.get(k), fb.get(k))
             for k in keys if fa.get(k) != fb.get(k)]
+
+
+def data_diff(a, b) -> list[SettingDifference]:
+    """What differs in the data two runs (:class:`~core.runs.summary.RunSummary`) learned from.
+
+    Same settings on other classes or other images is not "the same run twice":
+    a 2-class and a 3-class run were shown as "same settings" side by side.
+    """
+    rows = [("data.classes", "Classes", list(a.classes), list(b.classes)),
+            ("data.images", "Images", a.images, b.images),
+            ("data.fingerprint", "Data (file names and sizes)", a.dataset_fingerprint,
+             b.dataset_fingerprint)]
+    out = [SettingDifference(path, label, va, vb) for path, label, va, vb in rows
+           if va != vb and va is not None and vb is not None]
+    if any(d.path != "data.fingerprint" for d in out):  # the fingerprint says nothing more
+        out = [d for d in out if d.path != "data.fingerprint"]
+    return out
 
 
 def short_text(value: Any) -> str:

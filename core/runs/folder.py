@@ -27,8 +27,6 @@ The names are spelled once, in :data:`FILES`; everything else asks
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import json
 import os
 import time
@@ -40,11 +38,8 @@ from core.config import DAMAGED, StudioConfig
 from core.errors import ConfigError, UserError
 from core.typed_json import json_text
 from core.fsutil import atomic_write_text
+from core.runs.history_csv import history_text, read_history
 from core.runs.records import RunInfo
-
-HISTORY_FIELDS = ["phase", "epoch", "global_epoch", "loss", "accuracy", "val_loss", "val_accuracy",
-                  "learning_rate", "seconds"]
-
 
 @dataclass(frozen=True)
 class RunFiles:
@@ -267,30 +262,11 @@ class RunFolder:
         return info
 
     def history(self) -> list[dict]:
-        """History rows as dicts (numbers as floats), in order."""
-        if not self.history_path.exists():
-            return []
-        rows = []
-        with open(self.history_path, newline="", encoding="utf-8") as fh:
-            for row in csv.DictReader(fh):
-                parsed: dict[str, Any] = {}
-                for k, v in row.items():
-                    if k == "phase":
-                        parsed[k] = v
-                    elif k in ("epoch", "global_epoch"):
-                        parsed[k] = int(v)
-                    else:
-                        parsed[k] = float(v) if v not in ("", None) else None
-                rows.append(parsed)
-        return rows
+        """History rows as dicts (numbers as floats), in order; see :func:`read_history`."""
+        return read_history(self.history_path)
 
     def write_history(self, rows: list[dict]) -> None:
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=HISTORY_FIELDS, extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow(row)
-        atomic_write_text(self.history_path, buf.getvalue())
+        atomic_write_text(self.history_path, history_text(rows))
 
     def is_run_folder(self) -> bool:
         """What makes a folder a run: its config and its class names."""

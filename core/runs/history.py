@@ -26,17 +26,17 @@ import functools
 import json
 import logging
 import os
-import shutil
 import sqlite3
 import time
 from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
-from core.appdirs import data_dir, default_runs_dir, start_weights_dir
+from core.appdirs import data_dir, default_runs_dir
 from core.errors import UserError
 from core.shown import shown_text
 from core.events import CancelToken, Log, Progress, emit
 from core.runs.folder import RunFolder
+from core.runs.deleting import carried_weights, delete_run_files
 from core.runs.summary import (EPOCH_FIELDS, SORT_KEYS, RunComparison, RunSummary, config_diff,
                                find_run_folders, folder_row, indexable, json_column)
 
@@ -247,7 +247,8 @@ class RunHistory:
 
         Searched: ``roots`` (run folders or folders holding them), every folder
         the index knows, and the default runs folder.  Rows whose folder is gone
-        are dropped -- the folders are the truth.  One transaction: a cancelled
+        are dropped -- the folders are the truth -- unless its parent is gone too (a
+        drive or share not connected now).  One transaction: a cancelled
         or failed rebuild leaves the old index as it was.
         """
         cancel = cancel or CancelToken()
@@ -258,26 +259,38 @@ class RunHistory:
             emit(listener, Log(f"{shown_text(str(folder))}: the folder's name is not valid UTF-8; "
                                "the run list cannot hold it (rename it)", "warning"))
         folders = [f for f in folders if indexable(f)]
+        # A run whose parent folder is gone too sits on a drive or share that is not there
+        # now: kept (listed as missing), or one Rescan lost it and its exports for good.
+        away = [p for p in known if not Path(p).exists() and not Path(p).parent.exists()]
+        kept = [str(f) for f in folders] + away
         with self._connect() as conn, conn:
-            conn.execute("DELETE FROM runs WHERE path NOT IN (%s)" % ",".join("?" * len(folders)),
-                         [str(f) for f in folders])
+            conn.execute("DELETE FROM runs WHERE path NOT IN (%s)" % ",".join("?" * len(kept)),
+                         kept)
             for i, folder in enumerate(folders):
                 cancel.raise_if_cancelled()
                 emit(listener, Progress(i, len(folders), f"indexing {folder.name}"))
-                self._upsert(conn, RunFolder(folder))
+                try:
+                    self._upsert(conn, RunFolder(folder))
+                except (UserError, OSError) as exc:  # one folder (vanished mid-scan, ...)
+                    emit(listener, Log(f"{folder}: not indexed ({exc})", "warning"))
         emit(listener, Progress(len(folders), len(folders), "index rebuilt"))
-        emit(listener, Log(f"run history: {len(folders)} run(s) indexed"))
-        return len(folders)
+        emit(listener, Log(f"run history: {len(folders)} run(s) indexed"
+                           + (f"; {len(away)} on a drive or folder not there now kept"
+                              if away else "")))
+        return len(folders) + len(away)
 
     @_recovering
     def delete_run(self, run_id: int, delete_files: bool = False) -> None:
         """Forget a run; with ``delete_files`` also delete its folder (only a real run folder)."""
         run = self.get(run_id)
         carried = carried_weights(run.config) if delete_files else None
-        if delete_files and (Path(run.path).exists() or Path(run.path).is_symlink()):
-            delete_run_files(RunFolder(run.path))
         with self._connect() as conn, conn:
+            # The row first, in the transaction: a busy index then fails before any file is
+            # touched (it deleted the folder and kept the row), and a refused or failed file
+            # deletion rolls the row back.
             conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+            if delete_files and (Path(run.path).exists() or Path(run.path).is_symlink()):
+                delete_run_files(RunFolder(run.path))
         if carried is not None and not any(carried_weights(r.config) == carried
                                            for r in self.list_runs()):
             carried.unlink(missing_ok=True)  # made for this run alone; nothing else names it
@@ -338,42 +351,6 @@ class RunHistory:
         ra, rb = self.get(a), self.get(b)
         return RunComparison(ra, rb, config_diff(ra.config, rb.config), self.epochs(a),
                              self.epochs(b))
-
-
-def carried_weights(config: dict) -> Optional[Path]:
-    """The start-weights file a run's config names (a backbone the app carried over from an
-    earlier run), or None when its weights are anything else (the user's own file included)."""
-    weights = str((config or {}).get("model", {}).get("weights") or "")
-    if not weights.endswith(".weights.h5"):
-        return None
-    path = Path(weights).resolve()
-    return path if path.parent == start_weights_dir().resolve() else None
-
-
-def delete_run_files(rf: RunFolder) -> None:
-    """Delete a run folder, only if it holds nothing but what a run writes; never via a link.
-
-    A folder merely looking like a run (any ``config.json`` + ``labels.json``, e.g.
-    swept in by ``runs --rebuild /``) may hold the user's files: anything not in
-    the run folder's own FILES table (or the app's temp files) makes this refuse,
-    naming it.  Links are removed as links, their targets left alone.
-    """
-    if rf.path.is_symlink():
-        raise UserError(f"{rf.path} is a link, not a run folder; refusing to delete it "
-                        "(delete the link yourself if you mean to)")
-    rf.require_run_folder("refusing to delete it")
-    foreign = rf.foreign_entries()
-    if foreign:
-        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5
-                                          else "")
-        raise UserError(f"{rf.path} holds files a run does not write ({shown}); refusing to "
-                        "delete the folder - move them out first, or delete it yourself")
-    for entry in rf.path.iterdir():
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry)  # rmtree unlinks links inside, never follows them
-        else:
-            entry.unlink()
-    rf.path.rmdir()
 
 
 def record_run_safely(run_dir: str | Path, listener=None) -> Optional[int]:

@@ -58,7 +58,7 @@ def lock_holder(run: RunFolder) -> Optional[dict]:
     return holder
 
 
-def _describe(holder: dict) -> str:
+def describe_holder(holder: dict) -> str:
     started = holder.get("started")
     when = (time.strftime(" since %Y-%m-%d %H:%M:%S", time.localtime(started))
             if isinstance(started, (int, float)) else "")
@@ -80,7 +80,7 @@ def acquire(run: RunFolder) -> None:
             holder = lock_holder(run)
             if holder is not None:
                 raise UserError(
-                    f"{run.path} is being trained by {_describe(holder)}; wait for it to end "
+                    f"{run.path} is being trained by {describe_holder(holder)}; wait for it to end "
                     f"or stop it (if that process is gone for good, delete {run.lock_path})")
             with contextlib.suppress(FileNotFoundError):
                 run.lock_path.unlink()  # a dead holder's lock: take it over

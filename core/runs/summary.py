@@ -163,6 +163,17 @@ def _run_info(rf: RunFolder) -> RunInfo:
         return RunInfo()
 
 
+def _number(value: Any) -> Optional[float]:
+    """A figure from a hand-editable file, or None: "n/a" crashed the table, {} the index."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return value
+
+
+def _text(value: Any) -> Optional[str]:
+    return value if isinstance(value, str) else None
+
+
 def folder_row(rf: RunFolder) -> tuple[dict, list[dict]]:
     """The ``runs`` row of a run folder (without ``id``) and its epoch rows, in order."""
     info = _run_info(rf)
@@ -170,7 +181,8 @@ def folder_row(rf: RunFolder) -> tuple[dict, list[dict]]:
     metrics = _read_dict(rf.metrics_path)
     try:
         history = rf.history()
-    except (OSError, ValueError):
+    except (UserError, OSError, ValueError) as exc:  # one damaged file must not empty the list
+        log.warning("indexing %s without its history: %s", rf.path, exc)
         history = []
     try:
         classes = rf.labels()
@@ -182,7 +194,7 @@ def folder_row(rf: RunFolder) -> tuple[dict, list[dict]]:
     row = {
         "path": str(rf.path), "name": rf.path.name,
         "status": info.status.value if info.status else None,
-        "backbone": model.get("backbone"), "image_size": model.get("image_size"),
+        "backbone": _text(model.get("backbone")), "image_size": _number(model.get("image_size")),
         "images": info.images, "classes": json.dumps(classes),
         "dataset_fingerprint": info.dataset_fingerprint,
         "data_dir": info.data_dir and shown_text(info.data_dir),  # SQLite takes UTF-8 only
@@ -191,8 +203,8 @@ def folder_row(rf: RunFolder) -> tuple[dict, list[dict]]:
         "created": info.created or rf.config_path.stat().st_mtime,
         "finished": info.finished, "seconds": info.seconds,
         "best_epoch": info.best_epoch,
-        "accuracy": metrics.get("accuracy", info.val_accuracy),
-        "macro_f1": metrics.get("macro_f1"),
+        "accuracy": _number(metrics.get("accuracy", info.val_accuracy)),
+        "macro_f1": _number(metrics.get("macro_f1")),
         "best_val_accuracy": max(vals) if vals else None, "indexed": time.time(),
     }
     return row, [{f: h.get(f) for f in EPOCH_FIELDS} for h in history]

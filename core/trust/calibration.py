@@ -47,10 +47,15 @@ def fit_temperature(probs: np.ndarray, y_true) -> float:
 
     The NLL of temperature scaling is unimodal in log T, so a golden-section
     search finds its minimum without gradients; a grid first guards against a
-    flat start.  With no images (or one class) the answer is 1 (no change).
+    flat start.  With no images (or one class) the answer is 1 (no change), and
+    so it is when the model got every image right: the NLL then falls for ever as
+    T shrinks, so the search ended on its lower bound and a 60/40 answer read as
+    99.97% sure -- no mistakes give nothing to fit a temperature on.
     """
     y = np.asarray(y_true, dtype=np.int64)
     if len(y) == 0 or np.asarray(probs).shape[1] < 2:
+        return 1.0
+    if (np.asarray(probs).argmax(axis=1) == y).all():
         return 1.0
     lo, hi = np.log(T_RANGE[0]), np.log(T_RANGE[1])
 

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton
 from gui.jobs import Job
 from gui.pages.base import Page
 from gui.widgets.report_button import ReportButton
-from gui.pages.evaluate.results import ResultsView
+from gui.pages.evaluate.results import ResultsView, folder_notes
 
 VALIDATION = "validation"
 EMPTY_TEXT = ("No results yet. Train a model on the Train step (4); its validation results "
@@ -89,6 +89,7 @@ class EvaluatePage(Page):
         self._predictor: Any = None
         self._predictor_source: Optional[str] = None
         self._job: Optional[Job] = None
+        self._job_run: Optional[str] = None  # the run a validation job predicts (None: a folder)
 
         self.body.addLayout(self._build_top_row())
         self.empty_label = QLabel(EMPTY_TEXT)
@@ -194,6 +195,9 @@ class EvaluatePage(Page):
         run = RunFolder(run_dir)
         if run.metrics_path.exists():
             return ""
+        if not run.path.is_dir():
+            return (f"{run.path} is not there any more (deleted or moved): open another run on "
+                    "the Runs step, or train one.")
         try:
             status = run.run_info().status or ""
         except UserError:  # an unreadable run.json: say nothing about the status
@@ -228,7 +232,7 @@ class EvaluatePage(Page):
         else:
             self.source_label.setText(f"<b>{run_name}</b> on the folder {source} "
                                       f"({metrics.n_images} images)")
-        self.content.show_metrics(metrics, self.calibration)
+        self.content.show_metrics(metrics, self.calibration, source == VALIDATION)
         self.metrics_shown.emit(metrics)
 
     # ------------------------------------------------------------------ cells
@@ -260,7 +264,9 @@ class EvaluatePage(Page):
         self.content.list_cell([], f"Finding the {expected} “{true}” image(s) predicted as "
                                    f"“{pred}”: the model is looking at every validation image "
                                    "once…")
-        self._start_validation_predictions()
+        if self._start_validation_predictions() is None:  # busy with another job: say so here
+            self.content.cell_label.setText("Not listed: click the cell again once the job in "
+                                            "the status bar has finished.")
 
     def _list_cell(self, true: str, pred: str, items: list[tuple[str, float]]) -> None:
         self.cell_paths = [p for p, _c in items]
@@ -282,7 +288,7 @@ class EvaluatePage(Page):
         run_dir = self.state.run_dir
         if not run_dir:
             return None
-        if self._job is not None and self._job.is_running():
+        if self._job is not None and self._job.is_running() and self._job_run == run_dir:
             return self._job  # already working; the pending cell is shown when it ends
         if self.runner.is_busy():
             self._busy_message("; click the cell again when it has finished.")
@@ -291,9 +297,10 @@ class EvaluatePage(Page):
                                 name="Predicting the validation images")
         if job is None:
             return None
-        self._job = job
+        self._job, self._job_run = job, run_dir
         job.finished.connect(lambda res, r=run_dir: self._on_validation_predictions(r, res))
-        job.failed.connect(lambda msg, _tb: self.show_error(msg))
+        job.failed.connect(lambda msg, _tb: (self.show_error(msg), self.content.cell_label.setText(
+            "The images could not be found: see the message above.")))
         job.cancelled.connect(lambda: self.content.cell_label.setText(
             "Stopped before the images were found."))
         return job
@@ -312,6 +319,11 @@ class EvaluatePage(Page):
             return  # the run changed while the job ran
         preds = evaluation.predictions
         self._validation_predictions = preds
+        shown = self._validation_metrics.n_images if self._validation_metrics else len(preds)
+        if len(preds) < shown:  # the cells would list fewer images than the matrix counts
+            self.show_info(f"{shown - len(preds)} of the {shown} validation images cannot be "
+                           "read now (deleted, moved or damaged since training): the cells "
+                           "list only the images still there.")
         if self.source == VALIDATION:
             self.predictions = preds
         self.predictions_ready.emit(len(preds))
@@ -340,7 +352,7 @@ class EvaluatePage(Page):
                                 name=f"Evaluating on {Path(folder).name}")
         if job is None:
             return None
-        self._job = job
+        self._job, self._job_run = job, None
         self.source_label.setText(f"Evaluating on {folder}…")
         job.finished.connect(lambda res, s=source, f=folder: self._on_folder_done(s, f, res))
         job.failed.connect(lambda msg, _tb: self._on_folder_failed(msg))
@@ -357,16 +369,22 @@ class EvaluatePage(Page):
     def _on_folder_done(self, source: str, folder: str, result) -> None:
         predictor, evaluation = result
         self._keep_predictor(source, predictor)
+        if source != self.model_source():  # another run was opened meanwhile: not its figures
+            self._show_metrics(self.metrics, self.source, self.predictions)
+            self.show_info(f"The evaluation on {folder} was of {Path(source).name}, not of the "
+                           "model now open; it is not shown. Evaluate the folder again.")
+            return
         metrics = evaluation.metrics
         self._show_metrics(metrics, folder, evaluation.predictions)
-        if metrics.skipped:
-            self.show_info(f"{len(metrics.skipped)} file(s) in {folder} could not be read and "
-                           "were skipped (see View → Log).")
+        notes = folder_notes(evaluation)
+        if notes:
+            self.show_info(" ".join(notes) + " (see View → Log).")
         self.folder_evaluated.emit(metrics)
 
     def _update_buttons(self) -> None:
         busy = self.runner.is_busy()
-        self.folder_button.setEnabled(not busy and bool(self.model_source()))
+        source = self.model_source()
+        self.folder_button.setEnabled(not busy and bool(source) and Path(source).exists())
         self.report_button.set_run(self.state.run_dir, "A report is made from a run folder: "
                                    "train one, or open one on the Runs page")
 

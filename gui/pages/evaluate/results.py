@@ -50,6 +50,25 @@ def before_text(calibration: Optional[dict]) -> str:
     return f" ({calibration['ece_before']:.3f} before calibration)"
 
 
+def folder_notes(evaluation) -> list[str]:
+    """What a folder's figures leave out, sentence by sentence: folders named like no class
+    (a "Dark" folder for the class "dark" was dropped with one log line), copies of other
+    files (they were called unreadable) and files that could not be read."""
+    notes = []
+    classes = {c.casefold(): c for c in evaluation.metrics.classes}
+    if evaluation.unmatched:
+        near = [f"“{u}” (the class is “{classes[u.casefold()]}”)" if u.casefold() in classes
+                else f"“{u}”" for u in evaluation.unmatched]
+        notes.append(f"Not scored: the folder(s) {', '.join(near)} are named like none of the "
+                     "model's classes; rename a folder to its class's exact name to score it.")
+    if evaluation.left_out:
+        notes.append(f"{len(evaluation.left_out)} copies of other files were not scored.")
+    if evaluation.metrics.skipped:
+        notes.append(f"{len(evaluation.metrics.skipped)} file(s) could not be read and were "
+                     "skipped.")
+    return notes
+
+
 def right_answers(metrics) -> int:
     return sum(r[i] for i, r in enumerate(metrics.confusion))
 
@@ -170,8 +189,13 @@ class ResultsView(QWidget):
         self.mistake_thumbs.set_items([])
         self.cell_thumbs.set_items([])
 
-    def show_metrics(self, metrics, calibration: Optional[dict] = None) -> None:
-        """Show ``metrics``; ``calibration`` is the run's metrics.json "calibration" (or None)."""
+    def show_metrics(self, metrics, calibration: Optional[dict] = None,
+                     validation: bool = True) -> None:
+        """Show ``metrics``; ``calibration`` is the run's metrics.json "calibration" (or None).
+
+        ``validation`` False: the figures are another folder's, and the ECE "before
+        calibration" the run recorded is its validation set's, not this folder's.
+        """
         from core.infer.uncertainty import sample_caution, wilson_interval
 
         right = right_answers(metrics)
@@ -183,7 +207,8 @@ class ResultsView(QWidget):
             f"accuracy — {right} of {metrics.n_images} images right (95 % interval "
             f"{lo:.0%}–{hi:.0%}).  Macro F1 {metrics.macro_f1:.3f} (the classes' F1 averaged, "
             f"so a small class counts as much as a big one).  Calibration error (ECE) "
-            f"{metrics.ece:.3f}{before_text(calibration)}, see Confidence.{skipped}")
+            f"{metrics.ece:.3f}{before_text(calibration if validation else None)}, see "
+            f"Confidence.{skipped}")
         caution = sample_caution(metrics.confusion, metrics.classes)
         self.caution_label.setText(f"⚠ {caution}" if caution else "")
         self.caution_label.setVisible(bool(caution))

@@ -22,6 +22,10 @@ FIXED_TIP = ("This layer never learns in fine-tuning: the engine keeps it as it 
              "guide advises)")
 
 
+#: Which part of the model (backbone, head, preprocessing) a layer item belongs to.
+PART_ROLE = Qt.UserRole + 1
+
+
 class LayerTree(QTreeWidget):
     """Blocks of layers with check boxes; ``ticked`` fires after a tick by hand."""
 
@@ -53,8 +57,10 @@ class LayerTree(QTreeWidget):
                 if item.flags() & Qt.ItemIsUserCheckable and item.checkState(0) == Qt.Checked]
 
     def selected_layer(self) -> Optional[str]:
+        """The current backbone layer (None for a block, the head or the preprocessing:
+        "fine-tune from 'probabilities'" was accepted and failed only at Start)."""
         item = self.currentItem()
-        if item is None or item.parent() is None:
+        if item is None or item.parent() is None or item.data(0, PART_ROLE) != "backbone":
             return None
         return item.data(0, Qt.UserRole)
 
@@ -86,6 +92,7 @@ class LayerTree(QTreeWidget):
     def _layer_item(row: Any, choosable: bool) -> QTreeWidgetItem:
         item = QTreeWidgetItem([row.name, row.type, row.output_shape, f"{row.params:,}"])
         item.setData(0, Qt.UserRole, row.name)
+        item.setData(0, PART_ROLE, row.part)
         item.setTextAlignment(3, Qt.AlignRight | Qt.AlignVCenter)
         # The whole name and figures, however narrow the column (a small window elides them).
         tip = f"{row.name}\n{row.type} → {row.output_shape}, {row.params:,} parameters"

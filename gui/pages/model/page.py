@@ -187,9 +187,11 @@ class ModelPage(WeightsActions, Page):
             return
         self._sync_from_config()
         weights = self.state.config.model.weights  # a file fitted the old backbone: check again
-        if path in ("model.backbone", "model.image_size") and weights \
-                and weights not in ("imagenet", "none"):
-            self.set_weights_file(weights)
+        if path in ("model.backbone", "model.image_size"):
+            self.weights_status.setText("")  # "ImageNet weights are ready" was the old one's
+        if path in ("", "model", "model.backbone", "model.image_size") and weights \
+                and weights not in ("imagenet", "none"):  # "" / "model": a project loaded
+            self.recheck_weights_file()
         if path in REBUILD_PATHS:
             self._rebuild_timer.start()
         if touches(path, "model.freeze") or path in ("model.weights",):
@@ -213,7 +215,14 @@ class ModelPage(WeightsActions, Page):
 
     # ------------------------------------------------------------------ widgets → config
     def select_backbone(self, name: str) -> None:
-        self.state.set("model.backbone", self._spec_name(name))
+        """Choose a backbone; layers chosen by name on another backbone go back to the
+        default (they named layers this one lacks: the list emptied and stayed empty)."""
+        name, m = self._spec_name(name), self.state.config.model
+        if name != self._spec_name(m.backbone) and m.freeze.mode in ("custom", "from_layer"):
+            self.state.set("model.freeze", FreezeConfig(top_n=m.freeze.top_n))
+            self.show_info(f"The layers chosen by name were {m.backbone}'s: fine-tuning is back "
+                           f"to the top {m.freeze.top_n} layers of {name}.")
+        self.state.set("model.backbone", name)
 
     def _on_backbone_selected(self) -> None:
         if self._filling:
@@ -232,7 +241,7 @@ class ModelPage(WeightsActions, Page):
         mode = self.mode_combo.itemData(index)
         f = copy.deepcopy(self.state.config.model.freeze)
         f.mode = mode
-        if mode == "custom" and not f.layers:
+        if mode == "custom" and (not f.layers or not set(f.layers) <= {r.name for r in self.rows}):
             f.layers = self.tree.checked_layers()
         if mode == "from_layer" and not f.from_layer:
             f.from_layer = self.tree.selected_layer() or ""
@@ -263,7 +272,8 @@ class ModelPage(WeightsActions, Page):
     def _use_selected_layer(self) -> None:
         name = self.tree.selected_layer()
         if not name:
-            self.show_info("Select a layer in the list first.")
+            self.show_info("Select a layer of the backbone in the list first (the head always "
+                           "trains).")
             return
         self.state.set("model.freeze", FreezeConfig(mode="from_layer", from_layer=name,
                                                     top_n=self.state.config.model.freeze.top_n))
@@ -295,9 +305,12 @@ class ModelPage(WeightsActions, Page):
         self._request(key)
 
     def _preview_freeze(self) -> None:
-        """Ask for the fine-tuning preview of the current settings (on the current model)."""
+        """Ask for the fine-tuning preview of the current settings (on the current model);
+        after a failed one, build the list again (it stayed empty until the page reopened)."""
         if self._asked_key is not None:
             self._request(self._asked_key)
+        else:
+            self._maybe_build_layers()
 
     def _request(self, key: tuple) -> None:
         self._asked_key = key

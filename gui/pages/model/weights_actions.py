@@ -12,19 +12,26 @@ from __future__ import annotations
 import copy
 import os
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QFileDialog
 
 from gui.jobs import Job
 from gui.pages.model.weights_box import FILE, IMAGENET, NONE, check_file_job, weights_job
 
 
+#: How long the backbone and size must stay unchanged before a weights file is checked again.
+RECHECK_MS = 400
+
+
 class WeightsActions:
     """Weights choices of the Model page (see the module docstring)."""
 
     _weights_asked = 0  # the number of the latest weights choice (checks carry theirs)
+    _recheck_path = ""  # the file to check again when the backbone and size settle
 
     def _on_weights_kind(self, kind: int) -> None:
         self._weights_asked += 1  # a check still running is moot now
+        self._stop_recheck()  # and so is one waiting for the size to settle
         if kind in (IMAGENET, NONE):
             self.weights_status.setText("")
         if kind == IMAGENET:
@@ -51,6 +58,7 @@ class WeightsActions:
 
     def set_weights_file(self, path: str) -> bool:
         """Check ``path`` in a worker; it becomes the weights only if it fits."""
+        self._stop_recheck()
         path = os.path.abspath(path)
         model = copy.deepcopy(self.state.config.model)
         self._weights_asked = asked = self._weights_asked + 1
@@ -62,6 +70,33 @@ class WeightsActions:
         job.start()
         return True
 
+    def recheck_weights_file(self, path: str = "") -> None:
+        """Check ``path`` (default: the chosen file) again once the backbone or size has
+        stopped changing: each step of the size box started its own check (six builds at
+        once for six clicks)."""
+        weights = self.state.config.model.weights
+        self._recheck_path = path or (weights if weights not in ("imagenet", "none") else "")
+        timer = getattr(self, "_recheck_timer", None)
+        if timer is None:
+            timer = self._recheck_timer = QTimer(self)
+            timer.setSingleShot(True)
+            timer.setInterval(RECHECK_MS)
+            timer.timeout.connect(self._recheck_now)
+        self._weights_asked += 1  # a check under way answers for settings now changed
+        self.weights_status.setText("Checking the file…")
+        timer.start()
+
+    def _stop_recheck(self) -> None:
+        timer = getattr(self, "_recheck_timer", None)
+        if timer is not None:
+            timer.stop()
+
+    def _recheck_now(self) -> None:
+        if self._recheck_path:
+            self.set_weights_file(self._recheck_path)
+        else:
+            self.weights_status.setText("")
+
     def _answer_applies(self, path: str, asked: int, model) -> bool:
         """A check's answer counts only while nothing was chosen since: a slow check set the
         file back after the user chose None, or said "fits" of the backbone chosen before.
@@ -70,7 +105,7 @@ class WeightsActions:
             return False
         m = self.state.config.model
         if (m.backbone, m.image_size) != (model.backbone, model.image_size):
-            self.set_weights_file(path)
+            self.recheck_weights_file(path)
             return False
         return True
 
@@ -93,8 +128,10 @@ class WeightsActions:
             self.show_error("Please wait for the running job to finish (or cancel it).")
             return
         self.weights_status.setText("Downloading…")
-        job.finished.connect(lambda _p: self.weights_status.setText(
-            "ImageNet weights are ready (kept in the Keras cache)."))
+        name = self.state.config.model.backbone
+        job.finished.connect(lambda _p, n=name: self.weights_status.setText(
+            f"{n}'s ImageNet weights are ready (kept in the Keras cache)."
+            if n == self.state.config.model.backbone else ""))
         job.failed.connect(lambda msg, _tb: (self.weights_status.setText(""),
                                              self.show_error(msg)))
         job.cancelled.connect(lambda: self.weights_status.setText("Download cancelled."))

@@ -179,6 +179,12 @@ class KernelsTab(QWidget):
         self.caption.setText(view.caption)
         self.grid.set_mosaic(view.image, view.layout, view.describe)
 
+    def show_failure(self) -> None:
+        """The request failed (the message is in the page's banner): clear the old filters."""
+        self.view = None
+        self.grid.clear()
+        self.caption.setText("No filters: see the message above.")
+
     @property
     def tile_count(self) -> int:
         return self.grid.tile_count

@@ -263,6 +263,14 @@ class FeatureMapsTab(QWidget):
         self.grid.set_mosaic(view.picture, view.layout, view.describe)
         self.caption.setText(view.caption())
 
+    def show_failure(self) -> None:
+        """The request failed (the message is in the page's banner): no maps of another
+        layer or image under this layer's name, no "Running…" that never ends."""
+        self.view = None
+        self.grid.clear()
+        self.input_label.clear()
+        self.caption.setText("No feature maps: see the message above.")
+
     @property
     def tile_count(self) -> int:
         return self.grid.tile_count

@@ -185,8 +185,8 @@ class NetworkPage(Page):
         report = self.state.dataset_report
         n = max(2, len(report.classes)) if report is not None else 2
         spec = NetworkSpec("config", model_cfg=copy.deepcopy(m), n_classes=n, images=images)
-        return ModelSource(spec, ("config", m.backbone, m.image_size, m.dense_units, m.dropout,
-                                  n), note)
+        return ModelSource(spec, ("config", m.backbone, m.image_size, m.weights, m.dense_units,
+                                  m.dropout, n), note)  # ImageNet EfficientNets add a layer
 
     def _on_config_changed(self, path: str) -> None:
         if touches(path, "model") and self.source is not None and self.source.kind == "config":
@@ -201,6 +201,9 @@ class NetworkPage(Page):
         self.ensure_built()
         source = self.current_source()
         if self.network is not None and self.source.key == source.key:
+            if self._loading_key is not None:  # back to the model shown: a load under way
+                self._loading_key = None       # for another one must not replace it
+                self.source_label.setText(self.source.describe(self.network.model))
             if source.note != self.source.note:
                 self.source.note = source.note
                 self.source_label.setText(self.source.describe(self.network.model))
@@ -212,6 +215,7 @@ class NetworkPage(Page):
             return
         cached = self._cache.get(source.key)
         if cached is not None:
+            self._loading_key = None  # the load under way, if any, is of a model left behind
             self._cache.move_to_end(source.key)
             cached_source, network = cached
             cached_source.note = source.note
@@ -229,12 +233,12 @@ class NetworkPage(Page):
                          lambda msg, k=source.key: self._on_load_failed(k, msg))
 
     def _on_loaded(self, source: ModelSource, network) -> None:
+        self._cache[source.key] = (source, network)  # kept even when no longer wanted
+        while len(self._cache) > CACHE_SIZE:
+            self._cache.popitem(last=False)
         if source.key != self._loading_key:
             return
         self._loading_key = None
-        self._cache[source.key] = (source, network)
-        while len(self._cache) > CACHE_SIZE:
-            self._cache.popitem(last=False)
         self._apply(source, network)
 
     def _on_load_failed(self, key: tuple, message: str) -> None:
@@ -290,7 +294,8 @@ class NetworkPage(Page):
         if net is None:
             return
         self.work.submit("kernels", kernel_view, (net.model, layer, mode),
-                         lambda view, n=net: self._show_kernels(n, view), self._tab_failed)
+                         lambda view, n=net: self._show_kernels(n, view),
+                         lambda msg, n=net: self._tab_failed(n, self.kernels_tab, msg))
 
     def _show_kernels(self, net, view) -> None:
         if net is self.network:
@@ -305,7 +310,8 @@ class NetworkPage(Page):
             return
         self._maps_current = True
         self.work.submit("maps", feature_map_view, (net.probe, path, index),
-                         lambda view, n=net: self._show_maps(n, view), self._tab_failed)
+                         lambda view, n=net: self._show_maps(n, view),
+                         lambda msg, n=net: self._tab_failed(n, self.maps_tab, msg))
 
     def _show_maps(self, net, view) -> None:
         if net is self.network:
@@ -317,14 +323,16 @@ class NetworkPage(Page):
 
         self._play_current = True
         self.play_work.submit("play", playground_run, (), self._show_playground,
-                              self.playground_tab.show_error, kwargs=kwargs)
+                              self.playground_tab.show_failure, kwargs=kwargs)
 
     def _show_playground(self, outcome) -> None:
         self.playground_tab.show_outcome(outcome)
         self.playground_shown.emit(outcome.size_text())
 
-    def _tab_failed(self, message: str) -> None:
-        self.show_error(message)
+    def _tab_failed(self, net, tab, message: str) -> None:
+        if net is self.network:  # a failure of the model shown before is not this one's
+            tab.show_failure()
+            self.show_error(message)
 
     # ------------------------------------------------------------------ lifecycle
     def shutdown(self) -> None:

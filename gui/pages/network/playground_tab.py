@@ -363,8 +363,20 @@ class PlaygroundTab(QWidget):
         self._debounce.stop()
 
     def show_error(self, message: str) -> None:
+        """A kernel being typed that does not parse yet: the last outcome stays."""
         self.error_label.setText(message)
         self.error_label.show()
+
+    def show_failure(self, message: str) -> None:
+        """The convolution could not run: say why and take down the last outcome, whose
+        picture, sizes and formula belong to settings no longer chosen ("with padding
+        “same”" stayed beside the error of a "valid" one)."""
+        self.show_error(message)
+        self.outcome = None
+        self.output_label.set_image(None)
+        self.output_title.setText("<b>Output</b>")
+        for label in (self.size_label, self.formula_label, self.scaling_label):
+            label.setText("")
 
     def clear_error(self) -> None:
         self.error_label.clear()

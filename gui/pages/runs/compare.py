@@ -77,17 +77,20 @@ class CompareView(QWidget):
 
     def show_comparison(self, cmp) -> None:
         """Show a :class:`core.runs.history.RunComparison` (its settings compared effectively)."""
-        from core.runs.compare import settings_diff
+        from core.runs.compare import data_diff, settings_diff
 
-        diff = settings_diff(cmp.a.config, cmp.b.config)
+        data = data_diff(cmp.a, cmp.b)
+        diff = data + settings_diff(cmp.a.config, cmp.b.config)
         self.differences = diff
-        n = len(diff)
+        n = len(diff) - len(data)
         self.title.setText(
             f"<b>Comparing</b> <span style='color:{ACCENT}'>A: {cmp.a.name}</span> "
             f"({pct(cmp.a.accuracy)} validation accuracy) with "
             f"<span style='color:{COLOR_B}'>B: {cmp.b.name}</span> ({pct(cmp.b.accuracy)}) — "
-            + (f"{n} setting{'s differ' if n != 1 else ' differs'}" if n else "same settings"))
-        self.diff_table.setRowCount(max(1, n))
+            + ("settings unknown" if diff[len(data):][:1] and diff[len(data)].path == "config"
+               else f"{n} setting{'s differ' if n != 1 else ' differs'}" if n
+               else "same settings") + (", different data" if data else ""))
+        self.diff_table.setRowCount(max(1, len(diff)))
         if not diff:
             self._set_row(0, ("(no differences)", "", ""), ("", "", ""))
         for i, d in enumerate(diff):

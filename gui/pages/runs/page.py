@@ -20,7 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
                                QLineEdit, QMessageBox, QPushButton, QSplitter, QTableView,
@@ -30,9 +30,12 @@ from core.errors import UserError
 from gui.jobs import Job
 from gui.pages.base import Page
 from gui.pages.runs.compare import CompareView
-from gui.pages.runs.rows import COLUMN_TIPS, COLUMNS, ID_ROLE, SORT_ROLE, exports_text, run_cells
+from gui.pages.runs.rows import (COLUMN_TIPS, COLUMNS, ID_ROLE, SORT_ROLE, RunsProxy,
+                                 exports_text, run_cells)
 from gui.widgets.report_button import ReportButton
 from gui.widgets.tensorboard_button import TensorBoardButton, opened_message
+
+DELETE_TIP = "Delete the run and its folder (asks first)"
 
 def rebuild_job(db_path: str, roots: list[str], listener=None, cancel=None) -> int:
     """Worker: re-index run folders (reads every run folder: not for the UI thread)."""
@@ -104,7 +107,7 @@ class RunsPage(Page):
         self.open_button.setToolTip("Use this run's model on the Evaluate, Predict, Export and "
                                     "Network pages")
         self.delete_button = QPushButton("Delete…")
-        self.delete_button.setToolTip("Delete the run and its folder (asks first)")
+        self.delete_button.setToolTip(DELETE_TIP)
         self.add_button = QPushButton("Add folder…")
         self.add_button.setToolTip("Index run folders copied from elsewhere or made with "
                                    "'python main.py train --out FOLDER'")
@@ -133,7 +136,7 @@ class RunsPage(Page):
         for col, name in enumerate(COLUMNS):
             if name in COLUMN_TIPS:
                 self.model.horizontalHeaderItem(col).setToolTip(COLUMN_TIPS[name])
-        self.proxy = QSortFilterProxyModel(self)
+        self.proxy = RunsProxy(self)
         self.proxy.setSourceModel(self.model)
         self.proxy.setSortRole(SORT_ROLE)
         self.proxy.setFilterKeyColumn(-1)
@@ -202,6 +205,7 @@ class RunsPage(Page):
         self._update_count()
         if keep:
             self.select_ids(list(keep))
+        self.compare_hint.setVisible(self.compare_box.isHidden() and self.model.rowCount() >= 2)
         self.runs_listed.emit(self.proxy.rowCount())
 
     def _update_count(self) -> None:
@@ -236,7 +240,10 @@ class RunsPage(Page):
         self.clear_message()  # a message about the runs selected before no longer applies
         ids = self.selected_ids()
         self.open_button.setEnabled(len(ids) == 1)
-        self.delete_button.setEnabled(len(ids) == 1)
+        training = len(ids) == 1 and self._training(ids[0])
+        self.delete_button.setEnabled(len(ids) == 1 and not training)
+        self.delete_button.setToolTip("This run is being trained: stop it first, then delete it"
+                                      if training else DELETE_TIP)
         self._show_run_details(ids[0] if len(ids) == 1 else None)
         if len(ids) == 2:
             self.compare(*ids)
@@ -244,14 +251,25 @@ class RunsPage(Page):
             self.compare_box.hide()
             self.compare_hint.setVisible(self.model.rowCount() >= 2)
 
+    def _training(self, run_id: int) -> bool:
+        """Whether a live trainer holds the run (its Delete would pull files from under it)."""
+        try:
+            return self.history.get(run_id).shown_status == "running"
+        except UserError:
+            return False
+
     def _show_run_details(self, run_id: Optional[int]) -> None:
         """The one selected run's exports and TensorBoard button (None: no single run)."""
         run = exports = None
         if run_id is not None:
             try:
-                run, exports = self.history.get(run_id), self.history.exports(run_id)
+                run = self.history.get(run_id)
             except UserError:
                 run = None
+        if run is not None:  # deleted, duplicate and overwritten exports left out
+            from core.report.gather import current_exports
+
+            exports, _gone = current_exports(Path(run.path).resolve(), self.history)
         self.tensorboard_button.set_run(run.path if run is not None else None)
         self.report_button.set_run(run.path if run is not None else None,
                                    "" if run is None else f"{run.path} is not there any more")
@@ -277,9 +295,15 @@ class RunsPage(Page):
             self.state.set_model(str(run.model_path))
             self.show_info(f"Opened {run.name}: Evaluate, Predict, Export and Network now use "
                            "its model.")
-        else:
-            self.show_info(f"Opened {run.name}; it has no model.keras yet (it stopped before its "
-                           "first epoch ended).")
+        else:  # the previous run's model must not stay in use under this run's name
+            self.state.set_model(None)
+            status = run.shown_status
+            why = ("it stopped before its first epoch ended" if status in ("stopped",
+                                                                           "interrupted")
+                   else "it is still training" if status == "running"
+                   else f"{run.model_path.name} is missing from its folder")
+            self.show_info(f"Opened {run.name}; it has no model.keras ({why}), so Evaluate, "
+                           "Predict and Export have no model until one is trained.")
 
     def delete_selected(self) -> None:
         ids = self.selected_ids()
@@ -318,10 +342,15 @@ class RunsPage(Page):
                   name="Rescanning runs", parent=self)
         job.finished.connect(self._on_rebuilt)
         job.failed.connect(lambda msg, _tb: self.show_error(f"Rescan failed: {msg}"))
-        job.done.connect(lambda: self.rescan_button.setEnabled(True))
-        self.rescan_button.setEnabled(False)
+        job.done.connect(lambda: self._set_scanning(False))
+        self._set_scanning(True)
         self._rebuild = job
         return job.start()
+
+    def _set_scanning(self, busy: bool) -> None:
+        """Rescan and Add folder… wait for a rescan: a folder added meanwhile was dropped."""
+        for button in (self.rescan_button, self.add_button):
+            button.setEnabled(not busy)
 
     def _on_rebuilt(self, n: int) -> None:
         self.refresh()

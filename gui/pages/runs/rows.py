@@ -11,7 +11,7 @@ import html
 import time
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSortFilterProxyModel, Qt
 from PySide6.QtGui import QStandardItem
 
 from core.shown import human_size
@@ -54,11 +54,23 @@ def exports_text(run_name: str, exports: list[dict]) -> str:
 def _item(text: str, sort_value: Any, align_right: bool = False) -> QStandardItem:
     item = QStandardItem(text)
     item.setEditable(False)
-    # Missing numbers sort below every real one, in either direction of a column.
-    item.setData(sort_value if sort_value is not None else -1.0, SORT_ROLE)
+    item.setData(sort_value, SORT_ROLE)  # None: missing, sorted last by RunsProxy
     if align_right:
         item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
     return item
+
+
+class RunsProxy(QSortFilterProxyModel):
+    """Sorts by :data:`SORT_ROLE` with missing values ("–") last in either direction.
+
+    They were stored as -1.0, which put them first whenever a column sorted upwards.
+    """
+
+    def lessThan(self, left, right) -> bool:  # noqa: N802 - Qt's name
+        a, b = left.data(SORT_ROLE), right.data(SORT_ROLE)
+        if a is None or b is None:  # Qt reverses lessThan for descending: undo that here
+            return a is not b and (b is None) == (self.sortOrder() == Qt.AscendingOrder)
+        return a < b
 
 
 def run_cells(r) -> list[QStandardItem]:

@@ -67,3 +67,31 @@ def read_outcome(result: Any) -> RunOutcome:
                       metrics.n_images if metrics is not None else 0,
                       best_epoch_text(list(result.history or run.history()), result.best_epoch,
                                       totals))
+
+
+#: The settings a resume takes from the run folder, not from the page.
+RESUME_SECTIONS = ("model", "train", "augment")
+
+
+def unused_on_resume(run, page_config, shown: int = 3) -> str:
+    """The page's settings a resume of ``run`` will not use, as a log line ("" when none).
+
+    Resume continues a run with the settings it started with (its ``config.json``):
+    an edit made on the page since then applies to the next Start, and saying so
+    beats a run that silently ignores the new epoch count.
+    """
+    from core.errors import UserError
+    from core.runs.summary import config_diff
+
+    try:
+        run_config = run.load_config().to_dict()
+    except (UserError, OSError, ValueError):  # the resume itself reports a damaged config.json
+        return ""
+    changed = [(k, old, new) for k, old, new in config_diff(run_config, page_config.to_dict())
+               if k.split(".")[0] in RESUME_SECTIONS]
+    if not changed:
+        return ""
+    listed = ", ".join(f"{k} {old!r} → {new!r}" for k, old, new in changed[:shown])
+    more = f" and {len(changed) - shown} more" if len(changed) > shown else ""
+    return (f"Resume continues with the run's own settings; your changes ({listed}{more}) "
+            "apply to the next Start.")

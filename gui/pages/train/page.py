@@ -35,7 +35,7 @@ from gui.durations import format_duration
 from gui.jobs import Job
 from gui.pages.base import Page
 from gui.pages.train.lr_finder_view import LearningRateFinderDialog, find_lr_job
-from gui.pages.train.outcome import read_outcome
+from gui.pages.train.outcome import read_outcome, unused_on_resume
 from gui.pages.train.run_panel import RunPanel
 from gui.pages.train.settings import SettingsPanel
 from gui.state import touches
@@ -268,9 +268,11 @@ class TrainPage(Page):
             return None
         from core.runs.folder import RunFolder
 
-        self.curves.load_history(RunFolder(run_dir).history())
+        run = RunFolder(run_dir)
+        self.curves.load_history(run.history())
         job = self._launch(resume_job, run_dir, name="Training (resumed)")
         if job is not None:
+            self.panel.add_log(unused_on_resume(run, self.state.config))
             self._live_run = run_dir
             self._update_tensorboard()
         return job

@@ -1,0 +1,60 @@
+"""history.csv: one row per finished epoch, read and written in one place.
+
+A row that does not parse (cut short by a crash, edited by hand) is a
+:class:`~core.errors.UserError` naming the file and line: a bare TypeError from
+one run's file emptied the whole Runs list.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+from core.errors import UserError
+
+HISTORY_FIELDS = ["phase", "epoch", "global_epoch", "loss", "accuracy", "val_loss", "val_accuracy",
+                  "learning_rate", "seconds"]
+
+
+def read_history(path: Path) -> list[dict]:
+    """The rows of ``path`` as dicts (numbers as floats), in order; [] when there is none."""
+    if not path.exists():
+        return []
+    rows = []
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        for row in reader:
+            try:
+                rows.append(_history_row(row))
+            except (TypeError, ValueError) as exc:
+                raise UserError(f"{path}, line {reader.line_num}: not a history row as the app "
+                                f"writes it ({exc}); put the file back from a copy of the run, "
+                                "or delete that line") from None
+    return rows
+
+
+def history_text(rows: list[dict]) -> str:
+    """The CSV text of ``rows`` (fields other than :data:`HISTORY_FIELDS` left out)."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=HISTORY_FIELDS, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(row)
+    return buf.getvalue()
+
+
+def _history_row(row: dict) -> dict[str, Any]:
+    """One row: epochs as ints, the phase as text, every other field a float."""
+    if None in row:  # more fields than the header names
+        raise ValueError("more values than columns")
+    parsed: dict[str, Any] = {}
+    for k, v in row.items():
+        if k == "phase":
+            parsed[k] = v
+        elif k in ("epoch", "global_epoch"):
+            parsed[k] = int(v)
+        else:
+            parsed[k] = float(v) if v not in ("", None) else None
+    return parsed
