@@ -100,7 +100,7 @@ class ModelConfig:
                               label="Image size",
                               help="Images are resized to this square size before the model "
                                    "sees them; bigger sees finer detail but trains slower.")
-    dropout: float = setting(0.2, lo=0.0, hi=0.9, step=0.05, decimals=2, label="Dropout",
+    dropout: float = setting(0.2, lo=0.0, hi=0.9, step=0.05, decimals=3, label="Dropout",
                              help="The share of features the head ignores at random while "
                                   "training, so it does not lean on a few of them.")
     dense_units: int = setting(0, lo=1, hi=4096, special=(0, "no hidden layer"),

@@ -311,8 +311,9 @@ class MainWindow(ProjectFiles, DropTarget, WindowMenus, QMainWindow):
             self.statusBar().showMessage("Stopping…")
         cancel_all_jobs()
         QCoreApplication.processEvents()  # deliver the jobs' last signals while pages exist
-        tf_loader.wait_loaded()
         recent.settings().setValue("geometry", self.saveGeometry())
+        self.hide()  # gone at once: the TensorFlow import may take seconds yet to end
+        tf_loader.wait_loaded()
         self.log_view.detach()
 
     def _restore_geometry(self) -> None:

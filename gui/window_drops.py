@@ -6,7 +6,8 @@
 * a folder with sub-folders (one per class) opens as the image folder on the
   Data page;
 * image files, and folders of images without sub-folders, are things to
-  classify: the window switches to the Predict page and hands them over.
+  classify: the window switches to the Predict page and hands them over;
+* a folder with neither (empty: a data set to capture into) opens on the Data page.
   (Until now they were refused without a word while another page showed.)
 
 A mixin of :class:`gui.main_window.MainWindow`.
@@ -15,15 +16,29 @@ A mixin of :class:`gui.main_window.MainWindow`.
 from __future__ import annotations
 
 import os
+import urllib.parse
 from typing import Optional
+
+from PySide6.QtCore import QUrl
 
 from core.project import PROJECT_SUFFIX
 
 
 def local_paths(mime) -> list[str]:
+    """Local files and folders in drag-and-drop data (web links are ignored).
+
+    Decoded from the URL's bytes: ``toLocalFile`` turns a name that is not valid UTF-8
+    into U+FFFD characters, a path that does not exist ("project file not found").
+    """
     if mime is None or not mime.hasUrls():
         return []
-    return [u.toLocalFile() for u in mime.urls() if u.isLocalFile() and u.toLocalFile()]
+    out = []
+    for u in mime.urls():
+        if u.isLocalFile() and u.toLocalFile():
+            raw = urllib.parse.unquote_to_bytes(u.path(QUrl.FullyEncoded))
+            path = os.fsdecode(raw)
+            out.append(path if os.path.exists(path) else u.toLocalFile())
+    return out
 
 
 def has_class_folders(folder: str) -> bool:
@@ -31,6 +46,16 @@ def has_class_folders(folder: str) -> bool:
     try:
         with os.scandir(folder) as entries:
             return any(e.is_dir() and not e.name.startswith(".") for e in entries)
+    except OSError:
+        return False
+
+
+def has_images(folder: str) -> bool:
+    """Whether ``folder`` holds an image file directly: an empty folder (a new data set
+    to capture into) went to the Predict page with "There is no model to ask yet"."""
+    try:
+        with os.scandir(folder) as entries:
+            return any(e.is_file() and is_image_file(e.path) for e in entries)
     except OSError:
         return False
 
@@ -53,8 +78,11 @@ def drop_plan(paths: list[str], page_takes_files: bool) -> Optional[tuple[str, l
     class_folder = next((p for p in paths if os.path.isdir(p) and has_class_folders(p)), None)
     if class_folder is not None:
         return "data", [class_folder]
-    to_classify = [p for p in paths if os.path.isdir(p) or is_image_file(p)]
-    return ("predict", to_classify) if to_classify else None
+    to_classify = [p for p in paths if is_image_file(p) or (os.path.isdir(p) and has_images(p))]
+    if to_classify:
+        return "predict", to_classify
+    folder = next((p for p in paths if os.path.isdir(p)), None)  # empty: a data set to begin
+    return ("data", [folder]) if folder is not None else None
 
 
 class DropTarget:

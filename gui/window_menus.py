@@ -33,7 +33,7 @@ class WindowMenus:
                                            lambda: self.save_project_as())
         file_menu.addSeparator()
         self._action(file_menu, "Choose image &folder…", QKeySequence("Ctrl+Shift+O"),
-                     lambda: (self.show_page(0), self.pages[0].choose_folder()))
+                     self._choose_image_folder)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", QKeySequence.Quit, self.close)
 
@@ -50,6 +50,13 @@ class WindowMenus:
 
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "&About Fine-Tune Studio", None, self._about)
+
+    def _choose_image_folder(self) -> None:
+        """File → Choose image folder…: refused before the dialog while a job runs (the
+        Data page's own button is off then; the menu asked for a folder, then refused it)."""
+        if not self._refused_while_busy("choose another image folder"):
+            self.show_page(0)
+            self.pages[0].choose_folder()
 
     def _action(self, menu, text, shortcut, slot) -> QAction:
         action = QAction(text, self)

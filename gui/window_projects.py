@@ -48,8 +48,9 @@ class ProjectFiles:
                 return False
         try:
             project = load_project(path)
-        except UserError as exc:
-            recent.remove_recent_project(os.path.abspath(path))
+        except UserError as exc:  # dropped from Open recent only when it is gone: a newer
+            if not os.path.exists(path):  # version's project opens after an update
+                recent.remove_recent_project(os.path.abspath(path))
             self._warn("Cannot open the project", str(exc))
             return False
         self.state.load_project(project, os.path.abspath(path))
@@ -124,7 +125,7 @@ class ProjectFiles:
         if not items:
             self.recent_menu.addAction("(none yet)").setEnabled(False)
         for p in items:
-            act = self.recent_menu.addAction(p)
+            act = self.recent_menu.addAction(p.replace("&", "&&"))  # "R&D" showed as "RD"
             act.triggered.connect(lambda _c=False, p=p: self.open_project(p))
 
     def _update_title(self) -> None:

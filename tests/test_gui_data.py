@@ -208,3 +208,28 @@ def test_one_class_of_one_image_reads_as_singular(qtbot, window, tmp_path):
         page.open_folder(str(root))
     assert page.summary_label.text().startswith("1 class · 1 image")
     assert "needs at least 2 classes" in page.banner.text()
+
+
+def test_drops_of_a_project_on_predict_an_odd_name_and_an_empty_folder(qtbot, window, tmp_path):
+    """The Predict page took a dropped project file as an image to classify; a name that is
+    not UTF-8 was "not found"; an empty folder (a data set to begin) went to Predict."""
+    import os
+
+    from gui.window_drops import drop_plan, local_paths
+
+    odd = os.fsdecode(bytes(tmp_path) + b"/caf\xe9.ftsproj")
+    with open(odd, "w", encoding="utf-8") as fh:
+        fh.write("{}")
+    import urllib.parse
+
+    mime = QMimeData()  # as a file manager sends it: the name's bytes, percent-encoded
+    mime.setUrls([QUrl.fromEncoded(b"file://" + urllib.parse.quote_from_bytes(
+        os.fsencode(odd)).encode())])
+    assert local_paths(mime) == [odd]
+    predict = next(p for p in window.pages if p.key == "predict")
+    window.show_page(window.pages.index(predict))
+    assert not predict.acceptDrops()  # the window routes drops, projects included
+    assert drop_plan([odd], page_takes_files=True) == ("project", [odd])
+    empty = tmp_path / "new-set"
+    empty.mkdir()
+    assert drop_plan([str(empty)], page_takes_files=False) == ("data", [str(empty)])

@@ -128,7 +128,7 @@ def test_evaluate_on_another_folder(qtbot, window, trained_run, tmp_path):
     assert any("broken.png" in s["path"] for s in metrics.skipped)
     assert not any("copy_of_0" in s["path"] for s in metrics.skipped)  # a copy, not unreadable
     assert "“Bright” (the class is “bright”)" in page.banner.text()
-    assert "1 copies of other files were not scored" in page.banner.text()
+    assert "1 copies of other files in the same class were not scored" in page.banner.text()
     assert "1 file(s) could not be read" in page.banner.text()
     # the run's validation ECE "before calibration" is not this folder's
     assert "before calibration" not in page.summary_label.text()

@@ -140,6 +140,12 @@ def test_fine_tuning_from_no_layer_is_not_chosen_and_a_failed_build_clears_the_t
     page.set_freeze_mode("from_layer")
     assert window.state.config.model.freeze == before  # not "from layer ''"
     assert "Select a layer" in page.banner.text()
+    # nor from a head layer: "from 'probabilities'" was taken, and failed only at Start
+    head = next(it for it in layer_items(page) if it.data(0, Qt.UserRole) == "probabilities")
+    page.tree.setCurrentItem(head)
+    page.freeze_controls.from_button.click()
+    assert window.state.config.model.freeze == before
+    assert "layer of the backbone" in page.banner.text()
 
     page.select_backbone("Xception")  # 32 px is below what Xception accepts
     qtbot.waitUntil(lambda: "Xception accepts" in page.banner.text(), timeout=240000)
@@ -168,20 +174,6 @@ def test_layers_chosen_on_one_backbone_are_not_kept_for_another(qtbot, window):
                     timeout=240000)
     assert page.tree.topLevelItemCount() > 0 and page.counts_label.text()
     assert "has no layer" not in page.banner.text()
-
-
-def test_fine_tuning_from_a_head_layer_is_not_offered(qtbot, window):
-    page = window.model_page
-    window.show_page(1)
-    page.select_backbone("MobileNetV3Small")
-    page.size_spin.setValue(32)
-    qtbot.waitUntil(lambda: page.tree.topLevelItemCount() > 0, timeout=240000)
-    before = window.state.config.model.freeze
-    head = next(it for it in layer_items(page) if it.data(0, Qt.UserRole) == "probabilities")
-    page.tree.setCurrentItem(head)
-    page.freeze_controls.from_button.click()
-    assert window.state.config.model.freeze == before
-    assert "layer of the backbone" in page.banner.text()
 
 
 def test_a_weights_file_is_checked_once_the_size_stops_changing(qtbot, window, tiny_weights):
@@ -221,3 +213,68 @@ def test_a_weights_status_of_another_backbone_is_cleared(qtbot, window):
                                 "cache).")
     page.select_backbone("ResNet50")
     assert page.weights_status.text() == ""
+
+
+def test_a_backbone_this_version_lacks_is_said_and_any_row_fixes_it(qtbot, window):
+    """A project naming "ResNet18" left MobileNetV2 highlighted, and clicking it did nothing."""
+    page = window.model_page
+    window.show_page(1)
+    cfg = window.state.config.copy()
+    cfg.model.backbone = "ResNet18"
+    window.state.replace_config(cfg)
+    assert page.table.selected_name() is None
+    assert "'ResNet18'" in page.banner.text() and "choose one in the table" in page.banner.text()
+    row = next(r for r in range(page.table.rowCount()) if page.table.name_at(r) == "MobileNetV2")
+    page.table.selectRow(row)
+    assert window.state.config.model.backbone == "MobileNetV2"
+    window.state.set("model.dropout", 0.125)  # was shown as 0.13 while 0.125 trained
+    assert page.dropout_spin.value() == 0.125 and page.dropout_spin.text().endswith("125")
+
+
+def test_training_from_scratch_offers_no_layer_choice(qtbot, window):
+    """From random weights every layer learns: unticking one switched the mode to "custom",
+    ticked itself again and changed nothing."""
+    page = window.model_page
+    window.show_page(1)
+    page.w_none.click()
+    assert window.state.config.model.weights == "none"
+    assert not page.mode_combo.isEnabled() and not page.tree.isEnabled()
+    assert "every layer learns" in page.mode_combo.toolTip()
+    page.w_imagenet.click()
+    assert page.mode_combo.isEnabled() and page.tree.isEnabled()
+
+
+def test_a_size_the_imagenet_weights_do_not_take_is_said_at_once(qtbot, window):
+    """NASNetMobile's ImageNet weights need 224 px: only Start said so."""
+    page = window.model_page
+    page.w_imagenet.click()
+    page.select_backbone("NASNetMobile")
+    page.size_spin.setValue(128)
+    assert "NASNetMobile's ImageNet weights need 224 px" in page.banner.text()
+    page.size_spin.setValue(224)
+    assert not page.banner.isVisible() or "224 px" not in page.banner.text()
+
+
+def test_a_check_under_way_is_not_lost_to_a_size_change_nor_kept_across_projects(
+        qtbot, window, tiny_weights, tmp_path):
+    import shutil
+
+    page = window.model_page
+    page.select_backbone("MobileNetV3Small")
+    page.size_spin.setValue(32)
+    page.set_weights_file(tiny_weights)
+    qtbot.waitUntil(lambda: window.state.config.model.weights == tiny_weights, timeout=120000)
+    other = str(tmp_path / "other.weights.h5")
+    shutil.copy(tiny_weights, other)
+    page.set_weights_file(other)  # being checked ...
+    page.size_spin.setValue(48)  # ... when the size changes: the new file is checked again
+    qtbot.waitUntil(lambda: window.state.config.model.weights == other, timeout=120000)
+
+    page.set_weights_file(tiny_weights)  # a check under way when another project opens
+    cfg = window.state.config.copy()
+    cfg.model.weights = "imagenet"
+    window.state.replace_config(cfg)
+    qtbot.waitUntil(lambda: _checks_done(page), timeout=120000)
+    timer = getattr(page, "_recheck_timer", None)  # and nothing waits to check it again
+    assert timer is None or not timer.isActive()
+    assert window.state.config.model.weights == "imagenet"

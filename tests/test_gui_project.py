@@ -168,6 +168,11 @@ def test_projects_and_the_data_folder_do_not_change_while_a_job_runs(qtbot, tmp_
     assert not w.data_page.open_folder(str(b))
     assert w.state.config.data.data_dir == str(a)
     assert "Please wait" in w.data_page.banner.text()
+    asked = []  # File → Choose image folder… is refused before its dialog, not after
+    monkeypatch.setattr("PySide6.QtWidgets.QFileDialog.getExistingDirectory",
+                        lambda *a, **k: asked.append(a) or str(b))
+    w._choose_image_folder()
+    assert not asked and len(warned) == 3 and "choose another image folder" in warned[2]
     with qtbot.waitSignal(job.done, timeout=10000):
         job.cancel()
     assert w.open_project(str(other))
@@ -194,3 +199,36 @@ def test_save_as_without_the_suffix_asks_before_replacing_a_project(qtbot, tmp_p
     asked.clear()
     w.data_page.seed_spin.setValue(10)
     assert w.save_project_as(str(tmp_path / "parts"))  # its own file: no question
+
+
+def test_open_recent_keeps_a_project_that_still_exists_and_shows_ampersands(
+        qtbot, tmp_path, monkeypatch):
+    """A project from a newer version was dropped from Open recent (it opens after the
+    update the message asks for); "R&D" was shown as "RD" with D underlined."""
+    w = new_window(qtbot)
+    folder = tmp_path / "R&D"
+    folder.mkdir()
+    newer = folder / "newer.ftsproj"
+    newer.write_text('{"format": "fine-tune-studio-project", "version": 99, "config": {}}')
+    recent.add_recent_project(str(newer))
+    monkeypatch.setattr(MainWindow, "_warn", lambda self, title, text: None)
+    assert not w.open_project(str(newer))
+    assert str(newer) in recent.recent_projects()
+    w._fill_recent_menu()
+    texts = [a.text() for a in w.recent_menu.actions()]
+    assert str(newer).replace("&", "&&") in texts
+    newer.unlink()  # gone: then it leaves the list
+    assert not w.open_project(str(newer))
+    assert str(newer) not in recent.recent_projects()
+
+
+def test_closing_hides_the_window_before_waiting_for_the_tensorflow_import(qtbot, monkeypatch):
+    """Closed soon after start, the window stayed on screen, frozen, until the import ended."""
+    from gui import tf_loader
+
+    w = new_window(qtbot)
+    seen = []
+    monkeypatch.setattr(tf_loader, "wait_loaded", lambda *a, **k: seen.append(w.isVisible()))
+    w.state.mark_saved()
+    w.close()
+    assert seen == [False]

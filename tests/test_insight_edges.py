@@ -51,3 +51,43 @@ def test_the_first_filters_behind_caffe_preprocessing_are_shown_in_rgb_order():
     plain = keras.Model(inp, keras.layers.Conv2D(2, 3, name="c")(inp))  # no swap, no change
     plain.get_layer("c").set_weights([k, np.zeros(2, np.float32)])
     assert filter_channels(plain)[0, 0, 1, 1] == 1.0
+
+
+def _measured_field(model, size=32):
+    """The widest input window a central output of ``model`` depends on, by its gradient
+    (after a stride-2 transposed convolution, odd and even positions see different spans)."""
+    import tensorflow as tf
+
+    extent = [0, 0]
+    for dh in (0, 1):
+        for dw in (0, 1):
+            x = tf.Variable(tf.random.normal((1, size, size, 1)))
+            with tf.GradientTape() as tape:
+                y = model(x)
+                target = tf.reduce_sum(y[0, y.shape[1] // 2 + dh, y.shape[2] // 2 + dw])
+            g = np.abs(tape.gradient(target, x).numpy()[0, :, :, 0]) > 0
+            rows, cols = np.flatnonzero(g.any(axis=1)), np.flatnonzero(g.any(axis=0))
+            extent = [max(extent[0], int(rows[-1] - rows[0] + 1)),
+                      max(extent[1], int(cols[-1] - cols[0] + 1))]
+    return tuple(extent)
+
+
+def test_receptive_fields_per_axis_and_through_a_transposed_convolution():
+    """A 1×7 kernel was said to see 7×7 pixels; a transposed convolution's kernel was left
+    out of the field (5 where the gradient says 7)."""
+    import keras
+
+    from core.insight.layers import inspect_layers
+
+    def ones(shape, dtype=None):
+        return keras.ops.ones(shape, dtype)
+
+    inp = keras.Input((32, 32, 1))
+    a = keras.layers.Conv2D(1, (1, 7), padding="same", kernel_initializer=ones, name="wide")(inp)
+    b = keras.layers.Conv2DTranspose(1, 3, strides=2, padding="same", kernel_initializer=ones,
+                                     name="up")(keras.layers.Conv2D(1, 3, name="c",
+                                                                    kernel_initializer=ones)(a))
+    out = keras.layers.Conv2D(1, 3, kernel_initializer=ones, name="after")(b)
+    rows = {r.name: r for r in inspect_layers(keras.Model(inp, out)).rows}
+    assert rows["wide"].receptive_size == _measured_field(keras.Model(inp, a)) == (1, 7)
+    assert rows["after"].receptive_size == _measured_field(keras.Model(inp, out))

@@ -146,3 +146,37 @@ def test_a_split_folder_is_scored_on_its_test_images_not_all_subsets(trained_run
 
     shutil.rmtree(data / "test")
     assert evaluate_labelled_folder(predictor, str(data)).metrics.n_images == 6
+
+
+def test_results_without_an_ece_say_not_recorded_not_perfect():
+    """A metrics.json of an early version has no "ece": it read as 0.000, "perfect"."""
+    from gui.pages.evaluate.reliability import ece_text
+
+    m = compute_metrics([0, 1], np.array([[0.9, 0.1], [0.2, 0.8]]), ["a", "b"])
+    old = {k: v for k, v in m.to_dict().items() if k not in ("ece", "reliability")}
+    read = Metrics.from_dict(old)
+    assert read.ece is None and "ECE not recorded" in read.to_text()
+    assert "not recorded" in ece_text(read, None) and "0 is perfect" not in ece_text(read, None)
+    assert Metrics.from_dict(m.to_dict()).ece == pytest.approx(m.ece)
+
+
+def test_a_folder_of_copies_only_is_called_that(tmp_path):
+    """Every image a copy filed under two classes: the message said there were no images."""
+    import shutil
+
+    from PIL import Image
+
+    from core.errors import DataError
+
+    for name in ("bright", "dark"):
+        (tmp_path / name).mkdir()
+    Image.new("RGB", (8, 8), (200, 200, 200)).save(tmp_path / "bright" / "a.png")
+    shutil.copy(tmp_path / "bright" / "a.png", tmp_path / "dark" / "a.png")
+
+    class Classes:  # the predictor is never asked: nothing can be scored
+        classes = ["bright", "dark"]
+
+    from core.infer.evaluation import evaluate_labelled_folder
+
+    with pytest.raises(DataError, match="every image is a copy of another"):
+        evaluate_labelled_folder(Classes(), str(tmp_path))

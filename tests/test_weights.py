@@ -353,3 +353,31 @@ def test_a_wrong_file_in_the_imagenet_cache_is_named(tmp_path):
     with pytest.raises(WeightsError, match="legacy.h5 cannot be loaded into MobileNetV2.*"
                                            "replace or delete that file"):
         build_backbone(get_backbone("MobileNetV2"), 32, str(legacy))
+
+
+def test_a_file_with_the_other_formats_name_a_cut_short_file_and_a_model_say_what_to_do(
+        tmp_path):
+    """The messages blamed the content ("no 'layers' group", "was it saved by Keras?") when
+    only the name was wrong, and a truncated copy gave h5py's own words."""
+    import zipfile
+
+    spec, source = get_backbone("MobileNetV2"), _mobilenet_v2()
+    legacy = _save_legacy_h5(source, tmp_path / "legacy.weights.h5")
+    with pytest.raises(WeightsError, match="rename it to end in .h5, not .weights.h5"):
+        check_weights_file(legacy, spec, 32)
+    modern = tmp_path / "modern.weights.h5"
+    source.save_weights(str(modern))
+    renamed = tmp_path / "modern.h5"
+    os.replace(modern, renamed)
+    with pytest.raises(WeightsError, match="rename it to end in .weights.h5"):
+        check_weights_file(renamed, spec, 32)
+    whole = _save_legacy_h5(source, tmp_path / "whole.h5")
+    cut = tmp_path / "cut.h5"
+    cut.write_bytes(whole.read_bytes()[:whole.stat().st_size // 2])
+    with pytest.raises(WeightsError, match="cut.h5 is incomplete .*copy it again"):
+        check_weights_file(cut, spec, 32)
+    model = tmp_path / "classifier.h5"
+    with zipfile.ZipFile(model, "w") as z:
+        z.writestr("config.json", "{}")
+    with pytest.raises(WeightsError, match="a whole Keras model"):
+        check_weights_file(model, spec, 32)

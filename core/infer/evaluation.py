@@ -119,10 +119,15 @@ def evaluate_labelled_folder(predictor, data_dir: str, listener=None,
                if r.class_name in index]
     copies = [p for p in report.problems if p.kind in COPY_KINDS]
     if copies:
-        emit(listener, Log(f"{len(copies)} copies of other files are not scored (the same "
-                           "image counted twice would weigh double)", "warning"))
+        emit(listener, Log(f"{len(copies)} copies of other files are not scored (a copy in "
+                           "the same class would weigh double; one filed under two classes "
+                           "has no one true class)", "warning"))
     bad = [p for p in report.problems if p.kind != "non_image_file" and p.kind not in COPY_KINDS]
     if not records:
+        if copies and not bad:  # every image is a copy: say so, not "no images"
+            raise DataError(f"{data_dir}: every image is a copy of another ({len(copies)} "
+                            f"file(s), e.g. {copies[0].path}: {copies[0].reason}); keep one "
+                            "copy of each image, in its right class")
         if bad:  # the folders are right; their files are not
             raise DataError(f"{data_dir}: none of its images could be read ({len(bad)} "
                             f"file(s), e.g. {bad[0].path}: {bad[0].reason}); replace the "
@@ -132,7 +137,7 @@ def evaluate_labelled_folder(predictor, data_dir: str, listener=None,
     result = evaluate_records(predictor, records, predictor.classes, batch_size, listener, cancel)
     result.metrics.skipped += [{"path": p.path, "reason": p.reason} for p in bad]
     result.unmatched = unknown
-    result.left_out = [{"path": p.path, "reason": p.reason} for p in copies]
+    result.left_out = [{"path": p.path, "reason": p.reason, "kind": p.kind} for p in copies]
     if not result.metrics.n_images:  # an accuracy "on 0 images" is no answer
         first = result.metrics.skipped[0] if result.metrics.skipped else None
         raise DataError(f"{data_dir}: none of its {len(records)} image(s) could be read"

@@ -44,7 +44,9 @@ class Metrics:
     macro_f1: float
     mistakes: list[Mistake] = field(default_factory=list)
     skipped: list[dict] = field(default_factory=list)  # files that could not be read
-    ece: float = 0.0  # expected calibration error of the probabilities given (15 bins)
+    #: Expected calibration error of the probabilities given (15 bins); None: not recorded
+    #: (a results file of an early version: 0.0 read as "perfectly calibrated").
+    ece: Optional[float] = None
     #: The reliability diagram: per confidence bin low, high, count, confidence, accuracy.
     reliability: list[dict] = field(default_factory=list)
 
@@ -57,13 +59,14 @@ class Metrics:
                    per_class=[ClassScore(**c) for c in d["per_class"]],
                    confusion=[list(r) for r in d["confusion"]], macro_f1=d["macro_f1"],
                    mistakes=[Mistake(**m) for m in d.get("mistakes", [])],
-                   skipped=list(d.get("skipped", [])), ece=float(d.get("ece", 0.0)),
+                   skipped=list(d.get("skipped", [])), ece=_optional_float(d.get("ece")),
                    reliability=list(d.get("reliability", [])))
 
     def to_text(self) -> str:
         width = max([len(c) for c in self.classes] + [5])
         lines = [f"accuracy: {self.accuracy:.4f} on {self.n_images} images "
-                 f"(macro F1 {self.macro_f1:.4f}, ECE {self.ece:.4f})", "",
+                 f"(macro F1 {self.macro_f1:.4f}, ECE "
+                 f"{'not recorded' if self.ece is None else f'{self.ece:.4f}'})", "",
                  f"{'class':<{width}}  precision  recall     f1  support"]
         for c in self.per_class:
             lines.append(f"{c.name:<{width}}  {c.precision:9.3f}  {c.recall:6.3f}  {c.f1:5.3f}  "
@@ -114,3 +117,8 @@ def compute_metrics(y_true: Sequence[int], probs: np.ndarray, classes: Sequence[
                    macro_f1=float(np.mean(present)) if present else 0.0, mistakes=mistakes,
                    ece=expected_calibration_error(probs, y_true),
                    reliability=[asdict(b) for b in reliability_table(probs, y_true)])
+
+
+def _optional_float(value) -> Optional[float]:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
+        else None

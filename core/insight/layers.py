@@ -71,7 +71,9 @@ class LayerInfo:
     params_formula: str = "0"
     params_note: str = ""
     dense_equivalent_params: Optional[int] = None
-    receptive_field: Optional[int] = None
+    receptive_field: Optional[int] = None  # the widest axis of receptive_size
+    #: Per spatial axis (H, W): a 1×7 kernel sees 1×7 pixels, not the 7×7 the widest says.
+    receptive_size: Optional[tuple] = None
     jump: Optional[Union[int, float]] = None
     trainable: bool = True
     activation: Optional[str] = None
@@ -275,6 +277,8 @@ class _Walker:
             if in_sp and all(w is not None for w in in_sp):
                 for i in range(len(r)):
                     r[i] = r[i] + (in_sp[i] - 1) * j[i]
+        elif kind.endswith("Transpose") and in_sp and rank:
+            _transposed_field(layer, rank, r, j)
         elif in_sp and out_sp and len(in_sp) == len(out_sp) and in_sp != out_sp \
                 and all(in_sp) and all(out_sp):
             # Up-sampling / resizing: positions move closer (or further) apart in the image.
@@ -285,8 +289,21 @@ class _Walker:
             self.fields[id(t)] = field_out
         if r:
             row.receptive_field = int(max(r))
+            row.receptive_size = tuple(int(round(v)) for v in r)
             row.jump = _num(max(j))
         return row
+
+
+def _transposed_field(layer: Any, rank: int, r: list, j: list) -> None:
+    """A transposed convolution spreads each input over K outputs S apart, so an output
+    depends on up to ceil(K/S) inputs: the kernel widens the field, then the positions
+    come S times closer (it was taken for a plain resize).  ``r`` and ``j`` change in place."""
+    k = _as_tuple(layer.kernel_size, rank)
+    s = _as_tuple(layer.strides, rank)
+    d = _as_tuple(getattr(layer, "dilation_rate", 1), rank)
+    for i in range(len(r)):
+        r[i] = r[i] + (-(-effective_kernel(k[i], d[i]) // s[i]) - 1) * j[i]
+        j[i] = j[i] / s[i]
 
 
 def _pairs(amounts: Any, rank: int) -> Optional[list]:

@@ -83,12 +83,13 @@ def carry_backbone(run, cfg, listener) -> tuple[str, str]:
     from core.appdirs import start_weights_dir
     from core.fsutil import atomic_file
     from core.model.backbones import get_backbone
-    from core.model.build import backbone_of, load_model_file, preprocessing_layers
+    from core.model.build import (backbone_of, imagenet_weights, load_model_file,
+                                  preprocessing_layers)
 
     if not fine_tuned(run):
         return "the backbone the current run used (it was not fine-tuned)", ""
     spec = get_backbone(cfg.model.backbone)
-    imagenet = (cfg.model.weights or "").strip().lower() == "imagenet"
+    imagenet = imagenet_weights(cfg.model.weights, spec)  # Keras' own file chosen by hand too
     if imagenet and ([type(x).__name__ for x in preprocessing_layers(spec, True)]
                      != [type(x).__name__ for x in preprocessing_layers(spec, False)]):
         emit(listener, Log(f"{spec.name} with ImageNet weights cannot start from the fine-tuned "

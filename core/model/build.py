@@ -48,16 +48,13 @@ PHASES = ("head", "fine_tune")
 
 def imagenet_weights(choice: Optional[str], spec: BackboneSpec) -> bool:
     """Whether the backbone starts from Keras' ImageNet weights: "imagenet", or that very
-    file chosen by hand (the offline way in).  It matters where the preprocessing depends
-    on it: an EfficientNet B0-B3 ImageNet file given as a file lacked its input rescaling."""
+    file chosen by hand (the offline way in), known by its name.  It matters where the
+    preprocessing depends on it: an EfficientNet B0-B3 ImageNet file given as a file lacked
+    its input rescaling.  By name, not by content: the answer must not change when a run is
+    resumed after the file was moved (a resume does not need it)."""
     c = (choice or "").strip()
-    if c.lower() == "imagenet":
-        return True
-    if c.lower() in ("", "none") or spec.preprocessing != "inside":
-        return False
-    from core.model.weights_files import is_published_imagenet_file
-
-    return is_published_imagenet_file(Path(c), spec)
+    return c.lower() == "imagenet" or (c.lower() not in ("", "none")
+                                       and Path(c).name == spec.weights_file)
 
 
 def preprocessing_layers(spec: BackboneSpec, imagenet: bool) -> list:

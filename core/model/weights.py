@@ -16,6 +16,7 @@ then fetched from ``<mirror>/<its path after "keras-applications/">``, e.g.
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import os
 import re
@@ -29,10 +30,10 @@ from core.model.backbones import BackboneSpec, get_backbone, resolve_image_size
 from core.errors import WeightsError
 from core.events import CancelToken, Listener, Log, Progress, emit
 from core.fsutil import atomic_file
-from core.model.weights_files import file_matches, hasher as new_hasher
 
 _ROOT_MARK = "keras-applications/"
 _CHUNK = 256 * 1024
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
 
 def weights_url(spec: BackboneSpec, image_size: Optional[int] = None) -> str:
@@ -54,6 +55,37 @@ def imagenet_weights_path(spec: BackboneSpec, image_size: Optional[int] = None) 
     """Where the ImageNet file of ``spec`` lives once downloaded."""
     file_name, _, _ = spec.imagenet_file(image_size)
     return keras_cache_dir() / file_name
+
+
+def _hasher(expected: str):
+    # keras.utils.file_utils.resolve_hasher: 64 hex digits are sha256, else md5.
+    return hashlib.sha256() if len(expected) == 64 else hashlib.md5()
+
+
+def file_matches(path: Path, expected: Optional[str]) -> bool:
+    """True when ``path`` has the expected md5/sha256 (or, without one, is a whole HDF5
+    file: a download cut short kept the header and was trusted for good)."""
+    try:
+        with open(path, "rb") as fh:
+            if expected is None:
+                return fh.read(len(_HDF5_MAGIC)) == _HDF5_MAGIC and _whole_hdf5(path)
+            h = _hasher(expected)
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    except OSError:
+        return False
+    return h.hexdigest() == expected
+
+
+def _whole_hdf5(path: Path) -> bool:
+    """Whether HDF5 opens ``path``: it checks the file's recorded end against its size."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r"):
+            return True
+    except Exception:  # OSError "truncated file", or anything h5py says of a broken file
+        return False
 
 
 def ensure_imagenet_weights(spec: BackboneSpec, listener: Optional[Listener] = None,
@@ -103,7 +135,7 @@ def _download(url: str, dest: Path, expected: Optional[str], label: str,
               listener: Optional[Listener], cancel: Optional[CancelToken],
               timeout: float) -> Optional[str]:
     """Stream ``url`` into ``dest``; return the hex digest (None when no hash is known)."""
-    hasher = new_hasher(expected) if expected else None
+    hasher = _hasher(expected) if expected else None
     request = urllib.request.Request(url, headers={"User-Agent": "FineTuneStudio"})
     with urllib.request.urlopen(request, timeout=timeout) as response, open(dest, "wb") as out:
         length = response.headers.get("Content-Length") or "0"
@@ -187,8 +219,12 @@ def check_weights_file(path: str | os.PathLike, spec: BackboneSpec, image_size: 
     import h5py
 
     if not h5py.is_hdf5(str(path)):
-        raise WeightsError(f"{path} is not a Keras weights file (not HDF5); choose a .h5 or "
-                           ".weights.h5 file saved by Keras")
+        import zipfile
+
+        what = ("a whole Keras model (.keras), not the weights of a backbone"
+                if zipfile.is_zipfile(path) else "not a Keras weights file (not HDF5)")
+        raise WeightsError(f"{path} is {what}; choose a .h5 or .weights.h5 file of the "
+                           "backbone's weights saved by Keras")
     from core.model.build import build_backbone
 
     keras_name = str(path)
@@ -203,6 +239,9 @@ def check_weights_file(path: str | os.PathLike, spec: BackboneSpec, image_size: 
             else:
                 problem = _compare_legacy(f, backbone, spec)
     except OSError as exc:
+        if "truncated" in str(exc):
+            raise WeightsError(f"{path} is incomplete (cut short while it was copied or "
+                               "downloaded); copy it again") from None
         raise WeightsError(f"{path}: cannot read the weights file ({exc})") from None
     if problem:
         raise WeightsError(f"{path} does not fit {spec.name} at {image_size} px: {problem}")
@@ -233,6 +272,9 @@ def _compare_legacy(f, backbone, spec: BackboneSpec) -> str:
     """Compare a legacy Keras .h5 file (loaded by layer order) with the backbone."""
     group = f["model_weights"] if "model_weights" in f else f
     if "layer_names" not in group.attrs:
+        if "layers" in f:  # saved by Keras 3 under a legacy name
+            return ("it is a Keras 3 weights file named like a legacy one: rename it to end in "
+                    ".weights.h5")
         return "it holds no Keras layer weights (no 'layer_names'); was it saved by Keras?"
     saved = []
     for lname in _attr_list(group, "layer_names"):
@@ -274,6 +316,9 @@ def _compare_keras3(f, backbone, spec: BackboneSpec) -> str:
     the same way (keras/src/saving/saving_lib.py, _save_container_state).
     """
     if "layers" not in f:
+        if "layer_names" in f.attrs or "model_weights" in f:  # tf.keras 2's layout
+            return ("it is a legacy Keras weights file (tf.keras 2's layout) named like a "
+                    "Keras 3 one: rename it to end in .h5, not .weights.h5")
         return "it holds no Keras 3 layer weights (no 'layers' group)"
     root = f["layers"]
     n_saved = 0

@@ -25,6 +25,7 @@ from typing import Any
 from core.config import StudioConfig
 from core.config_fields import get_path, iter_fields
 from core.errors import ConfigError
+from core.runs.folder import FILES
 from core.typed_json import to_jsonable
 
 #: Longest value text a table cell gets; longer values are summarised.
@@ -91,7 +92,7 @@ def effective_settings(config: dict) -> dict[str, Any]:
 
 
 #: What a run whose config.json could not be read shows for its settings.
-UNKNOWN = "unknown (config.json unreadable)"
+UNKNOWN = f"unknown ({FILES.config} unreadable)"
 
 
 def settings_known(config: Any) -> bool:

@@ -266,18 +266,20 @@ class RunHistory:
         with self._connect() as conn, conn:
             conn.execute("DELETE FROM runs WHERE path NOT IN (%s)" % ",".join("?" * len(kept)),
                          kept)
+            indexed = 0
             for i, folder in enumerate(folders):
                 cancel.raise_if_cancelled()
                 emit(listener, Progress(i, len(folders), f"indexing {folder.name}"))
                 try:
                     self._upsert(conn, RunFolder(folder))
+                    indexed += 1
                 except (UserError, OSError) as exc:  # one folder (vanished mid-scan, ...)
                     emit(listener, Log(f"{folder}: not indexed ({exc})", "warning"))
         emit(listener, Progress(len(folders), len(folders), "index rebuilt"))
-        emit(listener, Log(f"run history: {len(folders)} run(s) indexed"
+        emit(listener, Log(f"run history: {indexed} run(s) indexed"
                            + (f"; {len(away)} on a drive or folder not there now kept"
                               if away else "")))
-        return len(folders) + len(away)
+        return indexed + len(away)
 
     @_recovering
     def delete_run(self, run_id: int, delete_files: bool = False) -> None:

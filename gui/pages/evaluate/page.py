@@ -4,10 +4,8 @@ For the current run (``state.run_dir``) the page reads ``metrics.json`` -- the
 validation results training wrote -- and shows accuracy, macro F1, a per-class
 table and the confusion matrix.  Clicking a cell lists the images behind that
 number.  Off-diagonal cells can be answered from ``metrics.mistakes`` at once;
-a diagonal cell needs the prediction for every validation image, which a job
-computes once with :func:`core.infer.evaluation.evaluate_run_validation` (the
-function training's numbers come from) and the page keeps, so later clicks are
-instant.
+a diagonal cell needs every validation image's prediction, which a job computes
+once (:func:`core.infer.evaluation.evaluate_run_validation`, as training did).
 
 "Evaluate on another folder…" scores the same model on any labelled folder
 with :func:`core.infer.evaluation.evaluate_labelled_folder` in a job; it returns
@@ -299,11 +297,18 @@ class EvaluatePage(Page):
             return None
         self._job, self._job_run = job, run_dir
         job.finished.connect(lambda res, r=run_dir: self._on_validation_predictions(r, res))
-        job.failed.connect(lambda msg, _tb: (self.show_error(msg), self.content.cell_label.setText(
-            "The images could not be found: see the message above.")))
-        job.cancelled.connect(lambda: self.content.cell_label.setText(
-            "Stopped before the images were found."))
+        job.failed.connect(lambda msg, _tb, r=run_dir: self._cell_job_ended(r, msg))
+        job.cancelled.connect(lambda r=run_dir: self._cell_job_ended(r, ""))
         return job
+
+    def _cell_job_ended(self, run_dir: str, message: str) -> None:
+        """A cell's job failed (``message``) or was stopped: said on its own run's page only."""
+        if run_dir != self._loaded_run:
+            return
+        if message:
+            self.show_error(message)
+        self.content.cell_label.setText("The images could not be found: see the message above."
+                                        if message else "Stopped before the images were found.")
 
     def _cached_predictor(self):
         return self._predictor if self._predictor_source == self.model_source() else None

@@ -104,9 +104,13 @@ class ReliabilityChart(QWidget):
 
 def ece_text(metrics, calibration: Optional[dict]) -> str:
     """The words above the diagram: ECE, and what calibration changed when it ran."""
-    gap = f"{metrics.ece * 100:.1f}"
-    text = (f"<b>Expected calibration error {metrics.ece:.3f}</b>: on average the confidence "
-            f"shown is {gap} points away from how often the answers are right (0 is perfect).")
+    if metrics.ece is None:
+        text = ("<b>Expected calibration error: not recorded</b> (these results were saved by "
+                "an earlier version; evaluate the run again to measure it).")
+    else:
+        text = (f"<b>Expected calibration error {metrics.ece:.3f}</b>: on average the "
+                f"confidence shown is {metrics.ece * 100:.1f} points away from how often the "
+                "answers are right (0 is perfect).")
     if calibration:
         text += (f"<br>Calibrated after training on its {calibration.get('n_images', '?')} "
                  f"validation images (temperature {calibration.get('temperature', 1):.2f}): "

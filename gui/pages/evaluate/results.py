@@ -61,8 +61,12 @@ def folder_notes(evaluation) -> list[str]:
                 else f"“{u}”" for u in evaluation.unmatched]
         notes.append(f"Not scored: the folder(s) {', '.join(near)} are named like none of the "
                      "model's classes; rename a folder to its class's exact name to score it.")
-    if evaluation.left_out:
-        notes.append(f"{len(evaluation.left_out)} copies of other files were not scored.")
+    crossed = sum(c.get("kind") == "cross_class_duplicate" for c in evaluation.left_out)
+    if len(evaluation.left_out) > crossed:
+        notes.append(f"{len(evaluation.left_out) - crossed} copies of other files in the same "
+                     "class were not scored.")
+    if crossed:
+        notes.append(f"{crossed} images filed under two classes were not scored.")
     if evaluation.metrics.skipped:
         notes.append(f"{len(evaluation.metrics.skipped)} file(s) could not be read and were "
                      "skipped.")
@@ -207,8 +211,8 @@ class ResultsView(QWidget):
             f"accuracy — {right} of {metrics.n_images} images right (95 % interval "
             f"{lo:.0%}–{hi:.0%}).  Macro F1 {metrics.macro_f1:.3f} (the classes' F1 averaged, "
             f"so a small class counts as much as a big one).  Calibration error (ECE) "
-            f"{metrics.ece:.3f}{before_text(calibration if validation else None)}, see "
-            f"Confidence.{skipped}")
+            + ("not recorded" if metrics.ece is None else f"{metrics.ece:.3f}")
+            + f"{before_text(calibration if validation else None)}, see Confidence.{skipped}")
         caution = sample_caution(metrics.confusion, metrics.classes)
         self.caution_label.setText(f"⚠ {caution}" if caution else "")
         self.caution_label.setVisible(bool(caution))

@@ -56,11 +56,15 @@ class BackboneTable(QTableWidget):
         rows = self.selectionModel().selectedRows()
         return self.name_at(rows[0].row()) if rows else None
 
-    def select_name(self, name: str) -> None:
+    def select_name(self, name: str) -> bool:
+        """Select ``name``'s row; False (nothing selected) when the catalog has no such
+        backbone: the previous row stayed highlighted, and clicking it changed nothing."""
         for r in range(self.rowCount()):
             if self.name_at(r) == name:
                 self.selectRow(r)
-                return
+                return True
+        self.clearSelection()
+        return False
 
     def mark_recommended(self, name: Optional[str]) -> None:
         """Star and embolden the recommended backbone's name (None: no recommendation)."""

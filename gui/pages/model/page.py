@@ -23,11 +23,12 @@ from PySide6.QtWidgets import (QLabel, QPushButton, QSplitter,
 
 from core.config import FreezeConfig
 from core.model.backbones import get_backbone, recommendation
+from core.model.build import is_from_scratch
 from gui.jobs import SerialJobs
 from gui.pages.base import Page
 from gui.pages.model.backbone_table import BackboneTable, millions
 from gui.pages.model.layer_tree import LayerTree
-from gui.pages.model.settings import FreezeControls, HeadBox
+from gui.pages.model.settings import SCRATCH_TIP, FreezeControls, HeadBox
 from gui.pages.model.weights_actions import WeightsActions
 from gui.pages.model.weights_box import WeightsBox
 from gui.state import touches
@@ -62,6 +63,7 @@ class ModelPage(WeightsActions, Page):
         self.built_key: Optional[tuple] = None  # the settings self._model was built for
         self._asked_key: Optional[tuple] = None  # the settings of the newest request
         self._preview_error = ""  # the layer list's own error on the banner, if any
+        self._size_error = ""  # the size-versus-weights error on the banner, if any
         self.work = SerialJobs(self, "Listing layers")
         self.rows: list[Any] = []
         self.recommended: Optional[str] = None
@@ -168,12 +170,40 @@ class ModelPage(WeightsActions, Page):
         m = self.state.config.model
         self._filling = True
         try:
-            self.table.select_name(self._spec_name(m.backbone))
+            if not self.table.select_name(self._spec_name(m.backbone)):
+                self._say_unknown_backbone(m.backbone)
             self.weights_box.show_weights(m.weights)
             self.head_box.show_config(m)
             self.freeze_controls.show_config(m.freeze)
+            scratch = is_from_scratch(m)
+            self.freeze_controls.set_from_scratch(scratch)
+            self.tree.setEnabled(not scratch)
+            self.tree.setToolTip(SCRATCH_TIP if scratch else "")
         finally:
             self._filling = False
+
+    def _check_size(self) -> None:
+        """Say now when the size does not suit the weights (NASNetMobile's ImageNet weights
+        need 224 px): the layer list builds without weights, so only Start said it."""
+        from core.errors import ConfigError
+        from core.model.backbones import resolve_image_size
+
+        m, why = self.state.config.model, ""
+        try:
+            resolve_image_size(get_backbone(m.backbone), m.image_size, m.weights)
+        except ConfigError as exc:
+            why = str(exc)
+        except Exception:  # noqa: BLE001 - an unknown backbone is said by _sync_from_config
+            return
+        if why:
+            self.show_error(why)
+        elif self._size_error:
+            self.clear_message(only=self._size_error)
+        self._size_error = why
+
+    def _say_unknown_backbone(self, name: str) -> None:
+        self.show_error(f"The settings name a backbone this version does not have ({name!r}, "
+                        "from a project or a run of another version): choose one in the table.")
 
     @staticmethod
     def _spec_name(name: str) -> str:
@@ -187,8 +217,12 @@ class ModelPage(WeightsActions, Page):
             return
         self._sync_from_config()
         weights = self.state.config.model.weights  # a file fitted the old backbone: check again
+        if path in ("", "model"):  # another project: its own weights, none of the old checks
+            self.forget_weights_checks()
         if path in ("model.backbone", "model.image_size"):
             self.weights_status.setText("")  # "ImageNet weights are ready" was the old one's
+        if path in ("", "model", "model.backbone", "model.image_size", "model.weights"):
+            self._check_size()
         if path in ("", "model", "model.backbone", "model.image_size") and weights \
                 and weights not in ("imagenet", "none"):  # "" / "model": a project loaded
             self.recheck_weights_file()

@@ -63,6 +63,10 @@ class HeadBox(QGroupBox):
                                   f"0 uses its default {spec.default_size} px.")
 
 
+SCRATCH_TIP = ("Starting from random weights (None): every layer learns in both phases, "
+               "BatchNorm included, so there is nothing to choose here.")
+
+
 class FreezeControls(QWidget):
     """The fine-tuning mode, N for "top N", and "from the selected layer"."""
 
@@ -88,6 +92,13 @@ class FreezeControls(QWidget):
         self.from_button = QPushButton("Fine-tune from the selected layer")
         row.addWidget(self.from_button)
         lay.addLayout(row)
+
+    def set_from_scratch(self, scratch: bool) -> None:
+        """Starting from random weights every layer learns, whatever is chosen here: the
+        controls are off then (unticking a layer changed the mode and nothing else)."""
+        for w in (self.mode_combo, self.top_n_spin, self.from_button):
+            w.setEnabled(not scratch)
+        self.mode_combo.setToolTip(SCRATCH_TIP if scratch else "")
 
     def show_config(self, freeze) -> None:
         set_quietly(self.top_n_spin, freeze.top_n)

@@ -28,10 +28,17 @@ class WeightsActions:
 
     _weights_asked = 0  # the number of the latest weights choice (checks carry theirs)
     _recheck_path = ""  # the file to check again when the backbone and size settle
+    _checking = ""  # the file chosen and being checked, not yet the config's
+
+    def forget_weights_checks(self) -> None:
+        """Answers of checks under way or waiting are moot (another choice, another project:
+        a check of project A's file set it into project B)."""
+        self._weights_asked += 1
+        self._checking = ""
+        self._stop_recheck()
 
     def _on_weights_kind(self, kind: int) -> None:
-        self._weights_asked += 1  # a check still running is moot now
-        self._stop_recheck()  # and so is one waiting for the size to settle
+        self.forget_weights_checks()  # a check still running is moot now
         if kind in (IMAGENET, NONE):
             self.weights_status.setText("")
         if kind == IMAGENET:
@@ -59,7 +66,7 @@ class WeightsActions:
     def set_weights_file(self, path: str) -> bool:
         """Check ``path`` in a worker; it becomes the weights only if it fits."""
         self._stop_recheck()
-        path = os.path.abspath(path)
+        path = self._checking = os.path.abspath(path)
         model = copy.deepcopy(self.state.config.model)
         self._weights_asked = asked = self._weights_asked + 1
         job = Job(check_file_job, model, path, name="Checking the weights file", parent=self)
@@ -75,7 +82,8 @@ class WeightsActions:
         stopped changing: each step of the size box started its own check (six builds at
         once for six clicks)."""
         weights = self.state.config.model.weights
-        self._recheck_path = path or (weights if weights not in ("imagenet", "none") else "")
+        self._recheck_path = path or self._checking or (
+            weights if weights not in ("imagenet", "none") else "")
         timer = getattr(self, "_recheck_timer", None)
         if timer is None:
             timer = self._recheck_timer = QTimer(self)
@@ -111,12 +119,14 @@ class WeightsActions:
 
     def _weights_ok(self, path: str, asked: int, model) -> None:
         if self._answer_applies(path, asked, model):
+            self._checking = ""
             self.clear_message()
             self.weights_status.setText("The file fits this backbone.")
             self.state.set("model.weights", path)
 
     def _weights_bad(self, message: str, path: str, asked: int, model) -> None:
         if self._answer_applies(path, asked, model):
+            self._checking = ""
             self.weights_status.setText("")
             self.show_error(message)
             self._sync_from_config()

@@ -84,8 +84,8 @@ def saving_text(row: Any) -> str:
 def receptive_text(row: Any) -> str:
     if row.receptive_field is None:
         return ""
-    rf = row.receptive_field
-    return f"{rf}×{rf} px"
+    size = row.receptive_size or (row.receptive_field,) * 2
+    return "×".join(str(v) for v in size) + " px"
 
 
 def explain_row(row: Any) -> str:
@@ -114,7 +114,7 @@ def explain_row(row: Any) -> str:
     if row.receptive_field is not None:
         jump = row.jump
         jump_text = f"{jump:g}" if isinstance(jump, float) else str(jump)
-        parts.append(f"Each output value sees a {row.receptive_field}×{row.receptive_field} "
+        parts.append(f"Each output value sees a {receptive_text(row)[:-3]} "
                      f"pixel window of the image; neighbouring outputs are {jump_text} "
                      "pixel(s) apart.")
     return " ".join(parts)

@@ -37,13 +37,6 @@ IMAGE_FILTER = ("Images (*.jpg *.jpeg *.png *.bmp *.gif *.webp *.tif *.tiff);;"
 MODEL_FILTER = "Models (*.keras *.tflite *.onnx);;All files (*)"
 
 
-def local_paths(mime) -> list[str]:
-    """Local files and folders in drag-and-drop data (web links are ignored)."""
-    if mime is None or not mime.hasUrls():
-        return []
-    return [u.toLocalFile() for u in mime.urls() if u.isLocalFile() and u.toLocalFile()]
-
-
 class PredictPage(Page):
     key = "predict"
     title = "6 · Try it on new images"
@@ -58,7 +51,6 @@ class PredictPage(Page):
 
     def __init__(self, state, runner, parent=None):
         super().__init__(state, runner, parent)
-        self.setAcceptDrops(True)
         self.predictor: Any = None
         self._predictor_path: Optional[str] = None
         self._chosen_model: Optional[str] = None  # None: follow the current run/model
@@ -365,16 +357,6 @@ class PredictPage(Page):
         return True
 
     # ------------------------------------------------------------------ plumbing
-    def dragEnterEvent(self, event) -> None:
-        if local_paths(event.mimeData()):
-            event.acceptProposedAction()
-
-    def dropEvent(self, event) -> None:
-        paths = local_paths(event.mimeData())
-        if paths:
-            event.acceptProposedAction()
-            self.add_paths(paths)
-
     def on_shown(self) -> None:
         self._refresh_model_label()
         self._ask_again_if_stale()

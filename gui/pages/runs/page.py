@@ -298,8 +298,8 @@ class RunsPage(Page):
         else:  # the previous run's model must not stay in use under this run's name
             self.state.set_model(None)
             status = run.shown_status
-            why = ("it stopped before its first epoch ended" if status in ("stopped",
-                                                                           "interrupted")
+            why = ("it stopped before its first epoch ended" if status in (
+                       "stopped", "interrupted", "failed", "created")
                    else "it is still training" if status == "running"
                    else f"{run.model_path.name} is missing from its folder")
             self.show_info(f"Opened {run.name}; it has no model.keras ({why}), so Evaluate, "

@@ -73,21 +73,21 @@ def read_outcome(result: Any) -> RunOutcome:
 RESUME_SECTIONS = ("model", "train", "augment")
 
 
-def unused_on_resume(run, page_config, shown: int = 3) -> str:
-    """The page's settings a resume of ``run`` will not use, as a log line ("" when none).
+def unused_on_resume(settings_then: Optional[dict], page_config, shown: int = 3) -> str:
+    """The page's edits since the run ended (``settings_then``: the page's settings at that
+    moment), which Resume will not use, as a log line ("" when there are none).
 
     Resume continues a run with the settings it started with (its ``config.json``):
-    an edit made on the page since then applies to the next Start, and saying so
-    beats a run that silently ignores the new epoch count.
+    an edit made on the page since then applies to the next Start, and saying so beats
+    a run that silently ignores the new epoch count.  The page's settings are compared
+    with themselves, not with config.json, which holds them resolved (size 0 as 224, a
+    preset as its transforms) and would list edits nobody made.
     """
-    from core.errors import UserError
     from core.runs.summary import config_diff
 
-    try:
-        run_config = run.load_config().to_dict()
-    except (UserError, OSError, ValueError):  # the resume itself reports a damaged config.json
+    if settings_then is None:
         return ""
-    changed = [(k, old, new) for k, old, new in config_diff(run_config, page_config.to_dict())
+    changed = [(k, old, new) for k, old, new in config_diff(settings_then, page_config.to_dict())
                if k.split(".")[0] in RESUME_SECTIONS]
     if not changed:
         return ""
@@ -95,3 +95,19 @@ def unused_on_resume(run, page_config, shown: int = 3) -> str:
     more = f" and {len(changed) - shown} more" if len(changed) > shown else ""
     return (f"Resume continues with the run's own settings; your changes ({listed}{more}) "
             "apply to the next Start.")
+
+
+def resumable(run_dir: Optional[str]) -> bool:
+    """A run that stopped (or was killed) after at least one finished epoch."""
+    if not run_dir:
+        return False
+    from core.errors import UserError
+    from core.runs.folder import RunFolder
+    from core.runs.records import RunStatus
+
+    run = RunFolder(run_dir)
+    try:
+        status = run.run_info().status
+    except UserError:  # an unreadable run.json: the Runs page says why
+        return False
+    return status in (RunStatus.STOPPED, RunStatus.RUNNING) and run.checkpoint.state.exists()

@@ -29,13 +29,14 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QSplitter
 
 from core.appdirs import default_runs_dir
+from core.errors import UserError
 from core.events import EpochEnd, PhaseStarted, RunStarted
 from core.train.linear_head import exact_fit_planned
 from gui.durations import format_duration
 from gui.jobs import Job
 from gui.pages.base import Page
 from gui.pages.train.lr_finder_view import LearningRateFinderDialog, find_lr_job
-from gui.pages.train.outcome import read_outcome, unused_on_resume
+from gui.pages.train.outcome import read_outcome, resumable, unused_on_resume
 from gui.pages.train.run_panel import RunPanel
 from gui.pages.train.settings import SettingsPanel
 from gui.state import touches
@@ -70,22 +71,6 @@ def runs_base_dir() -> Path:
     return default_runs_dir()
 
 
-def resumable(run_dir: Optional[str]) -> bool:
-    """A run that stopped (or was killed) after at least one finished epoch."""
-    if not run_dir:
-        return False
-    from core.errors import UserError
-    from core.runs.folder import RunFolder
-    from core.runs.records import RunStatus
-
-    run = RunFolder(run_dir)
-    try:
-        status = run.run_info().status
-    except UserError:  # an unreadable run.json: the Runs page says why
-        return False
-    return status in (RunStatus.STOPPED, RunStatus.RUNNING) and run.checkpoint.state.exists()
-
-
 class TrainPage(Page):
     key = "train"
     title = "4 · Train"
@@ -102,6 +87,7 @@ class TrainPage(Page):
         self.job: Optional[Job] = None
         self.result: Any = None
         self.resumable_run: Optional[str] = None
+        self._settings_then: Optional[dict] = None  # the page's settings when the run ended
         self._live_run: Optional[str] = None  # folder of the run being trained, once known
 
         self.settings = SettingsPanel()
@@ -268,11 +254,14 @@ class TrainPage(Page):
             return None
         from core.runs.folder import RunFolder
 
-        run = RunFolder(run_dir)
-        self.curves.load_history(run.history())
+        try:  # a damaged history.csv is named (it raised on the UI thread)
+            self.curves.load_history(RunFolder(run_dir).history())
+        except UserError as exc:
+            return self.show_error(str(exc))
         job = self._launch(resume_job, run_dir, name="Training (resumed)")
         if job is not None:
-            self.panel.add_log(unused_on_resume(run, self.state.config))
+            for note in filter(None, [unused_on_resume(self._settings_then, self.state.config)]):
+                self.panel.add_log(note)
             self._live_run = run_dir
             self._update_tensorboard()
         return job
@@ -370,6 +359,7 @@ class TrainPage(Page):
 
     def _on_run_changed(self, run_dir: Optional[str]) -> None:
         self.resumable_run = run_dir if resumable(run_dir) else None
+        self._settings_then = self.state.config.to_dict()  # edits after this: not resumed
         if not (self.job is not None and self.job.is_running()):
             self._live_run = None  # the finished (or newly opened) run is the current one now
         self._update_buttons()
