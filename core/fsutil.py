@@ -18,57 +18,10 @@ import tempfile
 from pathlib import Path
 from typing import Iterable, Iterator, Optional, Union
 
+# Re-exported: callers name them from here, where files are written.
+from core.write_errors import as_disk_full, cannot_write, file_in_the_way  # noqa: F401
+
 PathLike = Union[str, os.PathLike]
-
-
-_DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
-#: How a library that raises its own errors (TensorFlow's SaveV2, a converter) says it.
-_DISK_FULL_TEXTS = (os.strerror(errno.ENOSPC), "No space left on device", "Disk quota exceeded")
-
-
-def as_disk_full(path: Path, exc: BaseException) -> BaseException:
-    """``exc`` as a :class:`DiskFullError` naming ``path`` when the disk is full, else ``exc``.
-
-    "[Errno 28] No space left on device" does not say which file or that the
-    previous version survived; the user needs both to act calmly.
-    """
-    from core.errors import DiskFullError
-
-    if isinstance(exc, DiskFullError):  # already names the file that did not fit
-        return exc
-    if (isinstance(exc, OSError) and exc.errno in _DISK_FULL) or any(
-            text in str(exc) for text in _DISK_FULL_TEXTS):  # TensorFlow's own write errors
-        return DiskFullError(f"{path}: the disk is full (no space left to write it); free some "
-                             "disk space and try again - the previous version, if any, is "
-                             "unchanged")
-    return exc
-
-
-def file_in_the_way(path: Path) -> Optional[Path]:
-    """The nearest existing one of ``path`` and its parents when it is a file, not a folder
-    (``a.txt`` for ``a.txt/sub/out.csv``): nothing can be created under it."""
-    for place in (path, *path.parents):
-        if place.exists():
-            return None if place.is_dir() else place
-    return None
-
-
-def cannot_write(path: Path, exc: OSError) -> BaseException:
-    """A plain sentence for a place that takes no file: a full disk (:func:`as_disk_full`),
-    a file where a folder is needed, a folder where the file should go, a read-only or
-    special folder.  The raw error named a hidden temporary ("/proc/.x.26944.partial")."""
-    from core.errors import UserError
-
-    full = as_disk_full(path, exc)
-    if full is not exc:
-        return full
-    if path.is_dir() and isinstance(exc, IsADirectoryError):
-        return UserError(f"{path} is a folder; give a file name")
-    blocker = file_in_the_way(path.parent)
-    if blocker is not None:
-        return UserError(f"cannot write {path}: {blocker} is a file, not a folder; choose "
-                         "another place")
-    return UserError(f"cannot write {path} ({exc.strerror or exc}); choose another folder")
 
 
 def _fsync_dir(path: Path) -> None:
@@ -227,13 +180,25 @@ def _sweep_leftovers(path: Path) -> None:
     except OSError:
         return
     for p in siblings:
-        name = p.name
-        if not (name.startswith(prefix) and name.endswith((".partial", ".old"))):
-            continue
-        pid = name[len(prefix):].split(".", 1)[0]
-        if not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
+        pid = leftover_pid(p.name, prefix, (".partial", ".old"))
+        if pid is None or pid == os.getpid() or _alive(pid):
             continue
         shutil.rmtree(p, ignore_errors=True)
+
+
+def leftover_pid(name: str, prefix: str, suffixes: tuple[str, ...]) -> Optional[int]:
+    """The writer's pid in a temporary sibling's name ``PREFIX PID.<random>SUFFIX``, or None
+    for any other name: ".phone." also begins ".phone.2024.<pid>.x.partial", the staging
+    folder of a live export to "phone.2024", whose "2024" was read as a dead pid."""
+    if not (name.startswith(prefix) and name.endswith(suffixes)):
+        return None
+    rest = name[len(prefix):]
+    rest = rest[:rest.rindex(".")] if "." in rest else rest  # the suffix off
+    pid, _, random_part = rest.partition(".")
+    if not (pid.isdigit() and random_part and all(c.isalnum() or c == "_"
+                                                  for c in random_part)):
+        return None
+    return int(pid)
 
 
 def _alive(pid: int) -> bool:
@@ -359,16 +324,28 @@ def move_new(src: PathLike, dst: PathLike) -> None:
         if os.path.lexists(dst):
             raise FileExistsError(errno.EEXIST, "file exists", str(dst)) from None
         copy_new(src, dst)
-    os.unlink(src)
+    try:
+        os.unlink(src)
+    except OSError:  # a read-only source (an SD card): not moved, so no copy stays behind
+        with contextlib.suppress(OSError):
+            os.unlink(dst)
+        raise
     _fsync_dir(dst.parent)
 
 
 def free_name(target: Path, taken: Iterable[Path] = ()) -> Path:
-    """``target``, or ``name (2).ext``, ``name (3).ext``...: the first free name (no overwrite)."""
+    """``target``, or ``name (2).ext``, ``name (3).ext``...: the first free name (no overwrite).
+
+    The stem is shortened to keep a numbered name within 255 bytes: a 253-byte name
+    plus " (2)" was too long to create, and to test for (Undo then failed for good).
+    """
     taken = set(taken)
     stem, suffix, n = target.stem, target.suffix, 2
     while os.path.lexists(target) or target in taken:
-        target = target.with_name(f"{stem} ({n}){suffix}")
+        tail = f" ({n}){suffix}"
+        target = target.with_name(cut_to_bytes(stem, 255 - len(tail.encode("utf-8",
+                                                                            "surrogateescape")))
+                                  + tail)
         n += 1
     return target
 

@@ -115,7 +115,9 @@ def save_project(project: Project, path: str | Path) -> Path:
     """Write ``project`` to ``path`` atomically; returns the path written."""
     path = Path(path).expanduser().absolute()
     text = json_text(project.to_dict(base=path.parent)) + "\n"
-    atomic_write_text(path, text)
+    # Through a link to the file it names (a synced copy): replacing the link itself left
+    # the real file without the change.  Paths stay relative to where the user opens it.
+    atomic_write_text(Path(os.path.realpath(path)) if path.is_symlink() else path, text)
     return path
 
 

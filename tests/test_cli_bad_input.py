@@ -277,3 +277,37 @@ def test_inspect_lists_a_file_with_a_line_break_in_its_name_on_one_line(trained_
     lines = capsys.readouterr().out.splitlines()
     assert any("bad\\nname.jpg: " in line for line in lines)
     assert not any(line.startswith("name.jpg") for line in lines)
+
+
+def test_paths_the_system_refuses_and_folders_that_cannot_be_made_are_named(tmp_path, capsys):
+    """A name over 255 bytes gave "error: OSError: [Errno 36] ... (run with -v)", exit 1;
+    train --out /proc/x a bare FileNotFoundError after the scan."""
+    from weights_fixture import make_bright_dark
+
+    long_name = str(tmp_path / ("L" * 300 + ".keras"))
+    assert main(["inspect-model", long_name]) == 2
+    err = capsys.readouterr().err
+    assert "cannot use" in err and "File name too long" in err and "-v" not in err
+    data = make_bright_dark(tmp_path / "data", per_class=4)
+    assert main(["train", str(data), "--backbone", "MobileNetV3Small", "--weights", "none",
+                 "--image-size", "32", "--epochs", "1", "--out", "/proc/fts-x"]) == 2
+    assert "cannot write /proc/fts-x" in capsys.readouterr().err
+
+
+def test_rebuild_of_a_missing_folder_and_its_warnings_are_said(tmp_path, capsys):
+    assert main(["runs", "--rebuild", str(tmp_path / "nope")]) == 2
+    assert "no such folder" in capsys.readouterr().err
+
+
+def test_a_damaged_split_is_named(run_copy, capsys):
+    run = run_copy
+    (run / "split.json").write_text('{"root": 5, "train": "x"}')
+    assert main(["calibrate", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert str(run / "split.json") in err and "put it back" in err
+
+
+def test_no_unknown_and_a_threshold_together_are_refused(trained_run, capsys):
+    assert main(["predict", str(trained_run), str(_image(trained_run)), "--no-unknown",
+                 "--threshold", "0.5"]) == 2
+    assert "give one of them" in capsys.readouterr().err

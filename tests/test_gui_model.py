@@ -240,6 +240,7 @@ def test_training_from_scratch_offers_no_layer_choice(qtbot, window):
     assert window.state.config.model.weights == "none"
     assert not page.mode_combo.isEnabled() and not page.tree.isEnabled()
     assert "every layer learns" in page.mode_combo.toolTip()
+    assert "every layer learns" in page.freeze_controls.from_label.text()  # said, not only hovered
     page.w_imagenet.click()
     assert page.mode_combo.isEnabled() and page.tree.isEnabled()
 
@@ -278,3 +279,13 @@ def test_a_check_under_way_is_not_lost_to_a_size_change_nor_kept_across_projects
     timer = getattr(page, "_recheck_timer", None)  # and nothing waits to check it again
     assert timer is None or not timer.isActive()
     assert window.state.config.model.weights == "imagenet"
+
+
+def test_imagenet_spelled_in_capitals_in_a_project_is_not_taken_for_a_file(qtbot, window):
+    page = window.model_page
+    cfg = window.state.config.copy()
+    cfg.model.weights = "ImageNet"
+    window.state.replace_config(cfg)
+    timer = getattr(page, "_recheck_timer", None)
+    assert timer is None or not timer.isActive()
+    assert "not found" not in page.banner.text() and page.w_imagenet.isChecked()

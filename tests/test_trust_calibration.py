@@ -159,3 +159,28 @@ def test_a_validation_set_without_mistakes_leaves_the_probabilities_as_they_are(
         pytest.approx(0.6)
     y[0] = 1 - y[0]  # one mistake: there is something to fit again
     assert fit_temperature(probs, y) != 1.0
+
+
+@pytest.mark.parametrize("field, value", [("temperature", -1.0), ("temperature", "NaN"),
+                                          ("temperature", 0), ("unknown_k", -3),
+                                          ("unknown_weights", [1.0])])
+def test_a_damaged_calibration_file_is_refused_not_used(tmp_path, field, value):
+    """temperature -1 reversed every answer, NaN printed NaN probabilities (and invalid
+    JSON), all with exit 0."""
+    import json
+
+    from core.errors import UserError
+    from core.runs.folder import RunFolder
+    from core.trust.store import load_trust, save_trust
+
+    probs, y = _overconfident(60, 2)
+    trust, record = fit_trust(probs, y, None, None)
+    run = RunFolder(tmp_path)
+    save_trust(run, trust, record)
+    assert load_trust(run) is not None
+    text = run.calibration_path.read_text()
+    data = json.loads(text)
+    data[field] = float("nan") if value == "NaN" else value
+    run.calibration_path.write_text(json.dumps(data))
+    with pytest.raises(UserError, match=f"calibration.json: damaged .*{field}.*calibrate"):
+        load_trust(run)

@@ -28,8 +28,9 @@ from core.data.folder_walk import SET_ASIDE
 from core.features.hashing import FileStamp, hash_file
 from core.data.regular_file import FileProblem
 from core.errors import UserError
-from core.fsutil import cannot_write, free_name, locked, move_new
+from core.fsutil import cannot_write, free_name, locked
 from core.shown import one_line
+from core.audit.undo_files import undo_bring_in, undo_capture, undo_rename
 
 JOURNAL_NAME = ".fts-journal.jsonl"
 ACTIONS = ("move", "set_aside")
@@ -112,8 +113,7 @@ class FixJournal:
             except ValueError:
                 self.damaged += bool(line.strip())
                 continue
-            if isinstance(entry, dict) and (entry.get("type") == "undo" or (
-                    entry.get("type") == "batch" and isinstance(entry.get("moves"), list))):
+            if _well_formed(entry):
                 out.append(entry)
             elif line.strip():
                 self.damaged += 1
@@ -283,20 +283,10 @@ class FixJournal:
                 outcome.refused.append((damaged, "its record in the journal is damaged; left "
                                         "as it is (put it back by hand if needed)"))
                 continue
-            if op == "rename":
-                src, dst = self._abs(move["src"]), self._abs(move["dst"])
-                why = self._undo_rename(src, dst, move["src"])
-                back = Move(move["dst"], move["src"])
-            elif op == "capture":
-                why = self._undo_capture(self._abs(move["dst"]), move)
-                back = Move(move["dst"], "", "captured image removed")
-            else:
-                src, dst = Path(move["source"]), self._abs(move["dst"])
-                original_there = src.exists()
-                why = self._undo_bring_in(op, src, dst, move)
-                back = Move(move["dst"], str(src), "copy removed (the original, "
-                            f"{one_line(str(src))}, was never touched)"
-                            if op == "copy" and original_there else "")
+            try:  # one file that cannot go back is named; it must not block every Undo
+                why, back = self._undo_move(op, move)
+            except (OSError, UserError) as exc:
+                why, back = f"could not be put back ({exc})", None
             if why is None:
                 continue  # nothing to undo: that file never changed place
             if why:
@@ -308,6 +298,22 @@ class FixJournal:
         self._append({"type": "undo", "batch": outcome.batch, "time": time.time()})
         return outcome
 
+    def _undo_move(self, op: str, move: dict) -> tuple[Optional[str], Optional[Move]]:
+        """Undo one record: (None | "" | why refused, the move made back)."""
+        if op == "rename":
+            src, dst = self._abs(move["src"]), self._abs(move["dst"])
+            return (undo_rename(src, dst, move["src"], move.get("digest")),
+                    Move(move["dst"], move["src"]))
+        if op == "capture":
+            return (undo_capture(self._abs(move["dst"]), move),
+                    Move(move["dst"], "", "captured image removed"))
+        src, dst = Path(move["source"]), self._abs(move["dst"])
+        original_there = os.path.lexists(src)
+        why = undo_bring_in(op, src, dst, move)
+        return why, Move(move["dst"], str(src), "copy removed (the original, "
+                         f"{one_line(str(src))}, was never touched)"
+                         if op == "copy" and original_there else "")
+
     def _remove_if_empty(self, folder: Path) -> None:
         """Remove a class folder the undone batch made, if nothing is in it now."""
         try:
@@ -316,71 +322,19 @@ class FixJournal:
         except OSError:
             pass  # something arrived meanwhile, or no permission: the folder stays
 
-    def _undo_rename(self, src: Path, dst: Path, rel_src: str) -> Optional[str]:
-        """Rename ``dst`` back to ``src``: "" done, a reason when refused, None if never moved."""
-        if src.exists() and not dst.exists():
-            return None  # never moved (the batch was interrupted)
-        if not dst.exists():
-            return f"missing: moved or deleted since the fix; it belonged at {rel_src}"
-        if src.exists():
-            return f"cannot go back: {rel_src} exists again; move one of them by hand"
-        try:
-            src.parent.mkdir(parents=True, exist_ok=True)
-            os.rename(dst, src)
-        except OSError as exc:
-            return f"could not move it back ({exc})"
-        return ""
 
-    def _undo_capture(self, dst: Path, move: dict) -> Optional[str]:
-        """Remove a file the camera capture made, unless it changed since (then it stays)."""
-        if not dst.exists():
-            return None  # never written, or already deleted by hand
-        try:
-            if hash_file(str(dst)).digest != move.get("digest"):
-                return "changed since it was captured; left in place"
-            os.unlink(dst)
-        except FileProblem as exc:
-            return exc.reason
-        except OSError as exc:
-            return f"could not remove it ({exc})"
-        return ""
-
-    def _undo_bring_in(self, op: str, source: Path, dst: Path, move: dict) -> Optional[str]:
-        """Undo a file brought in from outside the data folder (see :meth:`record`).
-
-        A copy is removed only while an identical original is still at ``source`` (no image
-        is ever lost), else moved back there; so is a moved-in file.  "" done, a reason when
-        refused, None when a move never arrived (its original is there); a missing copy is named.
-        """
-        if not dst.exists():
-            return None if op == "move_in" and source.exists() else (
-                f"not there: moved or deleted since it was labelled (or its {op} failed then);"
-                f" it came from {source}")
-        try:
-            mine = hash_file(str(dst))
-        except FileProblem as exc:
-            return exc.reason
-        if mine.digest != move.get("digest"):
-            return "changed since it was labelled; left in place"
-        if op == "copy" and source.exists():
-            try:
-                same = hash_file(str(source)).digest == mine.digest
-            except FileProblem:
-                same = False
-            if not same:
-                return f"the original {source} changed since; the copy is left in place"
-            try:
-                os.unlink(dst)
-            except OSError as exc:
-                return f"could not remove the copy ({exc})"
-            return ""
-        if source.exists():
-            return f"cannot go back: {source} exists again; move one of them by hand"
-        try:
-            move_new(dst, source)
-        except OSError as exc:
-            return f"could not move it back to {source} ({exc})"
-        return ""
+def _well_formed(entry) -> bool:
+    """Whether a journal line is a record of the shapes :meth:`FixJournal.record` and Undo
+    write (valid JSON of another shape -- a hand edit, a sync tool's merge -- made every
+    Undo fail with "unhashable type: 'list'")."""
+    if not isinstance(entry, dict):
+        return False
+    if entry.get("type") == "undo":
+        return isinstance(entry.get("batch"), str)
+    created = entry.get("created", [])
+    return (entry.get("type") == "batch" and isinstance(entry.get("id"), str)
+            and isinstance(entry.get("moves"), list) and isinstance(created, list)
+            and all(isinstance(c, str) for c in created))
 
 
 #: The keys each kind of journal record needs, all strings (see :meth:`FixJournal.record`).

@@ -88,9 +88,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         except OSError:
             pass
         return 141
+    except OSError as exc:  # a path the system refuses (a name over 255 bytes, ...), unchecked
+        if not exc.filename or args.verbose:
+            return _unexpected(exc, args)
+        print(f"error: cannot use {printable(str(exc.filename), keep_newlines=False)}: "
+              f"{exc.strerror or exc}; give another path", file=sys.stderr)
+        return 2
     except Exception as exc:  # a bug: say so plainly, keep the traceback for -v
-        log.debug("unhandled error", exc_info=True)
-        if args.verbose:
-            raise
-        print(f"error: {type(exc).__name__}: {exc} (run with -v for details)", file=sys.stderr)
-        return 1
+        return _unexpected(exc, args)
+
+
+def _unexpected(exc: BaseException, args) -> int:
+    """A bug: say so plainly, keep the traceback for -v (called while ``exc`` is handled)."""
+    log.debug("unhandled error", exc_info=True)
+    if args.verbose:
+        raise exc
+    print(f"error: {type(exc).__name__}: {exc} (run with -v for details)", file=sys.stderr)
+    return 1

@@ -34,7 +34,8 @@ from core.errors import UserError
 from core.export.report import ExportReport, FormatResult
 from core.export.source import Source
 from core.formats import BY_NAME, FORMATS, METADATA_MARKER, METADATA_UNFINISHED, NAMES
-from core.fsutil import as_disk_full, atomic_dir, atomic_write_text, cannot_write
+from core.fsutil import (as_disk_full, atomic_dir, atomic_write_text, cannot_write,
+                         leftover_pid)
 from core.infer.loaders import export_metadata
 from core.trust.store import export_description
 
@@ -76,14 +77,11 @@ def _sweep_dead_stages(out: Path) -> None:
     prefix = _stage_prefix(out)
     with contextlib.suppress(OSError):
         for p in out.parent.iterdir():
-            name = p.name
-            if not (name.startswith(prefix) and name.endswith(".partial")):
-                continue
-            pid = name[len(prefix):].split(".", 1)[0]
-            if not pid.isdigit() or int(pid) == os.getpid():
+            pid = leftover_pid(p.name, prefix, (".partial",))
+            if pid is None or pid == os.getpid():
                 continue
             try:
-                os.kill(int(pid), 0)
+                os.kill(pid, 0)
             except ProcessLookupError:
                 shutil.rmtree(p, ignore_errors=True)
             except OSError:  # alive, but not ours to signal

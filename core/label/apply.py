@@ -153,8 +153,8 @@ def _check_labels(rows, existing: set[str], new_classes: bool, source: str,
     """The new classes the rows need; UserError when they are not allowed or not valid names."""
     wanted = sorted({lab for _, lab in rows if not _left_out(lab, words)})
     new = [lab for lab in wanted if lab not in existing]
-    for lab in new:
-        problem = class_name_problem(lab, existing)
+    for i, lab in enumerate(new):  # "Dog" and "dog" both new: one folder on macOS/Windows
+        problem = class_name_problem(lab, existing | set(new[:i]))
         if problem:
             raise UserError(f"{source}: {problem}")
     if new and not new_classes:

@@ -235,8 +235,14 @@ class RunFolder:
     def split(self, data_dir: Optional[str] = None):
         """The run's ``Split``; relative paths are taken from ``data_dir``."""
         from core.data.dataset import Split
+        from core.errors import DataError
 
-        return Split.from_dict(self.read_json(FILES.split), data_dir)
+        try:
+            return Split.from_dict(self.read_json(FILES.split), data_dir)
+        except DataError as exc:  # "saved split: missing seed" named no file
+            raise DataError(f"{self.split_path}: {exc}; put it back from a copy of the run, or "
+                            f"start a new run from it with 'train DATA --from-run {self.path}'"
+                            ) from None
 
     def write_metrics(self, metrics: dict) -> None:
         self.write_json(FILES.metrics, metrics)

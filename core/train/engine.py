@@ -30,7 +30,7 @@ from core import __version__
 from core.config import StudioConfig
 from core.errors import UserError
 from core.events import CancelToken, FileSkipped, Log, emit
-from core.fsutil import file_in_the_way
+from core.fsutil import cannot_write, file_in_the_way
 from core.runs.folder import FILES, RunFolder, default_run_dir
 from core.runs.lock import acquire, holding_lock, release, sweep_stale_temp_files
 from core.runs.records import RunStatus
@@ -88,7 +88,10 @@ def prepare_new_run(cfg: StudioConfig, run_dir: Optional[str | Path], runs_base,
     # caller releases it): two `train --out SAME` started together wrote config and split
     # one over the other, and the one refused later left its settings beside the other's
     # model.  Under the lock the folder is checked again: another start may have begun.
-    run.path.mkdir(parents=True, exist_ok=True)
+    try:
+        run.path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # /proc/x, a read-only disk: said, not a bare FileNotFoundError
+        raise cannot_write(run.path, exc) from None
     acquire(run)
     try:
         check_reusable(run)

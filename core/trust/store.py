@@ -9,6 +9,8 @@ simply predicts uncalibrated with no "unknown".
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -146,6 +148,10 @@ def load_trust(run: RunFolder) -> Optional[TrustModel]:
     if not run.calibration_path.exists():
         return None
     rec = CalibrationRecord.read(run.calibration_path)
+    why = record_problem(rec)
+    if why:  # a temperature of -1 reversed every answer; NaN made them all NaN
+        raise UserError(f"{run.calibration_path}: damaged ({why}); run 'python main.py "
+                        f"calibrate {run.path}' to fit it again, or delete it")
     reference = np.zeros((0, 0), np.float32)
     if rec.n_reference and not run.unknown_path.exists():
         # Without its reference images the score would silently be another one than the
@@ -164,6 +170,26 @@ def load_trust(run: RunFolder) -> Optional[TrustModel]:
                       weights=tuple(rec.unknown_weights), means=tuple(rec.unknown_means),
                       stds=tuple(rec.unknown_stds), threshold=rec.unknown_threshold,
                       keep=rec.unknown_keep, score_quantiles=tuple(rec.score_quantiles))
+
+
+def record_problem(rec: CalibrationRecord) -> str:
+    """What makes a calibration record unusable ("" when it is fine): values the app could
+    not have written, which the type checks of the file let through."""
+    def finite(values) -> bool:
+        return all(isinstance(v, (int, float)) and math.isfinite(v) for v in values)
+
+    n = len(COMPONENTS)
+    if not (finite([rec.temperature]) and rec.temperature > 0):
+        return f"temperature {rec.temperature!r} is not a positive number"
+    if not (isinstance(rec.unknown_k, int) and rec.unknown_k >= 1):
+        return f"unknown_k {rec.unknown_k!r} is not a whole number from 1"
+    for name in ("unknown_weights", "unknown_means", "unknown_stds"):
+        values = getattr(rec, name)
+        if len(values) != n or not finite(values):
+            return f"{name} must be {n} finite numbers"
+    if rec.unknown_threshold is not None and not finite([rec.unknown_threshold]):
+        return f"unknown_threshold {rec.unknown_threshold!r} is not a number"
+    return ""
 
 
 def read_record(run: RunFolder) -> Optional[CalibrationRecord]:

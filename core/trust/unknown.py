@@ -131,12 +131,17 @@ class TrustModel:
 
 
 def keep_threshold(scores: np.ndarray, keep: float) -> Optional[float]:
-    """The smallest score threshold with at least ``keep`` of ``scores`` at or under it."""
+    """A score threshold with at least ``keep`` of ``scores`` at or under it, halfway to the
+    next score (or a hair above the highest).  Exactly on the last kept score, that image
+    flipped to "unknown" when the saved model computed its score a rounding error higher."""
     s = np.sort(np.asarray(scores, dtype=np.float64))
     if len(s) == 0:
         return None
-    n_keep = int(np.ceil(min(max(keep, 0.0), 1.0) * len(s)))
-    return float(s[max(n_keep, 1) - 1])
+    n_keep = max(int(np.ceil(min(max(keep, 0.0), 1.0) * len(s))), 1)
+    last = s[n_keep - 1]
+    if n_keep < len(s) and s[n_keep] > last:
+        return float((last + s[n_keep]) / 2)
+    return float(last + 1e-6 * (1.0 + abs(last)))
 
 
 def is_unknown(scores: np.ndarray, threshold: Optional[float]) -> np.ndarray:

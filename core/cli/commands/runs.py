@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -56,7 +57,19 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: the run history was damaged; kept as {history.recovered_from} and rebuilt",
               file=sys.stderr)
     if args.rebuild is not None:
-        n = history.rebuild_index(args.rebuild)
+        from core.errors import UserError
+        from core.events import Log
+
+        missing = [r for r in args.rebuild if not os.path.isdir(r)]
+        if missing:
+            raise UserError(f"--rebuild {missing[0]}: no such folder; give folders holding "
+                            "run folders")
+
+        def say(event) -> None:  # skipped folders were dropped without a word
+            if isinstance(event, Log) and event.level == "warning":
+                print(f"warning: {event.message}", file=sys.stderr)
+
+        n = history.rebuild_index(args.rebuild, listener=say)
         if not args.json:
             print(f"re-indexed {n} run(s) into {history.db_path}")
     runs = history.list_runs(args.sort, descending=not args.ascending, text=args.filter)

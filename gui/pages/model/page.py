@@ -14,6 +14,7 @@ The model is touched only by those workers, one at a time (:class:`SerialJobs`).
 from __future__ import annotations
 
 import copy
+import os
 from typing import Any, Optional
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -29,7 +30,7 @@ from gui.pages.base import Page
 from gui.pages.model.backbone_table import BackboneTable, millions
 from gui.pages.model.layer_tree import LayerTree
 from gui.pages.model.settings import SCRATCH_TIP, FreezeControls, HeadBox
-from gui.pages.model.weights_actions import WeightsActions
+from gui.pages.model.weights_actions import WeightsActions, is_file_choice
 from gui.pages.model.weights_box import WeightsBox
 from gui.state import touches
 from gui.widgets.compact import WrapLabel
@@ -223,9 +224,11 @@ class ModelPage(WeightsActions, Page):
             self.weights_status.setText("")  # "ImageNet weights are ready" was the old one's
         if path in ("", "model", "model.backbone", "model.image_size", "model.weights"):
             self._check_size()
-        if path in ("", "model", "model.backbone", "model.image_size") and weights \
-                and weights not in ("imagenet", "none"):  # "" / "model": a project loaded
+        if path in ("model.backbone", "model.image_size") and is_file_choice(weights):
             self.recheck_weights_file()
+        elif path in ("", "model") and is_file_choice(weights) and not os.path.isfile(weights):
+            self.show_error(f"The project's weights file {weights} is not there (moved or "  # a
+                            "deleted?): choose it again, or other weights.")  # project loaded
         if path in REBUILD_PATHS:
             self._rebuild_timer.start()
         if touches(path, "model.freeze") or path in ("model.weights",):

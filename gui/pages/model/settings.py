@@ -99,6 +99,8 @@ class FreezeControls(QWidget):
         for w in (self.mode_combo, self.top_n_spin, self.from_button):
             w.setEnabled(not scratch)
         self.mode_combo.setToolTip(SCRATCH_TIP if scratch else "")
+        if scratch:  # after show_config, which words the label for the mode in force
+            self.from_label.setText(SCRATCH_TIP)
 
     def show_config(self, freeze) -> None:
         set_quietly(self.top_n_spin, freeze.top_n)

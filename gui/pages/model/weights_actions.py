@@ -23,6 +23,12 @@ from gui.pages.model.weights_box import FILE, IMAGENET, NONE, check_file_job, we
 RECHECK_MS = 400
 
 
+def is_file_choice(weights: str) -> bool:
+    """Whether config.model.weights names a file ("ImageNet" or "None" typed in a project
+    file do not: they were checked as the files ./ImageNet and ./None)."""
+    return (weights or "").strip().lower() not in ("imagenet", "none", "")
+
+
 class WeightsActions:
     """Weights choices of the Model page (see the module docstring)."""
 
@@ -82,8 +88,8 @@ class WeightsActions:
         stopped changing: each step of the size box started its own check (six builds at
         once for six clicks)."""
         weights = self.state.config.model.weights
-        self._recheck_path = path or self._checking or (
-            weights if weights not in ("imagenet", "none") else "")
+        self._recheck_path = path or self._checking or (weights if is_file_choice(weights)
+                                                        else "")
         timer = getattr(self, "_recheck_timer", None)
         if timer is None:
             timer = self._recheck_timer = QTimer(self)

@@ -1,0 +1,91 @@
+"""Putting one journalled file back, for :meth:`core.audit.fixes.FixJournal.undo_last`.
+
+Each function answers "" when the file went back, a reason when it was refused
+(it changed since, its old name is taken again, ...), or None when there was
+nothing to undo; no image is ever lost or overwritten on the way back.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+from core.data.regular_file import FileProblem
+from core.features.hashing import hash_file
+from core.fsutil import move_new
+
+
+def undo_rename(src: Path, dst: Path, rel_src: str,
+                digest: Optional[str] = None) -> Optional[str]:
+    """Rename ``dst`` back to ``src``: "" done, a reason when refused, None if never moved.
+    A file whose content is not the one moved (the user put another image at its new
+    name) stays: it went back into the old class under the old image's name."""
+    if src.exists() and not dst.exists():
+        return None  # never moved (the batch was interrupted)
+    if not dst.exists():
+        return f"missing: moved or deleted since the fix; it belonged at {rel_src}"
+    if src.exists():
+        return f"cannot go back: {rel_src} exists again; move one of them by hand"
+    try:
+        if digest and hash_file(str(dst)).digest != digest:
+            return "changed since the fix (another image under its name); left in place"
+    except FileProblem as exc:
+        return exc.reason
+    try:
+        src.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(dst, src)
+    except OSError as exc:
+        return f"could not move it back ({exc})"
+    return ""
+
+def undo_capture(dst: Path, move: dict) -> Optional[str]:
+    """Remove a file the camera capture made, unless it changed since (then it stays)."""
+    if not dst.exists():
+        return None  # never written, or already deleted by hand
+    try:
+        if hash_file(str(dst)).digest != move.get("digest"):
+            return "changed since it was captured; left in place"
+        os.unlink(dst)
+    except FileProblem as exc:
+        return exc.reason
+    except OSError as exc:
+        return f"could not remove it ({exc})"
+    return ""
+
+def undo_bring_in(op: str, source: Path, dst: Path, move: dict) -> Optional[str]:
+    """Undo a file brought in from outside the data folder (see :meth:`core.audit.fixes.FixJournal.record`).
+
+    A copy is removed only while an identical original is still at ``source`` (no image
+    is ever lost), else moved back there; so is a moved-in file.  "" done, a reason when
+    refused, None when a move never arrived (its original is there); a missing copy is named.
+    """
+    if not dst.exists():
+        return None if op == "move_in" and source.exists() else (
+            f"not there: moved or deleted since it was labelled (or its {op} failed then);"
+            f" it came from {source}")
+    try:
+        mine = hash_file(str(dst))
+    except FileProblem as exc:
+        return exc.reason
+    if mine.digest != move.get("digest"):
+        return "changed since it was labelled; left in place"
+    if op == "copy" and source.exists():
+        try:
+            same = hash_file(str(source)).digest == mine.digest
+        except FileProblem:
+            same = False
+        if not same:
+            return f"the original {source} changed since; the copy is left in place"
+        try:
+            os.unlink(dst)
+        except OSError as exc:
+            return f"could not remove the copy ({exc})"
+        return ""
+    if source.exists():
+        return f"cannot go back: {source} exists again; move one of them by hand"
+    try:
+        move_new(dst, source)
+    except OSError as exc:
+        return f"could not move it back to {source} ({exc})"
+    return ""

@@ -1,0 +1,61 @@
+"""What to tell a user whose file could not be written: a full disk, a file where a folder
+should be, a read-only place -- each naming the file, and what to do.
+
+Kept apart from :mod:`core.fsutil` (which re-exports them) to keep both small.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+from typing import Optional
+
+_DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+#: How a library that raises its own errors (TensorFlow's SaveV2, a converter) says it.
+_DISK_FULL_TEXTS = (os.strerror(errno.ENOSPC), "No space left on device", "Disk quota exceeded")
+
+
+def as_disk_full(path: Path, exc: BaseException) -> BaseException:
+    """``exc`` as a :class:`DiskFullError` naming ``path`` when the disk is full, else ``exc``.
+
+    "[Errno 28] No space left on device" does not say which file or that the
+    previous version survived; the user needs both to act calmly.
+    """
+    from core.errors import DiskFullError
+
+    if isinstance(exc, DiskFullError):  # already names the file that did not fit
+        return exc
+    if (isinstance(exc, OSError) and exc.errno in _DISK_FULL) or any(
+            text in str(exc) for text in _DISK_FULL_TEXTS):  # TensorFlow's own write errors
+        return DiskFullError(f"{path}: the disk is full (no space left to write it); free some "
+                             "disk space and try again - the previous version, if any, is "
+                             "unchanged")
+    return exc
+
+
+def file_in_the_way(path: Path) -> Optional[Path]:
+    """The nearest existing one of ``path`` and its parents when it is a file, not a folder
+    (``a.txt`` for ``a.txt/sub/out.csv``): nothing can be created under it."""
+    for place in (path, *path.parents):
+        if place.exists():
+            return None if place.is_dir() else place
+    return None
+
+
+def cannot_write(path: Path, exc: OSError) -> BaseException:
+    """A plain sentence for a place that takes no file: a full disk (:func:`as_disk_full`),
+    a file where a folder is needed, a folder where the file should go, a read-only or
+    special folder.  The raw error named a hidden temporary ("/proc/.x.26944.partial")."""
+    from core.errors import UserError
+
+    full = as_disk_full(path, exc)
+    if full is not exc:
+        return full
+    if path.is_dir() and isinstance(exc, IsADirectoryError):
+        return UserError(f"{path} is a folder; give a file name")
+    blocker = file_in_the_way(path.parent)
+    if blocker is not None:
+        return UserError(f"cannot write {path}: {blocker} is a file, not a folder; choose "
+                         "another place")
+    return UserError(f"cannot write {path} ({exc.strerror or exc}); choose another folder")
