@@ -307,7 +307,28 @@ def test_a_damaged_split_is_named(run_copy, capsys):
     assert str(run / "split.json") in err and "put it back" in err
 
 
-def test_no_unknown_and_a_threshold_together_are_refused(trained_run, capsys):
-    assert main(["predict", str(trained_run), str(_image(trained_run)), "--no-unknown",
-                 "--threshold", "0.5"]) == 2
-    assert "give one of them" in capsys.readouterr().err
+def test_audit_undo_with_json_and_inspect_with_stdout_closed(tmp_path, capsys, monkeypatch):
+    """`audit --undo --json` printed text and undid anyway; `inspect ... >&-` crashed on
+    flushing a closed stdout."""
+    import sys
+
+    from weights_fixture import make_bright_dark
+
+    data = make_bright_dark(tmp_path / "data", per_class=3)
+    assert main(["audit", str(data), "--undo", "--json"]) == 2
+    assert "leave out --json" in capsys.readouterr().err
+    monkeypatch.setattr(sys, "stdout", None)
+    assert main(["inspect", str(data)]) == 0
+
+
+def test_an_export_folder_with_a_damaged_metadata_file_is_called_that(tmp_path, capsys):
+    """It was called a run folder missing config.json and labels.json."""
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "model.keras").write_bytes(b"PK")
+    (folder / "metadata.json").write_text('{"classes": 5')
+    image = tmp_path / "img.png"
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(image)
+    assert main(["predict", str(folder), str(image)]) == 2
+    err = capsys.readouterr().err
+    assert "metadata.json: damaged" in err and "config.json" not in err

@@ -181,6 +181,7 @@ def test_a_weights_file_is_checked_once_the_size_stops_changing(qtbot, window, t
     from gui.jobs import Job
 
     page = window.model_page
+    window.show_page(1)
     page.select_backbone("MobileNetV3Small")
     page.size_spin.setValue(32)
     page.set_weights_file(tiny_weights)

@@ -335,6 +335,11 @@ def partial_run_folder_error(p: Path) -> None:
     """A folder with a run's model.keras but without its config or class names is a damaged
     run folder: say which file is missing (it was "not a model this app can open")."""
     run = RunFolder(p)
+    meta = p / "metadata.json"
+    if p.is_dir() and meta.is_file() and not run.config_path.exists() \
+            and export_metadata(p) is None:  # it was called a run folder missing its config
+        raise ModelFileError(f"{meta}: damaged, or not written by this app, so this export "
+                             "folder cannot be opened; export the model again")
     if p.is_dir() and run.model_path.is_file() and not run.is_run_folder():
         missing = [f.name for f in (run.config_path, run.labels_path) if not f.exists()]
         raise ModelFileError(f"{p}: a run folder without its {' and '.join(missing)}; put the "

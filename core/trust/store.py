@@ -99,7 +99,10 @@ def fit_trust(val_probs: np.ndarray, val_labels, val_embeddings: Optional[np.nda
     reference = np.zeros((0, 0), np.float32)
     if train_embeddings is not None and len(train_embeddings):
         labels = train_labels if train_labels is not None else np.zeros(len(train_embeddings))
-        reference = choose_reference(train_embeddings, labels)
+        # As unknown.npz keeps it (float16): scored with the float32 copy, the threshold sat
+        # a little under the saved model's own score of the highest validation image.
+        reference = choose_reference(train_embeddings, labels).astype(np.float16).astype(
+            np.float32)
     trust = TrustModel(temperature=temperature, reference=reference, keep=keep)
     comps = trust.components(calibrated, val_embeddings)
     trust.standardise_on(comps)

@@ -61,6 +61,11 @@ def run_undo(data_dir: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     if args.undo:
+        if args.json:  # it printed text on stdout and undid the batch all the same
+            from core.errors import UserError
+
+            raise UserError("--undo reverses the last batch of fixes and says so in words; "
+                            "leave out --json")
         return run_undo(args.data_dir)
     from core.audit.audit import run_audit
     from core.audit.result import AuditStage

@@ -65,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
         print(json_text(report.to_dict()))
     else:
         print(printable(report.to_text()))
-    sys.stdout.flush()
+    if sys.stdout is not None:  # closed (`>&-`): the report has nowhere to go, the check stays
+        sys.stdout.flush()
     require_usable(report)  # DataError -> one line on stderr, exit 2
     return 0

@@ -59,11 +59,6 @@ def apply_unknown_options(predictor, args) -> None:
     unknown score; for other models the threshold has nothing to apply to, and saying so
     beats a silent no-op.
     """
-    if args.no_unknown and args.threshold is not None:
-        from core.errors import UserError
-
-        raise UserError("--no-unknown turns the unknown flag off, --threshold sets where it "
-                        "starts: give one of them")
     if args.no_unknown:
         predictor.unknown_threshold = None
     elif args.threshold is not None:

@@ -14,7 +14,6 @@ The model is touched only by those workers, one at a time (:class:`SerialJobs`).
 from __future__ import annotations
 
 import copy
-import os
 from typing import Any, Optional
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -30,7 +29,7 @@ from gui.pages.base import Page
 from gui.pages.model.backbone_table import BackboneTable, millions
 from gui.pages.model.layer_tree import LayerTree
 from gui.pages.model.settings import SCRATCH_TIP, FreezeControls, HeadBox
-from gui.pages.model.weights_actions import WeightsActions, is_file_choice
+from gui.pages.model.weights_actions import WeightsActions
 from gui.pages.model.weights_box import WeightsBox
 from gui.state import touches
 from gui.widgets.compact import WrapLabel
@@ -217,18 +216,9 @@ class ModelPage(WeightsActions, Page):
         if not touches(path, "model"):
             return
         self._sync_from_config()
-        weights = self.state.config.model.weights  # a file fitted the old backbone: check again
-        if path in ("", "model"):  # another project: its own weights, none of the old checks
-            self.forget_weights_checks()
-        if path in ("model.backbone", "model.image_size"):
-            self.weights_status.setText("")  # "ImageNet weights are ready" was the old one's
+        self.weights_config_changed(path)
         if path in ("", "model", "model.backbone", "model.image_size", "model.weights"):
             self._check_size()
-        if path in ("model.backbone", "model.image_size") and is_file_choice(weights):
-            self.recheck_weights_file()
-        elif path in ("", "model") and is_file_choice(weights) and not os.path.isfile(weights):
-            self.show_error(f"The project's weights file {weights} is not there (moved or "  # a
-                            "deleted?): choose it again, or other weights.")  # project loaded
         if path in REBUILD_PATHS:
             self._rebuild_timer.start()
         if touches(path, "model.freeze") or path in ("model.weights",):
@@ -325,6 +315,9 @@ class ModelPage(WeightsActions, Page):
     # ------------------------------------------------------------------ layers
     def on_shown(self) -> None:
         self._maybe_build_layers()
+        if self._recheck_on_show:
+            self._recheck_on_show = False
+            self.recheck_weights_file()
 
     def _model_key_now(self) -> tuple:
         m = self.state.config.model

@@ -35,6 +35,7 @@ class WeightsActions:
     _weights_asked = 0  # the number of the latest weights choice (checks carry theirs)
     _recheck_path = ""  # the file to check again when the backbone and size settle
     _checking = ""  # the file chosen and being checked, not yet the config's
+    _recheck_on_show = False  # the chosen file waits for the page to be shown to be checked
 
     def forget_weights_checks(self) -> None:
         """Answers of checks under way or waiting are moot (another choice, another project:
@@ -82,6 +83,21 @@ class WeightsActions:
                            self._weights_bad(msg, p, n, m))
         job.start()
         return True
+
+    def weights_config_changed(self, path: str) -> None:
+        """What a change of ``config.model`` (``path``) means for the starting weights."""
+        weights = self.state.config.model.weights
+        if path in ("", "model"):  # another project: its own weights, none of the old checks
+            self.forget_weights_checks()
+            if is_file_choice(weights) and not os.path.isfile(weights):
+                self.show_error(f"The project's weights file {weights} is not there (moved or "
+                                "deleted?): choose it again, or other weights.")
+        if path in ("model.backbone", "model.image_size"):
+            self.weights_status.setText("")  # "ImageNet weights are ready" was the old one's
+            if is_file_choice(weights):  # a file fitted the old backbone: check it again, on
+                self._recheck_on_show = not self.isVisible()  # the page in view only (a
+                if self.isVisible():  # check builds the backbone)
+                    self.recheck_weights_file()
 
     def recheck_weights_file(self, path: str = "") -> None:
         """Check ``path`` (default: the chosen file) again once the backbone or size has
