@@ -46,6 +46,12 @@ PHASES = ("head", "fine_tune")
 # -- building -------------------------------------------------------------
 
 
+def names_weights_file(choice: Optional[str]) -> bool:
+    """Whether a weights setting names a file (not "imagenet", "none" or empty, in any case:
+    "ImageNet" in a project file was checked as the file ./ImageNet)."""
+    return (choice or "").strip().lower() not in ("imagenet", "none", "")
+
+
 def imagenet_weights(choice: Optional[str], spec: BackboneSpec) -> bool:
     """Whether the backbone starts from Keras' ImageNet weights: "imagenet", or that very
     file chosen by hand (the offline way in), known by its name.  It matters where the
@@ -53,8 +59,7 @@ def imagenet_weights(choice: Optional[str], spec: BackboneSpec) -> bool:
     its input rescaling.  By name, not by content: the answer must not change when a run is
     resumed after the file was moved (a resume does not need it)."""
     c = (choice or "").strip()
-    return c.lower() == "imagenet" or (c.lower() not in ("", "none")
-                                       and Path(c).name == spec.weights_file)
+    return c.lower() == "imagenet" or (names_weights_file(c) and Path(c).name == spec.weights_file)
 
 
 def preprocessing_layers(spec: BackboneSpec, imagenet: bool) -> list:

@@ -16,6 +16,7 @@ from typing import Any, Optional
 
 from core.config import StudioConfig
 from core.errors import UserError
+from core.runs.compare import settings_known
 from core.runs.folder import RunFolder
 
 #: calibration.json beside the run's other files (written by calibration, when it ran).
@@ -173,7 +174,7 @@ def gather(run_dir: str | os.PathLike) -> ReportData:
     cfg = _optional(run.load_config, "settings", notes)
     raw = _optional(lambda: run.read_json(run.config_path.name), "settings", notes) \
         if cfg is not None else None
-    if cfg is not None and "model" not in (raw if isinstance(raw, dict) else {}):
+    if cfg is not None and not settings_known(raw):
         notes.append(f"settings: {run.config_path} holds no model settings; they are not known")
         cfg = None  # "{}" loads as every default: not the run's settings either
     info = _optional(lambda: run.run_info().to_dict(), "run.json", notes) or {}

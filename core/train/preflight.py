@@ -31,7 +31,7 @@ def check_config(cfg: StudioConfig, need_weights: bool = True) -> None:
     """
     from core.data.augment import build_augmenter
     from core.model.backbones import get_backbone
-    from core.model.build import is_from_scratch
+    from core.model.build import is_from_scratch, names_weights_file
 
     from core.model.backbones import resolve_image_size
 
@@ -43,7 +43,7 @@ def check_config(cfg: StudioConfig, need_weights: bool = True) -> None:
         # strategy must be created before that; its workers check the rest when they start.
         return
     choice = (cfg.model.weights or "").strip()
-    if need_weights and choice.lower() not in ("imagenet", "none", ""):
+    if need_weights and names_weights_file(choice):
         from core.model.weights import check_weights_file
 
         check_weights_file(choice, spec, size)

@@ -9,8 +9,6 @@ simply predicts uncalibrated with no "unknown".
 
 from __future__ import annotations
 
-import math
-
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -20,6 +18,7 @@ from core.errors import UserError
 from core.fsutil import atomic_file, atomic_write_text
 from core.runs.folder import RunFolder
 from core.runs.records import Record
+from core.typed_json import finite_number
 from core.trust.calibration import (ECE_BINS, apply_temperature, expected_calibration_error,
                                     fit_temperature, nll)
 from core.trust.unknown import (COMPONENTS, DEFAULT_K, DEFAULT_WEIGHTS, TrustModel,
@@ -179,7 +178,7 @@ def record_problem(rec: CalibrationRecord) -> str:
     """What makes a calibration record unusable ("" when it is fine): values the app could
     not have written, which the type checks of the file let through."""
     def finite(values) -> bool:
-        return all(isinstance(v, (int, float)) and math.isfinite(v) for v in values)
+        return all(finite_number(v) for v in values)
 
     n = len(COMPONENTS)
     if not (finite([rec.temperature]) and rec.temperature > 0):

@@ -185,16 +185,18 @@ class ModelPage(WeightsActions, Page):
     def _check_size(self) -> None:
         """Say now when the size does not suit the weights (NASNetMobile's ImageNet weights
         need 224 px): the layer list builds without weights, so only Start said it."""
-        from core.errors import ConfigError
+        from core.errors import ConfigError, UserError
         from core.model.backbones import resolve_image_size
 
         m, why = self.state.config.model, ""
         try:
-            resolve_image_size(get_backbone(m.backbone), m.image_size, m.weights)
+            spec = get_backbone(m.backbone)
+        except UserError:  # an unknown backbone is said by _sync_from_config
+            return
+        try:
+            resolve_image_size(spec, m.image_size, m.weights)
         except ConfigError as exc:
             why = str(exc)
-        except Exception:  # noqa: BLE001 - an unknown backbone is said by _sync_from_config
-            return
         if why:
             self.show_error(why)
         elif self._size_error:

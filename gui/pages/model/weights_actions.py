@@ -15,18 +15,13 @@ import os
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QFileDialog
 
+from core.model.build import names_weights_file
 from gui.jobs import Job
 from gui.pages.model.weights_box import FILE, IMAGENET, NONE, check_file_job, weights_job
 
 
 #: How long the backbone and size must stay unchanged before a weights file is checked again.
 RECHECK_MS = 400
-
-
-def is_file_choice(weights: str) -> bool:
-    """Whether config.model.weights names a file ("ImageNet" or "None" typed in a project
-    file do not: they were checked as the files ./ImageNet and ./None)."""
-    return (weights or "").strip().lower() not in ("imagenet", "none", "")
 
 
 class WeightsActions:
@@ -89,12 +84,12 @@ class WeightsActions:
         weights = self.state.config.model.weights
         if path in ("", "model"):  # another project: its own weights, none of the old checks
             self.forget_weights_checks()
-            if is_file_choice(weights) and not os.path.isfile(weights):
+            if names_weights_file(weights) and not os.path.isfile(weights):
                 self.show_error(f"The project's weights file {weights} is not there (moved or "
                                 "deleted?): choose it again, or other weights.")
         if path in ("model.backbone", "model.image_size"):
             self.weights_status.setText("")  # "ImageNet weights are ready" was the old one's
-            if is_file_choice(weights):  # a file fitted the old backbone: check it again, on
+            if names_weights_file(weights):  # a file fitted the old backbone: check it again, on
                 self._recheck_on_show = not self.isVisible()  # the page in view only (a
                 if self.isVisible():  # check builds the backbone)
                     self.recheck_weights_file()
@@ -104,7 +99,7 @@ class WeightsActions:
         stopped changing: each step of the size box started its own check (six builds at
         once for six clicks)."""
         weights = self.state.config.model.weights
-        self._recheck_path = path or self._checking or (weights if is_file_choice(weights)
+        self._recheck_path = path or self._checking or (weights if names_weights_file(weights)
                                                         else "")
         timer = getattr(self, "_recheck_timer", None)
         if timer is None:

@@ -260,7 +260,8 @@ class TrainPage(Page):
             return self.show_error(str(exc))
         job = self._launch(resume_job, run_dir, name="Training (resumed)")
         if job is not None:
-            for note in filter(None, [unused_on_resume(self._settings_then, self.state.config)]):
+            note = unused_on_resume(self._settings_then, self.state.config)
+            if note:
                 self.panel.add_log(note)
             self._live_run = run_dir
             self._update_tensorboard()
