@@ -108,11 +108,31 @@ def from_jsonable(tp: Any, value: Any, where: str) -> Any:
     return value
 
 
+def json_safe(obj: Any) -> Any:
+    """A copy that strict JSON can hold: NaN and infinities become None (``null``; Python's
+    ``NaN`` is not JSON, and jq or a browser refuses the whole document), numpy scalars
+    plain numbers, paths text."""
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, bool) or obj is None or isinstance(obj, str):
+        return obj
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "dtype") and getattr(obj, "shape", None) == ():  # a numpy scalar
+        obj = obj.item()
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    return obj
+
+
 def json_text(value: Any, indent: int = 2) -> str:
-    """Indented JSON that keeps names readable (no \\u escapes for accented letters) and
-    stays valid when a file name's bytes are not UTF-8 (Python keeps those as lone
-    surrogates, which a UTF-8 stream cannot carry): they are written as JSON escapes."""
-    text = json.dumps(value, indent=indent, ensure_ascii=False)
+    """Indented strict JSON (:func:`json_safe`) that keeps names readable (no \\u escapes
+    for accented letters) and stays valid when a file name's bytes are not UTF-8 (Python
+    keeps those as lone surrogates, which a UTF-8 stream cannot carry): they are written as
+    JSON escapes.  Every ``--json`` output of the CLI is written with it."""
+    text = json.dumps(json_safe(value), indent=indent, ensure_ascii=False, allow_nan=False)
     return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 

@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 
@@ -250,3 +251,32 @@ def test_an_unknown_backbone_in_a_config_file_names_the_file(tmp_path, capsys):
     assert main(["train", "--config", str(path), "--out", str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err
     assert "mine.json: model.backbone: unknown backbone 'Nope'" in err and "--backbone" in err
+
+
+def _strict(text: str):
+    def refuse(name):
+        raise ValueError(f"{name} is not JSON")
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_json_text_writes_strict_json_nan_as_null():
+    """A diverged run's NaN loss was printed by ``--json`` as ``NaN``, which jq refuses."""
+    import numpy as np
+
+    from core.typed_json import json_text
+
+    text = json_text({"loss": float("nan"), "acc": np.float32(0.5), "n": np.int64(3),
+                      "curve": [float("inf"), 1.0], "where": Path("runs") / "a", "ok": True})
+    assert _strict(text) == {"loss": None, "acc": 0.5, "n": 3, "curve": [None, 1.0],
+                             "where": str(Path("runs") / "a"), "ok": True}
+
+
+def test_every_json_output_of_the_cli_is_strict_json(capsys):
+    """One rule: each ``--json`` goes through json_text (plain json.dumps lets NaN out)."""
+    from core.cli import main
+
+    commands = Path(__file__).resolve().parent.parent / "core" / "cli"
+    plain = [p.name for p in commands.rglob("*.py") if "json.dumps(" in p.read_text()]
+    assert plain == []
+    assert main(["backbones", "--json"]) == 0
+    assert _strict(capsys.readouterr().out)

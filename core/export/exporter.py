@@ -48,10 +48,11 @@ from core.export import folder
 from core.export.builders import BUILDERS, Build
 from core.export.parity import ProbeError, judge, run_probe
 from core.export.readme import readme
-from core.export.report import ExportReport, FormatResult, finite, parity_text
+from core.export.report import ExportReport, FormatResult, parity_text
 from core.export.source import Source, open_source, parity_sample, sample_size
 from core.formats import BY_NAME, NAMES
 from core.fsutil import as_disk_full
+from core.typed_json import json_safe
 
 
 def parse_formats(formats: Sequence[str] | str) -> list[str]:
@@ -196,7 +197,7 @@ def _finish_folder(src: Source, cfg: ExportConfig, stage: Path, out: Path,
         encoding="utf-8")
     report.written, report.kept_formats = True, list(kept)
     (stage / folder.METADATA).write_text(
-        json.dumps(finite(folder.metadata(src, fingerprint, report, cfg, entries)), indent=2,
+        json.dumps(json_safe(folder.metadata(src, fingerprint, report, cfg, entries)), indent=2,
                    ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8")
     folder.mark_unfinished(out, previous, written)
     folder.commit(stage, out, [BY_NAME[f].artifact for f in written] +
@@ -275,7 +276,7 @@ def _record_in_history(src: Source, report: ExportReport, listener) -> None:
             if not r.written:
                 continue
             history.record_export(src.run_dir, r.format, Path(r.path).resolve(), r.size_bytes,
-                                  finite({"status": r.status, "trusted": r.ok,
+                                  json_safe({"status": r.status, "trusted": r.ok,
                                           "export_dir": str(Path(report.out_dir).resolve()),
                                           "latency_ms": r.latency_ms, "parity": r.parity}))
     except Exception as exc:  # noqa: BLE001 - the export itself succeeded, see above

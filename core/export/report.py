@@ -14,6 +14,7 @@ from typing import Optional
 import numpy as np
 
 from core.shown import human_size
+from core.typed_json import json_safe
 
 #: How each status reads in the text report.
 STATUS_TEXT = {"ok": "ok", "parity_failed": "FAILED parity", "not_checked": "not checked",
@@ -73,7 +74,7 @@ class ExportReport:
         raise KeyError(fmt)
 
     def to_dict(self) -> dict:
-        d = finite(asdict(self))
+        d = json_safe(asdict(self))
         d["ok"] = self.ok
         return d
 
@@ -126,19 +127,6 @@ def problem_text(r: FormatResult) -> str:
         return (f"written but its answers differ from the app's ({r.parity.get('reason', '')}); "
                 "do not trust it")
     return ""
-
-
-def finite(obj):
-    """JSON-safe copy: NaN/inf become None, numpy scalars plain numbers."""
-    if isinstance(obj, dict):
-        return {k: finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [finite(v) for v in obj]
-    if isinstance(obj, (np.floating, float)):
-        return float(obj) if np.isfinite(obj) else None
-    if isinstance(obj, np.integer):
-        return int(obj)
-    return obj
 
 
 def diff_text(p: dict) -> str:

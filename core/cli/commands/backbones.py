@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
+
+from core.typed_json import json_text
 
 
 def register(subparsers) -> None:
@@ -36,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
             row = dataclasses.asdict(spec)
             row["imagenet_sizes"] = list(spec.imagenet_sizes)
             rows.append(row)
-        print(json.dumps(rows, indent=2))
+        print(json_text(rows))
         return 0
     header = ("backbone", "params", "size (range)", "top-1", "preproc", "CPU img/s")
     lines = [header]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from core.cli.options import add_setting
 from core.cli.terminal import printable
 from core.config import StudioConfig
+from core.typed_json import json_text
 
-import json
 
 
 def register(sub) -> None:
@@ -28,7 +28,7 @@ def run(args) -> int:
     metrics = evaluate_folder(predictor, args.data_dir, listener=ConsoleListener(),
                               batch_size=args.batch_size)
     if args.json:
-        print(json.dumps(metrics.to_dict(), indent=2))
+        print(json_text(metrics.to_dict()))
     else:
         print(printable(metrics.to_text()))
     return 0

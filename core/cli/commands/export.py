@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from core.cli.options import add_setting
 from core.formats import AGREEMENT_SAMPLE_CAP, DEFAULT_FORMATS, NAMES, cli_help
+from core.typed_json import json_text
 
 
 def _format_list(text: str) -> list[str]:
@@ -88,7 +88,7 @@ def run(args) -> int:
     report = export_model(args.model, formats, out, cfg, listener=ConsoleListener(),
                           latency_runs=args.latency_runs)
     if args.json:
-        print(json.dumps(report.to_dict(), indent=2, default=str))
+        print(json_text(report.to_dict()))
     else:
         print(report.to_text())
     if not report.ok:

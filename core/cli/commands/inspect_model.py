@@ -9,9 +9,10 @@ run folder (its ``model.keras``) or a ``.keras``/``.h5`` file, loaded with
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
+
+from core.typed_json import json_text
 
 # Plain-ASCII stand-ins for the table's maths signs, for terminals that cannot show them.
 _ASCII = {"−": "-", "·": "*", "×": "x", "⌊": "floor(", "⌋": ")", "→": "->", "γ": "gamma",
@@ -65,7 +66,7 @@ def run(args) -> int:
     model = load_model_file(path)  # safe mode, archive checked first
     inspection = inspect_layers(model)
     if args.json:
-        print(json.dumps(inspection.to_dict(), indent=2))
+        print(json_text(inspection.to_dict()))
     else:
         print(_printable(inspection.to_text()))
     return 0

@@ -9,12 +9,12 @@ after copying runs from another machine.  Reads SQLite only: no TensorFlow.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
 
 from core.runs.summary import SORT_KEYS
+from core.typed_json import json_text
 
 
 def register(subparsers) -> None:
@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"re-indexed {n} run(s) into {history.db_path}")
     runs = history.list_runs(args.sort, descending=not args.ascending, text=args.filter)
     if args.json:
-        print(json.dumps([r.to_dict() for r in runs], indent=2))
+        print(json_text([r.to_dict() for r in runs]))
         return 0
     if not runs and args.filter:
         print(f"no run matches {args.filter!r}; 'python main.py runs' lists them all")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from core.cli.options import add_setting
+from core.typed_json import json_text
 
 #: Flags that set one setting each: registered from, and applied through, this one table.
 SETTING_FLAGS = (("--image-size", "model.image_size"), ("--epochs", "train.epochs"),
@@ -195,7 +195,7 @@ def run(args: argparse.Namespace) -> int:
                                   if where else ""), file=sys.stderr)
         return 130
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
+        print(json_text(result.to_dict()))
     else:
         print(f"run folder: {result.run_dir}"
               + ("" if Path(result.run_dir).exists() else " (written by the chief worker)"))
