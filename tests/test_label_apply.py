@@ -251,3 +251,47 @@ def test_a_class_called_none_or_skip_is_a_label_in_the_sort_review():
         review.decide(decision)
     assert review.rows_to_apply() == [("a", "none"), ("b", "skip")]
     assert SKIP not in ("skip", "none") and NONE not in ("skip", "none")
+
+
+def test_undo_waits_for_no_batch_it_would_cut_in_half(folders):
+    """Undo while another window or a `label` command was still copying a batch marked that
+    batch undone half-placed, and the next Undo reversed an older batch."""
+    import threading
+
+    from core.errors import UserError
+    from core.events import Progress
+    from core.label.apply import undo_last
+
+    data, new = folders
+    before = _tree(data)
+    first_copied, go_on = threading.Event(), threading.Event()
+
+    def listener(event):
+        if isinstance(event, Progress) and event.done == 1:
+            first_copied.set()
+            assert go_on.wait(60)
+
+    result = {}
+    rows = [(str(new / "d.png"), "dog"), (str(new / "e.png"), "cat")]
+    worker = threading.Thread(target=lambda: result.update(
+        out=apply_labels(rows, data, listener=listener)))
+    worker.start()
+    assert first_copied.wait(60)
+    with pytest.raises(UserError, match="another change to this folder is under way"):
+        undo_last(data)  # another thread: refused at once, nothing undone
+    with pytest.raises(UserError, match="under way"):
+        apply_labels([(str(new / "a.png"), "cat")], data)
+    assert (data / "dog" / "d.png").exists()
+    go_on.set()
+    worker.join(60)
+    assert len(result["out"].placed) == 2
+    outcome = undo_last(data)  # now the whole batch goes back, and only it
+    assert len(outcome.moved) == 2
+    assert {k: v for k, v in _tree(data).items() if k != JOURNAL_NAME} == before
+
+
+def test_undo_with_no_journal_leaves_the_folder_alone(folders):
+    from core.label.apply import undo_last
+
+    data, _ = folders
+    assert undo_last(data).batch == "" and not (data / JOURNAL_NAME).exists()

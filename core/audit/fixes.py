@@ -20,6 +20,7 @@ import json
 import os
 import time
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping, Optional, Union
@@ -30,6 +31,7 @@ from core.data.regular_file import FileProblem
 from core.errors import UserError
 from core.fsutil import cannot_write, free_name, locked
 from core.shown import one_line
+from core.audit.change_lock import changing, holds
 from core.audit.undo_files import undo_bring_in, undo_capture, undo_rename
 
 JOURNAL_NAME = ".fts-journal.jsonl"
@@ -90,6 +92,11 @@ class FixJournal:
         self.path = self.root / JOURNAL_NAME
         self.damaged = 0  # unreadable lines seen by the last read
 
+    def changing(self, what: str):
+        """The folder's change lock, held for a whole batch or an Undo
+        (:func:`core.audit.change_lock.changing`)."""
+        return changing(self.path, what)
+
     # -- journal file ------------------------------------------------------------
     def _text(self) -> str:
         """The journal's text; bytes that are not UTF-8 are kept as they are (surrogateescape),
@@ -125,7 +132,8 @@ class FixJournal:
         A crash mid-line leaves a damaged last line, which the next append steps past."""
         line = (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8", "surrogateescape")
         try:
-            with open(self.path, "a+b") as fh, locked(fh):
+            with open(self.path, "a+b") as fh, (nullcontext() if holds(self.path)
+                                                 else locked(fh)):
                 end = fh.seek(0, os.SEEK_END)
                 if end and (fh.seek(end - 1), fh.read(1))[1] != b"\n":
                     line = b"\n" + line
@@ -210,6 +218,11 @@ class FixJournal:
                             else stamps[fix.path]))
         if not planned:
             return outcome
+        with self.changing("apply the fixes"):
+            self._rename_all(outcome, planned, note)
+        return outcome
+
+    def _rename_all(self, outcome: FixOutcome, planned: list, note: str) -> None:
         self.record(outcome.batch, [{"src": self._rel(s), "dst": self._rel(d), "size": st.size,
                                      "digest": st.digest} for s, d, st in planned], note)
         for src, dst, _ in planned:
@@ -222,7 +235,6 @@ class FixJournal:
                 outcome.refused.append((str(src), f"could not move it ({exc})"))
                 continue
             outcome.moved.append(Move(self._rel(src), self._rel(dst)))
-        return outcome
 
     def _refusal(self, fix: Fix, src: Optional[Path], stamps: Mapping[str, FileStamp]) -> str:
         """Why ``fix`` cannot be applied ("" when it can)."""
@@ -271,6 +283,12 @@ class FixJournal:
     # -- undoing -------------------------------------------------------------------
     def undo_last(self) -> FixOutcome:
         """Reverse the last batch not yet undone (``batch`` is "" when there is none)."""
+        if not self.path.exists():  # nothing to undo; the lock would make the journal
+            return FixOutcome(damaged_lines=0)
+        with self.changing("undo"):
+            return self._undo_last()
+
+    def _undo_last(self) -> FixOutcome:
         pending = self.pending_batches()
         if not pending:
             return FixOutcome(damaged_lines=self.damaged)

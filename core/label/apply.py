@@ -205,26 +205,26 @@ def apply_labels(rows: Iterable[tuple[str, str]], data_dir, *, move: bool = Fals
     op = "move_in" if move else "copy"
     created = {dst.parent.relative_to(root).as_posix() for _, dst, _ in planned
                if not dst.parent.exists()}
-    journal.record(outcome.batch, [{"op": op, "source": src, "dst": dst.relative_to(root)
-                                    .as_posix(), "size": st.size, "digest": st.digest}
-                                   for src, dst, st in planned], note or f"labels from {source}",
-                   created=created)
-    for n, (src, dst, _) in enumerate(planned):
-        cancel.raise_if_cancelled()  # the journal lets Undo reverse what was placed so far
-        try:
-            (move_new if move else copy_new)(src, dst)
-        except FileExistsError:
-            outcome.refused.append((src, f"{dst} appeared meanwhile; label it again"))
-        except DiskFullError as exc:  # the rest would fail too: said once, not tried
-            outcome.refused.append((src, str(exc)))
-            outcome.refused.extend((s, "not tried: the disk is full") for s, _, _ in
-                                   planned[n + 1:])
-            break
-        except (OSError, UserError) as exc:  # UserError: a name too long, a file in the way
-            outcome.refused.append((src, f"could not {'move' if move else 'copy'} it ({exc})"))
-        else:
-            outcome.placed.append((src, dst.relative_to(root).as_posix()))
-        emit(listener, Progress(n + 1, len(planned), "moving" if move else "copying"))
+    with journal.changing("label them"):  # no Undo while the batch is placed
+        moves = [{"op": op, "source": src, "dst": dst.relative_to(root).as_posix(),
+                  "size": st.size, "digest": st.digest} for src, dst, st in planned]
+        journal.record(outcome.batch, moves, note or f"labels from {source}", created=created)
+        for n, (src, dst, _) in enumerate(planned):
+            cancel.raise_if_cancelled()  # the journal lets Undo reverse what was placed so far
+            try:
+                (move_new if move else copy_new)(src, dst)
+            except FileExistsError:
+                outcome.refused.append((src, f"{dst} appeared meanwhile; label it again"))
+            except DiskFullError as exc:  # the rest would fail too: said once, not tried
+                outcome.refused.append((src, str(exc)))
+                outcome.refused.extend((s, "not tried: the disk is full") for s, _, _ in
+                                       planned[n + 1:])
+                break
+            except (OSError, UserError) as exc:  # UserError: a name too long, a file in the way
+                outcome.refused.append((src, f"could not {'move' if move else 'copy'} it ({exc})"))
+            else:
+                outcome.placed.append((src, dst.relative_to(root).as_posix()))
+            emit(listener, Progress(n + 1, len(planned), "moving" if move else "copying"))
     return outcome
 
 

@@ -109,13 +109,14 @@ class CaptureWriter:
         for _ in range(3):  # a name taken between choosing and writing: choose again
             dst = free_name(folder / f"{start}-{stamp}-{millis:03d}.jpg")
             made = [] if folder.exists() else [folder.relative_to(self.root).as_posix()]
-            self.journal.record(burst, [{"op": "capture", "dst": dst.relative_to(self.root)
-                                         .as_posix(), "size": len(data), "digest": digest}],
-                                f"camera capture into {class_name}", created=made)
-            try:
-                write_new(dst, data)
-            except FileExistsError:
-                continue
+            with self.journal.changing("capture"):  # no Undo between the record and the file
+                self.journal.record(burst, [{"op": "capture", "dst": dst.relative_to(self.root)
+                                             .as_posix(), "size": len(data), "digest": digest}],
+                                    f"camera capture into {class_name}", created=made)
+                try:
+                    write_new(dst, data)
+                except FileExistsError:
+                    continue
             return Saved(class_name, dst, burst)
         raise UserError(f"{folder}: could not find a free file name for the capture; try again")
 
@@ -133,11 +134,11 @@ class CaptureWriter:
         Refused (UserError) when the journal's last change is not one of this
         session's bursts: Undo must never reverse someone else's fix by surprise.
         """
-        burst = self.last_burst()
-        if burst is None:
-            raise UserError("Nothing of this capture to undo: the last change in "
-                            f"{self.root} is not one of its bursts (use the Check data tab's "
-                            "Undo for other changes).")
-        class_name = self.bursts.pop(burst)[0]
-        outcome = self.journal.undo_last()
-        return class_name, outcome
+        with self.journal.changing("undo"):  # the last change stays the burst until undone
+            burst = self.last_burst()
+            if burst is None:
+                raise UserError("Nothing of this capture to undo: the last change in "
+                                f"{self.root} is not one of its bursts (use the Check data "
+                                "tab's Undo for other changes).")
+            class_name = self.bursts.pop(burst)[0]
+            return class_name, self.journal.undo_last()
