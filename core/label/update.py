@@ -16,7 +16,7 @@ settings, ``fine_tune_epochs = 0`` and:
   from, so the same starting weights are used.  The head is fitted anew: with
   the default logistic solver the fit is exact, so a starting head would not
   change it.
-* One case cannot be carried over: EfficientNet B0-B7 with ImageNet weights
+* One case cannot be carried over: EfficientNet B0-B3 with ImageNet weights
   apply an input rescale only for "imagenet" (:func:`core.model.build.preprocessing_layers`);
   built from a file the network would see other numbers.  The update then
   starts from the run's original weights and says so.
