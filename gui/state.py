@@ -31,6 +31,7 @@ class AppState(QObject):
     dirty_changed = Signal(bool)
     project_path_changed = Signal(object)  # str or None
     near_copies_changed = Signal()  # the near-copy groups of the data folder became known
+    project_loaded = Signal()  # a project was opened or a new one started (after the rest)
 
     def __init__(self, config: Optional[StudioConfig] = None,
                  parent: Optional[QObject] = None) -> None:
@@ -44,6 +45,7 @@ class AppState(QObject):
         self.project_path: Optional[str] = None
         # (data folder, near-copy groups of 2+ paths) from that folder's last check
         self.near_copies: tuple[str, list[list[str]]] = ("", [])
+        self._split_memo: Any = None  # ((report, val_split, seed, groups), split)
         self._dirty = False
 
     # -- settings ---------------------------------------------------------
@@ -97,7 +99,14 @@ class AppState(QObject):
         data = self.config.data
         root, groups = self.near_copies
         use = data.keep_duplicates_together and root == getattr(report, "root", None)
-        return split_dataset(report, data.val_split, data.seed, groups=groups if use else None)
+        key = (report, data.val_split, data.seed, groups if use else None)
+        memo = self._split_memo  # one split per click: every page asks, and it takes a
+        if memo is not None and memo[0][0] is report and memo[0][1:3] == key[1:3] \
+                and memo[0][3] is key[3]:
+            return memo[1]  # second at 100,000 images, on the UI thread
+        split = split_dataset(report, data.val_split, data.seed, groups=key[3])
+        self._split_memo = (key, split)
+        return split
 
     def set_run(self, run_dir: Optional[str]) -> None:
         self.run_dir = run_dir
@@ -133,6 +142,7 @@ class AppState(QObject):
         self.replace_config(project.config, dirty=False)
         self.run_changed.emit(self.run_dir)
         self.model_changed.emit(self.last_model)
+        self.project_loaded.emit()
 
     def set_project_path(self, path: Optional[str]) -> None:
         self.project_path = path

@@ -93,6 +93,7 @@ class ThumbnailModel(QAbstractListModel):
         self._captions: list[str] = []
         self._row_of: dict[str, int] = {}
         self._generation = 0
+        self._forgotten = 0  # results of generations before this are stale (forget())
         self._requested: set[str] = set()
         self._cache: "OrderedDict[str, QPixmap]" = OrderedDict()
         self._errors: dict[str, str] = {}
@@ -111,6 +112,16 @@ class ThumbnailModel(QAbstractListModel):
             [p.replace("\\", "/").rsplit("/", 1)[-1] for p in self._paths]
         self._row_of = {p: i for i, p in enumerate(self._paths)}
         self.endResetModel()
+
+    def forget(self) -> None:
+        """Drop every thumbnail and error kept so far: the files may have changed since
+        (a new scan); a repainted image kept its old thumbnail for the session."""
+        self._generation += 1
+        self._forgotten = self._generation
+        self.pool.clear()
+        self._requested.clear()
+        self._cache.clear()
+        self._errors.clear()
 
     def path(self, row: int) -> str:
         return self._paths[row]
@@ -188,6 +199,8 @@ class ThumbnailModel(QAbstractListModel):
 
     @Slot(int, str, object, str)
     def _on_loaded(self, generation: int, path: str, image: Optional[QImage], error: str) -> None:
+        if generation < self._forgotten:
+            return  # read before forget(): maybe the file as it was
         if image is not None:
             self._cache[path] = QPixmap.fromImage(image)
             while len(self._cache) > CACHE_LIMIT:

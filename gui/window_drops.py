@@ -21,6 +21,7 @@ from typing import Optional
 
 from PySide6.QtCore import QUrl
 
+from core.data.folder_walk import hidden
 from core.project import PROJECT_SUFFIX
 
 
@@ -45,7 +46,7 @@ def has_class_folders(folder: str) -> bool:
     """Whether ``folder`` holds sub-folders (the Data page's layout: one per class)."""
     try:
         with os.scandir(folder) as entries:
-            return any(e.is_dir() and not e.name.startswith(".") for e in entries)
+            return any(e.is_dir() and not hidden(e.name) for e in entries)  # as the scan
     except OSError:
         return False
 

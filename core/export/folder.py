@@ -58,6 +58,11 @@ def check_out_dir(out: Path, src: Source) -> Optional[dict]:
         if p is not None and (p == resolved or resolved in p.parents):
             raise UserError(f"{out}: the export folder cannot be (or contain) the model being "
                             "exported; choose another folder")
+    data = Path(src.data_dir).resolve() if src.data_dir else None
+    if data is not None and (resolved == data or data in resolved.parents):
+        raise UserError(f"{out} is inside the run's data folder {data}: the exported files "
+                        "would be scanned as images (or break its train/val layout) next "
+                        "time; choose an export folder outside it")
     return previous
 
 

@@ -35,6 +35,8 @@ class Source:
     #: The run's calibration and unknown score (core.trust), None for an uncalibrated model.
     trust: Optional[object] = None
     trust_record: Optional[object] = None  # its calibration.json (CalibrationRecord)
+    #: The run's data folder as its config records it (None: not a run, or not recorded).
+    data_dir: Optional[str] = None
 
     def fingerprint(self) -> str:
         """sha256 of the model file (and of its calibration, which the exported graphs hold,
@@ -111,19 +113,22 @@ def open_source(path: Path) -> Source:
         raise ModelFileError(f"{model_path}: the model has {n_out} outputs but the labels list "
                              f"{len(classes)} classes")
     metrics, train, val, backbone = {}, [], [], backbone_name(model)
-    trust = record = None
+    trust = record = data_dir = None
     if own_run:
         from core.trust.store import load_trust, read_record
 
         metrics, train, val = _run_records(run)
-        if backbone == UNKNOWN_BACKBONE:  # the model's own name says; the config only if not
-            try:
-                backbone = run.load_config().model.backbone or backbone
-            except UserError:
-                pass
+        try:
+            cfg = run.load_config()
+        except UserError:
+            cfg = None
+        if cfg is not None:
+            data_dir = cfg.data.data_dir or None
+            if backbone == UNKNOWN_BACKBONE:  # the model's own name says; the config if not
+                backbone = cfg.model.backbone or backbone
         trust, record = load_trust(run), read_record(run)
     return Source(model_path, model, classes, size, backbone, metrics, train, val,
-                  run.path if run is not None else None, trust, record)
+                  run.path if run is not None else None, trust, record, data_dir)
 
 
 def sample_records(records: list, n: int, seed: int) -> list:

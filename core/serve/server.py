@@ -98,10 +98,17 @@ class RunningServer:
         check_exposure(options.host, options.token)
         self.options = options
         self.predictor = predictor
-        self.batcher = Batcher(predictor.predict_scored, options.max_batch, options.wait_ms)
-        app = build_app(predictor, options.name, options.token, options.limits, self.batcher)
+        # The socket first: a port in use must not leave a batcher thread holding the model
+        # (each Serve click on a busy port kept one more model in memory).
         self._sock = open_socket(options.host, options.port)
         self.url = url_of(self._sock)
+        self.batcher = Batcher(predictor.predict_scored, options.max_batch, options.wait_ms)
+        try:
+            app = build_app(predictor, options.name, options.token, options.limits, self.batcher)
+        except BaseException:
+            self.batcher.close()
+            self._sock.close()
+            raise
         config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False,
                                 timeout_graceful_shutdown=10)
         self._server = uvicorn.Server(config)

@@ -133,3 +133,12 @@ class ClassBarChart(QWidget):
     def legend_text(self) -> str:
         """The legend in plain words (tests)."""
         return html.unescape(self.legend.text().replace("&nbsp;", " "))
+
+
+def fit_rows(table, rows: int) -> None:
+    """The class table as tall as its rows (up to eight; more scroll), so the chart below
+    gets the rest."""
+    row_h = table.verticalHeader().defaultSectionSize()
+    height = (table.horizontalHeader().sizeHint().height() + 2 * table.frameWidth()
+              + row_h * min(max(rows, 2), 8))
+    table.setFixedHeight(height + 2)

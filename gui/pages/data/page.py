@@ -25,9 +25,9 @@ from core.appdirs import sample_dataset_dir
 from gui.state import touches
 from gui.thumbnails import ThumbnailModel
 from gui.pages.data.audit_view import AuditView
-from gui.pages.data.class_chart import ClassBarChart
+from gui.pages.data.class_chart import ClassBarChart, fit_rows
 from gui.pages.data.jobs import sample_job, scan_job
-from gui.pages.data.problems import ProblemsTab
+from gui.pages.data.problems import ProblemsTab, summary_line
 from gui.pages.data.split_box import SplitBox
 
 ALL_CLASSES = "All classes"
@@ -128,7 +128,7 @@ class DataPage(Page):
         left_lay.addWidget(QLabel("<b>Classes</b>"))
         left_lay.addWidget(self.class_table)
         left_lay.addWidget(self.chart, 1)
-        self._fit_class_table(0)
+        fit_rows(self.class_table, 0)
         return left
 
     def _build_images_tab(self) -> QWidget:
@@ -242,7 +242,7 @@ class DataPage(Page):
         self.summary_label.setText("Scanning…")
         job.finished.connect(lambda report, p=path: self._on_scanned(p, report))
         job.failed.connect(lambda msg, _tb, p=path: self._on_scan_failed(p, msg))
-        job.cancelled.connect(lambda: self.summary_label.setText("Scan cancelled."))
+        job.cancelled.connect(lambda p=path: self._on_scan_cancelled(p))
         return True
 
     def _busy_message(self) -> None:
@@ -254,10 +254,23 @@ class DataPage(Page):
     def _on_scanned(self, root: str, report: Any) -> None:
         self._scanned_root = root
         self.report = report
+        self.thumbs.forget()  # an image edited since the last scan showed its old thumbnail
         self.audit_view.set_folder(root)
         self._fill(report)
         self.state.set_dataset_report(report)
         self.scan_finished.emit(report)
+
+    def _on_scan_cancelled(self, path: str) -> None:
+        """A cancelled scan of another folder goes back to the folder on show: the setting
+        had moved on, so the pages named one folder and showed (and trained) another."""
+        shown = self._scanned_root
+        if self.report is None or not shown or os.path.abspath(shown) == path:
+            self.summary_label.setText("Scan cancelled.")
+            return
+        self.state.set("data.data_dir", shown)
+        self.folder_label.setText(f"Folder: {shown}")
+        self._fill(self.report)
+        self.show_info(f"The scan of {path} was cancelled; still using {shown}.")
 
     def _on_scan_failed(self, root: str, message: str) -> None:
         self._scanned_root = root
@@ -283,7 +296,7 @@ class DataPage(Page):
                     item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
                 self.class_table.setItem(i, col, item)
         self.class_table.resizeColumnsToContents()
-        self._fit_class_table(len(classes))
+        fit_rows(self.class_table, len(classes))
         self.class_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
         self.chart.set_counts(classes, numbers)
 
@@ -306,27 +319,12 @@ class DataPage(Page):
     def _summarise(self, report: Any, n_classes: int, total: int) -> None:
         """The one-line summary and the banner; files are counted as ``inspect`` counts them."""
         skipped = len(report.error_problems)
-        ignored = len(report.problems) - skipped
-        parts = [f"{n_classes} class{'es' if n_classes != 1 else ''}",
-                 f"{total} image{'s' if total != 1 else ''}"]
-        if skipped:
-            parts.append(f"{skipped} file{'s' if skipped != 1 else ''} skipped")
-        if ignored:
-            parts.append(f"{ignored} non-image file{'s' if ignored != 1 else ''} ignored")
-        self.summary_label.setText(" · ".join(parts))
+        self.summary_label.setText(summary_line(report, n_classes, total))
         if not report.usable:
             self.show_error(f"This folder cannot be used yet: {report.unusable_reason}")
         elif skipped:
             self.show_info(f"{skipped} file{'s were' if skipped != 1 else ' was'} skipped; see "
                            "the Problems tab. Training uses the other images.")
-
-    def _fit_class_table(self, rows: int) -> None:
-        """As tall as its rows (up to eight; more scroll), so the chart below gets the rest."""
-        t = self.class_table
-        row_h = t.verticalHeader().defaultSectionSize()
-        height = (t.horizontalHeader().sizeHint().height() + 2 * t.frameWidth()
-                  + row_h * min(max(rows, 2), 8))
-        t.setFixedHeight(height + 2)
 
     def _show_class(self, name: str) -> None:
         records = list(getattr(self.report, "records", []) or []) if self.report else []
@@ -363,6 +361,7 @@ class DataPage(Page):
             else:
                 self.report = None
                 self._scanned_root = None
+                self.audit_view.set_folder(None)  # its Check would act on the old folder
                 self._fill(None)
                 self.folder_label.setText(f"Folder not found: {root}" if root
                                           else "No folder chosen yet.")

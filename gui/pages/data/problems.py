@@ -107,3 +107,17 @@ class ProblemsTab(QWidget):
             return os.path.relpath(path, self._root) if self._root else path
         except ValueError:  # another drive on Windows
             return path
+
+
+def summary_line(report, n_classes: int, total: int) -> str:
+    """"3 classes · 120 images · 2 files skipped · 1 non-image file ignored", counted as
+    ``inspect`` counts them."""
+    skipped = len(report.error_problems)
+    ignored = len(report.problems) - skipped
+    parts = [f"{n_classes} class{'es' if n_classes != 1 else ''}",
+             f"{total} image{'s' if total != 1 else ''}"]
+    if skipped:
+        parts.append(f"{skipped} file{'s' if skipped != 1 else ''} skipped")
+    if ignored:
+        parts.append(f"{ignored} non-image file{'s' if ignored != 1 else ''} ignored")
+    return " · ".join(parts)

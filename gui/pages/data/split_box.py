@@ -80,13 +80,17 @@ class SplitBox(QGroupBox):
             self.split_note.setText("")
             return
         n_train, n_val = len(split.train), len(split.val)
-        if report.layout == "split":
+        carved = report.layout == "split" and report.val_from_train  # train/ + test/
+        if report.layout == "split" and not carved:
             self.split_note.setText(f"This folder already has train/ and val/ sub-folders: "
                                     f"{n_train} images train and {n_val} validate; the "
                                     "percentage is ignored.")
             return
         text = (f"{n_val} of {n_train + n_val} images will be held back for validation and "
                 f"{n_train} used for training, the same share from every class.")
+        if carved:
+            text = ("This folder has train/ but no val/: validation comes from train/. "
+                    f"{text} Its test/ images stay apart, for Evaluate.")
         if not data_cfg.keep_duplicates_together:
             text += " Near-copies are not kept together: a copy may validate its own twin."
         elif checked and split.kept_together:

@@ -26,6 +26,7 @@ from gui.pages.base import Page
 from gui.pages.export.checks_box import ChecksBox
 from gui.pages.export.report_table import fill_table, html, make_table, table_rows
 from gui.pages.export.serve_box import ServeBox
+from gui.pages.export.source import current_model, default_out_dir, same_path
 from gui.state import touches
 
 
@@ -53,6 +54,8 @@ class ExportPage(Page):
         self.report: Any = None
         self._chosen_source: Optional[str] = None
         self._last_out: Optional[str] = None
+        self._exporting: Optional[str] = None  # the model of the export in flight
+        self._report_source: Optional[str] = None  # ... and of the report on show
         self._build_source_row()
         self._build_settings()
         self._build_actions()
@@ -65,6 +68,8 @@ class ExportPage(Page):
         self.state.config_changed.connect(self._on_config_changed)
         self.state.run_changed.connect(lambda _r: self._refresh_source())
         self.state.model_changed.connect(lambda _m: self._refresh_source())
+        self.state.project_loaded.connect(self.use_current_source)  # "chosen here" was the
+        # previous project's model
         self.runner.busy_changed.connect(self._on_busy)
         self._sync_from_config()
         self._refresh_source()
@@ -119,8 +124,7 @@ class ExportPage(Page):
         self.out_edit = QLineEdit()
         self.out_edit.setToolTip("A new or empty folder, or an earlier export: the formats "
                                  "exported now replace theirs there; your own files stay")
-        self.out_edit.editingFinished.connect(
-            lambda: self.state.set("export.out_dir", self.out_edit.text().strip()))
+        self.out_edit.editingFinished.connect(self._on_out_typed)
         self.out_button = QPushButton("Choose…")
         self.out_button.clicked.connect(self.choose_out_dir)
         out_row = QHBoxLayout()
@@ -130,6 +134,17 @@ class ExportPage(Page):
         out_row.addWidget(self.out_edit, 1)
         out_row.addWidget(self.out_button)
         self.body.addLayout(out_row)
+
+    def _on_out_typed(self) -> None:
+        """Stored absolute: a relative name meant the working folder now but the project's
+        folder once the project was reopened."""
+        text = os.path.expanduser(self.out_edit.text().strip())
+        if text and not os.path.isabs(text):
+            base = os.path.dirname(self.state.project_path) if self.state.project_path \
+                else os.getcwd()
+            text = os.path.normpath(os.path.join(base, text))
+            self.out_edit.setText(text)
+        self.state.set("export.out_dir", text)
 
     def _build_actions(self) -> None:
         row = QHBoxLayout()
@@ -166,16 +181,7 @@ class ExportPage(Page):
     # ------------------------------------------------------------------ source
     def source_path(self) -> Optional[str]:
         """The run folder or .keras file to export: chosen here, else the current run."""
-        if self._chosen_source:
-            return self._chosen_source
-        candidates = [self.state.run_dir]
-        if self.state.last_model and (self.state.last_model.endswith(".keras")
-                                      or os.path.isdir(self.state.last_model)):
-            candidates.append(self.state.last_model)
-        for p in candidates:
-            if p and os.path.exists(p):
-                return p
-        return None
+        return self._chosen_source or current_model(self.state)
 
     def set_source(self, path: str) -> None:
         self._chosen_source = os.path.abspath(path)
@@ -197,14 +203,7 @@ class ExportPage(Page):
             self.set_source(path)
 
     def default_out_dir(self) -> str:
-        """Beside the model, never inside the run folder (export refuses that)."""
-        src = self.source_path()
-        if not src:
-            return ""
-        p = Path(src)
-        if p.is_file():
-            return str(p.parent / f"{p.stem}-export")
-        return str(p.parent / f"{p.name}-export")
+        return default_out_dir(self.source_path())
 
     def out_dir(self) -> str:
         return self.state.config.export.out_dir or self.default_out_dir()
@@ -219,6 +218,8 @@ class ExportPage(Page):
             whose = "chosen here" if self._chosen_source else "the current run"
             self.source_label.setText(f"<b>Model to export</b> ({whose}): {html(src)}")
         self.out_edit.setPlaceholderText(self.default_out_dir() or "choose a folder")
+        if self.report is not None and not same_path(self._report_source, src):
+            self._clear_report()  # the verdicts were another model's
         self._update_export_button()
         self.serve_box.refresh()
 
@@ -289,11 +290,9 @@ class ExportPage(Page):
                             "running (or cancel it in the status bar).")
             return False
         self.clear_message()
-        self.report = None
+        self._clear_report()
         self._last_out = out
-        self.table.setRowCount(0)
-        self.failures_label.hide()
-        self.open_button.setEnabled(False)
+        self._exporting = src
         self.log.clear()
         self.status_label.setText(f"Exporting {', '.join(formats)} to {out}…")
         job.progress.connect(self._on_event)
@@ -317,12 +316,26 @@ class ExportPage(Page):
         self.show_error(message)
         self.export_failed.emit(message)
 
+    def _clear_report(self) -> None:
+        self.report = None
+        self.table.setRowCount(0)
+        self.failures_label.hide()
+        self.open_button.setEnabled(False)
+        self.status_label.setText("")
+
     def _on_exported(self, report: Any) -> None:
-        self.report = report
-        self._fill_report(report)
-        self.open_button.setEnabled(bool(report.written))
         passed = sum(1 for r in report.results if r.ok)
         total = len(report.results)
+        self.export_finished.emit(report)
+        if not same_path(self._exporting, self.source_path()):  # another model chosen since
+            self.open_button.setEnabled(bool(report.written))
+            self.show_info(f"The export of {report.source} finished ({passed} of {total} "
+                           f"formats passed, written to {report.out_dir}); the model to "
+                           "export is another one now.")
+            return
+        self.report, self._report_source = report, self._exporting
+        self._fill_report(report)
+        self.open_button.setEnabled(bool(report.written))
         if report.written:
             self.status_label.setText(f"{passed} of {total} formats passed · checked on "
                                       f"{report.parity_images} {report.parity_source} · "
@@ -338,7 +351,6 @@ class ExportPage(Page):
             how = f" ({unchecked} could not be checked)" if unchecked else ""
             self.show_error(f"{total - passed} of {total} formats failed{how}; see below why. "
                             "The others are fine to use.")
-        self.export_finished.emit(report)
 
     def _fill_report(self, report: Any) -> None:
         problems = fill_table(self.table, report)

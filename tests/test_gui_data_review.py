@@ -1,0 +1,130 @@
+"""Data page defects found by review, each with the user's path through the window."""
+
+import threading
+
+from PIL import Image
+from PySide6.QtCore import Qt
+
+from core.config import StudioConfig
+from core.data.sample_data import generate_sample_dataset
+from core.project import Project
+
+
+def _classes(page):
+    return [page.class_table.item(r, 0).text() for r in range(page.class_table.rowCount())]
+
+
+def test_cancelling_the_scan_of_another_folder_goes_back_to_the_one_on_show(
+        qtbot, window, tmp_path, monkeypatch):
+    """The setting named B (training read B) while the page, Next and Check data showed A."""
+    import gui.pages.data.page as page_mod
+
+    a = generate_sample_dataset(tmp_path / "A", classes=["cat", "dog"], per_class=4, size=32)
+    b = generate_sample_dataset(tmp_path / "B", classes=["x", "y", "z"], per_class=4, size=32)
+    page = window.data_page
+    with qtbot.waitSignal(page.scan_finished, timeout=60000):
+        page.open_folder(str(a))
+    started = threading.Event()
+
+    def slow_scan(root, listener=None, cancel=None):
+        started.set()
+        while True:
+            cancel.raise_if_cancelled()
+            threading.Event().wait(0.02)
+
+    monkeypatch.setattr(page_mod, "scan_job", slow_scan)
+    assert page.open_folder(str(b))
+    assert started.wait(10)
+    with qtbot.waitSignal(window.runner.current.done, timeout=10000):
+        window.job_cancel.click()
+    assert window.state.config.data.data_dir == str(a)
+    assert page.folder_label.text() == f"Folder: {a}" and _classes(page) == ["cat", "dog"]
+    assert window.state.dataset_report.root == str(a) and page.audit_view.root == str(a)
+    assert f"scan of {b} was cancelled" in page.banner.text()
+
+
+def test_a_project_without_its_folder_leaves_no_check_on_the_old_one(qtbot, window, tmp_path):
+    a = generate_sample_dataset(tmp_path / "A", classes=["cat", "dog"], per_class=4, size=32)
+    page = window.data_page
+    with qtbot.waitSignal(page.scan_finished, timeout=60000):
+        page.open_folder(str(a))
+    assert page.audit_view.check_button.isEnabled()
+    cfg = StudioConfig()
+    cfg.data.data_dir = str(tmp_path / "gone")
+    window.state.load_project(Project(config=cfg), str(tmp_path / "p.ftsproj"))
+    assert "Folder not found" in page.folder_label.text()
+    assert not page.audit_view.root and not page.audit_view.check_button.isEnabled()
+
+
+def test_the_split_note_of_train_and_test_says_validation_comes_from_train(qtbot, window,
+                                                                          tmp_path):
+    root = tmp_path / "tt"
+    generate_sample_dataset(root / "train", classes=["a", "b"], per_class=10, size=32, seed=1)
+    generate_sample_dataset(root / "test", classes=["a", "b"], per_class=3, size=32, seed=2)
+    page = window.data_page
+    with qtbot.waitSignal(page.scan_finished, timeout=60000):
+        page.open_folder(str(root))
+    note = page.split_note.text()
+    assert "validation comes from train/" in note and "already has" not in note
+    page.val_spin.setValue(40)
+    assert "8 of 20 images will be held back" in page.split_note.text()
+
+
+def test_an_image_changed_on_disk_gets_a_new_thumbnail_after_scan_again(qtbot, window,
+                                                                        tmp_path):
+    root = tmp_path / "d"
+    for cls, colour in (("red", (255, 0, 0)), ("blue", (0, 0, 255))):
+        (root / cls).mkdir(parents=True)
+        for i in range(3):
+            im = Image.new("RGB", (40, 40), colour)
+            im.putpixel((0, 0), (i, i, i))
+            im.save(root / cls / f"{i}.png")
+    page = window.data_page
+    with qtbot.waitSignal(page.scan_finished, timeout=60000):
+        page.open_folder(str(root))
+    page.class_combo.setCurrentText("red")
+    qtbot.waitUntil(lambda: page.thumbs.loaded_count() >= 3, timeout=30000)
+    target = str(root / "red" / "0.png")
+
+    def centre():
+        pix = page.thumbs.data(page.thumbs.index(page.thumbs.row_of(target)), Qt.DecorationRole)
+        img = pix.toImage()
+        return img.pixelColor(img.width() // 2, img.height() // 2).name()
+
+    assert centre() == "#ff0000"
+    Image.new("RGB", (40, 40), (0, 255, 0)).save(target)
+    with qtbot.waitSignal(page.scan_finished, timeout=60000):
+        page.rescan_button.click()
+    page.class_combo.setCurrentText("red")
+    page.thumbs.prefetch(3)
+    qtbot.waitUntil(lambda: page.thumbs.loaded_count() >= 3, timeout=30000)
+    assert centre() == "#00ff00"
+
+
+def test_a_dropped_folder_with_only_macos_leftovers_is_not_a_data_folder(tmp_path):
+    from gui.window_drops import has_class_folders
+
+    (tmp_path / "__MACOSX").mkdir()
+    Image.new("RGB", (8, 8)).save(tmp_path / "photo.png")
+    assert not has_class_folders(str(tmp_path))
+    (tmp_path / "cats").mkdir()
+    assert has_class_folders(str(tmp_path))
+
+
+def test_settings_that_cannot_change_the_split_do_not_split_again(qtbot, window, tmp_path,
+                                                                  monkeypatch):
+    """Each click on epochs or batch size re-ran the whole split twice on the UI thread."""
+    import core.data.dataset as dataset
+
+    root = generate_sample_dataset(tmp_path / "d", classes=["a", "b"], per_class=6, size=32)
+    page = window.data_page
+    with qtbot.waitSignal(page.scan_finished, timeout=60000):
+        page.open_folder(str(root))
+    calls = []
+    real = dataset.split_dataset
+    monkeypatch.setattr(dataset, "split_dataset", lambda *a, **k: calls.append(1) or real(*a, **k))
+    window.state.set("train.epochs", window.state.config.train.epochs + 1)
+    window.state.set("train.batch_size", 8)
+    assert calls == []
+    window.state.set("data.val_split", 0.3)
+    assert len(calls) == 1
