@@ -127,12 +127,19 @@ def json_safe(obj: Any) -> Any:
     return obj
 
 
-def json_text(value: Any, indent: int = 2) -> str:
-    """Indented strict JSON (:func:`json_safe`) that keeps names readable (no \\u escapes
-    for accented letters) and stays valid when a file name's bytes are not UTF-8 (Python
-    keeps those as lone surrogates, which a UTF-8 stream cannot carry): they are written as
-    JSON escapes.  Every ``--json`` output of the CLI is written with it."""
-    text = json.dumps(json_safe(value), indent=indent, ensure_ascii=False, allow_nan=False)
+def json_text(value: Any, indent: int = 2, strict: bool = False) -> str:
+    """Indented JSON that keeps names readable (no \\u escapes for accented letters) and
+    stays valid when a file name's bytes are not UTF-8 (Python keeps those as lone
+    surrogates, which a UTF-8 stream cannot carry): they are written as JSON escapes.
+
+    ``strict``: standard JSON for other programs (:func:`json_safe`: NaN and infinities
+    as null), as every ``--json`` output of the CLI is written.  The app's own files keep
+    Python's NaN/Infinity, which it reads back as numbers (a diverged run's best score
+    of -inf must stay a number for --resume).
+    """
+    if strict:
+        value = json_safe(value)
+    text = json.dumps(value, indent=indent, ensure_ascii=False, allow_nan=not strict)
     return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 

@@ -266,9 +266,13 @@ def test_json_text_writes_strict_json_nan_as_null():
     from core.typed_json import json_text
 
     text = json_text({"loss": float("nan"), "acc": np.float32(0.5), "n": np.int64(3),
-                      "curve": [float("inf"), 1.0], "where": Path("runs") / "a", "ok": True})
+                      "curve": [float("inf"), 1.0], "where": Path("runs") / "a", "ok": True},
+                     strict=True)
     assert _strict(text) == {"loss": None, "acc": 0.5, "n": 3, "curve": [None, 1.0],
                              "where": str(Path("runs") / "a"), "ok": True}
+    # the app's own files keep -inf a number: a diverged run's best score must resume
+    assert json.loads(json_text({"best_score": [0.5, float("-inf")]})) == {
+        "best_score": [0.5, float("-inf")]}
 
 
 def test_every_json_output_of_the_cli_is_strict_json(capsys):
@@ -276,7 +280,9 @@ def test_every_json_output_of_the_cli_is_strict_json(capsys):
     from core.cli import main
 
     commands = Path(__file__).resolve().parent.parent / "core" / "cli"
-    plain = [p.name for p in commands.rglob("*.py") if "json.dumps(" in p.read_text()]
-    assert plain == []
+    texts = {p.name: p.read_text() for p in commands.rglob("*.py")}
+    assert [n for n, t in texts.items() if "json.dumps(" in t] == []
+    assert [n for n, t in texts.items() if "json_text(" in t.replace("import json_text", "")
+            and t.count("json_text(") != t.count("strict=True)")] == []
     assert main(["backbones", "--json"]) == 0
     assert _strict(capsys.readouterr().out)

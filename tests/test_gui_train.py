@@ -421,3 +421,23 @@ def test_a_loss_spike_does_not_flatten_the_rest_of_the_loss_curve(qtbot):
     assert high == pytest.approx(loss_axis_top(curves.train_loss, curves.val_loss))
     assert loss_axis_top([], []) is None and loss_axis_top([float("nan")], []) is None
     assert loss_axis_top([0.5], [float("nan")]) == pytest.approx(0.55)
+
+
+def test_batch_points_are_drawn_together_not_one_redraw_each(qtbot):
+    """Every batch event redrew both whole curves: 80-400 ms each at 5,000-100,000 points,
+    20 times a second, and the window (its Stop button too) fell behind."""
+    from gui.widgets.curves import TrainingCurves
+
+    curves = TrainingCurves()
+    qtbot.addWidget(curves)
+    curves.add_epoch("head", 1, {"loss": 1.0, "accuracy": 0.5, "val_loss": 1.2,
+                                 "val_accuracy": 0.5})
+    drawn = []
+    item = curves._train_items["loss"]
+    real = item.setData
+    item.setData = lambda *a, **k: (drawn.append(len(a[0]) if a else 0), real(*a, **k))
+    for i in range(2000):
+        curves.add_batch("head", 2, i + 1, 2000, {"loss": 1.0 / (i + 1), "accuracy": 0.5})
+    assert drawn == []  # nothing drawn per batch ...
+    qtbot.waitUntil(lambda: bool(drawn) and drawn[-1] == 2000, timeout=5000)
+    assert len(drawn) == 1  # ... and all of them in one redraw

@@ -381,3 +381,14 @@ def test_a_file_with_the_other_formats_name_a_cut_short_file_and_a_model_say_wha
         z.writestr("config.json", "{}")
     with pytest.raises(WeightsError, match="a whole Keras model"):
         check_weights_file(model, spec, 32)
+
+
+def test_a_damaged_legacy_file_naming_a_missing_layer_is_named(tmp_path):
+    """It read 'Something went wrong: KeyError: Unable to synchronously open object', no file."""
+    import h5py
+
+    path = tmp_path / "damaged.h5"
+    with h5py.File(path, "w") as f:
+        f.attrs["layer_names"] = [b"missing_layer"]
+    with pytest.raises(WeightsError, match="damaged.h5 is damaged or was not saved by Keras"):
+        check_weights_file(path, get_backbone("MobileNetV2"), 32)

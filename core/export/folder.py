@@ -48,7 +48,12 @@ def check_out_dir(out: Path, src: Source) -> Optional[dict]:
     if out.exists() and not out.is_dir():
         raise UserError(f"{out} is a file; give a folder for the export")
     previous = None
-    if out.is_dir() and any(out.iterdir()):
+    try:
+        holds_files = out.is_dir() and any(out.iterdir())
+    except OSError as exc:
+        raise UserError(f"{out}: cannot read this folder ({exc.strerror or exc}); choose "
+                        "another folder for the export") from None
+    if holds_files:
         previous = export_metadata(out)
         if previous is None:
             raise UserError(f"{out} already holds files that are not a Fine-Tune Studio export; "

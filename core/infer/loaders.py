@@ -301,7 +301,7 @@ def _is_run_folder(p: Path) -> bool:
 
 def _load_run_folder(p: Path) -> Predictor:
     run = RunFolder(p)
-    if not run.model_path.is_file():
+    if not os.path.isfile(run.model_path):
         raise ModelFileError(f"{p}: this run has no {run.model_path.name} yet; finish it with "
                              f"'python main.py train --resume {p}'")
     from core.trust.store import load_trust
@@ -351,8 +351,11 @@ def partial_run_folder_error(p: Path) -> None:
 def load_predictor(path: str | os.PathLike) -> Predictor:
     """Open a run folder or any model file the app can write; ModelFileError when it can't."""
     p = Path(path)
-    if not p.exists():
+    if not os.path.exists(p):
         raise ModelFileError(f"{p}: no such file or folder; give a run folder or an exported model")
+    if os.path.isdir(p) and not os.access(p, os.R_OK | os.X_OK):
+        raise ModelFileError(f"{p}: this folder cannot be read (permission denied); make it "
+                             "readable, or give another model")
     for accepts, load in LOADERS:
         if accepts(p):
             return load(p)

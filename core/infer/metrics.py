@@ -55,6 +55,9 @@ class Metrics:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Metrics":
+        """TypeError naming the field for a value of the wrong type (a hand-edited file
+        showed the previous run's figures with no word, or crashed the page later)."""
+        _check_types(d)
         return cls(accuracy=d["accuracy"], n_images=d["n_images"], classes=list(d["classes"]),
                    per_class=[ClassScore(**c) for c in d["per_class"]],
                    confusion=[list(r) for r in d["confusion"]], macro_f1=d["macro_f1"],
@@ -122,3 +125,34 @@ def compute_metrics(y_true: Sequence[int], probs: np.ndarray, classes: Sequence[
 def _optional_float(value) -> Optional[float]:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
         else None
+
+
+def _check_types(d) -> None:
+    def number(v, where, whole=False):
+        if isinstance(v, bool) or not isinstance(v, int if whole else (int, float)):
+            raise TypeError(f"{where} is {v!r}, not a {'whole ' if whole else ''}number")
+
+    if not isinstance(d, dict):
+        raise TypeError("not an object of results")
+    number(d.get("accuracy"), "accuracy")
+    number(d.get("macro_f1"), "macro_f1")
+    number(d.get("n_images"), "n_images", whole=True)
+    classes = d.get("classes")
+    if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
+        raise TypeError("classes is not a list of names")
+    rows = d.get("confusion")
+    if not isinstance(rows, list) or len(rows) != len(classes) or not all(
+            isinstance(r, list) and len(r) == len(classes) for r in rows):
+        raise TypeError(f"confusion is not a {len(classes)}x{len(classes)} table")
+    for r in rows:
+        for v in r:
+            number(v, "a confusion cell", whole=True)
+    for c in d.get("per_class") or []:
+        if not isinstance(c, dict):
+            raise TypeError("per_class holds something other than class scores")
+        for key in ("precision", "recall", "f1"):
+            number(c.get(key), f"per_class {key}")
+        number(c.get("support"), "per_class support", whole=True)
+    if not isinstance(d.get("reliability", []), list) or not all(
+            isinstance(b, dict) for b in d.get("reliability", [])):
+        raise TypeError("reliability is not a list of bins")

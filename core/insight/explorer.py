@@ -64,7 +64,7 @@ def keras_model_file(path: Optional[str]) -> Optional[str]:
     if p.is_dir():
         run = find_run_folder(p)
         model = run.model_path if run is not None else p / "model.keras"
-        return str(model) if model.is_file() else None
+        return str(model) if os.path.isfile(model) else None
     if p.is_file() and p.suffix.lower() in (".keras", ".h5"):
         return str(p)
     return None

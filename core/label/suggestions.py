@@ -58,7 +58,7 @@ class Suggestions:
     def to_json(self) -> str:
         """JSON text; a file name's bytes that are not UTF-8 (kept by Python as lone
         surrogates) are written as JSON escapes, so the text stays valid and names the file."""
-        return json_text(self.to_dict())
+        return json_text(self.to_dict(), strict=True)  # for other programs
 
     def to_csv(self) -> str:
         out = io.StringIO()

@@ -218,7 +218,13 @@ def check_weights_file(path: str | os.PathLike, spec: BackboneSpec, image_size: 
                            ".weights.h5 file, or use weights 'imagenet' or 'none'")
     import h5py
 
-    if not h5py.is_hdf5(str(path)):
+    try:
+        is_hdf5 = h5py.is_hdf5(str(path))
+    except OSError as exc:  # no read permission: "Unable to determine if file is accessible"
+        raise WeightsError(f"{path}: cannot read the weights file "
+                           f"({getattr(exc, 'strerror', None) or 'permission denied'}); make it "
+                           "readable or choose another file") from None
+    if not is_hdf5:
         import zipfile
 
         what = ("a whole Keras model (.keras), not the weights of a backbone"
@@ -243,6 +249,9 @@ def check_weights_file(path: str | os.PathLike, spec: BackboneSpec, image_size: 
             raise WeightsError(f"{path} is incomplete (cut short while it was copied or "
                                "downloaded); copy it again") from None
         raise WeightsError(f"{path}: cannot read the weights file ({exc})") from None
+    except (KeyError, TypeError, ValueError) as exc:  # its layer list names a missing group
+        raise WeightsError(f"{path} is damaged or was not saved by Keras ({exc}); choose the "
+                           "backbone's weights file as Keras saved it") from None
     if problem:
         raise WeightsError(f"{path} does not fit {spec.name} at {image_size} px: {problem}")
     try:

@@ -275,8 +275,14 @@ class RunFolder:
         atomic_write_text(self.history_path, history_text(rows))
 
     def is_run_folder(self) -> bool:
-        """What makes a folder a run: its config and its class names."""
-        return self.config_path.exists() and self.labels_path.exists()
+        """What makes a folder a run: its config and its class names.  os.path, not Path:
+        inside a folder the user cannot read, Path.exists raises PermissionError (Python
+        3.11), which broke every page that looked at such a run."""
+        return os.path.exists(self.config_path) and os.path.exists(self.labels_path)
+
+    def unreadable(self) -> bool:
+        """Whether the folder exists but cannot be listed or entered (no permission)."""
+        return os.path.isdir(self.path) and not os.access(self.path, os.R_OK | os.X_OK)
 
     def require_run_folder(self, consequence: str = "") -> None:
         """Raise a :class:`UserError` saying what is missing unless this is a run folder."""
@@ -285,7 +291,11 @@ class RunFolder:
                             "holds it, with config.json and labels.json)")
         if not self.path.is_dir():
             raise UserError(f"{self.path}: no such run folder")
-        missing = [p.name for p in (self.config_path, self.labels_path) if not p.exists()]
+        if self.unreadable():
+            raise UserError(f"{self.path}: this folder cannot be read (permission denied); "
+                            "make it readable, or give another run folder")
+        missing = [p.name for p in (self.config_path, self.labels_path)
+                   if not os.path.exists(p)]
         if missing:
             raise UserError(f"{self.path}: not a run folder (no {' and no '.join(missing)})"
                             + (f"; {consequence}" if consequence else ""))
@@ -364,10 +374,10 @@ def run_of_model(path: str | Path) -> Optional[RunFolder]:
     when the model really is that run's.
     """
     p = Path(path)
-    if p.is_dir():
+    if os.path.isdir(p):
         return RunFolder(p) if RunFolder(p).is_run_folder() else None
     run = RunFolder(p.parent)
-    if p.is_file() and p.name == run.model_path.name and run.is_run_folder():
+    if os.path.isfile(p) and p.name == run.model_path.name and run.is_run_folder():
         return run
     return None
 

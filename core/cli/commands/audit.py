@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
               "to continue", file=sys.stderr)
         return 130
     if args.json:
-        print(json_text(result.to_dict()))
+        print(json_text(result.to_dict(), strict=True))
     else:
         print(printable(result.to_text()))
     return 0

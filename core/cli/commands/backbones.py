@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
             row = dataclasses.asdict(spec)
             row["imagenet_sizes"] = list(spec.imagenet_sizes)
             rows.append(row)
-        print(json_text(rows))
+        print(json_text(rows, strict=True))
         return 0
     header = ("backbone", "params", "size (range)", "top-1", "preproc", "CPU img/s")
     lines = [header]

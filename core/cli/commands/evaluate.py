@@ -28,7 +28,7 @@ def run(args) -> int:
     metrics = evaluate_folder(predictor, args.data_dir, listener=ConsoleListener(),
                               batch_size=args.batch_size)
     if args.json:
-        print(json_text(metrics.to_dict()))
+        print(json_text(metrics.to_dict(), strict=True))
     else:
         print(printable(metrics.to_text()))
     return 0

@@ -88,7 +88,7 @@ def run(args) -> int:
     report = export_model(args.model, formats, out, cfg, listener=ConsoleListener(),
                           latency_runs=args.latency_runs)
     if args.json:
-        print(json_text(report.to_dict()))
+        print(json_text(report.to_dict(), strict=True))
     else:
         print(report.to_text())
     if not report.ok:

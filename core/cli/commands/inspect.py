@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         progress.clear()
     if args.json:
-        print(json_text(report.to_dict()))
+        print(json_text(report.to_dict(), strict=True))
     else:
         print(printable(report.to_text()))
     if sys.stdout is not None:  # closed (`>&-`): the report has nowhere to go, the check stays

@@ -66,7 +66,7 @@ def run(args) -> int:
     model = load_model_file(path)  # safe mode, archive checked first
     inspection = inspect_layers(model)
     if args.json:
-        print(json_text(inspection.to_dict()))
+        print(json_text(inspection.to_dict(), strict=True))
     else:
         print(_printable(inspection.to_text()))
     return 0

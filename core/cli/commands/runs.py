@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"re-indexed {n} run(s) into {history.db_path}")
     runs = history.list_runs(args.sort, descending=not args.ascending, text=args.filter)
     if args.json:
-        print(json_text([r.to_dict() for r in runs]))
+        print(json_text([r.to_dict() for r in runs], strict=True))
         return 0
     if not runs and args.filter:
         print(f"no run matches {args.filter!r}; 'python main.py runs' lists them all")

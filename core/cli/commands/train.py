@@ -195,7 +195,7 @@ def run(args: argparse.Namespace) -> int:
                                   if where else ""), file=sys.stderr)
         return 130
     if args.json:
-        print(json_text(result.to_dict()))
+        print(json_text(result.to_dict(), strict=True))
     else:
         print(f"run folder: {result.run_dir}"
               + ("" if Path(result.run_dir).exists() else " (written by the chief worker)"))

@@ -223,8 +223,9 @@ class AuditView(QWidget):
             "No likely wrong labels." + (" " + " ".join(r.notes) if r.notes else ""),
             self.examples)
         self.groups_panel.set_groups(r.near_duplicates, self.root, "No near-copies found.")
+        class_of = dict(zip(r.paths, r.image_classes))  # one lookup table, not a search each
         self.outliers_panel.set_findings(
-            [Finding(o.path, _class_of(r, o.path), caption=f"{_class_of(r, o.path)} · "
+            [Finding(o.path, class_of.get(o.path, ""), caption=f"{class_of.get(o.path, '')} · "
                      f"{o.score:.1f}") for o in r.outliers], "No outliers.")
         self.map_panel.set_points(outcome.xy, r.paths, r.image_classes, r.classes, self.root)
         self.sections.setEnabled(True)
@@ -328,13 +329,6 @@ class AuditView(QWidget):
             model.shutdown()
         for job in list(self.small_jobs):
             job.wait()
-
-
-def _class_of(result, path: str) -> str:
-    try:
-        return result.image_classes[result.paths.index(path)]
-    except ValueError:
-        return ""
 
 
 def _typical_images(result) -> dict[str, list[str]]:

@@ -26,6 +26,7 @@ from gui.jobs import Job
 from gui.pages.base import Page
 from gui.widgets.report_button import ReportButton
 from gui.pages.evaluate.results import ResultsView, folder_notes
+from gui.pages.evaluate.no_results import no_results_text
 
 VALIDATION = "validation"
 EMPTY_TEXT = ("No results yet. Train a model on the Train step (4); its validation results "
@@ -160,8 +161,9 @@ class EvaluatePage(Page):
         metrics = self._read_run_metrics(run_dir) if run_dir else None
         self._validation_metrics = metrics
         self._show_metrics(metrics, VALIDATION, None)
-        if run_dir and metrics is None and self._no_results_text(run_dir):
-            self.empty_label.setText(self._no_results_text(run_dir))
+        why = no_results_text(run_dir) if run_dir and metrics is None else ""
+        if why:
+            self.empty_label.setText(why)
 
     def _read_run_metrics(self, run_dir: str):
         """metrics.json of ``run_dir``, or None (a banner says why when the file is bad)."""
@@ -171,40 +173,18 @@ class EvaluatePage(Page):
 
         run = RunFolder(run_dir)
         self.calibration = None
-        if not run.metrics_path.exists():
+        if run.unreadable() or not run.metrics_path.exists():  # unreadable: Path raises
             return None
         try:
             data = run.metrics()
             cal = data.get("calibration") if isinstance(data, dict) else None
             self.calibration = cal if isinstance(cal, dict) else None
             return Metrics.from_dict(data)
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, ValueError) as exc:  # hand-edited: types checked on read
             self.show_error(f"{run.metrics_path}: not a results file this app wrote ({exc}).")
         except UserError as exc:  # unreadable file
             self.show_error(str(exc))
         return None
-
-    @staticmethod
-    def _no_results_text(run_dir: str) -> str:
-        """Why a run has no metrics.json ("" when it has one: then it could not be read)."""
-        from core.errors import UserError
-        from core.runs.folder import RunFolder
-
-        run = RunFolder(run_dir)
-        if run.metrics_path.exists():
-            return ""
-        if not run.path.is_dir():
-            return (f"{run.path} is not there any more (deleted or moved): open another run on "
-                    "the Runs step, or train one.")
-        try:
-            status = run.run_info().status or ""
-        except UserError:  # an unreadable run.json: say nothing about the status
-            status = ""
-        return (f"{run.path.name} has no validation results"
-                + (" yet: it stopped before its first epoch ended. Resume it on the Train step."
-                   if status in ("stopped", "running", "created") else
-                   " (it was trained without validation images). Use “Evaluate on another "
-                   "folder…” to score it."))
 
     def show_validation(self) -> None:
         self._show_metrics(self._validation_metrics, VALIDATION, self._validation_predictions)

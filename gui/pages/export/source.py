@@ -13,7 +13,7 @@ def current_model(state) -> Optional[str]:
     """The current run folder when it holds a model (a stopped run has none to export yet),
     else the last model opened when it is a .keras file or a folder; None when neither."""
     candidates = []
-    if state.run_dir and RunFolder(state.run_dir).model_path.is_file():
+    if state.run_dir and os.path.isfile(RunFolder(state.run_dir).model_path):
         candidates.append(state.run_dir)
     if state.last_model and (state.last_model.endswith(".keras")
                              or os.path.isdir(state.last_model)):

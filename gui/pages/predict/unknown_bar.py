@@ -217,7 +217,7 @@ class UnknownControl:
         if self.page.predictor is not None:
             self.page.predictor.unknown_threshold = threshold
         self.refresh()
-        self.page.stack.fill_table(self.page.top_k())
+        self.page.stack.update_labels()
 
     def save(self, threshold: Optional[float]) -> None:
         """Keep the threshold in the project and, for a run's model, in its calibration.json."""

@@ -1,0 +1,28 @@
+"""Why a run on the Evaluate page has no validation results to show."""
+
+from __future__ import annotations
+
+from core.errors import UserError
+from core.runs.folder import RunFolder
+
+
+def no_results_text(run_dir: str) -> str:
+    """Why ``run_dir`` has no metrics.json ("" when it has one: then it could not be read)."""
+    run = RunFolder(run_dir)
+    if run.unreadable():  # Path.exists inside it would raise PermissionError
+        return (f"{run.path} cannot be read (permission denied): make it readable, or open "
+                "another run on the Runs step.")
+    if run.metrics_path.exists():
+        return ""
+    if not run.path.is_dir():
+        return (f"{run.path} is not there any more (deleted or moved): open another run on "
+                "the Runs step, or train one.")
+    try:
+        status = run.run_info().status or ""
+    except UserError:  # an unreadable run.json: say nothing about the status
+        status = ""
+    return (f"{run.path.name} has no validation results"
+            + (" yet: it stopped before its first epoch ended. Resume it on the Train step."
+               if status in ("stopped", "running", "created") else
+               " (it was trained without validation images). Use “Evaluate on another "
+               "folder…” to score it."))

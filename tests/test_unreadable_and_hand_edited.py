@@ -1,0 +1,96 @@
+"""A run folder the user cannot read, an export folder that cannot be listed, and a
+hand-edited results file: each named with what to do, never 'Something went wrong'."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.infer.metrics import Metrics
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _as_a_user(code: str) -> subprocess.CompletedProcess:
+    """Run ``code`` where file permissions apply: root drops the two capabilities that let it
+    read anything (util-linux's setpriv); an ordinary user needs nothing dropped."""
+    cmd = [sys.executable, "-c", code]
+    if os.geteuid() == 0:
+        if shutil.which("setpriv") is None:
+            pytest.skip("root without setpriv reads every file")
+        caps = "-dac_override,-dac_read_search"
+        cmd = ["setpriv", f"--bounding-set={caps}", f"--inh-caps={caps}"] + cmd
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+def test_an_unreadable_run_folder_is_named_not_a_crash(tmp_path):
+    """Path.exists raises PermissionError inside it (Python 3.11): five pages broke silently,
+    Open model said 'Something went wrong: PermissionError'."""
+    run = tmp_path / "run"
+    run.mkdir()
+    for name in ("config.json", "labels.json", "model.keras"):
+        (run / name).write_text("{}")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "x").write_text("")
+    run.chmod(0)
+    out.chmod(0)
+    try:
+        probe = _as_a_user(
+            "import sys; sys.path.insert(0, '.')\n"
+            "from pathlib import Path\n"
+            "from core.errors import UserError\n"
+            "from core.runs.folder import RunFolder, find_run_folder, run_of_model\n"
+            "from core.infer.loaders import load_predictor\n"
+            "from core.export.folder import check_out_dir\n"
+            f"run, out = Path({str(run)!r}), Path({str(out)!r})\n"
+            "print('run folder', RunFolder(run).is_run_folder(), find_run_folder(run),"
+            " run_of_model(run))\n"
+            "for call in (lambda: load_predictor(run), lambda: RunFolder(run).require_run_folder(),"
+            " lambda: check_out_dir(out, None)):\n"
+            "    try:\n"
+            "        call()\n"
+            "    except UserError as exc:\n"
+            "        print('refused:', exc)\n")
+    finally:
+        run.chmod(0o755)
+        out.chmod(0o755)
+    assert probe.returncode == 0, probe.stderr
+    lines = probe.stdout.splitlines()
+    assert lines[0] == "run folder False None None"
+    assert lines[1] == f"refused: {run}: this folder cannot be read (permission denied); make it " \
+                       "readable, or give another model"
+    assert lines[2].startswith(f"refused: {run}: this folder cannot be read")
+    assert lines[3].startswith(f"refused: {out}: cannot read this folder (Permission denied)")
+
+
+@pytest.mark.parametrize("field, value, needle", [
+    ("accuracy", "abc", "accuracy is 'abc'"), ("n_images", "4", "n_images is '4'"),
+    ("accuracy", None, "accuracy is None"), ("confusion", [[1, "x"], [0, 1]], "confusion cell"),
+    ("confusion", [[1]], "confusion is not a 2x2 table"), ("reliability", [3], "reliability")])
+def test_a_hand_edited_results_file_is_refused_naming_the_field(field, value, needle):
+    """The Evaluate page kept showing the previous run's 50.0 % with no word."""
+    good = Metrics(0.5, 4, ["a", "b"], [], [[1, 1], [1, 1]], 0.5).to_dict()
+    assert Metrics.from_dict(json.loads(json.dumps(good))).accuracy == 0.5
+    with pytest.raises(TypeError, match=needle.replace("[", r"\[").replace("(", r"\(")):
+        Metrics.from_dict({**good, field: value})
+
+
+def test_the_evaluate_page_names_a_hand_edited_results_file(qtbot, window, tmp_path):
+    from core.runs.folder import RunFolder
+
+    run = tmp_path / "run"
+    run.mkdir()
+    for name in ("config.json", "labels.json"):
+        (run / name).write_text("{}")
+    RunFolder(run).write_json("metrics.json", {**Metrics(
+        0.5, 4, ["a", "b"], [], [[1, 1], [1, 1]], 0.5).to_dict(), "accuracy": "abc"})
+    page = window.pages[4]
+    window.state.set_run(str(run))
+    window.show_page(4)
+    assert "metrics.json: not a results file this app wrote" in page.banner.text()
+    assert page.metrics is None
