@@ -31,7 +31,8 @@ class AppState(QObject):
     dirty_changed = Signal(bool)
     project_path_changed = Signal(object)  # str or None
     near_copies_changed = Signal()  # the near-copy groups of the data folder became known
-    project_loaded = Signal()  # a project was opened or a new one started (after the rest)
+    project_opening = Signal()  # a project is being opened or a new one started (before
+    # its settings arrive: what the pages showed for the last project goes now)
 
     def __init__(self, config: Optional[StudioConfig] = None,
                  parent: Optional[QObject] = None) -> None:
@@ -133,6 +134,7 @@ class AppState(QObject):
                        unknown_thresholds=dict(self.unknown_thresholds))
 
     def load_project(self, project: Project, path: Optional[str]) -> None:
+        self.project_opening.emit()
         self.unknown_thresholds = dict(project.unknown_thresholds)
         self.runs = list(project.runs)
         self.run_dir = self.runs[-1] if self.runs else None
@@ -142,7 +144,6 @@ class AppState(QObject):
         self.replace_config(project.config, dirty=False)
         self.run_changed.emit(self.run_dir)
         self.model_changed.emit(self.last_model)
-        self.project_loaded.emit()
 
     def set_project_path(self, path: Optional[str]) -> None:
         self.project_path = path

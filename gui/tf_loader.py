@@ -44,17 +44,19 @@ class TensorFlowLoader(QThread):
 
     def run(self) -> None:
         try:
+            # The other heavy imports first (under a second; TensorFlow takes several), so
+            # no page pays for them on the UI thread: the Augmentation page, opened while
+            # TensorFlow loaded, imported albumentations and OpenCV itself (0.7-0.9 s).
+            import core.data.augment  # noqa: F401
+        except Exception:  # the page that needs it will report the problem itself
+            pass
+        try:
             device = describe_devices()
         except BaseException as exc:  # TensorFlow missing or broken: say so, keep the app
             self.failed.emit(f"TensorFlow could not be loaded ({type(exc).__name__}: {exc}); "
                              "training is unavailable - reinstall with "
                              "'pip install -r requirements.txt'", traceback.format_exc())
             return
-        try:
-            # Warm the other heavy imports too, so no page pays for them on the UI thread.
-            import core.data.augment  # noqa: F401  (albumentations, OpenCV)
-        except Exception:  # the page that needs it will report the problem itself
-            pass
         self.ready.emit(device)
 
 

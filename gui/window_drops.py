@@ -22,6 +22,7 @@ from typing import Optional
 from PySide6.QtCore import QUrl
 
 from core.data.folder_walk import hidden
+from core.infer.loaders import opens as opens_model
 from core.project import PROJECT_SUFFIX
 
 
@@ -68,12 +69,15 @@ def is_image_file(path: str) -> bool:
 
 
 def drop_plan(paths: list[str], page_takes_files: bool) -> Optional[tuple[str, list[str]]]:
-    """Where dropped ``paths`` go: ("project" | "page" | "data" | "predict", paths), or None."""
+    """Where dropped ``paths`` go: ("project" | "model" | "page" | "data" | "predict", paths),
+    or None."""
     if not paths:
         return None
     project = next((p for p in paths if p.endswith(PROJECT_SUFFIX)), None)
     if project is not None:
         return "project", [project]
+    if len(paths) == 1 and opens_model(paths[0]):  # a run, an export or a model file
+        return "model", paths  # (it replaced the image folder, or was read as an image)
     if page_takes_files:
         return "page", paths
     class_folder = next((p for p in paths if os.path.isdir(p) and has_class_folders(p)), None)
@@ -104,6 +108,10 @@ class DropTarget:
         where, paths = plan
         if where == "project":
             self.open_project(paths[0])
+        elif where == "model":
+            index = next(i for i, p in enumerate(self.pages) if p.key == "predict")
+            self.show_page(index)
+            self.pages[index].open_model(paths[0])
         elif where == "page":
             self.current_page().drop_paths(paths)
         elif where == "data":

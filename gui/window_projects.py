@@ -97,9 +97,13 @@ class ProjectFiles:
         try:
             written = save_project(self.state.to_project(), path)
         except (OSError, UserError) as exc:  # a place that takes no file comes as UserError
-            text = f"{path}: {exc.strerror or exc}" if isinstance(exc, OSError) else str(exc)
-            self._warn("Cannot save the project",
-                       f"{text}. Choose another folder with File → Save project as.")
+            text = f"{path}: {exc.strerror}" if isinstance(exc, OSError) and exc.strerror \
+                else str(exc)  # a disk-full error names the file itself: not twice
+            if str(path) not in text:
+                text = f"{path}: {text}"
+            if "another folder" not in text:  # core's message may say so already
+                text += ". Choose another folder with File → Save project as."
+            self._warn("Cannot save the project", text)
             return False
         self.state.set_project_path(str(written))
         self.state.mark_saved()
@@ -134,4 +138,6 @@ class ProjectFiles:
         self.setWindowModified(self.state.dirty)
 
     def _warn(self, title: str, text: str) -> None:
-        QMessageBox.warning(self, title, text)
+        from core.shown import shown_text
+
+        QMessageBox.warning(self, title, shown_text(text))  # Qt drops non-UTF-8 bytes

@@ -233,3 +233,30 @@ def test_drops_of_a_project_on_predict_an_odd_name_and_an_empty_folder(qtbot, wi
     empty = tmp_path / "new-set"
     empty.mkdir()
     assert drop_plan([str(empty)], page_takes_files=False) == ("data", [str(empty)])
+
+
+def test_a_dropped_run_folder_or_model_file_opens_as_the_model(qtbot, window, tmp_path,
+                                                               monkeypatch):
+    """A run folder dropped on the window replaced the image folder ('needs at least 2
+    classes'); a .tflite was refused without a word, or read as an image on Predict."""
+    from gui.window_drops import drop_plan
+
+    run = tmp_path / "run"
+    run.mkdir()
+    for name in ("config.json", "labels.json", "model.keras"):
+        (run / name).write_text("{}")
+    tfl = tmp_path / "model.tflite"
+    tfl.write_bytes(b"TFL3")
+    for page_takes_files in (False, True):
+        assert drop_plan([str(run)], page_takes_files) == ("model", [str(run)])
+        assert drop_plan([str(tfl)], page_takes_files) == ("model", [str(tfl)])
+    opened = []
+    predict = next(p for p in window.pages if p.key == "predict")
+    monkeypatch.setattr(predict, "open_model", lambda path: opened.append(path) or True)
+    data_dir = window.state.config.data.data_dir
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(run))])
+    window.show_page(0)
+    window.dropEvent(QDropEvent(QPointF(5, 5), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier))
+    assert opened == [str(run)] and window.current_page() is predict
+    assert window.state.config.data.data_dir == data_dir  # the image folder stays

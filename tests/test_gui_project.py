@@ -232,3 +232,24 @@ def test_closing_hides_the_window_before_waiting_for_the_tensorflow_import(qtbot
     w.state.mark_saved()
     w.close()
     assert seen == [False]
+
+
+def test_a_message_about_the_last_project_goes_when_another_opens(qtbot, window, tmp_path):
+    """'The project's weights file .../gone.weights.h5 is not there' stayed on the Model page
+    over the next, clean project."""
+    import json as _json
+
+    from core.project import Project
+
+    d = Project().to_dict()
+    d["config"]["model"]["weights"] = str(tmp_path / "gone.weights.h5")
+    gone = tmp_path / "gone.ftsproj"
+    gone.write_text(_json.dumps(d))
+    clean = tmp_path / "clean.ftsproj"
+    clean.write_text(_json.dumps(Project().to_dict()))
+    model_page = next(p for p in window.pages if p.key == "model")
+    assert window.open_project(str(gone))
+    assert "gone.weights.h5" in model_page.banner.text()
+    window.state.mark_saved()
+    assert window.open_project(str(clean))
+    assert model_page.banner.isHidden() and "gone.weights.h5" not in model_page.banner.text()

@@ -407,3 +407,26 @@ def test_missing_figures_sort_last_in_both_directions(qtbot, window, two_runs):
     for order in (Qt.AscendingOrder, Qt.DescendingOrder):
         page.table.sortByColumn(4, order)
         assert page.visible_ids() == [ib, ia]
+
+
+def test_add_folder_says_when_it_found_no_runs_or_skipped_one(qtbot, window, two_runs,
+                                                              tmp_path):
+    """'Rescanned: 2 runs' and nothing else, for a folder without runs or with a run whose
+    name the list cannot hold (core's 'rename it' warning was dropped)."""
+    import os
+
+    page = runs_page(window)
+    empty = tmp_path / "no-runs-here"
+    empty.mkdir()
+    with qtbot.waitSignal(page.rebuilt, timeout=30000):
+        page.rescan([str(empty)])
+    assert f"no run folders found in {empty}" in page.banner.text()
+    odd = tmp_path / "odd"
+    make_run(Path(os.fsdecode(bytes(odd) + b"/run-\xff")))
+    with qtbot.waitSignal(page.rebuilt, timeout=30000):
+        page.rescan([str(odd)])
+    assert "not valid UTF-8" in page.banner.text() and "rename it" in page.banner.text()
+    with qtbot.waitSignal(page.rebuilt, timeout=30000):
+        page.rescan([str(two_runs[3].parent)])
+    assert page.banner.text().startswith("Rescanned: 2 runs") and "found" not in \
+        page.banner.text()

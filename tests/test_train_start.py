@@ -184,3 +184,39 @@ def test_augmentations_that_need_metadata_or_bad_values_are_refused_by_name(data
     bad.write_text(json.dumps(saved))
     with pytest.raises(ConfigError, match="a.json"):
         load_augment_file(bad)  # was AttributeError
+
+
+def test_images_added_since_the_window_s_scan_are_trained_on(tmp_path):
+    """The window passes its scan to the run start; images copied into a class folder with a
+    file manager since were left out without a word."""
+    import shutil
+    from pathlib import Path
+
+    import numpy as np
+    from PIL import Image
+
+    from core.data.dataset import scan_dataset
+    from core.data.sample_data import generate_sample_dataset
+    from core.events import Log
+    from core.runs.lock import release
+    from core.train.engine import images_added_since, prepare_new_run
+    from weights_fixture import tiny_config
+
+    root = Path(generate_sample_dataset(tmp_path / "data", classes=["a", "b"], per_class=6,
+                                        size=32))
+    shutil.copy(next((root / "a").iterdir()), root / "loose.png")  # not in a class: not read
+    (root / "a" / "broken.jpg").write_bytes(b"junk")  # a problem the scan saw
+    stale = scan_dataset(str(root))
+    assert images_added_since(stale) == 0
+    rng = np.random.default_rng(0)
+    for i in range(3):  # new pictures, not copies (a byte-identical copy is left out)
+        Image.fromarray(rng.integers(0, 256, (32, 32, 3), np.uint8)).save(root / "b" / f"new{i}.png")
+    assert images_added_since(stale) == 3
+    logs = []
+    _, run, split, _ = prepare_new_run(tiny_config(root), tmp_path / "run", None,
+                                       lambda e: logs.append(e.message)
+                                       if isinstance(e, Log) else None, None, stale)
+    release(run)
+    used = {Path(r.path).name for r in (*split.train, *split.val)}
+    assert {"new0.png", "new1.png", "new2.png"} <= used
+    assert any("3 image file(s) were added" in m for m in logs)

@@ -94,3 +94,25 @@ def test_the_evaluate_page_names_a_hand_edited_results_file(qtbot, window, tmp_p
     window.show_page(4)
     assert "metrics.json: not a results file this app wrote" in page.banner.text()
     assert page.metrics is None
+
+
+def test_a_folder_of_images_that_cannot_be_read_is_named_not_empty(tmp_path):
+    """Predict said 'no images found in X' and Sort 'no image files in it'."""
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    (locked / "a.png").write_bytes(b"x")
+    locked.chmod(0)
+    try:
+        probe = _as_a_user(
+            "import sys; sys.path.insert(0, '.')\n"
+            "from core.errors import UserError\n"
+            "from core.infer.predictor import expand_image_paths\n"
+            "try:\n"
+            f"    print(expand_image_paths([{str(locked)!r}]))\n"
+            "except UserError as exc:\n"
+            "    print('refused:', exc)\n")
+    finally:
+        locked.chmod(0o755)
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.strip() == (f"refused: {locked}: cannot read this folder (Permission "
+                                    "denied); make it readable")

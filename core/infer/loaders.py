@@ -331,6 +331,16 @@ LOADERS: tuple[tuple[Callable[[Path], bool], Callable[[Path], Predictor]], ...] 
 )
 
 
+def opens(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a model :func:`load_predictor` opens (by its name and a few small
+    files, nothing loaded): what a file dropped on the window is taken as."""
+    p = Path(path)
+    try:
+        return os.path.exists(p) and any(accepts(p) for accepts, _load in LOADERS)
+    except OSError:  # unreadable: the loader says so when asked
+        return False
+
+
 def partial_run_folder_error(p: Path) -> None:
     """A folder with a run's model.keras but without its config or class names is a damaged
     run folder: say which file is missing (it was "not a model this app can open")."""

@@ -226,8 +226,8 @@ def expand_image_paths(inputs: Iterable[str]) -> list[str]:
     for item in inputs:
         p = Path(item)
         if p.is_dir():
-            top, seen = os.path.realpath(p), set()
-            for root, dirs, files in os.walk(p, followlinks=True):
+            top, seen, errors, before = os.path.realpath(p), set(), [], len(out)
+            for root, dirs, files in os.walk(p, followlinks=True, onerror=errors.append):
                 st = os.stat(root)
                 if (st.st_dev, st.st_ino) in seen:
                     dirs[:] = []
@@ -240,6 +240,10 @@ def expand_image_paths(inputs: Iterable[str]) -> list[str]:
                     if not f.startswith(".") and full.suffix.lower() in IMAGE_EXTENSIONS \
                             and (full.is_file() or not full.exists()):  # no pipes or devices
                         out.append(str(full))
+            if errors and len(out) == before:  # said "no images found" for a locked folder
+                e = errors[0]
+                raise UserError(f"{e.filename or p}: cannot read this folder "
+                                f"({e.strerror or e}); make it readable")
         elif p.exists():
             out.append(str(p))
         else:

@@ -155,7 +155,7 @@ def open_model(spec: NetworkSpec, listener=None, cancel=None):
 
 def load_network(spec: NetworkSpec, listener=None, cancel=None) -> NetworkModel:
     """Worker: open the model and read what every tab shows first."""
-    from core.errors import ConfigError
+    from core.errors import ConfigError, ModelFileError
     from core.insight.activations import activations_in
     from core.insight.feature_maps import FeatureMapProbe
     from core.insight.kernels import filter_channels, first_conv_layer
@@ -164,7 +164,10 @@ def load_network(spec: NetworkSpec, listener=None, cancel=None) -> NetworkModel:
     model = open_model(spec, listener, cancel)
     if cancel is not None:
         cancel.raise_if_cancelled()
-    inspection = inspect_layers(model)
+    try:
+        inspection = inspect_layers(model)
+    except ModelFileError as exc:  # "the model has no defined input yet": which model
+        raise ModelFileError(f"{spec.path}: {exc}") from None
     probe = FeatureMapProbe(model)
     _ = probe.layers  # listed here, not on the UI thread
     try:

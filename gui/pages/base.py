@@ -41,8 +41,10 @@ class Banner(QLabel):
         self.setProperty("kind", kind)
         self.style().unpolish(self)
         self.style().polish(self)
-        self.setText(text)
-        self.show()
+        from core.shown import shown_text
+
+        self.setText(shown_text(text))  # Qt drops the bytes of a name that is not UTF-8:
+        self.show()  # "bad\xff.ftsproj" read as "bad.ftsproj", a file that does not exist
 
     def clear(self) -> None:  # type: ignore[override]
         super().clear()
@@ -75,6 +77,9 @@ class Page(QWidget):
         super().__init__(parent)
         self.state = state
         self.runner = runner
+        # A message about the last project (its missing weights file, say) must not stay
+        # up over the next one.
+        state.project_opening.connect(self.clear_message)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(20, 14, 20, 12)
         outer.setSpacing(8)

@@ -68,7 +68,7 @@ class ExportPage(Page):
         self.state.config_changed.connect(self._on_config_changed)
         self.state.run_changed.connect(lambda _r: self._refresh_source())
         self.state.model_changed.connect(lambda _m: self._refresh_source())
-        self.state.project_loaded.connect(self.use_current_source)  # "chosen here" was the
+        self.state.project_opening.connect(self.use_current_source)  # "chosen here" was the
         # previous project's model
         self.runner.busy_changed.connect(self._on_busy)
         self._sync_from_config()
@@ -349,8 +349,8 @@ class ExportPage(Page):
         else:
             unchecked = sum(1 for r in report.results if r.status == "not_checked")
             how = f" ({unchecked} could not be checked)" if unchecked else ""
-            self.show_error(f"{total - passed} of {total} formats failed{how}; see below why. "
-                            "The others are fine to use.")
+            self.show_error(f"{total - passed} of {total} formats failed{how}; see below why."
+                            + (" The others are fine to use." if passed else ""))
 
     def _fill_report(self, report: Any) -> None:
         problems = fill_table(self.table, report)

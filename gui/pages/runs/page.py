@@ -17,6 +17,7 @@ numbers are kept in :attr:`RunsPage.compare_series` for tests
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHea
                                QVBoxLayout, QWidget)
 
 from core.errors import UserError
+from core.fsutil import is_within
 from gui.jobs import Job
 from gui.pages.base import Page
 from gui.pages.runs.compare import CompareView
@@ -340,6 +342,10 @@ class RunsPage(Page):
             return None
         job = Job(rebuild_job, str(self.history.db_path), list(roots or []),
                   name="Rescanning runs", parent=self)
+        self._rescan_said: list[str] = []  # core's warnings ("not valid UTF-8: rename it")
+        self._rescan_roots = [os.path.abspath(r) for r in roots or []]
+        job.progress.connect(lambda e: self._rescan_said.append(e.message)
+                             if getattr(e, "level", "") == "warning" else None)
         job.finished.connect(self._on_rebuilt)
         job.failed.connect(lambda msg, _tb: self.show_error(f"Rescan failed: {msg}"))
         job.done.connect(lambda: self._set_scanning(False))
@@ -354,7 +360,14 @@ class RunsPage(Page):
 
     def _on_rebuilt(self, n: int) -> None:
         self.refresh()
-        self.show_info(f"Rescanned: {n} run{'s' if n != 1 else ''} in the list.")
+        listed = [os.path.abspath(r.path) for r in self.history.list_runs()]
+        empty = [r for r in self._rescan_roots if not any(is_within(p, r) for p in listed)]
+        said = self._rescan_said + [f"no run folders found in {r}" for r in empty]
+        text = f"Rescanned: {n} run{'s' if n != 1 else ''} in the list."
+        if said:
+            self.show_error(text + " " + "; ".join(said) + ".")
+        else:
+            self.show_info(text)
         self.rebuilt.emit(n)
 
     # ------------------------------------------------------------------ compare

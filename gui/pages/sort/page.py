@@ -272,8 +272,9 @@ class SortPage(Page):
         self.thumbs.set_items([s.path for s in result.items],
                               [caption(s) for s in result.items])
         self.thumbs.prefetch(60)  # what a freshly shown grid displays
-        for s in result.items:
-            self._paint_decision(s.path)
+        for path in {*old.decisions, *old.added}:  # only marked images: painting every
+            if path in rows:  # row took 1.3 s at 100,000 images
+                self._paint_decision(path)
         self.view.set_classes(self.review.classes)
         if result.skipped:
             self.show_info(f"{len(result.skipped)} file(s) could not be read and are left out "
