@@ -128,3 +128,33 @@ def test_settings_that_cannot_change_the_split_do_not_split_again(qtbot, window,
     assert calls == []
     window.state.set("data.val_split", 0.3)
     assert len(calls) == 1
+
+
+def test_cancelling_the_scan_a_project_started_keeps_the_project_s_folder(
+        qtbot, window, tmp_path, monkeypatch):
+    """The go-back rule put the last project's folder into the newly opened one."""
+    import gui.pages.data.page as page_mod
+
+    a = generate_sample_dataset(tmp_path / "A", classes=["cat", "dog"], per_class=4, size=32)
+    b = generate_sample_dataset(tmp_path / "B", classes=["x", "y", "z"], per_class=4, size=32)
+    page = window.data_page
+    with qtbot.waitSignal(page.scan_finished, timeout=60000):
+        page.open_folder(str(a))
+    window.state.mark_saved()
+    started = threading.Event()
+
+    def slow_scan(root, listener=None, cancel=None):
+        started.set()
+        while True:
+            cancel.raise_if_cancelled()
+            threading.Event().wait(0.02)
+
+    monkeypatch.setattr(page_mod, "scan_job", slow_scan)
+    cfg = StudioConfig()
+    cfg.data.data_dir = str(b)
+    window.state.load_project(Project(config=cfg), str(tmp_path / "p.ftsproj"))
+    assert started.wait(10)
+    with qtbot.waitSignal(window.runner.current.done, timeout=10000):
+        window.job_cancel.click()
+    assert window.state.config.data.data_dir == str(b) and not window.state.dirty
+    assert _classes(page) == [] and not page.audit_view.root  # nothing of A's on show

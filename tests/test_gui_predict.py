@@ -287,3 +287,20 @@ def test_export_csv_names_like_the_command_and_non_utf8_names(tmp_path):
     (run / "history.csv").write_text("epoch,loss\n")
     why = save_csv(str(run / "history.csv"), rows, 2)
     assert "own files" in why and (run / "history.csv").read_text() == "epoch,loss\n"
+
+
+def test_the_label_column_follows_the_threshold_also_for_a_name_that_is_not_utf8(qtbot):
+    """Rows were matched by the shown name, which Qt strips of non-UTF-8 bytes."""
+    from core.infer.predictor import Prediction
+    from gui.pages.predict.cards import CardRow
+    from gui.pages.predict.results import ResultsView
+
+    view = ResultsView()
+    qtbot.addWidget(view)
+    good = Prediction("/d/good.jpg", "cat", 0.9, [("cat", 0.9)], unknown_score=5.0)
+    odd = Prediction("/d/bad\udcffname.jpg", "cat", 0.9, [("cat", 0.9)], unknown_score=5.0)
+    view.cards.add_rows([CardRow(good), CardRow(odd)])
+    view.fill_table(3)
+    good.unknown = odd.unknown = True  # the slider moved below their score
+    view.update_labels()
+    assert [view.table.item(i, 1).text() for i in range(2)] == ["unknown", "unknown"]

@@ -430,3 +430,16 @@ def test_add_folder_says_when_it_found_no_runs_or_skipped_one(qtbot, window, two
         page.rescan([str(two_runs[3].parent)])
     assert page.banner.text().startswith("Rescanned: 2 runs") and "found" not in \
         page.banner.text()
+
+
+def test_a_folder_added_through_a_link_is_not_called_empty(qtbot, window, two_runs, tmp_path):
+    import os
+
+    page = runs_page(window)
+    real = tmp_path / "real-runs"
+    make_run(real / "linked-run", created=5000.0)
+    link = tmp_path / "link"
+    os.symlink(real, link)
+    with qtbot.waitSignal(page.rebuilt, timeout=30000):
+        page.rescan([str(link)])
+    assert "no run folders found" not in page.banner.text()

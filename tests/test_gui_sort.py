@@ -362,3 +362,28 @@ def test_a_class_folder_made_since_training_is_offered_and_a_clash_is_refused_at
     bar.problem.connect(problems.append)
     assert bar.add_class("Cats") == "" and added == ["Cats"]
     assert bar.add_class("cats") and "Cats" in problems[-1] and added == ["Cats"]
+
+
+def test_a_decision_forgotten_with_another_folder_loses_its_mark(qtbot, window):
+    """Only the old review's decisions were repainted; a mark from two folders ago stayed."""
+    from types import SimpleNamespace
+
+    from core.label.suggestions import Suggestion
+
+    def result(paths):
+        return SimpleNamespace(items=[Suggestion(p, "a", 0.9, 0.1) for p in paths],
+                               classes=["a", "b"], skipped=[])
+
+    page = next(p for p in window.pages if p.key == "sort")
+    window.show_page(window.pages.index(page))
+    page.folder = "/A"
+    page._on_suggested(result(["/A/1.png", "/A/2.png"]))
+    page.label_current("a")
+    first = next(p for p in ("/A/1.png", "/A/2.png") if page.review.decision(p))
+    assert page.thumbs.state_of(first) == "label"
+    page.folder = "/B"
+    page._on_suggested(result(["/B/1.png"]))
+    page.folder = "/A"
+    page._on_suggested(result(["/A/1.png", "/A/2.png"]))
+    assert page.review.decision(first) == ""
+    assert page.thumbs.state_of(first) == "" and page.thumbs.mark(first) == ""

@@ -295,3 +295,23 @@ def test_undo_with_no_journal_leaves_the_folder_alone(folders):
 
     data, _ = folders
     assert undo_last(data).batch == "" and not (data / JOURNAL_NAME).exists()
+
+
+def test_a_file_system_without_locks_does_not_refuse_every_change(folders, monkeypatch):
+    """flock's ENOLCK (some NFS and FUSE mounts) was read as 'another change is under way'."""
+    import errno
+    import fcntl
+
+    from core.label.apply import undo_last
+
+    real = fcntl.flock
+
+    def no_locks(fd, op):
+        if op & fcntl.LOCK_NB:
+            raise OSError(errno.ENOLCK, "No locks available")
+        return real(fd, op)
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    data, new = folders
+    assert len(apply_labels([(str(new / "d.png"), "dog")], data).placed) == 1
+    assert len(undo_last(data).moved) == 1

@@ -220,3 +220,21 @@ def test_images_added_since_the_window_s_scan_are_trained_on(tmp_path):
     used = {Path(r.path).name for r in (*split.train, *split.val)}
     assert {"new0.png", "new1.png", "new2.png"} <= used
     assert any("3 image file(s) were added" in m for m in logs)
+
+
+def test_a_linked_folder_read_once_by_the_scan_is_not_counted_as_added(tmp_path):
+    """The scan reads cat/a_link -> cat/z_real once, as a_link; by name z_real's images were
+    'added' and every start scanned the folder again."""
+    import os
+
+    from core.data.dataset import scan_dataset
+    from core.data.sample_data import generate_sample_dataset
+    from core.train.engine import images_added_since
+
+    root = generate_sample_dataset(tmp_path / "d", classes=["cat", "dog"], per_class=6, size=32)
+    cat = root / "cat"
+    (cat / "z_real").mkdir()
+    for f in sorted(p for p in cat.iterdir() if p.is_file())[:3]:
+        f.rename(cat / "z_real" / f.name)
+    os.symlink(cat / "z_real", cat / "a_link")
+    assert images_added_since(scan_dataset(root)) == 0

@@ -11,6 +11,7 @@ user's folder); the journal's line appends inside it need no lock of their own.
 
 from __future__ import annotations
 
+import errno
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -53,13 +54,17 @@ def changing(journal: Path, what: str) -> Iterator[None]:
     with fh:
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise UserError(f"{journal.parent}: another change to this folder is under way "
-                            "(labelling, an audit fix or an Undo, in this window or another); "
-                            f"{what} again when it has finished") from None
-        held.add(journal)
+            locked = True
+        except OSError as exc:
+            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise UserError(f"{journal.parent}: another change to this folder is under "
+                                "way (labelling, an audit fix or an Undo, in this window or "
+                                f"another); {what} again when it has finished") from None
+            locked = False  # a file system without locks (some NFS, FUSE): as on Windows
+        held.add(journal)  # the journal's own line lock is not taken inside this one
         try:
             yield
         finally:
             held.discard(journal)
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+            if locked:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)

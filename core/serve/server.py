@@ -102,11 +102,13 @@ class RunningServer:
         # (each Serve click on a busy port kept one more model in memory).
         self._sock = open_socket(options.host, options.port)
         self.url = url_of(self._sock)
-        self.batcher = Batcher(predictor.predict_scored, options.max_batch, options.wait_ms)
+        self.batcher = None
         try:
+            self.batcher = Batcher(predictor.predict_scored, options.max_batch, options.wait_ms)
             app = build_app(predictor, options.name, options.token, options.limits, self.batcher)
         except BaseException:
-            self.batcher.close()
+            if self.batcher is not None:
+                self.batcher.close()
             self._sock.close()
             raise
         config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False,

@@ -131,14 +131,16 @@ def check_classes_still_there(report) -> None:
 
 def images_added_since(report, cancel: Optional[CancelToken] = None) -> int:
     """Image files under ``report.root`` its scan did not see (a name listing, no decoding:
-    a second or two at 100,000 images, in the training job)."""
+    a second or two at 100,000 images, in the training job).  A name the scan did not list
+    counts only if it is not the same file as one it did (a linked folder is read once by
+    the scan, under one of its names)."""
     from core.data.folder_walk import hidden
     from core.data.imageio import IMAGE_EXTENSIONS
 
-    seen = {os.path.abspath(p) for p in (*(r.path for r in report.records),
-                                         *(r.path for r in report.copies),
-                                         *(q.path for q in report.problems))}
-    added, top = 0, os.path.abspath(report.root)
+    known = [*(r.path for r in report.records), *(r.path for r in report.copies),
+             *(q.path for q in report.problems)]
+    seen = {os.path.abspath(p) for p in known}
+    unseen, top = [], os.path.abspath(report.root)
     class_depth = 2 if report.layout == "split" else 1  # loose files above: not scanned
     for root, dirs, files in os.walk(top):
         if cancel is not None:
@@ -146,10 +148,22 @@ def images_added_since(report, cancel: Optional[CancelToken] = None) -> int:
         dirs[:] = [d for d in dirs if not hidden(d)]
         if len(Path(os.path.relpath(root, top)).parts) < class_depth:
             continue
-        added += sum(1 for f in files if not f.startswith(".")
-                     and os.path.splitext(f)[1].lower() in IMAGE_EXTENSIONS
-                     and os.path.abspath(os.path.join(root, f)) not in seen)
-    return added
+        unseen += [full for full in (os.path.join(root, f) for f in files
+                                     if not f.startswith(".")
+                                     and os.path.splitext(f)[1].lower() in IMAGE_EXTENSIONS)
+                   if os.path.abspath(full) not in seen]
+    if not unseen:
+        return 0
+    files = {_file_id(p) for p in known} - {None}
+    return sum(1 for p in unseen if _file_id(p) not in files)
+
+
+def _file_id(path: str):
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def check_reusable(run: RunFolder) -> None:

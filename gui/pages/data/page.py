@@ -181,7 +181,7 @@ class DataPage(Page):
         if a job is running: the setting follows the scan, so the pages never show one
         folder while training would read another."""
         path = os.path.abspath(path)
-        if not self._start_scan(path):
+        if not self._start_scan(path, back=self._scanned_root if self.report else None):
             return False
         self.state.set("data.data_dir", path)
         return True
@@ -231,7 +231,8 @@ class DataPage(Page):
         job.failed.connect(lambda msg, _tb: self.show_error(msg))
         return True
 
-    def _start_scan(self, path: str) -> bool:
+    def _start_scan(self, path: str, back: Optional[str] = None) -> bool:
+        """``back``: the folder on show, which a cancelled scan of ``path`` returns to."""
         job = self.runner.start(scan_job, path, name="Scanning images")
         if job is None:
             self._busy_message()
@@ -242,7 +243,7 @@ class DataPage(Page):
         self.summary_label.setText("Scanning…")
         job.finished.connect(lambda report, p=path: self._on_scanned(p, report))
         job.failed.connect(lambda msg, _tb, p=path: self._on_scan_failed(p, msg))
-        job.cancelled.connect(lambda p=path: self._on_scan_cancelled(p))
+        job.cancelled.connect(lambda p=path, b=back: self._on_scan_cancelled(p, b))
         return True
 
     def _busy_message(self) -> None:
@@ -260,15 +261,15 @@ class DataPage(Page):
         self.state.set_dataset_report(report)
         self.scan_finished.emit(report)
 
-    def _on_scan_cancelled(self, path: str) -> None:
+    def _on_scan_cancelled(self, path: str, shown: Optional[str]) -> None:
         """A cancelled scan of another folder goes back to the folder on show: the setting
         had moved on, so the pages named one folder and showed (and trained) another."""
-        shown = self._scanned_root
-        if self.report is None or not shown or os.path.abspath(shown) == path:
+        if self.report is None or shown in (None, path) or shown != self._scanned_root:
             self.summary_label.setText("Scan cancelled.")
             return
         self.state.set("data.data_dir", shown)
         self.folder_label.setText(f"Folder: {shown}")
+        self.state.set_dataset_report(self.report)
         self._fill(self.report)
         self.show_info(f"The scan of {path} was cancelled; still using {shown}.")
 
@@ -355,6 +356,9 @@ class DataPage(Page):
             root = self.state.config.data.data_dir
             if root and os.path.isdir(root):
                 if root != self._scanned_root or self.report is None:
+                    self.report = self._scanned_root = None  # cancelled, no last project's
+                    self.audit_view.set_folder(None)  # folder on show or to go back to
+                    self._fill(None)
                     self._start_scan(root)
                 else:  # the folder shown already: the opened project's state gets its scan
                     self.state.set_dataset_report(self.report)

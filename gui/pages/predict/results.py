@@ -120,11 +120,10 @@ class ResultsView(QStackedWidget):
     def update_labels(self) -> None:
         """Only the Label column follows the "unknown" threshold: rebuilding the whole table
         (six items a row) on every slider step froze the window 2 s a step at 50,000 images."""
-        shown = {r.path: "" if r.error else r.shown_label for r in self.cards.predictions()}
-        for i in range(self.table.rowCount()):
-            item, path = self.table.item(i, 1), self.table.item(i, 0)
-            text = shown.get(path.text()) if path is not None else None
-            if item is not None and text is not None and item.text() != text:
+        rows = self.cards.predictions()  # the table's rows, in order (it does not sort);
+        for i, r in enumerate(rows[:self.table.rowCount()]):  # by row, not by the shown
+            item, text = self.table.item(i, 1), "" if r.error else r.shown_label  # name:
+            if item is not None and item.text() != text:  # Qt drops non-UTF-8 bytes
                 item.setText(text)
                 item.setToolTip(text)
 

@@ -343,7 +343,7 @@ class RunsPage(Page):
         job = Job(rebuild_job, str(self.history.db_path), list(roots or []),
                   name="Rescanning runs", parent=self)
         self._rescan_said: list[str] = []  # core's warnings ("not valid UTF-8: rename it")
-        self._rescan_roots = [os.path.abspath(r) for r in roots or []]
+        self._rescan_roots = [os.path.realpath(r) for r in roots or []]  # as the index
         job.progress.connect(lambda e: self._rescan_said.append(e.message)
                              if getattr(e, "level", "") == "warning" else None)
         job.finished.connect(self._on_rebuilt)

@@ -48,6 +48,10 @@ class SortThumbs(ThumbnailModel):
             self._state.pop(path, None)
         self.set_mark(path, mark_text(decision, added))  # repaints the row
 
+    def marked(self) -> list[str]:
+        """Paths showing a decision now (few: the rest need no repaint)."""
+        return list(self._state)
+
     def state_of(self, path: str) -> str:
         return self._state.get(path, "")
 
