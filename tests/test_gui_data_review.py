@@ -14,9 +14,8 @@ def _classes(page):
     return [page.class_table.item(r, 0).text() for r in range(page.class_table.rowCount())]
 
 
-def test_cancelling_the_scan_of_another_folder_goes_back_to_the_one_on_show(
-        qtbot, window, tmp_path, monkeypatch):
-    """The setting named B (training read B) while the page, Next and Check data showed A."""
+def _a_shown_then_b_scanned_and_cancelled(qtbot, window, tmp_path, monkeypatch, start_b):
+    """Scan folder A, then start a scan of B (``start_b(b)``) that never ends, and cancel it."""
     import gui.pages.data.page as page_mod
 
     a = generate_sample_dataset(tmp_path / "A", classes=["cat", "dog"], per_class=4, size=32)
@@ -24,6 +23,7 @@ def test_cancelling_the_scan_of_another_folder_goes_back_to_the_one_on_show(
     page = window.data_page
     with qtbot.waitSignal(page.scan_finished, timeout=60000):
         page.open_folder(str(a))
+    window.state.mark_saved()
     started = threading.Event()
 
     def slow_scan(root, listener=None, cancel=None):
@@ -33,10 +33,18 @@ def test_cancelling_the_scan_of_another_folder_goes_back_to_the_one_on_show(
             threading.Event().wait(0.02)
 
     monkeypatch.setattr(page_mod, "scan_job", slow_scan)
-    assert page.open_folder(str(b))
+    start_b(b)
     assert started.wait(10)
     with qtbot.waitSignal(window.runner.current.done, timeout=10000):
         window.job_cancel.click()
+    return page, a, b
+
+
+def test_cancelling_the_scan_of_another_folder_goes_back_to_the_one_on_show(
+        qtbot, window, tmp_path, monkeypatch):
+    """The setting named B (training read B) while the page, Next and Check data showed A."""
+    page, a, b = _a_shown_then_b_scanned_and_cancelled(
+        qtbot, window, tmp_path, monkeypatch, lambda b: window.data_page.open_folder(str(b)))
     assert window.state.config.data.data_dir == str(a)
     assert page.folder_label.text() == f"Folder: {a}" and _classes(page) == ["cat", "dog"]
     assert window.state.dataset_report.root == str(a) and page.audit_view.root == str(a)
@@ -133,28 +141,12 @@ def test_settings_that_cannot_change_the_split_do_not_split_again(qtbot, window,
 def test_cancelling_the_scan_a_project_started_keeps_the_project_s_folder(
         qtbot, window, tmp_path, monkeypatch):
     """The go-back rule put the last project's folder into the newly opened one."""
-    import gui.pages.data.page as page_mod
+    def open_project(b):
+        cfg = StudioConfig()
+        cfg.data.data_dir = str(b)
+        window.state.load_project(Project(config=cfg), str(tmp_path / "p.ftsproj"))
 
-    a = generate_sample_dataset(tmp_path / "A", classes=["cat", "dog"], per_class=4, size=32)
-    b = generate_sample_dataset(tmp_path / "B", classes=["x", "y", "z"], per_class=4, size=32)
-    page = window.data_page
-    with qtbot.waitSignal(page.scan_finished, timeout=60000):
-        page.open_folder(str(a))
-    window.state.mark_saved()
-    started = threading.Event()
-
-    def slow_scan(root, listener=None, cancel=None):
-        started.set()
-        while True:
-            cancel.raise_if_cancelled()
-            threading.Event().wait(0.02)
-
-    monkeypatch.setattr(page_mod, "scan_job", slow_scan)
-    cfg = StudioConfig()
-    cfg.data.data_dir = str(b)
-    window.state.load_project(Project(config=cfg), str(tmp_path / "p.ftsproj"))
-    assert started.wait(10)
-    with qtbot.waitSignal(window.runner.current.done, timeout=10000):
-        window.job_cancel.click()
+    page, _a, b = _a_shown_then_b_scanned_and_cancelled(qtbot, window, tmp_path, monkeypatch,
+                                                         open_project)
     assert window.state.config.data.data_dir == str(b) and not window.state.dirty
     assert _classes(page) == [] and not page.audit_view.root  # nothing of A's on show
