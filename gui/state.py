@@ -46,7 +46,7 @@ class AppState(QObject):
         self.project_path: Optional[str] = None
         # (data folder, near-copy groups of 2+ paths) from that folder's last check
         self.near_copies: tuple[str, list[list[str]]] = ("", [])
-        self._split_memo: Any = None  # ((report, val_split, seed, groups), split)
+        self._split_memo: Any = None  # (report, (val_split, seed), groups, split)
         self._dirty = False
 
     # -- settings ---------------------------------------------------------
@@ -100,13 +100,14 @@ class AppState(QObject):
         data = self.config.data
         root, groups = self.near_copies
         use = data.keep_duplicates_together and root == getattr(report, "root", None)
-        key = (report, data.val_split, data.seed, groups if use else None)
-        memo = self._split_memo  # one split per click: every page asks, and it takes a
-        if memo is not None and memo[0][0] is report and memo[0][1:3] == key[1:3] \
-                and memo[0][3] is key[3]:
-            return memo[1]  # second at 100,000 images, on the UI thread
-        split = split_dataset(report, data.val_split, data.seed, groups=key[3])
-        self._split_memo = (key, split)
+        groups = groups if use else None
+        settings = (data.val_split, data.seed)
+        memo = self._split_memo  # one split per change: every page asks on every click, and
+        if memo is not None and memo[0] is report and memo[1] == settings \
+                and memo[2] is groups:  # it takes a second at 100,000 images (UI thread)
+            return memo[3]
+        split = split_dataset(report, data.val_split, data.seed, groups=groups)
+        self._split_memo = (report, settings, groups, split)
         return split
 
     def set_run(self, run_dir: Optional[str]) -> None:

@@ -154,6 +154,16 @@ def _class_folders(report: DatasetReport, parts: list[tuple[str, str]]) -> dict[
     return class_folders
 
 
+def image_files(root: PathLike, cancel: Optional[CancelToken] = None) -> list[str]:
+    """The image file names a scan of ``root`` would read, as the scan names them (its own
+    layout rules and walk; directory entries only, nothing decoded)."""
+    root_str = os.path.abspath(os.fspath(root))
+    layout, parts = _detect_layout(root_str)
+    report = DatasetReport(root=root_str, layout=layout)
+    return [path for path, _, _ in
+            _list_files(report, parts, _class_folders(report, parts), None, cancel)]
+
+
 def _list_files(report: DatasetReport, parts: list[tuple[str, str]],
                 class_folders: dict[str, list[str]], listener: Optional[Listener],
                 cancel: Optional[CancelToken]) -> list[tuple[str, str, str]]:

@@ -31,7 +31,6 @@ metadata.json last.  Files in ``OUT`` that this app did not write stay.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -52,7 +51,7 @@ from core.export.report import ExportReport, FormatResult, parity_text
 from core.export.source import Source, open_source, parity_sample, sample_size
 from core.formats import BY_NAME, NAMES
 from core.fsutil import as_disk_full
-from core.typed_json import json_safe
+from core.typed_json import json_safe, json_text
 
 
 def parse_formats(formats: Sequence[str] | str) -> list[str]:
@@ -197,8 +196,8 @@ def _finish_folder(src: Source, cfg: ExportConfig, stage: Path, out: Path,
         encoding="utf-8")
     report.written, report.kept_formats = True, list(kept)
     (stage / folder.METADATA).write_text(
-        json.dumps(json_safe(folder.metadata(src, fingerprint, report, cfg, entries)), indent=2,
-                   ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8")
+        json_text(folder.metadata(src, fingerprint, report, cfg, entries), strict=True) + "\n",
+        encoding="utf-8")
     folder.mark_unfinished(out, previous, written)
     folder.commit(stage, out, [BY_NAME[f].artifact for f in written] +
                   [folder.LABELS, folder.README, folder.METADATA])
