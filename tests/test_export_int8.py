@@ -96,9 +96,12 @@ def test_export_metadata_and_report_name_the_float_layers(run_dir, tmp_path):
     assert sel["check_images"] == 12 and sel["selection"][0]["float_layers"] == 0
     assert len(sel["float_layers"]) == len(sel["float_layer_nodes"]) <= 1
     assert any(isinstance(e, Log) and "kept in float" in e.message for e in events)
-    correction = sel["bias_correction"]  # kept only when it helped (correct_if_better)
-    assert correction["applied"] is False or correction["layers"] > 5
-    assert meta["export_config"]["int8_bias_correction"] is True
+    for edit in ("bias_correction", "weight_rounding"):  # kept only when they helped
+        assert sel[edit]["applied"] is False or sel[edit]["layers"] > 5
+        assert meta["export_config"][f"int8_{edit}"] is True
+    assert sel["weight_rounding"]["applied"]  # on this model the rounding helps
+    assert (f"weights rounded for each layer's output ({sel['weight_rounding']['layers']} "
+            f"layers)") in report.to_text()
     if sel["float_layers"]:
         assert sel["float_layers"][0] in report.to_text()
 
@@ -111,37 +114,45 @@ def test_no_float_layers_allowed_writes_the_all_int8_file(run_dir, tmp_path):
                                       int8_max_float_layers=0), latency_runs=2)
     details = plain.result("tflite-int8").details
     assert details["selective_quantization"]["float_layers"] == []
-    applied = details["selective_quantization"]["bias_correction"]["applied"]
+    applied = [details["selective_quantization"][edit]["applied"]
+               for edit in ("bias_correction", "weight_rounding")]
     assert details["runtime"]["input_dtype"] == "uint8"
     off = export_model(run_dir, ["tflite-int8"], tmp_path / "off",
                        ExportConfig(int8_calibration_images=12, parity_images=8,
-                                    int8_max_float_layers=0, int8_bias_correction=False),
-                       latency_runs=2)
-    assert "bias_correction" not in off.result("tflite-int8").details["selective_quantization"]
+                                    int8_max_float_layers=0, int8_bias_correction=False,
+                                    int8_weight_rounding=False), latency_runs=2)
+    sel = off.result("tflite-int8").details["selective_quantization"]
+    assert "bias_correction" not in sel and "weight_rounding" not in sel
     corrected = (tmp_path / "plain" / "model_int8.tflite").read_bytes()
     converters = (tmp_path / "off" / "model_int8.tflite").read_bytes()
-    assert len(corrected) == len(converters)  # biases only
-    assert (corrected != converters) == applied
+    assert len(corrected) == len(converters)  # biases and int8 values only
+    assert (corrected != converters) == any(applied)
 
 
-def test_shifts_measured_on_the_all_int8_file_move_the_int8_layers_of_another(
+def test_edits_measured_on_the_all_int8_file_go_into_the_int8_layers_of_another(
         converter_and_images):
-    """A file with a layer kept float gets the all-int8 file's corrections on its int8
-    layers, without running the model again; the float layer is left as it is."""
+    """A file with a layer kept float gets the all-int8 file's bias corrections and rounded
+    weights (on the same grid) on its int8 layers, without running the model again; the
+    float layer is left as it is."""
     from core.export.bias_correction import _biases, correct_biases, shift_biases
     from core.export.int8 import quantize_selectively
+    from core.export.weight_rounding import apply_rounding, round_weights
 
     converter, images = converter_and_images
     reference = converter().convert()
     plain = quantize_selectively(converter(), images, max_float=0, min_agreement=0.5,
-                                 correct=False)
+                                 correct=False, rounding=False)
     _, shifts = correct_biases(plain.content, reference, images)
+    _, rounded = round_weights(plain.content, reference, images)
     kept = quantize_selectively(converter(), images, max_float=0, min_agreement=0.5,
-                                denylist=[plain.ranked[0]], correct=False)
+                                denylist=[plain.ranked[0]], correct=False, rounding=False)
     moved, n = shift_biases(kept.content, shifts)
     integer = [b for b in _biases(bytearray(kept.content)) if b.integer]
     assert n == len(integer) == len(shifts) - 1 and moved != kept.content
     assert len(moved) == len(kept.content)
+    moved, n = apply_rounding(kept.content, rounded)
+    assert n == len(rounded) - 1 and moved != kept.content and len(moved) == len(kept.content)
+    assert apply_rounding(kept.content, {})[1] == 0
 
 
 def test_two_float_nodes_of_one_layer_get_distinct_names():
@@ -176,8 +187,8 @@ def test_bias_correction_moves_each_layer_mean_to_the_float_model_and_keeps_ever
     """Rounding to 8 bits shifts each layer's mean output; the correction folds the shift
     into the int32 biases, layer after layer, so the shifts no longer add up.  Nothing
     else in the file changes: the same ops, the same size, still fully integer."""
-    from core.export.bias_correction import (_biases, _tensor_names, channel_means,
-                                             correct_biases)
+    from core.export.bias_correction import _biases, channel_means, correct_biases
+    from core.export.tflite_graph import tensor_names
 
     converter, images = converter_and_images
     reference = converter().convert()
@@ -186,7 +197,7 @@ def test_bias_correction_moves_each_layer_mean_to_the_float_model_and_keeps_ever
     assert len(shifts) == len(_biases(bytearray(plain))) > 5
     assert len(fixed) == len(plain) and fixed != plain
     assert _float_nodes(fixed) == _float_nodes(plain)  # no op turned float
-    theirs = _tensor_names(reference)
+    theirs = tensor_names(reference)
     outs = [b.output for b in _biases(bytearray(plain))]
     names = [b.name for b in _biases(bytearray(plain))]
     want = channel_means(reference, [theirs[n] for n in names], images)
@@ -216,13 +227,16 @@ def test_a_float_layer_is_kept_only_for_a_clear_gain():
     assert not clear_gain(swapped, best)
 
 
-def test_a_correction_that_answers_less_like_the_float_model_is_not_kept(converter_and_images,
-                                                                        monkeypatch):
+def test_an_edit_that_answers_less_like_the_float_model_is_not_kept(converter_and_images,
+                                                                   monkeypatch):
     """Matching each layer's mean is not matching the answers: on the tests' small model the
-    corrected file's probabilities moved further from the float model's, and it was kept."""
+    corrected file's probabilities moved further from the float model's, and it was kept.
+    Now the edits are judged together, then each alone, then neither is kept."""
     import core.export.bias_correction as bc
+    import core.export.weight_rounding as wr
     from core.events import Log
     from core.export.int8 import run_tflite
+    from core.export.int8_repair import repair_if_better
 
     converter, images = converter_and_images
     reference = converter().convert()
@@ -233,16 +247,133 @@ def test_a_correction_that_answers_less_like_the_float_model_is_not_kept(convert
         probs = run_tflite(content, images)
         return (np.mean(probs.argmax(1) == want.argmax(1)), -np.mean(np.abs(probs - want)))
 
-    kept, _ = bc.correct_if_better(plain, reference, images)
-    assert score(kept) >= score(plain)  # whichever it returns, never the worse one
-    real = bc.correct_biases
+    kept = repair_if_better(plain, reference, images)
+    assert score(kept.content) >= score(plain)  # whichever it returns, never the worse one
+    assert kept.rounded  # on this model the rounding helps (the correction alone does not)
+    real_round, real_correct = wr.round_weights, bc.correct_biases
+
+    def ruinous_rounding(content, ref, imgs, cancel=None):  # every weight's sign flipped
+        _, rounded = real_round(content, ref, imgs, cancel)
+        flipped = {k: wr.Rounded((-r.values.astype(np.int16)).clip(-127, 127).astype(np.int8),
+                                 r.scale) for k, r in rounded.items()}
+        return wr.apply_rounding(content, flipped)[0], flipped
+
+    monkeypatch.setattr(wr, "round_weights", ruinous_rounding)
+    events = []
+    back = repair_if_better(plain, reference, images, listener=events.append)
+    assert back.rounded == {}  # the correction alone, or nothing
+    said = [e.message for e in events if isinstance(e, Log)]
+    assert any("the weight rounding and the bias correction not kept" in m for m in said)
+    assert any("the weight rounding not kept" in m for m in said)
 
     def ruinous(content, ref, imgs, cancel=None):  # every bias pushed far off
-        _, shifts = real(content, ref, imgs, cancel)
+        _, shifts = real_correct(content, ref, imgs, cancel)
         return bc.shift_biases(content, {k: v + 50.0 for k, v in shifts.items()})[0], shifts
 
     monkeypatch.setattr(bc, "correct_biases", ruinous)
     events = []
-    back, shifts = bc.correct_if_better(plain, reference, images, listener=events.append)
-    assert back == plain and shifts == {}
-    assert any(isinstance(e, Log) and "was not kept" in e.message for e in events)
+    back = repair_if_better(plain, reference, images, rounding=False, listener=events.append)
+    assert back.content == plain and back.shifts == {} and back.rounded == {}
+    assert any(isinstance(e, Log) and "the bias correction not kept" in e.message
+               for e in events)
+
+
+def _layer_outputs(content: bytes, names, images) -> dict:
+    from core.export.tflite_graph import debug_interpreter
+    from core.export.tflite_run import as_input
+
+    interp = debug_interpreter(content)
+    inp = interp.get_input_details()[0]
+    interp.resize_tensor_input(inp["index"], list(images.shape))
+    interp.allocate_tensors()
+    interp.set_tensor(inp["index"], as_input(inp, images))
+    interp.invoke()
+    details = {d["name"]: d for d in interp.get_tensor_details()}
+    out = {}
+    for name in names:
+        d = details[name]
+        scale, zero = d["quantization"]
+        value = interp.get_tensor(d["index"]).astype(np.float64)
+        out[name] = (value - zero) * scale if scale else value
+    return out
+
+
+def test_weights_rounded_for_the_layer_output_bring_every_layer_closer(converter_and_images):
+    """GPTQ on the converter's own grid: only the int8 values change (same ops, same size,
+    same scales), and the layers' outputs and the answers come closer to the float model's
+    than with each weight rounded to its nearest step."""
+    from core.export.int8 import run_tflite
+    from core.export.tflite_graph import operators, quantization
+    from core.export.weight_rounding import round_weights
+
+    converter, images = converter_and_images
+    reference = converter().convert()
+    plain = _full_integer(converter(), images)
+    fixed, rounded = round_weights(plain, reference, images)
+    assert len(rounded) > 20 and len(fixed) == len(plain) and fixed != plain
+    assert _float_nodes(fixed) == _float_nodes(plain)
+    for op_a, op_b in zip(operators(plain), operators(fixed)):
+        assert op_a.kind == op_b.kind
+        for t in op_a.inputs:
+            if t >= 0:
+                a, b = quantization(plain, t)[0], quantization(fixed, t)[0]
+                assert (a is None and b is None) or np.array_equal(a, b)
+    names = list(rounded)
+    want = _layer_outputs(reference, names, images)
+    before, after = _layer_outputs(plain, names, images), _layer_outputs(fixed, names, images)
+    ratio = [np.mean((after[n] - want[n]) ** 2) / np.mean((before[n] - want[n]) ** 2)
+             for n in names]
+    assert np.median(ratio) < 0.9  # measured 0.68; 50 of 53 layers closer
+    probs = run_tflite(reference, images)
+    assert (np.abs(run_tflite(fixed, images) - probs).mean()
+            < np.abs(run_tflite(plain, images) - probs).mean())  # measured 0.032 -> 0.022
+
+
+def test_gptq_keeps_a_layer_output_closer_than_nearest_rounding():
+    """The algorithm alone, on inputs with correlated features (as a layer's are)."""
+    from core.export.weight_rounding import gptq, gptq_depthwise
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(4000, 48)) @ rng.normal(size=(48, 48))
+    w = rng.normal(size=(16, 48))
+    scale = np.abs(w).max(1) / 127
+    q = gptq(w, x.T @ x, scale)
+    nearest = np.clip(np.round(w / scale[:, None]), -127, 127)
+    assert np.array_equal(q, np.round(q)) and np.abs(q).max() <= 127
+    error = np.linalg.norm((w - q * scale[:, None]) @ x.T)
+    assert error < 0.7 * np.linalg.norm((w - nearest * scale[:, None]) @ x.T)
+    # (rows, k, C): neighbouring pixels of a real image are alike
+    patches = 0.3 * rng.normal(size=(4000, 9, 5)) + rng.normal(size=(4000, 1, 5))
+    wd = rng.normal(size=(5, 9))
+    sd = np.abs(wd).max(1) / 127
+    qd = gptq_depthwise(wd, np.einsum("nkc,nlc->ckl", patches, patches), sd)
+    nd = np.clip(np.round(wd / sd[:, None]), -127, 127)
+
+    def out_error(values):
+        return np.linalg.norm(np.einsum("ck,nkc->nc", wd - values * sd[:, None], patches))
+    assert out_error(qd) < 0.8 * out_error(nd)
+
+
+def test_a_debugger_that_cannot_run_leaves_every_layer_int8(converter_and_images,
+                                                            monkeypatch):
+    """The quantization debugger stops with ``RuntimeError: std: ..., max_diff: ...`` when
+    an op's int8 output is off by more than its check allows (seen on a real run); the
+    export went down with it.  Now it goes on with no layer ranked and says so."""
+    import tensorflow as tf
+
+    from core.events import Log
+    from core.export.int8 import quantize_selectively
+
+    def fails(self):
+        raise RuntimeError("std: 0.003393, mean: -0.000147, max_diff: 0.005798 (scale: "
+                           "0.011642, zero_point: -45).")
+
+    monkeypatch.setattr(tf.lite.experimental.QuantizationDebugger, "run", fails)
+    events = []
+    converter, images = converter_and_images
+    result = quantize_selectively(converter(), images, max_float=4, min_agreement=1.01,
+                                  listener=events.append)
+    assert result.float_layers == [] and [t["float_layers"] for t in result.tried] == [0]
+    assert result.details()["weight_rounding"]["applied"]
+    assert any(isinstance(e, Log) and e.level == "warning" and "could not rank" in e.message
+               for e in events)

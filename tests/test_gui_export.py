@@ -41,17 +41,22 @@ def test_settings_edit_the_one_config(window):
     assert page.checks.bias_check.isChecked() and page.checks.bias_check.isEnabled()
     page.checks.bias_check.setChecked(False)
     assert window.state.config.export.int8_bias_correction is False
+    assert page.checks.rounding_check.isChecked() and page.checks.rounding_check.isEnabled()
+    page.checks.rounding_check.setChecked(False)
+    assert window.state.config.export.int8_weight_rounding is False
     page.format_checks["tflite-int8"].setChecked(False)
     assert not page.checks.spins["export.int8_max_float_layers"].isEnabled()
     assert not page.checks.bias_check.isEnabled()
+    assert not page.checks.rounding_check.isEnabled()
     # a project loaded later shows its own settings
     cfg = window.state.config.copy()
     cfg.export.formats = ["keras"]
     cfg.export.out_dir = "/somewhere/out"
     cfg.export.int8_bias_correction = True
+    cfg.export.int8_weight_rounding = True
     window.state.replace_config(cfg)
     assert page.selected_formats() == ["keras"]
-    assert page.checks.bias_check.isChecked()
+    assert page.checks.bias_check.isChecked() and page.checks.rounding_check.isChecked()
     assert page.out_edit.text() == "/somewhere/out"
     assert not page.start_export()  # still no model: a message, no job
     assert "no model to export" in page.banner.text()

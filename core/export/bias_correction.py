@@ -30,7 +30,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from core.export.tflite_run import as_input, interpreter, run_tflite
+from core.export.tflite_graph import debug_interpreter, tensor_names
+from core.export.tflite_run import as_input
 
 #: The first calibration images each layer's mean is measured on.  32 and 160 gave the
 #: same agreement on a real 8-class run (93.3%), 64 a third of a point more on a 4-class
@@ -52,74 +53,39 @@ class _Bias:
     scale: Optional[np.ndarray]
 
 
-def _op_names() -> dict[int, str]:
-    from tensorflow.lite.python import schema_py_generated as schema
-
-    return {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
-
-
-def _tensor_names(content: bytes) -> dict[str, int]:
-    from tensorflow.lite.python import schema_py_generated as schema
-
-    graph = schema.Model.GetRootAs(content, 0).Subgraphs(0)
-    names: dict[str, int] = {}
-    for i in range(graph.TensorsLength()):
-        names.setdefault(graph.Tensors(i).Name().decode("utf-8", "replace"), i)
-    return names
-
-
 def _biases(content: bytearray) -> list[_Bias]:
     """Each conv/depthwise/dense op's bias (in graph order) that belongs to it alone."""
-    from tensorflow.lite.python import schema_py_generated as schema
+    from core.export import tflite_graph as g
 
-    model = schema.Model.GetRootAs(content, 0)
-    graph = model.Subgraphs(0)
-    names = _op_names()
-    uses: dict[int, int] = {}
-    for i in range(graph.TensorsLength()):
-        b = graph.Tensors(i).Buffer()
-        uses[b] = uses.get(b, 0) + 1
+    kinds = g.schema().TensorType
+    uses = g.buffer_uses(bytes(content))
+    graph = g.model_of(bytes(content)).Subgraphs(0)
     out = []
-    for i in range(graph.OperatorsLength()):
-        op = graph.Operators(i)
-        code = model.OperatorCodes(op.OpcodeIndex())
-        if names.get(max(code.BuiltinCode(), code.DeprecatedBuiltinCode())) not in _OPS:
+    for op in g.operators(bytes(content)):
+        if op.kind not in _OPS or len(op.inputs) < 3 or op.inputs[2] < 0:
             continue
-        if op.InputsLength() < 3 or op.Inputs(2) < 0:
-            continue
-        tensor = graph.Tensors(op.Inputs(2))
+        tensor = graph.Tensors(op.inputs[2])
         kind = tensor.Type()
-        if kind not in (schema.TensorType.INT32, schema.TensorType.FLOAT32):
+        if kind not in (kinds.INT32, kinds.FLOAT32):
             continue
         if uses.get(tensor.Buffer(), 0) != 1:  # shared: one edit would move two layers
             continue
-        buffer = model.Buffers(tensor.Buffer())
-        field = buffer._tab.Offset(4)  # Buffer.data, the vector of bytes
-        if not field:
+        span = g.data_span(bytes(content), op.inputs[2])
+        if span is None:
             continue
-        start, length = buffer._tab.Vector(field), buffer._tab.VectorLen(field)
+        start, length = span
         channels = length // 4
-        integer = kind == schema.TensorType.INT32
+        integer = kind == kinds.INT32
         scale = None
         if integer:
-            quant = tensor.Quantization()
-            scale = quant.ScaleAsNumpy() if quant is not None and quant.ScaleLength() else None
+            scale, _, _ = g.quantization(bytes(content), op.inputs[2])
             if scale is None or len(scale) not in (1, channels):
                 continue
-            scale = np.broadcast_to(np.asarray(scale, np.float64), (channels,))
-        output = op.Outputs(0)
-        out.append(_Bias(output, graph.Tensors(output).Name().decode("utf-8", "replace"),
-                         start, channels, integer, scale))
+            scale = np.broadcast_to(scale, (channels,))
+        output = op.outputs[0]
+        out.append(_Bias(output, g.tensor_name(bytes(content), output), start, channels,
+                         integer, scale))
     return out
-
-
-def _interpreter(content: bytes):
-    """Every tensor kept (its warning says: for debugging), no delegate to fuse them away."""
-    import tensorflow as tf
-
-    return interpreter(content, experimental_preserve_all_tensors=True,
-                       experimental_op_resolver_type=tf.lite.experimental.OpResolverType
-                       .BUILTIN_WITHOUT_DEFAULT_DELEGATES)
 
 
 #: Images run at once when measuring: every tensor of the batch is kept (float32 in the
@@ -130,7 +96,7 @@ _BATCH = 4
 
 def channel_means(content: bytes, tensors: Sequence[int], images: np.ndarray) -> list:
     """The mean of each tensor (index) per channel, dequantized, over ``images`` (uint8)."""
-    interp = _interpreter(content)
+    interp = debug_interpreter(content)
     inp = interp.get_input_details()[0]
     details: dict = {}
     sums: list = [0.0] * len(tensors)
@@ -161,7 +127,7 @@ def correct_biases(content: bytes, reference: bytes, images: np.ndarray,
     the corrected file and each corrected layer's change (by output name, in the units of
     its output), which :func:`shift_biases` applies to another quantization of the model."""
     data = bytearray(content)
-    theirs = _tensor_names(reference)
+    theirs = tensor_names(reference)
     layers = [b for b in _biases(data) if b.name in theirs]
     if not layers or not len(images):
         return bytes(data), {}
@@ -207,32 +173,3 @@ def _add(data: bytearray, layer: _Bias, shift: np.ndarray) -> None:
     else:
         bias = np.frombuffer(data, "<f4", layer.channels, layer.start).astype(np.float64)
         data[layer.start:end] = (bias + shift).astype("<f4").tobytes()
-
-
-def correct_if_better(content: bytes, reference: bytes, images: np.ndarray, cancel=None,
-                      listener=None) -> tuple[bytes, dict[str, np.ndarray]]:
-    """:func:`correct_biases`, kept only when the corrected file answers at least as much
-    like the float ``reference`` on ``images`` as ``content`` did: as many top answers
-    alike, and then a mean probability difference no larger.  Matching each layer's mean
-    is not the same as matching the answers, and on a small model it moved them further
-    (a 32 px MobileNetV3Small: mean difference 0.021 -> 0.032, top answers all alike)."""
-    from core.events import Log, emit
-
-    fixed, shifts = correct_biases(content, reference, images, cancel)
-    if not shifts:
-        return content, {}
-    want = run_tflite(reference, images)
-
-    def score(candidate: bytes) -> tuple[float, float]:
-        probs = run_tflite(candidate, images)
-        return (float(np.mean(probs.argmax(1) == want.argmax(1))),
-                -float(np.mean(np.abs(probs - want))))
-
-    before, after = score(content), score(fixed)
-    if after >= before:
-        return fixed, shifts
-    emit(listener, Log(f"tflite-int8: the bias correction was not kept: on {len(images)} "
-                       f"training images it gave the app's top answer on {after[0]:.1%} "
-                       f"(mean probability difference {-after[1]:.3f}) against "
-                       f"{before[0]:.1%} ({-before[1]:.3f}) without it"))
-    return content, {}

@@ -199,7 +199,8 @@ def _build_tflite_int8(b: Build, work: Path) -> tuple[Path, dict]:
         chosen = quantize_selectively(_converter(b, "tflite-int8")[0], images,
                                       b.cfg.int8_max_float_layers, b.cfg.int8_min_agreement,
                                       listener=b.listener, cancel=b.cancel, all_int8=all_int8,
-                                      correct=b.cfg.int8_bias_correction)
+                                      correct=b.cfg.int8_bias_correction,
+                                      rounding=b.cfg.int8_weight_rounding)
         out.write_bytes(chosen.content)
         selection = chosen.details()
         names = ", ".join(selection["float_layers"]) or "none"
@@ -209,8 +210,8 @@ def _build_tflite_int8(b: Build, work: Path) -> tuple[Path, dict]:
                              "info" if chosen.reached else "warning"))
     else:
         content = _full_integer(conv, tf, images, b.cancel)
-        if b.cfg.int8_bias_correction:
-            content, selection = _corrected(b, content, images)
+        if b.cfg.int8_bias_correction or b.cfg.int8_weight_rounding:
+            content, selection = _repaired(b, content, images)
         out.write_bytes(content)
     with warnings.catch_warnings():  # "tf.lite.Interpreter is deprecated" (still works)
         warnings.simplefilter("ignore")
@@ -230,18 +231,26 @@ def _build_tflite_int8(b: Build, work: Path) -> tuple[Path, dict]:
                                 "probability = (q_out - zero_point) * scale"}
 
 
-def _corrected(b: Build, content: bytes, images: np.ndarray) -> tuple[bytes, dict]:
-    """The fully-integer file with its biases corrected against the float conversion (every
-    op stays int8), and what metadata.json says about it."""
-    from core.export.bias_correction import CORRECTION_IMAGES, correct_if_better
-    from core.export.int8 import bias_correction_details
+def _repaired(b: Build, content: bytes, images: np.ndarray) -> tuple[bytes, dict]:
+    """The fully-integer file with its weights rounded and its biases corrected against the
+    float conversion (every op stays int8), and what metadata.json says about it."""
+    from core.export.bias_correction import CORRECTION_IMAGES
+    from core.export.int8_repair import (CORRECTION_METHOD, ROUNDING_METHOD, repair_details,
+                                         repair_if_better)
+    from core.export.weight_rounding import ROUNDING_IMAGES
 
     reference = _converter(b, "tflite-int8")[0].convert()
-    content, shifts = correct_if_better(content, reference, images, b.cancel, b.listener)
-    emit(b.listener, Log(f"tflite-int8: every layer int8, {len(shifts)} biases corrected"))
-    return content, {"float_layers": [], "note": "every layer int8",
-                     "bias_correction": bias_correction_details(
-                         len(shifts), min(len(images), CORRECTION_IMAGES))}
+    repair = repair_if_better(content, reference, images, b.cfg.int8_weight_rounding,
+                              b.cfg.int8_bias_correction, b.cancel, b.listener)
+    rounded, shifted = len(repair.rounded), len(repair.shifts)
+    emit(b.listener, Log(f"tflite-int8: every layer int8, {rounded} layers' weights rounded, "
+                         f"{shifted} biases corrected"))
+    return repair.content, {
+        "float_layers": [], "note": "every layer int8",
+        "weight_rounding": repair_details(rounded, min(len(images), ROUNDING_IMAGES),
+                                          ROUNDING_METHOD),
+        "bias_correction": repair_details(shifted, min(len(images), CORRECTION_IMAGES),
+                                          CORRECTION_METHOD)}
 
 
 def _full_integer(conv, tf, images: np.ndarray, cancel) -> bytes:

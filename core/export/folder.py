@@ -267,6 +267,7 @@ def metadata(src: Source, fingerprint: str, report: ExportReport, cfg: ExportCon
                           "int8_max_float_layers": cfg.int8_max_float_layers,
                           "int8_min_agreement": cfg.int8_min_agreement,
                           "int8_bias_correction": cfg.int8_bias_correction,
+                          "int8_weight_rounding": cfg.int8_weight_rounding,
                           "parity_images": cfg.parity_images},
         "formats": formats,
     }

@@ -89,8 +89,8 @@ class ExportReport:
             lines.append(f"{r.format:<12} {STATUS_TEXT[r.status]:<14} {size:>9} {lat:>10}  "
                          f"{parity_text(r)}")
         lines.extend(f"  {r.format}: {problem_text(r)}" for r in self.results if not r.ok)
-        lines.extend(f"  {r.format}: {float_layers_text(r)}" for r in self.results
-                     if float_layers_text(r))
+        lines.extend(f"  {r.format}: {int8_text(r)}" for r in self.results
+                     if int8_text(r))
         if self.kept_formats:
             lines.append(f"kept from the earlier export of this model: "
                          f"{', '.join(self.kept_formats)}")
@@ -102,18 +102,26 @@ class ExportReport:
         return "\n".join(lines)
 
 
-def float_layers_text(r: FormatResult) -> str:
-    """``3 layer(s) kept in float (a, b, c), +312 KB (+11%), ...`` for a selectively
-    quantized int8 file; "" for every other file."""
+def int8_text(r: FormatResult) -> str:
+    """``3 layer(s) kept in float (a, b, c), +312 KB (+11%), ...; weights rounded for each
+    layer's output (54 layers), biases corrected (51 layers)`` for an int8 file; "" for
+    every other file."""
     sel = r.details.get("selective_quantization") if r.written else None
-    if not isinstance(sel, dict) or not sel.get("float_layers"):
+    if not isinstance(sel, dict):
         return ""
-    names = sel["float_layers"]
+    edits = [f"{what} ({sel[key]['layers']} layers)" for key, what in (
+        ("weight_rounding", "weights rounded for each layer's output"),
+        ("bias_correction", "biases corrected")) if isinstance(sel.get(key), dict)
+        and sel[key].get("applied")]
+    names = sel.get("float_layers") or []
+    if not names:
+        return f"every layer int8; {', '.join(edits)}" if edits else ""
     extra = r.size_bytes - sel.get("fully_integer_size_bytes", r.size_bytes)
     return (f"{len(names)} layer(s) kept in float ({', '.join(names)}); "
             f"{human_size(abs(extra))} {'more' if extra >= 0 else 'less'} than all-int8, "
             f"latency {sel.get('fully_integer_latency_ms', 0):.1f} -> "
-            f"{sel.get('latency_ms_in_export', 0):.1f} ms (1 thread, measured while exporting)")
+            f"{sel.get('latency_ms_in_export', 0):.1f} ms (1 thread, measured while exporting)"
+            + "".join(f"; {e}" for e in edits))
 
 
 def problem_text(r: FormatResult) -> str:

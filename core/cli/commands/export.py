@@ -38,6 +38,7 @@ def register(sub) -> None:
     add_setting(p, "--int8-float-layers", "export.int8_max_float_layers")
     add_setting(p, "--int8-agreement", "export.int8_min_agreement")
     add_setting(p, "--int8-bias-correction", "export.int8_bias_correction")
+    add_setting(p, "--int8-weight-rounding", "export.int8_weight_rounding")
     add_setting(p, "--parity-images", "export.parity_images",
                 "(the float32 formats; float16 and int8 are judged on top-1 agreement, on "
                 f"every validation image up to {AGREEMENT_SAMPLE_CAP}, or N if larger)")
@@ -83,6 +84,8 @@ def run(args) -> int:
         cfg.int8_min_agreement = args.int8_agreement
     if args.int8_bias_correction is not None:
         cfg.int8_bias_correction = args.int8_bias_correction
+    if args.int8_weight_rounding is not None:
+        cfg.int8_weight_rounding = args.int8_weight_rounding
     if args.latency_runs < 1:
         raise UserError("--latency-runs must be at least 1")
     report = export_model(args.model, formats, out, cfg, listener=ConsoleListener(),
