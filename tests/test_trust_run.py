@@ -125,3 +125,27 @@ def test_calibrate_unknown_keep_overrides_the_runs_setting(trained_run, tmp_path
     rec = read_record(RunFolder(dest))
     assert rec.unknown_keep == 0.8
     assert json.loads(RunFolder(dest).metrics_path.read_text())["calibration"]["unknown_keep"] == 0.8
+
+
+def test_calibrate_scores_metrics_json_again_with_the_new_calibration(trained_run, tmp_path):
+    """After ``calibrate`` refitted a run, metrics.json kept the old temperature's ECE and
+    reliability bins (the Evaluate page and the report showed them)."""
+    from core.trust.calibration import expected_calibration_error
+
+    dest = tmp_path / "run"
+    shutil.copytree(trained_run, dest)
+    folder = RunFolder(dest)
+    stale = json.loads(folder.metrics_path.read_text())
+    accuracy = stale["accuracy"]
+    stale.update(ece=0.987, reliability=[])
+    folder.metrics_path.write_text(json.dumps(stale))
+    assert main(["calibrate", str(dest)]) == 0
+    metrics = json.loads(folder.metrics_path.read_text())
+    val = folder.split(folder.load_config().data.data_dir).val
+    probs, ok, _ = load_predictor(str(dest)).predict_files([r.path for r in val])
+    label = {str(r.path): r.label for r in val}
+    labels = np.array([label[str(p)] for p in ok])
+    assert len(ok) == len(val)
+    assert metrics["ece"] == pytest.approx(expected_calibration_error(probs, labels), abs=1e-6)
+    assert len(metrics["reliability"]) == 15 and metrics["accuracy"] == accuracy
+    assert metrics["calibration"]["temperature"] == read_record(folder).temperature

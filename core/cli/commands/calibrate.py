@@ -51,7 +51,12 @@ def run(args: argparse.Namespace) -> int:
                         "where it was (the run's calibration is unchanged)")
     if args.unknown_keep is not None:
         cfg.trust.unknown_keep = args.unknown_keep
-    trust = fit_after_training(folder, cfg=cfg, listener=ConsoleListener(), refit=True)
+    from core.model.build import load_model_file
+
+    model = load_model_file(folder.model_path)
+    trust = fit_after_training(folder, model, cfg=cfg, listener=ConsoleListener(), refit=True)
+    if trust is not None and folder.metrics_path.exists():
+        _rescore(folder, model, cfg, trust)
     if trust is None:
         raise UserError(f"{folder.path}: the run has fewer than {MIN_IMAGES} readable validation "
                         "images to calibrate on (its calibration, if any, is unchanged); train "
@@ -59,3 +64,15 @@ def run(args: argparse.Namespace) -> int:
     print(f"calibrated {folder.path}: see {folder.calibration_path.name} and "
           f"{folder.unknown_path.name}")
     return 0
+
+
+def _rescore(folder, model, cfg, trust) -> None:
+    """metrics.json scored again with the new calibration: its ECE, reliability bins and the
+    mistakes' confidences are the calibrated probabilities', and kept the old temperature's
+    after a refit.  Accuracy and the confusion matrix cannot move (a temperature keeps
+    every image's top class)."""
+    from core.cli.console import ConsoleListener
+    from core.train.finish import validation_metrics
+
+    validation_metrics(model, folder, folder.split(cfg.data.data_dir), folder.labels(), cfg,
+                       ConsoleListener(), trust)
