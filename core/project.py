@@ -31,6 +31,13 @@ PROJECT_VERSION = 1
 PROJECT_SUFFIX = ".ftsproj"
 PROJECT_FORMAT = "fine-tune-studio-project"
 
+
+def is_project_path(path: str) -> bool:
+    """Whether ``path`` names a project file by its ending, in any case: ``A.FTSPROJ`` copied
+    from a camera card or a Windows share is one too (it was taken for an image folder when
+    dropped, and saved as ``A.FTSPROJ.ftsproj``)."""
+    return str(path).lower().endswith(PROJECT_SUFFIX)
+
 # ModelConfig.weights values that are keywords, not files.
 _WEIGHT_KEYWORDS = {"imagenet", "none", ""}
 

@@ -23,7 +23,7 @@ from PySide6.QtCore import QUrl
 
 from core.data.folder_walk import hidden
 from core.infer.loaders import opens as opens_model
-from core.project import PROJECT_SUFFIX
+from core.project import is_project_path
 
 
 def local_paths(mime) -> list[str]:
@@ -73,7 +73,7 @@ def drop_plan(paths: list[str], page_takes_files: bool) -> Optional[tuple[str, l
     or None."""
     if not paths:
         return None
-    project = next((p for p in paths if p.endswith(PROJECT_SUFFIX)), None)
+    project = next((p for p in paths if is_project_path(p)), None)
     if project is not None:
         return "project", [project]
     if len(paths) == 1 and opens_model(paths[0]):  # a run, an export or a model file

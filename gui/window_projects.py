@@ -16,7 +16,8 @@ from typing import Optional
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from core.errors import UserError
-from core.project import PROJECT_SUFFIX, Project, load_project, save_project
+from core.project import (PROJECT_SUFFIX, Project, is_project_path, load_project,
+                          save_project)
 from gui import recent
 
 PROJECT_FILTER = f"Fine-Tune Studio projects (*{PROJECT_SUFFIX});;All files (*)"
@@ -69,7 +70,7 @@ class ProjectFiles:
             path, _ = QFileDialog.getSaveFileName(self, "Save project as", start, PROJECT_FILTER)
             if not path:
                 return False
-        if not path.endswith(PROJECT_SUFFIX):
+        if not is_project_path(path):
             # The file dialog asked about replacing ``path`` itself, not the file it becomes.
             path += PROJECT_SUFFIX
             if os.path.exists(path) and not self._same_file(path) and QMessageBox.question(

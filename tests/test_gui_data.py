@@ -230,6 +230,8 @@ def test_drops_of_a_project_on_predict_an_odd_name_and_an_empty_folder(qtbot, wi
     window.show_page(window.pages.index(predict))
     assert not predict.acceptDrops()  # the window routes drops, projects included
     assert drop_plan([odd], page_takes_files=True) == ("project", [odd])
+    shouted = str(tmp_path / "LAB.FTSPROJ")  # as copied from a Windows share
+    assert drop_plan([shouted], page_takes_files=False) == ("project", [shouted])
     empty = tmp_path / "new-set"
     empty.mkdir()
     assert drop_plan([str(empty)], page_takes_files=False) == ("data", [str(empty)])

@@ -34,3 +34,10 @@ def test_a_full_disk_names_the_project_file_once(window, tmp_path, monkeypatch):
     assert not window.save_project_as(str(target))
     assert warned[-1] == (f"{target}: Permission denied. Choose another folder with File → "
                           "Save project as.")
+
+
+def test_a_project_named_in_capitals_is_saved_under_that_name(window, tmp_path):
+    """'LAB.FTSPROJ' was saved as 'LAB.FTSPROJ.ftsproj'."""
+    target = tmp_path / "LAB.FTSPROJ"
+    assert window.save_project_as(str(target))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["LAB.FTSPROJ"]
