@@ -24,6 +24,7 @@ from PySide6.QtCore import QUrl
 from core.data.folder_walk import hidden
 from core.infer.loaders import opens as opens_model
 from core.project import is_project_path
+from core.shown import shown_text
 
 
 def local_paths(mime) -> list[str]:
@@ -106,6 +107,12 @@ class DropTarget:
             return
         event.acceptProposedAction()
         where, paths = plan
+        dropped = local_paths(event.mimeData())
+        if where in ("project", "model", "data") and len(dropped) > 1:
+            # One project, model or data folder at a time: say which one, not silently the first.
+            self.statusBar().showMessage(
+                f"{len(dropped)} items dropped; opened {shown_text(paths[0])} (one {where} at "
+                f"a time: drop another one on its own)", 15000)
         if where == "project":
             self.open_project(paths[0])
         elif where == "model":

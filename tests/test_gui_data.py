@@ -262,3 +262,18 @@ def test_a_dropped_run_folder_or_model_file_opens_as_the_model(qtbot, window, tm
     window.dropEvent(QDropEvent(QPointF(5, 5), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier))
     assert opened == [str(run)] and window.current_page() is predict
     assert window.state.config.data.data_dir == data_dir  # the image folder stays
+
+
+def test_two_data_folders_dropped_open_the_first_and_say_so(qtbot, window, tmp_path):
+    """Only the first of several dropped data folders was opened, without a word."""
+    first = generate_sample_dataset(tmp_path / "first", classes=["a", "b"], per_class=3, size=32)
+    second = generate_sample_dataset(tmp_path / "second", classes=["a", "b"], per_class=3,
+                                     size=32)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(first)), QUrl.fromLocalFile(str(second))])
+    with qtbot.waitSignal(window.data_page.scan_finished, timeout=60000):
+        window.dropEvent(QDropEvent(QPointF(5, 5), Qt.CopyAction, mime, Qt.LeftButton,
+                                    Qt.NoModifier))
+    assert window.state.config.data.data_dir == str(first)
+    said = window.statusBar().currentMessage()
+    assert said.startswith("2 items dropped; opened ") and str(first) in said
