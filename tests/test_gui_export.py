@@ -154,3 +154,40 @@ def test_the_bound_column_keeps_the_rule_and_leaves_its_explanation_to_the_toolt
     assert "(" in full and "(" not in short
     assert short == "top-1 >= 97% and accuracy drop <= 2 pts"
     assert short_bound(bound_text(BY_NAME["keras"], 6)) == "max |Δp| <= 0.0001 and top-1 100%"
+
+
+def test_an_export_folder_of_another_model_is_replaced_only_when_the_user_says_so(
+        qtbot, window, trained_run, tmp_path, monkeypatch):
+    """The page remembers its output folder: after training another run, Export replaced the
+    last run's export there with only a log line saying so."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from core.formats import METADATA_MARKER
+
+    out = tmp_path / "exported"
+    out.mkdir()
+    other = str(tmp_path / "run-1" / "model.keras")
+    (out / "metadata.json").write_text(json.dumps({METADATA_MARKER: True, "source": other}))
+    (out / "model.keras").write_bytes(b"run 1's model")
+    window.state.set_run(str(trained_run))
+    window.show_page(EXPORT_INDEX)
+    page = window.current_page()
+    page.set_formats(["keras"])
+    window.state.set("export.out_dir", str(out))
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *a, **k: asked.append(a[2]) or QMessageBox.No)
+    assert not page.start_export()
+    assert other in asked[-1] and window.runner.current is None
+    assert (out / "model.keras").read_bytes() == b"run 1's model"
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Yes)
+    with qtbot.waitSignal(page.export_finished, timeout=300000):
+        assert page.start_export()
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["source"] == str(Path(trained_run) / "model.keras")
+    asked.clear()
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *a, **k: asked.append(a[2]) or QMessageBox.No)
+    with qtbot.waitSignal(page.export_finished, timeout=300000):
+        assert page.start_export()  # its own export again: nothing to ask
+    assert asked == []

@@ -26,7 +26,8 @@ from gui.pages.base import Page
 from gui.pages.export.checks_box import ChecksBox
 from gui.pages.export.report_table import fill_table, html, make_table, table_rows
 from gui.pages.export.serve_box import ServeBox
-from gui.pages.export.source import current_model, default_out_dir, same_path
+from gui.pages.export.source import (confirm_replacing, current_model, default_out_dir,
+                                     same_path)
 from gui.state import touches
 
 
@@ -282,6 +283,8 @@ class ExportPage(Page):
             self.show_error("Tick at least one format to export.")
             return False
         out = self.out_dir()
+        if not confirm_replacing(self, out, src):
+            return False
         job = self.runner.start(export_job, src, formats, out,
                                 copy.deepcopy(self.state.config.export), name="Exporting")
         if job is None:

@@ -39,3 +39,38 @@ def default_out_dir(src: Optional[str]) -> str:
 
 def same_path(a: Optional[str], b: Optional[str]) -> bool:
     return bool(a) and bool(b) and os.path.abspath(a) == os.path.abspath(b)
+
+
+def other_models_export(out: str, src: str) -> Optional[str]:
+    """The model an export already in ``out`` was made from, when it is not ``src`` (a run
+    folder or a model file); None for an empty folder or an export of ``src`` itself.
+
+    Why: the Export page remembers its output folder, so after training another run the
+    next export went into the last run's export folder and replaced its model files with
+    only a log line saying so."""
+    from core.infer.loaders import export_metadata
+
+    try:
+        meta = export_metadata(Path(out)) if out else None
+    except OSError:  # unreadable: the export itself will say so
+        return None
+    source = meta.get("source") if meta else None
+    if not isinstance(source, str) or not source:
+        return None
+    mine = RunFolder(src).model_path if os.path.isdir(src) else Path(src)
+    return None if same_path(source, str(mine)) else source
+
+
+def confirm_replacing(parent, out: str, src: str) -> bool:
+    """Ask before an export replaces another model's export in ``out``; True to go on."""
+    from PySide6.QtWidgets import QMessageBox
+
+    other = other_models_export(out, src)
+    if other is None:
+        return True
+    return QMessageBox.question(
+        parent, "Replace another model's export?",
+        f"{out} holds the export of another model ({other}). Exporting {src} there replaces "
+        "its model files, labels and metadata (your own files in it stay). Replace them? "
+        "(No: choose another folder under 'Save to folder'.)",
+        QMessageBox.Yes | QMessageBox.No, QMessageBox.No) == QMessageBox.Yes
