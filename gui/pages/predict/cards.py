@@ -8,9 +8,9 @@ reason instead.
 
 It is a plain list model plus a painting delegate rather than a widget per
 image: a folder of thousands of images then costs one row of data each, and
-only the visible cards are painted.  The images arrive as ``QImage`` (built in
-the job's worker thread, where ``QPixmap`` is not allowed) and are painted
-directly.
+only the visible cards are painted.  The images arrive as JPEG bytes (made in
+the job's worker thread; :mod:`gui.pages.predict.packed`) and are decoded to a
+``QImage`` when painted.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QRect, QSiz
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPen
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
+from gui.pages.predict.packed import Packed, image_of
 from gui.theme import ACCENT, ERROR, MUTED
 
 UNKNOWN = "#f0c36b"  # the answer "unknown": amber, like the app's cautions
@@ -37,8 +38,8 @@ class CardRow:
     """One image: its prediction (``core.infer.predictor.Prediction``) and pictures."""
 
     prediction: Any
-    thumbnail: Optional[QImage] = None
-    overlay: Optional[QImage] = None
+    thumbnail: Optional[Packed] = None  # JPEG bytes, decoded when painted (packed.py)
+    overlay: Optional[Packed] = None
 
 
 class PredictionModel(QAbstractListModel):
@@ -147,13 +148,13 @@ class PredictionModel(QAbstractListModel):
         if role == self.PredictionRole:
             return p
         if role == self.ThumbnailRole:
-            return row.thumbnail
+            return image_of(row.thumbnail)
         if role == self.OverlayRole:
-            return row.overlay
+            return image_of(row.overlay)
         if role == self.ImageRole:
             if self.show_overlay and row.overlay is not None:
-                return row.overlay
-            return row.thumbnail
+                return image_of(row.overlay)
+            return image_of(row.thumbnail)
         return None
 
 

@@ -1,10 +1,10 @@
-"""The Predict page's worker functions: they call ``core`` and hand back finished ``QImage``s.
+"""The Predict page's worker functions: they call ``core`` and hand back finished pictures.
 
 Predictions come from :meth:`core.infer.predictor.Predictor.predict_paths`
 (the CLI's ``predict`` path), Grad-CAM overlays from
 :func:`core.insight.gradcam.overlays_for_files`; these functions only gather
-the files, make the thumbnails the cards show and turn arrays into images, so
-the UI thread only paints.
+the files, make the thumbnails the cards show and pack arrays into JPEG bytes
+(:mod:`gui.pages.predict.packed`), so the UI thread only decodes what it paints.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ class PredictOutcome:
 
     predictor: Any
     rows: list  # core.infer.predictor.Prediction, in input order, errors included
-    thumbnails: dict = field(default_factory=dict)  # path -> QImage
-    overlays: dict = field(default_factory=dict)  # path -> QImage (Grad-CAM)
+    thumbnails: dict = field(default_factory=dict)  # path -> Packed (JPEG bytes)
+    overlays: dict = field(default_factory=dict)  # path -> Packed (Grad-CAM)
     replace: bool = False  # True: these rows are the whole result (model changed)
 
 
@@ -58,13 +58,13 @@ def thumbnail_arrays(paths: Sequence[str], side: int, listener=None, cancel=None
 
 def gradcam_images(predictor: Any, paths: Sequence[str], thumbnails: dict, listener=None,
                    cancel=None) -> dict:
-    """``{path: QImage}``: Grad-CAM over each thumbnail, for the class the model predicted."""
+    """``{path: Packed}``: Grad-CAM over each thumbnail, for the class the model predicted."""
     from core.insight.gradcam import overlays_for_files
-    from gui.thumbnails import array_to_qimage
+    from gui.pages.predict.packed import pack
 
     arrays = overlays_for_files(predictor.model, paths, predictor.image_size, thumbnails,
                                 GRADCAM_ALPHA, GRADCAM_BATCH, listener, cancel)
-    return {p: array_to_qimage(a) for p, a in arrays.items()}
+    return {p: pack(a) for p, a in arrays.items()}
 
 
 def new_image_paths(inputs: Sequence[str], known: Sequence[str]) -> list[str]:
@@ -91,7 +91,7 @@ def predict_job(model_path: str, predictor: Any, inputs: Sequence[str], known: S
     from core.events import Progress, emit
     from core.infer.loaders import load_predictor
     from core.infer.predictor import KerasPredictor
-    from gui.thumbnails import array_to_qimage
+    from gui.pages.predict.packed import pack
 
     emit(listener, Progress(0, 0, "Finding images…"))
     paths = new_image_paths(inputs, known)
@@ -107,7 +107,7 @@ def predict_job(model_path: str, predictor: Any, inputs: Sequence[str], known: S
     overlays = {}
     if gradcam and isinstance(predictor, KerasPredictor):
         overlays = gradcam_images(predictor, ok, arrays, listener, cancel)
-    thumbs = {p: array_to_qimage(a) for p, a in arrays.items()}
+    thumbs = {p: pack(a) for p, a in arrays.items()}
     return PredictOutcome(predictor, rows, thumbs, overlays, replace)
 
 

@@ -9,8 +9,8 @@ same code path as ``python main.py predict``, so the page and the CLI always
 agree.  The CSV has the CLI's columns (``rows_to_csv`` is reused).
 
 Everything slow runs as the window's one job: loading the model, decoding,
-predicting, thumbnails and Grad-CAM.  The job returns finished ``QImage``s
-(:mod:`gui.pages.predict.jobs`); the UI thread only paints them.
+predicting, thumbnails and Grad-CAM.  The job returns finished pictures as JPEG
+bytes (:mod:`gui.pages.predict.jobs`); the UI thread decodes only those it paints.
 """
 
 from __future__ import annotations
