@@ -50,10 +50,10 @@ def test_open_folder_scans_and_shows_everything(qtbot, window, tmp_path, monkeyp
 
     # the corrupt file is a problem that leads to its file
     assert page.tabs.tabText(1).startswith("Problems (")
-    items = [page.problem_tree.topLevelItem(i) for i in range(page.problem_tree.topLevelItemCount())]
-    hit = [it for it in items if it.data(0, Qt.UserRole) == str(broken)]
-    assert hit, [it.text(0) for it in items]
-    page.problem_tree.setCurrentItem(hit[0])
+    listed = page.problems_tab.problems
+    paths = [listed.path(r) for r in range(listed.rowCount())]
+    assert str(broken) in paths, paths
+    page.problem_tree.setCurrentIndex(listed.index(paths.index(str(broken)), 0))
     assert str(broken) in page.problem_path.text()
     assert page.show_in_folder_button.isEnabled()
     opened = []
@@ -277,3 +277,30 @@ def test_two_data_folders_dropped_open_the_first_and_say_so(qtbot, window, tmp_p
     assert window.state.config.data.data_dir == str(first)
     said = window.statusBar().currentMessage()
     assert said.startswith("2 items dropped; opened ") and str(first) in said
+
+
+def test_the_problems_tab_lists_every_file_in_a_model(qtbot, tmp_path):
+    """50 000 sidecar files were added one item at a time on the UI thread (0.7 s); the tab
+    is now a table model, filled at once, the skipped files first."""
+    from types import SimpleNamespace
+
+    from gui.pages.data.problems import NON_IMAGE, ProblemsTab
+
+    tab = ProblemsTab()
+    qtbot.addWidget(tab)
+    root = str(tmp_path)
+    notes = [SimpleNamespace(path=f"{root}/a/{i}.txt", reason="not an image", kind=NON_IMAGE)
+             for i in range(50000)]
+    broken = SimpleNamespace(path=f"{root}/a/broken.jpg", reason="truncated", kind="corrupt")
+    report = SimpleNamespace(problems=notes + [broken], warnings=["class a is small"])
+    assert tab.fill(report, root) == "Problems (1 skipped, 1 warning)"
+    model = tab.problems
+    assert model.rowCount() == 50001
+    first = model.index(0, 0)
+    assert model.data(first) == os.path.join("a", "broken.jpg")
+    assert model.data(first, Qt.ToolTipRole) == broken.path
+    assert model.data(model.index(0, 1)) == "truncated"
+    tab.problem_tree.setCurrentIndex(first)
+    assert tab.selected_path() == broken.path and tab.show_button.isEnabled()
+    assert tab.problem_path.text() == f"{broken.path}\ntruncated"
+    assert tab.fill(None, None) == "Problems" and model.rowCount() == 0

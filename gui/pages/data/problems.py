@@ -6,6 +6,10 @@ its name (notes.txt) is listed but only *ignored*, not counted as skipped.
 Warnings (a small or imbalanced class) are advice, not problems, so the tab's
 title counts the two apart -- "Problems (2 skipped, 1 warning)" -- and a
 warning alone never sits over "No problems found".
+
+The list is a table model under a ``QTreeView``, not an item per file: a folder with
+50 000 sidecar files took 0.7 s of the UI thread to fill item by item, and a model is
+filled at once (the view builds only the rows on screen).
 """
 
 from __future__ import annotations
@@ -14,12 +18,57 @@ import html
 import os
 from typing import Any, Optional
 
-from PySide6.QtCore import Qt, QUrl
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QUrl
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QPushButton, QTreeWidget,
-                               QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QPushButton, QTreeView,
+                               QVBoxLayout, QWidget)
 
 NON_IMAGE = "non_image_file"  # a Problem kind that is only informational (inspect agrees)
+
+
+class ProblemsModel(QAbstractTableModel):
+    """Rows of (shown name, reason, full path): the file column shows the name relative to
+    the data folder, its tooltip and ``Qt.UserRole`` the full path."""
+
+    HEADERS = ("File", "Problem")
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._rows: list[tuple[str, str, str]] = []
+
+    def set_rows(self, rows: list[tuple[str, str, str]]) -> None:
+        self.beginResetModel()
+        self._rows = rows
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802 - Qt's name
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else 2
+
+    def headerData(self, section, orientation, role=Qt.DisplayRole):  # noqa: N802
+        if orientation == Qt.Horizontal and role == Qt.DisplayRole and 0 <= section < 2:
+            return self.HEADERS[section]
+        return None
+
+    def data(self, index: QModelIndex, role: int = Qt.DisplayRole):
+        if not index.isValid():
+            return None
+        shown, reason, path = self._rows[index.row()]
+        if role == Qt.DisplayRole:
+            return shown if index.column() == 0 else reason
+        if role == Qt.ToolTipRole:
+            return path if index.column() == 0 else reason
+        if role == Qt.UserRole:
+            return path
+        return None
+
+    def path(self, row: int) -> str:
+        return self._rows[row][2]
+
+    def text(self, row: int, column: int) -> str:
+        return self._rows[row][column]
 
 
 class ProblemsTab(QWidget):
@@ -33,14 +82,16 @@ class ProblemsTab(QWidget):
         self.warnings_label.setWordWrap(True)
         self.warnings_label.hide()
         lay.addWidget(self.warnings_label)
-        self.problem_tree = QTreeWidget()
-        self.problem_tree.setHeaderLabels(["File", "Problem"])
+        self.problems = ProblemsModel(self)
+        self.problem_tree = QTreeView()
+        self.problem_tree.setModel(self.problems)
         self.problem_tree.setRootIsDecorated(False)
+        self.problem_tree.setUniformRowHeights(True)
         self.problem_tree.setAlternatingRowColors(True)
         self.problem_tree.header().setSectionResizeMode(0, QHeaderView.Interactive)
         self.problem_tree.header().resizeSection(0, 220)
         self.problem_tree.setMinimumHeight(90)
-        self.problem_tree.currentItemChanged.connect(self._on_selected)
+        self.problem_tree.selectionModel().currentChanged.connect(self._on_selected)
         lay.addWidget(self.problem_tree, 1)
         path_row = QHBoxLayout()
         self.problem_path = QLabel("Select a problem to see its file.")
@@ -61,13 +112,8 @@ class ProblemsTab(QWidget):
         warnings = [str(w) for w in (getattr(report, "warnings", []) or [])] \
             if report is not None else []
         skipped = [p for p in problems if p.kind != NON_IMAGE]
-        self.problem_tree.clear()
-        for p in skipped + [p for p in problems if p.kind == NON_IMAGE]:
-            item = QTreeWidgetItem([self._short_path(p.path), str(p.reason)])
-            item.setData(0, Qt.UserRole, p.path)
-            item.setToolTip(0, p.path)
-            item.setToolTip(1, str(p.reason))
-            self.problem_tree.addTopLevelItem(item)
+        self.problems.set_rows([(self._short_path(p.path), str(p.reason), p.path) for p in
+                                skipped + [p for p in problems if p.kind == NON_IMAGE]])
         self.problem_path.setText(
             "Select a problem to see its file." if skipped else
             "No files were skipped; the files listed are not images and are ignored."
@@ -84,17 +130,17 @@ class ProblemsTab(QWidget):
             counts.append(f"{len(warnings)} warning{'s' if len(warnings) != 1 else ''}")
         return f"Problems ({', '.join(counts)})" if counts else "Problems"
 
-    def _on_selected(self, item: Optional[QTreeWidgetItem], _prev=None) -> None:
-        if item is None:
+    def _on_selected(self, index: QModelIndex, _prev=None) -> None:
+        if not index.isValid():
             self.show_button.setEnabled(False)
             return
-        path = item.data(0, Qt.UserRole)
-        self.problem_path.setText(f"{path}\n{item.text(1)}")
+        row = index.row()
+        self.problem_path.setText(f"{self.problems.path(row)}\n{self.problems.text(row, 1)}")
         self.show_button.setEnabled(True)
 
     def selected_path(self) -> Optional[str]:
-        item = self.problem_tree.currentItem()
-        return item.data(0, Qt.UserRole) if item is not None else None
+        index = self.problem_tree.currentIndex()
+        return self.problems.path(index.row()) if index.isValid() else None
 
     def show_selected_in_folder(self) -> None:
         path = self.selected_path()
