@@ -90,6 +90,15 @@ def test_nothing_to_train_is_refused_up_front():
     cfg.train.epochs = cfg.train.fine_tune_epochs = 0
     with pytest.raises(ConfigError, match="nothing would train"):
         cfg.validate()
+    # no head epoch and no backbone layer to unfreeze: the run "completed" without a model
+    cfg.train.fine_tune_epochs = 3
+    cfg.model.freeze.mode = "none"
+    with pytest.raises(ConfigError, match="model.freeze.mode is none"):
+        cfg.validate()
+    cfg.model.weights = "none"  # from scratch: the fine-tuning phase trains every layer
+    cfg.validate()
+    cfg.model.weights, cfg.model.freeze.mode = "imagenet", "all"
+    cfg.validate()
 
 
 def test_one_learning_rate_rule():

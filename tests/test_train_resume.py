@@ -127,6 +127,26 @@ def test_missing_images_are_counted_before_resuming(tmp_path):
         resume_training(run.path)
 
 
+def test_images_replaced_under_the_same_names_are_refused_before_resuming(tmp_path):
+    """Every dark image overwritten by a 64x64 picture: --data refused the folder, a plain
+    resume trained on, mixing the two sets, and said "run completed"."""
+    import numpy as np
+    from PIL import Image
+
+    from core.train.engine import resume_training
+
+    data = make_bright_dark(tmp_path / "data", per_class=8, size=32)
+    run = stopped_run(tiny_config(data, epochs=2, fine_tune_epochs=0), tmp_path / "run", 1)
+    replaced = sorted((data / "dark").iterdir())
+    for p in replaced:
+        Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(p)
+    with pytest.raises(DataError, match=r"8 image\(s\) of .* are not the pictures it started "
+                                        r"with \(first: .*dark.*32x32 then, 64x64 now\).*"
+                                        r"--from-run"):
+        resume_training(run.path)
+    assert RunFolder(run.path).run_info().status.value == "stopped"
+
+
 HOLD_LOCK = """
 import sys
 sys.path.insert(0, {root!r})
@@ -161,3 +181,29 @@ def test_a_second_trainer_is_told_who_holds_the_run_and_a_dead_holder_is_replace
         assert lock_holder(run)["pid"] == os.getpid()
         assert not (run.path / ".best.weights.x1y2.tmp.npz").exists()
     assert not run.lock_path.exists()
+
+
+def test_a_hand_edited_labels_or_backbone_is_named_before_resuming(tmp_path):
+    """labels.json cut to one class gave "dark_0.png: label 1 is outside the 1 classes;
+    rescan the data folder"; another backbone in config.json "... Resume the run it came
+    from, or start a new run, and the run holds no other usable weights; start a new run",
+    and both marked the run failed."""
+    from core.errors import ModelFileError
+    from core.train.engine import resume_training
+
+    data = make_bright_dark(tmp_path / "data", per_class=6, size=32)
+    run = stopped_run(tiny_config(data, epochs=2, fine_tune_epochs=0), tmp_path / "run", 1)
+    labels = run.labels_path.read_text()
+    run.labels_path.write_text('["bright"]')
+    with pytest.raises(UserError, match=r"labels\.json: lists 1 class\(es\) \['bright'\], but "
+                                        r"the run was started with \['bright', 'dark'\]"):
+        resume_training(run.path)
+    assert run.run_info().status.value == "stopped"
+    run.labels_path.write_text(labels)
+    cfg = run.load_config()
+    cfg.model.backbone = "MobileNetV2"
+    run.save_config(cfg)
+    with pytest.raises(ModelFileError, match=r"do not fit the model that .*config\.json "
+                                             r"describes \(MobileNetV2, 32 px\); if config"
+                                             r"\.json was edited, put model\.backbone"):
+        resume_training(run.path)

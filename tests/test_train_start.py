@@ -238,3 +238,39 @@ def test_a_linked_folder_read_once_by_the_scan_is_not_counted_as_added(tmp_path)
         f.rename(cat / "z_real" / f.name)
     os.symlink(cat / "z_real", cat / "a_link")
     assert images_added_since(scan_dataset(root)) == 0
+
+
+def test_a_run_folder_that_cannot_be_written_is_named_not_its_hidden_lock_file(tmp_path,
+                                                                            monkeypatch):
+    """A read-only run folder: resume said "cannot use .../.lock.32234.tmp: Read-only file
+    system; give another path" (--resume takes none) and the window "OSError"."""
+    import errno
+    from pathlib import Path
+
+    from core.errors import DiskFullError
+    from core.runs.folder import RunFolder
+    from core.runs.lock import acquire
+
+    run = RunFolder(tmp_path / "run")
+    run.path.mkdir()
+    real = Path.write_text
+
+    def refused(self, *a, **k):
+        if self.name.startswith(run.lock_path.name):
+            raise OSError(errno.EROFS, "Read-only file system", str(self))
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(Path, "write_text", refused)
+    with pytest.raises(UserError) as err:
+        acquire(run)
+    said = str(err.value)
+    assert said.startswith(f"{run.path}: the run folder cannot be written (Read-only file "
+                           "system)") and ".tmp" not in said and "copy the run folder" in said
+
+    def full(self, *a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device", str(self))
+
+    monkeypatch.setattr(Path, "write_text", full)
+    with pytest.raises(DiskFullError):
+        acquire(run)
+    assert list(run.path.iterdir()) == []

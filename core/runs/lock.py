@@ -69,7 +69,10 @@ def acquire(run: RunFolder) -> None:
     """Take ``run``'s lock, or raise a UserError naming the process that holds it."""
     me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
     tmp = run.lock_path.with_name(f"{run.lock_path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(me) + "\n", encoding="utf-8")
+    try:
+        tmp.write_text(json.dumps(me) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise _unwritable(run, exc) from None
     try:
         for _ in range(3):
             try:
@@ -77,6 +80,8 @@ def acquire(run: RunFolder) -> None:
                 return
             except FileExistsError:
                 pass
+            except OSError as exc:
+                raise _unwritable(run, exc) from None
             holder = lock_holder(run)
             if holder is not None:
                 raise UserError(
@@ -88,6 +93,20 @@ def acquire(run: RunFolder) -> None:
                         "taking it); try again")
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _unwritable(run: RunFolder, exc: OSError) -> BaseException:
+    """The run folder takes no file: said of the folder, not of the hidden lock file (the
+    CLI said "cannot use .../.lock.32234.tmp: ...; give another path", which --resume
+    cannot, and the window "Something went wrong: OSError")."""
+    from core.write_errors import as_disk_full
+
+    full = as_disk_full(run.path, exc)
+    if full is not exc:
+        return full
+    return UserError(f"{run.path}: the run folder cannot be written ({exc.strerror or exc}); "
+                     "make it writable, or copy the run folder to a place you can write to and "
+                     "resume the copy")
 
 
 def release(run: RunFolder) -> None:

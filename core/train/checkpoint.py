@@ -203,11 +203,29 @@ def restore_checkpoint(run: RunFolder, model, phase: str, listener=None) -> bool
                                    "warning"))
                 break
         else:
-            raise ModelFileError(f"{exc}, and the run holds no other usable weights; start a "
-                                 "new run") from None
+            raise _no_usable_weights(run, weights, exc) from None
     if ck.phase_best.exists():
         shutil.copyfile(ck.phase_best, run.phase_best_path(phase))
     return True
+
+
+def _no_usable_weights(run: RunFolder, weights, exc: ModelFileError) -> ModelFileError:
+    """Every saved weights file of the run failed.  When they hold another model's weights
+    the likely cause is a hand-edited config.json (another backbone or size), so that file
+    is named; the message used to end "Resume the run it came from, or start a new run, and
+    the run holds no other usable weights; start a new run"."""
+    if "holds weights of another model" not in str(exc):
+        return ModelFileError(f"{exc}; the run holds no other usable weights: start a new run")
+    try:
+        model = run.load_config().model
+        what = f" ({model.backbone}, {model.image_size} px)"
+    except Exception:  # noqa: BLE001 - the sentence only loses a detail
+        what = ""
+    return ModelFileError(
+        f"the run's saved weights ({weights} and every other one) do not fit the model that "
+        f"{run.config_path} describes{what}; if config.json was edited, put model.backbone, "
+        "model.image_size and the head settings back as they were when the run started; "
+        "otherwise start a new run")
 
 
 def upgrade_legacy_weights(run: RunFolder, model, phase: str) -> None:

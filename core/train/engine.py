@@ -37,8 +37,8 @@ from core.runs.records import RunStatus
 from core.train.checkpoint import load_loop_state
 from core.train.loop_state import LoopState
 from core.train.near_copies import describe_split, near_copy_groups
-from core.train.preflight import (check_config, check_data_present, dataset_fingerprint,
-                                  relocate_data)
+from core.train.preflight import (check_config, check_data_present, check_images_unchanged,
+                                  dataset_fingerprint, relocate_data)
 from core.train.finish import RunResult
 from core.train.session import run_session
 
@@ -234,8 +234,13 @@ def _resume_locked(run: RunFolder, run_dir: Path, listener, cancel: CancelToken,
                         f"{worker_scratch_dir(run_dir, cluster)}, which is missing: resume "
                         f"needs that folder on this machine (or start a new run)")
     classes = run.labels()
-    if run.run_info().status is RunStatus.COMPLETED:
+    info = run.run_info()
+    if info.status is RunStatus.COMPLETED:
         raise UserError(f"{run.path}: this run already completed; start a new run instead")
+    if info.classes and classes != info.classes:  # hand-edited: "label 1 is outside ..."
+        raise UserError(f"{run.labels_path}: lists {len(classes)} class(es) {classes}, but the "
+                        f"run was started with {info.classes} (run.json); put labels.json back "
+                        "as it was, those names in that order")
     state = load_loop_state(run, listener)
     check_config(cfg, need_weights=not has_checkpoint)  # the problem a failed start met
     if data_dir is not None:
@@ -244,5 +249,6 @@ def _resume_locked(run: RunFolder, run_dir: Path, listener, cancel: CancelToken,
     else:
         split = run.split(cfg.data.data_dir)
         check_data_present(run, split, cfg.data.data_dir)
+        check_images_unchanged(run, split, cfg.data.data_dir, cancel)
     emit(listener, Log(f"resuming {run.path} at {state.phase} epoch {state.epoch + 1}"))
     return run_session(cfg, run, split, classes, state, listener, cancel, cluster, run_dir)

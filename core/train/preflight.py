@@ -105,6 +105,38 @@ def check_data_present(run: RunFolder, split, data_dir: Optional[str]) -> None:
                         f"moved, resume with 'train --resume {run.path} --data NEW_FOLDER'")
 
 
+def check_images_unchanged(run: RunFolder, split, data_dir: Optional[str],
+                           cancel=None) -> None:
+    """Refuse to resume when images of the run were replaced by other pictures under the
+    same names (another pixel size than ``split.json`` recorded).
+
+    Why: ``--data`` refused such a folder (the dataset fingerprint), but a plain resume
+    only checked that the files exist and trained on, mixing the two sets of pictures.
+    Only headers are read; an image that cannot be read now is left to the training,
+    which skips it and says so."""
+    from core.data.imageio import ImageError
+    from core.data.probe import probe_file
+
+    changed = []
+    for i, r in enumerate((*split.train, *split.val, *split.test)):
+        if cancel is not None and i % 500 == 0:
+            cancel.raise_if_cancelled()
+        if not (r.width and r.height):  # an older split.json without sizes
+            continue
+        try:
+            info, _ = probe_file(r.path)
+        except (ImageError, OSError):
+            continue
+        if (info.width, info.height) != (r.width, r.height):
+            changed.append(f"{r.path} ({r.width}x{r.height} then, {info.width}x{info.height} "
+                           "now)")
+    if changed:
+        raise DataError(f"{len(changed)} image(s) of {run.path} in {data_dir} are not the "
+                        f"pictures it started with (first: {changed[0]}); a run resumes on its "
+                        f"own images: put them back, or train on the folder as it is now with "
+                        f"'train {data_dir} --from-run {run.path}'")
+
+
 def relocate_data(run: RunFolder, cfg: StudioConfig, new_dir: str | Path):
     """Point the run at ``new_dir`` when it holds the same images; returns the new split.
 
