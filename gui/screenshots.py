@@ -163,8 +163,9 @@ def _data_and_model(app, window, shot, paths: list, out: Path) -> None:
     shot(0, "data")
     page = window.data_page
     page.tabs.setCurrentIndex(1)
-    if page.problem_tree.topLevelItemCount():
-        page.problem_tree.setCurrentItem(page.problem_tree.topLevelItem(0))
+    listed = page.problems_tab.problems
+    if listed.rowCount():
+        page.problem_tree.setCurrentIndex(listed.index(0, 0))
     shot(0, "data-problems")
     paths[-1] = paths[-1].rename(out / "01b-data-problems.png")
     page.tabs.setCurrentIndex(0)

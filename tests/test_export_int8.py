@@ -377,3 +377,22 @@ def test_a_debugger_that_cannot_run_leaves_every_layer_int8(converter_and_images
     assert result.details()["weight_rounding"]["applied"]
     assert any(isinstance(e, Log) and e.level == "warning" and "could not rank" in e.message
                for e in events)
+
+
+def test_no_layer_to_round_runs_the_correction_once(converter_and_images, monkeypatch):
+    """With no layer the rounding could take, the correction was computed, judged and logged
+    twice, the first time as "the weight rounding and the bias correction not kept"."""
+    import core.export.bias_correction as bc
+    import core.export.weight_rounding as wr
+    from core.export.int8_repair import repair_if_better
+
+    converter, images = converter_and_images
+    reference = converter().convert()
+    plain = _full_integer(converter(), images)
+    monkeypatch.setattr(wr, "round_weights", lambda content, *a, **k: (content, {}))
+    calls, real = [], bc.correct_biases
+    monkeypatch.setattr(bc, "correct_biases", lambda *a, **k: calls.append(1) or real(*a, **k))
+    events = []
+    repair = repair_if_better(plain, reference, images, listener=events.append)
+    assert len(calls) == 1 and repair.rounded == {}
+    assert not any("weight rounding" in getattr(e, "message", "") for e in events)

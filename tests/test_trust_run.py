@@ -6,6 +6,7 @@ and calls :func:`core.trust.fit.fit_after_training` on it, as training does when
 
 import csv
 import json
+import os
 import shutil
 
 import numpy as np
@@ -149,3 +150,26 @@ def test_calibrate_scores_metrics_json_again_with_the_new_calibration(trained_ru
     assert metrics["ece"] == pytest.approx(expected_calibration_error(probs, labels), abs=1e-6)
     assert len(metrics["reliability"]) == 15 and metrics["accuracy"] == accuracy
     assert metrics["calibration"]["temperature"] == read_record(folder).temperature
+
+
+def test_calibrate_keeps_the_training_figures_when_images_are_gone(trained_run, tmp_path,
+                                                                   capsys):
+    """The rescoring rewrote accuracy, counts and the confusion matrix on whatever validation
+    images could still be read (5 damaged: n_images 24 -> 19, without a word)."""
+    dest = tmp_path / "run"
+    shutil.copytree(trained_run, dest)
+    folder = RunFolder(dest)
+    before = json.loads(folder.metrics_path.read_text())
+    val = folder.split(folder.load_config().data.data_dir).val
+    cfg = folder.load_config()
+    data = tmp_path / "data"  # a copy of the data folder, one validation image damaged
+    shutil.copytree(cfg.data.data_dir, data)
+    victim = data / os.path.relpath(val[0].path, cfg.data.data_dir)
+    cfg.data.data_dir = str(data)
+    folder.save_config(cfg)
+    victim.write_bytes(b"not an image any more")
+    assert main(["calibrate", str(dest)]) == 0
+    after = json.loads(folder.metrics_path.read_text())
+    for key in ("accuracy", "n_images", "confusion", "ece"):
+        assert after[key] == before[key]
+    assert "keeps the figures from training" in capsys.readouterr().err

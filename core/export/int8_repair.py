@@ -58,6 +58,7 @@ def _candidates(content: bytes, reference: bytes, images: np.ndarray, rounding: 
 
     rounded_file, rounded = (round_weights(content, reference, images, cancel) if rounding
                              else (content, {}))
+    rounding = bool(rounded)  # no layer it could round: the correction alone, once
     if correction:
         fixed, shifts = correct_biases(rounded_file, reference, images, cancel)
         yield (rounding, True), Repair(fixed, rounded, shifts)

@@ -69,10 +69,31 @@ def run(args: argparse.Namespace) -> int:
 def _rescore(folder, model, cfg, trust) -> None:
     """metrics.json scored again with the new calibration: its ECE, reliability bins and the
     mistakes' confidences are the calibrated probabilities', and kept the old temperature's
-    after a refit.  Accuracy and the confusion matrix cannot move (a temperature keeps
-    every image's top class)."""
+    after a refit.  Written only when every image it was scored on is still read: a
+    temperature keeps each image's top class, so accuracy and the confusion matrix stay;
+    with images moved or damaged since, they would quietly change, so the figures from
+    training stay and the console says why."""
     from core.cli.console import ConsoleListener
-    from core.train.finish import validation_metrics
+    from core.errors import UserError
+    from core.events import Log, emit
+    from core.infer.evaluation import evaluate_records
+    from core.infer.predictor import KerasPredictor
+    from core.trust.store import calibration_entry
 
-    validation_metrics(model, folder, folder.split(cfg.data.data_dir), folder.labels(), cfg,
-                       ConsoleListener(), trust)
+    try:
+        old = folder.metrics()
+    except UserError:  # hand-broken: calibration_entry's own update says nothing either
+        old = None
+    split = folder.split(cfg.data.data_dir)
+    classes = folder.labels()
+    predictor = KerasPredictor(model, classes, str(folder.model_path), trust)
+    metrics = evaluate_records(predictor, split.val, classes, cfg.train.batch_size).metrics
+    before = old.get("n_images") if isinstance(old, dict) else None
+    if metrics.n_images != before:
+        emit(ConsoleListener(), Log(
+            f"{folder.metrics_path} keeps the figures from training (scored on {before} "
+            f"validation images; {metrics.n_images} can be read now), so its ECE and "
+            "reliability are the old calibration's; 'evaluate' scores the run as it is now",
+            "warning"))
+        return
+    folder.write_metrics({**metrics.to_dict(), **calibration_entry(folder)})
