@@ -320,13 +320,6 @@ class StudioConfig:
         if self.train.epochs == 0 and self.train.fine_tune_epochs == 0:
             raise ConfigError("train.epochs and train.fine_tune_epochs are both 0: nothing would "
                               "train; give at least one epoch to one of the phases")
-        if self.train.epochs == 0 and self.model.freeze.mode == "none" \
-                and (self.model.weights or "").strip().lower() != "none":
-            # the fine-tuning phase has nothing to unfreeze and is skipped: a "completed"
-            # run without a model
-            raise ConfigError("train.epochs is 0 and model.freeze.mode is none (no backbone "
-                              "layer trains): nothing would train; give the head phase at "
-                              "least one epoch, or let some backbone layers train")
         spec = field_info(TransformConfig, "p")
         for i, t in enumerate(self.augment.transforms):
             if spec.problem(t.p):

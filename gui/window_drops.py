@@ -108,13 +108,9 @@ class DropTarget:
         event.acceptProposedAction()
         where, paths = plan
         dropped = local_paths(event.mimeData())
-        if where in ("project", "model", "data") and len(dropped) > 1:
-            # One project, model or data folder at a time: say which one, not silently the first.
-            self.statusBar().showMessage(
-                f"{len(dropped)} items dropped; opened {shown_text(paths[0])} (one {where} at "
-                f"a time: drop another one on its own)", 15000)
+        opened = False
         if where == "project":
-            self.open_project(paths[0])
+            opened = self.open_project(paths[0])
         elif where == "model":
             index = next(i for i, p in enumerate(self.pages) if p.key == "predict")
             self.show_page(index)
@@ -123,8 +119,14 @@ class DropTarget:
             self.current_page().drop_paths(paths)
         elif where == "data":
             self.show_page(0)
-            self.data_page.open_folder(paths[0])
+            opened = self.data_page.open_folder(paths[0])
         else:
             index = next(i for i, p in enumerate(self.pages) if hasattr(p, "drop_paths"))
             self.show_page(index)
             self.pages[index].drop_paths(paths)
+        if opened and len(dropped) > 1:  # one at a time: say which, not silently the first
+            what = "project" if where == "project" else "image folder"
+            self.statusBar().showMessage(
+                f"{len(dropped)} items dropped; {'opened' if where == 'project' else 'opening'} "
+                f"the {what} {shown_text(paths[0])} (one {what} at a time: drop another on "
+                "its own)", 15000)

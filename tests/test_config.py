@@ -90,15 +90,19 @@ def test_nothing_to_train_is_refused_up_front():
     cfg.train.epochs = cfg.train.fine_tune_epochs = 0
     with pytest.raises(ConfigError, match="nothing would train"):
         cfg.validate()
-    # no head epoch and no backbone layer to unfreeze: the run "completed" without a model
+    # no head epoch and no backbone layer to unfreeze: the run "completed" without a model;
+    # refused where a run starts, while a project with these settings still opens
+    from core.train.preflight import check_config
+
     cfg.train.fine_tune_epochs = 3
     cfg.model.freeze.mode = "none"
+    cfg.validate()
     with pytest.raises(ConfigError, match="model.freeze.mode is none"):
-        cfg.validate()
+        check_config(cfg, need_weights=False)
     cfg.model.weights = "none"  # from scratch: the fine-tuning phase trains every layer
-    cfg.validate()
+    check_config(cfg, need_weights=False)
     cfg.model.weights, cfg.model.freeze.mode = "imagenet", "all"
-    cfg.validate()
+    check_config(cfg, need_weights=False)
 
 
 def test_one_learning_rate_rule():

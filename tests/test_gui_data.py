@@ -1,6 +1,7 @@
 """Data page: scanning a real folder in a worker, counts, thumbnails, problems, split."""
 
 import os
+import shutil
 
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
@@ -264,7 +265,8 @@ def test_a_dropped_run_folder_or_model_file_opens_as_the_model(qtbot, window, tm
     assert window.state.config.data.data_dir == data_dir  # the image folder stays
 
 
-def test_two_data_folders_dropped_open_the_first_and_say_so(qtbot, window, tmp_path):
+def test_two_data_folders_dropped_open_the_first_and_say_so(qtbot, window, tmp_path,
+                                                            monkeypatch):
     """Only the first of several dropped data folders was opened, without a word."""
     first = generate_sample_dataset(tmp_path / "first", classes=["a", "b"], per_class=3, size=32)
     second = generate_sample_dataset(tmp_path / "second", classes=["a", "b"], per_class=3,
@@ -276,7 +278,26 @@ def test_two_data_folders_dropped_open_the_first_and_say_so(qtbot, window, tmp_p
                                     Qt.NoModifier))
     assert window.state.config.data.data_dir == str(first)
     said = window.statusBar().currentMessage()
-    assert said.startswith("2 items dropped; opened ") and str(first) in said
+    assert said.startswith("2 items dropped; opening the image folder ") and str(first) in said
+    # two projects: said after the open (which shows "Opened ..."), and only when it opened
+    a, b = str(tmp_path / "a.ftsproj"), str(tmp_path / "b.ftsproj")
+    assert window.save_project_as(a)
+    shutil.copyfile(a, b)
+    window.statusBar().clearMessage()
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(a), QUrl.fromLocalFile(b)])
+    drop = QDropEvent(QPointF(5, 5), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    window.dropEvent(drop)
+    assert window.statusBar().currentMessage().startswith(
+        f"2 items dropped; opened the project {a}")
+    with open(a, "w", encoding="utf-8") as fh:
+        fh.write("{ damaged")
+    warned = []
+    monkeypatch.setattr(type(window), "_warn", lambda self, title, text: warned.append(text))
+    window.statusBar().clearMessage()
+    window.dropEvent(QDropEvent(QPointF(5, 5), Qt.CopyAction, mime, Qt.LeftButton,
+                                Qt.NoModifier))
+    assert "items dropped" not in window.statusBar().currentMessage() and warned
 
 
 def test_the_problems_tab_lists_every_file_in_a_model(qtbot, tmp_path):

@@ -191,3 +191,22 @@ def test_an_export_folder_of_another_model_is_replaced_only_when_the_user_says_s
     with qtbot.waitSignal(page.export_finished, timeout=300000):
         assert page.start_export()  # its own export again: nothing to ask
     assert asked == []
+
+
+def test_the_own_export_reached_through_a_link_is_not_another_models(tmp_path):
+    """The export records the model's path with links resolved: a run opened through a
+    linked folder was asked "Replace another model's export?" about its own export."""
+    from core.formats import METADATA_MARKER
+    from gui.pages.export.source import other_models_export
+
+    real = tmp_path / "real" / "run-1"
+    real.mkdir(parents=True)
+    (real / "model.keras").write_bytes(b"k")
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "metadata.json").write_text(json.dumps({METADATA_MARKER: True,
+                                                   "source": str(real / "model.keras")}))
+    assert other_models_export(str(out), str(tmp_path / "link" / "run-1" / "model.keras")) is None
+    assert other_models_export(str(out), str(tmp_path / "other.keras")) == str(
+        real / "model.keras")

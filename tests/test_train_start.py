@@ -5,6 +5,7 @@ A start that fails must not leave a folder that ``train --out`` refuses and
 """
 
 import json
+import os
 
 import pytest
 
@@ -274,3 +275,12 @@ def test_a_run_folder_that_cannot_be_written_is_named_not_its_hidden_lock_file(t
     with pytest.raises(DiskFullError):
         acquire(run)
     assert list(run.path.iterdir()) == []
+    monkeypatch.setattr(Path, "write_text", real)
+
+    def no_hard_links(src, dst):  # exFAT, some SMB mounts: the folder is writable
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_hard_links)
+    acquire(run)  # taken by creating the lock file exclusively instead
+    assert json.loads(run.lock_path.read_text())["pid"] == os.getpid()
+    assert [p.name for p in run.path.iterdir()] == [run.lock_path.name]

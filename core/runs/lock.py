@@ -80,8 +80,9 @@ def acquire(run: RunFolder) -> None:
                 return
             except FileExistsError:
                 pass
-            except OSError as exc:
-                raise _unwritable(run, exc) from None
+            except OSError:  # no hard links here (exFAT, some SMB/FUSE): the folder is writable
+                if _create_exclusive(run, me):
+                    return
             holder = lock_holder(run)
             if holder is not None:
                 raise UserError(
@@ -93,6 +94,21 @@ def acquire(run: RunFolder) -> None:
                         "taking it); try again")
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _create_exclusive(run: RunFolder, me: dict) -> bool:
+    """Take the lock by creating its file exclusively (False: another process holds it).
+    The second way, for file systems without hard links: a reader may briefly see the
+    file empty, which :func:`lock_holder` takes for no holder."""
+    try:
+        fd = os.open(run.lock_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        raise _unwritable(run, exc) from None
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(json.dumps(me) + "\n")
+    return True
 
 
 def _unwritable(run: RunFolder, exc: OSError) -> BaseException:

@@ -223,9 +223,9 @@ def _no_usable_weights(run: RunFolder, weights, exc: ModelFileError) -> ModelFil
         what = ""
     return ModelFileError(
         f"the run's saved weights ({weights} and every other one) do not fit the model that "
-        f"{run.config_path} describes{what}; if config.json was edited, put model.backbone, "
-        "model.image_size and the head settings back as they were when the run started; "
-        "otherwise start a new run")
+        f"{run.config_path} describes{what}; if {run.config_path.name} was edited, put "
+        "model.backbone, model.image_size and the head settings back as they were when the "
+        "run started; otherwise start a new run")
 
 
 def upgrade_legacy_weights(run: RunFolder, model, phase: str) -> None:

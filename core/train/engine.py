@@ -239,8 +239,8 @@ def _resume_locked(run: RunFolder, run_dir: Path, listener, cancel: CancelToken,
         raise UserError(f"{run.path}: this run already completed; start a new run instead")
     if info.classes and classes != info.classes:  # hand-edited: "label 1 is outside ..."
         raise UserError(f"{run.labels_path}: lists {len(classes)} class(es) {classes}, but the "
-                        f"run was started with {info.classes} (run.json); put labels.json back "
-                        "as it was, those names in that order")
+                        f"run was started with {info.classes} ({run.run_path.name}); put "
+                        f"{run.labels_path.name} back as it was, those names in that order")
     state = load_loop_state(run, listener)
     check_config(cfg, need_weights=not has_checkpoint)  # the problem a failed start met
     if data_dir is not None:

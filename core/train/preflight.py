@@ -35,6 +35,13 @@ def check_config(cfg: StudioConfig, need_weights: bool = True) -> None:
 
     from core.model.backbones import resolve_image_size
 
+    if cfg.train.epochs == 0 and cfg.model.freeze.mode == "none" \
+            and not is_from_scratch(cfg.model):
+        # The fine-tuning phase has nothing to unfreeze and is skipped: the run "completed"
+        # without a model.  Here, not in validate(): a project with these settings opens.
+        raise ConfigError("train.epochs is 0 and model.freeze.mode is none (no backbone layer "
+                          "trains): nothing would train; give the head phase at least one "
+                          "epoch, or let some backbone layers train")
     spec = get_backbone(cfg.model.backbone)
     size = cfg.model.image_size or resolve_image_size(spec, 0, cfg.model.weights)
     build_augmenter(cfg.augment, size)

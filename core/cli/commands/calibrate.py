@@ -89,7 +89,7 @@ def _rescore(folder, model, cfg, trust) -> None:
     predictor = KerasPredictor(model, classes, str(folder.model_path), trust)
     metrics = evaluate_records(predictor, split.val, classes, cfg.train.batch_size).metrics
     before = old.get("n_images") if isinstance(old, dict) else None
-    if metrics.n_images != before:
+    if before is not None and metrics.n_images != before:  # None: nothing usable to keep
         emit(ConsoleListener(), Log(
             f"{folder.metrics_path} keeps the figures from training (scored on {before} "
             f"validation images; {metrics.n_images} can be read now), so its ECE and "

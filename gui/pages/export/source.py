@@ -43,7 +43,9 @@ def same_path(a: Optional[str], b: Optional[str]) -> bool:
 
 def other_models_export(out: str, src: str) -> Optional[str]:
     """The model an export already in ``out`` was made from, when it is not ``src`` (a run
-    folder or a model file); None for an empty folder or an export of ``src`` itself.
+    folder or a model file); None for an empty folder or an export of ``src`` itself (by
+    its path, links resolved: a model overwritten in place since is not noticed here; the
+    export's log says which earlier formats it removed).
 
     Why: the Export page remembers its output folder, so after training another run the
     next export went into the last run's export folder and replaced its model files with
@@ -51,14 +53,15 @@ def other_models_export(out: str, src: str) -> Optional[str]:
     from core.infer.loaders import export_metadata
 
     try:
-        meta = export_metadata(Path(out)) if out else None
-    except OSError:  # unreadable: the export itself will say so
+        meta = export_metadata(Path(out).expanduser()) if out else None
+        source = meta.get("source") if meta else None
+        if not isinstance(source, str) or not source:
+            return None
+        mine = RunFolder(src).model_path if os.path.isdir(src) else Path(src)
+        # the export records the model's path with links resolved
+        return None if Path(source).resolve() == mine.resolve() else source
+    except (OSError, RuntimeError):  # unreadable, a link loop: the export itself will say so
         return None
-    source = meta.get("source") if meta else None
-    if not isinstance(source, str) or not source:
-        return None
-    mine = RunFolder(src).model_path if os.path.isdir(src) else Path(src)
-    return None if same_path(source, str(mine)) else source
 
 
 def confirm_replacing(parent, out: str, src: str) -> bool:
