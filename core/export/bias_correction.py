@@ -57,11 +57,12 @@ def _biases(content: bytearray) -> list[_Bias]:
     """Each conv/depthwise/dense op's bias (in graph order) that belongs to it alone."""
     from core.export import tflite_graph as g
 
+    data = bytes(content)  # one copy: the reads below parse it, never change it
     kinds = g.schema().TensorType
-    uses = g.buffer_uses(bytes(content))
-    graph = g.model_of(bytes(content)).Subgraphs(0)
+    uses = g.buffer_uses(data)
+    graph = g.model_of(data).Subgraphs(0)
     out = []
-    for op in g.operators(bytes(content)):
+    for op in g.operators(data):
         if op.kind not in _OPS or len(op.inputs) < 3 or op.inputs[2] < 0:
             continue
         tensor = graph.Tensors(op.inputs[2])
@@ -70,7 +71,7 @@ def _biases(content: bytearray) -> list[_Bias]:
             continue
         if uses.get(tensor.Buffer(), 0) != 1:  # shared: one edit would move two layers
             continue
-        span = g.data_span(bytes(content), op.inputs[2])
+        span = g.data_span(data, op.inputs[2])
         if span is None:
             continue
         start, length = span
@@ -78,12 +79,12 @@ def _biases(content: bytearray) -> list[_Bias]:
         integer = kind == kinds.INT32
         scale = None
         if integer:
-            scale, _, _ = g.quantization(bytes(content), op.inputs[2])
+            scale, _, _ = g.quantization(data, op.inputs[2])
             if scale is None or len(scale) not in (1, channels):
                 continue
             scale = np.broadcast_to(scale, (channels,))
         output = op.outputs[0]
-        out.append(_Bias(output, g.tensor_name(bytes(content), output), start, channels,
+        out.append(_Bias(output, g.tensor_name(data, output), start, channels,
                          integer, scale))
     return out
 

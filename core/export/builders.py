@@ -234,23 +234,15 @@ def _build_tflite_int8(b: Build, work: Path) -> tuple[Path, dict]:
 def _repaired(b: Build, content: bytes, images: np.ndarray) -> tuple[bytes, dict]:
     """The fully-integer file with its weights rounded and its biases corrected against the
     float conversion (every op stays int8), and what metadata.json says about it."""
-    from core.export.bias_correction import CORRECTION_IMAGES
-    from core.export.int8_repair import (CORRECTION_METHOD, ROUNDING_METHOD, repair_details,
-                                         repair_if_better)
-    from core.export.weight_rounding import ROUNDING_IMAGES
+    from core.export.int8_repair import edits_details, edits_text, repair_if_better
 
     reference = _converter(b, "tflite-int8")[0].convert()
     repair = repair_if_better(content, reference, images, b.cfg.int8_weight_rounding,
                               b.cfg.int8_bias_correction, b.cancel, b.listener)
     rounded, shifted = len(repair.rounded), len(repair.shifts)
-    emit(b.listener, Log(f"tflite-int8: every layer int8, {rounded} layers' weights rounded, "
-                         f"{shifted} biases corrected"))
-    return repair.content, {
-        "float_layers": [], "note": "every layer int8",
-        "weight_rounding": repair_details(rounded, min(len(images), ROUNDING_IMAGES),
-                                          ROUNDING_METHOD),
-        "bias_correction": repair_details(shifted, min(len(images), CORRECTION_IMAGES),
-                                          CORRECTION_METHOD)}
+    emit(b.listener, Log(f"tflite-int8: every layer int8{edits_text(rounded, shifted)}"))
+    return repair.content, {"float_layers": [], "note": "every layer int8",
+                            **edits_details(rounded, shifted, len(images))}
 
 
 def _full_integer(conv, tf, images: np.ndarray, cancel) -> bytes:

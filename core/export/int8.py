@@ -36,8 +36,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from core.events import Log, emit
-from core.export.int8_repair import (CORRECTION_METHOD, ROUNDING_METHOD, Repair,
-                                     repair_details, repair_if_better)
+from core.export.int8_repair import Repair, edits_details, edits_text, repair_if_better
 from core.export.tflite_run import latency_ms, run_tflite
 
 #: Images the debugger runs to rank the layers (each runs the model twice, float and int8).
@@ -59,9 +58,7 @@ class Int8Result:
     integer_ms: float = 0.0  # its single-image latency, and this file's, measured alike
     latency_ms: float = 0.0
     corrected_layers: int = 0  # layers whose bias was corrected (core.export.bias_correction)
-    correction_images: int = 0
     rounded_layers: int = 0  # layers whose weights were rounded (core.export.weight_rounding)
-    rounding_images: int = 0
 
     def cost_text(self) -> str:
         """``+312 KB (+11%), latency 9.1 -> 10.4 ms``: what the float layers cost."""
@@ -83,10 +80,8 @@ class Int8Result:
                 "latency_ms_in_export": round(self.latency_ms, 3),
                 "weights": "int8 per channel" + (", float in the float layers"
                                                  if self.float_layers else ""),
-                "weight_rounding": repair_details(self.rounded_layers, self.rounding_images,
-                                                  ROUNDING_METHOD),
-                "bias_correction": repair_details(self.corrected_layers,
-                                                  self.correction_images, CORRECTION_METHOD)}
+                **edits_details(self.rounded_layers, self.corrected_layers,
+                                self.check_images)}
 
 
 def short_name(node: str) -> str:
@@ -188,13 +183,6 @@ def _calibrate(converter, images: np.ndarray, denylist: Sequence[str],
     return debugger.calibrated_model, ranked
 
 
-def _edits(rounded: int, corrected: int) -> str:
-    """``, 54 layers' weights rounded, 51 biases corrected``: what the log says was mended."""
-    parts = [f"{n} {what}" for n, what in ((rounded, "layers' weights rounded"),
-                                           (corrected, "biases corrected")) if n]
-    return "".join(f", {p}" for p in parts)
-
-
 def quantize_selectively(converter, images: np.ndarray, max_float: int, min_agreement: float,
                          denylist: Sequence[str] = (), listener=None, cancel=None,
                          all_int8: Optional[bytes] = None, correct: bool = True,
@@ -211,9 +199,6 @@ def quantize_selectively(converter, images: np.ndarray, max_float: int, min_agre
     with ``correct`` its biases are then corrected (:mod:`core.export.bias_correction`):
     the all-int8 file's layer by layer, the others' with the values measured on it
     (:mod:`core.export.int8_repair`)."""
-    from core.export.bias_correction import CORRECTION_IMAGES
-    from core.export.weight_rounding import ROUNDING_IMAGES
-
     import tensorflow as tf
     from tensorflow.lite.python import convert
 
@@ -247,15 +232,12 @@ def quantize_selectively(converter, images: np.ndarray, max_float: int, min_agre
         agree = float(np.mean(hits))
         tried.append({"float_layers": len(nodes), "agreement": round(agree, 4)})
         emit(listener, Log(f"tflite-int8: {len(nodes)} layer(s) in float"
-                           f"{_edits(rounded, corrected)}: the int8 file gives the app's top "
+                           f"{edits_text(rounded, corrected)}: the int8 file gives the app's top "
                            f"answer on {agree:.1%} of {len(images)} training images"))
         if best is None or clear_gain(hits, best_hits):
             best_hits = hits
             best = Int8Result(content, nodes, agree, len(images), corrected_layers=corrected,
-                              correction_images=min(len(images), CORRECTION_IMAGES)
-                              if corrected else 0, rounded_layers=rounded,
-                              rounding_images=min(len(images), ROUNDING_IMAGES)
-                              if rounded else 0)
+                              rounded_layers=rounded)
         if agree >= min_agreement:
             break
     assert best is not None

@@ -114,3 +114,23 @@ ROUNDING_METHOD = ("GPTQ: each layer's int8 weights rounded so that its output o
                    "converter's per-channel grid")
 CORRECTION_METHOD = ("each layer's mean output per channel made equal to the float model's "
                      "on the first calibration images, layer after layer")
+
+
+def edits_details(rounded: int, corrected: int, images: int) -> dict:
+    """metadata.json's ``weight_rounding`` and ``bias_correction`` for a file with ``rounded``
+    layers' weights rounded and ``corrected`` biases corrected, measured on the first of
+    ``images`` calibration images (the all-int8 export and the selective one alike)."""
+    from core.export.bias_correction import CORRECTION_IMAGES
+    from core.export.weight_rounding import ROUNDING_IMAGES
+
+    return {"weight_rounding": repair_details(rounded, min(images, ROUNDING_IMAGES),
+                                              ROUNDING_METHOD),
+            "bias_correction": repair_details(corrected, min(images, CORRECTION_IMAGES),
+                                              CORRECTION_METHOD)}
+
+
+def edits_text(rounded: int, corrected: int) -> str:
+    """``, 54 layers' weights rounded, 51 biases corrected``: what the log says was mended."""
+    parts = [f"{n} {what}" for n, what in ((rounded, "layers' weights rounded"),
+                                           (corrected, "biases corrected")) if n]
+    return "".join(f", {p}" for p in parts)

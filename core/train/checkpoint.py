@@ -25,6 +25,11 @@ from core.runs.folder import Checkpoint, RunFolder
 from core.train.loop_state import LoopState
 
 
+class OtherModelsWeights(ModelFileError):
+    """Saved weights that do not fit the model they are loaded into (another backbone, size
+    or head): told apart from a damaged file by type, not by the message's words."""
+
+
 #: What reading a damaged ``.npz`` raises: truncated (BadZipFile, EOFError), garbage
 #: (ValueError), a missing member (KeyError), unreadable (OSError).
 DAMAGED = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile)
@@ -69,9 +74,9 @@ def load_weights(model, path) -> None:
                              "is damaged") from None
     mismatch = weights_mismatch(arrays, model.weights)
     if mismatch:
-        raise ModelFileError(f"{path} holds weights of another model ({mismatch}); it cannot be "
-                             "loaded into this run. Resume the run it came from, or start a "
-                             "new run")
+        raise OtherModelsWeights(f"{path} holds weights of another model ({mismatch}); it "
+                                 "cannot be loaded into this run. Resume the run it came from, "
+                                 "or start a new run")
     model.set_weights(arrays)
 
 
@@ -214,7 +219,7 @@ def _no_usable_weights(run: RunFolder, weights, exc: ModelFileError) -> ModelFil
     the likely cause is a hand-edited config.json (another backbone or size), so that file
     is named; the message used to end "Resume the run it came from, or start a new run, and
     the run holds no other usable weights; start a new run"."""
-    if "holds weights of another model" not in str(exc):
+    if not isinstance(exc, OtherModelsWeights):
         return ModelFileError(f"{exc}; the run holds no other usable weights: start a new run")
     try:
         model = run.load_config().model

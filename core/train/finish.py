@@ -87,6 +87,23 @@ def save_model(model, run: RunFolder, cfg: StudioConfig, n_classes: int):
     return clean
 
 
+def score_validation(model, run: RunFolder, split, classes, batch_size: int, trust=None):
+    """The validation images scored with ``model`` and the run's calibration (``trust``), as
+    the Evaluate page and ``evaluate`` score them (a :class:`Metrics`, written nowhere)."""
+    from core.infer.evaluation import evaluate_records
+    from core.infer.predictor import KerasPredictor
+
+    predictor = KerasPredictor(model, classes, str(run.model_path), trust)
+    return evaluate_records(predictor, split.val, classes, batch_size).metrics
+
+
+def record_metrics(run: RunFolder, metrics: Metrics) -> None:
+    """metrics.json: ``metrics`` with the calibration's summary (ECE before and after)."""
+    from core.trust.store import calibration_entry
+
+    run.write_metrics({**metrics.to_dict(), **calibration_entry(run)})
+
+
 def validation_metrics(model, run: RunFolder, split, classes, cfg, listener,
                        trust=None) -> Optional[Metrics]:
     """Score the validation images with the final model; written to metrics.json.
@@ -96,14 +113,9 @@ def validation_metrics(model, run: RunFolder, split, classes, cfg, listener,
     prediction from the run, so every place shows the same figures on the same images;
     metrics.json also gets the calibration's summary (ECE before and after).
     """
-    from core.infer.evaluation import evaluate_records
-    from core.infer.predictor import KerasPredictor
-    from core.trust.store import calibration_entry
-
     if not split.val:
         return None
-    predictor = KerasPredictor(model, classes, str(run.model_path), trust)
-    metrics = evaluate_records(predictor, split.val, classes, cfg.train.batch_size).metrics
+    metrics = score_validation(model, run, split, classes, cfg.train.batch_size, trust)
     if metrics.n_images == 0:  # "completed, accuracy 0.0 % on 0 images" said nothing true
         from core.errors import DataError
 
@@ -111,6 +123,6 @@ def validation_metrics(model, run: RunFolder, split, classes, cfg, listener,
                         f"training ended (first: {split.val[0].path}); were they moved or "
                         f"deleted while it trained? Put them back and resume with 'python "
                         f"main.py train --resume {run.path}'")
-    run.write_metrics({**metrics.to_dict(), **calibration_entry(run)})
+    record_metrics(run, metrics)
     emit(listener, Progress(1, 1, f"validation accuracy {metrics.accuracy:.3f}"))
     return metrics

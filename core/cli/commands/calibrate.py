@@ -76,18 +76,14 @@ def _rescore(folder, model, cfg, trust) -> None:
     from core.cli.console import ConsoleListener
     from core.errors import UserError
     from core.events import Log, emit
-    from core.infer.evaluation import evaluate_records
-    from core.infer.predictor import KerasPredictor
-    from core.trust.store import calibration_entry
+    from core.train.finish import record_metrics, score_validation
 
     try:
         old = folder.metrics()
     except UserError:  # hand-broken: calibration_entry's own update says nothing either
         old = None
-    split = folder.split(cfg.data.data_dir)
-    classes = folder.labels()
-    predictor = KerasPredictor(model, classes, str(folder.model_path), trust)
-    metrics = evaluate_records(predictor, split.val, classes, cfg.train.batch_size).metrics
+    metrics = score_validation(model, folder, folder.split(cfg.data.data_dir), folder.labels(),
+                               cfg.train.batch_size, trust)
     before = old.get("n_images") if isinstance(old, dict) else None
     if before is not None and metrics.n_images != before:  # None: nothing usable to keep
         emit(ConsoleListener(), Log(
@@ -96,4 +92,4 @@ def _rescore(folder, model, cfg, trust) -> None:
             "reliability are the old calibration's; 'evaluate' scores the run as it is now",
             "warning"))
         return
-    folder.write_metrics({**metrics.to_dict(), **calibration_entry(folder)})
+    record_metrics(folder, metrics)
