@@ -116,3 +116,28 @@ def test_a_folder_of_images_that_cannot_be_read_is_named_not_empty(tmp_path):
     assert probe.returncode == 0, probe.stderr
     assert probe.stdout.strip() == (f"refused: {locked}: cannot read this folder (Permission "
                                     "denied); make it readable")
+
+
+def test_a_locked_folder_beside_readable_inputs_is_reported_and_the_rest_go_on(tmp_path):
+    """predict A LOCKED stopped with 'cannot read this folder' and predicted nothing."""
+    locked, fine = tmp_path / "locked", tmp_path / "fine"
+    locked.mkdir()
+    fine.mkdir()
+    (locked / "a.png").write_bytes(b"x")
+    (fine / "b.png").write_bytes(b"x")
+    locked.chmod(0)
+    try:
+        probe = _as_a_user(
+            "import sys; sys.path.insert(0, '.')\n"
+            "from core.infer.predictor import expand_image_paths\n"
+            "heard = []\n"
+            f"found = expand_image_paths([{str(locked)!r}, {str(fine)!r}], heard.append)\n"
+            "print([p.rsplit('/', 1)[-1] for p in found])\n"
+            "print([e.message for e in heard])\n")
+    finally:
+        locked.chmod(0o755)
+    assert probe.returncode == 0, probe.stderr
+    found, heard = probe.stdout.strip().splitlines()
+    assert found == "['b.png']"
+    assert heard == repr([f"skipped {locked}: cannot read this folder (Permission denied); "
+                          "make it readable to include its images"])

@@ -213,16 +213,19 @@ def load_keras_predictor(path: Path, trust=None) -> Predictor:
 
 
 
-def expand_image_paths(inputs: Iterable[str]) -> list[str]:
+def expand_image_paths(inputs: Iterable[str], listener=None) -> list[str]:
     """Files as given, folders searched recursively for images (hidden entries skipped).
 
     Links to folders are followed, each folder read once (a link loop ends), but not
     a link to a folder that holds the one searched (a link to ``/`` would read the
-    disk).  A link whose target is missing is kept, so the reader names it.
+    disk).  A link whose target is missing is kept, so the reader names it.  A folder
+    that cannot be read is refused when it is all there is; beside other inputs that
+    hold images it is reported (a :class:`FileSkipped`) and the rest go on.
     """
     from core.data.imageio import IMAGE_EXTENSIONS
 
     out: list[str] = []
+    unreadable: list[tuple[str, str]] = []
     for item in inputs:
         p = Path(item)
         if p.is_dir():
@@ -242,10 +245,15 @@ def expand_image_paths(inputs: Iterable[str]) -> list[str]:
                         out.append(str(full))
             if errors and len(out) == before:  # said "no images found" for a locked folder
                 e = errors[0]
-                raise UserError(f"{e.filename or p}: cannot read this folder "
-                                f"({e.strerror or e}); make it readable")
+                unreadable.append((str(e.filename or p), f"cannot read this folder "
+                                                         f"({e.strerror or e})"))
         elif p.exists():
             out.append(str(p))
         else:
             raise UserError(f"{p}: no such file or folder")
+    if unreadable and not out:
+        folder, reason = unreadable[0]
+        raise UserError(f"{folder}: {reason}; make it readable")
+    for folder, reason in unreadable:
+        emit(listener, FileSkipped(folder, reason + "; make it readable to include its images"))
     return out

@@ -84,13 +84,14 @@ def run(args) -> int:
                         "'unknown' off)")
     if args.csv:
         check_output_file(args.csv, CSV_WHAT, CSV_SUFFIXES)
-    paths = expand_image_paths(args.paths)
+    listener = ConsoleListener()
+    paths = expand_image_paths(args.paths, listener)
     if not paths:
         raise UserError("no images found in " + ", ".join(args.paths))
     predictor = load_predictor(args.model)
     apply_unknown_options(predictor, args)
     rows = predictor.predict_paths(paths, top_k=args.top_k, batch_size=args.batch_size,
-                                   listener=ConsoleListener())
+                                   listener=listener)
     k = max(1, min(args.top_k, len(predictor.classes)))
     none_read = all(r.error for r in rows)
     if args.csv and not none_read:

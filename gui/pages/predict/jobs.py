@@ -67,12 +67,12 @@ def gradcam_images(predictor: Any, paths: Sequence[str], thumbnails: dict, liste
     return {p: pack(a) for p, a in arrays.items()}
 
 
-def new_image_paths(inputs: Sequence[str], known: Sequence[str]) -> list[str]:
+def new_image_paths(inputs: Sequence[str], known: Sequence[str], listener=None) -> list[str]:
     """Image files in ``inputs`` (folders searched), absolute, minus those already ``known``."""
     from core.errors import UserError
     from core.infer.predictor import expand_image_paths
 
-    found = list(dict.fromkeys(os.path.abspath(x) for x in expand_image_paths(inputs)))
+    found = list(dict.fromkeys(os.path.abspath(x) for x in expand_image_paths(inputs, listener)))
     if not found and any(os.path.isdir(x) for x in inputs):  # not "already in the list"
         raise UserError("no images found in " + ", ".join(inputs) +
                         " (looked for JPEG, PNG, BMP, GIF, WebP and TIFF files)")
@@ -94,7 +94,7 @@ def predict_job(model_path: str, predictor: Any, inputs: Sequence[str], known: S
     from gui.pages.predict.packed import pack
 
     emit(listener, Progress(0, 0, "Finding images…"))
-    paths = new_image_paths(inputs, known)
+    paths = new_image_paths(inputs, known, listener)
     if not paths:
         return PredictOutcome(predictor, [], replace=replace)
     if predictor is None:
