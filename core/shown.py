@@ -27,3 +27,18 @@ def human_size(n: float) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     return str(n)
+
+
+def when_text(ts, missing: str = "–", fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A recorded time as local date and time; ``missing`` for none, or for a value no clock
+    can show (a hand-edited 1e20 or NaN raised OverflowError and emptied the Runs list)."""
+    import math
+    import time
+
+    if isinstance(ts, bool) or not isinstance(ts, (int, float)) or not ts \
+            or not math.isfinite(ts):
+        return missing
+    try:
+        return time.strftime(fmt, time.localtime(ts))
+    except (OverflowError, OSError, ValueError):
+        return missing

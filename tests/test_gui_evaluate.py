@@ -156,7 +156,7 @@ def test_stopped_run_without_results_says_so(qtbot, window, tmp_path):
     assert "stopped before its first epoch" in page.empty_label.text()
 
 
-def _run_with(tmp_path, name, confusion):
+def _run_with(tmp_path, name, confusion, classes=("bright", "dark")):
     """A run folder whose metrics.json holds ``confusion`` (two classes), its images real files.
 
     The metrics come from core.infer.metrics.compute_metrics on made-up answers: what the page
@@ -164,7 +164,7 @@ def _run_with(tmp_path, name, confusion):
     """
     from core.infer.metrics import compute_metrics
 
-    classes = ["bright", "dark"]
+    classes = list(classes)
     y_true, probs, paths = [], [], []
     folder = tmp_path / f"{name}-images"
     folder.mkdir()
@@ -204,6 +204,26 @@ def test_opens_on_the_mistakes_and_warns_when_the_set_is_small(qtbot, window, tm
         window.state.set_run(str(large))
     assert not page.content.caution_label.isVisible()  # 120 images, 60 per class
     assert page.content.tabs.currentIndex() == 0  # no mistakes: the cell tab and its hint
+
+
+def test_class_names_that_look_like_markup_are_shown_as_written(qtbot, window, tmp_path):
+    """A class "<none>" vanished from the caution and the chosen cell's words, and the
+    matrix's tooltips drew "<img src=x>" as a broken picture."""
+    page = window.pages[4]
+    window.show_page(4)
+    names = ("<none>", "<img src=x>")
+    run = _run_with(tmp_path, "<b>run", [[5, 1], [0, 6]], names)
+    with qtbot.waitSignal(page.metrics_shown, timeout=10000):
+        window.state.set_run(str(run))
+    assert "'<none>' 6" in page.content.caution_label.text()
+    assert page.content.caution_label.textFormat() == Qt.PlainText
+    click_cell(qtbot, page, 0, 1)
+    qtbot.waitUntil(lambda: "<none>" in page.content.cell_label.text(), timeout=5000)
+    assert page.content.cell_label.textFormat() == Qt.PlainText
+    model = page.content.confusion.model()
+    tip = model.data(model.index(0, 1), Qt.ToolTipRole)
+    assert "&lt;img src=x&gt;" in tip and "<img" not in tip
+    assert "&lt;b&gt;run" in page.source_label.text()
 
 
 def test_a_folder_that_fails_leaves_the_shown_figures_labelled_as_theirs(qtbot, window,

@@ -443,3 +443,35 @@ def test_a_folder_added_through_a_link_is_not_called_empty(qtbot, window, two_ru
     with qtbot.waitSignal(page.rebuilt, timeout=30000):
         page.rescan([str(link)])
     assert "no run folders found" not in page.banner.text()
+
+
+def test_a_time_no_clock_can_show_leaves_the_other_runs_listed(qtbot, window, two_runs,
+                                                               capsys):
+    """A hand-edited "created": 1e20 raised OverflowError as the table filled: it showed no
+    run at all, and 'runs' stopped after the header."""
+    import time
+
+    from core.cli.commands import runs as runs_command
+    from core.shown import when_text
+
+    h, _ia, _ib, _a, _b = two_runs
+    odd = make_run(default_runs_dir() / "20261103-100000-odd", created=1e20)
+    h.record_run(odd)
+    page = runs_page(window)
+    page.refresh()
+    assert len(page.visible_ids()) == 3
+    assert page.proxy.index(0, 0).data() == "–"  # sorted as the newest, shown as unknown
+    assert when_text(float("nan")) == when_text(float("inf")) == when_text(None) == "–"
+    assert when_text(1000.0) == time.strftime("%Y-%m-%d %H:%M", time.localtime(1000.0))
+    assert runs_command.run(runs_command_args()) == 0
+    assert "odd" in capsys.readouterr().out
+
+
+def runs_command_args():
+    import argparse
+
+    from core.cli.commands import runs as runs_command
+
+    parser = argparse.ArgumentParser()
+    runs_command.register(parser.add_subparsers())
+    return parser.parse_args(["runs"])

@@ -109,6 +109,21 @@ def test_folder_classes_are_matched_to_the_model_by_name(tmp_path):
         m.confusion
 
 
+def test_a_class_folder_in_another_unicode_form_is_scored(tmp_path):
+    """A folder copied from a Mac names "brïght" as i + combining diaeresis (NFD): it looked
+    exactly like the class and was left out as "not among the model's classes"."""
+    import unicodedata
+
+    nfd = unicodedata.normalize("NFD", "brïght")
+    assert nfd != "brïght"
+    root = write_images(tmp_path, {"dark": [10, 30], nfd: [240, 220]})
+    events = []
+    m = evaluate_labelled_folder(BrightnessPredictor(("dark", "brïght")), str(root),
+                                 listener=events.append).metrics
+    assert m.n_images == 4 and m.confusion == [[2, 0], [0, 2]]
+    assert not any("not scored" in getattr(e, "message", "") for e in events)
+
+
 def test_run_validation_reproduces_the_metrics_training_wrote(trained_run, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(trained_run, run)

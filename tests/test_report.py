@@ -118,3 +118,35 @@ def test_thumbnail_of_a_missing_file_is_a_placeholder(tmp_path):
     from core.report.charts import thumbnail_uri
 
     assert thumbnail_uri(str(tmp_path / "nope.png")) is None
+
+
+def test_hand_edited_files_become_notes_not_a_failure(trained_run, tmp_path):
+    """A wrong type in metrics.json or calibration.json, or a time no clock can show, stopped
+    'report' with a bare ValueError/KeyError/OverflowError naming no file."""
+    from core.report.html import write_report
+
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    metrics = json.loads((run / "metrics.json").read_text())
+    metrics["calibration"] = {"temperature": "warm"}
+    info = json.loads((run / "run.json").read_text())
+    info["started"] = 1e20
+    (run / "run.json").write_text(json.dumps(info))
+    (run / "calibration.json").write_text(json.dumps(["not", "a", "record"]))
+    cases = {"macro_f1": "high", "per_class": [{"name": "a"}],
+             "mistakes": [{"path": 3, "true_label": "a", "predicted_label": "b",
+                           "confidence": 0.9}],
+             "reliability": [{"low": 0, "high": 0.1, "count": 1, "confidence": 0.05}]}
+    for field, value in cases.items():
+        (run / "metrics.json").write_text(json.dumps({**metrics, field: value}))
+        html = write_report(run, tmp_path / "r.html").read_text(encoding="utf-8")
+        _check(html)
+        assert "is not the scores as the app writes them" in html, field
+        assert "calibration.json: " in html and "expected a JSON object" in html
+        assert "No scores" in html and "warm" not in html
+        assert "<td>—</td>" in html  # the start time
+    (run / "calibration.json").unlink()
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    html = write_report(run, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "is not the scores" not in html and "warm" not in html  # the summary is left out
+    assert f"{metrics['accuracy']:.2%}" in html

@@ -259,8 +259,13 @@ def test_delete_refuses_a_folder_holding_files_a_run_does_not_write(tmp_path):
     run = make_run(tmp_path / "run")
     outside = tmp_path / "outside.txt"
     outside.write_text("keep")
+    (run / "model.keras").symlink_to(outside)
     (run / "logs").mkdir()
-    (run / "logs" / "pointer").symlink_to(outside)
+    (run / "logs" / "pointer").symlink_to(outside)  # not an event file: refused, kept
+    with pytest.raises(UserError, match=r"\(logs/pointer\)"):
+        h.delete_run(h.record_run(run), delete_files=True)
+    (run / "logs" / "pointer").unlink()
+    (run / "logs" / "events.out.tfevents.1.host.1.v2").symlink_to(outside)
     h.delete_run(h.record_run(run), delete_files=True)
     assert not run.exists() and outside.read_text() == "keep"
 
@@ -294,6 +299,30 @@ def test_a_read_only_history_gives_one_line(tmp_path):
     finally:
         os.chmod(db.parent, 0o755)
         os.chmod(db, 0o644)
+
+
+def test_delete_looks_into_checkpoint_and_logs_and_ignores_file_browser_litter(tmp_path):
+    """A note in checkpoint/ went with the run (only top-level names were checked), and a
+    .DS_Store made the run impossible to delete."""
+    h = RunHistory(tmp_path / "h.sqlite")
+    run = make_run(tmp_path / "run")
+    ckpt, events = run / "checkpoint", run / "logs" / "head" / "train"
+    ckpt.mkdir()
+    events.mkdir(parents=True)
+    (ckpt / "state.json").write_text("{}")
+    (ckpt / "notes.txt").write_text("mine")
+    (events / "events.out.tfevents.1.host.1.v2").write_bytes(b"x")
+    (events / "plot.png").write_bytes(b"mine")
+    for litter in (run / ".DS_Store", run / "Thumbs.db", ckpt / ".DS_Store"):
+        litter.write_bytes(b"")
+    rid = h.record_run(run)
+    with pytest.raises(UserError, match=r"\(checkpoint/notes.txt, logs/head/train/plot.png\)"):
+        h.delete_run(rid, delete_files=True)
+    assert (ckpt / "notes.txt").exists() and (events / "plot.png").exists()
+    (ckpt / "notes.txt").unlink()
+    (events / "plot.png").unlink()
+    h.delete_run(rid, delete_files=True)
+    assert not run.exists()
 
 
 def test_deleting_a_run_deletes_the_backbone_carried_over_for_it_alone(tmp_path):
@@ -360,10 +389,16 @@ def test_a_running_run_whose_trainer_is_gone_shows_as_interrupted(tmp_path, caps
     (summary,) = h.list_runs()
     assert summary.shown_status == "interrupted"
     assert main(["runs"]) == 0 and "interrupted" in capsys.readouterr().out
+    # the filter and the report read the status as shown ("runs --filter interrupted" found
+    # nothing, "--filter running" the run; the report said "Status: running")
+    assert h.list_runs(text="interrupted")  # (the folder's path holds "running")
+    from core.report.gather import gather
+
+    assert gather(run).info["status"] == "interrupted"
     RunFolder(run).lock_path.write_text(json.dumps(
         {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}))
     assert h.list_runs()[0].shown_status == "running"  # a live trainer holds it
-    assert h.list_runs(text="running")  # the filter reads the stored status
+    assert not h.list_runs(text="interrupted") and gather(run).info["status"] == "running"
 
 
 def test_a_run_is_listed_from_its_first_batch(tmp_path, tiny_weights):

@@ -71,7 +71,16 @@ def test_an_unreadable_run_folder_is_named_not_a_crash(tmp_path):
 @pytest.mark.parametrize("field, value, needle", [
     ("accuracy", "abc", "accuracy is 'abc'"), ("n_images", "4", "n_images is '4'"),
     ("accuracy", None, "accuracy is None"), ("confusion", [[1, "x"], [0, 1]], "confusion cell"),
-    ("confusion", [[1]], "confusion is not a 2x2 table"), ("reliability", [3], "reliability")])
+    ("confusion", [[1]], "confusion is not a 2x2 table"), ("reliability", [3], "reliability"),
+    # each of these crashed the Evaluate page as it painted (one with SIGSEGV), and 'report'
+    ("accuracy", float("nan"), "accuracy is nan"),
+    ("per_class", [{"name": 1, "precision": 1, "recall": 1, "f1": 1, "support": 1}],
+     "per_class name is 1, not text"),
+    ("mistakes", [{"path": "a.png", "true_label": "a", "predicted_label": "b",
+                   "confidence": "high"}], "mistakes confidence is 'high'"),
+    ("reliability", [{"low": 0, "high": 0.1, "count": 1, "confidence": 0.05}],
+     "reliability: bins without accuracy"),
+    ("skipped", "a.png", "skipped is not a list")])
 def test_a_hand_edited_results_file_is_refused_naming_the_field(field, value, needle):
     """The Evaluate page kept showing the previous run's 50.0 % with no word."""
     good = Metrics(0.5, 4, ["a", "b"], [], [[1, 1], [1, 1]], 0.5).to_dict()
@@ -94,6 +103,14 @@ def test_the_evaluate_page_names_a_hand_edited_results_file(qtbot, window, tmp_p
     window.show_page(4)
     assert "metrics.json: not a results file this app wrote" in page.banner.text()
     assert page.metrics is None
+    # a calibration summary that is not numbers is left out; the scores are shown
+    good = Metrics(0.5, 4, ["a", "b"], [], [[1, 1], [1, 1]], 0.5).to_dict()
+    RunFolder(run).write_json("metrics.json", {**good, "calibration": {"temperature": "warm"}})
+    window.state.set_run(None)
+    window.state.set_run(str(run))
+    assert page.metrics is not None and page.calibration is None
+    page.content.tabs.setCurrentIndex(page.content.tabs.count() - 1)
+    page.grab()  # painted every tab's text without a traceback
 
 
 def test_a_folder_of_images_that_cannot_be_read_is_named_not_empty(tmp_path):

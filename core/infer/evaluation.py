@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
@@ -110,13 +111,19 @@ def evaluate_labelled_folder(predictor, data_dir: str, listener=None,
 
     report = scan_dataset(data_dir, listener=listener, cancel=cancel)
     held_out(report, data_dir, listener)
-    index = {name: i for i, name in enumerate(predictor.classes)}
-    unknown = [c for c in report.classes if c not in index]
+    # Names compared in one Unicode form: macOS writes "café" as e + combining accent
+    # (NFD), so a folder copied from a Mac looked like the class and was left out.
+    index = {unicodedata.normalize("NFC", name): i for i, name in enumerate(predictor.classes)}
+
+    def label(folder: str) -> Optional[int]:
+        return index.get(unicodedata.normalize("NFC", folder))
+
+    unknown = [c for c in report.classes if label(c) is None]
     if unknown:
         emit(listener, Log(f"folders not among the model's classes, not scored: "
                            f"{', '.join(unknown)}", "warning"))
-    records = [dataclasses.replace(r, label=index[r.class_name]) for r in report.records
-               if r.class_name in index]
+    records = [dataclasses.replace(r, label=label(r.class_name)) for r in report.records
+               if label(r.class_name) is not None]
     copies = [p for p in report.problems if p.kind in COPY_KINDS]
     if copies:
         emit(listener, Log(f"{len(copies)} copies of other files are not scored (a copy in "

@@ -14,6 +14,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from core.typed_json import finite_number
 from core.trust.calibration import expected_calibration_error, reliability_table
 
 
@@ -59,11 +60,14 @@ class Metrics:
         showed the previous run's figures with no word, or crashed the page later)."""
         _check_types(d)
         return cls(accuracy=d["accuracy"], n_images=d["n_images"], classes=list(d["classes"]),
-                   per_class=[ClassScore(**c) for c in d["per_class"]],
+                   per_class=[ClassScore(c["name"], c["precision"], c["recall"], c["f1"],
+                                         c["support"]) for c in d["per_class"]],
                    confusion=[list(r) for r in d["confusion"]], macro_f1=d["macro_f1"],
-                   mistakes=[Mistake(**m) for m in d.get("mistakes", [])],
+                   mistakes=[Mistake(m["path"], m["true_label"], m["predicted_label"],
+                                     m["confidence"]) for m in d.get("mistakes", [])],
                    skipped=list(d.get("skipped", [])), ece=_optional_float(d.get("ece")),
-                   reliability=list(d.get("reliability", [])))
+                   reliability=[{k: b[k] for k in _BIN_FIELDS}
+                                for b in d.get("reliability", [])])
 
     def to_text(self) -> str:
         width = max([len(c) for c in self.classes] + [5])
@@ -122,6 +126,9 @@ def compute_metrics(y_true: Sequence[int], probs: np.ndarray, classes: Sequence[
                    reliability=[asdict(b) for b in reliability_table(probs, y_true)])
 
 
+_BIN_FIELDS = ("low", "high", "count", "confidence", "accuracy")
+
+
 def _optional_float(value) -> Optional[float]:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
         else None
@@ -129,7 +136,7 @@ def _optional_float(value) -> Optional[float]:
 
 def _check_types(d) -> None:
     def number(v, where, whole=False):
-        if isinstance(v, bool) or not isinstance(v, int if whole else (int, float)):
+        if not finite_number(v) or (whole and not isinstance(v, int)):
             raise TypeError(f"{where} is {v!r}, not a {'whole ' if whole else ''}number")
 
     if not isinstance(d, dict):
@@ -147,12 +154,26 @@ def _check_types(d) -> None:
     for r in rows:
         for v in r:
             number(v, "a confusion cell", whole=True)
-    for c in d.get("per_class") or []:
-        if not isinstance(c, dict):
-            raise TypeError("per_class holds something other than class scores")
-        for key in ("precision", "recall", "f1"):
-            number(c.get(key), f"per_class {key}")
-        number(c.get("support"), "per_class support", whole=True)
-    if not isinstance(d.get("reliability", []), list) or not all(
-            isinstance(b, dict) for b in d.get("reliability", [])):
-        raise TypeError("reliability is not a list of bins")
+    def entries(key, what, names, numbers, wholes=()):
+        """Each entry of list ``key`` a dict with these fields, of these types (a hand-edited
+        one crashed the Evaluate page as it painted, and the report); others are ignored."""
+        value = d.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(e, dict) for e in value):
+            raise TypeError(f"{key} is not a list of {what}")
+        fields = set(names) | set(numbers) | set(wholes)
+        for e in value:
+            if not fields <= set(e):
+                raise TypeError(f"{key}: {what} without {', '.join(sorted(fields - set(e)))}")
+            for name in names:
+                if not isinstance(e[name], str):
+                    raise TypeError(f"{key} {name} is {e[name]!r}, not text")
+            for name in numbers:
+                number(e[name], f"{key} {name}")
+            for name in wholes:
+                number(e[name], f"{key} {name}", whole=True)
+
+    entries("per_class", "class scores", ("name",), ("precision", "recall", "f1"),
+            ("support",))
+    entries("mistakes", "mistakes", ("path", "true_label", "predicted_label"), ("confidence",))
+    entries("skipped", "skipped files", ("path", "reason"), ())
+    entries("reliability", "bins", (), tuple(f for f in _BIN_FIELDS if f != "count"), ("count",))

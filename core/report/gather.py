@@ -18,9 +18,8 @@ from core.config import StudioConfig
 from core.errors import UserError
 from core.runs.compare import settings_known
 from core.runs.folder import RunFolder
-
-#: calibration.json beside the run's other files (written by calibration, when it ran).
-CALIBRATION_FILE = "calibration.json"
+from core.runs.lock import shown_status
+from core.trust.store import read_record, shown_summary
 
 
 @dataclass
@@ -150,10 +149,15 @@ def _export_source(folder: Path) -> Optional[str]:
     return source if isinstance(source, str) else None
 
 
-def _scores_readable(metrics) -> bool:
-    return isinstance(metrics, dict) and all(
-        isinstance(metrics.get(k), (int, float)) and not isinstance(metrics.get(k), bool)
-        for k in ("accuracy", "n_images"))
+def _scores_problem(metrics) -> str:
+    """What keeps ``metrics`` (metrics.json's content) from being shown ("" when nothing)."""
+    from core.infer.metrics import Metrics
+
+    try:
+        Metrics.from_dict(metrics)
+    except (KeyError, TypeError, ValueError) as exc:
+        return str(exc)
+    return ""
 
 
 def _optional(read, what: str, notes: list[str]):
@@ -178,19 +182,21 @@ def gather(run_dir: str | os.PathLike) -> ReportData:
         notes.append(f"settings: {run.config_path} holds no model settings; they are not known")
         cfg = None  # "{}" loads as every default: not the run's settings either
     info = _optional(lambda: run.run_info().to_dict(), "run.json", notes) or {}
+    if info.get("status"):  # "running" with no trainer: interrupted, as the Runs page says
+        info["status"] = shown_status(run, info["status"])
     data_dir = info.get("data_dir") or (cfg.data.data_dir if cfg is not None else "")
     data = _optional(lambda: data_summary(run, data_dir), "data", notes) or DataSummary("", {})
     metrics = _optional(run.metrics, "metrics.json", notes) if run.metrics_path.exists() else None
-    if metrics is not None and not _scores_readable(metrics):  # a hand-edited file: KeyError
-        notes.append(f"metrics.json: {run.metrics_path} lacks the scores as the app writes "
-                     "them (accuracy, n_images); put it back from a copy of the run, or see "
+    why = _scores_problem(metrics) if metrics is not None else ""
+    if why:  # hand-edited: the sections below would stop on it
+        notes.append(f"{run.metrics_path.name}: {run.metrics_path} is not the scores as the "
+                     f"app writes them ({why}); put it back from a copy of the run, or see "
                      "'python main.py evaluate' for the scores")
         metrics = None
-    cal_path = run.path / CALIBRATION_FILE
-    calibration = _optional(lambda: json.loads(cal_path.read_text(encoding="utf-8")),
-                            CALIBRATION_FILE, notes) if cal_path.exists() else None
-    if calibration is None and metrics and isinstance(metrics.get("calibration"), dict):
-        calibration = metrics["calibration"]
+    record = _optional(lambda: read_record(run), run.calibration_path.name, notes)
+    calibration = record.to_dict() if record is not None else None
+    if calibration is None and metrics:
+        calibration = shown_summary(metrics.get("calibration"))
     exports, why = current_exports(run.path.resolve())
     if why:
         notes.append(why)

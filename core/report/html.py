@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from core.fsutil import atomic_write_text
-from core.shown import shown_text
+from core.shown import shown_text, when_text
 from core.report.charts import line_chart, reliability_chart, thumbnail_uri
 from core.report.gather import ReportData, gather
 
@@ -63,7 +63,7 @@ def _fmt(v: Any) -> str:
 
 
 def _when(ts: Optional[float]) -> str:
-    return _dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M") if ts else "—"
+    return when_text(ts, "—")
 
 
 def _overview(d: ReportData) -> str:

@@ -7,13 +7,14 @@ not write, a run a live trainer is writing.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import Optional
 
 from core.appdirs import start_weights_dir
 from core.errors import UserError
-from core.runs.folder import RunFolder
+from core.runs.folder import Checkpoint, RunFolder
 from core.runs.lock import describe_holder, lock_holder
 
 
@@ -25,6 +26,40 @@ def carried_weights(config: dict) -> Optional[Path]:
         return None
     path = Path(weights).resolve()
     return path if path.parent == start_weights_dir().resolve() else None
+
+
+#: What a file browser leaves in any folder it shows (deleted with a run, never "foreign").
+OS_LITTER = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
+#: The start of the names of the TensorBoard event files training writes under logs/.
+TENSORBOARD_EVENTS = "events.out.tfevents."
+
+
+def foreign_entries(rf: RunFolder) -> list[str]:
+    """Names in the run folder this app did not write there (sorted); [] for a pure one.
+
+    Hidden temp files of the app's atomic writes (``.NAME.*.tmp*``, a checkpoint's
+    ``.checkpoint.*.partial``/``.old``, a lock's ``.lock.*.tmp``) count as its own, and
+    so does what a file browser leaves (:data:`OS_LITTER`).  ``checkpoint/`` and
+    ``logs/`` are looked into: a file of the user's there went with the run.
+    """
+    found = _foreign(rf.path, rf.own_names())
+    ckpt = rf.checkpoint_dir
+    if ckpt.is_dir() and not ckpt.is_symlink():
+        found += [f"{ckpt.name}/{name}" for name in _foreign(ckpt, set(Checkpoint.NAMES))]
+    logs = rf.logs_dir
+    if logs.is_dir() and not logs.is_symlink():  # TensorBoard's event files, in folders
+        for root, _dirs, files in os.walk(logs):
+            found += [os.path.relpath(os.path.join(root, f), rf.path) for f in files
+                      if not f.startswith(TENSORBOARD_EVENTS) and f not in OS_LITTER]
+    return sorted(found)
+
+
+def _foreign(folder: Path, own: set[str]) -> list[str]:
+    """Names in ``folder`` that are neither ``own`` nor the app's temp files nor litter."""
+    prefixes = tuple(p for n in own for p in (f".{n}.", f".{Path(n).stem}.", f"{n}."))
+    return [e.name for e in folder.iterdir() if e.name not in own and e.name not in OS_LITTER
+            and not (e.name.startswith(prefixes)
+                     and (".tmp" in e.name or e.name.endswith((".partial", ".old"))))]
 
 
 def delete_run_files(rf: RunFolder) -> None:
@@ -43,7 +78,7 @@ def delete_run_files(rf: RunFolder) -> None:
     if holder is not None:  # a live trainer's files would vanish under it
         raise UserError(f"{rf.path} is being trained by {describe_holder(holder)}; stop that "
                         "training first (or wait for it to end), then delete the run")
-    foreign = rf.foreign_entries()
+    foreign = foreign_entries(rf)
     if foreign:
         shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5
                                           else "")

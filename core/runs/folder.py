@@ -81,6 +81,11 @@ class Checkpoint:
     """The files of one checkpoint folder: ``RUN_DIR/checkpoint``, or the temporary
     folder a new checkpoint is written in before it replaces the old one."""
 
+    #: Every name a checkpoint folder may hold (legacy Keras weights files included).
+    NAMES = frozenset({FILES.checkpoint_weights, FILES.checkpoint_optimizer,
+                       FILES.checkpoint_state, FILES.checkpoint_phase_best,
+                       FILES.legacy_checkpoint_weights, FILES.legacy_checkpoint_phase_best})
+
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
 
@@ -300,27 +305,11 @@ class RunFolder:
             raise UserError(f"{self.path}: not a run folder (no {' and no '.join(missing)})"
                             + (f"; {consequence}" if consequence else ""))
 
-
     # what the folder holds -------------------------------------------
     def own_names(self) -> set[str]:
         """The top-level names a run writes (the FILES table), temp files aside."""
-        inside = {FILES.checkpoint_weights, FILES.checkpoint_optimizer, FILES.checkpoint_state,
-                  FILES.checkpoint_phase_best, FILES.legacy_checkpoint_weights,
-                  FILES.legacy_checkpoint_phase_best}
-        return {v for k, v in vars(FILES).items() if v not in inside and "{" not in v} | {
+        return {v for k, v in vars(FILES).items() if v not in Checkpoint.NAMES and "{" not in v} | {
             FILES.phase_best.format(phase=p) for p in ("head", "fine_tune")}
-
-    def foreign_entries(self) -> list[str]:
-        """Names in the folder this app did not write there (sorted); [] for a pure run folder.
-
-        Hidden temp files of the app's atomic writes (``.NAME.*.tmp*``, a checkpoint's
-        ``.checkpoint.*.partial``/``.old``, a lock's ``.lock.*.tmp``) count as its own.
-        """
-        own = self.own_names()
-        prefixes = tuple(p for n in own for p in (f".{n}.", f".{Path(n).stem}.", f"{n}."))
-        return sorted(e.name for e in self.path.iterdir() if e.name not in own and not (
-            e.name.startswith(prefixes) and (".tmp" in e.name
-                                             or e.name.endswith((".partial", ".old")))))
 
     def failed_start(self) -> bool:
         """True when the folder holds only what a start that never finished an epoch wrote.

@@ -25,6 +25,7 @@ from typing import Iterator, Optional
 
 from core.errors import UserError
 from core.runs.folder import RunFolder
+from core.shown import when_text
 
 
 def pid_alive(pid: int) -> bool:
@@ -58,10 +59,15 @@ def lock_holder(run: RunFolder) -> Optional[dict]:
     return holder
 
 
+def shown_status(run: RunFolder, status: str) -> str:
+    """The status as a person reads it: a "running" run whose trainer is gone (kill -9, a
+    power cut: nothing could write "stopped") is "interrupted", resumable."""
+    return "interrupted" if status == "running" and lock_holder(run) is None else status
+
+
 def describe_holder(holder: dict) -> str:
     started = holder.get("started")
-    when = (time.strftime(" since %Y-%m-%d %H:%M:%S", time.localtime(started))
-            if isinstance(started, (int, float)) else "")
+    when = when_text(started, "", " since %Y-%m-%d %H:%M:%S")
     return f"process {holder['pid']} on {holder.get('host', '?')}{when}"
 
 

@@ -68,12 +68,12 @@ class RunSummary:
     def shown_status(self) -> str:
         """The status as a person reads it: a "running" run whose trainer is gone (kill -9,
         a power cut: nothing could write "stopped") is "interrupted", resumable."""
+        status = self.status.value if self.status else ""
         if self.status is RunStatus.RUNNING and self.exists:
-            from core.runs.lock import lock_holder
+            from core.runs.lock import shown_status
 
-            if lock_holder(RunFolder(self.path)) is None:
-                return "interrupted"
-        return self.status.value if self.status else ""
+            return shown_status(RunFolder(self.path), status)
+        return status
 
     def to_dict(self, with_config: bool = False) -> dict:
         d = asdict(self)

@@ -198,6 +198,20 @@ def read_record(run: RunFolder) -> Optional[CalibrationRecord]:
     return CalibrationRecord.read(run.calibration_path) if run.calibration_path.exists() else None
 
 
+def shown_summary(value) -> Optional[dict]:
+    """metrics.json's "calibration" when it reads as :meth:`CalibrationRecord.summary`
+    writes it (numbers where numbers go), else None: a hand-edited string there stopped
+    the Evaluate page and the report with a traceback."""
+    if not isinstance(value, dict):
+        return None
+    numbers = ("temperature", "bins", "n_images", "ece_before", "ece_after", "nll_before",
+               "nll_after", "unknown_keep")
+    if any(k in value and not finite_number(value[k]) for k in numbers):
+        return None
+    threshold = value.get("unknown_threshold")
+    return value if threshold is None or finite_number(threshold) else None
+
+
 def calibration_entry(run: RunFolder) -> dict:
     """``{"calibration": summary}`` for metrics.json, or {} for a run without calibration."""
     record = read_record(run)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 
 from core.runs.summary import SORT_KEYS
+from core.shown import when_text
 from core.typed_json import json_text
 
 
@@ -35,7 +35,7 @@ def register(subparsers) -> None:
 
 
 def _fmt_time(t) -> str:
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(t)) if t else "-"
+    return when_text(t, "-")
 
 
 def _fmt_pct(x) -> str:

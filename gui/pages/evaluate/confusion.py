@@ -11,6 +11,7 @@ classes have very different sizes.
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any, Optional, Sequence
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
@@ -28,6 +29,12 @@ def _mix(a: QColor, b: QColor, t: float) -> QColor:
     return QColor(round(a.red() + (b.red() - a.red()) * t),
                   round(a.green() + (b.green() - a.green()) * t),
                   round(a.blue() + (b.blue() - a.blue()) * t))
+
+
+def _tooltip(text: str) -> str:
+    """``text`` as a tooltip that shows what it says: Qt reads a tooltip that looks like HTML
+    as HTML, so a class named "<img src=x>" was drawn as a broken picture."""
+    return f"<qt>{escape(text)}</qt>"
 
 
 class ConfusionModel(QAbstractTableModel):
@@ -81,7 +88,7 @@ class ConfusionModel(QAbstractTableModel):
             what = (f"{n} of the {total} “{true}” images were recognised correctly"
                     if r == c else
                     f"{n} of the {total} “{true}” images were taken for “{pred}”")
-            return f"{what} ({share:.0%}). Click to see them."
+            return _tooltip(f"{what} ({share:.0%}). Click to see them.")
         return None
 
     def headerData(self, section: int, orientation, role: int = Qt.DisplayRole) -> Any:  # noqa: N802
@@ -90,7 +97,7 @@ class ConfusionModel(QAbstractTableModel):
             return name if len(name) <= 16 else name[:15] + "…"
         if role == Qt.ToolTipRole and 0 <= section < len(self.classes):
             kind = "predicted" if orientation == Qt.Horizontal else "true"
-            return f"{kind} class: {self.classes[section]}"
+            return _tooltip(f"{kind} class: {self.classes[section]}")
         return None
 
 

@@ -16,6 +16,7 @@ here decodes an image or touches TensorFlow on the UI thread.
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 from typing import Any, Optional
 
@@ -170,6 +171,7 @@ class EvaluatePage(Page):
         from core.errors import UserError
         from core.infer.metrics import Metrics
         from core.runs.folder import RunFolder
+        from core.trust.store import shown_summary
 
         run = RunFolder(run_dir)
         self.calibration = None
@@ -177,8 +179,8 @@ class EvaluatePage(Page):
             return None
         try:
             data = run.metrics()
-            cal = data.get("calibration") if isinstance(data, dict) else None
-            self.calibration = cal if isinstance(cal, dict) else None
+            self.calibration = shown_summary(data.get("calibration")) \
+                if isinstance(data, dict) else None
             return Metrics.from_dict(data)
         except (KeyError, TypeError, ValueError) as exc:  # hand-edited: types checked on read
             self.show_error(f"{run.metrics_path}: not a results file this app wrote ({exc}).")
@@ -205,11 +207,11 @@ class EvaluatePage(Page):
             return
         run_name = Path(self.state.run_dir).name if self.state.run_dir else "the model"
         if source == VALIDATION:
-            self.source_label.setText(f"<b>{run_name}</b> on its {metrics.n_images} validation "
-                                      "images (never used for training)")
+            self.source_label.setText(f"<b>{escape(run_name)}</b> on its {metrics.n_images} "
+                                      "validation images (never used for training)")
         else:
-            self.source_label.setText(f"<b>{run_name}</b> on the folder {source} "
-                                      f"({metrics.n_images} images)")
+            self.source_label.setText(f"<b>{escape(run_name)}</b> on the folder "
+                                      f"{escape(source)} ({metrics.n_images} images)")
         self.content.show_metrics(metrics, self.calibration, source == VALIDATION)
         self.metrics_shown.emit(metrics)
 

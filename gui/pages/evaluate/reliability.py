@@ -55,6 +55,12 @@ class ReliabilityChart(QWidget):
 
     def paintEvent(self, _event) -> None:  # noqa: N802 - Qt's name
         painter = QPainter(self)
+        try:  # a painter left active when painting stops took the whole app down (SIGSEGV)
+            self._paint(painter)
+        finally:
+            painter.end()
+
+    def _paint(self, painter: QPainter) -> None:
         painter.setRenderHint(QPainter.Antialiasing, True)
         rect = self.plot_rect()
         fm = QFontMetrics(self.font())
@@ -99,7 +105,6 @@ class ReliabilityChart(QWidget):
         painter.drawText(QRectF(plot.left() + 4, rect.bottom() - hist_h, plot.width(),
                                 fm.height()), Qt.AlignLeft | Qt.AlignTop,
                          f"images per bin ({total} in all)")
-        painter.end()
 
 
 def ece_text(metrics, calibration: Optional[dict]) -> str:

@@ -126,6 +126,7 @@ class ResultsView(QWidget):
         box.addLayout(summary)
         self.caution_label = QLabel()
         self.caution_label.setObjectName("caution")
+        self.caution_label.setTextFormat(Qt.PlainText)  # class names: "<none>" is no tag
         self.caution_label.setWordWrap(True)
         self.caution_label.setStyleSheet("QLabel#caution { color: #f0c36b; }")
         self.caution_label.hide()
@@ -164,6 +165,7 @@ class ResultsView(QWidget):
         lay.setContentsMargins(4, 4, 4, 4)
         label = QLabel()
         label.setObjectName("hint")
+        label.setTextFormat(Qt.PlainText)  # it names classes: "<none>" is no tag
         label.setWordWrap(True)
         lay.addWidget(label)
         thumbs = CaptionedThumbnails(self)

@@ -8,13 +8,12 @@ training time is ``run.json``'s, written as the Train page writes it.
 from __future__ import annotations
 
 import html
-import time
 from typing import Any
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt
 from PySide6.QtGui import QStandardItem
 
-from core.shown import human_size
+from core.shown import human_size, when_text
 from gui.durations import format_duration
 from gui.pages.runs.compare import pct
 
@@ -41,7 +40,7 @@ def exports_text(run_name: str, exports: list[dict]) -> str:
                 "(step 7); each format is then listed here.")
     lines = []
     for e in exports:
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(e["created"]))
+        when = when_text(e.get("created"))
         size = human_size(e["size_bytes"]) if e.get("size_bytes") else "–"
         status = (e.get("details") or {}).get("status")
         flag = (" <b>(its answers differ from the app's: do not trust it)</b>"
@@ -75,7 +74,7 @@ class RunsProxy(QSortFilterProxyModel):
 
 def run_cells(r) -> list[QStandardItem]:
     """The table's cells for one :class:`core.runs.summary.RunSummary`."""
-    started = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created)) if r.created else "–"
+    started = when_text(r.created)
     size = f"{r.image_size} px" if r.image_size else "–"
     status = r.shown_status or "–"
     if not r.exists:
