@@ -195,3 +195,18 @@ def test_a_folder_of_copies_only_is_called_that(tmp_path):
 
     with pytest.raises(DataError, match="every image is a copy of another"):
         evaluate_labelled_folder(Classes(), str(tmp_path))
+
+
+def test_scores_without_a_value_are_shown_as_a_dash_not_zero():
+    """A class with no image in the folder printed precision, recall and F1 0.000, beside a
+    macro F1 of 1.000 that leaves it out."""
+    probs = np.array([[0.9, 0.1, 0.0], [0.2, 0.8, 0.0]])
+    m = compute_metrics([0, 1], probs, ["a", "b", "c"])
+    assert m.macro_f1 == 1.0
+    assert m.score_texts(0) == ("1.000", "1.000", "1.000")
+    assert m.score_texts(2) == ("–", "–", "–")
+    text = m.to_text()
+    assert "c" in text and "0.000" not in text and "macro F1 averages the classes with" in text
+    # images of a class, none taken for it: recall and F1 are 0, precision has no value
+    m = compute_metrics([0, 1], np.array([[0.9, 0.1], [0.9, 0.1]]), ["a", "b"])
+    assert m.score_texts(1) == ("–", "0.000", "0.000")

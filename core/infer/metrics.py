@@ -54,6 +54,15 @@ class Metrics:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def score_texts(self, i: int) -> tuple[str, str, str]:
+        """Class ``i``'s precision, recall and F1 as shown: "–" where a score has no value
+        (recall and F1 with no image of the class, precision when no image was taken for
+        it).  0.000 there read as a failure, beside a macro F1 that leaves the class out."""
+        c = self.per_class[i]
+        predicted = any(row[i] for row in self.confusion) if i < len(self.confusion) else True
+        return (f"{c.precision:.3f}" if predicted else "–",
+                f"{c.recall:.3f}" if c.support else "–", f"{c.f1:.3f}" if c.support else "–")
+
     @classmethod
     def from_dict(cls, d: dict) -> "Metrics":
         """TypeError naming the field for a value of the wrong type (a hand-edited file
@@ -75,9 +84,11 @@ class Metrics:
                  f"(macro F1 {self.macro_f1:.4f}, ECE "
                  f"{'not recorded' if self.ece is None else f'{self.ece:.4f}'})", "",
                  f"{'class':<{width}}  precision  recall     f1  support"]
-        for c in self.per_class:
-            lines.append(f"{c.name:<{width}}  {c.precision:9.3f}  {c.recall:6.3f}  {c.f1:5.3f}  "
-                         f"{c.support:7d}")
+        for i, c in enumerate(self.per_class):
+            p, r, f1 = self.score_texts(i)
+            lines.append(f"{c.name:<{width}}  {p:>9}  {r:>6}  {f1:>5}  {c.support:7d}")
+        if any(c.support == 0 for c in self.per_class):
+            lines.append("(–: no value; macro F1 averages the classes with images)")
         lines += ["", "confusion matrix (rows: true, columns: predicted)"]
         col = min(max([6] + [len(c) for c in self.classes]), 12)  # 'mono_100' was 'mono_1'
         heads = [c if len(c) <= col else c[:col - 1] + "…" for c in self.classes]

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from core.fsutil import atomic_write_text
+from core.infer.metrics import Metrics
 from core.shown import shown_text, when_text
 from core.report.charts import line_chart, reliability_chart, thumbnail_uri
 from core.report.gather import ReportData, gather
@@ -147,12 +148,13 @@ def _scores_section(d: ReportData, max_mistakes: int) -> str:
     if not m:
         return ("<h2>Scores</h2><p class='muted'>No scores: the run has not finished, or its "
                 "metrics.json could not be read (see the note at the top).</p>")
+    shown = Metrics.from_dict(m)  # gather checked it
     out = ["<h2>Scores</h2>",
            f"<p>Accuracy <b>{m['accuracy']:.2%}</b> on {m['n_images']} validation images; "
            f"macro F1 {m.get('macro_f1', 0):.3f}.</p>",
            _table(("class", "precision", "recall", "F1", "images"),
-                  [(c["name"], c["precision"], c["recall"], c["f1"], c["support"])
-                   for c in m.get("per_class", [])]),
+                  [(c.name, *shown.score_texts(i), c.support)
+                   for i, c in enumerate(shown.per_class)]),
            "<h3>Confusion matrix</h3><p class='muted'>Rows: true class; columns: predicted.</p>"]
     out.append(_confusion(m.get("classes", []), m.get("confusion", [])))
     mistakes = m.get("mistakes", [])[:max(0, max_mistakes)]

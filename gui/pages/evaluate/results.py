@@ -230,8 +230,9 @@ class ResultsView(QWidget):
     def _fill_class_table(self, metrics) -> None:
         self.class_table.setRowCount(len(metrics.per_class))
         for r, score in enumerate(metrics.per_class):
-            cells = [score.name, pct(score.precision), pct(score.recall), f"{score.f1:.3f}",
-                     str(score.support)]
+            p, rc, f1 = metrics.score_texts(r)
+            cells = [score.name, pct(score.precision) if p != "–" else p,
+                     pct(score.recall) if rc != "–" else rc, f1, str(score.support)]
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if c:
