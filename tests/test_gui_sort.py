@@ -387,3 +387,45 @@ def test_a_decision_forgotten_with_another_folder_loses_its_mark(qtbot, window):
     page._on_suggested(result(["/A/1.png", "/A/2.png"]))
     assert page.review.decision(first) == ""
     assert page.thumbs.state_of(first) == "" and page.thumbs.mark(first) == ""
+
+
+def _click(qtbot, button) -> None:
+    """A real click: it also gives the button the focus when its policy takes clicks (the
+    offscreen platform's synthetic click does not move the focus by itself)."""
+    qtbot.mouseClick(button, Qt.LeftButton)
+    if button.focusPolicy() & Qt.ClickFocus:
+        button.setFocus(Qt.MouseFocusReason)
+
+
+def test_keys_after_a_click_on_add_undo_or_new_class_still_label(qtbot, window, trained_run,
+                                                                 folders, monkeypatch):
+    """A clicked Add kept the focus; disabled while it ran it handed it to "Move instead of
+    copy": Space (skip) ticked it and the next Add moved the files out of the new-images
+    folder.  After Undo the next key changed page; after New class… Space opened it again."""
+    from PySide6.QtWidgets import QApplication, QInputDialog
+
+    data, new = folders
+    before = _listing(new)
+    page = _sort_page(window, trained_run, data)
+    _wait_done(qtbot, window, page.suggestions_ready, lambda: _drop_folder(window, new))
+    page.grid.setFocus()
+    qtbot.keyClick(page.grid, Qt.Key_1)
+    _wait_done(qtbot, window, page.box.applied, lambda: _click(qtbot, page.box.add_button))
+    for key in (Qt.Key_Space, Qt.Key_1):  # skip one, label one: to whatever has the focus
+        qtbot.keyClick(QApplication.focusWidget(), key)
+    assert not page.box.move_check.isChecked()
+    (outcome,) = _wait_done(qtbot, window, page.box.applied,
+                            lambda: _click(qtbot, page.box.add_button))
+    assert not outcome.moved and _listing(new) == before
+    qtbot.waitUntil(page.box.undo_button.isEnabled, timeout=10000)
+    _wait_done(qtbot, window, page.box.undone, lambda: _click(qtbot, page.box.undo_button))
+    decided = len(page.review.decisions)
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key_2)
+    assert page.isVisible() and len(page.review.decisions) == decided + 1
+    asked = []
+    monkeypatch.setattr(QInputDialog, "getText",
+                        staticmethod(lambda *a, **k: (asked.append(1), ("grey", True))[1]))
+    _click(qtbot, page.bulk.new_class_button)
+    current = page.review.current
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key_Space)
+    assert len(asked) == 1 and page.review.current != current  # skipped, not asked again

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QInputDialog, QLabel, QPushButton, Q
                                QWidget)
 
 from core.label.apply import class_name_problem, classes_root
+from gui.pages.sort.keys import leave_keys_to_the_review
 
 
 class BulkBar(QWidget):
@@ -64,6 +65,7 @@ class BulkBar(QWidget):
         row.addStretch(1)  # the buttons keep their size while the preview is hidden
         row.addWidget(self.new_class_button)
         self.hide_preview()
+        leave_keys_to_the_review(self)
 
     def threshold(self) -> float:
         return self.spin.value() / 100.0

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (QCheckBox, QGridLayout, QGroupBox, QHBoxLayout, Q
                                QPushButton, QWidget)
 
 from gui.jobs import Job
+from gui.pages.sort.keys import leave_keys_to_the_review
 from gui.pages.sort.jobs import apply_job, pending_job, undo_job, update_job
 
 
@@ -59,6 +60,7 @@ class DataSetBox(QGroupBox):
         self.update_label.hide()
         grid.addWidget(self.update_label, 3, 0)
         runner.busy_changed.connect(lambda _busy: self.refresh())
+        leave_keys_to_the_review(self)
         self.refresh()
 
     def _say(self, label: QLabel, text: str) -> None:

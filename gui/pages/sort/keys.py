@@ -55,3 +55,17 @@ def action_for(key: int, modifiers, text: str, classes: list[str]) -> Optional[t
     letter = (text or "").lower()
     cls = letter_keys(classes).get(letter) if len(letter) == 1 else None
     return ("label", cls) if cls else None
+
+
+def leave_keys_to_the_review(widget) -> None:
+    """Buttons and tick boxes under ``widget`` take the focus by Tab only, not by a click.
+
+    A clicked "Add to data set" kept the focus and, disabled while it ran, handed it to
+    "Move instead of copy": the next Space (skip) ticked it and the next Add moved the
+    files out of the new-images folder.  Undo handed it to the window's page list (the
+    next 2 changed page), "New class…" took Space for itself.
+    """
+    from PySide6.QtWidgets import QAbstractButton
+
+    for button in widget.findChildren(QAbstractButton):
+        button.setFocusPolicy(Qt.TabFocus)
