@@ -338,10 +338,12 @@ def free_name(target: Path, taken: Iterable[Path] = ()) -> Path:
 
     The stem is shortened to keep a numbered name within 255 bytes: a 253-byte name
     plus " (2)" was too long to create, and to test for (Undo then failed for good).
+    ``taken`` is compared ignoring case: on macOS or Windows "IMG.JPG" and "img.jpg" of one
+    batch are one name, and the second was refused as "appeared meanwhile".
     """
-    taken = set(taken)
+    taken = {os.path.normcase(str(t)).casefold() for t in taken}
     stem, suffix, n = target.stem, target.suffix, 2
-    while os.path.lexists(target) or target in taken:
+    while os.path.lexists(target) or os.path.normcase(str(target)).casefold() in taken:
         tail = f" ({n}){suffix}"
         target = target.with_name(cut_to_bytes(stem, 255 - len(tail.encode("utf-8",
                                                                             "surrogateescape")))

@@ -329,6 +329,28 @@ def test_an_ampersand_in_a_class_name_is_shown_not_made_a_shortcut(qtbot):
     assert "Alt+D" not in button.shortcut().toString()
 
 
+def test_class_and_file_names_that_look_like_markup_are_shown_as_written(qtbot, tmp_path):
+    """A class "a<b" was shown as "Suggested: a (90 %)": the label read it as a tag."""
+    from PySide6.QtGui import QTextDocument
+
+    from core.label.suggestions import Suggestion
+    from gui.pages.sort.viewer import ImageView
+
+    view = ImageView()
+    qtbot.addWidget(view)
+    view.set_classes(["a<b", "<i>c"])
+    item = Suggestion(str(tmp_path / "<b>x.png"), "a<b", 0.9, 0.1, top=[("a<b", 0.9),
+                                                                     ("<i>c", 0.1)])
+    view.show_item(item, "<i>c", added=True)
+    doc = QTextDocument()
+    doc.setHtml(view.suggestion_label.text())
+    shown = doc.toPlainText()
+    assert "Suggested: a<b (90 %); then <i>c 10 %" in shown
+    assert "Added to the data set as <i>c." in shown
+    assert view.name_label.text() == "<b>x.png"
+    assert view.name_label.textFormat() == Qt.PlainText
+
+
 def test_accept_all_above_takes_what_the_grid_shows_at_that_percent():
     """A suggestion captioned "90 %" (0.8996) was left out of "accept all above 90 %"."""
     from gui.pages.sort.grid import caption

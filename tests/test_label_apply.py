@@ -167,7 +167,10 @@ def test_undo_removes_the_new_class_folder_it_made_but_keeps_an_empty_one_of_the
     assert not list((data / "mine").iterdir())
 
 
-@pytest.mark.parametrize("name", ["a*b", "x.", "_x", ".x", "a/b", "tab\there", "Cat"])
+@pytest.mark.parametrize("name", ["a*b", "x.", "_x", ".x", "a/b", "tab\there", "Cat",
+                                  # a device on Windows; a first "train" made the data
+                                  # folder a split one, and later classes went inside it
+                                  "CON", "nul.txt", "Com1", "train", "Test", "valid"])
 def test_one_rule_for_a_new_class_name_whichever_way_it_is_made(folders, name):
     """A reviewed CSV, the camera and the Sort step's "New class…" refuse the same names
     (before, each had its own list of forbidden characters)."""
@@ -179,7 +182,8 @@ def test_one_rule_for_a_new_class_name_whichever_way_it_is_made(folders, name):
     before = _tree(data)
     problem = class_name_problem(name, ["cat", "dog"])
     assert problem
-    with pytest.raises(UserError, match="cannot be a class folder|already a class"):
+    with pytest.raises(UserError, match="cannot be a class folder|already a class|device name"
+                                        "|subset of a split"):
         apply_labels([(str(new / "d.png"), name)], data, new_classes=True)
     assert _tree(data) == before
     if name != "Cat":  # the camera adds to an existing class; a new spelling is the CSV's risk
@@ -196,7 +200,23 @@ def test_words_that_mean_left_out_are_not_class_names():
         assert "left out" in class_name_problem(word)
         with pytest.raises(UserError):
             check_class_name(word)
-    assert class_name_problem("new part") == ""
+    assert class_name_problem("new part") == "" and class_name_problem("console") == ""
+
+
+def test_a_class_folder_called_none_takes_its_images_and_one_batch_names_apart(folders):
+    """Images labelled "none" beside a class folder none/ were counted as none of these and
+    left out; IMG.PNG and img.png of one batch were one name on macOS and Windows (the
+    second refused as "appeared meanwhile")."""
+    data, new = folders
+    _png(data / "none" / "x.png", 70)
+    _png(new / "upper" / "IMG.PNG", 80)
+    _png(new / "lower" / "img.png", 90)
+    out = apply_labels([(str(new / "d.png"), "none"), (str(new / "e.png"), "unknown"),
+                        (str(new / "upper" / "IMG.PNG"), "cat"),
+                        (str(new / "lower" / "img.png"), "cat")], data)
+    assert (data / "none" / "d.png").is_file() and out.none_of_these == 1
+    placed = sorted(dst.split("/")[-1] for _src, dst in out.placed if dst.startswith("cat/"))
+    assert placed == ["IMG.PNG", "img (2).png"] and not out.refused
 
 
 @pytest.mark.parametrize("subsets", [("train", "valid"), ("train", "test"), ("train",),
@@ -234,9 +254,16 @@ def test_the_window_s_labels_are_classes_even_when_named_none_or_unknown(tmp_pat
                        data, words=False)
     assert (data / "none" / "0.png").is_file() and (data / "unknown" / "1.png").is_file()
     assert out.skipped == 1 and out.none_of_these == 0
-    # a CSV keeps its words
+    # a CSV's words too: "none" is the class a folder of that name holds ('suggest --csv'
+    # writes a suggested class "none" so), and the word where no folder has the name
     out = apply_labels([(str(new[0]), "none")], data)
-    assert out.none_of_these == 1
+    assert out.none_of_these == 0 and len(out.placed) == 1
+    (data / "none" / "0.png").unlink()
+    (data / "none" / "0 (2).png").unlink()
+    (data / "none" / "a.png").unlink()
+    (data / "none").rmdir()
+    out = apply_labels([(str(new[0]), "none")], data)
+    assert out.none_of_these == 1 and not out.placed
 
 
 def test_a_class_called_none_or_skip_is_a_label_in_the_sort_review():
@@ -315,3 +342,28 @@ def test_a_file_system_without_locks_does_not_refuse_every_change(folders, monke
     data, new = folders
     assert len(apply_labels([(str(new / "d.png"), "dog")], data).placed) == 1
     assert len(undo_last(data).moved) == 1
+
+
+def test_a_stopped_batch_returns_what_it_placed(folders):
+    """Cancelled half-way, the batch raised: the window never heard of the files already
+    placed (not marked added, no Undo offered) and a second Add copied them again."""
+    from core.events import CancelToken, Progress
+    from core.label.apply import undo_last
+
+    data, new = folders
+    before = _tree(data)
+    token = CancelToken()
+
+    def listener(event):
+        if isinstance(event, Progress):
+            token.cancel()  # Stop, as the first image is placed
+
+    rows = [(str(new / "d.png"), "cat"), (str(new / "e.png"), "dog"),
+            (str(new / "sub" / "c.png"), "dog")]
+    out = apply_labels(rows, data, listener=listener, cancel=token)
+    assert len(out.placed) == 1 and out.not_tried == 2
+    assert "stopped: 2 image(s) not placed" in out.describe()
+    undo_last(data)
+    after = _tree(data)
+    after.pop(JOURNAL_NAME)
+    assert after == before

@@ -189,3 +189,36 @@ def test_a_model_file_outside_its_run_is_predicted_whole(trained_run, unlabelled
     assert result.how == "exported model" and len(result.items) == 8
     pos = {s.path.rsplit("/", 1)[-1]: i for i, s in enumerate(result.items)}
     assert abs(pos["hard.png"] - pos["hard_copy.png"]) > 1
+
+
+def test_the_log_says_why_the_stored_features_were_not_used(trained_run, unlabelled, store,
+                                                           tmp_path):
+    """With the first images unreadable it said "the run's backbone differs (fine-tuned)"."""
+    import core.label.scoring as scoring
+    from core.events import Log
+    from core.infer.predictor import expand_image_paths
+
+    broken = []
+    for i in range(scoring.PROBE_IMAGES):
+        broken.append(tmp_path / f"{i}.png")
+        broken[-1].write_bytes(b"not an image")
+    events = []
+    scored = scoring.score_images(trained_run, [str(p) for p in broken] +
+                                  expand_image_paths([str(unlabelled)]), store,
+                                  listener=events.append)
+    said = [e.message for e in events if isinstance(e, Log) and "suggestions:" in e.message]
+    assert scored.how == "model" and len(said) == 1
+    assert f"the first {scoring.PROBE_IMAGES} images could not be read" in said[0]
+
+
+def test_the_head_on_stored_embeddings_scores_every_row_whatever_the_batch(monkeypatch):
+    """Batches above 256 stepped by the batch but sliced 256 rows: the rest were lost."""
+    import keras
+
+    import core.label.scoring as scoring
+    import core.train.fast_head as fast_head
+
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(2, activation="softmax")])
+    monkeypatch.setattr(fast_head, "head_model", lambda m, width: m)  # the whole toy model
+    vectors = np.random.default_rng(0).normal(size=(700, 8)).astype(np.float32)
+    assert len(scoring._head_probs(model, vectors, 300)) == 700

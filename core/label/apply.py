@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 from core.audit.fixes import FixJournal
-from core.data.dataset import class_folders_root
+from core.data.dataset import SPLIT_FOLDERS, class_folders_root
 from core.data.folder_walk import subfolders
 from core.data.imageio import ImageError
 from core.data.probe import probe_image
@@ -47,6 +47,8 @@ class LabelOutcome:
     none_of_these: int = 0
     refused: list[tuple[str, str]] = field(default_factory=list)
     new_classes: list[str] = field(default_factory=list)
+    #: Files left unplaced because the batch was stopped (what was placed is in ``placed``).
+    not_tried: int = 0
 
     def describe(self) -> str:
         verb = "moved" if self.moved else "copied"
@@ -59,6 +61,8 @@ class LabelOutcome:
         if self.none_of_these:
             lines.append(f"{self.none_of_these} marked unknown/none of these (left where they are)")
         lines += [f"refused {one_line(p)}: {why}" for p, why in self.refused]
+        if self.not_tried:
+            lines.append(f"stopped: {self.not_tried} image(s) not placed (label them again)")
         return "\n".join(lines)
 
 
@@ -114,6 +118,10 @@ def classes_root(data_dir: Path) -> Path:
 FORBIDDEN_IN_NAMES = '/\\:*?"<>|'
 #: The longest class name: file systems take 255 bytes, and a clash suffix " (2)" needs room.
 MAX_NAME_BYTES = 200
+#: Names Windows gives to devices, in any case and with any extension ("con.txt" too): a
+#: folder cannot have them there, and a data set copied to Windows would lose the class.
+WINDOWS_DEVICES = frozenset({"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
+                             *(f"LPT{i}" for i in range(1, 10))})
 
 
 def class_name_problem(name: str, existing: Iterable[str] = ()) -> str:
@@ -133,6 +141,12 @@ def class_name_problem(name: str, existing: Iterable[str] = ()) -> str:
     if len(name.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
         return (f"{name[:40]!r}... is too long for a folder name (at most {MAX_NAME_BYTES} "
                 "bytes); choose a shorter name.")
+    if name.split(".")[0].strip().upper() in WINDOWS_DEVICES:
+        return (f"{name!r} is a device name on Windows, which cannot make a folder of it; "
+                "choose another name.")
+    if name.lower() in SPLIT_FOLDERS:
+        return (f"{name!r} names a subset of a split data set (train/, val/, test/): the "
+                "data folder would then be read as one; choose another name.")
     if name.lower() in SKIP_WORDS + NONE_WORDS:
         return f"{name!r} means an image left out in a labels file; choose another name."
     same = [c for c in existing if c.lower() == name.lower()]
@@ -141,17 +155,21 @@ def class_name_problem(name: str, existing: Iterable[str] = ()) -> str:
     return ""
 
 
-def _left_out(label: str, words: bool) -> str:
-    """"skip", "none" or "" (a class) for a label; with ``words`` off only "" is skipped."""
-    if not label or (words and label.lower() in SKIP_WORDS):
+def _left_out(label: str, words: bool, existing: set[str]) -> str:
+    """"skip", "none" or "" (a class) for a label; with ``words`` off only "" is skipped.
+
+    A class folder of the data set is its class whatever it is called: images labelled
+    "none" were counted as none of these beside a class folder ``none/``.
+    """
+    if not label or (words and label.lower() in SKIP_WORDS and label not in existing):
         return "skip"
-    return "none" if words and label.lower() in NONE_WORDS else ""
+    return "none" if words and label.lower() in NONE_WORDS and label not in existing else ""
 
 
 def _check_labels(rows, existing: set[str], new_classes: bool, source: str,
                   words: bool = True) -> list[str]:
     """The new classes the rows need; UserError when they are not allowed or not valid names."""
-    wanted = sorted({lab for _, lab in rows if not _left_out(lab, words)})
+    wanted = sorted({lab for _, lab in rows if not _left_out(lab, words, existing)})
     new = [lab for lab in wanted if lab not in existing]
     for i, lab in enumerate(new):  # "Dog" and "dog" both new: one folder on macOS/Windows
         problem = class_name_problem(lab, existing | set(new[:i]))
@@ -182,12 +200,13 @@ def apply_labels(rows: Iterable[tuple[str, str]], data_dir, *, move: bool = Fals
         raise DataError(f"{root}: no such data folder; give the folder holding the class folders")
     rows = [(os.path.abspath(p), lab.strip()) for p, lab in rows]
     base = classes_root(root)
-    new = _check_labels(rows, set(subfolders(str(base))), new_classes, source, words)
+    existing = set(subfolders(str(base)))
+    new = _check_labels(rows, existing, new_classes, source, words)
     outcome = LabelOutcome(batch=uuid.uuid4().hex[:12], moved=move, new_classes=new)
     journal = FixJournal(root)
     planned, taken, seen = [], set(), set()
     for path, label in rows:
-        left_out = _left_out(label, words)
+        left_out = _left_out(label, words, existing)
         if left_out:
             outcome.skipped += left_out == "skip"
             outcome.none_of_these += left_out == "none"
@@ -210,7 +229,9 @@ def apply_labels(rows: Iterable[tuple[str, str]], data_dir, *, move: bool = Fals
                   "size": st.size, "digest": st.digest} for src, dst, st in planned]
         journal.record(outcome.batch, moves, note or f"labels from {source}", created=created)
         for n, (src, dst, _) in enumerate(planned):
-            cancel.raise_if_cancelled()  # the journal lets Undo reverse what was placed so far
+            if cancel.cancelled:  # what was placed is returned (and journalled for Undo):
+                outcome.not_tried = len(planned) - n  # it was lost to the window before
+                break
             try:
                 (move_new if move else copy_new)(src, dst)
             except FileExistsError:

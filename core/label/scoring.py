@@ -70,7 +70,8 @@ def score_images(model_path, paths: Sequence[str], store=None,
     cfg = run.load_config()
     features = FeatureModel.from_config(cfg.model)
     trust = getattr(predictor, "trust", None)
-    if _stored_is_exact(model, features, paths, store, listener, cancel):
+    why = _why_not_stored(model, features, paths, store, listener, cancel)
+    if not why:
         emb = store.embed(paths, features, listener=listener, cancel=cancel)
         vectors = np.asarray(emb.vectors, np.float32)
         probs = _head_probs(model, vectors, batch_size)
@@ -80,8 +81,7 @@ def score_images(model_path, paths: Sequence[str], store=None,
             run, cfg.data.data_dir, len(predictor.classes),
             lambda few: store.embed(few, features, cancel=cancel).vectors)
         return scored
-    emit(listener, Log("suggestions: the run's backbone differs from the stored features "
-                       "(fine-tuned); every image goes through the model"))
+    emit(listener, Log(f"suggestions: {why}; every image goes through the model"))
     ok, probs, vectors, skipped = _model_pass(model, paths, listener, cancel, batch_size)
     scored = _trusted(ok, probs, vectors, trust, predictor.classes, "model", skipped)
     scored.labelled = _labelled_while_few(
@@ -108,33 +108,39 @@ def _labelled_while_few(run, data_dir: str, n_classes: int, embed) -> Optional[n
     return vectors if len(vectors) else None
 
 
-def _stored_is_exact(model, features, paths: Sequence[str], store, listener, cancel) -> bool:
-    """Whether the store's rows for ``features`` equal the run model's pooled embeddings."""
+def _why_not_stored(model, features, paths: Sequence[str], store, listener, cancel) -> str:
+    """Why the store's rows for ``features`` cannot stand for the run model's pooled
+    embeddings ("" when they equal them).  It said "the backbone differs" whatever the
+    reason, also when the first images could not be read."""
     from core.data.imageio import ImageError, load_rgb
     from core.errors import ConfigError, WeightsError
     from core.trust.fit import two_output_model
 
-    if features.random_weights or not paths:
-        return False
+    if not paths:
+        return "no images"
+    if features.random_weights:
+        return "the run's backbone started from random weights (nothing stored for it)"
     try:
         probe = store.embed(list(paths[:PROBE_IMAGES]), features, cancel=cancel)
     except (ConfigError, WeightsError, OSError) as exc:
         emit(listener, Log(f"suggestions: stored features unavailable ({exc})", "warning"))
-        return False
-    if not len(probe):  # the first few are unreadable: the model pass names them
-        return False
+        return "the stored features are unavailable"
+    if not len(probe):  # the model pass names them
+        return f"the first {min(len(paths), PROBE_IMAGES)} images could not be read to compare"
     both = two_output_model(model)
-    if both is None:  # no avg_pool layer: not a model this app built
-        return False
+    if both is None:
+        return "the model has no avg_pool layer (not built by this app)"
     size = int(model.inputs[0].shape[1])
     try:
         images = np.stack([load_rgb(p, size) for p in probe.paths]).astype(np.float32)
-    except (ImageError, OSError):  # changed since it was read a moment ago
-        return False
+    except (ImageError, OSError):
+        return "an image changed while it was read"
     fresh = np.asarray(both([images], training=False)[1], np.float32)  # eager: no trace
     stored = np.asarray(probe.vectors, np.float32)
     scale = float(np.abs(fresh).max()) or 1.0
-    return float(np.abs(fresh - stored).max()) / scale <= PROBE_TOLERANCE
+    if float(np.abs(fresh - stored).max()) / scale <= PROBE_TOLERANCE:
+        return ""
+    return "the run's backbone differs from the stored features (fine-tuned)"
 
 
 def _head_probs(model, vectors: np.ndarray, batch_size: int) -> np.ndarray:
@@ -144,8 +150,9 @@ def _head_probs(model, vectors: np.ndarray, batch_size: int) -> np.ndarray:
     head = head_model(model, vectors.shape[1])
     if not len(vectors):
         return np.zeros((0, int(model.outputs[0].shape[-1])), np.float32)
-    out = [np.asarray(head(vectors[s:s + 256], training=False), np.float32)
-           for s in range(0, len(vectors), max(256, batch_size))]
+    step = max(256, batch_size)  # one step for the slices and the range: rows are not lost
+    out = [np.asarray(head(vectors[s:s + step], training=False), np.float32)
+           for s in range(0, len(vectors), step)]
     return np.concatenate(out)
 
 

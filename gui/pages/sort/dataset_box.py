@@ -183,6 +183,8 @@ class DataSetBox(QGroupBox):
                       if os.path.basename(src) != dst.rsplit("/", 1)[-1])
         if renamed:
             text += f"; {renamed} renamed (a file of that name was already there)"
+        if outcome.not_tried:
+            text += f"; stopped: {outcome.not_tried} not added (still labelled here)"
         self._say(self.outcome_label, text + ".")
         if outcome.refused:
             self.message.emit("Not added — " + "; ".join(f"{p}: {why}"

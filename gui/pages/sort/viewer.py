@@ -8,6 +8,7 @@ Buttons do what the keys do (:mod:`gui.pages.sort.keys`) and name their key.
 from __future__ import annotations
 
 import os
+from html import escape
 from typing import Optional
 
 from PySide6.QtCore import Qt, Signal
@@ -40,9 +41,11 @@ class ImageView(QWidget):
         self.picture.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Ignored)
         self.name_label = QLabel("")
         self.name_label.setObjectName("hint")
+        self.name_label.setTextFormat(Qt.PlainText)  # a file name, not markup
         self.name_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.suggestion_label = QLabel("")
         self.suggestion_label.setWordWrap(True)
+        self.suggestion_label.setTextFormat(Qt.RichText)  # names escaped: "a<b" is a class
         self.class_grid = QGridLayout()
         self.class_buttons: dict[str, QPushButton] = {}
         lay = QVBoxLayout(self)
@@ -105,16 +108,16 @@ class ImageView(QWidget):
         self.big.set_items([item.path])
         self.name_label.setText(os.path.basename(item.path))
         self.name_label.setToolTip(item.path)
-        others = ", ".join(f"{c} {p * 100:.0f} %" for c, p in item.top[1:])
-        text = (f"Suggested: <b>{item.suggested}</b> ({item.probability * 100:.0f} %)"
+        others = ", ".join(f"{escape(c)} {p * 100:.0f} %" for c, p in item.top[1:])
+        text = (f"Suggested: <b>{escape(item.suggested)}</b> ({item.probability * 100:.0f} %)"
                 + (f"; then {others}" if others else ""))
         if item.unknown:
             text += " — <i>looks unlike every class</i>"
         if added:
-            text += f"<br>Added to the data set as <b>{decision}</b>."
+            text += f"<br>Added to the data set as <b>{escape(decision)}</b>."
         elif decision:
             shown = {SKIP: "skipped", NONE: "none of these"}.get(decision, decision)
-            text += f"<br>Decided: <b>{shown}</b>"
+            text += f"<br>Decided: <b>{escape(shown)}</b>"
         self.suggestion_label.setText(text)
         for name, button in self.class_buttons.items():
             button.setProperty("suggested", name == item.suggested)
