@@ -165,3 +165,28 @@ def test_a_thumbnail_whose_image_is_gone_keeps_its_note_and_the_grid_in_the_pdf(
     out = printable_html(html)
     assert "(image not available)" in out and "<figure>" not in out
     assert out.count("<td width='20%'") == 2
+
+
+def test_closing_the_window_while_a_client_holds_a_request_does_not_freeze_it(qtbot, window,
+                                                                             trained_run):
+    """shutdown() waited on the server: a client sending its body slowly froze the closing
+    window for 5 s."""
+    import socket
+    import time
+
+    window.state.set_run(str(trained_run))
+    box = page_of(window, "export").serve_box
+    box.port_spin.setValue(0)
+    with qtbot.waitSignal(box.started, timeout=120000) as sig:
+        qtbot.mouseClick(box.button, Qt.LeftButton)
+    server = box.server
+    host, port = sig.args[0].split("//")[1].split("/")[0].split(":")
+    slow = socket.create_connection((host, int(port)), timeout=30)
+    slow.sendall(b"POST /v1/models/model:predict HTTP/1.1\r\nHost: x\r\nContent-Length: "
+                 b"1000\r\n\r\n{")
+    qtbot.waitUntil(lambda: bool(server._server.server_state.connections), timeout=10000)
+    started = time.monotonic()
+    box.shutdown()
+    assert time.monotonic() - started < 1.0
+    qtbot.waitUntil(lambda: not server.running, timeout=30000)
+    slow.close()

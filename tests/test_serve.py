@@ -61,7 +61,7 @@ def test_status_and_metadata(served):
     assert status == 200 and meta["model_spec"]["name"] == "bd"
     assert meta["metadata"]["labels"] == predictor.classes
     sig = meta["metadata"]["signature_def"]["signature_def"]["serving_default"]
-    dims = [d["size"] for d in sig["inputs"]["images"]["tensor_shape"]["dim"]]
+    dims = [d["size"] for d in sig["inputs"]["image"]["tensor_shape"]["dim"]]
     assert dims == ["-1", str(predictor.image_size), str(predictor.image_size), "3"]
     assert _call(server.url + "/v1/models/bd/versions/1")[0] == 200
 
@@ -135,9 +135,10 @@ def test_bad_input_is_a_clear_400(served, raw, expect):
 
 def test_the_served_signature_may_be_named(served):
     server, _ = served
-    status, answer = _call(server.model_url + ":predict", {
-        "signature_name": "serving_default", "instances": [[[[0, 0, 0]]]]})
-    assert status == 200 and len(answer["predictions"]) == 1
+    for name in ("serving_default", ""):  # "": the default, as TensorFlow Serving reads it
+        status, answer = _call(server.model_url + ":predict", {
+            "signature_name": name, "instances": [[[[0, 0, 0]]]]})
+        assert status == 200 and len(answer["predictions"]) == 1
 
 
 def test_body_over_the_limit_and_wrong_names(served):
@@ -235,6 +236,26 @@ def test_other_host_without_token_is_refused(trained_run):
     assert proc.returncode == 2 and "--token" in proc.stderr
 
 
+def test_a_bad_name_is_refused_before_the_model_loads_and_a_bracketed_host_binds(tmp_path):
+    """--name a/b was refused only after the model had loaded (seconds; longer for a run),
+    and --host [::1] passed the loopback check, then failed: "Name or service not known"."""
+    from core.serve.server import open_socket
+
+    proc = subprocess.run([sys.executable, "main.py", "serve", str(tmp_path / "no-model"),
+                           "--name", "a/b", "--port", "0"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 2 and "--name 'a/b'" in proc.stderr
+    try:
+        probe = socket.socket(socket.AF_INET6)
+        probe.bind(("::1", 0))
+        probe.close()
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    sock = open_socket("[::1]", 0)
+    assert sock.getsockname()[0] == "::1"
+    sock.close()
+
+
 def test_port_in_use_is_a_user_error(served):
     from core.errors import UserError
     from core.serve.server import open_socket
@@ -330,3 +351,51 @@ def test_decoding_stops_between_images_once_the_client_has_left():
     stop.set()
     with pytest.raises(ClientDisconnect):
         _decode_all(pixels, 4, stop)
+
+
+def _held_body(port: int, declared: int, sent: int) -> socket.socket:
+    """A connection that declared ``declared`` body bytes and sent ``sent`` of them."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    sock.sendall(f"POST /v1/models/bd:predict HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                 f"application/json\r\nContent-Length: {declared}\r\n\r\n".encode()
+                 + b" " * sent)
+    return sock
+
+
+def _status_of(sock: socket.socket) -> tuple[int, str]:
+    reply = b""
+    while b"\r\n\r\n" not in reply or not reply.rstrip().endswith(b"}"):
+        part = sock.recv(65536)
+        if not part:
+            break
+        reply += part
+    head, _, body = reply.partition(b"\r\n\r\n")
+    return int(head.split()[1]), json.loads(body)["error"]
+
+
+def test_bodies_held_in_memory_are_bounded_and_a_stalled_body_times_out(trained_run,
+                                                                        monkeypatch):
+    """Clients that each declared 30 MB and sent all but a byte held a connection and 32 MB
+    apiece for as long as they liked: memory grew by one body per client."""
+    import core.serve.app as app
+    from core.infer.loaders import load_predictor
+    from core.serve.server import RunningServer, ServeOptions
+
+    monkeypatch.setattr(app, "BODY_SECONDS", 3.0)
+    limit = 1000
+    server = RunningServer(load_predictor(trained_run), ServeOptions(
+        port=0, name="bd", limits=app.Limits(max_body_bytes=limit))).start()
+    port = int(server.url.rsplit(":", 1)[1])
+    try:
+        held = [_held_body(port, limit, limit - 1) for _ in range(app.BODIES_HELD)]
+        threading.Event().wait(0.5)  # (the server reads what was sent)
+        one_more = _held_body(port, limit, limit - 1)
+        status, message = _status_of(one_more)
+        assert status == 503 and "try again" in message
+        status, message = _status_of(held[0])  # never finished: answered once its time is up
+        assert status == 408 and "did not arrive within" in message
+        for sock in held + [one_more]:
+            sock.close()
+        assert _call(server.model_url + ":predict", {"instances": [[[[0, 0, 0]]]]})[0] == 200
+    finally:
+        server.stop()

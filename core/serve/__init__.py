@@ -2,8 +2,10 @@
 
 Production-line and lab software asks the model over HTTP.  The routes and the
 JSON shapes are TensorFlow Serving's (``/v1/models/NAME``, ``.../metadata``,
-``...:predict`` with ``{"instances": [...]}``), so a client written against this
-server moves to TensorFlow Serving, or any server speaking its REST API, unchanged.
+``...:predict`` with ``{"instances": [...]}``), so a client that sends pixel arrays at
+the model's size and reads ``probabilities`` moves to TensorFlow Serving (with the app's
+SavedModel export), or any server speaking its REST API, unchanged.  ``b64`` image
+files, any image size, ``label`` and ``unknown`` are this server's extras.
 
 * :mod:`core.serve.instances` turns one JSON instance into pixels like the app does;
 * :mod:`core.serve.batching` groups concurrent requests and runs the model in one thread;

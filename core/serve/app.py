@@ -18,6 +18,7 @@ send; the server itself never stops on a request.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import json
 import logging
@@ -97,11 +98,44 @@ class TokenGuard:
 DRAIN_LIMIT = 256 * 1024 * 1024
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The body, refused (413) when it is over ``limit`` bytes; memory stays under ``limit``."""
+#: A body must arrive within this many seconds plus one per :data:`BODY_BYTES_PER_SECOND`
+#: of its size (32 MB: 138 s), else 408: a client that declared 30 MB and sent all but one
+#: byte held its connection and 32 MB of memory for as long as it liked.
+BODY_SECONDS = 10.0
+BODY_BYTES_PER_SECOND = 256 * 1024
+#: Request bodies held in memory at once, across all requests, in units of the body limit:
+#: past it a request is answered 503 (try again) instead of the memory growing by one body
+#: per client, however many there are.
+BODIES_HELD = 4
+
+
+class BodyBudget:
+    """The bytes of request bodies being received or parsed, against one total.
+
+    Used on the event loop only (no await between a check and its update): no lock."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.used = total, 0
+
+    def take(self, n: int) -> bool:
+        if self.used + n > self.total:
+            return False
+        self.used += n
+        return True
+
+    def give_back(self, n: int) -> None:
+        self.used -= n
+
+
+async def read_body(request: Request, limit: int, budget: BodyBudget, held: list[int]) -> bytes:
+    """The body, refused (413) when it is over ``limit`` bytes; memory stays under ``limit``.
+
+    Each chunk kept is taken from ``budget`` (and noted in ``held`` for the caller to give
+    back); with the budget spent the request is answered 503."""
     declared = request.headers.get("content-length")
-    too_big = HttpError(413, f"the request body is over the limit of {limit // (1024 * 1024)} "
-                             "MB; send fewer or smaller images per request")
+    mb = limit // (1024 * 1024)
+    too_big = HttpError(413, f"the request body is over the limit of {mb} MB; send fewer or "
+                             "smaller images per request")
     if declared and declared.isdigit() and int(declared) > DRAIN_LIMIT:
         raise too_big
     chunks, size = [], 0
@@ -110,10 +144,34 @@ async def read_body(request: Request, limit: int) -> bytes:
         if size > DRAIN_LIMIT:
             raise too_big
         if size <= limit:
+            if not budget.take(len(chunk)):
+                raise HttpError(503, f"the server is receiving as many request bodies as it "
+                                     f"may hold ({budget.total // (1024 * 1024)} MB); try "
+                                     "again in a moment")
+            held.append(len(chunk))
             chunks.append(chunk)
     if size > limit:
         raise too_big
     return b"".join(chunks)
+
+
+@contextlib.asynccontextmanager
+async def received_body(request: Request, limit: int, budget: BodyBudget):
+    """The body (see :func:`read_body`) within its deadline (408 past it), its share of
+    ``budget`` held until the ``async with`` block (the parsing) ends."""
+    declared = request.headers.get("content-length")
+    size = min(int(declared), limit) if declared and declared.isdigit() else limit
+    seconds = BODY_SECONDS + size / BODY_BYTES_PER_SECOND
+    held: list[int] = []
+    try:
+        try:
+            body = await asyncio.wait_for(read_body(request, limit, budget, held), seconds)
+        except asyncio.TimeoutError:
+            raise HttpError(408, f"the request body did not arrive within {seconds:.0f} s; "
+                                 "send it at once (or smaller)") from None
+        yield body
+    finally:
+        budget.give_back(sum(held))
 
 
 def parse_instances(body: bytes, limits: Limits) -> list:
@@ -131,7 +189,7 @@ def parse_instances(body: bytes, limits: Limits) -> list:
     if not isinstance(payload, dict) or "instances" not in payload:
         raise HttpError(400, "expected a JSON object with \"instances\": a list of "
                              "{\"b64\": \"<base64 of an image file>\"} or H x W x 3 pixel arrays")
-    signature = payload.get("signature_name", SIGNATURE)
+    signature = payload.get("signature_name") or SIGNATURE  # "" is the default, as in TF Serving
     if signature != SIGNATURE:  # as TensorFlow Serving does: never answer for another one
         raise HttpError(400, f"serving signature name {str(signature)[:100]!r} not found; this "
                              f"model serves {SIGNATURE!r} (or leave \"signature_name\" out)")
@@ -185,6 +243,7 @@ class ModelService:
         self.limits = limits
         self.batcher = batcher
         self._decoding = asyncio.Semaphore(DECODE_SLOTS)
+        self._bodies = BodyBudget(BODIES_HELD * limits.max_body_bytes)
 
     @property
     def flags_unknown(self) -> bool:
@@ -209,7 +268,7 @@ class ModelService:
                                   "tensor_shape": {"dim": [{"size": "-1", "name": ""}]}}
             outputs["unknown_score"] = {"dtype": "DT_FLOAT", "name": "unknown_score",
                                         "tensor_shape": {"dim": [{"size": "-1", "name": ""}]}}
-        signature = {"inputs": {"images": {"dtype": "DT_FLOAT", "name": "images",
+        signature = {"inputs": {"image": {"dtype": "DT_FLOAT", "name": "image",  # as exported
                                            "tensor_shape": {"dim": dims}}},
                      "outputs": outputs, "method_name": "tensorflow/serving/predict"}
         return {"model_spec": {"name": self.name, "signature_name": SIGNATURE,
@@ -233,8 +292,8 @@ class ModelService:
         return out
 
     async def predict(self, request: Request) -> JSONResponse:
-        body = await read_body(request, self.limits.max_body_bytes)
-        async with self._decoding:
+        limit = self.limits.max_body_bytes
+        async with received_body(request, limit, self._bodies) as body, self._decoding:
             stop = threading.Event()
             work = asyncio.ensure_future(run_in_threadpool(
                 _parse_and_decode, body, self.limits, self.predictor.image_size, stop))
@@ -246,7 +305,6 @@ class ModelService:
                 images = work.result()
             except BadInstance as exc:
                 raise HttpError(400, str(exc)) from None
-        del body
         if await request.is_disconnected():  # nobody to answer: spare the model the work
             raise ClientDisconnect()
         probs, scores = await asyncio.wrap_future(self.batcher.submit(images))

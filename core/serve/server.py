@@ -20,6 +20,8 @@ from core.serve.batching import Batcher
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8501  # TensorFlow Serving's REST port
+#: Connections and requests served at once; past it uvicorn answers 503 at once.
+MAX_CONNECTIONS = 256
 
 
 def is_loopback(host: str) -> bool:
@@ -29,6 +31,15 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def check_options(options: "ServeOptions") -> None:
+    """Every check of the options that needs no model: made before the slow model load
+    (a bad --name was refused only after the model had loaded)."""
+    if not _name_ok(options.name):
+        raise UserError(f"--name {options.name!r}: use letters, digits, '-', '_' or '.' "
+                        "(not dots alone)")
+    check_exposure(options.host, options.token)
 
 
 def check_exposure(host: str, token: Optional[str]) -> None:
@@ -50,7 +61,10 @@ def check_exposure(host: str, token: Optional[str]) -> None:
 
 def open_socket(host: str, port: int) -> socket.socket:
     try:
-        family, kind, proto, _, addr = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        # "[::1]", as a URL writes it, is "::1" to the resolver (it passed the loopback
+        # check, then failed with "Name or service not known")
+        family, kind, proto, _, addr = socket.getaddrinfo(host.strip("[]"), port,
+                                                          type=socket.SOCK_STREAM)[0]
         sock = socket.socket(family, kind, proto)
     except OSError as exc:
         raise UserError(f"cannot serve on {host}: {exc.strerror or exc}; give another --host") \
@@ -92,10 +106,7 @@ class RunningServer:
     def __init__(self, predictor, options: ServeOptions) -> None:
         import uvicorn
 
-        if not _name_ok(options.name):
-            raise UserError(f"--name {options.name!r}: use letters, digits, '-', '_' or '.' "
-                            "(not dots alone)")
-        check_exposure(options.host, options.token)
+        check_options(options)
         self.options = options
         self.predictor = predictor
         # The socket first: a port in use must not leave a batcher thread holding the model
@@ -112,7 +123,7 @@ class RunningServer:
             self._sock.close()
             raise
         config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False,
-                                timeout_graceful_shutdown=10)
+                                timeout_graceful_shutdown=10, limit_concurrency=MAX_CONNECTIONS)
         self._server = uvicorn.Server(config)
         self._thread: Optional[threading.Thread] = None
         self.error: Optional[BaseException] = None
@@ -190,6 +201,7 @@ def start_server(model_path: str, options: ServeOptions = ServeOptions(), listen
     """
     from core.infer.loaders import load_predictor
 
+    check_options(options)
     predictor = load_predictor(model_path)
     if cancel is not None:
         cancel.raise_if_cancelled()

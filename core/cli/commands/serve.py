@@ -35,16 +35,17 @@ def _interrupt(signum, frame):
 def run(args) -> int:
     from core.errors import UserError
     from core.infer.loaders import load_predictor
-    from core.serve.server import RunningServer, ServeOptions, check_exposure
+    from core.serve.server import RunningServer, ServeOptions, check_options
 
     if not 0 <= args.port <= 65535:
         raise UserError(f"--port {args.port}: give a port from 1 to 65535 (0: any free port)")
     if args.max_batch < 1:
         raise UserError(f"--max-batch {args.max_batch}: give 1 or more")
-    check_exposure(args.host, args.token)  # before the slow model load
+    options = ServeOptions(host=args.host, port=args.port, name=args.name, token=args.token,
+                           max_batch=args.max_batch)
+    check_options(options)  # before the slow model load
     predictor = load_predictor(args.model)
-    server = RunningServer(predictor, ServeOptions(host=args.host, port=args.port, name=args.name,
-                                                   token=args.token, max_batch=args.max_batch))
+    server = RunningServer(predictor, options)
     print(f"serving {predictor.source} ({len(predictor.classes)} classes, "
           f"{predictor.image_size} px) at {server.model_url}", flush=True)
     print(f"try: {server.curl_example()}", file=sys.stderr, flush=True)

@@ -15,6 +15,7 @@ machine); serving to the network needs a token, which the CLI's ``--host`` and
 from __future__ import annotations
 
 import os
+import threading
 from html import escape
 from typing import Callable, Optional
 
@@ -143,7 +144,7 @@ class ServeBox(QGroupBox):
 
     def _on_started(self, server) -> None:
         if self._closing:  # the window closed while the model loaded
-            server.stop(timeout=5)
+            stop_in_background(server)
             return
         self.server = server
         p = server.predictor
@@ -172,4 +173,12 @@ class ServeBox(QGroupBox):
             self.job.cancel()
         if self.server is not None:
             server, self.server = self.server, None
-            server.stop(timeout=5)
+            stop_in_background(server)
+
+
+def stop_in_background(server) -> threading.Thread:
+    """Stop ``server`` on a thread of its own: waiting for a slow client's request froze the
+    closing window for 5 s.  The process ends when it has (the window is gone by then)."""
+    thread = threading.Thread(target=server.stop, kwargs={"timeout": 5}, name="serve-stop")
+    thread.start()
+    return thread
