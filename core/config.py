@@ -317,9 +317,6 @@ class StudioConfig:
             why = info.problem(get_path(self, info.path))
             if why:
                 raise ConfigError(f"{info.path} {why}")
-        if self.train.epochs == 0 and self.train.fine_tune_epochs == 0:
-            raise ConfigError("train.epochs and train.fine_tune_epochs are both 0: nothing would "
-                              "train; give at least one epoch to one of the phases")
         spec = field_info(TransformConfig, "p")
         for i, t in enumerate(self.augment.transforms):
             if spec.problem(t.p):
@@ -356,6 +353,24 @@ def _v1_to_v2(data: dict) -> dict:
             train["fine_tune_learning_rate"] = 0.0
         else:  # written out: version 1's default (1e-4) is not version 2's (a tenth)
             train["fine_tune_learning_rate"] = ft
+    return _into_bounds(data)
+
+
+def _into_bounds(data: dict) -> dict:
+    """Numbers version 1 allowed over version 2's upper bounds (a patience of 200, 1500
+    epochs, dropout 0.95: version 1 had few upper bounds) moved down to them, so a project,
+    config or run folder of version 1 still opens (it was refused whole).  Its lower
+    bounds were version 2's: a value under them was refused then and is refused now."""
+    for info in iter_fields(StudioConfig):
+        *parents, last = info.path.split(".")
+        node = data
+        for key in parents:
+            node = node.get(key) if isinstance(node, dict) else None
+        value = node.get(last) if isinstance(node, dict) else None
+        if isinstance(value, (int, float)) and not isinstance(value, bool) \
+                and info.hi is not None and value > info.hi and info.problem(value) \
+                and not info.problem(info.hi):
+            node[last] = info.hi
     return data
 
 

@@ -86,14 +86,16 @@ def test_every_bounded_setting_is_checked_by_validate():
 
 
 def test_nothing_to_train_is_refused_up_front():
-    cfg = StudioConfig()
-    cfg.train.epochs = cfg.train.fine_tune_epochs = 0
-    with pytest.raises(ConfigError, match="nothing would train"):
-        cfg.validate()
-    # no head epoch and no backbone layer to unfreeze: the run "completed" without a model;
-    # refused where a run starts, while a project with these settings still opens
+    """Refused where a run starts, not by validate(): a project saved with both phases at 0
+    was refused whole when opened again."""
     from core.train.preflight import check_config
 
+    cfg = StudioConfig()
+    cfg.train.epochs = cfg.train.fine_tune_epochs = 0
+    cfg.validate()
+    with pytest.raises(ConfigError, match="nothing would train"):
+        check_config(cfg, need_weights=False)
+    # no head epoch and no backbone layer to unfreeze: the run "completed" without a model
     cfg.train.fine_tune_epochs = 3
     cfg.model.freeze.mode = "none"
     cfg.validate()
@@ -133,6 +135,18 @@ def test_a_version_1_file_migrates_to_the_current_version(tmp_path):
     del v1["train"]["fine_tune_learning_rate"]
     v1["train"]["learning_rate"] = 0.01
     assert StudioConfig.from_dict(v1).train.phase_learning_rate("fine_tune") == 1e-4
+    # values version 1 took over version 2's upper bounds (it had few): moved down to them,
+    # not refused whole; under the lower bounds (refused by version 1 too) still refused
+    v1["train"].update(early_stopping_patience=200, epochs=1500, label_smoothing=0.6)
+    v1["model"] = {"dropout": 0.95, "dense_units": 8192}
+    v1["data"]["val_split"] = 0.95
+    cfg = StudioConfig.from_dict(v1).validate()
+    assert (cfg.train.early_stopping_patience, cfg.train.epochs, cfg.train.label_smoothing,
+            cfg.model.dropout, cfg.model.dense_units, cfg.data.val_split) == \
+        (100, 1000, 0.5, 0.9, 4096, 0.9)
+    v1["train"]["epochs"] = -5
+    with pytest.raises(ConfigError, match="train.epochs"):
+        StudioConfig.from_dict(v1).validate()
 
 
 def test_hand_edited_files_duplicate_keys_a_bom_and_other_encodings(tmp_path):

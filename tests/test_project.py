@@ -173,3 +173,28 @@ def test_a_huge_number_is_named_not_printed_in_full(tmp_path):
     message = str(info.value)
     assert "train.epochs" in message and "a number of 401 digits" in message
     assert len(message) < 300
+
+
+def test_a_number_too_long_to_read_or_a_huge_file_is_named(tmp_path):
+    """5000 digits raised a bare ValueError ("Exceeds the limit (4300 digits)") out of every
+    loader; a 1 GB file was read whole (12 s, 2 GB) before "not valid JSON"."""
+    path = tmp_path / f"p{PROJECT_SUFFIX}"
+    save_project(Project(config=StudioConfig()), path)
+    raw = json.loads(path.read_text())
+    raw["config"]["train"]["epochs"] = 12345
+    path.write_text(json.dumps(raw).replace("12345", "9" * 5000))
+    with pytest.raises(ConfigError, match=f"{path}: holds a number too long to read"):
+        load_project(path)
+    with open(path, "wb") as fh:
+        fh.truncate(40 * 2**20)  # sparse: no disk used
+    with pytest.raises(ConfigError, match="40 MB is far too big for a project file"):
+        load_project(path)
+
+
+def test_a_project_with_nothing_to_train_opens_again(tmp_path):
+    """Saved with both phases at 0 (the Train page allows it), it was refused whole when
+    opened: "nothing would train".  That is said when a run starts."""
+    cfg = StudioConfig()
+    cfg.train.epochs = cfg.train.fine_tune_epochs = 0
+    path = save_project(Project(config=cfg), tmp_path / f"p{PROJECT_SUFFIX}")
+    assert load_project(path).config == cfg

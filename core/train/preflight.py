@@ -35,6 +35,10 @@ def check_config(cfg: StudioConfig, need_weights: bool = True) -> None:
 
     from core.model.backbones import resolve_image_size
 
+    if cfg.train.epochs == 0 and cfg.train.fine_tune_epochs == 0:
+        # Here, not in validate(): a project saved with both at 0 could not be opened again.
+        raise ConfigError("train.epochs and train.fine_tune_epochs are both 0: nothing would "
+                          "train; give at least one epoch to one of the phases")
     if cfg.train.epochs == 0 and cfg.model.freeze.mode == "none" \
             and not is_from_scratch(cfg.model):
         # The fine-tuning phase has nothing to unfreeze and is skipped: the run "completed"
