@@ -5,24 +5,23 @@ reads ``--config FILE.json``), a run folder records the resolved one in
 ``config.json`` and a project file stores it.  ``to_dict``/``from_dict`` round-trip
 exactly through JSON; unknown keys and wrong types are rejected with the dotted
 path of the offending field, so a broken file gets a message a person can act
-on.  ``version`` lets later releases migrate old files (:data:`MIGRATIONS`).
+on.  ``version`` lets later releases migrate old files (:mod:`core.config_migrations`).
 """
 
 from __future__ import annotations
 
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from core.config_fields import FieldInfo, field_info, get_path, iter_fields, setting
+from core.config_migrations import CONFIG_VERSION, migrate
 from core.errors import ConfigError
 from core.formats import DEFAULT_FORMATS, FormatName
 from core.fsutil import atomic_write_text
 from core.typed_json import (from_jsonable, json_text, load_json_file, parse_json,
                               to_jsonable)
 
-CONFIG_VERSION = 2
 #: What to do about a config file that is not JSON.
 DAMAGED = "fix the file or delete it to start from defaults"
 
@@ -294,7 +293,7 @@ class StudioConfig:
     def from_dict(cls, data: Any, source: str = "config") -> "StudioConfig":
         if not isinstance(data, dict):
             raise ConfigError(f"{source}: expected a JSON object at the top level")
-        data = migrate(dict(data), source)
+        data = migrate(dict(data), source, cls)
         return from_jsonable(cls, data, source)
 
     def to_json(self) -> str:
@@ -338,69 +337,3 @@ class StudioConfig:
 
     def copy(self) -> "StudioConfig":
         return StudioConfig.from_dict(self.to_dict())
-
-
-def _v1_to_v2(data: dict) -> dict:
-    """Version 2 has one learning-rate rule: fine_tune_learning_rate 0 means "a tenth of
-    learning_rate".  A version-1 file that stored exactly that tenth becomes 0 (so a later
-    change of the head's rate carries over, as it does everywhere now); any other value is
-    kept as the user's explicit choice."""
-    train = data.get("train")
-    if isinstance(train, dict):
-        lr, ft = train.get("learning_rate", 1e-3), train.get("fine_tune_learning_rate", 1e-4)
-        if isinstance(lr, (int, float)) and isinstance(ft, (int, float)) \
-                and abs(ft - lr / 10) <= 1e-9 * max(abs(lr), 1e-12):
-            train["fine_tune_learning_rate"] = 0.0
-        else:  # written out: version 1's default (1e-4) is not version 2's (a tenth)
-            train["fine_tune_learning_rate"] = ft
-    return _into_bounds(data)
-
-
-def _into_bounds(data: dict) -> dict:
-    """Numbers version 1 allowed over version 2's upper bounds (a patience of 200, 1500
-    epochs, dropout 0.95: version 1 had few upper bounds) moved down to them, so a project,
-    config or run folder of version 1 still opens (it was refused whole).  Its lower
-    bounds were version 2's: a value under them was refused then and is refused now."""
-    for info in iter_fields(StudioConfig):
-        *parents, last = info.path.split(".")
-        node = data
-        for key in parents:
-            node = node.get(key) if isinstance(node, dict) else None
-        value = node.get(last) if isinstance(node, dict) else None
-        if isinstance(value, (int, float)) and not isinstance(value, bool) \
-                and info.hi is not None and value > info.hi and info.problem(value) \
-                and not info.problem(info.hi):
-            node[last] = info.hi
-    return data
-
-
-# Each entry turns a dict of version N into version N+1.
-MIGRATIONS: dict[int, typing.Callable[[dict], dict]] = {1: _v1_to_v2}
-
-
-def file_version(data: dict, source: str, kind: str, current: int) -> int:
-    """The ``version`` of a saved file, refused with a clear message when this app cannot read it.
-
-    Shared by configs and project files: a file from a newer release says
-    "update the app" instead of failing somewhere inside.
-    """
-    version = data.get("version", current)
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise ConfigError(f"{source}: 'version' must be a whole number")
-    if version > current:
-        raise ConfigError(f"{source}: written by a newer Fine-Tune Studio ({kind} version "
-                          f"{version}, this one reads up to {current}); update the app")
-    if version < 1:
-        raise ConfigError(f"{source}: {kind} version {version} is not supported")
-    return version
-
-
-def migrate(data: dict, source: str) -> dict:
-    version = file_version(data, source, "config", CONFIG_VERSION)
-    while version < CONFIG_VERSION:
-        if version not in MIGRATIONS:
-            raise ConfigError(f"{source}: config version {version} is not supported")
-        data = MIGRATIONS[version](data)
-        version += 1
-        data["version"] = version
-    return data

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 from core.appdirs import data_dir
-from core.config import StudioConfig, file_version
+from core.config import StudioConfig
+from core.config_migrations import file_version
 from core.errors import ConfigError
 from core.fsutil import atomic_write_text, is_within
 from core.typed_json import finite_number, json_text, load_json_file
