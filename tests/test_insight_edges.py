@@ -91,3 +91,33 @@ def test_receptive_fields_per_axis_and_through_a_transposed_convolution():
     rows = {r.name: r for r in inspect_layers(keras.Model(inp, out)).rows}
     assert rows["wide"].receptive_size == _measured_field(keras.Model(inp, a)) == (1, 7)
     assert rows["after"].receptive_size == _measured_field(keras.Model(inp, out))
+
+
+def test_a_saved_sequential_model_is_walked_on_its_own_graph(tmp_path):
+    """Keras rebuilds a loaded Sequential model, so its layers carry stale calls: the first
+    was taken, giving receptive fields of 2 where 4 is right, and Grad-CAM and the feature
+    maps failed ("Attempt to convert a value (None)", "not connected to inputs")."""
+    import keras
+
+    from core.insight.feature_maps import Tap, listable_layers
+    from core.insight.gradcam import default_layer, grad_cam
+    from core.insight.layers import inspect_layers
+
+    inner = keras.Sequential([keras.layers.RandomFlip("horizontal", name="flip")],
+                             name="augment")
+    model = keras.Sequential([keras.Input((32, 32, 3)), inner,
+                              keras.layers.Conv2D(4, 3, name="c1"),
+                              keras.layers.AveragePooling2D(2, name="p1"),
+                              keras.layers.Conv2D(4, 3, strides=2, padding="same", name="c2"),
+                              keras.layers.GlobalAveragePooling2D(name="gap"),
+                              keras.layers.Dense(2, activation="softmax", name="out")])
+    model.save(tmp_path / "seq.keras")
+    loaded = keras.saving.load_model(tmp_path / "seq.keras", compile=False)
+    fields = {r.name: r.receptive_field for r in inspect_layers(loaded).rows}
+    assert (fields["c1"], fields["p1"], fields["c2"]) == (3, 4, 8)
+    image = np.random.default_rng(0).integers(0, 255, (32, 32, 3), dtype=np.uint8)
+    assert default_layer(loaded) == "c2"
+    assert grad_cam(loaded, image).heatmap.shape == (8, 8)
+    for path, _kind, _shape in listable_layers(loaded):
+        feat, _out = Tap(loaded, path)(image[None].astype(np.float32))
+        assert feat.shape[0] == 1

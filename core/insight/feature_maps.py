@@ -17,7 +17,8 @@ from typing import Any, Optional
 
 import numpy as np
 
-from core.insight.graph import find_layer, is_container, iter_layers, node_of, shape_of
+from core.insight.graph import (find_layer, graph_nodes, is_container, iter_layers, node_of,
+                                shape_of)
 from core.errors import ConfigError
 
 
@@ -54,11 +55,12 @@ class Tap:
         if is_container(layer):
             raise ConfigError(f"{path} is a whole nested model; pick one of its layers")
         self.model, self.layer, self.path = model, layer, path
+        self._graph = graph_nodes(model)
         self._fn = self._build(model, containers, layer)
 
     def _build(self, model, containers, layer):
         if not containers:
-            node = node_of(layer)
+            node = node_of(layer, graph=self._graph)
             target = list(node.output_tensors)
             sub = _submodel(model.inputs, target + list(model.outputs))
             n = len(target)
@@ -69,7 +71,7 @@ class Tap:
                 return _one(outs[:n]), _one(outs[n:])
             return run
         nested = containers[0]
-        node = node_of(nested)
+        node = node_of(nested, graph=self._graph)
         pre = _submodel(model.inputs, node.input_tensors)
         post = _submodel(node.output_tensors, model.outputs)
         inner = self._build(nested, containers[1:], layer)
@@ -127,12 +129,12 @@ def listable_layers(model: Any) -> list[tuple[str, str, tuple]]:
     in the order the image passes through them, ready for a picker that steps
     through them one by one.
     """
-    out = []
+    out, graph = [], graph_nodes(model)
     for path, layer in iter_layers(model):
         if type(layer).__name__ == "InputLayer":
             continue
         try:
-            shape = shape_of(node_of(layer).output_tensors[0])
+            shape = shape_of(node_of(layer, graph=graph).output_tensors[0])
         except Exception:  # a layer with no recorded call cannot be tapped
             continue
         if len(shape) == 4 and (shape[1] or 2) * (shape[2] or 2) > 1:

@@ -21,7 +21,8 @@ from typing import Any, Optional, Sequence, Union
 import numpy as np
 
 from core.insight.formulas import CONV_TYPES
-from core.insight.graph import find_layer, is_container, iter_layers, node_of, shape_of
+from core.insight.graph import (find_layer, graph_nodes, is_container, iter_layers, node_of,
+                                shape_of)
 from core.errors import ConfigError, ModelFileError
 from core.insight.feature_maps import Tap, prepare_images
 
@@ -61,10 +62,10 @@ def default_layer(model: Any) -> str:
     pooled = _pooled_maps(model)
     if pooled is not None:
         return pooled
-    entries = []
+    entries, graph = [], graph_nodes(model)
     for path, layer in iter_layers(model):
         try:
-            shape = shape_of(node_of(layer).output_tensors[0])
+            shape = shape_of(node_of(layer, graph=graph).output_tensors[0])
         except Exception:  # never called: cannot be part of the forward pass
             continue
         entries.append((path, type(layer).__name__, shape))
@@ -88,7 +89,8 @@ def coarse_map_note(model: Any) -> str:
     do this: most backbones shrink the picture 32 times.
     """
     try:
-        shape = shape_of(node_of(find_layer(model, default_layer(model))[1]).output_tensors[0])
+        layer = find_layer(model, default_layer(model))[1]
+        shape = shape_of(node_of(layer, graph=graph_nodes(model)).output_tensors[0])
     except ConfigError:
         return ""
     size = shape_of(model.inputs[0])[1] if getattr(model, "inputs", None) else None
@@ -111,15 +113,16 @@ def _pooled_maps(model: Any) -> Optional[str]:
     if not pools:
         return None
     path, pool = pools[-1]
+    graph = graph_nodes(model)
     try:
-        op = node_of(pool).input_tensors[0]._keras_history[0]
+        op = node_of(pool, graph=graph).input_tensors[0]._keras_history[0]
         prefix = path[:-len(pool.name)]
         while is_container(op):  # the nested backbone: the layer that makes its output
             prefix += op.name + "/"
             op = op.outputs[0]._keras_history[0]
         while type(op).__name__ in ("MaxPooling2D", "AveragePooling2D"):  # VGG's block5_pool:
-            op = node_of(op).input_tensors[0]._keras_history[0]  # the finer maps before it
-        maps = len(shape_of(node_of(op).output_tensors[0])) == 4
+            op = node_of(op, graph=graph).input_tensors[0]._keras_history[0]  # finer maps
+        maps = len(shape_of(node_of(op, graph=graph).output_tensors[0])) == 4
     except (AttributeError, IndexError, TypeError, ModelFileError):
         return None
     return prefix + op.name if isinstance(op, keras.layers.Layer) and maps else None
@@ -171,6 +174,9 @@ def grad_cam(model: Any, image_uint8: Any, class_index: Optional[int] = None,
         raise ConfigError(f"layer {tap.path!r} outputs shape {tuple(feat.shape)}; Grad-CAM needs "
                           "a layer with H×W×C maps (a convolution or its activation)")
     grads = tape.gradient(score, feat)
+    if grads is None:  # the maps do not lead to the answer (a branch the output ignores)
+        raise ConfigError(f"layer {tap.path!r} does not lead to the model's answer, so "
+                          "Grad-CAM has nothing to measure there; pick a layer before the output")
     feat = tf.cast(feat, tf.float32).numpy()
     grads = tf.cast(grads, tf.float32).numpy()
     weights = grads.mean(axis=(1, 2))                       # (N, C)

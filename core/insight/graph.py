@@ -75,17 +75,38 @@ def find_layer(model: Any, name: str) -> tuple[list, Any, str]:
     raise ConfigError(f"model has no layer {name!r} (its layers include {hint})")
 
 
-def node_of(layer: Any, known: Optional[set] = None):
+def graph_nodes(model: Any) -> set:
+    """The keys (Keras' ``make_node_key``) of the calls that make up ``model``'s graph and
+    its nested models' graphs: a loaded Sequential model is rebuilt several times, so its
+    layers carry calls of graphs that no longer exist."""
+    keys: set = set()
+
+    def visit(container):
+        graph = getattr(container, "_functional", None) or container  # Sequential's own
+        keys.update(getattr(graph, "_nodes", ()) or ())
+        for layer in child_layers(container):
+            if is_container(layer):
+                visit(layer)
+
+    visit(model)
+    return keys
+
+
+def node_of(layer: Any, known: Optional[set] = None, graph: Optional[set] = None):
     """The call of ``layer`` that belongs to the graph being walked.
 
-    keras.applications and the app call every layer once, so this is nearly
-    always the first (only) inbound node; for a layer shared between calls we
-    prefer the node whose inputs were already seen on this walk.
+    ``graph`` (:func:`graph_nodes` of the model walked) leaves out the calls of other
+    graphs: the first call of a Sequential model's layer was a stale one, which gave wrong
+    receptive fields and broke Grad-CAM and the feature maps.  Of the rest, a layer called
+    more than once prefers the call whose inputs were already seen on this walk.
     """
     nodes = list(getattr(layer, "_inbound_nodes", []) or [])
     if not nodes:
         raise ModelFileError(f"layer {layer.name!r} was never called, so its shapes are unknown; "
                              "build the model on an input (keras.Input) before inspecting it")
+    if graph:
+        own = [n for i, n in enumerate(nodes) if f"{id(layer)}_ib-{i}" in graph]
+        nodes = own or nodes
     if known is not None and len(nodes) > 1:
         for node in nodes:
             if all(id(t) in known for t in node.input_tensors):

@@ -30,7 +30,7 @@ from core.errors import ModelFileError
 from core.insight.formulas import (CONV_TYPES, CROPPING_TYPES, GLOBAL_POOL_PREFIXES,
                                    PADDING_TYPES, POOL_TYPES, conv_output_size, effective_kernel,
                                    formula_text)
-from core.insight.graph import (child_layers, is_container, node_of, shape_of, shapes_of,
+from core.insight.graph import (child_layers, graph_nodes, is_container, node_of, shape_of, shapes_of,
                                 spatial)
 from core.insight.receptive import Field, merge_fields, spatial_inputs, trace_field
 from core.insight.layer_params import (activation_name, dense_equivalent, params_formula,
@@ -186,7 +186,8 @@ def _num(x: float) -> Union[int, float]:
 
 
 class _Walker:
-    def __init__(self) -> None:
+    def __init__(self, model: Any) -> None:
+        self.graph = graph_nodes(model)
         self.fields: dict[int, Field] = {}
         self.rows: list[LayerInfo] = []
 
@@ -195,7 +196,7 @@ class _Walker:
             kind = type(layer).__name__
             path = f"{prefix}{layer.name}"
             if kind == "InputLayer":
-                outs = node_of(layer).output_tensors
+                outs = node_of(layer, graph=self.graph).output_tensors
                 for t in outs:
                     if id(t) not in self.fields:
                         rank = max(len(t.shape) - 2, 0)
@@ -206,7 +207,7 @@ class _Walker:
                                                receptive_field=1, jump=1,
                                                trainable=parent_trainable))
                 continue
-            node = node_of(layer, set(self.fields))
+            node = node_of(layer, set(self.fields), self.graph)
             ins, outs = list(node.input_tensors), list(node.output_tensors)
             for t in ins:
                 trace_field(t, self.fields)
@@ -331,7 +332,7 @@ def inspect_layers(model: Any) -> ModelInspection:
     if not getattr(model, "inputs", None):
         raise ModelFileError("the model has no defined input yet; build it on keras.Input "
                              "(or load a saved model) before inspecting it")
-    walker = _Walker()
+    walker = _Walker(model)
     for t in model.inputs:
         rank = max(len(t.shape) - 2, 0)
         walker.fields[id(t)] = Field((1,) * rank, (1,) * rank)
