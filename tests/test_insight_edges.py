@@ -121,3 +121,26 @@ def test_a_saved_sequential_model_is_walked_on_its_own_graph(tmp_path):
     for path, _kind, _shape in listable_layers(loaded):
         feat, _out = Tap(loaded, path)(image[None].astype(np.float32))
         assert feat.shape[0] == 1
+
+
+def test_a_plain_convolution_on_one_channel_is_not_called_depthwise():
+    """The caption said "depthwise: no mixing across channels" for any layer whose filters
+    had one input channel, such as a Conv2D on a greyscale image."""
+    from gui.pages.network.kernels_tab import kernel_view
+
+    caption = kernel_view(_gray_model(), "c1", "channels").caption
+    assert "depthwise" not in caption and "one square per filter" in caption
+
+
+def test_a_model_of_any_input_size_says_so_and_at_what_size_maps_are_drawn(tmp_path):
+    """The page said "input None×None" and drew the maps at 224 px without a word."""
+    import keras
+
+    from core.insight.explorer import NetworkSpec
+    from gui.pages.network.page import ModelSource
+
+    inp = keras.Input((None, None, 3))
+    out = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(2, 3)(inp))
+    source = ModelSource(NetworkSpec("file", path=str(tmp_path / "m.keras")), ("x",))
+    text = source.describe(keras.Model(inp, out))
+    assert "None" not in text and "any size (the maps are drawn at 224×224)" in text

@@ -19,6 +19,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QLabel, QListWidget, QListWidgetItem, QSplitter,
                                QVBoxLayout, QWidget)
 
+from gui.widgets.compact import ColumnScroll
+
 ALWAYS = ("relu", "sigmoid", "tanh")
 X_RANGE = (-6.0, 8.0)  # past 6, so ReLU6 is seen to level off
 POINTS = 601
@@ -74,7 +76,10 @@ class ActivationsTab(QWidget):
         self.notes.setWordWrap(True)
         self.notes.setTextFormat(Qt.RichText)
         self.notes.setAlignment(Qt.AlignTop | Qt.AlignLeft)
-        ll.addWidget(self.notes, 1)
+        notes_area = ColumnScroll()  # every note readable at the window's smallest size too
+        notes_area.setWidget(self.notes)
+        notes_area.setFrameShape(ColumnScroll.NoFrame)
+        ll.addWidget(notes_area, 1)
         split.addWidget(left)
 
         plots = QWidget()

@@ -76,8 +76,13 @@ def kernel_view(model: Any, layer: str, mode: str, listener=None, cancel=None) -
     cols = shown_in if shown_in > 1 else min(grid_columns(shown_out), 16)
     image, layout = mosaic(tiles, cols=cols, scale=scale, gap=max(1, scale // 4))
     lim = float(np.max(np.abs(part))) if part.size else 0.0
-    what = ("one row per filter, one square per input channel" if shown_in > 1
-            else "one filter per input channel (depthwise: no mixing across channels)")
+    from core.insight.graph import find_layer
+
+    kind = type(find_layer(model, layer)[1]).__name__
+    what = ("one filter per input channel (depthwise: no mixing across channels)"
+            if kind.startswith(("Depthwise", "Separable")) else
+            "one row per filter, one square per input channel" if shown_in > 1
+            else "one square per filter (the layer has one input channel)")
     more = ""
     if shown_out < n_out or shown_in < n_in:
         more = f"; showing {shown_out} of {n_out} filters × {shown_in} of {n_in} channels"

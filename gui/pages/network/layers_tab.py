@@ -17,6 +17,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
                                QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
+from gui.widgets.compact import ColumnScroll
+
 COLUMNS = ("Layer", "Type", "Kernel / stride / padding", "Input → output",
            "Output size by the formula", "Parameters", "Fully connected would need", "Saving",
            "How the parameters add up", "Receptive field")
@@ -161,8 +163,11 @@ class LayersTab(QWidget):
         self.detail.setTextFormat(Qt.RichText)
         self.detail.setAlignment(Qt.AlignTop | Qt.AlignLeft)
         self.detail.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.detail.setMinimumHeight(60)
-        split.addWidget(self.detail)
+        detail_area = ColumnScroll()  # at the smallest window its last sentence was cut off
+        detail_area.setWidget(self.detail)
+        detail_area.setFrameShape(ColumnScroll.NoFrame)
+        detail_area.setMinimumHeight(60)
+        split.addWidget(detail_area)
         split.setStretchFactor(0, 5)
         split.setStretchFactor(1, 1)
         lay.addWidget(split, 1)

@@ -27,6 +27,8 @@ from gui.pages.network.tile_grid import BACKGROUND, TileGridView, TileLayout, sc
 MAX_CHANNELS = 64  # more tiles than this become too small to read
 INPUT_SIDE = 150   # the input image next to the maps, in screen pixels
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)"
+#: The side an image is drawn at for a model that takes any size (its input is None×None).
+ANY_SIZE_DRAWN = 224
 
 
 @dataclass
@@ -82,7 +84,7 @@ def feature_map_view(probe: Any, image_path: str, index: int, listener=None,
         raise ConfigError("this model has no layer with feature maps to show")
     index %= len(layers)
     name, kind, _shape = layers[index]
-    size = probe.model.inputs[0].shape[1] or 224
+    size = probe.model.inputs[0].shape[1] or ANY_SIZE_DRAWN
     try:
         image = load_rgb(image_path, int(size))
     except ImageError as exc:

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import QLabel, QTabWidget
 
 from gui.jobs import SerialJobs
 from gui.pages.base import Page
+from gui.pages.network.maps_tab import ANY_SIZE_DRAWN
 from gui.state import touches
 from gui.widgets.compact import MinimumTabs
 
@@ -57,7 +58,10 @@ class ModelSource:
         return self.spec.images
 
     def describe(self, model: Any) -> str:
-        size = "×".join(str(d) for d in tuple(model.inputs[0].shape)[1:3])
+        dims = tuple(model.inputs[0].shape)[1:3]
+        size = (f"any size (the maps are drawn at {ANY_SIZE_DRAWN}×{ANY_SIZE_DRAWN})"
+                if None in dims  # it said "None×None"
+                else "×".join(str(d) for d in dims))
         n_out = int(model.outputs[0].shape[-1])
         note = f" {self.note}" if self.note else ""
         if self.kind == "file":
