@@ -133,7 +133,7 @@ def test_the_report_picks_a_readable_example_and_survives_odd_metrics(calibrated
     run.metrics_path.write_text(json.dumps(metrics))
     out = tmp_path / "r.html"
     assert main(["report", str(copy), "--out", str(out)]) == 0  # it was KeyError: 'accuracy'
-    assert "lacks the scores" in out.read_text()
+    assert "is not the scores as the app writes them (accuracy is None" in out.read_text()
 
 
 def test_files_written_whole_get_the_mode_a_new_file_gets(tmp_path):
