@@ -96,3 +96,46 @@ def test_the_seed_is_called_what_it_is(qtbot, window):
     form = page.seed_spin.parentWidget().findChildren(QFormLayout)
     labels = [f.labelForField(page.seed_spin) for f in form if f.labelForField(page.seed_spin)]
     assert labels and labels[0].text() == "Augmentation seed:"
+
+
+def test_controls_keep_what_they_cannot_show_and_the_page_shows_what_training_runs(
+        qtbot, window):
+    """A single number was shown as [-v, v] (albumentations reads ColorJitter's 0.2 as
+    0.8..1.2) and written back so; Rotate ±270 was shown and written as ±180; the light
+    preset's ratio 4/3 was written back as 1.33 when the other end changed; low over high
+    was written as it stood; a second Rotate was not mentioned; choosing the preset in
+    force again was an unsaved change; a failed preview kept the old pictures."""
+    from core.config import AugmentConfig, TransformConfig
+
+    page = window.augment_page
+    with qtbot.waitSignal(page.previews_updated, timeout=60000):
+        window.show_page(2)
+    window.state.mark_saved()
+    page.set_preset("light")  # the preset in force
+    assert not window.state.dirty
+
+    crop = page._editors["RandomResizedCrop"]["ratio"]
+    crop._widgets[0].setValue(0.8)
+    rrc = next(t for t in window.state.config.augment.transforms if t.name == "RandomResizedCrop")
+    assert rrc.params["ratio"] == [0.8, 4 / 3]
+    crop._widgets[0].setValue(1.5)  # over the high end: both move
+    rrc = next(t for t in window.state.config.augment.transforms if t.name == "RandomResizedCrop")
+    lo, hi = rrc.params["ratio"]
+    assert lo == hi == pytest.approx(1.5)
+
+    written = AugmentConfig(preset="custom", transforms=[
+        TransformConfig("ColorJitter", True, 0.5, {"brightness": 0.2}),
+        TransformConfig("Rotate", False, 0.5, {"limit": [-5, 5]}),
+        TransformConfig("Rotate", True, 1.0, {"limit": [-270, 270]})])
+    window.state.set("augment", written)
+    jitter = page._editors["ColorJitter"]["brightness"]
+    assert not jitter._widgets[0].isEnabled() and jitter.value() == 0.2
+    page._p_spins["ColorJitter"].setValue(70)  # another control of the same transform
+    cj = window.state.config.augment.transforms[0]
+    assert cj.params["brightness"] == 0.2 and cj.p == 0.7
+    assert "Rotate" in page.other_label.text()  # the second copy, which training runs
+
+    with qtbot.waitSignal(page.previews_updated, timeout=60000):
+        window.state.set("augment", AugmentConfig(preset="custom", transforms=[
+            TransformConfig("RandomResizedCrop", True, 1.0, {"scale": [0.9, 0.5]})]))
+    assert page.preview_grid.count() == 0 and "Preview not possible" in page.banner.text()

@@ -214,7 +214,10 @@ class AugmentPage(Page):
             for key, ed in self._editors[name].items():
                 ed.set_value(t.params.get(key, ed.spec.default) if t is not None
                              else ed.spec.default)
-        others = [t.name for t in resolved.transforms if t.name not in self._groups]
+        # A transform with no controls, or a second copy of one that has them (training
+        # runs every copy; the controls show the first): it was not mentioned at all.
+        others = [t.name for t in resolved.transforms
+                  if t.name not in self._groups or by_name[t.name] is not t]
         self.other_label.setText(
             ("Also in this configuration (kept as they are, no controls here): "
              + ", ".join(others)) if others else "")
@@ -239,6 +242,8 @@ class AugmentPage(Page):
             new.preset = "custom"
         else:
             new = preset_config(name, seed=aug.seed)
+        if name == aug.preset and new.transforms == self._resolved().transforms:
+            return  # the preset in force chosen again: no change to save
         self.state.set("augment", new)
 
     def set_preset(self, name: str) -> None:
@@ -340,6 +345,7 @@ class AugmentPage(Page):
     def _on_preview_failed(self, job: Job, message: str) -> None:
         if job is self._preview_job:
             self.show_error(f"Preview not possible: {message}")
+            self._show_previews([])  # the pictures of the settings before were still shown
 
     def _show_previews(self, rows) -> None:
         self.preview_rows = rows

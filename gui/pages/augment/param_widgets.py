@@ -4,6 +4,12 @@ The augmentation page is generated from ``core.data.augment_specs.TRANSFORMS`` r
 hand-written per transform, so a transform added to the engine gets controls
 without GUI changes.  Each editor has ``value()``/``set_value()`` in the JSON
 form the config stores (lists for ranges) and a ``changed`` signal.
+
+An editor gives back exactly what it was given until the user changes it, end by end:
+a value it cannot show (a single number where a range goes, which albumentations reads
+its own way, or one outside the spin box's range) is kept as written with the boxes
+off, and an end shown rounded (a ratio of 4/3 as 1.33) is written back unrounded when
+only the other end changes.  The two ends of a range stay in order.
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ class ParamEditor(QWidget):
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         self._widgets: list[QWidget] = []
+        self._given: Any = None       # the value set_value showed
+        self._touched: list[bool] = []  # per box: changed by the user since
         kind = spec.kind
         lo = spec.minimum if spec.minimum is not None else -1e6
         hi = spec.maximum if spec.maximum is not None else 1e6
@@ -44,13 +52,13 @@ class ParamEditor(QWidget):
                 w.setRange(lo, hi)
                 w.setDecimals(decimals)
                 w.setSingleStep(step)
-                w.valueChanged.connect(self._emit)
+                w.valueChanged.connect(lambda _v, i=i: self._on_box(i))
                 self._add(lay, w, "to" if i == 1 else None)
         elif kind in ("int", "int_range"):
             for i in range(2 if kind == "int_range" else 1):
                 w = QSpinBox()
                 w.setRange(int(math.floor(lo)), int(math.ceil(hi)))
-                w.valueChanged.connect(self._emit)
+                w.valueChanged.connect(lambda _v, i=i: self._on_box(i))
                 self._add(lay, w, "to" if i == 1 else None)
         elif kind == "bool":
             w = QCheckBox()
@@ -77,17 +85,42 @@ class ParamEditor(QWidget):
     def _emit(self, *_args) -> None:
         self.changed.emit()
 
+    def _on_box(self, i: int) -> None:
+        """Box ``i`` was changed by the user: it counts now, and a range keeps low <= high
+        (low over high was written as it stood and refused by the preview)."""
+        self._touched[i] = True
+        w = self._widgets
+        if len(w) == 2 and w[0].value() > w[1].value():
+            other = 1 - i
+            w[other].blockSignals(True)
+            w[other].setValue(w[i].value())
+            w[other].blockSignals(False)
+            self._touched[other] = True
+        self.changed.emit()
+
+    def _shown(self, i: int, cast) -> Any:
+        """Box ``i``'s value, or the end it was given while the user has not changed it."""
+        given = self._given
+        if not self._touched[i] and isinstance(given, (list, tuple)) and len(given) == 2:
+            return given[i]
+        if not self._touched[i] and isinstance(given, (int, float)) \
+                and not isinstance(given, bool) and len(self._widgets) == 1:
+            return given
+        return cast(self._widgets[i].value())
+
     def value(self) -> Any:
         kind = self.spec.kind
         w = self._widgets
+        if kind in ("range", "int_range", "float", "int") and not w[0].isEnabled():
+            return self._given  # kept as written: it cannot be shown here
         if kind == "range":
-            return [float(w[0].value()), float(w[1].value())]
+            return [self._shown(0, float), self._shown(1, float)]
         if kind == "int_range":
-            return [int(w[0].value()), int(w[1].value())]
+            return [self._shown(0, int), self._shown(1, int)]
         if kind == "float":
-            return float(w[0].value())
+            return self._shown(0, float)
         if kind == "int":
-            return int(w[0].value())
+            return self._shown(0, int)
         if kind == "bool":
             return bool(w[0].isChecked())
         if kind == "choice":
@@ -99,15 +132,20 @@ class ParamEditor(QWidget):
         w = self._widgets
         for x in w:
             x.blockSignals(True)
+        self._given, self._touched = value, [False] * len(w)
         try:
-            if kind in ("range", "int_range"):
-                if isinstance(value, (int, float)) and not isinstance(value, bool):
-                    value = [-abs(value), abs(value)]
-                if isinstance(value, (list, tuple)) and len(value) == 2:
-                    w[0].setValue(value[0])
-                    w[1].setValue(value[1])
-            elif kind in ("float", "int") and isinstance(value, (int, float)):
-                w[0].setValue(value)
+            if kind in ("range", "int_range", "float", "int"):
+                ends = list(value) if isinstance(value, (list, tuple)) else [value]
+                fits = len(ends) == len(w) and all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool)
+                    and x.minimum() <= v <= x.maximum() for v, x in zip(ends, w))
+                for x, v in zip(w, ends if fits else []):
+                    x.setValue(v)
+                for x in w:
+                    x.setEnabled(fits)
+                    x.setToolTip("" if fits else f"kept as written in the settings: {value!r} "
+                                                 "(these boxes cannot show it; edit the file "
+                                                 "to change it)")
             elif kind == "bool":
                 w[0].setChecked(bool(value))
             elif kind == "choice":
