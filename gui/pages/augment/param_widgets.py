@@ -42,6 +42,7 @@ class ParamEditor(QWidget):
         self._widgets: list[QWidget] = []
         self._given: Any = None       # the value set_value showed
         self._touched: list[bool] = []  # per box: changed by the user since
+        self._joins: list[QLabel] = []  # the "to" between a range's boxes
         kind = spec.kind
         lo = spec.minimum if spec.minimum is not None else -1e6
         hi = spec.maximum if spec.maximum is not None else 1e6
@@ -73,12 +74,18 @@ class ParamEditor(QWidget):
             self._add(lay, w, None)
         else:  # unknown kind: show it, do not guess an editor
             self._add(lay, QLabel(f"({kind})"), None)
+        self.as_written = QLabel("")  # a value the boxes cannot show, shown as it is
+        self.as_written.setObjectName("hint")
+        self.as_written.setWordWrap(True)
+        self.as_written.hide()
+        lay.addWidget(self.as_written)
         lay.addStretch(1)
         self.set_value(spec.default)
 
     def _add(self, lay: QHBoxLayout, w: QWidget, label: str | None) -> None:
         if label:
-            lay.addWidget(QLabel(label))
+            self._joins.append(QLabel(label))
+            lay.addWidget(self._joins[-1])
         lay.addWidget(w)
         self._widgets.append(w)
 
@@ -141,11 +148,14 @@ class ParamEditor(QWidget):
                     and x.minimum() <= v <= x.maximum() for v, x in zip(ends, w))
                 for x, v in zip(w, ends if fits else []):
                     x.setValue(v)
-                for x in w:
+                for x in w + self._joins:
                     x.setEnabled(fits)
-                    x.setToolTip("" if fits else f"kept as written in the settings: {value!r} "
-                                                 "(these boxes cannot show it; edit the file "
-                                                 "to change it)")
+                    x.setVisible(fits)
+                self.as_written.setText("" if fits else f"{value!r}, as written")
+                self.as_written.setToolTip("" if fits else "The settings hold a value these "
+                                           "boxes cannot show; it is used as written. Edit "
+                                           "the settings file to change it.")
+                self.as_written.setVisible(not fits)
             elif kind == "bool":
                 w[0].setChecked(bool(value))
             elif kind == "choice":
