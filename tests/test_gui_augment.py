@@ -139,3 +139,26 @@ def test_controls_keep_what_they_cannot_show_and_the_page_shows_what_training_ru
         window.state.set("augment", AugmentConfig(preset="custom", transforms=[
             TransformConfig("RandomResizedCrop", True, 1.0, {"scale": [0.9, 0.5]})]))
     assert page.preview_grid.count() == 0 and "Preview not possible" in page.banner.text()
+
+
+def test_at_the_smallest_window_the_controls_are_as_wide_as_they_need(qtbot):
+    """Built on first show, the controls were measured on "Loading the transforms…": the
+    splitter kept that width, also when a row grew later, and their right edge was cut off
+    at 900×600 (until a preview happened to lay the page out again)."""
+    w = MainWindow(load_tensorflow=False)
+    qtbot.addWidget(w, before_close_func=lambda w: (w.state.mark_saved(), w.shutdown()))
+    w.show()
+    w.resize(w.minimumSize())
+    page = w.augment_page
+    w.show_page(2)
+    from PySide6.QtWidgets import QApplication
+
+    from core.config import AugmentConfig, TransformConfig
+
+    QApplication.processEvents()
+    w.state.set("augment", AugmentConfig(preset="custom", transforms=[  # a wider row now
+        TransformConfig("ColorJitter", True, 0.5, {"brightness": 0.2})]))
+    area = page.controls_area
+    for _ in range(5):
+        QApplication.processEvents()
+    assert area.viewport().width() >= page.controls_host.minimumSizeHint().width()
