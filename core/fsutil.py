@@ -141,6 +141,30 @@ def atomic_file(path: PathLike, suffix: str = "") -> Iterator[Path]:
     _fsync_dir(path.parent)
 
 
+def remove_stale_temps(path: PathLike, older_than: float = 3600.0) -> int:
+    """Delete the temporaries :func:`atomic_file` left beside ``path`` when its process was
+    killed (``kill -9``, a power cut: 100 MB of a cut-off download each time), once they
+    have not been written to for ``older_than`` seconds (a live writer's is recent).
+    Returns how many were deleted."""
+    import time
+
+    path = Path(path)
+    prefix, removed = f".{_short(path.stem)}.", 0
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
+        return 0
+    for entry in entries:
+        if not (entry.name.startswith(prefix) and f".tmp{path.suffix}" in entry.name):
+            continue
+        with contextlib.suppress(OSError):
+            if entry.is_file(follow_symlinks=False) \
+                    and time.time() - entry.stat(follow_symlinks=False).st_mtime > older_than:
+                os.unlink(entry.path)
+                removed += 1
+    return removed
+
+
 def _exchange(a: Path, b: Path) -> bool:
     """Swap ``a`` and ``b`` in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``).
 

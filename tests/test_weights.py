@@ -93,6 +93,27 @@ def test_download_reports_progress_and_lands_in_the_keras_cache(mirror, algo):
     assert server.requests == 1
 
 
+def test_what_a_killed_download_left_is_removed_by_the_next_one(mirror):
+    """kill -9 during a download left its hidden temporary file in the Keras cache, 100 MB
+    or so each time; one still being written (recent) is left alone."""
+    import time
+
+    root, _ = mirror
+    spec = _publish(root, get_backbone("MobileNetV3Small"), os.urandom(1000))
+    target = keras_cache_dir() / spec.weights_file
+    target.parent.mkdir(parents=True, exist_ok=True)
+    stale = target.parent / f".{target.stem}.abc123.tmp{target.suffix}"
+    live = target.parent / f".{target.stem}.def456.tmp{target.suffix}"
+    other = target.parent / f".other.abc123.tmp{target.suffix}"
+    for p in (stale, live, other):
+        p.write_bytes(b"cut off")
+    old = time.time() - 2 * 3600
+    os.utime(stale, (old, old))
+    os.utime(other, (old, old))
+    ensure_imagenet_weights(spec)
+    assert not stale.exists() and live.exists() and other.exists()
+
+
 def test_wrong_hash_is_refused_and_leaves_no_file(mirror):
     root, _ = mirror
     spec = _publish(root, get_backbone("EfficientNetB0"), b"\x89HDF\r\n\x1a\n" + b"x" * 1000)

@@ -29,7 +29,7 @@ from typing import Optional
 from core.model.backbones import BackboneSpec, get_backbone, resolve_image_size
 from core.errors import WeightsError
 from core.events import CancelToken, Listener, Log, Progress, emit
-from core.fsutil import atomic_file
+from core.fsutil import atomic_file, remove_stale_temps
 
 _ROOT_MARK = "keras-applications/"
 _CHUNK = 256 * 1024
@@ -104,6 +104,7 @@ def ensure_imagenet_weights(spec: BackboneSpec, listener: Optional[Listener] = N
         return target
     url = weights_url(spec, image_size)
     label = f"ImageNet weights for {spec.name}"
+    remove_stale_temps(target)  # what a killed download of it left
     try:
         with atomic_file(target) as tmp:
             got = _download(url, tmp, expected, label, listener, cancel, timeout)
