@@ -82,3 +82,25 @@ def test_a_run_with_a_budget_finishes_in_it_and_keeps_its_best_model(tmp_path, t
     saved = StudioConfig.load(tmp_path / "run" / "config.json").train
     assert saved.fine_tune_epochs == plans[0].fine_tune_epochs  # a resume follows the plan
     assert result.metrics is not None and result.metrics.accuracy >= 0.8
+
+
+def test_a_resumed_run_says_the_plan_it_follows(monkeypatch):
+    """A resume made a new plan for the time left and printed it, but followed the saved one
+    (views and epochs from config.json): the log said one plan, training did another."""
+    from types import SimpleNamespace
+
+    import core.train.budget as budget
+
+    cfg = StudioConfig()
+    cfg.train.time_budget, cfg.train.head_feature_views, cfg.train.fine_tune_epochs = 600, 3, 7
+    heard = []
+    session = SimpleNamespace(
+        cfg=cfg, cancel=DeadlineToken(CancelToken(), time.time() + 60), model=None,
+        train_records=[None] * 200, split=SimpleNamespace(val=[None] * 50), device=None,
+        worker_batch=8, scratch=False, listener=heard.append)
+    monkeypatch.setattr(budget, "probe", lambda *args: 0.05)  # 50 ms per image, as measured
+    budget.plan_budget(session, build_seconds=2, fresh=False)
+    (planned,) = [e for e in heard if isinstance(e, BudgetPlanned)]
+    assert (planned.cached_views, planned.fine_tune_epochs) == (3, 7)
+    assert "plan: 3 cached views" in planned.message and "up to 7 fine-tuning" in planned.message
+    assert (cfg.train.head_feature_views, cfg.train.fine_tune_epochs) == (3, 7)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 from core.events import BudgetPlanned, CancelToken, Log, emit
@@ -159,6 +159,9 @@ def plan_budget(session, build_seconds: float, fresh: bool) -> None:
         t.head_feature_views, t.fine_tune_epochs = plan.views, plan.fine_tune_epochs
         if session.cluster.is_chief:
             session.run.save_config(session.cfg)  # a resume follows the same plan
+    else:  # the saved plan is followed: say that one (it printed one it did not use)
+        plan = replace(plan, views=t.head_feature_views,
+                       fine_tune_epochs=t.fine_tune_epochs)
     text = plan.describe(len(session.train_records))
     emit(session.listener, BudgetPlanned(t.time_budget, t.head_feature_views,
                                          t.fine_tune_epochs, text))
