@@ -16,9 +16,10 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Iterable, Iterator, Optional, Union
+from typing import Iterator, Optional, Union
 
 # Re-exported: callers name them from here, where files are written.
+from core.path_names import cut_to_bytes
 from core.write_errors import as_disk_full, cannot_write, file_in_the_way  # noqa: F401
 
 PathLike = Union[str, os.PathLike]
@@ -35,14 +36,6 @@ def _fsync_dir(path: Path) -> None:
         pass
     finally:
         os.close(fd)
-
-
-def cut_to_bytes(name: str, limit: int) -> str:
-    """``name`` cut (on a character) to at most ``limit`` bytes on disk: a file name may
-    have 255, and a name built from another (a temporary sibling, a capture) must fit."""
-    while len(name.encode("utf-8", "surrogateescape")) > limit:
-        name = name[:-1]
-    return name
 
 
 def _short(name: str) -> str:
@@ -355,33 +348,6 @@ def move_new(src: PathLike, dst: PathLike) -> None:
             os.unlink(dst)
         raise
     _fsync_dir(dst.parent)
-
-
-def free_name(target: Path, taken: Iterable[Path] = ()) -> Path:
-    """``target``, or ``name (2).ext``, ``name (3).ext``...: the first free name (no overwrite).
-
-    The stem is shortened to keep a numbered name within 255 bytes: a 253-byte name
-    plus " (2)" was too long to create, and to test for (Undo then failed for good).
-    ``taken`` is compared ignoring case: on macOS or Windows "IMG.JPG" and "img.jpg" of one
-    batch are one name, and the second was refused as "appeared meanwhile".
-    """
-    taken = {os.path.normcase(str(t)).casefold() for t in taken}
-    stem, suffix, n = target.stem, target.suffix, 2
-    while os.path.lexists(target) or os.path.normcase(str(target)).casefold() in taken:
-        tail = f" ({n}){suffix}"
-        target = target.with_name(cut_to_bytes(stem, 255 - len(tail.encode("utf-8",
-                                                                            "surrogateescape")))
-                                  + tail)
-        n += 1
-    return target
-
-
-def is_within(path: str, folder: str) -> bool:
-    """Whether ``path`` is ``folder`` or lies below it (absolute, normalised paths)."""
-    try:
-        return os.path.commonpath([path, folder]) == folder
-    except ValueError:  # another drive on Windows
-        return False
 
 
 @contextlib.contextmanager

@@ -25,7 +25,8 @@ from core.appdirs import data_dir
 from core.config import StudioConfig
 from core.config_migrations import file_version
 from core.errors import ConfigError
-from core.fsutil import atomic_write_text, is_within
+from core.fsutil import atomic_write_text
+from core.path_names import is_within, same_path
 from core.typed_json import finite_number, json_text, load_json_file
 
 PROJECT_VERSION = 1
@@ -147,17 +148,13 @@ def _relativize(p: str, base: Path) -> str:
     if not p:
         return p
     path = Path(p)
-    if not path.is_absolute() or _same(base, Path.home()) or \
+    if not path.is_absolute() or same_path(base, Path.home()) or \
             is_within(os.path.realpath(path), os.path.realpath(data_dir())):
         return p
     try:
         return path.relative_to(base).as_posix() or "."
     except ValueError:
         return p
-
-
-def _same(a: Path, b: Path) -> bool:
-    return os.path.normcase(os.path.abspath(a)) == os.path.normcase(os.path.abspath(b))
 
 
 def _resolve(p: str, base: Path) -> str:

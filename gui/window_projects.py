@@ -16,6 +16,7 @@ from typing import Optional
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from core.errors import UserError
+from core.path_names import same_path
 from core.project import (PROJECT_SUFFIX, Project, is_project_path, load_project,
                           save_project)
 from gui import recent
@@ -73,16 +74,12 @@ class ProjectFiles:
         if not is_project_path(path):
             # The file dialog asked about replacing ``path`` itself, not the file it becomes.
             path += PROJECT_SUFFIX
-            if os.path.exists(path) and not self._same_file(path) and QMessageBox.question(
+            if os.path.exists(path) and not same_path(self.state.project_path, path) and QMessageBox.question(
                     self, "Replace the project?",
                     f"{path} already exists. Replace it with this project?",
                     QMessageBox.Yes | QMessageBox.No, QMessageBox.No) != QMessageBox.Yes:
                 return False
         return self._save_to(path)
-
-    def _same_file(self, path: str) -> bool:
-        own = self.state.project_path
-        return bool(own) and os.path.abspath(own) == os.path.abspath(path)
 
     def _refused_while_busy(self, what: str) -> bool:
         """True (and says why) when a job runs: a run's result goes into the project that

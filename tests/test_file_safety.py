@@ -13,7 +13,8 @@ from PIL import Image
 from core.audit.fixes import JOURNAL_NAME, Fix, FixJournal
 from core.errors import UserError
 from core.features.hashing import hash_file
-from core.fsutil import free_name, leftover_pid, move_new
+from core.fsutil import leftover_pid, move_new
+from core.path_names import free_name
 from core.label.apply import apply_labels
 
 

@@ -109,3 +109,12 @@ def test_a_file_name_near_the_255_byte_limit_can_still_be_written(tmp_path):
     with atomic_file(tmp_path / ("a" * 249 + ".keras")) as tmp:
         tmp.write_bytes(b"two")
     assert sorted(len(p.name.encode()) for p in tmp_path.iterdir()) == [254, 254, 255]
+
+
+def test_one_rule_for_the_same_path(tmp_path, monkeypatch):
+    """Four places compared paths, each its own way (one folded case, three did not)."""
+    from core.path_names import same_path
+
+    monkeypatch.chdir(tmp_path)
+    assert same_path("a/../b", str(tmp_path / "b"))
+    assert not same_path("", "") and not same_path(None, "x") and not same_path("a", "b")

@@ -29,7 +29,8 @@ from core.data.folder_walk import SET_ASIDE
 from core.features.hashing import FileStamp, hash_file
 from core.data.regular_file import FileProblem
 from core.errors import UserError
-from core.fsutil import cannot_write, free_name, locked
+from core.fsutil import cannot_write, locked
+from core.path_names import free_name
 from core.shown import one_line
 from core.audit.change_lock import changing, holds
 from core.audit.undo_files import undo_bring_in, undo_capture, undo_rename

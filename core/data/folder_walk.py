@@ -19,7 +19,7 @@ from core.data.imageio import IMAGE_EXTENSIONS
 from core.data.regular_file import special_file_kind
 from core.errors import DataError
 from core.events import CancelToken
-from core.fsutil import is_within
+from core.path_names import is_within
 
 #: Where the audit's "set aside" fix moves images (core.audit.fixes); scans skip it.
 SET_ASIDE = "_set_aside"

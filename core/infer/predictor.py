@@ -23,7 +23,7 @@ import numpy as np
 from core.errors import ModelFileError, UserError
 from core.infer.labels import labels_near
 from core.events import CancelToken, FileSkipped, Progress, emit
-from core.fsutil import is_within
+from core.path_names import is_within
 
 
 @dataclass

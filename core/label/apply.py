@@ -28,7 +28,8 @@ from core.data.regular_file import FileProblem
 from core.errors import DataError, DiskFullError, UserError
 from core.events import CancelToken, Listener, Progress, emit
 from core.features.hashing import hash_file
-from core.fsutil import copy_new, free_name, is_within, move_new
+from core.fsutil import copy_new, move_new
+from core.path_names import free_name, is_within
 from core.shown import one_line
 
 #: Labels that mean "leave this image for later" and "it belongs to none of the classes".

@@ -31,7 +31,8 @@ from core.capture.frames import encode_jpeg, fit_longest
 from core.data.folder_walk import subfolders
 from core.errors import DataError, UserError
 from core.features.hashing import DIGEST_BYTES
-from core.fsutil import cut_to_bytes, free_name, write_new
+from core.fsutil import write_new
+from core.path_names import cut_to_bytes, free_name
 from core.label.apply import class_name_problem, classes_root
 
 #: The longest side of a saved image, unless the user picks another (0 keeps the full frame).

@@ -3,8 +3,7 @@ is in it, what is wrong with it, and how it will be split.
 
 The scan runs as the window's long job (``core.data.dataset.scan_dataset``); nothing
 here reads a file on the UI thread: thumbnails come from
-:class:`gui.thumbnails.ThumbnailModel`.  The split settings edit
-``config.data`` directly.
+:class:`gui.thumbnails.ThumbnailModel`.  The split settings edit ``config.data`` directly.
 """
 
 from __future__ import annotations
@@ -20,8 +19,9 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog,
                                QPushButton, QSplitter, QTableWidget, QTableWidgetItem,
                                QTabWidget, QVBoxLayout, QWidget)
 
-from gui.pages.base import Page
 from core.appdirs import sample_dataset_dir
+from core.path_names import same_path
+from gui.pages.base import Page
 from gui.state import touches
 from gui.thumbnails import ThumbnailModel
 from gui.pages.data.audit_view import AuditView
@@ -204,7 +204,7 @@ class DataPage(Page):
                             "pictures go into its class folders.")
             return None
         scanned = (self.report is not None and (self._job is None or not self._job.is_running())
-                   and os.path.abspath(self._scanned_root or "") == os.path.abspath(root))
+                   and same_path(self._scanned_root, root))
         self.capture_dialog = CaptureDialog(root, self, dict(self.report.counts) if scanned
                                             else None)
         self.capture_dialog.finished.connect(lambda _r, d=self.capture_dialog: self._captured(d))

@@ -22,12 +22,12 @@ from PySide6.QtWidgets import (QCheckBox, QFileDialog, QGridLayout, QGroupBox, Q
                                QLabel, QLineEdit, QMenu, QPlainTextEdit, QPushButton)
 
 from core.formats import FORMATS, NAMES
+from core.path_names import same_path
 from gui.pages.base import Page
 from gui.pages.export.checks_box import ChecksBox
 from gui.pages.export.report_table import fill_table, html, make_table, table_rows
 from gui.pages.export.serve_box import ServeBox
-from gui.pages.export.source import (confirm_replacing, current_model, default_out_dir,
-                                     same_path)
+from gui.pages.export.source import confirm_replacing, current_model, default_out_dir
 from gui.state import touches
 
 

@@ -37,10 +37,6 @@ def default_out_dir(src: Optional[str]) -> str:
     return str(p.parent / f"{p.name}-export")
 
 
-def same_path(a: Optional[str], b: Optional[str]) -> bool:
-    return bool(a) and bool(b) and os.path.abspath(a) == os.path.abspath(b)
-
-
 def other_models_export(out: str, src: str) -> Optional[str]:
     """The model an export already in ``out`` was made from, when it is not ``src`` (a run
     folder or a model file); None for an empty folder or an export of ``src`` itself (by

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHea
                                QVBoxLayout, QWidget)
 
 from core.errors import UserError
-from core.fsutil import is_within
+from core.path_names import is_within
 from gui.jobs import Job
 from gui.pages.base import Page
 from gui.pages.runs.compare import CompareView
