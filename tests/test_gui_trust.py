@@ -95,6 +95,21 @@ def test_threshold_slider_relabels_live_and_is_saved_to_run_and_project(qtbot, w
     with qtbot.waitSignal(page.predictions_ready, timeout=120000):
         page.add_paths([stripes] + known[:2])
     assert page.predictor.unknown_threshold == low and bar.threshold() == low
+
+    # switched off and opened again later: ticking the box turns it back on (it was saved
+    # as null in the run and the project, and the box then ticked with no threshold)
+    bar.check.setChecked(False)
+    assert window.save_project_as(str(project))
+    assert window.open_project(str(project))
+    window.show_page(PREDICT)
+    page.clear_results()
+    with qtbot.waitSignal(page.predictions_ready, timeout=120000):
+        page.add_paths([stripes] + known[:2])
+    assert not bar.check.isChecked() and bar.threshold() is None
+    bar.check.setChecked(True)
+    assert bar.threshold() is not None and bar.slider.isEnabled()
+    assert bar.share() == pytest.approx(0.5, abs=0.02)  # as much as it kept when switched off
+    assert _labels(page)[stripes] == "unknown"
     window.state.mark_saved()
 
 

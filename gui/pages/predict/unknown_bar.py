@@ -189,11 +189,17 @@ class UnknownControl:
         if predictor is None:
             return
         has = bool(getattr(predictor, "has_unknown_score", False))
+        own = predictor.unknown_threshold  # the model's own: its metadata or calibration.json
         thresholds = self.page.state.unknown_thresholds
         if has and path in thresholds:
             predictor.unknown_threshold = thresholds[path]
         trust = getattr(predictor, "trust", None)
         quantiles = tuple(getattr(trust, "score_quantiles", ()) or ())
+        fitted = getattr(trust, "threshold", None) if trust is not None else own
+        if fitted is None and len(quantiles) > 1:  # saved switched off: back on, keep as much
+            from core.trust.unknown import threshold_for_share  # as it last kept
+
+            fitted = threshold_for_share(getattr(trust, "keep", 0.95), quantiles)
         note = ""
         if has and trust is None:
             note = ("An exported model's threshold is fixed in its metadata.json; here it can "
@@ -201,8 +207,7 @@ class UnknownControl:
         elif has and not quantiles:
             note = ("This run was calibrated before the threshold could be moved here: run "
                     "“python main.py calibrate RUN_FOLDER” once.")
-        self.bar.set_model(has, predictor.unknown_threshold, quantiles,
-                           getattr(trust, "threshold", None), note)
+        self.bar.set_model(has, predictor.unknown_threshold, quantiles, fitted, note)
         self.refresh()
 
     def refresh(self) -> None:
