@@ -14,8 +14,9 @@ from core.model.backbones import get_backbone
 from core.config import ModelConfig
 from core.errors import WeightsError
 from core.events import CancelToken, Cancelled, Progress
-from core.model.weights import (check_weights_file, ensure_imagenet_weights, imagenet_weights_path,
-                          keras_cache_dir, resolve_weights, weights_url)
+from core.model.imagenet_download import (ensure_imagenet_weights, imagenet_weights_path,
+                                          keras_cache_dir, weights_url)
+from core.model.weights import check_weights_file, resolve_weights
 
 
 class _Server:
@@ -294,7 +295,7 @@ def test_resolve_weights_for_each_choice(tmp_path, mirror):
 class _RawServer:
     """A server on 127.0.0.1 that sends ``reply`` bytes to each connection, then waits."""
 
-    def __init__(self, reply: bytes, then_wait: float = 0.0):
+    def __init__(self, reply: bytes, then_wait: float = 0.0, rest: bytes = b""):
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(4)
@@ -311,6 +312,8 @@ class _RawServer:
                     conn.recv(65536)
                     conn.sendall(reply)
                     self.stop.wait(then_wait)
+                    if rest:
+                        conn.sendall(rest)
 
         threading.Thread(target=serve, daemon=True).start()
 
@@ -413,3 +416,20 @@ def test_a_damaged_legacy_file_naming_a_missing_layer_is_named(tmp_path):
         f.attrs["layer_names"] = [b"missing_layer"]
     with pytest.raises(WeightsError, match="damaged.h5 is damaged or was not saved by Keras"):
         check_weights_file(path, get_backbone("MobileNetV2"), 32)
+
+
+def test_a_server_that_pauses_mid_file_is_waited_for(monkeypatch):
+    """Any pause of over half a second killed the download: each read waited 0.5 s, and
+    Python refuses every read of a socket after one timed out ("cannot read from timed
+    out object"), reported as "cannot save ... to the cache"."""
+    body = os.urandom(600_000)
+    head = f"HTTP/1.0 200 OK\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+    server = _RawServer(head + body[:300_000], then_wait=1.2, rest=body[300_000:])
+    monkeypatch.setenv("FTS_WEIGHTS_BASE_URL", server.url)
+    spec = dataclasses.replace(get_backbone("ResNet50"),
+                               weights_hash=hashlib.sha256(body).hexdigest())
+    try:
+        path = ensure_imagenet_weights(spec, timeout=30)
+    finally:
+        server.close()
+    assert path.read_bytes() == body

@@ -184,7 +184,7 @@ class FeatureStore:
         if model.random_weights:
             return None
         from core.model.backbones import get_backbone
-        from core.model.weights import ensure_imagenet_weights
+        from core.model.imagenet_download import ensure_imagenet_weights
 
         name, size = model.resolved()
         choice = model.weights.strip()
