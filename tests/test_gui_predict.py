@@ -329,3 +329,35 @@ def test_card_pictures_are_kept_small_and_decoded_when_shown(qtbot):
         model.data(model.index(i), PredictionModel.ImageRole)
     again = model.data(model.index(0), PredictionModel.ImageRole)
     assert again is not first and _image_pixels(again).shape == (112, 112, 3)
+
+
+def test_a_shown_image_deleted_since_does_not_keep_the_old_models_answers(
+        qtbot, window, trained_run, tmp_path):
+    """Asked again with another model, one deleted file failed the whole job: the cards kept
+    the old model's answers under the new model's name, and every later drop failed too."""
+    import shutil
+
+    from core.infer.loaders import load_predictor
+
+    other = tmp_path / "other"
+    shutil.copytree(trained_run, other)
+    data = Path(trained_run).parent / "data"
+    images = []
+    for name in ("bright/bright_0.png", "dark/dark_3.png", "dark/dark_4.png"):
+        images.append(str(tmp_path / name.replace("/", "_")))
+        shutil.copy(data / name, images[-1])
+    window.state.set_run(str(trained_run))
+    window.show_page(PREDICT_INDEX)
+    page = window.current_page()
+    with qtbot.waitSignal(page.predictions_ready, timeout=120000):
+        page.add_paths(images)
+    Path(images[2]).unlink()
+    with qtbot.waitSignal(page.predictions_ready, timeout=120000):
+        window.state.set_run(str(other))
+    qtbot.waitUntil(lambda: not window.runner.is_busy(), timeout=60000)
+    rows = {r["path"]: r for r in page.table_rows()}
+    expected = {p.path: p.confidence for p in load_predictor(other).predict_paths(images[:2])}
+    assert {p: rows[p]["confidence"] for p in images[:2]} == pytest.approx(expected, abs=1e-5)
+    assert rows[images[2]]["error"] == "file not found (was it moved or deleted?)"
+    with qtbot.waitSignal(page.predictions_ready, timeout=120000):  # later drops still work
+        page.add_paths([str(data / "bright" / "bright_1.png")])

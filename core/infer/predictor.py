@@ -218,14 +218,16 @@ def expand_image_paths(inputs: Iterable[str], listener=None) -> list[str]:
 
     Links to folders are followed, each folder read once (a link loop ends), but not
     a link to a folder that holds the one searched (a link to ``/`` would read the
-    disk).  A link whose target is missing is kept, so the reader names it.  A folder
-    that cannot be read is refused when it is all there is; beside other inputs that
-    hold images it is reported (a :class:`FileSkipped`) and the rest go on.
+    disk).  A link whose target is missing is kept, so the reader names it; so is a file
+    given that is not there (deleted since it was shown), unless nothing else is.  A
+    folder that cannot be read is refused when it is all there is; beside other inputs
+    that hold images it is reported (a :class:`FileSkipped`) and the rest go on.
     """
     from core.data.imageio import IMAGE_EXTENSIONS
 
     out: list[str] = []
     unreadable: list[tuple[str, str]] = []
+    missing: list[str] = []
     for item in inputs:
         p = Path(item)
         if p.is_dir():
@@ -249,8 +251,11 @@ def expand_image_paths(inputs: Iterable[str], listener=None) -> list[str]:
                                                          f"({e.strerror or e})"))
         elif p.exists():
             out.append(str(p))
-        else:
-            raise UserError(f"{p}: no such file or folder")
+        else:  # gone since it was shown or dropped: its row says so, the others go on
+            missing.append(str(p))
+            out.append(str(p))
+    if missing and len(missing) == len(out):
+        raise UserError(f"{missing[0]}: no such file or folder")
     if unreadable and not out:
         folder, reason = unreadable[0]
         raise UserError(f"{folder}: {reason}; make it readable")
