@@ -179,7 +179,7 @@ def report(run_dir: Path, held: Path, unknown_sets: dict) -> None:
 
 def ablation(run_dir: Path, held: Path, unknown_sets: dict, y) -> None:
     """Each part of the score alone and other weights (chosen here, not at training time)."""
-    from core.model.build import load_model_file
+    from core.model.model_files import load_model_file
     from core.runs.folder import RunFolder
     from core.trust.fit import predict_with_embeddings
     from core.trust.store import load_trust

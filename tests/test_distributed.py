@@ -137,7 +137,7 @@ def test_two_workers_on_loopback_train_one_model(tmp_path, tiny_weights):
     history = (run / "history.csv").read_text().splitlines()
     assert len(history) == 1 + 3
     # The saved model is the model both workers hold.
-    from core.model.build import load_model_file
+    from core.model.model_files import load_model_file
     from core.train.checkpoint import weights_digest
 
     assert weights_digest(load_model_file(run / "model.keras")) == digests[0]

@@ -192,7 +192,8 @@ def test_fine_tune_from_this_run_trains_a_full_run_from_its_backbone(qtbot, wind
     """One click: the Train page shows a full run (head, then fine-tuning) on the grown data set,
     built from the current run's fine-tuned backbone, not from the settings' weights."""
     from core.model.backbones import get_backbone
-    from core.model.build import backbone_of, build_backbone, load_model_file
+    from core.model.build import backbone_of, build_backbone
+    from core.model.model_files import load_model_file
 
     data, _new = folders
     for name, level in (("bright", 200), ("dark", 50)):

@@ -33,7 +33,8 @@ def grown_copy(trained_run, tmp_path):
 
 def test_update_starts_from_the_fine_tuned_backbone_and_compares_on_the_same_images(
         trained_run, tmp_path):
-    from core.model.build import backbone_of, load_model_file
+    from core.model.build import backbone_of
+    from core.model.model_files import load_model_file
 
     run, data = grown_copy(trained_run, tmp_path)
     assert fine_tuned(RunFolder(run))
@@ -109,7 +110,8 @@ def test_train_from_run_on_the_command_line(trained_run, tmp_path, capsys):
     """`train DATA --from-run RUN`: the window's "Fine-tune from this run", headless."""
     from core.cli import main
     from core.model.backbones import get_backbone
-    from core.model.build import backbone_of, build_backbone, load_model_file
+    from core.model.build import backbone_of, build_backbone
+    from core.model.model_files import load_model_file
 
     run, data = grown_copy(trained_run, tmp_path)
     common = ["train", str(data), "--config", str(RunFolder(run).config_path),

@@ -6,8 +6,9 @@ import pytest
 from core.model.backbones import CATALOG, get_backbone
 from core.config import FreezeConfig, ModelConfig
 from core.errors import ConfigError, ModelFileError
-from core.model.build import (apply_freeze, backbone_of, build_model, load_model_file, param_counts,
+from core.model.build import (apply_freeze, backbone_of, build_model, param_counts,
                               preprocessing_layers)
+from core.model.model_files import load_model_file
 from core.model.layer_table import layer_table
 
 

@@ -43,7 +43,7 @@ def same(a: list, b: list) -> bool:
 
 
 def test_early_stopping_ends_a_stalled_phase_and_keeps_its_best_epoch(tmp_path, tiny_weights):
-    from core.model.build import load_model_file
+    from core.model.model_files import load_model_file
     from core.train.engine import train
 
     cfg, report = stalling_data(tmp_path / "data", tiny_weights, epochs=8, fine_tune_epochs=0,

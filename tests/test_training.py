@@ -141,7 +141,7 @@ def test_saved_model_carries_no_optimizer_state(trained_run):
     with zipfile.ZipFile(trained_run / "model.keras") as z, z.open("model.weights.h5") as f:
         with h5py.File(f, "r") as h5:
             assert "optimizer" not in h5
-    from core.model.build import load_model_file
+    from core.model.model_files import load_model_file
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -185,7 +185,7 @@ def test_resumed_fast_head_continues_the_cycle_of_cached_views(tmp_path):
 
 def test_weight_files_hold_no_optimizer_state(trained_run):
     """best and checkpoint weights are plain arrays, one per model weight; optimizer state apart."""
-    from core.model.build import load_model_file
+    from core.model.model_files import load_model_file
 
     n_weights = len(load_model_file(trained_run / "model.keras").weights)
     for name in ("best.weights.npz", "checkpoint/weights.npz"):
@@ -220,7 +220,7 @@ def test_a_run_stopped_by_the_previous_version_resumes_from_its_h5_weights(train
     """Older versions kept Keras .weights.h5 checkpoints; resume must use them, best included."""
     import shutil
 
-    from core.model.build import load_model_file
+    from core.model.model_files import load_model_file
     from core.train.checkpoint import load_weights, weights_digest
     from core.train.engine import resume_training
 

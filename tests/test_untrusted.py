@@ -48,7 +48,7 @@ def evil(tmp_path):
 
 
 def test_lambda_model_is_refused_by_load_model_file_and_load_predictor(evil):
-    from core.model.build import load_model_file
+    from core.model.model_files import load_model_file
     from core.infer.loaders import load_predictor
 
     path, marker = evil
@@ -66,7 +66,7 @@ def test_lambda_model_is_refused_by_load_model_file_and_load_predictor(evil):
 
 
 def test_legacy_h5_lambda_model_is_refused(tmp_path):
-    from core.model.build import load_model_file
+    from core.model.model_files import load_model_file
 
     marker = tmp_path / "lambda_ran.txt"
     path = _lambda_model(tmp_path, marker, suffix=".h5")
@@ -165,7 +165,7 @@ def test_keras_zip_bomb_is_refused_before_keras_reads_it(tmp_path, monkeypatch):
     import time
     import zipfile
 
-    from core.model.build import load_model_file
+    from core.model.model_files import load_model_file
 
     path = tmp_path / "bomb.keras"
     zeros = bytes(1 << 20)
@@ -188,7 +188,7 @@ def test_keras_zip_bomb_is_refused_before_keras_reads_it(tmp_path, monkeypatch):
 def test_keras_member_packed_a_thousand_to_one_is_refused(tmp_path, monkeypatch):
     import zipfile
 
-    from core.model.build import load_model_file
+    from core.model.model_files import load_model_file
 
     path = tmp_path / "dense.keras"
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
@@ -201,7 +201,7 @@ def test_keras_member_packed_a_thousand_to_one_is_refused(tmp_path, monkeypatch)
 
 
 def test_text_file_named_keras_says_it_is_not_a_keras_file(tmp_path, monkeypatch):
-    from core.model.build import load_model_file
+    from core.model.model_files import load_model_file
 
     path = tmp_path / "notes.keras"
     path.write_text("this is not a model\n", encoding="utf-8")
@@ -212,3 +212,33 @@ def test_text_file_named_keras_says_it_is_not_a_keras_file(tmp_path, monkeypatch
     assert str(path) in message
     assert "not a Keras model file (a .keras file is a zip archive; this one is not)" in message
     assert "File not found" not in message and calls == []
+
+
+def test_models_of_another_input_or_with_raw_scores(tmp_path):
+    """A model of any size or a 32×48 one stopped 'predict' with a bare TypeError or a page
+    of Keras traceback; one ending in a plain Dense layer (trained with from_logits) had its
+    scores shown as confidences of 33.281."""
+    import keras
+    import numpy as np
+
+    from core.errors import ModelFileError
+    from core.infer.loaders import load_predictor
+
+    def save(name, shape, activation="softmax"):
+        inp = keras.Input(shape)
+        x = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(2, 3)(inp))
+        out = keras.layers.Dense(3, activation=activation)(x)
+        path = tmp_path / f"{name}.keras"
+        keras.Model(inp, out).save(path)
+        return path
+
+    for name, shape in (("any", (None, None, 3)), ("wide", (32, 48, 3))):
+        with pytest.raises(ModelFileError, match="one fixed square size"):
+            load_predictor(save(name, shape))
+    scores = load_predictor(save("logits", (32, 32, 3), activation=None))
+    image = np.random.default_rng(0).integers(0, 255, (2, 32, 32, 3)).astype(np.float32)
+    probs = scores.predict_arrays(image * 100)
+    assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-5) and (probs >= 0).all()
+    softmax = load_predictor(save("probs", (32, 32, 3)))
+    raw = softmax.model(image, training=False).numpy()
+    assert np.allclose(softmax.predict_arrays(image), raw, atol=1e-6)  # not softmax twice

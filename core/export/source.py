@@ -94,8 +94,8 @@ def _run_records(run) -> tuple[dict, list, list]:
 def open_source(path: Path) -> Source:
     """The model to export, from a run folder or a ``.keras`` file (opened with safe_mode)."""
     from core.infer.labels import labels_near
-    from core.model.build import (UNKNOWN_BACKBONE, backbone_name, classifier_outputs,
-                                  load_model_file)
+    from core.model.build import UNKNOWN_BACKBONE, backbone_name
+    from core.model.model_files import classifier_outputs, load_model_file
     from core.runs.folder import find_run_folder
 
     if not path.exists():

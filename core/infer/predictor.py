@@ -171,13 +171,19 @@ class KerasPredictor(Predictor):
         super().__init__(classes, size, source)
         import tensorflow as tf
 
+        from core.model.model_files import ends_in_softmax
         from core.trust.fit import two_output_model
 
         self.model = model
+        self.raw_scores = not ends_in_softmax(model)  # made probabilities below
         self.trust = trust
         both = two_output_model(model) if trust is not None else None
-        call = (lambda x: both(x, training=False)) if both is not None else \
-            (lambda x: model(x, training=False))
+        if both is not None:
+            call = (lambda x: both(x, training=False))
+        elif self.raw_scores:
+            call = (lambda x: tf.nn.softmax(model(x, training=False), axis=-1))
+        else:
+            call = (lambda x: model(x, training=False))
         spec = tf.TensorSpec([None, size, size, 3], tf.float32)
         self._fn = tf.function(call, input_signature=[spec], reduce_retracing=True)
         self._with_embeddings = both is not None
@@ -201,7 +207,7 @@ class KerasPredictor(Predictor):
 
 
 def load_keras_predictor(path: Path, trust=None) -> Predictor:
-    from core.model.build import classifier_outputs, load_model_file
+    from core.model.model_files import classifier_outputs, load_model_file
 
     model = load_model_file(path)
     n_out = classifier_outputs(model, path)

@@ -144,7 +144,7 @@ def open_model(spec: NetworkSpec, listener=None, cancel=None):
     from core.events import Progress, emit
 
     if spec.kind == "file":
-        from core.model.build import load_model_file
+        from core.model.model_files import load_model_file
 
         emit(listener, Progress(0, 0, f"Loading {Path(spec.path).name}…"))
         return load_model_file(spec.path)

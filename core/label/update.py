@@ -83,8 +83,8 @@ def carry_backbone(run, cfg, listener) -> tuple[str, str]:
     from core.appdirs import start_weights_dir
     from core.fsutil import atomic_file
     from core.model.backbones import get_backbone
-    from core.model.build import (backbone_of, imagenet_weights, load_model_file,
-                                  preprocessing_layers)
+    from core.model.build import backbone_of, imagenet_weights, preprocessing_layers
+    from core.model.model_files import load_model_file
 
     if not fine_tuned(run):
         return "the backbone the current run used (it was not fine-tuned)", ""

@@ -130,7 +130,7 @@ def fit_after_training(run: RunFolder, model=None, split=None, classes=None, cfg
         _too_few(run, len(split.val), listener, refit)
         return None
     if model is None:
-        from core.model.build import load_model_file
+        from core.model.model_files import load_model_file
 
         model = load_model_file(run.model_path)
     keep = float(cfg.trust.unknown_keep)

@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
                         "where it was (the run's calibration is unchanged)")
     if args.unknown_keep is not None:
         cfg.trust.unknown_keep = args.unknown_keep
-    from core.model.build import load_model_file
+    from core.model.model_files import load_model_file
 
     model = load_model_file(folder.model_path)
     trust = fit_after_training(folder, model, cfg=cfg, listener=ConsoleListener(), refit=True)

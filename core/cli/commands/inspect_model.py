@@ -61,7 +61,7 @@ def _printable(text: str) -> str:
 def run(args) -> int:
     path = resolve_model_path(args.model)
     from core.insight.layers import inspect_layers
-    from core.model.build import load_model_file
+    from core.model.model_files import load_model_file
 
     model = load_model_file(path)  # safe mode, archive checked first
     inspection = inspect_layers(model)
