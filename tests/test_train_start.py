@@ -284,3 +284,23 @@ def test_a_run_folder_that_cannot_be_written_is_named_not_its_hidden_lock_file(t
     acquire(run)  # taken by creating the lock file exclusively instead
     assert json.loads(run.lock_path.read_text())["pid"] == os.getpid()
     assert [p.name for p in run.path.iterdir()] == [run.lock_path.name]
+
+
+def test_a_relative_weights_file_is_recorded_absolute(data, tmp_path, tiny_weights,
+                                                      monkeypatch):
+    """--weights files/w.weights.h5 was stored as typed: the run's config.json given to
+    --config from another folder then failed with "weights file ... not found"."""
+    from core.events import Cancelled, CancelToken, PhaseStarted
+    from core.train.engine import train
+
+    monkeypatch.chdir(os.path.dirname(tiny_weights))
+    cfg = tiny_config(data, os.path.basename(tiny_weights))
+    token = CancelToken()
+    out = tmp_path / "run"
+    try:  # stopped as training starts: the settings are written by then
+        train(cfg, out, listener=lambda e: isinstance(e, PhaseStarted) and token.cancel(),
+              cancel=token)
+    except Cancelled:
+        pass
+    saved = json.loads((out / "config.json").read_text())["model"]["weights"]
+    assert saved == os.path.abspath(tiny_weights)

@@ -31,6 +31,7 @@ from core.config import StudioConfig
 from core.errors import UserError
 from core.events import CancelToken, FileSkipped, Log, emit
 from core.fsutil import cannot_write, file_in_the_way
+from core.model.build import names_weights_file
 from core.runs.folder import FILES, RunFolder, default_run_dir
 from core.runs.lock import acquire, holding_lock, release, sweep_stale_temp_files
 from core.runs.records import RunStatus
@@ -65,8 +66,11 @@ def prepare_new_run(cfg: StudioConfig, run_dir: Optional[str | Path], runs_base,
     run = RunFolder(run_dir or default_run_dir(runs_base or "runs", spec.name))
     check_reusable(run)
     data = Path(cfg.data.data_dir).resolve()
-    # Recorded absolute: calibrate, evaluate, export and --resume run from any folder.
+    # Recorded absolute: calibrate, evaluate, export, --resume and the run's config.json
+    # given to --config work from any folder (a relative weights file was kept as typed).
     cfg.data.data_dir = os.path.abspath(cfg.data.data_dir)
+    if names_weights_file(cfg.model.weights):
+        cfg.model.weights = os.path.abspath(os.path.expanduser(cfg.model.weights.strip()))
     out = run.path.resolve()
     if out == data or data in out.parents:
         raise UserError(f"{run.path} is inside the data folder {data}: the run's files would "
