@@ -239,6 +239,19 @@ def test_missing_and_non_hdf5_files_are_refused(tmp_path):
     with pytest.raises(WeightsError) as err:
         check_weights_file(text, spec, 32)
     assert "notes.h5" in str(err.value) and "HDF5" in str(err.value)
+    # a run folder and a run's own weights given as the weights file: said what they are
+    run = tmp_path / "run.weights.h5"
+    run.mkdir()
+    (run / "model.keras").write_bytes(b"")
+    with pytest.raises(WeightsError, match="is a folder, not a weights file.*--from-run"):
+        check_weights_file(run, spec, 32)
+    import numpy as np
+
+    npz = tmp_path / "best.weights.h5"
+    with open(npz, "wb") as fh:
+        np.savez(fh, a=np.zeros(3))
+    with pytest.raises(WeightsError, match="a run's own weights \\(a numpy archive\\)"):
+        check_weights_file(npz, spec, 32)
 
 
 def test_weights_of_another_width_name_the_first_mismatching_layer(tmp_path):

@@ -4,6 +4,7 @@ file the user chose, checked against the backbone before training meets it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from pathlib import Path
@@ -23,6 +24,11 @@ def check_weights_file(path: str | os.PathLike, spec: BackboneSpec, image_size: 
     training; shapes are compared first to name the first layer that differs.
     """
     path = Path(path).expanduser()
+    if path.is_dir():  # a run folder given by mistake, most likely
+        hint = ("; to start from a run, use Fine-tune from this run (Sort page) or "
+                "'train --from-run RUN_DIR'") if (path / "model.keras").exists() else ""
+        raise WeightsError(f"{path} is a folder, not a weights file; choose a .h5 or "
+                           f".weights.h5 file{hint}")
     if not path.is_file():
         raise WeightsError(f"weights file {path} not found; choose an existing .h5 or "
                            ".weights.h5 file, or use weights 'imagenet' or 'none'")
@@ -37,10 +43,19 @@ def check_weights_file(path: str | os.PathLike, spec: BackboneSpec, image_size: 
     if not is_hdf5:
         import zipfile
 
-        what = ("a whole Keras model (.keras), not the weights of a backbone"
-                if zipfile.is_zipfile(path) else "not a Keras weights file (not HDF5)")
+        members: list[str] = []
+        with contextlib.suppress(OSError, zipfile.BadZipFile):
+            with zipfile.ZipFile(path) as archive:
+                members = archive.namelist()
+        what, hint = "not a Keras weights file (not HDF5)", ""
+        if any(m.endswith(".npy") for m in members):  # it was called a .keras model
+            what = "a run's own weights (a numpy archive), not a Keras weights file"
+            hint = (" (to start from a run, use Fine-tune from this run on the Sort page, or "
+                    "'train --from-run RUN_DIR')")
+        elif members:
+            what = "a whole Keras model (.keras), not the weights of a backbone"
         raise WeightsError(f"{path} is {what}; choose a .h5 or .weights.h5 file of the "
-                           "backbone's weights saved by Keras")
+                           f"backbone's weights saved by Keras{hint}")
     from core.model.build import build_backbone
 
     keras_name = str(path)
