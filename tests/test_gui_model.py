@@ -290,3 +290,22 @@ def test_imagenet_spelled_in_capitals_in_a_project_is_not_taken_for_a_file(qtbot
     timer = getattr(page, "_recheck_timer", None)
     assert timer is None or not timer.isActive()
     assert "not found" not in page.banner.text() and page.w_imagenet.isChecked()
+
+
+def test_a_step_up_from_the_default_size_goes_to_that_size_not_to_32(qtbot, window):
+    """One click on the up arrow from "default (299 px)" gave 32 px, which Xception refuses;
+    33 to 70 could be typed too."""
+    from PySide6.QtGui import QValidator
+
+    page = window.model_page
+    page.select_backbone("Xception")
+    assert page.size_spin.value() == 0
+    page.size_spin.stepBy(1)
+    assert page.size_spin.value() == 299 and window.state.config.model.image_size == 299
+    page.size_spin.setValue(71)
+    page.size_spin.stepBy(-1)  # under the backbone's smallest: back to the default
+    assert page.size_spin.value() == 0
+    assert page.size_spin.validate("40", 2)[0] == QValidator.Intermediate
+    page.select_backbone("MobileNetV3Small")
+    page.size_spin.stepBy(1)
+    assert page.size_spin.value() == 224

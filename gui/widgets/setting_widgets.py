@@ -48,12 +48,15 @@ class SettingSpin(QSpinBox):
     def __init__(self, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self.gap: Optional[tuple[int, int]] = None  # (special, first allowed number)
+        #: Where a step up from the special value goes (None: the first allowed number): the
+        #: image size's "default (299 px)" went to 32 px, which Xception refuses.
+        self.up_from_special: Optional[int] = None
 
     def stepBy(self, steps: int) -> None:  # noqa: N802 - Qt API
         if self.gap is not None:
             special, lo = self.gap
             if self.value() == special and steps > 0:
-                self.setValue(max(lo, special + steps * self.singleStep()))
+                self.setValue(self.up_from_special or max(lo, special + steps * self.singleStep()))
                 return
             if steps < 0 and self.value() + steps * self.singleStep() < lo:
                 self.setValue(special)
