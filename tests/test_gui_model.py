@@ -170,6 +170,13 @@ def test_layers_chosen_on_one_backbone_are_not_kept_for_another(qtbot, window):
     page.select_backbone("MobileNetV2")
     assert window.state.config.model.freeze == FreezeConfig(top_n=30)
     assert "back to the top 30 layers of MobileNetV2" in page.banner.text()
+    # a tick in the old backbone's tree, still shown while the new one builds, is not
+    # taken: its names were stored for MobileNetV2 and the new tree came out empty
+    assert page.built_key[0] == "MobileNetV3Small"
+    other = next(it for it in layer_items(page) if it.flags() & Qt.ItemIsUserCheckable
+                 and it.checkState(0) == Qt.Unchecked)
+    other.setCheckState(0, Qt.Checked)
+    assert window.state.config.model.freeze == FreezeConfig(top_n=30)
     qtbot.waitUntil(lambda: page.built_key is not None and page.built_key[0] == "MobileNetV2",
                     timeout=240000)
     assert page.tree.topLevelItemCount() > 0 and page.counts_label.text()
@@ -309,3 +316,18 @@ def test_a_step_up_from_the_default_size_goes_to_that_size_not_to_32(qtbot, wind
     page.select_backbone("MobileNetV3Small")
     page.size_spin.stepBy(1)
     assert page.size_spin.value() == 224
+
+
+def test_a_narrow_layer_tree_gives_its_width_to_the_names(qtbot):
+    """At the smallest window an opened block left the Layer column some 20 px wide."""
+    from gui.pages.model.layer_tree import LayerTree
+
+    tree = LayerTree()
+    qtbot.addWidget(tree)
+    tree.show()
+    tree.resize(330, 300)
+    qtbot.waitUntil(lambda: tree.isColumnHidden(2) and tree.isColumnHidden(1), timeout=5000)
+    assert not tree.isColumnHidden(0) and not tree.isColumnHidden(3)
+    tree.resize(900, 300)
+    qtbot.waitUntil(lambda: not tree.isColumnHidden(1) and not tree.isColumnHidden(2),
+                    timeout=5000)

@@ -43,6 +43,15 @@ class LayerTree(QTreeWidget):
             self.header().setSectionResizeMode(col, QHeaderView.ResizeToContents)
         self.itemChanged.connect(self._on_item_changed)
 
+    #: Under these widths (px) the Output, then the Type column give way to the names: at the
+    #: smallest window an opened block left the Layer column some 20 px ("Lay").
+    NARROW = {2: 560, 1: 400}
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        for col, width in self.NARROW.items():
+            self.setColumnHidden(col, self.viewport().width() < width)
+
     # ------------------------------------------------------------------ reading
     def layer_items(self) -> list[QTreeWidgetItem]:
         items = []

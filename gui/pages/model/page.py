@@ -308,7 +308,10 @@ class ModelPage(WeightsActions, Page):
                                                     top_n=self.state.config.model.freeze.top_n))
 
     def _commit_custom(self) -> None:
-        if self._filling:
+        # Not while the tree still shows the backbone before: its layer names were stored
+        # for the new one, whose build then failed and left an empty tree.
+        if self._filling or self.built_key is None \
+                or self.built_key[0] != self.state.config.model.backbone:
             return
         f = copy.deepcopy(self.state.config.model.freeze)
         f.mode, f.layers = "custom", self.tree.checked_layers()
