@@ -77,8 +77,9 @@ def drop_plan(paths: list[str], page_takes_files: bool) -> Optional[tuple[str, l
     project = next((p for p in paths if is_project_path(p)), None)
     if project is not None:
         return "project", [project]
-    if len(paths) == 1 and opens_model(paths[0]):  # a run, an export or a model file
-        return "model", paths  # (it replaced the image folder, or was read as an image)
+    models = [p for p in paths if opens_model(p)]  # a run, an export or a model file
+    if models:  # (it replaced the image folder, or was read as an image); what came with
+        return "model", models[:1] + [p for p in paths if p not in models]  # it: its images
     if page_takes_files:
         return "page", paths
     class_folder = next((p for p in paths if os.path.isdir(p) and has_class_folders(p)), None)
@@ -114,7 +115,7 @@ class DropTarget:
         elif where == "model":
             index = next(i for i, p in enumerate(self.pages) if p.key == "predict")
             self.show_page(index)
-            self.pages[index].open_model(paths[0])
+            self.pages[index].open_model(paths[0], paths[1:])
         elif where == "page":
             self.current_page().drop_paths(paths)
         elif where == "data":

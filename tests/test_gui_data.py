@@ -250,12 +250,18 @@ def test_a_dropped_run_folder_or_model_file_opens_as_the_model(qtbot, window, tm
         (run / name).write_text("{}")
     tfl = tmp_path / "model.tflite"
     tfl.write_bytes(b"TFL3")
+    image = tmp_path / "a.png"
+    image.write_bytes(b"png")
     for page_takes_files in (False, True):
         assert drop_plan([str(run)], page_takes_files) == ("model", [str(run)])
         assert drop_plan([str(tfl)], page_takes_files) == ("model", [str(tfl)])
+        # dropped with images, the model opens and asks about them (it was read as an image)
+        assert drop_plan([str(image), str(tfl)], page_takes_files) == \
+            ("model", [str(tfl), str(image)])
     opened = []
     predict = next(p for p in window.pages if p.key == "predict")
-    monkeypatch.setattr(predict, "open_model", lambda path: opened.append(path) or True)
+    monkeypatch.setattr(predict, "open_model",
+                        lambda path, then=(): opened.append(path) or True)
     data_dir = window.state.config.data.data_dir
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(run))])

@@ -361,3 +361,18 @@ def test_a_shown_image_deleted_since_does_not_keep_the_old_models_answers(
     assert rows[images[2]]["error"] == "file not found (was it moved or deleted?)"
     with qtbot.waitSignal(page.predictions_ready, timeout=120000):  # later drops still work
         page.add_paths([str(data / "bright" / "bright_1.png")])
+
+
+def test_a_model_dropped_with_images_answers_for_them(qtbot, window, trained_run, tmp_path):
+    """A model file dropped together with images was shown as an unreadable image card."""
+    from gui.window_drops import drop_plan
+
+    image = str(Path(trained_run).parent / "data" / "bright" / "bright_0.png")
+    where, paths = drop_plan([image, str(trained_run)], page_takes_files=True)
+    assert where == "model"
+    window.show_page(PREDICT_INDEX)
+    page = window.current_page()
+    with qtbot.waitSignal(page.predictions_ready, timeout=120000):
+        page.open_model(paths[0], paths[1:])
+    assert [r["path"] for r in page.table_rows()] == [image]
+    assert page.table_rows()[0]["label"] in ("bright", "dark", "unknown")

@@ -154,8 +154,9 @@ class PredictPage(Page):
         self._refresh_model_label()
         self._repredict_all()
 
-    def open_model(self, path: str) -> bool:
-        """Load ``path`` in a job; when it loads, the images shown are predicted again."""
+    def open_model(self, path: str, then: Sequence[str] = ()) -> bool:
+        """Load ``path`` in a job; when it loads, the images shown are predicted again, with
+        ``then`` (images dropped together with the model)."""
         path = os.path.abspath(path)
         job = self.runner.start(load_model_job, path, name="Loading the model")
         if job is None:
@@ -163,16 +164,20 @@ class PredictPage(Page):
             return False
         self.clear_message()
         self.model_label.setText(f"Loading {path}…")
-        job.finished.connect(lambda predictor, p=path: self._on_model_opened(p, predictor))
+        job.finished.connect(lambda predictor, p=path, t=list(then):
+                             self._on_model_opened(p, predictor, t))
         job.failed.connect(lambda msg, _tb: (self.show_error(msg), self._refresh_model_label()))
         job.cancelled.connect(self._refresh_model_label)
         return True
 
-    def _on_model_opened(self, path: str, predictor: Any) -> None:
+    def _on_model_opened(self, path: str, predictor: Any, then: Sequence[str] = ()) -> None:
         self._chosen_model = path
         self._set_predictor(predictor, path)
         self.model_loaded.emit(predictor)
-        self._repredict_all()
+        if then:
+            self._start_prediction(self.cards.paths() + list(then), known=[], replace=True)
+        else:
+            self._repredict_all()
 
     def _set_predictor(self, predictor: Any, path: Optional[str]) -> None:
         self.predictor, self._predictor_path = predictor, path
