@@ -376,3 +376,26 @@ def test_a_model_dropped_with_images_answers_for_them(qtbot, window, trained_run
         page.open_model(paths[0], paths[1:])
     assert [r["path"] for r in page.table_rows()] == [image]
     assert page.table_rows()[0]["label"] in ("bright", "dark", "unknown")
+
+
+def test_stop_while_pictures_are_made_keeps_the_answers(trained_run):
+    """Stopped during Grad-CAM (after every answer was in), the job raised and the page
+    showed no row at all."""
+    from core.events import CancelToken, Log, Progress
+    from gui.pages.predict.jobs import predict_job
+
+    data = Path(trained_run).parent / "data"
+    images = [str(p) for p in sorted((data / "bright").glob("*.png"))[:3]]
+    token, heard = CancelToken(), []
+
+    def listener(event):
+        heard.append(event)
+        if isinstance(event, Progress) and event.message == "Making thumbnails" \
+                and event.done == len(images):
+            token.cancel()  # Stop, as the Grad-CAM overlays begin
+
+    outcome = predict_job(str(trained_run), None, images, [], True, listener=listener,
+                          cancel=token)
+    assert [r.path for r in outcome.rows] == images and not any(r.error for r in outcome.rows)
+    assert len(outcome.thumbnails) == 3 and outcome.overlays == {}
+    assert any(isinstance(e, Log) and "the answers are kept" in e.message for e in heard)

@@ -88,7 +88,7 @@ def predict_job(model_path: str, predictor: Any, inputs: Sequence[str], known: S
     Every class's probability is kept (top_k = number of classes) so the page
     can show any k without predicting again.
     """
-    from core.events import Progress, emit
+    from core.events import Cancelled, Log, Progress, emit
     from core.infer.loaders import load_predictor
     from core.infer.predictor import KerasPredictor
     from gui.pages.predict.packed import pack
@@ -103,10 +103,15 @@ def predict_job(model_path: str, predictor: Any, inputs: Sequence[str], known: S
     rows = predictor.predict_paths(paths, top_k=len(predictor.classes), listener=listener,
                                    cancel=cancel)
     ok = [r.path for r in rows if not r.error]
-    arrays = thumbnail_arrays(ok, side, listener, cancel)
-    overlays = {}
-    if gradcam and isinstance(predictor, KerasPredictor):
-        overlays = gradcam_images(predictor, ok, arrays, listener, cancel)
+    arrays, overlays = {}, {}
+    try:  # Stop now keeps the answers (they were thrown away with the pictures)
+        arrays = thumbnail_arrays(ok, side, listener, cancel)
+        if gradcam and isinstance(predictor, KerasPredictor):
+            overlays = gradcam_images(predictor, ok, arrays, listener, cancel)
+    except Cancelled:
+        emit(listener, Log("stopped: the answers are kept; "
+                           + ("the Grad-CAM overlays" if arrays else "the pictures")
+                           + " were left out", "warning"))
     thumbs = {p: pack(a) for p, a in arrays.items()}
     return PredictOutcome(predictor, rows, thumbs, overlays, replace)
 
