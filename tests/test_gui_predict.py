@@ -399,3 +399,29 @@ def test_stop_while_pictures_are_made_keeps_the_answers(trained_run):
     assert [r.path for r in outcome.rows] == images and not any(r.error for r in outcome.rows)
     assert len(outcome.thumbnails) == 3 and outcome.overlays == {}
     assert any(isinstance(e, Log) and "the answers are kept" in e.message for e in heard)
+
+
+def test_card_text_is_light_on_the_dark_card_in_either_theme(qtbot):
+    """Under the light theme the cards' text was the palette's black on the dark card."""
+    from PySide6.QtGui import QColor, QPalette
+    from PySide6.QtWidgets import QListView
+
+    from core.infer.predictor import Prediction
+    from gui.pages.predict.cards import CardRow, PredictionDelegate, PredictionModel
+
+    view = QListView()
+    qtbot.addWidget(view)
+    light = view.palette()
+    light.setColor(QPalette.Text, QColor("#000000"))
+    light.setColor(QPalette.Base, QColor("#ffffff"))
+    view.setPalette(light)
+    model = PredictionModel()
+    model.add_rows([CardRow(Prediction("/d/a.jpg", "cat", 0.9, [("cat", 0.9)]), None)])
+    view.setModel(model)
+    view.setItemDelegate(PredictionDelegate(view))
+    view.resize(400, 200)
+    view.show()
+    rect = view.visualRect(model.index(0))
+    pixels = _image_pixels(view.viewport().grab(rect).toImage())
+    darkest = pixels.reshape(-1, 3).sum(axis=1).min()
+    assert darkest > 3 * 20  # the card is dark grey; black text would be darker still

@@ -26,6 +26,8 @@ from gui.pages.predict.packed import Packed, image_of
 from gui.theme import ACCENT, ERROR, MUTED
 
 UNKNOWN = "#f0c36b"  # the answer "unknown": amber, like the app's cautions
+#: Text on a card, which is dark in either theme (the light theme's black text was unreadable).
+CARD_TEXT = "#e8eaed"
 
 CARD_WIDTH = 330
 IMAGE_SIDE = 112
@@ -175,7 +177,7 @@ class PredictionDelegate(QStyledItemDelegate):
             painter.setPen(QColor(UNKNOWN))
             answer = "unknown"
         else:
-            painter.setPen(option.palette.text().color())
+            painter.setPen(QColor(CARD_TEXT))
             answer = f"{p.label}  {p.confidence:.1%}"
         painter.drawText(QRect(at.left(), at.top(), at.width(), bfm.height()),
                          Qt.AlignLeft | Qt.AlignVCenter,
@@ -233,7 +235,7 @@ class PredictionDelegate(QStyledItemDelegate):
             painter.setPen(QColor(ERROR))
             painter.drawText(QRect(x, y, width, fm.height()), Qt.AlignLeft, "Could not be read")
             painter.setFont(font)
-            painter.setPen(option.palette.text().color())
+            painter.setPen(QColor(CARD_TEXT))
             painter.drawText(QRect(x, y + fm.height() + 4, width, rect.bottom() - y - fm.height()),
                              Qt.AlignLeft | Qt.AlignTop | Qt.TextWordWrap, p.error)
             painter.restore()
@@ -245,7 +247,7 @@ class PredictionDelegate(QStyledItemDelegate):
         pct_w = fm.horizontalAdvance("100.0%") + 4
         bar_w = max(10, width - label_w - pct_w - 8)
         for rank, (label, prob) in enumerate(p.top[:k]):
-            painter.setPen(option.palette.text().color())
+            painter.setPen(QColor(CARD_TEXT))
             painter.drawText(QRect(x, y, label_w, BAR_HEIGHT), Qt.AlignLeft | Qt.AlignVCenter,
                              fm.elidedText(label, Qt.ElideRight, label_w))
             track = QRect(x + label_w + 4, y + 3, bar_w, BAR_HEIGHT - 6)
@@ -256,7 +258,7 @@ class PredictionDelegate(QStyledItemDelegate):
                          track.height())
             painter.setBrush(QColor(ACCENT) if rank == 0 else QColor("#6f7f90"))
             painter.drawRoundedRect(fill, 3, 3)
-            painter.setPen(option.palette.text().color())
+            painter.setPen(QColor(CARD_TEXT))
             painter.drawText(QRect(track.right() + 4, y, pct_w, BAR_HEIGHT),
                              Qt.AlignRight | Qt.AlignVCenter, f"{prob:.1%}")
             y += BAR_HEIGHT + 4
