@@ -425,3 +425,21 @@ def test_card_text_is_light_on_the_dark_card_in_either_theme(qtbot):
     pixels = _image_pixels(view.viewport().grab(rect).toImage())
     darkest = pixels.reshape(-1, 3).sum(axis=1).min()
     assert darkest > 3 * 20  # the card is dark grey; black text would be darker still
+
+
+def test_new_images_add_rows_to_the_table_without_rebuilding_it(qtbot, window, trained_run):
+    """Every drop rebuilt the whole table on the UI thread (0.8 s at 20,000 rows)."""
+    data = Path(trained_run).parent / "data"
+    window.state.set_run(str(trained_run))
+    window.show_page(PREDICT_INDEX)
+    page = window.current_page()
+    with qtbot.waitSignal(page.predictions_ready, timeout=120000):
+        page.add_paths([str(data / "bright" / "bright_0.png")])
+    first = page.stack.table.item(0, 0)
+    with qtbot.waitSignal(page.predictions_ready, timeout=120000):
+        page.add_paths([str(data / "dark" / "dark_0.png")])
+    assert page.stack.table.item(0, 0) is first  # kept, not written again
+    assert [r["path"] for r in page.table_rows()] == [str(data / "bright" / "bright_0.png"),
+                                                       str(data / "dark" / "dark_0.png")]
+    page.topk_spin.setValue(1)  # another number of classes: every row is written again
+    assert page.stack.table.item(0, 0) is not first

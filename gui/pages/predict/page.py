@@ -278,7 +278,7 @@ class PredictPage(Page):
         self.cards.add_rows([CardRow(r, outcome.thumbnails.get(r.path),
                                      outcome.overlays.get(r.path)) for r in outcome.rows])
         self.unknown.refresh()
-        self._refresh_results()
+        self._refresh_results(appended=not outcome.replace)
         if not outcome.rows:
             self.show_info("Those images are already in the list.")
         else:
@@ -325,8 +325,8 @@ class PredictPage(Page):
         n = len(self.predictor.classes) if self.predictor is not None else self.topk_spin.value()
         return max(1, min(self.topk_spin.value(), n))
 
-    def _refresh_results(self) -> None:
-        n, bad = self.stack.refresh(self.top_k())
+    def _refresh_results(self, appended: bool = False) -> None:
+        n, bad = self.stack.refresh(self.top_k(), appended)
         if n:
             ok = n - bad
             text = f"{ok} image{'s' if ok != 1 else ''} classified"

@@ -27,6 +27,7 @@ class ResultsView(QStackedWidget):
 
     def __init__(self, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
+        self._filled_k = 0  # the "top k" the table's rows were written with
         self.drop_zone = QLabel("Drop images or folders here\n\nor use Add images… above")
         self.drop_zone.setAlignment(Qt.AlignCenter)
         self.drop_zone.setObjectName("hint")
@@ -82,11 +83,15 @@ class ResultsView(QStackedWidget):
             QDesktopServices.openUrl(QUrl.fromLocalFile(p.path))
 
     # ------------------------------------------------------------------ filling
-    def refresh(self, k: int) -> tuple[int, int]:
-        """Show the cards' predictions with ``k`` classes each; returns (rows, unreadable)."""
+    def refresh(self, k: int, appended: bool = False) -> tuple[int, int]:
+        """Show the cards' predictions with ``k`` classes each; returns (rows, unreadable).
+
+        ``appended``: the cards only gained rows at the end, so only those are added to the
+        table (it was rebuilt whole on every drop: 0.8 s on the UI thread at 20,000 rows)."""
         rows = self.cards.predictions()
         self.setCurrentIndex(1 if rows else 0)
-        self.fill_table(k)
+        keep = appended and k == self._filled_k and self.table.rowCount() <= len(rows)
+        self.fill_table(k, self.table.rowCount() if keep else 0)
         bad = [r for r in rows if r.error]
         self.problem_tree.clear()
         for r in bad:
@@ -98,10 +103,12 @@ class ResultsView(QStackedWidget):
         self.tabs.setTabEnabled(2, bool(bad))
         return len(rows), len(bad)
 
-    def fill_table(self, k: int) -> None:
+    def fill_table(self, k: int, start: int = 0) -> None:
+        """The table's rows from ``start`` on (the ones before are left as they are)."""
         rows = self.cards.predictions()
+        self._filled_k = k
         self.table.setRowCount(len(rows))
-        for i, r in enumerate(rows):
+        for i, r in enumerate(rows[start:], start):
             top = ", ".join(f"{lbl} {p:.1%}" for lbl, p in r.top[:k])
             score = "" if r.unknown_score is None else f"{r.unknown_score:.2f}"
             values = (r.path, "" if r.error else r.shown_label,
