@@ -40,8 +40,9 @@ def free_name(target: Path, taken: Iterable[Path] = ()) -> Path:
 
 
 def same_path(a, b) -> bool:
-    """Whether ``a`` and ``b`` name the same place, as written (absolute, case folded where
-    the system folds it; links not resolved); False when either is empty or None."""
+    """Whether ``a`` and ``b`` name the same place, as written (absolute, and case folded on
+    Windows by ``os.path.normcase``; links not resolved); False when either is empty or
+    None.  A case-insensitive macOS folder is not detected: "A" and "a" differ here."""
     return bool(a) and bool(b) and \
         os.path.normcase(os.path.abspath(a)) == os.path.normcase(os.path.abspath(b))
 

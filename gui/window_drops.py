@@ -69,6 +69,22 @@ def is_image_file(path: str) -> bool:
     return os.path.isfile(path) and os.path.splitext(path)[1].lower() in IMAGE_EXTENSIONS
 
 
+#: At most this many dropped items are looked into for a model (on the UI thread).
+MODEL_DROP_LIMIT = 20
+
+
+def _model_with_images(paths: list[str]) -> Optional[str]:
+    """The one model among ``paths`` when everything else is images to ask it about."""
+    if len(paths) > MODEL_DROP_LIMIT:
+        return None
+    models = [p for p in paths if opens_model(p)]
+    if len(models) != 1:
+        return None
+    rest = [p for p in paths if p != models[0]]
+    return models[0] if all(is_image_file(p) or (os.path.isdir(p) and has_images(p))
+                            for p in rest) else None
+
+
 def drop_plan(paths: list[str], page_takes_files: bool) -> Optional[tuple[str, list[str]]]:
     """Where dropped ``paths`` go: ("project" | "model" | "page" | "data" | "predict", paths),
     or None."""
@@ -77,9 +93,9 @@ def drop_plan(paths: list[str], page_takes_files: bool) -> Optional[tuple[str, l
     project = next((p for p in paths if is_project_path(p)), None)
     if project is not None:
         return "project", [project]
-    models = [p for p in paths if opens_model(p)]  # a run, an export or a model file
-    if models:  # (it replaced the image folder, or was read as an image); what came with
-        return "model", models[:1] + [p for p in paths if p not in models]  # it: its images
+    model = _model_with_images(paths)  # a run, an export or a model file (it replaced
+    if model is not None:  # the image folder, or was read as an image): it opens, and the
+        return "model", [model] + [p for p in paths if p != model]  # images are asked about
     if page_takes_files:
         return "page", paths
     class_folder = next((p for p in paths if os.path.isdir(p) and has_class_folders(p)), None)

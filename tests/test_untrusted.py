@@ -242,3 +242,10 @@ def test_models_of_another_input_or_with_raw_scores(tmp_path):
     softmax = load_predictor(save("probs", (32, 32, 3)))
     raw = softmax.model(image, training=False).numpy()
     assert np.allclose(softmax.predict_arrays(image), raw, atol=1e-6)  # not softmax twice
+    inp = keras.Input((32, 32, 3))  # the softmax inside a nested head: not applied twice
+    head = keras.Sequential([keras.layers.GlobalAveragePooling2D(),
+                             keras.layers.Dense(3, activation="softmax")])
+    keras.Model(inp, head(keras.layers.Conv2D(2, 3)(inp))).save(tmp_path / "nested.keras")
+    nested = load_predictor(tmp_path / "nested.keras")
+    raw = nested.model(image, training=False).numpy()
+    assert np.allclose(nested.predict_arrays(image), raw, atol=1e-6)

@@ -446,3 +446,24 @@ def test_a_server_that_pauses_mid_file_is_waited_for(monkeypatch):
     finally:
         server.close()
     assert path.read_bytes() == body
+
+
+def test_cancel_during_a_chunked_download_is_a_cancel(monkeypatch):
+    """A chunked reply cut by Cancel raised http.client.IncompleteRead, reported as "the
+    download was interrupted ... try again" instead of stopping quietly."""
+    server = _RawServer(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        b"10\r\n0123456789abcdef\r\n1000\r\nxx", then_wait=60)
+    monkeypatch.setenv("FTS_WEIGHTS_BASE_URL", server.url)
+    token = CancelToken()
+
+    def listener(event):
+        if isinstance(event, Progress) and event.done > 0:
+            threading.Timer(0.3, token.cancel).start()
+
+    try:
+        with pytest.raises(Cancelled):
+            ensure_imagenet_weights(get_backbone("ResNet50"), listener=listener, cancel=token,
+                                    timeout=30)
+    finally:
+        server.close()
+    assert _cache_files() == []

@@ -151,7 +151,8 @@ def _download(url: str, dest: Path, expected: Optional[str], label: str,
                 except (socket.timeout, TimeoutError):
                     raise TimeoutError(f"no data for {timeout:.0f} s after {done} bytes") \
                         from None
-                except OSError as exc:  # cut by Cancel below, or by the network
+                except (OSError, http.client.HTTPException) as exc:  # cut by Cancel, or the
+                    # network (a chunked reply cut short is an IncompleteRead)
                     if cancel is not None:
                         cancel.raise_if_cancelled()
                     raise ConnectionError(f"reading failed after {done} bytes ({exc})") \

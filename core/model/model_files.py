@@ -47,6 +47,8 @@ def ends_in_softmax(model) -> bool:
     its scores were shown as confidences of 33.281."""
     try:
         layer = model.outputs[0]._keras_history[0]
+        while getattr(layer, "outputs", None):  # a nested model as the head: its last layer
+            layer = layer.outputs[0]._keras_history[0]
     except (AttributeError, IndexError):
         return True  # not a graph to look into: taken as it says it is
     activation = getattr(layer, "activation", None)

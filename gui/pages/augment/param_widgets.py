@@ -43,6 +43,7 @@ class ParamEditor(QWidget):
         self._given: Any = None       # the value set_value showed
         self._touched: list[bool] = []  # per box: changed by the user since
         self._joins: list[QLabel] = []  # the "to" between a range's boxes
+        self._fits = True  # the boxes can show the value given (else it is kept as written)
         kind = spec.kind
         lo = spec.minimum if spec.minimum is not None else -1e6
         hi = spec.maximum if spec.maximum is not None else 1e6
@@ -118,7 +119,7 @@ class ParamEditor(QWidget):
     def value(self) -> Any:
         kind = self.spec.kind
         w = self._widgets
-        if kind in ("range", "int_range", "float", "int") and not w[0].isEnabled():
+        if kind in ("range", "int_range", "float", "int") and not self._fits:
             return self._given  # kept as written: it cannot be shown here
         if kind == "range":
             return [self._shown(0, float), self._shown(1, float)]
@@ -148,6 +149,7 @@ class ParamEditor(QWidget):
                     and x.minimum() <= v <= x.maximum() for v, x in zip(ends, w))
                 for x, v in zip(w, ends if fits else []):
                     x.setValue(v)
+                self._fits = fits
                 for x in w + self._joins:
                     x.setEnabled(fits)
                     x.setVisible(fits)
