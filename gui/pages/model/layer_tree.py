@@ -45,7 +45,7 @@ class LayerTree(QTreeWidget):
 
     #: Under these widths (px) the Output, then the Type column give way to the names: at the
     #: smallest window an opened block left the Layer column some 20 px ("Lay").
-    NARROW = {2: 560, 1: 400}
+    NARROW = {2: 480, 1: 360}
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
