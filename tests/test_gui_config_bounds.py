@@ -11,6 +11,7 @@ import pytest
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import QAbstractSpinBox, QComboBox
 
+from core.model.backbones import get_backbone
 from core.config import StudioConfig
 
 #: Settings the window edits with a spin box (export's are the Export page's own test).
@@ -63,8 +64,10 @@ def test_stepping_over_a_special_value_lands_in_the_range(qtbot, window):
     spin = bound(window, QAbstractSpinBox)["model.image_size"]
     info = StudioConfig.field("model.image_size")
     spin.setValue(info.special[0])
-    spin.stepBy(1)
-    assert spin.value() == info.lo  # not 1..31 px, which no backbone accepts
+    spin.stepBy(1)  # not 1..31 px, which no backbone accepts: the backbone's default size
+    default = get_backbone(window.state.config.model.backbone).default_size
+    assert spin.value() == default and info.lo <= default <= info.hi
+    spin.setValue(spin.gap[1])  # the smallest size allowed: one step down is the default again
     spin.stepBy(-1)
     assert spin.value() == info.special[0]
     assert window.state.config.model.image_size == info.special[0]
