@@ -113,9 +113,8 @@ def atomic_file(path: PathLike, suffix: str = "") -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{_short(path.stem)}.",
-                               suffix=f".tmp{suffix or path.suffix}",
-                               dir=str(path.parent))
+    prefix, tmp_suffix = _temp_affixes(path, suffix)
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=tmp_suffix, dir=str(path.parent))
     with contextlib.suppress(OSError, AttributeError):  # mkstemp's 0600: a shared Keras
         os.fchmod(fd, _mode_for(path))  # cache or a model to hand on was unreadable to others
     os.close(fd)
@@ -134,6 +133,11 @@ def atomic_file(path: PathLike, suffix: str = "") -> Iterator[Path]:
     _fsync_dir(path.parent)
 
 
+def _temp_affixes(path: Path, suffix: str = "") -> tuple[str, str]:
+    """How :func:`atomic_file` names a temporary beside ``path``: (prefix, suffix)."""
+    return f".{_short(path.stem)}.", f".tmp{suffix or path.suffix}"
+
+
 def remove_stale_temps(path: PathLike, older_than: float = 3600.0) -> int:
     """Delete the temporaries :func:`atomic_file` left beside ``path`` when its process was
     killed (``kill -9``, a power cut: 100 MB of a cut-off download each time), once they
@@ -142,13 +146,13 @@ def remove_stale_temps(path: PathLike, older_than: float = 3600.0) -> int:
     import time
 
     path = Path(path)
-    prefix, removed = f".{_short(path.stem)}.", 0
+    (prefix, suffix), removed = _temp_affixes(path), 0
     try:
         entries = list(os.scandir(path.parent))
     except OSError:
         return 0
     for entry in entries:
-        if not (entry.name.startswith(prefix) and f".tmp{path.suffix}" in entry.name):
+        if not (entry.name.startswith(prefix) and entry.name.endswith(suffix)):
             continue
         with contextlib.suppress(OSError):
             if entry.is_file(follow_symlinks=False) \

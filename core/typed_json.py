@@ -14,6 +14,7 @@ import dataclasses
 import json
 import math
 import re
+import stat
 import typing
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
@@ -202,11 +203,11 @@ def load_json_file(path: Path, kind: str, damaged: str) -> Any:
     Anything over :data:`MAX_JSON_BYTES` is refused unread (a 1 GB file given as a project
     took 12 s and 2 GB on the window's thread before "not valid JSON")."""
     try:
-        size = path.stat().st_size
-        if size > MAX_JSON_BYTES:
-            raise ConfigError(f"{path}: {size / 2**20:.0f} MB is far too big for a {kind} file "
-                              f"(at most {MAX_JSON_BYTES // 2**20} MB); choose the right file")
-        if not path.is_file() and not path.is_dir():  # a pipe or device: reading would block
+        st = path.stat()  # one look for its size and its kind
+        if st.st_size > MAX_JSON_BYTES:
+            raise ConfigError(f"{path}: {st.st_size / 2**20:.0f} MB is far too big for a {kind} "
+                              f"file (at most {MAX_JSON_BYTES // 2**20} MB); choose the right file")
+        if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):  # reading would block
             raise ConfigError(f"{path}: not a regular file; give a {kind} file")
         raw = path.read_bytes()
     except FileNotFoundError:

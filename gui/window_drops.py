@@ -69,6 +69,12 @@ def is_image_file(path: str) -> bool:
     return os.path.isfile(path) and os.path.splitext(path)[1].lower() in IMAGE_EXTENSIONS
 
 
+def to_classify(path: str) -> bool:
+    """Whether a dropped ``path`` is something to ask a model about: an image file, or a
+    folder holding one."""
+    return is_image_file(path) or (os.path.isdir(path) and has_images(path))
+
+
 #: At most this many dropped items are looked into for a model (on the UI thread).
 MODEL_DROP_LIMIT = 20
 
@@ -80,9 +86,7 @@ def _model_with_images(paths: list[str]) -> Optional[str]:
     models = [p for p in paths if opens_model(p)]
     if len(models) != 1:
         return None
-    rest = [p for p in paths if p != models[0]]
-    return models[0] if all(is_image_file(p) or (os.path.isdir(p) and has_images(p))
-                            for p in rest) else None
+    return models[0] if all(to_classify(p) for p in paths if p != models[0]) else None
 
 
 def drop_plan(paths: list[str], page_takes_files: bool) -> Optional[tuple[str, list[str]]]:
@@ -101,9 +105,9 @@ def drop_plan(paths: list[str], page_takes_files: bool) -> Optional[tuple[str, l
     class_folder = next((p for p in paths if os.path.isdir(p) and has_class_folders(p)), None)
     if class_folder is not None:
         return "data", [class_folder]
-    to_classify = [p for p in paths if is_image_file(p) or (os.path.isdir(p) and has_images(p))]
-    if to_classify:
-        return "predict", to_classify
+    images = [p for p in paths if to_classify(p)]
+    if images:
+        return "predict", images
     folder = next((p for p in paths if os.path.isdir(p)), None)  # empty: a data set to begin
     return ("data", [folder]) if folder is not None else None
 

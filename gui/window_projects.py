@@ -74,7 +74,8 @@ class ProjectFiles:
         if not is_project_path(path):
             # The file dialog asked about replacing ``path`` itself, not the file it becomes.
             path += PROJECT_SUFFIX
-            if os.path.exists(path) and not same_path(self.state.project_path, path) and QMessageBox.question(
+            if os.path.exists(path) and not same_path(self.state.project_path, path) \
+                    and QMessageBox.question(
                     self, "Replace the project?",
                     f"{path} already exists. Replace it with this project?",
                     QMessageBox.Yes | QMessageBox.No, QMessageBox.No) != QMessageBox.Yes:

@@ -27,6 +27,17 @@ def _as_a_user(code: str) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
 
 
+def _as_a_user_while_locked(code: str, *folders) -> subprocess.CompletedProcess:
+    """:func:`_as_a_user` with ``folders`` unreadable meanwhile."""
+    for folder in folders:
+        folder.chmod(0)
+    try:
+        return _as_a_user(code)
+    finally:
+        for folder in folders:
+            folder.chmod(0o755)
+
+
 def test_an_unreadable_run_folder_is_named_not_a_crash(tmp_path):
     """Path.exists raises PermissionError inside it (Python 3.11): five pages broke silently,
     Open model said 'Something went wrong: PermissionError'."""
@@ -37,28 +48,22 @@ def test_an_unreadable_run_folder_is_named_not_a_crash(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     (out / "x").write_text("")
-    run.chmod(0)
-    out.chmod(0)
-    try:
-        probe = _as_a_user(
-            "import sys; sys.path.insert(0, '.')\n"
-            "from pathlib import Path\n"
-            "from core.errors import UserError\n"
-            "from core.runs.folder import RunFolder, find_run_folder, run_of_model\n"
-            "from core.infer.loaders import load_predictor\n"
-            "from core.export.folder import check_out_dir\n"
-            f"run, out = Path({str(run)!r}), Path({str(out)!r})\n"
-            "print('run folder', RunFolder(run).is_run_folder(), find_run_folder(run),"
-            " run_of_model(run))\n"
-            "for call in (lambda: load_predictor(run), lambda: RunFolder(run).require_run_folder(),"
-            " lambda: check_out_dir(out, None)):\n"
-            "    try:\n"
-            "        call()\n"
-            "    except UserError as exc:\n"
-            "        print('refused:', exc)\n")
-    finally:
-        run.chmod(0o755)
-        out.chmod(0o755)
+    probe = _as_a_user_while_locked(
+        "import sys; sys.path.insert(0, '.')\n"
+        "from pathlib import Path\n"
+        "from core.errors import UserError\n"
+        "from core.runs.folder import RunFolder, find_run_folder, run_of_model\n"
+        "from core.infer.loaders import load_predictor\n"
+        "from core.export.folder import check_out_dir\n"
+        f"run, out = Path({str(run)!r}), Path({str(out)!r})\n"
+        "print('run folder', RunFolder(run).is_run_folder(), find_run_folder(run),"
+        " run_of_model(run))\n"
+        "for call in (lambda: load_predictor(run), lambda: RunFolder(run).require_run_folder(),"
+        " lambda: check_out_dir(out, None)):\n"
+        "    try:\n"
+        "        call()\n"
+        "    except UserError as exc:\n"
+        "        print('refused:', exc)\n", run, out)
     assert probe.returncode == 0, probe.stderr
     lines = probe.stdout.splitlines()
     assert lines[0] == "run folder False None None"
@@ -118,18 +123,14 @@ def test_a_folder_of_images_that_cannot_be_read_is_named_not_empty(tmp_path):
     locked = tmp_path / "locked"
     locked.mkdir()
     (locked / "a.png").write_bytes(b"x")
-    locked.chmod(0)
-    try:
-        probe = _as_a_user(
-            "import sys; sys.path.insert(0, '.')\n"
-            "from core.errors import UserError\n"
-            "from core.infer.predictor import expand_image_paths\n"
-            "try:\n"
-            f"    print(expand_image_paths([{str(locked)!r}]))\n"
-            "except UserError as exc:\n"
-            "    print('refused:', exc)\n")
-    finally:
-        locked.chmod(0o755)
+    probe = _as_a_user_while_locked(
+        "import sys; sys.path.insert(0, '.')\n"
+        "from core.errors import UserError\n"
+        "from core.infer.predictor import expand_image_paths\n"
+        "try:\n"
+        f"    print(expand_image_paths([{str(locked)!r}]))\n"
+        "except UserError as exc:\n"
+        "    print('refused:', exc)\n", locked)
     assert probe.returncode == 0, probe.stderr
     assert probe.stdout.strip() == (f"refused: {locked}: cannot read this folder (Permission "
                                     "denied); make it readable")
@@ -142,17 +143,13 @@ def test_a_locked_folder_beside_readable_inputs_is_reported_and_the_rest_go_on(t
     fine.mkdir()
     (locked / "a.png").write_bytes(b"x")
     (fine / "b.png").write_bytes(b"x")
-    locked.chmod(0)
-    try:
-        probe = _as_a_user(
-            "import sys; sys.path.insert(0, '.')\n"
-            "from core.infer.predictor import expand_image_paths\n"
-            "heard = []\n"
-            f"found = expand_image_paths([{str(locked)!r}, {str(fine)!r}], heard.append)\n"
-            "print([p.rsplit('/', 1)[-1] for p in found])\n"
-            "print([e.message for e in heard])\n")
-    finally:
-        locked.chmod(0o755)
+    probe = _as_a_user_while_locked(
+        "import sys; sys.path.insert(0, '.')\n"
+        "from core.infer.predictor import expand_image_paths\n"
+        "heard = []\n"
+        f"found = expand_image_paths([{str(locked)!r}, {str(fine)!r}], heard.append)\n"
+        "print([p.rsplit('/', 1)[-1] for p in found])\n"
+        "print([e.message for e in heard])\n", locked)
     assert probe.returncode == 0, probe.stderr
     found, heard = probe.stdout.strip().splitlines()
     assert found == "['b.png']"

@@ -122,8 +122,9 @@ def evaluate_labelled_folder(predictor, data_dir: str, listener=None,
     if unknown:
         emit(listener, Log(f"folders not among the model's classes, not scored: "
                            f"{', '.join(unknown)}", "warning"))
-    records = [dataclasses.replace(r, label=label(r.class_name)) for r in report.records
-               if label(r.class_name) is not None]
+    labels = {c: label(c) for c in {r.class_name for r in report.records}}
+    records = [dataclasses.replace(r, label=labels.get(r.class_name)) for r in report.records
+               if labels.get(r.class_name) is not None]
     copies = [p for p in report.problems if p.kind in COPY_KINDS]
     if copies:
         emit(listener, Log(f"{len(copies)} copies of other files are not scored (a copy in "

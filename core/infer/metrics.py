@@ -18,6 +18,10 @@ from core.typed_json import finite_number
 from core.trust.calibration import expected_calibration_error, reliability_table
 
 
+#: How a score with no value is shown (see :meth:`Metrics.score_values`).
+NO_VALUE = "–"
+
+
 @dataclass
 class ClassScore:
     name: str
@@ -54,14 +58,19 @@ class Metrics:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    def score_texts(self, i: int) -> tuple[str, str, str]:
-        """Class ``i``'s precision, recall and F1 as shown: "–" where a score has no value
-        (recall and F1 with no image of the class, precision when no image was taken for
-        it).  0.000 there read as a failure, beside a macro F1 that leaves the class out."""
+    def score_values(self, i: int) -> tuple[Optional[float], Optional[float], Optional[float]]:
+        """Class ``i``'s precision, recall and F1, None where a score has no value (recall
+        and F1 with no image of the class, precision when no image was taken for it): 0.000
+        there read as a failure, beside a macro F1 that leaves the class out."""
         c = self.per_class[i]
         predicted = any(row[i] for row in self.confusion) if i < len(self.confusion) else True
-        return (f"{c.precision:.3f}" if predicted else "–",
-                f"{c.recall:.3f}" if c.support else "–", f"{c.f1:.3f}" if c.support else "–")
+        return (c.precision if predicted else None, c.recall if c.support else None,
+                c.f1 if c.support else None)
+
+    def score_texts(self, i: int) -> tuple[str, str, str]:
+        """:meth:`score_values` as text: three decimals, :data:`NO_VALUE` for none."""
+        p, r, f1 = (NO_VALUE if v is None else f"{v:.3f}" for v in self.score_values(i))
+        return p, r, f1
 
     @classmethod
     def from_dict(cls, d: dict) -> "Metrics":
@@ -88,7 +97,7 @@ class Metrics:
             p, r, f1 = self.score_texts(i)
             lines.append(f"{c.name:<{width}}  {p:>9}  {r:>6}  {f1:>5}  {c.support:7d}")
         if any(c.support == 0 for c in self.per_class):
-            lines.append("(–: no value; macro F1 averages the classes with images)")
+            lines.append(f"({NO_VALUE}: no value; macro F1 averages the classes with images)")
         lines += ["", "confusion matrix (rows: true, columns: predicted)"]
         col = min(max([6] + [len(c) for c in self.classes]), 12)  # 'mono_100' was 'mono_1'
         heads = [c if len(c) <= col else c[:col - 1] + "…" for c in self.classes]

@@ -17,7 +17,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from core.insight.graph import (find_layer, graph_nodes, is_container, iter_layers, node_of,
+from core.insight.graph import (find_layer, graph_nodes, is_container, node_of, output_shapes,
                                 shape_of)
 from core.errors import ConfigError
 
@@ -129,13 +129,9 @@ def listable_layers(model: Any) -> list[tuple[str, str, tuple]]:
     in the order the image passes through them, ready for a picker that steps
     through them one by one.
     """
-    out, graph = [], graph_nodes(model)
-    for path, layer in iter_layers(model):
+    out = []
+    for path, layer, shape in output_shapes(model):
         if type(layer).__name__ == "InputLayer":
-            continue
-        try:
-            shape = shape_of(node_of(layer, graph=graph).output_tensors[0])
-        except Exception:  # a layer with no recorded call cannot be tapped
             continue
         if len(shape) == 4 and (shape[1] or 2) * (shape[2] or 2) > 1:
             out.append((path, type(layer).__name__, shape))

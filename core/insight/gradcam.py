@@ -22,7 +22,7 @@ import numpy as np
 
 from core.insight.formulas import CONV_TYPES
 from core.insight.graph import (find_layer, graph_nodes, is_container, iter_layers, node_of,
-                                shape_of)
+                                output_shapes, shape_of)
 from core.errors import ConfigError, ModelFileError
 from core.insight.feature_maps import Tap, prepare_images
 
@@ -62,13 +62,8 @@ def default_layer(model: Any) -> str:
     pooled = _pooled_maps(model)
     if pooled is not None:
         return pooled
-    entries, graph = [], graph_nodes(model)
-    for path, layer in iter_layers(model):
-        try:
-            shape = shape_of(node_of(layer, graph=graph).output_tensors[0])
-        except Exception:  # never called: cannot be part of the forward pass
-            continue
-        entries.append((path, type(layer).__name__, shape))
+    entries = [(path, type(layer).__name__, shape)
+               for path, layer, shape in output_shapes(model)]
     last_conv = max((i for i, e in enumerate(entries) if e[1] in CONV_TYPES and len(e[2]) == 4),
                     default=None)
     if last_conv is None:

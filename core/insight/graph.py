@@ -92,6 +92,18 @@ def graph_nodes(model: Any) -> set:
     return keys
 
 
+def output_shapes(model: Any) -> Iterator[tuple[str, Any, Shape]]:
+    """``(path, layer, output shape)`` of every layer :func:`iter_layers` gives, in the
+    model's own graph; a layer with no recorded call there is left out."""
+    graph = graph_nodes(model)
+    for path, layer in iter_layers(model):
+        try:
+            shape = shape_of(node_of(layer, graph=graph).output_tensors[0])
+        except Exception:  # never called: not part of the forward pass, nothing to tap
+            continue
+        yield path, layer, shape
+
+
 def node_of(layer: Any, known: Optional[set] = None, graph: Optional[set] = None):
     """The call of ``layer`` that belongs to the graph being walked.
 

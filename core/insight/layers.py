@@ -30,8 +30,8 @@ from core.errors import ModelFileError
 from core.insight.formulas import (CONV_TYPES, CROPPING_TYPES, GLOBAL_POOL_PREFIXES,
                                    PADDING_TYPES, POOL_TYPES, conv_output_size, effective_kernel,
                                    formula_text)
-from core.insight.graph import (child_layers, graph_nodes, is_container, node_of, shape_of, shapes_of,
-                                spatial)
+from core.insight.graph import (child_layers, graph_nodes, is_container, node_of, shape_of,
+                                shapes_of, spatial)
 from core.insight.receptive import Field, merge_fields, spatial_inputs, trace_field
 from core.insight.layer_params import (activation_name, dense_equivalent, params_formula,
                                        params_note, weights_size)

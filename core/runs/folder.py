@@ -308,7 +308,7 @@ class RunFolder:
     # what the folder holds -------------------------------------------
     def own_names(self) -> set[str]:
         """The top-level names a run writes (the FILES table), temp files aside."""
-        return {v for k, v in vars(FILES).items() if v not in Checkpoint.NAMES and "{" not in v} | {
+        return {v for v in vars(FILES).values() if v not in Checkpoint.NAMES and "{" not in v} | {
             FILES.phase_best.format(phase=p) for p in ("head", "fine_tune")}
 
     def failed_start(self) -> bool:

@@ -317,7 +317,8 @@ class RunHistory:
             return runs
         want = text.casefold()
         return [r for r in runs if any(want in str(v).casefold() for v in (
-            r.path, r.backbone, r.shown_status, *r.classes, r.dataset_fingerprint, r.data_dir) if v)]
+            r.path, r.backbone, r.shown_status, *r.classes, r.dataset_fingerprint,
+            r.data_dir) if v)]
 
     @_recovering
     def get(self, run_id: int) -> RunSummary:

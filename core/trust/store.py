@@ -204,8 +204,7 @@ def shown_summary(value) -> Optional[dict]:
     the Evaluate page and the report with a traceback."""
     if not isinstance(value, dict):
         return None
-    numbers = ("temperature", "bins", "n_images", "ece_before", "ece_after", "nll_before",
-               "nll_after", "unknown_keep")
+    numbers = set(CalibrationRecord().summary()) - {"unknown_threshold"}  # None: switched off
     if any(k in value and not finite_number(value[k]) for k in numbers):
         return None
     threshold = value.get("unknown_threshold")

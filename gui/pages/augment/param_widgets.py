@@ -44,6 +44,7 @@ class ParamEditor(QWidget):
         self._touched: list[bool] = []  # per box: changed by the user since
         self._joins: list[QLabel] = []  # the "to" between a range's boxes
         self._fits = True  # the boxes can show the value given (else it is kept as written)
+        self._ends: list[Any] = []  # the value given, one entry per box
         kind = spec.kind
         lo = spec.minimum if spec.minimum is not None else -1e6
         hi = spec.maximum if spec.maximum is not None else 1e6
@@ -108,13 +109,7 @@ class ParamEditor(QWidget):
 
     def _shown(self, i: int, cast) -> Any:
         """Box ``i``'s value, or the end it was given while the user has not changed it."""
-        given = self._given
-        if not self._touched[i] and isinstance(given, (list, tuple)) and len(given) == 2:
-            return given[i]
-        if not self._touched[i] and isinstance(given, (int, float)) \
-                and not isinstance(given, bool) and len(self._widgets) == 1:
-            return given
-        return cast(self._widgets[i].value())
+        return cast(self._widgets[i].value()) if self._touched[i] else self._ends[i]
 
     def value(self) -> Any:
         kind = self.spec.kind
@@ -149,7 +144,7 @@ class ParamEditor(QWidget):
                     and x.minimum() <= v <= x.maximum() for v, x in zip(ends, w))
                 for x, v in zip(w, ends if fits else []):
                     x.setValue(v)
-                self._fits = fits
+                self._fits, self._ends = fits, ends
                 for x in w + self._joins:
                     x.setEnabled(fits)
                     x.setVisible(fits)

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
                                QSplitter, QTableWidget, QTableWidgetItem, QTabWidget,
                                QVBoxLayout, QWidget)
 
+from core.infer.metrics import NO_VALUE
 from gui.pages.evaluate.confusion import ConfusionView
 from gui.pages.evaluate.reliability import ConfidenceTab
 from gui.thumbnails import ThumbnailModel
@@ -230,9 +231,9 @@ class ResultsView(QWidget):
     def _fill_class_table(self, metrics) -> None:
         self.class_table.setRowCount(len(metrics.per_class))
         for r, score in enumerate(metrics.per_class):
-            p, rc, f1 = metrics.score_texts(r)
-            cells = [score.name, pct(score.precision) if p != "–" else p,
-                     pct(score.recall) if rc != "–" else rc, f1, str(score.support)]
+            p, rc, f1 = metrics.score_values(r)
+            cells = [score.name, *(NO_VALUE if v is None else pct(v) for v in (p, rc)),
+                     NO_VALUE if f1 is None else f"{f1:.3f}", str(score.support)]
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if c:

@@ -51,18 +51,19 @@ class HeadBox(QGroupBox):
         set_quietly(self.size_spin, model_cfg.image_size)
         set_quietly(self.dropout_spin, model_cfg.dropout)
         set_quietly(self.dense_spin, model_cfg.dense_units)
-        general = setting_tooltip(setting_info("model.image_size"))
+        info = setting_info("model.image_size")
+        general = setting_tooltip(info)
         try:
             spec = get_backbone(model_cfg.backbone)
         except Exception:  # an unknown name: the backbone table says so
-            self.size_spin.gap = (0, int(setting_info("model.image_size").lo))
+            self.size_spin.gap = (0, int(info.lo))
             self.size_spin.up_from_special = None
             self.size_spin.setSpecialValueText("default")
             self.size_spin.setToolTip(general)
             return
         self.size_spin.setSpecialValueText(f"default ({spec.default_size} px)")
         # Sizes under the backbone's smallest are not offered (typed, they are not taken).
-        self.size_spin.gap = (0, max(int(setting_info("model.image_size").lo), spec.min_size))
+        self.size_spin.gap = (0, max(int(info.lo), spec.min_size))
         self.size_spin.up_from_special = spec.default_size
         self.size_spin.setToolTip(f"{general}\n{spec.name} accepts {spec.size_range()} px; "
                                   f"0 uses its default {spec.default_size} px.")
