@@ -354,6 +354,23 @@ def move_new(src: PathLike, dst: PathLike) -> None:
     _fsync_dir(dst.parent)
 
 
+def rename_new(src: PathLike, dst: PathLike) -> None:
+    """Rename ``src`` to the free name ``dst`` (its folders made); a class folder on
+    another drive (a symlink) gets a copy-then-delete (:func:`move_new`)
+    instead of failing with "Invalid cross-device link"."""
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if os.path.lexists(dst):
+        raise FileExistsError(errno.EEXIST, "appeared meanwhile", str(dst))
+    try:
+        os.rename(src, dst)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        move_new(src, dst)
+
+
+
 @contextlib.contextmanager
 def locked(fh) -> Iterator[None]:
     """Hold an exclusive lock on the open file ``fh`` (waits for another holder).

@@ -147,6 +147,14 @@ class ThumbnailModel(QAbstractListModel):
     def mark(self, path: str) -> str:
         return self._marks.get(str(path), "")
 
+    def clear_marks(self) -> None:
+        """No image shows a mark any more (the fixes they recorded are out of date)."""
+        marked = [self.row_of(p) for p in self._marks]
+        self._marks.clear()
+        for row in (r for r in marked if r >= 0):
+            self.dataChanged.emit(self.index(row), self.index(row),
+                                  [Qt.DisplayRole, Qt.ForegroundRole])
+
     def loaded_count(self) -> int:
         return sum(1 for p in self._paths if p in self._cache or p in self._errors)
 

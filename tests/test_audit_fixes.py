@@ -82,3 +82,76 @@ def test_cli_undo(tmp_path, capsys):
     assert (tmp_path / "cat/cat0.png").is_file()
     assert main(["audit", "--undo", str(tmp_path)]) == 0
     assert "nothing to undo" in capsys.readouterr().out
+
+
+def _journal(root, *batches):
+    (root / JOURNAL_NAME).write_text("".join(
+        json.dumps({"type": "batch", "id": f"b{i}", "time": 0, "note": "", "moves": moves}) + "\n"
+        for i, moves in enumerate(batches)))
+
+
+def test_undo_never_moves_a_file_out_of_the_data_folder(tmp_path):
+    """A journal that came with a copied folder (or was edited) names places outside it:
+    a rename back to '../..', and a file 'brought in' from a folder this machine lacks."""
+    root = tmp_path / "data"
+    stamps = _folder(root)
+    c0, d1 = hash_file(str(root / "cat/cat0.png")), hash_file(str(root / "dog/dog1.png"))
+    _journal(root, [{"src": "../../outside/renamed.png", "dst": "cat/cat0.png",
+                     "size": c0.size, "digest": c0.digest}],
+             [{"op": "move_in", "source": str(tmp_path / "elsewhere/deep/in.png"),
+               "dst": "dog/dog1.png", "size": d1.size, "digest": d1.digest}],
+             [{"op": "move_in", "source": "relative/in.png", "dst": "dog/dog1.png",
+               "size": d1.size, "digest": d1.digest}])
+    before = {p: open(p, "rb").read() for p in stamps}
+    reasons = []
+    for _ in range(3):
+        outcome = FixJournal(root).undo_last()
+        assert outcome.batch and not outcome.moved
+        reasons += [why for _p, why in outcome.refused]
+    assert {p: open(p, "rb").read() for p in stamps} == before
+    assert not (tmp_path / "outside").exists() and not (tmp_path / "elsewhere").exists()
+    assert "damaged" in reasons[0] and "damaged" in reasons[2]
+    assert "the folder it came from" in reasons[1] and "is not there" in reasons[1]
+
+
+def test_a_class_called_test_with_sub_folders_is_a_class(tmp_path):
+    """The scan reads car/ bus/ test/ as three classes; the fixes did too (they took test/ for
+    a subset and put a moved image into test/control/, still in class 'test')."""
+    for cls, names in (("control", ["x.png"]), ("test", ["2021/t0.png", "t1.png"])):
+        for i, name in enumerate(names):
+            (tmp_path / cls / name).parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(np.full((8, 8, 3), 40 * i + len(cls), np.uint8)).save(
+                tmp_path / cls / name)
+    assert set(scan_dataset(tmp_path).classes) == {"control", "test"}
+    stamps = {str(p): hash_file(str(p)) for p in tmp_path.rglob("*.png")}
+    outcome = FixJournal(tmp_path).apply([Fix(str(tmp_path / "test/2021/t0.png"), "move",
+                                              "control")], stamps)
+    assert [(m.src, m.dst) for m in outcome.moved] == [("test/2021/t0.png", "control/t0.png")]
+    assert scan_dataset(tmp_path).counts == {"control": 2, "test": 1}
+
+
+def test_set_aside_folders_go_with_undo_and_a_batch_that_moved_nothing_is_not_undoable(
+        tmp_path, monkeypatch):
+    stamps = _folder(tmp_path)
+    journal = FixJournal(tmp_path)
+    journal.apply([Fix(str(tmp_path / "cat/cat0.png"), "set_aside")], stamps)
+    assert json.loads((tmp_path / JOURNAL_NAME).read_text().splitlines()[0])["created"] == [
+        "_set_aside", "_set_aside/cat"]
+    journal.undo_last()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["cat", "dog", JOURNAL_NAME])
+
+    import core.fsutil
+
+    def cross_device(src, dst):
+        raise OSError(18, "Invalid cross-device link")
+    monkeypatch.setattr(core.fsutil.os, "rename", cross_device)
+    moved = journal.apply([Fix(str(tmp_path / "cat/cat1.png"), "move", "dog")], stamps)
+    assert [(m.src, m.dst) for m in moved.moved] == [("cat/cat1.png", "dog/cat1.png")]
+    monkeypatch.setattr(core.fsutil.os, "link", lambda *a: (_ for _ in ()).throw(
+        PermissionError(13, "read-only")))
+    monkeypatch.setattr(core.fsutil, "copy_new", lambda *a: (_ for _ in ()).throw(
+        PermissionError(13, "read-only")))
+    failed = journal.apply([Fix(str(tmp_path / "cat/cat2.png"), "set_aside")], stamps)
+    assert not failed.moved and "could not move it" in failed.refused[0][1]
+    assert not (tmp_path / "_set_aside").exists()
+    assert len(journal.pending_batches()) == 1  # the cross-device move, not the failed one

@@ -216,3 +216,22 @@ def test_an_audit_with_random_weights_or_only_cross_class_copies_says_so(tmp_pat
     assert "8 images, 2 classes" in out
     assert "weights are random (--weights none)" in out
     assert "every image is a copy the scan leaves out" in out
+
+
+def test_an_audit_where_no_picture_decodes_says_nothing_to_audit(tmp_path, capsys):
+    """Headers fine, pixel data cut: the audit said '0 images, 2 classes' and exit 0."""
+    import io
+
+    rng = np.random.default_rng(0)
+    for cls in ("a", "b"):
+        for i in range(3):
+            buf = io.BytesIO()
+            Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(buf, "PNG")
+            data = bytearray(buf.getvalue())
+            data[len(data) // 2:len(data) // 2 + 40] = bytes(40)
+            (tmp_path / cls).mkdir(exist_ok=True)
+            (tmp_path / cls / f"{i}.png").write_bytes(bytes(data))
+    assert main(["audit", str(tmp_path), "--backbone", "MobileNetV3Small", "--weights", "none",
+                 "--image-size", "32"]) == 2
+    err = capsys.readouterr().err
+    assert "nothing to audit, none of the 6 image(s) could be decoded" in err

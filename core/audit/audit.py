@@ -61,6 +61,10 @@ def run_audit(data_dir: PathLike, model: Optional[FeatureModel] = None, *,
         raise DataError(_nothing_to_audit(report, len(unreadable)))
     clock.stage("features")
     emb = store.embed([r.path for r in records], model, listener=listener, cancel=cancel)
+    if not len(emb.paths):  # every header read, no picture decoded: not "0 images, fine"
+        raise DataError(f"{report.root}: nothing to audit, none of the {len(records)} "
+                        "image(s) could be decoded (listed above); replace or remove the "
+                        "damaged files")
     by_path = {r.path: r for r in records}
     result = AuditResult(root=report.root, classes=list(report.classes),
                          skipped=unreadable + list(emb.skipped), paths=list(emb.paths),

@@ -29,10 +29,11 @@ from core.data.folder_walk import SET_ASIDE
 from core.features.hashing import FileStamp, hash_file
 from core.data.regular_file import FileProblem
 from core.errors import UserError
-from core.fsutil import cannot_write, locked
+from core.fsutil import cannot_write, locked, rename_new
 from core.path_names import free_name
 from core.shown import one_line
 from core.audit.change_lock import changing, holds
+from core.audit.journal_records import damaged_move, well_formed
 from core.audit.undo_files import undo_bring_in, undo_capture, undo_rename
 
 JOURNAL_NAME = ".fts-journal.jsonl"
@@ -92,6 +93,7 @@ class FixJournal:
         self.root = Path(os.path.abspath(os.fspath(data_dir)))
         self.path = self.root / JOURNAL_NAME
         self.damaged = 0  # unreadable lines seen by the last read
+        self._split: Optional[bool] = None  # a train/ val/ test/ folder (read when needed)
 
     def changing(self, what: str):
         """The folder's change lock, held for a whole batch or an Undo
@@ -121,7 +123,7 @@ class FixJournal:
             except ValueError:
                 self.damaged += bool(line.strip())
                 continue
-            if _well_formed(entry):
+            if well_formed(entry):
                 out.append(entry)
             elif line.strip():
                 self.damaged += 1
@@ -181,6 +183,11 @@ class FixJournal:
             merged[e.get("id")] = e
         return list(merged.values())
 
+    def undo_state(self) -> tuple[int, str]:
+        """(batches Undo can still reverse, a warning when journal lines cannot be read)."""
+        count = len(self.pending_batches())
+        return count, damaged_text(self.damaged) if self.damaged else ""
+
     # -- relative paths ----------------------------------------------------------
     def _rel(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
@@ -224,18 +231,34 @@ class FixJournal:
         return outcome
 
     def _rename_all(self, outcome: FixOutcome, planned: list, note: str) -> None:
+        """Journal the batch (with the folders it makes, so Undo removes them), then move.
+        A batch of which nothing moved is marked undone at once: Undo would do nothing."""
+        created = self._folders_to_make([d for _s, d, _st in planned])
         self.record(outcome.batch, [{"src": self._rel(s), "dst": self._rel(d), "size": st.size,
-                                     "digest": st.digest} for s, d, st in planned], note)
+                                     "digest": st.digest} for s, d, st in planned], note,
+                    created)
         for src, dst, _ in planned:
             try:
-                dst.parent.mkdir(parents=True, exist_ok=True)
-                if dst.exists():
-                    raise FileExistsError(f"{dst} appeared meanwhile")
-                os.rename(src, dst)
+                rename_new(src, dst)
             except OSError as exc:
                 outcome.refused.append((str(src), f"could not move it ({exc})"))
                 continue
             outcome.moved.append(Move(self._rel(src), self._rel(dst)))
+        if not outcome.moved:
+            for rel in _deepest_first(created):
+                self._remove_if_empty(self._abs(rel))
+            self._append({"type": "undo", "batch": outcome.batch, "time": time.time()})
+
+    def _folders_to_make(self, targets: list[Path]) -> list[str]:
+        """The folders (relative) that moving to ``targets`` will create, e.g.
+        ``_set_aside`` and ``_set_aside/cat`` for the first image set aside from cat/."""
+        out: set[str] = set()
+        for target in targets:
+            folder = target.parent
+            while folder != self.root and not folder.exists():
+                out.add(self._rel(folder))
+                folder = folder.parent
+        return sorted(out)
 
     def _refusal(self, fix: Fix, src: Optional[Path], stamps: Mapping[str, FileStamp]) -> str:
         """Why ``fix`` cannot be applied ("" when it can)."""
@@ -264,10 +287,14 @@ class FixJournal:
         return ""
 
     def _class_index(self, parts: tuple[str, ...]) -> int:
-        """0 in a class-per-folder layout, 1 inside train/ val/ test/."""
-        from core.data.dataset import SPLIT_FOLDERS
+        """0 in a class-per-folder layout, 1 inside train/ val/ test/ -- by the scan's own
+        rule (:func:`core.data.dataset.class_folders_root`): a class called ``test`` with
+        sub-folders of its own is a class, not a subset."""
+        from core.data.dataset import class_folders_root
 
-        return 1 if len(parts) >= 3 and parts[0].lower() in SPLIT_FOLDERS else 0
+        if self._split is None:
+            self._split = os.path.abspath(class_folders_root(self.root)) != str(self.root)
+        return 1 if self._split and len(parts) >= 3 else 0
 
     def _destination(self, fix: Fix, src: Path, taken: set[Path]) -> Optional[Path]:
         parts = src.relative_to(self.root).parts
@@ -297,7 +324,7 @@ class FixJournal:
         outcome = FixOutcome(batch=str(batch.get("id", "")), damaged_lines=self.damaged)
         for move in reversed(batch.get("moves", [])):
             op = move.get("op", "rename") if isinstance(move, dict) else None
-            damaged = _damaged_move(move, op)
+            damaged = damaged_move(move, op) or self._escaping(move, op)
             if damaged:  # hand-edited or cut: that file is named and left; the rest undoes
                 outcome.refused.append((damaged, "its record in the journal is damaged; left "
                                         "as it is (put it back by hand if needed)"))
@@ -312,10 +339,23 @@ class FixJournal:
                 outcome.refused.append((move["dst"], why))
             else:
                 outcome.moved.append(back)
-        for rel in batch.get("created", ()):
-            self._remove_if_empty(self._abs(rel))
+        for rel in _deepest_first(batch.get("created", ())):
+            if self._inside(rel) is not None:
+                self._remove_if_empty(self._abs(rel))
         self._append({"type": "undo", "batch": outcome.batch, "time": time.time()})
         return outcome
+
+    def _escaping(self, move: dict, op: str) -> str:
+        """"" when the record's paths are where Undo may touch; else the file it names.
+        The journal travels with the folder (a copy, a zip from a colleague): a record
+        whose folder paths lead out of it (``../``, absolute), or that brings a file back
+        to a relative path, would have Undo move images out of the data folder."""
+        inside = ("src", "dst") if op == "rename" else ("dst",)
+        if all(self._inside(move[k]) is not None and not os.path.isabs(move[k])
+               for k in inside) and (op in ("rename", "capture")
+                                     or os.path.isabs(move["source"])):
+            return ""
+        return move["dst"]
 
     def _undo_move(self, op: str, move: dict) -> tuple[Optional[str], Optional[Move]]:
         """Undo one record: (None | "" | why refused, the move made back)."""
@@ -342,32 +382,6 @@ class FixJournal:
             pass  # something arrived meanwhile, or no permission: the folder stays
 
 
-def _well_formed(entry) -> bool:
-    """Whether a journal line is a record of the shapes :meth:`FixJournal.record` and Undo
-    write (valid JSON of another shape -- a hand edit, a sync tool's merge -- made every
-    Undo fail with "unhashable type: 'list'")."""
-    if not isinstance(entry, dict):
-        return False
-    if entry.get("type") == "undo":
-        return isinstance(entry.get("batch"), str)
-    created = entry.get("created", [])
-    return (entry.get("type") == "batch" and isinstance(entry.get("id"), str)
-            and isinstance(entry.get("moves"), list) and isinstance(created, list)
-            and all(isinstance(c, str) for c in created))
-
-
-#: The keys each kind of journal record needs, all strings (see :meth:`FixJournal.record`).
-_MOVE_KEYS = {"rename": ("src", "dst"), "capture": ("dst",), "copy": ("source", "dst"),
-              "move_in": ("source", "dst")}
-
-
-def _damaged_move(move, op) -> str:
-    """"" for a usable record; else the best name for the file it was about."""
-    keys = _MOVE_KEYS.get(op) if isinstance(op, str) else None
-    if keys and all(isinstance(move.get(k), str) and move.get(k) for k in keys):
-        return ""
-    if isinstance(move, dict):
-        for k in ("dst", "src", "source"):
-            if isinstance(move.get(k), str) and move[k]:
-                return move[k]
-    return "(a file the journal no longer names)"
+def _deepest_first(folders: Iterable[str]) -> list[str]:
+    """Folders to remove when empty, inner ones before the folders holding them."""
+    return sorted((f for f in folders if isinstance(f, str)), key=lambda f: -f.count("/"))

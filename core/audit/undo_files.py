@@ -13,7 +13,7 @@ from typing import Optional
 
 from core.data.regular_file import FileProblem
 from core.features.hashing import hash_file
-from core.fsutil import move_new
+from core.fsutil import move_new, rename_new
 
 
 def undo_rename(src: Path, dst: Path, rel_src: str,
@@ -33,8 +33,7 @@ def undo_rename(src: Path, dst: Path, rel_src: str,
     except FileProblem as exc:
         return exc.reason
     try:
-        src.parent.mkdir(parents=True, exist_ok=True)
-        os.rename(dst, src)
+        rename_new(dst, src)
     except OSError as exc:
         return f"could not move it back ({exc})"
     return ""
@@ -84,6 +83,9 @@ def undo_bring_in(op: str, source: Path, dst: Path, move: dict) -> Optional[str]
         return ""
     if source.exists():
         return f"cannot go back: {source} exists again; move one of them by hand"
+    if not source.parent.is_dir():  # a journal from another machine (the folder was copied)
+        return (f"the folder it came from, {source.parent}, is not there; left in the data "
+                "folder (move it by hand if needed)")
     try:
         move_new(dst, source)
     except OSError as exc:

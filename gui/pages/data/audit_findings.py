@@ -12,6 +12,7 @@ Several selected images are decided at once.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
@@ -263,15 +264,17 @@ class FindingsPanel(QWidget):
             return
         f = chosen[0]
         done = self.model.mark(f.path)
-        self.info.setText(f"Filed under <b>{f.given}</b>, looks like <b>{f.suggested}</b>: "
-                          f"{f.score:.0%} likely wrong." + (f" <b>{done}</b>" if done else ""))
+        given, suggested = html.escape(f.given), html.escape(f.suggested)
+        self.info.setText(f"Filed under <b>{given}</b>, looks like <b>{suggested}</b>: "
+                          f"{f.score:.0%} likely wrong."
+                          + (f" <b>{html.escape(done)}</b>" if done else ""))
         self.info.setToolTip(f.path)
         target = f.suggested.replace("&", "&&")  # "R&D" is a name, not an Alt+D shortcut
         self.move_button.setText(f"Move to {target} (M)" if f.suggested else
                                  "Move to suggested class (M)")
         self.move_button.setShortcut(QKeySequence("M"))  # setText resets it to the mnemonic
         self.preview.show_examples("", [f.path])
-        self.given_strip.show_examples(f"Filed as <b>{f.given}</b>:",
+        self.given_strip.show_examples(f"Filed as <b>{given}</b>:",
                                        self._examples(f.given, f.path))
-        self.suggested_strip.show_examples(f"Looks like <b>{f.suggested}</b>:",
+        self.suggested_strip.show_examples(f"Looks like <b>{suggested}</b>:",
                                            self._examples(f.suggested, f.path))

@@ -66,8 +66,9 @@ def undo_job(root: str, listener=None, cancel=None):
     return FixJournal(root).undo_last()
 
 
-def pending_job(root: str, listener=None, cancel=None) -> int:
-    """How many batches of fixes in ``root`` can still be undone."""
+def pending_job(root: str, listener=None, cancel=None) -> tuple[int, str]:
+    """(batches of fixes in ``root`` that can still be undone, a warning about damaged
+    journal lines or "")."""
     from core.audit.fixes import FixJournal
 
-    return len(FixJournal(root).pending_batches())
+    return FixJournal(root).undo_state()

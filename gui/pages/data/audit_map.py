@@ -12,6 +12,7 @@ when the map is first drawn.
 
 from __future__ import annotations
 
+import html
 import os
 from typing import Optional, Sequence
 
@@ -24,6 +25,9 @@ from gui.thumbnails import ThumbnailModel
 HOVER_PX = 8      # how close (screen pixels) the mouse must be to a point
 PREVIEW = 160
 
+
+#: The caption while no point is hovered.
+HINT = "Hover a point to see its image; click to open it. The wheel zooms, dragging moves."
 
 class MapPanel(QWidget):
     """The scatter map with a hover preview; ``opened(path)`` after a click opens an image."""
@@ -45,8 +49,7 @@ class MapPanel(QWidget):
         self.preview = QLabel()
         self.preview.setFixedSize(PREVIEW + 8, PREVIEW + 8)
         self.preview.setAlignment(Qt.AlignCenter)
-        self.caption = QLabel("Hover a point to see its image; click to open it. The wheel "
-                              "zooms, dragging moves.")
+        self.caption = QLabel(HINT)
         self.caption.setWordWrap(True)
         self.caption.setObjectName("hint")
         self.caption.setTextInteractionFlags(Qt.TextSelectableByMouse)
@@ -86,6 +89,7 @@ class MapPanel(QWidget):
             self._legend.clear()
         self.items, self.xy, self.paths, self.classes, self.hovered = [], None, [], [], -1
         self.preview.clear()
+        self.caption.setText(HINT)
 
     def set_points(self, xy, paths: Sequence[str], classes: Sequence[str],
                    class_names: Sequence[str], root: str = "") -> None:
@@ -108,7 +112,7 @@ class MapPanel(QWidget):
                 continue
             item = pg.ScatterPlotItem(x=self.xy[rows, 0], y=self.xy[rows, 1], size=7,
                                       pen=None, brush=pg.intColor(k, hues=n_classes, alpha=200),
-                                      pxMode=True, hoverable=False, name=name)
+                                      pxMode=True, hoverable=False, name=html.escape(name))
             self.plot.addItem(item)
             self.items.append(item)
         self.plot.setXRange(-1.05, 1.05, padding=0)
@@ -155,7 +159,7 @@ class MapPanel(QWidget):
             rel = os.path.relpath(path, self.root).replace(os.sep, "/") if self.root else path
         except ValueError:
             rel = path
-        self.caption.setText(f"<b>{self.classes[i]}</b><br>{rel}")
+        self.caption.setText(f"<b>{html.escape(self.classes[i])}</b><br>{html.escape(rel)}")
         self.thumbs.set_items([path])
         self.thumbs.prefetch(1)
         self._show_preview()

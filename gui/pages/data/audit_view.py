@@ -60,7 +60,10 @@ class AuditView(QWidget):
         self.root = ""
         self.job: Optional[Job] = None
         self.small_jobs: list[Job] = []
+        self._queue: list[tuple] = []  # fixes and undos waiting for the one before them
+        self._changing: Optional[Job] = None  # the fix or undo running (one at a time)
         self.pending_undo = 0
+        self._damaged_told = ("", "")  # (folder, journal warning) last shown
         self._batches: dict[str, tuple[list[str], int]] = {}  # batch -> (paths, group or -1)
         self._typical: dict[str, list[str]] = {}
         lay = QVBoxLayout(self)
@@ -122,7 +125,8 @@ class AuditView(QWidget):
         """The page scanned ``root`` (None: no folder): forget another folder's findings."""
         root = os.path.abspath(root) if root else ""
         if root != self.root:
-            self.root, self.outcome, self._batches = root, None, {}
+            self.root, self.outcome = root, None
+            self._forget_fixes()
             self._clear()
         self.check_button.setEnabled(bool(root) and not self.runner.is_busy())
         self.refresh_undo()
@@ -146,20 +150,47 @@ class AuditView(QWidget):
         else:
             self._on_pending(0)
 
-    def _on_pending(self, count: int) -> None:
+    def _on_pending(self, state) -> None:
+        """``state``: (batches that can be undone, a warning about the journal), or a count."""
+        count, damaged = state if isinstance(state, tuple) else (state, "")
         self.pending_undo = int(count)
-        self.undo_button.setEnabled(self.pending_undo > 0)
+        self.undo_button.setEnabled(self.pending_undo > 0 and self._changing is None)
         self.undo_button.setText(f"Undo last fix ({count} left)" if count else "Undo last fix")
+        if damaged and self._damaged_told != (self.root, damaged):  # once, not at every fix
+            self.message.emit(damaged, "error")
+        self._damaged_told = (self.root, damaged)
 
-    def _small(self, fn, *args, on_done) -> Job:
-        """A short job of its own (fixes, undo, the journal), beside the window's long job."""
+    def _small(self, fn, *args, on_done, one_at_a_time: bool = False) -> Optional[Job]:
+        """A short job of its own (the journal, fixes, undo), beside the window's long job.
+
+        ``one_at_a_time``: a change to the folder, queued behind the one running (a fix
+        or an Undo holds the folder's change lock; three quick presses of S ran side by
+        side and the second was refused, though its image was already passed over).
+        """
+        if one_at_a_time and self._changing is not None:
+            self._queue.append((fn, args, on_done))
+            return None
         job = Job(fn, *args, name=getattr(fn, "__name__", "job"), parent=self)
         job.finished.connect(on_done)
         job.failed.connect(lambda msg, _tb: self.message.emit(msg, "error"))
         job.done.connect(lambda j=job: self.small_jobs.remove(j))
+        if one_at_a_time:
+            self._changing = job
+            self.undo_button.setEnabled(False)
+            job.done.connect(self._next_change)
         self.small_jobs.append(job)
         job.start()
         return job
+
+    def _next_change(self) -> None:
+        """The running fix or undo ended (done, failed or refused): start the next queued
+        one, or read the journal again (a failed Undo left the button disabled)."""
+        self._changing = None
+        if self._queue:
+            fn, args, on_done = self._queue.pop(0)
+            self._small(fn, *args, on_done=on_done, one_at_a_time=True)
+        else:
+            self.refresh_undo()
 
     # -- checking ----------------------------------------------------------------------
     def start_check(self) -> bool:
@@ -201,7 +232,8 @@ class AuditView(QWidget):
     def _on_check_failed(self, message: str, _tb: str = "") -> None:
         """The check did not run (the folder gone, a weights file refused): the last check's
         findings may describe files that are not there any more, so they go too."""
-        self.outcome, self._batches = None, {}
+        self.outcome = None
+        self._forget_fixes()
         self._clear()
         self.status.setText("The check did not finish (see the message above).")
         self.message.emit(message, "error")
@@ -213,7 +245,8 @@ class AuditView(QWidget):
         self.check_button.setEnabled(bool(self.root))
 
     def _on_checked(self, outcome) -> None:
-        self.outcome, self._batches = outcome, {}
+        self.outcome = outcome
+        self._forget_fixes()
         r = outcome.result
         self.root = os.path.abspath(r.root)
         self._typical = _typical_images(r)
@@ -257,7 +290,7 @@ class AuditView(QWidget):
         note = f"{len(decisions)} fix(es) from the data check"
         return self._small(fix_job, self.root, list(decisions), self.outcome.result.stamps,
                            note, on_done=lambda out, d=list(decisions), g=group:
-                           self._on_fixed(out, d, g))
+                           self._on_fixed(out, d, g), one_at_a_time=True)
 
     def _on_fixed(self, outcome, decisions: list, group: int) -> None:
         target = {os.path.abspath(p): (a, t) for p, a, t in decisions}
@@ -276,13 +309,12 @@ class AuditView(QWidget):
         if outcome.refused:
             lines = [f"{self._rel(p)}: {why}" for p, why in outcome.refused]
             self.message.emit("Not changed — " + "; ".join(lines), "error")
-        self.refresh_undo()
 
     def undo(self) -> Optional[Job]:
         if not self.root:
             return None
         self.undo_button.setEnabled(False)
-        return self._small(undo_job, self.root, on_done=self._on_undone)
+        return self._small(undo_job, self.root, on_done=self._on_undone, one_at_a_time=True)
 
     def _on_undone(self, outcome) -> None:
         if not outcome.batch:
@@ -307,6 +339,14 @@ class AuditView(QWidget):
             self.groups_panel.mark_group(group, "")
         self.refresh_undo()
 
+    def _forget_fixes(self) -> None:
+        """A new check, a failed one or another folder: the marks of the fixes made since
+        the last check go with it (a stale "set aside" on a copy that Undo had put back
+        made "keep one" leave it in the folder)."""
+        self._batches = {}
+        for panel in (self.labels_panel, self.outliers_panel, self.groups_panel):
+            panel.model.clear_marks()
+
     def _mark(self, path: str, text: str) -> None:
         for panel in (self.labels_panel, self.outliers_panel, self.groups_panel):
             panel.mark(path, text)
@@ -321,7 +361,7 @@ class AuditView(QWidget):
             return path
 
     def busy(self) -> bool:
-        return self.job is not None or bool(self.small_jobs)
+        return self.job is not None or bool(self.small_jobs) or bool(self._queue)
 
     def shutdown(self) -> None:
         for model in (self.labels_panel.model, self.outliers_panel.model,

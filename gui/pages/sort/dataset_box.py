@@ -46,6 +46,7 @@ class DataSetBox(QGroupBox):
         self._rows, self._run_dir = rows, run_dir
         self.small_jobs: list[Job] = []
         self.pending_undo = 0
+        self._damaged_told = ("", "")  # (folder, journal warning) last shown
         grid = QGridLayout(self)
         grid.addLayout(self._build_add_row(), 0, 0)
         self.outcome_label = QLabel("")
@@ -144,8 +145,13 @@ class DataSetBox(QGroupBox):
         self.small_jobs.append(job)
         job.start()
 
-    def _on_pending(self, count: int) -> None:
+    def _on_pending(self, state) -> None:
+        """``state``: (batches that can be undone, a warning about the journal), or a count."""
+        count, damaged = state if isinstance(state, tuple) else (state, "")
         self.pending_undo = int(count)
+        if damaged and self._damaged_told != (self.data_dir(), damaged):
+            self.message.emit(damaged, "error")
+        self._damaged_told = (self.data_dir(), damaged)
         self.refresh()
 
     def _start(self, fn, *args, name: str) -> Optional[Job]:

@@ -33,11 +33,11 @@ def undo_job(data_dir: str, listener=None, cancel=None):
     return undo_last(data_dir)
 
 
-def pending_job(data_dir: str, listener=None, cancel=None) -> int:
-    """How many batches in ``data_dir``'s journal can still be undone."""
+def pending_job(data_dir: str, listener=None, cancel=None) -> tuple[int, str]:
+    """(batches in ``data_dir``'s journal that can still be undone, a warning about damaged lines)."""
     from core.audit.fixes import FixJournal
 
-    return len(FixJournal(data_dir).pending_batches())
+    return FixJournal(data_dir).undo_state()
 
 
 def update_job(run_dir: str, data_dir: str, runs_base: str, listener=None, cancel=None):

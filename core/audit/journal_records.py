@@ -1,0 +1,40 @@
+"""Which lines of a folder's journal of fixes (:mod:`core.audit.fixes`) can be trusted.
+
+The journal is a plain file in the user's folder: a crash can cut a line, a sync
+tool can merge two, a person can edit it.  A record of another shape is counted
+as damaged and its files are named and left where they are; it never stops
+the rest of an Undo.
+"""
+
+from __future__ import annotations
+
+
+def well_formed(entry) -> bool:
+    """Whether a journal line is a record of the shapes :meth:`core.audit.fixes.FixJournal.record` and Undo
+    write (valid JSON of another shape -- a hand edit, a sync tool's merge -- made every
+    Undo fail with "unhashable type: 'list'")."""
+    if not isinstance(entry, dict):
+        return False
+    if entry.get("type") == "undo":
+        return isinstance(entry.get("batch"), str)
+    created = entry.get("created", [])
+    return (entry.get("type") == "batch" and isinstance(entry.get("id"), str)
+            and isinstance(entry.get("moves"), list) and isinstance(created, list)
+            and all(isinstance(c, str) for c in created))
+
+
+#: The keys each kind of journal record needs, all strings (see :meth:`core.audit.fixes.FixJournal.record`).
+MOVE_KEYS = {"rename": ("src", "dst"), "capture": ("dst",), "copy": ("source", "dst"),
+             "move_in": ("source", "dst")}
+
+
+def damaged_move(move, op) -> str:
+    """"" for a usable record; else the best name for the file it was about."""
+    keys = MOVE_KEYS.get(op) if isinstance(op, str) else None
+    if keys and all(isinstance(move.get(k), str) and move.get(k) for k in keys):
+        return ""
+    if isinstance(move, dict):
+        for k in ("dst", "src", "source"):
+            if isinstance(move.get(k), str) and move[k]:
+                return move[k]
+    return "(a file the journal no longer names)"

@@ -1,0 +1,142 @@
+"""The data check's fixes in the window, on real files and the real journal (no backbone):
+marks that outlived a new check, quick keys that raced for the folder's lock, an Undo
+button left disabled, a damaged journal never mentioned, class names read as markup."""
+
+import json
+import types
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core.audit.fixes import JOURNAL_NAME, FixJournal
+from core.audit.result import AuditResult, DuplicateGroup
+from core.features.hashing import hash_file
+from gui.pages.data.audit_findings import Finding
+from gui.pages.data.audit_jobs import AuditOutcome
+from gui.pages.data.audit_view import AuditView
+
+
+class _Runner:
+    def is_busy(self):
+        return False
+
+
+def _png(path, level):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.full((8, 8, 3), level, np.uint8)).save(path)
+    return str(path)
+
+
+@pytest.fixture
+def folder(tmp_path):
+    root = tmp_path / "data"
+    paths = [_png(root / "cat" / f"c{i}.png", 10 * i + 1) for i in range(4)]
+    paths += [_png(root / "dog" / f"d{i}.png", 100 + 10 * i) for i in range(2)]
+    return root, paths
+
+
+def _outcome(root, paths, groups=()):
+    result = AuditResult(root=str(root), classes=["cat", "dog"], paths=list(paths),
+                         image_classes=[p.split("/")[-2] for p in paths],
+                         stamps={p: hash_file(p) for p in paths},
+                         near_duplicates=[DuplicateGroup(list(g), ["cat"] * len(g), False)
+                                          for g in groups])
+    return AuditOutcome(result, np.zeros((len(paths), 2), np.float32), "")
+
+
+@pytest.fixture
+def view(qtbot, folder):
+    root, paths = folder
+    v = AuditView(types.SimpleNamespace(set_near_copies=lambda *a: None), _Runner())
+    qtbot.addWidget(v)
+    v.messages = []
+    v.message.connect(lambda text, kind: v.messages.append((kind, text)))
+    v.set_folder(str(root))
+    qtbot.waitUntil(lambda: not v.small_jobs, timeout=10000)
+    return v
+
+
+def _settle(qtbot, v):
+    qtbot.waitUntil(lambda: not v.busy(), timeout=20000)
+
+
+def test_quick_decisions_each_wait_for_the_one_before(qtbot, folder, view):
+    """Three presses of S before the first fix finished ran side by side; one was refused
+    ("another change to this folder is under way") though the grid had passed it."""
+    root, paths = folder
+    view._on_checked(_outcome(root, paths))
+    for p in paths[:3]:
+        view.apply([(p, "set_aside", "")])
+    assert len(view.small_jobs) == 1 and len(view._queue) == 2  # one change at a time
+    _settle(qtbot, view)
+    assert sorted(q.name for q in (root / "_set_aside/cat").iterdir()) == [
+        "c0.png", "c1.png", "c2.png"]
+    assert not [m for m in view.messages if m[0] == "error"]
+    qtbot.waitUntil(lambda: view.pending_undo == 3, timeout=10000)
+
+
+def test_an_undo_refused_while_the_folder_is_busy_can_be_tried_again(qtbot, folder, view):
+    root, paths = folder
+    view._on_checked(_outcome(root, paths))
+    view.apply([(paths[0], "set_aside", "")])
+    _settle(qtbot, view)
+    qtbot.waitUntil(view.undo_button.isEnabled, timeout=10000)
+    with FixJournal(root).changing("test"):  # a `label` command holds the folder
+        view.undo_button.click()
+        qtbot.waitUntil(lambda: any("under way" in t for _k, t in view.messages), timeout=10000)
+        _settle(qtbot, view)
+    qtbot.waitUntil(view.undo_button.isEnabled, timeout=10000)
+    view.undo_button.click()
+    _settle(qtbot, view)
+    assert (root / "cat/c0.png").is_file() and view.pending_undo == 0
+
+
+def test_marks_of_fixes_go_with_a_new_check(qtbot, folder, view):
+    """A copy set aside, a new check, Undo, a new check: the copy still showed "set aside",
+    so "keep one" of its group set nothing aside and said it had."""
+    root, paths = folder
+    group = [paths[0], paths[1]]
+    view._on_checked(_outcome(root, paths, [group]))
+    view.groups_panel.list.setCurrentRow(0)
+    view.groups_panel.members.setCurrentIndex(view.groups_panel.model.index(0))
+    view.groups_panel.keep_selected()
+    _settle(qtbot, view)
+    assert view.groups_panel.model.mark(paths[1]) == "set aside"
+    view._on_checked(_outcome(root, [p for p in paths if p != paths[1]]))  # checked again
+    view.undo()
+    _settle(qtbot, view)
+    assert (root / "cat/c1.png").is_file()
+    view._on_checked(_outcome(root, paths, [group]))  # the copy is found again
+    assert view.groups_panel.model.mark(paths[1]) == ""
+    view.groups_panel.list.setCurrentRow(0)
+    view.groups_panel.members.setCurrentIndex(view.groups_panel.model.index(0))
+    view.groups_panel.keep_selected()
+    _settle(qtbot, view)
+    assert (root / "_set_aside/cat/c1.png").is_file()
+
+
+def test_a_damaged_journal_is_named_once(qtbot, folder, view):
+    root, _paths = folder
+    (root / JOURNAL_NAME).write_text(json.dumps({"type": "batch", "id": "x", "moves": []})
+                                     + "\n{\"type\": \"batch\", \"id\n")
+    view.set_folder(str(root.parent))
+    view.set_folder(str(root))
+    _settle(qtbot, view)
+    view.refresh_undo()
+    _settle(qtbot, view)
+    warned = [t for k, t in view.messages if "could not be read" in t]
+    assert len(warned) == 1 and JOURNAL_NAME in warned[0]
+
+
+def test_class_names_are_shown_as_written(qtbot, folder, view):
+    root, paths = folder
+    panel = view.labels_panel
+    panel.set_findings([Finding(paths[0], "a<b", "c<d", 0.9)], "")
+    panel.grid.setCurrentIndex(panel.model.index(0))
+    assert "a&lt;b" in panel.info.text() and "c&lt;d" in panel.info.text()
+    view.map_panel.set_points(np.zeros((1, 2)), [paths[0]], ["a<b"], ["a<b"], str(root))
+    view.map_panel.hover(0)
+    assert view.map_panel.caption.text() == "<b>a&lt;b</b><br>cat/c0.png"
+    view.map_panel.clear()  # another folder: its last hovered name goes
+    assert "cat/c0.png" not in view.map_panel.caption.text()
