@@ -42,3 +42,14 @@ def when_text(ts, missing: str = "–", fmt: str = "%Y-%m-%d %H:%M") -> str:
         return time.strftime(fmt, time.localtime(ts))
     except (OverflowError, OSError, ValueError):
         return missing
+
+
+def metric_text(value: float) -> str:
+    """A loss or accuracy in a log line: four decimals, or four significant digits once it
+    is huge (a diverging run's loss of 8.9e+21 was printed with 22 digits)."""
+    return f"{value:.4f}" if abs(value) < 1e5 else f"{value:.4g}"
+
+
+def plural(n: int, word: str) -> str:
+    """"1 epoch", "3 epochs"."""
+    return f"{n} {word}" + ("" if n == 1 else "s")

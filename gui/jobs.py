@@ -132,6 +132,9 @@ class Job(QObject):
     failed = Signal(str, str)  # message for the user, traceback for the log
     cancelled = Signal()
     done = Signal()  # after finished, failed or cancelled
+    #: Cancel was asked for (a Stop button, Esc, the status bar's Cancel): the job ends
+    #: at its next check, maybe a batch later; pages say "stopping" meanwhile.
+    cancel_requested = Signal()
 
     def __init__(self, fn: Callable[..., Any], *args: Any, name: str = "",
                  max_rate: float = 20.0, parent: Optional[QObject] = None, **kwargs: Any) -> None:
@@ -164,7 +167,10 @@ class Job(QObject):
 
     def cancel(self) -> None:
         """Ask the function to stop; it ends with ``cancelled`` at its next check."""
+        first = not self.token.cancelled
         self.token.cancel()
+        if first and self.state == "running":
+            self.cancel_requested.emit()
 
     def is_running(self) -> bool:
         return self.state == "running"
@@ -284,6 +290,25 @@ class SerialJobs(QObject):
 
     def shutdown(self) -> None:
         self.clear()
+
+    def finish(self, ms: int = 30000) -> bool:
+        """Run everything queued to its end, now (the window is closing and the work is
+        the user's: captured pictures).  The running job is waited for and the waiting
+        ones run here, on this thread: a new worker started as the app quits was
+        destroyed while it ran (SIGABRT, pictures lost).  Answers are not delivered.
+        False when the running job did not end within ``ms``."""
+        if self._running is not None and not self._running.wait(ms):
+            return False
+        waiting = list(self._pending.values())
+        self._pending.clear()
+        self._generation += 1
+        for fn, args, kwargs, _on_result, on_error in waiting:
+            try:
+                fn(*args, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - said, and the rest still run
+                log.error("%s: %s", self.name, exc)
+                on_error(str(exc))
+        return True
 
     def _next(self) -> None:
         if not self._pending:

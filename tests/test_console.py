@@ -37,3 +37,14 @@ def test_thousands_of_skipped_files_do_not_flood_the_output():
     assert lines[0].startswith("warning: skipped /data/cls/z00000.jpg")
     assert "inspect DATA_DIR" in lines[-2] and lines[-1] == "run completed: runs/x"
     assert listen.skips.count == 10_000
+
+
+def test_one_epoch_and_a_diverging_loss_read_well():
+    """'1 epochs', a loss printed with 22 digits, '(backbone frozen)' when every layer learns."""
+    out = io.StringIO()
+    listen = ConsoleListener(out, tty=False)
+    listen(PhaseStarted("head", 1, 1, 1e-3))
+    listen(EpochEnd("head", 1, 1, {"loss": 8.909229074347081e21, "accuracy": 0.5}, 2.5))
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "== head: 1 epoch x 1 step, lr 0.001"
+    assert "loss 8.909e+21 " in lines[1] + " "

@@ -446,3 +446,19 @@ def test_a_val_folder_of_copies_says_why_it_has_no_usable_images(tmp_path):
         shutil.copy(tmp_path / "train" / cls / "0.jpg", tmp_path / "val" / cls / "a.jpg")
     reason = scan_dataset(tmp_path).unusable_reason
     assert str(tmp_path / "val") in reason and "2 image(s) are all byte-for-byte copies" in reason
+
+
+def test_a_class_folder_linked_from_a_drive_not_connected_is_named(tmp_path):
+    """A broken link was dropped without a word: a class missing from training, unexplained."""
+    import os
+
+    from PIL import Image
+
+    for k, cls in enumerate(("cat", "dog")):
+        (tmp_path / cls).mkdir()
+        for i in range(2):
+            Image.new("RGB", (8, 8), (60 * i, 90 * k, 30)).save(tmp_path / cls / f"{i}.png")
+    os.symlink(tmp_path / "unplugged" / "bird", tmp_path / "bird")
+    report = scan_dataset(tmp_path)
+    assert report.classes == ["cat", "dog"]
+    assert any(str(tmp_path / "bird") in w and "not there" in w for w in report.warnings)

@@ -58,3 +58,18 @@ def test_an_unconverged_solver_is_one_log_line_not_library_warnings(monkeypatch)
     assert not [w for w in escaped if "converge" in str(w.message)]
     notes = [e.message for e in events if isinstance(e, Log) and "stopped at 1 iterations" in e.message]
     assert len(notes) == 1
+
+
+def test_the_log_says_how_the_strength_was_chosen():
+    """One image per class: no cross-validation could run, yet the log said "3-fold"."""
+    from core.train.linear_head import fit_linear_head
+
+    rng = np.random.default_rng(0)
+    for per_class, words in ((1, "too few images in a class to cross-validate"),
+                             (2, "chosen by 2-fold cross-validation")):
+        x = rng.normal(size=(2 * per_class, 4)).astype(np.float32)
+        y = np.eye(2)[np.repeat([0, 1], per_class)]
+        logs = []
+        fit_linear_head([(x, y)], 2, None, 0,
+                        listener=lambda e: logs.append(e.message) if isinstance(e, Log) else None)
+        assert any(words in m for m in logs), logs

@@ -207,3 +207,19 @@ def test_a_hand_edited_labels_or_backbone_is_named_before_resuming(tmp_path):
                                              r"describes \(MobileNetV2, 32 px\); if config"
                                              r"\.json was edited, put model\.backbone"):
         resume_training(run.path)
+
+
+def test_the_resume_log_names_the_epoch_that_comes_next():
+    """Stopped as fine-tuning was being set up, a resume said "at head epoch 2" (the head had
+    one epoch, finished)."""
+    from core.config import FreezeConfig
+    from core.train.engine import resume_point
+    from core.train.loop_state import LoopState
+    from weights_fixture import tiny_config
+
+    cfg = tiny_config("/data", "imagenet", epochs=1, fine_tune_epochs=2)
+    assert resume_point(LoopState(phase="head", epoch=0), cfg) == "head epoch 1"
+    done = LoopState(phase="head", epoch=1, finished_phases=["head"])
+    assert resume_point(done, cfg) == "fine_tune epoch 1"
+    cfg.model.freeze = FreezeConfig(mode="none")
+    assert resume_point(done, cfg) == "its end (every phase has finished)"

@@ -200,7 +200,7 @@ def test_images_added_since_the_window_s_scan_are_trained_on(tmp_path):
     from core.data.sample_data import generate_sample_dataset
     from core.events import Log
     from core.runs.lock import release
-    from core.train.engine import images_added_since, prepare_new_run
+    from core.train.engine import changes_since_scan, prepare_new_run
     from weights_fixture import tiny_config
 
     root = Path(generate_sample_dataset(tmp_path / "data", classes=["a", "b"], per_class=6,
@@ -208,11 +208,11 @@ def test_images_added_since_the_window_s_scan_are_trained_on(tmp_path):
     shutil.copy(next((root / "a").iterdir()), root / "loose.png")  # not in a class: not read
     (root / "a" / "broken.jpg").write_bytes(b"junk")  # a problem the scan saw
     stale = scan_dataset(str(root))
-    assert images_added_since(stale) == 0
+    assert changes_since_scan(stale) == (0, 0, 0)
     rng = np.random.default_rng(0)
     for i in range(3):  # new pictures, not copies (a byte-identical copy is left out)
         Image.fromarray(rng.integers(0, 256, (32, 32, 3), np.uint8)).save(root / "b" / f"new{i}.png")
-    assert images_added_since(stale) == 3
+    assert changes_since_scan(stale) == (3, 0, 0)
     logs = []
     _, run, split, _ = prepare_new_run(tiny_config(root), tmp_path / "run", None,
                                        lambda e: logs.append(e.message)
@@ -220,7 +220,35 @@ def test_images_added_since_the_window_s_scan_are_trained_on(tmp_path):
     release(run)
     used = {Path(r.path).name for r in (*split.train, *split.val)}
     assert {"new0.png", "new1.png", "new2.png"} <= used
-    assert any("3 image file(s) were added" in m for m in logs)
+    assert any("(3 image file(s) added, 0 gone, 0 changed)" in m for m in logs)
+
+
+def test_images_deleted_or_edited_since_the_window_s_scan_are_not_in_the_run(tmp_path):
+    """Deleted or resized in a file manager after the scan: the run listed them in split.json
+    with their old sizes, skipped them, and Resume then refused the run for ever ("3 of the
+    20 images are missing", "32x32 then, 48x48 now")."""
+    from pathlib import Path
+
+    from PIL import Image
+
+    from core.data.dataset import scan_dataset
+    from core.data.sample_data import generate_sample_dataset
+    from core.runs.lock import release
+    from core.train.engine import changes_since_scan, prepare_new_run
+    from weights_fixture import tiny_config
+
+    root = Path(generate_sample_dataset(tmp_path / "data", classes=["a", "b"], per_class=6,
+                                        size=32))
+    stale = scan_dataset(str(root))
+    a = sorted((root / "a").iterdir())
+    a[1].unlink()
+    Image.new("RGB", (48, 48), "red").save(a[2])
+    assert changes_since_scan(stale) == (0, 1, 1)
+    _, run, split, _ = prepare_new_run(tiny_config(root), tmp_path / "run", None, None, None,
+                                       stale)
+    release(run)
+    sizes = {Path(r.path).name: (r.width, r.height) for r in (*split.train, *split.val)}
+    assert a[1].name not in sizes and sizes[a[2].name] == (48, 48) and len(sizes) == 11
 
 
 def test_a_linked_folder_read_once_by_the_scan_is_not_counted_as_added(tmp_path):
@@ -230,7 +258,7 @@ def test_a_linked_folder_read_once_by_the_scan_is_not_counted_as_added(tmp_path)
 
     from core.data.dataset import scan_dataset
     from core.data.sample_data import generate_sample_dataset
-    from core.train.engine import images_added_since
+    from core.train.engine import changes_since_scan
 
     root = generate_sample_dataset(tmp_path / "d", classes=["cat", "dog"], per_class=6, size=32)
     cat = root / "cat"
@@ -238,7 +266,7 @@ def test_a_linked_folder_read_once_by_the_scan_is_not_counted_as_added(tmp_path)
     for f in sorted(p for p in cat.iterdir() if p.is_file())[:3]:
         f.rename(cat / "z_real" / f.name)
     os.symlink(cat / "z_real", cat / "a_link")
-    assert images_added_since(scan_dataset(root)) == 0
+    assert changes_since_scan(scan_dataset(root)) == (0, 0, 0)
 
 
 def test_a_run_folder_that_cannot_be_written_is_named_not_its_hidden_lock_file(tmp_path,

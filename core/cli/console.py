@@ -11,6 +11,7 @@ import time
 from typing import TextIO
 
 from core.cli.terminal import printable
+from core.shown import metric_text, plural
 from core.events import (BatchEnd, DeviceChosen, EpochEnd, FileSkipped, Log, PhaseStarted,
                          Progress, SkipCounter)
 
@@ -55,9 +56,10 @@ class ConsoleListener:
             prefix = {"warning": "warning: ", "error": "error: "}.get(getattr(event, "level", ""), "")
             self._line(prefix + event.message)
         elif isinstance(event, PhaseStarted):
-            name = "head (backbone frozen)" if event.phase == "head" else "fine-tuning"
-            self._line(f"== {name}: {event.epochs} epochs x {event.steps_per_epoch} steps, "
-                       f"lr {event.learning_rate:g}")
+            # Not "(backbone frozen)": without pretrained weights every layer learns.
+            name = "head" if event.phase == "head" else "fine-tuning"
+            self._line(f"== {name}: {plural(event.epochs, 'epoch')} x "
+                       f"{plural(event.steps_per_epoch, 'step')}, lr {event.learning_rate:g}")
         elif isinstance(event, BatchEnd):
             if not self.tty:
                 return
@@ -73,7 +75,7 @@ class ConsoleListener:
                     f" {event.step}/{event.steps} {event.images_per_second:6.1f} img/s "
                     f"ETA {_fmt_eta(event.eta_seconds)}")
             if loss is not None:
-                text += f" loss {loss:.4f} acc {acc:.3f}"
+                text += f" loss {metric_text(loss)} acc {acc:.3f}"
             self.stream.write(text)
             self.stream.flush()
             self._bar_open = True
@@ -82,7 +84,7 @@ class ConsoleListener:
             parts = [f"{event.phase} epoch {event.epoch}/{event.epochs}"]
             for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
                 if m.get(key) is not None:
-                    parts.append(f"{key} {m[key]:.4f}")
+                    parts.append(f"{key} {metric_text(m[key])}")
             parts.append(f"{event.seconds:.1f}s")
             self._line("  ".join(parts))
         elif isinstance(event, Progress):

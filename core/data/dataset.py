@@ -20,12 +20,14 @@ means the same class here, in training and in exported models.
 from __future__ import annotations
 
 import os
+import time
 from collections import defaultdict
 from typing import Optional, Union
 
 from core.data.dataset_report import DatasetReport, ImageRecord, Problem, report_warnings
 from core.data.duplicates import same_content_groups
-from core.data.folder_walk import FolderWalk, folder_key, loose_images, subfolders
+from core.data.folder_walk import (FolderWalk, broken_links, folder_key, loose_images,
+                                   subfolders)
 from core.data.imageio import IMAGE_EXTENSIONS, ImageError
 from core.data.probe import probe_file
 from core.data.splitting import Split, split_dataset  # noqa: F401 (exported here too)
@@ -104,7 +106,7 @@ def scan_dataset(root: PathLike, listener: Optional[Listener] = None,
         raise DataError(f"{root_str} is a file, not a folder; choose the folder that holds "
                         "one sub-folder per class")
     layout, parts = _detect_layout(root_str)
-    report = DatasetReport(root=root_str, layout=layout,
+    report = DatasetReport(root=root_str, layout=layout, scanned_at=time.time(),
                            val_from_train=layout == "split" and "val" not in dict(parts))
     class_folders = _class_folders(report, parts)
     candidates = _list_files(report, parts, class_folders, listener, cancel)
@@ -132,6 +134,10 @@ def _class_folders(report: DatasetReport, parts: list[tuple[str, str]]) -> dict[
     class_folders: dict[str, list[str]] = {}
     for subset, folder in parts:
         class_folders[subset] = subfolders(folder)
+        for name in broken_links(folder):
+            report.warnings.append(
+                f"{os.path.join(folder, name)} is a link to something that is not there (a "
+                "drive not connected?); if it is a class folder, its images are not read")
         loose = loose_images(folder)
         if loose:
             report.warnings.append(

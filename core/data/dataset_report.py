@@ -59,6 +59,8 @@ class DatasetReport:
     #: "cross_class_duplicate" problem); the audit still shows them with their twins.
     copies: list[ImageRecord] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: When the scan began (time.time()): a file changed after it may not be as scanned.
+    scanned_at: float = 0.0
 
     @property
     def counts(self) -> dict[str, int]:

@@ -49,6 +49,18 @@ def _is_dir(entry: os.DirEntry) -> bool:
         return False
 
 
+def broken_links(folder: str) -> list[str]:
+    """Visible links in ``folder`` that lead nowhere (a class folder on a drive that is not
+    connected): the scan cannot tell them from files, so it says so instead of dropping
+    a class without a word."""
+    try:
+        with os.scandir(folder) as it:
+            return sorted(e.name for e in it if not hidden(e.name) and e.is_symlink()
+                          and not os.path.exists(e.path))
+    except OSError:
+        return []
+
+
 def loose_images(folder: str) -> int:
     """Image files lying directly in ``folder`` (they belong to no class)."""
     try:

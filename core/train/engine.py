@@ -79,13 +79,16 @@ def prepare_new_run(cfg: StudioConfig, run_dir: Optional[str | Path], runs_base,
     if report is None:
         emit(listener, Log(f"scanning {cfg.data.data_dir}"))
         report = scan_dataset(cfg.data.data_dir, listener=listener, cancel=cancel)
-    else:  # the window's scan, maybe minutes old: a class folder deleted since trained on
-        check_classes_still_there(report)
-        added = images_added_since(report, cancel)
-        if added:  # copied in with a file manager: left out without a word
-            emit(listener, Log(f"{added} image file(s) were added to {report.root} since it "
-                               "was scanned; scanning it again so training uses them"))
-            report = scan_dataset(cfg.data.data_dir, listener=listener, cancel=cancel)
+    else:  # the window's scan, maybe minutes old: the folder as it is now is trained on
+        added, gone, edited = changes_since_scan(report, cancel)
+        if added or gone or edited:  # a file manager: left out, or split.json lists files
+            emit(listener, Log(  # that are gone and a resume refused the run for ever
+                f"{report.root} changed since it was scanned ({added} image file(s) added, "
+                f"{gone} gone, {edited} changed); scanning it again so training uses the "
+                "folder as it is now"))
+            scanned, report = report, scan_dataset(cfg.data.data_dir, listener=listener,
+                                                   cancel=cancel)
+            check_classes_still_there(scanned, report)
     require_usable(report)
     for problem in report.problems:
         if problem.kind != "non_image_file":
@@ -120,28 +123,45 @@ def prepare_new_run(cfg: StudioConfig, run_dir: Optional[str | Path], runs_base,
     return cfg, run, split, list(report.classes)
 
 
-def check_classes_still_there(report) -> None:
-    """Raise DataError when a class's first image is gone since ``report``'s scan."""
+def check_classes_still_there(scanned, now) -> None:
+    """Raise DataError when a class the window's scan (``scanned``) showed has no image in
+    the scan made at the start (``now``): a model of the other classes is not what the
+    user asked for."""
     from core.errors import DataError
 
-    first: dict[str, str] = {}
-    for r in report.records:
-        first.setdefault(r.class_name, r.path)
-    for name, path in first.items():
-        if not os.path.exists(path):
-            raise DataError(f"{path} (class {name}) is gone since {report.root} was scanned; "
-                            "scan the folder again before training")
+    left = now.counts
+    for name, count in scanned.counts.items():
+        if count and not left.get(name):
+            raise DataError(f"class {name} ({os.path.join(scanned.root, name)}) is gone since "
+                            f"{scanned.root} was scanned; scan the folder again before "
+                            "training (or put the class back)")
 
 
-def images_added_since(report, cancel: Optional[CancelToken] = None) -> int:
-    """Image files a scan of ``report.root`` would read now that its scan did not see
-    (the scan's own listing, no decoding: a second or two at 100,000 images, in the
-    training job)."""
+def changes_since_scan(report, cancel: Optional[CancelToken] = None) -> tuple[int, int, int]:
+    """(image files added, gone, changed) since ``report``'s scan of ``report.root``.
+
+    The scan's own listing (no decoding) and a stat of each file: a second or two at
+    100,000 images, in the training job.  "Changed" is a file modified (or replaced,
+    its ctime) after the scan began; such a file may not be the picture scanned."""
     from core.data.dataset import image_files
 
     seen = {*(r.path for r in report.records), *(r.path for r in report.copies),
             *(q.path for q in report.problems)}
-    return sum(1 for path in image_files(report.root, cancel) if path not in seen)
+    listed = image_files(report.root, cancel)
+    added = sum(1 for path in listed if path not in seen)
+    now = set(listed)
+    gone = sum(1 for r in (*report.records, *report.copies) if r.path not in now)
+    edited = 0
+    if report.scanned_at:
+        for i, path in enumerate(p for p in listed if p in seen):
+            if cancel is not None and i % 2000 == 0:
+                cancel.raise_if_cancelled()
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue  # gone meanwhile: the scan that follows says so
+            edited += max(st.st_mtime, st.st_ctime) > report.scanned_at
+    return added, gone, edited
 
 
 def check_reusable(run: RunFolder) -> None:
@@ -254,5 +274,20 @@ def _resume_locked(run: RunFolder, run_dir: Path, listener, cancel: CancelToken,
         split = run.split(cfg.data.data_dir)
         check_data_present(run, split, cfg.data.data_dir)
         check_images_unchanged(run, split, cfg.data.data_dir, cancel)
-    emit(listener, Log(f"resuming {run.path} at {state.phase} epoch {state.epoch + 1}"))
+    emit(listener, Log(f"resuming {run.path} at {resume_point(state, cfg)}"))
     return run_session(cfg, run, split, classes, state, listener, cancel, cluster, run_dir)
+
+
+def resume_point(state, cfg) -> str:
+    """Where a resumed run goes on, as the log numbers epochs ("fine_tune epoch 1"): a
+    phase that had finished (stopped as fine-tuning was set up) goes on at the next one
+    the run trains; "head epoch 2" named an epoch of a one-epoch head."""
+    from core.train.linear_head import planned_epochs
+    from core.train.loop_state import PHASES
+
+    if state.phase not in state.finished_phases:
+        return f"{state.phase} epoch {state.epoch + 1}"
+    planned = planned_epochs(cfg)
+    later = [p for p in PHASES[PHASES.index(state.phase) + 1:]
+             if p not in state.finished_phases and planned.get(p)]
+    return f"{later[0]} epoch 1" if later else "its end (every phase has finished)"

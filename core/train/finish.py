@@ -41,10 +41,12 @@ def out_of_memory_error(batch_size: int) -> UserError:
     is halve the batch (or, at 1, shrink the images or the backbone).
     """
     if batch_size > 1:
+        half = max(1, batch_size // 2)
         return UserError(f"training ran out of memory at batch size {batch_size}; try "
-                         f"--batch-size {max(1, batch_size // 2)} (or a smaller image size)")
+                         f"--batch-size {half} (Batch size {half} on the Train page) or a "
+                         "smaller image size")
     return UserError("training ran out of memory even at batch size 1; choose a smaller "
-                     "--image-size or a smaller backbone")
+                     "image size (--image-size) or a smaller backbone")
 
 
 def data_error_inside(exc: BaseException):
@@ -121,8 +123,8 @@ def validation_metrics(model, run: RunFolder, split, classes, cfg, listener,
 
         raise DataError(f"none of the {len(split.val)} validation images could be read when "
                         f"training ended (first: {split.val[0].path}); were they moved or "
-                        f"deleted while it trained? Put them back and resume with 'python "
-                        f"main.py train --resume {run.path}'")
+                        f"deleted while it trained? Put them back and resume the run (Resume on "
+                        f"the Train page, or 'python main.py train --resume {run.path}')")
     record_metrics(run, metrics)
     emit(listener, Progress(1, 1, f"validation accuracy {metrics.accuracy:.3f}"))
     return metrics

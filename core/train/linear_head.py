@@ -46,6 +46,20 @@ def exact_fit_planned(cfg) -> bool:
             and not cfg.model.dense_units)
 
 
+def planned_epochs(cfg) -> dict[str, int]:
+    """The most epochs each phase of a run of ``cfg`` trains (one machine): the head's
+    one exact fit or its epochs, and no fine-tuning when nothing is unfrozen, as
+    :meth:`core.train.session.Session.plan` plans them.  The Train page's "epochs at
+    most" and its "best: epoch 1 (head 1/1)" read it ("head 1/5" named an epoch that
+    never ran)."""
+    from core.model.build import is_from_scratch
+
+    t = cfg.train
+    unfrozen = cfg.model.freeze.mode != "none" or is_from_scratch(cfg.model)
+    return {"head": min(t.epochs, 1) if exact_fit_planned(cfg) else t.epochs,
+            "fine_tune": t.fine_tune_epochs if unfrozen else 0}
+
+
 def usable(model) -> bool:
     """Whether the model's head is exactly one softmax layer on the pooled features."""
     names = {layer.name for layer in model.layers}
@@ -83,9 +97,10 @@ def fit_linear_head(per_view: list, n_classes: int, class_weight: Optional[dict]
         coef, icpt = clf.coef_, clf.intercept_
     kernel[:, clf.classes_] = coef.T
     bias[clf.classes_] = icpt
+    how = (f"chosen by {cv_folds(y0, n_classes)}-fold cross-validation" if losses else
+           "(too few images in a class to cross-validate: the default)")
     emit(listener, Log(f"head fitted as a logistic regression on {len(y_all)} cached feature "
-                       f"rows, L2 strength C={strength:g} chosen by {CV_FOLDS}-fold "
-                       f"cross-validation"))
+                       f"rows, L2 strength C={strength:g} {how}"))
     return LinearHead(kernel, bias, strength, losses)
 
 
@@ -108,6 +123,13 @@ def _report_unconverged(caught: list, listener) -> None:
                            "each was used as it stood"))
 
 
+def cv_folds(y: np.ndarray, n_classes: int) -> int:
+    """Folds of the cross-validation: :data:`CV_FOLDS`, fewer for a class that small (<2:
+    none can run)."""
+    counts = np.bincount(y, minlength=n_classes)
+    return min(CV_FOLDS, int(counts[counts > 0].min()))
+
+
 def cv_losses(x: np.ndarray, y: np.ndarray, n_classes: int, class_weight: Optional[dict],
               seed: int, listener=None, cancel=None) -> dict:
     """Mean held-out log-loss of each C of :data:`C_GRID` ({} when a class is too small)."""
@@ -115,8 +137,7 @@ def cv_losses(x: np.ndarray, y: np.ndarray, n_classes: int, class_weight: Option
     from sklearn.metrics import log_loss
     from sklearn.model_selection import StratifiedKFold
 
-    counts = np.bincount(y, minlength=n_classes)
-    folds = min(CV_FOLDS, int(counts[counts > 0].min()))
+    folds = cv_folds(y, n_classes)
     if folds < 2:
         return {}
     splits = list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(x, y))

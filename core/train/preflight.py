@@ -106,14 +106,16 @@ def check_data_present(run: RunFolder, split, data_dir: Optional[str]) -> None:
     """
     if data_dir and not Path(data_dir).is_dir():
         raise DataError(f"the data folder of {run.path}, {data_dir}, no longer exists; if you "
-                        f"moved it, resume with 'train --resume {run.path} --data NEW_FOLDER'")
+                        f"moved it, open it where it is now on the Data page and press Resume, "
+                        f"or resume with 'train --resume {run.path} --data NEW_FOLDER'")
     missing = missing_images(split)
     if missing:
         total = len(split.train) + len(split.val) + len(split.test)
         first = ", ".join(missing[:3])
         raise DataError(f"{len(missing)} of the {total} images of {run.path} are missing from "
                         f"{data_dir} (first: {first}); put them back, or if the data folder "
-                        f"moved, resume with 'train --resume {run.path} --data NEW_FOLDER'")
+                        f"moved, open it on the Data page and press Resume (or resume with "
+                        f"'train --resume {run.path} --data NEW_FOLDER')")
 
 
 def check_images_unchanged(run: RunFolder, split, data_dir: Optional[str],

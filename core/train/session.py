@@ -198,10 +198,11 @@ class Session:
 
     def plan(self) -> list[tuple[str, int]]:
         """(phase, epochs) of each phase this run trains."""
+        from core.train.linear_head import planned_epochs
         t = self.cfg.train
         head_epochs = min(t.epochs, 1) if self.linear_head() else t.epochs
         plan = list(zip(PHASES, (head_epochs, t.fine_tune_epochs)))
-        if self.cfg.model.freeze.mode == "none" and t.fine_tune_epochs and not self.scratch:
+        if t.fine_tune_epochs and not planned_epochs(self.cfg)["fine_tune"]:
             emit(self.listener, Log("nothing to unfreeze (unfreeze: none): the fine-tuning "
                                     "phase is skipped"))
             plan = plan[:1]

@@ -50,6 +50,7 @@ def read_outcome(result: Any) -> RunOutcome:
     """The outcome of ``result`` (a ``core.train.session.RunResult``) from its run folder."""
     from core.errors import UserError
     from core.runs.folder import RunFolder
+    from core.train.linear_head import planned_epochs
 
     run = RunFolder(result.run_dir)
     try:
@@ -57,8 +58,7 @@ def read_outcome(result: Any) -> RunOutcome:
     except UserError:  # run.json unreadable: this session's own count is the best there is
         seconds = None
     try:
-        train = run.load_config().train
-        totals = {"head": train.epochs, "fine_tune": train.fine_tune_epochs}
+        totals = planned_epochs(run.load_config())
     except UserError:
         totals = {}
     metrics = result.metrics
@@ -98,16 +98,34 @@ def unused_on_resume(settings_then: Optional[dict], page_config, shown: int = 3)
 
 
 def resumable(run_dir: Optional[str]) -> bool:
-    """A run that stopped (or was killed) after at least one finished epoch."""
+    """A run that did not complete (stopped, killed, or failed: its images were unplugged
+    at the end) after at least one finished epoch, as ``train --resume`` takes it."""
     if not run_dir:
         return False
     from core.errors import UserError
     from core.runs.folder import RunFolder
-    from core.runs.records import RunStatus
-
     run = RunFolder(run_dir)
     try:
         status = run.run_info().status
     except UserError:  # an unreadable run.json: the Runs page says why
         return False
-    return status in (RunStatus.STOPPED, RunStatus.RUNNING) and run.checkpoint.state.exists()
+    return status is not None and status.resumable and run.checkpoint.state.exists()
+
+
+def opened_run(run_dir: str) -> tuple[list[dict], Optional[int], str]:
+    """(history rows, best epoch, status line) of a run opened on the Runs page or with a
+    project: the Train page shows its curves, not those of the last run trained here."""
+    from core.errors import UserError
+    from core.runs.folder import RunFolder
+    from gui.durations import format_duration
+
+    run = RunFolder(run_dir)
+    name = run.path.name
+    try:
+        rows, info = list(run.history()), run.run_info()
+    except UserError as exc:
+        return [], None, f"Opened run {name}: {exc}"
+    status = info.status.value if info.status is not None else "of unknown status"
+    took = f", {format_duration(info.seconds)} of training" if info.seconds else ""
+    then = " Press Resume to continue it." if resumable(run_dir) else ""
+    return rows, info.best_epoch, f"Opened run {name} ({status}{took}).{then}"

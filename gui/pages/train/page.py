@@ -31,39 +31,18 @@ from PySide6.QtWidgets import QSplitter
 from core.appdirs import default_runs_dir
 from core.errors import UserError
 from core.events import EpochEnd, PhaseStarted, RunStarted
-from core.train.linear_head import exact_fit_planned
+from core.path_names import same_path
+from core.train.linear_head import planned_epochs
 from gui.durations import format_duration
 from gui.jobs import Job
 from gui.pages.base import Page
+from gui.pages.train.jobs import resume_job, train_job
 from gui.pages.train.lr_finder_view import LearningRateFinderDialog, find_lr_job
-from gui.pages.train.outcome import read_outcome, resumable, unused_on_resume
+from gui.pages.train.outcome import opened_run, read_outcome, resumable, unused_on_resume
 from gui.pages.train.run_panel import RunPanel
 from gui.pages.train.settings import SettingsPanel
 from gui.state import touches
 from gui.widgets.tensorboard_button import opened_message
-
-
-def train_job(cfg, report, runs_base: str, start_from: str = "", listener=None, cancel=None):
-    """Worker: a new run under ``runs_base`` (imports the engine here, not on the UI thread).
-
-    ``start_from``: a run folder whose (fine-tuned) backbone the new run starts from.
-    """
-    from core.train.engine import train
-
-    if start_from:
-        from core.label.update import train_from_run
-
-        return train_from_run(start_from, cfg, runs_base=runs_base, listener=listener,
-                              cancel=cancel, report=report)
-
-    return train(cfg, runs_base=runs_base, listener=listener, cancel=cancel, report=report)
-
-
-def resume_job(run_dir: str, listener=None, cancel=None):
-    """Worker: continue a stopped run from its checkpoint."""
-    from core.train.engine import resume_training
-
-    return resume_training(run_dir, listener=listener, cancel=cancel)
 
 
 def runs_base_dir() -> Path:
@@ -84,10 +63,12 @@ class TrainPage(Page):
 
     def __init__(self, state, runner, parent=None):
         super().__init__(state, runner, parent)
-        self.job: Optional[Job] = None
+        self.job: Optional[Job] = None  # the page's long job: a run, or the rate finder's
+        self.finder_job: Optional[Job] = None
+        self._shown_run: Optional[str] = None  # the run whose curves and status are shown
         self.result: Any = None
         self.resumable_run: Optional[str] = None
-        self._settings_then: Optional[dict] = None  # the page's settings when the run ended
+        self._settings_then: Optional[dict] = None  # the settings of the run shown
         self._live_run: Optional[str] = None  # folder of the run being trained, once known
 
         self.settings = SettingsPanel()
@@ -171,10 +152,10 @@ class TrainPage(Page):
                     "and keeps the best model found in the time.")
         elif n_train:
             steps = math.ceil(n_train / t.batch_size)
-            head = min(t.epochs, 1) if exact_fit_planned(self.state.config) else t.epochs
+            epochs = sum(planned_epochs(self.state.config).values())
             text = (f"{n_train} training images in batches of {t.batch_size}: "
                     f"{steps} step{'s' if steps != 1 else ''} per epoch, "
-                    f"{head + t.fine_tune_epochs} epochs at most.")
+                    f"{epochs} epoch{'s' if epochs != 1 else ''} at most.")
         else:
             text = "Choose an image folder on the Data page to see how many steps an epoch has."
         self.steps_hint.setText(text)
@@ -208,7 +189,8 @@ class TrainPage(Page):
                            name="Training")
         if job is not None:
             self._live_run = None  # until the engine says which folder (RunStarted)
-            self._update_tensorboard()
+            self._settings_then = cfg.to_dict()  # what the run trains with: later edits are
+            self._update_tensorboard()           # not resumed (the note on Resume says so)
         return job
 
     def find_learning_rate(self) -> Optional[Job]:
@@ -234,7 +216,8 @@ class TrainPage(Page):
                                                  self.show_error(message)))
         job.cancelled.connect(lambda: self.panel.set_progress(0, 1, "Stopped"))
         job.done.connect(self._update_buttons)
-        self.finder_job = job
+        job.cancel_requested.connect(self._on_stopping)
+        self.job = self.finder_job = job  # the page's long job: Stop stops it too
         self._update_buttons()
         return job
 
@@ -258,20 +241,26 @@ class TrainPage(Page):
             self.curves.load_history(RunFolder(run_dir).history())
         except UserError as exc:
             return self.show_error(str(exc))
-        job = self._launch(resume_job, run_dir, name="Training (resumed)")
+        job = self._launch(resume_job, run_dir, self.state.config.data.data_dir or "",
+                           name="Training (resumed)")
         if job is not None:
             note = unused_on_resume(self._settings_then, self.state.config)
             if note:
                 self.panel.add_log(note)
-            self._live_run = run_dir
+            self._live_run = self._shown_run = run_dir
             self._update_tensorboard()
         return job
 
     def stop(self) -> None:
         if self.job is not None and self.job.is_running():
-            self.job.cancel()
-            self.stop_button.setEnabled(False)
-            self.status_label.setText("Stopping after this batch; keeping the best epoch so far…")
+            self.job.cancel()  # the page says so in _on_stopping, as for Esc
+
+    def _on_stopping(self) -> None:
+        """Stop asked for, here or by Esc or the status bar: say so until the run ends."""
+        self.stop_button.setEnabled(False)
+        self.panel.stopping = True
+        self.status_label.setText("Stopping after this batch; keeping the best epoch so far…"
+                                  if self.job is not self.finder_job else "Stopping…")
 
     def _launch(self, fn, *args, name: str) -> Optional[Job]:
         if self.runner.is_busy():
@@ -290,6 +279,7 @@ class TrainPage(Page):
         job.finished.connect(self._on_finished)
         job.failed.connect(self._on_failed)
         job.cancelled.connect(self._on_cancelled)
+        job.cancel_requested.connect(self._on_stopping)
         job.done.connect(self._update_buttons)
         self._update_buttons()
         self.run_started.emit(job)
@@ -309,7 +299,7 @@ class TrainPage(Page):
     # ------------------------------------------------------------------ events
     def _on_event(self, event: Any) -> None:
         if isinstance(event, RunStarted):
-            self._live_run = event.run_dir
+            self._live_run = self._shown_run = event.run_dir
         if isinstance(event, (RunStarted, PhaseStarted, EpochEnd)):
             self._update_tensorboard()  # the run's folder, or its first logs, appeared
         self.panel.show_event(event)
@@ -351,6 +341,10 @@ class TrainPage(Page):
         self.status_label.setText("Training did not finish.")
         self.show_error(message)
         self.panel.add_log(message, "error")
+        if self._live_run and resumable(self._live_run):  # its images unplugged at the end:
+            self.state.set_run(self._live_run)  # put back, Resume goes on (as --resume does)
+            self.resumable_run = self._live_run
+            self._update_buttons()
 
     def _on_cancelled(self) -> None:
         # Cancelled before the first epoch began (while scanning or loading weights).
@@ -360,9 +354,18 @@ class TrainPage(Page):
 
     def _on_run_changed(self, run_dir: Optional[str]) -> None:
         self.resumable_run = run_dir if resumable(run_dir) else None
-        self._settings_then = self.state.config.to_dict()  # edits after this: not resumed
+        other = not same_path(run_dir, self._shown_run)
+        if other or self._settings_then is None:  # a run not started here: the edits made
+            self._settings_then = self.state.config.to_dict()  # from now on are not resumed
         if not (self.job is not None and self.job.is_running()):
             self._live_run = None  # the finished (or newly opened) run is the current one now
+            if run_dir and other:  # opened on the Runs page or with a project: its curves
+                self._shown_run = run_dir
+                rows, best, text = opened_run(run_dir)
+                self.curves.load_history(rows)
+                self.curves.mark_best(float(best) if best else None)
+                self.panel.set_progress(0, 1, "")
+                self.status_label.setText(text)
         self._update_buttons()
         self._update_tensorboard()
 

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QProgressBar, QPushButton, Q
 
 from core.events import (BatchEnd, BudgetPlanned, DeviceChosen, EpochEnd, FileSkipped, Log, PhaseStarted,
                          Progress, SkipCounter)
+from core.shown import metric_text, plural
 from gui.durations import format_duration
 from gui.widgets.curves import TrainingCurves
 from gui.widgets.following_log import FollowingLog
@@ -38,6 +39,7 @@ class RunPanel(QWidget):
     def __init__(self, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self.in_batches = False  # inside an epoch's batches (the bar counts batches)
+        self.stopping = False  # Stop asked for: batches still arriving keep "Stopping…"
         self.skips = SkipCounter()  # per run: list the first skipped files, then count
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 0, 0, 0)
@@ -102,6 +104,7 @@ class RunPanel(QWidget):
 
     def new_run(self) -> None:
         self.in_batches = False
+        self.stopping = False
         self.skips = SkipCounter()
         self.plan_label.hide()
         self.set_progress(0, 0, "Preparing…")
@@ -128,17 +131,18 @@ class RunPanel(QWidget):
         loss, acc = event.metrics.get("loss"), event.metrics.get("accuracy")
         now = (f"loss {loss:.3f}, accuracy {acc:.1%}" if loss is not None and acc is not None
                else "")
-        self.status_label.setText(
-            f"{event.images_per_second:,.0f} images/s · about "
-            f"{format_duration(event.eta_seconds)} left in this phase"
-            + (f" · this epoch so far: {now}" if now else ""))
+        if not self.stopping:
+            self.status_label.setText(
+                f"{event.images_per_second:,.0f} images/s · about "
+                f"{format_duration(event.eta_seconds)} left in this phase"
+                + (f" · this epoch so far: {now}" if now else ""))
         self.curves.add_batch(event.phase, event.epoch, event.step, event.steps, event.metrics)
 
     def _epoch(self, event: EpochEnd) -> None:
         m = event.metrics
         self.curves.add_epoch(event.phase, event.epoch, m)
-        parts = [f"{k} {m[k]:.4f}" for k in ("loss", "accuracy", "val_loss", "val_accuracy")
-                 if m.get(k) is not None]
+        parts = [f"{k} {metric_text(m[k])}"
+                 for k in ("loss", "accuracy", "val_loss", "val_accuracy") if m.get(k) is not None]
         latest = self.curves.val_x[-1] if self.curves.val_x else None
         best = latest is not None and self.curves.best_x == latest
         self.add_log(f"{event.phase} epoch {event.epoch}/{event.epochs} "
@@ -150,9 +154,9 @@ class RunPanel(QWidget):
         self.curves.start_phase(event.phase)
         self.set_progress(0, max(1, event.epochs * event.steps_per_epoch),
                           f"{phase_name(event.phase)} · starting")
-        self.add_log(f"{phase_name(event.phase)}: {event.epochs} epochs of "
-                     f"{event.steps_per_epoch} steps, learning rate {event.learning_rate:g}, "
-                     f"{event.trainable_params:,} parameters learn")
+        self.add_log(f"{phase_name(event.phase)}: {plural(event.epochs, 'epoch')} of "
+                     f"{plural(event.steps_per_epoch, 'step')}, learning rate "
+                     f"{event.learning_rate:g}, {event.trainable_params:,} parameters learn")
 
     def _work(self, event: Progress) -> None:
         # Work between batches (scanning, caching features, scoring the validation images

@@ -1,0 +1,106 @@
+"""Train page and runs it did not just train: another run opened, a failed run, a moved data
+folder, a stop asked for from the status bar, the rate finder's Stop, the epoch counts."""
+
+import shutil
+
+import pytest
+
+from core.config import FreezeConfig
+from core.events import BatchEnd, EpochEnd
+from core.runs.folder import RunFolder
+from core.train.linear_head import planned_epochs
+from weights_fixture import make_bright_dark, tiny_config
+
+
+def _ready(qtbot, window, data, tiny_weights, **train):
+    with qtbot.waitSignal(window.data_page.scan_finished, timeout=60000):
+        window.state.replace_config(tiny_config(data, tiny_weights, **train))
+    window.show_page(3)
+    return window.pages[3]
+
+
+def _run(qtbot, page, stop_after_epoch=0):
+    def watch(ev):
+        if stop_after_epoch and isinstance(ev, EpochEnd) and ev.epoch == stop_after_epoch:
+            page.window().runner.cancel()  # the status bar's Cancel, or Esc
+
+    page.run_started.connect(lambda job: job.progress.connect(watch))
+    with qtbot.waitSignal(page.run_finished, timeout=180000) as sig:
+        page.start_button.click()
+    page.run_started.disconnect()
+    return sig.args[0]
+
+
+def test_another_run_opened_shows_its_curves_and_resumes_from_a_moved_folder(
+        qtbot, window, tmp_path, tiny_weights):
+    data = make_bright_dark(tmp_path / "data", per_class=12, size=32)
+    page = _ready(qtbot, window, data, tiny_weights, epochs=4, fine_tune_epochs=0)
+    stopping = []
+    page.run_started.connect(lambda job: job.progress.connect(
+        lambda ev: stopping.append((page.stop_button.isEnabled(), page.status_label.text()))
+        if isinstance(ev, BatchEnd) and job.token.cancelled else None))
+    a = _run(qtbot, page, stop_after_epoch=1)
+    assert a.status == "stopped"
+    # Stopped from the status bar: the page said so, and later batches did not hide it
+    assert stopping and all(not on and text.startswith("Stopping") for on, text in stopping)
+    window.state.set("train.fine_tune_epochs", 1)
+    b = _run(qtbot, page)
+    assert b.status == "completed" and len(page.curves.val_x) == 5  # 4 head, 1 fine-tune
+
+    window.state.set_run(a.run_dir)  # opened on the Runs page: A's curves, A's status
+    history = RunFolder(a.run_dir).history()
+    assert page.curves.val_loss == pytest.approx([r["val_loss"] for r in history])
+    assert RunFolder(a.run_dir).path.name in page.status_label.text()
+    assert "stopped" in page.status_label.text() and "Resume" in page.status_label.text()
+
+    moved = shutil.move(str(data), str(tmp_path / "moved"))  # the data folder moved
+    with qtbot.waitSignal(window.data_page.scan_finished, timeout=60000):
+        window.data_page.open_folder(moved)
+    with qtbot.waitSignal(page.run_finished, timeout=180000) as sig:
+        page.resume_button.click()
+    assert sig.args[0].status == "completed" and sig.args[0].run_dir == a.run_dir
+    assert RunFolder(a.run_dir).load_config().data.data_dir == moved
+
+
+def test_a_failed_run_with_a_checkpoint_can_be_resumed_in_the_window(qtbot, window, tmp_path,
+                                                                     tiny_weights):
+    """Its validation images unplugged at the end: 'train --resume' finished it, the window's
+    Resume stayed disabled."""
+    data = make_bright_dark(tmp_path / "data", per_class=12, size=32)
+    page = _ready(qtbot, window, data, tiny_weights, epochs=3, fine_tune_epochs=0)
+    run = _run(qtbot, page, stop_after_epoch=1)
+    RunFolder(run.run_dir).update_run_info(status="failed")
+    window.state.set_run(None)
+    window.state.set_run(run.run_dir)
+    assert page.resume_button.isEnabled()
+
+
+def test_stop_stops_the_learning_rate_finder(qtbot, window, tmp_path, tiny_weights):
+    data = make_bright_dark(tmp_path / "data", per_class=12, size=32)
+    page = _ready(qtbot, window, data, tiny_weights)
+    job = page.find_learning_rate()
+    assert page.stop_button.isEnabled()
+    with qtbot.waitSignal(job.done, timeout=120000):
+        page.stop_button.click()
+    assert job.state == "cancelled" and not page.stop_button.isEnabled()
+
+
+@pytest.mark.parametrize("freeze, expected", [("top_n", {"head": 1, "fine_tune": 2}),
+                                              ("none", {"head": 1, "fine_tune": 0})])
+def test_the_epochs_shown_are_the_epochs_trained(qtbot, window, tmp_path, freeze, expected):
+    """The exact-fit head trains one epoch ('best: epoch 1 (head 1/5)' named four that never
+    ran); with nothing unfrozen there is no fine-tuning ('3 epochs at most' for 1)."""
+    cfg = tiny_config(tmp_path, "imagenet", epochs=5, fine_tune_epochs=2)
+    cfg.model.freeze = FreezeConfig(mode=freeze, top_n=8)
+    cfg.train.head_solver = "logistic"
+    assert planned_epochs(cfg) == expected
+    data = make_bright_dark(tmp_path / "data", per_class=6)
+    with qtbot.waitSignal(window.data_page.scan_finished, timeout=60000):
+        window.data_page.open_folder(str(data))
+    for path, value in {"train.epochs": 5, "train.fine_tune_epochs": 2, "model.weights":
+                        "imagenet", "train.head_solver": "logistic",
+                        "model.freeze.mode": freeze}.items():
+        window.state.set(path, value)
+    window.pages[3].on_shown()
+    total = sum(expected.values())
+    assert f"{total} epoch{'s' if total != 1 else ''} at most" in window.pages[3].steps_hint.text()
