@@ -245,9 +245,7 @@ class FixJournal:
                 continue
             outcome.moved.append(Move(self._rel(src), self._rel(dst)))
         if not outcome.moved:
-            for rel in _deepest_first(created):
-                self._remove_if_empty(self._abs(rel))
-            self._append({"type": "undo", "batch": outcome.batch, "time": time.time()})
+            self.mark_undone(outcome.batch, created)
 
     def _folders_to_make(self, targets: list[Path]) -> list[str]:
         """The folders (relative) that moving to ``targets`` will create, e.g.
@@ -307,6 +305,15 @@ class FixJournal:
                 return None
             target = folder / src.name
         return free_name(target, taken)
+
+    def mark_undone(self, batch: str, created: Iterable[str] = ()) -> None:
+        """Record ``batch`` as undone, removing the folders it made if they are empty:
+        nothing of it reached the disk (every move or write failed), and an Undo offered
+        for it would do nothing while the user's real last change waited behind it."""
+        for rel in _deepest_first(created):
+            if self._inside(rel) is not None:
+                self._remove_if_empty(self._abs(rel))
+        self._append({"type": "undo", "batch": batch, "time": time.time()})
 
     # -- undoing -------------------------------------------------------------------
     def undo_last(self) -> FixOutcome:

@@ -84,6 +84,7 @@ class CaptureWriter:
         self.journal = FixJournal(self.root)
         #: burst id -> (class, longest side), oldest first; the side is fixed per burst.
         self.bursts: dict[str, tuple[str, int]] = {}
+        self._written: dict[str, int] = {}  # burst id -> frames on disk
 
     def classes(self) -> list[str]:
         """The class folders there now."""
@@ -118,6 +119,11 @@ class CaptureWriter:
                     write_new(dst, data)
                 except FileExistsError:
                     continue
+                except (OSError, UserError):  # a full disk, a read-only folder
+                    if not self._written.get(burst):  # nothing of the burst on disk: the
+                        self.journal.mark_undone(burst, made)  # next Undo is the last burst
+                    raise
+            self._written[burst] = self._written.get(burst, 0) + 1
             return Saved(class_name, dst, burst)
         raise UserError(f"{folder}: could not find a free file name for the capture; try again")
 

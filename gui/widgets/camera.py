@@ -133,6 +133,15 @@ class CameraFeed(QObject):
         if job is self.job:
             self.job = None
             self.running_changed.emit(False)
+            if job.state == "finished":  # not stopped, not failed: the source ran dry (a
+                self.failed.emit(ended_message(self.source))  # still image, a camera gone)
+
+
+def ended_message(source: Union[int, str, None]) -> str:
+    """What to say when a source stops giving pictures by itself."""
+    name = f"Camera {source}" if isinstance(source, int) else os.path.basename(str(source))
+    return (f"{name} stopped giving pictures; choose it again, or another source, to go on "
+            "(the last picture is not captured again)")
 
 
 class LiveImage(QLabel):
@@ -201,6 +210,7 @@ class SourcePicker(QWidget):
         self.cameras: list[int] = []
         self.videos: list[str] = []
         self._job: Optional[Job] = None
+        self._playing: Union[int, str, None] = None  # the source last chosen
         self._fill([])
 
     def look(self) -> None:
@@ -218,14 +228,14 @@ class SourcePicker(QWidget):
     def _on_found(self, cameras: list) -> None:
         from core.capture.frames import no_camera_message
 
-        playing = self.combo.currentData()
+        playing = self._playing
         self._fill(list(cameras))
-        if isinstance(playing, str) and playing != self.FILE:
+        if isinstance(playing, str) or playing in cameras:
             self.combo.setCurrentIndex(self.combo.findData(playing))
-            return  # a video file plays meanwhile: leave it
+            return  # a video file or a camera still there plays meanwhile: leave it
         if cameras:
             self.status.emit("", "info")
-            self.chosen.emit(self.cameras[0])
+            self._emit(self.cameras[0])
         else:
             self.status.emit(no_camera_message(), "error")
 
@@ -247,8 +257,14 @@ class SourcePicker(QWidget):
                                                   VIDEO_FILTER)
             if path:
                 self.play_file(path)
+            elif self.combo.findData(self._playing) >= 0:  # cancelled: what plays is shown
+                self.combo.setCurrentIndex(self.combo.findData(self._playing))
         elif data is not None:
-            self.chosen.emit(data)
+            self._emit(data)
+
+    def _emit(self, source) -> None:
+        self._playing = source
+        self.chosen.emit(source)
 
     def play_file(self, path: str) -> None:
         """Use a video file as the source (it plays in a loop, like a camera)."""
@@ -259,7 +275,7 @@ class SourcePicker(QWidget):
                                   path)
             at = self.combo.findData(path)
         self.combo.setCurrentIndex(at)
-        self.chosen.emit(path)
+        self._emit(path)
 
     def busy(self) -> bool:
         return self._job is not None and self._job.is_running()

@@ -43,6 +43,8 @@ class CaptureDialog(QDialog):
     """See the module docstring; ``changed`` is True once a file was written or removed."""
 
     saved = Signal(int)  # frames written so far in this dialog
+    #: A picture could not be written after the dialog closed: the page says so.
+    failed_after_closing = Signal(str)
 
     def __init__(self, data_dir: str, parent: Optional[QWidget] = None,
                  folder_counts: Optional[dict] = None) -> None:
@@ -61,6 +63,8 @@ class CaptureDialog(QDialog):
         self.changed = False
         self.closed = False
         self.frame: Any = None  # the newest RGB frame
+        self._frames = 0  # frames shown so far: a burst saves each one once
+        self._taken = -1  # the frame number saved last
         self.burst: Optional[str] = None
         self._n = 0
         self.timer = QTimer(self)
@@ -154,6 +158,7 @@ class CaptureDialog(QDialog):
 
     def _on_frame(self, image, frame) -> None:
         self.frame = frame
+        self._frames += 1
         self.image.show_image(image)
         self._sync_buttons()
 
@@ -214,16 +219,22 @@ class CaptureDialog(QDialog):
         self.burst = None
 
     def _take(self) -> None:
-        if self.burst is None or self.frame is None:
+        """Save the newest frame, once: a source slower than the burst (a 2 fps camera) gave
+        the same picture five times, exact copies that split into train and validation."""
+        if self.burst is None or self.frame is None or self._taken == self._frames:
             return
+        self._taken = self._frames
         self._n += 1
         self.saver.submit(f"frame {self._n}", save_frame, (self.writer, self.frame, self.burst),
                           self._on_saved, self._on_save_failed)
 
     def _on_save_failed(self, message: str) -> None:
-        """A picture could not be written (disk full...): stop the burst, say why."""
+        """A picture could not be written (disk full...): stop the burst, say why (on the
+        page when the dialog has closed meanwhile)."""
         self.stop_burst()
         self._status(message, "error")
+        if self.closed:
+            self.failed_after_closing.emit(message)
 
     def _on_saved(self, saved) -> None:
         self.changed = True
@@ -283,6 +294,8 @@ class CaptureDialog(QDialog):
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
         """Space held anywhere in this dialog captures (a focused button must not click)."""
         kind = event.type()
+        if kind == QEvent.WindowDeactivate and obj is self or kind == QEvent.ApplicationDeactivate:
+            self.stop_burst()  # Space released in another window never comes here
         if kind in (QEvent.KeyPress, QEvent.KeyRelease) and event.key() == Qt.Key_Space \
                 and isinstance(obj, QWidget) and (obj is self or self.isAncestorOf(obj)):
             if not event.isAutoRepeat():
@@ -301,3 +314,11 @@ class CaptureDialog(QDialog):
         self.stop_burst()
         self.feed.stop()
         QApplication.instance().removeEventFilter(self)
+
+
+def close_all(parent: QWidget) -> None:
+    """The window closes: every capture dialog of ``parent`` stops its camera and writes the
+    pictures it has taken (closing before they were written lost them, and the app)."""
+    for dialog in parent.findChildren(CaptureDialog):
+        dialog.shutdown()
+        dialog.saver.finish()

@@ -25,6 +25,7 @@ from gui.pages.base import Page
 from gui.state import touches
 from gui.thumbnails import ThumbnailModel
 from gui.pages.data.audit_view import AuditView
+from gui.pages.data.capture_dialog import CaptureDialog, close_all
 from gui.pages.data.class_chart import ClassBarChart, fit_rows
 from gui.pages.data.jobs import sample_job, scan_job
 from gui.pages.data.problems import ProblemsTab, summary_line
@@ -196,8 +197,6 @@ class DataPage(Page):
 
     def open_capture(self):
         """The capture dialog for the chosen folder (None: no folder yet); rescans after it."""
-        from gui.pages.data.capture_dialog import CaptureDialog
-
         root = self.state.config.data.data_dir
         if not root or not os.path.isdir(root):
             self.show_error("Choose the image folder first (an empty folder is fine): the "
@@ -208,6 +207,7 @@ class DataPage(Page):
         self.capture_dialog = CaptureDialog(root, self, dict(self.report.counts) if scanned
                                             else None)
         self.capture_dialog.finished.connect(lambda _r, d=self.capture_dialog: self._captured(d))
+        self.capture_dialog.failed_after_closing.connect(self.show_error)
         self.capture_dialog.open()
         return self.capture_dialog
 
@@ -394,7 +394,6 @@ class DataPage(Page):
             self.next_button.setEnabled(bool(self.report is not None and self.report.usable))
 
     def shutdown(self) -> None:
-        if self.capture_dialog is not None:
-            self.capture_dialog.shutdown()
+        close_all(self)  # the pictures taken are written first
         self.thumbs.shutdown()
         self.audit_view.shutdown()

@@ -1,0 +1,132 @@
+"""Capture edges a bug hunt found: the same frame saved many times, a source that ran dry,
+Space released in another window, a failed burst in the way of Undo, errors after the
+dialog closed, queued pictures at the window's close, the source list forgetting a choice."""
+
+import hashlib
+import threading
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QEvent
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication
+
+from core.errors import UserError
+from gui.jobs import SerialJobs
+from test_gui_camera import _camera_jobs, _data_folder, _open_capture
+
+
+def _frame(value):
+    return QImage(8, 8, QImage.Format_RGB888), np.full((8, 8, 3), value, np.uint8)
+
+
+def _digests(folder):
+    return [hashlib.md5(p.read_bytes()).hexdigest() for p in sorted(folder.glob("*.jpg"))]
+
+
+def test_a_burst_saves_each_frame_once_and_stops_when_the_window_goes(qtbot, window, tmp_path):
+    """A 2 fps camera under a 5-a-second burst saved each picture two or three times (exact
+    copies that land in train and validation); Space released in another window never
+    reached the dialog and the burst went on until the disk filled."""
+    data = _data_folder(tmp_path)
+    page, dialog = _open_capture(qtbot, window, data)
+    dialog._on_frame(*_frame(40))
+    dialog.start_burst()
+    for _ in range(3):
+        dialog._take()  # the burst's timer, faster than the camera
+    dialog._on_frame(*_frame(90))
+    dialog._take()
+    QApplication.sendEvent(dialog, QEvent(QEvent.WindowDeactivate))
+    assert not dialog.timer.isActive() and dialog.burst is None
+    qtbot.waitUntil(lambda: not dialog.saver.busy(), timeout=10000)
+    digests = _digests(data / "bright")
+    assert len(digests) == 2 and len(set(digests)) == 2
+    dialog.reject()
+
+
+def test_a_source_that_ends_says_so_and_cannot_be_captured(qtbot, window, tmp_path):
+    """A still image played as the source showed its picture, ended without a word, and a
+    held Capture saved that one picture again and again."""
+    from PIL import Image
+
+    data = _data_folder(tmp_path)
+    page, dialog = _open_capture(qtbot, window, data)
+    still = tmp_path / "still.png"
+    Image.new("RGB", (32, 24), (120, 40, 40)).save(still)
+    dialog.play_file(str(still))
+    qtbot.waitUntil(lambda: "stopped giving pictures" in dialog.status_label.text(),
+                    timeout=10000)
+    assert not dialog.capture_button.isEnabled() and dialog.frame is None
+    dialog.reject()
+    qtbot.waitUntil(lambda: not _camera_jobs(), timeout=5000)
+
+
+def test_a_burst_that_wrote_nothing_is_not_what_undo_undoes(tmp_path, monkeypatch):
+    import core.label.capture as capture
+
+    data = _data_folder(tmp_path)
+    writer = capture.CaptureWriter(data)
+    good = writer.start_burst("bright")
+    writer.save(np.full((8, 8, 3), 50, np.uint8), good)
+    bad = writer.start_burst("new class")
+
+    def full(path, data):
+        raise UserError(f"{path}: the disk is full")
+    monkeypatch.setattr(capture, "write_new", full)
+    with pytest.raises(UserError):
+        writer.save(np.full((8, 8, 3), 60, np.uint8), bad)
+    assert not (data / "new class").exists()  # the folder made for it went too
+    assert writer.last_burst() == good
+    class_name, outcome = writer.undo_last_burst()
+    assert class_name == "bright" and len(outcome.moved) == 1
+
+
+def test_a_save_that_fails_after_the_dialog_closed_is_said_on_the_page(qtbot, window, tmp_path):
+    data = _data_folder(tmp_path)
+    page, dialog = _open_capture(qtbot, window, data)
+    dialog.reject()
+    dialog._on_save_failed("/data/bright: the disk is full")  # a queued save, after closing
+    assert "the disk is full" in page.banner.text()
+
+
+def test_the_window_s_close_writes_the_pictures_still_queued(qtbot, tmp_path):
+    """Closing while saves were queued: the next save started as the app quit (SIGABRT) and
+    pictures were lost."""
+    gate = threading.Event()
+    written = []
+
+    def slow_save(n, listener=None, cancel=None):
+        gate.wait(5)
+        (tmp_path / f"{n}.jpg").write_bytes(b"x")
+        written.append(n)
+
+    saver = SerialJobs(name="Saving captures")
+    for n in range(4):
+        saver.submit(f"frame {n}", slow_save, (n,), lambda _r: None, lambda _m: None)
+    gate.set()
+    assert saver.finish()
+    assert written == [0, 1, 2, 3] and len(list(tmp_path.glob("*.jpg"))) == 4
+    qtbot.waitUntil(lambda: not saver.busy(), timeout=5000)  # no worker started after
+    assert written == [0, 1, 2, 3]
+
+
+def test_look_again_keeps_the_camera_chosen_and_a_cancelled_file_choice_keeps_the_list(
+        qtbot, monkeypatch):
+    import gui.widgets.camera as camera
+
+    picker = camera.SourcePicker()
+    qtbot.addWidget(picker)
+    chosen = []
+    picker.chosen.connect(chosen.append)
+    monkeypatch.setattr(camera, "find_cameras", lambda listener=None, cancel=None: [0, 1])
+    picker.look()
+    qtbot.waitUntil(lambda: not picker.busy(), timeout=5000)
+    picker._on_activated(picker.combo.findData(1))  # the user picks camera 1
+    picker.look()  # "Look again", e.g. after plugging in another camera
+    qtbot.waitUntil(lambda: not picker.busy(), timeout=5000)
+    assert chosen == [0, 1] and picker.combo.currentData() == 1
+    monkeypatch.setattr(camera.QFileDialog, "getOpenFileName", lambda *a, **k: ("", ""))
+    row = picker.combo.findData(picker.FILE)
+    picker.combo.setCurrentIndex(row)
+    picker._on_activated(row)  # "Play a video file…", then Cancel
+    assert picker.combo.currentData() == 1 and chosen == [0, 1]
