@@ -462,3 +462,18 @@ def test_a_class_folder_linked_from_a_drive_not_connected_is_named(tmp_path):
     report = scan_dataset(tmp_path)
     assert report.classes == ["cat", "dog"]
     assert any(str(tmp_path / "bird") in w and "not there" in w for w in report.warnings)
+
+
+def test_jfif_and_jpe_files_are_images_everywhere(tmp_path):
+    """A browser on Windows saves JPEGs as .jfif: 'predict FILE.jfif' answered, yet the scan
+    listed them as non-images and 'predict FOLDER' found no images."""
+    from core.infer.predictor import expand_image_paths
+
+    for k, cls in enumerate(("cat", "dog")):
+        (tmp_path / cls).mkdir()
+        for i, ext in enumerate((".jfif", ".jpe")):
+            Image.new("RGB", (16, 16), (80 * k, 40 * i, 90)).save(tmp_path / cls / f"{i}{ext}",
+                                                                  "JPEG")
+    report = scan_dataset(tmp_path)
+    assert report.counts == {"cat": 2, "dog": 2} and not report.problems
+    assert len(expand_image_paths([str(tmp_path)])) == 4

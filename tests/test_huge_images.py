@@ -346,3 +346,23 @@ def test_a_damaged_tiff_pillow_cannot_read_is_still_corrupt(tmp_path, monkeypatc
     with pytest.raises(ImageError) as info:
         probe_image(path)
     assert info.value.kind == "corrupt" and "header cannot be read" in info.value.reason
+
+
+def test_a_big_webp_with_transparency_is_laid_over_white_before_it_shrinks(tmp_path,
+                                                                           monkeypatch):
+    """libwebp shrank it first: the colour hidden under the transparent stripes leaked in
+    (mean 182 against 212 for the same file read whole)."""
+    import core.data.imageio as io
+
+    rgba = np.zeros((400, 420, 4), np.uint8)
+    rgba[..., 0] = 200  # red, hidden under the transparent stripes
+    stripes = (np.arange(420) // 20) % 2 == 0
+    rgba[:, stripes, :3] = 170
+    rgba[:, stripes, 3] = 255
+    path = tmp_path / "cut.webp"
+    Image.fromarray(rgba, "RGBA").save(path, quality=90, method=0)
+    whole = io.load_rgb(str(path), 32).astype(int)
+    monkeypatch.setattr(io, "STREAM_ABOVE_PIXELS", 100 * 100)  # as a 17 MP file is read
+    streamed = io.load_rgb(str(path), 32).astype(int)
+    assert np.abs(streamed - whole).max() <= 4  # 11 when shrunk first (44 at 17 MP)
+    assert np.abs(streamed.mean(axis=(0, 1)) - whole.mean(axis=(0, 1))).max() < 1

@@ -369,8 +369,8 @@ def test_image_error_pickles_with_its_fields():
 
 
 def test_extensions():
-    assert {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"} == \
-        set(imageio.IMAGE_EXTENSIONS)
+    assert {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".bmp", ".gif", ".webp", ".tif",
+            ".tiff"} == set(imageio.IMAGE_EXTENSIONS)
     assert all(e == e.lower() and e.startswith(".") for e in imageio.IMAGE_EXTENSIONS)
 
 
@@ -408,3 +408,28 @@ def test_the_orientation_of_an_exif_chunk_after_a_pngs_pixels_is_read_without_th
         c for c in chunks if c[4:8] != b"eXIf"))
     with open(tmp_path / "plain.png", "rb") as fh:
         assert png_late_orientation(fh) == 1
+
+
+@pytest.mark.parametrize("fmt, options", [("BMP", {}), ("TIFF", {}),
+                                          ("TIFF", {"compression": "tiff_lzw"})])
+def test_a_bmp_or_tiff_cut_short_is_refused_by_the_scan_as_by_the_decode(tmp_path, fmt,
+                                                                          options):
+    """It passed the scan, then every decode failed ('corrupt') after 'Ready to train'."""
+    import io
+
+    from core.data.probe import probe_image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (40, 50, 3), np.uint8)).save(
+        buf, fmt, **options)
+    whole = tmp_path / f"whole.{fmt.lower()}"
+    whole.write_bytes(buf.getvalue())
+    assert probe_image(whole).width == 50
+    cut = tmp_path / f"cut.{fmt.lower()}"
+    cut.write_bytes(buf.getvalue()[:int(len(buf.getvalue()) * 0.95)])
+    with pytest.raises(ImageError) as probed:
+        probe_image(cut)
+    with pytest.raises(ImageError) as decoded:
+        load_rgb(str(cut), 16)
+    assert probed.value.kind == decoded.value.kind == "corrupt"
+    assert "cut off" in probed.value.reason

@@ -184,3 +184,26 @@ def test_a_damaged_calibration_file_is_refused_not_used(tmp_path, field, value):
     run.calibration_path.write_text(json.dumps(data))
     with pytest.raises(UserError, match=f"calibration.json: damaged .*{field}.*calibrate"):
         load_trust(run)
+
+
+def test_calibration_names_an_image_it_could_not_read(tmp_path):
+    """'calibrated on 11 validation images' named no twelfth (evaluate names it)."""
+    import types
+
+    from PIL import Image
+
+    from core.events import FileSkipped
+    from core.trust.fit import predict_with_embeddings
+
+    good, bad = tmp_path / "good.png", tmp_path / "bad.png"
+    Image.new("RGB", (8, 8), "red").save(good)
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 20)
+    model = types.SimpleNamespace(inputs=[types.SimpleNamespace(shape=(None, 8, 8, 3))])
+    events = []
+    probs, _emb, ok = predict_with_embeddings(
+        model, [str(good), str(bad)], fn=lambda x: (np.ones((len(x), 2)), np.ones((len(x), 4))),
+        listener=events.append)
+    assert ok == [0] and len(probs) == 1
+    skipped = [e for e in events if isinstance(e, FileSkipped)]
+    assert [(e.path, e.stage) for e in skipped] == [(str(bad), "calibration")]
+    assert skipped[0].reason

@@ -117,11 +117,16 @@ def _open(vips, fh, fmt: str, size: Tuple[int, int], header: Tuple[int, int]):
     fh.seek(0)
     source = vips.Source.new_from_descriptor(fh.fileno())
     options = {"access": "sequential", "fail_on": "error"}
+    load = getattr(vips.Image, STREAM_FORMATS[fmt])
     if fmt == "WEBP":  # libwebp scales while decoding; keep headroom for a clean resize
         scale = _REDUCING_GAP * max(size[0] / header[0], size[1] / header[1])
-        if scale < 1.0:
-            options["scale"] = scale
-    return getattr(vips.Image, STREAM_FORMATS[fmt])(source, **options)
+        whole = load(source, **options)  # reads the header only
+        if scale >= 1.0 or whole.hasalpha():  # libwebp shrinks before the alpha is laid
+            return whole  # over white: colours hidden under transparency leaked in
+        fh.seek(0)
+        source = vips.Source.new_from_descriptor(fh.fileno())
+        options["scale"] = scale
+    return load(source, **options)
 
 
 def _flatten(image):

@@ -20,11 +20,9 @@ from typing import Optional, Tuple, Union
 from PIL import Image, UnidentifiedImageError
 
 from core.data import huge
+from core.data.image_names import IMAGE_EXTENSIONS  # noqa: F401 - the table, re-exported
 from core.data.regular_file import FileProblem, open_regular, os_error_reason
 
-#: File name endings treated as images (lower case, with the dot).
-IMAGE_EXTENSIONS: frozenset[str] = frozenset(
-    {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
 
 #: Pillow format names we agree to open.  (The JPEG opener also yields "MPO",
 #: Pillow's name for many camera JPEGs, which are decoded like any JPEG.)

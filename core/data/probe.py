@@ -5,7 +5,8 @@ small read or two, not a decode: size, format, mode and frame count from the
 header, and a look at the file's last KB for the end marker that a file cut off
 mid-download or mid-copy lacks (a PNG's IEND; a JPEG's end-of-image marker, and
 only when that is missing a decode at 1/8 scale, because motion photos legally
-carry megabytes after it).  The rules for which files open at all, and how big
+carry megabytes after it); a TIFF or BMP whose header places its pixels past the
+end of the file is cut off too.  The rules for which files open at all, and how big
 they may be, are :mod:`core.data.image_open`'s.
 """
 
@@ -48,6 +49,26 @@ def _jpeg_decodes(img: Image.Image) -> bool:
         return False
 
 
+def _data_end(img: Image.Image) -> int:
+    """Where the header says the (first frame's) pixel data ends, 0 when it does not say:
+    a TIFF's strips or tiles (offsets + byte counts), an uncompressed BMP's rows."""
+    try:
+        if img.format == "TIFF":
+            tags = img.tag_v2
+            offsets, counts = tags.get(273) or tags.get(324), tags.get(279) or tags.get(325)
+            if offsets is None or counts is None:
+                return 0
+            pairs = zip(offsets if isinstance(offsets, tuple) else (offsets,),
+                        counts if isinstance(counts, tuple) else (counts,))
+            return max((int(o) + int(c) for o, c in pairs), default=0)
+        if img.format == "BMP" and img.tile and img.tile[0][0] == "raw":
+            _, _box, offset, args = img.tile[0]
+            return int(offset) + int(args[1]) * img.height  # (rawmode, stride, direction)
+    except (TypeError, ValueError, IndexError, AttributeError):
+        pass
+    return 0
+
+
 def probe_image(path: Union[str, os.PathLike]) -> ImageInfo:
     """Read the header only (no pixels): size, format, mode, frame count.
 
@@ -80,6 +101,9 @@ def probe_file(path: Union[str, os.PathLike]) -> Tuple[ImageInfo, int]:
             why = unshrinkable(img)
             if why:
                 raise oversized_error(path, img, why)
+            if _data_end(img) > nbytes:  # passed the scan, then failed every decode
+                raise ImageError(path, "corrupt", f"the {img.format} is cut off (its pixels "
+                                 "run past the end of the file); re-download or re-export it")
             if img.format == "PNG" and not _tail_has(fh, nbytes, b"IEND"):
                 raise ImageError(path, "corrupt", "the PNG is cut off (no end marker); "
                                  "re-download or re-export it")

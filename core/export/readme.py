@@ -25,13 +25,27 @@ Files: {files}
 metadata.json holds the parity check (answers compared with the app's on
 validation images), file sizes and single-image CPU latencies.
 
-{trust}Common decoding (Pillow + NumPy):
+{trust}Common decoding (Pillow + NumPy), as the app decodes: EXIF-rotated, transparency laid
+over white, 16-bit and 0-1 float pixels scaled (not clipped).  A plain .convert("RGB")
+turns a transparent background black and a 16-bit image white: other answers.
 
     import numpy as np
     from PIL import Image, ImageOps
     labels = open("labels.txt", encoding="utf-8").read().splitlines()
-    img = ImageOps.exif_transpose(Image.open("photo.jpg")).convert("RGB")
-    x = np.asarray(img.resize(({size}, {size}), Image.BILINEAR), np.float32)[None]
+    img = ImageOps.exif_transpose(Image.open("photo.jpg"))
+    if img.mode.startswith("I") or img.mode == "F":      # 16-bit, 32-bit, float
+        a = np.asarray(img, np.float64)
+        if img.mode == "F" and 0 <= a.min() and a.max() <= 1:
+            a = a * 255
+        elif img.mode.startswith("I;16") or a.max() > 255:
+            a = a / 257
+        img = Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8))
+    if img.mode in ("RGBA", "RGBa", "LA", "La", "PA") or "transparency" in img.info:
+        rgba = img.convert("RGBA")
+        img = Image.new("RGB", rgba.size, (255, 255, 255))
+        img.paste(rgba, mask=rgba.getchannel("A"))
+    img = img.convert("RGB").resize(({size}, {size}), Image.BILINEAR, reducing_gap=3.0)
+    x = np.asarray(img, np.float32)[None]
 {constants}
 TensorFlow, SavedModel (savedmodel/):
 

@@ -13,7 +13,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from core.data.imageio import ImageError, load_rgb
-from core.events import Log, Progress, emit
+from core.events import FileSkipped, Log, Progress, emit
 from core.runs.folder import RunFolder
 from core.trust.store import clear_trust, fit_trust, save_trust
 from core.trust.unknown import MAX_REFERENCE, TrustModel
@@ -69,8 +69,10 @@ def embedding_function(model):
     return tf.function(lambda x: both(x, training=False), input_signature=[spec])
 
 
-def predict_with_embeddings(model, paths: Sequence[str], batch_size: int = 32, fn=None):
-    """(probs, embeddings, ok_indices) of the readable ``paths`` (unreadable ones are left out).
+def predict_with_embeddings(model, paths: Sequence[str], batch_size: int = 32, fn=None,
+                            listener=None):
+    """(probs, embeddings, ok_indices) of the readable ``paths``; an unreadable one is left
+    out and named (a FileSkipped event: 'calibrated on 11 images' named no twelfth).
 
     ``fn``: an :func:`embedding_function` of ``model`` to reuse (one is made otherwise).
     """
@@ -83,8 +85,10 @@ def predict_with_embeddings(model, paths: Sequence[str], batch_size: int = 32, f
             try:
                 arrs.append(load_rgb(paths[i], size))
                 ok.append(i)
-            except (ImageError, OSError):
-                continue
+            except ImageError as exc:
+                emit(listener, FileSkipped(paths[i], exc.reason, "calibration"))
+            except OSError as exc:
+                emit(listener, FileSkipped(paths[i], str(exc), "calibration"))
         if arrs:
             p, e = fn(np.stack(arrs).astype(np.float32))
             probs.append(np.asarray(p, np.float32))
@@ -137,14 +141,16 @@ def fit_after_training(run: RunFolder, model=None, split=None, classes=None, cfg
     batch = int(cfg.train.batch_size)
     emit(listener, Progress(0, 2, "calibrating on the validation images"))
     val, fn = list(split.val), embedding_function(model)
-    probs, val_emb, ok = predict_with_embeddings(model, [r.path for r in val], batch, fn)
+    probs, val_emb, ok = predict_with_embeddings(model, [r.path for r in val], batch, fn,
+                                                 listener)
     if len(ok) < MIN_IMAGES:
         _too_few(run, len(ok), listener, refit)
         return None
     y = np.asarray([int(val[i].label) for i in ok], np.int64)
     emit(listener, Progress(1, 2, "embedding training images for the unknown score"))
     train = _subset(list(split.train), MAX_REFERENCE)
-    _, train_emb, ok_t = predict_with_embeddings(model, [r.path for r in train], batch, fn)
+    _, train_emb, ok_t = predict_with_embeddings(model, [r.path for r in train], batch, fn,
+                                                 listener)
     train_y = np.asarray([int(train[i].label) for i in ok_t], np.int64)
     trust, record = fit_trust(probs, y, val_emb, train_emb if len(ok_t) else None, train_y, keep)
     save_trust(run, trust, record)

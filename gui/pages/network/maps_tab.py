@@ -21,12 +21,13 @@ from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton,
                                QVBoxLayout, QWidget)
 
+from core.data.image_names import dialog_filter
 from gui.thumbnails import array_to_qimage
 from gui.pages.network.tile_grid import BACKGROUND, TileGridView, TileLayout, scale_for, viridis
 
 MAX_CHANNELS = 64  # more tiles than this become too small to read
 INPUT_SIDE = 150   # the input image next to the maps, in screen pixels
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)"
+IMAGE_FILTER = dialog_filter()
 #: The side an image is drawn at for a model that takes any size (its input is None×None).
 ANY_SIZE_DRAWN = 224
 

@@ -22,6 +22,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QPushButton, QSpinBox,
                                QVBoxLayout)
 
+from core.data.image_names import dialog_filter
 from gui.pages.base import Page
 from gui.pages.predict.cards import CardRow
 from gui.pages.predict.gradcam_bar import GradCamBar
@@ -32,8 +33,7 @@ from gui.pages.predict.results import ResultsView, model_text
 from gui.pages.predict.unknown_bar import UnknownControl
 from gui.widgets.model_row import model_row
 
-IMAGE_FILTER = ("Images (*.jpg *.jpeg *.png *.bmp *.gif *.webp *.tif *.tiff);;"
-                "All files (*)")
+IMAGE_FILTER = dialog_filter()
 MODEL_FILTER = "Models (*.keras *.tflite *.onnx);;All files (*)"
 
 

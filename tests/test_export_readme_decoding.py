@@ -1,0 +1,59 @@
+"""The export README's decoding recipe gives the app's own pixels: a user who follows it
+gets the app's answers.  It dropped transparency (a cut-out on white turned black: the top
+class flipped) and clipped 16-bit and float images."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core.data.imageio import load_rgb
+from core.export.readme import readme
+
+SIZE = 24
+
+
+def _recipe() -> str:
+    text = readme("MobileNetV2", ["a", "b"], SIZE, ["model.keras"], "2026-12-04")
+    block = text[text.index("Common decoding"):text.index("TensorFlow, SavedModel")]
+    code = [ln[4:] for ln in block.splitlines() if ln.startswith("    ")]
+    return "\n".join(code).replace('open("labels.txt", encoding="utf-8").read().splitlines()',
+                                   '["a", "b"]')
+
+
+def _cutout(path):
+    rgba = np.zeros((40, 30, 4), np.uint8)  # transparent black around an opaque square
+    rgba[10:30, 5:25] = (200, 60, 60, 255)
+    Image.fromarray(rgba, "RGBA").save(path)
+
+
+def _make(kind, path):
+    if kind in ("rgba_png", "rgba_webp"):
+        _cutout(path)
+    elif kind == "grey16":
+        Image.fromarray(np.full((30, 40), 30000, np.uint16)).save(path)
+    elif kind == "float_tiff":
+        Image.fromarray(np.linspace(0, 1, 1200, dtype=np.float32).reshape(30, 40)).save(path)
+    elif kind == "exif6_jpeg":
+        arr = np.zeros((30, 40, 3), np.uint8)
+        arr[:, :10] = 250
+        exif = Image.Exif()
+        exif[0x0112] = 6
+        Image.fromarray(arr).save(path, exif=exif, quality=95)
+    elif kind == "palette_trns":
+        img = Image.new("P", (40, 30), 0)
+        img.putpalette([0, 0, 0, 200, 60, 60] + [0] * 762)
+        img.paste(1, (5, 5, 25, 25))
+        img.save(path, transparency=0)
+
+
+@pytest.mark.parametrize("kind, name", [("rgba_png", "a.png"), ("rgba_webp", "a.webp"),
+                                        ("grey16", "g.png"), ("float_tiff", "f.tif"),
+                                        ("exif6_jpeg", "e.jpg"), ("palette_trns", "p.png")])
+def test_the_readme_recipe_decodes_as_the_app_does(tmp_path, kind, name):
+    path = tmp_path / name
+    _make(kind, path)
+    scope = {}
+    exec(_recipe().replace('"photo.jpg"', repr(str(path))), scope)  # noqa: S102 - our text
+    ours = load_rgb(str(path), SIZE).astype(np.float32)
+    assert scope["x"].shape == (1, SIZE, SIZE, 3)
+    assert np.abs(scope["x"][0] - ours).max() <= 1.0, kind
