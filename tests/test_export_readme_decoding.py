@@ -33,6 +33,10 @@ def _make(kind, path):
         Image.fromarray(np.full((30, 40), 30000, np.uint16)).save(path)
     elif kind == "float_tiff":
         Image.fromarray(np.linspace(0, 1, 1200, dtype=np.float32).reshape(30, 40)).save(path)
+    elif kind == "float_wide":
+        Image.fromarray(np.linspace(-5, 300, 1200, dtype=np.float32).reshape(30, 40)).save(path)
+    elif kind == "int32":
+        Image.fromarray(np.linspace(0, 70000, 1200).astype(np.int32).reshape(30, 40)).save(path)
     elif kind == "exif6_jpeg":
         arr = np.zeros((30, 40, 3), np.uint8)
         arr[:, :10] = 250
@@ -48,6 +52,7 @@ def _make(kind, path):
 
 @pytest.mark.parametrize("kind, name", [("rgba_png", "a.png"), ("rgba_webp", "a.webp"),
                                         ("grey16", "g.png"), ("float_tiff", "f.tif"),
+                                        ("float_wide", "w.tif"), ("int32", "i.tif"),
                                         ("exif6_jpeg", "e.jpg"), ("palette_trns", "p.png")])
 def test_the_readme_recipe_decodes_as_the_app_does(tmp_path, kind, name):
     path = tmp_path / name

@@ -140,3 +140,32 @@ def test_class_names_are_shown_as_written(qtbot, folder, view):
     assert view.map_panel.caption.text() == "<b>a&lt;b</b><br>cat/c0.png"
     view.map_panel.clear()  # another folder: its last hovered name goes
     assert "cat/c0.png" not in view.map_panel.caption.text()
+
+
+def test_a_skipped_file_during_the_check_is_no_step(qtbot, view):
+    """A FileSkipped has a stage ("scan") too: the handler read it as a step and raised
+    AttributeError, so "Step 1 of 5" never showed."""
+    from core.audit.result import AuditStage
+    from core.events import FileSkipped
+
+    view._on_progress(AuditStage("scan", 1, 5))
+    view._on_progress(FileSkipped("/data/cat/bad.jpg", "the JPEG is cut off", "scan"))
+    assert view.status.text() == "Step 1 of 5: reading the folder"
+
+
+def test_long_names_do_not_widen_the_pages(qtbot):
+    """A 34-character class name made the Sort page wider than a 900 px window; the Data
+    page's empty chart hint did the same."""
+    from gui.pages.data.class_chart import ClassBarChart
+    from gui.pages.sort.viewer import BUTTON_CHARS, ImageView
+
+    viewer = ImageView()
+    qtbot.addWidget(viewer)
+    name = "medium_grey_with_a_long_class_name"
+    viewer.set_classes(["bright", name])
+    button = viewer.class_buttons[name]
+    assert len(button.text().split("  (")[0]) <= BUTTON_CHARS and "…" in button.text()
+    assert name in button.toolTip()
+    chart = ClassBarChart()
+    qtbot.addWidget(chart)
+    assert chart._empty.wordWrap()

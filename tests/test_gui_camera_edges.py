@@ -72,10 +72,15 @@ def test_a_burst_that_wrote_nothing_is_not_what_undo_undoes(tmp_path, monkeypatc
 
     def full(path, data):
         raise UserError(f"{path}: the disk is full")
+    real_write = capture.write_new
     monkeypatch.setattr(capture, "write_new", full)
     with pytest.raises(UserError):
         writer.save(np.full((8, 8, 3), 60, np.uint8), bad)
     assert not (data / "new class").exists()  # the folder made for it went too
+    monkeypatch.setattr(capture, "write_new", real_write)
+    with pytest.raises(UserError, match="stopped"):  # a frame queued behind the failed one
+        writer.save(np.full((8, 8, 3), 70, np.uint8), bad)  # would be out of Undo's reach
+    assert not (data / "new class").exists()
     assert writer.last_burst() == good
     class_name, outcome = writer.undo_last_burst()
     assert class_name == "bright" and len(outcome.moved) == 1
@@ -122,11 +127,14 @@ def test_look_again_keeps_the_camera_chosen_and_a_cancelled_file_choice_keeps_th
     picker.look()
     qtbot.waitUntil(lambda: not picker.busy(), timeout=5000)
     picker._on_activated(picker.combo.findData(1))  # the user picks camera 1
+    statuses = []
+    picker.status.connect(lambda text, _kind: statuses.append(text))
     picker.look()  # "Look again", e.g. after plugging in another camera
     qtbot.waitUntil(lambda: not picker.busy(), timeout=5000)
-    assert chosen == [0, 1] and picker.combo.currentData() == 1
+    assert chosen == [0, 1, 1] and picker.combo.currentData() == 1  # camera 1, started again
+    assert statuses[-1] == ""  # not "Looking for cameras…" for good
     monkeypatch.setattr(camera.QFileDialog, "getOpenFileName", lambda *a, **k: ("", ""))
     row = picker.combo.findData(picker.FILE)
     picker.combo.setCurrentIndex(row)
     picker._on_activated(row)  # "Play a video file…", then Cancel
-    assert picker.combo.currentData() == 1 and chosen == [0, 1]
+    assert picker.combo.currentData() == 1 and chosen == [0, 1, 1]

@@ -94,6 +94,8 @@ def test_export_keras_and_tflite(qtbot, window, trained_run, tmp_path, monkeypat
     assert not page.failures_label.isVisible()
     assert page.log.toPlainText()  # the exporter's progress lines were shown
     assert page.export_button.isEnabled()
+    # formats judged on agreement are checked on more images than the others: "up to"
+    assert "checked on up to" in page.status_label.text()
 
     opened = []
     monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url) or True)

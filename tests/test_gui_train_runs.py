@@ -35,14 +35,17 @@ def test_another_run_opened_shows_its_curves_and_resumes_from_a_moved_folder(
         qtbot, window, tmp_path, tiny_weights):
     data = make_bright_dark(tmp_path / "data", per_class=12, size=32)
     page = _ready(qtbot, window, data, tiny_weights, epochs=4, fine_tune_epochs=0)
-    stopping = []
-    page.run_started.connect(lambda job: job.progress.connect(
-        lambda ev: stopping.append((page.stop_button.isEnabled(), page.status_label.text()))
-        if isinstance(ev, BatchEnd) and job.token.cancelled else None))
+    said = []
+    page.run_started.connect(lambda job: job.cancel_requested.connect(
+        lambda: said.append((page.stop_button.isEnabled(), page.status_label.text()))))
     a = _run(qtbot, page, stop_after_epoch=1)
     assert a.status == "stopped"
-    # Stopped from the status bar: the page said so, and later batches did not hide it
-    assert stopping and all(not on and text.startswith("Stopping") for on, text in stopping)
+    # Stopped from the status bar: the page said so at once ...
+    assert said and not said[0][0] and said[0][1].startswith("Stopping")
+    page.panel.stopping = True  # ... and a batch still on its way does not hide it
+    page.status_label.setText(said[0][1])
+    page.panel.show_event(BatchEnd("head", 2, 4, 1, 3, 10.0, 3.0, {"loss": 1.0}))
+    assert page.status_label.text() == said[0][1]
     window.state.set("train.fine_tune_epochs", 1)
     b = _run(qtbot, page)
     assert b.status == "completed" and len(page.curves.val_x) == 5  # 4 head, 1 fine-tune
@@ -73,6 +76,10 @@ def test_a_failed_run_with_a_checkpoint_can_be_resumed_in_the_window(qtbot, wind
     window.state.set_run(None)
     window.state.set_run(run.run_dir)
     assert page.resume_button.isEnabled()
+    window.state.set_run(None)  # as the run fails: the page still knows it as the live run
+    page._live_run = run.run_dir
+    page._on_failed("none of the 6 validation images could be read when training ended", "")
+    assert page.resume_button.isEnabled() and page.resumable_run == run.run_dir
 
 
 def test_stop_stops_the_learning_rate_finder(qtbot, window, tmp_path, tiny_weights):
@@ -104,3 +111,11 @@ def test_the_epochs_shown_are_the_epochs_trained(qtbot, window, tmp_path, freeze
     window.pages[3].on_shown()
     total = sum(expected.values())
     assert f"{total} epoch{'s' if total != 1 else ''} at most" in window.pages[3].steps_hint.text()
+
+
+def test_one_epoch_is_one_epoch_in_the_boxes(window):
+    page = window.pages[3]
+    window.state.set("train.epochs", 1)
+    assert page.epochs_spin.suffix() == " epoch"
+    window.state.set("train.epochs", 3)
+    assert page.epochs_spin.suffix() == " epochs"

@@ -433,3 +433,29 @@ def test_a_bmp_or_tiff_cut_short_is_refused_by_the_scan_as_by_the_decode(tmp_pat
         load_rgb(str(cut), 16)
     assert probed.value.kind == decoded.value.kind == "corrupt"
     assert "cut off" in probed.value.reason
+
+
+def test_a_bmp_without_its_last_padding_or_a_tiff_with_a_wrong_count_still_scans(tmp_path):
+    """Both decode; the first end-of-data check refused them as cut off."""
+    from core.data.probe import probe_image
+
+    arr = np.random.default_rng(1).integers(0, 255, (20, 41, 3), np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, "BMP")  # 41 px x 3 bytes = 123, rows padded to 124
+    bmp = tmp_path / "nolastpad.bmp"
+    bmp.write_bytes(buf.getvalue()[:-1])
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, "TIFF")
+    raw = bytearray(buf.getvalue())
+    ifd = struct.unpack_from("<I", raw, 4)[0]
+    for i in range(struct.unpack_from("<H", raw, ifd)[0]):
+        entry = ifd + 2 + 12 * i
+        tag, kind, count = struct.unpack_from("<HHI", raw, entry)
+        if tag == 279 and count == 1:  # StripByteCounts, over-reported by 500
+            fmt = "<I" if kind == 4 else "<H"
+            struct.pack_into(fmt, raw, entry + 8, struct.unpack_from(fmt, raw, entry + 8)[0] + 500)
+    tif = tmp_path / "bogus_count.tif"
+    tif.write_bytes(bytes(raw))
+    for path in (bmp, tif):
+        assert probe_image(path).width == 41
+        assert load_rgb(str(path)).shape == (20, 41, 3)

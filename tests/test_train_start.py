@@ -239,11 +239,14 @@ def test_images_deleted_or_edited_since_the_window_s_scan_are_not_in_the_run(tmp
 
     root = Path(generate_sample_dataset(tmp_path / "data", classes=["a", "b"], per_class=6,
                                         size=32))
-    stale = scan_dataset(str(root))
     a = sorted((root / "a").iterdir())
+    future = a[3].stat().st_mtime + 86400 * 365  # unzipped from a clock ahead: every Start
+    os.utime(a[3], (future, future))             # scanned the folder again
+    stale = scan_dataset(str(root))
+    assert changes_since_scan(stale) == (0, 0, 0)
     a[1].unlink()
     Image.new("RGB", (48, 48), "red").save(a[2])
-    assert changes_since_scan(stale) == (0, 1, 1)
+    assert changes_since_scan(stale) == (0, 1, 1)  # a[3], dated a year ahead, is not
     _, run, split, _ = prepare_new_run(tiny_config(root), tmp_path / "run", None, None, None,
                                        stale)
     release(run)

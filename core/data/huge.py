@@ -51,7 +51,8 @@ _lock = threading.Lock()
 # libwebp decodes a *lossless* WebP into a full-size ARGB buffer whatever the
 # scale asked for (its back-references may reach anywhere above), up to 1 GB at
 # WebP's 16383 x 16383 limit; one big WebP at a time keeps a pool of decode
-# threads from multiplying that.  (Lossy WebP decodes scaled, in a few MB.)
+# threads from multiplying that.  (Lossy WebP decodes scaled, in a few MB; one with
+# transparency decodes whole, up to 1 GB at WebP's largest, 16383 x 16383.)
 _ONE_WEBP = threading.BoundedSemaphore(1)
 
 

@@ -50,20 +50,29 @@ def _jpeg_decodes(img: Image.Image) -> bool:
 
 
 def _data_end(img: Image.Image) -> int:
-    """Where the header says the (first frame's) pixel data ends, 0 when it does not say:
-    a TIFF's strips or tiles (offsets + byte counts), an uncompressed BMP's rows."""
+    """How long the file must be for the (first frame's) pixels the header places, 0 when it
+    does not say: past the start of a TIFF's every strip or tile, and for uncompressed
+    strips their rows (byte counts are not trusted: libtiff reads files whose counts are
+    wrong); an uncompressed BMP's rows but the last row's padding (up to 3 bytes, which
+    some writers leave off)."""
     try:
         if img.format == "TIFF":
             tags = img.tag_v2
-            offsets, counts = tags.get(273) or tags.get(324), tags.get(279) or tags.get(325)
-            if offsets is None or counts is None:
+            offsets = tags.get(273) or tags.get(324)
+            if not offsets:
                 return 0
-            pairs = zip(offsets if isinstance(offsets, tuple) else (offsets,),
-                        counts if isinstance(counts, tuple) else (counts,))
-            return max((int(o) + int(c) for o, c in pairs), default=0)
+            offsets = offsets if isinstance(offsets, tuple) else (offsets,)
+            end = max(int(o) + 1 for o in offsets)
+            if tags.get(259, 1) == 1 and tags.get(284, 1) == 1 and 324 not in tags:
+                bits = tags.get(258, (8,))  # uncompressed strips: their size is known
+                row = (img.width * sum(bits if isinstance(bits, tuple) else (bits,)) + 7) // 8
+                per = min(int(tags.get(278, img.height)), img.height)
+                last = img.height - per * (len(offsets) - 1)
+                end = max(end, int(offsets[-1]) + row * max(1, last))
+            return end
         if img.format == "BMP" and img.tile and img.tile[0][0] == "raw":
             _, _box, offset, args = img.tile[0]
-            return int(offset) + int(args[1]) * img.height  # (rawmode, stride, direction)
+            return int(offset) + int(args[1]) * img.height - 3  # (rawmode, stride, direction)
     except (TypeError, ValueError, IndexError, AttributeError):
         pass
     return 0

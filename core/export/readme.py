@@ -34,11 +34,14 @@ turns a transparent background black and a 16-bit image white: other answers.
     labels = open("labels.txt", encoding="utf-8").read().splitlines()
     img = ImageOps.exif_transpose(Image.open("photo.jpg"))
     if img.mode.startswith("I") or img.mode == "F":      # 16-bit, 32-bit, float
-        a = np.asarray(img, np.float64)
-        if img.mode == "F" and 0 <= a.min() and a.max() <= 1:
+        a = np.nan_to_num(np.asarray(img, np.float64), nan=0, posinf=0, neginf=0)
+        lo, hi = a.min(), a.max()
+        if img.mode == "F" and 0 <= lo and hi <= 1:
             a = a * 255
-        elif img.mode.startswith("I;16") or a.max() > 255:
-            a = a / 257
+        elif img.mode != "F" and (img.mode.startswith("I;16") or 0 <= lo <= hi <= 65535):
+            a = a / 257 if img.mode.startswith("I;16") or hi > 255 else a
+        else:                                            # other ranges: stretched
+            a = (a - lo) * (255 / (hi - lo)) if hi > lo else a * 0
         img = Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8))
     if img.mode in ("RGBA", "RGBa", "LA", "La", "PA") or "transparency" in img.info:
         rgba = img.convert("RGBA")

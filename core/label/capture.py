@@ -85,6 +85,7 @@ class CaptureWriter:
         #: burst id -> (class, longest side), oldest first; the side is fixed per burst.
         self.bursts: dict[str, tuple[str, int]] = {}
         self._written: dict[str, int] = {}  # burst id -> frames on disk
+        self._abandoned: set[str] = set()  # bursts whose first frame could not be written
 
     def classes(self) -> list[str]:
         """The class folders there now."""
@@ -101,6 +102,9 @@ class CaptureWriter:
     def save(self, frame: np.ndarray, burst: str) -> Saved:
         """Write ``frame`` (RGB uint8) as a JPEG of the burst's class; journalled first."""
         class_name, side = self.bursts[burst]
+        if burst in self._abandoned:  # written, it would be a file no Undo reaches
+            raise UserError(f"not saved: the burst into {class_name} stopped when a picture "
+                            "before this one could not be written")
         out = frame if side <= 0 else fit_longest(frame, side)
         data = encode_jpeg(out)
         digest = hashlib.blake2b(data, digest_size=DIGEST_BYTES).hexdigest()
@@ -122,6 +126,7 @@ class CaptureWriter:
                 except (OSError, UserError):  # a full disk, a read-only folder
                     if not self._written.get(burst):  # nothing of the burst on disk: the
                         self.journal.mark_undone(burst, made)  # next Undo is the last burst
+                        self._abandoned.add(burst)  # and frames queued after it are not kept
                     raise
             self._written[burst] = self._written.get(burst, 0) + 1
             return Saved(class_name, dst, burst)

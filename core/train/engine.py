@@ -151,7 +151,7 @@ def changes_since_scan(report, cancel: Optional[CancelToken] = None) -> tuple[in
     added = sum(1 for path in listed if path not in seen)
     now = set(listed)
     gone = sum(1 for r in (*report.records, *report.copies) if r.path not in now)
-    edited = 0
+    edited, now_t = 0, time.time()
     if report.scanned_at:
         for i, path in enumerate(p for p in listed if p in seen):
             if cancel is not None and i % 2000 == 0:
@@ -160,7 +160,10 @@ def changes_since_scan(report, cancel: Optional[CancelToken] = None) -> tuple[in
                 st = os.stat(path)
             except OSError:
                 continue  # gone meanwhile: the scan that follows says so
-            edited += max(st.st_mtime, st.st_ctime) > report.scanned_at
+            # ctime: replaced or rewritten (also a chmod: a rescan too many, harmless); mtime
+            # only when not in the future (an unzipped file dated ahead rescanned every Start)
+            edited += (st.st_ctime > report.scanned_at
+                       or report.scanned_at < st.st_mtime <= now_t)
     return added, gone, edited
 
 

@@ -230,11 +230,14 @@ class SourcePicker(QWidget):
 
         playing = self._playing
         self._fill(list(cameras))
-        if isinstance(playing, str) or playing in cameras:
+        self.status.emit("", "info")
+        if isinstance(playing, str):
             self.combo.setCurrentIndex(self.combo.findData(playing))
-            return  # a video file or a camera still there plays meanwhile: leave it
-        if cameras:
-            self.status.emit("", "info")
+            return  # a video file plays meanwhile: leave it
+        if playing in cameras:  # the chosen camera, started again (it may have stopped)
+            self.combo.setCurrentIndex(self.combo.findData(playing))
+            self._emit(playing)
+        elif cameras:
             self._emit(self.cameras[0])
         else:
             self.status.emit(no_camera_message(), "error")

@@ -51,6 +51,17 @@ class SettingSpin(QSpinBox):
         #: Where a step up from the special value goes (None: the first allowed number): the
         #: image size's "default (299 px)" went to 32 px, which Xception refuses.
         self.up_from_special: Optional[int] = None
+        #: The unit for one and for many (" epoch", " epochs"): "1 epochs" read badly.
+        self.units: Optional[tuple[str, str]] = None
+        self.valueChanged.connect(self._fit_unit)
+
+    def setValue(self, value: int) -> None:  # noqa: N802 - Qt API; also while signals are
+        super().setValue(value)               # blocked (a page showing a config)
+        self._fit_unit(self.value())
+
+    def _fit_unit(self, value: int) -> None:
+        if self.units is not None:
+            self.setSuffix(self.units[0] if value == 1 else self.units[1])
 
     def stepBy(self, steps: int) -> None:  # noqa: N802 - Qt API
         if self.gap is not None:
@@ -90,6 +101,9 @@ def bind_spin(spin: QAbstractSpinBox, path: str, scale: float = 1, suffix: str =
     unit = suffix or (f" {info.unit}" if info.unit else "")
     if unit:
         spin.setSuffix(unit)
+    if isinstance(spin, SettingSpin) and unit in (" epochs", " images"):
+        spin.units = (unit[:-1], unit)
+        spin._fit_unit(spin.value())
     if info.special is not None:
         spin.setSpecialValueText(str(info.special[1]))
         if isinstance(spin, SettingSpin) and info.special[0] * scale < info.lo * scale:

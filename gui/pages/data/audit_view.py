@@ -145,8 +145,9 @@ class AuditView(QWidget):
         self.status.setText("")
 
     def refresh_undo(self) -> None:
-        if self.root:
-            self._small(pending_job, self.root, on_done=self._on_pending)
+        if self.root:  # an answer about a folder left meanwhile is not this folder's
+            self._small(pending_job, self.root, on_done=lambda state, root=self.root:
+                        root == self.root and self._on_pending(state))
         else:
             self._on_pending(0)
 
@@ -221,7 +222,7 @@ class AuditView(QWidget):
 
     def _on_progress(self, event) -> None:
         stage = getattr(event, "stage", None)
-        if stage in _STAGE_WORDS:
+        if stage in _STAGE_WORDS and hasattr(event, "index"):  # a FileSkipped has a stage too
             self.status.setText(f"Step {event.index} of {event.count}: {_STAGE_WORDS[stage]}")
         elif hasattr(event, "done") and hasattr(event, "total"):
             self.progress.setRange(0, max(0, int(event.total)))

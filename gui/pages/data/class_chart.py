@@ -49,6 +49,7 @@ class ClassBarChart(QWidget):
         self._layout.setSpacing(2)
         self._empty = QLabel("The number of images in each class appears here.")
         self._empty.setObjectName("hint")
+        self._empty.setWordWrap(True)  # unwrapped it widened the page past 900 px
         self._layout.addWidget(self._empty)
         self.legend = QLabel()
         self.legend.setObjectName("hint")

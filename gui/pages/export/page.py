@@ -340,8 +340,9 @@ class ExportPage(Page):
         self._fill_report(report)
         self.open_button.setEnabled(bool(report.written))
         if report.written:
-            self.status_label.setText(f"{passed} of {total} formats passed · checked on "
-                                      f"{report.parity_images} {report.parity_source} · "
+            self.status_label.setText(f"{passed} of {total} formats passed · checked on up "
+                                      f"to {report.parity_images} {report.parity_source} "
+                                      "(each row says on how many) · "
                                       f"written to {report.out_dir}")
         else:
             self.status_label.setText("Nothing was written: every format failed.")

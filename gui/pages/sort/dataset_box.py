@@ -139,7 +139,7 @@ class DataSetBox(QGroupBox):
             self._on_pending(0)
             return
         job = Job(pending_job, root, name="Sort: journal", parent=self)
-        job.finished.connect(self._on_pending)
+        job.finished.connect(lambda state, r=root: r == self.data_dir() and self._on_pending(state))
         job.failed.connect(lambda msg, _tb: self.message.emit(msg, "error"))
         job.done.connect(lambda j=job: self.small_jobs.remove(j))
         self.small_jobs.append(job)

@@ -21,6 +21,14 @@ from gui.thumbnails import ThumbnailModel
 
 VIEW_SIDE = 400
 COLUMNS = 3
+#: A class button shows at most this many characters of the name (the tooltip has it
+#: whole): one long name made the page wider than a 900 px window.
+BUTTON_CHARS = 22
+
+
+def elided(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters with "…" when longer."""
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
 
 class ImageView(QWidget):
@@ -87,7 +95,7 @@ class ImageView(QWidget):
         self.class_buttons = {}
         for i, name in enumerate(classes):
             hint = key_hint(classes, name)
-            shown = name.replace("&", "&&")  # "R&D" is a name, not an Alt+D shortcut
+            shown = elided(name, BUTTON_CHARS).replace("&", "&&")  # "R&D": not Alt+D
             button = QPushButton(f"{shown}  ({hint})" if hint else shown)
             button.setFocusPolicy(Qt.NoFocus)
             button.setToolTip(f"Label this image {name!r} and go on")

@@ -214,7 +214,8 @@ class TrainPage(Page):
         job.finished.connect(self._show_lr_finding)
         job.failed.connect(lambda message, _tb: (self.panel.set_progress(0, 1, "Failed"),
                                                  self.show_error(message)))
-        job.cancelled.connect(lambda: self.panel.set_progress(0, 1, "Stopped"))
+        job.cancelled.connect(lambda: (self.panel.set_progress(0, 1, "Stopped"),
+                                       self.status_label.setText("Stopped; no rate proposed.")))
         job.done.connect(self._update_buttons)
         job.cancel_requested.connect(self._on_stopping)
         self.job = self.finder_job = job  # the page's long job: Stop stops it too
@@ -341,9 +342,10 @@ class TrainPage(Page):
         self.status_label.setText("Training did not finish.")
         self.show_error(message)
         self.panel.add_log(message, "error")
-        if self._live_run and resumable(self._live_run):  # its images unplugged at the end:
-            self.state.set_run(self._live_run)  # put back, Resume goes on (as --resume does)
-            self.resumable_run = self._live_run
+        run = self._live_run  # set_run below forgets it (the run is no longer training)
+        if run and resumable(run):  # its images unplugged at the end: put back, Resume
+            self.state.set_run(run)  # goes on (as --resume does)
+            self.resumable_run = run
             self._update_buttons()
 
     def _on_cancelled(self) -> None:
@@ -366,6 +368,7 @@ class TrainPage(Page):
                 self.curves.mark_best(float(best) if best else None)
                 self.panel.set_progress(0, 1, "")
                 self.status_label.setText(text)
+                self.panel.add_log(text)
         self._update_buttons()
         self._update_tensorboard()
 
