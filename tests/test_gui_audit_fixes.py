@@ -169,3 +169,13 @@ def test_long_names_do_not_widen_the_pages(qtbot):
     chart = ClassBarChart()
     qtbot.addWidget(chart)
     assert chart._empty.wordWrap()
+
+
+def test_fixes_still_queued_when_the_window_closes_are_applied(qtbot, folder, view):
+    root, paths = folder
+    view._on_checked(_outcome(root, paths))
+    for p in paths[:3]:
+        view.apply([(p, "set_aside", "")])
+    view.shutdown()
+    assert sorted(q.name for q in (root / "_set_aside/cat").iterdir()) == [
+        "c0.png", "c1.png", "c2.png"]

@@ -19,6 +19,7 @@ moved, ``files_changed`` asks the page to scan the folder again.
 from __future__ import annotations
 
 import os
+from contextlib import suppress
 from typing import Optional
 
 from PySide6.QtCore import Signal
@@ -370,6 +371,10 @@ class AuditView(QWidget):
             model.shutdown()
         for job in list(self.small_jobs):
             job.wait()
+        queued, self._queue = self._queue, []  # decided by the user: applied, not dropped
+        for fn, args, _on_done in queued:
+            with suppress(Exception):  # the window is closing; the journal has what was done
+                fn(*args)
 
 
 def _typical_images(result) -> dict[str, list[str]]:
