@@ -138,3 +138,36 @@ def test_look_again_keeps_the_camera_chosen_and_a_cancelled_file_choice_keeps_th
     picker.combo.setCurrentIndex(row)
     picker._on_activated(row)  # "Play a video file…", then Cancel
     assert picker.combo.currentData() == 1 and chosen == [0, 1, 1]
+
+
+def test_the_class_captured_into_stays_in_view_and_names_get_the_room(qtbot, tmp_path):
+    from gui.pages.data.capture_dialog import CaptureDialog
+
+    names = ("bright", "dark", "medium_grey_with_a_long_class_name", "zebra")
+    for name in names:
+        (tmp_path / name).mkdir()
+    dialog = CaptureDialog(str(tmp_path), None, {n: 3 for n in names})
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.resize(dialog.minimumSizeHint())
+    dialog.class_combo.setCurrentText("zebra")
+    qtbot.waitUntil(lambda: dialog.count_table.viewport().rect().contains(
+        dialog.count_table.visualItemRect(dialog.count_table.item(3, 0))), timeout=3000)
+    table = dialog.count_table
+    assert table.columnWidth(0) > table.columnWidth(1) and table.columnWidth(0) > \
+        table.columnWidth(2)
+    dialog.shutdown()
+
+
+def test_the_rate_finder_s_summary_never_lies_over_its_plot(qtbot):
+    from core.train.lr_finder import RangeTest
+    from gui.pages.train.lr_finder_view import LearningRateFinderDialog
+
+    rates = np.logspace(-7, 0, 40).tolist()
+    dialog = LearningRateFinderDialog(RangeTest(rates, [abs(np.log10(r) + 3) for r in rates],
+                                                1e-4, 3e-4, 1e-3, True, 2.0))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.resize(dialog.minimumSize())
+    qtbot.waitUntil(lambda: dialog.summary.geometry().top() >= dialog.plot.geometry().bottom(),
+                    timeout=3000)

@@ -20,8 +20,8 @@ from typing import Any, Optional
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QApplication, QComboBox, QDialog, QDialogButtonBox, QFormLayout,
-                               QHBoxLayout, QInputDialog, QLabel, QPushButton, QSpinBox,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+                               QHBoxLayout, QHeaderView, QInputDialog, QLabel, QPushButton,
+                               QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from gui.jobs import SerialJobs
 from gui.widgets.camera import CameraFeed, LiveImage, SourcePicker
@@ -72,6 +72,7 @@ class CaptureDialog(QDialog):
         self.timer.timeout.connect(self._take)
         self._build(data_dir)
         self._show_counts()
+        self.class_combo.currentTextChanged.connect(lambda _t: self._show_counts())
         self.feed.frame.connect(self._on_frame)
         self.feed.failed.connect(self._on_failed)
         self.picker.chosen.connect(self._play)
@@ -124,7 +125,11 @@ class CaptureDialog(QDialog):
         self.count_table = QTableWidget(0, 3)
         self.count_table.setHorizontalHeaderLabels(["Class", "This session", "In folder"])
         self.count_table.verticalHeader().hide()
-        self.count_table.horizontalHeader().setStretchLastSection(True)
+        self.count_table.setMinimumHeight(120)  # three rows at least, not one and a half
+        header = self.count_table.horizontalHeader()  # the names get the room, not "In folder"
+        header.setSectionResizeMode(0, QHeaderView.Stretch)
+        for col in (1, 2):
+            header.setSectionResizeMode(col, QHeaderView.ResizeToContents)
         self.count_table.setEditTriggers(QTableWidget.NoEditTriggers)
         right.addWidget(self.count_table, 1)
         self.undo_button = QPushButton("Undo last burst")
@@ -274,6 +279,8 @@ class CaptureDialog(QDialog):
                 item = QTableWidgetItem(str(value))
                 item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
                 self.count_table.setItem(i, col, item)
+            if name == self.class_combo.currentText():  # the class captured into stays in view
+                self.count_table.scrollToItem(self.count_table.item(i, 0))
         self._sync_buttons()
 
     def in_folder(self, class_name: str) -> Optional[int]:

@@ -27,6 +27,9 @@ def find_lr_job(cfg, report, listener=None, cancel=None):
     return find_learning_rate(cfg, listener=listener, cancel=cancel, report=report)
 
 
+#: The dialog's least size (width, height).
+MIN_SIZE = (540, 470)
+
 class LearningRateFinderDialog(QDialog):
     """The finder's curve and proposal; ``use_rate(rate)`` when the user takes it."""
 
@@ -78,6 +81,9 @@ class LearningRateFinderDialog(QDialog):
         self.use_button.clicked.connect(self._use)
         buttons.rejected.connect(self.reject)
         lay.addWidget(buttons)
+        # The wrapped texts' heights are not in the layout's minimum: at 442 x 350 the
+        # summary lay over the plot's axis.  Room for both at three lines each.
+        self.setMinimumSize(MIN_SIZE[0], MIN_SIZE[1])
 
     def _use(self) -> None:
         self.use_rate.emit(float(f"{self.result.proposal:.2g}"))
