@@ -144,6 +144,16 @@ class MainWindow(ProjectFiles, DropTarget, WindowMenus, QMainWindow):
         self.tf_label.setObjectName("hint")
         bar.addPermanentWidget(self.tf_label)
 
+    def show_status(self, text: str, ms: int = 0) -> None:
+        """``text`` in the status bar, cut with "…" to the room the permanent labels leave (a
+        long path ran into "Ready (CPU)", cut mid-word); the whole line is in the log."""
+        bar = self.statusBar()
+        taken = sum(w.sizeHint().width() for w in (self.job_label, self.job_progress,
+                                                   self.job_cancel, self.tf_label)
+                    if w.isVisible())
+        room = max(120, bar.width() - taken - 40)
+        bar.showMessage(bar.fontMetrics().elidedText(text, Qt.ElideMiddle, room), ms)
+
     # ------------------------------------------------------------------ pages
     @property
     def data_page(self) -> DataPage:
@@ -258,7 +268,7 @@ class MainWindow(ProjectFiles, DropTarget, WindowMenus, QMainWindow):
             level = "warning" if isinstance(event, FileSkipped) else getattr(event, "level", "info")
             self.log_view.add_event_line(event.message, level)
             if level in ("warning", "error"):
-                self.statusBar().showMessage(event.message, 8000)
+                self.show_status(event.message, 8000)
 
     def _show_training_step(self, event) -> None:
         """Training's phases and batches (they carry no Progress): the bar counts the phase."""

@@ -187,3 +187,15 @@ def test_progress_in_bytes_beyond_qt_s_int_range_is_shown(qtbot, window):
     assert bar.maximum() > 0 and bar.value() == bar.maximum() // 2
     window._on_job_event(Progress(3, 10, "counting"))
     assert (bar.maximum(), bar.value()) == (10, 3)
+
+
+def test_a_long_warning_is_cut_with_an_ellipsis_in_the_status_bar(qtbot, window):
+    """It ran into "Ready (CPU)", cut mid-word; the whole line stays in the log."""
+    from core.events import FileSkipped
+
+    window.resize(900, 600)
+    path = "/data/" + "a_very_long_folder_name/" * 12 + "image.jpg"
+    window._on_job_event(FileSkipped(path, "the JPEG is cut off", "prediction"))
+    shown = window.statusBar().currentMessage()
+    assert "…" in shown and shown.endswith("cut off")
+    assert window.statusBar().fontMetrics().horizontalAdvance(shown) < window.width() - 100
