@@ -119,3 +119,12 @@ def test_one_epoch_is_one_epoch_in_the_boxes(window):
     assert page.epochs_spin.suffix() == " epoch"
     window.state.set("train.epochs", 3)
     assert page.epochs_spin.suffix() == " epochs"
+
+
+def test_the_curves_legend_wraps_between_its_entries_only():
+    """At 900 px the orange dot ended one line and "validation images" began the next."""
+    from gui.widgets.curves import LEGEND
+
+    entries = LEGEND.split(" &nbsp; ")
+    assert len(entries) == 4 and all("white-space:nowrap" in e for e in entries)
+    assert all(" " not in e.split("</span>", 1)[1] for e in entries)  # words joined by &nbsp;

@@ -41,10 +41,17 @@ LOSS_QUANTILE = 0.9
 #: the window (and its Stop button) fell behind.  Epoch points are drawn at once.
 BATCH_REDRAW_MS = 250
 STACK_BELOW = 560  # narrower than this (pixels), the two plots stand one above the other
-LEGEND = (f"<span style='color:{ACCENT}'>━</span> training images (within each epoch) &nbsp; "
-          f"<span style='color:{VALIDATION_COLOR}'>●</span> validation images &nbsp; "
-          f"<span style='color:{BEST_COLOR}'>★</span> best epoch (kept) &nbsp; "
-          f"<span style='color:{MUTED}'>┆</span> fine-tuning starts")
+def _legend_item(colour: str, mark: str, words: str) -> str:
+    """One legend entry that never wraps inside itself (a dot ended one line and its words
+    began the next at 900 px)."""
+    return (f"<span style='white-space:nowrap'><span style='color:{colour}'>{mark}</span>"
+            f"&nbsp;{words.replace(' ', '&nbsp;')}</span>")
+
+
+LEGEND = " &nbsp; ".join((_legend_item(ACCENT, "━", "training images (within each epoch)"),
+                          _legend_item(VALIDATION_COLOR, "●", "validation images"),
+                          _legend_item(BEST_COLOR, "★", "best epoch (kept)"),
+                          _legend_item(MUTED, "┆", "fine-tuning starts")))
 
 
 def epoch_plot(title: str, min_height: int, legend_top: "bool | None"):
