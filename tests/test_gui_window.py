@@ -199,3 +199,19 @@ def test_a_long_warning_is_cut_with_an_ellipsis_in_the_status_bar(qtbot, window)
     shown = window.statusBar().currentMessage()
     assert "…" in shown and shown.endswith("cut off")
     assert window.statusBar().fontMetrics().horizontalAdvance(shown) < window.width() - 100
+
+
+def test_the_data_page_stands_its_classes_above_the_tabs_when_narrow(qtbot, window, tmp_path):
+    """At 900 x 600 the classes column was squeezed to 120 px: "bri…", a chart with no bars."""
+    from PySide6.QtCore import Qt
+
+    from gui.widgets.turning_splitter import TurningSplitter
+
+    split = window.data_page.findChild(TurningSplitter)
+    window.show()
+    window.show_page(0)
+    window.resize(900, 600)
+    qtbot.waitUntil(lambda: split.orientation() == Qt.Vertical, timeout=3000)
+    assert window.data_page.class_table.width() > 400
+    window.resize(1600, 1000)
+    qtbot.waitUntil(lambda: split.orientation() == Qt.Horizontal, timeout=3000)

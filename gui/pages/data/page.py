@@ -14,10 +14,9 @@ from typing import Any, Optional
 
 from PySide6.QtCore import QSize, QUrl, Qt, Signal
 from PySide6.QtGui import QDesktopServices, QKeySequence
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog,
-                               QHBoxLayout, QHeaderView, QLabel, QListView,
-                               QPushButton, QSplitter, QTableWidget, QTableWidgetItem,
-                               QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QHBoxLayout,
+                               QHeaderView, QLabel, QListView, QPushButton, QTableWidget,
+                               QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from core.appdirs import sample_dataset_dir
 from core.path_names import same_path
@@ -30,8 +29,10 @@ from gui.pages.data.class_chart import ClassBarChart, fit_rows
 from gui.pages.data.jobs import sample_job, scan_job
 from gui.pages.data.problems import ProblemsTab, summary_line
 from gui.pages.data.split_box import SplitBox
+from gui.widgets.turning_splitter import TurningSplitter
 
 ALL_CLASSES = "All classes"
+SIDE_BY_SIDE_FROM = 820  # the classes column beside the tabs from this wide, else above
 
 
 class DataPage(Page):
@@ -59,7 +60,7 @@ class DataPage(Page):
         self.body.addWidget(self.folder_label)
         self.body.addWidget(self.summary_label)
         # left: classes and chart; right: images and problems
-        split = QSplitter(Qt.Horizontal)
+        split = TurningSplitter(SIDE_BY_SIDE_FROM)
         split.addWidget(self._build_classes())
         self.tabs = QTabWidget()
         self.tabs.addTab(self._build_images_tab(), "Images")
