@@ -171,3 +171,17 @@ def test_the_rate_finder_s_summary_never_lies_over_its_plot(qtbot):
     dialog.resize(dialog.minimumSize())
     qtbot.waitUntil(lambda: dialog.summary.geometry().top() >= dialog.plot.geometry().bottom(),
                     timeout=3000)
+
+
+def test_the_live_answer_puts_each_percentage_before_its_class(qtbot):
+    """At 900 px the percentage column, after long class names, was cut off entirely."""
+    import types
+
+    from gui.pages.predict.live import answer_html
+
+    top = [("medium_grey_with_a_long_class_name", 0.62), ("dark", 0.38)]
+    html = answer_html(types.SimpleNamespace(unknown=False, label=top[0][0], confidence=0.62,
+                                             top=top))
+    rows = html.split("<tr>")[1:]
+    assert all(r.index("%") < r.index(name) for r, (name, _p) in zip(rows, top))
+

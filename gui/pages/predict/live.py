@@ -47,8 +47,9 @@ def answer_html(prediction) -> str:
         label = html.escape(prediction.label, quote=False)
         head = (f"<span style='font-size:20pt; font-weight:600'>{label}</span>"
                 f"<br><span>{prediction.confidence:.0%}</span>")
-    rows = "".join(f"<tr><td>{html.escape(name, quote=False)}</td>"
-                   f"<td align='right'>&nbsp;&nbsp;{p:.1%}</td></tr>" for name, p in prediction.top)
+    rows = "".join(f"<tr><td align='right'>{p:.1%}</td>"  # first: a long name may be cut,
+                   f"<td>&nbsp;&nbsp;{html.escape(name, quote=False)}</td></tr>"  # not the %
+                   for name, p in prediction.top)
     return f"{head}<br><br><table>{rows}</table>"
 
 
