@@ -179,3 +179,4 @@ def test_fixes_still_queued_when_the_window_closes_are_applied(qtbot, folder, vi
     view.shutdown()
     assert sorted(q.name for q in (root / "_set_aside/cat").iterdir()) == [
         "c0.png", "c1.png", "c2.png"]
+    _settle(qtbot, view)  # the journal read the first fix's end asked for

@@ -360,7 +360,7 @@ def test_status_bar_follows_the_phase_and_the_curves_mark_the_best_epoch(qtbot, 
     assert curves.best_x == 2.0  # head epoch 2: 90 %, the best of the four
     assert curves.best_point() == (2.0, {"loss": pytest.approx(0.1), "accuracy": 0.9})
     assert all(plot.plotItem.legend is None for plot in curves.plots.values())  # nothing on top
-    assert curves.legend.isVisible() and "best epoch" in curves.legend.text()
+    assert curves.legend.isVisible() and "best&nbsp;epoch" in curves.legend.text()
     log = page.log.toPlainText().splitlines()
     assert [line for line in log if "best so far" in line][-1].endswith(
         "val_accuracy 0.9000  ★ best so far")

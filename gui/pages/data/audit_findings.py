@@ -278,3 +278,26 @@ class FindingsPanel(QWidget):
                                        self._examples(f.given, f.path))
         self.suggested_strip.show_examples(f"Looks like <b>{suggested}</b>:",
                                            self._examples(f.suggested, f.path))
+
+
+def typical_images(result) -> dict[str, list[str]]:
+    """Per class, its images the check is surest of (lowest chance of a wrong label) first."""
+    out: dict[str, list[str]] = {}
+    for issue in reversed(result.ranking):
+        out.setdefault(issue.given, []).append(issue.path)
+    for path, cls in zip(result.paths, result.image_classes):
+        if cls not in out or len(out[cls]) < 2 * EXAMPLES:
+            if path not in out.setdefault(cls, []):
+                out[cls].append(path)
+    return {c: paths[:4 * EXAMPLES] for c, paths in out.items()}
+
+
+def summary_text(r) -> str:
+    cross = sum(1 for g in r.near_duplicates if g.cross_class)
+    text = (f"{len(r.paths)} images: {len(r.label_issues)} likely wrong label(s), "
+            f"{len(r.near_duplicates)} near-copy group(s)"
+            + (f" ({cross} across classes)" if cross else "")
+            + f", {len(r.outliers)} outlier(s).")
+    if r.skipped:
+        text += f" {len(r.skipped)} unreadable file(s) skipped."
+    return text

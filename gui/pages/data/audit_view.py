@@ -27,7 +27,8 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QProgressBar, QPushButton, Q
                                QVBoxLayout, QWidget)
 
 from gui.jobs import Job
-from gui.pages.data.audit_findings import EXAMPLES, Finding, FindingsPanel
+from gui.pages.data.audit_findings import (EXAMPLES, Finding, FindingsPanel, summary_text,
+                                           typical_images)
 from gui.pages.data.audit_groups import GroupsPanel
 from gui.pages.data.audit_jobs import audit_job, fix_job, pending_job, undo_job
 from gui.pages.data.audit_map import MapPanel
@@ -63,6 +64,7 @@ class AuditView(QWidget):
         self.small_jobs: list[Job] = []
         self._queue: list[tuple] = []  # fixes and undos waiting for the one before them
         self._changing: Optional[Job] = None  # the fix or undo running (one at a time)
+        self._closed = False
         self.pending_undo = 0
         self._damaged_told = ("", "")  # (folder, journal warning) last shown
         self._batches: dict[str, tuple[list[str], int]] = {}  # batch -> (paths, group or -1)
@@ -168,7 +170,9 @@ class AuditView(QWidget):
         ``one_at_a_time``: a change to the folder, queued behind the one running (a fix
         or an Undo holds the folder's change lock; three quick presses of S ran side by
         side and the second was refused, though its image was already passed over).
-        """
+        None after :meth:`shutdown`: no thread may start as the window closes."""
+        if self._closed:
+            return None
         if one_at_a_time and self._changing is not None:
             self._queue.append((fn, args, on_done))
             return None
@@ -251,7 +255,7 @@ class AuditView(QWidget):
         self._forget_fixes()
         r = outcome.result
         self.root = os.path.abspath(r.root)
-        self._typical = _typical_images(r)
+        self._typical = typical_images(r)
         self.labels_panel.set_findings(
             [Finding(i.path, i.given, i.suggested, i.score,
                      f"{i.given} → {i.suggested}") for i in r.label_issues],
@@ -268,7 +272,7 @@ class AuditView(QWidget):
         seconds = r.timings.get("total", 0.0)
         self.status.setText(f"Checked {len(r.paths)} images in {seconds:.0f} s "
                             f"(features computed for {r.features_computed}).")
-        self.summary.setText(_summary(r) + " " + outcome.model_note)
+        self.summary.setText(summary_text(r) + " " + outcome.model_note)
         self.state.set_near_copies(r.root, [list(g.paths) for g in r.near_duplicates])
         self.checked.emit(outcome)
 
@@ -369,6 +373,7 @@ class AuditView(QWidget):
         for model in (self.labels_panel.model, self.outliers_panel.model,
                       self.groups_panel.model, self.map_panel.thumbs):
             model.shutdown()
+        self._closed = True
         for job in list(self.small_jobs):
             job.wait()
         queued, self._queue = self._queue, []  # decided by the user: applied, not dropped
@@ -376,25 +381,3 @@ class AuditView(QWidget):
             with suppress(Exception):  # the window is closing; the journal has what was done
                 fn(*args)
 
-
-def _typical_images(result) -> dict[str, list[str]]:
-    """Per class, its images the check is surest of (lowest chance of a wrong label) first."""
-    out: dict[str, list[str]] = {}
-    for issue in reversed(result.ranking):
-        out.setdefault(issue.given, []).append(issue.path)
-    for path, cls in zip(result.paths, result.image_classes):
-        if cls not in out or len(out[cls]) < 2 * EXAMPLES:
-            if path not in out.setdefault(cls, []):
-                out[cls].append(path)
-    return {c: paths[:4 * EXAMPLES] for c, paths in out.items()}
-
-
-def _summary(r) -> str:
-    cross = sum(1 for g in r.near_duplicates if g.cross_class)
-    text = (f"{len(r.paths)} images: {len(r.label_issues)} likely wrong label(s), "
-            f"{len(r.near_duplicates)} near-copy group(s)"
-            + (f" ({cross} across classes)" if cross else "")
-            + f", {len(r.outliers)} outlier(s).")
-    if r.skipped:
-        text += f" {len(r.skipped)} unreadable file(s) skipped."
-    return text
