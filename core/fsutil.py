@@ -370,7 +370,6 @@ def rename_new(src: PathLike, dst: PathLike) -> None:
         move_new(src, dst)
 
 
-
 @contextlib.contextmanager
 def locked(fh) -> Iterator[None]:
     """Hold an exclusive lock on the open file ``fh`` (waits for another holder).

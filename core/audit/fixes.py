@@ -307,9 +307,10 @@ class FixJournal:
         return free_name(target, taken)
 
     def mark_undone(self, batch: str, created: Iterable[str] = ()) -> None:
-        """Record ``batch`` as undone, removing the folders it made if they are empty:
-        nothing of it reached the disk (every move or write failed), and an Undo offered
-        for it would do nothing while the user's real last change waited behind it."""
+        """Record ``batch`` as undone, removing the folders it made if they are empty: at
+        the end of an Undo, or when nothing of it reached the disk (every move or write
+        failed; an Undo offered for it would do nothing while the user's real last change
+        waited behind it)."""
         for rel in _deepest_first(created):
             if self._inside(rel) is not None:
                 self._remove_if_empty(self._abs(rel))
@@ -346,10 +347,7 @@ class FixJournal:
                 outcome.refused.append((move["dst"], why))
             else:
                 outcome.moved.append(back)
-        for rel in _deepest_first(batch.get("created", ())):
-            if self._inside(rel) is not None:
-                self._remove_if_empty(self._abs(rel))
-        self._append({"type": "undo", "batch": outcome.batch, "time": time.time()})
+        self.mark_undone(outcome.batch, batch.get("created", ()))
         return outcome
 
     def _escaping(self, move: dict, op: str) -> str:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 
 def well_formed(entry) -> bool:
-    """Whether a journal line is a record of the shapes :meth:`core.audit.fixes.FixJournal.record` and Undo
-    write (valid JSON of another shape -- a hand edit, a sync tool's merge -- made every
-    Undo fail with "unhashable type: 'list'")."""
+    """Whether a journal line is a record of the shapes
+    :meth:`core.audit.fixes.FixJournal.record` and Undo write (valid JSON of another shape
+    -- a hand edit, a sync tool's merge -- made every Undo fail with "unhashable type:
+    'list'")."""
     if not isinstance(entry, dict):
         return False
     if entry.get("type") == "undo":
@@ -23,7 +24,8 @@ def well_formed(entry) -> bool:
             and all(isinstance(c, str) for c in created))
 
 
-#: The keys each kind of journal record needs, all strings (see :meth:`core.audit.fixes.FixJournal.record`).
+#: The keys each kind of journal record needs, all strings
+#: (see :meth:`core.audit.fixes.FixJournal.record`).
 MOVE_KEYS = {"rename": ("src", "dst"), "capture": ("dst",), "copy": ("source", "dst"),
              "move_in": ("source", "dst")}
 

@@ -84,7 +84,7 @@ class CaptureWriter:
         self.journal = FixJournal(self.root)
         #: burst id -> (class, longest side), oldest first; the side is fixed per burst.
         self.bursts: dict[str, tuple[str, int]] = {}
-        self._written: dict[str, int] = {}  # burst id -> frames on disk
+        self._written: set[str] = set()  # bursts with a frame on disk
         self._abandoned: set[str] = set()  # bursts whose first frame could not be written
 
     def classes(self) -> list[str]:
@@ -124,11 +124,11 @@ class CaptureWriter:
                 except FileExistsError:
                     continue
                 except (OSError, UserError):  # a full disk, a read-only folder
-                    if not self._written.get(burst):  # nothing of the burst on disk: the
+                    if burst not in self._written:  # nothing of the burst on disk: the
                         self.journal.mark_undone(burst, made)  # next Undo is the last burst
                         self._abandoned.add(burst)  # and frames queued after it are not kept
                     raise
-            self._written[burst] = self._written.get(burst, 0) + 1
+            self._written.add(burst)
             return Saved(class_name, dst, burst)
         raise UserError(f"{folder}: could not find a free file name for the capture; try again")
 

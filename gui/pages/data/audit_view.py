@@ -152,11 +152,11 @@ class AuditView(QWidget):
             self._small(pending_job, self.root, on_done=lambda state, root=self.root:
                         root == self.root and self._on_pending(state))
         else:
-            self._on_pending(0)
+            self._on_pending((0, ""))
 
     def _on_pending(self, state) -> None:
-        """``state``: (batches that can be undone, a warning about the journal), or a count."""
-        count, damaged = state if isinstance(state, tuple) else (state, "")
+        """``state``: (batches that can be undone, a warning about the journal or "")."""
+        count, damaged = state
         self.pending_undo = int(count)
         self.undo_button.setEnabled(self.pending_undo > 0 and self._changing is None)
         self.undo_button.setText(f"Undo last fix ({count} left)" if count else "Undo last fix")

@@ -136,7 +136,7 @@ class DataSetBox(QGroupBox):
     def refresh_undo(self) -> None:
         root = self.data_dir()
         if not root or not os.path.isdir(root):
-            self._on_pending(0)
+            self._on_pending((0, ""))
             return
         job = Job(pending_job, root, name="Sort: journal", parent=self)
         job.finished.connect(lambda state, r=root: r == self.data_dir() and self._on_pending(state))
@@ -146,8 +146,8 @@ class DataSetBox(QGroupBox):
         job.start()
 
     def _on_pending(self, state) -> None:
-        """``state``: (batches that can be undone, a warning about the journal), or a count."""
-        count, damaged = state if isinstance(state, tuple) else (state, "")
+        """``state``: (batches that can be undone, a warning about the journal or "")."""
+        count, damaged = state
         self.pending_undo = int(count)
         if damaged and self._damaged_told != (self.data_dir(), damaged):
             self.message.emit(damaged, "error")

@@ -34,7 +34,8 @@ def undo_job(data_dir: str, listener=None, cancel=None):
 
 
 def pending_job(data_dir: str, listener=None, cancel=None) -> tuple[int, str]:
-    """(batches in ``data_dir``'s journal that can still be undone, a warning about damaged lines)."""
+    """(batches in ``data_dir``'s journal that can still be undone, a warning about damaged
+    lines or "")."""
     from core.audit.fixes import FixJournal
 
     return FixJournal(data_dir).undo_state()

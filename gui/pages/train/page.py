@@ -32,6 +32,7 @@ from core.appdirs import default_runs_dir
 from core.errors import UserError
 from core.events import EpochEnd, PhaseStarted, RunStarted
 from core.path_names import same_path
+from core.shown import plural
 from core.train.linear_head import planned_epochs
 from gui.durations import format_duration
 from gui.jobs import Job
@@ -155,7 +156,7 @@ class TrainPage(Page):
             epochs = sum(planned_epochs(self.state.config).values())
             text = (f"{n_train} training images in batches of {t.batch_size}: "
                     f"{steps} step{'s' if steps != 1 else ''} per epoch, "
-                    f"{epochs} epoch{'s' if epochs != 1 else ''} at most.")
+                    f"{plural(epochs, 'epoch')} at most.")
         else:
             text = "Choose an image folder on the Data page to see how many steps an epoch has."
         self.steps_hint.setText(text)
