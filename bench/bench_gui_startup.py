@@ -10,6 +10,7 @@ within 2 s on a 2-core machine; TensorFlow loads in the background after it.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import statistics
@@ -41,7 +42,10 @@ print(json.dumps({"shown_s": shown, "tf_ready_s": ready[0]}))
 
 
 def main() -> int:
-    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("runs", nargs="?", type=int, default=3,
+                    help="fresh processes to time (default 3)")
+    runs = ap.parse_args().runs
     env = {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen"),
            "TF_CPP_MIN_LOG_LEVEL": "3"}
     results = []

@@ -17,6 +17,10 @@ default settings (both, then selective quantization, core/export/int8.py).  Each
 (``core.infer.loaders.load_predictor``, as ``predict`` does) on every held-out image:
 the run's validation images and the test folder.  Agreement is the share of those
 images whose top answer equals the app's (the run folder's model, calibrated).
+The peer: the app's own model on the same images after changes nobody could see (the
+pixels it reads, saved as JPEG at quality 100 and 95, or with each pixel moved by at most
+one grey level), agreeing with itself.  A model whose answers are close calls changes them
+under such changes too; int8 cannot be expected to agree more closely than that.
 Latency: the export's parity probe, single image, one CPU thread, median of 20 runs;
 on a shared 2-core machine it measures the neighbours too.
 
@@ -96,6 +100,36 @@ def score(model_path: str, paths: list[str], labels: np.ndarray, ref: np.ndarray
             "accuracy": float(np.mean(top == labels)), "all_read": bool(np.all(ok))}
 
 
+def own_stability(run: Path, paths: list[str], ref: np.ndarray) -> dict:
+    """The app's model against itself on imperceptibly changed pixels (the peer rows)."""
+    import io
+
+    from PIL import Image
+
+    from core.data.imageio import load_rgb
+    from core.infer.loaders import load_predictor
+
+    app = load_predictor(str(run))
+    pixels = np.stack([load_rgb(p, app.image_size) for p in paths])
+    top = ref.argmax(1)
+
+    def jpeg(x: np.ndarray, quality: int) -> np.ndarray:
+        buf = io.BytesIO()
+        Image.fromarray(x).save(buf, "JPEG", quality=quality)
+        return np.asarray(Image.open(buf).convert("RGB"))
+
+    shift = np.random.default_rng(0).integers(-1, 2, pixels.shape)
+    variants = {"same pixels": pixels,
+                "JPEG q100": np.stack([jpeg(x, 100) for x in pixels]),
+                "JPEG q95": np.stack([jpeg(x, 95) for x in pixels]),
+                "±1 grey": np.clip(pixels.astype(np.int16) + shift, 0, 255).astype(np.uint8)}
+    out = {}
+    for name, x in variants.items():
+        agree = app.predict_arrays(x.astype(np.float32)).argmax(1) == top
+        out[name] = {"agree": int(agree.sum()), "n": len(paths), "agreement": float(agree.mean())}
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--work", help="keep the data, run and exports here (reused)")
@@ -123,6 +157,7 @@ def main() -> int:
     paths, labels = held_out(run, test_dir)
     ref, ok, _ = load_predictor(str(run)).predict_files(paths)
     app = {"accuracy": float(np.mean(ref.argmax(1) == labels)), "n": len(paths)}
+    peer = own_stability(run, paths, ref)
     rows = {}
     only = [a for a in args.rows.split(",") if a]
     for name, cfg in (("plain", ExportConfig(int8_max_float_layers=0, int8_bias_correction=False,
@@ -143,8 +178,11 @@ def main() -> int:
         print(f"{name:9} {r['agree']:>4}/{r['n']} {r['agreement']:6.1%} {r['accuracy']:9.3f} "
               f"{r['size_bytes'] / 1e6:7.2f}MB {r['latency_ms']:7.2f}ms {r['export_seconds']:6.0f}s"
               f"  {len(r['float_layers'])}: {', '.join(r['float_layers']) or '-'}")
+    print("\npeer: the app's own model, its input changed invisibly, agrees with itself on")
+    for name, r in peer.items():
+        print(f"{name:11} {r['agree']:>4}/{r['n']} {r['agreement']:6.1%}")
     print(json.dumps({"set": args.set, "seed": args.seed, "epochs": [args.epochs,
-                      args.fine_tune_epochs], "app": app, **rows,
+                      args.fine_tune_epochs], "app": app, **rows, "own_stability": peer,
                       "load": round(os.getloadavg()[0], 1)}))
     return 0
 

@@ -21,11 +21,12 @@ def shown_text(text: str) -> str:
 
 
 def human_size(n: float) -> str:
-    """A byte count as people read it: "512 B", "8.6 MB"."""
+    """A byte count as people read it: "512 B", "8.6 MB", in SI units as file managers,
+    README's tables and the export report count them (it divided by 1024 and said MB)."""
     for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
+        if n < 1000 or unit == "GB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
+        n /= 1000
     return str(n)
 
 

@@ -40,13 +40,12 @@ from gui.window_drops import DropTarget
 from gui.window_menus import WindowMenus, page_shortcut
 from gui.widgets.compact import compact_combos
 from gui.window_projects import ProjectFiles
+from gui.steps import SIDEBAR_NAMES
 
 log = logging.getLogger("finetune_studio.gui")
 
 PAGE_CLASSES = (DataPage, ModelPage, AugmentPage, TrainPage, EvaluatePage, PredictPage,
                 SortPage, ExportPage, NetworkPage, RunsPage)
-SIDEBAR_NAMES = ("Data", "Model", "Augmentation", "Train", "Evaluate", "Predict", "Sort",
-                 "Export", "Network", "Runs")
 
 
 class MainWindow(ProjectFiles, DropTarget, WindowMenus, QMainWindow):

@@ -32,6 +32,7 @@ _SVG = re.compile(r"<svg\b.*?</svg>", re.S)
 _STYLE = re.compile(r"<style>.*?</style>", re.S)
 _THUMBS = re.compile(r"<div class='thumbs'>(.*?)</div>", re.S)
 _FIGURE = re.compile(r"<figure>(.*?)</figure>", re.S)
+_CHANGED = re.compile(r"<tr class='changed'>(.*?)</tr>", re.S)
 _SHADED = re.compile(r"<td style='background:rgba\((\d+),(\d+),(\d+),([\d.]+)\)'>")
 THUMBS_PER_ROW = 5
 #: What QTextDocument's CSS subset can do of the HTML report's style.
@@ -76,6 +77,10 @@ def printable_html(html: str) -> str:
     # Border-collapsed tables are CSS QTextDocument ignores; ask for cell borders plainly.
     html = html.replace("<table", "<table border='1' cellspacing='0' cellpadding='3'")
     html = _SHADED.sub(_cell_colour, html)  # a confusion matrix's shades, as cell colours
+    # "Bold: changed from the default": QTextDocument ignores ".changed td", so the PDF's
+    # changed settings were not bold; their cells are made bold one by one.
+    html = _CHANGED.sub(lambda m: "<tr>" + m.group(1).replace(
+        "<td>", "<td style='font-weight:600'>") + "</tr>", html)
     return _THUMBS.sub(_thumb_table, html)  # after the borders: thumbnails have none
 
 

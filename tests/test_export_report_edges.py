@@ -150,3 +150,36 @@ def test_files_written_whole_get_the_mode_a_new_file_gets(tmp_path):
     assert isinstance(as_disk_full(tmp_path / "sm", tf_error), DiskFullError)
     other = ValueError("other")
     assert as_disk_full(tmp_path, other) is other
+
+
+def test_the_report_words_exports_and_settings_as_the_window_does(calibrated):
+    """The exports table gave a byte count and a dump of the parity record's keys; the
+    settings said "Learning rate 2 = 0.0" for a run that used 0.0001 and marked the default
+    preset's transforms changed (a bug hunt)."""
+    from core.config import StudioConfig
+    from core.report.gather import settings_rows
+    from core.report.html import render_report
+    from core.report.gather import gather
+
+    from core.runs.history import RunHistory
+
+    run_dir, out = calibrated
+    entry = json.loads((out / "metadata.json").read_text())["formats"]["keras"]
+    RunHistory().record_export(run_dir, "keras", out / "model.keras", entry["size_bytes"],
+                               {"status": entry["status"], "parity": entry["parity"]})
+    html = render_report(gather(run_dir))
+    exports = html[html.index("<h2>Exports</h2>"):]
+    assert "top1_agree_count" not in exports and "max_diff_bound" not in exports
+    assert "top-1 " in exports and (" MB<" in exports or " KB<" in exports)
+
+    cfg = StudioConfig()
+    cfg.train.fine_tune_learning_rate = 0.0  # "a tenth of learning rate 1"
+    cfg.train.epochs = 3
+    rows = {path: (label, value, changed) for path, label, value, changed in settings_rows(cfg)}
+    assert rows["train.fine_tune_learning_rate"] == ("Learning rate 2", "0.0001", False)
+    assert rows["train.epochs"] == ("Phase 1 (head)", "3 epochs", True)
+    label, value, changed = rows["augment.transforms"]
+    assert label == "Augmentation steps" and not changed
+    assert value.startswith("HorizontalFlip (p 0.5); ") and "{" not in value
+    assert rows["model.image_size"][1] == "the backbone's default"
+    assert rows["train.fast_head"][1] == "on"

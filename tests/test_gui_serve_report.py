@@ -167,6 +167,28 @@ def test_a_thumbnail_whose_image_is_gone_keeps_its_note_and_the_grid_in_the_pdf(
     assert out.count("<td width='20%'") == 2
 
 
+def test_changed_settings_are_bold_in_the_pdf_as_its_legend_says(qapp):
+    """The PDF said "Bold: changed from the default" but QTextDocument ignores the HTML's
+    ".changed td" rule: nothing was bold (a bug hunt)."""
+    from PySide6.QtGui import QFont, QTextDocument
+
+    from core.report.html import CSS
+    from gui.report_pdf import printable_html
+
+    html = (f"<style>{CSS}</style><table><tr class='changed'><td>Batch size</td><td>8</td></tr>"
+            "<tr class=''><td>Dropout</td><td>0.2</td></tr></table>")
+    doc = QTextDocument()
+    doc.setHtml(printable_html(html))
+
+    def weight(text):
+        cursor = doc.find(text)
+        assert not cursor.isNull(), text
+        return cursor.charFormat().fontWeight()
+
+    assert weight("Batch size") >= QFont.DemiBold and weight("8") >= QFont.DemiBold
+    assert weight("Dropout") < QFont.DemiBold
+
+
 def test_closing_the_window_while_a_client_holds_a_request_does_not_freeze_it(qtbot, window,
                                                                              trained_run):
     """shutdown() waited on the server: a client sending its body slowly froze the closing

@@ -168,3 +168,19 @@ def test_a_model_argument_means_a_run_only_when_it_is_the_run_or_its_model(train
     assert run_of_model(inside / "exports" / "model.tflite") is None
     assert run_of_model(tmp_path / "nothing") is None
     assert run_of_model(tmp_path) is None
+
+
+def test_two_long_class_lists_are_told_apart_by_what_differs():
+    """Cut at 40 characters, a 2-class and a 3-class run both read "blue_berries_with_a_long_
+    name, green_pe…" on the Runs page; the difference was only in a tooltip (a bug hunt)."""
+    from core.runs.compare import SettingDifference
+
+    a = ["blue_berries_with_a_long_name", "green_pears"]
+    b = a + ["red_apples"]
+    d = SettingDifference("data.classes", "Classes", a, b)
+    assert (d.a_text, d.b_text) == ("2 · lacks red_apples", "3 · also red_apples")
+    assert "red_apples" in d.b_full
+    assert SettingDifference("data.classes", "Classes", a, a[::-1]).a_text.endswith(
+        "in another order")
+    short = SettingDifference("data.classes", "Classes", ["bright", "dark"], ["dark"])
+    assert (short.a_text, short.b_text) == ("bright, dark", "dark")  # short lists as written

@@ -173,7 +173,11 @@ def agreement_text(p: dict) -> str:
 
 def parity_text(r: FormatResult) -> str:
     """The parity figures on one line, e.g. ``max |Δp| 0.0102 (bound 0.05), top-1 31/32 ...``."""
-    p = r.parity
+    return parity_figures_text(r.parity)
+
+
+def parity_figures_text(p: Optional[dict]) -> str:
+    """:func:`parity_text` of a stored parity record (``metadata.json``, the run history)."""
     if not p:
         return "-"
     if not p.get("checked", True) or not diff_text(p) and not agreement_text(p):

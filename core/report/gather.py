@@ -16,7 +16,7 @@ from typing import Any, Optional
 
 from core.config import StudioConfig
 from core.errors import UserError
-from core.runs.compare import settings_known
+from core.runs.compare import effective_settings, setting_label, settings_known
 from core.runs.folder import RunFolder
 from core.runs.lock import shown_status
 from core.trust.store import read_record, shown_summary
@@ -45,34 +45,56 @@ class ReportData:
     notes: list[str] = field(default_factory=list)  # what could not be read, and why
 
 
-def _flatten(d: Any, prefix: str = "") -> list[tuple[str, Any]]:
-    if isinstance(d, dict):
-        out = []
-        for k, v in d.items():
-            out += _flatten(v, f"{prefix}.{k}" if prefix else str(k))
-        return out
-    return [(prefix, d)]
+def _number(v: Any) -> str:
+    return f"{v:.3g}" if isinstance(v, float) else str(v)
 
 
 def _value_text(v: Any) -> str:
-    if isinstance(v, (list, dict)):
+    """A setting's value in words: a transform list as names with their chances and ranges
+    (it was a line of raw JSON), other lists comma-separated."""
+    if isinstance(v, list) and v and all(isinstance(t, dict) and "name" in t for t in v):
+        parts = []
+        for t in v:
+            params = [f"p {_number(t.get('p', 1.0))}"] + [
+                f"{k} {'–'.join(_number(x) for x in val) if isinstance(val, list) else _number(val)}"
+                for k, val in (t.get("params") or {}).items()]
+            off = "" if t.get("enabled", True) else ", off"
+            parts.append(f"{t['name']} ({', '.join(params)}{off})")
+        return "; ".join(parts)
+    if isinstance(v, list):
+        return ", ".join(_number(x) for x in v) if v else "(none)"
+    if isinstance(v, dict):
         return json.dumps(v, ensure_ascii=False) if v else "(none)"
-    return "(none)" if v in (None, "") else str(v)
+    return "(none)" if v in (None, "") else _number(v) if isinstance(v, float) else str(v)
 
 
 def settings_rows(cfg: StudioConfig) -> list[tuple[str, str, str, bool]]:
-    """Every setting with the label the window shows; ``changed`` marks non-defaults."""
-    defaults = dict(_flatten(StudioConfig().to_dict()))
-    rows = []
-    for path, value in _flatten(cfg.to_dict()):
-        if path == "version":
-            continue
-        try:
-            label = StudioConfig.field(path).label or path
-        except (KeyError, ValueError, AttributeError, TypeError):
-            label = path
-        rows.append((path, label, _value_text(value), defaults.get(path, value) != value))
-    return rows
+    """Every setting as the run really trained with it, labelled as the window labels it;
+    ``changed`` marks values that differ from a new run's defaults resolved the same way.
+
+    Resolved as the Runs page compares runs (:func:`~core.runs.compare.effective_settings`):
+    the raw config said "Learning rate 2 = 0.0" where the run used 0.0001, and marked a
+    preset's transforms "changed" because the default config stores none.
+    """
+    values = effective_settings(cfg.to_dict())
+    defaults = effective_settings(StudioConfig().to_dict())
+    return [(path, setting_label(path), _shown(path, value), defaults.get(path, value) != value)
+            for path, value in values.items() if path != "version"]
+
+
+def _shown(path: str, value: Any) -> str:
+    """``value`` with its unit, "on"/"off", or what a special value means, as the window
+    shows it ("0" for the image size is "the backbone's default")."""
+    try:
+        info = StudioConfig.field(path)
+    except (KeyError, ValueError, AttributeError, TypeError):
+        info = None
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if info is not None and info.special is not None and value == info.special[0]:
+        return info.special[1]
+    text = _value_text(value)
+    return f"{text} {info.unit}" if info is not None and info.unit and text != "(none)" else text
 
 
 def _from_split(run: RunFolder) -> DataSummary:

@@ -17,7 +17,8 @@ from typing import Any, Iterable, Optional
 
 from core.fsutil import atomic_write_text
 from core.infer.metrics import Metrics
-from core.shown import shown_text, when_text
+from core.export.report import parity_figures_text
+from core.shown import human_size, shown_text, when_text
 from core.report.charts import line_chart, reliability_chart, thumbnail_uri
 from core.report.gather import ReportData, gather
 
@@ -206,11 +207,15 @@ def _exports_section(d: ReportData) -> str:
     for e in d.exports:
         det = e.get("details") or {}
         parity = det.get("parity") or {}
-        rows.append((e.get("format"), e.get("path"), e.get("size_bytes"), det.get("status"),
-                     det.get("trusted"), det.get("latency_ms"),
-                     "; ".join(f"{k}: {_fmt(v)}" for k, v in parity.items()
-                               if not isinstance(v, (list, dict))), _when(e.get("created"))))
-    return "<h2>Exports</h2>" + _table(("format", "file", "bytes", "status", "passed",
+        size = e.get("size_bytes")
+        # the size as the Runs page shows it, the parity check as the export's report words
+        # it (it was a byte count and a dump of the record's keys)
+        rows.append((e.get("format"), e.get("path"),
+                     human_size(size) if isinstance(size, (int, float)) else None,
+                     det.get("status"), det.get("trusted"), det.get("latency_ms"),
+                     parity_figures_text(parity) if isinstance(parity, dict) else None,
+                     _when(e.get("created"))))
+    return "<h2>Exports</h2>" + _table(("format", "file", "size", "status", "passed",
                                         "latency ms", "parity", "when"), rows)
 
 

@@ -43,11 +43,11 @@ class SettingDifference:
 
     @property
     def a_text(self) -> str:
-        return short_text(self.a)
+        return side_text(self.a, self.b)
 
     @property
     def b_text(self) -> str:
-        return short_text(self.b)
+        return side_text(self.b, self.a)
 
     @property
     def a_full(self) -> str:
@@ -152,6 +152,25 @@ def short_text(value: Any) -> str:
     if isinstance(value, dict):
         return f"{len(value)} setting{'s' if len(value) != 1 else ''}" if value else "(none)"
     return _clip(str(value))
+
+
+def side_text(mine: Any, other: Any) -> str:
+    """:func:`short_text` of one side; two long lists of names (classes, formats) as their
+    count and what sets them apart.  Cut at :data:`SHORT` characters, a 2-class and a 3-class
+    run both read "blue_berries_with_a_long_name, green_pe…"."""
+    if not (_names(mine) and _names(other)) or len(", ".join(mine)) <= SHORT:
+        return short_text(mine)
+    also = [v for v in mine if v not in other]
+    lacks = [v for v in other if v not in mine]
+    parts = [str(len(mine))] + (["also " + ", ".join(also)] if also else []) \
+        + (["lacks " + ", ".join(lacks)] if lacks else [])
+    if not also and not lacks:
+        parts.append("in another order")
+    return _clip(" · ".join(parts))
+
+
+def _names(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
 def full_text(value: Any) -> str:

@@ -29,6 +29,7 @@ from gui.pages.export.report_table import fill_table, html, make_table, table_ro
 from gui.pages.export.serve_box import ServeBox
 from gui.pages.export.source import confirm_replacing, current_model, default_out_dir
 from gui.state import touches
+from gui.steps import step
 
 
 def export_job(source: str, formats: list, out_dir: str, export_cfg: Any,
@@ -213,8 +214,8 @@ class ExportPage(Page):
         src = self.source_path()
         self.use_current_action.setEnabled(self._chosen_source is not None)
         if src is None:
-            self.source_label.setText("<b>No model yet.</b> Train one on step 4, or choose a "
-                                      "run folder or .keras file to export.")
+            self.source_label.setText(f"<b>No model yet.</b> Train one on {step('Train')}, or "
+                                      "choose a run folder or .keras file to export.")
         else:
             whose = "chosen here" if self._chosen_source else "the current run"
             self.source_label.setText(f"<b>Model to export</b> ({whose}): {html(src)}")
@@ -275,8 +276,8 @@ class ExportPage(Page):
         """Run the export as the window's job; False when it cannot start."""
         src = self.source_path()
         if src is None:
-            self.show_error("There is no model to export yet: train one on step 4, or use "
-                            "Choose model… to pick a run folder or a .keras file.")
+            self.show_error(f"There is no model to export yet: train one on {step('Train')}, or "
+                            "use Choose model… to pick a run folder or a .keras file.")
             return False
         formats = self.selected_formats()
         if not formats:

@@ -32,6 +32,7 @@ from gui.pages.predict.live import LiveCamera
 from gui.pages.predict.results import ResultsView, model_text
 from gui.pages.predict.unknown_bar import UnknownControl
 from gui.widgets.model_row import model_row
+from gui.steps import step
 
 IMAGE_FILTER = dialog_filter()
 MODEL_FILTER = "Models (*.keras *.tflite *.onnx);;All files (*)"
@@ -250,7 +251,7 @@ class PredictPage(Page):
                           replace: bool) -> bool:
         model_path = self.current_model_path()
         if model_path is None:
-            self.show_error("There is no model to ask yet: train one on step 4, or use "
+            self.show_error(f"There is no model to ask yet: train one on {step('Train')}, or use "
                             "Open model… to choose a run folder or an exported model.")
             return False
         predictor = self.predictor if self._predictor_path == model_path else None

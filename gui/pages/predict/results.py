@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QFrame, QHeaderView, QLabel, Q
                                QTreeWidget, QTreeWidgetItem, QWidget)
 
 from gui.pages.predict.cards import PredictionDelegate, PredictionModel
+from gui.steps import step
 
 TABLE_COLUMNS = ["File", "Label", "Confidence", "Unknown score", "Top classes", "Problem"]
 SCORE_TIP = ("How unlike the training images the image is (higher: less like them); above the "
@@ -155,7 +156,8 @@ def model_text(path: Optional[str], chosen: Optional[str], predictor,
                predictor_path: Optional[str]) -> str:
     """The model line above the results: which model, whose, and what it is once loaded."""
     if path is None:
-        return "<b>No model yet.</b> Train one (step 4) or open a model you exported earlier."
+        return (f"<b>No model yet.</b> Train one on {step('Train')} or open a model you "
+                "exported earlier.")
     whose = "opened here" if chosen else "the current model"
     p = predictor
     if p is not None and predictor_path == path:

@@ -117,9 +117,16 @@ class CompareView(QWidget):
         from gui.widgets.curves import epoch_plot
 
         if not self._plots:
-            for key, title in (("val_accuracy", "Validation accuracy (higher is better)"),
-                               ("val_loss", "Validation loss (lower is better)")):
-                plot = epoch_plot(title, 160, legend_top=(key != "val_accuracy"))
+            # Short titles and no legend inside the plots (the title line above names A and
+            # B in their colours): at the window's minimum size the long titles kept each
+            # plot wider than its place, which clipped the curves, and at 1600 px the
+            # legend covered run B's last points.
+            for key, title, better in (("val_accuracy", "Validation accuracy", "higher"),
+                                       ("val_loss", "Validation loss", "lower")):
+                plot = epoch_plot(title, 160, legend_top=None)
+                plot.setToolTip(f"{title} after each epoch ({better} is better): run A in "
+                                f"blue, run B in orange")
+                plot.setMinimumWidth(120)
                 for name, color in (("A", ACCENT), ("B", COLOR_B)):
                     self._curves[(key, name)] = plot.plot(
                         [], [], pen=pg.mkPen(color, width=2), symbol="o", symbolSize=6,

@@ -16,6 +16,7 @@ from PySide6.QtGui import QStandardItem
 from core.shown import human_size, when_text
 from gui.durations import format_duration
 from gui.pages.runs.compare import pct
+from gui.steps import step
 
 ID_ROLE = Qt.UserRole + 1
 SORT_ROLE = Qt.UserRole + 2
@@ -36,8 +37,8 @@ def exports_text(run_name: str, exports: list[dict]) -> str:
     """One line per exported format of a run, newest last (rich text for a QLabel)."""
     title = f"<b>Exports of {html.escape(run_name)}"
     if not exports:
-        return (f"{title}:</b> none yet — open the run and export its model on the Export page "
-                "(step 7); each format is then listed here.")
+        return (f"{title}:</b> none yet — open the run and export its model on {step('Export')}; "
+                "each format is then listed here.")
     lines = []
     for e in exports:
         when = when_text(e.get("created"))

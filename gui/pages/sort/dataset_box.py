@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (QCheckBox, QGridLayout, QGroupBox, QHBoxLayout, Q
 from gui.jobs import Job
 from gui.pages.sort.keys import leave_keys_to_the_review
 from gui.pages.sort.jobs import apply_job, pending_job, undo_job, update_job
+from gui.steps import step
 
 
 class DataSetBox(QGroupBox):
@@ -118,7 +119,7 @@ class DataSetBox(QGroupBox):
         """Labels and buttons follow the data folder, the run and the running job."""
         root, busy = self.data_dir(), self.runner.is_busy()
         self.target_label.setText(f"into {root}" if root else
-                                  "Choose the data folder on the Data page first (step 1).")
+                                  f"Choose the data folder on {step('Data')} first.")
         self.add_button.setEnabled(bool(root) and not busy)
         self.undo_button.setEnabled(bool(root) and self.pending_undo > 0 and not busy)
         self.undo_button.setText(f"Undo ({self.pending_undo} left)" if self.pending_undo
@@ -169,7 +170,7 @@ class DataSetBox(QGroupBox):
     def add(self) -> Optional[Job]:
         rows, root = self._rows(), self.data_dir()
         if not root:
-            self.message.emit("Choose the data folder on the Data page first (step 1).", "error")
+            self.message.emit(f"Choose the data folder on {step('Data')} first.", "error")
             return None
         if not rows:
             self.message.emit("Label some images first: nothing labelled is waiting.", "info")

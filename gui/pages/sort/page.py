@@ -30,8 +30,10 @@ from gui.pages.sort.jobs import run_folder_of, suggest_job
 from gui.pages.sort.keys import action_for
 from gui.pages.sort.review import Review
 from gui.widgets.model_row import model_row
+from gui.steps import step
 
 ORDERS = (("Most useful first", "useful"), ("Most confident first", "confident"))
+NO_MODEL = f"No model yet: train one on {step('Train')}, or open a run folder with “Open model…”."
 
 
 class SortPage(Page):
@@ -176,8 +178,7 @@ class SortPage(Page):
 
     def _refresh_model(self) -> None:
         path = self.model_path()
-        self.model_label.setText(f"Model: {path}" if path else
-                                 "No model yet: train one (step 4) or open a run folder.")
+        self.model_label.setText(f"Model: {path}" if path else NO_MODEL)
         self.box.refresh()
         self._refresh_buttons()
 
@@ -205,8 +206,7 @@ class SortPage(Page):
         """Predict and order the folder's images as the long job; False when it cannot start."""
         model = self.model_path()
         if not model:
-            self.show_error("No model yet: train one on the Train page (step 4), or open a run "
-                            "folder with “Open model…”.")
+            self.show_error(NO_MODEL)
             return False
         job = self.runner.start(suggest_job, model, self.folder, self.order(),
                                 name="Suggesting classes")

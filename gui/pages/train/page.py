@@ -44,6 +44,7 @@ from gui.pages.train.run_panel import RunPanel
 from gui.pages.train.settings import SettingsPanel
 from gui.state import touches
 from gui.widgets.tensorboard_button import opened_message
+from gui.steps import step
 
 
 def runs_base_dir() -> Path:
@@ -176,7 +177,7 @@ class TrainPage(Page):
         self.clear_message()
         cfg = self.state.config.copy()
         if not cfg.data.data_dir:
-            self.show_error("Choose an image folder on the Data page first (step 1).")
+            self.show_error(f"Choose an image folder on {step('Data')} first.")
             return None
         report = self.state.dataset_report
         if report is not None and os.path.abspath(getattr(report, "root", "")) != \
@@ -199,7 +200,7 @@ class TrainPage(Page):
         self.clear_message()
         cfg = self.state.config.copy()
         if not cfg.data.data_dir:
-            self.show_error("Choose an image folder on the Data page first (step 1).")
+            self.show_error(f"Choose an image folder on {step('Data')} first.")
             return None
         report = self.state.dataset_report
         if report is not None and os.path.abspath(getattr(report, "root", "")) != \
