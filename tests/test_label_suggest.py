@@ -222,3 +222,30 @@ def test_the_head_on_stored_embeddings_scores_every_row_whatever_the_batch(monke
     monkeypatch.setattr(fast_head, "head_model", lambda m, width: m)  # the whole toy model
     vectors = np.random.default_rng(0).normal(size=(700, 8)).astype(np.float32)
     assert len(scoring._head_probs(model, vectors, 300)) == 700
+
+
+def test_suggest_writes_its_file_before_a_closed_pipe_ends_it(trained_run, unlabelled,
+                                                              tmp_path, monkeypatch):
+    """`suggest ... --csv F | head` ended with exit 141 and no F: the listing came first
+    (a bug hunt); the README promises the file is written before a closed pipe ends it."""
+    import sys
+
+    class Closed:  # a reader that left after the header line
+        lines = 0
+
+        def write(self, text):
+            self.lines += text.count("\n")
+            if self.lines > 1:
+                raise BrokenPipeError(32, "Broken pipe")
+            return len(text)
+
+        def flush(self):
+            pass
+
+    monkeypatch.setattr(sys, "stdout", Closed())
+    out_csv, out_json = tmp_path / "review.csv", tmp_path / "s.json"
+    assert main(["suggest", str(trained_run), str(unlabelled), "--csv", str(out_csv)]) == 141
+    monkeypatch.setattr(sys, "stdout", Closed())
+    assert main(["suggest", str(trained_run), str(unlabelled), "--json", str(out_json)]) == 141
+    assert len(out_csv.read_text(encoding="utf-8").splitlines()) == 9  # header + 8 images
+    assert len(json.loads(out_json.read_text(encoding="utf-8"))["suggestions"]) == 8

@@ -161,6 +161,14 @@ def test_a_split_folder_is_scored_on_its_test_images_not_all_subsets(trained_run
 
     shutil.rmtree(data / "test")
     assert evaluate_labelled_folder(predictor, str(data)).metrics.n_images == 6
+    # Every val/ image damaged: it said "holds train/ only" and scored the 12 training
+    # images (accuracy 1.0, exit 0) instead of naming the damage (a bug hunt).
+    for f in (data / "val").rglob("*.png"):
+        f.write_bytes(b"")
+    from core.errors import DataError
+
+    with pytest.raises(DataError, match="none of its images could be read.*val"):
+        evaluate_labelled_folder(predictor, str(data))
 
 
 def test_results_without_an_ece_say_not_recorded_not_perfect():

@@ -160,16 +160,27 @@ def held_out(report, data_dir: str, listener=None) -> None:
     in flattered every figure without a word.  Says which subset was scored."""
     if report.layout != "split":
         return
-    subsets = {r.subset for r in report.records}
+    # The subsets that hold files, readable or not: judged by the readable images alone,
+    # a val/ whose every image was damaged was "train/ only", and its training images
+    # were scored (accuracy 1.0, exit 0) instead of the damage being reported.
+    subsets = {r.subset for r in report.records} | {
+        sub for p in report.problems for sub in ("test", "val")
+        if _inside(p.path, os.path.join(data_dir, sub))}
     held = "test" if "test" in subsets else "val" if "val" in subsets else ""
     if held:
         report.records = [r for r in report.records if r.subset == held]
+        report.problems = [p for p in report.problems
+                           if _inside(p.path, os.path.join(data_dir, held))]
         emit(listener, Log(f"{data_dir} is split into subsets: scoring its {held}/ images "
                            f"only (give {os.path.join(data_dir, 'train')} to score the "
                            "training images)"))
     else:
         emit(listener, Log(f"{data_dir} holds train/ only: scoring training images, which "
                            "flatters a model that learnt from them", "warning"))
+
+
+def _inside(path: str, folder: str) -> bool:
+    return os.path.abspath(path).startswith(os.path.abspath(folder) + os.sep)
 
 
 def evaluate_folder(predictor, data_dir: str, listener=None, cancel: Optional[CancelToken] = None,

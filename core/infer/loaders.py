@@ -302,11 +302,35 @@ def _is_run_folder(p: Path) -> bool:
 def _load_run_folder(p: Path) -> Predictor:
     run = RunFolder(p)
     if not os.path.isfile(run.model_path):
-        raise ModelFileError(f"{p}: this run has no {run.model_path.name} yet; finish it with "
-                             f"'python main.py train --resume {p}'")
-    from core.trust.store import load_trust
+        raise ModelFileError(no_model_text(run))
+    from core.trust.store import check_reference, load_trust
 
-    return load_keras_predictor(run.model_path, load_trust(run))  # calibrated, with "unknown"
+    trust = load_trust(run)
+    predictor = load_keras_predictor(run.model_path, trust)  # calibrated, with "unknown"
+    check_reference(run, trust, getattr(predictor, "embedding_size", None))
+    return predictor
+
+
+def no_model_text(run: RunFolder) -> str:
+    """Why a run folder has no model file, and the way on that its status allows: "finish
+    it with train --resume" was also said of a completed run (which resume refuses) and of
+    one still training."""
+    from core.errors import UserError
+    from core.runs.lock import shown_status
+
+    name = run.model_path.name
+    try:
+        status = shown_status(run, run.run_info().status)
+    except UserError:
+        status = None
+    if status == "running":
+        return (f"{run.path}: this run is still training; its {name} is written when it "
+                "ends: wait for it, or stop it first")
+    if status == "completed":
+        return (f"{run.path}: its {name} is missing although the run completed (deleted or "
+                "moved?): put it back, or train a new run")
+    return (f"{run.path}: this run has no {name} yet; finish it with 'python main.py train "
+            f"--resume {run.path}'")
 
 
 def _is_run_model(p: Path) -> bool:

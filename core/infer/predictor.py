@@ -187,6 +187,8 @@ class KerasPredictor(Predictor):
         spec = tf.TensorSpec([None, size, size, 3], tf.float32)
         self._fn = tf.function(call, input_signature=[spec], reduce_retracing=True)
         self._with_embeddings = both is not None
+        #: The width of the embedding the unknown score compares (None: no such output).
+        self.embedding_size = int(both.outputs[1].shape[-1]) if both is not None else None
         if trust is not None:  # a temperature alone (an exported .keras) gives no score
             self.unknown_threshold = trust.threshold
             self.has_unknown_score = trust.threshold is not None or trust.reference.size > 0

@@ -198,7 +198,8 @@ def apply_labels(rows: Iterable[tuple[str, str]], data_dir, *, move: bool = Fals
     cancel = cancel or CancelToken()
     root = Path(os.path.abspath(os.fspath(data_dir)))
     if not root.is_dir():
-        raise DataError(f"{root}: no such data folder; give the folder holding the class folders")
+        what = "a file, not a folder" if root.exists() else "no such data folder"
+        raise DataError(f"{root}: {what}; give the folder holding the class folders")
     rows = [(os.path.abspath(p), lab.strip()) for p, lab in rows]
     base = classes_root(root)
     existing = set(subfolders(str(base)))

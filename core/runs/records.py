@@ -79,9 +79,15 @@ class Record:
         try:
             data = json.loads(text)
         except ValueError as exc:
-            raise UserError(f"{path}: not valid JSON ({exc}); restore it from a backup, or "
-                            "start a new run") from None
+            raise UserError(f"{path}: not valid JSON ({exc}); {cls.repair_text(path)}") \
+                from None
         return cls.from_dict(data, path)
+
+    @classmethod
+    def repair_text(cls, path: Path) -> str:
+        """What to do about a damaged file of this kind (a record the app can make again
+        says how)."""
+        return "restore it from a backup, or start a new run"
 
     @classmethod
     def from_dict(cls, data: Any, source: str | Path):

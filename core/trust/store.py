@@ -10,6 +10,7 @@ simply predicts uncalibrated with no "unknown".
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Optional
 
 import numpy as np
@@ -55,6 +56,10 @@ class CalibrationRecord(Record):
                 "ece_before": self.ece_before, "ece_after": self.ece_after,
                 "nll_before": self.nll_before, "nll_after": self.nll_after,
                 "unknown_threshold": self.unknown_threshold, "unknown_keep": self.unknown_keep}
+
+    @classmethod
+    def repair_text(cls, path: Path) -> str:  # calibrate makes it again (was: "a backup")
+        return f"run 'python main.py calibrate {path.parent}' to fit it again, or delete it"
 
 
 def export_description(rec: CalibrationRecord) -> dict:
@@ -127,7 +132,10 @@ def save_trust(run: RunFolder, trust: TrustModel, record: CalibrationRecord) -> 
             np.savez_compressed(fh, reference=trust.reference.astype(np.float16))
     atomic_write_text(run.calibration_path, record.to_json())
     if run.metrics_path.exists():
-        metrics = run.metrics()
+        try:
+            metrics = run.metrics()
+        except UserError:  # hand-broken: the calibration stands (it stopped calibrate with
+            return         # exit 2 after calibration.json was rewritten); scoring rewrites it
         if isinstance(metrics, dict):
             metrics["calibration"] = record.summary()
             run.write_metrics(metrics)
@@ -162,16 +170,36 @@ def load_trust(run: RunFolder) -> Optional[TrustModel]:
                         f"fitted with its {rec.n_reference} reference images): run 'python "
                         f"main.py calibrate {run.path}' to make both again")
     if rec.n_reference:
+        remedy = (f"run 'python main.py calibrate {run.path}' to make it again, or delete it "
+                  f"and {run.calibration_path.name} to predict without 'unknown'")
         try:
             with np.load(run.unknown_path, allow_pickle=False) as data:
                 reference = np.asarray(data["reference"], dtype=np.float32)
-        except (OSError, ValueError, KeyError) as exc:
-            raise UserError(f"{run.unknown_path}: cannot be read ({exc}); delete it and "
-                            f"{run.calibration_path.name} to predict without 'unknown'") from None
+        except Exception as exc:  # noqa: BLE001 - empty (EOFError), cut off (BadZipFile), ...
+            reason = "not the file calibrate writes" if isinstance(exc, ValueError) and \
+                "pickle" in str(exc) else f"{type(exc).__name__}: {exc}"
+            raise UserError(f"{run.unknown_path}: cannot be read ({reason}); {remedy}") from None
+        if reference.ndim != 2 or len(reference) != rec.n_reference:
+            rows = reference.shape[0] if reference.ndim else 0
+            raise UserError(f"{run.unknown_path}: holds {rows} reference images where "
+                            f"{run.calibration_path.name} says {rec.n_reference} (another "
+                            f"run's file?); {remedy}")
     return TrustModel(temperature=rec.temperature, reference=reference, k=rec.unknown_k,
                       weights=tuple(rec.unknown_weights), means=tuple(rec.unknown_means),
                       stds=tuple(rec.unknown_stds), threshold=rec.unknown_threshold,
                       keep=rec.unknown_keep, score_quantiles=tuple(rec.score_quantiles))
+
+
+def check_reference(run: RunFolder, trust: Optional[TrustModel],
+                    embedding_size: Optional[int]) -> None:
+    """Refuse reference images of another width than the model's embedding (another run's
+    unknown.npz): every prediction then died of a matmul error."""
+    if trust is None or not trust.reference.size or embedding_size is None:
+        return
+    if trust.reference.shape[1] != embedding_size:
+        raise UserError(f"{run.unknown_path}: its reference images have {trust.reference.shape[1]}"
+                        f" features, this run's model gives {embedding_size} (another run's "
+                        f"file?); run 'python main.py calibrate {run.path}' to make it again")
 
 
 def record_problem(rec: CalibrationRecord) -> str:

@@ -22,7 +22,8 @@ def register(sub) -> None:
     p.add_argument("run", metavar="RUN_DIR", help="a finished run folder")
     p.add_argument("--unknown-keep", type=checked("trust.unknown_keep"), metavar="X",
                    help="the share of validation images the 'unknown' threshold keeps "
-                   "(0.5 to 1; default: the run's own trust.unknown_keep)")
+                   "(0.5 to 1; default: the share its calibration keeps now, else the "
+                   "run's trust.unknown_keep)")
     p.set_defaults(func=run)
 
 
@@ -31,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
 
     from core.cli.console import ConsoleListener
     from core.errors import UserError
-    from core.infer.loaders import export_metadata
+    from core.infer.loaders import export_metadata, no_model_text
     from core.runs.folder import RunFolder
     from core.trust.fit import MIN_IMAGES, fit_after_training
 
@@ -41,16 +42,15 @@ def run(args: argparse.Namespace) -> int:
                         "exported from (metadata.json names it as 'source'), then export again")
     folder.require_run_folder("give the run folder that trained the model")
     if not folder.model_path.is_file():
-        raise UserError(f"{folder.path}: this run has no {folder.model_path.name} yet; finish "
-                        f"it with 'python main.py train --resume {folder.path}'")
+        raise UserError(no_model_text(folder))
     cfg = folder.load_config()
+    folder.labels()  # a damaged labels.json is named before anything is written, not after
     data = cfg.data.data_dir
     if not data or not os.path.isdir(data):  # checked first: a failed fit used to delete the
         raise UserError(f"{folder.path}: its data folder {data or '(none)'} is not there, and "
                         "calibration needs the run's validation images; put the folder back "
                         "where it was (the run's calibration is unchanged)")
-    if args.unknown_keep is not None:
-        cfg.trust.unknown_keep = args.unknown_keep
+    cfg.trust.unknown_keep = _keep(folder, args.unknown_keep, cfg.trust.unknown_keep)
     from core.model.model_files import load_model_file
 
     model = load_model_file(folder.model_path)
@@ -64,6 +64,23 @@ def run(args: argparse.Namespace) -> int:
     print(f"calibrated {folder.path}: see {folder.calibration_path.name} and "
           f"{folder.unknown_path.name}")
     return 0
+
+
+def _keep(folder, asked, configured: float) -> float:
+    """The share of validation images the threshold keeps: as asked, else as the run's
+    calibration keeps it now (``--unknown-keep`` or the Predict page's slider chose it; a
+    plain ``calibrate RUN`` put it back to config.json's), else as configured."""
+    from core.errors import UserError
+    from core.trust.store import read_record
+
+    if asked is not None:
+        return asked
+    try:
+        rec = read_record(folder)
+    except UserError:  # damaged: this calibration fits it again
+        rec = None
+    keep = rec.unknown_keep if rec is not None else None
+    return float(keep) if isinstance(keep, (int, float)) and 0.5 <= keep <= 1 else configured
 
 
 def _rescore(folder, model, cfg, trust) -> None:

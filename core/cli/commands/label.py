@@ -43,6 +43,9 @@ def run(args: argparse.Namespace) -> int:
         if args.csv:
             raise UserError("--undo reverses the last batch and --from labels a new one: give "
                             "one of them")
+        if args.move or args.new_classes:  # accepted and ignored before: undo takes neither
+            raise UserError("--undo puts the last batch back as it was placed; give it "
+                            "without --move or --new-classes")
         return run_undo(args.data_dir)
     if not args.csv:
         raise UserError("give the reviewed CSV with --from CSV (or --undo to reverse the last "

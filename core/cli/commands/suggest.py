@@ -56,13 +56,16 @@ def run(args: argparse.Namespace) -> int:
     if args.json == "-":
         print(result.to_json())
         return 0
+    # The file first, the listing after: a reader that closes the pipe early
+    # (`| head`) ended the command before its CSV or JSON was written.
+    path = write_suggestions(result, args.csv or args.json, as_json=bool(args.json)) \
+        if args.csv or args.json else None
     print(f"# {len(result.items)} image(s), order: {args.order}, predicted from "
           f"{result.how}; columns: path, suggested class, probability, usefulness, unknown")
     for s in result.items:
         print(f"{name(s.path)}\t{name(s.suggested)}\t{s.probability:.3f}\t{s.usefulness:.3f}"
               + ("\tunknown" if s.unknown else ""))
-    if args.csv or args.json:
-        path = write_suggestions(result, args.csv or args.json, as_json=bool(args.json))
+    if path is not None:
         print(f"wrote {name(str(path))}", file=sys.stderr)
         if args.csv:
             print(f"review its label column, then: python main.py label --from "
