@@ -43,6 +43,10 @@ def _make(kind, path):
         exif = Image.Exif()
         exif[0x0112] = 6
         Image.fromarray(arr).save(path, exif=exif, quality=95)
+    elif kind == "big_jpeg":  # the app reads it at 1/8 scale (draft): up to 3 grey levels
+        rng = np.random.default_rng(0)  # apart from a full-size decode
+        Image.fromarray(rng.integers(0, 255, (60, 80, 3), np.uint8)).resize(
+            (1600, 1200), Image.BICUBIC).save(path, quality=90)
     elif kind == "palette_trns":
         img = Image.new("P", (40, 30), 0)
         img.putpalette([0, 0, 0, 200, 60, 60] + [0] * 762)
@@ -53,7 +57,8 @@ def _make(kind, path):
 @pytest.mark.parametrize("kind, name", [("rgba_png", "a.png"), ("rgba_webp", "a.webp"),
                                         ("grey16", "g.png"), ("float_tiff", "f.tif"),
                                         ("float_wide", "w.tif"), ("int32", "i.tif"),
-                                        ("exif6_jpeg", "e.jpg"), ("palette_trns", "p.png")])
+                                        ("exif6_jpeg", "e.jpg"), ("palette_trns", "p.png"),
+                                        ("big_jpeg", "b.jpg")])
 def test_the_readme_recipe_decodes_as_the_app_does(tmp_path, kind, name):
     path = tmp_path / name
     _make(kind, path)

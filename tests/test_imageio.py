@@ -459,3 +459,44 @@ def test_a_bmp_without_its_last_padding_or_a_tiff_with_a_wrong_count_still_scans
     for path in (bmp, tif):
         assert probe_image(path).width == 41
         assert load_rgb(str(path)).shape == (20, 41, 3)
+
+
+def test_valid_files_the_scan_called_cut_off_are_read(tmp_path):
+    """A 1-bit TIFF without BitsPerSample (TIFF's default is 1; 8 was assumed), an
+    uncompressed TIFF in several strips turned 90° by its orientation tag (rows measured
+    upright), and a PNG padded after its end marker were refused as "cut off" by the
+    scan, though every decode reads them (a bug hunt).  A cut-off PNG is still refused."""
+    import pyvips
+
+    one_bit = tmp_path / "scan.tif"
+    Image.fromarray(np.random.default_rng(0).integers(0, 2, (60, 40)).astype(bool)).save(
+        one_bit)
+    assert Image.open(one_bit).tag_v2.get(258) is None  # as Pillow writes a 1-bit TIFF
+    rgb = np.random.default_rng(1).integers(0, 255, (300, 400, 3)).astype(np.uint8)
+    turned = tmp_path / "turned.tif"
+    v = pyvips.Image.new_from_array(rgb, interpretation="srgb").copy()
+    v.set_type(pyvips.GValue.gint_type, "orientation", 6)
+    v.tiffsave(str(turned))  # uncompressed, 128 rows per strip
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "PNG")
+    padded = tmp_path / "padded.png"
+    padded.write_bytes(buf.getvalue() + bytes(8000))
+    for path, width in ((one_bit, 40), (turned, 300), (padded, 400)):
+        assert probe_image(path).width == width, path
+        assert load_rgb(str(path), 32).shape == (32, 32, 3)
+    cut = tmp_path / "cut.png"
+    cut.write_bytes(buf.getvalue()[:len(buf.getvalue()) // 2] + bytes(8000))
+    with pytest.raises(ImageError, match="cut off"):
+        probe_image(cut)
+
+
+def test_a_valid_variant_pillow_cannot_read_is_not_called_damaged(tmp_path):
+    """A 2-bit BMP was "damaged image header ...; re-export" on every path (a bug hunt)."""
+    header = struct.pack("<2sIHHI", b"BM", 62 + 8, 0, 0, 62) + struct.pack(
+        "<IiiHHIIiiII", 40, 4, 2, 1, 2, 0, 8, 2835, 2835, 4, 4)
+    path = tmp_path / "two_bit.bmp"
+    path.write_bytes(header + bytes(16) + bytes(8))
+    with pytest.raises(ImageError) as err:
+        probe_image(path)
+    assert "cannot read" in err.value.reason and "convert it" in err.value.reason
+    assert "damaged" not in err.value.reason

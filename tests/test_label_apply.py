@@ -367,3 +367,19 @@ def test_a_stopped_batch_returns_what_it_placed(folders):
     after = _tree(data)
     after.pop(JOURNAL_NAME)
     assert after == before
+
+
+def test_labelled_files_get_names_the_scan_reads(folders, tmp_path):
+    """".IMG_0001.png" (hidden from the scan) and "scan_0002" (no image ending) were
+    reported "copied into the data set" and never counted or trained on (a bug hunt)."""
+    from core.data.dataset import scan_dataset
+
+    data, new = folders
+    hidden = _png(new / ".IMG_0001.png", 70)
+    bare = new / "scan_0002"
+    _png(new / "tmp.png", 80).rename(bare)
+    before = scan_dataset(data).counts["cat"]
+    outcome = apply_labels([(str(hidden), "cat"), (str(bare), "cat")], data)
+    assert sorted(dst for _src, dst in outcome.placed) == ["cat/IMG_0001.png",
+                                                           "cat/scan_0002.png"]
+    assert scan_dataset(data).counts["cat"] == before + 2

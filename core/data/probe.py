@@ -49,6 +49,16 @@ def _jpeg_decodes(img: Image.Image) -> bool:
         return False
 
 
+def _decodes(img: Image.Image) -> bool:
+    """Whether a PNG without an end marker in its last KB decodes whole: a complete file
+    with padding after it (tools that pad to a block size) does; a cut-off one does not."""
+    try:
+        img.load()
+        return True
+    except (OSError, SyntaxError, ValueError):
+        return False
+
+
 def _data_end(img: Image.Image) -> int:
     """How long the file must be for the (first frame's) pixels the header places, 0 when it
     does not say: past the start of a TIFF's every strip or tile, and for uncompressed
@@ -64,10 +74,18 @@ def _data_end(img: Image.Image) -> int:
             offsets = offsets if isinstance(offsets, tuple) else (offsets,)
             end = max(int(o) + 1 for o in offsets)
             if tags.get(259, 1) == 1 and tags.get(284, 1) == 1 and 324 not in tags:
-                bits = tags.get(258, (8,))  # uncompressed strips: their size is known
-                row = (img.width * sum(bits if isinstance(bits, tuple) else (bits,)) + 7) // 8
-                per = min(int(tags.get(278, img.height)), img.height)
-                last = img.height - per * (len(offsets) - 1)
+                # Uncompressed strips: their size is known.  TIFF's defaults (1 bit, one
+                # sample: a 1-bit scan need not say; 8 was assumed, and the file refused as
+                # cut off) and the size as stored (Pillow reports a rotated one upright:
+                # rows of the wrong length refused every multi-strip file turned 90°).
+                bits = tags.get(258, (1,))
+                bits = bits if isinstance(bits, tuple) else (bits,)
+                if len(bits) == 1:
+                    bits = bits * int(tags.get(277, 1))
+                width, height = int(tags.get(256, img.width)), int(tags.get(257, img.height))
+                row = (width * sum(bits) + 7) // 8
+                per = min(int(tags.get(278, height)), height)
+                last = height - per * (len(offsets) - 1)
                 end = max(end, int(offsets[-1]) + row * max(1, last))
             return end
         if img.format == "BMP" and img.tile and img.tile[0][0] == "raw":
@@ -113,7 +131,8 @@ def probe_file(path: Union[str, os.PathLike]) -> Tuple[ImageInfo, int]:
             if _data_end(img) > nbytes:  # passed the scan, then failed every decode
                 raise ImageError(path, "corrupt", f"the {img.format} is cut off (its pixels "
                                  "run past the end of the file); re-download or re-export it")
-            if img.format == "PNG" and not _tail_has(fh, nbytes, b"IEND"):
+            if (img.format == "PNG" and not _tail_has(fh, nbytes, b"IEND")
+                    and not _decodes(img)):  # padded after its end: read, so not cut off
                 raise ImageError(path, "corrupt", "the PNG is cut off (no end marker); "
                                  "re-download or re-export it")
             w, h, turn = upright_geometry(img)

@@ -25,14 +25,17 @@ Files: {files}
 metadata.json holds the parity check (answers compared with the app's on
 validation images), file sizes and single-image CPU latencies.
 
-{trust}Common decoding (Pillow + NumPy), as the app decodes: EXIF-rotated, transparency laid
-over white, 16-bit and 0-1 float pixels scaled (not clipped).  A plain .convert("RGB")
+{trust}Common decoding (Pillow + NumPy), as the app decodes: a big JPEG read at a reduced
+scale, EXIF-rotated, transparency laid over white, 16-bit and 0-1 float pixels scaled (not
+clipped).  A plain .convert("RGB")
 turns a transparent background black and a 16-bit image white: other answers.
 
     import numpy as np
     from PIL import Image, ImageOps
     labels = open("labels.txt", encoding="utf-8").read().splitlines()
-    img = ImageOps.exif_transpose(Image.open("photo.jpg"))
+    img = Image.open("photo.jpg")
+    img.draft(img.mode, ({size}, {size}))  # a JPEG decoded at a reduced scale, as the app does
+    img = ImageOps.exif_transpose(img)
     if img.mode.startswith("I") or img.mode == "F":      # 16-bit, 32-bit, float
         a = np.nan_to_num(np.asarray(img, np.float64), nan=0, posinf=0, neginf=0)
         lo, hi = a.min(), a.max()

@@ -22,6 +22,7 @@ from typing import Iterable, Optional
 from core.audit.fixes import FixJournal
 from core.data.dataset import SPLIT_FOLDERS, class_folders_root
 from core.data.folder_walk import subfolders
+from core.data.image_names import readable_name
 from core.data.imageio import ImageError
 from core.data.probe import probe_image
 from core.data.regular_file import FileProblem
@@ -213,12 +214,14 @@ def apply_labels(rows: Iterable[tuple[str, str]], data_dir, *, move: bool = Fals
             outcome.skipped += left_out == "skip"
             outcome.none_of_these += left_out == "none"
             continue
-        why, stamp = _refusal(path, root, seen, move)
+        why, stamp, fmt = _refusal(path, root, seen, move)
         if why:
             outcome.refused.append((path, why))
             continue
         seen.add(path)
-        dst = free_name(base / label / os.path.basename(path), taken)
+        # a name the scan reads: ".IMG_1.jpg" (hidden) and "scan_0002" (no image ending)
+        # were reported "copied into the data set" and never trained on
+        dst = free_name(base / label / readable_name(os.path.basename(path), fmt), taken)
         taken.add(dst)
         planned.append((path, dst, stamp))
     if not planned:
@@ -252,28 +255,28 @@ def apply_labels(rows: Iterable[tuple[str, str]], data_dir, *, move: bool = Fals
 
 
 def _refusal(path: str, root: Path, seen: set[str], move: bool):
-    """(why the file cannot be labelled or "", its FileStamp)."""
+    """(why the file cannot be labelled or "", its FileStamp, its image format)."""
     if path in seen:
-        return "listed twice; it was labelled by its first row", None
+        return "listed twice; it was labelled by its first row", None, ""
     if is_within(path, str(root)) or is_within(os.path.realpath(path), os.path.realpath(root)):
         return ("already inside the data folder (or a link to a file there); move it between "
-                "classes with the audit instead", None)
+                "classes with the audit instead", None, "")
     if move and os.path.islink(path):  # moving the link would bring in a name, not an image
         return (f"a link to {os.path.realpath(path)}: --move would move the link, not the "
                 "image; label it without --move (the image is copied), or label the file "
-                "it points to", None)
+                "it points to", None, "")
     if os.path.isdir(path):
-        return "a folder, not an image file", None
+        return "a folder, not an image file", None, ""
     if not os.path.isfile(path):
-        return "no such file (moved or deleted since the suggestions)", None
+        return "no such file (moved or deleted since the suggestions)", None, ""
     try:  # header only: a text file named .jpg or a damaged image never enters the data set
-        probe_image(path)
+        fmt = probe_image(path).format
     except ImageError as exc:
-        return f"not an image the app can read: {exc.reason}", None
+        return f"not an image the app can read: {exc.reason}", None, ""
     try:
-        return "", hash_file(path)
+        return "", hash_file(path), fmt
     except FileProblem as exc:
-        return exc.reason, None
+        return exc.reason, None, ""
 
 
 def undo_last(data_dir):
