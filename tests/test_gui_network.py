@@ -265,3 +265,22 @@ def test_a_failed_request_takes_down_what_no_longer_applies(qtbot, page, tmp_pat
     qtbot.waitUntil(tab.error_label.isVisible, timeout=WORK_MS)
     qtbot.waitUntil(lambda: tab.outcome is None, timeout=WORK_MS)
     assert tab.size_label.text() == "" and tab.formula_label.text() == ""
+
+
+def test_the_playground_keeps_a_long_strip_tall_enough_for_a_kernel(tmp_path):
+    """A 4000×20 image shrunk to 160 px on its longer side was 1 px tall: a 3×3 'valid'
+    kernel "does not fit in a 1×160 image" though the image is 20 px tall (a bug hunt)."""
+    import numpy as np
+    from PIL import Image
+
+    from gui.pages.network.playground_tab import playground_run
+
+    path = tmp_path / "strip.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (20, 4000, 3), np.uint8)).save(
+        path)
+    kernel = np.ones((3, 3)) / 9
+    out = playground_run(str(path), True, kernel, "valid", 1)
+    assert out.input_shape[0] >= 10 and out.output_shape[0] >= 8
+    square = tmp_path / "square.png"
+    Image.fromarray(np.zeros((500, 500, 3), np.uint8)).save(square)
+    assert playground_run(str(square), True, kernel, "valid", 1).input_shape[:2] == (160, 160)

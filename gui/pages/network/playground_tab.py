@@ -28,6 +28,8 @@ from gui.pages.network.maps_tab import ImagePicker
 from gui.widgets.compact import FitImage
 
 PLAY_SIDE = 160   # the image's longer side in the playground (small numbers, quick maths)
+PLAY_SHORT = 32   # ... but its shorter side at least this (or as it is), up to PLAY_MAX_SIDE
+PLAY_MAX_SIDE = 2048
 SHOW_SIDE = 300   # on screen
 TYPED = "__typed__"
 LEARNED = "__learned__"
@@ -105,7 +107,13 @@ def playground_run(image_path: str, grey: bool, kernel: np.ndarray, padding: str
     from core.data.imageio import ImageError, load_thumbnail
     from core.insight.kernels import apply_kernel
 
+    from core.data.probe import probe_image
+
     try:
+        info = probe_image(image_path)
+        # A 4000×20 strip at 160 px on its longer side was 1 px tall: no 3×3 kernel fit.
+        long, short = max(info.width, info.height), max(1, min(info.width, info.height))
+        side = max(side, min(-(-min(short, PLAY_SHORT) * long // short), long, PLAY_MAX_SIDE))
         rgb = load_thumbnail(image_path, side)
     except ImageError as exc:
         raise DataError(f"{exc}; choose another image") from None
