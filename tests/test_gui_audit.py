@@ -187,6 +187,20 @@ def test_a_check_of_a_folder_deleted_since_forgets_the_old_findings(qtbot, page,
     assert not view.labels_panel.findings and not view.sections.isEnabled()
 
 
+def test_a_check_that_succeeds_takes_the_last_ones_failure_off_the_banner(
+        qtbot, window, page, tmp_path, tiny_weights):
+    """A failed check's error ("cannot download ImageNet weights") stayed above the results
+    of the check that succeeded after it (a walkthrough)."""
+    view = page.audit_view
+    window.state.set("model.weights", str(tmp_path / "missing.weights.h5"))
+    view.check_button.click()
+    qtbot.waitUntil(lambda: view.job is None, timeout=30000)
+    assert page.banner.isVisible() and "missing.weights.h5" in page.banner.text()
+    window.state.set("model.weights", tiny_weights)
+    _check(qtbot, page)
+    assert not page.banner.isVisible()
+
+
 def test_a_check_can_be_cancelled(qtbot, page):
     view = page.audit_view
     assert view.start_check()

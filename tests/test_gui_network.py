@@ -273,7 +273,7 @@ def test_the_playground_keeps_a_long_strip_tall_enough_for_a_kernel(tmp_path):
     import numpy as np
     from PIL import Image
 
-    from gui.pages.network.playground_tab import playground_run
+    from gui.pages.network.playground_work import playground_run
 
     path = tmp_path / "strip.png"
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (20, 4000, 3), np.uint8)).save(

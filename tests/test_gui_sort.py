@@ -187,6 +187,27 @@ def test_update_the_model_makes_a_new_run_and_shows_the_accuracy(qtbot, window, 
     assert page.run_dir() == outcome.run_dir  # the sort step now suggests with the new run
 
 
+def test_an_update_that_scores_lower_does_not_become_the_current_model(qtbot, window,
+                                                                      trained_run, folders):
+    """A worse update (50.0% → 41.7%) was made current without a word: Predict, Evaluate and
+    Export moved to it (a review)."""
+    from core.label.update import ModelUpdate
+
+    data, _new = folders
+    page = _sort_page(window, trained_run, data)
+    worse = ModelUpdate(str(data.parent / "updated"), str(trained_run), "completed", 0.5,
+                        0.417, 12, "the run's backbone", 3.0)
+    with qtbot.waitSignal(page.box.updated):
+        page.box._on_updated(worse)
+    assert window.state.run_dir == str(trained_run)
+    assert "current model stays" in page.box.update_label.text()
+    other = data.parent / "other-run"  # another run opened (Runs page): the line goes
+    shutil.copytree(trained_run, other)
+    window.state.set_run(str(other))
+    page.box.refresh()
+    assert not page.box.update_label.isVisible() and not page.box.update_label.text()
+
+
 def test_fine_tune_from_this_run_trains_a_full_run_from_its_backbone(qtbot, window, trained_run,
                                                                      folders):
     """One click: the Train page shows a full run (head, then fine-tuning) on the grown data set,
@@ -350,6 +371,31 @@ def test_class_and_file_names_that_look_like_markup_are_shown_as_written(qtbot, 
     assert "Added to the data set as <i>c." in shown
     assert view.name_label.text() == "<b>x.png"
     assert view.name_label.textFormat() == Qt.PlainText
+
+
+def test_an_unknown_image_shows_that_enter_means_none_of_these(qtbot, tmp_path):
+    """Enter records "none of these" for an image flagged unknown (as README says), but the
+    view said "Suggested: poly_0" with poly_0's button highlighted (a walkthrough)."""
+    from PySide6.QtGui import QTextDocument
+
+    from core.label.suggestions import Suggestion
+    from gui.pages.sort.review import NONE, Review
+    from gui.pages.sort.viewer import ImageView
+
+    view = ImageView()
+    qtbot.addWidget(view)
+    view.set_classes(["mono", "poly"])
+    item = Suggestion(str(tmp_path / "x.png"), "poly", 0.47, 0.5, unknown=True,
+                      top=[("poly", 0.47), ("mono", 0.4)])
+    view.show_item(item, "", added=False)
+    doc = QTextDocument()
+    doc.setHtml(view.suggestion_label.text())
+    assert doc.toPlainText().startswith("Suggested: none of these")
+    assert "nearest: poly 47 %" in doc.toPlainText()
+    assert view.none_button.isDefault() and not view.class_buttons["poly"].isDefault()
+    review = Review(items=[item], classes=["mono", "poly"])
+    review.accept()
+    assert review.decisions[item.path] == NONE  # what the view now says Enter does
 
 
 def test_accept_all_above_takes_what_the_grid_shows_at_that_percent():

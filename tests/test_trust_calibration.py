@@ -207,3 +207,12 @@ def test_calibration_names_an_image_it_could_not_read(tmp_path):
     skipped = [e for e in events if isinstance(e, FileSkipped)]
     assert [(e.path, e.stage) for e in skipped] == [(str(bad), "calibration")]
     assert skipped[0].reason
+
+
+def test_the_log_says_the_share_the_threshold_really_keeps():
+    """"keeps 95%" was logged for 12 validation images, all 12 kept; the Predict page's
+    slider showed 100% for the same threshold (a walkthrough)."""
+    from core.trust.fit import kept_text
+
+    assert kept_text(0.95, 12) == "keeps 12 of them, 100%, at least 95% asked"
+    assert kept_text(0.95, 40) == "keeps 38 of them, 95%"

@@ -195,6 +195,22 @@ def accuracy_on(model_path, records, batch_size: int, cancel) -> tuple[Optional[
     return right / len(ok), len(ok)
 
 
+def nothing_new(run, data_dir: str, listener=None, cancel=None) -> None:
+    """Refuse an update from the very images the run trained on: it retrained the head on
+    them anyway (50.0% → 41.7% in a review) and the window made that run current."""
+    from core.data.dataset import scan_dataset
+    from core.train.preflight import dataset_fingerprint
+
+    try:
+        recorded = run.run_info().dataset_fingerprint
+    except UserError:
+        return
+    if recorded and dataset_fingerprint(scan_dataset(data_dir, listener=listener,
+                                                     cancel=cancel)) == recorded:
+        raise UserError(f"{data_dir} holds the same images as when {run.path.name} trained: "
+                        "nothing new to learn from; add labelled images first (Add to data set)")
+
+
 def update_model(run_dir, data_dir=None, out_dir=None, *, runs_base=None, report=None,
                  listener: Optional[Listener] = None,
                  cancel: Optional[CancelToken] = None) -> ModelUpdate:
@@ -212,6 +228,7 @@ def update_model(run_dir, data_dir=None, out_dir=None, *, runs_base=None, report
     cfg = old_cfg.copy()
     if data_dir:
         cfg.data.data_dir = str(Path(data_dir).resolve())
+    nothing_new(run, cfg.data.data_dir, listener, cancel)
     cfg.train.fine_tune_epochs = 0
     backbone, carried = carry_backbone(run, cfg, listener)
     result = train_carrying(cfg, carried, out_dir, runs_base=runs_base or run.path.parent,

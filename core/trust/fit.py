@@ -158,5 +158,16 @@ def fit_after_training(run: RunFolder, model=None, split=None, classes=None, cfg
     emit(listener, Log(f"calibrated on {record.n_images} validation images: temperature "
                        f"{record.temperature:.3g}, ECE {record.ece_before:.3f} -> "
                        f"{record.ece_after:.3f}; 'unknown' above score "
-                       f"{record.unknown_threshold:.3g} (keeps {keep:.0%} of them)"))
+                       f"{record.unknown_threshold:.3g} ({kept_text(keep, record.n_images)})"))
     return trust
+
+
+def kept_text(keep: float, n: int) -> str:
+    """The share the threshold really keeps: at least ``keep`` of ``n`` images is a whole
+    number ("keeps 95%" was said of 12 of 12, which the Predict page's slider shows as 100%)."""
+    import math
+
+    kept = min(n, max(1, math.ceil(keep * n))) if n else 0
+    share = kept / n if n else keep
+    asked = "" if round(share, 3) == round(keep, 3) else f", at least {keep:.0%} asked"
+    return f"keeps {kept} of them, {share:.0%}{asked}"

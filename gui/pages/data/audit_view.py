@@ -52,13 +52,15 @@ class AuditView(QWidget):
 
     files_changed = Signal()        # fixes moved files: scan the folder again
     undone = Signal(object)         # FixOutcome of an undo made here
-    message = Signal(str, str)      # text, kind ("error" | "info") for the page's banner
+    message = Signal(str, str)  # text, kind for the page's banner: "error", "info", or "clear"
+    #                             (that text, if still shown, goes)
     checked = Signal(object)        # AuditOutcome of a finished check
 
     def __init__(self, state, runner, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self.state, self.runner = state, runner
         self.outcome = None
+        self._failed = ""  # the last check's failure, taken off the banner by a success
         self.root = ""
         self.job: Optional[Job] = None
         self.small_jobs: list[Job] = []
@@ -242,6 +244,7 @@ class AuditView(QWidget):
         self._forget_fixes()
         self._clear()
         self.status.setText("The check did not finish (see the message above).")
+        self._failed = message
         self.message.emit(message, "error")
 
     def _on_check_done(self) -> None:
@@ -252,6 +255,9 @@ class AuditView(QWidget):
 
     def _on_checked(self, outcome) -> None:
         self.outcome = outcome
+        # the last check's failure ("cannot download ImageNet weights") stayed above the
+        # results of the check that succeeded after it
+        self.message.emit(self._failed, "clear")
         self._forget_fixes()
         r = outcome.result
         self.root = os.path.abspath(r.root)

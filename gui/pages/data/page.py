@@ -1,9 +1,7 @@
-"""Step 1: the images.  Pick a folder (or drop one, or try the sample), see what
-is in it, what is wrong with it, and how it will be split.
-
-The scan runs as the window's long job (``core.data.dataset.scan_dataset``); nothing
-here reads a file on the UI thread: thumbnails come from
-:class:`gui.thumbnails.ThumbnailModel`.  The split settings edit ``config.data`` directly.
+"""Step 1: the images.  Pick a folder (or drop one, or try the sample), see what is in it,
+what is wrong with it, and how it will be split.  The scan runs as the window's long job
+(``core.data.dataset.scan_dataset``); nothing here reads a file on the UI thread: thumbnails
+come from :class:`gui.thumbnails.ThumbnailModel`.  The split settings edit ``config.data``.
 """
 
 from __future__ import annotations
@@ -72,8 +70,9 @@ class DataPage(Page):
         self.audit_view = AuditView(state, runner)
         self.tabs.addTab(self.audit_view, "Check data")
         self.audit_view.files_changed.connect(self._rescan_soon)
-        self.audit_view.message.connect(
-            lambda text, kind: self.show_error(text) if kind == "error" else self.show_info(text))
+        self.audit_view.message.connect(lambda text, kind: self.clear_message(only=text)
+                                        if kind == "clear" else self.show_error(text)
+                                        if kind == "error" else self.show_info(text))
         self._rescan_pending = False
         split.addWidget(self.tabs)
         split.setStretchFactor(0, 2)

@@ -323,7 +323,7 @@ class NetworkPage(Page):
             self.maps_shown.emit(view.layer, view.shown)
 
     def _request_playground(self, kwargs: dict) -> None:
-        from gui.pages.network.playground_tab import playground_run
+        from gui.pages.network.playground_work import playground_run
 
         self._play_current = True
         self.play_work.submit("play", playground_run, (), self._show_playground,

@@ -48,6 +48,7 @@ class DataSetBox(QGroupBox):
         self.small_jobs: list[Job] = []
         self.pending_undo = 0
         self._damaged_told = ("", "")  # (folder, journal warning) last shown
+        self._update_about: set[str] = set()  # the runs the update line speaks of
         grid = QGridLayout(self)
         grid.addLayout(self._build_add_row(), 0, 0)
         self.outcome_label = QLabel("")
@@ -125,6 +126,10 @@ class DataSetBox(QGroupBox):
         self.undo_button.setText(f"Undo ({self.pending_undo} left)" if self.pending_undo
                                  else "Undo")
         run = self._run_dir()
+        # another run opened since: "New run: …" spoke of one no longer in use
+        if self._update_about and os.path.abspath(run or ".") not in self._update_about:
+            self._update_about = set()
+            self._say(self.update_label, "")
         self.update_button.setEnabled(bool(run and root) and not busy)
         self.update_button.setToolTip(
             "Retrain the head of the current run on the grown data set and compare validation "
@@ -243,12 +248,19 @@ class DataSetBox(QGroupBox):
         return job
 
     def _on_updated(self, outcome) -> None:
-        self._say(self.update_label, outcome.describe())
-        if outcome.status == "completed":
+        self._update_about = {os.path.abspath(r) for r in (outcome.previous, outcome.run_dir)}
+        text = outcome.describe()
+        worse = outcome.before is not None and outcome.after is not None \
+            and outcome.after < outcome.before
+        if outcome.status == "completed" and not worse:
             from core.runs.folder import RunFolder
 
             self.state.set_run(outcome.run_dir)
             self.state.set_model(str(RunFolder(outcome.run_dir).model_path))
+        elif worse:  # it was made current anyway: Predict and Export moved to the worse model
+            text += (" It scored lower, so the current model stays; open the new run on "
+                     "the Runs page to use it anyway.")
+        self._say(self.update_label, text)
         self.updated.emit(outcome)
 
     def shutdown(self) -> None:

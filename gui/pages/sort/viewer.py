@@ -119,17 +119,25 @@ class ImageView(QWidget):
         others = ", ".join(f"{escape(c)} {p * 100:.0f} %" for c, p in item.top[1:])
         text = (f"Suggested: <b>{escape(item.suggested)}</b> ({item.probability * 100:.0f} %)"
                 + (f"; then {others}" if others else ""))
-        if item.unknown:
-            text += " — <i>looks unlike every class</i>"
+        if item.unknown:  # what Enter does here: the view showed the class highlighted
+            text = (f"Suggested: <b>none of these</b> — <i>looks unlike every class</i> "
+                    f"(nearest: {escape(item.suggested)} {item.probability * 100:.0f} %"
+                    + (f"; then {others}" if others else "") + ")")
         if added:
             text += f"<br>Added to the data set as <b>{escape(decision)}</b>."
         elif decision:
             shown = {SKIP: "skipped", NONE: "none of these"}.get(decision, decision)
             text += f"<br>Decided: <b>{escape(shown)}</b>"
         self.suggestion_label.setText(text)
+        accepted = NONE if item.unknown else item.suggested
         for name, button in self.class_buttons.items():
-            button.setProperty("suggested", name == item.suggested)
-            button.setDefault(name == item.suggested)
+            button.setProperty("suggested", name == accepted)
+            button.setDefault(name == accepted)
+        self.none_button.setProperty("suggested", accepted == NONE)
+        self.none_button.setDefault(accepted == NONE)
+        self.accept_button.setToolTip(
+            "Enter: none of these — the model finds it unlike every class" if item.unknown
+            else f"Label the image {item.suggested!r}, as the model suggests, and go on (Enter)")
         self._paint()
 
     def _paint(self) -> None:
