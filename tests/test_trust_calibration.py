@@ -216,3 +216,26 @@ def test_the_log_says_the_share_the_threshold_really_keeps():
 
     assert kept_text(0.95, 12) == "keeps 12 of them, 100%, at least 95% asked"
     assert kept_text(0.95, 40) == "keeps 38 of them, 95%"
+
+
+def test_the_unknown_scores_matrix_product_runs_on_one_blas_thread(monkeypatch):
+    """OpenBLAS's threads kept spinning after the k-nearest product between two batches and
+    took the cores TensorFlow needed: a calibrated run's folder predicted at 75% of its
+    model's rate (bench_speed section 7; 92% on one BLAS thread)."""
+    from threadpoolctl import ThreadpoolController
+
+    import core.trust.unknown as unknown
+
+    seen = []
+    real = unknown.one_blas_thread
+
+    def spy():
+        limit = real()
+        seen.append([i["num_threads"] for i in ThreadpoolController().info()  # NumPy's own
+                     if i["user_api"] == "blas" and "numpy" in i["filepath"]])
+        return limit
+
+    monkeypatch.setattr(unknown, "one_blas_thread", spy)
+    rng = np.random.default_rng(0)
+    d = unknown.knn_distance(rng.normal(size=(40, 16)), rng.normal(size=(30, 16)), 5)
+    assert d.shape == (40,) and seen and seen[0] and all(n == 1 for n in seen[0])
