@@ -169,6 +169,9 @@ def test_a_split_folder_is_scored_on_its_test_images_not_all_subsets(trained_run
 
     with pytest.raises(DataError, match="none of its images could be read.*val"):
         evaluate_labelled_folder(predictor, str(data))
+    (data / "val").rename(data / "Validation")  # any name the scan reads as val/
+    with pytest.raises(DataError, match="none of its images could be read.*Validation"):
+        evaluate_labelled_folder(predictor, str(data))
 
 
 def test_results_without_an_ece_say_not_recorded_not_perfect():

@@ -117,7 +117,7 @@ def open_image(path: str, fh) -> Image.Image:
     except OSError as exc:
         if exc.errno is not None and exc.errno != errno.EINVAL:
             raise os_error(path, exc) from None
-        if str(exc).lower().startswith("unsupported"):  # a valid variant Pillow lacks (a
+        if str(exc).startswith("Unsupported BMP pixel depth"):  # a valid variant Pillow lacks (a
             # 2-bit BMP): "damaged" sent people to re-download a good file
             raise ImageError(path, "corrupt", f"a kind of image this app cannot read ({exc});"
                              " convert it to PNG or JPEG, or remove it") from None

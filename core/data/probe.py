@@ -49,13 +49,18 @@ def _jpeg_decodes(img: Image.Image) -> bool:
         return False
 
 
+#: A PNG without an end marker in its last KB is decoded to tell "padded" from "cut off" up to
+#: this size (a cut-off 300 MP scan would take a gigabyte in the scan); bigger ones stay refused.
+TRY_DECODE_PIXELS = 40_000_000
+
+
 def _decodes(img: Image.Image) -> bool:
     """Whether a PNG without an end marker in its last KB decodes whole: a complete file
     with padding after it (tools that pad to a block size) does; a cut-off one does not."""
     try:
         img.load()
         return True
-    except (OSError, SyntaxError, ValueError):
+    except (OSError, SyntaxError, ValueError, MemoryError):
         return False
 
 
@@ -132,7 +137,7 @@ def probe_file(path: Union[str, os.PathLike]) -> Tuple[ImageInfo, int]:
                 raise ImageError(path, "corrupt", f"the {img.format} is cut off (its pixels "
                                  "run past the end of the file); re-download or re-export it")
             if (img.format == "PNG" and not _tail_has(fh, nbytes, b"IEND")
-                    and not _decodes(img)):  # padded after its end: read, so not cut off
+                    and not (img.width * img.height <= TRY_DECODE_PIXELS and _decodes(img))):
                 raise ImageError(path, "corrupt", "the PNG is cut off (no end marker); "
                                  "re-download or re-export it")
             w, h, turn = upright_geometry(img)

@@ -21,6 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
+import threading
+
 import numpy as np
 
 from core.trust.calibration import apply_temperature
@@ -56,18 +58,24 @@ def knn_distance(embeddings: np.ndarray, reference: np.ndarray, k: int,
 
 
 _BLAS = None
+_BLAS_LOCK = threading.Lock()
 
 
 def one_blas_thread():
     """NumPy's matrix product on one thread while it runs between two batches of the model:
     OpenBLAS's threads keep spinning after a product and took the cores TensorFlow needed for
     the next batch (a calibrated run's folder predicted at 75% of its model's rate; 92% so)."""
-    global _BLAS
+    import contextlib
+
     from threadpoolctl import ThreadpoolController
 
+    global _BLAS
     if _BLAS is None:
         _BLAS = ThreadpoolController()
-    return _BLAS.limit(limits=1, user_api="blas")
+    stack = contextlib.ExitStack()  # one at a time: a limit restores the count it found, so
+    stack.enter_context(_BLAS_LOCK)  # two overlapping ones (serve beside Predict) could
+    stack.enter_context(_BLAS.limit(limits=1, user_api="blas"))  # leave BLAS at 1 thread
+    return stack
 
 
 def choose_reference(embeddings: np.ndarray, labels, limit: int = MAX_REFERENCE,

@@ -250,9 +250,8 @@ class DataSetBox(QGroupBox):
     def _on_updated(self, outcome) -> None:
         self._update_about = {os.path.abspath(r) for r in (outcome.previous, outcome.run_dir)}
         text = outcome.describe()
-        worse = outcome.before is not None and outcome.after is not None \
-            and outcome.after < outcome.before
-        if outcome.status == "completed" and not worse:
+        worse = not self.made_current(outcome) and outcome.status == "completed"
+        if self.made_current(outcome):
             from core.runs.folder import RunFolder
 
             self.state.set_run(outcome.run_dir)
@@ -262,6 +261,13 @@ class DataSetBox(QGroupBox):
                      "the Runs page to use it anyway.")
         self._say(self.update_label, text)
         self.updated.emit(outcome)
+
+    @staticmethod
+    def made_current(outcome) -> bool:
+        """Whether an update becomes the current model: completed and not scoring lower."""
+        return outcome.status == "completed" and not (
+            outcome.before is not None and outcome.after is not None
+            and outcome.after < outcome.before)
 
     def shutdown(self) -> None:
         for job in list(self.small_jobs):

@@ -1,15 +1,12 @@
 """Step 7: sort new images into the data set, the most useful first, with the keyboard.
 
-Choose (or drop) a folder of unlabelled images; the current model -- the run
-just trained, or one opened here -- predicts them as the window's long job
-(:func:`core.label.suggestions.suggest`, cancellable) and orders them: "Most
-useful first" (what a label would teach the model most, no runs of
-near-copies) or "Most confident first" (for accepting in bulk).  The grid
-(:mod:`~gui.pages.sort.grid`) shows every image with its suggestion and what was
-decided; the one-image view (:mod:`~gui.pages.sort.viewer`) takes the keys of
-:mod:`~gui.pages.sort.keys`.  The session itself is :class:`~gui.pages.sort.review.Review`;
-adding to the data set, Undo and the model update are
-:class:`~gui.pages.sort.dataset_box.DataSetBox`.
+Choose (or drop) a folder of unlabelled images; the current model -- the run just trained, or
+one opened here -- predicts them as the window's long job (:func:`core.label.suggestions.suggest`,
+cancellable) and orders them: "Most useful first" (what a label would teach the model most, no
+runs of near-copies) or "Most confident first" (for accepting in bulk).  The grid (:mod:`.grid`)
+shows every image with its suggestion and what was decided; the one-image view (:mod:`.viewer`)
+takes the keys of :mod:`.keys`.  The session itself is :class:`.review.Review`; adding to the
+data set, Undo and the model update are :class:`.dataset_box.DataSetBox`.
 """
 
 from __future__ import annotations
@@ -18,9 +15,8 @@ import os
 from typing import Optional
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QComboBox, QFileDialog,
-                               QHBoxLayout, QLabel, QLineEdit, QVBoxLayout,
-                               QProgressBar, QPushButton, QSplitter)
+from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QComboBox, QFileDialog, QHBoxLayout,
+                               QLabel, QLineEdit, QProgressBar, QPushButton, QSplitter, QVBoxLayout)
 
 from gui.pages.base import Page
 from gui.pages.sort.bulk import BulkBar, class_folders
@@ -70,7 +66,7 @@ class SortPage(Page):
         self.box.message.connect(lambda text, kind: self.banner.show_message(text, kind))
         self.box.files_changed.connect(self.files_changed)
         self.box.full_fine_tune.connect(lambda: self.fine_tune_requested.emit(self.run_dir()))
-        self.box.updated.connect(lambda _o: self.open_model(""))  # the new run is the model now
+        self.box.updated.connect(self._on_updated)
         self.body.addWidget(self.box)
         for signal in (state.run_changed, state.model_changed):
             signal.connect(lambda _v: self._refresh_model())
@@ -168,6 +164,10 @@ class SortPage(Page):
                                               "Models (*.keras *.tflite *.onnx);;All files (*)")
         if path:
             self.open_model(path)
+
+    def _on_updated(self, outcome) -> None:  # the new run is the model now, unless worse
+        if self.box.made_current(outcome):
+            self.open_model("")
 
     def open_model(self, path: str) -> None:
         """Suggest with ``path`` ("": the app's current model); the folder is sorted again."""
