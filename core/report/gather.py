@@ -65,7 +65,7 @@ def _value_text(v: Any) -> str:
         return ", ".join(_number(x) for x in v) if v else "(none)"
     if isinstance(v, dict):
         return json.dumps(v, ensure_ascii=False) if v else "(none)"
-    return "(none)" if v in (None, "") else _number(v) if isinstance(v, float) else str(v)
+    return "(none)" if v in (None, "") else _number(v)
 
 
 def settings_rows(cfg: StudioConfig) -> list[tuple[str, str, str, bool]]:

@@ -250,13 +250,13 @@ class DataSetBox(QGroupBox):
     def _on_updated(self, outcome) -> None:
         self._update_about = {os.path.abspath(r) for r in (outcome.previous, outcome.run_dir)}
         text = outcome.describe()
-        worse = not self.made_current(outcome) and outcome.status == "completed"
         if self.made_current(outcome):
             from core.runs.folder import RunFolder
 
             self.state.set_run(outcome.run_dir)
             self.state.set_model(str(RunFolder(outcome.run_dir).model_path))
-        elif worse:  # it was made current anyway: Predict and Export moved to the worse model
+        elif outcome.status == "completed":  # scored lower: it was made current anyway, and
+            # Predict and Export moved to the worse model
             text += (" It scored lower, so the current model stays; open the new run on "
                      "the Runs page to use it anyway.")
         self._say(self.update_label, text)
