@@ -24,8 +24,9 @@ def human_size(n: float) -> str:
     """A byte count as people read it: "512 B", "8.6 MB", in SI units as file managers,
     README's tables and the export report count them (it divided by 1024 and said MB)."""
     for unit in ("B", "KB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        shown = f"{n:.0f}" if unit == "B" else f"{n:.1f}"
+        if float(shown) < 1000 or unit == "GB":  # as rounded: 999,960 B is "1.0 MB", not "1000.0 KB"
+            return f"{shown} {unit}"
         n /= 1000
     return str(n)
 

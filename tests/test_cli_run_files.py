@@ -43,6 +43,9 @@ def test_a_damaged_or_foreign_unknown_npz_is_named_with_calibrate(run_copy, trai
     np.savez(npz, reference=wider)  # another model's features
     err = _predict_error(run_copy, image, capsys)
     assert f"have {wider.shape[1]} features" in err and "calibrate" in err
+    out = run_copy.parent / "export"  # export built the model and only then died
+    assert main(["export", str(run_copy), "--format", "keras", "--out", str(out)]) == 2
+    assert f"have {wider.shape[1]} features" in capsys.readouterr().err and not out.exists()
 
 
 def test_calibration_json_that_is_not_json_says_calibrate_and_calibrate_mends_it(

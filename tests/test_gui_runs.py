@@ -481,3 +481,12 @@ def runs_command_args():
     parser = argparse.ArgumentParser()
     runs_command.register(parser.add_subparsers())
     return parser.parse_args(["runs"])
+
+
+def test_sizes_read_as_rounded_never_1000_of_a_unit():
+    """999,960 bytes read "1000.0 KB": the unit is chosen after rounding, as file managers do."""
+    from core.shown import human_size
+
+    assert human_size(999) == "999 B" and human_size(1000) == "1.0 KB"
+    assert human_size(999_960) == "1.0 MB" and human_size(999_940) == "999.9 KB"
+    assert human_size(9_639_035) == "9.6 MB" and human_size(2.5e12) == "2500.0 GB"

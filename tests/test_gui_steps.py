@@ -29,3 +29,14 @@ def test_no_hint_writes_a_step_number_by_hand():
 def test_page_titles_carry_their_sidebar_number():
     for i, (cls, name) in enumerate(zip(PAGE_CLASSES, SIDEBAR_NAMES), 1):
         assert cls.title.startswith(f"{i} · "), (cls.title, name)
+
+
+def test_page_modules_say_their_sidebar_step():
+    """The Export, Network and Runs modules still said "Step 7/8/9" after Sort came in."""
+    import sys
+
+    for i, cls in enumerate(PAGE_CLASSES, 1):
+        package = sys.modules[cls.__module__.rsplit(".", 1)[0]]
+        for doc in (sys.modules[cls.__module__].__doc__, package.__doc__):
+            said = re.match(r"Step (\d+)", doc or "")
+            assert said is None or int(said.group(1)) == i, (cls.__module__, doc[:40])

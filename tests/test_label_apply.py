@@ -379,7 +379,11 @@ def test_labelled_files_get_names_the_scan_reads(folders, tmp_path):
     bare = new / "scan_0002"
     _png(new / "tmp.png", 80).rename(bare)
     before = scan_dataset(data).counts["cat"]
-    outcome = apply_labels([(str(hidden), "cat"), (str(bare), "cat")], data)
+    long = new / ("s" * 253)  # no room left for ".png": the copy failed (name too long)
+    _png(new / "tmp.png", 90).rename(long)
+    outcome = apply_labels([(str(hidden), "cat"), (str(bare), "cat"), (str(long), "cat")],
+                           data)
     assert sorted(dst for _src, dst in outcome.placed) == ["cat/IMG_0001.png",
-                                                           "cat/scan_0002.png"]
-    assert scan_dataset(data).counts["cat"] == before + 2
+                                                           "cat/scan_0002.png",
+                                                           "cat/" + "s" * 251 + ".png"]
+    assert scan_dataset(data).counts["cat"] == before + 3

@@ -59,6 +59,16 @@ def test_update_refuses_a_run_without_a_model(tmp_path):
         update_model(tmp_path / "nothing")
 
 
+def test_a_completed_run_without_its_model_is_not_told_to_resume(trained_run, tmp_path):
+    """update.py said "let it finish (or resume it)" of a completed run, which resume refuses."""
+    run = Path(shutil.copytree(trained_run, tmp_path / "run"))
+    (run / "model.keras").unlink()
+    with pytest.raises(UserError) as err:
+        update_model(run)
+    assert "missing although the run completed" in str(err.value)
+    assert "resume" not in str(err.value) and str(err.value).endswith("before updating it")
+
+
 def test_a_full_run_starts_from_the_runs_backbone_only_when_the_backbone_matches(trained_run,
                                                                                  tmp_path):
     from core.config import StudioConfig

@@ -25,8 +25,13 @@ FORMAT_ENDINGS = {"JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png", "BMP": ".bmp", "
 
 def readable_name(name: str, fmt: str) -> str:
     """``name`` as the folder scan reads it: without leading dots (a dot-name is hidden),
-    and with ``fmt``'s ending added when its own ending is not an image's."""
+    and with ``fmt``'s ending added when its own ending is not an image's (the name cut to
+    leave it room)."""
+    from core.path_names import cut_to_bytes
+
     out = name.lstrip(".") or "image"
     if os.path.splitext(out)[1].lower() not in IMAGE_EXTENSIONS:
-        out += FORMAT_ENDINGS.get(str(fmt).upper(), "")
+        ending = FORMAT_ENDINGS.get(str(fmt).upper(), "")
+        # a 253-byte name plus ".png" is longer than a file system takes (255 bytes)
+        out = cut_to_bytes(out, 255 - len(ending)) + ending
     return out

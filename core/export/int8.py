@@ -64,7 +64,7 @@ class Int8Result:
         """``+312 KB (+11%), latency 9.1 -> 10.4 ms``: what the float layers cost."""
         extra = len(self.content) - self.integer_bytes
         share = extra / self.integer_bytes if self.integer_bytes else 0.0
-        return (f"{extra / 1024:+,.0f} KB ({share:+.0%}), single-image latency "
+        return (f"{extra / 1000:+,.0f} KB ({share:+.0%}), single-image latency "
                 f"{self.integer_ms:.1f} -> {self.latency_ms:.1f} ms (1 thread)")
 
     def details(self) -> dict:

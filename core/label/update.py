@@ -110,11 +110,12 @@ def finished_run(run_dir, purpose: str):
     """The run folder at ``run_dir``; UserError when it is not one or has no model yet."""
     from core.runs.folder import RunFolder
 
+    from core.infer.loaders import no_model_text
+
     run = RunFolder(run_dir)
     run.require_run_folder()
-    if not run.model_path.is_file():
-        raise UserError(f"{run.path}: this run has no model.keras yet; let it finish (or "
-                        f"resume it) before {purpose}")
+    if not run.model_path.is_file():  # the way on depends on the run's status, as elsewhere
+        raise UserError(f"{no_model_text(run)}, before {purpose}")
     return run
 
 

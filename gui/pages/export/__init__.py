@@ -1,1 +1,1 @@
-"""Step 7, export: the settings and the Export button, and the per-format report table."""
+"""Step 8, export: the settings and the Export button, and the per-format report table."""

@@ -1,4 +1,4 @@
-"""Step 7: take the model away in the formats you need, each one checked, or serve it.
+"""Step 8: take the model away in the formats you need, each one checked, or serve it.
 
 The page edits ``config.export`` (formats, parity sample, int8 calibration and
 float layers: :mod:`gui.pages.export.checks_box`, output folder), so the project file and ``python main.py export`` use the

@@ -1,1 +1,1 @@
-"""Step 8, inside the network: one tab module per view, the page that feeds them."""
+"""Step 9, inside the network: one tab module per view, the page that feeds them."""

@@ -1,4 +1,4 @@
-"""Step 8: look inside the network — shapes, filters, feature maps, a kernel playground
+"""Step 9: look inside the network — shapes, filters, feature maps, a kernel playground
 and the activation functions, all on the user's own model.
 
 Which model: the one the user last trained or opened (``state.last_model``, or

@@ -1,1 +1,1 @@
-"""Step 9, every run: the index table, details, compare two runs."""
+"""Step 10, every run: the index table, details, compare two runs."""

@@ -1,4 +1,4 @@
-"""Step 9: every past run in one table — sort, filter, compare two, reopen or delete one.
+"""Step 10: every past run in one table — sort, filter, compare two, reopen or delete one.
 
 The table reads :class:`core.runs.history.RunHistory` (a small SQLite index), which
 is quick enough for the UI thread; rescanning run folders into the index runs as
