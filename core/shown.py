@@ -25,7 +25,7 @@ def human_size(n: float) -> str:
     README's tables and the export report count them (it divided by 1024 and said MB)."""
     for unit in ("B", "KB", "MB", "GB"):
         shown = f"{n:.0f}" if unit == "B" else f"{n:.1f}"
-        if float(shown) < 1000 or unit == "GB":  # as rounded: 999,960 B is "1.0 MB", not "1000.0 KB"
+        if float(shown) < 1000 or unit == "GB":  # as rounded: 999,960 B is 1.0 MB, not 1000.0 KB
             return f"{shown} {unit}"
         n /= 1000
     return str(n)
