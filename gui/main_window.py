@@ -228,7 +228,10 @@ class MainWindow(ProjectFiles, DropTarget, WindowMenus, QMainWindow):
         if self.tf_device is not None or self._closing:
             return
         self.tf_device = device
-        self.tf_label.setText(f"Ready ({device})")
+        # which device, not "Ready (CPU)": that read as idle beside a running job's progress
+        self.tf_label.setText(f"TensorFlow on {device}")
+        self.tf_label.setToolTip(f"TensorFlow is loaded; training and prediction run on the "
+                                 f"{device}")
         log.info("TensorFlow loaded; training device: %s", device)
         self.tensorflow_ready.emit(device)
 

@@ -78,7 +78,8 @@ def test_tensorflow_loads_in_background(qtbot, window):
         window.show()
         assert window.tf_label.text() in ("Starting…", "Loading TensorFlow…")
     assert sig.args[0] == "CPU" or sig.args[0].startswith("GPU")
-    assert window.tf_label.text() == f"Ready ({sig.args[0]})"
+    # the device, not "Ready (CPU)", which read as idle beside a running job
+    assert window.tf_label.text() == f"TensorFlow on {sig.args[0]}"
     assert "tensorflow" in sys.modules
 
 
@@ -190,7 +191,7 @@ def test_progress_in_bytes_beyond_qt_s_int_range_is_shown(qtbot, window):
 
 
 def test_a_long_warning_is_cut_with_an_ellipsis_in_the_status_bar(qtbot, window):
-    """It ran into "Ready (CPU)", cut mid-word; the whole line stays in the log."""
+    """It ran into "TensorFlow on CPU", cut mid-word; the whole line stays in the log."""
     from core.events import FileSkipped
 
     window.resize(900, 600)

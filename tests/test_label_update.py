@@ -50,6 +50,8 @@ def test_update_starts_from_the_fine_tuned_backbone_and_compares_on_the_same_ima
     assert all(np.array_equal(a, b) for a, b in zip(old_bb, new_bb))  # carried, left frozen
     assert out.compared > 0 and 0 <= out.before <= 1 and 0 <= out.after <= 1
     assert "→" in out.describe() and str(out.compared) in out.describe()
+    # the Sort page said "16 s" where the Runs page said 0:08 (the run's training alone)
+    assert "comparing the two models included" in out.describe()
 
 
 def test_update_refuses_a_run_without_a_model(tmp_path):

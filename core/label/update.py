@@ -66,8 +66,10 @@ class ModelUpdate:
         else:
             moved = (f"validation accuracy {self.before:.1%} → {self.after:.1%} on the "
                      f"{self.compared} validation image(s) neither model trained on")
-        return (f"Head retrained in {self.seconds:.0f} s with {self.backbone}: {moved}. "
-                f"New run: {self.run_dir}")
+        # the whole update, not the run's training time (the Runs page's, which is shorter)
+        return (f"Head retrained with {self.backbone} in {self.seconds:.0f} s, reading the "
+                f"images and comparing the two models included: {moved}. New run: "
+                f"{self.run_dir}")
 
 
 def fine_tuned(run) -> bool:
