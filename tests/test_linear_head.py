@@ -20,6 +20,14 @@ def test_linear_head_is_one_exact_fit_then_fine_tuning_continues(tmp_path, tiny_
     assert any("logistic regression" in e.message for e in events if isinstance(e, Log))
     hist = RunFolder(result.run_dir).history()
     assert hist[0]["val_accuracy"] >= 0.8 and result.metrics.accuracy >= 0.8
+    # The exact fit has its TensorBoard point: a head-only run had no logs, and its greyed
+    # "Open in TensorBoard" said tensorboard had not been installed.
+    from core.train.tensorboard import unavailable_reason
+
+    logs = RunFolder(result.run_dir).logs_dir / "head"
+    assert list((logs / "train").glob("events.out.tfevents.*"))
+    assert list((logs / "validation").glob("events.out.tfevents.*"))
+    assert unavailable_reason(result.run_dir) == ""
 
 
 def test_fitted_head_matches_scikit_learn_probabilities():

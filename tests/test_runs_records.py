@@ -182,5 +182,7 @@ def test_two_long_class_lists_are_told_apart_by_what_differs():
     assert "red_apples" in d.b_full
     assert SettingDifference("data.classes", "Classes", a, a[::-1]).a_text.endswith(
         "in another order")
+    twice = SettingDifference("data.classes", "Classes", a + ["green_pears"], a)
+    assert (twice.a_text, twice.b_text) == ("3 · also green_pears", "2 · lacks green_pears")
     short = SettingDifference("data.classes", "Classes", ["bright", "dark"], ["dark"])
     assert (short.a_text, short.b_text) == ("bright, dark", "dark")  # short lists as written

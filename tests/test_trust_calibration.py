@@ -216,6 +216,13 @@ def test_the_log_says_the_share_the_threshold_really_keeps():
 
     assert kept_text(0.95, 12) == "keeps 12 of them, 100%, at least 95% asked"
     assert kept_text(0.95, 40) == "keeps 38 of them, 95%"
+    # Tied scores: the threshold above the 8th of 10 keeps all 10, as the slider shows.
+    from core.trust.unknown import keep_threshold, kept_share, score_quantiles
+
+    scores = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.9, 0.9, 0.9])
+    t, q = keep_threshold(scores, 0.8), score_quantiles(scores)
+    assert kept_share(t, q) == 1.0
+    assert kept_text(0.8, 10, t, q) == "keeps 10 of them, 100%, at least 80% asked"
 
 
 def test_the_unknown_scores_matrix_product_runs_on_one_blas_thread(monkeypatch):

@@ -160,8 +160,11 @@ def side_text(mine: Any, other: Any) -> str:
     run both read "blue_berries_with_a_long_name, green_pe…"."""
     if not (_names(mine) and _names(other)) or len(", ".join(mine)) <= SHORT:
         return short_text(mine)
-    also = [v for v in mine if v not in other]
-    lacks = [v for v in other if v not in mine]
+    from collections import Counter
+
+    # by count: lists that differ by a repeated name were said to be "in another order"
+    also = list((Counter(mine) - Counter(other)).elements())
+    lacks = list((Counter(other) - Counter(mine)).elements())
     parts = [str(len(mine))] + (["also " + ", ".join(also)] if also else []) \
         + (["lacks " + ", ".join(lacks)] if lacks else [])
     if not also and not lacks:

@@ -14,14 +14,32 @@ from core.train.distributed import scalar_logs
 def phase_callbacks(loop) -> list:
     """The loop's callback, and TensorBoard logs (RUN_DIR/logs/PHASE) if it is installed."""
     callbacks = [engine_callback(loop)]
-    if not loop.cluster.is_chief:  # only the chief writes logs (and everything else)
-        return callbacks
+    logs = phase_logs(loop)
+    return callbacks + ([logs] if logs is not None else [])
+
+
+def phase_logs(loop):
+    """The phase's TensorBoard callback (RUN_DIR/logs/PHASE); None when tensorboard is not
+    installed or this machine is not the chief (only the chief writes logs)."""
+    if not loop.cluster.is_chief:
+        return None
     try:
         import tensorboard  # noqa: F401  (keras' callback needs its summary writer)
     except ImportError:
-        return callbacks
-    callbacks.append(tensorboard_callback(str(loop.run.logs_dir / loop.phase)))
-    return callbacks
+        return None
+    return tensorboard_callback(str(loop.run.logs_dir / loop.phase))
+
+
+def log_one_epoch(loop, model, epoch: int, logs: dict) -> None:
+    """TensorBoard's point for an epoch that no ``fit`` ran (the head's exact fit): a
+    head-only run had no logs, and its greyed button blamed a missing tensorboard."""
+    callback = phase_logs(loop)
+    if callback is None:
+        return
+    callback.set_model(model)
+    callback.on_train_begin()
+    callback.on_epoch_end(epoch, logs)
+    callback.on_train_end()
 
 
 def engine_callback(loop):

@@ -25,7 +25,7 @@ from core.runs.folder import RunFolder
 from core.runs.history import record_run_safely  # the run list; a failure there only warns
 from core.runs.records import RunStatus
 from core.train.budget import BudgetReached, DeadlineToken, deadline_for, plan_budget
-from core.train.callbacks import phase_callbacks
+from core.train.callbacks import log_one_epoch, phase_callbacks
 from core.train.checkpoint import load_weights_or_keep, weights_digest
 from core.train.fast_head import head_model
 from core.train.finish import (RunResult, data_error_inside, out_of_memory_error,
@@ -301,12 +301,12 @@ class Session:
         head = fit_linear_head(per_view, len(self.classes), self.class_weight, cfg.train.seed,
                                self.listener, self.cancel)
         set_head(self.model, head)
-        x, y = per_view[0]
         logs = dict(zip(("loss", "accuracy"), loop.fit_model.evaluate(
-            x, y, batch_size=self.worker_batch, verbose=0)))
+            *per_view[0], batch_size=self.worker_batch, verbose=0)))
         if val is not None:
             v = loop.fit_model.evaluate(val[0], val[1], batch_size=self.worker_batch, verbose=0)
             logs.update(val_loss=v[0], val_accuracy=v[1])
+        log_one_epoch(loop, loop.fit_model, 0, logs)
         loop.on_epoch_end(0, logs)
 
     def fit_full_model(self, epochs: int, restore_optimizer: bool) -> None:
