@@ -170,3 +170,28 @@ def test_update_refuses_the_very_images_the_run_trained_on(trained_run, tmp_path
     with pytest.raises(UserError, match="nothing new to learn from"):
         update_model(run, data, tmp_path / "updated")
     assert not (tmp_path / "updated").exists()
+
+
+def test_images_added_to_test_alone_are_nothing_new_and_the_scan_is_handed_on(tmp_path):
+    """Images added only to test/ (never trained on) counted as new; the update then scanned
+    the folder a second time for its run."""
+    from types import SimpleNamespace
+
+    from core.data.dataset import scan_dataset
+    from core.label.update import nothing_new
+    from weights_fixture import make_bright_dark
+
+    data = tmp_path / "data"
+    make_bright_dark(data / "train", per_class=6, size=16)
+    make_bright_dark(data / "test", per_class=2, size=16)
+    first = scan_dataset(data)
+    old = SimpleNamespace(train=[r for r in first.records if r.subset == "train"], val=[],
+                          test=[r for r in first.records if r.subset == "test"])
+    run = SimpleNamespace(path=tmp_path / "run", split=lambda _data_dir: old)
+    noise = np.random.default_rng(5).integers(0, 255, (16, 16, 3), dtype=np.uint8)
+    Image.fromarray(noise).save(data / "test" / "bright" / "more.png")
+    with pytest.raises(UserError, match="nothing new to learn from"):
+        nothing_new(run, str(data))
+    Image.fromarray(255 - noise).save(data / "train" / "bright" / "new.png")
+    report = nothing_new(run, str(data))
+    assert len(report.records) == len(first.records) + 2  # the update's run is given it

@@ -198,20 +198,27 @@ def accuracy_on(model_path, records, batch_size: int, cancel) -> tuple[Optional[
     return right / len(ok), len(ok)
 
 
-def nothing_new(run, data_dir: str, listener=None, cancel=None) -> None:
+def nothing_new(run, data_dir: str, listener=None, cancel=None, report=None):
     """Refuse an update from the very images the run trained on: it retrained the head on
-    them anyway (50.0% → 41.7% in a review) and the window made that run current."""
+    them anyway (50.0% → 41.7% in a review) and the window made that run current.  Images
+    added to a ``test/`` or ``val/`` folder alone teach nothing either (never trained on).
+    Returns the scan of ``data_dir``, which the update's run then uses (it scanned twice)."""
     from core.data.dataset import scan_dataset
-    from core.train.preflight import dataset_fingerprint
 
+    if report is None:
+        report = scan_dataset(data_dir, listener=listener, cancel=cancel)
     try:
-        recorded = run.run_info().dataset_fingerprint
+        old = run.split(data_dir)
     except UserError:
-        return
-    if recorded and dataset_fingerprint(scan_dataset(data_dir, listener=listener,
-                                                     cancel=cancel)) == recorded:
-        raise UserError(f"{data_dir} holds the same images as when {run.path.name} trained: "
-                        "nothing new to learn from; add labelled images first (Add to data set)")
+        return report
+    had = {os.path.abspath(r.path) for r in (*old.train, *old.val, *old.test)}
+    now = {os.path.abspath(r.path): r.subset for r in report.records}
+    added = [p for p, subset in now.items() if p not in had and subset not in ("val", "test")]
+    if not added and had <= now.keys():
+        raise UserError(f"{data_dir} holds the same images to learn from as when "
+                        f"{run.path.name} trained: nothing new to learn from; add labelled "
+                        "images first (Add to data set)")
+    return report
 
 
 def update_model(run_dir, data_dir=None, out_dir=None, *, runs_base=None, report=None,
@@ -231,7 +238,7 @@ def update_model(run_dir, data_dir=None, out_dir=None, *, runs_base=None, report
     cfg = old_cfg.copy()
     if data_dir:
         cfg.data.data_dir = str(Path(data_dir).resolve())
-    nothing_new(run, cfg.data.data_dir, listener, cancel)
+    report = nothing_new(run, cfg.data.data_dir, listener, cancel, report)
     cfg.train.fine_tune_epochs = 0
     backbone, carried = carry_backbone(run, cfg, listener)
     result = train_carrying(cfg, carried, out_dir, runs_base=runs_base or run.path.parent,
