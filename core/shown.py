@@ -20,6 +20,18 @@ def shown_text(text: str) -> str:
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
+def elided(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters with "…" when longer."""
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+
+
+def isolated(name: str) -> str:
+    """``name`` between Unicode's first-strong isolate marks, for a class name set in a line
+    with numbers: a right-to-left name took the percentage to its other side
+    ("7.2 قطة%" for "قطة 7.2%")."""
+    return f"\u2068{name}\u2069"
+
+
 def human_size(n: float) -> str:
     """A byte count as people read it: "512 B", "8.6 MB", in SI units as file managers,
     README's tables and the export report count them (it divided by 1024 and said MB)."""

@@ -109,7 +109,7 @@ def written(chart) -> list:
 def test_eight_class_names_never_overlap_and_orange_bars_are_explained(qtbot):
     """Issue 15.9: the bar chart's class names overlapped with eight classes, and nothing said
     what the orange bars mean."""
-    from gui.pages.data.class_chart import ClassBarChart
+    from gui.pages.data.class_chart import ClassBarChart, labelled_rows, short_name
 
     chart = ClassBarChart()
     qtbot.addWidget(chart)
@@ -128,6 +128,13 @@ def test_eight_class_names_never_overlap_and_orange_bars_are_explained(qtbot):
         assert len(set(chart.tick_labels)) == len(chart.tick_labels)  # and still differ
         assert all(name in chart.toolTip() for name in names)  # the tooltip has them all
         assert "fewer than a third of the largest class" in chart.legend_text()
+        assert short_name(names[-1]) in chart.tick_labels  # the small class is named
+    # 60 classes: the largest (3,000) and the smallest (1) went unnamed, every 4th written
+    values = [50] * 60
+    values[1], values[58] = 3000, 1
+    rows = labelled_rows(values, 4)
+    assert 1 in rows and 58 in rows and all(b - a >= 4 for a, b in zip(rows, rows[1:]))
+    assert len(rows) >= 60 // 4 - 2
     chart.set_counts(["a", "b"], [10, 9])
     assert "fewer than a third" not in chart.legend_text()  # no orange bar, no orange legend
 

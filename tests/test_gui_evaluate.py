@@ -341,3 +341,28 @@ def test_a_deleted_run_folder_is_called_gone_not_trained_without_validation(qtbo
     qtbot.waitUntil(lambda: "not there any more" in page.empty_label.text(), timeout=5000)
     assert "without validation images" not in page.empty_label.text()
     assert not page.folder_button.isEnabled()
+
+
+def test_a_sixty_class_matrix_is_a_compact_heat_map(qtbot):
+    """At 64x40 px a cell, a 60-class matrix showed 3 of its columns even at 1600 px, and the
+    per-class table beside it got under two rows (a scale review)."""
+    from PySide6.QtCore import Qt
+
+    from gui.pages.evaluate.confusion import COMPACT_CELL, ConfusionView
+
+    view = ConfusionView()
+    qtbot.addWidget(view)
+    names = [f"class_{i:02d}" for i in range(60)]
+    counts = [[5 if r == c else (1 if c == (r + 1) % 60 else 0) for c in range(60)]
+              for r in range(60)]
+    view.set_matrix(names, counts)
+    m = view.matrix
+    assert view.columnWidth(0) == COMPACT_CELL and view.rowHeight(0) == COMPACT_CELL
+    assert m.data(m.index(3, 4), Qt.DisplayRole) == ""  # the count is in the tooltip
+    assert "1 of the 6 “class_03” images were taken for “class_04”" in \
+        m.data(m.index(3, 4), Qt.ToolTipRole)
+    assert m.headerData(4, Qt.Horizontal) == "5" and m.headerData(4, Qt.Vertical) == \
+        "5  class_04"
+    assert view.counts() == counts
+    view.set_matrix(names[:3], [row[:3] for row in counts[:3]])  # a few classes: as before
+    assert m.data(m.index(0, 0), Qt.DisplayRole) == "5" and view.columnWidth(0) >= 64

@@ -443,3 +443,16 @@ def test_new_images_add_rows_to_the_table_without_rebuilding_it(qtbot, window, t
                                                        str(data / "dark" / "dark_0.png")]
     page.topk_spin.setValue(1)  # another number of classes: every row is written again
     assert page.stack.table.item(0, 0) is not first
+
+
+def test_the_model_line_cuts_each_long_class_name():
+    """One 88-character class name made the model line, and so the page, wider than a
+    900 px window: Open model… and Export CSV… went off-screen (a scale review)."""
+    from types import SimpleNamespace
+
+    from gui.pages.predict.results import NAME_CHARS, model_text
+
+    long = "a_very_long_class_name_" * 4
+    p = SimpleNamespace(kind="keras", classes=[long, "cat"], image_size=32)
+    text = model_text("/m.keras", None, p, "/m.keras")
+    assert long not in text and long[:NAME_CHARS - 1] + "…, cat" in text

@@ -221,3 +221,24 @@ def test_scores_without_a_value_are_shown_as_a_dash_not_zero():
     # images of a class, none taken for it: recall and F1 are 0, precision has no value
     m = compute_metrics([0, 1], np.array([[0.9, 0.1], [0.9, 0.1]]), ["a", "b"])
     assert m.score_texts(1) == ("–", "0.000", "0.000")
+
+
+def test_the_terminal_text_stays_narrow_with_many_classes_and_long_names():
+    """60 classes with an 88-character name printed 958-character lines (a scale review):
+    names are cut and, above 12 classes, the most confused pairs replace the matrix."""
+    from core.infer.metrics import TEXT_NAME_CHARS, compute_metrics
+
+    classes = ["an_eighty_eight_character_class_name_" * 2 + "x" * 14] + \
+        [f"class_{i:02d}" for i in range(1, 60)]
+    rng = np.random.default_rng(0)
+    y = np.arange(600) % 60
+    probs = rng.random((600, 60))
+    probs[np.arange(600), y] += 0.9  # mostly right
+    m = compute_metrics(y, probs, classes)
+    text = m.to_text()
+    assert max(len(line) for line in text.splitlines()) <= 100
+    assert "most confused" in text and "confusion matrix (rows" not in text
+    n, true, predicted = m.confused_pairs()[0]
+    assert f"{n:5d}  {true[:TEXT_NAME_CHARS]}" in text or f"{n:5d}  {true}" in text
+    few = compute_metrics([0, 1, 2], np.eye(3), ["a", "b", "c"]).to_text()
+    assert "confusion matrix (rows" in few and "most confused" not in few

@@ -150,3 +150,28 @@ def test_hand_edited_files_become_notes_not_a_failure(trained_run, tmp_path):
     html = write_report(run, tmp_path / "r.html").read_text(encoding="utf-8")
     assert "is not the scores" not in html and "warm" not in html  # the summary is left out
     assert f"{metrics['accuracy']:.2%}" in html
+
+
+def test_many_classes_list_the_most_confused_pairs_not_a_matrix(trained_run, tmp_path):
+    """A 60-class matrix ran over eight A4 pages of the PDF and lost its right-hand columns
+    (a scale review): above 15 classes the report lists the largest mistaken cells."""
+    import numpy as np
+
+    from core.infer.metrics import compute_metrics
+    from core.report.html import write_report
+
+    run = Path(shutil.copytree(trained_run, tmp_path / "run"))
+    classes = [f"class_{i:02d}" for i in range(60)]
+    y = np.arange(300) % 60
+    probs = np.eye(60)[y]
+    probs[7] = np.eye(60)[9]  # class_07 taken for class_09, twice
+    probs[67] = np.eye(60)[9]
+    (run / "metrics.json").write_text(json.dumps(compute_metrics(y, probs, classes).to_dict()))
+    html = write_report(run, tmp_path / "r.html").read_text(encoding="utf-8")
+    _check(html)
+    assert "class='cm'" not in html and "Most confused classes" in html
+    assert "<td class='n'>2</td><td>class_07</td><td>class_09</td>" in html
+    small = compute_metrics([0, 1], np.eye(2), ["bright", "dark"]).to_dict()
+    (run / "metrics.json").write_text(json.dumps(small))
+    html = write_report(run, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "class='cm'" in html and "Most confused" not in html

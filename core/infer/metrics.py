@@ -14,12 +14,18 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from core.shown import elided
 from core.typed_json import finite_number
 from core.trust.calibration import expected_calibration_error, reliability_table
 
 
 #: How a score with no value is shown (see :meth:`Metrics.score_values`).
 NO_VALUE = "–"
+#: The terminal's figures: class names cut to this many characters, the matrix printed up
+#: to this many classes (the most confused pairs, this many, above it).
+TEXT_NAME_CHARS = 30
+TEXT_MATRIX_CLASSES = 12
+TEXT_PAIRS = 15
 
 
 @dataclass
@@ -88,26 +94,57 @@ class Metrics:
                                 for b in d.get("reliability", [])])
 
     def to_text(self) -> str:
-        width = max([len(c) for c in self.classes] + [5])
+        """The figures for a terminal: names cut to :data:`TEXT_NAME_CHARS`, and above
+        :data:`TEXT_MATRIX_CLASSES` classes the most confused pairs, not the matrix (60
+        classes printed 958-character lines)."""
+        names = [elided(c, TEXT_NAME_CHARS) for c in self.classes]
+        width = max([len(c) for c in names] + [5])
         lines = [f"accuracy: {self.accuracy:.4f} on {self.n_images} images "
                  f"(macro F1 {self.macro_f1:.4f}, ECE "
                  f"{'not recorded' if self.ece is None else f'{self.ece:.4f}'})", "",
                  f"{'class':<{width}}  precision  recall     f1  support"]
         for i, c in enumerate(self.per_class):
             p, r, f1 = self.score_texts(i)
-            lines.append(f"{c.name:<{width}}  {p:>9}  {r:>6}  {f1:>5}  {c.support:7d}")
+            lines.append(f"{elided(c.name, TEXT_NAME_CHARS):<{width}}  {p:>9}  {r:>6}  "
+                         f"{f1:>5}  {c.support:7d}")
         if any(c.support == 0 for c in self.per_class):
             lines.append(f"({NO_VALUE}: no value; macro F1 averages the classes with images)")
-        lines += ["", "confusion matrix (rows: true, columns: predicted)"]
-        col = min(max([6] + [len(c) for c in self.classes]), 12)  # 'mono_100' was 'mono_1'
-        heads = [c if len(c) <= col else c[:col - 1] + "…" for c in self.classes]
-        lines.append(" " * width + "  " + " ".join(f"{h:>{col}}" for h in heads))
-        for name, row in zip(self.classes, self.confusion):
-            lines.append(f"{name:<{width}}  " + " ".join(f"{v:{col}d}" for v in row))
+        lines += [""] + (self._matrix_lines(names, width)
+                         if len(names) <= TEXT_MATRIX_CLASSES else self._pair_lines(names))
         if self.skipped:
             lines += ["", f"skipped {len(self.skipped)} unreadable file(s):"]
             lines += [f"  {s['path']}: {s['reason']}" for s in self.skipped]
         return "\n".join(lines)
+
+    def _matrix_lines(self, names: list[str], width: int) -> list[str]:
+        lines = ["confusion matrix (rows: true, columns: predicted)"]
+        col = min(max([6] + [len(c) for c in names]), 12)  # 'mono_100' was 'mono_1'
+        heads = [elided(c, col) for c in names]
+        lines.append(" " * width + "  " + " ".join(f"{h:>{col}}" for h in heads))
+        for name, row in zip(names, self.confusion):
+            lines.append(f"{name:<{width}}  " + " ".join(f"{v:{col}d}" for v in row))
+        return lines
+
+    def confused_pairs(self) -> list[tuple[int, str, str]]:
+        return confused_pairs(self.classes, self.confusion)
+
+    def _pair_lines(self, names: list[str]) -> list[str]:
+        pairs = self.confused_pairs()
+        short = dict(zip(self.classes, names))
+        lines = [f"most confused ({len(self.classes)} classes: the whole confusion matrix is "
+                 "in --json and on the Evaluate page)"]
+        lines += [f"  {n:5d}  {short[t]} -> {short[p]}" for n, t, p in pairs[:TEXT_PAIRS]]
+        if len(pairs) > TEXT_PAIRS:
+            lines.append(f"  … and {len(pairs) - TEXT_PAIRS} more kinds of mistake")
+        return lines if pairs else lines + ["  none: every image was right"]
+
+
+def confused_pairs(classes: Sequence[str], confusion) -> list[tuple[int, str, str]]:
+    """(count, true class, predicted class) of every mistaken cell, the largest first: what
+    a terminal or a printed page shows instead of a matrix of many classes."""
+    cells = [(int(v), classes[t], classes[p]) for t, row in enumerate(confusion)
+             for p, v in enumerate(row) if t != p and v]
+    return sorted(cells, key=lambda c: -c[0])
 
 
 def compute_metrics(y_true: Sequence[int], probs: np.ndarray, classes: Sequence[str],

@@ -16,11 +16,16 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from core.fsutil import atomic_write_text
-from core.infer.metrics import Metrics
+from core.infer.metrics import Metrics, confused_pairs
 from core.export.report import parity_figures_text
 from core.shown import human_size, shown_text, when_text
 from core.report.charts import line_chart, reliability_chart, thumbnail_uri
 from core.report.gather import ReportData, gather
+
+#: Classes up to which the report prints the confusion matrix (the most confused pairs,
+#: up to MOST_CONFUSED of them, above it).
+MATRIX_CLASSES = 15
+MOST_CONFUSED = 20
 
 CSS = """
 body{font:13px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#222;
@@ -156,8 +161,7 @@ def _scores_section(d: ReportData, max_mistakes: int) -> str:
            _table(("class", "precision", "recall", "F1", "images"),
                   [(c.name, *shown.score_texts(i), c.support)
                    for i, c in enumerate(shown.per_class)]),
-           "<h3>Confusion matrix</h3><p class='muted'>Rows: true class; columns: predicted.</p>"]
-    out.append(_confusion(m.get("classes", []), m.get("confusion", [])))
+           _confusion(m.get("classes", []), m.get("confusion", []))]
     mistakes = m.get("mistakes", [])[:max(0, max_mistakes)]
     out.append("<h3>Most confident mistakes</h3>")
     if max_mistakes <= 0:
@@ -176,6 +180,18 @@ def _scores_section(d: ReportData, max_mistakes: int) -> str:
 
 
 def _confusion(classes: list[str], cm: list[list[int]]) -> str:
+    """The matrix, or above :data:`MATRIX_CLASSES` classes the most confused pairs: 60
+    columns ran over eight A4 pages, cut off at the right edge (a scale review)."""
+    if len(classes) > MATRIX_CLASSES:
+        pairs = confused_pairs(classes, cm)
+        rows = [(n, true, predicted) for n, true, predicted in pairs[:MOST_CONFUSED]]
+        more = len(pairs) - len(rows)
+        return ("<h3>Most confused classes</h3><p class='muted'>The largest cells of the "
+                f"{len(classes)}×{len(classes)} confusion matrix outside its diagonal"
+                + (f" ({more} smaller ones not listed)" if more > 0 else "")
+                + "; the whole matrix is on the Evaluate page.</p>"
+                + (_table(("images", "true class", "taken for"), rows) if rows else
+                   "<p>None: no image was taken for another class.</p>"))
     top = max([v for row in cm for v in row] + [1])
     head = "".join(f"<th>{escape(c)}</th>" for c in classes)
     rows = []
@@ -183,7 +199,8 @@ def _confusion(classes: list[str], cm: list[list[int]]) -> str:
         cells = "".join(f"<td style='background:rgba(31,119,180,{0.08 + 0.6 * v / top:.2f})'>"
                         f"{v}</td>" for v in row)
         rows.append(f"<tr><th>{escape(name)}</th>{cells}</tr>")
-    return f"<table class='cm'><tr><th>true \\ predicted</th>{head}</tr>{''.join(rows)}</table>"
+    return ("<h3>Confusion matrix</h3><p class='muted'>Rows: true class; columns: predicted.</p>"
+            f"<table class='cm'><tr><th>true \\ predicted</th>{head}</tr>{''.join(rows)}</table>")
 
 
 def _calibration_section(d: ReportData) -> str:

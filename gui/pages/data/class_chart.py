@@ -23,6 +23,7 @@ from gui.theme import ACCENT, WARN
 NAME_CHARS = 16  # longer class names are cut, with "…"
 ROW_PX = 18  # the height a written class name needs
 FEW_SHARE = 1 / 3  # a class under this share of the largest one is drawn orange
+MIN_BAR = 0.005  # the shortest bar drawn for a class with images, a share of the largest
 
 
 def short_name(name: str) -> str:
@@ -37,6 +38,22 @@ def few_images(values: Sequence[int]) -> list[bool]:
     """Which classes are drawn in the warning colour (under a third of the largest)."""
     biggest = max(values) if values else 0
     return [bool(biggest) and v < biggest * FEW_SHARE for v in values]
+
+
+def labelled_rows(values: Sequence[int], step: int) -> list[int]:
+    """The rows whose names are written, at least ``step`` rows apart: the largest class,
+    the smallest and the orange ones first, then every ``step``-th that fits.  Every 4th of
+    60 left the 3,000-image class unnamed beside a written neighbour (it read as that one's),
+    and the 1-image class unnamed too (a scale review)."""
+    n = len(values)
+    few = [i for i, f in zip(range(n), few_images(values)) if f]
+    ends = [max(range(n), key=values.__getitem__), min(range(n), key=values.__getitem__)]
+    first = (ends if n else []) + sorted(few, key=lambda i: values[i])
+    chosen: list[int] = []
+    for i in first + list(range(0, n, step)) + list(range(n)):
+        if all(abs(i - j) >= step for j in chosen):
+            chosen.append(i)
+    return sorted(chosen)
 
 
 class ClassBarChart(QWidget):
@@ -95,7 +112,9 @@ class ClassBarChart(QWidget):
         few = few_images(self.values)
         brushes = [pg.mkBrush(WARN if f else ACCENT) for f in few]
         n = len(self.values)
-        self._bars = pg.BarGraphItem(x0=0, y=list(range(n)), height=0.6, width=self.values,
+        # a bar of 1 image beside one of 3,000 was invisible: at least a sliver of the axis
+        widths = [max(v, max(self.values) * MIN_BAR) if v else 0 for v in self.values]
+        self._bars = pg.BarGraphItem(x0=0, y=list(range(n)), height=0.6, width=widths,
                                      brushes=brushes)
         self.plot.addItem(self._bars)
         biggest = max(self.values)
@@ -123,7 +142,8 @@ class ClassBarChart(QWidget):
         n = len(self.names)
         rows_px = max(1.0, self.plot.getViewBox().height() or self.plot.height() - 40.0)
         step = max(1, math.ceil(n * ROW_PX / rows_px))
-        ticks = [(i, short_name(name)) for i, name in enumerate(self.names) if i % step == 0]
+        written = labelled_rows(self.values, step)
+        ticks = [(i, short_name(self.names[i])) for i in written]
         self.tick_labels = [t for _i, t in ticks]
         self.plot.getAxis("left").setTicks([ticks])
 

@@ -332,7 +332,7 @@ class DataPage(Page):
         if name and name != ALL_CLASSES:
             records = [r for r in records if r.class_name == name]
         paths = [str(r.path) for r in records]
-        captions = [Path(p).name for p in paths]
+        captions = [os.path.basename(p) for p in paths]  # 20,000 Paths took 0.1-0.3 s
         self.thumbs.set_items(paths, captions)
         self.thumbs.prefetch(48)
 

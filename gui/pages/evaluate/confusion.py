@@ -44,6 +44,7 @@ class ConfusionModel(QAbstractTableModel):
         super().__init__(parent)
         self.classes: list[str] = []
         self.counts: list[list[int]] = []
+        self.compact = False  # many classes: small cells, counts in tooltips, numbered columns
         self._bold = QFont()
         self._bold.setBold(True)
 
@@ -51,6 +52,7 @@ class ConfusionModel(QAbstractTableModel):
         self.beginResetModel()
         self.classes = list(classes)
         self.counts = [[int(v) for v in row] for row in counts]
+        self.compact = len(self.classes) > COMPACT_FROM
         self.endResetModel()
 
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802 - Qt API
@@ -70,7 +72,7 @@ class ConfusionModel(QAbstractTableModel):
         total = self.row_total(r)
         share = n / total if total else 0.0
         if role in (Qt.DisplayRole, Qt.EditRole):
-            return str(n)
+            return "" if self.compact else str(n)
         if role == Qt.UserRole:
             return n
         if role == Qt.BackgroundRole:
@@ -94,7 +96,11 @@ class ConfusionModel(QAbstractTableModel):
     def headerData(self, section: int, orientation, role: int = Qt.DisplayRole) -> Any:  # noqa: N802
         if role == Qt.DisplayRole and 0 <= section < len(self.classes):
             name = self.classes[section]
-            return name if len(name) <= 16 else name[:15] + "…"
+            name = name if len(name) <= 16 else name[:15] + "…"
+            if self.compact:  # column n is the class of row n
+                return str(section + 1) if orientation == Qt.Horizontal \
+                    else f"{section + 1}  {name}"
+            return name
         if role == Qt.ToolTipRole and 0 <= section < len(self.classes):
             kind = "predicted" if orientation == Qt.Horizontal else "true"
             return _tooltip(f"{kind} class: {self.classes[section]}")
@@ -123,6 +129,10 @@ class _FramedSelection(QStyledItemDelegate):
 
 #: The most room the matrix claims before it scrolls (a big matrix scrolls inside).
 MAX_MIN_WIDTH, MAX_MIN_HEIGHT = 380, 260
+#: Above this many classes the cells are small squares, their counts in the tooltips: at
+#: 64x40 px a 60-class matrix showed 3 of its columns at 1600 px (a scale review).
+COMPACT_FROM = 12
+COMPACT_CELL = 26
 
 
 class ConfusionView(QTableView):
@@ -155,9 +165,12 @@ class ConfusionView(QTableView):
 
     def set_matrix(self, classes: Sequence[str], counts: Sequence[Sequence[int]]) -> None:
         self.matrix.set_matrix(classes, counts)
+        compact = self.matrix.compact
+        self.horizontalHeader().setMinimumSectionSize(COMPACT_CELL if compact else 48)
+        self.verticalHeader().setDefaultSectionSize(COMPACT_CELL if compact else 40)
         self.resizeColumnsToContents()
         for c in range(len(classes)):
-            self.setColumnWidth(c, max(64, self.columnWidth(c)))
+            self.setColumnWidth(c, COMPACT_CELL if compact else max(64, self.columnWidth(c)))
         # At the window's smallest the splitter squeezed the matrix to one column: ask for
         # room for the whole matrix, up to a size that leaves the galleries theirs.
         frame = 2 * self.frameWidth() + self.verticalScrollBar().sizeHint().width()

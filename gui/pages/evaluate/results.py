@@ -24,6 +24,8 @@ from gui.pages.evaluate.confusion import ConfusionView
 from gui.pages.evaluate.reliability import ConfidenceTab
 from gui.thumbnails import ThumbnailModel
 
+#: Rows of the per-class table always shown (more scroll).
+TABLE_ROWS = 5
 CELL_HINT = "Click a cell of the confusion matrix to see its images here."
 CLASS_TIPS = ["", "Of the images the model called this class, the share that really are",
               "Of the images of this class, the share the model found",
@@ -157,6 +159,10 @@ class ResultsView(QWidget):
         header = self.class_table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeToContents)
         header.setSectionResizeMode(0, QHeaderView.Stretch)
+        # at least a few rows: beside a big matrix it was squeezed to under two of sixty
+        rows = TABLE_ROWS * self.class_table.verticalHeader().defaultSectionSize()
+        self.class_table.setMinimumHeight(header.sizeHint().height() + rows
+                                          + 2 * self.class_table.frameWidth())
         ll.addWidget(self.class_table, 1)
         return left
 

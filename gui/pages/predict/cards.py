@@ -22,6 +22,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QRect, QSiz
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPen
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
+from core.shown import isolated
 from gui.pages.predict.packed import Packed, image_of
 from gui.theme import ACCENT, ERROR, MUTED
 
@@ -178,7 +179,7 @@ class PredictionDelegate(QStyledItemDelegate):
             answer = "unknown"
         else:
             painter.setPen(QColor(CARD_TEXT))
-            answer = f"{p.label}  {p.confidence:.1%}"
+            answer = f"{isolated(p.label)}  {p.confidence:.1%}"
         painter.drawText(QRect(at.left(), at.top(), at.width(), bfm.height()),
                          Qt.AlignLeft | Qt.AlignVCenter,
                          bfm.elidedText(answer, Qt.ElideRight, at.width()))

@@ -15,9 +15,12 @@ from PySide6.QtWidgets import (QAbstractItemView, QFrame, QHeaderView, QLabel, Q
                                QStackedWidget, QTableWidget, QTableWidgetItem, QTabWidget,
                                QTreeWidget, QTreeWidgetItem, QWidget)
 
+from core.shown import elided
 from gui.pages.predict.cards import PredictionDelegate, PredictionModel
 from gui.steps import step
 
+#: Characters of each class name in the model line (the tooltip of a card has it whole).
+NAME_CHARS = 24
 TABLE_COLUMNS = ["File", "Label", "Confidence", "Unknown score", "Top classes", "Problem"]
 SCORE_TIP = ("How unlike the training images the image is (higher: less like them); above the "
              "threshold the label is “unknown”. Empty: the model has no such score.")
@@ -161,7 +164,9 @@ def model_text(path: Optional[str], chosen: Optional[str], predictor,
     whose = "opened here" if chosen else "the current model"
     p = predictor
     if p is not None and predictor_path == path:
-        detail = (f"{p.kind}, {len(p.classes)} classes ({', '.join(p.classes[:6])}"
+        # each name cut: one 88-character name made the page wider than a 900 px window
+        names = ", ".join(elided(c, NAME_CHARS) for c in p.classes[:6])
+        detail = (f"{p.kind}, {len(p.classes)} classes ({names}"
                   f"{', …' if len(p.classes) > 6 else ''}), {p.image_size} px")
     else:
         detail = "loads when you add images"

@@ -14,6 +14,7 @@ from PySide6.QtCore import QModelIndex, QSize, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QListView, QWidget
 
+from core.shown import isolated
 from gui.pages.sort.review import NONE, SKIP
 from gui.thumbnails import ThumbnailModel
 
@@ -23,14 +24,15 @@ COLOURS = {"label": "#2f5d3a", SKIP: "#3a3f45", NONE: "#6b5424", "added": "#2848
 
 def caption(suggestion) -> str:
     """"bright · 92 %", or "unknown? · 41 %" when the run's unknown score flags the image."""
-    name = f"{suggestion.suggested}?" if suggestion.unknown else suggestion.suggested
+    name = isolated(suggestion.suggested) + ("?" if suggestion.unknown else "")
     return f"{name} · {suggestion.probability * 100:.0f} %"
 
 
 def mark_text(decision: str, added: bool) -> str:
     if added:
-        return f"✓ {decision} (added)"
-    return {"": "", SKIP: "skipped", NONE: "none of these"}.get(decision, f"✓ {decision}")
+        return f"✓ {isolated(decision)} (added)"
+    return {"": "", SKIP: "skipped", NONE: "none of these"}.get(decision,
+                                                                f"✓ {isolated(decision)}")
 
 
 class SortThumbs(ThumbnailModel):

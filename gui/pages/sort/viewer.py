@@ -12,23 +12,14 @@ from html import escape
 from typing import Optional
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
-from gui.pages.sort.keys import key_hint
+from core.shown import isolated
+from gui.pages.sort.class_buttons import ClassButtons
 from gui.pages.sort.review import NONE, SKIP
 from gui.thumbnails import ThumbnailModel
 
 VIEW_SIDE = 400
-COLUMNS = 3
-#: A class button shows at most this many characters of the name (the tooltip has it
-#: whole): one long name made the page wider than a 900 px window.
-BUTTON_CHARS = 22
-
-
-def elided(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters with "…" when longer."""
-    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
 
 class ImageView(QWidget):
@@ -54,14 +45,14 @@ class ImageView(QWidget):
         self.suggestion_label = QLabel("")
         self.suggestion_label.setWordWrap(True)
         self.suggestion_label.setTextFormat(Qt.RichText)  # names escaped: "a<b" is a class
-        self.class_grid = QGridLayout()
-        self.class_buttons: dict[str, QPushButton] = {}
+        self.class_scroll = ClassButtons()
+        self.class_scroll.chosen.connect(self.chosen)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.picture, 1)
         lay.addWidget(self.name_label)
         lay.addWidget(self.suggestion_label)
-        lay.addLayout(self.class_grid)
+        lay.addWidget(self.class_scroll)
         lay.addLayout(self._build_actions())
         self.setEnabled(False)
 
@@ -88,20 +79,11 @@ class ImageView(QWidget):
 
     def set_classes(self, classes: list[str]) -> None:
         """One button per class, named with its key; rebuilt when a class is added."""
-        while self.class_grid.count():
-            w = self.class_grid.takeAt(0).widget()
-            if w is not None:
-                w.deleteLater()
-        self.class_buttons = {}
-        for i, name in enumerate(classes):
-            hint = key_hint(classes, name)
-            shown = elided(name, BUTTON_CHARS).replace("&", "&&")  # "R&D": not Alt+D
-            button = QPushButton(f"{shown}  ({hint})" if hint else shown)
-            button.setFocusPolicy(Qt.NoFocus)
-            button.setToolTip(f"Label this image {name!r} and go on")
-            button.clicked.connect(lambda _c=False, n=name: self.chosen.emit(n))
-            self.class_grid.addWidget(button, i // COLUMNS, i % COLUMNS)
-            self.class_buttons[name] = button
+        self.class_scroll.set_classes(classes)
+
+    @property
+    def class_buttons(self) -> dict:
+        return self.class_scroll.buttons
 
     def show_item(self, item, decision: str, added: bool) -> None:
         """Show ``item`` (a Suggestion; None: nothing to show) and what was decided for it."""
@@ -116,12 +98,14 @@ class ImageView(QWidget):
         self.big.set_items([item.path])
         self.name_label.setText(os.path.basename(item.path))
         self.name_label.setToolTip(item.path)
-        others = ", ".join(f"{escape(c)} {p * 100:.0f} %" for c, p in item.top[1:])
-        text = (f"Suggested: <b>{escape(item.suggested)}</b> ({item.probability * 100:.0f} %)"
+        others = ", ".join(f"{escape(isolated(c))} {p * 100:.0f} %" for c, p in item.top[1:])
+        text = (f"Suggested: <b>{escape(isolated(item.suggested))}</b> "
+                f"({item.probability * 100:.0f} %)"
                 + (f"; then {others}" if others else ""))
         if item.unknown:  # what Enter does here: the view showed the class highlighted
             text = (f"Suggested: <b>none of these</b> — <i>looks unlike every class</i> "
-                    f"(nearest: {escape(item.suggested)} {item.probability * 100:.0f} %"
+                    f"(nearest: {escape(isolated(item.suggested))} "
+                    f"{item.probability * 100:.0f} %"
                     + (f"; then {others}" if others else "") + ")")
         if added:
             text += f"<br>Added to the data set as <b>{escape(decision)}</b>."
@@ -135,6 +119,7 @@ class ImageView(QWidget):
             button.setDefault(name == accepted)
         self.none_button.setProperty("suggested", accepted == NONE)
         self.none_button.setDefault(accepted == NONE)
+        self.class_scroll.show_suggested(accepted)  # among many classes, scrolled into view
         self.accept_button.setToolTip(
             "Enter: none of these — the model finds it unlike every class" if item.unknown
             else f"Label the image {item.suggested!r}, as the model suggests, and go on (Enter)")
