@@ -20,6 +20,20 @@ def shown_text(text: str) -> str:
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
+def text_width(text: str) -> int:
+    """Terminal columns ``text`` takes: wide (CJK, most emoji) characters two, combining
+    marks none; ``len`` put the counts after a Japanese class name out of line."""
+    import unicodedata
+
+    return sum(0 if unicodedata.combining(c) else
+               2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def padded(text: str, width: int) -> str:
+    """``text`` padded with spaces to ``width`` terminal columns (see :func:`text_width`)."""
+    return text + " " * max(0, width - text_width(text))
+
+
 def elided(text: str, limit: int) -> str:
     """``text`` cut to ``limit`` characters with "…" when longer."""
     return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"

@@ -41,6 +41,19 @@ def test_inspect_usable_folder_text(tmp_path):
     assert "Ready to train" in out.stdout
 
 
+def test_counts_line_up_after_wide_class_names(tmp_path):
+    """Padded by character count, the counts after a Japanese name stood two columns per
+    character out of line (a scale review)."""
+    from core.shown import text_width
+
+    _make(tmp_path, {"猫": 3, "dogs": 4, "e\u0301cole": 5})
+    out = _inspect(tmp_path)
+    assert out.returncode == 0, out.stderr
+    rows = [line for line in out.stdout.splitlines() if line.rstrip().endswith(("3", "4", "5"))
+            and line.startswith("  ") and ("猫" in line or "dogs" in line or "cole" in line)]
+    assert len(rows) == 3 and len({text_width(r.rstrip()) for r in rows}) == 1, rows
+
+
 def test_inspect_json_parses(tmp_path):
     _make(tmp_path, {"a": 10, "b": 10})
     (tmp_path / "a" / "x.png").write_text("not a png")

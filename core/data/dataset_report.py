@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.shown import one_line
+from core.shown import one_line, padded, text_width
 
 MIN_IMAGES_PER_CLASS = 10   # fewer -> warning
 MAX_IMBALANCE = 5.0          # largest / smallest class above this -> warning
@@ -152,9 +152,9 @@ class DatasetReport:
                  f"{len(self.classes)} classes, {len(self.records)} usable images"]
         counts = self.counts
         subsets = self.subset_counts
-        width = max([len(c) for c in self.classes] + [5])
+        width = max([text_width(c) for c in self.classes] + [5])
         for name in self.classes:
-            line = f"  {name:<{width}}  {counts.get(name, 0):>7}"
+            line = f"  {padded(name, width)}  {counts.get(name, 0):>7}"
             if subsets:
                 line += "   (" + ", ".join(f"{s} {subsets[s].get(name, 0)}"
                                            for s in ("train", "val", "test") if s in subsets) + ")"
