@@ -348,7 +348,7 @@ def test_a_sixty_class_matrix_is_a_compact_heat_map(qtbot):
     per-class table beside it got under two rows (a scale review)."""
     from PySide6.QtCore import Qt
 
-    from gui.pages.evaluate.confusion import COMPACT_CELL, ConfusionView
+    from gui.pages.evaluate.confusion import COMPACT_CELL, COMPACT_MAX_HEIGHT, ConfusionView
 
     view = ConfusionView()
     qtbot.addWidget(view)
@@ -358,6 +358,7 @@ def test_a_sixty_class_matrix_is_a_compact_heat_map(qtbot):
     view.set_matrix(names, counts)
     m = view.matrix
     assert view.columnWidth(0) == COMPACT_CELL and view.rowHeight(0) == COMPACT_CELL
+    assert view.maximumHeight() == COMPACT_MAX_HEIGHT  # the per-class table gets the rest
     assert m.data(m.index(3, 4), Qt.DisplayRole) == ""  # the count is in the tooltip
     assert "1 of the 6 “class_03” images were taken for “class_04”" in \
         m.data(m.index(3, 4), Qt.ToolTipRole)
@@ -366,3 +367,28 @@ def test_a_sixty_class_matrix_is_a_compact_heat_map(qtbot):
     assert view.counts() == counts
     view.set_matrix(names[:3], [row[:3] for row in counts[:3]])  # a few classes: as before
     assert m.data(m.index(0, 0), Qt.DisplayRole) == "5" and view.columnWidth(0) >= 64
+    assert view.maximumHeight() > 10_000
+
+
+def test_beside_a_compact_matrix_the_most_confused_pairs_open_their_cell(qtbot):
+    """60 columns at 26 px do not fit beside the galleries: the worst cells are listed, and a
+    click on one opens it like a click on the cell."""
+    from core.infer.metrics import compute_metrics
+    from gui.pages.evaluate.results import ResultsView
+
+    view = ResultsView()
+    qtbot.addWidget(view)
+    classes = [f"class_{i:02d}" for i in range(60)]
+    y = np.arange(300) % 60
+    probs = np.eye(60)[y]
+    probs[7] = probs[67] = np.eye(60)[9]  # class_07 taken for class_09 twice
+    probs[8] = np.eye(60)[1]
+    view.show_metrics(compute_metrics(y, probs, classes))
+    assert view.tabs.isTabVisible(view.pairs_tab) and view.pairs_list.count() == 2
+    first = view.pairs_list.item(0)
+    assert first.text() == "2 × \u2068class_07\u2069 → \u2068class_09\u2069"
+    with qtbot.waitSignal(view.confusion.cell_clicked) as sig:
+        view.pairs_list.itemClicked.emit(first)
+    assert sig.args == [7, 9]
+    view.show_metrics(compute_metrics([0, 1], np.eye(2), ["a", "b"]))
+    assert not view.tabs.isTabVisible(view.pairs_tab)

@@ -133,6 +133,7 @@ MAX_MIN_WIDTH, MAX_MIN_HEIGHT = 380, 260
 #: 64x40 px a 60-class matrix showed 3 of its columns at 1600 px (a scale review).
 COMPACT_FROM = 12
 COMPACT_CELL = 26
+COMPACT_MAX_HEIGHT = 420
 
 
 class ConfusionView(QTableView):
@@ -179,6 +180,9 @@ class ConfusionView(QTableView):
         full_h = self.horizontalHeader().sizeHint().height() + sum(
             self.rowHeight(r) for r in range(len(classes))) + frame
         self.setMinimumSize(min(full_w, MAX_MIN_WIDTH), min(full_h, MAX_MIN_HEIGHT))
+        # a big matrix scrolls inside this height, and the per-class table gets the rest (it
+        # had been squeezed to under two of sixty rows at 1600x1000)
+        self.setMaximumHeight(COMPACT_MAX_HEIGHT if compact else 16777215)
 
     def counts(self) -> list[list[int]]:
         """What the view shows, read back through the model (for checks and tests)."""

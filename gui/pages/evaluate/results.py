@@ -16,16 +16,17 @@ from typing import Optional
 from PySide6.QtCore import QSize, Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QFont
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QListView,
-                               QSplitter, QTableWidget, QTableWidgetItem, QTabWidget,
-                               QVBoxLayout, QWidget)
+                               QListWidget, QListWidgetItem, QSplitter, QTableWidget,
+                               QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
-from core.infer.metrics import NO_VALUE
+from core.infer.metrics import NO_VALUE, confused_pairs
+from core.shown import isolated
 from gui.pages.evaluate.confusion import ConfusionView
 from gui.pages.evaluate.reliability import ConfidenceTab
 from gui.thumbnails import ThumbnailModel
 
-#: Rows of the per-class table always shown (more scroll).
-TABLE_ROWS = 5
+#: The most confused pairs listed beside a compact (many-class) matrix.
+PAIRS = 20
 CELL_HINT = "Click a cell of the confusion matrix to see its images here."
 CLASS_TIPS = ["", "Of the images the model called this class, the share that really are",
               "Of the images of this class, the share the model found",
@@ -159,10 +160,6 @@ class ResultsView(QWidget):
         header = self.class_table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeToContents)
         header.setSectionResizeMode(0, QHeaderView.Stretch)
-        # at least a few rows: beside a big matrix it was squeezed to under two of sixty
-        rows = TABLE_ROWS * self.class_table.verticalHeader().defaultSectionSize()
-        self.class_table.setMinimumHeight(header.sizeHint().height() + rows
-                                          + 2 * self.class_table.frameWidth())
         ll.addWidget(self.class_table, 1)
         return left
 
@@ -191,6 +188,12 @@ class ResultsView(QWidget):
         self.tabs.setTabToolTip(1, "Images the model got wrong, most confident first")
         self.confidence = ConfidenceTab()
         self.tabs.addTab(self.confidence, "Confidence")
+        self.pairs_list = QListWidget()  # many classes: the worst cells without scrolling
+        self.pairs_list.itemClicked.connect(self._on_pair)
+        self.pairs_tab = self.tabs.addTab(self.pairs_list, "Most confused")
+        self.tabs.setTabToolTip(self.pairs_tab, "The largest cells outside the matrix's "
+                                "diagonal: click one to see its images")
+        self.tabs.setTabVisible(self.pairs_tab, False)
         self.tabs.setTabToolTip(2, "How sure the model says it is vs how often it is right "
                                    "(calibration and its reliability diagram)")
         return self.tabs
@@ -226,6 +229,7 @@ class ResultsView(QWidget):
         self.caution_label.setText(f"⚠ {caution}" if caution else "")
         self.caution_label.setVisible(bool(caution))
         self.confusion.set_matrix(metrics.classes, metrics.confusion)
+        self._fill_pairs(metrics)
         self.confidence.show_metrics(metrics, calibration)
         self._fill_class_table(metrics)
         self._fill_mistakes(metrics)
@@ -233,6 +237,27 @@ class ResultsView(QWidget):
         self.cell_label.setText(CELL_HINT)
         # Open on the gallery that has something in it: the mistakes, when there are any.
         self.tabs.setCurrentIndex(1 if metrics.n_images > right else 0)
+
+    def _fill_pairs(self, metrics) -> None:
+        """The largest mistaken cells, listed when the matrix is too big to take in."""
+        self.pairs_list.clear()
+        shown = self.confusion.matrix.compact
+        self.tabs.setTabVisible(self.pairs_tab, shown)
+        if not shown:
+            return
+        index = {name: i for i, name in enumerate(metrics.classes)}
+        for n, true, predicted in confused_pairs(metrics.classes, metrics.confusion)[:PAIRS]:
+            item = QListWidgetItem(f"{n} × {isolated(true)} → {isolated(predicted)}")
+            item.setData(Qt.UserRole, (index[true], index[predicted]))
+            item.setToolTip(f"{n} “{true}” image(s) taken for “{predicted}”")
+            self.pairs_list.addItem(item)
+        if not self.pairs_list.count():
+            self.pairs_list.addItem("none: every image is in its own class")
+
+    def _on_pair(self, item: QListWidgetItem) -> None:
+        cell = item.data(Qt.UserRole)
+        if cell:  # "none: ..." is no cell
+            self.confusion.cell_clicked.emit(*cell)
 
     def _fill_class_table(self, metrics) -> None:
         self.class_table.setRowCount(len(metrics.per_class))
