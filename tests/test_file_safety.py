@@ -74,10 +74,10 @@ def test_one_file_that_cannot_go_back_is_named_and_the_rest_undoes(tmp_path, mon
     apply_labels([(str(a), "cat"), (str(b), "cat")], data)
     real = fixes.undo_bring_in
 
-    def card_gone(op, source, dst, move):
+    def card_gone(op, source, dst, move, unmade=False):
         if source.name == "a.png":
             raise UserError(f"cannot write {source} (Read-only file system)")
-        return real(op, source, dst, move)
+        return real(op, source, dst, move, unmade)
 
     monkeypatch.setattr(fixes, "undo_bring_in", card_gone)
     undone = FixJournal(data).undo_last()

@@ -387,3 +387,78 @@ def test_labelled_files_get_names_the_scan_reads(folders, tmp_path):
                                                            "cat/scan_0002.png",
                                                            "cat/" + "s" * 251 + ".png"]
     assert scan_dataset(data).counts["cat"] == before + 3
+
+
+def test_undo_finishes_a_move_a_kill_left_with_two_names(folders):
+    """Killed between a move's link and its unlink (labelling, or undoing, a moved batch),
+    the image had both names: Undo refused it ("exists again") and closed the batch."""
+    import os
+
+    from core.label.apply import undo_last
+
+    data, new = folders
+    original = (new / "d.png").read_bytes()
+    apply_labels([(str(new / "d.png"), "dog")], data, move=True)
+    os.link(data / "dog" / "d.png", new / "d.png")  # the kill: the old name not yet gone
+    outcome = undo_last(data)
+    assert outcome.refused == [] and (new / "d.png").read_bytes() == original
+    assert not (data / "dog" / "d.png").exists()
+
+
+def test_undo_of_copies_a_cut_short_batch_never_made_is_not_a_refusal(folders, monkeypatch):
+    """A batch killed (or a disk full) before some copies were made: Undo listed each as
+    "not there: moved or deleted since" and exited 1, though nothing was wrong."""
+    from core.label.apply import undo_last
+
+    import json
+
+    data, new = folders
+    apply_labels([(str(new / "d.png"), "dog"), (str(new / "e.png"), "cat")], data)
+    journal = data / JOURNAL_NAME
+    lines = journal.read_text(encoding="utf-8").splitlines()
+    assert json.loads(lines[-1])["type"] == "placed" and json.loads(lines[-1])["missing"] == []
+    journal.write_text("\n".join(lines[:-1]) + "\n", encoding="utf-8")  # killed before it
+    (data / "cat" / "e.png").unlink()  # ... and before this copy was made
+    outcome = undo_last(data)
+    assert outcome.refused == [] and not (data / "dog" / "d.png").exists()
+    assert (new / "d.png").is_file() and (new / "e.png").is_file()
+    # a whole batch that said which copies it could not make: those are no refusal either
+    import core.label.apply as apply_module
+
+    real = apply_module.copy_new
+
+    def failing(src, dst):
+        if str(src).endswith("e.png"):
+            raise OSError(5, "Input/output error")
+        return real(src, dst)
+
+    monkeypatch.setattr(apply_module, "copy_new", failing)
+    outcome = apply_labels([(str(new / "d.png"), "dog"), (str(new / "e.png"), "cat")], data)
+    assert len(outcome.refused) == 1 and len(outcome.placed) == 1
+    assert undo_last(data).refused == [] and not (data / "dog" / "d.png").exists()
+
+
+def test_a_journal_line_the_disk_could_not_take_is_cut_back(folders, monkeypatch):
+    """A full disk cut the journal mid-record while the error said "the previous version is
+    unchanged"; every Undo after it warned of a line it could not read."""
+    import errno
+    import os
+
+    from core.audit.fixes import FixJournal
+    from core.errors import UserError
+
+    data, new = folders
+    apply_labels([(str(new / "d.png"), "dog")], data)
+    journal = FixJournal(data)
+    before = journal.path.read_bytes()
+
+    def full(_fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(UserError, match="full"):
+        journal.record("x" * 12, [{"op": "capture", "dst": "dog/z.png", "size": 1,
+                                   "digest": "0"}])
+    monkeypatch.undo()
+    assert journal.path.read_bytes() == before
+    assert FixJournal(data).undo_state() == (1, "")  # no damaged line to warn of

@@ -16,6 +16,7 @@ the only files undo ever deletes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -135,14 +136,21 @@ class FixJournal:
         A crash mid-line leaves a damaged last line, which the next append steps past."""
         line = (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8", "surrogateescape")
         try:
-            with open(self.path, "a+b") as fh, (nullcontext() if holds(self.path)
-                                                 else locked(fh)):
+            # unbuffered: a failed write is cut back below, not flushed again at close
+            with open(self.path, "a+b", buffering=0) as fh, (
+                    nullcontext() if holds(self.path) else locked(fh)):
                 end = fh.seek(0, os.SEEK_END)
                 if end and (fh.seek(end - 1), fh.read(1))[1] != b"\n":
                     line = b"\n" + line
-                fh.write(line)
-                fh.flush()
-                os.fsync(fh.fileno())
+                try:
+                    rest = memoryview(line)
+                    while rest:
+                        rest = rest[fh.write(rest):]
+                    os.fsync(fh.fileno())
+                except OSError:  # a full disk cut the line: the journal as it was, as said
+                    with contextlib.suppress(OSError):
+                        os.ftruncate(fh.fileno(), end)
+                    raise
         except OSError as exc:
             raise cannot_write(self.path, exc) from None
 
@@ -163,6 +171,13 @@ class FixJournal:
             entry["created"] = sorted(created)
         self._append(entry)
 
+    def settle(self, batch: str, missing: Iterable[str]) -> None:
+        """Record that ``batch`` has been placed, all but ``missing`` (destinations): Undo
+        then names a missing copy as moved since; a batch without this record was cut
+        short (a kill, a full disk), and its missing copies were never made."""
+        self._append({"type": "placed", "batch": batch, "missing": sorted(missing),
+                      "time": time.time()})
+
     def pending_batches(self) -> list[dict]:
         """Batches not undone yet, oldest first (by their last part).
 
@@ -172,6 +187,7 @@ class FixJournal:
         """
         entries = self.entries()
         undone = {e.get("batch") for e in entries if e["type"] == "undo"}
+        settled = {e["batch"]: set(e["missing"]) for e in entries if e["type"] == "placed"}
         merged: dict = {}
         for e in entries:
             if e["type"] != "batch" or e.get("id") in undone:
@@ -181,6 +197,9 @@ class FixJournal:
                 e = {**e, "moves": list(prev.get("moves", [])) + list(e.get("moves", [])),
                      "created": sorted({*prev.get("created", ()), *e.get("created", ())})}
             merged[e.get("id")] = e
+        for batch_id, e in merged.items():  # {"settled": destinations never placed}
+            if batch_id in settled:
+                merged[batch_id] = {**e, "settled": settled[batch_id]}
         return list(merged.values())
 
     def undo_state(self) -> tuple[int, str]:
@@ -337,8 +356,10 @@ class FixJournal:
                 outcome.refused.append((damaged, "its record in the journal is damaged; left "
                                         "as it is (put it back by hand if needed)"))
                 continue
+            # a copy a cut-short batch never made, or one it said it could not make
+            unmade = "settled" not in batch or move["dst"] in batch["settled"]
             try:  # one file that cannot go back is named; it must not block every Undo
-                why, back = self._undo_move(op, move)
+                why, back = self._undo_move(op, move, unmade)
             except (OSError, UserError) as exc:
                 why, back = f"could not be put back ({exc})", None
             if why is None:
@@ -362,7 +383,8 @@ class FixJournal:
             return ""
         return move["dst"]
 
-    def _undo_move(self, op: str, move: dict) -> tuple[Optional[str], Optional[Move]]:
+    def _undo_move(self, op: str, move: dict,
+                   unmade: bool = False) -> tuple[Optional[str], Optional[Move]]:
         """Undo one record: (None | "" | why refused, the move made back)."""
         if op == "rename":
             src, dst = self._abs(move["src"]), self._abs(move["dst"])
@@ -373,7 +395,7 @@ class FixJournal:
                     Move(move["dst"], "", "captured image removed"))
         src, dst = Path(move["source"]), self._abs(move["dst"])
         original_there = os.path.lexists(src)
-        why = undo_bring_in(op, src, dst, move)
+        why = undo_bring_in(op, src, dst, move, unmade)
         return why, Move(move["dst"], str(src), "copy removed (the original, "
                          f"{one_line(str(src))}, was never touched)"
                          if op == "copy" and original_there else "")

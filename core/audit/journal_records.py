@@ -18,6 +18,10 @@ def well_formed(entry) -> bool:
         return False
     if entry.get("type") == "undo":
         return isinstance(entry.get("batch"), str)
+    if entry.get("type") == "placed":
+        missing = entry.get("missing")
+        return isinstance(entry.get("batch"), str) and isinstance(missing, list) and \
+            all(isinstance(m, str) for m in missing)
     created = entry.get("created", [])
     return (entry.get("type") == "batch" and isinstance(entry.get("id"), str)
             and isinstance(entry.get("moves"), list) and isinstance(created, list)

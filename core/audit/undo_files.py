@@ -26,6 +26,8 @@ def undo_rename(src: Path, dst: Path, rel_src: str,
     if not dst.exists():
         return f"missing: moved or deleted since the fix; it belonged at {rel_src}"
     if src.exists():
+        if _one_file(src, dst):  # a move cut off between its link and its unlink
+            return _unlink(dst)
         return f"cannot go back: {rel_src} exists again; move one of them by hand"
     try:
         if digest and hash_file(str(dst)).digest != digest:
@@ -52,17 +54,21 @@ def undo_capture(dst: Path, move: dict) -> Optional[str]:
         return f"could not remove it ({exc})"
     return ""
 
-def undo_bring_in(op: str, source: Path, dst: Path, move: dict) -> Optional[str]:
+def undo_bring_in(op: str, source: Path, dst: Path, move: dict,
+                  unmade: bool = False) -> Optional[str]:
     """Undo a file brought in from outside the data folder (see :meth:`core.audit.fixes.FixJournal.record`).
 
     A copy is removed only while an identical original is still at ``source`` (no image
     is ever lost), else moved back there; so is a moved-in file.  "" done, a reason when
-    refused, None when a move never arrived (its original is there); a missing copy is named.
+    refused, None when a move never arrived (its original is there); a missing copy is named
+    unless it may never have been made (``unmade``: its batch was cut short or said so).
     """
     if not dst.exists():
-        return None if op == "move_in" and source.exists() else (
-            f"not there: moved or deleted since it was labelled (or its {op} failed then);"
-            f" it came from {source}")
+        if source.exists() and (op == "move_in" or (
+                unmade and _digest(source) == move.get("digest"))):
+            return None  # never arrived (the batch was cut short), or already taken back
+        return (f"not there: moved or deleted since it was labelled (or its {op} failed "
+                f"then); it came from {source}")
     try:
         mine = hash_file(str(dst))
     except FileProblem as exc:
@@ -82,6 +88,8 @@ def undo_bring_in(op: str, source: Path, dst: Path, move: dict) -> Optional[str]
             return f"could not remove the copy ({exc})"
         return ""
     if source.exists():
+        if _one_file(source, dst) or _digest(source) == mine.digest:
+            return _unlink(dst)  # a move (or its undo) cut off after the file had two names
         return f"cannot go back: {source} exists again; move one of them by hand"
     if not source.parent.is_dir():  # a journal from another machine (the folder was copied)
         return (f"the folder it came from, {source.parent}, is not there; left in the data "
@@ -90,4 +98,28 @@ def undo_bring_in(op: str, source: Path, dst: Path, move: dict) -> Optional[str]
         move_new(dst, source)
     except OSError as exc:
         return f"could not move it back to {source} ({exc})"
+    return ""
+
+
+def _one_file(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` are two names of one file (a hard link a kill left)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _digest(path: Path) -> Optional[str]:
+    try:
+        return hash_file(str(path)).digest
+    except FileProblem:
+        return None
+
+
+def _unlink(path: Path) -> str:
+    """Remove one name of a file whose other name is where it belongs: "" or the reason."""
+    try:
+        os.unlink(path)
+    except OSError as exc:
+        return f"could not remove {path.name} ({exc})"
     return ""

@@ -12,6 +12,7 @@ where it came from.  Each file arrives whole or not at all (:mod:`core.fsutil`).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import uuid
@@ -233,25 +234,36 @@ def apply_labels(rows: Iterable[tuple[str, str]], data_dir, *, move: bool = Fals
         moves = [{"op": op, "source": src, "dst": dst.relative_to(root).as_posix(),
                   "size": st.size, "digest": st.digest} for src, dst, st in planned]
         journal.record(outcome.batch, moves, note or f"labels from {source}", created=created)
-        for n, (src, dst, _) in enumerate(planned):
-            if cancel.cancelled:  # what was placed is returned (and journalled for Undo):
-                outcome.not_tried = len(planned) - n  # it was lost to the window before
-                break
-            try:
-                (move_new if move else copy_new)(src, dst)
-            except FileExistsError:
-                outcome.refused.append((src, f"{dst} appeared meanwhile; label it again"))
-            except DiskFullError as exc:  # the rest would fail too: said once, not tried
-                outcome.refused.append((src, str(exc)))
-                outcome.refused.extend((s, "not tried: the disk is full") for s, _, _ in
-                                       planned[n + 1:])
-                break
-            except (OSError, UserError) as exc:  # UserError: a name too long, a file in the way
-                outcome.refused.append((src, f"could not {'move' if move else 'copy'} it ({exc})"))
-            else:
-                outcome.placed.append((src, dst.relative_to(root).as_posix()))
-            emit(listener, Progress(n + 1, len(planned), "moving" if move else "copying"))
+        try:
+            _place(planned, move, outcome, root, listener, cancel)
+        finally:  # what did not arrive is no surprise to Undo (not "moved since")
+            placed = {dst for _src, dst in outcome.placed}
+            with contextlib.suppress(UserError):  # a full disk: Undo takes it as cut short
+                journal.settle(outcome.batch, [m["dst"] for m in moves
+                                               if m["dst"] not in placed])
     return outcome
+
+
+def _place(planned, move: bool, outcome: LabelOutcome, root: Path, listener, cancel) -> None:
+    """Copy or move each planned file into its class folder, recording each in ``outcome``."""
+    for n, (src, dst, _) in enumerate(planned):
+        if cancel.cancelled:  # what was placed is returned (and journalled for Undo):
+            outcome.not_tried = len(planned) - n  # it was lost to the window before
+            break
+        try:
+            (move_new if move else copy_new)(src, dst)
+        except FileExistsError:
+            outcome.refused.append((src, f"{dst} appeared meanwhile; label it again"))
+        except DiskFullError as exc:  # the rest would fail too: said once, not tried
+            outcome.refused.append((src, str(exc)))
+            outcome.refused.extend((s, "not tried: the disk is full") for s, _, _ in
+                                   planned[n + 1:])
+            break
+        except (OSError, UserError) as exc:  # UserError: a name too long, a file in the way
+            outcome.refused.append((src, f"could not {'move' if move else 'copy'} it ({exc})"))
+        else:
+            outcome.placed.append((src, dst.relative_to(root).as_posix()))
+        emit(listener, Progress(n + 1, len(planned), "moving" if move else "copying"))
 
 
 def _refusal(path: str, root: Path, seen: set[str], move: bool):
