@@ -106,3 +106,27 @@ def test_conflicting_or_misplaced_options_are_refused(trained_run, tmp_path, cap
     a_file.write_text("x")
     assert main(["label", "--from", str(sheet), "--into", str(a_file)]) == 2
     assert "a file, not a folder" in capsys.readouterr().err
+
+
+def test_calibrate_and_the_slider_wait_for_a_run_still_training(run_copy, capsys):
+    """calibrate ignored the run's lock: a trainer still finishing then wrote its own
+    calibration over the user's --unknown-keep, with no word (a crash-safety review)."""
+    from core.errors import UserError
+    from core.runs.folder import RunFolder
+    from core.runs.lock import acquire, release
+    from core.trust.store import set_threshold
+
+    run, cal = RunFolder(run_copy), run_copy / "calibration.json"
+    before = cal.read_bytes()
+    acquire(run)  # a trainer of this run, still running
+    try:
+        capsys.readouterr()
+        assert main(["calibrate", str(run_copy), "--unknown-keep", "0.8"]) == 2
+        assert "is being trained by" in capsys.readouterr().err
+        with pytest.raises(UserError, match="is being trained by"):
+            set_threshold(run, 1.0, 0.9)
+        assert cal.read_bytes() == before
+    finally:
+        release(run)
+    assert main(["calibrate", str(run_copy), "--unknown-keep", "0.8"]) == 0
+    assert json.loads(cal.read_text())["unknown_keep"] == 0.8

@@ -352,3 +352,22 @@ def test_int8_is_judged_on_agreement_and_accuracy_and_one_flip_in_32_does_not_de
     assert judge("tflite-int8", ref, {"probs": _flip(ref, 6)}, labels)["passed"]
     seven = judge("tflite-int8", ref, {"probs": _flip(ref, 7)}, labels)
     assert not seven["passed"] and "accuracy drops 2.3 points (7 of 300 images)" in seven["reason"]
+
+
+def test_a_second_export_into_a_folder_being_exported_to_is_refused(trained_run, tmp_path):
+    """Two exports into one folder both said "wrote" and left one's model.keras beside the
+    other's labels.txt and metadata.json (a crash-safety review)."""
+    from core.errors import UserError
+    from core.export.exporter import export_model
+    from core.export.folder_lock import lock_path, one_export_at_a_time
+
+    cfg = ExportConfig(parity_images=4)
+    out = tmp_path / "exp"
+    with one_export_at_a_time(out):  # another export, under way
+        with pytest.raises(UserError, match="another export into this folder is under way"):
+            export_model(trained_run, ["keras"], out, cfg, latency_runs=1)
+    assert not out.exists()
+    assert export_model(trained_run, ["keras"], out, cfg, latency_runs=1).ok
+    assert not lock_path(out).exists()  # nothing left beside the folder
+    lock_path(out).write_bytes(b"")  # one left by a killed export: taken over
+    assert export_model(trained_run, ["keras"], out, cfg, latency_runs=1).ok

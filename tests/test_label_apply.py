@@ -462,3 +462,23 @@ def test_a_journal_line_the_disk_could_not_take_is_cut_back(folders, monkeypatch
     monkeypatch.undo()
     assert journal.path.read_bytes() == before
     assert FixJournal(data).undo_state() == (1, "")  # no damaged line to warn of
+
+
+def test_a_half_copied_image_a_killed_batch_left_is_swept_by_the_next(folders):
+    """Killed mid-copy, 'label' left '.e.png.d4wxfe9u.tmp' (part of the image) in the class
+    folder for good (a crash-safety review); a fresh one (a copy under way) stays."""
+    import os
+    import time
+
+    data, new = folders
+    dead = data / "cat" / ".e.png.d4wxfe9u.tmp"
+    dead.write_bytes(b"\x89PNG half")
+    old = time.time() - 3600
+    os.utime(dead, (old, old))
+    live = data / "cat" / ".f.png.k2j4h5g6.tmp"
+    live.write_bytes(b"\x89PNG being written")
+    mine = data / "cat" / ".notes.tmp"  # not a name the app gives its temporaries
+    mine.write_text("the user's")
+    os.utime(mine, (old, old))
+    apply_labels([(str(new / "e.png"), "cat")], data)
+    assert not dead.exists() and live.exists() and mine.exists()

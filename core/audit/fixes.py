@@ -16,12 +16,10 @@ the only files undo ever deletes.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import time
 import uuid
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping, Optional, Union
@@ -30,11 +28,11 @@ from core.data.folder_walk import SET_ASIDE
 from core.features.hashing import FileStamp, hash_file
 from core.data.regular_file import FileProblem
 from core.errors import UserError
-from core.fsutil import cannot_write, locked, rename_new
+from core.fsutil import rename_new
 from core.path_names import free_name
 from core.shown import one_line
-from core.audit.change_lock import changing, holds
-from core.audit.journal_records import damaged_move, well_formed
+from core.audit.change_lock import changing
+from core.audit.journal_records import append_entry, damaged_move, well_formed
 from core.audit.undo_files import undo_bring_in, undo_capture, undo_rename
 
 JOURNAL_NAME = ".fts-journal.jsonl"
@@ -131,28 +129,7 @@ class FixJournal:
         return out
 
     def _append(self, entry: dict) -> None:
-        """Add one line at the end, under an exclusive lock: two writers at once (a `label`
-        while the window sorts) each rewrote the whole file and one lost the other's batch.
-        A crash mid-line leaves a damaged last line, which the next append steps past."""
-        line = (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8", "surrogateescape")
-        try:
-            # unbuffered: a failed write is cut back below, not flushed again at close
-            with open(self.path, "a+b", buffering=0) as fh, (
-                    nullcontext() if holds(self.path) else locked(fh)):
-                end = fh.seek(0, os.SEEK_END)
-                if end and (fh.seek(end - 1), fh.read(1))[1] != b"\n":
-                    line = b"\n" + line
-                try:
-                    rest = memoryview(line)
-                    while rest:
-                        rest = rest[fh.write(rest):]
-                    os.fsync(fh.fileno())
-                except OSError:  # a full disk cut the line: the journal as it was, as said
-                    with contextlib.suppress(OSError):
-                        os.ftruncate(fh.fileno(), end)
-                    raise
-        except OSError as exc:
-            raise cannot_write(self.path, exc) from None
+        append_entry(self.path, entry)
 
     def record(self, batch: str, moves: list[dict], note: str = "",
                created: Iterable[str] = ()) -> None:

@@ -1,4 +1,5 @@
-"""Which lines of a folder's journal of fixes (:mod:`core.audit.fixes`) can be trusted.
+"""A folder's journal of fixes (:mod:`core.audit.fixes`), line by line: which lines can be
+trusted, and how one is added (whole, or not at all).
 
 The journal is a plain file in the user's folder: a crash can cut a line, a sync
 tool can merge two, a person can edit it.  A record of another shape is counted
@@ -7,6 +8,15 @@ the rest of an Undo.
 """
 
 from __future__ import annotations
+
+import contextlib
+import json
+import os
+from contextlib import nullcontext
+from pathlib import Path
+
+from core.audit.change_lock import holds
+from core.fsutil import cannot_write, locked
 
 
 def well_formed(entry) -> bool:
@@ -44,3 +54,28 @@ def damaged_move(move, op) -> str:
             if isinstance(move.get(k), str) and move[k]:
                 return move[k]
     return "(a file the journal no longer names)"
+
+
+def append_entry(path: Path, entry: dict) -> None:
+    """Add one line at the end, under an exclusive lock: two writers at once (a `label`
+    while the window sorts) each rewrote the whole file and one lost the other's batch.
+    A crash mid-line leaves a damaged last line, which the next append steps past."""
+    line = (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8", "surrogateescape")
+    try:
+        # unbuffered: a failed write is cut back below, not flushed again at close
+        with open(path, "a+b", buffering=0) as fh, (
+                nullcontext() if holds(path) else locked(fh)):
+            end = fh.seek(0, os.SEEK_END)
+            if end and (fh.seek(end - 1), fh.read(1))[1] != b"\n":
+                line = b"\n" + line
+            try:
+                rest = memoryview(line)
+                while rest:
+                    rest = rest[fh.write(rest):]
+                os.fsync(fh.fileno())
+            except OSError:  # a full disk cut the line: the journal as it was, as said
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fh.fileno(), end)
+                raise
+    except OSError as exc:
+        raise cannot_write(path, exc) from None

@@ -44,6 +44,7 @@ from core.config import ExportConfig
 from core.errors import UserError
 from core.events import CancelToken, Cancelled, Log, Progress, emit
 from core.export import folder
+from core.export.folder_lock import one_export_at_a_time
 from core.export.builders import BUILDERS, Build
 from core.export.parity import ProbeError, judge, run_probe
 from core.export.readme import readme
@@ -229,9 +230,20 @@ def export_model(model_path_or_run_dir: str | os.PathLike, formats: Sequence[str
     src = open_source(Path(model_path_or_run_dir).expanduser())
     # Absolute from here on: the parity probes run in other working directories.
     out = Path(os.path.abspath(Path(out_dir).expanduser()))
-    previous = folder.check_out_dir(out, src)
+    folder.check_out_dir(out, src)  # before the lock: a file named like the folder, ...
+    with one_export_at_a_time(out):  # a second export into it read a stale metadata.json
+        report = _export_locked(src, fmts, out, export_cfg, listener, cancel, latency_runs)
+    if report.written:
+        _record_in_history(src, report, listener)
+    return report
 
+
+def _export_locked(src: Source, fmts: list[str], out: Path, export_cfg: ExportConfig,
+                   listener, cancel: CancelToken, latency_runs: int) -> ExportReport:
+    """:func:`export_model` once the folder is this export's alone."""
     from core.infer.predictor import KerasPredictor
+
+    previous = folder.check_out_dir(out, src)  # again, under the lock
 
     # The app's answers on validation images are the reference for every format.
     images, labels, parity_source = parity_sample(src, export_cfg, fmts, listener)
@@ -249,8 +261,6 @@ def export_model(model_path_or_run_dir: str | os.PathLike, formats: Sequence[str
         _build_all(fmts, Build(src, export_cfg, stage, listener, cancel, images), checks, report)
         if any(r.written for r in report.results):
             _finish_folder(src, export_cfg, stage, out, previous, report, listener)
-    if report.written:
-        _record_in_history(src, report, listener)
     return report
 
 

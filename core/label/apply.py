@@ -30,6 +30,7 @@ from core.data.regular_file import FileProblem
 from core.errors import DataError, DiskFullError, UserError
 from core.events import CancelToken, Listener, Progress, emit
 from core.features.hashing import hash_file
+from core.dead_temps import sweep_dead_temps
 from core.fsutil import copy_new, move_new
 from core.path_names import free_name, is_within
 from core.shown import one_line
@@ -234,6 +235,8 @@ def apply_labels(rows: Iterable[tuple[str, str]], data_dir, *, move: bool = Fals
         moves = [{"op": op, "source": src, "dst": dst.relative_to(root).as_posix(),
                   "size": st.size, "digest": st.digest} for src, dst, st in planned]
         journal.record(outcome.batch, moves, note or f"labels from {source}", created=created)
+        for folder in {dst.parent for _src, dst, _st in planned}:  # a killed batch's halves
+            sweep_dead_temps(folder)
         try:
             _place(planned, move, outcome, root, listener, cancel)
         finally:  # what did not arrive is no surprise to Undo (not "moved since")

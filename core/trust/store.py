@@ -256,9 +256,12 @@ def set_threshold(run: RunFolder, threshold: Optional[float],
     rec.unknown_threshold = None if threshold is None else float(threshold)
     if keep is not None:
         rec.unknown_keep = float(keep)
-    atomic_write_text(run.calibration_path, rec.to_json())
-    if run.metrics_path.exists():
-        metrics = run.metrics()
-        if isinstance(metrics, dict) and isinstance(metrics.get("calibration"), dict):
-            run.write_metrics({**metrics, "calibration": rec.summary()})
+    from core.runs.lock import holding_lock
+
+    with holding_lock(run):  # a run still training would write its own over it
+        atomic_write_text(run.calibration_path, rec.to_json())
+        if run.metrics_path.exists():
+            metrics = run.metrics()
+            if isinstance(metrics, dict) and isinstance(metrics.get("calibration"), dict):
+                run.write_metrics({**metrics, "calibration": rec.summary()})
     return rec

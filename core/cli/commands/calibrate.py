@@ -52,11 +52,16 @@ def run(args: argparse.Namespace) -> int:
                         "where it was (the run's calibration is unchanged)")
     cfg.trust.unknown_keep = _keep(folder, args.unknown_keep, cfg.trust.unknown_keep)
     from core.model.model_files import load_model_file
+    from core.runs.lock import holding_lock
 
-    model = load_model_file(folder.model_path)
-    trust = fit_after_training(folder, model, cfg=cfg, listener=ConsoleListener(), refit=True)
-    if trust is not None and folder.metrics_path.exists():
-        _rescore(folder, model, cfg, trust)
+    # the run's lock: a trainer still finishing overwrote this calibration with its own, and
+    # a folder that cannot be written is said so before the fit, not of a hidden temp file
+    with holding_lock(folder):
+        model = load_model_file(folder.model_path)
+        trust = fit_after_training(folder, model, cfg=cfg, listener=ConsoleListener(),
+                                   refit=True)
+        if trust is not None and folder.metrics_path.exists():
+            _rescore(folder, model, cfg, trust)
     if trust is None:
         raise UserError(f"{folder.path}: the run has fewer than {MIN_IMAGES} readable validation "
                         "images to calibrate on (its calibration, if any, is unchanged); train "
