@@ -172,6 +172,10 @@ def test_a_split_folder_is_scored_on_its_test_images_not_all_subsets(trained_run
     (data / "val").rename(data / "Validation")  # any name the scan reads as val/
     with pytest.raises(DataError, match="none of its images could be read.*Validation"):
         evaluate_labelled_folder(predictor, str(data))
+    from core.data.dataset import scan_dataset  # the scan itself says where each one was
+
+    damaged = scan_dataset(data).error_problems()
+    assert damaged and {p.subset for p in damaged} == {"val"}
 
 
 def test_results_without_an_ece_say_not_recorded_not_perfect():

@@ -183,6 +183,7 @@ def _list_files(report: DatasetReport, parts: list[tuple[str, str]],
     emit(listener, Progress(0, 0, "listing files"))
     candidates: list[tuple[str, str, str]] = []
     for subset, folder in parts:
+        first = len(report.problems)
         for name in class_folders[subset]:
             for path in walker.files(os.path.join(folder, name)):
                 if os.path.splitext(path)[1].lower() in IMAGE_EXTENSIONS:
@@ -191,6 +192,8 @@ def _list_files(report: DatasetReport, parts: list[tuple[str, str]],
                     report.problems.append(Problem(path, "non_image_file",
                                                    "not an image file name; ignored"))
             emit(listener, Progress(0, 0, f"listing files ({len(candidates)} images so far)"))
+        for problem in report.problems[first:]:  # what the walk found in this subset
+            problem.subset = subset
     return candidates
 
 
@@ -207,7 +210,7 @@ def _probe(problems: list[Problem], candidates: list[tuple[str, str, str]],
         try:
             info, size = probe_file(path)
         except ImageError as exc:  # includes a file deleted since it was listed
-            problems.append(Problem(path, exc.kind, exc.reason))
+            problems.append(Problem(path, exc.kind, exc.reason, subset))
             continue
         probed.append((path, name, subset, info.width, info.height, size))
     emit(listener, Progress(total, total, "reading image headers"))
@@ -237,7 +240,10 @@ def _drop_duplicates(report: DatasetReport, probed: list[Probed], listener: Opti
         hashed[0] += 1
 
     info_by_path = {p[0]: p for p in probed}
+    before = len(problems)
     groups = same_content_groups(by_size, problems, tick)
+    for problem in problems[before:]:  # files that could not be read to be compared
+        problem.subset = info_by_path[problem.path][2] if problem.path in info_by_path else ""
     excluded: set[str] = set(p.path for p in problems if p.kind == "unreadable")
     for group in groups:
         group = [p for p in group if p not in excluded]
@@ -251,14 +257,15 @@ def _drop_duplicates(report: DatasetReport, probed: list[Probed], listener: Opti
                 problems.append(Problem(
                     path, "cross_class_duplicate",
                     f"the same image is filed under classes {', '.join(classes_in_group)} "
-                    f"(also at {others}); no copy is used -- keep it in the right class only"))
+                    f"(also at {others}); no copy is used -- keep it in the right class only",
+                    info_by_path[path][2]))
                 excluded.add(path)
         else:
             first = group[0]
             for path in group[1:]:
                 problems.append(Problem(path, "duplicate",
                                         f"same bytes as {report.relpath(first)}; "
-                                        "only the first copy is used"))
+                                        "only the first copy is used", info_by_path[path][2]))
                 excluded.add(path)
     return excluded
 

@@ -41,6 +41,9 @@ class Problem:
     path: str
     kind: str
     reason: str
+    #: The subset folder it is in, as for an ImageRecord ("" outside a split folder): a
+    #: val/ whose every image was damaged has to be told from no val/ at all.
+    subset: str = ""
 
 
 @dataclass

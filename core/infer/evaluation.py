@@ -163,28 +163,17 @@ def held_out(report, data_dir: str, listener=None) -> None:
     # The subsets that hold files, readable or not: judged by the readable images alone,
     # a val/ whose every image was damaged was "train/ only", and its training images
     # were scored (accuracy 1.0, exit 0) instead of the damage being reported.
-    subsets = {r.subset for r in report.records} | {_subset_of(p.path, data_dir)
-                                                     for p in report.problems}
+    subsets = {r.subset for r in report.records} | {p.subset for p in report.problems}
     held = "test" if "test" in subsets else "val" if "val" in subsets else ""
     if held:
         report.records = [r for r in report.records if r.subset == held]
-        report.problems = [p for p in report.problems if _subset_of(p.path, data_dir) == held]
+        report.problems = [p for p in report.problems if p.subset == held]
         emit(listener, Log(f"{data_dir} is split into subsets: scoring its {held}/ images "
                            f"only (give {os.path.join(data_dir, 'train')} to score the "
                            "training images)"))
     else:
         emit(listener, Log(f"{data_dir} holds train/ only: scoring training images, which "
                            "flatters a model that learnt from them", "warning"))
-
-
-def _subset_of(path: str, data_dir: str) -> str:
-    """The subset a file of a split folder is in, by its top folder's name as the scan reads
-    it (``Validation/`` is val): "" outside every subset folder."""
-    from core.data.dataset import SPLIT_FOLDERS
-
-    rel = os.path.relpath(os.path.abspath(path), os.path.abspath(data_dir))
-    top = rel.split(os.sep, 1)[0]
-    return "" if top.startswith("..") else SPLIT_FOLDERS.get(top.lower(), "")
 
 
 def evaluate_folder(predictor, data_dir: str, listener=None, cancel: Optional[CancelToken] = None,
