@@ -174,7 +174,7 @@ def test_a_split_folder_is_scored_on_its_test_images_not_all_subsets(trained_run
         evaluate_labelled_folder(predictor, str(data))
     from core.data.dataset import scan_dataset  # the scan itself says where each one was
 
-    damaged = scan_dataset(data).error_problems()
+    damaged = scan_dataset(data).error_problems
     assert damaged and {p.subset for p in damaged} == {"val"}
 
 
