@@ -368,21 +368,3 @@ def rename_new(src: PathLike, dst: PathLike) -> None:
         if exc.errno != errno.EXDEV:
             raise
         move_new(src, dst)
-
-
-@contextlib.contextmanager
-def locked(fh) -> Iterator[None]:
-    """Hold an exclusive lock on the open file ``fh`` (waits for another holder).
-
-    POSIX ``flock``; where there is none (Windows) the block runs unlocked.
-    """
-    try:
-        import fcntl
-    except ImportError:
-        yield
-        return
-    fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-    try:
-        yield
-    finally:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)

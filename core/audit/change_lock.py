@@ -11,14 +11,12 @@ user's folder); the journal's line appends inside it need no lock of their own.
 
 from __future__ import annotations
 
-import errno
 import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from core.errors import UserError
-from core.fsutil import cannot_write
+from core.file_locks import lock_or_refuse
 
 _HELD = threading.local()  # journals this thread holds the lock of (a batch inside a batch)
 
@@ -40,31 +38,15 @@ def changing(journal: Path, what: str) -> Iterator[None]:
     held = getattr(_HELD, "paths", None)
     if held is None:
         held = _HELD.paths = set()
-    try:
-        import fcntl
-    except ImportError:
-        fcntl = None
-    if fcntl is None or journal in held:
+    if journal in held:
         yield
         return
-    try:
-        fh = open(journal, "a+b")
-    except OSError as exc:
-        raise cannot_write(journal, exc) from None
-    with fh:
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            locked = True
-        except OSError as exc:
-            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                raise UserError(f"{journal.parent}: another change to this folder is under "
-                                "way (labelling, an audit fix or an Undo, in this window or "
-                                f"another); {what} again when it has finished") from None
-            locked = False  # a file system without locks (some NFS, FUSE): as on Windows
+    busy = (f"{journal.parent}: another change to this folder is under way (labelling, an "
+            f"audit fix or an Undo, in this window or another); {what} again when it has "
+            "finished")
+    with lock_or_refuse(journal, busy):  # no locks here (Windows, some NFS): unlocked
         held.add(journal)  # the journal's own line lock is not taken inside this one
         try:
             yield
         finally:
             held.discard(journal)
-            if locked:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)

@@ -16,7 +16,8 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from core.audit.change_lock import holds
-from core.fsutil import cannot_write, locked
+from core.file_locks import locked
+from core.fsutil import cannot_write
 
 
 def well_formed(entry) -> bool:
