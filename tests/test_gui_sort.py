@@ -338,6 +338,16 @@ def test_keys_typed_in_a_box_or_shared_by_two_classes_label_nothing(qtbot, windo
     page.grid.setFocus()
     qtbot.keyClick(page.grid, Qt.Key_Backspace)
     assert not page.review.decisions
+    # A button reached by Tab takes Enter (it accepted the image shown and did nothing), and
+    # Backspace on it is nothing (it stepped the review back) (a keyboard review).
+    qtbot.keyClick(page.grid, Qt.Key_1, Qt.NoModifier)
+    page.bulk.preview_label.hide()
+    page.bulk.accept_button.setFocus()
+    qtbot.keyClick(page.bulk.accept_button, Qt.Key_Return)
+    qtbot.waitUntil(page.bulk.preview_label.isVisible)  # pressed: its preview shows
+    qtbot.keyClick(page.bulk.accept_button, Qt.Key_Backspace)
+    assert page.review.decisions == {labelled: "bright"}
+    assert page.order_combo.focusPolicy() == Qt.TabFocus  # a click leaves the keys alone
 
 
 def test_an_ampersand_in_a_class_name_is_shown_not_made_a_shortcut(qtbot):

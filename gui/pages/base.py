@@ -18,12 +18,26 @@ from __future__ import annotations
 from typing import Optional
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea,
                                QSizePolicy, QVBoxLayout, QWidget)
 
 from gui.jobs import JobRunner
 from gui.state import AppState
+
+
+def ctrl_enter(button: QPushButton) -> None:
+    """Ctrl+Enter clicks ``button``, with either Enter key: Ctrl+Return alone left the
+    keypad's Enter doing nothing, though the tooltips say "Ctrl+Enter"."""
+    button.setShortcut(QKeySequence("Ctrl+Return"))
+    QShortcut(QKeySequence("Ctrl+Enter"), button, button.animateClick)
+
+
+def drop_ctrl_enter(button: QPushButton) -> None:
+    """Take :func:`ctrl_enter`'s keys off ``button`` again (they belong to another one)."""
+    button.setShortcut(QKeySequence())
+    for shortcut in button.findChildren(QShortcut):
+        shortcut.setEnabled(False)
 
 
 class Banner(QLabel):
@@ -90,6 +104,7 @@ class Page(QWidget):
         self.scroll.setObjectName("pageScroll")
         self.scroll.setWidgetResizable(True)
         self.scroll.setFrameShape(QFrame.NoFrame)
+        self.scroll.setFocusPolicy(Qt.NoFocus)  # Tab's first stop was this, drawn as nothing
         content = PageContent()
         content.setObjectName("pageContent")
         inner = QVBoxLayout(content)
@@ -115,7 +130,7 @@ class Page(QWidget):
         if self.next_text:
             self.next_button = QPushButton(self.next_text + "  →")
             self.next_button.setObjectName("primary")
-            self.next_button.setShortcut(QKeySequence("Ctrl+Return"))
+            ctrl_enter(self.next_button)
             self.next_button.setToolTip("Go to the next step (Ctrl+Enter)")
             self.next_button.setSizePolicy(QSizePolicy.Fixed, QSizePolicy.Fixed)
             self.next_button.clicked.connect(self.next_requested)
@@ -134,6 +149,21 @@ class Page(QWidget):
         that succeeds clears its own earlier error, not one another action raised since)."""
         if only is None or (self.banner.isVisible() and self.banner.text() == only):
             self.banner.clear()
+
+    def keep_next_last(self) -> None:
+        """Put "Next" after the page's own controls in the Tab order: made before them, it
+        was Tab's first stop on every page.  Called when the page is shown (some controls
+        are built on first showing)."""
+        if self.next_button is None:
+            return
+        content, last = self.scroll.widget(), None
+        w = self.next_button.nextInFocusChain()
+        while w is not None and w is not self.next_button:
+            if content.isAncestorOf(w) and w.focusPolicy() & Qt.TabFocus:
+                last = w
+            w = w.nextInFocusChain()
+        if last is not None:
+            QWidget.setTabOrder(last, self.next_button)
 
     # -- lifecycle ------------------------------------------------------------
     def on_shown(self) -> None:

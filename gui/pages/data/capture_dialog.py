@@ -123,6 +123,7 @@ class CaptureDialog(QDialog):
         self.capture_button.released.connect(self.stop_burst)
         right.addWidget(self.capture_button)
         self.count_table = QTableWidget(0, 3)
+        self.count_table.setTabKeyNavigation(False)  # Tab leaves it; arrows move in it
         self.count_table.setHorizontalHeaderLabels(["Class", "This session", "In folder"])
         self.count_table.verticalHeader().hide()
         self.count_table.setMinimumHeight(120)  # three rows at least, not one and a half

@@ -118,6 +118,7 @@ class DataPage(Page):
         left_lay = QVBoxLayout(left)
         left_lay.setContentsMargins(0, 0, 0, 0)
         self.class_table = QTableWidget(0, 3)
+        self.class_table.setTabKeyNavigation(False)  # Tab leaves it; arrows move in it
         self.class_table.setHorizontalHeaderLabels(["Class", "Images", "Share"])
         self.class_table.verticalHeader().hide()
         self.class_table.setEditTriggers(QAbstractItemView.NoEditTriggers)

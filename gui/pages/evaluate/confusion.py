@@ -144,6 +144,7 @@ class ConfusionView(QTableView):
     def __init__(self, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self.matrix = ConfusionModel(self)
+        self.setTabKeyNavigation(False)  # Tab leaves it; arrows move in it
         self.setModel(self.matrix)
         self.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.setSelectionMode(QAbstractItemView.SingleSelection)

@@ -149,6 +149,7 @@ class ResultsView(QWidget):
         ll.addWidget(self.confusion)
         ll.addWidget(QLabel("<b>Per class</b>"))
         self.class_table = QTableWidget(0, 5)
+        self.class_table.setTabKeyNavigation(False)  # Tab leaves it; arrows move in it
         self.class_table.setHorizontalHeaderLabels(["Class", "Precision", "Recall", "F1",
                                                     "Images"])
         for i, tip in enumerate(CLASS_TIPS):

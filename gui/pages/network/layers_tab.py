@@ -146,6 +146,7 @@ class LayersTab(QWidget):
 
         split = QSplitter(Qt.Vertical)
         self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setTabKeyNavigation(False)  # Tab leaves it; arrows move in it
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
         for col, name in enumerate(COLUMNS):  # narrow columns cut their titles short
             self.table.horizontalHeaderItem(col).setToolTip(name)

@@ -66,6 +66,7 @@ class ResultsView(QStackedWidget):
 
     def _build_table(self) -> QTableWidget:
         self.table = QTableWidget(0, len(TABLE_COLUMNS))
+        self.table.setTabKeyNavigation(False)  # Tab leaves it; arrows move in it
         self.table.setHorizontalHeaderLabels(TABLE_COLUMNS)
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)

@@ -69,3 +69,21 @@ def leave_keys_to_the_review(widget) -> None:
 
     for button in widget.findChildren(QAbstractButton):
         button.setFocusPolicy(Qt.TabFocus)
+
+
+def focused_control_takes(event) -> bool:
+    """Whether the key is the focused control's, not a label for the image shown: any key
+    in an input box (Enter in the threshold box), Enter or Backspace on a button reached by
+    Tab (Enter presses it: on "Add to data set" it accepted the image and added nothing)."""
+    from PySide6.QtWidgets import (QAbstractButton, QAbstractSpinBox, QApplication, QComboBox,
+                                   QLineEdit)
+
+    focus = QApplication.focusWidget()
+    if isinstance(focus, (QAbstractSpinBox, QComboBox, QLineEdit)):
+        return True
+    if isinstance(focus, QAbstractButton) and event.key() in (Qt.Key_Return, Qt.Key_Enter,
+                                                              Qt.Key_Backspace):
+        if event.key() != Qt.Key_Backspace:
+            focus.animateClick()
+        return True
+    return False

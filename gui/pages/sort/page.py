@@ -15,15 +15,15 @@ import os
 from typing import Optional
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QComboBox, QFileDialog, QHBoxLayout,
-                               QLabel, QLineEdit, QProgressBar, QPushButton, QSplitter, QVBoxLayout)
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QProgressBar,
+                               QPushButton, QSplitter, QVBoxLayout)
 
 from gui.pages.base import Page
 from gui.pages.sort.bulk import BulkBar, class_folders
 from gui.pages.sort.dataset_box import DataSetBox
 from gui.pages.sort.grid import SortGrid, SortThumbs, caption
 from gui.pages.sort.jobs import run_folder_of, suggest_job
-from gui.pages.sort.keys import action_for
+from gui.pages.sort.keys import action_for, focused_control_takes
 from gui.pages.sort.review import Review
 from gui.widgets.model_row import model_row
 from gui.steps import step
@@ -101,6 +101,7 @@ class SortPage(Page):
         self.order_combo.setToolTip("Most useful: what a label would teach the model most. "
                                     "Most confident: quick to accept in bulk.")
         self.order_combo.currentIndexChanged.connect(lambda _i: self.folder and self.start())
+        self.order_combo.setFocusPolicy(Qt.TabFocus)  # a click left it taking the label keys
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(160)
         self.progress.hide()
@@ -290,10 +291,7 @@ class SortPage(Page):
         return super().eventFilter(obj, event)
 
     def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        # Keys an input box passes on (Enter in the threshold box or the order box) are
-        # that box's, not a label for the image shown.
-        typing = isinstance(QApplication.focusWidget(), (QAbstractSpinBox, QComboBox, QLineEdit))
-        if typing or not self.handle_key(event):
+        if focused_control_takes(event) or not self.handle_key(event):
             super().keyPressEvent(event)
 
     def handle_key(self, event) -> bool:

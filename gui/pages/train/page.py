@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any, Optional
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QSplitter
 
 from core.appdirs import default_runs_dir
@@ -36,7 +35,7 @@ from core.shown import plural
 from core.train.linear_head import planned_epochs
 from gui.durations import format_duration
 from gui.jobs import Job
-from gui.pages.base import Page
+from gui.pages.base import Page, drop_ctrl_enter
 from gui.pages.train.jobs import resume_job, train_job
 from gui.pages.train.lr_finder_view import LearningRateFinderDialog, find_lr_job
 from gui.pages.train.outcome import opened_run, read_outcome, resumable, unused_on_resume
@@ -95,7 +94,7 @@ class TrainPage(Page):
 
         # Ctrl+Return starts training here (it is "Next" on the other pages).
         if self.next_button is not None:
-            self.next_button.setShortcut(QKeySequence())
+            drop_ctrl_enter(self.next_button)
             self.next_button.setToolTip("Go to the Evaluate step (Ctrl+5)")
 
         self.state.config_changed.connect(self._on_config_changed)

@@ -24,6 +24,7 @@ from core.shown import metric_text, plural
 from gui.durations import format_duration
 from gui.widgets.curves import TrainingCurves
 from gui.widgets.following_log import FollowingLog
+from gui.pages.base import ctrl_enter
 from gui.widgets.tensorboard_button import TensorBoardButton
 
 PHASE_NAMES = {"head": "Training the new head", "fine_tune": "Fine-tuning the backbone"}
@@ -78,7 +79,7 @@ class RunPanel(QWidget):
         row = QHBoxLayout()
         self.start_button = QPushButton("Start training")
         self.start_button.setObjectName("primary")
-        self.start_button.setShortcut(QKeySequence("Ctrl+Return"))
+        ctrl_enter(self.start_button)
         self.start_button.setToolTip("Train a new model with these settings (Ctrl+Enter)")
         self.stop_button = QPushButton("Stop")
         self.stop_button.setShortcut(QKeySequence("Ctrl+."))
