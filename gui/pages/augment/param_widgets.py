@@ -88,6 +88,10 @@ class ParamEditor(QWidget):
         if label:
             self._joins.append(QLabel(label))
             lay.addWidget(self._joins[-1])
+        # a screen reader read the range's boxes as nothing: "Brightness, from" / "... to"
+        end = ("" if self.spec.kind not in ("range", "int_range")
+               else ", to" if label else ", from")
+        w.setAccessibleName(f"{self.spec.label}{end}")
         lay.addWidget(w)
         self._widgets.append(w)
 

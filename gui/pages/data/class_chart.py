@@ -61,6 +61,7 @@ class ClassBarChart(QWidget):
 
     def __init__(self, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
+        self.setAccessibleName("Images per class")
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setSpacing(2)
@@ -121,8 +122,10 @@ class ClassBarChart(QWidget):
         self.plot.setYRange(-0.6, n - 0.4, padding=0)
         self.plot.setXRange(0, max(1, biggest) * 1.05, padding=0)
         self.setMinimumHeight(min(360, max(150, 70 + ROW_PX * n)))
-        self.setToolTip("\n".join(f"{name}: {v} image{'s' if v != 1 else ''}"
-                                  for name, v in zip(self.names, self.values)))
+        counts = "\n".join(f"{name}: {v} image{'s' if v != 1 else ''}"
+                           for name, v in zip(self.names, self.values))
+        self.setToolTip(counts)
+        self.setAccessibleDescription(counts)  # the chart in words, for a screen reader
         self._show_legend(any(few))
         self._update_ticks()
 

@@ -26,6 +26,7 @@ class BackboneTable(QTableWidget):
 
     def __init__(self, parent: Optional[QWidget] = None) -> None:
         super().__init__(len(CATALOG), len(COLUMNS), parent)
+        self.setAccessibleName("Backbones")
         self.setTabKeyNavigation(False)  # Tab leaves it; arrows move in it
         self.setHorizontalHeaderLabels(COLUMNS)
         self.verticalHeader().hide()

@@ -33,6 +33,7 @@ class LayerTree(QTreeWidget):
 
     def __init__(self, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
+        self.setAccessibleName("Backbone layers, ticked to fine-tune")
         self._filling = False
         self.setHeaderLabels(["Layer", "Type", "Output", "Parameters"])
         self.setUniformRowHeights(True)

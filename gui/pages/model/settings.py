@@ -88,6 +88,7 @@ class FreezeControls(QWidget):
         self.top_n_label = QLabel("N =")
         row.addWidget(self.top_n_label)
         self.top_n_spin = SettingSpin()
+        self.top_n_spin.setAccessibleName("Layers to fine-tune, counted from the top")
         bind_spin(self.top_n_spin, "model.freeze.top_n")
         row.addWidget(self.top_n_spin)
         lay.addLayout(row)

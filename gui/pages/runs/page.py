@@ -95,8 +95,8 @@ class RunsPage(Page):
     # ------------------------------------------------------------------ building
     def _build_bar(self) -> QVBoxLayout:
         bar = QHBoxLayout()
-        self.filter_edit = QLineEdit()
-        self.filter_edit.setPlaceholderText("Filter: backbone, folder, status, date…")
+        self.filter_edit = QLineEdit(placeholderText="Filter: backbone, folder, status, date…")
+        self.filter_edit.setAccessibleName("Filter the runs")
         self.filter_edit.setClearButtonEnabled(True)
         self.filter_edit.setMinimumWidth(240)  # the whole placeholder shows, even at 900 px
         self.filter_edit.setMaximumWidth(420)

@@ -57,7 +57,9 @@ class BulkBar(QWidget):
         self.new_class_button.setToolTip("Add a class for these images; its folder is made when "
                                          "the labels are added to the data set")
         self.new_class_button.clicked.connect(self.ask_new_class)
-        for w in (QLabel("Accept all above"), self.spin, self.accept_button):
+        label = QLabel("Accept all above")
+        label.setBuddy(self.spin)  # the box's name for a screen reader
+        for w in (label, self.spin, self.accept_button):
             row.addWidget(w)
         row.addWidget(self.preview_label, 1)
         for w in (self.confirm_button, self.cancel_button):
