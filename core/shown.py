@@ -25,13 +25,24 @@ def text_width(text: str) -> int:
     marks none; ``len`` put the counts after a Japanese class name out of line."""
     import unicodedata
 
-    return sum(0 if unicodedata.combining(c) else
+    return sum(0 if unicodedata.category(c) in ("Mn", "Me", "Cf") else
                2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
-def padded(text: str, width: int) -> str:
-    """``text`` padded with spaces to ``width`` terminal columns (see :func:`text_width`)."""
-    return text + " " * max(0, width - text_width(text))
+def padded(text: str, width: int, right: bool = False) -> str:
+    """``text`` padded with spaces to ``width`` terminal columns (see :func:`text_width`);
+    ``right``: the spaces go before it."""
+    pad = " " * max(0, width - text_width(text))
+    return pad + text if right else text + pad
+
+
+def cut_middle(text: str, limit: int) -> str:
+    """``text`` cut in the middle to ``limit`` characters ("Tomato___…Leaf_Curl"): names
+    that share a long start are still told apart by their ends."""
+    if len(text) <= limit:
+        return text
+    tail = (limit - 1) // 2 + 1
+    return text[:limit - 1 - tail] + "…" + text[-tail:]
 
 
 def elided(text: str, limit: int) -> str:

@@ -119,13 +119,19 @@ def test_calibrate_and_the_slider_wait_for_a_run_still_training(run_copy, capsys
     run, cal = RunFolder(run_copy), run_copy / "calibration.json"
     before = cal.read_bytes()
     acquire(run)  # a trainer of this run, still running
-    try:
+    try:  # what the lock's holder does is said: calibrate's own lock reads "calibrated"
         capsys.readouterr()
         assert main(["calibrate", str(run_copy), "--unknown-keep", "0.8"]) == 2
         assert "is being trained by" in capsys.readouterr().err
         with pytest.raises(UserError, match="is being trained by"):
             set_threshold(run, 1.0, 0.9)
         assert cal.read_bytes() == before
+    finally:
+        release(run)
+    acquire(run, "calibrated")  # another window's slider, saving
+    try:
+        with pytest.raises(UserError, match="is being calibrated by"):
+            set_threshold(run, 1.0, 0.9)
     finally:
         release(run)
     assert main(["calibrate", str(run_copy), "--unknown-keep", "0.8"]) == 0

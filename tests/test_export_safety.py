@@ -371,3 +371,16 @@ def test_a_second_export_into_a_folder_being_exported_to_is_refused(trained_run,
     assert not lock_path(out).exists()  # nothing left beside the folder
     lock_path(out).write_bytes(b"")  # one left by a killed export: taken over
     assert export_model(trained_run, ["keras"], out, cfg, latency_runs=1).ok
+
+
+def test_an_export_folder_whose_parent_takes_no_file_is_exported_to_unlocked(tmp_path,
+                                                                              monkeypatch):
+    """The root of a USB stick is in a folder of root's: the lock file beside it could not be
+    made, and the export was refused naming a hidden file the user never chose."""
+    import core.export.folder_lock as folder_lock
+
+    out = tmp_path / "stick"
+    out.mkdir()
+    monkeypatch.setattr(folder_lock.os, "access", lambda _p, _mode: False)
+    with folder_lock.one_export_at_a_time(out):
+        assert not folder_lock.lock_path(out).exists()

@@ -390,5 +390,19 @@ def test_beside_a_compact_matrix_the_most_confused_pairs_open_their_cell(qtbot):
     with qtbot.waitSignal(view.confusion.cell_clicked) as sig:
         view.pairs_list.itemClicked.emit(first)
     assert sig.args == [7, 9]
+    view.show()
+    view.pairs_list.setCurrentRow(1)
+    view.pairs_list.setFocus()
+    with qtbot.waitSignal(view.confusion.cell_clicked) as sig:  # by keyboard, too
+        qtbot.keyClick(view.pairs_list, Qt.Key_Return)
+    assert sig.args == [8, 1]
+    assert m_text(view, 8, 1) == "1 of 5"  # a compact cell's count, for a screen reader
     view.show_metrics(compute_metrics([0, 1], np.eye(2), ["a", "b"]))
     assert not view.tabs.isTabVisible(view.pairs_tab)
+
+
+def m_text(view, row: int, col: int) -> str:
+    from PySide6.QtCore import Qt
+
+    m = view.confusion.matrix
+    return m.data(m.index(row, col), Qt.AccessibleTextRole)

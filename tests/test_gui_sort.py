@@ -348,6 +348,9 @@ def test_keys_typed_in_a_box_or_shared_by_two_classes_label_nothing(qtbot, windo
     qtbot.keyClick(page.bulk.accept_button, Qt.Key_Backspace)
     assert page.review.decisions == {labelled: "bright"}
     assert page.order_combo.focusPolicy() == Qt.TabFocus  # a click leaves the keys alone
+    page.box.move_check.setFocus()  # Enter never ticks it (Qt's own tick boxes do not)
+    qtbot.keyClick(page.box.move_check, Qt.Key_Return)
+    assert not page.box.move_check.isChecked() and page.review.decisions == {labelled: "bright"}
 
 
 def test_an_ampersand_in_a_class_name_is_shown_not_made_a_shortcut(qtbot):

@@ -435,6 +435,8 @@ def test_undo_of_copies_a_cut_short_batch_never_made_is_not_a_refusal(folders, m
     monkeypatch.setattr(apply_module, "copy_new", failing)
     outcome = apply_labels([(str(new / "d.png"), "dog"), (str(new / "e.png"), "cat")], data)
     assert len(outcome.refused) == 1 and len(outcome.placed) == 1
+    placed = json.loads(journal.read_text(encoding="utf-8").splitlines()[-1])
+    assert placed["type"] == "placed" and placed["missing"] == ["cat/e.png"]
     assert undo_last(data).refused == [] and not (data / "dog" / "d.png").exists()
 
 
@@ -477,8 +479,23 @@ def test_a_half_copied_image_a_killed_batch_left_is_swept_by_the_next(folders):
     os.utime(dead, (old, old))
     live = data / "cat" / ".f.png.k2j4h5g6.tmp"
     live.write_bytes(b"\x89PNG being written")
-    mine = data / "cat" / ".notes.tmp"  # not a name the app gives its temporaries
+    mine = data / "cat" / ".backup.20240101.tmp"  # not a name the app gives its temporaries
     mine.write_text("the user's")
     os.utime(mine, (old, old))
     apply_labels([(str(new / "e.png"), "cat")], data)
     assert not dead.exists() and live.exists() and mine.exists()
+
+
+def test_undo_never_removes_an_image_a_link_at_its_old_place_points_to(folders):
+    """A link left at the old place to the moved image read as "the same file": Undo removed
+    the image and left the link pointing at nothing (a review of the fix above)."""
+    import os
+
+    from core.label.apply import undo_last
+
+    data, new = folders
+    apply_labels([(str(new / "d.png"), "dog")], data, move=True)
+    os.symlink(data / "dog" / "d.png", new / "d.png")
+    outcome = undo_last(data)
+    assert "exists again" in outcome.refused[0][1]
+    assert (data / "dog" / "d.png").is_file() and not os.path.islink(data / "dog" / "d.png")

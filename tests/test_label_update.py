@@ -195,3 +195,21 @@ def test_images_added_to_test_alone_are_nothing_new_and_the_scan_is_handed_on(tm
     Image.fromarray(255 - noise).save(data / "train" / "bright" / "new.png")
     report = nothing_new(run, str(data))
     assert len(report.records) == len(first.records) + 2  # the update's run is given it
+
+
+def test_the_update_trains_on_the_scan_its_check_made(trained_run, tmp_path, monkeypatch):
+    """The check for something new scanned the folder, and the run scanned it again."""
+    import core.label.update as update_module
+
+    run, data = grown_copy(trained_run, tmp_path)
+    seen = {}
+
+    def stop(_cfg, _carried, _out_dir=None, **kwargs):
+        seen["report"] = kwargs.get("report")
+        raise UserError("stopped here")
+
+    monkeypatch.setattr(update_module, "train_carrying", stop)
+    with pytest.raises(UserError, match="stopped here"):
+        update_model(run)
+    report = seen["report"]
+    assert report is not None and any(r.path.endswith("new_0.png") for r in report.records)

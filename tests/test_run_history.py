@@ -461,7 +461,7 @@ def test_a_run_being_trained_is_not_deleted(tmp_path):
     try:
         with pytest.raises(UserError) as err:
             h.delete_run(rid, delete_files=True)
-        assert f"process {os.getpid()}" in str(err.value) and "stop that training" in \
+        assert f"process {os.getpid()}" in str(err.value) and "is being trained by" in \
             str(err.value)
         assert (run / "config.json").exists() and h.find_id(run) == rid
     finally:

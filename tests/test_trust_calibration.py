@@ -216,13 +216,16 @@ def test_the_log_says_the_share_the_threshold_really_keeps():
 
     assert kept_text(0.95, 12) == "keeps 12 of them, 100%, at least 95% asked"
     assert kept_text(0.95, 40) == "keeps 38 of them, 95%"
-    # Tied scores: the threshold above the 8th of 10 keeps all 10, as the slider shows.
-    from core.trust.unknown import keep_threshold, kept_share, score_quantiles
+    # Counted on the scores: tied ones at the threshold are kept (all 10, as the slider
+    # shows), and 65 of 72 is "90%", not "90%, at least 90% asked" (a review)
+    from core.trust.store import fit_trust
 
-    scores = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.9, 0.9, 0.9])
-    t, q = keep_threshold(scores, 0.8), score_quantiles(scores)
-    assert kept_share(t, q) == 1.0
-    assert kept_text(0.8, 10, t, q) == "keeps 10 of them, 100%, at least 80% asked"
+    sure = [[0.90 + 0.01 * i, 0.05 - 0.005 * i, 0.05 - 0.005 * i] for i in range(7)]
+    probs = np.array(sure + [[0.4, 0.3, 0.3]] * 3)  # the 8th to 10th scores are tied
+    trust, _record = fit_trust(probs, probs.argmax(1), None, None, keep=0.8)
+    assert trust.kept == 10
+    assert kept_text(0.8, 10, 10) == "keeps 10 of them, 100%, at least 80% asked"
+    assert kept_text(0.9, 72, 65) == "keeps 65 of them, 90%"
 
 
 def test_the_unknown_scores_matrix_product_runs_on_one_blas_thread(monkeypatch):

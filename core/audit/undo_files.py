@@ -8,6 +8,7 @@ nothing to undo; no image is ever lost or overwritten on the way back.
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 from typing import Optional
 
@@ -26,8 +27,8 @@ def undo_rename(src: Path, dst: Path, rel_src: str,
     if not dst.exists():
         return f"missing: moved or deleted since the fix; it belonged at {rel_src}"
     if src.exists():
-        if _one_file(src, dst):  # a move cut off between its link and its unlink
-            return _unlink(dst)
+        if _left_behind(src, dst, digest):  # a copy across file systems cut off before
+            return _unlink(dst)             # its delete: the original is back where it was
         return f"cannot go back: {rel_src} exists again; move one of them by hand"
     try:
         if digest and hash_file(str(dst)).digest != digest:
@@ -88,8 +89,8 @@ def undo_bring_in(op: str, source: Path, dst: Path, move: dict,
             return f"could not remove the copy ({exc})"
         return ""
     if source.exists():
-        if _one_file(source, dst) or _digest(source) == mine.digest:
-            return _unlink(dst)  # a move (or its undo) cut off after the file had two names
+        if _left_behind(source, dst, mine.digest):  # a move (or its undo) cut off after
+            return _unlink(dst)                      # the file had its second name
         return f"cannot go back: {source} exists again; move one of them by hand"
     if not source.parent.is_dir():  # a journal from another machine (the folder was copied)
         return (f"the folder it came from, {source.parent}, is not there; left in the data "
@@ -101,12 +102,19 @@ def undo_bring_in(op: str, source: Path, dst: Path, move: dict,
     return ""
 
 
-def _one_file(a: Path, b: Path) -> bool:
-    """Whether ``a`` and ``b`` are two names of one file (a hard link a kill left)."""
+def _left_behind(original: Path, dst: Path, digest: Optional[str]) -> bool:
+    """Whether ``dst`` is a second copy of the file at ``original`` that a killed move left:
+    the same file under two names (a hard link), or the same bytes (a copy across file
+    systems).  Never when ``original`` is a link: a link to ``dst`` left there by the user
+    would then point at nothing, and the image would be lost."""
     try:
-        return os.path.samefile(a, b)
+        a, b = os.lstat(original), os.lstat(dst)
     except OSError:
         return False
+    if stat.S_ISLNK(a.st_mode) or not stat.S_ISREG(a.st_mode) or not stat.S_ISREG(b.st_mode):
+        return False
+    return os.path.samestat(a, b) or (digest is not None and _digest(original) == digest
+                                      and _digest(dst) == digest)
 
 
 def _digest(path: Path) -> Optional[str]:

@@ -8,7 +8,8 @@ holds an exclusive ``flock`` on a small hidden file beside the folder,
 ``.NAME.exporting``, from the check of the folder to the last rename; a second
 export into it is refused at once.  The file is removed when the export ends;
 one left by a killed export is taken over (the lock went with its process).
-Where there are no locks (Windows, some NFS or FUSE mounts) the export runs unlocked.
+Where there are no locks (Windows, some NFS or FUSE mounts), or the folder holding the
+export folder takes no file (a USB stick's root), the export runs unlocked.
 """
 
 from __future__ import annotations
@@ -35,10 +36,13 @@ def one_export_at_a_time(out: Path) -> Iterator[None]:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise cannot_write(path, exc) from None
+        raise cannot_write(out, exc) from None
+    if not lockable(path):  # no locks here, or a parent it cannot write: unlocked, as before
+        yield
+        return
     busy = (f"{out}: another export into this folder is under way; wait for it to finish, "
             "or export into another folder")
-    with lock_or_refuse(path, busy) as (fh, locked):  # no locks here: unlocked
+    with lock_or_refuse(path, busy) as (fh, locked):
         if locked and not _still_named(fh, path):  # its holder removed it as we opened it
             raise UserError(f"{out}: another export into this folder has just ended; "
                             "export again")
@@ -47,6 +51,17 @@ def one_export_at_a_time(out: Path) -> Iterator[None]:
         finally:
             with contextlib.suppress(OSError):  # read-only meanwhile, or gone
                 os.unlink(path)  # still holding the lock: nobody can take it in between
+
+
+def lockable(path: Path) -> bool:
+    """Whether the lock file can be made: there are locks (not Windows), and the folder the
+    export folder is in takes a file (the root of a USB stick is in a folder of root's, and
+    an export there was refused, naming a hidden file the user never chose)."""
+    try:
+        import fcntl  # noqa: F401
+    except ImportError:
+        return False
+    return os.access(path.parent, os.W_OK)
 
 
 def _still_named(fh, path: Path) -> bool:

@@ -329,8 +329,8 @@ def no_model_text(run: RunFolder) -> str:
     if status == "completed":
         return (f"{run.path}: its {name} is missing although the run completed (deleted or "
                 "moved?): put it back, or train a new run")
-    return (f"{run.path}: this run has no {name} yet; finish it with 'python main.py train "
-            f"--resume {run.path}'")
+    return (f"{run.path}: this run has no {name} yet; finish it with Resume on the Train page "
+            f"(or 'python main.py train --resume {run.path}')")
 
 
 def _is_run_model(p: Path) -> bool:

@@ -14,7 +14,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from core.shown import elided, padded, text_width
+from core.shown import cut_middle, padded, text_width
 from core.typed_json import finite_number
 from core.trust.calibration import expected_calibration_error, reliability_table
 
@@ -97,7 +97,7 @@ class Metrics:
         """The figures for a terminal: names cut to :data:`TEXT_NAME_CHARS`, and above
         :data:`TEXT_MATRIX_CLASSES` classes the most confused pairs, not the matrix (60
         classes printed 958-character lines)."""
-        names = [elided(c, TEXT_NAME_CHARS) for c in self.classes]
+        names = [cut_middle(c, TEXT_NAME_CHARS) for c in self.classes]
         width = max([text_width(c) for c in names] + [5])
         lines = [f"accuracy: {self.accuracy:.4f} on {self.n_images} images "
                  f"(macro F1 {self.macro_f1:.4f}, ECE "
@@ -105,7 +105,7 @@ class Metrics:
                  f"{'class':<{width}}  precision  recall     f1  support"]
         for i, c in enumerate(self.per_class):
             p, r, f1 = self.score_texts(i)
-            lines.append(f"{padded(elided(c.name, TEXT_NAME_CHARS), width)}  {p:>9}  {r:>6}  "
+            lines.append(f"{padded(cut_middle(c.name, TEXT_NAME_CHARS), width)}  {p:>9}  {r:>6}  "
                          f"{f1:>5}  {c.support:7d}")
         if any(c.support == 0 for c in self.per_class):
             lines.append(f"({NO_VALUE}: no value; macro F1 averages the classes with images)")
@@ -118,9 +118,9 @@ class Metrics:
 
     def _matrix_lines(self, names: list[str], width: int) -> list[str]:
         lines = ["confusion matrix (rows: true, columns: predicted)"]
-        col = min(max([6] + [len(c) for c in names]), 12)  # 'mono_100' was 'mono_1'
-        heads = [elided(c, col) for c in names]
-        lines.append(" " * width + "  " + " ".join(f"{h:>{col}}" for h in heads))
+        col = min(max([6] + [text_width(c) for c in names]), 12)  # 'mono_100' was 'mono_1'
+        heads = [cut_middle(c, col) for c in names]
+        lines.append(" " * width + "  " + " ".join(padded(h, col, right=True) for h in heads))
         for name, row in zip(names, self.confusion):
             lines.append(f"{padded(name, width)}  " + " ".join(f"{v:{col}d}" for v in row))
         return lines

@@ -30,7 +30,7 @@ from core.data.regular_file import FileProblem
 from core.errors import DataError, DiskFullError, UserError
 from core.events import CancelToken, Listener, Progress, emit
 from core.features.hashing import hash_file
-from core.dead_temps import sweep_dead_temps
+from core.data.dead_temps import sweep_dead_temps
 from core.fsutil import copy_new, move_new
 from core.path_names import free_name, is_within
 from core.shown import one_line

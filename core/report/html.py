@@ -189,7 +189,7 @@ def _confusion(classes: list[str], cm: list[list[int]]) -> str:
         return ("<h3>Most confused classes</h3><p class='muted'>The largest cells of the "
                 f"{len(classes)}×{len(classes)} confusion matrix outside its diagonal"
                 + (f" ({more} smaller ones not listed)" if more > 0 else "")
-                + "; the whole matrix is on the Evaluate page.</p>"
+                + "; the whole matrix is in the run's metrics.json.</p>"
                 + (_table(("images", "true class", "taken for"), rows) if rows else
                    "<p>None: no image was taken for another class.</p>"))
     top = max([v for row in cm for v in row] + [1])

@@ -15,7 +15,7 @@ from typing import Optional
 from core.appdirs import start_weights_dir
 from core.errors import UserError
 from core.runs.folder import Checkpoint, RunFolder
-from core.runs.lock import describe_holder, lock_holder
+from core.runs.lock import describe_holder, held_for, lock_holder
 
 
 def carried_weights(config: dict) -> Optional[Path]:
@@ -76,8 +76,9 @@ def delete_run_files(rf: RunFolder) -> None:
     rf.require_run_folder("refusing to delete it")
     holder = lock_holder(rf)
     if holder is not None:  # a live trainer's files would vanish under it
-        raise UserError(f"{rf.path} is being trained by {describe_holder(holder)}; stop that "
-                        "training first (or wait for it to end), then delete the run")
+        raise UserError(f"{rf.path} is being {held_for(holder)} by "
+                        f"{describe_holder(holder)}; wait for it to end (or stop it), then "
+                        "delete the run")
     foreign = foreign_entries(rf)
     if foreign:
         shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5

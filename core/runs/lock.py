@@ -65,20 +65,29 @@ def shown_status(run: RunFolder, status: str) -> str:
     return "interrupted" if status == "running" and lock_holder(run) is None else status
 
 
+def held_for(holder: dict) -> str:
+    """What the holder does with the run, as recorded ("trained" for a lock without it)."""
+    doing = holder.get("doing")
+    return doing if isinstance(doing, str) and doing else "trained"
+
+
 def describe_holder(holder: dict) -> str:
     started = holder.get("started")
     when = when_text(started, "", " since %Y-%m-%d %H:%M:%S")
     return f"process {holder['pid']} on {holder.get('host', '?')}{when}"
 
 
-def acquire(run: RunFolder) -> None:
-    """Take ``run``'s lock, or raise a UserError naming the process that holds it."""
-    me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
+def acquire(run: RunFolder, doing: str = "trained", then: str = "resume the copy") -> None:
+    """Take ``run``'s lock, or raise a UserError naming the process that holds it and what it
+    does there (``doing``: "trained", "calibrated"); ``then``: what to do with a copy of a
+    run folder that cannot be written."""
+    me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time(),
+          "doing": doing}
     tmp = run.lock_path.with_name(f"{run.lock_path.name}.{os.getpid()}.tmp")
     try:
         tmp.write_text(json.dumps(me) + "\n", encoding="utf-8")
     except OSError as exc:
-        raise _unwritable(run, exc) from None
+        raise _unwritable(run, exc, then) from None
     try:
         for _ in range(3):
             try:
@@ -87,12 +96,13 @@ def acquire(run: RunFolder) -> None:
             except FileExistsError:
                 pass
             except OSError:  # no hard links here (exFAT, some SMB/FUSE): the folder is writable
-                if _create_exclusive(run, me):
+                if _create_exclusive(run, me, then):
                     return
             holder = lock_holder(run)
             if holder is not None:
                 raise UserError(
-                    f"{run.path} is being trained by {describe_holder(holder)}; wait for it to end "
+                    f"{run.path} is being {held_for(holder)} by {describe_holder(holder)}; wait "
+                    "for it to end "
                     f"or stop it (if that process is gone for good, delete {run.lock_path})")
             with contextlib.suppress(FileNotFoundError):
                 run.lock_path.unlink()  # a dead holder's lock: take it over
@@ -102,7 +112,7 @@ def acquire(run: RunFolder) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _create_exclusive(run: RunFolder, me: dict) -> bool:
+def _create_exclusive(run: RunFolder, me: dict, then: str) -> bool:
     """Take the lock by creating its file exclusively (False: another process holds it).
     The second way, for file systems without hard links: a reader may briefly see the
     file empty, which :func:`lock_holder` takes for no holder."""
@@ -111,13 +121,13 @@ def _create_exclusive(run: RunFolder, me: dict) -> bool:
     except FileExistsError:
         return False
     except OSError as exc:
-        raise _unwritable(run, exc) from None
+        raise _unwritable(run, exc, then) from None
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(json.dumps(me) + "\n")
     return True
 
 
-def _unwritable(run: RunFolder, exc: OSError) -> BaseException:
+def _unwritable(run: RunFolder, exc: OSError, then: str) -> BaseException:
     """The run folder takes no file: said of the folder, not of the hidden lock file (the
     CLI said "cannot use .../.lock.32234.tmp: ...; give another path", which --resume
     cannot, and the window "Something went wrong: OSError")."""
@@ -127,8 +137,8 @@ def _unwritable(run: RunFolder, exc: OSError) -> BaseException:
     if full is not exc:
         return full
     return UserError(f"{run.path}: the run folder cannot be written ({exc.strerror or exc}); "
-                     "make it writable, or copy the run folder to a place you can write to and "
-                     "resume the copy")
+                     f"make it writable, or copy the run folder to a place you can write to and "
+                     f"{then}")
 
 
 def release(run: RunFolder) -> None:
@@ -143,9 +153,11 @@ def release(run: RunFolder) -> None:
 
 
 @contextlib.contextmanager
-def holding_lock(run: RunFolder) -> Iterator[None]:
-    """Hold ``run``'s lock for the block; stale temp files are swept once it is taken."""
-    acquire(run)
+def holding_lock(run: RunFolder, doing: str = "trained",
+                 then: str = "resume the copy") -> Iterator[None]:
+    """Hold ``run``'s lock for the block (see :func:`acquire`); stale temp files are swept
+    once it is taken."""
+    acquire(run, doing, then)
     try:
         sweep_stale_temp_files(run)
         yield

@@ -155,7 +155,7 @@ def fit_after_training(run: RunFolder, model=None, split=None, classes=None, cfg
     trust, record = fit_trust(probs, y, val_emb, train_emb if len(ok_t) else None, train_y, keep)
     save_trust(run, trust, record)
     emit(listener, Progress(2, 2, "calibrated"))
-    kept = kept_text(keep, record.n_images, record.unknown_threshold, record.score_quantiles)
+    kept = kept_text(keep, record.n_images, trust.kept)
     emit(listener, Log(f"calibrated on {record.n_images} validation images: temperature "
                        f"{record.temperature:.3g}, ECE {record.ece_before:.3f} -> "
                        f"{record.ece_after:.3f}; 'unknown' above score "
@@ -163,20 +163,14 @@ def fit_after_training(run: RunFolder, model=None, split=None, classes=None, cfg
     return trust
 
 
-def kept_text(keep: float, n: int, threshold=None, quantiles=()) -> str:
-    """The share the threshold really keeps, as the Predict page's slider reads it from the
-    validation scores (``quantiles``), so tied scores count: "keeps 95%" was said of 12 of
-    12, which the slider showed as 100%.  Without scores, at least ``keep`` of ``n``."""
+def kept_text(keep: float, n: int, kept: int = -1) -> str:
+    """The share the threshold really keeps, counted on the validation scores (``kept``;
+    tied scores count): "keeps 95%" was said of 12 of 12, which the Predict page's slider
+    shows as 100%.  Unknown (-1): at least ``keep`` of ``n``, as the threshold is chosen."""
     import math
 
-    from core.trust.unknown import kept_share
-
-    share = kept_share(threshold, quantiles) if threshold is not None and len(quantiles) \
-        else float("nan")
-    if math.isfinite(share):
-        kept = min(n, max(0, round(share * n)))
-    else:
+    if kept < 0:
         kept = min(n, max(1, math.ceil(keep * n))) if n else 0
     share = kept / n if n else keep
-    asked = "" if round(share, 3) == round(keep, 3) else f", at least {keep:.0%} asked"
+    asked = "" if f"{share:.0%}" == f"{keep:.0%}" else f", at least {keep:.0%} asked"
     return f"keeps {kept} of them, {share:.0%}{asked}"

@@ -113,6 +113,8 @@ def fit_trust(val_probs: np.ndarray, val_labels, val_embeddings: Optional[np.nda
     val_scores = trust.combine(comps)
     trust.threshold = keep_threshold(val_scores, keep)
     trust.score_quantiles = score_quantiles(val_scores)
+    if trust.threshold is not None:
+        trust.kept = int((np.asarray(val_scores) <= trust.threshold).sum())
     record = CalibrationRecord(
         temperature=temperature, n_images=int(len(y)),
         ece_before=expected_calibration_error(val_probs, y),
@@ -249,16 +251,17 @@ def set_threshold(run: RunFolder, threshold: Optional[float],
                   keep: Optional[float] = None) -> CalibrationRecord:
     """Save a threshold the user chose (None: no unknown detection) in calibration.json,
     with the share of validation images it keeps (``keep``), and in metrics.json's summary."""
-    rec = read_record(run)
-    if rec is None:
-        raise UserError(f"{run.path}: this run has no {run.calibration_path.name}; train it again "
-                        "to get calibrated probabilities and an unknown threshold")
-    rec.unknown_threshold = None if threshold is None else float(threshold)
-    if keep is not None:
-        rec.unknown_keep = float(keep)
     from core.runs.lock import holding_lock
 
-    with holding_lock(run):  # a run still training would write its own over it
+    # a run still training would write its own over it (read, too)
+    with holding_lock(run, "calibrated", "open the copy"):
+        rec = read_record(run)
+        if rec is None:
+            raise UserError(f"{run.path}: this run has no {run.calibration_path.name}; train "
+                            "it again to get calibrated probabilities and an unknown threshold")
+        rec.unknown_threshold = None if threshold is None else float(threshold)
+        if keep is not None:
+            rec.unknown_keep = float(keep)
         atomic_write_text(run.calibration_path, rec.to_json())
         if run.metrics_path.exists():
             metrics = run.metrics()

@@ -121,6 +121,9 @@ class TrustModel:
     #: The validation images' scores at the 0th, 1st, ..., 100th percentile: what share of
     #: known images a threshold keeps (:func:`kept_share`, :func:`threshold_for_share`).
     score_quantiles: tuple[float, ...] = ()
+    #: Validation images at or under the threshold when it was fitted (-1: not known; not
+    #: saved): what the calibration log says it keeps.
+    kept: int = -1
 
     def calibrate(self, probs: np.ndarray) -> np.ndarray:
         return apply_temperature(probs, self.temperature)

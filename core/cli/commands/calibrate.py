@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
 
     # the run's lock: a trainer still finishing overwrote this calibration with its own, and
     # a folder that cannot be written is said so before the fit, not of a hidden temp file
-    with holding_lock(folder):
+    with holding_lock(folder, "calibrated", "calibrate the copy"):
         model = load_model_file(folder.model_path)
         trust = fit_after_training(folder, model, cfg=cfg, listener=ConsoleListener(),
                                    refit=True)

@@ -3,9 +3,9 @@
 A glance shows whether one class dwarfs the others, which matters more to a
 classifier than any setting.  The bars lie down (one row per class, the name
 on the left), so eight or eighty class names never run into each other: when
-the rows are too thin for every name, only every n-th is written, and the
-chart's tooltip lists them all.  A long name is cut in the middle with "…"
-(the class table beside the chart has it whole).  Classes with under a third of the largest
+the rows are too thin for every name, only some are written (the largest, smallest and
+orange classes first, then every n-th that fits), and the chart's tooltip lists them all.
+A long name is cut in the middle with "…" (the class table beside the chart has it whole).  Classes with under a third of the largest
 class's images are orange, and the legend under the chart says so.
 pyqtgraph is imported on first use so the window still appears instantly.
 """
@@ -18,6 +18,7 @@ from typing import Optional, Sequence
 
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from core.shown import cut_middle
 from gui.theme import ACCENT, WARN
 
 NAME_CHARS = 16  # longer class names are cut, with "…"
@@ -28,10 +29,7 @@ MIN_BAR = 0.005  # the shortest bar drawn for a class with images, a share of th
 
 def short_name(name: str) -> str:
     """``name`` cut in the middle to NAME_CHARS ("vegeta…class_07"): both ends tell apart."""
-    if len(name) <= NAME_CHARS:
-        return name
-    tail = (NAME_CHARS - 1) // 2 + 1
-    return name[:NAME_CHARS - 1 - tail] + "…" + name[-tail:]
+    return cut_middle(name, NAME_CHARS)
 
 
 def few_images(values: Sequence[int]) -> list[bool]:
@@ -46,9 +44,11 @@ def labelled_rows(values: Sequence[int], step: int) -> list[int]:
     60 left the 3,000-image class unnamed beside a written neighbour (it read as that one's),
     and the 1-image class unnamed too (a scale review)."""
     n = len(values)
+    if not n:
+        return []
     few = [i for i, f in zip(range(n), few_images(values)) if f]
     ends = [max(range(n), key=values.__getitem__), min(range(n), key=values.__getitem__)]
-    first = (ends if n else []) + sorted(few, key=lambda i: values[i])
+    first = ends + sorted(few, key=lambda i: values[i])
     chosen: list[int] = []
     for i in first + list(range(0, n, step)) + list(range(n)):
         if all(abs(i - j) >= step for j in chosen):

@@ -73,6 +73,8 @@ class ConfusionModel(QAbstractTableModel):
         share = n / total if total else 0.0
         if role in (Qt.DisplayRole, Qt.EditRole):
             return "" if self.compact else str(n)
+        if role == Qt.AccessibleTextRole:  # a compact cell shows no number
+            return f"{n} of {total}"
         if role == Qt.UserRole:
             return n
         if role == Qt.BackgroundRole:

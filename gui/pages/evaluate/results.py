@@ -191,6 +191,7 @@ class ResultsView(QWidget):
         self.tabs.addTab(self.confidence, "Confidence")
         self.pairs_list = QListWidget()  # many classes: the worst cells without scrolling
         self.pairs_list.itemClicked.connect(self._on_pair)
+        self.pairs_list.itemActivated.connect(self._on_pair)  # Enter, as a click
         self.pairs_tab = self.tabs.addTab(self.pairs_list, "Most confused")
         self.tabs.setTabToolTip(self.pairs_tab, "The largest cells outside the matrix's "
                                 "diagonal: click one to see its images")

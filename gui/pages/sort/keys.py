@@ -83,7 +83,7 @@ def focused_control_takes(event) -> bool:
         return True
     if isinstance(focus, QAbstractButton) and event.key() in (Qt.Key_Return, Qt.Key_Enter,
                                                               Qt.Key_Backspace):
-        if event.key() != Qt.Key_Backspace:
-            focus.animateClick()
+        if event.key() != Qt.Key_Backspace and not focus.isCheckable():
+            focus.animateClick()  # not a tick box: Enter never ticks "Move instead of copy"
         return True
     return False

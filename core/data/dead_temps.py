@@ -14,9 +14,13 @@ import re
 import time
 from pathlib import Path
 
-#: The name :func:`core.fsutil._via_temp` gives a temporary: ".NAME." + mkstemp's eight
-#: random characters + ".tmp".
-_TEMP_NAME = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
+from core.data.image_names import IMAGE_EXTENSIONS
+
+#: The name :func:`core.fsutil._via_temp` gives the temporary of an image: ".NAME." +
+#: mkstemp's eight random characters + ".tmp", NAME with an image ending (a user's own
+#: ".backup.20240101.tmp" is not one).
+_TEMP_NAME = re.compile(r"^\..+(" + "|".join(re.escape(e) for e in sorted(IMAGE_EXTENSIONS))
+                        + r")\.[a-z0-9_]{8}\.tmp$", re.IGNORECASE)
 
 
 def sweep_dead_temps(folder: Path, older_than: float = 60.0) -> list[str]:
