@@ -179,7 +179,6 @@ class MainWindow(ProjectFiles, DropTarget, WindowMenus, QMainWindow):
         self.stack.setCurrentIndex(row)
         self.pages[row].on_shown()
         compact_combos(self.pages[row])  # combo boxes a page built just now, on first showing
-        self.pages[row].keep_next_last()
 
     def _connect_sort_page(self) -> None:
         """Sorted images change the data folder: the Data page scans it again (now, or when the

@@ -150,21 +150,6 @@ class Page(QWidget):
         if only is None or (self.banner.isVisible() and self.banner.text() == only):
             self.banner.clear()
 
-    def keep_next_last(self) -> None:
-        """Put "Next" after the page's own controls in the Tab order: made before them, it
-        was Tab's first stop on every page.  Called when the page is shown (some controls
-        are built on first showing)."""
-        if self.next_button is None:
-            return
-        content, last = self.scroll.widget(), None
-        w = self.next_button.nextInFocusChain()
-        while w is not None and w is not self.next_button:
-            if content.isAncestorOf(w) and w.focusPolicy() & Qt.TabFocus:
-                last = w
-            w = w.nextInFocusChain()
-        if last is not None:
-            QWidget.setTabOrder(last, self.next_button)
-
     # -- lifecycle ------------------------------------------------------------
     def on_shown(self) -> None:
         """Called when the page becomes the visible one (start lazy work here)."""
