@@ -103,10 +103,9 @@ class Metrics:
                  f"(macro F1 {self.macro_f1:.4f}, ECE "
                  f"{'not recorded' if self.ece is None else f'{self.ece:.4f}'})", "",
                  f"{'class':<{width}}  precision  recall     f1  support"]
-        for i, c in enumerate(self.per_class):
+        for i, (c, name) in enumerate(zip(self.per_class, names)):
             p, r, f1 = self.score_texts(i)
-            lines.append(f"{padded(cut_middle(c.name, TEXT_NAME_CHARS), width)}  {p:>9}  {r:>6}  "
-                         f"{f1:>5}  {c.support:7d}")
+            lines.append(f"{padded(name, width)}  {p:>9}  {r:>6}  {f1:>5}  {c.support:7d}")
         if any(c.support == 0 for c in self.per_class):
             lines.append(f"({NO_VALUE}: no value; macro F1 averages the classes with images)")
         lines += [""] + (self._matrix_lines(names, width)

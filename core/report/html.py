@@ -184,7 +184,7 @@ def _confusion(classes: list[str], cm: list[list[int]]) -> str:
     columns ran over eight A4 pages, cut off at the right edge (a scale review)."""
     if len(classes) > MATRIX_CLASSES:
         pairs = confused_pairs(classes, cm)
-        rows = [(n, true, predicted) for n, true, predicted in pairs[:MOST_CONFUSED]]
+        rows = pairs[:MOST_CONFUSED]
         more = len(pairs) - len(rows)
         return ("<h3>Most confused classes</h3><p class='muted'>The largest cells of the "
                 f"{len(classes)}×{len(classes)} confusion matrix outside its diagonal"

@@ -23,7 +23,8 @@ from core.typed_json import finite_number
 from core.trust.calibration import (ECE_BINS, apply_temperature, expected_calibration_error,
                                     fit_temperature, nll)
 from core.trust.unknown import (COMPONENTS, DEFAULT_K, DEFAULT_WEIGHTS, TrustModel,
-                                choose_reference, keep_threshold, score_quantiles)
+                                choose_reference, is_unknown, keep_threshold,
+                                score_quantiles)
 
 
 @dataclass
@@ -113,8 +114,8 @@ def fit_trust(val_probs: np.ndarray, val_labels, val_embeddings: Optional[np.nda
     val_scores = trust.combine(comps)
     trust.threshold = keep_threshold(val_scores, keep)
     trust.score_quantiles = score_quantiles(val_scores)
-    if trust.threshold is not None:
-        trust.kept = int((np.asarray(val_scores) <= trust.threshold).sum())
+    if trust.threshold is not None:  # the one rule for "unknown", as predictions apply it
+        trust.kept = int((~is_unknown(val_scores, trust.threshold)).sum())
     record = CalibrationRecord(
         temperature=temperature, n_images=int(len(y)),
         ece_before=expected_calibration_error(val_probs, y),

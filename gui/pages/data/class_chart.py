@@ -5,8 +5,9 @@ classifier than any setting.  The bars lie down (one row per class, the name
 on the left), so eight or eighty class names never run into each other: when
 the rows are too thin for every name, only some are written (the largest, smallest and
 orange classes first, then every n-th that fits), and the chart's tooltip lists them all.
-A long name is cut in the middle with "…" (the class table beside the chart has it whole).  Classes with under a third of the largest
-class's images are orange, and the legend under the chart says so.
+A long name is cut in the middle with "…" (the class table beside the chart has it
+whole).  Classes with under a third of the largest class's images are orange, and the
+legend under the chart says so.
 pyqtgraph is imported on first use so the window still appears instantly.
 """
 
@@ -113,12 +114,12 @@ class ClassBarChart(QWidget):
         few = few_images(self.values)
         brushes = [pg.mkBrush(WARN if f else ACCENT) for f in few]
         n = len(self.values)
+        biggest = max(self.values)
         # a bar of 1 image beside one of 3,000 was invisible: at least a sliver of the axis
-        widths = [max(v, max(self.values) * MIN_BAR) if v else 0 for v in self.values]
+        widths = [max(v, biggest * MIN_BAR) if v else 0 for v in self.values]
         self._bars = pg.BarGraphItem(x0=0, y=list(range(n)), height=0.6, width=widths,
                                      brushes=brushes)
         self.plot.addItem(self._bars)
-        biggest = max(self.values)
         self.plot.setYRange(-0.6, n - 0.4, padding=0)
         self.plot.setXRange(0, max(1, biggest) * 1.05, padding=0)
         self.setMinimumHeight(min(360, max(150, 70 + ROW_PX * n)))

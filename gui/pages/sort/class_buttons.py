@@ -81,10 +81,10 @@ class ClassButtons(QScrollArea):
             self.grid.addWidget(button, i // COLUMNS, i % COLUMNS)
             self.buttons[name] = button
         rows = -(-len(classes) // COLUMNS)
-        row = QPushButton("Xg").sizeHint().height() + max(self.grid.verticalSpacing(), 0)
+        row = (button.sizeHint().height() + max(self.grid.verticalSpacing(), 0)) if rows else 0
         # one row at the least, so a short window shrinks the grid before the picture goes
         self.setMinimumHeight(min(rows, 1) * row)
-        self.setMaximumHeight(max(min(rows, SHOWN_ROWS) * row, 0))
+        self.setMaximumHeight(min(rows, SHOWN_ROWS) * row)
         self.updateGeometry()
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
