@@ -110,6 +110,20 @@ def test_the_keras_trust_head_computes_what_the_app_computes():
     np.testing.assert_allclose(np.asarray(got["unknown_score"]), expected_s, atol=1e-4)
 
 
+def test_the_embedding_width_is_the_pooled_layers_width_and_none_without_it():
+    """Export's reference check and the predictor's read the width from one place."""
+    import keras
+
+    from core.trust.fit import embedding_width
+
+    inp = keras.Input((8,))
+    pooled = keras.layers.Dense(6, name="avg_pool")(inp)
+    with_pool = keras.Model(inp, keras.layers.Dense(3)(pooled))
+    without = keras.Model(inp, keras.layers.Dense(3)(keras.layers.Dense(6)(inp)))
+    assert embedding_width(with_pool) == 6
+    assert embedding_width(without) is None
+
+
 def test_validation_quantiles_say_what_share_a_moved_threshold_keeps():
     """The Predict page's slider moves over the share of known images kept; the fitted
     quantiles turn a share into a threshold and back."""

@@ -115,7 +115,7 @@ def open_source(path: Path) -> Source:
     metrics, train, val, backbone = {}, [], [], backbone_name(model)
     trust = record = data_dir = None
     if own_run:
-        from core.trust.fit import embedding_tensor
+        from core.trust.fit import embedding_width
         from core.trust.store import check_reference, load_trust, read_record
 
         metrics, train, val = _run_records(run)
@@ -128,9 +128,8 @@ def open_source(path: Path) -> Source:
             if backbone == UNKNOWN_BACKBONE:  # the model's own name says; the config if not
                 backbone = cfg.model.backbone or backbone
         trust, record = load_trust(run), read_record(run)
-        pooled = embedding_tensor(model) if trust is not None else None
         # another run's unknown.npz: its score would die in the export's own graph
-        check_reference(run, trust, int(pooled.shape[-1]) if pooled is not None else None)
+        check_reference(run, trust, embedding_width(model) if trust is not None else None)
     return Source(model_path, model, classes, size, backbone, metrics, train, val,
                   run.path if run is not None else None, trust, record, data_dir)
 

@@ -172,7 +172,7 @@ class KerasPredictor(Predictor):
         import tensorflow as tf
 
         from core.model.model_files import ends_in_softmax
-        from core.trust.fit import two_output_model
+        from core.trust.fit import embedding_width, two_output_model
 
         self.model = model
         self.raw_scores = not ends_in_softmax(model)  # made probabilities below
@@ -188,7 +188,7 @@ class KerasPredictor(Predictor):
         self._fn = tf.function(call, input_signature=[spec], reduce_retracing=True)
         self._with_embeddings = both is not None
         #: The width of the embedding the unknown score compares (None: no such output).
-        self.embedding_size = int(both.outputs[1].shape[-1]) if both is not None else None
+        self.embedding_size = embedding_width(model) if both is not None else None
         if trust is not None:  # a temperature alone (an exported .keras) gives no score
             self.unknown_threshold = trust.threshold
             self.has_unknown_score = trust.threshold is not None or trust.reference.size > 0

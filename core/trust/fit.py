@@ -41,6 +41,16 @@ def embedding_tensor(model):
     return None
 
 
+def embedding_width(model) -> Optional[int]:
+    """How many features :func:`embedding_tensor` gives (None without the layer).
+
+    The unknown check compares this with its reference's width: another run's
+    ``unknown.npz`` beside this model would fail inside the graph, not with a message.
+    """
+    pooled = embedding_tensor(model)
+    return int(pooled.shape[-1]) if pooled is not None else None
+
+
 def two_output_model(model):
     """``model`` with a second output: the pooled embedding (the ``avg_pool`` layer).
 
