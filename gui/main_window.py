@@ -76,6 +76,7 @@ class MainWindow(ProjectFiles, DropTarget, WindowMenus, QMainWindow):
         for i, cls in enumerate(PAGE_CLASSES):
             page = cls(self.state, self.runner)
             page.next_requested.connect(lambda i=i: self.show_page(i + 1))
+            page.put_next_last()
             self.pages.append(page)
             self.stack.addWidget(page)
             item = QListWidgetItem(f"{i + 1}   {SIDEBAR_NAMES[i]}")
@@ -179,6 +180,7 @@ class MainWindow(ProjectFiles, DropTarget, WindowMenus, QMainWindow):
         self.stack.setCurrentIndex(row)
         self.pages[row].on_shown()
         compact_combos(self.pages[row])  # combo boxes a page built just now, on first showing
+        self.pages[row].put_next_last()  # after controls it built just now, too
 
     def _connect_sort_page(self) -> None:
         """Sorted images change the data folder: the Data page scans it again (now, or when the

@@ -21,6 +21,30 @@ def test_tab_leaves_every_table_and_skips_the_page_scroll_area(qtbot, window):
                    if s.objectName() == "pageScroll")
 
 
+def test_next_is_each_pages_last_tab_stop(qtbot, window):
+    """Next got its parent before the page's controls were made, so it was Tab's first stop
+    on every page; it is the last, also after controls a page builds on first showing."""
+    window.resize(1200, 800)
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    checked = 0
+    for row, page in enumerate(window.pages):
+        window.show_page(row)
+        window.sidebar.setFocus()
+        stops = []
+        while len(stops) < 60:
+            qtbot.keyClick(window.focusWidget() or window, Qt.Key_Tab)
+            if window.focusWidget() is window.sidebar or window.focusWidget() in stops:
+                break
+            stops.append(window.focusWidget())
+        if page.next_button is None or not page.next_button.isEnabled() or len(stops) < 2:
+            continue
+        assert stops[-1] is page.next_button, (page.key, [type(w).__name__ for w in stops])
+        checked += 1
+    assert checked >= 6
+
+
 def test_ctrl_and_either_enter_key_goes_on(qtbot, window):
     window.show()
     qtbot.waitExposed(window)
@@ -58,3 +82,34 @@ def test_controls_a_screen_reader_could_not_name_have_names(qtbot, window):
     qtbot.addWidget(chart)
     chart.set_counts(["cat", "dog"], [3, 1])
     assert chart.accessibleName() and "dog: 1 image" in chart.accessibleDescription()
+
+
+def test_every_view_plot_and_tab_stop_on_every_page_has_a_name(qtbot, window):
+    """A screen reader said nothing for the Data page's class table and thumbnails, the
+    Evaluate page's matrix and tables, the Train log, the Predict slider and results, the
+    Network page's plots and boxes, the Runs tables; scroll areas were Tab stops drawn as
+    nothing (the Train settings, the Augmentation controls)."""
+    from PySide6.QtGui import QAccessible
+    from PySide6.QtWidgets import (QAbstractScrollArea, QGraphicsView, QHeaderView, QLabel,
+                                   QScrollArea, QSplitter, QStackedWidget, QWidget)
+
+    def wants_name(w) -> bool:
+        if isinstance(w, (QLabel, QHeaderView, QSplitter, QStackedWidget)):
+            return False
+        if w.window() is not window:  # a combo box's pop-up list
+            return False
+        if isinstance(w, (QAbstractItemView, QGraphicsView)) or w.focusPolicy() & Qt.TabFocus:
+            return w.focusProxy() is None
+        painted = type(w).__module__.startswith("gui.") and not isinstance(w, QAbstractScrollArea)
+        return painted and type(w).paintEvent is not QWidget.paintEvent
+
+    nameless, scroll_stops = [], []
+    for row, page in enumerate(window.pages):
+        window.show_page(row)
+        for w in page.findChildren(QWidget):
+            if isinstance(w, QScrollArea) and w.focusPolicy() & Qt.TabFocus:
+                scroll_stops.append((page.key, type(w).__name__))
+            elif wants_name(w) and not QAccessible.queryAccessibleInterface(w).text(
+                    QAccessible.Name):
+                nameless.append((page.key, type(w).__name__, w.objectName()))
+    assert nameless == [] and scroll_stops == []

@@ -150,6 +150,19 @@ class Page(QWidget):
         if only is None or (self.banner.isVisible() and self.banner.text() == only):
             self.banner.clear()
 
+    def put_next_last(self) -> None:
+        """Make "Next" the page's last Tab stop.  Qt appends a widget to the focus chain
+        when it gets its parent, and the button got its own before the page's controls
+        were made, so Tab's first stop on every page was Next.  Given its parent again, it
+        goes to the end (again after controls a page builds on first showing)."""
+        if self.next_button is None:
+            return
+        hidden = self.next_button.isHidden()
+        self.footer.removeWidget(self.next_button)
+        self.next_button.setParent(None)
+        self.footer.addWidget(self.next_button)
+        self.next_button.setHidden(hidden)
+
     # -- lifecycle ------------------------------------------------------------
     def on_shown(self) -> None:
         """Called when the page becomes the visible one (start lazy work here)."""

@@ -65,6 +65,7 @@ class ColumnScroll(QScrollArea):
     def __init__(self, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self.setWidgetResizable(True)
+        self.setFocusPolicy(Qt.NoFocus)  # a Tab stop drawn as nothing; its controls take Tab
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
 
     def setWidget(self, widget: QWidget) -> None:  # noqa: N802 - Qt's name

@@ -63,6 +63,7 @@ def epoch_plot(title: str, min_height: int, legend_top: "bool | None"):
     import pyqtgraph as pg
 
     plot = pg.PlotWidget(background=None)
+    plot.setAccessibleName(title)
     plot.setMenuEnabled(False)
     plot.hideButtons()
     plot.setTitle(title, color=MUTED, size="10pt")

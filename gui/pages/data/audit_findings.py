@@ -37,9 +37,11 @@ class Finding:
     caption: str = ""
 
 
-def grid_view(model: ThumbnailModel, wrap: bool = True) -> QListView:
-    """An icon-mode list of ``model``'s thumbnails (a wrapping grid, or one row)."""
+def grid_view(model: ThumbnailModel, name: str, wrap: bool = True) -> QListView:
+    """An icon-mode list of ``model``'s thumbnails (a wrapping grid, or one row), called
+    ``name`` for a screen reader."""
     view = QListView()
+    view.setAccessibleName(name)
     view.setViewMode(QListView.IconMode)
     view.setResizeMode(QListView.Adjust)
     view.setMovement(QListView.Static)
@@ -61,14 +63,14 @@ def grid_view(model: ThumbnailModel, wrap: bool = True) -> QListView:
 class ExampleStrip(QWidget):
     """A title and one row of example thumbnails."""
 
-    def __init__(self, side: int = 64, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, name: str, side: int = 64, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
         self.title = QLabel("")
         self.model = ThumbnailModel(self, side=side, captions=False)  # names in tooltips
-        self.view = grid_view(self.model, wrap=False)
+        self.view = grid_view(self.model, name, wrap=False)
         lay.addWidget(self.title)
         lay.addWidget(self.view)
 
@@ -92,7 +94,8 @@ class FindingsPanel(QWidget):
         self._by_path: dict[str, Finding] = {}
         self._examples: Callable[[str, str], list[str]] = lambda _c, _p: []
         self.model = ThumbnailModel(self)
-        self.grid = grid_view(self.model)
+        self.grid = grid_view(self.model, "Images that may be mislabelled" if with_classes
+                              else "Images unlike the rest")
         self.grid.setSelectionMode(QAbstractItemView.ExtendedSelection)
         self.grid.selectionModel().selectionChanged.connect(lambda *_: self._on_selected())
         self.empty = QLabel("")
@@ -111,6 +114,7 @@ class FindingsPanel(QWidget):
             return
         detail = QScrollArea()  # small windows scroll the comparison, not the whole page
         detail.setWidgetResizable(True)
+        detail.setFocusPolicy(Qt.NoFocus)  # a Tab stop drawn as nothing
         detail.setFrameShape(QFrame.NoFrame)
         detail.setWidget(self._build_detail())
         self.split = split = QSplitter(Qt.Horizontal)
@@ -164,11 +168,11 @@ class FindingsPanel(QWidget):
         self.info.setWordWrap(True)
         self.info.setTextInteractionFlags(Qt.TextSelectableByMouse)
         # the image beside the two rows of examples: all three visible at once
-        self.preview = ExampleStrip(side=112)
+        self.preview = ExampleStrip("The image", side=112)
         self.preview.view.setFixedSize(112 + 24, 112 + 24)
         self.preview.view.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        self.given_strip = ExampleStrip(side=56)
-        self.suggested_strip = ExampleStrip(side=56)
+        self.given_strip = ExampleStrip("Examples of its class", side=56)
+        self.suggested_strip = ExampleStrip("Examples of the suggested class", side=56)
         rows = QVBoxLayout()
         rows.addWidget(self.given_strip)
         rows.addWidget(self.suggested_strip)

@@ -46,6 +46,7 @@ class GroupsPanel(QWidget):
         self.root = ""
         self.done: dict[int, str] = {}
         self.list = QListWidget()
+        self.list.setAccessibleName("Groups of near-copies")
         self.list.setSelectionMode(QAbstractItemView.SingleSelection)
         self.list.currentRowChanged.connect(self._show_group)
         self.list.setMinimumWidth(140)
@@ -53,7 +54,7 @@ class GroupsPanel(QWidget):
         self.empty.setObjectName("hint")
         self.empty.setWordWrap(True)
         self.model = ThumbnailModel(self, side=SIDE)
-        self.members = grid_view(self.model)
+        self.members = grid_view(self.model, "Images in the group")
         self.members.setSelectionMode(QAbstractItemView.SingleSelection)
         self.members.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
         self.keep_one_button = QPushButton("Keep this one (K)")

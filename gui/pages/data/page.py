@@ -10,10 +10,10 @@ import os
 from pathlib import Path
 from typing import Any, Optional
 
-from PySide6.QtCore import QSize, QUrl, Qt, Signal
-from PySide6.QtGui import QDesktopServices, QKeySequence
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QHBoxLayout,
-                               QHeaderView, QLabel, QListView, QPushButton, QTableWidget,
+                               QHeaderView, QLabel, QPushButton, QTableWidget,
                                QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from core.appdirs import sample_dataset_dir
@@ -21,6 +21,7 @@ from core.path_names import same_path
 from gui.pages.base import Page
 from gui.state import touches
 from gui.thumbnails import ThumbnailModel
+from gui.pages.data.audit_findings import grid_view
 from gui.pages.data.audit_view import AuditView
 from gui.pages.data.capture_dialog import CaptureDialog, close_all
 from gui.pages.data.class_chart import ClassBarChart, fit_rows
@@ -118,6 +119,7 @@ class DataPage(Page):
         left_lay = QVBoxLayout(left)
         left_lay.setContentsMargins(0, 0, 0, 0)
         self.class_table = QTableWidget(0, 3)
+        self.class_table.setAccessibleName("Classes")
         self.class_table.setTabKeyNavigation(False)  # Tab leaves it; arrows move in it
         self.class_table.setHorizontalHeaderLabels(["Class", "Images", "Share"])
         self.class_table.verticalHeader().hide()
@@ -139,22 +141,14 @@ class DataPage(Page):
         top = QHBoxLayout()
         top.addWidget(QLabel("Show:"))
         self.class_combo = QComboBox()
+        self.class_combo.setAccessibleName("Show class")
         self.class_combo.setMinimumContentsLength(16)
         self.class_combo.currentTextChanged.connect(self._show_class)
         top.addWidget(self.class_combo)
         top.addStretch(1)
         img_lay.addLayout(top)
         self.thumbs = ThumbnailModel(self)
-        self.thumb_view = QListView()
-        self.thumb_view.setViewMode(QListView.IconMode)
-        self.thumb_view.setResizeMode(QListView.Adjust)
-        self.thumb_view.setMovement(QListView.Static)
-        self.thumb_view.setUniformItemSizes(True)
-        self.thumb_view.setSpacing(4)
-        self.thumb_view.setIconSize(QSize(self.thumbs.side, self.thumbs.side))
-        self.thumb_view.setModel(self.thumbs)
-        self.thumb_view.setSelectionMode(QAbstractItemView.SingleSelection)
-        self.thumb_view.doubleClicked.connect(self._open_image)
+        self.thumb_view = grid_view(self.thumbs, "Images of the class")  # double-click opens
         img_lay.addWidget(self.thumb_view, 1)
         return images
 
@@ -343,10 +337,6 @@ class DataPage(Page):
             name = self.class_table.item(rows[0].row(), 0).text()
             self.class_combo.setCurrentText(name)
             self.tabs.setCurrentIndex(0)
-
-    def _open_image(self, index) -> None:
-        path = self.thumbs.path(index.row())
-        QDesktopServices.openUrl(QUrl.fromLocalFile(path))
 
     # ------------------------------------------------------------------ settings
     def _on_config_changed(self, path: str) -> None:

@@ -84,6 +84,7 @@ class ProblemsTab(QWidget):
         lay.addWidget(self.warnings_label)
         self.problems = ProblemsModel(self)
         self.problem_tree = QTreeView()
+        self.problem_tree.setAccessibleName("Problems")
         self.problem_tree.setModel(self.problems)
         self.problem_tree.setRootIsDecorated(False)
         self.problem_tree.setUniformRowHeights(True)

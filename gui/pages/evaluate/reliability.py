@@ -140,6 +140,7 @@ class ConfidenceTab(QWidget):
         self.label.setTextFormat(Qt.RichText)
         lay.addWidget(self.label)
         self.chart = ReliabilityChart()
+        self.chart.setAccessibleName("Reliability diagram")
         lay.addWidget(self.chart, 1)
 
     def show_metrics(self, metrics, calibration: Optional[dict] = None) -> None:

@@ -81,9 +81,10 @@ def right_answers(metrics) -> int:
     return sum(r[i] for i, r in enumerate(metrics.confusion))
 
 
-def gallery(model: ThumbnailModel) -> QListView:
-    """An icon view of ``model``; double-clicking an image opens it."""
+def gallery(model: ThumbnailModel, name: str) -> QListView:
+    """An icon view of ``model`` called ``name``; double-clicking an image opens it."""
     view = QListView()
+    view.setAccessibleName(name)
     view.setViewMode(QListView.IconMode)
     view.setResizeMode(QListView.Adjust)
     view.setMovement(QListView.Static)
@@ -146,9 +147,11 @@ class ResultsView(QWidget):
         title.setWordWrap(True)
         ll.addWidget(title)
         self.confusion = ConfusionView()
+        self.confusion.setAccessibleName("Confusion matrix")
         ll.addWidget(self.confusion)
         ll.addWidget(QLabel("<b>Per class</b>"))
         self.class_table = QTableWidget(0, 5)
+        self.class_table.setAccessibleName("Per class")
         self.class_table.setTabKeyNavigation(False)  # Tab leaves it; arrows move in it
         self.class_table.setHorizontalHeaderLabels(["Class", "Precision", "Recall", "F1",
                                                     "Images"])
@@ -174,7 +177,7 @@ class ResultsView(QWidget):
         label.setWordWrap(True)
         lay.addWidget(label)
         thumbs = CaptionedThumbnails(self)
-        view = gallery(thumbs)
+        view = gallery(thumbs, title)
         lay.addWidget(view, 1)
         self.tabs.addTab(tab, title)
         return label, thumbs, view
@@ -190,6 +193,7 @@ class ResultsView(QWidget):
         self.confidence = ConfidenceTab()
         self.tabs.addTab(self.confidence, "Confidence")
         self.pairs_list = QListWidget()  # many classes: the worst cells without scrolling
+        self.pairs_list.setAccessibleName("Most confused")
         self.pairs_list.itemClicked.connect(self._on_pair)
         self.pairs_list.itemActivated.connect(self._on_pair)  # Enter, as a click
         self.pairs_tab = self.tabs.addTab(self.pairs_list, "Most confused")

@@ -174,6 +174,7 @@ class ExportPage(Page):
         self.failures_label.hide()
         self.body.addWidget(self.failures_label)
         self.log = QPlainTextEdit()
+        self.log.setAccessibleName("Export log")
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(500)
         self.log.setPlaceholderText("What the export does shows here.")

@@ -41,6 +41,7 @@ def short_bound(text: str) -> str:
 
 def make_table() -> QTableWidget:
     table = QTableWidget(0, len(COLUMNS))
+    table.setAccessibleName("Exports and their checks")
     table.setTabKeyNavigation(False)  # Tab leaves it; arrows move in it
     table.setHorizontalHeaderLabels(COLUMNS)
     table.verticalHeader().hide()

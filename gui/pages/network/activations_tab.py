@@ -61,6 +61,7 @@ class ActivationsTab(QWidget):
         ll.setContentsMargins(0, 0, 0, 0)
         ll.addWidget(QLabel("<b>Show</b> (★ = used in this model)"))
         self.list = QListWidget()
+        self.list.setAccessibleName("Activation functions shown")
         for i, (name, act) in enumerate(ACTIVATIONS.items()):
             item = QListWidgetItem(DISPLAY.get(name, name))
             item.setData(Qt.UserRole, name)
@@ -88,7 +89,8 @@ class ActivationsTab(QWidget):
         self.value_plot = pg.PlotWidget(background=None, title="f(x)")
         self.slope_plot = pg.PlotWidget(background=None,
                                         title="f′(x): what a gradient is multiplied by")
-        for plot in (self.value_plot, self.slope_plot):
+        for plot, name in ((self.value_plot, "f(x)"), (self.slope_plot, "f′(x)")):
+            plot.setAccessibleName(name)
             plot.setMenuEnabled(False)
             plot.showGrid(x=True, y=True, alpha=0.2)
             plot.addLegend(offset=(10, 10))

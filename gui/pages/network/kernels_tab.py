@@ -117,11 +117,13 @@ class KernelsTab(QWidget):
         row = QHBoxLayout()
         row.addWidget(QLabel("Layer:"))
         self.layer_combo = QComboBox()
+        self.layer_combo.setAccessibleName("Layer")
         self.layer_combo.setMinimumContentsLength(40)
         self.layer_combo.activated.connect(lambda _i: self._request())
         row.addWidget(self.layer_combo, 1)
         row.addWidget(QLabel("Show:"))
         self.mode_combo = QComboBox()
+        self.mode_combo.setAccessibleName("Show")
         for key, label in MODES:
             self.mode_combo.addItem(label, key)
         self.mode_combo.activated.connect(lambda _i: self._request())
@@ -132,6 +134,7 @@ class KernelsTab(QWidget):
         self.caption.setObjectName("hint")
         lay.addWidget(self.caption)
         self.grid = TileGridView()
+        self.grid.view.setAccessibleName("Kernels")
         lay.addWidget(self.grid, 1)
 
     def set_layers(self, layers: list, note: str = "") -> None:

@@ -135,6 +135,7 @@ class LayersTab(QWidget):
 
         top = QHBoxLayout()
         self.filter_edit = QLineEdit()
+        self.filter_edit.setAccessibleName("Filter layers")
         self.filter_edit.setPlaceholderText("Filter layers by name or type, e.g. conv")
         self.filter_edit.setClearButtonEnabled(True)
         self.filter_edit.textChanged.connect(self._apply_filter)
@@ -146,6 +147,7 @@ class LayersTab(QWidget):
 
         split = QSplitter(Qt.Vertical)
         self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setAccessibleName("Layers")
         self.table.setTabKeyNavigation(False)  # Tab leaves it; arrows move in it
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
         for col, name in enumerate(COLUMNS):  # narrow columns cut their titles short

@@ -134,6 +134,7 @@ class PlaygroundTab(QWidget):
         self.kernel_combo.activated.connect(lambda _i: self._on_kernel_chosen())
         form.addRow("Kernel:", self.kernel_combo)
         self.filter_spin = QSpinBox()
+        self.filter_spin.setAccessibleName("Learned filter")
         self.filter_spin.setRange(1, 1)
         self.filter_spin.setPrefix("filter ")
         self.filter_spin.valueChanged.connect(
@@ -145,6 +146,7 @@ class PlaygroundTab(QWidget):
         self.note_label.setObjectName("hint")
         form.addRow(self.note_label)
         self.kernel_edit = QPlainTextEdit()
+        self.kernel_edit.setAccessibleName("My own kernel")
         mono = QFont("monospace")
         mono.setStyleHint(QFont.Monospace)
         self.kernel_edit.setFont(mono)
@@ -167,6 +169,8 @@ class PlaygroundTab(QWidget):
         # Up to SHOW_SIDE pixels, smaller in a small window (never wider than the page).
         self.input_label = FitImage(SHOW_SIDE, 120, frame="#555c63", smooth=False)
         self.output_label = FitImage(SHOW_SIDE, 120, frame="#555c63", smooth=False)
+        self.input_label.setAccessibleName("Input image")
+        self.output_label.setAccessibleName("Output image")
         pictures.addWidget(self.input_title, 0, 0)
         pictures.addWidget(self.output_title, 0, 1)
         pictures.addWidget(self.input_label, 1, 0)

@@ -37,6 +37,7 @@ class ColourRamp(QWidget):
 
     def __init__(self, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
+        self.setAccessibleName("Grad-CAM colour scale, from unimportant to decisive")
         from core.insight.gradcam import colormap_jet  # NumPy only
 
         import numpy as np

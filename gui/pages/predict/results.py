@@ -44,6 +44,7 @@ class ResultsView(QStackedWidget):
         self.tabs.addTab(self._build_card_view(), "Pictures")
         self.tabs.addTab(self._build_table(), "Table")
         self.problem_tree = QTreeWidget()
+        self.problem_tree.setAccessibleName("Images that could not be read")
         self.problem_tree.setHeaderLabels(["File", "Why it could not be read"])
         self.problem_tree.setRootIsDecorated(False)
         self.problem_tree.header().resizeSection(0, 320)
@@ -52,6 +53,7 @@ class ResultsView(QStackedWidget):
 
     def _build_card_view(self) -> QListView:
         self.card_view = QListView()
+        self.card_view.setAccessibleName("Predictions")
         self.card_view.setViewMode(QListView.IconMode)
         self.card_view.setResizeMode(QListView.Adjust)
         self.card_view.setMovement(QListView.Static)
@@ -66,6 +68,7 @@ class ResultsView(QStackedWidget):
 
     def _build_table(self) -> QTableWidget:
         self.table = QTableWidget(0, len(TABLE_COLUMNS))
+        self.table.setAccessibleName("Predictions, as a table")
         self.table.setTabKeyNavigation(False)  # Tab leaves it; arrows move in it
         self.table.setHorizontalHeaderLabels(TABLE_COLUMNS)
         self.table.verticalHeader().hide()

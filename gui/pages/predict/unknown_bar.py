@@ -58,6 +58,7 @@ class UnknownBar(QWidget):
         self.kept_label.setToolTip(SLIDER_TIP)
         row.addWidget(self.kept_label)
         self.slider = QSlider(Qt.Horizontal)
+        self.slider.setAccessibleName("Known images kept")
         self.slider.setRange(int(LOWEST * STEPS), STEPS)
         self.slider.setToolTip(SLIDER_TIP)
         self.slider.setMinimumWidth(120)

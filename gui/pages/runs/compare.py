@@ -57,6 +57,7 @@ class CompareView(QWidget):
         box.addWidget(self.title)
         row = QHBoxLayout()
         self.diff_table = QTableWidget(0, 3)
+        self.diff_table.setAccessibleName("Settings that differ")
         self.diff_table.setTabKeyNavigation(False)  # Tab leaves it; arrows move in it
         self.diff_table.setHorizontalHeaderLabels(["Setting", "A", "B"])
         self.diff_table.verticalHeader().hide()

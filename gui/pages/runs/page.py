@@ -18,6 +18,7 @@ numbers are kept in :attr:`RunsPage.compare_series` for tests
 from __future__ import annotations
 
 import os
+from contextlib import suppress
 from pathlib import Path
 from typing import Optional
 
@@ -144,6 +145,7 @@ class RunsPage(Page):
         self.proxy.setFilterKeyColumn(-1)
         self.proxy.setFilterCaseSensitivity(Qt.CaseInsensitive)
         self.table = QTableView()
+        self.table.setAccessibleName("Runs")
         self.table.setTabKeyNavigation(False)  # Tab leaves it; arrows move in it
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
@@ -265,10 +267,8 @@ class RunsPage(Page):
         """The one selected run's exports and TensorBoard button (None: no single run)."""
         run = exports = None
         if run_id is not None:
-            try:
+            with suppress(UserError):  # gone from the index meanwhile: no details
                 run = self.history.get(run_id)
-            except UserError:
-                run = None
         if run is not None:  # deleted, duplicate and overwritten exports left out
             from core.report.gather import current_exports
 

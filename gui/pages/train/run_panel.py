@@ -71,6 +71,7 @@ class RunPanel(QWidget):
         self.curves = TrainingCurves()
         lay.addWidget(self.curves, 3)
         self.log = FollowingLog(max_lines=2000)
+        self.log.setAccessibleName("Training log")
         self.log.setPlaceholderText("What training does, epoch by epoch, appears here.")
         self.log.setMinimumHeight(90)
         lay.addWidget(self.log, 1)
