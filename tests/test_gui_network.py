@@ -281,6 +281,15 @@ def test_the_playground_keeps_a_long_strip_tall_enough_for_a_kernel(tmp_path):
     kernel = np.ones((3, 3)) / 9
     out = playground_run(str(path), True, kernel, "valid", 1)
     assert out.input_shape[0] >= 10 and out.output_shape[0] >= 8
+    # longer than the playground's longest side: its middle, at full height (was 2048×1)
+    long = tmp_path / "long.png"
+    strip = np.zeros((12, 20000, 3), np.uint8)
+    strip[:, 10000:] = 255
+    Image.fromarray(strip).save(long)
+    out = playground_run(str(long), True, kernel, "valid", 1)
+    assert out.input_shape[:2] == (12, 2048) and out.output_shape[:2] == (10, 2046)
+    assert "(the middle of 12×20000)" in out.size_text()
+    assert out.image[0, 1023].max() == 0 and out.image[0, 1024].min() == 255
     square = tmp_path / "square.png"
     Image.fromarray(np.zeros((500, 500, 3), np.uint8)).save(square)
     assert playground_run(str(square), True, kernel, "valid", 1).input_shape[:2] == (160, 160)

@@ -5,12 +5,13 @@ shows it)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
 PLAY_SIDE = 160   # the image's longer side in the playground (small numbers, quick maths)
-PLAY_SHORT = 32   # ... but its shorter side at least this (or as it is), up to PLAY_MAX_SIDE
-PLAY_MAX_SIDE = 2048
+PLAY_SHORT = 32   # ... but its shorter side at least this (or as it is)
+PLAY_MAX_SIDE = 2048  # a longer strip is cut to its middle this long, not shrunk further
 
 
 def to_display(values: np.ndarray) -> tuple[np.ndarray, str]:
@@ -45,11 +46,20 @@ class PlayOutcome:
     formula_text: str
     padding: str
     stride: int
+    cut_from: Optional[tuple] = None  # (H, W) decoded, when only its middle was used
 
     def size_text(self) -> str:
         hi, wi = self.input_shape[:2]
         ho, wo = self.output_shape[:2]
-        return f"Input {hi}×{wi} → output {ho}×{wo}"
+        cut = f" (the middle of {self.cut_from[0]}×{self.cut_from[1]})" if self.cut_from else ""
+        return f"Input {hi}×{wi}{cut} → output {ho}×{wo}"
+
+
+def middle(rgb: np.ndarray, most: int = PLAY_MAX_SIDE) -> np.ndarray:
+    """The middle ``most`` pixels of ``rgb``'s longer side (all of it when shorter)."""
+    h, w = rgb.shape[:2]
+    top, left = max(0, (h - most) // 2), max(0, (w - most) // 2)
+    return rgb[top:top + min(h, most), left:left + min(w, most)]
 
 
 def playground_run(image_path: str, grey: bool, kernel: np.ndarray, padding: str, stride: int,
@@ -64,11 +74,15 @@ def playground_run(image_path: str, grey: bool, kernel: np.ndarray, padding: str
     try:
         info = probe_image(image_path)
         # A 4000×20 strip at 160 px on its longer side was 1 px tall: no 3×3 kernel fit.
+        # Longer strips than PLAY_MAX_SIDE at that height are cut, not shrunk (20000×12
+        # had become 2048×1).  At most PLAY_SHORT × the long side: a few MB.
         long, short = max(info.width, info.height), max(1, min(info.width, info.height))
-        side = max(side, min(-(-min(short, PLAY_SHORT) * long // short), long, PLAY_MAX_SIDE))
-        rgb = load_thumbnail(image_path, side)
+        side = max(side, min(-(-min(short, PLAY_SHORT) * long // short), long))
+        decoded = load_thumbnail(image_path, side)
     except ImageError as exc:
         raise DataError(f"{exc}; choose another image") from None
+    rgb = middle(decoded)
+    cut_from = decoded.shape[:2] if rgb.shape != decoded.shape else None
     img = rgb.astype(np.float64)
     if grey:
         img = img @ np.array([0.299, 0.587, 0.114])  # luminance, as a greyscale photo
@@ -79,4 +93,4 @@ def playground_run(image_path: str, grey: bool, kernel: np.ndarray, padding: str
     output, how = to_display(result.output)
     return PlayOutcome(np.ascontiguousarray(shown), output, how, tuple(img.shape),
                        tuple(result.output_shape), result.formula_text, result.padding,
-                       int(stride))
+                       int(stride), cut_from)
