@@ -103,8 +103,13 @@ def test_no_unknown_and_threshold_options(trusted_run, stripes, tmp_path, capsys
     args = ["predict", str(trusted_run), str(stripes), *known, "--csv", str(tmp_path / "a.csv")]
     assert main(args + ["--threshold=-1e9"]) == 0
     assert {r["label"] for r in _rows(tmp_path / "a.csv")} == {"unknown"}
-    assert main(args + ["--threshold=-1e9", "--no-unknown"]) == 0
+    assert main(args + ["--no-unknown"]) == 0
     assert "unknown" not in {r["label"] for r in _rows(tmp_path / "a.csv")}
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as refused:  # both: --no-unknown had won silently
+        main(args + ["--threshold=-1e9", "--no-unknown"])
+    assert refused.value.code == 2
+    assert "not allowed with argument --threshold" in capsys.readouterr().err
     capsys.readouterr()  # only the last command's printout below
     assert main(args + ["--threshold", "1e9"]) == 0
     assert "unknown" not in {r["label"] for r in _rows(tmp_path / "a.csv")}

@@ -18,11 +18,14 @@ def register(sub) -> None:
     p.add_argument("paths", metavar="PATH", nargs="+", help="image files or folders")
     p.add_argument("--top-k", type=int, default=3, help="how many classes to list (default 3)")
     p.add_argument("--csv", metavar="OUT.csv", help="write path,label,confidence,top-k to a CSV")
-    p.add_argument("--threshold", type=float, metavar="F",
-                   help="unknown-score threshold: images scoring above it are labelled 'unknown' "
-                        "(default: the run's own, chosen to keep 95%% of validation images)")
-    p.add_argument("--no-unknown", action="store_true",
-                   help="never label an image 'unknown' (always name the most likely class)")
+    unknown = p.add_mutually_exclusive_group()  # both given, --no-unknown won silently
+    unknown.add_argument("--threshold", type=float, metavar="F",
+                         help="unknown-score threshold: images scoring above it are labelled "
+                              "'unknown' (default: the run's own, chosen to keep 95%% of "
+                              "validation images)")
+    unknown.add_argument("--no-unknown", action="store_true",
+                         help="never label an image 'unknown' (always name the most likely "
+                              "class)")
     add_setting(p, "--batch-size", "train.batch_size", "(images per prediction batch)",
                 default=StudioConfig().train.batch_size)
     p.set_defaults(func=run)
