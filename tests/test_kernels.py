@@ -90,6 +90,10 @@ def test_parse_kernel_forms():
     assert parse_kernel("[1, 0, -1]").shape == (1, 3)
     assert np.allclose(parse_kernel("1/9 1/9 1/9; 1/9 1/9 1/9; 1/9 1/9 1/9"),
                        PRESET_KERNELS["box blur 3×3"])
+    # decimal commas between spaced numbers (a locale review: read as 0 1 0 1 0 1)
+    assert parse_kernel("0,1 0,1 0,1\n0,1 0,2 0,1\n0,1 0,1 0,1").tolist()[1] == [0.1, 0.2, 0.1]
+    assert parse_kernel("-0,25 0 0,25").tolist() == [[-0.25, 0, 0.25]]
+    assert parse_kernel("1, 0, -1").tolist() == [[1, 0, -1]]  # commas with spaces separate
 
 
 @pytest.mark.parametrize("text,match", [

@@ -108,8 +108,7 @@ def parse_kernel(text: str) -> np.ndarray:
         lines = [ln for ln in re.split(r"[;\n]", text) if ln.strip()]
         rows = []
         for i, line in enumerate(lines, 1):
-            tokens = [t for t in re.split(r"[,\s]+", line.strip()) if t]
-            rows.append([_number(t, f"row {i},") for t in tokens])
+            rows.append([_number(t, f"row {i},") for t in _tokens(line)])
     if not rows or not rows[0]:
         raise ConfigError("kernel has no numbers; type rows like '1,0,-1; 1,0,-1'")
     width = len(rows[0])
@@ -124,6 +123,16 @@ def parse_kernel(text: str) -> np.ndarray:
     if not np.all(np.isfinite(kernel)):
         raise ConfigError("kernel holds an infinite or NaN value; use ordinary numbers")
     return kernel
+
+
+def _tokens(line: str) -> list[str]:
+    """A typed row's numbers.  Commas separate them ("1,0,-1", "1, 0, -1"), unless spaces
+    do and every comma sits between two digits: "0,1 0,2 0,1" is written with decimal
+    commas (a German or French user's 0.1 0.2 0.1; it had been read as 0 1 0 2 0 1)."""
+    line = line.strip()
+    if re.search(r"\d,\d", line) and re.search(r"\s", line) and not re.search(r"\s,|,\s", line):
+        return [t.replace(",", ".") for t in line.split()]
+    return [t for t in re.split(r"[,\s]+", line) if t]
 
 
 # ---------------------------------------------------------------------------

@@ -152,7 +152,8 @@ class PlaygroundTab(QWidget):
         self.kernel_edit.setFont(mono)
         self.kernel_edit.setPlaceholderText("one row per line, e.g.\n1, 0, -1\n2, 0, -2\n1, 0, -1")
         self.kernel_edit.setToolTip("Rows of numbers separated by commas or spaces; rows on "
-                                    "separate lines or separated by ';'. Fractions like 1/9 work.")
+                                    "separate lines or separated by ';'. Fractions like 1/9 work;"
+                                    " between spaces, 0,5 is a decimal comma.")
         self.kernel_edit.setMaximumHeight(150)
         self.kernel_edit.textChanged.connect(self._on_text_edited)
         form.addRow(self.kernel_edit)
