@@ -18,8 +18,9 @@ import math
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel,
-                               QSpinBox, QWidget)
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSpinBox, QWidget
+
+from gui.widgets.decimal_spin import DecimalSpin
 
 
 def _decimals_and_step(lo: float, hi: float) -> tuple[int, float]:
@@ -51,7 +52,7 @@ class ParamEditor(QWidget):
         if kind in ("float", "range"):
             decimals, step = _decimals_and_step(lo, hi)
             for i in range(2 if kind == "range" else 1):
-                w = QDoubleSpinBox()
+                w = DecimalSpin()
                 w.setRange(lo, hi)
                 w.setDecimals(decimals)
                 w.setSingleStep(step)

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QGridLayout, QGroupBox
 
 from core.formats import AGREEMENT_SAMPLE_CAP
 from gui.widgets.setting_widgets import bind_spin, setting_info, setting_tooltip
+from gui.widgets.decimal_spin import DecimalSpin
 
 #: (setting, label, scale, suffix): one row each; scale 100 shows a share in percent.
 ROWS = (("export.parity_images", "Parity check images:", 1, ""),
@@ -43,7 +44,7 @@ class ChecksBox(QGroupBox):
         self.spins: dict[str, QSpinBox | QDoubleSpinBox] = {}
         grid = QGridLayout(self)
         for r, (path, text, scale, suffix) in enumerate(ROWS):
-            spin = QDoubleSpinBox() if scale != 1 else QSpinBox()
+            spin = DecimalSpin() if scale != 1 else QSpinBox()
             if scale != 1:
                 spin.setDecimals(1)
             bind_spin(spin, path, scale=scale, suffix=suffix)

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Optional
 
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout,
                                QLabel, QPushButton, QVBoxLayout, QWidget)
 
 from core.model.backbones import get_backbone
 from gui.widgets.setting_widgets import SettingSpin, bind_spin, setting_info, setting_tooltip
+from gui.widgets.decimal_spin import DecimalSpin
 
 FREEZE_MODES = [
     ("none", "Keep the whole backbone frozen (train only the new head)"),
@@ -37,7 +38,7 @@ class HeadBox(QGroupBox):
         super().__init__("Input and head", parent)
         form = QFormLayout(self)
         self.size_spin = SettingSpin()
-        self.dropout_spin = QDoubleSpinBox()
+        self.dropout_spin = DecimalSpin()
         self.dense_spin = SettingSpin()
         for spin, path in ((self.size_spin, "model.image_size"),
                            (self.dropout_spin, "model.dropout"),

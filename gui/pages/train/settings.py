@@ -12,12 +12,13 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QLabel,
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QLabel,
                                QPushButton, QVBoxLayout, QWidget)
 
 from gui.pages.train.lr_spin import LearningRateSpin
 from gui.widgets.compact import ColumnScroll
 from gui.widgets.setting_widgets import SettingSpin, bind_spin, setting_info, setting_tooltip
+from gui.widgets.decimal_spin import DecimalSpin
 
 SCHEDULES = [("cosine", "Cosine — glide down to 5 % by the end of the phase (recommended)"),
              ("plateau", "On plateau — divide by 5 when validation stalls for 2 epochs"),
@@ -70,7 +71,7 @@ class SettingsPanel(ColumnScroll):
         form = QFormLayout(box)
         self.head_combo = self._combo(form, "head_solver", HEAD_SOLVERS)
         self.schedule_combo = self._combo(form, "lr_schedule", SCHEDULES)
-        self.smoothing_spin = self._spin(form, "label_smoothing", QDoubleSpinBox())
+        self.smoothing_spin = self._spin(form, "label_smoothing", DecimalSpin())
         self.patience_spin = self._spin(form, "early_stopping_patience")
         return box
 

@@ -1,0 +1,56 @@
+"""Decimal boxes under any locale (a locale review): a point or a comma is taken, a point
+is shown, and a value is taken when typed, not keystroke by keystroke."""
+
+import pytest
+from PySide6.QtCore import QLocale, Qt
+
+
+@pytest.fixture
+def german():
+    before = QLocale()
+    QLocale.setDefault(QLocale(QLocale.German, QLocale.Germany))
+    yield
+    QLocale.setDefault(before)
+
+
+def _type(qtbot, spin, text):
+    spin.setFocus()
+    spin.selectAll()
+    qtbot.keyClicks(spin.lineEdit(), text)
+    qtbot.keyClick(spin.lineEdit(), Qt.Key_Return)
+
+
+@pytest.mark.parametrize("typed", ["0.35", "0,35"])
+def test_typing_a_dropout_stores_it_in_any_locale(qtbot, german, typed):
+    """From 0.2, typing 0.35 stored 0: each keystroke went to the configuration, which wrote
+    the box back mid-typing; under German a point was a thousands separator."""
+    from gui.main_window import MainWindow
+
+    window = MainWindow(load_tensorflow=False)
+    qtbot.addWidget(window, before_close_func=lambda w: (w.state.mark_saved(), w.shutdown()))
+    window.show()
+    window.show_page(1)
+    spin = window.pages[1].head_box.dropout_spin
+    assert spin.text() == "0.200"  # a point, as every label in the app
+    _type(qtbot, spin, typed)
+    assert window.state.config.model.dropout == pytest.approx(0.35)
+    assert spin.text() == "0.350"
+
+
+def test_every_decimal_box_takes_a_point_and_a_comma(qtbot, german):
+    from gui.widgets.decimal_spin import DecimalSpin
+
+    spin = DecimalSpin()
+    qtbot.addWidget(spin)
+    spin.setRange(-1, 100)
+    spin.setDecimals(2)
+    spin.setSuffix(" %")
+    seen = []
+    spin.valueChanged.connect(seen.append)
+    spin.show()
+    for typed, value in (("-0.3", -0.3), ("97,5", 97.5), ("12", 12.0)):
+        _type(qtbot, spin, typed)
+        assert spin.value() == pytest.approx(value) and seen[-1] == pytest.approx(value)
+    assert spin.text() == "12.00 %"
+    _type(qtbot, spin, "abc")  # refused as typed: the value stays
+    assert spin.value() == pytest.approx(12.0)
