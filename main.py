@@ -19,7 +19,9 @@ def main(argv=None) -> int:
 
         return run_app()
     from core.cli import main as cli_main
+    from core.cli.terminal import unbreakable_output
 
+    unbreakable_output()
     return cli_main(argv)
 
 

@@ -20,6 +20,7 @@ from typing import Iterator, Optional, Union
 
 # Re-exported: callers name them from here, where files are written.
 from core.path_names import cut_to_bytes
+from core.processes import pid_alive
 from core.write_errors import as_disk_full, cannot_write, file_in_the_way  # noqa: F401
 
 PathLike = Union[str, os.PathLike]
@@ -202,7 +203,7 @@ def _sweep_leftovers(path: Path) -> None:
         return
     for p in siblings:
         pid = leftover_pid(p.name, prefix, (".partial", ".old"))
-        if pid is None or pid == os.getpid() or _alive(pid):
+        if pid is None or pid == os.getpid() or pid_alive(pid):
             continue
         shutil.rmtree(p, ignore_errors=True)
 
@@ -220,16 +221,6 @@ def leftover_pid(name: str, prefix: str, suffixes: tuple[str, ...]) -> Optional[
                                                   for c in random_part)):
         return None
     return int(pid)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # exists, but not ours to signal
-        return True
-    return True
 
 
 @contextlib.contextmanager

@@ -51,14 +51,13 @@ def start_tensorflow(verbose: bool | None = None):
     if verbose is None:
         verbose = verbose_requested(sys.argv)
     with _lock:
-        if _started or verbose:
+        saved = None if _started or verbose else _saved_stderr()
+        if saved is None:
             import tensorflow as tf
 
             _first_device_query(tf)
             _started = True
             return tf
-        sys.stderr.flush()
-        saved = os.dup(2)
         with tempfile.TemporaryFile(mode="w+b") as capture:
             os.dup2(capture.fileno(), 2)
             try:
@@ -75,6 +74,22 @@ def start_tensorflow(verbose: bool | None = None):
                     sys.stderr.flush()
         _started = True
         return tf
+
+
+def _saved_stderr() -> int | None:
+    """A copy of file descriptor 2, to put back after TensorFlow's chatter; None without one.
+
+    A window started without a console (``pythonw``, a desktop shortcut on Windows) has
+    no ``sys.stderr`` and no descriptor 2: ``os.dup(2)`` failed there, and TensorFlow
+    "could not be loaded" at all.
+    """
+    if sys.stderr is None:
+        return None
+    try:
+        sys.stderr.flush()
+        return os.dup(2)
+    except (OSError, ValueError):
+        return None
 
 
 def _first_device_query(tf) -> None:

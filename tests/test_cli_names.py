@@ -14,6 +14,28 @@ def test_printable_escapes_what_a_terminal_would_obey_and_keeps_letters():
     assert name(os.fsdecode(b"bad\xff.png")) == "bad\\xff.png"
 
 
+def test_a_terminal_without_the_characters_gets_escapes_not_a_crash(tmp_path):
+    """Windows writes a redirected stdout in its ANSI code page: a class called "łąka"
+    ended inspect with UnicodeEncodeError (exit 1, an empty file).  PYTHONIOENCODING
+    gives this machine the same narrow encoding."""
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    for cls, colour in (("łąka", (200, 30, 30)), ("dog", (30, 30, 200))):
+        (tmp_path / cls).mkdir()
+        for i in range(3):
+            Image.new("RGB", (32, 32), (colour[0], i * 60, colour[2])).save(
+                tmp_path / cls / f"{i}.png")
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, PYTHONIOENCODING="cp1252")
+    done = subprocess.run([sys.executable, str(root / "main.py"), "inspect", str(tmp_path)],
+                          capture_output=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert b"\\u0142\\u0105ka" in done.stdout
+
+
 def _names_dir(tmp_path, trained_run):
     src = next((trained_run.parent / "data").rglob("*.png"))
     folder = tmp_path / "imgs"

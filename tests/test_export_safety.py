@@ -220,6 +220,10 @@ def test_reexport_keeps_the_users_files_and_earlier_formats(trained_run, tmp_pat
     # opened as a model: a calibrated run's folder answers with a file that has its score
     calibrated = RunFolder(trained_run).calibration_path.exists()
     assert load_predictor(out).kind == ("tflite" if calibrated else "keras")
+    opened = load_predictor(out / "model_fp16.tflite")  # as the Predict page or serve holds it
+    maps = Path("/proc/self/maps")
+    if maps.exists():  # read whole, not mapped: Windows replaces no mapped file on re-export
+        assert str((out / "model_fp16.tflite").resolve()) not in maps.read_text(), opened.kind
 
     # An export of another model: the earlier model's files go, the user's stay.
     third = export_model(_other_model(trained_run, tmp_path / "other"), ["tflite"], out, cfg,

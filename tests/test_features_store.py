@@ -212,3 +212,32 @@ def test_a_read_only_store_is_read_and_not_written(tmp_path, fake_backbone, mode
     cache.put("00" * 16, "11" * 16, 0.5)
     cache.save()  # not kept, and no error
     assert not (tmp_path / "store" / "pairs.bin").exists()
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs /proc to see maps")
+def test_compaction_deletes_the_old_shards_where_mapped_files_cannot_be_deleted(
+        tmp_path, fake_backbone, model, monkeypatch):
+    """Windows deletes no memory-mapped file: embed compacted while its own table still mapped
+    every shard, so each compaction added a full copy of the store and deleted nothing (a
+    portability review).  Here unlink refuses a file this process maps, as Windows does."""
+    from core.features import store as store_module
+
+    real_unlink = Path.unlink
+
+    def windows_unlink(self, missing_ok=False):
+        with open("/proc/self/maps", encoding="utf-8") as maps:
+            mapped = {line.split(None, 5)[5].strip() for line in maps
+                      if len(line.split(None, 5)) == 6}
+        if os.path.abspath(self) in mapped:
+            raise PermissionError(13, "being used by another process (WinError 32)", str(self))
+        return real_unlink(self, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", windows_unlink)
+    monkeypatch.setattr(store_module, "MAX_SHARDS", 3)
+    store = FeatureStore(tmp_path / "store")
+    paths = _images(tmp_path / "data", 8)
+    for n in range(1, len(paths) + 1):  # one new image a call: one new shard a call
+        assert store.embed(paths[:n], model).computed == 1
+    shards = list((tmp_path / "store").rglob("*.shard"))
+    assert len(shards) <= 3
+    assert store.embed(paths, model).computed == 0

@@ -499,3 +499,33 @@ def test_undo_never_removes_an_image_a_link_at_its_old_place_points_to(folders):
     outcome = undo_last(data)
     assert "exists again" in outcome.refused[0][1]
     assert (data / "dog" / "d.png").is_file() and not os.path.islink(data / "dog" / "d.png")
+
+
+def test_a_class_typed_composed_goes_into_the_macs_decomposed_folder(folders, tmp_path):
+    """A Mac writes "Café" as C-a-f-e + a combining accent (NFD); people type é (NFC). The
+    typed label was "not a class", or with --new-classes made a second Café folder."""
+    import unicodedata
+
+    from core.label.apply import class_name_problem
+
+    data, new = folders
+    mac = unicodedata.normalize("NFD", "Café")
+    _png(data / mac / "x.png", 70)
+    typed = unicodedata.normalize("NFC", "Café")
+    sheet = _csv(tmp_path / "c.csv", [[str(new / "d.png"), typed, ""]])
+    assert main(["label", "--from", str(sheet), "--into", str(data)]) == 0
+    assert sorted(p.name for p in data.iterdir() if p.is_dir()) == sorted(["cat", "dog", mac])
+    assert (data / mac / "d.png").is_file()
+    assert "already a class" in class_name_problem("café", {mac})
+
+
+def test_a_csv_saved_in_another_encoding_is_refused_by_line(folders, tmp_path, capsys):
+    """Excel's plain "CSV" is the ANSI code page: "café" came back as caf\\udce9 and made a
+    class folder of that name."""
+    data, new = folders
+    sheet = tmp_path / "excel.csv"
+    sheet.write_bytes(f"path,label\n{new / 'd.png'},caf\xe9\n".encode("cp1252"))
+    assert main(["label", "--from", str(sheet), "--into", str(data)]) == 2
+    err = capsys.readouterr().err
+    assert "excel.csv, line 2" in err and "CSV UTF-8" in err
+    assert sorted(p.name for p in data.iterdir()) == ["cat", "dog"]

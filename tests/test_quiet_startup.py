@@ -37,3 +37,16 @@ def test_a_command_that_starts_tensorflow_prints_only_its_own_message(tmp_path):
     assert out.stderr.strip().splitlines() == [
         f"error: {tmp_path / 'missing-model'}: no such file or folder; give a run folder or an "
         "exported model"], out.stderr
+
+
+def test_tensorflow_starts_in_a_process_without_a_console():
+    """pythonw and Windows shortcuts give no sys.stderr and no descriptor 2: os.dup(2) failed
+    and the window said TensorFlow "could not be loaded"."""
+    code = ("import os, sys; os.close(2); sys.stderr = None\n"
+            "from core.tfenv import start_tensorflow\n"
+            "tf = start_tensorflow(verbose=False)\n"
+            "print('started', tf.__name__)\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "FTS_VERBOSE")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         timeout=300, cwd=ROOT)
+    assert out.returncode == 0 and out.stdout.strip() == "started tensorflow", out.stdout

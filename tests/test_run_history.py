@@ -313,14 +313,20 @@ def test_delete_looks_into_checkpoint_and_logs_and_ignores_file_browser_litter(t
     (ckpt / "notes.txt").write_text("mine")
     (events / "events.out.tfevents.1.host.1.v2").write_bytes(b"x")
     (events / "plot.png").write_bytes(b"mine")
-    for litter in (run / ".DS_Store", run / "Thumbs.db", ckpt / ".DS_Store"):
+    for litter in (run / ".DS_Store", run / "Thumbs.db", ckpt / ".DS_Store",
+                   # macOS's metadata files on exFAT/FAT/SMB made the run undeletable
+                   run / "._config.json", ckpt / "._state.json", run / "._.DS_Store",
+                   events / "._events.out.tfevents.1.host.1.v2"):
         litter.write_bytes(b"")
+    (run / "._notes.txt").write_bytes(b"")  # metadata of a file the run never wrote
     rid = h.record_run(run)
-    with pytest.raises(UserError, match=r"\(checkpoint/notes.txt, logs/head/train/plot.png\)"):
+    with pytest.raises(UserError,
+                       match=r"\(\._notes.txt, checkpoint/notes.txt, logs/head/train/plot.png\)"):
         h.delete_run(rid, delete_files=True)
     assert (ckpt / "notes.txt").exists() and (events / "plot.png").exists()
     (ckpt / "notes.txt").unlink()
     (events / "plot.png").unlink()
+    (run / "._notes.txt").unlink()
     h.delete_run(rid, delete_files=True)
     assert not run.exists()
 

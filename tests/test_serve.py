@@ -399,3 +399,24 @@ def test_bodies_held_in_memory_are_bounded_and_a_stalled_body_times_out(trained_
         assert _call(server.model_url + ":predict", {"instances": [[[[0, 0, 0]]]]})[0] == 200
     finally:
         server.stop()
+
+
+def test_the_port_is_taken_exclusively_where_the_system_offers_it(monkeypatch):
+    """On Windows SO_REUSEADDR lets a second server bind a port one already listens on (the
+    two then share its requests): there the socket asks for SO_EXCLUSIVEADDRUSE instead."""
+    from core.serve import server
+
+    options: list[int] = []
+
+    class Recorder(socket.socket):
+        def setsockopt(self, level, option, value):  # noqa: D102 - records, then does nothing
+            options.append(option)
+
+    monkeypatch.setattr(server.socket, "socket", Recorder)
+    monkeypatch.setattr(server.socket, "SO_EXCLUSIVEADDRUSE", -4, raising=False)  # Windows' value
+    server.open_socket("127.0.0.1", 0).close()
+    assert options == [-4]
+    monkeypatch.delattr(server.socket, "SO_EXCLUSIVEADDRUSE")
+    options.clear()
+    server.open_socket("127.0.0.1", 0).close()
+    assert options == [socket.SO_REUSEADDR]

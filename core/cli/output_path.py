@@ -33,7 +33,9 @@ def check_output_file(path: str | os.PathLike, what: str, suffixes: Sequence[str
                         f"{' or '.join(suffixes)}; give such a name (a file of another kind is "
                         f"never replaced){hint}")
     run = RunFolder(p.parent)
-    if p.name in run.own_names() and run.is_run_folder():
+    # Without regard to case: on Windows and macOS "History.csv" is the run's history.csv.
+    own = {n.casefold() for n in run.own_names()}
+    if p.name.casefold() in own and run.is_run_folder():
         raise UserError(f"{p} is one of the run folder's own files; write {what} elsewhere")
     parent = p.parent
     blocker = file_in_the_way(parent)

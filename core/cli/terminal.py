@@ -11,6 +11,7 @@ ordinary character, accented letters included, as it is.
 from __future__ import annotations
 
 import re
+import sys
 
 from core.shown import shown_text
 
@@ -24,6 +25,19 @@ def printable(text: str, keep_newlines: bool = True) -> str:
     if not keep_newlines:
         text = text.replace("\n", "\\n").replace("\t", "\\t")
     return text
+
+
+def unbreakable_output() -> None:
+    """Characters the terminal's encoding lacks print as escapes instead of ending the command.
+
+    Windows writes a redirected stdout (``> out.txt``, a pipe) in its ANSI code page:
+    a class named "łąka" or export's "max |Δp|" raised UnicodeEncodeError there, and the
+    command exited 1 with an empty file.  Called once, where the process starts.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
 
 
 def name(path: str) -> str:

@@ -37,6 +37,7 @@ from core.formats import BY_NAME, FORMATS, METADATA_MARKER, METADATA_UNFINISHED,
 from core.fsutil import (as_disk_full, atomic_dir, atomic_write_text, cannot_write,
                          leftover_pid)
 from core.infer.loaders import export_metadata
+from core.processes import pid_alive
 from core.trust.store import export_description
 
 #: Files every export folder gets besides the formats' own.
@@ -90,12 +91,8 @@ def _sweep_dead_stages(out: Path) -> None:
             pid = leftover_pid(p.name, prefix, (".partial",))
             if pid is None or pid == os.getpid():
                 continue
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
+            if not pid_alive(pid):
                 shutil.rmtree(p, ignore_errors=True)
-            except OSError:  # alive, but not ours to signal
-                pass
 
 
 @contextlib.contextmanager

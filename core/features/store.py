@@ -241,7 +241,9 @@ class FeatureStore:
         result.computed, result.model_id = len(fresh), model_id
         emit(listener, Log(f"features: {len(fresh)} image(s) computed, "
                            f"{len(result) - len(fresh)} known already"))
-        if folder is not None and len(table.shards) + 1 > MAX_SHARDS:
+        shards = len(table.shards)
+        del table  # its memory maps: Windows deletes no mapped file, so compaction only grew
+        if folder is not None and shards + 1 > MAX_SHARDS:
             self._compact(folder, model_id)
         return result
 
@@ -351,14 +353,14 @@ class FeatureStore:
                     continue
                 seen.add(k)
                 writer.keys.append(k)
-                writer.vectors.append(np.asarray(shard.vectors[row]))
-                writer.signatures.append(np.asarray(shard.signatures[row]))
+                writer.vectors.append(np.array(shard.vectors[row]))  # copies, not views
+                writer.signatures.append(np.array(shard.signatures[row]))
                 if len(writer.keys) >= COMPACT_ROWS:
                     writer.flush()
         writer.flush()
         if writer.folder is None:
             return  # could not write: keep the old shards
-        del table
+        table = shard = None  # every memory map closed: Windows deletes no mapped file
         for path in old:
             try:
                 path.unlink()

@@ -121,7 +121,9 @@ class TFLitePredictor(Predictor):
         try:
             with warnings.catch_warnings():  # "tf.lite.Interpreter is deprecated" (still works)
                 warnings.simplefilter("ignore")
-                self._interp = tf.lite.Interpreter(model_path=str(path))
+                # From bytes, not model_path: a mapped file cannot be replaced on Windows,
+                # so exporting again beside an open Predict page or server failed.
+                self._interp = tf.lite.Interpreter(model_content=path.read_bytes())
         except Exception as exc:
             raise ModelFileError(f"{path}: cannot be opened as a TFLite model "
                                  f"({str(exc).splitlines()[0][:200] if str(exc) else exc!r})") \

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import os
+import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,7 +109,12 @@ def read_label_csv(path) -> list[tuple[str, str]]:
         image = path.parent / given
         if not given.is_absolute() and not image.exists() and given.exists():
             image = given.resolve()  # predict --csv writes paths from where it was run
-        out.append((str(image), row.get("label", "")))
+        label = row.get("label", "")
+        if any("\udc80" <= c <= "\udcff" for c in label):  # bytes that are not UTF-8
+            raise UserError(f"{path}, line {n}: the label is not UTF-8 text; the CSV was saved "
+                            "in another encoding (Excel's plain 'CSV' is one): save it as "
+                            "'CSV UTF-8' and try again")
+        out.append((str(image), label))
     return out
 
 
@@ -153,10 +159,25 @@ def class_name_problem(name: str, existing: Iterable[str] = ()) -> str:
                 "data folder would then be read as one; choose another name.")
     if name.lower() in SKIP_WORDS + NONE_WORDS:
         return f"{name!r} means an image left out in a labels file; choose another name."
-    same = [c for c in existing if c.lower() == name.lower()]
+    same = [c for c in existing if _nfc(c).casefold() == _nfc(name).casefold()]
     if same:
         return f"There is already a class {same[0]!r}."
     return ""
+
+
+def _nfc(name: str) -> str:
+    return unicodedata.normalize("NFC", name)
+
+
+def spelled_as(name: str, names: Iterable[str]) -> Optional[str]:
+    """The entry of ``names`` that is ``name`` written the other Unicode way, or None.
+
+    A Mac writes folder names decomposed (NFD: "e" + a combining accent) and people type
+    them composed (NFC): "Café" typed was "not a class" beside the folder Café, or made a
+    second folder that looks the same.
+    """
+    key = _nfc(name)
+    return next((n for n in names if _nfc(n) == key), None)
 
 
 def _left_out(label: str, words: bool, existing: set[str]) -> str:
@@ -206,6 +227,8 @@ def apply_labels(rows: Iterable[tuple[str, str]], data_dir, *, move: bool = Fals
     rows = [(os.path.abspath(p), lab.strip()) for p, lab in rows]
     base = classes_root(root)
     existing = set(subfolders(str(base)))
+    spelling = {lab: spelled_as(lab, existing) or _nfc(lab) for lab in {lab for _, lab in rows}}
+    rows = [(p, spelling[lab]) for p, lab in rows]  # each class as its folder spells it
     new = _check_labels(rows, existing, new_classes, source, words)
     outcome = LabelOutcome(batch=uuid.uuid4().hex[:12], moved=move, new_classes=new)
     journal = FixJournal(root)

@@ -32,6 +32,8 @@ def carried_weights(config: dict) -> Optional[Path]:
 OS_LITTER = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 #: The start of the names of the TensorBoard event files training writes under logs/.
 TENSORBOARD_EVENTS = "events.out.tfevents."
+#: macOS keeps a file's metadata in "._NAME" beside it on FAT, exFAT and network drives.
+APPLE_DOUBLE = "._"
 
 
 def foreign_entries(rf: RunFolder) -> list[str]:
@@ -50,16 +52,24 @@ def foreign_entries(rf: RunFolder) -> list[str]:
     if logs.is_dir() and not logs.is_symlink():  # TensorBoard's event files, in folders
         for root, _dirs, files in os.walk(logs):
             found += [os.path.relpath(os.path.join(root, f), rf.path) for f in files
-                      if not f.startswith(TENSORBOARD_EVENTS) and f not in OS_LITTER]
+                      if not _unprefixed(f).startswith(TENSORBOARD_EVENTS)
+                      and _unprefixed(f) not in OS_LITTER]
     return sorted(found)
 
 
+def _unprefixed(name: str) -> str:
+    """``name`` without macOS's "._" (its metadata file of ``NAME`` is as much the run's)."""
+    return name[len(APPLE_DOUBLE):] if name.startswith(APPLE_DOUBLE) else name
+
+
 def _foreign(folder: Path, own: set[str]) -> list[str]:
-    """Names in ``folder`` that are neither ``own`` nor the app's temp files nor litter."""
+    """Names in ``folder`` that are neither ``own`` nor the app's temp files nor litter
+    (nor macOS's "._" metadata files of any of them)."""
     prefixes = tuple(p for n in own for p in (f".{n}.", f".{Path(n).stem}.", f"{n}."))
-    return [e.name for e in folder.iterdir() if e.name not in own and e.name not in OS_LITTER
-            and not (e.name.startswith(prefixes)
-                     and (".tmp" in e.name or e.name.endswith((".partial", ".old"))))]
+    names = [(e.name, _unprefixed(e.name)) for e in folder.iterdir()]
+    return [name for name, bare in names if bare not in own and bare not in OS_LITTER
+            and not (bare.startswith(prefixes)
+                     and (".tmp" in bare or bare.endswith((".partial", ".old"))))]
 
 
 def delete_run_files(rf: RunFolder) -> None:

@@ -24,19 +24,9 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 from core.errors import UserError
+from core.processes import pid_alive
 from core.runs.folder import RunFolder
 from core.shown import when_text
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether a process with this id runs on this machine."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # it exists, but is not ours to signal
-        return True
-    return True
 
 
 def lock_holder(run: RunFolder) -> Optional[dict]:

@@ -70,7 +70,11 @@ def open_socket(host: str, port: int) -> socket.socket:
         raise UserError(f"cannot serve on {host}: {exc.strerror or exc}; give another --host") \
             from None
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if hasattr(socket, "SO_EXCLUSIVEADDRUSE"):  # Windows: SO_REUSEADDR there would let
+            # a second server bind a port one already listens on, and share its requests
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
+        else:  # POSIX: a restart may reuse the port while the old one's sockets wind down
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(addr)
         sock.listen(128)
     except OSError as exc:

@@ -283,7 +283,7 @@ LOG_PREFIX = "fts-tensorboard-"
 
 def sweep_dead_logs() -> None:
     """Delete the output files of servers whose app was killed (their pid no longer runs)."""
-    from core.runs.lock import pid_alive
+    from core.processes import pid_alive
 
     for path in Path(tempfile.gettempdir()).glob(f"{LOG_PREFIX}*.log"):
         pid = path.name[len(LOG_PREFIX):].split("-", 1)[0]

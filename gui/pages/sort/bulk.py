@@ -14,7 +14,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QHBoxLayout, QInputDialog, QLabel, QPushButton, QSpinBox,
                                QWidget)
 
-from core.label.apply import class_name_problem, classes_root
+from core.label.apply import class_name_problem, classes_root, spelled_as
 from gui.pages.sort.keys import leave_keys_to_the_review
 
 
@@ -104,6 +104,7 @@ class BulkBar(QWidget):
         is; a name that clashes with one ("cats") is refused now, not when adding."""
         name = (name or "").strip()
         classes, folders = self._classes(), self._folders()
+        name = spelled_as(name, folders) or name  # a Mac's folder names are decomposed
         if name in folders and name not in classes:
             self.class_added.emit(name)
             return ""
