@@ -96,7 +96,9 @@ def train_run(work: Path, args) -> Path:
     t0 = time.time()
     result = train(cfg, work / "run")
     run = RunFolder(result.run_dir)
-    print(f"trained on {len(MONO)} mono classes x {args.per_class} images in "
+    counts = ", ".join(f"{c.name} {sum(1 for _ in c.iterdir())}"  # a class may have fewer
+                       for c in sorted(Path(data).iterdir()) if c.is_dir())
+    print(f"trained on {len(MONO)} mono classes ({counts} images) in "
           f"{time.time() - t0:.0f} s; validation accuracy {result.metrics.accuracy:.3f}")
     if not run.calibration_path.exists():
         raise SystemExit(f"{run.path}: training ended without a calibration (see its log)")

@@ -97,7 +97,9 @@ def sort_step(app, window, work: Path, shot) -> None:
     window.show_page(index)
     page.open_folder(str(folder))
     wait_for(app, lambda: got and not window.runner.is_busy(), 300, "the suggestions")
-    for what, label in (("accept", ""), ("label", page.review.classes[1]), ("label", "skip"),
+    from gui.pages.sort.review import SKIP  # the S key's decision ("skip" would be a class)
+
+    for what, label in (("accept", ""), ("label", page.review.classes[1]), ("label", SKIP),
                         ("accept", "")):
         page.apply_key(what, label)
     wait_for(app, lambda: page.thumbs.loaded_count() >= min(12, len(page.review)), 60,

@@ -115,7 +115,8 @@ def test_label_takes_image_files_only(trained_run, tmp_path, capsys):
                                   [str(good), "cat"]])
     assert main(["label", "--from", str(sheet), "--into", str(data)]) == 1  # some refused
     out = capsys.readouterr().out
-    assert "not an image the app can read" in out and "a folder, not an image file" in out
+    assert "not an image this app can read" in out and "a folder, not an image file" in out
+    assert out.count("can read") == 1  # said once ("...: not an image this app can read")
     assert sorted(p.name for p in (data / "cat").iterdir()) == ["good.png"]
 
 

@@ -310,7 +310,7 @@ def _refusal(path: str, root: Path, seen: set[str], move: bool):
     try:  # header only: a text file named .jpg or a damaged image never enters the data set
         fmt = probe_image(path).format
     except ImageError as exc:
-        return f"not an image the app can read: {exc.reason}", None, ""
+        return exc.reason, None, ""  # it says what the file is and what to do
     try:
         return "", hash_file(path), fmt
     except FileProblem as exc:
