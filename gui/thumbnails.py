@@ -22,10 +22,24 @@ from typing import Any, Optional, Sequence
 
 from PySide6.QtCore import (QAbstractListModel, QModelIndex, QObject, QRunnable, QSize, Qt,
                             QThreadPool, Signal, Slot)
-from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
+from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter, QPixmap
 
 THUMB_SIDE = 96
 CACHE_LIMIT = 1500
+
+
+def screen_ratio() -> float:
+    """Device pixels per logical pixel of the main screen (2 on a "200 %" display)."""
+    screen = QGuiApplication.primaryScreen()
+    return max(1.0, float(screen.devicePixelRatio())) if screen is not None else 1.0
+
+
+def sharp_pixmap(image: QImage, side: int) -> QPixmap:
+    """``image`` as a pixmap drawn ``side`` logical pixels large with all its pixels: on a
+    high-DPI screen a thumbnail decoded at ``side`` device pixels was stretched and soft."""
+    pix = QPixmap.fromImage(image)
+    pix.setDevicePixelRatio(max(1.0, max(image.width(), image.height()) / side))
+    return pix
 
 
 def array_to_qimage(arr: Any) -> QImage:
@@ -203,14 +217,15 @@ class ThumbnailModel(QAbstractListModel):
         if path in self._requested or path in self._cache or path in self._errors:
             return
         self._requested.add(path)
-        self.pool.start(_LoadTask(self._bridge, self._generation, path, self.side))
+        decode = round(self.side * screen_ratio())  # every device pixel of the icon
+        self.pool.start(_LoadTask(self._bridge, self._generation, path, decode))
 
     @Slot(int, str, object, str)
     def _on_loaded(self, generation: int, path: str, image: Optional[QImage], error: str) -> None:
         if generation < self._forgotten:
             return  # read before forget(): maybe the file as it was
         if image is not None:
-            self._cache[path] = QPixmap.fromImage(image)
+            self._cache[path] = sharp_pixmap(image, self.side)
             while len(self._cache) > CACHE_LIMIT:
                 old, _ = self._cache.popitem(last=False)
                 self._requested.discard(old)

@@ -150,3 +150,23 @@ def test_cancelling_the_scan_a_project_started_keeps_the_project_s_folder(
                                                          open_project)
     assert window.state.config.data.data_dir == str(b) and not window.state.dirty
     assert _classes(page) == [] and not page.audit_view.root  # nothing of A's on show
+
+
+def test_thumbnails_use_every_device_pixel_of_a_high_dpi_screen(qtbot, tmp_path, monkeypatch):
+    """At 200 % a 96 px thumbnail was decoded at 96 device pixels and stretched to 192 (a
+    locale/HiDPI review): decoded at 192 now, and drawn 96 logical pixels large."""
+    import numpy as np
+
+    from gui import thumbnails
+
+    monkeypatch.setattr(thumbnails, "screen_ratio", lambda: 2.0)
+    path = tmp_path / "big.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (400, 300, 3), np.uint8)).save(path)
+    model = thumbnails.ThumbnailModel(side=96)
+    model.set_items([str(path)])
+    model.prefetch(1)
+    qtbot.waitUntil(lambda: model.loaded_count() >= 1, timeout=30000)
+    pix = model.data(model.index(0), Qt.DecorationRole)
+    assert (pix.width(), pix.height(), pix.devicePixelRatio()) == (144, 192, 2.0)
+    assert pix.deviceIndependentSize().toSize().height() == 96
+    model.shutdown()

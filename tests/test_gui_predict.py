@@ -456,3 +456,22 @@ def test_the_model_line_cuts_each_long_class_name():
     p = SimpleNamespace(kind="keras", classes=[long, "cat"], image_size=32)
     text = model_text("/m.keras", None, p, "/m.keras")
     assert long not in text and long[:NAME_CHARS - 1] + "…, cat" in text
+
+
+def test_card_pictures_use_every_device_pixel_of_a_high_dpi_screen(qtbot, window, trained_run,
+                                                                   tmp_path, monkeypatch):
+    """At 200 % the 112-pixel card picture was stretched to 224 device pixels and soft."""
+    from PIL import Image
+
+    from gui.pages.predict import cards as cards_module
+
+    monkeypatch.setattr(cards_module, "screen_ratio", lambda: 2.0)
+    big = tmp_path / "big.png"
+    Image.fromarray(np.random.default_rng(1).integers(0, 255, (600, 600, 3), np.uint8)).save(big)
+    window.state.set_run(str(trained_run))
+    window.show_page(PREDICT_INDEX)
+    page = window.current_page()
+    with qtbot.waitSignal(page.predictions_ready, timeout=120000):
+        assert page.add_paths([str(big)])
+    image = page.cards.data(page.cards.index(0), cards_module.PredictionModel.ImageRole)
+    assert (image.width(), image.height()) == (224, 224)

@@ -25,15 +25,22 @@ from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 from core.shown import isolated
 from gui.pages.predict.packed import Packed, image_of
 from gui.theme import ACCENT, ERROR, MUTED
+from gui.thumbnails import screen_ratio
 
 UNKNOWN = "#f0c36b"  # the answer "unknown": amber, like the app's cautions
 #: Text on a card, which is dark in either theme (the light theme's black text was unreadable).
 CARD_TEXT = "#e8eaed"
 
 CARD_WIDTH = 330
-IMAGE_SIDE = 112
+IMAGE_SIDE = 112  # logical pixels; decoded at every device pixel (image_pixels)
 BAR_HEIGHT = 16
 PAD = 8
+
+
+def image_pixels() -> int:
+    """How many pixels a card's picture and its Grad-CAM are made with: at 200 % the
+    112-pixel picture was stretched to 224 device pixels and soft."""
+    return round(IMAGE_SIDE * screen_ratio())
 
 
 @dataclass

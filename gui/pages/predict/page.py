@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QPushButton, QS
 
 from core.data.image_names import dialog_filter
 from gui.pages.base import Page
-from gui.pages.predict.cards import CardRow
+from gui.pages.predict.cards import CardRow, image_pixels
 from gui.pages.predict.gradcam_bar import GradCamBar
 from gui.pages.predict.jobs import PredictOutcome, gradcam_job, load_model_job, predict_job
 from gui.pages.predict.jobs import save_csv, start_dir
@@ -257,7 +257,7 @@ class PredictPage(Page):
         predictor = self.predictor if self._predictor_path == model_path else None
         gradcam = self.gradcam_bar.is_on() and (predictor is None or self._is_keras())
         job = self.runner.start(predict_job, model_path, predictor, list(inputs), list(known),
-                                gradcam, replace, name="Predicting")
+                                gradcam, replace, side=image_pixels(), name="Predicting")
         if job is None:
             self._busy_message()
             return False
@@ -305,7 +305,7 @@ class PredictPage(Page):
         if missing and self.predictor is None:
             self._repredict_all()  # the model changed since: predict and explain afresh
         elif missing:
-            job = self.runner.start(gradcam_job, self.predictor, missing,
+            job = self.runner.start(gradcam_job, self.predictor, missing, side=image_pixels(),
                                     name="Computing Grad-CAM")
             if job is None:
                 self._busy_message()
