@@ -2,7 +2,8 @@
 
 Fusion draws the same on Linux, Windows and macOS, so screenshots and docs
 match what users see; the palette is chosen for contrast (text on base >= 7:1).
-``FTS_THEME=light`` keeps Qt's default light palette.
+``FTS_THEME=light`` gives Fusion's own light palette (not the system's: on a dark desktop
+that left the light sidebar with white names).
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ QGroupBox {{ font-weight: 600; }}
 def apply_theme(app: QApplication) -> None:
     app.setStyle("Fusion")
     if os.environ.get("FTS_THEME", "dark").lower() == "light":
+        app.setPalette(app.style().standardPalette())
         app.setStyleSheet(STYLESHEET.replace("#1f2327", "#eceff2").replace("#2f3740", "#d5dde6")
                           .replace("color: white; border-left", "color: black; border-left"))
         return

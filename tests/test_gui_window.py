@@ -216,3 +216,29 @@ def test_the_data_page_stands_its_classes_above_the_tabs_when_narrow(qtbot, wind
     assert window.data_page.class_table.width() > 400
     window.resize(1600, 1000)
     qtbot.waitUntil(lambda: split.orientation() == Qt.Horizontal, timeout=3000)
+
+
+def test_the_light_theme_is_light_whatever_the_desktop(qapp, monkeypatch):
+    """FTS_THEME=light kept the system's palette: on a dark desktop the light sidebar had white
+    page names on it (a locale/theme review)."""
+    from PySide6.QtGui import QColor, QPalette
+
+    from gui.theme import apply_theme
+
+    dark = QPalette()
+    for role in (QPalette.Window, QPalette.Base):
+        dark.setColor(role, QColor("#202020"))
+    for role in (QPalette.WindowText, QPalette.Text):
+        dark.setColor(role, QColor("#ffffff"))
+    before, sheet, style = qapp.palette(), qapp.styleSheet(), qapp.style().name()
+    try:
+        qapp.setPalette(dark)  # what a dark desktop gives Qt
+        monkeypatch.setenv("FTS_THEME", "light")
+        apply_theme(qapp)
+        pal = qapp.palette()
+        assert pal.color(QPalette.Window).lightness() > 200
+        assert pal.color(QPalette.Text).lightness() < 60
+    finally:  # the other tests' application as it was
+        qapp.setStyle(style)
+        qapp.setStyleSheet(sheet)
+        qapp.setPalette(before)
