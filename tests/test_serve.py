@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -420,3 +421,17 @@ def test_the_port_is_taken_exclusively_where_the_system_offers_it(monkeypatch):
     options.clear()
     server.open_socket("127.0.0.1", 0).close()
     assert options == [socket.SO_REUSEADDR]
+
+
+@pytest.mark.skipif(not all(shutil.which(t) for t in ("bash", "curl", "base64", "tr")),
+                    reason="needs a POSIX shell with curl")
+def test_the_curl_example_works_as_pasted(served, trained_run, tmp_path):
+    """It used base64 -w0, which macOS's base64 refuses; the pasted line must answer."""
+    server, predictor = served
+    shutil.copyfile(_an_image(trained_run), tmp_path / "image.jpg")
+    command = server.curl_example()
+    assert "-w0" not in command
+    done = subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120)
+    answer = json.loads(done.stdout)
+    assert answer["predictions"][0]["label"] in predictor.classes, done.stderr

@@ -137,9 +137,14 @@ class RunningServer:
         return f"{self.url}/v1/models/{self.options.name}"
 
     def curl_example(self, image: str = "image.jpg") -> str:
-        """A command a person can paste to try the server."""
+        """A command a person can paste into a POSIX shell (Linux, macOS) to try the server.
+
+        ``base64 < FILE | tr -d '\\n'``: macOS's base64 has no ``-w0``, and a line-wrapped
+        answer would put raw newlines inside the JSON string.
+        """
         auth = f" -H 'Authorization: Bearer {self.options.token}'" if self.options.token else ""
-        return (f"echo '{{\"instances\": [{{\"b64\": \"'$(base64 -w0 {image})'\"}}]}}' | "
+        b64 = f"$(base64 < {image} | tr -d '\\n')"
+        return (f"echo '{{\"instances\": [{{\"b64\": \"'{b64}'\"}}]}}' | "
                 f"curl -s{auth} -H 'Content-Type: application/json' -d @- "
                 f"{self.model_url}:predict")
 
