@@ -1,54 +1,107 @@
-"""Locks on open files, for writers that must not interleave (POSIX ``flock``).
+"""Locks on open files, for writers that must not interleave.
 
-Where there is no ``flock`` (Windows), or the file system has no locks (some NFS or
-FUSE mounts), the callers run unlocked, as they did before they locked.
+POSIX ``flock``, or on Windows ``msvcrt.locking`` on the file's first byte (Windows had
+run every such writer unlocked: an Undo could cut into a batch being placed, and two
+exports could mix their files).  Where the file system has no locks (some NFS or FUSE
+mounts), the callers run unlocked, as they did before they locked.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import time
 from typing import Iterator, Optional
+
+
+def _fcntl():
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    return fcntl
+
+
+def _msvcrt():
+    try:
+        import msvcrt
+    except ImportError:
+        return None
+    return msvcrt
+
+
+def locks_available() -> bool:
+    """Whether this system has file locks at all."""
+    return _fcntl() is not None or _msvcrt() is not None
+
+
+@contextlib.contextmanager
+def _at_first_byte(fh) -> Iterator[None]:
+    """``msvcrt.locking`` locks from the file's position: byte 0, the position put back."""
+    where = fh.tell()
+    fh.seek(0)
+    try:
+        yield
+    finally:
+        fh.seek(where)
+
+
+def _windows_lock(fh, msvcrt, wait: bool) -> bool:
+    with _at_first_byte(fh):
+        while True:
+            try:
+                msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
+                return True
+            except OSError as exc:
+                if exc.errno not in (errno.EACCES, errno.EDEADLK) or not wait:
+                    raise
+            time.sleep(0.05)
 
 
 @contextlib.contextmanager
 def locked(fh) -> Iterator[None]:
-    """Hold an exclusive lock on the open file ``fh`` (waits for another holder).
-
-    POSIX ``flock``; where there is none (Windows) the block runs unlocked.
-    """
-    try:
-        import fcntl
-    except ImportError:
+    """Hold an exclusive lock on the open file ``fh`` (waits for another holder); where the
+    system has no locks the block runs unlocked."""
+    fcntl, msvcrt = _fcntl(), _msvcrt()
+    if fcntl is not None:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+    elif msvcrt is not None:
+        _windows_lock(fh, msvcrt, wait=True)
+    else:
         yield
         return
-    fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
     try:
         yield
     finally:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        unlock(fh)
 
 
 def try_lock(fh) -> Optional[bool]:
     """Take an exclusive lock on the open file ``fh`` without waiting: True when taken,
     False when another holder has it, None when locks are not to be had here."""
+    fcntl, msvcrt = _fcntl(), _msvcrt()
     try:
-        import fcntl
-    except ImportError:
-        return None
-    try:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if fcntl is not None:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        elif msvcrt is not None:
+            _windows_lock(fh, msvcrt, wait=False)
+        else:
+            return None
     except OSError as exc:
-        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES, errno.EDEADLK):
             return False
         return None
     return True
 
 
 def unlock(fh) -> None:
-    import fcntl
-
-    fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+    fcntl = _fcntl()
+    if fcntl is not None:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        return
+    msvcrt = _msvcrt()
+    with _at_first_byte(fh):
+        msvcrt.locking(fh.fileno(), msvcrt.LK_UNLCK, 1)
 
 
 @contextlib.contextmanager

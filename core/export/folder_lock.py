@@ -4,12 +4,13 @@ An export reads the folder's earlier metadata.json when it starts and moves its
 files in minutes later.  Two exports into one folder (two windows, or the window
 and a ``main.py export``) both said "wrote" and left one's model.keras beside the
 other's labels.txt and metadata.json, which then named neither.  So an export
-holds an exclusive ``flock`` on a small hidden file beside the folder,
-``.NAME.exporting``, from the check of the folder to the last rename; a second
-export into it is refused at once.  The file is removed when the export ends;
-one left by a killed export is taken over (the lock went with its process).
-Where there are no locks (Windows, some NFS or FUSE mounts), or the folder holding the
-export folder takes no file (a USB stick's root), the export runs unlocked.
+holds an exclusive lock (:mod:`core.file_locks`) on a small hidden file beside the
+folder, ``.NAME.exporting``, from the check of the folder to the last rename; a second
+export into it is refused at once.  The file is removed when the export ends (on Windows,
+which deletes no open file, it stays, and the next export takes it over); one left by a
+killed export is taken over (the lock went with its process).  Where there are no locks
+(some NFS or FUSE mounts), or the folder holding the export folder takes no file (a USB
+stick's root), the export runs unlocked.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Iterator
 
 from core.errors import UserError
-from core.file_locks import lock_or_refuse
+from core.file_locks import lock_or_refuse, locks_available
 from core.fsutil import cannot_write
 
 
@@ -54,14 +55,10 @@ def one_export_at_a_time(out: Path) -> Iterator[None]:
 
 
 def lockable(path: Path) -> bool:
-    """Whether the lock file can be made: there are locks (not Windows), and the folder the
-    export folder is in takes a file (the root of a USB stick is in a folder of root's, and
-    an export there was refused, naming a hidden file the user never chose)."""
-    try:
-        import fcntl  # noqa: F401
-    except ImportError:
-        return False
-    return os.access(path.parent, os.W_OK)
+    """Whether the lock file can be made: there are locks, and the folder the export
+    folder is in takes a file (the root of a USB stick is in a folder of root's, and an
+    export there was refused, naming a hidden file the user never chose)."""
+    return locks_available() and os.access(path.parent, os.W_OK)
 
 
 def _still_named(fh, path: Path) -> bool:
