@@ -25,3 +25,30 @@ def test_no_module_probes_a_process_with_signal_zero():
     calls = [f"{p.relative_to(ROOT)}" for top in ("core", "gui") for p in (ROOT / top).rglob("*.py")
              if re.search(r"os\.kill\([^)]*,\s*0\)", p.read_text(encoding="utf-8"))]
     assert calls == []
+
+
+def test_a_run_lock_survives_a_new_host_name(tmp_path, monkeypatch):
+    """A laptop's host name changes between networks: the lock taken under the old name was
+    not released (release compared names) and, its process dead, never seen as stale."""
+    import json
+    import socket
+
+    from core.runs import lock
+    from core.runs.folder import RunFolder
+
+    run = RunFolder(tmp_path / "run")
+    run.path.mkdir()
+    monkeypatch.setattr(socket, "gethostname", lambda: "cafe-wifi.local")
+    lock.acquire(run)
+    monkeypatch.setattr(socket, "gethostname", lambda: "office.lan")
+    lock.release(run)
+    assert not run.lock_path.exists()
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()  # a trainer killed on this machine, under its old name
+    run.lock_path.write_text(json.dumps({"pid": proc.pid, "host": "cafe-wifi.local",
+                                         "machine": lock.MACHINE, "started": 0}) + "\n")
+    assert lock.lock_holder(run) is None
+    lock.acquire(run)  # taken over
+    assert json.loads(run.lock_path.read_text())["host"] == "office.lan"
+    lock.release(run)

@@ -20,6 +20,7 @@ import json
 import os
 import socket
 import time
+import uuid
 from pathlib import Path
 from typing import Iterator, Optional
 
@@ -44,9 +45,23 @@ def lock_holder(run: RunFolder) -> Optional[dict]:
         return None
     if not isinstance(holder, dict) or not isinstance(holder.get("pid"), int):
         return None
-    if holder.get("host") == socket.gethostname() and not pid_alive(holder["pid"]):
+    if _here(holder) and not pid_alive(holder["pid"]):
         return None
     return holder
+
+
+#: This machine, however its network names it: a laptop's host name changes between
+#: networks, and a lock taken under the old name was never seen as stale (nor released).
+#: ``uuid.getnode()`` is the network card's address (a random one per process when it has
+#: none, which then matches nothing and leaves the host name to decide).
+MACHINE = f"{uuid.getnode():012x}"
+#: The locks this process holds: path -> the token written into it.
+_HELD: dict[str, str] = {}
+
+
+def _here(holder: dict) -> bool:
+    """Whether the lock was taken on this machine (so its process can be looked up)."""
+    return holder.get("machine") == MACHINE or holder.get("host") == socket.gethostname()
 
 
 def shown_status(run: RunFolder, status: str) -> str:
@@ -71,8 +86,9 @@ def acquire(run: RunFolder, doing: str = "trained", then: str = "resume the copy
     """Take ``run``'s lock, or raise a UserError naming the process that holds it and what it
     does there (``doing``: "trained", "calibrated"); ``then``: what to do with a copy of a
     run folder that cannot be written."""
-    me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time(),
-          "doing": doing}
+    token = uuid.uuid4().hex
+    me = {"pid": os.getpid(), "host": socket.gethostname(), "machine": MACHINE,
+          "started": time.time(), "doing": doing, "token": token}
     tmp = run.lock_path.with_name(f"{run.lock_path.name}.{os.getpid()}.tmp")
     try:
         tmp.write_text(json.dumps(me) + "\n", encoding="utf-8")
@@ -82,11 +98,13 @@ def acquire(run: RunFolder, doing: str = "trained", then: str = "resume the copy
         for _ in range(3):
             try:
                 os.link(tmp, run.lock_path)
+                _HELD[os.path.abspath(run.lock_path)] = token
                 return
             except FileExistsError:
                 pass
             except OSError:  # no hard links here (exFAT, some SMB/FUSE): the folder is writable
                 if _create_exclusive(run, me, then):
+                    _HELD[os.path.abspath(run.lock_path)] = token
                     return
             holder = lock_holder(run)
             if holder is not None:
@@ -132,13 +150,13 @@ def _unwritable(run: RunFolder, exc: OSError, then: str) -> BaseException:
 
 
 def release(run: RunFolder) -> None:
-    """Give the lock back (only if this process holds it)."""
+    """Give the lock back (only if this process holds it: the token it wrote is there)."""
+    token = _HELD.pop(os.path.abspath(run.lock_path), None)
     try:
         holder = json.loads(run.lock_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return
-    if isinstance(holder, dict) and holder.get("pid") == os.getpid() \
-            and holder.get("host") == socket.gethostname():
+    if isinstance(holder, dict) and token is not None and holder.get("token") == token:
         run.lock_path.unlink(missing_ok=True)
 
 
