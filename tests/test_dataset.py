@@ -477,3 +477,13 @@ def test_jfif_and_jpe_files_are_images_everywhere(tmp_path):
     report = scan_dataset(tmp_path)
     assert report.counts == {"cat": 2, "dog": 2} and not report.problems
     assert len(expand_image_paths([str(tmp_path)])) == 4
+
+
+def test_a_windows_drive_roots_system_folders_are_not_classes(tmp_path):
+    """A USB stick's root chosen as the data folder listed $RECYCLE.BIN and System Volume
+    Information as classes (a portability review)."""
+    from core.data.folder_walk import subfolders
+
+    for name in ("cats", "dogs", "$RECYCLE.BIN", "System Volume Information"):
+        (tmp_path / name).mkdir()
+    assert subfolders(str(tmp_path)) == ["cats", "dogs"]

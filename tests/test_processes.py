@@ -52,3 +52,26 @@ def test_a_run_lock_survives_a_new_host_name(tmp_path, monkeypatch):
     lock.acquire(run)  # taken over
     assert json.loads(run.lock_path.read_text())["host"] == "office.lan"
     lock.release(run)
+
+
+def test_a_closed_windows_console_stops_a_command_as_stop_does(monkeypatch):
+    """Windows signals Ctrl+Break and a closed console window with SIGBREAK, which killed a
+    training outright; it now stops it at the end of the batch, as Ctrl+C does.  SIGUSR1
+    plays SIGBREAK here."""
+    import importlib
+    import signal
+
+    from core.cli import interrupt
+    from core.events import CancelToken
+
+    monkeypatch.setattr(signal, "SIGBREAK", signal.SIGUSR1, raising=False)
+    importlib.reload(interrupt)
+    try:
+        cancel = CancelToken()
+        with interrupt.stop_on_interrupt(cancel):
+            os.kill(os.getpid(), signal.SIGUSR1)
+        assert cancel.cancelled
+    finally:
+        monkeypatch.undo()
+        importlib.reload(interrupt)
+    assert signal.SIGUSR1 not in interrupt.STOP_SIGNALS

@@ -23,8 +23,9 @@ from typing import Iterator
 
 from core.events import CancelToken
 
-#: The signals that stop a command as the window's Stop button does (SIGHUP: not on Windows).
-STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
+#: The signals that stop a command as the window's Stop button does (SIGHUP: not on Windows;
+#: SIGBREAK: Windows only, Ctrl+Break and a closed console window, which had killed the run).
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK")
                      if hasattr(signal, name))
 
 

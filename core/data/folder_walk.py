@@ -23,8 +23,9 @@ from core.path_names import is_within
 
 #: Where the audit's "set aside" fix moves images (core.audit.fixes); scans skip it.
 SET_ASIDE = "_set_aside"
-#: Folders skipped besides hidden ones (macOS zip leftovers, images set aside).
-IGNORED_FOLDERS = frozenset({"__MACOSX", SET_ASIDE})
+#: Folders skipped besides hidden ones (macOS zip leftovers, images set aside, what Windows
+#: keeps at a drive's root: a USB stick chosen as the data folder had them as classes).
+IGNORED_FOLDERS = frozenset({"__MACOSX", SET_ASIDE, "$RECYCLE.BIN", "System Volume Information"})
 
 
 def hidden(name: str) -> bool:
