@@ -242,3 +242,14 @@ def test_the_light_theme_is_light_whatever_the_desktop(qapp, monkeypatch):
         qapp.setStyle(style)
         qapp.setStyleSheet(sheet)
         qapp.setPalette(before)
+
+
+def test_logs_and_the_kernel_box_use_the_systems_fixed_width_font(qapp):
+    """QFont("monospace") is no family on macOS or Windows (a slow lookup, then a
+    proportional fallback there); the system's fixed font is asked for by role."""
+    from PySide6.QtGui import QFontDatabase
+
+    from gui.widgets.following_log import FollowingLog
+
+    log = FollowingLog()
+    assert log.font() == QFontDatabase.systemFont(QFontDatabase.FixedFont)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QPlainTextEdit, QWidget
 
 
@@ -27,9 +27,9 @@ class FollowingLog(QPlainTextEdit):
         super().__init__(parent)
         self.setReadOnly(True)
         self.setMaximumBlockCount(max_lines)
-        font = QFont("monospace")
-        font.setStyleHint(QFont.TypeWriter)
-        self.setFont(font)
+        # The system's fixed-width font: "monospace" is no family on macOS or Windows (a
+        # slow font lookup at start-up, and a proportional font in the end).
+        self.setFont(QFontDatabase.systemFont(QFontDatabase.FixedFont))
         self.following = True
         bar = self.verticalScrollBar()
         bar.actionTriggered.connect(self._on_user_scroll)

@@ -17,7 +17,7 @@ from typing import Optional
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGridLayout, QHBoxLayout,
                                QLabel, QPlainTextEdit, QSpinBox, QVBoxLayout, QWidget)
 
@@ -147,9 +147,7 @@ class PlaygroundTab(QWidget):
         form.addRow(self.note_label)
         self.kernel_edit = QPlainTextEdit()
         self.kernel_edit.setAccessibleName("My own kernel")
-        mono = QFont("monospace")
-        mono.setStyleHint(QFont.Monospace)
-        self.kernel_edit.setFont(mono)
+        self.kernel_edit.setFont(QFontDatabase.systemFont(QFontDatabase.FixedFont))
         self.kernel_edit.setPlaceholderText("one row per line, e.g.\n1, 0, -1\n2, 0, -2\n1, 0, -1")
         self.kernel_edit.setToolTip("Rows of numbers separated by commas or spaces; rows on "
                                     "separate lines or separated by ';'. Fractions like 1/9 work;"
