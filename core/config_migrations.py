@@ -49,6 +49,23 @@ def _into_bounds(data: dict, schema) -> dict:
     return data
 
 
+#: What a run did before a setting existed, where that is not the setting's default now.
+#: A run folder's config.json is written whole, so a key it lacks is older than the
+#: setting: its report, the Runs comparison and a resume must not claim today's default
+#: ("Head training: logistic", "Keep near-copies together: on" for runs that had neither).
+#: A config the user writes by hand keeps the defaults for what it leaves out.
+BEFORE_SETTING = {"train.head_solver": "adam", "data.keep_duplicates_together": False}
+
+
+def as_run_trained(cfg, raw: dict) -> None:
+    """Give ``cfg`` (read from a run folder's ``raw`` config) the behaviour of the settings
+    its version did not have yet (:data:`BEFORE_SETTING`)."""
+    for path, then in BEFORE_SETTING.items():
+        section, name = path.split(".")
+        if isinstance(raw.get(section), dict) and name not in raw[section]:
+            setattr(getattr(cfg, section), name, then)
+
+
 # Each entry turns a dict of version N into version N+1.
 #: ``schema`` is the current :class:`~core.config.StudioConfig`, for its fields' bounds.
 MIGRATIONS: dict[int, typing.Callable[[dict, type], dict]] = {1: _v1_to_v2}

@@ -313,3 +313,24 @@ def test_every_json_output_of_the_cli_is_strict_json(capsys):
             and t.count("json_text(") != t.count("strict=True)")] == []
     assert main(["backbones", "--json"]) == 0
     assert _strict(capsys.readouterr().out)
+
+
+def test_a_run_of_a_version_before_a_setting_is_read_as_it_trained(tmp_path):
+    """Runs of versions without train.head_solver or data.keep_duplicates_together trained the
+    head with Adam and never grouped near-copies; their report and the Runs comparison said
+    "logistic" and "on" (an upgrade review).  A config written by hand keeps the defaults."""
+    from core.runs.folder import RunFolder
+
+    old = {"version": 2, "data": {"data_dir": "/d", "val_split": 0.2},
+           "train": {"epochs": 3, "fine_tune_epochs": 2}}
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps(old))
+    cfg = RunFolder(run).load_config()
+    assert cfg.train.head_solver == "adam" and cfg.data.keep_duplicates_together is False
+    by_hand = StudioConfig.load(run / "config.json")
+    assert by_hand.train.head_solver == "logistic" and by_hand.data.keep_duplicates_together
+    written = StudioConfig()  # a run of this version writes every setting: read as written
+    (run / "config.json").write_text(written.to_json())
+    again = RunFolder(run).load_config()
+    assert again.train.head_solver == "logistic" and again.data.keep_duplicates_together

@@ -520,3 +520,21 @@ def test_rescan_keeps_runs_on_a_drive_that_is_not_connected(tmp_path):
     (tmp_path / "usb-unplugged").rename(drive)
     h.rebuild_index()
     assert h.find_id(run) == rid and [e["format"] for e in h.exports(rid)] == ["onnx"]
+
+
+def test_a_run_cut_off_after_some_epochs_is_told_how_far_it_got(tmp_path):
+    """A run killed after six epochs (no model.keras: it is written when a run ends) was
+    "stopped before its first epoch ended" on the Runs and Evaluate pages (an upgrade review)."""
+    from core.runs.folder import RunFolder
+    from core.runs.unfinished import without_model
+
+    run = RunFolder(tmp_path / "run")
+    run.path.mkdir()
+    assert "before its first epoch ended" in without_model(run.path, "interrupted")
+    run.write_history([{"phase": "head", "epoch": i, "global_epoch": i, "loss": 1.0,
+                        "accuracy": 0.5, "val_loss": 1.0, "val_accuracy": 0.5,
+                        "learning_rate": 1e-3, "seconds": 1.0} for i in range(1, 7)])
+    said = without_model(run.path, "interrupted")
+    assert "cut off after 6 epochs" in said and "until it is resumed on the Train step" in said
+    assert "still training" in without_model(run.path, "running")
+    assert "model.keras is missing" in without_model(run.path, "completed")

@@ -178,3 +178,24 @@ def test_calibrate_keeps_the_training_figures_when_images_are_gone(trained_run, 
     for key in ("accuracy", "n_images", "confusion", "ece"):
         assert after[key] == before[key]
     assert "keeps the figures from training" in capsys.readouterr().err
+
+
+def test_an_export_of_a_run_calibrated_by_an_older_version_says_to_calibrate_again(
+        trusted_run, tmp_path):
+    """Versions before MIN_STD kept near-zero spreads (1e-6): the export's unknown score then
+    differs by rounding magnified a million times and fails parity; the failure said nothing
+    of the cure (an upgrade review)."""
+    import json
+
+    from core.config import ExportConfig
+    from core.export.exporter import export_model
+
+    run = tmp_path / "old-calibration"
+    shutil.copytree(trusted_run, run)
+    calibration = json.loads((run / "calibration.json").read_text())
+    calibration["unknown_stds"] = [1e-6, 1e-6]
+    (run / "calibration.json").write_text(json.dumps(calibration))
+    report = export_model(run, ["tflite"], tmp_path / "out", ExportConfig(parity_images=8),
+                          latency_runs=1)
+    reason = report.result("tflite").parity["reason"]
+    assert f"run 'python main.py calibrate {run}' and export again" in reason, reason

@@ -35,8 +35,9 @@ from pathlib import Path
 from typing import Any, Optional
 
 from core.config import DAMAGED, StudioConfig
+from core.config_migrations import as_run_trained
 from core.errors import ConfigError, UserError
-from core.typed_json import json_text
+from core.typed_json import json_text, load_json_file
 from core.fsutil import atomic_write_text
 from core.runs.history_csv import history_text, read_history
 from core.runs.records import RunInfo
@@ -210,7 +211,9 @@ class RunFolder:
         it (right for the app's own settings file) would leave the run unusable."""
         fix = "fix it, or put it back from a copy of the run"
         try:
-            cfg = StudioConfig.load(self.config_path)
+            raw = load_json_file(self.config_path, "config", DAMAGED)
+            cfg = StudioConfig.from_dict(raw, str(self.config_path))
+            as_run_trained(cfg, raw)  # settings its version did not have: as it trained
             why = cfg.problem()  # a hand-edited NaN rate trained on NaN losses
         except ConfigError as exc:
             raise ConfigError(str(exc).replace(DAMAGED, fix)) from None

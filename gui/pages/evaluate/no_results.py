@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from core.errors import UserError
 from core.runs.folder import RunFolder
+from core.runs.unfinished import how_far
 
 
 def no_results_text(run_dir: str) -> str:
@@ -22,7 +23,7 @@ def no_results_text(run_dir: str) -> str:
     except UserError:  # an unreadable run.json: say nothing about the status
         status = ""
     return (f"{run.path.name} has no validation results"
-            + (" yet: it stopped before its first epoch ended. Resume it on the Train step."
+            + (f" yet: {how_far(run)}. Resume it on the Train step."
                if status in ("stopped", "running", "created") else
                " (it was trained without validation images). Use “Evaluate on another "
                "folder…” to score it."))

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHea
 
 from core.errors import UserError
 from core.path_names import is_within
+from core.runs.unfinished import without_model
 from gui.jobs import Job
 from gui.pages.base import Page
 from gui.pages.runs.compare import CompareView
@@ -300,13 +301,7 @@ class RunsPage(Page):
                            "its model.")
         else:  # the previous run's model must not stay in use under this run's name
             self.state.set_model(None)
-            status = run.shown_status
-            why = ("it stopped before its first epoch ended" if status in (
-                       "stopped", "interrupted", "failed", "created")
-                   else "it is still training" if status == "running"
-                   else f"{run.model_path.name} is missing from its folder")
-            self.show_info(f"Opened {run.name}; it has no model.keras ({why}), so Evaluate, "
-                           "Predict and Export have no model until one is trained.")
+            self.show_info(f"Opened {run.name}; {without_model(run.path, run.shown_status)}")
 
     def delete_selected(self) -> None:
         ids = self.selected_ids()

@@ -1,0 +1,36 @@
+"""How far a run that has no model.keras got, in the words the window shows.
+
+``model.keras`` is written when a run ends (completed or stopped); a run killed or
+cut off by a power failure has its history, best weights and checkpoint but no model.
+Such a run after six epochs was told "it stopped before its first epoch ended".
+"""
+
+from __future__ import annotations
+
+from core.errors import UserError
+from core.runs.folder import RunFolder
+
+
+def how_far(run: RunFolder) -> str:
+    """Where an unfinished run stopped: "it stopped before its first epoch ended", or
+    "it was cut off after 6 epochs (its best weights are kept)"."""
+    try:
+        epochs = len(run.history())
+    except UserError:  # a damaged history: say nothing about how far it got
+        epochs = 0
+    if not epochs:
+        return "it stopped before its first epoch ended"
+    return (f"it was cut off after {epochs} epoch{'s' if epochs != 1 else ''} (its best weights "
+            "are kept)")
+
+
+def without_model(run_dir, status: str) -> str:
+    """What opening a run without model.keras leaves the window with, and until when
+    (``status``: the run's status as shown)."""
+    run = RunFolder(run_dir)
+    unfinished = status in ("stopped", "interrupted", "failed", "created")
+    why = (how_far(run) if unfinished else "it is still training" if status == "running"
+           else f"{run.model_path.name} is missing from its folder")
+    until = "it is resumed on the Train step" if unfinished else "one is trained"
+    return (f"it has no {run.model_path.name} ({why}), so Evaluate, Predict and Export have no "
+            f"model until {until}.")
