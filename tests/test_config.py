@@ -328,6 +328,8 @@ def test_a_run_of_a_version_before_a_setting_is_read_as_it_trained(tmp_path):
     (run / "config.json").write_text(json.dumps(old))
     cfg = RunFolder(run).load_config()
     assert cfg.train.head_solver == "adam" and cfg.data.keep_duplicates_together is False
+    fresh = RunFolder(run).load_config(as_trained=False)  # "Update the model": a new run
+    assert fresh.train.head_solver == "logistic" and fresh.data.keep_duplicates_together
     by_hand = StudioConfig.load(run / "config.json")
     assert by_hand.train.head_solver == "logistic" and by_hand.data.keep_duplicates_together
     written = StudioConfig()  # a run of this version writes every setting: read as written

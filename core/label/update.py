@@ -234,7 +234,7 @@ def update_model(run_dir, data_dir=None, out_dir=None, *, runs_base=None, report
     cancel = cancel or CancelToken()
     t0 = time.time()
     run = finished_run(run_dir, "updating it")
-    old_cfg = run.load_config()
+    old_cfg = run.load_config(as_trained=False)  # the new run: today's defaults where it had none
     cfg = old_cfg.copy()
     if data_dir:
         cfg.data.data_dir = str(Path(data_dir).resolve())

@@ -206,14 +206,18 @@ class RunFolder:
     def save_config(self, cfg: StudioConfig) -> None:
         cfg.save(self.config_path)
 
-    def load_config(self) -> StudioConfig:
+    def load_config(self, as_trained: bool = True) -> StudioConfig:
         """The run's settings.  A damaged file is named; the config loader's advice to delete
-        it (right for the app's own settings file) would leave the run unusable."""
+        it (right for the app's own settings file) would leave the run unusable.
+        ``as_trained``: settings its version did not have are what it did then
+        (:func:`~core.config_migrations.as_run_trained`), not today's defaults; a new run
+        made from these settings wants today's."""
         fix = "fix it, or put it back from a copy of the run"
         try:
             raw = load_json_file(self.config_path, "config", DAMAGED)
             cfg = StudioConfig.from_dict(raw, str(self.config_path))
-            as_run_trained(cfg, raw)  # settings its version did not have: as it trained
+            if as_trained:
+                as_run_trained(cfg, raw)
             why = cfg.problem()  # a hand-edited NaN rate trained on NaN losses
         except ConfigError as exc:
             raise ConfigError(str(exc).replace(DAMAGED, fix)) from None
