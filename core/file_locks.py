@@ -1,8 +1,10 @@
 """Locks on open files, for writers that must not interleave.
 
-POSIX ``flock``, or on Windows ``msvcrt.locking`` on the file's first byte (Windows had
-run every such writer unlocked: an Undo could cut into a batch being placed, and two
-exports could mix their files).  Where the file system has no locks (some NFS or FUSE
+POSIX ``flock``, or on Windows ``msvcrt.locking`` on one byte far past any data (Windows
+had run every such writer unlocked: an Undo could cut into a batch being placed, and two
+exports could mix their files).  Windows' locks are mandatory: a locked byte cannot be
+read or written through any other handle, this process's included, so the lock must not
+cover the journal's own lines.  Where the file system has no locks (some NFS or FUSE
 mounts), the callers run unlocked, as they did before they locked.
 """
 
@@ -35,11 +37,16 @@ def locks_available() -> bool:
     return _fcntl() is not None or _msvcrt() is not None
 
 
+#: Where the Windows lock sits: past any journal, inside _locking's 32-bit offsets.
+LOCK_OFFSET = 0x7FFFFFFE
+
+
 @contextlib.contextmanager
-def _at_first_byte(fh) -> Iterator[None]:
-    """``msvcrt.locking`` locks from the file's position: byte 0, the position put back."""
+def _at_lock_byte(fh) -> Iterator[None]:
+    """``msvcrt.locking`` locks from the file's position: the lock's byte, the position put
+    back afterwards."""
     where = fh.tell()
-    fh.seek(0)
+    fh.seek(LOCK_OFFSET)
     try:
         yield
     finally:
@@ -47,7 +54,7 @@ def _at_first_byte(fh) -> Iterator[None]:
 
 
 def _windows_lock(fh, msvcrt, wait: bool) -> bool:
-    with _at_first_byte(fh):
+    with _at_lock_byte(fh):
         while True:
             try:
                 msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
@@ -100,7 +107,7 @@ def unlock(fh) -> None:
         fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
         return
     msvcrt = _msvcrt()
-    with _at_first_byte(fh):
+    with _at_lock_byte(fh):
         msvcrt.locking(fh.fileno(), msvcrt.LK_UNLCK, 1)
 
 

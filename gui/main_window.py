@@ -15,9 +15,9 @@ from typing import Optional
 
 from PySide6.QtCore import QByteArray, QCoreApplication, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
-                               QMainWindow, QMessageBox, QProgressBar, QPushButton,
-                               QStackedWidget, QWidget)
+from PySide6.QtWidgets import (QApplication, QDockWidget, QHBoxLayout, QLabel, QListWidget,
+                               QListWidgetItem, QMainWindow, QMessageBox, QProgressBar,
+                               QPushButton, QStackedWidget, QWidget)
 
 from core.events import BatchEnd, DeviceChosen, FileSkipped, Log, PhaseStarted, Progress
 from gui import recent, tf_loader
@@ -39,6 +39,7 @@ from gui.state import AppState
 from gui.window_drops import DropTarget
 from gui.window_menus import WindowMenus, page_shortcut
 from gui.widgets.compact import compact_combos
+from gui.widgets.pending_edits import PendingEdits
 from gui.window_projects import ProjectFiles
 from gui.steps import SIDEBAR_NAMES
 
@@ -66,6 +67,8 @@ class MainWindow(ProjectFiles, DropTarget, WindowMenus, QMainWindow):
 
         self.setWindowTitle("Fine-Tune Studio")
         self.setAcceptDrops(True)
+        self._pending_edits = PendingEdits(self)  # a typed number counts for Ctrl+Enter, Ctrl+S
+        QApplication.instance().installEventFilter(self._pending_edits)
         self.resize(1280, 820)
         self.setMinimumSize(900, 600)
 

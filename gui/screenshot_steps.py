@@ -86,8 +86,10 @@ def quick_run(app, window, work: Path) -> None:
     window.state.set_run(str(result.run_dir))
 
 
-def sort_step(app, window, work: Path, shot) -> None:
-    """Sort new images: a flat folder of fresh sample images, a few labelled with the keys."""
+def sort_step(app, window, work: Path, shot, skip: str) -> None:
+    """Sort new images: a flat folder of fresh sample images, a few labelled with the keys;
+    ``skip``: the S key's decision (the review's SKIP, handed in: this module uses no page's
+    internals)."""
     import shutil
 
     from core.data.sample_data import generate_sample_dataset
@@ -105,9 +107,7 @@ def sort_step(app, window, work: Path, shot) -> None:
     window.show_page(index)
     page.open_folder(str(folder))
     wait_for(app, lambda: got and not window.runner.is_busy(), 300, "the suggestions")
-    from gui.pages.sort.review import SKIP  # the S key's decision ("skip" would be a class)
-
-    for what, label in (("accept", ""), ("label", page.review.classes[1]), ("label", SKIP),
+    for what, label in (("accept", ""), ("label", page.review.classes[1]), ("label", skip),
                         ("accept", "")):
         page.apply_key(what, label)
     wait_for(app, lambda: page.thumbs.loaded_count() >= min(12, len(page.review)), 60,

@@ -18,6 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from gui.pages.sort.review import SKIP  # the S key's decision ("skip" would be a class)
 from gui.screenshot_steps import (camera_shots, pretrained_model, quick_run, sort_step,
                                  training_settings, wait_for)
 
@@ -241,7 +242,7 @@ def take_screenshots(out_dir: str | Path, size: tuple[int, int] = (1280, 820),
         if only in ("sort", "camera"):
             quick_run(app, window, work)
         if only == "sort":
-            sort_step(app, window, work, shot)
+            sort_step(app, window, work, shot, SKIP)
         elif only == "camera":
             camera_shots(app, window, work, out, paths)
         else:
@@ -257,7 +258,7 @@ def take_screenshots(out_dir: str | Path, size: tuple[int, int] = (1280, 820),
     shot(2, "augmentation")
     _train_and_evaluate(app, window, work, shot)
     _predict_and_export(app, window, work, shot)
-    sort_step(app, window, work, shot)
+    sort_step(app, window, work, shot, SKIP)
     camera_shots(app, window, work, out, paths)
 
     _network_and_runs(app, window, shot)

@@ -18,6 +18,7 @@ def test_a_terminal_without_the_characters_gets_escapes_not_a_crash(tmp_path):
     """Windows writes a redirected stdout in its ANSI code page: a class called "łąka"
     ended inspect with UnicodeEncodeError (exit 1, an empty file).  PYTHONIOENCODING
     gives this machine the same narrow encoding."""
+    import json
     import subprocess
     import sys
 
@@ -34,6 +35,11 @@ def test_a_terminal_without_the_characters_gets_escapes_not_a_crash(tmp_path):
                           capture_output=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     assert b"\\u0142\\u0105ka" in done.stdout
+    # the escapes are JSON's: --json stays JSON (\\xe9 or \\U0001f600 would not be)
+    (tmp_path / "łąka").rename(tmp_path / "łąka é 😀")
+    done = subprocess.run([sys.executable, str(root / "main.py"), "inspect", "--json",
+                           str(tmp_path)], capture_output=True, env=env, timeout=120)
+    assert "łąka é 😀" in json.loads(done.stdout.decode("cp1252"))["classes"]
 
 
 def _names_dir(tmp_path, trained_run):

@@ -330,6 +330,14 @@ def test_a_run_of_a_version_before_a_setting_is_read_as_it_trained(tmp_path):
     assert cfg.train.head_solver == "adam" and cfg.data.keep_duplicates_together is False
     fresh = RunFolder(run).load_config(as_trained=False)  # "Update the model": a new run
     assert fresh.train.head_solver == "logistic" and fresh.data.keep_duplicates_together
+    # the Runs comparison reads the indexed config: the same rule
+    from core.runs.compare import settings_diff
+
+    same = StudioConfig().to_dict()
+    same["train"].update(epochs=3, fine_tune_epochs=2, head_solver="adam")
+    same["data"].update(data_dir="/d", keep_duplicates_together=False)
+    paths = {d.path for d in settings_diff(json.loads(json.dumps(old)), same)}
+    assert not paths & {"train.head_solver", "data.keep_duplicates_together"}, paths
     by_hand = StudioConfig.load(run / "config.json")
     assert by_hand.train.head_solver == "logistic" and by_hand.data.keep_duplicates_together
     written = StudioConfig()  # a run of this version writes every setting: read as written

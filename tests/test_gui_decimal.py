@@ -54,3 +54,34 @@ def test_every_decimal_box_takes_a_point_and_a_comma(qtbot, german):
     assert spin.text() == "12.00 %"
     _type(qtbot, spin, "abc")  # refused as typed: the value stays
     assert spin.value() == pytest.approx(12.0)
+
+
+def test_a_typed_number_counts_for_a_shortcut_pressed_before_leaving_the_box(qtbot, tmp_path):
+    """Ctrl+Enter started training, and Ctrl+S saved the project, with the value the box had
+    before the typing: a shortcut moves no focus, and the box took its text on leaving it."""
+    from gui.main_window import MainWindow
+
+    window = MainWindow(load_tensorflow=False)
+    qtbot.addWidget(window, before_close_func=lambda w: (w.state.mark_saved(), w.shutdown()))
+    window.show()
+    qtbot.waitExposed(window)
+    row = next(i for i, p in enumerate(window.pages) if p.key == "train")
+    window.show_page(row)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)  # shortcuts act in the active window only
+    spin = window.pages[row].settings.smoothing_spin
+    spin.setFocus()
+    spin.selectAll()
+    qtbot.keyClicks(spin.lineEdit(), "0.2")
+    assert window.state.config.train.label_smoothing == pytest.approx(0.1)  # still typing
+    seen = []
+    window.pages[row].start_button.clicked.disconnect()
+    window.pages[row].start_button.clicked.connect(
+        lambda: seen.append(window.state.config.train.label_smoothing))
+    try:
+        qtbot.keyClick(spin.lineEdit(), Qt.Key_Return, Qt.ControlModifier)  # Start, by its keys
+        qtbot.waitUntil(lambda: bool(seen), timeout=5000)
+        assert seen == [pytest.approx(0.2)]
+    finally:  # a box left mid-edit would change the settings when the window closes
+        spin.clearFocus()
+        window.state.mark_saved()

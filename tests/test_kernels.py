@@ -94,6 +94,11 @@ def test_parse_kernel_forms():
     assert parse_kernel("0,1 0,1 0,1\n0,1 0,2 0,1\n0,1 0,1 0,1").tolist()[1] == [0.1, 0.2, 0.1]
     assert parse_kernel("-0,25 0 0,25").tolist() == [[-0.25, 0, 0.25]]
     assert parse_kernel("1, 0, -1").tolist() == [[1, 0, -1]]  # commas with spaces separate
+    # separators still, as before the rule (a review): two commas, a point, a sign, a fraction
+    assert parse_kernel("1,0,-1 2,0,-2").shape == (1, 6)
+    assert parse_kernel("0.5,0.5 0.5,0.5").tolist() == [[0.5] * 4]
+    assert parse_kernel("1,-1 0,0").tolist() == [[1, -1, 0, 0]]
+    assert np.allclose(parse_kernel("1/9,1/9 1/9"), [[1 / 9] * 3])
 
 
 @pytest.mark.parametrize("text,match", [

@@ -517,6 +517,9 @@ def test_a_class_typed_composed_goes_into_the_macs_decomposed_folder(folders, tm
     assert sorted(p.name for p in data.iterdir() if p.is_dir()) == sorted(["cat", "dog", mac])
     assert (data / mac / "d.png").is_file()
     assert "already a class" in class_name_problem("café", {mac})
+    from core.label.apply import spelled_as  # both spellings folders: the one typed, always
+
+    assert spelled_as(typed, {mac, typed}) == typed and spelled_as(mac, {typed, mac}) == mac
 
 
 def test_a_csv_saved_in_another_encoding_is_refused_by_line(folders, tmp_path, capsys):

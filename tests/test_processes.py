@@ -36,6 +36,8 @@ def test_a_run_lock_survives_a_new_host_name(tmp_path, monkeypatch):
     from core.runs import lock
     from core.runs.folder import RunFolder
 
+    monkeypatch.setattr(lock, "_REAL", True)  # a network card's address, as laptops have
+    monkeypatch.setattr(lock, "MACHINE", "0a0000000001")
     run = RunFolder(tmp_path / "run")
     run.path.mkdir()
     monkeypatch.setattr(socket, "gethostname", lambda: "cafe-wifi.local")
@@ -75,3 +77,25 @@ def test_a_closed_windows_console_stops_a_command_as_stop_does(monkeypatch):
         monkeypatch.undo()
         importlib.reload(interrupt)
     assert signal.SIGUSR1 not in interrupt.STOP_SIGNALS
+
+
+def test_another_machine_with_the_same_host_name_is_another_machine(tmp_path, monkeypatch):
+    """Two machines called "ubuntu" sharing a drive: the other's live trainer was taken for
+    dead (its pid is not running here) and its lock taken over."""
+    import json
+    import socket
+
+    from core.runs import lock
+    from core.runs.folder import RunFolder
+
+    monkeypatch.setattr(lock, "_REAL", True)
+    monkeypatch.setattr(lock, "MACHINE", "0a0000000001")
+    run = RunFolder(tmp_path / "run")
+    run.path.mkdir()
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()  # its pid runs nowhere here
+    run.lock_path.write_text(json.dumps({"pid": proc.pid, "host": socket.gethostname(),
+                                         "machine": "0a0000000002", "started": 0}) + "\n")
+    assert lock.lock_holder(run) is not None  # another machine's: held
+    monkeypatch.setattr(lock, "MACHINE", "0a0000000002")
+    assert lock.lock_holder(run) is None  # this machine's, its process gone: free

@@ -538,3 +538,23 @@ def test_a_run_cut_off_after_some_epochs_is_told_how_far_it_got(tmp_path):
     assert "cut off after 6 epochs" in said and "until it is resumed on the Train step" in said
     assert "still training" in without_model(run.path, "running")
     assert "model.keras is missing" in without_model(run.path, "completed")
+
+
+def test_the_evaluate_page_tells_a_run_still_training_to_wait_not_to_resume(tmp_path):
+    from core.runs.folder import RunFolder
+    from core.runs.lock import acquire, release
+    from gui.pages.evaluate.no_results import no_results_text
+
+    run = RunFolder(tmp_path / "live")
+    run.path.mkdir()
+    run.update_run_info(status="running")
+    run.write_history([{"phase": "head", "epoch": i, "global_epoch": i, "loss": 1.0,
+                        "accuracy": 0.5, "val_loss": 1.0, "val_accuracy": 0.5,
+                        "learning_rate": 1e-3, "seconds": 1.0} for i in range(1, 4)])
+    acquire(run)  # a live trainer holds it
+    try:
+        assert no_results_text(str(run.path)).endswith("yet: it is still training.")
+    finally:
+        release(run)
+    said = no_results_text(str(run.path))  # its trainer gone: interrupted
+    assert "cut off after 3 epochs" in said and "Resume it on the Train step" in said

@@ -10,6 +10,7 @@ ordinary character, accented letters included, as it is.
 
 from __future__ import annotations
 
+import codecs
 import re
 import sys
 
@@ -27,17 +28,28 @@ def printable(text: str, keep_newlines: bool = True) -> str:
     return text
 
 
+def _json_escape(err: UnicodeEncodeError) -> tuple[str, int]:
+    """``\\uXXXX`` (UTF-16, as JSON writes it) for the characters the encoding lacks."""
+    units = err.object[err.start:err.end].encode("utf-16-be", "surrogatepass")
+    return "".join(f"\\u{units[i] << 8 | units[i + 1]:04x}"
+                   for i in range(0, len(units), 2)), err.end
+
+
+codecs.register_error("fts-json-escape", _json_escape)
+
+
 def unbreakable_output() -> None:
     """Characters the terminal's encoding lacks print as escapes instead of ending the command.
 
     Windows writes a redirected stdout (``> out.txt``, a pipe) in its ANSI code page:
     a class named "łąka" or export's "max |Δp|" raised UnicodeEncodeError there, and the
-    command exited 1 with an empty file.  Called once, where the process starts.
+    command exited 1 with an empty file.  The escapes are JSON's (``\\u0142``), so a
+    ``--json`` answer stays valid JSON.  Called once, where the process starts.
     """
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
-            reconfigure(errors="backslashreplace")
+            reconfigure(errors="fts-json-escape")
 
 
 def name(path: str) -> str:

@@ -360,7 +360,7 @@ class FeatureStore:
         writer.flush()
         if writer.folder is None:
             return  # could not write: keep the old shards
-        table = shard = None  # every memory map closed: Windows deletes no mapped file
+        table = shard = key = None  # no view of a map left: Windows deletes no mapped file
         for path in old:
             try:
                 path.unlink()

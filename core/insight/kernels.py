@@ -127,12 +127,18 @@ def parse_kernel(text: str) -> np.ndarray:
 
 def _tokens(line: str) -> list[str]:
     """A typed row's numbers.  Commas separate them ("1,0,-1", "1, 0, -1"), unless spaces
-    do and every comma sits between two digits: "0,1 0,2 0,1" is written with decimal
-    commas (a German or French user's 0.1 0.2 0.1; it had been read as 0 1 0 2 0 1)."""
+    do and the commas are decimal ones: every token a plain number with at most one comma
+    between digits ("0,1 0,2 0,1", a German or French user's 0.1 0.2 0.1, had been read as
+    0 1 0 2 0 1).  A point, a fraction or a token with two commas keeps commas separators."""
     line = line.strip()
-    if re.search(r"\d,\d", line) and re.search(r"\s", line) and not re.search(r"\s,|,\s", line):
-        return [t.replace(",", ".") for t in line.split()]
+    spaced = line.split()
+    if len(spaced) > 1 and all(_DECIMAL_COMMA.fullmatch(t) for t in spaced) and "," in line:
+        return [t.replace(",", ".") for t in spaced]
     return [t for t in re.split(r"[,\s]+", line) if t]
+
+
+#: A number written with a decimal comma, or a whole number: -0,25 / 3.
+_DECIMAL_COMMA = re.compile(r"-?\d+(,\d+)?")
 
 
 # ---------------------------------------------------------------------------

@@ -176,8 +176,11 @@ def spelled_as(name: str, names: Iterable[str]) -> Optional[str]:
     them composed (NFC): "Café" typed was "not a class" beside the folder Café, or made a
     second folder that looks the same.
     """
+    names = list(names)
+    if name in names:  # both spellings may be folders (ext4 keeps them apart): the same one
+        return name
     key = _nfc(name)
-    return next((n for n in names if _nfc(n) == key), None)
+    return next((n for n in sorted(names) if _nfc(n) == key), None)
 
 
 def _left_out(label: str, words: bool, existing: set[str]) -> str:

@@ -24,6 +24,7 @@ from typing import Any
 
 from core.config import StudioConfig
 from core.config_fields import get_path, iter_fields
+from core.config_migrations import as_run_trained
 from core.errors import ConfigError
 from core.runs.folder import FILES
 from core.typed_json import to_jsonable
@@ -81,6 +82,7 @@ def effective_settings(config: dict) -> dict[str, Any]:
         cfg = StudioConfig.from_dict(config, "run config")
     except ConfigError:
         return _flatten(config)
+    as_run_trained(cfg, config)  # settings its version did not have: as it trained
     from core.data.augment import resolve  # albumentations: only when runs are compared
 
     try:

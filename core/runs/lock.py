@@ -55,13 +55,27 @@ def lock_holder(run: RunFolder) -> Optional[dict]:
 #: ``uuid.getnode()`` is the network card's address (a random one per process when it has
 #: none, which then matches nothing and leaves the host name to decide).
 MACHINE = f"{uuid.getnode():012x}"
+#: A made-up address has the multicast bit set (RFC 4122): then it identifies nothing.
+_REAL = not (uuid.getnode() >> 40) & 1
 #: The locks this process holds: path -> the token written into it.
 _HELD: dict[str, str] = {}
 
 
 def _here(holder: dict) -> bool:
-    """Whether the lock was taken on this machine (so its process can be looked up)."""
-    return holder.get("machine") == MACHINE or holder.get("host") == socket.gethostname()
+    """Whether the lock was taken on this machine (so its process can be looked up).  By the
+    card's address when both locks have a real one (two machines called "ubuntu" sharing a
+    drive are two), else by host name."""
+    theirs = holder.get("machine")
+    if _REAL and isinstance(theirs, str) and _real_address(theirs):
+        return theirs == MACHINE
+    return holder.get("host") == socket.gethostname()
+
+
+def _real_address(text: str) -> bool:
+    try:
+        return not (int(text, 16) >> 40) & 1
+    except ValueError:
+        return False
 
 
 def shown_status(run: RunFolder, status: str) -> str:

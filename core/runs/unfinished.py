@@ -24,13 +24,24 @@ def how_far(run: RunFolder) -> str:
             "are kept)")
 
 
+#: Statuses (as shown: a dead trainer's "running" is "interrupted") that Resume finishes.
+UNFINISHED = ("stopped", "interrupted", "failed", "created")
+
+
+def state_words(run: RunFolder, status: str) -> str:
+    """Why a run with this shown ``status`` has no model or results: how far an unfinished
+    one got, that a running one is still training, or "" for a completed one."""
+    if status in UNFINISHED:
+        return how_far(run)
+    return "it is still training" if status == "running" else ""
+
+
 def without_model(run_dir, status: str) -> str:
     """What opening a run without model.keras leaves the window with, and until when
     (``status``: the run's status as shown)."""
     run = RunFolder(run_dir)
-    unfinished = status in ("stopped", "interrupted", "failed", "created")
-    why = (how_far(run) if unfinished else "it is still training" if status == "running"
-           else f"{run.model_path.name} is missing from its folder")
+    unfinished = status in UNFINISHED
+    why = state_words(run, status) or f"{run.model_path.name} is missing from its folder"
     until = "it is resumed on the Train step" if unfinished else "one is trained"
     return (f"it has no {run.model_path.name} ({why}), so Evaluate, Predict and Export have no "
             f"model until {until}.")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from core.errors import UserError
 from core.runs.folder import RunFolder
-from core.runs.unfinished import how_far
+from core.runs.lock import shown_status
+from core.runs.unfinished import UNFINISHED, state_words
 
 
 def no_results_text(run_dir: str) -> str:
@@ -19,11 +20,13 @@ def no_results_text(run_dir: str) -> str:
         return (f"{run.path} is not there any more (deleted or moved): open another run on "
                 "the Runs step, or train one.")
     try:
-        status = run.run_info().status or ""
+        status = shown_status(run, run.run_info().status or "")
     except UserError:  # an unreadable run.json: say nothing about the status
         status = ""
-    return (f"{run.path.name} has no validation results"
-            + (f" yet: {how_far(run)}. Resume it on the Train step."
-               if status in ("stopped", "running", "created") else
-               " (it was trained without validation images). Use “Evaluate on another "
-               "folder…” to score it."))
+    if status == "running":
+        return f"{run.path.name} has no validation results yet: it is still training."
+    if status in UNFINISHED:
+        return (f"{run.path.name} has no validation results yet: {state_words(run, status)}. "
+                "Resume it on the Train step.")
+    return (f"{run.path.name} has no validation results (it was trained without validation "
+            "images). Use “Evaluate on another folder…” to score it.")

@@ -12,11 +12,14 @@ import math
 from typing import Optional
 
 from PySide6.QtGui import QValidator
-from PySide6.QtWidgets import QDoubleSpinBox, QSizePolicy, QWidget
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from gui.widgets.decimal_spin import DecimalSpin
 
 
-class LearningRateSpin(QDoubleSpinBox):
-    """Learning rates by order of magnitude; the minimum may be a special value (0)."""
+class LearningRateSpin(DecimalSpin):
+    """Learning rates by order of magnitude; the minimum may be a special value (0).  Typed
+    with a point or a comma, taken on Enter (:class:`DecimalSpin`)."""
 
     LADDER = (1.0, 2.0, 5.0)
 
@@ -26,7 +29,6 @@ class LearningRateSpin(QDoubleSpinBox):
         super().__init__(parent)
         self.setDecimals(10)
         self.setRange(1e-7, 1.0)
-        self.setKeyboardTracking(False)
         self.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Fixed)  # may shrink to the hint below
 
     def minimumSizeHint(self):  # noqa: N802 - Qt API
@@ -39,18 +41,10 @@ class LearningRateSpin(QDoubleSpinBox):
     def textFromValue(self, value: float) -> str:  # noqa: N802 - Qt API
         return f"{value:g}"
 
-    def valueFromText(self, text: str) -> float:  # noqa: N802 - Qt API
-        if self.specialValueText() and text == self.specialValueText():
-            return self.minimum()
-        try:
-            return float(text.strip().replace(",", "."))
-        except ValueError:
-            return self.value()
-
     def validate(self, text: str, pos: int):
         if self.specialValueText() and text == self.specialValueText():
             return QValidator.Acceptable, text, pos
-        t = text.strip().replace(",", ".")
+        t = self._number(text)
         if not t:
             return QValidator.Intermediate, text, pos
         try:
