@@ -160,7 +160,7 @@ def test_stopped_run_without_results_says_so(qtbot, window, tmp_path):
                         "learning_rate": 1e-3, "seconds": 1.0} for i in range(1, 7)])
     window.state.set_run(None)
     window.state.set_run(str(run.path))
-    assert "cut off after 6 epochs (its best weights are kept)" in page.empty_label.text()
+    assert "cut off after 6 epochs, its best weights kept" in page.empty_label.text()
 
 
 def _run_with(tmp_path, name, confusion, classes=("bright", "dark")):

@@ -13,15 +13,14 @@ from core.runs.folder import RunFolder
 
 def how_far(run: RunFolder) -> str:
     """Where an unfinished run stopped: "it stopped before its first epoch ended", or
-    "it was cut off after 6 epochs (its best weights are kept)"."""
+    "it was cut off after 6 epochs, its best weights kept"."""
     try:
         epochs = len(run.history())
     except UserError:  # a damaged history: say nothing about how far it got
         epochs = 0
     if not epochs:
         return "it stopped before its first epoch ended"
-    return (f"it was cut off after {epochs} epoch{'s' if epochs != 1 else ''} (its best weights "
-            "are kept)")
+    return f"it was cut off after {epochs} epoch{'s' if epochs != 1 else ''}, its best weights kept"
 
 
 #: Statuses (as shown: a dead trainer's "running" is "interrupted") that Resume finishes.
