@@ -188,3 +188,29 @@ def test_the_live_answer_puts_each_percentage_before_its_class(qtbot):
     rows = html.split("<tr>")[1:]
     assert all(r.index("%") < r.index(name) for r, (name, _p) in zip(rows, top))
 
+
+
+def test_the_camera_view_uses_every_device_pixel_of_a_high_dpi_screen(qtbot):
+    """At 200 % the live image was scaled to the widget's logical size and stretched soft."""
+    from PySide6.QtGui import QImage
+
+    from gui.widgets.camera import LiveImage
+
+    given = []
+
+    class OnAHighDpiScreen(LiveImage):  # the label's own pixmap() is redrawn at the real ratio
+        def devicePixelRatioF(self):  # noqa: N802 - Qt's name
+            return 2.0
+
+        def setPixmap(self, pix):  # noqa: N802 - Qt's name
+            given.append(pix)
+            super().setPixmap(pix)
+
+    view = OnAHighDpiScreen()
+    qtbot.addWidget(view)
+    view.resize(320, 240)
+    frame = QImage(1280, 960, QImage.Format_RGB888)
+    frame.fill(0)
+    view.show_image(frame)
+    pix = given[-1]
+    assert (pix.width(), pix.height(), pix.devicePixelRatio()) == (640, 480, 2.0)

@@ -168,8 +168,10 @@ class LiveImage(QLabel):
 
     def _paint(self) -> None:
         if self.image is not None and self.width() > 1 and self.height() > 1:
-            pix = QPixmap.fromImage(self.image).scaled(self.size(), Qt.KeepAspectRatio,
+            ratio = self.devicePixelRatioF()  # every device pixel: at 200 % it was soft
+            pix = QPixmap.fromImage(self.image).scaled(self.size() * ratio, Qt.KeepAspectRatio,
                                                        Qt.SmoothTransformation)
+            pix.setDevicePixelRatio(ratio)
             self.setPixmap(pix)
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
