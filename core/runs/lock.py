@@ -50,13 +50,21 @@ def lock_holder(run: RunFolder) -> Optional[dict]:
     return holder
 
 
+def _real_address(text: str) -> bool:
+    """Whether a recorded address is a network card's: a made-up one has the multicast bit
+    set (RFC 4122), and then it identifies nothing."""
+    try:
+        return not (int(text, 16) >> 40) & 1
+    except ValueError:
+        return False
+
+
 #: This machine, however its network names it: a laptop's host name changes between
 #: networks, and a lock taken under the old name was never seen as stale (nor released).
 #: ``uuid.getnode()`` is the network card's address (a random one per process when it has
 #: none, which then matches nothing and leaves the host name to decide).
 MACHINE = f"{uuid.getnode():012x}"
-#: A made-up address has the multicast bit set (RFC 4122): then it identifies nothing.
-_REAL = not (uuid.getnode() >> 40) & 1
+_REAL = _real_address(MACHINE)
 #: The locks this process holds: path -> the token written into it.
 _HELD: dict[str, str] = {}
 
@@ -69,13 +77,6 @@ def _here(holder: dict) -> bool:
     if _REAL and isinstance(theirs, str) and _real_address(theirs):
         return theirs == MACHINE
     return holder.get("host") == socket.gethostname()
-
-
-def _real_address(text: str) -> bool:
-    try:
-        return not (int(text, 16) >> 40) & 1
-    except ValueError:
-        return False
 
 
 def shown_status(run: RunFolder, status: str) -> str:

@@ -23,10 +23,9 @@ def no_results_text(run_dir: str) -> str:
         status = shown_status(run, run.run_info().status or "")
     except UserError:  # an unreadable run.json: say nothing about the status
         status = ""
-    if status == "running":
-        return f"{run.path.name} has no validation results yet: it is still training."
-    if status in UNFINISHED:
-        return (f"{run.path.name} has no validation results yet: {state_words(run, status)}. "
-                "Resume it on the Train step.")
+    words = state_words(run, status)  # still training, or how far an unfinished one got
+    if words:
+        resume = " Resume it on the Train step." if status in UNFINISHED else ""
+        return f"{run.path.name} has no validation results yet: {words}.{resume}"
     return (f"{run.path.name} has no validation results (it was trained without validation "
             "images). Use “Evaluate on another folder…” to score it.")
