@@ -42,6 +42,19 @@ def sharp_pixmap(image: QImage, side: int) -> QPixmap:
     return pix
 
 
+def fitted_pixmap(source: "QImage | QPixmap", width: float, height: float, ratio: float,
+                  mode: Qt.TransformationMode = Qt.FastTransformation) -> QPixmap:
+    """``source`` scaled to fit ``width``×``height`` logical pixels, made with every device
+    pixel of a screen at ``ratio``.  ``QPixmap.scaled`` counts device pixels and keeps the
+    source's ratio, so a sharp thumbnail scaled "to 400" showed at 200 pixels at 200 %."""
+    pix = source if isinstance(source, QPixmap) else QPixmap.fromImage(source)
+    ratio = max(1.0, float(ratio))
+    out = pix.scaled(max(1, round(width * ratio)), max(1, round(height * ratio)),
+                     Qt.KeepAspectRatio, mode)
+    out.setDevicePixelRatio(ratio)
+    return out
+
+
 def array_to_qimage(arr: Any) -> QImage:
     """An (H, W, 3) uint8 RGB array as a QImage that owns its pixels."""
     import numpy as np

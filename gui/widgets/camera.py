@@ -19,11 +19,12 @@ import threading
 from typing import Any, Optional, Union
 
 from PySide6.QtCore import QObject, QSize, Qt, Signal
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton,
                                QSizePolicy, QWidget)
 
 from gui.jobs import Job
+from gui.thumbnails import fitted_pixmap
 
 #: Frames per second shown at most (a camera may deliver more; they are dropped).
 SHOW_FPS = 15.0
@@ -168,11 +169,9 @@ class LiveImage(QLabel):
 
     def _paint(self) -> None:
         if self.image is not None and self.width() > 1 and self.height() > 1:
-            ratio = self.devicePixelRatioF()  # every device pixel: at 200 % it was soft
-            pix = QPixmap.fromImage(self.image).scaled(self.size() * ratio, Qt.KeepAspectRatio,
-                                                       Qt.SmoothTransformation)
-            pix.setDevicePixelRatio(ratio)
-            self.setPixmap(pix)
+            # every device pixel: at 200 % it was soft
+            self.setPixmap(fitted_pixmap(self.image, self.width(), self.height(),
+                                         self.devicePixelRatioF(), Qt.SmoothTransformation))
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)

@@ -17,12 +17,11 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton,
                                QVBoxLayout, QWidget)
 
 from core.data.image_names import dialog_filter
-from gui.thumbnails import array_to_qimage
+from gui.thumbnails import array_to_qimage, fitted_pixmap
 from gui.pages.network.tile_grid import BACKGROUND, TileGridView, TileLayout, scale_for, viridis
 
 MAX_CHANNELS = 64  # more tiles than this become too small to read
@@ -262,9 +261,9 @@ class FeatureMapsTab(QWidget):
 
     def show_view(self, view: MapView) -> None:
         self.view = view
-        pix = QPixmap.fromImage(array_to_qimage(view.image)).scaled(
-            INPUT_SIDE - 2, INPUT_SIDE - 2, Qt.KeepAspectRatio, Qt.FastTransformation)
-        self.input_label.setPixmap(pix)
+        self.input_label.setPixmap(fitted_pixmap(  # every device pixel of a 200 % screen
+            array_to_qimage(view.image), INPUT_SIDE - 2, INPUT_SIDE - 2,
+            self.input_label.devicePixelRatioF()))
         self.input_label.setToolTip(view.image_path)
         self.grid.set_mosaic(view.picture, view.layout, view.describe)
         self.caption.setText(view.caption())

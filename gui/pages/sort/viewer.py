@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVB
 from core.shown import isolated
 from gui.pages.sort.class_buttons import ClassButtons
 from gui.pages.sort.review import NONE, SKIP
-from gui.thumbnails import ThumbnailModel
+from gui.thumbnails import ThumbnailModel, fitted_pixmap
 
 VIEW_SIDE = 400
 
@@ -132,8 +132,9 @@ class ImageView(QWidget):
         if self.big.loaded_count():
             side = max(40, min(self.picture.width(), self.picture.height(), VIEW_SIDE))
             self.picture.setText("")
-            self.picture.setPixmap(icon.scaled(side, side, Qt.KeepAspectRatio,
-                                               Qt.FastTransformation))  # small images: pixels
+            # small images: crisp pixels; at 200 % the size on screen stays ``side``
+            self.picture.setPixmap(fitted_pixmap(icon, side, side,
+                                                 self.picture.devicePixelRatioF()))
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
