@@ -257,7 +257,10 @@ class TrainingCurves(QWidget):
             line = pg.InfiniteLine(pos=x, angle=90, movable=False,
                                    pen=pg.mkPen(MUTED, width=1, style=pg.QtCore.Qt.DashLine),
                                    label=PHASE_LABELS.get(phase, phase),
-                                   labelOpts={"position": 0.93, "color": MUTED, "anchors":
+                                   # near the floor, rising: hung from the top it ran off
+                                   # the plot in a short window; loss is rarely near 0 and
+                                   # accuracy rarely near 0 where fine-tuning starts
+                                   labelOpts={"position": 0.04, "color": MUTED, "anchors":
                                               [(0, 1), (0, 1)]})
             plot.addItem(line)
             self._markers.append(line)
