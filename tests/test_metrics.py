@@ -25,9 +25,28 @@ def test_the_confusion_matrix_header_keeps_class_names_apart():
     classes = ["mono_0", "mono_100", "a_very_long_class_name"]
     m = compute_metrics([0, 1, 2], np.eye(3), classes)
     text = m.to_text().split("confusion matrix (rows: true, columns: predicted)\n")[1]
-    header, *rows = text.splitlines()
+    header, *rows = text.split("\n\n")[0].splitlines()
     assert header.split() == ["mono_0", "mono_100", "a_ver…s_name"]  # both ends tell apart
     assert all(len(r) == len(rows[0]) for r in rows) and len(header) == len(rows[0])
+
+
+def test_no_mistakes_is_said_in_one_sentence_in_the_terminal_and_the_report():
+    """The terminal said "none: every image was right" (and nothing at all below 13
+    classes), the report "None: every validation image was classified correctly", the
+    window a third sentence."""
+    from core.infer.metrics import NO_MISTAKES
+    from types import SimpleNamespace
+
+    from core.report.html import _scores_section
+
+    for n in (3, 20):  # the matrix, and the most confused pairs above 12 classes
+        right = compute_metrics(list(range(n)), np.eye(n), [f"c{i}" for i in range(n)])
+        assert right.to_text().endswith(NO_MISTAKES)
+        wrong = compute_metrics([0] + list(range(1, n)), np.eye(n)[[1] + list(range(1, n))],
+                                [f"c{i}" for i in range(n)])
+        assert NO_MISTAKES not in wrong.to_text()
+    html = _scores_section(SimpleNamespace(metrics=right.to_dict()), 12)
+    assert NO_MISTAKES in html
 
 
 # -- core.infer.evaluation: one function for training, the Evaluate page and the CLI ----------

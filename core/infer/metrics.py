@@ -21,6 +21,8 @@ from core.trust.calibration import expected_calibration_error, reliability_table
 
 #: How a score with no value is shown (see :meth:`Metrics.score_values`).
 NO_VALUE = "–"
+# One sentence for "all right" in the window, the terminal and the report (they had three).
+NO_MISTAKES = "No mistakes: every image was classified correctly."
 #: The terminal's figures: class names cut to this many characters, the matrix printed up
 #: to this many classes (the most confused pairs, this many, above it).
 TEXT_NAME_CHARS = 30
@@ -108,8 +110,11 @@ class Metrics:
             lines.append(f"{padded(name, width)}  {p:>9}  {r:>6}  {f1:>5}  {c.support:7d}")
         if any(c.support == 0 for c in self.per_class):
             lines.append(f"({NO_VALUE}: no value; macro F1 averages the classes with images)")
-        lines += [""] + (self._matrix_lines(names, width)
-                         if len(names) <= TEXT_MATRIX_CLASSES else self._pair_lines(names))
+        if len(names) > TEXT_MATRIX_CLASSES:
+            lines += [""] + self._pair_lines(names)
+        else:
+            lines += [""] + self._matrix_lines(names, width)
+            lines += [] if self.confused_pairs() else ["", NO_MISTAKES]
         if self.skipped:
             lines += ["", f"skipped {len(self.skipped)} unreadable file(s):"]
             lines += [f"  {s['path']}: {s['reason']}" for s in self.skipped]
@@ -135,7 +140,7 @@ class Metrics:
         lines += [f"  {n:5d}  {short[t]} -> {short[p]}" for n, t, p in pairs[:TEXT_PAIRS]]
         if len(pairs) > TEXT_PAIRS:
             lines.append(f"  … and {len(pairs) - TEXT_PAIRS} more kinds of mistake")
-        return lines if pairs else lines + ["  none: every image was right"]
+        return lines if pairs else lines + ["  " + NO_MISTAKES]
 
 
 def confused_pairs(classes: Sequence[str], confusion) -> list[tuple[int, str, str]]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from core.fsutil import atomic_write_text
-from core.infer.metrics import Metrics, confused_pairs
+from core.infer.metrics import NO_MISTAKES, Metrics, confused_pairs
 from core.export.report import parity_figures_text
 from core.shown import human_size, shown_text, when_text
 from core.report.charts import line_chart, reliability_chart, thumbnail_uri
@@ -175,7 +175,7 @@ def _scores_section(d: ReportData, max_mistakes: int) -> str:
                 for x in mistakes]
         out.append("</div>")
     else:
-        out.append("<p>None: every validation image was classified correctly.</p>")
+        out.append(f"<p>{NO_MISTAKES}</p>")
     return "".join(out)
 
 

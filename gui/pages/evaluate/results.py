@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
                                QListWidget, QListWidgetItem, QSplitter, QTableWidget,
                                QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
-from core.infer.metrics import NO_VALUE, confused_pairs
+from core.infer.metrics import NO_MISTAKES, NO_VALUE, confused_pairs
 from core.shown import isolated
 from gui.pages.evaluate.confusion import ConfusionView
 from gui.pages.evaluate.reliability import ConfidenceTab
@@ -285,7 +285,7 @@ class ResultsView(QWidget):
         self.mistake_thumbs.prefetch(24)
         wrong = metrics.n_images - right_answers(metrics)
         if not wrong:
-            self.mistakes_label.setText("No mistakes: every image was classified correctly.")
+            self.mistakes_label.setText(NO_MISTAKES)
         else:
             more = (f" (the {len(mistakes)} most confident are listed)"
                     if len(mistakes) < wrong else "")

@@ -142,6 +142,12 @@ class LayersTab(QWidget):
         top.addWidget(self.filter_edit, 1)
         self.totals_label = QLabel("")
         self.totals_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        # The Model page's figure is another question; say so where both numbers show.
+        self.totals_label.setToolTip(
+            "Keras' own count for this model as it stands: a trained run as it was saved, "
+            "after its last phase. The Model page counts what fine-tuning would train with "
+            "the settings there, which leaves frozen layers and batch normalisation out, so "
+            "its figure can be smaller.")
         top.addWidget(self.totals_label)
         lay.addLayout(top)
 
