@@ -135,8 +135,17 @@ def test_eight_class_names_never_overlap_and_orange_bars_are_explained(qtbot):
     rows = labelled_rows(values, 4)
     assert 1 in rows and 58 in rows and all(b - a >= 4 for a, b in zip(rows, rows[1:]))
     assert len(rows) >= 60 // 4 - 2
+    # side by side only one of the two could be written: the legend names the other
+    values = [50] * 60
+    values[30], values[31] = 3000, 1
+    chart.set_counts([f"class_{i:02d}" for i in range(60)], values)
+    assert sum(t in chart.tick_labels for t in ("class_30", "class_31")) == 1
+    legend = chart.legend_text().replace("\u2068", "").replace("\u2069", "")
+    assert ("largest: class_30 (3,000 images)" in legend) != ("class_30" in chart.tick_labels)
+    assert ("smallest: class_31 (1 image)" in legend) != ("class_31" in chart.tick_labels)
     chart.set_counts(["a", "b"], [10, 9])
     assert "fewer than a third" not in chart.legend_text()  # no orange bar, no orange legend
+    assert "largest" not in chart.legend_text()  # both are written
 
 
 def test_a_warning_alone_is_not_a_problem_and_counts_match_inspect(qtbot, window, tmp_path,

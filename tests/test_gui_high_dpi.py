@@ -3,7 +3,6 @@ device pixel.  Offscreen Qt runs at ratio 1, so the ratio is given by hand."""
 
 import numpy as np
 from PIL import Image
-from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
 
 from gui import thumbnails

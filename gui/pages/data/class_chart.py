@@ -19,7 +19,7 @@ from typing import Optional, Sequence
 
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from core.shown import cut_middle
+from core.shown import cut_middle, isolated
 from gui.theme import ACCENT, WARN
 
 NAME_CHARS = 16  # longer class names are cut, with "…"
@@ -127,15 +127,20 @@ class ClassBarChart(QWidget):
                            for name, v in zip(self.names, self.values))
         self.setToolTip(counts)
         self.setAccessibleDescription(counts)  # the chart in words, for a screen reader
-        self._show_legend(any(few))
         self._update_ticks()
 
-    def _show_legend(self, any_few: bool) -> None:
+    def _show_legend(self, unnamed: Sequence[tuple[str, int]] = ()) -> None:
+        """The colours, and the largest or smallest class by name when its row had no room
+        for it (beside each other, only one of them could be written)."""
         swatch = "<span style='color:{c}'>■</span>"
         text = f"{swatch.format(c=ACCENT)} images per class"
-        if any_few:
+        if any(few_images(self.values)):
             text += (f" &nbsp; {swatch.format(c=WARN)} fewer than a third of the largest "
                      "class: add images to it if you can")
+        for what, i in unnamed:
+            v = self.values[i]
+            text += (f" &nbsp; {what}: {html.escape(isolated(self.names[i]))} "
+                     f"({v:,} image{'s' if v != 1 else ''})")
         self.legend.setText(text)
         self.legend.show()
 
@@ -150,6 +155,10 @@ class ClassBarChart(QWidget):
         ticks = [(i, short_name(self.names[i])) for i in written]
         self.tick_labels = [t for _i, t in ticks]
         self.plot.getAxis("left").setTicks([ticks])
+        ends = (("largest", max(range(n), key=self.values.__getitem__)),
+                ("smallest", min(range(n), key=self.values.__getitem__)))
+        self._show_legend([(what, i) for what, i in ends
+                           if i not in written and len(set(self.values)) > 1])
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
