@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (QApplication, QDockWidget, QHBoxLayout, QLabel, Q
 from core.events import BatchEnd, DeviceChosen, FileSkipped, Log, PhaseStarted, Progress
 from gui import recent, tf_loader
 from gui.jobs import Job, JobRunner, cancel_all_jobs, live_jobs
+from gui.keys import key_text
 from gui.log_view import LogView
 from gui.pages.augment.page import AugmentPage
 from gui.pages.base import Page
@@ -83,7 +84,7 @@ class MainWindow(ProjectFiles, DropTarget, WindowMenus, QMainWindow):
             self.pages.append(page)
             self.stack.addWidget(page)
             item = QListWidgetItem(f"{i + 1}   {SIDEBAR_NAMES[i]}")
-            item.setToolTip(f"{page.title} ({page_shortcut(i)})")
+            item.setToolTip(f"{page.title} ({key_text(page_shortcut(i))})")
             self.sidebar.addItem(item)
         self.sidebar.currentRowChanged.connect(self._on_page_changed)
         self._fit_sidebar()

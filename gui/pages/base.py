@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPushButton, QScroll
                                QSizePolicy, QVBoxLayout, QWidget)
 
 from gui.jobs import JobRunner
+from gui.keys import key_text
 from gui.state import AppState
 
 
@@ -131,7 +132,7 @@ class Page(QWidget):
             self.next_button = QPushButton(self.next_text + "  →")
             self.next_button.setObjectName("primary")
             ctrl_enter(self.next_button)
-            self.next_button.setToolTip("Go to the next step (Ctrl+Enter)")
+            self.next_button.setToolTip(f"Go to the next step ({key_text('Ctrl+Enter')})")
             self.next_button.setSizePolicy(QSizePolicy.Fixed, QSizePolicy.Fixed)
             self.next_button.clicked.connect(self.next_requested)
             footer.addWidget(self.next_button)

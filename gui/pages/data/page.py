@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QHBoxL
 
 from core.appdirs import sample_dataset_dir
 from core.path_names import same_path
+from gui.keys import key_text
 from gui.pages.base import Page
 from gui.state import touches
 from gui.thumbnails import ThumbnailModel
@@ -92,7 +93,7 @@ class DataPage(Page):
         self.choose_button = QPushButton("Choose image folder…")
         self.choose_button.setObjectName("primary")
         self.choose_button.setToolTip("Pick the folder with one sub-folder per class "
-                                      "(Ctrl+Shift+O)")
+                                      f"({key_text('Ctrl+Shift+O')})")
         self.choose_button.clicked.connect(self.choose_folder)
         self.sample_button = QPushButton("Try the sample dataset")
         self.sample_button.setToolTip("Makes a small set of shape images (circles, squares, "

@@ -32,6 +32,7 @@ from core.errors import UserError
 from core.path_names import is_within
 from core.runs.unfinished import without_model
 from gui.jobs import Job
+from gui.keys import modifier_click
 from gui.pages.base import Page
 from gui.pages.runs.compare import CompareView
 from gui.pages.runs.rows import (COLUMN_TIPS, COLUMNS, ID_ROLE, SORT_ROLE, RunsProxy,
@@ -68,7 +69,7 @@ class RunsPage(Page):
         self.body.addLayout(self._build_bar())
         self.compare_box = CompareView()
         self.diff_table = self.compare_box.diff_table
-        self.compare_hint = QLabel("Select two runs (Ctrl+click) to compare them.")
+        self.compare_hint = QLabel(f"Select two runs ({modifier_click()}) to compare them.")
         self.compare_hint.setObjectName("hint")
         splitter = QSplitter(Qt.Vertical)
         splitter.addWidget(self._build_table())

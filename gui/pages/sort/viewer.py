@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from core.shown import isolated
+from gui.keys import key_text
 from gui.pages.sort.class_buttons import ClassButtons
 from gui.pages.sort.review import NONE, SKIP
 from gui.thumbnails import ThumbnailModel, fitted_pixmap
@@ -70,7 +71,8 @@ class ImageView(QWidget):
                                     "(N or 0)")
         self.none_button.clicked.connect(lambda: self.chosen.emit(NONE))
         self.back_button = QPushButton("Back ⌫")
-        self.back_button.setToolTip("Undo the last decision (Backspace or Ctrl+Z)")
+        self.back_button.setToolTip(f"Undo the last decision ({key_text('Backspace')} or "
+                                    f"{key_text('Ctrl+Z')})")
         self.back_button.clicked.connect(self.back_requested)
         for w in (self.accept_button, self.skip_button, self.none_button, self.back_button):
             w.setFocusPolicy(Qt.NoFocus)  # the keys stay with the review

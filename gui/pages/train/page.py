@@ -35,6 +35,7 @@ from core.shown import plural
 from core.train.linear_head import planned_epochs
 from gui.durations import format_duration
 from gui.jobs import Job
+from gui.keys import key_text
 from gui.pages.base import Page, drop_ctrl_enter
 from gui.pages.train.jobs import resume_job, train_job
 from gui.pages.train.lr_finder_view import LearningRateFinderDialog, find_lr_job
@@ -95,7 +96,7 @@ class TrainPage(Page):
         # Ctrl+Return starts training here (it is "Next" on the other pages).
         if self.next_button is not None:
             drop_ctrl_enter(self.next_button)
-            self.next_button.setToolTip("Go to the Evaluate step (Ctrl+5)")
+            self.next_button.setToolTip(f"Go to the Evaluate step ({key_text('Ctrl+5')})")
 
         self.state.config_changed.connect(self._on_config_changed)
         self.state.dataset_changed.connect(lambda _r: (self._update_buttons(),

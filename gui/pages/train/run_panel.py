@@ -22,6 +22,7 @@ from core.events import (BatchEnd, BudgetPlanned, DeviceChosen, EpochEnd, FileSk
                          Progress, SkipCounter)
 from core.shown import metric_text, plural
 from gui.durations import format_duration
+from gui.keys import key_text
 from gui.widgets.curves import TrainingCurves
 from gui.widgets.following_log import FollowingLog
 from gui.pages.base import ctrl_enter
@@ -49,8 +50,8 @@ class RunPanel(QWidget):
         self.progress.setTextVisible(True)
         self.set_progress(0, 1, "Not started")
         lay.addWidget(self.progress)
-        self.status_label = QLabel("Press Start training (Ctrl+Enter) when the settings look "
-                                   "right. The defaults suit most folders.")
+        self.status_label = QLabel(f"Press Start training ({key_text('Ctrl+Enter')}) when the "
+                                   "settings look right. The defaults suit most folders.")
         self.status_label.setWordWrap(True)
         lay.addWidget(self.status_label)
         self.device_label = QLabel("Device: decided when training starts")
@@ -81,11 +82,13 @@ class RunPanel(QWidget):
         self.start_button = QPushButton("Start training")
         self.start_button.setObjectName("primary")
         ctrl_enter(self.start_button)
-        self.start_button.setToolTip("Train a new model with these settings (Ctrl+Enter)")
+        self.start_button.setToolTip("Train a new model with these settings "
+                                     f"({key_text('Ctrl+Enter')})")
         self.stop_button = QPushButton("Stop")
         self.stop_button.setShortcut(QKeySequence("Ctrl+."))
         self.stop_button.setToolTip("Stop after the current batch; the best epoch so far is "
-                                    "kept and you can resume later (Esc or Ctrl+.)")
+                                    f"kept and you can resume later ({key_text('Esc')} or "
+                                    f"{key_text('Ctrl+.')})")
         self.resume_button = QPushButton("Resume")
         self.resume_button.setToolTip("Continue the stopped run from its last finished epoch")
         for b in (self.start_button, self.stop_button, self.resume_button):
