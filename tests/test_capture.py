@@ -71,6 +71,24 @@ def test_no_camera_here_is_an_empty_list_and_a_clear_message(capfd):
     assert "can't open camera" not in capfd.readouterr().err  # OpenCV's warnings are silenced
 
 
+@pytest.mark.parametrize("platform, switch", [("darwin", "Privacy & Security → Camera"),
+                                              ("win32", "Let desktop apps access your camera"),
+                                              ("linux", "/dev/video0")])
+def test_no_camera_names_the_systems_permission_too(monkeypatch, platform, switch):
+    """A camera the system refuses (macOS asks once per program) looks to OpenCV like no
+    camera; the message said only "not connected or in use" (a portability review)."""
+    from core.capture import frames
+
+    monkeypatch.setattr(frames.sys, "platform", platform)
+    assert switch in frames.no_camera_message()
+    if not list_cameras(2):
+        with pytest.raises(CaptureError, match="not connected") as err:
+            FrameSource(1)
+        assert switch in str(err.value)
+    monkeypatch.setattr(frames.sys, "platform", "sunos5")
+    assert frames.no_camera_message().endswith("play a video file instead.")
+
+
 def test_resizing_and_jpeg():
     frame = np.zeros((300, 400, 3), np.uint8)
     assert fit_longest(frame, 100).shape == (75, 100, 3)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import threading
 import time
 from typing import Iterator, Optional, Union
@@ -69,9 +70,29 @@ def describe(source: Source) -> str:
     return f"camera {source}" if isinstance(source, int) else os.fspath(source)
 
 
+# Where each system lets a program use the camera.  A camera the system refuses looks to
+# OpenCV exactly like no camera at all, so the message names the switch as well.
+PERMISSION_HINTS = {
+    "darwin": "If one is connected, macOS may not allow this program to use it: System "
+              "Settings → Privacy & Security → Camera, turn it on for the Terminal (or the "
+              "app that started Fine-Tune Studio), then start the app again.",
+    "win32": "If one is connected, Windows may not allow desktop apps to use it: Settings → "
+             "Privacy & security → Camera, turn on \"Let desktop apps access your camera\".",
+    "linux": "If one is connected, your user may lack access to it: check that /dev/video0 is "
+             "readable (on most systems, join the \"video\" group and log in again).",
+}
+
+
+def permission_hint() -> str:
+    """This system's camera permission, in one sentence ("" where unknown)."""
+    return next((hint for prefix, hint in PERMISSION_HINTS.items()
+                 if sys.platform.startswith(prefix)), "")
+
+
 def no_camera_message(count: int = MAX_CAMERAS) -> str:
     return (f"No camera found (looked at cameras 0-{count - 1}). Connect one (and close other "
-            "programs using it), then look again, or play a video file instead.")
+            "programs using it), then look again, or play a video file instead. "
+            + permission_hint()).rstrip()
 
 
 def list_cameras(count: int = MAX_CAMERAS) -> list[int]:
@@ -118,14 +139,16 @@ class FrameSource:
         if self._first is None:
             self.close()
             raise CaptureError(f"{self.name}: opened but gave no picture; "
-                               + ("check that no other program uses the camera"
-                                  if self.is_camera else "the video may be empty or damaged"))
+                               + ("check that no other program uses the camera. "
+                                  + permission_hint() if self.is_camera
+                                  else "the video may be empty or damaged").rstrip())
         self.size = (int(self._first.shape[1]), int(self._first.shape[0]))  # (width, height)
 
     def _unopened(self) -> str:
         if self.is_camera:
             return (f"No camera found at index {self.source}: it is not connected or another "
-                    "program is using it. Connect a camera, or play a video file instead.")
+                    "program is using it. Connect a camera, or play a video file instead. "
+                    + permission_hint()).rstrip()
         return (f"{self.name}: cannot be played as a video (OpenCV could not open it); use a "
                 "video file such as .avi or .mp4, or convert it")
 
