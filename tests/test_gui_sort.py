@@ -156,6 +156,13 @@ def test_sort_label_add_undo_and_undo_after_restart(qtbot, window, trained_run, 
     qtbot.addWidget(second, before_close_func=lambda w: (w.state.mark_saved(), w.shutdown()))
     page2 = _sort_page(second, trained_run, data)
     qtbot.waitUntil(lambda: page2.box.pending_undo == 1, timeout=10000)
+    # The same folder that next day: what was added shows as added and is not offered again
+    # (it was all "to go", and adding copied "name (2).png" or into another class)
+    _wait_done(qtbot, second, page2.suggestions_ready, lambda: _drop_folder(second, new))
+    assert set(page2.review.added) == {src for src, _dst in outcome.placed}
+    assert page2.review.decision(str(grey_path)) == "grey"
+    assert page2.review.rows_to_apply() == [] and page2.thumbs.state_of(str(first)) == "added"
+    assert "in the data set already" in page2.banner.text()
     _wait_done(qtbot, second, page2.box.undone,
                lambda: qtbot.mouseClick(page2.box.undo_button, Qt.LeftButton))
     assert not (data / "bright" / f"{first.stem} (2){first.suffix}").exists()

@@ -256,10 +256,11 @@ def test_the_window_s_labels_are_classes_even_when_named_none_or_unknown(tmp_pat
     assert out.skipped == 1 and out.none_of_these == 0
     # a CSV's words too: "none" is the class a folder of that name holds ('suggest --csv'
     # writes a suggested class "none" so), and the word where no folder has the name
-    out = apply_labels([(str(new[0]), "none")], data)
+    again = _png(tmp_path / "new" / "again.png", 40)
+    out = apply_labels([(str(again), "none")], data)
     assert out.none_of_these == 0 and len(out.placed) == 1
     (data / "none" / "0.png").unlink()
-    (data / "none" / "0 (2).png").unlink()
+    (data / "none" / "again.png").unlink()
     (data / "none" / "a.png").unlink()
     (data / "none").rmdir()
     out = apply_labels([(str(new[0]), "none")], data)

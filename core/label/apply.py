@@ -235,7 +235,8 @@ def apply_labels(rows: Iterable[tuple[str, str]], data_dir, *, move: bool = Fals
     new = _check_labels(rows, existing, new_classes, source, words)
     outcome = LabelOutcome(batch=uuid.uuid4().hex[:12], moved=move, new_classes=new)
     journal = FixJournal(root)
-    planned, taken, seen = [], set(), set()
+    earlier = earlier_additions(journal)
+    planned, taken, seen, digests = [], set(), set(), {}
     for path, label in rows:
         left_out = _left_out(label, words, existing)
         if left_out:
@@ -243,10 +244,16 @@ def apply_labels(rows: Iterable[tuple[str, str]], data_dir, *, move: bool = Fals
             outcome.none_of_these += left_out == "none"
             continue
         why, stamp, fmt = _refusal(path, root, seen, move)
+        if stamp is not None and stamp.digest in earlier:
+            why = (f"already in the data set as {earlier[stamp.digest].dst} (an earlier batch "
+                   "added it); to change its class, Undo that batch or move it with Check data")
+        elif stamp is not None and stamp.digest in digests:
+            why = f"the same image as {one_line(digests[stamp.digest])}, labelled by its row"
         if why:
             outcome.refused.append((path, why))
             continue
         seen.add(path)
+        digests[stamp.digest] = path
         # a name the scan reads: ".IMG_1.jpg" (hidden) and "scan_0002" (no image ending)
         # were reported "copied into the data set" and never trained on
         dst = free_name(base / label / readable_name(os.path.basename(path), fmt), taken)
@@ -318,6 +325,50 @@ def _refusal(path: str, root: Path, seen: set[str], move: bool):
         return "", hash_file(path), fmt
     except FileProblem as exc:
         return exc.reason, None, ""
+
+
+@dataclass(frozen=True)
+class Added:
+    """An image an earlier batch brought into the data set, still where it now lies."""
+
+    batch: str
+    source: str  # the absolute path it was copied or moved from
+    dst: str  # relative to the data folder, after any later audit move
+
+
+def earlier_additions(journal: FixJournal) -> dict[str, Added]:
+    """{digest: :class:`Added`} for every file a batch not undone copied or moved into the data
+    set and that is still in it (followed through later audit moves).  Sorting the same
+    folder a second day copied every image in again ("u1 (2).png"), or into another class."""
+    found: dict[str, Added] = {}
+    for batch in journal.pending_batches():
+        for m in batch.get("moves", []):
+            digest, dst = m.get("digest"), m.get("dst")
+            if not (isinstance(digest, str) and isinstance(dst, str)):
+                continue
+            if m.get("op") in ("copy", "move_in") and isinstance(m.get("source"), str):
+                found[digest] = Added(batch.get("id", ""), m["source"], dst)
+            elif "op" not in m and digest in found:  # an audit move of it, since
+                found[digest] = Added(found[digest].batch, found[digest].source, dst)
+    return {d: a for d, a in found.items() if journal.root.joinpath(*a.dst.split("/")).is_file()}
+
+
+def already_added(paths: Iterable[str], data_dir) -> dict[str, Added]:
+    """Which of ``paths`` an earlier batch brought into ``data_dir``, the file unchanged since
+    (by content: a camera that names each day's frames the same is not fooled)."""
+    root = Path(os.path.abspath(os.fspath(data_dir))) if data_dir else None
+    if root is None or not root.is_dir():
+        return {}
+    by_source: dict[str, list] = {}
+    for digest, added in earlier_additions(FixJournal(root)).items():
+        by_source.setdefault(os.path.normcase(added.source), []).append((digest, added))
+    out = {}
+    for path in paths:
+        hits = by_source.get(os.path.normcase(os.path.abspath(path)))
+        with contextlib.suppress(FileProblem):
+            digest = hash_file(path).digest if hits else None
+            out.update({path: added for d, added in hits or () if d == digest})
+    return out
 
 
 def undo_last(data_dir):

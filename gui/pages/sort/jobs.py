@@ -9,11 +9,15 @@ from __future__ import annotations
 from typing import Sequence
 
 
-def suggest_job(model_path: str, folder: str, order: str, listener=None, cancel=None):
-    """The folder's images predicted by the model, in ``order`` ("useful" or "confident")."""
+def suggest_job(model_path: str, folder: str, order: str, data_dir: str = "",
+                listener=None, cancel=None):
+    """(the folder's images predicted by the model, in ``order`` ("useful" or "confident"),
+    {path: Added} of those an earlier batch already put into ``data_dir``)."""
+    from core.label.apply import already_added
     from core.label.suggestions import suggest
 
-    return suggest(model_path, folder, order, listener=listener, cancel=cancel)
+    result = suggest(model_path, folder, order, listener=listener, cancel=cancel)
+    return result, already_added([s.path for s in result.items], data_dir)
 
 
 def apply_job(rows: Sequence[tuple[str, str]], data_dir: str, move: bool,

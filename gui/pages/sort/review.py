@@ -132,6 +132,13 @@ class Review:
                 if self.decisions.get(s.path) not in (None, SKIP, NONE)
                 and s.path not in self.added]
 
+    def mark_earlier(self, added: dict) -> None:
+        """Images an earlier batch put into the data set (``{path: core.label.apply.Added}``):
+        decided as the class folder they are in, and frozen like those added today."""
+        for path, a in added.items():
+            self.decisions[path] = a.dst.split("/")[-2]
+            self.added[path] = a.batch
+
     def mark_added(self, paths, batch: str) -> None:
         for p in paths:
             self.added[p] = batch
@@ -142,3 +149,16 @@ class Review:
         for p in paths:
             del self.added[p]
         return paths
+
+
+def arrival_notes(skipped: list, earlier: dict) -> str:
+    """What the page says about a folder's suggestions beyond the grid: unreadable files,
+    and images an earlier batch put into the data set (shown as added, not offered again)."""
+    notes = []
+    if earlier:
+        notes.append(f"{len(earlier)} image(s) are in the data set already (an earlier batch "
+                      "added them): they are shown as added and not offered again.")
+    if skipped:
+        notes.append(f"{len(skipped)} file(s) could not be read and are left out "
+                     f"(first: {skipped[0][0]}: {skipped[0][1]}).")
+    return " ".join(notes)

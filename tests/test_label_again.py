@@ -1,0 +1,71 @@
+"""The same images labelled again another day: the data set gets each image once.
+
+Sorting a folder on two days copied every image in twice ("u1 (2).png"), or put one image
+into two classes; the journal already knew each file's source and content."""
+
+import numpy as np
+from PIL import Image
+
+from core.audit.fixes import Fix, FixJournal
+from core.features.hashing import hash_file
+from core.label.apply import already_added, apply_labels, undo_last
+
+
+def _png(path, level):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.full((8, 8, 3), level, np.uint8)).save(path)
+    return path
+
+
+def _data(tmp_path):
+    data = tmp_path / "data"
+    for i, cls in enumerate(("cats", "dogs")):
+        _png(data / cls / "old.png", 200 + i)
+    return data
+
+
+def test_an_image_added_before_is_refused_naming_where_it_is(tmp_path):
+    data = _data(tmp_path)
+    u1, u2 = _png(tmp_path / "new" / "u1.png", 10), _png(tmp_path / "new" / "u2.png", 20)
+    first = apply_labels([(str(u1), "cats")], data)
+    assert first.placed == [(str(u1), "cats/u1.png")]
+    again = apply_labels([(str(u1), "dogs"), (str(u2), "dogs")], data)
+    assert again.placed == [(str(u2), "dogs/u2.png")]
+    (path, why), = again.refused
+    assert path == str(u1) and "already in the data set as cats/u1.png" in why
+    assert not (data / "dogs" / "u1.png").exists() and not (data / "cats" / "u1 (2).png").exists()
+    assert set(already_added([str(u1), str(u2)], data)) == {str(u1), str(u2)}
+
+    # moved to dogs by the audit since: named where it is now
+    stamps = {str(data / "cats" / "u1.png"): hash_file(data / "cats" / "u1.png")}
+    FixJournal(data).apply([Fix(str(data / "cats" / "u1.png"), "move", "dogs")], stamps)
+    (_path, why), = apply_labels([(str(u1), "cats")], data).refused
+    assert "already in the data set as dogs/u1.png" in why
+    assert already_added([str(u1)], data)[str(u1)].dst == "dogs/u1.png"
+
+    # once that batch is undone (the audit move, then the labels), it can be added again
+    undo_last(data)
+    undo_last(data)
+    undo_last(data)
+    assert not (data / "cats" / "u1.png").exists() and already_added([str(u1)], data) == {}
+    assert apply_labels([(str(u1), "dogs")], data).placed == [(str(u1), "dogs/u1.png")]
+
+
+def test_the_same_picture_twice_in_one_batch_is_added_once(tmp_path):
+    data = _data(tmp_path)
+    a, b = _png(tmp_path / "new" / "a.png", 30), _png(tmp_path / "new" / "copy of a.png", 30)
+    out = apply_labels([(str(a), "cats"), (str(b), "dogs")], data)
+    assert out.placed == [(str(a), "cats/a.png")]
+    assert out.refused[0][0] == str(b) and "the same image as" in out.refused[0][1]
+
+
+def test_a_new_picture_under_an_old_name_is_new(tmp_path):
+    """A camera that names each day's frames the same: same path, another picture."""
+    data = _data(tmp_path)
+    frame = _png(tmp_path / "line" / "frame_0001.png", 40)
+    apply_labels([(str(frame), "cats")], data)
+    _png(frame, 90)  # tomorrow's frame_0001
+    assert already_added([str(frame)], data) == {}
+    assert apply_labels([(str(frame), "cats")], data).placed == [
+        (str(frame), "cats/frame_0001 (2).png")]
+    assert already_added([str(frame)], tmp_path / "nowhere") == {}
