@@ -297,22 +297,33 @@ class MainWindow(ProjectFiles, DropTarget, WindowMenus, QMainWindow):
 
     # ------------------------------------------------------------------ closing
     def closeEvent(self, event) -> None:
-        # The running job first: a stopped training run reports its result (the run, its
-        # best epoch) into the project, and only then is "save the changes?" asked.
+        if self._closing:  # shut down already (by a test, or a second close): nothing to ask
+            super().closeEvent(event)
+            return
+        if not self.unkept_work_ok("Close"):
+            event.ignore()
+            return
         if self.runner.is_busy():
+            # Every question before the stop (Cancel on "save?" had stopped the run all the
+            # same); the save after it, so a stopped run's result (the run, its best epoch)
+            # is in the project written.
             job = self.runner.current
             answer = QMessageBox.question(
                 self, "A job is running",
                 f"“{job.name}” is still running. Stop it and close the window?",
                 QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
-            if answer != QMessageBox.Yes:
+            save = self.save_answer(job_running=True) if answer == QMessageBox.Yes else None
+            if save not in (QMessageBox.Save, QMessageBox.Discard):
                 event.ignore()
                 return
             self.statusBar().showMessage("Stopping…")
             job.cancel()
             job.wait()
             QCoreApplication.processEvents()  # its result reaches the pages and the project
-        if not self.maybe_save():
+            if save == QMessageBox.Save and not self.save_project():
+                event.ignore()
+                return
+        elif not self.maybe_save():
             event.ignore()
             return
         self.shutdown()

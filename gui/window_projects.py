@@ -30,7 +30,7 @@ class ProjectFiles:
     def new_project(self) -> bool:
         if self._refused_while_busy("start a new project"):
             return False
-        if not self.maybe_save():
+        if not self.unkept_work_ok("Start a new project") or not self.maybe_save():
             return False
         self.state.load_project(Project(), None)
         self.show_page(0)
@@ -41,7 +41,7 @@ class ProjectFiles:
         (its result would land in the other project), or the file is unusable."""
         if self._refused_while_busy("open another project"):
             return False
-        if not self.maybe_save():
+        if not self.unkept_work_ok("Open another project") or not self.maybe_save():
             return False
         if path is None:
             start = str(Path(self.state.project_path).parent) if self.state.project_path else ""
@@ -112,15 +112,29 @@ class ProjectFiles:
 
     def maybe_save(self) -> bool:
         """Ask about unsaved changes; True when it is fine to go on."""
-        if not self.state.dirty:
-            return True
-        name = Path(self.state.project_path).name if self.state.project_path else "this project"
-        answer = QMessageBox.question(
-            self, "Unsaved changes", f"Save the changes to {name} first?",
-            QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
+        answer = self.save_answer()
         if answer == QMessageBox.Save:
             return self.save_project()
         return answer == QMessageBox.Discard
+
+    def save_answer(self, job_running: bool = False) -> QMessageBox.StandardButton:
+        """Save, Discard or Cancel for the unsaved changes (Discard when there are none).
+        ``job_running``: asked before a job is stopped, whose result may change a saved
+        project, so that Cancel still leaves the job running (it had been stopped already)."""
+        if not (self.state.dirty or (job_running and self.state.project_path)):
+            return QMessageBox.Discard
+        name = Path(self.state.project_path).name if self.state.project_path else "this project"
+        return QMessageBox.question(
+            self, "Unsaved changes", f"Save the changes to {name} first?",
+            QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
+
+    def unkept_work_ok(self, action: str) -> bool:
+        """True when no page holds work that ``action`` would lose, or the user lets it go
+        (labels made on the Sort step and not added were lost without a question)."""
+        lost = [text for page in self.pages if (text := page.unkept_work())]
+        return not lost or QMessageBox.question(
+            self, "Work not kept", " ".join(lost) + f"\n\n{action} anyway and lose it?",
+            QMessageBox.Yes | QMessageBox.No, QMessageBox.No) == QMessageBox.Yes
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()

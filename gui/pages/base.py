@@ -165,6 +165,11 @@ class Page(QWidget):
         self.next_button.setHidden(hidden)
 
     # -- lifecycle ------------------------------------------------------------
+    def unkept_work(self) -> str:
+        """Work on this page that neither the project nor a file keeps, in a sentence ("" for
+        none): the window asks before closing or changing project loses it."""
+        return ""
+
     def on_shown(self) -> None:
         """Called when the page becomes the visible one (start lazy work here)."""
 

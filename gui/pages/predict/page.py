@@ -71,6 +71,7 @@ class PredictPage(Page):
         self.tabs, self.table = self.stack.tabs, self.stack.table
         self.problem_tree = self.stack.problem_tree
 
+        self.state.project_opening.connect(self._forget_chosen_model)
         self.state.run_changed.connect(self._on_current_model_changed)
         self.state.model_changed.connect(self._on_current_model_changed)
         self.runner.busy_changed.connect(self._on_busy)
@@ -201,6 +202,13 @@ class PredictPage(Page):
             self._set_predictor(None, None)
             self._stale = bool(self.cards.paths())
             self._ask_again_if_stale()
+
+    def _forget_chosen_model(self) -> None:
+        """Another project answers with its own model (the one opened here for the last
+        project stayed, and it is in neither project)."""
+        if self._chosen_model is not None:
+            self._chosen_model = None
+            self._on_current_model_changed(None)
 
     def _ask_again_if_stale(self) -> None:
         if self._stale and self.isVisible() and not self.runner.is_busy():

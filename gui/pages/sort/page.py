@@ -15,20 +15,19 @@ import os
 from typing import Optional
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QProgressBar,
-                               QPushButton, QSplitter, QVBoxLayout)
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QSplitter
 
 from gui.pages.base import Page
 from gui.pages.sort.bulk import BulkBar, class_folders
 from gui.pages.sort.dataset_box import DataSetBox
+from gui.pages.sort.folder_row import folder_row
 from gui.pages.sort.grid import SortGrid, SortThumbs, caption
 from gui.pages.sort.jobs import run_folder_of, suggest_job
 from gui.pages.sort.keys import action_for, focused_control_takes
-from gui.pages.sort.review import Review
+from gui.pages.sort.review import Review, arrival_notes
 from gui.widgets.model_row import model_row
 from gui.steps import step
 
-ORDERS = (("Most useful first", "useful"), ("Most confident first", "confident"))
 NO_MODEL = f"No model yet: train one on {step('Train')}, or open a run folder with “Open model…”."
 
 
@@ -52,7 +51,7 @@ class SortPage(Page):
         self._chosen_model: Optional[str] = None
         self._job = None
         self.body.addLayout(self._build_model_row())
-        self.body.addLayout(self._build_folder_row())
+        self.body.addLayout(folder_row(self))
         self.body.addWidget(self._build_review(), 1)
         self.bulk = BulkBar(self.review_preview, lambda: list(self.review.classes),
                             lambda: class_folders(self.state.config.data.data_dir))
@@ -68,6 +67,7 @@ class SortPage(Page):
         self.box.full_fine_tune.connect(lambda: self.fine_tune_requested.emit(self.run_dir()))
         self.box.updated.connect(self._on_updated)
         self.body.addWidget(self.box)
+        state.project_opening.connect(self._forget_session)
         for signal in (state.run_changed, state.model_changed):
             signal.connect(lambda _v: self._refresh_model())
         state.config_changed.connect(lambda path: path in ("", "data", "data.data_dir")
@@ -84,40 +84,6 @@ class SortPage(Page):
             [("Run folder…", self.choose_model),
              ("Model file (.keras, .tflite, .onnx)…", self.choose_model_file),
              ("Use the current model", lambda: self.open_model(""))])
-        return row
-
-    def _build_folder_row(self) -> QHBoxLayout:
-        row = QHBoxLayout()
-        self.folder_button = QPushButton("Choose folder…")
-        self.folder_button.setObjectName("primary")
-        self.folder_button.setToolTip("A folder of new images (sub-folders too); you can also "
-                                      "drop it on this page")
-        self.folder_button.clicked.connect(self.choose_folder)
-        self.folder_label = QLabel("No folder yet.")
-        self.folder_label.setWordWrap(True)
-        self.order_combo = QComboBox()
-        for text, value in ORDERS:
-            self.order_combo.addItem(text, value)
-        self.order_combo.setToolTip("Most useful: what a label would teach the model most. "
-                                    "Most confident: quick to accept in bulk.")
-        self.order_combo.currentIndexChanged.connect(lambda _i: self.folder and self.start())
-        self.order_combo.setFocusPolicy(Qt.TabFocus)  # a click left it taking the label keys
-        self.progress = QProgressBar()
-        self.progress.setMaximumWidth(160)
-        self.progress.hide()
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.clicked.connect(lambda: self._job is not None and self._job.cancel())
-        self.cancel_button.hide()
-        self.counter_label = QLabel("")  # beside the folder, not a row of its own: at the
-        self.counter_label.setObjectName("hint")  # minimum window size every row counts
-        where = QVBoxLayout()
-        where.setSpacing(0)
-        where.addWidget(self.folder_label)
-        where.addWidget(self.counter_label)
-        row.addWidget(self.folder_button)
-        row.addLayout(where, 1)
-        for w in (self.progress, self.cancel_button, self.order_combo):
-            row.addWidget(w)
         return row
 
     def _build_review(self) -> QSplitter:
@@ -210,7 +176,7 @@ class SortPage(Page):
             self.show_error(NO_MODEL)
             return False
         job = self.runner.start(suggest_job, model, self.folder, self.order(),
-                                name="Suggesting classes")
+                                self.box.data_dir(), name="Suggesting classes")
         if job is None:
             self.show_error("Please wait: another job is still running (or cancel it in the "
                             "status bar).")
@@ -221,7 +187,7 @@ class SortPage(Page):
         for w in (self.progress, self.cancel_button):
             w.show()
         job.progress.connect(self._on_progress)
-        job.finished.connect(self._on_suggested)
+        job.finished.connect(lambda out: self._on_suggested(*out))
         job.failed.connect(lambda msg, _tb: self._on_suggest_failed(msg))
         job.cancelled.connect(self._on_suggest_cancelled)
         job.done.connect(self._on_job_done)
@@ -257,8 +223,9 @@ class SortPage(Page):
         for w in (self.progress, self.cancel_button):
             w.hide()
 
-    def _on_suggested(self, result) -> None:
-        """A new order of the folder's images; decisions already made are kept."""
+    def _on_suggested(self, result, earlier=None) -> None:
+        """A new order of the folder's images; decisions already made are kept, and images
+        ``earlier`` batches added (another day) are shown as added, not offered again."""
         self.shown_folder = self.folder
         old = self.review
         classes = list(result.classes) + [c for c in old.classes if c not in result.classes]
@@ -268,18 +235,18 @@ class SortPage(Page):
                              {p: b for p, b in old.added.items() if p in rows},
                              history=[(p, before, rows[p]) for p, before, _row in old.history
                                       if p in rows])  # Backspace still steps back
+        self.review.mark_earlier(earlier := earlier or {})
         self.review.current = next((i for i, s in enumerate(result.items)
                                     if s.path not in self.review.decisions), 0)
         self.thumbs.set_items([s.path for s in result.items],
                               [caption(s) for s in result.items])
         self.thumbs.prefetch(60)  # what a freshly shown grid displays
-        for path in {*self.thumbs.marked(), *old.decisions, *old.added}:  # only marked:
-            if path in rows:  # painting every row took 1.3 s at 100,000 images
+        for path in {*self.thumbs.marked(), *old.decisions, *old.added, *earlier}:
+            if path in rows:  # only these: painting every row took 1.3 s at 100,000 images
                 self._paint_decision(path)
         self.view.set_classes(self.review.classes)
-        if result.skipped:
-            self.show_info(f"{len(result.skipped)} file(s) could not be read and are left out "
-                           f"(first: {result.skipped[0][0]}: {result.skipped[0][1]}).")
+        if result.skipped or earlier:
+            self.show_info(arrival_notes(result.skipped, earlier))
         self._show_current()
         self.grid.setFocus()
         self.suggestions_ready.emit(len(result.items))
@@ -387,6 +354,21 @@ class SortPage(Page):
         busy = self.runner.is_busy()
         self.folder_button.setEnabled(not busy)
         self.open_model_button.setEnabled(not busy)
+
+    def unkept_work(self) -> str:
+        n = len(self.review.rows_to_apply())
+        return (f"{n} image(s) labelled on the Sort step are not in the data set yet (Add to "
+                "data set keeps them).") if n else ""
+
+    def _forget_session(self) -> None:
+        """Another project: its folders and model, not this one's labels and chosen model
+        ("Add to data set" had put project A's labels into B's data folder)."""
+        self.review, self.folder, self.shown_folder, self._chosen_model = Review(), "", "", None
+        self.thumbs.set_items([])
+        self.folder_label.setText("No folder yet.")
+        self.view.set_classes([])
+        self._refresh_model()
+        self._show_current()
 
     def on_shown(self) -> None:
         self.box.refresh_undo()

@@ -1,0 +1,90 @@
+"""Work the project does not keep is not lost without a question (a second-day review)."""
+
+from types import SimpleNamespace
+
+from PySide6.QtWidgets import QMessageBox
+
+from core.label.suggestions import Suggestion
+
+
+def _sort_with_labels(window, paths):
+    page = next(p for p in window.pages if p.key == "sort")
+    window.show_page(window.pages.index(page))
+    page.folder = page.shown_folder = "/A"
+    page._on_suggested(SimpleNamespace(items=[Suggestion(p, "a", 0.9, 0.1) for p in paths],
+                                       classes=["a", "b"], skipped=[]))
+    page.label_current("a")
+    return page
+
+
+def test_closing_with_sort_labels_not_added_asks_first(qtbot, window, monkeypatch):
+    """Two images labelled and not added: the window closed without a word, and the labels
+    were gone the next day."""
+    page = _sort_with_labels(window, ["/A/1.png", "/A/2.png"])
+    asked = []
+
+    def answer(_parent, title, text, *args, **kwargs):
+        asked.append((title, text))
+        return QMessageBox.No
+
+    monkeypatch.setattr(QMessageBox, "question", answer)
+    window.state.mark_saved()
+    assert not window.close() and window.isVisible()
+    (title, text), = asked
+    assert title == "Work not kept" and "1 image(s) labelled on the Sort step" in text
+    assert "Close anyway" in text
+    assert not window.new_project()  # the same question, and No keeps them
+    assert len(asked) == 2 and len(page.review.rows_to_apply()) == 1
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Yes)
+    assert window.new_project()
+
+
+def test_another_project_starts_the_sort_step_afresh(qtbot, window, tmp_path, monkeypatch):
+    """After opening project B, the Sort step still showed A's folder and labels, and "Add to
+    data set" put them into B's data folder; a model chosen there stayed too."""
+    page = _sort_with_labels(window, ["/A/1.png"])
+    page._chosen_model = str(tmp_path / "a-model.keras")
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Yes)
+    window.state.mark_saved()
+    assert window.new_project()
+    assert not len(page.review) and page.folder == "" and page.shown_folder == ""
+    assert page.review.rows_to_apply() == [] and page.thumbs.rowCount() == 0
+    assert page.model_path() is None and page.unkept_work() == ""
+
+
+def test_a_model_opened_on_predict_is_not_the_next_projects(qtbot, window, monkeypatch):
+    """After File → New project, Predict still answered with the model opened there for the
+    last project ("(opened here) other-model")."""
+    page = next(p for p in window.pages if p.key == "predict")
+    page._chosen_model = "/elsewhere/other-model.keras"  # as a model opened there leaves it
+    page.predictor, page._predictor_path = object(), page._chosen_model
+    assert page.current_model_path() == "/elsewhere/other-model.keras"
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Yes)
+    window.state.mark_saved()
+    assert window.new_project()
+    assert page.current_model_path() is None and page.predictor is None
+    assert "other-model" not in page.model_label.text()
+
+
+def test_cancel_on_the_save_question_leaves_the_training_running(qtbot, window, tmp_path,
+                                                                 tiny_weights, monkeypatch):
+    """Close during training: "Stop it and close?" Yes, then "Save the changes?" Cancel. The
+    window stayed open but the run had been stopped before the second question."""
+    from core.events import EpochEnd
+    from test_gui_train import ready_page
+
+    answers = {"A job is running": QMessageBox.Yes, "Unsaved changes": QMessageBox.Cancel}
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda _p, title, *a, **k: asked.append(title) or answers[title])
+    page = ready_page(qtbot, window, tmp_path, tiny_weights, epochs=50, fine_tune_epochs=0)
+    assert window.save_project_as(str(tmp_path / "p.ftsproj"))
+    job = page.start()
+    with qtbot.waitSignal(job.progress, timeout=180000,
+                          check_params_cb=lambda ev: isinstance(ev, EpochEnd)):
+        pass
+    assert not window.close()
+    assert asked == ["A job is running", "Unsaved changes"]
+    assert window.isVisible() and not job.token.cancelled and window.runner.is_busy()
+    job.cancel()
+    qtbot.waitUntil(lambda: not window.runner.is_busy(), timeout=120000)
