@@ -6,6 +6,7 @@ heavy is imported here: TensorFlow loads only when a command or the window's
 background loader needs it.
 """
 
+import os
 import sys
 
 
@@ -14,15 +15,25 @@ def main(argv=None) -> int:
     from core.tfenv import quiet_by_default
 
     quiet_by_default(argv)  # before anything can import TensorFlow
-    if not argv:
+    if not argv or _project_alone(argv):
         from gui.app import run_app
 
-        return run_app()
+        return run_app(project=argv[0] if argv else None)
     from core.cli import main as cli_main
     from core.cli.terminal import unbreakable_output
 
     unbreakable_output()
     return cli_main(argv)
+
+
+def _project_alone(argv) -> bool:
+    """A project file given alone (a double-click, "Open with", a desktop shortcut): the
+    window opens it.  It was refused as "invalid choice" of a command."""
+    if len(argv) != 1 or not os.path.isfile(argv[0]):
+        return False
+    from core.project import is_project_path
+
+    return is_project_path(argv[0])
 
 
 if __name__ == "__main__":

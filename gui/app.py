@@ -31,12 +31,15 @@ def create_app(argv=None):
     return app
 
 
-def run_app(argv=None) -> int:
+def run_app(argv=None, project: str | None = None) -> int:
+    """Show the window (opening ``project``, a project file, when given) and run the app."""
     app = create_app(argv)
     from gui.main_window import MainWindow
 
     window = MainWindow()
     window.show()
+    if project:
+        window.open_project(project)  # a file it cannot use is said so, naming it
     code = app.exec()
     # Tear the window down while the interpreter is still whole, so no Qt
     # object is destroyed during interpreter finalisation, when Python objects

@@ -117,6 +117,22 @@ class AppState(QObject):
             self._set_dirty(True)
         self.run_changed.emit(run_dir)
 
+    def add_run(self, run_dir: str) -> None:
+        """A run that started: in the project's list at once, so a project saved while it
+        trains names it (after a crash it was nowhere but the Runs page), not yet current."""
+        if run_dir not in self.runs:
+            self.runs.append(run_dir)
+            self._set_dirty(True)
+
+    def settle_run(self, run_dir: Optional[str], kept: bool) -> None:
+        """A run that ended: the current run when it has something to keep or resume (an
+        empty run is no current run), else out of the project's list again."""
+        if run_dir and kept:
+            self.set_run(run_dir)
+        elif run_dir in self.runs and run_dir != self.run_dir:
+            self.runs.remove(run_dir)
+            self._set_dirty(True)
+
     def set_model(self, model_path: Optional[str]) -> None:
         if model_path != self.last_model:
             self.last_model = model_path

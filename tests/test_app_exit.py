@@ -53,3 +53,38 @@ def test_app_exits_cleanly_after_scanning_a_folder(tmp_path):
     assert "bool_dealloc" not in out.stderr
     assert out.returncode == 0, out.stderr[-3000:]
     assert "exit code 0" in out.stdout
+
+
+def test_a_project_file_given_alone_opens_in_the_window(tmp_path):
+    """`python main.py proj.ftsproj` (what a double-click or "Open with" runs) exited with
+    "invalid choice"; the window now opens it."""
+    from core.project import Project, save_project
+
+    project = save_project(Project(), tmp_path / "My Project.ftsproj")
+    script = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(ROOT)!r})
+        from PySide6.QtCore import QTimer
+        from gui import main_window
+        Original = main_window.MainWindow
+
+        class Driven(Original):
+            def __init__(self, *a, **k):
+                k["load_tensorflow"] = False
+                super().__init__(*a, **k)
+                QTimer.singleShot(0, self._report)
+
+            def _report(self):
+                print("opened", self.state.project_path, self.windowTitle())
+                self.state.mark_saved()
+                self.close()
+
+        main_window.MainWindow = Driven
+        import main
+        sys.exit(main.main([{str(project)!r}]))
+    """)
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=240, env=env, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert f"opened {project}" in out.stdout and "My Project.ftsproj" in out.stdout

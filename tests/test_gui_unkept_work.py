@@ -86,5 +86,25 @@ def test_cancel_on_the_save_question_leaves_the_training_running(qtbot, window, 
     assert not window.close()
     assert asked == ["A job is running", "Unsaved changes"]
     assert window.isVisible() and not job.token.cancelled and window.runner.is_busy()
+    # saved while it trains, the project names the run (after a crash it was in no project)
+    from core.project import load_project
+
+    assert window.save_project()
+    assert page.current_run_dir() in load_project(tmp_path / "p.ftsproj").runs
     job.cancel()
     qtbot.waitUntil(lambda: not window.runner.is_busy(), timeout=120000)
+
+
+def test_a_run_whose_trainer_is_gone_opens_as_interrupted(tmp_path, trained_run):
+    """A project saved mid-run, reopened after a crash: the Train page said "(running).
+    Press Resume" while the Runs page said "interrupted"."""
+    import shutil
+
+    from core.runs.folder import RunFolder
+    from gui.pages.train.outcome import opened_run
+
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    RunFolder(run).update_run_info(status="running")  # what a killed trainer leaves
+    _rows, _best, text = opened_run(str(run))
+    assert "(interrupted" in text and "running" not in text

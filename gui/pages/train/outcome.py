@@ -125,7 +125,11 @@ def opened_run(run_dir: str) -> tuple[list[dict], Optional[int], str]:
         rows, info = list(run.history()), run.run_info()
     except UserError as exc:
         return [], None, f"Opened run {name}: {exc}"
-    status = info.status.value if info.status is not None else "of unknown status"
+    from core.runs.lock import shown_status
+
+    # "interrupted", not "running", when its trainer is gone (a crash): Resume is offered
+    status = shown_status(run, info.status.value) if info.status is not None \
+        else "of unknown status"
     took = f", {format_duration(info.seconds)} of training" if info.seconds else ""
     then = " Press Resume to continue it." if resumable(run_dir) else ""
     return rows, info.best_epoch, f"Opened run {name} ({status}{took}).{then}"

@@ -303,6 +303,7 @@ class TrainPage(Page):
     def _on_event(self, event: Any) -> None:
         if isinstance(event, RunStarted):
             self._live_run = self._shown_run = event.run_dir
+            self.state.add_run(event.run_dir)
         if isinstance(event, (RunStarted, PhaseStarted, EpochEnd)):
             self._update_tensorboard()  # the run's folder, or its first logs, appeared
         self.panel.show_event(event)
@@ -313,8 +314,7 @@ class TrainPage(Page):
         self.result = result
         self.device_label.setText("Device: " + result.device.describe())
         model = RunFolder(result.run_dir).model_path
-        if model.exists() or resumable(result.run_dir):  # an empty run is no current run
-            self.state.set_run(result.run_dir)
+        self.state.settle_run(result.run_dir, model.exists() or resumable(result.run_dir))
         if model.exists():
             self.state.set_model(str(model))
         outcome = read_outcome(result)
@@ -345,8 +345,8 @@ class TrainPage(Page):
         self.show_error(message)
         self.panel.add_log(message, "error")
         run = self._live_run  # set_run below forgets it (the run is no longer training)
-        if run and resumable(run):  # its images unplugged at the end: put back, Resume
-            self.state.set_run(run)  # goes on (as --resume does)
+        self.state.settle_run(run, resumable(run))  # its images unplugged at the end: put
+        if run and resumable(run):  # back, Resume goes on (as --resume does)
             self.resumable_run = run
             self._update_buttons()
 
@@ -355,6 +355,7 @@ class TrainPage(Page):
         self.panel.set_progress(0, 1, "Stopped")
         self.status_label.setText("Stopped before training began; nothing was trained.")
         self.panel.add_log("stopped before training began")
+        self.state.settle_run(self._live_run, False)
 
     def _on_run_changed(self, run_dir: Optional[str]) -> None:
         self.resumable_run = run_dir if resumable(run_dir) else None
