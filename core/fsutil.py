@@ -68,8 +68,9 @@ def _via_temp(path: Path, write, place) -> None:
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        err = cannot_write(path, exc) if isinstance(exc, IsADirectoryError) \
-            else as_disk_full(path, exc)
+        # any refusal, named by the file the user chose: a name too long for the disk came
+        # out as "Something went wrong: OSError: [Errno 36] ... '.x.mjovtwn1.tmp'"
+        err = cannot_write(path, exc) if isinstance(exc, OSError) else exc
         if err is exc:
             raise
         raise err from exc
@@ -113,21 +114,26 @@ def atomic_file(path: PathLike, suffix: str = "") -> Iterator[Path]:
     ``suffix`` keeps the extension such libraries check (e.g. ``.keras``).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     prefix, tmp_suffix = _temp_affixes(path, suffix)
-    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=tmp_suffix, dir=str(path.parent))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=tmp_suffix, dir=str(path.parent))
+    except OSError as exc:
+        raise cannot_write(path, exc) from None
     with contextlib.suppress(OSError, AttributeError):  # mkstemp's 0600: a shared Keras
         os.fchmod(fd, _mode_for(path))  # cache or a model to hand on was unreadable to others
     os.close(fd)
     tmp_path = Path(tmp)
+    renaming = False  # the library's own errors pass as they are (a full disk is named)
     try:
         yield tmp_path
+        renaming = True
         os.replace(tmp_path, path)
     except BaseException as exc:
         with contextlib.suppress(OSError):
             tmp_path.unlink()
-        err = cannot_write(path, exc) if isinstance(exc, IsADirectoryError) \
-            else as_disk_full(path, exc)
+        err = cannot_write(path, exc) if isinstance(exc, IsADirectoryError) or (
+            renaming and isinstance(exc, OSError)) else as_disk_full(path, exc)
         if err is exc:
             raise
         raise err from exc

@@ -52,10 +52,36 @@ def cannot_write(path: Path, exc: OSError) -> BaseException:
     full = as_disk_full(path, exc)
     if full is not exc:
         return full
-    if path.is_dir() and isinstance(exc, IsADirectoryError):
-        return UserError(f"{path} is a folder; give a file name")
-    blocker = file_in_the_way(path.parent)
+    try:  # a name too long for the disk cannot even be looked at
+        if path.is_dir() and isinstance(exc, IsADirectoryError):
+            return UserError(f"{path} is a folder; give a file name")
+        blocker = file_in_the_way(path.parent)
+    except OSError:
+        blocker = None
     if blocker is not None:
         return UserError(f"cannot write {path}: {blocker} is a file, not a folder; choose "
                          "another place")
+    code = getattr(exc, "errno", None)
+    if code == errno.ENAMETOOLONG:
+        return UserError(f"cannot write {path}: the name is too long for this disk; choose a "
+                         "shorter name")
+    if code in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return UserError(f"cannot write {path}: {_NO_WRITING.get(code, 'permission denied')}; "
+                         "make the folder writable, or choose another folder")
+    if code == errno.EINVAL:  # FAT and exFAT sticks, SMB shares: ":", "?", a trailing dot
+        return UserError(f"cannot write {path}: this disk does not take that name (some "
+                         "drives refuse characters such as : ? * \" < > | or a final dot or "
+                         "space); choose another name")
     return UserError(f"cannot write {path} ({exc.strerror or exc}); choose another folder")
+
+
+def path_refusal(exc: OSError) -> str:
+    """A path the system refused that no check caught (a name over 255 bytes...), in a
+    sentence naming it; "" when the error names no file (then it is a bug, not the user's)."""
+    if not getattr(exc, "filename", None):
+        return ""
+    return f"cannot use {exc.filename}: {exc.strerror or exc}; give another path"
+
+
+_NO_WRITING = {errno.EACCES: "permission denied", errno.EPERM: "not permitted",
+               errno.EROFS: "the disk is read-only"}

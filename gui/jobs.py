@@ -36,6 +36,7 @@ from typing import Any, Callable, Optional
 from PySide6.QtCore import QObject, QThread, Qt, Signal, Slot
 
 from core.errors import UserError
+from core.write_errors import path_refusal
 from core.events import BatchEnd, CancelToken, Cancelled, Progress
 
 log = logging.getLogger("finetune_studio.gui")
@@ -115,6 +116,10 @@ class _Thread(QThread):
         except UserError as exc:
             self._flush()
             self.ended.emit("failed", str(exc), traceback.format_exc())
+        except OSError as exc:  # a path the system refused, unchecked: named, as the CLI does
+            self._flush()
+            self.ended.emit("failed", path_refusal(exc) or f"Something went wrong: "
+                            f"{type(exc).__name__}: {exc}", traceback.format_exc())
         except BaseException as exc:  # a bug: readable message, traceback for the log
             self._flush()
             self.ended.emit("failed", f"Something went wrong: {type(exc).__name__}: {exc}",

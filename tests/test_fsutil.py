@@ -98,6 +98,36 @@ def test_a_place_that_takes_no_file_is_named_in_a_plain_sentence(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]  # no temporary left
 
 
+def test_a_name_the_disk_refuses_is_said_plainly_naming_the_chosen_file(tmp_path, monkeypatch):
+    """A report saved as a 300-character name showed "Something went wrong: OSError: [Errno
+    36] File name too long: '.xxxx.mjovtwn1.tmp' -> ..." in the window (a message review)."""
+    import errno
+
+    from core.errors import UserError
+
+    long = tmp_path / ("x" * 300 + ".html")
+    with pytest.raises(UserError) as err:
+        atomic_write_text(long, "<p>")
+    text = str(err.value)
+    assert "the name is too long for this disk; choose a shorter name" in text
+    assert ".tmp" not in text and "Errno" not in text and str(long) in text
+    with pytest.raises(UserError, match="the name is too long for this disk"):
+        with atomic_file(long) as tmp:
+            tmp.write_text("model")
+    real_replace = os.replace
+    for code, words in ((errno.EACCES, "permission denied; make the folder writable"),
+                        (errno.EROFS, "the disk is read-only"),
+                        (errno.EINVAL, "this disk does not take that name")):
+        def refuse(src, dst, code=code):
+            raise OSError(code, os.strerror(code), str(src), str(dst))
+
+        monkeypatch.setattr(os, "replace", refuse)
+        with pytest.raises(UserError, match=words):
+            atomic_write_text(tmp_path / "r.html", "<p>")
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert sorted(tmp_path.iterdir()) == []  # no temporary left
+
+
 def test_a_file_name_near_the_255_byte_limit_can_still_be_written(tmp_path):
     """The hidden temporary beside it ('.NAME.random.tmp') was longer than any file system
     takes, so a capture or a copy under a long (valid) name failed."""

@@ -71,8 +71,19 @@ def failing_bug(listener=None, cancel=None):
     return {}["missing"]
 
 
+def failing_path(listener=None, cancel=None):
+    raise OSError(36, "File name too long", "/data/" + "x" * 300)
+
+
+def failing_os(listener=None, cancel=None):
+    raise OSError("no file named")
+
+
 @pytest.mark.parametrize("fn, start", [(failing_user, "data folder not found: /nowhere"),
-                                       (failing_bug, "Something went wrong: KeyError")])
+                                       (failing_bug, "Something went wrong: KeyError"),
+                                       # a path no check caught is named, as the CLI does
+                                       (failing_path, "cannot use /data/xxx"),
+                                       (failing_os, "Something went wrong: OSError")])
 def test_failures_become_readable_messages(qtbot, fn, start):
     job = Job(fn)
     with qtbot.waitSignal(job.failed, timeout=10000) as sig:

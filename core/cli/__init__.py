@@ -21,6 +21,7 @@ from typing import Optional, Sequence
 from core import APP_NAME, __version__
 from core.cli.terminal import printable
 from core.errors import UserError
+from core.write_errors import path_refusal
 
 # Module names under core.cli.commands, in the order --help lists them.
 COMMANDS: list[str] = [
@@ -89,10 +90,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             pass
         return 141
     except OSError as exc:  # a path the system refuses (a name over 255 bytes, ...), unchecked
-        if not exc.filename or args.verbose:
+        if not path_refusal(exc) or args.verbose:
             return _unexpected(exc, args)
-        print(f"error: cannot use {printable(str(exc.filename), keep_newlines=False)}: "
-              f"{exc.strerror or exc}; give another path", file=sys.stderr)
+        print(f"error: {printable(path_refusal(exc), keep_newlines=False)}", file=sys.stderr)
         return 2
     except Exception as exc:  # a bug: say so plainly, keep the traceback for -v
         return _unexpected(exc, args)
