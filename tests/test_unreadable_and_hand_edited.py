@@ -155,3 +155,25 @@ def test_a_locked_folder_beside_readable_inputs_is_reported_and_the_rest_go_on(t
     assert found == "['b.png']"
     assert heard == repr([f"skipped {locked}: cannot read this folder (Permission denied); "
                           "make it readable to include its images"])
+
+
+def test_an_unreadable_class_folder_is_blamed_on_its_permissions_not_the_layout(tmp_path):
+    """A class folder without read permission: the scan said to "put each class's images in
+    its own sub-folder", which they were (a message review)."""
+    from PIL import Image
+
+    data = tmp_path / "data"
+    for cls in ("cats", "dogs"):
+        (data / cls).mkdir(parents=True)
+        Image.new("RGB", (8, 8)).save(data / cls / "a.png")
+    probe = _as_a_user_while_locked(
+        "import sys; sys.path.insert(0, '.')\n"
+        "from core.data.dataset import scan_dataset\n"
+        f"report = scan_dataset({str(data)!r})\n"
+        "print(report.unusable_reason)\n"
+        "print(report.warnings)\n", data / "cats")
+    assert probe.returncode == 0, probe.stderr
+    reason, warnings = probe.stdout.strip().splitlines()
+    assert "class folder(s) 'cats' cannot be read; make them readable" in reason
+    assert "its own sub-folder" not in reason
+    assert "class folder 'cats' cannot be read; it is left out" in warnings

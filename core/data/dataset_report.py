@@ -88,6 +88,12 @@ class DatasetReport:
         """Problems that are errors (everything but informational non-image files)."""
         return [p for p in self.problems if p.kind != "non_image_file"]
 
+    def unreadable_class_folders(self) -> list[str]:
+        """Names of the class folders the scan could not open (permissions, a share)."""
+        tops = {os.path.abspath(self.root), os.path.abspath(os.path.join(self.root, "train"))}
+        return [os.path.basename(p.path) for p in self.problems if p.kind == "unreadable"
+                and os.path.dirname(os.path.abspath(p.path)) in tops]
+
     @property
     def unusable_reason(self) -> str:
         """One line saying why training cannot start; "" when it can."""
@@ -95,6 +101,11 @@ class DatasetReport:
         if len(populated) < 2:
             found = (f"only class '{populated[0]}' has usable images" if populated
                      else "no usable images were found")
+            shut = self.unreadable_class_folders()
+            if shut:  # the layout is right: "put each class in its own sub-folder" misled
+                return (f"{self.root} needs at least 2 classes with usable images, but {found}:"
+                        f" class folder(s) {', '.join(repr(n) for n in shut)} cannot be read; "
+                        "make them readable (their permissions), then scan again")
             return (f"{self.root} needs at least 2 classes with usable images, but {found}; "
                     "put each class's images in its own sub-folder")
         if self.layout == "split":
@@ -197,9 +208,11 @@ def report_warnings(report: DatasetReport, all_class_names: list[str]) -> list[s
     """The warnings for a finished scan (``all_class_names``: every class folder found)."""
     out = []
     counts = report.counts
+    shut = report.unreadable_class_folders()
     for name in all_class_names:
         if name not in counts:
-            out.append(f"class folder '{name}' has no usable images; it is left out")
+            out.append(f"class folder '{name}' cannot be read; it is left out" if name in shut
+                       else f"class folder '{name}' has no usable images; it is left out")
     if len(report.classes) == 1:
         out.append(f"only one class ('{report.classes[0]}') has images; a classifier "
                    "needs at least two")

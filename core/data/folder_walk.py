@@ -39,7 +39,8 @@ def subfolders(folder: str) -> list[str]:
         with os.scandir(folder) as it:
             names = [e.name for e in it if not hidden(e.name) and _is_dir(e)]
     except OSError as exc:
-        raise DataError(f"cannot read the data folder {folder}: {exc.strerror or exc}") from None
+        raise DataError(f"cannot read the data folder {folder}: {exc.strerror or exc}; make it "
+                        "readable, or choose another folder") from None
     return sorted(names)
 
 
@@ -123,7 +124,8 @@ class FolderWalk:
                     entries = sorted(it, key=lambda e: e.name)
             except OSError as exc:
                 self.problems.append(Problem(folder, "unreadable",
-                                             f"cannot read this folder ({exc.strerror or exc})"))
+                                             f"cannot read this folder ({exc.strerror or exc}); "
+                                             "make it readable, then scan again"))
                 continue
             subdirs = [e.path for e in entries if not hidden(e.name) and self._entry(e, base, out)]
             stack.extend(reversed(subdirs))  # depth-first, in name order
