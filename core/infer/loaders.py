@@ -21,7 +21,7 @@ import numpy as np
 
 from core.errors import ModelFileError
 from core.formats import BY_NAME, METADATA_MARKER, METADATA_UNFINISHED, OPEN_ORDER
-from core.infer.labels import labels_near
+from core.infer.labels import check_label_count, labels_near
 from core.infer.model_safety import check_onnx, check_savedmodel, check_tflite
 from core.infer.predictor import Predictor, load_keras_predictor
 from core.runs.folder import RunFolder
@@ -34,10 +34,8 @@ def _labels(path: Path, n_outputs: int) -> list[str]:
             labels = labels_near(candidate)
             break
     else:
-        labels = labels_near(folder, n_outputs)  # class_0, class_1, ... placeholders
-    if len(labels) != n_outputs:
-        raise ModelFileError(f"{path}: the model has {n_outputs} outputs but the labels file "
-                             f"lists {len(labels)} classes")
+        candidate, labels = folder, labels_near(folder, n_outputs)  # class_0, class_1, ...
+    check_label_count(path, labels, n_outputs, candidate)
     return labels
 
 

@@ -20,8 +20,8 @@ from typing import Iterable, Optional, Sequence
 
 import numpy as np
 
-from core.errors import ModelFileError, UserError
-from core.infer.labels import labels_near
+from core.errors import UserError
+from core.infer.labels import check_label_count, labels_near
 from core.events import CancelToken, FileSkipped, Progress, emit
 from core.path_names import is_within
 
@@ -214,9 +214,7 @@ def load_keras_predictor(path: Path, trust=None) -> Predictor:
     model = load_model_file(path)
     n_out = classifier_outputs(model, path)
     labels = labels_near(path, n_out)
-    if len(labels) != n_out:
-        raise ModelFileError(f"{path}: the model has {n_out} outputs but the labels file lists "
-                             f"{len(labels)} classes")
+    check_label_count(path, labels, n_out)
     return KerasPredictor(model, labels, str(path), trust)
 
 
