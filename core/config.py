@@ -22,6 +22,9 @@ from core.fsutil import atomic_write_text
 from core.typed_json import (from_jsonable, json_text, load_json_file, parse_json,
                               to_jsonable)
 
+#: The advice for a setting of the wrong kind in a file (a run folder says more).
+FIX_THERE = "fix it there"
+
 #: What to do about a config file that is not JSON.
 DAMAGED = "fix the file or delete it to start from defaults"
 
@@ -294,7 +297,10 @@ class StudioConfig:
         if not isinstance(data, dict):
             raise ConfigError(f"{source}: expected a JSON object at the top level")
         data = migrate(dict(data), source, cls)
-        return from_jsonable(cls, data, source)
+        try:
+            return from_jsonable(cls, data, "")
+        except ConfigError as exc:  # the file named once, before the setting
+            raise ConfigError(f"{source}: {exc}; {FIX_THERE}") from None
 
     def to_json(self) -> str:
         return json_text(self.to_dict()) + "\n"  # a non-UTF-8 folder name as an escape

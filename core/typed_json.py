@@ -43,35 +43,51 @@ def _hints(cls: type) -> dict[str, Any]:
     return _HINTS[cls]
 
 
+def _kind(value: Any) -> str:
+    """A JSON value's kind in a user's words ("object" and "int" are a programmer's)."""
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"[:40]
+    return {str: "text", list: "a list [...]", dict: "a section {...}"}.get(type(value),
+                                                                           repr(value))
+
+
 def from_jsonable(tp: Any, value: Any, where: str) -> Any:
+    """``value`` read as ``tp``; ConfigError naming the setting (``where``: its dotted path,
+    "" for the whole file; the caller names the file: it had been glued on, so the setting
+    read as a file "cfg.json.train.epochs")."""
     origin = get_origin(tp)
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
-            raise ConfigError(f"{where}: expected an object, got {type(value).__name__}")
+            raise ConfigError(f"{where or 'the file'} must be a section {{...}} of settings, "
+                              f"not {_kind(value)}")
         hints = _hints(tp)
         names = {f.name for f in dataclasses.fields(tp)}
         unknown = sorted(set(value) - names)
         if unknown:
-            raise ConfigError(f"{where}: unknown setting {unknown[0]!r} "
+            raise ConfigError(f"unknown setting {unknown[0]!r} in {where or 'the file'} "
                               f"(known: {', '.join(sorted(names))})")
-        kwargs = {k: from_jsonable(hints[k], v, f"{where}.{k}") for k, v in value.items()}
+        kwargs = {k: from_jsonable(hints[k], v, f"{where}.{k}" if where else k)
+                  for k, v in value.items()}
         try:
             return tp(**kwargs)
         except TypeError as exc:
-            raise ConfigError(f"{where}: {exc}") from None
+            raise ConfigError(f"{where or 'the file'}: {exc}") from None
     if origin is Literal:
         allowed = get_args(tp)
         if value not in allowed:
-            raise ConfigError(f"{where}: {value!r} is not one of {', '.join(map(repr, allowed))}")
+            raise ConfigError(f"{where} must be one of {', '.join(map(repr, allowed))}, not "
+                              f"{value!r}")
         return value
     if origin is list:
         if not isinstance(value, list):
-            raise ConfigError(f"{where}: expected a list, got {type(value).__name__}")
+            raise ConfigError(f"{where} must be a list [...], not {_kind(value)}")
         (item,) = get_args(tp) or (Any,)
         return [from_jsonable(item, v, f"{where}[{i}]") for i, v in enumerate(value)]
     if origin is dict:
         if not isinstance(value, dict):
-            raise ConfigError(f"{where}: expected an object, got {type(value).__name__}")
+            raise ConfigError(f"{where} must be a section {{...}}, not {_kind(value)}")
         return dict(value)
     if origin is typing.Union:
         args = get_args(tp)
@@ -85,26 +101,26 @@ def from_jsonable(tp: Any, value: Any, where: str) -> Any:
                 return from_jsonable(arg, value, where)
             except ConfigError as exc:
                 errors.append(str(exc))
-        raise ConfigError(errors[0] if errors else f"{where}: invalid value")
+        raise ConfigError(errors[0] if errors else f"{where} has an invalid value")
     if tp is Any:
         return value
     if tp is bool:
         if not isinstance(value, bool):
-            raise ConfigError(f"{where}: expected true or false, got {value!r}")
+            raise ConfigError(f"{where} must be true or false, not {value!r}")
         return value
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{where}: expected a whole number, got {value!r}")
+            raise ConfigError(f"{where} must be a whole number (such as 10), not {value!r}")
         return value
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{where}: expected a number, got {value!r}")
+            raise ConfigError(f"{where} must be a number (such as 0.5), not {value!r}")
         if not finite_number(value) and isinstance(value, int):
             raise ConfigError(f"{where}: {str(value)[:20]}... is too large to be a number here")
         return float(value)
     if tp is str:
         if not isinstance(value, str):
-            raise ConfigError(f"{where}: expected text, got {value!r}")
+            raise ConfigError(f"{where} must be text in quotes, not {value!r}")
         return value
     return value
 
@@ -183,7 +199,8 @@ def parse_json(text: str, source: str, kind: str, damaged: str) -> Any:
         raise ConfigError(f"{source}: {exc.key!r} is given twice in one object (only one "
                           "would count); keep one") from None
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"{source}: not valid JSON ({exc.msg} at line {exc.lineno}); "
+        what = exc.msg.removesuffix(" at")  # "Unterminated string starting at at line 15"
+        raise ConfigError(f"{source}: not valid JSON ({what} at line {exc.lineno}); "
                           f"{damaged}") from None
     except RecursionError:  # "[[[[..." deeper than Python's stack
         raise ConfigError(f"{source}: not valid JSON (nested too deeply to be a {kind}); "

@@ -31,7 +31,7 @@ def test_json_round_trip_is_exact(tmp_path):
     ({"version": True}, "whole number"),
     ([1, 2], "JSON object"),
     # a misspelt preset trained with no augmentation; a huge number crashed (OverflowError)
-    ({"augment": {"preset": "Heavy"}}, "augment.preset: 'Heavy' is not one of"),
+    ({"augment": {"preset": "Heavy"}}, "augment.preset must be one of .*not 'Heavy'"),
     ({"model": {"dropout": 10 ** 400}}, "model.dropout: 1000.*too large"),
 ])
 def test_bad_configs_name_the_field(data, needle):
@@ -344,3 +344,21 @@ def test_a_run_of_a_version_before_a_setting_is_read_as_it_trained(tmp_path):
     (run / "config.json").write_text(written.to_json())
     again = RunFolder(run).load_config()
     assert again.train.head_solver == "logistic" and again.data.keep_duplicates_together
+
+
+def test_a_wrong_kind_of_value_names_the_file_then_the_setting_in_plain_words(tmp_path):
+    """"cfg.json.train.epochs: expected a whole number" read as a file of that name, and
+    "expected an object, got int" is a programmer's (a message review)."""
+    from core.typed_json import parse_json
+
+    with pytest.raises(ConfigError) as err:
+        StudioConfig.from_dict({"train": {"epochs": "ten"}}, "cfg.json")
+    assert str(err.value) == ("cfg.json: train.epochs must be a whole number (such as 10), "
+                              "not 'ten'; fix it there")
+    with pytest.raises(ConfigError) as err:
+        StudioConfig.from_dict({"train": 5}, "cfg.json")
+    assert str(err.value) == ("cfg.json: train must be a section {...} of settings, not the "
+                              "number 5; fix it there")
+    with pytest.raises(ConfigError) as err:
+        parse_json('{"a": "unterminated', "cfg.json", "config", "fix it")
+    assert "starting at at" not in str(err.value) and "starting at line 1" in str(err.value)

@@ -110,7 +110,9 @@ def test_failed_save_leaves_the_old_file(tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(fsutil.os, "replace", boom)
-    with pytest.raises(OSError):
+    from core.errors import UserError
+
+    with pytest.raises(UserError, match="cannot write .*keep.ftsproj"):  # named, not a raw error
         save_project(Project(config=cfg), path)
     monkeypatch.undo()
     assert path.read_text() == before

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from core.config import DAMAGED, StudioConfig
+from core.config import DAMAGED, FIX_THERE, StudioConfig
 from core.config_migrations import as_run_trained
 from core.errors import ConfigError, UserError
 from core.typed_json import json_text, load_json_file
@@ -220,7 +220,7 @@ class RunFolder:
                 as_run_trained(cfg, raw)
             why = cfg.problem()  # a hand-edited NaN rate trained on NaN losses
         except ConfigError as exc:
-            raise ConfigError(str(exc).replace(DAMAGED, fix)) from None
+            raise ConfigError(str(exc).replace(DAMAGED, fix).replace(FIX_THERE, fix)) from None
         if why:
             raise ConfigError(f"{self.config_path}: {why}; {fix}")
         data = cfg.data.data_dir
