@@ -218,6 +218,10 @@ def test_our_own_json_and_studio_configs_load(tmp_path):
     ('{"transform": {"__class_fullname__": "Compose", "p": 1.0, "transforms": ['
      '{"__class_fullname__": "OneOf", "p": 1.0, "transforms": []}]}}', "nested OneOf"),
     ('{"transforms": [{"name": "Rotate", "bogus": 1}]}', "unknown setting 'bogus'"),
+    # found only when training began, with no file named (a message review)
+    ('{"transforms": [{"name": "Blurrr", "p": 0.5}]}', r"bad.json: .*unknown transform 'Blurrr'"),
+    ('{"transforms": [{"name": "RandomResizedCrop", "params": {"scale": [0.9, 0.1]}}]}',
+     r"bad.json: .*RandomResizedCrop.*scale"),
 ])
 def test_bad_augmentation_files_are_config_errors(tmp_path, text, match):
     path = tmp_path / "bad.json"

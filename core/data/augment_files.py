@@ -37,8 +37,23 @@ def save_albumentations(cfg: AugmentConfig, image_size: int, path: str | Path) -
 
 
 def load_augment_file(path: str | Path) -> AugmentConfig:
-    """Read our AugmentConfig JSON, a whole Studio config, or an ``A.save`` file."""
-    path = Path(path)
+    """Read our AugmentConfig JSON, a whole Studio config, or an ``A.save`` file; every
+    transform is checked here, so a problem names the file (a misspelt "Blurrr" was found
+    only when training began, as "augment.transforms[0]: ...", with no file named)."""
+    cfg = _read_augment_file(Path(path))
+    try:
+        build_compose(cfg, CHECK_SIZE)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    return cfg
+
+
+#: The image size transforms are checked at when a file is read (any size shows a bad name
+#: or range; the run's own size is checked again when training starts).
+CHECK_SIZE = 224
+
+
+def _read_augment_file(path: Path) -> AugmentConfig:
     data = load_json_file(path, "augmentation", "only JSON augmentation files are supported "
                                                 "(A.save(..., data_format='json'))")
     if not isinstance(data, dict):
