@@ -259,6 +259,24 @@ def test_weights_of_another_width_name_the_first_mismatching_layer(tmp_path):
     with pytest.raises(WeightsError) as err:
         check_weights_file(path, get_backbone("MobileNetV2"), 32)
     assert "layer 'Conv1' expects kernel (3,3,3,32), file has (3,3,3,16)" in str(err.value)
+    # the shapes alone told a lab user nothing (a message review)
+    assert "It holds another model's weights: choose MobileNetV2's own weights file" in \
+        str(err.value)
+
+
+def test_a_weights_file_that_cannot_be_opened_says_why_in_a_few_words():
+    """h5py's permission error carried the whole HDF5 stack ("flags = 0, o_flags = 0")."""
+    import errno
+
+    from core.model.weights import _why_unread
+
+    stack = ("Unable to determine if file is accessible as hdf5 (unable to open file: name = "
+             "'x.h5', errno = 13, error message = 'Permission denied', flags = 0, o_flags = 0)")
+    assert _why_unread(OSError(stack)) == "permission denied"
+    assert _why_unread(OSError(errno.EACCES, "whatever")) == "permission denied"
+    assert _why_unread(OSError(errno.EIO, "Input/output error")) == "Input/output error"
+    assert _why_unread(OSError(stack.replace("Permission denied", "xx"))) == \
+        "the file cannot be opened"
 
 
 def test_weights_of_another_architecture_give_the_counts(tmp_path):

@@ -5,6 +5,7 @@ file the user chose, checked against the backbone before training meets it.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 from pathlib import Path
@@ -37,9 +38,8 @@ def check_weights_file(path: str | os.PathLike, spec: BackboneSpec, image_size: 
     try:
         is_hdf5 = h5py.is_hdf5(str(path))
     except OSError as exc:  # no read permission: "Unable to determine if file is accessible"
-        raise WeightsError(f"{path}: cannot read the weights file "
-                           f"({getattr(exc, 'strerror', None) or 'permission denied'}); make it "
-                           "readable or choose another file") from None
+        raise WeightsError(f"{path}: cannot read the weights file ({_why_unread(exc)}); make "
+                           "it readable or choose another file") from None
     if not is_hdf5:
         import zipfile
 
@@ -73,12 +73,16 @@ def check_weights_file(path: str | os.PathLike, spec: BackboneSpec, image_size: 
         if "truncated" in str(exc):
             raise WeightsError(f"{path} is incomplete (cut short while it was copied or "
                                "downloaded); copy it again") from None
-        raise WeightsError(f"{path}: cannot read the weights file ({exc})") from None
+        raise WeightsError(f"{path}: cannot read the weights file ({_why_unread(exc)}); make "
+                           "it readable or choose another file") from None
     except (KeyError, TypeError, ValueError) as exc:  # its layer list names a missing group
         raise WeightsError(f"{path} is damaged or was not saved by Keras ({exc}); choose the "
                            "backbone's weights file as Keras saved it") from None
-    if problem:
-        raise WeightsError(f"{path} does not fit {spec.name} at {image_size} px: {problem}")
+    if problem:  # the shapes alone told a lab user nothing: say what it means and the fix
+        raise WeightsError(f"{path} does not fit {spec.name} at {image_size} px: {problem}. "
+                           f"It holds another model's weights: choose {spec.name}'s own "
+                           "weights file (or the backbone it was saved for), or use weights "
+                           "'imagenet'")
     try:
         backbone.load_weights(str(path))
     except Exception as exc:  # anything the shape check did not foresee
@@ -211,3 +215,13 @@ def check_weights_file_for(model_cfg, path: str | os.PathLike) -> Path:
     """Check that ``path`` fits ``model_cfg``'s backbone at the size it would be built with."""
     spec = get_backbone(model_cfg.backbone)
     return check_weights_file(path, spec, resolve_image_size(spec, model_cfg.image_size, str(path)))
+
+
+def _why_unread(exc: OSError) -> str:
+    """Why h5py could not open a file, in a few words: its message carries the whole HDF5
+    error stack ("Unable to determine if file is accessible as hdf5 (... flags = 0 ...)")."""
+    if getattr(exc, "errno", None) == errno.EACCES or "Permission denied" in str(exc):
+        return "permission denied"
+    if getattr(exc, "strerror", None) and len(exc.strerror) < 60:
+        return exc.strerror
+    return "the file cannot be opened"
