@@ -175,3 +175,21 @@ def test_many_classes_list_the_most_confused_pairs_not_a_matrix(trained_run, tmp
     (run / "metrics.json").write_text(json.dumps(small))
     html = write_report(run, tmp_path / "r.html").read_text(encoding="utf-8")
     assert "class='cm'" in html and "Most confused" not in html
+
+
+def test_a_finished_run_without_its_scores_says_so_in_the_report_and_the_terminal(
+        tmp_path, trained_run, capsys):
+    """metrics.json deleted: the report said "see the note at the top" with no note there,
+    and the command line said only "wrote" (a message review)."""
+    import shutil
+
+    from core.cli import main
+
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    (run / "metrics.json").unlink()
+    assert main(["report", str(run), "--out", str(tmp_path / "r.html")]) == 0
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "metrics.json is missing from the finished run" in html
+    err = capsys.readouterr().err
+    assert "warning: metrics.json:" in err and "is missing from the finished run" in err

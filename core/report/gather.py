@@ -209,6 +209,10 @@ def gather(run_dir: str | os.PathLike) -> ReportData:
     data_dir = info.get("data_dir") or (cfg.data.data_dir if cfg is not None else "")
     data = _optional(lambda: data_summary(run, data_dir), "data", notes) or DataSummary("", {})
     metrics = _optional(run.metrics, "metrics.json", notes) if run.metrics_path.exists() else None
+    if not run.metrics_path.exists() and info.get("status") == "completed":  # was said nowhere
+        notes.append(f"{run.metrics_path.name}: {run.metrics_path} is missing from the finished "
+                     "run; put it back from a copy of the run, or see 'python main.py "
+                     "evaluate' for the scores")
     why = _scores_problem(metrics) if metrics is not None else ""
     if why:  # hand-edited: the sections below would stop on it
         notes.append(f"{run.metrics_path.name}: {run.metrics_path} is not the scores as the "

@@ -15,6 +15,7 @@ from html import escape
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
+from core.events import Log, emit
 from core.fsutil import atomic_write_text
 from core.infer.metrics import NO_MISTAKES, Metrics, confused_pairs
 from core.export.report import parity_figures_text
@@ -151,9 +152,11 @@ def _curves_section(d: ReportData) -> str:
 
 def _scores_section(d: ReportData, max_mistakes: int) -> str:
     m = d.metrics
-    if not m:
-        return ("<h2>Scores</h2><p class='muted'>No scores: the run has not finished, or its "
-                "metrics.json could not be read (see the note at the top).</p>")
+    if not m:  # "see the note at the top" only when there is one to see
+        told = any(n.startswith("metrics.json") for n in d.notes)
+        return ("<h2>Scores</h2><p class='muted'>No scores: " + (
+            "its metrics.json could not be read (see the note at the top).</p>" if told else
+            "the run has not finished.</p>"))
     shown = Metrics.from_dict(m)  # gather checked it
     out = ["<h2>Scores</h2>",
            f"<p>Accuracy <b>{m['accuracy']:.2%}</b> on {m['n_images']} validation images; "
@@ -262,8 +265,11 @@ def write_report(run_dir: str | os.PathLike, out: str | os.PathLike, max_mistake
     before the write leaves ``out`` untouched.
     """
     path = Path(out)
-    html = render_report(gather(run_dir), max_mistakes)
+    data = gather(run_dir)
+    html = render_report(data, max_mistakes)
     if cancel is not None:
         cancel.raise_if_cancelled()
     atomic_write_text(path, html)
+    for note in data.notes:  # the command line said only "wrote" (a message review)
+        emit(listener, Log(note, "warning"))
     return path

@@ -75,11 +75,15 @@ class Record:
             raise UserError(f"{path}: missing; is {path.parent} a Fine-Tune Studio run "
                             "folder?") from None
         except OSError as exc:
-            raise UserError(f"{path}: cannot be read ({exc})") from None
+            raise UserError(f"{path}: cannot be read ({exc.strerror or exc}); make it "
+                            "readable") from None
         try:
             data = json.loads(text)
-        except ValueError as exc:
-            raise UserError(f"{path}: not valid JSON ({exc}); {cls.repair_text(path)}") \
+        except json.JSONDecodeError as exc:  # the parser's "(char 26)" told a user nothing
+            raise UserError(f"{path}: damaged near line {exc.lineno} (not valid JSON); "
+                            f"{cls.repair_text(path)}") from None
+        except ValueError:
+            raise UserError(f"{path}: damaged (not valid JSON); {cls.repair_text(path)}") \
                 from None
         return cls.from_dict(data, path)
 
