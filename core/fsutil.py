@@ -68,13 +68,20 @@ def _via_temp(path: Path, write, place) -> None:
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        # any refusal, named by the file the user chose: a name too long for the disk came
-        # out as "Something went wrong: OSError: [Errno 36] ... '.x.mjovtwn1.tmp'"
-        err = cannot_write(path, exc) if isinstance(exc, OSError) else exc
+        # a refusal to write it, named by the file the user chose (a name too long for the
+        # disk came out as "Something went wrong: OSError: [Errno 36] ... '.x.mjovtwn1.tmp'");
+        # a name taken meanwhile (no-clobber callers) or a source that cannot be read is not
+        err = cannot_write(path, exc) if _writing_it(exc, tmp, path) else as_disk_full(path, exc)
         if err is exc:
             raise
         raise err from exc
     _fsync_dir(path.parent)
+
+
+def _writing_it(exc: BaseException, tmp: str, path: Path) -> bool:
+    """Whether ``exc`` is the system refusing to write ``tmp`` or give it the name ``path``."""
+    return (isinstance(exc, OSError) and not isinstance(exc, FileExistsError)
+            and getattr(exc, "filename", None) in (None, tmp, str(path)))
 
 
 def _process_umask() -> int:

@@ -308,6 +308,9 @@ def test_a_damaged_split_is_named(run_copy, capsys):
     assert main(["calibrate", str(run)]) == 2
     err = capsys.readouterr().err
     assert str(run / "split.json") in err and "put it back" in err
+    (run / "split.json").write_text('{"train": [], "val": []}')  # a KeyError said "('seed')"
+    assert main(["calibrate", str(run)]) == 2
+    assert "saved split: damaged ('seed' is missing)" in capsys.readouterr().err
 
 
 def test_audit_undo_with_json_and_inspect_with_stdout_closed(tmp_path, capsys, monkeypatch):

@@ -177,3 +177,28 @@ def test_an_unreadable_class_folder_is_blamed_on_its_permissions_not_the_layout(
     assert "class folder(s) 'cats' cannot be read; make them readable" in reason
     assert "its own sub-folder" not in reason
     assert "class folder 'cats' cannot be read; it is left out" in warnings
+
+
+def test_a_read_only_class_folder_says_to_make_it_writable_once(tmp_path):
+    """'refused 5.png: could not copy it (cannot write .../cats/5.png (Permission denied);
+    choose another folder)': a sentence in brackets, and no other class folder to choose."""
+    from PIL import Image
+
+    data, new = tmp_path / "data", tmp_path / "new"
+    for folder in (data / "cats", data / "dogs", new):
+        folder.mkdir(parents=True)
+    Image.new("RGB", (8, 8), "red").save(new / "5.png")
+    (data / "cats").chmod(0o555)
+    try:
+        probe = _as_a_user(
+            "import sys; sys.path.insert(0, '.')\n"
+            "from core.label.apply import apply_labels\n"
+            f"out = apply_labels([({str(new / '5.png')!r}, 'cats')], {str(data)!r})\n"
+            "print(out.refused[0][1])\n")
+    finally:
+        (data / "cats").chmod(0o755)
+    assert probe.returncode == 0, probe.stderr
+    why = probe.stdout.strip()
+    assert why == (f"cannot write {data / 'cats' / '5.png'}: permission denied; make the "
+                   "folder writable, or choose another folder")
+    assert sorted(p.name for p in (data / "cats").iterdir()) == []  # no temporary left

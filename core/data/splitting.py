@@ -77,14 +77,15 @@ class Split:
                                            height=int(item.get("height", 0)),
                                            subset=str(item.get("subset", ""))))
                 except (KeyError, TypeError, ValueError) as exc:
-                    raise DataError(f"saved split: {key}[{i}] is malformed ({exc})") from None
+                    raise DataError(f"saved split: {key}[{i}] is damaged ({_what(exc)})") \
+                        from None
             return out
 
         try:
             seed = int(data["seed"])
             val_fraction = float(data["val_fraction"])
         except (KeyError, TypeError, ValueError) as exc:
-            raise DataError(f"saved split: missing or bad seed/val_fraction ({exc})") from None
+            raise DataError(f"saved split: damaged ({_what(exc)})") from None
         return cls(train=unpack("train"), val=unpack("val"), test=unpack("test"), seed=seed,
                    val_fraction=val_fraction, root=base,
                    classes=[str(c) for c in data.get("classes", [])],
@@ -176,3 +177,11 @@ def _grouped_split(report: DatasetReport, val_split: float, seed: int,
     train = sorted((r for i, r in enumerate(records) if i not in val_idx), key=key)
     return Split(train=train, val=val, test=[], seed=int(seed), val_fraction=float(val_split),
                  root=report.root, classes=list(report.classes), kept_together=kept)
+
+
+def _what(exc: Exception) -> str:
+    """What is wrong with a saved split's entry, in words: a KeyError's text is the bare
+    key ("('seed')" was all a damaged split.json said)."""
+    if isinstance(exc, KeyError):
+        return f"{exc.args[0]!r} is missing"
+    return f"a value is not what it should be: {exc}"

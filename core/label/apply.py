@@ -295,8 +295,11 @@ def _place(planned, move: bool, outcome: LabelOutcome, root: Path, listener, can
             outcome.refused.extend((s, "not tried: the disk is full") for s, _, _ in
                                    planned[n + 1:])
             break
-        except (OSError, UserError) as exc:  # UserError: a name too long, a file in the way
-            outcome.refused.append((src, f"could not {'move' if move else 'copy'} it ({exc})"))
+        except UserError as exc:  # a name too long, a file in the way: it names the place
+            outcome.refused.append((src, str(exc)))  # and the fix (it was nested in brackets)
+        except OSError as exc:
+            outcome.refused.append((src, f"could not {'move' if move else 'copy'} it "
+                                         f"({exc.strerror or exc})"))
         else:
             outcome.placed.append((src, dst.relative_to(root).as_posix()))
         emit(listener, Progress(n + 1, len(planned), "moving" if move else "copying"))
