@@ -249,3 +249,19 @@ def test_models_of_another_input_or_with_raw_scores(tmp_path):
     nested = load_predictor(tmp_path / "nested.keras")
     raw = nested.model(image, training=False).numpy()
     assert np.allclose(nested.predict_arrays(image), raw, atol=1e-6)
+
+
+def test_a_keras_file_cut_short_is_called_incomplete_not_another_format(tmp_path, trained_run,
+                                                                        monkeypatch):
+    """A .keras copied half-way was "not a Keras model file (a .keras file is a zip archive;
+    this one is not)": it is one, cut short (a message review)."""
+    from core.model.model_files import load_model_file
+
+    whole = (trained_run / "model.keras").read_bytes()
+    cut = tmp_path / "cut.keras"
+    cut.write_bytes(whole[:5000])
+    calls = _keras_not_called(monkeypatch)
+    with pytest.raises(ModelFileError, match=r"cut.keras is incomplete \(cut short while it was "
+                                             r"copied or downloaded\); copy it again"):
+        load_model_file(cut)
+    assert calls == []

@@ -32,17 +32,30 @@ MAX_MEMBER_RATIO = 1000
 RATIO_FLOOR_BYTES = 8 * 1024 ** 2
 
 
+def _starts_as_zip(path: Path) -> bool:
+    """Whether the file begins as a zip archive does (a local file header)."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) == b"PK\x03\x04"
+    except OSError:
+        return False
+
+
 def check_keras_archive(path: Path) -> None:
     """Raise :class:`ModelFileError` naming ``path`` (and the member) unless it is a sane archive."""
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError):
+        if _starts_as_zip(path):  # the start of a zip without its end: cut short
+            raise ModelFileError(f"{path} is incomplete (cut short while it was copied or "
+                                 "downloaded); copy it again, or save or export the model "
+                                 "again") from None
         raise ModelFileError(f"{path} is not a Keras model file (a .keras file is a zip "
                              "archive; this one is not); save or export the model again") from None
     except OSError as exc:
         raise ModelFileError(f"cannot read the model file {path} "
-                             f"({exc.strerror or exc})") from None
+                             f"({exc.strerror or exc}); make it readable") from None
     packed = os.path.getsize(path)
     total = 0
     for info in members:
