@@ -20,6 +20,7 @@ from PIL import Image
 
 from core.audit.fixes import JOURNAL_NAME
 from core.cli import main
+from core.data.sample_data import generate_sample_dataset
 from core.infer.metrics import NO_MISTAKES
 
 
@@ -338,3 +339,22 @@ def test_an_export_folder_with_a_damaged_metadata_file_is_called_that(tmp_path, 
     assert main(["predict", str(folder), str(image)]) == 2
     err = capsys.readouterr().err
     assert "metadata.json: damaged" in err and "config.json" not in err
+
+
+def test_mixed_up_paths_get_a_hint_and_a_path_is_said_once(tmp_path, capsys):
+    """A folder missing only by a trailing space showed the space invisibly; an image folder
+    given to --resume said only "not a run folder"; `--out afile.txt` named the file twice."""
+    data = tmp_path / "data"
+    generate_sample_dataset(data, classes=["a", "b"], per_class=4, size=16)
+    assert main(["inspect", str(data) + " "]) == 2
+    assert f"(note the space at its end or start; did you mean '{data}'?)" in \
+        capsys.readouterr().err
+    assert main(["train", "--resume", str(data)]) == 2
+    assert "it looks like an image folder; give the folder 'train' wrote" in \
+        capsys.readouterr().err
+    afile = tmp_path / "afile.txt"
+    afile.write_text("x")
+    assert main(["train", str(data), "--weights", "none", "--image-size", "32",
+                 "--out", str(afile)]) == 2
+    err = capsys.readouterr().err
+    assert err.count(str(afile)) == 1 and "is a file, not a folder" in err

@@ -87,6 +87,15 @@ def class_folders_root(root: PathLike) -> str:
     return parts[0][1] if layout == "split" else os.fspath(root)
 
 
+def near_miss(path: str) -> str:
+    """A hint when ``path`` is missing only by the spaces at its ends (pasted, or typed in
+    quotes): the message showed the space invisibly."""
+    trimmed = path.strip()
+    if trimmed != path and os.path.exists(trimmed):
+        return f" (note the space at its end or start; did you mean '{trimmed}'?)"
+    return ""
+
+
 def scan_dataset(root: PathLike, listener: Optional[Listener] = None,
                  cancel: Optional[CancelToken] = None) -> DatasetReport:
     """Scan ``root`` (headers only) and report usable images, problems and warnings.
@@ -101,7 +110,9 @@ def scan_dataset(root: PathLike, listener: Optional[Listener] = None,
                         "class")
     root_str = os.path.abspath(os.fspath(root))
     if not os.path.exists(root_str):
-        raise DataError(f"data folder not found: {root_str}")
+        hint = near_miss(root_str)
+        raise DataError(f"data folder not found: '{root_str}'{hint}" if hint
+                        else f"data folder not found: {root_str}")
     if not os.path.isdir(root_str):
         raise DataError(f"{root_str} is a file, not a folder; choose the folder that holds "
                         "one sub-folder per class")

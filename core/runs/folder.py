@@ -308,9 +308,11 @@ class RunFolder:
                             "make it readable, or give another run folder")
         missing = [p.name for p in (self.config_path, self.labels_path)
                    if not os.path.exists(p)]
-        if missing:
+        if missing:  # an image folder given for a run folder (arguments swapped, say)
+            images = " (it looks like an image folder; give the folder 'train' wrote)" if len(
+                missing) == 2 and any(p.is_dir() for p in self.path.iterdir()) else ""
             raise UserError(f"{self.path}: not a run folder (no {' and no '.join(missing)})"
-                            + (f"; {consequence}" if consequence else ""))
+                            + images + (f"; {consequence}" if consequence else ""))
 
     # what the folder holds -------------------------------------------
     def own_names(self) -> set[str]:

@@ -171,8 +171,8 @@ def check_reusable(run: RunFolder) -> None:
     """Refuse an output folder that holds files, unless only a failed start wrote them."""
     blocker = file_in_the_way(run.path)
     if blocker is not None:
-        raise UserError(f"{run.path}: {blocker} is a file, not a folder; give a folder for the "
-                        "run (--out)")
+        where = f"{run.path}: {blocker}" if blocker != run.path else str(blocker)
+        raise UserError(f"{where} is a file, not a folder; give a folder for the run (--out)")
     held = {FILES.lock}  # the lock this start holds while it checks again
     if run.path.is_dir() and any(e.name not in held and not e.name.startswith(FILES.lock + ".")
                                  for e in run.path.iterdir()) and not run.failed_start():
