@@ -10,6 +10,7 @@ for a ``savedmodel/`` folder the export folder around it is looked at too.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -394,5 +395,9 @@ def load_predictor(path: str | os.PathLike) -> Predictor:
         if accepts(p):
             return load(p)
     partial_run_folder_error(p)
+    images = ""
+    with contextlib.suppress(OSError):  # the images given where the model goes (swapped)
+        if p.is_dir() and any(e.is_dir() for e in os.scandir(p)):
+            images = "; it looks like a folder of images: give the model first"
     raise ModelFileError(f"{p}: not a model this app can open (a run folder, .keras, SavedModel "
-                         "folder, .tflite or .onnx)")
+                         f"folder, .tflite or .onnx){images}")
