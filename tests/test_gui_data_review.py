@@ -62,6 +62,9 @@ def test_a_project_without_its_folder_leaves_no_check_on_the_old_one(qtbot, wind
     window.state.load_project(Project(config=cfg), str(tmp_path / "p.ftsproj"))
     assert "Folder not found" in page.folder_label.text()
     assert not page.audit_view.root and not page.audit_view.check_button.isEnabled()
+    # a grey line was all it said (a second-day review): the banner says what to do
+    assert page.banner.isVisible() and f"The image folder {tmp_path / 'gone'} is not there" \
+        in page.banner.text() and "choose the folder where it is now" in page.banner.text()
 
 
 def test_the_split_note_of_train_and_test_says_validation_comes_from_train(qtbot, window,

@@ -74,12 +74,16 @@ def evaluate_records(predictor, records: Sequence, classes: Optional[Sequence[st
 
 
 def evaluate_run_validation(run_dir: str, predictor=None, batch_size: Optional[int] = None,
-                            listener=None, cancel: Optional[CancelToken] = None) -> Evaluation:
+                            listener=None, cancel: Optional[CancelToken] = None,
+                            data_dir: str = "") -> Evaluation:
     """Score a run's model on the run's own validation images (``split.json``).
 
     ``predictor`` defaults to the run's ``model.keras``; ``batch_size`` to the
     run's training batch size.  The image paths are resolved against the run's
     data folder, so a run whose folder moved with its config still works.
+    ``data_dir``: a folder the images may be in now (the Data page's): when they are
+    not where the run recorded them (moved, renamed, a run from another machine) and that
+    folder holds the very same images, the run is pointed there, as a resume does.
     """
     from core.infer.loaders import load_predictor
     from core.runs.folder import RunFolder
@@ -88,14 +92,31 @@ def evaluate_run_validation(run_dir: str, predictor=None, batch_size: Optional[i
     cfg = run.load_config()
     split = run.split(cfg.data.data_dir)
     if split.val and not any(os.path.exists(r.path) for r in split.val[:200]):
-        raise DataError(f"none of the run's validation images are where it recorded them (e.g. "
-                        f"{split.val[0].path}): the data folder was moved or deleted since "
-                        "training; put it back, or evaluate the model on a folder")
+        split = _moved_split(run, cfg, split, data_dir, listener)
     if predictor is None:
         emit(listener, Log(f"loading the model {run_dir}"))
         predictor = load_predictor(str(run_dir))
     return evaluate_records(predictor, split.val, predictor.classes,
                             batch_size or cfg.train.batch_size, listener, cancel)
+
+
+def _moved_split(run, cfg, split, data_dir: str, listener):
+    """The split found in ``data_dir`` (the run is pointed there), or DataError saying what
+    to do: "put it back" was all a run from another machine was told."""
+    from core.runs.relocate import relocate_data
+
+    lost = (f"none of the run's validation images are where it recorded them (e.g. "
+            f"{split.val[0].path}): the data folder was moved or deleted since training")
+    if not data_dir or os.path.abspath(data_dir) == os.path.abspath(cfg.data.data_dir or ""):
+        raise DataError(f"{lost}; put it back, open the folder where it is now on the Data "
+                        "page, or evaluate the model on a folder")
+    try:
+        moved = relocate_data(run, cfg, data_dir, given="the Data page's folder")
+    except DataError as exc:
+        raise DataError(f"{lost}, and {exc}; put it back, or evaluate the model on a "
+                        "folder") from None
+    emit(listener, Log(f"the run's images are in {data_dir}: the run now points there"))
+    return moved
 
 
 def evaluate_labelled_folder(predictor, data_dir: str, listener=None,

@@ -38,8 +38,8 @@ from core.runs.records import RunStatus
 from core.train.checkpoint import load_loop_state
 from core.train.loop_state import LoopState
 from core.train.near_copies import describe_split, near_copy_groups
-from core.train.preflight import (check_config, check_data_present, check_images_unchanged,
-                                  dataset_fingerprint, relocate_data)
+from core.runs.relocate import dataset_fingerprint, relocate_data
+from core.train.preflight import check_config, check_data_present, check_images_unchanged
 from core.train.finish import RunResult
 from core.train.session import run_session
 

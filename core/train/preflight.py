@@ -8,18 +8,18 @@ can be checked without training is checked here first (:func:`check_config`).
 
 A resume checks that the run's images are still where ``split.json`` says
 (:func:`check_data_present`), or moves the run to a folder the data was moved
-to (:func:`relocate_data`) when its files are the same.
+to (:func:`core.runs.relocate.relocate_data`) when its files are the same.
 """
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Optional
 
 from core.config import StudioConfig
 from core.errors import ConfigError, DataError
 from core.runs.folder import RunFolder
+from core.runs.relocate import missing_images
 
 
 def check_config(cfg: StudioConfig, need_weights: bool = True) -> None:
@@ -84,20 +84,6 @@ def check_freeze_layers(cfg: StudioConfig, size: int) -> None:
             raise ConfigError(f"{field}: {spec.name} has no layer {name!r} (--unfreeze); {hint}")
 
 
-def dataset_fingerprint(report) -> str:
-    """A short hash of the images' classes, names and sizes: equal data, equal fingerprint."""
-    h = hashlib.blake2b(digest_size=12)
-    for r in sorted(report.records, key=lambda r: r.path):
-        h.update(f"{r.class_name}\0{Path(r.path).name}\0{r.width}x{r.height}\n".encode(
-            "utf-8", "surrogateescape"))  # a name that is not UTF-8 hashes as its bytes
-    return h.hexdigest()
-
-
-def missing_images(split) -> list[str]:
-    """The split's image paths that are not files any more."""
-    return [r.path for r in (*split.train, *split.val, *split.test) if not Path(r.path).is_file()]
-
-
 def check_data_present(run: RunFolder, split, data_dir: Optional[str]) -> None:
     """Refuse to resume when the run's images are gone, saying how many and which.
 
@@ -148,45 +134,3 @@ def check_images_unchanged(run: RunFolder, split, data_dir: Optional[str],
                         f"pictures it started with (first: {changed[0]}); a run resumes on its "
                         f"own images: put them back, or train on the folder as it is now with "
                         f"'train {data_dir} --from-run {run.path}'")
-
-
-def relocate_data(run: RunFolder, cfg: StudioConfig, new_dir: str | Path):
-    """Point the run at ``new_dir`` when it holds the same images; returns the new split.
-
-    Every image of ``split.json`` must be at the same relative path under
-    ``new_dir`` with the same size in bytes where the old file still exists, and
-    the dataset fingerprint (names, classes, pixel sizes) must match the one
-    recorded when the run started.  The new folder is written to config.json and
-    run.json (``data_dir``, ``data_moved_from``).
-    """
-    from core.data.dataset import scan_dataset
-
-    new_dir = Path(new_dir).expanduser().resolve()
-    if not new_dir.is_dir():
-        raise DataError(f"--data {new_dir}: no such folder")
-    old_dir = cfg.data.data_dir
-    old_split = run.split(old_dir)
-    split = run.split(str(new_dir))
-    missing = missing_images(split)
-    if missing:
-        raise DataError(f"--data {new_dir}: {len(missing)} of the run's images are not there "
-                        f"under the same names (first: {', '.join(missing[:3])}); this is not "
-                        f"the run's data folder")
-    olds = (*old_split.train, *old_split.val, *old_split.test)
-    for old, new in zip(olds, (*split.train, *split.val, *split.test)):
-        old_path, new_path = Path(old.path), Path(new.path)
-        if old_path.is_file() and old_path.stat().st_size != new_path.stat().st_size:
-            raise DataError(f"--data {new_dir}: {new.path} differs from {old.path}; this is not "
-                            "the run's data folder")
-    recorded = run.run_info().dataset_fingerprint
-    if recorded:
-        report = scan_dataset(str(new_dir))
-        wanted = {r.path for r in (*split.train, *split.val, *split.test)}
-        report.records = [r for r in report.records if r.path in wanted]
-        if dataset_fingerprint(report) != recorded:
-            raise DataError(f"--data {new_dir}: the images there differ from the run's (another "
-                            "class, name or image size); this is not the run's data folder")
-    cfg.data.data_dir = str(new_dir)
-    run.save_config(cfg)
-    run.update_run_info(data_dir=str(new_dir), data_moved_from=old_dir)
-    return split

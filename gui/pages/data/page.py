@@ -27,12 +27,13 @@ from gui.pages.data.audit_view import AuditView
 from gui.pages.data.capture_dialog import CaptureDialog, close_all
 from gui.pages.data.class_chart import ClassBarChart, fit_rows
 from gui.pages.data.jobs import sample_job, scan_job
-from gui.pages.data.problems import ProblemsTab, summary_line
+from gui.pages.data.problems import ProblemsTab, missing_folder_text, summary_line
 from gui.pages.data.split_box import SplitBox
 from gui.widgets.turning_splitter import TurningSplitter
 
 ALL_CLASSES = "All classes"
 SIDE_BY_SIDE_FROM = 820  # the classes column beside the tabs from this wide, else above
+
 
 
 class DataPage(Page):
@@ -361,6 +362,8 @@ class DataPage(Page):
                 self._fill(None)
                 self.folder_label.setText(f"Folder not found: {root}" if root
                                           else "No folder chosen yet.")
+                if root:  # a grey line was all it said, and the next steps just failed
+                    self.show_error(missing_folder_text(root))
 
     def _sync_from_config(self) -> None:
         self.split_box.show_config(self.state.config.data)

@@ -45,13 +45,15 @@ def _predictor_for(source: str, predictor, listener):
     return predictor
 
 
-def validation_job(run_dir: str, predictor=None, listener=None, cancel=None):
-    """Worker: every validation image's answer; returns ``(predictor, Evaluation)``."""
+def validation_job(run_dir: str, predictor=None, data_dir: str = "", listener=None,
+                   cancel=None):
+    """Worker: every validation image's answer; returns ``(predictor, Evaluation)``.
+    ``data_dir``: the Data page's folder, where a run's moved images may be now."""
     from core.infer.evaluation import evaluate_run_validation
 
     predictor = _predictor_for(run_dir, predictor, listener)
     return predictor, evaluate_run_validation(run_dir, predictor, listener=listener,
-                                              cancel=cancel)
+                                              cancel=cancel, data_dir=data_dir)
 
 
 def folder_job(source: str, folder: str, predictor=None, listener=None, cancel=None):
@@ -274,6 +276,7 @@ class EvaluatePage(Page):
             self._busy_message("; click the cell again when it has finished.")
             return None
         job = self.runner.start(validation_job, run_dir, self._cached_predictor(),
+                                self.state.config.data.data_dir or "",
                                 name="Predicting the validation images")
         if job is None:
             return None
