@@ -10,7 +10,6 @@ for a ``savedmodel/`` folder the export folder around it is looked at too.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import threading
@@ -23,6 +22,7 @@ import numpy as np
 from core.errors import ModelFileError
 from core.formats import BY_NAME, METADATA_MARKER, METADATA_UNFINISHED, OPEN_ORDER
 from core.infer.labels import check_label_count, labels_near
+from core.infer.refusals import images_hint
 from core.infer.model_safety import check_onnx, check_savedmodel, check_tflite
 from core.infer.predictor import Predictor, load_keras_predictor
 from core.runs.folder import RunFolder
@@ -395,9 +395,5 @@ def load_predictor(path: str | os.PathLike) -> Predictor:
         if accepts(p):
             return load(p)
     partial_run_folder_error(p)
-    images = ""
-    with contextlib.suppress(OSError):  # the images given where the model goes (swapped)
-        if p.is_dir() and any(e.is_dir() for e in os.scandir(p)):
-            images = "; it looks like a folder of images: give the model first"
     raise ModelFileError(f"{p}: not a model this app can open (a run folder, .keras, SavedModel "
-                         f"folder, .tflite or .onnx){images}")
+                         f"folder, .tflite or .onnx){images_hint(p)}")
