@@ -24,6 +24,16 @@ from gui import recent
 PROJECT_FILTER = f"Fine-Tune Studio projects (*{PROJECT_SUFFIX});;All files (*)"
 
 
+def file_stamp(path) -> Optional[tuple[int, int]]:
+    """(modification time, size) of a file, None when it cannot be read: what tells that
+    someone else wrote it since."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
 class ProjectFiles:
     """Project actions of the main window (mixed into it; ``self`` is the window)."""
 
@@ -33,6 +43,7 @@ class ProjectFiles:
         if not self.unkept_work_ok("Start a new project") or not self.maybe_save():
             return False
         self.state.load_project(Project(), None)
+        self._project_stamp = None
         self.show_page(0)
         return True
 
@@ -56,6 +67,7 @@ class ProjectFiles:
             self._warn("Cannot open the project", str(exc))
             return False
         self.state.load_project(project, os.path.abspath(path))
+        self._project_stamp = file_stamp(path)
         recent.add_recent_project(path)
         self.statusBar().showMessage(f"Opened {path}", 5000)
         return True
@@ -93,6 +105,8 @@ class ProjectFiles:
         return True
 
     def _save_to(self, path: str) -> bool:
+        if not self._replace_changed_file(path):
+            return False
         try:
             written = save_project(self.state.to_project(), path)
         except (OSError, UserError) as exc:  # a place that takes no file comes as UserError
@@ -105,10 +119,26 @@ class ProjectFiles:
             self._warn("Cannot save the project", text)
             return False
         self.state.set_project_path(str(written))
+        self._project_stamp = file_stamp(written)
         self.state.mark_saved()
         recent.add_recent_project(str(written))
         self.statusBar().showMessage(f"Saved {written}", 5000)
         return True
+
+    def _replace_changed_file(self, path: str) -> bool:
+        """True unless the project file was changed on disk since this window read or wrote
+        it (another window, another machine on a shared drive) and the user keeps it: the
+        last save won silently, and the other window's runs were gone from the project."""
+        if not same_path(path, self.state.project_path or "") or \
+                getattr(self, "_project_stamp", None) in (None, file_stamp(path)) or \
+                not os.path.exists(path):
+            return True
+        return QMessageBox.question(
+            self, "The project changed on disk",
+            f"{path} was changed by another window or program since it was opened here. "
+            "Replace it with this window's project? (No keeps that version: save this one "
+            "under another name with File → Save project as.)",
+            QMessageBox.Yes | QMessageBox.No, QMessageBox.No) == QMessageBox.Yes
 
     def maybe_save(self) -> bool:
         """Ask about unsaved changes; True when it is fine to go on."""

@@ -108,3 +108,32 @@ def test_a_run_whose_trainer_is_gone_opens_as_interrupted(tmp_path, trained_run)
     RunFolder(run).update_run_info(status="running")  # what a killed trainer leaves
     _rows, _best, text = opened_run(str(run))
     assert "(interrupted" in text and "running" not in text
+
+
+def test_a_project_changed_on_disk_since_it_was_opened_is_not_overwritten_unasked(
+        qtbot, window, tmp_path, monkeypatch):
+    """Two windows on one project: the last save won silently, and the other window's runs
+    were gone from the project (a second-day review)."""
+    from core.project import load_project
+    from gui.main_window import MainWindow
+
+    path = tmp_path / "shared.ftsproj"
+    assert window.save_project_as(str(path))
+    other = MainWindow(load_tensorflow=False)
+    qtbot.addWidget(other, before_close_func=lambda w: (w.state.mark_saved(), w.shutdown()))
+    assert other.open_project(str(path))
+    window.state.set("train.epochs", 7)
+    assert window.save_project()  # the first window writes first: nothing to ask
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda _p, title, *a, **k: asked.append(title) or QMessageBox.No)
+    other.state.set("train.epochs", 9)
+    assert not other.save_project()  # No: the file keeps the first window's project
+    assert asked == ["The project changed on disk"]
+    assert load_project(path).config.train.epochs == 7 and other.state.dirty
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda _p, title, *a, **k: asked.append(title) or QMessageBox.Yes)
+    assert other.save_project() and load_project(path).config.train.epochs == 9
+    asked.clear()
+    other.state.set("train.epochs", 10)
+    assert other.save_project() and asked == []  # its own last save: nothing to ask
