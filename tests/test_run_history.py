@@ -138,7 +138,7 @@ def test_delete_run_only_deletes_files_when_asked_and_only_run_folders(tmp_path)
     fake = make_run(tmp_path / "fake")
     ifake = h.record_run(fake)
     (fake / "labels.json").unlink()  # no longer a run folder: its files are not ours to delete
-    with pytest.raises(UserError, match="not a run folder"):
+    with pytest.raises(UserError, match="a run folder without its labels.json"):
         h.delete_run(ifake, delete_files=True)
     assert fake.exists() and h.get(ifake)
 

@@ -308,6 +308,10 @@ class RunFolder:
                             "make it readable, or give another run folder")
         missing = [p.name for p in (self.config_path, self.labels_path)
                    if not os.path.exists(p)]
+        if missing and self.run_path.exists():  # a run's file lost: not "not a run folder"
+            raise UserError(f"{self.path}: a run folder without its {' and '.join(missing)}; "
+                            "put it back from a copy of the run"
+                            + (f" ({consequence})" if consequence else ""))
         if missing:  # an image folder given for a run folder (arguments swapped, say)
             images = " (it looks like an image folder; give the folder 'train' wrote)" if len(
                 missing) == 2 and any(p.is_dir() for p in self.path.iterdir()) else ""
