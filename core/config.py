@@ -26,7 +26,7 @@ from core.typed_json import (from_jsonable, json_text, load_json_file, parse_jso
 FIX_THERE = "fix it there"
 
 #: What to do about a config file that is not JSON.
-DAMAGED = "fix the file or delete it to start from defaults"
+DAMAGED = "fix the file, or go without it: the defaults are used when no config is given"
 
 _SWITCH_HELP = " Auto: on for GPUs, off for CPUs."
 

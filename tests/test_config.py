@@ -42,8 +42,10 @@ def test_bad_configs_name_the_field(data, needle):
 def test_broken_json_file_names_the_file(tmp_path):
     path = tmp_path / "broken.json"
     path.write_text("{not json")
-    with pytest.raises(ConfigError, match="broken.json"):
+    with pytest.raises(ConfigError, match="broken.json") as err:
         StudioConfig.load(path)
+    assert "delete it" not in str(err.value)  # 'train --config' then failed on a missing file
+    assert "go without it: the defaults are used when no config is given" in str(err.value)
 
 
 def test_validate_ranges():
