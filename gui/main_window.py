@@ -341,6 +341,7 @@ class MainWindow(ProjectFiles, DropTarget, WindowMenus, QMainWindow):
         cancel_all_jobs()
         QCoreApplication.processEvents()  # deliver the jobs' last signals while pages exist
         recent.settings().setValue("geometry", self.saveGeometry())
+        recent.settings().setValue("window_state", self.saveState())  # the Log's place, shown
         self.hide()  # gone at once: the TensorFlow import may take seconds yet to end
         tf_loader.wait_loaded()
         self.log_view.detach()
@@ -349,3 +350,6 @@ class MainWindow(ProjectFiles, DropTarget, WindowMenus, QMainWindow):
         geo = recent.settings().value("geometry")
         if isinstance(geo, (QByteArray, bytes)):
             self.restoreGeometry(geo)
+        docks = recent.settings().value("window_state")  # the Log where and as it was left
+        if isinstance(docks, (QByteArray, bytes)):
+            self.restoreState(docks)

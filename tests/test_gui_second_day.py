@@ -1,4 +1,6 @@
-"""Work the project does not keep is not lost without a question (a second-day review)."""
+"""Coming back the next day: work the project does not keep is not lost without a question,
+the project file is not overwritten unasked, the window comes back as it was left (a second-day
+review)."""
 
 from types import SimpleNamespace
 
@@ -137,3 +139,26 @@ def test_a_project_changed_on_disk_since_it_was_opened_is_not_overwritten_unaske
     asked.clear()
     other.state.set("train.epochs", 10)
     assert other.save_project() and asked == []  # its own last save: nothing to ask
+
+
+def test_the_log_comes_back_as_it_was_left(qtbot):
+    """Only the window's size came back: the Log opened with View → Log was closed again."""
+    from gui.main_window import MainWindow
+
+    first = MainWindow(load_tensorflow=False)
+    qtbot.addWidget(first)
+    first.show()
+    first.log_dock.show()
+    first.state.mark_saved()
+    first.shutdown()
+    second = MainWindow(load_tensorflow=False)
+    qtbot.addWidget(second, before_close_func=lambda w: (w.state.mark_saved(), w.shutdown()))
+    second.show()
+    assert second.log_dock.isVisible()
+    second.log_dock.hide()
+    second.state.mark_saved()
+    second.shutdown()
+    third = MainWindow(load_tensorflow=False)
+    qtbot.addWidget(third, before_close_func=lambda w: (w.state.mark_saved(), w.shutdown()))
+    third.show()
+    assert not third.log_dock.isVisible()
