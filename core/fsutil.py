@@ -310,7 +310,14 @@ def copy_new(src: PathLike, dst: PathLike) -> None:
 
     def write(out) -> None:
         with open(src, "rb") as fh:
-            shutil.copyfileobj(fh, out, 1 << 20)
+            while True:
+                try:
+                    chunk = fh.read(1 << 20)
+                except OSError as exc:  # named by the source: not blamed on the destination
+                    raise OSError(exc.errno, exc.strerror, str(src)) from exc
+                if not chunk:
+                    return
+                out.write(chunk)
 
     def place(tmp: Path) -> None:
         shutil.copystat(src, tmp)

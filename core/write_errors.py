@@ -62,6 +62,10 @@ def cannot_write(path: Path, exc: OSError) -> BaseException:
         return UserError(f"cannot write {path}: {blocker} is a file, not a folder; choose "
                          "another place")
     code = getattr(exc, "errno", None)
+    if getattr(exc, "winerror", None) in _WINDOWS_IN_USE:  # a CSV open in Excel, say
+        return UserError(f"cannot write {path}: it is open in another program, or the folder "
+                         "is not writable; close it there (or choose another place) and try "
+                         "again")
     if code == errno.ENAMETOOLONG:
         return UserError(f"cannot write {path}: the name is too long for this disk; choose a "
                          "shorter name")
@@ -82,6 +86,9 @@ def path_refusal(exc: OSError) -> str:
         return ""
     return f"cannot use {exc.filename}: {exc.strerror or exc}; give another path"
 
+
+#: Windows' "access denied" and sharing violations: what a file open in another program gives.
+_WINDOWS_IN_USE = (5, 32, 33)
 
 _NO_WRITING = {errno.EACCES: "permission denied", errno.EPERM: "not permitted",
                errno.EROFS: "the disk is read-only"}

@@ -2,7 +2,7 @@
 
 Qt maps the Ctrl of a shortcut to the Command key on a Mac, but not the words in a tooltip: a
 Mac user read "Ctrl+Enter" and pressed Control, which does nothing.  Every key named in the
-window's text goes through :func:`key_text`, so it reads "⌘" there and "Ctrl+Return" (as
+window's text goes through :func:`key_text`, so it reads "⌘" there and "Ctrl+Enter" (as
 Qt spells it) elsewhere; a test holds the window's strings to that.
 """
 

@@ -312,15 +312,18 @@ class MainWindow(ProjectFiles, DropTarget, WindowMenus, QMainWindow):
                 self, "A job is running",
                 f"“{job.name}” is still running. Stop it and close the window?",
                 QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
-            save = self.save_answer(job_running=True) if answer == QMessageBox.Yes else None
-            if save not in (QMessageBox.Save, QMessageBox.Discard):
+            save = self.save_answer(self._job_changes_project(job)) \
+                if answer == QMessageBox.Yes else None
+            target = self.project_target() if save == QMessageBox.Save else None
+            if save not in (QMessageBox.Save, QMessageBox.Discard) or \
+                    (save == QMessageBox.Save and target is None):
                 event.ignore()
                 return
             self.statusBar().showMessage("Stopping…")
             job.cancel()
             job.wait()
             QCoreApplication.processEvents()  # its result reaches the pages and the project
-            if save == QMessageBox.Save and not self.save_project():
+            if target is not None and not self._save_to(target):
                 event.ignore()
                 return
         elif not self.maybe_save():
@@ -328,6 +331,11 @@ class MainWindow(ProjectFiles, DropTarget, WindowMenus, QMainWindow):
             return
         self.shutdown()
         super().closeEvent(event)
+
+    def _job_changes_project(self, job) -> bool:
+        """A training (or resume) puts its run into the project when it ends."""
+        train = next(p for p in self.pages if p.key == "train")
+        return job is train.job and job is not train.finder_job
 
     def shutdown(self) -> None:
         """Cancel every job, stop page workers, wait for threads; safe to call twice."""

@@ -73,16 +73,23 @@ class ProjectFiles:
         return True
 
     def save_project(self) -> bool:
-        if not self.state.project_path:
-            return self.save_project_as()
-        return self._save_to(self.state.project_path)
+        target = self.project_target()
+        return target is not None and self._save_to(target)
 
     def save_project_as(self, path: Optional[str] = None) -> bool:
-        if path is None:
+        target = self.project_target(path, choose=True)
+        return target is not None and self._save_to(target)
+
+    def project_target(self, path: Optional[str] = None, choose: bool = False) -> Optional[str]:
+        """Where a save goes, every question about it asked first (a file name for an
+        untitled project, replacing another file, a file changed on disk); None when the
+        user cancels.  Closing during training asks this before it stops the run."""
+        if path is None and (choose or not self.state.project_path):
             start = self.state.project_path or str(Path.home() / f"my-project{PROJECT_SUFFIX}")
             path, _ = QFileDialog.getSaveFileName(self, "Save project as", start, PROJECT_FILTER)
             if not path:
-                return False
+                return None
+        path = path or self.state.project_path
         if not is_project_path(path):
             # The file dialog asked about replacing ``path`` itself, not the file it becomes.
             path += PROJECT_SUFFIX
@@ -91,8 +98,8 @@ class ProjectFiles:
                     self, "Replace the project?",
                     f"{path} already exists. Replace it with this project?",
                     QMessageBox.Yes | QMessageBox.No, QMessageBox.No) != QMessageBox.Yes:
-                return False
-        return self._save_to(path)
+                return None
+        return path if self._replace_changed_file(path) else None
 
     def _refused_while_busy(self, what: str) -> bool:
         """True (and says why) when a job runs: a run's result goes into the project that
@@ -105,8 +112,7 @@ class ProjectFiles:
         return True
 
     def _save_to(self, path: str) -> bool:
-        if not self._replace_changed_file(path):
-            return False
+        """Write the project to ``path`` (asked about already: :meth:`project_target`)."""
         try:
             written = save_project(self.state.to_project(), path)
         except (OSError, UserError) as exc:  # a place that takes no file comes as UserError

@@ -341,7 +341,7 @@ def test_an_export_folder_with_a_damaged_metadata_file_is_called_that(tmp_path, 
     assert "metadata.json: damaged" in err and "config.json" not in err
 
 
-def test_mixed_up_paths_get_a_hint_and_a_path_is_said_once(tmp_path, capsys):
+def test_mixed_up_paths_get_a_hint_and_a_path_is_said_once(tmp_path, capsys, monkeypatch):
     """A folder missing only by a trailing space showed the space invisibly; an image folder
     given to --resume said only "not a run folder"; `--out afile.txt` named the file twice."""
     data = tmp_path / "data"
@@ -349,6 +349,14 @@ def test_mixed_up_paths_get_a_hint_and_a_path_is_said_once(tmp_path, capsys):
     assert main(["inspect", str(data) + " "]) == 2
     assert f"(note the space at its end or start; did you mean '{data}'?)" in \
         capsys.readouterr().err
+    monkeypatch.chdir(tmp_path)  # a space before a relative name was glued onto the folder
+    assert main(["inspect", " data"]) == 2
+    assert f"did you mean '{data}'?" in capsys.readouterr().err
+    runs = tmp_path / "runs"  # a folder of runs has no images in it: no "images" hint
+    (runs / "2026-run").mkdir(parents=True)
+    (runs / "2026-run" / "config.json").write_text("{}")
+    assert main(["predict", str(runs), str(data / "a")]) == 2
+    assert "folder of images" not in capsys.readouterr().err
     assert main(["train", "--resume", str(data)]) == 2
     assert "it looks like an image folder; give the folder 'train' wrote" in \
         capsys.readouterr().err

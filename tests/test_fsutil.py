@@ -124,8 +124,49 @@ def test_a_name_the_disk_refuses_is_said_plainly_naming_the_chosen_file(tmp_path
         monkeypatch.setattr(os, "replace", refuse)
         with pytest.raises(UserError, match=words):
             atomic_write_text(tmp_path / "r.html", "<p>")
+    def in_use(src, dst):  # Windows: a file open in Excel (a sharing violation)
+        exc = PermissionError(errno.EACCES, "The process cannot access the file", str(src))
+        exc.winerror = 32
+        raise exc
+
+    monkeypatch.setattr(os, "replace", in_use)
+    with pytest.raises(UserError, match="it is open in another program"):
+        atomic_write_text(tmp_path / "r.html", "<p>")
     monkeypatch.setattr(os, "replace", real_replace)
     assert sorted(tmp_path.iterdir()) == []  # no temporary left
+
+
+def test_a_source_that_fails_while_read_is_not_blamed_on_the_destination(tmp_path,
+                                                                         monkeypatch):
+    """A read error of the copied file said "cannot write .../cats/a.png" (a diff review)."""
+    import builtins
+    import errno
+
+    from core.fsutil import copy_new
+
+    src = tmp_path / "src.png"
+    src.write_bytes(b"x" * 100)
+    real_open = builtins.open
+
+    class Failing:
+        def __init__(self, fh):
+            self.fh = fh
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *a):
+            self.fh.close()
+
+        def read(self, n):
+            raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(builtins, "open", lambda p, *a, **k: Failing(real_open(p, *a, **k))
+                        if str(p) == str(src) else real_open(p, *a, **k))
+    with pytest.raises(OSError) as err:
+        copy_new(src, tmp_path / "out" / "a.png")
+    assert err.value.filename == str(src) and "cannot write" not in str(err.value)
+    assert not (tmp_path / "out" / "a.png").exists()
 
 
 def test_a_file_name_near_the_255_byte_limit_can_still_be_written(tmp_path):

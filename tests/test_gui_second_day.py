@@ -54,18 +54,30 @@ def test_another_project_starts_the_sort_step_afresh(qtbot, window, tmp_path, mo
     assert page.model_path() is None and page.unkept_work() == ""
 
 
-def test_a_model_opened_on_predict_is_not_the_next_projects(qtbot, window, monkeypatch):
+def test_a_model_opened_on_predict_is_not_the_next_projects(qtbot, window, monkeypatch,
+                                                           trained_run):
     """After File → New project, Predict still answered with the model opened there for the
     last project ("(opened here) other-model")."""
+    window.state.set_model(str(trained_run / "model.keras"))  # the old project's model
     page = next(p for p in window.pages if p.key == "predict")
+    window.show_page(window.pages.index(page))
     page._chosen_model = "/elsewhere/other-model.keras"  # as a model opened there leaves it
     page.predictor, page._predictor_path = object(), page._chosen_model
+    page.cards.paths = lambda: ["/images/x.png"]  # answers on show, to be asked again
     assert page.current_model_path() == "/elsewhere/other-model.keras"
+    started = []
+    real_start = window.runner.start
+    monkeypatch.setattr(window.runner, "start",
+                        lambda fn, *a, name="", **k: started.append(name) or real_start(
+                            fn, *a, name=name, **k))
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Yes)
     window.state.mark_saved()
     assert window.new_project()
     assert page.current_model_path() is None and page.predictor is None
     assert "other-model" not in page.model_label.text()
+    # not asked again while the project was still the old one (with the old model, and
+    # the new project's scan then refused as busy: a diff review)
+    assert "Predicting" not in " ".join(started)
 
 
 def test_cancel_on_the_save_question_leaves_the_training_running(qtbot, window, tmp_path,
@@ -162,3 +174,31 @@ def test_the_log_comes_back_as_it_was_left(qtbot):
     qtbot.addWidget(third, before_close_func=lambda w: (w.state.mark_saved(), w.shutdown()))
     third.show()
     assert not third.log_dock.isVisible()
+
+
+def test_sort_images_refused_as_already_in_the_data_set_are_not_unkept_work(qtbot, window,
+                                                                            tmp_path):
+    """A copy refused as "the same image as ..." stayed "labelled, not added" for ever, and
+    every Close asked about it, saying "Add to data set keeps them" (a diff review)."""
+    from PIL import Image
+
+    data, new = tmp_path / "data", tmp_path / "new"
+    for i, cls in enumerate(("a", "b")):
+        (data / cls).mkdir(parents=True)
+        for j in range(3):
+            Image.new("RGB", (16, 16), (40 * i + 10 * j, 0, 0)).save(data / cls / f"{j}.png")
+    new.mkdir()
+    Image.new("RGB", (16, 16), (200, 200, 0)).save(new / "x.png")
+    (new / "copy of x.png").write_bytes((new / "x.png").read_bytes())
+    with qtbot.waitSignal(window.data_page.scan_finished, timeout=60000):
+        window.data_page.open_folder(str(data))
+    page = _sort_with_labels(window, [str(new / "x.png"), str(new / "copy of x.png")])
+    page.label_current("a")
+    assert len(page.review.rows_to_apply()) == 2
+    qtbot.waitUntil(lambda: not window.runner.is_busy(), timeout=60000)
+    with qtbot.waitSignal(page.box.applied, timeout=60000) as got:
+        assert page.box.add() is not None, page.banner.text()
+    (outcome,) = got.args
+    assert len(outcome.placed) == 1 and len(outcome.already) == 1
+    assert page.review.rows_to_apply() == [] and page.unkept_work() == ""
+    qtbot.waitUntil(lambda: not window.runner.is_busy(), timeout=60000)

@@ -4,6 +4,7 @@ Control, which does nothing."""
 
 import ast
 import re
+import sys
 from pathlib import Path
 
 GUI = Path(__file__).resolve().parent.parent / "gui"
@@ -58,8 +59,9 @@ def test_keys_are_spelt_as_qt_spells_them_for_this_platform(qtbot):
 
     assert key_text("Ctrl+Shift+O") == QKeySequence("Ctrl+Shift+O").toString(
         QKeySequence.NativeText)
-    assert key_text("Ctrl+Enter") == "Ctrl+Enter"  # Linux and Windows: as before
-    assert modifier_click() == "Ctrl+click"
+    if sys.platform != "darwin":  # Linux and Windows: as before (a Mac writes ⌘)
+        assert key_text("Ctrl+Enter") == "Ctrl+Enter"
+        assert modifier_click() == "Ctrl+click"
 
 
 def test_a_mac_reads_command_key_words(monkeypatch):

@@ -33,6 +33,7 @@ def test_an_image_added_before_is_refused_naming_where_it_is(tmp_path):
     assert again.placed == [(str(u2), "dogs/u2.png")]
     (path, why), = again.refused
     assert path == str(u1) and "already in the data set as cats/u1.png" in why
+    assert again.already == {str(u1): first.batch}  # the Sort step shows it as added
     assert not (data / "dogs" / "u1.png").exists() and not (data / "cats" / "u1 (2).png").exists()
     assert set(already_added([str(u1), str(u2)], data)) == {str(u1), str(u2)}
 
@@ -57,6 +58,7 @@ def test_the_same_picture_twice_in_one_batch_is_added_once(tmp_path):
     out = apply_labels([(str(a), "cats"), (str(b), "dogs")], data)
     assert out.placed == [(str(a), "cats/a.png")]
     assert out.refused[0][0] == str(b) and "the same image as" in out.refused[0][1]
+    assert out.already == {str(b): out.batch}
 
 
 def test_a_new_picture_under_an_old_name_is_new(tmp_path):
@@ -69,3 +71,22 @@ def test_a_new_picture_under_an_old_name_is_new(tmp_path):
     assert apply_labels([(str(frame), "cats")], data).placed == [
         (str(frame), "cats/frame_0001 (2).png")]
     assert already_added([str(frame)], tmp_path / "nowhere") == {}
+
+
+def _stamps(*paths):
+    return {str(p): hash_file(p) for p in paths}
+
+
+def test_only_the_added_file_is_followed_and_set_aside_is_said_so(tmp_path):
+    """Moving the data set's own copy of the same picture moved the record too, and a file
+    set aside read "already in the data set as _set_aside/..." (a diff review)."""
+    data = _data(tmp_path)
+    same = _png(data / "cats" / "same.png", 10)  # the data set holds this picture already
+    u1 = _png(tmp_path / "new" / "u1.png", 10)
+    apply_labels([(str(u1), "cats")], data)
+    FixJournal(data).apply([Fix(str(same), "move", "dogs")], _stamps(same))
+    assert already_added([str(u1)], data)[str(u1)].dst == "cats/u1.png"
+    added = data / "cats" / "u1.png"
+    FixJournal(data).apply([Fix(str(added), "set_aside")], _stamps(added))
+    (_p, why), = apply_labels([(str(u1), "dogs")], data).refused
+    assert why.startswith("set aside earlier as _set_aside/")

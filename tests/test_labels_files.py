@@ -41,3 +41,13 @@ def test_a_labels_file_with_another_count_is_the_file_named(tmp_path):
     assert "tells 2 apart; put the labels file that was exported with this model" in text
     with pytest.raises(ModelFileError, match=str(Path(tmp_path / "sub")).replace("/", ".")):
         check_label_count(tmp_path / "sub" / "model.keras", ["a"], 2)
+
+
+def test_a_labels_file_saved_with_a_byte_order_mark_reads_as_written(tmp_path):
+    """"UTF-8 with BOM" (Notepad): labels.json was "damaged near line 1" and labels.txt gave
+    the class '\\ufeffcats' (a diff review)."""
+    (tmp_path / "labels.txt").write_bytes("\ufeffcats\ndogs\n".encode("utf-8"))
+    assert labels_near(tmp_path / "model.keras") == ["cats", "dogs"]
+    (tmp_path / "labels.txt").unlink()
+    (tmp_path / "labels.json").write_bytes('\ufeff["cats", "dogs"]'.encode("utf-8"))
+    assert labels_near(tmp_path / "model.keras") == ["cats", "dogs"]

@@ -91,8 +91,9 @@ def near_miss(path: str) -> str:
     """A hint when ``path`` is missing only by the spaces at its ends (pasted, or typed in
     quotes): the message showed the space invisibly."""
     trimmed = path.strip()
-    if trimmed != path and os.path.exists(trimmed):
-        return f" (note the space at its end or start; did you mean '{trimmed}'?)"
+    if trimmed and trimmed != path and os.path.exists(trimmed):
+        return (f" (note the space at its end or start; did you mean "
+                f"'{os.path.abspath(trimmed)}'?)")
     return ""
 
 
@@ -110,7 +111,7 @@ def scan_dataset(root: PathLike, listener: Optional[Listener] = None,
                         "class")
     root_str = os.path.abspath(os.fspath(root))
     if not os.path.exists(root_str):
-        hint = near_miss(root_str)
+        hint = near_miss(os.fspath(root))  # as given: abspath had glued a leading space on
         raise DataError(f"data folder not found: '{root_str}'{hint}" if hint
                         else f"data folder not found: {root_str}")
     if not os.path.isdir(root_str):

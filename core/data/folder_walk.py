@@ -162,3 +162,19 @@ def _odd_entry_reason(e: os.DirEntry) -> str:
     except FileNotFoundError:
         return "broken link (its target is missing)"
     return f"not a regular file ({special_file_kind(mode)}); remove it"
+
+
+def looks_like_image_folder(path) -> bool:
+    """Whether ``path`` looks like a data folder (a sub-folder holding image files): given
+    where a run folder or a model goes, that is the likely mix-up to name.  A folder of run
+    folders or an export folder holds no images one level down."""
+    try:
+        with os.scandir(path) as it:
+            subs = [e.path for e in it if not hidden(e.name) and _is_dir(e)]
+        for sub in subs[:20]:
+            with os.scandir(sub) as it:
+                if any(os.path.splitext(e.name)[1].lower() in IMAGE_EXTENSIONS for e in it):
+                    return True
+    except OSError:
+        return False
+    return False

@@ -107,7 +107,8 @@ def _moved_split(run, cfg, split, data_dir: str, listener):
 
     lost = (f"none of the run's validation images are where it recorded them (e.g. "
             f"{split.val[0].path}): the data folder was moved or deleted since training")
-    if not data_dir or os.path.abspath(data_dir) == os.path.abspath(cfg.data.data_dir or ""):
+    if not data_dir or (cfg.data.data_dir and
+                        os.path.abspath(data_dir) == os.path.abspath(cfg.data.data_dir)):
         raise DataError(f"{lost}; put it back, open the folder where it is now on the Data "
                         "page, or evaluate the model on a folder")
     try:

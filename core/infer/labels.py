@@ -21,11 +21,11 @@ def labels_near(path: Path, n_outputs: Optional[int] = None) -> list[str]:
         p = folder / name
         if p.exists():
             try:
+                text = p.read_text(encoding="utf-8-sig")  # Notepad's "UTF-8 with BOM" too
                 if name.endswith(".json"):
-                    labels = json.loads(p.read_text(encoding="utf-8"))
+                    labels = json.loads(text)
                 else:
-                    labels = [ln.rstrip("\n") for ln in p.read_text(encoding="utf-8").splitlines()
-                              if ln.strip()]
+                    labels = [ln.rstrip("\n") for ln in text.splitlines() if ln.strip()]
             except UnicodeDecodeError:  # Notepad's "ANSI": the codec's words told nothing
                 raise ModelFileError(f"{p}: not saved as UTF-8 text; open it in a text editor "
                                      "and save it as UTF-8, one class name per line" if

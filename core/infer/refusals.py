@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 from pathlib import Path
+
+from core.data.folder_walk import looks_like_image_folder
 
 
 def images_hint(p: Path) -> str:
-    """"; it looks like a folder of images..." for a folder of class folders given where a
-    model goes (predict's arguments swapped, Open model on the data folder); else ""."""
-    with contextlib.suppress(OSError):
-        if p.is_dir() and any(e.is_dir() for e in os.scandir(p)):
-            return "; it looks like a folder of images: give the model first"
-    return ""
+    """"; it looks like a folder of images..." for a data folder given where a model goes
+    (predict's arguments swapped, Open model on the data folder); else ""."""
+    return "; it looks like a folder of images: give the model first" \
+        if p.is_dir() and looks_like_image_folder(p) else ""

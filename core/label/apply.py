@@ -23,7 +23,7 @@ from typing import Iterable, Optional
 
 from core.audit.fixes import FixJournal
 from core.data.dataset import SPLIT_FOLDERS, class_folders_root
-from core.data.folder_walk import subfolders
+from core.data.folder_walk import SET_ASIDE, subfolders
 from core.data.image_names import readable_name
 from core.data.imageio import ImageError
 from core.data.probe import probe_image
@@ -54,6 +54,9 @@ class LabelOutcome:
     new_classes: list[str] = field(default_factory=list)
     #: Files left unplaced because the batch was stopped (what was placed is in ``placed``).
     not_tried: int = 0
+    #: Refused files whose picture is in the data set already: {source: the batch that put
+    #: it there} (the Sort step shows them as added, not as labels still to add).
+    already: dict[str, str] = field(default_factory=dict)
 
     def describe(self) -> str:
         verb = "moved" if self.moved else "copied"
@@ -245,10 +248,11 @@ def apply_labels(rows: Iterable[tuple[str, str]], data_dir, *, move: bool = Fals
             continue
         why, stamp, fmt = _refusal(path, root, seen, move)
         if stamp is not None and stamp.digest in earlier:
-            why = (f"already in the data set as {earlier[stamp.digest].dst} (an earlier batch "
-                   "added it); to change its class, Undo that batch or move it with Check data")
+            why = _added_before(earlier[stamp.digest])
+            outcome.already[path] = earlier[stamp.digest].batch
         elif stamp is not None and stamp.digest in digests:
             why = f"the same image as {one_line(digests[stamp.digest])}, labelled by its row"
+            outcome.already[path] = outcome.batch
         if why:
             outcome.refused.append((path, why))
             continue
@@ -339,20 +343,29 @@ class Added:
     dst: str  # relative to the data folder, after any later audit move
 
 
+def _added_before(added: Added) -> str:
+    if added.dst.split("/")[0] == SET_ASIDE:
+        return (f"set aside earlier as {added.dst}; to use it after all, move it back into "
+                "its class folder")
+    return (f"already in the data set as {added.dst} (an earlier batch added it); to change "
+            "its class, Undo that batch or move it with Check data")
+
+
 def earlier_additions(journal: FixJournal) -> dict[str, Added]:
     """{digest: :class:`Added`} for every file a batch not undone copied or moved into the data
     set and that is still in it (followed through later audit moves).  Sorting the same
     folder a second day copied every image in again ("u1 (2).png"), or into another class."""
     found: dict[str, Added] = {}
     for batch in journal.pending_batches():
+        never = batch.get("settled", ())  # recorded, but never placed (a full disk, a kill)
         for m in batch.get("moves", []):
             digest, dst = m.get("digest"), m.get("dst")
-            if not (isinstance(digest, str) and isinstance(dst, str)):
+            if not (isinstance(digest, str) and isinstance(dst, str)) or dst in never:
                 continue
             if m.get("op") in ("copy", "move_in") and isinstance(m.get("source"), str):
                 found[digest] = Added(batch.get("id", ""), m["source"], dst)
-            elif "op" not in m and digest in found:  # an audit move of it, since
-                found[digest] = Added(found[digest].batch, found[digest].source, dst)
+            elif "op" not in m and digest in found and m.get("src") == found[digest].dst:
+                found[digest] = Added(found[digest].batch, found[digest].source, dst)  # moved
     return {d: a for d, a in found.items() if journal.root.joinpath(*a.dst.split("/")).is_file()}
 
 

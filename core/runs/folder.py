@@ -313,8 +313,10 @@ class RunFolder:
                             "put it back from a copy of the run"
                             + (f" ({consequence})" if consequence else ""))
         if missing:  # an image folder given for a run folder (arguments swapped, say)
+            from core.data.folder_walk import looks_like_image_folder
+
             images = " (it looks like an image folder; give the folder 'train' wrote)" if len(
-                missing) == 2 and any(p.is_dir() for p in self.path.iterdir()) else ""
+                missing) == 2 and looks_like_image_folder(self.path) else ""
             raise UserError(f"{self.path}: not a run folder (no {' and no '.join(missing)})"
                             + images + (f"; {consequence}" if consequence else ""))
 

@@ -205,10 +205,12 @@ class PredictPage(Page):
 
     def _forget_chosen_model(self) -> None:
         """Another project answers with its own model (the one opened here for the last
-        project stayed, and it is in neither project)."""
+        project stayed, and it is in neither project).  Nothing is asked yet: the project
+        is not loaded (asking now predicted with the old one and kept its scan waiting)."""
         if self._chosen_model is not None:
             self._chosen_model = None
-            self._on_current_model_changed(None)
+            self._set_predictor(None, None)
+            self._stale = bool(self.cards.paths())
 
     def _ask_again_if_stale(self) -> None:
         if self._stale and self.isVisible() and not self.runner.is_busy():

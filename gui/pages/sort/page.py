@@ -330,7 +330,8 @@ class SortPage(Page):
     def _on_applied(self, outcome) -> None:
         placed = [src for src, _dst in outcome.placed]
         self.review.mark_added(placed, outcome.batch)
-        for p in placed:
+        self.review.added.update(outcome.already)  # in the data set already: not to add again
+        for p in [*placed, *outcome.already]:
             self._paint_decision(p)
         self._show_current()
 
@@ -366,6 +367,7 @@ class SortPage(Page):
         self.review, self.folder, self.shown_folder, self._chosen_model = Review(), "", "", None
         self.thumbs.set_items([])
         self.folder_label.setText("No folder yet.")
+        self.box.outcome_label.setText("")  # "copied into A's folder" under project B
         self.view.set_classes([])
         self._refresh_model()
         self._show_current()

@@ -112,6 +112,14 @@ def resumable(run_dir: Optional[str]) -> bool:
     return status is not None and status.resumable and run.checkpoint.state.exists()
 
 
+def worth_keeping(run_dir: Optional[str]) -> bool:
+    """A run with a model or a checkpoint to resume: the project keeps it (an empty one is no
+    run of it).  One rule for a run that finished, failed or was stopped before training."""
+    from core.runs.folder import RunFolder
+
+    return bool(run_dir) and (RunFolder(run_dir).model_path.exists() or resumable(run_dir))
+
+
 def opened_run(run_dir: str) -> tuple[list[dict], Optional[int], str]:
     """(history rows, best epoch, status line) of a run opened on the Runs page or with a
     project: the Train page shows its curves, not those of the last run trained here."""

@@ -39,7 +39,8 @@ from gui.keys import key_text
 from gui.pages.base import Page, drop_ctrl_enter
 from gui.pages.train.jobs import resume_job, train_job
 from gui.pages.train.lr_finder_view import LearningRateFinderDialog, find_lr_job
-from gui.pages.train.outcome import opened_run, read_outcome, resumable, unused_on_resume
+from gui.pages.train.outcome import (opened_run, read_outcome, resumable, unused_on_resume,
+                                     worth_keeping)
 from gui.pages.train.run_panel import RunPanel
 from gui.pages.train.settings import SettingsPanel
 from gui.state import touches
@@ -314,7 +315,7 @@ class TrainPage(Page):
         self.result = result
         self.device_label.setText("Device: " + result.device.describe())
         model = RunFolder(result.run_dir).model_path
-        self.state.settle_run(result.run_dir, model.exists() or resumable(result.run_dir))
+        self.state.settle_run(result.run_dir, worth_keeping(result.run_dir))
         if model.exists():
             self.state.set_model(str(model))
         outcome = read_outcome(result)
@@ -345,7 +346,7 @@ class TrainPage(Page):
         self.show_error(message)
         self.panel.add_log(message, "error")
         run = self._live_run  # set_run below forgets it (the run is no longer training)
-        self.state.settle_run(run, resumable(run))  # its images unplugged at the end: put
+        self.state.settle_run(run, worth_keeping(run))  # its images unplugged at the end: put
         if run and resumable(run):  # back, Resume goes on (as --resume does)
             self.resumable_run = run
             self._update_buttons()
@@ -355,7 +356,7 @@ class TrainPage(Page):
         self.panel.set_progress(0, 1, "Stopped")
         self.status_label.setText("Stopped before training began; nothing was trained.")
         self.panel.add_log("stopped before training began")
-        self.state.settle_run(self._live_run, False)
+        self.state.settle_run(self._live_run, worth_keeping(self._live_run))  # a resume: kept
 
     def _on_run_changed(self, run_dir: Optional[str]) -> None:
         self.resumable_run = run_dir if resumable(run_dir) else None
