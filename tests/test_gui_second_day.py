@@ -105,6 +105,15 @@ def test_cancel_on_the_save_question_leaves_the_training_running(qtbot, window, 
 
     assert window.save_project()
     assert page.current_run_dir() in load_project(tmp_path / "p.ftsproj").runs
+    # untitled, Save, then Cancel in the file dialog: asked before the stop as well
+    from PySide6.QtWidgets import QFileDialog
+
+    answers["Unsaved changes"] = QMessageBox.Save
+    window.state.set_project_path(None)
+    window.state.set("train.epochs", 51)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: ("", ""))
+    assert not window.close()
+    assert window.isVisible() and not job.token.cancelled and window.runner.is_busy()
     job.cancel()
     qtbot.waitUntil(lambda: not window.runner.is_busy(), timeout=120000)
 
