@@ -211,3 +211,29 @@ def test_sort_images_refused_as_already_in_the_data_set_are_not_unkept_work(qtbo
     assert len(outcome.placed) == 1 and len(outcome.already) == 1
     assert page.review.rows_to_apply() == [] and page.unkept_work() == ""
     qtbot.waitUntil(lambda: not window.runner.is_busy(), timeout=60000)
+
+
+def test_the_data_folder_is_no_folder_of_new_images_and_refusals_are_summed_up(
+        qtbot, window, tmp_path):
+    """Choosing the data folder on the Sort step gave no warning; adding then refused all 46
+    images in a 7,354-character banner that filled the page (a window-messages review)."""
+    from PIL import Image
+
+    from core.label.apply import LabelOutcome
+
+    data = tmp_path / "data"
+    for cls in ("a", "b"):
+        (data / cls).mkdir(parents=True)
+        Image.new("RGB", (8, 8)).save(data / cls / "0.png")
+    with qtbot.waitSignal(window.data_page.scan_finished, timeout=60000):
+        window.data_page.open_folder(str(data))
+    page = next(p for p in window.pages if p.key == "sort")
+    window.show_page(window.pages.index(page))
+    assert not page.open_folder(str(data / "a"))
+    assert "is the data set's own folder (or inside it)" in page.banner.text()
+    assert page.folder == "" and not window.runner.is_busy()
+    outcome = LabelOutcome(refused=[(f"/new/{i}.png", "a reason") for i in range(46)])
+    text = outcome.refusals_in_short()
+    assert text.startswith("46 image(s) not added — 0.png: a reason; 1.png: a reason; "
+                           "2.png: a reason; and 43 more (View → Log lists them all)")
+    assert len(text) < 200

@@ -58,6 +58,14 @@ class LabelOutcome:
     #: it there} (the Sort step shows them as added, not as labels still to add).
     already: dict[str, str] = field(default_factory=dict)
 
+    def refusals_in_short(self, most: int = 3) -> str:
+        """The refused files for a window's banner: the first ``most`` with their reasons,
+        then how many more (46 refusals had filled the whole page)."""
+        shown = "; ".join(f"{os.path.basename(p)}: {why}" for p, why in self.refused[:most])
+        more = len(self.refused) - most
+        return (f"{len(self.refused)} image(s) not added — {shown}"
+                + (f"; and {more} more (View → Log lists them all)" if more > 0 else ""))
+
     def describe(self) -> str:
         verb = "moved" if self.moved else "copied"
         lines = [f"{len(self.placed)} image(s) {verb} into the data set"]
@@ -315,7 +323,7 @@ def _refusal(path: str, root: Path, seen: set[str], move: bool):
         return "listed twice; it was labelled by its first row", None, ""
     if is_within(path, str(root)) or is_within(os.path.realpath(path), os.path.realpath(root)):
         return ("already inside the data folder (or a link to a file there); move it between "
-                "classes with the audit instead", None, "")
+                "classes with Check data on the Data step instead", None, "")
     if move and os.path.islink(path):  # moving the link would bring in a name, not an image
         return (f"a link to {os.path.realpath(path)}: --move would move the link, not the "
                 "image; label it without --move (the image is copied), or label the file "

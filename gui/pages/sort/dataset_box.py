@@ -17,6 +17,7 @@ where its curves show).
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Callable, Optional
 
@@ -28,6 +29,8 @@ from gui.jobs import Job
 from gui.pages.sort.keys import leave_keys_to_the_review
 from gui.pages.sort.jobs import apply_job, pending_job, undo_job, update_job
 from gui.steps import step
+
+log = logging.getLogger("finetune_studio.gui")
 
 
 class DataSetBox(QGroupBox):
@@ -199,8 +202,9 @@ class DataSetBox(QGroupBox):
             text += f"; stopped: {outcome.not_tried} not added (still labelled here)"
         self._say(self.outcome_label, text + ".")
         if outcome.refused:
-            self.message.emit("Not added — " + "; ".join(f"{p}: {why}"
-                                                         for p, why in outcome.refused), "error")
+            for path, why in outcome.refused:  # every one in the log, a few on the page
+                log.warning("not added: %s: %s", path, why)
+            self.message.emit(outcome.refusals_in_short(), "error")
         self.applied.emit(outcome)
         if outcome.placed:
             self.files_changed.emit()

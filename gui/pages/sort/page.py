@@ -17,6 +17,7 @@ from typing import Optional
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QSplitter
 
+from core.path_names import is_within
 from gui.pages.base import Page
 from gui.pages.sort.bulk import BulkBar, class_folders
 from gui.pages.sort.dataset_box import DataSetBox
@@ -157,6 +158,12 @@ class SortPage(Page):
             self.open_folder(path)
 
     def open_folder(self, path: str) -> bool:
+        data = self.box.data_dir()  # said at once: adding refused every image of it, later
+        if data and is_within(os.path.abspath(path), os.path.abspath(data)):
+            self.show_error(f"{path} is the data set's own folder (or inside it): its images "
+                            "are labelled already. Choose a folder of new images; to move "
+                            "an image to another class, use Check data on the Data step.")
+            return False
         self.folder = os.path.abspath(path)
         self.folder_label.setText(self.folder)
         return self.start()
