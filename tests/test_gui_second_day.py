@@ -237,3 +237,22 @@ def test_the_data_folder_is_no_folder_of_new_images_and_refusals_are_summed_up(
     assert text.startswith("46 image(s) not added — 0.png: a reason; 1.png: a reason; "
                            "2.png: a reason; and 43 more (View → Log lists them all)")
     assert len(text) < 200
+
+
+def test_the_train_pages_word_on_a_run_goes_with_that_run(qtbot, window, trained_run,
+                                                           tmp_path):
+    """"Training finished … Next: Evaluate" stayed up after another run was opened, and after
+    the run was deleted, beside "Opened run …" of the deleted run (a window-messages review)."""
+    import shutil
+
+    other = tmp_path / "other"
+    shutil.copytree(trained_run, other)
+    page = next(p for p in window.pages if p.key == "train")
+    window.state.set_run(str(trained_run))
+    page.show_info("Training finished. Next: see where the model goes right and wrong")
+    window.state.set_run(str(other))
+    assert not page.banner.isVisible()
+    assert page.status_label.text().startswith("Opened run other")
+    window.state.set_run(None)  # the Runs page deleted it
+    assert page.status_label.text().startswith("No run open")
+    assert not page.curves.train_x and not page.curves.val_x

@@ -112,6 +112,25 @@ def resumable(run_dir: Optional[str]) -> bool:
     return status is not None and status.resumable and run.checkpoint.state.exists()
 
 
+def ended_texts(result: Any, outcome: RunOutcome, has_model: bool) -> tuple[str, str]:
+    """(status line, banner) for a run that completed or was stopped."""
+    from gui.durations import format_duration
+
+    best = (f" {outcome.accuracy_text()}; best: {outcome.best}."
+            if outcome.accuracy is not None else "")
+    took = format_duration(outcome.seconds)
+    if result.status == "completed":
+        return (f"Finished after {took} of training.{best}",
+                f"Training finished.{best} Next: see where the model goes right and wrong on "
+                "the Evaluate step →")
+    kept = (f"The best epoch so far was kept.{best}" if has_model
+            else "It stopped before an epoch finished, so there is no model yet.")
+    then = ("Press Resume to continue it, or go on to Evaluate." if has_model
+            else "Press Resume to continue it." if resumable(result.run_dir)
+            else "Press Start to train again.")
+    return f"Stopped after {took} of training. {kept}", f"Training stopped. {kept} {then}"
+
+
 def worth_keeping(run_dir: Optional[str]) -> bool:
     """A run with a model or a checkpoint to resume: the project keeps it (an empty one is no
     run of it).  One rule for a run that finished, failed or was stopped before training."""

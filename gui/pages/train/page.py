@@ -39,8 +39,8 @@ from gui.keys import key_text
 from gui.pages.base import Page, drop_ctrl_enter
 from gui.pages.train.jobs import resume_job, train_job
 from gui.pages.train.lr_finder_view import LearningRateFinderDialog, find_lr_job
-from gui.pages.train.outcome import (opened_run, read_outcome, resumable, unused_on_resume,
-                                     worth_keeping)
+from gui.pages.train.outcome import (ended_texts, opened_run, read_outcome, resumable,
+                                     unused_on_resume, worth_keeping)
 from gui.pages.train.run_panel import RunPanel
 from gui.pages.train.settings import SettingsPanel
 from gui.state import touches
@@ -318,25 +318,14 @@ class TrainPage(Page):
         self.state.settle_run(result.run_dir, worth_keeping(result.run_dir))
         if model.exists():
             self.state.set_model(str(model))
-        outcome = read_outcome(result)
         self.curves.mark_best(float(result.best_epoch) if result.best_epoch else None)
-        best = (f" {outcome.accuracy_text()}; best: {outcome.best}."
-                if outcome.accuracy is not None else "")
-        took = format_duration(outcome.seconds)
         if result.status == "completed":
             self.panel.set_progress(1, 1, "Finished")
-            self.status_label.setText(f"Finished after {took} of training.{best}")
-            self.show_info(f"Training finished.{best} Next: see where the model goes right and "
-                           "wrong on the Evaluate step →")
         else:
             self.progress.setFormat("Stopped")
-            kept = (f"The best epoch so far was kept.{best}" if model.exists()
-                    else "It stopped before an epoch finished, so there is no model yet.")
-            self.status_label.setText(f"Stopped after {took} of training. {kept}")
-            then = ("Press Resume to continue it, or go on to Evaluate." if model.exists()
-                    else "Press Resume to continue it." if resumable(result.run_dir)
-                    else "Press Start to train again.")
-            self.show_info(f"Training stopped. {kept} {then}")
+        status, banner = ended_texts(result, read_outcome(result), model.exists())
+        self.status_label.setText(status)
+        self.show_info(banner)
         self._update_buttons()
         self.run_finished.emit(result)
 
@@ -365,6 +354,13 @@ class TrainPage(Page):
             self._settings_then = self.state.config.to_dict()  # from now on are not resumed
         if not (self.job is not None and self.job.is_running()):
             self._live_run = None  # the finished (or newly opened) run is the current one now
+            if other:  # "Training finished… Next: Evaluate" was about the run shown before
+                self.clear_message()
+            if not run_dir and other and self._shown_run:  # deleted, or another project
+                self._shown_run = None
+                self.curves.clear()
+                self.status_label.setText("No run open: press Start to train one, or open "
+                                          "one on the Runs step.")
             if run_dir and other:  # opened on the Runs page or with a project: its curves
                 self._shown_run = run_dir
                 rows, best, text = opened_run(run_dir)
