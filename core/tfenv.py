@@ -98,3 +98,17 @@ def _first_device_query(tf) -> None:
     TensorFlow's runtime starts, so there the device query waits for the strategy."""
     if not os.environ.get("TF_CONFIG"):
         tf.config.list_physical_devices()
+
+
+#: The packages whose absence means "TensorFlow is not (properly) installed".
+TF_PACKAGES = ("tensorflow", "keras", "tf_keras", "h5py")
+
+
+def missing_tensorflow(exc: BaseException) -> str:
+    """The sentence for TensorFlow that cannot be imported ("" when ``exc`` is about something
+    else): every page said "Something went wrong: ModuleNotFoundError ..." instead."""
+    name = getattr(exc, "name", None) or ""
+    if not isinstance(exc, ImportError) or name.split(".")[0] not in TF_PACKAGES:
+        return ""
+    return (f"TensorFlow could not be loaded ({type(exc).__name__}: {exc}); training and "
+            "prediction need it - reinstall with 'pip install -r requirements.txt'")

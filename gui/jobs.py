@@ -36,6 +36,7 @@ from typing import Any, Callable, Optional
 from PySide6.QtCore import QObject, QThread, Qt, Signal, Slot
 
 from core.errors import UserError
+from core.tfenv import missing_tensorflow
 from core.write_errors import path_refusal
 from core.events import BatchEnd, CancelToken, Cancelled, Progress
 
@@ -121,8 +122,9 @@ class _Thread(QThread):
             self.ended.emit("failed", path_refusal(exc) or f"Something went wrong: "
                             f"{type(exc).__name__}: {exc}", traceback.format_exc())
         except BaseException as exc:  # a bug: readable message, traceback for the log
-            self._flush()
-            self.ended.emit("failed", f"Something went wrong: {type(exc).__name__}: {exc}",
+            self._flush()  # (or TensorFlow not installed properly: that, and what to do)
+            self.ended.emit("failed", missing_tensorflow(exc) or
+                            f"Something went wrong: {type(exc).__name__}: {exc}",
                             traceback.format_exc())
         else:
             self._flush()

@@ -245,6 +245,7 @@ class MainWindow(ProjectFiles, DropTarget, WindowMenus, QMainWindow):
         if self._closing:
             return
         self.tf_label.setText("TensorFlow missing")
+        self.tf_label.setToolTip(message)  # what to do, where the user looks first
         log.error("%s\n%s", message, tb)
         self.tensorflow_failed.emit(message)
 

@@ -53,7 +53,10 @@ class TensorFlowLoader(QThread):
         try:
             device = describe_devices()
         except BaseException as exc:  # TensorFlow missing or broken: say so, keep the app
-            self.failed.emit(f"TensorFlow could not be loaded ({type(exc).__name__}: {exc}); "
+            from core.tfenv import missing_tensorflow
+
+            self.failed.emit(missing_tensorflow(exc) or
+                             f"TensorFlow could not be loaded ({type(exc).__name__}: {exc}); "
                              "training is unavailable - reinstall with "
                              "'pip install -r requirements.txt'", traceback.format_exc())
             return

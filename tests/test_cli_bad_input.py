@@ -375,3 +375,20 @@ def test_mixed_up_paths_get_a_hint_and_a_path_is_said_once(tmp_path, capsys, mon
     assert main(["report", str(run), "--out", str(tmp_path / "r.html")]) == 2
     assert "a run folder without its config.json; put it back from a copy of the run" in \
         capsys.readouterr().err
+
+
+def test_tensorflow_that_cannot_be_imported_is_an_install_to_mend_not_a_bug(tmp_path):
+    """Without TensorFlow every command said it hit a bug (a window-messages review found the
+    window's pages saying "Something went wrong: ModuleNotFoundError")."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    code = ("import sys; sys.path.insert(0, %r); sys.modules['tensorflow'] = None\n"
+            "from core.cli import main\n"
+            "sys.exit(main(['train', %r, '--weights', 'none']))" % (str(root), str(tmp_path)))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, cwd=tmp_path)
+    assert out.returncode == 2, out.stderr
+    assert "TensorFlow could not be loaded" in out.stderr
+    assert "pip install -r requirements.txt" in out.stderr and "bug" not in out.stderr

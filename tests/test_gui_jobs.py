@@ -79,11 +79,17 @@ def failing_os(listener=None, cancel=None):
     raise OSError("no file named")
 
 
+def failing_tf(listener=None, cancel=None):
+    raise ModuleNotFoundError("No module named 'tensorflow'", name="tensorflow")
+
+
 @pytest.mark.parametrize("fn, start", [(failing_user, "data folder not found: /nowhere"),
                                        (failing_bug, "Something went wrong: KeyError"),
                                        # a path no check caught is named, as the CLI does
                                        (failing_path, "cannot use /data/xxx"),
-                                       (failing_os, "Something went wrong: OSError")])
+                                       (failing_os, "Something went wrong: OSError"),
+                                       # every page said "Something went wrong" for it
+                                       (failing_tf, "TensorFlow could not be loaded")])
 def test_failures_become_readable_messages(qtbot, fn, start):
     job = Job(fn)
     with qtbot.waitSignal(job.failed, timeout=10000) as sig:

@@ -21,6 +21,7 @@ from typing import Optional, Sequence
 from core import APP_NAME, __version__
 from core.cli.terminal import printable
 from core.errors import UserError
+from core.tfenv import missing_tensorflow
 from core.write_errors import path_refusal
 
 # Module names under core.cli.commands, in the order --help lists them.
@@ -95,6 +96,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"error: {printable(path_refusal(exc), keep_newlines=False)}", file=sys.stderr)
         return 2
     except Exception as exc:  # a bug: say so plainly, keep the traceback for -v
+        if missing_tensorflow(exc) and not args.verbose:  # not a bug: an install to mend
+            print(f"error: {missing_tensorflow(exc)}", file=sys.stderr)
+            return 2
         return _unexpected(exc, args)
 
 
