@@ -101,6 +101,9 @@ def test_a_weights_file_that_does_not_fit_stays_said(qtbot, window, tiny_weights
     page.select_backbone("MobileNetV2")  # the file is checked again
     qtbot.waitUntil(lambda: "does not fit" in page.banner.text(), timeout=240000)
     assert page.weights_status.text() != "The file fits this backbone."
+    assert "use the ImageNet weights" in page.banner.text()  # not "weights 'imagenet'"
+    page.w_none.click()  # the refusal stayed up beside the new choice
+    assert not page.banner.isVisible() and window.state.config.model.weights == "none"
 
 
 def _checks_done(page):

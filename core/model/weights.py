@@ -32,7 +32,7 @@ def check_weights_file(path: str | os.PathLike, spec: BackboneSpec, image_size: 
                            f".weights.h5 file{hint}")
     if not path.is_file():
         raise WeightsError(f"weights file {path} not found; choose an existing .h5 or "
-                           ".weights.h5 file, or use weights 'imagenet' or 'none'")
+                           ".weights.h5 file, or use the ImageNet weights (or none)")
     import h5py
 
     try:
@@ -81,8 +81,8 @@ def check_weights_file(path: str | os.PathLike, spec: BackboneSpec, image_size: 
     if problem:  # the shapes alone told a lab user nothing: say what it means and the fix
         raise WeightsError(f"{path} does not fit {spec.name} at {image_size} px: {problem}. "
                            f"It holds another model's weights: choose {spec.name}'s own "
-                           "weights file (or the backbone it was saved for), or use weights "
-                           "'imagenet'")
+                           "weights file (or the backbone it was saved for), or use the "
+                           "ImageNet weights")
     try:
         backbone.load_weights(str(path))
     except Exception as exc:  # anything the shape check did not foresee

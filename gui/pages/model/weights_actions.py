@@ -31,6 +31,7 @@ class WeightsActions:
     _recheck_path = ""  # the file to check again when the backbone and size settle
     _checking = ""  # the file chosen and being checked, not yet the config's
     _recheck_on_show = False  # the chosen file waits for the page to be shown to be checked
+    _refused_file = ""  # the banner that refused a weights file (gone with another choice)
 
     def forget_weights_checks(self) -> None:
         """Answers of checks under way or waiting are moot (another choice, another project:
@@ -43,6 +44,7 @@ class WeightsActions:
         self.forget_weights_checks()  # a check still running is moot now
         if kind in (IMAGENET, NONE):
             self.weights_status.setText("")
+            self.clear_message(only=self._refused_file)  # it stayed beside "ImageNet" ticked
         if kind == IMAGENET:
             self.state.set("model.weights", "imagenet")
         elif kind == NONE:
@@ -146,6 +148,7 @@ class WeightsActions:
             self._checking = ""
             self.weights_status.setText("")
             self.show_error(message)
+            self._refused_file = message
             self._sync_from_config()
 
     def download_weights(self) -> None:
