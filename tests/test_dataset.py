@@ -487,3 +487,32 @@ def test_a_windows_drive_roots_system_folders_are_not_classes(tmp_path):
     for name in ("cats", "dogs", "$RECYCLE.BIN", "System Volume Information"):
         (tmp_path / name).mkdir()
     assert subfolders(str(tmp_path)) == ["cats", "dogs"]
+
+
+def test_images_without_class_folders_and_unreadable_ones_are_said_as_they_are(tmp_path):
+    """A folder of images with no class folders, and class folders of damaged files, were
+    both told to "put each class's images in its own sub-folder" (a window-messages review)."""
+    from PIL import Image
+
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for i in range(5):
+        Image.new("RGB", (8, 8)).save(flat / f"{i}.png")
+    reason = scan_dataset(flat).unusable_reason
+    assert "holds 5 image(s) but no class folders: make one sub-folder per class" in reason
+    broken = tmp_path / "broken"
+    for cls in ("a", "b"):
+        (broken / cls).mkdir(parents=True)
+        (broken / cls / "x.png").write_bytes(b"not a png")
+    reason = scan_dataset(broken).unusable_reason
+    assert "none of its images can be read" in reason and "sub-folder" not in reason
+
+
+def test_a_data_folder_gone_since_the_scan_is_not_told_to_be_made_readable(tmp_path):
+    """Training after the folder was deleted said "No such file or directory; make it
+    readable" (a window-messages review)."""
+    from core.data.folder_walk import subfolders
+
+    with pytest.raises(DataError) as err:
+        subfolders(str(tmp_path / "gone"))
+    assert "is not there any more" in str(err.value) and "readable" not in str(err.value)

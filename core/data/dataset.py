@@ -151,6 +151,7 @@ def _class_folders(report: DatasetReport, parts: list[tuple[str, str]]) -> dict[
                 f"{os.path.join(folder, name)} is a link to something that is not there (a "
                 "drive not connected?); if it is a class folder, its images are not read")
         loose = loose_images(folder)
+        report.loose += loose
         if loose:
             report.warnings.append(
                 f"{loose} image file(s) lie directly in {folder} and belong to no class; "

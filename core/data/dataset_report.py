@@ -64,6 +64,8 @@ class DatasetReport:
     warnings: list[str] = field(default_factory=list)
     #: When the scan began (time.time()): a file changed after it may not be as scanned.
     scanned_at: float = 0.0
+    #: Image files lying in the data folder itself, in no class folder (ignored).
+    loose: int = 0
 
     @property
     def counts(self) -> dict[str, int]:
@@ -102,6 +104,13 @@ class DatasetReport:
             found = (f"only class '{populated[0]}' has usable images" if populated
                      else "no usable images were found")
             shut = self.unreadable_class_folders()
+            if not populated and self.loose and not self.classes:  # images, no classes
+                return (f"{self.root} holds {self.loose} image(s) but no class folders: make "
+                        "one sub-folder per class (e.g. good/ and scratched/) and move the "
+                        "images into them")
+            if not populated and not shut and self.error_problems:
+                return (f"{self.root} needs at least 2 classes with usable images, but none "
+                        "of its images can be read (see the problems listed); replace them")
             if shut:  # the layout is right: "put each class in its own sub-folder" misled
                 return (f"{self.root} needs at least 2 classes with usable images, but {found}:"
                         f" class folder(s) {', '.join(repr(n) for n in shut)} cannot be read; "

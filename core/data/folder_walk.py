@@ -38,6 +38,10 @@ def subfolders(folder: str) -> list[str]:
     try:
         with os.scandir(folder) as it:
             names = [e.name for e in it if not hidden(e.name) and _is_dir(e)]
+    except FileNotFoundError:  # deleted or unplugged since the scan: "make it readable" misled
+        raise DataError(f"the image folder {folder} is not there any more (moved, renamed, or "
+                        "on a drive that is not connected); connect the drive and scan again, "
+                        "or choose the folder where it is now") from None
     except OSError as exc:
         raise DataError(f"cannot read the data folder {folder}: {exc.strerror or exc}; make it "
                         "readable, or choose another folder") from None

@@ -131,10 +131,13 @@ def check_classes_still_there(scanned, now) -> None:
 
     left = now.counts
     for name, count in scanned.counts.items():
-        if count and not left.get(name):
-            raise DataError(f"class {name} ({os.path.join(scanned.root, name)}) is gone since "
-                            f"{scanned.root} was scanned; scan the folder again before "
-                            "training (or put the class back)")
+        if count and not left.get(name):  # its files may be there, but none can be read
+            gone = not os.path.isdir(os.path.join(scanned.root, name))
+            raise DataError(f"class {name} ({os.path.join(scanned.root, name)}) "
+                            + ("is gone" if gone else "has no readable images any more")
+                            + f" since {scanned.root} was scanned; scan the folder again "
+                            "before training" + (" (or put the class back)" if gone else
+                                                 ": it lists the files that cannot be read"))
 
 
 def changes_since_scan(report, cancel: Optional[CancelToken] = None) -> tuple[int, int, int]:
@@ -172,7 +175,8 @@ def check_reusable(run: RunFolder) -> None:
     blocker = file_in_the_way(run.path)
     if blocker is not None:
         where = f"{run.path}: {blocker}" if blocker != run.path else str(blocker)
-        raise UserError(f"{where} is a file, not a folder; give a folder for the run (--out)")
+        raise UserError(f"{where} is a file, not a folder; rename or move that file, or train "
+                        "into another folder (--out on the command line)")
     held = {FILES.lock}  # the lock this start holds while it checks again
     if run.path.is_dir() and any(e.name not in held and not e.name.startswith(FILES.lock + ".")
                                  for e in run.path.iterdir()) and not run.failed_start():
