@@ -367,7 +367,7 @@ def test_mixed_up_paths_get_a_hint_and_a_path_is_said_once(tmp_path, capsys, mon
     err = capsys.readouterr().err
     assert err.count(str(afile)) == 1 and "is a file, not a folder" in err
     assert main(["predict", str(data), str(data / "a")]) == 2  # the arguments swapped
-    assert "it looks like a folder of images: give the model first" in capsys.readouterr().err
+    assert "it looks like a folder of images, not a model" in capsys.readouterr().err
     run = tmp_path / "run"  # a run that lost its config.json: not "not a run folder"
     run.mkdir()
     (run / "run.json").write_text('{"status": "completed"}')

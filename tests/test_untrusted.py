@@ -265,3 +265,17 @@ def test_a_keras_file_cut_short_is_called_incomplete_not_another_format(tmp_path
                                              r"copied or downloaded\); copy it again"):
         load_model_file(cut)
     assert calls == []
+
+
+@pytest.mark.parametrize("name", ["junk.onnx", "junk.tflite"])
+def test_a_damaged_exported_model_says_to_export_it_again(tmp_path, name):
+    """"cannot be opened as an ONNX model (Error parsing message ... Wire format was corrupt)"
+    said nothing a user could do (a window-messages review)."""
+    from core.infer.loaders import load_predictor
+
+    path = tmp_path / name
+    path.write_bytes(b"\x08\x96\x01 certainly not a model" * 10)
+    (tmp_path / "labels.txt").write_text("a\nb\n")
+    with pytest.raises(ModelFileError, match="it is damaged or not such a model: export it "
+                                             r"again \(or copy it again\)"):
+        load_predictor(path)
