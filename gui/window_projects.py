@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from core.errors import UserError
 from core.path_names import same_path
+from core.write_errors import cannot_write
 from core.project import (PROJECT_SUFFIX, Project, is_project_path, load_project,
                           save_project)
 from gui import recent
@@ -116,11 +117,10 @@ class ProjectFiles:
         try:
             written = save_project(self.state.to_project(), path)
         except (OSError, UserError) as exc:  # a place that takes no file comes as UserError
-            text = f"{path}: {exc.strerror}" if isinstance(exc, OSError) and exc.strerror \
-                else str(exc)  # a disk-full error names the file itself: not twice
-            if str(path) not in text:
+            text = str(exc if isinstance(exc, UserError) else cannot_write(Path(path), exc))
+            if str(path) not in text:  # a disk-full error names the file itself: not twice
                 text = f"{path}: {text}"
-            if "another folder" not in text:  # core's message may say so already
+            if "choose" not in text.lower():  # core's message says what to do already
                 text += ". Choose another folder with File → Save project as."
             self._warn("Cannot save the project", text)
             return False

@@ -3,7 +3,7 @@
 import os
 
 import gui.window_projects as window_projects
-from core.errors import DiskFullError
+from core.errors import DiskFullError, UserError
 
 
 def test_a_banner_shows_a_name_that_is_not_utf8_as_escapes(window):
@@ -32,8 +32,15 @@ def test_a_full_disk_names_the_project_file_once(window, tmp_path, monkeypatch):
 
     monkeypatch.setattr(window_projects, "save_project", readonly)
     assert not window.save_project_as(str(target))
-    assert warned[-1] == (f"{target}: Permission denied. Choose another folder with File → "
-                          "Save project as.")
+    assert warned[-1] == (f"cannot write {target}: permission denied; make the folder "
+                          "writable, or choose another folder")  # said once, in words
+
+    def in_the_way(project, path):  # core's advice was followed by the window's own
+        raise UserError(f"cannot write {path}: /x is a file, not a folder; choose another place")
+
+    monkeypatch.setattr(window_projects, "save_project", in_the_way)
+    assert not window.save_project_as(str(target))
+    assert "Save project as" not in warned[-1] and warned[-1].count("choose") == 1
 
 
 def test_a_project_named_in_capitals_is_saved_under_that_name(window, tmp_path):

@@ -426,7 +426,8 @@ def test_add_folder_says_when_it_found_no_runs_or_skipped_one(qtbot, window, two
     empty.mkdir()
     with qtbot.waitSignal(page.rebuilt, timeout=30000):
         page.rescan([str(empty)])
-    assert f"no run folders found in {empty}" in page.banner.text()
+    assert f"No run folders were found in {empty}." in page.banner.text()
+    assert page.banner.property("kind") == "info"  # a fact, not an error
     odd = tmp_path / "odd"
     make_run(Path(os.fsdecode(bytes(odd) + b"/run-\xff")))
     with qtbot.waitSignal(page.rebuilt, timeout=30000):
@@ -448,7 +449,7 @@ def test_a_folder_added_through_a_link_is_not_called_empty(qtbot, window, two_ru
     os.symlink(real, link)
     with qtbot.waitSignal(page.rebuilt, timeout=30000):
         page.rescan([str(link)])
-    assert "no run folders found" not in page.banner.text()
+    assert "No run folders were found" not in page.banner.text()
 
 
 def test_a_time_no_clock_can_show_leaves_the_other_runs_listed(qtbot, window, two_runs,
@@ -490,3 +491,20 @@ def test_sizes_read_as_rounded_never_1000_of_a_unit():
     assert human_size(999) == "999 B" and human_size(1000) == "1.0 KB"
     assert human_size(999_960) == "1.0 MB" and human_size(999_940) == "999.9 KB"
     assert human_size(9_639_035) == "9.6 MB" and human_size(2.5e12) == "2500.0 GB"
+
+
+def test_a_run_that_cannot_be_deleted_says_what_to_do(qtbot, window, two_runs, monkeypatch):
+    """"Could not delete RUN: [Errno 13] Permission denied: ..." (a window-messages review)."""
+    _h, ia, _ib, a, _b = two_runs
+    page = runs_page(window)
+    monkeypatch.setattr(QMessageBox, "question", lambda *args, **kw: QMessageBox.Yes)
+
+    def refused(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(a / "model.keras"))
+
+    monkeypatch.setattr(page.history, "delete_run", refused)
+    page.select_ids([ia])
+    page.delete_button.click()
+    text = page.banner.text()
+    assert "Could not delete" in text and "Errno" not in text
+    assert "may be open in another program" in text and a.exists()

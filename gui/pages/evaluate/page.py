@@ -368,7 +368,7 @@ class EvaluatePage(Page):
         self._show_metrics(metrics, folder, evaluation.predictions)
         notes = folder_notes(evaluation)
         if notes:
-            self.show_info(" ".join(notes) + " (see View → Log).")
+            self.show_info(" ".join(notes).rstrip(".") + " (see View → Log).")
         self.folder_evaluated.emit(metrics)
 
     def _update_buttons(self) -> None:

@@ -317,8 +317,10 @@ class RunsPage(Page):
             return
         try:
             self.history.delete_run(run.id, delete_files=True)
-        except (UserError, OSError) as exc:
-            self.show_error(f"Could not delete {run.path}: {exc}")
+        except (UserError, OSError) as exc:  # "[Errno 13] ..." said nothing of what to do
+            self.show_error(f"Could not delete {run.path}: " + (str(exc) if isinstance(
+                exc, UserError) else f"{exc.strerror or exc}; a file in it may be open in "
+                "another program, or the folder is not writable: close it, then delete again"))
             return
         if self.state.run_dir and Path(self.state.run_dir).resolve() == Path(run.path):
             self.state.set_run(None)
@@ -359,10 +361,11 @@ class RunsPage(Page):
         self.refresh()
         listed = [os.path.abspath(r.path) for r in self.history.list_runs()]
         empty = [r for r in self._rescan_roots if not any(is_within(p, r) for p in listed)]
-        said = self._rescan_said + [f"no run folders found in {r}" for r in empty]
-        text = f"Rescanned: {n} run{'s' if n != 1 else ''} in the list."
-        if said:
-            self.show_error(text + " " + "; ".join(said) + ".")
+        empty_text = [f"No run folders were found in {r}." for r in empty]  # a fact, not an error
+        text = " ".join([f"Rescanned: {n} run{'s' if n != 1 else ''} in the list.", *empty_text])
+        if self._rescan_said:
+            said = "; ".join(self._rescan_said)
+            self.show_error(f"{text} {said[:1].upper()}{said[1:]}.")
         else:
             self.show_info(text)
         self.rebuilt.emit(n)
