@@ -256,3 +256,17 @@ def test_the_train_pages_word_on_a_run_goes_with_that_run(qtbot, window, trained
     window.state.set_run(None)  # the Runs page deleted it
     assert page.status_label.text().startswith("No run open")
     assert not page.curves.train_x and not page.curves.val_x
+
+
+def test_a_run_that_is_gone_is_said_gone_on_every_page(qtbot, window, tmp_path):
+    """A project whose run folder was renamed: Train said "(of unknown status)", Network
+    called it "an exported model" (a window-messages review)."""
+    from core.runs.unfinished import gone_text
+
+    gone = tmp_path / "moved" / "run"
+    window.state.set_run(str(gone))
+    window.state.set_model(str(gone / "model.keras"))
+    train = next(p for p in window.pages if p.key == "train")
+    assert train.status_label.text() == gone_text(gone)
+    network = next(p for p in window.pages if p.key == "network")
+    assert gone_text(gone / "model.keras") in network.current_source().note

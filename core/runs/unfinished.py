@@ -44,3 +44,10 @@ def without_model(run_dir, status: str) -> str:
     until = "it is resumed on the Train step" if unfinished else "one is trained"
     return (f"it has no {run.model_path.name} ({why}), so Evaluate, Predict and Export have no "
             f"model until {until}.")
+
+
+def gone_text(path) -> str:
+    """One sentence for a run or model that is not where the project says, on every page
+    (four pages said four things: "of unknown status", "an exported model", "No model yet")."""
+    return (f"{path} is not there any more (deleted, moved, or on a drive that is not "
+            "connected): connect the drive, or open another run on the Runs step.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from core.errors import UserError
 from core.runs.folder import RunFolder
 from core.runs.lock import shown_status
-from core.runs.unfinished import UNFINISHED, state_words
+from core.runs.unfinished import UNFINISHED, gone_text, state_words
 
 
 def no_results_text(run_dir: str) -> str:
@@ -17,8 +17,7 @@ def no_results_text(run_dir: str) -> str:
     if run.metrics_path.exists():
         return ""
     if not run.path.is_dir():
-        return (f"{run.path} is not there any more (deleted or moved): open another run on "
-                "the Runs step, or train one.")
+        return gone_text(run.path)
     try:
         status = shown_status(run, run.run_info().status or "")
     except UserError:  # an unreadable run.json: say nothing about the status

@@ -172,7 +172,11 @@ class NetworkPage(Page):
         images = dataset_images(self.state.dataset_report)
         last = self.state.last_model
         note = ""
-        if last and keras_model_file(last) is None:
+        if last and not os.path.exists(last):  # not "an exported model", as it said
+            from core.runs.unfinished import gone_text
+
+            note = f"({gone_text(last)})"
+        elif last and keras_model_file(last) is None:
             note = (f"({Path(last).name} is an exported model, which this page cannot look "
                     "into; it shows the Keras model instead.)")
         path = keras_model_file(last) or keras_model_file(self.state.run_dir)

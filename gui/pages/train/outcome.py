@@ -148,6 +148,10 @@ def opened_run(run_dir: str) -> tuple[list[dict], Optional[int], str]:
 
     run = RunFolder(run_dir)
     name = run.path.name
+    if not run.path.is_dir():  # it read "Opened run run (of unknown status)."
+        from core.runs.unfinished import gone_text
+
+        return [], None, gone_text(run.path)
     try:
         rows, info = list(run.history()), run.run_info()
     except UserError as exc:
