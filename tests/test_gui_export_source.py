@@ -152,3 +152,18 @@ def test_a_port_in_use_leaves_no_thread_holding_the_model():
             with pytest.raises(UserError):
                 RunningServer(Model(), ServeOptions(port=busy.getsockname()[1]))
     assert threads() == before
+
+
+def test_a_source_that_cannot_be_exported_is_refused_when_chosen(window, tmp_path):
+    """A folder of images chosen as the model was accepted, then "Replace another model's
+    export?" was asked, and only after Yes was it refused (a window-messages review)."""
+    data = tmp_path / "data"
+    for cls in ("a", "b"):
+        (data / cls).mkdir(parents=True)
+        Image.new("RGB", (8, 8)).save(data / cls / "0.png")
+    page = window.pages[EXPORT_INDEX]
+    before = page.source_path()
+    page.set_source(str(data))
+    assert page.source_path() == before and "chosen here" not in page.source_label.text()
+    assert "not a run folder" in page.banner.text()
+    assert "it looks like a folder of images, not a model" in page.banner.text()

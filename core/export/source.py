@@ -63,7 +63,10 @@ def _model_path(path: Path, run) -> Path:
                                      "was made from (metadata.json names it as 'source'), or "
                                      f"give {path / 'model.keras'} itself")
             partial_run_folder_error(path)
-            raise ModelFileError(f"{path}: not a run folder; give a run folder or a .keras file")
+            from core.infer.refusals import images_hint
+
+            raise ModelFileError(f"{path}: not a run folder; give a run folder or a .keras "
+                                 f"file{images_hint(path)}")
         if not run.model_path.exists():
             raise ModelFileError(f"{path}: not a finished run folder (no {run.model_path.name}); "
                                  f"finish it with 'python main.py train --resume {path}'")
@@ -71,6 +74,22 @@ def _model_path(path: Path, run) -> Path:
     if path.suffix.lower() == ".keras":
         return path
     raise ModelFileError(f"{path}: export starts from a run folder or a .keras model")
+
+
+def source_problem(path: str | Path) -> str:
+    """Why ``path`` cannot be exported from, found without opening the model ("" when it
+    may be): the Export page checks a choice at once (it asked to replace another export
+    first and refused the folder of images only after the user said Yes)."""
+    from core.runs.folder import find_run_folder
+
+    path = Path(path)
+    if not path.exists():
+        return f"{path}: no such file or folder; give a run folder or a .keras file"
+    try:
+        _model_path(path.resolve(), find_run_folder(path.resolve()))
+    except UserError as exc:
+        return str(exc)
+    return ""
 
 
 def _run_records(run) -> tuple[dict, list, list]:

@@ -21,6 +21,7 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (QCheckBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout,
                                QLabel, QLineEdit, QMenu, QPlainTextEdit, QPushButton)
 
+from core.export.source import source_problem
 from core.formats import FORMATS, NAMES
 from core.path_names import same_path
 from gui.pages.base import Page
@@ -187,6 +188,10 @@ class ExportPage(Page):
         return self._chosen_source or current_model(self.state)
 
     def set_source(self, path: str) -> None:
+        why = source_problem(path)  # said at once, not after "Replace another export?"
+        if why:
+            self.show_error(why)
+            return
         self._chosen_source = os.path.abspath(path)
         self._refresh_source()
 
