@@ -270,3 +270,23 @@ def test_a_run_that_is_gone_is_said_gone_on_every_page(qtbot, window, tmp_path):
     assert train.status_label.text() == gone_text(gone)
     network = next(p for p in window.pages if p.key == "network")
     assert gone_text(gone / "model.keras") in network.current_source().note
+
+
+def test_a_project_naming_an_unknown_backbone_keeps_the_plain_message(qtbot, window,
+                                                                      tmp_path, monkeypatch):
+    """"The settings name a backbone this version does not have ... choose one in the table"
+    was replaced by "unknown backbone 'ResNet9000'; choose one of: (21 names)" when the layer
+    list failed (a window-messages review)."""
+    from core.config import StudioConfig
+    from core.project import Project, save_project
+
+    cfg = StudioConfig()
+    cfg.model.backbone = "ResNet9000"  # a project of another version
+    path = save_project(Project(config=cfg), tmp_path / "odd.ftsproj")
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: QMessageBox.Ok)
+    page = window.model_page
+    window.show_page(1)
+    assert window.open_project(str(path))
+    assert "does not have ('ResNet9000'" in page.banner.text()
+    page._on_preview_failed(page._asked_key, "unknown backbone 'ResNet9000'; choose one of: …")
+    assert "does not have ('ResNet9000'" in page.banner.text()

@@ -58,6 +58,10 @@ class BackboneTable(QTableWidget):
         rows = self.selectionModel().selectedRows()
         return self.name_at(rows[0].row()) if rows else None
 
+    def has(self, name: str) -> bool:
+        """Whether the catalog lists ``name``."""
+        return any(self.name_at(r) == name for r in range(self.rowCount()))
+
     def select_name(self, name: str) -> bool:
         """Select ``name``'s row; False (nothing selected) when the catalog has no such
         backbone: the previous row stayed highlighted, and clicking it changed nothing."""

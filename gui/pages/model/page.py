@@ -363,8 +363,9 @@ class ModelPage(WeightsActions, Page):
             self._model, self.built_key, self.rows = None, None, []
             self.tree.build([], frozenset())
             self.counts_label.setText("")
-        self._preview_error = message
-        self.show_error(message)
+        if self.table.has(self._spec_name(self.state.config.model.backbone)):  # else it is
+            self._preview_error = message  # said in plainer words (_say_unknown_backbone)
+            self.show_error(message)
 
     def _on_preview(self, key: tuple, result) -> None:
         model, preview = result
