@@ -265,3 +265,15 @@ def test_the_terminal_text_stays_narrow_with_many_classes_and_long_names():
     assert f"{n:5d}  {true[:TEXT_NAME_CHARS]}" in text or f"{n:5d}  {true}" in text
     few = compute_metrics([0, 1, 2], np.eye(3), ["a", "b", "c"]).to_text()
     assert "confusion matrix (rows" in few and "most confused" not in few
+
+
+def test_a_folder_named_like_no_class_names_its_folders_and_what_to_do(tmp_path):
+    """It said only "no images in folders named like the model's classes (bright, dark)"
+    (a window-messages review)."""
+    from core.errors import DataError
+
+    root = write_images(tmp_path, {"cat": [10, 30], "dog": [240, 220]})
+    with pytest.raises(DataError) as err:
+        evaluate_labelled_folder(BrightnessPredictor(("dark", "bright")), str(root))
+    text = str(err.value)
+    assert "its folders are cat, dog" in text and "named as the model's classes" in text

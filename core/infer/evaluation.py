@@ -162,8 +162,11 @@ def evaluate_labelled_folder(predictor, data_dir: str, listener=None,
             raise DataError(f"{data_dir}: none of its images could be read ({len(bad)} "
                             f"file(s), e.g. {bad[0].path}: {bad[0].reason}); replace the "
                             "damaged files or evaluate another folder")
+        found = (f"; its folders are {', '.join(unknown[:8])}" + (" …" if len(unknown) > 8
+                                                                     else "")) if unknown else ""
         raise DataError(f"{data_dir}: no images in folders named like the model's classes "
-                        f"({', '.join(predictor.classes)})")
+                        f"({', '.join(predictor.classes)}){found}: give a folder with one "
+                        "sub-folder per class, named as the model's classes")
     result = evaluate_records(predictor, records, predictor.classes, batch_size, listener, cancel)
     result.metrics.skipped += [{"path": p.path, "reason": p.reason} for p in bad]
     result.unmatched = unknown
