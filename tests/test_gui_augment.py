@@ -162,3 +162,17 @@ def test_at_the_smallest_window_the_controls_are_as_wide_as_they_need(qtbot):
     for _ in range(5):
         QApplication.processEvents()
     assert area.viewport().width() >= page.controls_host.minimumSizeHint().width()
+
+
+def test_a_preview_of_images_gone_since_the_scan_says_so(qtbot, window):
+    """The preview went blank, with no word, when its images were deleted after the scan (a
+    window-messages review)."""
+    import os
+
+    page = window.augment_page
+    for path in page.preview_paths():
+        os.remove(path)
+    with qtbot.waitSignal(page.previews_updated, timeout=60000):
+        window.show_page(2)
+    assert page.preview_rows == []
+    assert "cannot be read now" in page.banner.text() and "Scan again" in page.banner.text()

@@ -340,6 +340,9 @@ class AugmentPage(Page):
         if job is not self._preview_job:
             return  # an older request finished late: drop it
         self.clear_message()
+        if not rows:  # an empty preview said nothing: its images changed since the scan
+            self.show_info("The preview images cannot be read now (changed or deleted since "
+                           "the Data step's scan): press Scan again on the Data step.")
         self._show_previews(rows)
 
     def _on_preview_failed(self, job: Job, message: str) -> None:
