@@ -516,3 +516,20 @@ def test_a_data_folder_gone_since_the_scan_is_not_told_to_be_made_readable(tmp_p
     with pytest.raises(DataError) as err:
         subfolders(str(tmp_path / "gone"))
     assert "is not there any more" in str(err.value) and "readable" not in str(err.value)
+
+
+def test_loose_images_beside_class_folders_and_copies_are_not_misnamed(tmp_path):
+    """Empty class folders beside a loose image were called "no class folders", and classes
+    of identical copies "none of its images can be read" (a review of the fix above)."""
+    from PIL import Image
+
+    both = tmp_path / "both"
+    for cls in ("good", "bad"):
+        (both / cls).mkdir(parents=True)
+    Image.new("RGB", (8, 8)).save(both / "x.png")
+    assert "no class folders" not in scan_dataset(both).unusable_reason
+    copies = tmp_path / "copies"
+    for cls in ("good", "bad"):
+        (copies / cls).mkdir(parents=True)
+        Image.new("RGB", (8, 8), "red").save(copies / cls / "0.png")
+    assert "can be read" not in scan_dataset(copies).unusable_reason

@@ -7,8 +7,10 @@ import numpy as np
 from PIL import Image
 
 from core.audit.fixes import Fix, FixJournal
+from core.events import CancelToken
 from core.features.hashing import hash_file
-from core.label.apply import already_added, apply_labels, undo_last
+from core.label.apply import apply_labels, undo_last
+from core.label.earlier import already_added
 
 
 def _png(path, level):
@@ -33,7 +35,8 @@ def test_an_image_added_before_is_refused_naming_where_it_is(tmp_path):
     assert again.placed == [(str(u2), "dogs/u2.png")]
     (path, why), = again.refused
     assert path == str(u1) and "already in the data set as cats/u1.png" in why
-    assert again.already == {str(u1): first.batch}  # the Sort step shows it as added
+    assert again.already[str(u1)].batch == first.batch  # the Sort step shows it as added
+    assert again.already[str(u1)].dst == "cats/u1.png"  # in its own class, not "dogs"
     assert not (data / "dogs" / "u1.png").exists() and not (data / "cats" / "u1 (2).png").exists()
     assert set(already_added([str(u1), str(u2)], data)) == {str(u1), str(u2)}
 
@@ -58,7 +61,12 @@ def test_the_same_picture_twice_in_one_batch_is_added_once(tmp_path):
     out = apply_labels([(str(a), "cats"), (str(b), "dogs")], data)
     assert out.placed == [(str(a), "cats/a.png")]
     assert out.refused[0][0] == str(b) and "the same image as" in out.refused[0][1]
-    assert out.already == {str(b): out.batch}
+    assert out.already[str(b)].batch == out.batch and out.already[str(b)].dst == "cats/a.png"
+    stopped = CancelToken()
+    stopped.cancel()  # nothing placed: the twin is not in the data set either
+    c, d = _png(tmp_path / "new" / "c.png", 50), _png(tmp_path / "new" / "copy of c.png", 50)
+    out = apply_labels([(str(c), "cats"), (str(d), "cats")], data, cancel=stopped)
+    assert out.placed == [] and out.already == {} and out.not_tried == 1
 
 
 def test_a_new_picture_under_an_old_name_is_new(tmp_path):

@@ -137,6 +137,7 @@ def scan_dataset(root: PathLike, listener: Optional[Listener] = None,
             report.records.append(record)
         elif path in copies:
             report.copies.append(record)
+    report.class_folders = len(all_class_names)
     report.warnings.extend(report_warnings(report, all_class_names))
     return report
 

@@ -22,6 +22,9 @@ PROBLEM_KINDS = ("empty", "not_image", "corrupt", "unreadable", "oversized", "du
                  "cross_class_duplicate", "non_image_file")
 
 
+#: Scan problems that are readable copies of another file, not unreadable files.
+COPY_KINDS = ("duplicate", "cross_class_duplicate")
+
 @dataclass
 class ImageRecord:
     """One usable image: where it is, its label, and its upright size."""
@@ -66,6 +69,8 @@ class DatasetReport:
     scanned_at: float = 0.0
     #: Image files lying in the data folder itself, in no class folder (ignored).
     loose: int = 0
+    #: Class folders found, with usable images or not.
+    class_folders: int = 0
 
     @property
     def counts(self) -> dict[str, int]:
@@ -104,11 +109,12 @@ class DatasetReport:
             found = (f"only class '{populated[0]}' has usable images" if populated
                      else "no usable images were found")
             shut = self.unreadable_class_folders()
-            if not populated and self.loose and not self.classes:  # images, no classes
+            unread = [p for p in self.error_problems if p.kind not in COPY_KINDS]
+            if not populated and self.loose and not self.class_folders and not shut:
                 return (f"{self.root} holds {self.loose} image(s) but no class folders: make "
                         "one sub-folder per class (e.g. good/ and scratched/) and move the "
                         "images into them")
-            if not populated and not shut and self.error_problems:
+            if not populated and not shut and unread:
                 return (f"{self.root} needs at least 2 classes with usable images, but none "
                         "of its images can be read (see the problems listed); replace them")
             if shut:  # the layout is right: "put each class in its own sub-folder" misled

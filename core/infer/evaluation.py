@@ -22,13 +22,12 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
+from core.data.dataset_report import COPY_KINDS
 from core.errors import DataError
 from core.events import CancelToken, Log, emit
 from core.infer.metrics import Metrics, compute_metrics
 
 
-#: Scan problems that are readable copies of another file, not unreadable files.
-COPY_KINDS = ("duplicate", "cross_class_duplicate")
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from typing import Iterable, Optional
 
 from core.audit.fixes import FixJournal
 from core.data.dataset import SPLIT_FOLDERS, class_folders_root
-from core.data.folder_walk import SET_ASIDE, subfolders
+from core.data.folder_walk import subfolders
 from core.data.image_names import readable_name
 from core.data.imageio import ImageError
 from core.data.probe import probe_image
@@ -31,6 +31,7 @@ from core.data.regular_file import FileProblem
 from core.errors import DataError, DiskFullError, UserError
 from core.events import CancelToken, Listener, Progress, emit
 from core.features.hashing import hash_file
+from core.label.earlier import Added, added_before, earlier_additions
 from core.data.dead_temps import sweep_dead_temps
 from core.fsutil import copy_new, move_new
 from core.path_names import free_name, is_within
@@ -54,17 +55,20 @@ class LabelOutcome:
     new_classes: list[str] = field(default_factory=list)
     #: Files left unplaced because the batch was stopped (what was placed is in ``placed``).
     not_tried: int = 0
-    #: Refused files whose picture is in the data set already: {source: the batch that put
-    #: it there} (the Sort step shows them as added, not as labels still to add).
-    already: dict[str, str] = field(default_factory=dict)
+    #: Refused files whose picture is in the data set already: {source: where it is, which
+    #: batch put it there} (the Sort step shows them as added, not as labels still to add).
+    already: dict[str, Added] = field(default_factory=dict)
 
     def refusals_in_short(self, most: int = 3) -> str:
-        """The refused files for a window's banner: the first ``most`` with their reasons,
-        then how many more (46 refusals had filled the whole page)."""
-        shown = "; ".join(f"{os.path.basename(p)}: {why}" for p, why in self.refused[:most])
-        more = len(self.refused) - most
-        return (f"{len(self.refused)} image(s) not added — {shown}"
-                + (f"; and {more} more (View → Log lists them all)" if more > 0 else ""))
+        """The refused files for a window's banner, but those in the data set already (shown
+        as added): the first ``most`` with their reasons, then how many more (46 refusals
+        had filled the whole page); "" when none is left."""
+        refused = [(p, why) for p, why in self.refused if p not in self.already]
+        shown = "; ".join(f"{os.path.basename(p)}: {why}" for p, why in refused[:most])
+        more = len(refused) - most
+        return (f"{len(refused)} image(s) not added — {shown}"
+                + (f"; and {more} more (View → Log lists them)" if more > 0 else "")
+                ) if refused else ""
 
     def describe(self) -> str:
         verb = "moved" if self.moved else "copied"
@@ -247,7 +251,7 @@ def apply_labels(rows: Iterable[tuple[str, str]], data_dir, *, move: bool = Fals
     outcome = LabelOutcome(batch=uuid.uuid4().hex[:12], moved=move, new_classes=new)
     journal = FixJournal(root)
     earlier = earlier_additions(journal)
-    planned, taken, seen, digests = [], set(), set(), {}
+    planned, taken, seen, digests, twins = [], set(), set(), {}, []
     for path, label in rows:
         left_out = _left_out(label, words, existing)
         if left_out:
@@ -256,11 +260,11 @@ def apply_labels(rows: Iterable[tuple[str, str]], data_dir, *, move: bool = Fals
             continue
         why, stamp, fmt = _refusal(path, root, seen, move)
         if stamp is not None and stamp.digest in earlier:
-            why = _added_before(earlier[stamp.digest])
-            outcome.already[path] = earlier[stamp.digest].batch
+            why = added_before(earlier[stamp.digest])
+            outcome.already[path] = earlier[stamp.digest]
         elif stamp is not None and stamp.digest in digests:
             why = f"the same image as {one_line(digests[stamp.digest])}, labelled by its row"
-            outcome.already[path] = outcome.batch
+            twins.append((path, digests[stamp.digest]))  # in once its first row is placed
         if why:
             outcome.refused.append((path, why))
             continue
@@ -289,6 +293,9 @@ def apply_labels(rows: Iterable[tuple[str, str]], data_dir, *, move: bool = Fals
             with contextlib.suppress(UserError):  # a full disk: Undo takes it as cut short
                 journal.settle(outcome.batch, [m["dst"] for m in moves
                                                if m["dst"] not in placed])
+    where = dict(outcome.placed)
+    outcome.already.update({twin: Added(outcome.batch, first, where[first])
+                            for twin, first in twins if first in where})
     return outcome
 
 
@@ -323,7 +330,7 @@ def _refusal(path: str, root: Path, seen: set[str], move: bool):
         return "listed twice; it was labelled by its first row", None, ""
     if is_within(path, str(root)) or is_within(os.path.realpath(path), os.path.realpath(root)):
         return ("already inside the data folder (or a link to a file there); move it between "
-                "classes with Check data on the Data step instead", None, "")
+                "classes with the audit instead (Check data in the window)", None, "")
     if move and os.path.islink(path):  # moving the link would bring in a name, not an image
         return (f"a link to {os.path.realpath(path)}: --move would move the link, not the "
                 "image; label it without --move (the image is copied), or label the file "
@@ -340,59 +347,6 @@ def _refusal(path: str, root: Path, seen: set[str], move: bool):
         return "", hash_file(path), fmt
     except FileProblem as exc:
         return exc.reason, None, ""
-
-
-@dataclass(frozen=True)
-class Added:
-    """An image an earlier batch brought into the data set, still where it now lies."""
-
-    batch: str
-    source: str  # the absolute path it was copied or moved from
-    dst: str  # relative to the data folder, after any later audit move
-
-
-def _added_before(added: Added) -> str:
-    if added.dst.split("/")[0] == SET_ASIDE:
-        return (f"set aside earlier as {added.dst}; to use it after all, move it back into "
-                "its class folder")
-    return (f"already in the data set as {added.dst} (an earlier batch added it); to change "
-            "its class, Undo that batch or move it with Check data")
-
-
-def earlier_additions(journal: FixJournal) -> dict[str, Added]:
-    """{digest: :class:`Added`} for every file a batch not undone copied or moved into the data
-    set and that is still in it (followed through later audit moves).  Sorting the same
-    folder a second day copied every image in again ("u1 (2).png"), or into another class."""
-    found: dict[str, Added] = {}
-    for batch in journal.pending_batches():
-        never = batch.get("settled", ())  # recorded, but never placed (a full disk, a kill)
-        for m in batch.get("moves", []):
-            digest, dst = m.get("digest"), m.get("dst")
-            if not (isinstance(digest, str) and isinstance(dst, str)) or dst in never:
-                continue
-            if m.get("op") in ("copy", "move_in") and isinstance(m.get("source"), str):
-                found[digest] = Added(batch.get("id", ""), m["source"], dst)
-            elif "op" not in m and digest in found and m.get("src") == found[digest].dst:
-                found[digest] = Added(found[digest].batch, found[digest].source, dst)  # moved
-    return {d: a for d, a in found.items() if journal.root.joinpath(*a.dst.split("/")).is_file()}
-
-
-def already_added(paths: Iterable[str], data_dir) -> dict[str, Added]:
-    """Which of ``paths`` an earlier batch brought into ``data_dir``, the file unchanged since
-    (by content: a camera that names each day's frames the same is not fooled)."""
-    root = Path(os.path.abspath(os.fspath(data_dir))) if data_dir else None
-    if root is None or not root.is_dir():
-        return {}
-    by_source: dict[str, list] = {}
-    for digest, added in earlier_additions(FixJournal(root)).items():
-        by_source.setdefault(os.path.normcase(added.source), []).append((digest, added))
-    out = {}
-    for path in paths:
-        hits = by_source.get(os.path.normcase(os.path.abspath(path)))
-        with contextlib.suppress(FileProblem):
-            digest = hash_file(path).digest if hits else None
-            out.update({path: added for d, added in hits or () if d == digest})
-    return out
 
 
 def undo_last(data_dir):

@@ -13,7 +13,7 @@ def suggest_job(model_path: str, folder: str, order: str, data_dir: str = "",
                 listener=None, cancel=None):
     """(the folder's images predicted by the model, in ``order`` ("useful" or "confident"),
     {path: Added} of those an earlier batch already put into ``data_dir``)."""
-    from core.label.apply import already_added
+    from core.label.earlier import already_added
     from core.label.suggestions import suggest
 
     result = suggest(model_path, folder, order, listener=listener, cancel=cancel)

@@ -337,7 +337,7 @@ class SortPage(Page):
     def _on_applied(self, outcome) -> None:
         placed = [src for src, _dst in outcome.placed]
         self.review.mark_added(placed, outcome.batch)
-        self.review.added.update(outcome.already)  # in the data set already: not to add again
+        self.review.mark_earlier(outcome.already)  # in the data set: as its folder's class
         for p in [*placed, *outcome.already]:
             self._paint_decision(p)
         self._show_current()
