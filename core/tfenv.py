@@ -108,7 +108,15 @@ def missing_tensorflow(exc: BaseException) -> str:
     """The sentence for TensorFlow that cannot be imported ("" when ``exc`` is about something
     else): every page said "Something went wrong: ModuleNotFoundError ..." instead."""
     name = getattr(exc, "name", None) or ""
-    if not isinstance(exc, ImportError) or name.split(".")[0] not in TF_PACKAGES:
+    if not isinstance(exc, ImportError):
+        return ""
+    # a module TensorFlow itself needs (ml_dtypes, protobuf) is missing: raised in its code
+    frames, tb = [], exc.__traceback__
+    while tb is not None:
+        frames.append(tb.tb_frame.f_code.co_filename.replace("\\", "/"))
+        tb = tb.tb_next
+    inside = any(f"/{pkg}/" in f for f in frames for pkg in TF_PACKAGES)
+    if name.split(".")[0] not in TF_PACKAGES and not inside:
         return ""
     return (f"TensorFlow could not be loaded ({type(exc).__name__}: {exc}); training and "
             "prediction need it - reinstall with 'pip install -r requirements.txt'")

@@ -352,6 +352,11 @@ def test_mixed_up_paths_get_a_hint_and_a_path_is_said_once(tmp_path, capsys, mon
     monkeypatch.chdir(tmp_path)  # a space before a relative name was glued onto the folder
     assert main(["inspect", " data"]) == 2
     assert f"did you mean '{data}'?" in capsys.readouterr().err
+    split = tmp_path / "split"  # a data set split into train/ and val/ is images too
+    (split / "train" / "a").mkdir(parents=True)
+    shutil.copy(next((data / "a").iterdir()), split / "train" / "a" / "x.png")
+    assert main(["predict", str(split), str(data / "a")]) == 2
+    assert "it looks like a folder of images, not a model" in capsys.readouterr().err
     runs = tmp_path / "runs"  # a folder of runs has no images in it: no "images" hint
     (runs / "2026-run").mkdir(parents=True)
     (runs / "2026-run" / "config.json").write_text("{}")
@@ -392,3 +397,28 @@ def test_tensorflow_that_cannot_be_imported_is_an_install_to_mend_not_a_bug(tmp_
     assert out.returncode == 2, out.stderr
     assert "TensorFlow could not be loaded" in out.stderr
     assert "pip install -r requirements.txt" in out.stderr and "bug" not in out.stderr
+
+
+def test_a_module_tensorflow_needs_that_is_missing_is_said_as_tensorflow(tmp_path):
+    """A TensorFlow broken by a missing dependency (ml_dtypes, protobuf) was still "a bug"
+    (a review of the fix above): the import fails inside TensorFlow's own code."""
+    from core.tfenv import missing_tensorflow
+
+    fake = tmp_path / "site" / "tensorflow"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("import ml_dtypes_that_is_not_there\n")
+    import sys
+
+    sys.path.insert(0, str(tmp_path / "site"))
+    saved = sys.modules.pop("tensorflow", None)
+    try:
+        with pytest.raises(ImportError) as err:
+            import tensorflow  # noqa: F401
+    finally:
+        sys.path.remove(str(tmp_path / "site"))
+        sys.modules.pop("tensorflow", None)
+        if saved is not None:
+            sys.modules["tensorflow"] = saved
+    assert err.value.name == "ml_dtypes_that_is_not_there"
+    assert missing_tensorflow(err.value).startswith("TensorFlow could not be loaded")
+    assert missing_tensorflow(ImportError("x", name="yaml")) == ""

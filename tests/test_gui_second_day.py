@@ -271,6 +271,9 @@ def test_a_run_that_is_gone_is_said_gone_on_every_page(qtbot, window, tmp_path):
     assert train.status_label.text() == gone_text(gone)
     network = next(p for p in window.pages if p.key == "network")
     assert gone_text(gone / "model.keras") in network.current_source().note
+    from gui.pages.evaluate.no_results import no_results_text
+
+    assert no_results_text(str(gone)) == gone_text(gone)
 
 
 def test_a_project_naming_an_unknown_backbone_keeps_the_plain_message(qtbot, window,

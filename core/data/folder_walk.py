@@ -11,6 +11,7 @@ when read.  This module lists files and reports each such entry once, as a
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Optional
 
@@ -172,13 +173,19 @@ def looks_like_image_folder(path) -> bool:
     """Whether ``path`` looks like a data folder (a sub-folder holding image files): given
     where a run folder or a model goes, that is the likely mix-up to name.  A folder of run
     folders or an export folder holds no images one level down."""
-    try:
-        with os.scandir(path) as it:
-            subs = [e.path for e in it if not hidden(e.name) and _is_dir(e)]
-        for sub in subs[:20]:
+    def folders(place) -> list[str]:
+        try:
+            with os.scandir(place) as it:
+                return [e.path for e in it if not hidden(e.name) and _is_dir(e)]
+        except OSError:
+            return []
+
+    subs = folders(path)
+    subs += [d for s in subs if os.path.basename(s).lower() in ("train", "val", "test")
+             for d in folders(s)]  # a data set split into train/ and val/
+    for sub in subs[:40]:
+        with contextlib.suppress(OSError):  # one unreadable folder is no answer
             with os.scandir(sub) as it:
                 if any(os.path.splitext(e.name)[1].lower() in IMAGE_EXTENSIONS for e in it):
                     return True
-    except OSError:
-        return False
     return False

@@ -69,7 +69,8 @@ def _model_path(path: Path, run) -> Path:
                                  f"file{images_hint(path)}")
         if not run.model_path.exists():
             raise ModelFileError(f"{path}: not a finished run folder (no {run.model_path.name}); "
-                                 f"finish it with 'python main.py train --resume {path}'")
+                                 "finish it with Resume on the Train step (or 'python main.py "
+                                 f"train --resume {path}')")
         return run.model_path
     if path.suffix.lower() == ".keras":
         return path

@@ -127,13 +127,15 @@ def check_classes_still_there(scanned, now) -> None:
     """Raise DataError when a class the window's scan (``scanned``) showed has no image in
     the scan made at the start (``now``): a model of the other classes is not what the
     user asked for."""
+    from core.data.dataset import class_folders_root
     from core.errors import DataError
 
     left = now.counts
     for name, count in scanned.counts.items():
         if count and not left.get(name):  # its files may be there, but none can be read
-            gone = not os.path.isdir(os.path.join(scanned.root, name))
-            raise DataError(f"class {name} ({os.path.join(scanned.root, name)}) "
+            folder = os.path.join(class_folders_root(scanned.root), name)  # train/ when split
+            gone = not os.path.isdir(folder)
+            raise DataError(f"class {name} ({folder}) "
                             + ("is gone" if gone else "has no readable images any more")
                             + f" since {scanned.root} was scanned; scan the folder again "
                             "before training" + (" (or put the class back)" if gone else
