@@ -118,5 +118,10 @@ def missing_tensorflow(exc: BaseException) -> str:
     inside = any(f"/{pkg}/" in f for f in frames for pkg in TF_PACKAGES)
     if name.split(".")[0] not in TF_PACKAGES and not inside:
         return ""
+    return tensorflow_failed_text(exc)
+
+
+def tensorflow_failed_text(exc: BaseException) -> str:
+    """TensorFlow cannot be used (``exc`` is why), and what to do about it."""
     return (f"TensorFlow could not be loaded ({type(exc).__name__}: {exc}); training and "
             "prediction need it - reinstall with 'pip install -r requirements.txt'")

@@ -53,12 +53,9 @@ class TensorFlowLoader(QThread):
         try:
             device = describe_devices()
         except BaseException as exc:  # TensorFlow missing or broken: say so, keep the app
-            from core.tfenv import missing_tensorflow
+            from core.tfenv import tensorflow_failed_text
 
-            self.failed.emit(missing_tensorflow(exc) or
-                             f"TensorFlow could not be loaded ({type(exc).__name__}: {exc}); "
-                             "training is unavailable - reinstall with "
-                             "'pip install -r requirements.txt'", traceback.format_exc())
+            self.failed.emit(tensorflow_failed_text(exc), traceback.format_exc())
             return
         self.ready.emit(device)
 

@@ -166,23 +166,20 @@ def test_the_log_comes_back_as_it_was_left(qtbot):
     """Only the window's size came back: the Log opened with View → Log was closed again."""
     from gui.main_window import MainWindow
 
-    first = MainWindow(load_tensorflow=False)
-    qtbot.addWidget(first)
-    first.show()
-    first.log_dock.show()
-    first.state.mark_saved()
-    first.shutdown()
-    second = MainWindow(load_tensorflow=False)
-    qtbot.addWidget(second, before_close_func=lambda w: (w.state.mark_saved(), w.shutdown()))
-    second.show()
-    assert second.log_dock.isVisible()
-    second.log_dock.hide()
-    second.state.mark_saved()
-    second.shutdown()
-    third = MainWindow(load_tensorflow=False)
-    qtbot.addWidget(third, before_close_func=lambda w: (w.state.mark_saved(), w.shutdown()))
-    third.show()
-    assert not third.log_dock.isVisible()
+    def session(show_log):
+        """A window as the app opens one; the Log shown or hidden, then closed: as it came."""
+        w = MainWindow(load_tensorflow=False)
+        qtbot.addWidget(w, before_close_func=lambda w: (w.state.mark_saved(), w.shutdown()))
+        w.show()
+        came = w.log_dock.isVisible()
+        w.log_dock.setVisible(show_log)
+        w.state.mark_saved()
+        w.shutdown()
+        return came
+
+    session(show_log=True)
+    assert session(show_log=False)  # the Log came back open
+    assert not session(show_log=True)  # and closed, when it was left closed
 
 
 def test_sort_images_refused_as_already_in_the_data_set_are_not_unkept_work(qtbot, window,

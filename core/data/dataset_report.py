@@ -25,6 +25,7 @@ PROBLEM_KINDS = ("empty", "not_image", "corrupt", "unreadable", "oversized", "du
 #: Scan problems that are readable copies of another file, not unreadable files.
 COPY_KINDS = ("duplicate", "cross_class_duplicate")
 
+
 @dataclass
 class ImageRecord:
     """One usable image: where it is, its label, and its upright size."""

@@ -11,7 +11,6 @@ when read.  This module lists files and reports each such entry once, as a
 
 from __future__ import annotations
 
-import contextlib
 import os
 from typing import Optional
 
@@ -34,15 +33,21 @@ def hidden(name: str) -> bool:
     return name.startswith(".") or name in IGNORED_FOLDERS
 
 
+def folder_gone_text(folder) -> str:
+    """The image folder deleted, renamed or unplugged: one sentence for the command line and
+    the Data page ("make it readable" had misled)."""
+    return (f"the image folder {folder} is not there any more (moved, renamed, or on a drive "
+            "that is not connected): connect the drive and scan again, or choose the folder "
+            "where it is now")
+
+
 def subfolders(folder: str) -> list[str]:
     """Visible immediate sub-folders (symlinks to folders included), sorted like Keras."""
     try:
         with os.scandir(folder) as it:
             names = [e.name for e in it if not hidden(e.name) and _is_dir(e)]
-    except FileNotFoundError:  # deleted or unplugged since the scan: "make it readable" misled
-        raise DataError(f"the image folder {folder} is not there any more (moved, renamed, or "
-                        "on a drive that is not connected); connect the drive and scan again, "
-                        "or choose the folder where it is now") from None
+    except FileNotFoundError:  # deleted or unplugged since the scan
+        raise DataError(folder_gone_text(folder)) from None
     except OSError as exc:
         raise DataError(f"cannot read the data folder {folder}: {exc.strerror or exc}; make it "
                         "readable, or choose another folder") from None
@@ -175,17 +180,11 @@ def looks_like_image_folder(path) -> bool:
     folders or an export folder holds no images one level down."""
     def folders(place) -> list[str]:
         try:
-            with os.scandir(place) as it:
-                return [e.path for e in it if not hidden(e.name) and _is_dir(e)]
-        except OSError:
+            return [os.path.join(place, name) for name in subfolders(place)]
+        except DataError:  # one unreadable folder is no answer
             return []
 
     subs = folders(path)
     subs += [d for s in subs if os.path.basename(s).lower() in ("train", "val", "test")
              for d in folders(s)]  # a data set split into train/ and val/
-    for sub in subs[:40]:
-        with contextlib.suppress(OSError):  # one unreadable folder is no answer
-            with os.scandir(sub) as it:
-                if any(os.path.splitext(e.name)[1].lower() in IMAGE_EXTENSIONS for e in it):
-                    return True
-    return False
+    return any(loose_images(sub) for sub in subs[:40])

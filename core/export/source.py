@@ -77,17 +77,24 @@ def _model_path(path: Path, run) -> Path:
     raise ModelFileError(f"{path}: export starts from a run folder or a .keras model")
 
 
+def _located(path: Path):
+    """(the resolved path, its run folder or None, the model file to export): the checks
+    that need no model opened, shared by :func:`open_source` and :func:`source_problem`."""
+    from core.runs.folder import find_run_folder
+
+    if not path.exists():
+        raise ModelFileError(f"{path}: no such file or folder; give a run folder or a .keras file")
+    path = path.resolve()
+    run = find_run_folder(path)
+    return path, run, _model_path(path, run)
+
+
 def source_problem(path: str | Path) -> str:
     """Why ``path`` cannot be exported from, found without opening the model ("" when it
     may be): the Export page checks a choice at once (it asked to replace another export
     first and refused the folder of images only after the user said Yes)."""
-    from core.runs.folder import find_run_folder
-
-    path = Path(path)
-    if not path.exists():
-        return f"{path}: no such file or folder; give a run folder or a .keras file"
     try:
-        _model_path(path.resolve(), find_run_folder(path.resolve()))
+        _located(Path(path))
     except UserError as exc:
         return str(exc)
     return ""
@@ -113,25 +120,18 @@ def _run_records(run) -> tuple[dict, list, list]:
 
 def open_source(path: Path) -> Source:
     """The model to export, from a run folder or a ``.keras`` file (opened with safe_mode)."""
-    from core.infer.labels import labels_near
+    from core.infer.labels import check_label_count, labels_near
     from core.model.build import UNKNOWN_BACKBONE, backbone_name
     from core.model.model_files import classifier_outputs, load_model_file
-    from core.runs.folder import find_run_folder
 
-    if not path.exists():
-        raise ModelFileError(f"{path}: no such file or folder; give a run folder or a .keras file")
-    path = path.resolve()
-    run = find_run_folder(path)
-    model_path = _model_path(path, run)
+    path, run, model_path = _located(path)
     model = load_model_file(model_path)
     n_out = classifier_outputs(model, model_path)
     size = int(model.inputs[0].shape[1])
     own_run = run is not None and run.model_path == model_path
     classes = run.labels() if own_run and run.labels_path.exists() else \
         labels_near(model_path, n_out)
-    if len(classes) != n_out:
-        raise ModelFileError(f"{model_path}: the model has {n_out} outputs but the labels list "
-                             f"{len(classes)} classes")
+    check_label_count(model_path, classes, n_out)  # names the labels file, as opening does
     metrics, train, val, backbone = {}, [], [], backbone_name(model)
     trust = record = data_dir = None
     if own_run:

@@ -28,8 +28,6 @@ from core.events import CancelToken, Log, emit
 from core.infer.metrics import Metrics, compute_metrics
 
 
-
-
 @dataclass(frozen=True)
 class ImagePrediction:
     """One image's true class, predicted class (indices into the classes) and confidence."""

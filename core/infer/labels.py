@@ -64,4 +64,3 @@ def check_label_count(model: Path, labels: list[str], n_outputs: int,
     raise ModelFileError(f"{where}: lists {len(labels)} classes, but the model {model} tells "
                          f"{n_outputs} apart; put the labels file that was exported with this "
                          "model beside it")
-

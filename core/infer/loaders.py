@@ -23,7 +23,7 @@ from core.errors import ModelFileError
 from core.formats import BY_NAME, METADATA_MARKER, METADATA_UNFINISHED, OPEN_ORDER
 from core.infer.labels import check_label_count, labels_near
 from core.infer.refusals import images_hint
-from core.infer.model_safety import EXPORT_AGAIN, check_onnx, check_savedmodel, check_tflite
+from core.infer.model_safety import check_onnx, check_savedmodel, check_tflite, unopenable
 from core.infer.predictor import Predictor, load_keras_predictor
 from core.runs.folder import RunFolder
 
@@ -69,9 +69,7 @@ class SavedModelPredictor(Predictor):
         try:
             loaded = tf.saved_model.load(str(path))
         except Exception as exc:
-            raise ModelFileError(f"{path}: cannot be opened as a SavedModel "
-                                 f"({type(exc).__name__}: {str(exc).splitlines()[0][:200]})"
-                                 f"{EXPORT_AGAIN}") from None
+            raise unopenable(path, "a SavedModel", exc, f"{type(exc).__name__}: ") from None
         if "serving_default" not in loaded.signatures:
             raise ModelFileError(f"{path}: the SavedModel has no 'serving_default' signature")
         self._loaded = loaded  # keeps the variables alive
@@ -124,9 +122,7 @@ class TFLitePredictor(Predictor):
                 # so exporting again beside an open Predict page or server failed.
                 self._interp = tf.lite.Interpreter(model_content=path.read_bytes())
         except Exception as exc:
-            raise ModelFileError(f"{path}: cannot be opened as a TFLite model "
-                                 f"({str(exc).splitlines()[0][:200] if str(exc) else exc!r})"
-                                 f"{EXPORT_AGAIN}") from None
+            raise unopenable(path, "a TFLite model", exc) from None
         self._in = self._interp.get_input_details()[0]
         outs = self._interp.get_output_details()  # told apart by shape: (N, C) and (N,)
         self._out = next((o for o in outs if len(o["shape"]) == 2), outs[0])
@@ -195,9 +191,7 @@ class OnnxPredictor(Predictor):
         try:
             self._sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         except Exception as exc:
-            raise ModelFileError(f"{path}: cannot be opened as an ONNX model "
-                                 f"({str(exc).splitlines()[0][:200] if str(exc) else exc!r})"
-                                 f"{EXPORT_AGAIN}") from None
+            raise unopenable(path, "an ONNX model", exc) from None
         inp = self._sess.get_inputs()[0]
         shape = inp.shape
         if len(shape) != 4 or not isinstance(shape[1], int) or shape[3] != 3:

@@ -26,8 +26,13 @@ from typing import Iterable
 
 from core.errors import ModelFileError
 
-#: What to do about a model file that does not open (the library's own words said nothing).
-EXPORT_AGAIN = "; it is damaged or not such a model: export it again (or copy it again)"
+def unopenable(path, kind: str, exc: BaseException, detail: str = "") -> ModelFileError:
+    """A model file its library cannot open: the library's first line, and what to do (its
+    own words said nothing a user could act on).  ``kind``: "a TFLite model", ...;
+    ``detail``: put before the library's line (the error's type, say)."""
+    first = str(exc).splitlines()[0][:200] if str(exc) else repr(exc)
+    return ModelFileError(f"{path}: cannot be opened as {kind} ({detail}{first}); it is "
+                          "damaged or not such a model: export it again (or copy it again)")
 
 CLASSIFIER_OPS = frozenset("""
 Const Placeholder PlaceholderWithDefault Identity IdentityN NoOp Snapshot StopGradient
@@ -199,8 +204,7 @@ def check_tflite(path: Path) -> None:
     except ModelFileError:
         raise
     except Exception as exc:  # a malformed flatbuffer fails in many ways
-        raise ModelFileError(f"{path}: cannot be opened as a TFLite model ({exc})"
-                             f"{EXPORT_AGAIN}") from None
+        raise unopenable(path, "a TFLite model", exc) from None
     _refuse(path, "TFLite model", custom, "custom operators can run code outside the standard "
             "TFLite set, such as reading or writing files")
 
@@ -232,9 +236,7 @@ def check_onnx(path: Path) -> None:
     try:
         model = onnx.load(str(path), load_external_data=False)
     except Exception as exc:  # DecodeError, ValueError, OSError ...
-        raise ModelFileError(f"{path}: cannot be opened as an ONNX model "
-                             f"({str(exc).splitlines()[0][:200] if str(exc) else exc!r})"
-                             f"{EXPORT_AGAIN}") from None
+        raise unopenable(path, "an ONNX model", exc) from None
     functions = {(f.domain, f.name): f for f in model.functions}
     bad = _onnx_refused(model.graph.node, functions, set())
     for f in model.functions:

@@ -35,7 +35,6 @@ ALL_CLASSES = "All classes"
 SIDE_BY_SIDE_FROM = 820  # the classes column beside the tabs from this wide, else above
 
 
-
 class DataPage(Page):
     key = "data"
     title = "1 · Your images"

@@ -171,8 +171,10 @@ def summary_line(report, n_classes: int, total: int) -> str:
 
 
 def missing_folder_text(root: str) -> str:
-    """What to do when a project's image folder is not there (moved, renamed, unplugged)."""
-    return (f"The image folder {root} is not there any more: it was moved or renamed, or it "
-            "is on a drive that is not connected. Connect the drive and press Scan again, or "
-            "choose the folder where it is now (Choose image folder…): Evaluate and Resume "
-            "find a run's images there when it holds the same ones.")
+    """What to do when a project's image folder is not there (moved, renamed, unplugged):
+    core's sentence, and what the window then does with the folder chosen."""
+    from core.data.folder_walk import folder_gone_text
+
+    text = folder_gone_text(root)
+    return (f"{text[:1].upper()}{text[1:]} (Choose image folder…). Evaluate and Resume find a "
+            "run's images there when it holds the same ones.")

@@ -204,8 +204,9 @@ class DataSetBox(QGroupBox):
         if outcome.refused:
             for path, why in outcome.refused:  # every one in the log, a few on the page
                 log.warning("not added: %s: %s", path, why)
-            if outcome.refusals_in_short():  # (those in the data set already show as added)
-                self.message.emit(outcome.refusals_in_short(), "error")
+            short = outcome.refusals_in_short()  # (those in the data set show as added)
+            if short:
+                self.message.emit(short, "error")
         self.applied.emit(outcome)
         if outcome.placed:
             self.files_changed.emit()
