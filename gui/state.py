@@ -13,6 +13,7 @@ refresh never writes back and there are no loops.
 from __future__ import annotations
 
 import copy
+import os
 from typing import Any, Optional
 
 from PySide6.QtCore import QObject, Signal
@@ -48,6 +49,8 @@ class AppState(QObject):
         self.near_copies: tuple[str, list[list[str]]] = ("", [])
         self._split_memo: Any = None  # (report, (val_split, seed), groups, split)
         self._dirty = False
+        self._changes = 0  # how many changes made the project differ from its file
+        self._clean_before: dict[str, int] = {}  # a started run -> _changes it alone made
 
     # -- settings ---------------------------------------------------------
     def get(self, path: str) -> Any:
@@ -121,23 +124,45 @@ class AppState(QObject):
         """A run that started: in the project's list at once, so a project saved while it
         trains names it (after a crash it was nowhere but the Runs page), not yet current."""
         if run_dir not in self.runs:
+            was_clean = not self._dirty
             self.runs.append(run_dir)
             self._set_dirty(True)
+            if was_clean:
+                self._clean_before[run_dir] = self._changes
 
     def settle_run(self, run_dir: Optional[str], kept: bool) -> None:
         """A run that ended: the current run when it has something to keep or resume (an
         empty run is no current run), else out of the project's list again."""
+        alone = self._clean_before.pop(run_dir, None) == self._changes
         if run_dir and kept:
             self.set_run(run_dir)
         elif run_dir in self.runs and run_dir != self.run_dir:
             self.runs.remove(run_dir)
-            self._set_dirty(True)
+            if alone:  # the empty run was the only change: the project is as saved again
+                self._set_dirty(False)
+            else:
+                self._set_dirty(True)
 
     def set_model(self, model_path: Optional[str]) -> None:
         if model_path != self.last_model:
             self.last_model = model_path
             self._set_dirty(True)
         self.model_changed.emit(model_path)
+
+    def model_on_disk(self) -> Optional[str]:
+        """The app's current model: the last one opened, else the current run; None when
+        neither is named or on disk (Predict and Sort answer with it)."""
+        for p in (self.last_model, self.run_dir):
+            if p and os.path.exists(p):
+                return p
+        return None
+
+    def model_gone(self) -> Optional[str]:
+        """The model the project names when none is on disk any more (deleted, moved, a
+        drive not connected), so a page says so rather than "No model yet"."""
+        if self.model_on_disk() is not None:
+            return None
+        return next((p for p in (self.last_model, self.run_dir) if p), None)
 
     def set_unknown_threshold(self, model_path: str, threshold: Optional[float]) -> None:
         """The "unknown" threshold chosen for ``model_path`` (kept in the project file)."""
@@ -174,6 +199,9 @@ class AppState(QObject):
         self._set_dirty(False)
 
     def _set_dirty(self, dirty: bool) -> None:
+        self._changes = self._changes + 1 if dirty else 0
+        if not dirty:
+            self._clean_before.clear()
         if dirty != self._dirty:
             self._dirty = dirty
             self.dirty_changed.emit(dirty)

@@ -2,6 +2,7 @@
 the project file is not overwritten unasked, the window comes back as it was left (a second-day
 review)."""
 
+import html
 from types import SimpleNamespace
 
 from PySide6.QtWidgets import QMessageBox
@@ -271,6 +272,41 @@ def test_a_run_that_is_gone_is_said_gone_on_every_page(qtbot, window, tmp_path):
     from gui.pages.evaluate.no_results import no_results_text
 
     assert no_results_text(str(gone)) == gone_text(gone)
+    # Predict, Export and Sort said "No model yet: train one" (note 21's leftover)
+    said = html.escape(gone_text(gone / "model.keras"))
+    predict = next(p for p in window.pages if p.key == "predict")
+    predict.on_shown()
+    assert predict.model_label.text() == said
+    assert not predict.add_paths([str(tmp_path / "x.png")])
+    assert predict.banner.text() == gone_text(gone / "model.keras")
+    export = next(p for p in window.pages if p.key == "export")
+    export.on_shown()
+    assert export.source_label.text() == said
+    sort = next(p for p in window.pages if p.key == "sort")
+    sort.on_shown()
+    assert sort.model_label.text() == gone_text(gone / "model.keras")
+
+
+def test_an_empty_run_leaves_a_saved_project_as_saved():
+    """A run stopped before it had anything to keep joined the project at its start and
+    left it again, but the project stayed marked changed (Close asked to save nothing)."""
+    from gui.state import AppState
+
+    state = AppState()
+    state.mark_saved()
+    state.add_run("/runs/a")
+    assert state.dirty
+    state.settle_run("/runs/a", kept=False)
+    assert not state.dirty and state.runs == []
+    state.add_run("/runs/b")
+    state.set("train.epochs", state.config.train.epochs + 1)  # another change meanwhile
+    state.settle_run("/runs/b", kept=False)
+    assert state.dirty
+    state.mark_saved()
+    state.add_run("/runs/c")
+    state.mark_saved()  # saved while it ran: the file names the run, so its removal is a change
+    state.settle_run("/runs/c", kept=False)
+    assert state.dirty
 
 
 def test_a_project_naming_an_unknown_backbone_keeps_the_plain_message(qtbot, window,

@@ -28,7 +28,8 @@ from gui.pages.base import Page
 from gui.pages.export.checks_box import ChecksBox
 from gui.pages.export.report_table import fill_table, html, make_table, table_rows
 from gui.pages.export.serve_box import ServeBox
-from gui.pages.export.source import confirm_replacing, current_model, default_out_dir
+from gui.pages.export.source import (confirm_replacing, current_model, default_out_dir,
+                                     no_model_text)
 from gui.state import touches
 from gui.steps import step
 
@@ -220,8 +221,7 @@ class ExportPage(Page):
         src = self.source_path()
         self.use_current_action.setEnabled(self._chosen_source is not None)
         if src is None:
-            self.source_label.setText(f"<b>No model yet.</b> Train one on {step('Train')}, or "
-                                      "choose a run folder or .keras file to export.")
+            self.source_label.setText(no_model_text(self.state))
         else:
             whose = "chosen here" if self._chosen_source else "the current run"
             self.source_label.setText(f"<b>Model to export</b> ({whose}): {html(src)}")

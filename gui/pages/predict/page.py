@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QPushButton, QS
                                QVBoxLayout)
 
 from core.data.image_names import dialog_filter
+from core.runs.unfinished import gone_text
 from gui.pages.base import Page
 from gui.pages.predict.cards import CardRow, image_pixels
 from gui.pages.predict.gradcam_bar import GradCamBar
@@ -131,12 +132,7 @@ class PredictPage(Page):
     # ------------------------------------------------------------------ the model
     def current_model_path(self) -> Optional[str]:
         """The model images go to: the one opened here, else the app's current model."""
-        if self._chosen_model:
-            return self._chosen_model
-        for p in (self.state.last_model, self.state.run_dir):
-            if p and os.path.exists(p):
-                return p
-        return None
+        return self._chosen_model or self.state.model_on_disk()
 
     def choose_model_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open a model", self._start_dir(),
@@ -220,6 +216,7 @@ class PredictPage(Page):
     def _refresh_model_label(self) -> None:
         self.use_current_action.setEnabled(self._chosen_model is not None)
         self.model_label.setText(model_text(self.current_model_path(), self._chosen_model,
+                                            self.state.model_gone(),
                                             self.predictor, self._predictor_path))
 
     def _is_keras(self) -> bool:
@@ -261,7 +258,9 @@ class PredictPage(Page):
                           replace: bool) -> bool:
         model_path = self.current_model_path()
         if model_path is None:
-            self.show_error(f"There is no model to ask yet: train one on {step('Train')}, or use "
+            gone = self.state.model_gone()
+            self.show_error(gone_text(gone) if gone else
+                            f"There is no model to ask yet: train one on {step('Train')}, or use "
                             "Open model… to choose a run folder or an exported model.")
             return False
         predictor = self.predictor if self._predictor_path == model_path else None

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QFrame, QHeaderView, QLabel, Q
                                QStackedWidget, QTableWidget, QTableWidgetItem, QTabWidget,
                                QTreeWidget, QTreeWidgetItem, QWidget)
 
+from core.runs.unfinished import gone_text
 from core.shown import elided
 from gui.pages.predict.cards import PredictionDelegate, PredictionModel
 from gui.steps import step
@@ -159,9 +160,12 @@ def _html(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def model_text(path: Optional[str], chosen: Optional[str], predictor,
+def model_text(path: Optional[str], chosen: Optional[str], gone: Optional[str], predictor,
                predictor_path: Optional[str]) -> str:
-    """The model line above the results: which model, whose, and what it is once loaded."""
+    """The model line above the results: which model, whose, and what it is once loaded
+    (``gone``: the model the project names when it is not on disk)."""
+    if path is None and gone:
+        return _html(gone_text(gone))
     if path is None:
         return (f"<b>No model yet.</b> Train one on {step('Train')} or open a model you "
                 "exported earlier.")

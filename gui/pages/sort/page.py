@@ -18,6 +18,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QSplitter
 
 from core.path_names import is_within
+from core.runs.unfinished import gone_text
 from gui.pages.base import Page
 from gui.pages.sort.bulk import BulkBar, class_folders
 from gui.pages.sort.dataset_box import DataSetBox
@@ -111,12 +112,7 @@ class SortPage(Page):
     # ------------------------------------------------------------------ the model
     def model_path(self) -> Optional[str]:
         """The model that suggests: the one opened here, else the app's current model."""
-        if self._chosen_model:
-            return self._chosen_model
-        for p in (self.state.last_model, self.state.run_dir):
-            if p and os.path.exists(p):
-                return p
-        return None
+        return self._chosen_model or self.state.model_on_disk()
 
     def run_dir(self) -> str:
         """The run folder behind the model ("" for an exported model): what an update retrains."""
@@ -146,9 +142,13 @@ class SortPage(Page):
 
     def _refresh_model(self) -> None:
         path = self.model_path()
-        self.model_label.setText(f"Model: {path}" if path else NO_MODEL)
+        self.model_label.setText(f"Model: {path}" if path else self._no_model())
         self.box.refresh()
         self._refresh_buttons()
+
+    def _no_model(self) -> str:
+        gone = self.state.model_gone()
+        return gone_text(gone) if gone else NO_MODEL
 
     # ------------------------------------------------------------------ the folder
     def choose_folder(self) -> None:
@@ -180,7 +180,7 @@ class SortPage(Page):
         """Predict and order the folder's images as the long job; False when it cannot start."""
         model = self.model_path()
         if not model:
-            self.show_error(NO_MODEL)
+            self.show_error(self._no_model())
             return False
         job = self.runner.start(suggest_job, model, self.folder, self.order(),
                                 self.box.data_dir(), name="Suggesting classes")
