@@ -185,6 +185,34 @@ def _unique_keys(pairs: list) -> dict:
     return out
 
 
+#: The JSON parser's words, said as what to look for in the file (its "Expecting ','
+#: delimiter" or "Invalid \\escape" told a person who edits a settings file nothing; a
+#: Windows path written with single backslashes is the commonest mistake of all).
+JSON_MISTAKES = (
+    ("Expecting ',' delimiter", "a comma, or a closing ] or }, is missing"),
+    ("Expecting ':' delimiter", "a colon is missing after a name"),
+    ("Expecting property name enclosed in double quotes",
+     "a name is not in double quotes, or a comma comes before a closing }"),
+    ("Expecting value", "a value is missing or misspelt (text goes in double quotes, and "
+                        "true, false and null in small letters)"),
+    ("Unterminated string", "a text in double quotes is not closed"),
+    ("Invalid control character", "a line break or tab inside double quotes"),
+    ("Invalid \\uXXXX escape", "a \\u in double quotes not followed by four hex digits"),
+    ("Invalid \\escape", "a single backslash in double quotes: write a path with / or \\\\"),
+    ("Extra data", "something follows the end of the JSON"),
+)
+
+
+def json_mistake(exc: json.JSONDecodeError) -> str:
+    """Where a text is not valid JSON and what to look for there, in plain words:
+    "at line 3, column 5: a comma is missing"."""
+    if not exc.doc.strip("\ufeff \t\r\n"):
+        return "at line 1: there is nothing in it"
+    what = next((words for start, words in JSON_MISTAKES if exc.msg.startswith(start)),
+                exc.msg.removesuffix(" at"))  # "Unterminated string starting at at line 15"
+    return f"at line {exc.lineno}, column {exc.colno}: {what}"
+
+
 def parse_json(text: str, source: str, kind: str, damaged: str) -> Any:
     """Parse a hand-editable JSON text (a config, a project, an augmentation file).
 
@@ -199,9 +227,7 @@ def parse_json(text: str, source: str, kind: str, damaged: str) -> Any:
         raise ConfigError(f"{source}: {exc.key!r} is given twice in one object (only one "
                           "would count); keep one") from None
     except json.JSONDecodeError as exc:
-        what = exc.msg.removesuffix(" at")  # "Unterminated string starting at at line 15"
-        raise ConfigError(f"{source}: not valid JSON ({what} at line {exc.lineno}); "
-                          f"{damaged}") from None
+        raise ConfigError(f"{source}: not valid JSON {json_mistake(exc)}; {damaged}") from None
     except RecursionError:  # "[[[[..." deeper than Python's stack
         raise ConfigError(f"{source}: not valid JSON (nested too deeply to be a {kind}); "
                           f"{damaged}") from None

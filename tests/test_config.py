@@ -363,4 +363,24 @@ def test_a_wrong_kind_of_value_names_the_file_then_the_setting_in_plain_words(tm
                               "number 5; fix it there")
     with pytest.raises(ConfigError) as err:
         parse_json('{"a": "unterminated', "cfg.json", "config", "fix it")
-    assert "starting at at" not in str(err.value) and "starting at line 1" in str(err.value)
+    assert str(err.value) == ("cfg.json: not valid JSON at line 1, column 7: a text in double "
+                              "quotes is not closed; fix it")
+
+
+@pytest.mark.parametrize("text, said", [
+    ('{"a": 1 "b": 2}', "at line 1, column 9: a comma, or a closing ] or }, is missing"),
+    ('{"a": 1,\n}', "at line 2, column 1: a name is not in double quotes, or a comma comes "
+                    "before a closing }"),
+    ('{"a": True}', "at line 1, column 7: a value is missing or misspelt"),
+    ('{"dir": "C:\\Users\\me"}', "a single backslash in double quotes: write a path with / or"),
+    ('{"a": 1} x', "at line 1, column 10: something follows the end of the JSON"),
+    ("\ufeff  \n", "cfg.json: not valid JSON at line 1: there is nothing in it; fix it"),
+])
+def test_a_json_mistake_is_said_in_plain_words(text, said):
+    """The parser's own words ("Expecting ',' delimiter", "Invalid \\escape") told a person
+    editing a settings file nothing; now they say what to look for, and where."""
+    from core.typed_json import parse_json
+
+    with pytest.raises(ConfigError) as err:
+        parse_json(text, "cfg.json", "config", "fix it")
+    assert said in str(err.value) and "Expecting" not in str(err.value)

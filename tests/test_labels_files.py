@@ -20,8 +20,10 @@ def test_a_labels_txt_saved_in_another_encoding_says_save_it_as_utf8(tmp_path):
 
 def test_a_damaged_labels_json_says_where_and_what_it_must_be(tmp_path):
     (tmp_path / "labels.json").write_text('["cats", "dogs"', encoding="utf-8")
-    with pytest.raises(ModelFileError, match=r'damaged near line 1; it must be a list of class '
-                                             r'names such as \["cats", "dogs"\]') as err:
+    with pytest.raises(ModelFileError, match=r'damaged \(not valid JSON at line 1, column 16: a '
+                                             r'comma, or a closing \] or }, is missing\); it '
+                                             r'must be a list of class names such as '
+                                             r'\["cats", "dogs"\]') as err:
         labels_near(tmp_path / "model.keras")
     assert "delimiter" not in str(err.value)
     (tmp_path / "labels.json").write_text('{"a": 1}', encoding="utf-8")

@@ -78,8 +78,8 @@ def test_a_newer_releases_run_json_is_refused(tmp_path, data):
 
 def test_garbage_is_a_user_error_naming_the_file(tmp_path):
     (tmp_path / "run.json").write_text("{not json")
-    with pytest.raises(UserError, match=r"run.json: damaged near line 1 \(not valid JSON\)") \
-            as err:
+    with pytest.raises(UserError, match=r"run.json: damaged \(not valid JSON at line 1, "
+                                        r"column 2: a name is not in ") as err:
         RunFolder(tmp_path).run_info()
     assert "char" not in str(err.value)  # the parser's "(char 1)" told a user nothing
 
@@ -188,3 +188,14 @@ def test_two_long_class_lists_are_told_apart_by_what_differs():
     assert (twice.a_text, twice.b_text) == ("3 · also green_pears", "2 · lacks green_pears")
     short = SettingDifference("data.classes", "Classes", ["bright", "dark"], ["dark"])
     assert (short.a_text, short.b_text) == ("bright, dark", "dark")  # short lists as written
+
+
+def test_a_damaged_metrics_json_says_where_and_what_to_look_for(tmp_path):
+    """metrics.json read through read_json showed the parser's own words: "cannot be read
+    (Expecting ',' delimiter: line 3 column 5 (char 31))" (note 21's leftover)."""
+    (tmp_path / FILES.metrics).write_text('{\n  "accuracy": 0.9\n  "loss": 0.3\n}')
+    with pytest.raises(UserError) as err:
+        RunFolder(tmp_path).read_json(FILES.metrics)
+    assert str(err.value) == (f"{tmp_path / FILES.metrics}: damaged (not valid JSON at line 3, "
+                              "column 3: a comma, or a closing ] or }, is missing); fix it, or "
+                              "put it back from a copy of the run")

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Optional
 
 from core.errors import ModelFileError
+from core.typed_json import json_mistake
 
 LABEL_FILES = ("labels.json", "labels.txt")
 
@@ -33,7 +34,8 @@ def labels_near(path: Path, n_outputs: Optional[int] = None) -> list[str]:
                                      "text; save it as UTF-8, or put back the run's copy"
                                      ) from None
             except json.JSONDecodeError as exc:
-                raise ModelFileError(f"{p}: damaged near line {exc.lineno}; it must be a list of "
+                raise ModelFileError(f"{p}: damaged (not valid JSON {json_mistake(exc)}); it "
+                                     "must be a list of "
                                      'class names such as ["cats", "dogs"]: fix it, or put back '
                                      "a copy") from None
             except OSError as exc:

@@ -27,6 +27,7 @@ import numpy as np
 from core.insight.formulas import CONV_TYPES, conv_output_size, formula_text, same_padding_pixels
 from core.insight.graph import find_layer, iter_layers
 from core.errors import ConfigError
+from core.typed_json import json_mistake
 
 MAX_KERNEL = 15  # bigger typed kernels are almost certainly typos, and slow to show
 
@@ -90,7 +91,7 @@ def parse_kernel(text: str) -> np.ndarray:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ConfigError(f"kernel: not valid JSON ({exc.msg} at column {exc.colno}); "
+            raise ConfigError(f"kernel: not valid JSON ({json_mistake(exc)}); "
                               "write [[1,0,-1],[1,0,-1]]") from None
         if isinstance(data, list) and data and not isinstance(data[0], list):
             data = [data]

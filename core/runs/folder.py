@@ -37,7 +37,7 @@ from typing import Any, Optional
 from core.config import DAMAGED, FIX_THERE, StudioConfig
 from core.config_migrations import as_run_trained
 from core.errors import ConfigError, UserError
-from core.typed_json import json_text, load_json_file
+from core.typed_json import json_mistake, json_text, load_json_file
 from core.fsutil import atomic_write_text
 from core.runs.history_csv import history_text, read_history
 from core.runs.records import RunInfo
@@ -200,6 +200,9 @@ class RunFolder:
             return json.loads(p.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise UserError(f"{p}: missing; is {self.path} a Fine-Tune Studio run folder?") from None
+        except json.JSONDecodeError as exc:  # the parser's "(char 26)" told a user nothing
+            raise UserError(f"{p}: damaged (not valid JSON {json_mistake(exc)}); fix it, or "
+                            "put it back from a copy of the run") from None
         except (OSError, ValueError) as exc:
             raise UserError(f"{p}: cannot be read ({exc})") from None
 

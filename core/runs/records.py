@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar, Optional
 
 from core.errors import UserError
-from core.typed_json import json_text
+from core.typed_json import json_mistake, json_text
 
 
 class RunStatus(enum.StrEnum):
@@ -80,7 +80,7 @@ class Record:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:  # the parser's "(char 26)" told a user nothing
-            raise UserError(f"{path}: damaged near line {exc.lineno} (not valid JSON); "
+            raise UserError(f"{path}: damaged (not valid JSON {json_mistake(exc)}); "
                             f"{cls.repair_text(path)}") from None
         except ValueError:
             raise UserError(f"{path}: damaged (not valid JSON); {cls.repair_text(path)}") \
