@@ -60,3 +60,17 @@ def test_a_folder_that_is_not_the_runs_is_said_so(trained_run, tmp_path):
     assert "none of the run's validation images are where it recorded them" in text
     assert f"the Data page's folder {other}" in text and "not there" in text
     assert RunFolder(run).run_info().data_moved_from is None  # nothing changed
+
+
+def test_finding_the_images_elsewhere_stops_on_cancel_and_changes_nothing(trained_run,
+                                                                           tmp_path):
+    """The check reads every image of the run (minutes at 100,000 images on a network drive)
+    and Cancel did nothing until it ended (note 21's leftover)."""
+    from core.events import CancelToken, Cancelled
+
+    run, here, alice = _run_from_elsewhere(trained_run, tmp_path)
+    cancel = CancelToken()
+    cancel.cancel()
+    with pytest.raises(Cancelled):
+        evaluate_run_validation(str(run), data_dir=str(here), cancel=cancel)
+    assert RunFolder(run).run_info().data_dir == alice  # not pointed anywhere

@@ -89,7 +89,7 @@ def evaluate_run_validation(run_dir: str, predictor=None, batch_size: Optional[i
     cfg = run.load_config()
     split = run.split(cfg.data.data_dir)
     if split.val and not any(os.path.exists(r.path) for r in split.val[:200]):
-        split = _moved_split(run, cfg, split, data_dir, listener)
+        split = _moved_split(run, cfg, split, data_dir, listener, cancel)
     if predictor is None:
         emit(listener, Log(f"loading the model {run_dir}"))
         predictor = load_predictor(str(run_dir))
@@ -97,7 +97,7 @@ def evaluate_run_validation(run_dir: str, predictor=None, batch_size: Optional[i
                             batch_size or cfg.train.batch_size, listener, cancel)
 
 
-def _moved_split(run, cfg, split, data_dir: str, listener):
+def _moved_split(run, cfg, split, data_dir: str, listener, cancel):
     """The split found in ``data_dir`` (the run is pointed there), or DataError saying what
     to do: "put it back" was all a run from another machine was told."""
     from core.runs.relocate import relocate_data
@@ -109,7 +109,7 @@ def _moved_split(run, cfg, split, data_dir: str, listener):
         raise DataError(f"{lost}; put it back, open the folder where it is now on the Data "
                         "page, or evaluate the model on a folder")
     try:
-        moved = relocate_data(run, cfg, data_dir, given="the Data page's folder")
+        moved = relocate_data(run, cfg, data_dir, "the Data page's folder", listener, cancel)
     except DataError as exc:
         raise DataError(f"{lost}, and {exc}; put it back, or evaluate the model on a "
                         "folder") from None

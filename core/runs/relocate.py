@@ -28,12 +28,20 @@ def dataset_fingerprint(report) -> str:
     return h.hexdigest()
 
 
-def missing_images(split) -> list[str]:
-    """The split's image paths that are not files any more."""
-    return [r.path for r in (*split.train, *split.val, *split.test) if not Path(r.path).is_file()]
+def missing_images(split, cancel=None) -> list[str]:
+    """The split's image paths that are not files any more (``cancel`` looked at between
+    files: a drive that is gone answers each look slowly)."""
+    missing = []
+    for i, r in enumerate((*split.train, *split.val, *split.test)):
+        if cancel is not None and i % 256 == 0:
+            cancel.raise_if_cancelled()
+        if not Path(r.path).is_file():
+            missing.append(r.path)
+    return missing
 
 
-def relocate_data(run: RunFolder, cfg: StudioConfig, new_dir: str | Path, given: str = "--data"):
+def relocate_data(run: RunFolder, cfg: StudioConfig, new_dir: str | Path, given: str = "--data",
+                  listener=None, cancel=None):
     """Point the run at ``new_dir`` when it holds the same images; returns the new split.
 
     Every image of ``split.json`` must be at the same relative path under
@@ -41,7 +49,9 @@ def relocate_data(run: RunFolder, cfg: StudioConfig, new_dir: str | Path, given:
     the dataset fingerprint (names, classes, pixel sizes) must match the one
     recorded when the run started.  The new folder is written to config.json and
     run.json (``data_dir``, ``data_moved_from``).  ``given``: how the user gave the
-    folder, for the messages ("--data", "the Data page's folder").
+    folder, for the messages ("--data", "the Data page's folder").  ``cancel`` stops the
+    check between files (it reads every image's header at 100,000 images: minutes on a
+    network drive); nothing is written before the check ends.
     """
     from core.data.dataset import scan_dataset
 
@@ -51,20 +61,22 @@ def relocate_data(run: RunFolder, cfg: StudioConfig, new_dir: str | Path, given:
     old_dir = cfg.data.data_dir
     old_split = run.split(old_dir)
     split = run.split(str(new_dir))
-    missing = missing_images(split)
+    missing = missing_images(split, cancel)
     if missing:
         raise DataError(f"{given} {new_dir}: {len(missing)} of the run's images are not there "
                         f"under the same names (first: {', '.join(missing[:3])}); this is not "
                         f"the run's data folder")
     olds = (*old_split.train, *old_split.val, *old_split.test)
-    for old, new in zip(olds, (*split.train, *split.val, *split.test)):
+    for i, (old, new) in enumerate(zip(olds, (*split.train, *split.val, *split.test))):
+        if cancel is not None and i % 256 == 0:
+            cancel.raise_if_cancelled()
         old_path, new_path = Path(old.path), Path(new.path)
         if old_path.is_file() and old_path.stat().st_size != new_path.stat().st_size:
             raise DataError(f"{given} {new_dir}: {new.path} differs from {old.path}; this is not "
                             "the run's data folder")
     recorded = run.run_info().dataset_fingerprint
     if recorded:
-        report = scan_dataset(str(new_dir))
+        report = scan_dataset(str(new_dir), listener, cancel)
         wanted = {r.path for r in (*split.train, *split.val, *split.test)}
         report.records = [r for r in report.records if r.path in wanted]
         if dataset_fingerprint(report) != recorded:

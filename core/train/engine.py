@@ -277,11 +277,11 @@ def _resume_locked(run: RunFolder, run_dir: Path, listener, cancel: CancelToken,
     state = load_loop_state(run, listener)
     check_config(cfg, need_weights=not has_checkpoint)  # the problem a failed start met
     if data_dir is not None:
-        split = relocate_data(run, cfg, data_dir)
+        split = relocate_data(run, cfg, data_dir, listener=listener, cancel=cancel)
         emit(listener, Log(f"the run's data folder is now {cfg.data.data_dir}"))
     else:
         split = run.split(cfg.data.data_dir)
-        check_data_present(run, split, cfg.data.data_dir)
+        check_data_present(run, split, cfg.data.data_dir, cancel)
         check_images_unchanged(run, split, cfg.data.data_dir, cancel)
     emit(listener, Log(f"resuming {run.path} at {resume_point(state, cfg)}"))
     return run_session(cfg, run, split, classes, state, listener, cancel, cluster, run_dir)

@@ -84,7 +84,7 @@ def check_freeze_layers(cfg: StudioConfig, size: int) -> None:
             raise ConfigError(f"{field}: {spec.name} has no layer {name!r} (--unfreeze); {hint}")
 
 
-def check_data_present(run: RunFolder, split, data_dir: Optional[str]) -> None:
+def check_data_present(run: RunFolder, split, data_dir: Optional[str], cancel=None) -> None:
     """Refuse to resume when the run's images are gone, saying how many and which.
 
     Without this the first missing image fails inside a tf.data generator and
@@ -94,7 +94,7 @@ def check_data_present(run: RunFolder, split, data_dir: Optional[str]) -> None:
         raise DataError(f"the data folder of {run.path}, {data_dir}, no longer exists; if you "
                         f"moved it, open it where it is now on the Data page and press Resume, "
                         f"or resume with 'train --resume {run.path} --data NEW_FOLDER'")
-    missing = missing_images(split)
+    missing = missing_images(split, cancel)
     if missing:
         total = len(split.train) + len(split.val) + len(split.test)
         first = ", ".join(missing[:3])
