@@ -108,7 +108,11 @@ def test_concurrent_requests_are_batched(served, trained_run):
 
 
 @pytest.mark.parametrize("raw, expect", [
-    (b"{not json", "not JSON"),
+    (b"{not json", "not valid JSON at line 1, column 2: a name is not in double quotes"),
+    # Python's own "Expecting ',' delimiter: line 1 column 19 (char 18)" before:
+    (b'{"instances": [{"b64": "x"} {"b64": "y"}]}', "at line 1, column 29: a comma, or a "
+                                                     "closing ] or }, is missing"),
+    (b'{"instances": ["\xff"]}', "not UTF-8 text"),
     (b'{"inputs": []}', "instances"),
     (b'{"instances": []}', "non-empty"),
     (json.dumps({"instances": [{"b64": base64.b64encode(b"hello, not an image").decode()}]})

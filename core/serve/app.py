@@ -37,6 +37,7 @@ from starlette.routing import Route
 
 from core.serve.batching import Batcher
 from core.serve.instances import BadInstance, instance_to_array
+from core.typed_json import json_mistake
 
 log = logging.getLogger("finetune_studio.serve")
 
@@ -180,8 +181,14 @@ def parse_instances(body: bytes, limits: Limits) -> list:
     except RecursionError:
         raise HttpError(400, "the JSON is nested too deeply; an instance is "
                              "{\"b64\": \"...\"} or an H x W x 3 pixel array") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise HttpError(400, f"the body is not JSON ({exc}); send "
+    except UnicodeDecodeError:
+        raise HttpError(400, "the body is not UTF-8 text; send JSON such as "
+                             "{\"instances\": [{\"b64\": \"...\"}]}") from None
+    except json.JSONDecodeError as exc:  # Python's "Expecting value: line 1 column 1 (char 0)"
+        raise HttpError(400, f"the body is not valid JSON {json_mistake(exc)}; send "
+                             "{\"instances\": [{\"b64\": \"...\"}]}") from None
+    except ValueError as exc:  # a number of over 4300 digits
+        raise HttpError(400, f"the body holds a value that cannot be read ({exc}); send "
                              "{\"instances\": [{\"b64\": \"...\"}]}") from None
     if isinstance(payload, dict) and "instances" not in payload and "inputs" in payload:
         raise HttpError(400, "the columnar \"inputs\" format is not served; send the row "
