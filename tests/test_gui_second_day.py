@@ -10,20 +10,66 @@ from PySide6.QtWidgets import QMessageBox
 from core.label.suggestions import Suggestion
 
 
-def _sort_with_labels(window, paths):
-    page = next(p for p in window.pages if p.key == "sort")
-    window.show_page(window.pages.index(page))
-    page.folder = page.shown_folder = "/A"
+def _suggested(page, paths):
     page._on_suggested(SimpleNamespace(items=[Suggestion(p, "a", 0.9, 0.1) for p in paths],
                                        classes=["a", "b"], skipped=[]))
+
+
+def _sort_with_labels(window, paths, folder="/A"):
+    page = next(p for p in window.pages if p.key == "sort")
+    window.show_page(window.pages.index(page))
+    page.folder = page.shown_folder = str(folder)
+    _suggested(page, paths)
     page.label_current("a")
     return page
 
 
-def test_closing_with_sort_labels_not_added_asks_first(qtbot, window, monkeypatch):
-    """Two images labelled and not added: the window closed without a word, and the labels
-    were gone the next day."""
-    page = _sort_with_labels(window, ["/A/1.png", "/A/2.png"])
+def _new_images(folder, n):
+    folder.mkdir()
+    paths = [str(folder / f"{i}.png") for i in range(n)]
+    for i, p in enumerate(paths):
+        with open(p, "wb") as fh:
+            fh.write(bytes([i]) * 10)
+    return paths
+
+
+def test_sort_labels_not_added_are_kept_for_next_time(qtbot, window, tmp_path, monkeypatch):
+    """Labels given on the Sort step and not added were lost when the window closed or
+    another project opened (the window could only ask): they are the folder's draft now,
+    and come back when the folder is sorted again; a file changed since comes back
+    unlabelled."""
+    folder = tmp_path / "new"
+    paths = _new_images(folder, 3)
+    page = _sort_with_labels(window, paths, folder)
+    page.label_current("b")
+    page.add_class("spare")
+    page.drafts.flush()
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *a, **k: asked.append(a) or QMessageBox.Yes)
+    window.state.mark_saved()
+    assert page.unkept_work() == "" and window.new_project() and not asked
+    assert not len(page.review)
+    with open(paths[1], "ab") as fh:
+        fh.write(b"changed")
+    page.folder = str(folder)
+    _suggested(page, paths)
+    assert page.review.decisions == {paths[0]: "a"}
+    assert "spare" in page.review.classes
+    assert "1 label(s) you gave these images before" in page.banner.text()
+    assert page.thumbs.marked()  # painted as labelled
+
+
+def test_labels_whose_draft_cannot_be_written_are_asked_about(qtbot, window, tmp_path,
+                                                              monkeypatch):
+    """A full disk or a read-only data folder: the labels are again work nothing keeps."""
+    import gui.pages.sort.drafts as drafts
+
+    def refuse(_draft):
+        raise OSError(28, "No space left on device", "sort-drafts/x.json")
+
+    monkeypatch.setattr(drafts, "save_draft", refuse)
+    page = _sort_with_labels(window, _new_images(tmp_path / "new", 2), tmp_path / "new")
     asked = []
 
     def answer(_parent, title, text, *args, **kwargs):
@@ -35,7 +81,7 @@ def test_closing_with_sort_labels_not_added_asks_first(qtbot, window, monkeypatc
     assert not window.close() and window.isVisible()
     (title, text), = asked
     assert title == "Work not kept" and "1 image(s) labelled on the Sort step" in text
-    assert "Close anyway" in text
+    assert "No space left on device" in text and "Close anyway" in text
     assert not window.new_project()  # the same question, and No keeps them
     assert len(asked) == 2 and len(page.review.rows_to_apply()) == 1
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Yes)

@@ -22,6 +22,7 @@ from core.runs.unfinished import gone_text
 from gui.pages.base import Page
 from gui.pages.sort.bulk import BulkBar, class_folders
 from gui.pages.sort.dataset_box import DataSetBox
+from gui.pages.sort.drafts import DraftKeeper
 from gui.pages.sort.folder_row import folder_row
 from gui.pages.sort.grid import SortGrid, SortThumbs, caption
 from gui.pages.sort.jobs import run_folder_of, suggest_job
@@ -52,6 +53,7 @@ class SortPage(Page):
         self.shown_folder = ""  # the folder whose images the grid shows
         self._chosen_model: Optional[str] = None
         self._job = None
+        self.drafts = DraftKeeper(lambda: (self.shown_folder, self.review), self)
         self.body.addLayout(self._build_model_row())
         self.body.addLayout(folder_row(self))
         self.body.addWidget(self._build_review(), 1)
@@ -232,8 +234,10 @@ class SortPage(Page):
 
     def _on_suggested(self, result, earlier=None) -> None:
         """A new order of the folder's images; decisions already made are kept, and images
-        ``earlier`` batches added (another day) are shown as added, not offered again."""
-        self.shown_folder = self.folder
+        ``earlier`` batches added (another day) are shown as added, not offered again; the
+        labels of the folder's draft (given another time, not added) come back."""
+        self.drafts.flush()  # the folder shown until now keeps its labels
+        again, self.shown_folder = self.shown_folder == self.folder, self.folder
         old = self.review
         classes = list(result.classes) + [c for c in old.classes if c not in result.classes]
         rows = {s.path: i for i, s in enumerate(result.items)}
@@ -241,19 +245,21 @@ class SortPage(Page):
                              {p: d for p, d in old.decisions.items() if p in rows},
                              {p: b for p, b in old.added.items() if p in rows},
                              history=[(p, before, rows[p]) for p, before, _row in old.history
-                                      if p in rows])  # Backspace still steps back
+                                      if p in rows],  # Backspace still steps back
+                             made=list(old.made) if again else [])
+        back = [] if again else DraftKeeper.restore(self.folder, self.review, rows)
         self.review.mark_earlier(earlier := earlier or {})
         self.review.current = next((i for i, s in enumerate(result.items)
                                     if s.path not in self.review.decisions), 0)
         self.thumbs.set_items([s.path for s in result.items],
                               [caption(s) for s in result.items])
         self.thumbs.prefetch(60)  # what a freshly shown grid displays
-        for path in {*self.thumbs.marked(), *old.decisions, *old.added, *earlier}:
+        for path in {*self.thumbs.marked(), *old.decisions, *old.added, *earlier, *back}:
             if path in rows:  # only these: painting every row took 1.3 s at 100,000 images
                 self._paint_decision(path)
         self.view.set_classes(self.review.classes)
-        if result.skipped or earlier:
-            self.show_info(arrival_notes(result.skipped, earlier))
+        if result.skipped or earlier or back:
+            self.show_info(arrival_notes(result.skipped, earlier, len(back)))
         self._show_current()
         self.grid.setFocus()
         self.suggestions_ready.emit(len(result.items))
@@ -313,6 +319,7 @@ class SortPage(Page):
             self.grid.show_row(self.review.current)
         self.counter_label.setText(self.review.describe() if len(self.review) else "")
         self._refresh_buttons()
+        self.drafts.changed()
 
     def review_preview(self, threshold: float):
         return self.review.preview(threshold)
@@ -328,6 +335,7 @@ class SortPage(Page):
 
     def add_class(self, name: str) -> None:
         self.review.classes.append(name)
+        self.review.made.append(name)
         self.view.set_classes(self.review.classes)
         self.show_info(f"New class {name!r}: its folder is made when its images are added to "
                        "the data set.")
@@ -364,13 +372,12 @@ class SortPage(Page):
         self.open_model_button.setEnabled(not busy)
 
     def unkept_work(self) -> str:
-        n = len(self.review.rows_to_apply())
-        return (f"{n} image(s) labelled on the Sort step are not in the data set yet (Add to "
-                "data set keeps them).") if n else ""
+        return self.drafts.unkept(self.review)
 
     def _forget_session(self) -> None:
         """Another project: its folders and model, not this one's labels and chosen model
         ("Add to data set" had put project A's labels into B's data folder)."""
+        self.drafts.flush()  # the folder's labels wait for it in its draft
         self.review, self.folder, self.shown_folder, self._chosen_model = Review(), "", "", None
         self.thumbs.set_items([])
         self.folder_label.setText("No folder yet.")
@@ -383,6 +390,7 @@ class SortPage(Page):
         self.box.refresh_undo()
 
     def shutdown(self) -> None:
+        self.drafts.flush()
         self.thumbs.shutdown()
         self.view.shutdown()
         self.box.shutdown()

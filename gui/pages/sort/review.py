@@ -31,6 +31,7 @@ class Review:
     added: dict[str, str] = field(default_factory=dict)  # path -> batch that added it
     current: int = 0
     history: list[tuple[str, Optional[str], int]] = field(default_factory=list)
+    made: list[str] = field(default_factory=list)  # classes made on the spot, still folderless
 
     # -- reading ------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -151,10 +152,14 @@ class Review:
         return paths
 
 
-def arrival_notes(skipped: list, earlier: dict) -> str:
+def arrival_notes(skipped: list, earlier: dict, back: int = 0) -> str:
     """What the page says about a folder's suggestions beyond the grid: unreadable files,
-    and images an earlier batch put into the data set (shown as added, not offered again)."""
+    images an earlier batch put into the data set (shown as added, not offered again), and
+    ``back`` labels given another time and not added (the folder's draft)."""
     notes = []
+    if back:
+        notes.append(f"{back} label(s) you gave these images before and did not add to the "
+                     "data set are back.")
     if earlier:
         notes.append(f"{len(earlier)} image(s) are in the data set already (an earlier batch "
                       "added them): they are shown as added and not offered again.")

@@ -1,0 +1,93 @@
+"""Labels given on the Sort step and not yet added to the data set, kept as a draft per folder.
+
+They are the user's work: closing the window, opening another project or a crash lost them
+(the window could only ask first).  Each folder of new images has one draft file in the app's
+data folder, written whole (temporary file, then rename) whenever the labels change; sorting
+that folder again brings its labels back.  A label is kept only for a file that is still
+the same (size and modification time): a file changed since may no longer be what was
+labelled.  A damaged draft is dropped, never trusted: it holds nothing that cannot be
+given again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from core.appdirs import data_dir
+from core.fsutil import atomic_write_text
+from core.typed_json import json_text
+
+VERSION = 1
+
+
+def drafts_dir() -> Path:
+    return data_dir() / "sort-drafts"
+
+
+def draft_path(folder: str | os.PathLike) -> Path:
+    """The draft file of a folder of new images (one per folder, named by its full path)."""
+    key = os.path.abspath(os.fspath(folder)).encode("utf-8", "surrogateescape")
+    return drafts_dir() / f"{hashlib.blake2b(key, digest_size=12).hexdigest()}.json"
+
+
+@dataclass
+class Draft:
+    """What was decided for a folder's images: ``labels`` maps an absolute path to a class
+    name or one of the Sort step's other decisions; ``classes`` are the classes made on
+    the spot (their folders exist only once an image is added)."""
+
+    folder: str
+    labels: dict[str, str] = field(default_factory=dict)
+    classes: list[str] = field(default_factory=list)
+
+
+def _stamp(path: str) -> Optional[list[int]]:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
+
+
+def save_draft(draft: Draft) -> None:
+    """Write the draft whole; an empty one removes the file (nothing left to keep)."""
+    path = draft_path(draft.folder)
+    if not draft.labels and not draft.classes:
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+        return
+    top = os.path.abspath(draft.folder)
+    labels = {}
+    for p, label in draft.labels.items():
+        stamp = _stamp(p)
+        if stamp is not None:
+            labels[os.path.relpath(p, top).replace(os.sep, "/")] = [label, *stamp]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json_text({"version": VERSION, "folder": top, "labels": labels,
+                                       "classes": list(draft.classes)}, indent=0) + "\n")
+
+
+def load_draft(folder: str | os.PathLike) -> Draft:
+    """The folder's draft, with only the labels of files unchanged since (empty when there
+    is none, or it cannot be read)."""
+    top = os.path.abspath(os.fspath(folder))
+    draft = Draft(top)
+    try:
+        data = json.loads(draft_path(top).read_text(encoding="utf-8"))
+        if data.get("version") != VERSION or data.get("folder") != top:
+            return draft
+        for rel, (label, size, mtime_ns) in data["labels"].items():
+            p = os.path.join(top, *rel.split("/"))
+            if isinstance(label, str) and _stamp(p) == [size, mtime_ns]:
+                draft.labels[p] = label
+        draft.classes = [c for c in data.get("classes", []) if isinstance(c, str)]
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return Draft(top)  # damaged or another version's: given again, never trusted
+    return draft
