@@ -143,6 +143,17 @@ class AppState(QObject):
             else:
                 self._set_dirty(True)
 
+    def forget_run(self, run_dir: str) -> None:
+        """A deleted run: out of the project's list (the saved project went on naming the
+        deleted folder) and no longer the current run."""
+        gone = os.path.realpath(run_dir)
+        kept = [r for r in self.runs if os.path.realpath(r) != gone]
+        if len(kept) != len(self.runs):
+            self.runs = kept
+            self._set_dirty(True)
+        if self.run_dir and os.path.realpath(self.run_dir) == gone:
+            self.set_run(None)
+
     def set_model(self, model_path: Optional[str]) -> None:
         if model_path != self.last_model:
             self.last_model = model_path

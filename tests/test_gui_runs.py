@@ -162,6 +162,9 @@ def test_a_message_about_a_gone_run_goes_when_other_runs_are_selected(qtbot, win
 @pytest.mark.parametrize("answer", [QMessageBox.No, QMessageBox.Yes])
 def test_delete_asks_then_removes_folder_and_row(qtbot, window, two_runs, monkeypatch, answer):
     h, ia, ib, a, b = two_runs
+    window.state.add_run(str(a))  # in the project; b is its current run
+    window.state.set_run(str(b))
+    window.state.mark_saved()
     asked = []
     monkeypatch.setattr(QMessageBox, "question",
                         lambda *args, **kw: asked.append(args) or answer)
@@ -174,6 +177,9 @@ def test_delete_asks_then_removes_folder_and_row(qtbot, window, two_runs, monkey
     else:
         assert not a.exists() and b.exists()
         assert page.visible_ids() == [ib] and h.find_id(a) is None
+        # the saved project went on naming the deleted folder (a week-on-the-line review)
+        assert window.state.runs == [str(b)] and window.state.dirty
+        assert window.state.run_dir == str(b)
 
 
 def test_refreshes_when_a_run_finishes_and_rescans_in_a_job(qtbot, window, two_runs, tmp_path):

@@ -373,3 +373,34 @@ def test_a_project_naming_an_unknown_backbone_keeps_the_plain_message(qtbot, win
     assert "does not have ('ResNet9000'" in page.banner.text()
     page._on_preview_failed(page._asked_key, "unknown backbone 'ResNet9000'; choose one of: …")
     assert "does not have ('ResNet9000'" in page.banner.text()
+
+
+def test_the_keys_keep_their_classes_when_the_model_is_updated(qtbot, window, tmp_path):
+    """A class made on the spot was key 4; after Update the new model's sorted names made it
+    key 3, and the operator's 3 filed into another class without a word (a week-on-the-line
+    review)."""
+    folder = tmp_path / "new"
+    paths = _new_images(folder, 3)
+    page = _sort_with_labels(window, paths, folder)
+    page.add_class("a_new")
+    assert page.review.classes == ["a", "b", "a_new"]
+    page._on_suggested(SimpleNamespace(items=[Suggestion(p, "a", 0.9, 0.1) for p in paths],
+                                       classes=["a", "a_new", "b"], skipped=[]))
+    assert page.review.classes == ["a", "b", "a_new"]
+
+
+def test_images_added_this_session_are_not_called_an_earlier_batchs(qtbot, window, tmp_path):
+    """Right after Add and Update the banner said "29 image(s) are in the data set already
+    (an earlier batch added them)": it was this batch, a minute earlier."""
+    from core.label.earlier import Added
+
+    folder = tmp_path / "new"
+    paths = _new_images(folder, 2)
+    page = _sort_with_labels(window, paths, folder)
+    page._on_applied(SimpleNamespace(placed=[(paths[0], "x")], batch="b1", already={}))
+    page.clear_message()
+    page._on_suggested(SimpleNamespace(items=[Suggestion(p, "a", 0.9, 0.1) for p in paths],
+                                       classes=["a", "b"], skipped=[]),
+                       {paths[0]: Added("b1", paths[0], "a/0.png")})
+    assert not page.banner.isVisible() or "earlier batch" not in page.banner.text()
+    assert paths[0] in page.review.added

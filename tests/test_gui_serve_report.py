@@ -68,6 +68,33 @@ def test_serve_button_serves_the_model_and_stops(qtbot, window, trained_run):
         _get(url)  # the port is closed
 
 
+def test_a_server_on_an_older_model_says_so_and_serves_the_new_one(qtbot, window, trained_run,
+                                                                    tmp_path):
+    """After Update the model (another current run) the server went on answering with the old
+    run while Predict used the new one, and the page said nothing (a week-on-the-line
+    review)."""
+    import shutil
+
+    window.state.set_run(str(trained_run))
+    page = page_of(window, "export")
+    box = page.serve_box
+    box.port_spin.setValue(0)
+    with qtbot.waitSignal(box.started, timeout=120000):
+        box.button.click()
+    newer = tmp_path / "newer-run"
+    shutil.copytree(trained_run, newer)
+    window.state.set_run(str(newer))
+    assert box.outdated() and box.button.text() == "Serve this model instead"
+    assert "The page's model is now newer-run" in box.status_label.text()
+    assert f"Serving {trained_run.name}" in box.status_label.text()
+    with qtbot.waitSignals([box.stopped, box.started], timeout=120000):
+        box.button.click()
+    assert "Serving newer-run" in box.status_label.text() and not box.outdated()
+    assert box.button.text() == "Stop serving"
+    with qtbot.waitSignal(box.stopped, timeout=60000):
+        box.button.click()
+
+
 def test_serve_button_names_a_port_in_use(qtbot, window, trained_run):
     import socket
 

@@ -24,10 +24,12 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (QGridLayout, QGroupBox, QLabel, QLineEdit, QPushButton, QSpinBox,
                                QWidget)
 
+from core.path_names import same_path
 from gui.jobs import Job
 
 START_TEXT = "Serve"
 STOP_TEXT = "Stop serving"
+RESTART_TEXT = "Serve this model instead"
 START_TIP = ("Answer predictions over HTTP on this machine (127.0.0.1) with TensorFlow "
              "Serving's REST API, like 'python main.py serve'; for other machines use the CLI's "
              "--host with --token")
@@ -59,6 +61,8 @@ class ServeBox(QGroupBox):
         self.job: Optional[Job] = None
         self._closing = False
         self._loading = ""  # the run folder or file being (or last) served
+        self._serving_text = ""  # what the status says while serving
+        self._restart = False  # start the page's model once the old one has stopped
         grid = QGridLayout(self)
         self.port_spin = QSpinBox()
         self.port_spin.setRange(0, 65535)
@@ -94,10 +98,22 @@ class ServeBox(QGroupBox):
     def busy(self) -> bool:
         return self.job is not None and self.job.is_running()
 
+    def outdated(self) -> bool:
+        """Whether the server answers with another model than the page's: after Update the
+        model or opening another run it went on answering with the old one, unsaid."""
+        source = self._source()
+        return self.server is not None and source is not None and \
+            not same_path(source, self._loading)
+
     def refresh(self) -> None:
         """Enable what can work now, and say why not when nothing can."""
         serving = self.server is not None
-        self.button.setText(STOP_TEXT if serving else START_TEXT)
+        if serving:
+            self.status_label.setText(self._serving_text + (
+                f"<br><b>The page's model is now {escape(_name(self._source()))}</b>: clients "
+                "still get the served one's answers" if self.outdated() else ""))
+        self.button.setText(RESTART_TEXT if self.outdated() else
+                            STOP_TEXT if serving else START_TEXT)
         self.button.setEnabled(not self.busy() and (serving or self._source() is not None))
         self.button.setToolTip("Stop the server; requests in flight are answered first"
                                if serving else START_TIP if self._source() is not None else
@@ -108,6 +124,7 @@ class ServeBox(QGroupBox):
 
     # ------------------------------------------------------------------ actions
     def toggle(self) -> Optional[Job]:
+        self._restart = self.outdated()  # stopped, then the page's model started
         return self.stop() if self.server is not None else self.start()
 
     def start(self) -> Optional[Job]:
@@ -148,10 +165,9 @@ class ServeBox(QGroupBox):
             return
         self.server = server
         p = server.predictor
-        name = escape(os.path.basename(os.path.normpath(self._loading)))
         # Which model: the page's model may change while this one is still served.
-        self.status_label.setText(f"Serving {name} ({len(p.classes)} classes) at "
-                                  f"<a href='{server.model_url}'>{server.model_url}</a>")
+        self._serving_text = (f"Serving {escape(_name(self._loading))} ({len(p.classes)} "
+                              f"classes) at <a href='{server.model_url}'>{server.model_url}</a>")
         self.status_label.setToolTip(self._loading)
         self.curl_edit.setText(server.curl_example())
         self.curl_edit.setCursorPosition(0)
@@ -161,6 +177,9 @@ class ServeBox(QGroupBox):
     def _on_stopped(self) -> None:
         self.status_label.setText("Stopped.")
         self.stopped.emit()
+        if self._restart and not self._closing:
+            self._restart = False
+            self.start()  # the stop job has ended: its slot is free
 
     def _on_failed(self, message: str) -> None:
         self.status_label.setText("")
@@ -174,6 +193,10 @@ class ServeBox(QGroupBox):
         if self.server is not None:
             server, self.server = self.server, None
             stop_in_background(server)
+
+
+def _name(path: str) -> str:
+    return os.path.basename(os.path.normpath(path))
 
 
 def stop_in_background(server) -> threading.Thread:

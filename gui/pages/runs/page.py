@@ -322,8 +322,7 @@ class RunsPage(Page):
                 exc, UserError) else f"{exc.strerror or exc}; a file in it may be open in "
                 "another program, or the folder is not writable: close it, then delete again"))
             return
-        if self.state.run_dir and Path(self.state.run_dir).resolve() == Path(run.path):
-            self.state.set_run(None)
+        self.state.forget_run(run.path)
         if self.state.last_model and Path(self.state.last_model).resolve().parent == Path(run.path):
             self.state.set_model(None)
         self.table.clearSelection()

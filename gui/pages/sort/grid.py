@@ -1,7 +1,7 @@
 """The Sort step's thumbnails: each image with its suggestion, tinted by what was decided.
 
 Thumbnails decode off the UI thread (:class:`gui.thumbnails.ThumbnailModel`);
-this model only adds the caption "bright · 92 %" and a background per
+this model only adds the caption "92 % · bright" and a background per
 decision: green labelled, grey skipped, amber "none of these", blue added to
 the data set, so the grid shows the state of the whole folder at a glance.
 """
@@ -23,14 +23,16 @@ COLOURS = {"label": "#2f5d3a", SKIP: "#3a3f45", NONE: "#6b5424", "added": "#2848
 
 
 def caption(suggestion) -> str:
-    """"bright · 92 %", or "unknown? · 41 %" when the run's unknown score flags the image."""
+    """"92 % · bright", or "41 % · bright?" when the run's unknown score flags the image.
+    The figure first: the cell cuts what does not fit, and a long name cut the percentage
+    ("poly_good · 1…") where the name can lose a few letters."""
     name = isolated(suggestion.suggested) + ("?" if suggestion.unknown else "")
-    return f"{name} · {suggestion.probability * 100:.0f} %"
+    return f"{suggestion.probability * 100:.0f} % · {name}"
 
 
 def mark_text(decision: str, added: bool) -> str:
-    if added:
-        return f"✓ {isolated(decision)} (added)"
+    if added:  # "added" first: "✓ poly_cracke…" hid it
+        return f"✓ added · {isolated(decision)}"
     return {"": "", SKIP: "skipped", NONE: "none of these"}.get(decision,
                                                                 f"✓ {isolated(decision)}")
 

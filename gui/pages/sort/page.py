@@ -239,7 +239,8 @@ class SortPage(Page):
         self.drafts.flush()  # the folder shown until now keeps its labels
         again, self.shown_folder = self.shown_folder == self.folder, self.folder
         old = self.review
-        classes = list(result.classes) + [c for c in old.classes if c not in result.classes]
+        # the keys keep their classes: after Update the new model's sorted names gave 3 and 4
+        classes = list(old.classes) + [c for c in result.classes if c not in old.classes]
         rows = {s.path: i for i, s in enumerate(result.items)}
         self.review = Review(list(result.items), classes,
                              {p: d for p, d in old.decisions.items() if p in rows},
@@ -258,8 +259,9 @@ class SortPage(Page):
             if path in rows:  # only these: painting every row took 1.3 s at 100,000 images
                 self._paint_decision(path)
         self.view.set_classes(self.review.classes)
-        if result.skipped or earlier or back:
-            self.show_info(arrival_notes(result.skipped, earlier, len(back)))
+        before = {p: a for p, a in earlier.items() if p not in old.added}  # not today's batches
+        if result.skipped or before or back:
+            self.show_info(arrival_notes(result.skipped, before, len(back)))
         self._show_current()
         self.grid.setFocus()
         self.suggestions_ready.emit(len(result.items))
