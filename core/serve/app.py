@@ -18,7 +18,6 @@ send; the server itself never stops on a request.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
 import json
 import logging
@@ -36,6 +35,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from core.serve.batching import Batcher
+from core.serve.request_body import BODIES_HELD, BodyBudget, HttpError, received_body
 from core.serve.instances import BadInstance, instance_to_array
 from core.typed_json import json_mistake
 
@@ -54,12 +54,6 @@ class Limits:
 
     max_body_bytes: int = 32 * 1024 * 1024
     max_instances: int = 64
-
-
-class HttpError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def error(status: int, message: str) -> JSONResponse:
@@ -94,85 +88,6 @@ class TokenGuard:
         await self.app(scope, receive, send)
 
 
-#: An over-limit body is still read (and dropped) up to this size, so the client, still
-#: sending, receives the 413 instead of a reset connection; beyond it the connection is cut.
-DRAIN_LIMIT = 256 * 1024 * 1024
-
-
-#: A body must arrive within this many seconds plus one per :data:`BODY_BYTES_PER_SECOND`
-#: of its size (32 MB: 138 s), else 408: a client that declared 30 MB and sent all but one
-#: byte held its connection and 32 MB of memory for as long as it liked.
-BODY_SECONDS = 10.0
-BODY_BYTES_PER_SECOND = 256 * 1024
-#: Request bodies held in memory at once, across all requests, in units of the body limit:
-#: past it a request is answered 503 (try again) instead of the memory growing by one body
-#: per client, however many there are.
-BODIES_HELD = 4
-
-
-class BodyBudget:
-    """The bytes of request bodies being received or parsed, against one total.
-
-    Used on the event loop only (no await between a check and its update): no lock."""
-
-    def __init__(self, total: int) -> None:
-        self.total, self.used = total, 0
-
-    def take(self, n: int) -> bool:
-        if self.used + n > self.total:
-            return False
-        self.used += n
-        return True
-
-    def give_back(self, n: int) -> None:
-        self.used -= n
-
-
-async def read_body(request: Request, limit: int, budget: BodyBudget, held: list[int]) -> bytes:
-    """The body, refused (413) when it is over ``limit`` bytes; memory stays under ``limit``.
-
-    Each chunk kept is taken from ``budget`` (and noted in ``held`` for the caller to give
-    back); with the budget spent the request is answered 503."""
-    declared = request.headers.get("content-length")
-    mb = limit // (1024 * 1024)
-    too_big = HttpError(413, f"the request body is over the limit of {mb} MB; send fewer or "
-                             "smaller images per request")
-    if declared and declared.isdigit() and int(declared) > DRAIN_LIMIT:
-        raise too_big
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > DRAIN_LIMIT:
-            raise too_big
-        if size <= limit:
-            if not budget.take(len(chunk)):
-                raise HttpError(503, f"the server is receiving as many request bodies as it "
-                                     f"may hold ({budget.total // (1024 * 1024)} MB); try "
-                                     "again in a moment")
-            held.append(len(chunk))
-            chunks.append(chunk)
-    if size > limit:
-        raise too_big
-    return b"".join(chunks)
-
-
-@contextlib.asynccontextmanager
-async def received_body(request: Request, limit: int, budget: BodyBudget):
-    """The body (see :func:`read_body`) within its deadline (408 past it), its share of
-    ``budget`` held until the ``async with`` block (the parsing) ends."""
-    declared = request.headers.get("content-length")
-    size = min(int(declared), limit) if declared and declared.isdigit() else limit
-    seconds = BODY_SECONDS + size / BODY_BYTES_PER_SECOND
-    held: list[int] = []
-    try:
-        try:
-            body = await asyncio.wait_for(read_body(request, limit, budget, held), seconds)
-        except asyncio.TimeoutError:
-            raise HttpError(408, f"the request body did not arrive within {seconds:.0f} s; "
-                                 "send it at once (or smaller)") from None
-        yield body
-    finally:
-        budget.give_back(sum(held))
 
 
 def parse_instances(body: bytes, limits: Limits) -> list:

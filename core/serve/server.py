@@ -20,8 +20,6 @@ from core.serve.batching import Batcher
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8501  # TensorFlow Serving's REST port
-#: Connections and requests served at once; past it uvicorn answers 503 at once.
-MAX_CONNECTIONS = 256
 
 
 def is_loopback(host: str) -> bool:
@@ -110,6 +108,8 @@ class RunningServer:
     def __init__(self, predictor, options: ServeOptions) -> None:
         import uvicorn
 
+        from core.serve.protocol import GuardedH11Protocol
+
         check_options(options)
         self.options = options
         self.predictor = predictor
@@ -127,7 +127,7 @@ class RunningServer:
             self._sock.close()
             raise
         config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False,
-                                timeout_graceful_shutdown=10, limit_concurrency=MAX_CONNECTIONS)
+                                timeout_graceful_shutdown=10, http=GuardedH11Protocol)
         self._server = uvicorn.Server(config)
         self._thread: Optional[threading.Thread] = None
         self.error: Optional[BaseException] = None

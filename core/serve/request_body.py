@@ -1,0 +1,129 @@
+"""A request's body, read within its limits: its size, its deadline, and the memory all
+bodies being received may hold at once.
+
+A body with a Content-Length has its whole share reserved before it is read, and waits for
+room when other bodies hold the memory: taking it chunk by chunk, five 31 MB requests
+against a 128 MB budget each got a part and were all refused, though four fitted.  A body
+sent in chunks (no length) takes its share as it arrives and is refused (503) when the
+memory is spent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from starlette.requests import Request
+
+
+class HttpError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+#: An over-limit body is still read (and dropped) up to this size, so the client, still
+#: sending, receives the 413 instead of a reset connection; beyond it the connection is cut.
+DRAIN_LIMIT = 256 * 1024 * 1024
+
+
+#: A body must arrive within this many seconds plus one per :data:`BODY_BYTES_PER_SECOND`
+#: of its size (32 MB: 138 s), else 408: a client that declared 30 MB and sent all but one
+#: byte held its connection and 32 MB of memory for as long as it liked.
+BODY_SECONDS = 10.0
+BODY_BYTES_PER_SECOND = 256 * 1024
+#: Request bodies held in memory at once, across all requests, in units of the body limit:
+#: past it a request is answered 503 (try again) instead of the memory growing by one body
+#: per client, however many there are.
+BODIES_HELD = 4
+
+
+class BodyBudget:
+    """The bytes of request bodies being received or parsed, against one total.
+
+    Used on the event loop only (no await between a check and its update): no lock."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.used = total, 0
+        self._freed = asyncio.Event()
+
+    def take(self, n: int) -> bool:
+        if self.used + n > self.total:
+            return False
+        self.used += n
+        return True
+
+    async def reserve(self, n: int) -> None:
+        """Take ``n`` bytes, waiting for other requests to give theirs back (first come,
+        not first served: whoever fits when room is freed)."""
+        while not self.take(n):
+            self._freed.clear()
+            await self._freed.wait()
+
+    def give_back(self, n: int) -> None:
+        self.used -= n
+        if n:
+            self._freed.set()
+
+
+def _busy(budget: BodyBudget) -> HttpError:
+    return HttpError(503, f"the server is receiving as many request bodies as it may hold "
+                          f"({budget.total // (1024 * 1024)} MB); try again in a moment")
+
+
+async def read_body(request: Request, limit: int, budget: BodyBudget, held: list[int],
+                    reserved: int) -> bytes:
+    """The body, refused (413) when it is over ``limit`` bytes; memory stays under ``limit``.
+
+    ``reserved``: bytes of ``budget`` taken for it already (its Content-Length); a body
+    without one takes each chunk from ``budget`` (noted in ``held`` for the caller to give
+    back), and is answered 503 when the budget is spent."""
+    mb = limit // (1024 * 1024)
+    too_big = HttpError(413, f"the request body is over the limit of {mb} MB; send fewer or "
+                             "smaller images per request")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > DRAIN_LIMIT:
+            raise too_big
+        if size <= limit:
+            if size > reserved:
+                if not budget.take(len(chunk)):
+                    raise _busy(budget)
+                held.append(len(chunk))
+            chunks.append(chunk)
+    if size > limit:
+        raise too_big
+    return b"".join(chunks)
+
+
+@contextlib.asynccontextmanager
+async def received_body(request: Request, limit: int, budget: BodyBudget):
+    """The body (see :func:`read_body`) within its deadline (408 past it), its share of
+    ``budget`` held until the ``async with`` block (the parsing) ends.  A declared length is
+    reserved first, waiting as long as the body's deadline for room (503 past it)."""
+    declared = request.headers.get("content-length")
+    length = int(declared) if declared and declared.isdigit() else None
+    if length is not None and length > DRAIN_LIMIT:
+        raise HttpError(413, f"the request body is over the limit of {limit // (1024 * 1024)} "
+                             "MB; send fewer or smaller images per request")
+    size = min(length, limit) if length is not None else limit
+    seconds = BODY_SECONDS + size / BODY_BYTES_PER_SECOND
+    held: list[int] = []
+    reserved = size if length is not None and length <= limit else 0
+    try:
+        if reserved:
+            try:
+                await asyncio.wait_for(budget.reserve(reserved), seconds)
+            except asyncio.TimeoutError:
+                raise _busy(budget) from None
+            held.append(reserved)
+        try:
+            body = await asyncio.wait_for(read_body(request, limit, budget, held, reserved),
+                                          seconds)
+        except asyncio.TimeoutError:
+            raise HttpError(408, f"the request body did not arrive within {seconds:.0f} s; "
+                                 "send it at once (or smaller)") from None
+        yield body
+    finally:
+        budget.give_back(sum(held))
