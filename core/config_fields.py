@@ -69,9 +69,11 @@ class FieldInfo:
             return f"must be {self.bounds_text()}, not {_fmt(value)}"
         return ""
 
-    def cli_help(self, extra: str = "") -> str:
-        """The CLI's help for the flag that sets this field: help, range, default."""
-        first = self.help.split("\n")[0].rstrip(".")
+    def cli_help(self, extra: str = "", purpose: str = "") -> str:
+        """The CLI's help for the flag that sets this field: help, range, default.
+        ``purpose``: what the flag does in a command that uses the setting otherwise
+        (predict's batch size is no training step)."""
+        first = purpose or self.help.split("\n")[0].rstrip(".")
         text = first + (f" {extra}" if extra else "")
         rng = self.bounds_text()
         return f"{text} ({rng}; default {_fmt(self.default)})" if rng else \

@@ -128,6 +128,22 @@ def test_folder_classes_are_matched_to_the_model_by_name(tmp_path):
         m.confusion
 
 
+def test_a_copy_in_a_folder_that_is_no_class_leaves_the_real_image_scored(tmp_path):
+    """rejects/0.png, a copy of dark/0.png: both were left out as "filed under two classes",
+    so the real image went unscored and "rejects" was never named (a serve review)."""
+    import shutil
+
+    root = write_images(tmp_path, {"dark": [10, 30], "bright": [240]})
+    (root / "rejects").mkdir()
+    shutil.copyfile(root / "dark" / "0.png", root / "rejects" / "0.png")
+    events = []
+    result = evaluate_labelled_folder(BrightnessPredictor(("dark", "bright")), str(root),
+                                      listener=events.append)
+    assert result.metrics.n_images == 3 and result.unmatched == ["rejects"]
+    assert not result.left_out
+    assert any("not scored: rejects" in getattr(e, "message", "") for e in events)
+
+
 def test_a_class_folder_in_another_unicode_form_is_scored(tmp_path):
     """A folder copied from a Mac names "brïght" as i + combining diaeresis (NFD): it looked
     exactly like the class and was left out as "not among the model's classes"."""
@@ -277,3 +293,26 @@ def test_a_folder_named_like_no_class_names_its_folders_and_what_to_do(tmp_path)
         evaluate_labelled_folder(BrightnessPredictor(("dark", "bright")), str(root))
     text = str(err.value)
     assert "its folders are cat, dog" in text and "named as the model's classes" in text
+
+
+def test_the_images_a_run_trained_on_are_not_scored_and_it_is_said(trained_run, tmp_path):
+    """evaluate RUN on the run's own data folder printed 0.90 on 84 images, 67 of them
+    training images, without a word (a serve review)."""
+    from core.events import Log
+    from core.infer.evaluation import evaluate_labelled_folder, training_images
+    from core.infer.loaders import load_predictor
+    from core.runs.folder import RunFolder
+
+    run = RunFolder(trained_run)
+    data = run.load_config().data.data_dir
+    split = run.split(data)
+    trained = training_images(str(trained_run))
+    assert len(trained) == len(split.train) > 0
+    assert training_images(str(tmp_path)) == frozenset()  # not a run: nothing known
+    events = []
+    result = evaluate_labelled_folder(load_predictor(trained_run), data, events.append,
+                                      trained_on=trained)
+    assert result.metrics.n_images == len(split.val) + len(split.test)
+    assert sum(c["kind"] == "trained_on" for c in result.left_out) == len(split.train)
+    assert any(isinstance(e, Log) and "ones the model trained on: not scored" in e.message
+               for e in events)

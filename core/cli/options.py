@@ -28,12 +28,14 @@ def checked(path: str):
 
 
 def add_setting(parser: argparse.ArgumentParser, flag: str, path: str, extra: str = "",
-                **kwargs) -> None:
-    """Add ``flag`` for setting ``path``: help, choices and checks come from the config."""
+                purpose: str = "", **kwargs) -> None:
+    """Add ``flag`` for setting ``path``: help, choices and checks come from the config
+    (``purpose``: the help's words instead of the setting's, for a command that uses it
+    another way)."""
     info = StudioConfig.field(path)
     if info.type is bool:  # --flag / --no-flag; absent: None (the config's value stands)
         parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
-                            help=info.cli_help(extra), **kwargs)
+                            help=info.cli_help(extra, purpose), **kwargs)
         return
     if info.choices:
         kwargs.setdefault("choices", list(info.choices))
@@ -42,4 +44,4 @@ def add_setting(parser: argparse.ArgumentParser, flag: str, path: str, extra: st
     kwargs.setdefault("metavar", "N" if info.type is int else "X" if info.type is float else None)
     if kwargs["metavar"] is None:
         kwargs.pop("metavar")
-    parser.add_argument(flag, help=info.cli_help(extra), **kwargs)
+    parser.add_argument(flag, help=info.cli_help(extra, purpose), **kwargs)

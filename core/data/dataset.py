@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import time
 from collections import defaultdict
-from typing import Optional, Union
+from typing import Callable, Optional, Union
 
 from core.data.dataset_report import DatasetReport, ImageRecord, Problem, report_warnings
 from core.data.duplicates import same_content_groups
@@ -98,8 +98,13 @@ def near_miss(path: str) -> str:
 
 
 def scan_dataset(root: PathLike, listener: Optional[Listener] = None,
-                 cancel: Optional[CancelToken] = None) -> DatasetReport:
+                 cancel: Optional[CancelToken] = None,
+                 scored: Optional[Callable[[str], bool]] = None) -> DatasetReport:
     """Scan ``root`` (headers only) and report usable images, problems and warnings.
+
+    ``scored``: which class folders count (evaluate scores a model's classes only): copies
+    are looked for among their files alone.  A copy in a folder that is not a class (a
+    "rejects" folder beside them) took the real image out of the score with it.
 
     Raises :class:`DataError` when ``root`` is missing or not a folder, or when
     a pre-split folder's train/val/test hold different class folders, and
@@ -123,7 +128,7 @@ def scan_dataset(root: PathLike, listener: Optional[Listener] = None,
     class_folders = _class_folders(report, parts)
     candidates = _list_files(report, parts, class_folders, listener, cancel)
     probed = _probe(report.problems, candidates, listener, cancel)
-    excluded = _drop_duplicates(report, probed, listener, cancel)
+    excluded = _drop_duplicates(report, probed, listener, cancel, scored)
     all_class_names = sorted({name for names in class_folders.values() for name in names})
     populated = sorted({p[1] for p in probed if p[0] not in excluded})
     report.classes = populated
@@ -232,7 +237,8 @@ def _probe(problems: list[Problem], candidates: list[tuple[str, str, str]],
 
 
 def _drop_duplicates(report: DatasetReport, probed: list[Probed], listener: Optional[Listener],
-                     cancel: Optional[CancelToken]) -> set[str]:
+                     cancel: Optional[CancelToken],
+                     scored: Optional[Callable[[str], bool]] = None) -> set[str]:
     """Report identical files; return every path left out (duplicates and unreadable files).
 
     Only files that share a size with another file are hashed.  Copies within
@@ -260,7 +266,8 @@ def _drop_duplicates(report: DatasetReport, probed: list[Probed], listener: Opti
         problem.subset = info_by_path[problem.path][2] if problem.path in info_by_path else ""
     excluded: set[str] = set(p.path for p in problems if p.kind == "unreadable")
     for group in groups:
-        group = [p for p in group if p not in excluded]
+        group = [p for p in group if p not in excluded
+                 and (scored is None or scored(info_by_path[p][1]))]
         if len(group) < 2:
             continue
         group.sort(key=lambda p: (_subset_rank(info_by_path[p][2]), p))

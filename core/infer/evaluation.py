@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
 from core.data.dataset_report import COPY_KINDS
-from core.errors import DataError
+from core.errors import DataError, UserError
 from core.events import CancelToken, Log, emit
 from core.infer.metrics import Metrics, compute_metrics
 
@@ -119,17 +119,19 @@ def _moved_split(run, cfg, split, data_dir: str, listener, cancel):
 
 def evaluate_labelled_folder(predictor, data_dir: str, listener=None,
                              cancel: Optional[CancelToken] = None,
-                             batch_size: int = 32) -> Evaluation:
+                             batch_size: int = 32, trained_on: frozenset = frozenset()
+                             ) -> Evaluation:
     """Score ``predictor`` on ``data_dir`` (one sub-folder per class, named like the model's).
 
     Folders whose name is not one of the model's classes cannot be scored and
     are reported; classes are matched by name, so the folder's order does not
     matter.  Files the scan rejected are listed in ``metrics.skipped`` too.
+    ``trained_on``: the real paths of the images the model learnt from
+    (:func:`training_images`): left out, and said (the run's own data folder scored 0.90
+    on 84 images, 67 of them training images, without a word).
     """
     from core.data.dataset import scan_dataset
 
-    report = scan_dataset(data_dir, listener=listener, cancel=cancel)
-    held_out(report, data_dir, listener)
     # Names compared in one Unicode form: macOS writes "café" as e + combining accent
     # (NFD), so a folder copied from a Mac looked like the class and was left out.
     index = {unicodedata.normalize("NFC", name): i for i, name in enumerate(predictor.classes)}
@@ -137,6 +139,9 @@ def evaluate_labelled_folder(predictor, data_dir: str, listener=None,
     def label(folder: str) -> Optional[int]:
         return index.get(unicodedata.normalize("NFC", folder))
 
+    report = scan_dataset(data_dir, listener=listener, cancel=cancel,
+                          scored=lambda folder: label(folder) is not None)
+    held_out(report, data_dir, listener)
     unknown = [c for c in report.classes if label(c) is None]
     if unknown:
         emit(listener, Log(f"folders not among the model's classes, not scored: "
@@ -144,6 +149,15 @@ def evaluate_labelled_folder(predictor, data_dir: str, listener=None,
     labels = {c: label(c) for c in {r.class_name for r in report.records}}
     records = [dataclasses.replace(r, label=labels.get(r.class_name)) for r in report.records
                if labels.get(r.class_name) is not None]
+    learnt = [r for r in records if os.path.realpath(r.path) in trained_on]
+    if learnt:
+        records = [r for r in records if os.path.realpath(r.path) not in trained_on]
+        emit(listener, Log(f"{len(learnt)} of the images are ones the model trained on: not "
+                           "scored (they would flatter every figure)", "warning"))
+        if not records:
+            raise DataError(f"{data_dir}: every image in it is one the model trained on, so "
+                            "its figures would say nothing; score the run's validation "
+                            "images (evaluate it without a folder), or a folder of new images")
     copies = [p for p in report.problems if p.kind in COPY_KINDS]
     if copies:
         emit(listener, Log(f"{len(copies)} copies of other files are not scored (a copy in "
@@ -167,7 +181,9 @@ def evaluate_labelled_folder(predictor, data_dir: str, listener=None,
     result = evaluate_records(predictor, records, predictor.classes, batch_size, listener, cancel)
     result.metrics.skipped += [{"path": p.path, "reason": p.reason} for p in bad]
     result.unmatched = unknown
-    result.left_out = [{"path": p.path, "reason": p.reason, "kind": p.kind} for p in copies]
+    result.left_out = [{"path": p.path, "reason": p.reason, "kind": p.kind} for p in copies] + [
+        {"path": r.path, "reason": "the model trained on it", "kind": "trained_on"}
+        for r in learnt]
     if not result.metrics.n_images:  # an accuracy "on 0 images" is no answer
         first = result.metrics.skipped[0] if result.metrics.skipped else None
         raise DataError(f"{data_dir}: none of its {len(records)} image(s) could be read"
@@ -199,6 +215,22 @@ def held_out(report, data_dir: str, listener=None) -> None:
 
 
 def evaluate_folder(predictor, data_dir: str, listener=None, cancel: Optional[CancelToken] = None,
-                    batch_size: int = 32) -> Metrics:
+                    batch_size: int = 32, trained_on: frozenset = frozenset()) -> Metrics:
     """The metrics of :func:`evaluate_labelled_folder` (what ``evaluate`` prints)."""
-    return evaluate_labelled_folder(predictor, data_dir, listener, cancel, batch_size).metrics
+    return evaluate_labelled_folder(predictor, data_dir, listener, cancel, batch_size,
+                                    trained_on).metrics
+
+
+def training_images(model_path: str) -> frozenset:
+    """The real paths of the images a run folder's model trained on (empty for an exported
+    model, or a run whose split cannot be read: nothing is known, nothing left out)."""
+    from core.runs.folder import find_run_folder
+
+    run = find_run_folder(model_path)
+    if run is None:
+        return frozenset()
+    try:
+        split = run.split(run.load_config().data.data_dir)
+    except (UserError, OSError, ValueError, KeyError):
+        return frozenset()
+    return frozenset(os.path.realpath(r.path) for r in split.train)

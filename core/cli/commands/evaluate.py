@@ -13,7 +13,7 @@ def register(sub) -> None:
     p = sub.add_parser("evaluate", help="score a run folder or exported model on a labelled folder")
     p.add_argument("model", metavar="MODEL", help="a run folder or an exported model")
     p.add_argument("data_dir", metavar="DATA_DIR", help="one sub-folder per class")
-    add_setting(p, "--batch-size", "train.batch_size", "(images per prediction batch)",
+    add_setting(p, "--batch-size", "train.batch_size", purpose="Images predicted at once",
                 default=StudioConfig().train.batch_size)
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
     p.set_defaults(func=run)
@@ -21,12 +21,13 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from core.cli.console import ConsoleListener
-    from core.infer.evaluation import evaluate_folder
+    from core.infer.evaluation import evaluate_folder, training_images
     from core.infer.loaders import load_predictor
 
     predictor = load_predictor(args.model)
     metrics = evaluate_folder(predictor, args.data_dir, listener=ConsoleListener(),
-                              batch_size=args.batch_size)
+                              batch_size=args.batch_size,
+                              trained_on=training_images(args.model))
     if args.json:
         print(json_text(metrics.to_dict(), strict=True))
     else:

@@ -26,7 +26,7 @@ def register(sub) -> None:
     unknown.add_argument("--no-unknown", action="store_true",
                          help="never label an image 'unknown' (always name the most likely "
                               "class)")
-    add_setting(p, "--batch-size", "train.batch_size", "(images per prediction batch)",
+    add_setting(p, "--batch-size", "train.batch_size", purpose="Images predicted at once",
                 default=StudioConfig().train.batch_size)
     p.set_defaults(func=run)
 

@@ -58,10 +58,11 @@ def validation_job(run_dir: str, predictor=None, data_dir: str = "", listener=No
 
 def folder_job(source: str, folder: str, predictor=None, listener=None, cancel=None):
     """Worker: score the model on ``folder``; returns ``(predictor, Evaluation)``."""
-    from core.infer.evaluation import evaluate_labelled_folder
+    from core.infer.evaluation import evaluate_labelled_folder, training_images
 
     predictor = _predictor_for(source, predictor, listener)
-    return predictor, evaluate_labelled_folder(predictor, folder, listener, cancel)
+    return predictor, evaluate_labelled_folder(predictor, folder, listener, cancel,
+                                               trained_on=training_images(source))
 
 
 class EvaluatePage(Page):

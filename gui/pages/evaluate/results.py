@@ -65,9 +65,13 @@ def folder_notes(evaluation) -> list[str]:
                 else f"“{u}”" for u in evaluation.unmatched]
         notes.append(f"Not scored: the folder(s) {', '.join(near)} are named like none of the "
                      "model's classes; rename a folder to its class's exact name to score it.")
-    crossed = sum(c.get("kind") == "cross_class_duplicate" for c in evaluation.left_out)
-    if len(evaluation.left_out) > crossed:
-        notes.append(f"{len(evaluation.left_out) - crossed} copies of other files in the same "
+    kinds = [c.get("kind") for c in evaluation.left_out]
+    crossed, learnt = kinds.count("cross_class_duplicate"), kinds.count("trained_on")
+    if learnt:
+        notes.append(f"{learnt} image(s) the model trained on were not scored (they would "
+                     "flatter every figure).")
+    if len(kinds) > crossed + learnt:
+        notes.append(f"{len(kinds) - crossed - learnt} copies of other files in the same "
                      "class were not scored.")
     if crossed:
         notes.append(f"{crossed} images filed under two classes were not scored.")
