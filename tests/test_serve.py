@@ -76,7 +76,9 @@ def test_predict_b64_and_array_agree_with_predictor(served, trained_run):
     expected = predictor.predict_arrays(pixels[None].astype(np.float32))[0]
     b64 = base64.b64encode(image.read_bytes()).decode()
     status, answer = _call(server.model_url + ":predict",
-                           {"instances": [{"b64": b64}, pixels.tolist()]})
+                           {"instances": [{"b64": b64}, pixels.tolist(),  # and the row format
+                                          {"image": {"b64": b64}},  # naming the input, as TF
+                                          {"image": pixels.tolist()}]})  # Serving takes it
     assert status == 200, answer
     for row in answer["predictions"]:
         np.testing.assert_allclose(row["probabilities"], expected, atol=1e-5)
@@ -128,6 +130,12 @@ def test_concurrent_requests_are_batched(served, trained_run):
     (b'{"instances": [[[["1", "2", "3"]]]]}', "array of numbers"),
     (b'{"instances": [[[[true, false, true]]]]}', "array of numbers"),
     (b'{"inputs": {"images": [[[[1, 2, 3]]]]}}', "columnar"),
+    # (a serve review) both forms were answered from "instances"; 10**30 was "not a
+    # rectangular array"; a data URL was "not valid base64":
+    (b'{"instances": [[[[1, 2, 3]]]], "inputs": [[[[1, 2, 3]]]]}', "both"),
+    (b'{"instances": [[[[1, 2, 1000000000000000000000000000000]]]]}', "from 0 to 255"),
+    (b'{"instances": [{"b64": "data:image/png;base64,iVBORw0KGgo="}]}',
+     "send only what follows the comma"),
     # another signature was answered by this one:
     (b'{"signature_name": "serving_uint8", "instances": [[[[1, 2, 3]]]]}', "not found"),
 ])
@@ -239,6 +247,25 @@ def test_other_host_without_token_is_refused(trained_run):
                            "0.0.0.0", "--port", "0"], cwd=ROOT, capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode == 2 and "--token" in proc.stderr
+
+
+def test_the_token_may_come_from_the_environment_and_stays_out_of_sight(trained_run):
+    """--token is visible to every user of the machine (ps), and the curl line printed it."""
+    import os
+
+    env = dict(os.environ, FTS_SERVE_TOKEN="s3cret-env")
+    proc = subprocess.Popen([sys.executable, "main.py", "serve", str(trained_run), "--port",
+                             "0", "--name", "bd"], cwd=ROOT, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        url = proc.stdout.readline().rsplit(" at ", 1)[1].strip()
+        tried = next(line for line in proc.stderr if line.startswith("try: "))
+        assert '"Authorization: Bearer $FTS_SERVE_TOKEN"' in tried and "s3cret" not in tried
+        assert _call(url)[0] == 401
+        assert _call(url, token="s3cret-env")[0] == 200
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=120)
 
 
 def test_a_bad_name_is_refused_before_the_model_loads_and_a_bracketed_host_binds(tmp_path):

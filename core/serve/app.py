@@ -105,6 +105,9 @@ def parse_instances(body: bytes, limits: Limits) -> list:
     except ValueError as exc:  # a number of over 4300 digits
         raise HttpError(400, f"the body holds a value that cannot be read ({exc}); send "
                              "{\"instances\": [{\"b64\": \"...\"}]}") from None
+    if isinstance(payload, dict) and "instances" in payload and "inputs" in payload:
+        raise HttpError(400, "the request has both \"instances\" and \"inputs\"; send one: "
+                             "{\"instances\": [...]} (one entry per image)")  # as TF Serving
     if isinstance(payload, dict) and "instances" not in payload and "inputs" in payload:
         raise HttpError(400, "the columnar \"inputs\" format is not served; send the row "
                              "format {\"instances\": [...]} (one entry per image)")

@@ -23,6 +23,9 @@ from PIL import Image
 MAX_ARRAY_PIXELS = 4096 * 4096
 
 _URLSAFE = re.compile(r"[A-Za-z0-9_-]+={0,2}")
+_DATA_URL = re.compile(r"data:[^,;]*(;[^,]*)?,")
+#: The served signature's one input, by which TensorFlow Serving's row format may name it.
+INPUT_NAME = "image"
 
 
 class BadInstance(ValueError):
@@ -44,6 +47,10 @@ def decode_b64_image(text: str, size: int, index: int) -> np.ndarray:
     try:
         data = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
+        if _DATA_URL.match(text):  # what a browser's FileReader gives
+            raise BadInstance(f"instance {index}: 'b64' starts with a data URL's "
+                              f"{text[:text.index(',') + 1][:40]!r}; send only what follows "
+                              "the comma") from None
         if not _URLSAFE.fullmatch(text):  # TF Serving clients often send URL-safe base64
             raise BadInstance(f"instance {index}: 'b64' is not valid base64") from None
         try:
@@ -72,17 +79,22 @@ def pixels_to_array(value, size: int, index: int) -> np.ndarray:
         arr = np.asarray(value)
     except (ValueError, TypeError, OverflowError, RecursionError):
         raise BadInstance(f"instance {index}: not a rectangular array of numbers") from None
-    if arr.dtype.kind not in "iuf":  # strings, booleans, ragged lists, integers over 64 bits
+    if arr.dtype.kind == "O":  # integers over 64 bits (10**30) are numbers, just too large
+        try:
+            arr = np.asarray(value, dtype=np.float64)
+        except (ValueError, TypeError, OverflowError):
+            pass  # ragged, or not numbers: said below
+    if arr.dtype.kind not in "iuf":  # strings, booleans, ragged lists
         raise BadInstance(f"instance {index}: not a rectangular array of numbers (0-255)")
-    arr = arr.astype(np.float32)
+    if arr.size and (not np.isfinite(arr).all() or arr.min() < 0 or arr.max() > 255):
+        raise BadInstance(f"instance {index}: pixel values must be numbers from 0 to 255")
+    arr = arr.astype(np.float32)  # after the check: 1e308 overflowed the cast with a warning
     if arr.ndim != 3 or arr.shape[2] != 3 or arr.shape[0] < 1 or arr.shape[1] < 1:
         raise BadInstance(f"instance {index}: shape {list(arr.shape)} is not H x W x 3 "
                           "(RGB pixel values 0-255); send {\"b64\": ...} for an image file")
     if arr.shape[0] * arr.shape[1] > MAX_ARRAY_PIXELS:
         raise BadInstance(f"instance {index}: {arr.shape[1]}x{arr.shape[0]} pixels is over the "
                           f"limit of {MAX_ARRAY_PIXELS} pixels; send the image file as b64")
-    if not np.isfinite(arr).all() or arr.min() < 0 or arr.max() > 255:
-        raise BadInstance(f"instance {index}: pixel values must be numbers from 0 to 255")
     if arr.shape[:2] == (size, size):
         return arr
     img = Image.fromarray(np.rint(arr).astype(np.uint8))  # the decoder's filter, on uint8 pixels
@@ -92,10 +104,13 @@ def pixels_to_array(value, size: int, index: int) -> np.ndarray:
 
 def instance_to_array(instance, size: int, index: int) -> np.ndarray:
     """Dispatch on the instance's form; see the module docstring."""
+    if isinstance(instance, dict) and set(instance) == {INPUT_NAME}:
+        instance = instance[INPUT_NAME]  # the row format naming the one input, as TF Serving
     if isinstance(instance, dict):
         if set(instance) != {"b64"}:
             raise BadInstance(f"instance {index}: an object instance must be "
-                              "{\"b64\": \"<base64 of an image file>\"}")
+                              "{\"b64\": \"<base64 of an image file>\"} (or {\"image\": ...} "
+                              "with that or a pixel array)")
         return np.asarray(decode_b64_image(instance["b64"], size, index), dtype=np.float32)
     if isinstance(instance, list):
         return pixels_to_array(instance, size, index)

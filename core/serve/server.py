@@ -136,13 +136,15 @@ class RunningServer:
     def model_url(self) -> str:
         return f"{self.url}/v1/models/{self.options.name}"
 
-    def curl_example(self, image: str = "image.jpg") -> str:
+    def curl_example(self, image: str = "image.jpg", token_text: Optional[str] = None) -> str:
         """A command a person can paste into a POSIX shell (Linux, macOS) to try the server.
 
         ``base64 < FILE | tr -d '\\n'``: macOS's base64 has no ``-w0``, and a line-wrapped
-        answer would put raw newlines inside the JSON string.
+        answer would put raw newlines inside the JSON string.  ``token_text``: what stands
+        for the token (a shell variable's name, so a token kept out of sight stays so).
         """
-        auth = f" -H 'Authorization: Bearer {self.options.token}'" if self.options.token else ""
+        auth = f' -H "Authorization: Bearer {token_text}"' if token_text else \
+            f" -H 'Authorization: Bearer {self.options.token}'" if self.options.token else ""
         b64 = f"$(base64 < {image} | tr -d '\\n')"
         return (f"echo '{{\"instances\": [{{\"b64\": \"'{b64}'\"}}]}}' | "
                 f"curl -s{auth} -H 'Content-Type: application/json' -d @- "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 
@@ -21,11 +22,17 @@ def register(sub) -> None:
                    "needs --token")
     p.add_argument("--name", default="model", help="the model name in the URLs (default 'model')")
     p.add_argument("--token", metavar="T",
-                   help="require 'Authorization: Bearer T' on every request")
+                   help="require 'Authorization: Bearer T' on every request (or set "
+                   f"{TOKEN_VARIABLE}: a command line's words are visible to every user of "
+                   "the machine, in ps)")
     p.add_argument("--max-batch", type=int, default=32, metavar="N",
                    help="most images the model is given at once when requests arrive together "
                    "(default 32)")
     p.set_defaults(func=run)
+
+
+#: The environment variable a token may come from instead of --token.
+TOKEN_VARIABLE = "FTS_SERVE_TOKEN"
 
 
 def _interrupt(signum, frame):
@@ -41,14 +48,18 @@ def run(args) -> int:
         raise UserError(f"--port {args.port}: give a port from 1 to 65535 (0: any free port)")
     if args.max_batch < 1:
         raise UserError(f"--max-batch {args.max_batch}: give 1 or more")
-    options = ServeOptions(host=args.host, port=args.port, name=args.name, token=args.token,
+    from_env = args.token is None and os.environ.get(TOKEN_VARIABLE) is not None
+    token = os.environ.get(TOKEN_VARIABLE) if from_env else args.token
+    options = ServeOptions(host=args.host, port=args.port, name=args.name, token=token,
                            max_batch=args.max_batch)
     check_options(options)  # before the slow model load
     predictor = load_predictor(args.model)
     server = RunningServer(predictor, options)
     print(f"serving {predictor.source} ({len(predictor.classes)} classes, "
           f"{predictor.image_size} px) at {server.model_url}", flush=True)
-    print(f"try: {server.curl_example()}", file=sys.stderr, flush=True)
+    # a token from the environment stays there: the line names the variable, not its value
+    example = server.curl_example(token_text=f"${TOKEN_VARIABLE}" if from_env else None)
+    print(f"try: {example}", file=sys.stderr, flush=True)
     print("Ctrl+C stops it", file=sys.stderr, flush=True)
     # uvicorn shuts down gracefully on SIGINT and SIGTERM, then raises the signal again
     # with the handler found before it; a SIGTERM (systemd, docker stop, kill) then ends
