@@ -155,3 +155,26 @@ def test_set_aside_folders_go_with_undo_and_a_batch_that_moved_nothing_is_not_un
     assert not failed.moved and "could not move it" in failed.refused[0][1]
     assert not (tmp_path / "_set_aside").exists()
     assert len(journal.pending_batches()) == 1  # the cross-device move, not the failed one
+
+
+def test_undo_says_which_change_it_takes_back(tmp_path):
+    """The Data and Sort pages share one journal: the Sort page's "Undo (1 left)" took back a
+    Check data fix of the day before, and said "1 file(s) put back" (a week-on-the-line
+    review).  Now the next Undo and the one done are named."""
+    from core.label.apply import apply_labels
+
+    stamps = _folder(tmp_path / "data")
+    data = tmp_path / "data"
+    FixJournal(data).apply([Fix(str(data / "cat/cat0.png"), "move", "dog"),
+                            Fix(str(data / "dog/dog1.png"), "set_aside")], stamps)
+    count, damaged, last = FixJournal(data).undo_state()
+    assert (count, damaged) == (1, "")
+    assert last.startswith("a Check data fix: 1 image(s) set aside, 1 moved to another class, ")
+    new = tmp_path / "new"
+    new.mkdir()
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(new / "n.png")
+    apply_labels([(str(new / "n.png"), "cat")], str(data))
+    assert FixJournal(data).undo_state()[2].startswith("1 image(s) added by labelling (copied in)")
+    assert FixJournal(data).undo_last().what.startswith("1 image(s) added by labelling")
+    assert FixJournal(data).undo_last().what.startswith("a Check data fix")
+    assert FixJournal(data).undo_state() == (0, "", "")

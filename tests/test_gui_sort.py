@@ -307,9 +307,12 @@ def test_undo_of_a_move_brings_the_images_back_into_the_review(qtbot, window, tr
     audit._batches[fixed.batch] = ([str(victim)], -1)  # as its own Set aside records it
     page.box.refresh_undo()
     qtbot.waitUntil(lambda: page.box.undo_button.isEnabled(), timeout=10000)
+    # which change it takes back: it undid the other page's fix without a word
+    assert "a Check data fix: 1 image(s) set aside" in page.box.undo_button.toolTip()
     _wait_done(qtbot, window, page.box.undone,
                lambda: qtbot.mouseClick(page.box.undo_button, Qt.LeftButton))
     assert victim.is_file() and fixed.batch not in audit._batches
+    assert page.box.outcome_label.text().startswith("Undone (a Check data fix: 1 image(s) set")
 
 
 def test_keys_typed_in_a_box_or_shared_by_two_classes_label_nothing(qtbot, window, trained_run,

@@ -64,6 +64,7 @@ class FixOutcome:
     """What a batch did: renames made, and files refused with the reason."""
 
     batch: str = ""
+    what: str = ""  # the batch in a few words (core.audit.batch_words)
     moved: list[Move] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)
     #: Lines of the journal that could not be read (their fixes cannot be undone).
@@ -179,10 +180,14 @@ class FixJournal:
                 merged[batch_id] = {**e, "settled": settled[batch_id]}
         return list(merged.values())
 
-    def undo_state(self) -> tuple[int, str]:
-        """(batches Undo can still reverse, a warning when journal lines cannot be read)."""
-        count = len(self.pending_batches())
-        return count, damaged_text(self.damaged) if self.damaged else ""
+    def undo_state(self) -> tuple[int, str, str]:
+        """(batches Undo can still reverse, a warning when journal lines cannot be read, what
+        the next Undo takes back in a few words)."""
+        from core.audit.batch_words import batch_text
+
+        pending = self.pending_batches()
+        return (len(pending), damaged_text(self.damaged) if self.damaged else "",
+                batch_text(pending[-1]) if pending else "")
 
     # -- relative paths ----------------------------------------------------------
     def _rel(self, path: Path) -> str:
@@ -325,7 +330,10 @@ class FixJournal:
         if not pending:
             return FixOutcome(damaged_lines=self.damaged)
         batch = pending[-1]
-        outcome = FixOutcome(batch=str(batch.get("id", "")), damaged_lines=self.damaged)
+        from core.audit.batch_words import batch_text
+
+        outcome = FixOutcome(batch=str(batch.get("id", "")), what=batch_text(batch),
+                             damaged_lines=self.damaged)
         for move in reversed(batch.get("moves", [])):
             op = move.get("op", "rename") if isinstance(move, dict) else None
             damaged = damaged_move(move, op) or self._escaping(move, op)

@@ -57,18 +57,3 @@ def fix_job(root: str, decisions: Sequence[tuple[str, str, str]], stamps: dict, 
     if cancel is not None:
         cancel.raise_if_cancelled()
     return FixJournal(root).apply([Fix(p, a, t) for p, a, t in decisions], stamps, note)
-
-
-def undo_job(root: str, listener=None, cancel=None):
-    """Reverse the folder's last batch of fixes (works after a restart: the journal is on disk)."""
-    from core.audit.fixes import FixJournal
-
-    return FixJournal(root).undo_last()
-
-
-def pending_job(root: str, listener=None, cancel=None) -> tuple[int, str]:
-    """(batches of fixes in ``root`` that can still be undone, a warning about damaged
-    journal lines or "")."""
-    from core.audit.fixes import FixJournal
-
-    return FixJournal(root).undo_state()

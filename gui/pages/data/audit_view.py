@@ -30,7 +30,8 @@ from gui.jobs import Job
 from gui.pages.data.audit_findings import (EXAMPLES, Finding, FindingsPanel, summary_text,
                                            typical_images)
 from gui.pages.data.audit_groups import GroupsPanel
-from gui.pages.data.audit_jobs import audit_job, fix_job, pending_job, undo_job
+from gui.journal_undo import pending_job, undo_job, undo_tip, undone_text
+from gui.pages.data.audit_jobs import audit_job, fix_job
 from gui.pages.data.audit_map import MapPanel
 
 _STAGE_WORDS = {"scan": "reading the folder", "features": "computing features",
@@ -154,14 +155,16 @@ class AuditView(QWidget):
             self._small(pending_job, self.root, on_done=lambda state, root=self.root:
                         root == self.root and self._on_pending(state))
         else:
-            self._on_pending((0, ""))
+            self._on_pending((0, "", ""))
 
     def _on_pending(self, state) -> None:
-        """``state``: (batches that can be undone, a warning about the journal or "")."""
-        count, damaged = state
+        """``state``: (batches that can be undone, a warning about the journal or "", what
+        the next Undo takes back)."""
+        count, damaged, last = state
         self.pending_undo = int(count)
         self.undo_button.setEnabled(self.pending_undo > 0 and self._changing is None)
         self.undo_button.setText(f"Undo last fix ({count} left)" if count else "Undo last fix")
+        self.undo_button.setToolTip(undo_tip(last))
         if damaged and self._damaged_told != (self.root, damaged):  # once, not at every fix
             self.message.emit(damaged, "error")
         self._damaged_told = (self.root, damaged)
@@ -335,8 +338,7 @@ class AuditView(QWidget):
         self.undone.emit(outcome)
         if outcome.moved:
             self.files_changed.emit()  # first: the rescan clears the banner
-            self.message.emit(f"Undone: {len(outcome.moved)} file(s) put back where they were.",
-                              "info")
+            self.message.emit(undone_text(outcome), "info")
         if outcome.refused:
             lines = [f"{p}: {why}" for p, why in outcome.refused]
             self.message.emit("Could not put back — " + "; ".join(lines), "error")

@@ -27,7 +27,8 @@ from PySide6.QtWidgets import (QCheckBox, QGridLayout, QGroupBox, QHBoxLayout, Q
 
 from gui.jobs import Job
 from gui.pages.sort.keys import leave_keys_to_the_review
-from gui.pages.sort.jobs import apply_job, pending_job, undo_job, update_job
+from gui.journal_undo import pending_job, undo_job, undo_tip, undone_text
+from gui.pages.sort.jobs import apply_job, update_job
 from gui.steps import step
 
 log = logging.getLogger("finetune_studio.gui")
@@ -145,7 +146,7 @@ class DataSetBox(QGroupBox):
     def refresh_undo(self) -> None:
         root = self.data_dir()
         if not root or not os.path.isdir(root):
-            self._on_pending((0, ""))
+            self._on_pending((0, "", ""))
             return
         job = Job(pending_job, root, name="Sort: journal", parent=self)
         job.finished.connect(lambda state, r=root: r == self.data_dir() and self._on_pending(state))
@@ -155,9 +156,11 @@ class DataSetBox(QGroupBox):
         job.start()
 
     def _on_pending(self, state) -> None:
-        """``state``: (batches that can be undone, a warning about the journal or "")."""
-        count, damaged = state
+        """``state``: (batches that can be undone, a warning about the journal or "", what
+        the next Undo takes back)."""
+        count, damaged, last = state
         self.pending_undo = int(count)
+        self.undo_button.setToolTip(undo_tip(last))
         if damaged and self._damaged_told != (self.data_dir(), damaged):
             self.message.emit(damaged, "error")
         self._damaged_told = (self.data_dir(), damaged)
@@ -225,8 +228,7 @@ class DataSetBox(QGroupBox):
         if not outcome.batch:
             self._say(self.outcome_label, "Nothing to undo in this data folder.")
         else:
-            self._say(self.outcome_label, f"Undone: {len(outcome.moved)} file(s) put back where "
-                                       "they were before the data folder's last change.")
+            self._say(self.outcome_label, undone_text(outcome))
         if outcome.refused:
             self.message.emit("Could not take back — " + "; ".join(
                 f"{p}: {why}" for p, why in outcome.refused), "error")

@@ -30,21 +30,6 @@ def apply_job(rows: Sequence[tuple[str, str]], data_dir: str, move: bool,
                         note=f"{len(rows)} image(s) sorted into the data set", words=False)
 
 
-def undo_job(data_dir: str, listener=None, cancel=None):
-    """Reverse the data folder's last batch (labels or data-check fixes alike)."""
-    from core.label.apply import undo_last
-
-    return undo_last(data_dir)
-
-
-def pending_job(data_dir: str, listener=None, cancel=None) -> tuple[int, str]:
-    """(batches in ``data_dir``'s journal that can still be undone, a warning about damaged
-    lines or "")."""
-    from core.audit.fixes import FixJournal
-
-    return FixJournal(data_dir).undo_state()
-
-
 def update_job(run_dir: str, data_dir: str, runs_base: str, listener=None, cancel=None):
     """A head-only run from ``run_dir`` on the grown data set (see core.label.update)."""
     from core.label.update import update_model

@@ -1,0 +1,40 @@
+"""Undo of a data folder's last change, as the Data and Sort pages both offer it.
+
+The folder has one journal (:class:`core.audit.fixes.FixJournal`): images the Sort step
+added, camera frames and Check data fixes are batches alike, and either page's Undo takes
+back the last, whichever it is.  So both say which it is, before and after.
+"""
+
+from __future__ import annotations
+
+
+def pending_job(root: str, listener=None, cancel=None) -> tuple[int, str, str]:
+    """Worker: (batches in ``root``'s journal that Undo can still reverse, a warning about
+    damaged journal lines or "", the next one in a few words)."""
+    from core.audit.fixes import FixJournal
+
+    return FixJournal(root).undo_state()
+
+
+def undo_job(root: str, listener=None, cancel=None):
+    """Worker: reverse the folder's last batch (works after a restart: the journal is on
+    disk)."""
+    from core.audit.fixes import FixJournal
+
+    return FixJournal(root).undo_last()
+
+
+def undo_tip(last: str) -> str:
+    """The Undo button's tooltip: what it takes back."""
+    if not last:
+        return "Nothing to undo in this data folder"
+    return (f"Take back the data folder's last change: {last}. The Data and Sort pages share "
+            "one list of changes; it works after a restart too (the folder keeps a journal)")
+
+
+def undone_text(outcome) -> str:
+    """What an Undo took back, named: "1 file(s) put back" alone read like the batch the
+    user meant, when it was the other page's change."""
+    what = f" ({outcome.what})" if outcome.what else ""
+    return (f"Undone{what}: {len(outcome.moved)} file(s) put back where they were before "
+            "that change.")
