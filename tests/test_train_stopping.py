@@ -114,3 +114,45 @@ def test_an_optimizer_state_that_does_not_fit_warns_and_training_continues(tmp_p
     assert result.status == "completed"
     assert [h["global_epoch"] for h in result.history] == [1, 2, 3]
     assert run.run_info().status == "completed"
+
+
+def test_a_run_killed_as_a_phase_ends_resumes_as_if_never_stopped(tmp_path, tiny_weights):
+    """Each epoch's checkpoint is written before the phase's end (early stopping's decision,
+    its best weights): a kill between the two resumed the head with an epoch too many, or
+    fine-tuned from the last epoch's weights, and logged "head epoch 4" of a 3-epoch head
+    (a stop/resume review)."""
+    import json
+
+    from core.train.engine import resume_training, train
+
+    cfg, report = stalling_data(tmp_path / "data", tiny_weights, epochs=8, fine_tune_epochs=1,
+                                early_stopping_patience=2, lr_schedule="constant")
+    whole = train(cfg, tmp_path / "whole", report=report)
+    run, cancel, after = RunFolder(tmp_path / "cut"), CancelToken(), {}
+
+    def listener(event):
+        if isinstance(event, EpochEnd) and event.phase == "head":
+            after[event.epoch] = weight_arrays(run.checkpoint.weights)
+        if isinstance(event, BatchEnd) and event.phase == "fine_tune":
+            cancel.cancel()
+
+    assert train(cfg, run.path, listener=listener, cancel=cancel, report=report).status == \
+        "stopped"
+    # What a kill just after head epoch 3's checkpoint leaves: the early stop not yet
+    # decided, the last epoch's weights.
+    state = json.loads(run.checkpoint.state.read_text())
+    assert state["phase"] == "head" and state["epoch"] == 3
+    state["finished_phases"] = []
+    run.checkpoint.state.write_text(json.dumps(state))
+    np.savez(run.checkpoint.weights, *after[3])
+    events = []
+    result = resume_training(run.path, listener=events.append)
+    assert [(h["phase"], h["epoch"]) for h in result.history] == \
+        [(h["phase"], h["epoch"]) for h in whole.history] == [("head", 1), ("head", 2),
+                                                               ("head", 3), ("fine_tune", 1)]
+    assert [h["loss"] for h in result.history] == pytest.approx(
+        [h["loss"] for h in whole.history], rel=1e-5)
+    said = [e.message for e in events if isinstance(e, Log)]
+    assert any("resuming" in m and "at fine_tune epoch 1" in m for m in said)
+    assert "the head phase had ended when the run stopped: it goes on from that phase's " \
+           "best weights" in said

@@ -294,9 +294,10 @@ def resume_point(state, cfg) -> str:
     from core.train.linear_head import planned_epochs
     from core.train.loop_state import PHASES
 
-    if state.phase not in state.finished_phases:
-        return f"{state.phase} epoch {state.epoch + 1}"
     planned = planned_epochs(cfg)
+    if not state.phase_over(planned.get(state.phase, 0), cfg.train.early_stopping_patience) \
+            and state.phase not in state.finished_phases:
+        return f"{state.phase} epoch {state.epoch + 1}"
     later = [p for p in PHASES[PHASES.index(state.phase) + 1:]
-             if p not in state.finished_phases and planned.get(p)]
+             if p not in state.finished_phases and planned.get(p)]  # (a phase ended unmarked)
     return f"{later[0]} epoch 1" if later else "its end (every phase has finished)"

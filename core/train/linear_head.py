@@ -163,3 +163,27 @@ def set_head(model, head: LinearHead) -> None:
     layer = model.get_layer(OUTPUT_LAYER)
     layer.kernel.assign(head.kernel.astype(layer.kernel.dtype))
     layer.bias.assign(head.bias.astype(layer.bias.dtype))
+
+
+def head_phase(session, lr: float) -> None:
+    """The head phase of ``session`` (:class:`core.train.session.Session`) as one exact fit
+    on its cached features: one epoch in the history."""
+    from core.train.callbacks import log_one_epoch
+    from core.train.fast_head import head_model
+
+    loop, cfg = session.loop, session.cfg
+    per_view, val = session.head_features()
+    with session.strategy.scope():
+        loop.fit_model = head_model(session.model, per_view[0][0].shape[-1])
+        session.compile(loop.fit_model, lr)
+    loop.on_epoch_begin(0)
+    head = fit_linear_head(per_view, len(session.classes), session.class_weight, cfg.train.seed,
+                           session.listener, session.cancel)
+    set_head(session.model, head)
+    logs = dict(zip(("loss", "accuracy"), loop.fit_model.evaluate(
+        *per_view[0], batch_size=session.worker_batch, verbose=0)))
+    if val is not None:
+        v = loop.fit_model.evaluate(val[0], val[1], batch_size=session.worker_batch, verbose=0)
+        logs.update(val_loss=v[0], val_accuracy=v[1])
+    log_one_epoch(loop, loop.fit_model, 0, logs)
+    loop.on_epoch_end(0, logs)

@@ -35,6 +35,14 @@ class LoopState(Record):
     history: list[dict] = field(default_factory=list)  # history.csv's rows
     elapsed: float = 0.0  # wall seconds of the run over all sessions, at the last epoch
 
+    def phase_over(self, epochs: int, patience: int) -> bool:
+        """Whether the phase in progress had ended when the run stopped, unmarked: each
+        epoch's checkpoint is written before the end-of-phase work (early stopping's
+        decision, the phase's best weights), and a kill between the two resumed the phase
+        with an epoch too many, or went on from the last epoch's weights."""
+        return self.phase not in self.finished_phases and self.epoch > 0 and (
+            self.epoch >= epochs or bool(patience) and self.wait >= patience)
+
     def enter_phase(self, phase: str) -> None:
         """Start counting a new phase (the overall best and the history carry on)."""
         if self.phase != phase:

@@ -25,7 +25,7 @@ from core.runs.folder import RunFolder
 from core.runs.history import record_run_safely  # the run list; a failure there only warns
 from core.runs.records import RunStatus
 from core.train.budget import BudgetReached, DeadlineToken, deadline_for, plan_budget
-from core.train.callbacks import log_one_epoch, phase_callbacks
+from core.train.callbacks import phase_callbacks
 from core.train.checkpoint import load_weights_or_keep, weights_digest
 from core.train.fast_head import head_model
 from core.train.finish import (RunResult, data_error_inside, out_of_memory_error,
@@ -241,8 +241,10 @@ class Session:
             self.compile(self.model, lr)
         loop.fit_model = self.model
         restored_now = not restored and loop.restore_checkpoint()
-        if state.epoch >= epochs:
-            state.finished_phases.append(phase)
+        if state.phase_over(epochs, self.cfg.train.early_stopping_patience):
+            emit(self.listener, Log(f"the {phase} phase had ended when the run stopped: it "
+                                    "goes on from that phase's best weights"))
+            self._end_phase(phase)
             return restored or restored_now
         emit(self.listener, PhaseStarted(phase, epochs, loop.steps, lr, int(trainable)))
         emit(self.listener, Log(f"{phase} phase: {trainable:,} of {total:,} parameters train, "
@@ -253,13 +255,16 @@ class Session:
             self.fit_head_on_features(epochs, lr, restored_now)
         else:
             self.fit_full_model(epochs, restored_now)
-        # End of phase: continue from the phase's best weights (early-stopping restore).
+        self._end_phase(phase)
+        return restored or restored_now
+
+    def _end_phase(self, phase: str) -> None:
+        """Continue from the phase's best weights (early-stopping restore), marked done."""
         best = self.run.phase_best_path(phase)
         if best.exists():
             load_weights_or_keep(self.model, best, self.listener, "the last epoch's weights")
-        state.finished_phases.append(phase)
-        loop.write_checkpoint()
-        return restored or restored_now
+        self.state.finished_phases.append(phase)
+        self.loop.write_checkpoint()
 
     def fit_head_on_features(self, epochs: int, lr: float, restore_optimizer: bool) -> None:
         """The head phase on cached backbone features (see :mod:`core.train.fast_head`)."""
@@ -289,25 +294,9 @@ class Session:
                            shuffle=False)  # shuffled per view already
 
     def fit_linear_head(self, lr: float) -> None:
-        """The head phase as one exact fit on cached features: one epoch in the history."""
-        from core.train.linear_head import fit_linear_head, set_head
+        from core.train.linear_head import head_phase
 
-        loop, cfg = self.loop, self.cfg
-        per_view, val = self.head_features()
-        with self.strategy.scope():
-            loop.fit_model = head_model(self.model, per_view[0][0].shape[-1])
-            self.compile(loop.fit_model, lr)
-        loop.on_epoch_begin(0)
-        head = fit_linear_head(per_view, len(self.classes), self.class_weight, cfg.train.seed,
-                               self.listener, self.cancel)
-        set_head(self.model, head)
-        logs = dict(zip(("loss", "accuracy"), loop.fit_model.evaluate(
-            *per_view[0], batch_size=self.worker_batch, verbose=0)))
-        if val is not None:
-            v = loop.fit_model.evaluate(val[0], val[1], batch_size=self.worker_batch, verbose=0)
-            logs.update(val_loss=v[0], val_accuracy=v[1])
-        log_one_epoch(loop, loop.fit_model, 0, logs)
-        loop.on_epoch_end(0, logs)
+        head_phase(self, lr)
 
     def fit_full_model(self, epochs: int, restore_optimizer: bool) -> None:
         from core.data.pipeline import make_dataset
