@@ -6,6 +6,7 @@ Real tiny training runs (MobileNetV3Small at 32 px) on generated images.
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -181,6 +182,59 @@ def test_a_second_trainer_is_told_who_holds_the_run_and_a_dead_holder_is_replace
         assert lock_holder(run)["pid"] == os.getpid()
         assert not (run.path / ".best.weights.x1y2.tmp.npz").exists()
     assert not run.lock_path.exists()
+
+
+def _dead_lock(run: RunFolder) -> None:
+    from core.runs.lock import MACHINE
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a pid that no longer runs: what a kill -9 leaves in the lock
+    run.lock_path.write_text(json.dumps({"pid": gone.pid, "host": socket.gethostname(),
+                                         "machine": MACHINE, "started": 0, "token": "dead"}))
+
+
+def _race_for_the_lock(path, barrier, results):
+    from core.runs.lock import acquire
+
+    barrier.wait()
+    try:
+        acquire(RunFolder(path))
+        results.put("held")
+        barrier.wait()  # both have tried before either ends (and its lock with it)
+    except UserError:
+        results.put("refused")
+        barrier.wait()
+
+
+def test_two_takers_of_a_dead_lock_at_once_do_not_both_get_it(tmp_path):
+    """Both saw the dead holder; the second deleted the lock the first had just taken, and
+    both trained the run (196 times in 200 in a stop/resume review)."""
+    import multiprocessing
+
+    from core.runs.lock import _take_over, acquire, lock_holder, release
+
+    run = RunFolder(tmp_path / "run")
+    run.path.mkdir()
+    _dead_lock(run)
+    acquire(run)  # the first taker ...
+    mine = json.loads(run.lock_path.read_text())["token"]
+    _take_over(run)  # ... and the second, who judged the lock dead a moment before
+    assert json.loads(run.lock_path.read_text())["token"] == mine  # put back, not deleted
+    assert lock_holder(run)["pid"] == os.getpid()
+    release(run)
+    assert list(run.path.iterdir()) == []  # no moved-aside lock left behind
+    context = multiprocessing.get_context("spawn")
+    for trial in range(6):
+        _dead_lock(run)
+        barrier, results = context.Barrier(2), context.Queue()
+        takers = [context.Process(target=_race_for_the_lock, args=(str(run.path), barrier,
+                                                                   results)) for _ in range(2)]
+        for p in takers:
+            p.start()
+        for p in takers:
+            p.join(120)
+        assert sorted(results.get(timeout=10) for _ in takers) == ["held", "refused"], trial
+        run.lock_path.unlink(missing_ok=True)
 
 
 def test_a_hand_edited_labels_or_backbone_is_named_before_resuming(tmp_path):

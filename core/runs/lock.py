@@ -37,17 +37,45 @@ def lock_holder(run: RunFolder) -> Optional[dict]:
     lock file (not JSON) is treated as free too: the link step writes it whole,
     so such a file was not written by a trainer.
     """
+    return _live_holder(run.lock_path)
+
+
+def _live_holder(path: Path) -> Optional[dict]:
     try:
-        holder = json.loads(run.lock_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError):
+        holder = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # gone, or not a trainer's lock
         return None
     if not isinstance(holder, dict) or not isinstance(holder.get("pid"), int):
         return None
     if _here(holder) and not pid_alive(holder["pid"]):
         return None
     return holder
+
+
+def _take_over(run: RunFolder) -> None:
+    """Move a dead holder's lock out of the way so that one process only takes it.
+
+    Two resumes of a killed run started together both saw the dead lock, and the second
+    deleted the lock the first had just taken: both trained.  The lock is renamed to a name
+    of this process's own instead (a file is renamed once; the other rename fails), and
+    when what was moved is a live lock another process took meanwhile, it is put back."""
+    grave = run.lock_path.with_name(f"{run.lock_path.name}.{os.getpid()}."
+                                    f"{uuid.uuid4().hex[:8]}.stale")
+    try:
+        os.rename(run.lock_path, grave)
+    except FileNotFoundError:
+        return  # taken over by another process first: the next link meets its lock
+    try:
+        if _live_holder(grave) is not None:
+            try:
+                os.link(grave, run.lock_path)
+            except FileExistsError:
+                pass
+            except OSError:  # no hard links here
+                if not run.lock_path.exists():
+                    os.replace(grave, run.lock_path)
+    finally:
+        grave.unlink(missing_ok=True)
 
 
 def _real_address(text: str) -> bool:
@@ -127,8 +155,7 @@ def acquire(run: RunFolder, doing: str = "trained", then: str = "resume the copy
                     f"{run.path} is being {held_for(holder)} by {describe_holder(holder)}; wait "
                     "for it to end "
                     f"or stop it (if that process is gone for good, delete {run.lock_path})")
-            with contextlib.suppress(FileNotFoundError):
-                run.lock_path.unlink()  # a dead holder's lock: take it over
+            _take_over(run)  # a dead holder's lock
         raise UserError(f"{run.lock_path}: could not take the run's lock (another process keeps "
                         "taking it); try again")
     finally:
