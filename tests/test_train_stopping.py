@@ -156,3 +156,22 @@ def test_a_run_killed_as_a_phase_ends_resumes_as_if_never_stopped(tmp_path, tiny
     assert any("resuming" in m and "at fine_tune epoch 1" in m for m in said)
     assert "the head phase had ended when the run stopped: it goes on from that phase's " \
            "best weights" in said
+
+
+def test_a_damaged_state_is_rebuilt_with_the_plateaus_lowered_rate(tmp_path, tiny_weights):
+    """Rebuilt from history.csv, the rate was the one the last epoch trained at, before the
+    plateau schedule lowered it, and the stalled-epoch count was lost (a stop/resume review)."""
+    from core.train.checkpoint import load_loop_state
+    from core.train.engine import train
+    from core.train.loop_state import LoopState
+    from core.train.schedule import PLATEAU_FACTOR
+
+    cfg, report = stalling_data(tmp_path / "data", tiny_weights, epochs=3, fine_tune_epochs=0,
+                                lr_schedule="plateau")
+    run = RunFolder(train(cfg, tmp_path / "run", report=report).run_dir)
+    saved = LoopState.read(run.checkpoint.state)
+    assert saved.learning_rate == pytest.approx(cfg.train.learning_rate * PLATEAU_FACTOR)
+    run.checkpoint.state.write_text("{damaged")
+    rebuilt = load_loop_state(run)
+    for name in ("learning_rate", "plateau_wait", "wait", "epoch", "best_epoch"):
+        assert getattr(rebuilt, name) == pytest.approx(getattr(saved, name)), name

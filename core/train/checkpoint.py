@@ -145,13 +145,19 @@ def load_loop_state(run: RunFolder, listener=None) -> LoopState:
         rows = run.history()
         emit(listener, Log(f"{exc}; the loop state is rebuilt from {run.history_path.name} "
                            f"({len(rows)} finished epochs)", "warning"))
-        return state_from_history(rows)
+        try:
+            cfg = run.load_config()
+        except UserError:
+            cfg = None  # the epochs still count; a plateau's lowered rate is not known
+        return state_from_history(rows, cfg)
 
 
-def state_from_history(rows: list[dict]) -> LoopState:
-    """The loop state after the epochs of ``rows`` (history.csv), as the loop would have kept it."""
+def state_from_history(rows: list[dict], cfg=None) -> LoopState:
+    """The loop state after the epochs of ``rows`` (history.csv), as the loop would have kept
+    it; with the run's settings ``cfg``, the plateau schedule's too (the rate it lowered
+    after the last epoch, its count of stalled epochs: a resume went on at the rate before)."""
     from core.train.loop_state import PHASES
-    from core.train.schedule import score
+    from core.train.schedule import plateau_step, score
 
     state = LoopState()
     for row in rows:
@@ -162,10 +168,13 @@ def state_from_history(rows: list[dict]) -> LoopState:
         state.epoch, state.global_epoch = state.epoch + 1, state.global_epoch + 1
         state.learning_rate = float(row.get("learning_rate") or 0.0)
         s = score({k: v for k, v in row.items() if v is not None})
-        if state.phase_best_score is None or s > state.phase_best_score:
+        improved = state.phase_best_score is None or s > state.phase_best_score
+        if improved:
             state.phase_best_score, state.phase_best_epoch, state.wait = s, state.global_epoch, 0
         else:
             state.wait += 1
+        if cfg is not None and cfg.train.lr_schedule == "plateau":
+            plateau_step(state, improved, cfg.train.phase_learning_rate(state.phase))
         if state.best_score is None or s > state.best_score:
             state.best_score, state.best_epoch = s, state.global_epoch
         state.elapsed += float(row.get("seconds") or 0.0)

@@ -20,7 +20,7 @@ from core.runs.folder import RunFolder
 from core.train.checkpoint import (restore_checkpoint, restore_optimizer, save_best_weights,
                                    save_weights_atomic, write_checkpoint)
 from core.train.loop_state import LoopState
-from core.train.schedule import PLATEAU_PATIENCE, lr_for_epoch, plateau_lr, score
+from core.train.schedule import lr_for_epoch, plateau_step, score
 
 #: The remaining epochs' time is estimated 15% above the current epoch's pace
 #: (validation and checkpoints come on top of the batches).
@@ -120,10 +120,7 @@ class TrainingLoop:
 
     def _plateau(self, improved: bool) -> None:
         st = self.state
-        st.plateau_wait = 0 if improved else st.plateau_wait + 1
-        if st.plateau_wait >= PLATEAU_PATIENCE:
-            st.learning_rate = plateau_lr(st.learning_rate, self.phase_lr)
-            st.plateau_wait = 0
+        if plateau_step(st, improved, self.phase_lr):
             emit(self.listener, Log(f"validation stalled: learning rate lowered to "
                                     f"{st.learning_rate:.2e}"))
 

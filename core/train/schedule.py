@@ -50,6 +50,17 @@ def plateau_lr(current_lr: float, phase_lr: float) -> float:
     return max(current_lr * PLATEAU_FACTOR, phase_lr * PLATEAU_FLOOR)
 
 
+def plateau_step(state, improved: bool, phase_lr: float) -> bool:
+    """The plateau schedule after an epoch (``state``: the loop's, ``improved``: whether the
+    epoch beat the phase's best): True when it lowered the rate."""
+    state.plateau_wait = 0 if improved else state.plateau_wait + 1
+    if state.plateau_wait < PLATEAU_PATIENCE:
+        return False
+    state.learning_rate = plateau_lr(state.learning_rate, phase_lr)
+    state.plateau_wait = 0
+    return True
+
+
 def compile_model(model, lr: float, label_smoothing: float, jit_compile: bool) -> None:
     """Adam, smoothed categorical cross-entropy and accuracy: what every phase trains with."""
     import keras
