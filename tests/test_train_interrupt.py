@@ -209,3 +209,22 @@ def test_ctrl_c_during_the_scan_stops_before_training(tmp_path, tiny_weights, ca
     assert main(train_argv(data, tiny_weights, tmp_path / "run")) == 130
     err = capsys.readouterr().err
     assert "stopped before training began" in err and "error" not in err
+
+
+def test_ctrl_c_before_a_resume_goes_on_says_the_run_is_as_it_was(tmp_path, capsys,
+                                                                   monkeypatch):
+    """Stopped during a resume's checks (its images' headers, a moved folder), it said
+    "nothing was trained" of a run with epochs done (a stop/resume review)."""
+    import core.train.engine as engine
+    from core.events import Cancelled
+
+    def stopped(*_args, **_kwargs):
+        raise Cancelled("cancelled by the user")
+
+    monkeypatch.setattr(engine, "resume_training", stopped)
+    run = tmp_path / "run"
+    run.mkdir()
+    assert main(["train", "--resume", str(run)]) == 130
+    err = capsys.readouterr().err
+    assert f"{run} is as it was: continue with 'python main.py train --resume {run}'" in err
+    assert "nothing was trained" not in err

@@ -187,7 +187,9 @@ def run(args: argparse.Namespace) -> int:
                     result = train(cfg, args.out, runs_base=default_runs_dir(),
                                    listener=listener, cancel=cancel)
     except Cancelled:  # Ctrl+C before the first batch: the scan or the split stopped
-        print("\nstopped before training began; nothing was trained", file=sys.stderr)
+        print(f"\nstopped before training went on; {args.resume} is as it was: continue with "
+              f"'python main.py train --resume {args.resume}'" if args.resume else
+              "\nstopped before training began; nothing was trained", file=sys.stderr)
         return 130
     except KeyboardInterrupt:
         where = started[0]
