@@ -277,3 +277,21 @@ def test_the_resume_log_names_the_epoch_that_comes_next():
     assert resume_point(done, cfg) == "fine_tune epoch 1"
     cfg.model.freeze = FreezeConfig(mode="none")
     assert resume_point(done, cfg) == "its end (every phase has finished)"
+
+
+def test_a_resume_says_which_images_added_since_it_leaves_out(tmp_path):
+    """Images and a whole class added to the data folder were left out of the resumed run,
+    rightly, but without a word: it ended "run completed" with the old classes (a stop/resume
+    review)."""
+    from core.train.engine import resume_training
+
+    data = make_bright_dark(tmp_path / "data", per_class=6, size=32)
+    run = stopped_run(tiny_config(data, epochs=2, fine_tune_epochs=0), tmp_path / "run", 1)
+    (data / "grey").mkdir()
+    for name in ("grey/0.png", "bright/new.png"):
+        shutil.copyfile(next((data / "dark").iterdir()), data / name)
+    events = []
+    resume_training(run.path, listener=events.append)
+    said = [e.message for e in events if isinstance(e, Log) and e.level == "warning"]
+    assert any(m.startswith(f"2 image(s) added to {data} since this run started") and
+               "train --from-run" in m for m in said), said

@@ -39,7 +39,8 @@ from core.train.checkpoint import load_loop_state
 from core.train.loop_state import LoopState
 from core.train.near_copies import describe_split, near_copy_groups
 from core.runs.relocate import dataset_fingerprint, relocate_data
-from core.train.preflight import check_config, check_data_present, check_images_unchanged
+from core.train.preflight import (added_since, check_config, check_data_present,
+                                  check_images_unchanged)
 from core.train.finish import RunResult
 from core.train.session import run_session
 
@@ -283,6 +284,9 @@ def _resume_locked(run: RunFolder, run_dir: Path, listener, cancel: CancelToken,
         split = run.split(cfg.data.data_dir)
         check_data_present(run, split, cfg.data.data_dir, cancel)
         check_images_unchanged(run, split, cfg.data.data_dir, cancel)
+    extra = added_since(split, cfg.data.data_dir, info.created, cancel)
+    if extra:
+        emit(listener, Log(extra, "warning"))
     emit(listener, Log(f"resuming {run.path} at {resume_point(state, cfg)}"))
     return run_session(cfg, run, split, classes, state, listener, cancel, cluster, run_dir)
 

@@ -13,6 +13,7 @@ to (:func:`core.runs.relocate.relocate_data`) when its files are the same.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -134,3 +135,32 @@ def check_images_unchanged(run: RunFolder, split, data_dir: Optional[str],
                         f"pictures it started with (first: {changed[0]}); a run resumes on its "
                         f"own images: put them back, or train on the folder as it is now with "
                         f"'train {data_dir} --from-run {run.path}'")
+
+
+def added_since(split, data_dir: Optional[str], created: Optional[float], cancel=None) -> str:
+    """What a resume leaves out, in a sentence ("" for nothing): images added to the data
+    folder since the run was made (``created``).  It trains on its recorded split, rightly,
+    but the log ended "run completed" with 3 classes while the Data page showed 4, unsaid.
+    An image counts as added when it is in no subset of the split and arrived after the
+    run began (its change time: a copy keeps its modified time on some systems); a copy
+    the split left out was there before."""
+    from core.data.dataset import image_files
+
+    if not data_dir or not created or not os.path.isdir(data_dir):
+        return ""
+    known = {os.path.realpath(r.path) for r in (*split.train, *split.val, *split.test)}
+    new = []
+    for p in image_files(data_dir, cancel):
+        if os.path.realpath(p) not in known:
+            try:
+                st = os.stat(p)
+            except OSError:
+                continue
+            if max(st.st_mtime, st.st_ctime) > created:
+                new.append(p)
+    if not new:
+        return ""
+    return (f"{len(new)} image(s) added to {data_dir} since this run started (e.g. {new[0]}) "
+            "are not part of it: a resume goes on with the images it started with; to train on "
+            "them, start a new run from this one (train --from-run RUN, or Update the model on "
+            "the Sort step)")
