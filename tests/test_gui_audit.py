@@ -107,6 +107,7 @@ def test_check_then_fix_by_key_then_undo_after_a_restart(qtbot, window, page, tm
     assert (data / "dark/dark_05.png").is_file() and not (data / "bright/dark_05.png").exists()
     assert panel.model.mark(f.path) == "→ dark"
     assert page.report.counts["dark"] == 12
+    assert "changed since this check" not in view.status.text()  # its own fix is no change
 
     groups = view.groups_panel  # keep one of the exact copies: the other is set aside
     index = next(i for i, g in enumerate(groups.groups) if g.exact)
@@ -322,3 +323,25 @@ def test_another_folder_shows_no_counts_summary_or_map_of_the_last_check(qtbot, 
         ["Likely wrong labels", "Near-copies", "Outliers", "Map"]
     assert view.summary.text().startswith("Look for images") and not view.map_panel.paths
     assert view.map_panel.xy is None
+
+
+def test_a_folder_changed_by_hand_since_the_check_is_said_so(qtbot, window, page, tmp_path):
+    """Files deleted and added by hand, then Scan again: the header counted 60 images, the
+    check's summary still 61 and its lists the old files, with nothing to say which was right
+    (a week-on-the-line review)."""
+    from PIL import Image
+
+    view, _outcome = _check(qtbot, page)
+    data = tmp_path / "data"
+    said = view.status.text()
+    with qtbot.waitSignal(page.scan_finished, timeout=60000):
+        page.open_folder(str(data))  # nothing changed: nothing said
+    assert view.status.text() == said
+    sorted((data / "dark").iterdir())[0].unlink()
+    Image.fromarray(np.random.default_rng(7).integers(0, 256, (40, 40, 3), np.uint8)).save(
+        data / "bright" / "new.png")
+    with qtbot.waitSignal(page.scan_finished, timeout=60000):
+        page.open_folder(str(data))
+    assert view.status.text() == ("The folder changed since this check (1 image(s) added, 1 "
+                                  "gone): these findings may be out of date. Press Check data "
+                                  "again.")

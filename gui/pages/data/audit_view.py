@@ -30,6 +30,7 @@ from gui.jobs import Job
 from gui.pages.data.audit_findings import (EXAMPLES, Finding, FindingsPanel, summary_text,
                                            typical_images)
 from gui.pages.data.audit_groups import GroupsPanel
+from gui.pages.data.audit_stale import changed_since_check
 from gui.journal_undo import pending_job, undo_job, undo_tip, undone_text
 from gui.pages.data.audit_jobs import audit_job, fix_job
 from gui.pages.data.audit_map import MapPanel
@@ -71,6 +72,7 @@ class AuditView(QWidget):
         self.pending_undo = 0
         self._damaged_told = ("", "")  # (folder, journal warning) last shown
         self._batches: dict[str, tuple[list[str], int]] = {}  # batch -> (paths, group or -1)
+        self._fixed: set[str] = set()  # paths its fixes moved, before and after
         self._typical: dict[str, list[str]] = {}
         lay = QVBoxLayout(self)
         lay.addLayout(self._build_top_row())
@@ -127,13 +129,17 @@ class AuditView(QWidget):
         return row
 
     # -- the folder ------------------------------------------------------------------
-    def set_folder(self, root: Optional[str]) -> None:
-        """The page scanned ``root`` (None: no folder): forget another folder's findings."""
+    def set_folder(self, root: Optional[str], report=None) -> None:
+        """The page scanned ``root`` (None: no folder): forget another folder's findings, and
+        say when this folder's changed since they were found (``report``: the new scan)."""
         root = os.path.abspath(root) if root else ""
         if root != self.root:
             self.root, self.outcome = root, None
             self._forget_fixes()
             self._clear()
+        elif self.outcome is not None and report is not None:
+            stale = changed_since_check(self.outcome.result, report, self._fixed)
+            self.status.setText(stale or self.status.text())
         self.check_button.setEnabled(bool(root) and not self.runner.is_busy())
         self.refresh_undo()
 
@@ -315,6 +321,7 @@ class AuditView(QWidget):
             action, cls = target.get(path, ("set_aside", ""))
             self._mark(path, f"→ {cls}" if action == "move" else "set aside")
             moved.append(path)
+            self._fixed.update((path, self._abs(m.dst)))
         if moved:
             self._batches[outcome.batch] = (moved, group)
             if group >= 0:
@@ -357,7 +364,7 @@ class AuditView(QWidget):
         """A new check, a failed one or another folder: the marks of the fixes made since
         the last check go with it (a stale "set aside" on a copy that Undo had put back
         made "keep one" leave it in the folder)."""
-        self._batches = {}
+        self._batches, self._fixed = {}, set()
         for panel in (self.labels_panel, self.outliers_panel, self.groups_panel):
             panel.model.clear_marks()
 

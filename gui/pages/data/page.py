@@ -252,7 +252,7 @@ class DataPage(Page):
         self._scanned_root = root
         self.report = report
         self.thumbs.forget()  # an image edited since the last scan showed its old thumbnail
-        self.audit_view.set_folder(root)
+        self.audit_view.set_folder(root, report)
         self._fill(report)
         self.state.set_dataset_report(report)
         self.scan_finished.emit(report)
