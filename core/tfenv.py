@@ -13,6 +13,7 @@ command line or ``FTS_VERBOSE=1`` keeps everything.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -25,7 +26,8 @@ CHATTER = re.compile(
     r"|WARNING: All log messages before absl::InitializeLog\(\) is called"
     r"|To enable the following instructions:"
     r"|.*oneDNN custom operations are on"
-    r"|.*This TensorFlow binary is optimized to use available CPU instructions)")
+    r"|.*This TensorFlow binary is optimized to use available CPU instructions"
+    r"|INFO: Created TensorFlow Lite XNNPACK delegate for CPU)")  # a .tflite's first run
 
 _lock = threading.Lock()
 _started = False
@@ -51,19 +53,34 @@ def start_tensorflow(verbose: bool | None = None):
     if verbose is None:
         verbose = verbose_requested(sys.argv)
     with _lock:
-        saved = None if _started or verbose else _saved_stderr()
-        if saved is None:
+        with native_chatter_hidden(verbose or _started):
             import tensorflow as tf
 
             _first_device_query(tf)
-            _started = True
-            return tf
+        _started = True
+        return tf
+
+
+_capturing = threading.Lock()
+
+
+@contextlib.contextmanager
+def native_chatter_hidden(verbose: bool | None = None):
+    """Run the block with descriptor 2 captured, then write back what it printed but
+    TensorFlow's chatter: the start-up lines, and the "INFO: Created TensorFlow Lite
+    XNNPACK delegate" line a .tflite model prints when it first runs (``predict`` on an
+    export printed it, though the README says the start-up lines are hidden)."""
+    if verbose is None:
+        verbose = verbose_requested(sys.argv)
+    with _capturing:  # descriptor 2 is the process's: one capture at a time
+        saved = None if verbose else _saved_stderr()
+        if saved is None:
+            yield
+            return
         with tempfile.TemporaryFile(mode="w+b") as capture:
             os.dup2(capture.fileno(), 2)
             try:
-                import tensorflow as tf
-
-                _first_device_query(tf)
+                yield
             finally:
                 os.dup2(saved, 2)
                 os.close(saved)
@@ -72,8 +89,6 @@ def start_tensorflow(verbose: bool | None = None):
                 if rest:
                     sys.stderr.write(rest)
                     sys.stderr.flush()
-        _started = True
-        return tf
 
 
 def _saved_stderr() -> int | None:

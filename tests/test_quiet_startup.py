@@ -50,3 +50,25 @@ def test_tensorflow_starts_in_a_process_without_a_console():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                          timeout=300, cwd=ROOT)
     assert out.returncode == 0 and out.stdout.strip() == "started tensorflow", out.stdout
+
+
+def test_a_tflite_model_runs_without_the_xnnpack_line():
+    """predict on an export printed "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
+    (a week-on-the-line review), though the README says the start-up lines are hidden."""
+    code = ("from core.tfenv import start_tensorflow\n"
+            "tf = start_tensorflow()\n"
+            "import keras, numpy as np, pathlib, tempfile\n"
+            "m = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten(),\n"
+            "                      keras.layers.Dense(2, activation='softmax')])\n"
+            "d = pathlib.Path(tempfile.mkdtemp())\n"
+            "(d / 'model.tflite').write_bytes(\n"
+            "    tf.lite.TFLiteConverter.from_keras_model(m).convert())\n"
+            "(d / 'labels.txt').write_text('a\\nb\\n')\n"
+            "from core.infer.loaders import TFLitePredictor\n"
+            "p = TFLitePredictor(d / 'model.tflite')\n"
+            "print(p.predict_arrays(np.zeros((1, 8, 8, 3), np.float32)).shape)\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "FTS_VERBOSE")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         timeout=300, cwd=ROOT)
+    assert out.returncode == 0 and out.stdout.strip().endswith("(1, 2)"), out.stderr
+    assert "XNNPACK" not in out.stderr, out.stderr

@@ -26,6 +26,7 @@ from core.infer.refusals import images_hint
 from core.infer.model_safety import check_onnx, check_savedmodel, check_tflite, unopenable
 from core.infer.predictor import Predictor, load_keras_predictor
 from core.runs.folder import RunFolder
+from core.tfenv import native_chatter_hidden
 
 
 def _labels(path: Path, n_outputs: int) -> list[str]:
@@ -166,7 +167,8 @@ class TFLitePredictor(Predictor):
         with self._lock:
             if n != self._batch:
                 self._interp.resize_tensor_input(self._in["index"], [n, *x.shape[1:]])
-                self._interp.allocate_tensors()
+                with native_chatter_hidden():  # XNNPACK's "INFO: Created ..." line
+                    self._interp.allocate_tensors()
                 self._batch = n
             self._interp.set_tensor(self._in["index"], self._quantize(x, self._in))
             self._interp.invoke()
