@@ -213,3 +213,25 @@ def test_the_update_trains_on_the_scan_its_check_made(trained_run, tmp_path, mon
         update_model(run)
     report = seen["report"]
     assert report is not None and any(r.path.endswith("new_0.png") for r in report.records)
+
+
+def test_an_update_says_which_classes_have_too_few_images_to_judge():
+    """A class made on the Sort step with one image trained into the updated model, which
+    reported "77.8 % → 77.8 %" and nothing else (a week-on-the-line review)."""
+    from types import SimpleNamespace
+
+    from core.label.update import ModelUpdate, thin_classes
+
+    def records(spec):
+        return [SimpleNamespace(class_name=c) for c, n in spec.items() for _ in range(n)]
+
+    split = SimpleNamespace(train=records({"good": 20, "cracked": 20, "new": 1}),
+                            val=records({"good": 5, "cracked": 5}))
+    thin = thin_classes(split)
+    assert thin == ("Too few images to learn or judge: new (1 to learn from, none to check "
+                    "on); the figures above say little about them. Label more of them, then "
+                    "update again.")
+    assert thin_classes(SimpleNamespace(train=records({"a": 9}), val=records({"a": 2}))) == ""
+    said = ModelUpdate("/r2", "/r1", "completed", 0.778, 0.778, 9, "ImageNet", 12.0,
+                       thin).describe()
+    assert said.endswith(". " + thin)

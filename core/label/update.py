@@ -37,6 +37,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -57,6 +58,7 @@ class ModelUpdate:
     compared: int
     backbone: str  # where the new run's backbone came from, in words
     seconds: float
+    thin: str = ""  # classes with too few images to judge, in words ("" when none)
 
     def describe(self) -> str:
         if self.status != "completed":
@@ -69,7 +71,28 @@ class ModelUpdate:
         # the whole update, not the run's training time (the Runs page's, which is shorter)
         return (f"Head retrained with {self.backbone} in {self.seconds:.0f} s, reading the "
                 f"images and comparing the two models included: {moved}. New run: "
-                f"{self.run_dir}")
+                f"{self.run_dir}" + (f". {self.thin}" if self.thin else ""))
+
+
+#: Fewer training images than this in a class, or none to validate on, is said after an update.
+FEW_IMAGES = 5
+
+
+def thin_classes(split) -> str:
+    """The classes an update trained with too few images to be learnt or judged, in a
+    sentence ("" when none).  A class made on the Sort step with one image trained into a
+    4-class model that reported "77.8 % → 77.8 %" and nothing else (a week-on-the-line
+    review): that figure says nothing of a class with no validation image."""
+    learn = Counter(r.class_name for r in split.train)
+    check = Counter(r.class_name for r in split.val)
+    thin = [f"{name} ({learn[name]} to learn from, "
+            + (f"{check[name]} to check on)" if check[name] else "none to check on)")
+            for name in sorted(set(learn) | set(check))
+            if learn[name] < FEW_IMAGES or not check[name]]
+    if not thin:
+        return ""
+    return (f"Too few images to learn or judge: {', '.join(thin)}; the figures above say "
+            "little about them. Label more of them, then update again.")
 
 
 def fine_tuned(run) -> bool:
@@ -247,7 +270,9 @@ def update_model(run_dir, data_dir=None, out_dir=None, *, runs_base=None, report
     new = RunFolder(result.run_dir)
     before = after = None
     compared = 0
+    thin = ""
     if status == "completed":
+        thin = thin_classes(new.split(cfg.data.data_dir))
         old_train = {os.path.abspath(r.path) for r in run.split(old_cfg.data.data_dir).train}
         held = [r for r in new.split(cfg.data.data_dir).val
                 if os.path.abspath(r.path) not in old_train]
@@ -257,6 +282,6 @@ def update_model(run_dir, data_dir=None, out_dir=None, *, runs_base=None, report
         after, _ = accuracy_on(new.path, held, cfg.train.batch_size, cancel)
         emit(listener, Progress(2, 2, "comparing the two models"))
     outcome = ModelUpdate(str(new.path), str(run.path), status, before, after, compared,
-                          backbone, round(time.time() - t0, 1))
+                          backbone, round(time.time() - t0, 1), thin)
     emit(listener, Log(outcome.describe()))
     return outcome
