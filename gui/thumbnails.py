@@ -17,6 +17,7 @@ is not, so the pixmap is made on the UI thread.
 
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
 from typing import Any, Optional, Sequence
 
@@ -26,6 +27,8 @@ from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter, QPixmap
 
 THUMB_SIDE = 96
 CACHE_LIMIT = 1500
+#: The caption and tooltip of a picture whose file is gone since it was listed.
+GONE = "not there any more"
 
 
 def screen_ratio() -> float:
@@ -203,8 +206,9 @@ class ThumbnailModel(QAbstractListModel):
         if not index.isValid():
             return None
         path = self._paths[index.row()]
-        if role == Qt.DisplayRole:
-            return self._marks.get(path) or self._captions[index.row()]
+        if role == Qt.DisplayRole:  # a picture gone since it was listed says so under its X
+            gone = self._errors.get(path) == GONE
+            return self._marks.get(path) or (GONE if gone else self._captions[index.row()])
         if role == Qt.ForegroundRole and path in self._marks:
             return QColor("#8a8f96")
         if role == Qt.DecorationRole:
@@ -242,13 +246,13 @@ class ThumbnailModel(QAbstractListModel):
             while len(self._cache) > CACHE_LIMIT:
                 old, _ = self._cache.popitem(last=False)
                 self._requested.discard(old)
-        else:
-            self._errors[path] = error
+        else:  # a file deleted or moved since (an Undo, say) showed a bare red X
+            self._errors[path] = error if os.path.lexists(path) else GONE
         if generation != self._generation:
             return  # a result for an older list: cached, but no repaint needed
         self._requested.discard(path)
         row = self._row_of.get(path)
         if row is not None:
             idx = self.index(row)
-            self.dataChanged.emit(idx, idx, [Qt.DecorationRole, Qt.ToolTipRole])
+            self.dataChanged.emit(idx, idx, [Qt.DecorationRole, Qt.ToolTipRole, Qt.DisplayRole])
             self.thumbnail_ready.emit(row)

@@ -173,3 +173,24 @@ def test_thumbnails_use_every_device_pixel_of_a_high_dpi_screen(qtbot, tmp_path,
     assert (pix.width(), pix.height(), pix.devicePixelRatio()) == (144, 192, 2.0)
     assert pix.deviceIndependentSize().toSize().height() == 96
     model.shutdown()
+
+
+def test_a_picture_gone_since_it_was_listed_says_so_under_its_cross(qtbot, tmp_path):
+    """Evaluate's mistakes showed a bare red X for an image an Undo had taken out of the data
+    set (a week-on-the-line review); a damaged file keeps its caption and its reason."""
+    import numpy as np
+
+    from gui import thumbnails
+
+    here, damaged = tmp_path / "here.png", tmp_path / "damaged.png"
+    Image.fromarray(np.zeros((20, 20, 3), np.uint8)).save(here)
+    damaged.write_bytes(b"not a picture")
+    paths = [str(here), str(tmp_path / "gone.png"), str(damaged)]
+    model = thumbnails.ThumbnailModel(side=48)
+    model.set_items(paths, ["dark · 90 %", "bright · 80 %", "dark · 70 %"])
+    model.prefetch(3)
+    qtbot.waitUntil(lambda: model.loaded_count() >= 3, timeout=30000)
+    shown = [model.data(model.index(i), Qt.DisplayRole) for i in range(3)]
+    assert shown == ["dark · 90 %", thumbnails.GONE, "dark · 70 %"]
+    assert model.data(model.index(1), Qt.ToolTipRole) == f"{paths[1]}\n{thumbnails.GONE}"
+    model.shutdown()
