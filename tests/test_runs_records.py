@@ -188,6 +188,12 @@ def test_two_long_class_lists_are_told_apart_by_what_differs():
     assert (twice.a_text, twice.b_text) == ("3 · also green_pears", "2 · lacks green_pears")
     short = SettingDifference("data.classes", "Classes", ["bright", "dark"], ["dark"])
     assert (short.a_text, short.b_text) == ("bright, dark", "dark")  # short lists as written
+    # what a cell of a 900-pixel window shows: "cracked, good, poly_cracked, po…" hid the
+    # one class that differed (a week-on-the-line review)
+    line = SettingDifference("data.classes", "Classes", ["cracked", "good", "poly_cracked",
+                                                         "poly_good"],
+                             ["cracked", "good", "poly_good"])
+    assert (line.a_text, line.b_text) == ("4 · also poly_cracked", "3 · lacks poly_cracked")
 
 
 def test_a_damaged_metrics_json_says_where_and_what_to_look_for(tmp_path):

@@ -31,6 +31,10 @@ from core.typed_json import to_jsonable
 
 #: Longest value text a table cell gets; longer values are summarised.
 SHORT = 40
+#: Two lists of names longer than this are said by what sets them apart: a table cell of a
+#: 900-pixel window shows about this much ("cracked, good, poly_cracked, po…" hid the one
+#: class that differed).
+NAMES_SHORT = 24
 
 
 @dataclass(frozen=True)
@@ -160,7 +164,8 @@ def side_text(mine: Any, other: Any) -> str:
     """:func:`short_text` of one side; two long lists of names (classes, formats) as their
     count and what sets them apart.  Cut at :data:`SHORT` characters, a 2-class and a 3-class
     run both read "blue_berries_with_a_long_name, green_pe…"."""
-    if not (_names(mine) and _names(other)) or len(", ".join(mine)) <= SHORT:
+    if not (_names(mine) and _names(other)) or \
+            max(len(", ".join(mine)), len(", ".join(other))) <= NAMES_SHORT:  # both alike
         return short_text(mine)
     from collections import Counter
 
