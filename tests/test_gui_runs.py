@@ -514,3 +514,22 @@ def test_a_run_that_cannot_be_deleted_says_what_to_do(qtbot, window, two_runs, m
     text = page.banner.text()
     assert "Could not delete" in text and "Errno" not in text
     assert "may be open in another program" in text and a.exists()
+
+
+def test_the_current_run_is_marked_in_the_table(qtbot, window, two_runs):
+    """Nothing said which run Predict, Export and Serve were using (a week-on-the-line
+    review)."""
+    from gui.pages.runs.rows import ID_ROLE
+
+    _h, ia, ib, a, b = two_runs
+    page = runs_page(window)
+    with qtbot.waitSignal(page.runs_listed, timeout=5000):
+        window.state.set_run(str(b))
+
+    def status(run_id):
+        row = next(r for r in range(page.model.rowCount())
+                   if page.model.item(r, 0).data(ID_ROLE) == run_id)
+        return page.model.item(row, 7)
+
+    assert status(ib).text().endswith(" · current") and status(ib).font().bold()
+    assert not status(ia).text().endswith("current") and not status(ia).font().bold()

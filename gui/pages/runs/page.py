@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHea
                                QVBoxLayout, QWidget)
 
 from core.errors import UserError
-from core.path_names import is_within
+from core.path_names import is_within, same_path
 from core.runs.unfinished import without_model
 from gui.jobs import Job
 from gui.keys import modifier_click
@@ -207,7 +207,7 @@ class RunsPage(Page):
             return
         self.model.removeRows(0, self.model.rowCount())
         for r in runs:
-            self.model.appendRow(run_cells(r))
+            self.model.appendRow(run_cells(r, same_path(r.path, self.state.run_dir)))
         self.empty_label.setVisible(not runs)
         self._update_count()
         if keep:

@@ -73,13 +73,16 @@ class RunsProxy(QSortFilterProxyModel):
         return a < b
 
 
-def run_cells(r) -> list[QStandardItem]:
-    """The table's cells for one :class:`core.runs.summary.RunSummary`."""
+def run_cells(r, current: bool = False) -> list[QStandardItem]:
+    """The table's cells for one :class:`core.runs.summary.RunSummary`; ``current``: the
+    window's current run, the model Predict, Export and Sort use (no row said which)."""
     started = when_text(r.created)
     size = f"{r.image_size} px" if r.image_size else "–"
     status = r.shown_status or "–"
     if not r.exists:
         status += " (folder missing)"
+    if current:
+        status += " · current"
     cells = [
         _item(started, r.created or 0.0),
         _item(r.backbone or "–", (r.backbone or "").lower()),
@@ -93,4 +96,11 @@ def run_cells(r) -> list[QStandardItem]:
     ]
     cells[0].setData(r.id, ID_ROLE)
     cells[-1].setToolTip(r.path)
+    if current:
+        cells[-2].setToolTip("The current run: Evaluate and Export use its model, and Predict "
+                             "and Sort unless another model is opened there")
+        for cell in cells:
+            font = cell.font()
+            font.setBold(True)
+            cell.setFont(font)
     return cells
