@@ -27,12 +27,18 @@ def caption(suggestion) -> str:
     The figure first: the cell cuts what does not fit, and a long name cut the percentage
     ("poly_good · 1…") where the name can lose a few letters."""
     name = isolated(suggestion.suggested) + ("?" if suggestion.unknown else "")
-    return f"{suggestion.probability * 100:.0f} % · {name}"
+    return one_line(f"{suggestion.probability * 100:.0f} % · {name}")
+
+
+def one_line(text: str) -> str:
+    """``text`` with no-break spaces: the cell wrapped "60 % ·" over "poly_good" and cut the
+    second line; on one line it is cut at its end, the name's."""
+    return text.replace(" ", "\u00a0")
 
 
 def mark_text(decision: str, added: bool) -> str:
     if added:  # "added" first: "✓ poly_cracke…" hid it
-        return f"✓ added · {isolated(decision)}"
+        return one_line(f"✓ added · {isolated(decision)}")
     return {"": "", SKIP: "skipped", NONE: "none of these"}.get(decision,
                                                                 f"✓ {isolated(decision)}")
 
