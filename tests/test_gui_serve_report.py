@@ -84,11 +84,11 @@ def test_a_server_on_an_older_model_says_so_and_serves_the_new_one(qtbot, window
     newer = tmp_path / "newer-run"
     shutil.copytree(trained_run, newer)
     window.state.set_run(str(newer))
-    assert box.outdated() and box.button.text() == "Serve this model instead"
+    assert box.outdated() and box.button.text() == "Stop serving"  # a plain stop stays
     assert "The page's model is now newer-run" in box.status_label.text()
     assert f"Serving {trained_run.name}" in box.status_label.text()
     with qtbot.waitSignals([box.stopped, box.started], timeout=120000):
-        box.button.click()
+        box.status_label.linkActivated.emit("restart")  # "Serve it instead"
     assert "Serving newer-run" in box.status_label.text() and not box.outdated()
     assert box.button.text() == "Stop serving"
     with qtbot.waitSignal(box.stopped, timeout=60000):

@@ -19,8 +19,8 @@ import threading
 from html import escape
 from typing import Callable, Optional
 
-from PySide6.QtCore import Signal
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (QGridLayout, QGroupBox, QLabel, QLineEdit, QPushButton, QSpinBox,
                                QWidget)
 
@@ -29,7 +29,7 @@ from gui.jobs import Job
 
 START_TEXT = "Serve"
 STOP_TEXT = "Stop serving"
-RESTART_TEXT = "Serve this model instead"
+RESTART = "restart"  # the status line's link that serves the page's model instead
 START_TIP = ("Answer predictions over HTTP on this machine (127.0.0.1) with TensorFlow "
              "Serving's REST API, like 'python main.py serve'; for other machines use the CLI's "
              "--host with --token")
@@ -76,7 +76,7 @@ class ServeBox(QGroupBox):
         self.status_label = QLabel("")
         self.status_label.setObjectName("hint")
         self.status_label.setWordWrap(True)
-        self.status_label.setOpenExternalLinks(True)  # the served URL opens in a browser
+        self.status_label.linkActivated.connect(self._on_link)  # the URL, or "serve this one"
         self.curl_edit = QLineEdit()
         self.curl_edit.setReadOnly(True)
         self.curl_edit.setToolTip("Paste into a terminal, with an image file's name for "
@@ -111,9 +111,9 @@ class ServeBox(QGroupBox):
         if serving:
             self.status_label.setText(self._serving_text + (
                 f"<br><b>The page's model is now {escape(_name(self._source()))}</b>: clients "
-                "still get the served one's answers" if self.outdated() else ""))
-        self.button.setText(RESTART_TEXT if self.outdated() else
-                            STOP_TEXT if serving else START_TEXT)
+                f"still get the served one's answers. <a href='{RESTART}'>Serve it instead</a>"
+                if self.outdated() else ""))
+        self.button.setText(STOP_TEXT if serving else START_TEXT)
         self.button.setEnabled(not self.busy() and (serving or self._source() is not None))
         self.button.setToolTip("Stop the server; requests in flight are answered first"
                                if serving else START_TIP if self._source() is not None else
@@ -124,8 +124,19 @@ class ServeBox(QGroupBox):
 
     # ------------------------------------------------------------------ actions
     def toggle(self) -> Optional[Job]:
-        self._restart = self.outdated()  # stopped, then the page's model started
         return self.stop() if self.server is not None else self.start()
+
+    def restart(self) -> Optional[Job]:
+        """Serve the page's model instead of the one served (stopped first, same port)."""
+        job = self.stop()
+        self._restart = job is not None
+        return job
+
+    def _on_link(self, link: str) -> None:
+        if link == RESTART:
+            self.restart()
+        else:  # the served URL: a browser shows its status
+            QDesktopServices.openUrl(QUrl(link))
 
     def start(self) -> Optional[Job]:
         """Load and serve the page's model in a worker; ``started`` when it answers."""
