@@ -19,7 +19,7 @@ import threading
 from html import escape
 from typing import Callable, Optional
 
-from PySide6.QtCore import QUrl, Signal
+from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (QGridLayout, QGroupBox, QLabel, QLineEdit, QPushButton, QSpinBox,
                                QWidget)
@@ -77,6 +77,7 @@ class ServeBox(QGroupBox):
         self.status_label.setObjectName("hint")
         self.status_label.setWordWrap(True)
         self.status_label.linkActivated.connect(self._on_link)  # the URL, or "serve this one"
+        self.status_label.setTextInteractionFlags(Qt.TextBrowserInteraction)  # Tab reaches links
         self.curl_edit = QLineEdit()
         self.curl_edit.setReadOnly(True)
         self.curl_edit.setToolTip("Paste into a terminal, with an image file's name for "
