@@ -176,3 +176,23 @@ def test_a_preview_of_images_gone_since_the_scan_says_so(qtbot, window):
         window.show_page(2)
     assert page.preview_rows == []
     assert "cannot be read now" in page.banner.text() and "Scan again" in page.banner.text()
+
+
+def test_a_parameter_a_setting_leaves_out_shows_the_value_training_uses(qtbot, window):
+    """An imported A.Rotate(limit=90) (its default-valued arguments left out) showed the
+    catalogue's -15 to 15 while training rotated by up to 90, and touching one end wrote
+    -20..15 (a knobs review)."""
+    from core.config import AugmentConfig, TransformConfig
+
+    page = window.augment_page
+    with qtbot.waitSignal(page.previews_updated, timeout=60000):
+        window.show_page(2)
+    window.state.set("augment", AugmentConfig(preset="custom", transforms=[
+        TransformConfig("Rotate", True, 0.5, {}),
+        TransformConfig("GaussNoise", True, 0.5, {})]))
+    limit = page._editors["Rotate"]["limit"]
+    assert [w.value() for w in limit._widgets] == [-90, 90]  # albumentations' own default
+    noise = page._editors["GaussNoise"]["std_range"]
+    assert [w.value() for w in noise._widgets] == pytest.approx([0.2, 0.44])
+    limit._widgets[0].setValue(-20)
+    assert window.state.config.augment.transforms[0].params["limit"] == [-20, 90]

@@ -77,6 +77,21 @@ def _read_augment_file(path: Path) -> AugmentConfig:
 _MASK_KEYS = {"mask_interpolation", "fill_mask"}
 
 
+def library_default(name: str, key: str, fallback: Any) -> Any:
+    """What albumentations itself gives transform ``name``'s ``key`` when a setting leaves it
+    out (``fallback`` when it has none): training runs with that, so the Augment page must
+    show it.  It showed the catalogue's default instead (an imported ``Rotate(limit=90)``,
+    written without its default-valued arguments, read "-15 to 15")."""
+    cls = getattr(A, name, None)
+    try:
+        param = inspect.signature(cls.__init__).parameters.get(key) if cls else None
+    except (TypeError, ValueError):
+        param = None
+    if param is None or param.default is inspect.Parameter.empty:
+        return fallback
+    return param.default
+
+
 def from_albumentations_dict(data: dict, source: str = "albumentations file") -> AugmentConfig:
     """Map an ``A.to_dict`` result back to an AugmentConfig (preset ``custom``).
 

@@ -187,6 +187,8 @@ class AugmentPage(Page):
         return resolve(self.state.config.augment)
 
     def _sync_from_config(self) -> None:
+        from core.data.augment_files import library_default
+
         if not self._built:
             return
         aug = self.state.config.augment
@@ -211,9 +213,9 @@ class AugmentPage(Page):
             if t is not None:
                 spin.setValue(round(t.p * 100))
             spin.blockSignals(False)
-            for key, ed in self._editors[name].items():
-                ed.set_value(t.params.get(key, ed.spec.default) if t is not None
-                             else ed.spec.default)
+            for key, ed in self._editors[name].items():  # a left-out key: the library's value
+                ed.set_value(ed.spec.default if t is None else t.params[key] if key in t.params
+                             else library_default(name, key, ed.spec.default))
         # A transform with no controls, or a second copy of one that has them (training
         # runs every copy; the controls show the first): it was not mentioned at all.
         others = [t.name for t in resolved.transforms
