@@ -88,6 +88,17 @@ class FreezeConfig:
             raise ConfigError("--unfreeze needs none, all, a number of layers or a layer name")
         return cls(mode="from_layer", from_layer=t)
 
+    def nothing_unfreezes(self) -> str:
+        """Why phase 2 would train no backbone layer, in words ("" when some may): besides
+        "none", the top 0 layers and no layer ticked ran a whole phase for the head alone."""
+        if self.mode == "none":
+            return "unfreeze: none"
+        if self.mode == "top_n" and self.top_n <= 0:
+            return "the top 0 layers"
+        if self.mode == "custom" and not self.layers:
+            return "no layer ticked"
+        return ""
+
 
 @dataclass
 class ModelConfig:

@@ -101,8 +101,12 @@ def test_nothing_to_train_is_refused_up_front():
     cfg.train.fine_tune_epochs = 3
     cfg.model.freeze.mode = "none"
     cfg.validate()
-    with pytest.raises(ConfigError, match="model.freeze.mode is none"):
+    with pytest.raises(ConfigError, match=r"unfreezes no backbone layer \(unfreeze: none\)"):
         check_config(cfg, need_weights=False)
+    cfg.model.freeze.mode, cfg.model.freeze.top_n = "top_n", 0  # the same, said otherwise
+    with pytest.raises(ConfigError, match=r"unfreezes no backbone layer \(the top 0 layers\)"):
+        check_config(cfg, need_weights=False)
+    cfg.model.freeze.mode = "none"
     cfg.model.weights = "none"  # from scratch: the fine-tuning phase trains every layer
     check_config(cfg, need_weights=False)
     cfg.model.weights, cfg.model.freeze.mode = "imagenet", "all"

@@ -175,3 +175,29 @@ def test_a_damaged_state_is_rebuilt_with_the_plateaus_lowered_rate(tmp_path, tin
     rebuilt = load_loop_state(run)
     for name in ("learning_rate", "plateau_wait", "wait", "epoch", "best_epoch"):
         assert getattr(rebuilt, name) == pytest.approx(getattr(saved, name)), name
+
+
+@pytest.mark.parametrize("freeze, said", [
+    ({"mode": "top_n", "top_n": 0}, "the top 0 layers"),
+    ({"mode": "custom", "layers": []}, "no layer ticked"),
+    ({"mode": "top_n", "top_n": 1}, "the layers chosen hold no weights that train"),
+])
+def test_settings_that_unfreeze_nothing_skip_the_fine_tuning_phase(tmp_path, tiny_weights,
+                                                                   freeze, said):
+    """The top 0 layers, no layer ticked, or top layers without weights ran a whole phase
+    for the head alone ("1,154 of 940,274 parameters train"; a knobs review)."""
+    from core.config import FreezeConfig
+    from core.data.dataset import scan_dataset
+    from core.train.engine import train
+    from core.train.linear_head import planned_epochs
+
+    data = make_bright_dark(tmp_path / "data", per_class=6, size=32)
+    cfg = tiny_config(data, tiny_weights, epochs=1, fine_tune_epochs=2)
+    cfg.model.freeze = FreezeConfig(**freeze)
+    if freeze.get("top_n") != 1:  # known from the settings alone: the Train page counts it
+        assert planned_epochs(cfg)["fine_tune"] == 0
+    events = []
+    result = train(cfg, tmp_path / "run", listener=events.append, report=scan_dataset(data))
+    assert [h["phase"] for h in result.history] == ["head"]
+    assert f"nothing to unfreeze ({said}): the fine-tuning phase is skipped" in [
+        e.message for e in events if isinstance(e, Log)]

@@ -330,3 +330,13 @@ def backbone_name(model) -> str:
         return get_backbone(stem).name
     except Exception:
         return UNKNOWN_BACKBONE
+
+
+def trains_no_weight(model, freeze) -> str:
+    """Why the fine-tuning phase of ``model`` would train no backbone weight ("" when it
+    trains some): the top 2 layers of MobileNetV3Small hold none, and a whole phase trained
+    the head alone (its log said "1,154 of 940,274 parameters train").  Leaves the model
+    frozen as for the head phase."""
+    tuned, _ = apply_freeze(model, freeze, "fine_tune")
+    head, _ = apply_freeze(model, freeze, "head")
+    return "" if tuned > head else "the layers chosen hold no weights that train"

@@ -55,7 +55,7 @@ def planned_epochs(cfg) -> dict[str, int]:
     from core.model.build import is_from_scratch
 
     t = cfg.train
-    unfrozen = cfg.model.freeze.mode != "none" or is_from_scratch(cfg.model)
+    unfrozen = not cfg.model.freeze.nothing_unfreezes() or is_from_scratch(cfg.model)
     return {"head": min(t.epochs, 1) if exact_fit_planned(cfg) else t.epochs,
             "fine_tune": t.fine_tune_epochs if unfrozen else 0}
 

@@ -40,12 +40,12 @@ def check_config(cfg: StudioConfig, need_weights: bool = True) -> None:
         # Here, not in validate(): a project saved with both at 0 could not be opened again.
         raise ConfigError("train.epochs and train.fine_tune_epochs are both 0: nothing would "
                           "train; give at least one epoch to one of the phases")
-    if cfg.train.epochs == 0 and cfg.model.freeze.mode == "none" \
-            and not is_from_scratch(cfg.model):
+    frozen = cfg.model.freeze.nothing_unfreezes()
+    if cfg.train.epochs == 0 and frozen and not is_from_scratch(cfg.model):
         # The fine-tuning phase has nothing to unfreeze and is skipped: the run "completed"
         # without a model.  Here, not in validate(): a project with these settings opens.
-        raise ConfigError("train.epochs is 0 and model.freeze.mode is none (no backbone layer "
-                          "trains): nothing would train; give the head phase at least one "
+        raise ConfigError(f"train.epochs is 0 and model.freeze unfreezes no backbone layer "
+                          f"({frozen}): nothing would train; give the head phase at least one "
                           "epoch, or let some backbone layers train")
     spec = get_backbone(cfg.model.backbone)
     size = cfg.model.image_size or resolve_image_size(spec, 0, cfg.model.weights)

@@ -198,13 +198,18 @@ class Session:
 
     def plan(self) -> list[tuple[str, int]]:
         """(phase, epochs) of each phase this run trains."""
-        from core.train.linear_head import planned_epochs
+        from core.model.build import trains_no_weight
+
         t = self.cfg.train
         head_epochs = min(t.epochs, 1) if self.linear_head() else t.epochs
         plan = list(zip(PHASES, (head_epochs, t.fine_tune_epochs)))
-        if t.fine_tune_epochs and not planned_epochs(self.cfg)["fine_tune"]:
-            emit(self.listener, Log("nothing to unfreeze (unfreeze: none): the fine-tuning "
-                                    "phase is skipped"))
+        frozen = ""
+        if t.fine_tune_epochs and not self.scratch:
+            freeze = self.cfg.model.freeze
+            frozen = freeze.nothing_unfreezes() or trains_no_weight(self.model, freeze)
+        if frozen:
+            emit(self.listener, Log(f"nothing to unfreeze ({frozen}): the fine-tuning phase "
+                                    "is skipped"))
             plan = plan[:1]
         if self.scratch:
             emit(self.listener, Log("no pretrained weights: every layer learns from scratch, "
