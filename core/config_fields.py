@@ -76,8 +76,9 @@ class FieldInfo:
         first = purpose or self.help.split("\n")[0].rstrip(".")
         text = first + (f" {extra}" if extra else "")
         rng = self.bounds_text()
-        return f"{text} ({rng}; default {_fmt(self.default)})" if rng else \
+        said = f"{text} ({rng}; default {_fmt(self.default)})" if rng else \
             f"{text} (default {_fmt(self.default)})"
+        return said.replace("%", "%%")  # argparse formats help with %: "100 % sure" broke it
 
     def parse(self, text: str) -> Any:
         """Turn a command-line word into a checked value (ValueError says what is wrong)."""

@@ -388,3 +388,33 @@ def test_a_json_mistake_is_said_in_plain_words(text, said):
     with pytest.raises(ConfigError) as err:
         parse_json(text, "cfg.json", "config", "fix it")
     assert said in str(err.value) and "Expecting" not in str(err.value)
+
+
+def test_every_knob_of_the_window_has_its_train_flag(tmp_path, capsys):
+    """Dropout, hidden units, the head solver, the schedule, label smoothing, patience, the
+    augmentation seed and the image cache could be set only through --config; --augment reset
+    a --config file's augmentation seed to 0; a help with "%" broke --help (a knobs review)."""
+    import argparse
+
+    from core.cli.commands import train
+
+    parser = argparse.ArgumentParser()
+    train.register(parser.add_subparsers())
+    args = parser.parse_args([
+        "train", str(tmp_path), "--dropout", "0.5", "--dense-units", "64", "--head-solver",
+        "adam", "--lr-schedule", "plateau", "--label-smoothing", "0.05", "--patience", "3",
+        "--augment", "medium", "--augment-seed", "7", "--cache-mb", "0"])
+    cfg = train.config_from_args(args)
+    assert (cfg.model.dropout, cfg.model.dense_units) == (0.5, 64)
+    assert (cfg.train.head_solver, cfg.train.lr_schedule, cfg.train.label_smoothing,
+            cfg.train.early_stopping_patience) == ("adam", "plateau", 0.05, 3)
+    assert (cfg.augment.preset, cfg.augment.seed, cfg.data.cache_mb) == ("medium", 7, 0)
+    saved = StudioConfig()
+    saved.augment.seed = 11
+    saved.save(tmp_path / "cfg.json")
+    args = parser.parse_args(["train", str(tmp_path), "--config", str(tmp_path / "cfg.json"),
+                              "--augment", "heavy"])
+    assert train.config_from_args(args).augment.seed == 11
+    with pytest.raises(SystemExit):
+        parser.parse_args(["train", "--help"])
+    assert "less than 100 % sure" in " ".join(capsys.readouterr().out.split())

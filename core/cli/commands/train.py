@@ -18,7 +18,13 @@ SETTING_FLAGS = (("--image-size", "model.image_size"), ("--epochs", "train.epoch
                  ("--mixed-precision", "train.mixed_precision"), ("--xla", "train.xla"),
                  ("--keep-duplicates-together", "data.keep_duplicates_together"),
                  ("--time-budget", "train.time_budget"),
-                 ("--unknown-keep", "trust.unknown_keep"))
+                 ("--unknown-keep", "trust.unknown_keep"),
+                 # the window's other knobs (they could be set only through --config)
+                 ("--dropout", "model.dropout"), ("--dense-units", "model.dense_units"),
+                 ("--head-solver", "train.head_solver"), ("--lr-schedule", "train.lr_schedule"),
+                 ("--label-smoothing", "train.label_smoothing"),
+                 ("--patience", "train.early_stopping_patience"),
+                 ("--augment-seed", "augment.seed"), ("--cache-mb", "data.cache_mb"))
 
 
 def register(sub) -> None:
@@ -67,6 +73,11 @@ def config_from_args(args: argparse.Namespace):
         cfg.model.backbone = args.backbone
     if args.weights:
         cfg.model.weights = args.weights
+    if args.augment:  # before the flags: --augment-seed then applies to it
+        if args.augment.lower().endswith(".json"):
+            cfg.augment = load_augment_file(args.augment)
+        else:  # a --config file's seed stays (it was reset to 0)
+            cfg.augment = preset_config(args.augment.lower(), cfg.augment.seed)
     for flag, path in SETTING_FLAGS:
         value = getattr(args, flag.lstrip("-").replace("-", "_"))
         if value is not None:
@@ -74,11 +85,6 @@ def config_from_args(args: argparse.Namespace):
             setattr(getattr(cfg, section), leaf, value)
     if args.unfreeze:
         cfg.model.freeze = FreezeConfig.parse(args.unfreeze)
-    if args.augment:
-        if args.augment.lower().endswith(".json"):
-            cfg.augment = load_augment_file(args.augment)
-        else:
-            cfg.augment = preset_config(args.augment.lower())
     if args.seed is not None:
         cfg.data.seed = cfg.train.seed = args.seed
     if not cfg.data.data_dir:
