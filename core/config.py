@@ -184,7 +184,9 @@ class TrainConfig:
                                      label="Label smoothing",
                                      help="Asks the model to be at most this much less than 100 % "
                                           "sure.\nA little (0.1) makes it less over-confident and "
-                                          "often more accurate on new images.")
+                                          "often more accurate on new images. The head fitted "
+                                          "exactly (head solver: logistic) is fitted without it; "
+                                          "its reported loss still counts it.")
     class_weights: Literal["auto", "none"] = setting(
         "auto", label="Class weights",
         help="auto: weight the loss by inverse class frequency when classes are imbalanced.")

@@ -38,7 +38,7 @@ class SplitBox(QGroupBox):
         self.cache_spin.setSingleStep(256)
         self.cache_spin.setSpecialValueText("off")
         for text, spin, width in (("Hold back for validation:", self.val_spin, 70),
-                                  ("Shuffle seed:", self.seed_spin, 70),
+                                  ("Split seed:", self.seed_spin, 70),
                                   ("Image cache:", self.cache_spin, 90)):
             label = QLabel(text)
             label.setBuddy(spin)
