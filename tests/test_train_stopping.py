@@ -201,3 +201,19 @@ def test_settings_that_unfreeze_nothing_skip_the_fine_tuning_phase(tmp_path, tin
     assert [h["phase"] for h in result.history] == ["head"]
     assert f"nothing to unfreeze ({said}): the fine-tuning phase is skipped" in [
         e.message for e in events if isinstance(e, Log)]
+
+
+def test_no_head_epoch_and_weightless_top_layers_is_refused(tmp_path, tiny_weights):
+    """Skipping a fine-tuning phase that trains no weight, with no head epoch, "completed" a
+    run without a model (a review of the day's diff)."""
+    from core.config import FreezeConfig
+    from core.data.dataset import scan_dataset
+    from core.errors import ConfigError
+    from core.train.engine import train
+
+    data = make_bright_dark(tmp_path / "data", per_class=6, size=32)
+    cfg = tiny_config(data, tiny_weights, epochs=0, fine_tune_epochs=2)
+    cfg.model.freeze = FreezeConfig(mode="top_n", top_n=1)  # MobileNetV3Small: no weights
+    with pytest.raises(ConfigError, match=r"unfreezes no backbone layer \(the layers chosen "
+                                          r"hold no weights that train\): nothing would train"):
+        train(cfg, tmp_path / "run", report=scan_dataset(data))

@@ -44,9 +44,7 @@ def check_config(cfg: StudioConfig, need_weights: bool = True) -> None:
     if cfg.train.epochs == 0 and frozen and not is_from_scratch(cfg.model):
         # The fine-tuning phase has nothing to unfreeze and is skipped: the run "completed"
         # without a model.  Here, not in validate(): a project with these settings opens.
-        raise ConfigError(f"train.epochs is 0 and model.freeze unfreezes no backbone layer "
-                          f"({frozen}): nothing would train; give the head phase at least one "
-                          "epoch, or let some backbone layers train")
+        raise nothing_would_train(frozen)
     spec = get_backbone(cfg.model.backbone)
     size = cfg.model.image_size or resolve_image_size(spec, 0, cfg.model.weights)
     build_augmenter(cfg.augment, size)
@@ -164,3 +162,12 @@ def added_since(split, data_dir: Optional[str], created: Optional[float], cancel
             "are not part of it: a resume goes on with the images it started with; to train on "
             "them, start a new run from this one (train --from-run RUN, or Update the model on "
             "the Sort step)")
+
+
+def nothing_would_train(frozen: str) -> ConfigError:
+    """No head epoch, and the fine-tuning phase unfreezes nothing (``frozen``: why, in words):
+    the run "completed" without a model.  Refused up front from the settings, or when the
+    model is built, for top layers that hold no weights."""
+    return ConfigError(f"train.epochs is 0 and model.freeze unfreezes no backbone layer "
+                       f"({frozen}): nothing would train; give the head phase at least one "
+                       "epoch, or let some backbone layers train")

@@ -207,6 +207,10 @@ class Session:
         if t.fine_tune_epochs and not self.scratch:
             freeze = self.cfg.model.freeze
             frozen = freeze.nothing_unfreezes() or trains_no_weight(self.model, freeze)
+        if frozen and not head_epochs:  # the up-front check cannot see weightless layers
+            from core.train.preflight import nothing_would_train
+
+            raise nothing_would_train(frozen)
         if frozen:
             emit(self.listener, Log(f"nothing to unfreeze ({frozen}): the fine-tuning phase "
                                     "is skipped"))
