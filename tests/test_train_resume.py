@@ -218,9 +218,17 @@ def test_two_takers_of_a_dead_lock_at_once_do_not_both_get_it(tmp_path):
     _dead_lock(run)
     acquire(run)  # the first taker ...
     mine = json.loads(run.lock_path.read_text())["token"]
-    _take_over(run)  # ... and the second, who judged the lock dead a moment before
-    assert json.loads(run.lock_path.read_text())["token"] == mine  # put back, not deleted
+    _take_over(run)  # ... and the second and third, who judged the lock dead a moment before
+    _take_over(run)
+    assert json.loads(run.lock_path.read_text())["token"] == mine  # not deleted
     assert lock_holder(run)["pid"] == os.getpid()
+    breaking = run.lock_path.with_name(".lock.breaking")
+    breaking.touch()  # another process breaking a dead lock: its turn is waited for
+    _take_over(run)
+    assert breaking.exists()
+    os.utime(breaking, (0, 0))  # ... unless it died doing so
+    _take_over(run)
+    assert not breaking.exists() and lock_holder(run)["pid"] == os.getpid()
     release(run)
     assert list(run.path.iterdir()) == []  # no moved-aside lock left behind
     context = multiprocessing.get_context("spawn")

@@ -52,30 +52,32 @@ def _live_holder(path: Path) -> Optional[dict]:
     return holder
 
 
+#: Seconds after which a ``.lock.breaking`` marker is taken for a breaker that died.
+BREAKING_STALE = 10.0
+
+
 def _take_over(run: RunFolder) -> None:
-    """Move a dead holder's lock out of the way so that one process only takes it.
+    """Remove a dead holder's lock, one process at a time.
 
     Two resumes of a killed run started together both saw the dead lock, and the second
-    deleted the lock the first had just taken: both trained.  The lock is renamed to a name
-    of this process's own instead (a file is renamed once; the other rename fails), and
-    when what was moved is a live lock another process took meanwhile, it is put back."""
-    grave = run.lock_path.with_name(f"{run.lock_path.name}.{os.getpid()}."
-                                    f"{uuid.uuid4().hex[:8]}.stale")
+    deleted the lock the first had just taken: both trained.  So a dead lock is removed
+    only by the process holding ``.lock.breaking`` (made exclusively), after it has read
+    the lock again and found it still dead: no live lock can have replaced it meanwhile,
+    since a lock is only linked where none is.  The others wait their turn."""
+    marker = run.lock_path.with_name(run.lock_path.name + ".breaking")
     try:
-        os.rename(run.lock_path, grave)
-    except FileNotFoundError:
-        return  # taken over by another process first: the next link meets its lock
+        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+    except FileExistsError:
+        with contextlib.suppress(OSError):  # a breaker killed mid-break leaves its marker
+            if time.time() - marker.stat().st_mtime > BREAKING_STALE:
+                marker.unlink()
+        time.sleep(0.05)
+        return
     try:
-        if _live_holder(grave) is not None:
-            try:
-                os.link(grave, run.lock_path)
-            except FileExistsError:
-                pass
-            except OSError:  # no hard links here
-                if not run.lock_path.exists():
-                    os.replace(grave, run.lock_path)
+        if run.lock_path.exists() and _live_holder(run.lock_path) is None:
+            run.lock_path.unlink(missing_ok=True)
     finally:
-        grave.unlink(missing_ok=True)
+        marker.unlink(missing_ok=True)
 
 
 def _real_address(text: str) -> bool:
@@ -138,7 +140,7 @@ def acquire(run: RunFolder, doing: str = "trained", then: str = "resume the copy
     except OSError as exc:
         raise _unwritable(run, exc, then) from None
     try:
-        for _ in range(3):
+        for _ in range(60):  # a few seconds while other processes break a dead lock
             try:
                 os.link(tmp, run.lock_path)
                 _HELD[os.path.abspath(run.lock_path)] = token
