@@ -196,3 +196,11 @@ def test_a_parameter_a_setting_leaves_out_shows_the_value_training_uses(qtbot, w
     assert [w.value() for w in noise._widgets] == pytest.approx([0.2, 0.44])
     limit._widgets[0].setValue(-20)
     assert window.state.config.augment.transforms[0].params["limit"] == [-20, 90]
+    # as the transform reads its defaults: Affine's rotate=0.0 is the range 0..0, editable
+    # (the raw signature's 0.0 and None showed "as written", the boxes hidden)
+    window.state.set("augment", AugmentConfig(preset="custom", transforms=[
+        TransformConfig("Affine", True, 0.5, {})]))
+    for key, want in (("rotate", [0, 0]), ("scale", [1, 1])):
+        ed = page._editors["Affine"][key]
+        assert [w.value() for w in ed._widgets] == pytest.approx(want), key
+        assert ed._widgets[0].isEnabled(), key

@@ -82,14 +82,25 @@ def library_default(name: str, key: str, fallback: Any) -> Any:
     out (``fallback`` when it has none): training runs with that, so the Augment page must
     show it.  It showed the catalogue's default instead (an imported ``Rotate(limit=90)``,
     written without its default-valued arguments, read "-15 to 15")."""
+    import warnings
+
     cls = getattr(A, name, None)
-    try:
-        param = inspect.signature(cls.__init__).parameters.get(key) if cls else None
-    except (TypeError, ValueError):
-        param = None
-    if param is None or param.default is inspect.Parameter.empty:
-        return fallback
-    return param.default
+    try:  # as the transform reads it: Affine's rotate=0.0 is (0.0, 0.0) there
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            value = getattr(cls(), key)
+    except Exception:  # needs arguments (a crop's size), or keeps no such attribute
+        try:
+            param = inspect.signature(cls.__init__).parameters.get(key) if cls else None
+        except (TypeError, ValueError):
+            param = None
+        value = None if param is None or param.default is inspect.Parameter.empty \
+            else param.default
+    if isinstance(value, dict) and set(value) == {"x", "y"} and value["x"] == value["y"]:
+        value = value["x"]  # Affine keeps a range per axis: one range when they agree
+    if isinstance(value, tuple):
+        value = list(value)
+    return fallback if value is None or isinstance(value, dict) else value
 
 
 def from_albumentations_dict(data: dict, source: str = "albumentations file") -> AugmentConfig:
