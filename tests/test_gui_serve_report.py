@@ -87,9 +87,11 @@ def test_a_server_on_an_older_model_says_so_and_serves_the_new_one(qtbot, window
     assert box.outdated() and box.button.text() == "Stop serving"  # a plain stop stays
     assert "The page's model is now newer-run" in box.status_label.text()
     assert f"Serving {trained_run.name}" in box.status_label.text()
+    port = box.server.url.rsplit(":", 1)[1]
     with qtbot.waitSignals([box.stopped, box.started], timeout=120000):
         box.status_label.linkActivated.emit("restart")  # "Serve it instead"
     assert "Serving newer-run" in box.status_label.text() and not box.outdated()
+    assert box.server.url.endswith(f":{port}")  # the clients' URL still works
     assert box.button.text() == "Stop serving"
     with qtbot.waitSignal(box.stopped, timeout=60000):
         box.button.click()

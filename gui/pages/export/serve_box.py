@@ -128,7 +128,10 @@ class ServeBox(QGroupBox):
         return self.stop() if self.server is not None else self.start()
 
     def restart(self) -> Optional[Job]:
-        """Serve the page's model instead of the one served (stopped first, same port)."""
+        """Serve the page's model instead of the one served (stopped first, same port:
+        with "any free" the new server took another, and the clients' URL broke)."""
+        if self.server is not None:
+            self.port_spin.setValue(int(self.server.url.rsplit(":", 1)[1]))
         job = self.stop()
         self._restart = job is not None
         return job
@@ -194,6 +197,7 @@ class ServeBox(QGroupBox):
             self.start()  # the stop job has ended: its slot is free
 
     def _on_failed(self, message: str) -> None:
+        self._restart = False  # a later plain Stop must not start a server unasked
         self.status_label.setText("")
         self.failed.emit(message)
 
