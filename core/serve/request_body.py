@@ -1,8 +1,8 @@
 """A request's body, read within its limits: its size, its deadline, and the memory all
 bodies being received may hold at once.
 
-A body with a Content-Length has its whole share reserved before it is read, and waits for
-room when other bodies hold the memory: taking it chunk by chunk, five 31 MB requests
+A body with a Content-Length has its whole share reserved when its first bytes arrive, and
+waits for room when other bodies hold the memory: taking it chunk by chunk, five 31 MB requests
 against a 128 MB budget each got a part and were all refused, though four fitted.  A body
 sent in chunks (no length) takes its share as it arrives and is refused (503) when the
 memory is spent.
@@ -32,6 +32,8 @@ DRAIN_LIMIT = 256 * 1024 * 1024
 #: byte held its connection and 32 MB of memory for as long as it liked.
 BODY_SECONDS = 10.0
 BODY_BYTES_PER_SECOND = 256 * 1024
+#: A body that stops arriving for this long is answered 408 (it would hold its room).
+BODY_IDLE_SECONDS = 10.0
 #: Request bodies held in memory at once, across all requests, in units of the body limit:
 #: past it a request is answered 503 (try again) instead of the memory growing by one body
 #: per client, however many there are.
@@ -72,17 +74,35 @@ def _busy(budget: BodyBudget) -> HttpError:
 
 
 async def read_body(request: Request, limit: int, budget: BodyBudget, held: list[int],
-                    reserved: int) -> bytes:
+                    declared: int, waiting: list) -> bytes:
     """The body, refused (413) when it is over ``limit`` bytes; memory stays under ``limit``.
 
-    ``reserved``: bytes of ``budget`` taken for it already (its Content-Length); a body
-    without one takes each chunk from ``budget`` (noted in ``held`` for the caller to give
-    back), and is answered 503 when the budget is spent."""
+    ``declared``: its Content-Length (0 when not given, or over the limit): that much of
+    ``budget`` is reserved when the body's first bytes arrive (``waiting`` is non-empty while
+    it waits for room), not with the headers, so connections that send none hold nothing
+    (four that declared 32 MB and sent nothing shut out every other request).  A body
+    without one takes each chunk from ``budget``, and is answered 503 when it is spent.
+    What is taken is noted in ``held`` for the caller to give back.  A body that stops
+    arriving for :data:`BODY_IDLE_SECONDS` is answered 408: it holds its room till then."""
     mb = limit // (1024 * 1024)
     too_big = HttpError(413, f"the request body is over the limit of {mb} MB; send fewer or "
                              "smaller images per request")
-    chunks, size = [], 0
-    async for chunk in request.stream():
+    chunks, size, reserved = [], 0, 0
+    stream = request.stream().__aiter__()
+    while True:
+        try:
+            chunk = await asyncio.wait_for(stream.__anext__(), BODY_IDLE_SECONDS)
+        except StopAsyncIteration:
+            break
+        except asyncio.TimeoutError:
+            raise HttpError(408, f"the request body stopped arriving for "
+                                 f"{BODY_IDLE_SECONDS:.0f} s; send it at once") from None
+        if chunk and declared and not reserved:
+            waiting.append(True)
+            await budget.reserve(declared)
+            waiting.clear()
+            reserved = declared
+            held.append(declared)
         size += len(chunk)
         if size > DRAIN_LIMIT:
             raise too_big
@@ -99,9 +119,9 @@ async def read_body(request: Request, limit: int, budget: BodyBudget, held: list
 
 @contextlib.asynccontextmanager
 async def received_body(request: Request, limit: int, budget: BodyBudget):
-    """The body (see :func:`read_body`) within its deadline (408 past it), its share of
-    ``budget`` held until the ``async with`` block (the parsing) ends.  A declared length is
-    reserved first, waiting as long as the body's deadline for room (503 past it)."""
+    """The body (see :func:`read_body`) within its deadline (408 past it, or 503 when it was
+    still waiting for room in ``budget``), its share of ``budget`` held until the
+    ``async with`` block (the parsing) ends."""
     declared = request.headers.get("content-length")
     length = int(declared) if declared and declared.isdigit() else None
     if length is not None and length > DRAIN_LIMIT:
@@ -110,18 +130,15 @@ async def received_body(request: Request, limit: int, budget: BodyBudget):
     size = min(length, limit) if length is not None else limit
     seconds = BODY_SECONDS + size / BODY_BYTES_PER_SECOND
     held: list[int] = []
-    reserved = size if length is not None and length <= limit else 0
+    waiting: list = []
     try:
-        if reserved:
-            try:
-                await asyncio.wait_for(budget.reserve(reserved), seconds)
-            except asyncio.TimeoutError:
-                raise _busy(budget) from None
-            held.append(reserved)
         try:
-            body = await asyncio.wait_for(read_body(request, limit, budget, held, reserved),
-                                          seconds)
+            body = await asyncio.wait_for(read_body(
+                request, limit, budget, held, size if length is not None and length <= limit
+                else 0, waiting), seconds)
         except asyncio.TimeoutError:
+            if waiting:
+                raise _busy(budget) from None
             raise HttpError(408, f"the request body did not arrive within {seconds:.0f} s; "
                                  "send it at once (or smaller)") from None
         yield body
