@@ -53,11 +53,43 @@ def test_sort_labels_not_added_are_kept_for_next_time(qtbot, window, tmp_path, m
     with open(paths[1], "ab") as fh:
         fh.write(b"changed")
     page.folder = str(folder)
-    _suggested(page, paths)
+    draft = suggest_job_draft(folder, page.box.data_dir())
+    page._on_suggested(SimpleNamespace(items=[Suggestion(p, "a", 0.9, 0.1) for p in paths],
+                                       classes=["a", "b"], skipped=[]), {}, draft)
     assert page.review.decisions == {paths[0]: "a"}
     assert "spare" in page.review.classes
     assert "1 label(s) you gave these images before" in page.banner.text()
     assert page.thumbs.marked()  # painted as labelled
+
+
+def suggest_job_draft(folder, data_dir):
+    """The draft as the suggestion job reads it (in the worker, with the suggestions)."""
+    from core.label.drafts import load_draft
+
+    return load_draft(folder, data_dir)
+
+
+def test_a_draft_is_the_data_sets_and_moving_through_the_images_writes_nothing(
+        qtbot, window, tmp_path, monkeypatch):
+    """Project A's labels came back in project B, which sorts the same folder into another
+    data set, and were filed under A's classes there; and every click and key rewrote the
+    whole draft on the window's thread (a review of the day's diff)."""
+    from core.label.drafts import Draft, draft_path, load_draft, save_draft
+
+    folder = tmp_path / "new"
+    paths = _new_images(folder, 2)
+    save_draft(Draft(str(folder), {paths[0]: "cat"}, [], str(tmp_path / "a-data")))
+    assert load_draft(folder, str(tmp_path / "b-data")).labels == {}
+    assert draft_path(folder, "x") != draft_path(folder, "y")
+    page = _sort_with_labels(window, paths, folder)
+    page.drafts.flush()
+    written = []
+    monkeypatch.setattr(page.drafts, "_write_in_background", lambda: written.append(1))
+    page._go_to(1)
+    page._go_to(0)  # moving through the images changes no decision
+    assert not page.drafts._timer.isActive()
+    page.label_current("b")
+    assert page.drafts._timer.isActive()
 
 
 def test_labels_whose_draft_cannot_be_written_are_asked_about(qtbot, window, tmp_path,

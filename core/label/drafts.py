@@ -29,10 +29,13 @@ def drafts_dir() -> Path:
     return data_dir() / "sort-drafts"
 
 
-def draft_path(folder: str | os.PathLike) -> Path:
-    """The draft file of a folder of new images (one per folder, named by its full path)."""
-    key = os.path.abspath(os.fspath(folder)).encode("utf-8", "surrogateescape")
-    return drafts_dir() / f"{hashlib.blake2b(key, digest_size=12).hexdigest()}.json"
+def draft_path(folder: str | os.PathLike, data_dir: str = "") -> Path:
+    """The draft file of a folder of new images sorted into ``data_dir`` (one per pair, named
+    by their full paths): labels given for one project's data set (its classes) must not
+    come back in another's, which sorts the same folder."""
+    key = "\0".join(os.path.abspath(os.fspath(p)) if p else "" for p in (folder, data_dir))
+    digest = hashlib.blake2b(key.encode("utf-8", "surrogateescape"), digest_size=12)
+    return drafts_dir() / f"{digest.hexdigest()}.json"
 
 
 @dataclass
@@ -44,6 +47,7 @@ class Draft:
     folder: str
     labels: dict[str, str] = field(default_factory=dict)
     classes: list[str] = field(default_factory=list)
+    data_dir: str = ""  # the data set the labels are for
 
 
 def _stamp(path: str) -> Optional[list[int]]:
@@ -56,7 +60,7 @@ def _stamp(path: str) -> Optional[list[int]]:
 
 def save_draft(draft: Draft) -> None:
     """Write the draft whole; an empty one removes the file (nothing left to keep)."""
-    path = draft_path(draft.folder)
+    path = draft_path(draft.folder, draft.data_dir)
     if not draft.labels and not draft.classes:
         try:
             path.unlink()
@@ -71,17 +75,19 @@ def save_draft(draft: Draft) -> None:
             labels[os.path.relpath(p, top).replace(os.sep, "/")] = [label, *stamp]
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json_text({"version": VERSION, "folder": top, "labels": labels,
-                                       "classes": list(draft.classes)}, indent=0) + "\n")
+                                       "classes": list(draft.classes),
+                                       "data_dir": draft.data_dir}, indent=0) + "\n")
 
 
-def load_draft(folder: str | os.PathLike) -> Draft:
-    """The folder's draft, with only the labels of files unchanged since (empty when there
-    is none, or it cannot be read)."""
+def load_draft(folder: str | os.PathLike, data_dir: str = "") -> Draft:
+    """The folder's draft for ``data_dir``, with only the labels of files unchanged since
+    (empty when there is none, or it cannot be read)."""
     top = os.path.abspath(os.fspath(folder))
-    draft = Draft(top)
+    draft = Draft(top, data_dir=data_dir)
     try:
-        data = json.loads(draft_path(top).read_text(encoding="utf-8"))
-        if data.get("version") != VERSION or data.get("folder") != top:
+        data = json.loads(draft_path(top, data_dir).read_text(encoding="utf-8"))
+        if data.get("version") != VERSION or data.get("folder") != top \
+                or data.get("data_dir", "") != data_dir:
             return draft
         for rel, (label, size, mtime_ns) in data["labels"].items():
             p = os.path.join(top, *rel.split("/"))
@@ -89,5 +95,5 @@ def load_draft(folder: str | os.PathLike) -> Draft:
                 draft.labels[p] = label
         draft.classes = [c for c in data.get("classes", []) if isinstance(c, str)]
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
-        return Draft(top)  # damaged or another version's: given again, never trusted
+        return Draft(top, data_dir=data_dir)  # damaged or another version's: never trusted
     return draft

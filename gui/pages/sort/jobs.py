@@ -12,12 +12,15 @@ from typing import Sequence
 def suggest_job(model_path: str, folder: str, order: str, data_dir: str = "",
                 listener=None, cancel=None):
     """(the folder's images predicted by the model, in ``order`` ("useful" or "confident"),
-    {path: Added} of those an earlier batch already put into ``data_dir``)."""
+    {path: Added} of those an earlier batch already put into ``data_dir``, the labels of the
+    folder's draft for ``data_dir``: read here, not on the window's thread)."""
+    from core.label.drafts import load_draft
     from core.label.earlier import already_added
     from core.label.suggestions import suggest
 
     result = suggest(model_path, folder, order, listener=listener, cancel=cancel)
-    return result, already_added([s.path for s in result.items], data_dir)
+    return (result, already_added([s.path for s in result.items], data_dir),
+            load_draft(folder, data_dir))
 
 
 def apply_job(rows: Sequence[tuple[str, str]], data_dir: str, move: bool,

@@ -53,7 +53,8 @@ class SortPage(Page):
         self.shown_folder = ""  # the folder whose images the grid shows
         self._chosen_model: Optional[str] = None
         self._job = None
-        self.drafts = DraftKeeper(lambda: (self.shown_folder, self.review), self)
+        self.drafts = DraftKeeper(lambda: (self.shown_folder, self.review, self.box.data_dir()),
+                                  self)
         self.body.addLayout(self._build_model_row())
         self.body.addLayout(folder_row(self))
         self.body.addWidget(self._build_review(), 1)
@@ -232,7 +233,7 @@ class SortPage(Page):
         for w in (self.progress, self.cancel_button):
             w.hide()
 
-    def _on_suggested(self, result, earlier=None) -> None:
+    def _on_suggested(self, result, earlier=None, draft=None) -> None:
         """A new order of the folder's images; decisions already made are kept, and images
         ``earlier`` batches added (another day) are shown as added, not offered again; the
         labels of the folder's draft (given another time, not added) come back."""
@@ -248,7 +249,7 @@ class SortPage(Page):
                              history=[(p, before, rows[p]) for p, before, _row in old.history
                                       if p in rows],  # Backspace still steps back
                              made=list(old.made) if again else [])
-        back = [] if again else DraftKeeper.restore(self.folder, self.review, rows)
+        back = [] if again or draft is None else DraftKeeper.restore(draft, self.review, rows)
         self.review.mark_earlier(earlier := earlier or {})
         self.review.current = next((i for i, s in enumerate(result.items)
                                     if s.path not in self.review.decisions), 0)
