@@ -19,7 +19,7 @@ SPIN_SETTINGS = {"train.epochs", "train.fine_tune_epochs", "train.batch_size",
                  "train.learning_rate", "train.fine_tune_learning_rate", "train.label_smoothing",
                  "train.early_stopping_patience", "data.val_split", "data.seed", "data.cache_mb",
                  "model.image_size", "model.dropout", "model.dense_units", "model.freeze.top_n",
-                 "augment.seed", "train.time_budget"}
+                 "augment.seed", "train.time_budget", "train.seed"}
 CHOICE_SETTINGS = {"train.lr_schedule", "train.mixed_precision", "train.xla", "train.head_solver"}
 
 

@@ -85,6 +85,9 @@ def test_settings_are_bound_to_config_train(qtbot, window, tmp_path):
         assert widget.toolTip(), f"{name} has no tooltip"
     assert "epoch is one pass" in page.epochs_spin.toolTip()
     assert "batch is" in page.batch_spin.toolTip()
+    # the training seed (shuffle order, augmentation draws) had no control in the window
+    page.settings.seed_spin.setValue(7)
+    assert window.state.config.train.seed == 7 and window.state.config.data.seed == 42
 
 
 @pytest.mark.parametrize("change, head_epochs", [

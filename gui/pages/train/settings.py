@@ -73,6 +73,9 @@ class SettingsPanel(ColumnScroll):
         self.schedule_combo = self._combo(form, "lr_schedule", SCHEDULES)
         self.smoothing_spin = self._spin(form, "label_smoothing", DecimalSpin())
         self.patience_spin = self._spin(form, "early_stopping_patience")
+        # the shuffle order, augmentation draws and head start: the CLI's --seed set it, the
+        # window had no control for it (the Data page's seed is the split's)
+        self.seed_spin = self._spin(form, "seed")
         return box
 
     def _build_speed(self) -> QGroupBox:
