@@ -104,3 +104,24 @@ def test_a_resumed_run_says_the_plan_it_follows(monkeypatch):
     assert (planned.cached_views, planned.fine_tune_epochs) == (3, 7)
     assert "plan: 3 cached views" in planned.message and "up to 7 fine-tuning" in planned.message
     assert (cfg.train.head_feature_views, cfg.train.fine_tune_epochs) == (3, 7)
+
+
+def test_the_budget_plans_no_fine_tuning_when_nothing_unfreezes(monkeypatch):
+    """With the top 0 layers it planned fine-tuning epochs the run then skipped (a review of
+    the day's diff)."""
+    from types import SimpleNamespace
+
+    import core.train.budget as budget
+    from core.config import FreezeConfig
+
+    cfg = StudioConfig()
+    cfg.train.time_budget, cfg.train.fine_tune_epochs = 600, 7
+    cfg.model.freeze = FreezeConfig(mode="top_n", top_n=0)
+    session = SimpleNamespace(
+        cfg=cfg, cancel=DeadlineToken(CancelToken(), time.time() + 60), model=None,
+        train_records=[None] * 200, split=SimpleNamespace(val=[None] * 50), device=None,
+        worker_batch=8, scratch=False, listener=lambda e: None,
+        cluster=SimpleNamespace(is_chief=False))
+    monkeypatch.setattr(budget, "probe", lambda *args: 0.05)
+    budget.plan_budget(session, build_seconds=2, fresh=True)
+    assert cfg.train.fine_tune_epochs == 0

@@ -154,8 +154,9 @@ def plan_budget(session, build_seconds: float, fresh: bool) -> None:
     from core.model.build import trains_no_weight
 
     freeze = session.cfg.model.freeze  # the plan's own rule (it planned epochs it then skipped)
-    fine_tune = session.scratch or not (freeze.nothing_unfreezes()
-                                        or trains_no_weight(session.model, freeze))
+    fine_tune = session.scratch or not (
+        freeze.nothing_unfreezes()
+        or session.model is not None and trains_no_weight(session.model, freeze))
     plan = make_plan(t.time_budget, token.left(), len(session.train_records),
                      len(session.split.val), per_image, build_seconds, fine_tune)
     token.deadline -= plan.reserve  # the rest is for saving and scoring the best model
