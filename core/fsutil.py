@@ -26,6 +26,16 @@ from core.write_errors import as_disk_full, cannot_write, file_in_the_way  # noq
 PathLike = Union[str, os.PathLike]
 
 
+def file_stamp(path) -> Optional[tuple[int, int]]:
+    """(size, modification time in ns) of a file, None when it cannot be read: what tells
+    that it was written since (a project another window saved, an image labelled before)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
 def _fsync_dir(path: Path) -> None:
     try:
         fd = os.open(str(path), os.O_RDONLY)

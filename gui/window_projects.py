@@ -16,6 +16,7 @@ from typing import Optional
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from core.errors import UserError
+from core.fsutil import file_stamp
 from core.path_names import same_path
 from core.write_errors import cannot_write
 from core.project import (PROJECT_SUFFIX, Project, is_project_path, load_project,
@@ -23,16 +24,6 @@ from core.project import (PROJECT_SUFFIX, Project, is_project_path, load_project
 from gui import recent
 
 PROJECT_FILTER = f"Fine-Tune Studio projects (*{PROJECT_SUFFIX});;All files (*)"
-
-
-def file_stamp(path) -> Optional[tuple[int, int]]:
-    """(modification time, size) of a file, None when it cannot be read: what tells that
-    someone else wrote it since."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_mtime_ns, st.st_size
 
 
 class ProjectFiles:

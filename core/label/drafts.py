@@ -16,10 +16,9 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 
 from core.appdirs import data_dir
-from core.fsutil import atomic_write_text
+from core.fsutil import atomic_write_text, file_stamp
 from core.typed_json import json_text
 
 VERSION = 1
@@ -50,27 +49,16 @@ class Draft:
     data_dir: str = ""  # the data set the labels are for
 
 
-def _stamp(path: str) -> Optional[list[int]]:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return [st.st_size, st.st_mtime_ns]
-
-
 def save_draft(draft: Draft) -> None:
     """Write the draft whole; an empty one removes the file (nothing left to keep)."""
     path = draft_path(draft.folder, draft.data_dir)
     if not draft.labels and not draft.classes:
-        try:
-            path.unlink()
-        except FileNotFoundError:
-            pass
+        path.unlink(missing_ok=True)
         return
     top = os.path.abspath(draft.folder)
     labels = {}
     for p, label in draft.labels.items():
-        stamp = _stamp(p)
+        stamp = file_stamp(p)
         if stamp is not None:
             labels[os.path.relpath(p, top).replace(os.sep, "/")] = [label, *stamp]
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -91,7 +79,7 @@ def load_draft(folder: str | os.PathLike, data_dir: str = "") -> Draft:
             return draft
         for rel, (label, size, mtime_ns) in data["labels"].items():
             p = os.path.join(top, *rel.split("/"))
-            if isinstance(label, str) and _stamp(p) == [size, mtime_ns]:
+            if isinstance(label, str) and file_stamp(p) == (size, mtime_ns):
                 draft.labels[p] = label
         draft.classes = [c for c in data.get("classes", []) if isinstance(c, str)]
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
