@@ -332,6 +332,18 @@ def backbone_name(model) -> str:
         return UNKNOWN_BACKBONE
 
 
+def phase_two_frozen(model, model_cfg) -> str:
+    """Why the fine-tuning phase would train no backbone weight ("" when it trains some; from
+    scratch every layer trains): the settings' own reason, then, given a built ``model``,
+    the layers they choose.  The one rule for the plan, the time budget, the up-front check
+    and the Train page's epoch count (``model`` None: the settings alone)."""
+    if is_from_scratch(model_cfg):
+        return ""
+    freeze = model_cfg.freeze
+    return freeze.nothing_unfreezes() or (trains_no_weight(model, freeze)
+                                          if model is not None else "")
+
+
 def trains_no_weight(model, freeze) -> str:
     """Why the fine-tuning phase of ``model`` would train no backbone weight ("" when it
     trains some): the top 2 layers of MobileNetV3Small hold none, and a whole phase trained

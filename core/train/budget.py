@@ -151,12 +151,10 @@ def plan_budget(session, build_seconds: float, fresh: bool) -> None:
     t, token = session.cfg.train, session.cancel
     per_image = probe(session.model, session.train_records, session.cfg, session.device,
                       session.worker_batch, token)
-    from core.model.build import trains_no_weight
+    from core.model.build import phase_two_frozen
 
-    freeze = session.cfg.model.freeze  # the plan's own rule (it planned epochs it then skipped)
-    fine_tune = session.scratch or not (
-        freeze.nothing_unfreezes()
-        or session.model is not None and trains_no_weight(session.model, freeze))
+    # the plan's own rule (it planned epochs the run then skipped)
+    fine_tune = not phase_two_frozen(session.model, session.cfg.model)
     plan = make_plan(t.time_budget, token.left(), len(session.train_records),
                      len(session.split.val), per_image, build_seconds, fine_tune)
     token.deadline -= plan.reserve  # the rest is for saving and scoring the best model

@@ -52,10 +52,10 @@ def planned_epochs(cfg) -> dict[str, int]:
     :meth:`core.train.session.Session.plan` plans them.  The Train page's "epochs at
     most" and its "best: epoch 1 (head 1/1)" read it ("head 1/5" named an epoch that
     never ran)."""
-    from core.model.build import is_from_scratch
+    from core.model.build import phase_two_frozen
 
     t = cfg.train
-    unfrozen = not cfg.model.freeze.nothing_unfreezes() or is_from_scratch(cfg.model)
+    unfrozen = not phase_two_frozen(None, cfg.model)
     return {"head": min(t.epochs, 1) if exact_fit_planned(cfg) else t.epochs,
             "fine_tune": t.fine_tune_epochs if unfrozen else 0}
 

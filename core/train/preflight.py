@@ -32,7 +32,7 @@ def check_config(cfg: StudioConfig, need_weights: bool = True) -> None:
     """
     from core.data.augment import build_augmenter
     from core.model.backbones import get_backbone
-    from core.model.build import is_from_scratch, names_weights_file
+    from core.model.build import is_from_scratch, names_weights_file, phase_two_frozen
 
     from core.model.backbones import resolve_image_size
 
@@ -40,8 +40,8 @@ def check_config(cfg: StudioConfig, need_weights: bool = True) -> None:
         # Here, not in validate(): a project saved with both at 0 could not be opened again.
         raise ConfigError("train.epochs and train.fine_tune_epochs are both 0: nothing would "
                           "train; give at least one epoch to one of the phases")
-    frozen = cfg.model.freeze.nothing_unfreezes()
-    if cfg.train.epochs == 0 and frozen and not is_from_scratch(cfg.model):
+    frozen = phase_two_frozen(None, cfg.model)
+    if cfg.train.epochs == 0 and frozen:
         # The fine-tuning phase has nothing to unfreeze and is skipped: the run "completed"
         # without a model.  Here, not in validate(): a project with these settings opens.
         raise nothing_would_train(frozen)

@@ -198,15 +198,12 @@ class Session:
 
     def plan(self) -> list[tuple[str, int]]:
         """(phase, epochs) of each phase this run trains."""
-        from core.model.build import trains_no_weight
+        from core.model.build import phase_two_frozen
 
         t = self.cfg.train
         head_epochs = min(t.epochs, 1) if self.linear_head() else t.epochs
         plan = list(zip(PHASES, (head_epochs, t.fine_tune_epochs)))
-        frozen = ""
-        if t.fine_tune_epochs and not self.scratch:
-            freeze = self.cfg.model.freeze
-            frozen = freeze.nothing_unfreezes() or trains_no_weight(self.model, freeze)
+        frozen = phase_two_frozen(self.model, self.cfg.model) if t.fine_tune_epochs else ""
         if frozen and not head_epochs:  # the up-front check cannot see weightless layers
             from core.train.preflight import nothing_would_train
 
