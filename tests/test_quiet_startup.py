@@ -20,6 +20,13 @@ REAL_CHATTER = (
     "with the appropriate compiler flags.\n")
 
 
+def _quiet_by_default_env() -> dict:
+    """This environment without the settings that make TensorFlow quiet or verbose: the
+    app's own defaults decide, as for a user."""
+    return {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL",
+                                                              "FTS_VERBOSE")}
+
+
 def test_the_filter_drops_start_up_chatter_and_keeps_everything_else():
     kept = "Traceback (most recent call last):\nImportError: libfoo.so missing\n"
     assert filter_chatter(REAL_CHATTER + kept) == kept
@@ -29,7 +36,7 @@ def test_a_command_that_starts_tensorflow_prints_only_its_own_message(tmp_path):
     from PIL import Image
 
     Image.new("RGB", (8, 8)).save(tmp_path / "a.png")
-    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "FTS_VERBOSE")}
+    env = _quiet_by_default_env()
     out = subprocess.run([sys.executable, str(ROOT / "main.py"), "predict",
                           str(tmp_path / "missing-model"), str(tmp_path)],
                          capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
@@ -46,7 +53,7 @@ def test_tensorflow_starts_in_a_process_without_a_console():
             "from core.tfenv import start_tensorflow\n"
             "tf = start_tensorflow(verbose=False)\n"
             "print('started', tf.__name__)\n")
-    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "FTS_VERBOSE")}
+    env = _quiet_by_default_env()
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                          timeout=300, cwd=ROOT)
     assert out.returncode == 0 and out.stdout.strip() == "started tensorflow", out.stdout
@@ -67,7 +74,7 @@ def test_a_tflite_model_runs_without_the_xnnpack_line():
             "from core.infer.loaders import TFLitePredictor\n"
             "p = TFLitePredictor(d / 'model.tflite')\n"
             "print(p.predict_arrays(np.zeros((1, 8, 8, 3), np.float32)).shape)\n")
-    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "FTS_VERBOSE")}
+    env = _quiet_by_default_env()
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                          timeout=300, cwd=ROOT)
     assert out.returncode == 0 and out.stdout.strip().endswith("(1, 2)"), out.stderr

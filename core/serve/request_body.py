@@ -68,6 +68,11 @@ class BodyBudget:
             self._freed.set()
 
 
+def _too_big(limit: int) -> HttpError:
+    return HttpError(413, f"the request body is over the limit of {limit // (1024 * 1024)} MB; "
+                          "send fewer or smaller images per request")
+
+
 def _busy(budget: BodyBudget) -> HttpError:
     return HttpError(503, f"the server is receiving as many request bodies as it may hold "
                           f"({budget.total // (1024 * 1024)} MB); try again in a moment")
@@ -84,9 +89,7 @@ async def read_body(request: Request, limit: int, budget: BodyBudget, held: list
     without one takes each chunk from ``budget``, and is answered 503 when it is spent.
     What is taken is noted in ``held`` for the caller to give back.  A body that stops
     arriving for :data:`BODY_IDLE_SECONDS` is answered 408: it holds its room till then."""
-    mb = limit // (1024 * 1024)
-    too_big = HttpError(413, f"the request body is over the limit of {mb} MB; send fewer or "
-                             "smaller images per request")
+    too_big = _too_big(limit)
     chunks, size, reserved = [], 0, 0
     stream = request.stream().__aiter__()
     while True:
@@ -125,8 +128,7 @@ async def received_body(request: Request, limit: int, budget: BodyBudget):
     declared = request.headers.get("content-length")
     length = int(declared) if declared and declared.isdigit() else None
     if length is not None and length > DRAIN_LIMIT:
-        raise HttpError(413, f"the request body is over the limit of {limit // (1024 * 1024)} "
-                             "MB; send fewer or smaller images per request")
+        raise _too_big(limit)
     size = min(length, limit) if length is not None else limit
     seconds = BODY_SECONDS + size / BODY_BYTES_PER_SECOND
     held: list[int] = []
