@@ -168,12 +168,14 @@ class AppState(QObject):
                 return p
         return None
 
-    def model_gone(self) -> Optional[str]:
-        """The model the project names when none is on disk any more (deleted, moved, a
-        drive not connected), so a page says so rather than "No model yet"."""
-        if self.model_on_disk() is not None:
-            return None
-        return next((p for p in (self.last_model, self.run_dir) if p), None)
+    def model_gone(self) -> str:
+        """That the model the project names is not on disk any more (deleted, moved, a drive
+        not connected), in a sentence ("" when it is there, or none is named): Predict,
+        Export and Sort say so rather than "No model yet"."""
+        from core.runs.unfinished import gone_text
+
+        gone = next((p for p in (self.last_model, self.run_dir) if p), None)
+        return gone_text(gone) if gone and self.model_on_disk() is None else ""
 
     def set_unknown_threshold(self, model_path: str, threshold: Optional[float]) -> None:
         """The "unknown" threshold chosen for ``model_path`` (kept in the project file)."""

@@ -454,7 +454,7 @@ def test_the_model_line_cuts_each_long_class_name():
 
     long = "a_very_long_class_name_" * 4
     p = SimpleNamespace(kind="keras", classes=[long, "cat"], image_size=32)
-    text = model_text("/m.keras", None, None, p, "/m.keras")
+    text = model_text("/m.keras", None, "", p, "/m.keras")
     assert long not in text and long[:NAME_CHARS - 1] + "…, cat" in text
 
 

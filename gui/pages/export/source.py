@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Optional
 
 from core.runs.folder import RunFolder, find_run_folder
-from core.runs.unfinished import gone_text
 from gui.steps import step
 
 
@@ -16,10 +15,8 @@ def no_model_text(state) -> str:
     """What the page says with nothing to export: that the project's model is gone, or
     how to get one."""
     gone = state.model_gone()
-    if gone:
-        return html.escape(gone_text(gone))
-    return (f"<b>No model yet.</b> Train one on {step('Train')}, or choose a run folder or "
-            ".keras file to export.")
+    return html.escape(gone) if gone else (f"<b>No model yet.</b> Train one on {step('Train')}, "
+                                           "or choose a run folder or .keras file to export.")
 
 
 def current_model(state) -> Optional[str]:

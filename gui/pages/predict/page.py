@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QPushButton, QS
                                QVBoxLayout)
 
 from core.data.image_names import dialog_filter
-from core.runs.unfinished import gone_text
 from gui.pages.base import Page
 from gui.pages.predict.cards import CardRow, image_pixels
 from gui.pages.predict.gradcam_bar import GradCamBar
@@ -258,8 +257,7 @@ class PredictPage(Page):
                           replace: bool) -> bool:
         model_path = self.current_model_path()
         if model_path is None:
-            gone = self.state.model_gone()
-            self.show_error(gone_text(gone) if gone else
+            self.show_error(self.state.model_gone() or
                             f"There is no model to ask yet: train one on {step('Train')}, or use "
                             "Open model… to choose a run folder or an exported model.")
             return False

@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (QAbstractItemView, QFrame, QHeaderView, QLabel, Q
                                QStackedWidget, QTableWidget, QTableWidgetItem, QTabWidget,
                                QTreeWidget, QTreeWidgetItem, QWidget)
 
-from core.runs.unfinished import gone_text
 from core.shown import elided
 from gui.pages.predict.cards import PredictionDelegate, PredictionModel
 from gui.steps import step
@@ -160,12 +159,12 @@ def _html(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def model_text(path: Optional[str], chosen: Optional[str], gone: Optional[str], predictor,
+def model_text(path: Optional[str], chosen: Optional[str], gone: str, predictor,
                predictor_path: Optional[str]) -> str:
     """The model line above the results: which model, whose, and what it is once loaded
-    (``gone``: the model the project names when it is not on disk)."""
+    (``gone``: that the model the project names is not on disk, or "")."""
     if path is None and gone:
-        return _html(gone_text(gone))
+        return _html(gone)
     if path is None:
         return (f"<b>No model yet.</b> Train one on {step('Train')} or open a model you "
                 "exported earlier.")

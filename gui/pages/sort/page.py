@@ -18,7 +18,6 @@ from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QSplitter
 
 from core.path_names import is_within
-from core.runs.unfinished import gone_text
 from gui.pages.base import Page
 from gui.pages.sort.bulk import BulkBar, class_folders
 from gui.pages.sort.dataset_box import DataSetBox
@@ -150,8 +149,7 @@ class SortPage(Page):
         self._refresh_buttons()
 
     def _no_model(self) -> str:
-        gone = self.state.model_gone()
-        return gone_text(gone) if gone else NO_MODEL
+        return self.state.model_gone() or NO_MODEL
 
     # ------------------------------------------------------------------ the folder
     def choose_folder(self) -> None:
