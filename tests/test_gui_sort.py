@@ -528,13 +528,37 @@ def plain(text: str) -> str:
     return text.replace("\u2068", "").replace("\u2069", "")
 
 
+def test_class_buttons_take_the_columns_their_names_need(qtbot):
+    """At the window's smallest size three fixed columns cut "cracked" to "crack…" (1 / C)
+    while a second row had room; a wide view puts four classes on one row."""
+    from gui.pages.sort.viewer import ImageView
+
+    view = ImageView()
+    qtbot.addWidget(view)
+    view.set_classes(["cracked", "good", "poly_cracked_long_name", "poly_good"])
+    view.resize(340, 480)
+    view.show()
+    qtbot.waitExposed(view)
+    grid = view.class_scroll
+    qtbot.waitUntil(lambda: grid.columns == 2)
+    qtbot.waitUntil(lambda: plain(view.class_buttons["cracked"].text()) == "cracked  (1 / C)")
+    assert plain(view.class_buttons["poly_good"].text()) == "poly_good  (4)"
+    assert "…" in view.class_buttons["poly_cracked_long_name"].text()  # cut, key kept
+    assert view.class_buttons["poly_cracked_long_name"].text().endswith("(3)")
+    view.resize(1000, 480)
+    qtbot.waitUntil(lambda: grid.columns == 4)
+    tops = {b.geometry().top() for b in view.class_buttons.values()}
+    assert len(tops) == 1
+    qtbot.waitUntil(lambda: grid.height() <= view.class_buttons["good"].height() + 12)
+
+
 def test_sixty_class_buttons_scroll_at_a_readable_height_and_names_are_isolated(qtbot,
                                                                                 tmp_path):
     """With 60 classes every class button was squeezed to 0-7 px (a scale review); a
     right-to-left name took its percentage to the other side ("7 · قطة عربية %")."""
     from core.label.suggestions import Suggestion
     from gui.pages.sort.grid import caption
-    from gui.pages.sort.class_buttons import COLUMNS, SHOWN_ROWS
+    from gui.pages.sort.class_buttons import SHOWN_ROWS
     from gui.pages.sort.viewer import ImageView
 
     view = ImageView()
@@ -546,7 +570,7 @@ def test_sixty_class_buttons_scroll_at_a_readable_height_and_names_are_isolated(
     qtbot.waitExposed(view)
     wanted = view.class_buttons["class_00"].sizeHint().height()
     assert all(b.height() >= wanted for b in view.class_buttons.values())
-    assert view.class_scroll.height() < (len(names) // COLUMNS) * wanted
+    assert view.class_scroll.height() < (len(names) // view.class_scroll.columns) * wanted
     assert view.class_scroll.height() >= SHOWN_ROWS * wanted
     item = Suggestion(str(tmp_path / "x.png"), "class_58", 0.7, 0.3, top=[("class_58", 0.7)])
     view.show_item(item, "", added=False)

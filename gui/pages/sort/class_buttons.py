@@ -3,7 +3,9 @@
 Two classes or sixty: the buttons keep a readable height and scroll past
 :data:`SHOWN_ROWS` rows (with 60 classes every button had been squeezed to 0-7 px,
 unreadable and unclickable), and each name is cut to its button's width with "…"
-while the key stays whole, so the grid never widens the page.
+while the key stays whole, so the grid never widens the page.  The number of columns
+follows the grid's width: at the window's smallest size three fixed columns had cut
+"cracked" to "crack…" beside room for it on a second row.
 """
 
 from __future__ import annotations
@@ -16,7 +18,10 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QPushButton, QScrollArea, QSi
 from core.shown import isolated
 from gui.pages.sort.keys import key_hint
 
-COLUMNS = 3
+#: Columns at most (a wide window); at least one.
+MAX_COLUMNS = 4
+#: A button should show this many characters of its name before the grid adds a column.
+NAME_CHARS = 12
 #: Rows of buttons shown at most; more classes scroll.
 SHOWN_ROWS = 4
 #: Room for the button's own frame and padding beside its text, in pixels.
@@ -67,6 +72,7 @@ class ClassButtons(QScrollArea):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.setFocusPolicy(Qt.NoFocus)
         self.buttons: dict[str, ClassButton] = {}
+        self.columns = 0
 
     def set_classes(self, classes: list[str]) -> None:
         """One button per class, named with its key; rebuilt when a class is added."""
@@ -75,13 +81,39 @@ class ClassButtons(QScrollArea):
             if w is not None:
                 w.deleteLater()
         self.buttons = {}
-        for i, name in enumerate(classes):
+        for name in classes:
             button = ClassButton(name, key_hint(classes, name))
             button.clicked.connect(lambda _c=False, n=name: self.chosen.emit(n))
-            self.grid.addWidget(button, i // COLUMNS, i % COLUMNS)
             self.buttons[name] = button
-        rows = -(-len(classes) // COLUMNS)
-        row = (button.sizeHint().height() + max(self.grid.verticalSpacing(), 0)) if rows else 0
+        self.columns = 0
+        self._arrange()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        if self._columns_for(self.viewport().width()) != self.columns:
+            self._arrange()
+
+    def _columns_for(self, width: int) -> int:
+        """As many columns as leave each button room for its key and :data:`NAME_CHARS`
+        characters of the longest name (fewer when every name is shorter)."""
+        if not self.buttons:
+            return 1
+        fm = self.fontMetrics()
+        wanted = max(fm.horizontalAdvance(b.name[:NAME_CHARS] + f"  ({b.hint})")
+                     for b in self.buttons.values()) + BUTTON_PADDING
+        gap = max(self.grid.horizontalSpacing(), 0)
+        return max(1, min(MAX_COLUMNS, len(self.buttons), (width + gap) // (wanted + gap)))
+
+    def _arrange(self) -> None:
+        """Lay the buttons out in the columns the width allows; the height follows the rows."""
+        self.columns = self._columns_for(self.viewport().width())
+        for button in self.buttons.values():
+            self.grid.removeWidget(button)
+        for i, button in enumerate(self.buttons.values()):
+            self.grid.addWidget(button, i // self.columns, i % self.columns)
+        rows = -(-len(self.buttons) // self.columns)
+        first = next(iter(self.buttons.values()), None)
+        row = first.sizeHint().height() + max(self.grid.verticalSpacing(), 0) if first else 0
         # one row at the least, so a short window shrinks the grid before the picture goes
         self.setMinimumHeight(min(rows, 1) * row)
         self.setMaximumHeight(min(rows, SHOWN_ROWS) * row)
