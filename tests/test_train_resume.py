@@ -303,3 +303,37 @@ def test_a_resume_says_which_images_added_since_it_leaves_out(tmp_path):
     said = [e.message for e in events if isinstance(e, Log) and e.level == "warning"]
     assert any(m.startswith(f"2 image(s) added to {data} since this run started") and
                "train --from-run" in m for m in said), said
+
+
+def test_a_resume_names_settings_edited_by_hand_and_follows_them(tmp_path):
+    """A config.json edited between stop and resume was followed without a word (left alone
+    in session 22): the run's record mixed two sets of settings.  Told once, then adopted."""
+    from core.train.engine import resume_training
+
+    data = make_bright_dark(tmp_path / "data", per_class=6, size=32)
+    run = stopped_run(tiny_config(data, epochs=2, fine_tune_epochs=0), tmp_path / "run", 1)
+    assert run.run_info().settings["train"]["epochs"] == 2  # as the app wrote it
+    raw = json.loads(run.config_path.read_text())
+    raw["train"]["epochs"] = 3
+    run.config_path.write_text(json.dumps(raw, indent=2))
+    events = []
+    resume_training(run.path, listener=events.append)
+    said = [e.message for e in events if isinstance(e, Log) and e.level == "warning"]
+    edited = [m for m in said if m.startswith(f"{run.config_path}: edited since")]
+    assert len(edited) == 1 and "2 → 3" in edited[0], said
+    assert [r["epoch"] for r in run.history() if r["phase"] == "head"] == [1, 2, 3]
+    assert run.run_info().settings["train"]["epochs"] == 3
+
+
+def test_a_resume_of_an_unedited_run_says_nothing_of_edits(tmp_path):
+    """The app's own rewrites of config.json (the run's start, --resume --data) are no edit."""
+    from core.train.engine import resume_training
+
+    data = make_bright_dark(tmp_path / "data", per_class=6, size=32)
+    run = stopped_run(tiny_config(data, epochs=2, fine_tune_epochs=0), tmp_path / "run", 1)
+    moved = tmp_path / "moved"
+    shutil.move(str(data), moved)
+    events = []
+    resume_training(run.path, listener=events.append, data_dir=moved)
+    assert not [e for e in events if isinstance(e, Log) and "edited since" in e.message]
+    assert run.run_info().settings["data"]["data_dir"] == str(moved)

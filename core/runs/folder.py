@@ -7,8 +7,8 @@ version of each file, never a torn one)::
       config.json        the resolved StudioConfig (seed included)
       split.json         which image went to train / validation (reproducible)
       labels.json        class names in output order
-      run.json           status, device, times, dataset fingerprint, best epoch
-                         (a versioned :class:`~core.runs.records.RunInfo`)
+      run.json           status, device, times, dataset fingerprint, best epoch, the
+                         settings as last written (a versioned :class:`~core.runs.records.RunInfo`)
       history.csv        one row per finished epoch (both phases)
       model.keras        the best model so far (raw RGB 0-255 in, probabilities out)
       metrics.json       validation accuracy, per-class P/R/F1, confusion matrix
@@ -206,8 +206,9 @@ class RunFolder:
         except (OSError, ValueError) as exc:
             raise UserError(f"{p}: cannot be read ({exc})") from None
 
-    def save_config(self, cfg: StudioConfig) -> None:
+    def save_config(self, cfg: StudioConfig) -> None:  # run.json: a resume tells hand edits
         cfg.save(self.config_path)
+        self.update_run_info(settings=cfg.to_dict())
 
     def load_config(self, as_trained: bool = True) -> StudioConfig:
         """The run's settings.  A damaged file is named; the config loader's advice to delete

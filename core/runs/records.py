@@ -215,3 +215,4 @@ class RunInfo(Record):
     seconds: Optional[float] = None  # training time over all sessions
     weights_digest: Optional[str] = None
     val_accuracy: Optional[float] = None
+    settings: dict = field(default_factory=dict)  # config.json as the app last wrote it

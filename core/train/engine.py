@@ -34,6 +34,7 @@ from core.fsutil import cannot_write, file_in_the_way
 from core.model.build import names_weights_file
 from core.runs.folder import FILES, RunFolder, default_run_dir
 from core.runs.lock import acquire, holding_lock, release, sweep_stale_temp_files
+from core.runs.hand_edits import hand_edits
 from core.runs.records import RunStatus
 from core.train.checkpoint import load_loop_state
 from core.train.loop_state import LoopState
@@ -277,6 +278,10 @@ def _resume_locked(run: RunFolder, run_dir: Path, listener, cancel: CancelToken,
                         f"{run.labels_path.name} back as it was, those names in that order")
     state = load_loop_state(run, listener)
     check_config(cfg, need_weights=not has_checkpoint)  # the problem a failed start met
+    edited, settings = hand_edits(run, info)
+    if edited:  # told once: run.json takes the edit as the settings the run now has
+        emit(listener, Log(edited, "warning"))
+        run.update_run_info(settings=settings)
     if data_dir is not None:
         split = relocate_data(run, cfg, data_dir, listener=listener, cancel=cancel)
         emit(listener, Log(f"the run's data folder is now {cfg.data.data_dir}"))
