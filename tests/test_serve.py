@@ -65,6 +65,11 @@ def test_status_and_metadata(served):
     dims = [d["size"] for d in sig["inputs"]["image"]["tensor_shape"]["dim"]]
     assert dims == ["-1", str(predictor.image_size), str(predictor.image_size), "3"]
     assert _call(server.url + "/v1/models/bd/versions/1")[0] == 200
+    # TensorFlow Serving's version labels: a 404 that says there are none (was "no such route")
+    status, answer = _call(server.url + "/v1/models/bd/labels/stable/metadata")
+    assert status == 404 and answer["error"].startswith(
+        "Unrecognized servable version label: stable; this server has no version labels: "
+        "use /v1/models/bd/metadata"), answer
 
 
 def test_predict_b64_and_array_agree_with_predictor(served, trained_run):

@@ -1,7 +1,8 @@
 """The ASGI app: TensorFlow Serving's REST routes over one :class:`Predictor`.
 
 Routes (``NAME`` is the served model's name; ``/versions/1`` may be inserted
-after it, as TF Serving allows)::
+after it, as TF Serving allows; a version label, ``/labels/stable``, is a 404 that says
+there are none)::
 
     GET  /v1/models/NAME            status (TF Serving's model_version_status)
     GET  /v1/models/NAME/metadata   signature, labels, input size
@@ -44,7 +45,8 @@ log = logging.getLogger("finetune_studio.serve")
 MODEL_VERSION = "1"
 #: The one signature served (TensorFlow Serving's default name).
 SIGNATURE = "serving_default"
-_PATH = re.compile(r"^(?P<name>[^/:]+)(?:/versions/(?P<version>[^/:]+))?"
+_PATH = re.compile(r"^(?P<name>[^/:]+)"
+                   r"(?:/versions/(?P<version>[^/:]+)|/labels/(?P<label>[^/:]+))?"
                    r"(?P<tail>/metadata|:[A-Za-z]+)?$")
 
 
@@ -243,6 +245,10 @@ class ModelService:
         if name != self.name:
             return error(404, f"Servable not found for request: Latest({name}); "
                               f"this server serves '{self.name}'")
+        if match["label"] is not None:  # TensorFlow Serving's version labels ("stable")
+            return error(404, f"Unrecognized servable version label: {match['label']}; this "
+                              f"server has no version labels: use /v1/models/{name}{tail or ''} "
+                              f"(version {MODEL_VERSION}, the only one)")
         if version not in (None, MODEL_VERSION):
             return error(404, f"Servable not found for request: Specific({name}, {version}); "
                               f"only version {MODEL_VERSION} is served")
