@@ -200,7 +200,9 @@ def test_a_parameter_a_setting_leaves_out_shows_the_value_training_uses(qtbot, w
     # (the raw signature's 0.0 and None showed "as written", the boxes hidden)
     window.state.set("augment", AugmentConfig(preset="custom", transforms=[
         TransformConfig("Affine", True, 0.5, {})]))
-    for key, want in (("rotate", [0, 0]), ("scale", [1, 1])):
+    # translate_percent left out shifts nothing (translate_px is 0): it read the catalogue's
+    # -0.1..0.1 (left alone in session 22)
+    for key, want in (("rotate", [0, 0]), ("scale", [1, 1]), ("translate_percent", [0, 0])):
         ed = page._editors["Affine"][key]
         assert [w.value() for w in ed._widgets] == pytest.approx(want), key
         assert ed._widgets[0].isEnabled(), key

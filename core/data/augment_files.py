@@ -77,6 +77,11 @@ def _read_augment_file(path: Path) -> AugmentConfig:
 _MASK_KEYS = {"mask_interpolation", "fill_mask"}
 
 
+#: Settings albumentations leaves at None, meaning a value it takes elsewhere: Affine's
+#: translate_percent None shifts by translate_px, (0, 0) unless given, so no shift at all.
+_NONE_MEANS = {("Affine", "translate_percent"): [0.0, 0.0]}
+
+
 def library_default(name: str, key: str, fallback: Any) -> Any:
     """What albumentations itself gives transform ``name``'s ``key`` when a setting leaves it
     out (``fallback`` when it has none): training runs with that, so the Augment page must
@@ -100,6 +105,8 @@ def library_default(name: str, key: str, fallback: Any) -> Any:
         value = value["x"]  # Affine keeps a range per axis: one range when they agree
     if isinstance(value, tuple):
         value = list(value)
+    if value is None:
+        value = _NONE_MEANS.get((name, key))
     return fallback if value is None or isinstance(value, dict) else value
 
 
