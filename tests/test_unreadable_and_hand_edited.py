@@ -202,3 +202,35 @@ def test_a_read_only_class_folder_says_to_make_it_writable_once(tmp_path):
     assert why == (f"cannot write {data / 'cats' / '5.png'}: permission denied; make the "
                    "folder writable, or choose another folder")
     assert sorted(p.name for p in (data / "cats").iterdir()) == []  # no temporary left
+
+
+def test_an_unreadable_validation_class_folder_is_named_as_unreadable(tmp_path):
+    """A split data set (train/ and val/) with val/cats unreadable: the scan said "val/cats
+    has no usable images" (note 21 left it), and with every val folder shut "val has no usable
+    images to validate on" with no reason."""
+    from PIL import Image
+
+    data = tmp_path / "data"
+    k = 0
+    for subset, n in (("train", 4), ("val", 2)):
+        for cls in ("cats", "dogs"):
+            (data / subset / cls).mkdir(parents=True)
+            for i in range(n):
+                k += 1
+                Image.new("RGB", (8, 8), (k * 9, 40 if cls == "cats" else 200, k)).save(
+                    data / subset / cls / f"{i}.png")
+    scan = ("import sys; sys.path.insert(0, '.')\n"
+            "from core.data.dataset import scan_dataset\n"
+            f"report = scan_dataset({str(data)!r})\n"
+            "print(report.unusable_reason)\n"
+            "print(report.warnings)\n")
+    probe = _as_a_user_while_locked(scan, data / "val" / "cats")
+    assert probe.returncode == 0, probe.stderr
+    reason, warnings = probe.stdout.rstrip("\n").split("\n")
+    assert reason == ""
+    assert "val/cats cannot be read; make it readable, then scan again" in warnings
+    assert "val/cats has no usable images" not in warnings
+    probe = _as_a_user_while_locked(scan, data / "val" / "cats", data / "val" / "dogs")
+    reason = probe.stdout.split("\n")[0]
+    assert reason == (f"{data / 'val'} has no usable images to validate on: class folder(s) "
+                      "'cats', 'dogs' cannot be read; make them readable, then scan again")

@@ -96,9 +96,11 @@ class DatasetReport:
         """Problems that are errors (everything but informational non-image files)."""
         return [p for p in self.problems if p.kind != "non_image_file"]
 
-    def unreadable_class_folders(self) -> list[str]:
-        """Names of the class folders the scan could not open (permissions, a share)."""
-        tops = {os.path.abspath(self.root), os.path.abspath(os.path.join(self.root, "train"))}
+    def unreadable_class_folders(self, subset: str = "train") -> list[str]:
+        """Names of the class folders the scan could not open (permissions, a share): of
+        the folder itself or its ``train/``, or of ``subset`` (``"val"``) of a split one."""
+        tops = {os.path.abspath(self.root), os.path.abspath(os.path.join(self.root, "train"))} \
+            if subset == "train" else {os.path.abspath(os.path.join(self.root, subset))}
         return [os.path.basename(p.path) for p in self.problems if p.kind == "unreadable"
                 and os.path.dirname(os.path.abspath(p.path)) in tops]
 
@@ -132,7 +134,10 @@ class DatasetReport:
                         "usable images")
             if not self.val_from_train and not sum(subsets.get("val", {}).values()):
                 copies = sum(r.subset == "val" for r in self.copies)
-                why = (f": its {copies} image(s) are all byte-for-byte copies of other images "
+                shut = self.unreadable_class_folders("val")
+                why = (f": class folder(s) {', '.join(repr(n) for n in shut)} cannot be read; "
+                       "make them readable, then scan again" if shut else
+                       f": its {copies} image(s) are all byte-for-byte copies of other images "
                        "(see inspect); put other images in it" if copies else "")
                 return (f"{os.path.join(self.root, 'val')} has no usable images to validate "
                         f"on{why}")
@@ -247,7 +252,9 @@ def report_warnings(report: DatasetReport, all_class_names: list[str]) -> list[s
                        f"weights 'auto'), but more images of '{small}' would help most")
     if report.layout == "split":
         for subset, per in report.subset_counts.items():
+            shut = report.unreadable_class_folders(subset)  # "no usable images" blamed them
             for name, n in per.items():
                 if n == 0 and subset in ("train", "val"):
-                    out.append(f"{subset}/{name} has no usable images")
+                    out.append(f"{subset}/{name} cannot be read; make it readable, then scan "
+                               "again" if name in shut else f"{subset}/{name} has no usable images")
     return out
