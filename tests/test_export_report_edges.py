@@ -183,3 +183,28 @@ def test_the_report_words_exports_and_settings_as_the_window_does(calibrated):
     assert value.startswith("HorizontalFlip (p 0.5); ") and "{" not in value
     assert rows["model.image_size"][1] == "the backbone's default"
     assert rows["train.fast_head"][1] == "on"
+
+
+def test_an_export_made_before_the_run_was_calibrated_again_is_out_of_date(calibrated,
+                                                                           tmp_path):
+    """After `calibrate --unknown-keep` the report and the Runs page still said the export
+    "passed", while its file kept the old threshold: 'unknown' 3 times against the app's 26,
+    answers apart on 23 of 132 images (a report review)."""
+    from core.export.exporter import export_model
+    from core.report.gather import STALE, gather
+    from core.report.html import render_report
+    from core.runs.history import RunHistory
+    from gui.pages.runs.rows import exports_text
+
+    run_dir = copy_with_data(calibrated[0], tmp_path)
+    out = tmp_path / "out"
+    export_model(run_dir, "keras", out, latency_runs=1)
+    RunHistory().record_export(run_dir, "keras", out / "model.keras")
+    assert [e.get(STALE) for e in gather(run_dir).exports] == [None]  # made with this one
+    assert main(["calibrate", str(run_dir), "--unknown-keep", "0.8"]) == 0
+    data = gather(run_dir)
+    (row,) = data.exports
+    assert row[STALE] == ("the run was calibrated again after this export, so the file answers "
+                          "otherwise than the app: export again")
+    assert "out of date: the run was calibrated again" in render_report(data)
+    assert "(out of date: the run was calibrated again" in exports_text("run", data.exports)

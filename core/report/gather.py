@@ -149,13 +149,43 @@ def current_exports(run_dir: Path, history=None) -> tuple[list[dict], Optional[s
     except Exception as exc:  # noqa: BLE001 - the report is still useful without them
         return [], f"the run history could not be read ({exc})"
     latest = {(r["format"], r["path"]): r for r in rows}  # oldest first: the last one wins
-    mine = str(RunFolder(run_dir).model_path)
+    run = RunFolder(run_dir)
     kept = [r for r in latest.values() if Path(r["path"]).exists()
-            and _export_source(Path(r["path"]).parent) in (None, mine)]
+            and _export_source(Path(r["path"]).parent) in (None, str(run.model_path))]
     gone = len(latest) - len(kept)
+    kept = [_with_staleness(r, run) for r in kept]
     return kept, (f"{gone} earlier export(s) are not listed: deleted since, replaced by "
                   "another model's export to the same folder, or left unfinished by an export that "
                   "was stopped" if gone else None)
+
+
+#: What an export row carries when the run's calibration changed after it was made.
+STALE = "stale"
+
+
+def _with_staleness(row: dict, run: RunFolder) -> dict:
+    """``row``, with :data:`STALE` saying why when the run was calibrated again after the
+    export: the file keeps the old temperature and threshold, so "passed" had stood beside
+    answers that differed from the app's on 23 of 132 images (a report review)."""
+    from core.infer.loaders import export_metadata
+
+    meta = export_metadata(Path(row["path"]).parent) or {}
+    if "calibration" not in meta:  # an export of an earlier version: not known
+        return row
+    try:
+        rec = read_record(run)
+    except Exception:  # noqa: BLE001 - an unreadable calibration.json is said elsewhere
+        return row
+    then = meta["calibration"] if isinstance(meta["calibration"], dict) else {}
+    unknown = then.get("unknown") if isinstance(then.get("unknown"), dict) else {}
+    was = (then.get("temperature"), unknown.get("threshold")) if then else None
+    now = (rec.temperature, rec.unknown_threshold) if rec is not None else None
+    if was == now:
+        return row
+    why = ("the run was calibrated after this export" if was is None else
+           "the run's calibration was removed after this export" if now is None else
+           "the run was calibrated again after this export")
+    return {**row, STALE: f"{why}, so the file answers otherwise than the app: export again"}
 
 
 def _export_source(folder: Path) -> Optional[str]:

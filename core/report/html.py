@@ -21,7 +21,7 @@ from core.infer.metrics import NO_MISTAKES, Metrics, confused_pairs
 from core.export.report import parity_figures_text
 from core.shown import human_size, shown_text, when_text
 from core.report.charts import line_chart, reliability_chart, thumbnail_uri
-from core.report.gather import ReportData, gather
+from core.report.gather import STALE, ReportData, gather
 
 #: Classes up to which the report prints the confusion matrix (the most confused pairs,
 #: up to MOST_CONFUSED of them, above it).
@@ -230,9 +230,11 @@ def _exports_section(d: ReportData) -> str:
         size = e.get("size_bytes")
         # the size as the Runs page shows it, the parity check as the export's report words
         # it (it was a byte count and a dump of the record's keys)
+        stale = e.get(STALE)  # calibrated again since: "passed" no longer holds
         rows.append((e.get("format"), e.get("path"),
                      human_size(size) if isinstance(size, (int, float)) else None,
-                     det.get("status"), det.get("trusted"), det.get("latency_ms"),
+                     f"out of date: {stale}" if stale else det.get("status"),
+                     "no" if stale else det.get("trusted"), det.get("latency_ms"),
                      parity_figures_text(parity) if isinstance(parity, dict) else None,
                      _when(e.get("created"))))
     return "<h2>Exports</h2>" + _table(("format", "file", "size", "status", "passed",

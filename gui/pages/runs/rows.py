@@ -13,6 +13,7 @@ from typing import Any
 from PySide6.QtCore import QSortFilterProxyModel, Qt
 from PySide6.QtGui import QStandardItem
 
+from core.report.gather import STALE
 from core.shown import human_size, when_text
 from gui.durations import format_duration
 from gui.pages.runs.compare import pct
@@ -44,7 +45,8 @@ def exports_text(run_name: str, exports: list[dict]) -> str:
         when = when_text(e.get("created"))
         size = human_size(e["size_bytes"]) if e.get("size_bytes") else "–"
         status = (e.get("details") or {}).get("status")
-        flag = (" <b>(its answers differ from the app's: do not trust it)</b>"
+        flag = (f" <b>(out of date: {html.escape(e[STALE])})</b>" if e.get(STALE) else
+                " <b>(its answers differ from the app's: do not trust it)</b>"
                 if status == "parity_failed" else "")
         lines.append(f"{html.escape(e['format'])} · {size} · {when}{flag} — "
                      f"<tt>{html.escape(e['path'])}</tt>")
