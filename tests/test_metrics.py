@@ -159,6 +159,36 @@ def test_a_class_folder_in_another_unicode_form_is_scored(tmp_path):
     assert not any("not scored" in getattr(e, "message", "") for e in events)
 
 
+def test_two_classes_spelled_in_two_unicode_forms_are_scored_apart(tmp_path):
+    """A model with classes "Café" (NFC) and "Café" (NFD), which Linux keeps apart: evaluate
+    mapped both folders to one class (accuracy 0.458 where metrics.json said 0.500), and the
+    scan said nothing of the look-alike names (a report review)."""
+    import unicodedata
+
+    from core.data.dataset import scan_dataset
+
+    nfc, nfd = "brïght", unicodedata.normalize("NFD", "brïght")
+    root = write_images(tmp_path, {nfd: [10, 30], nfc: [240, 220]})
+    m = evaluate_labelled_folder(BrightnessPredictor((nfd, nfc)), str(root)).metrics
+    assert m.n_images == 4 and m.confusion == [[2, 0], [0, 2]]
+    said = scan_dataset(str(root)).warnings
+    assert any("differ only in letter case or in how an accent is stored" in w for w in said)
+
+
+def test_class_folders_a_labels_file_cannot_hold_are_left_out_and_named(tmp_path):
+    """A class folder named with a newline made labels.txt 13 lines for 12 classes, and every
+    export then refused to open (a report review)."""
+    from core.data.dataset import scan_dataset
+
+    root = write_images(tmp_path, {"dark": [10, 30], "bright": [240], "new\nline": [90],
+                                   "esc\x1b[31m": [90], "para\u2029": [90], " ": [90]})
+    report = scan_dataset(str(root))
+    assert report.classes == ["bright", "dark"]
+    left = [w for w in report.warnings if "a labels file cannot hold" in w]
+    assert len(left) == 4 and any(repr(str(root / "new\nline")) in w for w in left)
+    assert not any("\n" in w or "\x1b" in w for w in report.warnings)  # escaped, one line
+
+
 def test_run_validation_reproduces_the_metrics_training_wrote(trained_run, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(trained_run, run)

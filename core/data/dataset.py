@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import os
 import time
+import unicodedata
 from collections import defaultdict
 from typing import Callable, Optional, Union
 
 from core.data.dataset_report import DatasetReport, ImageRecord, Problem, report_warnings
 from core.data.duplicates import same_content_groups
-from core.data.folder_walk import (FolderWalk, broken_links, folder_key, loose_images,
-                                   subfolders)
+from core.data.folder_walk import (FolderWalk, breaks_a_label_line, broken_links, folder_key,
+                                   loose_images, subfolders)
 from core.data.imageio import IMAGE_EXTENSIONS, ImageError
 from core.data.probe import probe_file
 from core.data.splitting import Split, split_dataset  # noqa: F401 (exported here too)
@@ -147,11 +148,35 @@ def scan_dataset(root: PathLike, listener: Optional[Listener] = None,
     return report
 
 
+def _usable_names(report: DatasetReport, folder: str, names: list[str], alike: bool) -> list[str]:
+    """The class folder ``names`` a labels file can hold, each other one warned about once;
+    and (``alike``) a warning for names that only Unicode form or case tells apart (a Mac or
+    Windows merges such folders, and no list shows which is which)."""
+    for name in names:
+        if breaks_a_label_line(name):
+            report.warnings.append(
+                f"class folder {os.path.join(folder, name)!r} is left out: its name has a line "
+                "break or a control character (or is blank), which a labels file cannot "
+                "hold; rename the folder")
+    names = [n for n in names if not breaks_a_label_line(n)]
+    seen: dict[str, str] = {}
+    for name in names:
+        key = unicodedata.normalize("NFC", name).casefold()
+        if key in seen and alike:
+            report.warnings.append(
+                f"class folders {seen[key]!r} and {name!r} in {folder} differ only in letter "
+                "case or in how an accent is stored (Unicode form): they are two classes here, "
+                "but one folder on a Mac or Windows; rename one")
+        seen.setdefault(key, name)
+    return names
+
+
 def _class_folders(report: DatasetReport, parts: list[tuple[str, str]]) -> dict[str, list[str]]:
     """Which class folders exist per subset; for a split folder, check that they agree."""
     class_folders: dict[str, list[str]] = {}
     for subset, folder in parts:
-        class_folders[subset] = subfolders(folder)
+        class_folders[subset] = _usable_names(report, folder, subfolders(folder),
+                                              alike=subset == parts[0][0])  # once, not per split
         for name in broken_links(folder):
             report.warnings.append(
                 f"{os.path.join(folder, name)} is a link to something that is not there (a "

@@ -12,6 +12,7 @@ when read.  This module lists files and reports each such entry once, as a
 from __future__ import annotations
 
 import os
+import unicodedata
 from typing import Optional
 
 from core.data.dataset_report import Problem
@@ -31,6 +32,15 @@ IGNORED_FOLDERS = frozenset({"__MACOSX", SET_ASIDE, "$RECYCLE.BIN", "System Volu
 def hidden(name: str) -> bool:
     """Entries the scan never looks at: dot-names, macOS zip leftovers, images set aside."""
     return name.startswith(".") or name in IGNORED_FOLDERS
+
+
+def breaks_a_label_line(name: str) -> bool:
+    """Whether class name ``name`` cannot be one line of a labels file: a control character
+    (a newline, ESC), a line or paragraph separator, or nothing but spaces.  labels.txt
+    holds one class per line: a class folder named with a newline gave 13 lines for 12
+    classes, and every export then refused to open (a report review)."""
+    return not name.strip() or any(unicodedata.category(ch) in ("Cc", "Zl", "Zp")
+                                   for ch in name)
 
 
 def folder_gone_text(folder) -> str:

@@ -133,11 +133,16 @@ def evaluate_labelled_folder(predictor, data_dir: str, listener=None,
     from core.data.dataset import scan_dataset
 
     # Names compared in one Unicode form: macOS writes "café" as e + combining accent
-    # (NFD), so a folder copied from a Mac looked like the class and was left out.
-    index = {unicodedata.normalize("NFC", name): i for i, name in enumerate(predictor.classes)}
+    # (NFD), so a folder copied from a Mac looked like the class and was left out.  The
+    # exact name first: a model with both spellings as classes had both scored as one.
+    exact = {name: i for i, name in enumerate(predictor.classes)}
+    nfc: dict[str, list[int]] = {}
+    for name, i in exact.items():
+        nfc.setdefault(unicodedata.normalize("NFC", name), []).append(i)
 
     def label(folder: str) -> Optional[int]:
-        return index.get(unicodedata.normalize("NFC", folder))
+        hits = nfc.get(unicodedata.normalize("NFC", folder), [])
+        return exact.get(folder, hits[0] if len(hits) == 1 else None)
 
     report = scan_dataset(data_dir, listener=listener, cancel=cancel,
                           scored=lambda folder: label(folder) is not None)
