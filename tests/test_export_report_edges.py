@@ -86,6 +86,33 @@ def test_an_export_folder_answers_like_its_run_calibrated_and_with_unknown(calib
             assert r.confidence == pytest.approx(ref[r.path].confidence, abs=1e-4)
 
 
+def test_an_export_file_copied_out_of_its_folder_answers_as_calibrated_or_says_why_not(
+        calibrated, tmp_path, capsys):
+    """A copy of model.keras taken out of its export folder answered 0.785 where the app
+    said 0.464 (its temperature lived in metadata.json only); a copied SavedModel stopped
+    saying "unknown" without a word (a review)."""
+    from core.trust.store import read_record
+
+    run_dir, out = calibrated
+    paths = [r.path for r in RunFolder(run_dir).split().val[:4]]
+    ref = {r.path: r for r in load_predictor(run_dir).predict_paths(paths)}
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    for name in ("model.keras", "labels.txt"):
+        shutil.copyfile(out / name, loose / name)
+    keras_copy = load_predictor(loose / "model.keras")
+    assert keras_copy.trust.temperature == read_record(RunFolder(run_dir)).temperature
+    for r in keras_copy.predict_paths(paths):
+        assert r.confidence == pytest.approx(ref[r.path].confidence, abs=1e-4)
+    shutil.copytree(out / "savedmodel", tmp_path / "saved")
+    saved_copy = load_predictor(tmp_path / "saved")
+    assert saved_copy.has_unknown_score and saved_copy.unknown_threshold is None
+    assert saved_copy.unknown_note.startswith("saved gives an unknown score, but the threshold")
+    assert load_predictor(out / "savedmodel").unknown_note == ""  # in its folder: none
+    assert main(["predict", str(tmp_path / "saved"), paths[0]]) == 0
+    assert "Copy that metadata.json beside it (or give --threshold)" in capsys.readouterr().err
+
+
 def test_a_missing_reference_file_is_named_not_a_different_score(calibrated, tmp_path):
     run_dir, _ = calibrated
     copy = tmp_path / "run"

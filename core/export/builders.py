@@ -126,10 +126,16 @@ def _artifact(work: Path, fmt: str) -> Path:
 
 
 def _build_keras(b: Build, work: Path) -> tuple[Path, dict]:
+    from core.model.keras_archive import CALIBRATION_MEMBER, embed_calibration
+
     out = _artifact(work, "keras")
     shutil.copyfile(b.src.model_path, out)
-    return out, {"note": "the run's model.keras, unchanged (BatchNorm not folded, so it can be "
-                         "fine-tuned further)"}
+    note = ("the run's model.keras, unchanged (BatchNorm not folded, so it can be fine-tuned "
+            "further)")
+    if b.src.trust is not None:  # a copy of the file alone still answers like the app
+        embed_calibration(out, b.src.trust.temperature)
+        note += f"; the calibration's temperature added as {CALIBRATION_MEMBER}"
+    return out, {"note": note}
 
 
 def output_names(b: Build, fmt: str) -> list[str]:

@@ -10,17 +10,17 @@ for a ``savedmodel/`` folder the export folder around it is looked at too.
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import warnings
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable
 
 import numpy as np
 
 from core.errors import ModelFileError
-from core.formats import BY_NAME, METADATA_MARKER, METADATA_UNFINISHED, OPEN_ORDER
+from core.formats import BY_NAME, METADATA_UNFINISHED, OPEN_ORDER
+from core.infer.export_meta import export_metadata, scored_export
 from core.infer.labels import check_label_count, labels_near
 from core.infer.refusals import images_hint
 from core.infer.model_safety import check_onnx, check_savedmodel, check_tflite, unopenable
@@ -39,19 +39,6 @@ def _labels(path: Path, n_outputs: int) -> list[str]:
         candidate, labels = folder, labels_near(folder, n_outputs)  # class_0, class_1, ...
     check_label_count(path, labels, n_outputs, candidate)
     return labels
-
-
-def _export_threshold(path: Path) -> Optional[float]:
-    """The unknown threshold metadata.json beside an exported file gives (None: none)."""
-    folder = path if path.is_dir() else path.parent
-    for candidate in (folder, folder.parent):
-        meta = export_metadata(candidate)
-        if meta is not None:
-            cal = meta.get("calibration")
-            unknown = cal.get("unknown") if isinstance(cal, dict) else None
-            value = unknown.get("threshold") if isinstance(unknown, dict) else None
-            return float(value) if isinstance(value, (int, float)) else None
-    return None
 
 
 class SavedModelPredictor(Predictor):
@@ -90,8 +77,7 @@ class SavedModelPredictor(Predictor):
         n_out = int(out_spec[self._output_name].shape[-1])
         super().__init__(_labels(path, n_out), int(shape[1]), str(path))
         if self._score_name:
-            self.unknown_threshold = _export_threshold(path)
-            self.has_unknown_score = True
+            scored_export(self, path)
 
     def predict_arrays(self, images: np.ndarray) -> np.ndarray:
         return self.predict_scored(images)[0]
@@ -136,8 +122,7 @@ class TFLitePredictor(Predictor):
         n_out = int(self._out["shape"][-1])
         super().__init__(_labels(path, n_out), shape[1], str(path))
         if self._score is not None:
-            self.unknown_threshold = _export_threshold(path)
-            self.has_unknown_score = True
+            scored_export(self, path)
 
     @staticmethod
     def _quantize(x: np.ndarray, detail) -> np.ndarray:
@@ -208,8 +193,7 @@ class OnnxPredictor(Predictor):
             raise ModelFileError(f"{path}: the output has no fixed number of classes")
         super().__init__(_labels(path, n_out), int(shape[1]), str(path))
         if self._score_at is not None:
-            self.unknown_threshold = _export_threshold(path)
-            self.has_unknown_score = True
+            scored_export(self, path)
 
     def predict_arrays(self, images: np.ndarray) -> np.ndarray:
         return self.predict_scored(images)[0]
@@ -223,18 +207,6 @@ class OnnxPredictor(Predictor):
 
 
 # -- export folders ------------------------------------------------------------
-
-
-def export_metadata(p: Path) -> Optional[dict]:
-    """Folder ``p``'s metadata.json when this app wrote it (an export folder), else None."""
-    meta = p / "metadata.json"
-    if not (p.is_dir() and meta.is_file()):
-        return None
-    try:
-        data = json.loads(meta.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) and data.get(METADATA_MARKER) else None
 
 
 def load_export_folder(p: Path) -> Predictor:
@@ -279,12 +251,17 @@ def load_artifact(p: Path) -> Predictor:
 
 
 def load_exported_keras(p: Path) -> Predictor:
-    """A .keras file; in a calibrated run's export folder with the temperature of its
-    metadata.json, so it answers with the calibrated probabilities like the other formats
-    (its unknown score needs the reference images only those formats carry)."""
+    """A .keras file; an export of a calibrated run with the temperature it carries (or,
+    from earlier versions, its folder's metadata.json gives), so it answers with the
+    calibrated probabilities like the other formats (its unknown score needs the reference
+    images only those formats carry)."""
+    from core.model.keras_archive import embedded_temperature
+
     meta = export_metadata(p.parent)
     cal = meta.get("calibration") if meta else None
-    t = cal.get("temperature") if isinstance(cal, dict) else None
+    t = embedded_temperature(p)
+    if t is None:
+        t = cal.get("temperature") if isinstance(cal, dict) else None
     if isinstance(t, (int, float)) and not isinstance(t, bool) and 0 < t < float("inf"):
         from core.trust.unknown import TrustModel
 

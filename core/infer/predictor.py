@@ -60,6 +60,8 @@ class Predictor:
         #: Whether :meth:`predict_scored` gives unknown scores (a calibrated run's model,
         #: or an export of one with the unknown_score output).
         self.has_unknown_score = False
+        #: Why the unknown check is off though the model has a score ("" when it is not).
+        self.unknown_note = ""
 
     def predict_arrays(self, images: np.ndarray) -> np.ndarray:
         """``images``: (N, S, S, 3) raw RGB 0-255 (uint8 or float) → (N, C) probabilities."""

@@ -81,3 +81,39 @@ def _refused(path: Path, why: str) -> ModelFileError:
 
 def _mb(n: int) -> str:
     return f"{n / 1024 ** 2:,.1f} MB" if n >= 1024 ** 2 else f"{n:,} bytes"
+
+
+#: The member of an exported ``.keras`` file that holds the run's calibration (Keras reads
+#: only its own members and passes this one by), so a copy of the file taken out of its
+#: export folder answers like the app: the temperature had lived only in the folder's
+#: metadata.json, and a copy answered 0.785 where the app said 0.464 (a review).
+CALIBRATION_MEMBER = "fine_tune_studio_calibration.json"
+#: An embedded member above this size is not one the app wrote: it is not read.
+MAX_CALIBRATION_BYTES = 64 * 1024
+
+
+def embed_calibration(path: Path, temperature: float) -> None:
+    """Add the calibration's temperature to the ``.keras`` archive ``path`` (a fresh copy
+    the export is writing, never the run's own file)."""
+    import json
+
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr(CALIBRATION_MEMBER, json.dumps({"temperature": float(temperature)}))
+
+
+def embedded_temperature(path: Path) -> float | None:
+    """The temperature an exported ``.keras`` file carries (None: none, or not usable)."""
+    import json
+    import math
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            info = archive.getinfo(CALIBRATION_MEMBER)
+            if info.file_size > MAX_CALIBRATION_BYTES:
+                return None
+            data = json.loads(archive.read(info).decode("utf-8"))
+    except (KeyError, OSError, ValueError, zipfile.BadZipFile):
+        return None
+    t = data.get("temperature") if isinstance(data, dict) else None
+    ok = isinstance(t, (int, float)) and not isinstance(t, bool) and 0 < t and math.isfinite(t)
+    return float(t) if ok else None

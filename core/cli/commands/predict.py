@@ -8,7 +8,7 @@ import math
 import sys
 
 from core.cli.options import add_setting
-from core.cli.terminal import name
+from core.cli.terminal import name, printable
 from core.config import StudioConfig
 
 
@@ -64,6 +64,9 @@ def apply_unknown_options(predictor, args) -> None:
     """
     if args.no_unknown:
         predictor.unknown_threshold = None
+    elif args.threshold is None and predictor.unknown_note:  # a copy out of its folder
+        print(f"warning: {printable(predictor.unknown_note)} (or give --threshold)",
+              file=sys.stderr)
     elif args.threshold is not None:
         if not predictor.has_unknown_score:
             print(f"warning: {name(args.model)}: this model has no unknown score (a run folder "

@@ -6,6 +6,8 @@ import os
 import signal
 import sys
 
+from core.cli.terminal import printable
+
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -60,6 +62,8 @@ def run(args) -> int:
     # a token from the environment stays there: the line names the variable, not its value
     example = server.curl_example(token_text=f"${TOKEN_VARIABLE}" if from_env else None)
     print(f"try: {example}", file=sys.stderr, flush=True)
+    if predictor.unknown_note:  # a copied export: no "unknown" in its answers
+        print(f"warning: {printable(predictor.unknown_note)}", file=sys.stderr, flush=True)
     print("Ctrl+C stops it", file=sys.stderr, flush=True)
     # uvicorn shuts down gracefully on SIGINT and SIGTERM, then raises the signal again
     # with the handler found before it; a SIGTERM (systemd, docker stop, kill) then ends

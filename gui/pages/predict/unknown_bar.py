@@ -202,7 +202,9 @@ class UnknownControl:
 
             fitted = threshold_for_share(getattr(trust, "keep", 0.95), quantiles)
         note = ""
-        if has and trust is None:
+        if getattr(predictor, "unknown_note", ""):  # a copy out of its export folder
+            note = predictor.unknown_note + "."
+        elif has and trust is None:
             note = ("An exported model's threshold is fixed in its metadata.json; here it can "
                     "only be switched off. Move it on the run folder and export again.")
         elif has and not quantiles:

@@ -1,0 +1,50 @@
+"""What an export folder's metadata.json tells a model file in it: that the app wrote the
+folder, and the "unknown" threshold of the formats that output an unknown score.
+
+The threshold is not inside the SavedModel, TFLite and ONNX files, so a copy of one taken
+out of its folder kept its calibrated probabilities but stopped ever saying "unknown",
+and nothing said so (a review): :func:`scored_export` leaves a note the command line, the
+server and the Predict page show.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+from core.formats import METADATA_MARKER
+
+
+def export_metadata(p: Path) -> Optional[dict]:
+    """Folder ``p``'s metadata.json when this app wrote it (an export folder), else None."""
+    meta = p / "metadata.json"
+    if not (p.is_dir() and meta.is_file()):
+        return None
+    try:
+        data = json.loads(meta.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get(METADATA_MARKER) else None
+
+
+def scored_export(predictor, path: Path) -> None:
+    """``predictor`` (a file with an ``unknown_score`` output) gets the threshold its export
+    folder's metadata.json gives, or, with no such file beside it (or around a savedmodel/),
+    none and an ``unknown_note`` saying why and what to do."""
+    predictor.has_unknown_score = True
+    folder = path if path.is_dir() else path.parent
+    for candidate in (folder, folder.parent):
+        meta = export_metadata(candidate)
+        if meta is not None:
+            cal = meta.get("calibration")
+            unknown = cal.get("unknown") if isinstance(cal, dict) else None
+            value = unknown.get("threshold") if isinstance(unknown, dict) else None
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+            predictor.unknown_threshold = float(value) if ok else None
+            return
+    predictor.unknown_threshold = None
+    predictor.unknown_note = (
+        f"{path.name} gives an unknown score, but the threshold above which the answer is "
+        "'unknown' is in the metadata.json of the folder it was exported to, which is not "
+        "beside it: it answers without 'unknown'. Copy that metadata.json beside it")
