@@ -98,6 +98,35 @@ def test_load_network_reads_what_the_tabs_show_first(trained_run):
     assert "hard_swish" in net.activations
 
 
+def test_the_network_page_counts_what_the_run_trained_not_every_layer(trained_run, tmp_path):
+    """A run's model.keras is saved from a fresh build, every layer trainable: the page
+    called Conv1 and every batch norm trained (2,227,715 trainable where fine-tuning trained
+    1,514,563: a review of the Network page)."""
+    import shutil
+
+    from core.model.build import apply_freeze
+    from core.model.model_files import load_model_file
+
+    run = RunFolder(trained_run)
+    net = load_network(NetworkSpec("file", path=str(run.model_path)))
+    assert net.phase == run.history()[-1]["phase"] == "fine_tune"
+    rows = {r.path: r for r in net.inspection.rows}
+    assert rows["backbone/conv"].trainable_params == 0  # below the top 8 layers: frozen
+    norms = [r for r in net.inspection.rows if r.type == "BatchNormalization"]
+    assert norms and all(r.trainable_params == 0 for r in norms)
+    model = load_model_file(run.model_path)
+    trained, _total = apply_freeze(model, run.load_config().model.freeze, "fine_tune")
+    assert net.inspection.trainable_params == trained < net.inspection.total_params
+    # the untrained view counts what the Model page's settings would train
+    cfg = run.load_config()
+    untrained = load_network(NetworkSpec("config", model_cfg=cfg.model, n_classes=2))
+    assert untrained.phase == "fine_tune"
+    assert untrained.inspection.trainable_params == trained
+    loose = tmp_path / "m.keras"  # a model file of no run: Keras' flags, said to be so
+    shutil.copyfile(run.model_path, loose)
+    assert load_network(NetworkSpec("file", path=str(loose))).phase == ""
+
+
 def test_dataset_images_take_the_classes_in_turn():
     class Rec:
         def __init__(self, path, class_name):

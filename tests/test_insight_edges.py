@@ -144,3 +144,24 @@ def test_a_model_of_any_input_size_says_so_and_at_what_size_maps_are_drawn(tmp_p
     source = ModelSource(NetworkSpec("file", path=str(tmp_path / "m.keras")), ("x",))
     text = source.describe(keras.Model(inp, out))
     assert "None" not in text and "any size (the maps are drawn at 224×224)" in text
+
+
+def test_zeros_in_feature_maps_are_put_down_to_their_real_cause():
+    """"x % are exactly 0 (switched off by the activation)" stood under ResNet50's padding
+    layer and linear convolutions, which have no activation (a Network page review)."""
+    import keras
+
+    from core.insight.feature_maps import zeros_cause
+
+    inputs = keras.Input((8, 8, 3))
+    x = keras.layers.ZeroPadding2D(name="pad")(inputs)
+    x = keras.layers.Conv2D(4, 3, name="linear")(x)
+    x = keras.layers.ReLU(name="relu")(x)
+    x = keras.layers.Conv2D(4, 3, activation="relu", name="conv_relu")(x)
+    x = keras.layers.MaxPooling2D(name="pool")(x)
+    model = keras.Model(inputs, x)
+    assert zeros_cause(model, "pad", "ZeroPadding2D") == "the zeros added around the border"
+    assert zeros_cause(model, "linear", "Conv2D") == "already 0 in this layer's input"
+    assert zeros_cause(model, "relu", "ReLU") == "switched off by the activation"
+    assert zeros_cause(model, "conv_relu", "Conv2D") == "switched off by the activation"
+    assert zeros_cause(model, "pool", "MaxPooling2D") == "already 0 in this layer's input"

@@ -137,6 +137,8 @@ class NetworkModel:
     first_filters: Any  # (out, in, kh, kw) numpy, or None without a convolution
     activations: list
     images: list
+    #: The phase whose trainable flags the model carries ("head", "fine_tune"; "": as loaded).
+    phase: str = ""
 
 
 def open_model(spec: NetworkSpec, listener=None, cancel=None):
@@ -153,6 +155,38 @@ def open_model(spec: NetworkSpec, listener=None, cancel=None):
     return build_untrained(spec.model_cfg, spec.n_classes, listener, cancel)
 
 
+def trained_as(model: Any, spec: NetworkSpec) -> str:
+    """Set ``model``'s trainable flags as training set them: a run's model.keras in its last
+    phase, the Model page's settings in fine-tuning.  Returns that phase ("" when not known:
+    Keras' flags as loaded).  A run's model.keras is saved from a fresh build, every layer
+    trainable, so the page had called Conv1 and every batch norm trained (2,227,715
+    trainable where fine-tuning trained 1,514,563: a review)."""
+    from core.model.build import apply_freeze, is_from_scratch, phase_two_frozen
+
+    model_cfg, phase = spec.model_cfg, "fine_tune"
+    if spec.kind == "file":
+        from core.runs.folder import find_run_folder
+
+        run = find_run_folder(spec.path)
+        if run is None or Path(run.model_path).resolve() != Path(spec.path).resolve():
+            return ""  # a model file of no run: its flags are all there is
+        try:
+            cfg = run.load_config()
+            rows = run.history()
+        except Exception:  # noqa: BLE001 - an unreadable run: Keras' flags as loaded
+            return ""
+        model_cfg = cfg.model
+        last = rows[-1].get("phase") if rows else None
+        phase = last if last in ("head", "fine_tune") else "head"
+    elif phase_two_frozen(model, model_cfg):
+        phase = "head"
+    try:
+        apply_freeze(model, model_cfg.freeze, phase, is_from_scratch(model_cfg))
+    except Exception:  # noqa: BLE001 - not the app's classifier, or another backbone's layers
+        return ""
+    return phase
+
+
 def load_network(spec: NetworkSpec, listener=None, cancel=None) -> NetworkModel:
     """Worker: open the model and read what every tab shows first."""
     from core.errors import ConfigError, ModelFileError
@@ -164,6 +198,7 @@ def load_network(spec: NetworkSpec, listener=None, cancel=None) -> NetworkModel:
     model = open_model(spec, listener, cancel)
     if cancel is not None:
         cancel.raise_if_cancelled()
+    phase = trained_as(model, spec)
     try:
         inspection = inspect_layers(model)
     except ModelFileError as exc:  # "the model has no defined input yet": which model
@@ -179,7 +214,7 @@ def load_network(spec: NetworkSpec, listener=None, cancel=None) -> NetworkModel:
     if not images and spec.kind == "file":
         images = run_images(spec.path)
     return NetworkModel(spec, model, inspection, conv_layers(inspection), probe, first,
-                        filters, activations_in(model), images)
+                        filters, activations_in(model), images, phase)
 
 
 def start_layer(layers: list) -> int:

@@ -219,3 +219,24 @@ def tile_maps(maps: np.ndarray, max_channels: int = 64, gap: int = 1) -> MapGrid
         r, c = divmod(i, cols)
         grid[r * (h + gap):r * (h + gap) + h, c * (w + gap):c * (w + gap) + w] = tile
     return MapGrid(image=grid, channels=list(range(n)), rows=rows, cols=cols)
+
+
+#: Layers that are an activation themselves.
+_ACTIVATION_KINDS = ("ReLU", "Activation", "LeakyReLU", "ELU", "PReLU", "Softmax")
+
+
+def zeros_cause(model: Any, name: str, kind: str) -> str:
+    """Where exact zeros in layer ``name``'s maps come from, in words: its own activation,
+    the border a padding layer adds, or its input.  The page said "switched off by the
+    activation" on every layer, padding and linear convolutions included (a review)."""
+    if kind.startswith("ZeroPadding"):
+        return "the zeros added around the border"
+    if kind in _ACTIVATION_KINDS:
+        return "switched off by the activation"
+    try:
+        act = getattr(find_layer(model, name)[1], "activation", None)
+    except ConfigError:
+        act = None
+    if act is not None and getattr(act, "__name__", "linear") != "linear":
+        return "switched off by the activation"
+    return "already 0 in this layer's input"

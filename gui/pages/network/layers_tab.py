@@ -19,6 +19,17 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
 
 from gui.widgets.compact import ColumnScroll
 
+#: What "trainable" counts, by the phase whose flags the model carries (core.insight.explorer).
+PHASE_WORDS = {
+    "fine_tune": "Trainable: what the fine-tuning phase trains (the run's, or the Model page's "
+                 "settings for an untrained model); frozen layers and batch normalisation's "
+                 "statistics are counted as non-trainable.",
+    "head": "Trainable: what the head phase trains (this run ended there, or fine-tuning "
+            "would train no layer): the backbone is frozen.",
+}
+AS_LOADED = ("Keras' own count for this file as it was saved: it is not a run of this app, so "
+             "which layers trained is not known.")
+
 COLUMNS = ("Layer", "Type", "Kernel / stride / padding", "Input → output",
            "Output size by the formula", "Parameters", "Fully connected would need", "Saving",
            "How the parameters add up", "Receptive field")
@@ -143,11 +154,6 @@ class LayersTab(QWidget):
         self.totals_label = QLabel("")
         self.totals_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         # The Model page's figure is another question; say so where both numbers show.
-        self.totals_label.setToolTip(
-            "Keras' own count for this model as it stands: a trained run as it was saved, "
-            "after its last phase. The Model page counts what fine-tuning would train with "
-            "the settings there, which leaves frozen layers and batch normalisation out, so "
-            "its figure can be smaller.")
         top.addWidget(self.totals_label)
         lay.addLayout(top)
 
@@ -181,7 +187,8 @@ class LayersTab(QWidget):
         split.setStretchFactor(1, 1)
         lay.addWidget(split, 1)
 
-    def show_inspection(self, inspection: Any) -> None:
+    def show_inspection(self, inspection: Any, phase: str = "") -> None:
+        """The rows of ``inspection``; ``phase``: which phase's trainable flags it counts."""
         self.rows = list(inspection.rows)
         table = self.table
         table.setUpdatesEnabled(False)
@@ -216,6 +223,7 @@ class LayersTab(QWidget):
         finally:
             table.setUpdatesEnabled(True)
         non = inspection.non_trainable_params
+        self.totals_label.setToolTip(PHASE_WORDS.get(phase, AS_LOADED))
         self.totals_label.setText(
             f"<b>{inspection.total_params:,}</b> parameters in all · "
             f"<b>{inspection.trainable_params:,}</b> trainable · {non:,} non-trainable")

@@ -44,6 +44,7 @@ class MapView:
     maps: np.ndarray        # (h, w, channels) float32, the layer's real output
     picture: np.ndarray     # uint8 RGB mosaic of the first channels
     layout: TileLayout
+    zeros_from: str = "switched off by the activation"  # core.insight.feature_maps.zeros_cause
 
     @property
     def channels(self) -> int:
@@ -68,7 +69,7 @@ class MapView:
                 f"Values range from "
                 f"{float(self.maps.min()):.3g} to {float(self.maps.max()):.3g}")
         if zeros >= 0.05:
-            text += f"; {zeros:.0%} are exactly 0 (switched off by the activation)"
+            text += f"; {zeros:.0%} are exactly 0 ({self.zeros_from})"
         return text + "."
 
 
@@ -76,7 +77,7 @@ def feature_map_view(probe: Any, image_path: str, index: int, listener=None,
                      cancel=None) -> MapView:
     """Worker: decode the image at the model's size, run it to layer ``index``, draw the maps."""
     from core.errors import ConfigError, DataError
-    from core.insight.feature_maps import tile_maps
+    from core.insight.feature_maps import tile_maps, zeros_cause
     from core.data.imageio import ImageError, load_rgb
 
     layers = probe.layers
@@ -98,7 +99,8 @@ def feature_map_view(probe: Any, image_path: str, index: int, listener=None,
                         tile_h=h * s, tile_w=w * s, gap=1, scale=s)
     picture = viridis(grid.image)
     picture[layout.gap_mask()] = BACKGROUND
-    return MapView(name, kind, index, len(layers), image_path, image, maps, picture, layout)
+    return MapView(name, kind, index, len(layers), image_path, image, maps, picture, layout,
+                   zeros_cause(probe.model, name, kind))
 
 
 def image_label(path: str) -> str:

@@ -267,7 +267,7 @@ class NetworkPage(Page):
         self.clear_message()
         self.source_label.setText(source.describe(network.model))
         self.tabs.setEnabled(True)
-        self.layers_tab.show_inspection(network.inspection)
+        self.layers_tab.show_inspection(network.inspection, network.phase)
         self._maps_current = self._play_current = False
         self.maps_tab.set_layers(network.probe.layers, start_layer(network.probe.layers))
         self._set_images(network.images)
