@@ -235,3 +235,23 @@ def test_an_export_made_before_the_run_was_calibrated_again_is_out_of_date(calib
                           "otherwise than the app: export again")
     assert "out of date: the run was calibrated again" in render_report(data)
     assert "(out of date: the run was calibrated again" in exports_text("run", data.exports)
+
+
+def test_a_report_says_when_the_data_folder_changed_since_the_run(calibrated, tmp_path):
+    """Images added and deleted after training: the report set today's counts, problems and
+    pictures beside the run's split without a word (a report review)."""
+    from pathlib import Path
+
+    from core.report.gather import gather
+
+    run_dir = copy_with_data(calibrated[0], tmp_path)
+    assert not any("has changed since" in n for n in gather(run_dir).notes)
+    data = Path(RunFolder(run_dir).load_config().data.data_dir)
+    second = sorted((data / "dark").iterdir())[1]
+    from PIL import Image
+
+    Image.new("RGB", (40, 40), (3, 5, 7)).save(data / "dark" / "added.png")  # a new picture
+    second.unlink()
+    notes = gather(run_dir).notes
+    assert ("The data folder has changed since this run trained (1 image(s) added, 1 gone): "
+            "the 'all' column") in " ".join(notes), notes

@@ -29,6 +29,8 @@ class DataSummary:
     problems: list[dict] = field(default_factory=list)  # {"path", "kind", "reason"}
     warnings: list[str] = field(default_factory=list)
     examples: dict[str, str] = field(default_factory=dict)  # class -> one image path
+    #: How the folder differs from what the run trained on ("" when it does not, or unknown).
+    changed: str = ""
 
 
 @dataclass
@@ -113,6 +115,29 @@ def _from_split(run: RunFolder) -> DataSummary:
                        examples=examples)
 
 
+def _changed_since(run: RunFolder, report) -> str:
+    """A note when the data folder is not what the run trained on (its dataset fingerprint):
+    the report set today's counts, problems and pictures beside the run's split without a
+    word, so a broken file added later read as "left out" (a report review)."""
+    from core.runs.relocate import dataset_fingerprint
+
+    try:
+        then = run.run_info().dataset_fingerprint
+        split = run.split(report.root)
+    except UserError:
+        return ""
+    if not then or then == dataset_fingerprint(report):
+        return ""
+    was = {r.path for r in (*split.train, *split.val, *split.test)}
+    now = {r.path for r in report.records}
+    counted = ", ".join(part for part in (f"{len(now - was)} image(s) added" if now - was else "",
+                                          f"{len(was - now)} gone" if was - now else "") if part)
+    counted = counted or "images replaced by others under the same names"
+    return (f"The data folder has changed since this run trained ({counted}): the 'all' column, "
+            "the problems and the pictures of the Data section are of the folder now, the "
+            "train and val columns of the run")
+
+
 def data_summary(run: RunFolder, data_dir: str) -> DataSummary:
     """Scan the run's data folder when it is still there (problems included), else split.json."""
     if data_dir and os.path.isdir(data_dir):
@@ -121,6 +146,7 @@ def data_summary(run: RunFolder, data_dir: str) -> DataSummary:
         report = scan_dataset(data_dir)
         summary = _from_split(run) if run.split_path.exists() else DataSummary("", {})
         summary.source = f"scan of {data_dir}"
+        summary.changed = _changed_since(run, report)
         summary.counts = {"all": report.counts, **summary.counts}
         summary.problems = [{"path": p.path, "kind": p.kind, "reason": p.reason}
                             for p in report.error_problems]
@@ -238,6 +264,8 @@ def gather(run_dir: str | os.PathLike) -> ReportData:
         info["status"] = shown_status(run, info["status"])
     data_dir = info.get("data_dir") or (cfg.data.data_dir if cfg is not None else "")
     data = _optional(lambda: data_summary(run, data_dir), "data", notes) or DataSummary("", {})
+    if data.changed:
+        notes.append(data.changed)
     metrics = _optional(run.metrics, "metrics.json", notes) if run.metrics_path.exists() else None
     if not run.metrics_path.exists() and info.get("status") == "completed":  # was said nowhere
         notes.append(f"{run.metrics_path.name}: {run.metrics_path} is missing from the finished "
