@@ -111,6 +111,20 @@ def test_evaluate_prints_the_table_escaped_and_warns_on_one_line(hostile_run, ho
     assert json.loads(capsys.readouterr().out)["classes"] == sorted([ESC_CLASS, NL_CLASS])
 
 
+def test_predict_and_runs_keep_names_on_their_lines(hostile_run, hostile_data, capsys):
+    run = hostile_run[0]
+    assert main(["predict", str(run), str(hostile_data / ESC_CLASS)]) == 0
+    out, err = capsys.readouterr()
+    _no_forged_output(out, err)
+    assert "bad\\x1b[2J\\nforged: OK.jpg" in err
+    assert main(["runs", "--rebuild", str(run.parent)]) == 0
+    out, err = capsys.readouterr()
+    _no_forged_output(out, err)
+    assert out.rstrip().splitlines()[-1].endswith("/run\\x1b[1m\\nfolder")
+    assert main(["runs", "--json"]) == 0
+    assert [r["path"] for r in json.loads(capsys.readouterr().out)] == [str(run.resolve())]
+
+
 def test_the_console_keeps_the_real_name_in_the_event_and_escapes_it_on_the_line():
     from core.cli.console import ConsoleListener
     from core.events import FileSkipped
@@ -121,3 +135,22 @@ def test_the_console_keeps_the_real_name_in_the_event_and_escapes_it_on_the_line
     assert out.getvalue() == ("warning: skipped /d/bad\\x1b[2J\\nforged: OK.jpg during "
                               "training: empty file (0 bytes)\n")
     assert "/d/" + BROKEN in event.message  # the window's log shows the name as it is
+
+
+def test_audit_and_export_summaries_put_each_name_on_its_line():
+    """The audit's and the export's text (the commands print them; a unit test is enough)."""
+    from core.audit.result import AuditResult, LabelIssue
+    from core.cli.terminal import name
+    from core.export.report import ExportReport
+
+    audit = AuditResult(root="/d", classes=[ESC_CLASS, NL_CLASS], notes=[f"about {NL_CLASS}"],
+                        label_issues=[LabelIssue(f"/d/{NL_CLASS}/{ODD_IMAGE}", NL_CLASS,
+                                                 "tab\there", 0.9)])
+    text = audit.to_text(shown=name)
+    assert ("  new\\nline/odd\\x1b[2J\\nname.png: filed as new\\nline, looks like tab\\there "
+            "(90%)") in text.splitlines()
+    assert "Note: about new\\nline" in text.splitlines()
+    export = ExportReport(f"/r/{ESC_CLASS}\u2028{NL_CLASS}", f"/x/{NL_CLASS}", [NL_CLASS], 32, "x")
+    lines = export.to_text(name).splitlines()
+    assert lines[0].startswith("export of /r/esc\\x1b[31mred\\u2028new\\nline (")
+    assert lines[-1] == "nothing written to /x/new\\nline: every format failed"
