@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -107,19 +107,25 @@ class AuditResult:
             "seconds": {k: round(v, 2) for k, v in self.timings.items()},
         }
 
-    def to_text(self, limit: int = 15) -> str:
-        """A readable summary: counts, then the first ``limit`` of each finding."""
+    def to_text(self, limit: int = 15, shown: Callable[[str], str] = one_line) -> str:
+        """A readable summary: counts, then the first ``limit`` of each finding.
+
+        Every file, class and folder name (and each note, which may quote one) goes through
+        ``shown``: a line break in a class name split a finding's line, and an escape
+        sequence recoloured the terminal.  ``audit`` passes the terminal's escaping
+        (``core.cli.terminal.name``, a layer above); the default keeps each on its line."""
         def rel(path: str) -> str:
-            return one_line(self.relpath(path))
+            return shown(self.relpath(path))
 
         cross = sum(1 for g in self.near_duplicates if g.cross_class)
         n_classes = len(set(self.image_classes) | set(self.classes))  # left-out copies' too
-        lines = [f"Audit of {self.root}: {len(self.paths)} images, {n_classes} classes "
+        lines = [f"Audit of {shown(self.root)}: {len(self.paths)} images, {n_classes} classes "
                  f"(features computed for {self.features_computed}, the rest known already)"]
         lines.append(f"Likely wrong labels: {len(self.label_issues)}")
         for i in self.label_issues[:limit]:
             why = " (a copy of it is in another class)" if i.conflict else ""
-            lines.append(f"  {rel(i.path)}: filed as {i.given}, looks like {i.suggested} "
+            lines.append(f"  {rel(i.path)}: filed as {shown(i.given)}, looks like "
+                         f"{shown(i.suggested)} "
                          f"({i.score:.0%}){why}")
         _more(lines, len(self.label_issues), limit)
         lines.append(f"Near-duplicate groups: {len(self.near_duplicates)} "
@@ -135,7 +141,7 @@ class AuditResult:
         if self.skipped:
             lines.append(f"Skipped (unreadable, named above; --json lists them): "
                          f"{len(self.skipped)}")
-        lines.extend(f"Note: {n}" for n in self.notes)
+        lines.extend(f"Note: {shown(n)}" for n in self.notes)
         return "\n".join(lines)
 
 

@@ -10,7 +10,7 @@ import sys
 import time
 from typing import TextIO
 
-from core.cli.terminal import printable
+from core.cli.terminal import name, printable
 from core.shown import metric_text, plural
 from core.events import (BatchEnd, DeviceChosen, EpochEnd, FileSkipped, Log, PhaseStarted,
                          Progress, SkipCounter)
@@ -47,7 +47,10 @@ class ConsoleListener:
         if isinstance(event, FileSkipped):
             verdict = self.skips.verdict(event)
             if verdict == "show":
-                self._line("warning: " + event.message)
+                # The whole line escaped as one name: the file's name (and a reason that
+                # quotes one) is the user's, and a line break in it forged a line of output.
+                # The event keeps the real name for the window's log.
+                self._line("warning: " + name(event.message))
             elif verdict == "summary":
                 self._line("warning: more files are skipped; they are not listed here "
                            "('python main.py inspect DATA_DIR' lists every one with its "
@@ -57,8 +60,8 @@ class ConsoleListener:
             self._line(prefix + event.message)
         elif isinstance(event, PhaseStarted):
             # Not "(backbone frozen)": without pretrained weights every layer learns.
-            name = "head" if event.phase == "head" else "fine-tuning"
-            self._line(f"== {name}: {plural(event.epochs, 'epoch')} x "
+            phase = "head" if event.phase == "head" else "fine-tuning"
+            self._line(f"== {phase}: {plural(event.epochs, 'epoch')} x "
                        f"{plural(event.steps_per_epoch, 'step')}, lr {event.learning_rate:g}")
         elif isinstance(event, BatchEnd):
             if not self.tty:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from core.shown import one_line, padded, text_width
 
@@ -176,20 +176,27 @@ class DatasetReport:
                 for r in self.records]
         return data
 
-    def to_text(self, max_problems_per_kind: int = 50) -> str:
-        """The human-readable report the ``inspect`` command prints."""
+    def to_text(self, max_problems_per_kind: int = 50,
+                shown: Callable[[str], str] = one_line) -> str:
+        """The human-readable report the ``inspect`` command prints.
+
+        Every name (the folder, each class, each file, the warnings and reasons that quote
+        them) goes through ``shown`` before it is padded into its line: a line break in a
+        class name split its row, and escaping the finished text put the counts out of
+        line.  ``inspect`` passes the terminal's escaping (``core.cli.terminal.name``, a
+        layer above); the default keeps each name on its line."""
         layout = ("one folder per class" if self.layout == "classes"
                   else "already split into " + "/".join(
                       s for s in ("train", "val", "test") if s in self.subset_counts)
                   + ("; validation images are taken from train/" if self.val_from_train
                      else ""))
-        lines = [f"Data folder: {self.root}  ({layout})",
+        lines = [f"Data folder: {shown(self.root)}  ({layout})",
                  f"{len(self.classes)} classes, {len(self.records)} usable images"]
         counts = self.counts
         subsets = self.subset_counts
-        width = max([text_width(c) for c in self.classes] + [5])
+        width = max([text_width(shown(c)) for c in self.classes] + [5])
         for name in self.classes:
-            line = f"  {padded(name, width)}  {counts.get(name, 0):>7}"
+            line = f"  {padded(shown(name), width)}  {counts.get(name, 0):>7}"
             if subsets:
                 line += "   (" + ", ".join(f"{s} {subsets[s].get(name, 0)}"
                                            for s in ("train", "val", "test") if s in subsets) + ")"
@@ -205,7 +212,7 @@ class DatasetReport:
                 lines.append(f"  {kind} ({len(items)}):")
                 for p in items[:max_problems_per_kind]:
                     # One line per file even when its name holds a line break.
-                    lines.append(f"    {one_line(self.relpath(p.path))}: {p.reason}")
+                    lines.append(f"    {shown(self.relpath(p.path))}: {shown(p.reason)}")
                 if len(items) > max_problems_per_kind:
                     lines.append(f"    ... and {len(items) - max_problems_per_kind} more "
                                  "(use --json for the full list)")
@@ -213,14 +220,14 @@ class DatasetReport:
             items = by_kind["non_image_file"]
             lines.append(f"Ignored non-image files ({len(items)}):")
             for p in items[:max_problems_per_kind]:
-                lines.append(f"    {one_line(self.relpath(p.path))}")
+                lines.append(f"    {shown(self.relpath(p.path))}")
             if len(items) > max_problems_per_kind:
                 lines.append(f"    ... and {len(items) - max_problems_per_kind} more")
         if self.warnings:
             lines.append("Warnings:")
-            lines.extend(f"  - {w}" for w in self.warnings)
+            lines.extend(f"  - {shown(w)}" for w in self.warnings)
         reason = self.unusable_reason
-        lines.append("Ready to train." if not reason else f"Not usable: {reason}")
+        lines.append("Ready to train." if not reason else f"Not usable: {shown(reason)}")
         return "\n".join(lines)
 
 

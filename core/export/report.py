@@ -9,11 +9,11 @@ run, so nobody knows) and ``failed`` (not built).  Only ``ok`` is trusted.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 
-from core.shown import human_size
+from core.shown import human_size, one_line
 from core.typed_json import json_safe
 
 #: How each status reads in the text report.
@@ -78,8 +78,12 @@ class ExportReport:
         d["ok"] = self.ok
         return d
 
-    def to_text(self) -> str:
-        lines = [f"export of {self.source} ({self.backbone}, {self.image_size}x{self.image_size}, "
+    def to_text(self, shown: Callable[[str], str] = one_line) -> str:
+        """The report for a terminal; the model's and the export folder's names go through
+        ``shown`` (the command line passes its terminal escaping, ``core.cli.terminal.name``):
+        a line break in a folder's name split its line, an escape sequence recoloured the
+        terminal."""
+        lines = [f"export of {shown(self.source)} ({self.backbone}, {self.image_size}x{self.image_size}, "
                  f"{len(self.classes)} classes)",
                  f"parity on up to {self.parity_images} {self.parity_source}", ""]
         lines.append(f"{'format':<12} {'status':<14} {'size':>9} {'latency':>10}  parity")
@@ -96,9 +100,9 @@ class ExportReport:
                          f"{', '.join(self.kept_formats)}")
         lines.append("")
         if self.written:
-            lines.append(f"wrote {self.out_dir}")
+            lines.append(f"wrote {shown(self.out_dir)}")
         else:
-            lines.append(f"nothing written to {self.out_dir}: every format failed")
+            lines.append(f"nothing written to {shown(self.out_dir)}: every format failed")
         return "\n".join(lines)
 
 

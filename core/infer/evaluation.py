@@ -26,6 +26,7 @@ from core.data.dataset_report import COPY_KINDS
 from core.errors import DataError, UserError
 from core.events import CancelToken, Log, emit
 from core.infer.metrics import Metrics, compute_metrics
+from core.shown import one_line
 
 
 @dataclass(frozen=True)
@@ -149,8 +150,9 @@ def evaluate_labelled_folder(predictor, data_dir: str, listener=None,
     held_out(report, data_dir, listener)
     unknown = [c for c in report.classes if label(c) is None]
     if unknown:
+        # one_line: a folder's line break split this warning and forged a line of the log
         emit(listener, Log(f"folders not among the model's classes, not scored: "
-                           f"{', '.join(unknown)}", "warning"))
+                           f"{', '.join(one_line(c) for c in unknown)}", "warning"))
     labels = {c: label(c) for c in {r.class_name for r in report.records}}
     records = [dataclasses.replace(r, label=labels.get(r.class_name)) for r in report.records
                if labels.get(r.class_name) is not None]

@@ -10,11 +10,11 @@ Plain numpy so the same numbers come out of training (validation set), the
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from core.shown import cut_middle, padded, text_width
+from core.shown import cut_middle, one_line, padded, text_width
 from core.typed_json import finite_number
 from core.trust.calibration import expected_calibration_error, reliability_table
 
@@ -95,11 +95,17 @@ class Metrics:
                    reliability=[{k: b[k] for k in _BIN_FIELDS}
                                 for b in d.get("reliability", [])])
 
-    def to_text(self) -> str:
+    def to_text(self, shown: Callable[[str], str] = one_line) -> str:
         """The figures for a terminal: names cut to :data:`TEXT_NAME_CHARS`, and above
         :data:`TEXT_MATRIX_CLASSES` classes the most confused pairs, not the matrix (60
-        classes printed 958-character lines)."""
-        names = [cut_middle(c, TEXT_NAME_CHARS) for c in self.classes]
+        classes printed 958-character lines).
+
+        Each class and file name goes through ``shown`` before it is measured and padded:
+        a line break in a name split a row of the table, an escape sequence recoloured
+        the terminal, and escaping the finished text afterwards put the columns out of
+        line.  The command line passes its terminal escaping (``core.cli.terminal.name``,
+        a layer above this one); the default keeps each name on its line."""
+        names = [cut_middle(shown(c), TEXT_NAME_CHARS) for c in self.classes]
         width = max([text_width(c) for c in names] + [5])
         lines = [f"accuracy: {self.accuracy:.4f} on {self.n_images} images "
                  f"(macro F1 {self.macro_f1:.4f}, ECE "
@@ -117,7 +123,7 @@ class Metrics:
             lines += [] if self.confused_pairs() else ["", NO_MISTAKES]
         if self.skipped:
             lines += ["", f"skipped {len(self.skipped)} unreadable file(s):"]
-            lines += [f"  {s['path']}: {s['reason']}" for s in self.skipped]
+            lines += [f"  {shown(s['path'])}: {shown(s['reason'])}" for s in self.skipped]
         return "\n".join(lines)
 
     def _matrix_lines(self, names: list[str], width: int) -> list[str]:

@@ -16,7 +16,7 @@ import argparse
 import sys
 
 from core.cli.options import add_setting
-from core.cli.terminal import printable
+from core.cli.terminal import name, printable
 from core.typed_json import json_text
 
 
@@ -51,7 +51,7 @@ def run_undo(data_dir: str) -> int:
                         "were made in")
     outcome = FixJournal(data_dir).undo_last()
     if not outcome.batch:
-        print("nothing to undo in " + printable(data_dir))
+        print("nothing to undo in " + name(data_dir))
         if outcome.damaged_lines:
             print(damaged_text(outcome.damaged_lines), file=sys.stderr)
         return 0
@@ -90,5 +90,5 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json_text(result.to_dict(), strict=True))
     else:
-        print(printable(result.to_text()))
+        print(printable(result.to_text(shown=name)))
     return 0

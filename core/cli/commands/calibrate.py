@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 
 from core.cli.options import checked
+from core.cli.terminal import name
 
 
 def register(sub) -> None:
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"{folder.path}: the run has fewer than {MIN_IMAGES} readable validation "
                         "images to calibrate on (its calibration, if any, is unchanged); train "
                         "it with a larger validation share")
-    print(f"calibrated {folder.path}: see {folder.calibration_path.name} and "
+    print(f"calibrated {name(folder.path)}: see {folder.calibration_path.name} and "
           f"{folder.unknown_path.name}")
     return 0
 

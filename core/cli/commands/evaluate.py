@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.cli.options import add_setting
-from core.cli.terminal import printable
+from core.cli.terminal import name, printable
 from core.config import StudioConfig
 from core.typed_json import json_text
 
@@ -31,5 +31,5 @@ def run(args) -> int:
     if args.json:
         print(json_text(metrics.to_dict(), strict=True))
     else:
-        print(printable(metrics.to_text()))
+        print(printable(metrics.to_text(name)))
     return 0

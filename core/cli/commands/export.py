@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from core.cli.options import add_setting
+from core.cli.terminal import name, printable
 from core.formats import AGREEMENT_SAMPLE_CAP, DEFAULT_FORMATS, NAMES, cli_help
 from core.typed_json import json_text
 
@@ -93,7 +94,7 @@ def run(args) -> int:
     if args.json:
         print(json_text(report.to_dict(), strict=True))
     else:
-        print(report.to_text())
+        print(printable(report.to_text(name)))
     if not report.ok:
         print("some formats failed; see the report above", file=sys.stderr)
     return 0 if report.ok else 1

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from core.cli.terminal import printable
+from core.cli.terminal import name, printable
 from core.typed_json import json_text
 
 
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json_text(report.to_dict(), strict=True))
     else:
-        print(printable(report.to_text()))
+        print(printable(report.to_text(shown=name)))
     if sys.stdout is not None:  # closed (`>&-`): the report has nowhere to go, the check stays
         sys.stdout.flush()
     require_usable(report)  # DataError -> one line on stderr, exit 2

@@ -20,7 +20,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from core.cli.output_path import check_output_file
-    from core.cli.terminal import name, printable
+    from core.cli.terminal import name
     from core.errors import UserError
     from core.report.html import write_report
 
@@ -30,7 +30,7 @@ def run(args) -> int:
                       hint="; the report is HTML: print it to PDF from a browser, or use "
                            "'Save report…' in the window")
     path = write_report(args.run, args.out, max_mistakes=args.mistakes,
-                        listener=lambda ev: print(f"warning: {printable(ev.message)}",
+                        listener=lambda ev: print(f"warning: {name(ev.message)}",
                                                   file=sys.stderr))
     print(f"wrote {name(str(path))}", file=sys.stderr)
     return 0

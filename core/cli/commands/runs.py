@@ -12,6 +12,7 @@ import argparse
 import os
 import sys
 
+from core.cli.terminal import name
 from core.runs.summary import SORT_KEYS
 from core.shown import when_text
 from core.typed_json import json_text
@@ -54,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
 
     history = RunHistory()
     if history.recovered_from is not None:
-        print(f"note: the run history was damaged; kept as {history.recovered_from} and rebuilt",
+        print(f"note: the run history was damaged; kept as {name(history.recovered_from)} and "
+              "rebuilt",
               file=sys.stderr)
     if args.rebuild is not None:
         from core.errors import UserError
@@ -67,11 +69,11 @@ def run(args: argparse.Namespace) -> int:
 
         def say(event) -> None:  # skipped folders were dropped without a word
             if isinstance(event, Log) and event.level == "warning":
-                print(f"warning: {event.message}", file=sys.stderr)
+                print(f"warning: {name(event.message)}", file=sys.stderr)
 
         n = history.rebuild_index(args.rebuild, listener=say)
         if not args.json:
-            print(f"re-indexed {n} run(s) into {history.db_path}")
+            print(f"re-indexed {n} run(s) into {name(history.db_path)}")
     runs = history.list_runs(args.sort, descending=not args.ascending, text=args.filter)
     if args.json:
         print(json_text([r.to_dict() for r in runs], strict=True))
@@ -84,10 +86,12 @@ def run(args: argparse.Namespace) -> int:
               "existing run folders with 'python main.py runs --rebuild FOLDER'")
         return 0
     header = ("id", "started", "backbone", "images", "val acc", "duration", "status", "folder")
+    # Each cell escaped as a name: a run folder's name (or a hand-edited record) with a
+    # line break split the table, and an escape sequence in it recoloured the terminal.
     lines = [header] + [
-        (str(r.id), _fmt_time(r.created), r.backbone or "-", str(r.images or "-"),
-         _fmt_pct(r.accuracy), _fmt_seconds(r.seconds), r.shown_status or "-",
-         r.path + ("" if r.exists else "  (missing)"))
+        (str(r.id), _fmt_time(r.created), name(r.backbone or "-"), str(r.images or "-"),
+         _fmt_pct(r.accuracy), _fmt_seconds(r.seconds), name(r.shown_status or "-"),
+         name(r.path) + ("" if r.exists else "  (missing)"))
         for r in runs]
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     for line in lines:

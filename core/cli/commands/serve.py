@@ -6,7 +6,7 @@ import os
 import signal
 import sys
 
-from core.cli.terminal import printable
+from core.cli.terminal import name, printable
 
 
 def register(sub) -> None:
@@ -57,7 +57,7 @@ def run(args) -> int:
     check_options(options)  # before the slow model load
     predictor = load_predictor(args.model)
     server = RunningServer(predictor, options)
-    print(f"serving {predictor.source} ({len(predictor.classes)} classes, "
+    print(f"serving {name(predictor.source)} ({len(predictor.classes)} classes, "
           f"{predictor.image_size} px) at {server.model_url}", flush=True)
     # a token from the environment stays there: the line names the variable, not its value
     example = server.curl_example(token_text=f"${TOKEN_VARIABLE}" if from_env else None)

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from core.cli.options import add_setting
+from core.cli.terminal import name, printable
 from core.typed_json import json_text
 
 #: Flags that set one setting each: registered from, and applied through, this one table.
@@ -193,23 +194,23 @@ def run(args: argparse.Namespace) -> int:
                     result = train(cfg, args.out, runs_base=default_runs_dir(),
                                    listener=listener, cancel=cancel)
     except Cancelled:  # Ctrl+C before the first batch: the scan or the split stopped
-        print(f"\nstopped before training went on; {args.resume} is as it was: continue with "
-              f"'python main.py train --resume {args.resume}'" if args.resume else
+        print(f"\nstopped before training went on; {name(args.resume)} is as it was: continue "
+              f"with 'python main.py train --resume {name(args.resume)}'" if args.resume else
               "\nstopped before training began; nothing was trained", file=sys.stderr)
         return 130
     except KeyboardInterrupt:
         where = started[0]
-        print("\ninterrupted" + (f": continue with 'python main.py train --resume {where}'"
+        print("\ninterrupted" + (f": continue with 'python main.py train --resume {name(where)}'"
                                   if where else ""), file=sys.stderr)
         return 130
     if args.json:
         print(json_text(result.to_dict(), strict=True))
     else:
-        print(f"run folder: {result.run_dir}"
+        print(f"run folder: {name(result.run_dir)}"
               + ("" if Path(result.run_dir).exists() else " (written by the chief worker)"))
         if result.metrics:
-            print(result.metrics.to_text())
+            print(printable(result.metrics.to_text(name)))
         if result.status is RunStatus.STOPPED:
-            print(f"stopped: continue with 'python main.py train --resume {result.run_dir}'",
+            print(f"stopped: continue with 'python main.py train --resume {name(result.run_dir)}'",
                   file=sys.stderr)
     return 130 if result.status is RunStatus.STOPPED and cancel.cancelled else 0
