@@ -19,7 +19,8 @@ import pytest
 from core.cli import main
 
 ESC_CLASS = "esc\x1b[31mred"
-NL_CLASS = "new\nline"
+NL_CLASS = "tab\tname"  # a class name with a line break is left out by the scan
+LEFT_OUT = "new\nline"
 BROKEN = "bad\x1b[2J\nforged: OK.jpg"  # not an image: every command warns about it
 ODD_IMAGE = "odd\x1b[2J\nname.png"     # a readable image with a hostile name
 
@@ -56,6 +57,8 @@ def hostile_data(tmp_path_factory) -> Path:
     os.rename(root / "dark", root / NL_CLASS)
     for cls in (ESC_CLASS, NL_CLASS):
         os.rename(sorted((root / cls).glob("*.png"))[0], root / cls / ODD_IMAGE)
+    (root / LEFT_OUT).mkdir()
+    os.rename(sorted((root / NL_CLASS).glob("*.png"))[0], root / LEFT_OUT / "0.png")
     (root / ESC_CLASS / BROKEN).write_bytes(b"not an image")
     return root
 
@@ -79,9 +82,10 @@ def test_inspect_shows_each_class_and_file_on_its_own_line(hostile_data, capsys)
     out, err = capsys.readouterr()
     _no_forged_output(out, err)
     esc = _class_row(out, "esc\\x1b[31mred", "16$")
-    nl = _class_row(out, "new\\nline", "16$")
+    nl = _class_row(out, "tab\\tname", "15$")
     assert esc.end() - esc.start() == nl.end() - nl.start()  # the counts in one column
     assert "bad\\x1b[2J\\nforged: OK.jpg: not an image" in out
+    assert "new\\nline' is left out: its name has a line break" in out  # labels.txt lines
     assert main(["inspect", "--json", str(hostile_data)]) == 0
     assert set(json.loads(capsys.readouterr().out)["classes"]) == {ESC_CLASS, NL_CLASS}
 
@@ -92,8 +96,8 @@ def test_train_prints_the_results_table_escaped_and_warns_on_one_line(hostile_ru
     assert "warning: skipped " in err and "bad\\x1b[2J\\nforged: OK.jpg" in err
     assert re.search(r"^run folder: .*/run\\x1b\[1m\\nfolder$", out, re.M), out
     _class_row(out, "esc\\x1b[31mred", SCORE)
-    _class_row(out, "new\\nline", SCORE)
-    _class_row(out, "new\\nline", r"\d+ +\d+$")  # the confusion matrix's row
+    _class_row(out, "tab\\tname", SCORE)
+    _class_row(out, "tab\\tname", r"\d+ +\d+$")  # the confusion matrix's row
 
 
 def test_evaluate_prints_the_table_escaped_and_warns_on_one_line(hostile_run, hostile_data,
@@ -103,10 +107,10 @@ def test_evaluate_prints_the_table_escaped_and_warns_on_one_line(hostile_run, ho
     out, err = capsys.readouterr()
     _no_forged_output(out, err)
     _class_row(out, "esc\\x1b[31mred", SCORE)
-    _class_row(out, "new\\nline", SCORE)
+    _class_row(out, "tab\\tname", SCORE)
     header = next(line for line in out.splitlines() if line.startswith("confusion"))
     matrix = out[out.index(header):].splitlines()[1]
-    assert "new\\nline" in matrix  # the header of the matrix: the columns' names, one line
+    assert "tab\\tname" in matrix  # the header of the matrix: the columns' names, one line
     assert main(["evaluate", "--json", str(run), str(hostile_data)]) == 0
     assert json.loads(capsys.readouterr().out)["classes"] == sorted([ESC_CLASS, NL_CLASS])
 
@@ -143,14 +147,14 @@ def test_audit_and_export_summaries_put_each_name_on_its_line():
     from core.cli.terminal import name
     from core.export.report import ExportReport
 
-    audit = AuditResult(root="/d", classes=[ESC_CLASS, NL_CLASS], notes=[f"about {NL_CLASS}"],
-                        label_issues=[LabelIssue(f"/d/{NL_CLASS}/{ODD_IMAGE}", NL_CLASS,
+    audit = AuditResult(root="/d", classes=[ESC_CLASS, LEFT_OUT], notes=[f"about {LEFT_OUT}"],
+                        label_issues=[LabelIssue(f"/d/{LEFT_OUT}/{ODD_IMAGE}", LEFT_OUT,
                                                  "tab\there", 0.9)])
     text = audit.to_text(shown=name)
     assert ("  new\\nline/odd\\x1b[2J\\nname.png: filed as new\\nline, looks like tab\\there "
             "(90%)") in text.splitlines()
     assert "Note: about new\\nline" in text.splitlines()
-    export = ExportReport(f"/r/{ESC_CLASS}\u2028{NL_CLASS}", f"/x/{NL_CLASS}", [NL_CLASS], 32, "x")
+    export = ExportReport(f"/r/{ESC_CLASS}\u2028{LEFT_OUT}", f"/x/{LEFT_OUT}", [LEFT_OUT], 32, "x")
     lines = export.to_text(name).splitlines()
     assert lines[0].startswith("export of /r/esc\\x1b[31mred\\u2028new\\nline (")
     assert lines[-1] == "nothing written to /x/new\\nline: every format failed"

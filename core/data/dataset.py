@@ -156,8 +156,7 @@ def _usable_names(report: DatasetReport, folder: str, names: list[str], alike: b
         if breaks_a_label_line(name):
             report.warnings.append(
                 f"class folder {os.path.join(folder, name)!r} is left out: its name has a line "
-                "break or a control character (or is blank), which a labels file cannot "
-                "hold; rename the folder")
+                "break (or is blank), which a labels file cannot hold; rename the folder")
     names = [n for n in names if not breaks_a_label_line(n)]
     seen: dict[str, str] = {}
     for name in names:

@@ -12,7 +12,6 @@ when read.  This module lists files and reports each such entry once, as a
 from __future__ import annotations
 
 import os
-import unicodedata
 from typing import Optional
 
 from core.data.dataset_report import Problem
@@ -34,13 +33,17 @@ def hidden(name: str) -> bool:
     return name.startswith(".") or name in IGNORED_FOLDERS
 
 
+#: What ends a line for Python's splitlines (and so for a reader of labels.txt).
+LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+
+
 def breaks_a_label_line(name: str) -> bool:
-    """Whether class name ``name`` cannot be one line of a labels file: a control character
-    (a newline, ESC), a line or paragraph separator, or nothing but spaces.  labels.txt
-    holds one class per line: a class folder named with a newline gave 13 lines for 12
-    classes, and every export then refused to open (a report review)."""
-    return not name.strip() or any(unicodedata.category(ch) in ("Cc", "Zl", "Zp")
-                                   for ch in name)
+    """Whether class name ``name`` cannot be one line of a labels file: a line break of any
+    kind, or nothing but spaces.  labels.txt holds one class per line: a class folder named
+    with a newline gave 13 lines for 12 classes, and every export then refused to open (a
+    report review).  Other control characters (ESC, a tab) fit on a line; the terminal shows
+    them escaped."""
+    return not name.strip() or any(ch in LINE_BREAKS for ch in name)
 
 
 def folder_gone_text(folder) -> str:
