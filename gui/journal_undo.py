@@ -25,11 +25,15 @@ def undo_job(root: str, listener=None, cancel=None):
 
 
 def undo_tip(last: str) -> str:
-    """The Undo button's tooltip: what it takes back."""
+    """The Undo button's tooltip: what it takes back (the change names classes and files,
+    shown as written)."""
+    from gui.plain_text import plain_tip
+
     if not last:
         return "Nothing to undo in this data folder"
-    return (f"Take back the data folder's last change: {last}. The Data and Sort pages share "
-            "one list of changes; it works after a restart too (the folder keeps a journal)")
+    return plain_tip(f"Take back the data folder's last change: {last}. The Data and Sort "
+                     "pages share one list of changes; it works after a restart too (the "
+                     "folder keeps a journal)")
 
 
 def undone_text(outcome) -> str:

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QApplication, QDockWidget, QHBoxLayout, QLabel, Q
                                QPushButton, QStackedWidget, QWidget)
 
 from core.events import BatchEnd, DeviceChosen, FileSkipped, Log, PhaseStarted, Progress
-from gui import recent, tf_loader
+from gui import plain_text, recent, tf_loader
 from gui.jobs import Job, JobRunner, cancel_all_jobs, live_jobs
 from gui.keys import key_text
 from gui.log_view import LogView
@@ -134,6 +134,7 @@ class MainWindow(ProjectFiles, DropTarget, WindowMenus, QMainWindow):
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
         self.job_label = QLabel()
+        self.job_label.setTextFormat(Qt.PlainText)  # "Evaluating on <folder>", file names
         self.job_progress = QProgressBar()
         self.job_progress.setFixedWidth(220)
         self.job_progress.setTextVisible(True)
@@ -309,7 +310,7 @@ class MainWindow(ProjectFiles, DropTarget, WindowMenus, QMainWindow):
             # same); the save after it, so a stopped run's result (the run, its best epoch)
             # is in the project written.
             job = self.runner.current
-            answer = QMessageBox.question(
+            answer = plain_text.question(
                 self, "A job is running",
                 f"“{job.name}” is still running. Stop it and close the window?",
                 QMessageBox.Yes | QMessageBox.No, QMessageBox.No)

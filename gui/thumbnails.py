@@ -25,6 +25,8 @@ from PySide6.QtCore import (QAbstractListModel, QModelIndex, QObject, QRunnable,
                             QThreadPool, Signal, Slot)
 from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter, QPixmap
 
+from gui.plain_text import plain_tip
+
 THUMB_SIDE = 96
 CACHE_LIMIT = 1500
 #: The caption and tooltip of a picture whose file is gone since it was listed.
@@ -220,9 +222,9 @@ class ThumbnailModel(QAbstractListModel):
                 return self._broken
             self._request(path)
             return self._blank
-        if role == Qt.ToolTipRole:
+        if role == Qt.ToolTipRole:  # the file's name as written, never read as HTML
             err = self._errors.get(path)
-            return f"{path}\n{err}" if err else path
+            return plain_tip(f"{path}\n{err}" if err else path)
         if role == self.PathRole:
             return path
         if role == Qt.SizeHintRole:

@@ -21,7 +21,7 @@ from core.path_names import same_path
 from core.write_errors import cannot_write
 from core.project import (PROJECT_SUFFIX, Project, is_project_path, load_project,
                           save_project)
-from gui import recent
+from gui import plain_text, recent
 
 PROJECT_FILTER = f"Fine-Tune Studio projects (*{PROJECT_SUFFIX});;All files (*)"
 
@@ -86,7 +86,7 @@ class ProjectFiles:
             # The file dialog asked about replacing ``path`` itself, not the file it becomes.
             path += PROJECT_SUFFIX
             if os.path.exists(path) and not same_path(self.state.project_path, path) \
-                    and QMessageBox.question(
+                    and plain_text.question(
                     self, "Replace the project?",
                     f"{path} already exists. Replace it with this project?",
                     QMessageBox.Yes | QMessageBox.No, QMessageBox.No) != QMessageBox.Yes:
@@ -130,7 +130,7 @@ class ProjectFiles:
                 getattr(self, "_project_stamp", None) in (None, file_stamp(path)) or \
                 not os.path.exists(path):
             return True
-        return QMessageBox.question(
+        return plain_text.question(
             self, "The project changed on disk",
             f"{path} was changed by another window or program since it was opened here. "
             "Replace it with this window's project? (No keeps that version: save this one "
@@ -151,7 +151,7 @@ class ProjectFiles:
         if not (self.state.dirty or (job_running and self.state.project_path)):
             return QMessageBox.Discard
         name = Path(self.state.project_path).name if self.state.project_path else "this project"
-        return QMessageBox.question(
+        return plain_text.question(
             self, "Unsaved changes", f"Save the changes to {name} first?",
             QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
 
@@ -159,7 +159,7 @@ class ProjectFiles:
         """True when no page holds work that ``action`` would lose, or the user lets it go
         (labels made on the Sort step and not added were lost without a question)."""
         lost = [text for page in self.pages if (text := page.unkept_work())]
-        return not lost or QMessageBox.question(
+        return not lost or plain_text.question(
             self, "Work not kept", " ".join(lost) + f"\n\n{action} anyway and lose it?",
             QMessageBox.Yes | QMessageBox.No, QMessageBox.No) == QMessageBox.Yes
 
@@ -180,4 +180,4 @@ class ProjectFiles:
     def _warn(self, title: str, text: str) -> None:
         from core.shown import shown_text
 
-        QMessageBox.warning(self, title, shown_text(text))  # Qt drops non-UTF-8 bytes
+        plain_text.warning(self, title, shown_text(text))  # Qt drops non-UTF-8 bytes

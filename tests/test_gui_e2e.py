@@ -25,7 +25,7 @@ from weights_fixture import make_bright_dark
 from core.config import StudioConfig
 from core.events import BatchEnd, EpochEnd
 from core.runs.folder import RunFolder
-from gui import recent
+from gui import plain_text, recent
 from gui.main_window import MainWindow
 from gui.pages.train.page import runs_base_dir
 
@@ -132,7 +132,7 @@ def flow(request, qapp, tmp_path_factory, tiny_weights):
                          ("XDG_DATA_HOME", ".local/share"), ("KERAS_HOME", ".keras"),
                          ("FTS_DATA_DIR", "studio-data")):
             mp.setenv(var, str(home / sub))
-        mp.setattr(QMessageBox, "question",
+        mp.setattr(plain_text, "question",
                    lambda *a, **k: asked.append(a[1]) or QMessageBox.Discard)
         data = make_bright_dark(base / "data")  # 24 bright + 24 dark, 40 px
         mp.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(data))

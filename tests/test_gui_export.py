@@ -165,6 +165,7 @@ def test_an_export_folder_of_another_model_is_replaced_only_when_the_user_says_s
     from PySide6.QtWidgets import QMessageBox
 
     from core.formats import METADATA_MARKER
+    from gui import plain_text
 
     out = tmp_path / "exported"
     out.mkdir()
@@ -177,18 +178,18 @@ def test_an_export_folder_of_another_model_is_replaced_only_when_the_user_says_s
     page.set_formats(["keras"])
     window.state.set("export.out_dir", str(out))
     asked = []
-    monkeypatch.setattr(QMessageBox, "question",
+    monkeypatch.setattr(plain_text, "question",
                         lambda *a, **k: asked.append(a[2]) or QMessageBox.No)
     assert not page.start_export()
     assert other in asked[-1] and window.runner.current is None
     assert (out / "model.keras").read_bytes() == b"run 1's model"
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Yes)
+    monkeypatch.setattr(plain_text, "question", lambda *a, **k: QMessageBox.Yes)
     with qtbot.waitSignal(page.export_finished, timeout=300000):
         assert page.start_export()
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["source"] == str(Path(trained_run) / "model.keras")
     asked.clear()
-    monkeypatch.setattr(QMessageBox, "question",
+    monkeypatch.setattr(plain_text, "question",
                         lambda *a, **k: asked.append(a[2]) or QMessageBox.No)
     with qtbot.waitSignal(page.export_finished, timeout=300000):
         assert page.start_export()  # its own export again: nothing to ask

@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from core.config import StudioConfig
 from core.data.sample_data import generate_sample_dataset
-from gui import recent
+from gui import plain_text, recent
 from gui.main_window import MainWindow
 
 
@@ -85,7 +85,7 @@ def test_unsaved_changes_prompt(qtbot, tmp_path, monkeypatch, answer):
     asked = []
     buttons = {"cancel": QMessageBox.Cancel, "discard": QMessageBox.Discard,
                "save": QMessageBox.Save}
-    monkeypatch.setattr(QMessageBox, "question",
+    monkeypatch.setattr(plain_text, "question",
                         lambda *a, **k: asked.append(a[1]) or buttons[answer])
     result = w.new_project()
     assert asked == ["Unsaved changes"]
@@ -117,7 +117,7 @@ def test_a_save_that_fails_warns_and_the_window_stays_open_with_its_changes(qtbo
     assert warned and "blk is a file, not a folder" in warned[0]
     w.state.set_project_path(str(target))  # as if it had been saved there before
     w.data_page.seed_spin.setValue(7)
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Save)
+    monkeypatch.setattr(plain_text, "question", lambda *a, **k: QMessageBox.Save)
     warned.clear()
     assert not w.close()
     assert w.isVisible() and w.state.dirty and w.state.config.data.seed == 7
@@ -189,11 +189,11 @@ def test_save_as_without_the_suffix_asks_before_replacing_a_project(qtbot, tmp_p
     w.new_project()
     w.data_page.seed_spin.setValue(9)
     asked = []
-    monkeypatch.setattr(QMessageBox, "question",
+    monkeypatch.setattr(plain_text, "question",
                         lambda *a, **k: asked.append(a[2]) or QMessageBox.No)
     assert not w.save_project_as(str(tmp_path / "parts"))
     assert asked and str(existing) in asked[0] and existing.read_bytes() == before
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Yes)
+    monkeypatch.setattr(plain_text, "question", lambda *a, **k: QMessageBox.Yes)
     assert w.save_project_as(str(tmp_path / "parts"))
     assert existing.read_bytes() != before
     asked.clear()

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from core.appdirs import default_runs_dir
 from core.runs.history import RunHistory
+from gui import plain_text
 from test_run_history import make_run
 
 
@@ -166,7 +167,7 @@ def test_delete_asks_then_removes_folder_and_row(qtbot, window, two_runs, monkey
     window.state.set_run(str(b))
     window.state.mark_saved()
     asked = []
-    monkeypatch.setattr(QMessageBox, "question",
+    monkeypatch.setattr(plain_text, "question",
                         lambda *args, **kw: asked.append(args) or answer)
     page = runs_page(window)
     page.select_ids([ia])
@@ -355,7 +356,7 @@ def test_the_compare_hint_follows_the_number_of_runs(qtbot, window, two_runs, mo
     h, ia, _ib, _a, _b = two_runs
     page = runs_page(window)
     assert page.compare_hint.isVisible()  # two runs listed: it was hidden until a click
-    monkeypatch.setattr(QMessageBox, "question", lambda *args, **kw: QMessageBox.Yes)
+    monkeypatch.setattr(plain_text, "question", lambda *args, **kw: QMessageBox.Yes)
     page.select_ids([ia])
     page.delete_button.click()
     assert not page.compare_hint.isVisible()  # one run left: nothing to compare
@@ -503,7 +504,7 @@ def test_a_run_that_cannot_be_deleted_says_what_to_do(qtbot, window, two_runs, m
     """"Could not delete RUN: [Errno 13] Permission denied: ..." (a window-messages review)."""
     _h, ia, _ib, a, _b = two_runs
     page = runs_page(window)
-    monkeypatch.setattr(QMessageBox, "question", lambda *args, **kw: QMessageBox.Yes)
+    monkeypatch.setattr(plain_text, "question", lambda *args, **kw: QMessageBox.Yes)
 
     def refused(*args, **kwargs):
         raise PermissionError(13, "Permission denied", str(a / "model.keras"))

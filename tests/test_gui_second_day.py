@@ -8,6 +8,7 @@ from types import SimpleNamespace
 from PySide6.QtWidgets import QMessageBox
 
 from core.label.suggestions import Suggestion
+from gui import plain_text
 
 
 def _suggested(page, paths):
@@ -45,7 +46,7 @@ def test_sort_labels_not_added_are_kept_for_next_time(qtbot, window, tmp_path, m
     page.add_class("spare")
     page.drafts.flush()
     asked = []
-    monkeypatch.setattr(QMessageBox, "question",
+    monkeypatch.setattr(plain_text, "question",
                         lambda *a, **k: asked.append(a) or QMessageBox.Yes)
     window.state.mark_saved()
     assert page.unkept_work() == "" and window.new_project() and not asked
@@ -108,7 +109,7 @@ def test_labels_whose_draft_cannot_be_written_are_asked_about(qtbot, window, tmp
         asked.append((title, text))
         return QMessageBox.No
 
-    monkeypatch.setattr(QMessageBox, "question", answer)
+    monkeypatch.setattr(plain_text, "question", answer)
     window.state.mark_saved()
     assert not window.close() and window.isVisible()
     (title, text), = asked
@@ -116,7 +117,7 @@ def test_labels_whose_draft_cannot_be_written_are_asked_about(qtbot, window, tmp
     assert "No space left on device" in text and "Close anyway" in text
     assert not window.new_project()  # the same question, and No keeps them
     assert len(asked) == 2 and len(page.review.rows_to_apply()) == 1
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Yes)
+    monkeypatch.setattr(plain_text, "question", lambda *a, **k: QMessageBox.Yes)
     assert window.new_project()
 
 
@@ -125,7 +126,7 @@ def test_another_project_starts_the_sort_step_afresh(qtbot, window, tmp_path, mo
     data set" put them into B's data folder; a model chosen there stayed too."""
     page = _sort_with_labels(window, ["/A/1.png"])
     page._chosen_model = str(tmp_path / "a-model.keras")
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Yes)
+    monkeypatch.setattr(plain_text, "question", lambda *a, **k: QMessageBox.Yes)
     window.state.mark_saved()
     assert window.new_project()
     assert not len(page.review) and page.folder == "" and page.shown_folder == ""
@@ -149,7 +150,7 @@ def test_a_model_opened_on_predict_is_not_the_next_projects(qtbot, window, monke
     monkeypatch.setattr(window.runner, "start",
                         lambda fn, *a, name="", **k: started.append(name) or real_start(
                             fn, *a, name=name, **k))
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Yes)
+    monkeypatch.setattr(plain_text, "question", lambda *a, **k: QMessageBox.Yes)
     window.state.mark_saved()
     assert window.new_project()
     assert page.current_model_path() is None and page.predictor is None
@@ -168,7 +169,7 @@ def test_cancel_on_the_save_question_leaves_the_training_running(qtbot, window, 
 
     answers = {"A job is running": QMessageBox.Yes, "Unsaved changes": QMessageBox.Cancel}
     asked = []
-    monkeypatch.setattr(QMessageBox, "question",
+    monkeypatch.setattr(plain_text, "question",
                         lambda _p, title, *a, **k: asked.append(title) or answers[title])
     page = ready_page(qtbot, window, tmp_path, tiny_weights, epochs=50, fine_tune_epochs=0)
     assert window.save_project_as(str(tmp_path / "p.ftsproj"))
@@ -227,13 +228,13 @@ def test_a_project_changed_on_disk_since_it_was_opened_is_not_overwritten_unaske
     window.state.set("train.epochs", 7)
     assert window.save_project()  # the first window writes first: nothing to ask
     asked = []
-    monkeypatch.setattr(QMessageBox, "question",
+    monkeypatch.setattr(plain_text, "question",
                         lambda _p, title, *a, **k: asked.append(title) or QMessageBox.No)
     other.state.set("train.epochs", 9)
     assert not other.save_project()  # No: the file keeps the first window's project
     assert asked == ["The project changed on disk"]
     assert load_project(path).config.train.epochs == 7 and other.state.dirty
-    monkeypatch.setattr(QMessageBox, "question",
+    monkeypatch.setattr(plain_text, "question",
                         lambda _p, title, *a, **k: asked.append(title) or QMessageBox.Yes)
     assert other.save_project() and load_project(path).config.train.epochs == 9
     asked.clear()
@@ -398,7 +399,7 @@ def test_a_project_naming_an_unknown_backbone_keeps_the_plain_message(qtbot, win
     cfg = StudioConfig()
     cfg.model.backbone = "ResNet9000"  # a project of another version
     path = save_project(Project(config=cfg), tmp_path / "odd.ftsproj")
-    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: QMessageBox.Ok)
+    monkeypatch.setattr(plain_text, "warning", lambda *a, **k: QMessageBox.Ok)
     page = window.model_page
     window.show_page(1)
     assert window.open_project(str(path))

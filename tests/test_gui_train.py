@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from core.events import BatchEnd, EpochEnd
 from core.runs.folder import RunFolder
+from gui import plain_text
 from gui.pages.train.lr_spin import LearningRateSpin
 from gui.pages.train.page import TrainPage, runs_base_dir
 from gui.durations import format_duration
@@ -307,7 +308,7 @@ def test_closing_the_window_while_training_stops_the_run(qtbot, window, tmp_path
         asked.append(title)
         return QMessageBox.Yes if title == "A job is running" else QMessageBox.Save
 
-    monkeypatch.setattr(QMessageBox, "question", answer)
+    monkeypatch.setattr(plain_text, "question", answer)
     page = ready_page(qtbot, window, tmp_path, tiny_weights, epochs=50, fine_tune_epochs=0)
     assert window.save_project_as(str(tmp_path / "p.ftsproj"))
     job = page.start()

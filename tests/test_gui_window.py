@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QMessageBox
 
+from gui import plain_text
 from gui.jobs import live_jobs
 from gui.main_window import SIDEBAR_NAMES, MainWindow
 
@@ -112,7 +113,7 @@ def wait_for_cancel(listener=None, cancel=None):
 @pytest.mark.parametrize("answer", [QMessageBox.No, QMessageBox.Yes])
 def test_closing_with_a_running_job_asks_then_cancels(qtbot, window, monkeypatch, answer):
     asked = []
-    monkeypatch.setattr(QMessageBox, "question",
+    monkeypatch.setattr(plain_text, "question",
                         lambda *a, **k: asked.append(a[2]) or answer)
     window.show()
     job = window.runner.start(wait_for_cancel, name="Long work")

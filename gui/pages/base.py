@@ -47,6 +47,9 @@ class Banner(QLabel):
     def __init__(self, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self.setObjectName("banner")
+        # Messages name files, folders, runs and classes; none is markup.  AutoText read
+        # "Saved the report: …/<b>B-report.html" as a bold "B-report.html" (no such file).
+        self.setTextFormat(Qt.PlainText)
         self.setWordWrap(True)
         self.setMargin(6)
         self.setTextInteractionFlags(Qt.TextSelectableByMouse)

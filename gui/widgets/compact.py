@@ -22,6 +22,8 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import (QComboBox, QLabel, QScrollArea, QSizePolicy, QTabWidget,
                                QWidget)
 
+from gui.plain_text import plain_tip
+
 COMBO_CHARS = 14  # the width a combo box shrinks to, in characters
 _TIP = "_fts_compact_tip"  # the combo's own tooltip, kept under the current text
 
@@ -44,7 +46,8 @@ def compact_combo(combo: QComboBox, chars: int = COMBO_CHARS) -> None:
 def _update_tip(combo: QComboBox) -> None:
     own = combo.property(_TIP) or ""
     text = combo.currentText()
-    combo.setToolTip(f"{text}\n\n{own}" if own and text else own or text)
+    # the item may be a file's name ("Video: <b>x.mp4"): shown as written
+    combo.setToolTip(plain_tip(f"{text}\n\n{own}" if own and text else own or text))
 
 
 def compact_combos(root: QWidget, chars: int = COMBO_CHARS) -> None:

@@ -19,6 +19,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFileDialog, QPushButton, QWidget
 
 from gui.jobs import Job
+from gui.plain_text import plain_tip
 from gui.report_pdf import report_job
 
 LABEL = "Save report…"
@@ -54,7 +55,7 @@ class ReportButton(QPushButton):
         saving = self.job is not None and self.job.is_running()
         self.setEnabled(self.run_dir is not None and not saving)
         self.setText("Saving report…" if saving else LABEL)
-        self.setToolTip(READY_TIP if self.run_dir else self._why_not)
+        self.setToolTip(READY_TIP if self.run_dir else plain_tip(self._why_not))  # names a run
 
     def default_path(self) -> str:
         """Beside the run folder (not inside it: that is the app's), named after the run."""

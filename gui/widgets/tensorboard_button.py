@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QPushButton, QWidget
 
 from core.train.tensorboard import open_tensorboard, unavailable_reason
 from gui.jobs import Job
+from gui.plain_text import plain_tip
 
 LABEL = "Open in TensorBoard"
 READY_TIP = ("Show this run's training curves in TensorBoard, in your web browser (starts a "
@@ -54,7 +55,7 @@ class TensorBoardButton(QPushButton):
         starting = self.job is not None and self.job.is_running()
         self.setEnabled(not self.reason and not starting)
         self.setText("Starting TensorBoard…" if starting else LABEL)
-        self.setToolTip(self.reason or READY_TIP)
+        self.setToolTip(plain_tip(self.reason) or READY_TIP)  # the reason may name the run
 
     def open_logs(self) -> Optional[Job]:
         """Start (or reuse) the run's TensorBoard in a worker; the browser opens when ready."""

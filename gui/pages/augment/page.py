@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QFrame, QGridLayout, QGro
 from core.config import AugmentConfig
 from gui.jobs import Job
 from gui.pages.base import Page
+from gui.plain_text import plain_tip
 from gui.state import touches
 from gui.widgets.compact import ColumnScroll, FitImage, compact_combos
 from gui.widgets.setting_widgets import SettingSpin, bind_spin, setting_info
@@ -364,7 +365,7 @@ class AugmentPage(Page):
                 # At most PREVIEW_SIDE pixels, smaller when the window is (six fit in 330 px).
                 tile = FitImage(PREVIEW_SIDE, 40, frame="#4c9be8" if c == 0 else None)
                 tile.set_image(image)
-                tile.setToolTip(path if c == 0 else f"{path}\ntraining version {c}")
+                tile.setToolTip(plain_tip(path if c == 0 else f"{path}\ntraining version {c}"))
                 self.preview_grid.addWidget(tile, r, c)
         self.previews_updated.emit(len(rows))
 

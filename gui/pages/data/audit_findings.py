@@ -21,6 +21,7 @@ from PySide6.QtGui import QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QFrame, QHBoxLayout, QLabel, QListView,
                                QPushButton, QScrollArea, QSplitter, QVBoxLayout, QWidget)
 
+from gui.plain_text import plain_tip
 from gui.thumbnails import ThumbnailModel
 
 EXAMPLES = 6
@@ -69,6 +70,7 @@ class ExampleStrip(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
         self.title = QLabel("")
+        self.title.setTextFormat(Qt.RichText)  # "Filed as <b>cat</b>:", the name escaped
         self.model = ThumbnailModel(self, side=side, captions=False)  # names in tooltips
         self.view = grid_view(self.model, name, wrap=False)
         lay.addWidget(self.title)
@@ -165,6 +167,7 @@ class FindingsPanel(QWidget):
         lay.setContentsMargins(6, 0, 0, 0)
         self.info = QLabel("Select an image to compare it with its class and the class it "
                            "looks like.")
+        self.info.setTextFormat(Qt.RichText)  # the class names in it escaped
         self.info.setWordWrap(True)
         self.info.setTextInteractionFlags(Qt.TextSelectableByMouse)
         # the image beside the two rows of examples: all three visible at once
@@ -272,7 +275,7 @@ class FindingsPanel(QWidget):
         self.info.setText(f"Filed under <b>{given}</b>, looks like <b>{suggested}</b>: "
                           f"{f.score:.0%} likely wrong."
                           + (f" <b>{html.escape(done)}</b>" if done else ""))
-        self.info.setToolTip(f.path)
+        self.info.setToolTip(plain_tip(f.path))
         target = f.suggested.replace("&", "&&")  # "R&D" is a name, not an Alt+D shortcut
         self.move_button.setText(f"Move to {target} (M)" if f.suggested else
                                  "Move to suggested class (M)")

@@ -68,6 +68,7 @@ class GroupsPanel(QWidget):
                                         "on one side of the split anyway (A)")
         self.keep_all_button.clicked.connect(self.keep_all)
         self.hint = QLabel("")
+        self.hint.setTextFormat(Qt.PlainText)  # it names a copy's file
         self.hint.setObjectName("hint")
         self.hint.setWordWrap(True)
         right = QWidget()

@@ -22,7 +22,7 @@ import os
 from contextlib import suppress
 from typing import Optional
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QProgressBar, QPushButton, QTabWidget,
                                QVBoxLayout, QWidget)
 
@@ -77,6 +77,7 @@ class AuditView(QWidget):
         lay = QVBoxLayout(self)
         lay.addLayout(self._build_top_row())
         self.summary = QLabel(INTRO)
+        self.summary.setTextFormat(Qt.PlainText)  # it names the weights file used
         self.summary.setWordWrap(True)
         lay.addWidget(self.summary)
         self.sections = QTabWidget()

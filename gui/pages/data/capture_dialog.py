@@ -86,6 +86,7 @@ class CaptureDialog(QDialog):
         self.picker = SourcePicker()
         left.addWidget(self.picker)
         self.status_label = QLabel("")
+        self.status_label.setTextFormat(Qt.PlainText)  # a camera's or video file's name
         self.status_label.setObjectName("hint")
         self.status_label.setWordWrap(True)
         left.addWidget(self.status_label)
@@ -139,6 +140,7 @@ class CaptureDialog(QDialog):
         self.undo_button.clicked.connect(self.undo_last)
         right.addWidget(self.undo_button)
         where = QLabel(f"Into: {self.writer.base}")
+        where.setTextFormat(Qt.PlainText)  # the data folder's path, as written
         where.setObjectName("hint")
         where.setWordWrap(True)
         where.setTextInteractionFlags(Qt.TextSelectableByMouse)

@@ -17,9 +17,11 @@ import html
 import math
 from typing import Optional, Sequence
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from core.shown import cut_middle, isolated
+from gui.plain_text import plain_tip
 from gui.theme import ACCENT, WARN
 
 NAME_CHARS = 16  # longer class names are cut, with "…"
@@ -71,6 +73,7 @@ class ClassBarChart(QWidget):
         self._empty.setWordWrap(True)  # unwrapped it widened the page past 900 px
         self._layout.addWidget(self._empty)
         self.legend = QLabel()
+        self.legend.setTextFormat(Qt.RichText)  # colour swatches; the class names escaped
         self.legend.setObjectName("hint")
         self.legend.setWordWrap(True)
         self.legend.hide()
@@ -125,7 +128,7 @@ class ClassBarChart(QWidget):
         self.setMinimumHeight(min(360, max(150, 70 + ROW_PX * n)))
         counts = "\n".join(f"{name}: {v} image{'s' if v != 1 else ''}"
                            for name, v in zip(self.names, self.values))
-        self.setToolTip(counts)
+        self.setToolTip(plain_tip(counts))  # "&lt;dog&gt;" showed as "<dog>", another class
         self.setAccessibleDescription(counts)  # the chart in words, for a screen reader
         self._update_ticks()
 

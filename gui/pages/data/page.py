@@ -54,6 +54,7 @@ class DataPage(Page):
         self.capture_dialog = None
         self.body.addLayout(self._build_top_row())
         self.folder_label = QLabel("No folder chosen yet.")
+        self.folder_label.setTextFormat(Qt.PlainText)  # "Folder: <path>", a name as written
         self.folder_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.summary_label = QLabel("")
         self.summary_label.setWordWrap(True)

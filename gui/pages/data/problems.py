@@ -23,6 +23,8 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QPushButton, QTreeView,
                                QVBoxLayout, QWidget)
 
+from gui.plain_text import plain_tip
+
 NON_IMAGE = "non_image_file"  # a Problem kind that is only informational (inspect agrees)
 
 
@@ -59,7 +61,7 @@ class ProblemsModel(QAbstractTableModel):
         if role == Qt.DisplayRole:
             return shown if index.column() == 0 else reason
         if role == Qt.ToolTipRole:
-            return path if index.column() == 0 else reason
+            return plain_tip(path if index.column() == 0 else reason)
         if role == Qt.UserRole:
             return path
         return None
@@ -79,6 +81,7 @@ class ProblemsTab(QWidget):
         self._root = ""
         lay = QVBoxLayout(self)
         self.warnings_label = QLabel("")
+        self.warnings_label.setTextFormat(Qt.RichText)  # a list, its warnings escaped
         self.warnings_label.setWordWrap(True)
         self.warnings_label.hide()
         lay.addWidget(self.warnings_label)
@@ -96,6 +99,9 @@ class ProblemsTab(QWidget):
         lay.addWidget(self.problem_tree, 1)
         path_row = QHBoxLayout()
         self.problem_path = QLabel("Select a problem to see its file.")
+        # A file's path and why it was skipped, as written: AutoText showed ".../<b>x.jpg"
+        # in bold as ".../x.jpg" (another file), the reason gone.
+        self.problem_path.setTextFormat(Qt.PlainText)
         self.problem_path.setObjectName("hint")
         self.problem_path.setWordWrap(True)
         self.problem_path.setTextInteractionFlags(Qt.TextSelectableByMouse)

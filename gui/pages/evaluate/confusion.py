@@ -11,13 +11,14 @@ classes have very different sizes.
 
 from __future__ import annotations
 
-from html import escape
 from typing import Any, Optional, Sequence
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPen
 from PySide6.QtWidgets import (QAbstractItemView, QAbstractScrollArea, QHeaderView, QSizePolicy,
                                QStyle, QStyledItemDelegate, QTableView, QWidget)
+
+from gui.plain_text import plain_tip  # a class named "<img src=x>" drew a broken picture
 
 BASE = QColor("#1e2125")
 RIGHT = QColor("#3d7fd0")
@@ -29,12 +30,6 @@ def _mix(a: QColor, b: QColor, t: float) -> QColor:
     return QColor(round(a.red() + (b.red() - a.red()) * t),
                   round(a.green() + (b.green() - a.green()) * t),
                   round(a.blue() + (b.blue() - a.blue()) * t))
-
-
-def _tooltip(text: str) -> str:
-    """``text`` as a tooltip that shows what it says: Qt reads a tooltip that looks like HTML
-    as HTML, so a class named "<img src=x>" was drawn as a broken picture."""
-    return f"<qt>{escape(text)}</qt>"
 
 
 class ConfusionModel(QAbstractTableModel):
@@ -92,7 +87,7 @@ class ConfusionModel(QAbstractTableModel):
             what = (f"{n} of the {total} “{true}” images were recognised correctly"
                     if r == c else
                     f"{n} of the {total} “{true}” images were taken for “{pred}”")
-            return _tooltip(f"{what} ({share:.0%}). Click to see them.")
+            return plain_tip(f"{what} ({share:.0%}). Click to see them.")
         return None
 
     def headerData(self, section: int, orientation, role: int = Qt.DisplayRole) -> Any:  # noqa: N802
@@ -105,7 +100,7 @@ class ConfusionModel(QAbstractTableModel):
             return name
         if role == Qt.ToolTipRole and 0 <= section < len(self.classes):
             kind = "predicted" if orientation == Qt.Horizontal else "true"
-            return _tooltip(f"{kind} class: {self.classes[section]}")
+            return plain_tip(f"{kind} class: {self.classes[section]}")
         return None
 
 

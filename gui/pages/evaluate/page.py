@@ -20,7 +20,7 @@ from html import escape
 from pathlib import Path
 from typing import Any, Optional
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton
 
 from gui.jobs import Job
@@ -96,6 +96,7 @@ class EvaluatePage(Page):
 
         self.body.addLayout(self._build_top_row())
         self.empty_label = QLabel(EMPTY_TEXT)
+        self.empty_label.setTextFormat(Qt.PlainText)  # "why" names the run's folder
         self.empty_label.setObjectName("hint")
         self.empty_label.setWordWrap(True)
         self.body.addWidget(self.empty_label)
@@ -120,6 +121,7 @@ class EvaluatePage(Page):
     def _build_top_row(self) -> QHBoxLayout:
         top = QHBoxLayout()
         self.source_label = QLabel()
+        self.source_label.setTextFormat(Qt.RichText)  # its names escaped, every text of it
         self.source_label.setWordWrap(True)
         top.addWidget(self.source_label, 1)
         self.back_button = QPushButton("Back to the validation images")
@@ -344,7 +346,7 @@ class EvaluatePage(Page):
         if job is None:
             return None
         self._job, self._job_run = job, None
-        self.source_label.setText(f"Evaluating on {folder}…")
+        self.source_label.setText(f"Evaluating on {escape(folder)}…")
         job.finished.connect(lambda res, s=source, f=folder: self._on_folder_done(s, f, res))
         job.failed.connect(lambda msg, _tb: self._on_folder_failed(msg))
         job.cancelled.connect(lambda: self._show_metrics(self.metrics, self.source,

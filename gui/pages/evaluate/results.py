@@ -23,6 +23,7 @@ from core.infer.metrics import NO_MISTAKES, NO_VALUE, confused_pairs
 from core.shown import isolated
 from gui.pages.evaluate.confusion import ConfusionView
 from gui.pages.evaluate.reliability import ConfidenceTab
+from gui.plain_text import plain_tip
 from gui.thumbnails import ThumbnailModel
 
 #: The most confused pairs listed beside a compact (many-class) matrix.
@@ -259,7 +260,7 @@ class ResultsView(QWidget):
         for n, true, predicted in confused_pairs(metrics.classes, metrics.confusion)[:PAIRS]:
             item = QListWidgetItem(f"{n} × {isolated(true)} → {isolated(predicted)}")
             item.setData(Qt.UserRole, (index[true], index[predicted]))
-            item.setToolTip(f"{n} “{true}” image(s) taken for “{predicted}”")
+            item.setToolTip(plain_tip(f"{n} “{true}” image(s) taken for “{predicted}”"))
             self.pairs_list.addItem(item)
         if not self.pairs_list.count():
             self.pairs_list.addItem("none: every image is in its own class")

@@ -30,6 +30,7 @@ from gui.pages.export.report_table import fill_table, html, make_table, table_ro
 from gui.pages.export.serve_box import ServeBox
 from gui.pages.export.source import (confirm_replacing, current_model, default_out_dir,
                                      no_model_text)
+from gui.plain_text import plain_label, rich_label
 from gui.state import touches
 from gui.steps import step
 
@@ -81,7 +82,7 @@ class ExportPage(Page):
     def _build_source_row(self) -> None:
         """What to export: the current run, or a run folder / .keras chosen here."""
         row = QHBoxLayout()
-        self.source_label = QLabel()
+        self.source_label = rich_label()  # "<b>Model to export</b>", the path escaped
         self.source_label.setWordWrap(True)
         self.source_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.source_button = QPushButton("Choose model…")
@@ -159,7 +160,7 @@ class ExportPage(Page):
         self.open_button.setToolTip("Show the exported files")
         self.open_button.setEnabled(False)
         self.open_button.clicked.connect(self.open_folder)
-        self.status_label = QLabel("")
+        self.status_label = plain_label()  # "Exporting … to <folder>…"
         self.status_label.setObjectName("hint")
         self.status_label.setWordWrap(True)
         row.addWidget(self.export_button)
@@ -170,7 +171,7 @@ class ExportPage(Page):
     def _build_report(self) -> None:
         self.table = make_table()
         self.body.addWidget(self.table, 2)
-        self.failures_label = QLabel("")
+        self.failures_label = rich_label()  # problem_text escaped by fill_table
         self.failures_label.setWordWrap(True)
         self.failures_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.failures_label.hide()
@@ -394,7 +395,5 @@ class ExportPage(Page):
 
     def _start_dir(self) -> str:
         src = self.source_path()
-        if src:
-            return str(Path(src).parent)
-        return str(Path.home())
+        return str(Path(src).parent) if src else str(Path.home())
 

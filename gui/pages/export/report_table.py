@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTab
 
 from core.formats import FORMATS
 from core.shown import human_size
+from gui.plain_text import plain_tip
 from gui.theme import ERROR, OK, WARN
 
 COLUMNS = ["Format", "Result", "Max |Δp|", "Top-1 agreement", "Accuracy: file (app)", "Size",
@@ -91,7 +92,7 @@ def fill_table(table: QTableWidget, report: Any) -> list[str]:
         for col, text in enumerate(row_values(r)):
             item = QTableWidgetItem(text)
             full = {7: r.path, 8: str((r.parity or {}).get("bound", ""))}.get(col) or text
-            item.setToolTip(tip or full)
+            item.setToolTip(plain_tip(tip or full))  # the file's path, a runtime's message
             if col == 1:
                 item.setForeground(QColor(RESULTS[r.status][1]))
                 font = item.font()

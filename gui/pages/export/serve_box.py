@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (QGridLayout, QGroupBox, QLabel, QLineEdit, QPushB
 
 from core.path_names import same_path
 from gui.jobs import Job
+from gui.plain_text import plain_tip, rich_label
 
 START_TEXT = "Serve"
 STOP_TEXT = "Stop serving"
@@ -73,7 +74,7 @@ class ServeBox(QGroupBox):
         port_label.setBuddy(self.port_spin)
         self.button = QPushButton(START_TEXT)
         self.button.clicked.connect(self.toggle)
-        self.status_label = QLabel("")
+        self.status_label = rich_label()  # links; the model's name escaped in every text
         self.status_label.setObjectName("hint")
         self.status_label.setWordWrap(True)
         self.status_label.linkActivated.connect(self._on_link)  # the URL, or "serve this one"
@@ -152,7 +153,7 @@ class ServeBox(QGroupBox):
         job.finished.connect(self._on_started)
         job.failed.connect(lambda message, _tb: self._on_failed(message))
         job.done.connect(self.refresh)
-        self.status_label.setText(f"Loading {model}…")
+        self.status_label.setText(f"Loading {escape(model)}…")
         self._loading = model
         return self._run(job)
 
@@ -183,7 +184,7 @@ class ServeBox(QGroupBox):
         # Which model: the page's model may change while this one is still served.
         self._serving_text = (f"Serving {escape(_name(self._loading))} ({len(p.classes)} "
                               f"classes) at <a href='{server.model_url}'>{server.model_url}</a>")
-        self.status_label.setToolTip(self._loading)
+        self.status_label.setToolTip(plain_tip(self._loading))
         self.curl_edit.setText(server.curl_example())
         self.curl_edit.setCursorPosition(0)
         self.refresh()

@@ -74,10 +74,12 @@ def confirm_replacing(parent, out: str, src: str) -> bool:
     """Ask before an export replaces another model's export in ``out``; True to go on."""
     from PySide6.QtWidgets import QMessageBox
 
+    from gui import plain_text  # the folders' names are shown as written
+
     other = other_models_export(out, src)
     if other is None:
         return True
-    return QMessageBox.question(
+    return plain_text.question(
         parent, "Replace another model's export?",
         f"{out} holds the export of another model ({other}). Exporting {src} there replaces "
         "its model files, labels and metadata (your own files in it stay). Replace them? "

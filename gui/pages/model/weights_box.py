@@ -12,6 +12,8 @@ from typing import Optional
 from PySide6.QtWidgets import (QButtonGroup, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
                                QPushButton, QRadioButton, QVBoxLayout, QWidget)
 
+from gui.plain_text import plain_tip
+
 IMAGENET, FILE, NONE = 0, 1, 2
 
 
@@ -53,7 +55,7 @@ class WeightsBox(QGroupBox):
         self.w_path = QLineEdit()
         self.w_path.setPlaceholderText("a .weights.h5 or .h5 file")
         self.w_path.setMinimumWidth(80)
-        self.w_path.textChanged.connect(lambda text: self.w_path.setToolTip(text))
+        self.w_path.textChanged.connect(lambda text: self.w_path.setToolTip(plain_tip(text)))
         row.addWidget(self.w_path, 1)
         self.w_browse = QPushButton("Browse…")
         row.addWidget(self.w_browse)

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QPus
                                QVBoxLayout, QWidget)
 
 from core.data.image_names import dialog_filter
+from gui.plain_text import plain_tip
 from gui.thumbnails import array_to_qimage, fitted_pixmap
 from gui.pages.network.tile_grid import BACKGROUND, TileGridView, TileLayout, scale_for, viridis
 
@@ -135,7 +136,7 @@ class ImagePicker(QWidget):
         self.combo.clear()
         for p in paths:
             self.combo.addItem(image_label(p), p)
-            self.combo.setItemData(self.combo.count() - 1, p, Qt.ToolTipRole)
+            self.combo.setItemData(self.combo.count() - 1, plain_tip(p), Qt.ToolTipRole)
         i = self.combo.findData(current) if current else -1
         self.combo.setCurrentIndex(i if i >= 0 else (0 if paths else -1))
         self.combo.blockSignals(False)
@@ -145,7 +146,7 @@ class ImagePicker(QWidget):
         if i < 0:
             self.combo.addItem(image_label(path), path)
             i = self.combo.count() - 1
-            self.combo.setItemData(i, path, Qt.ToolTipRole)
+            self.combo.setItemData(i, plain_tip(path), Qt.ToolTipRole)
         self.combo.setCurrentIndex(i)
         self._emit()
 
@@ -266,7 +267,7 @@ class FeatureMapsTab(QWidget):
         self.input_label.setPixmap(fitted_pixmap(  # every device pixel of a 200 % screen
             array_to_qimage(view.image), INPUT_SIDE - 2, INPUT_SIDE - 2,
             self.input_label.devicePixelRatioF()))
-        self.input_label.setToolTip(view.image_path)
+        self.input_label.setToolTip(plain_tip(view.image_path))
         self.grid.set_mosaic(view.picture, view.layout, view.describe)
         self.caption.setText(view.caption())
 

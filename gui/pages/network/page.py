@@ -23,6 +23,7 @@ import copy
 import os
 from collections import OrderedDict
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 from typing import Any, Optional
 
@@ -58,22 +59,24 @@ class ModelSource:
         return self.spec.images
 
     def describe(self, model: Any) -> str:
+        """The source line (rich text): every name in it escaped, as a run or file named
+        "<b>B" was shown in bold and cut from the rest of its path."""
         dims = tuple(model.inputs[0].shape)[1:3]
         size = (f"any size (the maps are drawn at {ANY_SIZE_DRAWN}×{ANY_SIZE_DRAWN})"
                 if None in dims  # it said "None×None"
                 else "×".join(str(d) for d in dims))
         n_out = int(model.outputs[0].shape[-1])
-        note = f" {self.note}" if self.note else ""
+        note = f" {escape(self.note)}" if self.note else ""
         if self.kind == "file":
-            where = (f"the model of run <b>{self.run_name}</b>" if self.run_name
-                     else f"<b>{Path(self.spec.path).name}</b>")
-            return (f"Showing {where} ({model.name}, input {size}, {n_out} classes) — its "
-                    f"trained weights.{note} <span style='color:#9aa3ad'>{self.spec.path}"
-                    "</span>")
-        return (f"Showing the <b>untrained</b> {self.spec.model_cfg.backbone} the Model page "
-                f"describes (input {size}, {n_out} classes, random weights). Shapes and "
-                f"parameters are exact; filters and feature maps become meaningful once a "
-                f"model is trained.{note}")
+            where = (f"the model of run <b>{escape(self.run_name)}</b>" if self.run_name
+                     else f"<b>{escape(Path(self.spec.path).name)}</b>")
+            return (f"Showing {where} ({escape(model.name)}, input {size}, {n_out} classes) — "
+                    f"its trained weights.{note} <span style='color:#9aa3ad'>"
+                    f"{escape(str(self.spec.path))}</span>")
+        return (f"Showing the <b>untrained</b> {escape(self.spec.model_cfg.backbone)} the "
+                f"Model page describes (input {size}, {n_out} classes, random weights). "
+                "Shapes and parameters are exact; filters and feature maps become meaningful "
+                f"once a model is trained.{note}")
 
 
 def load_job(source: ModelSource, listener=None, cancel=None):
@@ -234,7 +237,7 @@ class NetworkPage(Page):
         self._loading_key = source.key
         what = (Path(source.spec.path).parent.name if source.kind == "file"
                 else source.spec.model_cfg.backbone)
-        self.source_label.setText(f"Loading {what}…")
+        self.source_label.setText(f"Loading {escape(what)}…")  # rich text: a folder name
         self.clear_message()
         self.work.submit("load", load_job, (source,),
                          lambda net, s=source: self._on_loaded(s, net),

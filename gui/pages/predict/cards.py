@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from core.shown import isolated
 from gui.pages.predict.packed import Packed, image_of
+from gui.plain_text import plain_tip
 from gui.theme import ACCENT, ERROR, MUTED
 from gui.thumbnails import screen_ratio
 
@@ -149,12 +150,13 @@ class PredictionModel(QAbstractListModel):
         p = row.prediction
         if role == Qt.DisplayRole:
             return p.path.replace("\\", "/").rsplit("/", 1)[-1]
-        if role == Qt.ToolTipRole:
+        if role == Qt.ToolTipRole:  # the file's and the classes' names as written
             if p.error:
-                return f"{p.path}\nCould not be read: {p.error}"
+                return plain_tip(f"{p.path}\nCould not be read: {p.error}")
             why = (f"\nunknown: unlike the training images (score {p.unknown_score:.2f})"
                    if p.unknown else "")
-            return f"{p.path}{why}\n" + "\n".join(f"{lbl}: {prob:.1%}" for lbl, prob in p.top)
+            return plain_tip(f"{p.path}{why}\n"
+                             + "\n".join(f"{lbl}: {prob:.1%}" for lbl, prob in p.top))
         if role == self.PredictionRole:
             return p
         if role == self.ThumbnailRole:

@@ -95,6 +95,7 @@ class LiveCamera(QWidget):
         self.picker.status.connect(self._status)
         box.addWidget(self.picker)
         self.status_label = QLabel("")
+        self.status_label.setTextFormat(Qt.PlainText)  # "Loading <path>…", a video's name
         self.status_label.setObjectName("hint")
         self.status_label.setWordWrap(True)
         box.addWidget(self.status_label)

@@ -16,9 +16,10 @@ bytes (:mod:`gui.pages.predict.jobs`); the UI thread decodes only those it paint
 from __future__ import annotations
 
 import os
+from html import escape
 from typing import Any, Optional, Sequence
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QPushButton, QSpinBox,
                                QVBoxLayout)
 
@@ -86,6 +87,7 @@ class PredictPage(Page):
              ("Run folder or SavedModel folder…", self.choose_model_folder),
              ("Use the current model", self.use_current_model)])
         self.use_current_action = actions[2]
+        self.model_label.setTextFormat(Qt.RichText)  # model_text escapes the names in it
         self.live = LiveCamera(self)  # the live camera; its button sits in this row
         row.insertWidget(1, self.live.toggle)
         return row
@@ -160,7 +162,7 @@ class PredictPage(Page):
             self._busy_message()
             return False
         self.clear_message()
-        self.model_label.setText(f"Loading {path}…")
+        self.model_label.setText(f"Loading {escape(path)}…")
         job.finished.connect(lambda predictor, p=path, t=list(then):
                              self._on_model_opened(p, predictor, t))
         job.failed.connect(lambda msg, _tb: (self.show_error(msg), self._refresh_model_label()))

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QFrame, QHeaderView, QLabel, Q
 
 from core.shown import elided
 from gui.pages.predict.cards import PredictionDelegate, PredictionModel
+from gui.plain_text import plain_tip
 from gui.steps import step
 
 #: Characters of each class name in the model line (the tooltip of a card has it whole).
@@ -104,8 +105,8 @@ class ResultsView(QStackedWidget):
         self.problem_tree.clear()
         for r in bad:
             item = QTreeWidgetItem([r.path, r.error])
-            item.setToolTip(0, r.path)
-            item.setToolTip(1, r.error)
+            item.setToolTip(0, plain_tip(r.path))
+            item.setToolTip(1, plain_tip(r.error))
             self.problem_tree.addTopLevelItem(item)
         self.tabs.setTabText(2, f"Could not read ({len(bad)})" if bad else "Could not read")
         self.tabs.setTabEnabled(2, bool(bad))
@@ -123,7 +124,7 @@ class ResultsView(QStackedWidget):
                       "" if r.error else f"{r.confidence:.1%}", score, top, r.error)
             for col, text in enumerate(values):
                 item = QTableWidgetItem(text)
-                item.setToolTip(text)
+                item.setToolTip(plain_tip(text))  # file and class names, as written
                 if col in (2, 3):
                     item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
                     item.setData(Qt.UserRole, None if r.error else
@@ -140,7 +141,7 @@ class ResultsView(QStackedWidget):
             item, text = self.table.item(i, 1), "" if r.error else r.shown_label  # name:
             if item is not None and item.text() != text:  # Qt drops non-UTF-8 bytes
                 item.setText(text)
-                item.setToolTip(text)
+                item.setToolTip(plain_tip(text))
 
     def table_rows(self) -> list[dict]:
         """What the table shows, one dict per row."""

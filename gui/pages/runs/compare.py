@@ -13,12 +13,14 @@ for tests; pyqtgraph is imported the first time two runs are compared.
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any, Optional
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
+from gui.plain_text import plain_tip
 from gui.theme import ACCENT
 
 COLOR_B = "#f0a04b"
@@ -85,10 +87,11 @@ class CompareView(QWidget):
         diff = data + settings_diff(cmp.a.config, cmp.b.config)
         self.differences = diff
         n = len(diff) - len(data)
-        self.title.setText(
-            f"<b>Comparing</b> <span style='color:{ACCENT}'>A: {cmp.a.name}</span> "
+        self.title.setText(  # run names are folder names: "<b>B" is a name, not markup
+            f"<b>Comparing</b> <span style='color:{ACCENT}'>A: {escape(cmp.a.name)}</span> "
             f"({pct(cmp.a.accuracy)} validation accuracy) with "
-            f"<span style='color:{COLOR_B}'>B: {cmp.b.name}</span> ({pct(cmp.b.accuracy)}) — "
+            f"<span style='color:{COLOR_B}'>B: {escape(cmp.b.name)}</span> "
+            f"({pct(cmp.b.accuracy)}) — "
             + ("settings unknown" if diff[len(data):][:1] and diff[len(data)].path == "config"
                else f"{n} setting{'s differ' if n != 1 else ' differs'}" if n
                else "same settings") + (", different data" if data else ""))
@@ -105,7 +108,7 @@ class CompareView(QWidget):
     def _set_row(self, row: int, texts: tuple, tips: tuple) -> None:
         for col, (text, tip) in enumerate(zip(texts, tips)):
             item = QTableWidgetItem(text)
-            item.setToolTip(tip)
+            item.setToolTip(plain_tip(tip))  # class names, data folders
             self.diff_table.setItem(row, col, item)
 
     def cell_texts(self) -> list[tuple[str, str, str]]:

@@ -31,12 +31,14 @@ from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHea
 from core.errors import UserError
 from core.path_names import is_within, same_path
 from core.runs.unfinished import without_model
+from gui import plain_text
 from gui.jobs import Job
 from gui.keys import modifier_click
 from gui.pages.base import Page
 from gui.pages.runs.compare import CompareView
 from gui.pages.runs.rows import (COLUMN_TIPS, COLUMNS, ID_ROLE, SORT_ROLE, RunsProxy,
                                  exports_text, run_cells)
+from gui.plain_text import plain_tip
 from gui.widgets.report_button import ReportButton
 from gui.widgets.tensorboard_button import TensorBoardButton, opened_message
 
@@ -282,7 +284,7 @@ class RunsPage(Page):
             self.exports_label.hide()
             return
         self.exports_label.setText(exports_text(run.name, exports or []))
-        self.exports_label.setToolTip("\n".join(e["path"] for e in exports or []))
+        self.exports_label.setToolTip(plain_tip("\n".join(e["path"] for e in exports or [])))
         self.exports_label.show()
 
     # ------------------------------------------------------------------ actions
@@ -309,7 +311,7 @@ class RunsPage(Page):
         if len(ids) != 1:
             return
         run = self.history.get(ids[0])
-        answer = QMessageBox.question(
+        answer = plain_text.question(  # a run named "<img src=x>A" showed a broken picture
             self, "Delete this run?",
             f"Delete the run “{run.name}” and its folder, model included?\n\n{run.path}\n\n"
             "This cannot be undone.", QMessageBox.Yes | QMessageBox.No, QMessageBox.No)

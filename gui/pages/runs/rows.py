@@ -17,6 +17,7 @@ from core.report.gather import STALE
 from core.shown import human_size, when_text
 from gui.durations import format_duration
 from gui.pages.runs.compare import pct
+from gui.plain_text import plain_tip
 from gui.steps import step
 
 ID_ROLE = Qt.UserRole + 1
@@ -97,7 +98,7 @@ def run_cells(r, current: bool = False) -> list[QStandardItem]:
         _item(r.path, r.path),
     ]
     cells[0].setData(r.id, ID_ROLE)
-    cells[-1].setToolTip(r.path)
+    cells[-1].setToolTip(plain_tip(r.path))
     if current:
         cells[-2].setToolTip("The current run: Evaluate and Export use its model, and Predict "
                              "and Sort unless another model is opened there")

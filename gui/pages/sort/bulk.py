@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Callable, Optional
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QHBoxLayout, QInputDialog, QLabel, QPushButton, QSpinBox,
                                QWidget)
 
@@ -47,6 +47,7 @@ class BulkBar(QWidget):
                                       "you confirm")
         self.accept_button.clicked.connect(self.show_preview)
         self.preview_label = QLabel("")
+        self.preview_label.setTextFormat(Qt.PlainText)  # "Will label 3 image(s): 3 <class>."
         self.preview_label.setWordWrap(True)
         self.confirm_button = QPushButton("Confirm")
         self.confirm_button.setObjectName("primary")

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QPushButton, QScrollArea, QSi
 
 from core.shown import isolated
 from gui.pages.sort.keys import key_hint
+from gui.plain_text import plain_tip
 
 #: Columns at most (a wide window); at least one.
 MAX_COLUMNS = 4
@@ -35,7 +36,7 @@ class ClassButton(QPushButton):
         super().__init__(parent)
         self.name, self.hint = name, hint
         self.setFocusPolicy(Qt.NoFocus)  # the keys stay with the review
-        self.setToolTip(f"Label this image {name!r} and go on")
+        self.setToolTip(plain_tip(f"Label this image {name!r} and go on"))
         self.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)  # columns share the width
         self._fit_text()
 

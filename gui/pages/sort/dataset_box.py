@@ -56,12 +56,14 @@ class DataSetBox(QGroupBox):
         grid = QGridLayout(self)
         grid.addLayout(self._build_add_row(), 0, 0)
         self.outcome_label = QLabel("")
+        self.outcome_label.setTextFormat(Qt.PlainText)  # the data folder, new class names
         self.outcome_label.setWordWrap(True)
         self.outcome_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.outcome_label.hide()  # shown with the first outcome
         grid.addWidget(self.outcome_label, 1, 0)
         grid.addLayout(self._build_update_row(), 2, 0)
         self.update_label = QLabel("")
+        self.update_label.setTextFormat(Qt.PlainText)  # it names the new run
         self.update_label.setWordWrap(True)
         self.update_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.update_label.hide()
@@ -90,6 +92,7 @@ class DataSetBox(QGroupBox):
                                     "journal)")
         self.undo_button.clicked.connect(self.undo)
         self.target_label = QLabel("")
+        self.target_label.setTextFormat(Qt.PlainText)  # "into <data folder>"
         self.target_label.setObjectName("hint")
         self.target_label.setWordWrap(True)
         for w in (self.add_button, self.move_check):

@@ -18,6 +18,7 @@ def folder_row(page) -> QHBoxLayout:
                                   "drop it on this page")
     page.folder_button.clicked.connect(page.choose_folder)
     page.folder_label = QLabel("No folder yet.")
+    page.folder_label.setTextFormat(Qt.PlainText)  # the folder's path, as written
     page.folder_label.setWordWrap(True)
     page.order_combo = QComboBox()
     for text, value in ORDERS:

@@ -88,6 +88,7 @@ class SortPage(Page):
             [("Run folder…", self.choose_model),
              ("Model file (.keras, .tflite, .onnx)…", self.choose_model_file),
              ("Use the current model", lambda: self.open_model(""))])
+        self.model_label.setTextFormat(Qt.PlainText)  # "Model: <path>", the path as written
         return row
 
     def _build_review(self) -> QSplitter:

@@ -18,6 +18,7 @@ from core.shown import isolated
 from gui.keys import key_text
 from gui.pages.sort.class_buttons import ClassButtons
 from gui.pages.sort.review import NONE, SKIP
+from gui.plain_text import plain_tip
 from gui.thumbnails import ThumbnailModel, fitted_pixmap
 
 VIEW_SIDE = 400
@@ -99,7 +100,7 @@ class ImageView(QWidget):
             return
         self.big.set_items([item.path])
         self.name_label.setText(os.path.basename(item.path))
-        self.name_label.setToolTip(item.path)
+        self.name_label.setToolTip(plain_tip(item.path))
         others = ", ".join(f"{escape(isolated(c))} {p * 100:.0f} %" for c, p in item.top[1:])
         text = (f"Suggested: <b>{escape(isolated(item.suggested))}</b> "
                 f"({item.probability * 100:.0f} %)"

@@ -52,6 +52,7 @@ class RunPanel(QWidget):
         lay.addWidget(self.progress)
         self.status_label = QLabel(f"Press Start training ({key_text('Ctrl+Enter')}) when the "
                                    "settings look right. The defaults suit most folders.")
+        self.status_label.setTextFormat(Qt.PlainText)  # "Opened run <name>", file names
         self.status_label.setWordWrap(True)
         lay.addWidget(self.status_label)
         self.device_label = QLabel("Device: decided when training starts")
