@@ -193,3 +193,22 @@ def test_a_finished_run_without_its_scores_says_so_in_the_report_and_the_termina
     assert "metrics.json is missing from the finished run" in html
     err = capsys.readouterr().err
     assert "warning: metrics.json:" in err and "is missing from the finished run" in err
+
+
+def test_report_prints_long_names_on_a4_and_says_which_ece(trained_run, tmp_path):
+    """15 class names of 30 letters across printed 2 of the matrix's 15 columns on A4; an ESC
+    in a class name went raw into the HTML; the calibration error shown was the one after
+    calibration, unsaid, where calibration had made it worse (a report review)."""
+    from core.report.html import render_report
+    from core.report.gather import gather
+
+    data = gather(trained_run)
+    names = [f"surface_defect_scratch_left_{i:02d}" for i in range(2)]
+    data.metrics = {**data.metrics, "classes": [names[0], "esc\x1b[31mred"]}
+    data.calibration = {**(data.calibration or {}), "ece_before": 0.178, "ece_after": 0.228}
+    html = render_report(data)
+    assert "\x1b" not in html and "esc\\x1b[31mred" in html
+    assert "<th title='surface_defect_scratch_left_00'>1</th>" in html  # numbered columns
+    assert "<tr><th>1 surface_defect_scratch_left_00</th>" in html
+    assert "overflow-wrap:anywhere" in html
+    assert "0.228 after calibration (0.178 before)" in html

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import re
 from html import escape
 from pathlib import Path
 from typing import Any, Iterable, Optional
@@ -34,9 +35,11 @@ body{font:13px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#
 h1{font-size:1.6em;margin-bottom:.1em} h2{font-size:1.25em;border-bottom:1px solid #ccc;
   padding-bottom:.15em;margin-top:1.6em} h3{font-size:1.05em}
 table{border-collapse:collapse;margin:.4em 0 1em} th,td{border:1px solid #ccc;padding:.2em .5em;
-  text-align:left;vertical-align:top} th{background:#f3f3f3} td.n{text-align:right}
+  text-align:left;vertical-align:top;overflow-wrap:anywhere} th{background:#f3f3f3}
+td.n{text-align:right} figcaption{overflow-wrap:anywhere}
 .muted{color:#666} .changed td{font-weight:600} .bad{color:#b00020}
-.cm td{text-align:center;min-width:3em} .thumbs{display:flex;flex-wrap:wrap;gap:.6em}
+.cm{font-size:.9em} .cm td,.cm th{padding:.15em .25em} .cm td{text-align:center;
+  min-width:1.6em} .cm th:first-child{min-width:10em} .thumbs{display:flex;flex-wrap:wrap;gap:.6em}
 figure{margin:0;width:150px;font-size:11px;break-inside:avoid} figure img{max-width:140px;
   max-height:140px;border:1px solid #ccc;image-rendering:auto}
 svg.chart{width:100%;max-width:520px;height:auto} svg.square{max-width:260px}
@@ -196,13 +199,16 @@ def _confusion(classes: list[str], cm: list[list[int]]) -> str:
                 + (_table(("images", "true class", "taken for"), rows) if rows else
                    "<p>None: no image was taken for another class.</p>"))
     top = max([v for row in cm for v in row] + [1])
-    head = "".join(f"<th>{escape(c)}</th>" for c in classes)
+    # Columns by number, as the Evaluate page: 15 names of 30 letters across printed 2 of
+    # the 15 columns on A4 (a report review); each row names its number.
+    head = "".join(f"<th title='{escape(c)}'>{i}</th>" for i, c in enumerate(classes, 1))
     rows = []
-    for name, row in zip(classes, cm):
+    for i, (name, row) in enumerate(zip(classes, cm), 1):
         cells = "".join(f"<td style='background:rgba(31,119,180,{0.08 + 0.6 * v / top:.2f})'>"
                         f"{v}</td>" for v in row)
-        rows.append(f"<tr><th>{escape(name)}</th>{cells}</tr>")
-    return ("<h3>Confusion matrix</h3><p class='muted'>Rows: true class; columns: predicted.</p>"
+        rows.append(f"<tr><th>{i} {escape(name)}</th>{cells}</tr>")
+    return ("<h3>Confusion matrix</h3><p class='muted'>Rows: true class; columns: predicted, "
+            "numbered as the rows.</p>"
             f"<table class='cm'><tr><th>true \\ predicted</th>{head}</tr>{''.join(rows)}</table>")
 
 
@@ -211,7 +217,11 @@ def _calibration_section(d: ReportData) -> str:
     if not cal and not m.get("reliability"):
         return "<h2>Calibration</h2><p class='muted'>Not calibrated.</p>"
     out = ["<h2>Calibration</h2>"]
-    if isinstance(m.get("ece"), (int, float)):
+    before, after = (cal or {}).get("ece_before"), (cal or {}).get("ece_after")
+    if isinstance(before, (int, float)) and isinstance(after, (int, float)):
+        out.append(f"<p>Expected calibration error on validation: {after:.3f} after "
+                   f"calibration ({before:.3f} before).</p>")  # which one it was went unsaid
+    elif isinstance(m.get("ece"), (int, float)):
         out.append(f"<p>Expected calibration error on validation: {m['ece']:.3f}.</p>")
     if cal:
         scalars = [(k, v) for k, v in cal.items() if not isinstance(v, (list, dict))]
@@ -256,7 +266,12 @@ def render_report(d: ReportData, max_mistakes: int = 12) -> str:
             f"<body>{''.join(body)}</body></html>\n")
     # A file name that is not UTF-8 (Python keeps its bytes as lone surrogates) is shown
     # as \xNN escapes: written raw, it stopped the report with a UnicodeEncodeError.
-    return shown_text(page)
+    # Control characters of a name (ESC) are not allowed in HTML: shown as \xNN, as the
+    # terminal shows them.
+    return _CONTROLS.sub(lambda m: f"\\x{ord(m.group()):02x}", shown_text(page))
+
+
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def write_report(run_dir: str | os.PathLike, out: str | os.PathLike, max_mistakes: int = 12,
