@@ -180,6 +180,9 @@ def test_untrained_model_from_the_model_page_then_a_trained_one(qtbot, window, t
     assert sig.args[0] == len(inspect_layers(page.network.model).rows)
     qtbot.waitUntil(page.is_ready, timeout=WORK_MS)
     assert page.kernels_tab.tile_count == 16
+    # the note stays under the filters' caption ("Reading the filters…" had replaced it)
+    assert page.kernels_tab.caption.text().endswith(
+        "Random weights: train a model to see learned filters.")
     untrained = page.network
 
     with qtbot.waitSignal(page.model_ready, timeout=LOAD_MS):

@@ -165,3 +165,34 @@ def test_zeros_in_feature_maps_are_put_down_to_their_real_cause():
     assert zeros_cause(model, "relu", "ReLU") == "switched off by the activation"
     assert zeros_cause(model, "conv_relu", "Conv2D") == "switched off by the activation"
     assert zeros_cause(model, "pool", "MaxPooling2D") == "already 0 in this layer's input"
+
+
+def test_layer_sentences_a_teacher_can_say_aloud():
+    """Pooling rows read "would need 86,973,235,200 weights ()"; a batch norm without γ
+    (InceptionV3) was said to learn γ; the class scores "see a 619×619 window" of a 160 px
+    image, "neighbouring outputs 32 pixels apart" (a Network page review)."""
+    import keras
+
+    from core.insight.layers import inspect_layers
+    from gui.pages.network.layers_tab import explain_row, input_size
+
+    inputs = keras.Input((32, 32, 3))
+    x = keras.layers.Conv2D(8, 3, strides=2, padding="same", name="conv")(inputs)
+    x = keras.layers.BatchNormalization(scale=False, name="bn")(x)
+    x = keras.layers.MaxPooling2D(name="pool")(x)
+    x = keras.layers.Conv2D(8, 7, padding="same", dilation_rate=3, name="wide")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    x = keras.layers.Dense(3, activation="softmax", name="scores")(x)
+    rows = {r.path: r for r in inspect_layers(keras.Model(inputs, x)).rows}
+    size = input_size(list(rows.values()))
+    assert size == 32
+    pool = explain_row(rows["pool"], size)
+    assert "Parameters: none (no weights: a fixed max/average over each window)." in pool
+    assert "()" not in pool and "this one needs none." in pool
+    assert rows["bn"].params_formula == "β 8 + mean 8 + variance 8 = 24"
+    assert "β (offset) can be learned" in explain_row(rows["bn"], size)
+    assert "γ" not in explain_row(rows["bn"], size)
+    scores = explain_row(rows["scores"], size)
+    assert "larger than the 32×32 image: it sees all of it" in scores
+    assert "neighbouring" not in scores
+    assert "neighbouring outputs are 2 pixel(s) apart" in explain_row(rows["conv"], size)

@@ -24,12 +24,23 @@ def weights_size(weights: Sequence[Any]) -> int:
 def params_formula(layer: Any) -> str:
     """The parameter count as a sum of weight shapes, e.g. ``3·3·3·32 + 32 = 896``."""
     terms = ["·".join(str(int(d)) for d in w.shape) or "1" for w in layer.weights]
+    if type(layer).__name__ == "BatchNormalization":  # which number is which, said
+        terms = [f"{_BN_WORDS.get(_short(w), _short(w))} {t}" for w, t in zip(layer.weights, terms)]
     total = weights_size(layer.weights)
     if not terms:
         return "0"
     if len(terms) == 1 and "·" not in terms[0]:
         return terms[0]
     return " + ".join(terms) + f" = {total}"
+
+
+#: A batch norm's weights by name: InceptionV3's have no γ (scale=False), so the terms are
+#: named from the layer's own weights, not assumed to be four.
+_BN_WORDS = {"gamma": "γ", "beta": "β", "moving_mean": "mean", "moving_variance": "variance"}
+
+
+def _short(weight: Any) -> str:
+    return str(getattr(weight, "name", "")).rsplit("/", 1)[-1].split(":")[0]
 
 
 def activation_name(layer: Any) -> Optional[str]:
@@ -70,8 +81,11 @@ def params_note(kind: str, layer: Any, in_shape: Shape, out_shape: Shape) -> str
         return (f"each of {getattr(layer, 'units', '?')} outputs joins every input"
                 + ("; plus a bias each" if bias else ""))
     if kind == "BatchNormalization":
-        return ("γ (scale) and β (offset) are learned; the moving mean and variance are "
-                "statistics, not trained, so they are non-trainable")
+        names = {_short(w) for w in layer.weights}
+        learned = " and ".join(w for n, w in (("gamma", "γ (scale)"), ("beta", "β (offset)"))
+                               if n in names) or "nothing"
+        return (f"{learned} can be learned; the moving mean and variance are statistics, "
+                "not trained, so they are non-trainable")
     if kind in POOL_TYPES or kind.startswith(GLOBAL_POOL_PREFIXES):
         return "no weights: a fixed max/average over each window"
     return ""

@@ -80,7 +80,10 @@ def kernel_view(model: Any, layer: str, mode: str, listener=None, cancel=None) -
 
     kind = type(find_layer(model, layer)[1]).__name__
     what = ("one filter per input channel (depthwise: no mixing across channels)"
-            if kind.startswith(("Depthwise", "Separable")) else
+            if kind.startswith("Depthwise") else
+            "its depthwise part, one filter per input channel; its 1×1 pointwise part then "
+            "mixes the channels (no spatial pattern to draw)" if kind.startswith("Separable")
+            else
             "one row per filter, one square per input channel" if shown_in > 1
             else "one square per filter (the layer has one input channel)")
     more = ""
@@ -130,6 +133,7 @@ class KernelsTab(QWidget):
         row.addWidget(self.mode_combo)
         lay.addLayout(row)
         self.caption = QLabel("")
+        self.note = ""  # the model's note (random weights), kept under every caption
         self.caption.setWordWrap(True)
         self.caption.setObjectName("hint")
         lay.addWidget(self.caption)
@@ -145,6 +149,7 @@ class KernelsTab(QWidget):
         self.layer_combo.clear()
         for layer in self.layers:
             self.layer_combo.addItem(layer.label, layer.path)
+        self.note = note  # kept under every caption: "Reading the filters…" had replaced it
         self.caption.setText(note or ("This model has no 2-D convolution." if not layers else ""))
         if self.layers:
             self.layer_combo.setCurrentIndex(0)
@@ -184,7 +189,7 @@ class KernelsTab(QWidget):
 
     def show_view(self, view: KernelView) -> None:
         self.view = view
-        self.caption.setText(view.caption)
+        self.caption.setText(view.caption + (f" {self.note}" if self.note else ""))
         self.grid.set_mosaic(view.image, view.layout, view.describe)
 
     def show_failure(self) -> None:

@@ -94,6 +94,13 @@ def saving_text(row: Any) -> str:
     return f"{1 / ratio:.1f}× more"
 
 
+def input_size(rows: list) -> int:
+    """The model's input height in pixels (0 when its first layer says none)."""
+    shape = rows[0].input_shape if rows else None
+    return int(shape[1]) if isinstance(shape, (tuple, list)) and len(shape) == 4 and \
+        isinstance(shape[1], int) else 0
+
+
 def receptive_text(row: Any) -> str:
     if row.receptive_field is None:
         return ""
@@ -101,8 +108,8 @@ def receptive_text(row: Any) -> str:
     return "×".join(str(v) for v in size) + " px"
 
 
-def explain_row(row: Any) -> str:
-    """The selected layer in sentences (rich text)."""
+def explain_row(row: Any, image: int = 0) -> str:
+    """The selected layer in sentences (rich text); ``image``: the model's input size."""
     parts = [f"<b>{row.path}</b> ({row.type})."]
     if row.kernel_size is not None:
         parts.append(f"Window {kernel_text(row)}.")
@@ -113,6 +120,8 @@ def explain_row(row: Any) -> str:
                    None: ""}[row.formula_matches]
         parts.append(f"Size by the formula: {row.formula_text}" +
                      (f" — {verdict}." if verdict else "."))
+    if not row.params and row.params_note:  # a pooling layer: "()" had followed
+        parts.append(f"Parameters: none ({row.params_note}).")
     if row.params:
         note = f" ({row.params_note})" if row.params_note else ""
         parts.append(f"Parameters: {row.params_formula}{note}.")
@@ -122,15 +131,29 @@ def explain_row(row: Any) -> str:
             parts.append(f"{row.trainable_params:,} of them are trained; the rest are "
                          "statistics or frozen.")
     if row.dense_equivalent_params:
+        saving = saving_text(row)
         parts.append(f"A fully connected layer joining the same input and output would need "
-                     f"{row.dense_equivalent_params:,} weights ({saving_text(row)}).")
+                     f"{row.dense_equivalent_params:,} weights" +
+                     (f" ({saving})." if saving else "; this one needs none."))
     if row.receptive_field is not None:
+        parts.append(_field_sentence(row, image))
+    return " ".join(parts)
+
+
+def _field_sentence(row: Any, image: int) -> str:
+    """What one output value sees: beyond the picture's own size it sees all of it (a 619×619
+    window of a 160 px image had read as a bigger picture), and outputs with no position
+    (class scores) have no neighbours pixels apart."""
+    text = f"Each output value sees a {receptive_text(row)[:-3]} pixel window of the image"
+    if image and row.receptive_field > image:
+        text += (f", larger than the {image}×{image} image: it sees all of it, the rest "
+                 "of the window falls on padding")
+    spatial = isinstance(row.output_shape, (tuple, list)) and len(row.output_shape) == 4
+    if spatial:
         jump = row.jump
         jump_text = f"{jump:g}" if isinstance(jump, float) else str(jump)
-        parts.append(f"Each output value sees a {receptive_text(row)[:-3]} "
-                     f"pixel window of the image; neighbouring outputs are {jump_text} "
-                     "pixel(s) apart.")
-    return " ".join(parts)
+        text += f"; neighbouring outputs are {jump_text} pixel(s) apart"
+    return text + "."
 
 
 class LayersTab(QWidget):
@@ -242,4 +265,4 @@ class LayersTab(QWidget):
     def _on_selected(self) -> None:
         rows = self.table.selectionModel().selectedRows()
         if rows and rows[0].row() < len(self.rows):
-            self.detail.setText(explain_row(self.rows[rows[0].row()]))
+            self.detail.setText(explain_row(self.rows[rows[0].row()], input_size(self.rows)))
