@@ -1,6 +1,7 @@
 """The export README's decoding recipe gives the app's own pixels: a user who follows it
 gets the app's answers.  It dropped transparency (a cut-out on white turned black: the top
-class flipped) and clipped 16-bit and float images."""
+class flipped) and clipped 16-bit and float images; it turned an EXIF-rotated photo
+before resizing it, the app after (a grey level off, |dp| up to 0.008)."""
 
 import numpy as np
 import pytest
@@ -12,8 +13,8 @@ from core.export.readme import readme
 SIZE = 24
 
 
-def _recipe() -> str:
-    text = readme("MobileNetV2", ["a", "b"], SIZE, ["model.keras"], "2026-12-04")
+def _recipe(size: int = SIZE) -> str:
+    text = readme("MobileNetV2", ["a", "b"], size, ["model.keras"], "2026-12-04")
     block = text[text.index("Common decoding"):text.index("TensorFlow, SavedModel")]
     code = [ln[4:] for ln in block.splitlines() if ln.startswith("    ")]
     return "\n".join(code).replace('open("labels.txt", encoding="utf-8").read().splitlines()',
@@ -37,12 +38,11 @@ def _make(kind, path):
         Image.fromarray(np.linspace(-5, 300, 1200, dtype=np.float32).reshape(30, 40)).save(path)
     elif kind == "int32":
         Image.fromarray(np.linspace(0, 70000, 1200).astype(np.int32).reshape(30, 40)).save(path)
-    elif kind == "exif6_jpeg":
-        arr = np.zeros((30, 40, 3), np.uint8)
-        arr[:, :10] = 250
+    elif kind.startswith("exif"):  # a photo stored on its side: resized, then turned
         exif = Image.Exif()
-        exif[0x0112] = 6
-        Image.fromarray(arr).save(path, exif=exif, quality=95)
+        exif[0x0112] = int(kind[4])
+        options = {"quality": 95} if path.suffix in (".jpg", ".webp") else {}
+        Image.fromarray(_scene(90, 130)).save(path, exif=exif, **options)
     elif kind == "big_jpeg":  # the app reads it at 1/8 scale (draft): up to 3 grey levels
         rng = np.random.default_rng(0)  # apart from a full-size decode
         Image.fromarray(rng.integers(0, 255, (60, 80, 3), np.uint8)).resize(
@@ -54,16 +54,34 @@ def _make(kind, path):
         img.save(path, transparency=0)
 
 
+def _scene(h: int, w: int) -> np.ndarray:
+    """Smooth structure at several scales, so rounding-order differences show."""
+    y, x = np.mgrid[0:h, 0:w].astype(np.float64)
+    return np.stack([127 + 120 * np.sin(x / 3.1 + y / 7.3), x * 255 / w,
+                     127 + 120 * np.cos(y / 2.3)], -1).astype(np.uint8)
+
+
+def _run_recipe(path, size: int = SIZE) -> np.ndarray:
+    scope = {}
+    exec(_recipe(size).replace('"photo.jpg"', repr(str(path))), scope)  # noqa: S102 - our text
+    assert scope["x"].shape == (1, size, size, 3)
+    return scope["x"][0]
+
+
+ROTATED = [("exif6", "e6.jpg"), ("exif8", "e8.jpg"), ("exif6", "e6.png"), ("exif8", "e8.webp"),
+           ("exif3", "e3.png"), ("exif5", "e5.png"), ("exif6", "e6.tif"), ("exif7", "e7.tif")]
+
+
 @pytest.mark.parametrize("kind, name", [("rgba_png", "a.png"), ("rgba_webp", "a.webp"),
                                         ("grey16", "g.png"), ("float_tiff", "f.tif"),
                                         ("float_wide", "w.tif"), ("int32", "i.tif"),
-                                        ("exif6_jpeg", "e.jpg"), ("palette_trns", "p.png"),
-                                        ("big_jpeg", "b.jpg")])
+                                        ("palette_trns", "p.png"), ("big_jpeg", "b.jpg")]
+                         + ROTATED)
 def test_the_readme_recipe_decodes_as_the_app_does(tmp_path, kind, name):
     path = tmp_path / name
     _make(kind, path)
-    scope = {}
-    exec(_recipe().replace('"photo.jpg"', repr(str(path))), scope)  # noqa: S102 - our text
     ours = load_rgb(str(path), SIZE).astype(np.float32)
-    assert scope["x"].shape == (1, SIZE, SIZE, 3)
-    assert np.abs(scope["x"][0] - ours).max() <= 1.0, kind
+    theirs = _run_recipe(path)
+    if kind.startswith("exif"):  # resized as stored, then turned: the very same pixels
+        assert np.array_equal(theirs, ours), (kind, np.abs(theirs - ours).max())
+    assert np.abs(theirs - ours).max() <= 1.0, kind
