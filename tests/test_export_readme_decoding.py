@@ -1,12 +1,15 @@
 """The export README's decoding recipe gives the app's own pixels: a user who follows it
 gets the app's answers.  It dropped transparency (a cut-out on white turned black: the top
 class flipped) and clipped 16-bit and float images; it turned an EXIF-rotated photo
-before resizing it, the app after (a grey level off, |dp| up to 0.008)."""
+before resizing it, the app after (a grey level off, |dp| up to 0.008); and a picture
+above 16.7 MP, which libvips decodes in the app, came out up to 10 grey levels off."""
 
 import numpy as np
 import pytest
+import pyvips
 from PIL import Image
 
+from core.data import huge, imageio
 from core.data.imageio import load_rgb
 from core.export.readme import readme
 
@@ -85,3 +88,23 @@ def test_the_readme_recipe_decodes_as_the_app_does(tmp_path, kind, name):
     if kind.startswith("exif"):  # resized as stored, then turned: the very same pixels
         assert np.array_equal(theirs, ours), (kind, np.abs(theirs - ours).max())
     assert np.abs(theirs - ours).max() <= 1.0, kind
+
+
+def test_a_picture_above_16_megapixels_decodes_as_the_recipe_says(tmp_path, monkeypatch):
+    """libvips shrank it by whole factors rounded down, then resized the rounded width
+    (294 columns for 5000/17 = 294.12): up to 10 grey levels off the recipe."""
+    w, h = 5000, 4000  # 20 MP, above imageio.STREAM_ABOVE_PIXELS; bands of repeated rows
+    xy = pyvips.Image.xyz(w, h)
+    x, y = xy[0], xy[1]
+    waves = ((x * 3.7).sin() * 110 + 128).bandjoin([(y / 37).floor() * 53 % 256,
+                                                     x * (255 / w)])
+    path = tmp_path / "poster.png"
+    waves.cast("uchar").copy(interpretation="srgb").pngsave(str(path), compression=1)
+    assert w * h > imageio.STREAM_ABOVE_PIXELS
+    calls = []
+    real = huge.decode_shrunk
+    monkeypatch.setattr(huge, "decode_shrunk", lambda *a: calls.append(a) or real(*a))
+    for size in (SIZE, 96):
+        ours = load_rgb(str(path), size).astype(np.float32)
+        assert np.abs(_run_recipe(path, size) - ours).max() <= 1.0, size
+    assert len(calls) == 2  # the app really streamed it through libvips

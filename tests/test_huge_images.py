@@ -216,6 +216,8 @@ def test_streamed_decode_matches_pillow(tmp_path, monkeypatch, name):
         assert streamed.shape == whole.shape and streamed.dtype == np.uint8
         diff = np.abs(streamed.astype(int) - whole.astype(int))
         assert diff.mean() < 2, f"{name}: mean abs difference {diff.mean():.2f}"
+        if name not in ("rgb.webp", "exif3.webp"):  # libwebp decodes those two scaled
+            assert diff.max() <= 1, f"{name}: {diff.max()} grey levels apart"  # was 4
     assert len(calls) == 3  # the first of each pair really went through libvips
 
 
