@@ -108,3 +108,35 @@ def test_a_picture_above_16_megapixels_decodes_as_the_recipe_says(tmp_path, monk
         ours = load_rgb(str(path), size).astype(np.float32)
         assert np.abs(_run_recipe(path, size) - ours).max() <= 1.0, size
     assert len(calls) == 2  # the app really streamed it through libvips
+
+
+def test_the_readme_names_the_tiffs_only_libvips_reads(tmp_path):
+    """The recipe raises UnidentifiedImageError on them; the app trains on them."""
+    from PIL import UnidentifiedImageError
+
+    pixels = _scene(40, 50)
+    grey = pixels[..., 0].astype(np.uint16) * 257
+    kinds = {"float_rgb.tif": pyvips.Image.new_from_array(pixels.astype(np.float32) / 255),
+             "grey16_alpha.tif": pyvips.Image.new_from_array(np.dstack(
+                 [grey, np.full_like(grey, 65535)])).copy(interpretation="grey16"),
+             "cielab.tif": pyvips.Image.new_from_array(pixels).copy(
+                 interpretation="srgb").colourspace("lab")}
+    text = " ".join(readme("MobileNetV2", ["a", "b"], SIZE, ["model.keras"], "x").split())
+    assert "such as float colour, 16-bit grey with alpha or CIELab" in text
+    assert 'pyvips.Image.new_from_file(path); CIELab: v = v.colourspace("srgb")' in text
+    for name, image in kinds.items():
+        image.tiffsave(str(tmp_path / name))
+        with pytest.raises(UnidentifiedImageError):
+            _run_recipe(tmp_path / name)
+        # What the README says to do instead, done: the app's pixels.
+        v = pyvips.Image.new_from_file(str(tmp_path / name))
+        if v.interpretation == "lab":
+            v = v.colourspace("srgb")
+        if v.hasalpha():
+            v = v.flatten(background=[65535], max_alpha=65535)
+        a = v.numpy().astype(np.float64)
+        a = a / 257 if v.format == "ushort" else a * 255 if v.format == "float" else a
+        a = np.clip(np.rint(a), 0, 255).astype(np.uint8)
+        rgb = Image.fromarray(np.repeat(a[..., None], 3, 2) if a.ndim == 2 else a)
+        theirs = np.asarray(rgb.resize((SIZE, SIZE), Image.BILINEAR, reducing_gap=3.0))
+        assert np.abs(theirs.astype(int) - load_rgb(tmp_path / name, SIZE)).max() <= 1, name

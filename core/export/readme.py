@@ -57,6 +57,14 @@ A plain .convert("RGB") turns a transparent background black and a 16-bit image 
     img = img.transpose(flip[turn]) if turn in flip else img
     x = np.asarray(img, np.float32)[None]
 {constants}
+TIFFs Pillow cannot open (Image.open raises UnidentifiedImageError), such as float
+colour, 16-bit grey with alpha or CIELab, the app reads with libvips.  With pyvips
+(pip install "pyvips[binary]"): v = pyvips.Image.new_from_file(path); CIELab:
+v = v.colourspace("srgb"); lay a 16-bit alpha over white (v.flatten(background=[65535],
+max_alpha=65535); a float image's alpha is dropped); a = v.numpy(); scale as above
+(16-bit / 257, 0-1 float x 255, other ranges stretched), round to uint8 RGB, resize
+as above, then turn it by its "orientation".
+
 TensorFlow, SavedModel (savedmodel/):
 
     import tensorflow as tf
