@@ -4,6 +4,8 @@ class flipped) and clipped 16-bit and float images; it turned an EXIF-rotated ph
 before resizing it, the app after (a grey level off, |dp| up to 0.008); and a picture
 above 16.7 MP, which libvips decodes in the app, came out up to 10 grey levels off."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import pyvips
@@ -140,3 +142,27 @@ def test_the_readme_names_the_tiffs_only_libvips_reads(tmp_path):
         rgb = Image.fromarray(np.repeat(a[..., None], 3, 2) if a.ndim == 2 else a)
         theirs = np.asarray(rgb.resize((SIZE, SIZE), Image.BILINEAR, reducing_gap=3.0))
         assert np.abs(theirs.astype(int) - load_rgb(tmp_path / name, SIZE)).max() <= 1, name
+
+
+def test_serve_sees_a_jpeg_as_the_recipe_decodes_it_not_as_a_full_size_decode(tmp_path):
+    """README.md: send JPEGs as b64 or decode them as README.txt shows (with draft); a
+    client's full-size decode posted as pixels answers slightly differently."""
+    import base64
+
+    from PIL import ImageOps
+
+    from core.serve.instances import instance_to_array
+
+    path = tmp_path / "photo.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(_scene(90, 120)).resize((1600, 1200), Image.BICUBIC).save(
+        path, exif=exif, quality=90)
+    sent = instance_to_array({"b64": base64.b64encode(path.read_bytes()).decode()}, SIZE, 0)
+    recipe = _run_recipe(path)
+    assert np.array_equal(instance_to_array(recipe.astype(np.uint8).tolist(), SIZE, 0), sent)
+    full = np.asarray(ImageOps.exif_transpose(Image.open(path)).convert("RGB"))
+    assert np.abs(instance_to_array(full.tolist(), SIZE, 0) - sent).max() >= 1  # as documented
+    readme_md = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert readme_md.count("decode JPEGs as `README.txt` shows (with `draft`") == 1
+    assert "Send JPEGs as b64, or decode them as the export's `README.txt` shows" in readme_md
