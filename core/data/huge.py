@@ -202,20 +202,21 @@ def _shrink(image, factors: Tuple[int, int], turn: int = 1):
 
     ``turn``: the blocks are laid from the *upright* picture's corner, as Pillow lays
     them on a TIFF it turned while loading: along an axis that runs backwards, the
-    partial block comes first (up to 5 grey levels apart otherwise).
+    partial block comes first (up to 5 grey levels apart otherwise).  For columns that
+    is a join; for rows :func:`_decode` decodes that block apart, as a join asking for
+    row 0 after the others broke the sequential read ("out of order read").
 
     Rows are averaged in the file's own format: a wider one holds 2-4x the memory in
     the strips of a wide image (libvips' 8-bit shrinkv is up to a grey level off).
     Columns are averaged in 16 bits: libvips' 8-bit shrinkh rounds a grey level off
     and, as one part of a join, wrote its rows astray (the first columns ~100 off).
     """
-    backwards = _BACKWARDS.get(turn, (False, False))
     if factors[1] > 1:
-        image = _shrink_axis(image, factors[1], True, backwards[1])
+        image = _shrink_axis(image, factors[1], True, False)
     if factors[0] > 1:
         fmt = image.format
-        image = _shrink_axis(image.cast("ushort") if fmt == "uchar" else image,
-                             factors[0], False, backwards[0]).cast(fmt)
+        image = _shrink_axis(image.cast("ushort") if fmt == "uchar" else image, factors[0],
+                             False, _BACKWARDS.get(turn, (False, False))[0]).cast(fmt)
     return image
 
 
@@ -304,17 +305,31 @@ def decode_shrunk(fh, fmt: str, header_size: Tuple[int, int],
     return _decode(vips, fh, fmt, header_size, size, turn)
 
 
+def _loaded(vips, fh, fmt: str, size: Tuple[int, int], header_size: Tuple[int, int]):
+    """(the image opened on ``fh``, laid over white, CIELab made sRGB; its interpretation)."""
+    image = _flatten(_open(vips, fh, fmt, size, header_size))
+    interpretation = str(image.interpretation)
+    if interpretation in ("lab", "labs", "lch", "cmc"):
+        image = image.colourspace("srgb")
+        interpretation = "srgb"
+    return image, interpretation
+
+
 def _decode(vips, fh, fmt: str, header_size: Tuple[int, int],
             size: Tuple[int, int], turn: int) -> np.ndarray:
     try:
-        image = _flatten(_open(vips, fh, fmt, size, header_size))
-        interpretation = str(image.interpretation)
-        if interpretation in ("lab", "labs", "lch", "cmc"):
-            image = image.colourspace("srgb")
-            interpretation = "srgb"
+        image, interpretation = _loaded(vips, fh, fmt, size, header_size)
         stored = (image.width, image.height)
         factors = _shrink_factors(*stored, size)
+        rest = stored[1] % factors[1] if _BACKWARDS.get(turn, (False, False))[1] else 0
+        if rest:  # the partial block of rows comes first: decoded on its own, then the
+            top = _shrink(image.crop(0, 0, stored[0], rest), (factors[0], rest), turn)
+            top = top.numpy()  # rest from the file opened again (see _shrink)
+            image = _loaded(vips, fh, fmt, size, header_size)[0]
+            image = image.crop(0, rest, stored[0], stored[1] - rest)
         arr = _shrink(image, factors, turn).numpy()
+        if rest:
+            arr = np.concatenate([top, arr])
     except MemoryError:
         raise StreamError("oversized", "not enough memory to decode it even shrunk; "
                           "resize it or close other programs") from None
