@@ -11,14 +11,20 @@ is decoded scaled by libwebp itself (``scale``; a lossless one still needs 4
 bytes per pixel inside libwebp, so big WebPs are decoded one at a time).  JPEGs
 stay with Pillow, whose ``Image.draft`` already decodes them at 1/8 scale.
 
-The pixels follow the rules of :mod:`core.data.pixels`, so a big image looks
-like the same image decoded by Pillow, give or take resampling: transparency
-over white (before the shrink, as Pillow does), 16-bit and float scaled, grey
-and CMYK to RGB the way Pillow converts them.  The file is read from the
-descriptor ``imageio`` already opened and checked (a regular file), never
-reopened by name.  libvips' operation cache is turned off: it would keep open
-files and decoded images alive, and hand back a stale image for a file that
-was rewritten in place.
+The pixels follow the rules of :mod:`core.data.pixels`: transparency over
+white (before the shrink, as Pillow does), 16-bit and float scaled, grey and
+CMYK to RGB the way Pillow converts them.  The resize is Pillow's own
+``resize(BILINEAR, reducing_gap=3.0)``, the one an export's README.txt gives:
+libvips box-shrinks by Pillow's whole factors, and Pillow does the last 3-6x
+bilinear step on that small result, over the same box.  So a big image comes
+out within a grey level of the same file decoded whole by Pillow, except a
+lossy WebP, which libwebp decodes already scaled (a few grey levels), and sizes
+above ~680 px, shrunk further to keep what Pillow holds small.
+
+The file is read from the descriptor ``imageio`` already opened and checked (a
+regular file), never reopened by name.  libvips' operation cache is turned off:
+it would keep open files and decoded images alive, and hand back a stale image
+for a file that was rewritten in place.
 
 libvips is thread-safe and pyvips releases the GIL while it works, so the
 training pipeline's decode threads run in parallel here too.  Nothing in this
@@ -35,15 +41,19 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from core.data.pixels import scale_to_uint8
+from core.data.pixels import ORIENTATION_TRANSPOSE, SWAPPING_ORIENTATIONS, scale_to_uint8
 
 #: Pillow format name -> the libvips loader that streams it.
 STREAM_FORMATS: dict[str, str] = {"PNG": "pngload_source", "TIFF": "tiffload_source",
                                   "WEBP": "webpload_source"}
 
-#: Pillow's resizer shrinks by whole factors first and only the last <= 3x with the
-#: bilinear filter (``reducing_gap=3.0``); :func:`_resize` does the same.
+#: Pillow's resizer shrinks by whole factors first and only the last 3-6x with the
+#: bilinear filter (``reducing_gap=3.0``); :func:`_shrink_factors` does the same.
 _REDUCING_GAP = 3.0
+
+#: The most pixels the shrunk intermediate handed to Pillow may have (28 MB as 8-bit RGB):
+#: Pillow's own factors for any size up to ~680 px, a little more shrinking above.
+_PILLOW_STEP_PIXELS = 3072 * 3072
 
 _INSTALL_HINT = 'install libvips for Python with  pip install "pyvips[binary]"'
 _lock = threading.Lock()
@@ -162,26 +172,94 @@ def _to_rgb(arr: np.ndarray, interpretation: str) -> np.ndarray:
     return np.ascontiguousarray(arr[..., :3])
 
 
-def _resize(image, size: Tuple[int, int]):
-    """Shrink by whole factors (box average, rows first: the input streams by rows),
-    then the last <= 3x with the bilinear filter -- Pillow's ``reducing_gap`` recipe."""
-    vshrink = max(1, int(image.height / size[1] / _REDUCING_GAP))
-    hshrink = max(1, int(image.width / size[0] / _REDUCING_GAP))
-    if vshrink > 1:
-        image = image.shrinkv(vshrink)
-    if hshrink > 1:
-        image = image.shrinkh(hshrink)
-    return image.resize(size[0] / image.width, vscale=size[1] / image.height,
-                        kernel="linear", gap=0.0)
+def _shrink_factors(width: int, height: int, size: Tuple[int, int]) -> Tuple[int, int]:
+    """(horizontal, vertical) whole factors libvips box-shrinks by before the bilinear step.
+
+    Pillow's ``reducing_gap=3.0`` factors (the README.txt recipe's), so the last step is the
+    same 3-6x; raised only when that would leave more than :data:`_PILLOW_STEP_PIXELS` (a
+    size above ~680 px on a big image), as Pillow holds the intermediate whole.
+    """
+    hs = max(1, int(width / size[0] / _REDUCING_GAP))
+    vs = max(1, int(height / size[1] / _REDUCING_GAP))
+    cap = max(_PILLOW_STEP_PIXELS, size[0] * size[1])
+    h_room, v_room = max(1, width // size[0]), max(1, height // size[1])  # never below size
+    while -(-width // hs) * -(-height // vs) > cap and (hs < h_room or vs < v_room):
+        if hs < h_room and (vs >= v_room or width / hs / size[0] >= height / vs / size[1]):
+            hs += 1
+        else:
+            vs += 1
+    return hs, vs
 
 
-def _exact_size(arr: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
-    """libvips rounds output sizes itself; nudge a result one pixel off to exactly ``size``."""
-    if (arr.shape[1], arr.shape[0]) == tuple(size):
-        return arr
+#: Per EXIF orientation, which stored axes (x, y) run backwards in the upright picture.
+_BACKWARDS = {2: (True, False), 3: (True, True), 4: (False, True), 6: (False, True),
+              7: (True, True), 8: (True, False)}
+
+
+def _shrink(image, factors: Tuple[int, int], turn: int = 1):
+    """Box-average by whole factors, rows first (the input streams by rows): Pillow's
+    ``Image.reduce``, whose partial last block is the mean of the pixels it has.
+
+    ``turn``: the blocks are laid from the *upright* picture's corner, as Pillow lays
+    them on a TIFF it turned while loading: along an axis that runs backwards, the
+    partial block comes first (up to 5 grey levels apart otherwise).  For columns that
+    is a join; for rows :func:`_decode` decodes that block apart, as a join asking for
+    row 0 after the others broke the sequential read ("out of order read").
+
+    Rows are averaged in the file's own format: a wider one holds 2-4x the memory in
+    the strips of a wide image (libvips' 8-bit shrinkv is up to a grey level off).
+    Columns are averaged in 16 bits: libvips' 8-bit shrinkh rounds a grey level off
+    and, as one part of a join, wrote its rows astray (the first columns ~100 off).
+    """
+    if factors[1] > 1:
+        image = _shrink_axis(image, factors[1], True, False)
+    if factors[0] > 1:
+        fmt = image.format
+        image = _shrink_axis(image.cast("ushort") if fmt == "uchar" else image, factors[0],
+                             False, _BACKWARDS.get(turn, (False, False))[0]).cast(fmt)
+    return image
+
+
+def _shrink_axis(image, factor: int, vertical: bool, partial_first: bool):
+    """One axis of :func:`_shrink`.  libvips' ``ceil=True`` pads a partial block with
+    copies of the edge (220 for a true mean of 199), so that block is averaged apart."""
+    n = image.height if vertical else image.width
+    rest = n % factor
+
+    def shrink(part, by):
+        return part.shrinkv(by) if vertical else part.shrinkh(by)
+
+    if rest == 0:
+        return shrink(image, factor)
+
+    def rows(start, length):
+        return image.crop(*((0, start, image.width, length) if vertical
+                            else (start, 0, length, image.height)))
+
+    body = shrink(rows(rest if partial_first else 0, n - rest), factor)
+    edge = shrink(rows(0 if partial_first else n - rest, rest), rest)
+    first, second = (edge, body) if partial_first else (body, edge)
+    return first.join(second, "vertical" if vertical else "horizontal")
+
+
+def _bilinear(rgb: np.ndarray, stored: Tuple[int, int], factors: Tuple[int, int],
+              size: Tuple[int, int], turn: int = 1) -> np.ndarray:
+    """The last 3-6x step by Pillow itself, over the exact box the shrunk pixels cover.
+
+    Pillow's ``resize(reducing_gap=3.0)`` maps ``stored / factor`` columns (5000/17 =
+    294.12) onto the output, not the whole 295 the shrink left; libvips' own resize
+    mapped the rounded width and gave up to 10 grey levels off the README.txt recipe.
+    ``turn`` is applied first (exact on the small intermediate); ``size`` is stored (w, h).
+    """
     from PIL import Image
 
-    return np.asarray(Image.fromarray(arr).resize(size, Image.Resampling.BILINEAR))
+    small = Image.fromarray(rgb)
+    box = (0.0, 0.0, stored[0] / factors[0], stored[1] / factors[1])
+    if turn in SWAPPING_ORIENTATIONS:
+        box, size = (0.0, 0.0, box[3], box[2]), (size[1], size[0])
+    if turn in ORIENTATION_TRANSPOSE:
+        small = small.transpose(ORIENTATION_TRANSPOSE[turn])
+    return np.asarray(small.resize(size, Image.Resampling.BILINEAR, box=box))
 
 
 def tiff_header(fh) -> Tuple[int, int, int, int, str]:
@@ -207,38 +285,55 @@ def tiff_header(fh) -> Tuple[int, int, int, int, str]:
 
 
 def decode_shrunk(fh, fmt: str, header_size: Tuple[int, int],
-                  size: Tuple[int, int]) -> np.ndarray:
+                  size: Tuple[int, int], turn: int = 1) -> np.ndarray:
     """Decode the open file ``fh`` (Pillow format ``fmt``) straight to ``size`` (w, h).
 
-    ``header_size`` is the stored (w, h) the header gave.  Returns RGB uint8 of
-    shape (h, w, 3) in the *stored* orientation (``imageio`` applies EXIF
-    rotation on the small result).  Raises :class:`StreamError`: "corrupt" for
-    a file libvips cannot decode (cut off, damaged), "oversized" when memory
-    runs out, "unreadable" when libvips is missing.
+    ``header_size`` is the stored (w, h) the header gave, ``size`` is in the stored
+    orientation too.  Returns RGB uint8 of shape (h, w, 3) in the *stored* orientation
+    (``imageio`` applies EXIF rotation on the small result), or turned upright by
+    ``turn`` before the last resize step when one is given: Pillow turns a TIFF upright
+    while loading it, so the README.txt recipe resizes a TIFF upright.  Raises
+    :class:`StreamError`: "corrupt" for a file libvips cannot decode (cut off,
+    damaged), "oversized" when memory runs out, "unreadable" when libvips is missing.
     """
     vips, why = _load_vips()
     if vips is None:
         raise StreamError("unreadable", f"{why}; {_INSTALL_HINT}")
     if fmt == "WEBP":
         with _ONE_WEBP:
-            return _decode(vips, fh, fmt, header_size, size)
-    return _decode(vips, fh, fmt, header_size, size)
+            return _decode(vips, fh, fmt, header_size, size, turn)
+    return _decode(vips, fh, fmt, header_size, size, turn)
+
+
+def _loaded(vips, fh, fmt: str, size: Tuple[int, int], header_size: Tuple[int, int]):
+    """(the image opened on ``fh``, laid over white, CIELab made sRGB; its interpretation)."""
+    image = _flatten(_open(vips, fh, fmt, size, header_size))
+    interpretation = str(image.interpretation)
+    if interpretation in ("lab", "labs", "lch", "cmc"):
+        image = image.colourspace("srgb")
+        interpretation = "srgb"
+    return image, interpretation
 
 
 def _decode(vips, fh, fmt: str, header_size: Tuple[int, int],
-            size: Tuple[int, int]) -> np.ndarray:
+            size: Tuple[int, int], turn: int) -> np.ndarray:
     try:
-        image = _flatten(_open(vips, fh, fmt, size, header_size))
-        interpretation = str(image.interpretation)
-        if interpretation in ("lab", "labs", "lch", "cmc"):
-            image = image.colourspace("srgb")
-            interpretation = "srgb"
-        image = _resize(image, size)
-        arr = image.numpy()
+        image, interpretation = _loaded(vips, fh, fmt, size, header_size)
+        stored = (image.width, image.height)
+        factors = _shrink_factors(*stored, size)
+        rest = stored[1] % factors[1] if _BACKWARDS.get(turn, (False, False))[1] else 0
+        if rest:  # the partial block of rows comes first: decoded on its own, then the
+            top = _shrink(image.crop(0, 0, stored[0], rest), (factors[0], rest), turn)
+            top = top.numpy()  # rest from the file opened again (see _shrink)
+            image = _loaded(vips, fh, fmt, size, header_size)[0]
+            image = image.crop(0, rest, stored[0], stored[1] - rest)
+        arr = _shrink(image, factors, turn).numpy()
+        if rest:
+            arr = np.concatenate([top, arr])
     except MemoryError:
         raise StreamError("oversized", "not enough memory to decode it even shrunk; "
                           "resize it or close other programs") from None
     except Exception as exc:  # pyvips.Error from the loader, the resize or the decode itself
         raise StreamError("corrupt", f"damaged or cut-off {fmt} data ({_error_text(exc, fmt)}); "
                           "re-export or remove it") from None
-    return _exact_size(_to_rgb(_to_uint8(arr), interpretation), size)
+    return _bilinear(_to_rgb(_to_uint8(arr), interpretation), stored, factors, size, turn)

@@ -170,8 +170,9 @@ def _decode_open(path: str, fh, img: Image.Image,
             if turn in SWAPPING_ORIENTATIONS:
                 out = target(stored_h, stored_w)
                 out_stored = None if out is None else (out[1], out[0])
-        small = huge.decode_shrunk(fh, img.format, (stored_w, stored_h), out_stored)
-        return _upright_array(path, Image.fromarray(small), turn)
+        first = turn if img.format == "TIFF" else 1  # Pillow turns a TIFF before resizing
+        small = huge.decode_shrunk(fh, img.format, (stored_w, stored_h), out_stored, first)
+        return _upright_array(path, Image.fromarray(small), 1 if first != 1 else turn)
     if stored_w * stored_h > MAX_DECODE_PIXELS:
         if out_stored is None or img.format not in JPEG_FORMATS:
             raise oversized_error(path, img, limit_text("at full size" if out_stored is None

@@ -26,16 +26,17 @@ metadata.json holds the parity check (answers compared with the app's on
 validation images), file sizes and single-image CPU latencies.
 
 {trust}Common decoding (Pillow + NumPy), as the app decodes: a big JPEG read at a reduced
-scale, EXIF-rotated, transparency laid over white, 16-bit and 0-1 float pixels scaled (not
-clipped).  A plain .convert("RGB")
-turns a transparent background black and a 16-bit image white: other answers.
+scale, transparency laid over white, 16-bit and 0-1 float pixels scaled (not clipped),
+resized as stored, then EXIF-rotated (rotating first is a grey level off: other answers).
+A plain .convert("RGB") turns a transparent background black and a 16-bit image white.
 
     import numpy as np
-    from PIL import Image, ImageOps
+    from PIL import Image
     labels = open("labels.txt", encoding="utf-8").read().splitlines()
     img = Image.open("photo.jpg")
     img.draft(img.mode, ({size}, {size}))  # a JPEG decoded at a reduced scale, as the app does
-    img = ImageOps.exif_transpose(img)
+    img.load()  # a TIFF is turned upright here (its orientation then reads 1)
+    turn = img.getexif().get(0x0112, 1)  # EXIF orientation, applied after the resize
     if img.mode.startswith("I") or img.mode == "F":      # 16-bit, 32-bit, float
         a = np.nan_to_num(np.asarray(img, np.float64), nan=0, posinf=0, neginf=0)
         lo, hi = a.min(), a.max()
@@ -51,8 +52,19 @@ turns a transparent background black and a 16-bit image white: other answers.
         img = Image.new("RGB", rgba.size, (255, 255, 255))
         img.paste(rgba, mask=rgba.getchannel("A"))
     img = img.convert("RGB").resize(({size}, {size}), Image.BILINEAR, reducing_gap=3.0)
+    flip = {{2: Image.FLIP_LEFT_RIGHT, 3: Image.ROTATE_180, 4: Image.FLIP_TOP_BOTTOM,
+            5: Image.TRANSPOSE, 6: Image.ROTATE_270, 7: Image.TRANSVERSE, 8: Image.ROTATE_90}}
+    img = img.transpose(flip[turn]) if turn in flip else img
     x = np.asarray(img, np.float32)[None]
 {constants}
+TIFFs Pillow cannot open (Image.open raises UnidentifiedImageError), such as float
+colour, 16-bit grey with alpha or CIELab, the app reads with libvips.  With pyvips
+(pip install "pyvips[binary]"): v = pyvips.Image.new_from_file(path); CIELab:
+v = v.colourspace("srgb"); lay a 16-bit alpha over white (v.flatten(background=[65535],
+max_alpha=65535); a float image's alpha is dropped); a = v.numpy(); scale as above
+(16-bit / 257, 0-1 float x 255, other ranges stretched), round to uint8 RGB, resize
+as above, then turn it by its "orientation".
+
 TensorFlow, SavedModel (savedmodel/):
 
     import tensorflow as tf
