@@ -196,3 +196,29 @@ def test_layer_sentences_a_teacher_can_say_aloud():
     assert "larger than the 32×32 image: it sees all of it" in scores
     assert "neighbouring" not in scores
     assert "neighbouring outputs are 2 pixel(s) apart" in explain_row(rows["conv"], size)
+
+
+def test_a_window_past_a_squeeze_and_excitation_gate_says_what_it_leaves_out():
+    """EfficientNet's block2a_se_excite "sees an 11×11 window" one row under its gate's
+    "135×135", with no word that the gate (the whole image) is left out (a review)."""
+    import keras
+
+    from core.insight.layers import inspect_layers
+    from gui.pages.network.layers_tab import explain_row
+
+    inputs = keras.Input((16, 16, 3))
+    x = keras.layers.Conv2D(4, 3, padding="same", name="conv")(inputs)
+    s = keras.layers.GlobalAveragePooling2D(keepdims=True, name="squeeze")(x)
+    s = keras.layers.Conv2D(4, 1, activation="sigmoid", name="gate")(s)
+    x = keras.layers.Multiply(name="excite")([x, s])
+    x = keras.layers.Conv2D(4, 3, padding="same", name="after")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    rows = {r.path: r for r in inspect_layers(keras.Model(inputs, x)).rows}
+    assert not rows["conv"].gate_left_out and not rows["squeeze"].gate_left_out
+    assert rows["excite"].gate_left_out and rows["after"].gate_left_out
+    assert rows["excite"].receptive_field == 3 and rows["after"].receptive_field == 5
+    assert not rows["pool"].gate_left_out  # the whole map: nothing left unsaid
+    said = explain_row(rows["excite"], 16)
+    assert "the squeeze-and-excitation gate of this or an earlier block averages the whole "\
+           "image" in said
+    assert "squeeze-and-excitation" not in explain_row(rows["conv"], 16)

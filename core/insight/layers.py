@@ -77,6 +77,9 @@ class LayerInfo:
     jump: Optional[Union[int, float]] = None
     trainable: bool = True
     activation: Optional[str] = None
+    #: The field follows the spatial path past a squeeze-and-excitation gate (here or in a
+    #: block before), which depends on the whole image (core.insight.receptive).
+    gate_left_out: bool = False
 
     def to_dict(self) -> dict:
         return _jsonable(asdict(self))
@@ -285,7 +288,10 @@ class _Walker:
             # Up-sampling / resizing: positions move closer (or further) apart in the image.
             for i in range(len(j)):
                 j[i] = j[i] * in_sp[i] / out_sp[i]
-        field_out = Field(tuple(r), tuple(j))
+        # past a global pooling the window is the whole map: the gate adds nothing unsaid
+        whole = kind.startswith(GLOBAL_POOL_PREFIXES)
+        field_out = Field(tuple(r), tuple(j), field_in.gated and not whole)
+        row.gate_left_out = field_out.gated
         for t in outs:
             self.fields[id(t)] = field_out
         if r:

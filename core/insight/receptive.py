@@ -16,12 +16,14 @@ from core.insight.graph import shape_of, spatial
 
 
 class Field:
-    """Receptive field (r) and jump (j) per spatial axis of one tensor."""
+    """Receptive field (r) and jump (j) per spatial axis of one tensor; ``gated``: a
+    squeeze-and-excitation gate was left out here or upstream (:func:`spatial_inputs`), so
+    a value also depends a little on every pixel, which the page says."""
 
-    __slots__ = ("r", "j")
+    __slots__ = ("r", "j", "gated")
 
-    def __init__(self, r: tuple, j: tuple) -> None:
-        self.r, self.j = r, j
+    def __init__(self, r: tuple, j: tuple, gated: bool = False) -> None:
+        self.r, self.j, self.gated = r, j, gated
 
 
 def merge_fields(fields: list, rank: int) -> Field:
@@ -38,7 +40,8 @@ def merge_fields(fields: list, rank: int) -> Field:
     n = max(len(f.r) for f in fields)
     fields = [f for f in fields if len(f.r) == n] or fields
     return Field(tuple(max(f.r[i] for f in fields) for i in range(n)),
-                 tuple(max(f.j[i] for f in fields) for i in range(n)))
+                 tuple(max(f.j[i] for f in fields) for i in range(n)),
+                 any(f.gated for f in fields))
 
 
 def spatial_inputs(ins: Sequence[Any], df: str, fields: dict) -> list:
@@ -57,7 +60,10 @@ def spatial_inputs(ins: Sequence[Any], df: str, fields: dict) -> list:
         area = math.prod(d or 2 for d in sp) if sp else 1
         sized.append((area, fields.get(id(t))))
     if any(a > 1 for a, _ in sized):
-        sized = [(a, f) for a, f in sized if a > 1]
+        kept = [(a, f) for a, f in sized if a > 1]
+        if len(kept) < len(sized):  # a gate left out: what the row's window leaves unsaid
+            kept = [(a, Field(f.r, f.j, True) if f is not None else f) for a, f in kept]
+        sized = kept
     return [f for _, f in sized]
 
 

@@ -149,6 +149,10 @@ def _field_sentence(row: Any, image: int) -> str:
         text += (f", larger than the {image}×{image} image: it sees all of it, the rest "
                  "of the window falls on padding")
     spatial = isinstance(row.output_shape, (tuple, list)) and len(row.output_shape) == 4
+    if getattr(row, "gate_left_out", False):
+        text += (" (the convolutions' window: the squeeze-and-excitation gate of this or an "
+                 "earlier block averages the whole image, so through it every value also "
+                 "depends a little on every pixel)")
     if spatial:
         jump = row.jump
         jump_text = f"{jump:g}" if isinstance(jump, float) else str(jump)
