@@ -195,7 +195,10 @@ def test_layer_sentences_a_teacher_can_say_aloud():
     scores = explain_row(rows["scores"], size)
     assert "larger than the 32×32 image: it sees all of it" in scores
     assert "neighbouring" not in scores
-    assert "neighbouring outputs are 2 pixel(s) apart" in explain_row(rows["conv"], size)
+    conv = explain_row(rows["conv"], size)
+    assert "neighbouring outputs are 2 pixel(s) apart" in conv
+    # "same" at stride 2 on 32 px: 0 zeros before, 1 after, not "P = ½ on each side"
+    assert "“same” here adds 0 zero(s) before and 1 after" in conv
 
 
 def test_a_window_past_a_squeeze_and_excitation_gate_says_what_it_leaves_out():

@@ -36,9 +36,10 @@ COLUMNS = ("Layer", "Type", "Kernel / stride / padding", "Input → output",
 
 EXPLANATION = (
     "<b>Output size.</b> A convolution or pooling layer slides a K×K window over a W×W input "
-    "in steps of S: <b>O = ⌊(W − K + 2P)/S⌋ + 1</b>, where P is the zero padding at each "
-    "border. <i>“same”</i> padding adds just enough zeros to keep the size (O = W at stride "
-    "1, half at stride 2); <i>“valid”</i> adds none, so the picture shrinks by K − 1. "
+    "in steps of S: <b>O = ⌊(W − K + 2P)/S⌋ + 1</b>, where P is the zero padding per "
+    "border (2P in all). <i>“same”</i> padding adds just enough zeros to keep the size (O = W "
+    "at stride 1, half at stride 2), the odd one, if any, at the bottom and right, so P may "
+    "read ½; <i>“valid”</i> adds none, so the picture shrinks by K − 1 at stride 1. "
     "<b>Weight sharing.</b> A convolution uses the same small filter at every position, so "
     "it needs only K·K·C<sub>in</sub>·C<sub>out</sub> weights; a fully connected layer "
     "joining the same input and output needs one weight per pair of values — compare the "
@@ -113,6 +114,7 @@ def explain_row(row: Any, image: int = 0) -> str:
     parts = [f"<b>{row.path}</b> ({row.type})."]
     if row.kernel_size is not None:
         parts.append(f"Window {kernel_text(row)}.")
+        parts += [t for t in (_same_padding_sentence(row),) if t]
     parts.append(f"Input {shape_text(row.input_shape)} → output {shape_text(row.output_shape)}.")
     if row.formula_text:
         verdict = {True: "the same size Keras computed ✓",
@@ -138,6 +140,25 @@ def explain_row(row: Any, image: int = 0) -> str:
     if row.receptive_field is not None:
         parts.append(_field_sentence(row, image))
     return " ".join(parts)
+
+
+def _same_padding_sentence(row: Any) -> str:
+    """The zeros "same" really adds, when the formula's P is a textbook average: at stride 2
+    TensorFlow puts 0 zeros before and 1 after, which "P = ½" had left to the teacher."""
+    from core.insight.formulas import same_padding_pixels
+
+    shape = row.input_shape
+    if row.padding != "same" or not (isinstance(shape, (tuple, list)) and len(shape) == 4):
+        return ""
+    axes = [same_padding_pixels(w, k, s, d) for w, k, s, d in
+            zip(shape[1:3], row.kernel_size, row.strides, row.dilation or (1, 1))
+            if isinstance(w, int)]
+    odd = [(a, b) for a, b in axes if a != b]
+    if not odd:
+        return ""
+    before, after = odd[0]
+    return (f"“same” here adds {before} zero(s) before and {after} after (top/left, "
+            "bottom/right): TensorFlow puts the odd one at the end.")
 
 
 def _field_sentence(row: Any, image: int) -> str:
