@@ -71,7 +71,23 @@ class MapView:
                 f"{float(self.maps.min()):.3g} to {float(self.maps.max()):.3g}")
         if zeros >= 0.05:
             text += f"; {zeros:.0%} are exactly 0 ({self.zeros_from})"
+        flat = flat_channels(self.maps, self.shown)
+        if flat:
+            dead = sum(1 for i in flat if not self.maps[:, :, i].any())
+            text += (f". {len(flat)} of the channels shown are flat, one value everywhere "
+                     f"(drawn grey){f', {dead} of them 0' if dead else ''}")
         return text + "."
+
+
+#: The colour of a channel with one value everywhere: viridis has no such colour, so it
+#: cannot pass for a channel's lowest (dead purple had looked like a quiet channel).
+FLAT = (128, 128, 128)
+
+
+def flat_channels(maps: np.ndarray, count: int) -> list[int]:
+    """The first ``count`` channels of ``maps`` that hold one value everywhere."""
+    return [i for i in range(min(count, maps.shape[2]))
+            if maps[:, :, i].size and float(np.ptp(maps[:, :, i])) == 0.0]
 
 
 def feature_map_view(probe: Any, image_path: str, index: int, listener=None,
@@ -100,6 +116,9 @@ def feature_map_view(probe: Any, image_path: str, index: int, listener=None,
                         tile_h=h * s, tile_w=w * s, gap=1, scale=s)
     picture = viridis(grid.image)
     picture[layout.gap_mask()] = BACKGROUND
+    for i in flat_channels(maps, layout.count):  # one value everywhere: not "its lowest"
+        y, x = layout.origin(i)
+        picture[y:y + layout.tile_h, x:x + layout.tile_w] = FLAT
     return MapView(name, kind, index, len(layers), image_path, image, maps, picture, layout,
                    zeros_cause(probe.model, name, kind))
 
