@@ -141,8 +141,13 @@ def test_evaluate_on_another_folder(qtbot, window, trained_run, tmp_path):
         click_cell(qtbot, page, 1, 1)
     assert cell.args == [1, 1, metrics.confusion[1][1]]
     assert all(Path(p).parent.name == "dark" for p in page.cell_paths)
+    # Save report… keeps the run's validation scores: said while the folder's are shown
+    page.report_button.saved.emit(str(tmp_path / "r.html"))
+    assert f"the results of {folder} on screen are not in it" in page.banner.text()
     page.back_button.click()
     assert page.source == "validation" and not page.back_button.isVisible()
+    page.report_button.saved.emit(str(tmp_path / "r.html"))
+    assert page.banner.text() == f"Saved the report: {tmp_path / 'r.html'}"
 
 
 def test_stopped_run_without_results_says_so(qtbot, window, tmp_path):

@@ -135,12 +135,20 @@ class EvaluatePage(Page):
         self.folder_button.clicked.connect(self.choose_folder)
         top.addWidget(self.folder_button)
         self.report_button = ReportButton()  # the run's report (its validation results)
-        self.report_button.saved.connect(lambda path: self.show_info(f"Saved the report: {path}"))
+        self.report_button.saved.connect(self._report_saved)
         self.report_button.failed.connect(self.show_error)
         top.addWidget(self.report_button)
         return top
 
     # ------------------------------------------------------------------ loading
+    def _report_saved(self, path: str) -> None:
+        """The report holds the run's validation scores: said when another folder's are on
+        screen, which a user may have expected in it (a report review)."""
+        other = "" if self.source == VALIDATION else (
+            f" (the run's validation scores; the results of {self.source} on screen are not "
+            "in it: python main.py evaluate RUN FOLDER --json keeps those)")
+        self.show_info(f"Saved the report: {path}{other}")
+
     def model_source(self) -> Optional[str]:
         """What to evaluate: the current run folder, else the last model file."""
         return self.state.run_dir or self.state.last_model
