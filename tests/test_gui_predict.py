@@ -475,3 +475,27 @@ def test_card_pictures_use_every_device_pixel_of_a_high_dpi_screen(qtbot, window
         assert page.add_paths([str(big)])
     image = page.cards.data(page.cards.index(0), cards_module.PredictionModel.ImageRole)
     assert (image.width(), image.height()) == (224, 224)
+
+
+def test_a_card_shows_a_file_name_with_a_line_break_on_one_line(qtbot):
+    """A file name holding a newline overlapped itself in the card's one-line caption (a
+    report review): it is painted as the CLI prints it, with "\\n"."""
+    from PySide6.QtGui import QImage, QPainter, QStandardItem, QStandardItemModel
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    from gui.pages.predict.cards import PredictionDelegate
+
+    def painted(name: str) -> QImage:
+        model = QStandardItemModel()
+        model.appendRow(QStandardItem(name))
+        image = QImage(420, 120, QImage.Format_RGB32)
+        image.fill(0)
+        option = QStyleOptionViewItem()
+        option.rect = image.rect()
+        painter = QPainter(image)
+        PredictionDelegate().paint(painter, option, model.index(0, 0))
+        painter.end()
+        return image
+
+    assert painted("odd\nname.png") == painted("odd\\nname.png")
+    assert painted("odd\nname.png") != painted("oddname.png")

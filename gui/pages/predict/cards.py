@@ -22,7 +22,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QRect, QSiz
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPen
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-from core.shown import isolated
+from core.shown import isolated, one_line
 from gui.pages.predict.packed import Packed, image_of
 from gui.plain_text import plain_tip
 from gui.theme import ACCENT, ERROR, MUTED
@@ -231,7 +231,7 @@ class PredictionDelegate(QStyledItemDelegate):
         fm = QFontMetrics(font)
         y = rect.top() + PAD
         painter.setPen(QColor(MUTED))
-        name = index.data(Qt.DisplayRole) or ""
+        name = one_line(index.data(Qt.DisplayRole) or "")  # a "\n" in a name overlapped itself
         painter.drawText(QRect(x, y, width, fm.height()), Qt.AlignLeft | Qt.AlignVCenter,
                          fm.elidedText(name, Qt.ElideMiddle, width))
         y += fm.height() + 2
