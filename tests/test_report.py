@@ -212,3 +212,15 @@ def test_report_prints_long_names_on_a4_and_says_which_ece(trained_run, tmp_path
     assert "<tr><th>1 surface_defect_scratch_left_00</th>" in html
     assert "overflow-wrap:anywhere" in html
     assert "0.228 after calibration (0.178 before)" in html
+
+
+def test_a_phase_marker_at_the_chart_s_right_end_keeps_off_the_legend():
+    """The "fine_tune" label of a phase that began at the last epoch was drawn over the
+    legend's "train" beside the plot (a report review)."""
+    from core.report.charts import line_chart
+
+    late = line_chart("Loss", [1, 2], {"train": [1.0, 0.5]}, markers=[(2, "fine_tune")])
+    early = line_chart("Loss", [1, 2, 3, 4, 5], {"train": [1.0, 0.5, 0.4, 0.3, 0.2]},
+                       markers=[(2, "fine_tune")])
+    assert "text-anchor='end' fill='#555'>fine_tune" in late
+    assert "text-anchor='start' fill='#555'>fine_tune" in early

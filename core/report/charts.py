@@ -58,10 +58,14 @@ def line_chart(title: str, xs: Sequence[float], series: dict[str, Sequence[Optio
     parts.append(f"<text x='{PAD_L + pw / 2}' y='{H - 4}' text-anchor='middle' "
                  "font-size='11'>epoch</text>")
     for x, label in markers:
+        # in the right quarter the label goes left of its line: right of it, it ran into
+        # the legend beside the plot (a report review)
+        left = px(x) > PAD_L + 0.75 * pw
+        at, anchor = (px(x) - 3, "end") if left else (px(x) + 3, "start")
         parts.append(f"<line x1='{_num(px(x))}' x2='{_num(px(x))}' y1='{PAD_T}' "
                      f"y2='{PAD_T + ph}' stroke='#888' stroke-dasharray='4 3'/>"
-                     f"<text x='{_num(px(x) + 3)}' y='{PAD_T + 11}' font-size='10' "
-                     f"fill='#555'>{escape(label)}</text>")
+                     f"<text x='{_num(at)}' y='{PAD_T + 11}' font-size='10' "
+                     f"text-anchor='{anchor}' fill='#555'>{escape(label)}</text>")
     for n, (name, ys) in enumerate(series.items()):
         colour = COLOURS[n % len(COLOURS)]
         points = [(px(x), py(y)) for x, y in zip(xs, ys) if y is not None and np.isfinite(y)]
