@@ -245,3 +245,17 @@ def test_flat_feature_maps_are_drawn_apart_and_counted():
     assert view.caption().endswith(
         "2 of the channels shown are flat, one value everywhere (drawn grey), 1 of them 0.")
     assert FLAT == (128, 128, 128)
+
+
+def test_the_preprocessing_layers_say_what_they_do():
+    """ResNet50's preprocess_caffe read "3 outputs at every position, each joining the 3
+    channels there (a 1×1 convolution)", never that it swaps RGB to BGR (a review)."""
+    from core.config import StudioConfig
+    from core.insight.architecture import build_untrained
+    from core.insight.layers import inspect_layers
+
+    cfg = StudioConfig().model
+    cfg.backbone, cfg.image_size, cfg.weights = "ResNet50", 32, "none"
+    rows = {r.path.rsplit("/", 1)[-1]: r for r in inspect_layers(build_untrained(cfg, 2)).rows}
+    assert rows["preprocess_caffe"].params_note.startswith(
+        "the pixels as the backbone was trained on them: RGB turned to BGR (so channel 1 is blue)")

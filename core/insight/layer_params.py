@@ -34,6 +34,19 @@ def params_formula(layer: Any) -> str:
     return " + ".join(terms) + f" = {total}"
 
 
+#: The preprocessing layers core.model.build puts before a backbone, in words: their
+#: numbers are fixed, and "a 1×1 convolution" said nothing of what they do.
+PREPROCESSING_WORDS = {
+    "preprocess_caffe": "the pixels as the backbone was trained on them: RGB turned to BGR "
+                        "(so channel 1 is blue) and ImageNet's mean colour taken away, fixed "
+                        "numbers that never train",
+    "preprocess_torch": "the pixels as the backbone was trained on them: ImageNet's mean "
+                        "colour taken away and divided by its spread (mean, variance and a "
+                        "count per channel), fixed",
+    "preprocess_tf": "the pixels scaled from 0..255 to −1..1, as the backbone was trained",
+    "imagenet_stddev_fix": "ImageNet's colour spread divided out, which this backbone's own "
+                           "rescaling leaves to its user; fixed",
+}
 #: A batch norm's weights by name: InceptionV3's have no γ (scale=False), so the terms are
 #: named from the layer's own weights, not assumed to be four.
 _BN_WORDS = {"gamma": "γ", "beta": "β", "moving_mean": "mean", "moving_variance": "variance"}
@@ -60,9 +73,12 @@ def params_note(kind: str, layer: Any, in_shape: Shape, out_shape: Shape) -> str
     cin = channels(in_shape, df) if isinstance(in_shape, tuple) else None
     k = "×".join(map(str, getattr(layer, "kernel_size", ()) or ()))
     bias = bool(getattr(layer, "use_bias", False))
+    if getattr(layer, "name", "") in PREPROCESSING_WORDS:  # the app's own fixed first step
+        return PREPROCESSING_WORDS[layer.name]
     if kind.startswith("Depthwise"):
         dm = getattr(layer, "depth_multiplier", 1)
-        return (f"one {k} filter per input channel ({cin}·{dm}), no mixing across channels"
+        return (f"one {k} filter per input channel ({cin}·{dm}: {dm} output(s) per channel, "
+                "the depth multiplier), no mixing across channels"
                 + ("; plus a bias per output" if bias else ""))
     if kind.startswith("Separable"):
         return (f"depthwise {k} filter per channel, then a 1×1 pointwise mix to "
