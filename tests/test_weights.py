@@ -377,6 +377,22 @@ def test_cancel_acts_while_the_server_sends_nothing(monkeypatch, reply):
     assert _cache_files() == []
 
 
+def test_cancel_acts_before_the_server_has_answered(monkeypatch):
+    """A server (or a proxy, a firewall dropping packets) that takes the connection and never
+    answers: Cancel waited for the whole timeout, then said "timed out"; closing the window
+    froze it and could abort the app (a weights review)."""
+    server = _RawServer(b"", then_wait=60)
+    monkeypatch.setenv("FTS_WEIGHTS_BASE_URL", server.url)
+    token = CancelToken()
+    threading.Timer(0.5, token.cancel).start()  # Cancel pressed while it connects
+    try:
+        with pytest.raises(Cancelled):
+            ensure_imagenet_weights(get_backbone("ResNet50"), cancel=token, timeout=30)
+    finally:
+        server.close()
+    assert _cache_files() == []
+
+
 @pytest.mark.parametrize("reply, words", [
     (b"SSH-2.0-OpenSSH_9.2\r\n", "interrupted"),  # a mirror on a port that is no web server
     (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1000\r\nabc", "interrupted"),

@@ -139,7 +139,7 @@ def _download(url: str, dest: Path, expected: Optional[str], label: str,
     """Stream ``url`` into ``dest``; return the hex digest (None when no hash is known)."""
     hasher = _hasher(expected) if expected else None
     request = urllib.request.Request(url, headers={"User-Agent": "FineTuneStudio"})
-    with urllib.request.urlopen(request, timeout=timeout) as response, open(dest, "wb") as out:
+    with _open(request, timeout, cancel) as response, open(dest, "wb") as out:
         length = response.headers.get("Content-Length") or "0"
         total = int(length) if length.strip().isdigit() else 0  # a bad header: size unknown
         done = 0
@@ -175,6 +175,39 @@ def _download(url: str, dest: Path, expected: Optional[str], label: str,
 
 #: How often a download waiting for data looks at its cancel token.
 _POLL_SECONDS = 0.5
+
+
+def _open(request, timeout: float, cancel: Optional[CancelToken]):
+    """``urlopen`` in a helper thread, so Cancel acts while the server has not answered yet.
+
+    Connecting (DNS, each address of the host, redirects) waited up to the timeout per step
+    before the cancel watcher started: Cancel then took 26 s and ended in a "timed out"
+    error, closing the window froze it for up to a minute and could abort the app, and
+    Ctrl+C was ignored (a weights review).  Given up, the thread closes what it opens."""
+    if cancel is None:
+        return urllib.request.urlopen(request, timeout=timeout)
+    box: dict = {}
+    done, abandoned = threading.Event(), threading.Event()
+
+    def connect():
+        try:
+            box["response"] = urllib.request.urlopen(request, timeout=timeout)
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+            box["error"] = exc
+        done.set()
+        if abandoned.is_set() and "response" in box:
+            box["response"].close()
+
+    threading.Thread(target=connect, name="weights-connect", daemon=True).start()
+    while not done.wait(_POLL_SECONDS):
+        if cancel.cancelled:
+            abandoned.set()
+            if done.is_set() and "response" in box:  # it answered just now
+                box["response"].close()
+            cancel.raise_if_cancelled()
+    if "error" in box:
+        raise box["error"]
+    return box["response"]
 
 
 @contextlib.contextmanager
