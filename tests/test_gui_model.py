@@ -334,3 +334,32 @@ def test_a_narrow_layer_tree_gives_its_width_to_the_names(qtbot):
     tree.resize(900, 300)
     qtbot.waitUntil(lambda: not tree.isColumnHidden(1) and not tree.isColumnHidden(2),
                     timeout=5000)
+
+
+def test_a_download_is_ready_only_for_the_settings_it_fetched(qtbot, window, monkeypatch):
+    """MobileNetV2 at 96 px downloading, the size set to 128 px meanwhile: the page ended
+    "MobileNetV2's ImageNet weights are ready" with only the 96 px file there (a weights
+    review)."""
+    import threading
+
+    from gui.pages.model import weights_actions
+
+    release = threading.Event()
+    monkeypatch.setattr(weights_actions, "weights_job",
+                        lambda model_cfg, listener=None, cancel=None: release.wait(30))
+    page = window.model_page
+    window.state.set("model.backbone", "MobileNetV2")
+    window.state.set("model.image_size", 96)
+    page.download_weights()
+    assert page.weights_status.text() == "Downloading…"
+    window.state.set("model.image_size", 128)  # another file: MobileNetV2 has one per size
+    release.set()
+    qtbot.waitUntil(lambda: not window.runner.is_busy(), timeout=10000)
+    qtbot.waitUntil(lambda: page.weights_status.text() != "Downloading…", timeout=5000)
+    assert page.weights_status.text().startswith("The download was MobileNetV2's for other "
+                                                 "settings")
+    release.clear()
+    page.download_weights()
+    window.state.set("model.image_size", 128)  # the same settings: ready
+    release.set()
+    qtbot.waitUntil(lambda: "are ready" in page.weights_status.text(), timeout=10000)

@@ -151,6 +151,17 @@ class WeightsActions:
             self._refused_file = message
             self._sync_from_config()
 
+    def _imagenet_file(self) -> str:
+        """The ImageNet file the settings need ("" for a backbone the catalogue lacks)."""
+        from core.model.backbones import get_backbone
+        from core.model.imagenet_download import imagenet_weights_path
+
+        model = self.state.config.model
+        try:
+            return str(imagenet_weights_path(get_backbone(model.backbone), model.image_size))
+        except Exception:  # noqa: BLE001 - a name no longer in the catalogue: no file
+            return ""
+
     def download_weights(self) -> None:
         job = self.runner.start(weights_job, copy.deepcopy(self.state.config.model),
                                 name="Downloading ImageNet weights")
@@ -158,10 +169,14 @@ class WeightsActions:
             self.show_error("Please wait for the running job to finish (or cancel it).")
             return
         self.weights_status.setText("Downloading…")
-        name = self.state.config.model.backbone
-        job.finished.connect(lambda _p, n=name: self.weights_status.setText(
+        # the backbone and size it fetched for: MobileNetV2 has a file per size, and the page
+        # said "ready" for a size changed while the 96 px file came (a weights review)
+        name, wanted = self.state.config.model.backbone, self._imagenet_file()
+        job.finished.connect(lambda _p, n=name, w=wanted: self.weights_status.setText(
             f"{n}'s ImageNet weights are ready (kept in the Keras cache)."
-            if n == self.state.config.model.backbone else ""))
+            if w == self._imagenet_file() else
+            f"The download was {n}'s for other settings; these need another file (Download "
+            "again, or it is fetched when training starts)."))
         job.failed.connect(lambda msg, _tb: (self.weights_status.setText(""),
                                              self.show_error(msg)))
         job.cancelled.connect(lambda: self.weights_status.setText("Download cancelled."))
