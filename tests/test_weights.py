@@ -484,3 +484,25 @@ def test_a_server_that_pauses_mid_file_is_waited_for(monkeypatch):
     finally:
         server.close()
     assert path.read_bytes() == body
+
+
+def test_a_certificate_or_redirect_problem_is_not_called_offline(tmp_path):
+    """An untrusted certificate (a company proxy, macOS Python without certificates) read
+    "this machine seems to be offline"; a redirect loop's message kept raw line breaks (a
+    weights review)."""
+    import ssl
+    import urllib.error
+
+    from core.model.imagenet_download import _offline_message
+
+    cert = ssl.SSLCertVerificationError(1, "certificate verify failed")
+    cert.verify_message = "self-signed certificate in certificate chain"
+    said = _offline_message("ImageNet weights", "https://x/w.h5", tmp_path / "w.h5",
+                            urllib.error.URLError(cert))
+    assert "certificate could not be checked (self-signed certificate" in said
+    assert "SSL_CERT_FILE" in said and "offline" not in said
+    loop = urllib.error.HTTPError("https://x/w.h5", 302, "The HTTP server returned a redirect "
+                                  "error that would lead to an infinite loop.\nThe last 30x "
+                                  "error message was:\nFound", None, None)
+    said = _offline_message("ImageNet weights", "https://x/w.h5", tmp_path / "w.h5", loop)
+    assert "\n" not in said and "HTTP 302 The HTTP server returned a redirect" in said

@@ -21,6 +21,7 @@ import hashlib
 import http.client
 import os
 import socket
+import ssl
 import threading
 import urllib.error
 import urllib.request
@@ -243,16 +244,24 @@ def _cut_on_cancel(response, cancel: Optional[CancelToken]):
 
 
 def _offline_message(label: str, url: str, target: Path, exc: BaseException) -> str:
-    if isinstance(exc, urllib.error.HTTPError):
-        why = f"the server answered HTTP {exc.code} {exc.reason}"
+    reason = getattr(exc, "reason", None)
+    if isinstance(exc, urllib.error.HTTPError):  # one line: a redirect loop's text has breaks
+        why = " ".join(f"the server answered HTTP {exc.code} {exc.reason}".split())
+    elif isinstance(reason, ssl.SSLCertVerificationError):  # not "offline" (a review)
+        checked = getattr(reason, "verify_message", "") or reason
+        why = (f"the server's certificate could not be checked ({checked}): a "
+               "company proxy that inspects traffic, or a Python without its certificates "
+               "(on macOS run 'Install Certificates.command'; elsewhere set SSL_CERT_FILE to "
+               "your organisation's certificate file)")
     elif isinstance(exc, (ConnectionError, TimeoutError, socket.timeout,
                           http.client.HTTPException)) and not isinstance(
                               exc, ConnectionRefusedError):
         text = " ".join(str(exc).split()) or type(exc).__name__
         why = f"the download was interrupted ({text}); try again"
     else:
-        reason = " ".join(str(getattr(exc, "reason", None) or exc).split())
-        why = f"no connection ({reason}); this machine seems to be offline"
+        reason = " ".join(str(reason or exc).split())
+        why = (f"no connection ({reason}); this machine seems to be offline, or a proxy "
+               "(HTTPS_PROXY) refuses it")
     there = (f"The file at {target} is there but incomplete or damaged: replace it, or "
              if target.is_file() else "Copy that file from another machine to "
              f"{target}, or ")
