@@ -506,3 +506,16 @@ def test_a_certificate_or_redirect_problem_is_not_called_offline(tmp_path):
                                   "error message was:\nFound", None, None)
     said = _offline_message("ImageNet weights", "https://x/w.h5", tmp_path / "w.h5", loop)
     assert "\n" not in said and "HTTP 302 The HTTP server returned a redirect" in said
+
+
+def test_a_reply_far_bigger_than_any_weights_file_is_refused(monkeypatch):
+    """A server announcing 10 TB was read until it closed; an endless one would fill the
+    disk (a weights review)."""
+    server = _RawServer(b"HTTP/1.0 200 OK\r\nContent-Length: 10000000000000\r\n\r\nxx")
+    monkeypatch.setenv("FTS_WEIGHTS_BASE_URL", server.url)
+    try:
+        with pytest.raises(WeightsError, match="announces 10,000.0 GB, far more than any"):
+            ensure_imagenet_weights(get_backbone("ResNet50"), timeout=5)
+    finally:
+        server.close()
+    assert _cache_files() == []

@@ -143,6 +143,9 @@ def _download(url: str, dest: Path, expected: Optional[str], label: str,
     with _open(request, timeout, cancel) as response, open(dest, "wb") as out:
         length = response.headers.get("Content-Length") or "0"
         total = int(length) if length.strip().isdigit() else 0  # a bad header: size unknown
+        if total > MAX_WEIGHTS_BYTES:
+            raise ConnectionError(f"the server announces {total / 1e9:,.1f} GB, far more than "
+                                  "any ImageNet weights file: not the file asked for")
         done = 0
         emit(listener, Progress(0, total, f"downloading {label}"))
         with _cut_on_cancel(response, cancel):
@@ -162,6 +165,9 @@ def _download(url: str, dest: Path, expected: Optional[str], label: str,
                     cancel.raise_if_cancelled()
                 if not chunk:
                     break
+                if done + len(chunk) > MAX_WEIGHTS_BYTES:  # an endless reply filled the disk
+                    raise ConnectionError(f"more than {MAX_WEIGHTS_BYTES / 1e9:.0f} GB came, "
+                                          "far more than any ImageNet weights file")
                 out.write(chunk)
                 if hasher is not None:
                     hasher.update(chunk)
@@ -174,6 +180,9 @@ def _download(url: str, dest: Path, expected: Optional[str], label: str,
     return hasher.hexdigest() if hasher is not None else None
 
 
+#: No ImageNet weights file of the catalogue is near this (the largest are about 0.6 GB): a
+#: reply announcing or sending more is not the file, and an endless one would fill the disk.
+MAX_WEIGHTS_BYTES = 2 * 10 ** 9
 #: How often a download waiting for data looks at its cancel token.
 _POLL_SECONDS = 0.5
 
