@@ -228,3 +228,20 @@ def test_ctrl_c_before_a_resume_goes_on_says_the_run_is_as_it_was(tmp_path, caps
     err = capsys.readouterr().err
     assert f"{run} is as it was: continue with 'python main.py train --resume {run}'" in err
     assert "nothing was trained" not in err
+
+
+def test_a_second_ctrl_c_before_the_run_folder_exists_offers_no_resume(tmp_path, capsys,
+                                                                       monkeypatch):
+    """Ctrl+C twice while the ImageNet weights downloaded printed "continue with 'train
+    --resume OUT'" for a folder never made (a weights review)."""
+    import core.train.engine as engine
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(engine, "train", interrupted)
+    data = make_bright_dark(tmp_path / "data", per_class=3, size=16)
+    out = tmp_path / "never-made"
+    assert main(["train", str(data), "--out", str(out), "--weights", "none"]) == 130
+    err = capsys.readouterr().err
+    assert "interrupted; nothing was trained" in err and "--resume" not in err

@@ -199,9 +199,12 @@ def run(args: argparse.Namespace) -> int:
               "\nstopped before training began; nothing was trained", file=sys.stderr)
         return 130
     except KeyboardInterrupt:
-        where = started[0]
+        from core.runs.folder import RunFolder
+
+        where = started[0]  # --out names a folder the run may not have made yet (a review)
+        made = bool(where) and RunFolder(where).config_path.exists()
         print("\ninterrupted" + (f": continue with 'python main.py train --resume {name(where)}'"
-                                  if where else ""), file=sys.stderr)
+                                  if made else "; nothing was trained"), file=sys.stderr)
         return 130
     if args.json:
         print(json_text(result.to_dict(), strict=True))
