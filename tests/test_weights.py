@@ -519,3 +519,18 @@ def test_a_reply_far_bigger_than_any_weights_file_is_refused(monkeypatch):
     finally:
         server.close()
     assert _cache_files() == []
+
+
+def test_a_weights_path_that_is_no_file_is_said_to_be_what_it_is(tmp_path):
+    """`--weights /dev/zero` was "not found", and `audit --weights FOLDER` called the folder
+    "not found" where `train` called it a folder (a weights review)."""
+    from core.features.extract import FeatureModel
+    from core.features.store import FeatureStore
+    from core.model.weights import weights_file_there
+
+    with pytest.raises(WeightsError, match="/dev/zero is not a regular file"):
+        weights_file_there("/dev/zero")
+    with pytest.raises(WeightsError, match="not found"):
+        weights_file_there(tmp_path / "gone.weights.h5")
+    with pytest.raises(WeightsError, match="is a folder, not a weights file"):
+        FeatureStore(tmp_path / "store").model_id(FeatureModel(weights=str(tmp_path)))

@@ -192,13 +192,13 @@ class FeatureStore:
         if imagenet:
             path = ensure_imagenet_weights(get_backbone(name), listener, cancel, image_size=size)
         else:
-            path = Path(choice).expanduser()
-            if not path.is_file():
-                raise WeightsError(f"weights file {path} not found; choose an existing .h5 or "
-                                   ".weights.h5 file, or use weights 'imagenet' or 'none'")
+            from core.model.weights import weights_file_there
+
+            path = weights_file_there(choice)  # the words train uses: a folder, a device
         stamp = stamp_files([str(path.resolve())], self.hashes, lambda n: None)[0][0]
         if stamp is None:
-            raise WeightsError(f"cannot read the weights file {path}")
+            raise WeightsError(f"{path}: cannot read the weights file; make it readable or "
+                               "choose another file")
         try:
             keras_version = importlib.metadata.version("keras")
         except importlib.metadata.PackageNotFoundError:

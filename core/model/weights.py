@@ -17,6 +17,25 @@ from core.events import CancelToken, Listener
 from core.model.imagenet_download import ensure_imagenet_weights
 
 
+def weights_file_there(path: str | os.PathLike) -> Path:
+    """``path`` as a Path when it is a file one can read weights from, else a WeightsError
+    that says what it is: a folder, missing, or a device or pipe (``/dev/zero`` was "not
+    found"; ``audit`` called a folder "not found": a weights review)."""
+    path = Path(path).expanduser()
+    if path.is_dir():  # a run folder given by mistake, most likely
+        hint = ("; to start from a run, use Fine-tune from this run (Sort page) or "
+                "'train --from-run RUN_DIR'") if (path / "model.keras").exists() else ""
+        raise WeightsError(f"{path} is a folder, not a weights file; choose a .h5 or "
+                           f".weights.h5 file{hint}")
+    if path.exists() and not path.is_file():
+        raise WeightsError(f"{path} is not a regular file (a device or a pipe); choose a .h5 "
+                           "or .weights.h5 file")
+    if not path.is_file():
+        raise WeightsError(f"weights file {path} not found; choose an existing .h5 or "
+                           ".weights.h5 file, or use the ImageNet weights (or none)")
+    return path
+
+
 def check_weights_file(path: str | os.PathLike, spec: BackboneSpec, image_size: int) -> Path:
     """Check that a user-chosen .h5 / .weights.h5 file fits ``spec`` at ``image_size``.
 
@@ -24,15 +43,7 @@ def check_weights_file(path: str | os.PathLike, spec: BackboneSpec, image_size: 
     every way a file can be wrong is found now rather than an hour into
     training; shapes are compared first to name the first layer that differs.
     """
-    path = Path(path).expanduser()
-    if path.is_dir():  # a run folder given by mistake, most likely
-        hint = ("; to start from a run, use Fine-tune from this run (Sort page) or "
-                "'train --from-run RUN_DIR'") if (path / "model.keras").exists() else ""
-        raise WeightsError(f"{path} is a folder, not a weights file; choose a .h5 or "
-                           f".weights.h5 file{hint}")
-    if not path.is_file():
-        raise WeightsError(f"weights file {path} not found; choose an existing .h5 or "
-                           ".weights.h5 file, or use the ImageNet weights (or none)")
+    path = weights_file_there(path)
     import h5py
 
     try:
