@@ -534,3 +534,23 @@ def test_a_weights_path_that_is_no_file_is_said_to_be_what_it_is(tmp_path):
         weights_file_there(tmp_path / "gone.weights.h5")
     with pytest.raises(WeightsError, match="is a folder, not a weights file"):
         FeatureStore(tmp_path / "store").model_id(FeatureModel(weights=str(tmp_path)))
+
+
+def test_a_keras_cache_that_cannot_be_written_names_keras_home(mirror, monkeypatch):
+    """"permission denied; make the folder writable, or choose another folder": the app has
+    no such choice; KERAS_HOME is it (a weights review)."""
+    import contextlib
+    import errno
+
+    import core.model.imagenet_download as download
+    from core.write_errors import cannot_write
+
+    @contextlib.contextmanager
+    def refused(target):
+        raise cannot_write(target, PermissionError(errno.EACCES, "Permission denied"))
+        yield  # pragma: no cover
+
+    monkeypatch.setattr(download, "atomic_file", refused)
+    with pytest.raises(WeightsError, match="set KERAS_HOME to a writable folder") as info:
+        ensure_imagenet_weights(get_backbone("ResNet50"), timeout=5)
+    assert "permission denied" in str(info.value)

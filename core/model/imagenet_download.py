@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Optional
 
 from core.model.backbones import BackboneSpec
-from core.errors import WeightsError
+from core.errors import UserError, WeightsError
 from core.events import CancelToken, Listener, Log, Progress, emit
 from core.fsutil import atomic_file, remove_stale_temps
 
@@ -130,6 +130,12 @@ def ensure_imagenet_weights(spec: BackboneSpec, listener: Optional[Listener] = N
                            f"cannot download {label} from {url}: {exc}") from None
     except OSError as exc:  # disk full, cache not writable
         raise WeightsError(f"cannot save {label} to {target}: {exc.strerror or exc}") from None
+    except UserError as exc:  # the cache not writable, said by atomic_file: "choose another
+        if isinstance(exc, WeightsError):  # folder" offered no choice (a weights review)
+            raise
+        raise WeightsError(f"{exc}: the ImageNet weights are kept in Keras' cache, "
+                           f"{keras_cache_dir()}; set KERAS_HOME to a writable folder to keep "
+                           "them there instead") from None
     emit(listener, Log(f"{label} saved to {target}"))
     return target
 
