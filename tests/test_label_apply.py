@@ -534,3 +534,23 @@ def test_a_csv_saved_in_another_encoding_is_refused_by_line(folders, tmp_path, c
     err = capsys.readouterr().err
     assert "excel.csv, line 2" in err and "CSV UTF-8" in err
     assert sorted(p.name for p in data.iterdir()) == ["cat", "dog"]
+
+
+def test_a_class_folder_the_scan_leaves_out_is_no_class_to_file_into(folders):
+    """A class folder named with a line break is left out by the scan (labels.txt holds one
+    class per line), but capture offered it, Sort listed it and `label` filed images into
+    it, which training then ignored (a review of this session's change)."""
+    from core.errors import UserError
+    from core.label.apply import apply_labels, class_name_problem
+    from core.label.capture import CaptureWriter
+
+    data, new = folders
+    _png(data / "bad\nname" / "x.png", 90)
+    writer = CaptureWriter(data)
+    assert writer.classes() == ["cat", "dog"]
+    with pytest.raises(UserError, match="cannot be a class folder name"):
+        writer.start_burst("bad\nname")
+    with pytest.raises(UserError):
+        apply_labels([(str(new / "d.png"), "bad\nname")], data)
+    assert class_name_problem("para\u2029graph")  # a separator Python splits lines at
+    assert not (data / "bad\nname" / "d.png").exists()

@@ -514,8 +514,10 @@ def test_a_reply_far_bigger_than_any_weights_file_is_refused(monkeypatch):
     server = _RawServer(b"HTTP/1.0 200 OK\r\nContent-Length: 10000000000000\r\n\r\nxx")
     monkeypatch.setenv("FTS_WEIGHTS_BASE_URL", server.url)
     try:
-        with pytest.raises(WeightsError, match="announces 10,000.0 GB, far more than any"):
+        with pytest.raises(WeightsError, match="announces 10,000.0 GB, far more than any") \
+                as info:
             ensure_imagenet_weights(get_backbone("ResNet50"), timeout=5)
+        assert "interrupted" not in str(info.value) and "FTS_WEIGHTS_BASE_URL" in str(info.value)
     finally:
         server.close()
     assert _cache_files() == []

@@ -46,6 +46,13 @@ def breaks_a_label_line(name: str) -> bool:
     return not name.strip() or any(ch in LINE_BREAKS for ch in name)
 
 
+def class_folder_names(folder: str) -> list[str]:
+    """The sub-folders of ``folder`` a scan trains on as classes: :func:`subfolders` less
+    the names a labels file cannot hold.  Capture, Sort and ``label`` offered and filled
+    such a folder, which training then left out (a review of this session's change)."""
+    return [n for n in subfolders(folder) if not breaks_a_label_line(n)]
+
+
 def folder_gone_text(folder) -> str:
     """The image folder deleted, renamed or unplugged: one sentence for the command line and
     the Data page ("make it readable" had misled)."""

@@ -23,7 +23,7 @@ from typing import Iterable, Optional
 
 from core.audit.fixes import FixJournal
 from core.data.dataset import SPLIT_FOLDERS, class_folders_root
-from core.data.folder_walk import subfolders
+from core.data.folder_walk import breaks_a_label_line, class_folder_names
 from core.data.image_names import readable_name
 from core.data.imageio import ImageError
 from core.data.probe import probe_image
@@ -160,7 +160,8 @@ def class_name_problem(name: str, existing: Iterable[str] = ()) -> str:
     if not name:
         return "Give the class a name (the folder its images go into)."
     if (name.startswith((".", "_")) or any(ch in name for ch in FORBIDDEN_IN_NAMES)
-            or any(ord(ch) < 32 for ch in name) or name.endswith((".", " "))):
+            or any(ord(ch) < 32 for ch in name) or breaks_a_label_line(name)
+            or name.endswith((".", " "))):
         return (f"{name!r} cannot be a class folder name: use letters, digits, spaces, '-' or "
                 "'_' (not first).")
     if len(name.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
@@ -244,7 +245,7 @@ def apply_labels(rows: Iterable[tuple[str, str]], data_dir, *, move: bool = Fals
         raise DataError(f"{root}: {what}; give the folder holding the class folders")
     rows = [(os.path.abspath(p), lab.strip()) for p, lab in rows]
     base = classes_root(root)
-    existing = set(subfolders(str(base)))
+    existing = set(class_folder_names(str(base)))
     spelling = {lab: spelled_as(lab, existing) or _nfc(lab) for lab in {lab for _, lab in rows}}
     rows = [(p, spelling[lab]) for p, lab in rows]  # each class as its folder spells it
     new = _check_labels(rows, existing, new_classes, source, words)

@@ -28,7 +28,7 @@ import numpy as np
 
 from core.audit.fixes import FixJournal, FixOutcome
 from core.capture.frames import encode_jpeg, fit_longest
-from core.data.folder_walk import subfolders
+from core.data.folder_walk import class_folder_names
 from core.errors import DataError, UserError
 from core.features.hashing import DIGEST_BYTES
 from core.fsutil import write_new
@@ -89,7 +89,7 @@ class CaptureWriter:
 
     def classes(self) -> list[str]:
         """The class folders there now."""
-        return sorted(subfolders(str(self.base)), key=str.lower)
+        return sorted(class_folder_names(str(self.base)), key=str.lower)
 
     def start_burst(self, class_name: str, side: Optional[int] = None) -> str:
         """A new burst into ``class_name`` (checked; its folder is made on the first frame),

@@ -149,9 +149,11 @@ def _download(url: str, dest: Path, expected: Optional[str], label: str,
     with _open(request, timeout, cancel) as response, open(dest, "wb") as out:
         length = response.headers.get("Content-Length") or "0"
         total = int(length) if length.strip().isdigit() else 0  # a bad header: size unknown
-        if total > MAX_WEIGHTS_BYTES:
-            raise ConnectionError(f"the server announces {total / 1e9:,.1f} GB, far more than "
-                                  "any ImageNet weights file: not the file asked for")
+        if total > MAX_WEIGHTS_BYTES:  # refused, not "interrupted; try again"
+            raise WeightsError(f"cannot download {label} from {url}: the server announces "
+                               f"{total / 1e9:,.1f} GB, far more than any ImageNet weights "
+                               "file, so it is not the file asked for; check "
+                               "FTS_WEIGHTS_BASE_URL or your proxy")
         done = 0
         emit(listener, Progress(0, total, f"downloading {label}"))
         with _cut_on_cancel(response, cancel):
@@ -172,8 +174,10 @@ def _download(url: str, dest: Path, expected: Optional[str], label: str,
                 if not chunk:
                     break
                 if done + len(chunk) > MAX_WEIGHTS_BYTES:  # an endless reply filled the disk
-                    raise ConnectionError(f"more than {MAX_WEIGHTS_BYTES / 1e9:.0f} GB came, "
-                                          "far more than any ImageNet weights file")
+                    raise WeightsError(f"cannot download {label} from {url}: more than "
+                                       f"{MAX_WEIGHTS_BYTES / 1e9:.0f} GB came, far more than "
+                                       "any ImageNet weights file, so it is not the file asked "
+                                       "for; check FTS_WEIGHTS_BASE_URL or your proxy")
                 out.write(chunk)
                 if hasher is not None:
                     hasher.update(chunk)

@@ -121,12 +121,12 @@ def class_folders(data_dir: str) -> list[str]:
     """The class folders of the data set ``data_dir`` now ([] when there is none)."""
     from pathlib import Path
 
-    from core.data.folder_walk import subfolders
+    from core.data.folder_walk import class_folder_names
     from core.errors import UserError
 
     if not data_dir:
         return []
     try:
-        return subfolders(str(classes_root(Path(data_dir))))
+        return class_folder_names(str(classes_root(Path(data_dir))))
     except (UserError, OSError):
         return []
