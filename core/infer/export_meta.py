@@ -28,6 +28,22 @@ def export_metadata(p: Path) -> Optional[dict]:
     return data if isinstance(data, dict) and data.get(METADATA_MARKER) else None
 
 
+def export_calibration(meta: Optional[dict]) -> tuple[Optional[float], Optional[float]]:
+    """(temperature, unknown threshold) metadata.json's "calibration" gives; None for one
+    that is missing or not a usable number.  The one reading of it: the loaders, and the
+    report's check that an export still has the run's calibration."""
+    cal = meta.get("calibration") if isinstance(meta, dict) else None
+    cal = cal if isinstance(cal, dict) else {}
+    unknown = cal.get("unknown") if isinstance(cal.get("unknown"), dict) else {}
+    t, threshold = cal.get("temperature"), unknown.get("threshold")
+    return (float(t) if _number(t) and 0 < t < float("inf") else None,
+            float(threshold) if _number(threshold) else None)
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def scored_export(predictor, path: Path) -> None:
     """``predictor`` (a file with an ``unknown_score`` output) gets the threshold its export
     folder's metadata.json gives, or, with no such file beside it (or around a savedmodel/),
@@ -37,11 +53,7 @@ def scored_export(predictor, path: Path) -> None:
     for candidate in (folder, folder.parent):
         meta = export_metadata(candidate)
         if meta is not None:
-            cal = meta.get("calibration")
-            unknown = cal.get("unknown") if isinstance(cal, dict) else None
-            value = unknown.get("threshold") if isinstance(unknown, dict) else None
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-            predictor.unknown_threshold = float(value) if ok else None
+            predictor.unknown_threshold = export_calibration(meta)[1]
             return
     predictor.unknown_threshold = None
     predictor.unknown_note = (

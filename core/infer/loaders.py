@@ -20,7 +20,7 @@ import numpy as np
 
 from core.errors import ModelFileError
 from core.formats import BY_NAME, METADATA_UNFINISHED, OPEN_ORDER
-from core.infer.export_meta import export_metadata, scored_export
+from core.infer.export_meta import export_calibration, export_metadata, scored_export
 from core.infer.labels import check_label_count, labels_near
 from core.infer.refusals import images_hint
 from core.infer.model_safety import check_onnx, check_savedmodel, check_tflite, unopenable
@@ -257,12 +257,10 @@ def load_exported_keras(p: Path) -> Predictor:
     images only those formats carry)."""
     from core.model.keras_archive import embedded_temperature
 
-    meta = export_metadata(p.parent)
-    cal = meta.get("calibration") if meta else None
     t = embedded_temperature(p)
     if t is None:
-        t = cal.get("temperature") if isinstance(cal, dict) else None
-    if isinstance(t, (int, float)) and not isinstance(t, bool) and 0 < t < float("inf"):
+        t = export_calibration(export_metadata(p.parent))[0]
+    if t is not None:
         from core.trust.unknown import TrustModel
 
         return load_keras_predictor(p, TrustModel(temperature=float(t)))

@@ -174,12 +174,18 @@ def current_exports(run_dir: Path, history=None) -> tuple[list[dict], Optional[s
         rows = history.exports(run_id) if run_id is not None else []
     except Exception as exc:  # noqa: BLE001 - the report is still useful without them
         return [], f"the run history could not be read ({exc})"
+    from core.infer.loaders import export_metadata  # at need: the report opens fast
+
     latest = {(r["format"], r["path"]): r for r in rows}  # oldest first: the last one wins
     run = RunFolder(run_dir)
+    metas = {folder: export_metadata(folder) for folder in
+             {Path(r["path"]).parent for r in latest.values()}}  # each folder's read once
     kept = [r for r in latest.values() if Path(r["path"]).exists()
-            and _export_source(Path(r["path"]).parent) in (None, str(run.model_path))]
+            and _export_source(metas[Path(r["path"]).parent]) in (None, str(run.model_path))]
     gone = len(latest) - len(kept)
-    kept = [_with_staleness(r, run) for r in kept]
+    if kept:
+        now = _run_calibration(run)
+        kept = [_with_staleness(r, metas[Path(r["path"]).parent], now) for r in kept]
     return kept, (f"{gone} earlier export(s) are not listed: deleted since, replaced by "
                   "another model's export to the same folder, or left unfinished by an export that "
                   "was stopped" if gone else None)
@@ -189,23 +195,26 @@ def current_exports(run_dir: Path, history=None) -> tuple[list[dict], Optional[s
 STALE = "stale"
 
 
-def _with_staleness(row: dict, run: RunFolder) -> dict:
-    """``row``, with :data:`STALE` saying why when the run was calibrated again after the
-    export: the file keeps the old temperature and threshold, so "passed" had stood beside
-    answers that differed from the app's on 23 of 132 images (a report review)."""
-    from core.infer.loaders import export_metadata
-
-    meta = export_metadata(Path(row["path"]).parent) or {}
-    if "calibration" not in meta:  # an export of an earlier version: not known
-        return row
+def _run_calibration(run: RunFolder):
+    """(temperature, unknown threshold) of the run's calibration.json; None when it has none;
+    False when it cannot be read (said elsewhere in the report; no export is judged by it)."""
     try:
         rec = read_record(run)
     except Exception:  # noqa: BLE001 - an unreadable calibration.json is said elsewhere
+        return False
+    return (rec.temperature, rec.unknown_threshold) if rec is not None else None
+
+
+def _with_staleness(row: dict, meta: Optional[dict], now) -> dict:
+    """``row``, with :data:`STALE` saying why when the run was calibrated again after the
+    export (``meta``: its folder's metadata.json; ``now``: :func:`_run_calibration`): the
+    file keeps the old temperature and threshold, so "passed" had stood beside answers that
+    differed from the app's on 23 of 132 images (a report review)."""
+    from core.infer.export_meta import export_calibration
+
+    if now is False or not meta or "calibration" not in meta:  # an earlier version's export
         return row
-    then = meta["calibration"] if isinstance(meta["calibration"], dict) else {}
-    unknown = then.get("unknown") if isinstance(then.get("unknown"), dict) else {}
-    was = (then.get("temperature"), unknown.get("threshold")) if then else None
-    now = (rec.temperature, rec.unknown_threshold) if rec is not None else None
+    was = export_calibration(meta) if isinstance(meta["calibration"], dict) else None
     if was == now:
         return row
     why = ("the run was calibrated after this export" if was is None else
@@ -214,13 +223,12 @@ def _with_staleness(row: dict, run: RunFolder) -> dict:
     return {**row, STALE: f"{why}, so the file answers otherwise than the app: export again"}
 
 
-def _export_source(folder: Path) -> Optional[str]:
-    """The model an export folder's metadata.json says it was made from (None: unknown;
-    "": none, an export into it did not finish)."""
+def _export_source(meta: Optional[dict]) -> Optional[str]:
+    """The model an export folder's metadata.json (``meta``) says it was made from (None:
+    unknown; "": none, an export into it did not finish)."""
     from core.formats import METADATA_UNFINISHED
-    from core.infer.loaders import export_metadata  # at need: the report opens fast
 
-    meta = export_metadata(folder) or {}
+    meta = meta or {}
     if meta.get(METADATA_UNFINISHED):
         return ""
     source = meta.get("source")
