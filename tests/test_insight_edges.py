@@ -232,16 +232,18 @@ def test_flat_feature_maps_are_drawn_apart_and_counted():
     "its lowest", the same as a quiet channel (a Network page review)."""
     import numpy as np
 
-    from gui.pages.network.maps_tab import FLAT, MapView, flat_channels
+    from core.insight.feature_maps import tile_maps
+    from gui.pages.network.maps_tab import FLAT, MapView
     from gui.pages.network.tile_grid import TileLayout
 
     maps = np.random.default_rng(0).random((4, 4, 4)).astype(np.float32)
     maps[:, :, 1] = 0.899
     maps[:, :, 3] = 0.0
-    assert flat_channels(maps, 4) == [1, 3]
+    grid = tile_maps(maps)
+    assert grid.flat == [1, 3]
     layout = TileLayout(count=4, rows=2, cols=2, tile_h=4, tile_w=4)
     view = MapView("relu", "ReLU", 0, 1, "x.png", np.zeros((4, 4, 3), np.uint8), maps,
-                   np.zeros((9, 9, 3), np.uint8), layout)
+                   np.zeros((9, 9, 3), np.uint8), layout, flat=grid.flat)
     assert view.caption().endswith(
         "2 of the channels shown are flat, one value everywhere (drawn grey), 1 of them 0.")
     assert FLAT == (128, 128, 128)

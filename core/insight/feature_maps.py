@@ -12,7 +12,7 @@ take gradients with respect to that output.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import numpy as np
@@ -191,6 +191,9 @@ class MapGrid:
     channels: list     # which channel each tile shows, row by row
     rows: int
     cols: int
+    #: Tiles whose channel holds one value everywhere: drawn as 0, the same as a channel's
+    #: lowest, so a page shows them apart.
+    flat: list = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {"shape": list(self.image.shape), "channels": self.channels,
@@ -212,13 +215,16 @@ def tile_maps(maps: np.ndarray, max_channels: int = 64, gap: int = 1) -> MapGrid
     h, w = maps.shape[:2]
     grid = np.zeros((rows * h + max(rows - 1, 0) * gap, cols * w + max(cols - 1, 0) * gap),
                     dtype=np.float32)
+    flat = []
     for i in range(n):
         m = maps[:, :, i]
         lo, hi = float(m.min()), float(m.max())
         tile = (m - lo) / (hi - lo) if hi > lo else np.zeros_like(m)
+        if not hi > lo:
+            flat.append(i)
         r, c = divmod(i, cols)
         grid[r * (h + gap):r * (h + gap) + h, c * (w + gap):c * (w + gap) + w] = tile
-    return MapGrid(image=grid, channels=list(range(n)), rows=rows, cols=cols)
+    return MapGrid(image=grid, channels=list(range(n)), rows=rows, cols=cols, flat=flat)
 
 
 #: Layers that are an activation themselves.

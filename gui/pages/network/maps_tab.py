@@ -12,7 +12,7 @@ pictures can be watched getting smaller, more numerous and more abstract.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
 import numpy as np
@@ -46,6 +46,7 @@ class MapView:
     picture: np.ndarray     # uint8 RGB mosaic of the first channels
     layout: TileLayout
     zeros_from: str = "switched off by the activation"  # core.insight.feature_maps.zeros_cause
+    flat: list = field(default_factory=list)  # channels with one value everywhere (MapGrid)
 
     @property
     def channels(self) -> int:
@@ -71,7 +72,7 @@ class MapView:
                 f"{float(self.maps.min()):.3g} to {float(self.maps.max()):.3g}")
         if zeros >= 0.05:
             text += f"; {zeros:.0%} are exactly 0 ({self.zeros_from})"
-        flat = flat_channels(self.maps, self.shown)
+        flat = self.flat
         if flat:
             dead = sum(1 for i in flat if not self.maps[:, :, i].any())
             text += (f". {len(flat)} of the channels shown are flat, one value everywhere "
@@ -82,12 +83,6 @@ class MapView:
 #: The colour of a channel with one value everywhere: viridis has no such colour, so it
 #: cannot pass for a channel's lowest (dead purple had looked like a quiet channel).
 FLAT = (128, 128, 128)
-
-
-def flat_channels(maps: np.ndarray, count: int) -> list[int]:
-    """The first ``count`` channels of ``maps`` that hold one value everywhere."""
-    return [i for i in range(min(count, maps.shape[2]))
-            if maps[:, :, i].size and float(np.ptp(maps[:, :, i])) == 0.0]
 
 
 def feature_map_view(probe: Any, image_path: str, index: int, listener=None,
@@ -116,11 +111,11 @@ def feature_map_view(probe: Any, image_path: str, index: int, listener=None,
                         tile_h=h * s, tile_w=w * s, gap=1, scale=s)
     picture = viridis(grid.image)
     picture[layout.gap_mask()] = BACKGROUND
-    for i in flat_channels(maps, layout.count):  # one value everywhere: not "its lowest"
+    for i in grid.flat:  # one value everywhere: not "its lowest"
         y, x = layout.origin(i)
         picture[y:y + layout.tile_h, x:x + layout.tile_w] = FLAT
     return MapView(name, kind, index, len(layers), image_path, image, maps, picture, layout,
-                   zeros_cause(probe.model, name, kind))
+                   zeros_cause(probe.model, name, kind), grid.flat)
 
 
 def image_label(path: str) -> str:
