@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import os
 import time
-import unicodedata
 from collections import defaultdict
 from typing import Callable, Optional, Union
 
 from core.data.dataset_report import DatasetReport, ImageRecord, Problem, report_warnings
 from core.data.duplicates import same_content_groups
-from core.data.folder_walk import (FolderWalk, breaks_a_label_line, broken_links, folder_key,
-                                   loose_images, subfolders)
+from core.data.folder_walk import (FolderWalk, breaks_a_label_line, broken_links, folded_name,
+                                   folder_key, loose_images, subfolders)
 from core.data.imageio import IMAGE_EXTENSIONS, ImageError
 from core.data.probe import probe_file
 from core.data.splitting import Split, split_dataset  # noqa: F401 (exported here too)
@@ -160,7 +159,7 @@ def _usable_names(report: DatasetReport, folder: str, names: list[str], alike: b
     names = [n for n in names if not breaks_a_label_line(n)]
     seen: dict[str, str] = {}
     for name in names:
-        key = unicodedata.normalize("NFC", name).casefold()
+        key = folded_name(name)
         if key in seen and alike:
             report.warnings.append(
                 f"class folders {seen[key]!r} and {name!r} in {folder} differ only in letter "

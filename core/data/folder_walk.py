@@ -12,6 +12,7 @@ when read.  This module lists files and reports each such entry once, as a
 from __future__ import annotations
 
 import os
+import unicodedata
 from typing import Optional
 
 from core.data.dataset_report import Problem
@@ -44,6 +45,12 @@ def breaks_a_label_line(name: str) -> bool:
     report review).  Other control characters (ESC, a tab) fit on a line; the terminal shows
     them escaped."""
     return not name.strip() or any(ch in LINE_BREAKS for ch in name)
+
+
+def folded_name(name: str) -> str:
+    """``name`` as a Mac or Windows file system compares it (one Unicode form, any case):
+    two class folders with one folded name are one folder there."""
+    return unicodedata.normalize("NFC", name).casefold()
 
 
 def class_folder_names(folder: str) -> list[str]:

@@ -23,7 +23,7 @@ from typing import Iterable, Optional
 
 from core.audit.fixes import FixJournal
 from core.data.dataset import SPLIT_FOLDERS, class_folders_root
-from core.data.folder_walk import breaks_a_label_line, class_folder_names
+from core.data.folder_walk import breaks_a_label_line, class_folder_names, folded_name
 from core.data.image_names import readable_name
 from core.data.imageio import ImageError
 from core.data.probe import probe_image
@@ -175,7 +175,7 @@ def class_name_problem(name: str, existing: Iterable[str] = ()) -> str:
                 "data folder would then be read as one; choose another name.")
     if name.lower() in SKIP_WORDS + NONE_WORDS:
         return f"{name!r} means an image left out in a labels file; choose another name."
-    same = [c for c in existing if _nfc(c).casefold() == _nfc(name).casefold()]
+    same = [c for c in existing if folded_name(c) == folded_name(name)]
     if same:
         return f"There is already a class {same[0]!r}."
     return ""
