@@ -261,3 +261,42 @@ def test_the_preprocessing_layers_say_what_they_do():
     rows = {r.path.rsplit("/", 1)[-1]: r for r in inspect_layers(build_untrained(cfg, 2)).rows}
     assert rows["preprocess_caffe"].params_note.startswith(
         "the pixels as the backbone was trained on them: RGB turned to BGR (so channel 1 is blue)")
+
+
+def test_layer_names_from_a_model_file_are_shown_as_written(qtbot):
+    """A model file's layer names are the file author's: "<b>conv&amp;1" was shown in bold as
+    "conv&1" by the Network page's row sentence and map caption, and the Model page's layer
+    tooltip and "From layer:" read it as HTML (note 23's leftover)."""
+    import keras
+    import numpy as np
+    from PySide6.QtGui import QTextDocument
+
+    from core.insight.layers import inspect_layers
+    from core.model.layer_table import LayerRow
+    from gui.pages.model.layer_tree import LayerTree
+    from gui.pages.network.layers_tab import explain_row
+    from gui.pages.network.maps_tab import MapView
+    from gui.pages.network.tile_grid import TileLayout
+
+    def shown(rich: str) -> str:
+        doc = QTextDocument()
+        doc.setHtml(rich)
+        return doc.toPlainText()
+
+    name = "<b>conv&amp;1"
+    inputs = keras.Input((8, 8, 3))
+    x = keras.layers.Conv2D(2, 3, name=name)(inputs)
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    model = keras.Model(inputs, keras.layers.Dense(2, name="scores")(x))
+    row = {r.path: r for r in inspect_layers(model).rows}[name]
+    assert shown(explain_row(row, 8)).startswith(f"{name} (Conv2D).")
+    view = MapView(name, "Conv2D", 1, 4, "x.png", np.zeros((8, 8, 3), np.uint8),
+                   np.ones((6, 6, 2), np.float32), np.zeros((6, 6, 3), np.uint8),
+                   TileLayout(2, 1, 2, 6, 6))
+    assert f"Layer 2 of 4: {name} (Conv2D) gives 6×6×2" in shown(view.caption())
+    tree = LayerTree()
+    qtbot.addWidget(tree)
+    tree.build([LayerRow(name, "Conv2D", "(None, 6, 6, 2)", 56, True, "block_1")],
+               frozenset({name}))
+    item = next(i for i in tree.layer_items() if i.text(0) == name)
+    assert shown(item.toolTip(0)).startswith(name + "\n")

@@ -15,6 +15,8 @@ from typing import Any, Optional
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
 
+from gui.plain_text import plain_tip
+
 PART_LABELS = {"preprocessing": "Input preprocessing (never trained)",
                "head": "New head (always trained)"}
 FIXED_TIP = ("This layer never learns in fine-tuning: the engine keeps it as it is "
@@ -114,7 +116,7 @@ class LayerTree(QTreeWidget):
             if row.part == "backbone" and row.params > 0:
                 tip += "\n" + FIXED_TIP
         for col in range(4):
-            item.setToolTip(col, tip)
+            item.setToolTip(col, plain_tip(tip))
         return item
 
     def show_trainable(self, rows: list[Any]) -> None:

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout,
                                QLabel, QPushButton, QVBoxLayout, QWidget)
 
 from core.model.backbones import get_backbone
+from gui.plain_text import plain_label
 from gui.widgets.setting_widgets import SettingSpin, bind_spin, setting_info, setting_tooltip
 from gui.widgets.decimal_spin import DecimalSpin
 
@@ -94,7 +95,7 @@ class FreezeControls(QWidget):
         row.addWidget(self.top_n_spin)
         lay.addLayout(row)
         row = QHBoxLayout()
-        self.from_label = QLabel("")
+        self.from_label = plain_label("")  # a layer name from the model file
         self.from_label.setWordWrap(True)
         row.addWidget(self.from_label, 1)
         self.from_button = QPushButton("Fine-tune from the selected layer")

@@ -11,12 +11,14 @@ Selecting a row explains it in words below the table.
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any, Optional
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
                                QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
+from gui.plain_text import plain_tip
 from gui.widgets.compact import ColumnScroll
 
 #: What "trainable" counts, by the phase whose flags the model carries (core.insight.explorer).
@@ -111,7 +113,7 @@ def receptive_text(row: Any) -> str:
 
 def explain_row(row: Any, image: int = 0) -> str:
     """The selected layer in sentences (rich text); ``image``: the model's input size."""
-    parts = [f"<b>{row.path}</b> ({row.type})."]
+    parts = [f"<b>{escape(row.path)}</b> ({escape(row.type)})."]  # names from the file
     if row.kernel_size is not None:
         parts.append(f"Window {kernel_text(row)}.")
         parts += [t for t in (_same_padding_sentence(row),) if t]
@@ -256,9 +258,9 @@ class LayersTab(QWidget):
                     if c in right:
                         item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
                     if c in (5, 8) and row.params_note:
-                        item.setToolTip(row.params_note)
+                        item.setToolTip(plain_tip(row.params_note))
                     elif c in (0, 1, 3) and text:
-                        item.setToolTip(text)  # in case the column cuts it short
+                        item.setToolTip(plain_tip(text))  # in case the column cuts it short
                     if c == 4 and row.formula_matches is False:
                         item.setForeground(Qt.red)
                     table.setItem(r, c, item)

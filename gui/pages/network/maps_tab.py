@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from html import escape
 from typing import Any, Optional, Sequence
 
 import numpy as np
@@ -65,8 +66,8 @@ class MapView:
         zeros = float(np.mean(self.maps == 0)) if self.maps.size else 0.0
         shown = (f"all {ch} channels" if self.shown == ch
                  else f"the first {self.shown} of {ch} channels")
-        text = (f"Layer {self.index + 1} of {self.n_layers}: <b>{self.layer}</b> "
-                f"({self.layer_type}) gives {h}×{w}×{ch}; showing {shown}, each on its own "
+        text = (f"Layer {self.index + 1} of {self.n_layers}: <b>{escape(self.layer)}</b> "
+                f"({escape(self.layer_type)}) gives {h}×{w}×{ch}; showing {shown}, each on its own "
                 f"scale (yellow = that channel's highest value, dark purple = its lowest). "
                 f"Values range from "
                 f"{float(self.maps.min()):.3g} to {float(self.maps.max()):.3g}")
@@ -272,7 +273,7 @@ class FeatureMapsTab(QWidget):
                                  "file above.")
             return False
         self.caption.setText(f"Running the image through the model up to "
-                             f"<b>{self.layers[index][0]}</b>…")
+                             f"<b>{escape(self.layers[index][0])}</b>…")
         self.requested.emit(path, index)
         return True
 
