@@ -33,7 +33,7 @@ def _no_forged_output(out: str, err: str) -> None:
         if "forged" in line:
             assert line.startswith("warning: "), line
     for line in (out + "\n" + err).splitlines():
-        assert not line.startswith(("line", "forged", "name.png")), line
+        assert not line.startswith(("line", "forged", "name.png", "folder")), line
 
 
 SCORE = r"(\d\.\d{3}|–) "  # a precision (none when no image was taken for the class)
@@ -139,6 +139,37 @@ def test_the_console_keeps_the_real_name_in_the_event_and_escapes_it_on_the_line
     assert out.getvalue() == ("warning: skipped /d/bad\\x1b[2J\\nforged: OK.jpg during "
                               "training: empty file (0 bytes)\n")
     assert "/d/" + BROKEN in event.message  # the window's log shows the name as it is
+
+
+def test_a_message_quoting_a_path_keeps_its_second_line_indented(capsys):
+    """"scanning DATA" with a line break in DATA printed a line of its own that could pass
+    for the command's ("warning: ..."); the same for Python's log records and for the text
+    of an unexpected error, which was printed raw, ESC included (note 23's leftover)."""
+    import logging
+
+    from core.cli import _unexpected
+    from core.cli.console import ConsoleListener
+    from core.cli.terminal import MessageFormatter
+    from core.events import Log
+
+    out = io.StringIO()
+    ConsoleListener(out, tty=False)(Log("scanning /d/x\nwarning: forged\x1b[2J"))
+    assert out.getvalue() == "scanning /d/x\n  warning: forged\\x1b[2J\n"
+    record = logging.LogRecord("core.x", logging.WARNING, "f.py", 1,
+                               "cannot read %s", ("/d/a\nERROR forged",), None)
+    assert MessageFormatter("%(levelname)s %(name)s: %(message)s").format(record) == \
+        "WARNING core.x: cannot read /d/a\n  ERROR forged"
+
+    class Args:
+        verbose = False
+
+    try:
+        raise ValueError("k\x1b[31m\nerror: forged")
+    except ValueError as exc:
+        assert _unexpected(exc, Args()) == 1
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "\nerror: forged" not in err
+    assert "\n  error: forged" in err
 
 
 def test_audit_and_export_summaries_put_each_name_on_its_line():

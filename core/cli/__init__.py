@@ -19,7 +19,7 @@ import sys
 from typing import Optional, Sequence
 
 from core import APP_NAME, __version__
-from core.cli.terminal import printable
+from core.cli.terminal import MessageFormatter, message_lines, printable
 from core.errors import UserError
 from core.tfenv import missing_tensorflow
 from core.write_errors import path_refusal
@@ -67,8 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    handler = logging.StreamHandler()  # stderr, each record's lines kept apart from ours
+    handler.setFormatter(MessageFormatter("%(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+                        handlers=[handler])
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
@@ -107,5 +109,6 @@ def _unexpected(exc: BaseException, args) -> int:
     log.debug("unhandled error", exc_info=True)
     if args.verbose:
         raise exc
-    print(f"error: {type(exc).__name__}: {exc} (run with -v for details)", file=sys.stderr)
+    print(f"error: {type(exc).__name__}: {message_lines(str(exc))} (run with -v for details)",
+          file=sys.stderr)
     return 1

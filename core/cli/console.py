@@ -10,7 +10,7 @@ import sys
 import time
 from typing import TextIO
 
-from core.cli.terminal import name, printable
+from core.cli.terminal import message_lines, name
 from core.shown import metric_text, plural
 from core.events import (BatchEnd, DeviceChosen, EpochEnd, FileSkipped, Log, PhaseStarted,
                          Progress, SkipCounter)
@@ -40,7 +40,7 @@ class ConsoleListener:
         if self._bar_open:
             self.stream.write("\n")
             self._bar_open = False
-        self.stream.write(printable(text) + "\n")
+        self.stream.write(message_lines(text) + "\n")
         self.stream.flush()
 
     def __call__(self, event) -> None:

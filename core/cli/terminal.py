@@ -11,6 +11,7 @@ ordinary character, accented letters included, as it is.
 from __future__ import annotations
 
 import codecs
+import logging
 import re
 import sys
 
@@ -26,6 +27,23 @@ def printable(text: str, keep_newlines: bool = True) -> str:
     if not keep_newlines:
         text = text.replace("\n", "\\n").replace("\t", "\\t")
     return text
+
+
+def message_lines(text: str) -> str:
+    """A message for the terminal: escaped as :func:`printable`, its lines after the first
+    indented.  A message may quote a path, and a path may hold a line break: "scanning
+    DATA" split there printed a second line that could read as the command's own
+    ("warning: ...").  Indented, the rest of the message cannot pass for a line of its own,
+    and the runtime output an export quotes over several lines stays readable."""
+    first, *rest = printable(text).split("\n")
+    return "\n".join([first] + ["  " + line for line in rest])
+
+
+class MessageFormatter(logging.Formatter):
+    """Python log records as :func:`message_lines`, traceback included (for ``-v``)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return message_lines(super().format(record))
 
 
 def _json_escape(err: UnicodeEncodeError) -> tuple[str, int]:
