@@ -254,6 +254,24 @@ def test_missing_and_non_hdf5_files_are_refused(tmp_path):
         check_weights_file(npz, spec, 32)
 
 
+@pytest.mark.parametrize("name, fixed", [("backbone.WEIGHTS.H5", "backbone.weights.h5"),
+                                         ("backbone.WEIGHTS.h5", "backbone.weights.h5"),
+                                         ("legacy.H5", "legacy.h5")])
+def test_a_suffix_in_capitals_is_named_as_the_cause(tiny_weights, tmp_path, name, fixed):
+    """Keras tells its formats by a lower-case suffix: "backbone.WEIGHTS.H5" was told to end
+    in .h5, and "x.WEIGHTS.h5" was called "a Keras 3 file named like a legacy one" (note 23's
+    leftover)."""
+    import shutil
+
+    copy = tmp_path / name
+    shutil.copy(tiny_weights, copy)
+    with pytest.raises(WeightsError, match=f"in lower case; rename the file to {fixed}$"):
+        check_weights_file(copy, get_backbone("MobileNetV3Small"), 32)
+    shutil.move(copy, tmp_path / fixed)
+    if fixed.endswith(".weights.h5"):  # the renamed file is taken
+        assert check_weights_file(tmp_path / fixed, get_backbone("MobileNetV3Small"), 32)
+
+
 def test_weights_of_another_width_name_the_first_mismatching_layer(tmp_path):
     path = _save_legacy_h5(_mobilenet_v2(alpha=0.35), tmp_path / "mnv2_035.h5")
     with pytest.raises(WeightsError) as err:

@@ -70,6 +70,10 @@ def check_weights_file(path: str | os.PathLike, spec: BackboneSpec, image_size: 
     from core.model.build import build_backbone
 
     keras_name = str(path)
+    lower = _lower_suffix(path.name)
+    if lower:  # Keras tells its two formats by the suffix, in lower case only
+        raise WeightsError(f"{path}: Keras reads weights only from files ending in .h5 or "
+                           f".weights.h5, in lower case; rename the file to {lower}")
     if not keras_name.endswith((".h5", ".hdf5")):
         raise WeightsError(f"{path}: Keras reads weights only from files ending in .h5 or "
                            ".weights.h5; rename the file")
@@ -101,6 +105,17 @@ def check_weights_file(path: str | os.PathLike, spec: BackboneSpec, image_size: 
         raise WeightsError(f"{path} cannot be loaded into {spec.name} at {image_size} px: "
                            f"{first}") from None
     return path
+
+
+def _lower_suffix(name: str) -> str:
+    """``name`` with its Keras suffix in lower case, when only its case is wrong ("" when
+    it is right or not a Keras suffix): "backbone.WEIGHTS.H5" was told to end in .h5, and
+    "x.WEIGHTS.h5" was read as a legacy file, then called one "named like a legacy one"."""
+    for suffix in (".weights.h5", ".h5", ".hdf5"):
+        if name.lower().endswith(suffix):
+            fixed = name[:-len(suffix)] + suffix
+            return fixed if fixed != name else ""
+    return ""
 
 
 def _shape(s) -> str:
