@@ -35,6 +35,21 @@ def test_same_padding_adds_zeros_that_show_at_the_frame():
     assert out[0, 0] == 8 - 3 and out[5, 0] == 8 - 5     # the frame of the white half
 
 
+def test_the_formula_line_says_where_same_puts_an_odd_zero():
+    """An even kernel's "P = 1.5" (or stride 2's uneven split) was left for the teacher to
+    explain: the Playground now says what TensorFlow adds on each side (note 23's leftover)."""
+    img = np.zeros((32, 32))
+    even = apply_kernel(img, np.ones((4, 4)), padding="same")
+    assert even.output_shape == (32, 32)
+    assert even.formula_text == ("(32 − 4 + 2·1.5)/1 + 1 = 32 (the textbook's P; TensorFlow "
+                                 "really adds 1 zero(s) before and 2 after: top/left, "
+                                 "bottom/right)")
+    assert "really adds 0 zero(s) before and 1 after" in \
+        apply_kernel(img, np.ones((3, 3)), padding="same", stride=2).formula_text
+    assert "really" not in apply_kernel(img, np.ones((3, 3)), padding="same").formula_text
+    assert "really" not in apply_kernel(img, np.ones((4, 4)), padding="valid").formula_text
+
+
 def test_width_wise_edge_and_presets():
     res = apply_kernel(half_white_half_black(8, 8), PRESET_KERNELS["width-wise edge"], "valid")
     assert res.output_shape == (8, 6)

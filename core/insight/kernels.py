@@ -220,6 +220,13 @@ def apply_kernel(image: Any, kernel: Any, padding: str = "same", stride: Any = 1
     th = formula_text(h, kh, strides[0], pad)
     tw = formula_text(w, kw, strides[1], pad)
     text = th if th == tw else f"H: {th}; W: {tw}"
+    if pad == "same":  # P = 1.5 or ½ is the textbook's; say where the zeros really go
+        split = {same_padding_pixels(h, kh, strides[0]), same_padding_pixels(w, kw, strides[1])}
+        uneven = sorted((b, a) for b, a in split if b != a)
+        if uneven:
+            before, after = uneven[0]
+            text += (f" (the textbook's P; TensorFlow really adds {before} zero(s) before and "
+                     f"{after} after: top/left, bottom/right)")
     return PlaygroundResult(output=out, output_shape=tuple(out.shape), formula_text=text,
                             padding=pad, stride=strides[0] if strides[0] == strides[1] else strides)
 
