@@ -21,6 +21,7 @@ from typing import Iterator, Optional, Union
 # Re-exported: callers name them from here, where files are written.
 from core.path_names import cut_to_bytes
 from core.processes import pid_alive
+from core.symlinks import relative_link_text, repoint
 from core.write_errors import as_disk_full, cannot_write, file_in_the_way  # noqa: F401
 
 PathLike = Union[str, os.PathLike]
@@ -358,14 +359,18 @@ def move_new(src: PathLike, dst: PathLike) -> None:
         dst.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:  # a file where the folder should be: not "appeared meanwhile"
         raise cannot_write(dst, exc) from None
+    link_text = relative_link_text(src)
     try:
-        os.link(src, dst)
+        os.link(src, dst)  # a link's own name, not its target's (Linux link(2))
     except FileExistsError:
         raise
     except OSError:  # another file system, or no hard links here
         if os.path.lexists(dst):
             raise FileExistsError(errno.EEXIST, "file exists", str(dst)) from None
         copy_new(src, dst)
+        link_text = None  # the copy is the image itself
+    if link_text is not None:
+        repoint(dst, os.path.dirname(os.path.abspath(src)), link_text)
     try:
         os.unlink(src)
     except OSError:  # a read-only source (an SD card): not moved, so no copy stays behind
@@ -378,14 +383,18 @@ def move_new(src: PathLike, dst: PathLike) -> None:
 def rename_new(src: PathLike, dst: PathLike) -> None:
     """Rename ``src`` to the free name ``dst`` (its folders made); a class folder on
     another drive (a symlink) gets a copy-then-delete (:func:`move_new`)
-    instead of failing with "Invalid cross-device link"."""
+    instead of failing with "Invalid cross-device link"; a link keeps its image."""
     dst = Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
     if os.path.lexists(dst):
         raise FileExistsError(errno.EEXIST, "appeared meanwhile", str(dst))
+    link_text = relative_link_text(src)
     try:
         os.rename(src, dst)
     except OSError as exc:
         if exc.errno != errno.EXDEV:
             raise
         move_new(src, dst)
+        return
+    if link_text is not None:  # still pointing at its image (core.symlinks)
+        repoint(dst, os.path.dirname(os.path.abspath(src)), link_text)

@@ -178,3 +178,92 @@ def test_undo_says_which_change_it_takes_back(tmp_path):
     assert FixJournal(data).undo_last().what.startswith("1 image(s) added by labelling")
     assert FixJournal(data).undo_last().what.startswith("a Check data fix")
     assert FixJournal(data).undo_state() == (0, "", "")
+
+
+def test_links_moved_by_a_fix_still_point_at_their_images_and_undo_puts_them_back(tmp_path):
+    """A class folder of relative links (``cat/x.png -> ../store/x.png``) or a link beside its
+    file: setting one aside or moving it to another class left a link to nothing, and Undo
+    called it "missing" although it was there (an audit review)."""
+    stamps = _folder(tmp_path / "data")
+    data = tmp_path / "data"
+    store = tmp_path / "store"
+    store.mkdir()
+    os.replace(data / "cat/cat2.png", store / "cat2.png")
+    os.symlink("../../store/cat2.png", data / "cat/cat2.png")
+    os.symlink("dog0.png", data / "dog/again.png")  # an exact copy of dog0 by a link
+    stamps = {str(p): hash_file(str(p)) for p in data.rglob("*.png")}
+    before = {p: open(p, "rb").read() for p in stamps}
+    links = {p: os.readlink(p) for p in stamps if os.path.islink(p)}
+
+    outcome = FixJournal(data).apply([Fix(str(data / "cat/cat2.png"), "set_aside"),
+                                      Fix(str(data / "dog/again.png"), "move", "cat")], stamps)
+    assert not outcome.refused
+    assert os.readlink(data / "_set_aside/cat/cat2.png") == "../../../store/cat2.png"
+    assert open(data / "_set_aside/cat/cat2.png", "rb").read() == before[str(data / "cat/cat2.png")]
+    assert os.readlink(data / "cat/again.png") == "../dog/dog0.png"
+    assert open(data / "cat/again.png", "rb").read() == before[str(data / "dog/dog0.png")]
+    assert not [p for p in os.listdir(data / "cat") if p.startswith(".")]  # no temporary left
+
+    undone = FixJournal(data).undo_last()
+    assert not undone.refused and len(undone.moved) == 2
+    assert {p: open(p, "rb").read() for p in stamps} == before
+    assert {p: os.readlink(p) for p in links} == links  # the links' own text, as it was
+
+
+def test_a_file_a_kept_link_points_at_is_not_set_aside(tmp_path):
+    """"Keep" on the link of a link-and-file pair set the file aside: the kept image became
+    a link to nothing.  The file is refused, with what to do instead."""
+    _folder(tmp_path)
+    os.symlink("dog0.png", tmp_path / "dog/again.png")
+    stamps = {str(p): hash_file(str(p)) for p in tmp_path.rglob("*.png")}
+    outcome = FixJournal(tmp_path).apply([Fix(str(tmp_path / "dog/dog0.png"), "set_aside"),
+                                          Fix(str(tmp_path / "dog/dog1.png"), "set_aside")],
+                                         stamps)
+    assert outcome.refused == [(str(tmp_path / "dog/dog0.png"),
+                                "dog/again.png is a link to it and would point at nothing: "
+                                "keep this file and set the link aside instead")]
+    assert [m.src for m in outcome.moved] == ["dog/dog1.png"]
+    assert (tmp_path / "dog/dog0.png").is_file() and (tmp_path / "dog/again.png").exists()
+    # set aside together (the link still names the file's place in the data folder), and
+    # both come back as they were
+    both = FixJournal(tmp_path).apply([Fix(str(tmp_path / "dog/dog0.png"), "set_aside"),
+                                       Fix(str(tmp_path / "dog/again.png"), "set_aside")],
+                                      stamps)
+    assert not both.refused and os.path.lexists(tmp_path / "_set_aside/dog/again.png")
+    assert not FixJournal(tmp_path).undo_last().refused
+    assert os.readlink(tmp_path / "dog/again.png") == "dog0.png"
+    assert (tmp_path / "dog/again.png").exists() and (tmp_path / "dog/dog0.png").is_file()
+
+
+def test_undo_moves_back_a_link_whose_image_is_gone(tmp_path):
+    """A link whose target went away after the fix is still the name the fix moved: Undo
+    called it "missing: moved or deleted since the fix" and left it in _set_aside/."""
+    from core.audit.undo_files import undo_rename
+
+    (tmp_path / "cat").mkdir()
+    (tmp_path / "_set_aside/cat").mkdir(parents=True)
+    os.symlink("../../nowhere.png", tmp_path / "_set_aside/cat/x.png")
+    assert undo_rename(tmp_path / "cat/x.png", tmp_path / "_set_aside/cat/x.png",
+                       "cat/x.png") == ""
+    assert os.readlink(tmp_path / "cat/x.png") == "../nowhere.png"
+
+
+def test_a_link_the_check_skipped_is_not_called_gone(tmp_path):
+    """A broken or looping link is skipped by the check and never among the scan's images:
+    after the user's first fix the page said "The folder changed since this check (2 gone)"
+    for good, hiding a real change (an audit review)."""
+    from types import SimpleNamespace
+
+    from gui.pages.data.audit_stale import changed_since_check
+
+    _folder(tmp_path)
+    os.symlink("nowhere.png", tmp_path / "cat/broken.png")
+    os.symlink("loop.png", tmp_path / "cat/loop.png")
+    images = sorted(str(p) for p in tmp_path.rglob("*.png") if not os.path.islink(p))
+    skipped = [(str(tmp_path / "cat/broken.png"), "broken link"),
+               (str(tmp_path / "cat/loop.png"), "cannot read")]
+    result = SimpleNamespace(paths=images, skipped=skipped)
+    report = SimpleNamespace(records=[SimpleNamespace(path=p) for p in images[1:]], copies=[])
+    assert changed_since_check(result, report, {images[0]}) == ""
+    os.unlink(tmp_path / "cat/broken.png")
+    assert "(1 gone)" in changed_since_check(result, report, {images[0]})

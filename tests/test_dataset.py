@@ -533,3 +533,22 @@ def test_loose_images_beside_class_folders_and_copies_are_not_misnamed(tmp_path)
         (copies / cls).mkdir(parents=True)
         Image.new("RGB", (8, 8), "red").save(copies / cls / "0.png")
     assert "can be read" not in scan_dataset(copies).unusable_reason
+
+
+def test_a_broken_or_looping_image_link_says_what_to_do(tmp_path):
+    """"broken link (its target is missing)" and "cannot read (Too many levels of symbolic
+    links)" ended without a step to take, unlike every other problem line (an audit review)."""
+    import os
+
+    for k, cls in enumerate(("cat", "dog")):
+        (tmp_path / cls).mkdir()
+        for i in range(2):
+            Image.new("RGB", (8, 8), (60 * i, 90 * k, 30)).save(tmp_path / cls / f"{i}.png")
+    os.symlink("../store/x.png", tmp_path / "cat" / "gone.png")
+    os.symlink("loop.png", tmp_path / "cat" / "loop.png")
+    reasons = {os.path.basename(p.path): p.reason for p in scan_dataset(tmp_path).problems}
+    assert reasons == {
+        "gone.png": "broken link: it points at ../store/x.png, which is not there; put the "
+                    "image back there or remove the link",
+        "loop.png": "link that leads back to itself (loop.png, a loop); remove it or point "
+                    "it at an image"}

@@ -29,11 +29,13 @@ from core.features.hashing import FileStamp, hash_file
 from core.data.regular_file import FileProblem
 from core.errors import UserError
 from core.fsutil import rename_new
+from core.symlinks import links_to
 from core.path_names import free_name
 from core.shown import one_line
 from core.audit.change_lock import changing
 from core.audit.journal_records import append_entry, damaged_move, well_formed
-from core.audit.undo_files import undo_bring_in, undo_capture, undo_rename
+from core.audit.undo_files import (deepest_first, remove_if_empty, undo_bring_in, undo_capture,
+                                   undo_rename)
 
 JOURNAL_NAME = ".fts-journal.jsonl"
 ACTIONS = ("move", "set_aside")
@@ -225,6 +227,12 @@ class FixJournal:
             taken.add(dst)
             planned.append((src, dst, stamps[str(src)] if str(src) in stamps
                             else stamps[fix.path]))
+        # A file a link (that stays) points at: moved, the kept image was a link to nothing.
+        held = links_to([s for s, _d, _st in planned], set(stamps) - {str(p) for p, *_ in planned})
+        outcome.refused += [(str(f), f"{self._rel(Path(link))} is a link to it and would point "
+                             "at nothing: keep this file and set the link aside instead")
+                            for f, link in held.items()]
+        planned = [p for p in planned if p[0] not in held]
         if not planned:
             return outcome
         with self.changing("apply the fixes"):
@@ -312,9 +320,8 @@ class FixJournal:
         the end of an Undo, or when nothing of it reached the disk (every move or write
         failed; an Undo offered for it would do nothing while the user's real last change
         waited behind it)."""
-        for rel in _deepest_first(created):
-            if self._inside(rel) is not None:
-                self._remove_if_empty(self._abs(rel))
+        remove_if_empty(self._abs(rel) for rel in deepest_first(created)
+                        if self._inside(rel) is not None)
         self._append({"type": "undo", "batch": batch, "time": time.time()})
 
     # -- undoing -------------------------------------------------------------------
@@ -384,16 +391,3 @@ class FixJournal:
         return why, Move(move["dst"], str(src), "copy removed (the original, "
                          f"{one_line(str(src))}, was never touched)"
                          if op == "copy" and original_there else "")
-
-    def _remove_if_empty(self, folder: Path) -> None:
-        """Remove a class folder the undone batch made, if nothing is in it now."""
-        try:
-            if folder.is_dir() and not any(folder.iterdir()):
-                folder.rmdir()
-        except OSError:
-            pass  # something arrived meanwhile, or no permission: the folder stays
-
-
-def _deepest_first(folders: Iterable[str]) -> list[str]:
-    """Folders to remove when empty, inner ones before the folders holding them."""
-    return sorted((f for f in folders if isinstance(f, str)), key=lambda f: -f.count("/"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
-from typing import Optional
+from typing import Iterable, Optional
 
 from core.data.regular_file import FileProblem
 from core.features.hashing import hash_file
@@ -22,19 +22,22 @@ def undo_rename(src: Path, dst: Path, rel_src: str,
     """Rename ``dst`` back to ``src``: "" done, a reason when refused, None if never moved.
     A file whose content is not the one moved (the user put another image at its new
     name) stays: it went back into the old class under the old image's name."""
-    if src.exists() and not dst.exists():
+    there = os.path.lexists  # a link is a name to move back, whatever it points at
+    if there(src) and not there(dst):
         return None  # never moved (the batch was interrupted)
-    if not dst.exists():
+    if not there(dst):
         return f"missing: moved or deleted since the fix; it belonged at {rel_src}"
-    if src.exists():
+    if there(src):
         if _left_behind(src, dst, digest):  # a copy across file systems cut off before
             return _unlink(dst)             # its delete: the original is back where it was
         return f"cannot go back: {rel_src} exists again; move one of them by hand"
     try:
         if digest and hash_file(str(dst)).digest != digest:
-            return "changed since the fix (another image under its name); left in place"
+            return ("changed since the fix (another image under its name); left in place "
+                    f"(the fix had moved it from {rel_src}: put it back by hand if needed)")
     except FileProblem as exc:
-        return exc.reason
+        if not os.path.islink(dst):  # a link to nothing (its image moved in the same
+            return exc.reason        # batch, or gone) is only a name: it goes back
     try:
         rename_new(dst, src)
     except OSError as exc:
@@ -131,3 +134,19 @@ def _unlink(path: Path) -> str:
     except OSError as exc:
         return f"could not remove {path.name} ({exc})"
     return ""
+
+
+def remove_if_empty(folders: Iterable[Path]) -> None:
+    """Remove the folders an undone batch made (``folders`` inner ones first, see
+    :func:`deepest_first`) if nothing is in them now."""
+    for folder in folders:
+        try:
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        except OSError:
+            pass  # something arrived meanwhile, or no permission: the folder stays
+
+
+def deepest_first(folders: Iterable[str]) -> list[str]:
+    """Folders to remove when empty, inner ones before the folders holding them."""
+    return sorted((f for f in folders if isinstance(f, str)), key=lambda f: -f.count("/"))

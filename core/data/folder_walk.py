@@ -11,6 +11,7 @@ when read.  This module lists files and reports each such entry once, as a
 
 from __future__ import annotations
 
+import errno
 import os
 import unicodedata
 from typing import Optional
@@ -21,6 +22,7 @@ from core.data.regular_file import special_file_kind
 from core.errors import DataError
 from core.events import CancelToken
 from core.path_names import is_within
+from core.shown import one_line
 
 #: Where the audit's "set aside" fix moves images (core.audit.fixes); scans skip it.
 SET_ASIDE = "_set_aside"
@@ -183,7 +185,8 @@ class FolderWalk:
             else:
                 self.problems.append(Problem(e.path, "unreadable", _odd_entry_reason(e)))
         except OSError as exc:
-            self.problems.append(Problem(e.path, "unreadable",
+            self.problems.append(Problem(e.path, "unreadable", _link_reason(e.path, exc)
+                                         if e.is_symlink() else
                                          f"cannot read ({exc.strerror or exc})"))
         return False
 
@@ -196,9 +199,29 @@ def _odd_entry_reason(e: os.DirEntry) -> str:
     """Why an entry that is neither a folder nor a regular file is left out."""
     try:
         mode = os.stat(e.path).st_mode  # follows a link to what it names
-    except FileNotFoundError:
-        return "broken link (its target is missing)"
+    except OSError as exc:
+        if not e.is_symlink():
+            raise
+        return _link_reason(e.path, exc)
     return f"not a regular file ({special_file_kind(mode)}); remove it"
+
+
+def _link_reason(path: str, exc: OSError) -> str:
+    """Why the link ``path`` cannot be followed, where it leads, and what to do: "broken
+    link (its target is missing)" and "cannot read (Too many levels of symbolic links)"
+    had left the user to guess (an audit review)."""
+    try:
+        target = os.readlink(path)
+    except OSError:
+        target = "?"
+    if isinstance(exc, FileNotFoundError):
+        return (f"broken link: it points at {one_line(target)}, which is not there; put the "
+                "image back there or remove the link")
+    if exc.errno == errno.ELOOP:
+        return (f"link that leads back to itself ({one_line(target)}, a loop); remove it or "
+                "point it at an image")
+    return (f"link that cannot be followed ({exc.strerror or exc}); remove it or point it at "
+            "an image")
 
 
 def looks_like_image_folder(path) -> bool:

@@ -17,7 +17,8 @@ def changed_since_check(result, report, fixed: set[str]) -> str:
     checked = set(result.paths) | {p for p, _why in result.skipped}
     now = {r.path for r in report.records} | {r.path for r in getattr(report, "copies", [])}
     added = now - checked - fixed
-    gone = [p for p in checked - now if p not in fixed and not os.path.exists(p)]
+    # lexists: a broken or looping link the check skipped is still there, not gone
+    gone = [p for p in checked - now if p not in fixed and not os.path.lexists(p)]
     if not added and not gone:
         return ""
     what = ", ".join(part for part in (f"{len(added)} image(s) added" if added else "",
