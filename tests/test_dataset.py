@@ -552,3 +552,39 @@ def test_a_broken_or_looping_image_link_says_what_to_do(tmp_path):
                     "image back there or remove the link",
         "loop.png": "link that leads back to itself (loop.png, a loop); remove it or point "
                     "it at an image"}
+
+
+def test_images_whose_size_sets_them_apart_are_warned_about(tmp_path):
+    """An 8×8 icon and a 4000×50 strip among 300 px photos were used without a word, and the
+    audit called the icon a wrong label (an audit review); a folder whose images are all
+    small or all long is no warning."""
+    rng = np.random.default_rng(0)
+
+    def noise(w, h, mode="RGB"):
+        shape = (h, w, 3) if mode == "RGB" else (h, w)
+        return Image.fromarray(rng.integers(0, 256, shape, dtype=np.uint8), mode)
+
+    for cls in ("cat", "dog"):
+        (tmp_path / cls).mkdir()
+        for i in range(10):
+            noise(300, 280).save(tmp_path / cls / f"{i}.png")
+    noise(8, 8).save(tmp_path / "cat" / "icon.png")
+    noise(4000, 50).save(tmp_path / "dog" / "strip.png")
+    warnings = scan_dataset(tmp_path).warnings
+    assert warnings == [
+        "1 image(s) are under a quarter of the folder's typical size (300 px on the longer "
+        "side): cat/icon.png (8×8); the model sees each blown up to its input size, mostly "
+        "blur: check that they belong, or remove them",
+        "1 image(s) are over 4 times longer or narrower than the folder's other images: "
+        "dog/strip.png (4000×50); the model sees every image squashed to a square, so these "
+        "lose their shape: crop them to the part that matters"]
+    digits = tmp_path / "digits"
+    for cls in ("one", "two"):
+        (digits / cls).mkdir(parents=True)
+        for i in range(10):
+            noise(28, 28, "L").save(digits / cls / f"{i}.png")
+    noise(280, 28, "L").save(digits / "one" / "strip.png")  # 10:1, like none other
+    assert scan_dataset(digits).warnings == [
+        "1 image(s) are over 4 times longer or narrower than the folder's other images: "
+        "one/strip.png (280×28); the model sees every image squashed to a square, so these "
+        "lose their shape: crop them to the part that matters"]

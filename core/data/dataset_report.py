@@ -17,6 +17,8 @@ from core.shown import one_line, padded, text_width
 
 MIN_IMAGES_PER_CLASS = 10   # fewer -> warning
 MAX_IMBALANCE = 5.0          # largest / smallest class above this -> warning
+ODD_SHAPE = 4.0              # a side or a width:height this many times off the folder's
+                             # typical image -> warning (CleanVision's "odd size/aspect")
 
 PROBLEM_KINDS = ("empty", "not_image", "corrupt", "unreadable", "oversized", "duplicate",
                  "cross_class_duplicate", "non_image_file")
@@ -257,6 +259,7 @@ def report_warnings(report: DatasetReport, all_class_names: list[str]) -> list[s
                        f"'{small}' only {populated[small]} (worse than 1:{MAX_IMBALANCE:g}); "
                        "training already counts the smaller classes' images more (class "
                        f"weights 'auto'), but more images of '{small}' would help most")
+    out += _shape_warnings(report)
     if report.layout == "split":
         for subset, per in report.subset_counts.items():
             shut = report.unreadable_class_folders(subset)  # "no usable images" blamed them
@@ -264,4 +267,42 @@ def report_warnings(report: DatasetReport, all_class_names: list[str]) -> list[s
                 if n == 0 and subset in ("train", "val"):
                     out.append(f"{subset}/{name} cannot be read; make it readable, then scan "
                                "again" if name in shut else f"{subset}/{name} has no usable images")
+    return out
+
+
+def _shape_warnings(report: DatasetReport) -> list[str]:
+    """Images whose size alone sets them apart from the rest of the folder, from their
+    headers (nothing decoded): an 8×8 icon and a 4000×50 strip among 300 px photos trained
+    like any photo, and the audit then called the icon a wrong label (an audit review;
+    CleanVision reports both).  Measured against the folder's own typical image, so a
+    folder of 28 px digits or of line-scan strips is not one long warning."""
+    records = report.records
+    if len(records) < 5:
+        return []
+    import numpy as np
+
+    side = np.array([max(r.width, r.height) for r in records], dtype=np.float64)
+    aspect = np.log(np.array([r.width / max(r.height, 1) for r in records]))
+    is_small = side * ODD_SHAPE < np.median(side)
+    is_odd = (np.abs(aspect - np.median(aspect)) > np.log(ODD_SHAPE)) & ~is_small
+    small = [r for r, flag in zip(records, is_small) if flag]
+    odd = [r for r, flag in zip(records, is_odd) if flag]
+    typical = f"{int(np.median(side))} px"
+
+    def examples(chosen: list[ImageRecord]) -> str:
+        shown = [one_line(f"{os.path.relpath(r.path, report.root)} ({r.width}×{r.height})")
+                 for r in chosen[:3]]
+        return "; ".join(shown) + (", …" if len(chosen) > 3 else "")
+
+    out = []
+    if small:
+        out.append(f"{len(small)} image(s) are under a quarter of the folder's typical size "
+                   f"({typical} on the longer side): {examples(small)}; the model sees each "
+                   "blown up to its input size, mostly blur: check that they belong, or "
+                   "remove them")
+    if odd:
+        out.append(f"{len(odd)} image(s) are over {ODD_SHAPE:g} times longer or narrower than "
+                   f"the folder's other images: {examples(odd)}; the model sees every image "
+                   "squashed to a square, so these lose their shape: crop them to the part "
+                   "that matters")
     return out
