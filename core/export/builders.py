@@ -280,8 +280,11 @@ def _build_onnx(b: Build, work: Path) -> tuple[Path, dict]:
     try:
         import tensorflow as tf
 
+        from core.export.onnx_graph import onnx_traceable
+
         spec = [tf.TensorSpec([None, size, size, 3], tf.float32, name="image")]
-        model.export(str(out), format="onnx", input_signature=spec, verbose=False)
+        with onnx_traceable(model):  # ops tf2onnx converts (EfficientNet, ConvNeXt, ...)
+            model.export(str(out), format="onnx", input_signature=spec, verbose=False)
     finally:
         tf2onnx_log.setLevel(level)
     import onnx
