@@ -20,6 +20,7 @@ import dataclasses
 import os
 import unicodedata
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Optional, Sequence
 
 from core.data.dataset_report import COPY_KINDS
@@ -27,6 +28,11 @@ from core.errors import DataError, UserError
 from core.events import CancelToken, Log, emit
 from core.infer.metrics import Metrics, compute_metrics
 from core.shown import one_line
+
+#: Where a run's figures on images it did not train on are, for the window and the CLI:
+#: "evaluate it without a folder" was the window's way, and ``evaluate`` needs a folder.
+VALIDATION_HINT = ("the run's scores on its own validation images are in its metrics.json "
+                   "(the Evaluate page shows them when no folder is chosen)")
 
 
 @dataclass(frozen=True)
@@ -157,14 +163,18 @@ def evaluate_labelled_folder(predictor, data_dir: str, listener=None,
     records = [dataclasses.replace(r, label=labels.get(r.class_name)) for r in report.records
                if labels.get(r.class_name) is not None]
     learnt = [r for r in records if os.path.realpath(r.path) in trained_on]
+    learnt += same_content([r for r in records if os.path.realpath(r.path) not in trained_on],
+                           trained_on)
     if learnt:
-        records = [r for r in records if os.path.realpath(r.path) not in trained_on]
-        emit(listener, Log(f"{len(learnt)} of the images are ones the model trained on: not "
-                           "scored (they would flatter every figure)", "warning"))
+        gone = {id(r) for r in learnt}
+        records = [r for r in records if id(r) not in gone]
+        emit(listener, Log(f"{len(learnt)} of the images are ones the model trained on (the "
+                           "same files, or copies of them): not scored (they would flatter "
+                           "every figure)", "warning"))
         if not records:
             raise DataError(f"{data_dir}: every image in it is one the model trained on, so "
-                            "its figures would say nothing; score the run's validation "
-                            "images (evaluate it without a folder), or a folder of new images")
+                            f"its figures would say nothing; {VALIDATION_HINT}, or a folder "
+                            "of new images")
     copies = [p for p in report.problems if p.kind in COPY_KINDS]
     if copies:
         emit(listener, Log(f"{len(copies)} copies of other files are not scored (a copy in "
@@ -229,15 +239,59 @@ def evaluate_folder(predictor, data_dir: str, listener=None, cancel: Optional[Ca
 
 
 def training_images(model_path: str) -> frozenset:
-    """The real paths of the images a run folder's model trained on (empty for an exported
-    model, or a run whose split cannot be read: nothing is known, nothing left out)."""
+    """The real paths of the images a model trained on: a run folder's, or an exported
+    model's source run (its metadata.json names it).  Empty when nothing is known.  A run
+    whose config.json is damaged is read from the root its split.json saved: scored on its
+    own folder, such a run and every export had scored its training images without a word
+    (a scripting review)."""
+    from core.infer.export_meta import export_metadata
     from core.runs.folder import find_run_folder
 
-    run = find_run_folder(model_path)
+    path = Path(model_path)
+    run = find_run_folder(path)
+    if run is None:
+        meta = export_metadata(path if path.is_dir() else path.parent)
+        source = meta.get("source") if meta else None
+        run = find_run_folder(Path(source).parent) if isinstance(source, str) else None
     if run is None:
         return frozenset()
     try:
-        split = run.split(run.load_config().data.data_dir)
+        try:
+            split = run.split(run.load_config().data.data_dir)
+        except (UserError, OSError, ValueError, KeyError):
+            split = run.split(None)  # the root split.json saved
     except (UserError, OSError, ValueError, KeyError):
         return frozenset()
     return frozenset(os.path.realpath(r.path) for r in split.train)
+
+
+def same_content(records: list, trained_on: frozenset) -> list:
+    """The ``records`` whose bytes equal one of the ``trained_on`` files': a copy of the run's
+    data folder (``cp -r``, an rsync in CI) holds the training images under other paths,
+    and its figures were flattered without a word.  Files are compared by size first, so
+    only images of a training image's size are read."""
+    from core.features.hashing import FileProblem, hash_file
+
+    def size(path: str) -> int:
+        try:
+            return os.stat(path).st_size
+        except OSError:
+            return -1
+
+    by_size: dict[int, list[str]] = {}
+    for path in trained_on:
+        by_size.setdefault(size(path), []).append(path)
+    by_size.pop(-1, None)
+    candidates = [r for r in records if size(r.path) in by_size]
+    if not candidates:
+        return []
+
+    def digest(path: str) -> str:
+        try:
+            return hash_file(path).digest
+        except FileProblem:
+            return ""
+
+    wanted = {size(r.path) for r in candidates}
+    learnt = {digest(p) for n in wanted for p in by_size[n]} - {""}
+    return [r for r in candidates if digest(r.path) in learnt]

@@ -21,15 +21,16 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from core.cli.console import ConsoleListener
-    from core.infer.evaluation import evaluate_folder, training_images
+    from core.infer.evaluation import evaluate_labelled_folder, training_images
     from core.infer.loaders import load_predictor
 
     predictor = load_predictor(args.model)
-    metrics = evaluate_folder(predictor, args.data_dir, listener=ConsoleListener(),
-                              batch_size=args.batch_size,
-                              trained_on=training_images(args.model))
-    if args.json:
-        print(json_text(metrics.to_dict(), strict=True))
+    result = evaluate_labelled_folder(predictor, args.data_dir, listener=ConsoleListener(),
+                                      batch_size=args.batch_size,
+                                      trained_on=training_images(args.model))
+    metrics = result.metrics
+    if args.json:  # what was left out, for a script: "6 scored" alone read as all of them
+        print(json_text({**metrics.to_dict(), "left_out": result.left_out}, strict=True))
     else:
         print(printable(metrics.to_text(name)))
     return 0
