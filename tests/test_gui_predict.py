@@ -108,7 +108,7 @@ def test_predict_drop_gradcam_and_csv(qtbot, window, trained_run, tmp_path):
     with open(out, newline="", encoding="utf-8") as fh:
         table = list(csv.reader(fh))
     assert table[0] == ["path", "label", "confidence", "top1_label", "top1_confidence",
-                        "top2_label", "top2_confidence", "error"]
+                        "top2_label", "top2_confidence", "unknown_score", "error"]
     by_path = {r[0]: r for r in table[1:]}
     assert set(by_path) == {valid, str(corrupt), dark}
     assert by_path[valid][1] == expected[valid].label

@@ -95,6 +95,14 @@ def test_predict_csv_says_unknown_for_another_kind_of_image(trusted_run, stripes
     assert rows[str(stripes)]["label"] == "unknown"
     assert rows[str(stripes)]["top1_label"] in ("bright", "dark")  # top-k still name classes
     assert all(rows[p]["label"] in ("bright", "dark") for p in known[:3])
+    # "unknown" has no confidence of its own (the top class's had read as one); the score
+    # the threshold judged is there for every image; lines end in "\n" (no "\r" in error)
+    assert rows[str(stripes)]["confidence"] == ""
+    assert float(rows[str(stripes)]["unknown_score"]) == pytest.approx(scores[str(stripes)],
+                                                                       abs=1e-4)
+    assert all(float(rows[p]["unknown_score"]) < threshold and float(rows[p]["confidence"]) > 0
+               for p in known[:3])
+    assert b"\r" not in out.read_bytes()
 
 
 def test_no_unknown_and_threshold_options(trusted_run, stripes, tmp_path, capsys):

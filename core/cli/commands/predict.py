@@ -38,20 +38,27 @@ CSV_SUFFIXES = (".csv", ".txt")
 
 
 def rows_to_csv(rows, top_k: int) -> str:
+    """The predictions as CSV, lines ended by "\n" as ``suggest``'s (csv's "\r\n" left a
+    "\r" in every last field for awk and cut: a scripting review).  ``confidence`` is the
+    label's: empty for "unknown", whose top class's probability had read as how sure the
+    model was of "unknown"; ``unknown_score`` is the score the threshold judged (empty for
+    a model without one), so a near miss can be told apart later (a Predict review)."""
     buf = io.StringIO()
-    writer = csv.writer(buf)
+    writer = csv.writer(buf, lineterminator="\n")
     header = ["path", "label", "confidence"]
     for i in range(1, top_k + 1):
         header += [f"top{i}_label", f"top{i}_confidence"]
-    writer.writerow(header + ["error"])
+    writer.writerow(header + ["unknown_score", "error"])
     for r in rows:
-        line = [r.path, r.shown_label, f"{r.confidence:.6f}" if not r.error else ""]
+        known = not r.error and not getattr(r, "unknown", False)
+        line = [r.path, r.shown_label, f"{r.confidence:.6f}" if known else ""]
         for i in range(top_k):
             if i < len(r.top):
                 line += [r.top[i][0], f"{r.top[i][1]:.6f}"]
             else:
                 line += ["", ""]
-        writer.writerow(line + [r.error])
+        score = getattr(r, "unknown_score", None)
+        writer.writerow(line + ["" if score is None or r.error else f"{score:.4f}", r.error])
     return buf.getvalue()
 
 
