@@ -269,6 +269,20 @@ def test_layer_table_groups_resnet_blocks():
     assert rows["preprocess_caffe"].part == "preprocessing" and not rows["preprocess_caffe"].trainable
 
 
+def test_layer_table_files_inception_s_last_block_under_its_own_name():
+    """"mixed9_1", a join inside InceptionV3's last block, put that block's 6.2 M weights
+    (conv2d_85 ... conv2d_93) under mixed9, so ticking mixed9 trained mixed10 too, and
+    mixed10 held 3 weightless layers (an every-backbone review)."""
+    model = build_model(ModelConfig(backbone="InceptionV3", weights="none"), 2, 75, None)
+    rows = {r.name: r for r in layer_table(model)}
+    assert rows["mixed9_0"].block == rows["mixed9"].block == "mixed9"
+    assert rows["mixed9_1"].block == rows["mixed10"].block == "mixed10"
+    blocks: dict[str, int] = {}
+    for r in rows.values():
+        blocks[r.block] = blocks.get(r.block, 0) + r.params
+    assert blocks["mixed10"] > blocks["mixed9"] > 5_000_000
+
+
 # -- loading ----------------------------------------------------------------
 
 

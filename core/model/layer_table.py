@@ -38,7 +38,9 @@ _BLOCK_PATTERNS = [
     re.compile(r"^(expanded_conv(?:_\d+)?)(?:_|$)"),  # MobileNetV2/V3
     re.compile(r"^(stage_\d+_block_\d+)_"),  # ConvNeXt
     re.compile(r"^(downsampling_block_\d+)"),  # ConvNeXt
-    re.compile(r"^(mixed\d+)(?:_\d+)?$"),  # InceptionV3 (ends a block)
+    # InceptionV3: "mixedN" ends a block; "mixed9_0" and "mixed9_1" are joins inside the
+    # blocks mixed9 and mixed10 (named "_1" had put mixed10's 6.2 M weights under mixed9)
+    re.compile(r"^(mixed\d+)$"),
     re.compile(r"^(?:normal|reduction|adjust|separable)_.*?_((?:stem|reduce)_\d+|\d+)$"),  # NASNet
     re.compile(r"^conv(?:_bn)?$()"),  # MobileNetV3 stem conv ("" -> "stem")
     re.compile(r"^conv_1(?:_bn)?$()"),  # MobileNetV3 last conv ("" -> "top")
