@@ -59,3 +59,26 @@ def stop_on_interrupt(cancel: CancelToken, what: str = "training") -> Iterator[N
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
+def termination_as_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM and SIGHUP (SIGBREAK on Windows) raise KeyboardInterrupt,
+    as Ctrl+C does, so a command cleans up the way Ctrl+C has it do: ``export`` killed by
+    ``timeout`` or a CI cancel had left its parity process running for up to 10 minutes,
+    a temporary folder in /tmp, a half-made export folder and its lock (a scripting
+    review).  Commands that stop more gently (:func:`stop_on_interrupt`) set their own."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame) -> None:
+        raise KeyboardInterrupt
+
+    signals = [sig for sig in STOP_SIGNALS if sig != signal.SIGINT]
+    previous = {sig: signal.signal(sig, interrupt) for sig in signals}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

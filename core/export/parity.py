@@ -54,21 +54,16 @@ def _last_line(output: str) -> str:
 def _wait(proc: subprocess.Popen, kind: str, timeout: float,
           cancel: Optional[CancelToken]) -> None:
     deadline = time.monotonic() + timeout
-    try:
-        while True:
-            try:
-                proc.wait(timeout=0.2)
-                return
-            except subprocess.TimeoutExpired:
-                if cancel is not None and cancel.cancelled:
-                    raise Cancelled("cancelled by the user") from None
-                if time.monotonic() > deadline:
-                    raise ProbeError(f"could not run: the {kind} runtime did not finish within "
-                                     f"{timeout:.0f} s") from None
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    while True:
+        try:
+            proc.wait(timeout=0.2)
+            return
+        except subprocess.TimeoutExpired:
+            if cancel is not None and cancel.cancelled:
+                raise Cancelled("cancelled by the user") from None
+            if time.monotonic() > deadline:
+                raise ProbeError(f"could not run: the {kind} runtime did not finish within "
+                                 f"{timeout:.0f} s") from None
 
 
 def run_probe(kind: str, artifact: Path, images: np.ndarray, latency_runs: int = 20,
@@ -92,7 +87,12 @@ def run_probe(kind: str, artifact: Path, images: np.ndarray, latency_runs: int =
         log_path = os.path.join(tmp, "probe.log")
         with open(log_path, "w+", encoding="utf-8", errors="replace") as log:
             proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp)
-            _wait(proc, kind, timeout, cancel)
+            try:  # whatever ends the wait (a cancel, a timeout, Ctrl+C, SIGTERM) ends the child
+                _wait(proc, kind, timeout, cancel)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
             log.seek(0)
             output = log.read()
         tail = "\n".join(output.strip().splitlines()[-20:])

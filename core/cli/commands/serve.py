@@ -68,12 +68,15 @@ def run(args) -> int:
     # uvicorn shuts down gracefully on SIGINT and SIGTERM, then raises the signal again
     # with the handler found before it; a SIGTERM (systemd, docker stop, kill) then ends
     # like Ctrl+C, with "stopped" and exit status 0, instead of the default kill.
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    # SIGHUP (a closed terminal) too: it had killed the server outright.
+    stops = [sig for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if sig]
+    previous = {sig: signal.signal(sig, _interrupt) for sig in stops}
     try:
         server.serve_forever()
     except KeyboardInterrupt:  # uvicorn re-raises the Ctrl+C after its graceful shutdown
         pass
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     print("stopped", file=sys.stderr)
     return 0
