@@ -93,3 +93,21 @@ def test_inspect_listed_in_help():
                          capture_output=True, text=True, cwd=str(ROOT), timeout=120)
     assert out.returncode == 0
     assert "DATA_DIR" in out.stdout and "--json" in out.stdout
+
+
+def test_verbose_after_the_command_is_taken_and_pillow_keeps_quiet(tmp_path, capsys):
+    """`inspect DIR -v` was refused as an unrecognised argument (only `-v inspect DIR` was
+    taken), and with -v Pillow's DEBUG lines, one per image, flooded stderr (a scripting
+    review)."""
+    import logging
+
+    from core.cli import main
+
+    for cls in ("a", "b"):
+        (tmp_path / cls).mkdir()
+        for i in range(3):
+            Image.new("RGB", (8, 8), (80 * i, 40, 9)).save(tmp_path / cls / f"{i}.png")
+    assert main(["inspect", str(tmp_path), "-v"]) == 0
+    assert main(["inspect", str(tmp_path / "gone"), "--verbose"]) == 2
+    assert "data folder not found" in capsys.readouterr().err
+    assert logging.getLogger("PIL").getEffectiveLevel() >= logging.INFO

@@ -62,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMANDS:
         module = importlib.import_module(f"core.cli.commands.{name}")
         module.register(sub)
+    for command in sub.choices.values():  # `train DATA -v` as well as `-v train DATA`
+        command.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                             help="log details (and tracebacks)")
     return parser
 
 
@@ -72,6 +75,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     handler.setFormatter(MessageFormatter("%(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         handlers=[handler])
+    logging.getLogger("PIL").setLevel(logging.INFO)  # -v: a DEBUG line per image decoded
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
