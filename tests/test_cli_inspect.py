@@ -103,11 +103,11 @@ def test_verbose_after_the_command_is_taken_and_pillow_keeps_quiet(tmp_path, cap
 
     from core.cli import main
 
-    for cls in ("a", "b"):
+    for k, cls in enumerate(("a", "b")):
         (tmp_path / cls).mkdir()
-        for i in range(3):
-            Image.new("RGB", (8, 8), (80 * i, 40, 9)).save(tmp_path / cls / f"{i}.png")
-    assert main(["inspect", str(tmp_path), "-v"]) == 0
+        for i in range(12):
+            Image.new("RGB", (8, 8), (20 * i, 100 * k, 9)).save(tmp_path / cls / f"{i}.png")
+    assert main(["inspect", str(tmp_path), "-v"]) == 0, capsys.readouterr().err
     assert main(["inspect", str(tmp_path / "gone"), "--verbose"]) == 2
     assert "data folder not found" in capsys.readouterr().err
     assert logging.getLogger("PIL").getEffectiveLevel() >= logging.INFO
