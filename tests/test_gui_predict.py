@@ -499,3 +499,62 @@ def test_a_card_shows_a_file_name_with_a_line_break_on_one_line(qtbot):
 
     assert painted("odd\nname.png") == painted("odd\\nname.png")
     assert painted("odd\nname.png") != painted("oddname.png")
+
+
+def test_a_card_gives_class_names_their_width_and_names_the_grad_cam_class(qtbot):
+    """"mono_100" was cut to "mono_1…" on every card (a 90 px column), and a Grad-CAM card,
+    an "unknown" one above all, never said which class its heat map was drawn for (a
+    Predict review)."""
+    from PySide6.QtGui import QFont, QFontMetrics
+
+    from core.infer.predictor import Prediction
+    from gui.pages.predict.cards import CARD_WIDTH, IMAGE_SIDE, CardRow, label_width
+    from gui.pages.predict.packed import pack
+
+    fm = QFontMetrics(QFont())
+    room = CARD_WIDTH - IMAGE_SIDE - 40
+    names = ["mono_100", "crack_100", "poly_33"]
+    assert label_width(fm, names, room) >= max(fm.horizontalAdvance(n) for n in names)
+    assert label_width(fm, ["a" * 80], room) <= room - 40  # a bar is left
+
+    model = PredictionModel()
+    p = Prediction("/d/a.jpg", "cat", 0.6, [("cat", 0.6), ("dog", 0.4)], unknown=True,
+                   unknown_score=3.0)
+    picture = pack(np.zeros((8, 8, 3), np.uint8))
+    model.add_rows([CardRow(p, picture, picture)])
+    shown = model.index(0)
+    assert not model.data(shown, PredictionModel.OverlayShownRole)
+    model.set_show_overlay(True)
+    assert model.data(shown, PredictionModel.OverlayShownRole)
+
+
+def test_grad_cam_ticked_while_predicting_comes_when_the_job_ends_and_a_stop_unticks_it(
+        qtbot, window, trained_run):
+    """Ticked while 200 images were predicted, Grad-CAM stayed ticked over plain pictures;
+    stopped, it stayed ticked with no word; after Clear the "unknown" count stayed
+    (a Predict review)."""
+    data = Path(trained_run).parent / "data"
+    paths = [str(p) for p in sorted((data / "bright").glob("*.png"))[:4]]
+    window.state.set_run(str(trained_run))
+    window.show_page(PREDICT_INDEX)
+    page = window.current_page()
+    page.gradcam_check.setChecked(False)
+    with qtbot.waitSignal(page.overlays_ready, timeout=120000):
+        assert page.add_paths(paths)
+        page.gradcam_check.setChecked(True)  # while the job runs
+    assert not page.cards.missing_overlays()
+    assert "Grad-CAM" not in page.banner.text()  # "computed when the job ends": done
+
+    page.gradcam_bar.switch_off()
+    page.cards.set_overlays(dict.fromkeys(paths))
+    assert len(page.cards.missing_overlays()) == 4
+    with qtbot.waitSignal(page.runner.busy_changed, timeout=60000):
+        page.gradcam_check.setChecked(True)
+    with qtbot.waitSignal(page.runner.busy_changed, timeout=60000):
+        page.runner.current.cancel()
+    assert not page.gradcam_check.isChecked()
+    assert "tick Grad-CAM again" in page.banner.text()
+
+    page.unknown_bar.set_count(7, 200)  # as a calibrated run's answers would leave it
+    page.clear_results()
+    assert page.unknown_bar.count_label.text() == ""

@@ -35,6 +35,7 @@ CARD_TEXT = "#e8eaed"
 CARD_WIDTH = 330
 IMAGE_SIDE = 112  # logical pixels; decoded at every device pixel (image_pixels)
 BAR_HEIGHT = 16
+MIN_BAR = 40  # the shortest probability bar, however long the class names
 PAD = 8
 
 
@@ -60,6 +61,7 @@ class PredictionModel(QAbstractListModel):
     ThumbnailRole = Qt.UserRole + 2
     OverlayRole = Qt.UserRole + 3
     ImageRole = Qt.UserRole + 4  # what the card shows now: overlay if on and present
+    OverlayShownRole = Qt.UserRole + 5  # the picture drawn is the Grad-CAM
 
     def __init__(self, parent: Optional[QObject] = None) -> None:
         super().__init__(parent)
@@ -163,11 +165,21 @@ class PredictionModel(QAbstractListModel):
             return image_of(row.thumbnail)
         if role == self.OverlayRole:
             return image_of(row.overlay)
+        if role == self.OverlayShownRole:
+            return bool(self.show_overlay and row.overlay is not None)
         if role == self.ImageRole:
             if self.show_overlay and row.overlay is not None:
                 return image_of(row.overlay)
             return image_of(row.thumbnail)
         return None
+
+
+def label_width(fm: QFontMetrics, labels: list, room: int) -> int:
+    """The class-name column of a card's bars: the names' own width, up to all of ``room``
+    but a short bar.  A fixed 90 px had cut "mono_100" to "mono_1…" at any window size, so
+    "crack_10" and "crack_100" read alike (a Predict review)."""
+    longest = max((fm.horizontalAdvance(isolated(label)) for label in labels), default=0)
+    return max(40, min(longest + 2, room - MIN_BAR))
 
 
 class PredictionDelegate(QStyledItemDelegate):
@@ -194,6 +206,19 @@ class PredictionDelegate(QStyledItemDelegate):
                          bfm.elidedText(answer, Qt.ElideRight, at.width()))
         return at.top() + bfm.height() + 6
 
+    @staticmethod
+    def _paint_gradcam_caption(painter: QPainter, option: QStyleOptionViewItem, p,
+                               at: QRect) -> None:
+        """Which class the heat map is drawn for, on a strip at the picture's foot: it is
+        the top class's, which an "unknown" card did not name (a Predict review)."""
+        fm = QFontMetrics(option.font)
+        strip = QRect(at.left(), at.bottom() - fm.height() - 2, at.width(), fm.height() + 3)
+        painter.fillRect(strip, QColor(0, 0, 0, 170))
+        painter.setPen(QColor(UNKNOWN if p.unknown else CARD_TEXT))
+        text = f"for {isolated(p.top[0][0])}" if p.top else ""
+        painter.drawText(strip.adjusted(3, 0, -3, 0), Qt.AlignLeft | Qt.AlignVCenter,
+                         fm.elidedText(text, Qt.ElideMiddle, strip.width() - 6))
+
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
         model = index.model()
         k = getattr(model, "top_k", 3)
@@ -219,6 +244,8 @@ class PredictionDelegate(QStyledItemDelegate):
             target = QRect(0, 0, scaled.width(), scaled.height())
             target.moveCenter(img_rect.center())
             painter.drawImage(target, image)
+            if p is not None and index.data(PredictionModel.OverlayShownRole):
+                self._paint_gradcam_caption(painter, option, p, img_rect)
         elif p is not None and p.error:
             painter.setPen(QPen(QColor(ERROR), 2))
             a = img_rect.adjusted(30, 30, -30, -30)
@@ -253,13 +280,13 @@ class PredictionDelegate(QStyledItemDelegate):
         y = self._paint_answer(painter, option, p, QRect(x, y, width, 0))
         painter.setFont(font)
         k = getattr(index.model(), "top_k", 3)
-        label_w = min(90, width // 3)
         pct_w = fm.horizontalAdvance("100.0%") + 4
+        label_w = label_width(fm, [label for label, _ in p.top[:k]], width - pct_w - 8)
         bar_w = max(10, width - label_w - pct_w - 8)
         for rank, (label, prob) in enumerate(p.top[:k]):
             painter.setPen(QColor(CARD_TEXT))
             painter.drawText(QRect(x, y, label_w, BAR_HEIGHT), Qt.AlignLeft | Qt.AlignVCenter,
-                             fm.elidedText(label, Qt.ElideRight, label_w))
+                             fm.elidedText(isolated(label), Qt.ElideMiddle, label_w))
             track = QRect(x + label_w + 4, y + 3, bar_w, BAR_HEIGHT - 6)
             painter.setPen(Qt.NoPen)
             painter.setBrush(QColor("#3a4048"))

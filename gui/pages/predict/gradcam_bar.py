@@ -138,6 +138,11 @@ class GradCamBar(QWidget):
         self.note.setText(reason)
         self.note.show()
 
+    def switch_off(self) -> None:
+        """Untick without asking for anything (a stopped Grad-CAM job)."""
+        self._wanted = False
+        self._set_quietly(False)
+
     def _set_quietly(self, on: bool) -> None:
         """Tick or untick without asking for overlays (the next prediction brings them)."""
         self.check.blockSignals(True)

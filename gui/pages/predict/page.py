@@ -19,24 +19,25 @@ import os
 from html import escape
 from typing import Any, Optional, Sequence
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QPushButton, QSpinBox,
-                               QVBoxLayout)
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QVBoxLayout)
 
 from core.data.image_names import dialog_filter
 from gui.pages.base import Page
 from gui.pages.predict.cards import CardRow, image_pixels
-from gui.pages.predict.gradcam_bar import GradCamBar
 from gui.pages.predict.jobs import PredictOutcome, gradcam_job, load_model_job, predict_job
 from gui.pages.predict.jobs import save_csv, start_dir
 from gui.pages.predict.live import LiveCamera
 from gui.pages.predict.results import ResultsView, model_text
-from gui.pages.predict.unknown_bar import UnknownControl
 from gui.widgets.model_row import model_row
 from gui.steps import step
 
 IMAGE_FILTER = dialog_filter()
 MODEL_FILTER = "Models (*.keras *.tflite *.onnx);;All files (*)"
+
+
+#: Said when Grad-CAM is ticked while a job runs; taken back when the pictures come.
+OWED = "The Grad-CAM pictures are computed when the current job ends."
 
 
 class PredictPage(Page):
@@ -58,6 +59,7 @@ class PredictPage(Page):
         self._chosen_model: Optional[str] = None  # None: follow the current run/model
         self._stale = False  # the cards shown are another model's answers
         self._job = None
+        self._overlays_owed = False  # Grad-CAM ticked while a job ran
 
         self.body.addLayout(self._build_model_row())
         self.body.addLayout(self._build_input_row())
@@ -93,42 +95,9 @@ class PredictPage(Page):
         return row
 
     def _build_input_row(self) -> QVBoxLayout:
-        rows = QVBoxLayout()
-        row = QHBoxLayout()
-        self.add_button = QPushButton("Add images…")
-        self.add_button.setObjectName("primary")
-        self.add_button.clicked.connect(self.choose_images)
-        self.add_folder_button = QPushButton("Add folder…")
-        self.add_folder_button.setToolTip("Every image in the folder and its sub-folders")
-        self.add_folder_button.clicked.connect(self.choose_folder)
-        self.clear_button = QPushButton("Clear")
-        self.clear_button.clicked.connect(self.clear_results)
-        self.topk_spin = QSpinBox()
-        self.topk_spin.setRange(1, 10)
-        self.topk_spin.setValue(3)
-        self.topk_spin.setToolTip("How many classes each image lists (and the CSV holds)")
-        self.topk_spin.valueChanged.connect(self._on_top_k_changed)
-        topk_label = QLabel("Classes shown:")
-        topk_label.setBuddy(self.topk_spin)
-        self.csv_button = QPushButton("Export CSV…")
-        self.csv_button.setToolTip("path, label, confidence and the top classes, one row per "
-                                   "image (the same columns as 'python main.py predict --csv')")
-        self.csv_button.clicked.connect(self.choose_csv)
-        for w in (self.add_button, self.add_folder_button, self.clear_button):
-            row.addWidget(w)
-        row.addStretch(1)
-        for w in (topk_label, self.topk_spin, self.csv_button):
-            row.addWidget(w)
-        rows.addLayout(row)
-        self.gradcam_bar = GradCamBar()
-        self.gradcam_check = self.gradcam_bar.check
-        self.gradcam_bar.switched.connect(self._on_gradcam_toggled)
-        self.gradcam_bar.view_changed.connect(lambda show: self.cards.set_show_overlay(show))
-        rows.addWidget(self.gradcam_bar)
-        self.unknown = UnknownControl(self)  # "unknown": switch, threshold slider, count
-        self.unknown_bar = self.unknown.bar
-        rows.addWidget(self.unknown_bar)
-        return rows
+        from gui.pages.predict.input_row import build_input_row
+
+        return build_input_row(self)
 
     # ------------------------------------------------------------------ the model
     def current_model_path(self) -> Optional[str]:
@@ -275,8 +244,14 @@ class PredictPage(Page):
         self.summary_label.setText("Working…")
         job.finished.connect(lambda outcome, p=model_path: self._on_predicted(p, outcome))
         job.failed.connect(lambda msg, _tb: (self.show_error(msg), self._refresh_results()))
-        job.cancelled.connect(self._refresh_results)
+        job.cancelled.connect(self._on_prediction_cancelled)
         return True
+
+    def _on_prediction_cancelled(self) -> None:
+        """Say what a stopped prediction left: nothing of it (the page had gone quiet)."""
+        self._refresh_results()
+        self.show_info("Stopped: none of the images being predicted were added; add them "
+                       "again to predict them.")
 
     def _on_predicted(self, model_path: str, outcome: PredictOutcome) -> None:
         if self._chosen_model is None and model_path != self.current_model_path():
@@ -287,7 +262,6 @@ class PredictPage(Page):
             self.cards.clear()
         self.cards.add_rows([CardRow(r, outcome.thumbnails.get(r.path),
                                      outcome.overlays.get(r.path)) for r in outcome.rows])
-        self.unknown.refresh()
         self._refresh_results(appended=not outcome.replace)
         if not outcome.rows:
             self.show_info("Those images are already in the list.")
@@ -307,8 +281,14 @@ class PredictPage(Page):
 
     # ------------------------------------------------------------------ Grad-CAM
     def _on_gradcam_toggled(self, on: bool) -> None:
-        """Grad-CAM switched on: compute the overlays the shown images do not have yet."""
+        """Grad-CAM switched on: compute the overlays the shown images do not have yet; while
+        a job runs (images being predicted), when it ends (the box had stayed ticked over
+        plain pictures: a Predict review)."""
         if not on:
+            return
+        if self.runner.is_busy():
+            self._overlays_owed = True
+            self.show_info(OWED)
             return
         missing = [p.path for p in self.cards.missing_overlays()]
         if missing and self.predictor is None:
@@ -321,8 +301,18 @@ class PredictPage(Page):
                 return
             job.finished.connect(self._on_overlays)
             job.failed.connect(lambda msg, _tb: self.show_error(msg))
+            job.cancelled.connect(self._on_gradcam_cancelled)
+
+    def _on_gradcam_cancelled(self) -> None:
+        """A stopped Grad-CAM leaves the pictures plain: the box says so (it had stayed
+        ticked, with nothing to tell the user to tick it again)."""
+        self.gradcam_bar.switch_off()
+        self.show_info("Grad-CAM stopped: the answers are kept; tick Grad-CAM again to "
+                       "compute the pictures.")
 
     def _on_overlays(self, overlays: dict) -> None:
+        if self.banner.text() == OWED:
+            self.clear_message()
         self.cards.set_overlays(overlays)
         self.overlays_ready.emit(len(overlays))
 
@@ -336,6 +326,7 @@ class PredictPage(Page):
         return max(1, min(self.topk_spin.value(), n))
 
     def _refresh_results(self, appended: bool = False) -> None:
+        self.unknown.refresh()  # its count, after Clear too (it had kept "7 of 200")
         n, bad = self.stack.refresh(self.top_k(), appended)
         if n:
             ok = n - bad
@@ -382,6 +373,10 @@ class PredictPage(Page):
     def _on_busy(self, busy: bool) -> None:
         if not busy:
             self._ask_again_if_stale()
+            if self._overlays_owed and not self.runner.is_busy():
+                self._overlays_owed = False
+                if self.gradcam_bar.is_on():
+                    QTimer.singleShot(0, lambda: self._on_gradcam_toggled(True))
         for w in (self.add_button, self.add_folder_button, self.open_model_button,
                   self.clear_button):
             w.setEnabled(not busy)
