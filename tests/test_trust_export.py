@@ -138,6 +138,13 @@ def test_judging_the_unknown_score_forgives_only_flips_at_the_threshold():
     off = judge("onnx", probs, {"probs": probs, "score": ref_scores + 0.01}, None, ref_scores,
                 threshold)
     assert not off["passed"] and "unknown score max" in off["reason"]
+    # a large score is judged relative to its size: float32 rounding of a score in the
+    # hundreds (a spread at its floor) had failed a float32 TFLite file at |Δ| 0.00105
+    big = ref_scores * 0 + 350.0
+    rounded = judge("tflite", probs, {"probs": probs, "score": big + 0.00105}, None, big, None)
+    assert rounded["passed"] and rounded["unknown"]["max_abs_diff"] > 1e-3
+    wrong = judge("tflite", probs, {"probs": probs, "score": big * 1.01}, None, big, None)
+    assert not wrong["passed"] and "of the score, bound 0.001" in wrong["reason"]
     missing = judge("onnx", probs, {"probs": probs}, None, ref_scores, threshold)
     assert not missing["passed"] and "no unknown_score output" in missing["reason"]
     near = ref_scores.copy()

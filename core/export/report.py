@@ -199,6 +199,8 @@ def parity_figures_text(p: Optional[dict]) -> str:
         parts.append(f"accuracy {p['accuracy_export']:.1%} (app {p['accuracy_app']:.1%})")
     u = p.get("unknown")
     if isinstance(u, dict):
-        parts.append(f"unknown score max |Δ| {u.get('max_abs_diff', 0):.3g}, 'unknown' "
-                     f"{u.get('flag_agree_count')}/{u.get('n_images')}")
+        bound = u.get("max_diff_bound")  # said on the line: only a footnote had it
+        parts.append(f"unknown score max |Δ| {u.get('max_abs_diff', 0):.3g}"
+                     + (f" (bound {bound:g} of the score above 1)" if bound is not None
+                        else "") + f", 'unknown' {u.get('flag_agree_count')}/{u.get('n_images')}")
     return ", ".join(parts)
