@@ -68,8 +68,10 @@ def test_ctrl_c_stops_the_run_resumably_and_names_its_folder(tmp_path, tiny_weig
     if presses == 1:  # a graceful stop finished the epoch's bookkeeping and saved a model
         assert run.model_path.exists()
         monkeypatch.undo()
-        assert main(["train", "--resume", str(out), "--json"]) == 0
-        assert json.loads(capsys.readouterr().out)["status"] == "completed"
+        monkeypatch.chdir(tmp_path)  # --resume as typed, relative: run_dir says where
+        assert main(["train", "--resume", "run", "--json"]) == 0
+        done = json.loads(capsys.readouterr().out)
+        assert done["status"] == "completed" and done["run_dir"] == str(out)
 
 
 def test_sigterm_stops_the_run_like_stop(tmp_path, tiny_weights, capsys, monkeypatch):
@@ -245,3 +247,23 @@ def test_a_second_ctrl_c_before_the_run_folder_exists_offers_no_resume(tmp_path,
     assert main(["train", str(data), "--out", str(out), "--weights", "none"]) == 130
     err = capsys.readouterr().err
     assert "interrupted; nothing was trained" in err and "--resume" not in err
+
+
+def test_train_json_carries_the_calibration_the_run_ended_with(tmp_path):
+    """metrics.json had "calibration" (temperature, threshold) and `train --json` did not: a
+    pipeline had to open the run folder for them (a scripting review)."""
+    from core.cli.commands.train import _result_dict
+    from core.infer.metrics import Metrics
+    from core.train.device import DeviceInfo
+    from core.train.finish import RunResult
+    from core.runs.records import RunStatus
+
+    (tmp_path / "metrics.json").write_text(json.dumps(
+        {"accuracy": 0.5, "calibration": {"temperature": 1.46, "unknown_threshold": 1.84}}))
+    metrics = Metrics(accuracy=0.5, n_images=2, classes=["a", "b"], per_class=[],
+                      confusion=[[1, 0], [1, 0]], macro_f1=0.3)
+    result = RunResult(str(tmp_path), RunStatus.COMPLETED, 1, metrics,
+                       DeviceInfo("CPU", 0, False, False, "default"), 1.0, ["a", "b"], 32)
+    out = _result_dict(result)
+    assert out["metrics"]["calibration"] == {"temperature": 1.46, "unknown_threshold": 1.84}
+    assert out["metrics"]["accuracy"] == 0.5

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -207,7 +208,7 @@ def run(args: argparse.Namespace) -> int:
                                   if made else "; nothing was trained"), file=sys.stderr)
         return 130
     if args.json:
-        print(json_text(result.to_dict(), strict=True))
+        print(json_text(_result_dict(result), strict=True))
     else:
         print(f"run folder: {name(result.run_dir)}"
               + ("" if Path(result.run_dir).exists() else " (written by the chief worker)"))
@@ -217,3 +218,24 @@ def run(args: argparse.Namespace) -> int:
             print(f"stopped: continue with 'python main.py train --resume {name(result.run_dir)}'",
                   file=sys.stderr)
     return 130 if result.status is RunStatus.STOPPED and cancel.cancelled else 0
+
+
+def _result_dict(result) -> dict:
+    """The run's result as ``--json`` prints it: metrics as metrics.json has them, with the
+    calibration the run ended with (a pipeline had to open the run folder for the
+    temperature and threshold), and the run folder absolute, as ``runs --json`` gives it
+    (it echoed ``--out`` or ``--resume`` as typed: a scripting review)."""
+    from core.errors import UserError
+    from core.runs.folder import RunFolder
+
+    out = result.to_dict()
+    out["run_dir"] = os.path.abspath(result.run_dir)
+    run = RunFolder(result.run_dir)
+    if out.get("metrics") is not None and run.metrics_path.exists():
+        try:
+            calibration = run.metrics().get("calibration")
+        except (UserError, AttributeError):
+            calibration = None
+        if calibration is not None:
+            out["metrics"]["calibration"] = calibration
+    return out
