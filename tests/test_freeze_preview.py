@@ -44,6 +44,18 @@ def test_choosable_layers_come_from_the_engine(model):
     assert not any(r.part != "backbone" and r.name in preview.choosable for r in preview.rows)
 
 
+def test_a_preview_says_why_fine_tuning_would_be_skipped(model):
+    """The top 2 layers of MobileNetV3Small hold no weights: the Model page said "…
+    trained in fine-tuning (0 %)" with no reason, where training logs "nothing to unfreeze
+    (…): the fine-tuning phase is skipped" (an every-backbone review)."""
+    assert freeze_preview(model, small_cfg(freeze=FreezeConfig(mode="top_n", top_n=2))
+                          ).skipped == "the layers chosen hold no weights that train"
+    assert freeze_preview(model, small_cfg(freeze=FreezeConfig(mode="none"))
+                          ).skipped == "unfreeze: none"
+    assert freeze_preview(model, small_cfg(freeze=FreezeConfig(mode="top_n", top_n=20))
+                          ).skipped == ""
+
+
 def test_a_preview_does_not_depend_on_the_one_before(model):
     everything = freeze_preview(model, small_cfg(freeze=FreezeConfig(mode="all")))
     after = freeze_preview(model, small_cfg(freeze=FreezeConfig(mode="none")))

@@ -41,6 +41,9 @@ class FreezePreview:
     choosable: frozenset   # backbone layers the settings can switch on (weights, not frozen by rule)
     trainable: int         # parameters that learn in fine-tuning
     total: int
+    #: Why fine-tuning would train no backbone weight, so training skips it ("" when it
+    #: trains some): "6,147 trained (0 %)" had been left for the user to puzzle out.
+    skipped: str = ""
 
 
 def freeze_preview(model: Any, model_cfg) -> FreezePreview:
@@ -61,9 +64,11 @@ def freeze_preview(model: Any, model_cfg) -> FreezePreview:
     apply_freeze(model, FreezeConfig(mode="all"), "fine_tune", scratch)
     choosable = frozenset(r.name for r in layer_table(model)
                           if r.part == "backbone" and r.params > 0 and r.trainable)
-    apply_freeze(model, model_cfg.freeze, "head", scratch)
+    head, _ = apply_freeze(model, model_cfg.freeze, "head", scratch)
     trainable, total = apply_freeze(model, model_cfg.freeze, "fine_tune", scratch)
-    return FreezePreview(layer_table(model), choosable, int(trainable), int(total))
+    skipped = "" if scratch or trainable > head else (
+        model_cfg.freeze.nothing_unfreezes() or "the layers chosen hold no weights that train")
+    return FreezePreview(layer_table(model), choosable, int(trainable), int(total), skipped)
 
 
 def preview_layers(model_cfg, num_classes: int, model: Any = None, listener=None,

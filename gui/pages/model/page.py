@@ -381,9 +381,10 @@ class ModelPage(WeightsActions, Page):
         self.tree.show_trainable(preview.rows)
         self.trainable_params, self.total_params = preview.trainable, preview.total
         share = 100 * preview.trainable / preview.total if preview.total else 0
+        why = f": none of the backbone's ({preview.skipped}), so training skips it"
         self.counts_label.setText(f"Parameters: {millions(preview.total)} in total, "
                                   f"{millions(preview.trainable)} trained in fine-tuning "
-                                  f"({share:.0f} %)")
+                                  f"({share:.0f} %){why if preview.skipped else ''}")
         if rebuilt:
             self.layers_status.setText(f"{len(self.rows)} layers. Tick layers to choose them "
                                        "yourself; ticks on a block select the whole block.")
