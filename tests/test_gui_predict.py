@@ -542,8 +542,10 @@ def test_grad_cam_ticked_while_predicting_comes_when_the_job_ends_and_a_stop_unt
     with qtbot.waitSignal(page.overlays_ready, timeout=120000):
         assert page.add_paths(paths)
         page.gradcam_check.setChecked(True)  # while the job runs
+        assert page.stack.drop_zone.text().startswith("Working…")  # not "Drop images here"
     assert not page.cards.missing_overlays()
     assert "Grad-CAM" not in page.banner.text()  # "computed when the job ends": done
+    assert page.stack.drop_zone.text().startswith("Drop images")
 
     page.gradcam_bar.switch_off()
     page.cards.set_overlays(dict.fromkeys(paths))

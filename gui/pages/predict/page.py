@@ -28,7 +28,7 @@ from gui.pages.predict.cards import CardRow, image_pixels
 from gui.pages.predict.jobs import PredictOutcome, gradcam_job, load_model_job, predict_job
 from gui.pages.predict.jobs import save_csv, start_dir
 from gui.pages.predict.live import LiveCamera
-from gui.pages.predict.results import ResultsView, model_text
+from gui.pages.predict.results import BUSY_TEXT, DROP_TEXT, ResultsView, model_text
 from gui.widgets.model_row import model_row
 from gui.steps import step
 
@@ -380,6 +380,7 @@ class PredictPage(Page):
         for w in (self.add_button, self.add_folder_button, self.open_model_button,
                   self.clear_button):
             w.setEnabled(not busy)
+        self.stack.drop_zone.setText(BUSY_TEXT if busy else DROP_TEXT)
         self.csv_button.setEnabled(not busy and bool(self.cards.rowCount()))
 
     def _busy_message(self) -> None:

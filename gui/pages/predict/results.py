@@ -26,6 +26,10 @@ TABLE_COLUMNS = ["File", "Label", "Confidence", "Unknown score", "Top classes", 
 SCORE_TIP = ("How unlike the training images the image is (higher: less like them); above the "
              "threshold the label is “unknown”. Empty: the model has no such score.")
 
+#: The empty results' words; while a job runs a drop is refused, so they say so.
+DROP_TEXT = "Drop images or folders here\n\nor use Add images… above"
+BUSY_TEXT = "Working…\n\nimages dropped now are refused: drop them when this ends"
+
 
 class ResultsView(QStackedWidget):
     """Page 0: the drop zone; page 1: the tabs with the results."""
@@ -33,7 +37,7 @@ class ResultsView(QStackedWidget):
     def __init__(self, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self._filled_k = 0  # the "top k" the table's rows were written with
-        self.drop_zone = QLabel("Drop images or folders here\n\nor use Add images… above")
+        self.drop_zone = QLabel(DROP_TEXT)
         self.drop_zone.setAlignment(Qt.AlignCenter)
         self.drop_zone.setObjectName("hint")
         self.drop_zone.setFrameShape(QFrame.StyledPanel)
