@@ -112,6 +112,10 @@ def test_the_epochs_hint_counts_the_head_phase_as_the_engine_will(qtbot, window,
     page = window.pages[3]
     page.on_shown()
     assert f"{head_epochs + 2} epochs at most" in page.steps_hint.text()
+    # the head's epochs box is off exactly when they are not trained (a novice set 10
+    # head epochs and read "11 epochs at most")
+    assert page.settings.epochs_spin.isEnabled() == (head_epochs != 1)
+    assert ("no epochs to set" in page.settings.epochs_spin.toolTip()) == (head_epochs == 1)
 
 
 def test_learning_rate_box_and_durations(qtbot):

@@ -32,7 +32,7 @@ from core.errors import UserError
 from core.events import EpochEnd, PhaseStarted, RunStarted
 from core.path_names import same_path
 from core.shown import plural
-from core.train.linear_head import planned_epochs
+from core.train.linear_head import exact_fit_planned, planned_epochs
 from gui.durations import format_duration
 from gui.jobs import Job
 from gui.keys import key_text
@@ -162,6 +162,7 @@ class TrainPage(Page):
         else:
             text = "Choose an image folder on the Data page to see how many steps an epoch has."
         self.steps_hint.setText(text)
+        self.settings.show_exact_fit(exact_fit_planned(self.state.config))
 
     def _training_images(self) -> int:
         """The training images of the split the run will make (0 before a scan)."""

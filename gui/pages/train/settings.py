@@ -23,6 +23,9 @@ from gui.widgets.decimal_spin import DecimalSpin
 SCHEDULES = [("cosine", "Cosine — glide down to 5 % by the end of the phase (recommended)"),
              ("plateau", "On plateau — divide by 5 when validation stalls for 2 epochs"),
              ("constant", "Constant — the same all phase")]
+#: Why phase 1's epochs box is off: the exact fit has no epochs.
+EXACT_FIT_TIP = ("The head is fitted exactly, in one step (Fine points → Head: Exact fit): "
+                 "it has no epochs to set. Choose Adam there to train the head for epochs.")
 HEAD_SOLVERS = [("logistic", "Exact fit — a regularised logistic regression (recommended)"),
                 ("adam", "Epochs — phase 1's epochs at learning rate 1")]
 SWITCHES = [("auto", "Auto (on for GPU, off for CPU)"), ("on", "On"), ("off", "Off")]
@@ -129,3 +132,11 @@ class SettingsPanel(ColumnScroll):
             self.ft_lr_spin.first_rate = train_cfg.learning_rate / 10
         finally:
             self._showing = False
+
+    def show_exact_fit(self, exact: bool) -> None:
+        """Phase 1's epochs box, off while the head is fitted exactly in one step: it stayed
+        on, so 10 + 10 epochs read "11 epochs at most" and more head epochs did nothing (a
+        novice review)."""
+        self.epochs_spin.setEnabled(not exact)
+        self.epochs_spin.setToolTip(EXACT_FIT_TIP if exact else
+                                    setting_tooltip(setting_info("train.epochs")))
