@@ -255,6 +255,21 @@ def test_results_without_an_ece_say_not_recorded_not_perfect():
     assert Metrics.from_dict(m.to_dict()).ece == pytest.approx(m.ece)
 
 
+def test_a_calibration_that_changed_nothing_is_not_called_calibrated():
+    """Every validation image right leaves nothing to fit (temperature 1.00): the page said
+    "Every probability the app shows is the calibrated one" beside a perfect model that
+    answered at 77 % (a novice review)."""
+    from gui.pages.evaluate.reliability import ece_text
+
+    m = compute_metrics([0, 1], np.array([[0.77, 0.23], [0.23, 0.77]]), ["a", "b"])
+    same = {"n_images": 24, "temperature": 1.0, "ece_before": 0.23, "ece_after": 0.23}
+    text = ece_text(m, same)
+    assert "changed nothing: the model got all 24 of its validation images right" in text
+    assert "calibrated one" not in text
+    fitted = ece_text(m, {**same, "temperature": 1.46, "ece_after": 0.05})
+    assert "temperature 1.46" in fitted and "calibrated one" in fitted
+
+
 def test_a_folder_of_copies_only_is_called_that(tmp_path):
     """Every image a copy filed under two classes: the message said there were no images."""
     import shutil

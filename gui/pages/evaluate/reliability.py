@@ -116,7 +116,13 @@ def ece_text(metrics, calibration: Optional[dict]) -> str:
         text = (f"<b>Expected calibration error {metrics.ece:.3f}</b>: on average the "
                 f"confidence shown is {metrics.ece * 100:.1f} points away from how often the "
                 "answers are right (0 is perfect).")
-    if calibration:
+    if calibration and calibration.get("temperature", 1) == 1.0:
+        text += (f"<br>Calibration after training changed nothing: the model got all "
+                 f"{calibration.get('n_images', '?')} of its validation images right, which "
+                 "leaves no mistake to fit a temperature on (temperature 1.00). Its "
+                 "probabilities are its own: on these images it was right more often than "
+                 "its confidence says. More validation images would let it be calibrated.")
+    elif calibration:
         text += (f"<br>Calibrated after training on its {calibration.get('n_images', '?')} "
                  f"validation images (temperature {calibration.get('temperature', 1):.2f}): "
                  f"there, ECE {calibration.get('ece_before', 0):.3f} before and "
