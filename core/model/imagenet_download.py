@@ -281,10 +281,11 @@ def _offline_message(label: str, url: str, target: Path, exc: BaseException) -> 
         reason = " ".join(str(reason or exc).split())
         why = (f"no connection ({reason}); this machine seems to be offline, or a proxy "
                "(HTTPS_PROXY) refuses it")
-    there = (f"The file at {target} is there but incomplete or damaged: replace it, or "
-             if target.is_file() else "Copy that file from another machine to "
-             f"{target}, or ")
-    return (f"cannot download {label} from {url}: {why}. {there}use a weights file you "
-            "already have (the window: Model page, Starting weights → From a file…; the "
-            "command line: --weights FILE), or start from random weights (None (random start) "
-            "on the Model page, --weights none), which needs many more images.")
+    # What to do first, in the user's words; the address last (a novice met a URL, an errno
+    # and HTTPS_PROXY before the way out: a novice review).
+    there = (f"replace the incomplete or damaged file at {target}" if target.is_file() else
+             f"copy the file from another machine to {target}")
+    return (f"The {label} could not be downloaded: {why}. Use a weights file you already "
+            "have (the window: Model page, Starting weights → From a file…; the command line: "
+            f"--weights FILE), {there}, or start from random weights (None (random start) on "
+            f"the Model page, --weights none), which needs many more images. (Address: {url})")
