@@ -150,9 +150,14 @@ class ProjectFiles:
         project, so that Cancel still leaves the job running (it had been stopped already)."""
         if not (self.state.dirty or (job_running and self.state.project_path)):
             return QMessageBox.Discard
-        name = Path(self.state.project_path).name if self.state.project_path else "this project"
+        if self.state.project_path:
+            text = f"Save the changes to {Path(self.state.project_path).name} first?"
+        else:  # "this project" to someone who never made one (a novice review)
+            text = ("Save the data folder, model and settings chosen here as a project first? "
+                    "A project reopens them all (File → Open recent); without one the window "
+                    "starts empty next time. Trained runs are kept either way (Runs page).")
         return plain_text.question(
-            self, "Unsaved changes", f"Save the changes to {name} first?",
+            self, "Unsaved changes", text,
             QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
 
     def unkept_work_ok(self, action: str) -> bool:

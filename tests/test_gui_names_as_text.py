@@ -179,3 +179,14 @@ def test_network_source_line_and_other_labels_that_name_files(qtbot, window, tmp
     plain = [window.job_label, evaluate.empty_label, train.status_label]
     assert all(label.textFormat() == Qt.PlainText for label in plain)
     assert evaluate.source_label.textFormat() == Qt.RichText  # its names escaped
+
+
+def test_the_save_question_without_a_project_says_what_a_project_keeps(qtbot, window):
+    """"Save the changes to this project first?" asked someone who never made a project,
+    and after Discard the next start was empty with no word why (a novice review)."""
+    window.state.set("train.epochs", 3)  # unsaved changes, no project file
+    seen = answer_next_box(QMessageBox.Cancel)
+    assert window.save_answer() == QMessageBox.Cancel
+    assert "this project" not in seen[0][1]
+    assert "without one the window starts empty next time" in seen[0][1]
+    assert "Trained runs are kept either way" in seen[0][1]

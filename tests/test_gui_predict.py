@@ -125,6 +125,7 @@ def test_predict_without_a_model_says_what_to_do(qtbot, window, tmp_path):
     window.show_page(PREDICT_INDEX)
     page = window.current_page()
     assert "No model yet" in page.model_label.text()
+    assert "open a past run on the Runs page" in page.model_label.text()  # after a restart
     assert not page.add_paths([str(tmp_path)])
     assert page.banner.isVisible() and "train one" in page.banner.text()
     assert not window.runner.is_busy()

@@ -30,8 +30,8 @@ from gui.pages.evaluate.results import ResultsView, folder_notes
 from gui.pages.evaluate.no_results import no_results_text
 
 VALIDATION = "validation"
-EMPTY_TEXT = ("No results yet. Train a model on the Train step (4); its validation results "
-              "appear here when it finishes.")
+EMPTY_TEXT = ("No results yet. Train a model on the Train step (4), or open a past run on the "
+              "Runs step (10); its validation results appear here.")
 
 
 def _predictor_for(source: str, predictor, listener):

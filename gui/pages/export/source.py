@@ -16,7 +16,8 @@ def no_model_text(state) -> str:
     how to get one."""
     gone = state.model_gone()
     return html.escape(gone) if gone else (f"<b>No model yet.</b> Train one on {step('Train')}, "
-                                           "or choose a run folder or .keras file to export.")
+                                           f"open a past run on {step('Runs')}, or choose a run "
+                                           "folder or .keras file to export.")
 
 
 def current_model(state) -> Optional[str]:

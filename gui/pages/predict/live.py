@@ -202,8 +202,9 @@ class LiveCamera(QWidget):
         page = self.page
         path = page.current_model_path()
         if path is None:
-            self._status(f"There is no model to ask yet: train one on {step('Train')}, or use Open "
-                         "model… to choose one. The picture is shown meanwhile.", "info")
+            self._status(f"There is no model to ask yet: train one on {step('Train')}, open a past "
+                         f"run on {step('Runs')}, or use Open model… to choose one. The picture "
+                         "is shown meanwhile.", "info")
             return None
         if page.predictor is not None and page.model_path_loaded() == path:
             return page.predictor

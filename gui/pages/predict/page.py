@@ -229,8 +229,9 @@ class PredictPage(Page):
         model_path = self.current_model_path()
         if model_path is None:
             self.show_error(self.state.model_gone() or
-                            f"There is no model to ask yet: train one on {step('Train')}, or use "
-                            "Open model… to choose a run folder or an exported model.")
+                            f"There is no model to ask yet: train one on {step('Train')}, open a "
+                            f"past run on {step('Runs')}, or use Open model… to choose a run "
+                            "folder or an exported model.")
             return False
         predictor = self.predictor if self._predictor_path == model_path else None
         gradcam = self.gradcam_bar.is_on() and (predictor is None or self._is_keras())

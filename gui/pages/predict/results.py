@@ -171,8 +171,8 @@ def model_text(path: Optional[str], chosen: Optional[str], gone: str, predictor,
     if path is None and gone:
         return _html(gone)
     if path is None:
-        return (f"<b>No model yet.</b> Train one on {step('Train')} or open a model you "
-                "exported earlier.")
+        return (f"<b>No model yet.</b> Train one on {step('Train')}, open a past run on "
+                f"{step('Runs')}, or open a model you exported earlier.")
     whose = "opened here" if chosen else "the current model"
     p = predictor
     if p is not None and predictor_path == path:

@@ -30,7 +30,8 @@ from gui.pages.sort.review import Review, arrival_notes
 from gui.widgets.model_row import model_row
 from gui.steps import step
 
-NO_MODEL = f"No model yet: train one on {step('Train')}, or open a run folder with “Open model…”."
+NO_MODEL = (f"No model yet: train one on {step('Train')}, open a past run on {step('Runs')}, or "
+            "open a run folder with “Open model…”.")
 
 
 class SortPage(Page):
