@@ -166,3 +166,15 @@ def test_the_format_table_says_which_files_carry_calibration_and_the_score():
     assert BY_NAME["tflite-int8"].calibrated and not BY_NAME["tflite-int8"].unknown_score
     assert all(BY_NAME[f].calibrated and BY_NAME[f].unknown_score
                for f in ("savedmodel", "tflite", "tflite-fp16", "onnx"))
+
+
+def test_the_parity_line_names_the_score_bound_and_what_the_flag_count_counts():
+    """"unknown score max |Δ| 0.00105, 'unknown' 8/8" gave no bound (a footnote had it) and
+    read as 8 images called unknown (an every-backbone and a novice review)."""
+    from core.export.report import parity_figures_text
+
+    line = parity_figures_text({"checked": True, "n_images": 8, "max_abs_diff": 1e-7,
+                                "unknown": {"max_abs_diff": 0.00105, "max_diff_bound": 1e-3,
+                                            "flag_agree_count": 8, "n_images": 8}})
+    assert "unknown score max |Δ| 0.00105 (bound 0.001 of the score above 1)" in line
+    assert line.endswith("'unknown' or not as the app: 8/8")

@@ -198,9 +198,10 @@ def parity_figures_text(p: Optional[dict]) -> str:
     if p.get("accuracy_export") is not None:
         parts.append(f"accuracy {p['accuracy_export']:.1%} (app {p['accuracy_app']:.1%})")
     u = p.get("unknown")
-    if isinstance(u, dict):
-        bound = u.get("max_diff_bound")  # said on the line: only a footnote had it
+    if isinstance(u, dict):  # the bound on the line (a footnote had it); the flags "as the
+        bound = u.get("max_diff_bound")  # app" ("'unknown' 24/24" read as 24 unknown)
         parts.append(f"unknown score max |Δ| {u.get('max_abs_diff', 0):.3g}"
                      + (f" (bound {bound:g} of the score above 1)" if bound is not None
-                        else "") + f", 'unknown' {u.get('flag_agree_count')}/{u.get('n_images')}")
+                        else "") + f", 'unknown' or not as the app: "
+                     f"{u.get('flag_agree_count')}/{u.get('n_images')}")
     return ", ".join(parts)
