@@ -37,10 +37,6 @@ def stop_on_interrupt(cancel: CancelToken, what: str = "training") -> Iterator[N
     Outside the main thread (where Python allows no signal handler) the block
     runs with Python's default Ctrl+C.
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
     def first_press(signum, frame) -> None:
         cancel.cancel()
         if signum == signal.SIGINT:
@@ -53,12 +49,23 @@ def stop_on_interrupt(cancel: CancelToken, what: str = "training") -> Iterator[N
             signal.signal(sig, signal.default_int_handler if sig == signal.SIGINT
                           else signal.SIG_DFL)
 
-    previous = {sig: signal.signal(sig, first_press) for sig in STOP_SIGNALS}
+    with _handling(STOP_SIGNALS, first_press):
+        yield
+
+
+@contextlib.contextmanager
+def _handling(signals, handler) -> Iterator[None]:
+    """``handler`` for ``signals`` within the block, the ones before given back after it (in
+    the main thread only: elsewhere Python allows no signal handler, so nothing changes)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, handler) for sig in signals}
     try:
         yield
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        for sig, before in previous.items():
+            signal.signal(sig, before)
 
 
 @contextlib.contextmanager
@@ -68,17 +75,8 @@ def termination_as_interrupt() -> Iterator[None]:
     ``timeout`` or a CI cancel had left its parity process running for up to 10 minutes,
     a temporary folder in /tmp, a half-made export folder and its lock (a scripting
     review).  Commands that stop more gently (:func:`stop_on_interrupt`) set their own."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
     def interrupt(signum, frame) -> None:
         raise KeyboardInterrupt
 
-    signals = [sig for sig in STOP_SIGNALS if sig != signal.SIGINT]
-    previous = {sig: signal.signal(sig, interrupt) for sig in signals}
-    try:
+    with _handling([sig for sig in STOP_SIGNALS if sig != signal.SIGINT], interrupt):
         yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
