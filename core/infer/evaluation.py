@@ -162,19 +162,7 @@ def evaluate_labelled_folder(predictor, data_dir: str, listener=None,
     labels = {c: label(c) for c in {r.class_name for r in report.records}}
     records = [dataclasses.replace(r, label=labels.get(r.class_name)) for r in report.records
                if labels.get(r.class_name) is not None]
-    learnt = [r for r in records if os.path.realpath(r.path) in trained_on]
-    learnt += same_content([r for r in records if os.path.realpath(r.path) not in trained_on],
-                           trained_on)
-    if learnt:
-        gone = {id(r) for r in learnt}
-        records = [r for r in records if id(r) not in gone]
-        emit(listener, Log(f"{len(learnt)} of the images are ones the model trained on (the "
-                           "same files, or copies of them): not scored (they would flatter "
-                           "every figure)", "warning"))
-        if not records:
-            raise DataError(f"{data_dir}: every image in it is one the model trained on, so "
-                            f"its figures would say nothing; {VALIDATION_HINT}, or a folder "
-                            "of new images")
+    records, learnt = _without_learnt(records, trained_on, data_dir, listener)
     copies = [p for p in report.problems if p.kind in COPY_KINDS]
     if copies:
         emit(listener, Log(f"{len(copies)} copies of other files are not scored (a copy in "
@@ -207,6 +195,27 @@ def evaluate_labelled_folder(predictor, data_dir: str, listener=None,
                         + (f" (e.g. {first['path']}: {first['reason']})" if first else "")
                         + "; replace the damaged files or evaluate another folder")
     return result
+
+
+def _without_learnt(records: list, trained_on: frozenset, data_dir: str,
+                    listener=None) -> tuple[list, list]:
+    """(``records`` the model did not train on, those it did): the same files, or copies of
+    them (:func:`same_content`), said in the log; DataError when nothing is left."""
+    learnt = [r for r in records if os.path.realpath(r.path) in trained_on]
+    learnt += same_content([r for r in records if os.path.realpath(r.path) not in trained_on],
+                           trained_on)
+    if not learnt:
+        return records, learnt
+    gone = {id(r) for r in learnt}
+    records = [r for r in records if id(r) not in gone]
+    emit(listener, Log(f"{len(learnt)} of the images are ones the model trained on (the same "
+                       "files, or copies of them): not scored (they would flatter every "
+                       "figure)", "warning"))
+    if not records:
+        raise DataError(f"{data_dir}: every image in it is one the model trained on, so its "
+                        f"figures would say nothing; {VALIDATION_HINT}, or a folder of new "
+                        "images")
+    return records, learnt
 
 
 def held_out(report, data_dir: str, listener=None) -> None:
