@@ -391,6 +391,8 @@ def test_copies_of_the_training_images_and_exports_of_the_run_are_caught_too(tra
     (export / "metadata.json").write_text(json.dumps(
         {METADATA_MARKER: True, "source": str(trained_run / "model.keras")}))
     assert training_images(str(export / "model.onnx")) == training_images(str(trained_run))
+    (export / "savedmodel").mkdir()  # a SavedModel is a folder inside the export folder
+    assert training_images(str(export / "savedmodel")) == training_images(str(trained_run))
 
     damaged = tmp_path / "run"
     shutil.copytree(trained_run, damaged)

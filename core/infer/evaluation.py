@@ -259,7 +259,8 @@ def training_images(model_path: str) -> frozenset:
     path = Path(model_path)
     run = find_run_folder(path)
     if run is None:
-        meta = export_metadata(path if path.is_dir() else path.parent)
+        # a file's folder, or a SavedModel folder's (it sits inside the export folder)
+        meta = (export_metadata(path) if path.is_dir() else None) or export_metadata(path.parent)
         source = meta.get("source") if meta else None
         run = find_run_folder(Path(source).parent) if isinstance(source, str) else None
     if run is None:
