@@ -119,7 +119,9 @@ def ece_text(metrics, calibration: Optional[dict]) -> str:
     if calibration and calibration.get("temperature", 1) == 1.0:
         text += (f"<br>Calibration after training changed nothing: the model got all "
                  f"{calibration.get('n_images', '?')} of its validation images right, which "
-                 "leaves no mistake to fit a temperature on (temperature 1.00). Its "
+                 "leaves no mistake to fit a temperature on (temperature 1.00; there, ECE "
+                 f"{calibration.get('ece_before', 0):.3f} before and "
+                 f"{calibration.get('ece_after', 0):.3f} after). Its "
                  "probabilities are its own: on these images it was right more often than "
                  "its confidence says. More validation images would let it be calibrated.")
     elif calibration:

@@ -138,5 +138,5 @@ class SettingsPanel(ColumnScroll):
         on, so 10 + 10 epochs read "11 epochs at most" and more head epochs did nothing (a
         novice review)."""
         self.epochs_spin.setEnabled(not exact)
-        self.epochs_spin.setToolTip(EXACT_FIT_TIP if exact else
-                                    setting_tooltip(setting_info("train.epochs")))
+        own = setting_tooltip(setting_info("train.epochs"))
+        self.epochs_spin.setToolTip(f"{EXACT_FIT_TIP}\n\n{own}" if exact else own)
