@@ -27,6 +27,19 @@ def test_sigterm_and_sighup_raise_keyboard_interrupt_and_the_handlers_come_back(
     assert signal.getsignal(signal.SIGTERM) == before
 
 
+def test_a_signal_ignored_at_the_start_stays_ignored():
+    """`nohup python main.py export ...` ignores SIGHUP so that logging out does not end it;
+    the handler that turns SIGHUP into Ctrl+C must not undo that."""
+    before = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        with termination_as_interrupt():
+            assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+            os.kill(os.getpid(), signal.SIGHUP)  # ignored: nothing happens
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGHUP, before)
+
+
 def test_export_ended_by_sigterm_leaves_no_process_and_no_half_export(trained_run, tmp_path,
                                                                       monkeypatch, capsys):
     import tempfile

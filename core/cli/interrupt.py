@@ -60,7 +60,10 @@ def _handling(signals, handler) -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {sig: signal.signal(sig, handler) for sig in signals}
+    # A signal the command was started ignoring stays ignored: `nohup` ignores SIGHUP so
+    # that logging out does not end the command, and a handler would have ended it.
+    previous = {sig: signal.signal(sig, handler) for sig in signals
+                if signal.getsignal(sig) is not signal.SIG_IGN}
     try:
         yield
     finally:
