@@ -69,7 +69,8 @@ def run(args) -> int:
     # with the handler found before it; a SIGTERM (systemd, docker stop, kill) then ends
     # like Ctrl+C, with "stopped" and exit status 0, instead of the default kill.
     # SIGHUP (a closed terminal) too: it had killed the server outright.
-    stops = [sig for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if sig]
+    stops = [sig for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None))
+             if sig and signal.getsignal(sig) is not signal.SIG_IGN]  # nohup: stays ignored
     previous = {sig: signal.signal(sig, _interrupt) for sig in stops}
     try:
         server.serve_forever()
