@@ -201,9 +201,9 @@ def _without_learnt(records: list, trained_on: frozenset, data_dir: str,
                     listener=None) -> tuple[list, list]:
     """(``records`` the model did not train on, those it did): the same files, or copies of
     them (:func:`same_content`), said in the log; DataError when nothing is left."""
-    learnt = [r for r in records if os.path.realpath(r.path) in trained_on]
-    learnt += same_content([r for r in records if os.path.realpath(r.path) not in trained_on],
-                           trained_on)
+    same_file = [os.path.realpath(r.path) in trained_on for r in records]
+    learnt = [r for r, same in zip(records, same_file) if same]
+    learnt += same_content([r for r, same in zip(records, same_file) if not same], trained_on)
     if not learnt:
         return records, learnt
     gone = {id(r) for r in learnt}
@@ -278,9 +278,10 @@ def training_images(model_path: str) -> frozenset:
 def same_content(records: list, trained_on: frozenset) -> list:
     """The ``records`` whose bytes equal one of the ``trained_on`` files': a copy of the run's
     data folder (``cp -r``, an rsync in CI) holds the training images under other paths,
-    and its figures were flattered without a word.  Files are compared by size first, so
-    only images of a training image's size are read."""
-    from core.features.hashing import FileProblem, hash_file
+    and its figures were flattered without a word.  The scan's own comparison
+    (:func:`core.data.duplicates.same_content_groups`): only files of a training image's
+    size are read, their first bytes before the rest."""
+    from core.data.duplicates import same_content_groups
 
     def size(path: str) -> int:
         try:
@@ -288,20 +289,17 @@ def same_content(records: list, trained_on: frozenset) -> list:
         except OSError:
             return -1
 
-    by_size: dict[int, list[str]] = {}
+    trained: dict[int, list[str]] = {}
     for path in trained_on:
-        by_size.setdefault(size(path), []).append(path)
-    by_size.pop(-1, None)
-    candidates = [r for r in records if size(r.path) in by_size]
-    if not candidates:
+        trained.setdefault(size(path), []).append(path)
+    mine: dict[int, list] = {}
+    for r in records:
+        n = size(r.path)
+        if n >= 0 and n in trained:
+            mine.setdefault(n, []).append(r)
+    if not mine:
         return []
-
-    def digest(path: str) -> str:
-        try:
-            return hash_file(path).digest
-        except FileProblem:
-            return ""
-
-    wanted = {size(r.path) for r in candidates}
-    learnt = {digest(p) for n in wanted for p in by_size[n]} - {""}
-    return [r for r in candidates if digest(r.path) in learnt]
+    groups = same_content_groups({n: trained[n] + [r.path for r in rs]
+                                  for n, rs in mine.items()}, [], lambda: None)
+    learnt = {p for g in groups if not trained_on.isdisjoint(g) for p in g}
+    return [r for r in records if r.path in learnt]  # in the folder's order
