@@ -70,24 +70,29 @@ def onnx_traceable(model: Any) -> Iterator[Any]:
     import keras
     import numpy as np
 
-    undo: list = []
+    undo: list = []  # (layer, attribute, what its instance held: _OWN when nothing)
+
+    def swap(layer: Any, name: str, value: Any) -> None:
+        undo.append((layer, name, layer.__dict__.get(name, _OWN)))
+        setattr(layer, name, value)
+
     try:
         for layer in _layers(model):
             if isinstance(layer, keras.layers.Normalization) and hasattr(layer, "mean"):
-                undo.append((layer, "mean", layer.mean, "variance", layer.variance))
-                layer.mean = np.asarray(layer.mean)
-                layer.variance = np.asarray(layer.variance)
+                swap(layer, "mean", np.asarray(layer.mean))
+                swap(layer, "variance", np.asarray(layer.variance))
             if _is_depthwise_group_conv(layer):
-                undo.append((layer, "call", None))
-                layer.call = _depthwise_call(layer)
+                swap(layer, "call", _depthwise_call(layer))
             if getattr(layer, "activation", None) is keras.activations.gelu:
-                undo.append((layer, "activation", keras.activations.gelu))
-                layer.activation = _erf_gelu
+                swap(layer, "activation", _erf_gelu)
         yield model
     finally:
-        for layer, *pairs in reversed(undo):
-            for name, value in zip(pairs[::2], pairs[1::2]):
-                if value is None:
-                    del layer.__dict__[name]  # the instance's own call goes; the class's is back
-                else:
-                    setattr(layer, name, value)
+        for layer, name, before in reversed(undo):
+            if before is _OWN:
+                del layer.__dict__[name]  # the class's own (``call``) is back
+            else:
+                setattr(layer, name, before)
+
+
+#: Marks an attribute the layer's instance did not hold before a swap (a class method).
+_OWN = object()
