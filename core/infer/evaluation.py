@@ -253,14 +253,13 @@ def training_images(model_path: str) -> frozenset:
     whose config.json is damaged is read from the root its split.json saved: scored on its
     own folder, such a run and every export had scored its training images without a word
     (a scripting review)."""
-    from core.infer.export_meta import export_metadata
+    from core.infer.export_meta import model_export_metadata
     from core.runs.folder import find_run_folder
 
     path = Path(model_path)
     run = find_run_folder(path)
     if run is None:
-        # a file's folder, or a SavedModel folder's (it sits inside the export folder)
-        meta = (export_metadata(path) if path.is_dir() else None) or export_metadata(path.parent)
+        meta = model_export_metadata(path)  # beside a file, around a savedmodel/ folder
         source = meta.get("source") if meta else None
         run = find_run_folder(Path(source).parent) if isinstance(source, str) else None
     if run is None:

@@ -28,6 +28,17 @@ def export_metadata(p: Path) -> Optional[dict]:
     return data if isinstance(data, dict) and data.get(METADATA_MARKER) else None
 
 
+def model_export_metadata(path: Path) -> Optional[dict]:
+    """The metadata.json of the export folder an exported model is in: beside a file, or
+    around a savedmodel/ folder (None when there is none)."""
+    folder = path if path.is_dir() else path.parent
+    for candidate in (folder, folder.parent):
+        meta = export_metadata(candidate)
+        if meta is not None:
+            return meta
+    return None
+
+
 def export_calibration(meta: Optional[dict]) -> tuple[Optional[float], Optional[float]]:
     """(temperature, unknown threshold) metadata.json's "calibration" gives; None for one
     that is missing or not a usable number.  The one reading of it: the loaders, and the
@@ -49,12 +60,10 @@ def scored_export(predictor, path: Path) -> None:
     folder's metadata.json gives, or, with no such file beside it (or around a savedmodel/),
     none and an ``unknown_note`` saying why and what to do."""
     predictor.has_unknown_score = True
-    folder = path if path.is_dir() else path.parent
-    for candidate in (folder, folder.parent):
-        meta = export_metadata(candidate)
-        if meta is not None:
-            predictor.unknown_threshold = export_calibration(meta)[1]
-            return
+    meta = model_export_metadata(path)
+    if meta is not None:
+        predictor.unknown_threshold = export_calibration(meta)[1]
+        return
     predictor.unknown_threshold = None
     predictor.unknown_note = (
         f"{path.name} gives an unknown score, but the threshold above which the answer is "
