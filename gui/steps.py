@@ -11,3 +11,11 @@ SIDEBAR_NAMES = ("Data", "Model", "Augmentation", "Train", "Evaluate", "Predict"
 def step(name: str) -> str:
     """``"the Train page (step 4)"`` for ``"Train"``."""
     return f"the {name} page (step {SIDEBAR_NAMES.index(name) + 1})"
+
+
+def get_a_model(then: str, first: bool = False) -> str:
+    """How to get a model when there is none: train one, open a past run (after a restart
+    the pages had said only "train one", with runs on the Runs page), or ``then``, the
+    page's own way; ``first``: it starts a sentence."""
+    text = f"train one on {step('Train')}, open a past run on {step('Runs')}, or {then}"
+    return text[:1].upper() + text[1:] if first else text

@@ -28,10 +28,11 @@ from gui.pages.base import Page
 from gui.widgets.report_button import ReportButton
 from gui.pages.evaluate.results import ResultsView, folder_notes
 from gui.pages.evaluate.no_results import no_results_text
+from gui.steps import step
 
 VALIDATION = "validation"
-EMPTY_TEXT = ("No results yet. Train a model on the Train step (4), or open a past run on the "
-              "Runs step (10); its validation results appear here.")
+EMPTY_TEXT = (f"No results yet. Train a model on {step('Train')}, or open a past run on "
+              f"{step('Runs')}; its validation results appear here.")
 
 
 def _predictor_for(source: str, predictor, listener):

@@ -8,16 +8,15 @@ from pathlib import Path
 from typing import Optional
 
 from core.runs.folder import RunFolder, find_run_folder
-from gui.steps import step
+from gui.steps import get_a_model
 
 
 def no_model_text(state) -> str:
     """What the page says with nothing to export: that the project's model is gone, or
     how to get one."""
     gone = state.model_gone()
-    return html.escape(gone) if gone else (f"<b>No model yet.</b> Train one on {step('Train')}, "
-                                           f"open a past run on {step('Runs')}, or choose a run "
-                                           "folder or .keras file to export.")
+    return html.escape(gone) if gone else ("<b>No model yet.</b> " + get_a_model(
+        "choose a run folder or .keras file to export.", first=True))
 
 
 def current_model(state) -> Optional[str]:

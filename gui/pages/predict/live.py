@@ -26,7 +26,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWi
 from gui.jobs import Job
 from gui.pages.predict.jobs import gradcam_job, load_model_job, predict_job
 from gui.widgets.camera import CameraFeed, LiveImage, SourcePicker
-from gui.steps import step
+from gui.steps import get_a_model
 
 
 def predict_frame(predictor, frame, top_k: int, listener=None, cancel=None):
@@ -202,9 +202,8 @@ class LiveCamera(QWidget):
         page = self.page
         path = page.current_model_path()
         if path is None:
-            self._status(f"There is no model to ask yet: train one on {step('Train')}, open a past "
-                         f"run on {step('Runs')}, or use Open model… to choose one. The picture "
-                         "is shown meanwhile.", "info")
+            self._status("There is no model to ask yet: " + get_a_model(
+                "use Open model… to choose one. The picture is shown meanwhile."), "info")
             return None
         if page.predictor is not None and page.model_path_loaded() == path:
             return page.predictor

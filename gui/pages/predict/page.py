@@ -30,7 +30,7 @@ from gui.pages.predict.jobs import save_csv, start_dir
 from gui.pages.predict.live import LiveCamera
 from gui.pages.predict.results import BUSY_TEXT, DROP_TEXT, ResultsView, model_text
 from gui.widgets.model_row import model_row
-from gui.steps import step
+from gui.steps import get_a_model
 
 IMAGE_FILTER = dialog_filter()
 MODEL_FILTER = "Models (*.keras *.tflite *.onnx);;All files (*)"
@@ -229,9 +229,8 @@ class PredictPage(Page):
         model_path = self.current_model_path()
         if model_path is None:
             self.show_error(self.state.model_gone() or
-                            f"There is no model to ask yet: train one on {step('Train')}, open a "
-                            f"past run on {step('Runs')}, or use Open model… to choose a run "
-                            "folder or an exported model.")
+                            "There is no model to ask yet: " + get_a_model(
+                                "use Open model… to choose a run folder or an exported model."))
             return False
         predictor = self.predictor if self._predictor_path == model_path else None
         gradcam = self.gradcam_bar.is_on() and (predictor is None or self._is_keras())

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QFrame, QHeaderView, QLabel, Q
 from core.shown import elided
 from gui.pages.predict.cards import PredictionDelegate, PredictionModel
 from gui.plain_text import plain_tip
-from gui.steps import step
+from gui.steps import get_a_model
 
 #: Characters of each class name in the model line (the tooltip of a card has it whole).
 NAME_CHARS = 24
@@ -171,8 +171,8 @@ def model_text(path: Optional[str], chosen: Optional[str], gone: str, predictor,
     if path is None and gone:
         return _html(gone)
     if path is None:
-        return (f"<b>No model yet.</b> Train one on {step('Train')}, open a past run on "
-                f"{step('Runs')}, or open a model you exported earlier.")
+        return "<b>No model yet.</b> " + get_a_model("open a model you exported earlier.",
+                                                     first=True)
     whose = "opened here" if chosen else "the current model"
     p = predictor
     if p is not None and predictor_path == path:

@@ -28,10 +28,9 @@ from gui.pages.sort.jobs import run_folder_of, suggest_job
 from gui.pages.sort.keys import action_for, focused_control_takes
 from gui.pages.sort.review import Review, arrival_notes
 from gui.widgets.model_row import model_row
-from gui.steps import step
+from gui.steps import get_a_model
 
-NO_MODEL = (f"No model yet: train one on {step('Train')}, open a past run on {step('Runs')}, or "
-            "open a run folder with “Open model…”.")
+NO_MODEL = "No model yet: " + get_a_model("open a run folder with “Open model…”.")
 
 
 class SortPage(Page):
