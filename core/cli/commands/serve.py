@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import sys
 
 from core.cli.terminal import name, printable
@@ -37,10 +36,6 @@ def register(sub) -> None:
 TOKEN_VARIABLE = "FTS_SERVE_TOKEN"
 
 
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
-
-
 def run(args) -> int:
     from core.errors import UserError
     from core.infer.loaders import load_predictor
@@ -66,18 +61,12 @@ def run(args) -> int:
         print(f"warning: {printable(predictor.unknown_note)}", file=sys.stderr, flush=True)
     print("Ctrl+C stops it", file=sys.stderr, flush=True)
     # uvicorn shuts down gracefully on SIGINT and SIGTERM, then raises the signal again
-    # with the handler found before it; a SIGTERM (systemd, docker stop, kill) then ends
-    # like Ctrl+C, with "stopped" and exit status 0, instead of the default kill.
-    # SIGHUP (a closed terminal) too: it had killed the server outright.
-    stops = [sig for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None))
-             if sig and signal.getsignal(sig) is not signal.SIG_IGN]  # nohup: stays ignored
-    previous = {sig: signal.signal(sig, _interrupt) for sig in stops}
+    # with the handler found before it: main's termination_as_interrupt, which turns a
+    # SIGTERM (systemd, docker stop, kill) and a SIGHUP (a closed terminal, unless nohup
+    # ignores it) into Ctrl+C, so they end with "stopped" and exit status 0.
     try:
         server.serve_forever()
     except KeyboardInterrupt:  # uvicorn re-raises the Ctrl+C after its graceful shutdown
         pass
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     print("stopped", file=sys.stderr)
     return 0
