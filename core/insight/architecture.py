@@ -57,7 +57,7 @@ def freeze_preview(model: Any, model_cfg) -> FreezePreview:
     Changes the model's ``trainable`` flags: use a model of its own.
     """
     from core.config import FreezeConfig
-    from core.model.build import apply_freeze, is_from_scratch
+    from core.model.build import NO_WEIGHT_CHOSEN, apply_freeze, is_from_scratch
     from core.model.layer_table import layer_table
 
     scratch = is_from_scratch(model_cfg)
@@ -66,8 +66,9 @@ def freeze_preview(model: Any, model_cfg) -> FreezePreview:
                           if r.part == "backbone" and r.params > 0 and r.trainable)
     head, _ = apply_freeze(model, model_cfg.freeze, "head", scratch)
     trainable, total = apply_freeze(model, model_cfg.freeze, "fine_tune", scratch)
+    # phase_two_frozen's answer from the counts already taken (it would freeze the model anew)
     skipped = "" if scratch or trainable > head else (
-        model_cfg.freeze.nothing_unfreezes() or "the layers chosen hold no weights that train")
+        model_cfg.freeze.nothing_unfreezes() or NO_WEIGHT_CHOSEN)
     return FreezePreview(layer_table(model), choosable, int(trainable), int(total), skipped)
 
 

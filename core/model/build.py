@@ -344,6 +344,11 @@ def phase_two_frozen(model, model_cfg) -> str:
                                           if model is not None else "")
 
 
+#: Why fine-tuning trains nothing when the settings do choose layers (the Model page's
+#: preview and training say it alike).
+NO_WEIGHT_CHOSEN = "the layers chosen hold no weights that train"
+
+
 def trains_no_weight(model, freeze) -> str:
     """Why the fine-tuning phase of ``model`` would train no backbone weight ("" when it
     trains some): the top 2 layers of MobileNetV3Small hold none, and a whole phase trained
@@ -351,4 +356,4 @@ def trains_no_weight(model, freeze) -> str:
     frozen as for the head phase."""
     tuned, _ = apply_freeze(model, freeze, "fine_tune")
     head, _ = apply_freeze(model, freeze, "head")
-    return "" if tuned > head else "the layers chosen hold no weights that train"
+    return "" if tuned > head else NO_WEIGHT_CHOSEN
