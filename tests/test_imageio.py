@@ -55,7 +55,7 @@ def test_text_file_named_jpg_is_not_image(tmp_path):
     assert info.value.kind == "not_image"
 
 
-@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "GIF"])
 def test_truncated_file_is_corrupt_not_half_grey(tmp_path, fmt):
     buf = io.BytesIO()
     Image.fromarray(_noise(64, 64)).save(buf, fmt)
@@ -481,7 +481,11 @@ def test_valid_files_the_scan_called_cut_off_are_read(tmp_path):
     Image.fromarray(rgb).save(buf, "PNG")
     padded = tmp_path / "padded.png"
     padded.write_bytes(buf.getvalue() + bytes(8000))
-    for path, width in ((one_bit, 40), (turned, 300), (padded, 400)):
+    gif = io.BytesIO()
+    Image.fromarray(rgb).save(gif, "GIF")
+    padded_gif = tmp_path / "padded.gif"  # a GIF without its trailer as the last byte
+    padded_gif.write_bytes(gif.getvalue() + bytes(100))
+    for path, width in ((one_bit, 40), (turned, 300), (padded, 400), (padded_gif, 400)):
         assert probe_image(path).width == width, path
         assert load_rgb(str(path), 32).shape == (32, 32, 3)
     cut = tmp_path / "cut.png"

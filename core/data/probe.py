@@ -3,7 +3,7 @@
 The scan opens every file of a data folder, so this must cost one open and a
 small read or two, not a decode: size, format, mode and frame count from the
 header, and a look at the file's last KB for the end marker that a file cut off
-mid-download or mid-copy lacks (a PNG's IEND; a JPEG's end-of-image marker, and
+mid-download or mid-copy lacks (a PNG's IEND; a GIF's trailer; a JPEG's end-of-image marker, and
 only when that is missing a decode at 1/8 scale, because motion photos legally
 carry megabytes after it); a TIFF or BMP whose header places its pixels past the
 end of the file is cut off too.  The rules for which files open at all, and how big
@@ -31,6 +31,19 @@ def _tail_has(fh, size: int, marker: bytes) -> bool:
     try:
         fh.seek(max(0, size - 1024))
         return marker in fh.read(1024)
+    except OSError:
+        return False
+
+
+#: The byte a whole GIF ends with (some writers pad after it, so a file without it is decoded
+#: before it is called cut off, as a PNG without its end marker is).
+GIF_TRAILER = b";"
+
+
+def _ends_with(fh, size: int, marker: bytes) -> bool:
+    try:
+        fh.seek(max(0, size - len(marker)))
+        return fh.read(len(marker)) == marker
     except OSError:
         return False
 
@@ -140,6 +153,11 @@ def probe_file(path: Union[str, os.PathLike]) -> Tuple[ImageInfo, int]:
                     and not (img.width * img.height <= TRY_DECODE_PIXELS and _decodes(img))):
                 raise ImageError(path, "corrupt", "the PNG is cut off (no end marker); "
                                  "re-download or re-export it")
+            if (img.format == "GIF" and not _ends_with(fh, nbytes, GIF_TRAILER)
+                    and not (img.width * img.height <= TRY_DECODE_PIXELS and _decodes(img))):
+                # a GIF cut off mid-download passed the scan, then failed in training only
+                raise ImageError(path, "corrupt", "the GIF is cut off (it ends before its "
+                                 "first picture does); re-download or re-export it")
             w, h, turn = upright_geometry(img)
             if turn in SWAPPING_ORIENTATIONS:
                 w, h = h, w
