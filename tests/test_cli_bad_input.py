@@ -422,3 +422,28 @@ def test_a_module_tensorflow_needs_that_is_missing_is_said_as_tensorflow(tmp_pat
     assert err.value.name == "ml_dtypes_that_is_not_there"
     assert missing_tensorflow(err.value).startswith("TensorFlow could not be loaded")
     assert missing_tensorflow(ImportError("x", name="yaml")) == ""
+
+
+def test_a_cut_off_tiff_is_named_without_pillows_exif_warning(tmp_path):
+    """Pillow's "UserWarning: Corrupt EXIF data" (a site-packages path, no file name) led
+    inspect's output for a cut-off TIFF that is reported anyway (a review)."""
+    import io
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(3)
+    for cls in ("a", "b"):
+        (tmp_path / cls).mkdir()
+        for i in range(3):
+            Image.fromarray(rng.integers(0, 255, (32, 32, 3), np.uint8)).save(
+                tmp_path / cls / f"n{i}.png")
+    buf = io.BytesIO()
+    Image.fromarray(rng.integers(0, 255, (128, 128, 3), np.uint8)).save(
+        buf, "TIFF", compression="tiff_lzw")
+    (tmp_path / "a" / "cut.tif").write_bytes(buf.getvalue()[:len(buf.getvalue()) // 2])
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, str(root / "main.py"), "inspect", str(tmp_path)],
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "cut.tif" in out.stdout + out.stderr
+    assert "Warning" not in out.stderr and "site-packages" not in out.stdout + out.stderr

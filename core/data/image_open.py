@@ -42,6 +42,9 @@ MAX_PIXELS: int = MAX_DECODE_PIXELS * _JPEG_MAX_REDUCTION ** 2
 # Our own checks are stricter per format, so Pillow's limit is only a backstop.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+# A cut-off TIFF's "Corrupt EXIF data" went to the terminal as a library path and no file
+# name; the file is reported (named, with what to do) when it cannot be read (a review).
+warnings.filterwarnings("ignore", message=r"(Possibly )?[Cc]orrupt EXIF", category=UserWarning)
 
 JPEG_FORMATS = ("JPEG", "MPO")
 

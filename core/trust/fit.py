@@ -116,11 +116,13 @@ def _subset(records, limit: int, seed: int = 0):
     return [records[i] for i in idx]
 
 
-def _too_few(run: RunFolder, n: int, listener, refit: bool) -> None:
+def _too_few(run: RunFolder, n: int, listener, refit: bool, read: bool = False) -> None:
     """Say why the run is not calibrated now; after training, drop a calibration of an
-    earlier model (a re-fit of the same model keeps the one it has: it still fits)."""
-    have = f"only {n} readable validation image{'s' if n != 1 else ''}" if n else \
-        "no validation images"
+    earlier model (a re-fit of the same model keeps the one it has: it still fits).
+    ``read``: ``n`` counts the images that were read, not the split's (an unreadable one
+    among 6 had been counted in "only 6 readable")."""
+    have = (f"only {n} {'readable ' if read else ''}validation image{'s' if n != 1 else ''}"
+            if n else "no validation images")
     if refit:
         emit(listener, Log(f"{have}; calibration needs at least {MIN_IMAGES}", "warning"))
         return
@@ -154,7 +156,7 @@ def fit_after_training(run: RunFolder, model=None, split=None, classes=None, cfg
     probs, val_emb, ok = predict_with_embeddings(model, [r.path for r in val], batch, fn,
                                                  listener)
     if len(ok) < MIN_IMAGES:
-        _too_few(run, len(ok), listener, refit)
+        _too_few(run, len(ok), listener, refit, read=True)
         return None
     y = np.asarray([int(val[i].label) for i in ok], np.int64)
     emit(listener, Progress(1, 2, "embedding training images for the unknown score"))
