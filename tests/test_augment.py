@@ -8,7 +8,8 @@ import albumentations as A
 import numpy as np
 import pytest
 
-from core.data.augment import PRESETS, augment_previews, build_augmenter, preset_config
+from core.data.augment import (PRESETS, Augmenter, augment_previews, build_augmenter,
+                                preset_config)
 from core.data.augment_files import load_augment_file, save_albumentations, to_albumentations_dict
 from core.data.augment_specs import TRANSFORMS, default_transform
 from core.config import AugmentConfig, StudioConfig, TransformConfig
@@ -310,3 +311,31 @@ def test_the_augment_page_offers_no_blur_sigma_of_zero():
 
     sigma = next(p for p in TRANSFORMS["GaussianBlur"].params if p.name == "sigma_limit")
     assert sigma.minimum > 0
+
+
+def test_a_setting_that_blanks_images_is_refused_whatever_the_augmentation_seed():
+    """Brightness at -1 was refused for some seeds and passed for others, with half the
+    images black; the hint named a blur's sigma for every transform (a review)."""
+    verdicts = set()
+    for seed in range(6):
+        cfg = AugmentConfig(preset="custom", seed=seed, transforms=[
+            TransformConfig("RandomBrightnessContrast", p=0.5,
+                            params={"brightness_limit": [-1.0, -1.0]})])
+        with pytest.raises(ConfigError) as info:
+            build_augmenter(cfg, 32)
+        verdicts.add(str(info.value))
+    assert len(verdicts) == 1  # the same words for every seed
+    message = verdicts.pop()
+    assert "one flat colour" in message and "brightness and contrast" in message
+    assert "sigma" not in message
+
+
+def test_cut_out_at_its_largest_share_blanks_nearly_the_whole_image():
+    """Hole height and width 1.0 of the image (the Augment page's maximum) were read by
+    albumentations as 1 pixel: the cut-out all but vanished (a review)."""
+    cfg = AugmentConfig(preset="custom", transforms=[
+        TransformConfig("CoarseDropout", p=1.0, params={
+            "num_holes_range": [1, 1], "hole_height_range": [1.0, 1.0],
+            "hole_width_range": [1.0, 1.0], "fill": 0})])
+    out = Augmenter(cfg, 100)(np.full((100, 100, 3), 200, np.uint8), seed=3)
+    assert (out == 0).all(axis=2).mean() > 0.95

@@ -34,6 +34,7 @@ import numpy as np
 
 from core.config import AugmentConfig, TransformConfig
 from core.data.augment_specs import TRANSFORMS, ParamSpec, copy_value, default_transform
+from core.data.augment_trial import trial_run
 from core.errors import ConfigError
 
 PRESETS = ("none", "light", "medium", "heavy")
@@ -219,12 +220,28 @@ def _build_one(t: TransformConfig, image_size: int, where: str) -> A.BasicTransf
         kwargs[key] = _coerce(specs.get(key), value, f"{where} ({t.name}).{key}")
     if t.name == "RandomResizedCrop":
         kwargs["size"] = (image_size, image_size)
+    _shares_below_one(t.name, kwargs)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             return cls(p=float(t.p), **kwargs)
     except Exception as exc:  # albumentations wraps pydantic errors in ValueError
         raise ConfigError(_explain(exc, t.name, where)) from None
+
+
+#: Ranges the catalogue offers as a share of the image up to 1.0, which albumentations reads
+#: as pixels once a bound reaches 1: CoarseDropout's largest hole, "1.0 of the image", made
+#: holes of 0-1 pixel, so the cut-out all but vanished at its largest setting (a review).
+SHARE_RANGES = {"CoarseDropout": ("hole_height_range", "hole_width_range")}
+ALMOST_WHOLE = 0.999
+
+
+def _shares_below_one(name: str, kwargs: dict) -> None:
+    """A share of exactly 1.0 as just under it, so it keeps meaning a share."""
+    for key in SHARE_RANGES.get(name, ()):
+        value = kwargs.get(key)
+        if isinstance(value, tuple) and value and max(value) == 1.0 and min(value) > 0:
+            kwargs[key] = tuple(min(v, ALMOST_WHOLE) for v in value)
 
 
 def _explain(exc: Exception, name: str, where: str) -> str:
@@ -309,40 +326,8 @@ def build_augmenter(cfg: Optional[AugmentConfig], image_size: int) -> Optional[A
     if not any(t.enabled for t in cfg.transforms):
         return None
     augmenter = Augmenter(cfg, image_size)
-    _trial_run(Augmenter(cfg, image_size).compose, cfg, image_size)
+    trial_run(Augmenter(cfg, image_size).compose, cfg, image_size)
     return augmenter
-
-
-def _trial_run(compose: A.Compose, cfg: AugmentConfig, image_size: int) -> None:
-    """Run every transform once (each forced on) on a noise image of the training size.
-
-    Some only fail on pixels: a crop larger than the image stopped training after its
-    folder was written, and Normalize or ToFloat return floats that became garbage
-    when cast back to the 0-255 pixels the model takes (it normalises them itself).
-    """
-    names = [t.name for t in cfg.transforms if t.enabled]
-    image = np.random.default_rng(0).integers(0, 256, (image_size, image_size, 3), np.uint8)
-    for name, transform in zip(names, compose.transforms):
-        kept, transform.p = transform.p, 1.0
-        try:
-            image = transform(image=image)["image"]
-        except Exception as exc:  # noqa: BLE001 - albumentations raises many kinds
-            why = (str(exc).splitlines() or [""])[0][:200]
-            raise ConfigError(f"augmentation {name} fails on a {image_size} px image "
-                              f"({type(exc).__name__}: {why}); change its settings or remove "
-                              "it") from None
-        finally:
-            transform.p = kept
-        if np.ptp(np.asarray(image)) == 0:  # GaussianBlur with sigma 0 to 0: all white
-            raise ConfigError(f"augmentation {name} turns a noisy {image_size} px image into "
-                              "one flat colour, so the model would learn from blank images; "
-                              "change its settings (a blur's sigma must be above 0) or "
-                              "remove it")
-        if np.asarray(image).dtype != np.uint8:
-            raise ConfigError(f"augmentation {name} turns the pixels into "
-                              f"{np.asarray(image).dtype} values (as Normalize and ToFloat do), "
-                              "but the model takes 0-255 pixels and normalises them itself; "
-                              "remove it")
 
 
 def sample_seed(*parts: int) -> int:
