@@ -173,6 +173,14 @@ def _with_exif(turn):
     return exif
 
 
+def _hot(plane: np.ndarray, value: float) -> np.ndarray:
+    """``plane`` (float32) with 50 scattered pixels set to ``value``."""
+    out = plane.astype(np.float32).copy()
+    rng = np.random.default_rng(5)
+    out[rng.integers(0, out.shape[0], 50), rng.integers(0, out.shape[1], 50)] = value
+    return out
+
+
 SCENE = _scene(480, 640)
 ALPHA = (np.arange(640)[None, :].repeat(480, 0) * 255 // 640).astype(np.uint8)
 CASES = {
@@ -188,6 +196,11 @@ CASES = {
     "cmyk.tif": lambda p: Image.fromarray(SCENE).convert("CMYK").save(p),
     "float.tif": lambda p: Image.fromarray(SCENE[..., 1].astype(np.float32) / 255 * 3 - 1).save(p),
     "exif8.tif": lambda p: Image.fromarray(SCENE).save(p, exif=_with_exif(8)),
+    # a few pixels outside 0..1 (or 0..255) set the scaling: a shrunk copy averaged them
+    # away, so the streamed image came out 80 grey levels brighter (a review)
+    "float_hot.tif": lambda p: Image.fromarray(_hot(SCENE[..., 1] / 255 * 0.78, 5.0)).save(p),
+    "int32_hot.tif": lambda p: Image.fromarray(
+        _hot(SCENE[..., 1] * 200 // 255, 300).astype(np.int32)).save(p),
     "rgb.webp": lambda p: Image.fromarray(SCENE).save(p, quality=95),
     "rgba.webp": lambda p: Image.fromarray(np.dstack([SCENE, ALPHA])).save(p, lossless=True),
     "exif3.webp": lambda p: Image.fromarray(SCENE).save(p, quality=95, exif=_with_exif(3)),

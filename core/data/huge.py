@@ -150,13 +150,30 @@ def _flatten(image):
     return image.flatten(background=[top] * (image.bands - 1), max_alpha=top)
 
 
-def _to_uint8(arr: np.ndarray) -> np.ndarray:
-    """Scale to 0..255 as :func:`core.data.pixels.scale_to_uint8` does for Pillow's modes."""
+def _to_uint8(arr: np.ndarray, bounds: Optional[Tuple[float, float]] = None) -> np.ndarray:
+    """Scale to 0..255 as :func:`core.data.pixels.scale_to_uint8` does for Pillow's modes;
+    ``bounds``: the full-size image's range, for the modes scaled by their own range."""
     if arr.dtype == np.uint8:
         return arr
     if arr.dtype == np.uint16:
         return scale_to_uint8(arr, "I;16")
-    return scale_to_uint8(arr, "F" if arr.dtype.kind == "f" else "I")
+    return scale_to_uint8(arr, "F" if arr.dtype.kind == "f" else "I", bounds)
+
+
+def _own_range(arr: np.ndarray) -> bool:
+    """Whether ``arr``'s scaling depends on its own min and max (float, 32-bit)."""
+    return arr.dtype not in (np.uint8, np.uint16)
+
+
+def _full_range(image) -> Tuple[float, float]:
+    """The loaded (not yet shrunk) image's min and max, in one streaming pass: a shrunk copy
+    had averaged away the few pixels outside 0..1 that set a float image's scaling, so a big
+    float TIFF came out at another brightness than the same pixels read whole (a review)."""
+    stats = image.stats()  # one pass (a sequential read cannot start again): row 0 is
+    lo, hi = float(stats(0, 0)[0]), float(stats(1, 0)[0])  # every band's min and max
+    if not (np.isfinite(lo) and np.isfinite(hi)):  # NaN or inf: as Pillow's path, from data
+        raise ValueError("not finite")
+    return lo, hi
 
 
 def _to_rgb(arr: np.ndarray, interpretation: str) -> np.ndarray:
@@ -330,10 +347,17 @@ def _decode(vips, fh, fmt: str, header_size: Tuple[int, int],
         arr = _shrink(image, factors, turn).numpy()
         if rest:
             arr = np.concatenate([top, arr])
+        bounds = None
+        if _own_range(arr):
+            try:  # not finite (NaN, inf) or not measurable: the shrunk copy's own range
+                bounds = _full_range(_loaded(vips, fh, fmt, size, header_size)[0])
+            except Exception:  # noqa: BLE001 - pyvips.Error and ValueError alike
+                bounds = None
     except MemoryError:
         raise StreamError("oversized", "not enough memory to decode it even shrunk; "
                           "resize it or close other programs") from None
     except Exception as exc:  # pyvips.Error from the loader, the resize or the decode itself
         raise StreamError("corrupt", f"damaged or cut-off {fmt} data ({_error_text(exc, fmt)}); "
                           "re-export or remove it") from None
-    return _bilinear(_to_rgb(_to_uint8(arr), interpretation), stored, factors, size, turn)
+    return _bilinear(_to_rgb(_to_uint8(arr, bounds), interpretation), stored, factors, size,
+                     turn)

@@ -9,6 +9,8 @@ becomes 8-bit RGB without clipping or black backgrounds.
 
 from __future__ import annotations
 
+from typing import Optional, Tuple
+
 import numpy as np
 from PIL import Image
 
@@ -77,16 +79,19 @@ def frames(img: Image.Image) -> int:
         return 1
 
 
-def scale_to_uint8(arr: np.ndarray, mode: str) -> np.ndarray:
+def scale_to_uint8(arr: np.ndarray, mode: str,
+                   bounds: Optional[Tuple[float, float]] = None) -> np.ndarray:
     """Map 16-bit / 32-bit / float pixels to 0..255 by scaling, never by clipping.
 
     Integer data uses the range its type implies (0..65535 for 16 bit), so the
     same grey means the same thing in every image of a dataset; only values
     outside that range (or floats outside 0..1) fall back to min-max scaling.
+    ``bounds``: the whole image's (min, max) when ``arr`` is a shrunk copy of it, whose
+    averaged pixels no longer hold its extremes (:mod:`core.data.huge`).
     """
     if arr.dtype.kind == "f":
         arr = np.nan_to_num(arr.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
-        lo, hi = float(arr.min()), float(arr.max())
+        lo, hi = bounds if bounds is not None else (float(arr.min()), float(arr.max()))
         if lo >= 0.0 and hi <= 1.0:
             scaled = arr * 255.0
         elif hi > lo:
@@ -95,7 +100,8 @@ def scale_to_uint8(arr: np.ndarray, mode: str) -> np.ndarray:
             scaled = np.zeros_like(arr)
     else:
         arr = arr.astype(np.int64)
-        lo, hi = int(arr.min()), int(arr.max())
+        lo, hi = (int(bounds[0]), int(bounds[1])) if bounds is not None else \
+            (int(arr.min()), int(arr.max()))
         if mode.startswith("I;16") or (lo >= 0 and hi <= 65535 and hi > 255):
             scaled = arr * (255.0 / 65535.0)
         elif lo >= 0 and hi <= 255:
