@@ -31,6 +31,7 @@ CHATTER = re.compile(
 
 _lock = threading.Lock()
 _started = False
+_importer: "int | None" = None  # the thread importing TensorFlow under _lock
 
 
 def verbose_requested(argv=()) -> bool:
@@ -52,13 +53,52 @@ def start_tensorflow(verbose: bool | None = None):
     global _started
     if verbose is None:
         verbose = verbose_requested(sys.argv)
+    global _importer
     with _lock:
-        with native_chatter_hidden(verbose or _started):
-            import tensorflow as tf
+        _importer = threading.get_ident()
+        try:
+            with native_chatter_hidden(verbose or _started):
+                import tensorflow as tf
 
-            _first_device_query(tf)
+                _first_device_query(tf)
+        finally:
+            _importer = None
         _started = True
         return tf
+
+
+#: Top-level packages whose import imports TensorFlow.
+TENSORFLOW_PACKAGES = frozenset({"tensorflow", "keras", "tf_keras", "tf2onnx", "tensorboard"})
+
+
+def imports_wait_for_tensorflow() -> None:
+    """From now on, an ``import`` of TensorFlow (or Keras, which imports it) in one thread
+    while another thread imports it waits for that import instead of running beside it.
+
+    TensorFlow's import is not thread-safe: the window imports it in the background, and a
+    model opened on the Predict page in its first seconds imported Keras in a worker at the
+    same time; both got a half-made module ("partially initialized module ... (most likely
+    due to a circular import)"), the status bar said "TensorFlow missing", and every later
+    use failed until a restart (a review).  Wrapping ``__import__`` (not a meta-path
+    finder) waits before Python takes the module's import lock, which the importing thread
+    may need.  Installed once, by the window; the command line imports in one thread."""
+    import builtins
+
+    real = builtins.__import__
+    if getattr(real, "waits_for_tensorflow", False):
+        return
+
+    def waiting_import(name, globals=None, locals=None, fromlist=(), level=0):
+        if (not _started and level == 0 and name.partition(".")[0] in TENSORFLOW_PACKAGES
+                and _importer != threading.get_ident()):
+            try:  # waits while another thread imports it (or imports it here, quietly)
+                start_tensorflow()
+            except BaseException:  # noqa: BLE001 - the import below raises it for the caller
+                pass
+        return real(name, globals, locals, fromlist, level)
+
+    waiting_import.waits_for_tensorflow = True
+    builtins.__import__ = waiting_import
 
 
 _capturing = threading.Lock()

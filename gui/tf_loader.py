@@ -84,6 +84,9 @@ def start_loading() -> TensorFlowLoader:
     """Start the background import once; later calls return the same loader."""
     global _loader
     if _loader is None:
+        from core.tfenv import imports_wait_for_tensorflow
+
+        imports_wait_for_tensorflow()  # a worker's "import keras" meanwhile waits for it
         _loader = TensorFlowLoader()
         # Direct connections: these only store a tuple, from the worker thread.
         from PySide6.QtCore import Qt

@@ -79,3 +79,44 @@ def test_a_tflite_model_runs_without_the_xnnpack_line():
                          timeout=300, cwd=ROOT)
     assert out.returncode == 0 and out.stdout.strip().endswith("(1, 2)"), out.stderr
     assert "XNNPACK" not in out.stderr, out.stderr
+
+
+RACE = r"""
+import sys, threading
+sys.path.insert(0, sys.argv[1])
+from core.tfenv import imports_wait_for_tensorflow, start_tensorflow
+if sys.argv[2] == "wait":
+    imports_wait_for_tensorflow()
+errors = []
+def background():  # the window's loader
+    try:
+        start_tensorflow()
+    except BaseException as exc:
+        errors.append(f"loader: {type(exc).__name__}: {exc}")
+def worker():  # a page's job opening a model meanwhile
+    try:
+        import keras
+        keras.layers.Dense(2)
+        import tensorflow as tf
+        tf.data.Dataset.range(2)
+    except BaseException as exc:
+        errors.append(f"worker: {type(exc).__name__}: {exc}")
+threads = [threading.Thread(target=background), threading.Thread(target=worker)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print("ERRORS" if errors else "OK", errors)
+"""
+
+
+def test_a_worker_importing_keras_while_the_window_loads_tensorflow_waits_for_it(tmp_path):
+    """The window imports TensorFlow in the background; a model opened on the Predict page
+    in its first seconds imported Keras in a worker at the same time, and both got a
+    half-made module ("partially initialized module ..."): "TensorFlow missing" and every
+    later use failed until a restart (a review)."""
+    script = tmp_path / "race.py"
+    script.write_text(RACE)
+    out = subprocess.run([sys.executable, str(script), str(ROOT), "wait"],
+                         capture_output=True, text=True, timeout=600)
+    assert out.stdout.startswith("OK"), out.stdout + out.stderr[-2000:]
