@@ -339,3 +339,19 @@ def test_cut_out_at_its_largest_share_blanks_nearly_the_whole_image():
             "hole_width_range": [1.0, 1.0], "fill": 0})])
     out = Augmenter(cfg, 100)(np.full((100, 100, 3), 200, np.uint8), seed=3)
     assert (out == 0).all(axis=2).mean() > 0.95
+
+
+def test_an_even_blur_kernel_is_taken_as_the_next_odd_one_without_a_library_warning():
+    """An even size gave albumentations' UserWarning once per pipeline (seven lines in a
+    run's output) (a review); the hue shift is in OpenCV's half degrees, up to 90."""
+    import warnings
+
+    cfg = AugmentConfig(preset="custom", transforms=[
+        TransformConfig("Blur", p=1.0, params={"blur_limit": [4, 6]})])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        compose = build_augmenter(cfg, 32).compose
+    assert tuple(compose.transforms[0].blur_limit) == (5, 7)
+    hue = next(p for p in TRANSFORMS["HueSaturationValue"].params
+               if p.name == "hue_shift_limit")
+    assert (hue.minimum, hue.maximum) == (-90, 90) and "opposite" in hue.label

@@ -221,6 +221,7 @@ def _build_one(t: TransformConfig, image_size: int, where: str) -> A.BasicTransf
     if t.name == "RandomResizedCrop":
         kwargs["size"] = (image_size, image_size)
     _shares_below_one(t.name, kwargs)
+    _odd_kernels(t.name, kwargs)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
@@ -242,6 +243,21 @@ def _shares_below_one(name: str, kwargs: dict) -> None:
         value = kwargs.get(key)
         if isinstance(value, tuple) and value and max(value) == 1.0 and min(value) > 0:
             kwargs[key] = tuple(min(v, ALMOST_WHOLE) for v in value)
+
+
+#: Kernel sizes albumentations wants odd (0: from sigma); it took an even one as the next
+#: odd size with a UserWarning per pipeline built, seven in a run's output (a review).
+ODD_KERNELS = {"Blur": "blur_limit", "GaussianBlur": "blur_limit", "MedianBlur": "blur_limit",
+               "MotionBlur": "blur_limit"}
+
+
+def _odd_kernels(name: str, kwargs: dict) -> None:
+    """An even kernel size as the next odd one, as albumentations would, without its warning."""
+    key = ODD_KERNELS.get(name)
+    value = kwargs.get(key) if key else None
+    if isinstance(value, tuple) and all(isinstance(v, (int, float)) for v in value):
+        kwargs[key] = tuple(int(v) + 1 if int(v) == v and v > 0 and int(v) % 2 == 0 else v
+                            for v in value)
 
 
 def _explain(exc: Exception, name: str, where: str) -> str:

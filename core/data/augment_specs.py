@@ -94,7 +94,10 @@ _SPECS = [
                   ]),
     TransformSpec("HueSaturationValue", "Hue, saturation, value",
                   "Shifts colours, colour strength and lightness.", 0.3, [
-                      ParamSpec("hue_shift_limit", "Hue shift", "range", [-10.0, 10.0], -180, 180),
+                      # OpenCV's half degrees: 90 is the opposite colour and 180 the image as it was, so
+                      # -180 to 180 ("all colours") turned the wheel twice (a review)
+                      ParamSpec("hue_shift_limit", "Hue shift (90 = opposite colour)", "range",
+                                [-10.0, 10.0], -90, 90),
                       ParamSpec("sat_shift_limit", "Saturation shift", "range", [-20.0, 20.0], -255, 255),
                       ParamSpec("val_shift_limit", "Value shift", "range", [-10.0, 10.0], -255, 255),
                   ]),
@@ -121,7 +124,7 @@ _SPECS = [
                   ]),
     TransformSpec("Blur", "Box blur",
                   "Averages each pixel with its neighbours.", 0.2, [
-                      ParamSpec("blur_limit", "Kernel size", "int_range", [3, 5], 3, 31),
+                      ParamSpec("blur_limit", "Kernel size (odd)", "int_range", [3, 5], 3, 31),
                   ]),
     TransformSpec("GaussNoise", "Noise",
                   "Adds random sensor-like noise (strength as a share of full brightness).",
