@@ -29,11 +29,12 @@ import logging
 import threading
 import time
 import traceback
+import warnings
 import weakref
 from collections import OrderedDict
 from typing import Any, Callable, Optional
 
-from PySide6.QtCore import QObject, QThread, Qt, Signal, Slot
+from PySide6.QtCore import QObject, QThread, Qt, QTimer, Signal, Slot
 
 from core.errors import UserError
 from core.tfenv import missing_tensorflow
@@ -210,6 +211,32 @@ class Job(QObject):
             log.info("%s cancelled", self.name)
             self.cancelled.emit()
         self.done.emit()
+        QTimer.singleShot(0, self._release)  # after the slots queued by these signals
+
+    def _release(self) -> None:
+        """Drop what ties a finished job to memory: the slots connected to it (a lambda
+        holding the job, kept by Qt, is a cycle Python's collector cannot see, so every
+        scan's 20,000 records and every check's features stayed for the window's life, a
+        review), its thread, and the arguments it ran with.  ``result`` stays for whoever
+        still holds the job."""
+        for signal in (self.progress, self.finished, self.failed, self.cancelled, self.done,
+                       self.cancel_requested):
+            _disconnect_all(signal)
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            _disconnect_all(thread.event)
+            _disconnect_all(thread.ended)
+            thread._fn = thread._args = thread._kwargs = None
+        self._args, self._kwargs = (), {}
+
+
+def _disconnect_all(signal) -> None:
+    with warnings.catch_warnings():  # PySide warns when nothing is connected
+        warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            signal.disconnect()
+        except (RuntimeError, TypeError):
+            pass
 
 
 class JobRunner(QObject):
