@@ -459,6 +459,21 @@ def test_the_model_line_cuts_each_long_class_name():
     assert long not in text and long[:NAME_CHARS - 1] + "…, cat" in text
 
 
+def test_the_model_line_warns_of_a_file_that_failed_its_parity_check():
+    """An export file its metadata.json does not trust opened with no word on the page."""
+    from types import SimpleNamespace
+
+    from gui.pages.predict.results import model_text
+
+    note = "model_int8.tflite failed its parity check when it was exported: <sic>"
+    p = SimpleNamespace(kind="tflite", classes=["a", "b"], image_size=32, parity_note=note)
+    text = model_text("/e/model_int8.tflite", "/e/model_int8.tflite", "", p,
+                      "/e/model_int8.tflite")
+    assert "failed its parity check" in text and "&lt;sic&gt;" in text
+    p.parity_note = ""
+    assert "parity" not in model_text("/e/m.tflite", None, "", p, "/e/m.tflite")
+
+
 def test_card_pictures_use_every_device_pixel_of_a_high_dpi_screen(qtbot, window, trained_run,
                                                                    tmp_path, monkeypatch):
     """At 200 % the 112-pixel card picture was stretched to 224 device pixels and soft."""

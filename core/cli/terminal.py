@@ -73,3 +73,11 @@ def unbreakable_output() -> None:
 def name(path: str) -> str:
     """One file name or path, on one line whatever it holds."""
     return printable(str(path), keep_newlines=False)
+
+
+def warn_parity(predictor) -> None:
+    """Say on stderr that an exported file failed (or skipped) its parity check, before
+    its answers are printed, served or scored as if they were the app's."""
+    note = getattr(predictor, "parity_note", "")
+    if note:
+        print(f"warning: {message_lines(note)}", file=sys.stderr, flush=True)

@@ -1,5 +1,6 @@
 """What an export folder's metadata.json tells a model file in it: that the app wrote the
-folder, and the "unknown" threshold of the formats that output an unknown score.
+folder, the "unknown" threshold of the formats that output an unknown score, and whether
+the file passed its parity check (:func:`parity_note`).
 
 The threshold is not inside the SavedModel, TFLite and ONNX files, so a copy of one taken
 out of its folder kept its calibrated probabilities but stopped ever saying "unknown",
@@ -13,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Optional
 
-from core.formats import METADATA_MARKER
+from core.formats import METADATA_MARKER, METADATA_UNFINISHED
 
 
 def export_metadata(p: Path) -> Optional[dict]:
@@ -69,3 +70,33 @@ def scored_export(predictor, path: Path) -> None:
         f"{path.name} gives an unknown score, but the threshold above which the answer is "
         "'unknown' is in the metadata.json of the folder it was exported to, which is not "
         "beside it: it answers without 'unknown'. Copy that metadata.json beside it")
+
+
+#: Why metadata.json does not vouch for a file, by its status (core/export/report.py).
+UNTRUSTED_WHY = {
+    "parity_failed": "failed its parity check when it was exported: its answers differed "
+                     "from the app's",
+    "not_checked": "was never checked against the app when it was exported",
+    METADATA_UNFINISHED: "comes from an export that did not finish",
+}
+
+
+def parity_note(path: Path) -> str:
+    """A warning for a model file its export folder's metadata.json does not vouch for
+    ("" when it does, or when no metadata.json is beside it).
+
+    Opening the export folder skips such a file; opening the file itself used it without
+    a word, so a file whose int8 answers differed from the app's was predicted with, served
+    and evaluated as if it were the app's model (a review)."""
+    meta = model_export_metadata(path)
+    formats = meta.get("formats") if meta is not None else None
+    if not isinstance(formats, dict):
+        return ""
+    for entry in formats.values():
+        if isinstance(entry, dict) and entry.get("file") == path.name \
+                and entry.get("trust") is not True:
+            why = UNTRUSTED_WHY.get(entry.get("status"), "is not vouched for")
+            return (f"{path.name} {why} (its folder's metadata.json says so), so its answers "
+                    "may not be the app's; use a format of that export that passed, or "
+                    "export again")
+    return ""

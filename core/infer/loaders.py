@@ -20,7 +20,8 @@ import numpy as np
 
 from core.errors import ModelFileError
 from core.formats import BY_NAME, METADATA_UNFINISHED, OPEN_ORDER
-from core.infer.export_meta import export_calibration, export_metadata, scored_export
+from core.infer.export_meta import (export_calibration, export_metadata, parity_note,
+                                    scored_export)
 from core.infer.labels import check_label_count, labels_near
 from core.infer.refusals import images_hint
 from core.infer.model_safety import check_onnx, check_savedmodel, check_tflite, unopenable
@@ -364,7 +365,9 @@ def load_predictor(path: str | os.PathLike) -> Predictor:
                              "readable, or give another model")
     for accepts, load in LOADERS:
         if accepts(p):
-            return load(p)
+            predictor = load(p)
+            predictor.parity_note = parity_note(p)
+            return predictor
     partial_run_folder_error(p)
     raise ModelFileError(f"{p}: not a model this app can open (a run folder, .keras, SavedModel "
                          f"folder, .tflite or .onnx){images_hint(p)}")

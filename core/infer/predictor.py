@@ -62,6 +62,9 @@ class Predictor:
         self.has_unknown_score = False
         #: Why the unknown check is off though the model has a score ("" when it is not).
         self.unknown_note = ""
+        #: Why this exported file may not answer as the app does ("" when its export
+        #: folder vouches for it; :func:`core.infer.export_meta.parity_note`).
+        self.parity_note = ""
 
     def predict_arrays(self, images: np.ndarray) -> np.ndarray:
         """``images``: (N, S, S, 3) raw RGB 0-255 (uint8 or float) → (N, C) probabilities."""

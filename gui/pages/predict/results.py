@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QFrame, QHeaderView, QLabel, Q
                                QTreeWidget, QTreeWidgetItem, QWidget)
 
 from core.shown import elided
-from gui.pages.predict.cards import PredictionDelegate, PredictionModel
+from gui.pages.predict.cards import UNKNOWN, PredictionDelegate, PredictionModel
 from gui.plain_text import plain_tip
 from gui.steps import get_a_model
 
@@ -182,5 +182,7 @@ def model_text(path: Optional[str], chosen: Optional[str], gone: str, predictor,
                   f"{', …' if len(p.classes) > 6 else ''}), {p.image_size} px")
     else:
         detail = "loads when you add images"
+    caution = getattr(p, "parity_note", "") if p is not None and predictor_path == path else ""
     return (f"<b>Model</b> ({whose}): {_html(path)}<br>"
-            f"<span style='color:#9aa3ad'>{_html(detail)}</span>")
+            f"<span style='color:#9aa3ad'>{_html(detail)}</span>"
+            + (f"<br><span style='color:{UNKNOWN}'>{_html(caution)}.</span>" if caution else ""))
