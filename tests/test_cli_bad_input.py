@@ -447,3 +447,24 @@ def test_a_cut_off_tiff_is_named_without_pillows_exif_warning(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "cut.tif" in out.stdout + out.stderr
     assert "Warning" not in out.stderr and "site-packages" not in out.stdout + out.stderr
+
+
+def test_predicting_with_a_run_that_is_still_training_says_so(run_copy, tmp_path, capsys):
+    """A resumed run's earlier model.keras answered as if it were the run's model (note 24's
+    leftover): the answers now come with a warning while its trainer holds the run."""
+    from core.infer.loaders import load_predictor
+    from core.runs.folder import RunFolder
+    from core.runs.lock import acquire, release
+
+    run = RunFolder(run_copy)
+    image = tmp_path / "one.png"
+    Image.new("RGB", (32, 32), (250, 250, 250)).save(image)
+    run.update_run_info(status="running")
+    acquire(run)  # a live trainer holds it
+    try:
+        assert "is still training" in load_predictor(run_copy).caution
+        assert main(["predict", str(run_copy), str(image)]) == 0
+        assert "warning: " in capsys.readouterr().err
+    finally:
+        release(run)
+    assert load_predictor(run_copy).caution == ""  # its trainer gone: nothing to say

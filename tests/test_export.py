@@ -328,7 +328,7 @@ def test_predict_and_evaluate_accept_every_exported_format(export_all, run_dir):
         predictor = load_predictor(out / name)
         kinds[fmt] = predictor.kind
         trusted = json.loads((out / "metadata.json").read_text())["formats"][fmt]["trust"]
-        assert (predictor.parity_note == "") == trusted, fmt  # a file that passed: no warning
+        assert (predictor.caution == "") == trusted, fmt  # a file that passed: no warning
         assert predictor.classes == ["bright", "dark"] and predictor.image_size == SIZE
         probs, ok, skipped = predictor.predict_files(paths, batch_size=5)
         assert ok == paths and not skipped
@@ -402,8 +402,8 @@ def test_a_format_that_misses_its_bound_is_written_but_flagged(run_dir, tmp_path
         load_predictor(tmp_path / "out")
     # the file itself still opens, but says it failed (it had answered without a word)
     predictor = load_predictor(tmp_path / "out" / "model.keras")
-    assert predictor.parity_note.startswith("model.keras failed its parity check")
-    assert "export again" in predictor.parity_note
+    assert predictor.caution.startswith("model.keras failed its parity check")
+    assert "export again" in predictor.caution
     image = tmp_path / "one.png"
     Image.new("RGB", (40, 40), (200, 30, 30)).save(image)
     out = subprocess.run([sys.executable, str(ROOT / "main.py"), "predict",

@@ -466,11 +466,11 @@ def test_the_model_line_warns_of_a_file_that_failed_its_parity_check():
     from gui.pages.predict.results import model_text
 
     note = "model_int8.tflite failed its parity check when it was exported: <sic>"
-    p = SimpleNamespace(kind="tflite", classes=["a", "b"], image_size=32, parity_note=note)
+    p = SimpleNamespace(kind="tflite", classes=["a", "b"], image_size=32, caution=note)
     text = model_text("/e/model_int8.tflite", "/e/model_int8.tflite", "", p,
                       "/e/model_int8.tflite")
     assert "failed its parity check" in text and "&lt;sic&gt;" in text
-    p.parity_note = ""
+    p.caution = ""
     assert "parity" not in model_text("/e/m.tflite", None, "", p, "/e/m.tflite")
 
 

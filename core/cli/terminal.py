@@ -75,9 +75,10 @@ def name(path: str) -> str:
     return printable(str(path), keep_newlines=False)
 
 
-def warn_parity(predictor) -> None:
-    """Say on stderr that an exported file failed (or skipped) its parity check, before
-    its answers are printed, served or scored as if they were the app's."""
-    note = getattr(predictor, "parity_note", "")
+def warn_caution(predictor) -> None:
+    """Say on stderr why the model may not answer as the app does (an export that failed
+    its parity check, a run still training), before its answers are printed, served or
+    scored."""
+    note = getattr(predictor, "caution", "")
     if note:
         print(f"warning: {message_lines(note)}", file=sys.stderr, flush=True)

@@ -281,21 +281,31 @@ def _load_run_folder(p: Path) -> Predictor:
     trust = load_trust(run)
     predictor = load_keras_predictor(run.model_path, trust)  # calibrated, with "unknown"
     check_reference(run, trust, getattr(predictor, "embedding_size", None))
+    if _status(run) == "running":  # a resumed run's earlier model.keras answered unmarked
+        predictor.caution = (f"{run.path.name} is still training: its {run.model_path.name} is "
+                             "the one saved before, not the model this run will end with; "
+                             "ask again when it ends")
     return predictor
+
+
+def _status(run: RunFolder):
+    """The run's status as the Runs page shows it ("running" only while a live process
+    holds its lock); None when its run.json cannot be read."""
+    from core.errors import UserError
+    from core.runs.lock import shown_status
+
+    try:
+        return shown_status(run, run.run_info().status)
+    except UserError:
+        return None
 
 
 def no_model_text(run: RunFolder) -> str:
     """Why a run folder has no model file, and the way on that its status allows: "finish
     it with train --resume" was also said of a completed run (which resume refuses) and of
     one still training."""
-    from core.errors import UserError
-    from core.runs.lock import shown_status
-
     name = run.model_path.name
-    try:
-        status = shown_status(run, run.run_info().status)
-    except UserError:
-        status = None
+    status = _status(run)
     if status == "running":
         return (f"{run.path}: this run is still training; its {name} is written when it "
                 "ends: wait for it, or stop it first")
@@ -366,7 +376,7 @@ def load_predictor(path: str | os.PathLike) -> Predictor:
     for accepts, load in LOADERS:
         if accepts(p):
             predictor = load(p)
-            predictor.parity_note = parity_note(p)
+            predictor.caution = predictor.caution or parity_note(p)
             return predictor
     partial_run_folder_error(p)
     raise ModelFileError(f"{p}: not a model this app can open (a run folder, .keras, SavedModel "

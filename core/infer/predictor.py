@@ -62,9 +62,10 @@ class Predictor:
         self.has_unknown_score = False
         #: Why the unknown check is off though the model has a score ("" when it is not).
         self.unknown_note = ""
-        #: Why this exported file may not answer as the app does ("" when its export
-        #: folder vouches for it; :func:`core.infer.export_meta.parity_note`).
-        self.parity_note = ""
+        #: Why this model may not answer as the app does ("" when nothing says so): an
+        #: export that failed its parity check (:func:`core.infer.export_meta.parity_note`),
+        #: a run that is still training.
+        self.caution = ""
 
     def predict_arrays(self, images: np.ndarray) -> np.ndarray:
         """``images``: (N, S, S, 3) raw RGB 0-255 (uint8 or float) → (N, C) probabilities."""

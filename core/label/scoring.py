@@ -59,8 +59,8 @@ def score_images(model_path, paths: Sequence[str], store=None,
 
     cancel = cancel or CancelToken()
     predictor = load_predictor(model_path)
-    if predictor.parity_note:
-        emit(listener, Log(predictor.parity_note, level="warning"))
+    if predictor.caution:
+        emit(listener, Log(predictor.caution, level="warning"))
     run = run_of_model(model_path)
     model = getattr(predictor, "model", None)
     if run is None or model is None:

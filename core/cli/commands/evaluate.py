@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.cli.options import add_setting
-from core.cli.terminal import name, printable, warn_parity
+from core.cli.terminal import name, printable, warn_caution
 from core.config import StudioConfig
 from core.typed_json import json_text
 
@@ -25,7 +25,7 @@ def run(args) -> int:
     from core.infer.loaders import load_predictor
 
     predictor = load_predictor(args.model)
-    warn_parity(predictor)
+    warn_caution(predictor)
     result = evaluate_labelled_folder(predictor, args.data_dir, listener=ConsoleListener(),
                                       batch_size=args.batch_size,
                                       trained_on=training_images(args.model))

@@ -8,7 +8,7 @@ import math
 import sys
 
 from core.cli.options import add_setting
-from core.cli.terminal import name, printable, warn_parity
+from core.cli.terminal import name, printable, warn_caution
 from core.config import StudioConfig
 
 
@@ -102,7 +102,7 @@ def run(args) -> int:
     if not paths:
         raise UserError("no images found in " + ", ".join(args.paths))
     predictor = load_predictor(args.model)
-    warn_parity(predictor)
+    warn_caution(predictor)
     apply_unknown_options(predictor, args)
     rows = predictor.predict_paths(paths, top_k=args.top_k, batch_size=args.batch_size,
                                    listener=listener)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from core.cli.terminal import name, printable, warn_parity
+from core.cli.terminal import name, printable, warn_caution
 
 
 def register(sub) -> None:
@@ -57,7 +57,7 @@ def run(args) -> int:
     # a token from the environment stays there: the line names the variable, not its value
     example = server.curl_example(token_text=f"${TOKEN_VARIABLE}" if from_env else None)
     print(f"try: {example}", file=sys.stderr, flush=True)
-    warn_parity(predictor)
+    warn_caution(predictor)
     if predictor.unknown_note:  # a copied export: no "unknown" in its answers
         print(f"warning: {printable(predictor.unknown_note)}", file=sys.stderr, flush=True)
     print("Ctrl+C stops it", file=sys.stderr, flush=True)

@@ -43,8 +43,8 @@ def _predictor_for(source: str, predictor, listener):
     if predictor is None:
         emit(listener, Log(f"loading the model {source}"))
         predictor = load_predictor(source)
-        if predictor.parity_note:
-            emit(listener, Log(predictor.parity_note, level="warning"))
+        if predictor.caution:
+            emit(listener, Log(predictor.caution, level="warning"))
     return predictor
 
 

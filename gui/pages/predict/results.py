@@ -182,7 +182,7 @@ def model_text(path: Optional[str], chosen: Optional[str], gone: str, predictor,
                   f"{', …' if len(p.classes) > 6 else ''}), {p.image_size} px")
     else:
         detail = "loads when you add images"
-    caution = getattr(p, "parity_note", "") if p is not None and predictor_path == path else ""
+    caution = getattr(p, "caution", "") if p is not None and predictor_path == path else ""
     return (f"<b>Model</b> ({whose}): {_html(path)}<br>"
             f"<span style='color:#9aa3ad'>{_html(detail)}</span>"
             + (f"<br><span style='color:{UNKNOWN}'>{_html(caution)}.</span>" if caution else ""))
