@@ -75,6 +75,8 @@ def test_problem_files_hidden_nested_and_non_images(tmp_path):
     _img(tmp_path / ".git" / "x.png", seed=seed)  # hidden folder: not a class
     _img(tmp_path / "dog" / ".thumbs" / "t.png", seed=seed + 1)  # hidden nested folder
     _img(tmp_path / "cat" / "more" / "deeper" / "café photo 1.png", seed=seed + 2)
+    (tmp_path / "cat" / "Thumbs.db").write_bytes(b"\xd0\xcf\x11\xe0")  # what Windows leaves
+    (tmp_path / "dog" / "desktop.ini").write_text("[.ShellClassInfo]")  # (listed as problems)
     report = scan_dataset(tmp_path)
     assert report.classes == ["cat", "dog"]
     assert report.counts == {"cat": 11, "dog": 10}  # the nested image counts for its top class
@@ -85,7 +87,8 @@ def test_problem_files_hidden_nested_and_non_images(tmp_path):
     assert kinds[os.path.join("cat", "fake.jpg")] == "not_image"
     assert kinds[os.path.join("dog", "cut.png")] == "corrupt"
     assert kinds[os.path.join("dog", "notes.txt")] == "non_image_file"
-    assert not any(".hidden" in p or ".git" in p or ".thumbs" in p for p in kinds)
+    assert not any(".hidden" in p or ".git" in p or ".thumbs" in p or "Thumbs.db" in p
+                   or "desktop.ini" in p for p in kinds)
     assert report.usable
     text = report.to_text()
     assert "zero.jpg" in text and "empty" in text and "notes.txt" in text

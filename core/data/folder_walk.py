@@ -31,9 +31,17 @@ SET_ASIDE = "_set_aside"
 IGNORED_FOLDERS = frozenset({"__MACOSX", SET_ASIDE, "$RECYCLE.BIN", "System Volume Information"})
 
 
+#: Files a file browser leaves in folders it shows (macOS's is a dot-name): Windows'
+#: Thumbs.db and desktop.ini had been listed as scan problems (a review).
+OS_LITTER = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
+_LITTER_FOLDED = frozenset(n.casefold() for n in OS_LITTER)
+
+
 def hidden(name: str) -> bool:
-    """Entries the scan never looks at: dot-names, macOS zip leftovers, images set aside."""
-    return name.startswith(".") or name in IGNORED_FOLDERS
+    """Entries the scan never looks at: dot-names, macOS zip leftovers, images set aside,
+    what a file browser leaves beside the images."""
+    return (name.startswith(".") or name in IGNORED_FOLDERS
+            or name.casefold() in _LITTER_FOLDED)
 
 
 #: What ends a line for Python's splitlines (and so for a reader of labels.txt).

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Optional
 
 from core.appdirs import start_weights_dir
+from core.data.folder_walk import OS_LITTER
 from core.errors import UserError
 from core.runs.folder import Checkpoint, RunFolder
 from core.runs.lock import describe_holder, held_for, lock_holder
@@ -28,8 +29,6 @@ def carried_weights(config: dict) -> Optional[Path]:
     return path if path.parent == start_weights_dir().resolve() else None
 
 
-#: What a file browser leaves in any folder it shows (deleted with a run, never "foreign").
-OS_LITTER = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 #: The start of the names of the TensorBoard event files training writes under logs/.
 TENSORBOARD_EVENTS = "events.out.tfevents."
 #: macOS keeps a file's metadata in "._NAME" beside it on FAT, exFAT and network drives.
