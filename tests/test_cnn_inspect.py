@@ -281,3 +281,22 @@ def test_inspect_model_bad_paths_exit_2_with_one_line(tmp_path, make, match):
     errors = [ln for ln in out.stderr.splitlines() if ln.startswith("error:")]
     assert len(errors) == 1 and match in errors[0], out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_inspect_model_counts_what_a_runs_training_trained(trained_run, capsys):
+    """A run's model.keras is saved with every layer trainable: inspect-model called the
+    whole model trainable (23.5 M where fine-tuning trained 4.46 M), where the Network page
+    gives the run's own flags (a review)."""
+    from core.insight.explorer import NetworkSpec, trained_as
+    from core.model.model_files import load_model_file
+
+    model = load_model_file(trained_run / "model.keras")
+    loaded = sum(int(w.numpy().size) for w in model.trainable_weights)
+    phase = trained_as(model, NetworkSpec(kind="file", path=str(trained_run / "model.keras")))
+    trained = sum(int(w.numpy().size) for w in model.trainable_weights)
+    assert phase and trained < loaded  # the fixture's run froze part of its backbone
+    assert cli.main(["inspect-model", str(trained_run), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["trainable_params"] == trained and data["trainable_as_in"] == phase
+    assert cli.main(["inspect-model", str(trained_run)]) == 0
+    assert "trainable as the run's" in capsys.readouterr().out

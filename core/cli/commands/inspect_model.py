@@ -63,10 +63,22 @@ def run(args) -> int:
     from core.insight.layers import inspect_layers
     from core.model.model_files import load_model_file
 
+    from core.insight.explorer import NetworkSpec, trained_as
+
     model = load_model_file(path)  # safe mode, archive checked first
+    # A run's model.keras is saved with every layer trainable: its trainable count had been
+    # the whole model's (23.5 M where fine-tuning trained 4.46 M, a review); a run's own
+    # model gets the flags its last phase trained with, as the Network page gives it.
+    phase = trained_as(model, NetworkSpec(kind="file", path=str(path)))
     inspection = inspect_layers(model)
     if args.json:
-        print(json_text(inspection.to_dict(), strict=True))
+        print(json_text({**inspection.to_dict(), "trainable_as_in": phase or None}, strict=True))
     else:
-        print(_printable(inspection.to_text()))
+        text = inspection.to_text()
+        if phase:
+            text += f"\n(trainable as the run's {PHASE_WORDS.get(phase, phase)} trained them)"
+        print(_printable(text))
     return 0
+
+
+PHASE_WORDS = {"head": "head phase", "fine_tune": "fine-tuning"}
