@@ -67,8 +67,10 @@ def test_controls_edit_the_transform_in_place(qtbot, window):
     aug = window.state.config.augment
     assert aug.preset == "custom"
     assert page.preset_combo.currentData() == "custom"
-    assert [t.name for t in aug.transforms] == [t.name for t in light.transforms] + ["VerticalFlip"]
-    assert aug.transforms[-1].enabled
+    # in the page's order, not the order it was ticked in (a review): they run in that order
+    assert [t.name for t in aug.transforms] == ["HorizontalFlip", "VerticalFlip"] + \
+        [t.name for t in light.transforms][1:]
+    assert aug.transforms[1].enabled
 
     # a parameter edit changes only that parameter of that transform
     editor = page._editors["RandomBrightnessContrast"]["brightness_limit"]
@@ -206,3 +208,15 @@ def test_a_parameter_a_setting_leaves_out_shows_the_value_training_uses(qtbot, w
         ed = page._editors["Affine"][key]
         assert [w.value() for w in ed._widgets] == pytest.approx(want), key
         assert ed._widgets[0].isEnabled(), key
+
+
+def test_a_ticked_transform_runs_where_the_page_lists_it():
+    """Ticked on the page, a transform was appended: noise ticked before blur ran before it,
+    the same ticks in the other order gave other training images (a review)."""
+    from core.config import TransformConfig
+    from gui.pages.augment.page import listed_position
+
+    listed = [TransformConfig("HorizontalFlip"), TransformConfig("GaussNoise")]
+    assert listed_position(listed, "GaussianBlur") == 1  # before the noise, as listed
+    assert listed_position(listed, "Perspective") == 2
+    assert listed_position(listed, "NotListed") == 2  # a file's own transform: at the end

@@ -270,7 +270,7 @@ class AugmentPage(Page):
             t = default_transform(name, enabled=False)
             t.p = self._p_spins[name].value() / 100
             t.params = {k: ed.value() for k, ed in self._editors[name].items()}
-            new.transforms.append(t)
+            new.transforms.insert(listed_position(new.transforms, name), t)
         if what == "enabled":
             t.enabled = bool(value)
         elif what == "p":
@@ -379,3 +379,21 @@ class AugmentPage(Page):
         self._debounce.stop()
         if self._preview_job is not None:
             self._preview_job.cancel()
+
+
+def listed_position(transforms: list, name: str) -> int:
+    """Where a transform ticked on the page goes in the pipeline: before the first one the
+    page lists below it, so they run in the page's order.  Appended, they had run in the
+    order they were ticked: the same ticks and seed gave other training images (noise then
+    blur, or blur then noise) with nothing on the page to tell (a review).  Transforms the
+    page does not list (from a file) keep their places."""
+    from core.data.augment_specs import TRANSFORMS
+
+    order = {n: i for i, n in enumerate(TRANSFORMS)}
+    mine = order.get(name)
+    if mine is None:
+        return len(transforms)
+    for i, t in enumerate(transforms):
+        if order.get(t.name, -1) > mine:
+            return i
+    return len(transforms)
