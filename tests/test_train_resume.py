@@ -337,3 +337,87 @@ def test_a_resume_of_an_unedited_run_says_nothing_of_edits(tmp_path):
     resume_training(run.path, listener=events.append, data_dir=moved)
     assert not [e for e in events if isinstance(e, Log) and "edited since" in e.message]
     assert run.run_info().settings["data"]["data_dir"] == str(moved)
+
+
+def test_a_run_folder_moved_while_training_is_not_made_again_at_its_old_path(tmp_path):
+    """Renamed after its first epoch, the run folder was made again at the old path by the
+    next checkpoint: the rest of the run landed there without its config, split or labels,
+    "run completed" was printed, and the moved folder kept one epoch and a stale lock (a
+    review).  Training now stops, writes nothing more, and the moved folder resumes."""
+    from core.runs.in_place import RunFolderMoved
+    from core.train.engine import resume_training, train
+
+    data = make_bright_dark(tmp_path / "data", per_class=6, size=32)
+    old, moved = tmp_path / "run", tmp_path / "moved"
+
+    def listener(e):
+        if isinstance(e, EpochEnd) and e.phase == "head" and e.epoch == 1:
+            os.rename(old, moved)  # the user renames it in the file browser
+
+    with pytest.raises(RunFolderMoved, match="renamed, moved or removed while training"):
+        train(tiny_config(data, epochs=3, fine_tune_epochs=0), old, listener=listener)
+    assert not old.exists()
+    run = RunFolder(moved)
+    assert run.config_path.exists() and len(run.history()) == 1
+    assert run.run_info().status == "running"  # not written after the move: resumable
+    assert resume_training(moved).status == "completed" and len(run.history()) == 3
+
+
+def test_a_run_folder_that_turns_read_only_reports_the_write_that_failed(tmp_path,
+                                                                          monkeypatch):
+    """The checkpoint write failed, then recording the end in run.json and removing the
+    lock failed too, and those replaced it: "cannot use .../.lock: Operation not permitted;
+    give another path" (a review).  The first failure is the one reported."""
+    from core.runs import folder as folder_module
+    from core.train import loop as loop_module
+    from core.train.engine import train
+
+    data = make_bright_dark(tmp_path / "data", per_class=6, size=32)
+    calls = []  # checkpoints asked for; from the second on the folder is read-only
+
+    def read_only(run, *args, **kwargs):
+        calls.append(1)
+        if len(calls) > 1:
+            raise PermissionError(13, "Operation not permitted", str(run.checkpoint_dir))
+        return real_checkpoint(run, *args, **kwargs)
+
+    def run_info(self, **fields):
+        if len(calls) > 1:
+            raise UserError(f"cannot write {self.run_path}: Operation not permitted")
+        return real_run_info(self, **fields)
+
+    def unlink(self, *args, **kwargs):
+        if len(calls) > 1 and self.name == ".lock":
+            raise PermissionError(13, "Operation not permitted", str(self))
+        return real_unlink(self, *args, **kwargs)
+
+    real_checkpoint, real_run_info = loop_module.write_checkpoint, \
+        folder_module.RunFolder.update_run_info
+    real_unlink = Path.unlink
+    monkeypatch.setattr(loop_module, "write_checkpoint", read_only)
+    monkeypatch.setattr(folder_module.RunFolder, "update_run_info", run_info)
+    monkeypatch.setattr(Path, "unlink", unlink)
+    events = []
+    with pytest.raises(PermissionError, match="Operation not permitted") as info:
+        train(tiny_config(data, epochs=3, fine_tune_epochs=0), tmp_path / "run",
+              listener=events.append)
+    assert "checkpoint" in str(info.value)
+    assert any(isinstance(e, Log) and "could not record in run.json" in e.message
+               for e in events)
+
+
+def test_a_resume_refuses_edits_of_the_split_and_the_image_size(tmp_path):
+    """Edited by hand, the validation share, split seed and image size were "followed": the
+    split was not redone (config.json named one never used) and the best epoch, learnt at
+    64 px, was scored at 96 px (a review)."""
+    from core.train.engine import resume_training
+
+    data = make_bright_dark(tmp_path / "data", per_class=6, size=32)
+    run = stopped_run(tiny_config(data, epochs=2, fine_tune_epochs=0), tmp_path / "run", 1)
+    raw = json.loads(run.config_path.read_text())
+    raw["data"]["val_split"], raw["model"]["image_size"] = 0.5, 48
+    run.config_path.write_text(json.dumps(raw, indent=2))
+    with pytest.raises(UserError, match="keeps its split and image size") as info:
+        resume_training(run.path)
+    assert "data.val_split and model.image_size back" in str(info.value)
+    assert len(run.history()) == 1  # nothing trained

@@ -9,6 +9,7 @@ wrote them (:meth:`~core.runs.folder.RunFolder.save_config`), so each edit can b
 from __future__ import annotations
 
 from core.config import DAMAGED
+from core.errors import UserError
 from core.runs.compare import settings_diff
 from core.runs.folder import RunFolder
 from core.runs.records import RunInfo
@@ -16,6 +17,13 @@ from core.typed_json import load_json_file
 
 #: Edits named one by one; more are counted.
 NAMED = 5
+
+#: Settings fixed when a run starts: the split (made once, kept in split.json) and the image
+#: size its weights were learnt at.  A resume had "followed" edits of them it could not
+#: follow: config.json then named a split never used, and a 64 -> 96 px edit scored the
+#: kept best epoch at 96 px (62.5 % where its epoch had 100 %) (a review).
+FIXED_AT_START = ("data.val_split", "data.seed", "data.keep_duplicates_together",
+                  "model.image_size")
 
 
 def hand_edits(run: RunFolder, info: RunInfo) -> tuple[str, dict]:
@@ -28,6 +36,14 @@ def hand_edits(run: RunFolder, info: RunInfo) -> tuple[str, dict]:
     edits = settings_diff(info.settings, now)
     if not edits:
         return "", now
+    fixed = [d for d in edits if d.path in FIXED_AT_START]
+    if fixed:
+        said = "; ".join(f"{d.label} {d.a_text} → {d.b_text}" for d in fixed)
+        raise UserError(f"{run.config_path}: edited since the run wrote it ({said}), but a "
+                        "started run keeps its split and image size; put "
+                        f"{' and '.join(d.path for d in fixed)} back as they were, or start "
+                        "a new run with these settings (train DATA_DIR --config "
+                        f"{run.config_path})")
     said = "; ".join(f"{d.label} {d.a_text} → {d.b_text}" for d in edits[:NAMED])
     if len(edits) > NAMED:
         said += f"; and {len(edits) - NAMED} more"

@@ -49,6 +49,9 @@ def _live_holder(path: Path) -> Optional[dict]:
         return None
     if _here(holder) and not pid_alive(holder["pid"]):
         return None
+    if _here(holder) and holder["pid"] == os.getpid() and holder.get("token") \
+            and holder["token"] not in _HELD.values():
+        return None  # this process let it go where it was taken: the folder moved since
     return holder
 
 
@@ -201,7 +204,10 @@ def release(run: RunFolder) -> None:
     except (OSError, ValueError):
         return
     if isinstance(holder, dict) and token is not None and holder.get("token") == token:
-        run.lock_path.unlink(missing_ok=True)
+        try:  # a folder made read-only mid-run: the error that stopped the run is the one
+            run.lock_path.unlink(missing_ok=True)  # to report (a later run takes it over)
+        except OSError:
+            pass
 
 
 @contextlib.contextmanager

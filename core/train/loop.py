@@ -17,6 +17,7 @@ import numpy as np
 from core.config import StudioConfig
 from core.events import BatchEnd, CancelToken, EpochEnd, Log, emit
 from core.runs.folder import RunFolder
+from core.runs.in_place import folder_identity, require_in_place
 from core.train.checkpoint import (restore_checkpoint, restore_optimizer, save_best_weights,
                                    save_weights_atomic, write_checkpoint)
 from core.train.loop_state import LoopState
@@ -49,6 +50,8 @@ class TrainingLoop:
         self.session_start = time.time()
         self.prior_seconds = state.elapsed
         self.reported: set = set()  # paths already named as skipped (see make_dataset)
+        #: The run folder as it was when training started (core/runs/in_place.py).
+        self.identity = folder_identity(run.path)
 
     def enter_phase(self, phase: str, epochs: int, lr: float) -> None:
         self.state.enter_phase(phase)
@@ -82,6 +85,7 @@ class TrainingLoop:
 
     def on_epoch_end(self, epoch_in_fit: int, logs: dict) -> None:
         st = self.state
+        require_in_place(self.run.path, self.identity, st.global_epoch)  # before any write
         logs = {k: float(v) for k, v in logs.items()}
         seconds = time.time() - self._epoch_start
         st.epoch += 1

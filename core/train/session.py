@@ -22,6 +22,7 @@ from core.config import StudioConfig
 from core.events import (CancelToken, Cancelled, DeviceChosen, Log, PhaseStarted, RunStarted,
                          emit)
 from core.runs.folder import RunFolder
+from core.runs.in_place import record_unfinished, require_in_place
 from core.runs.history import record_run_safely  # the run list; a failure there only warns
 from core.runs.records import RunStatus
 from core.train.budget import BudgetReached, DeadlineToken, deadline_for, plan_budget
@@ -331,6 +332,7 @@ class Session:
         from core.train.device import reset_policy
 
         run, cluster = self.run, self.cluster
+        require_in_place(run.path, self.loop.identity, self.state.global_epoch)
         metrics = digest = None
         try:
             if self.model is not None and run.best_weights_path.exists():
@@ -370,10 +372,10 @@ class Session:
         """Record an unfinished (resumable) session in run.json and the run list (chief)."""
         from core.train.device import reset_policy
 
-        self.run.update_run_info(status=status)
         reset_policy()
-        if self.cluster.is_chief:
-            record_run_safely(self.run.path, self.listener)
+        loop = getattr(self, "loop", None)
+        record_unfinished(self.run, loop.identity if loop else None, status, self.listener,
+                          self.cluster.is_chief)
         plain = data_error_inside(exc) if exc is not None else None  # out of TF's wrapping
         if plain is not None:
             raise plain from None
