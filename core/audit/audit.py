@@ -88,7 +88,7 @@ def run_audit(data_dir: PathLike, model: Optional[FeatureModel] = None, *,
     _labels(result, emb, z, by_path, report.records, group_of, report.classes, seed, cancel)
     cancel.raise_if_cancelled()
     clock.stage("outliers")
-    _outliers(result, emb, z, group_of)
+    _outliers(result, emb, z, group_of, cancel)
     result.timings = clock.done()
     return result
 
@@ -129,10 +129,11 @@ def _labels(result: AuditResult, emb, z: np.ndarray, by_path, records, group_of:
             result.label_issues.append(issue)
 
 
-def _outliers(result: AuditResult, emb, z: np.ndarray, group_of: np.ndarray) -> None:
+def _outliers(result: AuditResult, emb, z: np.ndarray, group_of: np.ndarray,
+              cancel: Optional[CancelToken] = None) -> None:
     if len(emb) < 3:
         return
-    far = outlier_scores(z, group_of)
+    far = outlier_scores(z, group_of, cancel=cancel)
     for i in np.argsort(-far):
         if far[i] < OUTLIER_Z:
             break

@@ -86,12 +86,16 @@ def logistic_oof(x: np.ndarray, labels: np.ndarray, folds: np.ndarray, n_classes
 
 
 def neighbour_votes(x: np.ndarray, labels: np.ndarray, groups: np.ndarray, n_classes: int,
-                    k: int = NEIGHBOURS, chunk: int = 256) -> np.ndarray:
-    """Similarity-weighted class shares among each image's k nearest others (own group left out)."""
+                    k: int = NEIGHBOURS, chunk: int = 256,
+                    cancel: Optional[CancelToken] = None) -> np.ndarray:
+    """Similarity-weighted class shares among each image's k nearest others (own group left
+    out); ``cancel`` is checked between chunks (all pairs: long at 20,000 images)."""
     n = len(labels)
     k = max(1, min(k, n - 1))
     votes = np.zeros((n, n_classes), dtype=np.float64)
     for start in range(0, n, chunk):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
         rows = np.arange(start, min(start + chunk, n))
         sims = x[rows] @ x.T
         sims[groups[rows][:, None] == groups[None, :]] = -np.inf  # itself and its copies
@@ -147,7 +151,7 @@ def score_labels(vectors: np.ndarray, labels: np.ndarray, groups: np.ndarray,
     y, g = labels[idx], groups[idx]
     folds = fold_ids(y, g, FOLDS, seed)
     probs = (logistic_oof(x, y, folds, n_classes, cancel)
-             + neighbour_votes(x, y, g, n_classes)) / 2
+             + neighbour_votes(x, y, g, n_classes, cancel=cancel)) / 2
     wrong = 1.0 - probs[np.arange(len(y)), y]
     out.conflict[idx] = _contradictions(wrong, probs, y, g)
     others = probs.copy()

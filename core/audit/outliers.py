@@ -16,14 +16,17 @@ OUTLIER_Z = 4.0
 
 
 def outlier_scores(x: np.ndarray, groups: np.ndarray, k: int = NEIGHBOURS,
-                   chunk: int = 256) -> np.ndarray:
-    """Robust z-score of each row's mean distance to its k nearest others (unit rows ``x``)."""
+                   chunk: int = 256, cancel=None) -> np.ndarray:
+    """Robust z-score of each row's mean distance to its k nearest others (unit rows ``x``);
+    ``cancel`` (a CancelToken) is checked between chunks."""
     n = len(x)
     if n < 3:
         return np.zeros(n)
     k = max(1, min(k, n - 1))
     dist = np.zeros(n)
     for start in range(0, n, chunk):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
         rows = np.arange(start, min(start + chunk, n))
         sims = x[rows] @ x.T
         sims[groups[rows][:, None] == groups[None, :]] = -np.inf

@@ -93,11 +93,14 @@ class _Groups:
         return sorted((g for g in out.values() if len(g) > 1), key=lambda g: g[0])
 
 
-def _candidates(z: np.ndarray, signatures: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _candidates(z: np.ndarray, signatures: np.ndarray, cancel: Optional[CancelToken] = None,
+                listener: Optional[Listener] = None) -> tuple[np.ndarray, np.ndarray]:
     """(pairs (P, 2) with i < j, eligible for the fine check (P,) bool); ``z``: unit rows."""
     n = len(z)
-    feat_idx, _ = top_k(z, z, NEIGHBOURS)
-    pix_idx, _ = pixel_candidates(signatures, NEIGHBOURS, windows=n <= WINDOWS_UP_TO)
+    feat_idx, _ = top_k(z, z, NEIGHBOURS, cancel=cancel)
+    pix_idx, _ = pixel_candidates(
+        signatures, NEIGHBOURS, windows=n <= WINDOWS_UP_TO, cancel=cancel,
+        progress=lambda done, total: emit(listener, Progress(done, total, "comparing images")))
     found: dict[tuple[int, int], bool] = {}
     for idx in (feat_idx, pix_idx):
         for rank in range(idx.shape[1]):
@@ -141,7 +144,7 @@ def find_near_duplicates(emb: Embeddings, *, pair_cache: Optional[PairCache] = N
     rep = np.asarray(reps, dtype=np.int64)
     if len(rep) >= 2:
         z = reduced_vectors[rep] if reduced_vectors is not None else reduced(emb.vectors[rep])
-        pairs, eligible = _candidates(z, emb.signatures[rep])
+        pairs, eligible = _candidates(z, emb.signatures[rep], cancel, listener)
         cancel.raise_if_cancelled()
         a, b = rep[pairs[:, 0]], rep[pairs[:, 1]]
         plain = plain_similarity(emb.signatures, a, b)

@@ -77,8 +77,13 @@ def view_descriptors(signatures: np.ndarray, windows: bool = True) -> np.ndarray
 
 
 def pixel_candidates(signatures: np.ndarray, k: int, windows: bool = True,
-                     chunk: int = 512) -> tuple[np.ndarray, np.ndarray]:
-    """Each image's ``k`` nearest others by best view similarity: (indices, similarities)."""
+                     chunk: int = 512, cancel=None,
+                     progress=None) -> tuple[np.ndarray, np.ndarray]:
+    """Each image's ``k`` nearest others by best view similarity: (indices, similarities).
+
+    All pairs: about a minute of CPU at 20,000 images, so ``cancel`` (a CancelToken) is
+    checked and ``progress(done, total)`` called between chunks (Cancel had waited for
+    the whole search, two minutes on a busy machine, a review)."""
     desc = view_descriptors(signatures, windows)
     n, v, d = desc.shape
     k = max(0, min(k, n - 1))
@@ -89,6 +94,10 @@ def pixel_candidates(signatures: np.ndarray, k: int, windows: bool = True,
     targets = desc.reshape(n * v, d)
     chunk = max(16, min(chunk, _CELLS // (n * v)))  # bounds the (chunk, n*v) block
     for start in range(0, n, chunk):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        if progress is not None:
+            progress(start, n)
         q = desc[start:start + chunk, 0]
         s = (q @ targets.T).reshape(len(q), n, v).max(axis=2)
         rows = np.arange(start, start + len(q))

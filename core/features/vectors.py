@@ -66,10 +66,11 @@ def _project(x: np.ndarray, dims: int, chunk: int) -> np.ndarray:
 
 
 def top_k(query: np.ndarray, target: np.ndarray, k: int, exclude_self: bool = True,
-          chunk: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+          chunk: int = 1024, cancel=None) -> tuple[np.ndarray, np.ndarray]:
     """(indices, similarities) of each query row's ``k`` most similar target rows (dot product).
 
-    Computed in row chunks, so memory is ``chunk x len(target)`` whatever the size.
+    Computed in row chunks, so memory is ``chunk x len(target)`` whatever the size;
+    ``cancel`` (a CancelToken) is checked between chunks.
     """
     n = len(query)
     k = max(0, min(k, len(target) - (1 if exclude_self else 0)))
@@ -79,6 +80,8 @@ def top_k(query: np.ndarray, target: np.ndarray, k: int, exclude_self: bool = Tr
         return idx, sims
     chunk = max(16, min(chunk, (1 << 25) // max(1, len(target))))  # <= 128 MB per block
     for start in range(0, n, chunk):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
         s = query[start:start + chunk] @ target.T
         if exclude_self:
             rows = np.arange(start, min(start + chunk, n))
