@@ -252,3 +252,27 @@ def test_a_run_stopped_by_the_previous_version_resumes_from_its_h5_weights(train
     assert (run / "best.weights.npz").exists() and result.metrics is not None
     assert weights_digest(load_model_file(run / "model.keras")) == best_digest
     assert json.loads((run / "run.json").read_text())["version"] == 1  # rewritten as current
+
+
+def test_train_says_which_classes_it_leaves_out_and_which_it_cannot_measure(tmp_path):
+    """A class folder of unreadable files was left out of the model and a class of one
+    image was never validated, with only per-file lines in train's output (inspect said
+    both) (a review)."""
+    from core.train.engine import train
+
+    data = make_bright_dark(tmp_path / "data", per_class=8, size=32)
+    (data / "broken").mkdir()
+    (data / "broken" / "x.jpg").write_text("not an image")
+    (data / "single").mkdir()
+    from PIL import Image
+
+    Image.fromarray(np.random.default_rng(5).integers(0, 255, (32, 32, 3), np.uint8)).save(
+        data / "single" / "only.png")
+    events = []
+    train(tiny_config(data, epochs=1, fine_tune_epochs=0), tmp_path / "run",
+          listener=events.append)
+    said = [e.message for e in events if isinstance(e, Log)]
+    assert any("broken" in m and e_level == "warning"
+               for m, e_level in ((e.message, e.level) for e in events if isinstance(e, Log)))
+    split = next(m for m in said if m.startswith("split: ") and " validate" in m)
+    assert "no validation image of 'single'" in split and "not measured" in split

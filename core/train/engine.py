@@ -95,6 +95,8 @@ def prepare_new_run(cfg: StudioConfig, run_dir: Optional[str | Path], runs_base,
     for problem in report.problems:
         if problem.kind != "non_image_file":
             emit(listener, FileSkipped(problem.path, problem.reason, "scan"))
+    for warning in report.warnings:  # a class left out, a tiny one: inspect said, train had not
+        emit(listener, Log(warning, "warning"))
     groups = near_copy_groups(cfg, report, listener, cancel)
     split = split_dataset(report, cfg.data.val_split, cfg.data.seed, groups=groups)
     emit(listener, Log(describe_split(split)))

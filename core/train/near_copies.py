@@ -80,4 +80,16 @@ def describe_split(split) -> str:
             + (f", {len(split.test)} test" if split.test else ""))
     if split.kept_together:
         text += (f"; {split.kept_together} near-copy group(s) kept wholly on one side")
+    unmeasured = unvalidated_classes(split)
+    if unmeasured and split.val:
+        text += (f"; no validation image of {', '.join(repr(c) for c in unmeasured)} (too "
+                 "few images): its accuracy is not measured")
     return text
+
+
+def unvalidated_classes(split) -> list[str]:
+    """The classes with training images but none to validate on: a class of one image went
+    to training, and the run ended "accuracy 0 on 4 images" with no word of it (a review)."""
+    trained = {r.class_name for r in split.train}
+    validated = {r.class_name for r in split.val}
+    return sorted(trained - validated)
