@@ -580,3 +580,38 @@ def test_sixty_class_buttons_scroll_at_a_readable_height_and_names_are_isolated(
         view.class_buttons["class_58"].geometry().translated(0, -bar.value()))
     rtl = Suggestion(str(tmp_path / "y.png"), "قطة عربية", 0.07, 0.9)
     assert caption(rtl) == "7 % · \u2068قطة عربية\u2069".replace(" ", "\u00a0")
+
+
+def test_confirm_accepts_what_the_preview_counted_not_the_next_folder(qtbot, window):
+    """A preview of 3 images stayed shown while another folder was sorted, and Confirm then
+    labelled 53 images of that folder; a key decision left it counting an image no more open."""
+    from types import SimpleNamespace
+
+    from core.label.suggestions import Suggestion
+
+    def result(paths):
+        return SimpleNamespace(items=[Suggestion(p, "a", 0.95, 0.1) for p in paths],
+                               classes=["a", "b"], skipped=[])
+
+    page = next(p for p in window.pages if p.key == "sort")
+    window.show_page(window.pages.index(page))
+    page.folder = "/A"
+    page._on_suggested(result([f"/A/{i}.png" for i in range(3)]))
+    page.bulk.spin.setValue(90)
+    qtbot.mouseClick(page.bulk.accept_button, Qt.LeftButton)
+    assert page.bulk.preview_label.text() == "Will label 3 image(s): a 3."
+    page.label_current("b")  # one of the three decided by key: the preview counts again
+    assert page.bulk.preview_label.text() == "Will label 2 image(s): a 2."
+    page.folder = "/B"
+    page._on_suggested(result([f"/B/{i}.png" for i in range(50)]))
+    assert not page.bulk.preview_label.isVisible() and not page.bulk.confirm_button.isVisible()
+    assert not page.review.decisions
+    # Confirm applies the rows it previewed, whatever was shown since
+    page.folder = "/A"
+    page._on_suggested(result([f"/A/{i}.png" for i in range(3)]))
+    qtbot.mouseClick(page.bulk.accept_button, Qt.LeftButton)
+    previewed = page.bulk._previewed
+    page.review.items.append(Suggestion("/A/late.png", "a", 0.99, 0.1))  # not in the preview
+    qtbot.mouseClick(page.bulk.confirm_button, Qt.LeftButton)
+    assert sorted(page.review.decisions) == sorted(p for p, _c in previewed)
+    assert "/A/late.png" not in page.review.decisions

@@ -237,17 +237,11 @@ class SortPage(Page):
         ``earlier`` batches added (another day) are shown as added, not offered again; the
         labels of the folder's draft (given another time, not added) come back."""
         self.drafts.flush()  # the folder shown until now keeps its labels
+        self.bulk.hide_preview()  # it counted other images (or other probabilities)
         again, self.shown_folder = self.shown_folder == self.folder, self.folder
         old = self.review
-        # the keys keep their classes: after Update the new model's sorted names gave 3 and 4
-        classes = list(old.classes) + [c for c in result.classes if c not in old.classes]
         rows = {s.path: i for i, s in enumerate(result.items)}
-        self.review = Review(list(result.items), classes,
-                             {p: d for p, d in old.decisions.items() if p in rows},
-                             {p: b for p, b in old.added.items() if p in rows},
-                             history=[(p, before, rows[p]) for p, before, _row in old.history
-                                      if p in rows],  # Backspace still steps back
-                             made=list(old.made) if again else [])
+        self.review = old.following(result.items, result.classes, again)
         back = [] if again or draft is None else DraftKeeper.restore(draft, self.review, rows)
         self.review.mark_earlier(earlier := earlier or {})
         self.review.current = next((i for i, s in enumerate(result.items)
@@ -297,6 +291,8 @@ class SortPage(Page):
                 self._paint_decision(self.review.items[row].path)
         else:
             changed = self.review.decide(label)
+        if changed:
+            self.bulk.recount()  # an open preview says what Confirm does now
         if changed and what != "back":
             self._paint_decision(self.review.items[before].path)
         elif not changed and what != "back" and self.review.current_item() is not None:
@@ -323,12 +319,13 @@ class SortPage(Page):
         self._refresh_buttons()
         self.drafts.changed()
 
-    def review_preview(self, threshold: float):
-        return self.review.preview(threshold)
+    def review_preview(self, threshold: float) -> list[tuple[str, str]]:
+        return [(s.path, s.suggested) for s in self.review.above(threshold)]
 
-    def accept_above(self, threshold: float) -> int:
+    def accept_above(self, threshold: float, rows=None) -> int:
+        """Accept ``rows`` (what the preview showed), or every suggestion above ``threshold``."""
         before = set(self.review.decisions)
-        n = self.review.accept_above(threshold)
+        n = self.review.accept_rows(self.review_preview(threshold) if rows is None else rows)
         for path in set(self.review.decisions) - before:
             self._paint_decision(path)
         self.show_info(f"Accepted {n} suggestion(s) at or above {threshold * 100:.0f} %.")
@@ -381,6 +378,7 @@ class SortPage(Page):
         ("Add to data set" had put project A's labels into B's data folder)."""
         self.drafts.flush()  # the folder's labels wait for it in its draft
         self.review, self.folder, self.shown_folder, self._chosen_model = Review(), "", "", None
+        self.bulk.hide_preview()
         self.thumbs.set_items([])
         self.folder_label.setText("No folder yet.")
         self.box.outcome_label.setText("")  # "copied into A's folder" under project B

@@ -33,6 +33,19 @@ class Review:
     history: list[tuple[str, Optional[str], int]] = field(default_factory=list)
     made: list[str] = field(default_factory=list)  # classes made on the spot, still folderless
 
+    def following(self, items: list, classes: list, again: bool) -> "Review":
+        """The review of new suggestions ``items`` (the same folder ``again``, or another):
+        the decisions, added marks and Backspace history of images still shown are kept."""
+        # the keys keep their classes: after Update the new model's sorted names gave 3 and 4
+        classes = list(self.classes) + [c for c in classes if c not in self.classes]
+        rows = {s.path: i for i, s in enumerate(items)}
+        return Review(list(items), classes,
+                      {p: d for p, d in self.decisions.items() if p in rows},
+                      {p: b for p, b in self.added.items() if p in rows},
+                      history=[(p, before, rows[p]) for p, before, _row in self.history
+                               if p in rows],  # Backspace still steps back
+                      made=list(self.made) if again else [])
+
     # -- reading ------------------------------------------------------------------------
     def __len__(self) -> int:
         return len(self.items)
@@ -116,11 +129,17 @@ class Review:
         return Counter(s.suggested for s in self.above(threshold))
 
     def accept_above(self, threshold: float) -> int:
-        chosen = self.above(threshold)
-        row = {id(s): i for i, s in enumerate(self.items)}  # items.index(s) per image made
-        for s in chosen:  # 10,000 acceptances a two-minute freeze
-            self.history.append((s.path, None, row[id(s)]))
-            self.decisions[s.path] = s.suggested
+        return self.accept_rows([(s.path, s.suggested) for s in self.above(threshold)])
+
+    def accept_rows(self, rows) -> int:
+        """Decide each (path, class) of ``rows`` -- what a preview counted -- whose image is
+        still shown and undecided; how many were decided.  Images of another folder, or
+        decided since, are left alone (a preview of 3 had labelled 53 of the next folder)."""
+        row = {s.path: i for i, s in enumerate(self.items)}  # items.index(s) per image made
+        chosen = [(p, c) for p, c in rows if p in row and p not in self.decisions]
+        for path, label in chosen:  # 10,000 acceptances a two-minute freeze
+            self.history.append((path, None, row[path]))
+            self.decisions[path] = label
         if chosen and self.current_item() is not None and \
                 self.current_item().path in self.decisions:
             self.current = self._next_open(self.current)
