@@ -32,6 +32,7 @@ from core.errors import DataError, DiskFullError, UserError
 from core.events import CancelToken, Listener, Progress, emit
 from core.features.hashing import hash_file
 from core.label.earlier import Added, added_before, earlier_additions
+from core.label.in_data_set import data_set_copies, in_data_set
 from core.data.dead_temps import sweep_dead_temps
 from core.fsutil import copy_new, move_new
 from core.path_names import free_name, is_within
@@ -252,6 +253,8 @@ def apply_labels(rows: Iterable[tuple[str, str]], data_dir, *, move: bool = Fals
     outcome = LabelOutcome(batch=uuid.uuid4().hex[:12], moved=move, new_classes=new)
     journal = FixJournal(root)
     earlier = earlier_additions(journal)
+    present = data_set_copies([p for p, lab in rows if not _left_out(lab, words, existing)],
+                              root)  # exact copies of its images, however they came in
     planned, taken, seen, digests, twins = [], set(), set(), {}, []
     for path, label in rows:
         left_out = _left_out(label, words, existing)
@@ -263,6 +266,8 @@ def apply_labels(rows: Iterable[tuple[str, str]], data_dir, *, move: bool = Fals
         if stamp is not None and stamp.digest in earlier:
             why = added_before(earlier[stamp.digest])
             outcome.already[path] = earlier[stamp.digest]
+        elif stamp is not None and stamp.digest in present:
+            why = in_data_set(present[stamp.digest])
         elif stamp is not None and stamp.digest in digests:
             why = f"the same image as {one_line(digests[stamp.digest])}, labelled by its row"
             twins.append((path, digests[stamp.digest]))  # in once its first row is placed
