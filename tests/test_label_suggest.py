@@ -24,8 +24,12 @@ def test_useful_order_keeps_near_copies_apart_and_confident_order_descends():
     pos = {int(r): i for i, r in enumerate(order)}
     assert abs(pos[0] - pos[1]) > 1
     assert list(np.argsort(-(1 - np.abs(probs[:, 0] - probs[:, 1])), kind="stable")[:2]) == [0, 1]
-    c_order, top = confident_order(probs)
+    c_order, useful = confident_order(probs)
+    top = probs.max(axis=1)[c_order]
     assert list(top) == sorted(top, reverse=True) and int(c_order[0]) == 5
+    # the usefulness is the image's own, not its probability: the surest is the least useful
+    assert np.allclose(useful, 1 - np.abs(probs[c_order, 0] - probs[c_order, 1]))
+    assert useful[0] == pytest.approx(0.02)
 
 
 def _blobs(rng, centres, per_blob, spread=0.05):
@@ -135,6 +139,9 @@ def test_suggest_cli_writes_csv_and_json(trained_run, unlabelled, tmp_path, caps
     assert data["order"] == "confident" and len(data["suggestions"]) == 8
     probs = [s["probability"] for s in data["suggestions"]]
     assert probs == sorted(probs, reverse=True)  # most confident first
+    for s in data["suggestions"]:  # the image's usefulness, not its probability again
+        margin = s["top"][0][1] - s["top"][1][1]
+        assert s["usefulness"] == pytest.approx(1 - margin, abs=1e-4)
     assert set(data["suggestions"][0]) >= {"path", "suggested", "probability", "usefulness",
                                            "unknown"}
     capsys.readouterr()
