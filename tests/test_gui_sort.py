@@ -615,3 +615,35 @@ def test_confirm_accepts_what_the_preview_counted_not_the_next_folder(qtbot, win
     qtbot.mouseClick(page.bulk.confirm_button, Qt.LeftButton)
     assert sorted(page.review.decisions) == sorted(p for p, _c in previewed)
     assert "/A/late.png" not in page.review.decisions
+
+
+def test_images_added_to_another_data_folder_are_not_shown_as_added_to_this_one(
+        qtbot, window, trained_run, folders, tmp_path):
+    """After the Data page switched to folder B, images added to A stayed "✓ added", could
+    not be labelled for B ("already in the data set") and sorting the folder again kept them."""
+    data, new = folders
+    other = tmp_path / "data_b"
+    shutil.copytree(data, other)
+    page = _sort_page(window, trained_run, data)
+    _wait_done(qtbot, window, page.suggestions_ready, lambda: page.open_folder(str(new)))
+    first = page.review.items[0].path
+    qtbot.keyClick(page.grid, Qt.Key_1)
+    (outcome,) = _wait_done(qtbot, window, page.box.applied,
+                            lambda: qtbot.mouseClick(page.box.add_button, Qt.LeftButton))
+    assert [src for src, _dst in outcome.placed] == [first]
+    assert page.thumbs.state_of(first) == "added" and "1 added" in page.counter_label.text()
+
+    window.state.set("data.data_dir", str(other))
+    assert not page.review.added and page.thumbs.state_of(first) == "label"
+    assert "added" not in page.counter_label.text()
+    assert page.review.rows_to_apply() == [(first, "bright")]  # the label stays, for B
+    _wait_done(qtbot, window, page.suggestions_ready, lambda: page.open_folder(str(new)))
+    assert not page.review.added  # sorting again did not bring A's marks back
+
+    window.state.set("data.data_dir", str(data))  # back to A: shown again, sorted for A
+    data_index = window.pages.index(window.data_page)
+    window.show_page(data_index)
+    qtbot.waitUntil(lambda: not window.runner.is_busy(), timeout=60000)  # a scan of A
+    _wait_done(qtbot, window, page.suggestions_ready,
+               lambda: window.show_page(window.pages.index(page)))
+    assert set(page.review.added) == {first} and page.thumbs.state_of(first) == "added"

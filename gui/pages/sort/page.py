@@ -14,8 +14,8 @@ from __future__ import annotations
 import os
 from typing import Optional
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QSplitter
+from PySide6.QtCore import QEvent, QObject, Signal
+from PySide6.QtWidgets import QFileDialog
 
 from core.path_names import is_within
 from gui.pages.base import Page
@@ -23,11 +23,11 @@ from gui.pages.sort.bulk import BulkBar, class_folders
 from gui.pages.sort.dataset_box import DataSetBox
 from gui.pages.sort.drafts import DraftKeeper
 from gui.pages.sort.folder_row import folder_row
-from gui.pages.sort.grid import SortGrid, SortThumbs, caption
+from gui.pages.sort.grid import caption
 from gui.pages.sort.jobs import run_folder_of, suggest_job
 from gui.pages.sort.keys import action_for, focused_control_takes
+from gui.pages.sort.layout import model_choice_row, review_splitter
 from gui.pages.sort.review import Review, arrival_notes
-from gui.widgets.model_row import model_row
 from gui.steps import get_a_model
 
 NO_MODEL = "No model yet: " + get_a_model("open a run folder with “Open model…”.")
@@ -52,11 +52,12 @@ class SortPage(Page):
         self.shown_folder = ""  # the folder whose images the grid shows
         self._chosen_model: Optional[str] = None
         self._job = None
+        self._marks_stale = False  # the data folder changed: which images it holds is unknown
         self.drafts = DraftKeeper(lambda: (self.shown_folder, self.review, self.box.data_dir()),
                                   self)
-        self.body.addLayout(self._build_model_row())
+        self.body.addLayout(model_choice_row(self))
         self.body.addLayout(folder_row(self))
-        self.body.addWidget(self._build_review(), 1)
+        self.body.addWidget(review_splitter(self), 1)
         self.bulk = BulkBar(self.review_preview, lambda: list(self.review.classes),
                             lambda: class_folders(self.state.config.data.data_dir))
         self.bulk.confirmed.connect(self.accept_above)
@@ -75,42 +76,10 @@ class SortPage(Page):
         for signal in (state.run_changed, state.model_changed):
             signal.connect(lambda _v: self._refresh_model())
         state.config_changed.connect(lambda path: path in ("", "data", "data.data_dir")
-                                     and (self.box.refresh(), self.box.refresh_undo()))
+                                     and self._data_folder_changed())
         runner.busy_changed.connect(lambda _b: self._refresh_buttons())
         self._refresh_model()
         self._show_current()
-
-    # ------------------------------------------------------------------ building
-    def _build_model_row(self) -> QHBoxLayout:
-        row, self.model_label, self.open_model_button, _ = model_row(
-            "Use another model for the suggestions: a run folder (which Update the model can "
-            "retrain) or a model file",
-            [("Run folder…", self.choose_model),
-             ("Model file (.keras, .tflite, .onnx)…", self.choose_model_file),
-             ("Use the current model", lambda: self.open_model(""))])
-        self.model_label.setTextFormat(Qt.PlainText)  # "Model: <path>", the path as written
-        return row
-
-    def _build_review(self) -> QSplitter:
-        from gui.pages.sort.viewer import ImageView
-
-        self.thumbs = SortThumbs(self)
-        self.grid = SortGrid(self.thumbs)
-        self.grid.row_chosen.connect(self._go_to)
-        self.grid.installEventFilter(self)
-        self.view = ImageView()
-        self.view.chosen.connect(self.label_current)
-        self.view.accept_requested.connect(lambda: self.apply_key("accept", ""))
-        self.view.back_requested.connect(lambda: self.apply_key("back", ""))
-        self.splitter = QSplitter(Qt.Horizontal)
-        self.splitter.addWidget(self.grid)
-        self.splitter.addWidget(self.view)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
-        self.splitter.setSizes([600, 400])
-        self.splitter.setChildrenCollapsible(False)
-        self.splitter.setMinimumHeight(200)  # the whole step fits a 900x600 window
-        return self.splitter
 
     # ------------------------------------------------------------------ the model
     def model_path(self) -> Optional[str]:
@@ -184,8 +153,9 @@ class SortPage(Page):
         if not model:
             self.show_error(self._no_model())
             return False
+        data_dir = self.box.data_dir()
         job = self.runner.start(suggest_job, model, self.folder, self.order(),
-                                self.box.data_dir(), name="Suggesting classes")
+                                data_dir, name="Suggesting classes")
         if job is None:
             self.show_error("Please wait: another job is still running (or cancel it in the "
                             "status bar).")
@@ -196,7 +166,7 @@ class SortPage(Page):
         for w in (self.progress, self.cancel_button):
             w.show()
         job.progress.connect(self._on_progress)
-        job.finished.connect(lambda out: self._on_suggested(*out))
+        job.finished.connect(lambda out: self._on_suggested(*out, data_dir))
         job.failed.connect(lambda msg, _tb: self._on_suggest_failed(msg))
         job.cancelled.connect(self._on_suggest_cancelled)
         job.done.connect(self._on_job_done)
@@ -232,7 +202,18 @@ class SortPage(Page):
         for w in (self.progress, self.cancel_button):
             w.hide()
 
-    def _on_suggested(self, result, earlier=None, draft=None) -> None:
+    def _data_folder_changed(self) -> None:
+        """Another data folder: images added to the last one are not in it (the labels stay);
+        the folder is sorted again when the page shows, for those this one holds already."""
+        self.box.refresh()
+        self.box.refresh_undo()
+        if self.review.data_dir != self.box.data_dir():
+            self._marks_stale = bool(self.shown_folder)
+            for path in self.review.moved_to(self.box.data_dir()):
+                self._paint_decision(path)
+            self._show_current()
+
+    def _on_suggested(self, result, earlier=None, draft=None, data_dir=None) -> None:
         """A new order of the folder's images; decisions already made are kept, and images
         ``earlier`` batches added (another day) are shown as added, not offered again; the
         labels of the folder's draft (given another time, not added) come back."""
@@ -241,7 +222,10 @@ class SortPage(Page):
         again, self.shown_folder = self.shown_folder == self.folder, self.folder
         old = self.review
         rows = {s.path: i for i, s in enumerate(result.items)}
-        self.review = old.following(result.items, result.classes, again)
+        now = self.box.data_dir()  # a job sorting for another data folder: not its marks
+        self._marks_stale = data_dir is not None and data_dir != now
+        earlier = {} if self._marks_stale else earlier
+        self.review = old.following(result.items, result.classes, again, now)
         back = [] if again or draft is None else DraftKeeper.restore(draft, self.review, rows)
         self.review.mark_earlier(earlier := earlier or {})
         self.review.current = next((i for i, s in enumerate(result.items)
@@ -378,6 +362,7 @@ class SortPage(Page):
         ("Add to data set" had put project A's labels into B's data folder)."""
         self.drafts.flush()  # the folder's labels wait for it in its draft
         self.review, self.folder, self.shown_folder, self._chosen_model = Review(), "", "", None
+        self._marks_stale = False
         self.bulk.hide_preview()
         self.thumbs.set_items([])
         self.folder_label.setText("No folder yet.")
@@ -388,6 +373,9 @@ class SortPage(Page):
 
     def on_shown(self) -> None:
         self.box.refresh_undo()
+        if self._marks_stale and self.folder == self.shown_folder and self.model_path() \
+                and not self.runner.is_busy():
+            self.start()  # another data folder: which of these images it holds already
 
     def shutdown(self) -> None:
         self.drafts.flush()

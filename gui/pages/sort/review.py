@@ -32,19 +32,23 @@ class Review:
     current: int = 0
     history: list[tuple[str, Optional[str], int]] = field(default_factory=list)
     made: list[str] = field(default_factory=list)  # classes made on the spot, still folderless
+    data_dir: str = ""  # the data folder ``added`` speaks of
 
-    def following(self, items: list, classes: list, again: bool) -> "Review":
-        """The review of new suggestions ``items`` (the same folder ``again``, or another):
-        the decisions, added marks and Backspace history of images still shown are kept."""
+    def following(self, items: list, classes: list, again: bool, data_dir: str) -> "Review":
+        """The review of new suggestions ``items`` (the same folder ``again``, or another) for
+        the data folder ``data_dir``: the decisions and Backspace history of images still shown
+        are kept, and their added marks while the data folder is the same (images added to
+        another data folder showed as added to this one, and could not be labelled for it)."""
         # the keys keep their classes: after Update the new model's sorted names gave 3 and 4
         classes = list(self.classes) + [c for c in classes if c not in self.classes]
         rows = {s.path: i for i, s in enumerate(items)}
+        same = data_dir == self.data_dir
         return Review(list(items), classes,
                       {p: d for p, d in self.decisions.items() if p in rows},
-                      {p: b for p, b in self.added.items() if p in rows},
+                      {p: b for p, b in self.added.items() if p in rows and same},
                       history=[(p, before, rows[p]) for p, before, _row in self.history
                                if p in rows],  # Backspace still steps back
-                      made=list(self.made) if again else [])
+                      made=list(self.made) if again else [], data_dir=data_dir)
 
     # -- reading ------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -162,6 +166,14 @@ class Review:
     def mark_added(self, paths, batch: str) -> None:
         for p in paths:
             self.added[p] = batch
+
+    def moved_to(self, data_dir: str) -> list[str]:
+        """The data folder is ``data_dir`` now: the added marks of another one are dropped
+        (the labels stay); the images no longer marked."""
+        if data_dir == self.data_dir:
+            return []
+        self.data_dir, paths, self.added = data_dir, list(self.added), {}
+        return paths
 
     def unmark_batch(self, batch: str) -> list[str]:
         """The undone batch's images are decided but not in the data set any more."""
