@@ -13,7 +13,7 @@ from gui import plain_text
 
 def _suggested(page, paths):
     page._on_suggested(SimpleNamespace(items=[Suggestion(p, "a", 0.9, 0.1) for p in paths],
-                                       classes=["a", "b"], skipped=[]))
+                                       classes=["a", "b"], skipped=[], left_out=[]))
 
 
 def _sort_with_labels(window, paths, folder="/A"):
@@ -56,7 +56,7 @@ def test_sort_labels_not_added_are_kept_for_next_time(qtbot, window, tmp_path, m
     page.folder = str(folder)
     draft = suggest_job_draft(folder, page.box.data_dir())
     page._on_suggested(SimpleNamespace(items=[Suggestion(p, "a", 0.9, 0.1) for p in paths],
-                                       classes=["a", "b"], skipped=[]), {}, draft)
+                                       classes=["a", "b"], skipped=[], left_out=[]), {}, draft)
     assert page.review.decisions == {paths[0]: "a"}
     assert "spare" in page.review.classes
     assert "1 label(s) you gave these images before" in page.banner.text()
@@ -418,7 +418,7 @@ def test_the_keys_keep_their_classes_when_the_model_is_updated(qtbot, window, tm
     page.add_class("a_new")
     assert page.review.classes == ["a", "b", "a_new"]
     page._on_suggested(SimpleNamespace(items=[Suggestion(p, "a", 0.9, 0.1) for p in paths],
-                                       classes=["a", "a_new", "b"], skipped=[]))
+                                       classes=["a", "a_new", "b"], skipped=[], left_out=[]))
     assert page.review.classes == ["a", "b", "a_new"]
 
 
@@ -433,7 +433,7 @@ def test_images_added_this_session_are_not_called_an_earlier_batchs(qtbot, windo
     page._on_applied(SimpleNamespace(placed=[(paths[0], "x")], batch="b1", already={}))
     page.clear_message()
     page._on_suggested(SimpleNamespace(items=[Suggestion(p, "a", 0.9, 0.1) for p in paths],
-                                       classes=["a", "b"], skipped=[]),
+                                       classes=["a", "b"], skipped=[], left_out=[]),
                        {paths[0]: Added("b1", paths[0], "a/0.png")})
     assert not page.banner.isVisible() or "earlier batch" not in page.banner.text()
     assert paths[0] in page.review.added

@@ -464,7 +464,7 @@ def test_a_decision_forgotten_with_another_folder_loses_its_mark(qtbot, window):
 
     def result(paths):
         return SimpleNamespace(items=[Suggestion(p, "a", 0.9, 0.1) for p in paths],
-                               classes=["a", "b"], skipped=[])
+                               classes=["a", "b"], skipped=[], left_out=[])
 
     page = next(p for p in window.pages if p.key == "sort")
     window.show_page(window.pages.index(page))
@@ -591,7 +591,7 @@ def test_confirm_accepts_what_the_preview_counted_not_the_next_folder(qtbot, win
 
     def result(paths):
         return SimpleNamespace(items=[Suggestion(p, "a", 0.95, 0.1) for p in paths],
-                               classes=["a", "b"], skipped=[])
+                               classes=["a", "b"], skipped=[], left_out=[])
 
     page = next(p for p in window.pages if p.key == "sort")
     window.show_page(window.pages.index(page))
@@ -647,3 +647,16 @@ def test_images_added_to_another_data_folder_are_not_shown_as_added_to_this_one(
     _wait_done(qtbot, window, page.suggestions_ready,
                lambda: window.show_page(window.pages.index(page)))
     assert set(page.review.added) == {first} and page.thumbs.state_of(first) == "added"
+
+
+def test_a_folder_holding_the_data_folder_is_sorted_without_the_data_sets_images(
+        qtbot, window, trained_run, folders):
+    """The folder where both the data set and the new images live filled the grid with the
+    data set's own images to label again, each refused only by Add to data set."""
+    data, new = folders
+    page = _sort_page(window, trained_run, data)
+    n_data = sum(1 for p in data.rglob("*.png"))
+    got = _wait_done(qtbot, window, page.suggestions_ready,
+                     lambda: page.open_folder(str(new.parent)))
+    assert got == [10] and all(s.path.startswith(str(new)) for s in page.review.items)
+    assert f"{data} is inside this one: its {n_data} image(s)" in page.banner.text()

@@ -256,3 +256,30 @@ def test_suggest_writes_its_file_before_a_closed_pipe_ends_it(trained_run, unlab
     assert main(["suggest", str(trained_run), str(unlabelled), "--json", str(out_json)]) == 141
     assert len(out_csv.read_text(encoding="utf-8").splitlines()) == 9  # header + 8 images
     assert len(json.loads(out_json.read_text(encoding="utf-8"))["suggestions"]) == 8
+
+
+def test_a_folder_holding_the_data_folder_is_sorted_without_the_data_sets_images(
+        trained_run, unlabelled, tmp_path, capsys):
+    """"~/photos" holding both the data set and the new images listed the data set's own
+    training images to label again; the data folder itself was listed with no remark."""
+    import shutil
+
+    from core.runs.folder import RunFolder
+
+    run, photos = tmp_path / "run", tmp_path / "photos"
+    shutil.copytree(trained_run, run)
+    shutil.copytree(RunFolder(trained_run).load_config().data.data_dir, photos / "data")
+    shutil.copytree(unlabelled, photos / "incoming")
+    config = json.loads((run / "config.json").read_text(encoding="utf-8"))
+    config["data"]["data_dir"] = str(photos / "data")
+    (run / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    n_data = sum(1 for p in (photos / "data").rglob("*.png"))
+    out = tmp_path / "s.json"
+    assert main(["suggest", str(run), str(photos), "--json", str(out)]) == 0
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert len(result["suggestions"]) == 8
+    assert all("/incoming/" in s["path"] for s in result["suggestions"])
+    assert result["left_out"] == [{"folder": str(photos / "data"), "images": n_data}]
+    assert f"left out {n_data} image(s) in {photos / 'data'}" in capsys.readouterr().err
+    assert main(["suggest", str(run), str(photos / "data")]) == 2
+    assert "labelled already" in capsys.readouterr().err

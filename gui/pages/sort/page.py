@@ -238,8 +238,8 @@ class SortPage(Page):
                 self._paint_decision(path)
         self.view.set_classes(self.review.classes)
         before = {p: a for p, a in earlier.items() if p not in old.added}  # not today's batches
-        if result.skipped or before or back:
-            self.show_info(arrival_notes(result.skipped, before, len(back)))
+        if result.skipped or before or back or result.left_out:
+            self.show_info(arrival_notes(result.skipped, before, len(back), result.left_out))
         self._show_current()
         self.grid.setFocus()
         self.suggestions_ready.emit(len(result.items))

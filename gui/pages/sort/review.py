@@ -183,11 +183,13 @@ class Review:
         return paths
 
 
-def arrival_notes(skipped: list, earlier: dict, back: int = 0) -> str:
+def arrival_notes(skipped: list, earlier: dict, back: int = 0, left_out=()) -> str:
     """What the page says about a folder's suggestions beyond the grid: unreadable files,
-    images an earlier batch put into the data set (shown as added, not offered again), and
-    ``back`` labels given another time and not added (the folder's draft)."""
-    notes = []
+    images an earlier batch put into the data set (shown as added, not offered again),
+    ``back`` labels given another time and not added (the folder's draft), and the data
+    folder inside the folder, whose images were ``left_out`` ([(folder, how many)])."""
+    notes = [f"The data set's own folder {data} is inside this one: its {n} image(s) are "
+             "labelled already and left out." for data, n in left_out]
     if back:
         notes.append(f"{back} label(s) you gave these images before and did not add to the "
                      "data set are back.")
