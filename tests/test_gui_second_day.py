@@ -437,3 +437,29 @@ def test_images_added_this_session_are_not_called_an_earlier_batchs(qtbot, windo
                        {paths[0]: Added("b1", paths[0], "a/0.png")})
     assert not page.banner.isVisible() or "earlier batch" not in page.banner.text()
     assert paths[0] in page.review.added
+
+
+def test_the_box_counts_the_twins_the_counter_shows_as_added(qtbot, window, tmp_path):
+    """"47 image(s) copied" beside "51 added to the data set": the 4 byte copies of images
+    of the same batch were marked added and named nowhere."""
+    from core.label.apply import apply_labels
+
+    from PIL import Image
+
+    data, folder = tmp_path / "data", tmp_path / "new"
+    (data / "a").mkdir(parents=True)
+    folder.mkdir()
+    paths = [str(folder / f"{i}.png") for i in range(2)]
+    for i, p in enumerate(paths):
+        Image.new("RGB", (8, 8), (i * 90, 0, 0)).save(p)
+    twin = folder / "copy of 0.png"
+    twin.write_bytes(open(paths[0], "rb").read())
+    window.state.set("data.data_dir", str(data))
+    page = _sort_with_labels(window, [*paths, str(twin)], folder)
+    for _ in range(2):
+        page.label_current("a")
+    outcome = apply_labels(page.review.rows_to_apply(), data, new_classes=True, words=False)
+    page.box._on_applied(outcome)
+    assert "2 image(s) copied" in page.box.outcome_label.text()
+    assert "1 more were copies of images of this batch" in page.box.outcome_label.text()
+    assert page.counter_label.text().endswith("3 added to the data set")

@@ -62,6 +62,10 @@ def test_the_same_picture_twice_in_one_batch_is_added_once(tmp_path):
     assert out.placed == [(str(a), "cats/a.png")]
     assert out.refused[0][0] == str(b) and "the same image as" in out.refused[0][1]
     assert out.already[str(b)].batch == out.batch and out.already[str(b)].dst == "cats/a.png"
+    # the next day (a restart) the twin is in the data set as well, as it was shown that day
+    again = already_added([str(a), str(b), str(_png(tmp_path / "new" / "z.png", 31))], data)
+    assert {p: (x.batch, x.dst) for p, x in again.items()} == {
+        str(a): (out.batch, "cats/a.png"), str(b): (out.batch, "cats/a.png")}
     stopped = CancelToken()
     stopped.cancel()  # nothing placed: the twin is not in the data set either
     c, d = _png(tmp_path / "new" / "c.png", 50), _png(tmp_path / "new" / "copy of c.png", 50)
