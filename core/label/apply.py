@@ -211,13 +211,31 @@ def _left_out(label: str, words: bool, existing: set[str]) -> str:
     return "none" if words and label.lower() in NONE_WORDS and label not in existing else ""
 
 
+def as_class(label: str, existing: set[str]) -> str:
+    """``label`` as the class folder it means: the folder spelled so (or the other Unicode
+    way), else the one folder it matches in any case ("Mono_0" typed for mono_0, refused as
+    "There is already a class 'mono_0'"); else the label itself."""
+    same = spelled_as(label, existing)
+    if same is None:
+        folded = [c for c in existing if folded_name(c) == folded_name(label)]
+        same = folded[0] if len(folded) == 1 else None
+    return same or _nfc(label)
+
+
 def _check_labels(rows, existing: set[str], new_classes: bool, source: str,
-                  words: bool = True) -> list[str]:
+                  words: bool = True, first_line: int = 0) -> list[str]:
     """The new classes the rows need; UserError when they are not allowed or not valid names."""
     wanted = sorted({lab for _, lab in rows if not _left_out(lab, words, existing)})
     new = [lab for lab in wanted if lab not in existing]
     for i, lab in enumerate(new):  # "Dog" and "dog" both new: one folder on macOS/Windows
         problem = class_name_problem(lab, existing | set(new[:i]))
+        same = sorted(c for c in existing if folded_name(c) == folded_name(lab))
+        if same:  # several folders of that name in other cases: which one is meant?
+            n = next(k for k, (_p, label) in enumerate(rows) if label == lab)
+            where = f", line {first_line + n}" if first_line else ""
+            raise UserError(f"{source}{where}: the label {lab!r} differs from the classes "
+                            f"{' and '.join(repr(c) for c in same)} only in case; write it "
+                            "as the one you mean")
         if problem:
             raise UserError(f"{source}: {problem}")
     if new and not new_classes:
@@ -230,14 +248,15 @@ def _check_labels(rows, existing: set[str], new_classes: bool, source: str,
 def apply_labels(rows: Iterable[tuple[str, str]], data_dir, *, move: bool = False,
                  new_classes: bool = False, source: str = "the labels",
                  listener: Optional[Listener] = None, cancel: Optional[CancelToken] = None,
-                 note: str = "", words: bool = True) -> LabelOutcome:
+                 note: str = "", words: bool = True, first_line: int = 0) -> LabelOutcome:
     """Copy (or ``move``) each labelled image into its class folder of ``data_dir``.
 
     ``rows``: (image path, label); labels in :data:`SKIP_WORDS` are skipped, those
     in :data:`NONE_WORDS` counted and left alone (``words`` off: every label but ""
     is a class -- the window has decided already, and a class may be called "none").
     A label that is not a class folder raises UserError (naming ``source``) unless
-    ``new_classes``.
+    ``new_classes``.  ``first_line``: the line of ``source`` the first row is on (a CSV's:
+    2), so a message can name a row's line (0: rows are no lines).
     """
     cancel = cancel or CancelToken()
     root = Path(os.path.abspath(os.fspath(data_dir)))
@@ -247,9 +266,9 @@ def apply_labels(rows: Iterable[tuple[str, str]], data_dir, *, move: bool = Fals
     rows = [(os.path.abspath(p), lab.strip()) for p, lab in rows]
     base = classes_root(root)
     existing = set(class_folder_names(str(base)))
-    spelling = {lab: spelled_as(lab, existing) or _nfc(lab) for lab in {lab for _, lab in rows}}
+    spelling = {lab: as_class(lab, existing) for lab in {lab for _, lab in rows}}
     rows = [(p, spelling[lab]) for p, lab in rows]  # each class as its folder spells it
-    new = _check_labels(rows, existing, new_classes, source, words)
+    new = _check_labels(rows, existing, new_classes, source, words, first_line)
     outcome = LabelOutcome(batch=uuid.uuid4().hex[:12], moved=move, new_classes=new)
     journal = FixJournal(root)
     earlier = earlier_additions(journal)
