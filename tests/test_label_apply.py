@@ -578,3 +578,15 @@ def test_a_label_typed_in_another_case_is_the_class_and_an_unclear_one_names_its
     err = capsys.readouterr().err
     assert "unclear.csv, line 3" in err and "'DOG'" in err and "'Dog' and 'dog'" in err
     assert "only in case" in err
+
+
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_a_csv_excel_wrote_with_semicolons_or_tabs_is_read(folders, tmp_path, sep):
+    """Excel in a German or French locale separates columns with ";" (also "CSV UTF-8"): the
+    CSV was refused as having no path,label header."""
+    data, new = folders
+    sheet = tmp_path / "semi.csv"
+    sheet.write_text(f"\ufeffpath{sep}label{sep}probability\n{new / 'd.png'}{sep}dog{sep}0,98\n"
+                     f"new/sub/c.png{sep}cat{sep}0,71\n", encoding="utf-8")
+    assert main(["label", "--from", str(sheet), "--into", str(data)]) == 0
+    assert (data / "dog" / "d.png").is_file() and (data / "cat" / "c.png").is_file()

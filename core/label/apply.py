@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import os
 import unicodedata
 import uuid
@@ -101,9 +102,11 @@ def read_label_csv(path) -> list[tuple[str, str]]:
                 raise UnicodeError("it is UTF-16")
         # Names that are not UTF-8 come back as their bytes (predict and suggest write them so).
         with open(path, newline="", encoding="utf-8-sig", errors="surrogateescape") as fh:
-            reader = csv.DictReader(fh)
-            rows = list(reader)
-            header = [h.strip().lower() for h in (reader.fieldnames or [])]
+            text = fh.read()
+        reader = csv.DictReader(io.StringIO(text, newline=""),
+                                delimiter=_separator(text.split("\n", 1)[0]))
+        rows = list(reader)
+        header = [h.strip().lower() for h in (reader.fieldnames or [])]
     except FileNotFoundError:
         raise UserError(f"{path}: no such file; give the CSV written by 'suggest --csv'") from None
     except (UnicodeError, csv.Error, OSError) as exc:
@@ -132,6 +135,16 @@ def read_label_csv(path) -> list[tuple[str, str]]:
                             "'CSV UTF-8' and try again")
         out.append((str(image), label))
     return out
+
+
+def _separator(header: str) -> str:
+    """The column separator of a labels CSV by its header line: ",", or the ";" Excel writes
+    in a locale whose decimal mark is the comma (German, French...), or a tab."""
+    for sep in (",", ";", "\t"):
+        names = {h.strip().lower() for row in csv.reader([header], delimiter=sep) for h in row}
+        if {"path", "label"} <= names:
+            return sep
+    return ","
 
 
 def classes_root(data_dir: Path) -> Path:
