@@ -590,3 +590,24 @@ def test_a_csv_excel_wrote_with_semicolons_or_tabs_is_read(folders, tmp_path, se
                      f"new/sub/c.png{sep}cat{sep}0,71\n", encoding="utf-8")
     assert main(["label", "--from", str(sheet), "--into", str(data)]) == 0
     assert (data / "dog" / "d.png").is_file() and (data / "cat" / "c.png").is_file()
+
+
+def test_a_path_excel_saved_in_its_ansi_encoding_says_so_not_moved_or_deleted(folders,
+                                                                               tmp_path, capsys):
+    """"café.png" from a CSV re-saved by Excel as plain "CSV" (cp1252) was refused as "no such
+    file (moved or deleted since the suggestions)"; a file whose name is not UTF-8 on disk
+    (as suggest writes it) is still taken."""
+    import os
+
+    data, new = folders
+    (new / "café.png").write_bytes((new / "d.png").read_bytes())
+    sheet = tmp_path / "excel.csv"
+    sheet.write_bytes(f"path,label\n{new / 'café.png'},dog\n".encode("cp1252"))
+    assert main(["label", "--from", str(sheet), "--into", str(data)]) == 2
+    err = capsys.readouterr().err
+    assert "excel.csv, line 2: the path is not UTF-8 text" in err and "CSV UTF-8" in err
+    latin = os.fsencode(str(new)) + b"/caf\xe9.png"  # a Latin-1 name on disk
+    with open(latin, "wb") as fh:
+        fh.write((new / "e.png").read_bytes())
+    sheet.write_bytes(b"path,label\n" + latin + b",dog\n")
+    assert main(["label", "--from", str(sheet), "--into", str(data)]) == 0

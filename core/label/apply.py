@@ -129,12 +129,19 @@ def read_label_csv(path) -> list[tuple[str, str]]:
         if not given.is_absolute() and not image.exists() and given.exists():
             image = given.resolve()  # predict --csv writes paths from where it was run
         label = row.get("label", "")
-        if any("\udc80" <= c <= "\udcff" for c in label):  # bytes that are not UTF-8
-            raise UserError(f"{path}, line {n}: the label is not UTF-8 text; the CSV was saved "
-                            "in another encoding (Excel's plain 'CSV' is one): save it as "
-                            "'CSV UTF-8' and try again")
+        for what, text in (("label", label), ("path", row["path"])):
+            if _not_utf8(text) and (what == "label" or not os.path.lexists(image)):
+                raise UserError(f"{path}, line {n}: the {what} is not UTF-8 text"
+                                + (" and no file has that name" if what == "path" else "")
+                                + "; the CSV was saved in another encoding (Excel's plain "
+                                "'CSV' is one): save it as 'CSV UTF-8' and try again")
         out.append((str(image), label))
     return out
+
+
+def _not_utf8(text: str) -> bool:
+    """Whether ``text`` holds bytes that are not UTF-8 (read back as lone surrogates)."""
+    return any("\udc80" <= c <= "\udcff" for c in text)
 
 
 def _separator(header: str) -> str:
