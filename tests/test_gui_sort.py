@@ -660,3 +660,32 @@ def test_a_folder_holding_the_data_folder_is_sorted_without_the_data_sets_images
                      lambda: page.open_folder(str(new.parent)))
     assert got == [10] and all(s.path.startswith(str(new)) for s in page.review.items)
     assert f"{data} is inside this one: its {n_data} image(s)" in page.banner.text()
+
+
+def test_the_step_fits_the_smallest_window_after_adding(qtbot, window, tmp_path):
+    """At 900 x 600 "51 labelled, 1 skipped, 13 to go, 2 none of these · 51 added to the data
+    set" on one line widened the page: Undo, Open model… and the class buttons were cut off."""
+    from types import SimpleNamespace
+
+    from PySide6.QtWidgets import QApplication
+
+    from core.label.suggestions import Suggestion
+
+    data = tmp_path / "a_rather_long_folder_name" / "photos_from_the_line" / "data_set"
+    data.mkdir(parents=True)
+    window.state.set("data.data_dir", str(data))
+    page = next(p for p in window.pages if p.key == "sort")
+    window.show_page(window.pages.index(page))
+    paths = [f"/new/cell{1000 + i}.png" for i in range(66)]
+    page.folder = "/new"
+    page._on_suggested(SimpleNamespace(items=[Suggestion(p, "mono_100", 0.9, 0.1) for p in paths],
+                                       classes=["mono_0", "mono_100", "poly_0"], skipped=[],
+                                       left_out=[]))
+    for label in ["mono_0"] * 51 + [SKIP, NONE, NONE]:
+        page.label_current(label)
+    page.review.mark_added(paths[:51], "b1")
+    page._show_current()
+    window.resize(900, 600)
+    QApplication.processEvents()
+    assert "51 added to the data set" in page.counter_label.text()
+    qtbot.waitUntil(lambda: page.scroll.horizontalScrollBar().maximum() == 0, timeout=3000)
