@@ -579,7 +579,7 @@ def test_sixty_class_buttons_scroll_at_a_readable_height_and_names_are_isolated(
     assert view.class_scroll.viewport().rect().intersects(
         view.class_buttons["class_58"].geometry().translated(0, -bar.value()))
     rtl = Suggestion(str(tmp_path / "y.png"), "قطة عربية", 0.07, 0.9)
-    assert caption(rtl) == "7 % · \u2068قطة عربية\u2069".replace(" ", "\u00a0")
+    assert caption(rtl) == "7\u00a0%\n\u2068قطة عربية\u2069"
 
 
 def test_confirm_accepts_what_the_preview_counted_not_the_next_folder(qtbot, window):
@@ -689,3 +689,42 @@ def test_the_step_fits_the_smallest_window_after_adding(qtbot, window, tmp_path)
     QApplication.processEvents()
     assert "51 added to the data set" in page.counter_label.text()
     qtbot.waitUntil(lambda: page.scroll.horizontalScrollBar().maximum() == 0, timeout=3000)
+
+
+def test_grid_captions_show_the_whole_class_and_the_tooltip_says_it_all(qtbot, window,
+                                                                          tmp_path):
+    """"✓ added · mo…" and "96 % · mono_…": mono_0, mono_100 and mono_50 looked the same
+    in the grid, even at 1600 px, and no tooltip had the full caption."""
+    from types import SimpleNamespace
+
+    from PySide6.QtWidgets import QApplication
+
+    from core.label.suggestions import Suggestion
+
+    classes = ["mono_0", "mono_100", "poly_0", "a_rather_long_class_name"]
+    page = next(p for p in window.pages if p.key == "sort")
+    window.show_page(window.pages.index(page))
+    window.resize(1600, 1000)
+    paths = [str(tmp_path / f"cell{i}.png") for i in range(4)]
+    for i, p in enumerate(paths):
+        _image(Path(p), 50 * i, i)
+    page.folder = str(tmp_path)
+    page._on_suggested(SimpleNamespace(
+        items=[Suggestion(p, c, 0.96, 0.1) for p, c in zip(paths, classes)],
+        classes=classes, skipped=[], left_out=[]))
+    page.label_current("mono_100")
+    page.review.mark_added(paths[:1], "b1")
+    page._paint_decision(paths[0])
+    QApplication.processEvents()
+    thumbs, metrics = page.thumbs, page.grid.fontMetrics()
+    for row, (shown, cls) in enumerate([("✓ added", "mono_100"), ("96\u00a0%", "mono_100"),
+                                        ("96\u00a0%", "poly_0")]):
+        index = thumbs.index(row)
+        first, second = plain(thumbs.data(index, Qt.DisplayRole)).split("\n")
+        assert (first, second) == (shown, cls)
+        rect = page.grid.visualRect(index)
+        assert metrics.horizontalAdvance(second) < rect.width()  # the class is not cut
+        assert rect.height() >= 88 + 2 * metrics.lineSpacing()
+    tip = plain(thumbs.data(thumbs.index(3), Qt.ToolTipRole))
+    assert tip == f"{paths[3]}\n96\u00a0% · a_rather_long_class_name"
+    assert plain(thumbs.data(thumbs.index(0), Qt.ToolTipRole)).endswith("✓ added · mono_100")

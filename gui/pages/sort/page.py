@@ -230,6 +230,7 @@ class SortPage(Page):
         self.review.mark_earlier(earlier := earlier or {})
         self.review.current = next((i for i, s in enumerate(result.items)
                                     if s.path not in self.review.decisions), 0)
+        self.grid.fit_names(self.review.classes)
         self.thumbs.set_items([s.path for s in result.items],
                               [caption(s) for s in result.items])
         self.thumbs.prefetch(60)  # what a freshly shown grid displays
@@ -320,6 +321,7 @@ class SortPage(Page):
         self.review.classes.append(name)
         self.review.made.append(name)
         self.view.set_classes(self.review.classes)
+        self.grid.fit_names(self.review.classes)
         self.show_info(f"New class {name!r}: its folder is made when its images are added to "
                        "the data set.")
         self._show_current()
