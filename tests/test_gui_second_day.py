@@ -463,3 +463,29 @@ def test_the_box_counts_the_twins_the_counter_shows_as_added(qtbot, window, tmp_
     assert "2 image(s) copied" in page.box.outcome_label.text()
     assert "1 more were copies of images of this batch" in page.box.outcome_label.text()
     assert page.counter_label.text().endswith("3 added to the data set")
+
+
+def test_an_image_relabelled_while_its_batch_was_added_shows_where_it_went(qtbot, window,
+                                                                           tmp_path):
+    """A key pressed while Add to data set ran relabelled an image of the batch: the grid
+    then said "✓ added · b" of a file the batch had put into a/."""
+    from PIL import Image
+
+    from core.label.apply import apply_labels
+
+    data, folder = tmp_path / "data", tmp_path / "new"
+    for c in ("a", "b"):
+        (data / c).mkdir(parents=True)
+    folder.mkdir()
+    paths = [str(folder / f"{i}.png") for i in range(2)]
+    for i, p in enumerate(paths):
+        Image.new("RGB", (8, 8), (i * 90, 0, 0)).save(p)
+    window.state.set("data.data_dir", str(data))
+    page = _sort_with_labels(window, paths, folder)  # the first image: "a"
+    rows = page.review.rows_to_apply()  # what the Add took at the click
+    page.review.current = 0
+    page.label_current("b")  # while the batch runs
+    page.box._on_applied(apply_labels(rows, data, new_classes=True, words=False))
+    assert (data / "a" / "0.png").is_file()
+    assert page.review.decision(paths[0]) == "a" and paths[0] in page.review.added
+    assert page.thumbs.mark(paths[0]).endswith("a\u2069")

@@ -329,7 +329,7 @@ class SortPage(Page):
     # ------------------------------------------------------------------ the data set
     def _on_applied(self, outcome) -> None:
         placed = [src for src, _dst in outcome.placed]
-        self.review.mark_added(placed, outcome.batch)
+        self.review.mark_placed(outcome.placed, outcome.batch)
         self.review.mark_earlier(outcome.already)  # in the data set: as its folder's class
         for p in [*placed, *outcome.already]:
             self._paint_decision(p)

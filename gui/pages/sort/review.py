@@ -167,6 +167,14 @@ class Review:
         for p in paths:
             self.added[p] = batch
 
+    def mark_placed(self, placed, batch: str) -> None:
+        """A batch put each (source, destination relative to the data folder) of ``placed``
+        into the data set: added, decided as the class folder it went into (a key pressed
+        while the batch ran had the grid say "✓ added · mono_100" of a file in mono_0/)."""
+        for src, dst in placed:
+            self.decisions[src] = dst.split("/")[-2]
+        self.mark_added([src for src, _dst in placed], batch)
+
     def moved_to(self, data_dir: str) -> list[str]:
         """The data folder is ``data_dir`` now: the added marks of another one are dropped
         (the labels stay); the images no longer marked."""
