@@ -611,3 +611,35 @@ def test_a_path_excel_saved_in_its_ansi_encoding_says_so_not_moved_or_deleted(fo
         fh.write((new / "e.png").read_bytes())
     sheet.write_bytes(b"path,label\n" + latin + b",dog\n")
     assert main(["label", "--from", str(sheet), "--into", str(data)]) == 0
+
+
+def test_a_new_class_in_a_split_data_set_gets_its_folder_in_every_subset(tmp_path):
+    """label --new-classes (or Sort's New class…, or the camera) made train/cracked only:
+    the scan then refused the whole data set ("the class folders in .../val differ"), and
+    Data, Update the model and train all failed."""
+    import numpy as np
+
+    from core.data.dataset import scan_dataset
+    from core.label.apply import undo_last
+    from core.label.capture import CaptureWriter
+
+    data = tmp_path / "data"
+    for sub in ("train", "val", "test"):
+        for cls, level in (("cat", 10), ("dog", 20)):
+            _png(data / sub / cls / f"{sub}-{cls}.png", level)
+    before = _tree(data)
+    new = _png(tmp_path / "new" / "x.png", 30)
+    out = apply_labels([(str(new), "bird")], data, new_classes=True)
+    assert out.placed == [(str(new), "train/bird/x.png")]
+    assert (data / "val" / "bird").is_dir() and (data / "test" / "bird").is_dir()
+    assert "bird" in scan_dataset(data).classes  # the data set still scans
+    undo_last(data)
+    assert {k: v for k, v in _tree(data).items() if k != JOURNAL_NAME} == before
+    assert not (data / "val" / "bird").exists()
+    assert not (data / "train" / "bird").exists()
+
+    writer = CaptureWriter(data)
+    writer.save(np.full((16, 16, 3), 99, np.uint8), writer.start_burst("fox"))
+    assert (data / "val" / "fox").is_dir() and "fox" in scan_dataset(data).classes
+    writer.undo_last_burst()
+    assert not (data / "val" / "fox").exists() and not (data / "train" / "fox").exists()

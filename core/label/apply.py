@@ -33,7 +33,9 @@ from core.errors import DataError, DiskFullError, UserError
 from core.events import CancelToken, Listener, Progress, emit
 from core.features.hashing import hash_file
 from core.label.earlier import Added, added_before, earlier_additions
+from core.label.csv_text import column_separator, not_utf8
 from core.label.in_data_set import data_set_copies, in_data_set
+from core.label.split_classes import make_folders, sibling_class_folders
 from core.data.dead_temps import sweep_dead_temps
 from core.fsutil import copy_new, move_new
 from core.path_names import free_name, is_within
@@ -104,7 +106,7 @@ def read_label_csv(path) -> list[tuple[str, str]]:
         with open(path, newline="", encoding="utf-8-sig", errors="surrogateescape") as fh:
             text = fh.read()
         reader = csv.DictReader(io.StringIO(text, newline=""),
-                                delimiter=_separator(text.split("\n", 1)[0]))
+                                delimiter=column_separator(text.split("\n", 1)[0]))
         rows = list(reader)
         header = [h.strip().lower() for h in (reader.fieldnames or [])]
     except FileNotFoundError:
@@ -130,28 +132,13 @@ def read_label_csv(path) -> list[tuple[str, str]]:
             image = given.resolve()  # predict --csv writes paths from where it was run
         label = row.get("label", "")
         for what, text in (("label", label), ("path", row["path"])):
-            if _not_utf8(text) and (what == "label" or not os.path.lexists(image)):
+            if not_utf8(text) and (what == "label" or not os.path.lexists(image)):
                 raise UserError(f"{path}, line {n}: the {what} is not UTF-8 text"
                                 + (" and no file has that name" if what == "path" else "")
                                 + "; the CSV was saved in another encoding (Excel's plain "
                                 "'CSV' is one): save it as 'CSV UTF-8' and try again")
         out.append((str(image), label))
     return out
-
-
-def _not_utf8(text: str) -> bool:
-    """Whether ``text`` holds bytes that are not UTF-8 (read back as lone surrogates)."""
-    return any("\udc80" <= c <= "\udcff" for c in text)
-
-
-def _separator(header: str) -> str:
-    """The column separator of a labels CSV by its header line: ",", or the ";" Excel writes
-    in a locale whose decimal mark is the comma (German, French...), or a tab."""
-    for sep in (",", ";", "\t"):
-        names = {h.strip().lower() for row in csv.reader([header], delimiter=sep) for h in row}
-        if {"path", "label"} <= names:
-            return sep
-    return ","
 
 
 def classes_root(data_dir: Path) -> Path:
@@ -323,8 +310,9 @@ def apply_labels(rows: Iterable[tuple[str, str]], data_dir, *, move: bool = Fals
     if not planned:
         return outcome
     op = "move_in" if move else "copy"
-    created = {dst.parent.relative_to(root).as_posix() for _, dst, _ in planned
-               if not dst.parent.exists()}
+    new_folders = {dst.parent for _, dst, _ in planned if not dst.parent.exists()}
+    siblings = sibling_class_folders(root, base, new_folders)  # val/<class> of a split set
+    created = {f.relative_to(root).as_posix() for f in [*new_folders, *siblings]}
     with journal.changing("label them"):  # no Undo while the batch is placed
         moves = [{"op": op, "source": src, "dst": dst.relative_to(root).as_posix(),
                   "size": st.size, "digest": st.digest} for src, dst, st in planned]
@@ -332,6 +320,7 @@ def apply_labels(rows: Iterable[tuple[str, str]], data_dir, *, move: bool = Fals
         for folder in {dst.parent for _src, dst, _st in planned}:  # a killed batch's halves
             sweep_dead_temps(folder)
         try:
+            make_folders(siblings)
             _place(planned, move, outcome, root, listener, cancel)
         finally:  # what did not arrive is no surprise to Undo (not "moved since")
             placed = {dst for _src, dst in outcome.placed}
