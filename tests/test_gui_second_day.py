@@ -430,7 +430,7 @@ def test_images_added_this_session_are_not_called_an_earlier_batchs(qtbot, windo
     folder = tmp_path / "new"
     paths = _new_images(folder, 2)
     page = _sort_with_labels(window, paths, folder)
-    page._on_applied(SimpleNamespace(placed=[(paths[0], "x")], batch="b1", already={}))
+    page._on_applied(SimpleNamespace(placed=[(paths[0], "a/0.png")], batch="b1", already={}))
     page.clear_message()
     page._on_suggested(SimpleNamespace(items=[Suggestion(p, "a", 0.9, 0.1) for p in paths],
                                        classes=["a", "b"], skipped=[], left_out=[]),
