@@ -214,3 +214,22 @@ def test_the_camera_view_uses_every_device_pixel_of_a_high_dpi_screen(qtbot):
     view.show_image(frame)
     pix = given[-1]
     assert (pix.width(), pix.height(), pix.devicePixelRatio()) == (640, 480, 2.0)
+
+
+def test_a_frame_the_same_as_the_picture_saved_last_is_not_saved_again(qtbot, window,
+                                                                        tmp_path):
+    """A video holding each picture for 3 frames (or a still scene) saved byte-identical
+    pictures: the dialog counted 4, the data set then dropped one as a duplicate."""
+    data = _data_folder(tmp_path)
+    page, dialog = _open_capture(qtbot, window, data)
+    dialog._on_frame(*_frame(40))
+    dialog.start_burst()  # takes the first
+    for value in (40, 40, 90, 90, 40):
+        dialog._on_frame(*_frame(value))
+        dialog._take()
+    qtbot.waitUntil(lambda: not dialog.saver.busy(), timeout=10000)
+    dialog.stop_burst()
+    digests = _digests(data / "bright")
+    assert len(digests) == 2 and len(set(digests)) == 2  # a slideshow coming round again too
+    assert dialog.counts.get("bright") == 2
+    dialog.reject()

@@ -13,7 +13,7 @@ from gui import plain_text
 
 def _suggested(page, paths):
     page._on_suggested(SimpleNamespace(items=[Suggestion(p, "a", 0.9, 0.1) for p in paths],
-                                       classes=["a", "b"], skipped=[]))
+                                       classes=["a", "b"], skipped=[], left_out=[]))
 
 
 def _sort_with_labels(window, paths, folder="/A"):
@@ -56,7 +56,7 @@ def test_sort_labels_not_added_are_kept_for_next_time(qtbot, window, tmp_path, m
     page.folder = str(folder)
     draft = suggest_job_draft(folder, page.box.data_dir())
     page._on_suggested(SimpleNamespace(items=[Suggestion(p, "a", 0.9, 0.1) for p in paths],
-                                       classes=["a", "b"], skipped=[]), {}, draft)
+                                       classes=["a", "b"], skipped=[], left_out=[]), {}, draft)
     assert page.review.decisions == {paths[0]: "a"}
     assert "spare" in page.review.classes
     assert "1 label(s) you gave these images before" in page.banner.text()
@@ -418,7 +418,7 @@ def test_the_keys_keep_their_classes_when_the_model_is_updated(qtbot, window, tm
     page.add_class("a_new")
     assert page.review.classes == ["a", "b", "a_new"]
     page._on_suggested(SimpleNamespace(items=[Suggestion(p, "a", 0.9, 0.1) for p in paths],
-                                       classes=["a", "a_new", "b"], skipped=[]))
+                                       classes=["a", "a_new", "b"], skipped=[], left_out=[]))
     assert page.review.classes == ["a", "b", "a_new"]
 
 
@@ -430,10 +430,62 @@ def test_images_added_this_session_are_not_called_an_earlier_batchs(qtbot, windo
     folder = tmp_path / "new"
     paths = _new_images(folder, 2)
     page = _sort_with_labels(window, paths, folder)
-    page._on_applied(SimpleNamespace(placed=[(paths[0], "x")], batch="b1", already={}))
+    page._on_applied(SimpleNamespace(placed=[(paths[0], "a/0.png")], batch="b1", already={}))
     page.clear_message()
     page._on_suggested(SimpleNamespace(items=[Suggestion(p, "a", 0.9, 0.1) for p in paths],
-                                       classes=["a", "b"], skipped=[]),
+                                       classes=["a", "b"], skipped=[], left_out=[]),
                        {paths[0]: Added("b1", paths[0], "a/0.png")})
     assert not page.banner.isVisible() or "earlier batch" not in page.banner.text()
     assert paths[0] in page.review.added
+
+
+def test_the_box_counts_the_twins_the_counter_shows_as_added(qtbot, window, tmp_path):
+    """"47 image(s) copied" beside "51 added to the data set": the 4 byte copies of images
+    of the same batch were marked added and named nowhere."""
+    from core.label.apply import apply_labels
+
+    from PIL import Image
+
+    data, folder = tmp_path / "data", tmp_path / "new"
+    (data / "a").mkdir(parents=True)
+    folder.mkdir()
+    paths = [str(folder / f"{i}.png") for i in range(2)]
+    for i, p in enumerate(paths):
+        Image.new("RGB", (8, 8), (i * 90, 0, 0)).save(p)
+    twin = folder / "copy of 0.png"
+    twin.write_bytes(open(paths[0], "rb").read())
+    window.state.set("data.data_dir", str(data))
+    page = _sort_with_labels(window, [*paths, str(twin)], folder)
+    for _ in range(2):
+        page.label_current("a")
+    outcome = apply_labels(page.review.rows_to_apply(), data, new_classes=True, words=False)
+    page.box._on_applied(outcome)
+    assert "2 image(s) copied" in page.box.outcome_label.text()
+    assert "1 more were copies of images of this batch" in page.box.outcome_label.text()
+    assert page.counter_label.text().endswith("3 added to the data set")
+
+
+def test_an_image_relabelled_while_its_batch_was_added_shows_where_it_went(qtbot, window,
+                                                                           tmp_path):
+    """A key pressed while Add to data set ran relabelled an image of the batch: the grid
+    then said "✓ added · b" of a file the batch had put into a/."""
+    from PIL import Image
+
+    from core.label.apply import apply_labels
+
+    data, folder = tmp_path / "data", tmp_path / "new"
+    for c in ("a", "b"):
+        (data / c).mkdir(parents=True)
+    folder.mkdir()
+    paths = [str(folder / f"{i}.png") for i in range(2)]
+    for i, p in enumerate(paths):
+        Image.new("RGB", (8, 8), (i * 90, 0, 0)).save(p)
+    window.state.set("data.data_dir", str(data))
+    page = _sort_with_labels(window, paths, folder)  # the first image: "a"
+    rows = page.review.rows_to_apply()  # what the Add took at the click
+    page.review.current = 0
+    page.label_current("b")  # while the batch runs
+    page.box._on_applied(apply_labels(rows, data, new_classes=True, words=False))
+    assert (data / "a" / "0.png").is_file()
+    assert page.review.decision(paths[0]) == "a" and paths[0] in page.review.added
+    assert page.thumbs.mark(paths[0]).endswith("a\u2069")

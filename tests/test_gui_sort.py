@@ -464,7 +464,7 @@ def test_a_decision_forgotten_with_another_folder_loses_its_mark(qtbot, window):
 
     def result(paths):
         return SimpleNamespace(items=[Suggestion(p, "a", 0.9, 0.1) for p in paths],
-                               classes=["a", "b"], skipped=[])
+                               classes=["a", "b"], skipped=[], left_out=[])
 
     page = next(p for p in window.pages if p.key == "sort")
     window.show_page(window.pages.index(page))
@@ -579,4 +579,152 @@ def test_sixty_class_buttons_scroll_at_a_readable_height_and_names_are_isolated(
     assert view.class_scroll.viewport().rect().intersects(
         view.class_buttons["class_58"].geometry().translated(0, -bar.value()))
     rtl = Suggestion(str(tmp_path / "y.png"), "قطة عربية", 0.07, 0.9)
-    assert caption(rtl) == "7 % · \u2068قطة عربية\u2069".replace(" ", "\u00a0")
+    assert caption(rtl) == "7\u00a0%\n\u2068قطة عربية\u2069"
+
+
+def test_confirm_accepts_what_the_preview_counted_not_the_next_folder(qtbot, window):
+    """A preview of 3 images stayed shown while another folder was sorted, and Confirm then
+    labelled 53 images of that folder; a key decision left it counting an image no more open."""
+    from types import SimpleNamespace
+
+    from core.label.suggestions import Suggestion
+
+    def result(paths):
+        return SimpleNamespace(items=[Suggestion(p, "a", 0.95, 0.1) for p in paths],
+                               classes=["a", "b"], skipped=[], left_out=[])
+
+    page = next(p for p in window.pages if p.key == "sort")
+    window.show_page(window.pages.index(page))
+    page.folder = "/A"
+    page._on_suggested(result([f"/A/{i}.png" for i in range(3)]))
+    page.bulk.spin.setValue(90)
+    qtbot.mouseClick(page.bulk.accept_button, Qt.LeftButton)
+    assert page.bulk.preview_label.text() == "Will label 3 image(s): a 3."
+    page.label_current("b")  # one of the three decided by key: the preview counts again
+    assert page.bulk.preview_label.text() == "Will label 2 image(s): a 2."
+    page.folder = "/B"
+    page._on_suggested(result([f"/B/{i}.png" for i in range(50)]))
+    assert not page.bulk.preview_label.isVisible() and not page.bulk.confirm_button.isVisible()
+    assert not page.review.decisions
+    # Confirm applies the rows it previewed, whatever was shown since
+    page.folder = "/A"
+    page._on_suggested(result([f"/A/{i}.png" for i in range(3)]))
+    qtbot.mouseClick(page.bulk.accept_button, Qt.LeftButton)
+    previewed = page.bulk._previewed
+    page.review.items.append(Suggestion("/A/late.png", "a", 0.99, 0.1))  # not in the preview
+    qtbot.mouseClick(page.bulk.confirm_button, Qt.LeftButton)
+    assert sorted(page.review.decisions) == sorted(p for p, _c in previewed)
+    assert "/A/late.png" not in page.review.decisions
+
+
+def test_images_added_to_another_data_folder_are_not_shown_as_added_to_this_one(
+        qtbot, window, trained_run, folders, tmp_path):
+    """After the Data page switched to folder B, images added to A stayed "✓ added", could
+    not be labelled for B ("already in the data set") and sorting the folder again kept them."""
+    data, new = folders
+    other = tmp_path / "data_b"
+    shutil.copytree(data, other)
+    page = _sort_page(window, trained_run, data)
+    _wait_done(qtbot, window, page.suggestions_ready, lambda: page.open_folder(str(new)))
+    first = page.review.items[0].path
+    qtbot.keyClick(page.grid, Qt.Key_1)
+    (outcome,) = _wait_done(qtbot, window, page.box.applied,
+                            lambda: qtbot.mouseClick(page.box.add_button, Qt.LeftButton))
+    assert [src for src, _dst in outcome.placed] == [first]
+    assert page.thumbs.state_of(first) == "added" and "1 added" in page.counter_label.text()
+
+    window.state.set("data.data_dir", str(other))
+    assert not page.review.added and page.thumbs.state_of(first) == "label"
+    assert "added" not in page.counter_label.text()
+    assert page.review.rows_to_apply() == [(first, "bright")]  # the label stays, for B
+    _wait_done(qtbot, window, page.suggestions_ready, lambda: page.open_folder(str(new)))
+    assert not page.review.added  # sorting again did not bring A's marks back
+
+    window.state.set("data.data_dir", str(data))  # back to A: shown again, sorted for A
+    data_index = window.pages.index(window.data_page)
+    window.show_page(data_index)
+    qtbot.waitUntil(lambda: not window.runner.is_busy(), timeout=60000)  # a scan of A
+    _wait_done(qtbot, window, page.suggestions_ready,
+               lambda: window.show_page(window.pages.index(page)))
+    assert set(page.review.added) == {first} and page.thumbs.state_of(first) == "added"
+
+
+def test_a_folder_holding_the_data_folder_is_sorted_without_the_data_sets_images(
+        qtbot, window, trained_run, folders):
+    """The folder where both the data set and the new images live filled the grid with the
+    data set's own images to label again, each refused only by Add to data set."""
+    data, new = folders
+    page = _sort_page(window, trained_run, data)
+    n_data = sum(1 for p in data.rglob("*.png"))
+    got = _wait_done(qtbot, window, page.suggestions_ready,
+                     lambda: page.open_folder(str(new.parent)))
+    assert got == [10] and all(s.path.startswith(str(new)) for s in page.review.items)
+    assert f"{data} is inside this one: its {n_data} image(s)" in page.banner.text()
+
+
+def test_the_step_fits_the_smallest_window_after_adding(qtbot, window, tmp_path):
+    """At 900 x 600 "51 labelled, 1 skipped, 13 to go, 2 none of these · 51 added to the data
+    set" on one line widened the page: Undo, Open model… and the class buttons were cut off."""
+    from types import SimpleNamespace
+
+    from PySide6.QtWidgets import QApplication
+
+    from core.label.suggestions import Suggestion
+
+    data = tmp_path / "a_rather_long_folder_name" / "photos_from_the_line" / "data_set"
+    data.mkdir(parents=True)
+    window.state.set("data.data_dir", str(data))
+    page = next(p for p in window.pages if p.key == "sort")
+    window.show_page(window.pages.index(page))
+    paths = [f"/new/cell{1000 + i}.png" for i in range(66)]
+    page.folder = "/new"
+    page._on_suggested(SimpleNamespace(items=[Suggestion(p, "mono_100", 0.9, 0.1) for p in paths],
+                                       classes=["mono_0", "mono_100", "poly_0"], skipped=[],
+                                       left_out=[]))
+    for label in ["mono_0"] * 51 + [SKIP, NONE, NONE]:
+        page.label_current(label)
+    page.review.mark_added(paths[:51], "b1")
+    page._show_current()
+    window.resize(900, 600)
+    QApplication.processEvents()
+    assert "51 added to the data set" in page.counter_label.text()
+    qtbot.waitUntil(lambda: page.scroll.horizontalScrollBar().maximum() == 0, timeout=3000)
+
+
+def test_grid_captions_show_the_whole_class_and_the_tooltip_says_it_all(qtbot, window,
+                                                                          tmp_path):
+    """"✓ added · mo…" and "96 % · mono_…": mono_0, mono_100 and mono_50 looked the same
+    in the grid, even at 1600 px, and no tooltip had the full caption."""
+    from types import SimpleNamespace
+
+    from PySide6.QtWidgets import QApplication
+
+    from core.label.suggestions import Suggestion
+
+    classes = ["mono_0", "mono_100", "poly_0", "a_rather_long_class_name"]
+    page = next(p for p in window.pages if p.key == "sort")
+    window.show_page(window.pages.index(page))
+    window.resize(1600, 1000)
+    paths = [str(tmp_path / f"cell{i}.png") for i in range(4)]
+    for i, p in enumerate(paths):
+        _image(Path(p), 50 * i, i)
+    page.folder = str(tmp_path)
+    page._on_suggested(SimpleNamespace(
+        items=[Suggestion(p, c, 0.96, 0.1) for p, c in zip(paths, classes)],
+        classes=classes, skipped=[], left_out=[]))
+    page.label_current("mono_100")
+    page.review.mark_added(paths[:1], "b1")
+    page._paint_decision(paths[0])
+    QApplication.processEvents()
+    thumbs, metrics = page.thumbs, page.grid.fontMetrics()
+    for row, (shown, cls) in enumerate([("✓ added", "mono_100"), ("96\u00a0%", "mono_100"),
+                                        ("96\u00a0%", "poly_0")]):
+        index = thumbs.index(row)
+        first, second = plain(thumbs.data(index, Qt.DisplayRole)).split("\n")
+        assert (first, second) == (shown, cls)
+        rect = page.grid.visualRect(index)
+        assert metrics.horizontalAdvance(second) < rect.width()  # the class is not cut
+        assert rect.height() >= 88 + 2 * metrics.lineSpacing()
+    tip = plain(thumbs.data(thumbs.index(3), Qt.ToolTipRole))
+    assert tip == f"{paths[3]}\n96\u00a0% · a_rather_long_class_name"
+    assert plain(thumbs.data(thumbs.index(0), Qt.ToolTipRole)).endswith("✓ added · mono_100")

@@ -62,6 +62,10 @@ def test_the_same_picture_twice_in_one_batch_is_added_once(tmp_path):
     assert out.placed == [(str(a), "cats/a.png")]
     assert out.refused[0][0] == str(b) and "the same image as" in out.refused[0][1]
     assert out.already[str(b)].batch == out.batch and out.already[str(b)].dst == "cats/a.png"
+    # the next day (a restart) the twin is in the data set as well, as it was shown that day
+    again = already_added([str(a), str(b), str(_png(tmp_path / "new" / "z.png", 31))], data)
+    assert {p: (x.batch, x.dst) for p, x in again.items()} == {
+        str(a): (out.batch, "cats/a.png"), str(b): (out.batch, "cats/a.png")}
     stopped = CancelToken()
     stopped.cancel()  # nothing placed: the twin is not in the data set either
     c, d = _png(tmp_path / "new" / "c.png", 50), _png(tmp_path / "new" / "copy of c.png", 50)
@@ -89,12 +93,37 @@ def test_only_the_added_file_is_followed_and_set_aside_is_said_so(tmp_path):
     """Moving the data set's own copy of the same picture moved the record too, and a file
     set aside read "already in the data set as _set_aside/..." (a diff review)."""
     data = _data(tmp_path)
-    same = _png(data / "cats" / "same.png", 10)  # the data set holds this picture already
     u1 = _png(tmp_path / "new" / "u1.png", 10)
     apply_labels([(str(u1), "cats")], data)
+    same = _png(data / "cats" / "same.png", 10)  # the data set holds this picture twice now
     FixJournal(data).apply([Fix(str(same), "move", "dogs")], _stamps(same))
     assert already_added([str(u1)], data)[str(u1)].dst == "cats/u1.png"
     added = data / "cats" / "u1.png"
     FixJournal(data).apply([Fix(str(added), "set_aside")], _stamps(added))
     (_p, why), = apply_labels([(str(u1), "dogs")], data).refused
     assert why.startswith("set aside earlier as _set_aside/")
+
+
+def test_an_exact_copy_of_a_data_set_image_is_refused_naming_the_file_there(tmp_path, capsys):
+    """A byte copy of a training image, not added by a batch, was copied in: under another
+    class it knocked the training image out of training (a cross-class duplicate)."""
+    import shutil
+
+    from core.cli import main
+
+    data = _data(tmp_path)
+    copy = tmp_path / "new" / "copy_of_old.png"
+    copy.parent.mkdir(parents=True)
+    shutil.copyfile(data / "cats" / "old.png", copy)
+    other = _png(tmp_path / "new" / "other.png", 99)  # same size, other bytes: let in
+    for label in ("dogs", "cats"):
+        outcome = apply_labels([(str(copy), label), (str(other), "dogs")], data)
+        (path, why), = outcome.refused
+        assert path == str(copy) and "already in the data set as cats/old.png" in why
+        assert outcome.placed == [(str(other), "dogs/other.png")]
+        undo_last(data)
+    sheet = tmp_path / "dup.csv"
+    sheet.write_text(f"path,label\n{copy},dogs\n", encoding="utf-8")
+    assert main(["label", "--from", str(sheet), "--into", str(data)]) == 1
+    assert "already in the data set as cats/old.png" in capsys.readouterr().out
+    assert sorted(p.name for p in (data / "dogs").iterdir()) == ["old.png"]

@@ -182,13 +182,16 @@ def test_one_rule_for_a_new_class_name_whichever_way_it_is_made(folders, name):
     before = _tree(data)
     problem = class_name_problem(name, ["cat", "dog"])
     assert problem
-    with pytest.raises(UserError, match="cannot be a class folder|already a class|device name"
+    if name == "Cat":  # a label (or the camera) in another case means the class cat
+        assert apply_labels([(str(new / "d.png"), name)], data, new_classes=True).placed == [
+            (str(new / "d.png"), "cat/d.png")]
+        return
+    with pytest.raises(UserError, match="cannot be a class folder|device name"
                                         "|subset of a split"):
         apply_labels([(str(new / "d.png"), name)], data, new_classes=True)
     assert _tree(data) == before
-    if name != "Cat":  # the camera adds to an existing class; a new spelling is the CSV's risk
-        with pytest.raises(UserError):
-            check_class_name(name)
+    with pytest.raises(UserError):
+        check_class_name(name)
 
 
 def test_words_that_mean_left_out_are_not_class_names():
@@ -554,3 +557,89 @@ def test_a_class_folder_the_scan_leaves_out_is_no_class_to_file_into(folders):
         apply_labels([(str(new / "d.png"), "bad\nname")], data)
     assert class_name_problem("para\u2029graph")  # a separator Python splits lines at
     assert not (data / "bad\nname" / "d.png").exists()
+
+
+def test_a_label_typed_in_another_case_is_the_class_and_an_unclear_one_names_its_line(
+        folders, tmp_path, capsys):
+    """"Mono_0" for the class mono_0 was refused with "There is already a class 'mono_0'",
+    naming neither the label as written nor its line."""
+    data, new = folders
+    sheet = _csv(tmp_path / "case.csv", [[str(new / "d.png"), "Cat", ""],
+                                         [str(new / "e.png"), "DOG", ""]])
+    assert main(["label", "--from", str(sheet), "--into", str(data)]) == 0
+    assert (data / "cat" / "d.png").is_file() and (data / "dog" / "e.png").is_file()
+    assert sorted(p.name for p in data.iterdir() if p.is_dir()) == ["cat", "dog"]
+    capsys.readouterr()
+    (data / "Dog").mkdir()  # two folders a case apart (ext4 keeps both): which one?
+    _png(data / "Dog" / "x.png", 77)
+    sheet = _csv(tmp_path / "unclear.csv", [[str(new / "a.png"), "cat", ""],
+                                            [str(new / "sub" / "c.png"), "DOG", ""]])
+    assert main(["label", "--from", str(sheet), "--into", str(data)]) == 2
+    err = capsys.readouterr().err
+    assert "unclear.csv, line 3" in err and "'DOG'" in err and "'Dog' and 'dog'" in err
+    assert "only in case" in err
+
+
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_a_csv_excel_wrote_with_semicolons_or_tabs_is_read(folders, tmp_path, sep):
+    """Excel in a German or French locale separates columns with ";" (also "CSV UTF-8"): the
+    CSV was refused as having no path,label header."""
+    data, new = folders
+    sheet = tmp_path / "semi.csv"
+    sheet.write_text(f"\ufeffpath{sep}label{sep}probability\n{new / 'd.png'}{sep}dog{sep}0,98\n"
+                     f"new/sub/c.png{sep}cat{sep}0,71\n", encoding="utf-8")
+    assert main(["label", "--from", str(sheet), "--into", str(data)]) == 0
+    assert (data / "dog" / "d.png").is_file() and (data / "cat" / "c.png").is_file()
+
+
+def test_a_path_excel_saved_in_its_ansi_encoding_says_so_not_moved_or_deleted(folders,
+                                                                               tmp_path, capsys):
+    """"café.png" from a CSV re-saved by Excel as plain "CSV" (cp1252) was refused as "no such
+    file (moved or deleted since the suggestions)"; a file whose name is not UTF-8 on disk
+    (as suggest writes it) is still taken."""
+    import os
+
+    data, new = folders
+    (new / "café.png").write_bytes((new / "d.png").read_bytes())
+    sheet = tmp_path / "excel.csv"
+    sheet.write_bytes(f"path,label\n{new / 'café.png'},dog\n".encode("cp1252"))
+    assert main(["label", "--from", str(sheet), "--into", str(data)]) == 2
+    err = capsys.readouterr().err
+    assert "excel.csv, line 2: the path is not UTF-8 text" in err and "CSV UTF-8" in err
+    latin = os.fsencode(str(new)) + b"/caf\xe9.png"  # a Latin-1 name on disk
+    with open(latin, "wb") as fh:
+        fh.write((new / "e.png").read_bytes())
+    sheet.write_bytes(b"path,label\n" + latin + b",dog\n")
+    assert main(["label", "--from", str(sheet), "--into", str(data)]) == 0
+
+
+def test_a_new_class_in_a_split_data_set_gets_its_folder_in_every_subset(tmp_path):
+    """label --new-classes (or Sort's New class…, or the camera) made train/cracked only:
+    the scan then refused the whole data set ("the class folders in .../val differ"), and
+    Data, Update the model and train all failed."""
+    import numpy as np
+
+    from core.data.dataset import scan_dataset
+    from core.label.apply import undo_last
+    from core.label.capture import CaptureWriter
+
+    data = tmp_path / "data"
+    for sub in ("train", "val", "test"):
+        for cls, level in (("cat", 10), ("dog", 20)):
+            _png(data / sub / cls / f"{sub}-{cls}.png", level)
+    before = _tree(data)
+    new = _png(tmp_path / "new" / "x.png", 30)
+    out = apply_labels([(str(new), "bird")], data, new_classes=True)
+    assert out.placed == [(str(new), "train/bird/x.png")]
+    assert (data / "val" / "bird").is_dir() and (data / "test" / "bird").is_dir()
+    assert "bird" in scan_dataset(data).classes  # the data set still scans
+    undo_last(data)
+    assert {k: v for k, v in _tree(data).items() if k != JOURNAL_NAME} == before
+    assert not (data / "val" / "bird").exists()
+    assert not (data / "train" / "bird").exists()
+
+    writer = CaptureWriter(data)
+    writer.save(np.full((16, 16, 3), 99, np.uint8), writer.start_burst("fox"))
+    assert (data / "val" / "fox").is_dir() and "fox" in scan_dataset(data).classes
+    writer.undo_last_burst()
+    assert not (data / "val" / "fox").exists() and not (data / "train" / "fox").exists()

@@ -24,8 +24,12 @@ def test_useful_order_keeps_near_copies_apart_and_confident_order_descends():
     pos = {int(r): i for i, r in enumerate(order)}
     assert abs(pos[0] - pos[1]) > 1
     assert list(np.argsort(-(1 - np.abs(probs[:, 0] - probs[:, 1])), kind="stable")[:2]) == [0, 1]
-    c_order, top = confident_order(probs)
+    c_order, useful = confident_order(probs)
+    top = probs.max(axis=1)[c_order]
     assert list(top) == sorted(top, reverse=True) and int(c_order[0]) == 5
+    # the usefulness is the image's own, not its probability: the surest is the least useful
+    assert np.allclose(useful, 1 - np.abs(probs[c_order, 0] - probs[c_order, 1]))
+    assert useful[0] == pytest.approx(0.02)
 
 
 def _blobs(rng, centres, per_blob, spread=0.05):
@@ -135,6 +139,9 @@ def test_suggest_cli_writes_csv_and_json(trained_run, unlabelled, tmp_path, caps
     assert data["order"] == "confident" and len(data["suggestions"]) == 8
     probs = [s["probability"] for s in data["suggestions"]]
     assert probs == sorted(probs, reverse=True)  # most confident first
+    for s in data["suggestions"]:  # the image's usefulness, not its probability again
+        margin = s["top"][0][1] - s["top"][1][1]
+        assert s["usefulness"] == pytest.approx(1 - margin, abs=1e-4)
     assert set(data["suggestions"][0]) >= {"path", "suggested", "probability", "usefulness",
                                            "unknown"}
     capsys.readouterr()
@@ -249,3 +256,30 @@ def test_suggest_writes_its_file_before_a_closed_pipe_ends_it(trained_run, unlab
     assert main(["suggest", str(trained_run), str(unlabelled), "--json", str(out_json)]) == 141
     assert len(out_csv.read_text(encoding="utf-8").splitlines()) == 9  # header + 8 images
     assert len(json.loads(out_json.read_text(encoding="utf-8"))["suggestions"]) == 8
+
+
+def test_a_folder_holding_the_data_folder_is_sorted_without_the_data_sets_images(
+        trained_run, unlabelled, tmp_path, capsys):
+    """"~/photos" holding both the data set and the new images listed the data set's own
+    training images to label again; the data folder itself was listed with no remark."""
+    import shutil
+
+    from core.runs.folder import RunFolder
+
+    run, photos = tmp_path / "run", tmp_path / "photos"
+    shutil.copytree(trained_run, run)
+    shutil.copytree(RunFolder(trained_run).load_config().data.data_dir, photos / "data")
+    shutil.copytree(unlabelled, photos / "incoming")
+    config = json.loads((run / "config.json").read_text(encoding="utf-8"))
+    config["data"]["data_dir"] = str(photos / "data")
+    (run / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    n_data = sum(1 for p in (photos / "data").rglob("*.png"))
+    out = tmp_path / "s.json"
+    assert main(["suggest", str(run), str(photos), "--json", str(out)]) == 0
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert len(result["suggestions"]) == 8
+    assert all("/incoming/" in s["path"] for s in result["suggestions"])
+    assert result["left_out"] == [{"folder": str(photos / "data"), "images": n_data}]
+    assert f"left out {n_data} image(s) in {photos / 'data'}" in capsys.readouterr().err
+    assert main(["suggest", str(run), str(photos / "data")]) == 2
+    assert "labelled already" in capsys.readouterr().err

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import os
 import unicodedata
 import uuid
@@ -32,6 +33,9 @@ from core.errors import DataError, DiskFullError, UserError
 from core.events import CancelToken, Listener, Progress, emit
 from core.features.hashing import hash_file
 from core.label.earlier import Added, added_before, earlier_additions
+from core.label.csv_text import column_separator, not_utf8
+from core.label.in_data_set import data_set_copies, in_data_set
+from core.label.split_classes import make_folders, sibling_class_folders
 from core.data.dead_temps import sweep_dead_temps
 from core.fsutil import copy_new, move_new
 from core.path_names import free_name, is_within
@@ -100,9 +104,11 @@ def read_label_csv(path) -> list[tuple[str, str]]:
                 raise UnicodeError("it is UTF-16")
         # Names that are not UTF-8 come back as their bytes (predict and suggest write them so).
         with open(path, newline="", encoding="utf-8-sig", errors="surrogateescape") as fh:
-            reader = csv.DictReader(fh)
-            rows = list(reader)
-            header = [h.strip().lower() for h in (reader.fieldnames or [])]
+            text = fh.read()
+        reader = csv.DictReader(io.StringIO(text, newline=""),
+                                delimiter=column_separator(text.split("\n", 1)[0]))
+        rows = list(reader)
+        header = [h.strip().lower() for h in (reader.fieldnames or [])]
     except FileNotFoundError:
         raise UserError(f"{path}: no such file; give the CSV written by 'suggest --csv'") from None
     except (UnicodeError, csv.Error, OSError) as exc:
@@ -125,10 +131,12 @@ def read_label_csv(path) -> list[tuple[str, str]]:
         if not given.is_absolute() and not image.exists() and given.exists():
             image = given.resolve()  # predict --csv writes paths from where it was run
         label = row.get("label", "")
-        if any("\udc80" <= c <= "\udcff" for c in label):  # bytes that are not UTF-8
-            raise UserError(f"{path}, line {n}: the label is not UTF-8 text; the CSV was saved "
-                            "in another encoding (Excel's plain 'CSV' is one): save it as "
-                            "'CSV UTF-8' and try again")
+        for what, text in (("label", label), ("path", row["path"])):
+            if not_utf8(text) and (what == "label" or not os.path.lexists(image)):
+                raise UserError(f"{path}, line {n}: the {what} is not UTF-8 text"
+                                + (" and no file has that name" if what == "path" else "")
+                                + "; the CSV was saved in another encoding (Excel's plain "
+                                "'CSV' is one): save it as 'CSV UTF-8' and try again")
         out.append((str(image), label))
     return out
 
@@ -210,13 +218,31 @@ def _left_out(label: str, words: bool, existing: set[str]) -> str:
     return "none" if words and label.lower() in NONE_WORDS and label not in existing else ""
 
 
+def as_class(label: str, existing: set[str]) -> str:
+    """``label`` as the class folder it means: the folder spelled so (or the other Unicode
+    way), else the one folder it matches in any case ("Mono_0" typed for mono_0, refused as
+    "There is already a class 'mono_0'"); else the label itself."""
+    same = spelled_as(label, existing)
+    if same is None:
+        folded = [c for c in existing if folded_name(c) == folded_name(label)]
+        same = folded[0] if len(folded) == 1 else None
+    return same or _nfc(label)
+
+
 def _check_labels(rows, existing: set[str], new_classes: bool, source: str,
-                  words: bool = True) -> list[str]:
+                  words: bool = True, first_line: int = 0) -> list[str]:
     """The new classes the rows need; UserError when they are not allowed or not valid names."""
     wanted = sorted({lab for _, lab in rows if not _left_out(lab, words, existing)})
     new = [lab for lab in wanted if lab not in existing]
     for i, lab in enumerate(new):  # "Dog" and "dog" both new: one folder on macOS/Windows
         problem = class_name_problem(lab, existing | set(new[:i]))
+        same = sorted(c for c in existing if folded_name(c) == folded_name(lab))
+        if same:  # several folders of that name in other cases: which one is meant?
+            n = next(k for k, (_p, label) in enumerate(rows) if label == lab)
+            where = f", line {first_line + n}" if first_line else ""
+            raise UserError(f"{source}{where}: the label {lab!r} differs from the classes "
+                            f"{' and '.join(repr(c) for c in same)} only in case; write it "
+                            "as the one you mean")
         if problem:
             raise UserError(f"{source}: {problem}")
     if new and not new_classes:
@@ -229,14 +255,15 @@ def _check_labels(rows, existing: set[str], new_classes: bool, source: str,
 def apply_labels(rows: Iterable[tuple[str, str]], data_dir, *, move: bool = False,
                  new_classes: bool = False, source: str = "the labels",
                  listener: Optional[Listener] = None, cancel: Optional[CancelToken] = None,
-                 note: str = "", words: bool = True) -> LabelOutcome:
+                 note: str = "", words: bool = True, first_line: int = 0) -> LabelOutcome:
     """Copy (or ``move``) each labelled image into its class folder of ``data_dir``.
 
     ``rows``: (image path, label); labels in :data:`SKIP_WORDS` are skipped, those
     in :data:`NONE_WORDS` counted and left alone (``words`` off: every label but ""
     is a class -- the window has decided already, and a class may be called "none").
     A label that is not a class folder raises UserError (naming ``source``) unless
-    ``new_classes``.
+    ``new_classes``.  ``first_line``: the line of ``source`` the first row is on (a CSV's:
+    2), so a message can name a row's line (0: rows are no lines).
     """
     cancel = cancel or CancelToken()
     root = Path(os.path.abspath(os.fspath(data_dir)))
@@ -246,12 +273,14 @@ def apply_labels(rows: Iterable[tuple[str, str]], data_dir, *, move: bool = Fals
     rows = [(os.path.abspath(p), lab.strip()) for p, lab in rows]
     base = classes_root(root)
     existing = set(class_folder_names(str(base)))
-    spelling = {lab: spelled_as(lab, existing) or _nfc(lab) for lab in {lab for _, lab in rows}}
+    spelling = {lab: as_class(lab, existing) for lab in {lab for _, lab in rows}}
     rows = [(p, spelling[lab]) for p, lab in rows]  # each class as its folder spells it
-    new = _check_labels(rows, existing, new_classes, source, words)
+    new = _check_labels(rows, existing, new_classes, source, words, first_line)
     outcome = LabelOutcome(batch=uuid.uuid4().hex[:12], moved=move, new_classes=new)
     journal = FixJournal(root)
     earlier = earlier_additions(journal)
+    present = data_set_copies([p for p, lab in rows if not _left_out(lab, words, existing)],
+                              root)  # exact copies of its images, however they came in
     planned, taken, seen, digests, twins = [], set(), set(), {}, []
     for path, label in rows:
         left_out = _left_out(label, words, existing)
@@ -263,6 +292,8 @@ def apply_labels(rows: Iterable[tuple[str, str]], data_dir, *, move: bool = Fals
         if stamp is not None and stamp.digest in earlier:
             why = added_before(earlier[stamp.digest])
             outcome.already[path] = earlier[stamp.digest]
+        elif stamp is not None and stamp.digest in present:
+            why = in_data_set(present[stamp.digest])
         elif stamp is not None and stamp.digest in digests:
             why = f"the same image as {one_line(digests[stamp.digest])}, labelled by its row"
             twins.append((path, digests[stamp.digest]))  # in once its first row is placed
@@ -279,8 +310,9 @@ def apply_labels(rows: Iterable[tuple[str, str]], data_dir, *, move: bool = Fals
     if not planned:
         return outcome
     op = "move_in" if move else "copy"
-    created = {dst.parent.relative_to(root).as_posix() for _, dst, _ in planned
-               if not dst.parent.exists()}
+    new_folders = {dst.parent for _, dst, _ in planned if not dst.parent.exists()}
+    siblings = sibling_class_folders(root, base, new_folders)  # val/<class> of a split set
+    created = {f.relative_to(root).as_posix() for f in [*new_folders, *siblings]}
     with journal.changing("label them"):  # no Undo while the batch is placed
         moves = [{"op": op, "source": src, "dst": dst.relative_to(root).as_posix(),
                   "size": st.size, "digest": st.digest} for src, dst, st in planned]
@@ -288,6 +320,7 @@ def apply_labels(rows: Iterable[tuple[str, str]], data_dir, *, move: bool = Fals
         for folder in {dst.parent for _src, dst, _st in planned}:  # a killed batch's halves
             sweep_dead_temps(folder)
         try:
+            make_folders(siblings)
             _place(planned, move, outcome, root, listener, cancel)
         finally:  # what did not arrive is no surprise to Undo (not "moved since")
             placed = {dst for _src, dst in outcome.placed}

@@ -34,6 +34,7 @@ from core.features.hashing import DIGEST_BYTES
 from core.fsutil import write_new
 from core.path_names import cut_to_bytes, free_name
 from core.label.apply import class_name_problem, classes_root
+from core.label.split_classes import make_folders, sibling_class_folders
 
 #: The longest side of a saved image, unless the user picks another (0 keeps the full frame).
 DEFAULT_SIDE = 512
@@ -114,12 +115,16 @@ class CaptureWriter:
         start = cut_to_bytes(class_name, _NAME_PART_BYTES)
         for _ in range(3):  # a name taken between choosing and writing: choose again
             dst = free_name(folder / f"{start}-{stamp}-{millis:03d}.jpg")
-            made = [] if folder.exists() else [folder.relative_to(self.root).as_posix()]
+            siblings = [] if folder.exists() else \
+                sibling_class_folders(self.root, self.base, [folder])  # val/<class> too
+            made = [] if folder.exists() else [f.relative_to(self.root).as_posix()
+                                               for f in (folder, *siblings)]
             with self.journal.changing("capture"):  # no Undo between the record and the file
                 self.journal.record(burst, [{"op": "capture", "dst": dst.relative_to(self.root)
                                              .as_posix(), "size": len(data), "digest": digest}],
                                     f"camera capture into {class_name}", created=made)
                 try:
+                    make_folders(siblings)
                     write_new(dst, data)
                 except FileExistsError:
                     continue

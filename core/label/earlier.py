@@ -27,6 +27,7 @@ class Added:
     batch: str
     source: str  # the absolute path it was copied or moved from
     dst: str  # relative to the data folder, after any later audit move
+    size: int = -1  # its bytes, as the journal recorded them (-1: not known)
 
 
 def added_before(added: Added) -> str:
@@ -50,25 +51,32 @@ def earlier_additions(journal: FixJournal) -> dict[str, Added]:
             if not (isinstance(digest, str) and isinstance(dst, str)) or dst in never:
                 continue
             if m.get("op") in ("copy", "move_in") and isinstance(m.get("source"), str):
-                found[digest] = Added(batch.get("id", ""), m["source"], dst)
+                size = m.get("size") if isinstance(m.get("size"), int) else -1
+                found[digest] = Added(batch.get("id", ""), m["source"], dst, size)
             elif "op" not in m and digest in found and m.get("src") == found[digest].dst:
-                found[digest] = Added(found[digest].batch, found[digest].source, dst)  # moved
+                a = found[digest]
+                found[digest] = Added(a.batch, a.source, dst, a.size)  # moved by the audit
     return {d: a for d, a in found.items() if journal.root.joinpath(*a.dst.split("/")).is_file()}
 
 
 def already_added(paths: Iterable[str], data_dir) -> dict[str, Added]:
     """Which of ``paths`` an earlier batch brought into ``data_dir``, the file unchanged since
-    (by content: a camera that names each day's frames the same is not fooled)."""
+    (by content: a camera that names each day's frames the same is not fooled), and which
+    are byte copies of such an image (the batch took one copy of a picture the folder holds
+    under two names: the other was shown as added that day, and as new the next)."""
     root = Path(os.path.abspath(os.fspath(data_dir))) if data_dir else None
     if root is None or not root.is_dir():
         return {}
-    by_source: dict[str, list] = {}
-    for digest, added in earlier_additions(FixJournal(root)).items():
-        by_source.setdefault(os.path.normcase(added.source), []).append((digest, added))
+    earlier = earlier_additions(FixJournal(root))
+    sources = {os.path.normcase(a.source) for a in earlier.values()}
+    sizes = {a.size for a in earlier.values()}
     out = {}
     for path in paths:
-        hits = by_source.get(os.path.normcase(os.path.abspath(path)))
-        with contextlib.suppress(FileProblem):
-            digest = hash_file(path).digest if hits else None
-            out.update({path: added for d, added in hits or () if d == digest})
+        with contextlib.suppress(FileProblem, OSError):
+            if os.path.normcase(os.path.abspath(path)) not in sources and \
+                    os.stat(path).st_size not in sizes:
+                continue  # only a source, or a file of an added one's size, is hashed
+            digest = hash_file(path).digest
+            if digest in earlier:
+                out[path] = earlier[digest]
     return out

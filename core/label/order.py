@@ -221,7 +221,11 @@ def useful_order(probs: np.ndarray, embeddings: Optional[np.ndarray], *,
 
 
 def confident_order(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(row indices, top probability) most confident first, for quick bulk acceptance."""
+    """(row indices, usefulness scores) most confident first, for quick bulk acceptance.
+
+    The score is each image's own usefulness, its plain uncertainty (what the useful order
+    gives an image before any near-copy is placed): it was the top probability, so the
+    surest image was listed as the most useful to label."""
     top = np.asarray(probs, np.float64).max(axis=1) if len(probs) else np.zeros(0)
     order = np.argsort(-top, kind="stable")
-    return order, top[order]
+    return order, (uncertainty(probs) if len(probs) else np.zeros(0))[order]

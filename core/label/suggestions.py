@@ -14,7 +14,7 @@ import io
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Iterable, Optional
 
 from core.errors import DataError, UserError
 from core.events import CancelToken, Listener, Log, emit
@@ -49,11 +49,14 @@ class Suggestions:
     order: str
     how: str
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    #: (data folder, how many of its images) left out: the folder held the data set's own
+    left_out: list[tuple[str, int]] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {"order": self.order, "classes": self.classes, "predicted_from": self.how,
                 "suggestions": [asdict(s) for s in self.items],
-                "skipped": [{"path": p, "reason": r} for p, r in self.skipped]}
+                "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
+                "left_out": [{"folder": f, "images": n} for f, n in self.left_out]}
 
     def to_json(self) -> str:
         """JSON text; a file name's bytes that are not UTF-8 (kept by Python as lone
@@ -73,11 +76,13 @@ class Suggestions:
 
 def suggest(model_path, folder, order: str = "useful", *, store=None,
             listener: Optional[Listener] = None, cancel: Optional[CancelToken] = None,
-            batch_size: int = 32) -> Suggestions:
+            batch_size: int = 32, data_dirs: Iterable[str] = ()) -> Suggestions:
     """Predict every image under ``folder`` with ``model_path`` and order them (see module doc).
 
-    Raises :class:`DataError` for a missing folder or one without images,
-    ModelFileError for a model the app cannot open, Cancelled when ``cancel`` is set.
+    The images of ``data_dirs`` (data folders) that lie under ``folder`` are left out, and
+    counted in :attr:`Suggestions.left_out`: they are labelled already.  Raises
+    :class:`DataError` for a missing folder or one without (new) images, ModelFileError for
+    a model the app cannot open, Cancelled when ``cancel`` is set.
     """
     from core.infer.predictor import expand_image_paths
     from core.label.scoring import score_images
@@ -92,6 +97,14 @@ def suggest(model_path, folder, order: str = "useful", *, store=None,
     paths = expand_image_paths([folder])
     if not paths:
         raise DataError(f"{folder}: no image files in it (or in its sub-folders)")
+    paths, left_out = leave_out_data_sets(paths, data_dirs)
+    if not paths:
+        raise DataError(f"{folder}: its only images are those of the data set in "
+                        f"{left_out[0][0]}, which are labelled already; choose a folder of "
+                        "new images")
+    for data, n in left_out:
+        emit(listener, Log(f"left out {n} image(s) in {data}: the data set's own, labelled "
+                           "already", "warning"))
     scored = score_images(model_path, paths, store, listener, cancel, batch_size)
     if not len(scored.paths):
         first = f" (e.g. {scored.skipped[0][0]}: {scored.skipped[0][1]})" if scored.skipped \
@@ -110,7 +123,24 @@ def suggest(model_path, folder, order: str = "useful", *, store=None,
                                 bool(scored.unknown[row]), top[:3]))
     emit(listener, Log(f"suggestions for {len(items)} image(s) from {scored.how}"
                        + (f"; {len(scored.skipped)} unreadable" if scored.skipped else "")))
-    return Suggestions(items, scored.classes, order, scored.how, scored.skipped)
+    return Suggestions(items, scored.classes, order, scored.how, scored.skipped, left_out)
+
+
+def leave_out_data_sets(paths: list[str], data_dirs: Iterable[str]
+                        ) -> tuple[list[str], list[tuple[str, int]]]:
+    """(``paths`` but those inside one of ``data_dirs``, [(data folder, how many left out)])."""
+    from core.path_names import is_within
+
+    left_out = []
+    for data in dict.fromkeys(os.path.abspath(d) for d in data_dirs if d):
+        real = os.path.realpath(data)
+        inside = [p for p in paths if is_within(os.path.abspath(p), data)
+                  or is_within(os.path.realpath(p), real)]
+        if inside:
+            gone = set(inside)
+            paths = [p for p in paths if p not in gone]
+            left_out.append((data, len(inside)))
+    return paths, left_out
 
 
 def write_suggestions(result: Suggestions, out: str | os.PathLike, as_json: bool) -> Path:

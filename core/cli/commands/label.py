@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
                         "batch)")
     rows = read_label_csv(args.csv)
     outcome = apply_labels(rows, args.data_dir, move=args.move, new_classes=args.new_classes,
-                           source=args.csv)
+                           source=args.csv, first_line=2)
     print(printable(outcome.describe()))
     if outcome.placed:
         print(f"to undo: python main.py label --undo --into {name(args.data_dir)}")

@@ -8,7 +8,8 @@ label would teach the model most (uncertain ones, without runs of near-copies);
 ``--order confident`` the surest, for accepting in bulk.  ``--csv OUT`` writes a
 CSV to review (its ``label`` column starts as the suggestion, empty for unknown
 images) and give to ``label --from``; ``--json [OUT]`` writes JSON (to stdout
-without OUT).  Nothing in UNLABELLED_DIR is changed.
+without OUT).  The images of the run's data folder, when UNLABELLED_DIR holds it, are left
+out (they are labelled already).  Nothing in UNLABELLED_DIR is changed.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     cancel = CancelToken()
     try:
         result = suggest(args.model, args.folder, args.order, listener=ConsoleListener(),
-                         cancel=cancel)
+                         cancel=cancel, data_dirs=[_run_data_folder(args.model)])
     except KeyboardInterrupt:
         cancel.cancel()
         print("\ninterrupted: nothing was changed", file=sys.stderr)
@@ -71,3 +72,15 @@ def run(args: argparse.Namespace) -> int:
             print(f"review its label column, then: python main.py label --from "
                   f"{name(str(path))} --into DATA_DIR", file=sys.stderr)
     return 0
+
+
+def _run_data_folder(model: str) -> str:
+    """The data folder the run ``model`` trained on ("" for an exported model, or unknown)."""
+    from core.errors import UserError
+    from core.runs.folder import run_of_model
+
+    run = run_of_model(model)
+    try:
+        return run.load_config().data.data_dir if run is not None else ""
+    except (UserError, OSError):  # a damaged config: suggest names it itself, or needs none
+        return ""

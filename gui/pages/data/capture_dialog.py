@@ -16,8 +16,10 @@ With no camera the dialog says so and offers the video file; nothing is written.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, Optional
 
+import numpy as np
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QApplication, QComboBox, QDialog, QDialogButtonBox, QFormLayout,
                                QHBoxLayout, QHeaderView, QInputDialog, QLabel, QPushButton,
@@ -65,6 +67,7 @@ class CaptureDialog(QDialog):
         self.frame: Any = None  # the newest RGB frame
         self._frames = 0  # frames shown so far: a burst saves each one once
         self._taken = -1  # the frame number saved last
+        self._saved_pictures: set[bytes] = set()  # hashes of the frames saved in this dialog
         self.burst: Optional[str] = None
         self._n = 0
         self.timer = QTimer(self)
@@ -232,6 +235,12 @@ class CaptureDialog(QDialog):
         if self.burst is None or self.frame is None or self._taken == self._frames:
             return
         self._taken = self._frames
+        seen = hashlib.blake2b(np.ascontiguousarray(self.frame).tobytes(), digest_size=16)
+        if seen.digest() in self._saved_pictures:  # a still scene, a video holding a picture:
+            self._status("The picture is the same as one saved already: not saved again "
+                         "(it would be a duplicate the data set leaves out).", "info")
+            return  # the same bytes, counted twice and then dropped by the scan
+        self._saved_pictures.add(seen.digest())
         self._n += 1
         self.saver.submit(f"frame {self._n}", save_frame, (self.writer, self.frame, self.burst),
                           self._on_saved, self._on_save_failed)
@@ -260,6 +269,7 @@ class CaptureDialog(QDialog):
     def _on_undone(self, result) -> None:
         class_name, outcome = result
         self.changed = True
+        self._saved_pictures.clear()  # what was undone may be taken again
         removed = len(outcome.moved)
         self.counts[class_name] = max(0, self.counts.get(class_name, 0) - removed)
         self.total -= removed

@@ -1,13 +1,15 @@
 """The Sort step's bulk tools: "Accept all above N %" (preview, then confirm) and "New class…".
 
 Accepting in bulk shows first what it would do -- how many images per class --
-and changes nothing until "Confirm".  A new class is only a name until the
+and changes nothing until "Confirm", which accepts exactly the images the preview counted
+(the page hides or recounts the preview when the images or decisions change).  A new class is only a name until the
 labels are added to the data set (its folder is made then, by
 :func:`core.label.apply.apply_labels` with ``new_classes=True``).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Callable, Optional
 
 from PySide6.QtCore import Qt, Signal
@@ -21,14 +23,16 @@ from gui.pages.sort.keys import leave_keys_to_the_review
 class BulkBar(QWidget):
     """Spin box, preview, confirm; and the "New class…" button."""
 
-    confirmed = Signal(float)  # the threshold (0..1) to accept above
+    confirmed = Signal(float, object)  # the threshold (0..1), the previewed [(path, class)]
     class_added = Signal(str)
     problem = Signal(str)  # why a new class name was refused
 
-    def __init__(self, preview: Callable[[float], dict], classes: Callable[[], list],
+    def __init__(self, preview: Callable[[float], list], classes: Callable[[], list],
                  folders: Callable[[], list] = list, parent: Optional[QWidget] = None) -> None:
+        """``preview(threshold)``: the [(path, class)] accepting above it would label."""
         super().__init__(parent)
         self._preview, self._classes, self._folders = preview, classes, folders
+        self._previewed: list = []  # what Confirm accepts: the rows the preview counted
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         self.spin = QSpinBox()
@@ -74,8 +78,9 @@ class BulkBar(QWidget):
         return self.spin.value() / 100.0
 
     def show_preview(self) -> None:
-        counts = self._preview(self.threshold())
-        total = sum(counts.values())
+        self._previewed = list(self._preview(self.threshold()))
+        counts = Counter(label for _path, label in self._previewed)
+        total = len(self._previewed)
         if not total:
             self.preview_label.setText(f"No undecided image is {self.spin.value()} % sure.")
             self.confirm_button.hide()
@@ -87,12 +92,19 @@ class BulkBar(QWidget):
         self.cancel_button.show()
 
     def hide_preview(self) -> None:
+        self._previewed = []
         for w in (self.preview_label, self.confirm_button, self.cancel_button):
             w.hide()
 
+    def recount(self) -> None:
+        """The decisions changed: an open preview counts again, so it says what Confirm does."""
+        if self.preview_label.isVisible():
+            self.show_preview()
+
     def _confirm(self) -> None:
+        rows = self._previewed
         self.hide_preview()
-        self.confirmed.emit(self.threshold())
+        self.confirmed.emit(self.threshold(), rows)
 
     def ask_new_class(self) -> None:
         name, ok = QInputDialog.getText(self, "New class", "Name of the new class:")

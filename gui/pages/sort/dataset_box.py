@@ -204,6 +204,13 @@ class DataSetBox(QGroupBox):
                       if os.path.basename(src) != dst.rsplit("/", 1)[-1])
         if renamed:
             text += f"; {renamed} renamed (a file of that name was already there)"
+        twins = sum(1 for a in outcome.already.values() if a.batch == outcome.batch)
+        if twins:  # the counter's "added" counts them: say why the numbers differ
+            text += (f"; {twins} more were copies of images of this batch and were not "
+                     "copied again (shown as added)")
+        if len(outcome.already) > twins:
+            text += (f"; {len(outcome.already) - twins} were in the data set already (an "
+                     "earlier batch added them)")
         if outcome.not_tried:
             text += f"; stopped: {outcome.not_tried} not added (still labelled here)"
         self._say(self.outcome_label, text + ".")

@@ -35,6 +35,7 @@ def folder_row(page) -> QHBoxLayout:
     page.cancel_button.hide()
     page.counter_label = QLabel("")  # beside the folder, not a row of its own: at the
     page.counter_label.setObjectName("hint")  # minimum window size every row counts
+    page.counter_label.setWordWrap(True)  # "… · 51 added to the data set" widened the page
     where = QVBoxLayout()
     where.setSpacing(0)
     where.addWidget(page.folder_label)

@@ -18,7 +18,8 @@ def suggest_job(model_path: str, folder: str, order: str, data_dir: str = "",
     from core.label.earlier import already_added
     from core.label.suggestions import suggest
 
-    result = suggest(model_path, folder, order, listener=listener, cancel=cancel)
+    result = suggest(model_path, folder, order, listener=listener, cancel=cancel,
+                     data_dirs=[data_dir])  # a folder holding the data folder: not its images
     return (result, already_added([s.path for s in result.items], data_dir),
             load_draft(folder, data_dir))
 

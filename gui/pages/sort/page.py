@@ -14,8 +14,8 @@ from __future__ import annotations
 import os
 from typing import Optional
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QSplitter
+from PySide6.QtCore import QEvent, QObject, Signal
+from PySide6.QtWidgets import QFileDialog
 
 from core.path_names import is_within
 from gui.pages.base import Page
@@ -23,11 +23,11 @@ from gui.pages.sort.bulk import BulkBar, class_folders
 from gui.pages.sort.dataset_box import DataSetBox
 from gui.pages.sort.drafts import DraftKeeper
 from gui.pages.sort.folder_row import folder_row
-from gui.pages.sort.grid import SortGrid, SortThumbs, caption
+from gui.pages.sort.grid import caption
 from gui.pages.sort.jobs import run_folder_of, suggest_job
 from gui.pages.sort.keys import action_for, focused_control_takes
+from gui.pages.sort.layout import model_choice_row, review_splitter
 from gui.pages.sort.review import Review, arrival_notes
-from gui.widgets.model_row import model_row
 from gui.steps import get_a_model
 
 NO_MODEL = "No model yet: " + get_a_model("open a run folder with “Open model…”.")
@@ -52,11 +52,12 @@ class SortPage(Page):
         self.shown_folder = ""  # the folder whose images the grid shows
         self._chosen_model: Optional[str] = None
         self._job = None
+        self._marks_stale = False  # the data folder changed: which images it holds is unknown
         self.drafts = DraftKeeper(lambda: (self.shown_folder, self.review, self.box.data_dir()),
                                   self)
-        self.body.addLayout(self._build_model_row())
+        self.body.addLayout(model_choice_row(self))
         self.body.addLayout(folder_row(self))
-        self.body.addWidget(self._build_review(), 1)
+        self.body.addWidget(review_splitter(self), 1)
         self.bulk = BulkBar(self.review_preview, lambda: list(self.review.classes),
                             lambda: class_folders(self.state.config.data.data_dir))
         self.bulk.confirmed.connect(self.accept_above)
@@ -75,42 +76,10 @@ class SortPage(Page):
         for signal in (state.run_changed, state.model_changed):
             signal.connect(lambda _v: self._refresh_model())
         state.config_changed.connect(lambda path: path in ("", "data", "data.data_dir")
-                                     and (self.box.refresh(), self.box.refresh_undo()))
+                                     and self._data_folder_changed())
         runner.busy_changed.connect(lambda _b: self._refresh_buttons())
         self._refresh_model()
         self._show_current()
-
-    # ------------------------------------------------------------------ building
-    def _build_model_row(self) -> QHBoxLayout:
-        row, self.model_label, self.open_model_button, _ = model_row(
-            "Use another model for the suggestions: a run folder (which Update the model can "
-            "retrain) or a model file",
-            [("Run folder…", self.choose_model),
-             ("Model file (.keras, .tflite, .onnx)…", self.choose_model_file),
-             ("Use the current model", lambda: self.open_model(""))])
-        self.model_label.setTextFormat(Qt.PlainText)  # "Model: <path>", the path as written
-        return row
-
-    def _build_review(self) -> QSplitter:
-        from gui.pages.sort.viewer import ImageView
-
-        self.thumbs = SortThumbs(self)
-        self.grid = SortGrid(self.thumbs)
-        self.grid.row_chosen.connect(self._go_to)
-        self.grid.installEventFilter(self)
-        self.view = ImageView()
-        self.view.chosen.connect(self.label_current)
-        self.view.accept_requested.connect(lambda: self.apply_key("accept", ""))
-        self.view.back_requested.connect(lambda: self.apply_key("back", ""))
-        self.splitter = QSplitter(Qt.Horizontal)
-        self.splitter.addWidget(self.grid)
-        self.splitter.addWidget(self.view)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
-        self.splitter.setSizes([600, 400])
-        self.splitter.setChildrenCollapsible(False)
-        self.splitter.setMinimumHeight(200)  # the whole step fits a 900x600 window
-        return self.splitter
 
     # ------------------------------------------------------------------ the model
     def model_path(self) -> Optional[str]:
@@ -184,8 +153,9 @@ class SortPage(Page):
         if not model:
             self.show_error(self._no_model())
             return False
+        data_dir = self.box.data_dir()
         job = self.runner.start(suggest_job, model, self.folder, self.order(),
-                                self.box.data_dir(), name="Suggesting classes")
+                                data_dir, name="Suggesting classes")
         if job is None:
             self.show_error("Please wait: another job is still running (or cancel it in the "
                             "status bar).")
@@ -196,7 +166,7 @@ class SortPage(Page):
         for w in (self.progress, self.cancel_button):
             w.show()
         job.progress.connect(self._on_progress)
-        job.finished.connect(lambda out: self._on_suggested(*out))
+        job.finished.connect(lambda out: self._on_suggested(*out, data_dir))
         job.failed.connect(lambda msg, _tb: self._on_suggest_failed(msg))
         job.cancelled.connect(self._on_suggest_cancelled)
         job.done.connect(self._on_job_done)
@@ -232,26 +202,35 @@ class SortPage(Page):
         for w in (self.progress, self.cancel_button):
             w.hide()
 
-    def _on_suggested(self, result, earlier=None, draft=None) -> None:
+    def _data_folder_changed(self) -> None:
+        """Another data folder: images added to the last one are not in it (the labels stay);
+        the folder is sorted again when the page shows, for those this one holds already."""
+        self.box.refresh()
+        self.box.refresh_undo()
+        if self.review.data_dir != self.box.data_dir():
+            self._marks_stale = bool(self.shown_folder)
+            for path in self.review.moved_to(self.box.data_dir()):
+                self._paint_decision(path)
+            self._show_current()
+
+    def _on_suggested(self, result, earlier=None, draft=None, data_dir=None) -> None:
         """A new order of the folder's images; decisions already made are kept, and images
         ``earlier`` batches added (another day) are shown as added, not offered again; the
         labels of the folder's draft (given another time, not added) come back."""
         self.drafts.flush()  # the folder shown until now keeps its labels
+        self.bulk.hide_preview()  # it counted other images (or other probabilities)
         again, self.shown_folder = self.shown_folder == self.folder, self.folder
         old = self.review
-        # the keys keep their classes: after Update the new model's sorted names gave 3 and 4
-        classes = list(old.classes) + [c for c in result.classes if c not in old.classes]
         rows = {s.path: i for i, s in enumerate(result.items)}
-        self.review = Review(list(result.items), classes,
-                             {p: d for p, d in old.decisions.items() if p in rows},
-                             {p: b for p, b in old.added.items() if p in rows},
-                             history=[(p, before, rows[p]) for p, before, _row in old.history
-                                      if p in rows],  # Backspace still steps back
-                             made=list(old.made) if again else [])
+        now = self.box.data_dir()  # a job sorting for another data folder: not its marks
+        self._marks_stale = data_dir is not None and data_dir != now
+        earlier = {} if self._marks_stale else earlier
+        self.review = old.following(result.items, result.classes, again, now)
         back = [] if again or draft is None else DraftKeeper.restore(draft, self.review, rows)
         self.review.mark_earlier(earlier := earlier or {})
         self.review.current = next((i for i, s in enumerate(result.items)
                                     if s.path not in self.review.decisions), 0)
+        self.grid.fit_names(self.review.classes)
         self.thumbs.set_items([s.path for s in result.items],
                               [caption(s) for s in result.items])
         self.thumbs.prefetch(60)  # what a freshly shown grid displays
@@ -260,8 +239,8 @@ class SortPage(Page):
                 self._paint_decision(path)
         self.view.set_classes(self.review.classes)
         before = {p: a for p, a in earlier.items() if p not in old.added}  # not today's batches
-        if result.skipped or before or back:
-            self.show_info(arrival_notes(result.skipped, before, len(back)))
+        if result.skipped or before or back or result.left_out:
+            self.show_info(arrival_notes(result.skipped, before, len(back), result.left_out))
         self._show_current()
         self.grid.setFocus()
         self.suggestions_ready.emit(len(result.items))
@@ -297,6 +276,8 @@ class SortPage(Page):
                 self._paint_decision(self.review.items[row].path)
         else:
             changed = self.review.decide(label)
+        if changed:
+            self.bulk.recount()  # an open preview says what Confirm does now
         if changed and what != "back":
             self._paint_decision(self.review.items[before].path)
         elif not changed and what != "back" and self.review.current_item() is not None:
@@ -323,12 +304,13 @@ class SortPage(Page):
         self._refresh_buttons()
         self.drafts.changed()
 
-    def review_preview(self, threshold: float):
-        return self.review.preview(threshold)
+    def review_preview(self, threshold: float) -> list[tuple[str, str]]:
+        return [(s.path, s.suggested) for s in self.review.above(threshold)]
 
-    def accept_above(self, threshold: float) -> int:
+    def accept_above(self, threshold: float, rows=None) -> int:
+        """Accept ``rows`` (what the preview showed), or every suggestion above ``threshold``."""
         before = set(self.review.decisions)
-        n = self.review.accept_above(threshold)
+        n = self.review.accept_rows(self.review_preview(threshold) if rows is None else rows)
         for path in set(self.review.decisions) - before:
             self._paint_decision(path)
         self.show_info(f"Accepted {n} suggestion(s) at or above {threshold * 100:.0f} %.")
@@ -339,6 +321,7 @@ class SortPage(Page):
         self.review.classes.append(name)
         self.review.made.append(name)
         self.view.set_classes(self.review.classes)
+        self.grid.fit_names(self.review.classes)
         self.show_info(f"New class {name!r}: its folder is made when its images are added to "
                        "the data set.")
         self._show_current()
@@ -346,7 +329,7 @@ class SortPage(Page):
     # ------------------------------------------------------------------ the data set
     def _on_applied(self, outcome) -> None:
         placed = [src for src, _dst in outcome.placed]
-        self.review.mark_added(placed, outcome.batch)
+        self.review.mark_placed(outcome.placed, outcome.batch)
         self.review.mark_earlier(outcome.already)  # in the data set: as its folder's class
         for p in [*placed, *outcome.already]:
             self._paint_decision(p)
@@ -381,6 +364,8 @@ class SortPage(Page):
         ("Add to data set" had put project A's labels into B's data folder)."""
         self.drafts.flush()  # the folder's labels wait for it in its draft
         self.review, self.folder, self.shown_folder, self._chosen_model = Review(), "", "", None
+        self._marks_stale = False
+        self.bulk.hide_preview()
         self.thumbs.set_items([])
         self.folder_label.setText("No folder yet.")
         self.box.outcome_label.setText("")  # "copied into A's folder" under project B
@@ -390,6 +375,9 @@ class SortPage(Page):
 
     def on_shown(self) -> None:
         self.box.refresh_undo()
+        if self._marks_stale and self.folder == self.shown_folder and self.model_path() \
+                and not self.runner.is_busy():
+            self.start()  # another data folder: which of these images it holds already
 
     def shutdown(self) -> None:
         self.drafts.flush()

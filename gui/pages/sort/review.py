@@ -32,6 +32,23 @@ class Review:
     current: int = 0
     history: list[tuple[str, Optional[str], int]] = field(default_factory=list)
     made: list[str] = field(default_factory=list)  # classes made on the spot, still folderless
+    data_dir: str = ""  # the data folder ``added`` speaks of
+
+    def following(self, items: list, classes: list, again: bool, data_dir: str) -> "Review":
+        """The review of new suggestions ``items`` (the same folder ``again``, or another) for
+        the data folder ``data_dir``: the decisions and Backspace history of images still shown
+        are kept, and their added marks while the data folder is the same (images added to
+        another data folder showed as added to this one, and could not be labelled for it)."""
+        # the keys keep their classes: after Update the new model's sorted names gave 3 and 4
+        classes = list(self.classes) + [c for c in classes if c not in self.classes]
+        rows = {s.path: i for i, s in enumerate(items)}
+        same = data_dir == self.data_dir
+        return Review(list(items), classes,
+                      {p: d for p, d in self.decisions.items() if p in rows},
+                      {p: b for p, b in self.added.items() if p in rows and same},
+                      history=[(p, before, rows[p]) for p, before, _row in self.history
+                               if p in rows],  # Backspace still steps back
+                      made=list(self.made) if again else [], data_dir=data_dir)
 
     # -- reading ------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -116,11 +133,17 @@ class Review:
         return Counter(s.suggested for s in self.above(threshold))
 
     def accept_above(self, threshold: float) -> int:
-        chosen = self.above(threshold)
-        row = {id(s): i for i, s in enumerate(self.items)}  # items.index(s) per image made
-        for s in chosen:  # 10,000 acceptances a two-minute freeze
-            self.history.append((s.path, None, row[id(s)]))
-            self.decisions[s.path] = s.suggested
+        return self.accept_rows([(s.path, s.suggested) for s in self.above(threshold)])
+
+    def accept_rows(self, rows) -> int:
+        """Decide each (path, class) of ``rows`` -- what a preview counted -- whose image is
+        still shown and undecided; how many were decided.  Images of another folder, or
+        decided since, are left alone (a preview of 3 had labelled 53 of the next folder)."""
+        row = {s.path: i for i, s in enumerate(self.items)}  # items.index(s) per image made
+        chosen = [(p, c) for p, c in rows if p in row and p not in self.decisions]
+        for path, label in chosen:  # 10,000 acceptances a two-minute freeze
+            self.history.append((path, None, row[path]))
+            self.decisions[path] = label
         if chosen and self.current_item() is not None and \
                 self.current_item().path in self.decisions:
             self.current = self._next_open(self.current)
@@ -144,6 +167,22 @@ class Review:
         for p in paths:
             self.added[p] = batch
 
+    def mark_placed(self, placed, batch: str) -> None:
+        """A batch put each (source, destination relative to the data folder) of ``placed``
+        into the data set: added, decided as the class folder it went into (a key pressed
+        while the batch ran had the grid say "✓ added · mono_100" of a file in mono_0/)."""
+        for src, dst in placed:
+            self.decisions[src] = dst.split("/")[-2]
+        self.mark_added([src for src, _dst in placed], batch)
+
+    def moved_to(self, data_dir: str) -> list[str]:
+        """The data folder is ``data_dir`` now: the added marks of another one are dropped
+        (the labels stay); the images no longer marked."""
+        if data_dir == self.data_dir:
+            return []
+        self.data_dir, paths, self.added = data_dir, list(self.added), {}
+        return paths
+
     def unmark_batch(self, batch: str) -> list[str]:
         """The undone batch's images are decided but not in the data set any more."""
         paths = [p for p, b in self.added.items() if b == batch]
@@ -152,11 +191,13 @@ class Review:
         return paths
 
 
-def arrival_notes(skipped: list, earlier: dict, back: int = 0) -> str:
+def arrival_notes(skipped: list, earlier: dict, back: int = 0, left_out=()) -> str:
     """What the page says about a folder's suggestions beyond the grid: unreadable files,
-    images an earlier batch put into the data set (shown as added, not offered again), and
-    ``back`` labels given another time and not added (the folder's draft)."""
-    notes = []
+    images an earlier batch put into the data set (shown as added, not offered again),
+    ``back`` labels given another time and not added (the folder's draft), and the data
+    folder inside the folder, whose images were ``left_out`` ([(folder, how many)])."""
+    notes = [f"The data set's own folder {data} is inside this one: its {n} image(s) are "
+             "labelled already and left out." for data, n in left_out]
     if back:
         notes.append(f"{back} label(s) you gave these images before and did not add to the "
                      "data set are back.")
