@@ -449,3 +449,18 @@ def test_batch_points_are_drawn_together_not_one_redraw_each(qtbot):
     assert drawn == []  # nothing drawn per batch ...
     qtbot.waitUntil(lambda: bool(drawn) and drawn[-1] == 2000, timeout=5000)
     assert len(drawn) == 1  # ... and all of them in one redraw
+
+
+def test_a_start_refused_before_training_began_is_not_called_failed(qtbot, window):
+    """A Resume refused because another process trains the run showed "Failed" and
+    "Training did not finish." beside the right banner, though the run trained on elsewhere
+    (a review)."""
+    window.show_page(3)
+    page = window.pages[3]
+    page._began = False  # as _launch leaves it until the engine says RunStarted
+    page._on_failed("/runs/r is being trained by process 7 on vm; wait for it to end", "")
+    assert page.progress.format() == "Not started"
+    assert page.status_label.text() == "Nothing was trained: see the message above."
+    page._began = True  # a run that had begun and then failed is still "Failed"
+    page._on_failed("out of memory", "")
+    assert page.progress.format() == "Failed"

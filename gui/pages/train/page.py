@@ -273,7 +273,7 @@ class TrainPage(Page):
             self.show_error(f"Please wait: “{job.name if job else 'a job'}” is still running "
                             "(or cancel it in the status bar).")
             return None
-        self.result = None
+        self.result, self._began = None, False  # began: the engine said RunStarted
         self.panel.new_run()
         job = self.runner.start(fn, *args, name=name)
         if job is None:
@@ -305,6 +305,7 @@ class TrainPage(Page):
     def _on_event(self, event: Any) -> None:
         if isinstance(event, RunStarted):
             self._live_run = self._shown_run = event.run_dir
+            self._began = True
             self.state.add_run(event.run_dir)
         if isinstance(event, (RunStarted, PhaseStarted, EpochEnd)):
             self._update_tensorboard()  # the run's folder, or its first logs, appeared
@@ -331,8 +332,10 @@ class TrainPage(Page):
         self.run_finished.emit(result)
 
     def _on_failed(self, message: str, _tb: str) -> None:
-        self.panel.set_progress(0, 1, "Failed")
-        self.status_label.setText("Training did not finish.")
+        began = getattr(self, "_began", True)  # refused before it began (another process
+        self.panel.set_progress(0, 1, "Failed" if began else "Not started")  # trains it):
+        self.status_label.setText("Training did not finish." if began else  # no "Failed"
+                                  "Nothing was trained: see the message above.")
         self.show_error(message)
         self.panel.add_log(message, "error")
         run = self._live_run  # set_run below forgets it (the run is no longer training)
