@@ -85,3 +85,34 @@ def test_a_typed_number_counts_for_a_shortcut_pressed_before_leaving_the_box(qtb
     finally:  # a box left mid-edit would change the settings when the window closes
         spin.clearFocus()
         window.state.mark_saved()
+
+
+def test_enter_in_an_untouched_rate_box_changes_nothing(qtbot, tmp_path):
+    """The learning-rate box showed 0.000314159 for a stored 0.00031415926535 (the CLI's --lr
+    takes it); Enter, or a shortcut, took the shorter text, stored it and marked the project
+    modified (a review)."""
+    from core.config import StudioConfig
+    from core.project import Project, save_project
+    from gui.main_window import MainWindow
+
+    cfg = StudioConfig()
+    cfg.train.learning_rate = 0.00031415926535
+    cfg.train.fine_tune_learning_rate = 1.23456789e-07
+    path = tmp_path / "rates.ftsproj"
+    save_project(Project(config=cfg), path)
+    window = MainWindow(load_tensorflow=False)
+    qtbot.addWidget(window, before_close_func=lambda w: (w.state.mark_saved(), w.shutdown()))
+    window.show()
+    assert window.open_project(str(path))
+    row = next(i for i, p in enumerate(window.pages) if p.key == "train")
+    window.show_page(row)
+    page = window.pages[row]
+    assert page.lr_spin.text() == "0.00031415926535"
+    assert page.ft_lr_spin.text() == "1.23456789e-07"
+    for spin in (page.lr_spin, page.ft_lr_spin, page.smoothing_spin):
+        spin.setFocus()
+        qtbot.keyClick(spin.lineEdit(), Qt.Key_Return)
+    assert window.state.config.train == cfg.train
+    assert not window.state.dirty
+    _type(qtbot, page.lr_spin, "0.00012345678901")  # every digit typed is kept
+    assert window.state.config.train.learning_rate == 0.00012345678901

@@ -38,6 +38,9 @@ class DecimalSpin(QDoubleSpinBox):
     def valueFromText(self, text: str) -> float:  # noqa: N802 - Qt API
         if self.specialValueText() and text == self.specialValueText():
             return self.minimum()
+        shown = self.textFromValue(self.value())
+        if text in (shown, f"{self.prefix()}{shown}{self.suffix()}"):
+            return self.value()  # confirmed unchanged (Enter, a shortcut): nothing changes
         try:
             return float(self._number(text))
         except ValueError:
