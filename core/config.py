@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from core.config_fields import FieldInfo, field_info, get_path, iter_fields, setting
-from core.config_migrations import CONFIG_VERSION, migrate
+from core.config_migrations import CONFIG_VERSION, lowered_text, migrate
 from core.errors import ConfigError
 from core.formats import DEFAULT_FORMATS, FormatName
 from core.fsutil import atomic_write_text
@@ -300,6 +300,9 @@ class StudioConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
     trust: TrustConfig = field(default_factory=TrustConfig)
+    #: Not a setting: what reading an older file changed, in a sentence ("" when nothing;
+    #: :func:`core.config_migrations.lowered_text`), for the reader to show once.
+    migration_note = ""
 
     # -- serialisation -------------------------------------------------
     def to_dict(self) -> dict:
@@ -309,11 +312,14 @@ class StudioConfig:
     def from_dict(cls, data: Any, source: str = "config") -> "StudioConfig":
         if not isinstance(data, dict):
             raise ConfigError(f"{source}: expected a JSON object at the top level")
-        data = migrate(dict(data), source, cls)
+        lowered: list = []
+        data = migrate(dict(data), source, cls, lowered)
         try:
-            return from_jsonable(cls, data, "")
+            cfg = from_jsonable(cls, data, "")
         except ConfigError as exc:  # the file named once, before the setting
             raise ConfigError(f"{source}: {exc}; {FIX_THERE}") from None
+        cfg.migration_note = lowered_text(source, lowered)
+        return cfg
 
     def to_json(self) -> str:
         return json_text(self.to_dict()) + "\n"  # a non-UTF-8 folder name as an escape

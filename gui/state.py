@@ -188,7 +188,9 @@ class AppState(QObject):
         return Project(config=self.config.copy(), runs=list(self.runs), last_model=self.last_model,
                        unknown_thresholds=dict(self.unknown_thresholds))
 
-    def load_project(self, project: Project, path: Optional[str]) -> None:
+    def load_project(self, project: Project, path: Optional[str], changed: bool = False) -> None:
+        """Show ``project`` (read from ``path``); ``changed``: reading it changed a setting
+        (an older file's number over today's limit), so it differs from the file."""
         self.project_opening.emit()
         self.unknown_thresholds = dict(project.unknown_thresholds)
         self.runs = list(project.runs)
@@ -196,7 +198,7 @@ class AppState(QObject):
         self.last_model = project.last_model
         self.set_dataset_report(None)
         self.set_project_path(path)
-        self.replace_config(project.config, dirty=False)
+        self.replace_config(project.config, dirty=changed)
         self.run_changed.emit(self.run_dir)
         self.model_changed.emit(self.last_model)
 

@@ -58,10 +58,14 @@ class ProjectFiles:
                 recent.remove_recent_project(os.path.abspath(path))
             self._warn("Cannot open the project", str(exc))
             return False
-        self.state.load_project(project, os.path.abspath(path))
+        note = project.config.migration_note  # numbers over today's limits, lowered
+        self.state.load_project(project, os.path.abspath(path), changed=bool(note))
         self._project_stamp = file_stamp(path)
         recent.add_recent_project(path)
         self.statusBar().showMessage(f"Opened {path}", 5000)
+        if note:  # said once; the project is marked modified (saving writes the new values)
+            self._warn("Settings changed on opening", f"{note}. Save the project to keep "
+                       "these values in it.")
         return True
 
     def save_project(self) -> bool:

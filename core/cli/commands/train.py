@@ -153,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
     from core.cli.console import ConsoleListener
     from core.cli.interrupt import stop_on_interrupt
     from core.errors import UserError
-    from core.events import CancelToken, Cancelled, RunStarted
+    from core.events import CancelToken, Cancelled, Log, RunStarted
     from core.runs.records import RunStatus
 
     console = ConsoleListener()
@@ -180,6 +180,8 @@ def run(args: argparse.Namespace) -> int:
             if args.from_run:
                 from_run_defaults(args)
             cfg = config_from_args(args)
+            if cfg.migration_note:  # an older --config's numbers over today's limits
+                listener(Log(cfg.migration_note, "warning"))
             if args.from_run:
                 from core.label.update import train_from_run
 
