@@ -200,3 +200,20 @@ def test_a_project_with_nothing_to_train_opens_again(tmp_path):
     cfg.train.epochs = cfg.train.fine_tune_epochs = 0
     path = save_project(Project(config=cfg), tmp_path / f"p{PROJECT_SUFFIX}")
     assert load_project(path).config == cfg
+
+
+def test_a_project_file_given_as_a_config_gives_its_settings(tmp_path, capsys):
+    """`train --config X.ftsproj` said the project the app wrote had an "unknown setting
+    'config'" and to "fix it there" (a review): a project's settings are a config."""
+    from core.cli import main
+
+    folder = tmp_path / "proj"
+    cfg = StudioConfig()
+    cfg.data.data_dir = str(folder / "images")  # stored relative to the project
+    cfg.train.epochs = 7
+    path = save_project(Project(config=cfg), folder / "p.ftsproj")
+    loaded = StudioConfig.load(path)
+    assert loaded == cfg and loaded.data.data_dir == str(folder / "images")
+    main(["train", "--config", str(path), "--weights", "none"])
+    err = capsys.readouterr().err
+    assert "unknown setting" not in err and "images" in err  # the project's image folder
