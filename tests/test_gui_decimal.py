@@ -116,3 +116,43 @@ def test_enter_in_an_untouched_rate_box_changes_nothing(qtbot, tmp_path):
     assert not window.state.dirty
     _type(qtbot, page.lr_spin, "0.00012345678901")  # every digit typed is kept
     assert window.state.config.train.learning_rate == 0.00012345678901
+
+
+def test_a_box_shows_every_decimal_a_stored_value_has(qtbot, tmp_path):
+    """A config's 12.5 % validation share showed "12 %" (0.4 % read "0 %": no validation),
+    dropout 0.1234 "0.123", label smoothing 0.125 "0.13", an int8 target of 99.75 % "99.8 %";
+    the CLI and validate() take them all (a review)."""
+    from PySide6.QtWidgets import QAbstractSpinBox
+
+    from core.config import StudioConfig
+    from core.project import Project, save_project
+    from gui.main_window import MainWindow
+
+    cfg = StudioConfig()
+    cfg.data.val_split, cfg.model.dropout, cfg.train.label_smoothing = 0.125, 0.1234, 0.125
+    cfg.export.int8_min_agreement = 0.9975
+    path = tmp_path / "awkward.ftsproj"
+    save_project(Project(config=cfg), path)
+    window = MainWindow(load_tensorflow=False)
+    qtbot.addWidget(window, before_close_func=lambda w: (w.state.mark_saved(), w.shutdown()))
+    window.show()
+    assert window.open_project(str(path))
+    for row in range(len(window.pages)):
+        window.show_page(row)
+    shown = {s.property("setting"): s for s in window.findChildren(QAbstractSpinBox)
+             if s.property("setting")}
+    assert {p: shown[p].text() for p in ("data.val_split", "model.dropout",
+                                         "train.label_smoothing", "export.int8_min_agreement")} \
+        == {"data.val_split": "12.5 %", "model.dropout": "0.1234",
+            "train.label_smoothing": "0.125", "export.int8_min_agreement": "99.75 %"}
+    assert window.model_page.dropout_spin.text() == "0.1234"
+    for spin in shown.values():  # confirmed unchanged: nothing changes
+        if spin.isEnabled() and spin.isVisibleTo(window):
+            spin.setFocus()
+            spin.interpretText()
+    assert window.state.config == cfg and not window.state.dirty
+    window.show_page(0)
+    _type(qtbot, window.data_page.val_spin, "0.4")
+    assert window.state.config.data.val_split == pytest.approx(0.004)
+    assert window.data_page.val_spin.text() == "0.4 %"
+    window.state.mark_saved()
