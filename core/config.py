@@ -127,7 +127,7 @@ class ModelConfig:
 class TransformConfig:
     """One augmentation step: an albumentations transform name, on/off, probability, params."""
 
-    name: str
+    name: str = field(metadata={"what": "an albumentations transform, such as HorizontalFlip"})
     enabled: bool = True
     p: float = setting(0.5, lo=0.0, hi=1.0, step=0.05, decimals=2, label="Probability",
                        help="How often this transform is applied to an image.")
