@@ -51,6 +51,9 @@ class AppState(QObject):
         self._dirty = False
         self._changes = 0  # how many changes made the project differ from its file
         self._clean_before: dict[str, int] = {}  # a started run -> _changes it alone made
+        #: The project as last opened or saved (None: unlike any file, as one whose reading
+        #: changed a setting): a setting changed and changed back is no change.
+        self._saved: Optional[dict] = self.to_project().to_dict()
 
     # -- settings ---------------------------------------------------------
     def get(self, path: str) -> Any:
@@ -70,7 +73,7 @@ class AppState(QObject):
         if getattr(obj, leaf) == value:
             return
         setattr(obj, leaf, copy.deepcopy(value))
-        self._set_dirty(True)
+        self._set_dirty(self._saved is None or self.to_project().to_dict() != self._saved)
         self.config_changed.emit(path)
 
     def replace_config(self, config: StudioConfig, dirty: bool = True) -> None:
@@ -196,6 +199,7 @@ class AppState(QObject):
         self.runs = list(project.runs)
         self.run_dir = self.runs[-1] if self.runs else None
         self.last_model = project.last_model
+        self._saved = None  # taken as the settings arrive, unless reading changed them
         self.set_dataset_report(None)
         self.set_project_path(path)
         self.replace_config(project.config, dirty=changed)
@@ -217,6 +221,7 @@ class AppState(QObject):
         self._changes = self._changes + 1 if dirty else 0
         if not dirty:
             self._clean_before.clear()
+            self._saved = self.to_project().to_dict()
         if dirty != self._dirty:
             self._dirty = dirty
             self.dirty_changed.emit(dirty)

@@ -104,6 +104,27 @@ def test_unsaved_changes_prompt(qtbot, tmp_path, monkeypatch, answer):
     assert not asked
 
 
+def test_a_setting_changed_and_changed_back_is_no_change(qtbot, tmp_path, monkeypatch):
+    """The project stayed "modified" and closing asked to save it though every setting was
+    as in the file (a review): the project is compared with the file as opened or saved."""
+    w = new_window(qtbot)
+    path = tmp_path / "p.ftsproj"
+    assert w.save_project_as(str(path))
+    w.data_page.seed_spin.setValue(5)
+    assert w.state.dirty and w.isWindowModified()
+    w.data_page.seed_spin.setValue(StudioConfig().data.seed)
+    assert not w.state.dirty and not w.isWindowModified()
+    w.state.set("train.epochs", 11)
+    assert w.save_project()
+    w.state.set("train.epochs", 10)
+    assert w.state.dirty  # the file has 11 now
+    w.state.set("train.epochs", 11)
+    asked = []
+    monkeypatch.setattr(plain_text, "question", lambda *a, **k: asked.append(a[1]))
+    w.close()
+    assert not asked
+
+
 def test_a_save_that_fails_warns_and_the_window_stays_open_with_its_changes(qtbot, tmp_path,
                                                                             monkeypatch):
     """A place that takes no file raised an uncaught error out of closeEvent, and the window
