@@ -95,7 +95,23 @@ class ProjectFiles:
                     f"{path} already exists. Replace it with this project?",
                     QMessageBox.Yes | QMessageBox.No, QMessageBox.No) != QMessageBox.Yes:
                 return None
+        if not self._replace_read_only(path):
+            return None
         return path if self._replace_changed_file(path) else None
+
+    def _replace_read_only(self, path: str) -> bool:
+        """True unless ``path`` is a write-protected file (chmod a-w, Windows' read-only: a
+        template, a shared reference set-up) and the user keeps it: the save replaced it
+        without a word, as the folder allows."""
+        try:
+            protected = not os.stat(path).st_mode & 0o222 or not os.access(path, os.W_OK)
+        except OSError:  # not there (yet): nothing to protect
+            return True
+        return not protected or plain_text.question(
+            self, "The project file is read-only",
+            f"{path} is write-protected. Replace it with this window's project anyway? (No "
+            "keeps it as it is: save this one under another name with File → Save project "
+            "as.)", QMessageBox.Yes | QMessageBox.No, QMessageBox.No) == QMessageBox.Yes
 
     def _refused_while_busy(self, what: str) -> bool:
         """True (and says why) when a job runs: a run's result goes into the project that

@@ -125,6 +125,26 @@ def test_a_setting_changed_and_changed_back_is_no_change(qtbot, tmp_path, monkey
     assert not asked
 
 
+@pytest.mark.parametrize("answer", [QMessageBox.No, QMessageBox.Yes])
+def test_saving_over_a_write_protected_project_asks_first(qtbot, tmp_path, monkeypatch, answer):
+    """File → Save replaced a project the user had made read-only (a template) without a
+    word: the folder allows the rename (a review)."""
+    w = new_window(qtbot)
+    path = tmp_path / "template.ftsproj"
+    assert w.save_project_as(str(path))
+    path.chmod(0o444)
+    before = path.read_text()
+    w.state.set("train.epochs", 11)
+    asked = []
+    monkeypatch.setattr(plain_text, "question", lambda *a, **k: asked.append(a[2]) or answer)
+    assert w.save_project() == (answer == QMessageBox.Yes)
+    assert asked == [f"{path} is write-protected. Replace it with this window's project "
+                     "anyway? (No keeps it as it is: save this one under another name with "
+                     "File → Save project as.)"]
+    assert (path.read_text() == before) == (answer == QMessageBox.No)
+    assert w.state.dirty == (answer == QMessageBox.No)
+
+
 def test_a_save_that_fails_warns_and_the_window_stays_open_with_its_changes(qtbot, tmp_path,
                                                                             monkeypatch):
     """A place that takes no file raised an uncaught error out of closeEvent, and the window
