@@ -167,7 +167,12 @@ class ProjectFiles:
     def save_answer(self, job_running: bool = False) -> QMessageBox.StandardButton:
         """Save, Discard or Cancel for the unsaved changes (Discard when there are none).
         ``job_running``: asked before a job is stopped, whose result may change a saved
-        project, so that Cancel still leaves the job running (it had been stopped already)."""
+        project, so that Cancel still leaves the job running (it had been stopped already).
+        A number typed in a box and not yet confirmed counts: closing the window with the
+        title bar's ✕ dropped it without a question (no shortcut took it first)."""
+        from gui.widgets.pending_edits import take_typed_number
+
+        take_typed_number()
         if not (self.state.dirty or (job_running and self.state.project_path)):
             return QMessageBox.Discard
         if self.state.project_path:

@@ -156,3 +156,34 @@ def test_a_box_shows_every_decimal_a_stored_value_has(qtbot, tmp_path):
     assert window.state.config.data.val_split == pytest.approx(0.004)
     assert window.data_page.val_spin.text() == "0.4 %"
     window.state.mark_saved()
+
+
+def test_a_number_typed_and_not_confirmed_counts_when_the_window_closes(qtbot, tmp_path,
+                                                                          monkeypatch):
+    """Closed with the title bar's ✕ while a typed 0.35 was still in the Dropout box, the
+    window asked nothing and the value was lost (a review)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from core.project import Project, load_project, save_project
+    from gui import plain_text
+    from gui.main_window import MainWindow
+
+    path = tmp_path / "typed.ftsproj"
+    save_project(Project(), path)
+    window = MainWindow(load_tensorflow=False)
+    qtbot.addWidget(window, before_close_func=lambda w: (w.state.mark_saved(), w.shutdown()))
+    window.show()
+    assert window.open_project(str(path))
+    window.show_page(1)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    spin = window.model_page.dropout_spin
+    spin.setFocus()
+    spin.selectAll()
+    qtbot.keyClicks(spin.lineEdit(), "0.35")
+    asked = []
+    monkeypatch.setattr(plain_text, "question",
+                        lambda *a, **k: asked.append(a[1]) or QMessageBox.Save)
+    window.close()
+    assert asked == ["Unsaved changes"]
+    assert load_project(path).config.model.dropout == pytest.approx(0.35)
