@@ -333,15 +333,8 @@ class StudioConfig:
 
     @classmethod
     def load(cls, path: str | Path) -> "StudioConfig":
-        """A config file, or a project file's settings (paths in it resolved as the window
-        resolves them): ``train --config X.ftsproj`` said the project the app wrote had an
-        "unknown setting 'config'" and to fix it."""
-        data = load_json_file(Path(path), "config", DAMAGED)
-        from core.project import PROJECT_FORMAT, load_project  # core.project imports this
-
-        if isinstance(data, dict) and data.get("format") == PROJECT_FORMAT:
-            return load_project(path).config
-        return cls.from_dict(data, str(path))
+        """A config file (a project file's settings: :func:`core.project.load_settings`)."""
+        return cls.from_dict(load_json_file(Path(path), "config", DAMAGED), str(path))
 
     def validate(self) -> "StudioConfig":
         """Check every setting against its declared bounds; raise ConfigError naming the field."""

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from core.appdirs import data_dir
-from core.config import StudioConfig
+from core.config import DAMAGED, StudioConfig
 from core.config_migrations import file_version
 from core.errors import ConfigError
 from core.fsutil import atomic_write_text
@@ -136,6 +136,16 @@ def load_project(path: str | Path) -> Project:
     data = load_json_file(path, "project", "the file is damaged - open another project or "
                                            "start a new one")
     return Project.from_dict(data, str(path), base=path.parent)
+
+
+def load_settings(path: str | Path) -> StudioConfig:
+    """A config file, or a project file's settings (paths in it resolved as the window
+    resolves them): ``train --config X.ftsproj`` said the project the app wrote had an
+    "unknown setting 'config'" and to fix it."""
+    data = load_json_file(Path(path), "config", DAMAGED)
+    if isinstance(data, dict) and data.get("format") == PROJECT_FORMAT:
+        return load_project(path).config
+    return StudioConfig.from_dict(data, str(path))
 
 
 def _relativize(p: str, base: Path) -> str:

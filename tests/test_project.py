@@ -212,8 +212,11 @@ def test_a_project_file_given_as_a_config_gives_its_settings(tmp_path, capsys):
     cfg.data.data_dir = str(folder / "images")  # stored relative to the project
     cfg.train.epochs = 7
     path = save_project(Project(config=cfg), folder / "p.ftsproj")
-    loaded = StudioConfig.load(path)
+    from core.project import load_settings
+
+    loaded = load_settings(path)
     assert loaded == cfg and loaded.data.data_dir == str(folder / "images")
     main(["train", "--config", str(path), "--weights", "none"])
     err = capsys.readouterr().err
     assert "unknown setting" not in err and "images" in err  # the project's image folder
+

@@ -39,6 +39,7 @@ from core.config_migrations import as_run_trained
 from core.errors import ConfigError, UserError
 from core.typed_json import json_mistake, json_text, load_json_file
 from core.fsutil import atomic_write_text
+from core.path_names import cannot_reach
 from core.runs.history_csv import history_text, read_history
 from core.runs.records import RunInfo
 
@@ -297,19 +298,14 @@ class RunFolder:
         return os.path.exists(self.config_path) and os.path.exists(self.labels_path)
 
     def unreadable(self) -> str:
-        """Why the folder cannot be looked at or into ("permission denied", also for one
-        inside a folder the user may not enter; "file name too long"), "" when it can: Path
-        methods inside it would raise (:func:`core.path_names.cannot_reach`)."""
-        from core.path_names import cannot_reach
-
+        """Why the folder cannot be looked at or into ("" if it can): :func:`cannot_reach`."""
         return cannot_reach(self.path)
 
     def require_run_folder(self, consequence: str = "") -> None:
         """Raise a :class:`UserError` saying what is missing unless this is a run folder."""
-        why = self.unreadable()
-        if why:
-            raise UserError(f"{self.path}: this folder cannot be read ({why}); "
-                            "make it readable, or give another run folder")
+        if why := self.unreadable():
+            raise UserError(f"{self.path}: this folder cannot be read ({why}); make it "
+                            "readable, or give another run folder")
         if self.path.is_file():
             raise UserError(f"{self.path} is a file; give the run folder (the folder that "
                             "holds it, with config.json and labels.json)")
@@ -399,7 +395,6 @@ def find_run_folder(path: str | Path) -> Optional[RunFolder]:
     """``path`` itself if it is a run folder, or the run folder holding ``path``."""
     p = Path(path)
     for candidate in (p, p.parent):
-        rf = RunFolder(candidate)
-        if os.path.isdir(candidate) and rf.is_run_folder():
+        if os.path.isdir(candidate) and (rf := RunFolder(candidate)).is_run_folder():
             return rf
     return None

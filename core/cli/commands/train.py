@@ -65,7 +65,9 @@ def config_from_args(args: argparse.Namespace):
     from core.config import FreezeConfig, StudioConfig
     from core.errors import ConfigError
 
-    cfg = StudioConfig.load(args.config) if args.config else StudioConfig()
+    from core.project import load_settings
+
+    cfg = load_settings(args.config) if args.config else StudioConfig()
     from_file = cfg.copy()
     if not args.config and args.augment is None:
         cfg.augment = preset_config("light")
