@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Optional
 
 from core.config_fields import FieldInfo, field_info, get_path, iter_fields, setting
 from core.config_migrations import CONFIG_VERSION, lowered_text, migrate
@@ -121,6 +121,13 @@ class ModelConfig:
                                help="Units of an extra dense layer before the softmax "
                                     "(0: none).")
     freeze: FreezeConfig = field(default_factory=FreezeConfig)
+
+
+def names_weights_file(choice: Optional[str]) -> bool:
+    """Whether a weights setting names a file (not "imagenet", "none" or empty, in any case
+    and with stray spaces: "ImageNet" in a project file was checked as the file ./ImageNet,
+    and " imagenet" was made a path beside the project on opening)."""
+    return (choice or "").strip().lower() not in ("imagenet", "none", "")
 
 
 @dataclass

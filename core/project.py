@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from core.appdirs import data_dir
-from core.config import DAMAGED, StudioConfig
+from core.config import DAMAGED, StudioConfig, names_weights_file
 from core.config_migrations import file_version
 from core.errors import ConfigError
 from core.fsutil import atomic_write_text
@@ -40,8 +40,6 @@ def is_project_path(path: str) -> bool:
     dropped, and saved as ``A.FTSPROJ.ftsproj``)."""
     return str(path).lower().endswith(PROJECT_SUFFIX)
 
-# ModelConfig.weights values that are keywords, not files.
-_WEIGHT_KEYWORDS = {"imagenet", "none", ""}
 
 
 @dataclass
@@ -62,7 +60,7 @@ class Project:
         cfg = self.config.to_dict()
         rel = (lambda p: _relativize(p, base)) if base is not None else (lambda p: p)
         cfg["data"]["data_dir"] = rel(cfg["data"]["data_dir"])
-        if cfg["model"]["weights"].lower() not in _WEIGHT_KEYWORDS:
+        if names_weights_file(cfg["model"]["weights"]):
             cfg["model"]["weights"] = rel(cfg["model"]["weights"])
         cfg["export"]["out_dir"] = rel(cfg["export"]["out_dir"])
         return {
@@ -111,7 +109,7 @@ class Project:
 
         res = (lambda p: _resolve(p, base)) if base is not None else (lambda p: p)
         config.data.data_dir = res(config.data.data_dir)
-        if config.model.weights.lower() not in _WEIGHT_KEYWORDS:
+        if names_weights_file(config.model.weights):
             config.model.weights = res(config.model.weights)
         config.export.out_dir = res(config.export.out_dir)
         return cls(config=config, runs=[res(r) for r in runs],

@@ -220,3 +220,12 @@ def test_a_project_file_given_as_a_config_gives_its_settings(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "unknown setting" not in err and "images" in err  # the project's image folder
 
+
+@pytest.mark.parametrize("weights", [" imagenet", "none ", "ImageNet"])
+def test_a_weights_keyword_with_a_stray_space_stays_a_keyword(tmp_path, weights):
+    """" imagenet" became the file "<project folder>/ imagenet" on opening, which training and
+    the CLI read as the keyword (a review)."""
+    path = tmp_path / "p.ftsproj"
+    path.write_text(json.dumps({"format": "fine-tune-studio-project", "version": 1,
+                                "config": {"model": {"weights": weights}}}))
+    assert load_project(path).config.model.weights == weights
