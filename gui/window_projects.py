@@ -86,7 +86,9 @@ class ProjectFiles:
             if not path:
                 return None
         path = path or self.state.project_path
-        if not is_project_path(path):
+        # A project opened under another name (renamed.json) is saved to it: Save wrote
+        # renamed.json.ftsproj and left the file opened with the old settings.
+        if not is_project_path(path) and not same_path(path, self.state.project_path or ""):
             # The file dialog asked about replacing ``path`` itself, not the file it becomes.
             path += PROJECT_SUFFIX
             if os.path.exists(path) and not same_path(self.state.project_path, path) \

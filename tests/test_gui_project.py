@@ -145,6 +145,20 @@ def test_saving_over_a_write_protected_project_asks_first(qtbot, tmp_path, monke
     assert w.state.dirty == (answer == QMessageBox.No)
 
 
+def test_save_writes_a_project_opened_under_another_name_to_that_file(qtbot, tmp_path):
+    """Ctrl+S on a project opened from renamed.json wrote renamed.json.ftsproj beside it and
+    left the file opened with the old settings (a review)."""
+    from core.project import Project, load_project, save_project
+
+    path = save_project(Project(), tmp_path / "p.ftsproj").rename(tmp_path / "renamed.json")
+    w = new_window(qtbot)
+    assert w.open_project(str(path))
+    w.state.set("train.epochs", 11)
+    assert w.save_project()
+    assert load_project(path).config.train.epochs == 11
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["renamed.json"]
+
+
 def test_a_save_that_fails_warns_and_the_window_stays_open_with_its_changes(qtbot, tmp_path,
                                                                             monkeypatch):
     """A place that takes no file raised an uncaught error out of closeEvent, and the window
