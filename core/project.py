@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from core.appdirs import data_dir
-from core.config import DAMAGED, StudioConfig, names_weights_file
+from core.config import DAMAGED, FIX_THERE, StudioConfig, names_weights_file
 from core.config_migrations import file_version
 from core.errors import ConfigError
 from core.fsutil import atomic_write_text
@@ -89,11 +89,14 @@ class Project:
                               f"(known: {', '.join(sorted(known))})")
         if "config" not in data:
             raise ConfigError(f"{source}: 'config' is missing")
+        if not isinstance(data["config"], dict):  # it said "expected a JSON object at the
+            raise ConfigError(f"{source}: 'config' must be a section {{...}} of settings; "
+                              f"{FIX_THERE}")  # top level" of a file whose top was fine
         config = StudioConfig.from_dict(data["config"], source=f"{source}: config")
         try:
             config.validate()
-        except ConfigError as exc:
-            raise ConfigError(f"{source}: {exc}") from None
+        except ConfigError as exc:  # said what to do, as a wrong kind of value does
+            raise ConfigError(f"{source}: {exc}; {FIX_THERE}") from None
 
         runs = data.get("runs", [])
         if not isinstance(runs, list) or not all(isinstance(r, str) for r in runs):

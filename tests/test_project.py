@@ -229,3 +229,17 @@ def test_a_weights_keyword_with_a_stray_space_stays_a_keyword(tmp_path, weights)
     path.write_text(json.dumps({"format": "fine-tune-studio-project", "version": 1,
                                 "config": {"model": {"weights": weights}}}))
     assert load_project(path).config.model.weights == weights
+
+
+@pytest.mark.parametrize("config,said", [
+    ({"train": {"epochs": -5}}, "train.epochs must be 0 to 1000, not -5; fix it there"),
+    ([1, 2], "'config' must be a section {...} of settings; fix it there"),
+])
+def test_a_project_value_the_app_refuses_says_what_to_do(tmp_path, config, said):
+    """An out-of-range value said no more than that; a 'config' that is a list said "expected
+    a JSON object at the top level" of a file whose top level was fine (a review)."""
+    path = tmp_path / "p.ftsproj"
+    path.write_text(json.dumps({"format": "fine-tune-studio-project", "config": config}))
+    with pytest.raises(ConfigError) as exc:
+        load_project(path)
+    assert str(exc.value) == f"{path}: {said}"
