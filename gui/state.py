@@ -197,14 +197,23 @@ class AppState(QObject):
         self.project_opening.emit()
         self.unknown_thresholds = dict(project.unknown_thresholds)
         self.runs = list(project.runs)
-        self.run_dir = self.runs[-1] if self.runs else None
         self.last_model = project.last_model
+        self.run_dir = self._run_of_model() or (self.runs[-1] if self.runs else None)
         self._saved = None  # taken as the settings arrive, unless reading changed them
         self.set_dataset_report(None)
         self.set_project_path(path)
         self.replace_config(project.config, dirty=changed)
         self.run_changed.emit(self.run_dir)
         self.model_changed.emit(self.last_model)
+
+    def _run_of_model(self) -> Optional[str]:
+        """The project's run that holds its last model: after reopening, Evaluate and Runs
+        showed the newest run while Predict, Export and Network used the model opened."""
+        from core.path_names import is_within
+
+        model = os.path.abspath(self.last_model) if self.last_model else ""
+        return next((r for r in reversed(self.runs)
+                     if model and is_within(model, os.path.abspath(r))), None)
 
     def set_project_path(self, path: Optional[str]) -> None:
         self.project_path = path

@@ -1,6 +1,8 @@
 """Projects in the window: save, reopen in a new window with every setting equal,
 recent projects, and the unsaved-changes prompt."""
 
+import os
+
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
@@ -308,3 +310,19 @@ def test_a_message_about_the_last_project_goes_when_another_opens(qtbot, window,
     window.state.mark_saved()
     assert window.open_project(str(clean))
     assert model_page.banner.isHidden() and "gone.weights.h5" not in model_page.banner.text()
+
+
+def test_reopening_keeps_the_run_of_the_model_opened_current(qtbot, tmp_path):
+    """Runs [A, B], A's model opened and saved: reopened, Evaluate and Runs showed B while
+    Predict, Export and Network used A's model (a review)."""
+    from core.project import Project, save_project
+
+    a, b = str(tmp_path / "runA"), str(tmp_path / "runB")
+    path = save_project(Project(runs=[a, b], last_model=os.path.join(a, "model.keras")),
+                        tmp_path / "p.ftsproj")
+    w = new_window(qtbot)
+    assert w.open_project(str(path))
+    assert w.state.run_dir == a and not w.state.dirty
+    save_project(Project(runs=[a, b]), path)
+    assert w.open_project(str(path))
+    assert w.state.run_dir == b  # no model opened: the newest run, as before
