@@ -246,8 +246,9 @@ def parse_json(text: str, source: str, kind: str, damaged: str) -> Any:
     except RecursionError:  # "[[[[..." deeper than Python's stack
         raise ConfigError(f"{source}: not valid JSON (nested too deeply to be a {kind}); "
                           f"{damaged}") from None
-    except ValueError as exc:  # a number of over 4300 digits (Python's limit): a bare error
-        raise ConfigError(f"{source}: holds a number too long to read ({exc}); "
+    except ValueError:  # a number of over 4300 digits (Python's limit): a bare error, whose
+        # words advised sys.set_int_max_str_digits() to the user
+        raise ConfigError(f"{source}: holds a number too long to read (over 4300 digits); "
                           f"{damaged}") from None
 
 

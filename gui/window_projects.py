@@ -91,12 +91,16 @@ class ProjectFiles:
         if not is_project_path(path) and not same_path(path, self.state.project_path or ""):
             # The file dialog asked about replacing ``path`` itself, not the file it becomes.
             path += PROJECT_SUFFIX
-            if os.path.exists(path) and not same_path(self.state.project_path, path) \
+            if os.path.isfile(path) and not same_path(self.state.project_path, path) \
                     and plain_text.question(
                     self, "Replace the project?",
                     f"{path} already exists. Replace it with this project?",
                     QMessageBox.Yes | QMessageBox.No, QMessageBox.No) != QMessageBox.Yes:
                 return None
+        if os.path.isdir(path):  # it asked "Replace the project?" of a folder, then refused
+            self._warn("Cannot save the project", f"{path} is a folder: give the project a "
+                       "file name (File → Save project as).")
+            return None
         if not self._replace_read_only(path):
             return None
         return path if self._replace_changed_file(path) else None

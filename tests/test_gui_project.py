@@ -161,6 +161,22 @@ def test_save_writes_a_project_opened_under_another_name_to_that_file(qtbot, tmp
     assert sorted(p.name for p in tmp_path.iterdir()) == ["renamed.json"]
 
 
+def test_save_as_onto_a_folder_says_so_without_asking_to_replace_it(qtbot, tmp_path,
+                                                                     monkeypatch):
+    """Save As onto a folder named x.ftsproj asked "Replace the project?" first, then
+    failed with "Choose another folder" (a review)."""
+    (tmp_path / "x.ftsproj").mkdir()
+    w = new_window(qtbot)
+    asked, warned = [], []
+    monkeypatch.setattr(plain_text, "question", lambda *a, **k: asked.append(a[1]))
+    monkeypatch.setattr(MainWindow, "_warn", lambda self, title, text: warned.append(text))
+    for given in ("x", "x.ftsproj"):
+        assert not w.save_project_as(str(tmp_path / given))
+    assert not asked
+    assert warned == [f"{tmp_path / 'x.ftsproj'} is a folder: give the project a file name "
+                      "(File → Save project as)."] * 2
+
+
 def test_a_save_that_fails_warns_and_the_window_stays_open_with_its_changes(qtbot, tmp_path,
                                                                             monkeypatch):
     """A place that takes no file raised an uncaught error out of closeEvent, and the window
