@@ -6,7 +6,6 @@ heavy is imported here: TensorFlow loads only when a command or the window's
 background loader needs it.
 """
 
-import os
 import sys
 
 
@@ -28,8 +27,10 @@ def main(argv=None) -> int:
 
 def _project_alone(argv) -> bool:
     """A project file given alone (a double-click, "Open with", a desktop shortcut): the
-    window opens it.  It was refused as "invalid choice" of a command."""
-    if len(argv) != 1 or not os.path.isfile(argv[0]):
+    window opens it.  It was refused as "invalid choice" of a command; so was one moved or
+    deleted since (or a folder named like one), which the window now names ("project file
+    not found")."""
+    if len(argv) != 1:
         return False
     from core.project import is_project_path
 

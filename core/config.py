@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Optional
 
 from core.config_fields import FieldInfo, field_info, get_path, iter_fields, setting
-from core.config_migrations import CONFIG_VERSION, migrate
+from core.config_migrations import CONFIG_VERSION, lowered_text, migrate
 from core.errors import ConfigError
 from core.formats import DEFAULT_FORMATS, FormatName
 from core.fsutil import atomic_write_text
@@ -127,11 +127,18 @@ class ModelConfig:
     freeze: FreezeConfig = field(default_factory=FreezeConfig)
 
 
+def names_weights_file(choice: Optional[str]) -> bool:
+    """Whether a weights setting names a file (not "imagenet", "none" or empty, in any case
+    and with stray spaces: "ImageNet" in a project file was checked as the file ./ImageNet,
+    and " imagenet" was made a path beside the project on opening)."""
+    return (choice or "").strip().lower() not in ("imagenet", "none", "")
+
+
 @dataclass
 class TransformConfig:
     """One augmentation step: an albumentations transform name, on/off, probability, params."""
 
-    name: str
+    name: str = field(metadata={"what": "an albumentations transform, such as HorizontalFlip"})
     enabled: bool = True
     p: float = setting(0.5, lo=0.0, hi=1.0, step=0.05, decimals=2, label="Probability",
                        help="How often this transform is applied to an image.")
@@ -304,6 +311,9 @@ class StudioConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
     trust: TrustConfig = field(default_factory=TrustConfig)
+    #: Not a setting: what reading an older file changed, in a sentence ("" when nothing;
+    #: :func:`core.config_migrations.lowered_text`), for the reader to show once.
+    migration_note = ""
 
     # -- serialisation -------------------------------------------------
     def to_dict(self) -> dict:
@@ -313,11 +323,14 @@ class StudioConfig:
     def from_dict(cls, data: Any, source: str = "config") -> "StudioConfig":
         if not isinstance(data, dict):
             raise ConfigError(f"{source}: expected a JSON object at the top level")
-        data = migrate(dict(data), source, cls)
+        lowered: list = []
+        data = migrate(dict(data), source, cls, lowered)
         try:
-            return from_jsonable(cls, data, "")
+            cfg = from_jsonable(cls, data, "")
         except ConfigError as exc:  # the file named once, before the setting
             raise ConfigError(f"{source}: {exc}; {FIX_THERE}") from None
+        cfg.migration_note = lowered_text(source, lowered)
+        return cfg
 
     def to_json(self) -> str:
         return json_text(self.to_dict()) + "\n"  # a non-UTF-8 folder name as an escape
@@ -331,6 +344,7 @@ class StudioConfig:
 
     @classmethod
     def load(cls, path: str | Path) -> "StudioConfig":
+        """A config file (a project file's settings: :func:`core.project.load_settings`)."""
         return cls.from_dict(load_json_file(Path(path), "config", DAMAGED), str(path))
 
     def validate(self) -> "StudioConfig":

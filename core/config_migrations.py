@@ -15,7 +15,7 @@ from core.errors import ConfigError
 CONFIG_VERSION = 2
 
 
-def _v1_to_v2(data: dict, schema) -> dict:
+def _v1_to_v2(data: dict, schema, lowered: list) -> dict:
     """Version 2 has one learning-rate rule: fine_tune_learning_rate 0 means "a tenth of
     learning_rate".  A version-1 file that stored exactly that tenth becomes 0 (so a later
     change of the head's rate carries over, as it does everywhere now); any other value is
@@ -28,14 +28,17 @@ def _v1_to_v2(data: dict, schema) -> dict:
             train["fine_tune_learning_rate"] = 0.0
         else:  # written out: version 1's default (1e-4) is not version 2's (a tenth)
             train["fine_tune_learning_rate"] = ft
-    return _into_bounds(data, schema)
+    return _into_bounds(data, schema, lowered)
 
 
-def _into_bounds(data: dict, schema) -> dict:
+def _into_bounds(data: dict, schema, lowered: list) -> dict:
     """Numbers version 1 allowed over version 2's upper bounds (a patience of 200, 1500
     epochs, dropout 0.95: version 1 had few upper bounds) moved down to them, so a project,
     config or run folder of version 1 still opens (it was refused whole).  Its lower
-    bounds were version 2's: a value under them was refused then and is refused now."""
+    bounds were version 2's: a value under them was refused then and is refused now.
+    Each number moved goes into ``lowered`` as (setting, old, new), for the file's reader
+    to say once (:func:`lowered_text`): the window showed the lowered values as the file's
+    and a resumed run trained on a lower patience, without a word."""
     for info in iter_fields(schema):
         *parents, last = info.path.split(".")
         node = data
@@ -46,7 +49,18 @@ def _into_bounds(data: dict, schema) -> dict:
                 and info.hi is not None and value > info.hi and info.problem(value) \
                 and not info.problem(info.hi):
             node[last] = info.hi
+            lowered.append((info.path, value, info.hi))
     return data
+
+
+def lowered_text(source: str, lowered: list) -> str:
+    """``source``'s numbers moved down to this version's limits, in one sentence ("" when
+    none): the window shows it, the command line prints it, a resume logs it."""
+    if not lowered:
+        return ""
+    said = ", ".join(f"{path} {old:g} is now {new:g}" for path, old, new in lowered)
+    return (f"{source}: written by an older version, whose limits were higher; {said} (the "
+            "upper limits of this version)")
 
 
 #: What a run did before a setting existed, where that is not the setting's default now.
@@ -68,16 +82,17 @@ def as_run_trained(cfg, raw: dict) -> None:
 
 # Each entry turns a dict of version N into version N+1.
 #: ``schema`` is the current :class:`~core.config.StudioConfig`, for its fields' bounds.
-MIGRATIONS: dict[int, typing.Callable[[dict, type], dict]] = {1: _v1_to_v2}
+MIGRATIONS: dict[int, typing.Callable[[dict, type, list], dict]] = {1: _v1_to_v2}
 
 
-def migrate(data: dict, source: str, schema: type) -> dict:
-    """``data`` (a config's dict, from ``source``) at the current version of ``schema``."""
+def migrate(data: dict, source: str, schema: type, lowered: typing.Optional[list] = None) -> dict:
+    """``data`` (a config's dict, from ``source``) at the current version of ``schema``;
+    numbers moved into today's bounds are added to ``lowered`` (:func:`_into_bounds`)."""
     version = file_version(data, source, "config", CONFIG_VERSION)
     while version < CONFIG_VERSION:
         if version not in MIGRATIONS:
             raise ConfigError(f"{source}: config version {version} is not supported")
-        data = MIGRATIONS[version](data, schema)
+        data = MIGRATIONS[version](data, schema, [] if lowered is None else lowered)
         version += 1
         data["version"] = version
     return data

@@ -3,11 +3,13 @@
 A name for a new file is never one that exists (:func:`free_name`), and it fits the
 255 bytes file systems take (:func:`cut_to_bytes`); two paths are the same place by
 one rule (:func:`same_path`), and one lies in a folder by another (:func:`is_within`).
+Whether a path the project names can be looked at is said by :func:`cannot_reach`.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 from typing import Iterable
 
@@ -53,3 +55,25 @@ def is_within(path: str, folder: str) -> bool:
         return os.path.commonpath([path, folder]) == folder
     except ValueError:  # another drive on Windows
         return False
+
+
+def cannot_reach(path) -> str:
+    """Why ``path`` cannot be looked at or into, in a few words ("permission denied", "file
+    name too long"); "" when it can, or simply is not there.
+
+    Python 3.11's ``Path.exists()`` and ``is_dir()`` are False only for "not found" and
+    raise for these: a run the project named inside a folder the user may not enter, or a
+    hand-edited name over 255 bytes, stopped six page updates half-way (``os.path`` says
+    False, without the reason).  A run or model such a path names is "not available".
+    """
+    try:
+        st = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return ""
+    except OSError as exc:
+        return (exc.strerror or type(exc).__name__).lower()
+    except ValueError:  # a NUL character in a hand-edited name
+        return "not a valid file name"
+    if stat.S_ISDIR(st.st_mode) and not os.access(path, os.R_OK | os.X_OK):
+        return "permission denied"
+    return ""

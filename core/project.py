@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from core.appdirs import data_dir
-from core.config import StudioConfig
+from core.config import DAMAGED, FIX_THERE, StudioConfig, names_weights_file
 from core.config_migrations import file_version
 from core.errors import ConfigError
 from core.fsutil import atomic_write_text
@@ -40,8 +40,6 @@ def is_project_path(path: str) -> bool:
     dropped, and saved as ``A.FTSPROJ.ftsproj``)."""
     return str(path).lower().endswith(PROJECT_SUFFIX)
 
-# ModelConfig.weights values that are keywords, not files.
-_WEIGHT_KEYWORDS = {"imagenet", "none", ""}
 
 
 @dataclass
@@ -62,7 +60,7 @@ class Project:
         cfg = self.config.to_dict()
         rel = (lambda p: _relativize(p, base)) if base is not None else (lambda p: p)
         cfg["data"]["data_dir"] = rel(cfg["data"]["data_dir"])
-        if cfg["model"]["weights"].lower() not in _WEIGHT_KEYWORDS:
+        if names_weights_file(cfg["model"]["weights"]):
             cfg["model"]["weights"] = rel(cfg["model"]["weights"])
         cfg["export"]["out_dir"] = rel(cfg["export"]["out_dir"])
         return {
@@ -91,11 +89,14 @@ class Project:
                               f"(known: {', '.join(sorted(known))})")
         if "config" not in data:
             raise ConfigError(f"{source}: 'config' is missing")
+        if not isinstance(data["config"], dict):  # it said "expected a JSON object at the
+            raise ConfigError(f"{source}: 'config' must be a section {{...}} of settings; "
+                              f"{FIX_THERE}")  # top level" of a file whose top was fine
         config = StudioConfig.from_dict(data["config"], source=f"{source}: config")
         try:
             config.validate()
-        except ConfigError as exc:
-            raise ConfigError(f"{source}: {exc}") from None
+        except ConfigError as exc:  # said what to do, as a wrong kind of value does
+            raise ConfigError(f"{source}: {exc}; {FIX_THERE}") from None
 
         runs = data.get("runs", [])
         if not isinstance(runs, list) or not all(isinstance(r, str) for r in runs):
@@ -111,7 +112,7 @@ class Project:
 
         res = (lambda p: _resolve(p, base)) if base is not None else (lambda p: p)
         config.data.data_dir = res(config.data.data_dir)
-        if config.model.weights.lower() not in _WEIGHT_KEYWORDS:
+        if names_weights_file(config.model.weights):
             config.model.weights = res(config.model.weights)
         config.export.out_dir = res(config.export.out_dir)
         return cls(config=config, runs=[res(r) for r in runs],
@@ -136,6 +137,16 @@ def load_project(path: str | Path) -> Project:
     data = load_json_file(path, "project", "the file is damaged - open another project or "
                                            "start a new one")
     return Project.from_dict(data, str(path), base=path.parent)
+
+
+def load_settings(path: str | Path) -> StudioConfig:
+    """A config file, or a project file's settings (paths in it resolved as the window
+    resolves them): ``train --config X.ftsproj`` said the project the app wrote had an
+    "unknown setting 'config'" and to fix it."""
+    data = load_json_file(Path(path), "config", DAMAGED)
+    if isinstance(data, dict) and data.get("format") == PROJECT_FORMAT:
+        return load_project(path).config
+    return StudioConfig.from_dict(data, str(path))
 
 
 def _relativize(p: str, base: Path) -> str:

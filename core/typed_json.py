@@ -53,6 +53,18 @@ def _kind(value: Any) -> str:
                                                                            repr(value))
 
 
+def _missing(tp: type, value: dict) -> str:
+    """The first entry of the dataclass ``tp`` that has no default and is not in ``value``,
+    in words ('a "name" (an albumentations transform...)'); "" when none is missing.  It
+    read "TransformConfig.__init__() missing 1 required positional argument: 'name'"."""
+    for f in dataclasses.fields(tp):
+        if f.name not in value and f.default is dataclasses.MISSING \
+                and f.default_factory is dataclasses.MISSING:
+            what = f.metadata.get("what", "")
+            return f'a "{f.name}"' + (f" ({what})" if what else "")
+    return ""
+
+
 def from_jsonable(tp: Any, value: Any, where: str) -> Any:
     """``value`` read as ``tp``; ConfigError naming the setting (``where``: its dotted path,
     "" for the whole file; the caller names the file: it had been glued on, so the setting
@@ -68,6 +80,9 @@ def from_jsonable(tp: Any, value: Any, where: str) -> Any:
         if unknown:
             raise ConfigError(f"unknown setting {unknown[0]!r} in {where or 'the file'} "
                               f"(known: {', '.join(sorted(names))})")
+        needed = _missing(tp, value)
+        if needed:
+            raise ConfigError(f"{where or 'the file'} needs {needed}")
         kwargs = {k: from_jsonable(hints[k], v, f"{where}.{k}" if where else k)
                   for k, v in value.items()}
         try:
@@ -231,8 +246,9 @@ def parse_json(text: str, source: str, kind: str, damaged: str) -> Any:
     except RecursionError:  # "[[[[..." deeper than Python's stack
         raise ConfigError(f"{source}: not valid JSON (nested too deeply to be a {kind}); "
                           f"{damaged}") from None
-    except ValueError as exc:  # a number of over 4300 digits (Python's limit): a bare error
-        raise ConfigError(f"{source}: holds a number too long to read ({exc}); "
+    except ValueError:  # a number of over 4300 digits (Python's limit): a bare error, whose
+        # words advised sys.set_int_max_str_digits() to the user
+        raise ConfigError(f"{source}: holds a number too long to read (over 4300 digits); "
                           f"{damaged}") from None
 
 

@@ -51,6 +51,9 @@ class AppState(QObject):
         self._dirty = False
         self._changes = 0  # how many changes made the project differ from its file
         self._clean_before: dict[str, int] = {}  # a started run -> _changes it alone made
+        #: The project as last opened or saved (None: unlike any file, as one whose reading
+        #: changed a setting): a setting changed and changed back is no change.
+        self._saved: Optional[dict] = self.to_project().to_dict()
 
     # -- settings ---------------------------------------------------------
     def get(self, path: str) -> Any:
@@ -70,7 +73,7 @@ class AppState(QObject):
         if getattr(obj, leaf) == value:
             return
         setattr(obj, leaf, copy.deepcopy(value))
-        self._set_dirty(True)
+        self._set_dirty(self._saved is None or self.to_project().to_dict() != self._saved)
         self.config_changed.emit(path)
 
     def replace_config(self, config: StudioConfig, dirty: bool = True) -> None:
@@ -188,17 +191,29 @@ class AppState(QObject):
         return Project(config=self.config.copy(), runs=list(self.runs), last_model=self.last_model,
                        unknown_thresholds=dict(self.unknown_thresholds))
 
-    def load_project(self, project: Project, path: Optional[str]) -> None:
+    def load_project(self, project: Project, path: Optional[str], changed: bool = False) -> None:
+        """Show ``project`` (read from ``path``); ``changed``: reading it changed a setting
+        (an older file's number over today's limit), so it differs from the file."""
         self.project_opening.emit()
         self.unknown_thresholds = dict(project.unknown_thresholds)
         self.runs = list(project.runs)
-        self.run_dir = self.runs[-1] if self.runs else None
         self.last_model = project.last_model
+        self.run_dir = self._run_of_model() or (self.runs[-1] if self.runs else None)
+        self._saved = None  # taken as the settings arrive, unless reading changed them
         self.set_dataset_report(None)
         self.set_project_path(path)
-        self.replace_config(project.config, dirty=False)
+        self.replace_config(project.config, dirty=changed)
         self.run_changed.emit(self.run_dir)
         self.model_changed.emit(self.last_model)
+
+    def _run_of_model(self) -> Optional[str]:
+        """The project's run that holds its last model: after reopening, Evaluate and Runs
+        showed the newest run while Predict, Export and Network used the model opened."""
+        from core.path_names import is_within
+
+        model = os.path.abspath(self.last_model) if self.last_model else ""
+        return next((r for r in reversed(self.runs)
+                     if model and is_within(model, os.path.abspath(r))), None)
 
     def set_project_path(self, path: Optional[str]) -> None:
         self.project_path = path
@@ -215,6 +230,7 @@ class AppState(QObject):
         self._changes = self._changes + 1 if dirty else 0
         if not dirty:
             self._clean_before.clear()
+            self._saved = self.to_project().to_dict()
         if dirty != self._dirty:
             self._dirty = dirty
             self.dirty_changed.emit(dirty)

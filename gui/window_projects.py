@@ -58,10 +58,14 @@ class ProjectFiles:
                 recent.remove_recent_project(os.path.abspath(path))
             self._warn("Cannot open the project", str(exc))
             return False
-        self.state.load_project(project, os.path.abspath(path))
+        note = project.config.migration_note  # numbers over today's limits, lowered
+        self.state.load_project(project, os.path.abspath(path), changed=bool(note))
         self._project_stamp = file_stamp(path)
         recent.add_recent_project(path)
         self.statusBar().showMessage(f"Opened {path}", 5000)
+        if note:  # said once; the project is marked modified (saving writes the new values)
+            self._warn("Settings changed on opening", f"{note}. Save the project to keep "
+                       "these values in it.")
         return True
 
     def save_project(self) -> bool:
@@ -82,16 +86,38 @@ class ProjectFiles:
             if not path:
                 return None
         path = path or self.state.project_path
-        if not is_project_path(path):
+        # A project opened under another name (renamed.json) is saved to it: Save wrote
+        # renamed.json.ftsproj and left the file opened with the old settings.
+        if not is_project_path(path) and not same_path(path, self.state.project_path or ""):
             # The file dialog asked about replacing ``path`` itself, not the file it becomes.
             path += PROJECT_SUFFIX
-            if os.path.exists(path) and not same_path(self.state.project_path, path) \
+            if os.path.isfile(path) and not same_path(self.state.project_path, path) \
                     and plain_text.question(
                     self, "Replace the project?",
                     f"{path} already exists. Replace it with this project?",
                     QMessageBox.Yes | QMessageBox.No, QMessageBox.No) != QMessageBox.Yes:
                 return None
+        if os.path.isdir(path):  # it asked "Replace the project?" of a folder, then refused
+            self._warn("Cannot save the project", f"{path} is a folder: give the project a "
+                       "file name (File → Save project as).")
+            return None
+        if not self._replace_read_only(path):
+            return None
         return path if self._replace_changed_file(path) else None
+
+    def _replace_read_only(self, path: str) -> bool:
+        """True unless ``path`` is a write-protected file (chmod a-w, Windows' read-only: a
+        template, a shared reference set-up) and the user keeps it: the save replaced it
+        without a word, as the folder allows."""
+        try:
+            protected = not os.stat(path).st_mode & 0o222 or not os.access(path, os.W_OK)
+        except OSError:  # not there (yet): nothing to protect
+            return True
+        return not protected or plain_text.question(
+            self, "The project file is read-only",
+            f"{path} is write-protected. Replace it with this window's project anyway? (No "
+            "keeps it as it is: save this one under another name with File → Save project "
+            "as.)", QMessageBox.Yes | QMessageBox.No, QMessageBox.No) == QMessageBox.Yes
 
     def _refused_while_busy(self, what: str) -> bool:
         """True (and says why) when a job runs: a run's result goes into the project that
@@ -147,7 +173,12 @@ class ProjectFiles:
     def save_answer(self, job_running: bool = False) -> QMessageBox.StandardButton:
         """Save, Discard or Cancel for the unsaved changes (Discard when there are none).
         ``job_running``: asked before a job is stopped, whose result may change a saved
-        project, so that Cancel still leaves the job running (it had been stopped already)."""
+        project, so that Cancel still leaves the job running (it had been stopped already).
+        A number typed in a box and not yet confirmed counts: closing the window with the
+        title bar's ✕ dropped it without a question (no shortcut took it first)."""
+        from gui.widgets.pending_edits import take_typed_number
+
+        take_typed_number()
         if not (self.state.dirty or (job_running and self.state.project_path)):
             return QMessageBox.Discard
         if self.state.project_path:

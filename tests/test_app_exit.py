@@ -11,6 +11,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -88,3 +90,23 @@ def test_a_project_file_given_alone_opens_in_the_window(tmp_path):
                          timeout=240, env=env, cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
     assert f"opened {project}" in out.stdout and "My Project.ftsproj" in out.stdout
+
+
+@pytest.mark.parametrize("made", [None, "folder"])
+def test_a_missing_project_given_alone_is_the_windows_to_name(tmp_path, monkeypatch, made):
+    """`python main.py GONE.ftsproj` (a project moved or deleted since, or a folder named like
+    one) printed argparse's "invalid choice" of commands (a review): the window opens and
+    says "project file not found" / "is a folder, not a project file"."""
+    import main
+    from core.project import load_project
+
+    path = tmp_path / "gone.ftsproj"
+    if made:
+        path.mkdir()
+    opened = []
+    monkeypatch.setattr("gui.app.run_app", lambda project=None: opened.append(project) or 0)
+    assert main.main([str(path)]) == 0
+    assert opened == [str(path)]
+    with pytest.raises(Exception, match="is a folder, not a project file" if made
+                       else "project file not found"):
+        load_project(path)  # what the window's open_project says

@@ -33,6 +33,10 @@ def test_json_round_trip_is_exact(tmp_path):
     # a misspelt preset trained with no augmentation; a huge number crashed (OverflowError)
     ({"augment": {"preset": "Heavy"}}, "augment.preset must be one of .*not 'Heavy'"),
     ({"model": {"dropout": 10 ** 400}}, "model.dropout: 1000.*too large"),
+    # it read "TransformConfig.__init__() missing 1 required positional argument" (a review)
+    ({"augment": {"transforms": [{"p": 0.5}]}},
+     r'^config: augment.transforms\[0\] needs a "name" \(an albumentations transform, such as '
+     r'HorizontalFlip\); fix it there$'),
 ])
 def test_bad_configs_name_the_field(data, needle):
     with pytest.raises(ConfigError, match=needle):

@@ -1,6 +1,8 @@
 """Projects in the window: save, reopen in a new window with every setting equal,
 recent projects, and the unsaved-changes prompt."""
 
+import os
+
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
@@ -102,6 +104,77 @@ def test_unsaved_changes_prompt(qtbot, tmp_path, monkeypatch, answer):
     w.state.mark_saved()
     w.close()
     assert not asked
+
+
+def test_a_setting_changed_and_changed_back_is_no_change(qtbot, tmp_path, monkeypatch):
+    """The project stayed "modified" and closing asked to save it though every setting was
+    as in the file (a review): the project is compared with the file as opened or saved."""
+    w = new_window(qtbot)
+    path = tmp_path / "p.ftsproj"
+    assert w.save_project_as(str(path))
+    w.data_page.seed_spin.setValue(5)
+    assert w.state.dirty and w.isWindowModified()
+    w.data_page.seed_spin.setValue(StudioConfig().data.seed)
+    assert not w.state.dirty and not w.isWindowModified()
+    w.state.set("train.epochs", 11)
+    assert w.save_project()
+    w.state.set("train.epochs", 10)
+    assert w.state.dirty  # the file has 11 now
+    w.state.set("train.epochs", 11)
+    asked = []
+    monkeypatch.setattr(plain_text, "question", lambda *a, **k: asked.append(a[1]))
+    w.close()
+    assert not asked
+
+
+@pytest.mark.parametrize("answer", [QMessageBox.No, QMessageBox.Yes])
+def test_saving_over_a_write_protected_project_asks_first(qtbot, tmp_path, monkeypatch, answer):
+    """File → Save replaced a project the user had made read-only (a template) without a
+    word: the folder allows the rename (a review)."""
+    w = new_window(qtbot)
+    path = tmp_path / "template.ftsproj"
+    assert w.save_project_as(str(path))
+    path.chmod(0o444)
+    before = path.read_text()
+    w.state.set("train.epochs", 11)
+    asked = []
+    monkeypatch.setattr(plain_text, "question", lambda *a, **k: asked.append(a[2]) or answer)
+    assert w.save_project() == (answer == QMessageBox.Yes)
+    assert asked == [f"{path} is write-protected. Replace it with this window's project "
+                     "anyway? (No keeps it as it is: save this one under another name with "
+                     "File → Save project as.)"]
+    assert (path.read_text() == before) == (answer == QMessageBox.No)
+    assert w.state.dirty == (answer == QMessageBox.No)
+
+
+def test_save_writes_a_project_opened_under_another_name_to_that_file(qtbot, tmp_path):
+    """Ctrl+S on a project opened from renamed.json wrote renamed.json.ftsproj beside it and
+    left the file opened with the old settings (a review)."""
+    from core.project import Project, load_project, save_project
+
+    path = save_project(Project(), tmp_path / "p.ftsproj").rename(tmp_path / "renamed.json")
+    w = new_window(qtbot)
+    assert w.open_project(str(path))
+    w.state.set("train.epochs", 11)
+    assert w.save_project()
+    assert load_project(path).config.train.epochs == 11
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["renamed.json"]
+
+
+def test_save_as_onto_a_folder_says_so_without_asking_to_replace_it(qtbot, tmp_path,
+                                                                     monkeypatch):
+    """Save As onto a folder named x.ftsproj asked "Replace the project?" first, then
+    failed with "Choose another folder" (a review)."""
+    (tmp_path / "x.ftsproj").mkdir()
+    w = new_window(qtbot)
+    asked, warned = [], []
+    monkeypatch.setattr(plain_text, "question", lambda *a, **k: asked.append(a[1]))
+    monkeypatch.setattr(MainWindow, "_warn", lambda self, title, text: warned.append(text))
+    for given in ("x", "x.ftsproj"):
+        assert not w.save_project_as(str(tmp_path / given))
+    assert not asked
+    assert warned == [f"{tmp_path / 'x.ftsproj'} is a folder: give the project a file name "
+                      "(File → Save project as)."] * 2
 
 
 def test_a_save_that_fails_warns_and_the_window_stays_open_with_its_changes(qtbot, tmp_path,
@@ -253,3 +326,19 @@ def test_a_message_about_the_last_project_goes_when_another_opens(qtbot, window,
     window.state.mark_saved()
     assert window.open_project(str(clean))
     assert model_page.banner.isHidden() and "gone.weights.h5" not in model_page.banner.text()
+
+
+def test_reopening_keeps_the_run_of_the_model_opened_current(qtbot, tmp_path):
+    """Runs [A, B], A's model opened and saved: reopened, Evaluate and Runs showed B while
+    Predict, Export and Network used A's model (a review)."""
+    from core.project import Project, save_project
+
+    a, b = str(tmp_path / "runA"), str(tmp_path / "runB")
+    path = save_project(Project(runs=[a, b], last_model=os.path.join(a, "model.keras")),
+                        tmp_path / "p.ftsproj")
+    w = new_window(qtbot)
+    assert w.open_project(str(path))
+    assert w.state.run_dir == a and not w.state.dirty
+    save_project(Project(runs=[a, b]), path)
+    assert w.open_project(str(path))
+    assert w.state.run_dir == b  # no model opened: the newest run, as before

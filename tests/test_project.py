@@ -185,8 +185,9 @@ def test_a_number_too_long_to_read_or_a_huge_file_is_named(tmp_path):
     raw = json.loads(path.read_text())
     raw["config"]["train"]["epochs"] = 12345
     path.write_text(json.dumps(raw).replace("12345", "9" * 5000))
-    with pytest.raises(ConfigError, match=f"{path}: holds a number too long to read"):
+    with pytest.raises(ConfigError, match=f"{path}: holds a number too long to read") as exc:
         load_project(path)
+    assert "sys.set_int_max_str_digits" not in str(exc.value)  # Python's advice (a review)
     with open(path, "wb") as fh:
         fh.truncate(40 * 2**20)  # sparse: no disk used
     with pytest.raises(ConfigError, match="40 MB is far too big for a project file"):
@@ -200,3 +201,46 @@ def test_a_project_with_nothing_to_train_opens_again(tmp_path):
     cfg.train.epochs = cfg.train.fine_tune_epochs = 0
     path = save_project(Project(config=cfg), tmp_path / f"p{PROJECT_SUFFIX}")
     assert load_project(path).config == cfg
+
+
+def test_a_project_file_given_as_a_config_gives_its_settings(tmp_path, capsys):
+    """`train --config X.ftsproj` said the project the app wrote had an "unknown setting
+    'config'" and to "fix it there" (a review): a project's settings are a config."""
+    from core.cli import main
+
+    folder = tmp_path / "proj"
+    cfg = StudioConfig()
+    cfg.data.data_dir = str(folder / "images")  # stored relative to the project
+    cfg.train.epochs = 7
+    path = save_project(Project(config=cfg), folder / "p.ftsproj")
+    from core.project import load_settings
+
+    loaded = load_settings(path)
+    assert loaded == cfg and loaded.data.data_dir == str(folder / "images")
+    main(["train", "--config", str(path), "--weights", "none"])
+    err = capsys.readouterr().err
+    assert "unknown setting" not in err and "images" in err  # the project's image folder
+
+
+@pytest.mark.parametrize("weights", [" imagenet", "none ", "ImageNet"])
+def test_a_weights_keyword_with_a_stray_space_stays_a_keyword(tmp_path, weights):
+    """" imagenet" became the file "<project folder>/ imagenet" on opening, which training and
+    the CLI read as the keyword (a review)."""
+    path = tmp_path / "p.ftsproj"
+    path.write_text(json.dumps({"format": "fine-tune-studio-project", "version": 1,
+                                "config": {"model": {"weights": weights}}}))
+    assert load_project(path).config.model.weights == weights
+
+
+@pytest.mark.parametrize("config,said", [
+    ({"train": {"epochs": -5}}, "train.epochs must be 0 to 1000, not -5; fix it there"),
+    ([1, 2], "'config' must be a section {...} of settings; fix it there"),
+])
+def test_a_project_value_the_app_refuses_says_what_to_do(tmp_path, config, said):
+    """An out-of-range value said no more than that; a 'config' that is a list said "expected
+    a JSON object at the top level" of a file whose top level was fine (a review)."""
+    path = tmp_path / "p.ftsproj"
+    path.write_text(json.dumps({"format": "fine-tune-studio-project", "config": config}))
+    with pytest.raises(ConfigError) as exc:
+        load_project(path)
+    assert str(exc.value) == f"{path}: {said}"

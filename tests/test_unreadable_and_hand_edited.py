@@ -234,3 +234,45 @@ def test_an_unreadable_validation_class_folder_is_named_as_unreadable(tmp_path):
     reason = probe.stdout.split("\n")[0]
     assert reason == (f"{data / 'val'} has no usable images to validate on: class folder(s) "
                       "'cats', 'dogs' cannot be read; make them readable, then scan again")
+
+
+def test_a_run_inside_a_folder_the_user_may_not_enter_cannot_be_reached(tmp_path):
+    """Path.exists raised PermissionError for a run inside a locked folder (not only for the
+    locked run folder itself): the run is 'not available', with the reason (a review)."""
+    locked = tmp_path / "locked"
+    (locked / "run1").mkdir(parents=True)
+    probe = _as_a_user_while_locked(
+        "import sys; sys.path.insert(0, '.')\n"
+        "from core.path_names import cannot_reach\n"
+        "from core.runs.folder import RunFolder\n"
+        "from core.train.tensorboard import has_event_files\n"
+        f"run = {str(locked / 'run1')!r}\n"
+        "print(cannot_reach(run), '|', RunFolder(run).unreadable(), '|',"
+        " has_event_files(run + '/logs'))\n", locked)
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.strip() == "permission denied | permission denied | False"
+
+
+def test_a_project_naming_an_unreachable_run_says_so_on_every_page(qtbot, tmp_path):
+    """A run path the system refuses to look at (here a name over 255 bytes, as in a damaged
+    project; a folder the user may not enter raises alike) raised in six page slots, leaving
+    the pages half-updated with no word (a review)."""
+    from core.config import StudioConfig
+    from core.project import Project, save_project
+    from gui.main_window import MainWindow
+
+    run = str(tmp_path / ("x" * 300) / "run1")
+    path = tmp_path / "far.ftsproj"
+    save_project(Project(config=StudioConfig(), runs=[run], last_model=run), path)
+    window = MainWindow(load_tensorflow=False)
+    qtbot.addWidget(window, before_close_func=lambda w: (w.state.mark_saved(), w.shutdown()))
+    window.show()
+    assert window.open_project(str(path))
+    for row in range(len(window.pages)):  # an exception in a slot fails the test (pytest-qt)
+        window.show_page(row)
+        qtbot.waitUntil(lambda: not window.runner.is_busy(), timeout=60000)
+    page = {p.key: p for p in window.pages}
+    why = "cannot be opened (file name too long)"
+    assert why in page["train"].status_label.text()
+    assert "cannot be read (file name too long)" in page["evaluate"].empty_label.text()
+    assert why in window.state.model_gone()

@@ -61,11 +61,11 @@ def keras_model_file(path: Optional[str]) -> Optional[str]:
     if not path:
         return None
     p = Path(path)
-    if p.is_dir():
+    if os.path.isdir(p):  # os.path: Path raises where the user may not look
         run = find_run_folder(p)
         model = run.model_path if run is not None else p / "model.keras"
         return str(model) if os.path.isfile(model) else None
-    if p.is_file() and p.suffix.lower() in (".keras", ".h5"):
+    if os.path.isfile(p) and p.suffix.lower() in (".keras", ".h5"):
         return str(p)
     return None
 

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 
 from core.model.backbones import BackboneSpec, get_backbone
+from core.config import names_weights_file  # noqa: F401 - here for its users
 from core.errors import ConfigError, ModelFileError, WeightsError
 
 # ImageNet channel statistics (RGB), as keras.applications.imagenet_utils uses them.
@@ -43,12 +44,6 @@ PHASES = ("head", "fine_tune")
 
 
 # -- building -------------------------------------------------------------
-
-
-def names_weights_file(choice: Optional[str]) -> bool:
-    """Whether a weights setting names a file (not "imagenet", "none" or empty, in any case:
-    "ImageNet" in a project file was checked as the file ./ImageNet)."""
-    return (choice or "").strip().lower() not in ("imagenet", "none", "")
 
 
 def imagenet_weights(choice: Optional[str], spec: BackboneSpec) -> bool:

@@ -39,6 +39,7 @@ from core.config_migrations import as_run_trained
 from core.errors import ConfigError, UserError
 from core.typed_json import json_mistake, json_text, load_json_file
 from core.fsutil import atomic_write_text
+from core.path_names import cannot_reach
 from core.runs.history_csv import history_text, read_history
 from core.runs.records import RunInfo
 
@@ -296,20 +297,20 @@ class RunFolder:
         3.11), which broke every page that looked at such a run."""
         return os.path.exists(self.config_path) and os.path.exists(self.labels_path)
 
-    def unreadable(self) -> bool:
-        """Whether the folder exists but cannot be listed or entered (no permission)."""
-        return os.path.isdir(self.path) and not os.access(self.path, os.R_OK | os.X_OK)
+    def unreadable(self) -> str:
+        """Why the folder cannot be looked at or into ("" if it can): :func:`cannot_reach`."""
+        return cannot_reach(self.path)
 
     def require_run_folder(self, consequence: str = "") -> None:
         """Raise a :class:`UserError` saying what is missing unless this is a run folder."""
+        if why := self.unreadable():
+            raise UserError(f"{self.path}: this folder cannot be read ({why}); make it "
+                            "readable, or give another run folder")
         if self.path.is_file():
             raise UserError(f"{self.path} is a file; give the run folder (the folder that "
                             "holds it, with config.json and labels.json)")
         if not self.path.is_dir():
             raise UserError(f"{self.path}: no such run folder")
-        if self.unreadable():
-            raise UserError(f"{self.path}: this folder cannot be read (permission denied); "
-                            "make it readable, or give another run folder")
         missing = [p.name for p in (self.config_path, self.labels_path)
                    if not os.path.exists(p)]
         if missing and self.run_path.exists():  # a run's file lost: not "not a run folder"
@@ -394,7 +395,6 @@ def find_run_folder(path: str | Path) -> Optional[RunFolder]:
     """``path`` itself if it is a run folder, or the run folder holding ``path``."""
     p = Path(path)
     for candidate in (p, p.parent):
-        rf = RunFolder(candidate)
-        if candidate.is_dir() and rf.is_run_folder():
+        if os.path.isdir(candidate) and (rf := RunFolder(candidate)).is_run_folder():
             return rf
     return None

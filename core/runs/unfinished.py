@@ -48,6 +48,13 @@ def without_model(run_dir, status: str) -> str:
 
 def gone_text(path) -> str:
     """One sentence for a run or model that is not where the project says, on every page
-    (four pages said four things: "of unknown status", "an exported model", "No model yet")."""
+    (four pages said four things: "of unknown status", "an exported model", "No model yet").
+    A path that is there but cannot be opened says why (permission denied, name too long)."""
+    from core.path_names import cannot_reach
+
+    why = cannot_reach(path)
+    if why:
+        return (f"{path} cannot be opened ({why}): make it readable, or open another run on "
+                "the Runs step.")
     return (f"{path} is not there any more (deleted, moved, or on a drive that is not "
             "connected): connect the drive, or open another run on the Runs step.")

@@ -265,6 +265,9 @@ def _resume_locked(run: RunFolder, run_dir: Path, listener, cancel: CancelToken,
                         f"it again with 'train DATA --out {run.path}' (the folder is reused)")
     run.require_run_folder()
     cfg = run.load_config()
+    if cfg.migration_note:  # an older run's numbers over today's limits: it trains on these
+        emit(listener, Log(f"{cfg.migration_note}; the resume trains on with these",
+                           "warning"))
     cluster = cluster_for(cfg.train.strategy)
     if not cluster.is_chief and run.path == run_dir:
         raise UserError(f"worker {cluster.index} keeps its resume state in "

@@ -70,10 +70,12 @@ def run_logdir(run_dir: str | os.PathLike) -> Path:
 
 def has_event_files(logdir: str | os.PathLike) -> bool:
     """True when ``logdir`` (or a sub-folder: one per training phase) holds an event file."""
-    path = Path(logdir)
-    if not path.is_dir():
+    if not os.path.isdir(logdir):  # Path.is_dir raises in a folder the user may not enter
         return False
-    return next(path.rglob(EVENT_FILE_GLOB), None) is not None
+    try:
+        return next(Path(logdir).rglob(EVENT_FILE_GLOB), None) is not None
+    except OSError:  # a phase's folder that cannot be read
+        return False
 
 
 def unavailable_reason(run_dir: Optional[str | os.PathLike]) -> str:
@@ -86,6 +88,9 @@ def unavailable_reason(run_dir: Optional[str | os.PathLike]) -> str:
                 "(runs trained from then on write logs)")
     if not run_dir:
         return "No run yet: train one, or open one on the Runs page"
+    why = RunFolder(run_dir).unreadable()
+    if why:
+        return f"{run_dir} cannot be opened ({why}): make it readable, or open another run"
     logdir = run_logdir(run_dir)
     if not has_event_files(logdir):
         return (f"This run has no TensorBoard logs ({logdir} is missing or empty): it was "

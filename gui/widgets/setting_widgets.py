@@ -97,7 +97,7 @@ def bind_spin(spin: QAbstractSpinBox, path: str, scale: float = 1, suffix: str =
         spin.setSingleStep(int(round(info.step * scale)) if isinstance(spin, QSpinBox)
                            else info.step * scale)
     if isinstance(spin, QDoubleSpinBox) and info.decimals is not None and scale == 1:
-        spin.setDecimals(info.decimals)
+        spin.setDecimals(info.decimals)  # shown always; a DecimalSpin shows more a value has
     unit = suffix or (f" {info.unit}" if info.unit else "")
     if unit:
         spin.setSuffix(unit)

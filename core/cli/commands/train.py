@@ -65,7 +65,9 @@ def config_from_args(args: argparse.Namespace):
     from core.config import FreezeConfig, StudioConfig
     from core.errors import ConfigError
 
-    cfg = StudioConfig.load(args.config) if args.config else StudioConfig()
+    from core.project import load_settings
+
+    cfg = load_settings(args.config) if args.config else StudioConfig()
     from_file = cfg.copy()
     if not args.config and args.augment is None:
         cfg.augment = preset_config("light")
@@ -153,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
     from core.cli.console import ConsoleListener
     from core.cli.interrupt import stop_on_interrupt
     from core.errors import UserError
-    from core.events import CancelToken, Cancelled, RunStarted
+    from core.events import CancelToken, Cancelled, Log, RunStarted
     from core.runs.records import RunStatus
 
     console = ConsoleListener()
@@ -180,6 +182,8 @@ def run(args: argparse.Namespace) -> int:
             if args.from_run:
                 from_run_defaults(args)
             cfg = config_from_args(args)
+            if cfg.migration_note:  # an older --config's numbers over today's limits
+                listener(Log(cfg.migration_note, "warning"))
             if args.from_run:
                 from core.label.update import train_from_run
 

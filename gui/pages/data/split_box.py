@@ -19,6 +19,7 @@ from typing import Optional
 from PySide6.QtWidgets import (QCheckBox, QGroupBox, QHBoxLayout, QLabel, QSizePolicy,
                                QVBoxLayout, QWidget)
 
+from gui.widgets.decimal_spin import DecimalSpin
 from gui.widgets.setting_widgets import SettingSpin, bind_spin, setting_info, setting_tooltip
 
 
@@ -29,7 +30,8 @@ class SplitBox(QGroupBox):
         super().__init__("Validation split", parent)
         box = QVBoxLayout(self)
         row = QHBoxLayout()
-        self.val_spin = SettingSpin()
+        self.val_spin = DecimalSpin()  # whole percent shown; 12.5 % as 12.5, not 12
+        self.val_spin.setDecimals(0)
         bind_spin(self.val_spin, "data.val_split", scale=100, suffix=" %")
         self.seed_spin = SettingSpin()
         bind_spin(self.seed_spin, "data.seed")
@@ -61,10 +63,11 @@ class SplitBox(QGroupBox):
         box.addWidget(self.split_note)
 
     def show_config(self, data_cfg) -> None:
-        for spin, value in ((self.val_spin, round(data_cfg.val_split * 100)),
-                            (self.seed_spin, data_cfg.seed), (self.cache_spin, data_cfg.cache_mb)):
+        for spin, value in ((self.val_spin, data_cfg.val_split * 100),  # 12.5 %, not 12 %
+                            (self.seed_spin, int(data_cfg.seed)),
+                            (self.cache_spin, int(data_cfg.cache_mb))):
             spin.blockSignals(True)
-            spin.setValue(int(value))
+            spin.setValue(value)
             spin.blockSignals(False)
         self.together_check.blockSignals(True)
         self.together_check.setChecked(bool(data_cfg.keep_duplicates_together))

@@ -11,8 +11,9 @@ from core.runs.unfinished import UNFINISHED, gone_text, state_words
 def no_results_text(run_dir: str) -> str:
     """Why ``run_dir`` has no metrics.json ("" when it has one: then it could not be read)."""
     run = RunFolder(run_dir)
-    if run.unreadable():  # Path.exists inside it would raise PermissionError
-        return (f"{run.path} cannot be read (permission denied): make it readable, or open "
+    why = run.unreadable()  # Path.exists inside it would raise PermissionError
+    if why:
+        return (f"{run.path} cannot be read ({why}): make it readable, or open "
                 "another run on the Runs step.")
     if run.metrics_path.exists():
         return ""

@@ -16,6 +16,7 @@ here decodes an image or touches TensorFlow on the UI thread.
 
 from __future__ import annotations
 
+import os
 from html import escape
 from pathlib import Path
 from typing import Any, Optional
@@ -388,7 +389,7 @@ class EvaluatePage(Page):
     def _update_buttons(self) -> None:
         busy = self.runner.is_busy()
         source = self.model_source()
-        self.folder_button.setEnabled(not busy and bool(source) and Path(source).exists())
+        self.folder_button.setEnabled(not busy and bool(source) and os.path.exists(source))
         self.report_button.set_run(self.state.run_dir, "A report is made from a run folder: "
                                    "train one, or open one on the Runs page")
 

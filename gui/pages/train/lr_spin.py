@@ -1,5 +1,9 @@
 """A learning-rate box: shows 0.001 / 3e-05 and steps along 1-2-5 per decade.
 
+It shows a stored rate exactly (up to 12 significant digits, as the CLI's ``--lr`` or a
+hand-edited project may give it): with six digits shown and ten decimals kept, Enter on
+an untouched 0.00031415926535 stored 0.000314159 and marked the project modified.
+
 A plain spin box with fixed decimals either hides small rates (0.0000) or
 shows a wall of zeros; learning rates are chosen by order of magnitude.  Its
 range and an optional special value (0 = "auto" for phase 2) are set from the
@@ -27,7 +31,7 @@ class LearningRateSpin(DecimalSpin):
         self.first_rate = 1e-4  # where stepping up from a special minimum (0: auto) lands
         self.lowest = 1e-7  # the smallest real rate (the minimum may be a special value below)
         super().__init__(parent)
-        self.setDecimals(10)
+        self.setDecimals(20)  # keeps 12 significant digits of the smallest rate, 1e-7
         self.setRange(1e-7, 1.0)
         self.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Fixed)  # may shrink to the hint below
 
@@ -39,7 +43,7 @@ class LearningRateSpin(DecimalSpin):
         return hint
 
     def textFromValue(self, value: float) -> str:  # noqa: N802 - Qt API
-        return f"{value:g}"
+        return f"{value:.12g}"
 
     def validate(self, text: str, pos: int):
         if self.specialValueText() and text == self.specialValueText():

@@ -11,6 +11,7 @@ the way the log numbers epochs.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -105,6 +106,8 @@ def resumable(run_dir: Optional[str]) -> bool:
     from core.errors import UserError
     from core.runs.folder import RunFolder
     run = RunFolder(run_dir)
+    if run.unreadable():  # Path.exists inside it would raise
+        return False
     try:
         status = run.run_info().status
     except UserError:  # an unreadable run.json: the Runs page says why
@@ -136,7 +139,8 @@ def worth_keeping(run_dir: Optional[str]) -> bool:
     run of it).  One rule for a run that finished, failed or was stopped before training."""
     from core.runs.folder import RunFolder
 
-    return bool(run_dir) and (RunFolder(run_dir).model_path.exists() or resumable(run_dir))
+    return bool(run_dir) and (os.path.exists(RunFolder(run_dir).model_path)
+                              or resumable(run_dir))
 
 
 def opened_run(run_dir: str) -> tuple[list[dict], Optional[int], str]:
@@ -148,7 +152,8 @@ def opened_run(run_dir: str) -> tuple[list[dict], Optional[int], str]:
 
     run = RunFolder(run_dir)
     name = run.path.name
-    if not run.path.is_dir():  # it read "Opened run run (of unknown status)."
+    if run.unreadable() or not os.path.isdir(run.path):  # it read "Opened run run (of
+        # unknown status)."; Path.is_dir raised where the user may not look
         from core.runs.unfinished import gone_text
 
         return [], None, gone_text(run.path)

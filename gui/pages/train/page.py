@@ -129,7 +129,7 @@ class TrainPage(Page):
     # ------------------------------------------------------------------ settings
     def _write(self, name: str, value: Any) -> None:
         if isinstance(value, float) and name != "label_smoothing":
-            value = float(f"{value:.6g}")
+            value = float(f"{value:.12g}")  # a step's float noise off, the digits typed kept
         elif isinstance(value, float):
             value = round(value, 4)
         self.state.set(f"train.{name}", value)
