@@ -38,6 +38,32 @@ def converter_and_images(run_dir, tmp_path_factory):
     return converter, images
 
 
+@pytest.fixture(scope="module")
+def int8_tracks_float(converter_and_images) -> str:
+    """"" when the tiny model's plain int8 file follows the float model layer by layer;
+    else why the rounding tests cannot judge it.  The model is trained briefly from random
+    weights, and how that training ends differs between CPUs: on an AMD EPYC one layer's
+    float outputs came out with outliers that left its int8 output no information (error as
+    large as the output's own spread, with TFLite's reference kernels too), and every layer
+    after it followed; whether the rounding helps the answers of such a model says nothing
+    about the rounding."""
+    from core.export.weight_rounding import _layers
+
+    converter, images = converter_and_images
+    reference = converter().convert()
+    plain = _full_integer(converter(), images)
+    names = [layer.name for layer in _layers(plain, reference)]
+    want, got = _layer_outputs(reference, names, images), _layer_outputs(plain, names, images)
+    for name in names:
+        spread = float(np.var(want[name]))
+        error = float(np.mean((got[name] - want[name]) ** 2))
+        if spread > 0 and error > 0.5 * spread:
+            return (f"on this machine the test model's int8 layer {name} carries no "
+                    f"information (error {error / spread:.2f} of its output's spread): an "
+                    "outlier layer, which the rounding cannot be judged on")
+    return ""
+
+
 def _float_nodes(content: bytes) -> set[str]:
     """Names of the tensors that a float op writes in a TFLite file."""
     import tensorflow as tf
@@ -79,7 +105,8 @@ def test_a_denylist_is_honoured(converter_and_images):
     assert len(kept.content) > len(plain.content)  # its weights are float32 now
 
 
-def test_export_metadata_and_report_name_the_float_layers(run_dir, tmp_path):
+def test_export_metadata_and_report_name_the_float_layers(run_dir, tmp_path,
+                                                           int8_tracks_float):
     from core.events import Log
     from core.export.exporter import export_model
 
@@ -99,6 +126,8 @@ def test_export_metadata_and_report_name_the_float_layers(run_dir, tmp_path):
     for edit in ("bias_correction", "weight_rounding"):  # kept only when they helped
         assert sel[edit]["applied"] is False or sel[edit]["layers"] > 5
         assert meta["export_config"][f"int8_{edit}"] is True
+    if int8_tracks_float:
+        pytest.skip(int8_tracks_float)
     assert sel["weight_rounding"]["applied"]  # on this model the rounding helps
     assert (f"weights rounded for each layer's output ({sel['weight_rounding']['layers']} "
             f"layers)") in report.to_text()
@@ -228,7 +257,8 @@ def test_a_float_layer_is_kept_only_for_a_clear_gain():
 
 
 def test_an_edit_that_answers_less_like_the_float_model_is_not_kept(converter_and_images,
-                                                                   monkeypatch):
+                                                                   monkeypatch,
+                                                                   int8_tracks_float):
     """Matching each layer's mean is not matching the answers: on the tests' small model the
     corrected file's probabilities moved further from the float model's, and it was kept.
     Now the edits are judged together, then each alone, then neither is kept."""
@@ -238,6 +268,8 @@ def test_an_edit_that_answers_less_like_the_float_model_is_not_kept(converter_an
     from core.export.int8 import run_tflite
     from core.export.int8_repair import repair_if_better
 
+    if int8_tracks_float:
+        pytest.skip(int8_tracks_float)
     converter, images = converter_and_images
     reference = converter().convert()
     plain = _full_integer(converter(), images)
@@ -298,7 +330,8 @@ def _layer_outputs(content: bytes, names, images) -> dict:
     return out
 
 
-def test_weights_rounded_for_the_layer_output_bring_every_layer_closer(converter_and_images):
+def test_weights_rounded_for_the_layer_output_bring_every_layer_closer(converter_and_images,
+                                                                       int8_tracks_float):
     """GPTQ on the converter's own grid: only the int8 values change (same ops, same size,
     same scales), and the layers' outputs and the answers come closer to the float model's
     than with each weight rounded to its nearest step."""
@@ -323,6 +356,8 @@ def test_weights_rounded_for_the_layer_output_bring_every_layer_closer(converter
     before, after = _layer_outputs(plain, names, images), _layer_outputs(fixed, names, images)
     ratio = [np.mean((after[n] - want[n]) ** 2) / np.mean((before[n] - want[n]) ** 2)
              for n in names]
+    if int8_tracks_float:  # the structure is checked above whatever the machine
+        pytest.skip(int8_tracks_float)
     assert np.median(ratio) < 0.9  # measured 0.68; 50 of 53 layers closer
     probs = run_tflite(reference, images)
     assert (np.abs(run_tflite(fixed, images) - probs).mean()
