@@ -65,8 +65,8 @@ def record_unfinished(run, identity: Identity, status, listener, is_chief: bool)
     try:
         run.update_run_info(status=status)
     except (OSError, UserError) as exc:
-        emit(listener, Log(f"could not record in run.json how this session ended ({exc})",
-                           "warning"))
+        emit(listener, Log(f"could not record in {run.run_path.name} how this session ended "
+                           f"({exc})", "warning"))
         return
     if is_chief:
         record_run_safely(run.path, listener)
