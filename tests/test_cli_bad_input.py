@@ -170,6 +170,9 @@ def test_folders_of_unreadable_images_are_errors_not_answers(run_copy, tmp_path,
     err = capsys.readouterr().err
     assert "none of its images could be read" in err and "the JPEG is cut off" in err
     assert main(["predict", str(run_copy), str(held / "bright" / "cut.jpg")]) == 2
+    out = capsys.readouterr()
+    # Named once, in its row (it had a warning line with the same sentence too, a review).
+    assert (out.out + out.err).count("cut.jpg") == 1 and "skipped: " in out.out
     assert main(["suggest", str(run_copy), str(held)]) == 2
     assert main(["suggest", str(run_copy), str(held / "bright" / "cut.jpg")]) == 2  # a file
 

@@ -82,6 +82,18 @@ def apply_unknown_options(predictor, args) -> None:
         predictor.unknown_threshold = float(args.threshold)
 
 
+def _rows_name_unreadable_files(listener):
+    """``listener`` without the files prediction skips: each one's row below (and the
+    CSV's ``error`` column) names it with its reason, and a warning up front said the
+    same sentence again (a review)."""
+    from core.events import FileSkipped
+
+    def forward(event) -> None:
+        if not (isinstance(event, FileSkipped) and event.stage == "prediction"):
+            listener(event)
+    return forward
+
+
 def run(args) -> int:
     from core.cli.console import ConsoleListener
     from core.cli.output_path import check_output_file
@@ -105,7 +117,7 @@ def run(args) -> int:
     warn_caution(predictor)
     apply_unknown_options(predictor, args)
     rows = predictor.predict_paths(paths, top_k=args.top_k, batch_size=args.batch_size,
-                                   listener=listener)
+                                   listener=_rows_name_unreadable_files(listener))
     k = max(1, min(args.top_k, len(predictor.classes)))
     none_read = all(r.error for r in rows)
     if args.csv and not none_read:
