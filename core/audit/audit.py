@@ -76,7 +76,8 @@ def run_audit(data_dir: PathLike, model: Optional[FeatureModel] = None, *,
     clock.stage("duplicates")
     z = reduced(emb.vectors)  # shared by every step below
     dups = find_near_duplicates(emb, pair_cache=store.pair_cache(), listener=listener,
-                                cancel=cancel, reduced_vectors=z)
+                                cancel=cancel, reduced_vectors=z,
+                                neighbours=store.neighbour_cache())
     group_of = np.arange(len(emb))
     for g, members in enumerate(dups.groups):
         group_of[members] = len(emb) + g

@@ -18,8 +18,10 @@ Three stages, each cheap enough for the next to look only at what the last one l
    which a copy keeps and a different picture does not.
 
 Byte-identical files are always one group.  Groups are the connected pairs.
-Costs: two all-pairs searches on small vectors (chunked; the cropped windows
-are skipped above :data:`WINDOWS_UP_TO` images), then at most
+Costs: two all-pairs searches on small vectors (chunked; the pixel one is kept
+by content between runs, :mod:`core.features.pixel_neighbours`, so a later
+check pays for new images only; the cropped windows are skipped above
+:data:`WINDOWS_UP_TO` images), then at most
 :data:`FINE_NEIGHBOURS` x 2 fine checks per image (5-10 ms each, cached
 by content in the store).
 """
@@ -35,7 +37,8 @@ import numpy as np
 
 from core.events import CancelToken, Listener, Progress, emit
 from core.features.fine_check import FineImages, PairCache, fine_score
-from core.features.pixels import align, pixel_candidates, plain_similarity
+from core.features.pixel_neighbours import NeighbourCache, cached_pixel_candidates
+from core.features.pixels import align, plain_similarity
 from core.features.store import Embeddings
 from core.features.vectors import reduced, top_k
 
@@ -93,13 +96,15 @@ class _Groups:
         return sorted((g for g in out.values() if len(g) > 1), key=lambda g: g[0])
 
 
-def _candidates(z: np.ndarray, signatures: np.ndarray, cancel: Optional[CancelToken] = None,
-                listener: Optional[Listener] = None) -> tuple[np.ndarray, np.ndarray]:
-    """(pairs (P, 2) with i < j, eligible for the fine check (P,) bool); ``z``: unit rows."""
+def _candidates(z: np.ndarray, signatures: np.ndarray, digests: Sequence[str],
+                cancel: Optional[CancelToken] = None, listener: Optional[Listener] = None,
+                neighbours: Optional[NeighbourCache] = None) -> tuple[np.ndarray, np.ndarray]:
+    """(pairs (P, 2) with i < j, eligible for the fine check (P,) bool); ``z``: unit rows,
+    ``digests``: the rows' distinct contents (the pixel search is kept by them)."""
     n = len(z)
     feat_idx, _ = top_k(z, z, NEIGHBOURS, cancel=cancel)
-    pix_idx, _ = pixel_candidates(
-        signatures, NEIGHBOURS, windows=n <= WINDOWS_UP_TO, cancel=cancel,
+    pix_idx, _ = cached_pixel_candidates(
+        signatures, digests, NEIGHBOURS, n <= WINDOWS_UP_TO, neighbours, cancel=cancel,
         progress=lambda done, total: emit(listener, Progress(done, total, "comparing images")))
     found: dict[tuple[int, int], bool] = {}
     for idx in (feat_idx, pix_idx):
@@ -117,11 +122,13 @@ def _candidates(z: np.ndarray, signatures: np.ndarray, cancel: Optional[CancelTo
 def find_near_duplicates(emb: Embeddings, *, pair_cache: Optional[PairCache] = None,
                          listener: Optional[Listener] = None,
                          cancel: Optional[CancelToken] = None,
-                         reduced_vectors: Optional[np.ndarray] = None) -> NearDuplicates:
+                         reduced_vectors: Optional[np.ndarray] = None,
+                         neighbours: Optional[NeighbourCache] = None) -> NearDuplicates:
     """Near-duplicate groups among ``emb``'s images (row indices into ``emb.paths``).
 
     ``pair_cache`` keeps fine-check scores between runs
-    (:meth:`core.features.store.FeatureStore.pair_cache`); ``reduced_vectors``
+    (:meth:`core.features.store.FeatureStore.pair_cache`), ``neighbours`` the pixel
+    search (:meth:`~core.features.store.FeatureStore.neighbour_cache`); ``reduced_vectors``
     (``reduced(emb.vectors)``, rows as in ``emb``) saves computing them again.  Emits Progress
     ("comparing images", "checking fine detail"); raises Cancelled when asked.
     """
@@ -144,7 +151,9 @@ def find_near_duplicates(emb: Embeddings, *, pair_cache: Optional[PairCache] = N
     rep = np.asarray(reps, dtype=np.int64)
     if len(rep) >= 2:
         z = reduced_vectors[rep] if reduced_vectors is not None else reduced(emb.vectors[rep])
-        pairs, eligible = _candidates(z, emb.signatures[rep], cancel, listener)
+        pairs, eligible = _candidates(z, emb.signatures[rep],
+                                      [emb.stamps[i].digest for i in rep], cancel, listener,
+                                      neighbours)
         cancel.raise_if_cancelled()
         a, b = rep[pairs[:, 0]], rep[pairs[:, 1]]
         plain = plain_similarity(emb.signatures, a, b)
@@ -231,5 +240,5 @@ def duplicate_groups(paths: Sequence[str], model, *, store=None,
     store = store or FeatureStore()
     emb = store.embed(paths, model, listener=listener, cancel=cancel)
     found = find_near_duplicates(emb, pair_cache=store.pair_cache(), listener=listener,
-                                 cancel=cancel)
+                                 cancel=cancel, neighbours=store.neighbour_cache())
     return found.path_groups(emb.paths)

@@ -83,30 +83,48 @@ def pixel_candidates(signatures: np.ndarray, k: int, windows: bool = True,
 
     All pairs: about a minute of CPU at 20,000 images, so ``cancel`` (a CancelToken) is
     checked and ``progress(done, total)`` called between chunks (Cancel had waited for
-    the whole search, two minutes on a busy machine, a review)."""
+    the whole search, two minutes on a busy machine, a review).
+    :mod:`core.features.pixel_neighbours` keeps the answer between runs."""
     desc = view_descriptors(signatures, windows)
-    n, v, d = desc.shape
-    k = max(0, min(k, n - 1))
-    idx = np.zeros((n, k), dtype=np.int64)
-    sims = np.zeros((n, k), dtype=np.float32)
-    if k == 0:
+    rows = np.arange(len(desc))
+    return nearest_views(desc, rows, rows, k, chunk, cancel, progress)
+
+
+def nearest_views(desc: np.ndarray, queries: np.ndarray, targets: np.ndarray, k: int,
+                  chunk: int = 512, cancel=None, progress=None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """For each row in ``queries``, its ``k`` nearest rows in ``targets`` (never itself).
+
+    The query's full view against every view of each target (``desc`` from
+    :func:`view_descriptors`); (indices into ``desc``, similarities), best first,
+    ``min(k, targets other than the row)`` columns."""
+    queries = np.asarray(queries, dtype=np.int64)
+    targets = np.asarray(targets, dtype=np.int64)
+    n, v, d = len(targets), desc.shape[1], desc.shape[2]
+    overlap = bool(len(np.intersect1d(queries, targets)))
+    k = max(0, min(k, n - (1 if overlap else 0)))
+    idx = np.zeros((len(queries), k), dtype=np.int64)
+    sims = np.zeros((len(queries), k), dtype=np.float32)
+    if k == 0 or not len(queries):
         return idx, sims
-    targets = desc.reshape(n * v, d)
+    where = np.full(len(desc), -1, dtype=np.int64)
+    where[targets] = np.arange(n)
+    flat = desc[targets].reshape(n * v, d)
     chunk = max(16, min(chunk, _CELLS // (n * v)))  # bounds the (chunk, n*v) block
-    for start in range(0, n, chunk):
+    for start in range(0, len(queries), chunk):
         if cancel is not None:
             cancel.raise_if_cancelled()
         if progress is not None:
-            progress(start, n)
-        q = desc[start:start + chunk, 0]
-        s = (q @ targets.T).reshape(len(q), n, v).max(axis=2)
-        rows = np.arange(start, start + len(q))
-        s[rows - start, rows] = -np.inf
+            progress(start, len(queries))
+        rows = queries[start:start + chunk]
+        s = (desc[rows, 0] @ flat.T).reshape(len(rows), n, v).max(axis=2)
+        own = where[rows]
+        s[np.flatnonzero(own >= 0), own[own >= 0]] = -np.inf
         part = np.argpartition(-s, k - 1, axis=1)[:, :k]
         vals = np.take_along_axis(s, part, axis=1)
         order = np.argsort(-vals, axis=1)
-        idx[start:start + len(q)] = np.take_along_axis(part, order, axis=1)
-        sims[start:start + len(q)] = np.take_along_axis(vals, order, axis=1)
+        idx[start:start + len(rows)] = targets[np.take_along_axis(part, order, axis=1)]
+        sims[start:start + len(rows)] = np.take_along_axis(vals, order, axis=1)
     return idx, sims
 
 

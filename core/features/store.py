@@ -373,6 +373,13 @@ class FeatureStore:
 
         return PairCache(self.root / "pair-checks.bin")
 
+    def neighbour_cache(self):
+        """The near-duplicate pixel search kept beside the features (a second check of
+        the same folder pays only for what changed)."""
+        from core.features.pixel_neighbours import NeighbourCache
+
+        return NeighbourCache(self.root)
+
     def size_bytes(self) -> int:
         """Disk space the store takes."""
         if not self.root.is_dir():

@@ -59,7 +59,7 @@ def near_copy_groups(cfg, report, listener=None, cancel=None) -> list[list[str]]
                f"({os.path.basename(model.weights)}, the run's own; the backbone ran on "
                f"{emb.computed} of {len(emb)} images, the feature store held the rest)")
     found = find_near_duplicates(emb, pair_cache=store.pair_cache(), listener=listener,
-                                 cancel=cancel)
+                                 cancel=cancel, neighbours=store.neighbour_cache())
     groups = found.path_groups(emb.paths)
     emit(listener, Log(f"split: {len(groups)} near-copy group(s) "
                        f"({sum(len(g) for g in groups)} images) found with {how}, in "
