@@ -180,6 +180,20 @@ def test_a_preview_of_images_gone_since_the_scan_says_so(qtbot, window):
     assert "cannot be read now" in page.banner.text() and "Scan again" in page.banner.text()
 
 
+def test_a_preview_at_a_size_training_refuses_says_so(qtbot, window):
+    """Xception (71 px at least) kept MobileNetV2's 64 px: the previews showed 64 px
+    pictures without a word while Start refused the size (a review)."""
+    page = window.augment_page
+    window.state.set("model.backbone", "Xception")
+    with qtbot.waitSignal(page.previews_updated, timeout=60000):
+        window.show_page(2)
+    assert page.preview_rows and "training will refuse" in page.banner.text()
+    assert "64 px" in page.banner.text() and "Xception" in page.banner.text()
+    with qtbot.waitSignal(page.previews_updated, timeout=60000):
+        window.state.set("model.image_size", 96)
+    assert not page.banner.isVisible()
+
+
 def test_a_parameter_a_setting_leaves_out_shows_the_value_training_uses(qtbot, window):
     """An imported A.Rotate(limit=90) (its default-valued arguments left out) showed the
     catalogue's -15 to 15 while training rotated by up to 90, and touching one end wrote
@@ -214,7 +228,7 @@ def test_a_ticked_transform_runs_where_the_page_lists_it():
     """Ticked on the page, a transform was appended: noise ticked before blur ran before it,
     the same ticks in the other order gave other training images (a review)."""
     from core.config import TransformConfig
-    from gui.pages.augment.page import listed_position
+    from core.data.augment_specs import listed_position
 
     listed = [TransformConfig("HorizontalFlip"), TransformConfig("GaussNoise")]
     assert listed_position(listed, "GaussianBlur") == 1  # before the noise, as listed

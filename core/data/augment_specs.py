@@ -167,3 +167,19 @@ def default_transform(name: str, enabled: bool = True) -> TransformConfig:
 def copy_value(v: Any) -> Any:
     """A list default copied, so editing one config never changes the table."""
     return list(v) if isinstance(v, (list, tuple)) else v
+
+
+def listed_position(transforms: list, name: str) -> int:
+    """Where a transform ticked on the page goes in the pipeline: before the first one the
+    page lists below it, so they run in the page's order.  Appended, they had run in the
+    order they were ticked: the same ticks and seed gave other training images (noise then
+    blur, or blur then noise) with nothing on the page to tell (a review).  Transforms the
+    page does not list (from a file) keep their places."""
+    order = {n: i for i, n in enumerate(TRANSFORMS)}
+    mine = order.get(name)
+    if mine is None:
+        return len(transforms)
+    for i, t in enumerate(transforms):
+        if order.get(t.name, -1) > mine:
+            return i
+    return len(transforms)

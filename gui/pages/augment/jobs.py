@@ -18,6 +18,24 @@ def preview_size(model_cfg) -> int:
         return int(model_cfg.image_size or 224)
 
 
+def size_refused(model_cfg) -> str:
+    """What to say when training will refuse the model's image size ("" when it will not).
+
+    The previews fall back to that size, and had shown it without a word while the
+    Model step said it was wrong and Start refused it (a review).  Core's check, no
+    TensorFlow: cheap enough for the UI thread."""
+    from core.errors import ConfigError, UserError
+    from core.model.backbones import get_backbone, resolve_image_size
+
+    try:
+        resolve_image_size(get_backbone(model_cfg.backbone), model_cfg.image_size,
+                           model_cfg.weights)
+    except (ConfigError, UserError) as exc:
+        return (f"Previewed at {preview_size(model_cfg)} px, a size training will refuse; "
+                f"change it on the Model step. {exc}")
+    return ""
+
+
 def preview_job(paths: list[str], cfg: AugmentConfig, model_cfg, n: int, seed: int,
                 listener=None, cancel=None) -> list[tuple[str, Any, list[Any]]]:
     """Worker: decode each image at the model's size and augment it ``n`` times.

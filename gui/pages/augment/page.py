@@ -28,7 +28,8 @@ from gui.plain_text import plain_tip
 from gui.state import touches
 from gui.widgets.compact import ColumnScroll, FitImage, compact_combos
 from gui.widgets.setting_widgets import SettingSpin, bind_spin, setting_info
-from gui.pages.augment.jobs import preview_job
+from core.data.augment_specs import listed_position
+from gui.pages.augment.jobs import preview_job, size_refused
 from gui.pages.augment.param_widgets import ParamEditor
 
 PREVIEW_IMAGES = 3  # rows: one image from each of the first classes
@@ -343,9 +344,12 @@ class AugmentPage(Page):
         if job is not self._preview_job:
             return  # an older request finished late: drop it
         self.clear_message()
+        refused = size_refused(self.state.config.model)
         if not rows:  # an empty preview said nothing: its images changed since the scan
             self.show_info("The preview images cannot be read now (changed or deleted since "
                            "the Data step's scan): press Scan again on the Data step.")
+        elif refused:
+            self.show_error(refused)
         self._show_previews(rows)
 
     def _on_preview_failed(self, job: Job, message: str) -> None:
@@ -380,20 +384,3 @@ class AugmentPage(Page):
         if self._preview_job is not None:
             self._preview_job.cancel()
 
-
-def listed_position(transforms: list, name: str) -> int:
-    """Where a transform ticked on the page goes in the pipeline: before the first one the
-    page lists below it, so they run in the page's order.  Appended, they had run in the
-    order they were ticked: the same ticks and seed gave other training images (noise then
-    blur, or blur then noise) with nothing on the page to tell (a review).  Transforms the
-    page does not list (from a file) keep their places."""
-    from core.data.augment_specs import TRANSFORMS
-
-    order = {n: i for i, n in enumerate(TRANSFORMS)}
-    mine = order.get(name)
-    if mine is None:
-        return len(transforms)
-    for i, t in enumerate(transforms):
-        if order.get(t.name, -1) > mine:
-            return i
-    return len(transforms)
