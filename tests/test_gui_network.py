@@ -296,3 +296,33 @@ def test_the_playground_keeps_a_long_strip_tall_enough_for_a_kernel(tmp_path):
     square = tmp_path / "square.png"
     Image.fromarray(np.zeros((500, 500, 3), np.uint8)).save(square)
     assert playground_run(str(square), True, kernel, "valid", 1).input_shape[:2] == (160, 160)
+
+
+def test_trainable_counts_follow_the_layers_that_fine_tune_before_training(qtbot, window):
+    """Before any run, "Layers that fine-tune" changed nothing on the page: the freeze
+    settings were not in the model's cache key, so the counts stayed those of the first
+    setting (a review)."""
+    import copy
+
+    from core.insight.architecture import build_untrained, freeze_preview
+
+    window.state.set("model.backbone", "MobileNetV3Small")
+    window.state.set("model.image_size", 32)
+    index = network_index(window)
+    page = window.pages[index]
+    with qtbot.waitSignal(page.model_ready, timeout=LOAD_MS):
+        window.show_page(index)
+    qtbot.waitUntil(page.is_ready, timeout=WORK_MS)
+    shown = page.network
+    for mode, top_n in (("top_n", 100), ("none", 30), ("all", 30)):
+        with qtbot.waitSignal(page.trainable_shown, timeout=WORK_MS):
+            window.state.set("model.freeze.mode", mode)
+            window.state.set("model.freeze.top_n", top_n)
+        qtbot.waitUntil(page.is_ready, timeout=WORK_MS)
+        cfg = copy.deepcopy(window.state.config.model)
+        truth = freeze_preview(build_untrained(cfg, 2), cfg).trainable
+        assert page.network is shown  # counted again, not rebuilt
+        assert f"<b>{truth:,}</b> trainable" in page.layers_tab.totals_label.text(), mode
+        assert page.network.inspection.trainable_params == truth
+        words = page.layers_tab.totals_label.toolTip()
+        assert ("head phase" in words) == (mode == "none")
