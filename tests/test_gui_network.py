@@ -326,3 +326,26 @@ def test_trainable_counts_follow_the_layers_that_fine_tune_before_training(qtbot
         assert page.network.inspection.trainable_params == truth
         words = page.layers_tab.totals_label.toolTip()
         assert ("head phase" in words) == (mode == "none")
+
+
+def test_a_run_from_scratch_that_ended_in_the_head_phase_is_not_said_frozen(qtbot, window,
+                                                                            tmp_path):
+    """Weights "none", no fine-tuning: the totals' tooltip said "the backbone is frozen"
+    above 2.2 M trainable backbone weights; from scratch the head phase trains every layer
+    (a review)."""
+    from core.train.engine import train
+    from weights_fixture import make_bright_dark, tiny_config
+
+    data = make_bright_dark(tmp_path / "data")
+    result = train(tiny_config(data, "none", epochs=1, fine_tune_epochs=0), tmp_path / "run")
+    assert result.status == "completed"
+    window.state.set_run(str(result.run_dir))
+    index = network_index(window)
+    page = window.pages[index]
+    with qtbot.waitSignal(page.model_ready, timeout=LOAD_MS):
+        window.show_page(index)
+    assert page.network.phase == "head"
+    words = page.layers_tab.totals_label.toolTip()
+    assert "frozen" not in words and "every layer trains in both phases" in words
+    inspection = page.network.inspection
+    assert inspection.trainable_params > inspection.total_params // 2

@@ -139,6 +139,8 @@ class NetworkModel:
     images: list
     #: The phase whose trainable flags the model carries ("head", "fine_tune"; "": as loaded).
     phase: str = ""
+    #: Trained from random weights: every layer trains in both phases.
+    from_scratch: bool = False
 
 
 def open_model(spec: NetworkSpec, listener=None, cancel=None):
@@ -202,6 +204,15 @@ def trained_as(model: Any, spec: NetworkSpec) -> str:
     return phase
 
 
+def from_scratch(spec: NetworkSpec) -> bool:
+    """True when the model shown trains (or trained) from random weights: every layer in
+    both phases, so "the head phase" does not mean a frozen backbone."""
+    from core.model.build import is_from_scratch
+
+    model_cfg = _run_settings(spec)[0] if spec.kind == "file" else spec.model_cfg
+    return model_cfg is not None and is_from_scratch(model_cfg)
+
+
 def freeze_key(model_cfg: Any) -> tuple:
     """The settings that choose which layers train: a change of them changes the trainable
     counts, never the architecture (the page kept 1,513,282 trainable for "top 100 layers"
@@ -250,7 +261,8 @@ def load_network(spec: NetworkSpec, listener=None, cancel=None) -> NetworkModel:
     if not images and spec.kind == "file":
         images = run_images(spec.path)
     return NetworkModel(spec, model, inspection, conv_layers(inspection), probe, first,
-                        filters, activations_in(model), images, phase)
+                        filters, activations_in(model), images, phase,
+                        from_scratch(spec))
 
 
 def start_layer(layers: list) -> int:

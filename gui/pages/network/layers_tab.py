@@ -29,6 +29,11 @@ PHASE_WORDS = {
     "head": "Trainable: what the head phase trains (this run ended there, or fine-tuning "
             "would train no layer): the backbone is frozen.",
 }
+#: From scratch (starting weights "none") the head phase trains the backbone too: "the
+#: backbone is frozen" stood above 2.2 M trainable backbone weights (a review).
+FROM_SCRATCH_WORDS = ("Trainable: trained from scratch (starting weights “none”), so every "
+                      "layer trains in both phases, batch normalisation included; only its "
+                      "running statistics count as non-trainable.")
 AS_LOADED = ("Keras' own count for this file as it was saved: it is not a run of this app, so "
              "which layers trained is not known.")
 
@@ -237,8 +242,9 @@ class LayersTab(QWidget):
         split.setStretchFactor(1, 1)
         lay.addWidget(split, 1)
 
-    def show_inspection(self, inspection: Any, phase: str = "") -> None:
-        """The rows of ``inspection``; ``phase``: which phase's trainable flags it counts."""
+    def show_inspection(self, inspection: Any, phase: str = "", from_scratch: bool = False) -> None:
+        """The rows of ``inspection``; ``phase``: which phase's trainable flags it counts;
+        ``from_scratch``: the backbone trains in every phase."""
         self.rows = list(inspection.rows)
         table = self.table
         table.setUpdatesEnabled(False)
@@ -273,7 +279,8 @@ class LayersTab(QWidget):
         finally:
             table.setUpdatesEnabled(True)
         non = inspection.non_trainable_params
-        self.totals_label.setToolTip(PHASE_WORDS.get(phase, AS_LOADED))
+        self.totals_label.setToolTip(FROM_SCRATCH_WORDS if from_scratch and phase in PHASE_WORDS
+                                     else PHASE_WORDS.get(phase, AS_LOADED))
         self.totals_label.setText(
             f"<b>{inspection.total_params:,}</b> parameters in all · "
             f"<b>{inspection.trainable_params:,}</b> trainable · {non:,} non-trainable")

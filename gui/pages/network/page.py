@@ -277,7 +277,7 @@ class NetworkPage(Page):
     def _on_reflagged(self, net, out) -> None:
         net.spec, net.phase, net.inspection = out
         if net is self.network:
-            self.layers_tab.show_inspection(net.inspection, net.phase)
+            self.layers_tab.show_inspection(net.inspection, net.phase, net.from_scratch)
             self.trainable_shown.emit(net.inspection.trainable_params)
 
     def _on_load_failed(self, key: tuple, message: str) -> None:
@@ -298,7 +298,8 @@ class NetworkPage(Page):
         self.clear_message()
         self.source_label.setText(source.describe(network.model))
         self.tabs.setEnabled(True)
-        self.layers_tab.show_inspection(network.inspection, network.phase)
+        self.layers_tab.show_inspection(network.inspection, network.phase,
+                                        network.from_scratch)
         self._maps_current = self._play_current = False
         self.maps_tab.set_layers(network.probe.layers, start_layer(network.probe.layers))
         self._set_images(network.images)
