@@ -185,7 +185,7 @@ def test_layer_sentences_a_teacher_can_say_aloud():
     x = keras.layers.Dense(3, activation="softmax", name="scores")(x)
     rows = {r.path: r for r in inspect_layers(keras.Model(inputs, x)).rows}
     size = input_size(list(rows.values()))
-    assert size == 32
+    assert size == (32, 32)
     pool = explain_row(rows["pool"], size)
     assert "Parameters: none (no weights: a fixed max/average over each window)." in pool
     assert "()" not in pool and "this one needs none." in pool
@@ -193,7 +193,7 @@ def test_layer_sentences_a_teacher_can_say_aloud():
     assert "β (offset) can be learned" in explain_row(rows["bn"], size)
     assert "γ" not in explain_row(rows["bn"], size)
     scores = explain_row(rows["scores"], size)
-    assert "larger than the 32×32 image: it sees all of it" in scores
+    assert "wider than the 32×32 image: every output sees all of it" in scores
     assert "neighbouring" not in scores
     conv = explain_row(rows["conv"], size)
     assert "neighbouring outputs are 2 pixel(s) apart" in conv
@@ -300,3 +300,54 @@ def test_layer_names_from_a_model_file_are_shown_as_written(qtbot):
                frozenset({name}))
     item = next(i for i in tree.layer_items() if i.text(0) == name)
     assert shown(item.toolTip(0)).startswith(name + "\n")
+
+
+def _support(model, at, size):
+    """The image rows and columns (first, last) the value at ``at`` of ``model``'s output
+    depends on, by its gradient."""
+    import tensorflow as tf
+
+    x = tf.Variable(tf.random.normal((1,) + size + (1,)))
+    with tf.GradientTape() as tape:
+        y = model(x)
+        target = tf.reduce_sum(y[(0,) + at] if at else y[0])
+    g = np.abs(tape.gradient(target, x).numpy()[0, :, :, 0]) > 0
+    rows, cols = np.flatnonzero(g.any(axis=1)), np.flatnonzero(g.any(axis=0))
+    return (int(rows[0]), int(rows[-1])), (int(cols[0]), int(cols[-1]))
+
+
+def test_a_window_wider_than_the_image_is_not_said_to_see_all_of_it():
+    """"Larger than the 97×97 image: it sees all of it" of MobileNetV2's block_7_depthwise,
+    whose corner output sees rows and columns 0–53 only; and of a "valid" network's pooled
+    output that never sees the image's last 2 rows and columns (a review)."""
+    import keras
+
+    from core.insight.layers import inspect_layers
+    from gui.pages.network.layers_tab import explain_row, input_size
+
+    inp = keras.Input((20, 20, 1))
+    x = inp
+    for i in range(4):
+        x = keras.layers.Conv2D(1, 7, padding="same", name=f"c{i}")(x)
+    model = keras.Model(inp, x)
+    rows = {r.path: r for r in inspect_layers(model).rows}
+    last = rows["c3"]
+    assert last.receptive_size == (25, 25)
+    assert last.seen_first == _support(model, (0, 0), (20, 20)) == ((0, 12), (0, 12))
+    assert last.seen_last == _support(model, (19, 19), (20, 20))
+    said = explain_row(last, input_size(list(rows.values())))
+    assert "it sees all of it" not in said and "every output sees" not in said
+    assert "only outputs near the centre see all of it: the top-left one sees rows and " \
+           "columns 0–12" in said
+
+    seq = keras.Sequential([keras.Input((61, 61, 1)), keras.layers.Conv2D(4, 5, strides=2),
+                            keras.layers.AveragePooling2D(2),  # a max's gradient: one cell
+                            keras.layers.Conv2D(6, 3, padding="same"),
+                            keras.layers.GlobalAveragePooling2D(name="d")])
+    rows = inspect_layers(seq).rows
+    pooled = next(r for r in rows if r.name == "d")
+    assert pooled.seen_any == pooled.seen_first == _support(seq, (), (61, 61)) \
+        == ((0, 58), (0, 58))
+    said = explain_row(pooled, input_size(rows))
+    assert "every output sees every pixel any output sees" in said
+    assert "no output depends on image rows 59–60 or columns 59–60" in said

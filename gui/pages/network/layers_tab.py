@@ -102,11 +102,13 @@ def saving_text(row: Any) -> str:
     return f"{1 / ratio:.1f}× more"
 
 
-def input_size(rows: list) -> int:
-    """The model's input height in pixels (0 when its first layer says none)."""
+def input_size(rows: list) -> Optional[tuple]:
+    """The model's input (height, width) in pixels (None when its first layer says none)."""
     shape = rows[0].input_shape if rows else None
-    return int(shape[1]) if isinstance(shape, (tuple, list)) and len(shape) == 4 and \
-        isinstance(shape[1], int) else 0
+    if isinstance(shape, (tuple, list)) and len(shape) == 4 and \
+            all(isinstance(d, int) for d in shape[1:3]):
+        return int(shape[1]), int(shape[2])
+    return None
 
 
 def receptive_text(row: Any) -> str:
@@ -116,8 +118,8 @@ def receptive_text(row: Any) -> str:
     return "×".join(str(v) for v in size) + " px"
 
 
-def explain_row(row: Any, image: int = 0) -> str:
-    """The selected layer in sentences (rich text); ``image``: the model's input size."""
+def explain_row(row: Any, image: Optional[tuple] = None) -> str:
+    """The selected layer in sentences (rich text); ``image``: the model's input (H, W)."""
     parts = [f"<b>{escape(row.path)}</b> ({escape(row.type)})."]  # names from the file
     if row.kernel_size is not None:
         parts.append(f"Window {kernel_text(row)}.")
@@ -168,14 +170,15 @@ def _same_padding_sentence(row: Any) -> str:
             "bottom/right): TensorFlow puts the odd one at the end.")
 
 
-def _field_sentence(row: Any, image: int) -> str:
-    """What one output value sees: beyond the picture's own size it sees all of it (a 619×619
-    window of a 160 px image had read as a bigger picture), and outputs with no position
-    (class scores) have no neighbours pixels apart."""
+def _field_sentence(row: Any, image: Any) -> str:
+    """What one output value sees: a window wider than the picture does not mean every value
+    sees all of it (a window is centred on its output, so a corner value's hangs half off the
+    image), and "valid" windows can leave the last pixels out altogether; outputs with no
+    position (class scores) have no neighbours pixels apart."""
+    if isinstance(image, int):  # a square side
+        image = (image, image) if image else None
     text = f"Each output value sees a {receptive_text(row)[:-3]} pixel window of the image"
-    if image and row.receptive_field > image:
-        text += (f", larger than the {image}×{image} image: it sees all of it, the rest "
-                 "of the window falls on padding")
+    text += _beyond_image(row, image) if image else ""
     spatial = isinstance(row.output_shape, (tuple, list)) and len(row.output_shape) == 4
     if getattr(row, "gate_left_out", False):
         text += (" (the convolutions' window: the squeeze-and-excitation gate of this or an "
@@ -186,6 +189,48 @@ def _field_sentence(row: Any, image: int) -> str:
         jump_text = f"{jump:g}" if isinstance(jump, float) else str(jump)
         text += f"; neighbouring outputs are {jump_text} pixel(s) apart"
     return text + "."
+
+
+def _beyond_image(row: Any, image: tuple) -> str:
+    """The part of the field sentence that compares the window with the (H, W) image."""
+    size = row.receptive_size or (row.receptive_field,) * 2
+    whole = tuple((0, w - 1) for w in image)
+    seen = getattr(row, "seen_any", None)
+    first, last = getattr(row, "seen_first", None), getattr(row, "seen_last", None)
+    text = ""
+    if any(r > w for r, w in zip(size, image)):
+        text = f", wider than the {image[0]}×{image[1]} image"
+        if first is None:
+            text += (": outputs near the centre see all of it, those at a border only about "
+                     "half of their window (the rest falls on padding)")
+        elif first == seen and last == seen:
+            text += (": every output sees " + ("all of it" if seen == whole else
+                                               "every pixel any output sees") +
+                     ", the rest of the window falls on padding")
+        else:
+            text += (", yet only outputs near the centre see all of it: the top-left one sees "
+                     f"{_span_text(first)}, the rest of its window falls on padding")
+    if seen is not None and seen != whole:
+        missed = [f"{name} {_range(a, b, w)}" for name, (a, b), w in
+                  zip(("rows", "columns"), seen, image) if (a, b) != (0, w - 1)]
+        text += (f"; no output depends on image {' or '.join(missed)}: "
+                 "“valid” windows that do not fit leave them out")
+    return text
+
+
+def _span_text(span: tuple) -> str:
+    """((0, 53), (0, 53)) → "rows and columns 0–53"; else "rows 0–53, columns 0–90"."""
+    if span[0] == span[1]:
+        return f"rows and columns {span[0][0]}–{span[0][1]}"
+    return f"rows {span[0][0]}–{span[0][1]}, columns {span[1][0]}–{span[1][1]}"
+
+
+def _range(a: int, b: int, w: int) -> str:
+    """The pixels of 0..w-1 outside a..b, e.g. "59–60"."""
+    parts = [f"0–{a - 1}" if a > 1 else "0"] if a > 0 else []
+    if b < w - 1:
+        parts.append(f"{b + 1}–{w - 1}" if b + 1 < w - 1 else str(w - 1))
+    return " and ".join(parts)
 
 
 class LayersTab(QWidget):
