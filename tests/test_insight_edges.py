@@ -351,3 +351,30 @@ def test_a_window_wider_than_the_image_is_not_said_to_see_all_of_it():
     said = explain_row(pooled, input_size(rows))
     assert "every output sees every pixel any output sees" in said
     assert "no output depends on image rows 59–60 or columns 59–60" in said
+
+
+def test_an_any_size_models_global_pooling_sees_the_whole_image():
+    """Input None×None: the global pooling and the classifier "saw a 5×5 pixel window" (the
+    layer before's), and an up-sampling kept neighbours 1 pixel apart, not ½ (a review)."""
+    import keras
+
+    from core.insight.layers import inspect_layers
+    from gui.pages.network.layers_tab import explain_row, input_size, receptive_text
+
+    i = keras.Input((None, None, 3))
+    x = keras.layers.Conv2D(2, 3, strides=2, padding="same", name="down")(i)
+    x = keras.layers.UpSampling2D(2, name="ups")(x)
+    x = keras.layers.Conv2D(2, 1, name="pw")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    info = inspect_layers(keras.Model(i, keras.layers.Dense(3, name="out")(x)))
+    rows = {r.path: r for r in info.rows}
+    assert rows["ups"].jump_size == (1, 1) and rows["pw"].receptive_size == (3, 3)
+    for name in ("gap", "out"):
+        row = rows[name]
+        assert row.receptive_whole and row.receptive_field is None
+        assert receptive_text(row) == "the whole image"
+        said = explain_row(row, input_size(info.rows))
+        assert "depends on every pixel of the image, whatever its size" in said
+        assert "5×5" not in said and "3×3" not in said
+    gap_line = next(line for line in info.to_text().splitlines() if line.startswith("gap "))
+    assert gap_line.split()[-1] == "all"

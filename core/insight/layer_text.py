@@ -12,7 +12,7 @@ def inspection_text(inspection: Any) -> str:
     for r in inspection.rows:
         lines.append((r.path, r.type, _kernel_cell(r),
                       f"{_shape_cell(r.input_shape)} → {_shape_cell(r.output_shape)}",
-                      f"{r.params:,}", "" if r.receptive_field is None else str(r.receptive_field),
+                      f"{r.params:,}", _field_cell(r),
                       "" if r.dense_equivalent_params is None else f"{r.dense_equivalent_params:,}"))
     widths = [max(len(h), *(len(line[i]) for line in lines)) if lines else len(h)
               for i, h in enumerate(header)]
@@ -52,3 +52,10 @@ def _shape_cell(shape: Any) -> str:
     if isinstance(shape, list):
         return "[" + ", ".join(_shape_cell(s) for s in shape) + "]"
     return "×".join("?" if d is None else str(d) for d in shape[1:]) or "scalar"
+
+
+def _field_cell(r: Any) -> str:
+    """The receptive field: "all" past a global pooling of an any-size map."""
+    if getattr(r, "receptive_whole", False):
+        return "all"
+    return "" if r.receptive_field is None else str(r.receptive_field)

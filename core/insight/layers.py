@@ -84,6 +84,9 @@ class LayerInfo:
     seen_first: Optional[tuple] = None
     seen_last: Optional[tuple] = None
     seen_any: Optional[tuple] = None
+    #: Every value depends on the whole image, whatever its size (a global pooling of a map
+    #: of unknown size); receptive_field is then None.
+    receptive_whole: bool = False
     trainable: bool = True
     activation: Optional[str] = None
     #: The field follows the spatial path past a squeeze-and-excitation gate (here or in a
@@ -254,8 +257,13 @@ class _Walker:
             if in_sp and all(w is not None for w in in_sp):
                 for i in range(len(r)):
                     r[i] = r[i] + (in_sp[i] - 1) * j[i]
+            else:  # a map of any size: "sees 5×5 pixels" had kept the layer before's window
+                base = base.but(whole=True)
         elif kind.endswith("Transpose") and in_sp and rank:
             _transposed_field(layer, rank, r, j)
+        elif kind.startswith("UpSampling") and rank:  # sizes may be unknown: its factor
+            for i, f in enumerate(_as_tuple(layer.size, rank)):
+                j[i] = j[i] / f
         elif in_sp and out_sp and len(in_sp) == len(out_sp) and in_sp != out_sp \
                 and all(in_sp) and all(out_sp):
             # Up-sampling / resizing: positions move closer (or further) apart in the image.
@@ -267,7 +275,8 @@ class _Walker:
         row.gate_left_out = field_out.gated
         for t in outs:
             self.fields[id(t)] = field_out
-        if r:
+        row.receptive_whole = field_out.whole
+        if r and not field_out.whole:
             row.receptive_field = int(max(r))
             row.receptive_size = tuple(int(round(v)) for v in r)
             row.jump = _num(max(j))

@@ -26,12 +26,15 @@ class Field:
     "valid" windows can leave the last pixels out altogether (the page had said "it sees
     all of it" of both).  None where the sizes are not known."""
 
-    __slots__ = ("r", "j", "gated", "c", "lo", "hi")
+    __slots__ = ("r", "j", "gated", "c", "lo", "hi", "whole")
 
     def __init__(self, r: tuple, j: tuple, gated: bool = False, c: Optional[tuple] = None,
-                 lo: Optional[tuple] = None, hi: Optional[tuple] = None) -> None:
+                 lo: Optional[tuple] = None, hi: Optional[tuple] = None,
+                 whole: bool = False) -> None:
         self.r, self.j, self.gated = r, j, gated
         self.c, self.lo, self.hi = c, lo, hi
+        #: Past a global pooling of a map of unknown size: the whole image, whatever its size.
+        self.whole = whole
 
     def but(self, **changes) -> "Field":
         values = {k: getattr(self, k) for k in self.__slots__}
@@ -118,7 +121,8 @@ def merge_fields(fields: list, rank: int) -> Field:
                  any(f.gated for f in fields),
                  tuple(min(f.c[i] for f in fields) for i in range(n)) if known else None,
                  tuple(min(f.lo[i] for f in fields) for i in range(n)) if known else None,
-                 tuple(max(f.hi[i] for f in fields) for i in range(n)) if known else None)
+                 tuple(max(f.hi[i] for f in fields) for i in range(n)) if known else None,
+                 any(f.whole for f in fields))
 
 
 def spatial_inputs(ins: Sequence[Any], df: str, fields: dict) -> list:

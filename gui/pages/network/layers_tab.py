@@ -112,6 +112,8 @@ def input_size(rows: list) -> Optional[tuple]:
 
 
 def receptive_text(row: Any) -> str:
+    if getattr(row, "receptive_whole", False):
+        return "the whole image"
     if row.receptive_field is None:
         return ""
     size = row.receptive_size or (row.receptive_field,) * 2
@@ -146,7 +148,10 @@ def explain_row(row: Any, image: Optional[tuple] = None) -> str:
         parts.append(f"A fully connected layer joining the same input and output would need "
                      f"{row.dense_equivalent_params:,} weights" +
                      (f" ({saving})." if saving else "; this one needs none."))
-    if row.receptive_field is not None:
+    if getattr(row, "receptive_whole", False):  # an any-size model's global pooling
+        parts.append("Each output value depends on every pixel of the image, whatever its "
+                     "size.")
+    elif row.receptive_field is not None:
         parts.append(_field_sentence(row, image))
     return " ".join(parts)
 
