@@ -186,3 +186,30 @@ def test_filter_channels_follow_keras_channel_order(tiny_model):
     assert filter_channels(model, "sep").shape == (12, 1, 5, 5)
     with pytest.raises(ConfigError, match="not a 2-D convolution"):
         filter_channels(model, "rescaling")
+
+
+def test_grouped_convolutions_say_which_channels_each_filter_sees():
+    """ConvNeXt writes its depthwise convolutions as Conv2D(groups=96): the Kernels tab said
+    "the layer has one input channel" of a 96-channel input, and the Layers tab's "96 filters
+    of 7×7×1 weights" left 7·7·96·96 unexplained (a review)."""
+    import keras
+
+    from core.insight.layers import inspect_layers
+    from gui.pages.network.kernels_tab import kernel_view
+
+    inp = keras.Input((8, 8, 6))
+    x = keras.layers.Conv2D(6, 3, groups=6, name="dw")(inp)
+    x = keras.layers.Conv2D(4, 3, groups=2, name="g2")(x)
+    model = keras.Model(inp, x)
+    rows = {r.path: r for r in inspect_layers(model).rows}
+    assert "each looking at its own one of the 6 channels (groups = 6: a depthwise " \
+           "convolution, no mixing across channels)" in rows["dw"].params_note
+    assert "in 2 groups: each filter sees 3 of the 6 channels of its group" \
+        in rows["g2"].params_note
+    dw = kernel_view(model, "dw", "channels").caption
+    assert "one input channel" not in dw
+    assert dw.startswith("6 filters of 3×3 each on 1 of the 6 channels: one square per "
+                         "filter, each filter looking at its own one of the 6 input channels")
+    g2 = kernel_view(model, "g2", "channels").caption
+    assert g2.startswith("4 filters of 3×3 each on 3 of the 6 channels: one row per filter, "
+                         "one square per channel of its group: the 2 groups each see 3")
