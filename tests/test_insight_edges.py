@@ -198,7 +198,7 @@ def test_layer_sentences_a_teacher_can_say_aloud():
     conv = explain_row(rows["conv"], size)
     assert "neighbouring outputs are 2 pixel(s) apart" in conv
     # "same" at stride 2 on 32 px: 0 zeros before, 1 after, not "P = ½ on each side"
-    assert "“same” here adds 0 zero(s) before and 1 after" in conv
+    assert "“same” here adds 0 zero(s) at the top and left, 1 at the bottom and right" in conv
 
 
 def test_a_window_past_a_squeeze_and_excitation_gate_says_what_it_leaves_out():

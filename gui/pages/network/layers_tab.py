@@ -159,7 +159,7 @@ def explain_row(row: Any, image: Optional[tuple] = None) -> str:
 def _same_padding_sentence(row: Any) -> str:
     """The zeros "same" really adds, when the formula's P is a textbook average: at stride 2
     TensorFlow puts 0 zeros before and 1 after, which "P = ½" had left to the teacher."""
-    from core.insight.formulas import same_padding_pixels
+    from core.insight.formulas import same_padding_pixels, same_split_words
 
     shape = row.input_shape
     if row.padding != "same" or not (isinstance(shape, (tuple, list)) and len(shape) == 4):
@@ -167,12 +167,10 @@ def _same_padding_sentence(row: Any) -> str:
     axes = [same_padding_pixels(w, k, s, d) for w, k, s, d in
             zip(shape[1:3], row.kernel_size, row.strides, row.dilation or (1, 1))
             if isinstance(w, int)]
-    odd = [(a, b) for a, b in axes if a != b]
-    if not odd:
+    words = same_split_words(axes) if len(axes) == 2 else ""
+    if not words:
         return ""
-    before, after = odd[0]
-    return (f"“same” here adds {before} zero(s) before and {after} after (top/left, "
-            "bottom/right): TensorFlow puts the odd one at the end.")
+    return f"“same” here adds {words}: TensorFlow puts the odd one at the end."
 
 
 def _field_sentence(row: Any, image: Any) -> str:
