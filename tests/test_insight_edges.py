@@ -378,3 +378,29 @@ def test_an_any_size_models_global_pooling_sees_the_whole_image():
         assert "5×5" not in said and "3×3" not in said
     gap_line = next(line for line in info.to_text().splitlines() if line.startswith("gap "))
     assert gap_line.split()[-1] == "all"
+
+
+def test_same_pooling_is_not_said_to_add_zeros():
+    """Xception's block2_pool (max 3×3/2 "same" after a batch norm, often negative) read
+    "“same” here adds 0 zero(s) before and 1 after": TensorFlow leaves the cells past the
+    edge out of the max (and out of an average), it adds no zeros (a review)."""
+    import keras
+    import tensorflow as tf
+
+    from core.insight.layers import inspect_layers
+    from gui.pages.network.layers_tab import explain_row
+
+    inp = keras.Input((46, 46, 1))
+    mx = keras.layers.MaxPooling2D(3, strides=2, padding="same", name="mp")(inp)
+    av = keras.layers.AveragePooling2D(3, strides=2, padding="same", name="ap")(inp)
+    model = keras.Model(inp, [mx, av])
+    low = -np.ones((1, 46, 46, 1), np.float32)
+    got_max, got_avg = (t.numpy() for t in model(tf.constant(low)))
+    assert np.all(got_max == -1) and np.allclose(got_avg, -1)  # no zero reached either
+    rows = {r.path: r for r in inspect_layers(model).rows}
+    for name, what in (("mp", "max"), ("ap", "average")):
+        said = explain_row(rows[name], (46, 46))
+        assert "adds" not in said
+        assert ("“same” here lets the window run past the edge by 0 cell(s) at the top and "
+                f"left, 1 at the bottom and right: those cells are left out of the {what}, "
+                "not counted as zeros") in said

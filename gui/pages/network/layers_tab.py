@@ -46,7 +46,8 @@ EXPLANATION = (
     "in steps of S: <b>O = ⌊(W − K + 2P)/S⌋ + 1</b>, where P is the zero padding per "
     "border (2P in all). <i>“same”</i> padding adds just enough zeros to keep the size (O = W "
     "at stride 1, half at stride 2), the odd one, if any, at the bottom and right, so P may "
-    "read ½; <i>“valid”</i> adds none, so the picture shrinks by K − 1 at stride 1. "
+    "read ½ (a pooling window just runs past the edge: those cells are left out of its max "
+    "or average, not counted as zeros); <i>“valid”</i> adds none, so the picture shrinks by K − 1 at stride 1. "
     "<b>Weight sharing.</b> A convolution uses the same small filter at every position, so "
     "it needs only K·K·C<sub>in</sub>·C<sub>out</sub> weights; a fully connected layer "
     "joining the same input and output needs one weight per pair of values — compare the "
@@ -158,7 +159,8 @@ def explain_row(row: Any, image: Optional[tuple] = None) -> str:
 
 def _same_padding_sentence(row: Any) -> str:
     """The zeros "same" really adds, when the formula's P is a textbook average: at stride 2
-    TensorFlow puts 0 zeros before and 1 after, which "P = ½" had left to the teacher."""
+    TensorFlow puts 0 zeros before and 1 after, which "P = ½" had left to the teacher.  A
+    pooling layer adds no zeros: a max of negative values had been said to meet added 0s."""
     from core.insight.formulas import same_padding_pixels, same_split_words
 
     shape = row.input_shape
@@ -167,9 +169,15 @@ def _same_padding_sentence(row: Any) -> str:
     axes = [same_padding_pixels(w, k, s, d) for w, k, s, d in
             zip(shape[1:3], row.kernel_size, row.strides, row.dilation or (1, 1))
             if isinstance(w, int)]
-    words = same_split_words(axes) if len(axes) == 2 else ""
+    pooling = "Pooling" in row.type
+    words = same_split_words(axes, "cell(s)" if pooling else "zero(s)") if len(axes) == 2 else ""
     if not words:
         return ""
+    if pooling:  # padded cells act as −∞ for a max and are not counted by an average
+        what = "max" if row.type.startswith("Max") else "average"
+        return (f"“same” here lets the window run past the edge by {words}: those cells are "
+                f"left out of the {what}, not counted as zeros (TensorFlow puts the odd one at "
+                "the end).")
     return f"“same” here adds {words}: TensorFlow puts the odd one at the end."
 
 
