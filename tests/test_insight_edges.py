@@ -431,3 +431,39 @@ def test_a_padding_layers_zeros_are_split_between_its_border_and_its_input(tmp_p
     assert float(np.mean(view.maps == 0)) == 0.68  # 36 of 100 border, 64·½ of 100 inside
     assert "68% are exactly 0: 36% are the zeros added around the border, 32% were " \
            "already 0 in its input" in view.caption()
+
+
+def test_a_model_with_a_non_square_input(tmp_path):
+    """A 97×150 model: "larger than the 97×97 image", neighbours "24 pixels apart" where they
+    are 12 down, and its feature maps were of a picture resized to 97×97 and then stretched
+    to 97×150 (a review)."""
+    import keras
+    from PIL import Image
+
+    from core.data.imageio import load_rgb
+    from core.insight.feature_maps import FeatureMapProbe
+    from core.insight.layers import inspect_layers
+    from gui.pages.network.layers_tab import explain_row, input_size
+    from gui.pages.network.maps_tab import feature_map_view
+
+    inputs = keras.Input((12, 20, 3))
+    x = keras.layers.Conv2D(2, 3, strides=(1, 2), padding="same", name="wide")(inputs)
+    x = keras.layers.Conv2D(2, 11, strides=2, padding="same", name="deep")(x)
+    model = keras.Model(inputs, keras.layers.GlobalAveragePooling2D(name="gap")(x))
+    info = inspect_layers(model)
+    rows = {r.path: r for r in info.rows}
+    assert input_size(info.rows) == (12, 20)
+    said = explain_row(rows["deep"], input_size(info.rows))
+    assert "wider than the 12×20 image" in said and "12×12" not in said
+    assert rows["deep"].jump_size == (2, 4)
+    assert "neighbouring outputs are 2 pixel(s) apart down and 4 across" in said
+
+    picture = np.random.default_rng(0).integers(0, 255, (30, 40, 3), dtype=np.uint8)
+    path = tmp_path / "wide.png"
+    Image.fromarray(picture).save(path)
+    probe = FeatureMapProbe(model)
+    index = next(i for i, (name, _k, _s) in enumerate(probe.layers) if name == "wide")
+    view = feature_map_view(probe, str(path), index)
+    once = load_rgb(path, (20, 12))  # (width, height): resized once, to the model's size
+    assert view.image.shape == (12, 20, 3) and np.array_equal(view.image, once)
+    np.testing.assert_allclose(view.maps, probe.maps(once, "wide"), rtol=1e-5, atol=1e-5)

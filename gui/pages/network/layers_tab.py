@@ -196,9 +196,13 @@ def _field_sentence(row: Any, image: Any) -> str:
                  "earlier block averages the whole image, so through it every value also "
                  "depends a little on every pixel)")
     if spatial:
-        jump = row.jump
-        jump_text = f"{jump:g}" if isinstance(jump, float) else str(jump)
-        text += f"; neighbouring outputs are {jump_text} pixel(s) apart"
+        jumps = getattr(row, "jump_size", None) or (row.jump,)
+        words = [f"{j:g}" if isinstance(j, float) else str(j) for j in jumps]
+        if len(set(words)) > 1 and len(words) == 2:  # strides 1×2: not the widest for both
+            text += (f"; neighbouring outputs are {words[0]} pixel(s) apart down and "
+                     f"{words[1]} across")
+        else:
+            text += f"; neighbouring outputs are {words[0]} pixel(s) apart"
     return text + "."
 
 

@@ -105,9 +105,9 @@ def feature_map_view(probe: Any, image_path: str, index: int, listener=None,
         raise ConfigError("this model has no layer with feature maps to show")
     index %= len(layers)
     name, kind, _shape = layers[index]
-    size = probe.model.inputs[0].shape[1] or ANY_SIZE_DRAWN
+    in_h, in_w = tuple(probe.model.inputs[0].shape)[1:3]  # a 97×150 model got 97×97
     try:
-        image = load_rgb(image_path, int(size))
+        image = load_rgb(image_path, (int(in_w or ANY_SIZE_DRAWN), int(in_h or ANY_SIZE_DRAWN)))
     except ImageError as exc:
         raise DataError(f"{exc}; choose another image") from None
     maps = probe.maps(image, name)
