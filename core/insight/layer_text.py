@@ -6,17 +6,22 @@ from typing import Any
 
 
 def inspection_text(inspection: Any) -> str:
-    """A fixed-width table of ``inspection``'s rows, then its totals."""
-    header = ("layer", "type", "kernel/stride/pad", "in → out", "params", "RF", "FC-equiv.")
+    """A fixed-width table of ``inspection``'s rows, then its totals.  The README promised
+    shapes by the formula, how the parameters are counted and what trains; the table had
+    none of them (a review)."""
+    header = ("layer", "type", "kernel/stride/pad", "in → out", "by formula", "params",
+              "trainable", "RF", "FC-equiv.", "counted as")
     lines = []
     for r in inspection.rows:
         lines.append((r.path, r.type, _kernel_cell(r),
                       f"{_shape_cell(r.input_shape)} → {_shape_cell(r.output_shape)}",
-                      f"{r.params:,}", _field_cell(r),
-                      "" if r.dense_equivalent_params is None else f"{r.dense_equivalent_params:,}"))
+                      _formula_cell(r), f"{r.params:,}",
+                      f"{r.trainable_params:,}" if r.params else "", _field_cell(r),
+                      "" if r.dense_equivalent_params is None else f"{r.dense_equivalent_params:,}",
+                      r.params_formula if r.params and "=" in r.params_formula else ""))
     widths = [max(len(h), *(len(line[i]) for line in lines)) if lines else len(h)
               for i, h in enumerate(header)]
-    right = {4, 5, 6}
+    right = {5, 6, 7, 8}
 
     def fmt(cells):
         return "  ".join(c.rjust(widths[i]) if i in right else c.ljust(widths[i])
@@ -32,6 +37,9 @@ def inspection_text(inspection: Any) -> str:
             f"Non-trainable params: {inspection.non_trainable_params:,}"]
     if mismatched:
         out.append("Formula differs from Keras for: " + ", ".join(mismatched))
+    out.append("by formula: the output size O = ⌊(W − K + 2P)/S⌋ + 1 gives, ✓ where it is "
+               "Keras' (--json: the formula written out); RF: the receptive field in pixels, "
+               "H×W when they differ")
     return "\n".join(out)
 
 
@@ -55,7 +63,19 @@ def _shape_cell(shape: Any) -> str:
 
 
 def _field_cell(r: Any) -> str:
-    """The receptive field: "all" past a global pooling of an any-size map."""
+    """The receptive field: "all" past a global pooling of an any-size map, H×W when the
+    axes differ (a 1×7 kernel's "7" had read as 7×7)."""
     if getattr(r, "receptive_whole", False):
         return "all"
-    return "" if r.receptive_field is None else str(r.receptive_field)
+    if r.receptive_field is None:
+        return ""
+    size = tuple(r.receptive_size or ())
+    return "×".join(map(str, size)) if len(set(size)) > 1 else str(r.receptive_field)
+
+
+def _formula_cell(r: Any) -> str:
+    """The formula's output size and whether it is Keras' ("49×49 ✓")."""
+    if not r.formula_shape:
+        return ""
+    mark = {True: " ✓", False: " ✗"}.get(r.formula_matches, "")
+    return "×".join(map(str, r.formula_shape)) + mark
