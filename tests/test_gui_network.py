@@ -349,3 +349,25 @@ def test_a_run_from_scratch_that_ended_in_the_head_phase_is_not_said_frozen(qtbo
     assert "frozen" not in words and "every layer trains in both phases" in words
     inspection = page.network.inspection
     assert inspection.trainable_params > inspection.total_params // 2
+
+
+def test_at_1600_by_1000_the_receptive_field_and_the_show_choice_are_in_view(qtbot, window,
+                                                                             page):
+    """The Layers table showed 8 of its 10 columns at 1600×1000, the receptive field out of
+    view; the Kernels tab's "Show:" read "Each input channel sep" (a review)."""
+    from PySide6.QtWidgets import QApplication
+
+    from gui.pages.network.layers_tab import COLUMNS
+
+    window.resize(1600, 1000)
+    QApplication.processEvents()
+    table = page.layers_tab.table
+    col = COLUMNS.index("Receptive field")
+    right = table.columnViewportPosition(col) + table.columnWidth(col)
+    assert 0 <= table.columnViewportPosition(col) and right <= table.viewport().width()
+    assert table.item(0, col).text().endswith("px")
+    page.show_tab("kernels")
+    QApplication.processEvents()
+    combo = page.kernels_tab.mode_combo
+    texts = [combo.itemText(i) for i in range(combo.count())]
+    assert combo.width() >= max(map(combo.fontMetrics().horizontalAdvance, texts))

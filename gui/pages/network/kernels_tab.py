@@ -144,7 +144,11 @@ class KernelsTab(QWidget):
         for key, label in MODES:
             self.mode_combo.addItem(label, key)
         self.mode_combo.activated.connect(lambda _i: self._request())
-        row.addWidget(self.mode_combo)
+        # The window makes every combo shrink to a few characters (compact_combos), and the
+        # layer combo took all the room: "Each input channel sep" at 1600 px (a review).
+        # Both stretch; this one up to its longest choice, the layer combo takes the rest.
+        self.mode_combo.setMaximumWidth(self.mode_combo.sizeHint().width())
+        row.addWidget(self.mode_combo, 1)
         lay.addLayout(row)
         self.caption = QLabel("")
         self.note = ""  # the model's note (random weights), kept under every caption

@@ -37,17 +37,20 @@ FROM_SCRATCH_WORDS = ("Trainable: trained from scratch (starting weights “none
 AS_LOADED = ("Keras' own count for this file as it was saved: it is not a run of this app, so "
              "which layers trained is not known.")
 
+#: The receptive field comes before the comparison columns: at 1600×1000 it had been out of
+#: view to the right of two columns of numbers (a review).  The long sums go last.
 COLUMNS = ("Layer", "Type", "Kernel / stride / padding", "Input → output",
-           "Output size by the formula", "Parameters", "Fully connected would need", "Saving",
-           "How the parameters add up", "Receptive field")
+           "Output size by the formula", "Parameters", "Receptive field",
+           "Fully connected would need", "Saving", "How the parameters add up")
+SUM_COLUMN = COLUMNS.index("How the parameters add up")
 
 EXPLANATION = (
     "<b>Output size.</b> A convolution or pooling layer slides a K×K window over a W×W input "
     "in steps of S: <b>O = ⌊(W − K + 2P)/S⌋ + 1</b>, where P is the zero padding per "
     "border (2P in all). <i>“same”</i> padding adds just enough zeros to keep the size (O = W "
     "at stride 1, half at stride 2), the odd one, if any, at the bottom and right, so P may "
-    "read ½ (a pooling window just runs past the edge: those cells are left out of its max "
-    "or average, not counted as zeros); <i>“valid”</i> adds none, so the picture shrinks by K − 1 at stride 1. "
+    "read ½ (pooling leaves such cells out of its max or average instead); <i>“valid”</i> "
+    "adds none, so the picture shrinks by K − 1 at stride 1. "
     "<b>Weight sharing.</b> A convolution uses the same small filter at every position, so "
     "it needs only K·K·C<sub>in</sub>·C<sub>out</sub> weights; a fully connected layer "
     "joining the same input and output needs one weight per pair of values — compare the "
@@ -311,19 +314,21 @@ class LayersTab(QWidget):
         try:
             table.clearContents()
             table.setRowCount(len(self.rows))
-            right = {5, 6, 7, 9}
+            right = {5, 6, 7, 8}
             for r, row in enumerate(self.rows):
                 cells = (row.path, row.type, kernel_text(row),
                          f"{shape_text(row.input_shape)} → {shape_text(row.output_shape)}",
-                         formula_cell(row), f"{row.params:,}",
+                         formula_cell(row), f"{row.params:,}", receptive_text(row),
                          f"{row.dense_equivalent_params:,}" if row.dense_equivalent_params else "",
-                         saving_text(row), row.params_formula if row.params else "",
-                         receptive_text(row))
+                         saving_text(row), row.params_formula if row.params else "")
                 for c, text in enumerate(cells):
                     item = QTableWidgetItem(text)
                     if c in right:
                         item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
-                    if c in (5, 8) and row.params_note:
+                    if c == SUM_COLUMN and text:  # the sum whole, as the column may cut it
+                        item.setToolTip(plain_tip(text + (f"\n\n{row.params_note}"
+                                                          if row.params_note else "")))
+                    elif c == 5 and row.params_note:
                         item.setToolTip(plain_tip(row.params_note))
                     elif c in (0, 1, 3) and text:
                         item.setToolTip(plain_tip(text))  # in case the column cuts it short
@@ -334,7 +339,7 @@ class LayersTab(QWidget):
             header.setSectionResizeMode(QHeaderView.Interactive)
             table.resizeColumnsToContents()
             # Long names, merge shapes and sums would push the parameter columns out of view.
-            for c, most in ((0, 210), (1, 150), (3, 200), (8, 280)):
+            for c, most in ((0, 210), (1, 150), (3, 200), (SUM_COLUMN, 280)):
                 table.setColumnWidth(c, min(table.columnWidth(c), most))
         finally:
             table.setUpdatesEnabled(True)
