@@ -215,41 +215,9 @@ class _Walker:
         base = field_in  # c, lo, hi of the output (core.insight.receptive)
         windowed = kind in CONV_TYPES or kind in POOL_TYPES
         if windowed and in_sp and rank:
-            if kind in CONV_TYPES:
-                k = _as_tuple(layer.kernel_size, rank)
-                d = _as_tuple(getattr(layer, "dilation_rate", 1), rank)
-            else:
-                k = _as_tuple(layer.pool_size, rank)
-                d = (1,) * rank
-            s = _as_tuple(layer.strides, rank) or k
-            pad = str(layer.padding).lower()
-            row.kernel_size, row.strides, row.padding, row.dilation = k, s, pad, d
-            base = slid(field_in, [effective_kernel(k[i], d[i]) for i in range(rank)], s,
-                        _pad_before(pad, in_sp, k, s, d), in_sp, out_sp)
-            if pad in ("same", "valid") and all(w is not None for w in in_sp):
-                row.formula_shape = tuple(conv_output_size(in_sp[i], k[i], s[i], pad, d[i])
-                                          for i in range(rank))
-                texts = [formula_text(in_sp[i], k[i], s[i], pad, d[i]) for i in range(rank)]
-                row.formula_text = _axis_texts(texts, rank)
-                row.formula_matches = out_sp is not None and tuple(out_sp) == row.formula_shape
-            for i in range(len(r)):
-                r[i] = r[i] + (effective_kernel(k[i], d[i]) - 1) * j[i]
-                j[i] = j[i] * s[i]
+            base = _windowed(row, layer, kind, rank, field_in, r, j, in_sp, out_sp)
         elif kind in PADDING_TYPES or kind in CROPPING_TYPES:
-            amounts = layer.padding if kind in PADDING_TYPES else layer.cropping
-            amounts = _pairs(amounts, rank)
-            if in_sp and amounts and all(w is not None for w in in_sp):
-                sign = "+" if kind in PADDING_TYPES else "−"
-                shape = tuple(in_sp[i] + (1 if sign == "+" else -1) * sum(amounts[i])
-                              for i in range(rank))
-                row.formula_shape = shape
-                row.formula_text = _axis_texts(
-                    [f"{in_sp[i]} {sign} {amounts[i][0]} {sign} {amounts[i][1]} = {shape[i]}"
-                     for i in range(rank)], rank)
-                row.formula_matches = out_sp is not None and tuple(out_sp) == shape
-            if amounts:
-                base = padded(field_in, [a[0] for a in amounts], [a[1] for a in amounts],
-                              in_sp, kind in CROPPING_TYPES)
+            base = _padding_row(row, layer, kind, rank, field_in, in_sp, out_sp)
         elif kind.startswith(GLOBAL_POOL_PREFIXES) or (kind == "Flatten" and in_sp):
             # Every output now depends on every input position: the window spans the map.
             # The jump stays: there is one position left, so it no longer matters.
@@ -283,6 +251,54 @@ class _Walker:
             row.jump_size = tuple(_num(v) for v in j)
             _seen(row, field_out, out_sp)
         return row
+
+
+def _windowed(row: LayerInfo, layer: Any, kind: str, rank: int, field_in: Field, r: list,
+              j: list, in_sp: Any, out_sp: Any) -> Field:
+    """A convolution's or pooling's row: kernel, formula; ``r`` and ``j`` grow in place.
+    Returns the field's c, lo, hi (core.insight.receptive.slid)."""
+    if kind in CONV_TYPES:
+        k = _as_tuple(layer.kernel_size, rank)
+        d = _as_tuple(getattr(layer, "dilation_rate", 1), rank)
+    else:
+        k = _as_tuple(layer.pool_size, rank)
+        d = (1,) * rank
+    s = _as_tuple(layer.strides, rank) or k
+    pad = str(layer.padding).lower()
+    row.kernel_size, row.strides, row.padding, row.dilation = k, s, pad, d
+    base = slid(field_in, [effective_kernel(k[i], d[i]) for i in range(rank)], s,
+                _pad_before(pad, in_sp, k, s, d), in_sp, out_sp)
+    if pad in ("same", "valid") and all(w is not None for w in in_sp):
+        row.formula_shape = tuple(conv_output_size(in_sp[i], k[i], s[i], pad, d[i])
+                                  for i in range(rank))
+        texts = [formula_text(in_sp[i], k[i], s[i], pad, d[i]) for i in range(rank)]
+        row.formula_text = _axis_texts(texts, rank)
+        row.formula_matches = out_sp is not None and tuple(out_sp) == row.formula_shape
+    for i in range(len(r)):
+        r[i] = r[i] + (effective_kernel(k[i], d[i]) - 1) * j[i]
+        j[i] = j[i] * s[i]
+    return base
+
+
+def _padding_row(row: LayerInfo, layer: Any, kind: str, rank: int, field_in: Field,
+                 in_sp: Any, out_sp: Any) -> Field:
+    """A padding or cropping layer's row: its formula; returns the field's c, lo, hi."""
+    base = field_in
+    amounts = layer.padding if kind in PADDING_TYPES else layer.cropping
+    amounts = _pairs(amounts, rank)
+    if in_sp and amounts and all(w is not None for w in in_sp):
+        sign = "+" if kind in PADDING_TYPES else "−"
+        shape = tuple(in_sp[i] + (1 if sign == "+" else -1) * sum(amounts[i])
+                      for i in range(rank))
+        row.formula_shape = shape
+        row.formula_text = _axis_texts(
+            [f"{in_sp[i]} {sign} {amounts[i][0]} {sign} {amounts[i][1]} = {shape[i]}"
+             for i in range(rank)], rank)
+        row.formula_matches = out_sp is not None and tuple(out_sp) == shape
+    if amounts:
+        base = padded(field_in, [a[0] for a in amounts], [a[1] for a in amounts],
+                      in_sp, kind in CROPPING_TYPES)
+    return base
 
 
 def _pad_before(pad: str, in_sp: Any, k: tuple, s: tuple, d: tuple) -> Optional[tuple]:
