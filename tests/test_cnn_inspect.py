@@ -1,6 +1,7 @@
 """Layer shapes by formula, parameter accounting and receptive fields, checked against Keras."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -300,3 +301,26 @@ def test_inspect_model_counts_what_a_runs_training_trained(trained_run, capsys):
     assert data["trainable_params"] == trained and data["trainable_as_in"] == phase
     assert cli.main(["inspect-model", str(trained_run)]) == 0
     assert "trainable as the run's" in capsys.readouterr().out
+
+
+def test_inspect_model_text_gives_what_the_readme_promises(tmp_path, capsys):
+    """The text table had no shape by the formula, no "how the parameters are counted", no
+    per-layer trainable count, and a 1×7 window's receptive field read "7" (a review)."""
+    inp = keras.Input((20, 30, 3))
+    x = keras.layers.Conv2D(8, (1, 7), strides=(1, 2), padding="same", name="c1x7")(inp)
+    x = keras.layers.BatchNormalization(name="bn")(x)
+    model = keras.Model(inp, x)
+    model.get_layer("bn").trainable = False
+    path = tmp_path / "m.keras"
+    model.save(path)
+    assert cli.main(["inspect-model", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header = lines[1].split()
+    assert header[:5] == ["layer", "type", "kernel/stride/pad", "in", "→"]
+    assert "by formula" in lines[1] and "trainable" in lines[1] and "counted as" in lines[1]
+    conv = next(line for line in lines if line.startswith("c1x7 "))
+    assert "20×15 ✓" in conv and "1·7·3·8 + 8 = 176" in conv
+    assert re.search(r"\s176\s+176\s+1×7\s", conv)  # params, trainable, RF
+    bn = next(line for line in lines if line.startswith("bn "))
+    assert re.search(r"\s32\s+0\s+1×7\s", bn)  # 32 parameters, none trainable
+    assert bn.endswith("γ 8 + β 8 + mean 8 + variance 8 = 32")

@@ -296,3 +296,78 @@ def test_the_playground_keeps_a_long_strip_tall_enough_for_a_kernel(tmp_path):
     square = tmp_path / "square.png"
     Image.fromarray(np.zeros((500, 500, 3), np.uint8)).save(square)
     assert playground_run(str(square), True, kernel, "valid", 1).input_shape[:2] == (160, 160)
+
+
+def test_trainable_counts_follow_the_layers_that_fine_tune_before_training(qtbot, window):
+    """Before any run, "Layers that fine-tune" changed nothing on the page: the freeze
+    settings were not in the model's cache key, so the counts stayed those of the first
+    setting (a review)."""
+    import copy
+
+    from core.insight.architecture import build_untrained, freeze_preview
+
+    window.state.set("model.backbone", "MobileNetV3Small")
+    window.state.set("model.image_size", 32)
+    index = network_index(window)
+    page = window.pages[index]
+    with qtbot.waitSignal(page.model_ready, timeout=LOAD_MS):
+        window.show_page(index)
+    qtbot.waitUntil(page.is_ready, timeout=WORK_MS)
+    shown = page.network
+    for mode, top_n in (("top_n", 100), ("none", 30), ("all", 30)):
+        with qtbot.waitSignal(page.trainable_shown, timeout=WORK_MS):
+            window.state.set("model.freeze.mode", mode)
+            window.state.set("model.freeze.top_n", top_n)
+        qtbot.waitUntil(page.is_ready, timeout=WORK_MS)
+        cfg = copy.deepcopy(window.state.config.model)
+        truth = freeze_preview(build_untrained(cfg, 2), cfg).trainable
+        assert page.network is shown  # counted again, not rebuilt
+        assert f"<b>{truth:,}</b> trainable" in page.layers_tab.totals_label.text(), mode
+        assert page.network.inspection.trainable_params == truth
+        words = page.layers_tab.totals_label.toolTip()
+        assert ("head phase" in words) == (mode == "none")
+
+
+def test_a_run_from_scratch_that_ended_in_the_head_phase_is_not_said_frozen(qtbot, window,
+                                                                            tmp_path):
+    """Weights "none", no fine-tuning: the totals' tooltip said "the backbone is frozen"
+    above 2.2 M trainable backbone weights; from scratch the head phase trains every layer
+    (a review)."""
+    from core.train.engine import train
+    from weights_fixture import make_bright_dark, tiny_config
+
+    data = make_bright_dark(tmp_path / "data")
+    result = train(tiny_config(data, "none", epochs=1, fine_tune_epochs=0), tmp_path / "run")
+    assert result.status == "completed"
+    window.state.set_run(str(result.run_dir))
+    index = network_index(window)
+    page = window.pages[index]
+    with qtbot.waitSignal(page.model_ready, timeout=LOAD_MS):
+        window.show_page(index)
+    assert page.network.phase == "head"
+    words = page.layers_tab.totals_label.toolTip()
+    assert "frozen" not in words and "every layer trains in both phases" in words
+    inspection = page.network.inspection
+    assert inspection.trainable_params > inspection.total_params // 2
+
+
+def test_at_1600_by_1000_the_receptive_field_and_the_show_choice_are_in_view(qtbot, window,
+                                                                             page):
+    """The Layers table showed 8 of its 10 columns at 1600×1000, the receptive field out of
+    view; the Kernels tab's "Show:" read "Each input channel sep" (a review)."""
+    from PySide6.QtWidgets import QApplication
+
+    from gui.pages.network.layers_tab import COLUMNS
+
+    window.resize(1600, 1000)
+    QApplication.processEvents()
+    table = page.layers_tab.table
+    col = COLUMNS.index("Receptive field")
+    right = table.columnViewportPosition(col) + table.columnWidth(col)
+    assert 0 <= table.columnViewportPosition(col) and right <= table.viewport().width()
+    assert table.item(0, col).text().endswith("px")
+    page.show_tab("kernels")
+    QApplication.processEvents()
+    combo = page.kernels_tab.mode_combo
+    texts = [combo.itemText(i) for i in range(combo.count())]
+    assert combo.width() >= max(map(combo.fontMetrics().horizontalAdvance, texts))

@@ -160,7 +160,8 @@ def test_zeros_in_feature_maps_are_put_down_to_their_real_cause():
     x = keras.layers.Conv2D(4, 3, activation="relu", name="conv_relu")(x)
     x = keras.layers.MaxPooling2D(name="pool")(x)
     model = keras.Model(inputs, x)
-    assert zeros_cause(model, "pad", "ZeroPadding2D") == "the zeros added around the border"
+    assert zeros_cause(model, "pad", "ZeroPadding2D").startswith(
+        "the zeros added around the border")
     assert zeros_cause(model, "linear", "Conv2D") == "already 0 in this layer's input"
     assert zeros_cause(model, "relu", "ReLU") == "switched off by the activation"
     assert zeros_cause(model, "conv_relu", "Conv2D") == "switched off by the activation"
@@ -185,7 +186,7 @@ def test_layer_sentences_a_teacher_can_say_aloud():
     x = keras.layers.Dense(3, activation="softmax", name="scores")(x)
     rows = {r.path: r for r in inspect_layers(keras.Model(inputs, x)).rows}
     size = input_size(list(rows.values()))
-    assert size == 32
+    assert size == (32, 32)
     pool = explain_row(rows["pool"], size)
     assert "Parameters: none (no weights: a fixed max/average over each window)." in pool
     assert "()" not in pool and "this one needs none." in pool
@@ -193,12 +194,12 @@ def test_layer_sentences_a_teacher_can_say_aloud():
     assert "β (offset) can be learned" in explain_row(rows["bn"], size)
     assert "γ" not in explain_row(rows["bn"], size)
     scores = explain_row(rows["scores"], size)
-    assert "larger than the 32×32 image: it sees all of it" in scores
+    assert "wider than the 32×32 image: every output sees all of it" in scores
     assert "neighbouring" not in scores
     conv = explain_row(rows["conv"], size)
     assert "neighbouring outputs are 2 pixel(s) apart" in conv
     # "same" at stride 2 on 32 px: 0 zeros before, 1 after, not "P = ½ on each side"
-    assert "“same” here adds 0 zero(s) before and 1 after" in conv
+    assert "“same” here adds 0 zero(s) at the top and left, 1 at the bottom and right" in conv
 
 
 def test_a_window_past_a_squeeze_and_excitation_gate_says_what_it_leaves_out():
@@ -300,3 +301,169 @@ def test_layer_names_from_a_model_file_are_shown_as_written(qtbot):
                frozenset({name}))
     item = next(i for i in tree.layer_items() if i.text(0) == name)
     assert shown(item.toolTip(0)).startswith(name + "\n")
+
+
+def _support(model, at, size):
+    """The image rows and columns (first, last) the value at ``at`` of ``model``'s output
+    depends on, by its gradient."""
+    import tensorflow as tf
+
+    x = tf.Variable(tf.random.normal((1,) + size + (1,)))
+    with tf.GradientTape() as tape:
+        y = model(x)
+        target = tf.reduce_sum(y[(0,) + at] if at else y[0])
+    g = np.abs(tape.gradient(target, x).numpy()[0, :, :, 0]) > 0
+    rows, cols = np.flatnonzero(g.any(axis=1)), np.flatnonzero(g.any(axis=0))
+    return (int(rows[0]), int(rows[-1])), (int(cols[0]), int(cols[-1]))
+
+
+def test_a_window_wider_than_the_image_is_not_said_to_see_all_of_it():
+    """"Larger than the 97×97 image: it sees all of it" of MobileNetV2's block_7_depthwise,
+    whose corner output sees rows and columns 0–53 only; and of a "valid" network's pooled
+    output that never sees the image's last 2 rows and columns (a review)."""
+    import keras
+
+    from core.insight.layers import inspect_layers
+    from gui.pages.network.layers_tab import explain_row, input_size
+
+    inp = keras.Input((20, 20, 1))
+    x = inp
+    for i in range(4):
+        x = keras.layers.Conv2D(1, 7, padding="same", name=f"c{i}")(x)
+    model = keras.Model(inp, x)
+    rows = {r.path: r for r in inspect_layers(model).rows}
+    last = rows["c3"]
+    assert last.receptive_size == (25, 25)
+    assert last.seen_first == _support(model, (0, 0), (20, 20)) == ((0, 12), (0, 12))
+    assert last.seen_last == _support(model, (19, 19), (20, 20))
+    said = explain_row(last, input_size(list(rows.values())))
+    assert "it sees all of it" not in said and "every output sees" not in said
+    assert "only outputs near the centre see all of it: the top-left one sees rows and " \
+           "columns 0–12" in said
+
+    seq = keras.Sequential([keras.Input((61, 61, 1)), keras.layers.Conv2D(4, 5, strides=2),
+                            keras.layers.AveragePooling2D(2),  # a max's gradient: one cell
+                            keras.layers.Conv2D(6, 3, padding="same"),
+                            keras.layers.GlobalAveragePooling2D(name="d")])
+    rows = inspect_layers(seq).rows
+    pooled = next(r for r in rows if r.name == "d")
+    assert pooled.seen_any == pooled.seen_first == _support(seq, (), (61, 61)) \
+        == ((0, 58), (0, 58))
+    said = explain_row(pooled, input_size(rows))
+    assert "every output sees every pixel any output sees" in said
+    assert "no output depends on image rows 59–60 or columns 59–60" in said
+
+
+def test_an_any_size_models_global_pooling_sees_the_whole_image():
+    """Input None×None: the global pooling and the classifier "saw a 5×5 pixel window" (the
+    layer before's), and an up-sampling kept neighbours 1 pixel apart, not ½ (a review)."""
+    import keras
+
+    from core.insight.layers import inspect_layers
+    from gui.pages.network.layers_tab import explain_row, input_size, receptive_text
+
+    i = keras.Input((None, None, 3))
+    x = keras.layers.Conv2D(2, 3, strides=2, padding="same", name="down")(i)
+    x = keras.layers.UpSampling2D(2, name="ups")(x)
+    x = keras.layers.Conv2D(2, 1, name="pw")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    info = inspect_layers(keras.Model(i, keras.layers.Dense(3, name="out")(x)))
+    rows = {r.path: r for r in info.rows}
+    assert rows["ups"].jump_size == (1, 1) and rows["pw"].receptive_size == (3, 3)
+    for name in ("gap", "out"):
+        row = rows[name]
+        assert row.receptive_whole and row.receptive_field is None
+        assert receptive_text(row) == "the whole image"
+        said = explain_row(row, input_size(info.rows))
+        assert "depends on every pixel of the image, whatever its size" in said
+        assert "5×5" not in said and "3×3" not in said
+    gap_line = next(line for line in info.to_text().splitlines() if line.startswith("gap "))
+    assert gap_line.split()[-1] == "all"
+
+
+def test_same_pooling_is_not_said_to_add_zeros():
+    """Xception's block2_pool (max 3×3/2 "same" after a batch norm, often negative) read
+    "“same” here adds 0 zero(s) before and 1 after": TensorFlow leaves the cells past the
+    edge out of the max (and out of an average), it adds no zeros (a review)."""
+    import keras
+    import tensorflow as tf
+
+    from core.insight.layers import inspect_layers
+    from gui.pages.network.layers_tab import explain_row
+
+    inp = keras.Input((46, 46, 1))
+    mx = keras.layers.MaxPooling2D(3, strides=2, padding="same", name="mp")(inp)
+    av = keras.layers.AveragePooling2D(3, strides=2, padding="same", name="ap")(inp)
+    model = keras.Model(inp, [mx, av])
+    low = -np.ones((1, 46, 46, 1), np.float32)
+    got_max, got_avg = (t.numpy() for t in model(tf.constant(low)))
+    assert np.all(got_max == -1) and np.allclose(got_avg, -1)  # no zero reached either
+    rows = {r.path: r for r in inspect_layers(model).rows}
+    for name, what in (("mp", "max"), ("ap", "average")):
+        said = explain_row(rows[name], (46, 46))
+        assert "adds" not in said
+        assert ("“same” here lets the window run past the edge by 0 cell(s) at the top and "
+                f"left, 1 at the bottom and right: those cells are left out of the {what}, "
+                "not counted as zeros") in said
+
+
+def test_a_padding_layers_zeros_are_split_between_its_border_and_its_input(tmp_path):
+    """MobileNetV2's block_1_pad: "63% are exactly 0 (the zeros added around the border)"
+    where the border is 8% and the rest were already 0 after the ReLU before (a review)."""
+    import keras
+    from PIL import Image
+
+    from core.insight.feature_maps import FeatureMapProbe
+    from gui.pages.network.maps_tab import feature_map_view
+
+    inputs = keras.Input((8, 8, 3))
+    conv = keras.layers.Conv2D(4, 1, activation="relu", name="conv")
+    x = keras.layers.ZeroPadding2D(1, name="pad")(conv(inputs))
+    model = keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(x))
+    kernel = np.zeros((1, 1, 3, 4), np.float32)
+    kernel[..., :2], kernel[..., 2:] = 1.0, -1.0  # channels 2 and 3: 0 after the ReLU
+    conv.set_weights([kernel, np.zeros(4, np.float32)])
+    path = tmp_path / "grey.png"
+    Image.fromarray(np.full((8, 8, 3), 120, np.uint8)).save(path)
+    probe = FeatureMapProbe(model)
+    index = next(i for i, (name, _k, _s) in enumerate(probe.layers) if name == "pad")
+    view = feature_map_view(probe, str(path), index)
+    assert float(np.mean(view.maps == 0)) == 0.68  # 36 of 100 border, 64·½ of 100 inside
+    assert "68% are exactly 0: 36% are the zeros added around the border, 32% were " \
+           "already 0 in its input" in view.caption()
+
+
+def test_a_model_with_a_non_square_input(tmp_path):
+    """A 97×150 model: "larger than the 97×97 image", neighbours "24 pixels apart" where they
+    are 12 down, and its feature maps were of a picture resized to 97×97 and then stretched
+    to 97×150 (a review)."""
+    import keras
+    from PIL import Image
+
+    from core.data.imageio import load_rgb
+    from core.insight.feature_maps import FeatureMapProbe
+    from core.insight.layers import inspect_layers
+    from gui.pages.network.layers_tab import explain_row, input_size
+    from gui.pages.network.maps_tab import feature_map_view
+
+    inputs = keras.Input((12, 20, 3))
+    x = keras.layers.Conv2D(2, 3, strides=(1, 2), padding="same", name="wide")(inputs)
+    x = keras.layers.Conv2D(2, 11, strides=2, padding="same", name="deep")(x)
+    model = keras.Model(inputs, keras.layers.GlobalAveragePooling2D(name="gap")(x))
+    info = inspect_layers(model)
+    rows = {r.path: r for r in info.rows}
+    assert input_size(info.rows) == (12, 20)
+    said = explain_row(rows["deep"], input_size(info.rows))
+    assert "wider than the 12×20 image" in said and "12×12" not in said
+    assert rows["deep"].jump_size == (2, 4)
+    assert "neighbouring outputs are 2 pixel(s) apart down and 4 across" in said
+
+    picture = np.random.default_rng(0).integers(0, 255, (30, 40, 3), dtype=np.uint8)
+    path = tmp_path / "wide.png"
+    Image.fromarray(picture).save(path)
+    probe = FeatureMapProbe(model)
+    index = next(i for i, (name, _k, _s) in enumerate(probe.layers) if name == "wide")
+    view = feature_map_view(probe, str(path), index)
+    once = load_rgb(path, (20, 12))  # (width, height): resized once, to the model's size
+    assert view.image.shape == (12, 20, 3) and np.array_equal(view.image, once)
+    np.testing.assert_allclose(view.maps, probe.maps(once, "wide"), rtol=1e-5, atol=1e-5)

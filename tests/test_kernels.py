@@ -42,9 +42,9 @@ def test_the_formula_line_says_where_same_puts_an_odd_zero():
     even = apply_kernel(img, np.ones((4, 4)), padding="same")
     assert even.output_shape == (32, 32)
     assert even.formula_text == ("(32 − 4 + 2·1.5)/1 + 1 = 32 (the textbook's P; TensorFlow "
-                                 "really adds 1 zero(s) before and 2 after: top/left, "
-                                 "bottom/right)")
-    assert "really adds 0 zero(s) before and 1 after" in \
+                                 "really adds 1 zero(s) at the top and left, 2 at the bottom "
+                                 "and right)")
+    assert "really adds 0 zero(s) at the top and left, 1 at the bottom and right" in \
         apply_kernel(img, np.ones((3, 3)), padding="same", stride=2).formula_text
     assert "really" not in apply_kernel(img, np.ones((3, 3)), padding="same").formula_text
     assert "really" not in apply_kernel(img, np.ones((4, 4)), padding="valid").formula_text
@@ -186,3 +186,67 @@ def test_filter_channels_follow_keras_channel_order(tiny_model):
     assert filter_channels(model, "sep").shape == (12, 1, 5, 5)
     with pytest.raises(ConfigError, match="not a 2-D convolution"):
         filter_channels(model, "rescaling")
+
+
+def test_grouped_convolutions_say_which_channels_each_filter_sees():
+    """ConvNeXt writes its depthwise convolutions as Conv2D(groups=96): the Kernels tab said
+    "the layer has one input channel" of a 96-channel input, and the Layers tab's "96 filters
+    of 7×7×1 weights" left 7·7·96·96 unexplained (a review)."""
+    import keras
+
+    from core.insight.layers import inspect_layers
+    from gui.pages.network.kernels_tab import kernel_view
+
+    inp = keras.Input((8, 8, 6))
+    x = keras.layers.Conv2D(6, 3, groups=6, name="dw")(inp)
+    x = keras.layers.Conv2D(4, 3, groups=2, name="g2")(x)
+    model = keras.Model(inp, x)
+    rows = {r.path: r for r in inspect_layers(model).rows}
+    assert "each looking at its own one of the 6 channels (groups = 6: a depthwise " \
+           "convolution, no mixing across channels)" in rows["dw"].params_note
+    assert "in 2 groups: each filter sees 3 of the 6 channels of its group" \
+        in rows["g2"].params_note
+    dw = kernel_view(model, "dw", "channels").caption
+    assert "one input channel" not in dw
+    assert dw.startswith("6 filters of 3×3 each on 1 of the 6 channels: one square per "
+                         "filter, each filter looking at its own one of the 6 input channels")
+    g2 = kernel_view(model, "g2", "channels").caption
+    assert g2.startswith("4 filters of 3×3 each on 3 of the 6 channels: one row per filter, "
+                         "one square per channel of its group: the 2 groups each see 3")
+
+
+def test_same_padding_split_is_given_per_axis_when_the_axes_differ():
+    """A 160×120 photo, 4×4 kernel, stride 3: the line gave H's split (0 before, 1 after)
+    right after the W formula, where TensorFlow adds 1 and 2 (a review)."""
+    import tensorflow as tf
+
+    from core.insight.formulas import same_padding_pixels
+
+    img = np.random.default_rng(0).random((120, 160))
+    res = apply_kernel(img, np.ones((4, 4)), padding="same", stride=3)
+    assert same_padding_pixels(120, 4, 3) == (0, 1) and same_padding_pixels(160, 4, 3) == (1, 2)
+    assert res.formula_text.endswith("TensorFlow really adds 0 zero(s) at the top, 1 at the "
+                                     "bottom, 1 at the left and 2 at the right)")
+    # the split said is TensorFlow's own: padding by hand then "valid" gives its answer
+    x = tf.constant(img[None, :, :, None], tf.float32)
+    k = tf.ones((4, 4, 1, 1))
+    same = tf.nn.conv2d(x, k, 3, "SAME")
+    by_hand = tf.nn.conv2d(tf.pad(x, [[0, 0], [0, 1], [1, 2], [0, 0]]), k, 3, "VALID")
+    np.testing.assert_allclose(same.numpy(), by_hand.numpy(), rtol=1e-5)
+    np.testing.assert_allclose(res.output, same.numpy()[0, :, :, 0], rtol=1e-4, atol=1e-4)
+
+
+def test_the_layers_tab_gives_the_same_split_per_axis():
+    """The Layers tab said "adds 0 zero(s) before and 1 after" of a 97×150 map, 4×4 kernel at
+    stride 3, whose H gets 1 before and 2 after (a review)."""
+    import keras
+
+    from core.insight.layers import inspect_layers
+    from gui.pages.network.layers_tab import explain_row
+
+    inp = keras.Input((97, 150, 3))
+    x = keras.layers.Conv2D(2, 4, strides=3, padding="same", name="even_k_s3")(inp)
+    rows = {r.path: r for r in inspect_layers(keras.Model(inp, x)).rows}
+    said = explain_row(rows["even_k_s3"], (97, 150))
+    assert "“same” here adds 1 zero(s) at the top, 2 at the bottom, 0 at the left and 1 at " \
+           "the right" in said

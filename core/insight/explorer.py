@@ -139,6 +139,8 @@ class NetworkModel:
     images: list
     #: The phase whose trainable flags the model carries ("head", "fine_tune"; "": as loaded).
     phase: str = ""
+    #: Trained from random weights: every layer trains in both phases.
+    from_scratch: bool = False
 
 
 def open_model(spec: NetworkSpec, listener=None, cancel=None):
@@ -155,36 +157,81 @@ def open_model(spec: NetworkSpec, listener=None, cancel=None):
     return build_untrained(spec.model_cfg, spec.n_classes, listener, cancel)
 
 
-def trained_as(model: Any, spec: NetworkSpec) -> str:
-    """Set ``model``'s trainable flags as training set them: a run's model.keras in its last
-    phase, the Model page's settings in fine-tuning.  Returns that phase ("" when not known:
-    Keras' flags as loaded).  A run's model.keras is saved from a fresh build, every layer
-    trainable, so the page had called Conv1 and every batch norm trained (2,227,715
-    trainable where fine-tuning trained 1,514,563: a review)."""
-    from core.model.build import apply_freeze, is_from_scratch, phase_two_frozen
+def _run_settings(spec: NetworkSpec) -> tuple:
+    """(model settings, last phase of its history or None) of the run whose model.keras
+    ``spec`` names; (None, None) for a model file of no run or an unreadable run."""
+    from core.runs.folder import find_run_folder
 
-    model_cfg, phase = spec.model_cfg, "fine_tune"
+    run = find_run_folder(spec.path)
+    if run is None or Path(run.model_path).resolve() != Path(spec.path).resolve():
+        return None, None  # a model file of no run: its flags are all there is
+    try:
+        cfg = run.load_config()
+        rows = run.history()
+    except Exception:  # noqa: BLE001 - an unreadable run: Keras' flags as loaded
+        return None, None
+    return cfg.model, (rows[-1].get("phase") if rows else None)
+
+
+def training_settings(model: Any, spec: NetworkSpec) -> tuple:
+    """(model settings, phase) whose trainable flags the page shows: a run's model.keras in
+    its last phase, the Model page's settings in fine-tuning (head when fine-tuning would
+    train nothing).  (None, "") when not known: a model file of no run, an unreadable run."""
+    from core.model.build import phase_two_frozen
+
     if spec.kind == "file":
-        from core.runs.folder import find_run_folder
+        model_cfg, last = _run_settings(spec)
+        if model_cfg is None:
+            return None, ""
+        return model_cfg, (last if last in ("head", "fine_tune") else "head")
+    return spec.model_cfg, ("head" if phase_two_frozen(model, spec.model_cfg) else "fine_tune")
 
-        run = find_run_folder(spec.path)
-        if run is None or Path(run.model_path).resolve() != Path(spec.path).resolve():
-            return ""  # a model file of no run: its flags are all there is
-        try:
-            cfg = run.load_config()
-            rows = run.history()
-        except Exception:  # noqa: BLE001 - an unreadable run: Keras' flags as loaded
-            return ""
-        model_cfg = cfg.model
-        last = rows[-1].get("phase") if rows else None
-        phase = last if last in ("head", "fine_tune") else "head"
-    elif phase_two_frozen(model, model_cfg):
-        phase = "head"
+
+def trained_as(model: Any, spec: NetworkSpec) -> str:
+    """Set ``model``'s trainable flags as training set them (:func:`training_settings`).
+    Returns that phase ("" when not known: Keras' flags as loaded).  A run's model.keras is
+    saved from a fresh build, every layer trainable, so the page had called Conv1 and every
+    batch norm trained (2,227,715 trainable where fine-tuning trained 1,514,563: a review)."""
+    from core.model.build import apply_freeze, is_from_scratch
+
+    model_cfg, phase = training_settings(model, spec)
+    if model_cfg is None:
+        return ""
     try:
         apply_freeze(model, model_cfg.freeze, phase, is_from_scratch(model_cfg))
     except Exception:  # noqa: BLE001 - not the app's classifier, or another backbone's layers
         return ""
     return phase
+
+
+def from_scratch(spec: NetworkSpec) -> bool:
+    """True when the model shown trains (or trained) from random weights: every layer in
+    both phases, so "the head phase" does not mean a frozen backbone."""
+    from core.model.build import is_from_scratch
+
+    model_cfg = _run_settings(spec)[0] if spec.kind == "file" else spec.model_cfg
+    return model_cfg is not None and is_from_scratch(model_cfg)
+
+
+def freeze_key(model_cfg: Any) -> tuple:
+    """The settings that choose which layers train: a change of them changes the trainable
+    counts, never the architecture (the page kept 1,513,282 trainable for "top 100 layers"
+    and "none" alike: a review)."""
+    if model_cfg is None:
+        return ()
+    f = model_cfg.freeze
+    return (f.mode, f.top_n, f.from_layer, tuple(f.layers))
+
+
+def reflag(network: NetworkModel, model_cfg: Any, listener=None, cancel=None) -> tuple:
+    """Worker: (spec, phase, inspection) of ``network``'s model under other freeze settings
+    of the same architecture; no rebuild.  The caller puts them on the network (UI thread)."""
+    from core.insight.layers import inspect_layers
+
+    spec = NetworkSpec(network.spec.kind, network.spec.path, model_cfg,
+                       network.spec.n_classes, network.spec.images)
+    phase = trained_as(network.model, spec)
+    return spec, phase, inspect_layers(network.model)
 
 
 def load_network(spec: NetworkSpec, listener=None, cancel=None) -> NetworkModel:
@@ -214,7 +261,8 @@ def load_network(spec: NetworkSpec, listener=None, cancel=None) -> NetworkModel:
     if not images and spec.kind == "file":
         images = run_images(spec.path)
     return NetworkModel(spec, model, inspection, conv_layers(inspection), probe, first,
-                        filters, activations_in(model), images, phase)
+                        filters, activations_in(model), images, phase,
+                        from_scratch(spec))
 
 
 def start_layer(layers: list) -> int:

@@ -51,6 +51,26 @@ def same_padding_pixels(w: int, k: int, s: int, dilation: int = 1) -> tuple[int,
     return total // 2, total - total // 2
 
 
+def same_split_words(splits: list, unit: str = "zero(s)") -> str:
+    """Where TensorFlow's "same" zeros go, from each axis' (before, after) of
+    :func:`same_padding_pixels` (H then W): "" when every axis gets as many before as after.
+    A 160×120 photo, 4×4 kernel, stride 3 gets (0, 1) down and (1, 2) across; one split
+    given for both had been read as the other's (a review)."""
+    if all(b == a for b, a in splits):
+        return ""
+    if len(set(splits)) == 1:
+        b, a = splits[0]
+        where = ("at the top and left", "at the bottom and right") if len(splits) == 2 \
+            else ("before", "after")
+        return f"{b} {unit} {where[0]}, {a} {where[1]}"
+    if len(splits) == 2:
+        (top, bottom), (left, right) = splits
+        return (f"{top} {unit} at the top, {bottom} at the bottom, {left} at the left and "
+                f"{right} at the right")
+    return "; ".join(f"axis {i + 1}: {b} {unit} before, {a} after"
+                     for i, (b, a) in enumerate(splits))
+
+
 def conv_output_size(w: int, k: int, s: int, padding: str, dilation: int = 1) -> int:
     """Output length along one axis: ``⌊(W − K + 2P)/S⌋ + 1`` with K the effective kernel.
 

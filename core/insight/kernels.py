@@ -24,7 +24,8 @@ from typing import Any, Optional
 
 import numpy as np
 
-from core.insight.formulas import CONV_TYPES, conv_output_size, formula_text, same_padding_pixels
+from core.insight.formulas import (CONV_TYPES, conv_output_size, formula_text,
+                                   same_padding_pixels, same_split_words)
 from core.insight.graph import find_layer, iter_layers
 from core.errors import ConfigError
 from core.typed_json import json_mistake
@@ -221,12 +222,10 @@ def apply_kernel(image: Any, kernel: Any, padding: str = "same", stride: Any = 1
     tw = formula_text(w, kw, strides[1], pad)
     text = th if th == tw else f"H: {th}; W: {tw}"
     if pad == "same":  # P = 1.5 or ½ is the textbook's; say where the zeros really go
-        split = {same_padding_pixels(h, kh, strides[0]), same_padding_pixels(w, kw, strides[1])}
-        uneven = sorted((b, a) for b, a in split if b != a)
-        if uneven:
-            before, after = uneven[0]
-            text += (f" (the textbook's P; TensorFlow really adds {before} zero(s) before and "
-                     f"{after} after: top/left, bottom/right)")
+        words = same_split_words([same_padding_pixels(h, kh, strides[0]),
+                                  same_padding_pixels(w, kw, strides[1])])
+        if words:
+            text += f" (the textbook's P; TensorFlow really adds {words})"
     return PlaygroundResult(output=out, output_shape=tuple(out.shape), formula_text=text,
                             padding=pad, stride=strides[0] if strides[0] == strides[1] else strides)
 

@@ -87,7 +87,7 @@ def params_note(kind: str, layer: Any, in_shape: Shape, out_shape: Shape) -> str
         groups = getattr(layer, "groups", 1) or 1
         per = f"{k}×{cin // groups if cin else '?'}"
         return (f"{getattr(layer, 'filters', '?')} filters of {per} weights shared over every position"
-                + ("; plus a bias each" if bias else ""))
+                + _groups_words(groups, cin) + ("; plus a bias each" if bias else ""))
     if kind == "Dense" and isinstance(in_shape, tuple) and len(in_shape) > 2:
         # ConvNeXt's pointwise layers: a Dense on maps mixes channels at each position alone
         return (f"{getattr(layer, 'units', '?')} outputs at every position, each joining the "
@@ -105,6 +105,19 @@ def params_note(kind: str, layer: Any, in_shape: Shape, out_shape: Shape) -> str
     if kind in POOL_TYPES or kind.startswith(GLOBAL_POOL_PREFIXES):
         return "no weights: a fixed max/average over each window"
     return ""
+
+
+def _groups_words(groups: int, cin: Optional[int]) -> str:
+    """What a grouped convolution's filters look at: ConvNeXt writes its depthwise
+    convolutions as Conv2D(groups=96), and "96 filters of 7×7×1" left 7·7·96·96 unexplained."""
+    if groups <= 1:
+        return ""
+    if cin == groups:
+        return (f", each looking at its own one of the {cin} channels (groups = {groups}: a "
+                "depthwise convolution, no mixing across channels)")
+    per = f"{cin // groups} of the {cin}" if cin else "its group of the"
+    return (f", in {groups} groups: each filter sees {per} channels of its group, not all "
+            "of them")
 
 
 def dense_equivalent(kind: str, in_shape: Any, out_shape: Any) -> Optional[int]:

@@ -29,10 +29,11 @@ from typing import Any, Optional, Sequence, Union
 from core.errors import ModelFileError
 from core.insight.formulas import (CONV_TYPES, CROPPING_TYPES, GLOBAL_POOL_PREFIXES,
                                    PADDING_TYPES, POOL_TYPES, conv_output_size, effective_kernel,
-                                   formula_text)
+                                   formula_text, same_padding_pixels)
 from core.insight.graph import (child_layers, graph_nodes, is_container, node_of, shape_of,
                                 shapes_of, spatial)
-from core.insight.receptive import Field, merge_fields, spatial_inputs, trace_field
+from core.insight.receptive import (Field, image_field, merge_fields, padded, pooled_whole,
+                                    seen_by, slid, spatial_inputs, trace_field)
 from core.insight.layer_params import (activation_name, dense_equivalent, params_formula,
                                        params_note, weights_size)
 
@@ -75,6 +76,17 @@ class LayerInfo:
     #: Per spatial axis (H, W): a 1×7 kernel sees 1×7 pixels, not the 7×7 the widest says.
     receptive_size: Optional[tuple] = None
     jump: Optional[Union[int, float]] = None
+    #: Per spatial axis (H, W): strides 1×2 put neighbours 1 pixel apart down, 2 across.
+    jump_size: Optional[tuple] = None
+    #: The image pixels, per axis (first, last), that the top-left / bottom-right value and
+    #: any value at all depend on (None: sizes not known).  A window wider than the image
+    #: does not mean a value sees all of it: a corner value's window hangs half outside.
+    seen_first: Optional[tuple] = None
+    seen_last: Optional[tuple] = None
+    seen_any: Optional[tuple] = None
+    #: Every value depends on the whole image, whatever its size (a global pooling of a map
+    #: of unknown size); receptive_field is then None.
+    receptive_whole: bool = False
     trainable: bool = True
     activation: Optional[str] = None
     #: The field follows the spatial path past a squeeze-and-excitation gate (here or in a
@@ -113,52 +125,10 @@ class ModelInspection:
         }
 
     def to_text(self) -> str:
-        """A fixed-width table for the terminal."""
-        header = ("layer", "type", "kernel/stride/pad", "in → out", "params", "RF", "FC-equiv.")
-        lines = []
-        for r in self.rows:
-            lines.append((r.path, r.type, _kernel_cell(r),
-                          f"{_shape_cell(r.input_shape)} → {_shape_cell(r.output_shape)}",
-                          f"{r.params:,}", "" if r.receptive_field is None else str(r.receptive_field),
-                          "" if r.dense_equivalent_params is None else f"{r.dense_equivalent_params:,}"))
-        widths = [max(len(h), *(len(line[i]) for line in lines)) if lines else len(h)
-                  for i, h in enumerate(header)]
-        right = {4, 5, 6}
+        """A fixed-width table for the terminal (:mod:`core.insight.layer_text`)."""
+        from core.insight.layer_text import inspection_text
 
-        def fmt(cells):
-            return "  ".join(c.rjust(widths[i]) if i in right else c.ljust(widths[i])
-                             for i, c in enumerate(cells)).rstrip()
-
-        out = [f"Model: {self.model_name}   input {_shape_cell(self.input_shape)}",
-               fmt(header), fmt(["-" * w for w in widths])]
-        out += [fmt(line) for line in lines]
-        mismatched = [r.path for r in self.rows if r.formula_matches is False]
-        out += ["",
-                f"Total params:         {self.total_params:,}",
-                f"Trainable params:     {self.trainable_params:,}",
-                f"Non-trainable params: {self.non_trainable_params:,}"]
-        if mismatched:
-            out.append("Formula differs from Keras for: " + ", ".join(mismatched))
-        return "\n".join(out)
-
-
-def _kernel_cell(r: LayerInfo) -> str:
-    if r.kernel_size is None:
-        return ""
-    k = "×".join(map(str, r.kernel_size))
-    s = "×".join(map(str, r.strides or ()))
-    cell = f"{k} /{s} {r.padding or ''}".rstrip()
-    if r.dilation and any(d != 1 for d in r.dilation):
-        cell += f" d{'×'.join(map(str, r.dilation))}"
-    return cell
-
-
-def _shape_cell(shape: Any) -> str:
-    if shape is None:
-        return "?"
-    if isinstance(shape, list):
-        return "[" + ", ".join(_shape_cell(s) for s in shape) + "]"
-    return "×".join("?" if d is None else str(d) for d in shape[1:]) or "scalar"
+        return inspection_text(self)
 
 
 def _jsonable(value: Any) -> Any:
@@ -202,8 +172,7 @@ class _Walker:
                 outs = node_of(layer, graph=self.graph).output_tensors
                 for t in outs:
                     if id(t) not in self.fields:
-                        rank = max(len(t.shape) - 2, 0)
-                        self.fields[id(t)] = Field((1,) * rank, (1,) * rank)
+                        self.fields[id(t)] = image_field(tuple(t.shape)[1:-1])
                 if top:
                     self.rows.append(LayerInfo(name=layer.name, path=path, type=kind,
                                                input_shape=shapes_of(outs), output_shape=shapes_of(outs),
@@ -243,46 +212,26 @@ class _Walker:
         in_sp = spatial(first_in, df)
         out_sp = spatial(shape_of(outs[0]), df) if outs else None
 
+        base = field_in  # c, lo, hi of the output (core.insight.receptive)
         windowed = kind in CONV_TYPES or kind in POOL_TYPES
         if windowed and in_sp and rank:
-            if kind in CONV_TYPES:
-                k = _as_tuple(layer.kernel_size, rank)
-                d = _as_tuple(getattr(layer, "dilation_rate", 1), rank)
-            else:
-                k = _as_tuple(layer.pool_size, rank)
-                d = (1,) * rank
-            s = _as_tuple(layer.strides, rank) or k
-            pad = str(layer.padding).lower()
-            row.kernel_size, row.strides, row.padding, row.dilation = k, s, pad, d
-            if pad in ("same", "valid") and all(w is not None for w in in_sp):
-                row.formula_shape = tuple(conv_output_size(in_sp[i], k[i], s[i], pad, d[i])
-                                          for i in range(rank))
-                texts = [formula_text(in_sp[i], k[i], s[i], pad, d[i]) for i in range(rank)]
-                row.formula_text = _axis_texts(texts, rank)
-                row.formula_matches = out_sp is not None and tuple(out_sp) == row.formula_shape
-            for i in range(len(r)):
-                r[i] = r[i] + (effective_kernel(k[i], d[i]) - 1) * j[i]
-                j[i] = j[i] * s[i]
+            base = _windowed(row, layer, kind, rank, field_in, r, j, in_sp, out_sp)
         elif kind in PADDING_TYPES or kind in CROPPING_TYPES:
-            amounts = layer.padding if kind in PADDING_TYPES else layer.cropping
-            amounts = _pairs(amounts, rank)
-            if in_sp and amounts and all(w is not None for w in in_sp):
-                sign = "+" if kind in PADDING_TYPES else "−"
-                shape = tuple(in_sp[i] + (1 if sign == "+" else -1) * sum(amounts[i])
-                              for i in range(rank))
-                row.formula_shape = shape
-                row.formula_text = _axis_texts(
-                    [f"{in_sp[i]} {sign} {amounts[i][0]} {sign} {amounts[i][1]} = {shape[i]}"
-                     for i in range(rank)], rank)
-                row.formula_matches = out_sp is not None and tuple(out_sp) == shape
+            base = _padding_row(row, layer, kind, rank, field_in, in_sp, out_sp)
         elif kind.startswith(GLOBAL_POOL_PREFIXES) or (kind == "Flatten" and in_sp):
             # Every output now depends on every input position: the window spans the map.
             # The jump stays: there is one position left, so it no longer matters.
+            base = pooled_whole(field_in, in_sp)
             if in_sp and all(w is not None for w in in_sp):
                 for i in range(len(r)):
                     r[i] = r[i] + (in_sp[i] - 1) * j[i]
+            else:  # a map of any size: "sees 5×5 pixels" had kept the layer before's window
+                base = base.but(whole=True)
         elif kind.endswith("Transpose") and in_sp and rank:
             _transposed_field(layer, rank, r, j)
+        elif kind.startswith("UpSampling") and rank:  # sizes may be unknown: its factor
+            for i, f in enumerate(_as_tuple(layer.size, rank)):
+                j[i] = j[i] / f
         elif in_sp and out_sp and len(in_sp) == len(out_sp) and in_sp != out_sp \
                 and all(in_sp) and all(out_sp):
             # Up-sampling / resizing: positions move closer (or further) apart in the image.
@@ -290,15 +239,86 @@ class _Walker:
                 j[i] = j[i] * in_sp[i] / out_sp[i]
         # past a global pooling the window is the whole map: the gate adds nothing unsaid
         whole = kind.startswith(GLOBAL_POOL_PREFIXES)
-        field_out = Field(tuple(r), tuple(j), field_in.gated and not whole)
+        field_out = base.but(r=tuple(r), j=tuple(j), gated=field_in.gated and not whole)
         row.gate_left_out = field_out.gated
         for t in outs:
             self.fields[id(t)] = field_out
-        if r:
+        row.receptive_whole = field_out.whole
+        if r and not field_out.whole:
             row.receptive_field = int(max(r))
             row.receptive_size = tuple(int(round(v)) for v in r)
             row.jump = _num(max(j))
+            row.jump_size = tuple(_num(v) for v in j)
+            _seen(row, field_out, out_sp)
         return row
+
+
+def _windowed(row: LayerInfo, layer: Any, kind: str, rank: int, field_in: Field, r: list,
+              j: list, in_sp: Any, out_sp: Any) -> Field:
+    """A convolution's or pooling's row: kernel, formula; ``r`` and ``j`` grow in place.
+    Returns the field's c, lo, hi (core.insight.receptive.slid)."""
+    if kind in CONV_TYPES:
+        k = _as_tuple(layer.kernel_size, rank)
+        d = _as_tuple(getattr(layer, "dilation_rate", 1), rank)
+    else:
+        k = _as_tuple(layer.pool_size, rank)
+        d = (1,) * rank
+    s = _as_tuple(layer.strides, rank) or k
+    pad = str(layer.padding).lower()
+    row.kernel_size, row.strides, row.padding, row.dilation = k, s, pad, d
+    base = slid(field_in, [effective_kernel(k[i], d[i]) for i in range(rank)], s,
+                _pad_before(pad, in_sp, k, s, d), in_sp, out_sp)
+    if pad in ("same", "valid") and all(w is not None for w in in_sp):
+        row.formula_shape = tuple(conv_output_size(in_sp[i], k[i], s[i], pad, d[i])
+                                  for i in range(rank))
+        texts = [formula_text(in_sp[i], k[i], s[i], pad, d[i]) for i in range(rank)]
+        row.formula_text = _axis_texts(texts, rank)
+        row.formula_matches = out_sp is not None and tuple(out_sp) == row.formula_shape
+    for i in range(len(r)):
+        r[i] = r[i] + (effective_kernel(k[i], d[i]) - 1) * j[i]
+        j[i] = j[i] * s[i]
+    return base
+
+
+def _padding_row(row: LayerInfo, layer: Any, kind: str, rank: int, field_in: Field,
+                 in_sp: Any, out_sp: Any) -> Field:
+    """A padding or cropping layer's row: its formula; returns the field's c, lo, hi."""
+    base = field_in
+    amounts = layer.padding if kind in PADDING_TYPES else layer.cropping
+    amounts = _pairs(amounts, rank)
+    if in_sp and amounts and all(w is not None for w in in_sp):
+        sign = "+" if kind in PADDING_TYPES else "−"
+        shape = tuple(in_sp[i] + (1 if sign == "+" else -1) * sum(amounts[i])
+                      for i in range(rank))
+        row.formula_shape = shape
+        row.formula_text = _axis_texts(
+            [f"{in_sp[i]} {sign} {amounts[i][0]} {sign} {amounts[i][1]} = {shape[i]}"
+             for i in range(rank)], rank)
+        row.formula_matches = out_sp is not None and tuple(out_sp) == shape
+    if amounts:
+        base = padded(field_in, [a[0] for a in amounts], [a[1] for a in amounts],
+                      in_sp, kind in CROPPING_TYPES)
+    return base
+
+
+def _pad_before(pad: str, in_sp: Any, k: tuple, s: tuple, d: tuple) -> Optional[tuple]:
+    """The zeros a window layer puts before the map, per axis (None: not known)."""
+    if pad == "valid":
+        return (0,) * len(k)
+    if pad != "same" or not in_sp or any(w is None for w in in_sp):
+        return None
+    return tuple(same_padding_pixels(in_sp[i], k[i], s[i], d[i])[0] for i in range(len(k)))
+
+
+def _seen(row: LayerInfo, f: Field, out_sp: Any) -> None:
+    """The row's seen_* pixel spans (a map's last value is at its far corner)."""
+    rank = len(f.r)
+    row.seen_first = seen_by(f, (0,) * rank)
+    last = (tuple(n - 1 for n in out_sp) if out_sp and len(out_sp) == rank
+            and all(isinstance(n, int) for n in out_sp) else (0,) * rank)
+    row.seen_last = seen_by(f, last)
+    if f.lo is not None:
+        row.seen_any = tuple((int(round(a)), int(round(b))) for a, b in zip(f.lo, f.hi))
 
 
 def _transposed_field(layer: Any, rank: int, r: list, j: list) -> None:
@@ -340,8 +360,7 @@ def inspect_layers(model: Any) -> ModelInspection:
                              "(or load a saved model) before inspecting it")
     walker = _Walker(model)
     for t in model.inputs:
-        rank = max(len(t.shape) - 2, 0)
-        walker.fields[id(t)] = Field((1,) * rank, (1,) * rank)
+        walker.fields[id(t)] = image_field(tuple(t.shape)[1:-1])
     walker.walk(model, "", bool(model.trainable), top=True)
     if not any(r.type == "InputLayer" for r in walker.rows):  # Sequential hides its InputLayer
         shapes = shapes_of(model.inputs)

@@ -16,7 +16,7 @@ from core.typed_json import json_text
 
 # Plain-ASCII stand-ins for the table's maths signs, for terminals that cannot show them.
 _ASCII = {"−": "-", "·": "*", "×": "x", "⌊": "floor(", "⌋": ")", "→": "->", "γ": "gamma",
-          "β": "beta", "…": "..."}
+          "β": "beta", "…": "...", "✓": "ok", "✗": "X"}
 
 
 def register(sub) -> None:

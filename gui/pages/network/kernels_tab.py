@@ -78,20 +78,34 @@ def kernel_view(model: Any, layer: str, mode: str, listener=None, cancel=None) -
     lim = float(np.max(np.abs(part))) if part.size else 0.0
     from core.insight.graph import find_layer
 
-    kind = type(find_layer(model, layer)[1]).__name__
+    conv = find_layer(model, layer)[1]
+    kind = type(conv).__name__
+    groups = int(getattr(conv, "groups", 1) or 1) if kind == "Conv2D" else 1
     what = ("one filter per input channel (depthwise: no mixing across channels)"
             if kind.startswith("Depthwise") else
             "its depthwise part, one filter per input channel; its 1×1 pointwise part then "
             "mixes the channels (no spatial pattern to draw)" if kind.startswith("Separable")
-            else
+            else _grouped_words(groups, n_in) if groups > 1 else
             "one row per filter, one square per input channel" if shown_in > 1
             else "one square per filter (the layer has one input channel)")
     more = ""
     if shown_out < n_out or shown_in < n_in:
         more = f"; showing {shown_out} of {n_out} filters × {shown_in} of {n_in} channels"
-    caption = (f"{n_out} filters of {kh}×{kw} on {n_in} channel(s): {what}{more}. "
+    on = (f"each on {n_in} of the {n_in * groups} channels" if groups > 1
+          else f"on {n_in} channel(s)")
+    caption = (f"{n_out} filters of {kh}×{kw} {on}: {what}{more}. "
                f"Full colour = ±{lim:.3g}.")
     return KernelView(layer, "channels", image, layout, part, per_row, caption)
+
+
+def _grouped_words(groups: int, per_group: int) -> str:
+    """A Conv2D with groups > 1 (ConvNeXt's depthwise convolutions are Conv2D(groups=96)):
+    it had said "the layer has one input channel" of a 96-channel input (a review)."""
+    if per_group == 1:
+        return (f"one square per filter, each filter looking at its own one of the {groups} "
+                "input channels (groups = channels: depthwise, no mixing across channels)")
+    return (f"one row per filter, one square per channel of its group: the {groups} groups "
+            f"each see {per_group} of the {groups * per_group} input channels")
 
 
 class KernelsTab(QWidget):
@@ -130,7 +144,11 @@ class KernelsTab(QWidget):
         for key, label in MODES:
             self.mode_combo.addItem(label, key)
         self.mode_combo.activated.connect(lambda _i: self._request())
-        row.addWidget(self.mode_combo)
+        # The window makes every combo shrink to a few characters (compact_combos), and the
+        # layer combo took all the room: "Each input channel sep" at 1600 px (a review).
+        # Both stretch; this one up to its longest choice, the layer combo takes the rest.
+        self.mode_combo.setMaximumWidth(self.mode_combo.sizeHint().width())
+        row.addWidget(self.mode_combo, 1)
         lay.addLayout(row)
         self.caption = QLabel("")
         self.note = ""  # the model's note (random weights), kept under every caption

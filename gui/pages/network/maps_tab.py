@@ -48,6 +48,8 @@ class MapView:
     layout: TileLayout
     zeros_from: str = "switched off by the activation"  # core.insight.feature_maps.zeros_cause
     flat: list = field(default_factory=list)  # channels with one value everywhere (MapGrid)
+    #: A padding layer's (border share, share already 0 inside): core padding_zeros.
+    padding_zeros: Optional[tuple] = None
 
     @property
     def channels(self) -> int:
@@ -71,7 +73,12 @@ class MapView:
                 f"scale (yellow = that channel's highest value, dark purple = its lowest). "
                 f"Values range from "
                 f"{float(self.maps.min()):.3g} to {float(self.maps.max()):.3g}")
-        if zeros >= 0.05:
+        if zeros >= 0.05 and self.padding_zeros is not None:
+            border, inside = self.padding_zeros
+            text += (f"; {zeros:.0%} are exactly 0: {border:.0%} are the zeros added around "
+                     "the border" + (f", {inside:.0%} were already 0 in its input"
+                                     if inside >= 0.005 else ""))
+        elif zeros >= 0.05:
             text += f"; {zeros:.0%} are exactly 0 ({self.zeros_from})"
         flat = self.flat
         if flat:
@@ -90,7 +97,7 @@ def feature_map_view(probe: Any, image_path: str, index: int, listener=None,
                      cancel=None) -> MapView:
     """Worker: decode the image at the model's size, run it to layer ``index``, draw the maps."""
     from core.errors import ConfigError, DataError
-    from core.insight.feature_maps import tile_maps, zeros_cause
+    from core.insight.feature_maps import padding_zeros, tile_maps, zeros_cause
     from core.data.imageio import ImageError, load_rgb
 
     layers = probe.layers
@@ -98,9 +105,9 @@ def feature_map_view(probe: Any, image_path: str, index: int, listener=None,
         raise ConfigError("this model has no layer with feature maps to show")
     index %= len(layers)
     name, kind, _shape = layers[index]
-    size = probe.model.inputs[0].shape[1] or ANY_SIZE_DRAWN
+    in_h, in_w = tuple(probe.model.inputs[0].shape)[1:3]  # a 97×150 model got 97×97
     try:
-        image = load_rgb(image_path, int(size))
+        image = load_rgb(image_path, (int(in_w or ANY_SIZE_DRAWN), int(in_h or ANY_SIZE_DRAWN)))
     except ImageError as exc:
         raise DataError(f"{exc}; choose another image") from None
     maps = probe.maps(image, name)
@@ -116,7 +123,8 @@ def feature_map_view(probe: Any, image_path: str, index: int, listener=None,
         y, x = layout.origin(i)
         picture[y:y + layout.tile_h, x:x + layout.tile_w] = FLAT
     return MapView(name, kind, index, len(layers), image_path, image, maps, picture, layout,
-                   zeros_cause(probe.model, name, kind), grid.flat)
+                   zeros_cause(probe.model, name, kind), grid.flat,
+                   padding_zeros(probe.model, name, maps))
 
 
 def image_label(path: str) -> str:

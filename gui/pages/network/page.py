@@ -49,6 +49,7 @@ class ModelSource:
     key: tuple
     note: str = ""             # why the model the user might expect is not the one shown
     run_name: str = ""         # the run whose model.keras the file is ("" for another file)
+    flags: tuple = ()          # the freeze settings the trainable counts follow (not in key)
 
     @property
     def kind(self) -> str:
@@ -99,6 +100,7 @@ class NetworkPage(Page):
     kernels_shown = Signal(int)        # tiles in the kernel view
     maps_shown = Signal(str, int)      # layer, tiles
     playground_shown = Signal(str)     # the size text, e.g. "Input 40×40 → output 38×38"
+    trainable_shown = Signal(int)      # trainable parameters, counted again for new settings
 
     def __init__(self, state, runner, parent=None):
         super().__init__(state, runner, parent)
@@ -169,7 +171,8 @@ class NetworkPage(Page):
 
     # ------------------------------------------------------------------ which model
     def current_source(self) -> ModelSource:
-        from core.insight.explorer import NetworkSpec, dataset_images, keras_model_file
+        from core.insight.explorer import (NetworkSpec, dataset_images, freeze_key,
+                                           keras_model_file)
         from core.runs.folder import find_run_folder
 
         images = dataset_images(self.state.dataset_report)
@@ -197,7 +200,8 @@ class NetworkPage(Page):
         n = max(2, len(report.classes)) if report is not None else 2
         spec = NetworkSpec("config", model_cfg=copy.deepcopy(m), n_classes=n, images=images)
         return ModelSource(spec, ("config", m.backbone, m.image_size, m.weights, m.dense_units,
-                                  m.dropout, n), note)  # ImageNet EfficientNets add a layer
+                                  m.dropout, n), note,  # ImageNet EfficientNets add a layer
+                           flags=freeze_key(m))
 
     def _on_config_changed(self, path: str) -> None:
         if touches(path, "model") and self.source is not None and self.source.kind == "config":
@@ -221,6 +225,7 @@ class NetworkPage(Page):
             if source.images and source.images != self.network.images:
                 self.network.images = source.images
                 self._set_images(source.images)
+            self._reflag_if_changed(source)
             return
         if source.key == self._loading_key:
             return
@@ -233,6 +238,7 @@ class NetworkPage(Page):
             if source.images:
                 network.images = source.images
             self._apply(cached_source, network)
+            self._reflag_if_changed(source)
             return
         self._loading_key = source.key
         what = (Path(source.spec.path).parent.name if source.kind == "file"
@@ -251,6 +257,28 @@ class NetworkPage(Page):
             return
         self._loading_key = None
         self._apply(source, network)
+        if source.kind == "config":  # "Layers that fine-tune" changed while it loaded
+            self._reflag_if_changed(self.current_source())
+
+    def _reflag_if_changed(self, source: ModelSource) -> None:
+        """Count the trainable weights again when only the freeze settings changed: they are
+        not in the key, as they change no layer (a rebuild for each would be slow)."""
+        from core.insight.explorer import reflag
+
+        shown, net = self.source, self.network
+        if net is None or shown.key != source.key or shown.flags == source.flags:
+            return
+        shown.flags = source.flags
+        shown.spec.model_cfg = copy.deepcopy(source.spec.model_cfg)
+        self.work.submit("flags", reflag, (net, shown.spec.model_cfg),
+                         lambda out, n=net: self._on_reflagged(n, out),
+                         lambda msg, n=net: n is self.network and self.show_error(msg))
+
+    def _on_reflagged(self, net, out) -> None:
+        net.spec, net.phase, net.inspection = out
+        if net is self.network:
+            self.layers_tab.show_inspection(net.inspection, net.phase, net.from_scratch)
+            self.trainable_shown.emit(net.inspection.trainable_params)
 
     def _on_load_failed(self, key: tuple, message: str) -> None:
         if key != self._loading_key:
@@ -270,7 +298,8 @@ class NetworkPage(Page):
         self.clear_message()
         self.source_label.setText(source.describe(network.model))
         self.tabs.setEnabled(True)
-        self.layers_tab.show_inspection(network.inspection, network.phase)
+        self.layers_tab.show_inspection(network.inspection, network.phase,
+                                        network.from_scratch)
         self._maps_current = self._play_current = False
         self.maps_tab.set_layers(network.probe.layers, start_layer(network.probe.layers))
         self._set_images(network.images)
