@@ -23,10 +23,11 @@ folder, at most :data:`MAX_BATCH`), and the order is one batch after another.
   little, so a batch is instead the most typical image (densest among its
   neighbours) of each of the largest clusters no labelled image is in yet.
 
-Measured on real images (``bench/bench_active_learning.py``, README): 0.65x and
-0.55x the labels of random picks on two 4-class folders and 0.79x on an 8-class
-one, against 0.72x, 0.73x and 0.95x for the k-center rule this replaced (one
-image at a time by uncertainty x novelty).
+Measured on real images (``bench/bench_active_learning.py``, README): 0.62x and
+0.53x the labels of random picks on two 4-class folders and 0.86x on an 8-class
+one (0.65x, 0.55x and 0.79x on the first machine, whose features differed in their
+last digits), against 0.72x, 0.73x and 0.95x for the k-center rule this replaced
+(one image at a time by uncertainty x novelty).
 
 Distances are between centred, unit-length backbone embeddings, and novelty is
 relative to the folder's own spacing, so the same rule holds for any backbone.
