@@ -141,6 +141,7 @@ class PredictPage(Page):
     def _on_model_opened(self, path: str, predictor: Any, then: Sequence[str] = ()) -> None:
         self._chosen_model = path
         self._set_predictor(predictor, path)
+        self._stale = False  # every shown image is asked again just below
         self.model_loaded.emit(predictor)
         if then:
             self._start_prediction(self.cards.paths() + list(then), known=[], replace=True)
@@ -365,7 +366,10 @@ class PredictPage(Page):
     # ------------------------------------------------------------------ plumbing
     def on_shown(self) -> None:
         self._refresh_model_label()
-        self._ask_again_if_stale()
+        # Asked on the next turn of the event loop: images (or a model) dropped on another
+        # page show this page first and come a moment later; they join the new model's
+        # answers instead of being refused by a re-predict started just before (a review).
+        QTimer.singleShot(0, self._ask_again_if_stale)
 
     def shutdown(self) -> None:
         self.live.stop()
