@@ -230,6 +230,31 @@ def test_images_dropped_after_the_model_changed_join_its_new_answers(
     assert rows == pytest.approx(expected, abs=1e-5)
 
 
+def test_a_new_project_starts_predict_without_the_last_projects_answers(
+        qtbot, window, trained_run, tmp_path):
+    """A review: after File → New project the Predict page said "No model yet" twice and
+    still listed the last project's answers, and Export CSV wrote them."""
+    image = str(Path(trained_run).parent / "data" / "bright" / "bright_0.png")
+    window.state.set_run(str(trained_run))
+    window.show_page(PREDICT_INDEX)
+    predict = window.current_page()
+    with qtbot.waitSignal(predict.predictions_ready, timeout=120000):
+        predict.add_paths([image])
+    assert predict.table_rows() and predict.csv_button.isEnabled()
+    window.state.mark_saved()
+    assert window.new_project()
+    window.show_page(PREDICT_INDEX)
+    assert predict.table_rows() == [] and predict.summary_label.text() == ""
+    assert not predict.csv_button.isEnabled()
+    assert not predict.export_csv(str(tmp_path / "p.csv"))
+    assert not (tmp_path / "p.csv").exists() and not window.runner.is_busy()
+    # The page works as before in the new project: answers come with its model.
+    window.state.set_run(str(trained_run))
+    with qtbot.waitSignal(predict.predictions_ready, timeout=120000) as sig:
+        predict.add_paths([image])
+    assert sig.args == [1] and [r["path"] for r in predict.table_rows()] == [image]
+
+
 def test_a_folder_without_images_is_not_called_already_listed(tmp_path):
     """With images in the list, adding an empty folder said "Those images are already in
     the list."; it is a folder without images, whatever the list holds."""
