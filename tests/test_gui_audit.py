@@ -202,6 +202,22 @@ def test_a_check_that_succeeds_takes_the_last_ones_failure_off_the_banner(
     assert not page.banner.isVisible()
 
 
+def test_a_failed_checks_see_the_message_above_goes_with_the_message(
+        qtbot, window, page, tmp_path):
+    """A review: after a failed check, "Scan again" took the banner with its reason, and the
+    tab still said "The check did not finish (see the message above)" over nothing."""
+    view = page.audit_view
+    window.state.set("model.weights", str(tmp_path / "missing.weights.h5"))
+    view.check_button.click()
+    qtbot.waitUntil(lambda: view.job is None, timeout=30000)
+    assert page.banner.isVisible() and "see the message above" in view.status.text()
+    with qtbot.waitSignal(page.scan_finished, timeout=60000):
+        page.rescan_button.click()
+    assert "missing.weights.h5" not in page.banner.text()  # (it says a file was skipped)
+    assert "message above" not in view.status.text()
+    assert view.check_button.isEnabled()  # a new check says why again if it fails again
+
+
 def test_a_check_can_be_cancelled(qtbot, page):
     view = page.audit_view
     assert view.start_check()

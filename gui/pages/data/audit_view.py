@@ -54,8 +54,7 @@ class AuditView(QWidget):
 
     files_changed = Signal()        # fixes moved files: scan the folder again
     undone = Signal(object)         # FixOutcome of an undo made here
-    message = Signal(str, str)  # text, kind for the page's banner: "error", "info", or "clear"
-    #                             (that text, if still shown, goes)
+    message = Signal(str, str)  # the page's banner: text, "error"/"info"/"clear" (that text)
     checked = Signal(object)        # AuditOutcome of a finished check
 
     def __init__(self, state, runner, parent: Optional[QWidget] = None) -> None:
@@ -141,6 +140,8 @@ class AuditView(QWidget):
         elif self.outcome is not None and report is not None:
             stale = changed_since_check(self.outcome.result, report, self._fixed)
             self.status.setText(stale or self.status.text())
+        elif self.outcome is None and self._failed:  # "did not finish (see the message
+            self.status.setText("")  # above)": the scan took that message (a review)
         self.check_button.setEnabled(bool(root) and not self.runner.is_busy())
         self.refresh_undo()
 
