@@ -177,6 +177,34 @@ def test_keep_changes_nothing_and_the_split_keeps_the_copies_together(qtbot, pag
     assert "not kept together" in page.split_note.text()
 
 
+def test_images_kept_are_listed_as_kept_by_the_next_check(qtbot, window, page, tmp_path):
+    """A review: "Keep (K)" was forgotten by the next "Check data" (and a restart), which
+    listed the kept image first again, so every image already judged was judged again.  It
+    is now marked kept and listed after the others; one changed since is asked again, and a
+    kept one may still be moved."""
+    from core.audit.kept import kept_paths
+    from gui.pages.data.audit_findings import KEPT
+
+    view, _ = _check(qtbot, page)
+    panel = view.labels_panel
+    assert len(panel.findings) >= 2
+    first = panel.findings[0].path
+    panel.select_row(0)
+    panel.keep_button.click()
+    assert panel.model.mark(first) == KEPT
+    view, _ = _check(qtbot, page)
+    assert [f.path for f in panel.findings][-1] == first and panel.findings[0].path != first
+    assert panel.model.mark(first) == KEPT and panel.model.mark(panel.findings[0].path) == ""
+    panel.select_row(len(panel.findings) - 1)
+    assert not panel.keep_button.isEnabled() and panel.aside_button.isEnabled()
+    assert kept_paths(view.root, "labels") == {first}  # on disk: a restart finds it too
+    assert kept_paths(view.root, "outliers") == set()
+    st = os.stat(first)
+    os.utime(first, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # changed since: asked again
+    view, _ = _check(qtbot, page)
+    assert panel.model.mark(first) == "" and panel.findings[0].path == first
+
+
 def test_a_check_of_a_folder_deleted_since_forgets_the_old_findings(qtbot, page, tmp_path):
     view, _ = _check(qtbot, page)
     assert view.labels_panel.findings
