@@ -267,3 +267,28 @@ def test_a_link_the_check_skipped_is_not_called_gone(tmp_path):
     assert changed_since_check(result, report, {images[0]}) == ""
     os.unlink(tmp_path / "cat/broken.png")
     assert "(1 gone)" in changed_since_check(result, report, {images[0]})
+
+
+def test_kept_images_are_remembered_per_folder_and_a_damaged_record_asks_again(
+        tmp_path, monkeypatch):
+    """"Keep" leaves the folder as it is, so the app's data folder remembers it (a review);
+    a record that cannot be read is no record (the images are asked about again)."""
+    from core.audit.kept import kept_file, kept_paths, remember_kept
+
+    monkeypatch.setenv("FTS_DATA_DIR", str(tmp_path / "app"))
+    root = tmp_path / "data"
+    (root / "cats").mkdir(parents=True)
+    a, b = root / "cats" / "a.png", root / "cats" / "b.png"
+    for p in (a, b):
+        p.write_bytes(b"x")
+    remember_kept(str(root), "labels", [str(a)])
+    remember_kept(str(root), "outliers", [str(b)])
+    assert kept_paths(str(root), "labels") == {str(a)}
+    assert kept_paths(str(root), "outliers") == {str(b)}
+    assert kept_paths(str(tmp_path / "other"), "labels") == set()  # per folder
+    b.rename(root / "cats" / "c.png")  # moved: asked about again
+    assert kept_paths(str(root), "outliers") == set()
+    kept_file(str(root)).write_text("{not json")
+    assert kept_paths(str(root), "labels") == set()
+    remember_kept(str(root), "labels", [str(a)])  # written afresh over the damaged one
+    assert kept_paths(str(root), "labels") == {str(a)}

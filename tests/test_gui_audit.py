@@ -177,6 +177,34 @@ def test_keep_changes_nothing_and_the_split_keeps_the_copies_together(qtbot, pag
     assert "not kept together" in page.split_note.text()
 
 
+def test_images_kept_are_listed_as_kept_by_the_next_check(qtbot, window, page, tmp_path):
+    """A review: "Keep (K)" was forgotten by the next "Check data" (and a restart), which
+    listed the kept image first again, so every image already judged was judged again.  It
+    is now marked kept and listed after the others; one changed since is asked again, and a
+    kept one may still be moved."""
+    from core.audit.kept import kept_paths
+    from gui.pages.data.audit_findings import KEPT
+
+    view, _ = _check(qtbot, page)
+    panel = view.labels_panel
+    assert len(panel.findings) >= 2
+    first = panel.findings[0].path
+    panel.select_row(0)
+    panel.keep_button.click()
+    assert panel.model.mark(first) == KEPT
+    view, _ = _check(qtbot, page)
+    assert [f.path for f in panel.findings][-1] == first and panel.findings[0].path != first
+    assert panel.model.mark(first) == KEPT and panel.model.mark(panel.findings[0].path) == ""
+    panel.select_row(len(panel.findings) - 1)
+    assert not panel.keep_button.isEnabled() and panel.aside_button.isEnabled()
+    assert kept_paths(view.root, "labels") == {first}  # on disk: a restart finds it too
+    assert kept_paths(view.root, "outliers") == set()
+    st = os.stat(first)
+    os.utime(first, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # changed since: asked again
+    view, _ = _check(qtbot, page)
+    assert panel.model.mark(first) == "" and panel.findings[0].path == first
+
+
 def test_a_check_of_a_folder_deleted_since_forgets_the_old_findings(qtbot, page, tmp_path):
     view, _ = _check(qtbot, page)
     assert view.labels_panel.findings
@@ -200,6 +228,22 @@ def test_a_check_that_succeeds_takes_the_last_ones_failure_off_the_banner(
     window.state.set("model.weights", tiny_weights)
     _check(qtbot, page)
     assert not page.banner.isVisible()
+
+
+def test_a_failed_checks_see_the_message_above_goes_with_the_message(
+        qtbot, window, page, tmp_path):
+    """A review: after a failed check, "Scan again" took the banner with its reason, and the
+    tab still said "The check did not finish (see the message above)" over nothing."""
+    view = page.audit_view
+    window.state.set("model.weights", str(tmp_path / "missing.weights.h5"))
+    view.check_button.click()
+    qtbot.waitUntil(lambda: view.job is None, timeout=30000)
+    assert page.banner.isVisible() and "see the message above" in view.status.text()
+    with qtbot.waitSignal(page.scan_finished, timeout=60000):
+        page.rescan_button.click()
+    assert "missing.weights.h5" not in page.banner.text()  # (it says a file was skipped)
+    assert "message above" not in view.status.text()
+    assert view.check_button.isEnabled()  # a new check says why again if it fails again
 
 
 def test_a_check_can_be_cancelled(qtbot, page):

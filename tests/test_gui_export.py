@@ -213,3 +213,42 @@ def test_the_own_export_reached_through_a_link_is_not_another_models(tmp_path):
     assert other_models_export(str(out), str(tmp_path / "link" / "run-1" / "model.keras")) is None
     assert other_models_export(str(out), str(tmp_path / "other.keras")) == str(
         real / "model.keras")
+
+
+def test_a_new_model_to_export_drops_the_last_exports_banner_and_log(qtbot, window, trained_run,
+                                                                     tmp_path, monkeypatch):
+    """A review: after a new run became the current model, the page kept the last run's
+    "Exported and checked" banner and its log (with its accuracy) above the new run, which
+    was not exported; the table alone had gone."""
+    import shutil
+
+    from core.export import exporter
+
+    other = tmp_path / "run-2"
+    shutil.copytree(trained_run, other)
+    window.state.set_run(str(trained_run))
+    window.show_page(EXPORT_INDEX)
+    page = window.current_page()
+    page.set_formats(["keras"])
+    page.parity_spin.setValue(4)
+    window.state.set("export.out_dir", str(tmp_path / "exported"))
+    with qtbot.waitSignal(page.export_finished, timeout=300000):
+        assert page.start_export()
+    assert "Exported and checked" in page.banner.text() and page.banner.isVisibleTo(page)
+    assert page.log.toPlainText() and page.report_rows()
+    window.state.set_run(str(other))  # e.g. a new run trained
+    assert str(other) in page.source_label.text()
+    assert not page.banner.isVisibleTo(page) and page.log.toPlainText() == ""
+    assert page.report_rows() == [] and not page.open_button.isEnabled()
+    window.state.set_run(str(trained_run))  # its report went too: it is exported again
+    assert not page.banner.isVisibleTo(page) and page.report_rows() == []
+
+    def no_room(*_a, **_k):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(exporter, "export_model", no_room)  # an export that failed: the same
+    with qtbot.waitSignal(page.export_failed, timeout=60000):
+        assert page.start_export()
+    assert "No space left" in page.banner.text() and page.banner.isVisibleTo(page)
+    window.state.set_run(str(other))
+    assert not page.banner.isVisibleTo(page)

@@ -199,6 +199,62 @@ def test_images_dropped_on_another_page_go_to_predict(qtbot, window, trained_run
     assert window.current_page() is window.data_page
 
 
+def test_images_dropped_after_the_model_changed_join_its_new_answers(
+        qtbot, window, trained_run, tmp_path):
+    """A review: with answers shown, another run became the current model while another page
+    showed; an image dropped then was refused ("Please wait: “Predicting” is still running")
+    and lost, since showing the page had started asking the old images again.  The dropped
+    image is now asked together with them, by the new model."""
+    import shutil
+
+    from core.infer.loaders import load_predictor
+
+    other = tmp_path / "other"
+    shutil.copytree(trained_run, other)
+    data = Path(trained_run).parent / "data"
+    old, new = str(data / "bright" / "bright_0.png"), str(data / "dark" / "dark_3.png")
+    window.state.set_run(str(trained_run))
+    window.show_page(PREDICT_INDEX)
+    predict = window.current_page()
+    with qtbot.waitSignal(predict.predictions_ready, timeout=120000):
+        predict.add_paths([old])
+    window.show_page(0)
+    window.state.set_run(str(other))  # e.g. opened on the Runs page
+    with qtbot.waitSignal(predict.predictions_ready, timeout=120000) as sig:
+        assert _drop(window, [new]).isAccepted()
+    assert window.current_page() is predict and sig.args == [2]
+    qtbot.waitUntil(lambda: not window.runner.is_busy(), timeout=60000)
+    assert not predict.banner.isVisible() or "Please wait" not in predict.banner.text()
+    rows = {r["path"]: r["confidence"] for r in predict.table_rows()}
+    expected = {p.path: p.confidence for p in load_predictor(other).predict_paths([old, new])}
+    assert rows == pytest.approx(expected, abs=1e-5)
+
+
+def test_a_new_project_starts_predict_without_the_last_projects_answers(
+        qtbot, window, trained_run, tmp_path):
+    """A review: after File → New project the Predict page said "No model yet" twice and
+    still listed the last project's answers, and Export CSV wrote them."""
+    image = str(Path(trained_run).parent / "data" / "bright" / "bright_0.png")
+    window.state.set_run(str(trained_run))
+    window.show_page(PREDICT_INDEX)
+    predict = window.current_page()
+    with qtbot.waitSignal(predict.predictions_ready, timeout=120000):
+        predict.add_paths([image])
+    assert predict.table_rows() and predict.csv_button.isEnabled()
+    window.state.mark_saved()
+    assert window.new_project()
+    window.show_page(PREDICT_INDEX)
+    assert predict.table_rows() == [] and predict.summary_label.text() == ""
+    assert not predict.csv_button.isEnabled()
+    assert not predict.export_csv(str(tmp_path / "p.csv"))
+    assert not (tmp_path / "p.csv").exists() and not window.runner.is_busy()
+    # The page works as before in the new project: answers come with its model.
+    window.state.set_run(str(trained_run))
+    with qtbot.waitSignal(predict.predictions_ready, timeout=120000) as sig:
+        predict.add_paths([image])
+    assert sig.args == [1] and [r["path"] for r in predict.table_rows()] == [image]
+
+
 def test_a_folder_without_images_is_not_called_already_listed(tmp_path):
     """With images in the list, adding an empty folder said "Those images are already in
     the list."; it is a folder without images, whatever the list holds."""

@@ -230,6 +230,16 @@ def test_stop_keeps_the_best_epoch_and_resume_continues(qtbot, window, tmp_path,
     assert window.state.run_dir == result.run_dir
     assert run.model_path.exists()  # the best epoch so far was kept
     assert "Resume" in page.banner.text()
+    # A review: it said only "Resume … or go on to Evaluate", and Predict's note "A run
+    # calibrated after training has one": the stopped run is not calibrated, so no "unknown"
+    assert "not calibrated" in page.banner.text() and "unknown" in page.banner.text()
+    from core.infer.loaders import load_predictor
+    from gui.pages.predict.unknown_bar import unfinished_note
+
+    unknown = next(p for p in window.pages if p.key == "predict").unknown
+    unknown.show_model(load_predictor(result.run_dir), result.run_dir)
+    note = unknown.bar.note.text()
+    assert "stopped before the end" in note and "Resume on the Train page" in note
     assert page.resume_button.isEnabled() and page.start_button.isEnabled()
     assert "own settings" not in page.log.toPlainText()
     old_rate = window.state.config.train.learning_rate
@@ -244,6 +254,7 @@ def test_stop_keeps_the_best_epoch_and_resume_continues(qtbot, window, tmp_path,
     assert RunFolder(result.run_dir).load_config().train.learning_rate == old_rate
     resumed = sig2.args[0]
     assert resumed.status == "completed" and resumed.run_dir == result.run_dir
+    assert unfinished_note(result.run_dir) == ""  # completed: calibrated (or says why not)
     assert len(run.history()) == 8
     assert page.log.at_bottom()  # issue 15.8: the log still follows after Resume
     # both sessions' training time, as run.json records it (not only the resumed part)

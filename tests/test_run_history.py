@@ -530,10 +530,17 @@ def test_a_run_cut_off_after_some_epochs_is_told_how_far_it_got(tmp_path):
 
     run = RunFolder(tmp_path / "run")
     run.path.mkdir()
-    assert "before its first epoch ended" in without_model(run.path, "interrupted")
+    said = without_model(run.path, "stopped")
+    # A review: a run stopped in its first epoch was to be "resumed on the Train step", whose
+    # Resume is off for it (nothing to resume): it says to start a new run instead
+    assert "before its first epoch ended; nothing of it can be resumed" in said
+    assert "until a new run is trained (Start training on the Train step" in said
+    assert "resumed on the Train step" not in said
     run.write_history([{"phase": "head", "epoch": i, "global_epoch": i, "loss": 1.0,
                         "accuracy": 0.5, "val_loss": 1.0, "val_accuracy": 0.5,
                         "learning_rate": 1e-3, "seconds": 1.0} for i in range(1, 7)])
+    run.checkpoint.state.parent.mkdir()
+    run.checkpoint.state.write_text("{}")  # written after every finished epoch
     said = without_model(run.path, "interrupted")
     assert "cut off after 6 epochs" in said and "until it is resumed on the Train step" in said
     assert "still training" in without_model(run.path, "running")

@@ -42,6 +42,10 @@ def without_model(run_dir, status: str) -> str:
     unfinished = status in UNFINISHED
     why = state_words(run, status) or f"{run.model_path.name} is missing from its folder"
     until = "it is resumed on the Train step" if unfinished else "one is trained"
+    if unfinished and not run.checkpoint.state.exists():  # no finished epoch: the Train
+        why += "; nothing of it can be resumed"  # step's Resume is off (it sent the user
+        until = ("a new run is trained (Start training on the Train step; this one can be "
+                 "deleted here)")  # there, a review)
     return (f"it has no {run.model_path.name} ({why}), so Evaluate, Predict and Export have no "
             f"model until {until}.")
 

@@ -4,7 +4,8 @@ A grid of the images found (thumbnails decoded off the UI thread by
 :class:`gui.thumbnails.ThumbnailModel`); beside it, for a likely wrong label,
 the selected image larger with examples of the class it is filed under and of
 the class it looks like, so the user judges by eye.  K keeps an image (nothing
-changes on disk), M moves it to the suggested class, S sets it aside; the
+changes on disk; the next check lists it as kept, after the others:
+:mod:`core.audit.kept`), M moves it to the suggested class, S sets it aside; the
 panel only *asks* (``decided``): :class:`gui.pages.data.audit_view.AuditView`
 applies the fixes in a worker and marks the images with what was done.
 Several selected images are decided at once.
@@ -13,6 +14,7 @@ Several selected images are decided at once.
 from __future__ import annotations
 
 import html
+import os
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
@@ -25,6 +27,7 @@ from gui.plain_text import plain_tip
 from gui.thumbnails import ThumbnailModel
 
 EXAMPLES = 6
+KEPT = "✓ kept"
 
 
 @dataclass(frozen=True)
@@ -88,10 +91,13 @@ class FindingsPanel(QWidget):
     """Suspects in a grid with keep / move / set-aside; ``with_classes`` adds the examples."""
 
     decided = Signal(list)  # [(path, "move" | "set_aside", target class)]
+    problem = Signal(str)  # the kept images could not be remembered: why
 
-    def __init__(self, with_classes: bool, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, with_classes: bool, kind: str = "",
+                 parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self.with_classes = with_classes
+        self.kind, self.root = kind, ""  # kept images are remembered by kind, per folder
         self.findings: list[Finding] = []
         self._by_path: dict[str, Finding] = {}
         self._examples: Callable[[str, str], list[str]] = lambda _c, _p: []
@@ -143,7 +149,8 @@ class FindingsPanel(QWidget):
     def _build_buttons(self) -> QHBoxLayout:
         row = QHBoxLayout()
         self.keep_button = QPushButton("Keep (K)")
-        self.keep_button.setToolTip("The label is right: leave the image where it is (K)")
+        self.keep_button.setToolTip("The label is right: leave the image where it is; the "
+                                    "next check lists it as kept, after the others (K)")
         self.keep_button.setShortcut(QKeySequence("K"))
         self.keep_button.clicked.connect(self.keep_selected)
         self.move_button = QPushButton("Move to suggested class (M)")
@@ -189,14 +196,21 @@ class FindingsPanel(QWidget):
 
     # -- content ---------------------------------------------------------------
     def set_findings(self, findings: Sequence[Finding], empty_text: str,
-                     examples: Optional[Callable[[str, str], list[str]]] = None) -> None:
-        """Show ``findings``; ``examples(class, path)`` gives typical images of a class."""
-        self.findings = list(findings)
+                     examples: Optional[Callable[[str, str], list[str]]] = None,
+                     root: str = "") -> None:
+        """Show ``findings`` of the folder ``root``, those kept at an earlier check last and
+        marked kept; ``examples(class, path)`` gives typical images of a class."""
+        self.root = root
+        kept = self._kept_before()
+        self.findings = sorted(findings, key=lambda f: os.path.normpath(f.path) in kept)
         self._by_path = {f.path: f for f in self.findings}
         if examples is not None:
             self._examples = examples
         self.model.set_items([f.path for f in self.findings],
                              [f.caption for f in self.findings])
+        for f in self.findings:
+            if os.path.normpath(f.path) in kept:
+                self.model.set_mark(f.path, KEPT)
         self.model.prefetch(48)
         self.empty.setText(empty_text)
         self.empty.setVisible(not self.findings)
@@ -227,15 +241,30 @@ class FindingsPanel(QWidget):
     def pending(self) -> list[Finding]:
         return [f for f in self.findings if not self.model.mark(f.path)]
 
+    def _kept_before(self) -> set[str]:
+        from core.audit.kept import kept_paths
+
+        if not (self.root and self.kind):
+            return set()
+        return {os.path.normpath(p) for p in kept_paths(self.root, self.kind)}
+
     # -- deciding ----------------------------------------------------------------
     def keep_selected(self) -> None:
+        from core.audit.kept import remember_kept
+
         chosen = [f for f in self.selected() if not self.model.mark(f.path)]
         for f in chosen:
-            self.model.set_mark(f.path, "✓ kept")
+            self.model.set_mark(f.path, KEPT)
+        if chosen and self.root and self.kind:
+            try:
+                remember_kept(self.root, self.kind, [f.path for f in chosen])
+            except OSError as exc:
+                self.problem.emit(f"The kept images could not be remembered for the next "
+                                  f"check ({exc}); they are kept for this one.")
         self._next(chosen)
 
-    def _decide(self, action: str) -> None:
-        chosen = [f for f in self.selected() if not self.model.mark(f.path)
+    def _decide(self, action: str) -> None:  # a kept image may still be moved or set aside
+        chosen = [f for f in self.selected() if self.model.mark(f.path) in ("", KEPT)
                   and (action != "move" or f.suggested)]
         if chosen:
             self.decided.emit([(f.path, action, f.suggested if action == "move" else "")
@@ -256,8 +285,8 @@ class FindingsPanel(QWidget):
 
     def _on_selected(self) -> None:
         chosen = self.selected()
-        open_ = [f for f in chosen if not self.model.mark(f.path)]
-        self.keep_button.setEnabled(bool(open_))
+        open_ = [f for f in chosen if self.model.mark(f.path) in ("", KEPT)]
+        self.keep_button.setEnabled(any(not self.model.mark(f.path) for f in open_))
         self.aside_button.setEnabled(bool(open_))
         self.move_button.setEnabled(any(f.suggested for f in open_))
         if not self.with_classes:

@@ -54,8 +54,7 @@ class AuditView(QWidget):
 
     files_changed = Signal()        # fixes moved files: scan the folder again
     undone = Signal(object)         # FixOutcome of an undo made here
-    message = Signal(str, str)  # text, kind for the page's banner: "error", "info", or "clear"
-    #                             (that text, if still shown, goes)
+    message = Signal(str, str)  # the page's banner: text, "error"/"info"/"clear" (that text)
     checked = Signal(object)        # AuditOutcome of a finished check
 
     def __init__(self, state, runner, parent: Optional[QWidget] = None) -> None:
@@ -81,15 +80,16 @@ class AuditView(QWidget):
         self.summary.setWordWrap(True)
         lay.addWidget(self.summary)
         self.sections = QTabWidget()
-        self.labels_panel = FindingsPanel(with_classes=True)
+        self.labels_panel = FindingsPanel(with_classes=True, kind="labels")
         self.groups_panel = GroupsPanel()
-        self.outliers_panel = FindingsPanel(with_classes=False)
+        self.outliers_panel = FindingsPanel(with_classes=False, kind="outliers")
         self.map_panel = MapPanel()
         for panel, title in zip((self.labels_panel, self.groups_panel, self.outliers_panel,
                                  self.map_panel), SECTION_TITLES):
             self.sections.addTab(panel, title)
-        self.labels_panel.decided.connect(lambda d: self.apply(d, -1))
-        self.outliers_panel.decided.connect(lambda d: self.apply(d, -1))
+        for panel in (self.labels_panel, self.outliers_panel):  # K remembered, or why not
+            panel.decided.connect(lambda d: self.apply(d, -1))
+            panel.problem.connect(lambda text: self.message.emit(text, "error"))
         self.groups_panel.decided.connect(
             lambda d: self.apply(d, self.groups_panel.list.currentRow()))
         self.sections.setEnabled(False)
@@ -141,6 +141,8 @@ class AuditView(QWidget):
         elif self.outcome is not None and report is not None:
             stale = changed_since_check(self.outcome.result, report, self._fixed)
             self.status.setText(stale or self.status.text())
+        elif self.outcome is None and self._failed:  # "did not finish (see the message
+            self.status.setText("")  # above)": the scan took that message (a review)
         self.check_button.setEnabled(bool(root) and not self.runner.is_busy())
         self.refresh_undo()
 
@@ -276,12 +278,12 @@ class AuditView(QWidget):
             [Finding(i.path, i.given, i.suggested, i.score,
                      f"{i.given} → {i.suggested}") for i in r.label_issues],
             "No likely wrong labels." + (" " + " ".join(r.notes) if r.notes else ""),
-            self.examples)
+            self.examples, root=self.root)
         self.groups_panel.set_groups(r.near_duplicates, self.root, "No near-copies found.")
         class_of = dict(zip(r.paths, r.image_classes))  # one lookup table, not a search each
         self.outliers_panel.set_findings(
             [Finding(o.path, class_of.get(o.path, ""), caption=f"{class_of.get(o.path, '')} · "
-                     f"{o.score:.1f}") for o in r.outliers], "No outliers.")
+                     f"{o.score:.1f}") for o in r.outliers], "No outliers.", root=self.root)
         self.map_panel.set_points(outcome.xy, r.paths, r.image_classes, r.classes, self.root)
         self.sections.setEnabled(True)
         self._titles()
@@ -362,9 +364,8 @@ class AuditView(QWidget):
         self.refresh_undo()
 
     def _forget_fixes(self) -> None:
-        """A new check, a failed one or another folder: the marks of the fixes made since
-        the last check go with it (a stale "set aside" on a copy that Undo had put back
-        made "keep one" leave it in the folder)."""
+        """A new check, a failed one or another folder: the marks of the fixes since the last
+        check go (a stale "set aside" on a copy Undo had put back made "keep one" leave it)."""
         self._batches, self._fixed = {}, set()
         for panel in (self.labels_panel, self.outliers_panel, self.groups_panel):
             panel.model.clear_marks()

@@ -1,13 +1,12 @@
 """Step 8: take the model away in the formats you need, each one checked, or serve it.
 
-The page edits ``config.export`` (formats, parity sample, int8 calibration and
-float layers: :mod:`gui.pages.export.checks_box`, output folder), so the project file and ``python main.py export`` use the
-same choices.  "Export" runs :func:`core.export.exporter.export_model` as the
-window's one job: it builds every format, loads each with its own runtime in a
-fresh process and compares its answers with the app's.  The report table shows
-that comparison per format against the format's bound, so a user sees PASS or
-FAIL rather than having to trust the converter.  "Serve" answers over HTTP
-(:mod:`gui.pages.export.serve_box`)."""
+The page edits ``config.export`` (formats, parity sample, int8 calibration and float layers:
+:mod:`gui.pages.export.checks_box`, output folder), so the project file and ``python main.py
+export`` use the same choices.  "Export" runs :func:`core.export.exporter.export_model` as the
+window's one job: it builds every format, loads each with its own runtime in a fresh process
+and compares its answers with the app's.  The report table shows that comparison per format
+against the format's bound, so a user sees PASS or FAIL rather than having to trust the
+converter.  "Serve" answers over HTTP (:mod:`gui.pages.export.serve_box`)."""
 
 from __future__ import annotations
 
@@ -227,8 +226,8 @@ class ExportPage(Page):
             whose = "chosen here" if self._chosen_source else "the current run"
             self.source_label.setText(f"<b>Model to export</b> ({whose}): {html(src)}")
         self.out_edit.setPlaceholderText(self.default_out_dir() or "choose a folder")
-        if self.report is not None and not same_path(self._report_source, src):
-            self._clear_report()  # the verdicts were another model's
+        if self._report_source is not None and not same_path(self._report_source, src):
+            self._clear_report()  # the verdicts, banner and log were another model's
         self._update_export_button()
         self.serve_box.refresh()
 
@@ -300,11 +299,8 @@ class ExportPage(Page):
             self.show_error(f"Please wait: “{job_now.name if job_now else 'a job'}” is still "
                             "running (or cancel it in the status bar).")
             return False
-        self.clear_message()
         self._clear_report()
-        self._last_out = out
-        self._exporting = src
-        self.log.clear()
+        self._last_out, self._exporting = out, src
         self.status_label.setText(f"Exporting {', '.join(formats)} to {out}…")
         job.progress.connect(self._on_event)
         job.finished.connect(self._on_exported)
@@ -323,12 +319,17 @@ class ExportPage(Page):
             self.status_label.setText(event.message + "…" if event.total else event.message)
 
     def _on_failed(self, message: str) -> None:
+        same = same_path(self._exporting, self.source_path())  # its message and log go
+        self._report_source = self._exporting if same else None  # with the model
         self.status_label.setText("")
         self.show_error(message)
         self.export_failed.emit(message)
 
     def _clear_report(self) -> None:
-        self.report = None
+        """Forget the last export: table, banner, log (they stayed over a new run: a review)."""
+        self.report, self._report_source = None, None
+        self.clear_message()
+        self.log.clear()
         self.table.setRowCount(0)
         self.failures_label.hide()
         self.open_button.setEnabled(False)

@@ -74,7 +74,7 @@ class PredictPage(Page):
         self.tabs, self.table = self.stack.tabs, self.stack.table
         self.problem_tree = self.stack.problem_tree
 
-        self.state.project_opening.connect(self._forget_chosen_model)
+        self.state.project_opening.connect(self._forget_last_project)
         self.state.run_changed.connect(self._on_current_model_changed)
         self.state.model_changed.connect(self._on_current_model_changed)
         self.runner.busy_changed.connect(self._on_busy)
@@ -141,6 +141,7 @@ class PredictPage(Page):
     def _on_model_opened(self, path: str, predictor: Any, then: Sequence[str] = ()) -> None:
         self._chosen_model = path
         self._set_predictor(predictor, path)
+        self._stale = False  # every shown image is asked again just below
         self.model_loaded.emit(predictor)
         if then:
             self._start_prediction(self.cards.paths() + list(then), known=[], replace=True)
@@ -169,14 +170,17 @@ class PredictPage(Page):
             self._stale = bool(self.cards.paths())
             self._ask_again_if_stale()
 
-    def _forget_chosen_model(self) -> None:
+    def _forget_last_project(self) -> None:
         """Another project answers with its own model (the one opened here for the last
-        project stayed, and it is in neither project).  Nothing is asked yet: the project
-        is not loaded (asking now predicted with the old one and kept its scan waiting)."""
+        project stayed, and it is in neither project), and starts with no answers: the
+        last project's stayed, under "No model yet", and Export CSV wrote them (a review).
+        Nothing is asked: the project is not loaded (asking now predicted with the old
+        model and kept its scan waiting)."""
         if self._chosen_model is not None:
             self._chosen_model = None
             self._set_predictor(None, None)
-            self._stale = bool(self.cards.paths())
+        self._stale = False
+        self.clear_results()
 
     def _ask_again_if_stale(self) -> None:
         if self._stale and self.isVisible() and not self.runner.is_busy():
@@ -365,7 +369,10 @@ class PredictPage(Page):
     # ------------------------------------------------------------------ plumbing
     def on_shown(self) -> None:
         self._refresh_model_label()
-        self._ask_again_if_stale()
+        # Asked on the next turn of the event loop: images (or a model) dropped on another
+        # page show this page first and come a moment later; they join the new model's
+        # answers instead of being refused by a re-predict started just before (a review).
+        QTimer.singleShot(0, self._ask_again_if_stale)
 
     def shutdown(self) -> None:
         self.live.stop()

@@ -173,6 +173,28 @@ class UnknownBar(QWidget):
         widget.blockSignals(False)
 
 
+def unfinished_note(path: Optional[str]) -> str:
+    """Why a run's model has no "unknown" score when it is that the run never completed (a
+    stopped run is calibrated when it completes); "" for anything else.  The note had said
+    only "A run calibrated after training has one", and the Train page "go on to Evaluate"
+    (a review)."""
+    from core.errors import UserError
+    from core.runs.folder import find_run_folder
+    from core.runs.records import RunStatus
+
+    run = find_run_folder(path) if path else None
+    try:
+        status = run.run_info().status if run is not None else None
+    except (UserError, OSError):  # the Runs page says what is wrong with its run.json
+        return ""
+    if status is None or status is RunStatus.COMPLETED:
+        return ""
+    how = "was stopped before the end" if status is RunStatus.STOPPED else "did not finish"
+    return (f"This run {how}, so it was not calibrated and cannot say “unknown”: every "
+            "image gets the class it resembles most. To finish it, press Resume on the Train "
+            "page (open the run on the Runs page first if it is not the current one).")
+
+
 class UnknownControl:
     """The Predict page's side of the bar: apply a threshold to the model and the images
     shown, keep it in the project (``state``) and save it in the run (calibration.json)."""
@@ -210,6 +232,8 @@ class UnknownControl:
         elif has and not quantiles:
             note = ("This run was calibrated before the threshold could be moved here: run "
                     "“python main.py calibrate RUN_FOLDER” once.")
+        elif not has:
+            note = unfinished_note(path)
         self.bar.set_model(has, predictor.unknown_threshold, quantiles, fitted, note)
         self.refresh()
 

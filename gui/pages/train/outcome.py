@@ -128,7 +128,9 @@ def ended_texts(result: Any, outcome: RunOutcome, has_model: bool) -> tuple[str,
                 "the Evaluate step →")
     kept = (f"The best epoch so far was kept.{best}" if has_model
             else "It stopped before an epoch finished, so there is no model yet.")
-    then = ("Press Resume to continue it, or go on to Evaluate." if has_model
+    then = ("Press Resume to finish it, or go on to Evaluate: until it finishes it is not "
+            "calibrated, so Predict cannot answer “unknown” for images unlike its classes."
+            if has_model
             else "Press Resume to continue it." if resumable(result.run_dir)
             else "Press Start to train again.")
     return f"Stopped after {took} of training. {kept}", f"Training stopped. {kept} {then}"
