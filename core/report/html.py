@@ -23,6 +23,7 @@ from core.export.report import parity_figures_text
 from core.shown import human_size, shown_text, when_text
 from core.report.charts import line_chart, reliability_chart, thumbnail_uri
 from core.report.gather import STALE, ReportData, gather
+from core.trust.store import RECALIBRATED, figures_calibration, since_text
 
 #: Classes up to which the report prints the confusion matrix (the most confused pairs,
 #: up to MOST_CONFUSED of them, above it).
@@ -217,12 +218,18 @@ def _calibration_section(d: ReportData) -> str:
     if not cal and not m.get("reliability"):
         return "<h2>Calibration</h2><p class='muted'>Not calibrated.</p>"
     out = ["<h2>Calibration</h2>"]
-    before, after = (cal or {}).get("ece_before"), (cal or {}).get("ece_after")
+    pair = figures_calibration(m) or {}
+    since = pair.pop(RECALIBRATED, None)  # calibrated again on changed images: the figures
+    shown = pair if since else (cal or {})  # keep the calibration they were scored with
+    before, after = shown.get("ece_before"), shown.get("ece_after")
     if isinstance(before, (int, float)) and isinstance(after, (int, float)):
         out.append(f"<p>Expected calibration error on validation: {after:.3f} after "
                    f"calibration ({before:.3f} before).</p>")  # which one it was went unsaid
     elif isinstance(m.get("ece"), (int, float)):
         out.append(f"<p>Expected calibration error on validation: {m['ece']:.3f}.</p>")
+    if since:
+        out.append(f"<p class='bad'>{escape(since_text(since, pair or None))} The table "
+                   "below is the calibration in use now.</p>")
     if cal:
         scalars = [(k, v) for k, v in cal.items() if not isinstance(v, (list, dict))]
         out.append(_table(("", ""), scalars))

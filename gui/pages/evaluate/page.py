@@ -188,7 +188,7 @@ class EvaluatePage(Page):
         from core.errors import UserError
         from core.infer.metrics import Metrics
         from core.runs.folder import RunFolder
-        from core.trust.store import shown_summary
+        from core.trust.store import figures_calibration
 
         run = RunFolder(run_dir)
         self.calibration = None
@@ -196,8 +196,7 @@ class EvaluatePage(Page):
             return None
         try:
             data = run.metrics()
-            self.calibration = shown_summary(data.get("calibration")) \
-                if isinstance(data, dict) else None
+            self.calibration = figures_calibration(data)  # never mixed with a later one
             return Metrics.from_dict(data)
         except (KeyError, TypeError, ValueError) as exc:  # hand-edited: types checked on read
             self.show_error(f"{run.metrics_path}: not a results file this app wrote ({exc}).")

@@ -15,6 +15,7 @@ temperature scaling, from ``metrics.json``'s ``"calibration"``.
 
 from __future__ import annotations
 
+from html import escape
 from typing import Optional
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
@@ -108,7 +109,25 @@ class ReliabilityChart(QWidget):
 
 
 def ece_text(metrics, calibration: Optional[dict]) -> str:
-    """The words above the diagram: ECE, and what calibration changed when it ran."""
+    """The words above the diagram: ECE, and what calibration changed when it ran.
+
+    ``calibration`` is :func:`core.trust.store.figures_calibration`'s: the one the figures
+    were scored with, and under ``RECALIBRATED`` one fitted since on changed images."""
+    from core.trust.store import RECALIBRATED, since_text
+
+    since = (calibration or {}).get(RECALIBRATED)
+    calibration = {k: v for k, v in (calibration or {}).items() if k != RECALIBRATED} or None
+    text = _ece_text(metrics, calibration)
+    if since:
+        text = text.replace(" Every probability the app shows for this run is the "
+                            "calibrated one.", "")
+        text = text.replace("No calibration is recorded for this model", "No calibration "
+                            "was recorded when these figures were scored")
+        text += f"<br><b>{escape(since_text(since, calibration))}</b>"
+    return text
+
+
+def _ece_text(metrics, calibration: Optional[dict]) -> str:
     if metrics.ece is None:
         text = ("<b>Expected calibration error: not recorded</b> (these results were saved by "
                 "an earlier version; evaluate the run again to measure it).")
