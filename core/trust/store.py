@@ -265,15 +265,14 @@ def figures_calibration(metrics) -> Optional[dict]:
 def since_text(since: dict, scored_with: Optional[dict]) -> str:
     """Says that the run was calibrated again on changed images after its figures were
     scored: which calibration the figures are from and which one the app uses now."""
-    was = (f"the calibration then (temperature {scored_with.get('temperature', 1):.2f})"
-           if scored_with else "no calibration")
+    was = (f"with the calibration then (temperature {scored_with.get('temperature', 1):.2f})"
+           if scored_with else "uncalibrated")
     why = f" ({since['why']})" if isinstance(since.get("why"), str) else ""
     return (f"Calibrated again since, on its {since.get('n_images', '?')} validation images as "
             f"they are now{why}: temperature {since.get('temperature', 1):.2f}, ECE "
             f"{since.get('ece_before', 0):.3f} before and {since.get('ece_after', 0):.3f} "
-            "after there. Predictions and exports use this newer calibration; the scores, "
-            f"the diagram and the mistakes' confidences are from training, with {was}. "
-            "Evaluate the run on its data folder for today's figures.")
+            "after there. Predictions and exports use it; the scores, the diagram and the "
+            f"mistakes' confidences are training's, {was}.")
 
 
 def calibration_entry(run: RunFolder) -> dict:

@@ -112,22 +112,12 @@ def ece_text(metrics, calibration: Optional[dict]) -> str:
     """The words above the diagram: ECE, and what calibration changed when it ran.
 
     ``calibration`` is :func:`core.trust.store.figures_calibration`'s: the one the figures
-    were scored with, and under ``RECALIBRATED`` one fitted since on changed images."""
+    were scored with, and under ``RECALIBRATED`` one fitted since on changed images (then
+    what the app's probabilities are now is said of that one, not of the first)."""
     from core.trust.store import RECALIBRATED, since_text
 
     since = (calibration or {}).get(RECALIBRATED)
     calibration = {k: v for k, v in (calibration or {}).items() if k != RECALIBRATED} or None
-    text = _ece_text(metrics, calibration)
-    if since:
-        text = text.replace(" Every probability the app shows for this run is the "
-                            "calibrated one.", "")
-        text = text.replace("No calibration is recorded for this model", "No calibration "
-                            "was recorded when these figures were scored")
-        text += f"<br><b>{escape(since_text(since, calibration))}</b>"
-    return text
-
-
-def _ece_text(metrics, calibration: Optional[dict]) -> str:
     if metrics.ece is None:
         text = ("<b>Expected calibration error: not recorded</b> (these results were saved by "
                 "an earlier version; evaluate the run again to measure it).")
@@ -140,18 +130,26 @@ def _ece_text(metrics, calibration: Optional[dict]) -> str:
                  f"{calibration.get('n_images', '?')} of its validation images right, which "
                  "leaves no mistake to fit a temperature on (temperature 1.00; there, ECE "
                  f"{calibration.get('ece_before', 0):.3f} before and "
-                 f"{calibration.get('ece_after', 0):.3f} after). Its "
-                 "probabilities are its own: on these images it was right more often than "
-                 "its confidence says. More validation images would let it be calibrated.")
+                 f"{calibration.get('ece_after', 0):.3f} after).")
+        if not since:
+            text += (" Its probabilities are its own: on these images it was right more often "
+                     "than its confidence says. More validation images would let it be "
+                     "calibrated.")
     elif calibration:
         text += (f"<br>Calibrated after training on its {calibration.get('n_images', '?')} "
                  f"validation images (temperature {calibration.get('temperature', 1):.2f}): "
                  f"there, ECE {calibration.get('ece_before', 0):.3f} before and "
-                 f"{calibration.get('ece_after', 0):.3f} after. Every probability the app "
-                 "shows for this run is the calibrated one.")
+                 f"{calibration.get('ece_after', 0):.3f} after.")
+        if not since:
+            text += " Every probability the app shows for this run is the calibrated one."
+    elif since:
+        text += "<br>No calibration was recorded when these figures were scored."
     else:
         text += ("<br>No calibration is recorded for this model (too few validation images, "
                  "or trained before calibration existed): its probabilities are its own.")
+    if since:
+        text += "<br>" + escape(since_text(since, calibration)).replace(
+            "Calibrated again since", "<b>Calibrated again since</b>", 1)
     return text
 
 

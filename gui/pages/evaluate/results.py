@@ -55,6 +55,25 @@ def before_text(calibration: Optional[dict]) -> str:
     return f" ({calibration['ece_before']:.3f} before calibration)"
 
 
+def changed_images_text(recorded, fresh, n_read: int) -> str:
+    """The banner when the validation images as they are now do not give the matrix shown
+    (``recorded``, metrics.json's; ``fresh``, the page's own predictions of them): a cell
+    counting 0 listed 2 images after pictures were replaced under the same names."""
+    shown = recorded.n_images if recorded is not None else n_read
+    if n_read < shown:
+        return (f"{shown - n_read} of the {shown} validation images cannot be read now "
+                "(deleted, moved or damaged since training): the cells list only the images "
+                "still there.")
+    if recorded is not None and fresh is not None and fresh.confusion != recorded.confusion:
+        return ("The validation images changed since the run was scored: the model answers "
+                f"some of them otherwise now (accuracy {fresh.accuracy:.1%} on them as they "
+                f"are, {recorded.accuracy:.1%} when scored). The matrix and the figures are "
+                "from training; the cells list the images as they are now, so a cell may "
+                "list more or fewer images than it counts. Evaluate on another folder (the "
+                "run's data folder) for today's figures.")
+    return ""
+
+
 def folder_notes(evaluation) -> list[str]:
     """What a folder's figures leave out, sentence by sentence: folders named like no class
     (a "Dark" folder for the class "dark" was dropped with one log line), copies of other

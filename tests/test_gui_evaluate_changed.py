@@ -1,0 +1,37 @@
+"""The Evaluate page when the run's validation images changed since it was scored (a review):
+the matrix is training's, the cells list the images as they are now, and the page says so."""
+
+from core.infer.metrics import Metrics
+from core.runs.folder import RunFolder
+from test_calibrate_changed_images import replace_validation_pictures, run_with_own_data
+from test_gui_evaluate import click_cell
+
+
+def test_replaced_validation_pictures_are_named_above_the_cells(qtbot, window, trained_run,
+                                                                 tmp_path):
+    """A cell showing 0 listed 2 images, and one showing 6 listed 3, without a word."""
+    run = run_with_own_data(trained_run, tmp_path)
+    metrics = Metrics.from_dict(RunFolder(run).metrics())
+    replace_validation_pictures(run)
+    page = window.pages[4]
+    window.show_page(4)
+    with qtbot.waitSignal(page.metrics_shown, timeout=10000):
+        window.state.set_run(str(run))
+    assert "changed since" not in page.banner.text()
+    with qtbot.waitSignal(page.predictions_ready, timeout=120000):
+        click_cell(qtbot, page, 0, 0)
+    text = page.banner.text()
+    assert "The validation images changed since the run was scored" in text
+    assert f"{metrics.accuracy:.1%} when scored" in text
+    assert page.confusion.counts() == metrics.confusion  # the matrix stays training's
+
+
+def test_unchanged_validation_images_give_no_banner(qtbot, window, trained_run, tmp_path):
+    run = run_with_own_data(trained_run, tmp_path)
+    page = window.pages[4]
+    window.show_page(4)
+    with qtbot.waitSignal(page.metrics_shown, timeout=10000):
+        window.state.set_run(str(run))
+    with qtbot.waitSignal(page.predictions_ready, timeout=120000):
+        click_cell(qtbot, page, 0, 0)
+    assert "changed since" not in page.banner.text()
