@@ -19,6 +19,7 @@ from core.errors import UserError
 from core.runs.compare import effective_settings, setting_label, settings_known
 from core.runs.folder import RunFolder
 from core.runs.lock import shown_status
+from core.report.staleness import model_digest, run_calibration, with_staleness
 from core.trust.store import read_record, shown_summary
 
 
@@ -184,43 +185,11 @@ def current_exports(run_dir: Path, history=None) -> tuple[list[dict], Optional[s
             and _export_source(metas[Path(r["path"]).parent]) in (None, str(run.model_path))]
     gone = len(latest) - len(kept)
     if kept:
-        now = _run_calibration(run)
-        kept = [_with_staleness(r, metas[Path(r["path"]).parent], now) for r in kept]
+        now, digest = run_calibration(run), model_digest(run)
+        kept = [with_staleness(r, metas[Path(r["path"]).parent], now, digest) for r in kept]
     return kept, (f"{gone} earlier export(s) are not listed: deleted since, replaced by "
                   "another model's export to the same folder, or left unfinished by an export that "
                   "was stopped" if gone else None)
-
-
-#: What an export row carries when the run's calibration changed after it was made.
-STALE = "stale"
-
-
-def _run_calibration(run: RunFolder):
-    """(temperature, unknown threshold) of the run's calibration.json; None when it has none;
-    False when it cannot be read (said elsewhere in the report; no export is judged by it)."""
-    try:
-        rec = read_record(run)
-    except Exception:  # noqa: BLE001 - an unreadable calibration.json is said elsewhere
-        return False
-    return (rec.temperature, rec.unknown_threshold) if rec is not None else None
-
-
-def _with_staleness(row: dict, meta: Optional[dict], now) -> dict:
-    """``row``, with :data:`STALE` saying why when the run was calibrated again after the
-    export (``meta``: its folder's metadata.json; ``now``: :func:`_run_calibration`): the
-    file keeps the old temperature and threshold, so "passed" had stood beside answers that
-    differed from the app's on 23 of 132 images (a report review)."""
-    from core.infer.export_meta import export_calibration
-
-    if now is False or not meta or "calibration" not in meta:  # an earlier version's export
-        return row
-    was = export_calibration(meta) if isinstance(meta["calibration"], dict) else None
-    if was == now:
-        return row
-    why = ("the run was calibrated after this export" if was is None else
-           "the run's calibration was removed after this export" if now is None else
-           "the run was calibrated again after this export")
-    return {**row, STALE: f"{why}, so the file answers otherwise than the app: export again"}
 
 
 def _export_source(meta: Optional[dict]) -> Optional[str]:

@@ -22,7 +22,8 @@ from core.infer.metrics import NO_MISTAKES, Metrics, confused_pairs
 from core.export.report import parity_figures_text
 from core.shown import human_size, shown_text, when_text
 from core.report.charts import line_chart, reliability_chart, thumbnail_uri
-from core.report.gather import STALE, ReportData, gather
+from core.report.gather import ReportData, gather
+from core.report.staleness import STALE
 from core.trust.store import RECALIBRATED, figures_calibration, since_text
 
 #: Classes up to which the report prints the confusion matrix (the most confused pairs,
