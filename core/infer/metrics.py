@@ -14,7 +14,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from core.shown import cut_middle, one_line, padded, text_width
+from core.shown import cut_distinct, one_line, padded, text_width
 from core.typed_json import finite_number
 from core.trust.calibration import expected_calibration_error, reliability_table
 
@@ -105,7 +105,7 @@ class Metrics:
         the terminal, and escaping the finished text afterwards put the columns out of
         line.  The command line passes its terminal escaping (``core.cli.terminal.name``,
         a layer above this one); the default keeps each name on its line."""
-        names = [cut_middle(shown(c), TEXT_NAME_CHARS) for c in self.classes]
+        names = cut_distinct([shown(c) for c in self.classes], TEXT_NAME_CHARS)  # never alike
         width = max([text_width(c) for c in names] + [5])
         lines = [f"accuracy: {self.accuracy:.4f} on {self.n_images} images "
                  f"(macro F1 {self.macro_f1:.4f}, ECE "
@@ -129,7 +129,8 @@ class Metrics:
     def _matrix_lines(self, names: list[str], width: int) -> list[str]:
         lines = ["confusion matrix (rows: true, columns: predicted)"]
         col = min(max([6] + [text_width(c) for c in names]), 12)  # 'mono_100' was 'mono_1'
-        heads = [cut_middle(c, col) for c in names]
+        heads = cut_distinct(names, col)
+        col = max([col] + [text_width(h) for h in heads])  # given whole: never alike
         lines.append(" " * width + "  " + " ".join(padded(h, col, right=True) for h in heads))
         for name, row in zip(names, self.confusion):
             lines.append(f"{padded(name, width)}  " + " ".join(f"{v:{col}d}" for v in row))
