@@ -195,6 +195,27 @@ def test_a_finished_run_without_its_scores_says_so_in_the_report_and_the_termina
     assert "warning: metrics.json:" in err and "is missing from the finished run" in err
 
 
+def test_a_run_trained_without_validation_images_is_not_called_damaged(tmp_path, tiny_weights,
+                                                                         capsys):
+    """(a review) A --val-split 0 run's report warned "metrics.json is missing from the
+    finished run; put it back from a copy of the run": it never had one."""
+    from core.cli import main
+    from core.train.engine import train
+    from weights_fixture import make_bright_dark, tiny_config
+
+    cfg = tiny_config(make_bright_dark(tmp_path / "data", per_class=8), tiny_weights,
+                      epochs=1, fine_tune_epochs=0)
+    cfg.data.val_split = 0.0
+    result = train(cfg, tmp_path / "run")
+    assert result.status == "completed" and not (tmp_path / "run" / "metrics.json").exists()
+    capsys.readouterr()
+    assert main(["report", str(tmp_path / "run"), "--out", str(tmp_path / "r.html")]) == 0
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "missing" not in html and "put it back" not in html
+    assert "No scores: the run was trained without validation images" in html
+    assert "warning" not in capsys.readouterr().err
+
+
 def test_report_prints_long_names_on_a4_and_says_which_ece(trained_run, tmp_path):
     """15 class names of 30 letters across printed 2 of the matrix's 15 columns on A4; an ESC
     in a class name went raw into the HTML; the calibration error shown was the one after

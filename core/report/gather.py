@@ -46,6 +46,9 @@ class ReportData:
     calibration: Optional[dict]
     exports: list[dict]
     notes: list[str] = field(default_factory=list)  # what could not be read, and why
+    #: Why the run has no scores when nothing is wrong ("" otherwise): trained without
+    #: validation images, it never had a metrics.json (called "missing" before).
+    no_scores: str = ""
 
 
 def _number(v: Any) -> str:
@@ -192,6 +195,16 @@ def current_exports(run_dir: Path, history=None) -> tuple[list[dict], Optional[s
                   "was stopped" if gone else None)
 
 
+def _without_validation(run: RunFolder) -> bool:
+    """True when split.json says the run held no image out for validation (metrics.json is
+    then never written: training has nothing to score)."""
+    try:
+        split = run.read_json(run.split_path.name)
+    except UserError:
+        return False
+    return isinstance(split, dict) and split.get("val") == []
+
+
 def _export_source(meta: Optional[dict]) -> Optional[str]:
     """The model an export folder's metadata.json (``meta``) says it was made from (None:
     unknown; "": none, an export into it did not finish)."""
@@ -244,7 +257,12 @@ def gather(run_dir: str | os.PathLike) -> ReportData:
     if data.changed:
         notes.append(data.changed)
     metrics = _optional(run.metrics, "metrics.json", notes) if run.metrics_path.exists() else None
-    if not run.metrics_path.exists() and info.get("status") == "completed":  # was said nowhere
+    no_scores = ""
+    if not run.metrics_path.exists() and _without_validation(run):
+        no_scores = ("the run was trained without validation images (validation share 0), so "
+                     "it has none. Score it on a folder of labelled images: 'python main.py "
+                     f"evaluate {run.path} FOLDER', or Evaluate on another folder… in the window")
+    elif not run.metrics_path.exists() and info.get("status") == "completed":  # said nowhere
         notes.append(f"{run.metrics_path.name}: {run.metrics_path} is missing from the finished "
                      "run; put it back from a copy of the run, or see 'python main.py "
                      "evaluate' for the scores")
@@ -266,4 +284,4 @@ def gather(run_dir: str | os.PathLike) -> ReportData:
     title = f"{backbone} on {Path(data_dir).name if data_dir else 'unknown data'}"
     settings = settings_rows(cfg) if cfg is not None else []
     return ReportData(str(run.path.resolve()), title, info, data, settings, history,
-                      metrics, calibration, exports, notes)
+                      metrics, calibration, exports, notes, no_scores)

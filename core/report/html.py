@@ -157,6 +157,8 @@ def _curves_section(d: ReportData) -> str:
 
 def _scores_section(d: ReportData, max_mistakes: int) -> str:
     m = d.metrics
+    if not m and d.no_scores:
+        return f"<h2>Scores</h2><p class='muted'>No scores: {escape(d.no_scores)}.</p>"
     if not m:  # "see the note at the top" only when there is one to see
         told = any(n.startswith("metrics.json") for n in d.notes)
         return ("<h2>Scores</h2><p class='muted'>No scores: " + (
