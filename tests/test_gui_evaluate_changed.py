@@ -1,5 +1,8 @@
 """The Evaluate page when the run's validation images changed since it was scored (a review):
-the matrix is training's, the cells list the images as they are now, and the page says so."""
+the matrix is training's, the cells list the images as they are now, and the page says so;
+and why a stopped run has no calibration."""
+
+import shutil
 
 from core.infer.metrics import Metrics
 from core.runs.folder import RunFolder
@@ -35,3 +38,27 @@ def test_unchanged_validation_images_give_no_banner(qtbot, window, trained_run, 
     with qtbot.waitSignal(page.predictions_ready, timeout=120000):
         click_cell(qtbot, page, 0, 0)
     assert "changed since" not in page.banner.text()
+
+
+def test_a_stopped_runs_confidence_tab_says_it_is_calibrated_when_it_completes(
+        qtbot, window, trained_run, tmp_path):
+    """(a review) A stopped run with 24 validation images was told "No calibration is
+    recorded (too few validation images, or trained before calibration existed)"; the
+    report said nothing.  Resume is what calibrates it."""
+    from core.cli import main
+    from core.trust.store import clear_trust
+
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    folder = RunFolder(run)
+    clear_trust(folder)  # as training leaves a stopped run
+    folder.update_run_info(status="stopped")
+    page = window.pages[4]
+    window.show_page(4)
+    with qtbot.waitSignal(page.metrics_shown, timeout=10000):
+        window.state.set_run(str(run))
+    text = page.content.confidence.label.text()
+    assert "Not calibrated yet: the run was stopped" in text and "Resume it" in text
+    assert "too few validation images" not in text
+    assert main(["report", str(run), "--out", str(tmp_path / "r.html")]) == 0
+    assert "Not calibrated yet: the run was stopped" in (tmp_path / "r.html").read_text()

@@ -24,6 +24,7 @@ from core.shown import human_size, shown_text, when_text
 from core.report.charts import line_chart, reliability_chart, thumbnail_uri
 from core.report.gather import ReportData, gather
 from core.report.staleness import STALE
+from core.runs.unfinished import UNFINISHED
 from core.trust.store import RECALIBRATED, figures_calibration, since_text
 
 #: Classes up to which the report prints the confusion matrix (the most confused pairs,
@@ -230,6 +231,10 @@ def _calibration_section(d: ReportData) -> str:
                    f"calibration ({before:.3f} before).</p>")  # which one it was went unsaid
     elif isinstance(m.get("ece"), (int, float)):
         out.append(f"<p>Expected calibration error on validation: {m['ece']:.3f}.</p>")
+    if not cal and not since and d.info.get("status") in UNFINISHED:
+        out.append("<p>Not calibrated yet: the run was stopped before it completed, and a run "
+                   "is calibrated when it completes (resume it: 'python main.py train --resume "
+                   f"{escape(d.run_dir)}').</p>")
     if since:
         out.append(f"<p class='bad'>{escape(since_text(since, pair or None))} The table "
                    "below is the calibration in use now.</p>")

@@ -249,16 +249,23 @@ def shown_summary(value) -> Optional[dict]:
     return value if threshold is None or finite_number(threshold) else None
 
 
-def figures_calibration(metrics) -> Optional[dict]:
+#: The shown calibration of a run stopped before it completed, which has none yet (it is
+#: calibrated when it completes): "too few validation images" was given as the reason.
+NOT_YET = "not_calibrated_yet"
+
+
+def figures_calibration(metrics, unfinished: bool = False) -> Optional[dict]:
     """The calibration metrics.json's figures were scored with (its "calibration", as
     :func:`shown_summary` reads it), carrying under :data:`RECALIBRATED` a later one that
     ``calibrate`` fitted on validation images changed since (see its "why"); None when
-    neither is recorded.  The two are never mixed: an ECE of one beside the other's
-    "before" read as calibration lowering ECE."""
+    neither is recorded (``{NOT_YET: True}`` for an ``unfinished`` run).  The two are never
+    mixed: an ECE of one beside the other's "before" read as calibration lowering ECE."""
     if not isinstance(metrics, dict):
         return None
     cal = shown_summary(metrics.get("calibration"))
     since = shown_summary(metrics.get(RECALIBRATED))
+    if cal is None and since is None:
+        return {NOT_YET: True} if unfinished else None
     return cal if since is None else {**(cal or {}), RECALIBRATED: since}
 
 

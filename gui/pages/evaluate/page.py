@@ -188,6 +188,7 @@ class EvaluatePage(Page):
         from core.errors import UserError
         from core.infer.metrics import Metrics
         from core.runs.folder import RunFolder
+        from core.runs.unfinished import is_unfinished
         from core.trust.store import figures_calibration
 
         run = RunFolder(run_dir)
@@ -196,7 +197,7 @@ class EvaluatePage(Page):
             return None
         try:
             data = run.metrics()
-            self.calibration = figures_calibration(data)  # never mixed with a later one
+            self.calibration = figures_calibration(data, is_unfinished(run))  # never mixed
             return Metrics.from_dict(data)
         except (KeyError, TypeError, ValueError) as exc:  # hand-edited: types checked on read
             self.show_error(f"{run.metrics_path}: not a results file this app wrote ({exc}).")

@@ -114,10 +114,11 @@ def ece_text(metrics, calibration: Optional[dict]) -> str:
     ``calibration`` is :func:`core.trust.store.figures_calibration`'s: the one the figures
     were scored with, and under ``RECALIBRATED`` one fitted since on changed images (then
     what the app's probabilities are now is said of that one, not of the first)."""
-    from core.trust.store import RECALIBRATED, since_text
+    from core.trust.store import NOT_YET, RECALIBRATED, since_text
 
-    since = (calibration or {}).get(RECALIBRATED)
-    calibration = {k: v for k, v in (calibration or {}).items() if k != RECALIBRATED} or None
+    since, not_yet = ((calibration or {}).get(k) for k in (RECALIBRATED, NOT_YET))
+    calibration = {k: v for k, v in (calibration or {}).items()
+                   if k not in (RECALIBRATED, NOT_YET)} or None
     if metrics.ece is None:
         text = ("<b>Expected calibration error: not recorded</b> (these results were saved by "
                 "an earlier version; evaluate the run again to measure it).")
@@ -144,6 +145,11 @@ def ece_text(metrics, calibration: Optional[dict]) -> str:
             text += " Every probability the app shows for this run is the calibrated one."
     elif since:
         text += "<br>No calibration was recorded when these figures were scored."
+    elif not_yet:
+        text += ("<br>Not calibrated yet: the run was stopped before it completed, and a run "
+                 "is calibrated when it completes. Resume it (on the Train step, or "
+                 "<tt>python main.py train --resume RUN</tt>); until then its probabilities "
+                 "are its own.")
     else:
         text += ("<br>No calibration is recorded for this model (too few validation images, "
                  "or trained before calibration existed): its probabilities are its own.")
