@@ -82,6 +82,31 @@ def test_report_of_a_trained_run(trained_run, tmp_path):
     assert "<tr><th></th><th></th></tr>" not in html
 
 
+def test_the_exports_table_keeps_words_and_numbers_whole(trained_run):
+    """(a review) Every cell could break anywhere, so the auto table layout gave the wide
+    parity column everything: "for/ma/t", "ker/as", "9./6/M/B", latency "9.03" over "1";
+    and a heading was left alone at the foot of a printed page."""
+    from core.report.gather import gather
+    from core.report.html import CSS, render_report
+
+    data = gather(trained_run)
+    path = "/home/someone/projects/solar-cells/exports/run-2026-12-06/model.keras"
+    data.exports = [{"format": "keras", "path": path, "size_bytes": 9_600_000,
+                     "created": 1796000000.0,
+                     "details": {"status": "ok", "trusted": True, "latency_ms": 9.031,
+                                 "parity": {"max_abs_diff": 1.86e-05, "top1_agreement": 1.0,
+                                            "n_images": 24}}}]
+    html = render_report(data)
+    section = html[html.index("<h2>Exports</h2>"):]
+    assert "<td>keras</td>" in section and "<td>ok</td>" in section  # never split
+    assert "<td class='n'>9.031</td>" in section
+    assert f"<td class='w'>{path}</td>" in section  # a path may still break anywhere
+    assert "<td>9.2\u00a0MB</td>" in section or "<td>9.6\u00a0MB</td>" in section
+    cells = re.search(r"th,td\{[^}]*\}", CSS).group(0)
+    assert "anywhere" not in cells and "td.n{text-align:right;white-space:nowrap}" in CSS
+    assert "h3,h3+p{break-after:avoid}" in CSS
+
+
 def test_report_without_the_data_folder_uses_the_split(trained_run, tmp_path):
     """The data moved away: counts come from split.json and thumbnails say so."""
     from core.report.html import write_report

@@ -38,8 +38,8 @@ body{font:13px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#
 h1{font-size:1.6em;margin-bottom:.1em} h2{font-size:1.25em;border-bottom:1px solid #ccc;
   padding-bottom:.15em;margin-top:1.6em} h3{font-size:1.05em}
 table{border-collapse:collapse;margin:.4em 0 1em} th,td{border:1px solid #ccc;padding:.2em .5em;
-  text-align:left;vertical-align:top;overflow-wrap:anywhere} th{background:#f3f3f3}
-td.n{text-align:right} figcaption{overflow-wrap:anywhere}
+  text-align:left;vertical-align:top;overflow-wrap:break-word} th{background:#f3f3f3}
+td.n{text-align:right;white-space:nowrap} td.w,figcaption{overflow-wrap:anywhere}
 .muted{color:#666} .changed td{font-weight:600} .bad{color:#b00020}
 .cm{font-size:.9em} .cm td,.cm th{padding:.15em .25em} .cm td{text-align:center;
   min-width:1.6em} .cm th:first-child{min-width:10em} .thumbs{display:flex;flex-wrap:wrap;gap:.6em}
@@ -49,7 +49,7 @@ svg.chart{width:100%;max-width:520px;height:auto} svg.square{max-width:260px}
 code{font-size:12px;word-break:break-all}
 @page{size:A4;margin:16mm 14mm}
 @media print{body{max-width:none;margin:0;padding:0;font-size:10.5pt}
-  h2{break-after:avoid} table,figure,svg{break-inside:avoid} a{color:inherit}}
+  h2,h3,h3+p{break-after:avoid} table,figure,svg{break-inside:avoid} a{color:inherit}}
 """
 
 
@@ -61,9 +61,21 @@ def _table(header: Iterable[str], rows: Iterable[Iterable[Any]], cls: str = "") 
     body = []
     for row in rows:
         cells = "".join(f"<td class='n'>{escape(_fmt(v))}</td>" if isinstance(v, (int, float))
-                        else f"<td>{escape(_fmt(v))}</td>" for v in row)
+                        else _text_cell(_fmt(v)) for v in row)
         body.append(f"<tr>{cells}</tr>")
     return f"<table class='{cls}'>{head}{''.join(body)}</table>"
+
+
+#: A word longer than this (a path, a file name) may break anywhere in its table cell.
+LONG_WORD = 24
+
+
+def _text_cell(text: str) -> str:
+    """A text cell.  Only one holding a word too long for a column (class "w") may break
+    anywhere: "anywhere" on every cell let a cell's narrowest width fall to one letter, and
+    the table printed "for/ma/t", "ker/as" and a latency of "9.03" over "1" (a review)."""
+    long = any(len(word) > LONG_WORD for word in text.split())
+    return f"<td class='w'>{escape(text)}</td>" if long else f"<td>{escape(text)}</td>"
 
 
 def _fmt(v: Any) -> str:
@@ -257,7 +269,8 @@ def _exports_section(d: ReportData) -> str:
         # it (it was a byte count and a dump of the record's keys)
         stale = e.get(STALE)  # calibrated again since: "passed" no longer holds
         rows.append((e.get("format"), e.get("path"),
-                     human_size(size) if isinstance(size, (int, float)) else None,
+                     human_size(size).replace(" ", "\u00a0")  # "9.6 MB" on one line
+                     if isinstance(size, (int, float)) else None,
                      f"out of date: {stale}" if stale else det.get("status"),
                      "no" if stale else det.get("trusted"), det.get("latency_ms"),
                      parity_figures_text(parity) if isinstance(parity, dict) else None,
