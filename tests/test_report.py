@@ -107,6 +107,29 @@ def test_the_exports_table_keeps_words_and_numbers_whole(trained_run):
     assert "h3,h3+p{break-after:avoid}" in CSS
 
 
+def test_a_resumed_runs_report_starts_when_the_runs_page_says(trained_run, tmp_path):
+    """(a review) The report's "Started" was the resume's time (00:38) while the Runs page
+    said 00:36, and "Training time 28 s" sat between a start and finish both at 00:38."""
+    import shutil
+
+    from core.report.gather import gather
+    from core.report.html import render_report
+    from core.runs.folder import RunFolder
+    from core.shown import when_text
+
+    run = RunFolder(shutil.copytree(trained_run, tmp_path / "run"))
+    info = run.run_info()
+    created = info.created
+    run.update_run_info(started=created + 85, finished=created + 99)  # as a resume leaves it
+    html = render_report(gather(run.path))
+    assert f"<td>Started</td><td>{when_text(created, '—')}</td>" in html
+    assert f"<td>Last session began</td><td>{when_text(created + 85, '—')}</td>" in html
+    assert "<td>Training time (all sessions)</td>" in html
+    run.update_run_info(started=created + 2)  # a run that was never resumed: one start
+    html = render_report(gather(run.path))
+    assert "Last session began" not in html and "<td>Training time</td>" in html
+
+
 def test_report_without_the_data_folder_uses_the_split(trained_run, tmp_path):
     """The data moved away: counts come from split.json and thumbnails say so."""
     from core.report.html import write_report

@@ -95,12 +95,20 @@ def _when(ts: Optional[float]) -> str:
 def _overview(d: ReportData) -> str:
     i = d.info
     acc = (d.metrics or {}).get("accuracy")
+    # "Started" is the run's first start, as the Runs page and 'runs' say: a resume sets
+    # "started" again, and the report gave the resume's time (a review)
+    first, last = i.get("created") or i.get("started"), i.get("started")
+    later = isinstance(first, (int, float)) and isinstance(last, (int, float)) \
+        and last - first > 60
     rows = [("Run folder", d.run_dir), ("Status", i.get("status") or "—"),
-            ("Started", _when(i.get("started"))), ("Finished", _when(i.get("finished"))),
-            ("Training time", f"{i['seconds']:.0f} s" if i.get("seconds") else "—"),
-            ("Device", (i.get("device") or {}).get("kind", "—")),
-            ("Best epoch", i.get("best_epoch") or "—"),
-            ("Validation accuracy", f"{acc:.2%}" if isinstance(acc, (int, float)) else "—")]
+            ("Started", _when(first))]
+    rows += [("Last session began", _when(last))] if later else []
+    rows += [("Finished", _when(i.get("finished"))),
+             ("Training time" + (" (all sessions)" if later else ""),
+              f"{i['seconds']:.0f} s" if i.get("seconds") else "—"),
+             ("Device", (i.get("device") or {}).get("kind", "—")),
+             ("Best epoch", i.get("best_epoch") or "—"),
+             ("Validation accuracy", f"{acc:.2%}" if isinstance(acc, (int, float)) else "—")]
     return "<h2>Overview</h2>" + _table(("", ""), rows)
 
 
