@@ -62,3 +62,31 @@ def test_a_stopped_runs_confidence_tab_says_it_is_calibrated_when_it_completes(
     assert "too few validation images" not in text
     assert main(["report", str(run), "--out", str(tmp_path / "r.html")]) == 0
     assert "Not calibrated yet: the run was stopped" in (tmp_path / "r.html").read_text()
+
+
+def test_macro_f1_says_which_classes_it_averages(qtbot, window, trained_run, tmp_path):
+    """(a review) "Macro F1 0.747 (the classes' F1 averaged …)" averaged 3 of 4 classes:
+    'poly_100' had no validation image; the terminal said so, the window and report not."""
+    import numpy as np
+
+    from core.cli import main
+    from core.infer.metrics import compute_metrics
+
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    folder = RunFolder(run)
+    classes = ["bright", "dark", "poly_100"]
+    y = [0, 0, 0, 1, 1, 1]
+    probs = np.array([[.8, .1, .1], [.7, .2, .1], [.2, .7, .1], [.1, .8, .1], [.1, .8, .1],
+                      [.1, .2, .7]])
+    folder.write_metrics(compute_metrics(y, probs, classes).to_dict())
+    page = window.pages[4]
+    window.show_page(4)
+    with qtbot.waitSignal(page.metrics_shown, timeout=10000):
+        window.state.set_run(str(run))
+    text = page.content.summary_label.text()
+    assert "the F1 of the 2 classes with images averaged; 'poly_100' had no image here" in text
+    assert "the classes' F1 averaged" not in text
+    assert main(["report", str(run), "--out", str(tmp_path / "r.html")]) == 0
+    html = (tmp_path / "r.html").read_text()
+    assert "the F1 of the 2 classes with images averaged; &#x27;poly_100&#x27; had no" in html

@@ -75,6 +75,18 @@ class Metrics:
         return (c.precision if predicted else None, c.recall if c.support else None,
                 c.f1 if c.support else None)
 
+    def macro_f1_words(self) -> str:
+        """What the macro F1 averages, in words: the window and the report said "the
+        classes' F1 averaged" when a class without images was left out of it (a review)."""
+        gone = [c.name for c in self.per_class if not c.support]
+        if not gone:
+            return "the classes' F1 averaged, so a small class counts as much as a big one"
+        names = ", ".join(f"'{n}'" for n in gone[:3]) + (f" and {len(gone) - 3} more"
+                                                          if len(gone) > 3 else "")
+        return (f"the F1 of the {len(self.per_class) - len(gone)} classes with images "
+                f"averaged; {names} had no image here, so {'it is' if len(gone) == 1 else 'they are'} "
+                f"not measured ({NO_VALUE} in the table)")
+
     def score_texts(self, i: int) -> tuple[str, str, str]:
         """:meth:`score_values` as text: three decimals, :data:`NO_VALUE` for none."""
         p, r, f1 = (NO_VALUE if v is None else f"{v:.3f}" for v in self.score_values(i))

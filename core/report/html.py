@@ -188,7 +188,7 @@ def _scores_section(d: ReportData, max_mistakes: int) -> str:
     shown = Metrics.from_dict(m)  # gather checked it
     out = ["<h2>Scores</h2>",
            f"<p>Accuracy <b>{m['accuracy']:.2%}</b> on {m['n_images']} validation images; "
-           f"macro F1 {m.get('macro_f1', 0):.3f}.</p>",
+           f"macro F1 {m.get('macro_f1', 0):.3f} ({escape(shown.macro_f1_words())}).</p>",
            _table(("class", "precision", "recall", "F1", "images"),
                   [(c.name, *shown.score_texts(i), c.support)
                    for i, c in enumerate(shown.per_class)]),

@@ -151,6 +151,7 @@ class ResultsView(QWidget):
         summary.addWidget(self.accuracy_label)
         self.summary_label = QLabel()
         self.summary_label.setWordWrap(True)
+        self.summary_label.setTextFormat(Qt.PlainText)  # class names are shown as written
         summary.addWidget(self.summary_label, 1)
         box.addLayout(summary)
         self.caution_label = QLabel()
@@ -251,8 +252,8 @@ class ResultsView(QWidget):
                    if metrics.skipped else "")
         self.summary_label.setText(
             f"accuracy — {right} of {metrics.n_images} images right (95 % interval "
-            f"{lo:.0%}–{hi:.0%}).  Macro F1 {metrics.macro_f1:.3f} (the classes' F1 averaged, "
-            f"so a small class counts as much as a big one).  Calibration error (ECE) "
+            f"{lo:.0%}–{hi:.0%}).  Macro F1 {metrics.macro_f1:.3f} "
+            f"({metrics.macro_f1_words()}).  Calibration error (ECE) "
             + ("not recorded" if metrics.ece is None else f"{metrics.ece:.3f}")
             + f"{before_text(calibration if validation else None)}, see Confidence.{skipped}")
         caution = sample_caution(metrics.confusion, metrics.classes)
