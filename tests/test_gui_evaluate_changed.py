@@ -90,3 +90,29 @@ def test_macro_f1_says_which_classes_it_averages(qtbot, window, trained_run, tmp
     assert main(["report", str(run), "--out", str(tmp_path / "r.html")]) == 0
     html = (tmp_path / "r.html").read_text()
     assert "the F1 of the 2 classes with images averaged; &#x27;poly_100&#x27; had no" in html
+
+
+def test_a_split_folder_says_only_its_test_images_were_scored(qtbot, window, trained_run,
+                                                               tmp_path):
+    """(a review) On a train/ + test/ folder of 90 images the page showed "(18 images)" and
+    no word that train/ was skipped; only View → Log said it."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(3)
+    folder = tmp_path / "split"
+    for subset, n in (("train", 5), ("test", 2)):
+        for name, base in (("bright", 185), ("dark", 65)):
+            (folder / subset / name).mkdir(parents=True)
+            for i in range(n):
+                arr = np.clip(base + rng.normal(0, 30, (40, 40, 3)), 0, 255).astype(np.uint8)
+                Image.fromarray(arr).save(folder / subset / name / f"{name}_{i}.png")
+    page = window.pages[4]
+    window.show_page(4)
+    with qtbot.waitSignal(page.metrics_shown, timeout=10000):
+        window.state.set_run(str(trained_run))
+    with qtbot.waitSignal(page.folder_evaluated, timeout=120000) as sig:
+        page.evaluate_folder(str(folder))
+    assert sig.args[0].n_images == 4
+    assert ("Only its test/ images were scored: the folder is split into subsets, and the 10 "
+            "image(s) of its other subsets were not") in page.banner.text()

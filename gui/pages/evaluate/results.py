@@ -79,6 +79,14 @@ def folder_notes(evaluation) -> list[str]:
     (a "Dark" folder for the class "dark" was dropped with one log line), copies of other
     files (they were called unreadable) and files that could not be read."""
     notes = []
+    subset = getattr(evaluation, "subset", "")
+    if subset == "train":
+        notes.append("The folder holds train/ only: its training images were scored, which "
+                     "flatters a model that learnt from them.")
+    elif subset:  # the heading's count was all a user saw of 90 images (a review)
+        notes.append(f"Only its {subset}/ images were scored: the folder is split into "
+                     f"subsets, and the {evaluation.subset_left} image(s) of its other "
+                     "subsets were not (train/ is most likely what the model learnt from).")
     classes = {c.casefold(): c for c in evaluation.metrics.classes}
     if evaluation.unmatched:
         near = [f"“{u}” (the class is “{classes[u.casefold()]}”)" if u.casefold() in classes
