@@ -197,14 +197,25 @@ def test_the_report_words_exports_and_settings_as_the_window_does(calibrated):
     html = render_report(gather(run_dir))
     exports = html[html.index("<h2>Exports</h2>"):]
     assert "top1_agree_count" not in exports and "max_diff_bound" not in exports
-    assert "top-1 " in exports and (" MB<" in exports or " KB<" in exports)
+    assert "top-1 " in exports and ("\u00a0MB<" in exports or "\u00a0KB<" in exports)
 
     cfg = StudioConfig()
     cfg.train.fine_tune_learning_rate = 0.0  # "a tenth of learning rate 1"
     cfg.train.epochs = 3
     rows = {path: (label, value, changed) for path, label, value, changed in settings_rows(cfg)}
     assert rows["train.fine_tune_learning_rate"] == ("Learning rate 2", "0.0001", False)
-    assert rows["train.epochs"] == ("Phase 1 (head)", "3 epochs", True)
+    # (a review) the head fitted exactly: its epochs did nothing, and were bold as "changed"
+    assert rows["train.epochs"] == ("Phase 1 (head)", "exact fit (1 step; epochs not used)",
+                                    False)
+    cfg.train.head_solver = "adam"
+    adam = {path: (label, value, changed) for path, label, value, changed in settings_rows(cfg)}
+    assert adam["train.epochs"] == ("Phase 1 (head)", "3 epochs", True)
+    from core.runs.compare import settings_diff  # the Runs page's compare: no difference
+
+    other = StudioConfig()
+    other.train.epochs = 7
+    assert not [d for d in settings_diff(StudioConfig().to_dict(), other.to_dict())
+                if d.path == "train.epochs"]
     label, value, changed = rows["augment.transforms"]
     assert label == "Augmentation steps" and not changed
     assert value.startswith("HorizontalFlip (p 0.5); ") and "{" not in value

@@ -16,7 +16,7 @@ from typing import Any, Optional
 
 from core.config import StudioConfig
 from core.errors import UserError
-from core.runs.compare import effective_settings, setting_label, settings_known
+from core.runs.compare import EXACT_FIT, effective_settings, setting_label, settings_known
 from core.runs.folder import RunFolder
 from core.runs.lock import shown_status
 from core.report.staleness import model_digest, run_calibration, with_staleness
@@ -97,6 +97,8 @@ def _shown(path: str, value: Any) -> str:
         info = None
     if isinstance(value, bool):
         return "on" if value else "off"
+    if value == EXACT_FIT:  # no unit: "exact fit … epochs"
+        return value
     if info is not None and info.special is not None and value == info.special[0]:
         return info.special[1]
     text = _value_text(value)
