@@ -10,6 +10,8 @@ import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 VOID = {"meta", "img", "br", "hr", "link", "input", "col", "area", "base", "source", "wbr"}
 SVG_LEAVES = {"rect", "line", "circle", "polyline", "path", "text", "title"}
@@ -128,6 +130,22 @@ def test_a_resumed_runs_report_starts_when_the_runs_page_says(trained_run, tmp_p
     run.update_run_info(started=created + 2)  # a run that was never resumed: one start
     html = render_report(gather(run.path))
     assert "Last session began" not in html and "<td>Training time</td>" in html
+
+
+def test_the_reliability_diagram_prints_its_scale_counts_and_an_all_wrong_bin():
+    """(a review) Printed, the report's diagram had no numbers on its axes, its counts only
+    in hover text, and a bin whose one image was wrong was a bar of height 0 ("no images")."""
+    from core.report.charts import reliability_chart
+
+    bins = [{"low": 0.6, "high": 0.667, "count": 1, "confidence": 0.63, "accuracy": 0.0},
+            {"low": 0.933, "high": 1.0, "count": 5, "confidence": 0.97, "accuracy": 1.0}]
+    svg = reliability_chart(bins)
+    assert all(f">{t}</text>" in svg for t in ("0%", "50%", "100%"))  # both axes
+    assert ">1</text>" in svg and ">5</text>" in svg  # the images per bin, printed
+    inner = 240
+    gaps = re.findall(r"<rect [^>]*height='([0-9.]+)' fill='#d62728'", svg)
+    assert len(gaps) == 2 and float(gaps[0]) == pytest.approx(0.63 * inner, abs=0.1)
+    assert "6 in all" in svg
 
 
 def test_report_without_the_data_folder_uses_the_split(trained_run, tmp_path):
