@@ -27,17 +27,6 @@ from core.write_errors import as_disk_full, cannot_write, file_in_the_way  # noq
 PathLike = Union[str, os.PathLike]
 
 
-def file_sha256(path) -> str:
-    """sha256 of the file at ``path`` (hex), read in blocks."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def file_stamp(path) -> Optional[tuple[int, int]]:
     """(size, modification time in ns) of a file, None when it cannot be read: what tells
     that it was written since (a project another window saved, an image labelled before)."""

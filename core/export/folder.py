@@ -34,8 +34,9 @@ from core.errors import UserError
 from core.export.report import ExportReport, FormatResult
 from core.export.source import Source
 from core.formats import BY_NAME, FORMATS, METADATA_MARKER, METADATA_UNFINISHED, NAMES
+from core.file_digest import file_sha256
 from core.fsutil import (as_disk_full, atomic_dir, atomic_write_text, cannot_write,
-                         file_sha256, leftover_pid)
+                         leftover_pid)
 from core.infer.loaders import export_metadata
 from core.processes import pid_alive
 from core.trust.store import export_description

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from typing import Optional
 
-from core.fsutil import file_sha256
+from core.file_digest import file_sha256
 from core.runs.folder import RunFolder
 from core.trust.store import read_record
 
