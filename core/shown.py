@@ -45,6 +45,48 @@ def cut_middle(text: str, limit: int) -> str:
     return text[:limit - 1 - tail] + "…" + text[-tail:]
 
 
+def cut_distinct(texts: list[str], limit: int) -> list[str]:
+    """Each of ``texts`` cut to ``limit`` characters as :func:`cut_middle` does, except
+    where that makes different texts alike: those are cut around the part where they
+    differ ("production_line_00_defect_category_long_name" and its 14 siblings all read
+    "production_lin…egory_long_name").  Where even that cannot tell them apart, the texts
+    are given whole."""
+    import os
+
+    cut = [cut_middle(t, limit) for t in texts]
+    groups: dict[str, list[int]] = {}
+    for i, c in enumerate(cut):
+        groups.setdefault(c, []).append(i)
+    for idx in groups.values():
+        group = [texts[i] for i in idx]
+        if len(set(group)) < 2:
+            continue
+        start = len(os.path.commonprefix(group))
+        same_end = len(os.path.commonprefix([g[::-1] for g in group]))
+        for i in idx:
+            end = max(start, len(texts[i]) - same_end)
+            cut[i] = _cut_around(texts[i], start, end, limit)
+    return cut if len(set(cut)) == len(set(texts)) else list(texts)
+
+
+def _cut_around(text: str, a: int, b: int, limit: int) -> str:
+    """``text`` cut to ``limit`` characters keeping ``text[a:b]`` (as much of it as fits,
+    from its start) with a little of the text's start and end, "…" where cut."""
+    n = len(text)
+    if n <= limit:
+        return text
+    spare = max(0, limit - (b - a) - 2)
+    head, tail = min(a, spare // 4), min(n - b, spare // 4)
+    w = limit - head - tail - 2
+    if w < 1:
+        return cut_middle(text, limit)
+    s = max(0, min(a - max(0, (w - (b - a)) // 2), n - w))
+    e = s + w
+    left = text[:s] if s <= head + 1 else text[:head] + "…"
+    right = text[e:] if n - e <= tail + 1 else "…" + text[n - tail:]
+    return left + text[s:e] + right
+
+
 def elided(text: str, limit: int) -> str:
     """``text`` cut to ``limit`` characters with "…" when longer."""
     return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"

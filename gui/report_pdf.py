@@ -130,11 +130,21 @@ def write_pdf(html: str, out: str | os.PathLike, title: str = "Fine-Tune Studio 
     return Path(out)
 
 
+REPORT_SUFFIXES = (".html", ".htm", ".pdf")
+
+
 def report_job(run_dir: str, out: str, listener=None, cancel=None) -> str:
-    """Worker side: write ``run_dir``'s report to ``out``, HTML or (by the suffix) PDF."""
+    """Worker side: write ``run_dir``'s report to ``out``, HTML or (by the suffix) PDF.
+
+    ``out`` is checked as ``report --out`` checks it, before any work: it must end in
+    .html, .htm or .pdf and must not be one of a run folder's own files (a name typed in
+    the Save dialog replaced a run's model.keras, or any picked file, with HTML).
+    """
+    from core.cli.output_path import check_output_file
     from core.report.gather import gather
     from core.report.html import render_report, write_report
 
+    check_output_file(out, "the report", REPORT_SUFFIXES)
     if Path(out).suffix.lower() != ".pdf":
         return str(write_report(run_dir, out, listener=listener, cancel=cancel))
     html = render_report(gather(run_dir))

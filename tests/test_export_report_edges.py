@@ -197,14 +197,25 @@ def test_the_report_words_exports_and_settings_as_the_window_does(calibrated):
     html = render_report(gather(run_dir))
     exports = html[html.index("<h2>Exports</h2>"):]
     assert "top1_agree_count" not in exports and "max_diff_bound" not in exports
-    assert "top-1 " in exports and (" MB<" in exports or " KB<" in exports)
+    assert "top-1 " in exports and ("\u00a0MB<" in exports or "\u00a0KB<" in exports)
 
     cfg = StudioConfig()
     cfg.train.fine_tune_learning_rate = 0.0  # "a tenth of learning rate 1"
     cfg.train.epochs = 3
     rows = {path: (label, value, changed) for path, label, value, changed in settings_rows(cfg)}
     assert rows["train.fine_tune_learning_rate"] == ("Learning rate 2", "0.0001", False)
-    assert rows["train.epochs"] == ("Phase 1 (head)", "3 epochs", True)
+    # (a review) the head fitted exactly: its epochs did nothing, and were bold as "changed"
+    assert rows["train.epochs"] == ("Phase 1 (head)", "exact fit (1 step; epochs not used)",
+                                    False)
+    cfg.train.head_solver = "adam"
+    adam = {path: (label, value, changed) for path, label, value, changed in settings_rows(cfg)}
+    assert adam["train.epochs"] == ("Phase 1 (head)", "3 epochs", True)
+    from core.runs.compare import settings_diff  # the Runs page's compare: no difference
+
+    other = StudioConfig()
+    other.train.epochs = 7
+    assert not [d for d in settings_diff(StudioConfig().to_dict(), other.to_dict())
+                if d.path == "train.epochs"]
     label, value, changed = rows["augment.transforms"]
     assert label == "Augmentation steps" and not changed
     assert value.startswith("HorizontalFlip (p 0.5); ") and "{" not in value
@@ -216,10 +227,57 @@ def test_an_export_made_before_the_run_was_calibrated_again_is_out_of_date(calib
                                                                            tmp_path):
     """After `calibrate --unknown-keep` the report and the Runs page still said the export
     "passed", while its file kept the old threshold: 'unknown' 3 times against the app's 26,
-    answers apart on 23 of 132 images (a report review)."""
+    answers apart on 23 of 132 images (a report review).  A .keras export has no unknown
+    score and keeps the temperature, which did not change: it answers as before, and was
+    called out of date too (a review)."""
     from core.export.exporter import export_model
-    from core.report.gather import STALE, gather
+    from core.report.gather import gather
     from core.report.html import render_report
+    from core.report.staleness import STALE
+    from core.runs.history import RunHistory
+    from core.trust.store import read_record
+    from gui.pages.runs.rows import exports_text
+
+    run_dir = copy_with_data(calibrated[0], tmp_path)
+    out = tmp_path / "out"
+    export_model(run_dir, "keras,savedmodel", out, latency_runs=1)
+    RunHistory().record_export(run_dir, "keras", out / "model.keras")
+    RunHistory().record_export(run_dir, "savedmodel", out / "savedmodel")
+    assert [e.get(STALE) for e in gather(run_dir).exports] == [None, None]  # made with it
+    temperature = read_record(RunFolder(run_dir)).temperature
+    assert main(["calibrate", str(run_dir), "--unknown-keep", "0.8"]) == 0
+    assert read_record(RunFolder(run_dir)).temperature == temperature  # the threshold moved
+    data = gather(run_dir)
+    rows = {e["format"]: e for e in data.exports}
+    assert rows["keras"].get(STALE) is None
+    assert rows["savedmodel"][STALE] == (
+        "the run was calibrated again after this export, so the file answers otherwise than "
+        "the app: export again")
+    assert "out of date: the run was calibrated again" in render_report(data)
+    text = exports_text("run", data.exports)
+    assert text.count("(out of date: the run was calibrated again") == 1
+
+
+def _change_model(run_dir):
+    """The run's model.keras replaced by a slightly different model (as a resumed run's is)."""
+    import numpy as np
+
+    from core.model.model_files import load_model_file
+
+    path = RunFolder(run_dir).model_path
+    model = load_model_file(path)
+    w = model.trainable_weights[-1]
+    w.assign(w.numpy() + np.float32(0.25))
+    model.save(path)
+
+
+def test_an_export_made_before_the_runs_model_changed_is_out_of_date(calibrated, tmp_path):
+    """A stopped run exported, resumed and stopped again: the report listed the export as
+    "ok, passed yes, accuracy 50.0%" beside the run's 66.7%, the Runs page as current."""
+    from core.export.exporter import export_model
+    from core.report.gather import gather
+    from core.report.html import render_report
+    from core.report.staleness import STALE
     from core.runs.history import RunHistory
     from gui.pages.runs.rows import exports_text
 
@@ -227,14 +285,33 @@ def test_an_export_made_before_the_run_was_calibrated_again_is_out_of_date(calib
     out = tmp_path / "out"
     export_model(run_dir, "keras", out, latency_runs=1)
     RunHistory().record_export(run_dir, "keras", out / "model.keras")
-    assert [e.get(STALE) for e in gather(run_dir).exports] == [None]  # made with this one
-    assert main(["calibrate", str(run_dir), "--unknown-keep", "0.8"]) == 0
+    assert gather(run_dir).exports[0].get(STALE) is None
+    _change_model(run_dir)
     data = gather(run_dir)
-    (row,) = data.exports
-    assert row[STALE] == ("the run was calibrated again after this export, so the file answers "
-                          "otherwise than the app: export again")
-    assert "out of date: the run was calibrated again" in render_report(data)
-    assert "(out of date: the run was calibrated again" in exports_text("run", data.exports)
+    assert data.exports[0][STALE].startswith("the run's model changed after this export")
+    assert "out of date: the run&#x27;s model changed" in render_report(data)
+    assert "(out of date: the run&#x27;s model changed" in exports_text("run", data.exports)
+
+
+def test_an_earlier_versions_export_of_an_uncalibrated_run_is_judged_by_its_source_hash(
+        calibrated, tmp_path):
+    from core.export.exporter import export_model
+    from core.report.gather import gather
+    from core.report.staleness import STALE
+    from core.runs.history import RunHistory
+    from core.trust.store import clear_trust
+
+    run_dir = copy_with_data(calibrated[0], tmp_path)
+    clear_trust(RunFolder(run_dir))
+    out = tmp_path / "out"
+    export_model(run_dir, "keras", out, latency_runs=1)
+    meta = json.loads((out / "metadata.json").read_text())
+    del meta["model_sha256"]  # as an earlier version wrote it
+    (out / "metadata.json").write_text(json.dumps(meta))
+    RunHistory().record_export(run_dir, "keras", out / "model.keras")
+    assert gather(run_dir).exports[0].get(STALE) is None
+    _change_model(run_dir)
+    assert "model changed" in gather(run_dir).exports[0][STALE]
 
 
 def test_a_report_says_when_the_data_folder_changed_since_the_run(calibrated, tmp_path):

@@ -169,6 +169,37 @@ def test_a_report_that_cannot_be_written_says_where(qtbot, window, trained_run, 
     assert blocker.read_text() == "not a folder"
 
 
+def test_save_report_never_replaces_a_runs_model_or_a_file_of_another_kind(
+        qtbot, window, trained_run, tmp_path):
+    """(a review) The Save dialog's answer was written as HTML whatever it named: a typed
+    RUN/model.keras, or a picked notes.txt, was replaced; ``report --out`` refuses both."""
+    page = page_of(window, "evaluate")
+    window.state.set_run(str(trained_run))
+    model = trained_run / "model.keras"
+    before = model.read_bytes()
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine")
+    for target in (model, notes):
+        with qtbot.waitSignal(page.report_button.failed, timeout=120000) as sig:
+            page.report_button.save_to(str(target))
+        assert str(target) in sig.args[0] and ".html or .htm or .pdf" in sig.args[0]
+        qtbot.waitUntil(page.report_button.isEnabled)
+    assert model.read_bytes() == before and notes.read_text() == "mine"
+
+
+def test_a_name_of_another_kind_in_the_dialog_gets_the_filters_ending(
+        qtbot, window, trained_run, tmp_path, monkeypatch):
+    page = page_of(window, "evaluate")
+    window.state.set_run(str(trained_run))
+    (tmp_path / "notes.txt").write_text("mine")
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda *a, **k: (str(tmp_path / "notes.txt"), HTML_FILTER))
+    with qtbot.waitSignal(page.report_button.saved, timeout=120000) as sig:
+        qtbot.mouseClick(page.report_button, Qt.LeftButton)
+    assert sig.args[0] == str(tmp_path / "notes.txt.html")
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
 def test_runs_page_saves_the_selected_runs_report(qtbot, window, trained_run, tmp_path):
     run_id = RunHistory().record_run(trained_run)
     page = page_of(window, "runs")

@@ -30,6 +30,39 @@ def test_the_confusion_matrix_header_keeps_class_names_apart():
     assert all(len(r) == len(rows[0]) for r in rows) and len(header) == len(rows[0])
 
 
+def _long_names(n):
+    return [f"production_line_{i:02d}_defect_category_long_name" for i in range(n)]
+
+
+def _each_taken_for_the_next(classes):
+    n = len(classes)
+    y = np.repeat(np.arange(n), 3)
+    pred = np.where(np.arange(len(y)) % 3 == 0, (y + 1) % n, y)  # one of three: the next
+    return compute_metrics(y, np.eye(n)[pred] * 0.9 + 0.1 / n, classes)
+
+
+def test_cut_class_names_stay_apart_in_the_terminal_table_and_most_confused():
+    """(a review) 15 names differing only in the middle were all cut to
+    'production_lin…egory_long_name': every row alike, "most confused" read as a class
+    taken for itself."""
+    classes = _long_names(15)
+    lines = _each_taken_for_the_next(classes).to_text().splitlines()
+    rows = [ln.split()[0] for ln in lines[3:18]]
+    assert len(set(rows)) == 15 and all(f"_{i:02d}_" in r for i, r in enumerate(rows))
+    pairs = [ln.split() for ln in lines if " -> " in ln]
+    assert len(pairs) == 15 and all(p[1] != p[3] for p in pairs)
+    assert all(len(r) <= 30 for r in rows)
+
+
+def test_cut_class_names_stay_apart_in_the_matrix_heads():
+    classes = _long_names(4)
+    lines = _each_taken_for_the_next(classes).to_text().splitlines()
+    at = lines.index("confusion matrix (rows: true, columns: predicted)")
+    heads = lines[at + 1].split()
+    assert len(heads) == 4 and len(set(heads)) == 4
+    assert all(f"{i:02d}" in h for i, h in enumerate(heads))
+
+
 def test_no_mistakes_is_said_in_one_sentence_in_the_terminal_and_the_report():
     """The terminal said "none: every image was right" (and nothing at all below 13
     classes), the report "None: every validation image was classified correctly", the

@@ -10,6 +10,8 @@ import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 VOID = {"meta", "img", "br", "hr", "link", "input", "col", "area", "base", "source", "wbr"}
 SVG_LEAVES = {"rect", "line", "circle", "polyline", "path", "text", "title"}
@@ -80,6 +82,70 @@ def test_report_of_a_trained_run(trained_run, tmp_path):
         assert name in html
     # key/value tables (Overview, Calibration) have no blank header bar
     assert "<tr><th></th><th></th></tr>" not in html
+
+
+def test_the_exports_table_keeps_words_and_numbers_whole(trained_run):
+    """(a review) Every cell could break anywhere, so the auto table layout gave the wide
+    parity column everything: "for/ma/t", "ker/as", "9./6/M/B", latency "9.03" over "1";
+    and a heading was left alone at the foot of a printed page."""
+    from core.report.gather import gather
+    from core.report.html import CSS, render_report
+
+    data = gather(trained_run)
+    path = "/home/someone/projects/solar-cells/exports/run-2026-12-06/model.keras"
+    data.exports = [{"format": "keras", "path": path, "size_bytes": 9_600_000,
+                     "created": 1796000000.0,
+                     "details": {"status": "ok", "trusted": True, "latency_ms": 9.031,
+                                 "parity": {"max_abs_diff": 1.86e-05, "top1_agreement": 1.0,
+                                            "n_images": 24}}}]
+    html = render_report(data)
+    section = html[html.index("<h2>Exports</h2>"):]
+    assert "<td>keras</td>" in section and "<td>ok</td>" in section  # never split
+    assert "<td class='n'>9.031</td>" in section
+    assert f"<td class='w'>{path}</td>" in section  # a path may still break anywhere
+    assert "<td>9.2\u00a0MB</td>" in section or "<td>9.6\u00a0MB</td>" in section
+    cells = re.search(r"th,td\{[^}]*\}", CSS).group(0)
+    assert "anywhere" not in cells and "td.n{text-align:right;white-space:nowrap}" in CSS
+    assert "h3,h3+p{break-after:avoid}" in CSS
+
+
+def test_a_resumed_runs_report_starts_when_the_runs_page_says(trained_run, tmp_path):
+    """(a review) The report's "Started" was the resume's time (00:38) while the Runs page
+    said 00:36, and "Training time 28 s" sat between a start and finish both at 00:38."""
+    import shutil
+
+    from core.report.gather import gather
+    from core.report.html import render_report
+    from core.runs.folder import RunFolder
+    from core.shown import when_text
+
+    run = RunFolder(shutil.copytree(trained_run, tmp_path / "run"))
+    info = run.run_info()
+    created = info.created
+    run.update_run_info(started=created + 85, finished=created + 99)  # as a resume leaves it
+    html = render_report(gather(run.path))
+    assert f"<td>Started</td><td>{when_text(created, '—')}</td>" in html
+    assert f"<td>Last session began</td><td>{when_text(created + 85, '—')}</td>" in html
+    assert "<td>Training time (all sessions)</td>" in html
+    run.update_run_info(started=created + 2)  # a run that was never resumed: one start
+    html = render_report(gather(run.path))
+    assert "Last session began" not in html and "<td>Training time</td>" in html
+
+
+def test_the_reliability_diagram_prints_its_scale_counts_and_an_all_wrong_bin():
+    """(a review) Printed, the report's diagram had no numbers on its axes, its counts only
+    in hover text, and a bin whose one image was wrong was a bar of height 0 ("no images")."""
+    from core.report.charts import reliability_chart
+
+    bins = [{"low": 0.6, "high": 0.667, "count": 1, "confidence": 0.63, "accuracy": 0.0},
+            {"low": 0.933, "high": 1.0, "count": 5, "confidence": 0.97, "accuracy": 1.0}]
+    svg = reliability_chart(bins)
+    assert all(f">{t}</text>" in svg for t in ("0%", "50%", "100%"))  # both axes
+    assert ">1</text>" in svg and ">5</text>" in svg  # the images per bin, printed
+    inner = 240
+    gaps = re.findall(r"<rect [^>]*height='([0-9.]+)' fill='#d62728'", svg)
+    assert len(gaps) == 2 and float(gaps[0]) == pytest.approx(0.63 * inner, abs=0.1)
+    assert "6 in all" in svg
 
 
 def test_report_without_the_data_folder_uses_the_split(trained_run, tmp_path):
@@ -193,6 +259,27 @@ def test_a_finished_run_without_its_scores_says_so_in_the_report_and_the_termina
     assert "metrics.json is missing from the finished run" in html
     err = capsys.readouterr().err
     assert "warning: metrics.json:" in err and "is missing from the finished run" in err
+
+
+def test_a_run_trained_without_validation_images_is_not_called_damaged(tmp_path, tiny_weights,
+                                                                         capsys):
+    """(a review) A --val-split 0 run's report warned "metrics.json is missing from the
+    finished run; put it back from a copy of the run": it never had one."""
+    from core.cli import main
+    from core.train.engine import train
+    from weights_fixture import make_bright_dark, tiny_config
+
+    cfg = tiny_config(make_bright_dark(tmp_path / "data", per_class=8), tiny_weights,
+                      epochs=1, fine_tune_epochs=0)
+    cfg.data.val_split = 0.0
+    result = train(cfg, tmp_path / "run")
+    assert result.status == "completed" and not (tmp_path / "run" / "metrics.json").exists()
+    capsys.readouterr()
+    assert main(["report", str(tmp_path / "run"), "--out", str(tmp_path / "r.html")]) == 0
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "missing" not in html and "put it back" not in html
+    assert "No scores: the run was trained without validation images" in html
+    assert "warning" not in capsys.readouterr().err
 
 
 def test_report_prints_long_names_on_a4_and_says_which_ece(trained_run, tmp_path):

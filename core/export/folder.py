@@ -34,6 +34,7 @@ from core.errors import UserError
 from core.export.report import ExportReport, FormatResult
 from core.export.source import Source
 from core.formats import BY_NAME, FORMATS, METADATA_MARKER, METADATA_UNFINISHED, NAMES
+from core.file_digest import file_sha256
 from core.fsutil import (as_disk_full, atomic_dir, atomic_write_text, cannot_write,
                          leftover_pid)
 from core.infer.loaders import export_metadata
@@ -246,6 +247,7 @@ def metadata(src: Source, fingerprint: str, report: ExportReport, cfg: ExportCon
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "source": str(src.model_path),
         "source_sha256": fingerprint,
+        "model_sha256": file_sha256(src.model_path),  # the model alone: the report's check
         "backbone": src.backbone,
         "classes": list(src.classes),
         "input": {"shape": [None, src.image_size, src.image_size, 3], "layout": "NHWC",

@@ -55,6 +55,10 @@ class Evaluation:
     unmatched: list[str] = field(default_factory=list)
     #: Readable files deliberately not scored ({"path", "reason"}): copies of another file.
     left_out: list[dict] = field(default_factory=list)
+    #: A folder split into subsets: the one scored ("test", "val"; "train" when it holds
+    #: nothing else) and how many images the other subsets hold, not scored.
+    subset: str = ""
+    subset_left: int = 0
 
 
 def evaluate_records(predictor, records: Sequence, classes: Optional[Sequence[str]] = None,
@@ -153,7 +157,7 @@ def evaluate_labelled_folder(predictor, data_dir: str, listener=None,
 
     report = scan_dataset(data_dir, listener=listener, cancel=cancel,
                           scored=lambda folder: label(folder) is not None)
-    held_out(report, data_dir, listener)
+    subset, subset_left = held_out(report, data_dir, listener)
     unknown = [c for c in report.classes if label(c) is None]
     if unknown:
         # one_line: a folder's line break split this warning and forged a line of the log
@@ -185,7 +189,7 @@ def evaluate_labelled_folder(predictor, data_dir: str, listener=None,
                         "sub-folder per class, named as the model's classes")
     result = evaluate_records(predictor, records, predictor.classes, batch_size, listener, cancel)
     result.metrics.skipped += [{"path": p.path, "reason": p.reason} for p in bad]
-    result.unmatched = unknown
+    result.unmatched, result.subset, result.subset_left = unknown, subset, subset_left
     result.left_out = [{"path": p.path, "reason": p.reason, "kind": p.kind} for p in copies] + [
         {"path": r.path, "reason": "the model trained on it", "kind": "trained_on"}
         for r in learnt]
@@ -218,26 +222,29 @@ def _without_learnt(records: list, trained_on: frozenset, data_dir: str,
     return records, learnt
 
 
-def held_out(report, data_dir: str, listener=None) -> None:
+def held_out(report, data_dir: str, listener=None) -> tuple[str, int]:
     """A folder split into train/val/test is scored on its test/ images (else val/), not all
     three: its train/ images are most likely the ones the model learnt from, and mixing them
-    in flattered every figure without a word.  Says which subset was scored."""
+    in flattered every figure without a word.  Says which subset was scored, and returns it
+    with the number of images left out ("", 0: not a split folder) for the window to say."""
     if report.layout != "split":
-        return
+        return "", 0
     # The subsets that hold files, readable or not: judged by the readable images alone,
     # a val/ whose every image was damaged was "train/ only", and its training images
     # were scored (accuracy 1.0, exit 0) instead of the damage being reported.
     subsets = {r.subset for r in report.records} | {p.subset for p in report.problems}
     held = "test" if "test" in subsets else "val" if "val" in subsets else ""
     if held:
+        left = sum(r.subset != held for r in report.records)
         report.records = [r for r in report.records if r.subset == held]
         report.problems = [p for p in report.problems if p.subset == held]
         emit(listener, Log(f"{data_dir} is split into subsets: scoring its {held}/ images "
                            f"only (give {os.path.join(data_dir, 'train')} to score the "
                            "training images)"))
-    else:
-        emit(listener, Log(f"{data_dir} holds train/ only: scoring training images, which "
-                           "flatters a model that learnt from them", "warning"))
+        return held, left
+    emit(listener, Log(f"{data_dir} holds train/ only: scoring training images, which "
+                       "flatters a model that learnt from them", "warning"))
+    return "train", 0
 
 
 def evaluate_folder(predictor, data_dir: str, listener=None, cancel: Optional[CancelToken] = None,

@@ -14,7 +14,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from core.shown import cut_middle, one_line, padded, text_width
+from core.shown import cut_distinct, one_line, padded, text_width
 from core.typed_json import finite_number
 from core.trust.calibration import expected_calibration_error, reliability_table
 
@@ -75,6 +75,18 @@ class Metrics:
         return (c.precision if predicted else None, c.recall if c.support else None,
                 c.f1 if c.support else None)
 
+    def macro_f1_words(self) -> str:
+        """What the macro F1 averages, in words: the window and the report said "the
+        classes' F1 averaged" when a class without images was left out of it (a review)."""
+        gone = [c.name for c in self.per_class if not c.support]
+        if not gone:
+            return "the classes' F1 averaged, so a small class counts as much as a big one"
+        names = ", ".join(f"'{n}'" for n in gone[:3]) + (f" and {len(gone) - 3} more"
+                                                          if len(gone) > 3 else "")
+        return (f"the F1 of the {len(self.per_class) - len(gone)} classes with images "
+                f"averaged; {names} had no image here, so {'it is' if len(gone) == 1 else 'they are'} "
+                f"not measured ({NO_VALUE} in the table)")
+
     def score_texts(self, i: int) -> tuple[str, str, str]:
         """:meth:`score_values` as text: three decimals, :data:`NO_VALUE` for none."""
         p, r, f1 = (NO_VALUE if v is None else f"{v:.3f}" for v in self.score_values(i))
@@ -105,7 +117,7 @@ class Metrics:
         the terminal, and escaping the finished text afterwards put the columns out of
         line.  The command line passes its terminal escaping (``core.cli.terminal.name``,
         a layer above this one); the default keeps each name on its line."""
-        names = [cut_middle(shown(c), TEXT_NAME_CHARS) for c in self.classes]
+        names = cut_distinct([shown(c) for c in self.classes], TEXT_NAME_CHARS)  # never alike
         width = max([text_width(c) for c in names] + [5])
         lines = [f"accuracy: {self.accuracy:.4f} on {self.n_images} images "
                  f"(macro F1 {self.macro_f1:.4f}, ECE "
@@ -129,7 +141,8 @@ class Metrics:
     def _matrix_lines(self, names: list[str], width: int) -> list[str]:
         lines = ["confusion matrix (rows: true, columns: predicted)"]
         col = min(max([6] + [text_width(c) for c in names]), 12)  # 'mono_100' was 'mono_1'
-        heads = [cut_middle(c, col) for c in names]
+        heads = cut_distinct(names, col)
+        col = max([col] + [text_width(h) for h in heads])  # given whole: never alike
         lines.append(" " * width + "  " + " ".join(padded(h, col, right=True) for h in heads))
         for name, row in zip(names, self.confusion):
             lines.append(f"{padded(name, width)}  " + " ".join(f"{v:{col}d}" for v in row))

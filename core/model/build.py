@@ -247,6 +247,16 @@ def is_from_scratch(model_cfg) -> bool:
     return (model_cfg.weights or "").strip().lower() == "none"
 
 
+def exact_fit_planned(cfg) -> bool:
+    """Whether a run of ``cfg`` fits its head in one exact step instead of epochs of Adam:
+    the settings' part of :meth:`core.train.session.Session.linear_head` (one machine),
+    which the Train page's "epochs at most" and the report's settings also read so that
+    they never disagree."""
+    t = cfg.train
+    return (t.head_solver == "logistic" and t.fast_head and not is_from_scratch(cfg.model)
+            and not cfg.model.dense_units)
+
+
 def apply_freeze(model, freeze, phase: str, from_scratch: bool = False) -> tuple[int, int]:
     """Choose which layers train in ``phase``; return (trainable, total) parameters.
 

@@ -84,29 +84,58 @@ def line_chart(title: str, xs: Sequence[float], series: dict[str, Sequence[Optio
 
 
 def reliability_chart(bins: Sequence[dict]) -> str:
-    """Accuracy against confidence per bin (the diagonal is a perfectly calibrated model)."""
+    """Accuracy against confidence per bin (the diagonal is a perfectly calibrated model),
+    as the window draws it: the gap between each bar and the diagonal at the bin's
+    confidence in red, tick labels, and a strip of the images per bin with their counts.
+    Printed, the bare bars said nothing: a bin of one wrong image was drawn as no bar at
+    all, and the counts were only in hover text (a review)."""
     used = [b for b in bins if b.get("count")]
     if not used:
         return "<p class='muted'>No reliability bins recorded.</p>"
-    size, pad = 240, 34
-    inner = size - 2 * pad
-    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {size} {size}' role='img' "
-             "aria-label='reliability diagram' class='chart square'>",
-             f"<rect x='{pad}' y='{pad}' width='{inner}' height='{inner}' fill='none' "
-             "stroke='#999'/>",
-             f"<line x1='{pad}' y1='{pad + inner}' x2='{pad + inner}' y2='{pad}' stroke='#bbb' "
-             "stroke-dasharray='4 3'/>"]
+    left, top, inner, strip = 44, 10, 240, 34
+    bottom = top + inner
+    width, height = left + inner + 12, bottom + 22 + strip + 22
+    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {width} {height}' "
+             "role='img' aria-label='reliability diagram' class='chart square'>",
+             f"<rect x='{left}' y='{top}' width='{inner}' height='{inner}' fill='none' "
+             "stroke='#999'/>"]
+    for v in (0, 0.25, 0.5, 0.75, 1):  # ticks: accuracy up the side, confidence along
+        y, x = _num(bottom - v * inner), _num(left + v * inner)
+        parts.append(f"<line x1='{left - 3}' y1='{y}' x2='{left + inner}' y2='{y}' "
+                     f"stroke='#eee'/><text x='{left - 5}' y='{_num(bottom - v * inner + 3)}' "
+                     f"font-size='9' text-anchor='end'>{v:.0%}</text>"
+                     f"<text x='{x}' y='{bottom + 12}' font-size='9' "
+                     f"text-anchor='middle'>{v:.0%}</text>")
+    most = max(int(b["count"]) for b in used)
     for b in used:
-        lo, hi = float(b["low"]), float(b["high"])
-        acc = float(b["accuracy"])
-        x, w = pad + lo * inner, max(1.0, (hi - lo) * inner - 1)
-        parts.append(f"<rect x='{_num(x)}' y='{_num(pad + (1 - acc) * inner)}' "
-                     f"width='{_num(w)}' height='{_num(acc * inner)}' fill='#1f77b4' "
-                     f"fill-opacity='0.7'><title>{lo:.2f}-{hi:.2f}: {int(b['count'])} images, "
-                     f"accuracy {acc:.2f}</title></rect>")
-    parts.append(f"<text x='{size / 2}' y='{size - 8}' text-anchor='middle' font-size='11'>"
-                 "confidence</text><text x='12' y='{0}' font-size='11' transform='rotate(-90 12 "
-                 "{0})' text-anchor='middle'>accuracy</text></svg>".format(size / 2))
+        lo, hi, n = float(b["low"]), float(b["high"]), int(b["count"])
+        acc, conf = float(b["accuracy"]), float(b.get("confidence", (lo + hi) / 2))
+        x, w = left + lo * inner, max(1.0, (hi - lo) * inner - 1)
+        tip = f"<title>{lo:.2f}-{hi:.2f}: {n} images, accuracy {acc:.2f}</title>"
+        parts.append(f"<rect x='{_num(x)}' y='{_num(bottom - acc * inner)}' width='{_num(w)}' "
+                     f"height='{_num(acc * inner)}' fill='#1f77b4' fill-opacity='0.75'>"
+                     f"{tip}</rect>")
+        gap_top, gap_low = max(acc, conf), min(acc, conf)
+        if gap_top - gap_low > 0.002:  # over- or under-confidence: the bin's gap, in red
+            parts.append(f"<rect x='{_num(x)}' y='{_num(bottom - gap_top * inner)}' "
+                         f"width='{_num(w)}' height='{_num((gap_top - gap_low) * inner)}' "
+                         f"fill='#d62728' fill-opacity='0.35' stroke='#d62728' "
+                         f"stroke-width='0.6'>{tip}</rect>")
+        h = max(1.0, (strip - 12) * n / most)
+        base = bottom + 22 + strip
+        parts.append(f"<rect x='{_num(x)}' y='{_num(base - h)}' width='{_num(w)}' "
+                     f"height='{_num(h)}' fill='#6f7f90'/><text x='{_num(x + w / 2)}' "
+                     f"y='{_num(base - h - 2)}' font-size='8' text-anchor='middle'>{n}</text>")
+    total = sum(int(b["count"]) for b in used)
+    parts.append(f"<line x1='{left}' y1='{bottom}' x2='{left + inner}' y2='{top}' stroke='#555' "
+                 "stroke-dasharray='4 3'/>"
+                 f"<text x='{left + inner / 2}' y='{height - 6}' text-anchor='middle' "
+                 "font-size='11'>confidence</text><text x='12' y='{0}' font-size='11' "
+                 "transform='rotate(-90 12 {0})' text-anchor='middle'>accuracy</text>"
+                 "</svg>".format(top + inner / 2))
+    parts.append(f"<p class='muted'>Blue: how often the answers in each confidence bin were "
+                 f"right; red: the gap to the dashed diagonal (a perfectly calibrated model); "
+                 f"grey, under it: the images in each bin ({total} in all).</p>")
     return "".join(parts)
 
 

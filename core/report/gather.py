@@ -16,9 +16,10 @@ from typing import Any, Optional
 
 from core.config import StudioConfig
 from core.errors import UserError
-from core.runs.compare import effective_settings, setting_label, settings_known
+from core.runs.compare import EXACT_FIT, effective_settings, setting_label, settings_known
 from core.runs.folder import RunFolder
 from core.runs.lock import shown_status
+from core.report.staleness import model_digest, run_calibration, with_staleness
 from core.trust.store import read_record, shown_summary
 
 
@@ -45,6 +46,9 @@ class ReportData:
     calibration: Optional[dict]
     exports: list[dict]
     notes: list[str] = field(default_factory=list)  # what could not be read, and why
+    #: Why the run has no scores when nothing is wrong ("" otherwise): trained without
+    #: validation images, it never had a metrics.json (called "missing" before).
+    no_scores: str = ""
 
 
 def _number(v: Any) -> str:
@@ -93,6 +97,8 @@ def _shown(path: str, value: Any) -> str:
         info = None
     if isinstance(value, bool):
         return "on" if value else "off"
+    if value == EXACT_FIT:  # no unit: "exact fit … epochs"
+        return value
     if info is not None and info.special is not None and value == info.special[0]:
         return info.special[1]
     text = _value_text(value)
@@ -184,43 +190,21 @@ def current_exports(run_dir: Path, history=None) -> tuple[list[dict], Optional[s
             and _export_source(metas[Path(r["path"]).parent]) in (None, str(run.model_path))]
     gone = len(latest) - len(kept)
     if kept:
-        now = _run_calibration(run)
-        kept = [_with_staleness(r, metas[Path(r["path"]).parent], now) for r in kept]
+        now, digest = run_calibration(run), model_digest(run)
+        kept = [with_staleness(r, metas[Path(r["path"]).parent], now, digest) for r in kept]
     return kept, (f"{gone} earlier export(s) are not listed: deleted since, replaced by "
                   "another model's export to the same folder, or left unfinished by an export that "
                   "was stopped" if gone else None)
 
 
-#: What an export row carries when the run's calibration changed after it was made.
-STALE = "stale"
-
-
-def _run_calibration(run: RunFolder):
-    """(temperature, unknown threshold) of the run's calibration.json; None when it has none;
-    False when it cannot be read (said elsewhere in the report; no export is judged by it)."""
+def _without_validation(run: RunFolder) -> bool:
+    """True when split.json says the run held no image out for validation (metrics.json is
+    then never written: training has nothing to score)."""
     try:
-        rec = read_record(run)
-    except Exception:  # noqa: BLE001 - an unreadable calibration.json is said elsewhere
+        split = run.read_json(run.split_path.name)
+    except UserError:
         return False
-    return (rec.temperature, rec.unknown_threshold) if rec is not None else None
-
-
-def _with_staleness(row: dict, meta: Optional[dict], now) -> dict:
-    """``row``, with :data:`STALE` saying why when the run was calibrated again after the
-    export (``meta``: its folder's metadata.json; ``now``: :func:`_run_calibration`): the
-    file keeps the old temperature and threshold, so "passed" had stood beside answers that
-    differed from the app's on 23 of 132 images (a report review)."""
-    from core.infer.export_meta import export_calibration
-
-    if now is False or not meta or "calibration" not in meta:  # an earlier version's export
-        return row
-    was = export_calibration(meta) if isinstance(meta["calibration"], dict) else None
-    if was == now:
-        return row
-    why = ("the run was calibrated after this export" if was is None else
-           "the run's calibration was removed after this export" if now is None else
-           "the run was calibrated again after this export")
-    return {**row, STALE: f"{why}, so the file answers otherwise than the app: export again"}
+    return isinstance(split, dict) and split.get("val") == []
 
 
 def _export_source(meta: Optional[dict]) -> Optional[str]:
@@ -275,7 +259,12 @@ def gather(run_dir: str | os.PathLike) -> ReportData:
     if data.changed:
         notes.append(data.changed)
     metrics = _optional(run.metrics, "metrics.json", notes) if run.metrics_path.exists() else None
-    if not run.metrics_path.exists() and info.get("status") == "completed":  # was said nowhere
+    no_scores = ""
+    if not run.metrics_path.exists() and _without_validation(run):
+        no_scores = ("the run was trained without validation images (validation share 0), so "
+                     "it has none. Score it on a folder of labelled images: 'python main.py "
+                     f"evaluate {run.path} FOLDER', or Evaluate on another folder… in the window")
+    elif not run.metrics_path.exists() and info.get("status") == "completed":  # said nowhere
         notes.append(f"{run.metrics_path.name}: {run.metrics_path} is missing from the finished "
                      "run; put it back from a copy of the run, or see 'python main.py "
                      "evaluate' for the scores")
@@ -297,4 +286,4 @@ def gather(run_dir: str | os.PathLike) -> ReportData:
     title = f"{backbone} on {Path(data_dir).name if data_dir else 'unknown data'}"
     settings = settings_rows(cfg) if cfg is not None else []
     return ReportData(str(run.path.resolve()), title, info, data, settings, history,
-                      metrics, calibration, exports, notes)
+                      metrics, calibration, exports, notes, no_scores)

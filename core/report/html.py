@@ -22,7 +22,10 @@ from core.infer.metrics import NO_MISTAKES, Metrics, confused_pairs
 from core.export.report import parity_figures_text
 from core.shown import human_size, shown_text, when_text
 from core.report.charts import line_chart, reliability_chart, thumbnail_uri
-from core.report.gather import STALE, ReportData, gather
+from core.report.gather import ReportData, gather
+from core.report.staleness import STALE
+from core.runs.unfinished import UNFINISHED
+from core.trust.store import RECALIBRATED, figures_calibration, since_text
 
 #: Classes up to which the report prints the confusion matrix (the most confused pairs,
 #: up to MOST_CONFUSED of them, above it).
@@ -35,18 +38,18 @@ body{font:13px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#
 h1{font-size:1.6em;margin-bottom:.1em} h2{font-size:1.25em;border-bottom:1px solid #ccc;
   padding-bottom:.15em;margin-top:1.6em} h3{font-size:1.05em}
 table{border-collapse:collapse;margin:.4em 0 1em} th,td{border:1px solid #ccc;padding:.2em .5em;
-  text-align:left;vertical-align:top;overflow-wrap:anywhere} th{background:#f3f3f3}
-td.n{text-align:right} figcaption{overflow-wrap:anywhere}
+  text-align:left;vertical-align:top;overflow-wrap:break-word} th{background:#f3f3f3}
+td.n{text-align:right;white-space:nowrap} td.w,figcaption{overflow-wrap:anywhere}
 .muted{color:#666} .changed td{font-weight:600} .bad{color:#b00020}
 .cm{font-size:.9em} .cm td,.cm th{padding:.15em .25em} .cm td{text-align:center;
   min-width:1.6em} .cm th:first-child{min-width:10em} .thumbs{display:flex;flex-wrap:wrap;gap:.6em}
 figure{margin:0;width:150px;font-size:11px;break-inside:avoid} figure img{max-width:140px;
   max-height:140px;border:1px solid #ccc;image-rendering:auto}
-svg.chart{width:100%;max-width:520px;height:auto} svg.square{max-width:260px}
+svg.chart{width:100%;max-width:520px;height:auto} svg.square{max-width:300px}
 code{font-size:12px;word-break:break-all}
 @page{size:A4;margin:16mm 14mm}
 @media print{body{max-width:none;margin:0;padding:0;font-size:10.5pt}
-  h2{break-after:avoid} table,figure,svg{break-inside:avoid} a{color:inherit}}
+  h2,h3,h3+p{break-after:avoid} table,figure,svg{break-inside:avoid} a{color:inherit}}
 """
 
 
@@ -58,9 +61,21 @@ def _table(header: Iterable[str], rows: Iterable[Iterable[Any]], cls: str = "") 
     body = []
     for row in rows:
         cells = "".join(f"<td class='n'>{escape(_fmt(v))}</td>" if isinstance(v, (int, float))
-                        else f"<td>{escape(_fmt(v))}</td>" for v in row)
+                        else _text_cell(_fmt(v)) for v in row)
         body.append(f"<tr>{cells}</tr>")
     return f"<table class='{cls}'>{head}{''.join(body)}</table>"
+
+
+#: A word longer than this (a path, a file name) may break anywhere in its table cell.
+LONG_WORD = 24
+
+
+def _text_cell(text: str) -> str:
+    """A text cell.  Only one holding a word too long for a column (class "w") may break
+    anywhere: "anywhere" on every cell let a cell's narrowest width fall to one letter, and
+    the table printed "for/ma/t", "ker/as" and a latency of "9.03" over "1" (a review)."""
+    long = any(len(word) > LONG_WORD for word in text.split())
+    return f"<td class='w'>{escape(text)}</td>" if long else f"<td>{escape(text)}</td>"
 
 
 def _fmt(v: Any) -> str:
@@ -80,12 +95,20 @@ def _when(ts: Optional[float]) -> str:
 def _overview(d: ReportData) -> str:
     i = d.info
     acc = (d.metrics or {}).get("accuracy")
+    # "Started" is the run's first start, as the Runs page and 'runs' say: a resume sets
+    # "started" again, and the report gave the resume's time (a review)
+    first, last = i.get("created") or i.get("started"), i.get("started")
+    later = isinstance(first, (int, float)) and isinstance(last, (int, float)) \
+        and last - first > 60
     rows = [("Run folder", d.run_dir), ("Status", i.get("status") or "—"),
-            ("Started", _when(i.get("started"))), ("Finished", _when(i.get("finished"))),
-            ("Training time", f"{i['seconds']:.0f} s" if i.get("seconds") else "—"),
-            ("Device", (i.get("device") or {}).get("kind", "—")),
-            ("Best epoch", i.get("best_epoch") or "—"),
-            ("Validation accuracy", f"{acc:.2%}" if isinstance(acc, (int, float)) else "—")]
+            ("Started", _when(first))]
+    rows += [("Last session began", _when(last))] if later else []
+    rows += [("Finished", _when(i.get("finished"))),
+             ("Training time" + (" (all sessions)" if later else ""),
+              f"{i['seconds']:.0f} s" if i.get("seconds") else "—"),
+             ("Device", (i.get("device") or {}).get("kind", "—")),
+             ("Best epoch", i.get("best_epoch") or "—"),
+             ("Validation accuracy", f"{acc:.2%}" if isinstance(acc, (int, float)) else "—")]
     return "<h2>Overview</h2>" + _table(("", ""), rows)
 
 
@@ -155,6 +178,8 @@ def _curves_section(d: ReportData) -> str:
 
 def _scores_section(d: ReportData, max_mistakes: int) -> str:
     m = d.metrics
+    if not m and d.no_scores:
+        return f"<h2>Scores</h2><p class='muted'>No scores: {escape(d.no_scores)}.</p>"
     if not m:  # "see the note at the top" only when there is one to see
         told = any(n.startswith("metrics.json") for n in d.notes)
         return ("<h2>Scores</h2><p class='muted'>No scores: " + (
@@ -163,7 +188,7 @@ def _scores_section(d: ReportData, max_mistakes: int) -> str:
     shown = Metrics.from_dict(m)  # gather checked it
     out = ["<h2>Scores</h2>",
            f"<p>Accuracy <b>{m['accuracy']:.2%}</b> on {m['n_images']} validation images; "
-           f"macro F1 {m.get('macro_f1', 0):.3f}.</p>",
+           f"macro F1 {m.get('macro_f1', 0):.3f} ({escape(shown.macro_f1_words())}).</p>",
            _table(("class", "precision", "recall", "F1", "images"),
                   [(c.name, *shown.score_texts(i), c.support)
                    for i, c in enumerate(shown.per_class)]),
@@ -217,12 +242,22 @@ def _calibration_section(d: ReportData) -> str:
     if not cal and not m.get("reliability"):
         return "<h2>Calibration</h2><p class='muted'>Not calibrated.</p>"
     out = ["<h2>Calibration</h2>"]
-    before, after = (cal or {}).get("ece_before"), (cal or {}).get("ece_after")
+    pair = figures_calibration(m) or {}
+    since = pair.pop(RECALIBRATED, None)  # calibrated again on changed images: the figures
+    shown = pair if since else (cal or {})  # keep the calibration they were scored with
+    before, after = shown.get("ece_before"), shown.get("ece_after")
     if isinstance(before, (int, float)) and isinstance(after, (int, float)):
         out.append(f"<p>Expected calibration error on validation: {after:.3f} after "
                    f"calibration ({before:.3f} before).</p>")  # which one it was went unsaid
     elif isinstance(m.get("ece"), (int, float)):
         out.append(f"<p>Expected calibration error on validation: {m['ece']:.3f}.</p>")
+    if not cal and not since and d.info.get("status") in UNFINISHED:
+        out.append("<p>Not calibrated yet: the run was stopped before it completed, and a run "
+                   "is calibrated when it completes (resume it: 'python main.py train --resume "
+                   f"{escape(d.run_dir)}').</p>")
+    if since:
+        out.append(f"<p class='bad'>{escape(since_text(since, pair or None))} The table "
+                   "below is the calibration in use now.</p>")
     if cal:
         scalars = [(k, v) for k, v in cal.items() if not isinstance(v, (list, dict))]
         out.append(_table(("", ""), scalars))
@@ -242,7 +277,8 @@ def _exports_section(d: ReportData) -> str:
         # it (it was a byte count and a dump of the record's keys)
         stale = e.get(STALE)  # calibrated again since: "passed" no longer holds
         rows.append((e.get("format"), e.get("path"),
-                     human_size(size) if isinstance(size, (int, float)) else None,
+                     human_size(size).replace(" ", "\u00a0")  # "9.6 MB" on one line
+                     if isinstance(size, (int, float)) else None,
                      f"out of date: {stale}" if stale else det.get("status"),
                      "no" if stale else det.get("trusted"), det.get("latency_ms"),
                      parity_figures_text(parity) if isinstance(parity, dict) else None,

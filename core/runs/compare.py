@@ -26,6 +26,7 @@ from core.config import StudioConfig
 from core.config_fields import get_path, iter_fields
 from core.config_migrations import as_run_trained
 from core.errors import ConfigError
+from core.model.build import exact_fit_planned
 from core.runs.folder import FILES
 from core.typed_json import to_jsonable
 
@@ -94,7 +95,14 @@ def effective_settings(config: dict) -> dict[str, Any]:
     except ConfigError:
         pass  # an unknown preset: compare it as written
     cfg.train.fine_tune_learning_rate = cfg.train.phase_learning_rate("fine_tune")
-    return {info.path: to_jsonable(get_path(cfg, info.path)) for info in iter_fields(StudioConfig)}
+    out = {info.path: to_jsonable(get_path(cfg, info.path)) for info in iter_fields(StudioConfig)}
+    if exact_fit_planned(cfg) and cfg.train.epochs >= 1:  # the setting did nothing: the
+        out["train.epochs"] = EXACT_FIT  # report showed "2 epochs", bold as changed (a review)
+    return out
+
+
+#: Phase 1's epochs of a run whose head was fitted exactly (the Train page turns them off).
+EXACT_FIT = "exact fit (1 step; epochs not used)"
 
 
 #: What a run whose config.json could not be read shows for its settings.

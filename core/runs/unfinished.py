@@ -27,6 +27,17 @@ def how_far(run: RunFolder) -> str:
 UNFINISHED = ("stopped", "interrupted", "failed", "created")
 
 
+def is_unfinished(run: RunFolder) -> bool:
+    """True when the run, as the window shows it, stopped (or was cut off) before it
+    completed: such a run is calibrated only when it completes."""
+    from core.runs.lock import shown_status
+
+    try:
+        return shown_status(run, run.run_info().status or "") in UNFINISHED
+    except UserError:  # an unreadable run.json: nothing is said about the status
+        return False
+
+
 def state_words(run: RunFolder, status: str) -> str:
     """Why a run with this shown ``status`` has no model or results: how far an unfinished
     one got, that a running one is still training, or "" for a completed one."""

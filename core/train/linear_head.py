@@ -20,6 +20,7 @@ from typing import Optional
 import numpy as np
 
 from core.events import Log, Progress, emit
+from core.model.build import exact_fit_planned  # the rule lives with the model's (the Runs page reads it)
 
 #: Inverse L2 strengths tried (scikit-learn's C); the best mean held-out log-loss wins.
 C_GRID = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
@@ -33,17 +34,6 @@ class LinearHead:
     bias: np.ndarray  # (classes,)
     strength: float  # the chosen C
     cv_loss: dict  # C -> mean held-out log-loss
-
-
-def exact_fit_planned(cfg) -> bool:
-    """Whether a run of ``cfg`` fits its head in one exact step instead of epochs of Adam:
-    the settings' part of :meth:`core.train.session.Session.linear_head` (one machine),
-    which the Train page's "epochs at most" also reads so that the two never disagree."""
-    from core.model.build import is_from_scratch
-
-    t = cfg.train
-    return (t.head_solver == "logistic" and t.fast_head and not is_from_scratch(cfg.model)
-            and not cfg.model.dense_units)
 
 
 def planned_epochs(cfg) -> dict[str, int]:

@@ -127,6 +127,11 @@ def fit_trust(val_probs: np.ndarray, val_labels, val_embeddings: Optional[np.nda
     return trust, record
 
 
+#: metrics.json's key for a calibration fitted after its figures were scored on validation
+#: images that changed since: "calibration" stays the one the figures were scored with.
+RECALIBRATED = "calibrated_since"
+
+
 def save_trust(run: RunFolder, trust: TrustModel, record: CalibrationRecord) -> None:
     """Write unknown.npz then calibration.json (each atomically), and copy the summary
     into metrics.json under "calibration" when the run has one."""
@@ -151,7 +156,9 @@ def clear_trust(run: RunFolder) -> bool:
     run.unknown_path.unlink(missing_ok=True)
     if had and run.metrics_path.exists():
         metrics = run.metrics()
-        if isinstance(metrics, dict) and metrics.pop("calibration", None) is not None:
+        if isinstance(metrics, dict) and ("calibration" in metrics or RECALIBRATED in metrics):
+            metrics.pop("calibration", None)
+            metrics.pop(RECALIBRATED, None)
             run.write_metrics(metrics)
     return had
 
@@ -242,6 +249,39 @@ def shown_summary(value) -> Optional[dict]:
     return value if threshold is None or finite_number(threshold) else None
 
 
+#: The shown calibration of a run stopped before it completed, which has none yet (it is
+#: calibrated when it completes): "too few validation images" was given as the reason.
+NOT_YET = "not_calibrated_yet"
+
+
+def figures_calibration(metrics, unfinished: bool = False) -> Optional[dict]:
+    """The calibration metrics.json's figures were scored with (its "calibration", as
+    :func:`shown_summary` reads it), carrying under :data:`RECALIBRATED` a later one that
+    ``calibrate`` fitted on validation images changed since (see its "why"); None when
+    neither is recorded (``{NOT_YET: True}`` for an ``unfinished`` run).  The two are never
+    mixed: an ECE of one beside the other's "before" read as calibration lowering ECE."""
+    if not isinstance(metrics, dict):
+        return None
+    cal = shown_summary(metrics.get("calibration"))
+    since = shown_summary(metrics.get(RECALIBRATED))
+    if cal is None and since is None:
+        return {NOT_YET: True} if unfinished else None
+    return cal if since is None else {**(cal or {}), RECALIBRATED: since}
+
+
+def since_text(since: dict, scored_with: Optional[dict]) -> str:
+    """Says that the run was calibrated again on changed images after its figures were
+    scored: which calibration the figures are from and which one the app uses now."""
+    was = (f"with the calibration then (temperature {scored_with.get('temperature', 1):.2f})"
+           if scored_with else "uncalibrated")
+    why = f" ({since['why']})" if isinstance(since.get("why"), str) else ""
+    return (f"Calibrated again since, on its {since.get('n_images', '?')} validation images as "
+            f"they are now{why}: temperature {since.get('temperature', 1):.2f}, ECE "
+            f"{since.get('ece_before', 0):.3f} before and {since.get('ece_after', 0):.3f} "
+            "after there. Predictions and exports use it; the scores, the diagram and the "
+            f"mistakes' confidences are training's, {was}.")
+
+
 def calibration_entry(run: RunFolder) -> dict:
     """``{"calibration": summary}`` for metrics.json, or {} for a run without calibration."""
     record = read_record(run)
@@ -266,6 +306,9 @@ def set_threshold(run: RunFolder, threshold: Optional[float],
         atomic_write_text(run.calibration_path, rec.to_json())
         if run.metrics_path.exists():
             metrics = run.metrics()
-            if isinstance(metrics, dict) and isinstance(metrics.get("calibration"), dict):
-                run.write_metrics({**metrics, "calibration": rec.summary()})
+            # the newer calibration's summary when the figures keep an older one's
+            key = RECALIBRATED if isinstance(metrics, dict) and isinstance(
+                metrics.get(RECALIBRATED), dict) else "calibration"
+            if isinstance(metrics, dict) and isinstance(metrics.get(key), dict):
+                run.write_metrics({**metrics, key: {**metrics[key], **rec.summary()}})
     return rec

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QFileDialog, QPushButton, QWidget
 
 from gui.jobs import Job
 from gui.plain_text import plain_tip
-from gui.report_pdf import report_job
+from gui.report_pdf import REPORT_SUFFIXES, report_job
 
 LABEL = "Save report…"
 HTML_FILTER = "Web page, opens in any browser (*.html)"
@@ -71,12 +71,15 @@ class ReportButton(QPushButton):
                                                    f"{HTML_FILTER};;{PDF_FILTER}")
         if not path:
             return None
-        if not Path(path).suffix:  # the filter the user chose says which kind
-            path += ".pdf" if chosen == PDF_FILTER else ".html"
+        if Path(path).suffix.lower() not in REPORT_SUFFIXES:  # the filter chosen says which
+            path += ".pdf" if chosen == PDF_FILTER else ".html"  # kind; never "notes.txt"
         return self.save_to(path)
 
     def save_to(self, path: str) -> Optional[Job]:
-        """Write the report to ``path`` (``.pdf``: a PDF, anything else: HTML) in a worker."""
+        """Write the report to ``path`` (``.pdf``: a PDF, ``.html``/``.htm``: HTML) in a worker.
+
+        Any other name, or one of a run folder's own files, is refused (``failed``)
+        as ``report --out`` refuses it, and nothing is written."""
         if self.run_dir is None or (self.job is not None and self.job.is_running()):
             return None
         job = Job(report_job, self.run_dir, path, name="Saving the report", parent=self)

@@ -58,11 +58,12 @@ def run(args: argparse.Namespace) -> int:
     # the run's lock: a trainer still finishing overwrote this calibration with its own, and
     # a folder that cannot be written is said so before the fit, not of a hidden temp file
     with holding_lock(folder, "calibrated", "calibrate the copy"):
+        old = _old_metrics(folder)  # read before the fit copies its summary in
         model = load_model_file(folder.model_path)
         trust = fit_after_training(folder, model, cfg=cfg, listener=ConsoleListener(),
                                    refit=True)
         if trust is not None and folder.metrics_path.exists():
-            _rescore(folder, model, cfg, trust)
+            _rescore(folder, model, cfg, trust, old)
     if trust is None:
         raise UserError(f"{folder.path}: the run has fewer than {MIN_IMAGES} readable validation "
                         "images to calibrate on (its calibration, if any, is unchanged); train "
@@ -89,30 +90,59 @@ def _keep(folder, asked, configured: float) -> float:
     return float(keep) if isinstance(keep, (int, float)) and 0.5 <= keep <= 1 else configured
 
 
-def _rescore(folder, model, cfg, trust) -> None:
-    """metrics.json scored again with the new calibration: its ECE, reliability bins and the
-    mistakes' confidences are the calibrated probabilities', and kept the old temperature's
-    after a refit.  Written only when every image it was scored on is still read: a
-    temperature keeps each image's top class, so accuracy and the confusion matrix stay;
-    with images moved or damaged since, they would quietly change, so the figures from
-    training stay and the console says why."""
-    from core.cli.console import ConsoleListener
+def _old_metrics(folder):
+    """metrics.json as training (or the last calibrate) wrote it; None when unreadable."""
     from core.errors import UserError
-    from core.events import Log, emit
-    from core.train.finish import record_metrics, score_validation
 
     try:
-        old = folder.metrics()
+        old = folder.metrics() if folder.metrics_path.exists() else None
     except UserError:  # hand-broken: calibration_entry's own update says nothing either
-        old = None
+        return None
+    return old if isinstance(old, dict) else None
+
+
+def changed_since(old: dict, metrics) -> str:
+    """Why the validation images are not the ones ``old`` (metrics.json) was scored on, or
+    "" when they are.  A temperature keeps each image's top class, so a rescore with the
+    new calibration must give the same count and confusion matrix; any difference proves
+    images were moved, damaged or replaced since (pictures replaced under the same names,
+    all of one pixel size, passed the count check and rewrote the run's accuracy)."""
+    before = old.get("n_images")
+    if isinstance(before, int) and metrics.n_images != before:
+        return (f"scored on {before} validation images; {metrics.n_images} can be read now")
+    if "confusion" in old and old.get("confusion") != metrics.confusion:
+        acc = old.get("accuracy")
+        was = f"{acc:.1%}" if isinstance(acc, (int, float)) else "?"
+        return (f"they are answered otherwise now, accuracy {metrics.accuracy:.1%} against "
+                f"{was} when scored, so some were replaced or changed")
+    return ""
+
+
+def _rescore(folder, model, cfg, trust, old) -> None:
+    """metrics.json scored again with the new calibration: its ECE, reliability bins and the
+    mistakes' confidences are the calibrated probabilities', and kept the old temperature's
+    after a refit.  Written only when the images it was scored on are still there as they
+    were (:func:`changed_since`); otherwise the figures from training stay with the
+    calibration they were scored with, the new one is recorded beside them under
+    "calibrated_since" (the Evaluate page and the report say so) and the console says why."""
+    from core.cli.console import ConsoleListener
+    from core.events import Log, emit
+    from core.train.finish import record_metrics, score_validation
+    from core.trust.store import RECALIBRATED, read_record
+
     metrics = score_validation(model, folder, folder.split(cfg.data.data_dir), folder.labels(),
                                cfg.train.batch_size, trust)
-    before = old.get("n_images") if isinstance(old, dict) else None
-    if before is not None and metrics.n_images != before:  # None: nothing usable to keep
-        emit(ConsoleListener(), Log(
-            f"{folder.metrics_path} keeps the figures from training (scored on {before} "
-            f"validation images; {metrics.n_images} can be read now), so its ECE and "
-            "reliability are the old calibration's; 'evaluate' scores the run as it is now",
-            "warning"))
+    why = changed_since(old, metrics) if old is not None else ""
+    if not why:
+        record_metrics(folder, metrics)
         return
-    record_metrics(folder, metrics)
+    kept = {k: v for k, v in old.items() if k != RECALIBRATED}
+    record = read_record(folder)
+    if record is not None:
+        kept[RECALIBRATED] = {**record.summary(), "why": why}
+    folder.write_metrics(kept)
+    emit(ConsoleListener(), Log(
+        f"the validation images changed since the run was scored ({why}): the calibration "
+        f"above is fitted on them as they are now, and {folder.metrics_path} keeps the "
+        "figures from training with the calibration they were scored with (the Evaluate page "
+        "and the report say so); 'evaluate' scores the run as it is now", "warning"))

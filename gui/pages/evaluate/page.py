@@ -27,7 +27,7 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton
 from gui.jobs import Job
 from gui.pages.base import Page
 from gui.widgets.report_button import ReportButton
-from gui.pages.evaluate.results import ResultsView, folder_notes
+from gui.pages.evaluate.results import ResultsView, changed_images_text, folder_notes
 from gui.pages.evaluate.no_results import no_results_text
 from gui.steps import step
 
@@ -188,7 +188,8 @@ class EvaluatePage(Page):
         from core.errors import UserError
         from core.infer.metrics import Metrics
         from core.runs.folder import RunFolder
-        from core.trust.store import shown_summary
+        from core.runs.unfinished import is_unfinished
+        from core.trust.store import figures_calibration
 
         run = RunFolder(run_dir)
         self.calibration = None
@@ -196,8 +197,7 @@ class EvaluatePage(Page):
             return None
         try:
             data = run.metrics()
-            self.calibration = shown_summary(data.get("calibration")) \
-                if isinstance(data, dict) else None
+            self.calibration = figures_calibration(data, is_unfinished(run))  # never mixed
             return Metrics.from_dict(data)
         except (KeyError, TypeError, ValueError) as exc:  # hand-edited: types checked on read
             self.show_error(f"{run.metrics_path}: not a results file this app wrote ({exc}).")
@@ -324,11 +324,9 @@ class EvaluatePage(Page):
             return  # the run changed while the job ran
         preds = evaluation.predictions
         self._validation_predictions = preds
-        shown = self._validation_metrics.n_images if self._validation_metrics else len(preds)
-        if len(preds) < shown:  # the cells would list fewer images than the matrix counts
-            self.show_info(f"{shown - len(preds)} of the {shown} validation images cannot be "
-                           "read now (deleted, moved or damaged since training): the cells "
-                           "list only the images still there.")
+        note = changed_images_text(self._validation_metrics, evaluation.metrics, len(preds))
+        if note:  # the cells would list other images than the matrix counts
+            self.show_info(note)
         if self.source == VALIDATION:
             self.predictions = preds
         self.predictions_ready.emit(len(preds))

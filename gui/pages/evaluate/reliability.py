@@ -15,6 +15,7 @@ temperature scaling, from ``metrics.json``'s ``"calibration"``.
 
 from __future__ import annotations
 
+from html import escape
 from typing import Optional
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
@@ -108,7 +109,16 @@ class ReliabilityChart(QWidget):
 
 
 def ece_text(metrics, calibration: Optional[dict]) -> str:
-    """The words above the diagram: ECE, and what calibration changed when it ran."""
+    """The words above the diagram: ECE, and what calibration changed when it ran.
+
+    ``calibration`` is :func:`core.trust.store.figures_calibration`'s: the one the figures
+    were scored with, and under ``RECALIBRATED`` one fitted since on changed images (then
+    what the app's probabilities are now is said of that one, not of the first)."""
+    from core.trust.store import NOT_YET, RECALIBRATED, since_text
+
+    since, not_yet = ((calibration or {}).get(k) for k in (RECALIBRATED, NOT_YET))
+    calibration = {k: v for k, v in (calibration or {}).items()
+                   if k not in (RECALIBRATED, NOT_YET)} or None
     if metrics.ece is None:
         text = ("<b>Expected calibration error: not recorded</b> (these results were saved by "
                 "an earlier version; evaluate the run again to measure it).")
@@ -121,18 +131,31 @@ def ece_text(metrics, calibration: Optional[dict]) -> str:
                  f"{calibration.get('n_images', '?')} of its validation images right, which "
                  "leaves no mistake to fit a temperature on (temperature 1.00; there, ECE "
                  f"{calibration.get('ece_before', 0):.3f} before and "
-                 f"{calibration.get('ece_after', 0):.3f} after). Its "
-                 "probabilities are its own: on these images it was right more often than "
-                 "its confidence says. More validation images would let it be calibrated.")
+                 f"{calibration.get('ece_after', 0):.3f} after).")
+        if not since:
+            text += (" Its probabilities are its own: on these images it was right more often "
+                     "than its confidence says. More validation images would let it be "
+                     "calibrated.")
     elif calibration:
         text += (f"<br>Calibrated after training on its {calibration.get('n_images', '?')} "
                  f"validation images (temperature {calibration.get('temperature', 1):.2f}): "
                  f"there, ECE {calibration.get('ece_before', 0):.3f} before and "
-                 f"{calibration.get('ece_after', 0):.3f} after. Every probability the app "
-                 "shows for this run is the calibrated one.")
+                 f"{calibration.get('ece_after', 0):.3f} after.")
+        if not since:
+            text += " Every probability the app shows for this run is the calibrated one."
+    elif since:
+        text += "<br>No calibration was recorded when these figures were scored."
+    elif not_yet:
+        text += ("<br>Not calibrated yet: the run was stopped before it completed, and a run "
+                 "is calibrated when it completes. Resume it (on the Train step, or "
+                 "<tt>python main.py train --resume RUN</tt>); until then its probabilities "
+                 "are its own.")
     else:
         text += ("<br>No calibration is recorded for this model (too few validation images, "
                  "or trained before calibration existed): its probabilities are its own.")
+    if since:
+        text += "<br>" + escape(since_text(since, calibration)).replace(
+            "Calibrated again since", "<b>Calibrated again since</b>", 1)
     return text
 
 

@@ -55,11 +55,38 @@ def before_text(calibration: Optional[dict]) -> str:
     return f" ({calibration['ece_before']:.3f} before calibration)"
 
 
+def changed_images_text(recorded, fresh, n_read: int) -> str:
+    """The banner when the validation images as they are now do not give the matrix shown
+    (``recorded``, metrics.json's; ``fresh``, the page's own predictions of them): a cell
+    counting 0 listed 2 images after pictures were replaced under the same names."""
+    shown = recorded.n_images if recorded is not None else n_read
+    if n_read < shown:
+        return (f"{shown - n_read} of the {shown} validation images cannot be read now "
+                "(deleted, moved or damaged since training): the cells list only the images "
+                "still there.")
+    if recorded is not None and fresh is not None and fresh.confusion != recorded.confusion:
+        return ("The validation images changed since the run was scored: the model answers "
+                f"some of them otherwise now (accuracy {fresh.accuracy:.1%} on them as they "
+                f"are, {recorded.accuracy:.1%} when scored). The matrix and the figures are "
+                "from training; the cells list the images as they are now, so a cell may "
+                "list more or fewer images than it counts. Evaluate on another folder (the "
+                "run's data folder) for today's figures.")
+    return ""
+
+
 def folder_notes(evaluation) -> list[str]:
     """What a folder's figures leave out, sentence by sentence: folders named like no class
     (a "Dark" folder for the class "dark" was dropped with one log line), copies of other
     files (they were called unreadable) and files that could not be read."""
     notes = []
+    subset = getattr(evaluation, "subset", "")
+    if subset == "train":
+        notes.append("The folder holds train/ only: its training images were scored, which "
+                     "flatters a model that learnt from them.")
+    elif subset:  # the heading's count was all a user saw of 90 images (a review)
+        notes.append(f"Only its {subset}/ images were scored: the folder is split into "
+                     f"subsets, and the {evaluation.subset_left} image(s) of its other "
+                     "subsets were not (train/ is most likely what the model learnt from).")
     classes = {c.casefold(): c for c in evaluation.metrics.classes}
     if evaluation.unmatched:
         near = [f"“{u}” (the class is “{classes[u.casefold()]}”)" if u.casefold() in classes
@@ -132,6 +159,7 @@ class ResultsView(QWidget):
         summary.addWidget(self.accuracy_label)
         self.summary_label = QLabel()
         self.summary_label.setWordWrap(True)
+        self.summary_label.setTextFormat(Qt.PlainText)  # class names are shown as written
         summary.addWidget(self.summary_label, 1)
         box.addLayout(summary)
         self.caution_label = QLabel()
@@ -232,8 +260,8 @@ class ResultsView(QWidget):
                    if metrics.skipped else "")
         self.summary_label.setText(
             f"accuracy — {right} of {metrics.n_images} images right (95 % interval "
-            f"{lo:.0%}–{hi:.0%}).  Macro F1 {metrics.macro_f1:.3f} (the classes' F1 averaged, "
-            f"so a small class counts as much as a big one).  Calibration error (ECE) "
+            f"{lo:.0%}–{hi:.0%}).  Macro F1 {metrics.macro_f1:.3f} "
+            f"({metrics.macro_f1_words()}).  Calibration error (ECE) "
             + ("not recorded" if metrics.ece is None else f"{metrics.ece:.3f}")
             + f"{before_text(calibration if validation else None)}, see Confidence.{skipped}")
         caution = sample_caution(metrics.confusion, metrics.classes)

@@ -13,7 +13,7 @@ from typing import Any
 from PySide6.QtCore import QSortFilterProxyModel, Qt
 from PySide6.QtGui import QStandardItem
 
-from core.report.gather import STALE
+from core.report.staleness import STALE
 from core.shown import human_size, when_text
 from gui.durations import format_duration
 from gui.pages.runs.compare import pct
