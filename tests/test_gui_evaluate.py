@@ -210,6 +210,11 @@ def test_opens_on_the_mistakes_and_warns_when_the_set_is_small(qtbot, window, tm
     caution = page.content.caution_label
     assert caution.isVisible() and "Only 12 images" in caution.text()
     assert "'bright' 6" in caution.text() and "'dark' 6" in caution.text()  # classes under 10
+    assert "larger validation share" in caution.text()
+    # Another folder's figures: its own images firm them up, not the validation share (a review).
+    page.content.show_metrics(page.metrics, None, validation=False)
+    assert "Only 12 images" in caution.text() and "More images in that folder" in caution.text()
+    assert "validation share" not in caution.text()
 
     large = _run_with(tmp_path, "large", [[60, 0], [0, 60]])
     with qtbot.waitSignal(page.metrics_shown, timeout=10000):

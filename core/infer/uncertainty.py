@@ -32,10 +32,13 @@ def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, floa
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def sample_caution(confusion: Sequence[Sequence[int]], classes: Sequence[str]) -> str:
+def sample_caution(confusion: Sequence[Sequence[int]], classes: Sequence[str],
+                   validation: bool = True) -> str:
     """A caution in plain words when the images are too few to trust small differences ("" if not).
 
-    ``confusion`` rows are the true classes (their sums are each class's images).
+    ``confusion`` rows are the true classes (their sums are each class's images);
+    ``validation`` False: they are another folder's, whose figures a larger validation
+    share would not firm up (the advice had said so for every folder, a review).
     """
     n = sum(sum(row) for row in confusion)
     right = sum(confusion[i][i] for i in range(min(len(confusion), len(classes))))
@@ -50,5 +53,6 @@ def sample_caution(confusion: Sequence[Sequence[int]], classes: Sequence[str]) -
         parts.append(f"some classes have very few ({listed}{more})")
     return (" and ".join(parts) + f": on new images the accuracy is likely between {lo:.0%} and "
             f"{hi:.0%} (95 % interval), so a difference of a few points between runs may be "
-            "chance. More images, or a larger validation share on the Data page, make these "
-            "figures firmer.")
+            "chance. " + ("More images, or a larger validation share on the Data page, make "
+                          "these figures firmer." if validation else
+                          "More images in that folder make these figures firmer."))

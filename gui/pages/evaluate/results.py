@@ -264,7 +264,7 @@ class ResultsView(QWidget):
             f"({metrics.macro_f1_words()}).  Calibration error (ECE) "
             + ("not recorded" if metrics.ece is None else f"{metrics.ece:.3f}")
             + f"{before_text(calibration if validation else None)}, see Confidence.{skipped}")
-        caution = sample_caution(metrics.confusion, metrics.classes)
+        caution = sample_caution(metrics.confusion, metrics.classes, validation)
         self.caution_label.setText(f"⚠ {caution}" if caution else "")
         self.caution_label.setVisible(bool(caution))
         self.confusion.set_matrix(metrics.classes, metrics.confusion)
