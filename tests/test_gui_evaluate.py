@@ -423,3 +423,19 @@ def m_text(view, row: int, col: int) -> str:
 
     m = view.confusion.matrix
     return m.data(m.index(row, col), Qt.AccessibleTextRole)
+
+
+def test_a_calibration_error_that_rose_with_calibration_is_explained():
+    """15 validation images: "ECE 0.225 before and 0.269 after" was shown as routine, and a
+    new user could not tell whether calibration had failed (a review)."""
+    from types import SimpleNamespace
+
+    from gui.pages.evaluate.reliability import ece_text
+
+    metrics = SimpleNamespace(ece=0.269)
+    rose = {"temperature": 0.97, "n_images": 15, "ece_before": 0.225, "ece_after": 0.269}
+    text = ece_text(metrics, rose)
+    assert "0.225 before and 0.269 after" in text
+    assert "log loss" in text and "on 15 images, rose by chance" in text
+    fell = dict(rose, ece_after=0.1)
+    assert "by chance" not in ece_text(metrics, fell)

@@ -25,6 +25,7 @@ from core.report.charts import line_chart, reliability_chart, thumbnail_uri
 from core.report.gather import ReportData, gather
 from core.report.staleness import STALE
 from core.runs.unfinished import UNFINISHED
+from core.trust.calibration import ece_rose_note
 from core.trust.store import RECALIBRATED, figures_calibration, since_text
 
 #: Classes up to which the report prints the confusion matrix (the most confused pairs,
@@ -248,7 +249,7 @@ def _calibration_section(d: ReportData) -> str:
     before, after = shown.get("ece_before"), shown.get("ece_after")
     if isinstance(before, (int, float)) and isinstance(after, (int, float)):
         out.append(f"<p>Expected calibration error on validation: {after:.3f} after "
-                   f"calibration ({before:.3f} before).</p>")  # which one it was went unsaid
+                   f"calibration ({before:.3f} before). {escape(ece_rose_note(shown))}</p>")
     elif isinstance(m.get("ece"), (int, float)):
         out.append(f"<p>Expected calibration error on validation: {m['ece']:.3f}.</p>")
     if not cal and not since and d.info.get("status") in UNFINISHED:

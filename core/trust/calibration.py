@@ -15,6 +15,7 @@ training, ``evaluate`` and the Evaluate page (:mod:`core.infer.metrics`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
@@ -113,3 +114,24 @@ def expected_calibration_error(probs: np.ndarray, y_true, bins: int = ECE_BINS) 
     if not total:
         return 0.0
     return float(sum(b.count / total * abs(b.accuracy - b.confidence) for b in table))
+
+
+def ece_rose_note(calibration: Optional[dict]) -> str:
+    """Why the calibration error went up with calibration ("" when it did not).
+
+    The temperature is fitted to the answers' log loss, the proper measure, which it
+    never makes worse; the ECE counts images in :data:`ECE_BINS` confidence bins, and on a
+    few validation images it moves by chance.  A page that said "ECE 0.225 before and 0.269
+    after" left a new user thinking calibration had failed (a review)."""
+    cal = calibration or {}
+    before, after = cal.get("ece_before"), cal.get("ece_after")
+    if not isinstance(before, (int, float)) or not isinstance(after, (int, float)) \
+            or after <= before:
+        return ""
+    n = cal.get("n_images") or cal.get("fitted_on_validation_images")
+    few = f"on {n} images, " if isinstance(n, int) else ""
+    return ("The temperature is chosen for the best log loss on those images, which it "
+            "cannot make worse; the calibration error counts images in "
+            f"{ECE_BINS} confidence bins and, {few}rose by chance. More validation images "
+            "make it meaningful.")
+

@@ -114,6 +114,7 @@ def ece_text(metrics, calibration: Optional[dict]) -> str:
     ``calibration`` is :func:`core.trust.store.figures_calibration`'s: the one the figures
     were scored with, and under ``RECALIBRATED`` one fitted since on changed images (then
     what the app's probabilities are now is said of that one, not of the first)."""
+    from core.trust.calibration import ece_rose_note
     from core.trust.store import NOT_YET, RECALIBRATED, since_text
 
     since, not_yet = ((calibration or {}).get(k) for k in (RECALIBRATED, NOT_YET))
@@ -141,6 +142,8 @@ def ece_text(metrics, calibration: Optional[dict]) -> str:
                  f"validation images (temperature {calibration.get('temperature', 1):.2f}): "
                  f"there, ECE {calibration.get('ece_before', 0):.3f} before and "
                  f"{calibration.get('ece_after', 0):.3f} after.")
+        rose = ece_rose_note(calibration)
+        text += f" {escape(rose)}" if rose else ""
         if not since:
             text += " Every probability the app shows for this run is the calibrated one."
     elif since:
