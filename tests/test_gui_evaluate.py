@@ -159,13 +159,20 @@ def test_stopped_run_without_results_says_so(qtbot, window, tmp_path):
     window.state.set_run(str(run.path))
     assert page.empty_label.isVisible()
     assert "stopped before its first epoch" in page.empty_label.text()
+    # Nothing to resume: it had said "Resume it on the Train step", where Resume is off (a
+    # review)
+    assert "Nothing of it can be resumed" in page.empty_label.text()
+    assert "Resume it" not in page.empty_label.text()
     # killed after some epochs (an upgrade review: it was said to have stopped before one)
+    run.checkpoint.state.parent.mkdir()
+    run.checkpoint.state.write_text("{}")  # written after every finished epoch
     run.write_history([{"phase": "head", "epoch": i, "global_epoch": i, "loss": 1.0,
                         "accuracy": 0.5, "val_loss": 1.0, "val_accuracy": 0.5,
                         "learning_rate": 1e-3, "seconds": 1.0} for i in range(1, 7)])
     window.state.set_run(None)
     window.state.set_run(str(run.path))
     assert "cut off after 6 epochs, its best weights kept" in page.empty_label.text()
+    assert "Resume it on the Train step" in page.empty_label.text()
 
 
 def _run_with(tmp_path, name, confusion, classes=("bright", "dark")):

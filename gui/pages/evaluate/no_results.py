@@ -26,6 +26,9 @@ def no_results_text(run_dir: str) -> str:
     words = state_words(run, status)  # still training, or how far an unfinished one got
     if words:
         resume = " Resume it on the Train step." if status in UNFINISHED else ""
+        if resume and not run.checkpoint.state.exists():  # no finished epoch: Resume is off
+            resume = (" Nothing of it can be resumed: start a new run on the Train step (this "
+                      "one can be deleted on the Runs step).")  # (it said "Resume it", a review)
         return f"{run.path.name} has no validation results yet: {words}.{resume}"
     return (f"{run.path.name} has no validation results (it was trained without validation "
             "images). Use “Evaluate on another folder…” to score it.")
