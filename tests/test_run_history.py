@@ -563,5 +563,7 @@ def test_the_evaluate_page_tells_a_run_still_training_to_wait_not_to_resume(tmp_
         assert no_results_text(str(run.path)).endswith("yet: it is still training.")
     finally:
         release(run)
+    run.checkpoint.state.parent.mkdir()
+    run.checkpoint.state.write_text("{}")  # written after every finished epoch
     said = no_results_text(str(run.path))  # its trainer gone: interrupted
     assert "cut off after 3 epochs" in said and "Resume it on the Train step" in said

@@ -28,7 +28,6 @@ from gui.plain_text import plain_tip
 from gui.state import touches
 from gui.widgets.compact import ColumnScroll, FitImage, compact_combos
 from gui.widgets.setting_widgets import SettingSpin, bind_spin, setting_info
-from core.data.augment_specs import listed_position
 from gui.pages.augment.jobs import preview_job, size_refused
 from gui.pages.augment.param_widgets import ParamEditor
 
@@ -260,7 +259,7 @@ class AugmentPage(Page):
         self._on_preset_chosen(idx)
 
     def _edit(self, name: str, what: str, value: Any) -> None:
-        from core.data.augment_specs import default_transform
+        from core.data.augment_specs import default_transform, listed_position
 
         new = copy.deepcopy(self._resolved())
         new.preset = "custom"
