@@ -192,7 +192,7 @@ def _build_all(fmts: list[str], build: Build, checks: _Checks,
 def _finish_folder(src: Source, cfg: ExportConfig, stage: Path, out: Path,
                    previous: Optional[dict], report: ExportReport, listener) -> None:
     """Write labels, README and metadata into the stage, then move everything into ``out``."""
-    fingerprint = src.fingerprint()
+    fingerprint, model_sha256 = src.digests()
     earlier, other_model = folder.earlier_formats(previous, fingerprint, out)
     written = [r.format for r in report.results if r.written]
     kept = {f: e for f, e in earlier.items() if f not in written}
@@ -206,7 +206,8 @@ def _finish_folder(src: Source, cfg: ExportConfig, stage: Path, out: Path,
         encoding="utf-8")
     report.written, report.kept_formats = True, list(kept)
     (stage / folder.METADATA).write_text(
-        json_text(folder.metadata(src, fingerprint, report, cfg, entries), strict=True) + "\n",
+        json_text(folder.metadata(src, (fingerprint, model_sha256), report, cfg, entries),
+                  strict=True) + "\n",
         encoding="utf-8")
     folder.mark_unfinished(out, previous, written)
     folder.commit(stage, out, [BY_NAME[f].artifact for f in written] +

@@ -34,7 +34,6 @@ from core.errors import UserError
 from core.export.report import ExportReport, FormatResult
 from core.export.source import Source
 from core.formats import BY_NAME, FORMATS, METADATA_MARKER, METADATA_UNFINISHED, NAMES
-from core.file_digest import file_sha256
 from core.fsutil import (as_disk_full, atomic_dir, atomic_write_text, cannot_write,
                          leftover_pid)
 from core.infer.loaders import export_metadata
@@ -237,8 +236,9 @@ def output_description(src: Source) -> dict:
                                          "'unknown' (see README.txt)"}}
 
 
-def metadata(src: Source, fingerprint: str, report: ExportReport, cfg: ExportConfig,
+def metadata(src: Source, digests: tuple[str, str], report: ExportReport, cfg: ExportConfig,
              formats: dict[str, dict]) -> dict:
+    """metadata.json; ``digests``: :meth:`Source.digests` (fingerprint, the model's own)."""
     metrics = {k: src.metrics[k] for k in ("accuracy", "macro_f1", "n_images", "per_class")
                if k in src.metrics}
     return {
@@ -246,8 +246,8 @@ def metadata(src: Source, fingerprint: str, report: ExportReport, cfg: ExportCon
         "app_version": __version__,
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "source": str(src.model_path),
-        "source_sha256": fingerprint,
-        "model_sha256": file_sha256(src.model_path),  # the model alone: the report's check
+        "source_sha256": digests[0],
+        "model_sha256": digests[1],  # the model alone: the report's check
         "backbone": src.backbone,
         "classes": list(src.classes),
         "input": {"shape": [None, src.image_size, src.image_size, 3], "layout": "NHWC",

@@ -8,7 +8,6 @@ calibration) and the run's calibration and unknown score (:mod:`core.trust`).  :
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
@@ -17,6 +16,7 @@ import numpy as np
 
 from core.config import ExportConfig
 from core.errors import ModelFileError, UserError
+from core.file_digest import file_hash
 from core.events import FileSkipped, Log, emit
 from core.formats import AGREEMENT_SAMPLE_CAP, BY_NAME
 
@@ -38,19 +38,21 @@ class Source:
     #: The run's data folder as its config records it (None: not a run, or not recorded).
     data_dir: Optional[str] = None
 
-    def fingerprint(self) -> str:
-        """sha256 of the model file (and of its calibration, which the exported graphs hold,
-        threshold aside): tells an earlier export of this very model from another's."""
-        digest = hashlib.sha256()
-        with open(self.model_path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
+    def digests(self) -> tuple[str, str]:
+        """(fingerprint, the model file's own sha256), from one read of the file.
+
+        The fingerprint is the sha256 of the model file and of its calibration, which the
+        exported graphs hold, threshold aside: it tells an earlier export of this very model
+        from another's.  The model's own digest tells whether the run's model changed since.
+        """
+        digest = file_hash(self.model_path)
+        model = digest.hexdigest()
         if self.trust is not None:
             t = self.trust
             digest.update(repr((t.temperature, t.k, tuple(t.weights), tuple(t.means),
                                 tuple(t.stds))).encode())
             digest.update(np.ascontiguousarray(t.reference, np.float32).tobytes())
-        return digest.hexdigest()
+        return digest.hexdigest(), model
 
 
 def _model_path(path: Path, run) -> Path:
