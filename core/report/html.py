@@ -26,7 +26,7 @@ from core.report.gather import ReportData, gather
 from core.report.staleness import STALE
 from core.runs.unfinished import UNFINISHED
 from core.trust.calibration import ece_rose_note
-from core.trust.store import RECALIBRATED, figures_calibration, since_text
+from core.trust.store import NOT_YET_TEXT, RECALIBRATED, figures_calibration, since_text
 
 #: Classes up to which the report prints the confusion matrix (the most confused pairs,
 #: up to MOST_CONFUSED of them, above it).
@@ -253,8 +253,7 @@ def _calibration_section(d: ReportData) -> str:
     elif isinstance(m.get("ece"), (int, float)):
         out.append(f"<p>Expected calibration error on validation: {m['ece']:.3f}.</p>")
     if not cal and not since and d.info.get("status") in UNFINISHED:
-        out.append("<p>Not calibrated yet: the run was stopped before it completed, and a run "
-                   "is calibrated when it completes (resume it: 'python main.py train --resume "
+        out.append(f"<p>{NOT_YET_TEXT} (resume it: 'python main.py train --resume "
                    f"{escape(d.run_dir)}').</p>")
     if since:
         out.append(f"<p class='bad'>{escape(since_text(since, pair or None))} The table "

@@ -252,6 +252,9 @@ def shown_summary(value) -> Optional[dict]:
 #: The shown calibration of a run stopped before it completed, which has none yet (it is
 #: calibrated when it completes): "too few validation images" was given as the reason.
 NOT_YET = "not_calibrated_yet"
+#: What the Evaluate page and the report say of such a run (each adds how to resume it).
+NOT_YET_TEXT = ("Not calibrated yet: the run was stopped before it completed, and a run is "
+                "calibrated when it completes")
 
 
 def figures_calibration(metrics, unfinished: bool = False) -> Optional[dict]:

@@ -115,7 +115,7 @@ def ece_text(metrics, calibration: Optional[dict]) -> str:
     were scored with, and under ``RECALIBRATED`` one fitted since on changed images (then
     what the app's probabilities are now is said of that one, not of the first)."""
     from core.trust.calibration import ece_rose_note
-    from core.trust.store import NOT_YET, RECALIBRATED, since_text
+    from core.trust.store import NOT_YET, NOT_YET_TEXT, RECALIBRATED, since_text
 
     since, not_yet = ((calibration or {}).get(k) for k in (RECALIBRATED, NOT_YET))
     calibration = {k: v for k, v in (calibration or {}).items()
@@ -149,8 +149,7 @@ def ece_text(metrics, calibration: Optional[dict]) -> str:
     elif since:
         text += "<br>No calibration was recorded when these figures were scored."
     elif not_yet:
-        text += ("<br>Not calibrated yet: the run was stopped before it completed, and a run "
-                 "is calibrated when it completes. Resume it (on the Train step, or "
+        text += (f"<br>{NOT_YET_TEXT}. Resume it (on the Train step, or "
                  "<tt>python main.py train --resume RUN</tt>); until then its probabilities "
                  "are its own.")
     else:
