@@ -109,10 +109,10 @@ class NeighbourCache:
                 path = replaces.path
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            if path is None:
+            if path is None:  # a new set: the least recently used ones go, KEEP in all
                 path = self.folder / f"{_PREFIX}{os.urandom(6).hex()}.npz"
-                for old in sorted(self._files(), key=_mtime)[:max(0, len(self._files())
-                                                                   - KEEP + 1)]:
+                kept = sorted(self._files(), key=_mtime)
+                for old in kept[:max(0, len(kept) - KEEP + 1)]:
                     old.unlink(missing_ok=True)
             atomic_write_bytes(path, buf.getvalue())
         except (OSError, UserError):  # read-only, full: only a cache

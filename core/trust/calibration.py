@@ -128,10 +128,9 @@ def ece_rose_note(calibration: Optional[dict]) -> str:
     if not isinstance(before, (int, float)) or not isinstance(after, (int, float)) \
             or after <= before:
         return ""
-    n = cal.get("n_images") or cal.get("fitted_on_validation_images")
+    n, bins = cal.get("n_images"), cal.get("bins")
     few = f"on {n} images, " if isinstance(n, int) else ""
     return ("The temperature is chosen for the best log loss on those images, which it "
             "cannot make worse; the calibration error counts images in "
-            f"{ECE_BINS} confidence bins and, {few}rose by chance. More validation images "
-            "make it meaningful.")
-
+            f"{bins if isinstance(bins, int) else ECE_BINS} confidence bins and, {few}rose by "
+            "chance. More validation images make it meaningful.")
