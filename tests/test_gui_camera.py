@@ -41,7 +41,9 @@ def test_capture_a_burst_from_a_video_then_undo_it(qtbot, window, tmp_path):
     if not dialog.picker.cameras:  # this machine has none: said so, nothing captured
         assert "No camera found" in dialog.status_label.text()
         assert not dialog.capture_button.isEnabled()
-    dialog.play_file(str(write_video(tmp_path / "clip.avi", size=(160, 120))))
+    # 50 different frames: the dialog saves a picture once, and a 12-frame loop shown at 15 fps
+    # and taken at 5 fps offers only 4 (the burst into "red" then found nothing new to save)
+    dialog.play_file(str(write_video(tmp_path / "clip.avi", frames=50, size=(160, 120))))
     qtbot.waitUntil(lambda: dialog.capture_button.isEnabled(), timeout=10000)
     assert dialog.image.pixmap() is not None and not dialog.image.pixmap().isNull()
     assert dialog.class_combo.currentText() == "bright"
