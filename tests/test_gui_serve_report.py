@@ -183,6 +183,7 @@ def test_save_report_never_replaces_a_runs_model_or_a_file_of_another_kind(
         with qtbot.waitSignal(page.report_button.failed, timeout=120000) as sig:
             page.report_button.save_to(str(target))
         assert str(target) in sig.args[0] and ".html or .htm or .pdf" in sig.args[0]
+        assert sig.args[0].count(str(target)) == 1  # named once, not before and in the reason
         qtbot.waitUntil(page.report_button.isEnabled)
     assert model.read_bytes() == before and notes.read_text() == "mine"
 

@@ -101,6 +101,7 @@ def test_the_exports_table_keeps_words_and_numbers_whole(trained_run):
     html = render_report(data)
     section = html[html.index("<h2>Exports</h2>"):]
     assert "<td>keras</td>" in section and "<td>ok</td>" in section  # never split
+    assert "<td>yes</td>" in section  # "passed" is a word, left-aligned as its heading
     assert "<td class='n'>9.031</td>" in section
     assert f"<td class='w'>{path}</td>" in section  # a path may still break anywhere
     assert "<td>9.2\u00a0MB</td>" in section or "<td>9.6\u00a0MB</td>" in section

@@ -61,7 +61,9 @@ def _table(header: Iterable[str], rows: Iterable[Iterable[Any]], cls: str = "") 
             if any(str(h) for h in header) else "")
     body = []
     for row in rows:
-        cells = "".join(f"<td class='n'>{escape(_fmt(v))}</td>" if isinstance(v, (int, float))
+        # a yes/no is a word, not a number: "passed" stood right-aligned under its heading
+        cells = "".join(f"<td class='n'>{escape(_fmt(v))}</td>"
+                        if isinstance(v, (int, float)) and not isinstance(v, bool)
                         else _text_cell(_fmt(v)) for v in row)
         body.append(f"<tr>{cells}</tr>")
     return f"<table class='{cls}'>{head}{''.join(body)}</table>"

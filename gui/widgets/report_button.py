@@ -84,10 +84,17 @@ class ReportButton(QPushButton):
             return None
         job = Job(report_job, self.run_dir, path, name="Saving the report", parent=self)
         job.finished.connect(self.saved.emit)
-        job.failed.connect(lambda message, _tb: self.failed.emit(
-            f"Could not save the report to {path}: {message}"))
+        job.failed.connect(lambda message, _tb: self.failed.emit(failed_text(path, message)))
         job.done.connect(self.refresh)
         self.job = job
         job.start()
         self.refresh()
         return job
+
+
+def failed_text(path: str, message: str) -> str:
+    """The banner's words for a report not saved: the path once (a message that named it
+    already read "Could not save the report to X: X is a file, …")."""
+    if path in message:
+        return f"Could not save the report: {message}"
+    return f"Could not save the report to {path}: {message}"
