@@ -101,6 +101,8 @@ class FieldInfo:
 
 
 def _fmt(v: Any) -> str:
+    if isinstance(v, bool):  # a --flag/--no-flag switch: "(default on)", not Python's "True"
+        return "on" if v else "off"
     if isinstance(v, float):
         return f"{v:g}"
     text = str(v)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from core.cli.options import add_setting
 from core.cli.terminal import name, printable
+from core.config import FreezeConfig, StudioConfig
 from core.typed_json import json_text
 
 #: Flags that set one setting each: registered from, and applied through, this one table.
@@ -36,13 +37,19 @@ def register(sub) -> None:
                        "(model.keras, metrics.json, history.csv, checkpoints) that "
                        "'train --resume' continues.")
     p.add_argument("data_dir", nargs="?", metavar="DATA_DIR")
-    p.add_argument("--backbone", help="a keras.applications name (see 'backbones'), any case")
+    p.add_argument("--backbone", help="a keras.applications name (see 'backbones'), any case "
+                   f"(default {StudioConfig.field('model.backbone').default})")
     p.add_argument("--weights", help="imagenet (default), none, or a .h5/.weights.h5 file")
     for flag, path in SETTING_FLAGS:
         add_setting(p, flag, path)
-    p.add_argument("--unfreeze", help="fine-tuning: none, all, N (top N layers) or a layer name")
-    p.add_argument("--augment", help="preset none|light|medium|heavy, or a JSON file")
-    add_setting(p, "--seed", "train.seed", "(also the split's seed)")
+    p.add_argument("--unfreeze", help="fine-tuning: none, all, N (top N layers) or a layer "
+                   f"name (default {FreezeConfig().top_n}: the top {FreezeConfig().top_n})")
+    p.add_argument("--augment", help="preset none|light|medium|heavy, or a JSON file "
+                   "(default light)")
+    add_setting(p, "--seed", "train.seed", "(also the split's seed, unless --split-seed)")
+    # the window has both seeds (Data page, Train page): a window run could not be repeated
+    # with flags when they differed (a review)
+    add_setting(p, "--split-seed", "data.seed")
     p.add_argument("--config", help="a config JSON (a run's config.json works); flags override it")
     p.add_argument("--out", help="run folder to create (default: <time>-<backbone> in the app's "
                    "runs folder, the same one the window uses; see README)")
@@ -62,7 +69,6 @@ def config_from_args(args: argparse.Namespace):
     """The StudioConfig these flags describe (on top of --config when given)."""
     from core.data.augment import preset_config
     from core.data.augment_files import load_augment_file
-    from core.config import FreezeConfig, StudioConfig
     from core.errors import ConfigError
 
     from core.project import load_settings
@@ -91,6 +97,8 @@ def config_from_args(args: argparse.Namespace):
         cfg.model.freeze = FreezeConfig.parse(args.unfreeze)
     if args.seed is not None:
         cfg.data.seed = cfg.train.seed = args.seed
+    if args.split_seed is not None:
+        cfg.data.seed = args.split_seed
     if not cfg.data.data_dir:
         raise ConfigError("give DATA_DIR (a folder with one sub-folder per class), or --resume RUN_DIR")
     try:
