@@ -82,14 +82,20 @@ class FreezeConfig:
 
     @classmethod
     def parse(cls, text: str) -> "FreezeConfig":
-        """Read the CLI form: ``none``, ``all``, a number N, or a layer name."""
+        """Read the CLI form: ``none``, ``all``, a number N, a layer name, or layer names
+        with commas between them (exactly those: the Model page's ticked layers, which had
+        no flag)."""
         t = text.strip()
+        if "," in t:
+            names = [n.strip() for n in t.split(",") if n.strip()]
+            return cls(mode="custom", layers=list(dict.fromkeys(names)))
         if t.lower() in ("none", "all"):
             return cls(mode=t.lower())  # type: ignore[arg-type]
         if t.isascii() and t.isdigit():  # "²" is a digit to str.isdigit, not to int()
             return cls(mode="top_n", top_n=int(t))
         if not t:
-            raise ConfigError("--unfreeze needs none, all, a number of layers or a layer name")
+            raise ConfigError("--unfreeze needs none, all, a number of layers, a layer name or "
+                              "layer names with commas between them")
         return cls(mode="from_layer", from_layer=t)
 
     def nothing_unfreezes(self) -> str:

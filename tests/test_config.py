@@ -67,6 +67,16 @@ def test_freeze_parse(text, mode):
     assert FreezeConfig.parse("\u00b2").mode == "from_layer"  # a digit to isdigit(), crashed int()
 
 
+def test_unfreeze_with_commas_is_exactly_the_layers_named():
+    """(a review) The Model page's ticked layers (mode custom) had no flag: --unfreeze
+    took none, all, N or one layer name (that layer and every one after it)."""
+    f = FreezeConfig.parse(" Conv_1, block_16_project ,Conv_1,")
+    assert (f.mode, f.layers) == ("custom", ["Conv_1", "block_16_project"])
+    cfg = StudioConfig()
+    cfg.model.freeze = f
+    assert StudioConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))).model.freeze == f
+
+
 def test_every_bounded_setting_is_checked_by_validate():
     """validate() derives from the fields' own bounds: one value past each bound fails."""
     from core.config_fields import iter_fields

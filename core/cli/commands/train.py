@@ -42,8 +42,9 @@ def register(sub) -> None:
     p.add_argument("--weights", help="imagenet (default), none, or a .h5/.weights.h5 file")
     for flag, path in SETTING_FLAGS:
         add_setting(p, flag, path)
-    p.add_argument("--unfreeze", help="fine-tuning: none, all, N (top N layers) or a layer "
-                   f"name (default {FreezeConfig().top_n}: the top {FreezeConfig().top_n})")
+    p.add_argument("--unfreeze", help="fine-tuning: none, all, N (top N layers), a layer "
+                   "name (it and every layer after it) or NAME,NAME,... (exactly those) "
+                   f"(default {FreezeConfig().top_n}: the top {FreezeConfig().top_n})")
     p.add_argument("--augment", help="preset none|light|medium|heavy, or a JSON file "
                    "(default light)")
     add_setting(p, "--seed", "train.seed", "(also the split's seed, unless --split-seed)")
