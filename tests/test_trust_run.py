@@ -109,8 +109,13 @@ def test_no_unknown_and_threshold_options(trusted_run, stripes, tmp_path, capsys
     run = RunFolder(trusted_run)
     known = [r.path for r in run.split().val][:2]
     args = ["predict", str(trusted_run), str(stripes), *known, "--csv", str(tmp_path / "a.csv")]
+    capsys.readouterr()
     assert main(args + ["--threshold=-1e9"]) == 0
     assert {r["label"] for r in _rows(tmp_path / "a.csv")} == {"unknown"}
+    # the terminal gives "unknown" no confidence, as the CSV (its top class's had read as
+    # how sure the model was of "unknown"; a Predict review)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3 and all(line.split("\t")[1:3] == ["unknown", "–"] for line in lines)
     assert main(args + ["--no-unknown"]) == 0
     assert "unknown" not in {r["label"] for r in _rows(tmp_path / "a.csv")}
     capsys.readouterr()

@@ -132,7 +132,10 @@ def run(args) -> int:
         else:
             listed = r.top if r.unknown else r.top[1:]  # "unknown": say what it resembles
             others = ", ".join(f"{name(lbl)} {p:.3f}" for lbl, p in listed)
-            print(f"{name(r.path)}\t{name(r.shown_label)}\t{r.confidence:.3f}"
+            # "unknown" has no confidence (as in the CSV): its top class's read as how sure
+            # the model was of "unknown" (a Predict review)
+            sure = "–" if r.unknown else f"{r.confidence:.3f}"
+            print(f"{name(r.path)}\t{name(r.shown_label)}\t{sure}"
                   + (f"\t({others})" if others else ""))
     if none_read:
         raise UserError(f"none of the {len(rows)} image(s) could be read (see the reasons "
