@@ -218,3 +218,48 @@ def test_an_export_of_a_run_calibrated_by_an_older_version_says_to_calibrate_aga
                           latency_runs=1)
     reason = report.result("tflite").parity["reason"]
     assert f"run 'python main.py calibrate {run}' and export again" in reason, reason
+
+
+def test_evaluate_says_how_many_images_a_calibrated_model_would_answer_unknown(
+        trusted_run, stripes, tmp_path, capsys):
+    """(a Predict review) evaluate printed "accuracy 1.0000 ... No mistakes" for a folder of
+    which predict, the Predict page and every export answered most "unknown": nothing said
+    the figures are every image's top class.  Now the terminal, --json and the Evaluate
+    page's notes say how many would be "unknown", per class, and how right the rest are."""
+    from core.infer.evaluation import evaluate_labelled_folder
+    from gui.pages.evaluate.results import folder_notes
+
+    trusted_run = shutil.copytree(trusted_run, tmp_path / "run")  # its threshold is moved
+    run = RunFolder(trusted_run)
+    classes = json.loads(run.labels_path.read_text())
+    classes = classes["classes"] if isinstance(classes, dict) else classes
+    folder = tmp_path / "check"
+    for r in run.split().val:
+        dest = folder / classes[r.label]
+        dest.mkdir(parents=True, exist_ok=True)
+        shutil.copy(r.path, dest / os.path.basename(r.path))
+    shutil.copy(stripes, folder / classes[0] / "stripes.png")  # filed under a class
+    predictor = load_predictor(trusted_run)
+    scores = {os.path.basename(r.path): r.unknown_score
+              for r in predictor.predict_paths([str(p) for p in folder.rglob("*.png")])}
+    known = max(s for n, s in scores.items() if n != "stripes.png")
+    set_threshold(run, (known + scores["stripes.png"]) / 2)
+    n = len(scores)
+
+    capsys.readouterr()
+    assert main(["evaluate", str(trusted_run), str(folder), "--json"]) == 0
+    share = json.loads(capsys.readouterr().out)["unknown"]
+    assert (share["n_images"], share["n_unknown"], share["answered"]) == (n, 1, n - 1)
+    assert share["per_class"] == {c: int(i == 0) for i, c in enumerate(classes)}
+    assert 0 <= share["answered_accuracy"] <= 1
+    assert main(["evaluate", str(trusted_run), str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert f'1 of the {n} images would be answered "unknown"' in out and classes[0] in out
+
+    result = evaluate_labelled_folder(load_predictor(trusted_run), str(folder))
+    flagged = [os.path.basename(p.path) for p in result.predictions if p.unknown]
+    assert flagged == ["stripes.png"]
+    assert any('would be answered "unknown"' in note for note in folder_notes(result))
+    set_threshold(run, scores["stripes.png"] + 1)  # nothing "unknown": nothing said
+    assert not any("unknown" in note for note in folder_notes(
+        evaluate_labelled_folder(load_predictor(trusted_run), str(folder))))
