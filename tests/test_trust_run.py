@@ -263,3 +263,30 @@ def test_evaluate_says_how_many_images_a_calibrated_model_would_answer_unknown(
     set_threshold(run, scores["stripes.png"] + 1)  # nothing "unknown": nothing said
     assert not any("unknown" in note for note in folder_notes(
         evaluate_labelled_folder(load_predictor(trusted_run), str(folder))))
+
+
+def test_a_completed_run_without_calibration_says_why_and_what_to_do(trusted_run, stripes,
+                                                                     tmp_path, capsys):
+    """(a Predict review) A completed run with 6 validation images (36 images, the default
+    split) was told "a run calibrated after training has one", as if it had not been
+    trained, and nothing said why or what to do; the same for deleted calibration files."""
+    from core.trust.fit import MIN_IMAGES as FIT_MIN
+    from core.trust.missing import MIN_IMAGES, not_calibrated
+    from gui.pages.predict.unknown_bar import unfinished_note
+
+    assert FIT_MIN == MIN_IMAGES and not_calibrated(str(trusted_run)) is None
+    run = RunFolder(shutil.copytree(trusted_run, tmp_path / "run"))
+    for path in (run.calibration_path, run.unknown_path):
+        path.unlink()
+    note = unfinished_note(str(run.model_path))
+    assert "calibration files are missing" in note and f"calibrate {run.path}" in note
+    split = json.loads(run.path.joinpath("split.json").read_text())
+    split["val"] = split["val"][:6]
+    run.path.joinpath("split.json").write_text(json.dumps(split))
+    note = unfinished_note(str(run.path))
+    assert note.startswith("This run has 6 validation images and calibration needs at "
+                           f"least {MIN_IMAGES}") and "larger validation share" in note
+    capsys.readouterr()
+    assert main(["predict", str(run.path), str(stripes), "--threshold", "0.5"]) == 0
+    err = capsys.readouterr().err
+    assert "has 6 validation images" in err and "--val-split" in err and "ignored" in err

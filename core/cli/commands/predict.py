@@ -76,9 +76,14 @@ def apply_unknown_options(predictor, args) -> None:
               file=sys.stderr)
     elif args.threshold is not None:
         if not predictor.has_unknown_score:
-            print(f"warning: {name(args.model)}: this model has no unknown score (a run folder "
-                  "calibrated after training has one, and its exports but model.keras and "
-                  "int8); --threshold is ignored", file=sys.stderr)
+            from core.trust.missing import not_calibrated
+
+            why = not_calibrated(args.model)  # a completed run: too few images, files gone
+            because = (why.text(cli=True) if why else "this model has no unknown score (a "
+                       "run folder calibrated after training has one, and its exports but "
+                       "model.keras and int8)")
+            print(f"warning: {name(args.model)}: {printable(because)}; --threshold is ignored",
+                  file=sys.stderr)
         predictor.unknown_threshold = float(args.threshold)
 
 
