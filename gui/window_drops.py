@@ -3,9 +3,9 @@
 * a project file opens the project;
 * while a page that takes files itself shows (Predict: ``drop_paths``), every
   other file and folder goes to that page;
-* a folder with sub-folders (one per class) opens as the image folder on the
-  Data page;
-* image files, and folders of images without sub-folders, are things to
+* a folder with sub-folders (one per class) and no image beside them opens as
+  the image folder on the Data page;
+* image files, and folders with images at their top level, are things to
   classify: the window switches to the Predict page and hands them over;
 * a folder with neither (empty: a data set to capture into) opens on the Data page.
   (Until now they were refused without a word while another page showed.)
@@ -102,7 +102,10 @@ def drop_plan(paths: list[str], page_takes_files: bool) -> Optional[tuple[str, l
         return "model", [model] + [p for p in paths if p != model]  # images are asked about
     if page_takes_files:
         return "page", paths
-    class_folder = next((p for p in paths if os.path.isdir(p) and has_class_folders(p)), None)
+    # images at its top level: new photos to classify (with a "rejects" or "2024" sub-folder),
+    # not a data set: it replaced the project's image folder without a word (a review)
+    class_folder = next((p for p in paths if os.path.isdir(p) and has_class_folders(p)
+                         and not has_images(p)), None)
     if class_folder is not None:
         return "data", [class_folder]
     images = [p for p in paths if to_classify(p)]

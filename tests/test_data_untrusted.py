@@ -185,3 +185,17 @@ def test_predicting_a_named_pipe_reports_it_instead_of_hanging(tmp_path):
                                 release=_release_pipe(fifo))
     assert ok == [1] and arr.shape == (1, 8, 8, 3)
     assert errors[0].startswith("not a regular file (a pipe)")
+
+
+def test_a_file_given_twice_or_also_inside_a_folder_given_is_predicted_once(tmp_path,
+                                                                            monkeypatch):
+    """(a review) predict wrote a file named twice, or named and inside a folder named, twice
+    to its CSV; the Predict page listed it once."""
+    from core.infer.predictor import expand_image_paths
+
+    folder = tmp_path / "new"
+    a, b = _png(folder / "a.png"), _png(folder / "b.png")
+    monkeypatch.chdir(tmp_path)
+    found = expand_image_paths(["new/a.png", "./new/a.png", str(folder), "new/b.png"])
+    assert found == ["new/a.png", str(b)]  # each once, as first given
+    assert os.path.abspath(found[0]) == str(a)

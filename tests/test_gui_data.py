@@ -4,6 +4,7 @@ import os
 import shutil
 
 import pytest
+from PIL import Image
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QDropEvent
 
@@ -252,6 +253,15 @@ def test_drops_of_a_project_on_predict_an_odd_name_and_an_empty_folder(qtbot, wi
     empty = tmp_path / "new-set"
     empty.mkdir()
     assert drop_plan([str(empty)], page_takes_files=False) == ("data", [str(empty)])
+    # (a review) new photos with a "rejects" sub-folder replaced the project's image folder
+    # ("needs at least 2 classes") and nothing was predicted: images at the top: classify
+    photos = tmp_path / "new-photos"
+    (photos / "rejects").mkdir(parents=True)
+    for name in ("a.png", "rejects/b.png"):
+        Image.new("RGB", (8, 8)).save(photos / name)
+    assert drop_plan([str(photos)], page_takes_files=False) == ("predict", [str(photos)])
+    (photos / "a.png").unlink()  # sub-folders only: a data set, as before
+    assert drop_plan([str(photos)], page_takes_files=False) == ("data", [str(photos)])
 
 
 def test_a_dropped_run_folder_or_model_file_opens_as_the_model(qtbot, window, tmp_path,

@@ -105,7 +105,8 @@ def test_predict_drop_gradcam_and_csv(qtbot, window, trained_run, tmp_path):
     out = tmp_path / "out" / "predictions.csv"
     out.parent.mkdir()
     assert page.export_csv(str(out))
-    with open(out, newline="", encoding="utf-8") as fh:
+    assert out.read_bytes().startswith(b"\xef\xbb\xbfpath,")  # Excel reads it as UTF-8
+    with open(out, newline="", encoding="utf-8-sig") as fh:
         table = list(csv.reader(fh))
     assert table[0] == ["path", "label", "confidence", "top1_label", "top1_confidence",
                         "top2_label", "top2_confidence", "unknown_score", "error"]

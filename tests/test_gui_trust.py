@@ -67,6 +67,11 @@ def test_threshold_slider_relabels_live_and_is_saved_to_run_and_project(qtbot, w
     assert labels[stripes] == "unknown"
     flagged = [p.path for p in page.cards.predictions() if p.unknown]
     assert set(flagged) == {p for p, lbl in labels.items() if lbl == "unknown"}
+    # "unknown" has no confidence in the table, as in the CSV and on the cards (its top
+    # class's 93.7 % read as how sure the model was of "unknown"; a Predict review)
+    sure = {r["path"]: r["confidence"] for r in page.table_rows()}
+    assert all(sure[p] is None for p in flagged)
+    assert all(sure[p] is not None for p in labels if p not in flagged)
     page.card_view.grab()  # the cards paint "unknown"
     # ... and the threshold is saved in the run and kept for the project file
     saved = read_record(run)
@@ -78,6 +83,7 @@ def test_threshold_slider_relabels_live_and_is_saved_to_run_and_project(qtbot, w
     # switched off, nothing is "unknown"; the run says so too
     bar.check.setChecked(False)
     assert "unknown" not in _labels(page).values()
+    assert None not in {r["confidence"] for r in page.table_rows()}  # each its class's again
     assert read_record(run).unknown_threshold is None
     bar.check.setChecked(True)
     assert bar.threshold() == low and _labels(page)[stripes] == "unknown"

@@ -109,8 +109,13 @@ def test_no_unknown_and_threshold_options(trusted_run, stripes, tmp_path, capsys
     run = RunFolder(trusted_run)
     known = [r.path for r in run.split().val][:2]
     args = ["predict", str(trusted_run), str(stripes), *known, "--csv", str(tmp_path / "a.csv")]
+    capsys.readouterr()
     assert main(args + ["--threshold=-1e9"]) == 0
     assert {r["label"] for r in _rows(tmp_path / "a.csv")} == {"unknown"}
+    # the terminal gives "unknown" no confidence, as the CSV (its top class's had read as
+    # how sure the model was of "unknown"; a Predict review)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3 and all(line.split("\t")[1:3] == ["unknown", "–"] for line in lines)
     assert main(args + ["--no-unknown"]) == 0
     assert "unknown" not in {r["label"] for r in _rows(tmp_path / "a.csv")}
     capsys.readouterr()
@@ -213,3 +218,75 @@ def test_an_export_of_a_run_calibrated_by_an_older_version_says_to_calibrate_aga
                           latency_runs=1)
     reason = report.result("tflite").parity["reason"]
     assert f"run 'python main.py calibrate {run}' and export again" in reason, reason
+
+
+def test_evaluate_says_how_many_images_a_calibrated_model_would_answer_unknown(
+        trusted_run, stripes, tmp_path, capsys):
+    """(a Predict review) evaluate printed "accuracy 1.0000 ... No mistakes" for a folder of
+    which predict, the Predict page and every export answered most "unknown": nothing said
+    the figures are every image's top class.  Now the terminal, --json and the Evaluate
+    page's notes say how many would be "unknown", per class, and how right the rest are."""
+    from core.infer.evaluation import evaluate_labelled_folder
+    from gui.pages.evaluate.results import folder_notes
+
+    trusted_run = shutil.copytree(trusted_run, tmp_path / "run")  # its threshold is moved
+    run = RunFolder(trusted_run)
+    classes = json.loads(run.labels_path.read_text())
+    classes = classes["classes"] if isinstance(classes, dict) else classes
+    folder = tmp_path / "check"
+    for r in run.split().val:
+        dest = folder / classes[r.label]
+        dest.mkdir(parents=True, exist_ok=True)
+        shutil.copy(r.path, dest / os.path.basename(r.path))
+    shutil.copy(stripes, folder / classes[0] / "stripes.png")  # filed under a class
+    predictor = load_predictor(trusted_run)
+    scores = {os.path.basename(r.path): r.unknown_score
+              for r in predictor.predict_paths([str(p) for p in folder.rglob("*.png")])}
+    known = max(s for n, s in scores.items() if n != "stripes.png")
+    set_threshold(run, (known + scores["stripes.png"]) / 2)
+    n = len(scores)
+
+    capsys.readouterr()
+    assert main(["evaluate", str(trusted_run), str(folder), "--json"]) == 0
+    share = json.loads(capsys.readouterr().out)["unknown"]
+    assert (share["n_images"], share["n_unknown"], share["answered"]) == (n, 1, n - 1)
+    assert share["per_class"] == {c: int(i == 0) for i, c in enumerate(classes)}
+    assert 0 <= share["answered_accuracy"] <= 1
+    assert main(["evaluate", str(trusted_run), str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert f'1 of the {n} images would be answered "unknown"' in out and classes[0] in out
+
+    result = evaluate_labelled_folder(load_predictor(trusted_run), str(folder))
+    flagged = [os.path.basename(p.path) for p in result.predictions if p.unknown]
+    assert flagged == ["stripes.png"]
+    assert any('would be answered "unknown"' in note for note in folder_notes(result))
+    set_threshold(run, scores["stripes.png"] + 1)  # nothing "unknown": nothing said
+    assert not any("unknown" in note for note in folder_notes(
+        evaluate_labelled_folder(load_predictor(trusted_run), str(folder))))
+
+
+def test_a_completed_run_without_calibration_says_why_and_what_to_do(trusted_run, stripes,
+                                                                     tmp_path, capsys):
+    """(a Predict review) A completed run with 6 validation images (36 images, the default
+    split) was told "a run calibrated after training has one", as if it had not been
+    trained, and nothing said why or what to do; the same for deleted calibration files."""
+    from core.trust.fit import MIN_IMAGES as FIT_MIN
+    from core.trust.missing import MIN_IMAGES, not_calibrated
+    from gui.pages.predict.unknown_bar import unfinished_note
+
+    assert FIT_MIN == MIN_IMAGES and not_calibrated(str(trusted_run)) is None
+    run = RunFolder(shutil.copytree(trusted_run, tmp_path / "run"))
+    for path in (run.calibration_path, run.unknown_path):
+        path.unlink()
+    note = unfinished_note(str(run.model_path))
+    assert "calibration files are missing" in note and f"calibrate {run.path}" in note
+    split = json.loads(run.path.joinpath("split.json").read_text())
+    split["val"] = split["val"][:6]
+    run.path.joinpath("split.json").write_text(json.dumps(split))
+    note = unfinished_note(str(run.path))
+    assert note.startswith("This run has 6 validation images and calibration needs at "
+                           f"least {MIN_IMAGES}") and "larger validation share" in note
+    capsys.readouterr()
+    assert main(["predict", str(run.path), str(stripes), "--threshold", "0.5"]) == 0
+    err = capsys.readouterr().err
+    assert "has 6 validation images" in err and "--val-split" in err and "ignored" in err

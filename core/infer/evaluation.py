@@ -27,6 +27,7 @@ from core.data.dataset_report import COPY_KINDS
 from core.errors import DataError, UserError
 from core.events import CancelToken, Log, emit
 from core.infer.metrics import Metrics, compute_metrics
+from core.infer.unknown_share import UnknownShare, unknown_share
 from core.shown import one_line
 
 #: Where a run's figures on images it did not train on are, for the window and the CLI:
@@ -43,6 +44,8 @@ class ImagePrediction:
     true_index: int
     predicted_index: int
     confidence: float
+    #: The model would answer "unknown" (its score is above the threshold).
+    unknown: bool = False
 
 
 @dataclass
@@ -59,6 +62,8 @@ class Evaluation:
     #: nothing else) and how many images the other subsets hold, not scored.
     subset: str = ""
     subset_left: int = 0
+    #: For a model calibrated for "unknown": how many of these images it would answer so.
+    unknown: Optional[UnknownShare] = None
 
 
 def evaluate_records(predictor, records: Sequence, classes: Optional[Sequence[str]] = None,
@@ -72,13 +77,18 @@ def evaluate_records(predictor, records: Sequence, classes: Optional[Sequence[st
     """
     names = list(classes if classes is not None else predictor.classes)
     labels = {r.path: int(r.label) for r in records}
-    probs, ok_paths, skipped = predictor.predict_files([r.path for r in records], batch_size,
-                                                       listener, cancel)
-    metrics = compute_metrics([labels[p] for p in ok_paths], probs, names, ok_paths)
+    probs, scores, ok_paths, skipped = predictor.predict_files_scored(
+        [r.path for r in records], batch_size, listener, cancel)
+    true = [labels[p] for p in ok_paths]
+    metrics = compute_metrics(true, probs, names, ok_paths)
     metrics.skipped = list(skipped)
-    predictions = [ImagePrediction(p, labels[p], int(row.argmax()), float(row.max()))
-                   for p, row in zip(ok_paths, probs)]
-    return Evaluation(metrics, predictions)
+    threshold = getattr(predictor, "unknown_threshold", None)
+    share = unknown_share(scores, threshold, true, probs.argmax(axis=1), names)
+    flagged = [share is not None and float(s) > threshold
+               for s in (scores if scores is not None else [None] * len(ok_paths))]
+    predictions = [ImagePrediction(p, labels[p], int(row.argmax()), float(row.max()), f)
+                   for p, row, f in zip(ok_paths, probs, flagged)]
+    return Evaluation(metrics, predictions, unknown=share)
 
 
 def evaluate_run_validation(run_dir: str, predictor=None, batch_size: Optional[int] = None,

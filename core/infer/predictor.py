@@ -233,7 +233,8 @@ def expand_image_paths(inputs: Iterable[str], listener=None) -> list[str]:
     disk).  A link whose target is missing is kept, so the reader names it; so is a file
     given that is not there (deleted since it was shown), unless nothing else is.  A
     folder that cannot be read is refused when it is all there is; beside other inputs
-    that hold images it is reported (a :class:`FileSkipped`) and the rest go on.
+    that hold images it is reported (a :class:`FileSkipped`) and the rest go on.  Each
+    file comes once, under the name it was first given.
     """
     from core.data.imageio import IMAGE_EXTENSIONS
 
@@ -273,4 +274,9 @@ def expand_image_paths(inputs: Iterable[str], listener=None) -> list[str]:
         raise UserError(f"{folder}: {reason}; make it readable")
     for folder, reason in unreadable:
         emit(listener, FileSkipped(folder, reason + "; make it readable to include its images"))
-    return out
+    # each file once, as given first: a file named twice, or given and inside a folder given,
+    # was predicted and written to the CSV twice (the Predict page listed it once; a review)
+    first = {}
+    for path in out:
+        first.setdefault(os.path.abspath(path), path)
+    return list(first.values())

@@ -15,13 +15,11 @@ import numpy as np
 from core.data.imageio import ImageError, load_rgb
 from core.events import FileSkipped, Log, Progress, emit
 from core.runs.folder import RunFolder
+from core.trust.missing import MIN_IMAGES
 from core.trust.store import clear_trust, fit_trust, save_trust
 from core.trust.unknown import MAX_REFERENCE, TrustModel
 
 EMBEDDING_LAYER = "avg_pool"
-#: Fewer readable validation images than this give a temperature and a threshold that are
-#: noise (with 10, one image moves the share kept by 10 points): the run stays uncalibrated.
-MIN_IMAGES = 10
 
 
 def embedding_tensor(model):

@@ -76,9 +76,14 @@ def apply_unknown_options(predictor, args) -> None:
               file=sys.stderr)
     elif args.threshold is not None:
         if not predictor.has_unknown_score:
-            print(f"warning: {name(args.model)}: this model has no unknown score (a run folder "
-                  "calibrated after training has one, and its exports but model.keras and "
-                  "int8); --threshold is ignored", file=sys.stderr)
+            from core.trust.missing import not_calibrated
+
+            why = not_calibrated(args.model)  # a completed run: too few images, files gone
+            because = (why.text(cli=True) if why else "this model has no unknown score (a "
+                       "run folder calibrated after training has one, and its exports but "
+                       "model.keras and int8)")
+            print(f"warning: {name(args.model)}: {printable(because)}; --threshold is ignored",
+                  file=sys.stderr)
         predictor.unknown_threshold = float(args.threshold)
 
 
@@ -132,7 +137,10 @@ def run(args) -> int:
         else:
             listed = r.top if r.unknown else r.top[1:]  # "unknown": say what it resembles
             others = ", ".join(f"{name(lbl)} {p:.3f}" for lbl, p in listed)
-            print(f"{name(r.path)}\t{name(r.shown_label)}\t{r.confidence:.3f}"
+            # "unknown" has no confidence (as in the CSV): its top class's read as how sure
+            # the model was of "unknown" (a Predict review)
+            sure = "–" if r.unknown else f"{r.confidence:.3f}"
+            print(f"{name(r.path)}\t{name(r.shown_label)}\t{sure}"
                   + (f"\t({others})" if others else ""))
     if none_read:
         raise UserError(f"none of the {len(rows)} image(s) could be read (see the reasons "

@@ -77,7 +77,8 @@ def changed_images_text(recorded, fresh, n_read: int) -> str:
 def folder_notes(evaluation) -> list[str]:
     """What a folder's figures leave out, sentence by sentence: folders named like no class
     (a "Dark" folder for the class "dark" was dropped with one log line), copies of other
-    files (they were called unreadable) and files that could not be read."""
+    files (they were called unreadable), files that could not be read, and the images a
+    model calibrated for it would answer "unknown"."""
     notes = []
     subset = getattr(evaluation, "subset", "")
     if subset == "train":
@@ -106,6 +107,9 @@ def folder_notes(evaluation) -> list[str]:
     if evaluation.metrics.skipped:
         notes.append(f"{len(evaluation.metrics.skipped)} file(s) could not be read and were "
                      "skipped.")
+    share = getattr(evaluation, "unknown", None)
+    if share is not None and share.n_unknown:  # the figures are every image's top class
+        notes.append(share.text())
     return notes
 
 

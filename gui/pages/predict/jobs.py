@@ -124,7 +124,8 @@ def gradcam_job(predictor: Any, paths: Sequence[str], side: int = IMAGE_SIDE,
 
 
 def save_csv(path: str, rows, top_k: int) -> str:
-    """Write the predictions as the CLI's CSV: "" when written, else why not (naming the file).
+    """Write the predictions as the CLI's CSV (marked UTF-8 for spreadsheets): "" when
+    written, else why not (naming the file).
 
     The name is checked as ``predict --csv`` checks it: a .csv or .txt name, never one of a
     run folder's own files (a typed ``model.keras`` was overwritten with CSV rows).  A place
@@ -138,7 +139,11 @@ def save_csv(path: str, rows, top_k: int) -> str:
 
     try:
         check_output_file(path, CSV_WHAT, CSV_SUFFIXES)
-        atomic_write_text(path, rows_to_csv(rows, top_k), errors="surrogateescape")
+        # with a byte-order mark: Excel, double-clicked, reads a CSV without one in the
+        # system's code page and garbled every accented or Japanese name (a Predict review);
+        # ``predict --csv`` stays without, for scripts
+        atomic_write_text(path, rows_to_csv(rows, top_k), encoding="utf-8-sig",
+                          errors="surrogateescape")
     except UserError as exc:
         return str(exc)
     except OSError as exc:

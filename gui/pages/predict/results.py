@@ -124,28 +124,34 @@ class ResultsView(QStackedWidget):
         for i, r in enumerate(rows[start:], start):
             top = ", ".join(f"{lbl} {p:.1%}" for lbl, p in r.top[:k])
             score = "" if r.unknown_score is None else f"{r.unknown_score:.2f}"
-            values = (r.path, "" if r.error else r.shown_label,
-                      "" if r.error else f"{r.confidence:.1%}", score, top, r.error)
+            values = (r.path, "" if r.error else r.shown_label, _confidence_text(r), score,
+                      top, r.error)
             for col, text in enumerate(values):
                 item = QTableWidgetItem(text)
                 item.setToolTip(plain_tip(text))  # file and class names, as written
                 if col in (2, 3):
                     item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
-                    item.setData(Qt.UserRole, None if r.error else
-                                 float(r.confidence) if col == 2 else r.unknown_score)
+                    item.setData(Qt.UserRole, _confidence(r) if col == 2 else
+                                 None if r.error else r.unknown_score)
                 self.table.setItem(i, col, item)
         self.table.setHorizontalHeaderLabels(["File", "Label", "Confidence", "Unknown score",
                                               f"Top {k} classes", "Problem"])
 
     def update_labels(self) -> None:
-        """Only the Label column follows the "unknown" threshold: rebuilding the whole table
-        (six items a row) on every slider step froze the window 2 s a step at 50,000 images."""
+        """Only the Label and Confidence columns follow the "unknown" threshold: rebuilding
+        the whole table (six items a row) on every slider step froze the window 2 s a step
+        at 50,000 images."""
         rows = self.cards.predictions()  # the table's rows, in order (it does not sort);
         for i, r in enumerate(rows[:self.table.rowCount()]):  # by row, not by the shown
             item, text = self.table.item(i, 1), "" if r.error else r.shown_label  # name:
             if item is not None and item.text() != text:  # Qt drops non-UTF-8 bytes
                 item.setText(text)
                 item.setToolTip(plain_tip(text))
+                sure = self.table.item(i, 2)
+                if sure is not None:
+                    sure.setText(_confidence_text(r))
+                    sure.setToolTip(_confidence_text(r))
+                    sure.setData(Qt.UserRole, _confidence(r))
 
     def table_rows(self) -> list[dict]:
         """What the table shows, one dict per row."""
@@ -158,6 +164,17 @@ class ResultsView(QStackedWidget):
                         "top": self.table.item(i, 4).text(),
                         "error": self.table.item(i, 5).text()})
         return out
+
+
+def _confidence(r) -> Optional[float]:
+    """The label's confidence; none for "unknown" (its top class's probability read as how
+    sure the model was of "unknown", as the CSV and the cards already knew) or an error."""
+    return None if r.error or r.unknown else float(r.confidence)
+
+
+def _confidence_text(r) -> str:
+    sure = _confidence(r)
+    return "" if sure is None else f"{sure:.1%}"
 
 
 def _html(text: str) -> str:

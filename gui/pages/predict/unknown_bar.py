@@ -174,8 +174,9 @@ class UnknownBar(QWidget):
 
 
 def unfinished_note(path: Optional[str]) -> str:
-    """Why a run's model has no "unknown" score when it is that the run never completed (a
-    stopped run is calibrated when it completes); "" for anything else.  The note had said
+    """Why a run's model has no "unknown" score: the run never completed (a stopped run is
+    calibrated when it completes), it had too few validation images, or its calibration
+    files are gone; "" for anything else.  The note had said
     only "A run calibrated after training has one", and the Train page "go on to Evaluate"
     (a review)."""
     from core.errors import UserError
@@ -187,7 +188,12 @@ def unfinished_note(path: Optional[str]) -> str:
         status = run.run_info().status if run is not None else None
     except (UserError, OSError):  # the Runs page says what is wrong with its run.json
         return ""
-    if status is None or status is RunStatus.COMPLETED:
+    if status is RunStatus.COMPLETED:  # too few validation images, or the files deleted
+        from core.trust.missing import not_calibrated
+
+        why = not_calibrated(path)
+        return why.text()[0].upper() + why.text()[1:] + "." if why else ""
+    if status is None:
         return ""
     how = "was stopped before the end" if status is RunStatus.STOPPED else "did not finish"
     return (f"This run {how}, so it was not calibrated and cannot say “unknown”: every "
