@@ -5,7 +5,7 @@ the room the results get at the window's smallest size."""
 import shutil
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
 PREDICT_INDEX = 5
@@ -57,3 +57,122 @@ def test_a_weights_or_model_file_dropped_on_predict_is_refused_as_a_model_not_an
     with qtbot.waitSignal(page.predictions_ready, timeout=120000):
         page.add_paths([str(legacy)])
     assert {r["path"] for r in page.table_rows()} == {image, str(legacy)}
+
+
+def _results(qtbot, predictions):
+    from gui.pages.predict.cards import CardRow
+    from gui.pages.predict.results import ResultsView
+
+    view = ResultsView()
+    qtbot.addWidget(view)
+    view.cards.add_rows([CardRow(p) for p in predictions])
+    view.refresh(3)
+    return view
+
+
+def _sample():
+    from core.infer.predictor import Prediction
+
+    return [Prediction("/d/b.jpg", "cat", 0.9, [("cat", 0.9), ("dog", 0.1)], unknown_score=0.5),
+            Prediction("/d/a.jpg", "dog", 0.6, [("dog", 0.6), ("cat", 0.4)], unknown_score=2.0),
+            Prediction("/d/z.jpg", error="not an image"),
+            Prediction("/d/c.jpg", "Cat", 0.75, [("cat", 0.75), ("dog", 0.25)],
+                       unknown_score=-1.0)]
+
+
+def test_the_results_table_sorts_by_every_column_and_follows_the_threshold_when_sorted(qtbot):
+    """The table could not be sorted: clicking "Confidence" did nothing (a review).  Numbers
+    sort by value, empty cells last in either order, and the rows still follow the
+    "unknown" threshold and new images when sorted (rows were matched by position)."""
+    from core.infer.predictor import Prediction
+    from gui.pages.predict.cards import CardRow
+
+    view = _results(qtbot, _sample())
+    view.resize(1200, 400)
+    view.show()
+    view.tabs.setCurrentIndex(1)
+    table, header = view.table, view.table.horizontalHeader()
+    paths = lambda: [r["path"] for r in view.table_rows()]  # noqa: E731
+
+    def click(column):
+        at = QPoint(header.sectionViewportPosition(column) + 10, header.height() // 2)
+        qtbot.mouseClick(header.viewport(), Qt.LeftButton, pos=at)
+
+    assert paths() == ["/d/b.jpg", "/d/a.jpg", "/d/z.jpg", "/d/c.jpg"]  # as added
+    click(2)  # "Confidence"
+    assert table.isSortingEnabled() and header.sortIndicatorSection() == 2
+    assert paths() == ["/d/a.jpg", "/d/c.jpg", "/d/b.jpg", "/d/z.jpg"]  # 60 %, 75 %, 90 %, —
+    click(2)
+    assert header.sortIndicatorOrder() == Qt.DescendingOrder
+    assert paths() == ["/d/b.jpg", "/d/c.jpg", "/d/a.jpg", "/d/z.jpg"]  # empty still last
+    table.sortByColumn(3, Qt.AscendingOrder)  # the unknown score: -1.0 before 0.5 (as text,
+    assert paths() == ["/d/c.jpg", "/d/b.jpg", "/d/a.jpg", "/d/z.jpg"]  # "-1.00" > "0.50")
+    table.sortByColumn(1, Qt.AscendingOrder)  # labels ignoring case; no label last
+    assert [r["label"].lower() for r in view.table_rows()] == ["cat", "cat", "dog", ""]
+
+    table.sortByColumn(2, Qt.DescendingOrder)
+    b = view.cards.predictions()[0]
+    b.unknown = True  # the slider moved below b's score
+    view.update_labels()
+    rows = {r["path"]: r for r in view.table_rows()}
+    assert rows["/d/b.jpg"]["label"] == "unknown" and rows["/d/b.jpg"]["confidence"] is None
+    assert rows["/d/a.jpg"]["label"] == "dog" and rows["/d/c.jpg"]["label"] == "Cat"
+    assert paths() == ["/d/c.jpg", "/d/a.jpg", "/d/b.jpg", "/d/z.jpg"]  # sorted again
+    for i in range(table.rowCount()):  # each row is its own prediction's
+        assert view.prediction_at(i).path == table.item(i, 0).text()
+
+    view.cards.add_rows([CardRow(Prediction("/d/n.jpg", "dog", 0.99, [("dog", 0.99)],
+                                             unknown_score=0.1))])
+    view.refresh(3, appended=True)  # new rows only, placed by the sort
+    assert paths() == ["/d/n.jpg", "/d/c.jpg", "/d/a.jpg", "/d/b.jpg", "/d/z.jpg"]
+    assert view.table_rows()[0]["confidence"] == 0.99
+
+
+def test_copy_takes_the_selected_rows_with_a_header_and_a_card_its_path_and_answer(
+        qtbot, monkeypatch, tmp_path):
+    """Ctrl+C copied the current cell of the table, and a card's bare file name (a review).
+    The right-click menu copies too, and opens the image or its folder."""
+    from PySide6.QtGui import QDesktopServices, QGuiApplication, QKeySequence
+    from PySide6.QtWidgets import QAbstractItemView, QApplication
+
+    from gui.pages.predict import table_copy
+
+    view = _results(qtbot, _sample())
+    view.show()
+    table = view.table
+    table.sortByColumn(0, Qt.AscendingOrder)  # a.jpg, b.jpg, c.jpg, z.jpg
+    table.setFocus()
+    table.selectRow(0)
+    table.setSelectionMode(QAbstractItemView.MultiSelection)
+    table.selectRow(2)
+    QApplication.clipboard().clear()
+    qtbot.keySequence(table, QKeySequence.Copy)
+    lines = QGuiApplication.clipboard().text().splitlines()
+    assert lines[0].split("\t") == ["File", "Label", "Confidence", "Unknown score",
+                                    "Top 3 classes", "Problem"]
+    assert lines[1].split("\t")[:4] == ["/d/a.jpg", "dog", "60.0%", "2.00"]
+    assert lines[2].split("\t")[:3] == ["/d/c.jpg", "Cat", "75.0%"]
+    assert len(lines) == 3
+
+    view.tabs.setCurrentIndex(0)
+    cards = view.card_view
+    cards.setFocus()
+    cards.setCurrentIndex(view.cards.index(1))  # a.jpg
+    qtbot.keySequence(cards, QKeySequence.Copy)
+    assert QGuiApplication.clipboard().text() == "/d/a.jpg\tdog 60.0%\n"
+    view.cards.predictions()[1].unknown = True
+    qtbot.keySequence(cards, QKeySequence.Copy)
+    assert QGuiApplication.clipboard().text() == "/d/a.jpg\tunknown\n"
+
+    image = tmp_path / "photo.jpg"
+    image.write_bytes(b"x")
+    opened = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url) or True)
+    menu = table_copy.results_menu(None, lambda: opened.append("copied"), str(image))
+    assert [a.text() for a in menu.actions()] == ["Copy", "Open image", "Show in folder"]
+    for action in menu.actions():
+        action.trigger()
+    assert opened[0] == "copied"
+    assert [u.toLocalFile() for u in opened[1:]] == [str(image), str(tmp_path)]
+    gone = table_copy.results_menu(None, lambda: None, str(tmp_path / "gone.jpg"))
+    assert [a.isEnabled() for a in gone.actions()] == [True, False, False]
