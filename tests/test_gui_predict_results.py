@@ -176,3 +176,36 @@ def test_copy_takes_the_selected_rows_with_a_header_and_a_card_its_path_and_answ
     assert [u.toLocalFile() for u in opened[1:]] == [str(image), str(tmp_path)]
     gone = table_copy.results_menu(None, lambda: None, str(tmp_path / "gone.jpg"))
     assert [a.isEnabled() for a in gone.actions()] == [True, False, False]
+
+
+def test_the_table_shows_file_names_keeps_problem_in_view_and_no_negative_zero(qtbot):
+    """The File column showed the same folder on every row (cut at the right), the top-k
+    column fitted its contents (thousands of pixels with 10 long class names) and pushed
+    Problem off-screen even at 1920 px, and a score of -0.001 read "-0.00" (a review)."""
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    from core.infer.predictor import Prediction
+
+    long = [f"class_{i:02d}_a_really_quite_long_descriptive_category_name_" for i in range(10)]
+    top = [(c, 0.1) for c in long]
+    folder = "/data/" + "a_long_folder_name_" * 4
+    rows = [Prediction(f"{folder}/photo_{i}.jpg", long[0], 0.1, top, unknown_score=-0.001)
+            for i in range(3)] + [Prediction(f"{folder}/zero.jpg", error="the file is empty")]
+    view = _results(qtbot, rows)
+    view.fill_table(10)
+    view.resize(700, 400)
+    view.show()
+    view.tabs.setCurrentIndex(1)
+    table = view.table
+    qtbot.waitExposed(table)
+    option = QStyleOptionViewItem()
+    table.itemDelegateForColumn(0).initStyleOption(option, table.model().index(0, 0))
+    assert option.textElideMode == Qt.ElideMiddle  # "/data/a_lon…/photo_0.jpg"
+    assert option.text.endswith("photo_0.jpg")
+    assert table.item(0, 0).toolTip().endswith("photo_0.jpg")
+    header = table.horizontalHeader()
+    assert header.sectionSize(4) < 400  # the top-k column no longer fits its contents
+    assert "class_09" in table.item(0, 4).toolTip()  # they are all in its tooltip
+    assert header.sectionViewportPosition(5) < 1000  # Problem: in view from 1280 px on
+    assert [r["unknown_score"] for r in view.table_rows()][:1] == [-0.001]
+    assert table.item(0, 3).text() == "0.00"

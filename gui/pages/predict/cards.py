@@ -22,7 +22,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QRect, QSiz
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPen
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-from core.shown import isolated, one_line
+from core.shown import fixed, isolated, one_line
 from gui.pages.predict.packed import Packed, image_of
 from gui.plain_text import plain_tip
 from gui.theme import ACCENT, ERROR, MUTED
@@ -155,7 +155,7 @@ class PredictionModel(QAbstractListModel):
         if role == Qt.ToolTipRole:  # the file's and the classes' names as written
             if p.error:
                 return plain_tip(f"{p.path}\nCould not be read: {p.error}")
-            why = (f"\nunknown: unlike the training images (score {p.unknown_score:.2f})"
+            why = (f"\nunknown: unlike the training images (score {fixed(p.unknown_score)})"
                    if p.unknown else "")
             return plain_tip(f"{p.path}{why}\n"
                              + "\n".join(f"{lbl}: {prob:.1%}" for lbl, prob in p.top))

@@ -12,10 +12,11 @@ from typing import Optional
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (QAbstractItemView, QFrame, QHeaderView, QLabel, QListView,
-                               QStackedWidget, QTableWidget, QTableWidgetItem, QTabWidget,
-                               QTreeWidget, QTreeWidgetItem, QWidget)
+                               QStackedWidget, QStyledItemDelegate, QTableWidget,
+                               QTableWidgetItem, QTabWidget, QTreeWidget, QTreeWidgetItem,
+                               QWidget)
 
-from core.shown import elided
+from core.shown import elided, fixed
 from gui.pages.predict.cards import UNKNOWN, PredictionDelegate, PredictionModel
 from gui.pages.predict.table_copy import wire_copy_and_menus
 from gui.plain_text import plain_tip
@@ -30,6 +31,10 @@ SCORE_TIP = ("How unlike the training images the image is (higher: less like the
 #: The role of a row's File item holding the row's index in the cards' model: the table sorts,
 #: so its row i is not ``cards.predictions()[i]``.
 INDEX_ROLE = Qt.UserRole + 1
+
+#: The table's first widths: the File column's, and the top-k one's (it fitted its contents,
+#: thousands of pixels with 10 long class names, and pushed Problem off-screen; a review).
+FILE_WIDTH, TOP_WIDTH = 320, 280
 
 #: The empty results' words; while a job runs a drop is refused, so they say so.
 DROP_TEXT = "Drop images or folders here\n\nor use Add images… above"
@@ -55,6 +60,15 @@ class ResultItem(QTableWidgetItem):
                 table.horizontalHeader().sortIndicatorOrder() == Qt.DescendingOrder
             return b is not None if descending else a is not None and b is None
         return a < b
+
+
+class MiddleElided(QStyledItemDelegate):
+    """Cuts a cell's text in the middle: the File column cut at the right showed one folder
+    on every row, hiding the file names that tell them apart (the tooltip has it whole)."""
+
+    def initStyleOption(self, option, index) -> None:  # noqa: N802 - Qt's name
+        super().initStyleOption(option, index)
+        option.textElideMode = Qt.ElideMiddle
 
 
 class ResultsView(QStackedWidget):
@@ -111,10 +125,11 @@ class ResultsView(QStackedWidget):
         header = self.table.horizontalHeader()
         header.setSortIndicator(-1, Qt.AscendingOrder)  # in the order added until a click
         self.table.setSortingEnabled(True)  # every column, by a click on its header
-        header.setSectionResizeMode(0, QHeaderView.Interactive)
-        header.resizeSection(0, 320)
-        header.setSectionResizeMode(4, QHeaderView.ResizeToContents)
+        header.setSectionResizeMode(QHeaderView.Interactive)  # each can be dragged wider
+        header.resizeSection(0, FILE_WIDTH)
+        header.resizeSection(4, TOP_WIDTH)  # its tooltip lists them all
         header.setStretchLastSection(True)
+        self.table.setItemDelegateForColumn(0, MiddleElided(self.table))
         self.table.horizontalHeaderItem(3).setToolTip(SCORE_TIP)
         return self.table
 
@@ -152,7 +167,7 @@ class ResultsView(QStackedWidget):
         self.table.setRowCount(len(rows))
         for i, r in enumerate(rows[start:], start):
             top = ", ".join(f"{lbl} {p:.1%}" for lbl, p in r.top[:k])
-            score = "" if r.unknown_score is None else f"{r.unknown_score:.2f}"
+            score = "" if r.unknown_score is None else fixed(r.unknown_score)
             values = (r.path, "" if r.error else r.shown_label, _confidence_text(r), score,
                       top, r.error)
             for col, text in enumerate(values):
