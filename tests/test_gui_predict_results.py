@@ -209,3 +209,48 @@ def test_the_table_shows_file_names_keeps_problem_in_view_and_no_negative_zero(q
     assert header.sectionViewportPosition(5) < 1000  # Problem: in view from 1280 px on
     assert [r["unknown_score"] for r in view.table_rows()][:1] == [-0.001]
     assert table.item(0, 3).text() == "0.00"
+
+
+def test_a_cards_long_class_names_are_cut_so_they_stay_different(qtbot, monkeypatch):
+    """Five different classes read "class…name_" on one card (each name cut in its middle
+    on its own; a review): they are cut together, around the part where they differ."""
+    from PySide6.QtGui import QImage, QPainter
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    from core.infer.predictor import Prediction
+    from gui.pages.predict.cards import PredictionDelegate, PredictionModel
+
+    long = [f"class_{i:02d}_a_really_quite_long_descriptive_category_name_"
+            for i in (0, 3, 6, 24)]
+    short = ["cat", "dog"]
+    top = [(c, 0.1) for c in short + long]
+    model = PredictionModel()
+    model.set_top_k(len(top))
+    model.add_rows([CardRow_(Prediction("/d/a.jpg", short[0], 0.1, top))])
+    painted = []
+    original = QPainter.drawText
+
+    def spy(painter, *args):
+        painted.append(args[-1])
+        return original(painter, *args)
+
+    monkeypatch.setattr(QPainter, "drawText", spy)
+    delegate = PredictionDelegate()
+    option = QStyleOptionViewItem()
+    size = delegate.sizeHint(option, model.index(0))
+    image = QImage(size, QImage.Format_RGB32)
+    option.rect = image.rect()
+    painter = QPainter(image)
+    delegate.paint(painter, option, model.index(0))
+    painter.end()
+    names = [t.strip("\u2068\u2069") for t in painted if isinstance(t, str)][2::2][:len(top)]
+    assert names[:2] == short  # short names whole
+    assert len(set(names)) == len(top)  # no two alike
+    for shown, whole in zip(names[2:], long):
+        assert whole[6:8] in shown  # each keeps its number: "class_03…"
+
+
+def CardRow_(p):  # noqa: N802
+    from gui.pages.predict.cards import CardRow
+
+    return CardRow(p)
