@@ -254,3 +254,36 @@ def CardRow_(p):  # noqa: N802
     from gui.pages.predict.cards import CardRow
 
     return CardRow(p)
+
+
+def test_an_exports_unknown_row_hides_the_slider_and_says_the_share_it_keeps(
+        qtbot, window, tmp_path):
+    """An exported model's threshold cannot move: its disabled slider sat at the far left
+    (50 % on this slider) or where the last run had put it, with no percentage (a review).
+    The slider is hidden; the note says the share metadata.json's threshold keeps."""
+    import json
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from core.formats import METADATA_MARKER
+    from core.infer.export_meta import scored_export
+
+    (tmp_path / "metadata.json").write_text(json.dumps(
+        {METADATA_MARKER: True, "calibration": {"unknown": {"threshold": 0.83, "keep": 0.75}}}))
+    export = SimpleNamespace(unknown_note="", trust=None, classes=["a", "b"])
+    scored_export(export, tmp_path / "model.tflite")  # what the loaders do with a scored file
+    assert export.unknown_threshold == 0.83 and export.unknown_keep == 0.75
+
+    window.show_page(PREDICT_INDEX)
+    page = window.current_page()
+    bar = page.unknown_bar
+    run = SimpleNamespace(has_unknown_score=True, unknown_threshold=0.5, unknown_note="",
+                          trust=SimpleNamespace(score_quantiles=tuple(np.linspace(-1, 2, 101)),
+                                                threshold=0.5, keep=0.9))
+    page.unknown.show_model(run, str(tmp_path / "run"))
+    assert bar.slider.isVisible() and bar.share_label.text()  # a run's share: it moves
+    page.unknown.show_model(export, str(tmp_path / "model.tflite"))
+    assert bar.check.isVisible() and bar.check.isChecked()
+    assert not bar.slider.isVisible() and not bar.kept_label.isVisible()
+    assert bar.note.isVisible() and "keeps 75.0% of the validation images" in bar.note.text()

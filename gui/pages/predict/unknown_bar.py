@@ -95,7 +95,7 @@ class UnknownBar(QWidget):
         movable = has_score and len(self._quantiles) > 1
         self.check.setEnabled(has_score)
         for w in (self.kept_label, self.slider, self.share_label):
-            w.setVisible(has_score)
+            w.setVisible(movable)  # with no share to show it sat at a meaningless place
             w.setEnabled(movable and threshold is not None)
         self._set_quietly(self.check, threshold is not None and has_score)
         if threshold is not None and movable:
@@ -227,8 +227,10 @@ class UnknownControl:
         if getattr(predictor, "unknown_note", ""):  # a copy out of its export folder
             note = predictor.unknown_note + "."
         elif has and trust is None:
-            note = ("An exported model's threshold is fixed in its metadata.json; here it can "
-                    "only be switched off. Move it on the run folder and export again.")
+            keep = getattr(predictor, "unknown_keep", None)
+            kept = f" (it keeps {keep:.1%} of the validation images)" if keep else ""
+            note = (f"An exported model's threshold is fixed in its metadata.json{kept}; here "
+                    "it can only be switched off. Move it on the run folder and export again.")
         elif has and not quantiles:
             note = ("This run was calibrated before the threshold could be moved here: run "
                     "“python main.py calibrate RUN_FOLDER” once.")
