@@ -287,3 +287,39 @@ def test_an_exports_unknown_row_hides_the_slider_and_says_the_share_it_keeps(
     assert bar.check.isVisible() and bar.check.isChecked()
     assert not bar.slider.isVisible() and not bar.kept_label.isVisible()
     assert bar.note.isVisible() and "keeps 75.0% of the validation images" in bar.note.text()
+
+
+def test_at_the_smallest_window_the_results_get_room_for_two_cards_a_row(qtbot, window):
+    """At 900×600 the intro and the two wrapped notes left the pictures 129 px: one card,
+    cut off, one a row (a review).  With results the intro hides, each note is one line
+    (whole in its tooltip) and cards fit two a row."""
+    from types import SimpleNamespace
+
+    from core.infer.predictor import Prediction
+    from gui.pages.predict.cards import CardRow
+
+    window.resize(900, 600)
+    window.show_page(PREDICT_INDEX)
+    page = window.current_page()
+    page.gradcam_bar.set_model_kind("tflite")  # its note says why Grad-CAM is off
+    page.unknown.show_model(SimpleNamespace(has_unknown_score=True, unknown_threshold=0.8,
+                                            unknown_keep=0.75, unknown_note="", trust=None),
+                            "/x/model.tflite")
+    page.show_info("1 file could not be read; see the Could not read tab.")
+    qtbot.waitExposed(window)
+    assert page.intro_label.isVisible()
+    notes = (page.gradcam_bar.note, page.unknown_bar.note)
+    line = notes[0].fontMetrics().height()
+    assert all(n.isVisible() and n.height() > 1.5 * line for n in notes)  # wrapped, whole
+    page.cards.add_rows([CardRow(Prediction(f"/d/{i}.jpg", "cat", 0.9, [("cat", 0.9)]))
+                         for i in range(12)])
+    page._refresh_results()
+    qtbot.waitUntil(lambda: page.card_view.viewport().height() >= 200, timeout=5000)
+    assert not page.intro_label.isVisible()
+    assert all(n.isVisible() and n.height() < 1.5 * line for n in notes)  # one line each
+    assert all(n.toolTip() == n.text() for n in notes if n.is_cut())
+    assert "Open the .keras file" in notes[0].text()  # the whole note is kept
+    first, second = (page.card_view.visualRect(page.cards.index(i)) for i in (0, 1))
+    assert second.top() == first.top()  # two cards a row
+    page.clear_results()
+    assert page.intro_label.isVisible() and not notes[0].is_cut()

@@ -32,7 +32,7 @@ UNKNOWN = "#f0c36b"  # the answer "unknown": amber, like the app's cautions
 #: Text on a card, which is dark in either theme (the light theme's black text was unreadable).
 CARD_TEXT = "#e8eaed"
 
-CARD_WIDTH = 330
+CARD_WIDTH = 320  # two a row in the smallest window (900 px: 662 px for the cards)
 IMAGE_SIDE = 112  # logical pixels; decoded at every device pixel (image_pixels)
 BAR_HEIGHT = 16
 MIN_BAR = 40  # the shortest probability bar, however long the class names

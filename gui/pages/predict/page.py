@@ -25,6 +25,7 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel
 from core.data.image_names import dialog_filter
 from gui.pages.base import Page
 from gui.pages.predict.cards import CardRow, image_pixels
+from gui.pages.predict.compact import fit_results
 from gui.pages.predict.drops import predicted_note, split_models
 from gui.pages.predict.input_row import build_input_row
 from gui.pages.predict.jobs import PredictOutcome, gradcam_job, load_model_job, predict_job
@@ -334,6 +335,7 @@ class PredictPage(ResultsActions, Page):
     def _refresh_results(self, appended: bool = False) -> None:
         self.unknown.refresh()  # its count, after Clear too (it had kept "7 of 200")
         n, bad = self.stack.refresh(self.top_k(), appended)
+        fit_results(self, bool(n))  # the room to the results: no intro, one-line notes
         if n:
             ok = n - bad
             text = f"{ok} image{'s' if ok != 1 else ''} classified"

@@ -22,6 +22,8 @@ from typing import Optional
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
+from gui.pages.predict.compact import NoteLabel
+
 SWITCH_TEXT = "Say “unknown”"
 SWITCH_TIP = ("Answer “unknown” for an image unlike the training images (a photo of something "
               "else), instead of the class it resembles most.")
@@ -74,9 +76,7 @@ class UnknownBar(QWidget):
         self.count_label.setObjectName("hint")
         row.addWidget(self.count_label)
         box.addLayout(row)
-        self.note = QLabel()
-        self.note.setObjectName("hint")
-        self.note.setWordWrap(True)
+        self.note = NoteLabel()  # one line once there are results (compact.py)
         self.note.hide()
         box.addWidget(self.note)
         self.set_model(False, None)
