@@ -86,6 +86,7 @@ def results_menu(parent, copy: Callable[[], None], path: Optional[str]) -> QMenu
     """Copy, and for the image ``path`` (the one right-clicked) Open image and Show in
     folder (greyed out where the file is gone)."""
     menu = QMenu(parent)
+    menu.setAttribute(Qt.WA_DeleteOnClose)  # one a right-click, gone once closed
     menu.addAction("Copy", copy).setShortcut(QKeySequence.Copy)
     there = bool(path) and os.path.exists(path)
     menu.addAction("Open image", lambda: open_image(path)).setEnabled(there)
