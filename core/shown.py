@@ -87,6 +87,13 @@ def _cut_around(text: str, a: int, b: int, limit: int) -> str:
     return left + text[s:e] + right
 
 
+def fixed(value: float, digits: int = 2) -> str:
+    """``value`` with ``digits`` decimals, never "-0.00" (a score of -0.001 read as a
+    negative zero in the Predict table)."""
+    text = f"{value:.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
 def elided(text: str, limit: int) -> str:
     """``text`` cut to ``limit`` characters with "…" when longer."""
     return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"

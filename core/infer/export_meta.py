@@ -52,6 +52,15 @@ def export_calibration(meta: Optional[dict]) -> tuple[Optional[float], Optional[
             float(threshold) if _number(threshold) else None)
 
 
+def export_keep(meta: Optional[dict]) -> Optional[float]:
+    """The share of validation images metadata.json's threshold keeps (its ``keep``), or
+    None when it does not say (0.5 to 1, as ``--unknown-keep``)."""
+    cal = meta.get("calibration") if isinstance(meta, dict) else None
+    unknown = cal.get("unknown") if isinstance(cal, dict) else None
+    keep = unknown.get("keep") if isinstance(unknown, dict) else None
+    return float(keep) if _number(keep) and 0.5 <= keep <= 1 else None
+
+
 def _number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -64,6 +73,7 @@ def scored_export(predictor, path: Path) -> None:
     meta = model_export_metadata(path)
     if meta is not None:
         predictor.unknown_threshold = export_calibration(meta)[1]
+        predictor.unknown_keep = export_keep(meta)
         return
     predictor.unknown_threshold = None
     predictor.unknown_note = (

@@ -23,7 +23,7 @@ from core.formats import BY_NAME, METADATA_UNFINISHED, OPEN_ORDER
 from core.infer.export_meta import (export_calibration, export_metadata, parity_note,
                                     scored_export)
 from core.infer.labels import check_label_count, labels_near
-from core.infer.refusals import images_hint
+from core.infer.refusals import not_a_model
 from core.infer.model_safety import check_onnx, check_savedmodel, check_tflite, unopenable
 from core.infer.predictor import Predictor, load_keras_predictor
 from core.runs.folder import RunFolder
@@ -379,5 +379,4 @@ def load_predictor(path: str | os.PathLike) -> Predictor:
             predictor.caution = predictor.caution or parity_note(p)
             return predictor
     partial_run_folder_error(p)
-    raise ModelFileError(f"{p}: not a model this app can open (a run folder, .keras, SavedModel "
-                         f"folder, .tflite or .onnx){images_hint(p)}")
+    raise ModelFileError(not_a_model(p))

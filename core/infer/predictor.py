@@ -62,6 +62,9 @@ class Predictor:
         self.has_unknown_score = False
         #: Why the unknown check is off though the model has a score ("" when it is not).
         self.unknown_note = ""
+        #: The share of validation images an export's threshold keeps (its metadata.json's
+        #: calibration), when known: a run's model says it through ``trust`` instead.
+        self.unknown_keep: Optional[float] = None
         #: Why this model may not answer as the app does ("" when nothing says so): an
         #: export that failed its parity check (:func:`core.infer.export_meta.parity_note`),
         #: a run that is still training.

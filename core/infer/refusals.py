@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from core.data.folder_walk import looks_like_image_folder
+
+#: Endings of model and weights files (this app's and other tools'): dropped on the Predict
+#: page, such a file is a model to open, never an image to read (lower case).
+MODEL_ENDINGS = (".h5", ".hdf5", ".keras", ".npz", ".pb", ".pbtxt", ".pt", ".pth", ".ckpt",
+                 ".tflite", ".onnx", ".safetensors", ".pkl", ".joblib", ".mlmodel")
 
 
 def images_hint(p: Path) -> str:
@@ -13,3 +19,25 @@ def images_hint(p: Path) -> str:
     return ("; it looks like a folder of images, not a model (a model is a run folder or an "
             "exported model file)") \
         if p.is_dir() and looks_like_image_folder(p) else ""
+
+
+def weights_hint(p: Path) -> str:
+    """"; it holds weights only..." for a ``.weights.h5`` (or ``.weights.npz``) file: a
+    starting point for training, not a model that answers; else ""."""
+    name = p.name.lower()
+    if name.endswith((".weights.h5", ".weights.npz")):
+        return ("; it holds weights only, no network: use it as the starting point for "
+                "training (the Model page's weights: your own file, or train --weights)")
+    return ""
+
+
+def not_a_model(p: Path) -> str:
+    """What is said of ``p`` given as a model when no loader opens it."""
+    return (f"{p}: not a model this app can open (a run folder, .keras, SavedModel folder, "
+            f".tflite or .onnx){weights_hint(p) or images_hint(p)}")
+
+
+def is_model_file(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a file named like a model or weights file (by its ending only)."""
+    p = Path(path)
+    return p.name.lower().endswith(MODEL_ENDINGS) and not p.is_dir()

@@ -22,7 +22,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QRect, QSiz
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPen
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-from core.shown import isolated, one_line
+from core.shown import cut_distinct, fixed, isolated, one_line
 from gui.pages.predict.packed import Packed, image_of
 from gui.plain_text import plain_tip
 from gui.theme import ACCENT, ERROR, MUTED
@@ -32,7 +32,7 @@ UNKNOWN = "#f0c36b"  # the answer "unknown": amber, like the app's cautions
 #: Text on a card, which is dark in either theme (the light theme's black text was unreadable).
 CARD_TEXT = "#e8eaed"
 
-CARD_WIDTH = 330
+CARD_WIDTH = 320  # two a row in the smallest window (900 px: 662 px for the cards)
 IMAGE_SIDE = 112  # logical pixels; decoded at every device pixel (image_pixels)
 BAR_HEIGHT = 16
 MIN_BAR = 40  # the shortest probability bar, however long the class names
@@ -155,7 +155,7 @@ class PredictionModel(QAbstractListModel):
         if role == Qt.ToolTipRole:  # the file's and the classes' names as written
             if p.error:
                 return plain_tip(f"{p.path}\nCould not be read: {p.error}")
-            why = (f"\nunknown: unlike the training images (score {p.unknown_score:.2f})"
+            why = (f"\nunknown: unlike the training images (score {fixed(p.unknown_score)})"
                    if p.unknown else "")
             return plain_tip(f"{p.path}{why}\n"
                              + "\n".join(f"{lbl}: {prob:.1%}" for lbl, prob in p.top))
@@ -180,6 +180,23 @@ def label_width(fm: QFontMetrics, labels: list, room: int) -> int:
     "crack_10" and "crack_100" read alike (a Predict review)."""
     longest = max((fm.horizontalAdvance(isolated(label)) for label in labels), default=0)
     return max(40, min(longest + 2, room - MIN_BAR))
+
+
+def card_names(fm: QFontMetrics, labels: list, width: int) -> list[str]:
+    """A card's class names, each cut to ``width`` pixels, told apart: eliding each name on
+    its own cut five different long names to the same "class…name_" (a Predict review);
+    those are cut together around the part where they differ (:func:`cut_distinct`)."""
+    shown = [fm.elidedText(isolated(label), Qt.ElideMiddle, width) for label in labels]
+    if len(set(shown)) == len(set(labels)):
+        return shown
+    longest = max(len(label) for label in labels)
+    start = min(longest, width // max(1, fm.averageCharWidth()) + 4)
+    for limit in range(start, 2, -1):
+        cut = [isolated(c) for c in cut_distinct(list(labels), limit)]
+        if len(set(cut)) == len(set(labels)) and \
+                all(fm.horizontalAdvance(c) <= width for c in cut):
+            return cut
+    return shown
 
 
 class PredictionDelegate(QStyledItemDelegate):
@@ -283,10 +300,11 @@ class PredictionDelegate(QStyledItemDelegate):
         pct_w = fm.horizontalAdvance("100.0%") + 4
         label_w = label_width(fm, [label for label, _ in p.top[:k]], width - pct_w - 8)
         bar_w = max(10, width - label_w - pct_w - 8)
-        for rank, (label, prob) in enumerate(p.top[:k]):
+        names = card_names(fm, [label for label, _ in p.top[:k]], label_w)
+        for rank, (shown, (_label, prob)) in enumerate(zip(names, p.top[:k])):
             painter.setPen(QColor(CARD_TEXT))
             painter.drawText(QRect(x, y, label_w, BAR_HEIGHT), Qt.AlignLeft | Qt.AlignVCenter,
-                             fm.elidedText(isolated(label), Qt.ElideMiddle, label_w))
+                             shown)
             track = QRect(x + label_w + 4, y + 3, bar_w, BAR_HEIGHT - 6)
             painter.setPen(Qt.NoPen)
             painter.setBrush(QColor("#3a4048"))

@@ -19,6 +19,8 @@ from PySide6.QtCore import QRectF, QSize, Signal
 from PySide6.QtGui import QColor, QLinearGradient, QPainter
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from gui.pages.predict.compact import NoteLabel
+
 GRADCAM_TEXT = "Show where the model looked (Grad-CAM)"
 GRADCAM_TIP = ("Colours the parts of each image that made the model choose its answer (red = "
                "most). Needs a Keras model (.keras or a run folder).")
@@ -95,9 +97,7 @@ class GradCamBar(QWidget):
         row.addWidget(self.plain_button)
         row.addStretch(1)
         box.addLayout(row)
-        self.note = QLabel()
-        self.note.setObjectName("hint")
-        self.note.setWordWrap(True)
+        self.note = NoteLabel()  # one line once there are results (compact.py)
         self.note.hide()
         box.addWidget(self.note)
         self._show_extras()

@@ -20,13 +20,17 @@ from html import escape
 from typing import Any, Optional, Sequence
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QVBoxLayout)
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel
 
 from core.data.image_names import dialog_filter
 from gui.pages.base import Page
 from gui.pages.predict.cards import CardRow, image_pixels
+from gui.pages.predict.compact import fit_results
+from gui.pages.predict.drops import predicted_note, split_models
+from gui.pages.predict.input_row import build_input_row
 from gui.pages.predict.jobs import PredictOutcome, gradcam_job, load_model_job, predict_job
-from gui.pages.predict.jobs import save_csv, start_dir
+from gui.pages.predict.jobs import start_dir
+from gui.pages.predict.results_actions import ResultsActions
 from gui.pages.predict.live import LiveCamera
 from gui.pages.predict.results import BUSY_TEXT, DROP_TEXT, ResultsView, model_text
 from gui.widgets.model_row import model_row
@@ -40,7 +44,7 @@ MODEL_FILTER = "Models (*.keras *.tflite *.onnx);;All files (*)"
 OWED = "The Grad-CAM pictures are computed when the current job ends."
 
 
-class PredictPage(Page):
+class PredictPage(ResultsActions, Page):
     key = "predict"
     title = "6 · Try it on new images"
     intro = ("Drop images or folders anywhere on this window (or use Add images…) to see what "
@@ -60,9 +64,10 @@ class PredictPage(Page):
         self._stale = False  # the cards shown are another model's answers
         self._job = None
         self._overlays_owed = False  # Grad-CAM ticked while a job ran
+        self._refused = ""  # model files dropped with the images predicted now (drops.py)
 
         self.body.addLayout(self._build_model_row())
-        self.body.addLayout(self._build_input_row())
+        self.body.addLayout(build_input_row(self))
         self.summary_label = QLabel("")
         self.summary_label.setObjectName("hint")
         self.body.addWidget(self.summary_label)
@@ -93,11 +98,6 @@ class PredictPage(Page):
         self.live = LiveCamera(self)  # the live camera; its button sits in this row
         row.insertWidget(1, self.live.toggle)
         return row
-
-    def _build_input_row(self) -> QVBoxLayout:
-        from gui.pages.predict.input_row import build_input_row
-
-        return build_input_row(self)
 
     # ------------------------------------------------------------------ the model
     def current_model_path(self) -> Optional[str]:
@@ -210,8 +210,14 @@ class PredictPage(Page):
             self.add_paths([path])
 
     def drop_paths(self, paths: Sequence[str]) -> bool:
-        """Called by the window for drops while this page shows (and by the page itself)."""
-        return self.add_paths(paths)
+        """Called by the window for drops while this page shows: model and weights files
+        are refused as models (they became image rows saying "remove it"), the rest added."""
+        paths, refused = split_models([str(p) for p in paths])
+        started = bool(paths) and self.add_paths(paths)
+        if refused and (started or not paths):
+            self._refused = refused if started else ""
+            self.show_error(refused)
+        return started
 
     def add_paths(self, paths: Sequence[str]) -> bool:
         """Classify image files and folders (recursively) in a job; False if not started."""
@@ -243,7 +249,7 @@ class PredictPage(Page):
         if job is None:
             self._busy_message()
             return False
-        self._job = job
+        self._job, self._refused = job, ""
         self.clear_message()
         self.summary_label.setText("Working…")
         job.finished.connect(lambda outcome, p=model_path: self._on_predicted(p, outcome))
@@ -267,13 +273,10 @@ class PredictPage(Page):
         self.cards.add_rows([CardRow(r, outcome.thumbnails.get(r.path),
                                      outcome.overlays.get(r.path)) for r in outcome.rows])
         self._refresh_results(appended=not outcome.replace)
-        if not outcome.rows:
-            self.show_info("Those images are already in the list.")
-        else:
-            bad = sum(1 for r in outcome.rows if r.error)
-            if bad:
-                self.show_info(f"{bad} file{'s' if bad != 1 else ''} could not be read; see "
-                               "the Could not read tab.")
+        note, kind = predicted_note(outcome.rows, self._refused)
+        self._refused = ""
+        if note:
+            self.banner.show_message(note, kind)
         self.predictions_ready.emit(len(outcome.rows))
         if outcome.overlays:
             self.overlays_ready.emit(len(outcome.overlays))
@@ -332,6 +335,7 @@ class PredictPage(Page):
     def _refresh_results(self, appended: bool = False) -> None:
         self.unknown.refresh()  # its count, after Clear too (it had kept "7 of 200")
         n, bad = self.stack.refresh(self.top_k(), appended)
+        fit_results(self, bool(n))  # the room to the results: no intro, one-line notes
         if n:
             ok = n - bad
             text = f"{ok} image{'s' if ok != 1 else ''} classified"
@@ -345,26 +349,6 @@ class PredictPage(Page):
     def table_rows(self) -> list[dict]:
         """What the table shows, one dict per row (for tests and scripting)."""
         return self.stack.table_rows()
-
-    def choose_csv(self) -> None:
-        start = os.path.join(self._start_dir(), "predictions.csv")
-        path, _ = QFileDialog.getSaveFileName(self, "Save the predictions as CSV", start,
-                                              "CSV files (*.csv);;All files (*)")
-        if path:
-            self.export_csv(path)
-
-    def export_csv(self, path: str) -> bool:
-        """Write the results with the CLI's columns (atomically); False on failure."""
-        rows = self.cards.predictions()
-        if not rows:
-            self.show_error("Nothing to save yet: add some images first.")
-            return False
-        why = save_csv(path, rows, self.top_k())
-        if why:
-            self.show_error(why)
-            return False
-        self.show_info(f"Saved {len(rows)} rows to {path}")
-        return True
 
     # ------------------------------------------------------------------ plumbing
     def on_shown(self) -> None:

@@ -22,6 +22,8 @@ from typing import Optional
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
+from gui.pages.predict.compact import NoteLabel
+
 SWITCH_TEXT = "Say “unknown”"
 SWITCH_TIP = ("Answer “unknown” for an image unlike the training images (a photo of something "
               "else), instead of the class it resembles most.")
@@ -74,9 +76,7 @@ class UnknownBar(QWidget):
         self.count_label.setObjectName("hint")
         row.addWidget(self.count_label)
         box.addLayout(row)
-        self.note = QLabel()
-        self.note.setObjectName("hint")
-        self.note.setWordWrap(True)
+        self.note = NoteLabel()  # one line once there are results (compact.py)
         self.note.hide()
         box.addWidget(self.note)
         self.set_model(False, None)
@@ -95,7 +95,7 @@ class UnknownBar(QWidget):
         movable = has_score and len(self._quantiles) > 1
         self.check.setEnabled(has_score)
         for w in (self.kept_label, self.slider, self.share_label):
-            w.setVisible(has_score)
+            w.setVisible(movable)  # with no share to show it sat at a meaningless place
             w.setEnabled(movable and threshold is not None)
         self._set_quietly(self.check, threshold is not None and has_score)
         if threshold is not None and movable:
@@ -233,8 +233,10 @@ class UnknownControl:
         if getattr(predictor, "unknown_note", ""):  # a copy out of its export folder
             note = predictor.unknown_note + "."
         elif has and trust is None:
-            note = ("An exported model's threshold is fixed in its metadata.json; here it can "
-                    "only be switched off. Move it on the run folder and export again.")
+            keep = getattr(predictor, "unknown_keep", None)
+            kept = f" (it keeps {keep:.1%} of the validation images)" if keep else ""
+            note = (f"An exported model's threshold is fixed in its metadata.json{kept}; here "
+                    "it can only be switched off. Move it on the run folder and export again.")
         elif has and not quantiles:
             note = ("This run was calibrated before the threshold could be moved here: run "
                     "“python main.py calibrate RUN_FOLDER” once.")

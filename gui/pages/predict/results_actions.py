@@ -1,0 +1,37 @@
+"""What the user does with the Predict page's results: save them as CSV.
+
+A mixin of :class:`gui.pages.predict.page.PredictPage` (``self`` is the page), kept
+apart so the page's module holds its behaviour within its size.
+"""
+
+from __future__ import annotations
+
+import os
+
+from PySide6.QtWidgets import QFileDialog
+
+from gui.pages.predict.jobs import save_csv
+
+
+class ResultsActions:
+    """The page's results actions (mixed into the page)."""
+
+    def choose_csv(self) -> None:
+        start = os.path.join(self._start_dir(), "predictions.csv")
+        path, _ = QFileDialog.getSaveFileName(self, "Save the predictions as CSV", start,
+                                              "CSV files (*.csv);;All files (*)")
+        if path:
+            self.export_csv(path)
+
+    def export_csv(self, path: str) -> bool:
+        """Write the results with the CLI's columns (atomically); False on failure."""
+        rows = self.cards.predictions()
+        if not rows:
+            self.show_error("Nothing to save yet: add some images first.")
+            return False
+        why = save_csv(path, rows, self.top_k())
+        if why:
+            self.show_error(why)
+            return False
+        self.show_info(f"Saved {len(rows)} rows to {path}")
+        return True

@@ -1,0 +1,325 @@
+"""Predict page, a review (pred27): model files dropped among images, the results table
+(sorting, copying, its columns), the cards' class names, the "unknown" bar of an export and
+the room the results get at the window's smallest size."""
+
+import shutil
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+PREDICT_INDEX = 5
+
+
+def _drop(window, paths):
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    event = QDropEvent(QPointF(10, 10), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    window.dropEvent(event)
+    return event
+
+
+def test_a_weights_or_model_file_dropped_on_predict_is_refused_as_a_model_not_an_image(
+        qtbot, window, trained_run, tiny_weights, tmp_path):
+    """A .weights.h5 (or a Keras 2 model.h5, a run's best.weights.npz, a .pb) dropped on the
+    Predict page became an image row whose reason said "remove it or convert it"."""
+    from core.infer.loaders import ModelFileError, load_predictor
+
+    weights = tmp_path / "start.weights.h5"
+    shutil.copy(tiny_weights, weights)
+    legacy = tmp_path / "model.h5"
+    legacy.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 64)
+    image = str(Path(trained_run).parent / "data" / "bright" / "bright_0.png")
+    window.state.set_run(str(trained_run))
+    window.show_page(PREDICT_INDEX)
+    page = window.current_page()
+    with qtbot.waitSignal(page.predictions_ready, timeout=120000):
+        assert _drop(window, [weights, image]).isAccepted()
+    assert [r["path"] for r in page.table_rows()] == [image]  # no row for the weights
+    said = page.banner.text()
+    assert f"{weights}: not a model this app can open" in said
+    assert "weights only" in said and "Model page" in said and "--weights" in said
+    assert "remove it" not in said
+
+    _drop(window, [legacy])  # alone: nothing to predict, refused at once
+    assert not window.runner.is_busy()
+    assert f"{legacy}: not a model this app can open" in page.banner.text()
+    assert "weights only" not in page.banner.text()
+    assert len(page.table_rows()) == 1
+    # the command line says the same of it as MODEL
+    try:
+        load_predictor(weights)
+    except ModelFileError as e:
+        assert "weights only" in str(e) and "train --weights" in str(e)
+    else:
+        raise AssertionError("a weights file opened as a model")
+    # images chosen with Add images… are read as they are (their row says why not)
+    with qtbot.waitSignal(page.predictions_ready, timeout=120000):
+        page.add_paths([str(legacy)])
+    assert {r["path"] for r in page.table_rows()} == {image, str(legacy)}
+
+
+def _results(qtbot, predictions):
+    from gui.pages.predict.cards import CardRow
+    from gui.pages.predict.results import ResultsView
+
+    view = ResultsView()
+    qtbot.addWidget(view)
+    view.cards.add_rows([CardRow(p) for p in predictions])
+    view.refresh(3)
+    return view
+
+
+def _sample():
+    from core.infer.predictor import Prediction
+
+    return [Prediction("/d/b.jpg", "cat", 0.9, [("cat", 0.9), ("dog", 0.1)], unknown_score=0.5),
+            Prediction("/d/a.jpg", "dog", 0.6, [("dog", 0.6), ("cat", 0.4)], unknown_score=2.0),
+            Prediction("/d/z.jpg", error="not an image"),
+            Prediction("/d/c.jpg", "Cat", 0.75, [("cat", 0.75), ("dog", 0.25)],
+                       unknown_score=-1.0)]
+
+
+def test_the_results_table_sorts_by_every_column_and_follows_the_threshold_when_sorted(qtbot):
+    """The table could not be sorted: clicking "Confidence" did nothing (a review).  Numbers
+    sort by value, empty cells last in either order, and the rows still follow the
+    "unknown" threshold and new images when sorted (rows were matched by position)."""
+    from core.infer.predictor import Prediction
+    from gui.pages.predict.cards import CardRow
+
+    view = _results(qtbot, _sample())
+    view.resize(1200, 400)
+    view.show()
+    view.tabs.setCurrentIndex(1)
+    table, header = view.table, view.table.horizontalHeader()
+    paths = lambda: [r["path"] for r in view.table_rows()]  # noqa: E731
+
+    def click(column):
+        at = QPoint(header.sectionViewportPosition(column) + 10, header.height() // 2)
+        qtbot.mouseClick(header.viewport(), Qt.LeftButton, pos=at)
+
+    assert paths() == ["/d/b.jpg", "/d/a.jpg", "/d/z.jpg", "/d/c.jpg"]  # as added
+    click(2)  # "Confidence"
+    assert table.isSortingEnabled() and header.sortIndicatorSection() == 2
+    assert paths() == ["/d/a.jpg", "/d/c.jpg", "/d/b.jpg", "/d/z.jpg"]  # 60 %, 75 %, 90 %, —
+    click(2)
+    assert header.sortIndicatorOrder() == Qt.DescendingOrder
+    assert paths() == ["/d/b.jpg", "/d/c.jpg", "/d/a.jpg", "/d/z.jpg"]  # empty still last
+    table.sortByColumn(3, Qt.AscendingOrder)  # the unknown score: -1.0 before 0.5 (as text,
+    assert paths() == ["/d/c.jpg", "/d/b.jpg", "/d/a.jpg", "/d/z.jpg"]  # "-1.00" > "0.50")
+    table.sortByColumn(1, Qt.AscendingOrder)  # labels ignoring case; no label last
+    assert [r["label"].lower() for r in view.table_rows()] == ["cat", "cat", "dog", ""]
+
+    table.sortByColumn(2, Qt.DescendingOrder)
+    b = view.cards.predictions()[0]
+    b.unknown = True  # the slider moved below b's score
+    view.update_labels()
+    rows = {r["path"]: r for r in view.table_rows()}
+    assert rows["/d/b.jpg"]["label"] == "unknown" and rows["/d/b.jpg"]["confidence"] is None
+    assert rows["/d/a.jpg"]["label"] == "dog" and rows["/d/c.jpg"]["label"] == "Cat"
+    assert paths() == ["/d/c.jpg", "/d/a.jpg", "/d/b.jpg", "/d/z.jpg"]  # sorted again
+    for i in range(table.rowCount()):  # each row is its own prediction's
+        assert view.prediction_at(i).path == table.item(i, 0).text()
+
+    view.cards.add_rows([CardRow(Prediction("/d/n.jpg", "dog", 0.99, [("dog", 0.99)],
+                                             unknown_score=0.1))])
+    view.refresh(3, appended=True)  # new rows only, placed by the sort
+    assert paths() == ["/d/n.jpg", "/d/c.jpg", "/d/a.jpg", "/d/b.jpg", "/d/z.jpg"]
+    assert view.table_rows()[0]["confidence"] == 0.99
+
+
+def test_copy_takes_the_selected_rows_with_a_header_and_a_card_its_path_and_answer(
+        qtbot, monkeypatch, tmp_path):
+    """Ctrl+C copied the current cell of the table, and a card's bare file name (a review).
+    The right-click menu copies too, and opens the image or its folder."""
+    from PySide6.QtGui import QDesktopServices, QGuiApplication, QKeySequence
+    from PySide6.QtWidgets import QAbstractItemView, QApplication
+
+    from gui.pages.predict import table_copy
+
+    view = _results(qtbot, _sample())
+    view.show()
+    table = view.table
+    table.sortByColumn(0, Qt.AscendingOrder)  # a.jpg, b.jpg, c.jpg, z.jpg
+    table.setFocus()
+    table.selectRow(0)
+    table.setSelectionMode(QAbstractItemView.MultiSelection)
+    table.selectRow(2)
+    QApplication.clipboard().clear()
+    qtbot.keySequence(table, QKeySequence.Copy)
+    lines = QGuiApplication.clipboard().text().splitlines()
+    assert lines[0].split("\t") == ["File", "Label", "Confidence", "Unknown score",
+                                    "Top 3 classes", "Problem"]
+    assert lines[1].split("\t")[:4] == ["/d/a.jpg", "dog", "60.0%", "2.00"]
+    assert lines[2].split("\t")[:3] == ["/d/c.jpg", "Cat", "75.0%"]
+    assert len(lines) == 3
+
+    view.tabs.setCurrentIndex(0)
+    cards = view.card_view
+    cards.setFocus()
+    cards.setCurrentIndex(view.cards.index(1))  # a.jpg
+    qtbot.keySequence(cards, QKeySequence.Copy)
+    assert QGuiApplication.clipboard().text() == "/d/a.jpg\tdog 60.0%\n"
+    view.cards.predictions()[1].unknown = True
+    qtbot.keySequence(cards, QKeySequence.Copy)
+    assert QGuiApplication.clipboard().text() == "/d/a.jpg\tunknown\n"
+
+    image = tmp_path / "photo.jpg"
+    image.write_bytes(b"x")
+    opened = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url) or True)
+    menu = table_copy.results_menu(None, lambda: opened.append("copied"), str(image))
+    assert [a.text() for a in menu.actions()] == ["Copy", "Open image", "Show in folder"]
+    for action in menu.actions():
+        action.trigger()
+    assert opened[0] == "copied"
+    assert [u.toLocalFile() for u in opened[1:]] == [str(image), str(tmp_path)]
+    gone = table_copy.results_menu(None, lambda: None, str(tmp_path / "gone.jpg"))
+    assert [a.isEnabled() for a in gone.actions()] == [True, False, False]
+
+
+def test_the_table_shows_file_names_keeps_problem_in_view_and_no_negative_zero(qtbot):
+    """The File column showed the same folder on every row (cut at the right), the top-k
+    column fitted its contents (thousands of pixels with 10 long class names) and pushed
+    Problem off-screen even at 1920 px, and a score of -0.001 read "-0.00" (a review)."""
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    from core.infer.predictor import Prediction
+
+    long = [f"class_{i:02d}_a_really_quite_long_descriptive_category_name_" for i in range(10)]
+    top = [(c, 0.1) for c in long]
+    folder = "/data/" + "a_long_folder_name_" * 4
+    rows = [Prediction(f"{folder}/photo_{i}.jpg", long[0], 0.1, top, unknown_score=-0.001)
+            for i in range(3)] + [Prediction(f"{folder}/zero.jpg", error="the file is empty")]
+    view = _results(qtbot, rows)
+    view.fill_table(10)
+    view.resize(700, 400)
+    view.show()
+    view.tabs.setCurrentIndex(1)
+    table = view.table
+    qtbot.waitExposed(table)
+    option = QStyleOptionViewItem()
+    table.itemDelegateForColumn(0).initStyleOption(option, table.model().index(0, 0))
+    assert option.textElideMode == Qt.ElideMiddle  # "/data/a_lon…/photo_0.jpg"
+    assert option.text.endswith("photo_0.jpg")
+    assert table.item(0, 0).toolTip().endswith("photo_0.jpg")
+    header = table.horizontalHeader()
+    assert header.sectionSize(4) < 400  # the top-k column no longer fits its contents
+    assert "class_09" in table.item(0, 4).toolTip()  # they are all in its tooltip
+    assert header.sectionViewportPosition(5) < 1000  # Problem: in view from 1280 px on
+    assert [r["unknown_score"] for r in view.table_rows()][:1] == [-0.001]
+    assert table.item(0, 3).text() == "0.00"
+
+
+def test_a_cards_long_class_names_are_cut_so_they_stay_different(qtbot, monkeypatch):
+    """Five different classes read "class…name_" on one card (each name cut in its middle
+    on its own; a review): they are cut together, around the part where they differ."""
+    from PySide6.QtGui import QImage, QPainter
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    from core.infer.predictor import Prediction
+    from gui.pages.predict.cards import PredictionDelegate, PredictionModel
+
+    long = [f"class_{i:02d}_a_really_quite_long_descriptive_category_name_"
+            for i in (0, 3, 6, 24)]
+    short = ["cat", "dog"]
+    top = [(c, 0.1) for c in short + long]
+    model = PredictionModel()
+    model.set_top_k(len(top))
+    model.add_rows([CardRow_(Prediction("/d/a.jpg", short[0], 0.1, top))])
+    painted = []
+    original = QPainter.drawText
+
+    def spy(painter, *args):
+        painted.append(args[-1])
+        return original(painter, *args)
+
+    monkeypatch.setattr(QPainter, "drawText", spy)
+    delegate = PredictionDelegate()
+    option = QStyleOptionViewItem()
+    size = delegate.sizeHint(option, model.index(0))
+    image = QImage(size, QImage.Format_RGB32)
+    option.rect = image.rect()
+    painter = QPainter(image)
+    delegate.paint(painter, option, model.index(0))
+    painter.end()
+    names = [t.strip("\u2068\u2069") for t in painted if isinstance(t, str)][2::2][:len(top)]
+    assert names[:2] == short  # short names whole
+    assert len(set(names)) == len(top)  # no two alike
+    for shown, whole in zip(names[2:], long):
+        assert whole[6:8] in shown  # each keeps its number: "class_03…"
+
+
+def CardRow_(p):  # noqa: N802
+    from gui.pages.predict.cards import CardRow
+
+    return CardRow(p)
+
+
+def test_an_exports_unknown_row_hides_the_slider_and_says_the_share_it_keeps(
+        qtbot, window, tmp_path):
+    """An exported model's threshold cannot move: its disabled slider sat at the far left
+    (50 % on this slider) or where the last run had put it, with no percentage (a review).
+    The slider is hidden; the note says the share metadata.json's threshold keeps."""
+    import json
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from core.formats import METADATA_MARKER
+    from core.infer.export_meta import scored_export
+
+    (tmp_path / "metadata.json").write_text(json.dumps(
+        {METADATA_MARKER: True, "calibration": {"unknown": {"threshold": 0.83, "keep": 0.75}}}))
+    export = SimpleNamespace(unknown_note="", trust=None, classes=["a", "b"])
+    scored_export(export, tmp_path / "model.tflite")  # what the loaders do with a scored file
+    assert export.unknown_threshold == 0.83 and export.unknown_keep == 0.75
+
+    window.show_page(PREDICT_INDEX)
+    page = window.current_page()
+    bar = page.unknown_bar
+    run = SimpleNamespace(has_unknown_score=True, unknown_threshold=0.5, unknown_note="",
+                          trust=SimpleNamespace(score_quantiles=tuple(np.linspace(-1, 2, 101)),
+                                                threshold=0.5, keep=0.9))
+    page.unknown.show_model(run, str(tmp_path / "run"))
+    assert bar.slider.isVisible() and bar.share_label.text()  # a run's share: it moves
+    page.unknown.show_model(export, str(tmp_path / "model.tflite"))
+    assert bar.check.isVisible() and bar.check.isChecked()
+    assert not bar.slider.isVisible() and not bar.kept_label.isVisible()
+    assert bar.note.isVisible() and "keeps 75.0% of the validation images" in bar.note.text()
+
+
+def test_at_the_smallest_window_the_results_get_room_for_two_cards_a_row(qtbot, window):
+    """At 900×600 the intro and the two wrapped notes left the pictures 129 px: one card,
+    cut off, one a row (a review).  With results the intro hides, each note is one line
+    (whole in its tooltip) and cards fit two a row."""
+    from types import SimpleNamespace
+
+    from core.infer.predictor import Prediction
+    from gui.pages.predict.cards import CardRow
+
+    window.resize(900, 600)
+    window.show_page(PREDICT_INDEX)
+    page = window.current_page()
+    page.gradcam_bar.set_model_kind("tflite")  # its note says why Grad-CAM is off
+    page.unknown.show_model(SimpleNamespace(has_unknown_score=True, unknown_threshold=0.8,
+                                            unknown_keep=0.75, unknown_note="", trust=None),
+                            "/x/model.tflite")
+    page.show_info("1 file could not be read; see the Could not read tab.")
+    qtbot.waitExposed(window)
+    assert page.intro_label.isVisible()
+    notes = (page.gradcam_bar.note, page.unknown_bar.note)
+    line = notes[0].fontMetrics().height()
+    assert all(n.isVisible() and n.height() > 1.5 * line for n in notes)  # wrapped, whole
+    page.cards.add_rows([CardRow(Prediction(f"/d/{i}.jpg", "cat", 0.9, [("cat", 0.9)]))
+                         for i in range(12)])
+    page._refresh_results()
+    qtbot.waitUntil(lambda: page.card_view.viewport().height() >= 200, timeout=5000)
+    assert not page.intro_label.isVisible()
+    assert all(n.isVisible() and n.height() < 1.5 * line for n in notes)  # one line each
+    assert all(n.toolTip() == n.text() for n in notes if n.is_cut())
+    assert "Open the .keras file" in notes[0].text()  # the whole note is kept
+    first, second = (page.card_view.visualRect(page.cards.index(i)) for i in (0, 1))
+    assert second.top() == first.top()  # two cards a row
+    page.clear_results()
+    assert page.intro_label.isVisible() and not notes[0].is_cut()
