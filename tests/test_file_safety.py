@@ -74,10 +74,10 @@ def test_one_file_that_cannot_go_back_is_named_and_the_rest_undoes(tmp_path, mon
     apply_labels([(str(a), "cat"), (str(b), "cat")], data)
     real = fixes.undo_bring_in
 
-    def card_gone(op, source, dst, move, unmade=False):
+    def card_gone(op, source, dst, move, unmade=False, **kw):
         if source.name == "a.png":
             raise UserError(f"cannot write {source} (Read-only file system)")
-        return real(op, source, dst, move, unmade)
+        return real(op, source, dst, move, unmade, **kw)
 
     monkeypatch.setattr(fixes, "undo_bring_in", card_gone)
     undone = FixJournal(data).undo_last()
@@ -145,3 +145,27 @@ def test_a_project_saved_through_a_link_changes_the_file_it_names(tmp_path):
     project.config.train.epochs = 7
     save_project(project, link)
     assert link.is_symlink() and load_project(real).config.train.epochs == 7
+
+
+def test_undo_of_a_move_makes_again_a_sub_folder_tidied_away_since(tmp_path):
+    """(a review) `label --move` empties new/sub/; the user removes the empty folder; Undo
+    left new/sub/c.png in the data set ("the folder it came from is not there", as for a
+    journal from another machine) and the batch was used up.  new/ is here: sub/ is made
+    again.  A batch whose folders are all gone (another machine's) is still refused."""
+    data = _data(tmp_path / "data")
+    a, c = _png(tmp_path / "new" / "a.png", 1), _png(tmp_path / "new" / "sub" / "c.png", 2)
+    apply_labels([(str(a), "cat"), (str(c), "cat")], data, move=True)
+    assert not a.exists() and not c.exists()
+    (tmp_path / "new" / "sub").rmdir()
+    undone = FixJournal(data).undo_last()
+    assert undone.refused == [] and a.is_file() and c.is_file()
+    assert not (data / "cat" / "c.png").exists()
+
+    lone = _png(tmp_path / "gone" / "deep" / "d.png", 3)
+    apply_labels([(str(lone), "cat")], data, move=True)
+    (tmp_path / "gone" / "deep").rmdir()  # its only folder: nothing says it is this machine's
+    undone = FixJournal(data).undo_last()
+    assert [why for _p, why in undone.refused] == [
+        f"the folder it came from, {tmp_path / 'gone' / 'deep'}, is not there; left in the "
+        "data folder (move it by hand if needed)"]
+    assert (data / "cat" / "d.png").is_file()

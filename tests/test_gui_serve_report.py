@@ -108,7 +108,7 @@ def test_serve_button_names_a_port_in_use(qtbot, window, trained_run):
         box.port_spin.setValue(busy.getsockname()[1])
         with qtbot.waitSignal(box.failed, timeout=120000) as sig:
             box.start()
-    assert "another server may use that port" in sig.args[0]
+    assert "another server uses that port" in sig.args[0]
     qtbot.waitUntil(lambda: box.button.isEnabled())
     assert box.server is None and box.button.text() == "Serve"
 

@@ -143,6 +143,8 @@ def test_concurrent_requests_are_batched(served, trained_run):
      "send only what follows the comma"),
     # another signature was answered by this one:
     (b'{"signature_name": "serving_uint8", "instances": [[[[1, 2, 3]]]]}', "not found"),
+    # (a serve review) pixels scaled to 0..1 were answered, every one wrongly:
+    (b'{"instances": [[[[0.1, 0.5, 1.0], [0.0, 0.25, 0.75]]]]}', "multiply by 255"),
 ])
 def test_bad_input_is_a_clear_400(served, raw, expect):
     server, _ = served
@@ -300,6 +302,26 @@ def test_port_in_use_is_a_user_error(served):
     port = int(served[0].url.rsplit(":", 1)[1])
     with pytest.raises(UserError, match="choose another port"):
         open_socket("127.0.0.1", port)
+
+
+def test_an_address_of_another_machine_is_named_not_the_port():
+    """(a serve review) --host 10.255.255.1 --port 0 was told "another server may use that
+    port: choose another port"; the address is the mistake.  192.0.2.1 is for
+    documentation: no machine has it."""
+    from core.errors import UserError
+    from core.serve.server import open_socket
+
+    with pytest.raises(UserError) as refused:
+        open_socket("192.0.2.1", 0)
+    assert "not an address of this machine" in str(refused.value)
+    assert "port" not in str(refused.value)
+
+
+def test_dark_pixels_of_whole_numbers_are_still_pixels():
+    from core.serve.instances import pixels_to_array
+
+    arr = pixels_to_array([[[0.0, 1.0, 0.0], [1.0, 1.0, 1.0]]], 2, 0)  # nearly black, 0..255
+    assert arr.shape == (2, 2, 3) and arr.max() <= 1.0
 
 
 def test_batcher_survives_a_failing_batch():

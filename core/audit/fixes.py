@@ -34,8 +34,8 @@ from core.path_names import free_name
 from core.shown import one_line
 from core.audit.change_lock import changing
 from core.audit.journal_records import append_entry, damaged_move, well_formed
-from core.audit.undo_files import (deepest_first, remove_if_empty, undo_bring_in, undo_capture,
-                                   undo_rename)
+from core.audit.undo_files import (batch_origin, deepest_first, remove_if_empty, undo_bring_in,
+                                   undo_capture, undo_rename)
 
 JOURNAL_NAME = ".fts-journal.jsonl"
 ACTIONS = ("move", "set_aside")
@@ -341,6 +341,8 @@ class FixJournal:
 
         outcome = FixOutcome(batch=str(batch.get("id", "")), what=batch_text(batch),
                              damaged_lines=self.damaged)
+        came_from = batch_origin(m["source"] for m in batch.get("moves", [])
+                                 if isinstance(m, dict) and isinstance(m.get("source"), str))
         for move in reversed(batch.get("moves", [])):
             op = move.get("op", "rename") if isinstance(move, dict) else None
             damaged = damaged_move(move, op) or self._escaping(move, op)
@@ -351,7 +353,7 @@ class FixJournal:
             # a copy a cut-short batch never made, or one it said it could not make
             unmade = "settled" not in batch or move["dst"] in batch["settled"]
             try:  # one file that cannot go back is named; it must not block every Undo
-                why, back = self._undo_move(op, move, unmade)
+                why, back = self._undo_move(op, move, unmade, came_from)
             except (OSError, UserError) as exc:
                 why, back = f"could not be put back ({exc})", None
             if why is None:
@@ -375,8 +377,8 @@ class FixJournal:
             return ""
         return move["dst"]
 
-    def _undo_move(self, op: str, move: dict,
-                   unmade: bool = False) -> tuple[Optional[str], Optional[Move]]:
+    def _undo_move(self, op: str, move: dict, unmade: bool = False,
+                   came_from: Optional[Path] = None) -> tuple[Optional[str], Optional[Move]]:
         """Undo one record: (None | "" | why refused, the move made back)."""
         if op == "rename":
             src, dst = self._abs(move["src"]), self._abs(move["dst"])
@@ -387,7 +389,7 @@ class FixJournal:
                     Move(move["dst"], "", "captured image removed"))
         src, dst = Path(move["source"]), self._abs(move["dst"])
         original_there = os.path.lexists(src)
-        why = undo_bring_in(op, src, dst, move, unmade)
+        why = undo_bring_in(op, src, dst, move, unmade, came_from=came_from)
         return why, Move(move["dst"], str(src), "copy removed (the original, "
                          f"{one_line(str(src))}, was never touched)"
                          if op == "copy" and original_there else "")

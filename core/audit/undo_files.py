@@ -59,13 +59,16 @@ def undo_capture(dst: Path, move: dict) -> Optional[str]:
     return ""
 
 def undo_bring_in(op: str, source: Path, dst: Path, move: dict,
-                  unmade: bool = False) -> Optional[str]:
+                  unmade: bool = False, came_from: Optional[Path] = None) -> Optional[str]:
     """Undo a file brought in from outside the data folder (see :meth:`core.audit.fixes.FixJournal.record`).
 
     A copy is removed only while an identical original is still at ``source`` (no image
     is ever lost), else moved back there; so is a moved-in file.  "" done, a reason when
     refused, None when a move never arrived (its original is there); a missing copy is named
     unless it may never have been made (``unmade``: its batch was cut short or said so).
+    ``came_from``: the folder the batch's files came from (their parents' common folder):
+    while it is there, a sub-folder of it removed since (emptied by a ``--move``, then
+    tidied away) is made again for the file to go back into.
     """
     if not dst.exists():
         if source.exists() and (op == "move_in" or (
@@ -95,7 +98,8 @@ def undo_bring_in(op: str, source: Path, dst: Path, move: dict,
         if _left_behind(source, dst, mine.digest):  # a move (or its undo) cut off after
             return _unlink(dst)                      # the file had its second name
         return f"cannot go back: {source} exists again; move one of them by hand"
-    if not source.parent.is_dir():  # a journal from another machine (the folder was copied)
+    if not source.parent.is_dir() and not _below_a_folder_here(source, came_from):
+        # a journal from another machine (the data folder was copied with it)
         return (f"the folder it came from, {source.parent}, is not there; left in the data "
                 "folder (move it by hand if needed)")
     try:
@@ -103,6 +107,29 @@ def undo_bring_in(op: str, source: Path, dst: Path, move: dict,
     except OSError as exc:
         return f"could not move it back to {source} ({exc})"
     return ""
+
+
+def _below_a_folder_here(source: Path, came_from: Optional[Path]) -> bool:
+    """Whether ``source``'s missing folder may be made again: it lies below ``came_from``,
+    which is on this machine and is no filesystem root (a journal from another machine
+    names folders that are not here at all; "/" is on every machine)."""
+    if came_from is None or came_from == Path(came_from.anchor) or not came_from.is_dir():
+        return False
+    try:
+        source.parent.relative_to(came_from)
+    except ValueError:
+        return False
+    return True
+
+
+def batch_origin(sources: Iterable[str]) -> Optional[Path]:
+    """The common folder of the folders ``sources`` came from (None: none, or no common
+    one, as for sources on two drives)."""
+    parents = [os.path.dirname(s) for s in sources if os.path.isabs(s)]
+    try:
+        return Path(os.path.commonpath(parents)) if parents else None
+    except ValueError:
+        return None
 
 
 def _left_behind(original: Path, dst: Path, digest: Optional[str]) -> bool:

@@ -88,6 +88,11 @@ def pixels_to_array(value, size: int, index: int) -> np.ndarray:
         raise BadInstance(f"instance {index}: not a rectangular array of numbers (0-255)")
     if arr.size and (not np.isfinite(arr).all() or arr.min() < 0 or arr.max() > 255):
         raise BadInstance(f"instance {index}: pixel values must be numbers from 0 to 255")
+    if arr.dtype.kind == "f" and arr.size and arr.max() <= 1.0 and (arr != np.rint(arr)).any():
+        # pixels scaled to 0..1, as most TensorFlow client code writes them: every image was
+        # answered, confidently and wrongly (a green part "blue" at 0.50; a serve review)
+        raise BadInstance(f"instance {index}: pixel values are all between 0 and 1: send RGB "
+                          "values from 0 to 255 (multiply by 255), or the image file as b64")
     arr = arr.astype(np.float32)  # after the check: 1e308 overflowed the cast with a warning
     if arr.ndim != 3 or arr.shape[2] != 3 or arr.shape[0] < 1 or arr.shape[1] < 1:
         raise BadInstance(f"instance {index}: shape {list(arr.shape)} is not H x W x 3 "

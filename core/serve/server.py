@@ -8,6 +8,7 @@ token: anywhere else, anyone on the network could use the model.
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import socket
 import threading
@@ -77,11 +78,25 @@ def open_socket(host: str, port: int) -> socket.socket:
         sock.listen(128)
     except OSError as exc:
         sock.close()
-        raise UserError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); another "
-                        "server may use that port: choose another port (0: any free one)") \
-            from None
+        raise UserError(listen_error(host, port, exc)) from None
     sock.set_inheritable(True)
     return sock
+
+
+def listen_error(host: str, port: int, exc: OSError) -> str:
+    """Why the server cannot listen, and what to do.  Every failure blamed the port, also
+    when the port was 0 and the address was not this machine's (a serve review)."""
+    why = exc.strerror or str(exc)
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return (f"cannot serve on {host}: it is not an address of this machine ({why}); give "
+                "one of its own addresses, or 0.0.0.0 for all of them")
+    if exc.errno == errno.EACCES and 0 < port < 1024:
+        return (f"cannot listen on {host}:{port} ({why}): ports below 1024 need an "
+                "administrator; choose a port from 1024 up (0: any free one)")
+    if exc.errno == errno.EADDRINUSE:
+        return (f"cannot listen on {host}:{port} ({why}): another server uses that port; "
+                "choose another port (0: any free one)")
+    return f"cannot listen on {host}:{port} ({why}); give another --host or --port"
 
 
 def url_of(sock: socket.socket) -> str:

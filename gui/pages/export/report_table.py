@@ -50,6 +50,11 @@ def make_table() -> QTableWidget:
     table.setSelectionBehavior(QAbstractItemView.SelectRows)
     table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
     table.horizontalHeader().setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.Stretch)
+    # One line a row, a long bound cut with "…" (whole in its tooltip): rows grown to a
+    # wrapped bound were sized once, so an export finished in a 900 px window left rows six
+    # lines tall (the bound squeezed to 26 px), also after the window grew (a review).
+    table.setWordWrap(False)
+    table.setTextElideMode(Qt.ElideRight)
     # Room for every format's row even in a 900x600 window (the page scrolls instead).
     rows = len(FORMATS) + 1  # and the header
     table.setMinimumHeight(rows * table.verticalHeader().defaultSectionSize() + 8)
@@ -101,7 +106,6 @@ def fill_table(table: QTableWidget, report: Any) -> list[str]:
             if col in (2, 3, 4, 5, 6):
                 item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
             table.setItem(i, col, item)
-    table.resizeRowsToContents()  # a long bound wraps onto a third line instead of being cut
     return problems
 
 
