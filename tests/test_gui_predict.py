@@ -633,3 +633,20 @@ def test_grad_cam_ticked_while_predicting_comes_when_the_job_ends_and_a_stop_unt
     page.unknown_bar.set_count(7, 200)  # as a calibrated run's answers would leave it
     page.clear_results()
     assert page.unknown_bar.count_label.text() == ""
+
+
+def test_classes_shown_goes_up_to_the_models_classes(qtbot, window, trained_run):
+    """(a review) "Classes shown" could be set to 10 with a model of 3 classes, reading 10
+    while 3 were shown; the number asked for comes back with another model."""
+    data = Path(trained_run).parent / "data"
+    window.state.set_run(str(trained_run))
+    window.show_page(PREDICT_INDEX)
+    page = window.current_page()
+    page.topk_spin.setValue(5)
+    with qtbot.waitSignal(page.predictions_ready, timeout=120000):
+        page.add_paths([str(data / "bright" / "bright_0.png")])
+    assert page.predictor is not None and len(page.predictor.classes) == 2
+    assert (page.topk_spin.maximum(), page.topk_spin.value()) == (2, 2)
+    assert "Top 2 classes" in page.stack.table.horizontalHeaderItem(4).text()
+    page._set_predictor(None, None)  # no model (another is being loaded): the choice is back
+    assert (page.topk_spin.maximum(), page.topk_spin.value()) == (10, 5)

@@ -10,6 +10,10 @@ from gui.pages.predict.gradcam_bar import GradCamBar
 from gui.pages.predict.unknown_bar import UnknownControl
 
 
+#: The most classes an image's answer lists ("Classes shown").
+TOP_K_MAX = 10
+
+
 def build_input_row(page) -> QVBoxLayout:
     rows = QVBoxLayout()
     row = QHBoxLayout()
@@ -22,7 +26,7 @@ def build_input_row(page) -> QVBoxLayout:
     page.clear_button = QPushButton("Clear")
     page.clear_button.clicked.connect(page.clear_results)
     page.topk_spin = QSpinBox()
-    page.topk_spin.setRange(1, 10)
+    page.topk_spin.setRange(1, TOP_K_MAX)  # at most the model's classes, once it is known
     page.topk_spin.setValue(3)
     page.topk_spin.setToolTip("How many classes each image lists (and the CSV holds)")
     page.topk_spin.valueChanged.connect(page._on_top_k_changed)

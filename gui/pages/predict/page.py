@@ -27,7 +27,7 @@ from gui.pages.base import Page
 from gui.pages.predict.cards import CardRow, image_pixels
 from gui.pages.predict.compact import fit_results
 from gui.pages.predict.drops import predicted_note, split_models
-from gui.pages.predict.input_row import build_input_row
+from gui.pages.predict.input_row import TOP_K_MAX, build_input_row
 from gui.pages.predict.jobs import PredictOutcome, gradcam_job, load_model_job, predict_job
 from gui.pages.predict.jobs import start_dir
 from gui.pages.predict.results_actions import ResultsActions
@@ -154,6 +154,20 @@ class PredictPage(ResultsActions, Page):
         # A TFLite or ONNX model turns Grad-CAM off, saying why; a Keras one turns it back on.
         self.gradcam_bar.show_model(predictor)
         self.unknown.show_model(predictor, path)
+        self._fit_top_k()
+
+    def _fit_top_k(self) -> None:
+        """"Classes shown" goes up to the model's class count (it read 10 while a 3-class
+        model showed 3; a review); the number asked for comes back with a bigger model."""
+        n = len(self.predictor.classes) if self.predictor is not None else TOP_K_MAX
+        spin, before = self.topk_spin, self.topk_spin.value()
+        spin.blockSignals(True)
+        spin.setMaximum(max(1, min(TOP_K_MAX, n)))
+        spin.setValue(min(getattr(self, "_wanted_k", before), spin.maximum()))
+        spin.blockSignals(False)
+        if spin.value() != before:
+            self.cards.set_top_k(spin.value())
+            self.stack.fill_table(self.top_k())
 
     def use_predictor(self, predictor: Any, path: str) -> None:
         """A model loaded for the live camera serves the page's images too."""
@@ -325,6 +339,7 @@ class PredictPage(ResultsActions, Page):
 
     # ------------------------------------------------------------------ results
     def _on_top_k_changed(self, k: int) -> None:
+        self._wanted_k = k  # the user's choice (a model's class count only caps it)
         self.cards.set_top_k(k)
         self.stack.fill_table(self.top_k())
 
