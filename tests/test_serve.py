@@ -275,6 +275,30 @@ def test_the_token_may_come_from_the_environment_and_stays_out_of_sight(trained_
         proc.communicate(timeout=120)
 
 
+def test_an_empty_token_variable_is_no_token(tmp_path, monkeypatch, capsys):
+    """(a serve review) 'export FTS_SERVE_TOKEN=' left in a profile stopped a plain local
+    serve with "--token is empty", though no --token was given: it counts as unset."""
+    from core.cli import main
+
+    monkeypatch.setenv("FTS_SERVE_TOKEN", " ")
+    assert main(["serve", str(tmp_path / "no-model"), "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "no-model: no such file" in err and "--token" not in err  # past the token check
+    assert main(["serve", str(tmp_path / "no-model"), "--port", "0", "--host", "0.0.0.0"]) == 2
+    assert "give a --token" in capsys.readouterr().err  # beyond this machine: still needed
+
+
+def test_a_runs_weights_given_as_the_model_names_the_run_to_give(trained_run, capsys):
+    """(a serve review) serve RUN/best.weights.npz said "use it ... train --weights", which
+    refuses that file: the run folder is what to give."""
+    from core.cli import main
+
+    weights = trained_run / "best.weights.npz"
+    assert main(["serve", str(weights), "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert f"give the run folder {trained_run} instead" in err and "--weights" not in err
+
+
 def test_a_bad_name_is_refused_before_the_model_loads_and_a_bracketed_host_binds(tmp_path):
     """--name a/b was refused only after the model had loaded (seconds; longer for a run),
     and --host [::1] passed the loopback check, then failed: "Name or service not known"."""

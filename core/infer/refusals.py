@@ -22,10 +22,20 @@ def images_hint(p: Path) -> str:
 
 
 def weights_hint(p: Path) -> str:
-    """"; it holds weights only..." for a ``.weights.h5`` (or ``.weights.npz``) file: a
-    starting point for training, not a model that answers; else ""."""
+    """"; it holds weights only..." for a ``.weights.h5`` file: a starting point for
+    training, not a model that answers; for a run's own ``best.weights.npz``, the run
+    folder to give instead (``train --weights`` refuses that file: it was recommended and
+    then refused, a serve review); else ""."""
     name = p.name.lower()
-    if name.endswith((".weights.h5", ".weights.npz")):
+    if name.endswith(".weights.npz"):
+        from core.runs.folder import find_run_folder
+
+        run = find_run_folder(p.parent)
+        where = (f"give the run folder {run.path} instead" if run is not None else
+                 "give the run folder it came from instead")
+        return (f"; it is a run's best-epoch weights (no network): {where}, which holds "
+                "model.keras; to train on from a run, use 'train --from-run RUN_DIR'")
+    if name.endswith(".weights.h5"):
         return ("; it holds weights only, no network: use it as the starting point for "
                 "training (the Model page's weights: your own file, or train --weights)")
     return ""

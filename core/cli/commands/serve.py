@@ -45,7 +45,9 @@ def run(args) -> int:
         raise UserError(f"--port {args.port}: give a port from 1 to 65535 (0: any free port)")
     if args.max_batch < 1:
         raise UserError(f"--max-batch {args.max_batch}: give 1 or more")
-    from_env = args.token is None and os.environ.get(TOKEN_VARIABLE) is not None
+    # an empty variable is a leftover ("export FTS_SERVE_TOKEN=", a unit's "Environment=..."):
+    # unset for a loopback server; it stopped one with "--token is empty" (a serve review)
+    from_env = args.token is None and bool((os.environ.get(TOKEN_VARIABLE) or "").strip())
     token = os.environ.get(TOKEN_VARIABLE) if from_env else args.token
     options = ServeOptions(host=args.host, port=args.port, name=args.name, token=token,
                            max_batch=args.max_batch)
