@@ -94,6 +94,52 @@ def test_predict_b64_and_array_agree_with_predictor(served, trained_run):
     assert status == 200 and answer["predictions"][0]["label"] == row["label"]
 
 
+def test_requests_written_for_tensorflow_serving_move_here_unchanged(served, trained_run):
+    """(a serve review) The columnar "inputs" format, the SavedModel export's other
+    signature (serving_uint8), a gzip-compressed body and the version written "01" are
+    TensorFlow Serving's, and were refused here."""
+    import gzip
+
+    server, predictor = served
+    image = _an_image(trained_run)
+    b64 = base64.b64encode(image.read_bytes()).decode()
+    status, rows = _call(server.model_url + ":predict", {"instances": [{"b64": b64}] * 2})
+    assert status == 200
+    expected = {key: [r[key] for r in rows["predictions"]] for key in rows["predictions"][0]}
+    assert {"probabilities", "label"} <= set(expected)
+    for inputs in ([{"b64": b64}] * 2, {"image": [{"b64": b64}] * 2}):
+        status, answer = _call(server.model_url + ":predict", {"inputs": inputs})
+        assert status == 200 and set(answer) == {"outputs"}, answer
+        assert answer["outputs"] == expected
+    status, answer = _call(server.model_url + ":predict", {"signature_name": "serving_uint8",
+                                                           "instances": [{"b64": b64}]})
+    assert status == 200 and answer["predictions"][0]["label"] == expected["label"][0]
+    meta = _call(server.model_url + "/metadata")[1]["metadata"]["signature_def"]
+    assert meta["signature_def"]["serving_uint8"]["inputs"]["image"]["dtype"] == "DT_UINT8"
+    assert _call(server.url + "/v1/models/bd/versions/01")[0] == 200
+
+    def gz(body: bytes, encoding="gzip"):
+        req = urllib.request.Request(server.model_url + ":predict", data=body, method="POST",
+                                     headers={"Content-Type": "application/json",
+                                              "Content-Encoding": encoding})
+        try:
+            with urllib.request.urlopen(req, timeout=60) as resp:
+                return resp.status, json.loads(resp.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+
+    body = json.dumps({"instances": [{"b64": b64}]}).encode()
+    status, answer = gz(gzip.compress(body))
+    assert status == 200 and answer["predictions"][0]["label"] == expected["label"][0]
+    status, answer = gz(gzip.compress(b" " * (33 * 1024 * 1024) + body))  # 33 MB unpacked
+    assert status == 413 and "over the limit" in answer["error"]
+    status, answer = gz(body)  # says gzip, is not
+    assert status == 400 and "not gzip data" in answer["error"]
+    status, answer = gz(body, "br")
+    assert status == 415 and "'br' is not accepted" in answer["error"]
+    assert _call(server.model_url)[0] == 200  # still serving
+
+
 def test_concurrent_requests_are_batched(served, trained_run):
     from core.data.imageio import load_rgb
 
@@ -120,7 +166,7 @@ def test_concurrent_requests_are_batched(served, trained_run):
     (b'{"instances": [{"b64": "x"} {"b64": "y"}]}', "at line 1, column 29: a comma, or a "
                                                      "closing ] or }, is missing"),
     (b'{"instances": ["\xff"]}', "not UTF-8 text"),
-    (b'{"inputs": []}', "instances"),
+    (b'{"inputs": []}', "\"inputs\" must be a non-empty list"),
     (b'{"instances": []}', "non-empty"),
     (json.dumps({"instances": [{"b64": base64.b64encode(b"hello, not an image").decode()}]})
      .encode(), "not an image"),
@@ -142,7 +188,7 @@ def test_concurrent_requests_are_batched(served, trained_run):
     (b'{"instances": [{"b64": "data:image/png;base64,iVBORw0KGgo="}]}',
      "send only what follows the comma"),
     # another signature was answered by this one:
-    (b'{"signature_name": "serving_uint8", "instances": [[[[1, 2, 3]]]]}', "not found"),
+    (b'{"signature_name": "serving_float16", "instances": [[[[1, 2, 3]]]]}', "not found"),
     # (a serve review) pixels scaled to 0..1 were answered, every one wrongly:
     (b'{"instances": [[[[0.1, 0.5, 1.0], [0.0, 0.25, 0.75]]]]}', "multiply by 255"),
 ])

@@ -7,6 +7,12 @@ there are none)::
     GET  /v1/models/NAME            status (TF Serving's model_version_status)
     GET  /v1/models/NAME/metadata   signature, labels, input size
     POST /v1/models/NAME:predict    {"instances": [...]} -> {"predictions": [...]}
+                                    {"inputs": [...]} -> {"outputs": {...}} (columnar)
+
+A request may name either signature of the app's SavedModel export
+(``serving_default``, ``serving_uint8``: pixels either way) and may come
+gzip-compressed, as TensorFlow Serving allows, so a client written for it moves
+here unchanged.
 
 Each prediction is ``{"probabilities": [...], "label": "..."}`` (TF Serving's
 row format for a signature with several named outputs), probabilities in
@@ -36,15 +42,22 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from core.serve.batching import Batcher
-from core.serve.request_body import BODIES_HELD, BodyBudget, HttpError, received_body
+from core.serve.request_body import (BODIES_HELD, BodyBudget, HttpError, received_body,
+                                     uncompressed)
 from core.serve.instances import BadInstance, instance_to_array
 from core.typed_json import json_mistake
 
 log = logging.getLogger("finetune_studio.serve")
 
 MODEL_VERSION = "1"
-#: The one signature served (TensorFlow Serving's default name).
+#: The signature served (TensorFlow Serving's default name) ...
 SIGNATURE = "serving_default"
+#: ... and the SavedModel export's other one, for uint8 pixels: the same answers for the
+#: same pixels, so a client written for TF Serving with that export moves here unchanged.
+SIGNATURES = (SIGNATURE, "serving_uint8")
+#: The one input's name, as exported (TF Serving's row format may name it in an instance,
+#: the columnar format names it in "inputs").
+INPUT = "image"
 _PATH = re.compile(r"^(?P<name>[^/:]+)"
                    r"(?:/versions/(?P<version>[^/:]+)|/labels/(?P<label>[^/:]+))?"
                    r"(?P<tail>/metadata|:[A-Za-z]+)?$")
@@ -92,7 +105,9 @@ class TokenGuard:
 
 
 
-def parse_instances(body: bytes, limits: Limits) -> list:
+def parse_instances(body: bytes, limits: Limits) -> tuple[list, bool]:
+    """(the instances, whether the request was columnar: ``"inputs"`` rather than
+    ``"instances"``, answered as ``{"outputs": ...}``, as TensorFlow Serving does)."""
     try:
         payload = json.loads(body)
     except RecursionError:
@@ -110,23 +125,36 @@ def parse_instances(body: bytes, limits: Limits) -> list:
     if isinstance(payload, dict) and "instances" in payload and "inputs" in payload:
         raise HttpError(400, "the request has both \"instances\" and \"inputs\"; send one: "
                              "{\"instances\": [...]} (one entry per image)")  # as TF Serving
-    if isinstance(payload, dict) and "instances" not in payload and "inputs" in payload:
-        raise HttpError(400, "the columnar \"inputs\" format is not served; send the row "
-                             "format {\"instances\": [...]} (one entry per image)")
-    if not isinstance(payload, dict) or "instances" not in payload:
+    columnar = isinstance(payload, dict) and "instances" not in payload and "inputs" in payload
+    if not isinstance(payload, dict) or not ("instances" in payload or columnar):
         raise HttpError(400, "expected a JSON object with \"instances\": a list of "
                              "{\"b64\": \"<base64 of an image file>\"} or H x W x 3 pixel arrays")
     signature = payload.get("signature_name") or SIGNATURE  # "" is the default, as in TF Serving
-    if signature != SIGNATURE:  # as TensorFlow Serving does: never answer for another one
+    if signature not in SIGNATURES:  # as TensorFlow Serving does: never answer for another
         raise HttpError(400, f"serving signature name {str(signature)[:100]!r} not found; this "
-                             f"model serves {SIGNATURE!r} (or leave \"signature_name\" out)")
-    instances = payload["instances"]
+                             f"model serves {' and '.join(map(repr, SIGNATURES))} (or leave "
+                             "\"signature_name\" out)")
+    instances = columnar_inputs(payload["inputs"]) if columnar else payload["instances"]
+    what = "\"inputs\"" if columnar else "\"instances\""
     if not isinstance(instances, list) or not instances:
-        raise HttpError(400, "\"instances\" must be a non-empty list")
+        raise HttpError(400, f"{what} must be a non-empty list")
     if len(instances) > limits.max_instances:
         raise HttpError(400, f"{len(instances)} instances in one request; the limit is "
                              f"{limits.max_instances}: split them over several requests")
-    return instances
+    return instances, columnar
+
+
+def columnar_inputs(inputs) -> list:
+    """The images of TF Serving's columnar format for the one input: a list (of b64
+    objects or pixel arrays), or ``{"image": that list}``."""
+    if isinstance(inputs, dict):
+        if set(inputs) != {INPUT}:
+            names = ", ".join(repr(str(k)[:40]) for k in list(inputs)[:5])
+            raise HttpError(400, f"the columnar \"inputs\" names {names}; this model's one "
+                                 f"input is {INPUT!r}: send {{\"inputs\": {{\"{INPUT}\": [...]}}}} "
+                                 "or {\"inputs\": [...]}")
+        inputs = inputs[INPUT]
+    return inputs
 
 
 def _decode_all(instances: list, size: int,
@@ -142,12 +170,14 @@ def _decode_all(instances: list, size: int,
 
 
 def _parse_and_decode(body: bytes, limits: Limits, size: int,
-                      stop: Optional[threading.Event] = None) -> np.ndarray:
-    """JSON -> (n, S, S, 3): run in a worker thread, since parsing a 32 MB pixel array
-    takes seconds and would hold up every other request on the event loop."""
-    instances = parse_instances(body, limits)
+                      stop: Optional[threading.Event] = None,
+                      encoding: str = "") -> tuple[np.ndarray, bool]:
+    """JSON -> ((n, S, S, 3), columnar): run in a worker thread, since parsing a 32 MB pixel
+    array takes seconds and would hold up every other request on the event loop."""
+    instances, columnar = parse_instances(uncompressed(body, encoding, limits.max_body_bytes),
+                                          limits)
     del body
-    return _decode_all(instances, size, stop)
+    return _decode_all(instances, size, stop), columnar
 
 
 #: How often (seconds) a request being decoded checks that its client is still there.
@@ -198,9 +228,12 @@ class ModelService:
         signature = {"inputs": {"image": {"dtype": "DT_FLOAT", "name": "image",  # as exported
                                            "tensor_shape": {"dim": dims}}},
                      "outputs": outputs, "method_name": "tensorflow/serving/predict"}
+        as_uint8 = {**signature, "inputs": {"image": {**signature["inputs"]["image"],
+                                                      "dtype": "DT_UINT8"}}}
         return {"model_spec": {"name": self.name, "signature_name": SIGNATURE,
                                "version": MODEL_VERSION},
-                "metadata": {"signature_def": {"signature_def": {SIGNATURE: signature}},
+                "metadata": {"signature_def": {"signature_def": {SIGNATURE: signature,
+                                                                 SIGNATURES[1]: as_uint8}},
                              "labels": list(self.predictor.classes), "image_size": s,
                              "input": "raw RGB 0-255, resized to the model's size",
                              "format": getattr(self.predictor, "kind", "")}}
@@ -218,24 +251,31 @@ class ModelService:
             out.append(item)
         return out
 
+    def columns(self, rows: list[dict]) -> dict:
+        """The rows as TF Serving's columnar answer: one list per output."""
+        return {"outputs": {key: [row[key] for row in rows] for key in rows[0]}}
+
     async def predict(self, request: Request) -> JSONResponse:
         limit = self.limits.max_body_bytes
+        encoding = request.headers.get("content-encoding", "").strip().lower()
         async with received_body(request, limit, self._bodies) as body, self._decoding:
             stop = threading.Event()
             work = asyncio.ensure_future(run_in_threadpool(
-                _parse_and_decode, body, self.limits, self.predictor.image_size, stop))
+                _parse_and_decode, body, self.limits, self.predictor.image_size, stop,
+                encoding))
             while not work.done():
                 await asyncio.wait({work}, timeout=DISCONNECT_POLL)
                 if not work.done() and await request.is_disconnected():
                     stop.set()  # the decoding stops at the next image
             try:
-                images = work.result()
+                images, columnar = work.result()
             except BadInstance as exc:
                 raise HttpError(400, str(exc)) from None
         if await request.is_disconnected():  # nobody to answer: spare the model the work
             raise ClientDisconnect()
         probs, scores = await asyncio.wrap_future(self.batcher.submit(images))
-        return JSONResponse({"predictions": self.rows(probs, scores)})
+        rows = self.rows(probs, scores)
+        return JSONResponse(self.columns(rows) if columnar else {"predictions": rows})
 
     async def handle(self, request: Request) -> JSONResponse:
         match = _PATH.match(request.path_params["rest"])
@@ -249,6 +289,9 @@ class ModelService:
             return error(404, f"Unrecognized servable version label: {match['label']}; this "
                               f"server has no version labels: use /v1/models/{name}{tail or ''} "
                               f"(version {MODEL_VERSION}, the only one)")
+        if version is not None and version.isascii() and version.isdigit() \
+                and int(version) == int(MODEL_VERSION):
+            version = MODEL_VERSION  # "01" is version 1 to TensorFlow Serving, a number
         if version not in (None, MODEL_VERSION):
             return error(404, f"Servable not found for request: Specific({name}, {version}); "
                               f"only version {MODEL_VERSION} is served")
