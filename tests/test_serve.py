@@ -166,6 +166,10 @@ def test_concurrent_requests_are_batched(served, trained_run):
     (b'{"instances": [{"b64": "x"} {"b64": "y"}]}', "at line 1, column 29: a comma, or a "
                                                      "closing ] or }, is missing"),
     (b'{"instances": ["\xff"]}', "not UTF-8 text"),
+    # (a serve review) the file itself, or a form upload, was "not UTF-8 text":
+    (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\xff", "the body is a JPEG file, not JSON"),
+    (b"--xyz\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\n\r\n"
+     b"\x89PNG\r\n\x1a\n\x00\xff", "a form upload"),
     (b'{"inputs": []}', "\"inputs\" must be a non-empty list"),
     (b'{"instances": []}', "non-empty"),
     (json.dumps({"instances": [{"b64": base64.b64encode(b"hello, not an image").decode()}]})

@@ -182,3 +182,28 @@ def test_the_parity_line_names_the_score_bound_and_what_the_flag_count_counts():
                                             "flag_agree_count": 8, "n_images": 8}})
     assert "unknown score max |Δ| 0.00105 (bound 0.001 of the score above 1)" in line
     assert line.endswith("'unknown' or not as the app: 8/8")
+
+
+def test_a_file_of_a_calibrated_export_without_the_score_says_it_answers_no_unknown(
+        exported, tmp_path, capsys):
+    """(a serve review) model.keras (and model_int8.tflite) of a calibrated export answered
+    without "unknown" and nothing said so, in serve, predict or the Predict page; only a
+    copy away from its metadata.json was warned about."""
+    from core.cli import main
+
+    run_dir, out, _, known, stripes = exported
+    folder = tmp_path / "deploy"
+    shutil.copytree(out, folder)
+    shutil.copyfile(RunFolder(run_dir).model_path, folder / "model.keras")
+    predictor = load_predictor(folder / "model.keras")
+    assert not predictor.has_unknown_score
+    assert predictor.unknown_note.startswith("model.keras has no unknown score")
+    assert "open the export folder" in predictor.unknown_note
+    assert load_predictor(folder / "model.tflite").unknown_note == ""  # it has the score
+    assert main(["predict", str(folder / "model.keras"), stripes]) == 0
+    err = capsys.readouterr().err
+    assert "model.keras has no unknown score" in err and "--threshold" not in err
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    shutil.copyfile(folder / "model.keras", alone / "model.keras")  # no export around it
+    assert load_predictor(alone / "model.keras").unknown_note == ""

@@ -82,6 +82,20 @@ def scored_export(predictor, path: Path) -> None:
         "beside it: it answers without 'unknown'. Copy that metadata.json beside it")
 
 
+def unscored_note(path: Path) -> str:
+    """Why a file of a calibrated export answers without "unknown" ("" when that is not
+    so): model_int8.tflite (an int8 output would clip the score) and model.keras carry no
+    score.  Said only of a copy away from its metadata.json before, so moving a line client
+    to the int8 file "for speed" lost the guard without a word (a serve review)."""
+    meta = model_export_metadata(path)
+    if meta is None or export_calibration(meta)[1] is None:
+        return ""
+    return (f"{path.name} has no unknown score (its export's other files have it: "
+            f"{'an int8 output would clip it' if path.suffix == '.tflite' else 'it is not in this format'}), "
+            "so it answers without 'unknown'; open the export folder, or its model.tflite, "
+            "model.onnx or savedmodel, to keep it")
+
+
 #: Why metadata.json does not vouch for a file, by its status (core/export/report.py).
 UNTRUSTED_WHY = {
     "parity_failed": "failed its parity check when it was exported: its answers differed "

@@ -21,7 +21,7 @@ import numpy as np
 from core.errors import ModelFileError
 from core.formats import BY_NAME, METADATA_UNFINISHED, OPEN_ORDER
 from core.infer.export_meta import (export_calibration, export_metadata, parity_note,
-                                    scored_export)
+                                    scored_export, unscored_note)
 from core.infer.labels import check_label_count, labels_near
 from core.infer.refusals import not_a_model
 from core.infer.model_safety import check_onnx, check_savedmodel, check_tflite, unopenable
@@ -377,6 +377,8 @@ def load_predictor(path: str | os.PathLike) -> Predictor:
         if accepts(p):
             predictor = load(p)
             predictor.caution = predictor.caution or parity_note(p)
+            if not predictor.has_unknown_score and not predictor.unknown_note:
+                predictor.unknown_note = unscored_note(p)  # int8, .keras of a calibrated run
             return predictor
     partial_run_folder_error(p)
     raise ModelFileError(not_a_model(p))

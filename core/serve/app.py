@@ -114,8 +114,8 @@ def parse_instances(body: bytes, limits: Limits) -> tuple[list, bool]:
         raise HttpError(400, "the JSON is nested too deeply; an instance is "
                              "{\"b64\": \"...\"} or an H x W x 3 pixel array") from None
     except UnicodeDecodeError:
-        raise HttpError(400, "the body is not UTF-8 text; send JSON such as "
-                             "{\"instances\": [{\"b64\": \"...\"}]}") from None
+        raise HttpError(400, sent_instead(body) or "the body is not UTF-8 text; send JSON "
+                             "such as {\"instances\": [{\"b64\": \"...\"}]}") from None
     except json.JSONDecodeError as exc:  # Python's "Expecting value: line 1 column 1 (char 0)"
         raise HttpError(400, f"the body is not valid JSON {json_mistake(exc)}; send "
                              "{\"instances\": [{\"b64\": \"...\"}]}") from None
@@ -142,6 +142,25 @@ def parse_instances(body: bytes, limits: Limits) -> tuple[list, bool]:
         raise HttpError(400, f"{len(instances)} instances in one request; the limit is "
                              f"{limits.max_instances}: split them over several requests")
     return instances, columnar
+
+
+#: The first bytes of image files, and of a form upload (curl -F): what people send first.
+_SIGNATURES = ((b"\xff\xd8\xff", "a JPEG file"), (b"\x89PNG", "a PNG file"),
+               (b"GIF8", "a GIF file"), (b"BM", "a BMP file"), (b"RIFF", "a WebP file"),
+               (b"II*\x00", "a TIFF file"), (b"MM\x00*", "a TIFF file"),
+               (b"--", "a form upload (multipart, as curl -F sends)"))
+
+
+def sent_instead(body: bytes) -> str:
+    """What a body that is not JSON text is, when it is an image file or a form upload
+    (both were "not UTF-8 text", which sent the user looking at encodings; a serve review),
+    and how to send it instead; "" for anything else."""
+    kind = next((what for magic, what in _SIGNATURES if body.startswith(magic)), "")
+    if not kind:
+        return ""
+    return (f"the body is {kind}, not JSON: send the image file base64-encoded inside JSON, "
+            "{\"instances\": [{\"b64\": \"<base64 of the file>\"}]} (the curl line "
+            "'serve' prints does this)")
 
 
 def columnar_inputs(inputs) -> list:

@@ -71,9 +71,9 @@ def apply_unknown_options(predictor, args) -> None:
     """
     if args.no_unknown:
         predictor.unknown_threshold = None
-    elif args.threshold is None and predictor.unknown_note:  # a copy out of its folder
-        print(f"warning: {printable(predictor.unknown_note)} (or give --threshold)",
-              file=sys.stderr)
+    elif args.threshold is None and predictor.unknown_note:  # a copy out of its folder,
+        hint = " (or give --threshold)" if predictor.has_unknown_score else ""  # or no score
+        print(f"warning: {printable(predictor.unknown_note)}{hint}", file=sys.stderr)
     elif args.threshold is not None:
         if not predictor.has_unknown_score:
             from core.trust.missing import not_calibrated
