@@ -5,18 +5,9 @@ the room the results get at the window's smallest size."""
 import shutil
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QDropEvent
+from PySide6.QtCore import QPoint, Qt
 
-PREDICT_INDEX = 5
-
-
-def _drop(window, paths):
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    event = QDropEvent(QPointF(10, 10), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
-    window.dropEvent(event)
-    return event
+from test_gui_predict import PREDICT_INDEX, _drop
 
 
 def test_a_weights_or_model_file_dropped_on_predict_is_refused_as_a_model_not_an_image(
