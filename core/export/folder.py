@@ -69,7 +69,22 @@ def check_out_dir(out: Path, src: Source) -> Optional[dict]:
         raise UserError(f"{out} is inside the run's data folder {data}: the exported files "
                         "would be scanned as images (or break its train/val layout) next "
                         "time; choose an export folder outside it")
+    if out.is_dir():
+        _check_takes_files(out)
     return previous
+
+
+def _check_takes_files(out: Path) -> None:
+    """Make and remove a file in ``out``: a folder that takes no new entries (a read-only
+    share, another user's folder) was found out only after every format had been built and
+    checked, minutes later (a review)."""
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{out.name}.{os.getpid()}.", suffix=".probe",
+                                     dir=out)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise cannot_write(out, exc) from None
 
 
 # -- staging and moving into place ------------------------------------------------
