@@ -79,6 +79,26 @@ def cannot_write(path: Path, exc: OSError) -> BaseException:
     return UserError(f"cannot write {path} ({exc.strerror or exc}); choose another folder")
 
 
+def cannot_replace(path: Path, exc: OSError, begun: bool) -> BaseException:
+    """A file of an earlier export that could not be replaced (locked, another user's, open in
+    another program): the raw error named the hidden staging file, gone by then, and asked for
+    "another path" when the user had given a folder.  ``begun``: other files were moved in
+    already, so the folder's metadata.json trusts none of them until an export finishes."""
+    from core.errors import UserError
+
+    full = as_disk_full(path, exc)
+    if full is not exc:
+        return full
+    if getattr(exc, "winerror", None) in _WINDOWS_IN_USE:
+        why = "it is open in another program, or not writable"
+    else:
+        why = _NO_WRITING.get(getattr(exc, "errno", None)) or exc.strerror or str(exc)
+    then = (" and export again: until then the folder's files are not used" if begun
+            else ", then export again")
+    return UserError(f"cannot replace {path}: {why}; make it writable (or choose another "
+                     f"folder){then}")
+
+
 def path_refusal(exc: OSError) -> str:
     """A path the system refused that no check caught (a name over 255 bytes...), in a
     sentence naming it; "" when the error names no file (then it is a bug, not the user's)."""

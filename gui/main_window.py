@@ -38,6 +38,7 @@ from gui.pages.train.page import TrainPage
 from gui.pages.train.run_panel import phase_name
 from gui.state import AppState
 from gui.window_drops import DropTarget
+from gui.window_serving import ServingNote
 from gui.window_menus import WindowMenus, page_shortcut
 from gui.widgets.compact import compact_combos
 from gui.widgets.pending_edits import PendingEdits
@@ -145,6 +146,8 @@ class MainWindow(ProjectFiles, DropTarget, WindowMenus, QMainWindow):
         for w in (self.job_label, self.job_progress, self.job_cancel):
             bar.addPermanentWidget(w)
             w.hide()
+        export = next(p for p in self.pages if isinstance(p, ExportPage))
+        self.serving = ServingNote(self, export.serve_box)  # "Serving run3 at http://…"
         self.tf_label = QLabel("Starting…")
         self.tf_label.setObjectName("hint")
         bar.addPermanentWidget(self.tf_label)
@@ -154,7 +157,8 @@ class MainWindow(ProjectFiles, DropTarget, WindowMenus, QMainWindow):
         long path ran into "Ready (CPU)", cut mid-word); the whole line is in the log."""
         bar = self.statusBar()
         taken = sum(w.sizeHint().width() for w in (self.job_label, self.job_progress,
-                                                   self.job_cancel, self.tf_label)
+                                                   self.job_cancel, self.tf_label,
+                                                   self.serving.label)
                     if w.isVisible())
         room = max(120, bar.width() - taken - 40)
         bar.showMessage(bar.fontMetrics().elidedText(text, Qt.ElideMiddle, room), ms)
@@ -302,7 +306,7 @@ class MainWindow(ProjectFiles, DropTarget, WindowMenus, QMainWindow):
         if self._closing:  # shut down already (by a test, or a second close): nothing to ask
             super().closeEvent(event)
             return
-        if not self.unkept_work_ok("Close"):
+        if not self.unkept_work_ok("Close") or not self.serving.close_ok():
             event.ignore()
             return
         if self.runner.is_busy():

@@ -259,3 +259,28 @@ def test_a_new_model_to_export_drops_the_last_exports_banner_and_log(qtbot, wind
     assert "No space left" in page.banner.text() and page.banner.isVisibleTo(page)
     window.state.set_run(str(other))
     assert not page.banner.isVisibleTo(page)
+
+
+def test_an_export_folder_that_takes_no_new_file_is_refused_at_once(qtbot, window, trained_run,
+                                                                   tmp_path, monkeypatch):
+    """A review: a read-only export folder was refused only after every format had been built
+    and checked; the page now says so before any format is built."""
+    from core.export import builders
+    from test_export_folder_refusals import _refuse_new_entries
+
+    out = tmp_path / "exp"
+    out.mkdir()
+    built = []
+    monkeypatch.setitem(builders.BUILDERS, "keras", lambda *a: built.append("keras"))
+    _refuse_new_entries(monkeypatch, out)
+    window.state.set_run(str(trained_run))
+    window.show_page(EXPORT_INDEX)
+    page = window.current_page()
+    page.set_formats(["keras"])
+    window.state.set("export.out_dir", str(out))
+    with qtbot.waitSignal(page.export_failed, timeout=120000) as failed:
+        assert page.start_export()
+    assert failed.args[0] == (f"cannot write {out}: not permitted; make the folder writable, "
+                              "or choose another folder")
+    assert failed.args[0] in page.banner.text() and page.banner.isVisibleTo(page)
+    assert built == [] and "exporting" not in page.log.toPlainText()

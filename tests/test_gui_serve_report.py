@@ -51,6 +51,8 @@ def test_serve_button_serves_the_model_and_stops(qtbot, window, trained_run):
     assert url in box.status_label.text() and url in box.curl_edit.text()
     assert f"Serving {trained_run.name} (2 classes)" in box.status_label.text()  # which model
     assert "Serving at" in page.banner.text()
+    note = window.serving.label  # the status bar says so on every page
+    assert note.isVisibleTo(window) and note.text() == f"Serving {trained_run.name} at {url}"
 
     status, answer = _get(url)
     assert status == 200 and answer["model_version_status"][0]["state"] == "AVAILABLE"
@@ -64,8 +66,43 @@ def test_serve_button_serves_the_model_and_stops(qtbot, window, trained_run):
         qtbot.mouseClick(box.button, Qt.LeftButton)
     qtbot.waitUntil(lambda: box.button.isEnabled())
     assert box.button.text() == "Serve" and box.server is None
+    assert not note.isVisibleTo(window)
     with pytest.raises(urllib.error.URLError):
         _get(url)  # the port is closed
+
+
+def test_closing_the_window_while_serving_asks_first(qtbot, window, trained_run, monkeypatch):
+    """A review: closing the window stopped a server that clients were calling without a
+    word, while a running job got "Stop it and close the window?"."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from gui import plain_text
+
+    window.state.set_run(str(trained_run))
+    box = page_of(window, "export").serve_box
+    box.port_spin.setValue(0)
+    with qtbot.waitSignal(box.started, timeout=120000) as sig:
+        qtbot.mouseClick(box.button, Qt.LeftButton)
+    url, server = sig.args[0], box.server
+    page_of(window, "train")
+    assert window.serving.label.isVisibleTo(window) and url in window.serving.label.text()
+    window.state.mark_saved()
+    asked, answer = [], QMessageBox.No
+
+    def question(_parent, title, text, *args, **kwargs):
+        asked.append((title, text))
+        return answer
+
+    monkeypatch.setattr(plain_text, "question", question)
+    assert not window.close() and window.isVisible()
+    assert asked == [("The server is running", f"The server at {url} is answering requests. "
+                                                "Stop it and close the window?")]
+    assert _get(url)[0] == 200 and box.server is server  # still serving
+    answer = QMessageBox.Yes
+    assert window.close() and not window.isVisible() and len(asked) == 2
+    qtbot.waitUntil(lambda: not server.running, timeout=30000)
+    with pytest.raises(urllib.error.URLError):
+        _get(url)
 
 
 def test_a_server_on_an_older_model_says_so_and_serves_the_new_one(qtbot, window, trained_run,

@@ -254,6 +254,7 @@ def _export_locked(src: Source, fmts: list[str], out: Path, export_cfg: ExportCo
     from core.infer.predictor import KerasPredictor
 
     previous = folder.check_out_dir(out, src)  # again, under the lock
+    folder.check_replaceable(out, previous, fmts, src.digests()[0] if previous else "")
 
     # The app's answers on validation images are the reference for every format.
     images, labels, parity_source = parity_sample(src, export_cfg, fmts, listener)

@@ -36,6 +36,7 @@ from core.export.source import Source
 from core.formats import BY_NAME, FORMATS, METADATA_MARKER, METADATA_UNFINISHED, NAMES
 from core.fsutil import (as_disk_full, atomic_dir, atomic_write_text, cannot_write,
                          leftover_pid)
+from core.write_errors import cannot_replace
 from core.infer.loaders import export_metadata
 from core.processes import pid_alive
 from core.trust.store import export_description
@@ -69,7 +70,22 @@ def check_out_dir(out: Path, src: Source) -> Optional[dict]:
         raise UserError(f"{out} is inside the run's data folder {data}: the exported files "
                         "would be scanned as images (or break its train/val layout) next "
                         "time; choose an export folder outside it")
+    if out.is_dir():
+        _check_takes_files(out)
     return previous
+
+
+def _check_takes_files(out: Path) -> None:
+    """Make and remove a file in ``out``: a folder that takes no new entries (a read-only
+    share, another user's folder) was found out only after every format had been built and
+    checked, minutes later (a review)."""
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{out.name}.{os.getpid()}.", suffix=".probe",
+                                     dir=out)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise cannot_write(out, exc) from None
 
 
 # -- staging and moving into place ------------------------------------------------
@@ -131,6 +147,32 @@ def move_into_place(src: Path, dst: Path) -> None:
         os.replace(src, dst)
 
 
+def check_replaceable(out: Path, previous: Optional[dict], fmts: list[str],
+                      fingerprint: str) -> None:
+    """Refuse, before the work starts, a file of the earlier export that this one would replace
+    or remove and cannot (locked, another user's, open in another program): found at the end,
+    it left the folder half replaced (a review).  Each is renamed aside and back."""
+    if previous is None:
+        return
+    _, stale = earlier_formats(previous, fingerprint, out)
+    names = [BY_NAME[f].artifact for f in dict.fromkeys([*fmts, *stale])]
+    for name in [*names, LABELS, README, METADATA]:
+        path = out / name
+        if not os.path.lexists(path):
+            continue
+        aside = out / f".{name}.{os.getpid()}.replace-check"
+        try:
+            os.replace(path, aside)
+        except OSError as exc:
+            raise cannot_replace(path, exc, begun=False) from None
+        try:
+            os.replace(aside, path)
+        except OSError as exc:
+            raise UserError(f"{path} was renamed {aside.name} to check that it can be "
+                            f"replaced, and could not be renamed back ({exc.strerror or exc}); "
+                            "rename it back, then export again") from None
+
+
 def mark_unfinished(out: Path, previous: Optional[dict], written: list[str]) -> None:
     """Replace ``out``'s metadata.json by one that trusts none of its files.
 
@@ -146,7 +188,8 @@ def mark_unfinished(out: Path, previous: Optional[dict], written: list[str]) -> 
     entries = {f: {**listed[f], "status": METADATA_UNFINISHED, "trust": False}
                for f in NAMES if f in listed}
     text = json.dumps({METADATA_MARKER: True, "app_version": __version__,
-                       METADATA_UNFINISHED: "an export into this folder did not finish; "
+                       METADATA_UNFINISHED: "an export into this folder did not finish "
+                                            "(stopped, or a file could not be replaced); "
                                             "export again",
                        "source_sha256": None, "formats": entries}, indent=2) + "\n"
     out.mkdir(parents=True, exist_ok=True)
@@ -157,7 +200,10 @@ def commit(stage: Path, out: Path, names: list[str]) -> None:
     """Move ``names`` from the stage into ``out`` in order (put metadata.json last)."""
     out.mkdir(parents=True, exist_ok=True)
     for name in names:
-        move_into_place(stage / name, out / name)
+        try:
+            move_into_place(stage / name, out / name)
+        except OSError as exc:  # named the staging file, gone by now (a review)
+            raise cannot_replace(out / name, exc, begun=True) from None
 
 
 def size_of(path: Path) -> int:

@@ -216,8 +216,8 @@ def load_export_folder(p: Path) -> Predictor:
     keeps the run's own output, so it came first and the folder said no "unknown")."""
     meta = export_metadata(p) or {}
     if meta.get(METADATA_UNFINISHED):
-        raise ModelFileError(f"{p}: an export into this folder did not finish (the app was "
-                             "closed or killed while moving its files in); export again")
+        raise ModelFileError(f"{p}: an export into this folder did not finish (it was "
+                             "stopped, or a file in it could not be replaced); export again")
     formats = meta.get("formats", {})
     calibrated = isinstance(meta.get("calibration"), dict)
     order = sorted(OPEN_ORDER, key=lambda f: (

@@ -107,6 +107,10 @@ class ServeBox(QGroupBox):
         return self.server is not None and source is not None and \
             not same_path(source, self._loading)
 
+    def served_name(self) -> str:
+        """The served run folder's or file's name; "" when nothing is served."""
+        return _name(self._loading) if self.server is not None else ""
+
     def refresh(self) -> None:
         """Enable what can work now, and say why not when nothing can."""
         serving = self.server is not None
