@@ -8,12 +8,16 @@ back the last, whichever it is.  So both say which it is, before and after.
 from __future__ import annotations
 
 
-def pending_job(root: str, listener=None, cancel=None) -> tuple[int, str, str]:
+def pending_job(root: str, with_ids: bool = False, listener=None, cancel=None) -> tuple:
     """Worker: (batches in ``root``'s journal that Undo can still reverse, a warning about
-    damaged journal lines or "", the next one in a few words)."""
+    damaged journal lines or "", the next one in a few words[, ``with_ids``: their ids])."""
     from core.audit.fixes import FixJournal
 
-    return FixJournal(root).undo_state()
+    journal = FixJournal(root)
+    state = journal.undo_state()
+    if not with_ids:
+        return state
+    return (*state, {str(b.get("id", "")) for b in journal.pending_batches()})
 
 
 def undo_job(root: str, listener=None, cancel=None):

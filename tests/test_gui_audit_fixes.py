@@ -185,3 +185,28 @@ def test_fixes_still_queued_when_the_window_closes_are_applied(qtbot, folder, vi
     assert sorted(q.name for q in (root / "_set_aside/cat").iterdir()) == [
         "c0.png", "c1.png", "c2.png"]
     _settle(qtbot, view)  # the journal read the first fix's end asked for
+
+
+def test_an_undo_made_outside_the_window_takes_the_marks_away(qtbot, folder, view):
+    """(a review) A copy set aside here, then `audit DATA --undo` in a terminal, then Scan
+    again: the Undo button was right again but the copy kept its "set aside" mark, so
+    "keep one" passed over it until a new check.  Marks of a fix made after the journal was
+    read stay (the answer of a read that began before it must not take them)."""
+    root, paths = folder
+    group = [paths[0], paths[1]]
+    view._on_checked(_outcome(root, paths, [group]))
+    view.groups_panel.list.setCurrentRow(0)
+    view.groups_panel.members.setCurrentIndex(view.groups_panel.model.index(0))
+    view.groups_panel.keep_selected()
+    _settle(qtbot, view)
+    assert view.groups_panel.model.mark(paths[1]) == "set aside"
+    assert FixJournal(root).undo_last().moved  # outside the window
+    view.set_folder(str(root))  # the page scanned the folder again
+    _settle(qtbot, view)
+    assert view.groups_panel.model.mark(paths[1]) == "" and view.pending_undo == 0
+    view.groups_panel.keep_selected()
+    _settle(qtbot, view)
+    assert (root / "_set_aside/cat/c1.png").is_file()
+    assert view.groups_panel.model.mark(paths[1]) == "set aside"
+    view._on_pending((0, "", "", set()), known=())  # a read begun before that fix
+    assert view.groups_panel.model.mark(paths[1]) == "set aside"

@@ -31,7 +31,8 @@ from gui.pages.data.audit_findings import (EXAMPLES, Finding, FindingsPanel, sum
                                            typical_images)
 from gui.pages.data.audit_groups import GroupsPanel
 from gui.pages.data.audit_stale import changed_since_check
-from gui.journal_undo import pending_job, undo_job, undo_tip, undone_text
+from gui.pages.data.fix_marks import FixMarks
+from gui.journal_undo import undo_job, undo_tip, undone_text
 from gui.pages.data.audit_jobs import audit_job, fix_job
 from gui.pages.data.audit_map import MapPanel
 
@@ -49,7 +50,7 @@ INTRO = ("Look for images filed under the wrong class, near-copies of one pictur
          "that belong to no class. Nothing in the folder changes until you decide.")
 
 
-class AuditView(QWidget):
+class AuditView(FixMarks, QWidget):
     """Runs the data check, shows what it found, applies and undoes the user's fixes."""
 
     files_changed = Signal()        # fixes moved files: scan the folder again
@@ -159,17 +160,11 @@ class AuditView(QWidget):
             self.sections.setTabText(i, title)
         self.status.setText("")
 
-    def refresh_undo(self) -> None:
-        if self.root:  # an answer about a folder left meanwhile is not this folder's
-            self._small(pending_job, self.root, on_done=lambda state, root=self.root:
-                        root == self.root and self._on_pending(state))
-        else:
-            self._on_pending((0, "", ""))
-
-    def _on_pending(self, state) -> None:
+    def _on_pending(self, state, known=()) -> None:
         """``state``: (batches that can be undone, a warning about the journal or "", what
-        the next Undo takes back)."""
-        count, damaged, last = state
+        the next Undo takes back[, their ids]); ``known``: fixes marked before it was read."""
+        count, damaged, last = state[:3]
+        self._drop_undone(known, state[3] if len(state) > 3 else known)
         self.pending_undo = int(count)
         self.undo_button.setEnabled(self.pending_undo > 0 and self._changing is None)
         self.undo_button.setText(f"Undo last fix ({count} left)" if count else "Undo last fix")
@@ -352,27 +347,6 @@ class AuditView(QWidget):
         if outcome.refused:
             lines = [f"{p}: {why}" for p, why in outcome.refused]
             self.message.emit("Could not put back — " + "; ".join(lines), "error")
-
-    def forget_batch(self, outcome) -> None:
-        """An undone batch, undone here or on the Sort page (one journal): if it was one of
-        these fixes, its marks ("set aside", "kept one") go."""
-        paths, group = self._batches.pop(outcome.batch, ([], -1))
-        for path in paths:
-            self._mark(path, "")
-        if group >= 0:
-            self.groups_panel.mark_group(group, "")
-        self.refresh_undo()
-
-    def _forget_fixes(self) -> None:
-        """A new check, a failed one or another folder: the marks of the fixes since the last
-        check go (a stale "set aside" on a copy Undo had put back made "keep one" leave it)."""
-        self._batches, self._fixed = {}, set()
-        for panel in (self.labels_panel, self.outliers_panel, self.groups_panel):
-            panel.model.clear_marks()
-
-    def _mark(self, path: str, text: str) -> None:
-        for panel in (self.labels_panel, self.outliers_panel, self.groups_panel):
-            panel.mark(path, text)
 
     def _abs(self, rel: str) -> str:
         return os.path.join(self.root, *rel.split("/"))
