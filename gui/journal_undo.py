@@ -46,3 +46,14 @@ def undone_text(outcome) -> str:
     what = f" ({outcome.what})" if outcome.what else ""
     return (f"Undone{what}: {len(outcome.moved)} file(s) put back where they were before "
             "that change.")
+
+
+def nothing_back_text(outcome) -> str:
+    """An Undo that found every file of its change already where it was (put back by hand):
+    it said nothing, and the button's count went down by one (a review)."""
+    what = f" ({outcome.what})" if outcome.what else ""
+    names = [m.dst or m.src for m in outcome.already]
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    return (f"Undone{what}: nothing to put back — {shown or 'its files'} already where "
+            "they were before that change (put back by hand?). The next Undo takes back the "
+            "change before it.")

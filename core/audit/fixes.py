@@ -69,6 +69,7 @@ class FixOutcome:
     what: str = ""  # the batch in a few words (core.audit.batch_words)
     moved: list[Move] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)
+    already: list[Move] = field(default_factory=list)  # undo: already back (or never moved)
     #: Lines of the journal that could not be read (their fixes cannot be undone).
     damaged_lines: int = 0
 
@@ -356,9 +357,9 @@ class FixJournal:
                 why, back = self._undo_move(op, move, unmade, came_from)
             except (OSError, UserError) as exc:
                 why, back = f"could not be put back ({exc})", None
-            if why is None:
-                continue  # nothing to undo: that file never changed place
-            if why:
+            if why is None:  # nothing to undo: never moved, or put back by hand since
+                outcome.already.append(back)
+            elif why:
                 outcome.refused.append((move["dst"], why))
             else:
                 outcome.moved.append(back)

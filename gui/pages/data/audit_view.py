@@ -32,7 +32,7 @@ from gui.pages.data.audit_findings import (EXAMPLES, Finding, FindingsPanel, sum
 from gui.pages.data.audit_groups import GroupsPanel
 from gui.pages.data.audit_stale import changed_since_check
 from gui.pages.data.fix_marks import FixMarks
-from gui.journal_undo import undo_job, undo_tip, undone_text
+from gui.journal_undo import nothing_back_text, undo_job, undo_tip, undone_text
 from gui.pages.data.audit_jobs import audit_job, fix_job
 from gui.pages.data.audit_map import MapPanel
 
@@ -344,6 +344,8 @@ class AuditView(FixMarks, QWidget):
         if outcome.moved:
             self.files_changed.emit()  # first: the rescan clears the banner
             self.message.emit(undone_text(outcome), "info")
+        elif outcome.batch and not outcome.refused:
+            self.message.emit(nothing_back_text(outcome), "info")
         if outcome.refused:
             lines = [f"{p}: {why}" for p, why in outcome.refused]
             self.message.emit("Could not put back — " + "; ".join(lines), "error")
