@@ -277,3 +277,36 @@ def test_the_near_copy_buttons_show_at_the_smallest_window(qtbot, window, tmp_pa
         area.ensureWidgetVisible(buttons[0])
         return all(b.visibleRegion().boundingRect().height() == b.height() for b in buttons)
     qtbot.waitUntil(shown, timeout=5000)
+
+
+def test_a_skipped_damaged_image_can_be_set_aside_and_undone(qtbot, window, tmp_path):
+    """(a review) A damaged image the scan skipped had only "Show in folder": the user
+    deleted or moved it by hand, outside the journal.  "Set aside" moves it into
+    _set_aside/ as a fix, and the Check data tab's Undo puts it back."""
+    root = tmp_path / "d"
+    for cls, colour in (("red", (255, 0, 0)), ("blue", (0, 0, 255))):
+        (root / cls).mkdir(parents=True)
+        for i in range(2):
+            im = Image.new("RGB", (16, 16), colour)
+            im.putpixel((0, 0), (i, i, i))
+            im.save(root / cls / f"{i}{cls}.png")
+    (root / "red" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    (root / "red" / "notes.txt").write_text("not an image")  # ignored, not skipped
+    page, tab = window.data_page, window.data_page.problems_tab
+    with qtbot.waitSignal(page.scan_finished, timeout=60000):
+        page.open_folder(str(root))
+    rows = [tab.problems.path(r) for r in range(tab.problems.rowCount())]
+    assert rows == [str(root / "red" / "broken.png"), str(root / "red" / "notes.txt")]
+    tab.problem_tree.setCurrentIndex(tab.problems.index(1, 0))
+    assert tab.show_button.isEnabled() and not tab.set_aside_button.isEnabled()
+    tab.problem_tree.setCurrentIndex(tab.problems.index(0, 0))
+    assert tab.set_aside_button.isEnabled()
+    with qtbot.waitSignal(page.scan_finished, timeout=60000):
+        tab.set_aside_button.click()
+    assert (root / "_set_aside" / "red" / "broken.png").is_file()
+    assert not (root / "red" / "broken.png").exists() and page.report.error_problems == []
+    view = page.audit_view
+    qtbot.waitUntil(view.undo_button.isEnabled, timeout=10000)
+    with qtbot.waitSignal(page.scan_finished, timeout=60000):
+        view.undo_button.click()
+    assert (root / "red" / "broken.png").is_file() and len(page.report.error_problems) == 1

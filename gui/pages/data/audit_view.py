@@ -34,7 +34,7 @@ from gui.pages.data.audit_stale import changed_since_check
 from gui.pages.data.fix_marks import FixMarks
 from gui.widgets.compact import WrapLabel
 from gui.journal_undo import nothing_back_text, undo_job, undo_tip, undone_text
-from gui.pages.data.audit_jobs import audit_job, fix_job
+from gui.pages.data.audit_jobs import audit_job, fix_job, set_aside_job
 from gui.pages.data.audit_map import MapPanel
 
 _STAGE_WORDS = {"scan": "reading the folder", "features": "computing features",
@@ -329,6 +329,13 @@ class AuditView(FixMarks, QWidget):
         if outcome.refused:
             lines = [f"{self._rel(p)}: {why}" for p, why in outcome.refused]
             self.message.emit("Not changed — " + "; ".join(lines), "error")
+
+    def set_aside_file(self, path: str) -> Optional[Job]:
+        """A file the scan skipped (the Problems tab's "Set aside"), as one undoable fix."""
+        if not self.root:
+            return None
+        return self._small(set_aside_job, self.root, path, on_done=lambda out, p=path:
+                           self._on_fixed(out, [(p, "set_aside", "")], -1), one_at_a_time=True)
 
     def undo(self) -> Optional[Job]:
         if not self.root:

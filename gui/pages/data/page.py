@@ -76,6 +76,7 @@ class DataPage(Page):
         self.audit_view.files_changed.connect(self._rescan_soon)
         self.fix_messages = FixMessages(self)  # a fix's message outlives its rescan
         self.audit_view.message.connect(self.fix_messages.show)
+        self.problems_tab.set_aside_requested.connect(self.audit_view.set_aside_file)
         self._rescan_pending = False
         split.addWidget(self.tabs)
         split.setStretchFactor(0, 2)
