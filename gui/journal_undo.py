@@ -8,12 +8,16 @@ back the last, whichever it is.  So both say which it is, before and after.
 from __future__ import annotations
 
 
-def pending_job(root: str, listener=None, cancel=None) -> tuple[int, str, str]:
+def pending_job(root: str, with_ids: bool = False, listener=None, cancel=None) -> tuple:
     """Worker: (batches in ``root``'s journal that Undo can still reverse, a warning about
-    damaged journal lines or "", the next one in a few words)."""
+    damaged journal lines or "", the next one in a few words[, ``with_ids``: their ids])."""
     from core.audit.fixes import FixJournal
 
-    return FixJournal(root).undo_state()
+    journal = FixJournal(root)
+    state = journal.undo_state()
+    if not with_ids:
+        return state
+    return (*state, {str(b.get("id", "")) for b in journal.pending_batches()})
 
 
 def undo_job(root: str, listener=None, cancel=None):
@@ -42,3 +46,14 @@ def undone_text(outcome) -> str:
     what = f" ({outcome.what})" if outcome.what else ""
     return (f"Undone{what}: {len(outcome.moved)} file(s) put back where they were before "
             "that change.")
+
+
+def nothing_back_text(outcome) -> str:
+    """An Undo that found every file of its change already where it was (put back by hand):
+    it said nothing, and the button's count went down by one (a review)."""
+    what = f" ({outcome.what})" if outcome.what else ""
+    names = [m.dst or m.src for m in outcome.already]
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    return (f"Undone{what}: nothing to put back — {shown or 'its files'} already where "
+            "they were before that change (put back by hand?). The next Undo takes back the "
+            "change before it.")

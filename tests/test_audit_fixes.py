@@ -292,3 +292,47 @@ def test_kept_images_are_remembered_per_folder_and_a_damaged_record_asks_again(
     assert kept_paths(str(root), "labels") == set()
     remember_kept(str(root), "labels", [str(a)])  # written afresh over the damaged one
     assert kept_paths(str(root), "labels") == {str(a)}
+
+
+def test_undo_never_makes_again_a_class_folder_renamed_since(tmp_path):
+    """(a review) cat/cat0.png set aside, then the user renames cat/ to cats/: Undo made cat/
+    again with that one image (a new one-image class) and said nothing.  It is refused, named
+    with what to do, and the batch stays: once cat/ is made again, Undo puts it back.  A
+    sub-folder below a class folder that is there, emptied by the fix and removed since, is
+    made again as before; so is a split folder's class, named by its second path part."""
+    stamps = _folder(tmp_path)
+    journal = FixJournal(tmp_path)
+    journal.apply([Fix(str(tmp_path / "cat/cat0.png"), "set_aside"),
+                   Fix(str(tmp_path / "dog/dog0.png"), "set_aside")], stamps)
+    (tmp_path / "cat").rename(tmp_path / "cats")
+    undone = journal.undo_last()
+    assert undone.refused == [("_set_aside/cat/cat0.png", (
+        "its class folder cat/ is not there (renamed?): put it back by hand from "
+        "_set_aside/cat/cat0.png, or make the folder again and Undo again"))]
+    assert [(m.src, m.dst) for m in undone.moved] == [("_set_aside/dog/dog0.png", "dog/dog0.png")]
+    assert not (tmp_path / "cat").exists() and (tmp_path / "_set_aside/cat/cat0.png").is_file()
+    assert scan_dataset(tmp_path).counts == {"cats": 2, "dog": 3}
+    (tmp_path / "cat").mkdir()
+    again = FixJournal(tmp_path).undo_last()
+    assert not again.refused and [(m.src, m.dst) for m in again.moved] == [
+        ("_set_aside/cat/cat0.png", "cat/cat0.png")]
+    assert not (tmp_path / "_set_aside").exists() and journal.pending_batches() == []
+
+    (tmp_path / "dog/sub").mkdir()
+    os.replace(tmp_path / "dog/dog1.png", tmp_path / "dog/sub/dog1.png")
+    stamps = {str(p): hash_file(str(p)) for p in tmp_path.rglob("*.png")}
+    journal.apply([Fix(str(tmp_path / "dog/sub/dog1.png"), "move", "cats")], stamps)
+    (tmp_path / "dog/sub").rmdir()  # emptied by the fix, tidied away
+    undone = journal.undo_last()
+    assert not undone.refused and (tmp_path / "dog/sub/dog1.png").is_file()
+
+    split = tmp_path / "split"
+    for part in ("train", "val"):
+        _folder(split / part)
+    stamps = {str(p): hash_file(str(p)) for p in split.rglob("*.png")}
+    journal = FixJournal(split)
+    journal.apply([Fix(str(split / "val/cat/cat1.png"), "set_aside")], stamps)
+    (split / "val/cat").rename(split / "val/kitten")
+    assert [why.split(" is not")[0] for _p, why in journal.undo_last().refused] == [
+        "its class folder val/cat/"]
+    assert not (split / "val/cat").exists()

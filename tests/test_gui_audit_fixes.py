@@ -3,6 +3,7 @@ marks that outlived a new check, quick keys that raced for the folder's lock, an
 button left disabled, a damaged journal never mentioned, class names read as markup."""
 
 import json
+import os
 import types
 
 import numpy as np
@@ -185,3 +186,49 @@ def test_fixes_still_queued_when_the_window_closes_are_applied(qtbot, folder, vi
     assert sorted(q.name for q in (root / "_set_aside/cat").iterdir()) == [
         "c0.png", "c1.png", "c2.png"]
     _settle(qtbot, view)  # the journal read the first fix's end asked for
+
+
+def test_an_undo_made_outside_the_window_takes_the_marks_away(qtbot, folder, view):
+    """(a review) A copy set aside here, then `audit DATA --undo` in a terminal, then Scan
+    again: the Undo button was right again but the copy kept its "set aside" mark, so
+    "keep one" passed over it until a new check.  Marks of a fix made after the journal was
+    read stay (the answer of a read that began before it must not take them)."""
+    root, paths = folder
+    group = [paths[0], paths[1]]
+    view._on_checked(_outcome(root, paths, [group]))
+    view.groups_panel.list.setCurrentRow(0)
+    view.groups_panel.members.setCurrentIndex(view.groups_panel.model.index(0))
+    view.groups_panel.keep_selected()
+    _settle(qtbot, view)
+    assert view.groups_panel.model.mark(paths[1]) == "set aside"
+    assert FixJournal(root).undo_last().moved  # outside the window
+    view.set_folder(str(root))  # the page scanned the folder again
+    _settle(qtbot, view)
+    assert view.groups_panel.model.mark(paths[1]) == "" and view.pending_undo == 0
+    view.groups_panel.keep_selected()
+    _settle(qtbot, view)
+    assert (root / "_set_aside/cat/c1.png").is_file()
+    assert view.groups_panel.model.mark(paths[1]) == "set aside"
+    view._on_pending((0, "", "", set()), known=())  # a read begun before that fix
+    assert view.groups_panel.model.mark(paths[1]) == "set aside"
+
+
+def test_an_undo_that_finds_its_file_put_back_by_hand_says_so(qtbot, folder, view):
+    """(a review) c0 set aside, then c1; the user drags c1 back by hand; Undo found nothing
+    to put back and said nothing at all, while the button went from 2 left to 1 left."""
+    root, paths = folder
+    view._on_checked(_outcome(root, paths))
+    view.apply([(paths[0], "set_aside", "")])
+    view.apply([(paths[1], "set_aside", "")])
+    _settle(qtbot, view)
+    qtbot.waitUntil(lambda: view.pending_undo == 2, timeout=10000)
+    os.replace(root / "_set_aside/cat/c1.png", root / "cat/c1.png")
+    view.messages.clear()
+    view.undo()
+    _settle(qtbot, view)
+    [(kind, text)] = view.messages
+    assert kind == "info" and text.startswith("Undone (a Check data fix: 1 image(s) set aside")
+    assert text.endswith("): nothing to put back — cat/c1.png already where they were before "
+                         "that change (put back by hand?). The next Undo takes back the "
+                         "change before it.")
+    assert view.pending_undo == 1 and (root / "_set_aside/cat/c0.png").is_file()

@@ -34,8 +34,8 @@ from core.path_names import free_name
 from core.shown import one_line
 from core.audit.change_lock import changing
 from core.audit.journal_records import append_entry, damaged_move, well_formed
-from core.audit.undo_files import (batch_origin, deepest_first, remove_if_empty, undo_bring_in,
-                                   undo_capture, undo_rename)
+from core.audit.undo_files import (batch_origin, deepest_first, missing_class, remove_if_empty,
+                                   undo_again, undo_bring_in, undo_capture, undo_rename)
 
 JOURNAL_NAME = ".fts-journal.jsonl"
 ACTIONS = ("move", "set_aside")
@@ -69,6 +69,7 @@ class FixOutcome:
     what: str = ""  # the batch in a few words (core.audit.batch_words)
     moved: list[Move] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)
+    already: list[Move] = field(default_factory=list)  # undo: already back (or never moved)
     #: Lines of the journal that could not be read (their fixes cannot be undone).
     damaged_lines: int = 0
 
@@ -356,13 +357,14 @@ class FixJournal:
                 why, back = self._undo_move(op, move, unmade, came_from)
             except (OSError, UserError) as exc:
                 why, back = f"could not be put back ({exc})", None
-            if why is None:
-                continue  # nothing to undo: that file never changed place
-            if why:
+            if why is None:  # nothing to undo: never moved, or put back by hand since
+                outcome.already.append(back)
+            elif why:
                 outcome.refused.append((move["dst"], why))
             else:
                 outcome.moved.append(back)
-        self.mark_undone(outcome.batch, batch.get("created", ()))
+        if not undo_again(outcome.refused):  # else it stays pending: its files that went back
+            self.mark_undone(outcome.batch, batch.get("created", ()))  # are skipped next time
         return outcome
 
     def _escaping(self, move: dict, op: str) -> str:
@@ -382,7 +384,9 @@ class FixJournal:
         """Undo one record: (None | "" | why refused, the move made back)."""
         if op == "rename":
             src, dst = self._abs(move["src"]), self._abs(move["dst"])
-            return (undo_rename(src, dst, move["src"], move.get("digest")),
+            gone = missing_class(self.root, move["src"], move["dst"],
+                                 self._class_index(tuple(move["src"].split("/"))))
+            return (undo_rename(src, dst, move["src"], move.get("digest"), gone),
                     Move(move["dst"], move["src"]))
         if op == "capture":
             return (undo_capture(self._abs(move["dst"]), move),

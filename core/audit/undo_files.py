@@ -17,11 +17,13 @@ from core.features.hashing import hash_file
 from core.fsutil import move_new, rename_new
 
 
-def undo_rename(src: Path, dst: Path, rel_src: str,
-                digest: Optional[str] = None) -> Optional[str]:
+def undo_rename(src: Path, dst: Path, rel_src: str, digest: Optional[str] = None,
+                class_gone: str = "") -> Optional[str]:
     """Rename ``dst`` back to ``src``: "" done, a reason when refused, None if never moved.
     A file whose content is not the one moved (the user put another image at its new
-    name) stays: it went back into the old class under the old image's name."""
+    name) stays: it went back into the old class under the old image's name.
+    ``class_gone`` (see :func:`missing_class`): the refusal when the class folder it came
+    from is not there; a sub-folder below a class folder that is there is made again."""
     there = os.path.lexists  # a link is a name to move back, whatever it points at
     if there(src) and not there(dst):
         return None  # never moved (the batch was interrupted)
@@ -38,11 +40,38 @@ def undo_rename(src: Path, dst: Path, rel_src: str,
     except FileProblem as exc:
         if not os.path.islink(dst):  # a link to nothing (its image moved in the same
             return exc.reason        # batch, or gone) is only a name: it goes back
+    if class_gone:
+        return class_gone
     try:
         rename_new(dst, src)
     except OSError as exc:
         return f"could not move it back ({exc})"
     return ""
+
+CLASS_GONE = "its class folder "
+
+
+def missing_class(root: Path, rel_src: str, rel_dst: str, class_index: int) -> str:
+    """Why a file cannot go back to ``rel_src`` when the class folder it came from (its
+    ``class_index``-th path part: 0, or 1 in a folder split into train/ val/ test/) is not
+    there ("" when it is): the user renamed or removed it since the fix, and making it
+    again would add a one-image class under the old name.  The app never removes a class
+    folder a pending batch's files came from (Undo removes only the folders a batch made
+    for its destinations, ``created``, after that batch is undone), so a sub-folder below
+    the class folder, emptied by the fix and tidied away since, is made again as before."""
+    parts = rel_src.split("/")
+    if len(parts) <= class_index + 1 or root.joinpath(*parts[:class_index + 1]).is_dir():
+        return ""
+    folder = "/".join(parts[:class_index + 1])
+    return (f"{CLASS_GONE}{folder}/ is not there (renamed?): put it back by hand from "
+            f"{rel_dst}, or make the folder again and Undo again")
+
+
+def undo_again(refused: Iterable[tuple[str, str]]) -> bool:
+    """Whether a batch stays to be undone again: a file of it could not go back only because
+    its class folder is not there (the user may make it again)."""
+    return any(why.startswith(CLASS_GONE) for _path, why in refused)
+
 
 def undo_capture(dst: Path, move: dict) -> Optional[str]:
     """Remove a file the camera capture made, unless it changed since (then it stays)."""

@@ -57,3 +57,19 @@ def fix_job(root: str, decisions: Sequence[tuple[str, str, str]], stamps: dict, 
     if cancel is not None:
         cancel.raise_if_cancelled()
     return FixJournal(root).apply([Fix(p, a, t) for p, a, t in decisions], stamps, note)
+
+
+def set_aside_job(root: str, path: str, listener=None, cancel=None):
+    """Set aside one file the scan skipped (a damaged image: the Problems tab's "Set aside")
+    as a journalled, undoable fix; it was deleted or moved by hand, outside the journal (a
+    review).  Its stamp is taken now, by content: the scan took no stamp of a skipped file."""
+    from core.audit.fixes import Fix, FixJournal, FixOutcome
+    from core.data.regular_file import FileProblem
+    from core.features.hashing import hash_file
+
+    try:
+        stamp = hash_file(path)
+    except FileProblem as exc:
+        return FixOutcome(refused=[(path, exc.reason)])
+    return FixJournal(root).apply([Fix(path, "set_aside")], {path: stamp},
+                                  "a skipped file set aside")

@@ -31,8 +31,10 @@ from gui.pages.data.audit_findings import (EXAMPLES, Finding, FindingsPanel, sum
                                            typical_images)
 from gui.pages.data.audit_groups import GroupsPanel
 from gui.pages.data.audit_stale import changed_since_check
-from gui.journal_undo import pending_job, undo_job, undo_tip, undone_text
-from gui.pages.data.audit_jobs import audit_job, fix_job
+from gui.pages.data.fix_marks import FixMarks
+from gui.widgets.compact import WrapLabel
+from gui.journal_undo import nothing_back_text, undo_job, undo_tip, undone_text
+from gui.pages.data.audit_jobs import audit_job, fix_job, set_aside_job
 from gui.pages.data.audit_map import MapPanel
 
 _STAGE_WORDS = {"scan": "reading the folder", "features": "computing features",
@@ -49,7 +51,7 @@ INTRO = ("Look for images filed under the wrong class, near-copies of one pictur
          "that belong to no class. Nothing in the folder changes until you decide.")
 
 
-class AuditView(QWidget):
+class AuditView(FixMarks, QWidget):
     """Runs the data check, shows what it found, applies and undoes the user's fixes."""
 
     files_changed = Signal()        # fixes moved files: scan the folder again
@@ -75,9 +77,8 @@ class AuditView(QWidget):
         self._typical: dict[str, list[str]] = {}
         lay = QVBoxLayout(self)
         lay.addLayout(self._build_top_row())
-        self.summary = QLabel(INTRO)
-        self.summary.setTextFormat(Qt.PlainText)  # it names the weights file used
-        self.summary.setWordWrap(True)
+        self.summary = WrapLabel(INTRO)  # its lines at 900 px pushed the tabs' bottom (the
+        self.summary.setTextFormat(Qt.PlainText)  # buttons) out of the page; names weights
         lay.addWidget(self.summary)
         self.sections = QTabWidget()
         self.labels_panel = FindingsPanel(with_classes=True, kind="labels")
@@ -159,17 +160,11 @@ class AuditView(QWidget):
             self.sections.setTabText(i, title)
         self.status.setText("")
 
-    def refresh_undo(self) -> None:
-        if self.root:  # an answer about a folder left meanwhile is not this folder's
-            self._small(pending_job, self.root, on_done=lambda state, root=self.root:
-                        root == self.root and self._on_pending(state))
-        else:
-            self._on_pending((0, "", ""))
-
-    def _on_pending(self, state) -> None:
+    def _on_pending(self, state, known=()) -> None:
         """``state``: (batches that can be undone, a warning about the journal or "", what
-        the next Undo takes back)."""
-        count, damaged, last = state
+        the next Undo takes back[, their ids]); ``known``: fixes marked before it was read."""
+        count, damaged, last = state[:3]
+        self._drop_undone(known, state[3] if len(state) > 3 else known)
         self.pending_undo = int(count)
         self.undo_button.setEnabled(self.pending_undo > 0 and self._changing is None)
         self.undo_button.setText(f"Undo last fix ({count} left)" if count else "Undo last fix")
@@ -335,6 +330,13 @@ class AuditView(QWidget):
             lines = [f"{self._rel(p)}: {why}" for p, why in outcome.refused]
             self.message.emit("Not changed — " + "; ".join(lines), "error")
 
+    def set_aside_file(self, path: str) -> Optional[Job]:
+        """A file the scan skipped (the Problems tab's "Set aside"), as one undoable fix."""
+        if not self.root:
+            return None
+        return self._small(set_aside_job, self.root, path, on_done=lambda out, p=path:
+                           self._on_fixed(out, [(p, "set_aside", "")], -1), one_at_a_time=True)
+
     def undo(self) -> Optional[Job]:
         if not self.root:
             return None
@@ -349,30 +351,11 @@ class AuditView(QWidget):
         if outcome.moved:
             self.files_changed.emit()  # first: the rescan clears the banner
             self.message.emit(undone_text(outcome), "info")
+        elif outcome.batch and not outcome.refused:
+            self.message.emit(nothing_back_text(outcome), "info")
         if outcome.refused:
             lines = [f"{p}: {why}" for p, why in outcome.refused]
             self.message.emit("Could not put back — " + "; ".join(lines), "error")
-
-    def forget_batch(self, outcome) -> None:
-        """An undone batch, undone here or on the Sort page (one journal): if it was one of
-        these fixes, its marks ("set aside", "kept one") go."""
-        paths, group = self._batches.pop(outcome.batch, ([], -1))
-        for path in paths:
-            self._mark(path, "")
-        if group >= 0:
-            self.groups_panel.mark_group(group, "")
-        self.refresh_undo()
-
-    def _forget_fixes(self) -> None:
-        """A new check, a failed one or another folder: the marks of the fixes since the last
-        check go (a stale "set aside" on a copy Undo had put back made "keep one" leave it)."""
-        self._batches, self._fixed = {}, set()
-        for panel in (self.labels_panel, self.outliers_panel, self.groups_panel):
-            panel.model.clear_marks()
-
-    def _mark(self, path: str, text: str) -> None:
-        for panel in (self.labels_panel, self.outliers_panel, self.groups_panel):
-            panel.mark(path, text)
 
     def _abs(self, rel: str) -> str:
         return os.path.join(self.root, *rel.split("/"))

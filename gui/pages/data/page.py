@@ -26,6 +26,7 @@ from gui.pages.data.audit_findings import grid_view
 from gui.pages.data.audit_view import AuditView
 from gui.pages.data.capture_dialog import CaptureDialog, close_all
 from gui.pages.data.class_chart import ClassBarChart, fit_rows
+from gui.pages.data.fix_messages import FixMessages
 from gui.pages.data.jobs import sample_job, scan_job
 from gui.pages.data.problems import ProblemsTab, missing_folder_text, summary_line
 from gui.pages.data.split_box import SplitBox
@@ -73,9 +74,9 @@ class DataPage(Page):
         self.audit_view = AuditView(state, runner)
         self.tabs.addTab(self.audit_view, "Check data")
         self.audit_view.files_changed.connect(self._rescan_soon)
-        self.audit_view.message.connect(lambda text, kind: self.clear_message(only=text)
-                                        if kind == "clear" else self.show_error(text)
-                                        if kind == "error" else self.show_info(text))
+        self.fix_messages = FixMessages(self)  # a fix's message outlives its rescan
+        self.audit_view.message.connect(self.fix_messages.show)
+        self.problems_tab.set_aside_requested.connect(self.audit_view.set_aside_file)
         self._rescan_pending = False
         split.addWidget(self.tabs)
         split.setStretchFactor(0, 2)
@@ -190,6 +191,7 @@ class DataPage(Page):
 
     def _rescan_soon(self) -> None:
         """Fixes moved files: scan again now, or as soon as the running job ends."""
+        self.fix_messages.rescanning()
         self._rescan_pending = self.runner.is_busy() or not self.rescan()
 
     def open_capture(self):
@@ -235,6 +237,7 @@ class DataPage(Page):
             self._busy_message()
             return False
         self._job = job
+        self.fix_messages.started()
         self.clear_message()
         self.folder_label.setText(f"Folder: {path}")
         self.summary_label.setText("Scanning…")
@@ -255,6 +258,7 @@ class DataPage(Page):
         self.thumbs.forget()  # an image edited since the last scan showed its old thumbnail
         self.audit_view.set_folder(root, report)
         self._fill(report)
+        self.fix_messages.scanned(report)
         self.state.set_dataset_report(report)
         self.scan_finished.emit(report)
 

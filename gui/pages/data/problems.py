@@ -18,7 +18,7 @@ import html
 import os
 from typing import Any, Optional
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QUrl
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QPushButton, QTreeView,
                                QVBoxLayout, QWidget)
@@ -74,11 +74,14 @@ class ProblemsModel(QAbstractTableModel):
 
 
 class ProblemsTab(QWidget):
-    """Warnings above, the files below, the selected file's path and "Show in folder"."""
+    """Warnings above, the files below, the selected file's path, "Show in folder" and, for
+    a skipped file, "Set aside" (a journalled fix: Undo on the Check data tab)."""
+
+    set_aside_requested = Signal(str)  # the path of a skipped file in the data folder
 
     def __init__(self, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
-        self._root = ""
+        self._root, self._skipped = "", 0
         lay = QVBoxLayout(self)
         self.warnings_label = QLabel("")
         self.warnings_label.setTextFormat(Qt.RichText)  # a list, its warnings escaped
@@ -108,8 +111,15 @@ class ProblemsTab(QWidget):
         self.show_button = QPushButton("Show in folder")
         self.show_button.setEnabled(False)
         self.show_button.clicked.connect(self.show_selected_in_folder)
+        self.set_aside_button = QPushButton("Set aside")
+        self.set_aside_button.setToolTip("Move the selected skipped file into _set_aside/ in "
+                                         "the data folder (Undo last fix puts it back)")
+        self.set_aside_button.setEnabled(False)
+        self.set_aside_button.clicked.connect(lambda: self.set_aside_requested.emit(
+            self.selected_path() or ""))
         path_row.addWidget(self.problem_path, 1)
         path_row.addWidget(self.show_button)
+        path_row.addWidget(self.set_aside_button)
         lay.addLayout(path_row)
 
     def fill(self, report: Any, root: Optional[str]) -> str:
@@ -119,6 +129,7 @@ class ProblemsTab(QWidget):
         warnings = [str(w) for w in (getattr(report, "warnings", []) or [])] \
             if report is not None else []
         skipped = [p for p in problems if p.kind != NON_IMAGE]
+        self._skipped = len(skipped)  # their rows come first
         self.problems.set_rows([(self._short_path(p.path), str(p.reason), p.path) for p in
                                 skipped + [p for p in problems if p.kind == NON_IMAGE]])
         self.problem_path.setText(
@@ -126,6 +137,7 @@ class ProblemsTab(QWidget):
             "No files were skipped; the files listed are not images and are ignored."
             if problems else "No files were skipped.")
         self.show_button.setEnabled(False)
+        self.set_aside_button.setEnabled(False)
         if warnings:
             self.warnings_label.setText("<b>Worth knowing:</b><ul>" + "".join(
                 f"<li>{html.escape(w, quote=False)}</li>" for w in warnings) + "</ul>")
@@ -140,10 +152,14 @@ class ProblemsTab(QWidget):
     def _on_selected(self, index: QModelIndex, _prev=None) -> None:
         if not index.isValid():
             self.show_button.setEnabled(False)
+            self.set_aside_button.setEnabled(False)
             return
-        row = index.row()
-        self.problem_path.setText(f"{self.problems.path(row)}\n{self.problems.text(row, 1)}")
+        row, path = index.row(), self.problems.path(index.row())
+        self.problem_path.setText(f"{path}\n{self.problems.text(row, 1)}")
         self.show_button.setEnabled(True)
+        self.set_aside_button.setEnabled(  # a file (or link) of the data folder it skipped
+            row < self._skipped and bool(self._root) and not os.path.isdir(path)
+            and os.path.lexists(path) and self._short_path(path).split(os.sep)[0] != "..")
 
     def selected_path(self) -> Optional[str]:
         index = self.problem_tree.currentIndex()
