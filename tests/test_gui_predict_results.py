@@ -301,13 +301,17 @@ def test_at_the_smallest_window_the_results_get_room_for_two_cards_a_row(qtbot, 
     assert page.intro_label.isVisible()
     notes = (page.gradcam_bar.note, page.unknown_bar.note)
     line = notes[0].fontMetrics().height()
-    assert all(n.isVisible() and n.height() > 1.5 * line for n in notes)  # wrapped, whole
+    # wrapped, whole (a height is known once Qt has laid the page out again: waited for, not
+    # read at once, which failed in a CI run on a busy worker)
+    qtbot.waitUntil(lambda: all(n.isVisible() and n.height() > 1.5 * line for n in notes),
+                    timeout=5000)
     page.cards.add_rows([CardRow(Prediction(f"/d/{i}.jpg", "cat", 0.9, [("cat", 0.9)]))
                          for i in range(12)])
     page._refresh_results()
     qtbot.waitUntil(lambda: page.card_view.viewport().height() >= 200, timeout=5000)
     assert not page.intro_label.isVisible()
-    assert all(n.isVisible() and n.height() < 1.5 * line for n in notes)  # one line each
+    qtbot.waitUntil(lambda: all(n.isVisible() and n.height() < 1.5 * line for n in notes),
+                    timeout=5000)  # one line each
     assert all(n.toolTip() == n.text() for n in notes if n.is_cut())
     assert "Open the .keras file" in notes[0].text()  # the whole note is kept
     first, second = (page.card_view.visualRect(page.cards.index(i)) for i in (0, 1))
