@@ -23,12 +23,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence
 
+import numpy as np
+
 from core.data.dataset_report import COPY_KINDS
 from core.errors import DataError, UserError
 from core.events import CancelToken, Log, emit
 from core.infer.metrics import Metrics, compute_metrics
 from core.infer.unknown_share import UnknownShare, unknown_share
 from core.shown import one_line
+from core.trust.unknown import is_unknown
 
 #: Where a run's figures on images it did not train on are, for the window and the CLI:
 #: "evaluate it without a folder" was the window's way, and ``evaluate`` needs a folder.
@@ -82,11 +85,14 @@ def evaluate_records(predictor, records: Sequence, classes: Optional[Sequence[st
     true = [labels[p] for p in ok_paths]
     metrics = compute_metrics(true, probs, names, ok_paths)
     metrics.skipped = list(skipped)
+    # "unknown" as predict answers it, for a model with a score and a threshold (None: an
+    # uncalibrated run, --no-unknown): the flags once, for the images and the share
     threshold = getattr(predictor, "unknown_threshold", None)
-    share = unknown_share(scores, threshold, true, probs.argmax(axis=1), names)
-    flagged = [share is not None and float(s) > threshold
-               for s in (scores if scores is not None else [None] * len(ok_paths))]
-    predictions = [ImagePrediction(p, labels[p], int(row.argmax()), float(row.max()), f)
+    scored = scores is not None and threshold is not None and bool(ok_paths)
+    flagged = is_unknown(scores, threshold) if scored else np.zeros(len(ok_paths), bool)
+    share = unknown_share(flagged, threshold, true, probs.argmax(axis=1), names) \
+        if scored else None
+    predictions = [ImagePrediction(p, labels[p], int(row.argmax()), float(row.max()), bool(f))
                    for p, row, f in zip(ok_paths, probs, flagged)]
     return Evaluation(metrics, predictions, unknown=share)
 

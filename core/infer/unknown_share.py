@@ -63,14 +63,11 @@ class UnknownShare:
                   "0.99), or train on images like these.")
 
 
-def unknown_share(scores: Optional[np.ndarray], threshold: Optional[float],
-                  true: Sequence[int], predicted: Sequence[int],
-                  classes: Sequence[str]) -> Optional[UnknownShare]:
-    """The share for these images (None when the model has no score or no threshold: an
-    uncalibrated run, ``--no-unknown``)."""
-    if scores is None or threshold is None or not len(true):
-        return None
-    flagged = np.asarray(scores, np.float64) > threshold  # as Predictor.to_prediction
+def unknown_share(flagged: np.ndarray, threshold: float, true: Sequence[int],
+                  predicted: Sequence[int], classes: Sequence[str]) -> UnknownShare:
+    """The share for these images, ``flagged`` "unknown" at ``threshold``
+    (:func:`core.trust.unknown.is_unknown`)."""
+    flagged = np.asarray(flagged, bool)
     true_a, pred_a = np.asarray(true), np.asarray(predicted)
     per_class = {c: int(np.sum(flagged & (true_a == i))) for i, c in enumerate(classes)}
     return UnknownShare(threshold=float(threshold), n_images=int(len(true_a)),
