@@ -50,11 +50,11 @@ JPEG_FORMATS = ("JPEG", "MPO")
 
 _TIFF_SIGNATURES = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 
-# Leading bytes of the formats we open: a file that starts like an image but
-# cannot be parsed is "corrupt", anything else is "not_image".
-_SIGNATURES: tuple[bytes, ...] = (
-    b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"BM",
-    *_TIFF_SIGNATURES)
+# Leading bytes of the formats we open, with their names: a file that starts like an
+# image but cannot be parsed is "corrupt", anything else is "not_image".
+_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"\xff\xd8\xff", "JPEG"), (b"\x89PNG\r\n\x1a\n", "PNG"), (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"), (b"BM", "BMP"), *((sig, "TIFF") for sig in _TIFF_SIGNATURES))
 
 
 class ImageError(Exception):
@@ -93,9 +93,15 @@ def _looks_like_image(fh) -> bool:
         head = fh.read(16)
     except OSError:
         return False
+    return bool(format_by_signature(head))
+
+
+def format_by_signature(head: bytes) -> str:
+    """The name of the format of ours that ``head`` (a file's first 16 bytes or more) starts
+    like ("JPEG", "PNG", ..., "WebP"), or "" for none."""
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return True
-    return any(head.startswith(sig) for sig in _SIGNATURES)
+        return "WebP"
+    return next((name for sig, name in _SIGNATURES if head.startswith(sig)), "")
 
 
 def os_error(path: str, exc: OSError) -> ImageError:

@@ -41,10 +41,11 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from core.data.image_open import format_by_signature
 from core.serve.batching import Batcher
 from core.serve.request_body import (BODIES_HELD, BodyBudget, HttpError, received_body,
                                      uncompressed)
-from core.serve.instances import BadInstance, instance_to_array
+from core.serve.instances import INPUT_NAME, BadInstance, instance_to_array
 from core.typed_json import json_mistake
 
 log = logging.getLogger("finetune_studio.serve")
@@ -55,9 +56,6 @@ SIGNATURE = "serving_default"
 #: ... and the SavedModel export's other one, for uint8 pixels: the same answers for the
 #: same pixels, so a client written for TF Serving with that export moves here unchanged.
 SIGNATURES = (SIGNATURE, "serving_uint8")
-#: The one input's name, as exported (TF Serving's row format may name it in an instance,
-#: the columnar format names it in "inputs").
-INPUT = "image"
 _PATH = re.compile(r"^(?P<name>[^/:]+)"
                    r"(?:/versions/(?P<version>[^/:]+)|/labels/(?P<label>[^/:]+))?"
                    r"(?P<tail>/metadata|:[A-Za-z]+)?$")
@@ -144,18 +142,14 @@ def parse_instances(body: bytes, limits: Limits) -> tuple[list, bool]:
     return instances, columnar
 
 
-#: The first bytes of image files, and of a form upload (curl -F): what people send first.
-_SIGNATURES = ((b"\xff\xd8\xff", "a JPEG file"), (b"\x89PNG", "a PNG file"),
-               (b"GIF8", "a GIF file"), (b"BM", "a BMP file"), (b"RIFF", "a WebP file"),
-               (b"II*\x00", "a TIFF file"), (b"MM\x00*", "a TIFF file"),
-               (b"--", "a form upload (multipart, as curl -F sends)"))
-
-
 def sent_instead(body: bytes) -> str:
-    """What a body that is not JSON text is, when it is an image file or a form upload
-    (both were "not UTF-8 text", which sent the user looking at encodings; a serve review),
-    and how to send it instead; "" for anything else."""
-    kind = next((what for magic, what in _SIGNATURES if body.startswith(magic)), "")
+    """What a body that is not JSON text is, when it is an image file (known by its first
+    bytes, as the scan knows one) or a form upload, as curl -F sends (both were "not UTF-8
+    text", which sent the user looking at encodings; a serve review), and how to send it
+    instead; "" for anything else."""
+    fmt = format_by_signature(body[:16])
+    kind = f"a {fmt} file" if fmt else \
+        "a form upload (multipart, as curl -F sends)" if body.startswith(b"--") else ""
     if not kind:
         return ""
     return (f"the body is {kind}, not JSON: send the image file base64-encoded inside JSON, "
@@ -167,12 +161,13 @@ def columnar_inputs(inputs) -> list:
     """The images of TF Serving's columnar format for the one input: a list (of b64
     objects or pixel arrays), or ``{"image": that list}``."""
     if isinstance(inputs, dict):
-        if set(inputs) != {INPUT}:
+        if set(inputs) != {INPUT_NAME}:
             names = ", ".join(repr(str(k)[:40]) for k in list(inputs)[:5])
             raise HttpError(400, f"the columnar \"inputs\" names {names}; this model's one "
-                                 f"input is {INPUT!r}: send {{\"inputs\": {{\"{INPUT}\": [...]}}}} "
+                                 f"input is {INPUT_NAME!r}: send "
+                                 f"{{\"inputs\": {{\"{INPUT_NAME}\": [...]}}}} "
                                  "or {\"inputs\": [...]}")
-        inputs = inputs[INPUT]
+        inputs = inputs[INPUT_NAME]  # the input's name, as the row format may give it
     return inputs
 
 

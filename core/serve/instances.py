@@ -24,7 +24,8 @@ MAX_ARRAY_PIXELS = 4096 * 4096
 
 _URLSAFE = re.compile(r"[A-Za-z0-9_-]+={0,2}")
 _DATA_URL = re.compile(r"data:[^,;]*(;[^,]*)?,")
-#: The served signature's one input, by which TensorFlow Serving's row format may name it.
+#: The served signature's one input, by which TensorFlow Serving's row format may name it
+#: (and its columnar format does).
 INPUT_NAME = "image"
 
 
