@@ -1,7 +1,7 @@
 """Why a completed run cannot say "unknown", for the Predict page and ``predict``.
 
 Training calibrates a run when it completes, unless it has fewer than
-:data:`~core.trust.fit.MIN_IMAGES` validation images; a run whose calibration
+:data:`MIN_IMAGES` validation images; a run whose calibration
 files were deleted has none either.  Both were told "a run calibrated after
 training has one", which read as though the run had not been trained, and
 neither was told what to do (a Predict review): a class-room set of 36 images
@@ -54,12 +54,24 @@ def not_calibrated(path: Optional[str]) -> Optional[NotCalibrated]:
     from core.runs.records import RunStatus
 
     run = find_run_folder(path) if path else None
-    if run is None or run.calibration_path.exists():
+    if run is None:
         return None
     try:
         if run.run_info().status is not RunStatus.COMPLETED:
             return None
-        val = len(run.split().val)
     except (UserError, OSError):  # the Runs page says what is wrong with its files
         return None
-    return NotCalibrated(str(run.path), val)
+    return completed_not_calibrated(run)
+
+
+def completed_not_calibrated(run) -> Optional[NotCalibrated]:
+    """:func:`not_calibrated` for ``run``, a :class:`~core.runs.folder.RunFolder` known to
+    have completed (a caller that has read its status already)."""
+    from core.errors import UserError
+
+    if run.calibration_path.exists():
+        return None
+    try:
+        return NotCalibrated(str(run.path), len(run.split().val))
+    except (UserError, OSError):  # the Runs page says what is wrong with its files
+        return None

@@ -189,10 +189,11 @@ def unfinished_note(path: Optional[str]) -> str:
     except (UserError, OSError):  # the Runs page says what is wrong with its run.json
         return ""
     if status is RunStatus.COMPLETED:  # too few validation images, or the files deleted
-        from core.trust.missing import not_calibrated
+        from core.trust.missing import completed_not_calibrated
 
-        why = not_calibrated(path)
-        return why.text()[0].upper() + why.text()[1:] + "." if why else ""
+        why = completed_not_calibrated(run)
+        text = why.text() if why else ""
+        return text[:1].upper() + text[1:] + "." if text else ""
     if status is None:
         return ""
     how = "was stopped before the end" if status is RunStatus.STOPPED else "did not finish"
