@@ -28,7 +28,7 @@ class FixMessages:
                 self.last = None
             return
         self.last = (text, kind)
-        (self.page.show_error if kind == "error" else self.page.show_info)(text)
+        self._put(text, kind)
 
     def rescanning(self) -> None:
         """Files moved: the scan about to start (now, or when the running job ends) is the
@@ -42,6 +42,8 @@ class FixMessages:
         """After the scan's own summary: show the fix's message again (unless the folder
         became unusable: that error stays)."""
         if self.after_fix and self.last is not None and getattr(report, "usable", True):
-            text, kind = self.last
-            (self.page.show_error if kind == "error" else self.page.show_info)(text)
+            self._put(*self.last)
         self.after_fix = False
+
+    def _put(self, text: str, kind: str) -> None:
+        (self.page.show_error if kind == "error" else self.page.show_info)(text)

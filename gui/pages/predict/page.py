@@ -68,6 +68,7 @@ class PredictPage(ResultsActions, Page):
 
         self.body.addLayout(self._build_model_row())
         self.body.addLayout(build_input_row(self))
+        self._wanted_k = self.topk_spin.value()  # "Classes shown" asked for; a model caps it
         self.summary_label = QLabel("")
         self.summary_label.setObjectName("hint")
         self.body.addWidget(self.summary_label)
@@ -163,7 +164,7 @@ class PredictPage(ResultsActions, Page):
         spin, before = self.topk_spin, self.topk_spin.value()
         spin.blockSignals(True)
         spin.setMaximum(max(1, min(TOP_K_MAX, n)))
-        spin.setValue(min(getattr(self, "_wanted_k", before), spin.maximum()))
+        spin.setValue(min(self._wanted_k, spin.maximum()))
         spin.blockSignals(False)
         if spin.value() != before:
             self.cards.set_top_k(spin.value())
@@ -339,7 +340,7 @@ class PredictPage(ResultsActions, Page):
 
     # ------------------------------------------------------------------ results
     def _on_top_k_changed(self, k: int) -> None:
-        self._wanted_k = k  # the user's choice (a model's class count only caps it)
+        self._wanted_k = k
         self.cards.set_top_k(k)
         self.stack.fill_table(self.top_k())
 
