@@ -92,10 +92,9 @@ def test_an_undo_refused_while_the_folder_is_busy_can_be_tried_again(qtbot, fold
     _settle(qtbot, view)
     assert (root / "cat/c0.png").is_file() and view.pending_undo == 0
 
-
-def test_marks_of_fixes_go_with_a_new_check(qtbot, folder, view):
-    """A copy set aside, a new check, Undo, a new check: the copy still showed "set aside",
-    so "keep one" of its group set nothing aside and said it had."""
+def _keep_the_first_of_a_pair(qtbot, folder, view):
+    """A check finding the folder's first two images a near-copy pair, and "keep one" of
+    it (the first): the second is set aside.  (root, paths, the pair)."""
     root, paths = folder
     group = [paths[0], paths[1]]
     view._on_checked(_outcome(root, paths, [group]))
@@ -104,6 +103,13 @@ def test_marks_of_fixes_go_with_a_new_check(qtbot, folder, view):
     view.groups_panel.keep_selected()
     _settle(qtbot, view)
     assert view.groups_panel.model.mark(paths[1]) == "set aside"
+    return root, paths, group
+
+
+def test_marks_of_fixes_go_with_a_new_check(qtbot, folder, view):
+    """A copy set aside, a new check, Undo, a new check: the copy still showed "set aside",
+    so "keep one" of its group set nothing aside and said it had."""
+    root, paths, group = _keep_the_first_of_a_pair(qtbot, folder, view)
     view._on_checked(_outcome(root, [p for p in paths if p != paths[1]]))  # checked again
     view.undo()
     _settle(qtbot, view)
@@ -193,14 +199,7 @@ def test_an_undo_made_outside_the_window_takes_the_marks_away(qtbot, folder, vie
     again: the Undo button was right again but the copy kept its "set aside" mark, so
     "keep one" passed over it until a new check.  Marks of a fix made after the journal was
     read stay (the answer of a read that began before it must not take them)."""
-    root, paths = folder
-    group = [paths[0], paths[1]]
-    view._on_checked(_outcome(root, paths, [group]))
-    view.groups_panel.list.setCurrentRow(0)
-    view.groups_panel.members.setCurrentIndex(view.groups_panel.model.index(0))
-    view.groups_panel.keep_selected()
-    _settle(qtbot, view)
-    assert view.groups_panel.model.mark(paths[1]) == "set aside"
+    root, paths, _pair = _keep_the_first_of_a_pair(qtbot, folder, view)
     assert FixJournal(root).undo_last().moved  # outside the window
     view.set_folder(str(root))  # the page scanned the folder again
     _settle(qtbot, view)

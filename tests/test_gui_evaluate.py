@@ -14,6 +14,15 @@ from core.runs.folder import RunFolder
 from gui.pages.evaluate.page import EvaluatePage
 
 
+def open_run(qtbot, window, run) -> EvaluatePage:
+    """The Evaluate page showing ``run`` (the current run), once its figures are shown."""
+    page = window.pages[4]
+    window.show_page(4)
+    with qtbot.waitSignal(page.metrics_shown, timeout=10000):
+        window.state.set_run(str(run))
+    return page
+
+
 def click_cell(qtbot, page: EvaluatePage, row: int, col: int) -> None:
     rect = page.confusion.cell_rect(row, col)
     assert rect.isValid() and not rect.isEmpty()
@@ -91,10 +100,7 @@ def test_off_diagonal_cell_lists_mistakes_without_a_job(qtbot, window, trained_r
     data["mistakes"] = [{"path": some, "true_label": data["classes"][0],
                          "predicted_label": data["classes"][1], "confidence": 0.91}]
     RunFolder(run).write_json("metrics.json", data)
-    page = window.pages[4]
-    window.show_page(4)
-    with qtbot.waitSignal(page.metrics_shown, timeout=10000):
-        window.state.set_run(str(run))
+    page = open_run(qtbot, window, run)
     with qtbot.waitSignal(page.cell_shown, timeout=2000) as sig:
         click_cell(qtbot, page, 0, 1)
     assert sig.args == [0, 1, 1]
@@ -117,10 +123,7 @@ def test_evaluate_on_another_folder(qtbot, window, trained_run, tmp_path):
     shutil.copy(folder / "bright" / "bright_0.png", folder / "bright" / "copy_of_0.png")
     (folder / "Bright").mkdir()  # the class is "bright": not scored, and the banner says so
     Image.fromarray(np.full((40, 40, 3), 200, np.uint8)).save(folder / "Bright" / "b.png")
-    page = window.pages[4]
-    window.show_page(4)
-    with qtbot.waitSignal(page.metrics_shown, timeout=10000):
-        window.state.set_run(str(trained_run))
+    page = open_run(qtbot, window, trained_run)
     with qtbot.waitSignal(page.folder_evaluated, timeout=120000) as sig:
         assert page.evaluate_folder(str(folder)) is not None
     metrics = sig.args[0]
@@ -254,10 +257,7 @@ def test_a_folder_that_fails_leaves_the_shown_figures_labelled_as_theirs(qtbot, 
                                                                          trained_run, tmp_path):
     """The label read "Evaluating on NEW…" above the validation figures after a failure,
     and the message blamed the folder names when the files could not be read."""
-    page = window.pages[4]
-    window.show_page(4)
-    with qtbot.waitSignal(page.metrics_shown, timeout=10000):
-        window.state.set_run(str(trained_run))
+    page = open_run(qtbot, window, trained_run)
     shown = page.source_label.text()
     bad = tmp_path / "held"
     for cls in ("bright", "dark"):
@@ -308,10 +308,7 @@ def test_a_folder_result_that_ends_after_another_run_opened_is_not_shown_as_its(
         qtbot, window, trained_run, tmp_path):
     """Run A's figures on a folder appeared under run B's name."""
     other = _run_copy(trained_run, tmp_path / "run_b")
-    page = window.pages[4]
-    window.show_page(4)
-    with qtbot.waitSignal(page.metrics_shown, timeout=10000):
-        window.state.set_run(str(trained_run))
+    page = open_run(qtbot, window, trained_run)
     folder = Path(RunFolder(trained_run).read_json("split.json")["root"])
     job = page.evaluate_folder(str(folder))
     window.state.set_run(str(other))  # before the job can end: its signals wait for the loop
@@ -330,10 +327,7 @@ def test_a_cell_whose_images_cannot_be_found_says_so(qtbot, window, trained_run,
     cfg = rf.load_config()
     cfg.data.data_dir = str(tmp_path / "moved")
     rf.save_config(cfg)
-    page = window.pages[4]
-    window.show_page(4)
-    with qtbot.waitSignal(page.metrics_shown, timeout=10000):
-        window.state.set_run(str(run))
+    page = open_run(qtbot, window, run)
     click_cell(qtbot, page, 0, 0)
     qtbot.waitUntil(lambda: not window.runner.is_busy(), timeout=120000)
     qtbot.waitUntil(lambda: "could not be found" in page.content.cell_label.text(), timeout=5000)
@@ -347,10 +341,7 @@ def test_validation_images_gone_since_training_are_named_above_the_cells(
     val = [r for r in RunFolder(run).read_json("split.json")["val"] if r["label"] == 0]
     for r in val[:2]:
         (tmp_path / "data" / r["path"]).unlink()
-    page = window.pages[4]
-    window.show_page(4)
-    with qtbot.waitSignal(page.metrics_shown, timeout=10000):
-        window.state.set_run(str(run))
+    page = open_run(qtbot, window, run)
     with qtbot.waitSignal(page.predictions_ready, timeout=120000):
         click_cell(qtbot, page, 0, 0)
     assert f"2 of the {metrics.n_images} validation images cannot be read now" in \

@@ -7,7 +7,7 @@ import shutil
 from core.infer.metrics import Metrics
 from core.runs.folder import RunFolder
 from test_calibrate_changed_images import replace_validation_pictures, run_with_own_data
-from test_gui_evaluate import click_cell
+from test_gui_evaluate import click_cell, open_run
 
 
 def test_replaced_validation_pictures_are_named_above_the_cells(qtbot, window, trained_run,
@@ -16,10 +16,7 @@ def test_replaced_validation_pictures_are_named_above_the_cells(qtbot, window, t
     run = run_with_own_data(trained_run, tmp_path)
     metrics = Metrics.from_dict(RunFolder(run).metrics())
     replace_validation_pictures(run)
-    page = window.pages[4]
-    window.show_page(4)
-    with qtbot.waitSignal(page.metrics_shown, timeout=10000):
-        window.state.set_run(str(run))
+    page = open_run(qtbot, window, run)
     assert "changed since" not in page.banner.text()
     with qtbot.waitSignal(page.predictions_ready, timeout=120000):
         click_cell(qtbot, page, 0, 0)
@@ -31,10 +28,7 @@ def test_replaced_validation_pictures_are_named_above_the_cells(qtbot, window, t
 
 def test_unchanged_validation_images_give_no_banner(qtbot, window, trained_run, tmp_path):
     run = run_with_own_data(trained_run, tmp_path)
-    page = window.pages[4]
-    window.show_page(4)
-    with qtbot.waitSignal(page.metrics_shown, timeout=10000):
-        window.state.set_run(str(run))
+    page = open_run(qtbot, window, run)
     with qtbot.waitSignal(page.predictions_ready, timeout=120000):
         click_cell(qtbot, page, 0, 0)
     assert "changed since" not in page.banner.text()
@@ -53,10 +47,7 @@ def test_a_stopped_runs_confidence_tab_says_it_is_calibrated_when_it_completes(
     folder = RunFolder(run)
     clear_trust(folder)  # as training leaves a stopped run
     folder.update_run_info(status="stopped")
-    page = window.pages[4]
-    window.show_page(4)
-    with qtbot.waitSignal(page.metrics_shown, timeout=10000):
-        window.state.set_run(str(run))
+    page = open_run(qtbot, window, run)
     text = page.content.confidence.label.text()
     assert "Not calibrated yet: the run was stopped" in text and "Resume it" in text
     assert "too few validation images" not in text
@@ -80,10 +71,7 @@ def test_macro_f1_says_which_classes_it_averages(qtbot, window, trained_run, tmp
     probs = np.array([[.8, .1, .1], [.7, .2, .1], [.2, .7, .1], [.1, .8, .1], [.1, .8, .1],
                       [.1, .2, .7]])
     folder.write_metrics(compute_metrics(y, probs, classes).to_dict())
-    page = window.pages[4]
-    window.show_page(4)
-    with qtbot.waitSignal(page.metrics_shown, timeout=10000):
-        window.state.set_run(str(run))
+    page = open_run(qtbot, window, run)
     text = page.content.summary_label.text()
     assert "the F1 of the 2 classes with images averaged; 'poly_100' had no image here" in text
     assert "the classes' F1 averaged" not in text
@@ -107,10 +95,7 @@ def test_a_split_folder_says_only_its_test_images_were_scored(qtbot, window, tra
             for i in range(n):
                 arr = np.clip(base + rng.normal(0, 30, (40, 40, 3)), 0, 255).astype(np.uint8)
                 Image.fromarray(arr).save(folder / subset / name / f"{name}_{i}.png")
-    page = window.pages[4]
-    window.show_page(4)
-    with qtbot.waitSignal(page.metrics_shown, timeout=10000):
-        window.state.set_run(str(trained_run))
+    page = open_run(qtbot, window, trained_run)
     with qtbot.waitSignal(page.folder_evaluated, timeout=120000) as sig:
         page.evaluate_folder(str(folder))
     assert sig.args[0].n_images == 4
