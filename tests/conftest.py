@@ -31,7 +31,19 @@ def _isolated_home(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
     monkeypatch.setenv("FTS_DATA_DIR", str(home / "studio-data"))
+    isolate_qsettings(home / ".config")
     yield
+
+
+def isolate_qsettings(config_dir) -> None:
+    """Point QSettings at ``config_dir``.  Qt reads XDG_CONFIG_HOME once per process, so
+    the variable alone kept one settings file for all of a worker's tests: a test that left
+    the Log open (test_gui_second_day) opened it in every later window, and the Predict
+    page's room at 900×600 failed in CI on that worker only."""
+    from PySide6.QtCore import QSettings
+
+    for fmt in (QSettings.NativeFormat, QSettings.IniFormat):
+        QSettings.setPath(fmt, QSettings.UserScope, str(config_dir))
 
 
 @pytest.fixture(autouse=True)

@@ -489,3 +489,21 @@ def test_an_image_relabelled_while_its_batch_was_added_shows_where_it_went(qtbot
     assert (data / "a" / "0.png").is_file()
     assert page.review.decision(paths[0]) == "a" and paths[0] in page.review.added
     assert page.thumbs.mark(paths[0]).endswith("a\u2069")
+
+
+def test_each_test_has_a_settings_file_of_its_own(tmp_path):
+    """Qt reads XDG_CONFIG_HOME once per process, so tests shared one settings file: the
+    Log left open above opened in every later window of that pytest worker, and a Predict
+    test at 900×600 failed in CI only.  conftest points QSettings at each test's folder."""
+    from PySide6.QtCore import QSettings
+
+    from conftest import isolate_qsettings
+    from gui import recent
+
+    isolate_qsettings(tmp_path / "first")
+    recent.settings().setValue("window_state", b"left open")
+    assert recent.settings().fileName().startswith(str(tmp_path / "first"))
+    isolate_qsettings(tmp_path / "second")
+    assert recent.settings().value("window_state") is None
+    assert QSettings("FineTuneStudio", "Fine-Tune Studio").fileName().startswith(
+        str(tmp_path / "second"))
