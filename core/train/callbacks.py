@@ -27,7 +27,7 @@ def phase_logs(loop):
         import tensorboard  # noqa: F401  (keras' callback needs its summary writer)
     except ImportError:
         return None
-    return tensorboard_callback(str(loop.run.logs_dir / loop.phase))
+    return tensorboard_callback(str(loop.run.logs_dir / loop.phase), loop.listener)
 
 
 def log_one_epoch(loop, model, epoch: int, logs: dict) -> None:
@@ -62,18 +62,58 @@ def engine_callback(loop):
     return EngineCallback()
 
 
-def tensorboard_callback(log_dir: str):
-    """Keras' TensorBoard callback, given plain float logs, once per epoch, no graph."""
+#: Summary writers whose file could not be written, kept until the process ends.  Such a
+#: writer destroyed in the thread that trained aborted the whole process when that thread
+#: ended ("PyEval_SaveThread: ... the GIL is released", seen in the window's QThread when the
+#: run folder turned read-only); one freed at exit, on the main thread, is harmless.
+_FAILED_WRITERS: list = []
+
+
+def tensorboard_callback(log_dir: str, listener=None):
+    """Keras' TensorBoard callback, given plain float logs, once per epoch, no graph.
+
+    The logs are an extra: when they cannot be written (a full disk, a folder turned
+    read-only) the run is told once and goes on without them; the checkpoint written next
+    says what stops it.  TensorFlow's raw ``FlushSummaryWriter`` error ended the run before."""
     import keras
+    import tensorflow as tf
+
+    from core.events import Log, emit
 
     class TensorBoard(keras.callbacks.TensorBoard):
+        _given_up = False
+
+        def _safely(self, write, *args) -> None:
+            if self._given_up:
+                return
+            try:
+                write(*args)
+            except tf.errors.OpError as exc:
+                self._given_up = True
+                _FAILED_WRITERS.extend(getattr(self, "_writers", {}).values())
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                reason = first.split("; ", 1)[-1] if "; " in first else type(exc).__name__
+                emit(listener, Log(f"TensorBoard logs in {log_dir} could not be written "
+                                   f"({reason}); training goes on without them", "warning"))
+
+        def on_train_begin(self, logs=None):
+            self._safely(super().on_train_begin, logs)
+
         def on_train_batch_end(self, batch, logs=None):
-            super().on_train_batch_end(batch, scalar_logs(logs))
+            self._safely(super().on_train_batch_end, batch, scalar_logs(logs))
+
+        def on_test_begin(self, logs=None):
+            self._safely(super().on_test_begin, logs)
 
         def on_test_end(self, logs=None):
-            super().on_test_end(scalar_logs(logs))
+            self._safely(super().on_test_end, scalar_logs(logs))
 
         def on_epoch_end(self, epoch, logs=None):
-            super().on_epoch_end(epoch, scalar_logs(logs))
+            self._safely(super().on_epoch_end, epoch, scalar_logs(logs))
+
+        def on_train_end(self, logs=None):
+            if self._given_up:  # closing flushes again, and fails again
+                return
+            self._safely(super().on_train_end, logs)
 
     return TensorBoard(log_dir=log_dir, update_freq="epoch", profile_batch=0, write_graph=False)
