@@ -6,5 +6,12 @@ libraries (TensorFlow, albumentations) are imported inside the functions that
 need them, so that importing ``core`` stays cheap and the window appears fast.
 """
 
+import os
+
+# albumentations asks pypi.org for a newer version of itself on import: an unannounced network
+# call from an app that works offline, 0.6 s on the window's first visit to the Augment page,
+# and a library warning before every command behind a proxy that refuses (a review).
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+
 __version__ = "0.1.0"
 APP_NAME = "Fine-Tune Studio"
