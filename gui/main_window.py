@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QApplication, QDockWidget, QHBoxLayout, QLabel, Q
                                QPushButton, QStackedWidget, QWidget)
 
 from core.events import BatchEnd, DeviceChosen, FileSkipped, Log, PhaseStarted, Progress
-from gui import plain_text, recent, tf_loader
+from gui import plain_text, recent, tf_loader, wheel_guard
 from gui.jobs import Job, JobRunner, cancel_all_jobs, live_jobs
 from gui.keys import key_text
 from gui.log_view import LogView
@@ -71,6 +71,7 @@ class MainWindow(ProjectFiles, DropTarget, WindowMenus, QMainWindow):
         self.setAcceptDrops(True)
         self._pending_edits = PendingEdits(self)  # a typed number counts for Ctrl+Enter, Ctrl+S
         QApplication.instance().installEventFilter(self._pending_edits)
+        wheel_guard.install(QApplication.instance())  # the wheel scrolls pages, not settings
         self.resize(1280, 820)
         self.setMinimumSize(900, 600)
 
