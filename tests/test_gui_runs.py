@@ -534,3 +534,33 @@ def test_the_current_run_is_marked_in_the_table(qtbot, window, two_runs):
 
     assert status(ib).text().endswith(" · current") and status(ib).font().bold()
     assert not status(ia).text().endswith("current") and not status(ia).font().bold()
+
+
+def test_the_train_page_forgets_a_deleted_run(qtbot, window, two_runs, monkeypatch):
+    """After the current run was deleted, the Train page still read "Finished", with that
+    run's device line and time-budget plan above "No run open" (a review)."""
+    from types import SimpleNamespace
+
+    from core.events import BudgetPlanned, DeviceChosen
+    from gui.pages.train.page import TrainPage
+
+    _h, ia, _ib, a, _b = two_runs
+    window.state.set_run(str(a))
+    window.state.mark_saved()
+    train = next(p for p in window.pages if isinstance(p, TrainPage))
+    panel = train.panel
+    # what training left on the page
+    panel.set_progress(5, 5, "Finished")
+    panel.show_event(DeviceChosen(SimpleNamespace(describe=lambda: "CPU; mixed precision off")))
+    panel.show_event(BudgetPlanned(60.0, 1, 2, "3 head epochs, then 2 fine-tuning"))
+    assert panel.device_label.text().startswith("Device: CPU") and not panel.plan_label.isHidden()
+    monkeypatch.setattr(plain_text, "question", lambda *args, **kw: QMessageBox.Yes)
+    page = runs_page(window)
+    page.select_ids([ia])
+    page.delete_button.click()
+    assert not a.exists() and window.state.run_dir is None
+    assert "No run open" in train.status_label.text()
+    assert panel.progress.format() == "" and panel.progress.value() == 0
+    assert panel.device_label.text() == "Device: decided when training starts"
+    assert panel.plan_label.isHidden()
+    assert panel.log.toPlainText().splitlines()[-1].endswith(f"run {a} deleted")

@@ -361,6 +361,7 @@ class TrainPage(Page):
             if other:  # "Training finished… Next: Evaluate" was about the run shown before
                 self.clear_message()
             if not run_dir and other and self._shown_run:  # deleted, or another project
+                self.panel.forget_run(self._shown_run)
                 self._shown_run = None
                 self.curves.clear()
                 self.status_label.setText("No run open: press Start to train one, or open "
@@ -370,7 +371,7 @@ class TrainPage(Page):
                 rows, best, text = opened_run(run_dir)
                 self.curves.load_history(rows)
                 self.curves.mark_best(float(best) if best else None)
-                self.panel.set_progress(0, 1, "")
+                self.panel.forget_run()  # no bar, plan or device of the run shown before
                 self.status_label.setText(text)
                 self.panel.add_log(text)
         self._update_buttons()

@@ -10,6 +10,7 @@ meaning; the panel only displays.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any, Optional
 
@@ -107,6 +108,16 @@ class RunPanel(QWidget):
     def add_log(self, message: str, level: str = "info") -> None:
         prefix = "" if level == "info" else f"{level.upper()}: "
         self.log.appendPlainText(f"{time.strftime('%H:%M:%S')}  {prefix}{message}")
+
+    def forget_run(self, closed: Optional[str] = None) -> None:
+        """Back to no run: the bar, device line and plan were the closed run's ("Finished"
+        and its device stayed up after that run was deleted, a review).  ``closed``: the
+        run folder no longer shown, logged as deleted (gone from disk) or closed."""
+        if closed:
+            self.add_log(f"run {closed} " + ("closed" if os.path.isdir(closed) else "deleted"))
+        self.plan_label.hide()
+        self.set_progress(0, 1, "")
+        self.device_label.setText("Device: decided when training starts")
 
     def new_run(self) -> None:
         self.in_batches = False
