@@ -46,3 +46,20 @@ def test_time_budget_setting_and_the_plan_on_the_page(qtbot, window):
     assert page.plan_label.isVisible() and "3 cached views" in page.plan_label.text()
     page.panel.new_run()
     assert not page.plan_label.isVisible()
+
+
+def test_a_flat_curve_offers_no_rate_to_use(qtbot):
+    """A curve flat to within noise proposed its noise's lowest point, and "Use 2.2e-06"
+    set a rate that trained nothing (a review)."""
+    import numpy as np
+
+    from core.train.lr_finder import RangeTest
+    from gui.pages.train.lr_finder_view import LearningRateFinderDialog
+
+    rates = list(np.geomspace(1e-7, 1e-2, 30))
+    dialog = LearningRateFinderDialog(RangeTest(rates, [1.0986] * 30, 2.2e-6, 1.8e-5, 2.2e-5,
+                                                flat=True))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.marker is None and not dialog.use_button.isVisible()
+    assert "No rate to propose" in dialog.summary.text()

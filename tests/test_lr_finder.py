@@ -96,3 +96,49 @@ def test_find_learning_rate_job_writes_no_run_folder(tmp_path, tiny_weights):
     out = find_learning_rate(tiny_config(data, tiny_weights))
     assert len(out.rates) >= 20 and 1e-7 <= out.proposal <= 1.0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
+
+
+def test_a_flat_curve_proposes_no_rate():
+    """The loss of a head that cannot learn sat at ln 3 to within 1e-6, and the lowest point
+    of that noise was proposed, 2.2e-06: the run then trained nothing (a review)."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    model.compile(keras.optimizers.SGD(1e-7), "categorical_crossentropy")
+
+    def nothing_to_learn():  # all-zero inputs, labels evenly spread: ln 3 is the best loss
+        y = np.eye(3)[np.arange(15) % 3]
+        while True:
+            yield np.zeros((15, 4), "float32"), y
+
+    events = []
+    out = range_test(model, nothing_to_learn(), lowest=1e-7, highest=1e-2, steps=40,
+                     listener=events.append)
+    assert out.flat and "no rate to propose" in out.describe()
+    assert any(isinstance(e, Log) and "did not fall" in e.message for e in events)
+    assert not range_test(tiny_softmax(), batches(), lowest=1e-5, highest=10.0, steps=60).flat
+
+
+def test_the_finder_refuses_weights_none_and_lr_auto_keeps_the_default(tmp_path):
+    """From scratch every layer trains; the finder tests a frozen random backbone's head,
+    whose curve says nothing about the rate the run needs (a review)."""
+    from types import SimpleNamespace
+
+    from core.config import StudioConfig
+    from core.errors import ConfigError
+    from core.train.lr_finder import FALLBACK_RATE, find_learning_rate, resolve_auto_lr
+
+    data = make_bright_dark(tmp_path / "data", per_class=4)
+    with pytest.raises(ConfigError, match="weights 'none' every layer trains from scratch"):
+        find_learning_rate(tiny_config(data, "none"))
+    cfg = StudioConfig()
+    cfg.train.learning_rate = 0  # auto
+    events, saved = [], []
+    session = SimpleNamespace(scratch=True, cfg=cfg, listener=events.append,
+                              cluster=SimpleNamespace(is_chief=True),
+                              run=SimpleNamespace(save_config=saved.append))
+    resolve_auto_lr(session)
+    assert cfg.train.learning_rate == FALLBACK_RATE and saved == [cfg]
+    (warning,) = [e for e in events if isinstance(e, Log) and e.level == "warning"]
+    assert "from scratch" in warning.message and f"default rate {FALLBACK_RATE:g}" in warning.message

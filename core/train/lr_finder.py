@@ -28,6 +28,12 @@ from core.events import CancelToken, Log, Progress, emit
 LOWEST, HIGHEST, STEPS = 1e-7, 1.0, 100
 SMOOTHING = 0.9  # exponential moving average of the loss (bias-corrected)
 DIVERGED = 4.0  # stop when the smoothed loss exceeds this multiple of its best
+#: A curve whose lowest smoothed loss is less than this share below its first is flat: no
+#: rate helped, and the lowest point is noise (a frozen random backbone's head sat at ln 3 to
+#: within 1e-6 and the finder proposed 2.2e-06, which then trained nothing; a review).
+FLAT = 0.02
+#: ``--lr auto``'s rate when the test cannot propose one: the setting's default.
+FALLBACK_RATE = 1e-3
 
 
 @dataclass
@@ -41,11 +47,16 @@ class RangeTest:
     min_loss_rate: float = 1e-2
     diverged: bool = False
     seconds: float = 0.0
+    flat: bool = False  # the loss fell at no rate tried: nothing to propose
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     def describe(self) -> str:
+        if self.flat:
+            tried = f" ({self.rates[0]:.2g} to {self.rates[-1]:.2g})" if self.rates else ""
+            return (f"learning-rate finder: the loss did not fall at any rate tried{tried}: "
+                    f"no rate to propose ({len(self.rates)} steps, {self.seconds:.1f} s)")
         return (f"learning-rate finder: lowest loss at {self.min_loss_rate:.2g}, steepest "
                 f"descent at {self.steepest:.2g}; proposed {self.proposal:.2g} "
                 f"({len(self.rates)} steps, {self.seconds:.1f} s)")
@@ -69,6 +80,14 @@ def propose(rates: list[float], losses: list[float]) -> tuple[float, float, floa
         steepest = min_rate
     proposal = float(min(max(min_rate / 10, r[0]), r[-1]))
     return proposal, steepest, min_rate
+
+
+def is_flat(losses: list[float]) -> bool:
+    """Whether the smoothed loss never fell clearly below where it started."""
+    if len(losses) < 3:
+        return True
+    start = losses[0]
+    return not start - min(losses) > FLAT * abs(start)
 
 
 def range_test(model, batches: Iterable, *, lowest: float = LOWEST, highest: float = HIGHEST,
@@ -113,6 +132,7 @@ def range_test(model, batches: Iterable, *, lowest: float = LOWEST, highest: flo
     finally:
         model.set_weights(saved)
     out.proposal, out.steepest, out.min_loss_rate = propose(out.rates, out.losses)
+    out.flat = is_flat(out.losses)
     out.seconds = round(time.time() - t0, 2)
     emit(listener, Log(out.describe()))
     return out
@@ -152,9 +172,9 @@ def find_learning_rate(cfg, listener=None, cancel: Optional[CancelToken] = None,
     import keras
 
     from core.data.dataset import require_usable, scan_dataset, split_dataset
-    from core.errors import DataError
+    from core.errors import ConfigError, DataError
     from core.model.backbones import get_backbone, resolve_image_size
-    from core.model.build import build_model
+    from core.model.build import build_model, exact_fit_planned, is_from_scratch
     from core.model.weights import resolve_weights
     from core.train.device import configure, reset_policy
     from core.train.fast_head import cached_features
@@ -165,6 +185,8 @@ def find_learning_rate(cfg, listener=None, cancel: Optional[CancelToken] = None,
     cfg = cfg.copy().validate()
     if not cfg.data.data_dir:
         raise DataError("no data folder given: choose a folder with one sub-folder per class")
+    if is_from_scratch(cfg.model):
+        raise ConfigError(SCRATCH)
     spec = get_backbone(cfg.model.backbone)
     size = resolve_image_size(spec, cfg.model.image_size, cfg.model.weights)
     cfg.model.backbone, cfg.model.image_size = spec.name, size
@@ -176,8 +198,11 @@ def find_learning_rate(cfg, listener=None, cancel: Optional[CancelToken] = None,
         keras.utils.set_random_seed(cfg.train.seed)
         weights = resolve_weights(cfg.model, size, listener, cancel)
         model = build_model(cfg.model, len(report.classes), size, weights)
+        t = cfg.train  # the views a run caches (Session.head_features), so the window and
+        views = t.head_feature_views if exact_fit_planned(cfg) else min(  # --lr auto agree
+            t.head_feature_views, max(t.epochs, 1))
         per_view, _ = cached_features(model, split.train, [], cfg, None, LoopState(), listener,
-                                      cancel, device, cfg.train.batch_size, views=1)
+                                      cancel, device, cfg.train.batch_size, views=views)
         cw = class_weights_for([r.label for r in split.train], len(report.classes),
                                cfg.train.class_weights)
         return head_range_test(model, per_view, cfg, device.xla, cfg.train.batch_size, cw,
@@ -186,14 +211,31 @@ def find_learning_rate(cfg, listener=None, cancel: Optional[CancelToken] = None,
         reset_policy()
 
 
+#: Why the test is not run without pretrained weights (the window refuses; --lr auto keeps
+#: the default rate and says so).
+SCRATCH = ("the learning-rate finder tests the new head on the pretrained backbone's "
+           "features; with weights 'none' every layer trains from scratch, which it cannot "
+           f"test: keep the default learning rate ({FALLBACK_RATE:g}), or choose ImageNet "
+           "weights")
+
+
 def resolve_auto_lr(session) -> None:
-    """``--lr auto``: run the range test on the head, keep its proposal in config.json."""
-    per_view, _ = session.head_features()
-    with session.strategy.scope():
-        found = head_range_test(session.model, per_view, session.cfg, session.device.xla,
-                                session.worker_batch, session.class_weight, session.listener,
-                                session.cancel)
-    session.cfg.train.learning_rate = float(f"{found.proposal:.2g}")
+    """``--lr auto``: run the range test on the head, keep its proposal in config.json (the
+    default rate, said why, when there is none: from scratch, or a flat curve)."""
+    if session.scratch:
+        rate, why = FALLBACK_RATE, SCRATCH.split(": keep")[0]
+    else:
+        per_view, _ = session.head_features()
+        with session.strategy.scope():
+            found = head_range_test(session.model, per_view, session.cfg, session.device.xla,
+                                    session.worker_batch, session.class_weight,
+                                    session.listener, session.cancel)
+        rate, why = (FALLBACK_RATE, "the loss did not fall at any rate tried") if found.flat \
+            else (float(f"{found.proposal:.2g}"), "")
+    if why:
+        emit(session.listener, Log(f"--lr auto: {why}; using the default rate {rate:g}",
+                                   "warning"))
+    session.cfg.train.learning_rate = rate
     if session.cluster.is_chief:
         session.run.save_config(session.cfg)  # a resume trains on with the same rate
     emit(session.listener, Log(f"learning rate 1 (auto): {session.cfg.train.learning_rate:g}"))

@@ -27,6 +27,19 @@ def find_lr_job(cfg, report, listener=None, cancel=None):
     return find_learning_rate(cfg, listener=listener, cancel=cancel, report=report)
 
 
+def summary_text(result) -> str:
+    """The line under the curve: the proposal, or why there is none."""
+    steps = f"{len(result.rates)} steps, {result.seconds:.1f} s."
+    if result.flat:
+        return ("<b>No rate to propose:</b> the loss did not fall at any rate tried, so the "
+                "lowest point is noise. Keep the learning rate you have; check that the "
+                f"classes differ in the images and that the weights are pretrained. {steps}")
+    return (f"Proposed learning rate: <b>{result.proposal:.2g}</b> (lowest loss at "
+            f"{result.min_loss_rate:.2g}, steepest fall at {result.steepest:.2g}"
+            + ("; the loss diverged at the end, as it should" if result.diverged else "")
+            + f"). {steps}")
+
+
 #: The dialog's least size (width, height).
 MIN_SIZE = (540, 470)
 
@@ -59,17 +72,15 @@ class LearningRateFinderDialog(QDialog):
         self.plot.setLabel("left", "loss (smoothed)")
         self.plot.setMinimumSize(420, 260)
         self.curve = self.plot.plot(result.rates, result.losses, pen=pg.mkPen(ACCENT, width=2))
-        self.marker = pg.InfiniteLine(pos=math.log10(result.proposal), angle=90,
-                                      pen=pg.mkPen(PROPOSAL_COLOR, width=2),
-                                      label=f"proposed {result.proposal:.2g}",
-                                      labelOpts={"color": PROPOSAL_COLOR, "position": 0.9})
-        self.plot.addItem(self.marker)
+        self.marker = None
+        if not result.flat:
+            self.marker = pg.InfiniteLine(pos=math.log10(result.proposal), angle=90,
+                                          pen=pg.mkPen(PROPOSAL_COLOR, width=2),
+                                          label=f"proposed {result.proposal:.2g}",
+                                          labelOpts={"color": PROPOSAL_COLOR, "position": 0.9})
+            self.plot.addItem(self.marker)
         lay.addWidget(self.plot, 1)
-        self.summary = QLabel(
-            f"Proposed learning rate: <b>{result.proposal:.2g}</b> (lowest loss at "
-            f"{result.min_loss_rate:.2g}, steepest fall at {result.steepest:.2g}"
-            + ("; the loss diverged at the end, as it should" if result.diverged else "")
-            + f"). {len(result.rates)} steps, {result.seconds:.1f} s.")
+        self.summary = QLabel(summary_text(result))
         self.summary.setWordWrap(True)
         self.summary.setStyleSheet(f"color: {MUTED}")
         lay.addWidget(self.summary)
@@ -78,6 +89,7 @@ class LearningRateFinderDialog(QDialog):
         self.use_button.setObjectName("primary")
         self.use_button.setToolTip("Set learning rate 1 to the proposed rate")
         buttons.addButton(self.use_button, QDialogButtonBox.AcceptRole)
+        self.use_button.setVisible(not result.flat)  # a flat curve proposes nothing
         self.use_button.clicked.connect(self._use)
         buttons.rejected.connect(self.reject)
         lay.addWidget(buttons)

@@ -227,7 +227,8 @@ class TrainPage(Page):
         return job
 
     def _show_lr_finding(self, result) -> None:
-        self.panel.set_progress(1, 1, f"Proposed learning rate {result.proposal:.2g}")
+        self.panel.set_progress(1, 1, "No rate to propose" if result.flat else
+                                f"Proposed learning rate {result.proposal:.2g}")
         self.status_label.setText(result.describe()[:1].upper() + result.describe()[1:] + ".")
         self.lr_dialog = LearningRateFinderDialog(result, self)
         self.lr_dialog.use_rate.connect(lambda rate: self._write("learning_rate", rate))
