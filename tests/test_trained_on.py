@@ -121,3 +121,43 @@ def test_the_evaluate_page_says_the_training_images_could_not_be_recognised(
     text = page.banner.text()
     assert "split.json is missing" in text and str(tmp_path / "gone") in text
     assert "flatter the figures" in text
+
+
+def test_the_run_s_own_split_folder_is_not_sent_to_score_its_train_folder(trained_run,
+                                                                           tmp_path):
+    """`evaluate RUN SPLIT` said "give SPLIT/train to score the training images", and that
+    command was refused: every image in it is one the model trained on (a CLI review)."""
+    import numpy as np
+    from PIL import Image
+
+    from core.data.dataset import scan_dataset, split_dataset
+    from core.events import Log
+    from core.infer.evaluation import evaluate_labelled_folder, training_images
+    from core.infer.loaders import load_predictor
+
+    data, rng = tmp_path / "split", np.random.default_rng(5)
+    for subset, n in (("train", 6), ("val", 3), ("test", 2)):
+        for cls, level in (("bright", 190), ("dark", 60)):
+            (data / subset / cls).mkdir(parents=True)
+            for i in range(n):
+                arr = np.clip(level + rng.normal(0, 30, (40, 40, 3)), 0, 255).astype(np.uint8)
+                Image.fromarray(arr).save(data / subset / cls / f"{i}.png")
+    run = _copy_run(trained_run, tmp_path / "run", data)  # as if trained on the split folder
+    run.write_split(split_dataset(scan_dataset(str(data))))
+    predictor, trained = load_predictor(trained_run), training_images(str(run.path))
+
+    def said(folder, trained_on):
+        events = []
+        result = evaluate_labelled_folder(predictor, str(folder), events.append,
+                                          trained_on=trained_on)
+        return result, " ".join(e.message for e in events if isinstance(e, Log))
+
+    result, text = said(data, trained)
+    assert result.metrics.n_images == 4
+    assert f"give {data / 'val'} to score its validation images" in text
+    assert "to score the training images" not in text
+    result, text = said(data / "val", trained)  # what it points to works
+    assert result.metrics.n_images == 6 and not result.left_out
+    # a model that did not train on it: its train/ is offered as before
+    _, text = said(data, type(trained)())
+    assert f"give {data / 'train'} to score the training images" in text

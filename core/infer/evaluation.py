@@ -28,7 +28,7 @@ from core.data.dataset_report import COPY_KINDS
 from core.errors import DataError
 from core.events import CancelToken, Log, emit
 from core.infer.metrics import Metrics, compute_metrics
-from core.infer.trained_on import TrainedOn, learnt_records
+from core.infer.trained_on import TrainedOn, learnt_records, trained_on_subset
 from core.infer.trained_on import same_content, training_images  # noqa: F401 - used from here
 from core.infer.unknown_share import UnknownShare, unknown_share
 from core.shown import one_line
@@ -176,9 +176,11 @@ def evaluate_labelled_folder(predictor, data_dir: str, listener=None,
         hits = nfc.get(unicodedata.normalize("NFC", folder), [])
         return exact.get(folder, hits[0] if len(hits) == 1 else None)
 
+    if isinstance(trained_on, frozenset):
+        trained_on = TrainedOn(paths=trained_on)
     report = scan_dataset(data_dir, listener=listener, cancel=cancel,
                           scored=lambda folder: label(folder) is not None)
-    subset, subset_left = held_out(report, data_dir, listener)
+    subset, subset_left = held_out(report, data_dir, listener, trained_on)
     unknown = [c for c in report.classes if label(c) is None]
     if unknown:
         # one_line: a folder's line break split this warning and forged a line of the log
@@ -187,8 +189,6 @@ def evaluate_labelled_folder(predictor, data_dir: str, listener=None,
     labels = {c: label(c) for c in {r.class_name for r in report.records}}
     records = [dataclasses.replace(r, label=labels.get(r.class_name)) for r in report.records
                if labels.get(r.class_name) is not None]
-    if isinstance(trained_on, frozenset):
-        trained_on = TrainedOn(paths=trained_on)
     records, learnt, unrecognised = _without_learnt(records, trained_on, data_dir, listener)
     copies = [p for p in report.problems if p.kind in COPY_KINDS]
     if copies:
@@ -247,11 +247,14 @@ def _without_learnt(records: list, trained_on: TrainedOn, data_dir: str,
     return records, learnt, unrecognised
 
 
-def held_out(report, data_dir: str, listener=None) -> tuple[str, int]:
+def held_out(report, data_dir: str, listener=None,
+             trained_on: TrainedOn = TrainedOn()) -> tuple[str, int]:
     """A folder split into train/val/test is scored on its test/ images (else val/), not all
     three: its train/ images are most likely the ones the model learnt from, and mixing them
     in flattered every figure without a word.  Says which subset was scored, and returns it
-    with the number of images left out ("", 0: not a split folder) for the window to say."""
+    with the number of images left out ("", 0: not a split folder) for the window to say.
+    Its train/ is offered to score only when the model did not train on it (``trained_on``):
+    the run's own folder was sent to a command refused for that very reason (a review)."""
     if report.layout != "split":
         return "", 0
     # The subsets that hold files, readable or not: judged by the readable images alone,
@@ -261,11 +264,18 @@ def held_out(report, data_dir: str, listener=None) -> tuple[str, int]:
     held = "test" if "test" in subsets else "val" if "val" in subsets else ""
     if held:
         left = sum(r.subset != held for r in report.records)
+        train = [r for r in report.records if r.subset == "train"]
+        if not trained_on_subset(train, trained_on, data_dir):
+            hint = f"give {os.path.join(data_dir, 'train')} to score the training images"
+        elif held == "test" and "val" in subsets:
+            hint = (f"its train/ images are the ones the model trained on; give "
+                    f"{os.path.join(data_dir, 'val')} to score its validation images")
+        else:
+            hint = "its train/ images are the ones the model trained on"
         report.records = [r for r in report.records if r.subset == held]
         report.problems = [p for p in report.problems if p.subset == held]
         emit(listener, Log(f"{data_dir} is split into subsets: scoring its {held}/ images "
-                           f"only (give {os.path.join(data_dir, 'train')} to score the "
-                           "training images)"))
+                           f"only ({hint})"))
         return held, left
     emit(listener, Log(f"{data_dir} holds train/ only: scoring training images, which "
                        "flatters a model that learnt from them", "warning"))

@@ -35,6 +35,8 @@ class TrainedOn:
     gone: frozenset = frozenset()
     #: The relative path of every image of the split (train, validation and test).
     names: frozenset = frozenset()
+    #: The relative path of every training image.
+    trained_names: frozenset = frozenset()
     #: Where the run recorded its images.
     root: str = ""
     #: Why the images cannot be known at all ("" when they can, or nothing was asked).
@@ -54,7 +56,8 @@ def _from_split(split) -> TrainedOn:
             gone.add((_rel(os.path.relpath(r.path, root)), r.width, r.height))
     names = frozenset(_rel(os.path.relpath(r.path, root))
                       for r in (*split.train, *split.val, *split.test))
-    return TrainedOn(frozenset(found), frozenset(gone), names, split.root)
+    trained = frozenset(_rel(os.path.relpath(r.path, root)) for r in split.train)
+    return TrainedOn(frozenset(found), frozenset(gone), names, trained, split.root)
 
 
 def training_images(model_path: str, listener=None, cancel=None,
@@ -126,6 +129,14 @@ def remade_split(run, cfg, listener=None, cancel=None, near_copies=None):
     emit(listener, Log(f"{missing}: the split was made again from its config.json (seed "
                        f"{cfg.data.seed}, validation share {cfg.data.val_split}, {data})"))
     return split, ""
+
+
+def trained_on_subset(records: list, trained_on: TrainedOn, data_dir: str) -> bool:
+    """Whether ``records`` (a split folder's train/ images) hold images the model trained on,
+    by their paths relative to ``data_dir`` (the run's own folder, a copy or the moved one)."""
+    base = os.path.abspath(data_dir)
+    return any(_rel(os.path.relpath(os.path.abspath(r.path), base)) in trained_on.trained_names
+               for r in records)
 
 
 def learnt_records(records: list, trained_on: TrainedOn, data_dir: str,
