@@ -63,6 +63,15 @@ def test_a_run_without_its_split_json_has_its_split_made_again_or_says_it_cannot
     assert "warning: " in err and "flatter the figures" in err
     assert out["n_images"] == len(split.train) + len(split.val) - 1  # all of them: said
 
+    # a run whose run.json has no fingerprint (an older run): its folder cannot be checked
+    run = _copy_run(trained_run, tmp_path / "run4")
+    run.split_path.unlink()
+    info = json.loads(run.run_path.read_text())
+    info.pop("dataset_fingerprint", None)
+    run.run_path.write_text(json.dumps(info))
+    said = training_images(str(run.path), near_copies=near_copy_groups).problem
+    assert "records no fingerprint" in said and "flatter the figures" in said
+
     # its data folder is gone too: said, naming it
     run = _copy_run(trained_run, tmp_path / "run3", tmp_path / "gone")
     run.split_path.unlink()

@@ -114,8 +114,12 @@ def remade_split(run, cfg, listener=None, cancel=None, near_copies=None):
         return None, (f"{missing}, and its data folder {data or '(none recorded)'} is not "
                       f"there to make the split again; {MAY_FLATTER}")
     recorded = run.run_info().dataset_fingerprint
+    if not recorded:
+        return None, (f"{missing}, and its run.json records no fingerprint of the data "
+                      f"folder to check {data} against, so the split cannot be made again; "
+                      f"{MAY_FLATTER}")
     report = scan_dataset(data, cancel=cancel)
-    if not recorded or dataset_fingerprint(report) != recorded:
+    if dataset_fingerprint(report) != recorded:
         return None, (f"{missing}, and its data folder {data} is not as the run recorded it "
                       f"(images added, removed or changed), so the split cannot be made "
                       f"again; {MAY_FLATTER}")
