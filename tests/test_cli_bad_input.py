@@ -172,7 +172,7 @@ def test_folders_of_unreadable_images_are_errors_not_answers(run_copy, tmp_path,
     assert main(["predict", str(run_copy), str(held / "bright" / "cut.jpg")]) == 2
     out = capsys.readouterr()
     # Named once, in its row (it had a warning line with the same sentence too, a review).
-    assert (out.out + out.err).count("cut.jpg") == 1 and "skipped: " in out.out
+    assert (out.out + out.err).count("cut.jpg") == 1 and "skipped: " in out.err
     assert main(["suggest", str(run_copy), str(held)]) == 2
     assert main(["suggest", str(run_copy), str(held / "bright" / "cut.jpg")]) == 2  # a file
 

@@ -120,7 +120,7 @@ def test_predict_and_runs_keep_names_on_their_lines(hostile_run, hostile_data, c
     assert main(["predict", str(run), str(hostile_data / ESC_CLASS)]) == 0
     out, err = capsys.readouterr()
     _no_forged_output(out, err)
-    assert "bad\\x1b[2J\\nforged: OK.jpg\tskipped: " in out  # its row names it, escaped
+    assert "bad\\x1b[2J\\nforged: OK.jpg: skipped: " in err  # its line names it, escaped
     assert main(["runs", "--rebuild", str(run.parent)]) == 0
     out, err = capsys.readouterr()
     _no_forged_output(out, err)

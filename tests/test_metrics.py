@@ -379,14 +379,15 @@ def test_the_images_a_run_trained_on_are_not_scored_and_it_is_said(trained_run, 
     from core.events import Log
     from core.infer.evaluation import evaluate_labelled_folder, training_images
     from core.infer.loaders import load_predictor
+    from core.infer.trained_on import TrainedOn
     from core.runs.folder import RunFolder
 
     run = RunFolder(trained_run)
     data = run.load_config().data.data_dir
     split = run.split(data)
     trained = training_images(str(trained_run))
-    assert len(trained) == len(split.train) > 0
-    assert training_images(str(tmp_path)) == frozenset()  # not a run: nothing known
+    assert len(trained.paths) == len(split.train) > 0 and not trained.problem
+    assert training_images(str(tmp_path)) == TrainedOn()  # not a run: nothing known
     events = []
     result = evaluate_labelled_folder(load_predictor(trained_run), data, events.append,
                                       trained_on=trained)

@@ -20,15 +20,16 @@ import dataclasses
 import os
 import unicodedata
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Optional, Sequence
 
 import numpy as np
 
 from core.data.dataset_report import COPY_KINDS
-from core.errors import DataError, UserError
+from core.errors import DataError
 from core.events import CancelToken, Log, emit
 from core.infer.metrics import Metrics, compute_metrics
+from core.infer.trained_on import TrainedOn, learnt_records, trained_on_subset
+from core.infer.trained_on import same_content, training_images  # noqa: F401 - used from here
 from core.infer.unknown_share import UnknownShare, unknown_share
 from core.shown import one_line
 from core.trust.unknown import is_unknown
@@ -67,6 +68,9 @@ class Evaluation:
     subset_left: int = 0
     #: For a model calibrated for "unknown": how many of these images it would answer so.
     unknown: Optional[UnknownShare] = None
+    #: Why the images the model trained on could not all be recognised ("": they were, or
+    #: the model comes from no run): its figures may be flattered.
+    unrecognised: str = ""
 
 
 def evaluate_records(predictor, records: Sequence, classes: Optional[Sequence[str]] = None,
@@ -146,16 +150,17 @@ def _moved_split(run, cfg, split, data_dir: str, listener, cancel):
 
 def evaluate_labelled_folder(predictor, data_dir: str, listener=None,
                              cancel: Optional[CancelToken] = None,
-                             batch_size: int = 32, trained_on: frozenset = frozenset()
+                             batch_size: int = 32, trained_on: TrainedOn = TrainedOn()
                              ) -> Evaluation:
     """Score ``predictor`` on ``data_dir`` (one sub-folder per class, named like the model's).
 
     Folders whose name is not one of the model's classes cannot be scored and
     are reported; classes are matched by name, so the folder's order does not
     matter.  Files the scan rejected are listed in ``metrics.skipped`` too.
-    ``trained_on``: the real paths of the images the model learnt from
-    (:func:`training_images`): left out, and said (the run's own data folder scored 0.90
-    on 84 images, 67 of them training images, without a word).
+    ``trained_on``: the images the model learnt from (:func:`training_images`; a frozenset:
+    their real paths): left out, and said (the run's own data folder scored 0.90 on 84
+    images, 67 of them training images, without a word); when they cannot be recognised
+    that is said instead (``unrecognised``).
     """
     from core.data.dataset import scan_dataset
 
@@ -171,9 +176,11 @@ def evaluate_labelled_folder(predictor, data_dir: str, listener=None,
         hits = nfc.get(unicodedata.normalize("NFC", folder), [])
         return exact.get(folder, hits[0] if len(hits) == 1 else None)
 
+    if isinstance(trained_on, frozenset):
+        trained_on = TrainedOn(paths=trained_on)
     report = scan_dataset(data_dir, listener=listener, cancel=cancel,
                           scored=lambda folder: label(folder) is not None)
-    subset, subset_left = held_out(report, data_dir, listener)
+    subset, subset_left = held_out(report, data_dir, listener, trained_on)
     unknown = [c for c in report.classes if label(c) is None]
     if unknown:
         # one_line: a folder's line break split this warning and forged a line of the log
@@ -182,7 +189,7 @@ def evaluate_labelled_folder(predictor, data_dir: str, listener=None,
     labels = {c: label(c) for c in {r.class_name for r in report.records}}
     records = [dataclasses.replace(r, label=labels.get(r.class_name)) for r in report.records
                if labels.get(r.class_name) is not None]
-    records, learnt = _without_learnt(records, trained_on, data_dir, listener)
+    records, learnt, unrecognised = _without_learnt(records, trained_on, data_dir, listener)
     copies = [p for p in report.problems if p.kind in COPY_KINDS]
     if copies:
         emit(listener, Log(f"{len(copies)} copies of other files are not scored (a copy in "
@@ -206,6 +213,7 @@ def evaluate_labelled_folder(predictor, data_dir: str, listener=None,
     result = evaluate_records(predictor, records, predictor.classes, batch_size, listener, cancel)
     result.metrics.skipped += [{"path": p.path, "reason": p.reason} for p in bad]
     result.unmatched, result.subset, result.subset_left = unknown, subset, subset_left
+    result.unrecognised = unrecognised
     result.left_out = [{"path": p.path, "reason": p.reason, "kind": p.kind} for p in copies] + [
         {"path": r.path, "reason": "the model trained on it", "kind": "trained_on"}
         for r in learnt]
@@ -217,15 +225,16 @@ def evaluate_labelled_folder(predictor, data_dir: str, listener=None,
     return result
 
 
-def _without_learnt(records: list, trained_on: frozenset, data_dir: str,
-                    listener=None) -> tuple[list, list]:
-    """(``records`` the model did not train on, those it did): the same files, or copies of
-    them (:func:`same_content`), said in the log; DataError when nothing is left."""
-    same_file = [os.path.realpath(r.path) in trained_on for r in records]
-    learnt = [r for r, same in zip(records, same_file) if same]
-    learnt += same_content([r for r, same in zip(records, same_file) if not same], trained_on)
+def _without_learnt(records: list, trained_on: TrainedOn, data_dir: str,
+                    listener=None) -> tuple[list, list, str]:
+    """(``records`` the model did not train on, those it did, why some may not have been
+    recognised): :func:`~core.infer.trained_on.learnt_records`, said in the log; DataError
+    when nothing is left."""
+    learnt, unrecognised = learnt_records(records, trained_on, data_dir, listener)
+    if unrecognised:
+        emit(listener, Log(unrecognised, "warning"))
     if not learnt:
-        return records, learnt
+        return records, learnt, unrecognised
     gone = {id(r) for r in learnt}
     records = [r for r in records if id(r) not in gone]
     emit(listener, Log(f"{len(learnt)} of the images are ones the model trained on (the same "
@@ -235,14 +244,17 @@ def _without_learnt(records: list, trained_on: frozenset, data_dir: str,
         raise DataError(f"{data_dir}: every image in it is one the model trained on, so its "
                         f"figures would say nothing; {VALIDATION_HINT}, or a folder of new "
                         "images")
-    return records, learnt
+    return records, learnt, unrecognised
 
 
-def held_out(report, data_dir: str, listener=None) -> tuple[str, int]:
+def held_out(report, data_dir: str, listener=None,
+             trained_on: TrainedOn = TrainedOn()) -> tuple[str, int]:
     """A folder split into train/val/test is scored on its test/ images (else val/), not all
     three: its train/ images are most likely the ones the model learnt from, and mixing them
     in flattered every figure without a word.  Says which subset was scored, and returns it
-    with the number of images left out ("", 0: not a split folder) for the window to say."""
+    with the number of images left out ("", 0: not a split folder) for the window to say.
+    Its train/ is offered to score only when the model did not train on it (``trained_on``):
+    the run's own folder was sent to a command refused for that very reason (a review)."""
     if report.layout != "split":
         return "", 0
     # The subsets that hold files, readable or not: judged by the readable images alone,
@@ -252,11 +264,18 @@ def held_out(report, data_dir: str, listener=None) -> tuple[str, int]:
     held = "test" if "test" in subsets else "val" if "val" in subsets else ""
     if held:
         left = sum(r.subset != held for r in report.records)
+        train = [r for r in report.records if r.subset == "train"]
+        if not trained_on_subset(train, trained_on, data_dir):
+            hint = f"give {os.path.join(data_dir, 'train')} to score the training images"
+        elif held == "test" and "val" in subsets:
+            hint = (f"its train/ images are the ones the model trained on; give "
+                    f"{os.path.join(data_dir, 'val')} to score its validation images")
+        else:
+            hint = "its train/ images are the ones the model trained on"
         report.records = [r for r in report.records if r.subset == held]
         report.problems = [p for p in report.problems if p.subset == held]
         emit(listener, Log(f"{data_dir} is split into subsets: scoring its {held}/ images "
-                           f"only (give {os.path.join(data_dir, 'train')} to score the "
-                           "training images)"))
+                           f"only ({hint})"))
         return held, left
     emit(listener, Log(f"{data_dir} holds train/ only: scoring training images, which "
                        "flatters a model that learnt from them", "warning"))
@@ -264,64 +283,7 @@ def held_out(report, data_dir: str, listener=None) -> tuple[str, int]:
 
 
 def evaluate_folder(predictor, data_dir: str, listener=None, cancel: Optional[CancelToken] = None,
-                    batch_size: int = 32, trained_on: frozenset = frozenset()) -> Metrics:
+                    batch_size: int = 32, trained_on: TrainedOn = TrainedOn()) -> Metrics:
     """The metrics of :func:`evaluate_labelled_folder` (what ``evaluate`` prints)."""
     return evaluate_labelled_folder(predictor, data_dir, listener, cancel, batch_size,
                                     trained_on).metrics
-
-
-def training_images(model_path: str) -> frozenset:
-    """The real paths of the images a model trained on: a run folder's, or an exported
-    model's source run (its metadata.json names it).  Empty when nothing is known.  A run
-    whose config.json is damaged is read from the root its split.json saved: scored on its
-    own folder, such a run and every export had scored its training images without a word
-    (a scripting review)."""
-    from core.infer.export_meta import model_export_metadata
-    from core.runs.folder import find_run_folder
-
-    path = Path(model_path)
-    run = find_run_folder(path)
-    if run is None:
-        meta = model_export_metadata(path)  # beside a file, around a savedmodel/ folder
-        source = meta.get("source") if meta else None
-        run = find_run_folder(Path(source).parent) if isinstance(source, str) else None
-    if run is None:
-        return frozenset()
-    try:
-        try:
-            split = run.split(run.load_config().data.data_dir)
-        except (UserError, OSError, ValueError, KeyError):
-            split = run.split(None)  # the root split.json saved
-    except (UserError, OSError, ValueError, KeyError):
-        return frozenset()
-    return frozenset(os.path.realpath(r.path) for r in split.train)
-
-
-def same_content(records: list, trained_on: frozenset) -> list:
-    """The ``records`` whose bytes equal one of the ``trained_on`` files': a copy of the run's
-    data folder (``cp -r``, an rsync in CI) holds the training images under other paths,
-    and its figures were flattered without a word.  The scan's own comparison
-    (:func:`core.data.duplicates.same_content_groups`): only files of a training image's
-    size are read, their first bytes before the rest."""
-    from core.data.duplicates import same_content_groups
-
-    def size(path: str) -> int:
-        try:
-            return os.stat(path).st_size
-        except OSError:
-            return -1
-
-    trained: dict[int, list[str]] = {}
-    for path in trained_on:
-        trained.setdefault(size(path), []).append(path)
-    mine: dict[int, list] = {}
-    for r in records:
-        n = size(r.path)
-        if n >= 0 and n in trained:
-            mine.setdefault(n, []).append(r)
-    if not mine:
-        return []
-    groups = same_content_groups({n: trained[n] + [r.path for r in rs]
-                                  for n, rs in mine.items()}, [], lambda: None)
-    learnt = {p for g in groups if not trained_on.isdisjoint(g) for p in g}
-    return [r for r in records if r.path in learnt]  # in the folder's order

@@ -22,19 +22,24 @@ def run(args) -> int:
     from core.cli.console import ConsoleListener
     from core.infer.evaluation import evaluate_labelled_folder, training_images
     from core.infer.loaders import load_predictor
+    from core.train.near_copies import near_copy_groups
 
     predictor = load_predictor(args.model)
     warn_caution(predictor)
-    result = evaluate_labelled_folder(predictor, args.data_dir, listener=ConsoleListener(),
+    listener = ConsoleListener()
+    result = evaluate_labelled_folder(predictor, args.data_dir, listener=listener,
                                       batch_size=args.batch_size,
-                                      trained_on=training_images(args.model))
+                                      trained_on=training_images(args.model, listener,
+                                                                 near_copies=near_copy_groups))
     metrics = result.metrics
     # "unknown": what a calibrated model would hold back (the figures are every image's top
     # class; a teacher read 100 % here and then saw 13 of the 18 answered "unknown")
     share = result.unknown
     if args.json:  # what was left out, for a script: "6 scored" alone read as all of them
         print(json_text({**metrics.to_dict(), "left_out": result.left_out,
-                         "unknown": share.to_dict() if share else None}, strict=True))
+                         "unknown": share.to_dict() if share else None,
+                         "training_images_unrecognised": result.unrecognised or None},
+                        strict=True))
     else:
         print(printable(metrics.to_text(name)))
         if share is not None:

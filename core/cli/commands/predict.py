@@ -88,7 +88,7 @@ def apply_unknown_options(predictor, args) -> None:
 
 
 def _rows_name_unreadable_files(listener):
-    """``listener`` without the files prediction skips: each one's row below (and the
+    """``listener`` without the files prediction skips: each one's line below (and the
     CSV's ``error`` column) names it with its reason, and a warning up front said the
     same sentence again (a review)."""
     from core.events import FileSkipped
@@ -132,8 +132,8 @@ def run(args) -> int:
         atomic_write_text(args.csv, rows_to_csv(rows, k), errors="surrogateescape")
         print(f"wrote {name(args.csv)}", file=sys.stderr)
     for r in rows:
-        if r.error:
-            print(f"{name(r.path)}\tskipped: {name(r.error)}")
+        if r.error:  # on stderr: on stdout its reason sat where a script reads the label
+            print(f"warning: {name(r.path)}: skipped: {name(r.error)}", file=sys.stderr)
         else:
             listed = r.top if r.unknown else r.top[1:]  # "unknown": say what it resembles
             others = ", ".join(f"{name(lbl)} {p:.3f}" for lbl, p in listed)

@@ -63,10 +63,12 @@ def validation_job(run_dir: str, predictor=None, data_dir: str = "", listener=No
 def folder_job(source: str, folder: str, predictor=None, listener=None, cancel=None):
     """Worker: score the model on ``folder``; returns ``(predictor, Evaluation)``."""
     from core.infer.evaluation import evaluate_labelled_folder, training_images
+    from core.train.near_copies import near_copy_groups
 
     predictor = _predictor_for(source, predictor, listener)
+    trained_on = training_images(source, listener, cancel, near_copy_groups)
     return predictor, evaluate_labelled_folder(predictor, folder, listener, cancel,
-                                               trained_on=training_images(source))
+                                               trained_on=trained_on)
 
 
 class EvaluatePage(Page):

@@ -80,6 +80,9 @@ def folder_notes(evaluation) -> list[str]:
     files (they were called unreadable), files that could not be read, and the images a
     model calibrated for it would answer "unknown"."""
     notes = []
+    unrecognised = getattr(evaluation, "unrecognised", "")
+    if unrecognised:  # the figures may count training images: said first
+        notes.append(unrecognised[0].upper() + unrecognised[1:] + ".")
     subset = getattr(evaluation, "subset", "")
     if subset == "train":
         notes.append("The folder holds train/ only: its training images were scored, which "
