@@ -63,3 +63,22 @@ def test_logs_that_cannot_be_written_are_given_up_with_a_warning(tmp_path):
     assert f"TensorBoard logs in {logs} could not be written" in warning
     assert "training goes on without them" in warning
     assert list(logs.rglob("events.out.tfevents*"))  # epoch 1's logs are kept
+
+
+def test_a_log_folder_whose_name_is_not_utf8_is_given_up_with_a_warning(tmp_path):
+    """TensorFlow cannot take a path that is not UTF-8: the run failed at its first epoch
+    with "ValueError: Error converting unicode string" (a review)."""
+    import keras
+    import numpy as np
+
+    from core.events import Log
+    from core.train.callbacks import tensorboard_callback
+
+    logs = os.fsdecode(os.fsencode(str(tmp_path)) + b"/bad\xffname/logs")
+    events = []
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    x, y = np.random.rand(8, 4).astype("float32"), np.arange(8) % 2
+    model.fit(x, y, epochs=2, verbose=0, callbacks=[tensorboard_callback(logs, events.append)])
+    (warning,) = [e for e in events if isinstance(e, Log) and e.level == "warning"]
+    assert "could not be written" in warning.message

@@ -88,7 +88,7 @@ def tensorboard_callback(log_dir: str, listener=None):
                 return
             try:
                 write(*args)
-            except tf.errors.OpError as exc:
+            except (tf.errors.OpError, ValueError) as exc:  # ValueError: a non-UTF-8 name
                 self._given_up = True
                 _FAILED_WRITERS.extend(getattr(self, "_writers", {}).values())
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
