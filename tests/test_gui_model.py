@@ -363,3 +363,20 @@ def test_a_download_is_ready_only_for_the_settings_it_fetched(qtbot, window, mon
     window.state.set("model.image_size", 128)  # the same settings: ready
     release.set()
     qtbot.waitUntil(lambda: "are ready" in page.weights_status.text(), timeout=10000)
+
+
+def test_a_weights_path_typed_with_a_tilde_is_the_home_folders_file(qtbot, window,
+                                                                    tiny_weights, monkeypatch):
+    """"~/file" was refused as "<working folder>/~/file not found", though train and a
+    project file read it from the home folder (a review)."""
+    import os
+
+    monkeypatch.setenv("HOME", os.path.dirname(tiny_weights))
+    page = window.model_page
+    page.select_backbone("MobileNetV3Small")
+    page.size_spin.setValue(32)
+    page.set_weights_file("~/" + os.path.basename(tiny_weights))
+    qtbot.waitUntil(lambda: page.weights_status.text() == "The file fits this backbone."
+                    or "not found" in page.banner.text(), timeout=240000)
+    assert "not found" not in page.banner.text(), page.banner.text()
+    assert window.state.config.model.weights == tiny_weights

@@ -70,7 +70,7 @@ class WeightsActions:
     def set_weights_file(self, path: str) -> bool:
         """Check ``path`` in a worker; it becomes the weights only if it fits."""
         self._stop_recheck()
-        path = self._checking = os.path.abspath(path)
+        path = self._checking = os.path.abspath(os.path.expanduser(path))  # as train does
         model = copy.deepcopy(self.state.config.model)
         self._weights_asked = asked = self._weights_asked + 1
         job = Job(check_file_job, model, path, name="Checking the weights file", parent=self)
