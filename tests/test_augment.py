@@ -379,3 +379,12 @@ def test_the_presets_pass_the_near_blank_trial_at_every_size():
     for preset in ("light", "medium", "heavy"):
         for size in (16, 32, 224):
             assert build_augmenter(preset_config(preset), size) is not None
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_every_preset_runs_its_transforms_in_the_order_the_page_lists_them(preset):
+    """Heavy ran Perspective 4th, before the cut-out, while the page listed it last; README
+    says ticked transforms run in the page's order (a review)."""
+    listed = list(TRANSFORMS)
+    names = [t.name for t in preset_config(preset).transforms]
+    assert names == sorted(names, key=listed.index)
