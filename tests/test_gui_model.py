@@ -40,6 +40,9 @@ def test_layer_tree_and_freeze_controls(qtbot, window, tmp_path):
         page.set_freeze_mode("none")
     head_only = page.trainable_params
     assert 0 < head_only < 10_000  # 3 classes: the dense softmax head
+    text = page.counts_label.text()  # said "trained in fine-tuning", then "skips it"
+    assert f"Only the new head's {head_only:,} train" in text and "unfreeze" not in text
+    assert "the whole backbone stays frozen, so the fine-tuning phase is skipped" in text
     assert page.checked_layer_count() == 0
 
     with qtbot.waitSignal(page.counts_changed, timeout=10000):
@@ -380,3 +383,20 @@ def test_a_weights_path_typed_with_a_tilde_is_the_home_folders_file(qtbot, windo
                     or "not found" in page.banner.text(), timeout=240000)
     assert "not found" not in page.banner.text(), page.banner.text()
     assert window.state.config.model.weights == tiny_weights
+
+
+def test_the_count_line_of_a_skipped_fine_tuning_says_it_once_in_the_windows_words():
+    """"3,843 trained in fine-tuning (0 %): none of the backbone's (unfreeze: none), so
+    training skips it": trained and skipped at once, in the CLI's words (a review)."""
+    from core.insight.architecture import FreezePreview
+    from gui.pages.model.settings import counts_text
+
+    for skipped, words in (("unfreeze: none", "the whole backbone stays frozen"),
+                           ("no layer ticked", "no layer is ticked"),
+                           ("the layers chosen hold no weights that train",
+                            "the layers chosen hold no weights that train")):
+        text = counts_text(FreezePreview([], frozenset(), 3843, 2_300_000, skipped))
+        assert text == ("Parameters: 2.3 M in total. Only the new head's 3,843 train, in the "
+                        f"first phase: {words}, so the fine-tuning phase is skipped.")
+    assert counts_text(FreezePreview([], frozenset(), 1_200_000, 2_400_000)) == \
+        "Parameters: 2.4 M in total, 1.2 M trained in fine-tuning (50 %)"

@@ -26,9 +26,9 @@ from core.model.backbones import get_backbone, recommendation
 from core.model.build import is_from_scratch
 from gui.jobs import SerialJobs
 from gui.pages.base import Page
-from gui.pages.model.backbone_table import BackboneTable, millions
+from gui.pages.model.backbone_table import BackboneTable
 from gui.pages.model.layer_tree import LayerTree
-from gui.pages.model.settings import SCRATCH_TIP, FreezeControls, HeadBox
+from gui.pages.model.settings import SCRATCH_TIP, FreezeControls, HeadBox, counts_text
 from gui.pages.model.weights_actions import WeightsActions
 from gui.pages.model.weights_box import WeightsBox
 from gui.state import touches
@@ -380,11 +380,7 @@ class ModelPage(WeightsActions, Page):
         self.rows = preview.rows
         self.tree.show_trainable(preview.rows)
         self.trainable_params, self.total_params = preview.trainable, preview.total
-        share = 100 * preview.trainable / preview.total if preview.total else 0
-        why = f": none of the backbone's ({preview.skipped}), so training skips it"
-        self.counts_label.setText(f"Parameters: {millions(preview.total)} in total, "
-                                  f"{millions(preview.trainable)} trained in fine-tuning "
-                                  f"({share:.0f} %){why if preview.skipped else ''}")
+        self.counts_label.setText(counts_text(preview))
         if rebuilt:
             self.layers_status.setText(f"{len(self.rows)} layers. Tick layers to choose them "
                                        "yourself; ticks on a block select the whole block.")
