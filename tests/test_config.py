@@ -496,3 +496,32 @@ def test_augment_given_a_file_not_ending_in_json_is_read_as_a_file(tmp_path):
     with pytest.raises(ConfigError, match=r"unknown preset 'hevy'.*\.json augmentation file"):
         augment("hevy")
     assert augment("Heavy").preset == "heavy"
+
+
+def test_backbone_over_a_project_with_ticked_layers_goes_back_to_the_top_n(tmp_path, capsys):
+    """--backbone over a project whose layers were ticked by name was refused as "has no
+    layer 'block_5_expand' (--unfreeze)", a flag not given; the window resets them to the
+    top N with a note, and so does train now (a review)."""
+    import argparse
+
+    from core.cli.commands import train
+    from core.project import Project, save_project
+
+    project = Project()
+    project.config.model.freeze = FreezeConfig(mode="custom", layers=["block_5_expand"])
+    path = save_project(project, tmp_path / "mine.ftsproj")
+    parser = argparse.ArgumentParser()
+    train.register(parser.add_subparsers())
+
+    def freeze(*flags):
+        return train.config_from_args(parser.parse_args(
+            ["train", str(tmp_path), "--config", str(path), *flags])).model.freeze
+
+    assert freeze("--backbone", "EfficientNetB0") == FreezeConfig(mode="top_n", top_n=30)
+    err = capsys.readouterr().err
+    assert f"warning: the layers {path} chose by name were MobileNetV2's" in err
+    assert "top 30 layers of EfficientNetB0" in err
+    assert freeze("--backbone", "mobilenetv2").layers == ["block_5_expand"]  # the same one
+    assert freeze("--backbone", "EfficientNetB0", "--unfreeze", "5") == \
+        FreezeConfig(mode="top_n", top_n=5)
+    assert capsys.readouterr().err == ""

@@ -92,6 +92,8 @@ def config_from_args(args: argparse.Namespace):
             setattr(getattr(cfg, section), leaf, value)
     if args.unfreeze:
         cfg.model.freeze = FreezeConfig.parse(args.unfreeze)
+    elif args.config and args.backbone:
+        reset_named_layers(cfg, from_file, args.config)
     if args.seed is not None:
         cfg.data.seed = cfg.train.seed = args.seed
     if args.split_seed is not None:
@@ -115,6 +117,29 @@ def config_from_args(args: argparse.Namespace):
             raise ConfigError(f"{args.config}: model.backbone: {exc}; fix it there, or "
                               "override it with --backbone") from None
     return cfg
+
+
+def reset_named_layers(cfg, from_file, config_path: str) -> None:
+    """What the Model page does when the backbone changes: layers chosen by name were the
+    file's backbone's, so fine-tuning goes back to the top N layers, with a warning line.
+    --backbone over a project with ticked layers was refused as "no layer 'block_5_expand'
+    (--unfreeze)", a flag not given, with close matches from the other network (a review)."""
+    from core.errors import UserError
+    from core.model.backbones import get_backbone
+
+    freeze = from_file.model.freeze
+    if freeze.mode not in ("custom", "from_layer"):
+        return
+    try:
+        old, new = (get_backbone(b).name for b in (from_file.model.backbone,
+                                                    cfg.model.backbone))
+    except UserError:  # an unknown name is refused, by name, when the config is checked
+        return
+    if old != new:
+        cfg.model.freeze = FreezeConfig(top_n=freeze.top_n)
+        print(f"warning: the layers {name(config_path)} chose by name were {old}'s: "
+              f"fine-tuning is back to the top {freeze.top_n} layers of {new} (give "
+              "--unfreeze to choose others)", file=sys.stderr, flush=True)
 
 
 def augment_from_flag(value: str, seed: int):
