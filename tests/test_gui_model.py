@@ -400,3 +400,25 @@ def test_the_count_line_of_a_skipped_fine_tuning_says_it_once_in_the_windows_wor
                         f"first phase: {words}, so the fine-tuning phase is skipped.")
     assert counts_text(FreezePreview([], frozenset(), 1_200_000, 2_400_000)) == \
         "Parameters: 2.4 M in total, 1.2 M trained in fine-tuning (50 %)"
+
+
+def test_start_waits_for_a_weights_file_still_being_checked(qtbot, window, tiny_weights,
+                                                          tmp_path):
+    """Start pressed during "Checking the file…" trained from the weights before (none):
+    the file became the setting only once its check ended (a review)."""
+    root = generate_sample_dataset(tmp_path / "shapes", per_class=4, size=32, seed=4)
+    window.state.set("data.data_dir", str(root))
+    page = window.model_page
+    page.select_backbone("MobileNetV3Small")
+    page.size_spin.setValue(32)
+    page.w_none.click()
+    page.set_weights_file(tiny_weights)
+    assert window.runner.is_busy() and window.runner.current.name == \
+        "Checking the weights file"
+    train_page = next(p for p in window.pages if type(p).__name__ == "TrainPage")
+    assert train_page.start() is None  # refused, not a run from no weights
+    assert "Checking the weights file" in train_page.banner.text()
+    qtbot.waitUntil(lambda: page.weights_status.text() == "The file fits this backbone.",
+                    timeout=240000)
+    qtbot.waitUntil(lambda: not window.runner.is_busy(), timeout=10000)
+    assert window.state.config.model.weights == tiny_weights
