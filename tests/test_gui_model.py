@@ -422,3 +422,23 @@ def test_start_waits_for_a_weights_file_still_being_checked(qtbot, window, tiny_
                     timeout=240000)
     qtbot.waitUntil(lambda: not window.runner.is_busy(), timeout=10000)
     assert window.state.config.model.weights == tiny_weights
+
+
+def test_from_a_chosen_layer_takes_the_layer_selected_now(qtbot, window):
+    """With a layer chosen before, "Fine-tune from a chosen layer upwards" brought that one
+    back while another was selected in the list (a review)."""
+    page = window.model_page
+    page.select_backbone("MobileNetV3Small")
+    page.size_spin.setValue(32)
+    with qtbot.waitSignal(page.layers_ready, timeout=240000):
+        window.show_page(1)
+    backbone = [it for it in layer_items(page) if it.data(0, Qt.UserRole) in
+                {r.name for r in page.rows if r.part == "backbone" and r.params}]
+    first, later = backbone[len(backbone) // 2], backbone[-5]
+    page.tree.setCurrentItem(first)
+    page.set_freeze_mode("from_layer")
+    assert window.state.config.model.freeze.from_layer == first.data(0, Qt.UserRole)
+    page.set_freeze_mode("top_n")
+    page.tree.setCurrentItem(later)
+    page.set_freeze_mode("from_layer")
+    assert window.state.config.model.freeze.from_layer == later.data(0, Qt.UserRole)

@@ -272,8 +272,8 @@ class ModelPage(WeightsActions, Page):
         f.mode = mode
         if mode == "custom" and (not f.layers or not set(f.layers) <= {r.name for r in self.rows}):
             f.layers = self.tree.checked_layers()
-        if mode == "from_layer" and not f.from_layer:
-            f.from_layer = self.tree.selected_layer() or ""
+        if mode == "from_layer":  # the layer selected now, not one chosen before (a review)
+            f.from_layer = self.tree.selected_layer() or f.from_layer
             if not f.from_layer:  # "from layer ''" failed only when training started
                 self.show_info("Select a layer in the list first, then choose this again.")
                 self._sync_from_config()  # the combo goes back to the mode in force
