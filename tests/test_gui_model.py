@@ -1,6 +1,8 @@
 """Model page: backbone choice, a layer tree built in a worker with real Keras, and the
 fine-tuning controls changing config.model.freeze and the trainable count."""
 
+import copy
+
 from PySide6.QtCore import Qt
 
 from core.model.backbones import CATALOG
@@ -173,6 +175,7 @@ def test_layers_chosen_on_one_backbone_are_not_kept_for_another(qtbot, window):
     with qtbot.waitSignal(page.counts_changed, timeout=10000):
         item.setCheckState(0, Qt.Checked)
     assert window.state.config.model.freeze.mode == "custom"
+    chosen = copy.deepcopy(window.state.config.model.freeze)
     page.select_backbone("MobileNetV2")
     assert window.state.config.model.freeze == FreezeConfig(top_n=30)
     assert "back to the top 30 layers of MobileNetV2" in page.banner.text()
@@ -187,6 +190,15 @@ def test_layers_chosen_on_one_backbone_are_not_kept_for_another(qtbot, window):
                     timeout=240000)
     assert page.tree.topLevelItemCount() > 0 and page.counts_label.text()
     assert "has no layer" not in page.banner.text()
+    # back on MobileNetV3Small, its ticks come back: they were lost without a trace, and
+    # the one line that said so was soon replaced by the weights check's (a review)
+    page.select_backbone("MobileNetV3Small")
+    assert window.state.config.model.freeze == chosen
+    assert "The layers chosen on MobileNetV3Small before are back" in page.banner.text()
+    page.select_backbone("MobileNetV2")
+    window.state.set("model.freeze", FreezeConfig(top_n=12))  # chosen anew: nothing comes back
+    page.select_backbone("MobileNetV3Small")
+    assert window.state.config.model.freeze == FreezeConfig(top_n=12)
 
 
 def test_a_weights_file_is_checked_once_the_size_stops_changing(qtbot, window, tiny_weights):
@@ -442,3 +454,26 @@ def test_from_a_chosen_layer_takes_the_layer_selected_now(qtbot, window):
     page.tree.setCurrentItem(later)
     page.set_freeze_mode("from_layer")
     assert window.state.config.model.freeze.from_layer == later.data(0, Qt.UserRole)
+
+
+def test_a_weights_file_that_fits_again_leaves_the_note_on_the_ticks(qtbot, window,
+                                                                     tiny_weights):
+    """Back on the file's backbone, its check cleared the whole banner, and with it the one
+    line about the layers ticked there (a review)."""
+    page = window.model_page
+    window.show_page(1)
+    page.select_backbone("MobileNetV3Small")
+    page.size_spin.setValue(32)
+    page.set_weights_file(tiny_weights)
+    qtbot.waitUntil(lambda: page.weights_status.text() == "The file fits this backbone."
+                    and page.built_key is not None and page.built_key[0] == "MobileNetV3Small",
+                    timeout=240000)
+    layer = next(r.name for r in reversed(page.rows) if r.part == "backbone" and r.params)
+    page.state.set("model.freeze", FreezeConfig(mode="custom", layers=[layer]))
+    page.select_backbone("MobileNetV2")
+    qtbot.waitUntil(lambda: "does not fit" in page.banner.text(), timeout=240000)
+    page.select_backbone("MobileNetV3Small")
+    qtbot.waitUntil(lambda: page.weights_status.text() == "The file fits this backbone.",
+                    timeout=240000)
+    assert "The layers chosen on MobileNetV3Small before are back" in page.banner.text()
+    assert window.state.config.model.freeze.mode == "custom"

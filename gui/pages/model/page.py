@@ -27,6 +27,7 @@ from core.model.build import is_from_scratch
 from gui.jobs import SerialJobs
 from gui.pages.base import Page
 from gui.pages.model.backbone_table import BackboneTable
+from gui.pages.model.kept_layers import KeptLayers
 from gui.pages.model.layer_tree import LayerTree
 from gui.pages.model.settings import SCRATCH_TIP, FreezeControls, HeadBox, counts_text
 from gui.pages.model.weights_actions import WeightsActions
@@ -66,6 +67,7 @@ class ModelPage(WeightsActions, Page):
         self._size_error = ""  # the size-versus-weights error on the banner, if any
         self.work = SerialJobs(self, "Listing layers")
         self.rows: list[Any] = []
+        self.kept_layers = KeptLayers(state)
         self.recommended: Optional[str] = None
         self.trainable_params = 0
         self.total_params = 0
@@ -244,14 +246,12 @@ class ModelPage(WeightsActions, Page):
 
     # ------------------------------------------------------------------ widgets → config
     def select_backbone(self, name: str) -> None:
-        """Choose a backbone; layers chosen by name on another backbone go back to the
-        default (they named layers this one lacks: the list emptied and stayed empty)."""
-        name, m = self._spec_name(name), self.state.config.model
-        if name != self._spec_name(m.backbone) and m.freeze.mode in ("custom", "from_layer"):
-            self.state.set("model.freeze", FreezeConfig(top_n=m.freeze.top_n))
-            self.show_info(f"The layers chosen by name were {m.backbone}'s: fine-tuning is back "
-                           f"to the top {m.freeze.top_n} layers of {name}.")
-        self.state.set("model.backbone", name)
+        """Choose a backbone; layers chosen by name on another backbone go back to the top N
+        (the list emptied and stayed empty), and come back with that backbone (KeptLayers)."""
+        old = self._spec_name(self.state.config.model.backbone)
+        note = self.kept_layers.switch(old, self._spec_name(name))
+        if note:
+            self.show_info(note)
 
     def _on_backbone_selected(self) -> None:
         if self._filling:
@@ -342,6 +342,8 @@ class ModelPage(WeightsActions, Page):
     def _preview_freeze(self) -> None:
         """Ask for the fine-tuning preview of the current settings (on the current model);
         after a failed one, build the list again (it stayed empty until the page reopened)."""
+        if self._asked_key is not None and self._asked_key[0] != self._model_key_now()[0]:
+            return  # the other backbone's build on its way previews it (names of the new one)
         if self._asked_key is not None:
             self._request(self._asked_key)
         else:

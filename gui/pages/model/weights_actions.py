@@ -113,8 +113,9 @@ class WeightsActions:
         if path in ("", "model"):  # another project: its own weights, none of the old checks
             self.forget_weights_checks()
             if names_weights_file(weights) and not os.path.isfile(weights):
-                self.show_error(f"The project's weights file {weights} is not there (moved or "
-                                "deleted?): choose it again, or other weights.")
+                self._refused_file = (f"The project's weights file {weights} is not there "
+                                      "(moved or deleted?): choose it again, or other weights.")
+                self.show_error(self._refused_file)
         if path in ("model.backbone", "model.image_size"):
             self.weights_status.setText("")  # "ImageNet weights are ready" was the old one's
             if names_weights_file(weights):  # a file fitted the old backbone: check it again, on
@@ -164,8 +165,8 @@ class WeightsActions:
 
     def _weights_ok(self, path: str, asked: int, model) -> None:
         if self._answer_applies(path, asked, model):
-            self._checking = ""
-            self.clear_message()
+            self._checking = ""  # only the weights' own message: the note that ticked layers
+            self.clear_message(only=self._refused_file)  # went back to the top N stays
             self.weights_status.setText("The file fits this backbone.")
             self.state.set("model.weights", path)
 
