@@ -477,3 +477,30 @@ def test_a_weights_file_that_fits_again_leaves_the_note_on_the_ticks(qtbot, wind
                     timeout=240000)
     assert "The layers chosen on MobileNetV3Small before are back" in page.banner.text()
     assert window.state.config.model.freeze.mode == "custom"
+
+
+def test_the_layer_tree_keeps_its_open_blocks_and_selection_when_the_head_changes(qtbot,
+                                                                                  window):
+    """Each step of Dropout or Hidden units rebuilt the backbone and collapsed the tree,
+    dropping the layer selected for "Fine-tune from the selected layer" (a review)."""
+    page = window.model_page
+    page.select_backbone("MobileNetV3Small")
+    page.size_spin.setValue(32)
+    with qtbot.waitSignal(page.layers_ready, timeout=240000):
+        window.show_page(1)
+    blocks = [page.tree.topLevelItem(i) for i in range(page.tree.topLevelItemCount())]
+    opened = [b for b in blocks if b.childCount() > 1][2:4]
+    for block in opened:
+        block.setExpanded(True)
+    opened_names = [b.text(0) for b in opened]
+    chosen = opened[1].child(1).data(0, Qt.UserRole)
+    page.tree.setCurrentItem(opened[1].child(1))
+    model = page._model
+    window.state.set("model.dropout", 0.3)  # changes no layer: nothing is built again
+    assert not page._rebuild_timer.isActive() and page._model is model
+    with qtbot.waitSignal(page.layers_ready, timeout=240000):
+        window.state.set("model.dense_units", 64)  # a head layer more: the backbone's stay
+    expanded = [page.tree.topLevelItem(i).text(0) for i in range(page.tree.topLevelItemCount())
+                if page.tree.topLevelItem(i).isExpanded()]
+    assert expanded == opened_names
+    assert page.tree.selected_layer() == chosen

@@ -36,8 +36,7 @@ from gui.state import touches
 from gui.widgets.compact import WrapLabel
 
 #: Settings whose change needs a new model (the others only a new fine-tuning preview).
-REBUILD_PATHS = ("", "model", "model.backbone", "model.image_size", "model.dense_units",
-                 "model.dropout")
+REBUILD_PATHS = ("", "model", "model.backbone", "model.image_size", "model.dense_units")
 
 
 def layers_job(model_cfg, num_classes: int, model=None, listener=None, cancel=None):
@@ -328,7 +327,7 @@ class ModelPage(WeightsActions, Page):
         m = self.state.config.model
         report = self.state.dataset_report
         n = max(2, len(report.classes)) if report is not None else 2
-        return (m.backbone, m.image_size, m.dense_units, m.dropout, n)
+        return (m.backbone, m.image_size, m.dense_units, n)  # dropout changes no layer
 
     def _maybe_build_layers(self) -> None:
         if not self.isVisible() and self._model is None and self._asked_key is None:
@@ -353,7 +352,7 @@ class ModelPage(WeightsActions, Page):
         self._asked_key = key
         model = self._model if key == self.built_key else None
         self.work.submit("layers", layers_job,
-                         (copy.deepcopy(self.state.config.model), key[4], model),
+                         (copy.deepcopy(self.state.config.model), key[-1], model),
                          lambda result, k=key: self._on_preview(k, result),
                          lambda msg, k=key: self._on_preview_failed(k, msg))
 
