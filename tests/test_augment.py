@@ -355,3 +355,36 @@ def test_an_even_blur_kernel_is_taken_as_the_next_odd_one_without_a_library_warn
     hue = next(p for p in TRANSFORMS["HueSaturationValue"].params
                if p.name == "hue_shift_limit")
     assert (hue.minimum, hue.maximum) == (-90, 90) and "opposite" in hue.label
+
+
+@pytest.mark.parametrize("name, params", [
+    # -250 (inside the page's -255...255) left a noise image's pixels above 250, so it
+    # passed, yet it turned every real image black (a review)
+    ("HueSaturationValue", {"hue_shift_limit": [0, 0], "sat_shift_limit": [0, 0],
+                            "val_shift_limit": [-250, -250]}),
+    # -240 leaves noise at up to 15 levels: only a photo-like picture shows the blank
+    ("HueSaturationValue", {"hue_shift_limit": [0, 0], "sat_shift_limit": [0, 0],
+                            "val_shift_limit": [-240, -240]}),
+    ("RandomBrightnessContrast", {"brightness_limit": [-0.9, -0.9],
+                                  "contrast_limit": [0, 0]}),
+])
+def test_a_setting_that_turns_real_images_nearly_black_is_refused_by_name(name, params):
+    cfg = AugmentConfig(preset="custom", transforms=[TransformConfig(name, p=1.0,
+                                                                     params=params)])
+    with pytest.raises(ConfigError, match=f"augmentation {name} turns .* nearly black"):
+        build_augmenter(cfg, 32)
+
+
+def test_the_presets_pass_the_near_blank_trial_at_every_size():
+    for preset in ("light", "medium", "heavy"):
+        for size in (16, 32, 224):
+            assert build_augmenter(preset_config(preset), size) is not None
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_every_preset_runs_its_transforms_in_the_order_the_page_lists_them(preset):
+    """Heavy ran Perspective 4th, before the cut-out, while the page listed it last; README
+    says ticked transforms run in the page's order (a review)."""
+    listed = list(TRANSFORMS)
+    names = [t.name for t in preset_config(preset).transforms]
+    assert names == sorted(names, key=listed.index)

@@ -459,3 +459,69 @@ def test_the_two_seeds_of_the_window_have_flags_and_help_names_every_default(tmp
     assert "any case (default MobileNetV2)" in out and "(default light)" in out
     assert "(default 30: the top 30)" in out
     assert "(default on)" in out and "default True" not in out
+
+
+def test_augment_given_a_file_not_ending_in_json_is_read_as_a_file(tmp_path):
+    """An A.save YAML file or a project was called an "unknown preset" with its whole path
+    as the name, and the unknown-preset text never said a file could be given (a review)."""
+    import argparse
+
+    import albumentations as A
+
+    from core.cli.commands import train
+    from core.config import TransformConfig
+    from core.project import Project, save_project
+
+    parser = argparse.ArgumentParser()
+    train.register(parser.add_subparsers())
+
+    def augment(value):
+        return train.config_from_args(parser.parse_args(
+            ["train", str(tmp_path), "--augment", value])).augment
+
+    yaml_file = tmp_path / "theirs.yaml"
+    A.save(A.Compose([A.HorizontalFlip(p=0.3)]), str(yaml_file), data_format="yaml")
+    with pytest.raises(ConfigError) as err:
+        augment(str(yaml_file))
+    assert str(yaml_file) in str(err.value) and "only JSON augmentation files" in str(err.value)
+    assert "unknown preset" not in str(err.value)
+
+    project = Project()
+    project.config.augment.preset = "custom"
+    project.config.augment.transforms = [TransformConfig("Rotate", p=0.3,
+                                                         params={"limit": [-15, 15]})]
+    path = save_project(project, tmp_path / "mine.ftsproj")
+    assert [t.name for t in augment(str(path)).transforms] == ["Rotate"]
+
+    with pytest.raises(ConfigError, match=r"unknown preset 'hevy'.*\.json augmentation file"):
+        augment("hevy")
+    assert augment("Heavy").preset == "heavy"
+
+
+def test_backbone_over_a_project_with_ticked_layers_goes_back_to_the_top_n(tmp_path, capsys):
+    """--backbone over a project whose layers were ticked by name was refused as "has no
+    layer 'block_5_expand' (--unfreeze)", a flag not given; the window resets them to the
+    top N with a note, and so does train now (a review)."""
+    import argparse
+
+    from core.cli.commands import train
+    from core.project import Project, save_project
+
+    project = Project()
+    project.config.model.freeze = FreezeConfig(mode="custom", layers=["block_5_expand"])
+    path = save_project(project, tmp_path / "mine.ftsproj")
+    parser = argparse.ArgumentParser()
+    train.register(parser.add_subparsers())
+
+    def freeze(*flags):
+        return train.config_from_args(parser.parse_args(
+            ["train", str(tmp_path), "--config", str(path), *flags])).model.freeze
+
+    assert freeze("--backbone", "EfficientNetB0") == FreezeConfig(mode="top_n", top_n=30)
+    err = capsys.readouterr().err
+    assert f"warning: the layers {path} chose by name were MobileNetV2's" in err
+    assert "top 30 layers of EfficientNetB0" in err
+    assert freeze("--backbone", "mobilenetv2").layers == ["block_5_expand"]  # the same one
+    assert freeze("--backbone", "EfficientNetB0", "--unfreeze", "5") == \
+        FreezeConfig(mode="top_n", top_n=5)
+    assert capsys.readouterr().err == ""

@@ -232,5 +232,6 @@ def test_a_ticked_transform_runs_where_the_page_lists_it():
 
     listed = [TransformConfig("HorizontalFlip"), TransformConfig("GaussNoise")]
     assert listed_position(listed, "GaussianBlur") == 1  # before the noise, as listed
-    assert listed_position(listed, "Perspective") == 2
+    assert listed_position(listed, "Perspective") == 1  # with the geometry, before noise
+    assert listed_position(listed, "CoarseDropout") == 2
     assert listed_position(listed, "NotListed") == 2  # a file's own transform: at the end

@@ -1,6 +1,8 @@
 """Model page: backbone choice, a layer tree built in a worker with real Keras, and the
 fine-tuning controls changing config.model.freeze and the trainable count."""
 
+import copy
+
 from PySide6.QtCore import Qt
 
 from core.model.backbones import CATALOG
@@ -40,6 +42,9 @@ def test_layer_tree_and_freeze_controls(qtbot, window, tmp_path):
         page.set_freeze_mode("none")
     head_only = page.trainable_params
     assert 0 < head_only < 10_000  # 3 classes: the dense softmax head
+    text = page.counts_label.text()  # said "trained in fine-tuning", then "skips it"
+    assert f"Only the new head's {head_only:,} train" in text and "unfreeze" not in text
+    assert "the whole backbone stays frozen, so the fine-tuning phase is skipped" in text
     assert page.checked_layer_count() == 0
 
     with qtbot.waitSignal(page.counts_changed, timeout=10000):
@@ -170,6 +175,7 @@ def test_layers_chosen_on_one_backbone_are_not_kept_for_another(qtbot, window):
     with qtbot.waitSignal(page.counts_changed, timeout=10000):
         item.setCheckState(0, Qt.Checked)
     assert window.state.config.model.freeze.mode == "custom"
+    chosen = copy.deepcopy(window.state.config.model.freeze)
     page.select_backbone("MobileNetV2")
     assert window.state.config.model.freeze == FreezeConfig(top_n=30)
     assert "back to the top 30 layers of MobileNetV2" in page.banner.text()
@@ -184,6 +190,15 @@ def test_layers_chosen_on_one_backbone_are_not_kept_for_another(qtbot, window):
                     timeout=240000)
     assert page.tree.topLevelItemCount() > 0 and page.counts_label.text()
     assert "has no layer" not in page.banner.text()
+    # back on MobileNetV3Small, its ticks come back: they were lost without a trace, and
+    # the one line that said so was soon replaced by the weights check's (a review)
+    page.select_backbone("MobileNetV3Small")
+    assert window.state.config.model.freeze == chosen
+    assert "The layers chosen on MobileNetV3Small before are back" in page.banner.text()
+    page.select_backbone("MobileNetV2")
+    window.state.set("model.freeze", FreezeConfig(top_n=12))  # chosen anew: nothing comes back
+    page.select_backbone("MobileNetV3Small")
+    assert window.state.config.model.freeze == FreezeConfig(top_n=12)
 
 
 def test_a_weights_file_is_checked_once_the_size_stops_changing(qtbot, window, tiny_weights):
@@ -363,3 +378,129 @@ def test_a_download_is_ready_only_for_the_settings_it_fetched(qtbot, window, mon
     window.state.set("model.image_size", 128)  # the same settings: ready
     release.set()
     qtbot.waitUntil(lambda: "are ready" in page.weights_status.text(), timeout=10000)
+
+
+def test_a_weights_path_typed_with_a_tilde_is_the_home_folders_file(qtbot, window,
+                                                                    tiny_weights, monkeypatch):
+    """"~/file" was refused as "<working folder>/~/file not found", though train and a
+    project file read it from the home folder (a review)."""
+    import os
+
+    monkeypatch.setenv("HOME", os.path.dirname(tiny_weights))
+    page = window.model_page
+    page.select_backbone("MobileNetV3Small")
+    page.size_spin.setValue(32)
+    page.set_weights_file("~/" + os.path.basename(tiny_weights))
+    qtbot.waitUntil(lambda: page.weights_status.text() == "The file fits this backbone."
+                    or "not found" in page.banner.text(), timeout=240000)
+    assert "not found" not in page.banner.text(), page.banner.text()
+    assert window.state.config.model.weights == tiny_weights
+
+
+def test_the_count_line_of_a_skipped_fine_tuning_says_it_once_in_the_windows_words():
+    """"3,843 trained in fine-tuning (0 %): none of the backbone's (unfreeze: none), so
+    training skips it": trained and skipped at once, in the CLI's words (a review)."""
+    from core.insight.architecture import FreezePreview
+    from gui.pages.model.settings import counts_text
+
+    for skipped, words in (("unfreeze: none", "the whole backbone stays frozen"),
+                           ("no layer ticked", "no layer is ticked"),
+                           ("the layers chosen hold no weights that train",
+                            "the layers chosen hold no weights that train")):
+        text = counts_text(FreezePreview([], frozenset(), 3843, 2_300_000, skipped))
+        assert text == ("Parameters: 2.3 M in total. Only the new head's 3,843 train, in the "
+                        f"first phase: {words}, so the fine-tuning phase is skipped.")
+    assert counts_text(FreezePreview([], frozenset(), 1_200_000, 2_400_000)) == \
+        "Parameters: 2.4 M in total, 1.2 M trained in fine-tuning (50 %)"
+
+
+def test_start_waits_for_a_weights_file_still_being_checked(qtbot, window, tiny_weights,
+                                                          tmp_path):
+    """Start pressed during "Checking the file…" trained from the weights before (none):
+    the file became the setting only once its check ended (a review)."""
+    root = generate_sample_dataset(tmp_path / "shapes", per_class=4, size=32, seed=4)
+    window.state.set("data.data_dir", str(root))
+    page = window.model_page
+    page.select_backbone("MobileNetV3Small")
+    page.size_spin.setValue(32)
+    page.w_none.click()
+    page.set_weights_file(tiny_weights)
+    assert window.runner.is_busy() and window.runner.current.name == \
+        "Checking the weights file"
+    train_page = next(p for p in window.pages if type(p).__name__ == "TrainPage")
+    assert train_page.start() is None  # refused, not a run from no weights
+    assert "Checking the weights file" in train_page.banner.text()
+    qtbot.waitUntil(lambda: page.weights_status.text() == "The file fits this backbone.",
+                    timeout=240000)
+    qtbot.waitUntil(lambda: not window.runner.is_busy(), timeout=10000)
+    assert window.state.config.model.weights == tiny_weights
+
+
+def test_from_a_chosen_layer_takes_the_layer_selected_now(qtbot, window):
+    """With a layer chosen before, "Fine-tune from a chosen layer upwards" brought that one
+    back while another was selected in the list (a review)."""
+    page = window.model_page
+    page.select_backbone("MobileNetV3Small")
+    page.size_spin.setValue(32)
+    with qtbot.waitSignal(page.layers_ready, timeout=240000):
+        window.show_page(1)
+    backbone = [it for it in layer_items(page) if it.data(0, Qt.UserRole) in
+                {r.name for r in page.rows if r.part == "backbone" and r.params}]
+    first, later = backbone[len(backbone) // 2], backbone[-5]
+    page.tree.setCurrentItem(first)
+    page.set_freeze_mode("from_layer")
+    assert window.state.config.model.freeze.from_layer == first.data(0, Qt.UserRole)
+    page.set_freeze_mode("top_n")
+    page.tree.setCurrentItem(later)
+    page.set_freeze_mode("from_layer")
+    assert window.state.config.model.freeze.from_layer == later.data(0, Qt.UserRole)
+
+
+def test_a_weights_file_that_fits_again_leaves_the_note_on_the_ticks(qtbot, window,
+                                                                     tiny_weights):
+    """Back on the file's backbone, its check cleared the whole banner, and with it the one
+    line about the layers ticked there (a review)."""
+    page = window.model_page
+    window.show_page(1)
+    page.select_backbone("MobileNetV3Small")
+    page.size_spin.setValue(32)
+    page.set_weights_file(tiny_weights)
+    qtbot.waitUntil(lambda: page.weights_status.text() == "The file fits this backbone."
+                    and page.built_key is not None and page.built_key[0] == "MobileNetV3Small",
+                    timeout=240000)
+    layer = next(r.name for r in reversed(page.rows) if r.part == "backbone" and r.params)
+    page.state.set("model.freeze", FreezeConfig(mode="custom", layers=[layer]))
+    page.select_backbone("MobileNetV2")
+    qtbot.waitUntil(lambda: "does not fit" in page.banner.text(), timeout=240000)
+    page.select_backbone("MobileNetV3Small")
+    qtbot.waitUntil(lambda: page.weights_status.text() == "The file fits this backbone.",
+                    timeout=240000)
+    assert "The layers chosen on MobileNetV3Small before are back" in page.banner.text()
+    assert window.state.config.model.freeze.mode == "custom"
+
+
+def test_the_layer_tree_keeps_its_open_blocks_and_selection_when_the_head_changes(qtbot,
+                                                                                  window):
+    """Each step of Dropout or Hidden units rebuilt the backbone and collapsed the tree,
+    dropping the layer selected for "Fine-tune from the selected layer" (a review)."""
+    page = window.model_page
+    page.select_backbone("MobileNetV3Small")
+    page.size_spin.setValue(32)
+    with qtbot.waitSignal(page.layers_ready, timeout=240000):
+        window.show_page(1)
+    blocks = [page.tree.topLevelItem(i) for i in range(page.tree.topLevelItemCount())]
+    opened = [b for b in blocks if b.childCount() > 1][2:4]
+    for block in opened:
+        block.setExpanded(True)
+    opened_names = [b.text(0) for b in opened]
+    chosen = opened[1].child(1).data(0, Qt.UserRole)
+    page.tree.setCurrentItem(opened[1].child(1))
+    model = page._model
+    window.state.set("model.dropout", 0.3)  # changes no layer: nothing is built again
+    assert not page._rebuild_timer.isActive() and page._model is model
+    with qtbot.waitSignal(page.layers_ready, timeout=240000):
+        window.state.set("model.dense_units", 64)  # a head layer more: the backbone's stay
+    expanded = [page.tree.topLevelItem(i).text(0) for i in range(page.tree.topLevelItemCount())
+                if page.tree.topLevelItem(i).isExpanded()]
+    assert expanded == opened_names
+    assert page.tree.selected_layer() == chosen

@@ -574,3 +574,20 @@ def test_a_keras_cache_that_cannot_be_written_names_keras_home(mirror, monkeypat
     with pytest.raises(WeightsError, match="set KERAS_HOME to a writable folder") as info:
         ensure_imagenet_weights(get_backbone("ResNet50"), timeout=5)
     assert "permission denied" in str(info.value)
+
+
+def test_a_weights_file_holding_nan_is_refused_naming_the_file_and_layer(tmp_path):
+    """It passed ("The file fits this backbone."); training then grouped images by NaN
+    features and stopped in scikit-learn's words about imputers (a review)."""
+    import numpy as np
+
+    source = _mobilenet_v2(size=32)
+    layer = source.get_layer("Conv1")
+    kernel, *rest = layer.get_weights()
+    layer.set_weights([np.full_like(kernel, np.nan), *rest])
+    path = tmp_path / "diverged.weights.h5"
+    source.save_weights(str(path))
+    with pytest.raises(WeightsError) as err:
+        check_weights_file(path, get_backbone("MobileNetV2"), 32)
+    text = str(err.value)
+    assert str(path) in text and "NaN or infinite" in text and "Conv1" in text

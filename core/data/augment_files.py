@@ -68,7 +68,11 @@ def _read_augment_file(path: Path) -> AugmentConfig:
             raise ConfigError(f"{path}: not an albumentations pipeline this app can read "
                               f"({type(exc).__name__}: {exc}); check the file's values, or "
                               "save it again with A.save(..., data_format='json')") from None
-    if "augment" in data:  # a whole Studio config or project
+    if data.get("format") == "fine-tune-studio-project":  # core.project.PROJECT_FORMAT
+        from core.project import load_settings  # its config, migrated as the window reads it
+
+        return load_settings(path).augment
+    if "augment" in data:  # a whole Studio config
         return StudioConfig.from_dict({"augment": data["augment"]}, str(path)).augment
     return StudioConfig.from_dict({"augment": data}, str(path)).augment
 

@@ -87,6 +87,13 @@ _SPECS = [
                       ParamSpec("shear", "Shear (degrees)", "range", [0.0, 0.0], -45, 45),
                       _border(cv2.BORDER_REFLECT_101),
                   ]),
+    # with the other geometry, where the Heavy preset runs it: listed last, it ran 4th,
+    # before the cut-out it came after on the page (a review)
+    TransformSpec("Perspective", "Perspective",
+                  "Tilts the image as if seen from a slightly different angle.", 0.3, [
+                      ParamSpec("scale", "Strength", "range", [0.02, 0.06], 0, 0.5),
+                      _border(),
+                  ]),
     TransformSpec("RandomBrightnessContrast", "Brightness and contrast",
                   "Makes the image randomly lighter/darker and flatter/punchier.", 0.5, [
                       ParamSpec("brightness_limit", "Brightness change", "range", [-0.2, 0.2], -1, 1),
@@ -143,11 +150,6 @@ _SPECS = [
                       ParamSpec("fill", "Fill", "choice", 0,
                                 choices=(0, 128, 255, "random", "random_uniform"),
                                 choice_labels=("black", "grey", "white", "noise", "random colour")),
-                  ]),
-    TransformSpec("Perspective", "Perspective",
-                  "Tilts the image as if seen from a slightly different angle.", 0.3, [
-                      ParamSpec("scale", "Strength", "range", [0.02, 0.06], 0, 0.5),
-                      _border(),
                   ]),
 ]
 

@@ -11,6 +11,8 @@ import re
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
+
 from core.model.backbones import BackboneSpec, get_backbone, resolve_image_size
 from core.errors import WeightsError
 from core.events import CancelToken, Listener
@@ -104,7 +106,21 @@ def check_weights_file(path: str | os.PathLike, spec: BackboneSpec, image_size: 
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise WeightsError(f"{path} cannot be loaded into {spec.name} at {image_size} px: "
                            f"{first}") from None
+    bad = _first_non_finite_layer(backbone)
+    if bad:  # it passed, then every feature was NaN and the head's fit failed in sklearn words
+        raise WeightsError(f"{path} holds NaN or infinite values (in layer {bad}), so it "
+                           "cannot be trained from; was it saved from a run whose loss "
+                           "diverged? Choose another weights file, or use the ImageNet "
+                           "weights")
     return path
+
+
+def _first_non_finite_layer(model) -> str:
+    """The name of the first layer with a NaN or infinite weight, "" when there is none."""
+    for layer in model.layers:
+        if any(not np.isfinite(np.asarray(w)).all() for w in layer.weights):
+            return layer.name
+    return ""
 
 
 def _lower_suffix(name: str) -> str:

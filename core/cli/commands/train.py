@@ -45,8 +45,8 @@ def register(sub) -> None:
     p.add_argument("--unfreeze", help="fine-tuning: none, all, N (top N layers), a layer "
                    "name (it and every layer after it) or NAME,NAME,... (exactly those) "
                    f"(default {FreezeConfig().top_n}: the top {FreezeConfig().top_n})")
-    p.add_argument("--augment", help="preset none|light|medium|heavy, or a JSON file "
-                   "(default light)")
+    p.add_argument("--augment", help="preset none|light|medium|heavy, or a JSON file (A.save, "
+                   "a run's config.json or a project) (default light)")
     add_setting(p, "--seed", "train.seed", "(also the split's seed, unless --split-seed)")
     # the window has both seeds (Data page, Train page): a window run could not be repeated
     # with flags when they differed (a review)
@@ -69,7 +69,6 @@ def register(sub) -> None:
 def config_from_args(args: argparse.Namespace):
     """The StudioConfig these flags describe (on top of --config when given)."""
     from core.data.augment import preset_config
-    from core.data.augment_files import load_augment_file
     from core.errors import ConfigError
 
     from core.project import load_settings
@@ -85,10 +84,7 @@ def config_from_args(args: argparse.Namespace):
     if args.weights:
         cfg.model.weights = args.weights
     if args.augment:  # before the flags: --augment-seed then applies to it
-        if args.augment.lower().endswith(".json"):
-            cfg.augment = load_augment_file(args.augment)
-        else:  # a --config file's seed stays (it was reset to 0)
-            cfg.augment = preset_config(args.augment.lower(), cfg.augment.seed)
+        cfg.augment = augment_from_flag(args.augment, cfg.augment.seed)
     for flag, path in SETTING_FLAGS:
         value = getattr(args, flag.lstrip("-").replace("-", "_"))
         if value is not None:
@@ -96,6 +92,8 @@ def config_from_args(args: argparse.Namespace):
             setattr(getattr(cfg, section), leaf, value)
     if args.unfreeze:
         cfg.model.freeze = FreezeConfig.parse(args.unfreeze)
+    elif args.config and args.backbone:
+        reset_named_layers(cfg, from_file, args.config)
     if args.seed is not None:
         cfg.data.seed = cfg.train.seed = args.seed
     if args.split_seed is not None:
@@ -119,6 +117,48 @@ def config_from_args(args: argparse.Namespace):
             raise ConfigError(f"{args.config}: model.backbone: {exc}; fix it there, or "
                               "override it with --backbone") from None
     return cfg
+
+
+def reset_named_layers(cfg, from_file, config_path: str) -> None:
+    """What the Model page does when the backbone changes: layers chosen by name were the
+    file's backbone's, so fine-tuning goes back to the top N layers, with a warning line.
+    --backbone over a project with ticked layers was refused as "no layer 'block_5_expand'
+    (--unfreeze)", a flag not given, with close matches from the other network (a review)."""
+    from core.errors import UserError
+    from core.model.backbones import get_backbone
+
+    freeze = from_file.model.freeze
+    if freeze.mode not in ("custom", "from_layer"):
+        return
+    try:
+        old, new = (get_backbone(b).name for b in (from_file.model.backbone,
+                                                    cfg.model.backbone))
+    except UserError:  # an unknown name is refused, by name, when the config is checked
+        return
+    if old != new:
+        cfg.model.freeze = FreezeConfig(top_n=freeze.top_n)
+        print(f"warning: the layers {name(config_path)} chose by name were {old}'s: "
+              f"fine-tuning is back to the top {freeze.top_n} layers of {new} (give "
+              "--unfreeze to choose others)", file=sys.stderr, flush=True)
+
+
+def augment_from_flag(value: str, seed: int):
+    """``--augment``'s value: a preset (keeping a --config file's ``seed``), or a file.
+
+    A file not ending in .json (an A.save YAML file, a project) was called an "unknown
+    preset" with its whole path as the name (a review): anything that is a file, or reads
+    like a path, is read as one, and the reader says what it takes."""
+    from core.data.augment import PRESETS, preset_config
+    from core.data.augment_files import load_augment_file
+    from core.errors import ConfigError
+
+    if value.lower() in PRESETS:
+        return preset_config(value.lower(), seed)
+    if os.path.exists(value) or any(c in value for c in "./\\"):
+        return load_augment_file(os.path.expanduser(value))
+    raise ConfigError(f"--augment: unknown preset {value!r}; choose one of "
+                      f"{', '.join(PRESETS)}, or give a .json augmentation file (saved by "
+                      "A.save, or a project or config file)")
 
 
 #: What ``--resume`` takes from the run folder: a flag for one of these would be ignored.

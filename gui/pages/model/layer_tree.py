@@ -78,7 +78,14 @@ class LayerTree(QTreeWidget):
 
     # ------------------------------------------------------------------ filling
     def build(self, rows: list[Any], choosable: frozenset) -> None:
-        """One top-level item per block, one child per layer (``rows``: LayerRow)."""
+        """One top-level item per block, one child per layer (``rows``: LayerRow).  Rows of
+        the same layers again (hidden units or image size changed: other shapes) keep the
+        open blocks, the selected layer and the scroll position; each change collapsed the
+        tree and dropped the layer selected for "Fine-tune from the selected layer" (a
+        review)."""
+        names = [r.name for r in rows if r.part == "backbone"]
+        view = self._view_state() if names and names == getattr(self, "_names", None) else None
+        self._names = names
         self._filling = True
         try:
             self.clear()
@@ -91,6 +98,25 @@ class LayerTree(QTreeWidget):
                 blocks[key].addChild(self._layer_item(row, row.name in choosable))
         finally:
             self._filling = False
+        if view is not None:
+            self._restore_view(*view)
+
+    def _view_state(self) -> tuple:
+        blocks = [self.topLevelItem(i) for i in range(self.topLevelItemCount())]
+        current = self.currentItem()
+        return ({b.text(0) for b in blocks if b.isExpanded()},
+                current.data(0, Qt.UserRole) if current is not None else None,
+                self.verticalScrollBar().value())
+
+    def _restore_view(self, expanded: set, current: Any, scroll: int) -> None:
+        for i in range(self.topLevelItemCount()):
+            block = self.topLevelItem(i)
+            block.setExpanded(block.text(0) in expanded)
+            for j in range(block.childCount()):
+                if current is not None and block.child(j).data(0, Qt.UserRole) == current:
+                    self.setCurrentItem(block.child(j))
+        self.doItemsLayout()  # the scroll range of the rows just added
+        self.verticalScrollBar().setValue(scroll)
 
     @staticmethod
     def _block_item(row: Any) -> QTreeWidgetItem:

@@ -26,17 +26,17 @@ from core.model.backbones import get_backbone, recommendation
 from core.model.build import is_from_scratch
 from gui.jobs import SerialJobs
 from gui.pages.base import Page
-from gui.pages.model.backbone_table import BackboneTable, millions
+from gui.pages.model.backbone_table import BackboneTable
+from gui.pages.model.kept_layers import KeptLayers
 from gui.pages.model.layer_tree import LayerTree
-from gui.pages.model.settings import SCRATCH_TIP, FreezeControls, HeadBox
+from gui.pages.model.settings import SCRATCH_TIP, FreezeControls, HeadBox, counts_text
 from gui.pages.model.weights_actions import WeightsActions
 from gui.pages.model.weights_box import WeightsBox
 from gui.state import touches
 from gui.widgets.compact import WrapLabel
 
 #: Settings whose change needs a new model (the others only a new fine-tuning preview).
-REBUILD_PATHS = ("", "model", "model.backbone", "model.image_size", "model.dense_units",
-                 "model.dropout")
+REBUILD_PATHS = ("", "model", "model.backbone", "model.image_size", "model.dense_units")
 
 
 def layers_job(model_cfg, num_classes: int, model=None, listener=None, cancel=None):
@@ -66,6 +66,7 @@ class ModelPage(WeightsActions, Page):
         self._size_error = ""  # the size-versus-weights error on the banner, if any
         self.work = SerialJobs(self, "Listing layers")
         self.rows: list[Any] = []
+        self.kept_layers = KeptLayers(state)
         self.recommended: Optional[str] = None
         self.trainable_params = 0
         self.total_params = 0
@@ -244,14 +245,12 @@ class ModelPage(WeightsActions, Page):
 
     # ------------------------------------------------------------------ widgets → config
     def select_backbone(self, name: str) -> None:
-        """Choose a backbone; layers chosen by name on another backbone go back to the
-        default (they named layers this one lacks: the list emptied and stayed empty)."""
-        name, m = self._spec_name(name), self.state.config.model
-        if name != self._spec_name(m.backbone) and m.freeze.mode in ("custom", "from_layer"):
-            self.state.set("model.freeze", FreezeConfig(top_n=m.freeze.top_n))
-            self.show_info(f"The layers chosen by name were {m.backbone}'s: fine-tuning is back "
-                           f"to the top {m.freeze.top_n} layers of {name}.")
-        self.state.set("model.backbone", name)
+        """Choose a backbone; layers chosen by name on another backbone go back to the top N
+        (the list emptied and stayed empty), and come back with that backbone (KeptLayers)."""
+        old = self._spec_name(self.state.config.model.backbone)
+        note = self.kept_layers.switch(old, self._spec_name(name))
+        if note:
+            self.show_info(note)
 
     def _on_backbone_selected(self) -> None:
         if self._filling:
@@ -272,8 +271,8 @@ class ModelPage(WeightsActions, Page):
         f.mode = mode
         if mode == "custom" and (not f.layers or not set(f.layers) <= {r.name for r in self.rows}):
             f.layers = self.tree.checked_layers()
-        if mode == "from_layer" and not f.from_layer:
-            f.from_layer = self.tree.selected_layer() or ""
+        if mode == "from_layer":  # the layer selected now, not one chosen before (a review)
+            f.from_layer = self.tree.selected_layer() or f.from_layer
             if not f.from_layer:  # "from layer ''" failed only when training started
                 self.show_info("Select a layer in the list first, then choose this again.")
                 self._sync_from_config()  # the combo goes back to the mode in force
@@ -328,7 +327,7 @@ class ModelPage(WeightsActions, Page):
         m = self.state.config.model
         report = self.state.dataset_report
         n = max(2, len(report.classes)) if report is not None else 2
-        return (m.backbone, m.image_size, m.dense_units, m.dropout, n)
+        return (m.backbone, m.image_size, m.dense_units, n)  # dropout changes no layer
 
     def _maybe_build_layers(self) -> None:
         if not self.isVisible() and self._model is None and self._asked_key is None:
@@ -342,6 +341,8 @@ class ModelPage(WeightsActions, Page):
     def _preview_freeze(self) -> None:
         """Ask for the fine-tuning preview of the current settings (on the current model);
         after a failed one, build the list again (it stayed empty until the page reopened)."""
+        if self._asked_key is not None and self._asked_key[0] != self._model_key_now()[0]:
+            return  # the other backbone's build on its way previews it (names of the new one)
         if self._asked_key is not None:
             self._request(self._asked_key)
         else:
@@ -351,7 +352,7 @@ class ModelPage(WeightsActions, Page):
         self._asked_key = key
         model = self._model if key == self.built_key else None
         self.work.submit("layers", layers_job,
-                         (copy.deepcopy(self.state.config.model), key[4], model),
+                         (copy.deepcopy(self.state.config.model), key[-1], model),
                          lambda result, k=key: self._on_preview(k, result),
                          lambda msg, k=key: self._on_preview_failed(k, msg))
 
@@ -380,11 +381,7 @@ class ModelPage(WeightsActions, Page):
         self.rows = preview.rows
         self.tree.show_trainable(preview.rows)
         self.trainable_params, self.total_params = preview.trainable, preview.total
-        share = 100 * preview.trainable / preview.total if preview.total else 0
-        why = f": none of the backbone's ({preview.skipped}), so training skips it"
-        self.counts_label.setText(f"Parameters: {millions(preview.total)} in total, "
-                                  f"{millions(preview.trainable)} trained in fine-tuning "
-                                  f"({share:.0f} %){why if preview.skipped else ''}")
+        self.counts_label.setText(counts_text(preview))
         if rebuilt:
             self.layers_status.setText(f"{len(self.rows)} layers. Tick layers to choose them "
                                        "yourself; ticks on a block select the whole block.")

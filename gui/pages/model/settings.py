@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout,
                                QLabel, QPushButton, QVBoxLayout, QWidget)
 
 from core.model.backbones import get_backbone
+from gui.pages.model.backbone_table import millions
 from gui.plain_text import plain_label
 from gui.widgets.setting_widgets import SettingSpin, bind_spin, setting_info, setting_tooltip
 from gui.widgets.decimal_spin import DecimalSpin
@@ -23,6 +24,29 @@ FREEZE_MODES = [
     ("all", "Fine-tune every layer"),
     ("custom", "Fine-tune the layers ticked below"),
 ]
+
+
+#: The settings' reason for skipping fine-tuning (core.config.FreezeConfig.nothing_unfreezes,
+#: in the CLI's words) as the window says it: "unfreeze: none" is no control of the page.
+SKIP_WORDS = {
+    "unfreeze: none": "the whole backbone stays frozen",
+    "the top 0 layers": "N is 0, so no layer of the backbone is chosen",
+    "no layer ticked": "no layer is ticked",
+}
+
+
+def counts_text(preview) -> str:
+    """The page's parameter line for a FreezePreview. With fine-tuning skipped it said
+    "3,843 trained in fine-tuning (0 %): none of the backbone's (unfreeze: none), so
+    training skips it", both trained in and skipped (a review)."""
+    total = millions(preview.total)
+    if preview.skipped:
+        why = SKIP_WORDS.get(preview.skipped, preview.skipped)
+        return (f"Parameters: {total} in total. Only the new head's {preview.trainable:,} "
+                f"train, in the first phase: {why}, so the fine-tuning phase is skipped.")
+    share = 100 * preview.trainable / preview.total if preview.total else 0
+    return (f"Parameters: {total} in total, {millions(preview.trainable)} trained in "
+            f"fine-tuning ({share:.0f} %)")
 
 
 def set_quietly(spin, value) -> None:

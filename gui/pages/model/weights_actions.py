@@ -20,6 +20,9 @@ from gui.jobs import Job
 from gui.pages.model.weights_box import FILE, IMAGENET, NONE, check_file_job, weights_job
 
 
+#: The weights check's name in the status bar and in Start's "Please wait" message.
+CHECK_NAME = "Checking the weights file"
+
 #: How long the backbone and size must stay unchanged before a weights file is checked again.
 RECHECK_MS = 400
 
@@ -70,16 +73,39 @@ class WeightsActions:
     def set_weights_file(self, path: str) -> bool:
         """Check ``path`` in a worker; it becomes the weights only if it fits."""
         self._stop_recheck()
-        path = self._checking = os.path.abspath(path)
+        path = self._checking = os.path.abspath(os.path.expanduser(path))  # as train does
         model = copy.deepcopy(self.state.config.model)
         self._weights_asked = asked = self._weights_asked + 1
-        job = Job(check_file_job, model, path, name="Checking the weights file", parent=self)
         self.weights_status.setText("Checking the file…")
+        self._start_check(model, path, asked)
+        return True
+
+    def _start_check(self, model, path: str, asked: int) -> None:
+        """Run the check as the window's long job, so Start waits for it: pressed during
+        "Checking the file…", it trained from the weights before, the file became the
+        setting only afterwards (a review).  Behind an older check, it waits for that one;
+        during training (Start is off until it ends) it runs beside it."""
+        if asked != self._weights_asked:
+            return  # another choice since
+        current = self.runner.current if self.runner.is_busy() else None
+        if current is not None and current.fn is check_file_job:
+            self.runner.when_idle(lambda: self._start_check(model, path, asked))
+            return
+        job = None if current is not None else self.runner.start(
+            check_file_job, model, path, name=CHECK_NAME, parent=self)
+        if job is None:
+            job = Job(check_file_job, model, path, name=CHECK_NAME, parent=self).start()
         job.finished.connect(lambda _r, p=path, n=asked, m=model: self._weights_ok(p, n, m))
         job.failed.connect(lambda msg, _tb, p=path, n=asked, m=model:
                            self._weights_bad(msg, p, n, m))
-        job.start()
-        return True
+        job.cancelled.connect(lambda n=asked: self._check_cancelled(n))
+
+    def _check_cancelled(self, asked: int) -> None:
+        """Cancel in the status bar: the file stays unchosen."""
+        if asked == self._weights_asked:
+            self._checking = ""
+            self.weights_status.setText("")
+            self._sync_from_config()
 
     def weights_config_changed(self, path: str) -> None:
         """What a change of ``config.model`` (``path``) means for the starting weights."""
@@ -87,8 +113,9 @@ class WeightsActions:
         if path in ("", "model"):  # another project: its own weights, none of the old checks
             self.forget_weights_checks()
             if names_weights_file(weights) and not os.path.isfile(weights):
-                self.show_error(f"The project's weights file {weights} is not there (moved or "
-                                "deleted?): choose it again, or other weights.")
+                self._refused_file = (f"The project's weights file {weights} is not there "
+                                      "(moved or deleted?): choose it again, or other weights.")
+                self.show_error(self._refused_file)
         if path in ("model.backbone", "model.image_size"):
             self.weights_status.setText("")  # "ImageNet weights are ready" was the old one's
             if names_weights_file(weights):  # a file fitted the old backbone: check it again, on
@@ -138,8 +165,8 @@ class WeightsActions:
 
     def _weights_ok(self, path: str, asked: int, model) -> None:
         if self._answer_applies(path, asked, model):
-            self._checking = ""
-            self.clear_message()
+            self._checking = ""  # only the weights' own message: the note that ticked layers
+            self.clear_message(only=self._refused_file)  # went back to the top N stays
             self.weights_status.setText("The file fits this backbone.")
             self.state.set("model.weights", path)
 
