@@ -143,6 +143,32 @@ def test_a_lost_checkpoint_weights_file_or_folder_is_named_on_resume(tmp_path):
     assert after[:1] == before and [r["global_epoch"] for r in after] == [1, 2, 3]
 
 
+def test_a_lost_run_json_is_written_again_and_a_completed_run_is_not_finished_again(
+        tmp_path):
+    """Without run.json a resume wrote one with no data folder, classes, image count or
+    settings, and a completed run was "finished" again (model.keras rewritten)."""
+    from core.train.engine import resume_training
+
+    data = make_bright_dark(tmp_path / "data", per_class=6, size=32)
+    run = stopped_run(tiny_config(data, epochs=2, fine_tune_epochs=0), tmp_path / "run", 1)
+    was = run.run_info()
+    run.run_path.unlink()
+    seen = []
+    assert resume_training(run.path, listener=seen.append).status == "completed"
+    assert any(f"{run.run_path} is missing; it is written again from config.json, "
+               "labels.json and split.json" in e.message for e in seen if isinstance(e, Log))
+    info = run.run_info()
+    assert info.status == "completed" and info.data_dir == was.data_dir
+    assert info.classes == was.classes and info.images == was.images == 12
+    assert info.settings == was.settings and info.created is not None
+    run.run_path.unlink()
+    model = run.model_path.stat().st_mtime_ns
+    with pytest.raises(UserError, match=r"run\.json is missing, but the run's other files say "
+                                        r"it completed .*nothing to resume"):
+        resume_training(run.path)
+    assert run.model_path.stat().st_mtime_ns == model and not run.run_path.exists()
+
+
 def test_resume_after_the_data_folder_moved(tmp_path):
     from core.train.engine import resume_training
 

@@ -36,6 +36,7 @@ from core.runs.folder import FILES, RunFolder, default_run_dir
 from core.runs.lock import acquire, holding_lock, release, sweep_stale_temp_files
 from core.runs.hand_edits import hand_edits
 from core.runs.records import RunStatus
+from core.runs.lost_run_json import recover_run_info
 from core.train.checkpoint import load_loop_state
 from core.train.loop_state import LoopState
 from core.train.near_copies import describe_split, near_copy_groups
@@ -274,6 +275,10 @@ def _resume_locked(run: RunFolder, run_dir: Path, listener, cancel: CancelToken,
                         f"{worker_scratch_dir(run_dir, cluster)}, which is missing: resume "
                         f"needs that folder on this machine (or start a new run)")
     classes = run.labels()
+    state = None
+    if not run.run_path.exists():  # lost: refused if the run completed, else written again
+        state = load_loop_state(run, listener)
+        recover_run_info(run, cfg, classes, next_phase(state, cfg) is None, listener)
     info = run.run_info()
     if info.status is RunStatus.COMPLETED:
         raise UserError(f"{run.path}: this run already completed; start a new run instead")
@@ -281,7 +286,8 @@ def _resume_locked(run: RunFolder, run_dir: Path, listener, cancel: CancelToken,
         raise UserError(f"{run.labels_path}: lists {len(classes)} class(es) {classes}, but the "
                         f"run was started with {info.classes} ({run.run_path.name}); put "
                         f"{run.labels_path.name} back as it was, those names in that order")
-    state = load_loop_state(run, listener)
+    if state is None:
+        state = load_loop_state(run, listener)
     check_config(cfg, need_weights=not has_checkpoint)  # the problem a failed start met
     edited, settings = hand_edits(run, info)
     if edited:  # told once: run.json takes the edit as the settings the run now has
@@ -305,13 +311,21 @@ def resume_point(state, cfg) -> str:
     """Where a resumed run goes on, as the log numbers epochs ("fine_tune epoch 1"): a
     phase that had finished (stopped as fine-tuning was set up) goes on at the next one
     the run trains; "head epoch 2" named an epoch of a one-epoch head."""
+    at = next_phase(state, cfg)
+    if at is None:
+        return "its end (every phase has finished)"
+    return f"{at} epoch {state.epoch + 1 if at == state.phase else 1}"
+
+
+def next_phase(state, cfg) -> Optional[str]:
+    """The phase a resume trains next; None when every phase has finished."""
     from core.train.linear_head import planned_epochs
     from core.train.loop_state import PHASES
 
     planned = planned_epochs(cfg)
     if not state.phase_over(planned.get(state.phase, 0), cfg.train.early_stopping_patience) \
             and state.phase not in state.finished_phases:
-        return f"{state.phase} epoch {state.epoch + 1}"
+        return state.phase
     later = [p for p in PHASES[PHASES.index(state.phase) + 1:]
              if p not in state.finished_phases and planned.get(p)]  # (a phase ended unmarked)
-    return f"{later[0]} epoch 1" if later else "its end (every phase has finished)"
+    return later[0] if later else None
