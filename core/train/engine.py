@@ -67,7 +67,6 @@ def prepare_new_run(cfg: StudioConfig, run_dir: Optional[str | Path], runs_base,
     # Stored one way: a preset is recorded as the transforms it runs, whoever started the run.
     cfg.augment = resolve(cfg.augment)
     run = RunFolder(run_dir or default_run_dir(runs_base or "runs", spec.name))
-    check_reusable(run)
     data = Path(cfg.data.data_dir).resolve()
     # Recorded absolute: calibrate, evaluate, export, --resume and the run's config.json
     # given to --config work from any folder (a relative weights file was kept as typed).
@@ -76,8 +75,10 @@ def prepare_new_run(cfg: StudioConfig, run_dir: Optional[str | Path], runs_base,
         cfg.model.weights = os.path.abspath(os.path.expanduser(cfg.model.weights.strip()))
     out = run.path.resolve()
     if out == data or data in out.parents:
-        raise UserError(f"{run.path} is inside the data folder {data}: the run's files would "
-                        "be scanned as images next time; choose an output folder outside it")
+        where = "is the data folder" if out == data else f"is inside the data folder {data}"
+        raise UserError(f"{run.path} {where}: the run's files would be scanned as images "
+                        "next time; choose an output folder outside it")
+    check_reusable(run)
     check_config(cfg)  # before the first file is written: no dead-end run folders
     if report is None:
         emit(listener, Log(f"scanning {cfg.data.data_dir}"))
@@ -187,14 +188,19 @@ def check_reusable(run: RunFolder) -> None:
     held = {FILES.lock}  # the lock this start holds while it checks again
     if run.path.is_dir() and any(e.name not in held and not e.name.startswith(FILES.lock + ".")
                                  for e in run.path.iterdir()) and not run.failed_start():
+        if not run.is_run_folder():  # an image folder, an export, notes: --resume would fail
+            names = sorted(e.name for e in run.path.iterdir())
+            shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+            raise UserError(f"{run.path} already holds files ({shown}) and is not a run "
+                            "folder; choose an empty or new output folder")
         try:
             done = run.run_info().status is RunStatus.COMPLETED
         except UserError:  # a damaged run.json: the general words
             done = False
         raise UserError(f"{run.path} already holds " + (
             "a completed run; choose another output folder" if done else
-            "files; choose another output folder, or continue a stopped run with "
-            f"'train --resume {run.path}'"))
+            "a run that did not finish; choose another output folder, or continue that run "
+            f"with 'train --resume {run.path}'"))
 
 
 def train(cfg: StudioConfig, run_dir: Optional[str | Path] = None, *, runs_base=None,
