@@ -31,6 +31,7 @@ from core.config import StudioConfig
 from core.errors import UserError
 from core.events import CancelToken, FileSkipped, Log, emit
 from core.fsutil import cannot_write, file_in_the_way
+from core.write_errors import cannot_make_run_folder
 from core.model.build import names_weights_file
 from core.runs.folder import FILES, RunFolder, default_run_dir
 from core.runs.lock import acquire, holding_lock, release, sweep_stale_temp_files
@@ -109,7 +110,8 @@ def prepare_new_run(cfg: StudioConfig, run_dir: Optional[str | Path], runs_base,
     try:
         run.path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:  # /proc/x, a read-only disk: said, not a bare FileNotFoundError
-        raise cannot_write(run.path, exc) from None
+        raise (cannot_write(run.path, exc) if run_dir else  # the name the app chose: its
+               cannot_make_run_folder(run.path, exc)) from None  # runs folder is named
     acquire(run)
     try:
         check_reusable(run)
