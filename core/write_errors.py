@@ -79,6 +79,31 @@ def cannot_write(path: Path, exc: OSError) -> BaseException:
     return UserError(f"cannot write {path} ({exc.strerror or exc}); choose another folder")
 
 
+def cannot_make_run_folder(path: Path, exc: OSError) -> BaseException:
+    """A new run folder the app named (``path``, in its runs folder) that could not be made.
+
+    It said "cannot write .../20261206-072340-MobileNetV2: ...; make the folder writable, or
+    choose another folder": a folder that does not exist, and a choice the window does not
+    offer (a review).  The folder to make writable is the runs folder, or the nearest folder
+    above it that exists; the app's own runs folder moves with FTS_DATA_DIR."""
+    from core.appdirs import default_runs_dir
+    from core.errors import UserError
+
+    code = getattr(exc, "errno", None)
+    if code not in _NO_WRITING:
+        return cannot_write(path, exc)
+    base = path.parent
+    refused = next((p for p in (base, *base.parents) if os.path.exists(p)), base)
+    what = (f"the runs folder {base}" if refused == base
+            else f"{refused}, where the runs folder {base} would be made,")
+    then = "make it writable"
+    if os.path.abspath(base) == os.path.abspath(default_runs_dir()):
+        then += (", or start the app with the environment variable FTS_DATA_DIR set to a "
+                 "writable folder (new runs then go to its runs/ folder)")
+    return UserError(f"cannot make a new run folder: {what} is not writable "
+                     f"({_NO_WRITING[code]}); {then}")
+
+
 def cannot_replace(path: Path, exc: OSError, begun: bool) -> BaseException:
     """A file of an earlier export that could not be replaced (locked, another user's, open in
     another program): the raw error named the hidden staging file, gone by then, and asked for

@@ -199,6 +199,12 @@ def test_refreshes_when_a_run_finishes_and_rescans_in_a_job(qtbot, window, two_r
     assert sig.args[0] == 3
     names = [Path(page.history.get(i).path).name for i in page.visible_ids()]
     assert names[0] == "copied" and "20261103-100000-MobileNetV3Small" not in names
+    # a run folder that lost its labels.json drops out of the list, and the banner says why
+    (tmp_path / "elsewhere" / "copied" / "labels.json").unlink()
+    with qtbot.waitSignal(page.rebuilt, timeout=30000):
+        page.rescan()
+    assert "copied: a run folder without its labels.json; put it back from a copy of the " \
+           "run (not listed until it is put back)" in page.banner.text()
 
 
 def test_damaged_history_still_opens(qtbot, window, two_runs):

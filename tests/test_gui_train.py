@@ -475,3 +475,36 @@ def test_a_start_refused_before_training_began_is_not_called_failed(qtbot, windo
     page._began = True  # a run that had begun and then failed is still "Failed"
     page._on_failed("out of memory", "")
     assert page.progress.format() == "Failed"
+
+
+def test_the_end_of_a_run_too_small_to_calibrate_says_it_will_not_answer_unknown(tmp_path):
+    """A stop said "until it finishes it is not calibrated, so Predict cannot answer
+    “unknown”" for a run with 2 validation images, which finishing never calibrates, and
+    the finish said nothing of it (a review)."""
+    from types import SimpleNamespace
+
+    from core.runs.lock import release
+    from core.train.engine import prepare_new_run
+    from gui.pages.train.outcome import RunOutcome, ended_texts
+
+    outcome = RunOutcome(12.0, 0.5, 2, "epoch 1 (head 1/2)")
+    small, big = make_bright_dark(tmp_path / "small", 6), make_bright_dark(tmp_path / "big", 30)
+    texts = {}
+    for name, data in (("small", small), ("big", big)):
+        _, run, _, _ = prepare_new_run(tiny_config(data), tmp_path / f"run_{name}", None, None,
+                                       None, None)
+        release(run)
+        for status in ("stopped", "completed"):
+            result = SimpleNamespace(status=status, run_dir=str(run.path))
+            texts[name, status] = ended_texts(result, outcome, True)[1]
+    few = len(RunFolder(tmp_path / "run_small").split().val)
+    assert few < 10 <= len(RunFolder(tmp_path / "run_big").split().val)
+    said = (f"This run has {few} validation images and calibration needs at least 10, so it "
+            "cannot say “unknown”")
+    assert said in texts["small", "stopped"] and "until it finishes" not in \
+        texts["small", "stopped"]
+    assert texts["small", "stopped"].startswith("Training stopped. The best epoch so far was "
+                                                "kept.")
+    assert said in texts["small", "completed"] and texts["small", "completed"].endswith(
+        "Next: see where the model goes right and wrong on the Evaluate step →")
+    assert "until it finishes it is not calibrated" in texts["big", "stopped"]

@@ -125,6 +125,24 @@ def test_rebuild_drops_vanished_folders_and_finds_new_ones(tmp_path):
     assert [r.name for r in h.list_runs()] == ["new"]
 
 
+def test_rebuild_names_a_run_folder_that_lost_its_config_or_labels(tmp_path):
+    """Such a folder (run.json, model, history still there) dropped out of the list on a
+    rescan without a word (a review)."""
+    from core.events import Log
+
+    h = RunHistory(tmp_path / "h.sqlite")
+    lost = make_run(tmp_path / "runs" / "lost")
+    h.record_run(lost)
+    make_run(tmp_path / "runs" / "fine")
+    (lost / "config.json").unlink()
+    (tmp_path / "runs" / "notes").mkdir()  # a folder of something else: not a run, not said
+    seen = []
+    assert h.rebuild_index([tmp_path / "runs"], listener=seen.append) == 1
+    said = [e.message for e in seen if isinstance(e, Log) and e.level == "warning"]
+    assert said == [f"{lost.resolve()}: a run folder without its config.json; put it back "
+                    "from a copy of the run (not listed until it is put back)"]
+
+
 def test_delete_run_only_deletes_files_when_asked_and_only_run_folders(tmp_path):
     h = RunHistory(tmp_path / "h.sqlite")
     keep = make_run(tmp_path / "keep")

@@ -95,6 +95,80 @@ def test_damaged_checkpoint_files_are_named_and_the_finished_epochs_kept(tmp_pat
     assert run.run_info().status == "completed"
 
 
+def test_a_lost_checkpoint_weights_file_or_folder_is_named_on_resume(tmp_path):
+    """With checkpoint/weights.npz gone (state.json there) a resume went on from freshly
+    built weights without a word, counting the finished epochs as trained; with the whole
+    checkpoint/ gone it began again at epoch 1 saying only "at head epoch 1"."""
+    from core.errors import ModelFileError
+    from core.train.checkpoint import load_loop_state
+    from core.train.engine import resume_training
+
+    data = make_bright_dark(tmp_path / "data", per_class=6, size=32)
+    run = stopped_run(tiny_config(data, epochs=2, fine_tune_epochs=1), tmp_path / "run", 1)
+    before = rows(run)
+    copies = {}
+    for name in ("none_left", "no_folder", "no_state"):
+        shutil.copytree(run.path, tmp_path / name)
+        copies[name] = RunFolder(tmp_path / name)
+    # No weights at all: refused, naming the missing file.
+    gone = copies["none_left"]
+    for path in (gone.checkpoint.weights, gone.checkpoint.phase_best,
+                 gone.phase_best_path("head"), gone.best_weights_path):
+        path.unlink()
+    with pytest.raises(ModelFileError, match=r"weights\.npz is missing; the run holds no "
+                                             r"other usable weights"):
+        resume_training(gone.path)
+    # No checkpoint folder: the run starts again from epoch 1, and says so.
+    shutil.rmtree(copies["no_folder"].checkpoint_dir)
+    seen = []
+    state = load_loop_state(copies["no_folder"], seen.append)
+    assert state.global_epoch == 0
+    said = " | ".join(e.message for e in seen if isinstance(e, Log) and e.level == "warning")
+    assert f"{copies['no_folder'].checkpoint_dir} is missing: the run starts again from " \
+           "epoch 1 (its 1 finished epoch in history.csv are trained again)" in said
+    # state.json alone gone, the weights there: rebuilt from history.csv.
+    copies["no_state"].checkpoint.state.unlink()
+    seen.clear()
+    state = load_loop_state(copies["no_state"], seen.append)
+    assert state.global_epoch == 1 and "rebuilt from history.csv" in seen[0].message
+    # weights.npz gone: the phase's best (epoch 1's weights) is used, and named.
+    run.checkpoint.weights.unlink()
+    seen.clear()
+    result = resume_training(run.path, listener=seen.append)
+    assert result.status == "completed"
+    said = " | ".join(e.message for e in seen if isinstance(e, Log) and e.level == "warning")
+    assert (f"{run.checkpoint.weights} is missing; resuming from the weights in "
+            f"{run.checkpoint.phase_best} instead") in said
+    after = rows(run)
+    assert after[:1] == before and [r["global_epoch"] for r in after] == [1, 2, 3]
+
+
+def test_a_lost_run_json_is_written_again_and_a_completed_run_is_not_finished_again(
+        tmp_path):
+    """Without run.json a resume wrote one with no data folder, classes, image count or
+    settings, and a completed run was "finished" again (model.keras rewritten)."""
+    from core.train.engine import resume_training
+
+    data = make_bright_dark(tmp_path / "data", per_class=6, size=32)
+    run = stopped_run(tiny_config(data, epochs=2, fine_tune_epochs=0), tmp_path / "run", 1)
+    was = run.run_info()
+    run.run_path.unlink()
+    seen = []
+    assert resume_training(run.path, listener=seen.append).status == "completed"
+    assert any(f"{run.run_path} is missing; it is written again from config.json, "
+               "labels.json and split.json" in e.message for e in seen if isinstance(e, Log))
+    info = run.run_info()
+    assert info.status == "completed" and info.data_dir == was.data_dir
+    assert info.classes == was.classes and info.images == was.images == 12
+    assert info.settings == was.settings and info.created is not None
+    run.run_path.unlink()
+    model = run.model_path.stat().st_mtime_ns
+    with pytest.raises(UserError, match=r"run\.json is missing, but the run's other files say "
+                                        r"it completed .*nothing to resume"):
+        resume_training(run.path)
+    assert run.model_path.stat().st_mtime_ns == model and not run.run_path.exists()
+
+
 def test_resume_after_the_data_folder_moved(tmp_path):
     from core.train.engine import resume_training
 

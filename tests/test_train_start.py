@@ -335,3 +335,36 @@ def test_a_relative_weights_file_is_recorded_absolute(data, tmp_path, tiny_weigh
         pass
     saved = json.loads((out / "config.json").read_text())["model"]["weights"]
     assert saved == os.path.abspath(tiny_weights)
+
+
+def test_a_runs_folder_that_takes_no_new_folder_is_named(data, tmp_path, monkeypatch):
+    """The window's Start said "cannot write .../20261206-072340-MobileNetV2: not permitted;
+    make the folder writable, or choose another folder": a folder that does not exist, and a
+    choice the window does not offer (a review)."""
+    import errno
+    from pathlib import Path
+
+    from core.appdirs import default_runs_dir
+    from core.train.engine import train
+
+    real_mkdir = Path.mkdir
+
+    def refused(self, *args, **kwargs):
+        if self.parent.name in ("runs", "later"):
+            raise PermissionError(errno.EPERM, "Operation not permitted", str(self))
+        return real_mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", refused)
+    base = default_runs_dir()
+    base.mkdir(parents=True, exist_ok=True)
+    with pytest.raises(UserError) as e:
+        train(tiny_config(data), runs_base=base)
+    assert str(e.value) == (
+        f"cannot make a new run folder: the runs folder {base} is not writable (not "
+        "permitted); make it writable, or start the app with the environment variable "
+        "FTS_DATA_DIR set to a writable folder (new runs then go to its runs/ folder)")
+    later = tmp_path / "nowhere" / "later"  # neither exists: the nearest folder is named
+    with pytest.raises(UserError, match=rf"^cannot make a new run folder: {tmp_path}, where "
+                                        rf"the runs folder {later} would be made, is not "
+                                        r"writable \(not permitted\); make it writable$"):
+        train(tiny_config(data), runs_base=later)

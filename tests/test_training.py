@@ -91,9 +91,33 @@ def test_existing_folder_is_not_overwritten(data, tmp_path):
     out = tmp_path / "run"
     out.mkdir()
     (out / "precious.txt").write_text("mine")
-    with pytest.raises(UserError, match="already holds files"):
+    with pytest.raises(UserError, match=r"already holds files \(precious\.txt\) and is not a "
+                                        "run folder; choose an empty or new output folder"
+                       ) as e:
         train(tiny_config(data), out)
     assert (out / "precious.txt").read_text() == "mine"
+    # 'train --resume' was offered for any folder, the data folder itself too (a review)
+    assert "--resume" not in str(e.value)
+    with pytest.raises(UserError, match="is the data folder: the run's files would be "
+                                        "scanned") as e:
+        train(tiny_config(data), data)
+    assert "--resume" not in str(e.value)
+
+
+def test_a_stopped_run_given_as_out_is_offered_a_resume(data, tmp_path):
+    from core.errors import UserError
+    from core.runs.lock import release
+    from core.runs.records import RunStatus
+    from core.train.engine import prepare_new_run, train
+
+    out = tmp_path / "run"
+    _, run, _, _ = prepare_new_run(tiny_config(data), out, None, None, None, None)
+    release(run)
+    run.update_run_info(status=RunStatus.STOPPED)
+    with pytest.raises(UserError, match=r"already holds a run that did not finish; choose "
+                                        r"another output folder, or continue that run with "
+                                        r"'train --resume "):
+        train(tiny_config(data), out)
 
 
 def test_kill_9_mid_epoch_then_resume_loses_at_most_that_epoch(data, tmp_path):

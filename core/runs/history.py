@@ -254,7 +254,13 @@ class RunHistory:
         cancel = cancel or CancelToken()
         with self._connect() as conn:
             known = [r[0] for r in conn.execute("SELECT path FROM runs")]
-        folders = find_run_folders([*roots, *known, default_runs_dir()])
+        damaged: list[Path] = []
+        folders = find_run_folders([*roots, *known, default_runs_dir()], damaged)
+        for folder in damaged:  # dropped from the list: said, with what to put back
+            try:
+                RunFolder(folder).require_run_folder("not listed until it is put back")
+            except UserError as exc:
+                emit(listener, Log(str(exc), "warning"))
         for folder in [f for f in folders if not indexable(f)]:
             emit(listener, Log(f"{shown_text(str(folder))}: the folder's name is not valid UTF-8; "
                                "the run list cannot hold it (rename it)", "warning"))

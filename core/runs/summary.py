@@ -219,8 +219,12 @@ def indexable(path: str | Path) -> bool:
     return True
 
 
-def find_run_folders(roots: Iterable[str | Path]) -> list[Path]:
-    """Run folders at or below each root (a run folder's insides are not searched)."""
+def find_run_folders(roots: Iterable[str | Path],
+                     damaged: Optional[list[Path]] = None) -> list[Path]:
+    """Run folders at or below each root (a run folder's insides are not searched).
+
+    ``damaged`` gets the folders that hold a run.json but lost config.json or labels.json:
+    not runs the list can show, and no longer dropped from it without a word."""
     found: list[Path] = []
     seen: set[str] = set()
     for root in roots:
@@ -235,6 +239,10 @@ def find_run_folders(roots: Iterable[str | Path]) -> list[Path]:
                     seen.add(key)
                     found.append(p.resolve())
                 dirnames[:] = []  # checkpoint/, logs/ hold no runs
+            elif damaged is not None and os.path.exists(RunFolder(p).run_path):
+                if p.resolve() not in damaged:
+                    damaged.append(p.resolve())
+                dirnames[:] = []
             else:
                 dirnames[:] = [d for d in dirnames if not d.startswith(".")]
     return found

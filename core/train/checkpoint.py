@@ -136,7 +136,7 @@ def load_loop_state(run: RunFolder, listener=None) -> LoopState:
 
     path = run.checkpoint.state
     if not path.exists():
-        return LoopState()
+        return _state_without_its_file(run, listener)
     try:
         return LoopState.read(path)
     except NewerVersionError:
@@ -182,6 +182,37 @@ def state_from_history(rows: list[dict], cfg=None) -> LoopState:
     return state
 
 
+def _state_without_its_file(run: RunFolder, listener) -> LoopState:
+    """No ``state.json``: a fresh state when no epoch has finished (history.csv empty).
+
+    Epochs finished but the checkpoint lost: with its weights still there the state is
+    rebuilt from history.csv, as for a damaged state.json; without them the run starts
+    again from its first epoch, and that is said (it used to go on without a word)."""
+    from core.errors import UserError
+
+    try:
+        rows = run.history()
+    except UserError:
+        rows = []  # a damaged history.csv: the run starts again as before, and says so there
+    if not rows:
+        return LoopState()
+    ck = run.checkpoint
+    if ck.weights_file() is not None:
+        emit(listener, Log(f"{ck.state} is missing; the loop state is rebuilt from "
+                           f"{run.history_path.name} ({len(rows)} finished epochs)", "warning"))
+        try:
+            cfg = run.load_config()
+        except UserError:
+            cfg = None
+        return state_from_history(rows, cfg)
+    lost = (f"{run.checkpoint_dir} is missing" if not run.checkpoint_dir.exists()
+            else f"{ck.state} and {ck.weights} are missing")
+    emit(listener, Log(f"{lost}: the run starts again from epoch 1 (its {len(rows)} finished "
+                       f"epoch{'s' if len(rows) != 1 else ''} in {run.history_path.name} are "
+                       "trained again)", "warning"))
+    return LoopState()
+
+
 def write_checkpoint(run: RunFolder, model, optimizer, state: LoopState) -> None:
     """Replace ``checkpoint/`` atomically with this moment's weights, optimizer and state."""
     with atomic_dir(run.checkpoint_dir) as tmp:
@@ -198,29 +229,41 @@ def restore_checkpoint(run: RunFolder, model, phase: str, listener=None) -> bool
     """Load the checkpoint's weights into ``model`` (and the phase's best beside the run).
 
     Returns False when there is no checkpoint (no epoch has finished yet).  A
-    damaged weights file is named and the last good weights are used instead:
-    the phase's best, else the run's best (the finished epochs stay counted).
+    damaged or missing weights file (state.json there: epochs finished) is named and
+    the last good weights are used instead: the phase's best, else the run's best (the
+    finished epochs stay counted); with none left the resume is refused.
     """
     ck = run.checkpoint
     weights = ck.weights_file()
     if weights is None:
-        return False
-    if weights.suffix == ".h5":
-        upgrade_legacy_weights(run, model, phase)
-    try:
-        load_weights(model, weights)
-    except ModelFileError as exc:
-        for fallback in (ck.phase_best, run.phase_best_path(phase), run.best_weights_path):
-            if fallback.exists() and load_weights_or_keep(model, fallback, listener,
-                                                                 "the next saved weights"):
-                emit(listener, Log(f"{exc}; resuming from the weights in {fallback} instead",
-                                   "warning"))
-                break
-        else:
-            raise _no_usable_weights(run, weights, exc) from None
+        if not ck.state.exists():
+            return False
+        _resume_from_fallback(run, model, phase, listener, ck.weights,
+                              ModelFileError(f"{ck.weights} is missing"))
+    else:
+        if weights.suffix == ".h5":
+            upgrade_legacy_weights(run, model, phase)
+        try:
+            load_weights(model, weights)
+        except ModelFileError as exc:
+            _resume_from_fallback(run, model, phase, listener, weights, exc)
     if ck.phase_best.exists():
         shutil.copyfile(ck.phase_best, run.phase_best_path(phase))
     return True
+
+
+def _resume_from_fallback(run: RunFolder, model, phase: str, listener, weights,
+                          exc: ModelFileError) -> None:
+    """The checkpoint's ``weights`` cannot be used (``exc``): load the last good weights
+    (the phase's best, else the run's best) and say which, or refuse when none is left."""
+    for fallback in (run.checkpoint.phase_best, run.phase_best_path(phase),
+                     run.best_weights_path):
+        if fallback.exists() and load_weights_or_keep(model, fallback, listener,
+                                                      "the next saved weights"):
+            emit(listener, Log(f"{exc}; resuming from the weights in {fallback} instead",
+                               "warning"))
+            return
+    raise _no_usable_weights(run, weights, exc) from None
 
 
 def _no_usable_weights(run: RunFolder, weights, exc: ModelFileError) -> ModelFileError:

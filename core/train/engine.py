@@ -31,11 +31,13 @@ from core.config import StudioConfig
 from core.errors import UserError
 from core.events import CancelToken, FileSkipped, Log, emit
 from core.fsutil import cannot_write, file_in_the_way
+from core.write_errors import cannot_make_run_folder
 from core.model.build import names_weights_file
 from core.runs.folder import FILES, RunFolder, default_run_dir
 from core.runs.lock import acquire, holding_lock, release, sweep_stale_temp_files
 from core.runs.hand_edits import hand_edits
 from core.runs.records import RunStatus
+from core.runs.lost_run_json import recover_run_info
 from core.train.checkpoint import load_loop_state
 from core.train.loop_state import LoopState
 from core.train.near_copies import describe_split, near_copy_groups
@@ -66,7 +68,6 @@ def prepare_new_run(cfg: StudioConfig, run_dir: Optional[str | Path], runs_base,
     # Stored one way: a preset is recorded as the transforms it runs, whoever started the run.
     cfg.augment = resolve(cfg.augment)
     run = RunFolder(run_dir or default_run_dir(runs_base or "runs", spec.name))
-    check_reusable(run)
     data = Path(cfg.data.data_dir).resolve()
     # Recorded absolute: calibrate, evaluate, export, --resume and the run's config.json
     # given to --config work from any folder (a relative weights file was kept as typed).
@@ -75,8 +76,10 @@ def prepare_new_run(cfg: StudioConfig, run_dir: Optional[str | Path], runs_base,
         cfg.model.weights = os.path.abspath(os.path.expanduser(cfg.model.weights.strip()))
     out = run.path.resolve()
     if out == data or data in out.parents:
-        raise UserError(f"{run.path} is inside the data folder {data}: the run's files would "
-                        "be scanned as images next time; choose an output folder outside it")
+        where = "is the data folder" if out == data else f"is inside the data folder {data}"
+        raise UserError(f"{run.path} {where}: the run's files would be scanned as images "
+                        "next time; choose an output folder outside it")
+    check_reusable(run)
     check_config(cfg)  # before the first file is written: no dead-end run folders
     if report is None:
         emit(listener, Log(f"scanning {cfg.data.data_dir}"))
@@ -107,7 +110,8 @@ def prepare_new_run(cfg: StudioConfig, run_dir: Optional[str | Path], runs_base,
     try:
         run.path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:  # /proc/x, a read-only disk: said, not a bare FileNotFoundError
-        raise cannot_write(run.path, exc) from None
+        raise (cannot_write(run.path, exc) if run_dir else  # the name the app chose: its
+               cannot_make_run_folder(run.path, exc)) from None  # runs folder is named
     acquire(run)
     try:
         check_reusable(run)
@@ -186,14 +190,19 @@ def check_reusable(run: RunFolder) -> None:
     held = {FILES.lock}  # the lock this start holds while it checks again
     if run.path.is_dir() and any(e.name not in held and not e.name.startswith(FILES.lock + ".")
                                  for e in run.path.iterdir()) and not run.failed_start():
+        if not run.is_run_folder():  # an image folder, an export, notes: --resume would fail
+            names = sorted(e.name for e in run.path.iterdir())
+            shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+            raise UserError(f"{run.path} already holds files ({shown}) and is not a run "
+                            "folder; choose an empty or new output folder")
         try:
             done = run.run_info().status is RunStatus.COMPLETED
         except UserError:  # a damaged run.json: the general words
             done = False
         raise UserError(f"{run.path} already holds " + (
             "a completed run; choose another output folder" if done else
-            "files; choose another output folder, or continue a stopped run with "
-            f"'train --resume {run.path}'"))
+            "a run that did not finish; choose another output folder, or continue that run "
+            f"with 'train --resume {run.path}'"))
 
 
 def train(cfg: StudioConfig, run_dir: Optional[str | Path] = None, *, runs_base=None,
@@ -274,6 +283,10 @@ def _resume_locked(run: RunFolder, run_dir: Path, listener, cancel: CancelToken,
                         f"{worker_scratch_dir(run_dir, cluster)}, which is missing: resume "
                         f"needs that folder on this machine (or start a new run)")
     classes = run.labels()
+    state = None
+    if not run.run_path.exists():  # lost: refused if the run completed, else written again
+        state = load_loop_state(run, listener)
+        recover_run_info(run, cfg, classes, next_phase(state, cfg) is None, listener)
     info = run.run_info()
     if info.status is RunStatus.COMPLETED:
         raise UserError(f"{run.path}: this run already completed; start a new run instead")
@@ -281,7 +294,8 @@ def _resume_locked(run: RunFolder, run_dir: Path, listener, cancel: CancelToken,
         raise UserError(f"{run.labels_path}: lists {len(classes)} class(es) {classes}, but the "
                         f"run was started with {info.classes} ({run.run_path.name}); put "
                         f"{run.labels_path.name} back as it was, those names in that order")
-    state = load_loop_state(run, listener)
+    if state is None:
+        state = load_loop_state(run, listener)
     check_config(cfg, need_weights=not has_checkpoint)  # the problem a failed start met
     edited, settings = hand_edits(run, info)
     if edited:  # told once: run.json takes the edit as the settings the run now has
@@ -305,13 +319,21 @@ def resume_point(state, cfg) -> str:
     """Where a resumed run goes on, as the log numbers epochs ("fine_tune epoch 1"): a
     phase that had finished (stopped as fine-tuning was set up) goes on at the next one
     the run trains; "head epoch 2" named an epoch of a one-epoch head."""
+    at = next_phase(state, cfg)
+    if at is None:
+        return "its end (every phase has finished)"
+    return f"{at} epoch {state.epoch + 1 if at == state.phase else 1}"
+
+
+def next_phase(state, cfg) -> Optional[str]:
+    """The phase a resume trains next; None when every phase has finished."""
     from core.train.linear_head import planned_epochs
     from core.train.loop_state import PHASES
 
     planned = planned_epochs(cfg)
     if not state.phase_over(planned.get(state.phase, 0), cfg.train.early_stopping_patience) \
             and state.phase not in state.finished_phases:
-        return f"{state.phase} epoch {state.epoch + 1}"
+        return state.phase
     later = [p for p in PHASES[PHASES.index(state.phase) + 1:]
              if p not in state.finished_phases and planned.get(p)]  # (a phase ended unmarked)
-    return f"{later[0]} epoch 1" if later else "its end (every phase has finished)"
+    return later[0] if later else None

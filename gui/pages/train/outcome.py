@@ -122,18 +122,47 @@ def ended_texts(result: Any, outcome: RunOutcome, has_model: bool) -> tuple[str,
     best = (f" {outcome.accuracy_text()}; best: {outcome.best}."
             if outcome.accuracy is not None else "")
     took = format_duration(outcome.seconds)
+    uncalibrated = never_calibrated(result.run_dir, result.status == "completed")
     if result.status == "completed":
         return (f"Finished after {took} of training.{best}",
-                f"Training finished.{best} Next: see where the model goes right and wrong on "
-                "the Evaluate step →")
+                f"Training finished.{best} {uncalibrated}Next: see where the model goes "
+                "right and wrong on the Evaluate step →")
     kept = (f"The best epoch so far was kept.{best}" if has_model
             else "It stopped before an epoch finished, so there is no model yet.")
-    then = ("Press Resume to finish it, or go on to Evaluate: until it finishes it is not "
-            "calibrated, so Predict cannot answer “unknown” for images unlike its classes."
-            if has_model
+    then = (f"Press Resume to finish it, or go on to Evaluate. {uncalibrated}"
+            if has_model and uncalibrated
+            else "Press Resume to finish it, or go on to Evaluate: until it finishes it is "
+            "not calibrated, so Predict cannot answer “unknown” for images unlike its "
+            "classes." if has_model
             else "Press Resume to continue it." if resumable(result.run_dir)
             else "Press Start to train again.")
-    return f"Stopped after {took} of training. {kept}", f"Training stopped. {kept} {then}"
+    return (f"Stopped after {took} of training. {kept}",
+            f"Training stopped. {kept} {then}".rstrip())
+
+
+def never_calibrated(run_dir: Optional[str], completed: bool) -> str:
+    """Why the run has no “unknown” answer ("" when it has one or will when it completes):
+    a stop said that finishing calibrates it, for a run with fewer validation images than
+    calibration needs, and the finish said nothing of it (a review)."""
+    from core.errors import UserError
+    from core.runs.folder import RunFolder
+    from core.trust.missing import NotCalibrated, completed_not_calibrated
+
+    if not run_dir:
+        return ""
+    run = RunFolder(run_dir)
+    if completed:
+        why = completed_not_calibrated(run)
+    else:
+        try:
+            why = NotCalibrated(str(run.path), len(run.split().val))
+        except (UserError, OSError):  # the Runs page says what is wrong with its files
+            return ""
+        why = why if why.too_few else None
+    if why is None:
+        return ""
+    text = why.text()
+    return f"{text[:1].upper()}{text[1:]}. "
 
 
 def worth_keeping(run_dir: Optional[str]) -> bool:
