@@ -43,7 +43,8 @@ def register(sub) -> None:
     for flag, path in SETTING_FLAGS:
         add_setting(p, flag, path)
     p.add_argument("--unfreeze", help="fine-tuning: none, all, N (top N layers), a layer "
-                   "name (it and every layer after it) or NAME,NAME,... (exactly those) "
+                   "name (it and every layer after it) or NAME,NAME,... (exactly those; "
+                   "one alone: NAME,) "
                    f"(default {FreezeConfig().top_n}: the top {FreezeConfig().top_n})")
     p.add_argument("--augment", help="preset none|light|medium|heavy, or a JSON file (A.save, "
                    "a run's config.json or a project) (default light)")
