@@ -643,3 +643,23 @@ def test_a_new_class_in_a_split_data_set_gets_its_folder_in_every_subset(tmp_pat
     assert (data / "val" / "fox").is_dir() and "fox" in scan_dataset(data).classes
     writer.undo_last_burst()
     assert not (data / "val" / "fox").exists() and not (data / "train" / "fox").exists()
+
+
+def test_a_csv_from_a_pipe_is_read_whole(folders, tmp_path, capsys):
+    """``label --from <(grep -v skip review.csv)``: the file was opened twice, the first
+    look for a byte-order mark ate "pa" of the header, and the CSV was refused as having
+    no path,label header (a CLI review)."""
+    import os
+
+    if not os.path.isdir("/dev/fd"):
+        pytest.skip("no /dev/fd")
+    data, new = folders
+    text = f"path,label\n{new / 'd.png'},dog\n".encode()
+    read, write = os.pipe()
+    try:
+        os.write(write, text)
+        os.close(write)
+        assert main(["label", "--from", f"/dev/fd/{read}", "--into", str(data)]) == 0
+    finally:
+        os.close(read)
+    assert (data / "dog" / "d.png").is_file()
