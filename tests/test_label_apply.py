@@ -663,3 +663,23 @@ def test_a_csv_from_a_pipe_is_read_whole(folders, tmp_path, capsys):
     finally:
         os.close(read)
     assert (data / "dog" / "d.png").is_file()
+
+
+def test_a_folder_given_as_the_csv_is_named_as_a_folder(folders, capsys):
+    """``label --from data``: "not a readable CSV ([Errno 21] Is a directory ...); save it as
+    UTF-8 CSV" (a CLI review)."""
+    data, new = folders
+    assert main(["label", "--from", str(new), "--into", str(data)]) == 2
+    err = capsys.readouterr().err
+    assert f"{new} is a folder; give the reviewed CSV file" in err and "Errno" not in err
+
+
+def test_a_tab_in_a_file_name_is_printed_escaped(folders, tmp_path, capsys):
+    """The summary printed a tab in a file name raw, where predict and suggest show it as
+    \\t (a CLI review)."""
+    data, new = folders
+    odd = _png(new / "tab\there.png", 70)
+    sheet = _csv(tmp_path / "t.csv", [[str(odd), "dog", ""]])
+    assert main(["label", "--from", str(sheet), "--into", str(data)]) == 0
+    out = capsys.readouterr().out
+    assert "\t" not in out and "tab\\there.png" in out

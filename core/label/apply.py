@@ -98,6 +98,9 @@ def read_label_csv(path) -> list[tuple[str, str]]:
     the file for anything that is not such a CSV.
     """
     path = Path(path)
+    if path.is_dir():  # was "not a readable CSV ([Errno 21] ...); save it as UTF-8 CSV"
+        raise UserError(f"{path} is a folder; give the reviewed CSV file (as 'suggest --csv' "
+                        "writes it)")
     try:
         # Read once: a pipe (``--from <(grep ... review.csv)``) gives its bytes only once,
         # and a first look for a byte-order mark ate "pa" of "path" (a CLI review).
