@@ -77,3 +77,31 @@ def test_a_folder_with_nothing_to_audit_says_why_and_exits_2(tmp_path, tiny_weig
         assert "nothing to audit" in err and "Mean of empty slice" not in err
         assert ("2 file(s) could not be read" if folder == "broken"
                 else "belong to no class") in err
+
+
+def test_random_weights_say_nothing_is_kept_and_no_rest_was_known(tmp_path, monkeypatch,
+                                                                   capsys):
+    """``audit --weights none``: Ctrl+C said the features so far were kept and a new audit
+    would continue, and the summary said "the rest known already" with no rest; random
+    features are never stored (a CLI review)."""
+    import core.audit.audit as audit_module
+    from core.audit.result import AuditResult
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(audit_module, "run_audit", interrupted)
+    data = tmp_path / "data"
+    _folder(data)
+    args = ["audit", str(data), "--backbone", "MobileNetV3Small", "--image-size", "32"]
+    assert main(args + ["--weights", "none"]) == 130
+    err = capsys.readouterr().err
+    assert "nothing is kept" in err and "kept;" not in err and "continue" not in err
+    assert main(args + ["--weights", "imagenet"]) == 130
+    assert "features computed so far are kept" in capsys.readouterr().err
+    all_new = AuditResult(root="/d", classes=["a"], paths=["/d/a/1.png", "/d/a/2.png"],
+                          features_computed=2)
+    assert "(features computed for 2)" in all_new.to_text()
+    assert "known already" not in all_new.to_text()
+    all_new.features_computed = 1
+    assert "(features computed for 1, the rest known already)" in all_new.to_text()

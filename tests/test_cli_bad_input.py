@@ -306,6 +306,15 @@ def test_rebuild_of_a_missing_folder_and_its_warnings_are_said(tmp_path, capsys)
     assert "no such folder" in capsys.readouterr().err
 
 
+def test_rebuild_of_a_file_says_it_is_a_file(tmp_path, capsys):
+    """``runs --rebuild fake.keras`` said "no such folder" for a file that is there."""
+    model = tmp_path / "fake.keras"
+    model.write_bytes(b"x")
+    assert main(["runs", "--rebuild", str(model)]) == 2
+    err = capsys.readouterr().err
+    assert f"{model}: a file, not a folder" in err and "no such folder" not in err
+
+
 def test_a_damaged_split_is_named(run_copy, capsys):
     run = run_copy
     (run / "split.json").write_text('{"root": 5, "train": "x"}')

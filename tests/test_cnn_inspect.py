@@ -324,3 +324,26 @@ def test_inspect_model_text_gives_what_the_readme_promises(tmp_path, capsys):
     bn = next(line for line in lines if line.startswith("bn "))
     assert re.search(r"\s32\s+0\s+1×7\s", bn)  # 32 parameters, none trainable
     assert bn.endswith("γ 8 + β 8 + mean 8 + variance 8 = 32")
+
+
+def test_inspect_model_names_a_finished_runs_missing_model_and_weights_files(
+        trained_run, tmp_path, capsys):
+    """A completed run without model.keras was said not to have finished training; a
+    .weights.h5 file leaked Keras' "No model config found"; a run's best.weights.npz did
+    not name the run folder to give (a CLI review)."""
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    (run / "model.keras").unlink()
+    assert cli.main(["inspect-model", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert "missing although the run completed" in err and "finished training" not in err
+    assert cli.main(["inspect-model", str(run / "best.weights.npz")]) == 2
+    err = capsys.readouterr().err
+    assert f"give the run folder {run} instead" in err
+    weights = tmp_path / "backbone.weights.h5"
+    keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]).save_weights(weights)
+    assert cli.main(["inspect-model", str(weights)]) == 2
+    err = capsys.readouterr().err
+    assert "holds weights only, no network" in err and "No model config" not in err

@@ -643,3 +643,43 @@ def test_a_new_class_in_a_split_data_set_gets_its_folder_in_every_subset(tmp_pat
     assert (data / "val" / "fox").is_dir() and "fox" in scan_dataset(data).classes
     writer.undo_last_burst()
     assert not (data / "val" / "fox").exists() and not (data / "train" / "fox").exists()
+
+
+def test_a_csv_from_a_pipe_is_read_whole(folders, tmp_path, capsys):
+    """``label --from <(grep -v skip review.csv)``: the file was opened twice, the first
+    look for a byte-order mark ate "pa" of the header, and the CSV was refused as having
+    no path,label header (a CLI review)."""
+    import os
+
+    if not os.path.isdir("/dev/fd"):
+        pytest.skip("no /dev/fd")
+    data, new = folders
+    text = f"path,label\n{new / 'd.png'},dog\n".encode()
+    read, write = os.pipe()
+    try:
+        os.write(write, text)
+        os.close(write)
+        assert main(["label", "--from", f"/dev/fd/{read}", "--into", str(data)]) == 0
+    finally:
+        os.close(read)
+    assert (data / "dog" / "d.png").is_file()
+
+
+def test_a_folder_given_as_the_csv_is_named_as_a_folder(folders, capsys):
+    """``label --from data``: "not a readable CSV ([Errno 21] Is a directory ...); save it as
+    UTF-8 CSV" (a CLI review)."""
+    data, new = folders
+    assert main(["label", "--from", str(new), "--into", str(data)]) == 2
+    err = capsys.readouterr().err
+    assert f"{new} is a folder; give the reviewed CSV file" in err and "Errno" not in err
+
+
+def test_a_tab_in_a_file_name_is_printed_escaped(folders, tmp_path, capsys):
+    """The summary printed a tab in a file name raw, where predict and suggest show it as
+    \\t (a CLI review)."""
+    data, new = folders
+    odd = _png(new / "tab\there.png", 70)
+    sheet = _csv(tmp_path / "t.csv", [[str(odd), "dog", ""]])
+    assert main(["label", "--from", str(sheet), "--into", str(data)]) == 0
+    out = capsys.readouterr().out
+    assert "\t" not in out and "tab\\there.png" in out

@@ -283,3 +283,35 @@ def test_a_folder_holding_the_data_folder_is_sorted_without_the_data_sets_images
     assert f"left out {n_data} image(s) in {photos / 'data'}" in capsys.readouterr().err
     assert main(["suggest", str(run), str(photos / "data")]) == 2
     assert "labelled already" in capsys.readouterr().err
+
+
+def test_an_export_of_the_run_leaves_out_the_runs_data_set_as_the_run_folder_does(
+        trained_run, unlabelled, tmp_path, capsys):
+    """With the run folder, suggest left out the data set's own images; with a model exported
+    from that run it offered them all again, most with a wrong label (a CLI review)."""
+    import shutil
+
+    from core.formats import METADATA_MARKER
+    from core.runs.folder import RunFolder
+
+    run, photos, export = tmp_path / "run", tmp_path / "photos", tmp_path / "export"
+    shutil.copytree(trained_run, run)
+    shutil.copytree(RunFolder(trained_run).load_config().data.data_dir, photos / "data")
+    shutil.copytree(unlabelled, photos / "incoming")
+    cfg = RunFolder(run).load_config()
+    cfg.data.data_dir = str(photos / "data")
+    RunFolder(run).save_config(cfg)
+    export.mkdir()
+    shutil.copy(run / "model.keras", export / "model.keras")
+    shutil.copy(run / "labels.json", export / "labels.json")
+    (export / "metadata.json").write_text(json.dumps(
+        {METADATA_MARKER: True, "source": str(run / "model.keras")}), encoding="utf-8")
+    n_data = sum(1 for p in (photos / "data").rglob("*.png"))
+    out = tmp_path / "s.json"
+    assert main(["suggest", str(export / "model.keras"), str(photos), "--json", str(out)]) == 0
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert all("/incoming/" in s["path"] for s in result["suggestions"])
+    assert result["left_out"] == [{"folder": str(photos / "data"), "images": n_data}]
+    capsys.readouterr()
+    assert main(["suggest", str(export / "model.keras"), str(photos / "data")]) == 2
+    assert "labelled already" in capsys.readouterr().err

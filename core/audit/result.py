@@ -120,7 +120,9 @@ class AuditResult:
         cross = sum(1 for g in self.near_duplicates if g.cross_class)
         n_classes = len(set(self.image_classes) | set(self.classes))  # left-out copies' too
         lines = [f"Audit of {shown(self.root)}: {len(self.paths)} images, {n_classes} classes "
-                 f"(features computed for {self.features_computed}, the rest known already)"]
+                 f"(features computed for {self.features_computed}"
+                 + (", the rest known already)" if self.features_computed < len(self.paths)
+                    else ")")]
         lines.append(f"Likely wrong labels: {len(self.label_issues)}")
         for i in self.label_issues[:limit]:
             why = " (a copy of it is in another class)" if i.conflict else ""

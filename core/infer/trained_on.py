@@ -67,20 +67,9 @@ def training_images(model_path: str, listener=None, cancel=None,
     its split.json saved; one without a readable split.json has its split made again from
     config.json (:func:`remade_split`; ``near_copies``: how training grouped near-copies,
     :func:`core.train.near_copies.near_copy_groups`, which this layer may not import)."""
-    from core.infer.export_meta import model_export_metadata
-    from core.runs.folder import find_run_folder
-
-    path = Path(model_path)
-    run = find_run_folder(path)
+    run, problem = source_run(model_path)
     if run is None:
-        meta = model_export_metadata(path)  # beside a file, around a savedmodel/ folder
-        source = meta.get("source") if meta else None
-        if not isinstance(source, str):
-            return TrainedOn()  # not from this app's runs: nothing is known
-        run = find_run_folder(Path(source).parent)
-        if run is None:
-            return TrainedOn(problem=f"the run it was exported from ({Path(source).parent}) "
-                                     f"is not found; {MAY_FLATTER}")
+        return TrainedOn(problem=f"{problem}; {MAY_FLATTER}" if problem else "")
     try:
         cfg = run.load_config()
     except (UserError, OSError, ValueError, KeyError):
@@ -97,6 +86,29 @@ def training_images(model_path: str, listener=None, cancel=None,
         split, why = None, (f"{run.split_path} is missing or damaged, and the split could "
                             f"not be made again ({exc}); {MAY_FLATTER}")
     return _from_split(split) if split is not None else TrainedOn(problem=why)
+
+
+def source_run(model_path: str):
+    """(the run a model comes from, ""): the run folder it is or lies in, or an exported
+    model's source run (its metadata.json names it); (None, "") for a model not from this
+    app's runs, (None, why) for an export whose run is not found.  ``evaluate`` and
+    ``suggest`` both find the run this way: ``suggest`` with an export offered the run's
+    own labelled images again, with the run folder it left them out (a CLI review)."""
+    from core.infer.export_meta import model_export_metadata
+    from core.runs.folder import find_run_folder
+
+    path = Path(model_path)
+    run = find_run_folder(path)
+    if run is not None:
+        return run, ""
+    meta = model_export_metadata(path)  # beside a file, around a savedmodel/ folder
+    source = meta.get("source") if meta else None
+    if not isinstance(source, str):
+        return None, ""  # not from this app's runs: nothing is known
+    run = find_run_folder(Path(source).parent)
+    if run is None:
+        return None, f"the run it was exported from ({Path(source).parent}) is not found"
+    return run, ""
 
 
 def remade_split(run, cfg, listener=None, cancel=None, near_copies=None):

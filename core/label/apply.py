@@ -98,13 +98,18 @@ def read_label_csv(path) -> list[tuple[str, str]]:
     the file for anything that is not such a CSV.
     """
     path = Path(path)
+    if path.is_dir():  # was "not a readable CSV ([Errno 21] ...); save it as UTF-8 CSV"
+        raise UserError(f"{path} is a folder; give the reviewed CSV file (as 'suggest --csv' "
+                        "writes it)")
     try:
+        # Read once: a pipe (``--from <(grep ... review.csv)``) gives its bytes only once,
+        # and a first look for a byte-order mark ate "pa" of "path" (a CLI review).
         with open(path, "rb") as fh:
-            if fh.read(2) in (b"\xff\xfe", b"\xfe\xff"):
-                raise UnicodeError("it is UTF-16")
+            raw = fh.read()
+        if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            raise UnicodeError("it is UTF-16")
         # Names that are not UTF-8 come back as their bytes (predict and suggest write them so).
-        with open(path, newline="", encoding="utf-8-sig", errors="surrogateescape") as fh:
-            text = fh.read()
+        text = raw.decode("utf-8-sig", errors="surrogateescape")
         reader = csv.DictReader(io.StringIO(text, newline=""),
                                 delimiter=column_separator(text.split("\n", 1)[0]))
         rows = list(reader)

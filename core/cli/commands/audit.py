@@ -7,7 +7,8 @@ so a second audit of the same folder computes only new or changed images
 ``near_duplicates`` (groups of paths) and ``outliers`` (path, score), paths
 relative to DATA_DIR with "/".  ``--undo`` reverses the last batch of fixes
 made in DATA_DIR (from the window), using the folder's journal.
-Ctrl+C stops cleanly; the features computed so far are kept.
+Ctrl+C stops cleanly; the features computed so far are kept (with ``--weights none``
+none are: random features are never stored).
 """
 
 from __future__ import annotations
@@ -84,8 +85,11 @@ def run(args: argparse.Namespace) -> int:
         result = run_audit(args.data_dir, model, listener=listener, cancel=cancel)
     except KeyboardInterrupt:
         cancel.cancel()
-        print("\ninterrupted: the features computed so far are kept; run the audit again "
-              "to continue", file=sys.stderr)
+        # Random weights' features are never stored: "kept" and "continue" were not true.
+        kept = ("nothing is kept (features from random weights are never stored)"
+                if model.random_weights else "the features computed so far are kept; run "
+                "the audit again to continue")
+        print(f"\ninterrupted: {kept}", file=sys.stderr)
         return 130
     if args.json:
         print(json_text(result.to_dict(), strict=True))

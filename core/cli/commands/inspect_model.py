@@ -30,17 +30,25 @@ def register(sub) -> None:
 def resolve_model_path(text: str) -> Path:
     """The model file MODEL names: a run folder's model, or a .keras/.h5 file."""
     from core.errors import ModelFileError
+    from core.infer.loaders import no_model_text
+    from core.infer.refusals import images_hint, weights_hint
     from core.runs.folder import RunFolder
 
     path = Path(text).expanduser()
     if path.is_dir():
         run = RunFolder(path)
-        if not run.model_path.is_file():
-            raise ModelFileError(f"{path}: no {run.model_path.name} in this folder; give a run "
-                                 "folder that finished training or a .keras/.h5 file")
-        return run.model_path
+        if run.model_path.is_file():
+            return run.model_path
+        if run.is_run_folder():  # "give a run folder that finished training" of one that had
+            raise ModelFileError(no_model_text(run))
+        raise ModelFileError(f"{path}: no {run.model_path.name} in this folder; give a run "
+                             f"folder that finished training or a .keras/.h5 file"
+                             f"{images_hint(path)}")
     if not path.exists():
         raise ModelFileError(f"{path}: no such file or folder")
+    hint = weights_hint(path)  # a .weights.h5 leaked Keras' "No model config found"
+    if hint:
+        raise ModelFileError(f"{path}: a weights file, not a model to inspect{hint}")
     if path.suffix.lower() not in (".keras", ".h5", ".hdf5"):
         raise ModelFileError(f"{path}: not a Keras model file; give a .keras or .h5 file "
                              "or a run folder")

@@ -53,7 +53,9 @@ def run(args: argparse.Namespace) -> int:
     rows = read_label_csv(args.csv)
     outcome = apply_labels(rows, args.data_dir, move=args.move, new_classes=args.new_classes,
                            source=args.csv, first_line=2)
-    print(printable(outcome.describe()))
+    # A tab in a file name shown as \t, as predict and suggest show it: the text holds no
+    # tab of its own (a CLI review).
+    print(printable(outcome.describe()).replace("\t", "\\t"))
     if outcome.placed:
         print(f"to undo: python main.py label --undo --into {name(args.data_dir)}")
     return 0 if not outcome.refused else 1

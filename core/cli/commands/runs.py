@@ -63,9 +63,10 @@ def run(args: argparse.Namespace) -> int:
         from core.events import Log
 
         missing = [r for r in args.rebuild if not os.path.isdir(r)]
-        if missing:
-            raise UserError(f"--rebuild {missing[0]}: no such folder; give folders holding "
-                            "run folders")
+        if missing:  # a file that exists was said to be "no such folder" (a CLI review)
+            what = "a file, not a folder" if os.path.lexists(missing[0]) else "no such folder"
+            raise UserError(f"--rebuild {missing[0]}: {what}; give run folders or folders "
+                            "holding run folders")
 
         def say(event) -> None:  # skipped folders were dropped without a word
             if isinstance(event, Log) and event.level == "warning":

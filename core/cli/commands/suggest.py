@@ -75,12 +75,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_data_folder(model: str) -> str:
-    """The data folder the run ``model`` trained on ("" for an exported model, or unknown)."""
+    """The data folder the run ``model`` trained on: a run folder's, or an exported model's
+    source run's (its metadata.json names it); "" when unknown."""
     from core.errors import UserError
-    from core.runs.folder import run_of_model
+    from core.infer.trained_on import source_run
 
-    run = run_of_model(model)
+    run, _ = source_run(model)
     try:
         return run.load_config().data.data_dir if run is not None else ""
-    except (UserError, OSError):  # a damaged config: suggest names it itself, or needs none
+    except (UserError, OSError, ValueError, KeyError):  # suggest names it itself, or needs none
         return ""
