@@ -184,8 +184,8 @@ class ModelPage(WeightsActions, Page):
             self._filling = False
 
     def _check_size(self) -> None:
-        """Say now when the size does not suit the weights (NASNetMobile's ImageNet weights
-        need 224 px): the layer list builds without weights, so only Start said it."""
+        """Say now when the size does not suit the backbone and its weights: the layer list
+        builds without weights, so only Start said it."""
         from core.errors import ConfigError, UserError
         from core.model.backbones import resolve_image_size
 
