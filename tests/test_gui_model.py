@@ -147,13 +147,24 @@ def test_fine_tuning_from_no_layer_is_not_chosen_and_a_failed_build_clears_the_t
     page.tree.setCurrentItem(None)
     page.set_freeze_mode("from_layer")
     assert window.state.config.model.freeze == before  # not "from layer ''"
-    assert "Select a layer" in page.banner.text()
+    assert "Select a block or layer" in page.banner.text()
     # nor from a head layer: "from 'probabilities'" was taken, and failed only at Start
     head = next(it for it in layer_items(page) if it.data(0, Qt.UserRole) == "probabilities")
     page.tree.setCurrentItem(head)
     page.freeze_controls.from_button.click()
     assert window.state.config.model.freeze == before
     assert "layer of the backbone" in page.banner.text()
+    # a block, as the list shows them closed, is from its first layer: it was refused as
+    # "Select a layer of the backbone in the list first" (a review)
+    from gui.pages.model.layer_tree import PART_ROLE
+
+    block = [page.tree.topLevelItem(i) for i in range(page.tree.topLevelItemCount())
+             if page.tree.topLevelItem(i).child(0).data(0, PART_ROLE) == "backbone"][-2]
+    page.tree.setCurrentItem(block)
+    page.freeze_controls.from_button.click()
+    freeze = window.state.config.model.freeze
+    assert freeze.mode == "from_layer"
+    assert freeze.from_layer == block.child(0).data(0, Qt.UserRole)
 
     page.select_backbone("Xception")  # 32 px is below what Xception accepts
     qtbot.waitUntil(lambda: "Xception accepts" in page.banner.text(), timeout=240000)
