@@ -326,7 +326,7 @@ def test_a_setting_that_blanks_images_is_refused_whatever_the_augmentation_seed(
         verdicts.add(str(info.value))
     assert len(verdicts) == 1  # the same words for every seed
     message = verdicts.pop()
-    assert "one flat colour" in message and "brightness and contrast" in message
+    assert "one flat colour" in message and "Brightness and contrast" in message
     assert "sigma" not in message
 
 
@@ -371,8 +371,23 @@ def test_an_even_blur_kernel_is_taken_as_the_next_odd_one_without_a_library_warn
 def test_a_setting_that_turns_real_images_nearly_black_is_refused_by_name(name, params):
     cfg = AugmentConfig(preset="custom", transforms=[TransformConfig(name, p=1.0,
                                                                      params=params)])
-    with pytest.raises(ConfigError, match=f"augmentation {name} turns .* nearly black"):
+    with pytest.raises(ConfigError, match=fr"augmentation .* \({name}\) turns .* nearly black"):
         build_augmenter(cfg, 32)
+
+
+def test_a_blanking_setting_is_named_in_the_augment_pages_words():
+    """The refusal named the albumentations class and "a noisy 64 px image", the check's own
+    test image, which the page never shows (a review): the page's label, the setting to
+    change by its label, and the test draws."""
+    cfg = AugmentConfig(preset="custom", transforms=[TransformConfig(
+        "ColorJitter", p=1.0, params={"contrast": [0.0, 0.0]})])
+    with pytest.raises(ConfigError) as info:
+        build_augmenter(cfg, 64)
+    message = str(info.value)
+    assert message.startswith("augmentation Colour jitter (ColorJitter) turns images into one "
+                              "flat colour or nearly black in 16 of 16 test draws")
+    assert "Brightness factor and Contrast factor well above 0" in message
+    assert "noisy" not in message and "64 px" not in message
 
 
 def test_the_presets_pass_the_near_blank_trial_at_every_size():

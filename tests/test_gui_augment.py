@@ -235,3 +235,33 @@ def test_a_ticked_transform_runs_where_the_page_lists_it():
     assert listed_position(listed, "Perspective") == 1  # with the geometry, before noise
     assert listed_position(listed, "CoarseDropout") == 2
     assert listed_position(listed, "NotListed") == 2  # a file's own transform: at the end
+
+
+def test_a_choice_the_drop_down_has_no_entry_for_is_shown_and_kept_as_written(qtbot, window):
+    """A project's Rotate border_mode 2 (mirror without the edge) and a cut-out fill of
+    [255, 0, 0] showed "black" while the previews and training used the real values; picking
+    another and "black" again wrote 0 (a review)."""
+    from core.config import AugmentConfig, TransformConfig
+
+    page = window.augment_page
+    with qtbot.waitSignal(page.previews_updated, timeout=60000):
+        window.show_page(2)
+    written = AugmentConfig(preset="custom", transforms=[
+        TransformConfig("Rotate", True, 1.0, {"limit": [-30, 30], "border_mode": 2}),
+        TransformConfig("CoarseDropout", True, 1.0, {"fill": [255, 0, 0]})])
+    window.state.set("augment", written)
+    border = page._editors["Rotate"]["border_mode"]
+    fill = page._editors["CoarseDropout"]["fill"]
+    assert border._widgets[0].currentText() == "2 (as written)" and border.value() == 2
+    assert fill._widgets[0].currentText() == "[255, 0, 0] (as written)"
+    page._p_spins["Rotate"].setValue(90)  # another control of the same transform
+    rotate = window.state.config.augment.transforms[0]
+    assert rotate.params["border_mode"] == 2 and rotate.p == 0.9
+    combo = border._widgets[0]
+    combo.setCurrentIndex(combo.findText("mirror"))  # the user picks another, then goes back
+    combo.setCurrentIndex(combo.findText("2 (as written)"))
+    assert window.state.config.augment.transforms[0].params["border_mode"] == 2
+    assert window.state.config.augment.transforms[1].params["fill"] == [255, 0, 0]
+    window.state.set("augment", preset_config("heavy", seed=0))  # a value it has: no extra
+    assert fill._widgets[0].findText("[255, 0, 0] (as written)") == -1
+    assert fill.value() == 0 and fill._widgets[0].currentText() == "black"

@@ -357,3 +357,26 @@ def test_from_scratch_trains_batchnorm_in_training_mode():
                              None)
     assert {bn.momentum for bn in backbone_of(pretrained)._flatten_layers()
             if isinstance(bn, keras.layers.BatchNormalization)} == {0.999}
+
+
+def test_keras_imagenet_file_under_another_name_is_known_by_its_checksum(tmp_path, monkeypatch):
+    """A browser's "efficientnetb0_notop (1).h5" (the same bytes as Keras' ImageNet file)
+    lost the input rescaling those weights need: it is known by content, not only by name."""
+    import dataclasses
+    import hashlib
+
+    from core.model import backbones
+    from core.model.build import imagenet_weights
+
+    spec = get_backbone("EfficientNetB0")
+    renamed = tmp_path / "efficientnetb0_notop (1).h5"
+    renamed.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(range(256)) * 40)
+    spec = dataclasses.replace(spec, weights_hash=hashlib.md5(renamed.read_bytes()).hexdigest())
+    monkeypatch.setitem(backbones._BY_KEY, backbones._key("EfficientNetB0"), spec)
+    assert imagenet_weights(str(renamed), spec)
+    model = build_model(ModelConfig(backbone="EfficientNetB0", weights=str(renamed)), 2, 32, None)
+    assert "imagenet_stddev_fix" in [l.name for l in model.layers]
+    other = tmp_path / "my_backbone.h5"  # other bytes under any name: the user's own file
+    other.write_bytes(renamed.read_bytes() + b"!")
+    assert not imagenet_weights(str(other), spec)
+    assert not imagenet_weights(str(tmp_path / "moved away.h5"), spec)

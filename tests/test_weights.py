@@ -309,6 +309,36 @@ def test_weights_of_another_architecture_give_the_counts(tmp_path):
     assert "MobileNetV2 has 260" in text and "weight arrays" in text
 
 
+def test_the_backbones_file_with_its_classification_top_is_said_to_be_that(tmp_path):
+    """Keras' MobileNetV2 ImageNet file with its classifier (what weights='imagenet' fetches
+    by default), and a plain-Keras classifier's own weights, were "another model's weights"
+    (a review): the message says what the file is and which file to choose instead."""
+    import keras
+
+    spec = get_backbone("MobileNetV2")
+    top = keras.applications.MobileNetV2(include_top=True, weights=None,
+                                         input_shape=(96, 96, 3))
+    legacy = _save_legacy_h5(top, tmp_path / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels"
+                                             "_1.0_224.h5")
+    modern = tmp_path / "top.weights.h5"
+    top.save_weights(str(modern))
+    for path, extra in ((legacy, "'predictions'"), (modern, "'dense'")):
+        with pytest.raises(WeightsError) as err:
+            check_weights_file(path, spec, 32)
+        text = str(err.value)
+        assert text.startswith(f"{path} holds MobileNetV2's weights with a classification "
+                               f"top besides (layer {extra})")
+        assert spec.weights_file in text and "another model's weights" not in text
+    base = _mobilenet_v2()
+    inputs = keras.Input((32, 32, 3))
+    outputs = keras.layers.Dense(3)(keras.layers.GlobalAveragePooling2D()(base(inputs)))
+    nested = tmp_path / "my_finetuned.weights.h5"
+    keras.Model(inputs, outputs).save_weights(str(nested))
+    with pytest.raises(WeightsError, match="holds a whole classifier with MobileNetV2 nested "
+                                           "inside it .*save the MobileNetV2 layer's weights"):
+        check_weights_file(nested, spec, 32)
+
+
 def test_matching_files_pass_in_both_formats_and_at_another_size(tmp_path):
     spec = get_backbone("MobileNetV2")
     source = _mobilenet_v2(size=32)

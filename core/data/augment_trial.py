@@ -11,6 +11,7 @@ import albumentations as A
 import numpy as np
 
 from core.config import AugmentConfig
+from core.data.augment_specs import TRANSFORMS
 from core.errors import ConfigError
 
 #: Random draws of each transform the trial makes, from its own seed: one draw, from the
@@ -69,35 +70,46 @@ def _try_transform(name: str, transform, image: np.ndarray, kind: str,
         outs = [np.asarray(transform(image=image)["image"]) for _ in range(TRIAL_DRAWS)]
     except Exception as exc:  # noqa: BLE001 - albumentations raises many kinds
         why = (str(exc).splitlines() or [""])[0][:200]
-        raise ConfigError(f"augmentation {name} fails on a {image_size} px image "
+        raise ConfigError(f"augmentation {_who(name)} fails on a {image_size} px image "
                           f"({type(exc).__name__}: {why}); change its settings or remove "
                           "it") from None
     finally:
         transform.p = kept
     if outs[0].dtype != np.uint8:
-        raise ConfigError(f"augmentation {name} turns the pixels into "
+        raise ConfigError(f"augmentation {_who(name)} turns the pixels into "
                           f"{outs[0].dtype} values (as Normalize and ToFloat do), "
                           "but the model takes 0-255 pixels and normalises them itself; "
                           "remove it")
     blank = sum(int(_blank(out, kind != "noisy")) for out in outs)
     if blank:
-        raise ConfigError(f"augmentation {name} turns a {kind} {image_size} px image into "
-                          f"one flat colour or nearly black ({blank} of {TRIAL_DRAWS} tries), "
-                          f"so the model would learn from blank images; {_flat_hint(name)}")
+        raise ConfigError(f"augmentation {_who(name)} turns images into one flat colour or "
+                          f"nearly black in {blank} of {TRIAL_DRAWS} test draws, so the model "
+                          f"would learn from blank images; {_flat_hint(name)}")
     return outs[0]
 
 
-#: What blanks an image, by transform: the hint had named a blur's sigma for every one.
+def _who(name: str) -> str:
+    """A transform as the Augment page names it, with its albumentations class for a file's
+    reader: "Colour jitter (ColorJitter)"; the class alone had been all the page said."""
+    spec = TRANSFORMS.get(name)
+    return f"{spec.label} ({name})" if spec and spec.label != name else name
+
+
+#: What blanks an image, by transform, with the settings to change as ``{}`` (their names on
+#: the Augment page, from the catalogue): the hint had named a blur's sigma for every one.
 FLAT_HINTS = {
-    "GaussianBlur": "a blur's sigma must be above 0",
-    "RandomBrightnessContrast": "bring brightness and contrast away from their extremes",
-    "ColorJitter": "keep brightness and contrast well above 0",
-    "HueSaturationValue": "bring the value shift away from its extremes",
-    "CoarseDropout": "make the holes smaller or fewer",
+    "GaussianBlur": ("its {} must be above 0", ("sigma_limit",)),
+    "RandomBrightnessContrast": ("bring its {} and {} away from their extremes",
+                                 ("brightness_limit", "contrast_limit")),
+    "ColorJitter": ("keep its {} and {} well above 0", ("brightness", "contrast")),
+    "HueSaturationValue": ("bring its {} away from its extremes", ("val_shift_limit",)),
+    "CoarseDropout": ("make the holes smaller or fewer", ()),
 }
 
 
 def _flat_hint(name: str) -> str:
-    hint = FLAT_HINTS.get(name)
-    return (f"change its settings ({hint}) or remove it" if hint
-            else "change its settings or remove it")
+    if name not in FLAT_HINTS:
+        return "change its settings or remove it"
+    text, params = FLAT_HINTS[name]
+    labels = {p.name: p.label for p in TRANSFORMS[name].params}
+    return f"change its settings ({text.format(*(labels[p] for p in params))}) or remove it"

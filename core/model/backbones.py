@@ -152,8 +152,9 @@ _SPECS = [
           "convnext_tiny_notop.h5", _TF_ROOT + "convnext/convnext_tiny_notop.h5",
           "d547c096cabd03329d7be5562c5e14798aa39ed24b474157cef5e85ab9e49ef1"),
     _spec("NASNetMobile", "nasnet", 4_269_716, 224, 74.4, "tf", 37.0, "nasnet_mobile_no_top.h5",
-          _TF_ROOT + "nasnet/NASNet-mobile-no-top.h5", "1ed92395b5b598bdda52abe5c0dbfd63",
-          imagenet_fixed_size=224),
+          _TF_ROOT + "nasnet/NASNet-mobile-no-top.h5", "1ed92395b5b598bdda52abe5c0dbfd63"),
+    # No fixed size with ImageNet weights: Keras' NASNetMobile without its top takes any
+    # side from 32 px, and the app loads the file itself, as for a file chosen by hand.
     _spec("VGG16", "vgg16", 14_714_688, 224, 71.3, "caffe", 2.3, _VGG16_FILE,
           _TF_ROOT + "vgg16/" + _VGG16_FILE, "6d6bbae143d832006294945121d1f1fc"),
 ]
@@ -209,8 +210,9 @@ def recommend_backbone(n_images: int) -> str:
 def resolve_image_size(spec: BackboneSpec, image_size: int, weights: str) -> int:
     """The input side to build with: 0 means the default; checks the allowed range.
 
-    With ImageNet weights a backbone whose weights fix the input (NASNetMobile:
-    224) only accepts that side.
+    With ImageNet weights a backbone whose weights fix the input (``imagenet_fixed_size``;
+    none in the catalogue now: NASNetMobile's 224 was no limit of its no-top file) only
+    accepts that side.
     """
     imagenet = (weights or "").strip().lower() == "imagenet"
     fixed = spec.imagenet_fixed_size if imagenet else None

@@ -24,6 +24,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import difflib
+import functools
 import math
 from pathlib import Path
 from typing import Any, Iterator, Optional
@@ -48,12 +49,39 @@ PHASES = ("head", "fine_tune")
 
 def imagenet_weights(choice: Optional[str], spec: BackboneSpec) -> bool:
     """Whether the backbone starts from Keras' ImageNet weights: "imagenet", or that very
-    file chosen by hand (the offline way in), known by its name.  It matters where the
-    preprocessing depends on it: an EfficientNet B0-B3 ImageNet file given as a file lacked
-    its input rescaling.  By name, not by content: the answer must not change when a run is
-    resumed after the file was moved (a resume does not need it)."""
+    file chosen by hand (the offline way in).  It matters where the preprocessing depends on
+    it: an EfficientNet B0-B3 ImageNet file given as a file lacked its input rescaling.
+    The file is known by its content (the catalogue's checksum), so a renamed copy (a
+    browser's "efficientnetb0_notop (1).h5") builds the same model as the file under Keras'
+    name; by its name too, which is what is left when the file is no longer there (a
+    resume after it moved does not need the file)."""
     c = (choice or "").strip()
-    return c.lower() == "imagenet" or (names_weights_file(c) and Path(c).name == spec.weights_file)
+    if c.lower() == "imagenet":
+        return True
+    if not names_weights_file(c):
+        return False
+    path = Path(c).expanduser()
+    return path.name == spec.weights_file or _holds_imagenet_file(path, spec.weights_hash)
+
+
+def _holds_imagenet_file(path: Path, expected: Optional[str]) -> bool:
+    """Whether ``path`` has the ImageNet file's checksum (False without a published one,
+    or when the file cannot be read)."""
+    if not expected:
+        return False
+    try:
+        st = path.stat()
+    except OSError:
+        return False
+    return _checksum_matches(str(path.resolve()), st.st_size, st.st_mtime_ns, expected)
+
+
+@functools.lru_cache(maxsize=32)
+def _checksum_matches(path: str, size: int, mtime_ns: int, expected: str) -> bool:
+    # Keyed by size and time too: a file written again is read again.
+    from core.model.imagenet_download import file_matches
+
+    return file_matches(Path(path), expected)
 
 
 def preprocessing_layers(spec: BackboneSpec, imagenet: bool) -> list:

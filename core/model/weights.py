@@ -95,6 +95,8 @@ def check_weights_file(path: str | os.PathLike, spec: BackboneSpec, image_size: 
     except (KeyError, TypeError, ValueError) as exc:  # its layer list names a missing group
         raise WeightsError(f"{path} is damaged or was not saved by Keras ({exc}); choose the "
                            "backbone's weights file as Keras saved it") from None
+    if isinstance(problem, _Whole):  # the backbone is all there, inside more than it
+        raise WeightsError(f"{path} {problem}")
     if problem:  # the shapes alone told a lab user nothing: say what it means and the fix
         raise WeightsError(f"{path} does not fit {spec.name} at {image_size} px: {problem}. "
                            f"It holds another model's weights: choose {spec.name}'s own "
@@ -165,6 +167,11 @@ def _compare_legacy(f, backbone, spec: BackboneSpec) -> str:
     layers = [(layer, ws) for layer, ws in layers if ws]
     n_saved = sum(len(ws) for _, ws in saved)
     n_model = sum(len(ws) for _, ws in layers)
+    if len(saved) > len(layers) and _same_shapes(saved, layers):
+        return _with_top(spec, [lname for lname, _ in saved[len(layers):]])
+    nested = [lname for lname, ws in saved if len(ws) == n_model]
+    if nested and n_saved > n_model:
+        return _nested(spec, nested[0])
     if n_saved != n_model or len(saved) != len(layers):
         return (f"the file has {n_saved} weight arrays in {len(saved)} layers, {spec.name} has "
                 f"{n_model} in {len(layers)} (another architecture, or a model with its "
@@ -179,6 +186,37 @@ def _compare_legacy(f, backbone, spec: BackboneSpec) -> str:
                 return (f"layer '{layer.name}' expects {short} {_shape(var.shape)}, file has "
                         f"{_shape(wshape)}")
     return ""
+
+
+class _Whole(str):
+    """A comparison's finding that is a whole message of its own (after the file's path):
+    the file holds this backbone's weights, and more besides."""
+
+
+def _same_shapes(saved: list, layers: list) -> bool:
+    """Whether the first saved layers of a legacy file are ``layers``, array for array."""
+    return all(len(saved_ws) == len(model_ws)
+               and all(tuple(shape) == tuple(var.shape)
+                       for (_, shape), var in zip(saved_ws, model_ws))
+               for (_, saved_ws), (_, model_ws) in zip(saved, layers))
+
+
+def _with_top(spec: BackboneSpec, extra: list[str]) -> _Whole:
+    return _Whole(
+        f"holds {spec.name}'s weights with a classification top besides (layer "
+        f"{', '.join(repr(n) for n in extra)}): a file saved with include_top=True, such as "
+        f"the ImageNet file Keras fetches for {spec.name}(weights='imagenet'). Training needs "
+        "the backbone without its top: choose the file without it (for ImageNet, Keras' "
+        f"{spec.weights_file}), or use the ImageNet weights")
+
+
+def _nested(spec: BackboneSpec, name: str = "") -> _Whole:
+    layer = f"model.get_layer('{name}')" if name else f"the {spec.name} layer"
+    return _Whole(
+        f"holds a whole classifier with {spec.name} nested inside it (the classifier's "
+        f"save_weights file), while training needs the backbone alone: in Keras, save "
+        f"{layer}'s weights with .save_weights('backbone.weights.h5') and choose that file, "
+        "or use the ImageNet weights")
 
 
 def _snake(name: str) -> str:
@@ -201,20 +239,15 @@ def _compare_keras3(f, backbone, spec: BackboneSpec) -> str:
                     "Keras 3 one: rename it to end in .h5, not .weights.h5")
         return "it holds no Keras 3 layer weights (no 'layers' group)"
     root = f["layers"]
-    n_saved = 0
-
-    def count(name, obj):
-        nonlocal n_saved
-        if hasattr(obj, "shape") and "/vars/" in f"/{name}":
-            n_saved += 1
-
-    root.visititems(count)
+    n_saved = _count_arrays(root)
     used: dict[str, int] = {}
+    keys: set[str] = set()
     n_model = 0
     for layer in backbone.layers:
         base = _snake(type(layer).__name__)
         key = base if base not in used else f"{base}_{used[base]}"
         used[base] = used.get(base, 0) + 1
+        keys.add(key)
         n_model += len(layer.weights)
         if not layer.weights or key not in root or "vars" not in root[key]:
             continue
@@ -224,10 +257,42 @@ def _compare_keras3(f, backbone, spec: BackboneSpec) -> str:
                 short = var.path.rsplit("/", 1)[-1]
                 return (f"layer '{layer.name}' expects {short} {_shape(var.shape)}, file has "
                         f"{_shape(saved[str(i)].shape)}")
+    if n_saved > n_model:
+        return _more_than_backbone(root, keys, n_model, backbone, spec) or (
+            f"the file has {n_saved} weight arrays, {spec.name} has {n_model} (another "
+            "architecture, or a model with its classification top)")
     if n_saved != n_model:
         return (f"the file has {n_saved} weight arrays, {spec.name} has {n_model} (another "
                 "architecture, or a model with its classification top)")
     return ""
+
+
+def _more_than_backbone(root, keys: set[str], n_model: int, backbone,
+                        spec: BackboneSpec) -> str:
+    """For a Keras 3 file with more arrays than the backbone, whose backbone layers all fit:
+    a with-top file (the other arrays in layers the backbone does not have) or a classifier
+    holding the backbone as one nested layer; "" for anything else."""
+    extra = {k: _count_arrays(root[k]) for k in root if k not in keys}
+    extra = {k: n for k, n in extra.items() if n}
+    for key in extra:
+        if "layers" in root[key] and not _compare_keras3(root[key], backbone, spec):
+            return _nested(spec)  # keys are by class, not the layer's name
+    if extra and _count_arrays(root) - sum(extra.values()) == n_model:
+        return _with_top(spec, list(extra))
+    return ""
+
+
+def _count_arrays(group) -> int:
+    """How many weight arrays an .weights.h5 group holds (under its "vars" groups)."""
+    found = 0
+
+    def count(name, obj):
+        nonlocal found
+        if hasattr(obj, "shape") and "/vars/" in f"/{name}":
+            found += 1
+
+    group.visititems(count)
+    return found
 
 
 def resolve_weights(model_cfg, image_size: int, listener: Optional[Listener] = None,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSpinBox, QWidget
 
 from gui.widgets.decimal_spin import DecimalSpin
@@ -46,6 +46,7 @@ class ParamEditor(QWidget):
         self._joins: list[QLabel] = []  # the "to" between a range's boxes
         self._fits = True  # the boxes can show the value given (else it is kept as written)
         self._ends: list[Any] = []  # the value given, one entry per box
+        self._written_item = False  # a choice's combo holds an item for a value it lacks
         kind = spec.kind
         lo = spec.minimum if spec.minimum is not None else -1e6
         hi = spec.maximum if spec.maximum is not None else 1e6
@@ -132,6 +133,8 @@ class ParamEditor(QWidget):
         if kind == "bool":
             return bool(w[0].isChecked())
         if kind == "choice":
+            if self._written_item and w[0].currentIndex() == w[0].count() - 1:
+                return self._given  # the value itself, not Qt's copy of it
             return w[0].currentData()
         return self.spec.default
 
@@ -161,10 +164,25 @@ class ParamEditor(QWidget):
             elif kind == "bool":
                 w[0].setChecked(bool(value))
             elif kind == "choice":
-                for i in range(w[0].count()):
-                    if w[0].itemData(i) == value:
-                        w[0].setCurrentIndex(i)
-                        break
+                self._set_choice(w[0], value)
         finally:
             for x in w:
                 x.blockSignals(False)
+
+    def _set_choice(self, combo: QComboBox, value: Any) -> None:
+        """Select ``value``; one the combo has no entry for (a file's border_mode 2, a fill
+        of [255, 0, 0]) gets an entry of its own, "as written": the combo had stayed at its
+        previous choice, "black", while the preview and training used the real value."""
+        if self._written_item:
+            combo.removeItem(combo.count() - 1)
+            self._written_item = False
+        for i in range(combo.count()):
+            if combo.itemData(i) == value:
+                combo.setCurrentIndex(i)
+                return
+        combo.addItem(f"{value!r} (as written)", value)
+        combo.setItemData(combo.count() - 1, "A value from the settings that this list has no "
+                          "name for; it is used as written until another is chosen.",
+                          Qt.ToolTipRole)
+        self._written_item = True
+        combo.setCurrentIndex(combo.count() - 1)

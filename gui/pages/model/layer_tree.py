@@ -69,9 +69,14 @@ class LayerTree(QTreeWidget):
                 if item.flags() & Qt.ItemIsUserCheckable and item.checkState(0) == Qt.Checked]
 
     def selected_layer(self) -> Optional[str]:
-        """The current backbone layer (None for a block, the head or the preprocessing:
-        "fine-tune from 'probabilities'" was accepted and failed only at Start)."""
+        """The current backbone layer; for a backbone block, its first layer ("from
+        block_12" is from block_12_expand: a selected block had been refused as nothing
+        selected, though blocks are what the list shows, a review).  None for the head or
+        the preprocessing: "fine-tune from 'probabilities'" was accepted and failed only at
+        Start."""
         item = self.currentItem()
+        if item is not None and item.parent() is None and item.childCount():
+            item = item.child(0)
         if item is None or item.parent() is None or item.data(0, PART_ROLE) != "backbone":
             return None
         return item.data(0, Qt.UserRole)

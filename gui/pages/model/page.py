@@ -184,8 +184,8 @@ class ModelPage(WeightsActions, Page):
             self._filling = False
 
     def _check_size(self) -> None:
-        """Say now when the size does not suit the weights (NASNetMobile's ImageNet weights
-        need 224 px): the layer list builds without weights, so only Start said it."""
+        """Say now when the size does not suit the backbone and its weights: the layer list
+        builds without weights, so only Start said it."""
         from core.errors import ConfigError, UserError
         from core.model.backbones import resolve_image_size
 
@@ -274,7 +274,7 @@ class ModelPage(WeightsActions, Page):
         if mode == "from_layer":  # the layer selected now, not one chosen before (a review)
             f.from_layer = self.tree.selected_layer() or f.from_layer
             if not f.from_layer:  # "from layer ''" failed only when training started
-                self.show_info("Select a layer in the list first, then choose this again.")
+                self.show_info("Select a block or layer in the list first, then choose this again.")
                 self._sync_from_config()  # the combo goes back to the mode in force
                 return
         self.state.set("model.freeze", f)
@@ -300,8 +300,9 @@ class ModelPage(WeightsActions, Page):
     def _use_selected_layer(self) -> None:
         name = self.tree.selected_layer()
         if not name:
-            self.show_info("Select a layer of the backbone in the list first (the head always "
-                           "trains).")
+            self.show_info("The head always trains: select a block or layer of the backbone "
+                           "to fine-tune from." if self.tree.currentItem() is not None else
+                           "Select a block or layer of the backbone in the list first.")
             return
         self.state.set("model.freeze", FreezeConfig(mode="from_layer", from_layer=name,
                                                     top_n=self.state.config.model.freeze.top_n))
