@@ -495,3 +495,55 @@ def test_a_resume_refuses_edits_of_the_split_and_the_image_size(tmp_path):
         resume_training(run.path)
     assert "data.val_split and model.image_size back" in str(info.value)
     assert len(run.history()) == 1  # nothing trained
+
+
+def test_lost_best_weights_files_are_made_again_or_named_on_resume(tmp_path):
+    """With best.weights.npz and the phase's best gone, a resume went on without a word:
+    fine-tuning started from the last head epoch instead of the head's best, and a run
+    whose best epoch came before the stop ended "completed" with no model saved,
+    calibrated nor scored (run.json: no digest, no accuracy)."""
+    from core.train.engine import resume_training, train
+
+    data = make_bright_dark(tmp_path / "data", per_class=6, size=32)
+    straight = train(tiny_config(data, epochs=2, fine_tune_epochs=1), tmp_path / "a")
+    run = stopped_run(tiny_config(data, epochs=2, fine_tune_epochs=1), tmp_path / "b", 1)
+    for path in (run.best_weights_path, run.phase_best_path("head"), run.checkpoint.phase_best):
+        path.unlink()
+    seen = []
+    result = resume_training(run.path, listener=seen.append)
+    said = " | ".join(e.message for e in seen if isinstance(e, Log) and e.level == "warning")
+    # Epoch 1, the best so far, was the last one finished: the checkpoint holds its weights.
+    for path in (run.best_weights_path, run.phase_best_path("head")):
+        assert f"{path} was missing: written again from the checkpoint" in said
+    assert result.status == "completed" and result.metrics is not None
+    assert rows(run) == rows(RunFolder(straight.run_dir))
+    assert run.run_info().weights_digest == RunFolder(straight.run_dir).run_info().weights_digest
+    assert run.run_info().val_accuracy is not None
+
+
+def test_a_best_epoch_lost_for_good_is_named_and_the_run_still_ends_on_a_model(tmp_path):
+    from core.train.lost_best import final_weights, recover_lost_best
+    from core.train.loop_state import LoopState
+    from core.runs.records import RunStatus
+
+    import keras
+
+    run = RunFolder(tmp_path / "run")
+    run.path.mkdir()
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    state = LoopState(phase="head", epoch=3, global_epoch=3, best_epoch=1, best_score=[1.0, 0],
+                      phase_best_epoch=1, phase_best_score=[1.0, 0])
+    seen = []
+    recover_lost_best(run, model, state, "head", seen.append, holds_last_epoch=True)
+    said = " | ".join(e.message for e in seen)
+    assert (f"{run.best_weights_path} is missing: the weights of the run's best epoch so far "
+            "(epoch 1) are lost") in said
+    assert f"{run.phase_best_path('head')} is missing" in said
+    assert state.best_score is None and state.phase_best_score is None
+    # No epoch trained since: a completed run ends on its last epoch, a stopped one keeps
+    # its model.keras.
+    seen.clear()
+    assert final_weights(run, model, state, RunStatus.STOPPED, seen.append) is False
+    assert final_weights(run, model, state, RunStatus.COMPLETED, seen.append) is True
+    assert "the run's model is its last epoch's weights (epoch 3)" in seen[0].message
+

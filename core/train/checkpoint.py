@@ -225,16 +225,21 @@ def write_checkpoint(run: RunFolder, model, optimizer, state: LoopState) -> None
         ck.state.write_text(state.to_json(), encoding="utf-8")
 
 
-def restore_checkpoint(run: RunFolder, model, phase: str, listener=None) -> bool:
+def restore_checkpoint(run: RunFolder, model, phase: str, listener=None,
+                       state: LoopState | None = None) -> bool:
     """Load the checkpoint's weights into ``model`` (and the phase's best beside the run).
 
     Returns False when there is no checkpoint (no epoch has finished yet).  A
     damaged or missing weights file (state.json there: epochs finished) is named and
     the last good weights are used instead: the phase's best, else the run's best (the
-    finished epochs stay counted); with none left the resume is refused.
+    finished epochs stay counted); with none left the resume is refused.  Lost best-weights
+    files are then made again or named (``state`` given: see :mod:`core.train.lost_best`).
     """
+    from core.train.lost_best import recover_lost_best
+
     ck = run.checkpoint
     weights = ck.weights_file()
+    loaded = False
     if weights is None:
         if not ck.state.exists():
             return False
@@ -245,10 +250,13 @@ def restore_checkpoint(run: RunFolder, model, phase: str, listener=None) -> bool
             upgrade_legacy_weights(run, model, phase)
         try:
             load_weights(model, weights)
+            loaded = True
         except ModelFileError as exc:
             _resume_from_fallback(run, model, phase, listener, weights, exc)
     if ck.phase_best.exists():
         shutil.copyfile(ck.phase_best, run.phase_best_path(phase))
+    if state is not None:
+        recover_lost_best(run, model, state, phase, listener, holds_last_epoch=loaded)
     return True
 
 
