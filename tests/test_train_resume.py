@@ -547,3 +547,19 @@ def test_a_best_epoch_lost_for_good_is_named_and_the_run_still_ends_on_a_model(t
     assert final_weights(run, model, state, RunStatus.COMPLETED, seen.append) is True
     assert "the run's model is its last epoch's weights (epoch 3)" in seen[0].message
 
+
+def test_the_moved_run_folder_message_says_how_the_window_resumes_it(tmp_path):
+    """It pointed to "Resume on the Runs page", a button that does not exist (a review)."""
+    from core.runs.in_place import RunFolderMoved, folder_identity, require_in_place
+
+    old = tmp_path / "run"
+    old.mkdir()
+    identity = folder_identity(old)
+    os.rename(old, tmp_path / "moved")
+    with pytest.raises(RunFolderMoved) as caught:
+        require_in_place(old, identity, 1)
+    said = str(caught.value)
+    assert "Resume on the Runs page" not in said
+    assert "the 1 epoch before it is saved" in said
+    assert ("press Rescan on the Runs step (Add folder… if it is outside the runs folder), "
+            "open it, then press Resume on the Train step") in said
