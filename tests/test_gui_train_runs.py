@@ -128,3 +128,37 @@ def test_the_curves_legend_wraps_between_its_entries_only():
     entries = LEGEND.split(" &nbsp; ")
     assert len(entries) == 4 and all("white-space:nowrap" in e for e in entries)
     assert all(" " not in e.split("</span>", 1)[1] for e in entries)  # words joined by &nbsp;
+
+
+def test_a_run_trained_by_another_process_is_not_offered_for_resume(qtbot, window, tmp_path):
+    """Opened while the command line trained it, the page said "(running). Press Resume to
+    continue it." with Resume on, which the lock then refused (a review)."""
+    import json
+    import socket
+    import subprocess
+    import sys
+
+    from core.runs.lock import MACHINE
+    from test_run_history import make_run
+
+    run = RunFolder(make_run(tmp_path / "runs" / "live1", status="running"))
+    run.checkpoint_dir.mkdir()
+    run.checkpoint.state.write_text(json.dumps({"version": 1, "epoch": 1, "global_epoch": 1}))
+    trainer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        run.lock_path.write_text(json.dumps({"pid": trainer.pid, "host": socket.gethostname(),
+                                             "machine": MACHINE, "started": 0, "token": "x"}))
+        page = window.pages[3]
+        window.state.set_run(str(run.path))
+        text = page.status_label.text()
+        assert "Press Resume" not in text
+        assert f"It is being trained by process {trainer.pid} on" in text
+        assert "Resume is off until that ends" in text
+        assert not page.resume_button.isEnabled()
+        assert f"being trained by process {trainer.pid}" in page.resume_button.toolTip()
+    finally:
+        trainer.kill()
+        trainer.wait()
+    window.state.set_run(None)
+    window.state.set_run(str(run.path))  # its trainer gone: interrupted, resumable here
+    assert "Press Resume" in page.status_label.text() and page.resume_button.isEnabled()

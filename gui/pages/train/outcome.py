@@ -115,6 +115,35 @@ def resumable(run_dir: Optional[str]) -> bool:
     return status is not None and status.resumable and run.checkpoint.state.exists()
 
 
+def trained_elsewhere(run_dir: Optional[str]) -> str:
+    """Who trains ``run_dir`` now when another process does (the command line, another
+    window), as "process N on HOST since …"; "" when none does.  Such a run was offered
+    for Resume ("Press Resume to continue it"), which the lock then refused (a review)."""
+    if not run_dir:
+        return ""
+    from core.runs.folder import RunFolder
+    from core.runs.lock import describe_holder, lock_holder
+
+    run = RunFolder(run_dir)
+    if run.unreadable():
+        return ""
+    holder = lock_holder(run)
+    return describe_holder(holder) if holder is not None and holder.get("pid") != os.getpid() \
+        else ""
+
+
+def resumable_here(run_dir: Optional[str]) -> tuple[Optional[str], str]:
+    """(``run_dir`` when the window may resume it else None, :func:`trained_elsewhere`)."""
+    elsewhere = trained_elsewhere(run_dir)
+    return (run_dir if resumable(run_dir) and not elsewhere else None), elsewhere
+
+
+def resume_tip(elsewhere: str) -> str:
+    """The Resume button's tooltip (``elsewhere``: :func:`trained_elsewhere`'s words)."""
+    return (f"This run is being trained by {elsewhere}: it can be resumed once that ends"
+            if elsewhere else "Continue the stopped run from its last finished epoch")
+
+
 def ended_texts(result: Any, outcome: RunOutcome, has_model: bool) -> tuple[str, str]:
     """(status line, banner) for a run that completed or was stopped."""
     from gui.durations import format_duration
@@ -199,4 +228,8 @@ def opened_run(run_dir: str) -> tuple[list[dict], Optional[int], str]:
         else "of unknown status"
     took = f", {format_duration(info.seconds)} of training" if info.seconds else ""
     then = " Press Resume to continue it." if resumable(run_dir) else ""
+    elsewhere = trained_elsewhere(run_dir)
+    if elsewhere:
+        then = (f" It is being trained by {elsewhere}: the curves are as of now (open it "
+                "again on the Runs step to see later epochs); Resume is off until that ends.")
     return rows, info.best_epoch, f"Opened run {name} ({status}{took}).{then}"
