@@ -57,6 +57,10 @@ def test_another_run_opened_shows_its_curves_and_resumes_from_a_moved_folder(
     assert "stopped" in page.status_label.text() and "Resume" in page.status_label.text()
 
     moved = shutil.move(str(data), str(tmp_path / "moved"))  # the data folder moved
+    window.state.set_run(None)
+    window.state.set_run(a.run_dir)  # opened again: it says so before Resume is pressed
+    assert (f"Its data folder {data} no longer exists: open it where it is now on the Data "
+            "step, then press Resume.") in page.status_label.text()
     with qtbot.waitSignal(window.data_page.scan_finished, timeout=60000):
         window.data_page.open_folder(moved)
     with qtbot.waitSignal(page.run_finished, timeout=180000) as sig:
@@ -161,4 +165,4 @@ def test_a_run_trained_by_another_process_is_not_offered_for_resume(qtbot, windo
         trainer.wait()
     window.state.set_run(None)
     window.state.set_run(str(run.path))  # its trainer gone: interrupted, resumable here
-    assert "Press Resume" in page.status_label.text() and page.resume_button.isEnabled()
+    assert "press Resume" in page.status_label.text() and page.resume_button.isEnabled()

@@ -181,8 +181,27 @@ def test_resume_after_the_data_folder_moved(tmp_path):
         resume_training(run.path)
     # a folder with other images is refused, naming what is missing
     other = make_bright_dark(tmp_path / "other", per_class=3, size=32)
-    with pytest.raises(DataError, match="not there under the same names"):
+    with pytest.raises(DataError, match="not there under the same names") as refused:
         resume_training(run.path, data_dir=other)
+    assert str(refused.value).startswith(
+        f"The run was trained on {data}, which no longer exists. --data {other.resolve()} "
+        "does not hold its images (")
+    # From the window it is the Data page's folder, not a --data flag the user never typed
+    # (a review); and the moved folder missing one image is the run's, with one image gone.
+    from gui.pages.train.jobs import resume_job
+
+    with pytest.raises(DataError) as refused:
+        resume_job(str(run.path), str(other))
+    said = str(refused.value)
+    assert "--data" not in said and f"the folder open on the Data page {other.resolve()}" in said
+    assert said.endswith("open the folder the run's images are in now on the Data page")
+    aside = sorted((moved / "dark").iterdir())[0]
+    aside.rename(tmp_path / aside.name)
+    with pytest.raises(DataError) as refused:
+        resume_job(str(run.path), str(moved))
+    assert (f"the folder open on the Data page {moved.resolve()} holds the run's images except "
+            f"1 image (dark/{aside.name}): put it back, or train a new run") in str(refused.value)
+    (tmp_path / aside.name).rename(aside)
     result = resume_training(run.path, data_dir=moved)
     assert result.status == "completed"
     info = run.run_info()

@@ -249,21 +249,23 @@ def _resume_folder(run_dir: str | Path) -> RunFolder:
 
 
 def resume_training(run_dir: str | Path, listener=None, cancel: Optional[CancelToken] = None,
-                    data_dir: Optional[str | Path] = None) -> RunResult:
+                    data_dir: Optional[str | Path] = None, data_given: str = "--data"
+                    ) -> RunResult:
     """Continue a stopped or killed run from its last finished epoch, same config.
 
-    ``data_dir`` points the run at its data folder's new place (same files).
+    ``data_dir`` points the run at its data folder's new place (same files);
+    ``data_given``: how the user gave it, for the messages.
     """
     cancel = cancel or CancelToken()
     run = _resume_folder(run_dir)
     if not run.config_path.exists():
         run.require_run_folder()  # says what is missing, before a lock is written there
     with holding_lock(run):
-        return _resume_locked(run, Path(run_dir), listener, cancel, data_dir)
+        return _resume_locked(run, Path(run_dir), listener, cancel, data_dir, data_given)
 
 
 def _resume_locked(run: RunFolder, run_dir: Path, listener, cancel: CancelToken,
-                   data_dir: Optional[str | Path]) -> RunResult:
+                   data_dir: Optional[str | Path], data_given: str = "--data") -> RunResult:
     from core.train.distributed import cluster_for, worker_scratch_dir
 
     has_checkpoint = run.checkpoint.weights_file() is not None
@@ -302,7 +304,7 @@ def _resume_locked(run: RunFolder, run_dir: Path, listener, cancel: CancelToken,
         emit(listener, Log(edited, "warning"))
         run.update_run_info(settings=settings)
     if data_dir is not None:
-        split = relocate_data(run, cfg, data_dir, listener=listener, cancel=cancel)
+        split = relocate_data(run, cfg, data_dir, data_given, listener, cancel)
         emit(listener, Log(f"the run's data folder is now {cfg.data.data_dir}"))
     else:
         split = run.split(cfg.data.data_dir)

@@ -228,8 +228,22 @@ def opened_run(run_dir: str) -> tuple[list[dict], Optional[int], str]:
         else "of unknown status"
     took = f", {format_duration(info.seconds)} of training" if info.seconds else ""
     then = " Press Resume to continue it." if resumable(run_dir) else ""
+    data = _data_dir(run) if then else ""
+    if data and not os.path.isdir(data):  # said only when Resume refused it (a review)
+        then = (f" Its data folder {data} no longer exists: open it where it is now on the "
+                "Data step, then press Resume.")
     elsewhere = trained_elsewhere(run_dir)
     if elsewhere:
         then = (f" It is being trained by {elsewhere}: the curves are as of now (open it "
                 "again on the Runs step to see later epochs); Resume is off until that ends.")
     return rows, info.best_epoch, f"Opened run {name} ({status}{took}).{then}"
+
+
+def _data_dir(run) -> str:
+    """The run's data folder as its config.json records it ("" when unreadable)."""
+    from core.errors import UserError
+
+    try:
+        return run.load_config().data.data_dir or ""
+    except (UserError, OSError):
+        return ""
