@@ -622,3 +622,18 @@ def test_a_renamed_or_moved_run_keeps_its_exports_on_rebuild(tmp_path):
     said = [e.message for e in seen if isinstance(e, Log) and e.level == "warning"]
     assert said == ["1 export record of runs no longer found dropped from the run history "
                     "(the exported files are not touched)"]
+
+
+def test_a_rebuild_says_a_damaged_history_in_its_own_warnings(tmp_path, caplog):
+    """runs --rebuild printed 'WARNING finetune_studio: indexing … without its history' as a
+    logger line among its own "warning: …" lines (a review)."""
+    from core.events import Log
+
+    run = make_run(tmp_path / "runs" / "a")
+    with open(run / "history.csv", "a", encoding="utf-8") as fh:
+        fh.write("head,4,4,xx,,,,,\n")
+    seen = []
+    RunHistory(tmp_path / "h.sqlite").rebuild_index([tmp_path / "runs"], listener=seen.append)
+    said = [e.message for e in seen if isinstance(e, Log) and e.level == "warning"]
+    assert len(said) == 1 and said[0].startswith(f"{run / 'history.csv'}, line 5: not a history")
+    assert not [r for r in caplog.records if "without its history" in r.getMessage()]

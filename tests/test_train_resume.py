@@ -540,6 +540,27 @@ def test_lost_best_weights_files_are_made_again_or_named_on_resume(tmp_path):
     assert run.run_info().val_accuracy is not None
 
 
+
+def test_a_damaged_history_is_written_again_on_resume_and_said_once(tmp_path, caplog):
+    """A damaged history.csv line gave a logger line asking to repair the file by hand,
+    which the resume then rewrote without a word (a review)."""
+    from core.train.engine import resume_training
+
+    data = make_bright_dark(tmp_path / "data", per_class=6, size=32)
+    run = stopped_run(tiny_config(data, epochs=2, fine_tune_epochs=0), tmp_path / "run", 1)
+    before = rows(run)
+    with open(run.history_path, "a", encoding="utf-8") as fh:
+        fh.write("head,2,2,xx,,,,,\n")
+    seen = []
+    assert resume_training(run.path, listener=seen.append).status == "completed"
+    said = [e.message for e in seen if isinstance(e, Log) and e.level == "warning"
+            and "history.csv" in e.message]
+    assert said == [f"{run.history_path}, line 3: not a history row as the app writes it "
+                    "(could not convert string to float: 'xx'): it is written again from the "
+                    "checkpoint's record of the 1 finished epoch"]
+    assert not [r for r in caplog.records if "without its history" in r.getMessage()]
+    assert rows(run)[:1] == before and len(rows(run)) == 2
+
 def test_a_best_epoch_lost_for_good_is_named_and_the_run_still_ends_on_a_model(tmp_path):
     from core.train.lost_best import final_weights, recover_lost_best
     from core.train.loop_state import LoopState

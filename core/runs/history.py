@@ -211,12 +211,12 @@ class RunHistory:
         with self._connect() as conn, conn:
             return self._upsert(conn, rf)
 
-    def _upsert(self, conn: sqlite3.Connection, rf: RunFolder, gone=None) -> int:
+    def _upsert(self, conn: sqlite3.Connection, rf: RunFolder, gone=None, listener=None) -> int:
         """Write ``rf``'s row; ``gone`` (a rebuild): a row whose folder moved there is taken."""
         if not indexable(rf.path):
             raise UserError(f"{shown_text(str(rf.path))}: the folder's name is not valid UTF-8, so "
                             "the run list cannot hold it (the run itself is fine); rename it")
-        row, epochs = folder_row(rf)
+        row, epochs = folder_row(rf, listener and (lambda m: emit(listener, Log(m, "warning"))))
         if gone:
             take_moved_row(conn, row, gone)
         cols = ", ".join(row)
@@ -279,7 +279,7 @@ class RunHistory:
                 cancel.raise_if_cancelled()
                 emit(listener, Progress(i, len(folders), f"indexing {folder.name}"))
                 try:
-                    self._upsert(conn, RunFolder(folder), gone)
+                    self._upsert(conn, RunFolder(folder), gone, listener)
                     indexed += 1
                 except (UserError, OSError) as exc:  # one folder (vanished mid-scan, ...)
                     emit(listener, Log(f"{folder}: not indexed ({exc})", "warning"))

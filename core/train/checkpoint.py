@@ -213,6 +213,26 @@ def _state_without_its_file(run: RunFolder, listener) -> LoopState:
     return LoopState()
 
 
+def rewrite_damaged_history(run: RunFolder, state: LoopState, listener=None) -> None:
+    """A history.csv that does not read is written again from the checkpoint's record of the
+    finished epochs, and that is said once.  The resume rewrote it without a word at its
+    next epoch, after the run list had printed a logger line asking the user to repair
+    the file by hand (a review)."""
+    from core.errors import UserError
+
+    if not state.history:
+        return
+    try:
+        run.history()
+        return
+    except UserError as exc:
+        damaged = str(exc).split("; put the file back")[0]
+    run.write_history(state.history)
+    emit(listener, Log(f"{damaged}: it is written again from the checkpoint's record of the "
+                       f"{len(state.history)} finished epoch"
+                       f"{'' if len(state.history) == 1 else 's'}", "warning"))
+
+
 def write_checkpoint(run: RunFolder, model, optimizer, state: LoopState) -> None:
     """Replace ``checkpoint/`` atomically with this moment's weights, optimizer and state."""
     with atomic_dir(run.checkpoint_dir) as tmp:

@@ -38,7 +38,7 @@ from core.runs.lock import acquire, holding_lock, release, sweep_stale_temp_file
 from core.runs.hand_edits import hand_edits
 from core.runs.records import RunStatus
 from core.runs.lost_run_json import recover_run_info
-from core.train.checkpoint import load_loop_state
+from core.train.checkpoint import load_loop_state, rewrite_damaged_history
 from core.train.loop_state import LoopState
 from core.train.near_copies import describe_split, near_copy_groups
 from core.runs.relocate import dataset_fingerprint, relocate_data
@@ -298,6 +298,7 @@ def _resume_locked(run: RunFolder, run_dir: Path, listener, cancel: CancelToken,
                         f"{run.labels_path.name} back as it was, those names in that order")
     if state is None:
         state = load_loop_state(run, listener)
+    rewrite_damaged_history(run, state, listener)
     check_config(cfg, need_weights=not has_checkpoint)  # the problem a failed start met
     edited, settings = hand_edits(run, info)
     if edited:  # told once: run.json takes the edit as the settings the run now has
