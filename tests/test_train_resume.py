@@ -392,10 +392,20 @@ def test_a_resume_says_which_images_added_since_it_leaves_out(tmp_path):
     for name in ("grey/0.png", "bright/new.png"):
         shutil.copyfile(next((data / "dark").iterdir()), data / name)
     events = []
-    resume_training(run.path, listener=events.append)
+    result = resume_training(run.path, listener=events.append)
     said = [e.message for e in events if isinstance(e, Log) and e.level == "warning"]
     assert any(m.startswith(f"2 image(s) added to {data} since this run started") and
-               "train --from-run" in m for m in said), said
+               "train DATA --from-run" in m for m in said), said
+    # The window said it in one log line in command-line words only (a review): its end
+    # banner says it too, with the window's way to use them.
+    from gui.pages.train.outcome import ended_texts, read_outcome
+
+    assert result.added_left_out == 2
+    assert any("Fine-tune from this run on the Sort step" in m for m in said)
+    banner = ended_texts(result, read_outcome(result), True)[1]
+    assert ("2 images added to the data folder since this run started are not in it: to use "
+            "them, Fine-tune from this run on the Sort step (or start a new run).") in banner
+    assert "--from-run" not in banner
 
 
 def test_a_resume_names_settings_edited_by_hand_and_follows_them(tmp_path):

@@ -311,11 +311,13 @@ def _resume_locked(run: RunFolder, run_dir: Path, listener, cancel: CancelToken,
         split = run.split(cfg.data.data_dir)
         check_data_present(run, split, cfg.data.data_dir, cancel)
         check_images_unchanged(run, split, cfg.data.data_dir, cancel)
-    extra = added_since(split, cfg.data.data_dir, info.created, cancel)
+    added, extra = added_since(split, cfg.data.data_dir, info.created, cancel)
     if extra:
         emit(listener, Log(extra, "warning"))
     emit(listener, Log(f"resuming {run.path} at {resume_point(state, cfg)}"))
-    return run_session(cfg, run, split, classes, state, listener, cancel, cluster, run_dir)
+    result = run_session(cfg, run, split, classes, state, listener, cancel, cluster, run_dir)
+    result.added_left_out = added  # the window's banner says it again at the end
+    return result
 
 
 def resume_point(state, cfg) -> str:

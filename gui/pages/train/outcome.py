@@ -146,16 +146,22 @@ def resume_tip(elsewhere: str) -> str:
 
 def ended_texts(result: Any, outcome: RunOutcome, has_model: bool) -> tuple[str, str]:
     """(status line, banner) for a run that completed or was stopped."""
+    from core.shown import plural
     from gui.durations import format_duration
 
     best = (f" {outcome.accuracy_text()}; best: {outcome.best}."
             if outcome.accuracy is not None else "")
     took = format_duration(outcome.seconds)
     uncalibrated = never_calibrated(result.run_dir, result.status == "completed")
+    # Images a resume left out: a log line in command-line words was all (a review).
+    added = getattr(result, "added_left_out", 0)
+    left = (f" {plural(added, 'image')} added to the data folder since this run started "
+            f"{'is' if added == 1 else 'are'} not in it: to use them, Fine-tune from this run "
+            "on the Sort step (or start a new run)." if added else "")
     if result.status == "completed":
         return (f"Finished after {took} of training.{best}",
-                f"Training finished.{best} {uncalibrated}Next: see where the model goes "
-                "right and wrong on the Evaluate step →")
+                f"Training finished.{best}{left} {uncalibrated}Next: see where the model "
+                "goes right and wrong on the Evaluate step →")
     kept = (f"The best epoch so far was kept.{best}" if has_model
             else "It stopped before an epoch finished, so there is no model yet.")
     then = (f"Press Resume to finish it, or go on to Evaluate. {uncalibrated}"
@@ -166,7 +172,7 @@ def ended_texts(result: Any, outcome: RunOutcome, has_model: bool) -> tuple[str,
             else "Press Resume to continue it." if resumable(result.run_dir)
             else "Press Start to train again.")
     return (f"Stopped after {took} of training. {kept}",
-            f"Training stopped. {kept} {then}".rstrip())
+            f"Training stopped. {kept} {then}".rstrip() + left)
 
 
 def never_calibrated(run_dir: Optional[str], completed: bool) -> str:
