@@ -57,6 +57,10 @@ def test_another_run_opened_shows_its_curves_and_resumes_from_a_moved_folder(
     assert "stopped" in page.status_label.text() and "Resume" in page.status_label.text()
 
     moved = shutil.move(str(data), str(tmp_path / "moved"))  # the data folder moved
+    window.state.set_run(None)
+    window.state.set_run(a.run_dir)  # opened again: it says so before Resume is pressed
+    assert (f"Its data folder {data} no longer exists: open it where it is now on the Data "
+            "step, then press Resume.") in page.status_label.text()
     with qtbot.waitSignal(window.data_page.scan_finished, timeout=60000):
         window.data_page.open_folder(moved)
     with qtbot.waitSignal(page.run_finished, timeout=180000) as sig:
@@ -128,3 +132,37 @@ def test_the_curves_legend_wraps_between_its_entries_only():
     entries = LEGEND.split(" &nbsp; ")
     assert len(entries) == 4 and all("white-space:nowrap" in e for e in entries)
     assert all(" " not in e.split("</span>", 1)[1] for e in entries)  # words joined by &nbsp;
+
+
+def test_a_run_trained_by_another_process_is_not_offered_for_resume(qtbot, window, tmp_path):
+    """Opened while the command line trained it, the page said "(running). Press Resume to
+    continue it." with Resume on, which the lock then refused (a review)."""
+    import json
+    import socket
+    import subprocess
+    import sys
+
+    from core.runs.lock import MACHINE
+    from test_run_history import make_run
+
+    run = RunFolder(make_run(tmp_path / "runs" / "live1", status="running"))
+    run.checkpoint_dir.mkdir()
+    run.checkpoint.state.write_text(json.dumps({"version": 1, "epoch": 1, "global_epoch": 1}))
+    trainer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        run.lock_path.write_text(json.dumps({"pid": trainer.pid, "host": socket.gethostname(),
+                                             "machine": MACHINE, "started": 0, "token": "x"}))
+        page = window.pages[3]
+        window.state.set_run(str(run.path))
+        text = page.status_label.text()
+        assert "Press Resume" not in text
+        assert f"It is being trained by process {trainer.pid} on" in text
+        assert "Resume is off until that ends" in text
+        assert not page.resume_button.isEnabled()
+        assert f"being trained by process {trainer.pid}" in page.resume_button.toolTip()
+    finally:
+        trainer.kill()
+        trainer.wait()
+    window.state.set_run(None)
+    window.state.set_run(str(run.path))  # its trainer gone: interrupted, resumable here
+    assert "press Resume" in page.status_label.text() and page.resume_button.isEnabled()

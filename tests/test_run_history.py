@@ -585,3 +585,55 @@ def test_the_evaluate_page_tells_a_run_still_training_to_wait_not_to_resume(tmp_
     run.checkpoint.state.write_text("{}")  # written after every finished epoch
     said = no_results_text(str(run.path))  # its trainer gone: interrupted
     assert "cut off after 3 epochs" in said and "Resume it on the Train step" in said
+
+
+def test_a_renamed_or_moved_run_keeps_its_exports_on_rebuild(tmp_path):
+    """Renaming a run folder then Rescan dropped its row and its export records (the
+    exported files still on disk): the Runs page and the report said "No exports
+    recorded" (a review).  The renamed folder is the same run (created at the same moment
+    with the same config); a copy beside its original does not take the original's."""
+    import shutil
+
+    from core.events import Log
+
+    h = RunHistory(tmp_path / "h.sqlite")
+    base = make_run(tmp_path / "runs" / "base", created=1000.0)
+    ren1 = tmp_path / "runs" / "ren1"
+    shutil.copytree(base, ren1)  # a copy: same created and config
+    other = make_run(tmp_path / "local" / "other")
+    h.rebuild_index([tmp_path / "runs", other])
+    rid, base_id = h.find_id(ren1), h.find_id(base)
+    h.record_export(ren1, "keras", tmp_path / "exp" / "model.keras", 10)
+    h.record_export(other, "onnx", tmp_path / "exp" / "model.onnx", 10)
+    ren1.rename(tmp_path / "runs" / "ren1_renamed")
+    seen = []
+    h.rebuild_index([tmp_path / "runs"], listener=seen.append)
+    renamed = tmp_path / "runs" / "ren1_renamed"
+    assert h.find_id(renamed) == rid and h.find_id(base) == base_id
+    assert [e["format"] for e in h.exports(rid)] == ["keras"]
+    assert not [e for e in seen if isinstance(e, Log) and e.level == "warning"]
+    # The whole runs folder moved: both runs keep their rows (not "not connected" ones).
+    (tmp_path / "runs").rename(tmp_path / "moved_runs")
+    shutil.rmtree(other)  # deleted: dropped, with its export, and that is said
+    assert h.rebuild_index([tmp_path / "moved_runs"], listener=seen.append) == 2
+    assert h.find_id(tmp_path / "moved_runs" / "ren1_renamed") == rid
+    assert h.find_id(tmp_path / "moved_runs" / "base") == base_id
+    assert [e["format"] for e in h.exports(rid)] == ["keras"]
+    said = [e.message for e in seen if isinstance(e, Log) and e.level == "warning"]
+    assert said == ["1 export record of runs no longer found dropped from the run history "
+                    "(the exported files are not touched)"]
+
+
+def test_a_rebuild_says_a_damaged_history_in_its_own_warnings(tmp_path, caplog):
+    """runs --rebuild printed 'WARNING finetune_studio: indexing … without its history' as a
+    logger line among its own "warning: …" lines (a review)."""
+    from core.events import Log
+
+    run = make_run(tmp_path / "runs" / "a")
+    with open(run / "history.csv", "a", encoding="utf-8") as fh:
+        fh.write("head,4,4,xx,,,,,\n")
+    seen = []
+    RunHistory(tmp_path / "h.sqlite").rebuild_index([tmp_path / "runs"], listener=seen.append)
+    said = [e.message for e in seen if isinstance(e, Log) and e.level == "warning"]
+    assert len(said) == 1 and said[0].startswith(f"{run / 'history.csv'}, line 5: not a history")
+    assert not [r for r in caplog.records if "without its history" in r.getMessage()]

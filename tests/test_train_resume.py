@@ -181,8 +181,27 @@ def test_resume_after_the_data_folder_moved(tmp_path):
         resume_training(run.path)
     # a folder with other images is refused, naming what is missing
     other = make_bright_dark(tmp_path / "other", per_class=3, size=32)
-    with pytest.raises(DataError, match="not there under the same names"):
+    with pytest.raises(DataError, match="not there under the same names") as refused:
         resume_training(run.path, data_dir=other)
+    assert str(refused.value).startswith(
+        f"The run was trained on {data}, which no longer exists. --data {other.resolve()} "
+        "does not hold its images (")
+    # From the window it is the Data page's folder, not a --data flag the user never typed
+    # (a review); and the moved folder missing one image is the run's, with one image gone.
+    from gui.pages.train.jobs import resume_job
+
+    with pytest.raises(DataError) as refused:
+        resume_job(str(run.path), str(other))
+    said = str(refused.value)
+    assert "--data" not in said and f"the folder open on the Data page {other.resolve()}" in said
+    assert said.endswith("open the folder the run's images are in now on the Data page")
+    aside = sorted((moved / "dark").iterdir())[0]
+    aside.rename(tmp_path / aside.name)
+    with pytest.raises(DataError) as refused:
+        resume_job(str(run.path), str(moved))
+    assert (f"the folder open on the Data page {moved.resolve()} holds the run's images except "
+            f"1 image (dark/{aside.name}): put it back, or train a new run") in str(refused.value)
+    (tmp_path / aside.name).rename(aside)
     result = resume_training(run.path, data_dir=moved)
     assert result.status == "completed"
     info = run.run_info()
@@ -373,10 +392,20 @@ def test_a_resume_says_which_images_added_since_it_leaves_out(tmp_path):
     for name in ("grey/0.png", "bright/new.png"):
         shutil.copyfile(next((data / "dark").iterdir()), data / name)
     events = []
-    resume_training(run.path, listener=events.append)
+    result = resume_training(run.path, listener=events.append)
     said = [e.message for e in events if isinstance(e, Log) and e.level == "warning"]
     assert any(m.startswith(f"2 image(s) added to {data} since this run started") and
-               "train --from-run" in m for m in said), said
+               "train DATA --from-run" in m for m in said), said
+    # The window said it in one log line in command-line words only (a review): its end
+    # banner says it too, with the window's way to use them.
+    from gui.pages.train.outcome import ended_texts, read_outcome
+
+    assert result.added_left_out == 2
+    assert any("Fine-tune from this run on the Sort step" in m for m in said)
+    banner = ended_texts(result, read_outcome(result), True)[1]
+    assert ("2 images added to the data folder since this run started are not in it: to use "
+            "them, Fine-tune from this run on the Sort step (or start a new run).") in banner
+    assert "--from-run" not in banner
 
 
 def test_a_resume_names_settings_edited_by_hand_and_follows_them(tmp_path):
@@ -495,3 +524,92 @@ def test_a_resume_refuses_edits_of_the_split_and_the_image_size(tmp_path):
         resume_training(run.path)
     assert "data.val_split and model.image_size back" in str(info.value)
     assert len(run.history()) == 1  # nothing trained
+
+
+def test_lost_best_weights_files_are_made_again_or_named_on_resume(tmp_path):
+    """With best.weights.npz and the phase's best gone, a resume went on without a word:
+    fine-tuning started from the last head epoch instead of the head's best, and a run
+    whose best epoch came before the stop ended "completed" with no model saved,
+    calibrated nor scored (run.json: no digest, no accuracy)."""
+    from core.train.engine import resume_training, train
+
+    data = make_bright_dark(tmp_path / "data", per_class=6, size=32)
+    straight = train(tiny_config(data, epochs=2, fine_tune_epochs=1), tmp_path / "a")
+    run = stopped_run(tiny_config(data, epochs=2, fine_tune_epochs=1), tmp_path / "b", 1)
+    for path in (run.best_weights_path, run.phase_best_path("head"), run.checkpoint.phase_best):
+        path.unlink()
+    seen = []
+    result = resume_training(run.path, listener=seen.append)
+    said = " | ".join(e.message for e in seen if isinstance(e, Log) and e.level == "warning")
+    # Epoch 1, the best so far, was the last one finished: the checkpoint holds its weights.
+    for path in (run.best_weights_path, run.phase_best_path("head")):
+        assert f"{path} was missing: written again from the checkpoint" in said
+    assert result.status == "completed" and result.metrics is not None
+    assert rows(run) == rows(RunFolder(straight.run_dir))
+    assert run.run_info().weights_digest == RunFolder(straight.run_dir).run_info().weights_digest
+    assert run.run_info().val_accuracy is not None
+
+
+
+def test_a_damaged_history_is_written_again_on_resume_and_said_once(tmp_path, caplog):
+    """A damaged history.csv line gave a logger line asking to repair the file by hand,
+    which the resume then rewrote without a word (a review)."""
+    from core.train.engine import resume_training
+
+    data = make_bright_dark(tmp_path / "data", per_class=6, size=32)
+    run = stopped_run(tiny_config(data, epochs=2, fine_tune_epochs=0), tmp_path / "run", 1)
+    before = rows(run)
+    with open(run.history_path, "a", encoding="utf-8") as fh:
+        fh.write("head,2,2,xx,,,,,\n")
+    seen = []
+    assert resume_training(run.path, listener=seen.append).status == "completed"
+    said = [e.message for e in seen if isinstance(e, Log) and e.level == "warning"
+            and "history.csv" in e.message]
+    assert said == [f"{run.history_path}, line 3: not a history row as the app writes it "
+                    "(could not convert string to float: 'xx'): it is written again from the "
+                    "checkpoint's record of the 1 finished epoch"]
+    assert not [r for r in caplog.records if "without its history" in r.getMessage()]
+    assert rows(run)[:1] == before and len(rows(run)) == 2
+
+def test_a_best_epoch_lost_for_good_is_named_and_the_run_still_ends_on_a_model(tmp_path):
+    from core.train.lost_best import final_weights, recover_lost_best
+    from core.train.loop_state import LoopState
+    from core.runs.records import RunStatus
+
+    import keras
+
+    run = RunFolder(tmp_path / "run")
+    run.path.mkdir()
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    state = LoopState(phase="head", epoch=3, global_epoch=3, best_epoch=1, best_score=[1.0, 0],
+                      phase_best_epoch=1, phase_best_score=[1.0, 0])
+    seen = []
+    recover_lost_best(run, model, state, "head", seen.append, holds_last_epoch=True)
+    said = " | ".join(e.message for e in seen)
+    assert (f"{run.best_weights_path} is missing: the weights of the run's best epoch so far "
+            "(epoch 1) are lost") in said
+    assert f"{run.phase_best_path('head')} is missing" in said
+    assert state.best_score is None and state.phase_best_score is None
+    # No epoch trained since: a completed run ends on its last epoch, a stopped one keeps
+    # its model.keras.
+    seen.clear()
+    assert final_weights(run, model, state, RunStatus.STOPPED, seen.append) is False
+    assert final_weights(run, model, state, RunStatus.COMPLETED, seen.append) is True
+    assert "the run's model is its last epoch's weights (epoch 3)" in seen[0].message
+
+
+def test_the_moved_run_folder_message_says_how_the_window_resumes_it(tmp_path):
+    """It pointed to "Resume on the Runs page", a button that does not exist (a review)."""
+    from core.runs.in_place import RunFolderMoved, folder_identity, require_in_place
+
+    old = tmp_path / "run"
+    old.mkdir()
+    identity = folder_identity(old)
+    os.rename(old, tmp_path / "moved")
+    with pytest.raises(RunFolderMoved) as caught:
+        require_in_place(old, identity, 1)
+    said = str(caught.value)
+    assert "Resume on the Runs page" not in said
+    assert "the 1 epoch before it is saved" in said
+    assert ("press Rescan on the Runs step (Add folder… if it is outside the runs folder), "
+            "open it, then press Resume on the Train step") in said

@@ -33,9 +33,10 @@ from typing import Iterable, Iterator, Optional
 
 from core.appdirs import data_dir, default_runs_dir
 from core.errors import UserError
-from core.shown import shown_text
+from core.shown import plural, shown_text
 from core.events import CancelToken, Log, Progress, emit
 from core.runs.folder import RunFolder
+from core.runs.moved_runs import dropped_exports, gone_rows, take_moved_row
 from core.runs.deleting import carried_weights, delete_run_files
 from core.runs.summary import (EPOCH_FIELDS, SORT_KEYS, RunComparison, RunSummary, config_diff,
                                find_run_folders, folder_row, indexable, json_column)
@@ -210,11 +211,14 @@ class RunHistory:
         with self._connect() as conn, conn:
             return self._upsert(conn, rf)
 
-    def _upsert(self, conn: sqlite3.Connection, rf: RunFolder) -> int:
+    def _upsert(self, conn: sqlite3.Connection, rf: RunFolder, gone=None, listener=None) -> int:
+        """Write ``rf``'s row; ``gone`` (a rebuild): a row whose folder moved there is taken."""
         if not indexable(rf.path):
             raise UserError(f"{shown_text(str(rf.path))}: the folder's name is not valid UTF-8, so "
                             "the run list cannot hold it (the run itself is fine); rename it")
-        row, epochs = folder_row(rf)
+        row, epochs = folder_row(rf, listener and (lambda m: emit(listener, Log(m, "warning"))))
+        if gone:
+            take_moved_row(conn, row, gone)
         cols = ", ".join(row)
         marks = ", ".join(f":{k}" for k in row)
         updates = ", ".join(f"{k} = excluded.{k}" for k in row if k != "path")
@@ -268,19 +272,27 @@ class RunHistory:
         # A run whose parent folder is gone too sits on a drive or share that is not there
         # now: kept (listed as missing), or one Rescan lost it and its exports for good.
         away = [p for p in known if not Path(p).exists() and not Path(p).parent.exists()]
-        kept = [str(f) for f in folders] + away
         with self._connect() as conn, conn:
-            conn.execute("DELETE FROM runs WHERE path NOT IN (%s)" % ",".join("?" * len(kept)),
-                         kept)
+            gone = gone_rows(conn, known)  # a renamed or moved run keeps its row and exports
             indexed = 0
             for i, folder in enumerate(folders):
                 cancel.raise_if_cancelled()
                 emit(listener, Progress(i, len(folders), f"indexing {folder.name}"))
                 try:
-                    self._upsert(conn, RunFolder(folder))
+                    self._upsert(conn, RunFolder(folder), gone, listener)
                     indexed += 1
                 except (UserError, OSError) as exc:  # one folder (vanished mid-scan, ...)
                     emit(listener, Log(f"{folder}: not indexed ({exc})", "warning"))
+            unmatched = {p for paths in gone.values() for p in paths}
+            away = [p for p in away if p in unmatched]  # not found moved elsewhere
+            kept = [str(f) for f in folders] + away
+            lost = dropped_exports(conn, kept)
+            conn.execute("DELETE FROM runs WHERE path NOT IN (%s)" % ",".join("?" * len(kept)),
+                         kept)
+        if lost:
+            emit(listener, Log(f"{plural(lost, 'export record')} of runs no longer found "
+                               "dropped from the run history (the exported files are not "
+                               "touched)", "warning"))
         emit(listener, Progress(len(folders), len(folders), "index rebuilt"))
         emit(listener, Log(f"run history: {indexed} run(s) indexed"
                            + (f"; {len(away)} on a drive or folder not there now kept"

@@ -44,13 +44,17 @@ def require_in_place(path: str | os.PathLike, identity: Identity, epochs_saved: 
     """Raise :class:`RunFolderMoved` when the run folder moved since ``identity``."""
     if still_in_place(path, identity):
         return
-    saved = (f"the {epochs_saved} epoch(s) before it are saved in the folder where it is now"
+    from core.shown import plural
+
+    saved = (f"the {plural(epochs_saved, 'epoch')} before it "
+             f"{'is' if epochs_saved == 1 else 'are'} saved in the folder where it is now"
              if epochs_saved > 0 else "no epoch had ended yet")
     raise RunFolderMoved(
         f"{Path(path)}: the run folder was renamed, moved or removed while training (or its "
         f"drive was disconnected), so training stopped and wrote nothing more; {saved}: "
-        "put it back, or resume it where it is now (Resume on the Runs page, or "
-        "'python main.py train --resume FOLDER')")
+        "put it back, or resume it where it is now: in the window, press Rescan on the Runs "
+        "step (Add folder… if it is outside the runs folder), open it, then press Resume on "
+        "the Train step; from the command line, 'python main.py train --resume FOLDER'")
 
 
 def record_unfinished(run, identity: Identity, status, listener, is_chief: bool) -> None:

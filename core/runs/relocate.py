@@ -63,9 +63,8 @@ def relocate_data(run: RunFolder, cfg: StudioConfig, new_dir: str | Path, given:
     split = run.split(str(new_dir))
     missing = missing_images(split, cancel)
     if missing:
-        raise DataError(f"{given} {new_dir}: {len(missing)} of the run's images are not there "
-                        f"under the same names (first: {', '.join(missing[:3])}); this is not "
-                        f"the run's data folder")
+        raise _not_there(given, new_dir, old_dir, missing,
+                         len(split.train) + len(split.val) + len(split.test))
     olds = (*old_split.train, *old_split.val, *old_split.test)
     for i, (old, new) in enumerate(zip(olds, (*split.train, *split.val, *split.test))):
         if cancel is not None and i % 256 == 0:
@@ -87,6 +86,30 @@ def relocate_data(run: RunFolder, cfg: StudioConfig, new_dir: str | Path, given:
     run.update_run_info(data_dir=str(new_dir), data_moved_from=old_dir)
     _move_scored_paths(run, old_dir, str(new_dir))
     return split
+
+
+def _not_there(given: str, new_dir: Path, old_dir: str, missing: list[str],
+               total: int) -> DataError:
+    """The refusal for a folder lacking some of the run's images: a folder holding most of
+    them is the run's with images gone (named: put back), any other is not the run's.  It
+    said "not the run's data folder" for the moved folder missing one image, and never
+    named the folder the run was trained on (a review)."""
+    from core.shown import plural
+
+    names = ", ".join(os.path.relpath(p, new_dir) for p in missing[:3])
+    more = ", …" if len(missing) > 3 else ""
+    was = (f"The run was trained on {old_dir}, which no longer exists. "
+           if old_dir and not os.path.isdir(old_dir) else "")
+    if 2 * len(missing) < total:
+        return DataError(f"{was}{given} {new_dir} holds the run's images except "
+                         f"{plural(len(missing), 'image')} ({names}{more}): put "
+                         f"{'it' if len(missing) == 1 else 'them'} back, or train a new run on "
+                         "the folder as it is")
+    where = ("give the folder the run's images are in now" if given.startswith("--")
+             else "open the folder the run's images are in now on the Data page")
+    return DataError(f"{was}{given} {new_dir} does not hold its images ({len(missing)} of "
+                     f"{total} are not there under the same names, first: {names}{more}): "
+                     f"{where}")
 
 
 def _move_scored_paths(run: RunFolder, old_dir: str, new_dir: str) -> None:

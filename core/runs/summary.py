@@ -174,15 +174,21 @@ def _text(value: Any) -> Optional[str]:
     return value if isinstance(value, str) else None
 
 
-def folder_row(rf: RunFolder) -> tuple[dict, list[dict]]:
-    """The ``runs`` row of a run folder (without ``id``) and its epoch rows, in order."""
+def folder_row(rf: RunFolder, warn=None) -> tuple[dict, list[dict]]:
+    """The ``runs`` row of a run folder (without ``id``) and its epoch rows, in order.
+
+    ``warn(text)``: where a damaged history.csv is said (the command's own warnings; a
+    logger line without it)."""
     info = _run_info(rf)
     config = _read_dict(rf.config_path)
     metrics = _read_dict(rf.metrics_path)
     try:
         history = rf.history()
     except (UserError, OSError, ValueError) as exc:  # one damaged file must not empty the list
-        log.warning("indexing %s without its history: %s", rf.path, exc)
+        if warn is None:
+            log.warning("indexing %s without its history: %s", rf.path, exc)
+        else:
+            warn(f"{exc}; the run is listed without its curves until then")
         history = []
     try:
         classes = rf.labels()

@@ -213,6 +213,26 @@ def _state_without_its_file(run: RunFolder, listener) -> LoopState:
     return LoopState()
 
 
+def rewrite_damaged_history(run: RunFolder, state: LoopState, listener=None) -> None:
+    """A history.csv that does not read is written again from the checkpoint's record of the
+    finished epochs, and that is said once.  The resume rewrote it without a word at its
+    next epoch, after the run list had printed a logger line asking the user to repair
+    the file by hand (a review)."""
+    from core.errors import UserError
+
+    if not state.history:
+        return
+    try:
+        run.history()
+        return
+    except UserError as exc:
+        damaged = str(exc).split("; put the file back")[0]
+    run.write_history(state.history)
+    emit(listener, Log(f"{damaged}: it is written again from the checkpoint's record of the "
+                       f"{len(state.history)} finished epoch"
+                       f"{'' if len(state.history) == 1 else 's'}", "warning"))
+
+
 def write_checkpoint(run: RunFolder, model, optimizer, state: LoopState) -> None:
     """Replace ``checkpoint/`` atomically with this moment's weights, optimizer and state."""
     with atomic_dir(run.checkpoint_dir) as tmp:
@@ -225,16 +245,21 @@ def write_checkpoint(run: RunFolder, model, optimizer, state: LoopState) -> None
         ck.state.write_text(state.to_json(), encoding="utf-8")
 
 
-def restore_checkpoint(run: RunFolder, model, phase: str, listener=None) -> bool:
+def restore_checkpoint(run: RunFolder, model, phase: str, listener=None,
+                       state: LoopState | None = None) -> bool:
     """Load the checkpoint's weights into ``model`` (and the phase's best beside the run).
 
     Returns False when there is no checkpoint (no epoch has finished yet).  A
     damaged or missing weights file (state.json there: epochs finished) is named and
     the last good weights are used instead: the phase's best, else the run's best (the
-    finished epochs stay counted); with none left the resume is refused.
+    finished epochs stay counted); with none left the resume is refused.  Lost best-weights
+    files are then made again or named (``state`` given: see :mod:`core.train.lost_best`).
     """
+    from core.train.lost_best import recover_lost_best
+
     ck = run.checkpoint
     weights = ck.weights_file()
+    loaded = False
     if weights is None:
         if not ck.state.exists():
             return False
@@ -245,10 +270,13 @@ def restore_checkpoint(run: RunFolder, model, phase: str, listener=None) -> bool
             upgrade_legacy_weights(run, model, phase)
         try:
             load_weights(model, weights)
+            loaded = True
         except ModelFileError as exc:
             _resume_from_fallback(run, model, phase, listener, weights, exc)
     if ck.phase_best.exists():
         shutil.copyfile(ck.phase_best, run.phase_best_path(phase))
+    if state is not None:
+        recover_lost_best(run, model, state, phase, listener, holds_last_epoch=loaded)
     return True
 
 

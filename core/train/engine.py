@@ -38,7 +38,7 @@ from core.runs.lock import acquire, holding_lock, release, sweep_stale_temp_file
 from core.runs.hand_edits import hand_edits
 from core.runs.records import RunStatus
 from core.runs.lost_run_json import recover_run_info
-from core.train.checkpoint import load_loop_state
+from core.train.checkpoint import load_loop_state, rewrite_damaged_history
 from core.train.loop_state import LoopState
 from core.train.near_copies import describe_split, near_copy_groups
 from core.runs.relocate import dataset_fingerprint, relocate_data
@@ -249,21 +249,23 @@ def _resume_folder(run_dir: str | Path) -> RunFolder:
 
 
 def resume_training(run_dir: str | Path, listener=None, cancel: Optional[CancelToken] = None,
-                    data_dir: Optional[str | Path] = None) -> RunResult:
+                    data_dir: Optional[str | Path] = None, data_given: str = "--data"
+                    ) -> RunResult:
     """Continue a stopped or killed run from its last finished epoch, same config.
 
-    ``data_dir`` points the run at its data folder's new place (same files).
+    ``data_dir`` points the run at its data folder's new place (same files);
+    ``data_given``: how the user gave it, for the messages.
     """
     cancel = cancel or CancelToken()
     run = _resume_folder(run_dir)
     if not run.config_path.exists():
         run.require_run_folder()  # says what is missing, before a lock is written there
     with holding_lock(run):
-        return _resume_locked(run, Path(run_dir), listener, cancel, data_dir)
+        return _resume_locked(run, Path(run_dir), listener, cancel, data_dir, data_given)
 
 
 def _resume_locked(run: RunFolder, run_dir: Path, listener, cancel: CancelToken,
-                   data_dir: Optional[str | Path]) -> RunResult:
+                   data_dir: Optional[str | Path], data_given: str = "--data") -> RunResult:
     from core.train.distributed import cluster_for, worker_scratch_dir
 
     has_checkpoint = run.checkpoint.weights_file() is not None
@@ -296,23 +298,26 @@ def _resume_locked(run: RunFolder, run_dir: Path, listener, cancel: CancelToken,
                         f"{run.labels_path.name} back as it was, those names in that order")
     if state is None:
         state = load_loop_state(run, listener)
+    rewrite_damaged_history(run, state, listener)
     check_config(cfg, need_weights=not has_checkpoint)  # the problem a failed start met
     edited, settings = hand_edits(run, info)
     if edited:  # told once: run.json takes the edit as the settings the run now has
         emit(listener, Log(edited, "warning"))
         run.update_run_info(settings=settings)
     if data_dir is not None:
-        split = relocate_data(run, cfg, data_dir, listener=listener, cancel=cancel)
+        split = relocate_data(run, cfg, data_dir, data_given, listener, cancel)
         emit(listener, Log(f"the run's data folder is now {cfg.data.data_dir}"))
     else:
         split = run.split(cfg.data.data_dir)
         check_data_present(run, split, cfg.data.data_dir, cancel)
         check_images_unchanged(run, split, cfg.data.data_dir, cancel)
-    extra = added_since(split, cfg.data.data_dir, info.created, cancel)
+    added, extra = added_since(split, cfg.data.data_dir, info.created, cancel)
     if extra:
         emit(listener, Log(extra, "warning"))
     emit(listener, Log(f"resuming {run.path} at {resume_point(state, cfg)}"))
-    return run_session(cfg, run, split, classes, state, listener, cancel, cluster, run_dir)
+    result = run_session(cfg, run, split, classes, state, listener, cancel, cluster, run_dir)
+    result.added_left_out = added  # the window's banner says it again at the end
+    return result
 
 
 def resume_point(state, cfg) -> str:

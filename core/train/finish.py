@@ -25,6 +25,7 @@ class RunResult:
     classes: list[str]
     image_size: int
     history: list[dict] = field(default_factory=list)
+    added_left_out: int = 0  # images added to the data folder that a resume left out
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -133,7 +133,7 @@ class TrainingLoop:
         write_checkpoint(self.run, self.model, self.fit_model.optimizer, self.state)
 
     def restore_checkpoint(self) -> bool:
-        return restore_checkpoint(self.run, self.model, self.phase, self.listener)
+        return restore_checkpoint(self.run, self.model, self.phase, self.listener, self.state)
 
     def restore_optimizer(self) -> Optional[bool]:
         """Put back the checkpoint's optimizer state when it was saved in this same phase."""

@@ -135,8 +135,9 @@ def check_images_unchanged(run: RunFolder, split, data_dir: Optional[str],
                         f"'train {data_dir} --from-run {run.path}'")
 
 
-def added_since(split, data_dir: Optional[str], created: Optional[float], cancel=None) -> str:
-    """What a resume leaves out, in a sentence ("" for nothing): images added to the data
+def added_since(split, data_dir: Optional[str], created: Optional[float],
+                cancel=None) -> tuple[int, str]:
+    """What a resume leaves out: how many images, and a sentence ("" for none), added to the data
     folder since the run was made (``created``).  It trains on its recorded split, rightly,
     but the log ended "run completed" with 3 classes while the Data page showed 4, unsaid.
     An image counts as added when it is in no subset of the split and arrived after the
@@ -145,7 +146,7 @@ def added_since(split, data_dir: Optional[str], created: Optional[float], cancel
     from core.data.dataset import image_files
 
     if not data_dir or not created or not os.path.isdir(data_dir):
-        return ""
+        return 0, ""
     known = {os.path.realpath(r.path) for r in (*split.train, *split.val, *split.test)}
     new = []
     for p in image_files(data_dir, cancel):
@@ -157,11 +158,12 @@ def added_since(split, data_dir: Optional[str], created: Optional[float], cancel
             if max(st.st_mtime, st.st_ctime) > created:
                 new.append(p)
     if not new:
-        return ""
-    return (f"{len(new)} image(s) added to {data_dir} since this run started (e.g. {new[0]}) "
-            "are not part of it: a resume goes on with the images it started with; to train on "
-            "them, start a new run from this one (train --from-run RUN, or Update the model on "
-            "the Sort step)")
+        return 0, ""
+    return len(new), (
+        f"{len(new)} image(s) added to {data_dir} since this run started (e.g. {new[0]}) are "
+        "not part of it: a resume goes on with the images it started with; to train on them, "
+        "start a new run from this one (in the window, Fine-tune from this run on the Sort "
+        "step; on the command line, 'train DATA --from-run RUN')")
 
 
 def nothing_would_train(frozen: str) -> ConfigError:

@@ -33,6 +33,7 @@ from core.train.finish import (RunResult, data_error_inside, out_of_memory_error
                                save_model, validation_metrics)
 from core.train.loop import TrainingLoop
 from core.train.loop_state import PHASES, LoopState
+from core.train.lost_best import final_weights
 from core.train.lr_finder import resolve_auto_lr
 from core.train.schedule import class_weights_for, compile_model
 
@@ -270,6 +271,9 @@ class Session:
         best = self.run.phase_best_path(phase)
         if best.exists():
             load_weights_or_keep(self.model, best, self.listener, "the last epoch's weights")
+        elif self.state.epoch:
+            emit(self.listener, Log(f"{best} is missing: the {phase} phase ends on its last "
+                                    "epoch's weights", "warning"))
         self.state.finished_phases.append(phase)
         self.loop.write_checkpoint()
 
@@ -335,9 +339,8 @@ class Session:
         require_in_place(run.path, self.loop.identity, self.state.global_epoch)
         metrics = digest = None
         try:
-            if self.model is not None and run.best_weights_path.exists():
-                load_weights_or_keep(self.model, run.best_weights_path, self.listener,
-                                     "the last epoch's weights")
+            if self.model is not None and final_weights(run, self.model, self.state, status,
+                                                         self.listener):
                 digest = weights_digest(self.model)
                 if cluster.is_chief:
                     saved = save_model(self.model, run, self.cfg, len(self.classes))

@@ -38,4 +38,5 @@ def resume_job(run_dir: str, data_dir: str = "", listener=None, cancel=None):
     if data_dir and recorded and not os.path.isdir(recorded) and \
             os.path.abspath(data_dir) != os.path.abspath(recorded):
         moved = data_dir
-    return resume_training(run_dir, listener=listener, cancel=cancel, data_dir=moved)
+    return resume_training(run_dir, listener=listener, cancel=cancel, data_dir=moved,
+                           data_given="the folder open on the Data page")

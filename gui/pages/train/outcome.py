@@ -115,18 +115,53 @@ def resumable(run_dir: Optional[str]) -> bool:
     return status is not None and status.resumable and run.checkpoint.state.exists()
 
 
+def trained_elsewhere(run_dir: Optional[str]) -> str:
+    """Who trains ``run_dir`` now when another process does (the command line, another
+    window), as "process N on HOST since …"; "" when none does.  Such a run was offered
+    for Resume ("Press Resume to continue it"), which the lock then refused (a review)."""
+    if not run_dir:
+        return ""
+    from core.runs.folder import RunFolder
+    from core.runs.lock import describe_holder, lock_holder
+
+    run = RunFolder(run_dir)
+    if run.unreadable():
+        return ""
+    holder = lock_holder(run)
+    return describe_holder(holder) if holder is not None and holder.get("pid") != os.getpid() \
+        else ""
+
+
+def resumable_here(run_dir: Optional[str]) -> tuple[Optional[str], str]:
+    """(``run_dir`` when the window may resume it else None, :func:`trained_elsewhere`)."""
+    elsewhere = trained_elsewhere(run_dir)
+    return (run_dir if resumable(run_dir) and not elsewhere else None), elsewhere
+
+
+def resume_tip(elsewhere: str) -> str:
+    """The Resume button's tooltip (``elsewhere``: :func:`trained_elsewhere`'s words)."""
+    return (f"This run is being trained by {elsewhere}: it can be resumed once that ends"
+            if elsewhere else "Continue the stopped run from its last finished epoch")
+
+
 def ended_texts(result: Any, outcome: RunOutcome, has_model: bool) -> tuple[str, str]:
     """(status line, banner) for a run that completed or was stopped."""
+    from core.shown import plural
     from gui.durations import format_duration
 
     best = (f" {outcome.accuracy_text()}; best: {outcome.best}."
             if outcome.accuracy is not None else "")
     took = format_duration(outcome.seconds)
     uncalibrated = never_calibrated(result.run_dir, result.status == "completed")
+    # Images a resume left out: a log line in command-line words was all (a review).
+    added = getattr(result, "added_left_out", 0)
+    left = (f" {plural(added, 'image')} added to the data folder since this run started "
+            f"{'is' if added == 1 else 'are'} not in it: to use them, Fine-tune from this run "
+            "on the Sort step (or start a new run)." if added else "")
     if result.status == "completed":
         return (f"Finished after {took} of training.{best}",
-                f"Training finished.{best} {uncalibrated}Next: see where the model goes "
-                "right and wrong on the Evaluate step →")
+                f"Training finished.{best}{left} {uncalibrated}Next: see where the model "
+                "goes right and wrong on the Evaluate step →")
     kept = (f"The best epoch so far was kept.{best}" if has_model
             else "It stopped before an epoch finished, so there is no model yet.")
     then = (f"Press Resume to finish it, or go on to Evaluate. {uncalibrated}"
@@ -137,7 +172,7 @@ def ended_texts(result: Any, outcome: RunOutcome, has_model: bool) -> tuple[str,
             else "Press Resume to continue it." if resumable(result.run_dir)
             else "Press Start to train again.")
     return (f"Stopped after {took} of training. {kept}",
-            f"Training stopped. {kept} {then}".rstrip())
+            f"Training stopped. {kept} {then}".rstrip() + left)
 
 
 def never_calibrated(run_dir: Optional[str], completed: bool) -> str:
@@ -199,4 +234,22 @@ def opened_run(run_dir: str) -> tuple[list[dict], Optional[int], str]:
         else "of unknown status"
     took = f", {format_duration(info.seconds)} of training" if info.seconds else ""
     then = " Press Resume to continue it." if resumable(run_dir) else ""
+    data = _data_dir(run) if then else ""
+    if data and not os.path.isdir(data):  # said only when Resume refused it (a review)
+        then = (f" Its data folder {data} no longer exists: open it where it is now on the "
+                "Data step, then press Resume.")
+    elsewhere = trained_elsewhere(run_dir)
+    if elsewhere:
+        then = (f" It is being trained by {elsewhere}: the curves are as of now (open it "
+                "again on the Runs step to see later epochs); Resume is off until that ends.")
     return rows, info.best_epoch, f"Opened run {name} ({status}{took}).{then}"
+
+
+def _data_dir(run) -> str:
+    """The run's data folder as its config.json records it ("" when unreadable)."""
+    from core.errors import UserError
+
+    try:
+        return run.load_config().data.data_dir or ""
+    except (UserError, OSError):
+        return ""

@@ -1,20 +1,16 @@
 """Step 4: training.  Set the few numbers that matter, press Start, watch it learn.
 
-Every setting edits ``config.train`` through :meth:`AppState.set`, so the project
-file, the CLI and a run folder's ``config.json`` all see the same values.  Start
-runs :func:`core.train.engine.train` as the window's one long job (a copy of the
-config is handed over, so editing a field mid-run cannot change the run); Stop
-sets the job's cancel token, which the engine checks after every batch, and the
-run still writes ``model.keras`` of its best epoch; Resume continues a stopped
-run from its last finished epoch with :func:`core.train.engine.resume_training`.
-
-The page only listens: the run panel (:mod:`gui.pages.train.run_panel`) shows
-the engine's events, the settings column (:mod:`gui.pages.train.settings`) takes
-every range and tooltip from the setting's declaration in :mod:`core.config`.
-
-"Open in TensorBoard" shows the current run's logs (``RUN_DIR/logs``): the run
-being trained -- its folder is the new one under the app's runs folder, found
-when its first phase starts -- or else the last finished or opened run.
+Every setting edits ``config.train`` through :meth:`AppState.set`, so the project file, the CLI
+and a run folder's ``config.json`` all see the same values. Start runs
+:func:`core.train.engine.train` as the window's one long job (on a copy of the config: editing
+a field mid-run cannot change the run); Stop sets the job's cancel token, which the engine
+checks after every batch, and the run still writes ``model.keras`` of its best epoch; Resume
+continues a stopped run from its last finished epoch (:func:`core.train.engine.resume_training`).
+The page only listens: the run panel (:mod:`gui.pages.train.run_panel`) shows the engine's
+events, the settings column (:mod:`gui.pages.train.settings`) takes every range and tooltip
+from the setting's declaration in :mod:`core.config`.  "Open in TensorBoard" shows the current
+run's logs (``RUN_DIR/logs``): the run being trained (its folder is found when its first phase
+starts), or else the last finished or opened run.
 """
 
 from __future__ import annotations
@@ -39,8 +35,8 @@ from gui.keys import key_text
 from gui.pages.base import Page, drop_ctrl_enter
 from gui.pages.train.jobs import resume_job, train_job
 from gui.pages.train.lr_finder_view import LearningRateFinderDialog, find_lr_job
-from gui.pages.train.outcome import (ended_texts, opened_run, read_outcome, resumable,
-                                     unused_on_resume, worth_keeping)
+from gui.pages.train.outcome import (ended_texts, opened_run, read_outcome, resumable_here,
+                                     resume_tip, unused_on_resume, worth_keeping)
 from gui.pages.train.run_panel import RunPanel
 from gui.pages.train.settings import SettingsPanel
 from gui.state import touches
@@ -71,6 +67,7 @@ class TrainPage(Page):
         self._shown_run: Optional[str] = None  # the run whose curves and status are shown
         self.result: Any = None
         self.resumable_run: Optional[str] = None
+        self._elsewhere = ""  # who else trains the open run ("process N on HOST since …")
         self._settings_then: Optional[dict] = None  # the settings of the run shown
         self._live_run: Optional[str] = None  # folder of the run being trained, once known
 
@@ -298,6 +295,7 @@ class TrainPage(Page):
         self.find_lr_button.setEnabled(not busy)
         self.stop_button.setEnabled(running and not self.job.token.cancelled)
         self.resume_button.setEnabled(not busy and self.resumable_run is not None)
+        self.resume_button.setToolTip(resume_tip(self._elsewhere))
         self.settings_host.setEnabled(not running)
         self.settings_host.setToolTip("Settings are fixed while a run trains; they apply to the "
                                       "next run." if running else "")
@@ -341,8 +339,9 @@ class TrainPage(Page):
         self.panel.add_log(message, "error")
         run = self._live_run  # set_run below forgets it (the run is no longer training)
         self.state.settle_run(run, worth_keeping(run))  # its images unplugged at the end: put
-        if run and resumable(run):  # back, Resume goes on (as --resume does)
-            self.resumable_run = run
+        resumable_now, self._elsewhere = resumable_here(run)  # refused: another process
+        if resumable_now:  # trains it; else put back, Resume goes on (as --resume does)
+            self.resumable_run = resumable_now
             self._update_buttons()
 
     def _on_cancelled(self) -> None:
@@ -353,7 +352,7 @@ class TrainPage(Page):
         self.state.settle_run(self._live_run, worth_keeping(self._live_run))  # a resume: kept
 
     def _on_run_changed(self, run_dir: Optional[str]) -> None:
-        self.resumable_run = run_dir if resumable(run_dir) else None
+        self.resumable_run, self._elsewhere = resumable_here(run_dir)
         other = not same_path(run_dir, self._shown_run)
         if other or self._settings_then is None:  # a run not started here: the edits made
             self._settings_then = self.state.config.to_dict()  # from now on are not resumed
