@@ -23,8 +23,8 @@ def recover_run_info(run: RunFolder, cfg, classes: list[str], finished: bool,
     if finished and run.model_path.exists():
         raise UserError(f"{run.run_path} is missing, but the run's other files say it "
                         f"completed (every phase finished, {run.model_path.name} written): "
-                        "nothing to resume; put run.json back from a copy of the run, or "
-                        "start a new run")
+                        f"nothing to resume; put {run.run_path.name} back from a copy of the "
+                        "run, or start a new run")
     split = run.split(cfg.data.data_dir)
     try:
         created = run.config_path.stat().st_mtime  # written when the run was made

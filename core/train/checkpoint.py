@@ -245,24 +245,22 @@ def write_checkpoint(run: RunFolder, model, optimizer, state: LoopState) -> None
         ck.state.write_text(state.to_json(), encoding="utf-8")
 
 
-def restore_checkpoint(run: RunFolder, model, phase: str, listener=None,
-                       state: LoopState | None = None) -> bool:
+def restore_checkpoint(run: RunFolder, model, phase: str, listener=None) -> bool | None:
     """Load the checkpoint's weights into ``model`` (and the phase's best beside the run).
 
-    Returns False when there is no checkpoint (no epoch has finished yet).  A
-    damaged or missing weights file (state.json there: epochs finished) is named and
-    the last good weights are used instead: the phase's best, else the run's best (the
-    finished epochs stay counted); with none left the resume is refused.  Lost best-weights
-    files are then made again or named (``state`` given: see :mod:`core.train.lost_best`).
+    Returns None when there is no checkpoint (no epoch has finished yet), True when the
+    checkpoint's own weights were loaded, False when a fallback's were.  A damaged or
+    missing weights file (state.json there: epochs finished) is named and the last good
+    weights are used instead: the phase's best, else the run's best (the finished epochs
+    stay counted); with none left the resume is refused.  Lost best-weights files are made
+    again or named by the caller (:func:`core.train.lost_best.restore_and_recover`).
     """
-    from core.train.lost_best import recover_lost_best
-
     ck = run.checkpoint
     weights = ck.weights_file()
     loaded = False
     if weights is None:
         if not ck.state.exists():
-            return False
+            return None
         _resume_from_fallback(run, model, phase, listener, ck.weights,
                               ModelFileError(f"{ck.weights} is missing"))
     else:
@@ -275,9 +273,7 @@ def restore_checkpoint(run: RunFolder, model, phase: str, listener=None,
             _resume_from_fallback(run, model, phase, listener, weights, exc)
     if ck.phase_best.exists():
         shutil.copyfile(ck.phase_best, run.phase_best_path(phase))
-    if state is not None:
-        recover_lost_best(run, model, state, phase, listener, holds_last_epoch=loaded)
-    return True
+    return loaded
 
 
 def _resume_from_fallback(run: RunFolder, model, phase: str, listener, weights,

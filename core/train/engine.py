@@ -48,6 +48,15 @@ from core.train.finish import RunResult
 from core.train.session import run_session
 
 
+def check_outside_data(run: RunFolder, data: Path) -> None:
+    """Refuse a run folder that is the data folder or inside it."""
+    out = run.path.resolve()
+    if out == data or data in out.parents:
+        where = "is the data folder" if out == data else f"is inside the data folder {data}"
+        raise UserError(f"{run.path} {where}: the run's files would be scanned as images "
+                        "next time; choose an output folder outside it")
+
+
 def prepare_new_run(cfg: StudioConfig, run_dir: Optional[str | Path], runs_base, listener,
                     cancel, report):
     """Check the config and the data, and write the new run folder's first files.
@@ -74,11 +83,7 @@ def prepare_new_run(cfg: StudioConfig, run_dir: Optional[str | Path], runs_base,
     cfg.data.data_dir = os.path.abspath(cfg.data.data_dir)
     if names_weights_file(cfg.model.weights):
         cfg.model.weights = os.path.abspath(os.path.expanduser(cfg.model.weights.strip()))
-    out = run.path.resolve()
-    if out == data or data in out.parents:
-        where = "is the data folder" if out == data else f"is inside the data folder {data}"
-        raise UserError(f"{run.path} {where}: the run's files would be scanned as images "
-                        "next time; choose an output folder outside it")
+    check_outside_data(run, data)
     check_reusable(run)
     check_config(cfg)  # before the first file is written: no dead-end run folders
     if report is None:

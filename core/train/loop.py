@@ -18,9 +18,10 @@ from core.config import StudioConfig
 from core.events import BatchEnd, CancelToken, EpochEnd, Log, emit
 from core.runs.folder import RunFolder
 from core.runs.in_place import folder_identity, require_in_place
-from core.train.checkpoint import (restore_checkpoint, restore_optimizer, save_best_weights,
+from core.train.checkpoint import (restore_optimizer, save_best_weights,
                                    save_weights_atomic, write_checkpoint)
 from core.train.loop_state import LoopState
+from core.train.lost_best import restore_and_recover
 from core.train.schedule import lr_for_epoch, plateau_step, score
 
 #: The remaining epochs' time is estimated 15% above the current epoch's pace
@@ -133,7 +134,7 @@ class TrainingLoop:
         write_checkpoint(self.run, self.model, self.fit_model.optimizer, self.state)
 
     def restore_checkpoint(self) -> bool:
-        return restore_checkpoint(self.run, self.model, self.phase, self.listener, self.state)
+        return restore_and_recover(self.run, self.model, self.phase, self.listener, self.state)
 
     def restore_optimizer(self) -> Optional[bool]:
         """Put back the checkpoint's optimizer state when it was saved in this same phase."""

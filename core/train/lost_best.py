@@ -20,8 +20,18 @@ import shutil
 from core.events import Log, emit
 from core.fsutil import atomic_file
 from core.runs.folder import RunFolder
-from core.train.checkpoint import save_weights_atomic
+from core.train.checkpoint import restore_checkpoint, save_weights_atomic
 from core.train.loop_state import LoopState
+
+
+def restore_and_recover(run: RunFolder, model, phase: str, listener, state: LoopState) -> bool:
+    """The checkpoint restored into ``model`` (False: there is none), then the run's lost
+    best-weights files made again or named (:func:`recover_lost_best`)."""
+    loaded = restore_checkpoint(run, model, phase, listener)
+    if loaded is None:
+        return False
+    recover_lost_best(run, model, state, phase, listener, holds_last_epoch=loaded)
+    return True
 
 
 def recover_lost_best(run: RunFolder, model, state: LoopState, phase: str, listener,
