@@ -23,6 +23,7 @@ from typing import Iterable, Optional
 
 import numpy as np
 
+from core.config import TrainConfig
 from core.events import CancelToken, Log, Progress, emit
 
 LOWEST, HIGHEST, STEPS = 1e-7, 1.0, 100
@@ -33,7 +34,7 @@ DIVERGED = 4.0  # stop when the smoothed loss exceeds this multiple of its best
 #: within 1e-6 and the finder proposed 2.2e-06, which then trained nothing; a review).
 FLAT = 0.02
 #: ``--lr auto``'s rate when the test cannot propose one: the setting's default.
-FALLBACK_RATE = 1e-3
+FALLBACK_RATE = TrainConfig().learning_rate
 
 
 @dataclass
@@ -177,7 +178,7 @@ def find_learning_rate(cfg, listener=None, cancel: Optional[CancelToken] = None,
     from core.model.build import build_model, exact_fit_planned, is_from_scratch
     from core.model.weights import resolve_weights
     from core.train.device import configure, reset_policy
-    from core.train.fast_head import cached_features
+    from core.train.fast_head import cached_features, head_views
     from core.train.loop_state import LoopState
     from core.train.schedule import class_weights_for
 
@@ -198,11 +199,9 @@ def find_learning_rate(cfg, listener=None, cancel: Optional[CancelToken] = None,
         keras.utils.set_random_seed(cfg.train.seed)
         weights = resolve_weights(cfg.model, size, listener, cancel)
         model = build_model(cfg.model, len(report.classes), size, weights)
-        t = cfg.train  # the views a run caches (Session.head_features), so the window and
-        views = t.head_feature_views if exact_fit_planned(cfg) else min(  # --lr auto agree
-            t.head_feature_views, max(t.epochs, 1))
         per_view, _ = cached_features(model, split.train, [], cfg, None, LoopState(), listener,
-                                      cancel, device, cfg.train.batch_size, views=views)
+                                      cancel, device, cfg.train.batch_size,
+                                      views=head_views(cfg.train, exact_fit_planned(cfg)))
         cw = class_weights_for([r.label for r in split.train], len(report.classes),
                                cfg.train.class_weights)
         return head_range_test(model, per_view, cfg, device.xla, cfg.train.batch_size, cw,
@@ -213,17 +212,18 @@ def find_learning_rate(cfg, listener=None, cancel: Optional[CancelToken] = None,
 
 #: Why the test is not run without pretrained weights (the window refuses; --lr auto keeps
 #: the default rate and says so).
-SCRATCH = ("the learning-rate finder tests the new head on the pretrained backbone's "
-           "features; with weights 'none' every layer trains from scratch, which it cannot "
-           f"test: keep the default learning rate ({FALLBACK_RATE:g}), or choose ImageNet "
-           "weights")
+SCRATCH_WHY = ("the learning-rate finder tests the new head on the pretrained backbone's "
+               "features; with weights 'none' every layer trains from scratch, which it "
+               "cannot test")
+SCRATCH = (f"{SCRATCH_WHY}: keep the default learning rate ({FALLBACK_RATE:g}), or choose "
+           "ImageNet weights")
 
 
 def resolve_auto_lr(session) -> None:
     """``--lr auto``: run the range test on the head, keep its proposal in config.json (the
     default rate, said why, when there is none: from scratch, or a flat curve)."""
     if session.scratch:
-        rate, why = FALLBACK_RATE, SCRATCH.split(": keep")[0]
+        rate, why = FALLBACK_RATE, SCRATCH_WHY
     else:
         per_view, _ = session.head_features()
         with session.strategy.scope():

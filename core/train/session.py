@@ -173,12 +173,10 @@ class Session:
 
     def head_features(self):
         """The cached backbone features of the head phase (computed once per session)."""
-        from core.train.fast_head import cached_features
+        from core.train.fast_head import cached_features, head_views
 
         if self._features is None:
-            t = self.cfg.train
-            views = t.head_feature_views if self.linear_head() else min(t.head_feature_views,
-                                                                        max(t.epochs, 1))
+            views = head_views(self.cfg.train, self.linear_head())
             self._features = cached_features(
                 self.model, self.train_records, self.split.val, self.cfg, self.cache,
                 self.state, self.listener, self.cancel, self.device, self.worker_batch,
