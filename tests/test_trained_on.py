@@ -29,6 +29,13 @@ def _evaluate_json(capsys, run, folder) -> tuple[dict, str]:
     return json.loads(out.out), out.err
 
 
+
+def _only_held_out_scored(out, split):
+    """evaluate --json scored the validation and test images and left out every training one."""
+    assert out["n_images"] == len(split.val) + len(split.test)
+    assert sum(c["kind"] == "trained_on" for c in out["left_out"]) == len(split.train)
+    assert out["training_images_unrecognised"] is None
+
 def test_a_run_without_its_split_json_has_its_split_made_again_or_says_it_cannot(
         trained_run, tmp_path, capsys):
     """With split.json gone, `evaluate RUN DATA` scored all 48 images (39 of them training
@@ -45,9 +52,7 @@ def test_a_run_without_its_split_json_has_its_split_made_again_or_says_it_cannot
     # infer may not import train: without its near-copy finder the split is not guessed
     assert "kept near-copies together" in training_images(str(run.path)).problem
     out, err = _evaluate_json(capsys, run.path, data)
-    assert out["n_images"] == len(split.val) + len(split.test)
-    assert sum(c["kind"] == "trained_on" for c in out["left_out"]) == len(split.train)
-    assert out["training_images_unrecognised"] is None
+    _only_held_out_scored(out, split)
     assert "the split was made again from its config.json" in err
 
     # its data folder changed since training: the split cannot be made again, and it is said
@@ -95,9 +100,7 @@ def test_a_moved_data_folder_s_training_images_are_recognised_by_name_or_it_is_s
     run = _copy_run(trained_run, tmp_path / "run", orig)
     orig.rename(tmp_path / "moved")
     out, err = _evaluate_json(capsys, run.path, copy)
-    assert out["n_images"] == len(split.val) + len(split.test)
-    assert sum(c["kind"] == "trained_on" for c in out["left_out"]) == len(split.train)
-    assert out["training_images_unrecognised"] is None
+    _only_held_out_scored(out, split)
     assert "recognised by their names and sizes" in err
 
     # a folder that is not a whole copy (one image less): the check cannot be made; said
