@@ -498,6 +498,32 @@ def test_augment_given_a_file_not_ending_in_json_is_read_as_a_file(tmp_path):
     assert augment("Heavy").preset == "heavy"
 
 
+def test_a_preset_mistyped_with_a_dot_is_named_not_read_as_a_missing_file(tmp_path, capsys,
+                                                                          monkeypatch):
+    """`train --augment heavy.` said "heavy.: augmentation file not found", as if a file had
+    been meant; a missing path with a folder in it keeps that message, and a file named like
+    a preset that is there is still read."""
+    import albumentations as A
+
+    from core.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    for typed, meant in (("heavy.", "heavy"), ("Light. ", "light"), ("medium.json", "medium")):
+        assert main(["train", str(tmp_path), "--augment", typed]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err == (f"error: --augment: unknown preset or missing file {typed!r}: did you "
+                       f"mean the preset {meant!r}?")
+    missing = tmp_path / "sub" / "heavy.json"
+    assert main(["train", str(tmp_path), "--augment", str(missing)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: {missing}: augmentation file not found"
+
+    A.save(A.Compose([A.VerticalFlip(p=0.3)]), "heavy.json", data_format="json")
+    from core.cli.commands.train import augment_from_flag
+
+    assert [t.name for t in augment_from_flag("heavy.json", 0).transforms] == ["VerticalFlip"]
+
+
 def test_backbone_over_a_project_with_ticked_layers_goes_back_to_the_top_n(tmp_path, capsys):
     """--backbone over a project whose layers were ticked by name was refused as "has no
     layer 'block_5_expand' (--unfreeze)", a flag not given; the window resets them to the

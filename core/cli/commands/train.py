@@ -155,11 +155,29 @@ def augment_from_flag(value: str, seed: int):
 
     if value.lower() in PRESETS:
         return preset_config(value.lower(), seed)
+    meant = meant_preset(value)
+    if meant:
+        raise ConfigError(f"--augment: unknown preset or missing file {value!r}: did you mean "
+                          f"the preset {meant!r}?")
     if os.path.exists(value) or any(c in value for c in "./\\"):
         return load_augment_file(os.path.expanduser(value))
     raise ConfigError(f"--augment: unknown preset {value!r}; choose one of "
                       f"{', '.join(PRESETS)}, or give a .json augmentation file (saved by "
                       "A.save, or a project or config file)")
+
+
+def meant_preset(value: str) -> str:
+    """The preset a mistyped ``--augment`` value names ("heavy.", "light ", "medium.json" that
+    is not there), or "": "heavy." was read as a file name and refused as "heavy.: augmentation
+    file not found".  A path with a folder in it, or a file that exists, is never a preset."""
+    from core.data.augment import PRESETS
+
+    if os.path.exists(value) or any(c in value for c in "/\\"):
+        return ""
+    for typed in (value.rstrip(". ").strip(), os.path.splitext(value)[0].strip()):
+        if typed.lower() in PRESETS:
+            return typed.lower()
+    return ""
 
 
 #: What ``--resume`` takes from the run folder: a flag for one of these would be ignored.
