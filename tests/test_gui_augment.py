@@ -135,7 +135,8 @@ def test_controls_keep_what_they_cannot_show_and_the_page_shows_what_training_ru
     page._p_spins["ColorJitter"].setValue(70)  # another control of the same transform
     cj = window.state.config.augment.transforms[0]
     assert cj.params["brightness"] == 0.2 and cj.p == 0.7
-    assert "Rotate" in page.other_label.text()  # the second copy, which training runs
+    second = page.others.boxes[0]  # the second copy, which training runs, has a box
+    assert second.text().startswith("Rotate") and second.isChecked() and page.others.isVisible()
 
     with qtbot.waitSignal(page.previews_updated, timeout=60000):
         window.state.set("augment", AugmentConfig(preset="custom", transforms=[
@@ -265,3 +266,46 @@ def test_a_choice_the_drop_down_has_no_entry_for_is_shown_and_kept_as_written(qt
     window.state.set("augment", preset_config("heavy", seed=0))  # a value it has: no extra
     assert fill._widgets[0].findText("[255, 0, 0] (as written)") == -1
     assert fill.value() == 0 and fill._widgets[0].currentText() == "black"
+
+
+def test_a_transform_without_controls_can_be_switched_off_and_on(qtbot, window):
+    """A transform the page has no controls for (from an imported file) was one line of
+    names at the bottom of the page and could not be switched off; now each has a check
+    box, the configuration keeps it with enabled false, and the preview follows."""
+    from PySide6.QtCore import QPoint, Qt
+
+    from core.config import AugmentConfig, TransformConfig
+
+    page = window.augment_page
+    with qtbot.waitSignal(page.previews_updated, timeout=60000):
+        window.show_page(2)
+    with qtbot.waitSignal(page.previews_updated, timeout=60000):
+        window.state.set("augment", AugmentConfig(preset="custom", transforms=[
+            TransformConfig("Blur", False, 0.5, {}),
+            TransformConfig("InvertImg", True, 1.0, {})]))
+    [box] = page.others.boxes
+    assert box.text() == "InvertImg" and box.isChecked() and box.isVisible()
+    assert all(not np.array_equal(pixels(orig), pixels(o))
+               for _p, orig, outs in page.preview_rows for o in outs)
+
+    with qtbot.waitSignal(page.previews_updated, timeout=60000):
+        qtbot.mouseClick(box, Qt.LeftButton, pos=QPoint(8, box.height() // 2))  # its tick
+    aug = window.state.config.augment
+    assert [(t.name, t.enabled) for t in aug.transforms] == [("Blur", False), ("InvertImg", False)]
+    assert aug.preset == "custom" and window.state.dirty
+    assert all(np.array_equal(pixels(orig), pixels(o))  # nothing runs now
+               for _p, orig, outs in page.preview_rows for o in outs)
+
+    with qtbot.waitSignal(page.previews_updated, timeout=60000):
+        qtbot.mouseClick(box, Qt.LeftButton, pos=QPoint(8, box.height() // 2))
+    assert window.state.config.augment.transforms[1].enabled and box.isChecked()
+    assert all(not np.array_equal(pixels(orig), pixels(o))
+               for _p, orig, outs in page.preview_rows for o in outs)
+
+    # a transform ticked above goes first (the page's order): the box still switches its own
+    with qtbot.waitSignal(page.previews_updated, timeout=60000):
+        page._groups["VerticalFlip"].setChecked(True)
+    with qtbot.waitSignal(page.previews_updated, timeout=60000):
+        qtbot.mouseClick(box, Qt.LeftButton, pos=QPoint(8, box.height() // 2))
+    assert [(t.name, t.enabled) for t in window.state.config.augment.transforms] == [
+        ("VerticalFlip", True), ("Blur", False), ("InvertImg", False)]

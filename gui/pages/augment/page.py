@@ -29,6 +29,8 @@ from gui.state import touches
 from gui.widgets.compact import ColumnScroll, FitImage, compact_combos
 from gui.widgets.setting_widgets import SettingSpin, bind_spin, setting_info
 from gui.pages.augment.jobs import preview_job, size_refused
+from gui.pages.augment.groups import build_group
+from gui.pages.augment.others import OtherTransforms
 from gui.pages.augment.param_widgets import ParamEditor
 
 PREVIEW_IMAGES = 3  # rows: one image from each of the first classes
@@ -144,39 +146,14 @@ class AugmentPage(Page):
                 item.widget().hide()
                 item.widget().deleteLater()
         for spec in TRANSFORMS.values():
-            box = QGroupBox(spec.label)
-            box.setCheckable(True)
-            box.setChecked(False)
-            box.setToolTip(spec.description)
-            form = QFormLayout(box)
-            form.setRowWrapPolicy(QFormLayout.WrapLongRows)  # a narrow column: field under label
-            desc = QLabel(spec.description)
-            desc.setWordWrap(True)
-            desc.setObjectName("hint")
-            form.addRow(desc)
-            p_spin = QSpinBox()
-            p_spin.setRange(0, 100)
-            p_spin.setSuffix(" % of images")
-            p_spin.setValue(round(spec.default_p * 100))
-            p_spin.setMaximumWidth(160)
-            p_spin.valueChanged.connect(lambda v, n=spec.name: self._edit(n, "p", v / 100))
-            form.addRow("How often:", p_spin)
-            editors = {}
-            for ps in spec.params:
-                ed = ParamEditor(ps)
-                ed.changed.connect(lambda n=spec.name, k=ps.name, e=ed:
-                                   self._edit(n, "param", (k, e.value())))
-                form.addRow(ps.label + ":", ed)
-                editors[ps.name] = ed
-            box.toggled.connect(lambda on, n=spec.name: self._edit(n, "enabled", on))
+            box, p_spin, editors = build_group(spec, self._edit)
             self.controls_layout.addWidget(box)
             self._groups[spec.name] = box
             self._p_spins[spec.name] = p_spin
             self._editors[spec.name] = editors
-        self.other_label = QLabel("")
-        self.other_label.setWordWrap(True)
-        self.other_label.setObjectName("hint")
-        self.controls_layout.addWidget(self.other_label)
+        self.others = OtherTransforms()
+        self.others.toggled.connect(self._on_other_toggled)
+        self.controls_layout.addWidget(self.others)
         self.controls_layout.addStretch(1)
         compact_combos(self.controls_host)
         self._sync_from_config()
@@ -217,13 +194,17 @@ class AugmentPage(Page):
             for key, ed in self._editors[name].items():  # a left-out key: the library's value
                 ed.set_value(ed.spec.default if t is None else t.params[key] if key in t.params
                              else library_default(name, key, ed.spec.default))
-        # A transform with no controls, or a second copy of one that has them (training
-        # runs every copy; the controls show the first): it was not mentioned at all.
-        others = [t.name for t in resolved.transforms
-                  if t.name not in self._groups or by_name[t.name] is not t]
-        self.other_label.setText(
-            ("Also in this configuration (kept as they are, no controls here): "
-             + ", ".join(others)) if others else "")
+        self._show_others(resolved)
+
+    def _show_others(self, resolved: AugmentConfig) -> None:
+        """A transform with no controls, or a second copy of one that has them (training
+        runs every copy; the controls show the first), each with its own check box."""
+        first = {}
+        for t in resolved.transforms:
+            first.setdefault(t.name, t)
+        self.others.show_transforms([(i, t, t.name in self._groups)
+                                     for i, t in enumerate(resolved.transforms)
+                                     if t.name not in self._groups or first[t.name] is not t])
 
     def _on_config_changed(self, path: str) -> None:
         if self._writing:
@@ -278,11 +259,23 @@ class AugmentPage(Page):
         else:
             key, v = value
             t.params[key] = v
+        self._write(new)
+
+    def _on_other_toggled(self, index: int, on: bool) -> None:
+        new = copy.deepcopy(self._resolved())
+        new.preset = "custom"
+        new.transforms[index].enabled = bool(on)
+        self._write(new)
+
+    def _write(self, new: AugmentConfig) -> None:
+        """Store an edit made on the page: the controls already show it, the list of
+        transforms without controls is listed again (a ticked transform moves them)."""
         self._writing = True
         try:
             self.state.set("augment", new)
         finally:
             self._writing = False
+        self._show_others(new)
         self.preset_combo.blockSignals(True)
         self.preset_combo.setCurrentIndex(self.preset_combo.findData("custom"))
         self.preset_combo.blockSignals(False)
