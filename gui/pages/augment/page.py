@@ -29,6 +29,7 @@ from gui.state import touches
 from gui.widgets.compact import ColumnScroll, FitImage, compact_combos
 from gui.widgets.setting_widgets import SettingSpin, bind_spin, setting_info
 from gui.pages.augment.jobs import preview_job, size_refused
+from gui.pages.augment.files import AugmentFiles
 from gui.pages.augment.groups import build_group
 from gui.pages.augment.others import OtherTransforms
 from gui.pages.augment.param_widgets import ParamEditor
@@ -47,7 +48,7 @@ PRESET_LABELS = {
 }
 
 
-class AugmentPage(Page):
+class AugmentPage(AugmentFiles, Page):
     key = "augment"
     title = "3 · Augmentation"
     intro = ("Training sees each image slightly changed every time — flipped, cropped, "
@@ -121,7 +122,13 @@ class AugmentPage(Page):
         self.seed_spin.valueChanged.connect(self._on_seed_changed)
         self.seed_spin.setMaximumWidth(160)
         seed_row.addRow(setting_info("augment.seed").label + ":", self.seed_spin)
-        self.body.addLayout(seed_row)
+        bottom = QHBoxLayout()
+        bottom.addLayout(seed_row)
+        bottom.addStretch(1)
+        self.open_button, self.save_button = self.file_buttons()
+        bottom.addWidget(self.open_button)  # a file's augmentation, or this one for others
+        bottom.addWidget(self.save_button)
+        self.body.addLayout(bottom)
 
         self.state.config_changed.connect(self._on_config_changed)
         self.state.dataset_changed.connect(lambda _r: self.schedule_preview())
