@@ -15,7 +15,6 @@ starts), or else the last finished or opened run.
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 from typing import Any, Optional
@@ -27,9 +26,7 @@ from core.appdirs import default_runs_dir
 from core.errors import UserError
 from core.events import EpochEnd, PhaseStarted, RunStarted
 from core.path_names import same_path
-from core.shown import plural
-from core.train.linear_head import exact_fit_planned, planned_epochs
-from gui.durations import format_duration
+from core.train.linear_head import exact_fit_planned
 from gui.jobs import Job
 from gui.keys import key_text
 from gui.pages.base import Page, drop_ctrl_enter
@@ -38,7 +35,7 @@ from gui.pages.train.lr_finder_view import LearningRateFinderDialog, find_lr_job
 from gui.pages.train.outcome import (ended_texts, opened_run, read_outcome, resumable_here,
                                      resume_tip, unused_on_resume, worth_keeping)
 from gui.pages.train.run_panel import RunPanel
-from gui.pages.train.settings import SettingsPanel
+from gui.pages.train.settings import SettingsPanel, steps_text
 from gui.state import touches
 from gui.widgets.tensorboard_button import opened_message
 from gui.steps import step
@@ -70,6 +67,7 @@ class TrainPage(Page):
         self._elsewhere = ""  # who else trains the open run ("process N on HOST since …")
         self._settings_then: Optional[dict] = None  # the settings of the run shown
         self._live_run: Optional[str] = None  # folder of the run being trained, once known
+        self._refusal: Optional[tuple[str, str]] = None  # (banner, data folder) of a failure
 
         self.settings = SettingsPanel()
         self.settings.changed.connect(self._write)
@@ -133,6 +131,9 @@ class TrainPage(Page):
         self._update_steps_hint()
 
     def _on_config_changed(self, path: str) -> None:
+        if touches(path, "data.data_dir") and self._refusal and not same_path(
+                self._refusal[1], self.state.config.data.data_dir):
+            self._drop_refusal()  # about the folder open then (a review)
         if touches(path, "train"):
             self._refresh_fields()
         if any(touches(path, f"data.{key}")
@@ -144,21 +145,7 @@ class TrainPage(Page):
         self._update_steps_hint()
 
     def _update_steps_hint(self) -> None:
-        t = self.state.config.train
-        n_train = self._training_images()
-        if t.time_budget:
-            text = (f"Time budget {format_duration(t.time_budget)}: when training starts the app "
-                    "times this machine and plans the cached views and phase 2's epochs to fit, "
-                    "and keeps the best model found in the time.")
-        elif n_train:
-            steps = math.ceil(n_train / t.batch_size)
-            epochs = sum(planned_epochs(self.state.config).values())
-            text = (f"{n_train} training images in batches of {t.batch_size}: "
-                    f"{steps} step{'s' if steps != 1 else ''} per epoch, "
-                    f"{plural(epochs, 'epoch')} at most.")
-        else:
-            text = "Choose an image folder on the Data page to see how many steps an epoch has."
-        self.steps_hint.setText(text)
+        self.steps_hint.setText(steps_text(self.state.config, self._training_images()))
         self.settings.show_exact_fit(exact_fit_planned(self.state.config))
 
     def _training_images(self) -> int:
@@ -336,6 +323,7 @@ class TrainPage(Page):
         self.status_label.setText("Training did not finish." if began else  # no "Failed"
                                   "Nothing was trained: see the message above.")
         self.show_error(message)
+        self._refusal = (message, self.state.config.data.data_dir or "")
         self.panel.add_log(message, "error")
         run = self._live_run  # set_run below forgets it (the run is no longer training)
         self.state.settle_run(run, worth_keeping(run))  # its images unplugged at the end: put
@@ -343,6 +331,18 @@ class TrainPage(Page):
         if resumable_now:  # trains it; else put back, Resume goes on (as --resume does)
             self.resumable_run = resumable_now
             self._update_buttons()
+
+    def _drop_refusal(self) -> None:
+        """Another data folder or run opened: a failure's banner (and its "see the message
+        above") was about the one open before; the page shows the open run's state."""
+        message, self._refusal = self._refusal[0], None
+        if self.job is not None and self.job.is_running():
+            return
+        self.clear_message(only=message)
+        if self.status_label.text().endswith("see the message above."):
+            self.panel.set_progress(0, 1, "")
+            self.status_label.setText(opened_run(self.state.run_dir)[2] if self.state.run_dir
+                                      else "Press Start to train a run.")
 
     def _on_cancelled(self) -> None:
         # Cancelled before the first epoch began (while scanning or loading weights).
@@ -360,6 +360,7 @@ class TrainPage(Page):
             self._live_run = None  # the finished (or newly opened) run is the current one now
             if other:  # "Training finished… Next: Evaluate" was about the run shown before
                 self.clear_message()
+                self._refusal = None
             if not run_dir and other and self._shown_run:  # deleted, or another project
                 self.panel.forget_run(self._shown_run)
                 self._shown_run = None
