@@ -24,16 +24,18 @@ from PySide6.QtWidgets import QSplitter
 
 from core.appdirs import default_runs_dir
 from core.errors import UserError
-from core.events import EpochEnd, PhaseStarted, RunStarted
+from core.events import EpochEnd, ImagesLeftOut, PhaseStarted, RunStarted
 from core.path_names import same_path
 from core.train.linear_head import exact_fit_planned
 from gui.jobs import Job
 from gui.keys import key_text
 from gui.pages.base import Page, drop_ctrl_enter
 from gui.pages.train.jobs import resume_job, train_job
-from gui.pages.train.lr_finder_view import LearningRateFinderDialog, find_lr_job
-from gui.pages.train.outcome import (ended_texts, opened_run, read_outcome, resumable_here,
-                                     resume_tip, unused_on_resume, worth_keeping)
+from gui.pages.train.lr_actions import LearningRateActions
+from gui.pages.train.lr_finder_view import LearningRateFinderDialog
+from gui.pages.train.outcome import (ended_texts, left_out_text, opened_run, read_outcome,
+                                     resumable_here, resume_tip, unused_on_resume,
+                                     worth_keeping)
 from gui.pages.train.run_panel import RunPanel
 from gui.pages.train.settings import SettingsPanel, steps_text
 from gui.state import touches
@@ -46,7 +48,7 @@ def runs_base_dir() -> Path:
     return default_runs_dir()
 
 
-class TrainPage(Page):
+class TrainPage(LearningRateActions, Page):
     key = "train"
     title = "4 · Train"
     intro = ("Training runs in two phases: first only the new head learns while the pretrained "
@@ -181,43 +183,6 @@ class TrainPage(Page):
             self._update_tensorboard()           # not resumed (the note on Resume says so)
         return job
 
-    def find_learning_rate(self) -> Optional[Job]:
-        """Run the range test on the current settings as the long job; show its curve."""
-        self.clear_message()
-        cfg = self.state.config.copy()
-        if not cfg.data.data_dir:
-            self.show_error(f"Choose an image folder on {step('Data')} first.")
-            return None
-        report = self.state.dataset_report
-        if report is not None and os.path.abspath(getattr(report, "root", "")) != \
-                os.path.abspath(cfg.data.data_dir):
-            report = None
-        job = self.runner.start(find_lr_job, cfg, report, name="Finding the learning rate")
-        if job is None:
-            self.show_error("Please wait: another job is still running.")
-            return None
-        self.panel.new_run()
-        self.panel.add_log("finding the learning rate (range test on the new head)")
-        job.progress.connect(self.panel.show_event)
-        job.finished.connect(self._show_lr_finding)
-        job.failed.connect(lambda message, _tb: (self.panel.set_progress(0, 1, "Failed"),
-                                                 self.show_error(message)))
-        job.cancelled.connect(lambda: (self.panel.set_progress(0, 1, "Stopped"),
-                                       self.status_label.setText("Stopped; no rate proposed.")))
-        job.done.connect(self._update_buttons)
-        job.cancel_requested.connect(self._on_stopping)
-        self.job = self.finder_job = job  # the page's long job: Stop stops it too
-        self._update_buttons()
-        return job
-
-    def _show_lr_finding(self, result) -> None:
-        self.panel.set_progress(1, 1, "No rate to propose" if result.flat else
-                                f"Proposed learning rate {result.proposal:.2g}")
-        self.status_label.setText(result.describe()[:1].upper() + result.describe()[1:] + ".")
-        self.lr_dialog = LearningRateFinderDialog(result, self)
-        self.lr_dialog.use_rate.connect(lambda rate: self._write("learning_rate", rate))
-        self.lr_dialog.show()
-
     def resume(self) -> Optional[Job]:
         """Continue the last stopped run (its own saved settings, not the page's)."""
         self.clear_message()
@@ -293,6 +258,8 @@ class TrainPage(Page):
             self._live_run = self._shown_run = event.run_dir
             self._began = True
             self.state.add_run(event.run_dir)
+        if isinstance(event, ImagesLeftOut):  # said in a log line only (a review)
+            self.show_info(f"Resuming the run. {left_out_text(event.count)}")
         if isinstance(event, (RunStarted, PhaseStarted, EpochEnd)):
             self._update_tensorboard()  # the run's folder, or its first logs, appeared
         self.panel.show_event(event)
