@@ -92,6 +92,14 @@ class RunStarted:
 
 
 @dataclass(frozen=True)
+class ImagesLeftOut:
+    """A resume goes on without ``count`` images added to its data folder since the run
+    started (a warning says which, in words; the window's banner says it as it starts)."""
+
+    count: int
+
+
+@dataclass(frozen=True)
 class PhaseStarted:
     """A training phase begins ('head' or 'fine_tune')."""
 

@@ -16,7 +16,6 @@ from core.runs.history import RunHistory
 from gui import plain_text
 from test_run_history import make_run
 
-
 def runs_page(window):
     i = next(i for i, p in enumerate(window.pages) if p.key == "runs")
     window.show_page(i)
@@ -199,12 +198,45 @@ def test_refreshes_when_a_run_finishes_and_rescans_in_a_job(qtbot, window, two_r
     assert sig.args[0] == 3
     names = [Path(page.history.get(i).path).name for i in page.visible_ids()]
     assert names[0] == "copied" and "20261103-100000-MobileNetV3Small" not in names
-    # a run folder that lost its labels.json drops out of the list, and the banner says why
+    # a run folder that lost its labels.json is listed as damaged, and the banner says why
     (tmp_path / "elsewhere" / "copied" / "labels.json").unlink()
     with qtbot.waitSignal(page.rebuilt, timeout=30000):
         page.rescan()
-    assert "copied: a run folder without its labels.json; put it back from a copy of the " \
-           "run (not listed until it is put back)" in page.banner.text()
+    assert "copied: a run folder without its labels.json; it is listed as damaged" \
+           in page.banner.text()
+    assert len(page.visible_ids()) == 3
+
+
+def test_a_damaged_run_is_listed_with_open_off_and_delete_on(qtbot, window, two_runs,
+                                                            monkeypatch, tmp_path):
+    """A run folder that lost its config.json vanished from the list on Rescan, only the
+    banner naming it (a review): its row stays, marked damaged, saying what it lost and
+    what to do; Open (and the report) are off with the reason; Delete deletes it."""
+    h, ia, ib, a, b = two_runs
+    (b / "config.json").unlink()
+    page = runs_page(window)
+    with qtbot.waitSignal(page.rebuilt, timeout=30000):
+        page.rescan()
+    assert page.visible_ids() == [ib, ia]
+    status = page.proxy.index(0, 7)
+    assert status.data() == "completed (damaged: no config.json)"
+    why = f"{b.resolve()}: a run folder without its config.json; it is listed as damaged"
+    assert why in status.data(Qt.ToolTipRole)
+    page.select_ids([ib])
+    assert not page.open_button.isEnabled() and why in page.open_button.toolTip()
+    assert "put it back from a copy of the run, or delete the run" in page.open_button.toolTip()
+    assert not page.report_button.isEnabled() and why in page.report_button.toolTip()
+    assert page.delete_button.isEnabled()
+    assert "Damaged:" in page.exports_label.text() and page.exports_label.isVisible()
+    page.open_selected()  # a double-click: refused, saying why; the run is not opened
+    assert why in page.banner.text() and window.state.run_dir != str(b)
+    page.select_ids([ia])  # a whole run: Open is back, with its own tooltip
+    assert page.open_button.isEnabled() and "Evaluate" in page.open_button.toolTip()
+
+    monkeypatch.setattr(plain_text, "question", lambda *args, **kw: QMessageBox.Yes)
+    page.select_ids([ib])
+    page.delete_button.click()
+    assert not b.exists() and h.find_id(b) is None and page.visible_ids() == [ia]
 
 
 def test_damaged_history_still_opens(qtbot, window, two_runs):

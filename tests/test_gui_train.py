@@ -4,6 +4,7 @@ Stop during training followed by Resume."""
 
 import math
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -245,9 +246,18 @@ def test_stop_keeps_the_best_epoch_and_resume_continues(qtbot, window, tmp_path,
     old_rate = window.state.config.train.learning_rate
     window.state.set("train.learning_rate", old_rate * 2)  # edited after the stop
 
+    data = Path(window.state.config.data.data_dir)  # an image added since the run began
+    shutil.copyfile(next((data / "dark").iterdir()), data / "bright" / "added_after.png")
+    seen = []  # the banner as the resumed run trains: it said nothing of it (a review)
+    page.run_started.connect(lambda job: job.progress.connect(  # (Stop is not pressed again)
+        lambda ev: seen.append(page.banner.text()) if isinstance(ev, EpochEnd) else None))
     with qtbot.waitSignal(page.run_finished, timeout=180000) as sig2:
         page.resume_button.click()
         assert page.curves.val_x == [float(i) for i in range(1, done + 1)]  # history reloaded
+    left = ("1 image added to the data folder since this run started is not in it: to use "
+            "it, Fine-tune from this run on the Sort step (or start a new run).")
+    assert seen and seen[0] == f"Resuming the run. {left}"
+    assert left in page.banner.text() and page.banner.text().startswith("Training finished.")
     # Resume keeps the run's settings and says the page's edit waits for the next Start
     assert (f"own settings; your changes (train.learning_rate {old_rate!r} → "
             f"{old_rate * 2!r}) apply to the next Start") in page.log.toPlainText()

@@ -166,3 +166,44 @@ def test_a_run_trained_by_another_process_is_not_offered_for_resume(qtbot, windo
     window.state.set_run(None)
     window.state.set_run(str(run.path))  # its trainer gone: interrupted, resumable here
     assert "press Resume" in page.status_label.text() and page.resume_button.isEnabled()
+
+
+def _refused_resume(qtbot, page) -> str:
+    """Press Resume, wait for the job to fail; the banner's text."""
+    with qtbot.waitSignal(page.run_started, timeout=5000) as sig:
+        page.resume_button.click()
+    with qtbot.waitSignal(sig.args[0].done, timeout=180000):
+        pass
+    assert page.banner.isVisible()
+    return page.banner.text()
+
+
+def test_a_refused_resume_is_not_said_once_another_folder_or_run_is_opened(qtbot, window,
+                                                                          tmp_path):
+    """The refusal of a window Resume stayed in the banner after another data folder was
+    opened on the Data page, about a state the page no longer showed (a review)."""
+    import json
+
+    from test_run_history import make_run
+
+    run = RunFolder(make_run(tmp_path / "runs" / "stopped1", status="stopped"))
+    run.checkpoint_dir.mkdir()
+    run.checkpoint.state.write_text(json.dumps({"version": 1, "epoch": 1, "global_epoch": 1}))
+    page = window.pages[3]
+    window.show_page(3)
+    window.state.set_run(str(run.path))
+    refusal = _refused_resume(qtbot, page)
+    assert refusal.startswith(f"{run.path}: ")  # refused (here: its split.json is gone)
+    assert page.status_label.text() == "Nothing was trained: see the message above."
+    window.state.set("train.epochs", 2)  # a setting changed: the refusal still stands
+    assert page.banner.isVisible() and page.banner.text() == refusal
+    other = make_bright_dark(tmp_path / "other", per_class=4, size=32)
+    with qtbot.waitSignal(window.data_page.scan_finished, timeout=60000):
+        window.data_page.open_folder(str(other))
+    assert not page.banner.isVisible()
+    assert page.status_label.text().startswith("Opened run stopped1 (stopped")  # not "above"
+
+    refusal = _refused_resume(qtbot, page)  # refused again, then another run opened
+    second = make_run(tmp_path / "runs" / "done2")
+    window.state.set_run(str(second))
+    assert not page.banner.isVisible() and "done2" in page.status_label.text()

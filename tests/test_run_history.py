@@ -125,22 +125,42 @@ def test_rebuild_drops_vanished_folders_and_finds_new_ones(tmp_path):
     assert [r.name for r in h.list_runs()] == ["new"]
 
 
-def test_rebuild_names_a_run_folder_that_lost_its_config_or_labels(tmp_path):
+def test_rebuild_lists_a_run_folder_that_lost_its_config_or_labels_as_damaged(tmp_path):
     """Such a folder (run.json, model, history still there) dropped out of the list on a
-    rescan without a word (a review)."""
+    rescan without a word, then with only a warning (a review): it is listed, marked with
+    what it lost, from what can still be read; put back, it is whole again."""
     from core.events import Log
 
     h = RunHistory(tmp_path / "h.sqlite")
-    lost = make_run(tmp_path / "runs" / "lost")
+    lost = make_run(tmp_path / "runs" / "lost", created=1000.0)
     h.record_run(lost)
-    make_run(tmp_path / "runs" / "fine")
+    make_run(tmp_path / "runs" / "fine", created=2000.0)
+    never = make_run(tmp_path / "runs" / "never", created=500.0)  # never indexed whole
     (lost / "config.json").unlink()
+    (never / "labels.json").unlink()
+    (never / "config.json").unlink()
     (tmp_path / "runs" / "notes").mkdir()  # a folder of something else: not a run, not said
     seen = []
-    assert h.rebuild_index([tmp_path / "runs"], listener=seen.append) == 1
-    said = [e.message for e in seen if isinstance(e, Log) and e.level == "warning"]
-    assert said == [f"{lost.resolve()}: a run folder without its config.json; put it back "
-                    "from a copy of the run (not listed until it is put back)"]
+    assert h.rebuild_index([tmp_path / "runs"], listener=seen.append) == 3
+    said = sorted(e.message for e in seen if isinstance(e, Log) and e.level == "warning")
+    assert said == [f"{lost.resolve()}: a run folder without its config.json; it is listed as "
+                    "damaged, and opening, resuming, evaluating and exporting it need the "
+                    "file: put it back from a copy of the run, or delete the run (the list "
+                    "shows what its run.json and history.csv record)",
+                    f"{never.resolve()}: a run folder without its config.json and labels.json; "
+                    "it is listed as damaged, and opening, resuming, evaluating and exporting "
+                    "it need the file: put it back from a copy of the run, or delete the run "
+                    "(the list shows what its run.json and history.csv record)"]
+    runs = {r.name: r for r in h.list_runs()}
+    assert [r.name for r in h.list_runs()] == ["fine", "lost", "never"]
+    assert runs["lost"].missing == ["config.json"] and runs["fine"].missing == []
+    assert runs["never"].missing == ["config.json", "labels.json"]
+    assert runs["never"].classes == ["bright", "dark"]  # run.json's, the labels being gone
+    assert runs["lost"].created == 1000.0 and len(h.epochs(runs["lost"].id)) == 3
+    assert runs["never"].to_dict()["missing_files"] == ["config.json", "labels.json"]
+    make_run(tmp_path / "copy", created=1000.0)
+    os.replace(tmp_path / "copy" / "config.json", lost / "config.json")  # put back
+    assert h.get(runs["lost"].id).missing == []
 
 
 def test_delete_run_only_deletes_files_when_asked_and_only_run_folders(tmp_path):
@@ -153,10 +173,17 @@ def test_delete_run_only_deletes_files_when_asked_and_only_run_folders(tmp_path)
     h.delete_run(ix, delete_files=True)
     assert not kill.exists() and h.list_runs() == []
 
+    damaged = make_run(tmp_path / "damaged")
+    idamaged = h.record_run(damaged)
+    (damaged / "labels.json").unlink()  # a run that lost a file is still a run: deleted
+    h.delete_run(idamaged, delete_files=True)
+    assert not damaged.exists() and h.list_runs() == []
+
     fake = make_run(tmp_path / "fake")
     ifake = h.record_run(fake)
-    (fake / "labels.json").unlink()  # no longer a run folder: its files are not ours to delete
-    with pytest.raises(UserError, match="a run folder without its labels.json"):
+    (fake / "labels.json").unlink()
+    (fake / "run.json").unlink()  # no longer a run folder: its files are not ours to delete
+    with pytest.raises(UserError, match="not a run folder"):
         h.delete_run(ifake, delete_files=True)
     assert fake.exists() and h.get(ifake)
 
@@ -637,3 +664,25 @@ def test_a_rebuild_says_a_damaged_history_in_its_own_warnings(tmp_path, caplog):
     said = [e.message for e in seen if isinstance(e, Log) and e.level == "warning"]
     assert len(said) == 1 and said[0].startswith(f"{run / 'history.csv'}, line 5: not a history")
     assert not [r for r in caplog.records if "without its history" in r.getMessage()]
+
+
+def test_runs_lists_a_damaged_run_folder_as_the_window_does(tmp_path, capsys, monkeypatch):
+    """'runs --rebuild' warned of a run folder that lost its labels.json, then left it out of
+    the listing (a review): it is listed, marked damaged, with what to do under the table."""
+    from core.cli import main
+
+    monkeypatch.setenv("FTS_DATA_DIR", str(tmp_path / "appdata"))
+    run = make_run(tmp_path / "appdata" / "runs" / "lost")
+    (run / "labels.json").unlink()
+    assert main(["runs", "--rebuild"]) == 0
+    captured = capsys.readouterr()
+    assert "warning: " in captured.err and "lost: a run folder without its labels.json" \
+        in captured.err
+    row = next(line for line in captured.out.splitlines() if str(run.resolve()) in line
+               and not line.startswith("note:"))
+    assert row.endswith("(damaged: no labels.json)") and "completed" in row
+    assert (f"note: {run.resolve()}: a run folder without its labels.json; it is listed as "
+            "damaged") in captured.out
+    assert main(["runs", "--json"]) == 0
+    (listed,) = json.loads(capsys.readouterr().out)
+    assert listed["missing_files"] == ["labels.json"] and listed["status"] == "completed"

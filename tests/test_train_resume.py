@@ -401,6 +401,11 @@ def test_a_resume_says_which_images_added_since_it_leaves_out(tmp_path):
     from gui.pages.train.outcome import ended_texts, read_outcome
 
     assert result.added_left_out == 2
+    # ... and as a typed event before training goes on, for the window's start banner
+    from core.events import EpochEnd, ImagesLeftOut
+
+    kinds = [type(e) for e in events]
+    assert ImagesLeftOut(2) in events and kinds.index(ImagesLeftOut) < kinds.index(EpochEnd)
     assert any("Fine-tune from this run on the Sort step" in m for m in said)
     banner = ended_texts(result, read_outcome(result), True)[1]
     assert ("2 images added to the data folder since this run started are not in it: to use "

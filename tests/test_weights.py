@@ -492,8 +492,12 @@ def test_a_file_with_the_other_formats_name_a_cut_short_file_and_a_model_say_wha
     source.save_weights(str(modern))
     renamed = tmp_path / "modern.h5"
     os.replace(modern, renamed)
-    with pytest.raises(WeightsError, match="rename it to end in .weights.h5"):
+    with pytest.raises(WeightsError) as err:
         check_weights_file(renamed, spec, 32)
+    assert str(err.value) == (
+        f"{renamed} holds MobileNetV2's weights in Keras 3's .weights.h5 layout, which Keras "
+        "reads only from a file whose name ends in .weights.h5: rename it to "
+        "modern.weights.h5 and choose that file")  # not "another model's weights" (a review)
     whole = _save_legacy_h5(source, tmp_path / "whole.h5")
     cut = tmp_path / "cut.h5"
     cut.write_bytes(whole.read_bytes()[:whole.stat().st_size // 2])
@@ -621,3 +625,66 @@ def test_a_weights_file_holding_nan_is_refused_naming_the_file_and_layer(tmp_pat
         check_weights_file(path, get_backbone("MobileNetV2"), 32)
     text = str(err.value)
     assert str(path) in text and "NaN or infinite" in text and "Conv1" in text
+
+
+def test_an_h5_of_weights_only_says_what_it_holds_wherever_it_is_given(tmp_path, capsys):
+    """A plain .h5 written by save_weights (tf.keras 2's layout, or Keras 3's renamed) given as
+    a model showed Keras' "No model config found" (a review); given as the backbone's
+    weights, Keras 3's layout under .h5 was called another model's weights."""
+    import keras
+
+    from core.cli import main
+    from core.errors import ModelFileError
+    from core.model.model_files import load_model_file
+
+    classifier = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(2, 3),
+                                   keras.layers.GlobalAveragePooling2D(),
+                                   keras.layers.Dense(2, activation="softmax")])
+    legacy = _save_legacy_h5(classifier, tmp_path / "tiny.h5")
+    images = tmp_path / "images"
+    images.mkdir()
+    from PIL import Image
+
+    Image.new("RGB", (8, 8), (90, 20, 200)).save(images / "one.png")
+    classifier.save_weights(str(tmp_path / "k3.weights.h5"))
+    renamed = tmp_path / "k3.h5"
+    os.replace(tmp_path / "k3.weights.h5", renamed)
+    for path, layout, then in (
+            (legacy, "tf.keras 2's save_weights layout", "choose it as the weights file"),
+            (renamed, "Keras 3's .weights.h5 layout", "rename it to k3.weights.h5 (Keras 3 "
+             "reads this layout only under that name), then choose it as the weights file")):
+        with pytest.raises(ModelFileError) as err:
+            load_model_file(path)
+        said = str(err.value)
+        assert said.startswith(f"{path} holds a network's weights only ({layout}, no model "
+                               "config), not a model that can answer or be inspected: give a "
+                               "run folder or a whole model file (.keras, or an .h5 saved "
+                               "with model.save). To train from these weights, " + then)
+        for command in (["inspect-model", str(path)], ["predict", str(path), str(images)]):
+            assert main(command) == 2
+            err_text = capsys.readouterr().err
+            assert f"{path}" in err_text and "No model config" not in err_text
+            assert f"it holds a network's weights only ({layout}, no model config): to train "\
+                   f"from these weights, {then}" in err_text, command
+    whole = tmp_path / "whole.h5"  # a whole model in .h5 still opens
+    classifier.save(str(whole))
+    assert load_model_file(whole).count_params() == classifier.count_params()
+    # As the backbone's weights, the advice works: renamed as told, the file is taken
+    spec, source = get_backbone("MobileNetV2"), _mobilenet_v2()
+    legacy_backbone = _save_legacy_h5(source, tmp_path / "backbone.h5")
+    assert check_weights_file(legacy_backbone, spec, 32) == legacy_backbone  # loaded, as is
+    source.save_weights(str(tmp_path / "backbone3.weights.h5"))
+    os.replace(tmp_path / "backbone3.weights.h5", tmp_path / "backbone3.h5")
+    with pytest.raises(WeightsError, match="rename it to backbone3.weights.h5"):
+        check_weights_file(tmp_path / "backbone3.h5", spec, 32)
+    os.replace(tmp_path / "backbone3.h5", tmp_path / "backbone3.weights.h5")
+    assert check_weights_file(tmp_path / "backbone3.weights.h5", spec, 32)
+    import h5py
+
+    with h5py.File(tmp_path / "junk.h5", "w") as f:  # HDF5, but no Keras weights at all
+        f["numbers"] = [1, 2, 3]
+    with pytest.raises(WeightsError) as err:
+        check_weights_file(tmp_path / "junk.h5", spec, 32)
+    assert "holds no Keras weights" in str(err.value) and "another model" not in str(err.value)
+    with pytest.raises(ModelFileError, match="an HDF5 file with no model in it"):
+        load_model_file(tmp_path / "junk.h5")

@@ -38,6 +38,14 @@ def weights_hint(p: Path) -> str:
     if name.endswith(".weights.h5"):
         return ("; it holds weights only, no network: use it as the starting point for "
                 "training (the Model page's weights: your own file, or train --weights)")
+    if name.endswith((".h5", ".hdf5")):  # save_weights' .h5: "No model config" (a review)
+        from core.model.weights_only import (UNKNOWN, holds_text, train_from_text,
+                                             weights_layout)
+
+        layout = weights_layout(p)
+        if layout and layout != UNKNOWN:
+            return (f"; it holds {holds_text(layout)}: to train from these weights, "
+                    f"{train_from_text(p, layout)}")
     return ""
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from core.errors import ModelFileError
 from core.model.keras_archive import check_keras_archive
+from core.model.weights_only import not_a_model_text, weights_layout
 
 
 def classifier_outputs(model, path) -> int:
@@ -70,6 +71,8 @@ def load_model_file(path: str | Path):
         raise ModelFileError(f"model file {path} not found")
     if path.suffix.lower() == ".keras":
         check_keras_archive(path)
+    elif layout := weights_layout(path):  # Keras said "No model config found" (a review)
+        raise ModelFileError(not_a_model_text(path, layout))
     import keras
 
     try:

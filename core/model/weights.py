@@ -155,9 +155,10 @@ def _compare_legacy(f, backbone, spec: BackboneSpec) -> str:
     group = f["model_weights"] if "model_weights" in f else f
     if "layer_names" not in group.attrs:
         if "layers" in f:  # saved by Keras 3 under a legacy name
-            return ("it is a Keras 3 weights file named like a legacy one: rename it to end in "
-                    ".weights.h5")
-        return "it holds no Keras layer weights (no 'layer_names'); was it saved by Keras?"
+            return _keras3_named_h5(f, backbone, spec)
+        return _Whole("holds no Keras weights (neither tf.keras 2's layer list nor Keras 3's "
+                      "'layers'): choose a file written by save_weights, a .weights.h5 of "
+                      f"{spec.name} (or a legacy .h5 of it), or use the ImageNet weights")
     saved = []
     for lname in _attr_list(group, "layer_names"):
         wnames = _attr_list(group[lname], "weight_names")
@@ -208,6 +209,24 @@ def _with_top(spec: BackboneSpec, extra: list[str]) -> _Whole:
         f"the ImageNet file Keras fetches for {spec.name}(weights='imagenet'). Training needs "
         "the backbone without its top: choose the file without it (for ImageNet, Keras' "
         f"{spec.weights_file}), or use the ImageNet weights")
+
+
+def _keras3_named_h5(f, backbone, spec: BackboneSpec) -> _Whole:
+    """A Keras 3 weights file named .h5: Keras reads that layout only as .weights.h5 (it was
+    called "another model's weights" after the advice to rename it, a review)."""
+    from core.model.weights_only import keras3_name
+
+    problem = _compare_keras3(f, backbone, spec)
+    rename = f"rename it to {keras3_name(f.filename)} and choose that file"
+    if isinstance(problem, _Whole):
+        return _Whole(f"{problem} (it is in Keras 3's .weights.h5 layout: {rename} once it "
+                      "holds the backbone alone)")
+    if problem:
+        return _Whole(f"holds weights in Keras 3's .weights.h5 layout, but not {spec.name}'s "
+                      f"at this size ({problem}): choose {spec.name}'s own weights file, or "
+                      "use the ImageNet weights")
+    return _Whole(f"holds {spec.name}'s weights in Keras 3's .weights.h5 layout, which Keras "
+                  f"reads only from a file whose name ends in .weights.h5: {rename}")
 
 
 def _nested(spec: BackboneSpec, name: str = "") -> _Whole:

@@ -15,6 +15,7 @@ from typing import Optional
 from core.appdirs import start_weights_dir
 from core.data.folder_walk import OS_LITTER
 from core.errors import UserError
+from core.runs.damaged import is_damaged
 from core.runs.folder import Checkpoint, RunFolder
 from core.runs.lock import describe_holder, held_for, lock_holder
 
@@ -82,7 +83,8 @@ def delete_run_files(rf: RunFolder) -> None:
     if rf.path.is_symlink():
         raise UserError(f"{rf.path} is a link, not a run folder; refusing to delete it "
                         "(delete the link yourself if you mean to)")
-    rf.require_run_folder("refusing to delete it")
+    if not is_damaged(rf):  # a run that lost its config or labels file is still one
+        rf.require_run_folder("refusing to delete it")
     holder = lock_holder(rf)
     if holder is not None:  # a live trainer's files would vanish under it
         raise UserError(f"{rf.path} is being {held_for(holder)} by "

@@ -35,6 +35,7 @@ from core.appdirs import data_dir, default_runs_dir
 from core.errors import UserError
 from core.shown import plural, shown_text
 from core.events import CancelToken, Log, Progress, emit
+from core.runs.damaged import damaged_text, missing_files
 from core.runs.folder import RunFolder
 from core.runs.moved_runs import dropped_exports, gone_rows, take_moved_row
 from core.runs.deleting import carried_weights, delete_run_files
@@ -260,11 +261,10 @@ class RunHistory:
             known = [r[0] for r in conn.execute("SELECT path FROM runs")]
         damaged: list[Path] = []
         folders = find_run_folders([*roots, *known, default_runs_dir()], damaged)
-        for folder in damaged:  # dropped from the list: said, with what to put back
-            try:
-                RunFolder(folder).require_run_folder("not listed until it is put back")
-            except UserError as exc:
-                emit(listener, Log(str(exc), "warning"))
+        for folder in damaged:  # listed as damaged: said, with what to put back
+            rf = RunFolder(folder)
+            emit(listener, Log(damaged_text(rf, missing_files(rf)), "warning"))
+        folders += damaged
         for folder in [f for f in folders if not indexable(f)]:
             emit(listener, Log(f"{shown_text(str(folder))}: the folder's name is not valid UTF-8; "
                                "the run list cannot hold it (rename it)", "warning"))

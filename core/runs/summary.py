@@ -20,6 +20,7 @@ from typing import Any, Iterable, Optional
 
 from core.errors import UserError
 from core.shown import shown_text
+from core.runs.damaged import missing_files
 from core.runs.folder import RunFolder
 from core.runs.records import RunInfo, RunStatus
 
@@ -65,6 +66,12 @@ class RunSummary:
         return RunFolder(self.path).model_path
 
     @property
+    def missing(self) -> list[str]:
+        """The config or labels file the run folder lost ([]: whole, or folder gone); such
+        a run is listed as damaged (see :mod:`core.runs.damaged`)."""
+        return missing_files(RunFolder(self.path)) if self.exists else []
+
+    @property
     def shown_status(self) -> str:
         """The status as a person reads it: a "running" run whose trainer is gone (kill -9,
         a power cut: nothing could write "stopped") is "interrupted", resumable."""
@@ -78,6 +85,7 @@ class RunSummary:
     def to_dict(self, with_config: bool = False) -> dict:
         d = asdict(self)
         d["status"] = self.status.value if self.status else None
+        d["missing_files"] = self.missing  # a damaged run folder: what it lost
         if not with_config:
             d.pop("config")
         return d
@@ -206,7 +214,7 @@ def folder_row(rf: RunFolder, warn=None) -> tuple[dict, list[dict]]:
         "data_dir": info.data_dir and shown_text(info.data_dir),  # SQLite takes UTF-8 only
         "config": json.dumps(config),
         "device": json.dumps(info.device),
-        "created": info.created or rf.config_path.stat().st_mtime,
+        "created": info.created or _mtime(rf),
         "finished": info.finished, "seconds": info.seconds,
         "best_epoch": info.best_epoch,
         "accuracy": _number(metrics.get("accuracy", info.val_accuracy)),
@@ -214,6 +222,17 @@ def folder_row(rf: RunFolder, warn=None) -> tuple[dict, list[dict]]:
         "best_val_accuracy": max(vals) if vals else None, "indexed": time.time(),
     }
     return row, [{f: h.get(f) for f in EPOCH_FIELDS} for h in history]
+
+
+def _mtime(rf: RunFolder) -> float:
+    """When the run was written, for a run record without its time (a damaged folder may
+    have lost its config file too)."""
+    for p in (rf.config_path, rf.run_path, rf.path):
+        try:
+            return p.stat().st_mtime
+        except OSError:
+            continue
+    return time.time()
 
 
 def indexable(path: str | Path) -> bool:
@@ -230,7 +249,7 @@ def find_run_folders(roots: Iterable[str | Path],
     """Run folders at or below each root (a run folder's insides are not searched).
 
     ``damaged`` gets the folders that hold a run.json but lost config.json or labels.json:
-    not runs the list can show, and no longer dropped from it without a word."""
+    listed as damaged (:mod:`core.runs.damaged`), no longer dropped from the list."""
     found: list[Path] = []
     seen: set[str] = set()
     for root in roots:

@@ -29,7 +29,7 @@ from typing import Optional
 from core import __version__
 from core.config import StudioConfig
 from core.errors import UserError
-from core.events import CancelToken, FileSkipped, Log, emit
+from core.events import CancelToken, FileSkipped, ImagesLeftOut, Log, emit
 from core.fsutil import cannot_write, file_in_the_way
 from core.write_errors import cannot_make_run_folder
 from core.model.build import names_weights_file
@@ -319,6 +319,7 @@ def _resume_locked(run: RunFolder, run_dir: Path, listener, cancel: CancelToken,
     added, extra = added_since(split, cfg.data.data_dir, info.created, cancel)
     if extra:
         emit(listener, Log(extra, "warning"))
+        emit(listener, ImagesLeftOut(added))
     emit(listener, Log(f"resuming {run.path} at {resume_point(state, cfg)}"))
     result = run_session(cfg, run, split, classes, state, listener, cancel, cluster, run_dir)
     result.added_left_out = added  # the window's banner says it again at the end

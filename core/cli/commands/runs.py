@@ -13,6 +13,8 @@ import os
 import sys
 
 from core.cli.terminal import name
+from core.runs.damaged import damage_note, damaged_text
+from core.runs.folder import RunFolder
 from core.runs.summary import SORT_KEYS
 from core.shown import when_text
 from core.typed_json import json_text
@@ -92,10 +94,14 @@ def run(args: argparse.Namespace) -> int:
     lines = [header] + [
         (str(r.id), _fmt_time(r.created), name(r.backbone or "-"), str(r.images or "-"),
          _fmt_pct(r.accuracy), _fmt_seconds(r.seconds), name(r.shown_status or "-"),
-         name(r.path) + ("" if r.exists else "  (missing)"))
+         name(r.path) + ("" if r.exists else "  (missing)")
+         + (f"  ({damage_note(r.missing)})" if r.missing else ""))
         for r in runs]
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     for line in lines:
         print("  ".join(cell.rjust(w) if i in (0, 3, 4, 5) else cell.ljust(w)
                         for i, (cell, w) in enumerate(zip(line, widths))).rstrip())
+    for r in runs:  # what a damaged run lost, what still works and what to do
+        if r.missing:
+            print(f"note: {name(damaged_text(RunFolder(r.path), r.missing))}")
     return 0

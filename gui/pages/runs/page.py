@@ -17,8 +17,8 @@ numbers are kept in :attr:`RunsPage.compare_series` for tests
 
 from __future__ import annotations
 
+import html
 import os
-from contextlib import suppress
 from pathlib import Path
 from typing import Optional
 
@@ -35,14 +35,13 @@ from gui import plain_text
 from gui.jobs import Job
 from gui.keys import modifier_click
 from gui.pages.base import Page
+from gui.pages.runs.actions import DELETE_TIP, OPEN_TIP, damage_of, update_actions
 from gui.pages.runs.compare import CompareView
 from gui.pages.runs.rows import (COLUMN_TIPS, COLUMNS, ID_ROLE, SORT_ROLE, RunsProxy,
                                  exports_text, run_cells)
 from gui.plain_text import plain_tip
 from gui.widgets.report_button import ReportButton
 from gui.widgets.tensorboard_button import TensorBoardButton, opened_message
-
-DELETE_TIP = "Delete the run and its folder (asks first)"
 
 def rebuild_job(db_path: str, roots: list[str], listener=None, cancel=None) -> int:
     """Worker: re-index run folders (reads every run folder: not for the UI thread)."""
@@ -111,8 +110,7 @@ class RunsPage(Page):
         bar.addWidget(self.count_label)
         bar.addStretch(1)
         self.open_button = QPushButton("Open")
-        self.open_button.setToolTip("Use this run's model on the Evaluate, Predict, Export and "
-                                    "Network pages")
+        self.open_button.setToolTip(OPEN_TIP)
         self.delete_button = QPushButton("Delete…")
         self.delete_button.setToolTip(DELETE_TIP)
         self.add_button = QPushButton("Add folder…")
@@ -248,42 +246,29 @@ class RunsPage(Page):
     def _on_selection(self) -> None:
         self.clear_message()  # a message about the runs selected before no longer applies
         ids = self.selected_ids()
-        self.open_button.setEnabled(len(ids) == 1)
-        training = len(ids) == 1 and self._training(ids[0])
-        self.delete_button.setEnabled(len(ids) == 1 and not training)
-        self.delete_button.setToolTip("This run is being trained: stop it first, then delete it"
-                                      if training else DELETE_TIP)
-        self._show_run_details(ids[0] if len(ids) == 1 else None)
+        self._show_run_details(update_actions(self, ids))
         if len(ids) == 2:
             self.compare(*ids)
         else:
             self.compare_box.hide()
             self.compare_hint.setVisible(self.model.rowCount() >= 2)
 
-    def _training(self, run_id: int) -> bool:
-        """Whether a live trainer holds the run (its Delete would pull files from under it)."""
-        try:
-            return self.history.get(run_id).shown_status == "running"
-        except UserError:
-            return False
-
-    def _show_run_details(self, run_id: Optional[int]) -> None:
+    def _show_run_details(self, run) -> None:
         """The one selected run's exports and TensorBoard button (None: no single run)."""
-        run = exports = None
-        if run_id is not None:
-            with suppress(UserError):  # gone from the index meanwhile: no details
-                run = self.history.get(run_id)
+        exports = None
+        damage = damage_of(run)
         if run is not None:  # deleted, duplicate and overwritten exports left out
             from core.report.gather import current_exports
 
             exports, _gone = current_exports(Path(run.path).resolve(), self.history)
         self.tensorboard_button.set_run(run.path if run is not None else None)
-        self.report_button.set_run(run.path if run is not None else None,
-                                   "" if run is None else f"{run.path} is not there any more")
+        self.report_button.set_run(None if run is None or damage else run.path, damage or (
+            "" if run is None else f"{run.path} is not there any more"))
         if run is None:
             self.exports_label.hide()
             return
-        self.exports_label.setText(exports_text(run.name, exports or []))
+        self.exports_label.setText((f"<b>Damaged:</b> {html.escape(damage)}<br>" if damage
+                                    else "") + exports_text(run.name, exports or []))
         self.exports_label.setToolTip(plain_tip("\n".join(e["path"] for e in exports or [])))
         self.exports_label.show()
 
@@ -296,6 +281,9 @@ class RunsPage(Page):
         if not run.exists:
             self.show_error(f"{run.path} no longer exists. Delete the entry, or Rescan to "
                             "drop every run whose folder is gone.")
+            return
+        if damage_of(run):  # Open is off for it; a double-click still lands here
+            self.show_error(damage_of(run))
             return
         self.state.set_run(run.path)
         if run.model_path.exists():

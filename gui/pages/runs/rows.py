@@ -14,6 +14,8 @@ from PySide6.QtCore import QSortFilterProxyModel, Qt
 from PySide6.QtGui import QStandardItem
 
 from core.report.staleness import STALE
+from core.runs.damaged import damage_note, damaged_text
+from core.runs.folder import RunFolder
 from core.shown import human_size, when_text
 from gui.durations import format_duration
 from gui.pages.runs.compare import pct
@@ -84,6 +86,8 @@ def run_cells(r, current: bool = False) -> list[QStandardItem]:
     status = r.shown_status or "–"
     if not r.exists:
         status += " (folder missing)"
+    elif r.missing:  # listed, not dropped: what it lost; the tooltip says the rest
+        status += f" ({damage_note(r.missing)})"
     if current:
         status += " · current"
     cells = [
@@ -99,6 +103,8 @@ def run_cells(r, current: bool = False) -> list[QStandardItem]:
     ]
     cells[0].setData(r.id, ID_ROLE)
     cells[-1].setToolTip(plain_tip(r.path))
+    if r.exists and r.missing:
+        cells[-2].setToolTip(plain_tip(damaged_text(RunFolder(r.path), r.missing)))
     if current:
         cells[-2].setToolTip("The current run: Evaluate and Export use its model, and Predict "
                              "and Sort unless another model is opened there")

@@ -144,9 +144,17 @@ def resume_tip(elsewhere: str) -> str:
             if elsewhere else "Continue the stopped run from its last finished epoch")
 
 
+def left_out_text(added: int) -> str:
+    """The images a resume leaves out, and how to use them (the start and end banners)."""
+    from core.shown import plural
+
+    return (f"{plural(added, 'image')} added to the data folder since this run started "
+            f"{'is' if added == 1 else 'are'} not in it: to use {'it' if added == 1 else 'them'}"
+            ", Fine-tune from this run on the Sort step (or start a new run).")
+
+
 def ended_texts(result: Any, outcome: RunOutcome, has_model: bool) -> tuple[str, str]:
     """(status line, banner) for a run that completed or was stopped."""
-    from core.shown import plural
     from gui.durations import format_duration
 
     best = (f" {outcome.accuracy_text()}; best: {outcome.best}."
@@ -155,9 +163,7 @@ def ended_texts(result: Any, outcome: RunOutcome, has_model: bool) -> tuple[str,
     uncalibrated = never_calibrated(result.run_dir, result.status == "completed")
     # Images a resume left out: a log line in command-line words was all (a review).
     added = getattr(result, "added_left_out", 0)
-    left = (f" {plural(added, 'image')} added to the data folder since this run started "
-            f"{'is' if added == 1 else 'are'} not in it: to use them, Fine-tune from this run "
-            "on the Sort step (or start a new run)." if added else "")
+    left = f" {left_out_text(added)}" if added else ""
     if result.status == "completed":
         return (f"Finished after {took} of training.{best}",
                 f"Training finished.{best}{left} {uncalibrated}Next: see where the model "

@@ -15,7 +15,6 @@ starts), or else the last finished or opened run.
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 from typing import Any, Optional
@@ -25,20 +24,20 @@ from PySide6.QtWidgets import QSplitter
 
 from core.appdirs import default_runs_dir
 from core.errors import UserError
-from core.events import EpochEnd, PhaseStarted, RunStarted
+from core.events import EpochEnd, ImagesLeftOut, PhaseStarted, RunStarted
 from core.path_names import same_path
-from core.shown import plural
-from core.train.linear_head import exact_fit_planned, planned_epochs
-from gui.durations import format_duration
+from core.train.linear_head import exact_fit_planned
 from gui.jobs import Job
 from gui.keys import key_text
 from gui.pages.base import Page, drop_ctrl_enter
 from gui.pages.train.jobs import resume_job, train_job
-from gui.pages.train.lr_finder_view import LearningRateFinderDialog, find_lr_job
-from gui.pages.train.outcome import (ended_texts, opened_run, read_outcome, resumable_here,
-                                     resume_tip, unused_on_resume, worth_keeping)
+from gui.pages.train.lr_actions import LearningRateActions
+from gui.pages.train.lr_finder_view import LearningRateFinderDialog
+from gui.pages.train.outcome import (ended_texts, left_out_text, opened_run, read_outcome,
+                                     resumable_here, resume_tip, unused_on_resume,
+                                     worth_keeping)
 from gui.pages.train.run_panel import RunPanel
-from gui.pages.train.settings import SettingsPanel
+from gui.pages.train.settings import SettingsPanel, steps_text
 from gui.state import touches
 from gui.widgets.tensorboard_button import opened_message
 from gui.steps import step
@@ -49,7 +48,7 @@ def runs_base_dir() -> Path:
     return default_runs_dir()
 
 
-class TrainPage(Page):
+class TrainPage(LearningRateActions, Page):
     key = "train"
     title = "4 · Train"
     intro = ("Training runs in two phases: first only the new head learns while the pretrained "
@@ -70,6 +69,7 @@ class TrainPage(Page):
         self._elsewhere = ""  # who else trains the open run ("process N on HOST since …")
         self._settings_then: Optional[dict] = None  # the settings of the run shown
         self._live_run: Optional[str] = None  # folder of the run being trained, once known
+        self._refusal: Optional[tuple[str, str]] = None  # (banner, data folder) of a failure
 
         self.settings = SettingsPanel()
         self.settings.changed.connect(self._write)
@@ -133,6 +133,9 @@ class TrainPage(Page):
         self._update_steps_hint()
 
     def _on_config_changed(self, path: str) -> None:
+        if touches(path, "data.data_dir") and self._refusal and not same_path(
+                self._refusal[1], self.state.config.data.data_dir):
+            self._drop_refusal()  # about the folder open then (a review)
         if touches(path, "train"):
             self._refresh_fields()
         if any(touches(path, f"data.{key}")
@@ -144,21 +147,7 @@ class TrainPage(Page):
         self._update_steps_hint()
 
     def _update_steps_hint(self) -> None:
-        t = self.state.config.train
-        n_train = self._training_images()
-        if t.time_budget:
-            text = (f"Time budget {format_duration(t.time_budget)}: when training starts the app "
-                    "times this machine and plans the cached views and phase 2's epochs to fit, "
-                    "and keeps the best model found in the time.")
-        elif n_train:
-            steps = math.ceil(n_train / t.batch_size)
-            epochs = sum(planned_epochs(self.state.config).values())
-            text = (f"{n_train} training images in batches of {t.batch_size}: "
-                    f"{steps} step{'s' if steps != 1 else ''} per epoch, "
-                    f"{plural(epochs, 'epoch')} at most.")
-        else:
-            text = "Choose an image folder on the Data page to see how many steps an epoch has."
-        self.steps_hint.setText(text)
+        self.steps_hint.setText(steps_text(self.state.config, self._training_images()))
         self.settings.show_exact_fit(exact_fit_planned(self.state.config))
 
     def _training_images(self) -> int:
@@ -193,43 +182,6 @@ class TrainPage(Page):
             self._settings_then = cfg.to_dict()  # what the run trains with: later edits are
             self._update_tensorboard()           # not resumed (the note on Resume says so)
         return job
-
-    def find_learning_rate(self) -> Optional[Job]:
-        """Run the range test on the current settings as the long job; show its curve."""
-        self.clear_message()
-        cfg = self.state.config.copy()
-        if not cfg.data.data_dir:
-            self.show_error(f"Choose an image folder on {step('Data')} first.")
-            return None
-        report = self.state.dataset_report
-        if report is not None and os.path.abspath(getattr(report, "root", "")) != \
-                os.path.abspath(cfg.data.data_dir):
-            report = None
-        job = self.runner.start(find_lr_job, cfg, report, name="Finding the learning rate")
-        if job is None:
-            self.show_error("Please wait: another job is still running.")
-            return None
-        self.panel.new_run()
-        self.panel.add_log("finding the learning rate (range test on the new head)")
-        job.progress.connect(self.panel.show_event)
-        job.finished.connect(self._show_lr_finding)
-        job.failed.connect(lambda message, _tb: (self.panel.set_progress(0, 1, "Failed"),
-                                                 self.show_error(message)))
-        job.cancelled.connect(lambda: (self.panel.set_progress(0, 1, "Stopped"),
-                                       self.status_label.setText("Stopped; no rate proposed.")))
-        job.done.connect(self._update_buttons)
-        job.cancel_requested.connect(self._on_stopping)
-        self.job = self.finder_job = job  # the page's long job: Stop stops it too
-        self._update_buttons()
-        return job
-
-    def _show_lr_finding(self, result) -> None:
-        self.panel.set_progress(1, 1, "No rate to propose" if result.flat else
-                                f"Proposed learning rate {result.proposal:.2g}")
-        self.status_label.setText(result.describe()[:1].upper() + result.describe()[1:] + ".")
-        self.lr_dialog = LearningRateFinderDialog(result, self)
-        self.lr_dialog.use_rate.connect(lambda rate: self._write("learning_rate", rate))
-        self.lr_dialog.show()
 
     def resume(self) -> Optional[Job]:
         """Continue the last stopped run (its own saved settings, not the page's)."""
@@ -306,6 +258,8 @@ class TrainPage(Page):
             self._live_run = self._shown_run = event.run_dir
             self._began = True
             self.state.add_run(event.run_dir)
+        if isinstance(event, ImagesLeftOut):  # said in a log line only (a review)
+            self.show_info(f"Resuming the run. {left_out_text(event.count)}")
         if isinstance(event, (RunStarted, PhaseStarted, EpochEnd)):
             self._update_tensorboard()  # the run's folder, or its first logs, appeared
         self.panel.show_event(event)
@@ -336,6 +290,7 @@ class TrainPage(Page):
         self.status_label.setText("Training did not finish." if began else  # no "Failed"
                                   "Nothing was trained: see the message above.")
         self.show_error(message)
+        self._refusal = (message, self.state.config.data.data_dir or "")
         self.panel.add_log(message, "error")
         run = self._live_run  # set_run below forgets it (the run is no longer training)
         self.state.settle_run(run, worth_keeping(run))  # its images unplugged at the end: put
@@ -343,6 +298,18 @@ class TrainPage(Page):
         if resumable_now:  # trains it; else put back, Resume goes on (as --resume does)
             self.resumable_run = resumable_now
             self._update_buttons()
+
+    def _drop_refusal(self) -> None:
+        """Another data folder or run opened: a failure's banner (and its "see the message
+        above") was about the one open before; the page shows the open run's state."""
+        message, self._refusal = self._refusal[0], None
+        if self.job is not None and self.job.is_running():
+            return
+        self.clear_message(only=message)
+        if self.status_label.text().endswith("see the message above."):
+            self.panel.set_progress(0, 1, "")
+            self.status_label.setText(opened_run(self.state.run_dir)[2] if self.state.run_dir
+                                      else "Press Start to train a run.")
 
     def _on_cancelled(self) -> None:
         # Cancelled before the first epoch began (while scanning or loading weights).
@@ -360,6 +327,7 @@ class TrainPage(Page):
             self._live_run = None  # the finished (or newly opened) run is the current one now
             if other:  # "Training finished… Next: Evaluate" was about the run shown before
                 self.clear_message()
+                self._refusal = None
             if not run_dir and other and self._shown_run:  # deleted, or another project
                 self.panel.forget_run(self._shown_run)
                 self._shown_run = None

@@ -9,12 +9,16 @@ tooltip from the setting's declaration in :mod:`core.config`
 
 from __future__ import annotations
 
+import math
 from typing import Any, Optional
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QLabel,
                                QPushButton, QVBoxLayout, QWidget)
 
+from core.shown import plural
+from core.train.linear_head import planned_epochs
+from gui.durations import format_duration
 from gui.pages.train.lr_spin import LearningRateSpin
 from gui.widgets.compact import ColumnScroll
 from gui.widgets.setting_widgets import SettingSpin, bind_spin, setting_info, setting_tooltip
@@ -140,3 +144,20 @@ class SettingsPanel(ColumnScroll):
         self.epochs_spin.setEnabled(not exact)
         own = setting_tooltip(setting_info("train.epochs"))
         self.epochs_spin.setToolTip(f"{EXACT_FIT_TIP}\n\n{own}" if exact else own)
+
+
+def steps_text(config, n_train: int) -> str:
+    """The hint under the settings: the time budget's plan, or the steps and epochs of a run
+    on ``n_train`` training images (0: none scanned yet)."""
+    t = config.train
+    if t.time_budget:
+        return (f"Time budget {format_duration(t.time_budget)}: when training starts the app "
+                "times this machine and plans the cached views and phase 2's epochs to fit, "
+                "and keeps the best model found in the time.")
+    if n_train:
+        steps = math.ceil(n_train / t.batch_size)
+        epochs = sum(planned_epochs(config).values())
+        return (f"{n_train} training images in batches of {t.batch_size}: "
+                f"{steps} step{'s' if steps != 1 else ''} per epoch, "
+                f"{plural(epochs, 'epoch')} at most.")
+    return "Choose an image folder on the Data page to see how many steps an epoch has."
