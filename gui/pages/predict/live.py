@@ -74,6 +74,7 @@ class LiveCamera(QWidget):
         self.frame: Any = None  # newest frame not yet predicted
         self._job: Optional[Job] = None
         self._loading = False
+        self._failed: Optional[tuple[str, str]] = None  # a model that did not load, and why
         self._rate: list[float] = []
         self.toggle = QPushButton(CAMERA_OFF)
         self.toggle.setCheckable(True)
@@ -84,6 +85,8 @@ class LiveCamera(QWidget):
         self.feed.frame.connect(self._on_frame)
         self.feed.failed.connect(self._on_failed)
         page.runner.busy_changed.connect(lambda busy: busy or self._loaded())
+        for changed in (page.state.run_changed, page.state.model_changed):  # a run trained
+            changed.connect(self._forget_failure)  # again may load now: try it once more
         self._build()
         self.hide()
 
@@ -116,6 +119,7 @@ class LiveCamera(QWidget):
         self.toggle.setText(CAMERA_ON if on else CAMERA_OFF)
         if on:
             self.show()
+            self._failed = None  # switched on again: a model that failed is tried again
             self.page.clear_message()
             self.picker.look()
         else:
@@ -207,6 +211,10 @@ class LiveCamera(QWidget):
             return None
         if page.predictor is not None and page.model_path_loaded() == path:
             return page.predictor
+        if self._failed is not None and self._failed[0] == path:  # loading it on every frame
+            if self.status_label.text() != self._failed[1]:  # kept the window's one job slot
+                self._status(self._failed[1], "error")  # busy; another model, or the camera
+            return None  # switched off and on, tries again
         if not self._loading and not page.runner.is_busy():
             from gui.pages.predict.jobs import load_model_job
 
@@ -215,13 +223,20 @@ class LiveCamera(QWidget):
                 self._loading = True
                 self._status(f"Loading {path}…", "info")
                 job.finished.connect(lambda pred, p=path: page.use_predictor(pred, p))
-                job.failed.connect(lambda msg, _tb: self._status(msg, "error"))
+                job.failed.connect(lambda msg, _tb, p=path: self._load_failed(p, msg))
                 job.done.connect(self._loaded)
         elif not self._loading:  # the next frame after the other job tries again
             other = page.runner.current
             self._status(f"The model loads when “{other.name if other else 'a job'}” ends; "
                          "the picture is shown meanwhile.", "info")
         return None
+
+    def _forget_failure(self, _value=None) -> None:
+        self._failed = None
+
+    def _load_failed(self, path: str, message: str) -> None:
+        self._failed = (path, message)
+        self._status(message, "error")
 
     def _loaded(self) -> None:
         self._loading = False
