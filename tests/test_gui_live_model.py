@@ -56,3 +56,22 @@ def test_a_model_that_cannot_load_is_tried_once_not_on_every_frame(qtbot, window
     window.state.set_run(str(trained_run))
     qtbot.waitUntil(lambda: live.predictions >= 1, timeout=60000)
     qtbot.mouseClick(live.toggle, Qt.LeftButton)
+
+
+def test_the_answer_of_the_previous_model_goes_when_the_model_changes(qtbot, window,
+                                                                      trained_run, tmp_path):
+    """The live answer of run A ("bright 99%") stayed beside run B's "cannot be loaded"."""
+    window.state.set_run(str(trained_run))
+    page, live = _live(qtbot, window, _video(tmp_path))
+    qtbot.waitUntil(lambda: live.predictions >= 2, timeout=60000)
+    assert "bright" in live.answer_label.text()
+    window.state.set_run(str(_damaged_copy(trained_run, tmp_path / "damaged")))
+    qtbot.waitUntil(lambda: "not a Keras model file" in live.status_label.text(), timeout=30000)
+    shown = live.feed.frames_shown
+    qtbot.waitUntil(lambda: live.feed.frames_shown >= shown + 5, timeout=30000)
+    assert live.answer_label.text() == "" and live.prediction is None
+    # an answer the old model gives after the change is not shown either
+    old = object()
+    live._on_answer(type("P", (), {})(), old)
+    assert live.answer_label.text() == "" and live.prediction is None
+    qtbot.mouseClick(live.toggle, Qt.LeftButton)

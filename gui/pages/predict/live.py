@@ -195,7 +195,7 @@ class LiveCamera(QWidget):
         frame, self.frame = self.frame, None
         job = Job(predict_frame, predictor, frame, self.page.top_k(), name="Live prediction",
                   parent=self)
-        job.finished.connect(self._on_answer)
+        job.finished.connect(lambda answer, p=predictor: self._on_answer(answer, p))
         job.failed.connect(lambda msg, _tb: self._status(msg, "error"))
         job.done.connect(self._predict_newest)
         self._job = job
@@ -205,12 +205,13 @@ class LiveCamera(QWidget):
         """The page's model for the current model path, loaded when needed (None meanwhile)."""
         page = self.page
         path = page.current_model_path()
+        if path is not None and page.predictor is not None and page.model_path_loaded() == path:
+            return page.predictor
+        self._clear_answer()  # it came from another model (or none is left): not this one's
         if path is None:
             self._status("There is no model to ask yet: " + get_a_model(
                 "use Open model… to choose one. The picture is shown meanwhile."), "info")
             return None
-        if page.predictor is not None and page.model_path_loaded() == path:
-            return page.predictor
         if self._failed is not None and self._failed[0] == path:  # loading it on every frame
             if self.status_label.text() != self._failed[1]:  # kept the window's one job slot
                 self._status(self._failed[1], "error")  # busy; another model, or the camera
@@ -243,8 +244,16 @@ class LiveCamera(QWidget):
         if self.status_label.property("kind") != "error":
             self._status("", "info")
 
-    def _on_answer(self, prediction) -> None:
-        if not self.feed.is_running():
+    def _clear_answer(self) -> None:
+        if self.prediction is not None or self.answer_label.text():
+            self.prediction = None
+            self.answer_label.setText("")
+
+    def _on_answer(self, prediction, predictor: Any = None) -> None:
+        """``predictor``: the model that answered; the page's model changed meanwhile, the
+        answer is not shown (it stayed beside the new model's name, or its error)."""
+        if not self.feed.is_running() or predictor is not None \
+                and predictor is not self.page.predictor:
             return
         self.prediction = prediction
         self.predictions += 1
