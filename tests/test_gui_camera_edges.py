@@ -233,3 +233,26 @@ def test_a_frame_the_same_as_the_picture_saved_last_is_not_saved_again(qtbot, wi
     assert len(digests) == 2 and len(set(digests)) == 2  # a slideshow coming round again too
     assert dialog.counts.get("bright") == 2
     dialog.reject()
+
+
+def test_undo_lets_only_the_undone_burst_s_pictures_be_taken_again(qtbot, window, tmp_path):
+    """Undo forgot every picture of the dialog: a still picture kept from an earlier burst
+    was then saved again, a byte-identical copy the dialog counted and the scan dropped."""
+    data = _data_folder(tmp_path)
+    page, dialog = _open_capture(qtbot, window, data)
+    for value in (40, 90):  # a burst of one picture each: 40, then 90
+        dialog._on_frame(*_frame(value))
+        dialog.start_burst()
+        qtbot.waitUntil(lambda: not dialog.saver.busy(), timeout=10000)
+        dialog.stop_burst()
+    dialog.undo_last()  # 90 goes
+    qtbot.waitUntil(lambda: dialog.total == 1, timeout=10000)
+    for value in (40, 90):  # 40 is still in the folder: not again; 90 was undone: taken
+        dialog._on_frame(*_frame(value))
+        dialog.start_burst()
+        qtbot.waitUntil(lambda: not dialog.saver.busy(), timeout=10000)
+        dialog.stop_burst()
+    digests = _digests(data / "bright")
+    assert len(digests) == 2 and len(set(digests)) == 2
+    assert dialog.count("bright") == 2 == dialog.in_folder("bright") - 1
+    dialog.reject()

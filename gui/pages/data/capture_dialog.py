@@ -68,6 +68,7 @@ class CaptureDialog(QDialog):
         self._frames = 0  # frames shown so far: a burst saves each one once
         self._taken = -1  # the frame number saved last
         self._saved_pictures: set[bytes] = set()  # hashes of the frames saved in this dialog
+        self._burst_pictures: dict[str, set[bytes]] = {}  # the same, by burst (for Undo)
         self.burst: Optional[str] = None
         self._n = 0
         self.timer = QTimer(self)
@@ -241,6 +242,7 @@ class CaptureDialog(QDialog):
                          "(it would be a duplicate the data set leaves out).", "info")
             return  # the same bytes, counted twice and then dropped by the scan
         self._saved_pictures.add(seen.digest())
+        self._burst_pictures.setdefault(self.burst, set()).add(seen.digest())
         self._n += 1
         self.saver.submit(f"frame {self._n}", save_frame, (self.writer, self.frame, self.burst),
                           self._on_saved, self._on_save_failed)
@@ -269,7 +271,8 @@ class CaptureDialog(QDialog):
     def _on_undone(self, result) -> None:
         class_name, outcome = result
         self.changed = True
-        self._saved_pictures.clear()  # what was undone may be taken again
+        # what was undone may be taken again; the earlier bursts' pictures are still there
+        self._saved_pictures -= self._burst_pictures.pop(outcome.batch, set())
         removed = len(outcome.moved)
         self.counts[class_name] = max(0, self.counts.get(class_name, 0) - removed)
         self.total -= removed
