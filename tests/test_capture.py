@@ -193,3 +193,18 @@ def test_existing_classes_of_any_name_take_bursts_and_new_names_follow_the_rule(
         writer.start_burst("Bright")
     with pytest.raises(UserError):
         check_class_name("unknown")  # a new class may not be called that
+
+
+def test_a_data_folder_gone_while_capturing_is_named_as_such(tmp_path):
+    """It said ".fts-journal.jsonl (No such file or directory); choose another folder"."""
+    import shutil
+
+    data = tmp_path / "data"
+    (data / "cat").mkdir(parents=True)
+    writer = CaptureWriter(data, 64)
+    burst = writer.start_burst("cat")
+    shutil.rmtree(data)
+    with pytest.raises(UserError) as err:
+        writer.save(np.zeros((48, 64, 3), np.uint8), burst)
+    assert str(err.value).startswith(f"{data}: the data folder is not there any more")
+    assert "journal" not in str(err.value) and not data.exists()

@@ -103,6 +103,10 @@ class CaptureWriter:
     def save(self, frame: np.ndarray, burst: str) -> Saved:
         """Write ``frame`` (RGB uint8) as a JPEG of the burst's class; journalled first."""
         class_name, side = self.bursts[burst]
+        if not self.root.is_dir():  # the journal could not be written: said of the journal
+            raise UserError(f"{self.root}: the data folder is not there any more (moved, "
+                            "renamed, deleted or its drive disconnected); nothing was saved. "
+                            "Put it back, or choose the data folder again.")
         if burst in self._abandoned:  # written, it would be a file no Undo reaches
             raise UserError(f"not saved: the burst into {class_name} stopped when a picture "
                             "before this one could not be written")
