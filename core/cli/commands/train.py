@@ -117,7 +117,24 @@ def config_from_args(args: argparse.Namespace):
         except UserError as exc:
             raise ConfigError(f"{args.config}: model.backbone: {exc}; fix it there, or "
                               "override it with --backbone") from None
+    if args.config and args.augment is None:
+        check_file_augment(cfg, args.config)
     return cfg
+
+
+def check_file_augment(cfg, config_path: str) -> None:
+    """The --config file's augmentation, built once here so that a problem names the file:
+    a misspelt transform, a Lambda or a parameter of the wrong kind said only
+    "augment.transforms[0]: ..." when the run began (``--augment FILE`` named its file)."""
+    from core.data.augment import build_compose
+    from core.data.augment_files import CHECK_SIZE
+    from core.errors import ConfigError
+
+    try:  # built again at the run's image size when it starts
+        build_compose(cfg.augment, CHECK_SIZE)
+    except ConfigError as exc:
+        raise ConfigError(f"{config_path}: {exc}; fix it there, or override it with "
+                          "--augment") from None
 
 
 def reset_named_layers(cfg, from_file, config_path: str) -> None:
