@@ -244,3 +244,18 @@ def test_a_project_value_the_app_refuses_says_what_to_do(tmp_path, config, said)
     with pytest.raises(ConfigError) as exc:
         load_project(path)
     assert str(exc.value) == f"{path}: {said}"
+
+
+def test_train_config_of_a_project_whose_data_folder_moved_names_the_project(tmp_path, capsys):
+    """`train --config X.ftsproj` after the images moved said "data folder not found", as for
+    a mistyped DATA_DIR, naming neither the project nor what to do (a review)."""
+    from core.cli import main
+
+    cfg = StudioConfig()
+    cfg.data.data_dir = str(tmp_path / "proj" / "images")
+    path = save_project(Project(config=cfg), tmp_path / "proj" / "p.ftsproj")
+    assert main(["train", "--config", str(path), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}: its data folder {tmp_path / 'proj' / 'images'} is not there" in err
+    assert "give the folder the images are in now as DATA_DIR" in err
+    assert not (tmp_path / "run").exists()

@@ -119,6 +119,12 @@ def config_from_args(args: argparse.Namespace):
                               "override it with --backbone") from None
     if args.config and args.augment is None:
         check_file_augment(cfg, args.config)
+    if args.config and not args.data_dir and not os.path.exists(cfg.data.data_dir):
+        # It said "data folder not found", as for a mistyped DATA_DIR (a review)
+        raise ConfigError(f"{args.config}: its data folder {cfg.data.data_dir} is not there "
+                          "(moved, renamed, or on a drive that is not connected): give the "
+                          "folder the images are in now as DATA_DIR, or fix data.data_dir "
+                          "there")
     return cfg
 
 
