@@ -68,7 +68,8 @@ def test_keywords_are_not_paths(tmp_path):
     ("{not json", "not valid JSON"),
     ("[1, 2]", "not a Fine-Tune Studio project"),
     ('{"format": "other"}', "not a Fine-Tune Studio project"),
-    ('{"format": "fine-tune-studio-project", "version": 1}', "'config' is missing"),
+    ('{"format": "fine-tune-studio-project", "version": 1}',
+     "'config' (the project's settings) is missing"),
     ('{"format": "fine-tune-studio-project", "version": "1", "config": {}}', "version"),
     ('{"format": "fine-tune-studio-project", "version": 99, "config": {}}', "newer"),
     # a newer release's new entry is not called damage: the version speaks first
@@ -259,3 +260,28 @@ def test_train_config_of_a_project_whose_data_folder_moved_names_the_project(tmp
     assert f"{path}: its data folder {tmp_path / 'proj' / 'images'} is not there" in err
     assert "give the folder the images are in now as DATA_DIR" in err
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("content,said", [
+    (StudioConfig().to_dict(), "a settings file (a run's config.json or a --config file), not "
+                               "a project: open the run on the Runs step"),
+    ({"__version__": "2.0.8", "transform": {"__class_fullname__": "Compose", "transforms": []}},
+     "an albumentations file (augmentation only), not a project: open it on the Augmentation "
+     "step with Open file…"),
+    ({"format": "other"}, "not a Fine-Tune Studio project ('format' is not "
+                          "'fine-tune-studio-project'); open a .ftsproj file saved with File"),
+    ([1, 2], "not a Fine-Tune Studio project"),
+    ({"format": "fine-tune-studio-project"}, "'config' (the project's settings) is missing; "
+                                             "the file is damaged - open another project"),
+])
+def test_a_file_that_is_no_project_is_said_what_it_is_and_what_to_open(tmp_path, content,
+                                                                         said):
+    """A run's config.json opened as a project (the dialog offers every file; `train --config`
+    takes it) said only "not a Fine-Tune Studio project ('format' should be ...)", and a
+    project without settings "'config' is missing": neither said what to do (a review)."""
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(content), encoding="utf-8")
+    with pytest.raises(ConfigError) as exc:
+        load_project(path)
+    assert str(exc.value).startswith(f"{path}: {said}")
+    assert "Save project as" in str(exc.value) or "start a new one" in str(exc.value)
