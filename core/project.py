@@ -165,6 +165,10 @@ def load_settings(path: str | Path) -> StudioConfig:
     data = load_json_file(Path(path), "config", DAMAGED)
     if isinstance(data, dict) and data.get("format") == PROJECT_FORMAT:
         return load_project(path).config
+    if isinstance(data, dict) and isinstance(data.get("transform"), dict):  # A.save's: it
+        # said "unknown setting '__version__' in the file ...; fix it there" (a review)
+        raise ConfigError(f"{path}: an albumentations file (augmentation only), not a "
+                          f"settings file: give it as --augment {path}")
     return StudioConfig.from_dict(data, str(path))
 
 

@@ -285,3 +285,18 @@ def test_a_file_that_is_no_project_is_said_what_it_is_and_what_to_open(tmp_path,
         load_project(path)
     assert str(exc.value).startswith(f"{path}: {said}")
     assert "Save project as" in str(exc.value) or "start a new one" in str(exc.value)
+
+
+def test_an_albumentations_file_given_as_a_config_is_pointed_to_augment(tmp_path):
+    """`train --config` of an A.save file said "unknown setting '__version__' in the file
+    (known: augment, data, ...); fix it there" (a review)."""
+    import albumentations as A
+
+    from core.project import load_settings
+
+    path = tmp_path / "aug.json"
+    A.save(A.Compose([A.HorizontalFlip(p=0.3)]), str(path), data_format="json")
+    with pytest.raises(ConfigError) as exc:
+        load_settings(path)
+    assert str(exc.value) == (f"{path}: an albumentations file (augmentation only), not a "
+                              f"settings file: give it as --augment {path}")
