@@ -162,6 +162,10 @@ def load_settings(path: str | Path) -> StudioConfig:
     """A config file, or a project file's settings (paths in it resolved as the window
     resolves them): ``train --config X.ftsproj`` said the project the app wrote had an
     "unknown setting 'config'" and to fix it."""
+    inside = Path(path) / "config.json"
+    if inside.is_file():  # "is a folder, not a config file" (a review)
+        raise ConfigError(f"{path}: a run folder, not a settings file: give its settings, "
+                          f"{inside}")
     data = load_json_file(Path(path), "config", DAMAGED)
     if isinstance(data, dict) and data.get("format") == PROJECT_FORMAT:
         return load_project(path).config

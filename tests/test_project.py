@@ -300,3 +300,20 @@ def test_an_albumentations_file_given_as_a_config_is_pointed_to_augment(tmp_path
         load_settings(path)
     assert str(exc.value) == (f"{path}: an albumentations file (augmentation only), not a "
                               f"settings file: give it as --augment {path}")
+
+
+def test_a_run_folder_given_as_a_config_or_augmentation_file_is_named_as_such(tmp_path):
+    """`train --config RUN` said "is a folder, not a config file" (the run's config.json was
+    meant), and `--augment RUN` "is a folder, not a augmentation file" (a review)."""
+    from core.data.augment_files import load_augment_file
+    from core.project import load_settings
+
+    run = tmp_path / "run"
+    StudioConfig().save(run / "config.json")
+    with pytest.raises(ConfigError) as exc:
+        load_settings(run)
+    assert str(exc.value) == (f"{run}: a run folder, not a settings file: give its settings, "
+                              f"{run / 'config.json'}")
+    with pytest.raises(ConfigError) as exc:
+        load_augment_file(run)
+    assert str(exc.value) == f"{run}: is a folder, not an augmentation file"
