@@ -245,6 +245,7 @@ def run(args: argparse.Namespace) -> int:
     from core.appdirs import default_runs_dir
     from core.cli.console import ConsoleListener
     from core.cli.interrupt import stop_on_interrupt
+    from core.config_migrations import note_left
     from core.errors import UserError
     from core.events import CancelToken, Cancelled, Log, RunStarted
     from core.runs.records import RunStatus
@@ -273,8 +274,9 @@ def run(args: argparse.Namespace) -> int:
             if args.from_run:
                 from_run_defaults(args)
             cfg = config_from_args(args)
-            if cfg.migration_note:  # an older --config's numbers over today's limits
-                listener(Log(cfg.migration_note, "warning"))
+            note = note_left(cfg)  # an older --config's numbers over today's limits that
+            if note:  # no flag set again
+                listener(Log(note, "warning"))
             if args.from_run:
                 from core.label.update import train_from_run
 
