@@ -317,3 +317,19 @@ def test_a_run_folder_given_as_a_config_or_augmentation_file_is_named_as_such(tm
     with pytest.raises(ConfigError) as exc:
         load_augment_file(run)
     assert str(exc.value) == f"{run}: is a folder, not an augmentation file"
+
+
+def test_train_config_naming_a_weights_file_that_is_gone_names_the_file(tmp_path, capsys):
+    """A --config file's weights file that had moved was "weights file X not found; choose an
+    existing .h5 ...", naming no config file (a review)."""
+    from core.cli import main
+
+    cfg = StudioConfig()
+    cfg.data.data_dir = str(tmp_path)
+    cfg.model.weights = str(tmp_path / "w" / "mine.weights.h5")
+    path = tmp_path / "cfg.json"
+    cfg.save(path)
+    assert main(["train", "--config", str(path), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}: its weights file {cfg.model.weights} is not there" in err
+    assert "give it with --weights FILE" in err and not (tmp_path / "run").exists()

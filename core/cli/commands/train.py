@@ -119,13 +119,29 @@ def config_from_args(args: argparse.Namespace):
                               "override it with --backbone") from None
     if args.config and args.augment is None:
         check_file_augment(cfg, args.config)
-    if args.config and not args.data_dir and not os.path.exists(cfg.data.data_dir):
-        # It said "data folder not found", as for a mistyped DATA_DIR (a review)
-        raise ConfigError(f"{args.config}: its data folder {cfg.data.data_dir} is not there "
-                          "(moved, renamed, or on a drive that is not connected): give the "
-                          "folder the images are in now as DATA_DIR, or fix data.data_dir "
-                          "there")
+    if args.config:
+        check_file_paths(cfg, args)
     return cfg
+
+
+def check_file_paths(cfg, args: argparse.Namespace) -> None:
+    """The data folder and weights file the --config file names (no flag replaced them),
+    there or not: they were said "data folder not found" and "weights file X not found", as
+    a mistyped DATA_DIR or --weights are, naming neither the file nor what to do (a review)."""
+    from core.config import names_weights_file
+    from core.errors import ConfigError
+
+    gone = "is not there (moved, renamed, or on a drive that is not connected)"
+    if not args.data_dir and not os.path.exists(cfg.data.data_dir):
+        raise ConfigError(f"{args.config}: its data folder {cfg.data.data_dir} {gone}: give "
+                          "the folder the images are in now as DATA_DIR, or fix "
+                          "data.data_dir there")
+    weights = (cfg.model.weights or "").strip()
+    if not args.weights and not args.from_run and names_weights_file(weights) \
+            and not os.path.exists(os.path.expanduser(weights)):
+        raise ConfigError(f"{args.config}: its weights file {weights} {gone}: give it with "
+                          "--weights FILE (or --weights imagenet or none), or fix "
+                          "model.weights there")
 
 
 def check_file_augment(cfg, config_path: str) -> None:
