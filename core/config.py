@@ -320,6 +320,9 @@ class StudioConfig:
     #: Not a setting: what reading an older file changed, in a sentence ("" when nothing;
     #: :func:`core.config_migrations.lowered_text`), for the reader to show once.
     migration_note = ""
+    #: The same as (source, [(setting, old, new), ...]), for a reader whose flags may set
+    #: some of them again (:func:`core.config_migrations.note_left`).
+    migration_lowered = ()
 
     # -- serialisation -------------------------------------------------
     def to_dict(self) -> dict:
@@ -336,6 +339,7 @@ class StudioConfig:
         except ConfigError as exc:  # the file named once, before the setting
             raise ConfigError(f"{source}: {exc}; {FIX_THERE}") from None
         cfg.migration_note = lowered_text(source, lowered)
+        cfg.migration_lowered = (source, lowered)
         return cfg
 
     def to_json(self) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typing
 
-from core.config_fields import iter_fields
+from core.config_fields import get_path, iter_fields
 from core.errors import ConfigError
 
 #: The version this release writes (``StudioConfig.version``).
@@ -61,6 +61,14 @@ def lowered_text(source: str, lowered: list) -> str:
     said = ", ".join(f"{path} {old:g} is now {new:g}" for path, old, new in lowered)
     return (f"{source}: written by an older version, whose limits were higher; {said} (the "
             "upper limits of this version)")
+
+
+def note_left(cfg) -> str:
+    """:func:`lowered_text` of the numbers ``cfg`` still has as lowered: a flag given for one
+    (``train --config OLD.json --epochs 5``) makes that one's "1500 is now 1000" untrue."""
+    source, lowered = cfg.migration_lowered or ("", [])
+    return lowered_text(source, [(path, old, new) for path, old, new in lowered
+                                 if get_path(cfg, path) == new])
 
 
 #: What a run did before a setting existed, where that is not the setting's default now.

@@ -17,7 +17,7 @@ resolved against the project file's folder on load.  Writes are atomic (``core.f
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Optional
 
@@ -32,6 +32,28 @@ from core.typed_json import finite_number, json_text, load_json_file
 PROJECT_VERSION = 1
 PROJECT_SUFFIX = ".ftsproj"
 PROJECT_FORMAT = "fine-tune-studio-project"
+
+
+#: What to do about a project file that cannot be read.
+DAMAGED_PROJECT = "the file is damaged - open another project or start a new one"
+
+#: What to open instead of a JSON file that is no project.
+OPEN_A_PROJECT = "open a .ftsproj file saved with File → Save project as"
+
+
+def not_a_project(data: Any) -> str:
+    """Why ``data`` (a JSON file's value) is no project, saying what it is when it is one of
+    the app's other files and what to do: "not a Fine-Tune Studio project ('format' should
+    be ...)" told someone who opened a run's config.json (which `train --config` takes) or
+    an albumentations file neither."""
+    if isinstance(data, dict) and isinstance(data.get("transform"), dict):
+        return ("an albumentations file (augmentation only), not a project: open it on the "
+                "Augmentation step with Open file…, or " + OPEN_A_PROJECT)
+    if isinstance(data, dict) and data and set(data) <= {f.name for f in fields(StudioConfig)}:
+        return ("a settings file (a run's config.json or a --config file), not a project: "
+                "open the run on the Runs step, train with these settings with 'python "
+                "main.py train --config FILE', or " + OPEN_A_PROJECT)
+    return f"not a Fine-Tune Studio project ('format' is not {PROJECT_FORMAT!r}); {OPEN_A_PROJECT}"
 
 
 def is_project_path(path: str) -> bool:
@@ -75,11 +97,8 @@ class Project:
     @classmethod
     def from_dict(cls, data: Any, source: str, base: Optional[Path] = None) -> "Project":
         """Validate ``data`` read from ``source``; resolve relative paths against ``base``."""
-        if not isinstance(data, dict):
-            raise ConfigError(f"{source}: not a Fine-Tune Studio project (expected a JSON object)")
-        if data.get("format") != PROJECT_FORMAT:
-            raise ConfigError(f"{source}: not a Fine-Tune Studio project "
-                              f"('format' should be {PROJECT_FORMAT!r})")
+        if not isinstance(data, dict) or data.get("format") != PROJECT_FORMAT:
+            raise ConfigError(f"{source}: {not_a_project(data)}")
         # The version first: a newer release's new entries are no damage, only newer
         version = file_version(data, source, "project", PROJECT_VERSION)
         known = {"format", "version", "config", "runs", "last_model", "unknown_thresholds"}
@@ -88,7 +107,8 @@ class Project:
             raise ConfigError(f"{source}: unknown entry {unknown[0]!r} "
                               f"(known: {', '.join(sorted(known))})")
         if "config" not in data:
-            raise ConfigError(f"{source}: 'config' is missing")
+            raise ConfigError(f"{source}: 'config' (the project's settings) is missing; "
+                              f"{DAMAGED_PROJECT}")
         if not isinstance(data["config"], dict):  # it said "expected a JSON object at the
             raise ConfigError(f"{source}: 'config' must be a section {{...}} of settings; "
                               f"{FIX_THERE}")  # top level" of a file whose top was fine
@@ -134,8 +154,7 @@ def save_project(project: Project, path: str | Path) -> Path:
 def load_project(path: str | Path) -> Project:
     """Read and validate a project file; every problem is a ConfigError naming the file."""
     path = Path(path).expanduser().absolute()
-    data = load_json_file(path, "project", "the file is damaged - open another project or "
-                                           "start a new one")
+    data = load_json_file(path, "project", DAMAGED_PROJECT)
     return Project.from_dict(data, str(path), base=path.parent)
 
 
@@ -143,9 +162,17 @@ def load_settings(path: str | Path) -> StudioConfig:
     """A config file, or a project file's settings (paths in it resolved as the window
     resolves them): ``train --config X.ftsproj`` said the project the app wrote had an
     "unknown setting 'config'" and to fix it."""
+    inside = Path(path) / "config.json"
+    if inside.is_file():  # "is a folder, not a config file" (a review)
+        raise ConfigError(f"{path}: a run folder, not a settings file: give its settings, "
+                          f"{inside}")
     data = load_json_file(Path(path), "config", DAMAGED)
     if isinstance(data, dict) and data.get("format") == PROJECT_FORMAT:
         return load_project(path).config
+    if isinstance(data, dict) and isinstance(data.get("transform"), dict):  # A.save's: it
+        # said "unknown setting '__version__' in the file ...; fix it there" (a review)
+        raise ConfigError(f"{path}: an albumentations file (augmentation only), not a "
+                          f"settings file: give it as --augment {path}")
     return StudioConfig.from_dict(data, str(path))
 
 

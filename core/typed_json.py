@@ -236,6 +236,7 @@ def parse_json(text: str, source: str, kind: str, damaged: str) -> Any:
     skipped.  Every problem is a ConfigError naming ``source``; ``damaged`` says
     what to do about a file that is not JSON.
     """
+    a_kind = with_article(kind)
     try:
         return json.loads(text.lstrip("\ufeff"), object_pairs_hook=_unique_keys)
     except _DuplicateKey as exc:
@@ -244,12 +245,17 @@ def parse_json(text: str, source: str, kind: str, damaged: str) -> Any:
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{source}: not valid JSON {json_mistake(exc)}; {damaged}") from None
     except RecursionError:  # "[[[[..." deeper than Python's stack
-        raise ConfigError(f"{source}: not valid JSON (nested too deeply to be a {kind}); "
+        raise ConfigError(f"{source}: not valid JSON (nested too deeply to be {a_kind}); "
                           f"{damaged}") from None
     except ValueError:  # a number of over 4300 digits (Python's limit): a bare error, whose
         # words advised sys.set_int_max_str_digits() to the user
         raise ConfigError(f"{source}: holds a number too long to read (over 4300 digits); "
                           f"{damaged}") from None
+
+
+def with_article(word: str) -> str:
+    """``word`` after "a" or "an" ("an augmentation", "a config")."""
+    return ("an " if word[:1].lower() in ("a", "e", "i", "o", "u") else "a ") + word
 
 
 #: The largest settings, project or augmentation file read: they are a few KB.
@@ -261,18 +267,19 @@ def load_json_file(path: Path, kind: str, damaged: str) -> Any:
     the byte-order mark Windows editors write; other encodings are named, not guessed.
     Anything over :data:`MAX_JSON_BYTES` is refused unread (a 1 GB file given as a project
     took 12 s and 2 GB on the window's thread before "not valid JSON")."""
+    a_kind = with_article(kind)  # "a augmentation file"
     try:
         st = path.stat()  # one look for its size and its kind
         if st.st_size > MAX_JSON_BYTES:
-            raise ConfigError(f"{path}: {st.st_size / 2**20:.0f} MB is far too big for a {kind} "
+            raise ConfigError(f"{path}: {st.st_size / 2**20:.0f} MB is far too big for {a_kind} "
                               f"file (at most {MAX_JSON_BYTES // 2**20} MB); choose the right file")
         if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):  # reading would block
-            raise ConfigError(f"{path}: not a regular file; give a {kind} file")
+            raise ConfigError(f"{path}: not a regular file; give {a_kind} file")
         raw = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"{path}: {kind} file not found") from None
     except IsADirectoryError:
-        raise ConfigError(f"{path}: is a folder, not a {kind} file") from None
+        raise ConfigError(f"{path}: is a folder, not {a_kind} file") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read {kind} file ({exc.strerror or exc})") from None
     try:

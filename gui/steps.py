@@ -19,3 +19,14 @@ def get_a_model(then: str, first: bool = False) -> str:
     page's own way; ``first``: it starts a sentence."""
     text = f"train one on {step('Train')}, open a past run on {step('Runs')}, or {then}"
     return text[:1].upper() + text[1:] if first else text
+
+
+def transform_fix(message: str) -> str:
+    """A transform the augmentation cannot build, said as for a settings file ("use an
+    albumentations class name such as ..."), with the window's way out added: a project's
+    misspelt transform stopped the Augment page's preview and a Train start with only the
+    file's advice (a review)."""
+    if not message.startswith("augment.transforms["):
+        return message
+    return (f"{message.rstrip('.')}. On {step('Augmentation')}, untick that transform (those "
+            "without controls are listed at the bottom) or choose another start in Start from")

@@ -44,6 +44,10 @@ class ProjectFiles:
         (its result would land in the other project), or the file is unusable."""
         if self._refused_while_busy("open another project"):
             return False
+        # A project named already (Open recent, a drop) that cannot be opened is said so at
+        # once: "Save the changes first?" came before "project file not found" (a review).
+        if path is not None and self._read_project(path) is None:
+            return False
         if not self.unkept_work_ok("Open another project") or not self.maybe_save():
             return False
         if path is None:
@@ -51,12 +55,8 @@ class ProjectFiles:
             path, _ = QFileDialog.getOpenFileName(self, "Open project", start, PROJECT_FILTER)
             if not path:
                 return False
-        try:
-            project = load_project(path)
-        except UserError as exc:  # dropped from Open recent only when it is gone: a newer
-            if not os.path.exists(path):  # version's project opens after an update
-                recent.remove_recent_project(os.path.abspath(path))
-            self._warn("Cannot open the project", str(exc))
+        project = self._read_project(path)  # again: saving may just have written it
+        if project is None:
             return False
         note = project.config.migration_note  # numbers over today's limits, lowered
         self.state.load_project(project, os.path.abspath(path), changed=bool(note))
@@ -67,6 +67,16 @@ class ProjectFiles:
             self._warn("Settings changed on opening", f"{note}. Save the project to keep "
                        "these values in it.")
         return True
+
+    def _read_project(self, path: str) -> Optional[Project]:
+        """The project in ``path``, or None after saying why it cannot be opened."""
+        try:
+            return load_project(path)
+        except UserError as exc:  # dropped from Open recent only when it is gone: a newer
+            if not os.path.exists(path):  # version's project opens after an update
+                recent.remove_recent_project(os.path.abspath(path))
+            self._warn("Cannot open the project", str(exc))
+            return None
 
     def save_project(self) -> bool:
         target = self.project_target()

@@ -300,6 +300,27 @@ def test_an_unknown_backbone_in_a_config_file_names_the_file(tmp_path, capsys):
     assert "mine.json: model.backbone: unknown backbone 'Nope'" in err and "--backbone" in err
 
 
+@pytest.mark.parametrize("transform,said", [
+    ({"name": "Blurrr"}, "augment.transforms[0]: unknown transform 'Blurrr'"),
+    ({"name": "Lambda"}, "augment.transforms[0]: transform 'Lambda' runs Python code"),
+    ({"name": "Rotate", "params": {"limitt": 30}},
+     "augment.transforms[0] (Rotate): unknown parameter 'limitt'"),
+])
+def test_a_config_file_s_augmentation_that_cannot_be_built_names_the_file(
+        tmp_path, capsys, transform, said):
+    """A --config file's misspelt transform said only "augment.transforms[0]: unknown
+    transform ..." when the run began, naming no file (a review); --augment FILE named it."""
+    from core.cli import main
+
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps({"data": {"data_dir": str(tmp_path)},
+                                "augment": {"preset": "custom", "transforms": [transform]}}))
+    assert main(["train", "--config", str(path), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}: {said}" in err and "fix it there, or override it with --augment" in err
+    assert not (tmp_path / "run").exists()
+
+
 def _strict(text: str):
     def refuse(name):
         raise ValueError(f"{name} is not JSON")

@@ -309,3 +309,27 @@ def test_a_transform_without_controls_can_be_switched_off_and_on(qtbot, window):
         qtbot.mouseClick(box, Qt.LeftButton, pos=QPoint(8, box.height() // 2))
     assert [(t.name, t.enabled) for t in window.state.config.augment.transforms] == [
         ("VerticalFlip", True), ("Blur", False), ("InvertImg", False)]
+
+
+def test_a_transform_the_app_cannot_build_says_where_to_switch_it_off(qtbot, window):
+    """A project's misspelt transform stopped the preview, and a Train start, with the advice
+    for a settings file ("use an albumentations class name such as ..."), not the window's
+    way out (a review)."""
+    from core.config import AugmentConfig, TransformConfig
+
+    page = window.augment_page
+    window.show_page(2)
+    with qtbot.waitSignal(page.previews_updated, timeout=60000):
+        window.state.set("augment", AugmentConfig(preset="custom", transforms=[
+            TransformConfig("HorizontalFlip", True, 0.5), TransformConfig("Blurrr", True, 0.5)]))
+    said = page.banner.text()
+    assert "augment.transforms[1]: unknown transform 'Blurrr'" in said
+    assert "On the Augmentation page (step 3), untick that transform" in said
+    assert page.others.boxes[0].text().startswith("Blurrr")  # where it is unticked
+
+    train = next(p for p in window.pages if p.key == "train")
+    window.state.set("train.epochs", 1)
+    job = train.start()
+    with qtbot.waitSignal(job.done, timeout=120000):
+        pass
+    assert "untick that transform" in train.banner.text()

@@ -295,6 +295,32 @@ def test_open_recent_keeps_a_project_that_still_exists_and_shows_ampersands(
     assert str(newer) not in recent.recent_projects()
 
 
+def test_a_project_that_cannot_be_opened_is_said_so_before_asking_about_changes(
+        qtbot, tmp_path, monkeypatch):
+    """Open recent of a deleted project (or a broken one) first asked "Save the changes
+    first?", and only after the answer said "project file not found" (a review)."""
+    w = new_window(qtbot)
+    w.data_page.seed_spin.setValue(5)
+    assert w.state.dirty
+    said = []
+    monkeypatch.setattr(plain_text, "question", lambda *a, **k: said.append(a[1]) or
+                        QMessageBox.Discard)
+    monkeypatch.setattr(MainWindow, "_warn", lambda self, title, text: said.append(text))
+    broken = tmp_path / "broken.ftsproj"
+    broken.write_text("{")
+    for path in (tmp_path / "gone.ftsproj", broken):
+        said.clear()
+        assert not w.open_project(str(path))
+        assert len(said) == 1 and said[0].startswith(str(path))  # the reason, no question
+    assert w.state.dirty and w.state.config.data.seed == 5
+    from core.project import Project, save_project
+
+    good = save_project(Project(), tmp_path / "good.ftsproj")
+    said.clear()
+    assert w.open_project(str(good))
+    assert said == ["Unsaved changes"] and w.state.config == StudioConfig()
+
+
 def test_closing_hides_the_window_before_waiting_for_the_tensorflow_import(qtbot, monkeypatch):
     """Closed soon after start, the window stayed on screen, frozen, until the import ended."""
     from gui import tf_loader

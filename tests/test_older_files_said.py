@@ -37,6 +37,24 @@ def test_train_with_an_older_config_prints_a_warning_line(tmp_path, capsys):
     assert f"warning: {path}: {SAID}" in err
 
 
+def test_a_flag_given_for_a_lowered_number_leaves_it_out_of_the_warning(tmp_path, capsys):
+    """`train --config OLD.json --epochs 5 --patience 3` warned "train.epochs 1500 is now 1000,
+    train.early_stopping_patience 200 is now 100" of a run that trains 5 epochs with a
+    patience of 3 (a review)."""
+    from core.cli import main
+
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(V1))
+    main(["train", str(tmp_path / "no-images"), "--config", str(path), "--weights", "none",
+          "--epochs", "5", "--patience", "3"])
+    err = capsys.readouterr().err
+    assert (f"warning: {path}: written by an older version, whose limits were higher; "
+            "model.dropout 0.95 is now 0.9 (the upper limits of this version)") in err
+    main(["train", str(tmp_path / "no-images"), "--config", str(path), "--weights", "none",
+          "--epochs", "5", "--patience", "3", "--dropout", "0.5"])
+    assert "written by an older version" not in capsys.readouterr().err
+
+
 def test_a_resume_of_an_older_run_logs_what_it_lowered(trained_run, tmp_path):
     from core.events import Log
     from core.train.engine import resume_training

@@ -68,7 +68,8 @@ def test_keywords_are_not_paths(tmp_path):
     ("{not json", "not valid JSON"),
     ("[1, 2]", "not a Fine-Tune Studio project"),
     ('{"format": "other"}', "not a Fine-Tune Studio project"),
-    ('{"format": "fine-tune-studio-project", "version": 1}', "'config' is missing"),
+    ('{"format": "fine-tune-studio-project", "version": 1}',
+     "'config' (the project's settings) is missing"),
     ('{"format": "fine-tune-studio-project", "version": "1", "config": {}}', "version"),
     ('{"format": "fine-tune-studio-project", "version": 99, "config": {}}', "newer"),
     # a newer release's new entry is not called damage: the version speaks first
@@ -244,3 +245,91 @@ def test_a_project_value_the_app_refuses_says_what_to_do(tmp_path, config, said)
     with pytest.raises(ConfigError) as exc:
         load_project(path)
     assert str(exc.value) == f"{path}: {said}"
+
+
+def test_train_config_of_a_project_whose_data_folder_moved_names_the_project(tmp_path, capsys):
+    """`train --config X.ftsproj` after the images moved said "data folder not found", as for
+    a mistyped DATA_DIR, naming neither the project nor what to do (a review)."""
+    from core.cli import main
+
+    cfg = StudioConfig()
+    cfg.data.data_dir = str(tmp_path / "proj" / "images")
+    path = save_project(Project(config=cfg), tmp_path / "proj" / "p.ftsproj")
+    assert main(["train", "--config", str(path), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}: its data folder {tmp_path / 'proj' / 'images'} is not there" in err
+    assert "give the folder the images are in now as DATA_DIR" in err
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("content,said", [
+    (StudioConfig().to_dict(), "a settings file (a run's config.json or a --config file), not "
+                               "a project: open the run on the Runs step"),
+    ({"__version__": "2.0.8", "transform": {"__class_fullname__": "Compose", "transforms": []}},
+     "an albumentations file (augmentation only), not a project: open it on the Augmentation "
+     "step with Open file…"),
+    ({"format": "other"}, "not a Fine-Tune Studio project ('format' is not "
+                          "'fine-tune-studio-project'); open a .ftsproj file saved with File"),
+    ([1, 2], "not a Fine-Tune Studio project"),
+    ({"format": "fine-tune-studio-project"}, "'config' (the project's settings) is missing; "
+                                             "the file is damaged - open another project"),
+])
+def test_a_file_that_is_no_project_is_said_what_it_is_and_what_to_open(tmp_path, content,
+                                                                         said):
+    """A run's config.json opened as a project (the dialog offers every file; `train --config`
+    takes it) said only "not a Fine-Tune Studio project ('format' should be ...)", and a
+    project without settings "'config' is missing": neither said what to do (a review)."""
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(content), encoding="utf-8")
+    with pytest.raises(ConfigError) as exc:
+        load_project(path)
+    assert str(exc.value).startswith(f"{path}: {said}")
+    assert "Save project as" in str(exc.value) or "start a new one" in str(exc.value)
+
+
+def test_an_albumentations_file_given_as_a_config_is_pointed_to_augment(tmp_path):
+    """`train --config` of an A.save file said "unknown setting '__version__' in the file
+    (known: augment, data, ...); fix it there" (a review)."""
+    import albumentations as A
+
+    from core.project import load_settings
+
+    path = tmp_path / "aug.json"
+    A.save(A.Compose([A.HorizontalFlip(p=0.3)]), str(path), data_format="json")
+    with pytest.raises(ConfigError) as exc:
+        load_settings(path)
+    assert str(exc.value) == (f"{path}: an albumentations file (augmentation only), not a "
+                              f"settings file: give it as --augment {path}")
+
+
+def test_a_run_folder_given_as_a_config_or_augmentation_file_is_named_as_such(tmp_path):
+    """`train --config RUN` said "is a folder, not a config file" (the run's config.json was
+    meant), and `--augment RUN` "is a folder, not a augmentation file" (a review)."""
+    from core.data.augment_files import load_augment_file
+    from core.project import load_settings
+
+    run = tmp_path / "run"
+    StudioConfig().save(run / "config.json")
+    with pytest.raises(ConfigError) as exc:
+        load_settings(run)
+    assert str(exc.value) == (f"{run}: a run folder, not a settings file: give its settings, "
+                              f"{run / 'config.json'}")
+    with pytest.raises(ConfigError) as exc:
+        load_augment_file(run)
+    assert str(exc.value) == f"{run}: is a folder, not an augmentation file"
+
+
+def test_train_config_naming_a_weights_file_that_is_gone_names_the_file(tmp_path, capsys):
+    """A --config file's weights file that had moved was "weights file X not found; choose an
+    existing .h5 ...", naming no config file (a review)."""
+    from core.cli import main
+
+    cfg = StudioConfig()
+    cfg.data.data_dir = str(tmp_path)
+    cfg.model.weights = str(tmp_path / "w" / "mine.weights.h5")
+    path = tmp_path / "cfg.json"
+    cfg.save(path)
+    assert main(["train", "--config", str(path), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}: its weights file {cfg.model.weights} is not there" in err
+    assert "give it with --weights FILE" in err and not (tmp_path / "run").exists()

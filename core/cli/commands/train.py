@@ -117,7 +117,46 @@ def config_from_args(args: argparse.Namespace):
         except UserError as exc:
             raise ConfigError(f"{args.config}: model.backbone: {exc}; fix it there, or "
                               "override it with --backbone") from None
+    if args.config and args.augment is None:
+        check_file_augment(cfg, args.config)
+    if args.config:
+        check_file_paths(cfg, args)
     return cfg
+
+
+def check_file_paths(cfg, args: argparse.Namespace) -> None:
+    """The data folder and weights file the --config file names (no flag replaced them),
+    there or not: they were said "data folder not found" and "weights file X not found", as
+    a mistyped DATA_DIR or --weights are, naming neither the file nor what to do (a review)."""
+    from core.config import names_weights_file
+    from core.errors import ConfigError
+
+    gone = "is not there (moved, renamed, or on a drive that is not connected)"
+    if not args.data_dir and not os.path.exists(cfg.data.data_dir):
+        raise ConfigError(f"{args.config}: its data folder {cfg.data.data_dir} {gone}: give "
+                          "the folder the images are in now as DATA_DIR, or fix "
+                          "data.data_dir there")
+    weights = (cfg.model.weights or "").strip()
+    if not args.weights and not args.from_run and names_weights_file(weights) \
+            and not os.path.exists(os.path.expanduser(weights)):
+        raise ConfigError(f"{args.config}: its weights file {weights} {gone}: give it with "
+                          "--weights FILE (or --weights imagenet or none), or fix "
+                          "model.weights there")
+
+
+def check_file_augment(cfg, config_path: str) -> None:
+    """The --config file's augmentation, built once here so that a problem names the file:
+    a misspelt transform, a Lambda or a parameter of the wrong kind said only
+    "augment.transforms[0]: ..." when the run began (``--augment FILE`` named its file)."""
+    from core.data.augment import build_compose
+    from core.data.augment_files import CHECK_SIZE
+    from core.errors import ConfigError
+
+    try:  # built again at the run's image size when it starts
+        build_compose(cfg.augment, CHECK_SIZE)
+    except ConfigError as exc:
+        raise ConfigError(f"{config_path}: {exc}; fix it there, or override it with "
+                          "--augment") from None
 
 
 def reset_named_layers(cfg, from_file, config_path: str) -> None:
@@ -222,6 +261,7 @@ def run(args: argparse.Namespace) -> int:
     from core.appdirs import default_runs_dir
     from core.cli.console import ConsoleListener
     from core.cli.interrupt import stop_on_interrupt
+    from core.config_migrations import note_left
     from core.errors import UserError
     from core.events import CancelToken, Cancelled, Log, RunStarted
     from core.runs.records import RunStatus
@@ -250,8 +290,9 @@ def run(args: argparse.Namespace) -> int:
             if args.from_run:
                 from_run_defaults(args)
             cfg = config_from_args(args)
-            if cfg.migration_note:  # an older --config's numbers over today's limits
-                listener(Log(cfg.migration_note, "warning"))
+            note = note_left(cfg)  # an older --config's numbers over today's limits that
+            if note:  # no flag set again
+                listener(Log(note, "warning"))
             if args.from_run:
                 from core.label.update import train_from_run
 

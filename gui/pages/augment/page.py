@@ -26,6 +26,7 @@ from gui.jobs import Job
 from gui.pages.base import Page
 from gui.plain_text import plain_tip
 from gui.state import touches
+from gui.steps import transform_fix
 from gui.widgets.compact import ColumnScroll, FitImage, compact_combos
 from gui.widgets.setting_widgets import SettingSpin, bind_spin, setting_info
 from gui.pages.augment.jobs import preview_job, size_refused
@@ -353,7 +354,7 @@ class AugmentPage(AugmentFiles, Page):
 
     def _on_preview_failed(self, job: Job, message: str) -> None:
         if job is self._preview_job:
-            self.show_error(f"Preview not possible: {message}")
+            self.show_error(f"Preview not possible: {transform_fix(message)}")
             self._show_previews([])  # the pictures of the settings before were still shown
 
     def _show_previews(self, rows) -> None:

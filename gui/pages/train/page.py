@@ -40,7 +40,7 @@ from gui.pages.train.run_panel import RunPanel
 from gui.pages.train.settings import SettingsPanel, steps_text
 from gui.state import touches
 from gui.widgets.tensorboard_button import opened_message
-from gui.steps import step
+from gui.steps import step, transform_fix
 
 
 def runs_base_dir() -> Path:
@@ -289,6 +289,7 @@ class TrainPage(LearningRateActions, Page):
         self.panel.set_progress(0, 1, "Failed" if began else "Not started")  # trains it):
         self.status_label.setText("Training did not finish." if began else  # no "Failed"
                                   "Nothing was trained: see the message above.")
+        message = transform_fix(message)
         self.show_error(message)
         self._refusal = (message, self.state.config.data.data_dir or "")
         self.panel.add_log(message, "error")
