@@ -10,7 +10,7 @@ from PIL import Image
 
 from core.cli import main
 from core.events import FileSkipped
-from core.label.order import confident_order, useful_order
+from core.label.order import CANDIDATES_PER_PICK, confident_order, useful_order
 from core.label.suggestions import suggest
 
 
@@ -37,17 +37,19 @@ def _blobs(rng, centres, per_blob, spread=0.05):
 
 
 def test_a_batch_takes_one_image_per_group_of_hard_images_not_ten_near_copies():
-    """Diversity within a batch: the most uncertain images are 7 near-copies of one picture;
-    a batch of 3 takes one of them and one of each of the two other uncertain groups."""
+    """Diversity within a batch: the most uncertain images are near-copies of one picture,
+    more than a batch holds; a batch of 3 takes one of them and one of each of the two other
+    uncertain groups."""
     rng = np.random.default_rng(1)
     centres = np.eye(4, 16) * 5
-    sizes = (7, 4, 4, 17)  # the 15 most uncertain (5 per image of the batch) are groups 0-2
+    k = CANDIDATES_PER_PICK  # the 3k most uncertain (k per image of the batch) are groups 0-2
+    sizes = (k + 2, k - 1, k - 1, 17)
     emb = np.vstack([c + rng.normal(0, 0.05, (n, 16)) for c, n in zip(centres, sizes)])
     group = np.repeat(np.arange(4), sizes)
     u = np.array([0.95, 0.8, 0.7, 0.05])[group] + rng.uniform(0, 0.01, len(group))
     probs = np.stack([(2 - u) / 2, u / 2], axis=1)  # margin 1 - u
     order, scores = useful_order(probs, emb, batch=3)
-    assert sorted(order) == list(range(32))
+    assert sorted(order) == list(range(len(group)))
     assert sorted(group[order[:3]]) == [0, 1, 2]
     assert group[order[0]] == 0  # within the batch the most uncertain leads
     # and across batches: the next batch does not go back to the first group's copies
