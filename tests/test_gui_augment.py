@@ -11,6 +11,11 @@ from gui.main_window import MainWindow
 
 @pytest.fixture
 def window(qtbot, tmp_path):
+    return shapes_window(qtbot, tmp_path)
+
+
+def shapes_window(qtbot, tmp_path):
+    """The window on a small folder of shapes, its scan done (test_gui_augment_files too)."""
     w = MainWindow(load_tensorflow=False)
     qtbot.addWidget(w, before_close_func=lambda w: (w.state.mark_saved(), w.shutdown()))
     w.show()

@@ -9,19 +9,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
 from core.data.augment import preset_config
-from core.data.sample_data import generate_sample_dataset
-from gui.main_window import MainWindow
+from test_gui_augment import shapes_window
 
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    w = MainWindow(load_tensorflow=False)
-    qtbot.addWidget(w, before_close_func=lambda w: (w.state.mark_saved(), w.shutdown()))
-    w.show()
-    w.state.set("model.image_size", 64)  # small previews on a small machine
-    root = generate_sample_dataset(tmp_path / "shapes", per_class=4, size=48, seed=2)
-    with qtbot.waitSignal(w.data_page.scan_finished, timeout=60000):
-        w.data_page.open_folder(str(root))
+    w = shapes_window(qtbot, tmp_path)
     with qtbot.waitSignal(w.augment_page.previews_updated, timeout=60000):
         w.show_page(2)
     w.state.set("augment.seed", 7)

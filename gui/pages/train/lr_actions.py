@@ -7,26 +7,19 @@ A mixin of :class:`gui.pages.train.page.TrainPage` (it uses the page's ``state``
 
 from __future__ import annotations
 
-import os
 from typing import Optional
 
 from gui.jobs import Job
 from gui.pages.train.lr_finder_view import LearningRateFinderDialog, find_lr_job
-from gui.steps import step
 
 
 class LearningRateActions:
     def find_learning_rate(self) -> Optional[Job]:
         """Run the range test on the current settings as the long job; show its curve."""
-        self.clear_message()
-        cfg = self.state.config.copy()
-        if not cfg.data.data_dir:
-            self.show_error(f"Choose an image folder on {step('Data')} first.")
+        chosen = self.settings_and_scan()
+        if chosen is None:
             return None
-        report = self.state.dataset_report
-        if report is not None and os.path.abspath(getattr(report, "root", "")) != \
-                os.path.abspath(cfg.data.data_dir):
-            report = None
+        cfg, report = chosen
         job = self.runner.start(find_lr_job, cfg, report, name="Finding the learning rate")
         if job is None:
             self.show_error("Please wait: another job is still running.")

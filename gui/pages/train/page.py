@@ -156,12 +156,10 @@ class TrainPage(LearningRateActions, Page):
         return len(split.train) if split is not None else 0
 
     # ------------------------------------------------------------------ actions
-    def start(self, from_run: str = "") -> Optional[Job]:
-        """Start a new run with the current settings; None when it cannot start.
-
-        ``from_run``: a run folder the new run takes its backbone from (a full fine-tune
-        on a grown data set that goes on from what that run learned).
-        """
+    def settings_and_scan(self):
+        """(a copy of the settings, the Data page's scan of their folder or None when the scan
+        is of another folder: the job then scans it itself), or None when no folder is chosen
+        (the page says so).  What a run and the learning-rate finder both start from."""
         self.clear_message()
         cfg = self.state.config.copy()
         if not cfg.data.data_dir:
@@ -170,7 +168,19 @@ class TrainPage(LearningRateActions, Page):
         report = self.state.dataset_report
         if report is not None and os.path.abspath(getattr(report, "root", "")) != \
                 os.path.abspath(cfg.data.data_dir):
-            report = None  # an older scan: let training scan the folder itself
+            report = None  # an older scan: let the job scan the folder itself
+        return cfg, report
+
+    def start(self, from_run: str = "") -> Optional[Job]:
+        """Start a new run with the current settings; None when it cannot start.
+
+        ``from_run``: a run folder the new run takes its backbone from (a full fine-tune
+        on a grown data set that goes on from what that run learned).
+        """
+        chosen = self.settings_and_scan()
+        if chosen is None:
+            return None
+        cfg, report = chosen
         if report is not None and not report.usable:
             self.show_error(f"Training cannot start: {report.unusable_reason}.")
             return None
