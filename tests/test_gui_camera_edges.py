@@ -94,6 +94,35 @@ def test_a_save_that_fails_after_the_dialog_closed_is_said_on_the_page(qtbot, wi
     assert "the disk is full" in page.banner.text()
 
 
+def test_a_picture_that_could_not_be_written_may_be_taken_again(qtbot, window, tmp_path,
+                                                                 monkeypatch):
+    """A save that failed (a full disk) left the picture counted as saved: once the disk was
+    mended, the same still scene was refused as "the same as one saved already"."""
+    import core.label.capture as capture
+
+    data = _data_folder(tmp_path)
+    page, dialog = _open_capture(qtbot, window, data)
+    real_write = capture.write_new
+
+    def full(path, data):
+        raise UserError(f"{path}: the disk is full")
+    monkeypatch.setattr(capture, "write_new", full)
+    dialog._on_frame(*_frame(40))
+    dialog.start_burst()
+    dialog._take()
+    qtbot.waitUntil(lambda: "the disk is full" in dialog.status_label.text(), timeout=10000)
+    assert dialog.burst is None and not list((data / "bright").glob("*.jpg"))
+    monkeypatch.setattr(capture, "write_new", real_write)  # the disk has room again
+    dialog._on_frame(*_frame(40))  # the same scene
+    dialog.start_burst()
+    dialog._take()
+    dialog.stop_burst()
+    qtbot.waitUntil(lambda: not dialog.saver.busy(), timeout=10000)
+    assert len(list((data / "bright").glob("*.jpg"))) == 1
+    assert "saved already" not in dialog.status_label.text()
+    dialog.reject()
+
+
 def test_the_window_s_close_writes_the_pictures_still_queued(qtbot, tmp_path):
     """Closing while saves were queued: the next save started as the app quit (SIGABRT) and
     pictures were lost."""

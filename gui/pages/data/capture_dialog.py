@@ -241,15 +241,22 @@ class CaptureDialog(QDialog):
             self._status("The picture is the same as one saved already: not saved again "
                          "(it would be a duplicate the data set leaves out).", "info")
             return  # the same bytes, counted twice and then dropped by the scan
-        self._saved_pictures.add(seen.digest())
-        self._burst_pictures.setdefault(self.burst, set()).add(seen.digest())
+        digest, burst = seen.digest(), self.burst
+        self._saved_pictures.add(digest)
+        self._burst_pictures.setdefault(burst, set()).add(digest)
         self._n += 1
-        self.saver.submit(f"frame {self._n}", save_frame, (self.writer, self.frame, self.burst),
-                          self._on_saved, self._on_save_failed)
+        self.saver.submit(f"frame {self._n}", save_frame, (self.writer, self.frame, burst),
+                          self._on_saved,
+                          lambda message: self._on_save_failed(message, digest, burst))
 
-    def _on_save_failed(self, message: str) -> None:
+    def _on_save_failed(self, message: str, digest: Optional[bytes] = None,
+                        burst: Optional[str] = None) -> None:
         """A picture could not be written (disk full...): stop the burst, say why (on the
-        page when the dialog has closed meanwhile)."""
+        page when the dialog has closed meanwhile).  The picture is not on disk, so it may be
+        taken again once the cause is mended (it was refused as "saved already")."""
+        if digest is not None:
+            self._saved_pictures.discard(digest)
+            self._burst_pictures.get(burst, set()).discard(digest)
         self.stop_burst()
         self._status(message, "error")
         if self.closed:
