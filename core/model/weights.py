@@ -276,10 +276,10 @@ def _compare_keras3(f, backbone, spec: BackboneSpec) -> str:
                 short = var.path.rsplit("/", 1)[-1]
                 return (f"layer '{layer.name}' expects {short} {_shape(var.shape)}, file has "
                         f"{_shape(saved[str(i)].shape)}")
-    if n_saved > n_model:
-        return _more_than_backbone(root, keys, n_model, backbone, spec) or (
-            f"the file has {n_saved} weight arrays, {spec.name} has {n_model} (another "
-            "architecture, or a model with its classification top)")
+    if n_saved > n_model:  # the backbone inside more than it is said as such
+        inside = _more_than_backbone(root, keys, n_model, backbone, spec)
+        if inside:
+            return inside
     if n_saved != n_model:
         return (f"the file has {n_saved} weight arrays, {spec.name} has {n_model} (another "
                 "architecture, or a model with its classification top)")
