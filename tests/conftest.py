@@ -109,6 +109,16 @@ def window(qtbot):
     return w
 
 
+@pytest.fixture
+def eager():
+    """Train eagerly in this test: ``pytestmark = pytest.mark.usefixtures("eager")``
+    (weights_fixture.eager_functions says why and which files keep the compiled path)."""
+    from weights_fixture import eager_functions
+
+    with eager_functions():
+        yield
+
+
 @pytest.fixture(scope="session")
 def tiny_weights(tmp_path_factory) -> str:
     """A BatchNorm-calibrated random MobileNetV3Small (32 px) weights file (see weights_fixture)."""
@@ -125,10 +135,11 @@ def trained_run(tmp_path_factory, tiny_weights) -> Path:
     Treat it as read-only: copy it (shutil.copytree) before changing anything in it.
     """
     from core.train.engine import train
-    from weights_fixture import make_bright_dark, tiny_config
+    from weights_fixture import eager_functions, make_bright_dark, tiny_config
 
     base = tmp_path_factory.mktemp("trained")
     data = make_bright_dark(base / "data")
-    result = train(tiny_config(data, tiny_weights), base / "run")
+    with eager_functions():  # its users export, serve and predict with the saved model
+        result = train(tiny_config(data, tiny_weights), base / "run")
     assert result.status == "completed" and result.metrics.accuracy >= 0.8
     return Path(result.run_dir)

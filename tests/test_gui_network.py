@@ -15,6 +15,8 @@ from core.insight.kernels import filter_channels, filter_tiles
 LOAD_MS = 180000
 WORK_MS = 60000
 
+pytestmark = pytest.mark.usefixtures("eager")  # bookkeeping, not the compiled graph: conftest.eager
+
 
 def network_index(window) -> int:
     return next(i for i, p in enumerate(window.pages) if p.key == "network")

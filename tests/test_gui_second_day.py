@@ -5,10 +5,13 @@ review)."""
 import html
 from types import SimpleNamespace
 
+import pytest
 from PySide6.QtWidgets import QMessageBox
 
 from core.label.suggestions import Suggestion
 from gui import plain_text
+
+pytestmark = pytest.mark.usefixtures("eager")  # bookkeeping, not the compiled graph: conftest.eager
 
 
 def _suggested(page, paths):

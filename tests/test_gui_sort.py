@@ -18,6 +18,8 @@ from core.runs.folder import RunFolder
 from gui.pages.sort.keys import action_for, letter_keys
 from gui.pages.sort.review import NONE, SKIP, Review
 
+pytestmark = pytest.mark.usefixtures("eager")  # bookkeeping, not the compiled graph: conftest.eager
+
 
 def _image(path: Path, level: int, seed: int) -> None:
     rng = np.random.default_rng(seed)

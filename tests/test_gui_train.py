@@ -20,6 +20,8 @@ from gui.pages.train.page import TrainPage, runs_base_dir
 from gui.durations import format_duration
 from weights_fixture import make_bright_dark, tiny_config
 
+pytestmark = pytest.mark.usefixtures("eager")  # bookkeeping, not the compiled graph: conftest.eager
+
 
 def ready_page(qtbot, window, tmp_path, tiny_weights, **train) -> TrainPage:
     data = make_bright_dark(tmp_path / "data")

@@ -11,6 +11,8 @@ from core.runs.folder import RunFolder
 from core.train.linear_head import planned_epochs
 from weights_fixture import make_bright_dark, tiny_config
 
+pytestmark = pytest.mark.usefixtures("eager")  # bookkeeping, not the compiled graph: conftest.eager
+
 
 def _ready(qtbot, window, data, tiny_weights, **train):
     with qtbot.waitSignal(window.data_page.scan_finished, timeout=60000):

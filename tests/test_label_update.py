@@ -12,6 +12,8 @@ from core.errors import UserError
 from core.label.update import fine_tuned, update_model
 from core.runs.folder import RunFolder
 
+pytestmark = pytest.mark.usefixtures("eager")  # bookkeeping, not the compiled graph: conftest.eager
+
 
 def grown_copy(trained_run, tmp_path):
     """A copy of the shared run and its data folder, with 6 new images per class in the data."""

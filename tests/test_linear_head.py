@@ -1,10 +1,13 @@
 """The head fitted exactly as a regularised logistic regression on cached features."""
 
 import numpy as np
+import pytest
 
 from core.events import EpochEnd, Log
 from core.runs.folder import RunFolder
 from weights_fixture import make_bright_dark, tiny_config
+
+pytestmark = pytest.mark.usefixtures("eager")  # bookkeeping, not the compiled graph: conftest.eager
 
 
 def test_linear_head_is_one_exact_fit_then_fine_tuning_continues(tmp_path, tiny_weights):

@@ -11,6 +11,8 @@ from core.model.build import (apply_freeze, backbone_of, build_model, param_coun
 from core.model.model_files import load_model_file
 from core.model.layer_table import layer_table
 
+pytestmark = pytest.mark.usefixtures("eager")  # bookkeeping, not the compiled graph: conftest.eager
+
 
 def _images(n=2, size=32, seed=0):
     return np.random.default_rng(seed).uniform(0, 255, (n, size, size, 3)).astype("float32")

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from test_imageio import _write_solid_png  # the shared 20000 x 20000 PNG generator
-from weights_fixture import tiny_config
+from weights_fixture import eager_functions, tiny_config
 
 from core.errors import DiskFullError
 
@@ -192,8 +192,9 @@ def corpus_run(tmp_path_factory, tiny_weights):
         kinds["vanishes"].unlink()  # between the scan and training
         events = []
         t0 = time.time()
-        result = train(tiny_config(root, tiny_weights, epochs=1, fine_tune_epochs=1),
-                       base / "run", listener=events.append, report=report)
+        with eager_functions():
+            result = train(tiny_config(root, tiny_weights, epochs=1, fine_tune_epochs=1),
+                           base / "run", listener=events.append, report=report)
         seconds = time.time() - t0
     finally:
         mp.undo()

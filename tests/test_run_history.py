@@ -27,6 +27,8 @@ from core.runs.folder import RunFolder
 ROOT = Path(__file__).resolve().parent.parent
 SESSION_DATA_DIR = Path(os.environ["FTS_DATA_DIR"])  # conftest's, before any per-test override
 
+pytestmark = pytest.mark.usefixtures("eager")  # bookkeeping, not the compiled graph: conftest.eager
+
 
 def make_run(path: Path, *, backbone="MobileNetV3Small", lr=1e-3, accs=(0.5, 0.7, 0.8),
              status="completed", created=None, images=40, classes=("bright", "dark")) -> Path:

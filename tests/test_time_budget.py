@@ -9,6 +9,8 @@ from core.events import BudgetPlanned, CancelToken, Cancelled
 from core.train.budget import BudgetReached, DeadlineToken, deadline_for, make_plan
 from weights_fixture import make_bright_dark, tiny_config
 
+pytestmark = pytest.mark.usefixtures("eager")  # bookkeeping, not the compiled graph: conftest.eager
+
 
 def test_plan_spends_views_first_then_fine_tuning_epochs():
     small = make_plan(60, 55, n_train=200, n_val=50, seconds_per_image=0.05,

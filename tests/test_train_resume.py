@@ -19,6 +19,7 @@ from core.runs.folder import RunFolder
 from weights_fixture import make_bright_dark, tiny_config
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.usefixtures("eager")  # bookkeeping, not the compiled graph: conftest.eager
 NUMBERS = ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
 
 

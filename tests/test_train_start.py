@@ -13,6 +13,8 @@ from core.config import FreezeConfig, TransformConfig
 from core.errors import ConfigError, UserError, WeightsError
 from weights_fixture import make_bright_dark, tiny_config
 
+pytestmark = pytest.mark.usefixtures("eager")  # bookkeeping, not the compiled graph: conftest.eager
+
 
 @pytest.fixture
 def data(tmp_path):

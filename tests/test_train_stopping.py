@@ -16,6 +16,8 @@ from core.events import BatchEnd, CancelToken, EpochEnd, Log, PhaseStarted
 from core.runs.folder import RunFolder
 from weights_fixture import make_bright_dark, tiny_config
 
+pytestmark = pytest.mark.usefixtures("eager")  # bookkeeping, not the compiled graph: conftest.eager
+
 
 def stalling_data(root, tiny_weights, **train):
     """(config, scan report) of a dataset whose validation gets worse as training improves."""

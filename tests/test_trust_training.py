@@ -15,6 +15,8 @@ from core.trust.fit import MIN_IMAGES
 from core.trust.store import read_record
 from weights_fixture import make_bright_dark, tiny_config
 
+pytestmark = pytest.mark.usefixtures("eager")  # bookkeeping, not the compiled graph: conftest.eager
+
 
 def test_a_completed_run_is_calibrated_and_its_predictions_use_it(trained_run):
     run = RunFolder(trained_run)
