@@ -650,5 +650,8 @@ def test_the_moved_run_folder_message_says_how_the_window_resumes_it(tmp_path):
     said = str(caught.value)
     assert "Resume on the Runs page" not in said
     assert "the 1 epoch before it is saved" in said
+    with pytest.raises(RunFolderMoved) as caught:
+        require_in_place(old, identity, 3)
+    assert "the 3 epochs before it are saved in the folder" in str(caught.value)
     assert ("press Rescan on the Runs step (Add folder… if it is outside the runs folder), "
             "open it, then press Resume on the Train step") in said
