@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Optional
 
+from core.albumentations_json import is_albumentations_file
 from core.appdirs import data_dir
 from core.config import DAMAGED, FIX_THERE, StudioConfig, names_weights_file
 from core.config_migrations import file_version
@@ -46,7 +47,7 @@ def not_a_project(data: Any) -> str:
     the app's other files and what to do: "not a Fine-Tune Studio project ('format' should
     be ...)" told someone who opened a run's config.json (which `train --config` takes) or
     an albumentations file neither."""
-    if isinstance(data, dict) and isinstance(data.get("transform"), dict):
+    if is_albumentations_file(data):
         return ("an albumentations file (augmentation only), not a project: open it on the "
                 "Augmentation step with Open file…, or " + OPEN_A_PROJECT)
     if isinstance(data, dict) and data and set(data) <= {f.name for f in fields(StudioConfig)}:
@@ -169,7 +170,7 @@ def load_settings(path: str | Path) -> StudioConfig:
     data = load_json_file(Path(path), "config", DAMAGED)
     if isinstance(data, dict) and data.get("format") == PROJECT_FORMAT:
         return load_project(path).config
-    if isinstance(data, dict) and isinstance(data.get("transform"), dict):  # A.save's: it
+    if is_albumentations_file(data):  # A.save's: it
         # said "unknown setting '__version__' in the file ...; fix it there" (a review)
         raise ConfigError(f"{path}: an albumentations file (augmentation only), not a "
                           f"settings file: give it as --augment {path}")

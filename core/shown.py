@@ -141,3 +141,13 @@ def metric_text(value: float) -> str:
 def plural(n: int, word: str) -> str:
     """"1 epoch", "3 epochs"."""
     return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+#: The verbs :func:`verb` agrees with a count: their form for one thing, and for others.
+_VERBS = {"is": "are", "was": "were", "has": "have"}
+
+
+def verb(n: int, word: str) -> str:
+    """"is" for 1 thing, "are" for 3 (likewise "was"/"were", "has"/"have"): the verb after
+    :func:`plural`'s "1 image", "3 images"."""
+    return word if n == 1 else _VERBS[word]

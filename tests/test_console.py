@@ -48,3 +48,13 @@ def test_one_epoch_and_a_diverging_loss_read_well():
     lines = out.getvalue().splitlines()
     assert lines[0] == "== head: 1 epoch x 1 step, lr 0.001"
     assert "loss 8.909e+21 " in lines[1] + " "
+
+
+def test_the_verb_after_a_count_agrees_with_it():
+    """verb() is plural()'s verb: "1 file was skipped", "3 files were skipped"."""
+    from core.shown import plural, verb
+
+    assert [f"{plural(n, 'file')} {verb(n, 'was')} skipped" for n in (1, 3, 0)] == [
+        "1 file was skipped", "3 files were skipped", "0 files were skipped"]
+    assert [verb(1, w) for w in ("is", "was", "has")] == ["is", "was", "has"]
+    assert [verb(2, w) for w in ("is", "was", "has")] == ["are", "were", "have"]

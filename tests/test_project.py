@@ -302,6 +302,28 @@ def test_an_albumentations_file_given_as_a_config_is_pointed_to_augment(tmp_path
                               f"settings file: give it as --augment {path}")
 
 
+def test_one_test_tells_an_albumentations_file_from_the_app_s_own_files(tmp_path):
+    """The project, settings and augmentation readers share one test of an ``A.save`` file;
+    it needs no albumentations, so importing core.project does not load it."""
+    import subprocess
+    import sys
+
+    import albumentations as A
+
+    from core.albumentations_json import is_albumentations_file
+
+    path = tmp_path / "aug.json"
+    A.save(A.Compose([A.HorizontalFlip(p=0.3)]), str(path), data_format="json")
+    assert is_albumentations_file(json.loads(path.read_text(encoding="utf-8")))
+    for other in (StudioConfig().to_dict(), {"augment": {"transforms": []}}, [1, 2], None,
+                  {"transform": "HorizontalFlip"}, {"format": "fine-tune-studio-project"}):
+        assert not is_albumentations_file(other), other
+    out = subprocess.run([sys.executable, "-c", "import sys, core.project; "
+                          "print('albumentations' in sys.modules)"],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
 def test_a_run_folder_given_as_a_config_or_augmentation_file_is_named_as_such(tmp_path):
     """`train --config RUN` said "is a folder, not a config file" (the run's config.json was
     meant), and `--augment RUN` "is a folder, not a augmentation file" (a review)."""

@@ -577,6 +577,40 @@ def test_a_damaged_history_is_written_again_on_resume_and_said_once(tmp_path, ca
     assert not [r for r in caplog.records if "without its history" in r.getMessage()]
     assert rows(run)[:1] == before and len(rows(run)) == 2
 
+
+def test_a_damaged_history_is_named_whole_whatever_its_bad_value_says(tmp_path):
+    """The rewrite's warning took the damage from the error's text, cut at "; put the file
+    back": a bad value holding those words cut the file's description short.  The error
+    carries the damage itself."""
+    import pickle
+
+    from core.runs.history_csv import DamagedHistoryError
+    from core.train.checkpoint import rewrite_damaged_history
+    from core.train.loop_state import LoopState
+
+    run = RunFolder(tmp_path / "run")
+    run.path.mkdir()
+    row = {"phase": "head", "epoch": 1, "global_epoch": 1, "loss": 0.5, "accuracy": 0.5,
+           "val_loss": 0.6, "val_accuracy": 0.5, "learning_rate": 0.001, "seconds": 1.0}
+    run.write_history([row])
+    with open(run.history_path, "a", encoding="utf-8") as fh:
+        fh.write("head,2,2,x; put the file back; put the file back,,,,,\n")
+    damage = (f"{run.history_path}, line 3: not a history row as the app writes it (could not "
+              "convert string to float: 'x; put the file back; put the file back')")
+    with pytest.raises(UserError) as info:  # every existing `except UserError` still holds
+        run.history()
+    assert isinstance(info.value, DamagedHistoryError) and info.value.damage == damage
+    assert str(info.value) == (f"{damage}; put the file back from a copy of the run, or "
+                               "delete that line")
+    again = pickle.loads(pickle.dumps(info.value))
+    assert again.damage == damage and str(again) == str(info.value)
+    seen = []
+    rewrite_damaged_history(run, LoopState(history=[row]), seen.append)
+    assert [e.message for e in seen] == [f"{damage}: it is written again from the "
+                                         "checkpoint's record of the 1 finished epoch"]
+    assert run.history() == [row]
+
+
 def test_a_best_epoch_lost_for_good_is_named_and_the_run_still_ends_on_a_model(tmp_path):
     from core.train.lost_best import final_weights, recover_lost_best
     from core.train.loop_state import LoopState
@@ -617,5 +651,8 @@ def test_the_moved_run_folder_message_says_how_the_window_resumes_it(tmp_path):
     said = str(caught.value)
     assert "Resume on the Runs page" not in said
     assert "the 1 epoch before it is saved" in said
+    with pytest.raises(RunFolderMoved) as caught:
+        require_in_place(old, identity, 3)
+    assert "the 3 epochs before it are saved in the folder" in str(caught.value)
     assert ("press Rescan on the Runs step (Add folder… if it is outside the runs folder), "
             "open it, then press Resume on the Train step") in said

@@ -688,3 +688,34 @@ def test_an_h5_of_weights_only_says_what_it_holds_wherever_it_is_given(tmp_path,
     assert "holds no Keras weights" in str(err.value) and "another model" not in str(err.value)
     with pytest.raises(ModelFileError, match="an HDF5 file with no model in it"):
         load_model_file(tmp_path / "junk.h5")
+
+
+def test_one_function_tells_the_weights_layouts_of_an_open_file_apart(tmp_path):
+    """weights_layout (a path) and check_weights_file's legacy comparison (an open file) tell
+    tf.keras 2's layout from Keras 3's by one function, open_layout."""
+    import h5py
+
+    from core.model.weights_only import (KERAS3, LEGACY, UNKNOWN, legacy_group, open_layout,
+                                         weights_layout)
+
+    def made(name, fill):
+        with h5py.File(tmp_path / name, "w") as f:
+            fill(f)
+        return tmp_path / name
+
+    files = {
+        "save_weights.h5": (lambda f: f.attrs.update(layer_names=[b"dense"]), LEGACY, LEGACY),
+        "whole.h5": (lambda f: (f.attrs.update(model_config="{}"),
+                                f.create_group("model_weights").attrs.update(
+                                    layer_names=[b"dense"])), LEGACY, ""),
+        "k3.h5": (lambda f: f.create_group("layers"), KERAS3, KERAS3),
+        "other.h5": (lambda f: f.create_dataset("x", data=[1]), UNKNOWN, UNKNOWN),
+        "bare_model_weights.h5": (lambda f: f.create_group("model_weights"), UNKNOWN, UNKNOWN),
+    }
+    for name, (fill, layout, by_path) in files.items():
+        path = made(name, fill)
+        with h5py.File(path, "r") as f:
+            assert open_layout(f) == layout, name
+            group = legacy_group(f)
+            assert group.name == ("/model_weights" if "model_weights" in f else "/"), name
+        assert weights_layout(path) == by_path, name

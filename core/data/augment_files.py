@@ -18,6 +18,7 @@ from typing import Any
 import albumentations as A
 import numpy as np
 
+from core.albumentations_json import is_albumentations_file
 from core.config import AugmentConfig, StudioConfig, TransformConfig
 from core.data.augment import OWN_PARAMS, build_compose, code_params, transform_class
 from core.errors import ConfigError
@@ -58,7 +59,7 @@ def _read_augment_file(path: Path) -> AugmentConfig:
                                                 "(A.save(..., data_format='json'))")
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a JSON object")
-    if isinstance(data.get("transform"), dict):
+    if is_albumentations_file(data):
         try:
             return from_albumentations_dict(data, str(path))
         except ConfigError:

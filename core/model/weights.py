@@ -17,6 +17,7 @@ from core.model.backbones import BackboneSpec, get_backbone, resolve_image_size
 from core.errors import WeightsError
 from core.events import CancelToken, Listener
 from core.model.imagenet_download import ensure_imagenet_weights
+from core.model.weights_only import KERAS3, UNKNOWN, keras3_name, legacy_group, open_layout
 
 
 def weights_file_there(path: str | os.PathLike) -> Path:
@@ -152,13 +153,14 @@ def _attr_list(obj, name: str) -> list[str]:
 
 def _compare_legacy(f, backbone, spec: BackboneSpec) -> str:
     """Compare a legacy Keras .h5 file (loaded by layer order) with the backbone."""
-    group = f["model_weights"] if "model_weights" in f else f
-    if "layer_names" not in group.attrs:
-        if "layers" in f:  # saved by Keras 3 under a legacy name
-            return _keras3_named_h5(f, backbone, spec)
+    layout = open_layout(f)
+    if layout == KERAS3:  # saved by Keras 3 under a legacy name
+        return _keras3_named_h5(f, backbone, spec)
+    if layout == UNKNOWN:
         return _Whole("holds no Keras weights (neither tf.keras 2's layer list nor Keras 3's "
                       "'layers'): choose a file written by save_weights, a .weights.h5 of "
                       f"{spec.name} (or a legacy .h5 of it), or use the ImageNet weights")
+    group = legacy_group(f)
     saved = []
     for lname in _attr_list(group, "layer_names"):
         wnames = _attr_list(group[lname], "weight_names")
@@ -214,8 +216,6 @@ def _with_top(spec: BackboneSpec, extra: list[str]) -> _Whole:
 def _keras3_named_h5(f, backbone, spec: BackboneSpec) -> _Whole:
     """A Keras 3 weights file named .h5: Keras reads that layout only as .weights.h5 (it was
     called "another model's weights" after the advice to rename it, a review)."""
-    from core.model.weights_only import keras3_name
-
     problem = _compare_keras3(f, backbone, spec)
     rename = f"rename it to {keras3_name(f.filename)} and choose that file"
     if isinstance(problem, _Whole):

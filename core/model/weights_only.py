@@ -26,14 +26,23 @@ def weights_layout(path: str | Path) -> str:
         if not h5py.is_hdf5(str(path)):
             return ""
         with h5py.File(path, "r") as f:
-            if "model_config" in f.attrs:
-                return ""
-            group = f["model_weights"] if "model_weights" in f else f
-            if "layer_names" in group.attrs:
-                return LEGACY
-            return KERAS3 if "layers" in f else UNKNOWN
+            return "" if "model_config" in f.attrs else open_layout(f)
     except (OSError, KeyError, TypeError, ValueError):
         return ""  # unreadable: the loader's own message says why
+
+
+def open_layout(f) -> str:
+    """The weights layout of an open h5py file, its model config aside: :data:`LEGACY`,
+    :data:`KERAS3` or :data:`UNKNOWN`."""
+    if "layer_names" in legacy_group(f).attrs:
+        return LEGACY
+    return KERAS3 if "layers" in f else UNKNOWN
+
+
+def legacy_group(f):
+    """Where tf.keras 2 keeps the layer list: "model_weights" in a whole model's file, the
+    file itself in save_weights'."""
+    return f["model_weights"] if "model_weights" in f else f
 
 
 def keras3_name(path: str | Path) -> str:

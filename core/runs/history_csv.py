@@ -1,8 +1,8 @@
 """history.csv: one row per finished epoch, read and written in one place.
 
 A row that does not parse (cut short by a crash, edited by hand) is a
-:class:`~core.errors.UserError` naming the file and line: a bare TypeError from
-one run's file emptied the whole Runs list.
+:class:`DamagedHistoryError` (a :class:`~core.errors.UserError`) naming the file and
+line: a bare TypeError from one run's file emptied the whole Runs list.
 """
 
 from __future__ import annotations
@@ -29,10 +29,23 @@ def read_history(path: Path) -> list[dict]:
             try:
                 rows.append(_history_row(row))
             except (TypeError, ValueError) as exc:
-                raise UserError(f"{path}, line {reader.line_num}: not a history row as the app "
-                                f"writes it ({exc}); put the file back from a copy of the run, "
-                                "or delete that line") from None
+                raise DamagedHistoryError(f"{path}, line {reader.line_num}: not a history row "
+                                          f"as the app writes it ({exc})") from None
     return rows
+
+
+class DamagedHistoryError(UserError):
+    """A history.csv row that does not parse.  ``damage`` says which file and line and why;
+    the message adds what the user can do, for a caller that mends the file itself to leave
+    out (a resume writes it again from its checkpoint)."""
+
+    def __init__(self, damage: str) -> None:
+        super().__init__(f"{damage}; put the file back from a copy of the run, or delete that "
+                         "line")
+        self.damage = damage
+
+    def __reduce__(self):  # pickled (a worker process's error) as it was made
+        return type(self), (self.damage,)
 
 
 def history_text(rows: list[dict]) -> str:

@@ -44,10 +44,10 @@ def require_in_place(path: str | os.PathLike, identity: Identity, epochs_saved: 
     """Raise :class:`RunFolderMoved` when the run folder moved since ``identity``."""
     if still_in_place(path, identity):
         return
-    from core.shown import plural
+    from core.shown import plural, verb
 
     saved = (f"the {plural(epochs_saved, 'epoch')} before it "
-             f"{'is' if epochs_saved == 1 else 'are'} saved in the folder where it is now"
+             f"{verb(epochs_saved, 'is')} saved in the folder where it is now"
              if epochs_saved > 0 else "no epoch had ended yet")
     raise RunFolderMoved(
         f"{Path(path)}: the run folder was renamed, moved or removed while training (or its "

@@ -22,6 +22,7 @@ from core.errors import ModelFileError
 from core.events import Log, emit
 from core.fsutil import atomic_dir, atomic_file
 from core.runs.folder import Checkpoint, RunFolder
+from core.runs.history_csv import DamagedHistoryError
 from core.train.loop_state import LoopState
 
 
@@ -218,15 +219,13 @@ def rewrite_damaged_history(run: RunFolder, state: LoopState, listener=None) -> 
     finished epochs, and that is said once.  The resume rewrote it without a word at its
     next epoch, after the run list had printed a logger line asking the user to repair
     the file by hand (a review)."""
-    from core.errors import UserError
-
     if not state.history:
         return
     try:
         run.history()
         return
-    except UserError as exc:
-        damaged = str(exc).split("; put the file back")[0]
+    except DamagedHistoryError as exc:
+        damaged = exc.damage
     run.write_history(state.history)
     emit(listener, Log(f"{damaged}: it is written again from the checkpoint's record of the "
                        f"{len(state.history)} finished epoch"

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QHBoxL
 
 from core.appdirs import sample_dataset_dir
 from core.path_names import same_path
+from core.shown import plural, verb
 from gui.keys import key_text
 from gui.pages.base import Page
 from gui.state import touches
@@ -325,7 +326,7 @@ class DataPage(Page):
         if not report.usable:
             self.show_error(f"This folder cannot be used yet: {report.unusable_reason}")
         elif skipped:
-            self.show_info(f"{skipped} file{'s were' if skipped != 1 else ' was'} skipped; see "
+            self.show_info(f"{plural(skipped, 'file')} {verb(skipped, 'was')} skipped; see "
                            "the Problems tab. Training uses the other images.")
 
     def _show_class(self, name: str) -> None:

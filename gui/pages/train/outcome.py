@@ -146,10 +146,10 @@ def resume_tip(elsewhere: str) -> str:
 
 def left_out_text(added: int) -> str:
     """The images a resume leaves out, and how to use them (the start and end banners)."""
-    from core.shown import plural
+    from core.shown import plural, verb
 
     return (f"{plural(added, 'image')} added to the data folder since this run started "
-            f"{'is' if added == 1 else 'are'} not in it: to use {'it' if added == 1 else 'them'}"
+            f"{verb(added, 'is')} not in it: to use {'it' if added == 1 else 'them'}"
             ", Fine-tune from this run on the Sort step (or start a new run).")
 
 
