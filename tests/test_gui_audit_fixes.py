@@ -9,6 +9,7 @@ import types
 import numpy as np
 import pytest
 from PIL import Image
+from PySide6.QtCore import QItemSelectionModel
 
 from core.audit.fixes import JOURNAL_NAME, FixJournal
 from core.audit.result import AuditResult, DuplicateGroup
@@ -231,3 +232,25 @@ def test_an_undo_that_finds_its_file_put_back_by_hand_says_so(qtbot, folder, vie
                          "that change (put back by hand?). The next Undo takes back the "
                          "change before it.")
     assert view.pending_undo == 1 and (root / "_set_aside/cat/c0.png").is_file()
+
+
+def test_the_move_button_says_where_several_selected_images_go(qtbot, folder, view):
+    """A review: with four suspects selected the button still read "Move to sky (M)" (the
+    last single selection's words) while it moved each to the class it looks like."""
+    root, paths = folder
+    panel = view.labels_panel
+    view.sections.setEnabled(True)  # as after a check
+    panel.set_findings([Finding(paths[0], "cat", "dog", 0.9), Finding(paths[1], "cat", "dog", 0.8),
+                        Finding(paths[4], "dog", "cat", 0.7)], "")
+    panel.select_row(2)
+    assert panel.move_button.text() == "Move to cat (M)"
+    panel.grid.selectAll()
+    assert panel.move_button.text() == "Move each to the class it looks like (M)"
+    with qtbot.waitSignal(panel.decided) as sig:
+        panel.move_button.click()
+    assert sig.args[0] == [(paths[0], "move", "dog"), (paths[1], "move", "dog"),
+                           (paths[4], "move", "cat")]
+    panel.select_row(0)
+    panel.grid.selectionModel().select(panel.model.index(1), QItemSelectionModel.Select)
+    assert panel.move_button.text() == "Move to dog (M)"
+    assert panel.move_button.shortcut().toString() == "M"
