@@ -254,3 +254,21 @@ def test_the_move_button_says_where_several_selected_images_go(qtbot, folder, vi
     panel.grid.selectionModel().select(panel.model.index(1), QItemSelectionModel.Select)
     assert panel.move_button.text() == "Move to dog (M)"
     assert panel.move_button.shortcut().toString() == "M"
+
+
+def test_a_suspect_with_a_copy_in_another_class_says_so(qtbot, folder, view):
+    """A review: the CLI said "(a copy of it is in another class)", the window only "91 %
+    likely wrong", though such a suspect is listed whatever its score."""
+    from core.audit.result import LabelIssue
+
+    root, paths = folder
+    outcome = _outcome(root, paths, groups=[(paths[0], paths[4])])
+    outcome.result.label_issues = [LabelIssue(paths[0], "cat", "dog", 0.31, conflict=True),
+                                   LabelIssue(paths[1], "cat", "dog", 0.9)]
+    view._on_checked(outcome)
+    panel = view.labels_panel
+    panel.select_row(0)
+    assert panel.info.text().endswith("31% likely wrong; a copy of it is in another class.")
+    panel.select_row(1)
+    assert panel.info.text().endswith("90% likely wrong.")
+    assert "(a copy of it is in another class)" in outcome.result.to_text()

@@ -28,6 +28,12 @@ class LabelIssue:
     score: float            # probability the given class is wrong (0..1)
     conflict: bool = False  # a near-copy of it is filed under another class
 
+    @property
+    def why(self) -> str:
+        """Why it is listed beyond its score ("" for none): a suspect with a copy filed
+        under another class is listed whatever its score, in the window as in the CLI."""
+        return "a copy of it is in another class" if self.conflict else ""
+
 
 @dataclass(frozen=True)
 class Outlier:
@@ -125,7 +131,7 @@ class AuditResult:
                     else ")")]
         lines.append(f"Likely wrong labels: {len(self.label_issues)}")
         for i in self.label_issues[:limit]:
-            why = " (a copy of it is in another class)" if i.conflict else ""
+            why = f" ({i.why})" if i.why else ""
             lines.append(f"  {rel(i.path)}: filed as {shown(i.given)}, looks like "
                          f"{shown(i.suggested)} "
                          f"({i.score:.0%}){why}")

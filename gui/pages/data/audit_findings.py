@@ -39,6 +39,7 @@ class Finding:
     suggested: str = ""
     score: float = 0.0
     caption: str = ""
+    why: str = ""  # a reason beyond the score ("a copy of it is in another class")
 
 
 def grid_view(model: ThumbnailModel, name: str, wrap: bool = True) -> QListView:
@@ -307,7 +308,8 @@ class FindingsPanel(QWidget):
         done = self.model.mark(f.path)
         given, suggested = html.escape(f.given), html.escape(f.suggested)
         self.info.setText(f"Filed under <b>{given}</b>, looks like <b>{suggested}</b>: "
-                          f"{f.score:.0%} likely wrong."
+                          f"{f.score:.0%} likely wrong"
+                          + (f"; {html.escape(f.why)}." if f.why else ".")
                           + (f" <b>{html.escape(done)}</b>" if done else ""))
         self.info.setToolTip(plain_tip(f.path))
         self.preview.show_examples("", [f.path])

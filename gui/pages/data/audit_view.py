@@ -271,7 +271,7 @@ class AuditView(FixMarks, QWidget):
         self._typical = typical_images(r)
         self.labels_panel.set_findings(
             [Finding(i.path, i.given, i.suggested, i.score,
-                     f"{i.given} → {i.suggested}") for i in r.label_issues],
+                     f"{i.given} → {i.suggested}", i.why) for i in r.label_issues],
             "No likely wrong labels." + (" " + " ".join(r.notes) if r.notes else ""),
             self.examples, root=self.root)
         self.groups_panel.set_groups(r.near_duplicates, self.root, "No near-copies found.")
