@@ -272,3 +272,40 @@ def test_a_suspect_with_a_copy_in_another_class_says_so(qtbot, folder, view):
     panel.select_row(1)
     assert panel.info.text().endswith("90% likely wrong.")
     assert "(a copy of it is in another class)" in outcome.result.to_text()
+
+
+def test_a_group_kept_whole_is_listed_as_kept_by_the_next_check(qtbot, folder, view):
+    """A review: "Keep all" was forgotten by the next check, which asked about the same
+    near-copies again.  It is remembered like a kept image: listed last, marked kept, asked
+    again when a copy changes; one copy may still be kept alone."""
+    from core.audit.kept import kept_paths
+    from gui.pages.data.audit_groups import KEPT_ALL
+
+    root, paths = folder
+    groups = [(paths[0], paths[1]), (paths[2], paths[3])]
+    view._on_checked(_outcome(root, paths, groups))
+    panel = view.groups_panel
+    panel.list.setCurrentRow(0)
+    panel.keep_all_button.click()
+    assert panel.done == {0: KEPT_ALL} and panel.list.currentRow() == 1
+    assert kept_paths(str(root), "groups") == {paths[0], paths[1]}
+
+    view._on_checked(_outcome(root, paths, groups))  # the next check (or after a restart)
+    assert [list(g.paths) for g in panel.groups] == [list(groups[1]), list(groups[0])]
+    assert panel.done == {1: KEPT_ALL} and panel.list.currentRow() == 0
+    assert KEPT_ALL in panel.list.item(1).text()
+    panel.list.setCurrentRow(1)
+    assert not panel.keep_all_button.isEnabled() and panel.keep_one_button.isEnabled()
+    with qtbot.waitSignal(panel.decided) as sig:
+        panel.keep_one_button.click()
+    assert sig.args[0] == [(paths[1], "set_aside", "")]
+    _settle(qtbot, view)
+    assert panel.done[1].startswith("✓ kept one")
+
+    st = os.stat(paths[2])
+    os.utime(paths[2], ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    panel.list.setCurrentRow(0)
+    panel.keep_all_button.click()
+    os.utime(paths[2], ns=(st.st_atime_ns, st.st_mtime_ns + 2 * 10**9))  # changed since
+    view._on_checked(_outcome(root, paths[:1] + paths[2:], groups[1:]))
+    assert panel.done == {}

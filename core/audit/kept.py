@@ -18,8 +18,9 @@ from typing import Iterable, Optional
 from core.appdirs import data_dir
 from core.fsutil import atomic_write_text
 
-#: What an image was kept as: the tabs of the check that keep images.
-KINDS = ("labels", "outliers")
+#: What an image was kept as: the tabs of the check that keep images ("groups": a member of
+#: a near-copy group kept whole, "Keep all").
+KINDS = ("labels", "outliers", "groups")
 
 
 def kept_file(root: str) -> Path:

@@ -91,6 +91,7 @@ class AuditView(FixMarks, QWidget):
         for panel in (self.labels_panel, self.outliers_panel):  # K remembered, or why not
             panel.decided.connect(lambda d: self.apply(d, -1))
             panel.problem.connect(lambda text: self.message.emit(text, "error"))
+        self.groups_panel.problem.connect(lambda text: self.message.emit(text, "error"))
         self.groups_panel.decided.connect(
             lambda d: self.apply(d, self.groups_panel.list.currentRow()))
         self.sections.setEnabled(False)
