@@ -58,7 +58,7 @@ def test_audit_json_schema_findings_and_the_store(tmp_path, tiny_weights, capsys
 
     assert main(args[:-1]) == 0  # the text summary, from the store this time
     text = capsys.readouterr().out
-    assert "Near-duplicate groups: 3" in text and "computed for 0" in text
+    assert "Near-copy groups: 3 (1 across classes)" in text and "computed for 0" in text
 
 
 def test_a_folder_with_nothing_to_audit_says_why_and_exits_2(tmp_path, tiny_weights, capsys):

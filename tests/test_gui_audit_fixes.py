@@ -309,3 +309,17 @@ def test_a_group_kept_whole_is_listed_as_kept_by_the_next_check(qtbot, folder, v
     os.utime(paths[2], ns=(st.st_atime_ns, st.st_mtime_ns + 2 * 10**9))  # changed since
     view._on_checked(_outcome(root, paths[:1] + paths[2:], groups[1:]))
     assert panel.done == {}
+
+
+def test_the_window_and_the_cli_name_the_near_copy_groups_alike(folder):
+    """A review: the CLI said "Near-duplicate groups: 2 (1 spanning classes)" and "(0
+    spanning classes)" where the window and README say near-copy groups, across classes."""
+    from gui.pages.data.audit_findings import summary_text
+
+    root, paths = folder
+    result = _outcome(root, paths, [(paths[0], paths[1])]).result
+    assert "1 near-copy group(s), " in summary_text(result)
+    assert "Near-copy groups: 1\n" in result.to_text()
+    result.near_duplicates.append(DuplicateGroup([paths[2], paths[4]], ["cat", "dog"], False))
+    assert "2 near-copy group(s) (1 across classes)" in summary_text(result)
+    assert "Near-copy groups: 2 (1 across classes)\n" in result.to_text()

@@ -136,8 +136,8 @@ class AuditResult:
                          f"{shown(i.suggested)} "
                          f"({i.score:.0%}){why}")
         _more(lines, len(self.label_issues), limit)
-        lines.append(f"Near-duplicate groups: {len(self.near_duplicates)} "
-                     f"({cross} spanning classes)")
+        lines.append(f"Near-copy groups: {len(self.near_duplicates)}"  # the window's words
+                     + (f" ({cross} across classes)" if cross else ""))
         for g in self.near_duplicates[:limit]:
             lines.append("  " + ", ".join(rel(p) for p in g.paths)
                          + (" [exact copies]" if g.exact else ""))
