@@ -105,3 +105,27 @@ def test_random_weights_say_nothing_is_kept_and_no_rest_was_known(tmp_path, monk
     assert "known already" not in all_new.to_text()
     all_new.features_computed = 1
     assert "(features computed for 1, the rest known already)" in all_new.to_text()
+
+
+def test_the_summary_says_which_images_training_leaves_out(tmp_path, tiny_weights, capsys):
+    """A review: the Data page said "24 images · 5 files skipped" and the check "26 images
+    … 3 unreadable file(s) skipped" for one folder: the check counts the byte copies the scan
+    leaves out (filed under two classes) and did not say so."""
+    from core.data.dataset import scan_dataset
+    from gui.pages.data.audit_findings import summary_text
+    from core.audit.audit import run_audit
+    from core.features.extract import FeatureModel
+    from core.features.store import FeatureStore
+
+    data = tmp_path / "data"
+    _folder(data)
+    shutil.copyfile(data / "dark/dark_00.png", data / "bright/dark_00 again.png")
+    used = len(scan_dataset(data).records)
+    result = run_audit(data, FeatureModel("MobileNetV3Small", tiny_weights, 32),
+                       store=FeatureStore(tmp_path / "store"))
+    assert result.left_out == len(result.paths) - used == 3  # exact copy.png, both dark_00
+    note = "(3 of them copies that training leaves out)"
+    assert f"{len(result.paths)} images {note}: " in summary_text(result)
+    assert f"{len(result.paths)} images {note}, 2 classes" in result.to_text()
+    result.left_out = 1
+    assert "images (one of them a copy that training leaves out), " in result.to_text()

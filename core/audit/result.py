@@ -86,7 +86,18 @@ class AuditResult:
     image_classes: list[str] = field(default_factory=list)  # class of each path
     vectors: Optional[np.ndarray] = None                   # (n, d) float16 features
     features_computed: int = 0
+    #: Of ``paths``, the byte copies the scan leaves out of training (the same picture filed
+    #: twice), which the Data page does not count as images: the summaries say so.
+    left_out: int = 0
     timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def left_out_note(self) -> str:
+        """" (2 of them copies that training leaves out)", or "" without such copies."""
+        if self.left_out == 1:
+            return " (one of them a copy that training leaves out)"
+        return f" ({self.left_out} of them copies that training leaves out)" \
+            if self.left_out else ""
 
     def relpath(self, path: str) -> str:
         try:
@@ -125,7 +136,8 @@ class AuditResult:
 
         cross = sum(1 for g in self.near_duplicates if g.cross_class)
         n_classes = len(set(self.image_classes) | set(self.classes))  # left-out copies' too
-        lines = [f"Audit of {shown(self.root)}: {len(self.paths)} images, {n_classes} classes "
+        lines = [f"Audit of {shown(self.root)}: {len(self.paths)} images{self.left_out_note}, "
+                 f"{n_classes} classes "
                  f"(features computed for {self.features_computed}"
                  + (", the rest known already)" if self.features_computed < len(self.paths)
                     else ")")]

@@ -343,7 +343,8 @@ def typical_images(result) -> dict[str, list[str]]:
 
 def summary_text(r) -> str:
     cross = sum(1 for g in r.near_duplicates if g.cross_class)
-    text = (f"{len(r.paths)} images: {len(r.label_issues)} likely wrong label(s), "
+    text = (f"{len(r.paths)} images{r.left_out_note}: {len(r.label_issues)} likely wrong "
+            f"label(s), "
             f"{len(r.near_duplicates)} near-copy group(s)"
             + (f" ({cross} across classes)" if cross else "")
             + f", {len(r.outliers)} outlier(s).")
