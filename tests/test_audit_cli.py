@@ -129,3 +129,33 @@ def test_the_summary_says_which_images_training_leaves_out(tmp_path, tiny_weight
     assert f"{len(result.paths)} images {note}, 2 classes" in result.to_text()
     result.left_out = 1
     assert "images (one of them a copy that training leaves out), " in result.to_text()
+
+
+def test_images_kept_in_the_window_are_listed_last_and_marked(tmp_path, tiny_weights, capsys):
+    """A review: after K in the window, ``audit`` listed the kept image first again, as a
+    fresh suspect, where the window lists it last, marked kept."""
+    from core.audit.kept import remember_kept
+
+    data = tmp_path / "data"
+    _folder(data)
+    args = ["audit", str(data), "--backbone", "MobileNetV3Small", "--weights", tiny_weights,
+            "--image-size", "32"]
+    first = "bright/dark_05.png"  # the planted wrong label, listed first or second
+    remember_kept(str(data), "labels", [str(data / first)])
+    remember_kept(str(data), "groups", [str(data / p) for p in ("bright/bright_00.png",
+                                                                "bright/copy flipped.png")])
+    assert main(args) == 0
+    lines = capsys.readouterr().out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Likely wrong labels"))
+    assert lines[start].endswith(" (1 kept before)")
+    suspects = []
+    for line in lines[start + 1:]:
+        if not line.startswith("  "):
+            break
+        suspects.append(line)
+    assert len(suspects) >= 2
+    assert suspects[-1].startswith(f"  {first}: ") and suspects[-1].endswith(" [kept]")
+    assert not any(s.endswith("[kept]") for s in suspects[:-1])
+    start = next(i for i, line in enumerate(lines) if line.startswith("Near-copy groups"))
+    assert lines[start].endswith(" (1 kept before)")
+    assert "bright/copy flipped.png" in lines[start + 3] and lines[start + 3].endswith("[kept all]")

@@ -59,6 +59,13 @@ def kept_paths(root: str, kind: str) -> set[str]:
     return out
 
 
+def kept_sets(root: str) -> dict[str, set[str]]:
+    """Every kind's kept images of ``root``, unchanged since, as absolute normalised paths
+    (what ``audit``'s summary marks kept, as the window does)."""
+    return {kind: {os.path.normpath(os.path.abspath(p)) for p in kept_paths(root, kind)}
+            for kind in KINDS}
+
+
 def remember_kept(root: str, kind: str, paths: Iterable[str]) -> None:
     """Add ``paths`` (images under ``root``) to those kept as ``kind``; an OSError says why
     the record could not be written."""
