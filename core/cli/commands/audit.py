@@ -6,8 +6,8 @@ so a second audit of the same folder computes only new or changed images
 ``label_issues`` (likeliest first: path, given, suggested, score),
 ``near_duplicates`` (groups of paths) and ``outliers`` (path, score), paths
 relative to DATA_DIR with "/"; the text summary lists the images and groups kept in
-the window (:mod:`core.audit.kept`) after the others, marked.  ``--undo`` reverses the last batch of fixes
-made in DATA_DIR (from the window), using the folder's journal.
+the window (:mod:`core.audit.kept`) after the others, marked.  ``--undo`` reverses the
+last batch of fixes made in DATA_DIR (from the window), using the folder's journal.
 Ctrl+C stops cleanly; the features computed so far are kept (with ``--weights none``
 none are: random features are never stored).
 """
