@@ -58,7 +58,7 @@ def test_audit_json_schema_findings_and_the_store(tmp_path, tiny_weights, capsys
 
     assert main(args[:-1]) == 0  # the text summary, from the store this time
     text = capsys.readouterr().out
-    assert "Near-duplicate groups: 3" in text and "computed for 0" in text
+    assert "Near-copy groups: 3 (1 across classes)" in text and "computed for 0" in text
 
 
 def test_a_folder_with_nothing_to_audit_says_why_and_exits_2(tmp_path, tiny_weights, capsys):
@@ -105,3 +105,57 @@ def test_random_weights_say_nothing_is_kept_and_no_rest_was_known(tmp_path, monk
     assert "known already" not in all_new.to_text()
     all_new.features_computed = 1
     assert "(features computed for 1, the rest known already)" in all_new.to_text()
+
+
+def test_the_summary_says_which_images_training_leaves_out(tmp_path, tiny_weights, capsys):
+    """A review: the Data page said "24 images · 5 files skipped" and the check "26 images
+    … 3 unreadable file(s) skipped" for one folder: the check counts the byte copies the scan
+    leaves out (filed under two classes) and did not say so."""
+    from core.data.dataset import scan_dataset
+    from gui.pages.data.audit_findings import summary_text
+    from core.audit.audit import run_audit
+    from core.features.extract import FeatureModel
+    from core.features.store import FeatureStore
+
+    data = tmp_path / "data"
+    _folder(data)
+    shutil.copyfile(data / "dark/dark_00.png", data / "bright/dark_00 again.png")
+    used = len(scan_dataset(data).records)
+    result = run_audit(data, FeatureModel("MobileNetV3Small", tiny_weights, 32),
+                       store=FeatureStore(tmp_path / "store"))
+    assert result.left_out == len(result.paths) - used == 3  # exact copy.png, both dark_00
+    note = "(3 of them copies that training leaves out)"
+    assert f"{len(result.paths)} images {note}: " in summary_text(result)
+    assert f"{len(result.paths)} images {note}, 2 classes" in result.to_text()
+    result.left_out = 1
+    assert "images (one of them a copy that training leaves out), " in result.to_text()
+
+
+def test_images_kept_in_the_window_are_listed_last_and_marked(tmp_path, tiny_weights, capsys):
+    """A review: after K in the window, ``audit`` listed the kept image first again, as a
+    fresh suspect, where the window lists it last, marked kept."""
+    from core.audit.kept import remember_kept
+
+    data = tmp_path / "data"
+    _folder(data)
+    args = ["audit", str(data), "--backbone", "MobileNetV3Small", "--weights", tiny_weights,
+            "--image-size", "32"]
+    first = "bright/dark_05.png"  # the planted wrong label, listed first or second
+    remember_kept(str(data), "labels", [str(data / first)])
+    remember_kept(str(data), "groups", [str(data / p) for p in ("bright/bright_00.png",
+                                                                "bright/copy flipped.png")])
+    assert main(args) == 0
+    lines = capsys.readouterr().out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Likely wrong labels"))
+    assert lines[start].endswith(" (1 kept before)")
+    suspects = []
+    for line in lines[start + 1:]:
+        if not line.startswith("  "):
+            break
+        suspects.append(line)
+    assert len(suspects) >= 2
+    assert suspects[-1].startswith(f"  {first}: ") and suspects[-1].endswith(" [kept]")
+    assert not any(s.endswith("[kept]") for s in suspects[:-1])
+    start = next(i for i, line in enumerate(lines) if line.startswith("Near-copy groups"))
+    assert lines[start].endswith(" (1 kept before)")
+    assert "bright/copy flipped.png" in lines[start + 3] and lines[start + 3].endswith("[kept all]")

@@ -389,3 +389,24 @@ def test_a_folder_changed_by_hand_since_the_check_is_said_so(qtbot, window, page
     assert view.status.text() == ("The folder changed since this check (1 image(s) added, 1 "
                                   "gone): these findings may be out of date. Press Check data "
                                   "again.")
+
+
+def test_no_fix_or_undo_while_a_check_runs(qtbot, page, tmp_path):
+    """A review: a suspect moved (M) while "Check data" ran again came back unmarked in the
+    new findings, its file gone, and the app's own fix was "changed since this check"."""
+    view, _ = _check(qtbot, page)
+    panel = view.labels_panel
+    panel.select_row(0)
+    with qtbot.waitSignal(page.scan_finished, timeout=60000):
+        panel.aside_button.click()
+    qtbot.waitUntil(lambda: view.undo_button.isEnabled(), timeout=20000)
+    with qtbot.waitSignal(view.checked, timeout=60000):
+        assert view.start_check()
+        assert not view.sections.isEnabled() and not view.undo_button.isEnabled()
+        assert not panel.aside_button.isEnabled()  # nor its key S
+    qtbot.waitUntil(lambda: view.job is None and view.undo_button.isEnabled(), timeout=20000)
+    assert view.sections.isEnabled()
+    assert view.start_check()
+    view.cancel_button.click()
+    qtbot.waitUntil(lambda: view.job is None and view.undo_button.isEnabled(), timeout=30000)
+    assert view.sections.isEnabled() == (view.outcome is not None)

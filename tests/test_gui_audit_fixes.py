@@ -9,6 +9,7 @@ import types
 import numpy as np
 import pytest
 from PIL import Image
+from PySide6.QtCore import QItemSelectionModel
 
 from core.audit.fixes import JOURNAL_NAME, FixJournal
 from core.audit.result import AuditResult, DuplicateGroup
@@ -231,3 +232,94 @@ def test_an_undo_that_finds_its_file_put_back_by_hand_says_so(qtbot, folder, vie
                          "that change (put back by hand?). The next Undo takes back the "
                          "change before it.")
     assert view.pending_undo == 1 and (root / "_set_aside/cat/c0.png").is_file()
+
+
+def test_the_move_button_says_where_several_selected_images_go(qtbot, folder, view):
+    """A review: with four suspects selected the button still read "Move to sky (M)" (the
+    last single selection's words) while it moved each to the class it looks like."""
+    root, paths = folder
+    panel = view.labels_panel
+    view.sections.setEnabled(True)  # as after a check
+    panel.set_findings([Finding(paths[0], "cat", "dog", 0.9), Finding(paths[1], "cat", "dog", 0.8),
+                        Finding(paths[4], "dog", "cat", 0.7)], "")
+    panel.select_row(2)
+    assert panel.move_button.text() == "Move to cat (M)"
+    panel.grid.selectAll()
+    assert panel.move_button.text() == "Move each to the class it looks like (M)"
+    with qtbot.waitSignal(panel.decided) as sig:
+        panel.move_button.click()
+    assert sig.args[0] == [(paths[0], "move", "dog"), (paths[1], "move", "dog"),
+                           (paths[4], "move", "cat")]
+    panel.select_row(0)
+    panel.grid.selectionModel().select(panel.model.index(1), QItemSelectionModel.Select)
+    assert panel.move_button.text() == "Move to dog (M)"
+    assert panel.move_button.shortcut().toString() == "M"
+
+
+def test_a_suspect_with_a_copy_in_another_class_says_so(qtbot, folder, view):
+    """A review: the CLI said "(a copy of it is in another class)", the window only "91 %
+    likely wrong", though such a suspect is listed whatever its score."""
+    from core.audit.result import LabelIssue
+
+    root, paths = folder
+    outcome = _outcome(root, paths, groups=[(paths[0], paths[4])])
+    outcome.result.label_issues = [LabelIssue(paths[0], "cat", "dog", 0.31, conflict=True),
+                                   LabelIssue(paths[1], "cat", "dog", 0.9)]
+    view._on_checked(outcome)
+    panel = view.labels_panel
+    panel.select_row(0)
+    assert panel.info.text().endswith("31% likely wrong; a copy of it is in another class.")
+    panel.select_row(1)
+    assert panel.info.text().endswith("90% likely wrong.")
+    assert "(a copy of it is in another class)" in outcome.result.to_text()
+
+
+def test_a_group_kept_whole_is_listed_as_kept_by_the_next_check(qtbot, folder, view):
+    """A review: "Keep all" was forgotten by the next check, which asked about the same
+    near-copies again.  It is remembered like a kept image: listed last, marked kept, asked
+    again when a copy changes; one copy may still be kept alone."""
+    from core.audit.kept import kept_paths
+    from gui.pages.data.audit_groups import KEPT_ALL
+
+    root, paths = folder
+    groups = [(paths[0], paths[1]), (paths[2], paths[3])]
+    view._on_checked(_outcome(root, paths, groups))
+    panel = view.groups_panel
+    panel.list.setCurrentRow(0)
+    panel.keep_all_button.click()
+    assert panel.done == {0: KEPT_ALL} and panel.list.currentRow() == 1
+    assert kept_paths(str(root), "groups") == {paths[0], paths[1]}
+
+    view._on_checked(_outcome(root, paths, groups))  # the next check (or after a restart)
+    assert [list(g.paths) for g in panel.groups] == [list(groups[1]), list(groups[0])]
+    assert panel.done == {1: KEPT_ALL} and panel.list.currentRow() == 0
+    assert KEPT_ALL in panel.list.item(1).text()
+    panel.list.setCurrentRow(1)
+    assert not panel.keep_all_button.isEnabled() and panel.keep_one_button.isEnabled()
+    with qtbot.waitSignal(panel.decided) as sig:
+        panel.keep_one_button.click()
+    assert sig.args[0] == [(paths[1], "set_aside", "")]
+    _settle(qtbot, view)
+    assert panel.done[1].startswith("✓ kept one")
+
+    st = os.stat(paths[2])
+    os.utime(paths[2], ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    panel.list.setCurrentRow(0)
+    panel.keep_all_button.click()
+    os.utime(paths[2], ns=(st.st_atime_ns, st.st_mtime_ns + 2 * 10**9))  # changed since
+    view._on_checked(_outcome(root, paths[:1] + paths[2:], groups[1:]))
+    assert panel.done == {}
+
+
+def test_the_window_and_the_cli_name_the_near_copy_groups_alike(folder):
+    """A review: the CLI said "Near-duplicate groups: 2 (1 spanning classes)" and "(0
+    spanning classes)" where the window and README say near-copy groups, across classes."""
+    from gui.pages.data.audit_findings import summary_text
+
+    root, paths = folder
+    result = _outcome(root, paths, [(paths[0], paths[1])]).result
+    assert "1 near-copy group(s), " in summary_text(result)
+    assert "Near-copy groups: 1\n" in result.to_text()
+    result.near_duplicates.append(DuplicateGroup([paths[2], paths[4]], ["cat", "dog"], False))
+    assert "2 near-copy group(s) (1 across classes)" in summary_text(result)
+    assert "Near-copy groups: 2 (1 across classes)\n" in result.to_text()

@@ -71,6 +71,8 @@ def run_audit(data_dir: PathLike, model: Optional[FeatureModel] = None, *,
                          image_classes=[by_path[p].class_name for p in emb.paths],
                          vectors=emb.vectors, features_computed=emb.computed,
                          stamps=dict(zip(emb.paths, emb.stamps)))
+    copies = {r.path for r in report.copies}
+    result.left_out = sum(1 for p in emb.paths if p in copies)
     if model.random_weights:
         result.notes.append(RANDOM_WEIGHTS_NOTE)
     clock.stage("duplicates")

@@ -18,8 +18,9 @@ from typing import Iterable, Optional
 from core.appdirs import data_dir
 from core.fsutil import atomic_write_text
 
-#: What an image was kept as: the tabs of the check that keep images.
-KINDS = ("labels", "outliers")
+#: What an image was kept as: the tabs of the check that keep images ("groups": a member of
+#: a near-copy group kept whole, "Keep all").
+KINDS = ("labels", "outliers", "groups")
 
 
 def kept_file(root: str) -> Path:
@@ -56,6 +57,13 @@ def kept_paths(root: str, kind: str) -> set[str]:
         if _stamp(path) == stamp:
             out.add(path)
     return out
+
+
+def kept_sets(root: str) -> dict[str, set[str]]:
+    """Every kind's kept images of ``root``, unchanged since, as absolute normalised paths
+    (what ``audit``'s summary marks kept, as the window does)."""
+    return {kind: {os.path.normpath(os.path.abspath(p)) for p in kept_paths(root, kind)}
+            for kind in KINDS}
 
 
 def remember_kept(root: str, kind: str, paths: Iterable[str]) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterable, Mapping, Optional
 
 import numpy as np
 
@@ -27,6 +27,12 @@ class LabelIssue:
     suggested: str
     score: float            # probability the given class is wrong (0..1)
     conflict: bool = False  # a near-copy of it is filed under another class
+
+    @property
+    def why(self) -> str:
+        """Why it is listed beyond its score ("" for none): a suspect with a copy filed
+        under another class is listed whatever its score, in the window as in the CLI."""
+        return "a copy of it is in another class" if self.conflict else ""
 
 
 @dataclass(frozen=True)
@@ -80,7 +86,18 @@ class AuditResult:
     image_classes: list[str] = field(default_factory=list)  # class of each path
     vectors: Optional[np.ndarray] = None                   # (n, d) float16 features
     features_computed: int = 0
+    #: Of ``paths``, the byte copies the scan leaves out of training (the same picture filed
+    #: twice), which the Data page does not count as images: the summaries say so.
+    left_out: int = 0
     timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def left_out_note(self) -> str:
+        """" (2 of them copies that training leaves out)", or "" without such copies."""
+        if self.left_out == 1:
+            return " (one of them a copy that training leaves out)"
+        return f" ({self.left_out} of them copies that training leaves out)" \
+            if self.left_out else ""
 
     def relpath(self, path: str) -> str:
         try:
@@ -107,8 +124,13 @@ class AuditResult:
             "seconds": {k: round(v, 2) for k, v in self.timings.items()},
         }
 
-    def to_text(self, limit: int = 15, shown: Callable[[str], str] = one_line) -> str:
+    def to_text(self, limit: int = 15, shown: Callable[[str], str] = one_line,
+                kept: Optional[Mapping[str, set[str]]] = None) -> str:
         """A readable summary: counts, then the first ``limit`` of each finding.
+
+        ``kept``: the images kept in the window, by kind (:func:`core.audit.kept.kept_sets`):
+        listed after the others and marked, as the window lists them (the summary listed a
+        kept image first again, as if never judged).
 
         Every file, class and folder name (and each note, which may quote one) goes through
         ``shown``: a line break in a class name split a finding's line, and an escape
@@ -119,32 +141,52 @@ class AuditResult:
 
         cross = sum(1 for g in self.near_duplicates if g.cross_class)
         n_classes = len(set(self.image_classes) | set(self.classes))  # left-out copies' too
-        lines = [f"Audit of {shown(self.root)}: {len(self.paths)} images, {n_classes} classes "
+        lines = [f"Audit of {shown(self.root)}: {len(self.paths)} images{self.left_out_note}, "
+                 f"{n_classes} classes "
                  f"(features computed for {self.features_computed}"
                  + (", the rest known already)" if self.features_computed < len(self.paths)
                     else ")")]
-        lines.append(f"Likely wrong labels: {len(self.label_issues)}")
-        for i in self.label_issues[:limit]:
-            why = " (a copy of it is in another class)" if i.conflict else ""
+        kept = kept or {}
+        labels = _kept_last(self.label_issues, lambda i: [i.path], kept.get("labels"))
+        lines.append(f"Likely wrong labels: {len(self.label_issues)}{_kept_count(labels)}")
+        for i, was in labels[:limit]:
+            why = f" ({i.why})" if i.why else ""
             lines.append(f"  {rel(i.path)}: filed as {shown(i.given)}, looks like "
                          f"{shown(i.suggested)} "
-                         f"({i.score:.0%}){why}")
+                         f"({i.score:.0%}){why}" + (" [kept]" if was else ""))
         _more(lines, len(self.label_issues), limit)
-        lines.append(f"Near-duplicate groups: {len(self.near_duplicates)} "
-                     f"({cross} spanning classes)")
-        for g in self.near_duplicates[:limit]:
+        groups = _kept_last(self.near_duplicates, lambda g: g.paths, kept.get("groups"))
+        lines.append(f"Near-copy groups: {len(self.near_duplicates)}"  # the window's words
+                     + (f" ({cross} across classes)" if cross else "") + _kept_count(groups))
+        for g, was in groups[:limit]:
             lines.append("  " + ", ".join(rel(p) for p in g.paths)
-                         + (" [exact copies]" if g.exact else ""))
+                         + (" [exact copies]" if g.exact else "")
+                         + (" [kept all]" if was else ""))
         _more(lines, len(self.near_duplicates), limit)
-        lines.append(f"Outliers (far from every other image): {len(self.outliers)}")
-        for o in self.outliers[:limit]:
-            lines.append(f"  {rel(o.path)} (score {o.score:.1f})")
+        outliers = _kept_last(self.outliers, lambda o: [o.path], kept.get("outliers"))
+        lines.append(f"Outliers (far from every other image): {len(self.outliers)}"
+                     + _kept_count(outliers))
+        for o, was in outliers[:limit]:
+            lines.append(f"  {rel(o.path)} (score {o.score:.1f})" + (" [kept]" if was else ""))
         _more(lines, len(self.outliers), limit)
         if self.skipped:
             lines.append(f"Skipped (unreadable, named above; --json lists them): "
                          f"{len(self.skipped)}")
         lines.extend(f"Note: {shown(n)}" for n in self.notes)
         return "\n".join(lines)
+
+
+def _kept_last(items: Iterable, paths_of: Callable[[Any], list[str]],
+               kept: Optional[set[str]]) -> list[tuple[Any, bool]]:
+    """``items``, each with whether all its images were kept in the window, those last."""
+    marked = [(item, bool(kept) and {os.path.normpath(os.path.abspath(p))
+                                     for p in paths_of(item)} <= kept) for item in items]
+    return sorted(marked, key=lambda m: m[1])
+
+
+def _kept_count(marked: list[tuple[Any, bool]]) -> str:
+    n = sum(1 for _item, was in marked if was)
+    return f" ({n} kept before)" if n else ""
 
 
 def _more(lines: list[str], total: int, limit: int) -> None:

@@ -5,8 +5,9 @@ so a second audit of the same folder computes only new or changed images
 (TensorFlow is not even started when nothing is new).  ``--json`` prints
 ``label_issues`` (likeliest first: path, given, suggested, score),
 ``near_duplicates`` (groups of paths) and ``outliers`` (path, score), paths
-relative to DATA_DIR with "/".  ``--undo`` reverses the last batch of fixes
-made in DATA_DIR (from the window), using the folder's journal.
+relative to DATA_DIR with "/"; the text summary lists the images and groups kept in
+the window (:mod:`core.audit.kept`) after the others, marked.  ``--undo`` reverses the
+last batch of fixes made in DATA_DIR (from the window), using the folder's journal.
 Ctrl+C stops cleanly; the features computed so far are kept (with ``--weights none``
 none are: random features are never stored).
 """
@@ -94,5 +95,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json_text(result.to_dict(), strict=True))
     else:
-        print(printable(result.to_text(shown=name)))
+        from core.audit.kept import kept_sets
+
+        print(printable(result.to_text(shown=name, kept=kept_sets(result.root))))
     return 0

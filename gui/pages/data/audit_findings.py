@@ -39,6 +39,7 @@ class Finding:
     suggested: str = ""
     score: float = 0.0
     caption: str = ""
+    why: str = ""  # a reason beyond the score ("a copy of it is in another class")
 
 
 def grid_view(model: ThumbnailModel, name: str, wrap: bool = True) -> QListView:
@@ -283,6 +284,10 @@ class FindingsPanel(QWidget):
                 return
         self._on_selected()
 
+    def _move_text(self, findings: Sequence[Finding]) -> None:
+        self.move_button.setText(move_text(findings))
+        self.move_button.setShortcut(QKeySequence("M"))  # setText resets it to the mnemonic
+
     def _on_selected(self) -> None:
         chosen = self.selected()
         open_ = [f for f in chosen if self.model.mark(f.path) in ("", KEPT)]
@@ -291,6 +296,7 @@ class FindingsPanel(QWidget):
         self.move_button.setEnabled(any(f.suggested for f in open_))
         if not self.with_classes:
             return
+        self._move_text(open_ if len(chosen) > 1 else chosen)
         if len(chosen) != 1:
             self.info.setText(f"{len(chosen)} images selected." if chosen else
                               "Select an image to compare it with its class and the class "
@@ -302,18 +308,25 @@ class FindingsPanel(QWidget):
         done = self.model.mark(f.path)
         given, suggested = html.escape(f.given), html.escape(f.suggested)
         self.info.setText(f"Filed under <b>{given}</b>, looks like <b>{suggested}</b>: "
-                          f"{f.score:.0%} likely wrong."
+                          f"{f.score:.0%} likely wrong"
+                          + (f"; {html.escape(f.why)}." if f.why else ".")
                           + (f" <b>{html.escape(done)}</b>" if done else ""))
         self.info.setToolTip(plain_tip(f.path))
-        target = f.suggested.replace("&", "&&")  # "R&D" is a name, not an Alt+D shortcut
-        self.move_button.setText(f"Move to {target} (M)" if f.suggested else
-                                 "Move to suggested class (M)")
-        self.move_button.setShortcut(QKeySequence("M"))  # setText resets it to the mnemonic
         self.preview.show_examples("", [f.path])
         self.given_strip.show_examples(f"Filed as <b>{given}</b>:",
                                        self._examples(f.given, f.path))
         self.suggested_strip.show_examples(f"Looks like <b>{suggested}</b>:",
                                            self._examples(f.suggested, f.path))
+
+
+def move_text(findings: Sequence[Finding]) -> str:
+    """The move button's words for ``findings``: one class, or each to its own (several
+    images selected kept the last single one's "Move to sky" and moved each elsewhere)."""
+    targets = sorted({f.suggested for f in findings if f.suggested})
+    if len(targets) == 1:
+        return f"Move to {targets[0].replace('&', '&&')} (M)"  # "R&D" is no Alt+D shortcut
+    return "Move each to the class it looks like (M)" if targets else \
+        "Move to suggested class (M)"
 
 
 def typical_images(result) -> dict[str, list[str]]:
@@ -330,7 +343,8 @@ def typical_images(result) -> dict[str, list[str]]:
 
 def summary_text(r) -> str:
     cross = sum(1 for g in r.near_duplicates if g.cross_class)
-    text = (f"{len(r.paths)} images: {len(r.label_issues)} likely wrong label(s), "
+    text = (f"{len(r.paths)} images{r.left_out_note}: {len(r.label_issues)} likely wrong "
+            f"label(s), "
             f"{len(r.near_duplicates)} near-copy group(s)"
             + (f" ({cross} across classes)" if cross else "")
             + f", {len(r.outliers)} outlier(s).")

@@ -4,8 +4,12 @@ A list of the groups (how many copies, whether they span classes or are
 byte-identical); the selected group's images side by side, large enough to
 compare.  "Keep this one" (K) sets the other members aside -- a rename into
 ``_set_aside/``, undoable -- and "Keep all" (A) leaves the group as it is: the
-split keeps its members together anyway.  Like the findings grid, the panel
-only asks (``decided``); the view applies the fixes and marks the group.
+split keeps its members together anyway.  A group kept whole is remembered for
+the folder (:mod:`core.audit.kept`, kind "groups"): the next check, also after a
+restart, lists it after the others, marked kept, until one of its images changes
+or a new copy joins it; one of its copies may still be kept alone.  Like the
+findings grid, the panel only asks (``decided``); the view applies the fixes and
+marks the group.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from gui.pages.data.audit_findings import grid_view
 from gui.thumbnails import ThumbnailModel
 
 SIDE = 150
+KEPT_ALL = "✓ kept all"
 
 
 def group_text(group, root: str) -> str:
@@ -39,12 +44,14 @@ class GroupsPanel(QWidget):
     """Near-copy groups: a list, the selected group side by side, keep one or keep all."""
 
     decided = Signal(list)  # [(path, "set_aside", "")]
+    problem = Signal(str)  # a group kept whole could not be remembered: why
 
     def __init__(self, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self.groups: list = []
         self.root = ""
         self.done: dict[int, str] = {}
+        self._kept_all: set[int] = set()  # kept whole, here or at an earlier check
         self.list = QListWidget()
         self.list.setAccessibleName("Groups of near-copies")
         self.list.setSelectionMode(QAbstractItemView.SingleSelection)
@@ -96,11 +103,22 @@ class GroupsPanel(QWidget):
         lay.addWidget(split)
 
     def set_groups(self, groups: Sequence, root: str, empty_text: str) -> None:
-        """Show ``groups`` (:class:`core.audit.result.DuplicateGroup`) found in ``root``."""
-        self.groups, self.root, self.done = list(groups), root, {}
+        """Show ``groups`` (:class:`core.audit.result.DuplicateGroup`) found in ``root``,
+        those kept whole at an earlier check last and marked kept (a review: "Keep all"
+        was forgotten, and the next check asked about the same groups again)."""
+        from core.audit.kept import kept_paths
+
+        kept = {os.path.normpath(p) for p in kept_paths(root, "groups")} if root else set()
+        whole = [bool(g.paths) and {os.path.normpath(p) for p in g.paths} <= kept
+                 for g in groups]
+        order = sorted(range(len(groups)), key=lambda i: whole[i])
+        self.groups, self.root, self.done = [groups[i] for i in order], root, {}
+        self._kept_all = {n for n, i in enumerate(order) if whole[i]}
         self.list.clear()
         for g in self.groups:
             self.list.addItem(QListWidgetItem(group_text(g, root)))
+        for index in self._kept_all:
+            self.mark_group(index, KEPT_ALL)
         self.empty.setText(empty_text)
         self.empty.setVisible(not self.groups)
         if self.groups:
@@ -109,9 +127,11 @@ class GroupsPanel(QWidget):
             self._show_group(-1)
 
     def mark_group(self, index: int, text: str) -> None:
-        """Show what was done with group ``index`` ("" when it was undone)."""
+        """Show what was done with group ``index`` ("" when it was undone: kept whole
+        again if it was)."""
         if not 0 <= index < len(self.groups):
             return
+        text = text or (KEPT_ALL if index in self._kept_all else "")
         item = self.list.item(index)
         if text:
             self.done[index] = text
@@ -141,16 +161,22 @@ class GroupsPanel(QWidget):
         self.model.prefetch(len(g.paths))
         self.members.setCurrentIndex(self.model.index(0))
         done = self.done.get(index)
+        if done == KEPT_ALL:
+            done += " (select a copy and Keep this one to set the others aside after all)"
         self.hint.setText(done or "Select the copy to keep. Double-click opens an image.")
         self._update_buttons()
 
     def _update_buttons(self) -> None:
         index = self.list.currentRow()
-        open_ = 0 <= index < len(self.groups) and index not in self.done
+        shown = 0 <= index < len(self.groups)
         rows = self.members.selectionModel().selectedIndexes()
         picked = bool(rows) and not self.model.mark(self.model.path(rows[0].row()))
-        self.keep_one_button.setEnabled(open_ and picked)
-        self.keep_all_button.setEnabled(open_)
+        self.keep_one_button.setEnabled(shown and self._open(index) and picked)
+        self.keep_all_button.setEnabled(shown and index not in self.done)
+
+    def _open(self, index: int) -> bool:
+        """Group ``index`` may still be decided: a group kept whole may still keep one."""
+        return self.done.get(index, KEPT_ALL) == KEPT_ALL
 
     def mark(self, path: str, text: str) -> None:
         """``path`` was moved or set aside from another tab ("": undone): shown on its
@@ -163,7 +189,7 @@ class GroupsPanel(QWidget):
         still be in the folder (keeping a copy already set aside left none)."""
         index = self.list.currentRow()
         rows = self.members.selectionModel().selectedIndexes()
-        if not (0 <= index < len(self.groups)) or index in self.done or not rows:
+        if not (0 <= index < len(self.groups)) or not self._open(index) or not rows:
             return
         keep = self.model.path(rows[0].row())
         if self.model.mark(keep):
@@ -178,9 +204,19 @@ class GroupsPanel(QWidget):
         self.decided.emit([(p, "set_aside", "") for p in others])
 
     def keep_all(self) -> None:
+        """Leave the group as it is, remembered for the next check (:mod:`core.audit.kept`)."""
+        from core.audit.kept import remember_kept
+
         index = self.list.currentRow()
         if 0 <= index < len(self.groups) and index not in self.done:
-            self.mark_group(index, "✓ kept all")
+            self._kept_all.add(index)
+            self.mark_group(index, KEPT_ALL)
+            if self.root:
+                try:
+                    remember_kept(self.root, "groups", self.groups[index].paths)
+                except OSError as exc:
+                    self.problem.emit(f"The kept group could not be remembered for the next "
+                                      f"check ({exc}); it is kept for this one.")
             self.advance(index)
 
     def advance(self, index: int) -> None:

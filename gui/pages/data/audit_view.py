@@ -91,6 +91,7 @@ class AuditView(FixMarks, QWidget):
         for panel in (self.labels_panel, self.outliers_panel):  # K remembered, or why not
             panel.decided.connect(lambda d: self.apply(d, -1))
             panel.problem.connect(lambda text: self.message.emit(text, "error"))
+        self.groups_panel.problem.connect(lambda text: self.message.emit(text, "error"))
         self.groups_panel.decided.connect(
             lambda d: self.apply(d, self.groups_panel.list.currentRow()))
         self.sections.setEnabled(False)
@@ -166,7 +167,8 @@ class AuditView(FixMarks, QWidget):
         count, damaged, last = state[:3]
         self._drop_undone(known, state[3] if len(state) > 3 else known)
         self.pending_undo = int(count)
-        self.undo_button.setEnabled(self.pending_undo > 0 and self._changing is None)
+        self.undo_button.setEnabled(self.pending_undo > 0 and self._changing is None
+                                    and self.job is None)
         self.undo_button.setText(f"Undo last fix ({count} left)" if count else "Undo last fix")
         self.undo_button.setToolTip(undo_tip(last))
         if damaged and self._damaged_told != (self.root, damaged):  # once, not at every fix
@@ -221,6 +223,10 @@ class AuditView(FixMarks, QWidget):
                               "the status bar).", "error")
             return False
         self.job = job
+        # no fix or Undo while the check runs: its findings would list a file moved meanwhile
+        # unmarked, and count the app's own fix as a change made since (a review)
+        self.sections.setEnabled(False)
+        self.undo_button.setEnabled(False)
         self.check_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.progress.setRange(0, 0)
@@ -259,6 +265,8 @@ class AuditView(FixMarks, QWidget):
         self.progress.hide()
         self.cancel_button.setEnabled(False)
         self.check_button.setEnabled(bool(self.root))
+        self.sections.setEnabled(self.outcome is not None)  # a cancelled check's: the last
+        self.refresh_undo()
 
     def _on_checked(self, outcome) -> None:
         self.outcome = outcome
@@ -271,7 +279,7 @@ class AuditView(FixMarks, QWidget):
         self._typical = typical_images(r)
         self.labels_panel.set_findings(
             [Finding(i.path, i.given, i.suggested, i.score,
-                     f"{i.given} → {i.suggested}") for i in r.label_issues],
+                     f"{i.given} → {i.suggested}", i.why) for i in r.label_issues],
             "No likely wrong labels." + (" " + " ".join(r.notes) if r.notes else ""),
             self.examples, root=self.root)
         self.groups_panel.set_groups(r.near_duplicates, self.root, "No near-copies found.")
