@@ -126,7 +126,7 @@ def test_a_lost_checkpoint_weights_file_or_folder_is_named_on_resume(tmp_path):
     assert state.global_epoch == 0
     said = " | ".join(e.message for e in seen if isinstance(e, Log) and e.level == "warning")
     assert f"{copies['no_folder'].checkpoint_dir} is missing: the run starts again from " \
-           "epoch 1 (its 1 finished epoch in history.csv are trained again)" in said
+           "epoch 1 (its 1 finished epoch in history.csv is trained again)" in said
     # state.json alone gone, the weights there: rebuilt from history.csv.
     copies["no_state"].checkpoint.state.unlink()
     seen.clear()

@@ -23,6 +23,7 @@ from core.events import Log, emit
 from core.fsutil import atomic_dir, atomic_file
 from core.runs.folder import Checkpoint, RunFolder
 from core.runs.history_csv import DamagedHistoryError
+from core.shown import plural, verb
 from core.train.loop_state import LoopState
 
 
@@ -200,7 +201,8 @@ def _state_without_its_file(run: RunFolder, listener) -> LoopState:
     ck = run.checkpoint
     if ck.weights_file() is not None:
         emit(listener, Log(f"{ck.state} is missing; the loop state is rebuilt from "
-                           f"{run.history_path.name} ({len(rows)} finished epochs)", "warning"))
+                           f"{run.history_path.name} ({plural(len(rows), 'finished epoch')})",
+                           "warning"))
         try:
             cfg = run.load_config()
         except UserError:
@@ -208,9 +210,9 @@ def _state_without_its_file(run: RunFolder, listener) -> LoopState:
         return state_from_history(rows, cfg)
     lost = (f"{run.checkpoint_dir} is missing" if not run.checkpoint_dir.exists()
             else f"{ck.state} and {ck.weights} are missing")
-    emit(listener, Log(f"{lost}: the run starts again from epoch 1 (its {len(rows)} finished "
-                       f"epoch{'s' if len(rows) != 1 else ''} in {run.history_path.name} are "
-                       "trained again)", "warning"))
+    emit(listener, Log(f"{lost}: the run starts again from epoch 1 (its "
+                       f"{plural(len(rows), 'finished epoch')} in {run.history_path.name} "
+                       f"{verb(len(rows), 'is')} trained again)", "warning"))
     return LoopState()
 
 
@@ -228,8 +230,7 @@ def rewrite_damaged_history(run: RunFolder, state: LoopState, listener=None) -> 
         damaged = exc.damage
     run.write_history(state.history)
     emit(listener, Log(f"{damaged}: it is written again from the checkpoint's record of the "
-                       f"{len(state.history)} finished epoch"
-                       f"{'' if len(state.history) == 1 else 's'}", "warning"))
+                       f"{plural(len(state.history), 'finished epoch')}", "warning"))
 
 
 def write_checkpoint(run: RunFolder, model, optimizer, state: LoopState) -> None:
