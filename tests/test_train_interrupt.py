@@ -126,6 +126,7 @@ def test_a_failed_run_is_listed_as_failed(tmp_path, tiny_weights):
     (["--lr", "0.1", "--seed", "3"], "--lr, --seed"),
     (["--backbone", "ResNet50"], "--backbone"),
     (["--out", "elsewhere"], "--out"),
+    (["--split-seed", "3"], "--split-seed"),  # was ignored without a word (a README review)
 ])
 def test_resume_refuses_settings_it_would_ignore(tmp_path, capsys, flags, named):
     rc = main(["train", "--resume", str(tmp_path / "some-run"), *flags])

@@ -222,7 +222,7 @@ def meant_preset(value: str) -> str:
 #: What ``--resume`` takes from the run folder: a flag for one of these would be ignored.
 NEW_RUN_ONLY = ("data_dir", "backbone", "weights", *(f.lstrip("-").replace("-", "_")
                 for f, _ in SETTING_FLAGS), "unfreeze", "augment", "seed", "config", "out",
-                "from_run")
+                "split_seed", "from_run")
 
 
 def check_resume_flags(args: argparse.Namespace) -> None:
