@@ -205,6 +205,7 @@ def test_an_undo_made_outside_the_window_takes_the_marks_away(qtbot, folder, vie
     view.set_folder(str(root))  # the page scanned the folder again
     _settle(qtbot, view)
     assert view.groups_panel.model.mark(paths[1]) == "" and view.pending_undo == 0
+    view.groups_panel.members.setCurrentIndex(view.groups_panel.model.index(0))
     view.groups_panel.keep_selected()
     _settle(qtbot, view)
     assert (root / "_set_aside/cat/c1.png").is_file()
@@ -295,6 +296,7 @@ def test_a_group_kept_whole_is_listed_as_kept_by_the_next_check(qtbot, folder, v
     assert panel.done == {1: KEPT_ALL} and panel.list.currentRow() == 0
     assert KEPT_ALL in panel.list.item(1).text()
     panel.list.setCurrentRow(1)
+    panel.members.setCurrentIndex(panel.model.index(0))
     assert not panel.keep_all_button.isEnabled() and panel.keep_one_button.isEnabled()
     with qtbot.waitSignal(panel.decided) as sig:
         panel.keep_one_button.click()
@@ -323,3 +325,25 @@ def test_the_window_and_the_cli_name_the_near_copy_groups_alike(folder):
     result.near_duplicates.append(DuplicateGroup([paths[2], paths[4]], ["cat", "dog"], False))
     assert "2 near-copy group(s) (1 across classes)" in summary_text(result)
     assert "Near-copy groups: 2 (1 across classes)\n" in result.to_text()
+
+
+def test_the_next_group_waits_for_the_user_to_pick_the_copy_to_keep(qtbot, folder, view):
+    """A review: after a group was decided the next group's first copy was already selected,
+    so a second K kept it unchosen while the hint said "Select the copy to keep"."""
+    root, paths = folder
+    view._on_checked(_outcome(root, paths, [(paths[0], paths[1]), (paths[2], paths[3])]))
+    panel = view.groups_panel
+    assert not panel.members.selectionModel().selectedIndexes()  # the first group too
+    assert not panel.keep_one_button.isEnabled()
+    panel.keep_all_button.click()
+    assert panel.list.currentRow() == 1 and panel.hint.text().startswith("Select the copy")
+    assert not panel.members.selectionModel().selectedIndexes()
+    assert not panel.keep_one_button.isEnabled()
+    with qtbot.assertNotEmitted(panel.decided):
+        panel.keep_selected()  # the K key, pressed again
+    panel.members.setCurrentIndex(panel.model.index(1))  # the user picks
+    assert panel.keep_one_button.isEnabled()
+    with qtbot.waitSignal(panel.decided) as sig:
+        panel.keep_one_button.click()
+    assert sig.args[0] == [(paths[2], "set_aside", "")]
+    _settle(qtbot, view)
