@@ -347,3 +347,50 @@ def test_the_next_group_waits_for_the_user_to_pick_the_copy_to_keep(qtbot, folde
         panel.keep_one_button.click()
     assert sig.args[0] == [(paths[2], "set_aside", "")]
     _settle(qtbot, view)
+
+
+def test_both_pages_undo_wait_for_a_running_check_and_say_why(qtbot, folder, monkeypatch):
+    """A review: the Data page's Undo waits while a check runs; the Sort page's Undo (the
+    same journal) must too, and both say why they are disabled."""
+    import threading
+
+    from gui.jobs import JobRunner
+    from gui.pages.data import audit_view
+    from gui.pages.sort.dataset_box import DataSetBox
+
+    root, paths = folder
+    ns = types.SimpleNamespace
+    state = ns(set_near_copies=lambda *a: None, config=ns(
+        model=ns(backbone="mobilenetv2", weights="none", image_size=8),
+        data=ns(data_dir=str(root))))
+    runner = JobRunner()
+    view = AuditView(state, runner)
+    box = DataSetBox(state, runner, lambda: [], lambda: "")
+    qtbot.addWidget(view), qtbot.addWidget(box)
+    view.set_folder(str(root))
+    view._on_checked(_outcome(root, paths))
+    view.apply([(paths[0], "set_aside", "")])
+    _settle(qtbot, view)
+    box.refresh_undo()
+    qtbot.waitUntil(lambda: view.undo_button.isEnabled() and box.undo_button.isEnabled(),
+                    timeout=10000)
+    go = threading.Event()
+    monkeypatch.setattr(audit_view, "audit_job",
+                        lambda *a, **k: go.wait(20) and _outcome(root, paths[1:]))
+    assert view.start_check()
+    try:
+        for page in (view, box):
+            page._on_pending((1, "", "a fix"))  # a journal read that ends meanwhile
+            assert not page.undo_button.isEnabled()
+            assert "waits until “Checking the data” is done" in page.undo_button.toolTip()
+        assert box.undo() is None and (root / "_set_aside/cat/c0.png").is_file()
+    finally:
+        go.set()
+    qtbot.waitUntil(lambda: view.job is None and not runner.is_busy(), timeout=10000)
+    qtbot.waitUntil(lambda: view.undo_button.isEnabled() and box.undo_button.isEnabled(),
+                    timeout=10000)
+    for page in (view, box):
+        assert page.undo_button.toolTip().startswith("Take back")
+    _settle(qtbot, view)
+    qtbot.waitUntil(lambda: not box.small_jobs, timeout=10000)
+

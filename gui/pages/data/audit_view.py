@@ -33,7 +33,7 @@ from gui.pages.data.audit_groups import GroupsPanel
 from gui.pages.data.audit_stale import changed_since_check
 from gui.pages.data.fix_marks import FixMarks
 from gui.widgets.compact import WrapLabel
-from gui.journal_undo import nothing_back_text, undo_job, undo_tip, undone_text
+from gui.journal_undo import nothing_back_text, undo_job, undo_tip, undone_text, waiting_tip
 from gui.pages.data.audit_jobs import audit_job, fix_job, set_aside_job
 from gui.pages.data.audit_map import MapPanel
 
@@ -170,7 +170,8 @@ class AuditView(FixMarks, QWidget):
         self.undo_button.setEnabled(self.pending_undo > 0 and self._changing is None
                                     and self.job is None)
         self.undo_button.setText(f"Undo last fix ({count} left)" if count else "Undo last fix")
-        self.undo_button.setToolTip(undo_tip(last))
+        self.undo_button.setToolTip(waiting_tip(self.job.name) if self.job is not None
+                                    else undo_tip(last))
         if damaged and self._damaged_told != (self.root, damaged):  # once, not at every fix
             self.message.emit(damaged, "error")
         self._damaged_told = (self.root, damaged)
@@ -227,6 +228,7 @@ class AuditView(FixMarks, QWidget):
         # unmarked, and count the app's own fix as a change made since (a review)
         self.sections.setEnabled(False)
         self.undo_button.setEnabled(False)
+        self.undo_button.setToolTip(waiting_tip(job.name))
         self.check_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.progress.setRange(0, 0)
