@@ -394,3 +394,49 @@ def test_both_pages_undo_wait_for_a_running_check_and_say_why(qtbot, folder, mon
     _settle(qtbot, view)
     qtbot.waitUntil(lambda: not box.small_jobs, timeout=10000)
 
+
+def test_a_suspect_moved_from_the_labels_tab_can_be_set_aside_from_the_outliers_tab(
+        qtbot, folder, view):
+    """A review: an image listed both as a suspect and an outlier, moved (M) from the labels
+    tab, could not be set aside from the Outliers tab until the next check.  The tab follows
+    the file to its new class folder; Undo takes the fixes back one by one."""
+    from core.audit.result import LabelIssue, Outlier
+
+    root, paths = folder
+    outcome = _outcome(root, paths)
+    outcome.result.label_issues = [LabelIssue(paths[0], "cat", "dog", 0.9)]
+    outcome.result.outliers = [Outlier(paths[0], 5.0)]
+    view._on_checked(outcome)
+    view.labels_panel.select_row(0)
+    view.labels_panel.move_button.click()
+    _settle(qtbot, view)
+    assert (root / "dog/c0.png").is_file()
+    outliers = view.outliers_panel
+    outliers.select_row(0)
+    assert outliers.model.mark(paths[0]) == "→ dog" and outliers.aside_button.isEnabled()
+    outliers.aside_button.click()
+    _settle(qtbot, view)
+    assert (root / "_set_aside/dog/c0.png").is_file() and not (root / "dog/c0.png").exists()
+    assert outliers.model.mark(paths[0]) == view.labels_panel.model.mark(paths[0]) == "set aside"
+    assert not outliers.aside_button.isEnabled()
+
+    view.undo()
+    _settle(qtbot, view)
+    assert (root / "dog/c0.png").is_file() and outliers.model.mark(paths[0]) == "→ dog"
+    assert outliers.aside_button.isEnabled() and not view.labels_panel.move_button.isEnabled()
+    view.undo()
+    _settle(qtbot, view)
+    assert (root / "cat/c0.png").is_file() and outliers.model.mark(paths[0]) == ""
+    view.labels_panel.select_row(0)  # again, then both undone outside the window
+    view.labels_panel.move_button.click()
+    _settle(qtbot, view)
+    outliers.select_row(0)
+    outliers.aside_button.click()
+    _settle(qtbot, view)
+    assert FixJournal(root).undo_last().moved and FixJournal(root).undo_last().moved
+    view.refresh_undo()
+    _settle(qtbot, view)
+    assert (root / "cat/c0.png").is_file() and outliers.model.mark(paths[0]) == ""
+    outliers.aside_button.click()  # from where the check found it
+    _settle(qtbot, view)
+    assert (root / "_set_aside/cat/c0.png").is_file()
