@@ -40,6 +40,15 @@ def undo_tip(last: str) -> str:
                      "folder keeps a journal)")
 
 
+def waiting_tip(job_name: str) -> str:
+    """The Undo button's tooltip while the window's long job runs (a check reading the
+    folder), on the Data and the Sort page alike: why it is disabled."""
+    from gui.plain_text import plain_tip
+
+    return plain_tip(f"Undo waits until “{job_name}” is done: it would move files that the "
+                     "job may be reading (a check would report files that moved meanwhile)")
+
+
 def undone_text(outcome) -> str:
     """What an Undo took back, named: "1 file(s) put back" alone read like the batch the
     user meant, when it was the other page's change."""

@@ -53,7 +53,7 @@ def test_audit_json_schema_findings_and_the_store(tmp_path, tiny_weights, capsys
     assert wrong["bright/dark_05.png"]["suggested"] == "dark"
     assert wrong["bright/copy_of_dark_03.jpg"]["suggested"] == "dark"
     assert out["label_issues"][0]["path"] in {"bright/dark_05.png", "bright/copy_of_dark_03.jpg"}
-    assert all(set(o) == {"path", "score"} for o in out["outliers"])
+    assert all(set(o) == {"path", "score", "kept"} for o in out["outliers"])
     assert out["features_computed"] == 26  # 27 files, one of them an exact copy
 
     assert main(args[:-1]) == 0  # the text summary, from the store this time
@@ -159,3 +159,32 @@ def test_images_kept_in_the_window_are_listed_last_and_marked(tmp_path, tiny_wei
     start = next(i for i, line in enumerate(lines) if line.startswith("Near-copy groups"))
     assert lines[start].endswith(" (1 kept before)")
     assert "bright/copy flipped.png" in lines[start + 3] and lines[start + 3].endswith("[kept all]")
+
+
+def test_the_json_says_what_was_kept_copies_in_another_class_and_left_out(tmp_path,
+                                                                          tiny_weights, capsys):
+    """A review: the text summary says which findings were kept in the window, which suspect
+    has a copy in another class and how many images training leaves out; --json said none."""
+    from core.audit.kept import remember_kept
+
+    data = tmp_path / "data"
+    _folder(data)
+    everything = [str(p) for p in data.rglob("*.png")] + [str(p) for p in data.rglob("*.jpg")]
+    remember_kept(str(data), "labels", [str(data / "bright/dark_05.png")])
+    remember_kept(str(data), "outliers", everything)
+    remember_kept(str(data), "groups", [str(data / p) for p in ("bright/bright_00.png",
+                                                                "bright/copy flipped.png")])
+    assert main(["audit", str(data), "--backbone", "MobileNetV3Small", "--weights",
+                 tiny_weights, "--image-size", "32", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["left_out"] == 1 and out["images"] == 27  # exact copy.png
+    wrong = {i["path"]: i for i in out["label_issues"]}
+    assert wrong["bright/dark_05.png"]["kept"] is True
+    assert wrong["bright/dark_05.png"]["conflict"] is False
+    assert wrong["bright/copy_of_dark_03.jpg"] == dict(wrong["bright/copy_of_dark_03.jpg"],
+                                                      conflict=True, kept=False)
+    assert all(o["kept"] is True for o in out["outliers"])
+    kept = dict(zip(map(frozenset, out["near_duplicates"]), out["near_duplicates_kept"]))
+    assert kept == {frozenset({"bright/bright_00.png", "bright/copy flipped.png"}): True,
+                    frozenset({"bright/bright_02.png", "bright/exact copy.png"}): False,
+                    frozenset({"dark/dark_03.png", "bright/copy_of_dark_03.jpg"}): False}

@@ -205,6 +205,7 @@ def test_an_undo_made_outside_the_window_takes_the_marks_away(qtbot, folder, vie
     view.set_folder(str(root))  # the page scanned the folder again
     _settle(qtbot, view)
     assert view.groups_panel.model.mark(paths[1]) == "" and view.pending_undo == 0
+    view.groups_panel.members.setCurrentIndex(view.groups_panel.model.index(0))
     view.groups_panel.keep_selected()
     _settle(qtbot, view)
     assert (root / "_set_aside/cat/c1.png").is_file()
@@ -295,6 +296,7 @@ def test_a_group_kept_whole_is_listed_as_kept_by_the_next_check(qtbot, folder, v
     assert panel.done == {1: KEPT_ALL} and panel.list.currentRow() == 0
     assert KEPT_ALL in panel.list.item(1).text()
     panel.list.setCurrentRow(1)
+    panel.members.setCurrentIndex(panel.model.index(0))
     assert not panel.keep_all_button.isEnabled() and panel.keep_one_button.isEnabled()
     with qtbot.waitSignal(panel.decided) as sig:
         panel.keep_one_button.click()
@@ -323,3 +325,118 @@ def test_the_window_and_the_cli_name_the_near_copy_groups_alike(folder):
     result.near_duplicates.append(DuplicateGroup([paths[2], paths[4]], ["cat", "dog"], False))
     assert "2 near-copy group(s) (1 across classes)" in summary_text(result)
     assert "Near-copy groups: 2 (1 across classes)\n" in result.to_text()
+
+
+def test_the_next_group_waits_for_the_user_to_pick_the_copy_to_keep(qtbot, folder, view):
+    """A review: after a group was decided the next group's first copy was already selected,
+    so a second K kept it unchosen while the hint said "Select the copy to keep"."""
+    root, paths = folder
+    view._on_checked(_outcome(root, paths, [(paths[0], paths[1]), (paths[2], paths[3])]))
+    panel = view.groups_panel
+    assert not panel.members.selectionModel().selectedIndexes()  # the first group too
+    assert not panel.keep_one_button.isEnabled()
+    panel.keep_all_button.click()
+    assert panel.list.currentRow() == 1 and panel.hint.text().startswith("Select the copy")
+    assert not panel.members.selectionModel().selectedIndexes()
+    assert not panel.keep_one_button.isEnabled()
+    with qtbot.assertNotEmitted(panel.decided):
+        panel.keep_selected()  # the K key, pressed again
+    panel.members.setCurrentIndex(panel.model.index(1))  # the user picks
+    assert panel.keep_one_button.isEnabled()
+    with qtbot.waitSignal(panel.decided) as sig:
+        panel.keep_one_button.click()
+    assert sig.args[0] == [(paths[2], "set_aside", "")]
+    _settle(qtbot, view)
+
+
+def test_both_pages_undo_wait_for_a_running_check_and_say_why(qtbot, folder, monkeypatch):
+    """A review: the Data page's Undo waits while a check runs; the Sort page's Undo (the
+    same journal) must too, and both say why they are disabled."""
+    import threading
+
+    from gui.jobs import JobRunner
+    from gui.pages.data import audit_view
+    from gui.pages.sort.dataset_box import DataSetBox
+
+    root, paths = folder
+    ns = types.SimpleNamespace
+    state = ns(set_near_copies=lambda *a: None, config=ns(
+        model=ns(backbone="mobilenetv2", weights="none", image_size=8),
+        data=ns(data_dir=str(root))))
+    runner = JobRunner()
+    view = AuditView(state, runner)
+    box = DataSetBox(state, runner, lambda: [], lambda: "")
+    qtbot.addWidget(view), qtbot.addWidget(box)
+    view.set_folder(str(root))
+    view._on_checked(_outcome(root, paths))
+    view.apply([(paths[0], "set_aside", "")])
+    _settle(qtbot, view)
+    box.refresh_undo()
+    qtbot.waitUntil(lambda: view.undo_button.isEnabled() and box.undo_button.isEnabled(),
+                    timeout=10000)
+    go = threading.Event()
+    monkeypatch.setattr(audit_view, "audit_job",
+                        lambda *a, **k: go.wait(20) and _outcome(root, paths[1:]))
+    assert view.start_check()
+    try:
+        for page in (view, box):
+            page._on_pending((1, "", "a fix"))  # a journal read that ends meanwhile
+            assert not page.undo_button.isEnabled()
+            assert "waits until “Checking the data” is done" in page.undo_button.toolTip()
+        assert box.undo() is None and (root / "_set_aside/cat/c0.png").is_file()
+    finally:
+        go.set()
+    qtbot.waitUntil(lambda: view.job is None and not runner.is_busy(), timeout=10000)
+    qtbot.waitUntil(lambda: view.undo_button.isEnabled() and box.undo_button.isEnabled(),
+                    timeout=10000)
+    for page in (view, box):
+        assert page.undo_button.toolTip().startswith("Take back")
+    _settle(qtbot, view)
+    qtbot.waitUntil(lambda: not box.small_jobs, timeout=10000)
+
+
+def test_a_suspect_moved_from_the_labels_tab_can_be_set_aside_from_the_outliers_tab(
+        qtbot, folder, view):
+    """A review: an image listed both as a suspect and an outlier, moved (M) from the labels
+    tab, could not be set aside from the Outliers tab until the next check.  The tab follows
+    the file to its new class folder; Undo takes the fixes back one by one."""
+    from core.audit.result import LabelIssue, Outlier
+
+    root, paths = folder
+    outcome = _outcome(root, paths)
+    outcome.result.label_issues = [LabelIssue(paths[0], "cat", "dog", 0.9)]
+    outcome.result.outliers = [Outlier(paths[0], 5.0)]
+    view._on_checked(outcome)
+    view.labels_panel.select_row(0)
+    view.labels_panel.move_button.click()
+    _settle(qtbot, view)
+    assert (root / "dog/c0.png").is_file()
+    outliers = view.outliers_panel
+    outliers.select_row(0)
+    assert outliers.model.mark(paths[0]) == "→ dog" and outliers.aside_button.isEnabled()
+    outliers.aside_button.click()
+    _settle(qtbot, view)
+    assert (root / "_set_aside/dog/c0.png").is_file() and not (root / "dog/c0.png").exists()
+    assert outliers.model.mark(paths[0]) == view.labels_panel.model.mark(paths[0]) == "set aside"
+    assert not outliers.aside_button.isEnabled()
+
+    view.undo()
+    _settle(qtbot, view)
+    assert (root / "dog/c0.png").is_file() and outliers.model.mark(paths[0]) == "→ dog"
+    assert outliers.aside_button.isEnabled() and not view.labels_panel.move_button.isEnabled()
+    view.undo()
+    _settle(qtbot, view)
+    assert (root / "cat/c0.png").is_file() and outliers.model.mark(paths[0]) == ""
+    view.labels_panel.select_row(0)  # again, then both undone outside the window
+    view.labels_panel.move_button.click()
+    _settle(qtbot, view)
+    outliers.select_row(0)
+    outliers.aside_button.click()
+    _settle(qtbot, view)
+    assert FixJournal(root).undo_last().moved and FixJournal(root).undo_last().moved
+    view.refresh_undo()
+    _settle(qtbot, view)
+    assert (root / "cat/c0.png").is_file() and outliers.model.mark(paths[0]) == ""
+    outliers.aside_button.click()  # from where the check found it
+    _settle(qtbot, view)
+    assert (root / "_set_aside/cat/c0.png").is_file()

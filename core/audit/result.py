@@ -106,17 +106,29 @@ class AuditResult:
             return path
         return rel.replace(os.sep, "/")
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON the ``audit`` command prints (keys documented in README)."""
-        rel = self.relpath
+    def to_dict(self, kept: Optional[Mapping[str, set[str]]] = None) -> dict[str, Any]:
+        """The JSON the ``audit`` command prints (keys documented in README).
+
+        ``kept`` as for :meth:`to_text`: each suspect and outlier says whether it was kept
+        in the window, ``near_duplicates_kept`` (one per group) whether the group was kept
+        whole; a suspect's ``conflict``, that a copy of it is filed under another class;
+        ``left_out``, how many of the images are byte copies training leaves out (the text
+        summary said all three, the JSON none: a review)."""
+        rel, kept = self.relpath, kept or {}
         return {
             "root": self.root,
             "classes": list(self.classes),
             "images": len(self.paths),
+            "left_out": self.left_out,
             "label_issues": [{"path": rel(i.path), "given": i.given, "suggested": i.suggested,
-                              "score": round(i.score, 4)} for i in self.label_issues],
+                              "score": round(i.score, 4), "conflict": i.conflict,
+                              "kept": _was_kept([i.path], kept.get("labels"))}
+                             for i in self.label_issues],
             "near_duplicates": [[rel(p) for p in g.paths] for g in self.near_duplicates],
-            "outliers": [{"path": rel(o.path), "score": round(o.score, 2)}
+            "near_duplicates_kept": [_was_kept(g.paths, kept.get("groups"))
+                                     for g in self.near_duplicates],
+            "outliers": [{"path": rel(o.path), "score": round(o.score, 2),
+                          "kept": _was_kept([o.path], kept.get("outliers"))}
                          for o in self.outliers],
             "notes": list(self.notes),
             "skipped": [{"path": rel(p), "reason": r} for p, r in self.skipped],
@@ -179,9 +191,13 @@ class AuditResult:
 def _kept_last(items: Iterable, paths_of: Callable[[Any], list[str]],
                kept: Optional[set[str]]) -> list[tuple[Any, bool]]:
     """``items``, each with whether all its images were kept in the window, those last."""
-    marked = [(item, bool(kept) and {os.path.normpath(os.path.abspath(p))
-                                     for p in paths_of(item)} <= kept) for item in items]
+    marked = [(item, _was_kept(paths_of(item), kept)) for item in items]
     return sorted(marked, key=lambda m: m[1])
+
+
+def _was_kept(paths: Iterable[str], kept: Optional[set[str]]) -> bool:
+    """Whether every one of ``paths`` was kept in the window (``kept``: their kind's)."""
+    return bool(kept) and {os.path.normpath(os.path.abspath(p)) for p in paths} <= kept
 
 
 def _kept_count(marked: list[tuple[Any, bool]]) -> str:

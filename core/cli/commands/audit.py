@@ -3,10 +3,11 @@
 The backbone features come from the feature store in the app's data folder,
 so a second audit of the same folder computes only new or changed images
 (TensorFlow is not even started when nothing is new).  ``--json`` prints
-``label_issues`` (likeliest first: path, given, suggested, score),
-``near_duplicates`` (groups of paths) and ``outliers`` (path, score), paths
-relative to DATA_DIR with "/"; the text summary lists the images and groups kept in
-the window (:mod:`core.audit.kept`) after the others, marked.  ``--undo`` reverses the
+``label_issues`` (likeliest first: path, given, suggested, score, conflict, kept),
+``near_duplicates`` (groups of paths; ``near_duplicates_kept``, one flag per group),
+``outliers`` (path, score, kept) and ``left_out``, paths relative to DATA_DIR with "/";
+the text summary lists the images and groups kept in the window
+(:mod:`core.audit.kept`) after the others, marked.  ``--undo`` reverses the
 last batch of fixes made in DATA_DIR (from the window), using the folder's journal.
 Ctrl+C stops cleanly; the features computed so far are kept (with ``--weights none``
 none are: random features are never stored).
@@ -92,10 +93,11 @@ def run(args: argparse.Namespace) -> int:
                 "the audit again to continue")
         print(f"\ninterrupted: {kept}", file=sys.stderr)
         return 130
-    if args.json:
-        print(json_text(result.to_dict(), strict=True))
-    else:
-        from core.audit.kept import kept_sets
+    from core.audit.kept import kept_sets
 
-        print(printable(result.to_text(shown=name, kept=kept_sets(result.root))))
+    kept = kept_sets(result.root)
+    if args.json:
+        print(json_text(result.to_dict(kept), strict=True))
+    else:
+        print(printable(result.to_text(shown=name, kept=kept)))
     return 0

@@ -265,12 +265,18 @@ class FindingsPanel(QWidget):
         self._next(chosen)
 
     def _decide(self, action: str) -> None:  # a kept image may still be moved or set aside
-        chosen = [f for f in self.selected() if self.model.mark(f.path) in ("", KEPT)
+        chosen = [f for f in self.selected() if self._open(f, action)
                   and (action != "move" or f.suggested)]
         if chosen:
             self.decided.emit([(f.path, action, f.suggested if action == "move" else "")
                                for f in chosen])
             self._next(chosen)
+
+    def _open(self, f: Finding, action: str) -> bool:
+        """``f`` may still take ``action``: an image moved to another class may still be
+        set aside (the view takes it from its new place)."""
+        mark = self.model.mark(f.path)
+        return mark in ("", KEPT) or (action == "set_aside" and mark.startswith("→"))
 
     def _next(self, chosen: Sequence[Finding]) -> None:
         """Select the next image still to decide, after the last one decided."""
@@ -292,7 +298,7 @@ class FindingsPanel(QWidget):
         chosen = self.selected()
         open_ = [f for f in chosen if self.model.mark(f.path) in ("", KEPT)]
         self.keep_button.setEnabled(any(not self.model.mark(f.path) for f in open_))
-        self.aside_button.setEnabled(bool(open_))
+        self.aside_button.setEnabled(any(self._open(f, "set_aside") for f in chosen))
         self.move_button.setEnabled(any(f.suggested for f in open_))
         if not self.with_classes:
             return

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from typing import Optional, Sequence
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QItemSelectionModel, Qt, Signal
 from PySide6.QtGui import QColor, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QListWidget,
                                QListWidgetItem, QPushButton, QSplitter, QVBoxLayout, QWidget)
@@ -159,7 +159,11 @@ class GroupsPanel(QWidget):
         g = self.groups[index]
         self.model.set_items(list(g.paths), [self._rel(p) for p in g.paths])
         self.model.prefetch(len(g.paths))
-        self.members.setCurrentIndex(self.model.index(0))
+        # the first copy is current (arrow keys start there) but not selected: K keeps
+        # only a copy the user picked, as the hint asks (a review: after a group was
+        # decided, a second K kept the next group's first copy unchosen)
+        self.members.selectionModel().setCurrentIndex(self.model.index(0),
+                                                      QItemSelectionModel.NoUpdate)
         done = self.done.get(index)
         if done == KEPT_ALL:
             done += " (select a copy and Keep this one to set the others aside after all)"

@@ -33,7 +33,7 @@ from gui.pages.data.audit_groups import GroupsPanel
 from gui.pages.data.audit_stale import changed_since_check
 from gui.pages.data.fix_marks import FixMarks
 from gui.widgets.compact import WrapLabel
-from gui.journal_undo import nothing_back_text, undo_job, undo_tip, undone_text
+from gui.journal_undo import nothing_back_text, undo_job, undo_tip, undone_text, waiting_tip
 from gui.pages.data.audit_jobs import audit_job, fix_job, set_aside_job
 from gui.pages.data.audit_map import MapPanel
 
@@ -72,8 +72,9 @@ class AuditView(FixMarks, QWidget):
         self._closed = False
         self.pending_undo = 0
         self._damaged_told = ("", "")  # (folder, journal warning) last shown
-        self._batches: dict[str, tuple[list[str], int]] = {}  # batch -> (paths, group or -1)
+        self._batches: dict[str, tuple] = {}  # batch -> (paths, group or -1, their before)
         self._fixed: set[str] = set()  # paths its fixes moved, before and after
+        self._moved_to: dict[str, tuple[str, str]] = {}  # path found -> (place now, mark)
         self._typical: dict[str, list[str]] = {}
         lay = QVBoxLayout(self)
         lay.addLayout(self._build_top_row())
@@ -170,7 +171,8 @@ class AuditView(FixMarks, QWidget):
         self.undo_button.setEnabled(self.pending_undo > 0 and self._changing is None
                                     and self.job is None)
         self.undo_button.setText(f"Undo last fix ({count} left)" if count else "Undo last fix")
-        self.undo_button.setToolTip(undo_tip(last))
+        self.undo_button.setToolTip(waiting_tip(self.job.name) if self.job is not None
+                                    else undo_tip(last))
         if damaged and self._damaged_told != (self.root, damaged):  # once, not at every fix
             self.message.emit(damaged, "error")
         self._damaged_told = (self.root, damaged)
@@ -227,6 +229,7 @@ class AuditView(FixMarks, QWidget):
         # unmarked, and count the app's own fix as a change made since (a review)
         self.sections.setEnabled(False)
         self.undo_button.setEnabled(False)
+        self.undo_button.setToolTip(waiting_tip(job.name))
         self.check_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.progress.setRange(0, 0)
@@ -315,21 +318,25 @@ class AuditView(FixMarks, QWidget):
         if self.outcome is None or not decisions:
             return None
         note = f"{len(decisions)} fix(es) from the data check"
-        return self._small(fix_job, self.root, list(decisions), self.outcome.result.stamps,
-                           note, on_done=lambda out, d=list(decisions), g=group:
-                           self._on_fixed(out, d, g), one_at_a_time=True)
+        now, back, stamps = self._follow(list(decisions), self.outcome.result.stamps)
+        return self._small(fix_job, self.root, now, stamps, note,
+                           on_done=lambda out, d=list(decisions), g=group, b=back:
+                           self._on_fixed(out, d, g, b), one_at_a_time=True)
 
-    def _on_fixed(self, outcome, decisions: list, group: int) -> None:
+    def _on_fixed(self, outcome, decisions: list, group: int, back=None) -> None:
+        """``back``: {place now: path found} of images a fix before had moved."""
         target = {os.path.abspath(p): (a, t) for p, a, t in decisions}
-        moved = []
+        moved, before = [], {}
         for m in outcome.moved:
-            path = self._abs(m.src)
+            src, dst = self._abs(m.src), self._abs(m.dst)
+            path = (back or {}).get(src, src)
             action, cls = target.get(path, ("set_aside", ""))
-            self._mark(path, f"→ {cls}" if action == "move" else "set aside")
+            before[path] = self._moved(path, dst, f"→ {cls}" if action == "move"
+                                       else "set aside")
             moved.append(path)
-            self._fixed.update((path, self._abs(m.dst)))
+            self._fixed.update((path, src, dst))
         if moved:
-            self._batches[outcome.batch] = (moved, group)
+            self._batches[outcome.batch] = (moved, group, before)
             if group >= 0:
                 self.groups_panel.mark_group(group, f"✓ kept one, {len(moved)} set aside")
                 self.groups_panel.advance(group)

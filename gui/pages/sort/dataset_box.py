@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (QCheckBox, QGridLayout, QGroupBox, QHBoxLayout, Q
 
 from gui.jobs import Job
 from gui.pages.sort.keys import leave_keys_to_the_review
-from gui.journal_undo import pending_job, undo_job, undo_tip, undone_text
+from gui.journal_undo import pending_job, undo_job, undo_tip, undone_text, waiting_tip
 from gui.pages.sort.jobs import apply_job, update_job
 from gui.steps import step
 
@@ -87,9 +87,9 @@ class DataSetBox(QGroupBox):
         self.move_check.setToolTip("Take the files out of the new-images folder (copying "
                                    "leaves that folder exactly as it was)")
         self.undo_button = QPushButton("Undo")
-        self.undo_button.setToolTip("Take back the last batch added to (or fixed in) the data "
-                                    "folder; works after a restart too (the folder keeps a "
-                                    "journal)")
+        self._undo_tip = ("Take back the last batch added to (or fixed in) the data folder; "
+                          "works after a restart too (the folder keeps a journal)")
+        self.undo_button.setToolTip(self._undo_tip)
         self.undo_button.clicked.connect(self.undo)
         self.target_label = QLabel("")
         self.target_label.setTextFormat(Qt.PlainText)  # "into <data folder>"
@@ -132,6 +132,10 @@ class DataSetBox(QGroupBox):
         self.undo_button.setEnabled(bool(root) and self.pending_undo > 0 and not busy)
         self.undo_button.setText(f"Undo ({self.pending_undo} left)" if self.pending_undo
                                  else "Undo")
+        # why it is disabled while a job runs (a check on the Data page), as that page's
+        # Undo says (a review)
+        self.undo_button.setToolTip(waiting_tip(self.runner.current.name) if busy
+                                    else self._undo_tip)
         run = self._run_dir()
         # another run opened since: "New run: …" spoke of one no longer in use
         if self._update_about and os.path.abspath(run or ".") not in self._update_about:
@@ -163,7 +167,7 @@ class DataSetBox(QGroupBox):
         the next Undo takes back)."""
         count, damaged, last = state
         self.pending_undo = int(count)
-        self.undo_button.setToolTip(undo_tip(last))
+        self._undo_tip = undo_tip(last)
         if damaged and self._damaged_told != (self.data_dir(), damaged):
             self.message.emit(damaged, "error")
         self._damaged_told = (self.data_dir(), damaged)
