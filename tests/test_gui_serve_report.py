@@ -310,3 +310,30 @@ def test_closing_the_window_while_a_client_holds_a_request_does_not_freeze_it(qt
     assert time.monotonic() - started < 1.0
     qtbot.waitUntil(lambda: not server.running, timeout=30000)
     slow.close()
+
+
+def test_a_typed_name_whose_ending_is_added_asks_before_replacing_that_file(
+        qtbot, window, trained_run, tmp_path, monkeypatch):
+    """(a review) The dialog asked about "mine" (no such file); the ".html" added after it
+    named an existing mine.html, replaced without a word.  "dot." became "dot..html"."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from gui import plain_text
+
+    page = page_of(window, "evaluate")
+    window.state.set_run(str(trained_run))
+    mine = tmp_path / "mine.html"
+    mine.write_text("my edited report")
+    asked = []
+    monkeypatch.setattr(plain_text, "question",
+                        lambda _p, _t, text, *a, **k: asked.append(text) or QMessageBox.No)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda *a, **k: (str(tmp_path / "mine"), HTML_FILTER))
+    assert page.report_button.choose_and_save() is None
+    assert mine.read_text() == "my edited report" and str(mine) in asked[0]
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda *a, **k: (str(tmp_path / "dot."), HTML_FILTER))
+    with qtbot.waitSignal(page.report_button.saved, timeout=120000) as sig:
+        page.report_button.choose_and_save()
+    assert sig.args[0] == str(tmp_path / "dot.html") and len(asked) == 1

@@ -72,8 +72,24 @@ class ReportButton(QPushButton):
         if not path:
             return None
         if Path(path).suffix.lower() not in REPORT_SUFFIXES:  # the filter chosen says which
-            path += ".pdf" if chosen == PDF_FILTER else ".html"  # kind; never "notes.txt"
+            # kind; never "notes.txt".  "report." gets "report.html", not "report..html".
+            path = path.rstrip(".") + (".pdf" if chosen == PDF_FILTER else ".html")
+            if os.path.exists(path) and not self._replace_ok(path):
+                return None
         return self.save_to(path)
+
+    def _replace_ok(self, path: str) -> bool:
+        """Ask before replacing ``path``: the dialog asked about the name as typed ("mine"),
+        and the ending added after it named an existing "mine.html" that was replaced
+        without a word (a review)."""
+        from PySide6.QtWidgets import QMessageBox
+
+        from gui import plain_text
+
+        answer = plain_text.question(self, "Replace the file?",
+                                     f"{path} already exists. Replace it with this report?",
+                                     default=QMessageBox.No)
+        return answer == QMessageBox.Yes
 
     def save_to(self, path: str) -> Optional[Job]:
         """Write the report to ``path`` (``.pdf``: a PDF, ``.html``/``.htm``: HTML) in a worker.
