@@ -149,6 +149,8 @@ def test_evaluate_on_another_folder(qtbot, window, trained_run, tmp_path):
     assert f"the results of {folder} on screen are not in it" in page.banner.text()
     page.back_button.click()
     assert page.source == "validation" and not page.back_button.isVisible()
+    # the folder's notes went with its figures (a review: "Not scored: …" read as about these)
+    assert not page.banner.isVisible()
     page.report_button.saved.emit(str(tmp_path / "r.html"))
     assert page.banner.text() == f"Saved the report: {tmp_path / 'r.html'}"
 

@@ -7,11 +7,10 @@ number.  Off-diagonal cells can be answered from ``metrics.mistakes`` at once;
 a diagonal cell needs every validation image's prediction, which a job computes
 once (:func:`core.infer.evaluation.evaluate_run_validation`, as training did).
 
-"Evaluate on another folder…" scores the same model on any labelled folder
-with :func:`core.infer.evaluation.evaluate_labelled_folder` in a job; it returns
-every image's answer with the metrics, so every cell of that matrix is
-clickable too, and the predictor it loads is kept for the next job.  Nothing
-here decodes an image or touches TensorFlow on the UI thread.
+"Evaluate on another folder…" scores the same model on any labelled folder with
+:func:`core.infer.evaluation.evaluate_labelled_folder` in a job; it returns every image's
+answer with the metrics, so every cell of that matrix is clickable too, and the predictor it
+loads is kept for the next job.  Nothing here decodes an image or runs TensorFlow on the UI thread.
 """
 
 from __future__ import annotations
@@ -208,6 +207,7 @@ class EvaluatePage(Page):
         return None
 
     def show_validation(self) -> None:
+        self.clear_message()  # the folder's notes ("Not scored: …") read as about these
         self._show_metrics(self._validation_metrics, VALIDATION, self._validation_predictions)
 
     def _show_metrics(self, metrics: Any, source: str, predictions) -> None:
