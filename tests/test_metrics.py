@@ -338,6 +338,9 @@ def test_scores_without_a_value_are_shown_as_a_dash_not_zero():
     # images of a class, none taken for it: recall and F1 are 0, precision has no value
     m = compute_metrics([0, 1], np.array([[0.9, 0.1], [0.9, 0.1]]), ["a", "b"])
     assert m.score_texts(1) == ("–", "0.000", "0.000")
+    # and the terminal says what its "–" means (a review: the line came only with an empty class)
+    assert "(–: no value; precision of a class no image was taken for)" in m.to_text()
+    assert "no value" not in compute_metrics([0, 1], np.eye(2), ["a", "b"]).to_text()
 
 
 def test_the_terminal_text_stays_narrow_with_many_classes_and_long_names():

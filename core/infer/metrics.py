@@ -128,6 +128,9 @@ class Metrics:
             lines.append(f"{padded(name, width)}  {p:>9}  {r:>6}  {f1:>5}  {c.support:7d}")
         if any(c.support == 0 for c in self.per_class):
             lines.append(f"({NO_VALUE}: no value; macro F1 averages the classes with images)")
+        elif any(NO_VALUE in self.score_texts(i) for i in range(len(self.per_class))):
+            # a precision of a class no image was taken for had no word (a review)
+            lines.append(f"({NO_VALUE}: no value; precision of a class no image was taken for)")
         if len(names) > TEXT_MATRIX_CLASSES:
             lines += [""] + self._pair_lines(names)
         else:
