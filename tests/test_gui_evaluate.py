@@ -439,3 +439,18 @@ def test_a_calibration_error_that_rose_with_calibration_is_explained():
     assert "log loss" in text and "on 15 images, rose by chance" in text
     fell = dict(rose, ece_after=0.1)
     assert "by chance" not in ece_text(metrics, fell)
+
+
+def test_a_dash_in_the_per_class_table_says_why_in_its_tooltip(qtbot):
+    """(a review) A "–" precision, recall or F1 was explained nowhere on the page."""
+    from core.infer.metrics import compute_metrics
+    from gui.pages.evaluate.results import NO_VALUE_TIPS, ResultsView
+
+    view = ResultsView()
+    qtbot.addWidget(view, before_close_func=lambda v: v.shutdown())
+    probs = np.array([[0.9, 0.1, 0.0], [0.9, 0.1, 0.0]])  # "b" never answered, "c" absent
+    view.show_metrics(compute_metrics([0, 1], probs, ["a", "b", "c"]), None, False)
+    table = view.class_table
+    assert table.item(1, 1).text() == "–" and table.item(1, 1).toolTip() == NO_VALUE_TIPS[0]
+    assert table.item(1, 2).toolTip() == ""  # recall 0 %: a value
+    assert [table.item(2, c).toolTip() for c in (1, 2, 3)] == [NO_VALUE_TIPS[1]] * 3

@@ -33,6 +33,10 @@ CLASS_TIPS = ["", "Of the images the model called this class, the share that rea
               "Of the images of this class, the share the model found",
               "One number balancing precision and recall (their harmonic mean)",
               "Images of this class that were evaluated"]
+#: A "–" cell's tooltip: [the class has images, none taken for it; the class has none].
+NO_VALUE_TIPS = ["No value: the model took no image for this class, so there is no share "
+                 "of them to be right",
+                 "No value: no image of this class was evaluated (macro F1 leaves it out)"]
 
 
 class CaptionedThumbnails(ThumbnailModel):
@@ -315,6 +319,8 @@ class ResultsView(QWidget):
                 item = QTableWidgetItem(text)
                 if c:
                     item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                if text == NO_VALUE:  # said nowhere on the page (a review)
+                    item.setToolTip(NO_VALUE_TIPS[not score.support])
                 self.class_table.setItem(r, c, item)
 
     def _fill_mistakes(self, metrics) -> None:
