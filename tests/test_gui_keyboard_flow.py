@@ -1,0 +1,58 @@
+"""The app's flow by keyboard alone (a keyboard review): focus follows a run's start and
+end on the Train page, Enter opens a run on the Runs page, a focused primary button shows
+it, and the step list has a name a screen reader can say."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from weights_fixture import make_bright_dark
+
+
+def _until_cancelled(cfg, report, runs_base, start_from="", listener=None, cancel=None):
+    """A stand-in for training: runs until Stop (no TensorFlow)."""
+    from core.events import Cancelled
+
+    while not cancel.cancelled:
+        time.sleep(0.01)
+    raise Cancelled("cancelled by the user")
+
+
+def _train_page_with_data(qtbot, window, tmp_path, monkeypatch):
+    monkeypatch.setattr("gui.pages.train.page.train_job", _until_cancelled)
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    with qtbot.waitSignal(window.state.dataset_changed, timeout=4000):
+        window.pages[0].open_folder(str(make_bright_dark(tmp_path / "data", 3, 32)))
+    qtbot.waitUntil(lambda: not window.runner.is_busy(), timeout=4000)
+    window.show_page(3)
+    return window.pages[3]
+
+
+def test_focus_goes_to_stop_then_start_when_a_run_starts_and_ends(qtbot, window, tmp_path,
+                                                                   monkeypatch):
+    """Ctrl+Enter in a setting started the run and left no widget with focus (the settings
+    are turned off); Stop pressed by Space sent it to the log, not back to Start."""
+    page = _train_page_with_data(qtbot, window, tmp_path, monkeypatch)
+    window.sidebar.setFocus()
+    qtbot.keyClick(window.sidebar, Qt.Key_Tab)
+    assert page.settings_host.isAncestorOf(QApplication.focusWidget())
+    with qtbot.waitSignal(page.run_started, timeout=4000):
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key_Return, Qt.ControlModifier)
+    assert QApplication.focusWidget() is page.stop_button
+    with qtbot.waitSignal(page.job.done, timeout=4000):
+        qtbot.keyClick(page.stop_button, Qt.Key_Space)
+    qtbot.waitUntil(lambda: page.start_button.isEnabled(), timeout=4000)
+    assert QApplication.focusWidget() is page.start_button
+    with qtbot.waitSignal(page.run_started, timeout=4000):  # Space on Start: Stop next
+        qtbot.keyClick(page.start_button, Qt.Key_Space)
+    assert QApplication.focusWidget() is page.stop_button
+    page.log.setFocus()  # the user went elsewhere meanwhile: the end leaves it there
+    with qtbot.waitSignal(page.job.done, timeout=4000):
+        qtbot.keyClick(page.log, Qt.Key_Escape)
+    qtbot.waitUntil(lambda: page.start_button.isEnabled(), timeout=4000)
+    assert QApplication.focusWidget() is page.log
