@@ -9,6 +9,7 @@ import time
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
+from test_gui_runs import runs_page, two_runs  # noqa: F401, F811 (a fixture)
 from weights_fixture import make_bright_dark
 
 
@@ -56,3 +57,21 @@ def test_focus_goes_to_stop_then_start_when_a_run_starts_and_ends(qtbot, window,
         qtbot.keyClick(page.log, Qt.Key_Escape)
     qtbot.waitUntil(lambda: page.start_button.isEnabled(), timeout=4000)
     assert QApplication.focusWidget() is page.log
+
+
+def test_enter_on_a_run_opens_it(qtbot, window, two_runs):  # noqa: F811
+    """Only a double-click opened the selected run; Enter on its row did nothing."""
+    _h, ia, ib, a, b = two_runs
+    window.activateWindow()
+    page = runs_page(window)
+    page.select_ids([ia])
+    page.table.setFocus()
+    with qtbot.waitSignal(window.state.model_changed, timeout=4000):
+        qtbot.keyClick(page.table, Qt.Key_Return)
+    assert window.state.run_dir == str(a.resolve())
+    page.select_ids([ib])  # a double-click still opens one
+    rect = page.table.visualRect(page.table.selectionModel().selectedRows()[0])
+    qtbot.mouseClick(page.table.viewport(), Qt.LeftButton, pos=rect.center())
+    with qtbot.waitSignal(window.state.run_changed, timeout=4000):
+        qtbot.mouseDClick(page.table.viewport(), Qt.LeftButton, pos=rect.center())
+    assert window.state.run_dir == str(b.resolve())
