@@ -75,3 +75,39 @@ def test_enter_on_a_run_opens_it(qtbot, window, two_runs):  # noqa: F811
     with qtbot.waitSignal(window.state.run_changed, timeout=4000):
         qtbot.mouseDClick(page.table.viewport(), Qt.LeftButton, pos=rect.center())
     assert window.state.run_dir == str(b.resolve())
+
+
+def test_a_focused_primary_button_shows_a_clear_focus_ring(qtbot):
+    """Tab onto Start training, Next or Choose image folder… showed only a faint dotted
+    rectangle, blue on blue, round the text."""
+    from PySide6.QtGui import QColor
+    from PySide6.QtWidgets import QHBoxLayout, QPushButton, QWidget
+
+    from gui.theme import STYLESHEET
+
+    host = QWidget()
+    host.setStyleSheet(STYLESHEET)
+    primary, other = QPushButton("Start training"), QPushButton("Stop")
+    primary.setObjectName("primary")
+    lay = QHBoxLayout(host)
+    lay.addWidget(primary)
+    lay.addWidget(other)
+    qtbot.addWidget(host)
+    host.show()
+    qtbot.waitExposed(host)
+    host.activateWindow()
+
+    def grab():
+        return primary.grab().toImage()
+
+    other.setFocus()
+    qtbot.waitUntil(lambda: other.hasFocus())
+    plain = grab()
+    qtbot.keyClick(other, Qt.Key_Backtab)
+    assert primary.hasFocus()
+    focused = grab()
+    assert primary.size() == focused.size() / focused.devicePixelRatio()  # no jump in size
+    changed = sum(1 for x in range(plain.width()) for y in range(plain.height())
+                  if abs(QColor(plain.pixel(x, y)).lightness()
+                         - QColor(focused.pixel(x, y)).lightness()) > 80)
+    assert changed >= 2 * (plain.width() + plain.height()), changed  # a ring all round
