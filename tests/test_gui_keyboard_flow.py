@@ -111,3 +111,19 @@ def test_a_focused_primary_button_shows_a_clear_focus_ring(qtbot):
                   if abs(QColor(plain.pixel(x, y)).lightness()
                          - QColor(focused.pixel(x, y)).lightness()) > 80)
     assert changed >= 2 * (plain.width() + plain.height()), changed  # a ring all round
+
+
+def test_the_step_list_and_the_window_s_own_tab_stops_have_names(qtbot, window):
+    """The step list (the window's way from step to step) had no name: a screen reader
+    said only "list", and the View › Log panel nothing; the pages were already held to names."""
+    from PySide6.QtGui import QAccessible
+    from PySide6.QtWidgets import QWidget
+
+    def name(w) -> str:
+        return QAccessible.queryAccessibleInterface(w).text(QAccessible.Name)
+
+    assert name(window.sidebar) == "Steps"
+    outside = [w for w in window.findChildren(QWidget) if w.focusPolicy() & Qt.TabFocus
+               and w.window() is window and not window.stack.isAncestorOf(w)
+               and w.focusProxy() is None and not name(w)]
+    assert outside == [], [(type(w).__name__, w.objectName()) for w in outside]
