@@ -127,3 +127,24 @@ def test_the_step_list_and_the_window_s_own_tab_stops_have_names(qtbot, window):
                and w.window() is window and not window.stack.isAncestorOf(w)
                and w.focusProxy() is None and not name(w)]
     assert outside == [], [(type(w).__name__, w.objectName()) for w in outside]
+
+
+def test_the_serve_status_line_is_a_tab_stop_only_with_a_link(qtbot, window):
+    """On the Export page with no server, Tab stopped on the empty status line beside Serve
+    (a label made to reach its links by keyboard) and showed nothing."""
+    from PySide6.QtWidgets import QLabel
+
+    window.activateWindow()
+    window.show_page(7)
+    page, label = window.pages[7], window.pages[7].serve_box.status_label
+    page.serve_box.port_spin.setFocus()
+    qtbot.waitUntil(lambda: page.serve_box.port_spin.hasFocus())
+    stops = []
+    while len(stops) < 30 and not isinstance(QApplication.focusWidget(), type(window.sidebar)):
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key_Tab)
+        stops.append(QApplication.focusWidget())
+    assert not any(isinstance(w, QLabel) and not w.text() for w in stops), stops
+    label.setText("Serving <a href='http://127.0.0.1:8501'>http://127.0.0.1:8501</a>")
+    assert label.focusPolicy() & Qt.TabFocus  # its link is still reached by Tab
+    label.setText("Stopped.")
+    assert not label.focusPolicy() & Qt.TabFocus
