@@ -43,6 +43,7 @@ class LogView(FollowingLog):
 
     def __init__(self, parent=None) -> None:
         super().__init__(5000, parent)
+        self.setAccessibleName("App log")  # the View › Log panel; a screen reader said nothing
         self.handler = QtLogHandler()
         self.handler.emitter.line.connect(self.append_line, Qt.QueuedConnection)
         logger = logging.getLogger(LOGGER_NAME)

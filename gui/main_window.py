@@ -77,6 +77,7 @@ class MainWindow(ProjectFiles, DropTarget, WindowMenus, QMainWindow):
 
         self.sidebar = QListWidget()
         self.sidebar.setObjectName("sidebar")
+        self.sidebar.setAccessibleName("Steps")  # a screen reader said only "list"
         self.stack = QStackedWidget()
         self.pages: list[Page] = []
         for i, cls in enumerate(PAGE_CLASSES):

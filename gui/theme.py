@@ -63,6 +63,9 @@ QPushButton#primary {{
     border-radius: 4px; border: 1px solid #3a7cc0;
 }}
 QPushButton#primary:disabled {{ background: #3a4550; color: #8a949e; }}
+/* focus: a white ring (Fusion drew a faint dotted line, blue on blue); the padding gives
+   the border its extra pixel, so the button keeps its size */
+QPushButton#primary:focus {{ border: 2px solid white; padding: 5px 15px; }}
 QGroupBox {{ font-weight: 600; }}
 """
 

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (QGridLayout, QGroupBox, QLabel, QLineEdit, QPushB
 
 from core.path_names import same_path
 from gui.jobs import Job
-from gui.plain_text import plain_tip, rich_label
+from gui.plain_text import plain_tip
 
 START_TEXT = "Serve"
 STOP_TEXT = "Stop serving"
@@ -34,6 +34,21 @@ RESTART = "restart"  # the status line's link that serves the page's model inste
 START_TIP = ("Answer predictions over HTTP on this machine (127.0.0.1) with TensorFlow "
              "Serving's REST API, like 'python main.py serve'; for other machines use the CLI's "
              "--host with --token")
+
+
+class LinkStatus(QLabel):
+    """The status line (rich text, the caller escapes names): a Tab stop only while it holds
+    a link; empty, as before a server starts, Tab stopped on it and showed nothing."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setTextFormat(Qt.RichText)
+        self.setText("")
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt's name)
+        super().setText(text)
+        self.setTextInteractionFlags(Qt.TextBrowserInteraction if "<a " in text
+                                     else Qt.LinksAccessibleByMouse)
 
 
 def start_job(model: str, port: int, listener=None, cancel=None):
@@ -74,11 +89,10 @@ class ServeBox(QGroupBox):
         port_label.setBuddy(self.port_spin)
         self.button = QPushButton(START_TEXT)
         self.button.clicked.connect(self.toggle)
-        self.status_label = rich_label()  # links; the model's name escaped in every text
+        self.status_label = LinkStatus()  # Tab reaches its links; the model's name escaped
         self.status_label.setObjectName("hint")
         self.status_label.setWordWrap(True)
         self.status_label.linkActivated.connect(self._on_link)  # the URL, or "serve this one"
-        self.status_label.setTextInteractionFlags(Qt.TextBrowserInteraction)  # Tab reaches links
         self.curl_edit = QLineEdit()
         self.curl_edit.setReadOnly(True)
         self.curl_edit.setToolTip("Paste into a terminal, with an image file's name for "

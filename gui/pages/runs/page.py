@@ -83,7 +83,8 @@ class RunsPage(Page):
 
         self.filter_edit.textChanged.connect(self._on_filter)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._on_selection())
-        self.table.doubleClicked.connect(lambda _i: self.open_selected())
+        # Enter opens the run too (it did nothing: only a double-click did), as Open does
+        self.table.activated.connect(lambda _i: self.open_selected())
         self.open_button.clicked.connect(self.open_selected)
         self.delete_button.clicked.connect(self.delete_selected)
         self.rescan_button.clicked.connect(lambda: self.rescan())
@@ -282,7 +283,7 @@ class RunsPage(Page):
             self.show_error(f"{run.path} no longer exists. Delete the entry, or Rescan to "
                             "drop every run whose folder is gone.")
             return
-        if damage_of(run):  # Open is off for it; a double-click still lands here
+        if damage_of(run):  # Open is off for it; a double-click or Enter still lands here
             self.show_error(damage_of(run))
             return
         self.state.set_run(run.path)

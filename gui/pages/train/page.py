@@ -36,6 +36,7 @@ from gui.pages.train.lr_finder_view import LearningRateFinderDialog
 from gui.pages.train.outcome import (ended_texts, left_out_text, opened_run, read_outcome,
                                      resumable_here, resume_tip, unused_on_resume,
                                      worth_keeping)
+from gui.pages.train.run_focus import RunFocus
 from gui.pages.train.run_panel import RunPanel
 from gui.pages.train.settings import SettingsPanel, steps_text
 from gui.state import touches
@@ -82,6 +83,7 @@ class TrainPage(LearningRateActions, Page):
         split.setSizes([360, 900])
         self.body.addWidget(split, 1)
         self._name_widgets()
+        self._focus = RunFocus(self)  # Stop, then Start, keep the keyboard's place
         self.start_button.clicked.connect(self.start)
         self.stop_button.clicked.connect(self.stop)
         self.resume_button.clicked.connect(self.resume)
@@ -222,7 +224,9 @@ class TrainPage(LearningRateActions, Page):
 
     def _on_stopping(self) -> None:
         """Stop asked for, here or by Esc or the status bar: say so until the run ends."""
+        self._focus.before()
         self.stop_button.setEnabled(False)
+        self._focus.after()
         self.panel.stopping = True
         self.status_label.setText("Stopping after this batch; keeping the best epoch so far…"
                                   if self.job is not self.finder_job else "Stopping…")
@@ -253,6 +257,7 @@ class TrainPage(LearningRateActions, Page):
     def _update_buttons(self) -> None:
         running = self.job is not None and self.job.is_running()
         busy = self.runner.is_busy()
+        self._focus.before()
         self.start_button.setEnabled(not busy)
         self.find_lr_button.setEnabled(not busy)
         self.stop_button.setEnabled(running and not self.job.token.cancelled)
@@ -261,6 +266,7 @@ class TrainPage(LearningRateActions, Page):
         self.settings_host.setEnabled(not running)
         self.settings_host.setToolTip("Settings are fixed while a run trains; they apply to the "
                                       "next run." if running else "")
+        self._focus.after()
 
     # ------------------------------------------------------------------ events
     def _on_event(self, event: Any) -> None:
