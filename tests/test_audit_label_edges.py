@@ -213,7 +213,7 @@ def test_an_audit_with_random_weights_or_only_cross_class_copies_says_so(tmp_pat
     assert main(["audit", str(tmp_path), "--backbone", "MobileNetV3Small", "--weights", "none",
                  "--image-size", "32"]) == 0
     out = capsys.readouterr().out
-    assert "8 images, 2 classes" in out
+    assert "8 images (8 of them copies that training leaves out), 2 classes" in out
     assert "weights are random (--weights none)" in out
     assert "every image is a copy the scan leaves out" in out
 
