@@ -306,7 +306,7 @@ def test_undo_of_a_move_brings_the_images_back_into_the_review(qtbot, window, tr
     victim = next((data / "bright").iterdir())
     fixed = FixJournal(data).apply([Fix(str(victim), "set_aside")],
                                    {str(victim): hash_file(str(victim))})
-    audit._batches[fixed.batch] = ([str(victim)], -1)  # as its own Set aside records it
+    audit._batches[fixed.batch] = ([str(victim)], -1, {})  # as its own Set aside records it
     page.box.refresh_undo()
     qtbot.waitUntil(lambda: page.box.undo_button.isEnabled(), timeout=10000)
     # which change it takes back: it undid the other page's fix without a word
