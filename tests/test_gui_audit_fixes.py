@@ -313,6 +313,32 @@ def test_a_group_kept_whole_is_listed_as_kept_by_the_next_check(qtbot, folder, v
     assert panel.done == {}
 
 
+def test_the_window_and_the_cli_agree_on_what_was_kept_whatever_way_the_folder_is_written(
+        qtbot, folder, view, monkeypatch):
+    """The window had its own test of "kept" (paths compared as written), the CLI another
+    (absolute paths): a folder named relatively, or with "..", showed a group kept whole
+    as still to decide while ``audit`` marked it kept.  One test serves both now."""
+    from core.audit.kept import kept_sets, remember_kept
+    from gui.pages.data.audit_groups import KEPT_ALL
+
+    root, paths = folder
+    remember_kept(str(root), "groups", paths[:2])
+    remember_kept(str(root), "labels", paths[2:3])
+    monkeypatch.chdir(root.parent)
+    written = os.path.join("data", "cat", "..")  # the folder as a user may type it
+    result = _outcome(root, paths, [(paths[0], paths[1]), (paths[2], paths[3])]).result
+    assert result.to_dict(kept=kept_sets(written))["near_duplicates_kept"] == [True, False]
+
+    panel = view.groups_panel
+    panel.set_groups(result.near_duplicates, written, "")
+    assert panel.done == {1: KEPT_ALL} and [g.paths[0] for g in panel.groups] == [
+        paths[2], paths[0]]
+    labels = view.labels_panel
+    labels.set_findings([Finding(p, "cat", "dog", 0.9, "caption") for p in paths[2:4]], "",
+                        root=written)
+    assert [f.path for f in labels.findings] == [paths[3], paths[2]]
+
+
 def test_the_window_and_the_cli_name_the_near_copy_groups_alike(folder):
     """A review: the CLI said "Near-duplicate groups: 2 (1 spanning classes)" and "(0
     spanning classes)" where the window and README say near-copy groups, across classes."""

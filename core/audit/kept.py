@@ -66,6 +66,14 @@ def kept_sets(root: str) -> dict[str, set[str]]:
             for kind in KINDS}
 
 
+def was_kept(paths: Iterable[str], kept: Optional[set[str]]) -> bool:
+    """Whether every one of ``paths`` is in ``kept`` (one kind's set from :func:`kept_sets`).
+
+    The one test of "kept" for the window and ``audit``'s summary, so the two cannot come
+    to disagree over a path written another way (relative, with ``..``)."""
+    return bool(kept) and {os.path.normpath(os.path.abspath(p)) for p in paths} <= kept
+
+
 def remember_kept(root: str, kind: str, paths: Iterable[str]) -> None:
     """Add ``paths`` (images under ``root``) to those kept as ``kind``; an OSError says why
     the record could not be written."""

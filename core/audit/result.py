@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterable, Mapping, Optional
 
 import numpy as np
 
+from core.audit.kept import was_kept
 from core.features.hashing import FileStamp
 from core.shown import one_line
 
@@ -122,13 +123,13 @@ class AuditResult:
             "left_out": self.left_out,
             "label_issues": [{"path": rel(i.path), "given": i.given, "suggested": i.suggested,
                               "score": round(i.score, 4), "conflict": i.conflict,
-                              "kept": _was_kept([i.path], kept.get("labels"))}
+                              "kept": was_kept([i.path], kept.get("labels"))}
                              for i in self.label_issues],
             "near_duplicates": [[rel(p) for p in g.paths] for g in self.near_duplicates],
-            "near_duplicates_kept": [_was_kept(g.paths, kept.get("groups"))
+            "near_duplicates_kept": [was_kept(g.paths, kept.get("groups"))
                                      for g in self.near_duplicates],
             "outliers": [{"path": rel(o.path), "score": round(o.score, 2),
-                          "kept": _was_kept([o.path], kept.get("outliers"))}
+                          "kept": was_kept([o.path], kept.get("outliers"))}
                          for o in self.outliers],
             "notes": list(self.notes),
             "skipped": [{"path": rel(p), "reason": r} for p, r in self.skipped],
@@ -191,13 +192,8 @@ class AuditResult:
 def _kept_last(items: Iterable, paths_of: Callable[[Any], list[str]],
                kept: Optional[set[str]]) -> list[tuple[Any, bool]]:
     """``items``, each with whether all its images were kept in the window, those last."""
-    marked = [(item, _was_kept(paths_of(item), kept)) for item in items]
+    marked = [(item, was_kept(paths_of(item), kept)) for item in items]
     return sorted(marked, key=lambda m: m[1])
-
-
-def _was_kept(paths: Iterable[str], kept: Optional[set[str]]) -> bool:
-    """Whether every one of ``paths`` was kept in the window (``kept``: their kind's)."""
-    return bool(kept) and {os.path.normpath(os.path.abspath(p)) for p in paths} <= kept
 
 
 def _kept_count(marked: list[tuple[Any, bool]]) -> str:

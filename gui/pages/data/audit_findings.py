@@ -14,7 +14,6 @@ Several selected images are decided at once.
 from __future__ import annotations
 
 import html
-import os
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
@@ -201,16 +200,18 @@ class FindingsPanel(QWidget):
                      root: str = "") -> None:
         """Show ``findings`` of the folder ``root``, those kept at an earlier check last and
         marked kept; ``examples(class, path)`` gives typical images of a class."""
+        from core.audit.kept import was_kept
+
         self.root = root
         kept = self._kept_before()
-        self.findings = sorted(findings, key=lambda f: os.path.normpath(f.path) in kept)
+        self.findings = sorted(findings, key=lambda f: was_kept([f.path], kept))
         self._by_path = {f.path: f for f in self.findings}
         if examples is not None:
             self._examples = examples
         self.model.set_items([f.path for f in self.findings],
                              [f.caption for f in self.findings])
         for f in self.findings:
-            if os.path.normpath(f.path) in kept:
+            if was_kept([f.path], kept):
                 self.model.set_mark(f.path, KEPT)
         self.model.prefetch(48)
         self.empty.setText(empty_text)
@@ -243,11 +244,11 @@ class FindingsPanel(QWidget):
         return [f for f in self.findings if not self.model.mark(f.path)]
 
     def _kept_before(self) -> set[str]:
-        from core.audit.kept import kept_paths
+        from core.audit.kept import kept_sets
 
         if not (self.root and self.kind):
             return set()
-        return {os.path.normpath(p) for p in kept_paths(self.root, self.kind)}
+        return kept_sets(self.root)[self.kind]
 
     # -- deciding ----------------------------------------------------------------
     def keep_selected(self) -> None:

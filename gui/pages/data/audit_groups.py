@@ -106,11 +106,10 @@ class GroupsPanel(QWidget):
         """Show ``groups`` (:class:`core.audit.result.DuplicateGroup`) found in ``root``,
         those kept whole at an earlier check last and marked kept (a review: "Keep all"
         was forgotten, and the next check asked about the same groups again)."""
-        from core.audit.kept import kept_paths
+        from core.audit.kept import kept_sets, was_kept
 
-        kept = {os.path.normpath(p) for p in kept_paths(root, "groups")} if root else set()
-        whole = [bool(g.paths) and {os.path.normpath(p) for p in g.paths} <= kept
-                 for g in groups]
+        kept = kept_sets(root)["groups"] if root else set()
+        whole = [was_kept(g.paths, kept) for g in groups]
         order = sorted(range(len(groups)), key=lambda i: whole[i])
         self.groups, self.root, self.done = [groups[i] for i in order], root, {}
         self._kept_all = {n for n, i in enumerate(order) if whole[i]}
