@@ -22,6 +22,10 @@ from core.events import BatchEnd, CancelToken
 from core.runs.folder import RunFolder
 from weights_fixture import make_bright_dark
 
+# The run's bookkeeping is what is tested, not the compiled train step: TensorFlow functions
+# run eagerly (tests/conftest.py's ``eager``), a quarter of the time (README, "Tests").
+pytestmark = pytest.mark.usefixtures("eager")
+
 
 def train_argv(data, weights, out) -> list[str]:
     return ["train", str(data), "--backbone", "MobileNetV3Small", "--weights", weights,
