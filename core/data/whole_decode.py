@@ -9,8 +9,9 @@ saved plainly (a review), and a 4-gigapixel one (under :data:`MAX_PIXELS`) would
 13 GB per decode thread.
 
 So such an image counts by the bytes its decoder holds: above :data:`WHOLE_LIMIT_BYTES`
-(what a full-size decode of :data:`MAX_DECODE_PIXELS` 16-bit RGBA pixels holds, so no
-image under the full-size limit is refused) it is "oversized", with how to save it so
+(1.5 GiB: a decode held whole stays inside the 2 GB that training may use above its level
+on small images, and an interlaced PNG or a progressive 4:2:0 JPEG up to about 500
+megapixels is still read rather than skipped) it is "oversized", with how to save it so
 that it streams; above :data:`ONE_AT_A_TIME_BYTES` (a full-size RGBA decode, the most
 Pillow holds for any other image) it is decoded one at a time, so a pool of decode
 threads holds that much once, not once per thread.
@@ -26,7 +27,7 @@ from PIL import Image
 
 #: The full-size limit (:data:`core.data.image_open.MAX_DECODE_PIXELS`, which imports this).
 MAX_DECODE_PIXELS: int = 8192 * 8192
-WHOLE_LIMIT_BYTES: int = MAX_DECODE_PIXELS * 8
+WHOLE_LIMIT_BYTES: int = 3 * 2**29
 ONE_AT_A_TIME_BYTES: int = MAX_DECODE_PIXELS * 4
 
 _ONE_WHOLE = threading.BoundedSemaphore(1)
