@@ -292,10 +292,14 @@ def test_other_modes_become_rgb(tmp_path):
     assert load_rgb(tmp_path / "x.tiff")[0, 0].tolist() == [1, 2, 3]
 
 
-def test_animated_gif_gives_first_frame(tmp_path):
+@pytest.mark.parametrize("name", ["anim.gif", "anim.webp", "pages.tiff"])
+def test_animated_gif_gives_first_frame(tmp_path, name):
+    """As README says: an animated GIF or WebP gives its first frame, a multi-page TIFF its
+    first page (a review found only GIF's said)."""
     frames = [Image.new("RGB", (8, 8), c) for c in [(255, 0, 0), (0, 255, 0), (0, 0, 255)]]
-    path = tmp_path / "anim.gif"
-    frames[0].save(path, save_all=True, append_images=frames[1:], duration=50, loop=0)
+    path = tmp_path / name
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=50, loop=0,
+                   **({"lossless": True} if name.endswith("webp") else {}))
     assert probe_image(path).frames == 3
     arr = load_rgb(path)
     assert arr.shape == (8, 8, 3)

@@ -19,7 +19,7 @@ from typing import Optional, Tuple, Union
 
 from PIL import Image, UnidentifiedImageError
 
-from core.data import huge
+from core.data import huge, whole_decode
 from core.data.image_names import IMAGE_EXTENSIONS  # noqa: F401 - the table, re-exported
 from core.data.regular_file import FileProblem, open_regular, os_error_reason
 
@@ -29,7 +29,7 @@ from core.data.regular_file import FileProblem, open_regular, os_error_reason
 PILLOW_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "BMP", "GIF", "WEBP", "TIFF")
 
 #: The most pixels Pillow ever decodes at once (8192 x 8192, ~256 MB as RGBA).
-MAX_DECODE_PIXELS: int = 8192 * 8192
+MAX_DECODE_PIXELS: int = whole_decode.MAX_DECODE_PIXELS
 
 #: libjpeg can decode at 1/8 scale, so a JPEG header may claim this much.
 _JPEG_MAX_REDUCTION = 8
@@ -152,8 +152,19 @@ def megapixels_text(w: int, h: int) -> str:
     return f"{w}x{h} ({w * h / 1e6:.0f} megapixels)"
 
 
+def check_shrinkable(path: str, img: Image.Image) -> None:
+    """Raise the "oversized" :class:`ImageError` when ``img`` cannot be decoded at any size."""
+    whole = whole_decode.too_whole(img)  # interlaced PNG, progressive JPEG: held whole
+    if whole:
+        raise oversized_error(path, img, whole[0], todo=whole[1])
+    why = unshrinkable(img)
+    if why:
+        raise oversized_error(path, img, why)
+
+
 def unshrinkable(img: Image.Image) -> Optional[str]:
-    """Why this image cannot be decoded at any size (None when some size fits)."""
+    """Why this image cannot be decoded at any size (None when some size fits); an image its
+    decoder holds whole is :func:`check_shrinkable`'s too."""
     w, h = img.size
     if w * h <= MAX_DECODE_PIXELS:
         return None
@@ -173,14 +184,16 @@ def limit_text(why: str) -> str:
     return f"{why} (limit {MAX_DECODE_PIXELS / 1e6:.0f} megapixels)"
 
 
-def oversized_error(path: str, img: Image.Image, why: str) -> ImageError:
-    return too_big(path, img.format or "image", *img.size, why)
+_RESIZE = "resize it to a few thousand pixels per side or remove it"
 
 
-def too_big(path: str, fmt: str, w: int, h: int, why: str) -> ImageError:
+def oversized_error(path: str, img: Image.Image, why: str, todo: str = _RESIZE) -> ImageError:
+    return too_big(path, img.format or "image", *img.size, why, todo)
+
+
+def too_big(path: str, fmt: str, w: int, h: int, why: str, todo: str = _RESIZE) -> ImageError:
     return ImageError(path, "oversized",
-                      f"{fmt} of {megapixels_text(w, h)} is too big to decode "
-                      f"{why}; resize it to a few thousand pixels per side or remove it")
+                      f"{fmt} of {megapixels_text(w, h)} is too big to decode {why}; {todo}")
 
 
 def is_tiff(fh) -> bool:

@@ -17,7 +17,9 @@ the same file and fails the same way on a bad one.  Two promises:
   (:mod:`core.data.huge`), so a 600-megapixel slide scan trains, previews and
   predicts in a few MB.  Headers claiming more than :data:`MAX_PIXELS` (4.3
   gigapixels: a broken file, a bomb, or minutes per decode), full-size decodes
-  beyond ``MAX_DECODE_PIXELS`` and big GIF/BMP files are "oversized".
+  beyond ``MAX_DECODE_PIXELS`` and big GIF/BMP files are "oversized", and so are big
+  interlaced PNGs and progressive JPEGs, which their decoders hold whole
+  (:mod:`core.data.whole_decode`).
 
 Truncated files are "corrupt": ``ImageFile.LOAD_TRUNCATED_IMAGES`` is left off,
 because silently training on half-grey images is worse than skipping them.
@@ -38,11 +40,11 @@ from typing import Callable, Optional, Tuple, Union
 import numpy as np
 from PIL import ExifTags, Image
 
-from core.data import huge
+from core.data import huge, whole_decode
 from core.data.image_open import (IMAGE_EXTENSIONS, JPEG_FORMATS, MAX_DECODE_PIXELS,
-                                  MAX_PIXELS, PILLOW_FORMATS, ImageError,
-                                  ImageInfo, libvips_tiff_header, limit_text, too_big,
-                                  open_file, open_image, os_error, oversized_error, unshrinkable)
+                                  MAX_PIXELS, PILLOW_FORMATS, ImageError, ImageInfo,
+                                  check_shrinkable, libvips_tiff_header, limit_text, too_big,
+                                  open_file, open_image, os_error, oversized_error)
 from core.data.pixels import (ORIENTATION_TRANSPOSE, SWAPPING_ORIENTATIONS, orientation,
                               png_late_orientation, to_rgb)
 
@@ -94,7 +96,8 @@ def _decode(path: Union[str, os.PathLike],
 def _decode_with_pillow(path: str, fh, img: Image.Image,
                         target: Callable[[int, int], Optional[Tuple[int, int]]]) -> np.ndarray:
     try:
-        return _decode_open(path, fh, img, target)
+        with whole_decode.one_at_a_time(img):  # an interlaced PNG, a progressive JPEG
+            return _decode_open(path, fh, img, target)
     except ImageError:
         raise
     except huge.StreamError as exc:
@@ -161,9 +164,7 @@ def _decode_open(path: str, fh, img: Image.Image,
     out = target(*upright)
     out_stored = None if out is None else ((out[1], out[0]) if swapped else out)
 
-    why = unshrinkable(img)
-    if why:
-        raise oversized_error(path, img, why)
+    check_shrinkable(path, img)
     if _streams(img, out_stored):
         if img.format == "PNG" and turn == 1:  # an eXIf after the pixels (see below)
             turn = png_late_orientation(fh)

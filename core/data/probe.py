@@ -17,8 +17,8 @@ from typing import Tuple, Union
 
 from PIL import Image
 
-from core.data.image_open import (JPEG_FORMATS, ImageError, ImageInfo, libvips_tiff_header,
-                                  open_file, open_image, oversized_error, unshrinkable)
+from core.data.image_open import (JPEG_FORMATS, ImageError, ImageInfo, check_shrinkable,
+                                  libvips_tiff_header, open_file, open_image)
 from core.data.imageio import upright_geometry
 from core.data.pixels import SWAPPING_ORIENTATIONS, frames
 
@@ -143,9 +143,7 @@ def probe_file(path: Union[str, os.PathLike]) -> Tuple[ImageInfo, int]:
                 w, h = h, w
             return ImageInfo(width=w, height=h, format="TIFF", mode=mode, frames=pages), nbytes
         try:
-            why = unshrinkable(img)
-            if why:
-                raise oversized_error(path, img, why)
+            check_shrinkable(path, img)
             if _data_end(img) > nbytes:  # passed the scan, then failed every decode
                 raise ImageError(path, "corrupt", f"the {img.format} is cut off (its pixels "
                                  "run past the end of the file); re-download or re-export it")
