@@ -373,3 +373,21 @@ def test_at_1600_by_1000_the_receptive_field_and_the_show_choice_are_in_view(qtb
     combo = page.kernels_tab.mode_combo
     texts = [combo.itemText(i) for i in range(combo.count())]
     assert combo.width() >= max(map(combo.fontMetrics().horizontalAdvance, texts))
+
+
+def test_the_slope_plot_holds_every_slope_it_draws(qtbot):
+    """The slope plot was fixed at −0.1…1.3: hard swish's slope (−0.5 at x = −3, 1.5 at
+    x = 3; MobileNetV3's own activation) left it at both ends (a review)."""
+    from core.insight.activations import ACTIVATIONS
+    from gui.pages.network.activations_tab import ActivationsTab
+
+    tab = ActivationsTab()
+    qtbot.addWidget(tab)
+    for i in range(tab.list.count()):
+        tab.list.item(i).setCheckState(Qt.Checked)
+    assert set(tab.curves) == set(ACTIVATIONS)
+    (_x0, _x1), (lo, hi) = tab.slope_plot.viewRange()
+    for name, (_value, slope) in tab.curves.items():
+        _xs, ys = slope.getData()
+        assert lo < ys.min() and ys.max() < hi, name
+    assert lo < -0.45 and hi > 1.45  # hard swish's ends
