@@ -391,3 +391,26 @@ def test_the_slope_plot_holds_every_slope_it_draws(qtbot):
         _xs, ys = slope.getData()
         assert lo < ys.min() and ys.max() < hi, name
     assert lo < -0.45 and hi > 1.45  # hard swish's ends
+
+
+def test_a_good_image_takes_down_the_error_of_a_bad_one(qtbot, page, tmp_path):
+    """After an image that could not be read, a good one's maps came under the old image's
+    "not an image this app can read" banner, on every tab (a review).  The error goes when
+    the maps come; another tab's view leaves it (the maps tab still points to it)."""
+    with qtbot.waitSignal(page.maps_shown, timeout=WORK_MS):
+        page.show_tab("maps")
+    tab = page.maps_tab
+    good = tab.images.path()
+    bad = tmp_path / "bad.png"
+    bad.write_text("not an image")
+    tab.images.add_path(str(bad))
+    qtbot.waitUntil(lambda: page.banner.isVisible() and "bad.png" in page.banner.text(),
+                    timeout=WORK_MS)
+    page.show_tab("kernels")
+    with qtbot.waitSignal(page.kernels_shown, timeout=WORK_MS):
+        page.kernels_tab.select_layer(1, "channels")
+    assert page.banner.isVisible() and "bad.png" in page.banner.text()
+    page.show_tab("maps")
+    with qtbot.waitSignal(page.maps_shown, timeout=WORK_MS):
+        tab.images.add_path(good)
+    assert page.banner.isHidden(), page.banner.text()
