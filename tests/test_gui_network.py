@@ -414,3 +414,28 @@ def test_a_good_image_takes_down_the_error_of_a_bad_one(qtbot, page, tmp_path):
     with qtbot.waitSignal(page.maps_shown, timeout=WORK_MS):
         tab.images.add_path(good)
     assert page.banner.isHidden(), page.banner.text()
+
+
+def test_an_image_of_the_users_own_stays_when_the_model_changes(qtbot, window, page, tmp_path):
+    """The file chosen with "Choose a file…" went when the run or the backbone changed: the
+    new model's samples replaced it, and with no data set there was no image left (a review)."""
+    from PIL import Image
+
+    own = tmp_path / "mine.png"
+    Image.fromarray(np.full((20, 20, 3), 200, np.uint8)).save(own)
+    with qtbot.waitSignal(page.maps_shown, timeout=WORK_MS):
+        page.show_tab("maps")
+    tab = page.maps_tab
+    with qtbot.waitSignal(page.maps_shown, timeout=WORK_MS):
+        tab.images.add_path(str(own))
+    trained = page.network
+
+    window.state.set("model.backbone", "MobileNetV3Small")
+    window.state.set("model.image_size", 32)
+    with qtbot.waitSignal(page.model_ready, timeout=LOAD_MS):
+        window.state.set_run(None)  # the Model page's untrained model, no data set open
+    qtbot.waitUntil(page.is_ready, timeout=WORK_MS)
+    assert page.network is not trained and page.source.kind == "config"
+    assert tab.images.path() == str(own)
+    assert tab.view is not None and tab.view.image_path == str(own)
+    assert "Open an image folder" not in tab.caption.text()
