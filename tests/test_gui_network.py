@@ -373,3 +373,69 @@ def test_at_1600_by_1000_the_receptive_field_and_the_show_choice_are_in_view(qtb
     combo = page.kernels_tab.mode_combo
     texts = [combo.itemText(i) for i in range(combo.count())]
     assert combo.width() >= max(map(combo.fontMetrics().horizontalAdvance, texts))
+
+
+def test_the_slope_plot_holds_every_slope_it_draws(qtbot):
+    """The slope plot was fixed at −0.1…1.3: hard swish's slope (−0.5 at x = −3, 1.5 at
+    x = 3; MobileNetV3's own activation) left it at both ends (a review)."""
+    from core.insight.activations import ACTIVATIONS
+    from gui.pages.network.activations_tab import ActivationsTab
+
+    tab = ActivationsTab()
+    qtbot.addWidget(tab)
+    for i in range(tab.list.count()):
+        tab.list.item(i).setCheckState(Qt.Checked)
+    assert set(tab.curves) == set(ACTIVATIONS)
+    (_x0, _x1), (lo, hi) = tab.slope_plot.viewRange()
+    for name, (_value, slope) in tab.curves.items():
+        _xs, ys = slope.getData()
+        assert lo < ys.min() and ys.max() < hi, name
+    assert lo < -0.45 and hi > 1.45  # hard swish's ends
+
+
+def test_a_good_image_takes_down_the_error_of_a_bad_one(qtbot, page, tmp_path):
+    """After an image that could not be read, a good one's maps came under the old image's
+    "not an image this app can read" banner, on every tab (a review).  The error goes when
+    the maps come; another tab's view leaves it (the maps tab still points to it)."""
+    with qtbot.waitSignal(page.maps_shown, timeout=WORK_MS):
+        page.show_tab("maps")
+    tab = page.maps_tab
+    good = tab.images.path()
+    bad = tmp_path / "bad.png"
+    bad.write_text("not an image")
+    tab.images.add_path(str(bad))
+    qtbot.waitUntil(lambda: page.banner.isVisible() and "bad.png" in page.banner.text(),
+                    timeout=WORK_MS)
+    page.show_tab("kernels")
+    with qtbot.waitSignal(page.kernels_shown, timeout=WORK_MS):
+        page.kernels_tab.select_layer(1, "channels")
+    assert page.banner.isVisible() and "bad.png" in page.banner.text()
+    page.show_tab("maps")
+    with qtbot.waitSignal(page.maps_shown, timeout=WORK_MS):
+        tab.images.add_path(good)
+    assert page.banner.isHidden(), page.banner.text()
+
+
+def test_an_image_of_the_users_own_stays_when_the_model_changes(qtbot, window, page, tmp_path):
+    """The file chosen with "Choose a file…" went when the run or the backbone changed: the
+    new model's samples replaced it, and with no data set there was no image left (a review)."""
+    from PIL import Image
+
+    own = tmp_path / "mine.png"
+    Image.fromarray(np.full((20, 20, 3), 200, np.uint8)).save(own)
+    with qtbot.waitSignal(page.maps_shown, timeout=WORK_MS):
+        page.show_tab("maps")
+    tab = page.maps_tab
+    with qtbot.waitSignal(page.maps_shown, timeout=WORK_MS):
+        tab.images.add_path(str(own))
+    trained = page.network
+
+    window.state.set("model.backbone", "MobileNetV3Small")
+    window.state.set("model.image_size", 32)
+    with qtbot.waitSignal(page.model_ready, timeout=LOAD_MS):
+        window.state.set_run(None)  # the Model page's untrained model, no data set open
+    qtbot.waitUntil(page.is_ready, timeout=WORK_MS)
+    assert page.network is not trained and page.source.kind == "config"
+    assert tab.images.path() == str(own)
+    assert tab.view is not None and tab.view.image_path == str(own)
+    assert "Open an image folder" not in tab.caption.text()

@@ -250,3 +250,47 @@ def test_the_layers_tab_gives_the_same_split_per_axis():
     said = explain_row(rows["even_k_s3"], (97, 150))
     assert "“same” here adds 1 zero(s) at the top, 2 at the bottom, 0 at the left and 1 at " \
            "the right" in said
+
+
+def test_same_padding_that_adds_fewer_zeros_than_the_textbook_p_says_so():
+    """A 3×3 kernel at stride 4 on 160 pixels (the playground's size) gets no zeros at all
+    and 5×5 at stride 3 on 12 pixels 1 on each side, where the formula's P reads 1 and 2:
+    the note on where TensorFlow's zeros go came only when the two sides differed (a review)."""
+    import tensorflow as tf
+
+    from core.insight.formulas import same_padding_pixels
+
+    img = np.random.default_rng(0).random((160, 160))
+    res = apply_kernel(img, PRESET_KERNELS["edge"], padding="same", stride=4)
+    assert same_padding_pixels(160, 3, 4) == (0, 0)
+    assert res.formula_text == ("⌊(160 − 3 + 2·1)/4⌋ + 1 = 40 (the textbook's P; TensorFlow "
+                                "really adds no zeros)")
+    x = tf.constant(img[None, :, :, None], tf.float32)  # no zeros: "valid" is TensorFlow's answer
+    k = tf.constant(PRESET_KERNELS["edge"][:, :, None, None], tf.float32)
+    assert np.allclose(tf.nn.conv2d(x, k, 4, "SAME")[0, :, :, 0], res.output, atol=1e-3)
+    assert np.allclose(tf.nn.conv2d(x, k, 4, "VALID")[0, :, :, 0], res.output, atol=1e-3)
+    twelve = apply_kernel(np.zeros((12, 12)), np.ones((5, 5)), padding="same", stride=3)
+    assert twelve.formula_text.endswith("(the textbook's P; TensorFlow really adds 1 zero(s) "
+                                        "on every side)")
+    assert "really" not in apply_kernel(img, np.ones((3, 3)), padding="same", stride=3).formula_text
+
+
+def test_the_layers_tab_says_when_same_adds_fewer_zeros_than_the_formulas_p():
+    """The Layers tab's sentence on where "same" puts its zeros came only for an uneven
+    split: a 5×5 convolution at stride 3 on 12×12 (1 zero each side, P = 2) and a 3×3
+    pooling at stride 4 on 8×8 (no cells past the edge, P = 1) had none (a review)."""
+    import keras
+
+    from core.insight.layers import inspect_layers
+    from gui.pages.network.layers_tab import explain_row
+
+    inputs = keras.Input((12, 12, 3))
+    x = keras.layers.Conv2D(2, 5, strides=3, padding="same", name="conv")(inputs)
+    x = keras.layers.ZeroPadding2D(2, name="pad")(x)
+    x = keras.layers.MaxPooling2D(3, strides=4, padding="same", name="pool")(x)
+    rows = {r.path: r for r in inspect_layers(keras.Model(inputs, x)).rows}
+    assert rows["pool"].input_shape[1:3] == (8, 8)
+    assert ("“same” here adds 1 zero(s) on every side (the formula's P is the textbook's, "
+            "which gives the same size).") in explain_row(rows["conv"], (12, 12))
+    assert ("“same” here needs no cells past the edge at this size and stride (the formula's "
+            "P is the textbook's, which gives the same size).") in explain_row(rows["pool"], (12, 12))

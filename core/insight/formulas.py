@@ -10,6 +10,7 @@ they cannot disagree.  Pure arithmetic: no Keras.
 from __future__ import annotations
 
 import math
+from typing import Optional
 
 from core.errors import ConfigError
 
@@ -51,13 +52,24 @@ def same_padding_pixels(w: int, k: int, s: int, dilation: int = 1) -> tuple[int,
     return total // 2, total - total // 2
 
 
-def same_split_words(splits: list, unit: str = "zero(s)") -> str:
+def same_split_words(splits: list, unit: str = "zero(s)", textbook: Optional[list] = None) -> str:
     """Where TensorFlow's "same" zeros go, from each axis' (before, after) of
-    :func:`same_padding_pixels` (H then W): "" when every axis gets as many before as after.
+    :func:`same_padding_pixels` (H then W): "" when every axis gets as many before as after
+    and, given ``textbook`` (each axis' P of :func:`padding_amount`), as many as P says.
     A 160×120 photo, 4×4 kernel, stride 3 gets (0, 1) down and (1, 2) across; one split
-    given for both had been read as the other's (a review)."""
+    given for both had been read as the other's (a review).  A 3×3 kernel at stride 4 on
+    160 pixels gets no zeros at all, where P reads 1 (a review)."""
     if all(b == a for b, a in splits):
-        return ""
+        if textbook is None or all(b == p for (b, _a), p in zip(splits, textbook)):
+            return ""
+        if not any(b for b, _a in splits):
+            return f"no {unit.replace('(s)', 's')}"
+        if len(set(splits)) == 1:
+            return f"{splits[0][0]} {unit} on every side"
+        if len(splits) == 2:
+            return (f"{splits[0][0]} {unit} at the top and bottom, {splits[1][0]} at the left "
+                    "and right")
+        return "; ".join(f"axis {i + 1}: {b} {unit} on each side" for i, (b, _a) in enumerate(splits))
     if len(set(splits)) == 1:
         b, a = splits[0]
         where = ("at the top and left", "at the bottom and right") if len(splits) == 2 \

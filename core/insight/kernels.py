@@ -25,7 +25,7 @@ from typing import Any, Optional
 import numpy as np
 
 from core.insight.formulas import (CONV_TYPES, conv_output_size, formula_text,
-                                   same_padding_pixels, same_split_words)
+                                   padding_amount, same_padding_pixels, same_split_words)
 from core.insight.graph import find_layer, iter_layers
 from core.errors import ConfigError
 from core.typed_json import json_mistake
@@ -223,7 +223,9 @@ def apply_kernel(image: Any, kernel: Any, padding: str = "same", stride: Any = 1
     text = th if th == tw else f"H: {th}; W: {tw}"
     if pad == "same":  # P = 1.5 or ½ is the textbook's; say where the zeros really go
         words = same_split_words([same_padding_pixels(h, kh, strides[0]),
-                                  same_padding_pixels(w, kw, strides[1])])
+                                  same_padding_pixels(w, kw, strides[1])],
+                                 textbook=[padding_amount(h, kh, strides[0], pad),
+                                           padding_amount(w, kw, strides[1], pad)])
         if words:
             text += f" (the textbook's P; TensorFlow really adds {words})"
     return PlaygroundResult(output=out, output_shape=tuple(out.shape), formula_text=text,

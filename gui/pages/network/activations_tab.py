@@ -31,6 +31,20 @@ DISPLAY = {"relu": "ReLU", "relu6": "ReLU6", "leaky_relu": "leaky ReLU", "elu": 
            "hard_sigmoid": "hard sigmoid", "hard_swish": "hard swish", "gelu": "GELU"}
 
 
+def slope_range(names) -> tuple[float, float]:
+    """The slope plot's y range: every slope the tab can draw, 0 and 1 included, with a
+    margin.  A fixed −0.1…1.3 cut hard swish's (−0.5…1.5, MobileNetV3's own) off at both
+    ends, hiding the gradients it multiplies by more than 1 or by a negative number (a review)."""
+    from core.insight.activations import curve
+
+    x = np.linspace(*X_RANGE, POINTS)
+    slopes = [curve(name, x)[1] for name in names]
+    lo = min(0.0, *(float(s.min()) for s in slopes))
+    hi = max(1.0, *(float(s.max()) for s in slopes))
+    margin = 0.05 * (hi - lo)
+    return lo - margin, hi + margin
+
+
 class ActivationsTab(QWidget):
     """A checklist of activations and two plots (value, derivative)."""
 
@@ -98,7 +112,8 @@ class ActivationsTab(QWidget):
             plot.addLine(x=0, pen=pg.mkPen("#555c63"))
             plot.addLine(y=0, pen=pg.mkPen("#555c63"))
         self.slope_plot.setXLink(self.value_plot)
-        for plot, (lo, hi) in ((self.value_plot, (-1.5, 8.0)), (self.slope_plot, (-0.1, 1.3))):
+        for plot, (lo, hi) in ((self.value_plot, (-1.5, 8.0)),
+                               (self.slope_plot, slope_range(ACTIVATIONS))):
             plot.disableAutoRange()
             plot.setXRange(*X_RANGE, padding=0)
             plot.setYRange(lo, hi, padding=0)

@@ -163,19 +163,29 @@ def explain_row(row: Any, image: Optional[tuple] = None) -> str:
 def _same_padding_sentence(row: Any) -> str:
     """The zeros "same" really adds, when the formula's P is a textbook average: at stride 2
     TensorFlow puts 0 zeros before and 1 after, which "P = ½" had left to the teacher.  A
-    pooling layer adds no zeros: a max of negative values had been said to meet added 0s."""
-    from core.insight.formulas import same_padding_pixels, same_split_words
+    pooling layer adds no zeros: a max of negative values had been said to meet added 0s.
+    As many on each side but fewer than P (5×5 at stride 3 on 12 pixels: 1, P = 2) is said too."""
+    from core.insight.formulas import padding_amount, same_padding_pixels, same_split_words
 
     shape = row.input_shape
     if row.padding != "same" or not (isinstance(shape, (tuple, list)) and len(shape) == 4):
         return ""
-    axes = [same_padding_pixels(w, k, s, d) for w, k, s, d in
-            zip(shape[1:3], row.kernel_size, row.strides, row.dilation or (1, 1))
-            if isinstance(w, int)]
+    numbers = [(w, k, s, d) for w, k, s, d in zip(shape[1:3], row.kernel_size, row.strides,
+                                                  row.dilation or (1, 1)) if isinstance(w, int)]
+    axes = [same_padding_pixels(*n) for n in numbers]
+    textbook = [padding_amount(w, k, s, "same", d) for w, k, s, d in numbers]
     pooling = "Pooling" in row.type
-    words = same_split_words(axes, "cell(s)" if pooling else "zero(s)") if len(axes) == 2 else ""
+    words = (same_split_words(axes, "cell(s)" if pooling else "zero(s)", textbook)
+             if len(axes) == 2 else "")
     if not words:
         return ""
+    if all(b == a for b, a in axes):  # as many on each side, but not the formula's P
+        note = " (the formula's P is the textbook's, which gives the same size)"
+        if pooling:
+            return (f"“same” here runs the window past the edge by {words}{note}."
+                    if not words.startswith("no ") else
+                    f"“same” here needs no cells past the edge at this size and stride{note}.")
+        return f"“same” here adds {words}{note}."
     if pooling:  # padded cells act as −∞ for a max and are not counted by an average
         what = "max" if row.type.startswith("Max") else "average"
         return (f"“same” here lets the window run past the edge by {words}: those cells are "

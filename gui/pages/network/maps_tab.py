@@ -133,12 +133,14 @@ def image_label(path: str) -> str:
 
 
 class ImagePicker(QWidget):
-    """A combo of sample images plus "Choose a file…"; emits ``changed(path)``."""
+    """A combo of sample images plus "Choose a file…"; emits ``changed(path)``.  The files
+    the user chose stay listed when the samples change (another run or backbone)."""
 
     changed = Signal(str)
 
     def __init__(self, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
+        self.own: list[str] = []  # chosen with "Choose a file…", not among the samples
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(QLabel("Image:"))
@@ -153,11 +155,13 @@ class ImagePicker(QWidget):
         lay.addWidget(self.file_button)
 
     def set_paths(self, paths: Sequence[str]) -> None:
-        """Offer ``paths`` (keeping the current choice when it is still there)."""
+        """Offer ``paths`` and the user's own files (keeping the current choice when it is
+        still there): another run's samples had dropped the file the user chose, and with no
+        data set left no image at all (a review)."""
         current = self.path()
         self.combo.blockSignals(True)
         self.combo.clear()
-        for p in paths:
+        for p in list(paths) + [p for p in self.own if p not in paths]:
             self.combo.addItem(image_label(p), p)
             self.combo.setItemData(self.combo.count() - 1, plain_tip(p), Qt.ToolTipRole)
         i = self.combo.findData(current) if current else -1
@@ -167,6 +171,7 @@ class ImagePicker(QWidget):
     def add_path(self, path: str) -> None:
         i = self.combo.findData(path)
         if i < 0:
+            self.own.append(path)
             self.combo.addItem(image_label(path), path)
             i = self.combo.count() - 1
             self.combo.setItemData(i, plain_tip(path), Qt.ToolTipRole)

@@ -111,6 +111,7 @@ class NetworkPage(Page):
         self._loading_key: Optional[tuple] = None
         self._maps_current = False
         self._play_current = False
+        self._tab_errors: dict = {}  # tab -> the banner text its failed request put up
         self.work = SerialJobs(self, "Inside the network")
         self.play_work = SerialJobs(self, "Inside the network")
 
@@ -339,6 +340,7 @@ class NetworkPage(Page):
 
     def _show_kernels(self, net, view) -> None:
         if net is self.network:
+            self._clear_tab_error(self.kernels_tab)
             self.kernels_tab.show_view(view)
             self.kernels_shown.emit(view.layout.count)
 
@@ -355,6 +357,7 @@ class NetworkPage(Page):
 
     def _show_maps(self, net, view) -> None:
         if net is self.network:
+            self._clear_tab_error(self.maps_tab)
             self.maps_tab.show_view(view)
             self.maps_shown.emit(view.layer, view.shown)
 
@@ -373,6 +376,14 @@ class NetworkPage(Page):
         if net is self.network:  # a failure of the model shown before is not this one's
             tab.show_failure()
             self.show_error(message)
+            self._tab_errors[tab] = self.banner.text()
+
+    def _clear_tab_error(self, tab) -> None:
+        """A tab's view came: its earlier failure's banner goes (another image's "not an
+        image this app can read" had stayed over the maps of a good one: a review)."""
+        shown = self._tab_errors.pop(tab, None)
+        if shown is not None:
+            self.clear_message(only=shown)
 
     # ------------------------------------------------------------------ lifecycle
     def shutdown(self) -> None:
