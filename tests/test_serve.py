@@ -623,3 +623,25 @@ def test_the_curl_example_works_as_pasted(served, trained_run, tmp_path):
                           timeout=120)
     answer = json.loads(done.stdout)
     assert answer["predictions"][0]["label"] in predictor.classes, done.stderr
+
+
+def test_a_bad_image_in_a_request_is_not_told_to_remove_it(tmp_path):
+    """The decoder's reasons end with advice for a file in a data folder ("... or remove
+    it"), which a client sending an image cannot follow (a review): the server keeps the
+    rest of the advice."""
+    from PIL import Image
+
+    from core.serve.instances import BadInstance, decode_b64_image, for_upload
+
+    assert for_upload("not an image (...); remove it or convert it") == \
+        "not an image (...); convert it"
+    assert for_upload("TIFF of 1x1; convert it to PNG or JPEG, or remove it") == \
+        "TIFF of 1x1; convert it to PNG or JPEG"
+    assert for_upload("too big; resize it to a few thousand pixels per side or remove it") \
+        == "too big; resize it to a few thousand pixels per side"
+    cut = tmp_path / "cut.png"
+    Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(cut)
+    for data in (b"hello, not an image", cut.read_bytes()[:60]):
+        with pytest.raises(BadInstance) as err:
+            decode_b64_image(base64.b64encode(data).decode(), 32, 0)
+        assert "remove it" not in str(err.value) and "instance 0: " in str(err.value)

@@ -24,6 +24,8 @@ MAX_ARRAY_PIXELS = 4096 * 4096
 
 _URLSAFE = re.compile(r"[A-Za-z0-9_-]+={0,2}")
 _DATA_URL = re.compile(r"data:[^,;]*(;[^,]*)?,")
+#: The decoder's advice about a file in a folder that means nothing for a request's image.
+_FOLDER_ADVICE = re.compile(r",? or remove it\b|\bremove it or ")
 #: The served signature's one input, by which TensorFlow Serving's row format may name it
 #: (and its columnar format does).
 INPUT_NAME = "image"
@@ -66,12 +68,18 @@ def decode_b64_image(text: str, size: int, index: int) -> np.ndarray:
             fh.write(data)
         return load_rgb(tmp, size)
     except ImageError as exc:
-        raise BadInstance(f"instance {index}: {exc.reason}") from None
+        raise BadInstance(f"instance {index}: {for_upload(exc.reason)}") from None
     finally:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+
+
+def for_upload(reason: str) -> str:
+    """The decoder's reason, its advice put for a client: "...; convert it to PNG or JPEG,
+    or remove it" is for a file in a data folder; a request has nothing to remove (a review)."""
+    return _FOLDER_ADVICE.sub("", reason)
 
 
 def pixels_to_array(value, size: int, index: int) -> np.ndarray:
