@@ -439,3 +439,36 @@ def test_an_image_of_the_users_own_stays_when_the_model_changes(qtbot, window, p
     assert tab.images.path() == str(own)
     assert tab.view is not None and tab.view.image_path == str(own)
     assert "Open an image folder" not in tab.caption.text()
+
+
+def test_kernels_show_goes_back_to_colour_for_the_first_convolution(qtbot):
+    """(a review) "Show" stayed on "Each input channel separately" after going back from a
+    depthwise or 1×1 layer to the first convolution, which can be drawn in colour: a layer
+    change gives the layer's own choice, unless the user chose one for that layer."""
+    from types import SimpleNamespace
+
+    from gui.pages.network.kernels_tab import KernelsTab
+
+    tab = KernelsTab()
+    qtbot.addWidget(tab)
+    asked = []
+    tab.requested.connect(lambda layer, mode: asked.append((layer, mode)))
+    tab.set_layers([SimpleNamespace(label=f"{p} layer", path=p, colour_ok=p == "conv")
+                    for p in ("conv", "depthwise", "pointwise")])
+
+    def user_picks(combo, index):
+        combo.setCurrentIndex(index)
+        combo.activated.emit(index)
+
+    for layer in (1, 2):
+        user_picks(tab.layer_combo, layer)
+        user_picks(tab.layer_combo, 0)
+    assert asked == [("conv", "rgb"), ("depthwise", "channels"), ("conv", "rgb"),
+                     ("pointwise", "channels"), ("conv", "rgb")]
+    assert tab.mode_combo.currentData() == "rgb"
+    user_picks(tab.mode_combo, tab.mode_combo.findData("channels"))  # chosen for "conv"
+    user_picks(tab.layer_combo, 2)
+    user_picks(tab.layer_combo, 0)
+    assert asked[-3:] == [("conv", "channels"), ("pointwise", "channels"),
+                          ("conv", "channels")]
+
