@@ -472,3 +472,25 @@ def test_kernels_show_goes_back_to_colour_for_the_first_convolution(qtbot):
     assert asked[-3:] == [("conv", "channels"), ("pointwise", "channels"),
                           ("conv", "channels")]
 
+
+def test_the_activation_list_is_the_legend_and_no_legend_covers_a_curve(qtbot):
+    """(a review) At 900×600 the plots' legends covered the curves: the list names each
+    drawn curve in its colour instead, and the plots hold no legend."""
+    from gui.pages.network.activations_tab import ActivationsTab
+
+    tab = ActivationsTab()
+    qtbot.addWidget(tab)
+    tab.resize(700, 380)
+    tab.set_used(["hard_swish"])
+    for plot in (tab.value_plot, tab.slope_plot):
+        assert plot.getPlotItem().legend is None
+    for i in range(tab.list.count()):
+        item = tab.list.item(i)
+        name = item.data(Qt.UserRole)
+        if name in tab.curves:
+            pen = tab.curves[name][0].opts["pen"].color()
+            assert item.foreground().color() == pen == tab.curves[name][1].opts["pen"].color()
+        else:
+            assert item.foreground().style() == Qt.NoBrush, name
+    tab.list.item(0).setCheckState(Qt.Unchecked)  # ReLU: no longer drawn, no longer coloured
+    assert "relu" not in tab.curves and tab.list.item(0).foreground().style() == Qt.NoBrush
