@@ -235,7 +235,7 @@ def test_images_replaced_under_the_same_names_are_refused_before_resuming(tmp_pa
     replaced = sorted((data / "dark").iterdir())
     for p in replaced:
         Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(p)
-    with pytest.raises(DataError, match=r"8 image\(s\) of .* are not the pictures it started "
+    with pytest.raises(DataError, match=r"8 images of .* are not the pictures it started "
                                         r"with \(first: .*dark.*32x32 then, 64x64 now\).*"
                                         r"--from-run"):
         resume_training(run.path)
