@@ -13,8 +13,8 @@
   second, keeping only the newest, so a fast loop cannot flood the event queue;
   ``EpochEnd``, ``PhaseStarted``, ``Log`` and any other event always arrive, in
   order, and the last throttled event is flushed before the job ends;
-* a :class:`core.errors.UserError` becomes its own message; anything else becomes
-  "Something went wrong: ..." with the traceback kept for the log.
+* a :class:`core.errors.UserError` becomes its own message, logged as one line; anything
+  else becomes "Something went wrong: ..." with the traceback kept for the log.
 
 :class:`JobRunner` holds the one long job (scan, download, training) the app
 allows at a time; :class:`SerialJobs` runs a page's own small jobs one after
@@ -84,6 +84,7 @@ class _Thread(QThread):
         self._last = 0.0
         self._pending: Any = None
         self._lock = threading.Lock()
+        self.user_error = False
 
     def _listen(self, event: Any) -> None:
         # Called in the worker thread (or any thread the core function uses).
@@ -117,6 +118,7 @@ class _Thread(QThread):
             self.ended.emit("cancelled", None, "")
         except UserError as exc:
             self._flush()
+            self.user_error = True  # read on the UI thread after the thread has ended
             self.ended.emit("failed", str(exc), traceback.format_exc())
         except OSError as exc:  # a path the system refused, unchecked: named, as the CLI does
             self._flush()
@@ -205,7 +207,12 @@ class Job(QObject):
             self.finished.emit(payload)
         elif kind == "failed":
             self.error = str(payload)
-            log.error("%s failed: %s\n%s", self.name, payload, tb)
+            if self._thread is not None and self._thread.user_error:
+                # The user's mistake (a refused name, a missing folder): the page says it,
+                # the log gets the one line; a traceback is for bugs (core.errors).
+                log.warning("%s failed: %s", self.name, payload)
+            else:
+                log.error("%s failed: %s\n%s", self.name, payload, tb)
             self.failed.emit(str(payload), tb)
         else:
             log.info("%s cancelled", self.name)

@@ -330,5 +330,5 @@ def test_a_report_says_when_the_data_folder_changed_since_the_run(calibrated, tm
     Image.new("RGB", (40, 40), (3, 5, 7)).save(data / "dark" / "added.png")  # a new picture
     second.unlink()
     notes = gather(run_dir).notes
-    assert ("The data folder has changed since this run trained (1 image(s) added, 1 gone): "
+    assert ("The data folder has changed since this run trained (1 image added, 1 gone): "
             "the 'all' column") in " ".join(notes), notes

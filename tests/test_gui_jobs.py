@@ -198,3 +198,12 @@ _no_job_left_running = _mod._no_job_left_running
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(["*job(s) still running after the test: 'forgotten job'*"])
     assert "awaited job" not in result.stdout.str()
+
+
+def test_a_users_mistake_is_logged_as_one_line_a_bug_with_its_traceback(qtbot, caplog):
+    for fn, traced in ((failing_user, False), (failing_bug, True)):
+        caplog.clear()
+        with qtbot.waitSignal(Job(fn, name="it").start().failed, timeout=10000):
+            pass
+        assert ("Traceback" in caplog.text) is traced, caplog.text
+        assert "it failed:" in caplog.text

@@ -439,3 +439,58 @@ def test_an_image_of_the_users_own_stays_when_the_model_changes(qtbot, window, p
     assert tab.images.path() == str(own)
     assert tab.view is not None and tab.view.image_path == str(own)
     assert "Open an image folder" not in tab.caption.text()
+
+
+def test_kernels_show_goes_back_to_colour_for_the_first_convolution(qtbot):
+    """(a review) "Show" stayed on "Each input channel separately" after going back from a
+    depthwise or 1×1 layer to the first convolution, which can be drawn in colour: a layer
+    change gives the layer's own choice, unless the user chose one for that layer."""
+    from types import SimpleNamespace
+
+    from gui.pages.network.kernels_tab import KernelsTab
+
+    tab = KernelsTab()
+    qtbot.addWidget(tab)
+    asked = []
+    tab.requested.connect(lambda layer, mode: asked.append((layer, mode)))
+    tab.set_layers([SimpleNamespace(label=f"{p} layer", path=p, colour_ok=p == "conv")
+                    for p in ("conv", "depthwise", "pointwise")])
+
+    def user_picks(combo, index):
+        combo.setCurrentIndex(index)
+        combo.activated.emit(index)
+
+    for layer in (1, 2):
+        user_picks(tab.layer_combo, layer)
+        user_picks(tab.layer_combo, 0)
+    assert asked == [("conv", "rgb"), ("depthwise", "channels"), ("conv", "rgb"),
+                     ("pointwise", "channels"), ("conv", "rgb")]
+    assert tab.mode_combo.currentData() == "rgb"
+    user_picks(tab.mode_combo, tab.mode_combo.findData("channels"))  # chosen for "conv"
+    user_picks(tab.layer_combo, 2)
+    user_picks(tab.layer_combo, 0)
+    assert asked[-3:] == [("conv", "channels"), ("pointwise", "channels"),
+                          ("conv", "channels")]
+
+
+def test_the_activation_list_is_the_legend_and_no_legend_covers_a_curve(qtbot):
+    """(a review) At 900×600 the plots' legends covered the curves: the list names each
+    drawn curve in its colour instead, and the plots hold no legend."""
+    from gui.pages.network.activations_tab import ActivationsTab
+
+    tab = ActivationsTab()
+    qtbot.addWidget(tab)
+    tab.resize(700, 380)
+    tab.set_used(["hard_swish"])
+    for plot in (tab.value_plot, tab.slope_plot):
+        assert plot.getPlotItem().legend is None
+    for i in range(tab.list.count()):
+        item = tab.list.item(i)
+        name = item.data(Qt.UserRole)
+        if name in tab.curves:
+            pen = tab.curves[name][0].opts["pen"].color()
+            assert item.foreground().color() == pen == tab.curves[name][1].opts["pen"].color()
+        else:
+            assert item.foreground().style() == Qt.NoBrush, name
+    tab.list.item(0).setCheckState(Qt.Unchecked)  # ReLU: no longer drawn, no longer coloured
+    assert "relu" not in tab.curves and tab.list.item(0).foreground().style() == Qt.NoBrush

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QMessageBox
 from core.appdirs import default_runs_dir
 from core.runs.history import RunHistory
 from gui import plain_text
+from gui.pages.runs.rows import COLUMNS
 from test_run_history import make_run
 
 def runs_page(window):
@@ -42,9 +43,9 @@ def test_list_filter_sort(qtbot, window, two_runs):
     assert page.visible_ids() == [ib]
     assert page.count_label.text() == "1 of 2 runs"
     page.filter_edit.clear()
-    page.table.sortByColumn(3, Qt.AscendingOrder)  # images: 12 < 40
+    page.table.sortByColumn(COLUMNS.index("Images"), Qt.AscendingOrder)  # 12 < 40
     assert page.visible_ids() == [ib, ia]
-    page.table.sortByColumn(4, Qt.AscendingOrder)  # val accuracy: 75% < 90%
+    page.table.sortByColumn(COLUMNS.index("Val accuracy"), Qt.AscendingOrder)  # 75% < 90%
     assert page.visible_ids() == [ia, ib]
     texts = [page.proxy.index(0, c).data() for c in range(page.proxy.columnCount())]
     assert "MobileNetV3Small" in texts and "75.0%" in texts and "completed" in texts
@@ -218,7 +219,7 @@ def test_a_damaged_run_is_listed_with_open_off_and_delete_on(qtbot, window, two_
     with qtbot.waitSignal(page.rebuilt, timeout=30000):
         page.rescan()
     assert page.visible_ids() == [ib, ia]
-    status = page.proxy.index(0, 7)
+    status = page.proxy.index(0, COLUMNS.index("Status"))
     assert status.data() == "completed (damaged: no config.json)"
     why = f"{b.resolve()}: a run folder without its config.json; it is listed as damaged"
     assert why in status.data(Qt.ToolTipRole)
@@ -456,7 +457,7 @@ def test_missing_figures_sort_last_in_both_directions(qtbot, window, two_runs):
     page.refresh()
     assert h.get(ia).accuracy is None
     for order in (Qt.AscendingOrder, Qt.DescendingOrder):
-        page.table.sortByColumn(4, order)
+        page.table.sortByColumn(COLUMNS.index("Val accuracy"), order)
         assert page.visible_ids() == [ib, ia]
 
 
@@ -568,7 +569,7 @@ def test_the_current_run_is_marked_in_the_table(qtbot, window, two_runs):
     def status(run_id):
         row = next(r for r in range(page.model.rowCount())
                    if page.model.item(r, 0).data(ID_ROLE) == run_id)
-        return page.model.item(row, 7)
+        return page.model.item(row, COLUMNS.index("Status"))
 
     assert status(ib).text().endswith(" · current") and status(ib).font().bold()
     assert not status(ia).text().endswith("current") and not status(ia).font().bold()
@@ -602,3 +603,22 @@ def test_the_train_page_forgets_a_deleted_run(qtbot, window, two_runs, monkeypat
     assert panel.device_label.text() == "Device: decided when training starts"
     assert panel.plan_label.isHidden()
     assert panel.log.toPlainText().splitlines()[-1].endswith(f"run {a} deleted")
+
+
+def test_status_and_accuracy_are_in_view_at_the_smallest_window(qtbot, window, two_runs):
+    """(a review) At 900 px the table's Status column was scrolled off to the right: the
+    run's start, backbone, status and accuracy are in view at the window's minimum size."""
+    from PySide6.QtWidgets import QApplication
+
+    _h, _ia, ib, _a, b = two_runs
+    page = runs_page(window)
+    with qtbot.waitSignal(page.runs_listed, timeout=5000):
+        window.state.set_run(str(b))  # the longest status: "completed · current"
+    window.resize(900, 600)
+    QApplication.processEvents()
+    assert window.width() == 900
+    table = page.table
+    for name in ("Started", "Backbone", "Status", "Val accuracy"):
+        col = COLUMNS.index(name)
+        left = table.columnViewportPosition(col)
+        assert 0 <= left and left + table.columnWidth(col) <= table.viewport().width(), name

@@ -337,3 +337,25 @@ def test_a_typed_name_whose_ending_is_added_asks_before_replacing_that_file(
     with qtbot.waitSignal(page.report_button.saved, timeout=120000) as sig:
         page.report_button.choose_and_save()
     assert sig.args[0] == str(tmp_path / "dot.html") and len(asked) == 1
+
+
+def test_a_refused_report_name_is_said_without_a_traceback_in_the_log(
+        qtbot, tmp_path, caplog):
+    """(a review) A name the app refuses (a .png, a folder) is the user's mistake: the
+    page says so, and the log gets that line, not a Python traceback as for a bug."""
+    from gui.widgets.report_button import ReportButton
+
+    button = ReportButton()
+    qtbot.addWidget(button)
+    run = tmp_path / "run"
+    run.mkdir()
+    button.set_run(str(run))
+    for target in (tmp_path / "shot.png", tmp_path):
+        caplog.clear()
+        with qtbot.waitSignal(button.failed, timeout=10000) as sig:
+            button.save_to(str(target))
+        qtbot.waitUntil(button.isEnabled)
+        assert str(target) in sig.args[0]
+        assert str(target) in caplog.text and "Traceback" not in caplog.text
+        qtbot.waitUntil(lambda: button.job._thread is None)  # released before the button goes
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]

@@ -235,7 +235,7 @@ def test_images_replaced_under_the_same_names_are_refused_before_resuming(tmp_pa
     replaced = sorted((data / "dark").iterdir())
     for p in replaced:
         Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(p)
-    with pytest.raises(DataError, match=r"8 image\(s\) of .* are not the pictures it started "
+    with pytest.raises(DataError, match=r"8 images of .* are not the pictures it started "
                                         r"with \(first: .*dark.*32x32 then, 64x64 now\).*"
                                         r"--from-run"):
         resume_training(run.path)
@@ -395,7 +395,7 @@ def test_a_resume_says_which_images_added_since_it_leaves_out(tmp_path):
     events = []
     result = resume_training(run.path, listener=events.append)
     said = [e.message for e in events if isinstance(e, Log) and e.level == "warning"]
-    assert any(m.startswith(f"2 image(s) added to {data} since this run started") and
+    assert any(m.startswith(f"2 images added to {data} since this run started") and
                "train DATA --from-run" in m for m in said), said
     # The window said it in one log line in command-line words only (a review): its end
     # banner says it too, with the window's way to use them.
@@ -656,3 +656,24 @@ def test_the_moved_run_folder_message_says_how_the_window_resumes_it(tmp_path):
     assert "the 3 epochs before it are saved in the folder" in str(caught.value)
     assert ("press Rescan on the Runs step (Add folder… if it is outside the runs folder), "
             "open it, then press Resume on the Train step") in said
+
+
+def test_images_added_since_a_run_are_counted_in_words(tmp_path):
+    """The status bar said "1 image(s) added to …", core's words passed through: "1 image
+    … is", "3 images … are"."""
+    from types import SimpleNamespace
+
+    from core.train.preflight import added_since
+
+    data = make_bright_dark(tmp_path / "data", per_class=2, size=8)
+    had = sorted(data.rglob("*.png"))
+    split = SimpleNamespace(train=[SimpleNamespace(path=str(p)) for p in had], val=[], test=[])
+    shutil.copyfile(had[0], data / "dark" / "new0.png")
+    n, said = added_since(split, str(data), 1.0)
+    assert n == 1 and said.startswith(f"1 image added to {data} ") and ") is not part" in said
+    assert "to train on it," in said
+    for i in (1, 2):
+        shutil.copyfile(had[0], data / "dark" / f"new{i}.png")
+    n, said = added_since(split, str(data), 1.0)
+    assert n == 3 and said.startswith("3 images added") and ") are not part" in said
+    assert "(s)" not in said and "to train on them," in said

@@ -222,7 +222,7 @@ def test_images_added_since_the_window_s_scan_are_trained_on(tmp_path):
     release(run)
     used = {Path(r.path).name for r in (*split.train, *split.val)}
     assert {"new0.png", "new1.png", "new2.png"} <= used
-    assert any("(3 image file(s) added, 0 gone, 0 changed)" in m for m in logs)
+    assert any("(3 image files added, 0 gone, 0 changed)" in m for m in logs)
 
 
 def test_images_deleted_or_edited_since_the_window_s_scan_are_not_in_the_run(tmp_path):

@@ -20,6 +20,7 @@ from core.runs.compare import EXACT_FIT, effective_settings, setting_label, sett
 from core.runs.folder import RunFolder
 from core.runs.lock import shown_status
 from core.report.staleness import model_digest, run_calibration, with_staleness
+from core.shown import plural
 from core.trust.store import read_record, shown_summary
 
 
@@ -136,8 +137,9 @@ def _changed_since(run: RunFolder, report) -> str:
         return ""
     was = {r.path for r in (*split.train, *split.val, *split.test)}
     now = {r.path for r in report.records}
-    counted = ", ".join(part for part in (f"{len(now - was)} image(s) added" if now - was else "",
-                                          f"{len(was - now)} gone" if was - now else "") if part)
+    added = f"{plural(len(now - was), 'image')} added" if now - was else ""
+    counted = ", ".join(part for part in (added, f"{len(was - now)} gone" if was - now else "")
+                        if part)
     counted = counted or "images replaced by others under the same names"
     return (f"The data folder has changed since this run trained ({counted}): the 'all' column, "
             "the problems and the pictures of the Data section are of the folder now, the "

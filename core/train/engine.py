@@ -42,6 +42,7 @@ from core.train.checkpoint import load_loop_state, rewrite_damaged_history
 from core.train.loop_state import LoopState
 from core.train.near_copies import describe_split, near_copy_groups
 from core.runs.relocate import dataset_fingerprint, relocate_data
+from core.shown import plural
 from core.train.preflight import (added_since, check_config, check_data_present,
                                   check_images_unchanged)
 from core.train.finish import RunResult
@@ -93,9 +94,9 @@ def prepare_new_run(cfg: StudioConfig, run_dir: Optional[str | Path], runs_base,
         added, gone, edited = changes_since_scan(report, cancel)
         if added or gone or edited:  # a file manager: left out, or split.json lists files
             emit(listener, Log(  # that are gone and a resume refused the run for ever
-                f"{report.root} changed since it was scanned ({added} image file(s) added, "
-                f"{gone} gone, {edited} changed); scanning it again so training uses the "
-                "folder as it is now"))
+                f"{report.root} changed since it was scanned "
+                f"({plural(added, 'image file')} added, {gone} gone, {edited} changed); "
+                "scanning it again so training uses the folder as it is now"))
             scanned, report = report, scan_dataset(cfg.data.data_dir, listener=listener,
                                                    cancel=cancel)
             check_classes_still_there(scanned, report)

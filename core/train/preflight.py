@@ -21,6 +21,7 @@ from core.config import StudioConfig
 from core.errors import ConfigError, DataError
 from core.runs.folder import RunFolder
 from core.runs.relocate import missing_images
+from core.shown import plural, verb
 
 
 def check_config(cfg: StudioConfig, need_weights: bool = True) -> None:
@@ -129,7 +130,8 @@ def check_images_unchanged(run: RunFolder, split, data_dir: Optional[str],
             changed.append(f"{r.path} ({r.width}x{r.height} then, {info.width}x{info.height} "
                            "now)")
     if changed:
-        raise DataError(f"{len(changed)} image(s) of {run.path} in {data_dir} are not the "
+        raise DataError(f"{plural(len(changed), 'image')} of {run.path} in {data_dir} "
+                        f"{verb(len(changed), 'is')} not the "
                         f"pictures it started with (first: {changed[0]}); a run resumes on its "
                         f"own images: put them back, or train on the folder as it is now with "
                         f"'train {data_dir} --from-run {run.path}'")
@@ -159,11 +161,13 @@ def added_since(split, data_dir: Optional[str], created: Optional[float],
                 new.append(p)
     if not new:
         return 0, ""
-    return len(new), (
-        f"{len(new)} image(s) added to {data_dir} since this run started (e.g. {new[0]}) are "
-        "not part of it: a resume goes on with the images it started with; to train on them, "
-        "start a new run from this one (in the window, Fine-tune from this run on the Sort "
-        "step; on the command line, 'train DATA --from-run RUN')")
+    n = len(new)
+    return n, (
+        f"{plural(n, 'image')} added to {data_dir} since this run started (e.g. {new[0]}) "
+        f"{verb(n, 'is')} not part of it: a resume goes on with the images it started with; "
+        f"to train on {'it' if n == 1 else 'them'}, start a new run from this one (in the "
+        "window, Fine-tune from this run on the Sort step; on the command line, "
+        "'train DATA --from-run RUN')")
 
 
 def nothing_would_train(frozen: str) -> ConfigError:

@@ -107,7 +107,8 @@ class ActivationsTab(QWidget):
             plot.setAccessibleName(name)
             plot.setMenuEnabled(False)
             plot.showGrid(x=True, y=True, alpha=0.2)
-            plot.addLegend(offset=(10, 10))
+            # No legend inside the plots: at 900×600 it covered the curves (a review); the
+            # list's coloured squares name each curve instead (redraw).
             plot.setLabel("bottom", "x")
             plot.addLine(x=0, pen=pg.mkPen("#555c63"))
             plot.addLine(y=0, pen=pg.mkPen("#555c63"))
@@ -152,6 +153,7 @@ class ActivationsTab(QWidget):
             self.value_plot.removeItem(value_item)
             self.slope_plot.removeItem(slope_item)
         self.curves = {}
+        self._colour_the_list()
         x = np.linspace(*X_RANGE, POINTS)
         notes = []
         names = list(self._activations)
@@ -171,3 +173,17 @@ class ActivationsTab(QWidget):
                          f"f(x) = {act.formula}<br>{act.note}</p>")
         self.notes.setText("".join(notes) or "Tick an activation to draw it.")
         self.curves_changed.emit(len(self.curves))
+
+    def _colour_the_list(self) -> None:
+        """The list is the plots' legend: a ticked activation is written in its curve's colour."""
+        from PySide6.QtGui import QBrush, QColor
+
+        names = list(self._activations)
+        self.list.blockSignals(True)  # a colour is an itemChanged too
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            name = item.data(Qt.UserRole)
+            ticked = item.checkState() == Qt.Checked
+            item.setForeground(QBrush(QColor(COLOURS[names.index(name) % len(COLOURS)]))
+                               if ticked else QBrush())
+        self.list.blockSignals(False)

@@ -119,6 +119,7 @@ class KernelsTab(QWidget):
     def __init__(self, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self.layers: list = []  # core.insight.explorer.ConvLayer
+        self.picked: dict[str, str] = {}  # layer path -> the "Show" the user chose for it
         self.view: Optional[KernelView] = None
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 6, 0, 0)
@@ -136,14 +137,14 @@ class KernelsTab(QWidget):
         self.layer_combo = QComboBox()
         self.layer_combo.setAccessibleName("Layer")
         self.layer_combo.setMinimumContentsLength(40)
-        self.layer_combo.activated.connect(lambda _i: self._request())
+        self.layer_combo.activated.connect(lambda _i: self._layer_chosen())
         row.addWidget(self.layer_combo, 1)
         row.addWidget(QLabel("Show:"))
         self.mode_combo = QComboBox()
         self.mode_combo.setAccessibleName("Show")
         for key, label in MODES:
             self.mode_combo.addItem(label, key)
-        self.mode_combo.activated.connect(lambda _i: self._request())
+        self.mode_combo.activated.connect(lambda _i: self._mode_chosen())
         # The window makes every combo shrink to a few characters (compact_combos), and the
         # layer combo took all the room: "Each input channel sep" at 1600 px (a review).
         # Both stretch; this one up to its longest choice, the layer combo takes the rest.
@@ -162,6 +163,7 @@ class KernelsTab(QWidget):
     def set_layers(self, layers: list, note: str = "") -> None:
         """New model: fill the picker, select the first convolution and ask for its filters."""
         self.layers = list(layers)
+        self.picked = {}
         self.view = None
         self.grid.clear()
         self.layer_combo.clear()
@@ -170,14 +172,32 @@ class KernelsTab(QWidget):
         self.note = note  # kept under every caption: "Reading the filters…" had replaced it
         self.caption.setText(note or ("This model has no 2-D convolution." if not layers else ""))
         if self.layers:
-            self.layer_combo.setCurrentIndex(0)
-            self.mode_combo.setCurrentIndex(0 if self.layers[0].colour_ok else 1)
-            self._request()
+            self.select_layer(0)
 
     def select_layer(self, index: int, mode: Optional[str] = None) -> None:
+        """Show layer ``index``; ``mode`` as the user's choice for it, else what suits it."""
         self.layer_combo.setCurrentIndex(index)
         if mode is not None:
             self.mode_combo.setCurrentIndex(self.mode_combo.findData(mode))
+            self._mode_chosen()
+        else:
+            self._layer_chosen()
+
+    def _layer_chosen(self) -> None:
+        """Another layer: "Show" goes back to what suits it (colour for the pixels' layer),
+        unless the user chose a "Show" for this layer; it had stayed on "Each input channel"
+        when going back from a 1×1 layer to the first convolution."""
+        i = self.layer_combo.currentIndex()
+        if 0 <= i < len(self.layers):
+            layer = self.layers[i]
+            mode = self.picked.get(layer.path, "rgb" if layer.colour_ok else "channels")
+            self.mode_combo.setCurrentIndex(self.mode_combo.findData(mode))
+        self._request()
+
+    def _mode_chosen(self) -> None:
+        i = self.layer_combo.currentIndex()
+        if 0 <= i < len(self.layers):
+            self.picked[self.layers[i].path] = self.mode_combo.currentData()
         self._request()
 
     def current_request(self) -> tuple[str, str]:

@@ -24,8 +24,10 @@ from gui.steps import step
 
 ID_ROLE = Qt.UserRole + 1
 SORT_ROLE = Qt.UserRole + 2
-COLUMNS = ("Started", "Backbone", "Size", "Images", "Val accuracy", "Macro F1", "Training time",
-           "Status", "Folder")
+#: The run's when and what, its status and its accuracy first: at the window's smallest size
+#: (900 px) the Status column had been scrolled off to the right (a review).
+COLUMNS = ("Started", "Backbone", "Status", "Val accuracy", "Macro F1", "Size", "Images",
+           "Training time", "Folder")
 #: What a column's figure is, where it could be mistaken for another page's.
 COLUMN_TIPS = {
     "Images": "The usable images of the run's data folder (training and validation together)",
@@ -90,23 +92,25 @@ def run_cells(r, current: bool = False) -> list[QStandardItem]:
         status += f" ({damage_note(r.missing)})"
     if current:
         status += " · current"
-    cells = [
-        _item(started, r.created or 0.0),
-        _item(r.backbone or "–", (r.backbone or "").lower()),
-        _item(size, r.image_size, True),
-        _item(str(r.images) if r.images is not None else "–", r.images, True),
-        _item(pct(r.accuracy), r.accuracy, True),
-        _item(f"{r.macro_f1:.3f}" if r.macro_f1 is not None else "–", r.macro_f1, True),
-        _item(format_duration(r.seconds), r.seconds, True),
-        _item(status, status),
-        _item(r.path, r.path),
-    ]
+    by_name = {
+        "Started": _item(started, r.created or 0.0),
+        "Backbone": _item(r.backbone or "–", (r.backbone or "").lower()),
+        "Size": _item(size, r.image_size, True),
+        "Images": _item(str(r.images) if r.images is not None else "–", r.images, True),
+        "Val accuracy": _item(pct(r.accuracy), r.accuracy, True),
+        "Macro F1": _item(f"{r.macro_f1:.3f}" if r.macro_f1 is not None else "–", r.macro_f1,
+                          True),
+        "Training time": _item(format_duration(r.seconds), r.seconds, True),
+        "Status": _item(status, status),
+        "Folder": _item(r.path, r.path),
+    }
+    cells = [by_name[name] for name in COLUMNS]
     cells[0].setData(r.id, ID_ROLE)
-    cells[-1].setToolTip(plain_tip(r.path))
+    by_name["Folder"].setToolTip(plain_tip(r.path))
     if r.exists and r.missing:
-        cells[-2].setToolTip(plain_tip(damaged_text(RunFolder(r.path), r.missing)))
+        by_name["Status"].setToolTip(plain_tip(damaged_text(RunFolder(r.path), r.missing)))
     if current:
-        cells[-2].setToolTip("The current run: Evaluate and Export use its model, and Predict "
+        by_name["Status"].setToolTip("The current run: Evaluate and Export use its model, and Predict "
                              "and Sort unless another model is opened there")
         for cell in cells:
             font = cell.font()
