@@ -750,3 +750,23 @@ def test_once_a_run_is_open_the_update_buttons_say_what_they_do(qtbot, window, t
     assert box.fine_tune_button.isEnabled() and box.update_button.isEnabled()
     assert box.fine_tune_button.toolTip() == FINE_TUNE_TIP
     assert box.update_button.toolTip() == UPDATE_TIP
+
+
+def test_accept_all_above_before_any_folder_says_to_choose_one(qtbot, window):
+    """Before any folder of new images, "Accept all above…" said "No undecided image is 90 %
+    sure." as if images had been looked at (a review)."""
+    from types import SimpleNamespace
+
+    from core.label.suggestions import Suggestion
+
+    page = next(p for p in window.pages if p.key == "sort")
+    window.show_page(window.pages.index(page))
+    qtbot.mouseClick(page.bulk.accept_button, Qt.LeftButton)
+    assert page.bulk.preview_label.text() == ("No images to sort yet: choose a folder of new "
+                                              "images first.")
+    assert not page.bulk.confirm_button.isVisible()
+    page.folder = "/A"  # a folder whose images are all below the bar: the usual words
+    page._on_suggested(SimpleNamespace(items=[Suggestion("/A/0.png", "a", 0.6, 0.1)],
+                                       classes=["a", "b"], skipped=[], left_out=[]))
+    qtbot.mouseClick(page.bulk.accept_button, Qt.LeftButton)
+    assert page.bulk.preview_label.text() == "No undecided image is 90 % sure."
