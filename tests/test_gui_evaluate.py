@@ -454,3 +454,41 @@ def test_a_dash_in_the_per_class_table_says_why_in_its_tooltip(qtbot):
     assert table.item(1, 1).text() == "–" and table.item(1, 1).toolTip() == NO_VALUE_TIPS[0]
     assert table.item(1, 2).toolTip() == ""  # recall 0 %: a value
     assert [table.item(2, c).toolTip() for c in (1, 2, 3)] == [NO_VALUE_TIPS[1]] * 3
+
+
+def test_a_model_no_better_than_guessing_one_class_is_said_so(qtbot, window, tmp_path):
+    """A 1+1-epoch run from random weights answered one class for all 12 validation images:
+    the page showed "33.3 %" and "Calibration error (ECE) 0.000" and nothing said the model
+    had learned nothing yet (a review)."""
+    from types import SimpleNamespace
+
+    from gui.pages.train.outcome import read_outcome
+
+    page = window.pages[4]
+    window.show_page(4)
+    caution = page.content.caution_label
+    one = _run_with(tmp_path, "one", [[0, 6], [0, 6]])
+    with qtbot.waitSignal(page.metrics_shown, timeout=10000):
+        window.state.set_run(str(one))
+    assert caution.isVisible()
+    assert caution.text().startswith("⚠ The model answers ‘dark’ for every image: its 50% right "
+                                     "is just that class's share of the images.")
+    assert "ImageNet starting weights on the Model page" in caution.text()
+    assert "Only 12 images" in caution.text()  # the small-set caution still follows
+    # Not one answer for all, but no more right than always answering one class
+    even = _run_with(tmp_path, "even", [[3, 3], [3, 3]])
+    with qtbot.waitSignal(page.metrics_shown, timeout=10000):
+        window.state.set_run(str(even))
+    assert caution.text().startswith("⚠ 50% right is no better than always answering any one "
+                                     "class would be (50%).")
+    big = _run_with(tmp_path, "big", [[60, 0], [10, 50]])  # 110 of 120: better; no caution
+    with qtbot.waitSignal(page.metrics_shown, timeout=10000):
+        window.state.set_run(str(big))
+    assert not caution.isVisible()
+    # The Train page's finish says so too, pointing at Evaluate
+    for run, said in ((one, True), (big, False)):
+        metrics = Metrics.from_dict(RunFolder(run).metrics())
+        outcome = read_outcome(SimpleNamespace(run_dir=str(run), seconds=3.0, metrics=metrics,
+                                               history=[], best_epoch=1))
+        assert ("no better than always answering one class: the Evaluate step says why"
+                in outcome.accuracy_text()) is said

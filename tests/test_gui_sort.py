@@ -730,3 +730,43 @@ def test_grid_captions_show_the_whole_class_and_the_tooltip_says_it_all(qtbot, w
     tip = plain(thumbs.data(thumbs.index(3), Qt.ToolTipRole))
     assert tip == f"{paths[3]}\n96\u00a0% · a_rather_long_class_name"
     assert plain(thumbs.data(thumbs.index(0), Qt.ToolTipRole)).endswith("✓ added · mono_100")
+
+
+def test_once_a_run_is_open_the_update_buttons_say_what_they_do(qtbot, window, trained_run,
+                                                                folders):
+    """"Fine-tune from this run", enabled once a run was open, kept the tooltip "Needs a run
+    of this app (not an exported model)" from the page's empty start (a review)."""
+    from gui.pages.sort.dataset_box import FINE_TUNE_TIP, UPDATE_TIP
+
+    index = next(i for i, p in enumerate(window.pages) if p.key == "sort")
+    window.show_page(index)
+    box = window.pages[index].box
+    assert not box.fine_tune_button.isEnabled()
+    assert box.fine_tune_button.toolTip().startswith("Needs a run of this app")
+    assert box.update_button.toolTip().startswith("Needs a run of this app")
+    data, _new = folders
+    _sort_page(window, trained_run, data)
+    qtbot.waitUntil(lambda: not window.runner.is_busy(), timeout=60000)
+    assert box.fine_tune_button.isEnabled() and box.update_button.isEnabled()
+    assert box.fine_tune_button.toolTip() == FINE_TUNE_TIP
+    assert box.update_button.toolTip() == UPDATE_TIP
+
+
+def test_accept_all_above_before_any_folder_says_to_choose_one(qtbot, window):
+    """Before any folder of new images, "Accept all above…" said "No undecided image is 90 %
+    sure." as if images had been looked at (a review)."""
+    from types import SimpleNamespace
+
+    from core.label.suggestions import Suggestion
+
+    page = next(p for p in window.pages if p.key == "sort")
+    window.show_page(window.pages.index(page))
+    qtbot.mouseClick(page.bulk.accept_button, Qt.LeftButton)
+    assert page.bulk.preview_label.text() == ("No images to sort yet: choose a folder of new "
+                                              "images first.")
+    assert not page.bulk.confirm_button.isVisible()
+    page.folder = "/A"  # a folder whose images are all below the bar: the usual words
+    page._on_suggested(SimpleNamespace(items=[Suggestion("/A/0.png", "a", 0.6, 0.1)],
+                                       classes=["a", "b"], skipped=[], left_out=[]))
+    qtbot.mouseClick(page.bulk.accept_button, Qt.LeftButton)
+    assert page.bulk.preview_label.text() == "No undecided image is 90 % sure."

@@ -520,3 +520,25 @@ def test_the_end_of_a_run_too_small_to_calibrate_says_it_will_not_answer_unknown
     assert said in texts["small", "completed"] and texts["small", "completed"].endswith(
         "Next: see where the model goes right and wrong on the Evaluate step →")
     assert "until it finishes it is not calibrated" in texts["big", "stopped"]
+
+
+def test_the_intro_says_every_layer_learns_when_the_model_starts_from_random_weights(
+        window, tmp_path):
+    """With None (random start) on the Model page, which says every layer learns in both
+    phases, the Train page still said the backbone stays frozen while the head learns (a
+    review); the intro follows the weights, a project's included."""
+    from core.config import StudioConfig
+
+    page, model = window.pages[3], window.model_page
+    assert "backbone stays frozen" in page.intro_label.text()
+    model.w_none.click()
+    assert window.state.config.model.weights == "none"
+    text = page.intro_label.text()
+    assert "random weights" in text and "every layer, BatchNorm included, learns in both" in text
+    assert "frozen" not in text
+    model.w_imagenet.click()
+    assert "backbone stays frozen" in page.intro_label.text()
+    cfg = StudioConfig()
+    cfg.model.weights = "none"
+    window.state.replace_config(cfg)
+    assert "random weights" in page.intro_label.text()

@@ -8,7 +8,8 @@ comparing two runs should know how much of a difference is noise.
 :func:`wilson_interval` is the Wilson score interval for a proportion (it
 stays inside 0..1 and behaves at 0 and at 100 %, unlike "p ± 1.96·SE");
 :func:`sample_caution` says in words when the set is small: under
-:data:`SMALL_SET` images, or a class under :data:`SMALL_CLASS`.
+:data:`SMALL_SET` images, or a class under :data:`SMALL_CLASS`; :func:`guessing_note` when
+the answers are no better than always giving one class.
 """
 
 from __future__ import annotations
@@ -56,3 +57,31 @@ def sample_caution(confusion: Sequence[Sequence[int]], classes: Sequence[str],
             "chance. " + ("More images, or a larger validation share on the Data page, make "
                           "these figures firmer." if validation else
                           "More images in that folder make these figures firmer."))
+
+
+def guessing_note(confusion: Sequence[Sequence[int]], classes: Sequence[str]) -> str:
+    """A plain-words note when the answers are no better than always giving one class ("" if not).
+
+    A model that answers one class for every image, or gets no more right than always
+    answering the largest class would, has learned nothing a user can use; its accuracy
+    (33 % for 3 equal classes) and a near-perfect calibration error do not say so to
+    someone new (a review: a 1+1-epoch run from random weights).
+    """
+    rows = [sum(row) for row in confusion]
+    n = sum(rows)
+    if n == 0 or sum(1 for k in rows if k) < 2:
+        return ""
+    right = sum(confusion[i][i] for i in range(min(len(confusion), len(classes))))
+    big = max(range(len(rows)), key=rows.__getitem__)
+    if right > rows[big]:
+        return ""
+    columns = [sum(row[j] for row in confusion) for j in range(len(classes))]
+    advice = ("It has not learned to tell the classes apart yet: more epochs, ImageNet "
+              "starting weights on the Model page, or more images per class usually help.")
+    if n in columns:
+        return (f"The model answers ‘{classes[columns.index(n)]}’ for every image: its "
+                f"{right / n:.0%} right is just that class's share of the images. " + advice)
+    largest = ("any one class" if len({k for k in rows if k}) == 1
+               else f"‘{classes[big]}’, the largest class,")
+    return (f"{right / n:.0%} right is no better than always answering {largest} would be "
+            f"({rows[big] / n:.0%}). " + advice)

@@ -28,10 +28,13 @@ class BulkBar(QWidget):
     problem = Signal(str)  # why a new class name was refused
 
     def __init__(self, preview: Callable[[float], list], classes: Callable[[], list],
-                 folders: Callable[[], list] = list, parent: Optional[QWidget] = None) -> None:
-        """``preview(threshold)``: the [(path, class)] accepting above it would label."""
+                 folders: Callable[[], list] = list, parent: Optional[QWidget] = None,
+                 images: Callable[[], int] = lambda: 1) -> None:
+        """``preview(threshold)``: the [(path, class)] accepting above it would label;
+        ``images()``: how many images are being sorted (0: no folder yet)."""
         super().__init__(parent)
         self._preview, self._classes, self._folders = preview, classes, folders
+        self._images = images
         self._previewed: list = []  # what Confirm accepts: the rows the preview counted
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
@@ -81,7 +84,12 @@ class BulkBar(QWidget):
         self._previewed = list(self._preview(self.threshold()))
         counts = Counter(label for _path, label in self._previewed)
         total = len(self._previewed)
-        if not total:
+        if not total and not self._images():  # "No undecided image is 90 % sure." said
+            # that of an empty page, before any folder (a review)
+            self.preview_label.setText("No images to sort yet: choose a folder of new images "
+                                       "first.")
+            self.confirm_button.hide()
+        elif not total:
             self.preview_label.setText(f"No undecided image is {self.spin.value()} % sure.")
             self.confirm_button.hide()
         else:

@@ -33,6 +33,12 @@ from gui.steps import step
 
 log = logging.getLogger("finetune_studio.gui")
 
+UPDATE_TIP = ("Retrain the head of the current run on the grown data set (the backbone stays as "
+              "it is: seconds, not minutes) and compare validation accuracy")
+FINE_TUNE_TIP = ("Train a new run on the grown data set with the Train page's settings, starting "
+                 "from the current run's backbone (the backbone learns too: minutes); the Train "
+                 "page shows it")
+
 
 class DataSetBox(QGroupBox):
     """Add to data set, Undo, Update the model, Fine-tune from this run."""
@@ -104,15 +110,10 @@ class DataSetBox(QGroupBox):
     def _build_update_row(self) -> QHBoxLayout:
         row = QHBoxLayout()
         self.update_button = QPushButton("Update the model")
-        self.update_button.setToolTip("Retrain the head of the current run on the grown data "
-                                      "set (the backbone stays as it is: seconds, not minutes) "
-                                      "and compare validation accuracy")
+        self.update_button.setToolTip(UPDATE_TIP)
         self.update_button.clicked.connect(self.update_model)
         self.fine_tune_button = QPushButton("Fine-tune from this run")
-        self.fine_tune_button.setToolTip("Train a new run on the grown data set with the Train "
-                                         "page's settings, starting from the current run's "
-                                         "backbone (the backbone learns too: minutes); the "
-                                         "Train page shows it")
+        self.fine_tune_button.setToolTip(FINE_TUNE_TIP)
         self.fine_tune_button.clicked.connect(self.full_fine_tune)
         row.addWidget(self.update_button)
         row.addWidget(self.fine_tune_button)
@@ -142,13 +143,14 @@ class DataSetBox(QGroupBox):
             self._update_about = set()
             self._say(self.update_label, "")
         self.update_button.setEnabled(bool(run and root) and not busy)
-        self.update_button.setToolTip(
-            "Retrain the head of the current run on the grown data set and compare validation "
-            "accuracy" if run else "Needs a run of this app (not an exported model)")
+        self.update_button.setToolTip(UPDATE_TIP if run else
+                                      "Needs a run of this app (not an exported model)")
         self.fine_tune_button.setEnabled(bool(run and root) and not busy)
-        if not run:
-            self.fine_tune_button.setToolTip("Needs a run of this app (not an exported model); "
-                                             "the Train page trains a new run from the start")
+        # once a run is open it is said again what the button does (it kept "Needs a run", a
+        # review)
+        self.fine_tune_button.setToolTip(FINE_TUNE_TIP if run else
+                                         "Needs a run of this app (not an exported model); "
+                                         "the Train page trains a new run from the start")
 
     def refresh_undo(self) -> None:
         root = self.data_dir()

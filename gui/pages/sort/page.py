@@ -59,7 +59,8 @@ class SortPage(Page):
         self.body.addLayout(folder_row(self))
         self.body.addWidget(review_splitter(self), 1)
         self.bulk = BulkBar(self.review_preview, lambda: list(self.review.classes),
-                            lambda: class_folders(self.state.config.data.data_dir))
+                            lambda: class_folders(self.state.config.data.data_dir),
+                            images=lambda: len(self.review))
         self.bulk.confirmed.connect(self.accept_above)
         self.bulk.class_added.connect(self.add_class)
         self.bulk.problem.connect(self.show_error)

@@ -26,11 +26,15 @@ class RunOutcome:
     accuracy: Optional[float]
     n_images: int
     best: str  # "epoch 12 (fine-tune 2/10)", or "" before any epoch
+    guessing: bool = False  # no better than always answering one class (core guessing_note)
 
     def accuracy_text(self) -> str:
         if self.accuracy is None:
             return ""
-        return f"Validation accuracy {self.accuracy:.1%} on {self.n_images} validation images"
+        guess = (" (no better than always answering one class: the Evaluate step says why)"
+                 if self.guessing else "")
+        return (f"Validation accuracy {self.accuracy:.1%} on {self.n_images} validation "
+                f"images{guess}")
 
 
 def best_epoch_text(history: list[dict], best_epoch: Optional[int],
@@ -50,6 +54,7 @@ def best_epoch_text(history: list[dict], best_epoch: Optional[int],
 def read_outcome(result: Any) -> RunOutcome:
     """The outcome of ``result`` (a ``core.train.session.RunResult``) from its run folder."""
     from core.errors import UserError
+    from core.infer.uncertainty import guessing_note
     from core.runs.folder import RunFolder
     from core.train.linear_head import planned_epochs
 
@@ -67,7 +72,9 @@ def read_outcome(result: Any) -> RunOutcome:
                       metrics.accuracy if metrics is not None else None,
                       metrics.n_images if metrics is not None else 0,
                       best_epoch_text(list(result.history or run.history()), result.best_epoch,
-                                      totals))
+                                      totals),
+                      metrics is not None and bool(guessing_note(metrics.confusion,
+                                                                 metrics.classes)))
 
 
 #: The settings a resume takes from the run folder, not from the page.

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import QSplitter
 from core.appdirs import default_runs_dir
 from core.errors import UserError
 from core.events import EpochEnd, ImagesLeftOut, PhaseStarted, RunStarted
+from core.model.build import is_from_scratch
 from core.path_names import same_path
 from core.train.linear_head import exact_fit_planned
 from gui.jobs import Job
@@ -55,6 +56,11 @@ class TrainPage(LearningRateActions, Page):
     intro = ("Training runs in two phases: first only the new head learns while the pretrained "
              "backbone stays frozen, then the layers chosen on the Model page are fine-tuned "
              "with a smaller learning rate. Stop at any time: the best epoch so far is kept.")
+    # With weights None nothing is frozen: the intro above contradicted the Model page (a review)
+    scratch_intro = ("Training runs in two phases, here from random weights (None on the Model "
+                     "page): every layer, BatchNorm included, learns in both, the second with a "
+                     "smaller learning rate; this needs far more images than starting from "
+                     "ImageNet. Stop at any time: the best epoch so far is kept.")
     next_text = "Next: evaluate"
 
     run_started = Signal(object)  # the Job
@@ -105,6 +111,7 @@ class TrainPage(LearningRateActions, Page):
         self.state.run_changed.connect(self._on_run_changed)
         self.runner.busy_changed.connect(lambda _b: self._update_buttons())
         self._refresh_fields()
+        self._on_config_changed("model.weights")
         self._update_buttons()
 
     def _name_widgets(self) -> None:
@@ -140,6 +147,9 @@ class TrainPage(LearningRateActions, Page):
             self._drop_refusal()  # about the folder open then (a review)
         if touches(path, "train"):
             self._refresh_fields()
+        if touches(path, "model.weights"):
+            self.intro_label.setText(self.scratch_intro if is_from_scratch(self.state.config.model)
+                                     else self.intro)
         if any(touches(path, f"data.{key}")
                for key in ("val_split", "seed", "keep_duplicates_together")):
             self._update_steps_hint()
