@@ -473,7 +473,7 @@ def test_a_model_no_better_than_guessing_one_class_is_said_so(qtbot, window, tmp
     assert caution.isVisible()
     assert caution.text().startswith("⚠ The model answers ‘dark’ for every image: its 50% right "
                                      "is just that class's share of the images.")
-    assert "ImageNet starting weights on the Model page" in caution.text()
+    assert "pretrained (ImageNet) starting weights" in caution.text()
     assert "Only 12 images" in caution.text()  # the small-set caution still follows
     # Not one answer for all, but no more right than always answering one class
     even = _run_with(tmp_path, "even", [[3, 3], [3, 3]])

@@ -435,3 +435,22 @@ def test_copies_of_the_training_images_and_exports_of_the_run_are_caught_too(tra
     shutil.copytree(trained_run, damaged)
     (damaged / "config.json").write_text("{")
     assert training_images(str(damaged)) == training_images(str(trained_run))
+
+
+def test_evaluate_in_the_terminal_says_what_the_page_says_beside_the_figures(
+        tmp_path, monkeypatch, capsys):
+    """The Evaluate page warns when a model answers one class for every image, and when the
+    figures rest on few images; ``evaluate`` printed "accuracy: 0.5000" and nothing else
+    (a review).  Both notes follow the table; --json keeps to the figures."""
+    from core.cli import main
+
+    root = write_images(tmp_path / "data", {"bright": [200, 210, 220], "dark": [190, 230, 240]})
+    monkeypatch.setattr("core.infer.loaders.load_predictor", lambda path: BrightnessPredictor())
+    assert main(["evaluate", str(tmp_path / "model.keras"), str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "accuracy: 0.5000 on 6 images" in out
+    assert ("\nnote: The model answers ‘bright’ for every image: its 50% right is just that "
+            "class's share of the images.") in out
+    assert "\nnote: Only 6 images" in out and "More images in that folder" in out
+    assert main(["evaluate", "--json", str(tmp_path / "model.keras"), str(root)]) == 0
+    assert "note:" not in capsys.readouterr().out

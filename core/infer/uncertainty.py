@@ -76,8 +76,8 @@ def guessing_note(confusion: Sequence[Sequence[int]], classes: Sequence[str]) ->
     if right > rows[big]:
         return ""
     columns = [sum(row[j] for row in confusion) for j in range(len(classes))]
-    advice = ("It has not learned to tell the classes apart yet: more epochs, ImageNet "
-              "starting weights on the Model page, or more images per class usually help.")
+    advice = ("It has not learned to tell the classes apart yet: more epochs, pretrained "
+              "(ImageNet) starting weights, or more images per class usually help.")
     if n in columns:
         return (f"The model answers ‘{classes[columns.index(n)]}’ for every image: its "
                 f"{right / n:.0%} right is just that class's share of the images. " + advice)

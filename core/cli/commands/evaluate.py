@@ -42,6 +42,18 @@ def run(args) -> int:
                         strict=True))
     else:
         print(printable(metrics.to_text(name)))
+        for note in notes(metrics):
+            print("\nnote: " + printable(note, keep_newlines=False))
         if share is not None:
             print("\n" + printable(share.text(), keep_newlines=False))  # a name's own line break
     return 0
+
+
+def notes(metrics) -> list[str]:
+    """What the Evaluate page says beside the figures, for the terminal too: a model no
+    better than always answering one class (33 % on three equal classes read as a score), and
+    figures that rest on few images (a review: the window warned, ``evaluate`` did not)."""
+    from core.infer.uncertainty import guessing_note, sample_caution
+
+    return [n for n in (guessing_note(metrics.confusion, metrics.classes),
+                        sample_caution(metrics.confusion, metrics.classes, False)) if n]
