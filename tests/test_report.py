@@ -312,3 +312,24 @@ def test_a_phase_marker_at_the_chart_s_right_end_keeps_off_the_legend():
                        markers=[(2, "fine_tune")])
     assert "text-anchor='end' fill='#555'>fine_tune" in late
     assert "text-anchor='start' fill='#555'>fine_tune" in early
+
+
+def test_a_stopped_or_failed_runs_report_says_so_at_the_top(trained_run, tmp_path):
+    """(a review) Only the Overview's "Status" cell said a run was stopped: its scores read
+    as a finished run's, and a failed run's report said no more than "not finished"."""
+    from core.report.gather import gather
+    from core.report.html import render_report
+    from core.runs.folder import RunFolder
+
+    run = RunFolder(shutil.copytree(trained_run, tmp_path / "run"))
+    epochs = len(run.history())
+    assert "before it completed" not in render_report(gather(run.path))  # a completed run
+    run.update_run_info(status="stopped")
+    top = render_report(gather(run.path)).split("<h2>Overview</h2>")[0]
+    assert (f"This run was stopped before it completed, after {epochs} epochs: what this "
+            "report shows is of its best epoch so far.") in top
+    assert f"python main.py train --resume {run.path.resolve()}" in top
+    run.update_run_info(status="failed")
+    run.history_path.unlink()
+    top = render_report(gather(run.path)).split("<h2>Overview</h2>")[0]
+    assert "This run failed before its first epoch ended, so it has no results." in top

@@ -240,6 +240,26 @@ def _optional(read, what: str, notes: list[str]):
         return None
 
 
+#: How the report opens on a run that did not complete (its status as the Runs page shows it).
+UNFINISHED_WORDS = {"stopped": "was stopped", "interrupted": "was interrupted",
+                    "failed": "failed"}
+
+
+def _unfinished_note(status: Optional[str], history: list[dict], run_dir: str) -> str:
+    """A line at the top of a stopped, interrupted or failed run's report: the Overview's
+    "Status" cell was all that said it, so its scores read as a finished run's (a review)."""
+    resume = f"Resume it on the Train step, or 'python main.py train --resume {run_dir}'."
+    if status == "created":
+        return f"This run has not begun training, so it has no results yet. {resume}"
+    words = UNFINISHED_WORDS.get(status or "")
+    if words is None:
+        return ""
+    if not history:
+        return f"This run {words} before its first epoch ended, so it has no results. {resume}"
+    return (f"This run {words} before it completed, after {plural(len(history), 'epoch')}: "
+            "what this report shows is of its best epoch so far. " + resume)
+
+
 def gather(run_dir: str | os.PathLike) -> ReportData:
     """Everything the report shows; a UserError only when ``run_dir`` is no run folder."""
     run = RunFolder(run_dir)
@@ -284,6 +304,9 @@ def gather(run_dir: str | os.PathLike) -> ReportData:
     if why:
         notes.append(why)
     history = _optional(run.history, "history.csv", notes) or []
+    unfinished = _unfinished_note(info.get("status"), history, str(run.path))
+    if unfinished:
+        notes.insert(0, unfinished)
     backbone = cfg.model.backbone if cfg is not None else (info.get("backbone") or "A model")
     title = f"{backbone} on {Path(data_dir).name if data_dir else 'unknown data'}"
     settings = settings_rows(cfg) if cfg is not None else []
