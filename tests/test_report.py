@@ -333,3 +333,29 @@ def test_a_stopped_or_failed_runs_report_says_so_at_the_top(trained_run, tmp_pat
     run.history_path.unlink()
     top = render_report(gather(run.path)).split("<h2>Overview</h2>")[0]
     assert "This run failed before its first epoch ended, so it has no results." in top
+
+
+def test_a_completed_run_without_calibration_says_why_in_the_report(trained_run, tmp_path):
+    """(a review) A run with 9 validation images (calibration needs 10) showed an ECE and a
+    reliability chart, and nothing said it was not calibrated and cannot say "unknown"."""
+    from core.report.gather import gather
+    from core.report.html import render_report
+    from core.runs.folder import RunFolder
+    from html import unescape
+
+    run = RunFolder(shutil.copytree(trained_run, tmp_path / "run"))
+    assert "Not calibrated:" not in render_report(gather(run.path))  # calibrated
+    run.calibration_path.unlink()
+    metrics = json.loads(run.metrics_path.read_text())
+    metrics.pop("calibration", None)
+    run.metrics_path.write_text(json.dumps(metrics))
+    section = unescape(render_report(gather(run.path)).split("<h2>Calibration</h2>")[1])
+    assert "Not calibrated: this run's calibration files are missing" in section
+    assert f"python main.py calibrate {run.path}" in section
+    split = json.loads(run.split_path.read_text())
+    split["val"] = split["val"][:9]
+    run.split_path.write_text(json.dumps(split))
+    section = render_report(gather(run.path)).split("<h2>Calibration</h2>")[1]
+    assert "Not calibrated: this run has 9 validation images and calibration needs at " \
+           "least 10" in section
+    assert "<svg" in section.split("<h2>")[0]  # the run's own reliability is still shown

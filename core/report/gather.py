@@ -50,6 +50,8 @@ class ReportData:
     #: Why the run has no scores when nothing is wrong ("" otherwise): trained without
     #: validation images, it never had a metrics.json (called "missing" before).
     no_scores: str = ""
+    #: Why a completed run has no calibration ("" when it has one, or has not completed).
+    not_calibrated: str = ""
 
 
 def _number(v: Any) -> str:
@@ -260,6 +262,18 @@ def _unfinished_note(status: Optional[str], history: list[dict], run_dir: str) -
             "what this report shows is of its best epoch so far. " + resume)
 
 
+def _why_not_calibrated(run: RunFolder, info: dict) -> str:
+    """Why a completed run has no calibration, as the Evaluate page says it: with fewer than
+    10 validation images the report showed an ECE and a reliability chart and never said
+    the run was not calibrated and cannot say "unknown" (a review)."""
+    from core.trust.missing import completed_not_calibrated
+
+    if info.get("status") != "completed":
+        return ""
+    why = completed_not_calibrated(run)
+    return why.text() if why is not None else ""
+
+
 def gather(run_dir: str | os.PathLike) -> ReportData:
     """Everything the report shows; a UserError only when ``run_dir`` is no run folder."""
     run = RunFolder(run_dir)
@@ -311,4 +325,5 @@ def gather(run_dir: str | os.PathLike) -> ReportData:
     title = f"{backbone} on {Path(data_dir).name if data_dir else 'unknown data'}"
     settings = settings_rows(cfg) if cfg is not None else []
     return ReportData(str(run.path.resolve()), title, info, data, settings, history,
-                      metrics, calibration, exports, notes, no_scores)
+                      metrics, calibration, exports, notes, no_scores,
+                      _why_not_calibrated(run, info) if calibration is None else "")

@@ -242,9 +242,11 @@ def _confusion(classes: list[str], cm: list[list[int]]) -> str:
 
 def _calibration_section(d: ReportData) -> str:
     m, cal = d.metrics or {}, d.calibration
+    why = f"<p class='bad'>Not calibrated: {escape(d.not_calibrated)}.</p>" \
+        if d.not_calibrated else ""
     if not cal and not m.get("reliability"):
-        return "<h2>Calibration</h2><p class='muted'>Not calibrated.</p>"
-    out = ["<h2>Calibration</h2>"]
+        return "<h2>Calibration</h2>" + (why or "<p class='muted'>Not calibrated.</p>")
+    out = ["<h2>Calibration</h2>", why]
     pair = figures_calibration(m) or {}
     since = pair.pop(RECALIBRATED, None)  # calibrated again on changed images: the figures
     shown = pair if since else (cal or {})  # keep the calibration they were scored with
