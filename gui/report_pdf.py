@@ -27,6 +27,7 @@ from PySide6.QtGui import QImage, QPageLayout, QPageSize, QPainter, QPdfWriter, 
 from PySide6.QtSvg import QSvgRenderer
 
 from core.fsutil import atomic_write_bytes
+from gui.report_pages import keep_tables_whole
 
 _SVG = re.compile(r"<svg\b.*?</svg>", re.S)
 _STYLE = re.compile(r"<style>.*?</style>", re.S)
@@ -96,7 +97,8 @@ def _thumb_table(match: re.Match) -> str:
     cells = [f"<td width='20%' valign='top'>{m.group(1).replace('figcaption', 'div')}</td>"
              for m in _FIGURE.finditer(match.group(1))]
     rows = ["".join(cells[i:i + THUMBS_PER_ROW]) for i in range(0, len(cells), THUMBS_PER_ROW)]
-    return "<table class='thumbs'>" + "".join(f"<tr>{r}</tr>" for r in rows) + "</table>"
+    # a table per row, so that a row moves whole to the next page (see keep_tables_whole)
+    return "".join(f"<table class='thumbs'><tr>{r}</tr></table>" for r in rows)
 
 
 def _document(html: str, writer: QPdfWriter) -> QTextDocument:
@@ -105,6 +107,7 @@ def _document(html: str, writer: QPdfWriter) -> QTextDocument:
     doc.setHtml(printable_html(html))
     rect = writer.pageLayout().paintRectPixels(writer.resolution())
     doc.setPageSize(QSizeF(rect.width(), rect.height()))
+    keep_tables_whole(doc)
     return doc
 
 
