@@ -40,7 +40,7 @@ THUMBS_PER_ROW = 5
 PDF_CSS = """
 body { font-family: sans-serif; font-size: 9pt; color: #222; }
 h1 { font-size: 16pt; } h2 { font-size: 12pt; margin-top: 14px; } h3 { font-size: 10pt; }
-th { background-color: #f3f3f3; } td.n { text-align: right; }
+th { background-color: #f3f3f3; text-align: left; } td.n { text-align: right; }
 .muted { color: #666; } .bad { color: #b00020; } code { font-size: 8pt; }
 """
 DPI = 150  # the charts' resolution in the PDF (sharp on paper, a small file)

@@ -56,3 +56,22 @@ def test_no_thumbnail_row_or_short_table_is_cut_by_a_page_edge(qapp, tmp_path):
         assert int(top // page) == int(row // page), lines  # the heading goes with it
         cut_before += 1
     assert cut_before == 40
+
+
+def test_the_confusion_matrix_row_names_start_at_the_left_in_the_pdf(qapp):
+    """(a review) QTextDocument centres a <th>: the matrix's row names ("1 cat", "2 a much
+    longer class name") each started somewhere else; the HTML aligns them left."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QTextDocument
+
+    from core.report.html import CSS, _confusion
+    from gui.report_pdf import printable_html
+
+    html = f"<style>{CSS}</style>" + _confusion(["cat", "a much longer class name"],
+                                                [[3, 1], [0, 4]])
+    doc = QTextDocument()
+    doc.setHtml(printable_html(html))
+    for name in ("1 cat", "2 a much longer class name"):
+        cursor = doc.find(name)
+        assert not cursor.isNull(), name
+        assert cursor.block().blockFormat().alignment() & Qt.AlignLeft, name
