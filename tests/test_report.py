@@ -359,3 +359,14 @@ def test_a_completed_run_without_calibration_says_why_in_the_report(trained_run,
     assert "Not calibrated: this run has 9 validation images and calibration needs at " \
            "least 10" in section
     assert "<svg" in section.split("<h2>")[0]  # the run's own reliability is still shown
+
+
+def test_setting_names_are_never_broken_mid_word_when_printed():
+    """(a review) ``code{word-break:break-all}`` let the long "Augmentation steps" value
+    squeeze the Settings table's name column: a printed report read "data.data_d|ir",
+    "model.weigh|ts" on two lines each. Only a thumbnail's file name may break anywhere."""
+    from core.report.html import CSS
+
+    rules = dict(re.findall(r"([^{}]+)\{([^}]*)\}", CSS))
+    breaking = [sel.strip() for sel, body in rules.items() if "break-all" in body]
+    assert breaking == ["figcaption code"], breaking

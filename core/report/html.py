@@ -47,7 +47,7 @@ td.n{text-align:right;white-space:nowrap} td.w,figcaption{overflow-wrap:anywhere
 figure{margin:0;width:150px;font-size:11px;break-inside:avoid} figure img{max-width:140px;
   max-height:140px;border:1px solid #ccc;image-rendering:auto}
 svg.chart{width:100%;max-width:520px;height:auto} svg.square{max-width:300px}
-code{font-size:12px;word-break:break-all}
+code{font-size:12px} figcaption code{word-break:break-all}
 @page{size:A4;margin:16mm 14mm}
 @media print{body{max-width:none;margin:0;padding:0;font-size:10.5pt}
   h2,h3,h3+p{break-after:avoid} table,figure,svg{break-inside:avoid} a{color:inherit}}
