@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 from PySide6.QtCore import QBuffer, QIODevice
-from PySide6.QtGui import QPageSize, QPdfWriter, QTextTable
+from PySide6.QtGui import QTextTable
 
 
 def _tables_cut(doc) -> list[tuple[float, float]]:
@@ -24,7 +24,7 @@ def test_no_thumbnail_row_or_short_table_is_cut_by_a_page_edge(qapp, tmp_path):
     """(a review) A row of mistake thumbnails printed its pictures at the foot of a page and
     their captions ("red round thing 34%", the file names) at the top of the next."""
     from core.report.html import CSS, thumbnail_figure
-    from gui.report_pdf import DPI, _document
+    from gui.report_pdf import _document, a4_writer
 
     pictures = []
     for n in range(7):
@@ -36,9 +36,7 @@ def test_no_thumbnail_row_or_short_table_is_cut_by_a_page_edge(qapp, tmp_path):
                                  for n in range(12)) + "</table>"
     buf = QBuffer()
     buf.open(QIODevice.WriteOnly)
-    writer = QPdfWriter(buf)
-    writer.setResolution(DPI)
-    writer.setPageSize(QPageSize(QPageSize.A4))
+    writer = a4_writer(buf)
     cut_before = 0
     for lines in range(0, 120, 3):  # every place on the page the rows can fall
         html = (f"<html><head><style>{CSS}</style></head><body>"
@@ -75,3 +73,21 @@ def test_the_confusion_matrix_row_names_start_at_the_left_in_the_pdf(qapp):
         cursor = doc.find(name)
         assert not cursor.isNull(), name
         assert cursor.block().blockFormat().alignment() & Qt.AlignLeft, name
+
+
+def test_the_pdf_prints_its_text_at_the_size_its_style_asks(qapp):
+    """(a review) The pages were measured at 150 dpi, the text laid out at the screen's 96:
+    every font printed at 96/150 of its size (body text 5.8 pt instead of 9 pt)."""
+    from core.report.html import CSS
+    from gui.report_pdf import _document, a4_writer
+
+    buf = QBuffer()
+    buf.open(QIODevice.WriteOnly)
+    writer = a4_writer(buf)
+    doc = _document(f"<style>{CSS}</style><p>Accuracy on 9 validation images</p>"
+                    "<table><tr><td>Validation share</td></tr></table>", writer)
+    for text in ("Accuracy", "Validation share"):
+        block = doc.find(text).block()
+        line = block.layout().lineAt(0)
+        points = line.ascent() / writer.resolution() * 72  # the capitals' height and more
+        assert 6.5 <= points <= 9, (text, points)  # 9 pt Sans: ascent about 8.4 pt
