@@ -165,6 +165,9 @@ def test_report_without_the_data_folder_uses_the_split(trained_run, tmp_path):
     html = write_report(run, tmp_path / "r.html").read_text(encoding="utf-8")
     _check(html)
     assert "split.json" in html and "temperature" in html and "1.7" in html
+    # (a review) said at the top, not only in grey under "Data"
+    top = html.split("<h2>Overview</h2>")[0]
+    assert f"The data folder {tmp_path / 'gone'} is not available" in top
 
 
 def test_cli_report_and_not_a_run(trained_run, tmp_path):

@@ -294,6 +294,10 @@ def gather(run_dir: str | os.PathLike) -> ReportData:
     data = _optional(lambda: data_summary(run, data_dir), "data", notes) or DataSummary("", {})
     if data.changed:
         notes.append(data.changed)
+    elif data_dir and not os.path.isdir(data_dir):  # said only in grey under "Data" (a review)
+        notes.append(f"The data folder {data_dir} is not available (moved, deleted, or on a "
+                     "drive not connected now): the Data section counts the run's images from "
+                     "its split.json, and no picture of them can be shown")
     metrics = _optional(run.metrics, "metrics.json", notes) if run.metrics_path.exists() else None
     no_scores = ""
     if not run.metrics_path.exists() and _without_validation(run):
