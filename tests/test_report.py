@@ -373,3 +373,16 @@ def test_setting_names_are_never_broken_mid_word_when_printed():
     rules = dict(re.findall(r"([^{}]+)\{([^}]*)\}", CSS))
     breaking = [sel.strip() for sel, body in rules.items() if "break-all" in body]
     assert breaking == ["figcaption code"], breaking
+
+
+def test_one_epoch_is_one_epoch_in_the_settings():
+    """(a review) "Phase 1 (head): 1 epochs"; a time budget of 1 s keeps its unit."""
+    from core.config import StudioConfig
+    from core.report.gather import settings_rows
+
+    cfg = StudioConfig()
+    cfg.train.epochs, cfg.train.fine_tune_epochs, cfg.train.batch_size = 1, 2, 1
+    cfg.train.head_solver = "adam"  # phase 1 by epochs, not an exact fit
+    shown = {path: value for path, _, value, _ in settings_rows(cfg)}
+    assert shown["train.epochs"] == "1 epoch" and shown["train.fine_tune_epochs"] == "2 epochs"
+    assert shown["train.batch_size"] == "1 image"

@@ -105,7 +105,11 @@ def _shown(path: str, value: Any) -> str:
     if info is not None and info.special is not None and value == info.special[0]:
         return info.special[1]
     text = _value_text(value)
-    return f"{text} {info.unit}" if info is not None and info.unit and text != "(none)" else text
+    if info is None or not info.unit or text == "(none)":
+        return text
+    plural_word = len(info.unit) > 2 and info.unit.endswith("s")  # "epochs", not "s" (seconds)
+    unit = info.unit[:-1] if text == "1" and plural_word else info.unit
+    return f"{text} {unit}"  # "1 epoch": the report said "Phase 1 (head): 1 epochs" (a review)
 
 
 def _from_split(run: RunFolder) -> DataSummary:
