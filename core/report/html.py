@@ -50,7 +50,7 @@ svg.chart{width:100%;max-width:520px;height:auto} svg.square{max-width:300px}
 code{font-size:12px} figcaption code{word-break:break-all}
 @page{size:A4;margin:16mm 14mm}
 @media print{body{max-width:none;margin:0;padding:0;font-size:10.5pt}
-  h2,h3,h3+p{break-after:avoid} table,figure,svg{break-inside:avoid} a{color:inherit}}
+  h2,h3,h2+p,h3+p{break-after:avoid} table,figure,svg{break-inside:avoid} a{color:inherit}}
 """
 
 
