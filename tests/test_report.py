@@ -334,6 +334,12 @@ def test_a_stopped_or_failed_runs_report_says_so_at_the_top(trained_run, tmp_pat
     assert (f"This run was stopped before it completed, after {epochs} epochs: what this "
             "report shows is of its best epoch so far.") in top
     assert f"python main.py train --resume {run.path.resolve()}" in top
+    run.update_run_info(status="running")
+    from core.runs.lock import holding_lock
+
+    with holding_lock(run):  # training now (without its trainer it is "interrupted")
+        top = render_report(gather(run.path)).split("<h2>Overview</h2>")[0]
+    assert f"This run is still training ({epochs} epochs so far)" in top
     run.update_run_info(status="failed")
     run.history_path.unlink()
     top = render_report(gather(run.path)).split("<h2>Overview</h2>")[0]

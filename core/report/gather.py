@@ -254,6 +254,10 @@ UNFINISHED_WORDS = {"stopped": "was stopped", "interrupted": "was interrupted",
 def _unfinished_note(status: Optional[str], history: list[dict], run_dir: str) -> str:
     """A line at the top of a stopped, interrupted or failed run's report: the Overview's
     "Status" cell was all that said it, so its scores read as a finished run's (a review)."""
+    if status == "running":  # a report written while it trains read as the final one
+        return (f"This run is still training ({plural(len(history), 'epoch')} so far): what this "
+                "report shows is of its best epoch so far; write it again when the run has "
+                "completed.")
     resume = f"Resume it on the Train step, or 'python main.py train --resume {run_dir}'."
     if status == "created":
         return f"This run has not begun training, so it has no results yet. {resume}"
