@@ -107,7 +107,9 @@ def test_the_exports_table_keeps_words_and_numbers_whole(trained_run):
     assert "<td>9.2\u00a0MB</td>" in section or "<td>9.6\u00a0MB</td>" in section
     cells = re.search(r"th,td\{[^}]*\}", CSS).group(0)
     assert "anywhere" not in cells and "td.n{text-align:right;white-space:nowrap}" in CSS
-    assert "h3,h3+p{break-after:avoid}" in CSS
+    # a heading's note goes with it too: "Settings" and "Bold: changed from the default."
+    # stayed at the foot of page 1, the table on page 2 (a review)
+    assert "h2,h3,h2+p,h3+p{break-after:avoid}" in CSS
 
 
 def test_a_resumed_runs_report_starts_when_the_runs_page_says(trained_run, tmp_path):
@@ -165,6 +167,9 @@ def test_report_without_the_data_folder_uses_the_split(trained_run, tmp_path):
     html = write_report(run, tmp_path / "r.html").read_text(encoding="utf-8")
     _check(html)
     assert "split.json" in html and "temperature" in html and "1.7" in html
+    # (a review) said at the top, not only in grey under "Data"
+    top = html.split("<h2>Overview</h2>")[0]
+    assert f"The data folder {tmp_path / 'gone'} is not available" in top
 
 
 def test_cli_report_and_not_a_run(trained_run, tmp_path):
@@ -312,3 +317,80 @@ def test_a_phase_marker_at_the_chart_s_right_end_keeps_off_the_legend():
                        markers=[(2, "fine_tune")])
     assert "text-anchor='end' fill='#555'>fine_tune" in late
     assert "text-anchor='start' fill='#555'>fine_tune" in early
+
+
+def test_a_stopped_or_failed_runs_report_says_so_at_the_top(trained_run, tmp_path):
+    """(a review) Only the Overview's "Status" cell said a run was stopped: its scores read
+    as a finished run's, and a failed run's report said no more than "not finished"."""
+    from core.report.gather import gather
+    from core.report.html import render_report
+    from core.runs.folder import RunFolder
+
+    run = RunFolder(shutil.copytree(trained_run, tmp_path / "run"))
+    epochs = len(run.history())
+    assert "before it completed" not in render_report(gather(run.path))  # a completed run
+    run.update_run_info(status="stopped")
+    top = render_report(gather(run.path)).split("<h2>Overview</h2>")[0]
+    assert (f"This run was stopped before it completed, after {epochs} epochs: what this "
+            "report shows is of its best epoch so far.") in top
+    assert f"python main.py train --resume {run.path.resolve()}" in top
+    run.update_run_info(status="running")
+    from core.runs.lock import holding_lock
+
+    with holding_lock(run):  # training now (without its trainer it is "interrupted")
+        top = render_report(gather(run.path)).split("<h2>Overview</h2>")[0]
+    assert f"This run is still training ({epochs} epochs so far)" in top
+    run.update_run_info(status="failed")
+    run.history_path.unlink()
+    top = render_report(gather(run.path)).split("<h2>Overview</h2>")[0]
+    assert "This run failed before its first epoch ended, so it has no results." in top
+
+
+def test_a_completed_run_without_calibration_says_why_in_the_report(trained_run, tmp_path):
+    """(a review) A run with 9 validation images (calibration needs 10) showed an ECE and a
+    reliability chart, and nothing said it was not calibrated and cannot say "unknown"."""
+    from core.report.gather import gather
+    from core.report.html import render_report
+    from core.runs.folder import RunFolder
+    from html import unescape
+
+    run = RunFolder(shutil.copytree(trained_run, tmp_path / "run"))
+    assert "Not calibrated:" not in render_report(gather(run.path))  # calibrated
+    run.calibration_path.unlink()
+    metrics = json.loads(run.metrics_path.read_text())
+    metrics.pop("calibration", None)
+    run.metrics_path.write_text(json.dumps(metrics))
+    section = unescape(render_report(gather(run.path)).split("<h2>Calibration</h2>")[1])
+    assert "Not calibrated: this run's calibration files are missing" in section
+    assert f"python main.py calibrate {run.path}" in section
+    split = json.loads(run.split_path.read_text())
+    split["val"] = split["val"][:9]
+    run.split_path.write_text(json.dumps(split))
+    section = render_report(gather(run.path)).split("<h2>Calibration</h2>")[1]
+    assert "Not calibrated: this run has 9 validation images and calibration needs at " \
+           "least 10" in section
+    assert "<svg" in section.split("<h2>")[0]  # the run's own reliability is still shown
+
+
+def test_setting_names_are_never_broken_mid_word_when_printed():
+    """(a review) ``code{word-break:break-all}`` let the long "Augmentation steps" value
+    squeeze the Settings table's name column: a printed report read "data.data_d|ir",
+    "model.weigh|ts" on two lines each. Only a thumbnail's file name may break anywhere."""
+    from core.report.html import CSS
+
+    rules = dict(re.findall(r"([^{}]+)\{([^}]*)\}", CSS))
+    breaking = [sel.strip() for sel, body in rules.items() if "break-all" in body]
+    assert breaking == ["figcaption code"], breaking
+
+
+def test_one_epoch_is_one_epoch_in_the_settings():
+    """(a review) "Phase 1 (head): 1 epochs"; a time budget of 1 s keeps its unit."""
+    from core.config import StudioConfig
+    from core.report.gather import settings_rows
+
+    cfg = StudioConfig()
+    cfg.train.epochs, cfg.train.fine_tune_epochs, cfg.train.batch_size = 1, 2, 1
+    cfg.train.head_solver = "adam"  # phase 1 by epochs, not an exact fit
+    shown = {path: value for path, _, value, _ in settings_rows(cfg)}
+    assert shown["train.epochs"] == "1 epoch" and shown["train.fine_tune_epochs"] == "2 epochs"
+    assert shown["train.batch_size"] == "1 image"

@@ -50,6 +50,8 @@ class ReportData:
     #: Why the run has no scores when nothing is wrong ("" otherwise): trained without
     #: validation images, it never had a metrics.json (called "missing" before).
     no_scores: str = ""
+    #: Why a completed run has no calibration ("" when it has one, or has not completed).
+    not_calibrated: str = ""
 
 
 def _number(v: Any) -> str:
@@ -103,7 +105,11 @@ def _shown(path: str, value: Any) -> str:
     if info is not None and info.special is not None and value == info.special[0]:
         return info.special[1]
     text = _value_text(value)
-    return f"{text} {info.unit}" if info is not None and info.unit and text != "(none)" else text
+    if info is None or not info.unit or text == "(none)":
+        return text
+    plural_word = len(info.unit) > 2 and info.unit.endswith("s")  # "epochs", not "s" (seconds)
+    unit = info.unit[:-1] if text == "1" and plural_word else info.unit
+    return f"{text} {unit}"  # "1 epoch": the report said "Phase 1 (head): 1 epochs" (a review)
 
 
 def _from_split(run: RunFolder) -> DataSummary:
@@ -240,6 +246,42 @@ def _optional(read, what: str, notes: list[str]):
         return None
 
 
+#: How the report opens on a run that did not complete (its status as the Runs page shows it).
+UNFINISHED_WORDS = {"stopped": "was stopped", "interrupted": "was interrupted",
+                    "failed": "failed"}
+
+
+def _unfinished_note(status: Optional[str], history: list[dict], run_dir: str) -> str:
+    """A line at the top of a stopped, interrupted or failed run's report: the Overview's
+    "Status" cell was all that said it, so its scores read as a finished run's (a review)."""
+    if status == "running":  # a report written while it trains read as the final one
+        return (f"This run is still training ({plural(len(history), 'epoch')} so far): what this "
+                "report shows is of its best epoch so far; write it again when the run has "
+                "completed.")
+    resume = f"Resume it on the Train step, or 'python main.py train --resume {run_dir}'."
+    if status == "created":
+        return f"This run has not begun training, so it has no results yet. {resume}"
+    words = UNFINISHED_WORDS.get(status or "")
+    if words is None:
+        return ""
+    if not history:
+        return f"This run {words} before its first epoch ended, so it has no results. {resume}"
+    return (f"This run {words} before it completed, after {plural(len(history), 'epoch')}: "
+            "what this report shows is of its best epoch so far. " + resume)
+
+
+def _why_not_calibrated(run: RunFolder, info: dict) -> str:
+    """Why a completed run has no calibration, as the Evaluate page says it: with fewer than
+    10 validation images the report showed an ECE and a reliability chart and never said
+    the run was not calibrated and cannot say "unknown" (a review)."""
+    from core.trust.missing import completed_not_calibrated
+
+    if info.get("status") != "completed":
+        return ""
+    why = completed_not_calibrated(run)
+    return why.text() if why is not None else ""
+
+
 def gather(run_dir: str | os.PathLike) -> ReportData:
     """Everything the report shows; a UserError only when ``run_dir`` is no run folder."""
     run = RunFolder(run_dir)
@@ -260,6 +302,10 @@ def gather(run_dir: str | os.PathLike) -> ReportData:
     data = _optional(lambda: data_summary(run, data_dir), "data", notes) or DataSummary("", {})
     if data.changed:
         notes.append(data.changed)
+    elif data_dir and not os.path.isdir(data_dir):  # said only in grey under "Data" (a review)
+        notes.append(f"The data folder {data_dir} is not available (moved, deleted, or on a "
+                     "drive not connected now): the Data section counts the run's images from "
+                     "its split.json, and no picture of them can be shown")
     metrics = _optional(run.metrics, "metrics.json", notes) if run.metrics_path.exists() else None
     no_scores = ""
     if not run.metrics_path.exists() and _without_validation(run):
@@ -284,8 +330,12 @@ def gather(run_dir: str | os.PathLike) -> ReportData:
     if why:
         notes.append(why)
     history = _optional(run.history, "history.csv", notes) or []
+    unfinished = _unfinished_note(info.get("status"), history, str(run.path))
+    if unfinished:
+        notes.insert(0, unfinished)
     backbone = cfg.model.backbone if cfg is not None else (info.get("backbone") or "A model")
     title = f"{backbone} on {Path(data_dir).name if data_dir else 'unknown data'}"
     settings = settings_rows(cfg) if cfg is not None else []
     return ReportData(str(run.path.resolve()), title, info, data, settings, history,
-                      metrics, calibration, exports, notes, no_scores)
+                      metrics, calibration, exports, notes, no_scores,
+                      _why_not_calibrated(run, info) if calibration is None else "")

@@ -47,10 +47,10 @@ td.n{text-align:right;white-space:nowrap} td.w,figcaption{overflow-wrap:anywhere
 figure{margin:0;width:150px;font-size:11px;break-inside:avoid} figure img{max-width:140px;
   max-height:140px;border:1px solid #ccc;image-rendering:auto}
 svg.chart{width:100%;max-width:520px;height:auto} svg.square{max-width:300px}
-code{font-size:12px;word-break:break-all}
+code{font-size:12px} figcaption code{word-break:break-all}
 @page{size:A4;margin:16mm 14mm}
 @media print{body{max-width:none;margin:0;padding:0;font-size:10.5pt}
-  h2,h3,h3+p{break-after:avoid} table,figure,svg{break-inside:avoid} a{color:inherit}}
+  h2,h3,h2+p,h3+p{break-after:avoid} table,figure,svg{break-inside:avoid} a{color:inherit}}
 """
 
 
@@ -242,9 +242,11 @@ def _confusion(classes: list[str], cm: list[list[int]]) -> str:
 
 def _calibration_section(d: ReportData) -> str:
     m, cal = d.metrics or {}, d.calibration
+    why = f"<p class='bad'>Not calibrated: {escape(d.not_calibrated)}.</p>" \
+        if d.not_calibrated else ""
     if not cal and not m.get("reliability"):
-        return "<h2>Calibration</h2><p class='muted'>Not calibrated.</p>"
-    out = ["<h2>Calibration</h2>"]
+        return "<h2>Calibration</h2>" + (why or "<p class='muted'>Not calibrated.</p>")
+    out = ["<h2>Calibration</h2>", why]
     pair = figures_calibration(m) or {}
     since = pair.pop(RECALIBRATED, None)  # calibrated again on changed images: the figures
     shown = pair if since else (cal or {})  # keep the calibration they were scored with
