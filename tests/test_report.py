@@ -394,3 +394,34 @@ def test_one_epoch_is_one_epoch_in_the_settings():
     shown = {path: value for path, _, value, _ in settings_rows(cfg)}
     assert shown["train.epochs"] == "1 epoch" and shown["train.fine_tune_epochs"] == "2 epochs"
     assert shown["train.batch_size"] == "1 image"
+
+
+def test_head_settings_a_run_could_not_use_are_shown_as_it_trained():
+    """(a report review) A run from random weights was reported with "Head training:
+    logistic" and "Fast head: on" while its head trained with Adam on the images; a head
+    with hidden units, or without the fast head, cannot be fitted exactly either.  The
+    report and the Runs page's comparison show what each run really did."""
+    from core.config import StudioConfig
+    from core.report.gather import settings_rows
+    from core.runs.compare import FAST_HEAD_UNUSED, effective_settings
+
+    def shown(cfg):
+        return {path: (value, bold) for path, _, value, bold in settings_rows(cfg)}
+
+    default = effective_settings(StudioConfig().to_dict())
+    assert default["train.head_solver"] == "logistic" and default["train.fast_head"] is True
+    scratch = StudioConfig()
+    scratch.model.weights = "none"
+    rows = shown(scratch)
+    assert rows["train.head_solver"][0].startswith("adam (from random weights")
+    assert rows["train.fast_head"] == (FAST_HEAD_UNUSED, True)
+    hidden = StudioConfig()
+    hidden.model.dense_units = 64
+    assert shown(hidden)["train.head_solver"][0] == \
+        "adam (a head with hidden units trains with adam)"
+    slow = StudioConfig()
+    slow.train.fast_head = False
+    assert shown(slow)["train.head_solver"][0].startswith("adam (the exact fit needs")
+    chosen = StudioConfig()
+    chosen.train.head_solver = "adam"  # the user's own choice is shown as it is
+    assert shown(chosen)["train.head_solver"][0] == "adam"

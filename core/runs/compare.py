@@ -26,7 +26,7 @@ from core.config import StudioConfig
 from core.config_fields import get_path, iter_fields
 from core.config_migrations import as_run_trained
 from core.errors import ConfigError
-from core.model.build import exact_fit_planned
+from core.model.build import exact_fit_planned, is_from_scratch
 from core.runs.folder import FILES
 from core.typed_json import to_jsonable
 
@@ -98,7 +98,29 @@ def effective_settings(config: dict) -> dict[str, Any]:
     out = {info.path: to_jsonable(get_path(cfg, info.path)) for info in iter_fields(StudioConfig)}
     if exact_fit_planned(cfg) and cfg.train.epochs >= 1:  # the setting did nothing: the
         out["train.epochs"] = EXACT_FIT  # report showed "2 epochs", bold as changed (a review)
+    out.update(_unused_head_settings(cfg))
     return out
+
+
+def _unused_head_settings(cfg: StudioConfig) -> dict[str, str]:
+    """The head settings a run could not use, as it trained: a run from random weights was
+    reported with "Head training: logistic" and "Fast head: on" while its head trained with
+    Adam on the images themselves (a report review)."""
+    out = {}
+    scratch = is_from_scratch(cfg.model)
+    if scratch and cfg.train.fast_head:
+        out["train.fast_head"] = FAST_HEAD_UNUSED
+    if cfg.train.head_solver == "logistic" and not exact_fit_planned(cfg):
+        out["train.head_solver"] = (
+            "adam (from random weights the backbone's features change as it learns: no "
+            "exact fit)" if scratch else
+            "adam (a head with hidden units trains with adam)" if cfg.model.dense_units else
+            "adam (the exact fit needs the fast head's cached features)")
+    return out
+
+
+#: What a run from random weights shows for "Fast head" (on: it had nothing to cache).
+FAST_HEAD_UNUSED = "not used (from random weights every layer learns from the start)"
 
 
 #: Phase 1's epochs of a run whose head was fitted exactly (the Train page turns them off).
