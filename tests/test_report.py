@@ -425,3 +425,26 @@ def test_head_settings_a_run_could_not_use_are_shown_as_it_trained():
     chosen = StudioConfig()
     chosen.train.head_solver = "adam"  # the user's own choice is shown as it is
     assert shown(chosen)["train.head_solver"][0] == "adam"
+
+
+def test_the_report_warns_as_the_evaluate_page_does_beside_the_scores(trained_run, tmp_path):
+    """The Evaluate page warns when a model answers one class for every image and when the
+    figures rest on few images; the report printed the bare accuracy (a review)."""
+    import numpy as np
+
+    from core.infer.metrics import compute_metrics
+    from core.report.html import write_report
+
+    run = Path(shutil.copytree(trained_run, tmp_path / "run"))
+    y = np.array([0] * 6 + [1] * 6)
+    one = compute_metrics(y, np.tile([0.7, 0.3], (12, 1)), ["bright", "dark"]).to_dict()
+    (run / "metrics.json").write_text(json.dumps(one))
+    html = write_report(run, tmp_path / "r.html").read_text(encoding="utf-8")
+    _check(html)
+    assert ("<p class='bad'>⚠ The model answers ‘bright’ for every image: its 50% right is "
+            "just that class&#x27;s share of the images.") in html
+    assert "<p class='bad'>⚠ Only 12 images" in html
+    many = compute_metrics(np.arange(400) % 2, np.eye(2)[np.arange(400) % 2],
+                           ["bright", "dark"]).to_dict()
+    (run / "metrics.json").write_text(json.dumps(many))
+    assert "⚠" not in write_report(run, tmp_path / "r.html").read_text(encoding="utf-8")

@@ -192,6 +192,7 @@ def _scores_section(d: ReportData, max_mistakes: int) -> str:
     out = ["<h2>Scores</h2>",
            f"<p>Accuracy <b>{m['accuracy']:.2%}</b> on {m['n_images']} validation images; "
            f"macro F1 {m.get('macro_f1', 0):.3f} ({escape(shown.macro_f1_words())}).</p>",
+           *(f"<p class='bad'>⚠ {escape(note)}</p>" for note in _cautions(shown)),
            _table(("class", "precision", "recall", "F1", "images"),
                   [(c.name, *shown.score_texts(i), c.support)
                    for i, c in enumerate(shown.per_class)]),
@@ -211,6 +212,16 @@ def _scores_section(d: ReportData, max_mistakes: int) -> str:
     else:
         out.append(f"<p>{NO_MISTAKES}</p>")
     return "".join(out)
+
+
+def _cautions(metrics: Metrics) -> list[str]:
+    """The Evaluate page's warnings beside the figures: a model no better than always
+    answering one class, and figures resting on few images (the report printed "33.33 %"
+    with neither, a review)."""
+    from core.infer.uncertainty import guessing_note, sample_caution
+
+    return [n for n in (guessing_note(metrics.confusion, metrics.classes),
+                        sample_caution(metrics.confusion, metrics.classes)) if n]
 
 
 def _confusion(classes: list[str], cm: list[list[int]]) -> str:
