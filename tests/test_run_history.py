@@ -151,7 +151,8 @@ def test_rebuild_lists_a_run_folder_that_lost_its_config_or_labels_as_damaged(tm
                     "shows what its run.json and history.csv record)",
                     f"{never.resolve()}: a run folder without its config.json and labels.json; "
                     "it is listed as damaged, and opening, resuming, evaluating and exporting "
-                    "it need the file: put it back from a copy of the run, or delete the run "
+                    "it need those files: put them back from a copy of the run, or delete the "
+                    "run "
                     "(the list shows what its run.json and history.csv record)"]
     runs = {r.name: r for r in h.list_runs()}
     assert [r.name for r in h.list_runs()] == ["fine", "lost", "never"]

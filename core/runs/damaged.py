@@ -40,7 +40,8 @@ def readable_text(rf: RunFolder) -> str:
 def damaged_text(rf: RunFolder, missing: list[str]) -> str:
     """The whole story of a damaged run folder: what is lost, what works, what to do."""
     readable = readable_text(rf)
+    files, them = ("the file", "it") if len(missing) == 1 else ("those files", "them")
     return (f"{rf.path}: a run folder without its {' and '.join(missing)}; it is listed as "
-            "damaged, and opening, resuming, evaluating and exporting it need the file: put "
-            "it back from a copy of the run, or delete the run"
+            f"damaged, and opening, resuming, evaluating and exporting it need {files}: put "
+            f"{them} back from a copy of the run, or delete the run"
             + (f" ({readable})" if readable else ""))
