@@ -285,6 +285,11 @@ def load_json_file(path: Path, kind: str, damaged: str) -> Any:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        if b"\0" in raw[:4096] and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+            # a picture or an archive was told "save it as UTF-8" (a review); UTF-16 text
+            # (its byte-order mark first) is text to save again
+            raise ConfigError(f"{path}: not a text file (binary data, such as a picture, an "
+                              f"archive or a model); give {a_kind} file") from None
         raise ConfigError(f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at position "
                           f"{exc.start}); save it as UTF-8") from None
     return parse_json(text, str(path), kind, damaged)

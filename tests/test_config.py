@@ -572,3 +572,22 @@ def test_backbone_over_a_project_with_ticked_layers_goes_back_to_the_top_n(tmp_p
     assert freeze("--backbone", "EfficientNetB0", "--unfreeze", "5") == \
         FreezeConfig(mode="top_n", top_n=5)
     assert capsys.readouterr().err == ""
+
+
+def test_a_picture_given_for_a_settings_file_is_not_told_to_be_saved_as_utf8(tmp_path):
+    """Open file… on the Augment page with a PNG said "not UTF-8 text (byte 0x89 at position
+    0); save it as UTF-8" (a review); UTF-16 text is still told to be saved as UTF-8."""
+    from PIL import Image
+
+    from core.data.augment_files import load_augment_file
+
+    png = tmp_path / "shot.png"
+    Image.new("RGB", (8, 8), (200, 10, 10)).save(png)
+    with pytest.raises(ConfigError) as err:
+        load_augment_file(png)
+    assert str(err.value) == (f"{png}: not a text file (binary data, such as a picture, an "
+                              "archive or a model); give an augmentation file")
+    utf16 = tmp_path / "notepad.json"
+    utf16.write_bytes('{"preset": "light"}'.encode("utf-16"))
+    with pytest.raises(ConfigError, match="notepad.json: not UTF-8 text.*save it as UTF-8"):
+        load_augment_file(utf16)

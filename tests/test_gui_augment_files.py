@@ -110,3 +110,18 @@ def test_save_writes_what_albumentations_loads_and_open_reads_it_back(qtbot, win
     said = page.banner.text()
     assert page.banner.isVisible() and str(tmp_path / "a-file") in said, said
     assert (tmp_path / "a-file").read_text() == "mine" and window.state.config.augment == got
+
+
+def test_a_save_that_works_takes_down_the_refusal_of_the_one_before(qtbot, window, tmp_path):
+    """"Not saved: … is a folder" stayed on the page after the next save was written (a
+    review); a preview's own message is not the save's to take down."""
+    page = window.augment_page
+    assert not page.save_augment_file(str(tmp_path))  # a folder
+    assert page.banner.isVisible() and page.banner.text().startswith("Not saved:")
+    assert page.save_augment_file(str(tmp_path / "good.json"))
+    assert not page.banner.isVisible(), page.banner.text()
+    assert (tmp_path / "good.json").is_file()
+
+    page.show_error("Preview not possible: a preview's own refusal")
+    assert page.save_augment_file(str(tmp_path / "again.json"))
+    assert page.banner.isVisible() and page.banner.text().startswith("Preview not possible")

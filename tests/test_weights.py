@@ -719,3 +719,16 @@ def test_one_function_tells_the_weights_layouts_of_an_open_file_apart(tmp_path):
             group = legacy_group(f)
             assert group.name == ("/model_weights" if "model_weights" in f else "/"), name
         assert weights_layout(path) == by_path, name
+
+
+def test_a_damaged_weights_file_is_called_damaged_not_unreadable(tiny_weights, tmp_path):
+    """A readable .weights.h5 whose header was zeroed was "cannot read the weights file (the
+    file cannot be opened); make it readable", which sent a user to its permissions (a review)."""
+    data = open(tiny_weights, "rb").read()
+    damaged = tmp_path / "damaged.weights.h5"
+    damaged.write_bytes(data[:8] + bytes(4000) + data[4008:])  # the HDF5 signature kept
+    with pytest.raises(WeightsError) as err:
+        check_weights_file(damaged, get_backbone("MobileNetV3Small"), 32)
+    said = str(err.value)
+    assert said.startswith(f"{damaged} is damaged: HDF5 cannot open it (")
+    assert said.endswith("copy it again or choose another file") and "readable" not in said

@@ -52,8 +52,7 @@ def check_weights_file(path: str | os.PathLike, spec: BackboneSpec, image_size: 
     try:
         is_hdf5 = h5py.is_hdf5(str(path))
     except OSError as exc:  # no read permission: "Unable to determine if file is accessible"
-        raise WeightsError(f"{path}: cannot read the weights file ({_why_unread(exc)}); make "
-                           "it readable or choose another file") from None
+        raise _unopened(path, exc) from None
     if not is_hdf5:
         import zipfile
 
@@ -91,8 +90,7 @@ def check_weights_file(path: str | os.PathLike, spec: BackboneSpec, image_size: 
         if "truncated" in str(exc):
             raise WeightsError(f"{path} is incomplete (cut short while it was copied or "
                                "downloaded); copy it again") from None
-        raise WeightsError(f"{path}: cannot read the weights file ({_why_unread(exc)}); make "
-                           "it readable or choose another file") from None
+        raise _unopened(path, exc) from None
     except (KeyError, TypeError, ValueError) as exc:  # its layer list names a missing group
         raise WeightsError(f"{path} is damaged or was not saved by Keras ({exc}); choose the "
                            "backbone's weights file as Keras saved it") from None
@@ -351,3 +349,18 @@ def _why_unread(exc: OSError) -> str:
     if getattr(exc, "strerror", None) and len(exc.strerror) < 60:
         return exc.strerror
     return "the file cannot be opened"
+
+
+def _unopened(path: Path, exc: OSError) -> WeightsError:
+    """The error for a weights file h5py could not open.  A readable file that still does not
+    open is damaged (a bad superblock, a header of zeros): it was called unreadable, with
+    "make it readable", which sent a user to the file's permissions (a review)."""
+    why = _why_unread(exc)
+    if why == "permission denied" or getattr(exc, "errno", None) \
+            or not os.access(path, os.R_OK):
+        return WeightsError(f"{path}: cannot read the weights file ({why}); make it readable "
+                            "or choose another file")
+    detail = re.search(r"\(([^()]{1,60})\)\s*$", str(exc))
+    said = f" ({detail.group(1)})" if detail else ""
+    return WeightsError(f"{path} is damaged: HDF5 cannot open it{said}; copy it again or "
+                        "choose another file")

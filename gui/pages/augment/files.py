@@ -30,6 +30,7 @@ class AugmentFiles:
     """The page's Open… and Save as albumentations file… (mixed into the page)."""
 
     _files_dir: Optional[str] = None  # where the last file was opened or saved
+    _file_error = ""  # the banner's refusal of the last Open or Save, cleared when one works
 
     def file_buttons(self) -> tuple[QPushButton, QPushButton]:
         """The page's Open file… and Save as albumentations file… buttons, connected."""
@@ -68,8 +69,8 @@ class AugmentFiles:
             said = str(exc).rstrip(". ")
             if str(path) not in said:
                 said = f"{path}: {said}"
-            self.show_error(f"Not opened: {said}. The augmentation is unchanged; Open takes "
-                            f"{OPEN_READS}.")
+            self._say_file_error(f"Not opened: {said}. The augmentation is unchanged; Open "
+                                 f"takes {OPEN_READS}.")
             return False
         self._files_dir = os.path.dirname(os.path.abspath(path))
         cfg.seed = self.state.config.augment.seed  # the seed box below is the page's own
@@ -94,16 +95,22 @@ class AugmentFiles:
         try:
             save_albumentations(resolve(self.state.config.augment), size, path)
         except UserError as exc:  # a full disk, or a setting the pipeline refuses
-            self.show_error(f"Not saved: {exc}")
+            self._say_file_error(f"Not saved: {exc}")
             return False
         except OSError as exc:
-            self.show_error(f"{path}: cannot be written ({exc.strerror or exc}); choose "
-                            "another folder or name.")
+            self._say_file_error(f"{path}: cannot be written ({exc.strerror or exc}); choose "
+                                 "another folder or name.")
             return False
+        # a refusal of an earlier Save stayed up beside "Saved …" (a review); not a preview's
+        self.clear_message(only=self._file_error)
         self._files_dir = os.path.dirname(os.path.abspath(path))
         self._status(f"Saved the augmentation for {size} px images to {path} "
                      "(albumentations' A.load reads it)")
         return True
+
+    def _say_file_error(self, message: str) -> None:
+        self._file_error = message
+        self.show_error(message)
 
     def _status(self, text: str) -> None:
         bar = getattr(self.window(), "statusBar", None)
