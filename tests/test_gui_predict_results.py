@@ -325,3 +325,48 @@ def test_at_the_smallest_window_the_results_get_room_for_two_cards_a_row(qtbot, 
     assert second.top() == first.top()  # two cards a row
     page.clear_results()
     assert page.intro_label.isVisible() and not notes[0].is_cut()
+
+
+def test_a_projects_threshold_unlike_the_runs_calibration_is_said_until_saved_again(
+        qtbot, window, monkeypatch, tmp_path):
+    """A project's threshold for a run wins over its calibration.json, which ``calibrate``
+    (or a resumed run) may have refitted since: the page answered unlike ``predict`` of the
+    same run and said nothing (a review).  Now a note says so, until a choice is saved."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    import core.runs.folder
+    import core.trust.store
+
+    window.show_page(PREDICT_INDEX)
+    page = window.current_page()
+    bar, path = page.unknown_bar, str(tmp_path / "run")
+    quantiles = tuple(np.linspace(-1, 2, 101))
+
+    def run_model(threshold):
+        return SimpleNamespace(has_unknown_score=True, unknown_threshold=threshold,
+                               unknown_note="", classes=["a", "b"],
+                               trust=SimpleNamespace(score_quantiles=quantiles,
+                                                     threshold=threshold, keep=0.95))
+
+    window.state.set_unknown_threshold(path, 0.5)  # chosen on the page: 50 % kept
+    page.unknown.show_model(run_model(0.5), path)  # the run says the same: no note
+    assert not bar.note.text()
+    page.unknown.show_model(run_model(1.85), path)  # refitted since: 95 % kept
+    assert bar.threshold() == 0.5  # the project's choice is still applied ...
+    assert bar.note.isVisibleTo(page) and "50.0% of known images kept" in bar.note.text()
+    assert "calibration.json now says 95.0%" in bar.note.text()  # ... and said
+    window.state.set_unknown_threshold(path, None)  # switched off in the project
+    page.unknown.show_model(run_model(1.85), path)
+    assert "(“unknown” switched off)" in bar.note.text()
+
+    saved = []  # moving the switch saves one choice for both: the note goes
+    monkeypatch.setattr(core.runs.folder, "find_run_folder",
+                        lambda p: SimpleNamespace(calibration_path=tmp_path))
+    monkeypatch.setattr(core.trust.store, "set_threshold", lambda run, t, share: saved.append(t))
+    page.predictor, page._predictor_path = run_model(None), path
+    monkeypatch.setattr(page, "model_path_loaded", lambda: path)
+    bar.check.setChecked(True)
+    assert saved == [1.85] and not bar.note.text() and not bar.note.isVisibleTo(page)
+    window.state.mark_saved()
