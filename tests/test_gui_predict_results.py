@@ -370,3 +370,12 @@ def test_a_projects_threshold_unlike_the_runs_calibration_is_said_until_saved_ag
     bar.check.setChecked(True)
     assert saved == [1.85] and not bar.note.text() and not bar.note.isVisibleTo(page)
     window.state.mark_saved()
+
+
+def test_the_unknown_switch_says_switching_off_is_saved_for_the_run(qtbot, window):
+    """Unticking "Say unknown" is saved in the run's calibration.json, so ``predict``,
+    ``serve`` and exports of it stop saying "unknown" too, and neither the switch nor the
+    README said so (a review)."""
+    window.show_page(PREDICT_INDEX)
+    tip = window.current_page().unknown_bar.check.toolTip()
+    assert "Saved with a run" in tip and all(w in tip for w in ("predict", "serve", "exports"))

@@ -26,7 +26,9 @@ from gui.pages.predict.compact import NoteLabel
 
 SWITCH_TEXT = "Say “unknown”"
 SWITCH_TIP = ("Answer “unknown” for an image unlike the training images (a photo of something "
-              "else), instead of the class it resembles most.")
+              "else), instead of the class it resembles most. Saved with a run, as the slider "
+              "is: switched off, predict, serve and the run's exports never answer “unknown” "
+              "either, until it is switched on again.")
 SLIDER_TIP = ("Known images kept: the share of the run's validation images (all of classes "
               "it knows) that keep their class. Lower catches more images of other things, but "
               "also turns away more of yours.")
