@@ -379,3 +379,31 @@ def test_the_unknown_switch_says_switching_off_is_saved_for_the_run(qtbot, windo
     window.show_page(PREDICT_INDEX)
     tip = window.current_page().unknown_bar.check.toolTip()
     assert "Saved with a run" in tip and all(w in tip for w in ("predict", "serve", "exports"))
+
+
+def test_a_csv_name_typed_without_its_ending_gets_csv_and_asks_before_replacing(
+        qtbot, window, monkeypatch, tmp_path):
+    """The save dialog's filter is CSV files, yet "predictions" typed in it (Qt's own dialog
+    adds no ending) was refused for its name, the dialog to be opened again (a review)."""
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+    from core.infer.predictor import Prediction
+    from gui import plain_text
+    from gui.pages.predict.cards import CardRow
+
+    window.show_page(PREDICT_INDEX)
+    page = window.current_page()
+    page.cards.add_rows([CardRow(Prediction("/d/a.jpg", "cat", 0.9, [("cat", 0.9)]))])
+    typed = tmp_path / "predictions"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(typed), ""))
+    asked = []
+    monkeypatch.setattr(plain_text, "question",
+                        lambda *a, **k: asked.append(a[2]) or QMessageBox.No)
+    page.choose_csv()
+    written = tmp_path / "predictions.csv"
+    assert written.read_text(encoding="utf-8-sig").splitlines()[1].startswith("/d/a.jpg,cat,")
+    assert not typed.exists() and not asked
+    written.write_text("mine")  # the dialog asked about "predictions", not this file
+    page.choose_csv()
+    assert asked and str(written) in asked[0] and written.read_text() == "mine"
+    window.state.mark_saved()
