@@ -407,3 +407,32 @@ def test_a_csv_name_typed_without_its_ending_gets_csv_and_asks_before_replacing(
     page.choose_csv()
     assert asked and str(written) in asked[0] and written.read_text() == "mine"
     window.state.mark_saved()
+
+
+def test_a_name_that_is_not_utf8_is_shown_and_copied_by_its_bytes(qtbot):
+    """Qt dropped the bytes of a name that is not UTF-8: "bad\\xffname.jpg" showed, and Ctrl+C
+    copied, as "badname.jpg", a file that does not exist (a review).  Now it reads as the
+    CLI prints it, ``\\xff`` and all, on the card, in the table and the copied text."""
+    from PySide6.QtGui import QGuiApplication
+
+    from core.infer.predictor import Prediction
+    from gui.pages.predict.cards import CardRow, PredictionModel
+    from gui.pages.predict.results import ResultsView
+    from gui.pages.predict.table_copy import card_text, table_text
+
+    view = ResultsView()
+    qtbot.addWidget(view)
+    odd = Prediction("/d/bad\udcffname.jpg", "cat", 0.9, [("cat", 0.9)])
+    broken = Prediction("/d/gone\udcfe.jpg", error="the file is empty (0 bytes); remove it")
+    view.cards.add_rows([CardRow(odd), CardRow(broken)])
+    view.refresh(3)
+    shown = "/d/bad\\xffname.jpg"
+    assert view.cards.data(view.cards.index(0), Qt.DisplayRole) == "bad\\xffname.jpg"
+    assert shown in view.cards.data(view.cards.index(0), Qt.ToolTipRole)
+    assert view.table.item(0, 0).text() == shown
+    assert view.problem_tree.topLevelItem(0).text(0) == "/d/gone\\xfe.jpg"
+    view.table.selectRow(0)
+    QGuiApplication.clipboard().setText(table_text(view.table))
+    assert QGuiApplication.clipboard().text().splitlines()[1].startswith(shown + "\tcat")
+    card = view.cards.data(view.cards.index(0), PredictionModel.PredictionRole)
+    assert card_text(card) == shown + "\tcat 90.0%\n"
