@@ -325,3 +325,114 @@ def test_at_the_smallest_window_the_results_get_room_for_two_cards_a_row(qtbot, 
     assert second.top() == first.top()  # two cards a row
     page.clear_results()
     assert page.intro_label.isVisible() and not notes[0].is_cut()
+
+
+def test_a_projects_threshold_unlike_the_runs_calibration_is_said_until_saved_again(
+        qtbot, window, monkeypatch, tmp_path):
+    """A project's threshold for a run wins over its calibration.json, which ``calibrate``
+    (or a resumed run) may have refitted since: the page answered unlike ``predict`` of the
+    same run and said nothing (a review).  Now a note says so, until a choice is saved."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    import core.runs.folder
+    import core.trust.store
+
+    window.show_page(PREDICT_INDEX)
+    page = window.current_page()
+    bar, path = page.unknown_bar, str(tmp_path / "run")
+    quantiles = tuple(np.linspace(-1, 2, 101))
+
+    def run_model(threshold):
+        return SimpleNamespace(has_unknown_score=True, unknown_threshold=threshold,
+                               unknown_note="", classes=["a", "b"],
+                               trust=SimpleNamespace(score_quantiles=quantiles,
+                                                     threshold=threshold, keep=0.95))
+
+    window.state.set_unknown_threshold(path, 0.5)  # chosen on the page: 50 % kept
+    page.unknown.show_model(run_model(0.5), path)  # the run says the same: no note
+    assert not bar.note.text()
+    page.unknown.show_model(run_model(1.85), path)  # refitted since: 95 % kept
+    assert bar.threshold() == 0.5  # the project's choice is still applied ...
+    assert bar.note.isVisibleTo(page) and "50.0% of known images kept" in bar.note.text()
+    assert "calibration.json now says 95.0%" in bar.note.text()  # ... and said
+    window.state.set_unknown_threshold(path, None)  # switched off in the project
+    page.unknown.show_model(run_model(1.85), path)
+    assert "(“unknown” switched off)" in bar.note.text()
+
+    saved = []  # moving the switch saves one choice for both: the note goes
+    monkeypatch.setattr(core.runs.folder, "find_run_folder",
+                        lambda p: SimpleNamespace(calibration_path=tmp_path))
+    monkeypatch.setattr(core.trust.store, "set_threshold", lambda run, t, share: saved.append(t))
+    page.predictor, page._predictor_path = run_model(None), path
+    monkeypatch.setattr(page, "model_path_loaded", lambda: path)
+    bar.check.setChecked(True)
+    assert saved == [1.85] and not bar.note.text() and not bar.note.isVisibleTo(page)
+    window.state.mark_saved()
+
+
+def test_the_unknown_switch_says_switching_off_is_saved_for_the_run(qtbot, window):
+    """Unticking "Say unknown" is saved in the run's calibration.json, so ``predict``,
+    ``serve`` and exports of it stop saying "unknown" too, and neither the switch nor the
+    README said so (a review)."""
+    window.show_page(PREDICT_INDEX)
+    tip = window.current_page().unknown_bar.check.toolTip()
+    assert "Saved with a run" in tip and all(w in tip for w in ("predict", "serve", "exports"))
+
+
+def test_a_csv_name_typed_without_its_ending_gets_csv_and_asks_before_replacing(
+        qtbot, window, monkeypatch, tmp_path):
+    """The save dialog's filter is CSV files, yet "predictions" typed in it (Qt's own dialog
+    adds no ending) was refused for its name, the dialog to be opened again (a review)."""
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+    from core.infer.predictor import Prediction
+    from gui import plain_text
+    from gui.pages.predict.cards import CardRow
+
+    window.show_page(PREDICT_INDEX)
+    page = window.current_page()
+    page.cards.add_rows([CardRow(Prediction("/d/a.jpg", "cat", 0.9, [("cat", 0.9)]))])
+    typed = tmp_path / "predictions"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(typed), ""))
+    asked = []
+    monkeypatch.setattr(plain_text, "question",
+                        lambda *a, **k: asked.append(a[2]) or QMessageBox.No)
+    page.choose_csv()
+    written = tmp_path / "predictions.csv"
+    assert written.read_text(encoding="utf-8-sig").splitlines()[1].startswith("/d/a.jpg,cat,")
+    assert not typed.exists() and not asked
+    written.write_text("mine")  # the dialog asked about "predictions", not this file
+    page.choose_csv()
+    assert asked and str(written) in asked[0] and written.read_text() == "mine"
+    window.state.mark_saved()
+
+
+def test_a_name_that_is_not_utf8_is_shown_and_copied_by_its_bytes(qtbot):
+    """Qt dropped the bytes of a name that is not UTF-8: "bad\\xffname.jpg" showed, and Ctrl+C
+    copied, as "badname.jpg", a file that does not exist (a review).  Now it reads as the
+    CLI prints it, ``\\xff`` and all, on the card, in the table and the copied text."""
+    from PySide6.QtGui import QGuiApplication
+
+    from core.infer.predictor import Prediction
+    from gui.pages.predict.cards import CardRow, PredictionModel
+    from gui.pages.predict.results import ResultsView
+    from gui.pages.predict.table_copy import card_text, table_text
+
+    view = ResultsView()
+    qtbot.addWidget(view)
+    odd = Prediction("/d/bad\udcffname.jpg", "cat", 0.9, [("cat", 0.9)])
+    broken = Prediction("/d/gone\udcfe.jpg", error="the file is empty (0 bytes); remove it")
+    view.cards.add_rows([CardRow(odd), CardRow(broken)])
+    view.refresh(3)
+    shown = "/d/bad\\xffname.jpg"
+    assert view.cards.data(view.cards.index(0), Qt.DisplayRole) == "bad\\xffname.jpg"
+    assert shown in view.cards.data(view.cards.index(0), Qt.ToolTipRole)
+    assert view.table.item(0, 0).text() == shown
+    assert view.problem_tree.topLevelItem(0).text(0) == "/d/gone\\xfe.jpg"
+    view.table.selectRow(0)
+    QGuiApplication.clipboard().setText(table_text(view.table))
+    assert QGuiApplication.clipboard().text().splitlines()[1].startswith(shown + "\tcat")
+    card = view.cards.data(view.cards.index(0), PredictionModel.PredictionRole)
+    assert card_text(card) == shown + "\tcat 90.0%\n"

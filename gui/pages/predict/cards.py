@@ -22,7 +22,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QRect, QSiz
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPen
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-from core.shown import cut_distinct, fixed, isolated, one_line
+from core.shown import cut_distinct, fixed, isolated, one_line, shown_text
 from gui.pages.predict.packed import Packed, image_of
 from gui.plain_text import plain_tip
 from gui.theme import ACCENT, ERROR, MUTED
@@ -150,14 +150,16 @@ class PredictionModel(QAbstractListModel):
             return None
         row = self._rows[index.row()]
         p = row.prediction
+        # a name that is not UTF-8 shown by its bytes (\xff), as the CLI prints it: Qt
+        # dropped them, naming (and copying) a file that does not exist (a review)
         if role == Qt.DisplayRole:
-            return p.path.replace("\\", "/").rsplit("/", 1)[-1]
+            return shown_text(p.path.replace("\\", "/").rsplit("/", 1)[-1])
         if role == Qt.ToolTipRole:  # the file's and the classes' names as written
             if p.error:
-                return plain_tip(f"{p.path}\nCould not be read: {p.error}")
+                return plain_tip(f"{shown_text(p.path)}\nCould not be read: {p.error}")
             why = (f"\nunknown: unlike the training images (score {fixed(p.unknown_score)})"
                    if p.unknown else "")
-            return plain_tip(f"{p.path}{why}\n"
+            return plain_tip(f"{shown_text(p.path)}{why}\n"
                              + "\n".join(f"{lbl}: {prob:.1%}" for lbl, prob in p.top))
         if role == self.PredictionRole:
             return p

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QFrame, QHeaderView, QLabel, Q
                                QTableWidgetItem, QTabWidget, QTreeWidget, QTreeWidgetItem,
                                QWidget)
 
-from core.shown import elided, fixed
+from core.shown import elided, fixed, shown_text
 from gui.pages.predict.cards import UNKNOWN, PredictionDelegate, PredictionModel
 from gui.pages.predict.table_copy import wire_copy_and_menus
 from gui.plain_text import plain_tip
@@ -151,8 +151,8 @@ class ResultsView(QStackedWidget):
         bad = [r for r in rows if r.error]
         self.problem_tree.clear()
         for r in bad:
-            item = QTreeWidgetItem([r.path, r.error])
-            item.setToolTip(0, plain_tip(r.path))
+            item = QTreeWidgetItem([shown_text(r.path), r.error])
+            item.setToolTip(0, plain_tip(shown_text(r.path)))
             item.setToolTip(1, plain_tip(r.error))
             self.problem_tree.addTopLevelItem(item)
         self.tabs.setTabText(2, f"Could not read ({len(bad)})" if bad else "Could not read")
@@ -168,8 +168,8 @@ class ResultsView(QStackedWidget):
         for i, r in enumerate(rows[start:], start):
             top = ", ".join(f"{lbl} {p:.1%}" for lbl, p in r.top[:k])
             score = "" if r.unknown_score is None else fixed(r.unknown_score)
-            values = (r.path, "" if r.error else r.shown_label, _confidence_text(r), score,
-                      top, r.error)
+            values = (shown_text(r.path), "" if r.error else r.shown_label,
+                      _confidence_text(r), score, top, r.error)
             for col, text in enumerate(values):
                 item = ResultItem(text)
                 item.setToolTip(plain_tip(text))  # file and class names, as written

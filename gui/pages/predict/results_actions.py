@@ -1,4 +1,5 @@
-"""What the user does with the Predict page's results: save them as CSV.
+"""What the user does with the Predict page's results: save them as CSV (a name
+typed without its ending gets ".csv").
 
 A mixin of :class:`gui.pages.predict.page.PredictPage` (``self`` is the page), kept
 apart so the page's module holds its behaviour within its size.
@@ -20,8 +21,29 @@ class ResultsActions:
         start = os.path.join(self._start_dir(), "predictions.csv")
         path, _ = QFileDialog.getSaveFileName(self, "Save the predictions as CSV", start,
                                               "CSV files (*.csv);;All files (*)")
-        if path:
-            self.export_csv(path)
+        if not path:
+            return
+        from core.cli.commands.predict import CSV_SUFFIXES
+
+        if os.path.splitext(path)[1].lower() not in CSV_SUFFIXES:
+            # "predictions" typed in the dialog (Qt's own adds no ending) was refused for
+            # its name and the dialog had to be opened again (a review): it gets ".csv"
+            path = path.rstrip(".") + ".csv"
+            if os.path.exists(path) and not self._replace_ok(path):
+                return
+        self.export_csv(path)
+
+    def _replace_ok(self, path: str) -> bool:
+        """Ask before replacing ``path``: the dialog asked about the name as typed, not the
+        one its added ending makes."""
+        from PySide6.QtWidgets import QMessageBox
+
+        from gui import plain_text
+
+        answer = plain_text.question(self, "Replace the file?",
+                                     f"{path} already exists. Replace it with these "
+                                     "predictions?", default=QMessageBox.No)
+        return answer == QMessageBox.Yes
 
     def export_csv(self, path: str) -> bool:
         """Write the results with the CLI's columns (atomically); False on failure."""

@@ -46,8 +46,11 @@ def answer_text(p) -> str:
 
 
 def card_text(p) -> str:
-    """A card's full path and its answer, tab-separated."""
-    return f"{_cell(p.path)}\t{_cell(answer_text(p))}\n"
+    """A card's full path (a name that is not UTF-8 by its bytes, ``\\xff``, as the table
+    and the CLI show it) and its answer, tab-separated."""
+    from core.shown import shown_text
+
+    return f"{_cell(shown_text(p.path))}\t{_cell(answer_text(p))}\n"
 
 
 def copy_text(text: str) -> None:

@@ -26,7 +26,9 @@ from gui.pages.predict.compact import NoteLabel
 
 SWITCH_TEXT = "Say “unknown”"
 SWITCH_TIP = ("Answer “unknown” for an image unlike the training images (a photo of something "
-              "else), instead of the class it resembles most.")
+              "else), instead of the class it resembles most. Saved with a run, as the slider "
+              "is: switched off, predict, serve and the run's exports never answer “unknown” "
+              "either, until it is switched on again.")
 SLIDER_TIP = ("Known images kept: the share of the run's validation images (all of classes "
               "it knows) that keep their class. Lower catches more images of other things, but "
               "also turns away more of yours.")
@@ -202,12 +204,31 @@ def unfinished_note(path: Optional[str]) -> str:
             "page (open the run on the Runs page first if it is not the current one).")
 
 
+def project_note(mine: Optional[float], run: Optional[float], quantiles) -> str:
+    """The note when the project's threshold for a run is not the one its calibration.json
+    holds now (``calibrate`` or a resumed run refitted it since): the page used the project's
+    silently, so its answers and CSV differed from ``predict``'s of the same run (a review)."""
+    def said(threshold: Optional[float]) -> str:
+        if threshold is None:
+            return "“unknown” switched off"
+        if len(quantiles) > 1:
+            from core.trust.unknown import kept_share
+
+            return f"{kept_share(threshold, quantiles):.1%} of known images kept"
+        return f"“unknown” above {threshold:.3g}"
+
+    return (f"This project keeps its own choice for this run ({said(mine)}); the run's "
+            f"calibration.json now says {said(run)}, which predict, serve and exports use. "
+            "Move the slider or the switch to save one choice for both.")
+
+
 class UnknownControl:
     """The Predict page's side of the bar: apply a threshold to the model and the images
     shown, keep it in the project (``state``) and save it in the run (calibration.json)."""
 
     def __init__(self, page) -> None:
         self.page = page
+        self._differs = False  # the project's threshold is not the run's calibration.json's
         self.bar = UnknownBar()
         self.bar.hide()  # until a model is loaded
         self.bar.changed.connect(self.apply)
@@ -225,6 +246,8 @@ class UnknownControl:
             predictor.unknown_threshold = thresholds[path]
         trust = getattr(predictor, "trust", None)
         quantiles = tuple(getattr(trust, "score_quantiles", ()) or ())
+        self._differs = (has and trust is not None and path in thresholds
+                         and thresholds[path] != own)
         fitted = getattr(trust, "threshold", None) if trust is not None else own
         if fitted is None and len(quantiles) > 1:  # saved switched off: back on, keep as much
             from core.trust.unknown import threshold_for_share  # as it last kept
@@ -243,6 +266,8 @@ class UnknownControl:
                     "“python main.py calibrate RUN_FOLDER” once.")
         elif not has:
             note = unfinished_note(path)
+        if self._differs:
+            note = project_note(predictor.unknown_threshold, own, quantiles)
         self.bar.set_model(has, predictor.unknown_threshold, quantiles, fitted, note)
         self.refresh()
 
@@ -277,3 +302,8 @@ class UnknownControl:
             set_threshold(run, threshold, self.bar.share())
         except (UserError, OSError) as exc:
             self.page.show_error(f"The threshold could not be saved in the run: {exc}")
+            return
+        if self._differs:  # the run and the project agree again
+            self._differs = False
+            self.bar.note.setText("")
+            self.bar.note.hide()
