@@ -167,3 +167,25 @@ def test_a_source_that_cannot_be_exported_is_refused_when_chosen(window, tmp_pat
     assert page.source_path() == before and "chosen here" not in page.source_label.text()
     assert "not a run folder" in page.banner.text()
     assert "it looks like a folder of images, not a model" in page.banner.text()
+
+
+def test_the_earlier_formats_kept_in_the_folder_are_named(qtbot, window, tmp_path, monkeypatch):
+    """Exporting keras alone into a folder holding this model's keras + tflite export keeps
+    model.tflite (metadata and README list it); `main.py export` said so, the page named keras
+    only (a review)."""
+    import gui.pages.export.page as page_mod
+
+    def export_keeping_tflite(source, formats, out_dir, cfg, listener=None, cancel=None):
+        report = _report(source, out_dir)
+        report.kept_formats = ["tflite"]
+        return report
+
+    monkeypatch.setattr(page_mod, "export_job", export_keeping_tflite)
+    window.state.set_run(str(_run(tmp_path, "runA")))
+    page = window.pages[EXPORT_INDEX]
+    page.set_formats(["keras"])
+    with qtbot.waitSignal(page.export_finished, timeout=30000):
+        assert page.start_export()
+    status = page.status_label.text()
+    assert "1 of 1 formats passed" in status
+    assert "kept from the earlier export of this model: tflite" in status
