@@ -189,3 +189,40 @@ def test_the_earlier_formats_kept_in_the_folder_are_named(qtbot, window, tmp_pat
     status = page.status_label.text()
     assert "1 of 1 formats passed" in status
     assert "kept from the earlier export of this model: tflite" in status
+
+
+class _FakeServer:
+    url = "http://127.0.0.1:8501"
+    model_url = url + "/v1/models/model"
+
+    class predictor:  # noqa: N801 (as RunningServer's attribute)
+        classes = ["a", "b"]
+
+    def curl_example(self):
+        return "curl " + self.model_url
+
+    def stop(self, timeout=None):
+        pass
+
+
+def test_choosing_the_served_run_s_own_model_file_is_not_another_model(qtbot, window,
+                                                                       tmp_path, monkeypatch):
+    """Serving a run, then choosing its model.keras (served as that same run) said "The page's
+    model is now model.keras: clients still get the served one's answers" (a review)."""
+    import gui.pages.export.serve_box as serve_mod
+
+    monkeypatch.setattr(serve_mod, "start_job", lambda model, port, listener=None,
+                        cancel=None: _FakeServer())
+    run = _run(tmp_path, "runA")
+    window.state.set_run(str(run))
+    page = window.pages[EXPORT_INDEX]
+    box = page.serve_box
+    with qtbot.waitSignal(box.started, timeout=30000):
+        box.button.click()
+    page.set_source(str(run / "model.keras"))
+    assert "chosen here" in page.source_label.text()
+    assert not box.outdated() and "is now" not in box.status_label.text()
+    other = _run(tmp_path, "runB")  # another run's model file still is another model
+    page.set_source(str(other / "model.keras"))
+    assert box.outdated() and "The page's model is now model.keras" in box.status_label.text()
+    box.server = None  # nothing to stop: the fake serves nothing
