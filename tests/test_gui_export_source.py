@@ -167,3 +167,62 @@ def test_a_source_that_cannot_be_exported_is_refused_when_chosen(window, tmp_pat
     assert page.source_path() == before and "chosen here" not in page.source_label.text()
     assert "not a run folder" in page.banner.text()
     assert "it looks like a folder of images, not a model" in page.banner.text()
+
+
+def test_the_earlier_formats_kept_in_the_folder_are_named(qtbot, window, tmp_path, monkeypatch):
+    """Exporting keras alone into a folder holding this model's keras + tflite export keeps
+    model.tflite (metadata and README list it); `main.py export` said so, the page named keras
+    only (a review)."""
+    import gui.pages.export.page as page_mod
+
+    def export_keeping_tflite(source, formats, out_dir, cfg, listener=None, cancel=None):
+        report = _report(source, out_dir)
+        report.kept_formats = ["tflite"]
+        return report
+
+    monkeypatch.setattr(page_mod, "export_job", export_keeping_tflite)
+    window.state.set_run(str(_run(tmp_path, "runA")))
+    page = window.pages[EXPORT_INDEX]
+    page.set_formats(["keras"])
+    with qtbot.waitSignal(page.export_finished, timeout=30000):
+        assert page.start_export()
+    status = page.status_label.text()
+    assert "1 of 1 formats passed" in status
+    assert "kept from the earlier export of this model: tflite" in status
+
+
+class _FakeServer:
+    url = "http://127.0.0.1:8501"
+    model_url = url + "/v1/models/model"
+
+    class predictor:  # noqa: N801 (as RunningServer's attribute)
+        classes = ["a", "b"]
+
+    def curl_example(self):
+        return "curl " + self.model_url
+
+    def stop(self, timeout=None):
+        pass
+
+
+def test_choosing_the_served_run_s_own_model_file_is_not_another_model(qtbot, window,
+                                                                       tmp_path, monkeypatch):
+    """Serving a run, then choosing its model.keras (served as that same run) said "The page's
+    model is now model.keras: clients still get the served one's answers" (a review)."""
+    import gui.pages.export.serve_box as serve_mod
+
+    monkeypatch.setattr(serve_mod, "start_job", lambda model, port, listener=None,
+                        cancel=None: _FakeServer())
+    run = _run(tmp_path, "runA")
+    window.state.set_run(str(run))
+    page = window.pages[EXPORT_INDEX]
+    box = page.serve_box
+    with qtbot.waitSignal(box.started, timeout=30000):
+        box.button.click()
+    page.set_source(str(run / "model.keras"))
+    assert "chosen here" in page.source_label.text()
+    assert not box.outdated() and "is now" not in box.status_label.text()
+    other = _run(tmp_path, "runB")  # another run's model file still is another model
+    page.set_source(str(other / "model.keras"))
+    assert box.outdated() and "The page's model is now model.keras" in box.status_label.text()
+    box.server = None  # nothing to stop: the fake serves nothing

@@ -25,7 +25,8 @@ from core.formats import FORMATS, NAMES
 from core.path_names import same_path
 from gui.pages.base import Page
 from gui.pages.export.checks_box import ChecksBox
-from gui.pages.export.report_table import fill_table, html, make_table, table_rows
+from gui.pages.export.report_table import (fill_table, html, make_table, outcome_text,
+                                           table_rows)
 from gui.pages.export.serve_box import ServeBox
 from gui.pages.export.source import (confirm_replacing, current_model, default_out_dir,
                                      no_model_text)
@@ -348,13 +349,7 @@ class ExportPage(Page):
         self.report, self._report_source = report, self._exporting
         self._fill_report(report)
         self.open_button.setEnabled(bool(report.written))
-        if report.written:
-            self.status_label.setText(f"{passed} of {total} formats passed · checked on up "
-                                      f"to {report.parity_images} {report.parity_source} "
-                                      "(each row says on how many) · "
-                                      f"written to {report.out_dir}")
-        else:
-            self.status_label.setText("Nothing was written: every format failed.")
+        self.status_label.setText(outcome_text(report))
         if report.ok:
             self.show_info(f"Exported and checked: {', '.join(r.format for r in report.results)}."
                            " Open folder shows the files; README.txt there says how to use "

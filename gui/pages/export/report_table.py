@@ -113,3 +113,19 @@ def table_rows(table: QTableWidget) -> list[dict]:
     """The report table as dicts keyed by column title (for tests and scripting)."""
     return [{COLUMNS[c]: table.item(r, c).text() for c in range(len(COLUMNS))}
             for r in range(table.rowCount())]
+
+
+def outcome_text(report: Any) -> str:
+    """The line beside Export once it ends: how many passed, on what, where, and the earlier
+    export's formats left in the folder (`main.py export` said so; the page did not: a
+    review)."""
+    passed = sum(1 for r in report.results if r.ok)
+    if not report.written:
+        return "Nothing was written: every format failed."
+    text = (f"{passed} of {len(report.results)} formats passed · checked on up to "
+            f"{report.parity_images} {report.parity_source} (each row says on how many) · "
+            f"written to {report.out_dir}")
+    if report.kept_formats:
+        text += (" · kept from the earlier export of this model: "
+                 f"{', '.join(report.kept_formats)}")
+    return text

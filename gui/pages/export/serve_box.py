@@ -119,7 +119,7 @@ class ServeBox(QGroupBox):
         model or opening another run it went on answering with the old one, unsaid."""
         source = self._source()
         return self.server is not None and source is not None and \
-            not same_path(source, self._loading)
+            not same_path(_served_as(source), _served_as(self._loading))
 
     def served_name(self) -> str:
         """The served run folder's or file's name; "" when nothing is served."""
@@ -228,6 +228,18 @@ class ServeBox(QGroupBox):
         if self.server is not None:
             server, self.server = self.server, None
             stop_in_background(server)
+
+
+def _served_as(path: str) -> str:
+    """The run folder for a run's own model.keras, which is served as that run (its
+    calibration and "unknown" included); choosing it while its run was served said "clients
+    still get the served one's answers" (a review)."""
+    from core.runs.folder import RunFolder
+
+    parent = os.path.dirname(os.path.abspath(path))
+    run = RunFolder(parent)
+    own = os.path.basename(path) == run.model_path.name and os.path.isfile(path)
+    return parent if own and run.is_run_folder() else path
 
 
 def _name(path: str) -> str:
