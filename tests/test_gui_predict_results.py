@@ -436,3 +436,17 @@ def test_a_name_that_is_not_utf8_is_shown_and_copied_by_its_bytes(qtbot):
     assert QGuiApplication.clipboard().text().splitlines()[1].startswith(shown + "\tcat")
     card = view.cards.data(view.cards.index(0), PredictionModel.PredictionRole)
     assert card_text(card) == shown + "\tcat 90.0%\n"
+
+
+def test_file_names_sort_as_a_file_browser_lists_them(qtbot):
+    """The table sorted names character by character: img10.jpg before img2.jpg, as a
+    camera numbers them (a review).  Runs of digits compare as numbers, case is ignored."""
+    from core.infer.predictor import Prediction
+    from gui.pages.predict.results import natural_key
+
+    names = ["/d/img10.jpg", "/d/IMG2.jpg", "/d/img1.jpg", "/d/img2b.jpg", "/d/a².jpg"]
+    view = _results(qtbot, [Prediction(n, "cat", 0.9, [("cat", 0.9)]) for n in names])
+    view.table.sortByColumn(0, Qt.AscendingOrder)
+    assert [r["path"] for r in view.table_rows()] == [
+        "/d/a².jpg", "/d/img1.jpg", "/d/IMG2.jpg", "/d/img2b.jpg", "/d/img10.jpg"]
+    assert natural_key("x007") == natural_key("X7") and natural_key("") == ()

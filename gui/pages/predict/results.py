@@ -7,6 +7,7 @@ view holds the cards' model; it only shows what the page gives it.
 
 from __future__ import annotations
 
+import re
 from typing import Optional
 
 from PySide6.QtCore import Qt, QUrl
@@ -41,6 +42,16 @@ DROP_TEXT = "Drop images or folders here\n\nor use Add images… above"
 BUSY_TEXT = "Working…\n\nimages dropped now are refused: drop them when this ends"
 
 
+def natural_key(text: str) -> tuple:
+    """``text`` ignoring case, its runs of digits compared as numbers: a camera's img2.jpg
+    before img10.jpg, as a file browser lists them (the table put img10 first, a review)."""
+    return tuple((0, int(part), "") if part[0] in "0123456789" else (1, 0, part)
+                 for part in _DIGITS.split(text.casefold()) if part)
+
+
+_DIGITS = re.compile(r"([0-9]+)")
+
+
 class ResultItem(QTableWidgetItem):
     """A table cell that sorts by its ``key``: the number (Confidence, Unknown score) or the
     text ignoring case; cells with none (empty) come last in either order.  The key is a
@@ -50,7 +61,7 @@ class ResultItem(QTableWidgetItem):
 
     def set_key(self, key) -> None:
         """Set before the text: a changed cell of the sorted column is moved at once."""
-        self.key = (key.casefold() or None) if isinstance(key, str) else key
+        self.key = (natural_key(key) or None) if isinstance(key, str) else key
 
     def __lt__(self, other) -> bool:  # noqa: D105
         a, b = self.key, getattr(other, "key", None)
