@@ -450,3 +450,13 @@ def test_file_names_sort_as_a_file_browser_lists_them(qtbot):
     assert [r["path"] for r in view.table_rows()] == [
         "/d/a².jpg", "/d/img1.jpg", "/d/IMG2.jpg", "/d/img2b.jpg", "/d/img10.jpg"]
     assert natural_key("x007") == natural_key("X7") and natural_key("") == ()
+
+
+def test_every_column_heading_is_shown_whole(qtbot):
+    """"Unknown score" was cut to "Jnknown score" in its default 100 px (a review)."""
+    view = _results(qtbot, _sample())
+    view.resize(1600, 900)
+    view.show()
+    header = view.table.horizontalHeader()
+    for column in (1, 2, 3):
+        assert header.sectionSize(column) >= header.sectionSizeHint(column), column

@@ -139,6 +139,9 @@ class ResultsView(QStackedWidget):
         header.setSectionResizeMode(QHeaderView.Interactive)  # each can be dragged wider
         header.resizeSection(0, FILE_WIDTH)
         header.resizeSection(4, TOP_WIDTH)  # its tooltip lists them all
+        for column in (1, 2, 3):  # "Unknown score" was cut to "Jnknown score" (a review)
+            header.resizeSection(column, max(header.sectionSize(column),
+                                             header.sectionSizeHint(column)))
         header.setStretchLastSection(True)
         self.table.setItemDelegateForColumn(0, MiddleElided(self.table))
         self.table.horizontalHeaderItem(3).setToolTip(SCORE_TIP)
