@@ -22,6 +22,7 @@ from core.write_errors import cannot_write
 from core.project import (PROJECT_SUFFIX, Project, is_project_path, load_project,
                           save_project)
 from gui import plain_text, recent
+from gui.save_names import replace_ok
 
 PROJECT_FILTER = f"Fine-Tune Studio projects (*{PROJECT_SUFFIX});;All files (*)"
 
@@ -102,10 +103,7 @@ class ProjectFiles:
             # The file dialog asked about replacing ``path`` itself, not the file it becomes.
             path += PROJECT_SUFFIX
             if os.path.isfile(path) and not same_path(self.state.project_path, path) \
-                    and plain_text.question(
-                    self, "Replace the project?",
-                    f"{path} already exists. Replace it with this project?",
-                    QMessageBox.Yes | QMessageBox.No, QMessageBox.No) != QMessageBox.Yes:
+                    and not replace_ok(self, path, "this project", "Replace the project?"):
                 return None
         if os.path.isdir(path):  # it asked "Replace the project?" of a folder, then refused
             self._warn("Cannot save the project", f"{path} is a folder: give the project a "

@@ -71,25 +71,12 @@ class ReportButton(QPushButton):
                                                    f"{HTML_FILTER};;{PDF_FILTER}")
         if not path:
             return None
-        if Path(path).suffix.lower() not in REPORT_SUFFIXES:  # the filter chosen says which
-            # kind; never "notes.txt".  "report." gets "report.html", not "report..html".
-            path = path.rstrip(".") + (".pdf" if chosen == PDF_FILTER else ".html")
-            if os.path.exists(path) and not self._replace_ok(path):
-                return None
-        return self.save_to(path)
+        from gui.save_names import with_ending
 
-    def _replace_ok(self, path: str) -> bool:
-        """Ask before replacing ``path``: the dialog asked about the name as typed ("mine"),
-        and the ending added after it named an existing "mine.html" that was replaced
-        without a word (a review)."""
-        from PySide6.QtWidgets import QMessageBox
-
-        from gui import plain_text
-
-        answer = plain_text.question(self, "Replace the file?",
-                                     f"{path} already exists. Replace it with this report?",
-                                     default=QMessageBox.No)
-        return answer == QMessageBox.Yes
+        # the filter chosen says which kind; never "notes.txt"
+        path = with_ending(self, path, REPORT_SUFFIXES,
+                           ".pdf" if chosen == PDF_FILTER else ".html", "this report")
+        return self.save_to(path) if path else None
 
     def save_to(self, path: str) -> Optional[Job]:
         """Write the report to ``path`` (``.pdf``: a PDF, ``.html``/``.htm``: HTML) in a worker.

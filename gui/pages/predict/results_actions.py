@@ -24,26 +24,13 @@ class ResultsActions:
         if not path:
             return
         from core.cli.commands.predict import CSV_SUFFIXES
+        from gui.save_names import with_ending
 
-        if os.path.splitext(path)[1].lower() not in CSV_SUFFIXES:
-            # "predictions" typed in the dialog (Qt's own adds no ending) was refused for
-            # its name and the dialog had to be opened again (a review): it gets ".csv"
-            path = path.rstrip(".") + ".csv"
-            if os.path.exists(path) and not self._replace_ok(path):
-                return
-        self.export_csv(path)
-
-    def _replace_ok(self, path: str) -> bool:
-        """Ask before replacing ``path``: the dialog asked about the name as typed, not the
-        one its added ending makes."""
-        from PySide6.QtWidgets import QMessageBox
-
-        from gui import plain_text
-
-        answer = plain_text.question(self, "Replace the file?",
-                                     f"{path} already exists. Replace it with these "
-                                     "predictions?", default=QMessageBox.No)
-        return answer == QMessageBox.Yes
+        # "predictions" typed in the dialog (Qt's own adds no ending) was refused for its
+        # name and the dialog had to be opened again (a review): it gets ".csv"
+        path = with_ending(self, path, CSV_SUFFIXES, ".csv", "these predictions")
+        if path:
+            self.export_csv(path)
 
     def export_csv(self, path: str) -> bool:
         """Write the results with the CLI's columns (atomically); False on failure."""
