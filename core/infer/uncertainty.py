@@ -9,7 +9,8 @@ comparing two runs should know how much of a difference is noise.
 stays inside 0..1 and behaves at 0 and at 100 %, unlike "p ± 1.96·SE");
 :func:`sample_caution` says in words when the set is small: under
 :data:`SMALL_SET` images, or a class under :data:`SMALL_CLASS`; :func:`guessing_note` when
-the answers are no better than always giving one class.
+the answers are no better than always giving one class; :func:`cautions` both, as the
+Evaluate page, ``evaluate`` and the report put them beside the figures.
 """
 
 from __future__ import annotations
@@ -85,3 +86,12 @@ def guessing_note(confusion: Sequence[Sequence[int]], classes: Sequence[str]) ->
                else f"‘{classes[big]}’, the largest class,")
     return (f"{right / n:.0%} right is no better than always answering {largest} would be "
             f"({rows[big] / n:.0%}). " + advice)
+
+
+def cautions(confusion: Sequence[Sequence[int]], classes: Sequence[str],
+             validation: bool = True) -> list[str]:
+    """The warnings that go beside the figures, most important first: no better than one
+    class, then too few images (the Evaluate page, ``evaluate`` and the report each listed
+    them; one list keeps them alike)."""
+    return [note for note in (guessing_note(confusion, classes),
+                              sample_caution(confusion, classes, validation)) if note]

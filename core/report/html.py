@@ -19,6 +19,7 @@ from typing import Any, Iterable, Optional
 from core.events import Log, emit
 from core.fsutil import atomic_write_text
 from core.infer.metrics import NO_MISTAKES, Metrics, confused_pairs
+from core.infer.uncertainty import cautions  # the Evaluate page's warnings
 from core.export.report import parity_figures_text
 from core.shown import human_size, shown_text, when_text
 from core.report.charts import line_chart, reliability_chart, thumbnail_uri
@@ -192,7 +193,8 @@ def _scores_section(d: ReportData, max_mistakes: int) -> str:
     out = ["<h2>Scores</h2>",
            f"<p>Accuracy <b>{m['accuracy']:.2%}</b> on {m['n_images']} validation images; "
            f"macro F1 {m.get('macro_f1', 0):.3f} ({escape(shown.macro_f1_words())}).</p>",
-           *(f"<p class='bad'>⚠ {escape(note)}</p>" for note in _cautions(shown)),
+           *(f"<p class='bad'>⚠ {escape(note)}</p>"
+             for note in cautions(shown.confusion, shown.classes)),
            _table(("class", "precision", "recall", "F1", "images"),
                   [(c.name, *shown.score_texts(i), c.support)
                    for i, c in enumerate(shown.per_class)]),
@@ -212,16 +214,6 @@ def _scores_section(d: ReportData, max_mistakes: int) -> str:
     else:
         out.append(f"<p>{NO_MISTAKES}</p>")
     return "".join(out)
-
-
-def _cautions(metrics: Metrics) -> list[str]:
-    """The Evaluate page's warnings beside the figures: a model no better than always
-    answering one class, and figures resting on few images (the report printed "33.33 %"
-    with neither, a review)."""
-    from core.infer.uncertainty import guessing_note, sample_caution
-
-    return [n for n in (guessing_note(metrics.confusion, metrics.classes),
-                        sample_caution(metrics.confusion, metrics.classes)) if n]
 
 
 def _confusion(classes: list[str], cm: list[list[int]]) -> str:

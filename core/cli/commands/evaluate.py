@@ -53,7 +53,6 @@ def notes(metrics) -> list[str]:
     """What the Evaluate page says beside the figures, for the terminal too: a model no
     better than always answering one class (33 % on three equal classes read as a score), and
     figures that rest on few images (a review: the window warned, ``evaluate`` did not)."""
-    from core.infer.uncertainty import guessing_note, sample_caution
+    from core.infer.uncertainty import cautions
 
-    return [n for n in (guessing_note(metrics.confusion, metrics.classes),
-                        sample_caution(metrics.confusion, metrics.classes, False)) if n]
+    return cautions(metrics.confusion, metrics.classes, validation=False)

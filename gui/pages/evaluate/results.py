@@ -262,7 +262,7 @@ class ResultsView(QWidget):
         ``validation`` False: the figures are another folder's, and the ECE "before
         calibration" the run recorded is its validation set's, not this folder's.
         """
-        from core.infer.uncertainty import guessing_note, sample_caution, wilson_interval
+        from core.infer.uncertainty import cautions, wilson_interval
 
         right = right_answers(metrics)
         lo, hi = wilson_interval(right, metrics.n_images)
@@ -275,9 +275,7 @@ class ResultsView(QWidget):
             f"({metrics.macro_f1_words()}).  Calibration error (ECE) "
             + ("not recorded" if metrics.ece is None else f"{metrics.ece:.3f}")
             + f"{before_text(calibration if validation else None)}, see Confidence.{skipped}")
-        caution = " ".join(filter(None, (  # no better than guessing first: it matters most
-            guessing_note(metrics.confusion, metrics.classes),
-            sample_caution(metrics.confusion, metrics.classes, validation))))
+        caution = " ".join(cautions(metrics.confusion, metrics.classes, validation))
         self.caution_label.setText(f"⚠ {caution}" if caution else "")
         self.caution_label.setVisible(bool(caution))
         self.confusion.set_matrix(metrics.classes, metrics.confusion)
