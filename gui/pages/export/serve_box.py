@@ -234,12 +234,10 @@ def _served_as(path: str) -> str:
     """The run folder for a run's own model.keras, which is served as that run (its
     calibration and "unknown" included); choosing it while its run was served said "clients
     still get the served one's answers" (a review)."""
-    from core.runs.folder import RunFolder
+    from core.runs.folder import run_of_model
 
-    parent = os.path.dirname(os.path.abspath(path))
-    run = RunFolder(parent)
-    own = os.path.basename(path) == run.model_path.name and os.path.isfile(path)
-    return parent if own and run.is_run_folder() else path
+    run = run_of_model(path)
+    return str(run.path) if run is not None else path
 
 
 def _name(path: str) -> str:
