@@ -33,6 +33,7 @@ from core.errors import DataError, DiskFullError, UserError
 from core.events import CancelToken, Listener, Progress, emit
 from core.features.hashing import hash_file
 from core.label.earlier import Added, added_before, earlier_additions
+from core.csv_cells import read_cell, read_path_cell
 from core.label.csv_text import column_separator, not_utf8
 from core.label.in_data_set import data_set_copies, in_data_set
 from core.label.split_classes import make_folders, sibling_class_folders
@@ -126,6 +127,8 @@ def read_label_csv(path) -> list[tuple[str, str]]:
     for n, row in enumerate(rows, start=2):
         row = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()
                if isinstance(v, str) or v is None}
+        row["path"] = read_path_cell(row.get("path", ""), path.parent)
+        row["label"] = read_cell(row.get("label", ""))
         if not row.get("path"):
             raise UserError(f"{path}, line {n}: the path is empty; give each image's path")
         if "\n" in row["path"] and not os.path.lexists(path.parent / row["path"]):

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional
 
+from core.csv_cells import safe_cell
 from core.errors import DataError, UserError
 from core.events import CancelToken, Listener, Log, emit
 from core.label.order import ORDERS, confident_order, useful_order
@@ -68,8 +69,9 @@ class Suggestions:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
         for s in self.items:
-            writer.writerow([s.path, "" if s.unknown else s.suggested, s.suggested,
-                             f"{s.probability:.4f}", f"{s.usefulness:.4f}",
+            # a name starting = + - @ is not run as a formula (OWASP; read back by label)
+            writer.writerow([safe_cell(s.path), "" if s.unknown else safe_cell(s.suggested),
+                             safe_cell(s.suggested), f"{s.probability:.4f}", f"{s.usefulness:.4f}",
                              "yes" if s.unknown else ""])
         return out.getvalue()
 

@@ -10,6 +10,7 @@ import sys
 from core.cli.options import add_setting
 from core.cli.terminal import name, printable, warn_caution
 from core.config import StudioConfig
+from core.csv_cells import safe_cell
 
 
 def register(sub) -> None:
@@ -42,7 +43,9 @@ def rows_to_csv(rows, top_k: int) -> str:
     "\r" in every last field for awk and cut: a scripting review).  ``confidence`` is the
     label's: empty for "unknown", whose top class's probability had read as how sure the
     model was of "unknown"; ``unknown_score`` is the score the threshold judged (empty for
-    a model without one), so a near miss can be told apart later (a Predict review)."""
+    a model without one), so a near miss can be told apart later (a Predict review).  A
+    name starting = + - @ gets a ' before it, so a spreadsheet shows it and runs no formula
+    (CSV injection, OWASP's advice; ``label --from`` takes the ' off again)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     header = ["path", "label", "confidence"]
@@ -51,14 +54,16 @@ def rows_to_csv(rows, top_k: int) -> str:
     writer.writerow(header + ["unknown_score", "error"])
     for r in rows:
         known = not r.error and not getattr(r, "unknown", False)
-        line = [r.path, r.shown_label, f"{r.confidence:.6f}" if known else ""]
+        line = [safe_cell(r.path), safe_cell(r.shown_label),
+                f"{r.confidence:.6f}" if known else ""]
         for i in range(top_k):
             if i < len(r.top):
-                line += [r.top[i][0], f"{r.top[i][1]:.6f}"]
+                line += [safe_cell(r.top[i][0]), f"{r.top[i][1]:.6f}"]
             else:
                 line += ["", ""]
         score = getattr(r, "unknown_score", None)
-        writer.writerow(line + ["" if score is None or r.error else f"{score:.4f}", r.error])
+        writer.writerow(line + ["" if score is None or r.error else f"{score:.4f}",
+                                safe_cell(r.error)])
     return buf.getvalue()
 
 
