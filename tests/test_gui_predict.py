@@ -650,3 +650,37 @@ def test_classes_shown_goes_up_to_the_models_classes(qtbot, window, trained_run)
     assert "Top 2 classes" in page.stack.table.horizontalHeaderItem(4).text()
     page._set_predictor(None, None)  # no model (another is being loaded): the choice is back
     assert (page.topk_spin.maximum(), page.topk_spin.value()) == (10, 5)
+
+
+def test_a_long_class_name_on_a_card_keeps_its_confidence_and_is_whole_in_the_tooltip(qtbot):
+    """A long class name cut the card's bold answer line at its right end, confidence and
+    all (a review): the name is cut in its middle, the confidence stays, the tooltip has it."""
+    from PySide6.QtGui import QImage, QPainter
+    from PySide6.QtWidgets import QListView, QStyleOptionViewItem
+
+    from core.infer.predictor import Prediction
+    from gui.pages.predict.cards import CardRow, PredictionDelegate, PredictionModel
+
+    long = "a_really_long_class_name_for_hairline_cracks_near_the_busbar"
+    model = PredictionModel()
+    model.add_rows([CardRow(Prediction("/d/a.jpg", long, 0.93, [(long, 0.93)]), None)])
+    view = QListView()
+    qtbot.addWidget(view)
+
+    class Recorder(QPainter):
+        said: list = []
+
+        def drawText(self, *args):
+            self.said.append(args[-1])
+            super().drawText(*args)
+
+    image = QImage(320, 160, QImage.Format_ARGB32)
+    painter = Recorder(image)
+    option = QStyleOptionViewItem()
+    option.initFrom(view)
+    option.rect = image.rect()
+    PredictionDelegate().paint(painter, option, model.index(0))
+    painter.end()
+    answer = next(t for t in Recorder.said if "93.0%" in t or "a_re" in t)
+    assert answer.endswith("93.0%") and "…" in answer and "busbar" in answer
+    assert long in model.data(model.index(0), Qt.ToolTipRole)

@@ -201,6 +201,18 @@ def card_names(fm: QFontMetrics, labels: list, width: int) -> list[str]:
     return shown
 
 
+def answer_text(fm: QFontMetrics, p, width: int) -> str:
+    """A card's bold answer in ``width`` pixels: "unknown", or the class and its confidence.
+    A long class name is cut in its middle and the confidence kept: cutting the line at its
+    right end dropped the confidence and the name's end (a review); the card's tooltip
+    names the class whole."""
+    if p.unknown:
+        return fm.elidedText("unknown", Qt.ElideRight, width)
+    sure = f"  {p.confidence:.1%}"
+    room = max(fm.horizontalAdvance("…"), width - fm.horizontalAdvance(sure))
+    return isolated(fm.elidedText(p.label, Qt.ElideMiddle, room)) + sure
+
+
 class PredictionDelegate(QStyledItemDelegate):
     """Paints a card: picture left; name, answer and top-k bars right."""
 
@@ -214,15 +226,9 @@ class PredictionDelegate(QStyledItemDelegate):
         bold.setPointSizeF(size * 1.15 if size > 0 else 11)
         painter.setFont(bold)
         bfm = QFontMetrics(bold)
-        if p.unknown:
-            painter.setPen(QColor(UNKNOWN))
-            answer = "unknown"
-        else:
-            painter.setPen(QColor(CARD_TEXT))
-            answer = f"{isolated(p.label)}  {p.confidence:.1%}"
+        painter.setPen(QColor(UNKNOWN if p.unknown else CARD_TEXT))
         painter.drawText(QRect(at.left(), at.top(), at.width(), bfm.height()),
-                         Qt.AlignLeft | Qt.AlignVCenter,
-                         bfm.elidedText(answer, Qt.ElideRight, at.width()))
+                         Qt.AlignLeft | Qt.AlignVCenter, answer_text(bfm, p, at.width()))
         return at.top() + bfm.height() + 6
 
     @staticmethod
