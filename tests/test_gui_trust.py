@@ -140,3 +140,21 @@ def test_evaluate_page_shows_ece_before_after_and_a_reliability_diagram(qtbot, w
         window.resize(*size)
         image = tab.chart.grab().toImage()
         assert not image.isNull() and image.width() > 150  # room to draw at both sizes
+
+
+def test_a_model_scoring_every_image_alike_shows_no_slider_but_says_why(qtbot):
+    """A run from random weights that answered one class for every image (its calibration
+    as such a run wrote it) started the slider at "Known images kept: 100.0%", and moving
+    it to 60% said 90% (a review): the scores only differ by rounding, so no slider; a note."""
+    from gui.pages.predict.unknown_bar import UnknownBar
+
+    bar = UnknownBar()
+    qtbot.addWidget(bar)
+    alike = tuple(np.linspace(-9.934e-05, 1.3908e-04, 101))
+    bar.set_model(True, 1.4008e-04, alike, 1.4008e-04, "")
+    bar.show()
+    assert not bar.slider.isVisible() and bar.share() is None
+    assert "same “unknown” score" in bar.note.text() and bar.check.isChecked()
+    spread = tuple(np.linspace(-2.0, 3.0, 101))  # a model that tells images apart
+    bar.set_model(True, 2.0, spread, 2.0, "")
+    assert bar.slider.isVisible() and abs(bar.share() - 0.8) < 1e-6 and not bar.note.text()

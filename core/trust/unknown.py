@@ -201,3 +201,17 @@ def threshold_for_share(share: float, quantiles) -> float:
     """The threshold that keeps about ``share`` of the validation images (its inverse)."""
     return float(np.interp(min(max(share, 0.0), 1.0), QUANTILE_LEVELS,
                            np.asarray(quantiles, dtype=np.float64)))
+
+
+#: Validation scores spread over less than this (the scores are in units of their spread on
+#: a model that tells images apart, several wide) are all alike.
+ALIKE_SPREAD = 1e-2
+
+
+def scores_alike(quantiles) -> bool:
+    """Whether the validation images all got (about) the same unknown score: a model that
+    has not learned to tell images apart (it answers one class, with the same probabilities,
+    for every image).  Its threshold only splits rounding noise, and "the share of known
+    images kept" was 100% at its start and jumped about as the slider moved."""
+    q = np.asarray(quantiles, dtype=np.float64)
+    return len(q) > 1 and float(q[-1] - q[0]) < ALIKE_SPREAD

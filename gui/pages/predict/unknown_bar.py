@@ -32,6 +32,9 @@ SWITCH_TIP = ("Answer “unknown” for an image unlike the training images (a p
 SLIDER_TIP = ("Known images kept: the share of the run's validation images (all of classes "
               "it knows) that keep their class. Lower catches more images of other things, but "
               "also turns away more of yours.")
+ALIKE_NOTE = ("Every validation image got the same “unknown” score: this model does not tell "
+              "images apart yet (it answers one class, as sure, for all), so how many known "
+              "images to keep cannot be chosen. Train it longer, or from pretrained weights.")
 #: Slider steps per 1.0 of share: 0.5% steps from 50% to 100%.
 STEPS = 200
 LOWEST = 0.5
@@ -94,7 +97,7 @@ class UnknownBar(QWidget):
         self._quantiles = tuple(quantiles)
         self._fitted = fitted if fitted is not None else threshold
         self._threshold, self._last = threshold, None
-        movable = has_score and len(self._quantiles) > 1
+        movable = has_score and self._movable()
         self.check.setEnabled(has_score)
         for w in (self.kept_label, self.slider, self.share_label):
             w.setVisible(movable)  # with no share to show it sat at a meaningless place
@@ -103,6 +106,8 @@ class UnknownBar(QWidget):
         if threshold is not None and movable:
             self._set_quietly(self.slider, self._position(threshold))
         self._show_share()
+        if has_score and not note and len(self._quantiles) > 1 and not movable:
+            note = ALIKE_NOTE
         text = note if has_score else (
             note or "This model has no “unknown” score: every image gets the class it resembles "
                     "most. A run calibrated after training has one (and its exports but .keras "
@@ -116,7 +121,7 @@ class UnknownBar(QWidget):
 
     def share(self) -> Optional[float]:
         """The share of validation images the threshold keeps (None: off or not known)."""
-        if self._threshold is None or len(self._quantiles) < 2:
+        if self._threshold is None or not self._movable():
             return None
         from core.trust.unknown import kept_share
 
@@ -127,6 +132,12 @@ class UnknownBar(QWidget):
         self.count_label.setText(f"{unknown} of {scored} shown are “unknown”" if scored else "")
 
     # ------------------------------------------------------------------ internals
+    def _movable(self) -> bool:
+        """Whether the slider has validation scores to move along: some, and not all alike."""
+        from core.trust.unknown import scores_alike
+
+        return len(self._quantiles) > 1 and not scores_alike(self._quantiles)
+
     def _position(self, threshold: float) -> int:
         from core.trust.unknown import kept_share
 
@@ -153,7 +164,7 @@ class UnknownBar(QWidget):
             self._threshold = self._last if self._last is not None else self._fitted
         else:
             self._last, self._threshold = self._threshold, None
-        movable = len(self._quantiles) > 1 and self._threshold is not None
+        movable = self._movable() and self._threshold is not None
         for w in (self.kept_label, self.slider, self.share_label):
             w.setEnabled(movable)
         if self._threshold is not None and movable:
