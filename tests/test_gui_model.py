@@ -516,3 +516,21 @@ def test_the_layer_tree_keeps_its_open_blocks_and_selection_when_the_head_change
                 if page.tree.topLevelItem(i).isExpanded()]
     assert expanded == opened_names
     assert page.tree.selected_layer() == chosen
+
+
+def test_the_line_under_the_layer_tree_says_every_layer_trains_from_random_weights(
+        qtbot, window):
+    """With weights None the greyed tree still said "160 layers. Tick layers to choose them
+    yourself" (a review): it says every layer trains, and the tick hint comes back with
+    pretrained weights."""
+    page = window.model_page
+    page.select_backbone("MobileNetV3Small")
+    page.size_spin.setValue(64)
+    with qtbot.waitSignal(page.layers_ready, timeout=240000):
+        window.show_page(1)
+    assert "Tick layers" in page.layers_status.text()
+    page.w_none.click()
+    assert "every layer trains" in page.layers_status.text()
+    assert "Tick" not in page.layers_status.text()
+    page.w_imagenet.click()
+    assert "Tick layers" in page.layers_status.text()

@@ -29,7 +29,7 @@ from gui.pages.base import Page
 from gui.pages.model.backbone_table import BackboneTable
 from gui.pages.model.kept_layers import KeptLayers
 from gui.pages.model.layer_tree import LayerTree
-from gui.pages.model.settings import SCRATCH_TIP, FreezeControls, HeadBox, counts_text
+from gui.pages.model.settings import SCRATCH_TIP, FreezeControls, HeadBox, counts_text, layers_note
 from gui.pages.model.weights_actions import WeightsActions
 from gui.pages.model.weights_box import WeightsBox
 from gui.state import touches
@@ -180,6 +180,8 @@ class ModelPage(WeightsActions, Page):
             self.freeze_controls.set_from_scratch(scratch)
             self.tree.setEnabled(not scratch)
             self.tree.setToolTip(SCRATCH_TIP if scratch else "")
+            if self.rows and self.layers_status.text() == layers_note(len(self.rows), not scratch):
+                self.layers_status.setText(layers_note(len(self.rows), scratch))
         finally:
             self._filling = False
 
@@ -384,8 +386,8 @@ class ModelPage(WeightsActions, Page):
         self.trainable_params, self.total_params = preview.trainable, preview.total
         self.counts_label.setText(counts_text(preview))
         if rebuilt:
-            self.layers_status.setText(f"{len(self.rows)} layers. Tick layers to choose them "
-                                       "yourself; ticks on a block select the whole block.")
+            scratch = is_from_scratch(self.state.config.model)
+            self.layers_status.setText(layers_note(len(self.rows), scratch))
             self.layers_ready.emit(len(self.rows))
         self.counts_changed.emit(self.trainable_params, self.total_params)
 

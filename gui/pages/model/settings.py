@@ -99,6 +99,16 @@ SCRATCH_TIP = ("Starting from random weights (None): every layer learns in both 
                "BatchNorm included, so there is nothing to choose here.")
 
 
+def layers_note(n: int, scratch: bool) -> str:
+    """The line under the layer tree.  From random weights the tree is greyed out and every
+    layer trains, yet it still said "Tick layers to choose them yourself" (a review)."""
+    if scratch:
+        return (f"{n} layers. From random weights every layer trains, in both phases, so "
+                "there are none to choose; pick pretrained weights to choose them.")
+    return (f"{n} layers. Tick layers to choose them yourself; ticks on a block select the "
+            "whole block.")
+
+
 class FreezeControls(QWidget):
     """The fine-tuning mode, N for "top N", and "from the selected layer"."""
 
