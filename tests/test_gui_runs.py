@@ -590,7 +590,8 @@ def test_the_train_page_forgets_a_deleted_run(qtbot, window, two_runs, monkeypat
     panel = train.panel
     # what training left on the page
     panel.set_progress(5, 5, "Finished")
-    panel.show_event(DeviceChosen(SimpleNamespace(describe=lambda: "CPU; mixed precision off")))
+    panel.show_event(DeviceChosen(SimpleNamespace(
+        describe=lambda: "CPU; mixed precision off", in_words=lambda: "CPU; mixed precision off")))
     panel.show_event(BudgetPlanned(60.0, 1, 2, "3 head epochs, then 2 fine-tuning"))
     assert panel.device_label.text().startswith("Device: CPU") and not panel.plan_label.isHidden()
     monkeypatch.setattr(plain_text, "question", lambda *args, **kw: QMessageBox.Yes)

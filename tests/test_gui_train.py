@@ -542,3 +542,19 @@ def test_the_intro_says_every_layer_learns_when_the_model_starts_from_random_wei
     cfg.model.weights = "none"
     window.state.replace_config(cfg)
     assert "random weights" in page.intro_label.text()
+
+
+def test_the_device_line_says_no_strategy_jargon(qtbot):
+    """The Train page's device line said "strategy default" (a review): the strategy is said
+    in words, and only when it spreads the work."""
+    from core.events import DeviceChosen
+    from core.train.device import decide
+    from gui.pages.train.run_panel import RunPanel
+
+    panel = RunPanel()
+    qtbot.addWidget(panel)
+    panel.show_event(DeviceChosen(decide("auto", "auto", "auto", [])))
+    assert panel.device_label.text() == "Device: CPU; mixed precision off; XLA off"
+    panel.show_event(DeviceChosen(decide("auto", "auto", "auto", ["GPU:0", "GPU:1"])))
+    assert panel.device_label.text().endswith("; each batch split over the GPUs")
+    assert "strategy" not in panel.device_label.text()

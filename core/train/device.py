@@ -33,6 +33,14 @@ class DeviceInfo:
         return (f"{where}; mixed precision {'on' if self.mixed_precision else 'off'}; "
                 f"XLA {'on' if self.xla else 'off'}; strategy {self.strategy}")
 
+    def in_words(self) -> str:
+        """:meth:`describe` for the window: "strategy default" meant nothing to a user (a
+        review), so the strategy is said only when it spreads the work, in words."""
+        spread = {"mirrored": "each batch split over the GPUs" if self.gpus > 1 else "",
+                  "multi-worker": "training shared with other machines"}.get(self.strategy)
+        head = self.describe().rsplit("; strategy ", 1)[0]
+        return f"{head}; {spread}" if spread else head
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d["names"] = list(self.names)

@@ -294,7 +294,7 @@ class TrainPage(LearningRateActions, Page):
         from core.runs.folder import RunFolder
 
         self.result = result
-        self.device_label.setText("Device: " + result.device.describe())
+        self.device_label.setText("Device: " + result.device.in_words())
         model = RunFolder(result.run_dir).model_path
         self.state.settle_run(result.run_dir, worth_keeping(result.run_dir))
         if model.exists():

@@ -191,7 +191,7 @@ class RunPanel(QWidget):
         self.plan_label.show()
 
     def _device(self, event: DeviceChosen) -> None:
-        self.device_label.setText("Device: " + event.info.describe())
+        self.device_label.setText("Device: " + event.info.in_words())
         self.add_log(event.message)
 
     def _skipped(self, event: FileSkipped) -> None:
