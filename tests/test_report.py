@@ -448,3 +448,21 @@ def test_the_report_warns_as_the_evaluate_page_does_beside_the_scores(trained_ru
                            ["bright", "dark"]).to_dict()
     (run / "metrics.json").write_text(json.dumps(many))
     assert "⚠" not in write_report(run, tmp_path / "r.html").read_text(encoding="utf-8")
+
+
+def test_a_stopped_runs_overview_says_when_it_stopped_not_finished(trained_run, tmp_path):
+    """A stopped run's Overview put its stop time under "Finished" (a review)."""
+    from core.report.gather import gather
+    from core.report.html import render_report
+    from core.runs.folder import RunFolder
+
+    run = RunFolder(shutil.copytree(trained_run, tmp_path / "run"))
+
+    def overview() -> str:
+        return render_report(gather(run.path)).split("<h2>Overview</h2>")[1].split("<h2>")[0]
+
+    assert ">Finished<" in overview() and ">Stopped<" not in overview()  # completed
+    run.update_run_info(status="stopped")
+    assert ">Stopped<" in overview() and ">Finished<" not in overview()
+    run.update_run_info(status="failed")
+    assert ">Failed<" in overview() and ">Finished<" not in overview()

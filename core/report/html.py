@@ -107,7 +107,9 @@ def _overview(d: ReportData) -> str:
     rows = [("Run folder", d.run_dir), ("Status", i.get("status") or "—"),
             ("Started", _when(first))]
     rows += [("Last session began", _when(last))] if later else []
-    rows += [("Finished", _when(i.get("finished"))),
+    # a stopped run's stop time had stood under "Finished" (a review)
+    ended = {"stopped": "Stopped", "failed": "Failed"}.get(str(i.get("status")), "Finished")
+    rows += [(ended, _when(i.get("finished"))),
              ("Training time" + (" (all sessions)" if later else ""),
               f"{i['seconds']:.0f} s" if i.get("seconds") else "—"),
              ("Device", (i.get("device") or {}).get("kind", "—")),
