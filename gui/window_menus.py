@@ -1,12 +1,18 @@
 """The window's menus: File (projects, image folder, quit), Go (one entry per step),
-View (the log) and Help.  A mixin of :class:`gui.main_window.MainWindow`; every
+View (the log) and Help (the user manual, README.md, and About).  A mixin of :class:`gui.main_window.MainWindow`; every
 action is also added to the window so its shortcut works whatever has focus.
 """
 
 from __future__ import annotations
 
-from PySide6.QtGui import QAction, QKeySequence
+from pathlib import Path
+
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import QMessageBox
+
+#: The user manual: the README beside main.py, opened by Help → User manual (F1).
+MANUAL = Path(__file__).resolve().parent.parent / "README.md"
 
 
 def page_shortcut(index: int) -> str:
@@ -49,6 +55,9 @@ class WindowMenus:
         view_menu.addAction(toggle)
 
         help_menu = self.menuBar().addMenu("&Help")
+        # a newcomer had nothing pointing to the manual (a review)
+        self.action_manual = self._action(help_menu, "&User manual", QKeySequence.HelpContents,
+                                          self._open_manual)
         self._action(help_menu, "&About Fine-Tune Studio", None, self._about)
 
     def _choose_image_folder(self) -> None:
@@ -66,6 +75,16 @@ class WindowMenus:
         menu.addAction(action)
         self.addAction(action)
         return action
+
+    def _open_manual(self) -> None:
+        """Help → User manual: the README in the system's viewer for its kind of file."""
+        if not MANUAL.is_file():
+            why = f"{MANUAL} is missing; read the manual (README.md) on the project's page."
+        elif not QDesktopServices.openUrl(QUrl.fromLocalFile(str(MANUAL))):
+            why = f"No program here opens {MANUAL}; open it in a text editor."
+        else:
+            return
+        QMessageBox.information(self, "User manual", why)
 
     def _about(self) -> None:
         from core import __version__

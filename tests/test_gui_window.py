@@ -254,3 +254,18 @@ def test_logs_and_the_kernel_box_use_the_systems_fixed_width_font(qapp):
 
     log = FollowingLog()
     assert log.font() == QFontDatabase.systemFont(QFontDatabase.FixedFont)
+
+
+def test_help_user_manual_opens_the_readme_beside_the_app(qtbot, window, monkeypatch):
+    """The Help menu had only About: nothing pointed a newcomer to the manual (a review)."""
+    from PySide6.QtGui import QDesktopServices, QKeySequence
+
+    opened = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url) or True)
+    action = window.action_manual
+    assert action in window.menuBar().actions()[-1].menu().actions()  # the Help menu
+    assert action.shortcut() == QKeySequence(QKeySequence.HelpContents)
+    action.trigger()
+    path = Path(opened[0].toLocalFile())
+    assert path.name == "README.md" and path.is_file()
+    assert "Fine-Tune Studio" in path.read_text(encoding="utf-8")[:200]
