@@ -20,7 +20,7 @@ SIZE = 24
 
 def _recipe(size: int = SIZE) -> str:
     text = readme("MobileNetV2", ["a", "b"], size, ["model.keras"], "2026-12-04")
-    block = text[text.index("Common decoding"):text.index("TensorFlow, SavedModel")]
+    block = text[text.index("Common decoding"):text.index("TIFFs Pillow cannot open")]
     code = [ln[4:] for ln in block.splitlines() if ln.startswith("    ")]
     return "\n".join(code).replace('open("labels.txt", encoding="utf-8").read().splitlines()',
                                    '["a", "b"]')
@@ -166,3 +166,19 @@ def test_serve_sees_a_jpeg_as_the_recipe_decodes_it_not_as_a_full_size_decode(tm
     readme_md = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     assert readme_md.count("decode JPEGs as `README.txt` shows (with `draft`") == 1
     assert "Send JPEGs as b64, or decode them as the export's `README.txt` shows" in readme_md
+
+
+def test_the_readme_shows_how_to_run_only_the_formats_exported():
+    """An export of .keras and TFLite alone had the SavedModel and ONNX snippets in its
+    README.txt, for files that are not there (a review)."""
+    from core.trust.unknown import TrustModel
+
+    for trust in (None, TrustModel(threshold=1.5)):
+        text = readme("MobileNetV2", ["a", "b"], SIZE, ["model.keras", "model.tflite"], "x",
+                      trust)
+        assert "Keras (model.keras):" in text and "TFLite (model.tflite: float32 input):" in text
+        assert "savedmodel" not in text.split("Files:")[1] and "onnx" not in text
+        assert text.endswith("p.max())\n")
+    text = readme("MobileNetV2", ["a", "b"], SIZE, ["model_int8.tflite"], "x")
+    assert "TFLite (model_int8.tflite: uint8):" in text and "Keras (model.keras)" not in text
+    assert 'Interpreter(model_path="model_int8.tflite")' in text

@@ -65,6 +65,13 @@ max_alpha=65535); a float image's alpha is dropped); a = v.numpy(); scale as abo
 (16-bit / 257, 0-1 float x 255, other ranges stretched), round to uint8 RGB, resize
 as above, then turn it by its "orientation".
 
+"""
+
+TFLITE = ("model.tflite", "model_fp16.tflite", "model_int8.tflite")
+#: How to run each format, by the artifacts it is for: README.txt carries only those of the
+#: files in its folder (it had the SavedModel and ONNX snippets for any export: a review).
+SNIPPETS = (
+    (("savedmodel",), """\
 TensorFlow, SavedModel (savedmodel/):
 
     import tensorflow as tf
@@ -73,16 +80,20 @@ TensorFlow, SavedModel (savedmodel/):
     p = out["probabilities"].numpy()[0]
     # uint8 pixels: m.signatures["serving_uint8"](image=tf.constant(x.astype("uint8")))
 {sm_answer}
+"""),
+    (("model.keras",), """\
 Keras (model.keras):
 
     import keras
     m = keras.saving.load_model("model.keras")
     p = m.predict(x, verbose=0)[0]
 {keras_answer}
-TFLite (model.tflite, model_fp16.tflite: float32 input; model_int8.tflite: uint8):
+"""),
+    (TFLITE, """\
+TFLite ({tflite_files}):
 
     import tensorflow as tf   # or: from ai_edge_litert.interpreter import Interpreter
-    it = tf.lite.Interpreter(model_path="model.tflite"); it.allocate_tensors()
+    it = tf.lite.Interpreter(model_path="{tflite_path}"); it.allocate_tensors()
     i = it.get_input_details()[0]
     o = next(d for d in it.get_output_details() if len(d["shape"]) == 2)   # probabilities
     xin = x
@@ -93,13 +104,18 @@ TFLite (model.tflite, model_fp16.tflite: float32 input; model_int8.tflite: uint8
     if o["dtype"] != np.float32:
         s, z = o["quantization"]; p = (p - z) * s
 {tflite_answer}
+"""),
+    (("model.onnx",), """\
 onnxruntime (model.onnx):
 
     import onnxruntime as ort
     s = ort.InferenceSession("model.onnx", providers=["CPUExecutionProvider"])
     outs = s.run(None, {{s.get_inputs()[0].name: x}})
     p = next(o for o in outs if o.ndim == 2)[0]
-{onnx_answer}"""
+{onnx_answer}
+"""),
+)
+
 
 PLAIN = "    print(labels[p.argmax()], p.max())\n"
 
@@ -160,6 +176,18 @@ def readme(backbone: str, classes: list[str], size: int, files: list[str], date:
                      constants=CONSTANTS.format(**values), sm_answer=SCORED,
                      keras_answer=KERAS_CALIBRATED, tflite_answer=TFLITE_SCORED,
                      onnx_answer=ONNX_SCORED)
-    return README_TEMPLATE.format(title=title, underline="=" * len(title), version=__version__,
-                                  date=date, backbone=backbone, classes=", ".join(classes),
-                                  size=size, n=len(classes), files=", ".join(files), **parts)
+    template = (README_TEMPLATE + "".join(  # each ends in its answer's line
+        text for artifacts, text in SNIPPETS if any(a in files for a in artifacts))).rstrip("\n")
+    return template.format(title=title, underline="=" * len(title), version=__version__,
+                           date=date, backbone=backbone, classes=", ".join(classes),
+                           size=size, n=len(classes), files=", ".join(files),
+                           tflite_files=tflite_files(files),
+                           tflite_path=next((f for f in TFLITE if f in files), TFLITE[0]), **parts)
+
+
+def tflite_files(files: list[str]) -> str:
+    """The TFLite section's heading: the TFLite files there and the input each takes."""
+    floats = [f for f in TFLITE[:2] if f in files]
+    said = [", ".join(floats) + ": float32 input"] if floats else []
+    return "; ".join(said + (["model_int8.tflite: uint8"] if "model_int8.tflite" in files
+                              else []))
