@@ -1,6 +1,7 @@
 """Predict page: real model, real images, a real drop on the window, Grad-CAM, CSV."""
 
 import csv
+import os
 from pathlib import Path
 
 import numpy as np
@@ -684,3 +685,40 @@ def test_a_long_class_name_on_a_card_keeps_its_confidence_and_is_whole_in_the_to
     answer = next(t for t in Recorder.said if "93.0%" in t or "a_re" in t)
     assert answer.endswith("93.0%") and "…" in answer and "busbar" in answer
     assert long in model.data(model.index(0), Qt.ToolTipRole)
+
+
+def test_an_image_changed_on_disk_since_it_was_predicted_is_predicted_again(
+        qtbot, window, trained_run, tmp_path):
+    """A review: an image in the list that was edited (or replaced by another file of the same
+    name) and added again said "Those images are already in the list." and kept its old
+    answer.  It is asked again and its row, card and table line replaced; an unchanged one
+    is still left alone."""
+    import shutil
+
+    from core.infer.loaders import load_predictor
+
+    data = Path(trained_run).parent / "data"
+    image, other = str(tmp_path / "shot.png"), str(tmp_path / "other.png")
+    shutil.copy(data / "bright" / "bright_0.png", image)
+    shutil.copy(data / "dark" / "dark_0.png", other)
+    window.state.set_run(str(trained_run))
+    window.show_page(PREDICT_INDEX)
+    page = window.current_page()
+    with qtbot.waitSignal(page.predictions_ready, timeout=120000):
+        page.add_paths([image, other])
+    before = {r["path"]: r["confidence"] for r in page.table_rows()}
+    shutil.copy(data / "dark" / "dark_3.png", image)  # the same name, another picture
+    os.utime(image, ns=(1, 1))  # a different stamp even where copies keep the same size
+    with qtbot.waitSignal(page.predictions_ready, timeout=120000) as sig:
+        page.add_paths([image, other])
+    assert sig.args == [1]  # only the changed one was asked again
+    qtbot.waitUntil(lambda: not window.runner.is_busy(), timeout=60000)
+    assert not page.banner.isVisible() or "already in the list" not in page.banner.text()
+    rows = {r["path"]: r["confidence"] for r in page.table_rows()}
+    expected = load_predictor(trained_run).predict_paths([image])[0].confidence
+    assert list(rows) == [image, other] and len(page.cards.paths()) == 2
+    assert rows[image] == pytest.approx(expected, abs=1e-5)
+    assert rows[other] == before[other]
+    with qtbot.waitSignal(page.predictions_ready, timeout=120000) as sig:
+        page.add_paths([image])  # unchanged since: truly already in the list
+    assert sig.args == [0]

@@ -52,6 +52,7 @@ class CardRow:
     prediction: Any
     thumbnail: Optional[Packed] = None  # JPEG bytes, decoded when painted (packed.py)
     overlay: Optional[Packed] = None
+    stamp: Any = None  # the file's (mtime, size) when predicted: changed since, asked again
 
 
 class PredictionModel(QAbstractListModel):
@@ -76,15 +77,16 @@ class PredictionModel(QAbstractListModel):
         self._rows, self._row_of = [], {}
         self.endResetModel()
 
-    def add_rows(self, rows: Sequence[CardRow]) -> None:
-        """Append new images; an image already shown is replaced in place."""
-        fresh = []
+    def add_rows(self, rows: Sequence[CardRow]) -> int:
+        """Append new images; an image already shown is replaced in place.  Returns how many
+        were replaced."""
+        fresh, replaced = [], 0
         for r in rows:
             i = self._row_of.get(r.prediction.path)
             if i is None:
                 fresh.append(r)
             else:
-                self._rows[i] = r
+                self._rows[i], replaced = r, replaced + 1
                 idx = self.index(i)
                 self.dataChanged.emit(idx, idx)
         if fresh:
@@ -94,6 +96,7 @@ class PredictionModel(QAbstractListModel):
                 self._row_of[r.prediction.path] = len(self._rows)
                 self._rows.append(r)
             self.endInsertRows()
+        return replaced
 
     def set_overlays(self, overlays: dict) -> None:
         for path, image in overlays.items():
@@ -118,6 +121,10 @@ class PredictionModel(QAbstractListModel):
 
     def paths(self) -> list[str]:
         return [r.prediction.path for r in self._rows]
+
+    def stamps(self) -> dict:
+        """``{path: file stamp when predicted}`` (see gui.pages.predict.jobs.file_stamp)."""
+        return {r.prediction.path: r.stamp for r in self._rows}
 
     def relabel(self, threshold: Optional[float]) -> tuple[int, int]:
         """Mark each image "unknown" by its kept score and ``threshold`` (None: none is);

@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from gui.pages.predict.cards import IMAGE_SIDE
+from gui.pages.predict.cards import IMAGE_SIDE, CardRow
 
 GRADCAM_ALPHA = 0.45
 GRADCAM_BATCH = 16
@@ -28,6 +28,12 @@ class PredictOutcome:
     thumbnails: dict = field(default_factory=dict)  # path -> Packed (JPEG bytes)
     overlays: dict = field(default_factory=dict)  # path -> Packed (Grad-CAM)
     replace: bool = False  # True: these rows are the whole result (model changed)
+    stamps: dict = field(default_factory=dict)  # path -> file_stamp when it was read
+
+    def card_rows(self) -> list:
+        """The cards of these answers, each with its pictures and file stamp."""
+        return [CardRow(r, self.thumbnails.get(r.path), self.overlays.get(r.path),
+                        self.stamps.get(r.path)) for r in self.rows]
 
 
 def load_model_job(path: str, listener=None, cancel=None):
@@ -67,8 +73,23 @@ def gradcam_images(predictor: Any, paths: Sequence[str], thumbnails: dict, liste
     return {p: pack(a) for p, a in arrays.items()}
 
 
-def new_image_paths(inputs: Sequence[str], known: Sequence[str], listener=None) -> list[str]:
-    """Image files in ``inputs`` (folders searched), absolute, minus those already ``known``."""
+def file_stamp(path: str):
+    """(modification time, size) of ``path``, None if it cannot be looked at: an image
+    changed on disk since it was predicted has another stamp."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
+def new_image_paths(inputs: Sequence[str], known, listener=None) -> list[str]:
+    """Image files in ``inputs`` (folders searched), absolute, minus those already ``known``.
+
+    ``known`` may map each listed path to its :func:`file_stamp` when it was predicted: a
+    listed image changed on disk since (edited, or replaced by a file of the same name)
+    is predicted again.  Adding it said "already in the list" and kept the old answer (a
+    review)."""
     from core.errors import UserError
     from core.infer.predictor import expand_image_paths
 
@@ -76,8 +97,9 @@ def new_image_paths(inputs: Sequence[str], known: Sequence[str], listener=None) 
     if not found and any(os.path.isdir(x) for x in inputs):  # not "already in the list"
         raise UserError("no images found in " + ", ".join(inputs) +
                         " (looked for JPEG, PNG, BMP, GIF, WebP and TIFF files)")
-    seen = set(known)
-    return [p for p in found if p not in seen]
+    stamps = known if isinstance(known, dict) else dict.fromkeys(known)
+    return [p for p in found if p not in stamps
+            or (stamps[p] is not None and file_stamp(p) != stamps[p])]
 
 
 def predict_job(model_path: str, predictor: Any, inputs: Sequence[str], known: Sequence[str],
@@ -100,6 +122,7 @@ def predict_job(model_path: str, predictor: Any, inputs: Sequence[str], known: S
     if predictor is None:
         emit(listener, Progress(0, 0, "Loading the model…"))
         predictor = load_predictor(model_path)
+    stamps = {p: file_stamp(p) for p in paths}  # before reading: a later change is seen
     rows = predictor.predict_paths(paths, top_k=len(predictor.classes), listener=listener,
                                    cancel=cancel)
     ok = [r.path for r in rows if not r.error]
@@ -113,7 +136,7 @@ def predict_job(model_path: str, predictor: Any, inputs: Sequence[str], known: S
                            + ("the Grad-CAM overlays" if arrays else "the pictures")
                            + " were left out", "warning"))
     thumbs = {p: pack(a) for p, a in arrays.items()}
-    return PredictOutcome(predictor, rows, thumbs, overlays, replace)
+    return PredictOutcome(predictor, rows, thumbs, overlays, replace, stamps)
 
 
 def gradcam_job(predictor: Any, paths: Sequence[str], side: int = IMAGE_SIDE,

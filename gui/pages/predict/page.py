@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel
 
 from core.data.image_names import dialog_filter
 from gui.pages.base import Page
-from gui.pages.predict.cards import CardRow, image_pixels
+from gui.pages.predict.cards import image_pixels
 from gui.pages.predict.compact import fit_results
 from gui.pages.predict.drops import predicted_note, split_models
 from gui.pages.predict.input_row import TOP_K_MAX, build_input_row
@@ -242,15 +242,14 @@ class PredictPage(ResultsActions, Page):
         if self._stale:  # the shown ones with the new model too, not two models mixed
             self._stale = False
             return self._start_prediction(self.cards.paths() + paths, known=[], replace=True)
-        return self._start_prediction(paths, known=self.cards.paths(), replace=False)
+        return self._start_prediction(paths, known=self.cards.stamps(), replace=False)
 
     def _repredict_all(self) -> None:
         paths = self.cards.paths()
         if paths:
             self._start_prediction(paths, known=[], replace=True)
 
-    def _start_prediction(self, inputs: Sequence[str], known: Sequence[str],
-                          replace: bool) -> bool:
+    def _start_prediction(self, inputs: Sequence[str], known, replace: bool) -> bool:
         model_path = self.current_model_path()
         if model_path is None:
             self.show_error(self.state.model_gone() or
@@ -259,7 +258,7 @@ class PredictPage(ResultsActions, Page):
             return False
         predictor = self.predictor if self._predictor_path == model_path else None
         gradcam = self.gradcam_bar.is_on() and (predictor is None or self._is_keras())
-        job = self.runner.start(predict_job, model_path, predictor, list(inputs), list(known),
+        job = self.runner.start(predict_job, model_path, predictor, list(inputs), known,
                                 gradcam, replace, side=image_pixels(), name="Predicting")
         if job is None:
             self._busy_message()
@@ -285,9 +284,8 @@ class PredictPage(ResultsActions, Page):
             self._set_predictor(outcome.predictor, model_path)
         if outcome.replace:
             self.cards.clear()
-        self.cards.add_rows([CardRow(r, outcome.thumbnails.get(r.path),
-                                     outcome.overlays.get(r.path)) for r in outcome.rows])
-        self._refresh_results(appended=not outcome.replace)
+        replaced = self.cards.add_rows(outcome.card_rows())
+        self._refresh_results(appended=not (outcome.replace or replaced))
         note, kind = predicted_note(outcome.rows, self._refused)
         self._refused = ""
         if note:
