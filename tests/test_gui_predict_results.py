@@ -460,3 +460,22 @@ def test_every_column_heading_is_shown_whole(qtbot):
     header = view.table.horizontalHeader()
     for column in (1, 2, 3):
         assert header.sectionSize(column) >= header.sectionSizeHint(column), column
+
+
+def test_copied_rows_paste_into_a_spreadsheet_without_running_a_formula(qtbot):
+    """The CSV escaped a class name starting with = + - @ (CSV injection), but Ctrl+C on the
+    table, made to be pasted into a spreadsheet, copied it as it was: such a cell gets the
+    CSV's ' too, while numbers (a negative unknown score) stay numbers."""
+    from PySide6.QtGui import QGuiApplication
+
+    from core.infer.predictor import Prediction
+    from gui.pages.predict.table_copy import table_text
+
+    view = _results(qtbot, [Prediction("/d/x.jpg", "=HYPERLINK(1)", 0.9,
+                                       [("=HYPERLINK(1)", 0.9), ("-3dB", 0.1)],
+                                       unknown_score=-0.53)])
+    view.table.selectRow(0)
+    QGuiApplication.clipboard().setText(table_text(view.table))
+    cells = QGuiApplication.clipboard().text().splitlines()[1].split("\t")
+    assert cells[:4] == ["/d/x.jpg", "'=HYPERLINK(1)", "90.0%", "-0.53"]
+    assert cells[4].startswith("'=HYPERLINK(1) 90.0%")

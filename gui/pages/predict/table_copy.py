@@ -22,6 +22,20 @@ def _cell(text: str) -> str:
     return " ".join(text.replace("\t", " ").splitlines())
 
 
+def _pasted_cell(text: str) -> str:
+    """A table cell as it pastes into a spreadsheet: a class name or problem starting with
+    = + - @ gets a ' before it, as the CSV does (core.csv_cells), so pasting runs no
+    formula; numbers (an unknown score of -0.53) stay numbers."""
+    from core.csv_cells import safe_cell
+
+    text = _cell(text)
+    try:
+        float(text.rstrip("%"))
+        return text
+    except ValueError:
+        return safe_cell(text)
+
+
 def table_text(table) -> str:
     """The table's selected rows (else its current row), in the order shown, as
     tab-separated lines under the header's; "" when there is no row."""
@@ -33,7 +47,7 @@ def table_text(table) -> str:
     columns = range(table.columnCount())
     lines = ["\t".join(_cell(table.horizontalHeaderItem(c).text()) for c in columns)]
     for r in rows:
-        lines.append("\t".join(_cell(table.item(r, c).text() if table.item(r, c) else "")
+        lines.append("\t".join(_pasted_cell(table.item(r, c).text() if table.item(r, c) else "")
                                for c in columns))
     return "\n".join(lines) + "\n"
 
