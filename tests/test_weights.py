@@ -732,3 +732,24 @@ def test_a_damaged_weights_file_is_called_damaged_not_unreadable(tiny_weights, t
     said = str(err.value)
     assert said.startswith(f"{damaged} is damaged: HDF5 cannot open it (")
     assert said.endswith("copy it again or choose another file") and "readable" not in said
+
+
+def test_a_download_that_is_not_the_file_says_the_ways_out_besides_trying_again(mirror):
+    """A checksum that does not match, or a page that is not HDF5, said only "try again": a
+    proxy or sign-in page answering every time made that a loop (a weights review)."""
+    root, _ = mirror
+    spec = _publish(root, get_backbone("EfficientNetB0"), b"<html>sign in</html>")
+    spec = dataclasses.replace(spec, weights_hash="0" * 32)
+    with pytest.raises(WeightsError) as err:
+        ensure_imagenet_weights(spec)
+    plain = get_backbone("MobileNetV2")
+    rel = plain.imagenet_file(128)[1].split("keras-applications/", 1)[1]
+    (root / rel).parent.mkdir(parents=True, exist_ok=True)
+    (root / rel).write_text("<html>sign in</html>")
+    with pytest.raises(WeightsError) as page:
+        ensure_imagenet_weights(plain, image_size=128)
+    for message, words in ((str(err.value), "checksum"), (str(page.value), "not a whole HDF5")):
+        assert words in message and "Try again, or" in message
+        assert "--weights FILE" in message and "--weights none" in message
+        assert str(keras_cache_dir()) in message and "Address: http://127.0.0.1" in message
+    assert _cache_files() == []

@@ -100,7 +100,7 @@ def ensure_imagenet_weights(spec: BackboneSpec, listener: Optional[Listener] = N
     or corrupt download leaves no file behind.  ``image_size`` only matters for
     MobileNetV2, which has one file per training resolution.
     """
-    file_name, _, expected = spec.imagenet_file(image_size)
+    _, _, expected = spec.imagenet_file(image_size)
     target = imagenet_weights_path(spec, image_size)
     if target.is_file() and file_matches(target, expected):
         return target
@@ -111,15 +111,11 @@ def ensure_imagenet_weights(spec: BackboneSpec, listener: Optional[Listener] = N
         with atomic_file(target) as tmp:
             got = _download(url, tmp, expected, label, listener, cancel, timeout)
             if expected is not None and got != expected:
-                raise WeightsError(
-                    f"the downloaded {label} ({file_name}, from {url}) are damaged: checksum "
-                    f"{got} instead of {expected} (cut short, or a web page such as a "
-                    "network's sign-in page); nothing was saved, try again")
+                raise WeightsError(_damaged_message(
+                    label, url, target, f"are damaged: checksum {got} instead of {expected}"))
             if expected is None and not file_matches(tmp, None):
-                raise WeightsError(
-                    f"the downloaded {label} ({file_name}, from {url}) is not a whole HDF5 "
-                    "weights file (cut short, or a web page such as a network's sign-in "
-                    "page); nothing was saved, try again")
+                raise WeightsError(_damaged_message(
+                    label, url, target, "are not a whole HDF5 weights file"))
     except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError,
             http.client.HTTPException) as exc:  # HTTPException: a reply cut off or not HTTP
         raise WeightsError(_offline_message(label, url, target, exc)) from None
@@ -281,11 +277,23 @@ def _offline_message(label: str, url: str, target: Path, exc: BaseException) -> 
         reason = " ".join(str(reason or exc).split())
         why = (f"no connection ({reason}); this machine seems to be offline, or a proxy "
                "(HTTPS_PROXY) refuses it")
-    # What to do first, in the user's words; the address last (a novice met a URL, an errno
-    # and HTTPS_PROXY before the way out: a novice review).
+    return f"The {label} could not be downloaded: {why}. {_ways_out(target)} (Address: {url})"
+
+
+def _damaged_message(label: str, url: str, target: Path, what: str) -> str:
+    """A download that came whole but is not the file: it said only "try again", which a
+    proxy or sign-in page answering every time makes a loop (a weights review)."""
+    return (f"The downloaded {label} {what} (cut short, or a web page such as a network's "
+            f"sign-in page); nothing was saved. Try again, or: {_ways_out(target)} "
+            f"(Address: {url})")
+
+
+def _ways_out(target: Path) -> str:
+    """What to do without this download, in the user's words (a novice met a URL, an errno
+    and HTTPS_PROXY before the way out: a novice review)."""
     there = (f"replace the incomplete or damaged file at {target}" if target.is_file() else
              f"copy the file from another machine to {target}")
-    return (f"The {label} could not be downloaded: {why}. Use a weights file you already "
-            "have (the window: Model page, Starting weights → From a file…; the command line: "
-            f"--weights FILE), {there}, or start from random weights (None (random start) on "
-            f"the Model page, --weights none), which needs many more images. (Address: {url})")
+    return ("Use a weights file you already have (the window: Model page, Starting weights → "
+            f"From a file…; the command line: --weights FILE), {there}, or start from random "
+            "weights (None (random start) on the Model page, --weights none), which needs many "
+            "more images.")
