@@ -753,3 +753,16 @@ def test_a_download_that_is_not_the_file_says_the_ways_out_besides_trying_again(
         assert "--weights FILE" in message and "--weights none" in message
         assert str(keras_cache_dir()) in message and "Address: http://127.0.0.1" in message
     assert _cache_files() == []
+
+
+@pytest.mark.parametrize("base", ["127.0.0.1:8000/mirror", "mirror.example/keras"])
+def test_a_mirror_address_without_http_is_said_to_need_it_not_called_offline(monkeypatch,
+                                                                             base):
+    """With a port, urllib reads the host as the scheme and raises URLError, which was
+    "this machine seems to be offline, or a proxy refuses it" (a weights review)."""
+    monkeypatch.setenv("FTS_WEIGHTS_BASE_URL", base)
+    with pytest.raises(WeightsError) as err:
+        ensure_imagenet_weights(get_backbone("MobileNetV2"), image_size=128)
+    message = str(err.value)
+    assert "offline" not in message and "must start with http:// or https://" in message
+    assert "FTS_WEIGHTS_BASE_URL" in message and _cache_files() == []

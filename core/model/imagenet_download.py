@@ -118,12 +118,11 @@ def ensure_imagenet_weights(spec: BackboneSpec, listener: Optional[Listener] = N
                     label, url, target, "are not a whole HDF5 weights file"))
     except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError,
             http.client.HTTPException) as exc:  # HTTPException: a reply cut off or not HTTP
+        if str(getattr(exc, "reason", "")).startswith("unknown url type"):  # "host:port/..."
+            raise WeightsError(_bad_address(label, url, exc.reason)) from None  # was "offline"
         raise WeightsError(_offline_message(label, url, target, exc)) from None
     except ValueError as exc:  # urllib: "unknown url type" (a mirror without http://)
-        raise WeightsError(f"cannot download {label} from {url}: {exc}; check "
-                           "FTS_WEIGHTS_BASE_URL (it must start with http:// or https://)"
-                           if os.environ.get("FTS_WEIGHTS_BASE_URL") else
-                           f"cannot download {label} from {url}: {exc}") from None
+        raise WeightsError(_bad_address(label, url, exc)) from None
     except OSError as exc:  # disk full, cache not writable
         raise WeightsError(f"cannot save {label} to {target}: {exc.strerror or exc}") from None
     except UserError as exc:  # the cache not writable, said by atomic_file: "choose another
@@ -256,6 +255,16 @@ def _cut_on_cancel(response, cancel: Optional[CancelToken]):
         finished.set()
         if watcher is not None:
             watcher.join()
+
+
+def _bad_address(label: str, url: str, why) -> str:
+    """A download address urllib cannot use: a mirror named without http://.  Given as
+    "127.0.0.1:8000/x" (a port, so urllib reads the host as the scheme) it was called
+    "offline, or a proxy refuses it" (a weights review)."""
+    if os.environ.get("FTS_WEIGHTS_BASE_URL"):
+        return (f"cannot download {label} from {url}: {why}; check FTS_WEIGHTS_BASE_URL (it "
+                "must start with http:// or https://)")
+    return f"cannot download {label} from {url}: {why}"
 
 
 def _offline_message(label: str, url: str, target: Path, exc: BaseException) -> str:
