@@ -766,3 +766,24 @@ def test_a_mirror_address_without_http_is_said_to_need_it_not_called_offline(mon
     message = str(err.value)
     assert "offline" not in message and "must start with http:// or https://" in message
     assert "FTS_WEIGHTS_BASE_URL" in message and _cache_files() == []
+
+
+def test_a_full_disk_during_a_download_names_the_file_once_and_keras_home(mirror, monkeypatch):
+    """The path came twice ("cannot save … to P: P: the disk is full …") and "the previous
+    version, if any, is unchanged", with no word of KERAS_HOME (a weights review)."""
+    import errno
+
+    from core.model import imagenet_download
+
+    def full(url, dest, *args):
+        Path(dest).write_bytes(b"\x89HDF\r\n\x1a\n" + b"x" * 100)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(imagenet_download, "_download", full)
+    spec = get_backbone("MobileNetV2")
+    with pytest.raises(WeightsError) as err:
+        ensure_imagenet_weights(spec, image_size=128)
+    message, target = str(err.value), str(imagenet_weights_path(spec, 128))
+    assert message.count(target) == 1 and "the disk is full" in message
+    assert "KERAS_HOME" in message and "previous version" not in message
+    assert _cache_files() == []

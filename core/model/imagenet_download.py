@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Optional
 
 from core.model.backbones import BackboneSpec
-from core.errors import UserError, WeightsError
+from core.errors import DiskFullError, UserError, WeightsError
 from core.events import CancelToken, Listener, Log, Progress, emit
 from core.fsutil import atomic_file, remove_stale_temps
 
@@ -123,7 +123,12 @@ def ensure_imagenet_weights(spec: BackboneSpec, listener: Optional[Listener] = N
         raise WeightsError(_offline_message(label, url, target, exc)) from None
     except ValueError as exc:  # urllib: "unknown url type" (a mirror without http://)
         raise WeightsError(_bad_address(label, url, exc)) from None
-    except OSError as exc:  # disk full, cache not writable
+    except DiskFullError:  # it names the file and "the previous version", itself an OSError
+        raise WeightsError(f"cannot save {label} to {target}: the disk is full; free some "
+                           "disk space and try again, or set KERAS_HOME to a folder on a disk "
+                           "with room (the ImageNet weights are kept in Keras' cache, "
+                           f"{keras_cache_dir()})") from None
+    except OSError as exc:  # cache not writable
         raise WeightsError(f"cannot save {label} to {target}: {exc.strerror or exc}") from None
     except UserError as exc:  # the cache not writable, said by atomic_file: "choose another
         if isinstance(exc, WeightsError):  # folder" offered no choice (a weights review)
