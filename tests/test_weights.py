@@ -787,3 +787,13 @@ def test_a_full_disk_during_a_download_names_the_file_once_and_keras_home(mirror
     assert message.count(target) == 1 and "the disk is full" in message
     assert "KERAS_HOME" in message and "previous version" not in message
     assert _cache_files() == []
+
+
+def test_an_empty_weights_file_is_said_to_be_empty(tmp_path):
+    """A 0-byte file (a failed copy) was "not a Keras weights file (not HDF5)" (a review)."""
+    empty = tmp_path / "backbone.weights.h5"
+    empty.write_bytes(b"")
+    with pytest.raises(WeightsError) as err:
+        check_weights_file(empty, get_backbone("MobileNetV2"), 32)
+    assert str(empty) in str(err.value) and "is empty (0 bytes)" in str(err.value)
+    assert "copy it again" in str(err.value)
