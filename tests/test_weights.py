@@ -88,6 +88,7 @@ def test_download_reports_progress_and_lands_in_the_keras_cache(mirror, algo):
     downloads = [e for e in progress if e.message.startswith("downloading")]
     assert len(downloads) >= 4 and downloads[-1].done == len(data)
     assert [e.done for e in downloads] == sorted(e.done for e in downloads)
+    assert {e.unit for e in progress} == {"bytes"}  # the command line shows MB
     assert _cache_files() == [spec.weights_file]  # no temp file left
     # A second call finds the verified file and does not download again.
     assert ensure_imagenet_weights(spec) == path

@@ -155,7 +155,7 @@ def _download(url: str, dest: Path, expected: Optional[str], label: str,
                                "file, so it is not the file asked for; check "
                                "FTS_WEIGHTS_BASE_URL or your proxy")
         done = 0
-        emit(listener, Progress(0, total, f"downloading {label}"))
+        emit(listener, Progress(0, total, f"downloading {label}", "bytes"))
         with _cut_on_cancel(response, cancel):
             while True:
                 try:
@@ -182,7 +182,7 @@ def _download(url: str, dest: Path, expected: Optional[str], label: str,
                 if hasher is not None:
                     hasher.update(chunk)
                 done += len(chunk)
-                emit(listener, Progress(done, total, f"downloading {label}"))
+                emit(listener, Progress(done, total, f"downloading {label}", "bytes"))
         if total and done != total:
             raise ConnectionError(f"the connection closed after {done} of {total} bytes")
         out.flush()
