@@ -798,3 +798,20 @@ def test_an_empty_weights_file_is_said_to_be_empty(tmp_path):
         check_weights_file(empty, get_backbone("MobileNetV2"), 32)
     assert str(empty) in str(err.value) and "is empty (0 bytes)" in str(err.value)
     assert "copy it again" in str(err.value)
+
+
+def test_what_a_killed_download_left_goes_even_once_the_file_is_there(mirror):
+    """kill -9 during a download, then a retry within the hour that succeeded: the killed
+    one's hidden temporary stayed for good, as later calls found the file cached (a review)."""
+    import time
+
+    root, server = mirror
+    spec = _publish(root, get_backbone("MobileNetV3Small"), os.urandom(1000))
+    ensure_imagenet_weights(spec)
+    target = keras_cache_dir() / spec.weights_file
+    stale = target.parent / f".{target.stem}.abc123.tmp{target.suffix}"
+    stale.write_bytes(b"cut off")
+    old = time.time() - 2 * 3600
+    os.utime(stale, (old, old))
+    assert ensure_imagenet_weights(spec) == target
+    assert not stale.exists() and server.requests == 1

@@ -102,11 +102,13 @@ def ensure_imagenet_weights(spec: BackboneSpec, listener: Optional[Listener] = N
     """
     _, _, expected = spec.imagenet_file(image_size)
     target = imagenet_weights_path(spec, image_size)
+    # What a killed download of it left, also once the file is there: a retry within the
+    # hour had kept it for good, as later calls found the file cached (a weights review).
+    remove_stale_temps(target)
     if target.is_file() and file_matches(target, expected):
         return target
     url = weights_url(spec, image_size)
     label = f"ImageNet weights for {spec.name}"
-    remove_stale_temps(target)  # what a killed download of it left
     try:
         with atomic_file(target) as tmp:
             got = _download(url, tmp, expected, label, listener, cancel, timeout)
