@@ -38,11 +38,13 @@ class CancelToken:
 
 @dataclass(frozen=True)
 class Progress:
-    """Generic progress of a job: ``done`` of ``total`` units (total 0 = unknown)."""
+    """Generic progress of a job: ``done`` of ``total`` units (total 0 = unknown); ``unit``
+    "bytes" for a download (the command line shows MB), else "" (files, images, steps)."""
 
     done: int
     total: int
     message: str = ""
+    unit: str = ""
 
 
 @dataclass(frozen=True)

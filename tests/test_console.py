@@ -58,3 +58,19 @@ def test_the_verb_after_a_count_agrees_with_it():
         "1 file was skipped", "3 files were skipped", "0 files were skipped"]
     assert [verb(1, w) for w in ("is", "was", "has")] == ["is", "was", "has"]
     assert [verb(2, w) for w in ("is", "was", "has")] == ["are", "were", "have"]
+
+
+def test_a_download_shows_megabytes_and_a_log_says_it_started():
+    """A download was "8056/9421704" on a terminal and nothing at all in a log (a review)."""
+    from core.events import Progress
+
+    out = io.StringIO()
+    listen = ConsoleListener(out, tty=True)
+    listen(Progress(4_710_852, 9_421_704, "downloading ImageNet weights for X", "bytes"))
+    assert "X: 4.7 MB of 9.4 MB (50 %)" in out.getvalue()
+    log = io.StringIO()
+    listen = ConsoleListener(log, tty=False)
+    for done in (0, 1_000_000, 9_421_704):
+        listen(Progress(done, 9_421_704, "downloading ImageNet weights for X", "bytes"))
+    listen(Log("saved"))
+    assert log.getvalue().splitlines() == ["downloading ImageNet weights for X (9.4 MB)", "saved"]

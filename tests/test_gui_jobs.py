@@ -207,3 +207,25 @@ def test_a_users_mistake_is_logged_as_one_line_a_bug_with_its_traceback(qtbot, c
             pass
         assert ("Traceback" in caplog.text) is traced, caplog.text
         assert "it failed:" in caplog.text
+
+
+def test_the_newest_throttled_event_arrives_while_the_function_waits(qtbot):
+    """A download that stalled after 3 MB showed 0 % for 30 s: the newest Progress waited for
+    the next event to carry it (a weights review)."""
+    release = threading.Event()
+
+    def stalls(listener=None, cancel=None):
+        emit(listener, Progress(0, 10, "downloading"))
+        emit(listener, Progress(3, 10, "downloading"))  # within the gap: held back
+        release.wait(20)
+
+    job = Job(stalls, name="stalls", max_rate=20)
+    seen = []
+    job.progress.connect(lambda ev: seen.append(ev.done))
+    job.start()
+    try:
+        qtbot.waitUntil(lambda: seen[-1:] == [3], timeout=5000)
+    finally:
+        release.set()
+    qtbot.waitUntil(lambda: not job.is_running(), timeout=10000)
+    assert seen == [0, 3] and job.state == "finished"

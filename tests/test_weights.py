@@ -88,6 +88,7 @@ def test_download_reports_progress_and_lands_in_the_keras_cache(mirror, algo):
     downloads = [e for e in progress if e.message.startswith("downloading")]
     assert len(downloads) >= 4 and downloads[-1].done == len(data)
     assert [e.done for e in downloads] == sorted(e.done for e in downloads)
+    assert {e.unit for e in progress} == {"bytes"}  # the command line shows MB
     assert _cache_files() == [spec.weights_file]  # no temp file left
     # A second call finds the verified file and does not download again.
     assert ensure_imagenet_weights(spec) == path
@@ -732,3 +733,85 @@ def test_a_damaged_weights_file_is_called_damaged_not_unreadable(tiny_weights, t
     said = str(err.value)
     assert said.startswith(f"{damaged} is damaged: HDF5 cannot open it (")
     assert said.endswith("copy it again or choose another file") and "readable" not in said
+
+
+def test_a_download_that_is_not_the_file_says_the_ways_out_besides_trying_again(mirror):
+    """A checksum that does not match, or a page that is not HDF5, said only "try again": a
+    proxy or sign-in page answering every time made that a loop (a weights review)."""
+    root, _ = mirror
+    spec = _publish(root, get_backbone("EfficientNetB0"), b"<html>sign in</html>")
+    spec = dataclasses.replace(spec, weights_hash="0" * 32)
+    with pytest.raises(WeightsError) as err:
+        ensure_imagenet_weights(spec)
+    plain = get_backbone("MobileNetV2")
+    rel = plain.imagenet_file(128)[1].split("keras-applications/", 1)[1]
+    (root / rel).parent.mkdir(parents=True, exist_ok=True)
+    (root / rel).write_text("<html>sign in</html>")
+    with pytest.raises(WeightsError) as page:
+        ensure_imagenet_weights(plain, image_size=128)
+    for message, words in ((str(err.value), "checksum"), (str(page.value), "not a whole HDF5")):
+        assert words in message and "Try again, or" in message
+        assert "--weights FILE" in message and "--weights none" in message
+        assert str(keras_cache_dir()) in message and "Address: http://127.0.0.1" in message
+    assert _cache_files() == []
+
+
+@pytest.mark.parametrize("base", ["127.0.0.1:8000/mirror", "mirror.example/keras"])
+def test_a_mirror_address_without_http_is_said_to_need_it_not_called_offline(monkeypatch,
+                                                                             base):
+    """With a port, urllib reads the host as the scheme and raises URLError, which was
+    "this machine seems to be offline, or a proxy refuses it" (a weights review)."""
+    monkeypatch.setenv("FTS_WEIGHTS_BASE_URL", base)
+    with pytest.raises(WeightsError) as err:
+        ensure_imagenet_weights(get_backbone("MobileNetV2"), image_size=128)
+    message = str(err.value)
+    assert "offline" not in message and "must start with http:// or https://" in message
+    assert "FTS_WEIGHTS_BASE_URL" in message and _cache_files() == []
+
+
+def test_a_full_disk_during_a_download_names_the_file_once_and_keras_home(mirror, monkeypatch):
+    """The path came twice ("cannot save … to P: P: the disk is full …") and "the previous
+    version, if any, is unchanged", with no word of KERAS_HOME (a weights review)."""
+    import errno
+
+    from core.model import imagenet_download
+
+    def full(url, dest, *args):
+        Path(dest).write_bytes(b"\x89HDF\r\n\x1a\n" + b"x" * 100)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(imagenet_download, "_download", full)
+    spec = get_backbone("MobileNetV2")
+    with pytest.raises(WeightsError) as err:
+        ensure_imagenet_weights(spec, image_size=128)
+    message, target = str(err.value), str(imagenet_weights_path(spec, 128))
+    assert message.count(target) == 1 and "the disk is full" in message
+    assert "KERAS_HOME" in message and "previous version" not in message
+    assert _cache_files() == []
+
+
+def test_an_empty_weights_file_is_said_to_be_empty(tmp_path):
+    """A 0-byte file (a failed copy) was "not a Keras weights file (not HDF5)" (a review)."""
+    empty = tmp_path / "backbone.weights.h5"
+    empty.write_bytes(b"")
+    with pytest.raises(WeightsError) as err:
+        check_weights_file(empty, get_backbone("MobileNetV2"), 32)
+    assert str(empty) in str(err.value) and "is empty (0 bytes)" in str(err.value)
+    assert "copy it again" in str(err.value)
+
+
+def test_what_a_killed_download_left_goes_even_once_the_file_is_there(mirror):
+    """kill -9 during a download, then a retry within the hour that succeeded: the killed
+    one's hidden temporary stayed for good, as later calls found the file cached (a review)."""
+    import time
+
+    root, server = mirror
+    spec = _publish(root, get_backbone("MobileNetV3Small"), os.urandom(1000))
+    ensure_imagenet_weights(spec)
+    target = keras_cache_dir() / spec.weights_file
+    stale = target.parent / f".{target.stem}.abc123.tmp{target.suffix}"
+    stale.write_bytes(b"cut off")
+    old = time.time() - 2 * 3600
+    os.utime(stale, (old, old))
+    assert ensure_imagenet_weights(spec) == target
+    assert not stale.exists() and server.requests == 1

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Optional
 
 from core.model.backbones import BackboneSpec
-from core.errors import UserError, WeightsError
+from core.errors import DiskFullError, UserError, WeightsError
 from core.events import CancelToken, Listener, Log, Progress, emit
 from core.fsutil import atomic_file, remove_stale_temps
 
@@ -100,35 +100,37 @@ def ensure_imagenet_weights(spec: BackboneSpec, listener: Optional[Listener] = N
     or corrupt download leaves no file behind.  ``image_size`` only matters for
     MobileNetV2, which has one file per training resolution.
     """
-    file_name, _, expected = spec.imagenet_file(image_size)
+    _, _, expected = spec.imagenet_file(image_size)
     target = imagenet_weights_path(spec, image_size)
+    # What a killed download of it left, also once the file is there: a retry within the
+    # hour had kept it for good, as later calls found the file cached (a weights review).
+    remove_stale_temps(target)
     if target.is_file() and file_matches(target, expected):
         return target
     url = weights_url(spec, image_size)
     label = f"ImageNet weights for {spec.name}"
-    remove_stale_temps(target)  # what a killed download of it left
     try:
         with atomic_file(target) as tmp:
             got = _download(url, tmp, expected, label, listener, cancel, timeout)
             if expected is not None and got != expected:
-                raise WeightsError(
-                    f"the downloaded {label} ({file_name}, from {url}) are damaged: checksum "
-                    f"{got} instead of {expected} (cut short, or a web page such as a "
-                    "network's sign-in page); nothing was saved, try again")
+                raise WeightsError(_damaged_message(
+                    label, url, target, f"are damaged: checksum {got} instead of {expected}"))
             if expected is None and not file_matches(tmp, None):
-                raise WeightsError(
-                    f"the downloaded {label} ({file_name}, from {url}) is not a whole HDF5 "
-                    "weights file (cut short, or a web page such as a network's sign-in "
-                    "page); nothing was saved, try again")
+                raise WeightsError(_damaged_message(
+                    label, url, target, "are not a whole HDF5 weights file"))
     except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError,
             http.client.HTTPException) as exc:  # HTTPException: a reply cut off or not HTTP
+        if str(getattr(exc, "reason", "")).startswith("unknown url type"):  # "host:port/..."
+            raise WeightsError(_bad_address(label, url, exc.reason)) from None  # was "offline"
         raise WeightsError(_offline_message(label, url, target, exc)) from None
     except ValueError as exc:  # urllib: "unknown url type" (a mirror without http://)
-        raise WeightsError(f"cannot download {label} from {url}: {exc}; check "
-                           "FTS_WEIGHTS_BASE_URL (it must start with http:// or https://)"
-                           if os.environ.get("FTS_WEIGHTS_BASE_URL") else
-                           f"cannot download {label} from {url}: {exc}") from None
-    except OSError as exc:  # disk full, cache not writable
+        raise WeightsError(_bad_address(label, url, exc)) from None
+    except DiskFullError:  # it names the file and "the previous version", itself an OSError
+        raise WeightsError(f"cannot save {label} to {target}: the disk is full; free some "
+                           "disk space and try again, or set KERAS_HOME to a folder on a disk "
+                           "with room (the ImageNet weights are kept in Keras' cache, "
+                           f"{keras_cache_dir()})") from None
+    except OSError as exc:  # cache not writable
         raise WeightsError(f"cannot save {label} to {target}: {exc.strerror or exc}") from None
     except UserError as exc:  # the cache not writable, said by atomic_file: "choose another
         if isinstance(exc, WeightsError):  # folder" offered no choice (a weights review)
@@ -155,7 +157,7 @@ def _download(url: str, dest: Path, expected: Optional[str], label: str,
                                "file, so it is not the file asked for; check "
                                "FTS_WEIGHTS_BASE_URL or your proxy")
         done = 0
-        emit(listener, Progress(0, total, f"downloading {label}"))
+        emit(listener, Progress(0, total, f"downloading {label}", "bytes"))
         with _cut_on_cancel(response, cancel):
             while True:
                 try:
@@ -182,7 +184,7 @@ def _download(url: str, dest: Path, expected: Optional[str], label: str,
                 if hasher is not None:
                     hasher.update(chunk)
                 done += len(chunk)
-                emit(listener, Progress(done, total, f"downloading {label}"))
+                emit(listener, Progress(done, total, f"downloading {label}", "bytes"))
         if total and done != total:
             raise ConnectionError(f"the connection closed after {done} of {total} bytes")
         out.flush()
@@ -262,6 +264,16 @@ def _cut_on_cancel(response, cancel: Optional[CancelToken]):
             watcher.join()
 
 
+def _bad_address(label: str, url: str, why) -> str:
+    """A download address urllib cannot use: a mirror named without http://.  Given as
+    "127.0.0.1:8000/x" (a port, so urllib reads the host as the scheme) it was called
+    "offline, or a proxy refuses it" (a weights review)."""
+    if os.environ.get("FTS_WEIGHTS_BASE_URL"):
+        return (f"cannot download {label} from {url}: {why}; check FTS_WEIGHTS_BASE_URL (it "
+                "must start with http:// or https://)")
+    return f"cannot download {label} from {url}: {why}"
+
+
 def _offline_message(label: str, url: str, target: Path, exc: BaseException) -> str:
     reason = getattr(exc, "reason", None)
     if isinstance(exc, urllib.error.HTTPError):  # one line: a redirect loop's text has breaks
@@ -281,11 +293,23 @@ def _offline_message(label: str, url: str, target: Path, exc: BaseException) -> 
         reason = " ".join(str(reason or exc).split())
         why = (f"no connection ({reason}); this machine seems to be offline, or a proxy "
                "(HTTPS_PROXY) refuses it")
-    # What to do first, in the user's words; the address last (a novice met a URL, an errno
-    # and HTTPS_PROXY before the way out: a novice review).
+    return f"The {label} could not be downloaded: {why}. {_ways_out(target)} (Address: {url})"
+
+
+def _damaged_message(label: str, url: str, target: Path, what: str) -> str:
+    """A download that came whole but is not the file: it said only "try again", which a
+    proxy or sign-in page answering every time makes a loop (a weights review)."""
+    return (f"The downloaded {label} {what} (cut short, or a web page such as a network's "
+            f"sign-in page); nothing was saved. Try again, or: {_ways_out(target)} "
+            f"(Address: {url})")
+
+
+def _ways_out(target: Path) -> str:
+    """What to do without this download, in the user's words (a novice met a URL, an errno
+    and HTTPS_PROXY before the way out: a novice review)."""
     there = (f"replace the incomplete or damaged file at {target}" if target.is_file() else
              f"copy the file from another machine to {target}")
-    return (f"The {label} could not be downloaded: {why}. Use a weights file you already "
-            "have (the window: Model page, Starting weights → From a file…; the command line: "
-            f"--weights FILE), {there}, or start from random weights (None (random start) on "
-            f"the Model page, --weights none), which needs many more images. (Address: {url})")
+    return ("Use a weights file you already have (the window: Model page, Starting weights → "
+            f"From a file…; the command line: --weights FILE), {there}, or start from random "
+            "weights (None (random start) on the Model page, --weights none), which needs many "
+            "more images.")

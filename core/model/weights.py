@@ -47,6 +47,9 @@ def check_weights_file(path: str | os.PathLike, spec: BackboneSpec, image_size: 
     training; shapes are compared first to name the first layer that differs.
     """
     path = weights_file_there(path)
+    if path.stat().st_size == 0:  # it was "not a Keras weights file (not HDF5)" (a review)
+        raise WeightsError(f"{path} is empty (0 bytes): a copy or download of it failed; copy "
+                           "it again or choose another file")
     import h5py
 
     try:
