@@ -1,0 +1,47 @@
+"""Ctrl+C on the command line: what was done is said, and a stop is never a traceback or an
+install to mend (a CLI review)."""
+
+import csv
+import os
+import signal
+
+import numpy as np
+from PIL import Image
+
+from core.cli import main
+
+
+def _png(path, level):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.full((8, 8, 3), level, np.uint8)).save(path)
+    return path
+
+
+def test_label_stopped_by_ctrl_c_lists_what_it_placed_and_how_to_undo(tmp_path, monkeypatch,
+                                                                        capsys):
+    """A thousand images moved and only "interrupted" said: the batch is listed, with Undo."""
+    import core.label.apply as apply
+
+    data, new = tmp_path / "data", tmp_path / "new"
+    _png(data / "cat" / "a.png", 10)
+    sources = [_png(new / f"n{i}.png", 20 + i) for i in range(5)]
+    sheet = tmp_path / "review.csv"
+    with open(sheet, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([["path", "label"], *[[str(p), "cat"] for p in sources]])
+    real, calls = apply.move_new, []
+
+    def move_then_ctrl_c(src, dst):
+        real(src, dst)
+        calls.append(src)
+        if len(calls) == 2:
+            os.kill(os.getpid(), signal.SIGINT)  # the user presses Ctrl+C
+
+    monkeypatch.setattr(apply, "move_new", move_then_ctrl_c)
+    assert main(["label", "--from", str(sheet), "--into", str(data), "--move"]) == 130
+    out, err = capsys.readouterr()
+    assert "2 image(s) moved into the data set" in out
+    assert "stopped: 3 image(s) not placed" in out and "label --undo --into" in out
+    assert "stopping labelling" in err and "label --undo" in err
+    assert len(list((data / "cat").iterdir())) == 3 and len(list(new.iterdir())) == 3
+    assert main(["label", "--undo", "--into", str(data)]) == 0
+    assert len(list(new.iterdir())) == 5
