@@ -58,3 +58,20 @@ def test_the_verb_after_a_count_agrees_with_it():
         "1 file was skipped", "3 files were skipped", "0 files were skipped"]
     assert [verb(1, w) for w in ("is", "was", "has")] == ["is", "was", "has"]
     assert [verb(2, w) for w in ("is", "was", "has")] == ["are", "were", "have"]
+
+
+def test_a_shorter_progress_line_covers_the_longer_and_a_finished_one_is_cleared():
+    """On a terminal "looking for duplicates 0/2" over "reading image headers 12/12" read
+    "0/22", and evaluate's "accuracy: ..." began right after "predicting 12/12" (a review)."""
+    from core.events import Progress
+
+    out = io.StringIO()
+    listen = ConsoleListener(out, tty=True)
+    listen(Progress(12, 24, "reading image headers"))
+    listen(Progress(0, 2, "looking for duplicates"))
+    assert out.getvalue().endswith("\rlooking for duplicates 0/2 ")  # covers the "4" left
+    listen(Progress(12, 12, "predicting"))
+    screen = out.getvalue().rsplit("\r", 2)
+    assert screen[-1] == "" and screen[-2].strip() == ""  # the line is blank, cursor at start
+    listen(Log("run completed"))
+    assert out.getvalue().endswith("\rrun completed\n")  # no empty line left by the bar

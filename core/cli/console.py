@@ -34,12 +34,14 @@ class ConsoleListener:
         self.tty = self.stream.isatty() if tty is None else tty
         self._last = 0.0
         self._bar_open = False
+        self._bar_width = 0  # characters the bar on screen takes, for a shorter one to cover
         self.skips = SkipCounter()
 
     def _line(self, text: str) -> None:
         if self._bar_open:
             self.stream.write("\n")
             self._bar_open = False
+            self._bar_width = 0
         self.stream.write(message_lines(text) + "\n")
         self.stream.flush()
 
@@ -74,14 +76,12 @@ class ConsoleListener:
             filled = int(width * event.step / max(event.steps, 1))
             loss = event.metrics.get("loss")
             acc = event.metrics.get("accuracy")
-            text = (f"\r{event.phase} {event.epoch}/{event.epochs} [{'#' * filled}{'.' * (width - filled)}]"
+            text = (f"{event.phase} {event.epoch}/{event.epochs} [{'#' * filled}{'.' * (width - filled)}]"
                     f" {event.step}/{event.steps} {event.images_per_second:6.1f} img/s "
                     f"ETA {_fmt_eta(event.eta_seconds)}")
             if loss is not None:
                 text += f" loss {metric_text(loss)} acc {acc:.3f}"
-            self.stream.write(text)
-            self.stream.flush()
-            self._bar_open = True
+            self._redraw(text)
         elif isinstance(event, EpochEnd):
             m = event.metrics
             parts = [f"{event.phase} epoch {event.epoch}/{event.epochs}"]
@@ -92,6 +92,20 @@ class ConsoleListener:
             self._line("  ".join(parts))
         elif isinstance(event, Progress):
             if self.tty and event.total:
-                self.stream.write(f"\r{event.message} {event.done}/{event.total}")
-                self.stream.flush()
-                self._bar_open = True
+                self._redraw(f"{event.message} {event.done}/{event.total}")
+                if event.done >= event.total:  # a finished step's line is cleared: the
+                    self._erase()  # result printed next began right after it (a CLI review)
+
+    def _redraw(self, text: str) -> None:
+        """The bar redrawn in place as ``text``, blanks covering what a longer one left:
+        "looking for duplicates 0/2" over "reading image headers 12/12" read "0/22"."""
+        self.stream.write("\r" + text.ljust(self._bar_width))
+        self.stream.flush()
+        self._bar_width = len(text)
+        self._bar_open = True
+
+    def _erase(self) -> None:
+        self.stream.write("\r" + " " * self._bar_width + "\r")
+        self.stream.flush()
+        self._bar_width = 0
+        self._bar_open = False
