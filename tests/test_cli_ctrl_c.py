@@ -6,6 +6,7 @@ import os
 import signal
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from core.cli import main
@@ -45,3 +46,26 @@ def test_label_stopped_by_ctrl_c_lists_what_it_placed_and_how_to_undo(tmp_path, 
     assert len(list((data / "cat").iterdir())) == 3 and len(list(new.iterdir())) == 3
     assert main(["label", "--undo", "--into", str(data)]) == 0
     assert len(list(new.iterdir())) == 5
+
+
+def test_ctrl_c_while_the_commands_load_is_interrupted_not_a_traceback(monkeypatch, capsys):
+    """In the first second the commands' modules load, outside the command's own handling."""
+    import importlib.util
+    from pathlib import Path
+
+    import core.cli
+
+    def loading(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(core.cli, "build_parser", loading)
+    spec = importlib.util.spec_from_file_location(
+        "fts_main", Path(__file__).resolve().parents[1] / "main.py")
+    entry = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(entry)
+    try:
+        code = entry.main(["runs"])
+    except KeyboardInterrupt:  # not pytest's own stop
+        pytest.fail("Ctrl+C while the commands load escaped as a traceback")
+    assert code == 130
+    assert capsys.readouterr().err == "interrupted\n"
