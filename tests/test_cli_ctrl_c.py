@@ -69,3 +69,23 @@ def test_ctrl_c_while_the_commands_load_is_interrupted_not_a_traceback(monkeypat
         pytest.fail("Ctrl+C while the commands load escaped as a traceback")
     assert code == 130
     assert capsys.readouterr().err == "interrupted\n"
+
+
+def test_ctrl_c_while_tensorflow_loads_is_no_broken_install(monkeypatch, capsys):
+    """numpy's C extension turns a Ctrl+C during its import into an ImportError: it read
+    "TensorFlow could not be loaded ... reinstall", exit 2."""
+    import core.tfenv
+
+    def loading(verbose=None):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)  # the user presses Ctrl+C
+            for _ in range(10_000_000):  # the handler runs between two bytecodes
+                pass
+        except KeyboardInterrupt:  # as numpy's import reports it
+            raise ImportError("Importing the numpy C-extensions failed. (PyCapsule_Import could "
+                              "not import module \"datetime\")", name="tensorflow") from None
+
+    monkeypatch.setattr(core.tfenv, "start_tensorflow", loading)
+    assert main(["predict", "model.keras", "images"]) == 130
+    err = capsys.readouterr().err
+    assert err == "interrupted\n"

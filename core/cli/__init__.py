@@ -19,7 +19,7 @@ import sys
 from typing import Optional, Sequence
 
 from core import APP_NAME, __version__
-from core.cli.interrupt import termination_as_interrupt
+from core.cli.interrupt import interrupt_kept, termination_as_interrupt
 from core.cli.terminal import MessageFormatter, message_lines, printable
 from core.errors import UserError
 from core.tfenv import missing_tensorflow
@@ -84,7 +84,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             if args.command in TENSORFLOW_COMMANDS:
                 from core.tfenv import start_tensorflow
 
-                start_tensorflow(verbose=args.verbose)
+                with interrupt_kept():  # a Ctrl+C is no broken install
+                    start_tensorflow(verbose=args.verbose)
             return int(args.func(args) or 0)
     except UserError as exc:
         print(f"error: {printable(str(exc), keep_newlines=False)}", file=sys.stderr)

@@ -86,3 +86,27 @@ def termination_as_interrupt() -> Iterator[None]:
 
     with _handling([sig for sig in STOP_SIGNALS if sig != signal.SIGINT], interrupt):
         yield
+
+
+@contextlib.contextmanager
+def interrupt_kept() -> Iterator[None]:
+    """Within the block a stop signal raises KeyboardInterrupt as ever, and one that a
+    library's import turned into an ImportError is raised as the KeyboardInterrupt it was.
+
+    Ctrl+C while TensorFlow loads can strike inside numpy's C extension, which reports
+    "Importing the numpy C-extensions failed ... could not import module 'datetime'": the
+    command said "TensorFlow could not be loaded ... reinstall" and exited 2 (a CLI review).
+    """
+    stopped = []
+
+    def note(signum, frame) -> None:
+        stopped.append(signum)
+        raise KeyboardInterrupt
+
+    try:
+        with _handling(STOP_SIGNALS, note):
+            yield
+    except ImportError as exc:
+        if stopped:
+            raise KeyboardInterrupt from exc
+        raise
