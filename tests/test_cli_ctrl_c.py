@@ -89,3 +89,20 @@ def test_ctrl_c_while_tensorflow_loads_is_no_broken_install(monkeypatch, capsys)
     assert main(["predict", "model.keras", "images"]) == 130
     err = capsys.readouterr().err
     assert err == "interrupted\n"
+
+
+def test_an_undo_stopped_by_ctrl_c_says_to_give_it_again(tmp_path, monkeypatch, capsys):
+    """A half-undone batch said only "interrupted"; the same --undo again finishes it."""
+    from core.audit.fixes import FixJournal
+
+    data = tmp_path / "data"
+    _png(data / "cat" / "a.png", 10)
+
+    def stopped(self):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(FixJournal, "undo_last", stopped)
+    assert main(["label", "--undo", "--into", str(data)]) == 130
+    err = capsys.readouterr().err
+    assert "undo stopped part-way" in err and "same --undo command again" in err
+    assert err.endswith("interrupted\n")
