@@ -106,3 +106,20 @@ def test_an_undo_stopped_by_ctrl_c_says_to_give_it_again(tmp_path, monkeypatch, 
     err = capsys.readouterr().err
     assert "undo stopped part-way" in err and "same --undo command again" in err
     assert err.endswith("interrupted\n")
+
+
+def test_the_last_word_starts_below_a_progress_bar(monkeypatch, capsys):
+    """On a terminal "interrupted" began right after "predicting 150/302"."""
+    import sys
+
+    import core.cli.commands.runs as runs
+    from core.cli.console import ConsoleListener
+    from core.events import Progress
+
+    def predicting(args):
+        ConsoleListener(sys.stderr, tty=True)(Progress(150, 302, "predicting"))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runs, "run", predicting)
+    assert main(["runs"]) == 130
+    assert capsys.readouterr().err == "\rpredicting 150/302\ninterrupted\n"

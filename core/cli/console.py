@@ -23,6 +23,17 @@ def _fmt_eta(seconds: float) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
+#: The listener whose bar is on the terminal now (one terminal, one bar at a time).
+_on_screen: "ConsoleListener | None" = None
+
+
+def below_the_bar() -> None:
+    """Move to a fresh line when a bar is on the terminal, for the command line's last word:
+    "interrupted" and "error: ..." began right after "predicting 150/302" (a CLI review)."""
+    if _on_screen is not None and _on_screen._bar_open:
+        _on_screen._line_break()
+
+
 class ConsoleListener:
     """Events as terminal lines: a live bar on a terminal, one line per epoch otherwise.
 
@@ -39,9 +50,7 @@ class ConsoleListener:
 
     def _line(self, text: str) -> None:
         if self._bar_open:
-            self.stream.write("\n")
-            self._bar_open = False
-            self._bar_width = 0
+            self._line_break()
         self.stream.write(message_lines(text) + "\n")
         self.stream.flush()
 
@@ -96,6 +105,13 @@ class ConsoleListener:
                 if event.done >= event.total:  # a finished step's line is cleared: the
                     self._erase()  # result printed next began right after it (a CLI review)
 
+    def _line_break(self) -> None:
+        """The bar stays as a line of its own; what comes next starts below it."""
+        self.stream.write("\n")
+        self.stream.flush()
+        self._bar_open = False
+        self._bar_width = 0
+
     def _redraw(self, text: str) -> None:
         """The bar redrawn in place as ``text``, blanks covering what a longer one left:
         "looking for duplicates 0/2" over "reading image headers 12/12" read "0/22"."""
@@ -103,6 +119,8 @@ class ConsoleListener:
         self.stream.flush()
         self._bar_width = len(text)
         self._bar_open = True
+        global _on_screen
+        _on_screen = self
 
     def _erase(self) -> None:
         self.stream.write("\r" + " " * self._bar_width + "\r")
