@@ -18,11 +18,15 @@ def main(argv=None) -> int:
         from gui.app import run_app
 
         return run_app(project=argv[0] if argv else None)
-    from core.cli import main as cli_main
-    from core.cli.terminal import unbreakable_output
+    try:
+        from core.cli import main as cli_main
+        from core.cli.terminal import unbreakable_output
 
-    unbreakable_output()
-    return cli_main(argv)
+        unbreakable_output()
+        return cli_main(argv)
+    except KeyboardInterrupt:  # Ctrl+C while the commands load, before they handle it
+        print("interrupted", file=sys.stderr)  # (it printed a traceback: a CLI review)
+        return 130
 
 
 def _project_alone(argv) -> bool:

@@ -74,3 +74,20 @@ def test_a_download_shows_megabytes_and_a_log_says_it_started():
         listen(Progress(done, 9_421_704, "downloading ImageNet weights for X", "bytes"))
     listen(Log("saved"))
     assert log.getvalue().splitlines() == ["downloading ImageNet weights for X (9.4 MB)", "saved"]
+
+
+def test_a_shorter_progress_line_covers_the_longer_and_a_finished_one_is_cleared():
+    """On a terminal "looking for duplicates 0/2" over "reading image headers 12/12" read
+    "0/22", and evaluate's "accuracy: ..." began right after "predicting 12/12" (a review)."""
+    from core.events import Progress
+
+    out = io.StringIO()
+    listen = ConsoleListener(out, tty=True)
+    listen(Progress(12, 24, "reading image headers"))
+    listen(Progress(0, 2, "looking for duplicates"))
+    assert out.getvalue().endswith("\rlooking for duplicates 0/2 ")  # covers the "4" left
+    listen(Progress(12, 12, "predicting"))
+    screen = out.getvalue().rsplit("\r", 2)
+    assert screen[-1] == "" and screen[-2].strip() == ""  # the line is blank, cursor at start
+    listen(Log("run completed"))
+    assert out.getvalue().endswith("\rrun completed\n")  # no empty line left by the bar

@@ -19,7 +19,8 @@ import sys
 from typing import Optional, Sequence
 
 from core import APP_NAME, __version__
-from core.cli.interrupt import termination_as_interrupt
+from core.cli.console import below_the_bar
+from core.cli.interrupt import interrupt_kept, termination_as_interrupt
 from core.cli.terminal import MessageFormatter, message_lines, printable
 from core.errors import UserError
 from core.tfenv import missing_tensorflow
@@ -84,12 +85,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             if args.command in TENSORFLOW_COMMANDS:
                 from core.tfenv import start_tensorflow
 
-                start_tensorflow(verbose=args.verbose)
+                with interrupt_kept():  # a Ctrl+C is no broken install
+                    start_tensorflow(verbose=args.verbose)
             return int(args.func(args) or 0)
     except UserError as exc:
+        below_the_bar()
         print(f"error: {printable(str(exc), keep_newlines=False)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
+        below_the_bar()
         print("interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `... | head`: the reader left; files were written before output
@@ -101,6 +105,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except OSError as exc:  # a path the system refuses (a name over 255 bytes, ...), unchecked
         if not path_refusal(exc) or args.verbose:
             return _unexpected(exc, args)
+        below_the_bar()
         print(f"error: {printable(path_refusal(exc), keep_newlines=False)}", file=sys.stderr)
         return 2
     except Exception as exc:  # a bug: say so plainly, keep the traceback for -v
@@ -112,6 +117,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 def _unexpected(exc: BaseException, args) -> int:
     """A bug: say so plainly, keep the traceback for -v (called while ``exc`` is handled)."""
+    below_the_bar()
     log.debug("unhandled error", exc_info=True)
     if args.verbose:
         raise exc

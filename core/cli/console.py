@@ -23,6 +23,17 @@ def _fmt_eta(seconds: float) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
+#: The listener whose bar is on the terminal now (one terminal, one bar at a time).
+_on_screen: "ConsoleListener | None" = None
+
+
+def below_the_bar() -> None:
+    """Move to a fresh line when a bar is on the terminal, for the command line's last word:
+    "interrupted" and "error: ..." began right after "predicting 150/302" (a CLI review)."""
+    if _on_screen is not None and _on_screen._bar_open:
+        _on_screen._line_break()
+
+
 class ConsoleListener:
     """Events as terminal lines: a live bar on a terminal, one line per epoch otherwise.
 
@@ -34,12 +45,12 @@ class ConsoleListener:
         self.tty = self.stream.isatty() if tty is None else tty
         self._last = 0.0
         self._bar_open = False
+        self._bar_width = 0  # characters the bar on screen takes, for a shorter one to cover
         self.skips = SkipCounter()
 
     def _line(self, text: str) -> None:
         if self._bar_open:
-            self.stream.write("\n")
-            self._bar_open = False
+            self._line_break()
         self.stream.write(message_lines(text) + "\n")
         self.stream.flush()
 
@@ -74,14 +85,12 @@ class ConsoleListener:
             filled = int(width * event.step / max(event.steps, 1))
             loss = event.metrics.get("loss")
             acc = event.metrics.get("accuracy")
-            text = (f"\r{event.phase} {event.epoch}/{event.epochs} [{'#' * filled}{'.' * (width - filled)}]"
+            text = (f"{event.phase} {event.epoch}/{event.epochs} [{'#' * filled}{'.' * (width - filled)}]"
                     f" {event.step}/{event.steps} {event.images_per_second:6.1f} img/s "
                     f"ETA {_fmt_eta(event.eta_seconds)}")
             if loss is not None:
                 text += f" loss {metric_text(loss)} acc {acc:.3f}"
-            self.stream.write(text)
-            self.stream.flush()
-            self._bar_open = True
+            self._redraw(text)
         elif isinstance(event, EpochEnd):
             m = event.metrics
             parts = [f"{event.phase} epoch {event.epoch}/{event.epochs}"]
@@ -94,9 +103,32 @@ class ConsoleListener:
             self._download(event)
         elif isinstance(event, Progress):
             if self.tty and event.total:
-                self.stream.write(f"\r{event.message} {event.done}/{event.total}")
-                self.stream.flush()
-                self._bar_open = True
+                self._redraw(f"{event.message} {event.done}/{event.total}")
+                if event.done >= event.total:  # a finished step's line is cleared: the
+                    self._erase()  # result printed next began right after it (a CLI review)
+
+    def _line_break(self) -> None:
+        """The bar stays as a line of its own; what comes next starts below it."""
+        self.stream.write("\n")
+        self.stream.flush()
+        self._bar_open = False
+        self._bar_width = 0
+
+    def _redraw(self, text: str) -> None:
+        """The bar redrawn in place as ``text``, blanks covering what a longer one left:
+        "looking for duplicates 0/2" over "reading image headers 12/12" read "0/22"."""
+        self.stream.write("\r" + text.ljust(self._bar_width))
+        self.stream.flush()
+        self._bar_width = len(text)
+        self._bar_open = True
+        global _on_screen
+        _on_screen = self
+
+    def _erase(self) -> None:
+        self.stream.write("\r" + " " * self._bar_width + "\r")
+        self.stream.flush()
+        self._bar_width = 0
+        self._bar_open = False
 
     def _download(self, event: Progress) -> None:
         """A download in MB and per cent on a terminal, redrawn at most 10 times a second; one
@@ -114,6 +146,6 @@ class ConsoleListener:
         text = f"{event.done / 1e6:.1f} MB"
         if event.total:
             text += f" of {size} ({100 * event.done // event.total} %)"
-        self.stream.write(f"\r{event.message}: {text}   ")
-        self.stream.flush()
-        self._bar_open = True
+        self._redraw(f"{event.message}: {text}")
+        if event.done == event.total:
+            self._erase()

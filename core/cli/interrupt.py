@@ -30,9 +30,12 @@ STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SI
 
 
 @contextlib.contextmanager
-def stop_on_interrupt(cancel: CancelToken, what: str = "training") -> Iterator[None]:
+def stop_on_interrupt(cancel: CancelToken, what: str = "training",
+                      kept: str = "a run keeps its best epoch, saved at the end of this batch",
+                      ) -> Iterator[None]:
     """Within the block, the first SIGINT (or SIGTERM, SIGHUP) cancels ``cancel``; a second one
-    raises KeyboardInterrupt (SIGINT) or ends the program (the others).
+    raises KeyboardInterrupt (SIGINT) or ends the program (the others).  ``kept``: what the
+    stop keeps, said when it begins.
 
     Outside the main thread (where Python allows no signal handler) the block
     runs with Python's default Ctrl+C.
@@ -40,11 +43,11 @@ def stop_on_interrupt(cancel: CancelToken, what: str = "training") -> Iterator[N
     def first_press(signum, frame) -> None:
         cancel.cancel()
         if signum == signal.SIGINT:
-            print(f"\nstopping {what}: a run keeps its best epoch, saved at the end of this "
-                  "batch (Ctrl+C again to stop at once)", file=sys.stderr, flush=True)
+            print(f"\nstopping {what}: {kept} (Ctrl+C again to stop at once)",
+                  file=sys.stderr, flush=True)
         else:
-            print(f"\nstopping {what} ({signal.Signals(signum).name}): a run keeps its best "
-                  "epoch, saved at the end of this batch", file=sys.stderr, flush=True)
+            print(f"\nstopping {what} ({signal.Signals(signum).name}): {kept}",
+                  file=sys.stderr, flush=True)
         for sig in STOP_SIGNALS:  # a second signal of any kind: at once
             signal.signal(sig, signal.default_int_handler if sig == signal.SIGINT
                           else signal.SIG_DFL)
@@ -83,3 +86,27 @@ def termination_as_interrupt() -> Iterator[None]:
 
     with _handling([sig for sig in STOP_SIGNALS if sig != signal.SIGINT], interrupt):
         yield
+
+
+@contextlib.contextmanager
+def interrupt_kept() -> Iterator[None]:
+    """Within the block a stop signal raises KeyboardInterrupt as ever, and one that a
+    library's import turned into an ImportError is raised as the KeyboardInterrupt it was.
+
+    Ctrl+C while TensorFlow loads can strike inside numpy's C extension, which reports
+    "Importing the numpy C-extensions failed ... could not import module 'datetime'": the
+    command said "TensorFlow could not be loaded ... reinstall" and exited 2 (a CLI review).
+    """
+    stopped = []
+
+    def note(signum, frame) -> None:
+        stopped.append(signum)
+        raise KeyboardInterrupt
+
+    try:
+        with _handling(STOP_SIGNALS, note):
+            yield
+    except ImportError as exc:
+        if stopped:
+            raise KeyboardInterrupt from exc
+        raise

@@ -52,7 +52,12 @@ def run_undo(data_dir: str) -> int:
     if not os.path.isdir(data_dir):  # a mistyped name is not "nothing to undo"
         raise UserError(f"{data_dir}: no such data folder; give the folder the fixes or labels "
                         "were made in")
-    outcome = FixJournal(data_dir).undo_last()
+    try:
+        outcome = FixJournal(data_dir).undo_last()
+    except KeyboardInterrupt:  # "interrupted" alone left a half-undone batch unsaid (a review)
+        print("undo stopped part-way: the files it put back stay back; give the same --undo "
+              "command again to put back the rest of the batch", file=sys.stderr)
+        raise
     if not outcome.batch:
         print("nothing to undo in " + name(data_dir))
         if outcome.damaged_lines:

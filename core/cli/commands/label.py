@@ -36,7 +36,9 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from core.cli.commands.audit import run_undo
+    from core.cli.interrupt import stop_on_interrupt
     from core.errors import UserError
+    from core.events import CancelToken
     from core.label.apply import apply_labels, read_label_csv
 
     if args.undo:
@@ -51,11 +53,20 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("give the reviewed CSV with --from CSV (or --undo to reverse the last "
                         "batch)")
     rows = read_label_csv(args.csv)
-    outcome = apply_labels(rows, args.data_dir, move=args.move, new_classes=args.new_classes,
-                           source=args.csv, first_line=2)
+    cancel = CancelToken()
+    # Ctrl+C stops after the file being placed and the batch is told, with its Undo: it ended
+    # with "interrupted" alone, a thousand images moved into the data set without a word (a
+    # CLI review).  A second Ctrl+C stops at once (the journal still holds what was placed).
+    with stop_on_interrupt(cancel, "labelling", kept="the images placed so far are listed, "
+                           "and 'label --undo' puts them back"):
+        outcome = apply_labels(rows, args.data_dir, move=args.move,
+                               new_classes=args.new_classes, source=args.csv, first_line=2,
+                               cancel=cancel)
     # A tab in a file name shown as \t, as predict and suggest show it: the text holds no
     # tab of its own (a CLI review).
     print(printable(outcome.describe()).replace("\t", "\\t"))
     if outcome.placed:
         print(f"to undo: python main.py label --undo --into {name(args.data_dir)}")
+    if outcome.not_tried:
+        return 130
     return 0 if not outcome.refused else 1
