@@ -231,6 +231,8 @@ def atomic_dir(path: PathLike) -> Iterator[Path]:
     _sweep_leftovers(path)
     tmp = Path(tempfile.mkdtemp(prefix=_leftover_prefix(path), suffix=".partial",
                                 dir=str(path.parent)))
+    with contextlib.suppress(OSError):  # mkdtemp's 0700: a run's checkpoint/ was the one
+        os.chmod(tmp, 0o777 & ~_UMASK)  # folder of it others sharing the run could not read
     try:
         yield tmp
     except BaseException as exc:

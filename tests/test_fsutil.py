@@ -222,3 +222,16 @@ def test_a_write_removes_what_a_killed_write_of_the_same_file_left(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([".r.html.abcd1234.tmp",
                                                                  ".r.html.my-notes.tmp",
                                                                  "r.html"])
+
+
+def test_a_folder_written_whole_gets_the_mode_a_new_folder_gets(tmp_path):
+    """A run's checkpoint/ (and the sample data set) were drwx------ (mkdtemp's mode) while
+    every other file of the run follows the umask: others sharing the run folder could
+    not read or copy it (a crash review)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    with atomic_dir(tmp_path / "checkpoint") as tmp:
+        (tmp / "state.json").write_text("{}")
+    (tmp_path / "made").mkdir()
+    assert (tmp_path / "checkpoint").stat().st_mode & 0o777 == 0o777 & ~mask
+    assert (tmp_path / "checkpoint").stat().st_mode == (tmp_path / "made").stat().st_mode
