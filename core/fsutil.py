@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import Iterator, Optional, Union
 
 # Re-exported: callers name them from here, where files are written.
-from core.path_names import cut_to_bytes
+from core.path_names import cut_to_bytes  # noqa: F401
 from core.processes import pid_alive
+from core.stale_temps import remove_stale_temps, remove_stale_write_temps  # noqa: F401
+from core.stale_temps import short as _short, temp_affixes as _temp_affixes
 from core.symlinks import relative_link_text, repoint
 from core.write_errors import as_disk_full, cannot_write, file_in_the_way  # noqa: F401
 
@@ -48,12 +50,6 @@ def _fsync_dir(path: Path) -> None:
         pass
     finally:
         os.close(fd)
-
-
-def _short(name: str) -> str:
-    """A temporary sibling's share of ``name``: with its dots, pid and random part it stays
-    within 255 bytes."""
-    return cut_to_bytes(name, 160)
 
 
 def _via_temp(path: Path, write, place) -> None:
@@ -114,8 +110,10 @@ def _mode_for(path: Path) -> int:
 
 
 def atomic_write_bytes(path: PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old or the new file only."""
+    """Write ``data`` to ``path`` so that readers see the old or the new file only (and
+    remove what a killed earlier write of it left, :func:`remove_stale_write_temps`)."""
     path = Path(path)
+    remove_stale_write_temps(path)
     _via_temp(path, lambda fh: fh.write(data), lambda tmp: os.replace(tmp, path))
 
 
@@ -156,35 +154,6 @@ def atomic_file(path: PathLike, suffix: str = "") -> Iterator[Path]:
             raise
         raise err from exc
     _fsync_dir(path.parent)
-
-
-def _temp_affixes(path: Path, suffix: str = "") -> tuple[str, str]:
-    """How :func:`atomic_file` names a temporary beside ``path``: (prefix, suffix)."""
-    return f".{_short(path.stem)}.", f".tmp{suffix or path.suffix}"
-
-
-def remove_stale_temps(path: PathLike, older_than: float = 3600.0) -> int:
-    """Delete the temporaries :func:`atomic_file` left beside ``path`` when its process was
-    killed (``kill -9``, a power cut: 100 MB of a cut-off download each time), once they
-    have not been written to for ``older_than`` seconds (a live writer's is recent).
-    Returns how many were deleted."""
-    import time
-
-    path = Path(path)
-    (prefix, suffix), removed = _temp_affixes(path), 0
-    try:
-        entries = list(os.scandir(path.parent))
-    except OSError:
-        return 0
-    for entry in entries:
-        if not (entry.name.startswith(prefix) and entry.name.endswith(suffix)):
-            continue
-        with contextlib.suppress(OSError):
-            if entry.is_file(follow_symlinks=False) \
-                    and time.time() - entry.stat(follow_symlinks=False).st_mtime > older_than:
-                os.unlink(entry.path)
-                removed += 1
-    return removed
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -262,6 +231,8 @@ def atomic_dir(path: PathLike) -> Iterator[Path]:
     _sweep_leftovers(path)
     tmp = Path(tempfile.mkdtemp(prefix=_leftover_prefix(path), suffix=".partial",
                                 dir=str(path.parent)))
+    with contextlib.suppress(OSError):  # mkdtemp's 0700: a run's checkpoint/ was the one
+        os.chmod(tmp, 0o777 & ~_UMASK)  # folder of it others sharing the run could not read
     try:
         yield tmp
     except BaseException as exc:

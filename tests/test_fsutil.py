@@ -1,4 +1,5 @@
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -189,3 +190,48 @@ def test_one_rule_for_the_same_path(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert same_path("a/../b", str(tmp_path / "b"))
     assert not same_path("", "") and not same_path(None, "x") and not same_path("a", "b")
+
+
+def test_a_write_removes_what_a_killed_write_of_the_same_file_left(tmp_path):
+    """kill -9 between the write and the rename left ".r.html.x1y2z3w4.tmp" beside the
+    report for good, a features-cache shard's tens of MB each time (a crash review): the next
+    write of that file removes it once an hour old; a live writer's and the user's stay."""
+    import subprocess
+    import sys
+
+    target = tmp_path / "r.html"
+    killed = ("import os, signal, sys; sys.path.insert(0, sys.argv[1]);"
+              "from core.fsutil import atomic_write_text;"
+              "os.fsync = lambda fd: os.kill(os.getpid(), signal.SIGKILL);"
+              "atomic_write_text(sys.argv[2], 'new')")
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-c", killed, str(root), str(target)])
+    assert done.returncode == -9
+    left = [p for p in tmp_path.iterdir()]
+    assert len(left) == 1 and left[0].name.startswith(".r.html.") and \
+        left[0].name.endswith(".tmp")
+    hour_ago = time.time() - 3700
+    os.utime(left[0], (hour_ago, hour_ago))
+    live = tmp_path / ".r.html.abcd1234.tmp"  # another process writing it now
+    live.write_text("half")
+    own = tmp_path / ".r.html.my-notes.tmp"  # a name of the user's own
+    own.write_text("mine")
+    os.utime(own, (hour_ago, hour_ago))
+    atomic_write_text(target, "new")
+    assert target.read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([".r.html.abcd1234.tmp",
+                                                                 ".r.html.my-notes.tmp",
+                                                                 "r.html"])
+
+
+def test_a_folder_written_whole_gets_the_mode_a_new_folder_gets(tmp_path):
+    """A run's checkpoint/ (and the sample data set) were drwx------ (mkdtemp's mode) while
+    every other file of the run follows the umask: others sharing the run folder could
+    not read or copy it (a crash review)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    with atomic_dir(tmp_path / "checkpoint") as tmp:
+        (tmp / "state.json").write_text("{}")
+    (tmp_path / "made").mkdir()
+    assert (tmp_path / "checkpoint").stat().st_mode & 0o777 == 0o777 & ~mask
+    assert (tmp_path / "checkpoint").stat().st_mode == (tmp_path / "made").stat().st_mode

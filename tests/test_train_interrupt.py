@@ -284,3 +284,34 @@ def test_train_json_carries_the_calibration_the_run_ended_with(tmp_path):
     out = _result_dict(result)
     assert out["metrics"]["calibration"] == {"temperature": 1.46, "unknown_threshold": 1.84}
     assert out["metrics"]["accuracy"] == 0.5
+
+
+@pytest.mark.parametrize("epochs_done", [True, False])
+def test_a_full_disk_after_finished_epochs_says_how_to_resume(tmp_path, capsys, monkeypatch,
+                                                              epochs_done):
+    """A disk filled mid-run said "free some disk space and try again": run again, `train`
+    starts a new run at epoch 1, while --resume keeps the finished epochs (a crash review)."""
+    import core.train.engine as engine
+    from core.errors import DiskFullError
+    from core.events import RunStarted
+    from core.runs.records import RunStatus
+
+    out = tmp_path / "run"
+
+    def full(*_args, listener=None, **_kwargs):
+        run = RunFolder(out)
+        run.update_run_info(status=RunStatus.FAILED)
+        if epochs_done:
+            run.checkpoint_dir.mkdir()
+            run.checkpoint.state.write_text("{}")
+        listener(RunStarted(str(out)))
+        raise DiskFullError(f"{out / 'checkpoint'}: the disk is full (no space left to write "
+                            "it); free some disk space and try again")
+
+    monkeypatch.setattr(engine, "train", full)
+    data = make_bright_dark(tmp_path / "data", per_class=3, size=16)
+    assert main(["train", str(data), "--out", str(out), "--weights", "none"]) == 2
+    err = capsys.readouterr().err
+    assert "the disk is full" in err
+    hint = f"its finished epochs are kept: continue with 'python main.py train --resume {out}'"
+    assert (hint in err) is epochs_done

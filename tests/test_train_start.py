@@ -370,3 +370,35 @@ def test_a_runs_folder_that_takes_no_new_folder_is_named(data, tmp_path, monkeyp
                                         rf"the runs folder {later} would be made, is not "
                                         r"writable \(not permitted\); make it writable$"):
         train(tiny_config(data), runs_base=later)
+
+
+def test_a_full_disk_saving_a_phase_best_names_the_run_folder_not_its_hidden_file(tmp_path,
+                                                                                 monkeypatch):
+    """A disk full mid-run said "RUN/.phase-best-head.npz: the disk is full ... the previous
+    version, if any, is unchanged": a file the user never sees (a crash review)."""
+    import errno
+
+    import numpy as np
+
+    import core.train.checkpoint as checkpoint
+    from core.errors import DiskFullError
+    from core.runs.folder import RunFolder
+
+    class Model:
+        def get_weights(self):
+            return [np.zeros((4, 4), np.float32)]
+
+    def full(model, path):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    run = RunFolder(tmp_path / "run")
+    run.path.mkdir()
+    monkeypatch.setattr(checkpoint, "save_weights", full)
+    with pytest.raises(DiskFullError) as err:
+        checkpoint.save_weights_atomic(Model(), run.phase_best_path("head"))
+    said = str(err.value)
+    assert said.startswith(f"{run.path}: the disk is full") and ".phase-best" not in said
+    assert "previous version" not in said and list(run.path.iterdir()) == []
+    with pytest.raises(DiskFullError) as err:  # a file the user knows keeps its name
+        checkpoint.save_weights_atomic(Model(), run.best_weights_path)
+    assert str(err.value).startswith(f"{run.best_weights_path}: the disk is full")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.errors import ModelFileError
+from core.errors import DiskFullError, ModelFileError
 from core.events import Log, emit
 from core.fsutil import atomic_dir, atomic_file
 from core.runs.folder import Checkpoint, RunFolder
@@ -107,9 +107,21 @@ def weights_digest(model) -> str:
 
 
 def save_weights_atomic(model, path) -> None:
-    """:func:`save_weights` through a temp file: a kill or a full disk leaves the old file."""
-    with atomic_file(path, suffix=".npz") as tmp:
-        save_weights(model, tmp)
+    """:func:`save_weights` through a temp file: a kill or a full disk leaves the old file.
+
+    A full disk writing a hidden file of the run (a phase's best, ``.phase-best-head.npz``)
+    is said of the run folder: "RUN/.phase-best-head.npz: the disk is full ... the previous
+    version, if any, is unchanged" named a file the user never sees (a review)."""
+    path = Path(path)
+    try:
+        with atomic_file(path, suffix=".npz") as tmp:
+            save_weights(model, tmp)
+    except DiskFullError:
+        if not path.name.startswith("."):
+            raise
+        raise DiskFullError(f"{path.parent}: the disk is full (no space left to save this "
+                            "epoch's weights in the run folder); free some disk space and "
+                            "try again") from None
 
 
 def save_best_weights(run: RunFolder, model) -> None:

@@ -268,10 +268,12 @@ def run(args: argparse.Namespace) -> int:
 
     console = ConsoleListener()
     started: list[str] = [args.resume or args.out or ""]  # the run folder, once it is known
+    began: list[str] = []  # the run folder once training began in it
 
     def listener(event) -> None:
         if isinstance(event, RunStarted):
             started[0] = event.run_dir
+            began[:] = [event.run_dir]
         console(event)
 
     cancel = CancelToken()
@@ -312,6 +314,9 @@ def run(args: argparse.Namespace) -> int:
               f"with 'python main.py train --resume {name(args.resume)}'" if args.resume else
               "\nstopped before training began; nothing was trained", file=sys.stderr)
         return 130
+    except UserError as exc:
+        add_resume_hint(exc, began[0] if began else "")
+        raise
     except KeyboardInterrupt:
         from core.runs.folder import RunFolder
 
@@ -331,6 +336,27 @@ def run(args: argparse.Namespace) -> int:
             print(f"stopped: continue with 'python main.py train --resume {name(result.run_dir)}'",
                   file=sys.stderr)
     return 130 if result.status is RunStatus.STOPPED and cancel.cancelled else 0
+
+
+def add_resume_hint(exc: Exception, run_dir: str) -> None:
+    """Add how to resume to ``exc``'s message when training stopped on it after finished
+    epochs (a full disk, a drive pulled): "free some disk space and try again" read as "run
+    the command again", a new run from epoch 1, while --resume keeps them (a review)."""
+    from core.errors import UserError
+    from core.runs.folder import RunFolder
+
+    text = str(exc)
+    if not run_dir or "--resume" in text:
+        return
+    run = RunFolder(run_dir)
+    try:
+        status = run.run_info().status
+        kept = status is not None and status.resumable and run.checkpoint.state.exists()
+    except (UserError, OSError):
+        return
+    if kept:
+        exc.args = (f"{text.rstrip('.')}; its finished epochs are kept: continue with "
+                    f"'python main.py train --resume {name(run_dir)}'",)
 
 
 def _result_dict(result) -> dict:
