@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Optional
 
-from PySide6.QtCore import QByteArray, QCoreApplication, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QCoreApplication, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (QApplication, QDockWidget, QHBoxLayout, QLabel, QListWidget,
                                QListWidgetItem, QMainWindow, QMessageBox, QProgressBar,
@@ -51,6 +51,16 @@ PAGE_CLASSES = (DataPage, ModelPage, AugmentPage, TrainPage, EvaluatePage, Predi
                 SortPage, ExportPage, NetworkPage, RunsPage)
 
 
+FIRST_SIZE = QSize(1280, 820)
+
+
+def first_size(available: QSize, minimum: QSize) -> QSize:
+    """The window's size before any saved one: 1280x820, or the screen's free area when that
+    is smaller (a 2560x1600 laptop screen at 200 %, 1280x800 less its task bar, had the Next
+    button and the status bar below the screen; a UI review), never under the minimum."""
+    return FIRST_SIZE.boundedTo(available).expandedTo(minimum)
+
+
 class MainWindow(ProjectFiles, DropTarget, WindowMenus, QMainWindow):
     """The sidebar and the pages; projects, drops and menus come from the mixins."""
 
@@ -72,8 +82,10 @@ class MainWindow(ProjectFiles, DropTarget, WindowMenus, QMainWindow):
         self._pending_edits = PendingEdits(self)  # a typed number counts for Ctrl+Enter, Ctrl+S
         QApplication.instance().installEventFilter(self._pending_edits)
         wheel_guard.install(QApplication.instance())  # the wheel scrolls pages, not settings
-        self.resize(1280, 820)
         self.setMinimumSize(900, 600)
+        screen = QApplication.primaryScreen()
+        self.resize(first_size(screen.availableGeometry().size(), self.minimumSize())
+                    if screen is not None else FIRST_SIZE)
 
         self.sidebar = QListWidget()
         self.sidebar.setObjectName("sidebar")

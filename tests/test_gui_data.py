@@ -357,3 +357,20 @@ def test_the_problems_tab_lists_every_file_in_a_model(qtbot, tmp_path):
     assert tab.selected_path() == broken.path and tab.show_button.isEnabled()
     assert tab.problem_path.text() == f"{broken.path}\ntruncated"
     assert tab.fill(None, None) == "Problems" and model.rowCount() == 0
+
+
+def test_chart_names_alike_at_both_ends_still_differ(qtbot):
+    """A UI review: thirty classes "class_00_specimen" … "class_29_specimen" were written on
+    the chart's axis as three names, "class_0…specimen", "class_1…specimen", "class_2…specimen"."""
+    from gui.pages.data.class_chart import NAME_CHARS, ClassBarChart
+
+    chart = ClassBarChart()
+    qtbot.addWidget(chart)
+    chart.resize(400, 800)  # tall enough to write every name
+    chart.show()
+    names = [f"class_{i:02d}_specimen" for i in range(30)]
+    chart.set_counts(names, [6] * 30)
+    qtbot.waitUntil(lambda: len(chart.tick_labels) == 30, timeout=5000)
+    assert len(set(chart.tick_labels)) == 30, chart.tick_labels
+    assert all(len(t) <= NAME_CHARS for t in chart.tick_labels)
+    assert "03" in chart.tick_labels[3]  # the part that tells them apart is written

@@ -492,3 +492,32 @@ def test_a_model_no_better_than_guessing_one_class_is_said_so(qtbot, window, tmp
                                                history=[], best_epoch=1))
         assert ("no better than always answering one class: the Evaluate step says why"
                 in outcome.accuracy_text()) is said
+
+
+def test_long_class_names_number_the_matrix_columns_so_every_cell_shows(qtbot):
+    """A UI review: five class names of 40-60 characters made 110 px columns headed
+    "Background, deb…"; the matrix, as wide as it may claim, showed two of its five columns
+    even at 1600x1000, the mistakes scrolled off to the right."""
+    from PySide6.QtCore import Qt
+
+    from gui.pages.evaluate.confusion import MAX_MIN_WIDTH, ConfusionView
+
+    names = ["Zellkern – mitotisch (Phase 2) mit Spindelapparat, Kontrast hoch",
+             "细胞核 细胞核 细胞核 — nucleus, interphase, stained with DAPI 🔬",
+             "Healthy tissue sample taken from the upper left quadrant 🧫",
+             "Background, debris, out-of-focus regions (ignore these)", "short"]
+    view = ConfusionView()
+    qtbot.addWidget(view)
+    counts = [[2 if r == c else (1 if c == 4 else 0) for c in range(5)] for r in range(5)]
+    view.set_matrix(names, counts)
+    view.resize(MAX_MIN_WIDTH, 400)  # the most room it claims beside the galleries
+    view.show()
+    qtbot.waitExposed(view)
+    assert view.viewport().rect().contains(view.cell_rect(4, 4))  # every cell in view
+    m = view.matrix
+    assert m.headerData(1, Qt.Horizontal) == "2"  # row n's class is column n
+    assert m.headerData(1, Qt.Vertical).startswith("2  细胞核")
+    assert names[1] in m.headerData(1, Qt.Horizontal, Qt.ToolTipRole)  # whole in the tooltip
+    assert m.data(m.index(0, 4), Qt.DisplayRole) == "1"  # the counts still written
+    view.set_matrix(["cat", "dog", "fish"], [[1, 0, 0], [0, 1, 0], [0, 0, 1]])
+    assert m.headerData(1, Qt.Horizontal) == "dog"  # short names head their columns

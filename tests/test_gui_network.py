@@ -494,3 +494,27 @@ def test_the_activation_list_is_the_legend_and_no_legend_covers_a_curve(qtbot):
             assert item.foreground().style() == Qt.NoBrush, name
     tab.list.item(0).setCheckState(Qt.Unchecked)  # ReLU: no longer drawn, no longer coloured
     assert "relu" not in tab.curves and tab.list.item(0).foreground().style() == Qt.NoBrush
+
+
+def test_the_image_combo_shows_the_file_name_of_an_image_in_a_long_class_folder(qtbot, tmp_path):
+    """A UI review: "Background, debris, out-of-focus regions (ignore these)/IMG_0001.png"
+    was cut at the combo's right end before the file name: every image of the class read
+    alike."""
+    from PySide6.QtCore import Qt
+
+    from gui.pages.network.maps_tab import ImagePicker
+
+    folder = tmp_path / "Background, debris, out-of-focus regions (ignore these)"
+    paths = [str(folder / f"IMG_000{i}.png") for i in range(3)]
+    picker = ImagePicker()
+    qtbot.addWidget(picker)
+    picker.resize(500, 40)
+    picker.show()
+    picker.set_paths(paths)
+    combo = picker.combo
+    combo.setCurrentIndex(1)
+    text = combo.currentText()
+    end = text.index("IMG_0001.png") + len("IMG_0001.png")
+    assert combo.fontMetrics().horizontalAdvance(text[:end]) <= combo.width() - 30
+    assert combo.itemData(1, Qt.ToolTipRole).endswith("IMG_0001.png")  # the whole path
+    assert len({combo.itemText(i) for i in range(3)}) == 3

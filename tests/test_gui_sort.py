@@ -770,3 +770,31 @@ def test_accept_all_above_before_any_folder_says_to_choose_one(qtbot, window):
                                        classes=["a", "b"], skipped=[], left_out=[]))
     qtbot.mouseClick(page.bulk.accept_button, Qt.LeftButton)
     assert page.bulk.preview_label.text() == "No undecided image is 90 % sure."
+
+
+def test_a_long_suggestion_in_a_big_font_is_not_drawn_under_the_class_buttons(qtbot):
+    """A UI review: at 14 pt the view gave the three wrapped lines of "Suggested: …" (long
+    class names) the height of two, and the class buttons were drawn over the last."""
+    from types import SimpleNamespace
+
+    from PySide6.QtGui import QFont
+
+    from gui.pages.sort.viewer import ImageView
+
+    view = ImageView()
+    qtbot.addWidget(view)
+    font = QFont(view.font())
+    font.setPointSizeF(14)
+    view.setFont(font)
+    names = ["细胞核 — nucleus, interphase, stained with DAPI",
+             "Background, debris, out-of-focus regions (ignore these)", "short"]
+    view.set_classes(names)
+    item = SimpleNamespace(path="/x/IMG_0001.png", suggested=names[0], probability=0.2,
+                           top=[(n, 0.2) for n in names], unknown=False)
+    view.show_item(item, "", False)
+    view.resize(440, 200)
+    view.show()
+    qtbot.waitExposed(view)
+    label = view.suggestion_label
+    qtbot.waitUntil(lambda: label.height() >= label.heightForWidth(label.width())
+                    and label.geometry().bottom() < view.class_scroll.geometry().top())

@@ -269,3 +269,21 @@ def test_help_user_manual_opens_the_readme_beside_the_app(qtbot, window, monkeyp
     path = Path(opened[0].toLocalFile())
     assert path.name == "README.md" and path.is_file()
     assert "Fine-Tune Studio" in path.read_text(encoding="utf-8")[:200]
+
+
+def test_the_first_window_fits_a_small_screen(window):
+    """A UI review: the window opened at 1280x820 whatever the screen, so on a 2560x1600
+    laptop at 200 % (1280x800, less the task bar) the Next button and the status bar began
+    below the screen.  The offscreen test screen is 800x800: the window is as tall as it."""
+    from PySide6.QtCore import QSize
+    from PySide6.QtWidgets import QApplication
+
+    free = QApplication.primaryScreen().availableGeometry().size()
+    assert window.height() <= max(free.height(), window.minimumHeight())
+    assert window.width() <= max(free.width(), window.minimumWidth())
+    from gui.main_window import first_size
+
+    minimum = QSize(900, 600)
+    assert first_size(QSize(1280, 752), minimum) == QSize(1280, 752)
+    assert first_size(QSize(2560, 1400), minimum) == QSize(1280, 820)  # a big screen: as before
+    assert first_size(QSize(960, 500), minimum) == QSize(960, 600)  # never under the minimum

@@ -6,7 +6,8 @@ on the left), so eight or eighty class names never run into each other: when
 the rows are too thin for every name, only some are written (the largest, smallest and
 orange classes first, then every n-th that fits), and the chart's tooltip lists them all.
 A long name is cut in the middle with "…" (the class table beside the chart has it
-whole).  Classes with under a third of the largest class's images are orange, and the
+whole); names alike at both ends ("class_00_specimen", "class_01_specimen") are cut around
+the part where they differ, so no two bars read the same.  Classes with under a third of the largest class's images are orange, and the
 legend under the chart says so.
 pyqtgraph is imported on first use so the window still appears instantly.
 """
@@ -20,7 +21,7 @@ from typing import Optional, Sequence
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from core.shown import cut_middle, isolated
+from core.shown import cut_distinct, cut_middle, isolated
 from gui.plain_text import plain_tip
 from gui.theme import ACCENT, WARN
 
@@ -33,6 +34,12 @@ MIN_BAR = 0.005  # the shortest bar drawn for a class with images, a share of th
 def short_name(name: str) -> str:
     """``name`` cut in the middle to NAME_CHARS ("vegeta…class_07"): both ends tell apart."""
     return cut_middle(name, NAME_CHARS)
+
+
+def short_names(names: Sequence[str]) -> list[str]:
+    """Every name cut as :func:`short_name` does, except where that makes two alike: thirty
+    "class_NN_specimen" all read "class_0…specimen" or "class_1…specimen" (a UI review)."""
+    return cut_distinct(list(names), NAME_CHARS)
 
 
 def few_images(values: Sequence[int]) -> list[bool]:
@@ -82,6 +89,7 @@ class ClassBarChart(QWidget):
         self._bars = None
         self.names: list[str] = []
         self.values: list[int] = []
+        self.shown_names: list[str] = []  # the names as the axis writes them, told apart
         self.tick_labels: list[str] = []  # the names written on the axis now (tests)
 
     def _ensure_plot(self) -> None:
@@ -101,6 +109,7 @@ class ClassBarChart(QWidget):
 
     def set_counts(self, names: Sequence[str], values: Sequence[int]) -> None:
         self.names, self.values = list(names), [int(v) for v in values]
+        self.shown_names = short_names(self.names)
         if not self.names:
             self._empty.show()
             self.legend.hide()
@@ -155,7 +164,7 @@ class ClassBarChart(QWidget):
         rows_px = max(1.0, self.plot.getViewBox().height() or self.plot.height() - 40.0)
         step = max(1, math.ceil(n * ROW_PX / rows_px))
         written = labelled_rows(self.values, step)
-        ticks = [(i, short_name(self.names[i])) for i in written]
+        ticks = [(i, self.shown_names[i]) for i in written]
         self.tick_labels = [t for _i, t in ticks]
         self.plot.getAxis("left").setTicks([ticks])
         ends = (("largest", max(range(n), key=self.values.__getitem__)),

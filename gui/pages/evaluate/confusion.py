@@ -40,6 +40,7 @@ class ConfusionModel(QAbstractTableModel):
         self.classes: list[str] = []
         self.counts: list[list[int]] = []
         self.compact = False  # many classes: small cells, counts in tooltips, numbered columns
+        self.numbered = False  # columns numbered, rows "n  name": compact, or names too long
         self._bold = QFont()
         self._bold.setBold(True)
 
@@ -48,7 +49,15 @@ class ConfusionModel(QAbstractTableModel):
         self.classes = list(classes)
         self.counts = [[int(v) for v in row] for row in counts]
         self.compact = len(self.classes) > COMPACT_FROM
+        self.numbered = self.compact
         self.endResetModel()
+
+    def set_numbered(self, numbered: bool) -> None:
+        """Number the columns (row n's class is column n) rather than name them."""
+        if numbered != self.numbered:
+            self.numbered = numbered
+            self.headerDataChanged.emit(Qt.Horizontal, 0, max(0, len(self.classes) - 1))
+            self.headerDataChanged.emit(Qt.Vertical, 0, max(0, len(self.classes) - 1))
 
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802 - Qt API
         return 0 if parent.isValid() else len(self.counts)
@@ -92,9 +101,9 @@ class ConfusionModel(QAbstractTableModel):
 
     def headerData(self, section: int, orientation, role: int = Qt.DisplayRole) -> Any:  # noqa: N802
         if role == Qt.DisplayRole and 0 <= section < len(self.classes):
-            name = self.classes[section]
-            name = name if len(name) <= 16 else name[:15] + "…"
-            if self.compact:  # column n is the class of row n
+            name, most = self.classes[section], 13 if self.numbered else 16
+            name = name if len(name) <= most else name[:most - 1] + "…"
+            if self.numbered:  # column n is the class of row n
                 return str(section + 1) if orientation == Qt.Horizontal \
                     else f"{section + 1}  {name}"
             return name
@@ -167,20 +176,34 @@ class ConfusionView(QTableView):
         compact = self.matrix.compact
         self.horizontalHeader().setMinimumSectionSize(COMPACT_CELL if compact else 48)
         self.verticalHeader().setDefaultSectionSize(COMPACT_CELL if compact else 40)
-        self.resizeColumnsToContents()
-        for c in range(len(classes)):
-            self.setColumnWidth(c, COMPACT_CELL if compact else max(64, self.columnWidth(c)))
-        # At the window's smallest the splitter squeezed the matrix to one column: ask for
-        # room for the whole matrix, up to a size that leaves the galleries theirs.
-        frame = 2 * self.frameWidth() + self.verticalScrollBar().sizeHint().width()
-        full_w = self.verticalHeader().sizeHint().width() + sum(
-            self.columnWidth(c) for c in range(len(classes))) + frame
+        full_w = self._fit_columns()
+        if full_w > MAX_MIN_WIDTH and not compact:
+            # five long names had columns 110 px wide, "Background, deb…": two of the five
+            # in view even at 1600 px (a UI review); numbered, the whole matrix fits
+            self.matrix.set_numbered(True)
+            full_w = self._fit_columns()
         full_h = self.horizontalHeader().sizeHint().height() + sum(
-            self.rowHeight(r) for r in range(len(classes))) + frame
+            self.rowHeight(r) for r in range(len(classes))) + self._frame()
         self.setMinimumSize(min(full_w, MAX_MIN_WIDTH), min(full_h, MAX_MIN_HEIGHT))
         # a big matrix scrolls inside this height, and the per-class table gets the rest (it
         # had been squeezed to under two of sixty rows at 1600x1000)
         self.setMaximumHeight(COMPACT_MAX_HEIGHT if compact else 16777215)
+
+    def _frame(self) -> int:
+        return 2 * self.frameWidth() + self.verticalScrollBar().sizeHint().width()
+
+    def _fit_columns(self) -> int:
+        """Columns as wide as their headers and counts (small squares when compact); returns
+        the width the whole matrix needs.  At the window's smallest the splitter squeezed
+        the matrix to one column: the view asks for room for the whole matrix, up to a size
+        that leaves the galleries theirs."""
+        compact = self.matrix.compact
+        self.resizeColumnsToContents()
+        for c in range(self.matrix.columnCount()):
+            self.setColumnWidth(c, COMPACT_CELL if compact else max(
+                48 if self.matrix.numbered else 64, self.columnWidth(c)))
+        return self.verticalHeader().sizeHint().width() + sum(
+            self.columnWidth(c) for c in range(self.matrix.columnCount())) + self._frame()
 
     def counts(self) -> list[list[int]]:
         """What the view shows, read back through the model (for checks and tests)."""

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QPus
                                QVBoxLayout, QWidget)
 
 from core.data.image_names import dialog_filter
+from core.shown import cut_middle
 from gui.plain_text import plain_tip
 from gui.thumbnails import array_to_qimage, fitted_pixmap
 from gui.pages.network.tile_grid import BACKGROUND, TileGridView, TileLayout, scale_for, viridis
@@ -127,9 +128,15 @@ def feature_map_view(probe: Any, image_path: str, index: int, listener=None,
                    padding_zeros(probe.model, name, maps))
 
 
+FOLDER_CHARS = 24  # an image's folder (its class) is cut to this many characters
+
+
 def image_label(path: str) -> str:
-    parent = os.path.basename(os.path.dirname(path))
-    return f"{parent}/{os.path.basename(path)}" if parent else os.path.basename(path)
+    """The file's name, then its folder cut in the middle: "Background, debris, out-of-focus
+    regions (ignore these)/…" had every image of that class read alike, the file names past
+    the combo's right end (a UI review).  The whole path is the item's tooltip."""
+    name, parent = os.path.basename(path), os.path.basename(os.path.dirname(path))
+    return f"{name} — {cut_middle(parent, FOLDER_CHARS)}" if parent else name
 
 
 class ImagePicker(QWidget):

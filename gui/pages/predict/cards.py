@@ -37,6 +37,20 @@ IMAGE_SIDE = 112  # logical pixels; decoded at every device pixel (image_pixels)
 BAR_HEIGHT = 16
 MIN_BAR = 40  # the shortest probability bar, however long the class names
 PAD = 8
+NAME_ROOM_CHARS = 12  # a card is widened (big fonts) to keep this many average characters
+
+
+def bar_height(fm: QFontMetrics) -> int:
+    """A bar row's height: BAR_HEIGHT, or a line of text in a bigger font."""
+    return max(BAR_HEIGHT, fm.height() + 2)
+
+
+def card_width(fm: QFontMetrics) -> int:
+    """CARD_WIDTH, or wider in a bigger font: at 14 pt the 320 px card left the class names
+    beside the bars 50 px, "B…)" (a UI review); room for NAME_ROOM_CHARS characters."""
+    text = (NAME_ROOM_CHARS * fm.averageCharWidth() + MIN_BAR
+            + fm.horizontalAdvance("100.0%") + 4 + 8)
+    return max(CARD_WIDTH, 4 + 2 * PAD + IMAGE_SIDE + 12 + text + 2)
 
 
 def image_pixels() -> int:
@@ -255,8 +269,8 @@ class PredictionDelegate(QStyledItemDelegate):
         model = index.model()
         k = getattr(model, "top_k", 3)
         fm = QFontMetrics(option.font)
-        text_h = 2 * fm.height() + 8 + k * (BAR_HEIGHT + 4)
-        return QSize(CARD_WIDTH, max(IMAGE_SIDE, text_h) + 2 * PAD)
+        text_h = 2 * fm.height() + 8 + k * (bar_height(fm) + 4)
+        return QSize(card_width(fm), max(IMAGE_SIDE, text_h) + 2 * PAD)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
         painter.save()
@@ -312,15 +326,17 @@ class PredictionDelegate(QStyledItemDelegate):
         y = self._paint_answer(painter, option, p, QRect(x, y, width, 0))
         painter.setFont(font)
         k = getattr(index.model(), "top_k", 3)
+        bar_h = bar_height(fm)
         pct_w = fm.horizontalAdvance("100.0%") + 4
         label_w = label_width(fm, [label for label, _ in p.top[:k]], width - pct_w - 8)
         bar_w = max(10, width - label_w - pct_w - 8)
         names = card_names(fm, [label for label, _ in p.top[:k]], label_w)
         for rank, (shown, (_label, prob)) in enumerate(zip(names, p.top[:k])):
             painter.setPen(QColor(CARD_TEXT))
-            painter.drawText(QRect(x, y, label_w, BAR_HEIGHT), Qt.AlignLeft | Qt.AlignVCenter,
+            painter.drawText(QRect(x, y, label_w, bar_h), Qt.AlignLeft | Qt.AlignVCenter,
                              shown)
-            track = QRect(x + label_w + 4, y + 3, bar_w, BAR_HEIGHT - 6)
+            track = QRect(x + label_w + 4, y + (bar_h - BAR_HEIGHT) // 2 + 3, bar_w,
+                          BAR_HEIGHT - 6)
             painter.setPen(Qt.NoPen)
             painter.setBrush(QColor("#3a4048"))
             painter.drawRoundedRect(track, 3, 3)
@@ -329,7 +345,7 @@ class PredictionDelegate(QStyledItemDelegate):
             painter.setBrush(QColor(ACCENT) if rank == 0 else QColor("#6f7f90"))
             painter.drawRoundedRect(fill, 3, 3)
             painter.setPen(QColor(CARD_TEXT))
-            painter.drawText(QRect(track.right() + 4, y, pct_w, BAR_HEIGHT),
+            painter.drawText(QRect(track.right() + 4, y, pct_w, bar_h),
                              Qt.AlignRight | Qt.AlignVCenter, f"{prob:.1%}")
-            y += BAR_HEIGHT + 4
+            y += bar_h + 4
         painter.restore()

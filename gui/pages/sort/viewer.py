@@ -116,6 +116,7 @@ class ImageView(QWidget):
             shown = {SKIP: "skipped", NONE: "none of these"}.get(decision, decision)
             text += f"<br>Decided: <b>{escape(shown)}</b>"
         self.suggestion_label.setText(text)
+        self._fit_suggestion()
         accepted = NONE if item.unknown else item.suggested
         for name, button in self.class_buttons.items():
             button.setProperty("suggested", name == accepted)
@@ -141,7 +142,15 @@ class ImageView(QWidget):
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
+        self._fit_suggestion()
         self._paint()
 
     def shutdown(self) -> None:
         self.big.shutdown()
+
+    def _fit_suggestion(self) -> None:
+        """The suggestion as tall as its wrapped lines at its width: at 14 pt the layout gave
+        three lines the height of two, the class buttons drawn over the last (a UI review);
+        the picture shrinks, or the page scrolls, instead."""
+        label = self.suggestion_label
+        label.setMinimumHeight(label.heightForWidth(label.width()) if label.text() else 0)
