@@ -48,6 +48,46 @@ def test_label_stopped_by_ctrl_c_lists_what_it_placed_and_how_to_undo(tmp_path, 
     assert len(list(new.iterdir())) == 5
 
 
+def test_label_run_again_after_ctrl_c_places_the_rest_and_says_the_others_are_placed(
+        tmp_path, monkeypatch, capsys):
+    """The same CSV run again to finish refused every image moved before the Ctrl+C as "no
+    such file (moved or deleted since the suggestions)", exit 1; the journal knew each."""
+    import core.label.apply as apply
+
+    data, new = tmp_path / "data", tmp_path / "new"
+    _png(data / "cat" / "a.png", 10)
+    _png(data / "dog" / "b.png", 11)
+    sources = [_png(new / f"n{i}.png", 20 + i) for i in range(5)]
+    sheet = tmp_path / "review.csv"
+    with open(sheet, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([["path", "label"], *[[str(p), "cat"] for p in sources]])
+    real, calls = apply.move_new, []
+
+    def move_then_ctrl_c(src, dst):
+        real(src, dst)
+        calls.append(src)
+        if len(calls) == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(apply, "move_new", move_then_ctrl_c)
+    args = ["label", "--from", str(sheet), "--into", str(data), "--move"]
+    assert main(args) == 130
+    monkeypatch.setattr(apply, "move_new", real)
+    capsys.readouterr()
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "3 image(s) moved into the data set" in out and "refused" not in out
+    assert "2 image(s) placed by an earlier batch already" in out
+    assert f"{sources[0]} -> cat/n0.png" in out and f"{sources[1]} -> cat/n1.png" in out
+    assert sorted(f.name for f in (data / "cat").iterdir()) == [
+        "a.png", *[f"n{i}.png" for i in range(5)]] and not list(new.iterdir())
+    # the same images labelled another class since: that is refused, naming where each is
+    with open(sheet, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([["path", "label"], [str(sources[0]), "dog"]])
+    assert main(args) == 1
+    assert "already in the data set as cat/n0.png" in capsys.readouterr().out
+
+
 def test_ctrl_c_while_the_commands_load_is_interrupted_not_a_traceback(monkeypatch, capsys):
     """In the first second the commands' modules load, outside the command's own handling."""
     import importlib.util

@@ -39,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
     from core.cli.interrupt import stop_on_interrupt
     from core.errors import UserError
     from core.events import CancelToken
-    from core.label.apply import apply_labels, read_label_csv
+    from core.label.apply import apply_labels
+    from core.label.label_csv import read_label_csv
 
     if args.undo:
         if args.csv:
