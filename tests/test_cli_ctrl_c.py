@@ -88,6 +88,35 @@ def test_label_run_again_after_ctrl_c_places_the_rest_and_says_the_others_are_pl
     assert "already in the data set as cat/n0.png" in capsys.readouterr().out
 
 
+def test_label_stopped_while_it_checks_its_rows_stops_then(tmp_path, monkeypatch, capsys):
+    """A first Ctrl+C while the rows were checked (each image read and hashed: a long wait
+    for a large CSV) took effect only once placing began (a review)."""
+    import core.label.apply as apply
+
+    data, new = tmp_path / "data", tmp_path / "new"
+    _png(data / "cat" / "a.png", 10)
+    sources = [_png(new / f"n{i}.png", 20 + i) for i in range(6)]
+    sheet = tmp_path / "review.csv"
+    with open(sheet, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([["path", "label"], *[[str(p), "cat"] for p in sources]])
+    real, checked = apply.hash_file, []
+
+    def check_then_ctrl_c(path):
+        checked.append(path)
+        if len(checked) == 2:
+            os.kill(os.getpid(), signal.SIGINT)  # the user presses Ctrl+C
+        return real(path)
+
+    monkeypatch.setattr(apply, "hash_file", check_then_ctrl_c)
+    assert main(["label", "--from", str(sheet), "--into", str(data), "--move"]) == 130
+    out = capsys.readouterr().out
+    assert len(checked) == 2  # the rows after the press were not read
+    assert "0 image(s) moved into the data set" in out and "stopped: 6 image(s) not placed" in out
+    assert "label --undo" not in out and len(list(new.iterdir())) == 6
+    assert main(["label", "--undo", "--into", str(data)]) == 0  # no batch was recorded
+    assert "nothing to undo" in capsys.readouterr().out
+
+
 def test_ctrl_c_while_the_commands_load_is_interrupted_not_a_traceback(monkeypatch, capsys):
     """In the first second the commands' modules load, outside the command's own handling."""
     import importlib.util

@@ -683,3 +683,26 @@ def test_a_tab_in_a_file_name_is_printed_escaped(folders, tmp_path, capsys):
     assert main(["label", "--from", str(sheet), "--into", str(data)]) == 0
     out = capsys.readouterr().out
     assert "\t" not in out and "tab\\there.png" in out
+
+
+def test_a_stop_while_the_data_set_is_hashed_for_copies_stops_then(tmp_path, monkeypatch):
+    """Looking for exact copies in a large data set hashed every image of the labelled ones'
+    sizes; a Stop (Ctrl+C) then waited for the last of them (a review)."""
+    import core.features.hashing as hashing
+    from core.events import CancelToken
+
+    data, new = tmp_path / "data", tmp_path / "new"
+    for i in range(60):
+        _png(data / "cat" / f"{i}.png", i)  # 8x8 of one colour: all of one size
+    rows = [(str(_png(new / f"n{i}.png", 100 + i)), "cat") for i in range(3)]
+    stop, real, hashed = CancelToken(), hashing.hash_file, []
+
+    def hash_then_stop(path):
+        hashed.append(path)
+        stop.cancel()  # the user presses Stop (or Ctrl+C) while the data set is hashed
+        return real(path)
+
+    monkeypatch.setattr(hashing, "hash_file", hash_then_stop)
+    out = apply_labels(rows, data, cancel=stop)
+    assert len(hashed) < 20  # the files queued after the press were not read
+    assert out.placed == [] and out.not_tried == 3 and not (data / JOURNAL_NAME).exists()

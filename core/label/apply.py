@@ -28,7 +28,7 @@ from core.data.imageio import ImageError
 from core.data.probe import probe_image
 from core.data.regular_file import FileProblem
 from core.errors import DataError, DiskFullError, UserError
-from core.events import CancelToken, Listener, Progress, emit
+from core.events import CancelToken, Cancelled, Listener, Progress, emit
 from core.features.hashing import hash_file
 from core.label.earlier import Added, added_before, by_source, earlier_additions, put_there
 from core.label.in_data_set import data_set_copies, in_data_set
@@ -232,7 +232,7 @@ def apply_labels(rows: Iterable[tuple[str, str]], data_dir, *, move: bool = Fals
     outcome = LabelOutcome(batch=uuid.uuid4().hex[:12], moved=move, new_classes=new)
     journal = FixJournal(root)
     planned, twins = _plan(rows, root, base, journal, outcome, move=move, words=words,
-                           existing=existing)
+                           existing=existing, cancel=cancel)
     if not planned:
         return outcome
     op = "move_in" if move else "copy"
@@ -260,16 +260,25 @@ def apply_labels(rows: Iterable[tuple[str, str]], data_dir, *, move: bool = Fals
 
 
 def _plan(rows, root: Path, base: Path, journal: FixJournal, outcome: LabelOutcome, *,
-          move: bool, words: bool, existing: set[str]):
+          move: bool, words: bool, existing: set[str], cancel: CancelToken):
     """([(source, destination, stamp)] to place, [(twin, its first row's source)]), each row
-    left out, refused or found placed already recorded in ``outcome``."""
+    left out, refused or found placed already recorded in ``outcome``.  Stopped (``cancel``):
+    nothing to place, the rows with a class counted in ``outcome.not_tried``."""
     earlier = earlier_additions(journal)
     gone = by_source(earlier)  # sources moved in by a batch stopped part-way, run again
     classes_at = "" if base == root else base.relative_to(root).as_posix() + "/"
-    present = data_set_copies([p for p, lab in rows if not _left_out(lab, words, existing)],
-                              root)  # exact copies of its images, however they came in
+    wanted = [p for p, lab in rows if not _left_out(lab, words, existing)]
+    try:  # exact copies of its images, however they came in
+        present = data_set_copies(wanted, root, cancel)
+    except Cancelled:
+        outcome.not_tried = len(wanted)
+        return [], []
     planned, taken, seen, digests, twins = [], set(), set(), {}, []
-    for path, label in rows:
+    for n, (path, label) in enumerate(rows):
+        if cancel.cancelled:  # a Ctrl+C while a large CSV is checked took effect only once
+            outcome.not_tried = len(planned) + sum(  # placing began (a review)
+                not _left_out(lab, words, existing) for _p, lab in rows[n:])
+            return [], []
         left_out = _left_out(label, words, existing)
         if left_out:
             outcome.skipped += left_out == "skip"
