@@ -16,11 +16,16 @@ _DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 _DISK_FULL_TEXTS = (os.strerror(errno.ENOSPC), "No space left on device", "Disk quota exceeded")
 
 
-def as_disk_full(path: Path, exc: BaseException) -> BaseException:
+def as_disk_full(path: Path, exc: BaseException,
+                 existed: Optional[bool] = None) -> BaseException:
     """``exc`` as a :class:`DiskFullError` naming ``path`` when the disk is full, else ``exc``.
 
     "[Errno 28] No space left on device" does not say which file or that the
-    previous version survived; the user needs both to act calmly.
+    previous version survived; the user needs both to act calmly.  A file that was not
+    there before (a label's copy, a new CSV, the first journal) has no previous version:
+    "if any" is not said of it (a review).  ``existed``: whether it was there before the
+    write began, for a writer that makes the file first (None: whether it is there now, as
+    every atomic writer leaves it when it fails).
     """
     from core.errors import DiskFullError
 
@@ -28,9 +33,13 @@ def as_disk_full(path: Path, exc: BaseException) -> BaseException:
         return exc
     if (isinstance(exc, OSError) and exc.errno in _DISK_FULL) or any(
             text in str(exc) for text in _DISK_FULL_TEXTS):  # TensorFlow's own write errors
+        try:
+            there = os.path.lexists(path) if existed is None else existed
+        except (OSError, ValueError):
+            there = True
+        kept = " - the previous version, if any, is unchanged" if there else ""
         return DiskFullError(f"{path}: the disk is full (no space left to write it); free some "
-                             "disk space and try again - the previous version, if any, is "
-                             "unchanged")
+                             f"disk space and try again{kept}")
     return exc
 
 
@@ -43,13 +52,14 @@ def file_in_the_way(path: Path) -> Optional[Path]:
     return None
 
 
-def cannot_write(path: Path, exc: OSError) -> BaseException:
+def cannot_write(path: Path, exc: OSError, existed: Optional[bool] = None) -> BaseException:
     """A plain sentence for a place that takes no file: a full disk (:func:`as_disk_full`),
     a file where a folder is needed, a folder where the file should go, a read-only or
-    special folder.  The raw error named a hidden temporary ("/proc/.x.26944.partial")."""
+    special folder.  The raw error named a hidden temporary ("/proc/.x.26944.partial").
+    ``existed``: as for :func:`as_disk_full`."""
     from core.errors import UserError
 
-    full = as_disk_full(path, exc)
+    full = as_disk_full(path, exc, existed)
     if full is not exc:
         return full
     try:  # a name too long for the disk cannot even be looked at

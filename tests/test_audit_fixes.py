@@ -2,6 +2,7 @@
 
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -88,6 +89,39 @@ def _journal(root, *batches):
     (root / JOURNAL_NAME).write_text("".join(
         json.dumps({"type": "batch", "id": f"b{i}", "time": 0, "note": "", "moves": moves}) + "\n"
         for i, moves in enumerate(batches)))
+
+
+def test_undo_of_a_batch_a_kill_cut_short_names_the_files_it_never_moved(tmp_path, monkeypatch,
+                                                                         capsys):
+    """audit --undo listed the two files it moved back and said nothing of the four the
+    killed batch never reached (a review)."""
+    import pytest
+
+    import core.audit.fixes as fixes
+
+    stamps = _folder(tmp_path)
+    real, done = fixes.rename_new, []
+
+    def rename_then_killed(src, dst):
+        if len(done) == 2:
+            raise SystemExit(137)  # the app killed here: nothing after this line ran
+        real(src, dst)
+        done.append(src)
+
+    monkeypatch.setattr(fixes, "rename_new", rename_then_killed)
+    batch = [Fix(str(tmp_path / f"cat/cat{i}.png"), "move", "dog") for i in range(3)] + \
+        [Fix(str(tmp_path / f"dog/dog{i}.png"), "set_aside") for i in range(3)]
+    with pytest.raises(SystemExit):
+        FixJournal(tmp_path).apply(batch, stamps)
+    monkeypatch.setattr(fixes, "rename_new", real)
+    assert main(["audit", str(tmp_path), "--undo"]) == 0
+    out = capsys.readouterr().out
+    assert "2 file(s) moved" in out
+    assert ("4 file(s) of the batch left as they are, where they were before it: the batch "
+            "never reached them (it was cut short)") in out
+    assert "(dog/dog2.png, dog/dog1.png, dog/dog0.png and 1 more)" in out  # as undone: last first
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.png")) == \
+        sorted(Path(p).relative_to(tmp_path).as_posix() for p in stamps)
 
 
 def test_undo_never_moves_a_file_out_of_the_data_folder(tmp_path):

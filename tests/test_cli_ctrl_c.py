@@ -48,6 +48,75 @@ def test_label_stopped_by_ctrl_c_lists_what_it_placed_and_how_to_undo(tmp_path, 
     assert len(list(new.iterdir())) == 5
 
 
+def test_label_run_again_after_ctrl_c_places_the_rest_and_says_the_others_are_placed(
+        tmp_path, monkeypatch, capsys):
+    """The same CSV run again to finish refused every image moved before the Ctrl+C as "no
+    such file (moved or deleted since the suggestions)", exit 1; the journal knew each."""
+    import core.label.apply as apply
+
+    data, new = tmp_path / "data", tmp_path / "new"
+    _png(data / "cat" / "a.png", 10)
+    _png(data / "dog" / "b.png", 11)
+    sources = [_png(new / f"n{i}.png", 20 + i) for i in range(5)]
+    sheet = tmp_path / "review.csv"
+    with open(sheet, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([["path", "label"], *[[str(p), "cat"] for p in sources]])
+    real, calls = apply.move_new, []
+
+    def move_then_ctrl_c(src, dst):
+        real(src, dst)
+        calls.append(src)
+        if len(calls) == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(apply, "move_new", move_then_ctrl_c)
+    args = ["label", "--from", str(sheet), "--into", str(data), "--move"]
+    assert main(args) == 130
+    monkeypatch.setattr(apply, "move_new", real)
+    capsys.readouterr()
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "3 image(s) moved into the data set" in out and "refused" not in out
+    assert "2 image(s) placed by an earlier batch already" in out
+    assert f"{sources[0]} -> cat/n0.png" in out and f"{sources[1]} -> cat/n1.png" in out
+    assert sorted(f.name for f in (data / "cat").iterdir()) == [
+        "a.png", *[f"n{i}.png" for i in range(5)]] and not list(new.iterdir())
+    # the same images labelled another class since: that is refused, naming where each is
+    with open(sheet, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([["path", "label"], [str(sources[0]), "dog"]])
+    assert main(args) == 1
+    assert "already in the data set as cat/n0.png" in capsys.readouterr().out
+
+
+def test_label_stopped_while_it_checks_its_rows_stops_then(tmp_path, monkeypatch, capsys):
+    """A first Ctrl+C while the rows were checked (each image read and hashed: a long wait
+    for a large CSV) took effect only once placing began (a review)."""
+    import core.label.apply as apply
+
+    data, new = tmp_path / "data", tmp_path / "new"
+    _png(data / "cat" / "a.png", 10)
+    sources = [_png(new / f"n{i}.png", 20 + i) for i in range(6)]
+    sheet = tmp_path / "review.csv"
+    with open(sheet, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([["path", "label"], *[[str(p), "cat"] for p in sources]])
+    real, checked = apply.hash_file, []
+
+    def check_then_ctrl_c(path):
+        checked.append(path)
+        if len(checked) == 2:
+            os.kill(os.getpid(), signal.SIGINT)  # the user presses Ctrl+C
+        return real(path)
+
+    monkeypatch.setattr(apply, "hash_file", check_then_ctrl_c)
+    assert main(["label", "--from", str(sheet), "--into", str(data), "--move"]) == 130
+    out = capsys.readouterr().out
+    assert len(checked) == 2  # the rows after the press were not read
+    assert "0 image(s) moved into the data set" in out and "stopped: 6 image(s) not placed" in out
+    assert "label --undo" not in out and len(list(new.iterdir())) == 6
+    assert main(["label", "--undo", "--into", str(data)]) == 0  # no batch was recorded
+    assert "nothing to undo" in capsys.readouterr().out
+
+
 def test_ctrl_c_while_the_commands_load_is_interrupted_not_a_traceback(monkeypatch, capsys):
     """In the first second the commands' modules load, outside the command's own handling."""
     import importlib.util

@@ -8,7 +8,7 @@ import io
 from types import SimpleNamespace
 
 from core.cli.commands.predict import rows_to_csv
-from core.label.apply import read_label_csv
+from core.label.label_csv import read_label_csv
 from core.label.suggestions import Suggestion, Suggestions
 
 NAMES = ["=HYPERLINK(x).png", "-3dB.png", "+1.png", "@sum.png", "'=quoted.png", "plain.png"]

@@ -683,3 +683,57 @@ def test_a_tab_in_a_file_name_is_printed_escaped(folders, tmp_path, capsys):
     assert main(["label", "--from", str(sheet), "--into", str(data)]) == 0
     out = capsys.readouterr().out
     assert "\t" not in out and "tab\\there.png" in out
+
+
+def test_a_stop_while_the_data_set_is_hashed_for_copies_stops_then(tmp_path, monkeypatch):
+    """Looking for exact copies in a large data set hashed every image of the labelled ones'
+    sizes; a Stop (Ctrl+C) then waited for the last of them (a review)."""
+    import core.features.hashing as hashing
+    from core.events import CancelToken
+
+    data, new = tmp_path / "data", tmp_path / "new"
+    for i in range(60):
+        _png(data / "cat" / f"{i}.png", i)  # 8x8 of one colour: all of one size
+    rows = [(str(_png(new / f"n{i}.png", 100 + i)), "cat") for i in range(3)]
+    stop, real, hashed = CancelToken(), hashing.hash_file, []
+
+    def hash_then_stop(path):
+        hashed.append(path)
+        stop.cancel()  # the user presses Stop (or Ctrl+C) while the data set is hashed
+        return real(path)
+
+    monkeypatch.setattr(hashing, "hash_file", hash_then_stop)
+    out = apply_labels(rows, data, cancel=stop)
+    assert len(hashed) < 20  # the files queued after the press were not read
+    assert out.placed == [] and out.not_tried == 3 and not (data / JOURNAL_NAME).exists()
+
+
+def test_label_from_dash_reads_the_csv_from_standard_input(folders, tmp_path, monkeypatch,
+                                                           capsys):
+    """``label --from -`` said "-: no such file", though ``suggest --json -`` writes to
+    stdout: a CSV filtered by a pipe (grep, awk) could not be given (a review)."""
+    import io
+    import sys
+
+    data, new = folders
+    sheet = _csv(tmp_path / "review.csv", [[str(new / "d.png"), "dog", "0.9"],
+                                           ["new/e.png", "cat", "0.8"]])  # relative: cwd
+    monkeypatch.chdir(tmp_path)
+
+    def piped(text: bytes):
+        stream = io.TextIOWrapper(io.BytesIO(text))
+        stream.isatty = lambda: False
+        monkeypatch.setattr(sys, "stdin", stream)
+
+    piped(sheet.read_bytes())
+    assert main(["label", "--from", "-", "--into", str(data)]) == 0
+    assert "2 image(s) copied" in capsys.readouterr().out
+    assert (data / "dog" / "d.png").is_file() and (data / "cat" / "e.png").is_file()
+    piped(b"path,label\nnew/d.png,bird\n")  # its messages name standard input
+    assert main(["label", "--from", "-", "--into", str(data)]) == 2
+    assert "standard input (--from -): label(s) 'bird' are not classes" in capsys.readouterr().err
+    terminal = io.TextIOWrapper(io.BytesIO(b""))
+    terminal.isatty = lambda: True  # nothing piped in: said at once, not a silent wait
+    monkeypatch.setattr(sys, "stdin", terminal)
+    assert main(["label", "--from", "-", "--into", str(data)]) == 2
+    assert "none is piped in" in capsys.readouterr().err

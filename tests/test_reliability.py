@@ -364,15 +364,77 @@ def test_disk_full_while_saving_keeps_the_old_files(tmp_path, monkeypatch):
                 lambda: run.write_json("metrics.json", {"accuracy": 1.0}),
                 lambda: save_project(Project(config=cfg), project_path),
                 lambda: cfg.save(config_path)]
-    for attempt in attempts:
+    for n, attempt in enumerate(attempts):
         with pytest.raises(DiskFullError) as info:
             attempt()
         message = str(info.value)
-        assert "disk is full" in message and "unchanged" in message and "\n" not in message
+        assert "disk is full" in message and "\n" not in message
+        # metrics.json was not there yet: no "previous version" of it to keep
+        assert ("the previous version, if any, is unchanged" in message) == (n != 1)
     monkeypatch.undo()
     after = {p.name: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     assert after == before  # old versions intact, no temp files left behind
     assert load_project(project_path).runs == [str(run.path)]
+
+
+def test_a_full_disk_writing_a_new_file_says_no_previous_version(tmp_path, monkeypatch):
+    """A label's copy, a first journal or a new CSV that did not fit said "the previous
+    version, if any, is unchanged" of a file that never had one (a review)."""
+    from core.audit import journal_records
+    from core.fsutil import atomic_write_text
+    from core.label.apply import apply_labels
+
+    old = tmp_path / "old.csv"
+    old.write_text("kept")
+    data = tmp_path / "data"
+    (data / "cat").mkdir(parents=True)
+    Image.new("RGB", (8, 8)).save(data / "cat" / "a.png")
+    image = tmp_path / "new" / "b.png"
+    image.parent.mkdir()
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (16, 16, 3), np.uint8)).save(image)
+    _disk_full_on_write(monkeypatch)
+    said = {}
+    for name in ("new.csv", "old.csv"):
+        with pytest.raises(DiskFullError) as info:
+            atomic_write_text(tmp_path / name, "x")
+        said[name] = str(info.value)
+    assert said["new.csv"] == (f"{tmp_path / 'new.csv'}: the disk is full (no space left to "
+                               "write it); free some disk space and try again")
+    assert said["old.csv"].endswith("- the previous version, if any, is unchanged")
+    (_src, why), = apply_labels([(str(image), "cat")], data).refused  # a label's copy
+    assert why.startswith(f"{data / 'cat' / 'b.png'}: the disk is full")
+    assert "previous version" not in why and old.read_text() == "kept"
+
+    class Full(io.FileIO):
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(journal_records, "open",
+                        lambda path, mode, buffering=-1: Full(path, mode.replace("b", "")),
+                        raising=False)
+    for journal in (tmp_path / "first.jsonl", data / ".fts-journal.jsonl"):
+        with pytest.raises(DiskFullError) as info:
+            journal_records.append_entry(journal, {"type": "undo", "batch": "x"})
+        assert ("previous version" in str(info.value)) == (journal.name != "first.jsonl")
+
+
+def test_a_full_disk_in_one_export_format_names_the_export_folder(tmp_path, monkeypatch):
+    """It named the folder above the export folder, where the hidden stage is (a review)."""
+    from core.export import exporter
+    from core.export.builders import Build
+
+    out, stage = tmp_path / "exports" / "phone", tmp_path / "exports" / ".phone.stage.partial"
+    stage.mkdir(parents=True)
+
+    def builder_full(build, work):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setitem(exporter.BUILDERS, "keras", builder_full)
+    build = Build(None, None, stage, None, None, np.zeros((0, 8, 8, 3)), out)
+    result = exporter._export_one("keras", build, None)
+    assert result.status == "failed" and result.error == (
+        f"{out}: the disk is full (no space left to write it); free some disk space and try "
+        "again")  # a new export folder: it had no earlier version
 
 
 def test_disk_full_during_export_keeps_the_previous_export(corpus_run, tmp_path, monkeypatch):

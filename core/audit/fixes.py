@@ -20,7 +20,7 @@ import json
 import os
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping, Optional, Union
 
@@ -33,11 +33,11 @@ from core.symlinks import links_to
 from core.path_names import free_name
 from core.shown import one_line
 from core.audit.change_lock import changing
+from core.audit.fix_outcome import JOURNAL_NAME, FixOutcome, Move, damaged_text
 from core.audit.journal_records import append_entry, damaged_move, well_formed
 from core.audit.undo_files import (batch_origin, deepest_first, missing_class, remove_if_empty,
                                    undo_again, undo_bring_in, undo_capture, undo_rename)
 
-JOURNAL_NAME = ".fts-journal.jsonl"
 ACTIONS = ("move", "set_aside")
 PathLike = Union[str, os.PathLike]
 
@@ -49,44 +49,6 @@ class Fix:
     path: str
     action: str
     target_class: str = ""
-
-
-@dataclass(frozen=True)
-class Move:
-    """A rename done (or undone), paths relative to the data folder with "/"."""
-
-    src: str
-    dst: str
-    #: What happened instead of a move ("copy removed"), for the words of :meth:`describe`.
-    how: str = ""
-
-
-@dataclass
-class FixOutcome:
-    """What a batch did: renames made, and files refused with the reason."""
-
-    batch: str = ""
-    what: str = ""  # the batch in a few words (core.audit.batch_words)
-    moved: list[Move] = field(default_factory=list)
-    refused: list[tuple[str, str]] = field(default_factory=list)
-    already: list[Move] = field(default_factory=list)  # undo: already back (or never moved)
-    #: Lines of the journal that could not be read (their fixes cannot be undone).
-    damaged_lines: int = 0
-
-    def describe(self) -> str:
-        moved = [m for m in self.moved if not m.how]
-        lines = [f"{len(moved)} file(s) moved"] if moved or not self.moved else []
-        lines += [f"  {one_line(m.src)} -> {one_line(m.dst)}" for m in moved]
-        lines += [f"  {one_line(m.src)}: {m.how}" for m in self.moved if m.how]
-        lines += [f"refused {one_line(p)}: {why}" for p, why in self.refused]
-        if self.damaged_lines:
-            lines.append(damaged_text(self.damaged_lines))
-        return "\n".join(lines)
-
-
-def damaged_text(n: int) -> str:
-    return (f"warning: {n} line(s) of the journal ({JOURNAL_NAME}) could not be read; "
-            "the fixes they recorded cannot be undone from here")
 
 
 class FixJournal:

@@ -62,6 +62,7 @@ def append_entry(path: Path, entry: dict) -> None:
     while the window sorts) each rewrote the whole file and one lost the other's batch.
     A crash mid-line leaves a damaged last line, which the next append steps past."""
     line = (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8", "surrogateescape")
+    existed = os.path.lexists(path)  # "a+b" makes it: a first journal has no earlier version
     try:
         # unbuffered: a failed write is cut back below, not flushed again at close
         with open(path, "a+b", buffering=0) as fh, (
@@ -79,4 +80,4 @@ def append_entry(path: Path, entry: dict) -> None:
                     os.ftruncate(fh.fileno(), end)
                 raise
     except OSError as exc:
-        raise cannot_write(path, exc) from None
+        raise cannot_write(path, exc, existed) from None

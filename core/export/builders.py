@@ -15,7 +15,7 @@ import shutil
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -30,10 +30,11 @@ class Build:
     """Shared state of one export: the model, sample images, cached intermediates."""
 
     def __init__(self, src: Source, cfg: ExportConfig, stage: Path, listener, cancel,
-                 parity_images: np.ndarray):
+                 parity_images: np.ndarray, out: Optional[Path] = None):
         self.src = src
         self.cfg = cfg
         self.stage = stage
+        self.out = out or stage.parent  # the export folder, named by its messages
         self.listener = listener
         self.cancel = cancel
         self.parity_images = parity_images

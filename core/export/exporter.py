@@ -158,7 +158,9 @@ def _export_one(fmt: str, build: Build, checks: _Checks) -> FormatResult:
         raise
     except Exception as exc:  # one broken format must not stop the others
         result.status = "failed"
-        exc = as_disk_full(build.stage.parent, exc)  # ENOSPC: say "the disk is full" plainly
+        # ENOSPC: say "the disk is full" plainly, of the export folder (it named the folder
+        # above it, where the stage is: a review)
+        exc = as_disk_full(build.out, exc)
         text = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
         lines = text.strip().splitlines()
         result.error = lines[0][:500] if lines else type(exc).__name__
@@ -269,7 +271,8 @@ def _export_locked(src: Source, fmts: list[str], out: Path, export_cfg: ExportCo
     report = ExportReport(str(src.model_path), str(out), list(src.classes), src.image_size,
                           src.backbone, int(len(images)), parity_source)
     with folder.staging(out) as stage:
-        _build_all(fmts, Build(src, export_cfg, stage, listener, cancel, images), checks, report)
+        build = Build(src, export_cfg, stage, listener, cancel, images, out)
+        _build_all(fmts, build, checks, report)
         if any(r.written for r in report.results):
             _finish_folder(src, export_cfg, stage, out, previous, report, listener)
     return report

@@ -13,8 +13,6 @@ where it came from.  Each file arrives whole or not at all (:mod:`core.fsutil`).
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import os
 import unicodedata
 import uuid
@@ -30,11 +28,9 @@ from core.data.imageio import ImageError
 from core.data.probe import probe_image
 from core.data.regular_file import FileProblem
 from core.errors import DataError, DiskFullError, UserError
-from core.events import CancelToken, Listener, Progress, emit
+from core.events import CancelToken, Cancelled, Listener, Progress, emit
 from core.features.hashing import hash_file
-from core.label.earlier import Added, added_before, earlier_additions
-from core.csv_cells import read_cell, read_path_cell
-from core.label.csv_text import column_separator, not_utf8
+from core.label.earlier import Added, added_before, by_source, earlier_additions, put_there
 from core.label.in_data_set import data_set_copies, in_data_set
 from core.label.split_classes import make_folders, sibling_class_folders
 from core.data.dead_temps import sweep_dead_temps
@@ -60,6 +56,9 @@ class LabelOutcome:
     new_classes: list[str] = field(default_factory=list)
     #: Files left unplaced because the batch was stopped (what was placed is in ``placed``).
     not_tried: int = 0
+    #: (source, where it is) of files an earlier batch placed as their label says: a batch
+    #: stopped, then run again to finish (its moved files were refused as "no such file").
+    placed_before: list[tuple[str, str]] = field(default_factory=list)
     #: Refused files whose picture is in the data set already: {source: where it is, which
     #: batch put it there} (the Sort step shows them as added, not as labels still to add).
     already: dict[str, Added] = field(default_factory=dict)
@@ -79,6 +78,10 @@ class LabelOutcome:
         verb = "moved" if self.moved else "copied"
         lines = [f"{len(self.placed)} image(s) {verb} into the data set"]
         lines += [f"  {one_line(src)} -> {one_line(dst)}" for src, dst in self.placed]
+        if self.placed_before:
+            lines.append(f"{len(self.placed_before)} image(s) placed by an earlier batch "
+                         "already, as labelled here (left as they are)")
+            lines += [f"  {one_line(src)} -> {one_line(dst)}" for src, dst in self.placed_before]
         if self.new_classes:
             lines.append("new class folder(s): " + ", ".join(self.new_classes))
         if self.skipped:
@@ -89,64 +92,6 @@ class LabelOutcome:
         if self.not_tried:
             lines.append(f"stopped: {self.not_tried} image(s) not placed (label them again)")
         return "\n".join(lines)
-
-
-def read_label_csv(path) -> list[tuple[str, str]]:
-    """(image path, label) rows of a reviewed CSV with ``path`` and ``label`` columns.
-
-    Relative paths are taken from the CSV's own folder (or, when no such file is there,
-    from the working folder, as ``predict --csv`` writes them).  Raises UserError naming
-    the file for anything that is not such a CSV.
-    """
-    path = Path(path)
-    if path.is_dir():  # was "not a readable CSV ([Errno 21] ...); save it as UTF-8 CSV"
-        raise UserError(f"{path} is a folder; give the reviewed CSV file (as 'suggest --csv' "
-                        "writes it)")
-    try:
-        # Read once: a pipe (``--from <(grep ... review.csv)``) gives its bytes only once,
-        # and a first look for a byte-order mark ate "pa" of "path" (a CLI review).
-        with open(path, "rb") as fh:
-            raw = fh.read()
-        if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
-            raise UnicodeError("it is UTF-16")
-        # Names that are not UTF-8 come back as their bytes (predict and suggest write them so).
-        text = raw.decode("utf-8-sig", errors="surrogateescape")
-        reader = csv.DictReader(io.StringIO(text, newline=""),
-                                delimiter=column_separator(text.split("\n", 1)[0]))
-        rows = list(reader)
-        header = [h.strip().lower() for h in (reader.fieldnames or [])]
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file; give the CSV written by 'suggest --csv'") from None
-    except (UnicodeError, csv.Error, OSError) as exc:
-        raise UserError(f"{path}: not a readable CSV ({exc}); save it as UTF-8 CSV with the "
-                        "columns path,label") from None
-    if not rows or "path" not in header or "label" not in header:
-        raise UserError(f"{path}: needs a header row with the columns path,label and one row "
-                        "per image (as 'suggest --csv' writes it)")
-    out = []
-    for n, row in enumerate(rows, start=2):
-        row = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()
-               if isinstance(v, str) or v is None}
-        row["path"] = read_path_cell(row.get("path", ""), path.parent)
-        row["label"] = read_cell(row.get("label", ""))
-        if not row.get("path"):
-            raise UserError(f"{path}, line {n}: the path is empty; give each image's path")
-        if "\n" in row["path"] and not os.path.lexists(path.parent / row["path"]):
-            raise UserError(f"{path}, line {n}: a quote (\") is not closed, so the lines after "
-                            "it were read as one file name; close or remove it")
-        given = Path(row["path"])
-        image = path.parent / given
-        if not given.is_absolute() and not image.exists() and given.exists():
-            image = given.resolve()  # predict --csv writes paths from where it was run
-        label = row.get("label", "")
-        for what, text in (("label", label), ("path", row["path"])):
-            if not_utf8(text) and (what == "label" or not os.path.lexists(image)):
-                raise UserError(f"{path}, line {n}: the {what} is not UTF-8 text"
-                                + (" and no file has that name" if what == "path" else "")
-                                + "; the CSV was saved in another encoding (Excel's plain "
-                                "'CSV' is one): save it as 'CSV UTF-8' and try again")
-        out.append((str(image), label))
-    return out
 
 
 def classes_root(data_dir: Path) -> Path:
@@ -286,35 +231,8 @@ def apply_labels(rows: Iterable[tuple[str, str]], data_dir, *, move: bool = Fals
     new = _check_labels(rows, existing, new_classes, source, words, first_line)
     outcome = LabelOutcome(batch=uuid.uuid4().hex[:12], moved=move, new_classes=new)
     journal = FixJournal(root)
-    earlier = earlier_additions(journal)
-    present = data_set_copies([p for p, lab in rows if not _left_out(lab, words, existing)],
-                              root)  # exact copies of its images, however they came in
-    planned, taken, seen, digests, twins = [], set(), set(), {}, []
-    for path, label in rows:
-        left_out = _left_out(label, words, existing)
-        if left_out:
-            outcome.skipped += left_out == "skip"
-            outcome.none_of_these += left_out == "none"
-            continue
-        why, stamp, fmt = _refusal(path, root, seen, move)
-        if stamp is not None and stamp.digest in earlier:
-            why = added_before(earlier[stamp.digest])
-            outcome.already[path] = earlier[stamp.digest]
-        elif stamp is not None and stamp.digest in present:
-            why = in_data_set(present[stamp.digest])
-        elif stamp is not None and stamp.digest in digests:
-            why = f"the same image as {one_line(digests[stamp.digest])}, labelled by its row"
-            twins.append((path, digests[stamp.digest]))  # in once its first row is placed
-        if why:
-            outcome.refused.append((path, why))
-            continue
-        seen.add(path)
-        digests[stamp.digest] = path
-        # a name the scan reads: ".IMG_1.jpg" (hidden) and "scan_0002" (no image ending)
-        # were reported "copied into the data set" and never trained on
-        dst = free_name(base / label / readable_name(os.path.basename(path), fmt), taken)
-        taken.add(dst)
-        planned.append((path, dst, stamp))
+    planned, twins = _plan(rows, root, base, journal, outcome, move=move, words=words,
+                           existing=existing, cancel=cancel)
     if not planned:
         return outcome
     op = "move_in" if move else "copy"
@@ -339,6 +257,59 @@ def apply_labels(rows: Iterable[tuple[str, str]], data_dir, *, move: bool = Fals
     outcome.already.update({twin: Added(outcome.batch, first, where[first])
                             for twin, first in twins if first in where})
     return outcome
+
+
+def _plan(rows, root: Path, base: Path, journal: FixJournal, outcome: LabelOutcome, *,
+          move: bool, words: bool, existing: set[str], cancel: CancelToken):
+    """([(source, destination, stamp)] to place, [(twin, its first row's source)]), each row
+    left out, refused or found placed already recorded in ``outcome``.  Stopped (``cancel``):
+    nothing to place, the rows with a class counted in ``outcome.not_tried``."""
+    earlier = earlier_additions(journal)
+    gone = by_source(earlier)  # sources moved in by a batch stopped part-way, run again
+    classes_at = "" if base == root else base.relative_to(root).as_posix() + "/"
+    wanted = [p for p, lab in rows if not _left_out(lab, words, existing)]
+    try:  # exact copies of its images, however they came in
+        present = data_set_copies(wanted, root, cancel)
+    except Cancelled:
+        outcome.not_tried = len(wanted)
+        return [], []
+    planned, taken, seen, digests, twins = [], set(), set(), {}, []
+    for n, (path, label) in enumerate(rows):
+        if cancel.cancelled:  # a Ctrl+C while a large CSV is checked took effect only once
+            outcome.not_tried = len(planned) + sum(  # placing began (a review)
+                not _left_out(lab, words, existing) for _p, lab in rows[n:])
+            return [], []
+        left_out = _left_out(label, words, existing)
+        if left_out:
+            outcome.skipped += left_out == "skip"
+            outcome.none_of_these += left_out == "none"
+            continue
+        why, stamp, fmt = _refusal(path, root, seen, move)
+        before = earlier.get(stamp.digest) if stamp is not None else \
+            None if os.path.lexists(path) else gone.get(os.path.normcase(path))
+        if before is not None:
+            outcome.already[path] = before
+            if put_there(before, classes_at + label):
+                outcome.placed_before.append((path, before.dst))  # done: no refusal
+                seen.add(path)
+                continue
+            why = added_before(before)
+        elif stamp is not None and stamp.digest in present:
+            why = in_data_set(present[stamp.digest])
+        elif stamp is not None and stamp.digest in digests:
+            why = f"the same image as {one_line(digests[stamp.digest])}, labelled by its row"
+            twins.append((path, digests[stamp.digest]))  # in once its first row is placed
+        if why:
+            outcome.refused.append((path, why))
+            continue
+        seen.add(path)
+        digests[stamp.digest] = path
+        # a name the scan reads: ".IMG_1.jpg" (hidden) and "scan_0002" (no image ending)
+        # were reported "copied into the data set" and never trained on
+        dst = free_name(base / label / readable_name(os.path.basename(path), fmt), taken)
+        taken.add(dst)
+        planned.append((path, dst, stamp))
+    return planned, twins
 
 
 def _place(planned, move: bool, outcome: LabelOutcome, root: Path, listener, cancel) -> None:

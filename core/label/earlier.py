@@ -39,6 +39,18 @@ def added_before(added: Added) -> str:
             "its class, Undo that batch, or move it with the audit (Check data in the window)")
 
 
+def put_there(added: Added, class_folder: str) -> bool:
+    """Whether an earlier batch put the image into ``class_folder`` (relative to the data
+    folder, as ``train/cats``): the class a label gives it now, so that label is done."""
+    return added.dst.rsplit("/", 1)[0] == class_folder if "/" in added.dst else False
+
+
+def by_source(earlier: dict[str, Added]) -> dict[str, Added]:
+    """{source path (case as the system compares it): :class:`Added`} of ``earlier``: where
+    an image a batch moved in went, though its source is gone."""
+    return {os.path.normcase(a.source): a for a in earlier.values()}
+
+
 def earlier_additions(journal: FixJournal) -> dict[str, Added]:
     """{digest: :class:`Added`} for every file a batch not undone copied or moved into the data
     set and that is still in it (followed through later audit moves).  Sorting the same

@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Optional
 
 from core.errors import UserError
+from core.events import CancelToken
 
 
-def data_set_copies(paths: Iterable[str], root: Path) -> dict[str, str]:
+def data_set_copies(paths: Iterable[str], root: Path,
+                    cancel: Optional[CancelToken] = None) -> dict[str, str]:
     """{digest: the data set file holding it, relative to ``root``} for the images a scan of
-    ``root`` reads whose bytes may equal one of ``paths`` (same size, then same hash)."""
+    ``root`` reads whose bytes may equal one of ``paths`` (same size, then same hash).
+    Raises :class:`core.events.Cancelled` once ``cancel`` is set (the hashes had so far kept)."""
     from core.data.dataset import image_files
     from core.features.hashing import stamp_files
     from core.features.store import FeatureStore
@@ -46,8 +49,11 @@ def data_set_copies(paths: Iterable[str], root: Path) -> dict[str, str]:
     if not same_size:
         return {}
     hashes = FeatureStore().hashes
-    stamps = stamp_files(same_size, hashes, lambda n: None)
-    hashes.save()
+    try:
+        stamps = stamp_files(same_size, hashes,
+                             lambda n: cancel.raise_if_cancelled() if cancel else None)
+    finally:
+        hashes.save()
     return {stamp.digest: Path(f).relative_to(root).as_posix()
             for f, (stamp, _why) in zip(same_size, stamps) if stamp is not None}
 

@@ -7,7 +7,8 @@ already taken gets a suffix, ``name (2).jpg``.  An empty label or "skip" leaves
 the image out; "unknown" or "none" too, and they are counted.  A label that is
 not a class folder is refused unless ``--new-classes``.  Every batch goes to
 the data folder's journal: ``label --undo --into DATA_DIR`` (or ``audit DATA_DIR
---undo``, the same journal) reverses the last one.
+--undo``, the same journal) reverses the last one.  ``--from -`` reads the CSV from
+standard input.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ def register(sub) -> None:
     p = sub.add_parser("label", help="copy (or move) the images of a reviewed CSV into the "
                        "data set's class folders; undoable",
                        description=__doc__.split("\n\n")[1].replace("``", "'"))
-    p.add_argument("--from", dest="csv", metavar="CSV", help="the reviewed CSV (path,label)")
+    p.add_argument("--from", dest="csv", metavar="CSV", help="the reviewed CSV (path,label); "
+                   "'-' reads it from standard input (relative paths from the working folder)")
     p.add_argument("--into", dest="data_dir", metavar="DATA_DIR", required=True,
                    help="the data folder holding the class folders")
     p.add_argument("--move", action="store_true",
@@ -39,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
     from core.cli.interrupt import stop_on_interrupt
     from core.errors import UserError
     from core.events import CancelToken
-    from core.label.apply import apply_labels, read_label_csv
+    from core.label.apply import apply_labels
+    from core.label.label_csv import read_label_csv, source_name
 
     if args.undo:
         if args.csv:
@@ -60,8 +63,8 @@ def run(args: argparse.Namespace) -> int:
     with stop_on_interrupt(cancel, "labelling", kept="the images placed so far are listed, "
                            "and 'label --undo' puts them back"):
         outcome = apply_labels(rows, args.data_dir, move=args.move,
-                               new_classes=args.new_classes, source=args.csv, first_line=2,
-                               cancel=cancel)
+                               new_classes=args.new_classes, source=source_name(args.csv),
+                               first_line=2, cancel=cancel)
     # A tab in a file name shown as \t, as predict and suggest show it: the text holds no
     # tab of its own (a CLI review).
     print(printable(outcome.describe()).replace("\t", "\\t"))
