@@ -88,3 +88,16 @@ def test_too_few_validation_images_say_so_and_store_no_calibration(tmp_path, tin
     rows = predictor.predict_paths([r.path for r in run.split().val])
     assert all(r.unknown_score is None and not r.unknown for r in rows)
     assert np.isfinite([r.confidence for r in rows]).all()
+
+
+def test_too_few_validation_images_say_what_to_do(tmp_path):
+    """The training log said why a run was not calibrated but not what to do, where the
+    report and calibrate say it (a review)."""
+    from core.trust.fit import _too_few
+
+    events = []
+    _too_few(RunFolder(tmp_path), 9, events.append, refit=False)
+    said = [e.message for e in events if isinstance(e, Log) and e.level == "warning"]
+    assert len(said) == 1 and said[0].startswith("only 9 validation images; calibration needs")
+    assert said[0].endswith("train again with more images or a larger validation share (the "
+                            "Data page's, or --val-split)")

@@ -124,8 +124,11 @@ def _too_few(run: RunFolder, n: int, listener, refit: bool, read: bool = False) 
     if refit:
         emit(listener, Log(f"{have}; calibration needs at least {MIN_IMAGES}", "warning"))
         return
+    # what to do, as the report and calibrate say it (the log gave the reason alone; a review)
     emit(listener, Log(f"{have}; calibration needs at least {MIN_IMAGES}: probabilities stay "
-                       "uncalibrated and no image is called 'unknown'", "warning"))
+                       "uncalibrated and no image is called 'unknown'; train again with more "
+                       "images or a larger validation share (the Data page's, or --val-split)",
+                       "warning"))
     clear_trust(run)
 
 
