@@ -166,3 +166,17 @@ def test_serve_sees_a_jpeg_as_the_recipe_decodes_it_not_as_a_full_size_decode(tm
     readme_md = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     assert readme_md.count("decode JPEGs as `README.txt` shows (with `draft`") == 1
     assert "Send JPEGs as b64, or decode them as the export's `README.txt` shows" in readme_md
+
+
+def test_readme_of_an_export_made_with_say_unknown_off_says_no_answer_is_unknown():
+    """It said 'above THRESHOLD (None) the answer is "unknown"' (a review)."""
+    from types import SimpleNamespace
+
+    off = SimpleNamespace(threshold=None, temperature=1.5)
+    text = " ".join(readme("MobileNetV2", ["a", "b"], 32, ["model.onnx"], "x", off).split())
+    assert 'THRESHOLD is None: "Say unknown" was switched off on the run when this was ' \
+           'exported, so no answer is "unknown".' in text
+    assert "above THRESHOLD (None)" not in text
+    on = SimpleNamespace(threshold=2.5, temperature=1.5)
+    text = " ".join(readme("MobileNetV2", ["a", "b"], 32, ["model.onnx"], "x", on).split())
+    assert 'above THRESHOLD (2.5) the answer is "unknown"' in text
