@@ -263,3 +263,20 @@ def test_the_unknown_scores_matrix_product_runs_on_one_blas_thread(monkeypatch):
     rng = np.random.default_rng(0)
     d = unknown.knn_distance(rng.normal(size=(40, 16)), rng.normal(size=(30, 16)), 5)
     assert d.shape == (40,) and seen and seen[0] and all(n == 1 for n in seen[0])
+
+
+def test_an_export_says_the_share_its_threshold_keeps_not_the_share_asked():
+    """metadata.json's keep ("the share of validation images at or under the threshold") was
+    the share asked for: 0.95 where the threshold kept 18 of 18, so the Predict page said
+    "it keeps 95.0%" of the export and 100% of its run (a review)."""
+    import numpy as np
+
+    from core.trust.store import CalibrationRecord, export_description
+
+    quantiles = [float(v) for v in np.linspace(-1.0, 1.0, 101)]
+    rec = CalibrationRecord(unknown_keep=0.95, unknown_threshold=1.0, score_quantiles=quantiles)
+    assert export_description(rec)["unknown"]["keep"] == 1.0
+    rec.unknown_threshold = 0.0  # the middle score: half of them
+    assert export_description(rec)["unknown"]["keep"] == pytest.approx(0.5)
+    rec.score_quantiles = []  # calibrated before the percentiles were kept: as asked
+    assert export_description(rec)["unknown"]["keep"] == 0.95
