@@ -280,3 +280,14 @@ def test_an_export_says_the_share_its_threshold_keeps_not_the_share_asked():
     assert export_description(rec)["unknown"]["keep"] == pytest.approx(0.5)
     rec.score_quantiles = []  # calibrated before the percentiles were kept: as asked
     assert export_description(rec)["unknown"]["keep"] == 0.95
+
+
+def test_an_ece_that_rose_only_past_its_shown_decimals_gets_no_note():
+    """"0.030 after calibration (0.030 before) ... rose by chance" was said of a rise in
+    the eighth decimal (a temperature of 1; a review)."""
+    from core.trust.calibration import ece_rose_note
+
+    same = {"ece_before": 0.030246592, "ece_after": 0.030246608, "n_images": 18, "bins": 15}
+    assert ece_rose_note(same) == ""
+    rose = {**same, "ece_after": 0.031}
+    assert "rose by chance" in ece_rose_note(rose)
