@@ -448,3 +448,21 @@ def test_the_report_warns_as_the_evaluate_page_does_beside_the_scores(trained_ru
                            ["bright", "dark"]).to_dict()
     (run / "metrics.json").write_text(json.dumps(many))
     assert "⚠" not in write_report(run, tmp_path / "r.html").read_text(encoding="utf-8")
+
+
+def test_a_run_with_say_unknown_switched_off_says_so_in_the_report(trained_run, tmp_path):
+    """Only "unknown_threshold —" in the calibration table said that the run no longer
+    answers "unknown" (a review)."""
+    from html import unescape
+
+    from core.report.gather import gather
+    from core.report.html import render_report
+    from core.runs.folder import RunFolder
+    from core.trust.store import set_threshold
+
+    run = RunFolder(shutil.copytree(trained_run, tmp_path / "run"))
+    said = "“Say unknown” is switched off for this run"
+    assert said not in unescape(render_report(gather(run.path)))
+    set_threshold(run, None)
+    section = unescape(render_report(gather(run.path)).split("<h2>Calibration</h2>")[1])
+    assert f"{said}: predict, serve and its exports made since never answer “unknown”" in section
