@@ -182,3 +182,17 @@ def test_the_readme_shows_how_to_run_only_the_formats_exported():
     text = readme("MobileNetV2", ["a", "b"], SIZE, ["model_int8.tflite"], "x")
     assert "TFLite (model_int8.tflite: uint8):" in text and "Keras (model.keras)" not in text
     assert 'Interpreter(model_path="model_int8.tflite")' in text
+
+
+def test_readme_of_an_export_made_with_say_unknown_off_says_no_answer_is_unknown():
+    """It said 'above THRESHOLD (None) the answer is "unknown"' (a review)."""
+    from types import SimpleNamespace
+
+    off = SimpleNamespace(threshold=None, temperature=1.5)
+    text = " ".join(readme("MobileNetV2", ["a", "b"], 32, ["model.onnx"], "x", off).split())
+    assert 'THRESHOLD is None: "Say unknown" was switched off on the run when this was ' \
+           'exported, so no answer is "unknown".' in text
+    assert "above THRESHOLD (None)" not in text
+    on = SimpleNamespace(threshold=2.5, temperature=1.5)
+    text = " ".join(readme("MobileNetV2", ["a", "b"], 32, ["model.onnx"], "x", on).split())
+    assert 'above THRESHOLD (2.5) the answer is "unknown"' in text

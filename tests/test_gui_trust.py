@@ -158,3 +158,25 @@ def test_a_model_scoring_every_image_alike_shows_no_slider_but_says_why(qtbot):
     spread = tuple(np.linspace(-2.0, 3.0, 101))  # a model that tells images apart
     bar.set_model(True, 2.0, spread, 2.0, "")
     assert bar.slider.isVisible() and abs(bar.share() - 0.8) < 1e-6 and not bar.note.text()
+
+
+def test_an_export_made_with_say_unknown_off_says_so_and_cannot_be_switched_on(qtbot, window,
+                                                                               tmp_path):
+    """Its note said "the threshold is fixed (it keeps 95.0% …); here it can only be
+    switched off" of a box already off, and ticking it changed nothing (a review)."""
+    from types import SimpleNamespace
+
+    page = window.pages[PREDICT]
+    window.show_page(PREDICT)
+    off = SimpleNamespace(has_unknown_score=True, unknown_threshold=None, trust=None,
+                          unknown_keep=0.95, unknown_note="")
+    page.unknown.show_model(off, str(tmp_path / "export"))
+    bar = page.unknown_bar
+    assert bar.note.text() == ("This export was made with “Say unknown” switched off on its "
+                               "run, so it never answers “unknown”: switch it on for the run "
+                               "and export again.")
+    assert not bar.check.isChecked() and not bar.check.isEnabled()
+    on = SimpleNamespace(**{**vars(off), "unknown_threshold": 2.5})
+    page.unknown.show_model(on, str(tmp_path / "export"))
+    assert "can only be switched off" in bar.note.text()
+    assert bar.check.isChecked() and bar.check.isEnabled()

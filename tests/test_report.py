@@ -466,3 +466,21 @@ def test_a_stopped_runs_overview_says_when_it_stopped_not_finished(trained_run, 
     assert ">Stopped<" in overview() and ">Finished<" not in overview()
     run.update_run_info(status="failed")
     assert ">Failed<" in overview() and ">Finished<" not in overview()
+
+
+def test_a_run_with_say_unknown_switched_off_says_so_in_the_report(trained_run, tmp_path):
+    """Only "unknown_threshold —" in the calibration table said that the run no longer
+    answers "unknown" (a review)."""
+    from html import unescape
+
+    from core.report.gather import gather
+    from core.report.html import render_report
+    from core.runs.folder import RunFolder
+    from core.trust.store import set_threshold
+
+    run = RunFolder(shutil.copytree(trained_run, tmp_path / "run"))
+    said = "“Say unknown” is switched off for this run"
+    assert said not in unescape(render_report(gather(run.path)))
+    set_threshold(run, None)
+    section = unescape(render_report(gather(run.path)).split("<h2>Calibration</h2>")[1])
+    assert f"{said}: predict, serve and its exports made since never answer “unknown”" in section

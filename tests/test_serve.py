@@ -645,3 +645,26 @@ def test_a_bad_image_in_a_request_is_not_told_to_remove_it(tmp_path):
         with pytest.raises(BadInstance) as err:
             decode_b64_image(base64.b64encode(data).decode(), 32, 0)
         assert "remove it" not in str(err.value) and "instance 0: " in str(err.value)
+
+
+def test_unknown_switched_off_keeps_the_score_as_predict_does(trained_run):
+    """With "Say unknown" off the answers lost unknown_score too, which predict's CSV and
+    the exports keep (a review): only "unknown" goes."""
+    from core.infer.loaders import load_predictor
+    from core.serve.server import RunningServer, ServeOptions
+
+    predictor = load_predictor(trained_run)
+    assert predictor.has_unknown_score
+    predictor.unknown_threshold = None  # switched off
+    server = RunningServer(predictor, ServeOptions(port=0)).start()
+    try:
+        status, answer = _call(server.model_url + ":predict",
+                               {"instances": [[[[10, 200, 30]] * 4] * 4]})
+        assert status == 200 and "unknown" not in answer["predictions"][0]
+        assert isinstance(answer["predictions"][0]["unknown_score"], float)
+        meta = _call(server.model_url + "/metadata")[1]
+        outputs = meta["metadata"]["signature_def"]["signature_def"]["serving_default"][
+            "outputs"]
+        assert "unknown_score" in outputs and "unknown" not in outputs
+    finally:
+        server.stop()

@@ -263,3 +263,31 @@ def test_the_unknown_scores_matrix_product_runs_on_one_blas_thread(monkeypatch):
     rng = np.random.default_rng(0)
     d = unknown.knn_distance(rng.normal(size=(40, 16)), rng.normal(size=(30, 16)), 5)
     assert d.shape == (40,) and seen and seen[0] and all(n == 1 for n in seen[0])
+
+
+def test_an_export_says_the_share_its_threshold_keeps_not_the_share_asked():
+    """metadata.json's keep ("the share of validation images at or under the threshold") was
+    the share asked for: 0.95 where the threshold kept 18 of 18, so the Predict page said
+    "it keeps 95.0%" of the export and 100% of its run (a review)."""
+    import numpy as np
+
+    from core.trust.store import CalibrationRecord, export_description
+
+    quantiles = [float(v) for v in np.linspace(-1.0, 1.0, 101)]
+    rec = CalibrationRecord(unknown_keep=0.95, unknown_threshold=1.0, score_quantiles=quantiles)
+    assert export_description(rec)["unknown"]["keep"] == 1.0
+    rec.unknown_threshold = 0.0  # the middle score: half of them
+    assert export_description(rec)["unknown"]["keep"] == pytest.approx(0.5)
+    rec.score_quantiles = []  # calibrated before the percentiles were kept: as asked
+    assert export_description(rec)["unknown"]["keep"] == 0.95
+
+
+def test_an_ece_that_rose_only_past_its_shown_decimals_gets_no_note():
+    """"0.030 after calibration (0.030 before) ... rose by chance" was said of a rise in
+    the eighth decimal (a temperature of 1; a review)."""
+    from core.trust.calibration import ece_rose_note
+
+    same = {"ece_before": 0.030246592, "ece_after": 0.030246608, "n_images": 18, "bins": 15}
+    assert ece_rose_note(same) == ""
+    rose = {**same, "ece_after": 0.031}
+    assert "rose by chance" in ece_rose_note(rose)

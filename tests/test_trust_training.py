@@ -88,3 +88,45 @@ def test_too_few_validation_images_say_so_and_store_no_calibration(tmp_path, tin
     rows = predictor.predict_paths([r.path for r in run.split().val])
     assert all(r.unknown_score is None and not r.unknown for r in rows)
     assert np.isfinite([r.confidence for r in rows]).all()
+
+
+def test_too_few_validation_images_say_what_to_do(tmp_path):
+    """The training log said why a run was not calibrated but not what to do, where the
+    report and calibrate say it (a review)."""
+    from core.trust.fit import _too_few
+
+    events = []
+    _too_few(RunFolder(tmp_path), 9, events.append, refit=False)
+    said = [e.message for e in events if isinstance(e, Log) and e.level == "warning"]
+    assert len(said) == 1 and said[0].startswith("only 9 validation images; calibration needs")
+    assert said[0].endswith("train again with more images or a larger validation share (the "
+                            "Data page's, or --val-split)")
+
+
+def test_validation_images_of_one_class_only_warn_that_unknown_knows_only_it(tmp_path,
+                                                                               trained_run):
+    """A split whose validation images held one class alone was calibrated without a word,
+    and new images of the other class were then called "unknown" (a review)."""
+    import dataclasses
+    import shutil
+
+    from core.trust.fit import fit_after_training
+
+    shutil.copytree(trained_run, tmp_path / "run")
+    run = RunFolder(tmp_path / "run")
+    split, classes = run.split(), run.labels()
+    everything = split.train + split.val
+    one = [r for r in everything if int(r.label) == 0]
+    assert len(one) >= MIN_IMAGES
+    only_one = dataclasses.replace(split, train=[r for r in everything if int(r.label) != 0],
+                                   val=one)
+    events = []
+    assert fit_after_training(run, split=only_one, listener=events.append) is not None
+    said = [e.message for e in events if isinstance(e, Log) and e.level == "warning"]
+    assert said == [f"calibrated without validation images of 1 of 2 classes "
+                    f"({classes[1]!r}): the 'unknown' threshold knows only the others, so new "
+                    "images of these may be called 'unknown'; give every class validation "
+                    "images (more images, or a larger validation share) and train again"]
+    events.clear()  # every class there: nothing to say
+    fit_after_training(run, listener=events.append)
+    assert not [e for e in events if isinstance(e, Log) and e.level == "warning"]

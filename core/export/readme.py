@@ -124,8 +124,7 @@ Calibrated, with "unknown": the probabilities were calibrated on the run's
 validation images (temperature {temperature:.4g}), so "90%" is right about 90%
 of the time.  Every format but model.keras gives them as they are, and every
 one but model.keras and model_int8.tflite has a second output, unknown_score:
-higher means less like the training images; above THRESHOLD ({threshold}) the
-answer is "unknown" (the image fits none of the classes).  metadata.json
+higher means less like the training images; {above}.  metadata.json
 ("calibration") says how the score is computed.
 
 """
@@ -172,7 +171,13 @@ def readme(backbone: str, classes: list[str], size: int, files: list[str], date:
     if trust is not None:
         threshold = "None" if trust.threshold is None else repr(float(trust.threshold))
         values = dict(threshold=threshold, temperature=float(trust.temperature))
-        parts.update(trust=TRUST_TEXT.format(**values),
+        # "above THRESHOLD (None) the answer is unknown" was said of an export whose run had
+        # "Say unknown" switched off (a review)
+        above = (f'above THRESHOLD ({threshold}) the\nanswer is "unknown" (the image fits none '
+                 'of the classes)' if trust.threshold is not None else
+                 'THRESHOLD is None: "Say unknown" was\nswitched off on the run when this was '
+                 'exported, so no answer is "unknown"')
+        parts.update(trust=TRUST_TEXT.format(above=above, **values),
                      constants=CONSTANTS.format(**values), sm_answer=SCORED,
                      keras_answer=KERAS_CALIBRATED, tflite_answer=TFLITE_SCORED,
                      onnx_answer=ONNX_SCORED)

@@ -267,6 +267,10 @@ def _calibration_section(d: ReportData) -> str:
     if since:
         out.append(f"<p class='bad'>{escape(since_text(since, pair or None))} The table "
                    "below is the calibration in use now.</p>")
+    if cal and cal.get("unknown_threshold") is None:  # only "unknown_threshold —" said it
+        out.append("<p>“Say unknown” is switched off for this run: predict, serve and its "
+                   "exports made since never answer “unknown”. Switch it on on the Predict "
+                   "page (or run 'python main.py calibrate' on the run) to have it again.</p>")
     if cal:
         scalars = [(k, v) for k, v in cal.items() if not isinstance(v, (list, dict))]
         out.append(_table(("", ""), scalars))

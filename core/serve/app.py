@@ -18,7 +18,7 @@ Each prediction is ``{"probabilities": [...], "label": "..."}`` (TF Serving's
 row format for a signature with several named outputs), probabilities in
 ``labels.txt`` order, plus ``"unknown": true/false`` and ``"unknown_score"`` when
 the run is calibrated for it (:meth:`Predictor.predict_scored` gives a score and
-the predictor has an ``unknown_threshold``).  Bad input is answered with a 4xx and ``{"error": "..."}`` saying what to
+the predictor has an ``unknown_threshold``; the score alone when it has none: switched off).  Bad input is answered with a 4xx and ``{"error": "..."}`` saying what to
 send; the server itself never stops on a request.
 """
 
@@ -237,6 +237,7 @@ class ModelService:
         if self.flags_unknown:
             outputs["unknown"] = {"dtype": "DT_BOOL", "name": "unknown",
                                   "tensor_shape": {"dim": [{"size": "-1", "name": ""}]}}
+        if self.flags_unknown or getattr(self.predictor, "has_unknown_score", False):
             outputs["unknown_score"] = {"dtype": "DT_FLOAT", "name": "unknown_score",
                                         "tensor_shape": {"dim": [{"size": "-1", "name": ""}]}}
         signature = {"inputs": {"image": {"dtype": "DT_FLOAT", "name": "image",  # as exported
@@ -259,8 +260,11 @@ class ModelService:
         for i, row in enumerate(probs):
             item = {"probabilities": [float(p) for p in row],
                     "label": classes[int(np.argmax(row))]}
+            # "Say unknown" off: no "unknown", but the score stays, as predict's CSV and the
+            # exports keep it (it went too; a review)
             if scores is not None and threshold is not None:
                 item["unknown"] = bool(float(scores[i]) > threshold)
+            if scores is not None:
                 item["unknown_score"] = float(scores[i])
             out.append(item)
         return out

@@ -125,8 +125,10 @@ def ece_rose_note(calibration: Optional[dict]) -> str:
     after" left a new user thinking calibration had failed (a review)."""
     cal = calibration or {}
     before, after = cal.get("ece_before"), cal.get("ece_after")
+    # as shown (3 decimals): "0.030 after (0.030 before) ... rose by chance" was said of a
+    # rise in the eighth decimal, a temperature of 1 (a review)
     if not isinstance(before, (int, float)) or not isinstance(after, (int, float)) \
-            or after <= before:
+            or round(after, 3) <= round(before, 3):
         return ""
     n, bins = cal.get("n_images"), cal.get("bins")
     few = f"on {n} images, " if isinstance(n, int) else ""

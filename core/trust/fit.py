@@ -124,8 +124,11 @@ def _too_few(run: RunFolder, n: int, listener, refit: bool, read: bool = False) 
     if refit:
         emit(listener, Log(f"{have}; calibration needs at least {MIN_IMAGES}", "warning"))
         return
+    # what to do, as the report and calibrate say it (the log gave the reason alone; a review)
     emit(listener, Log(f"{have}; calibration needs at least {MIN_IMAGES}: probabilities stay "
-                       "uncalibrated and no image is called 'unknown'", "warning"))
+                       "uncalibrated and no image is called 'unknown'; train again with more "
+                       "images or a larger validation share (the Data page's, or --val-split)",
+                       "warning"))
     clear_trust(run)
 
 
@@ -170,7 +173,25 @@ def fit_after_training(run: RunFolder, model=None, split=None, classes=None, cfg
                        f"{record.temperature:.3g}, ECE {record.ece_before:.3f} -> "
                        f"{record.ece_after:.3f}; 'unknown' above score "
                        f"{record.unknown_threshold:.3g} ({kept})"))
+    unseen = missing_classes_text(y, classes or run.labels())
+    if unseen:
+        emit(listener, Log(unseen, "warning"))
     return trust
+
+
+def missing_classes_text(val_labels, classes: Sequence[str]) -> str:
+    """A warning when the validation images calibrated on leave classes out ("" when they
+    hold every class): the threshold was fitted on the other classes' images alone, and
+    new images of a class left out were called "unknown" without a word (a review)."""
+    present = set(int(v) for v in np.asarray(val_labels).ravel())
+    missing = [c for i, c in enumerate(classes) if i not in present]
+    if not missing:
+        return ""
+    names = ", ".join(repr(c) for c in missing[:5]) + (", …" if len(missing) > 5 else "")
+    return (f"calibrated without validation images of {len(missing)} of {len(classes)} "
+            f"classes ({names}): the 'unknown' threshold knows only the others, so new images "
+            "of these may be called 'unknown'; give every class validation images (more "
+            "images, or a larger validation share) and train again")
 
 
 def kept_text(keep: float, n: int, kept: int = -1) -> str:

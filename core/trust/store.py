@@ -78,7 +78,7 @@ def export_description(rec: CalibrationRecord) -> dict:
             "threshold": rec.unknown_threshold,
             "rule": "the answer is 'unknown' when unknown_score > threshold (threshold null: "
                     "never)",
-            "keep": rec.unknown_keep,
+            "keep": _kept(rec),
             "keep_meaning": "the share of validation images (all of known classes) at or "
                             "under the threshold when it was fitted",
             "score": " + ".join(f"{w:g} * ({n} - mean_{n}) / std_{n}"
@@ -92,6 +92,17 @@ def export_description(rec: CalibrationRecord) -> dict:
             "k": rec.unknown_k, "n_reference": rec.n_reference,
         },
     }
+
+
+def _kept(rec: CalibrationRecord) -> float:
+    """The share of validation images the threshold keeps, as keep_meaning says: the share
+    asked for (0.95) was given where the threshold kept 18 of 18, and the Predict page then
+    said "keeps 95.0%" of an export whose run's slider shows 100% (a review)."""
+    from core.trust.unknown import kept_share
+
+    if rec.unknown_threshold is None or len(rec.score_quantiles) < 2:
+        return rec.unknown_keep
+    return kept_share(rec.unknown_threshold, rec.score_quantiles)
 
 
 def fit_trust(val_probs: np.ndarray, val_labels, val_embeddings: Optional[np.ndarray],

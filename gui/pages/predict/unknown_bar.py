@@ -267,6 +267,9 @@ class UnknownControl:
         note = ""
         if getattr(predictor, "unknown_note", ""):  # a copy out of its export folder
             note = predictor.unknown_note + "."
+        elif has and trust is None and own is None:  # "it keeps 95%", switchable, had no effect
+            note = ("This export was made with “Say unknown” switched off on its run, so it "
+                    "never answers “unknown”: switch it on for the run and export again.")
         elif has and trust is None:
             keep = getattr(predictor, "unknown_keep", None)
             kept = f" (it keeps {keep:.1%} of the validation images)" if keep else ""
@@ -280,6 +283,8 @@ class UnknownControl:
         if self._differs:
             note = project_note(predictor.unknown_threshold, own, quantiles)
         self.bar.set_model(has, predictor.unknown_threshold, quantiles, fitted, note)
+        if has and trust is None and own is None and not getattr(predictor, "unknown_note", ""):
+            self.bar.check.setEnabled(False)  # no threshold to switch on
         self.refresh()
 
     def refresh(self) -> None:
