@@ -166,7 +166,7 @@ def test_report_without_the_data_folder_uses_the_split(trained_run, tmp_path):
     (run / "calibration.json").write_text(json.dumps({"temperature": 1.7, "ece_after": 0.02}))
     html = write_report(run, tmp_path / "r.html").read_text(encoding="utf-8")
     _check(html)
-    assert "split.json" in html and "temperature" in html and "1.7" in html
+    assert "split.json" in html and "Temperature" in html and "1.7" in html
     # (a review) said at the top, not only in grey under "Data"
     top = html.split("<h2>Overview</h2>")[0]
     assert f"The data folder {tmp_path / 'gone'} is not available" in top
@@ -484,3 +484,36 @@ def test_a_run_with_say_unknown_switched_off_says_so_in_the_report(trained_run, 
     set_threshold(run, None)
     section = unescape(render_report(gather(run.path)).split("<h2>Calibration</h2>")[1])
     assert f"{said}: predict, serve and its exports made since never answer “unknown”" in section
+
+
+def test_the_calibration_table_is_in_words_and_gives_the_share_the_threshold_keeps(
+        trained_run, tmp_path):
+    """The table listed calibration.json's field names ("unknown_keep 0.95", "embedding_layer
+    avg_pool", "version 1") and the share asked for where the threshold kept another (a trust
+    review).  A field it does not know, or a hand-edited value, still shows by its name."""
+    from html import escape
+
+    from core.report.calibration_rows import calibration_rows
+    from core.report.html import write_report
+    from core.trust.unknown import kept_share
+
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    cal = json.loads((run / "calibration.json").read_text())
+    html = write_report(run, tmp_path / "r.html").read_text(encoding="utf-8")
+    _check(html)
+    section = html.split("<h2>Calibration</h2>")[1].split("<h2>")[0]
+    for raw in ("unknown_keep", "embedding_layer", "n_reference", "nll_after", ">version<"):
+        assert raw not in section
+    shown = dict(calibration_rows(cal))
+    for label, value in shown.items():
+        assert escape(label) in section and escape(str(value)) in section
+    kept = kept_share(cal["unknown_threshold"], cal["score_quantiles"])
+    assert shown["Validation images it keeps (not “unknown”)"].startswith(f"{kept:.1%}")
+    assert "Temperature (the logits are divided by it)" in shown
+    rows = dict(calibration_rows({"unknown_threshold": 2.0, "unknown_keep": 0.95,
+                                  "score_quantiles": [0.0] * 50 + [1.0] * 51}))
+    assert rows["Validation images it keeps (not “unknown”)"] == "100.0% (asked for 95%)"
+    rows = dict(calibration_rows({"temperature": "warm", "extra": 3, "unknown_threshold": None}))
+    assert rows["temperature"] == "warm" and rows["extra"] == 3
+    assert rows["“Unknown” threshold"].startswith("switched off")

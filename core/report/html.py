@@ -22,6 +22,7 @@ from core.infer.metrics import NO_MISTAKES, Metrics, confused_pairs
 from core.infer.uncertainty import cautions  # the Evaluate page's warnings
 from core.export.report import parity_figures_text
 from core.shown import human_size, shown_text, when_text
+from core.report.calibration_rows import calibration_rows
 from core.report.charts import line_chart, reliability_chart, thumbnail_uri
 from core.report.gather import ReportData, gather
 from core.report.staleness import STALE
@@ -272,8 +273,7 @@ def _calibration_section(d: ReportData) -> str:
                    "exports made since never answer “unknown”. Switch it on on the Predict "
                    "page (or run 'python main.py calibrate' on the run) to have it again.</p>")
     if cal:
-        scalars = [(k, v) for k, v in cal.items() if not isinstance(v, (list, dict))]
-        out.append(_table(("", ""), scalars))
+        out.append(_table(("", ""), calibration_rows(cal)))
     out.append(reliability_chart(m.get("reliability", [])))
     return "".join(out)
 
