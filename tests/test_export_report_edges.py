@@ -250,12 +250,14 @@ def test_an_export_made_before_the_run_was_calibrated_again_is_out_of_date(calib
     data = gather(run_dir)
     rows = {e["format"]: e for e in data.exports}
     assert rows["keras"].get(STALE) is None
+    # only the threshold moved: said so, not "calibrated again" (it is also what moving the
+    # Predict page's slider does, a trust review)
     assert rows["savedmodel"][STALE] == (
-        "the run was calibrated again after this export, so the file answers otherwise than "
-        "the app: export again")
-    assert "out of date: the run was calibrated again" in render_report(data)
+        "the run's “unknown” threshold changed after this export, so the file answers "
+        "otherwise than the app: export again")
+    assert "out of date: the run&#x27;s “unknown” threshold changed" in render_report(data)
     text = exports_text("run", data.exports)
-    assert text.count("(out of date: the run was calibrated again") == 1
+    assert text.count("(out of date: the run&#x27;s “unknown” threshold changed") == 1
 
 
 def _change_model(run_dir):

@@ -79,7 +79,10 @@ def with_staleness(row: dict, meta: Optional[dict], now, digest: Optional[str]) 
         was, now = was[0], now[0]  # no unknown score in the file: the temperature alone
     if was == now:
         return row
+    # Only the threshold moved (Predict's slider or switch, or calibrate --unknown-keep):
+    # "calibrated again" was said of a slider moved on the page (a trust review).
     why = ("the run was calibrated after this export" if was is None else
            "the run's calibration was removed after this export" if now is None else
+           "the run's “unknown” threshold changed after this export" if was[0] == now[0] else
            "the run was calibrated again after this export")
     return {**row, STALE: f"{why}, so the file answers otherwise than the app: export again"}
