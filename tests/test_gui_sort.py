@@ -272,6 +272,26 @@ def test_a_folder_that_fails_leaves_the_label_on_the_folder_shown(qtbot, window,
     assert page.thumbs.rowCount() == 10
 
 
+def test_a_folder_dropped_while_one_is_sorted_is_refused_and_not_named(qtbot, window,
+                                                                       trained_run, folders,
+                                                                       tmp_path):
+    """The refused folder's name went on the line above the first folder's images, and the
+    page took it for the one shown: a change of order then sorted it (a review)."""
+    data, new = folders
+    other = tmp_path / "other"
+    _image(other / "late.png", 200, 7)
+    page = _sort_page(window, trained_run, data)
+
+    def both():
+        _drop_folder(window, new)
+        _drop_folder(window, other)  # the first is still being sorted: refused
+
+    _wait_done(qtbot, window, page.suggestions_ready, both)
+    assert "Please wait" in page.banner.text()
+    assert page.folder == page.shown_folder == str(new)
+    assert page.folder_label.text() == str(new) and page.thumbs.rowCount() == 10
+
+
 def test_undo_of_a_move_brings_the_images_back_into_the_review(qtbot, window, trained_run,
                                                                folders):
     """Moved images left the review when the folder was sorted again; after Undo put them
