@@ -277,9 +277,9 @@ class SortPage(Page):
         if what == "accept":
             changed = self.review.accept()
         elif what == "back":
-            row = self.review.back()
-            changed = row is not None
-            if changed:
+            rows = self.review.back_rows()  # a whole "accept all" at once
+            changed = bool(rows)
+            for row in rows:
                 self._paint_decision(self.review.items[row].path)
         else:
             changed = self.review.decide(label)
