@@ -298,6 +298,21 @@ def test_one_backspace_takes_back_a_whole_accept_all_and_repaints_it(qtbot, wind
     assert page.counter_label.text().startswith("1 labelled, 0 skipped, 29 to go")
 
 
+def test_an_undo_of_copies_says_they_were_taken_out_not_put_back():
+    """"5 file(s) put back where they were before that change" of 5 copies Undo had just
+    removed from the data set (a review)."""
+    from core.audit.fixes import FixOutcome, Move
+    from gui.journal_undo import undone_text
+
+    copies = [Move(f"a/{i}.png", f"/new/{i}.png", "copy removed") for i in range(5)]
+    text = undone_text(FixOutcome("b1", "5 image(s) added by labelling", moved=copies))
+    assert "5 image(s) it had added taken out of the data folder" in text
+    assert "put back" not in text
+    moved = [Move("a/1.png", "/new/1.png"), Move("a/2.png", "", "captured image removed")]
+    text = undone_text(FixOutcome("b2", "", moved=moved))
+    assert "1 file(s) put back" in text and "1 image(s) it had added taken out" in text
+
+
 def test_a_folder_dropped_while_one_is_sorted_is_refused_and_not_named(qtbot, window,
                                                                        trained_run, folders,
                                                                        tmp_path):
