@@ -53,8 +53,16 @@ def undone_text(outcome) -> str:
     """What an Undo took back, named: "1 file(s) put back" alone read like the batch the
     user meant, when it was the other page's change."""
     what = f" ({outcome.what})" if outcome.what else ""
-    return (f"Undone{what}: {len(outcome.moved)} file(s) put back where they were before "
-            "that change.")
+    # a copy or a camera picture is removed, not put back: "5 file(s) put back where they
+    # were" of the 5 copies Undo had just taken out of the data set (a review)
+    removed = sum(1 for m in outcome.moved if m.how)
+    back = len(outcome.moved) - removed
+    said = [f"{back} file(s) put back where they were before that change"] \
+        if back or not removed else []
+    if removed:
+        said.append(f"{removed} image(s) it had added taken out of the data folder (any "
+                    "original elsewhere is untouched)")
+    return f"Undone{what}: {'; '.join(said)}."
 
 
 def nothing_back_text(outcome) -> str:

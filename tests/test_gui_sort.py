@@ -80,7 +80,10 @@ def test_keys_review_and_accept_all_preview_without_a_window():
     assert action_for(Qt.Key_X, Qt.NoModifier, "x", review.classes) is None
     assert review.preview(0.9) == {"a": 1, "b": 2}
     assert review.accept_above(0.9) == 3 and review.current == 2  # the one left undecided
-    assert review.back() == 3 and review.decision("/x/3.png") == ""
+    review.decide("a")
+    assert review.back() == 2 and review.decision("/x/2.png") == ""  # the key's decision
+    # the whole accept-all at once (one Backspace took back one image of 1,252, a review)
+    assert review.back() == 0 and not review.decisions and review.back() is None
 
 
 def test_sort_label_add_undo_and_undo_after_restart(qtbot, window, trained_run, folders):
@@ -270,6 +273,64 @@ def test_a_folder_that_fails_leaves_the_label_on_the_folder_shown(qtbot, window,
     assert page.folder == page.shown_folder == str(new)
     assert page.folder_label.text() == str(new) and f"Still showing {new}" in page.banner.text()
     assert page.thumbs.rowCount() == 10
+
+
+def test_one_backspace_takes_back_a_whole_accept_all_and_repaints_it(qtbot, window):
+    """After "Accept all above" Backspace took back one image of 1,252 (a review)."""
+    from types import SimpleNamespace
+
+    from core.label.suggestions import Suggestion
+
+    page = next(p for p in window.pages if p.key == "sort")
+    window.show_page(window.pages.index(page))
+    items = [Suggestion(f"/x/{i}.png", "a", 0.95, 0.0) for i in range(30)]
+    page.folder = "/x"
+    page._on_suggested(SimpleNamespace(items=items, classes=["a", "b"], skipped=[],
+                                       left_out=[]))
+    qtbot.keyClick(page.grid, Qt.Key_B)  # the first image by key, then the rest in bulk
+    page.bulk.spin.setValue(90)
+    qtbot.mouseClick(page.bulk.accept_button, Qt.LeftButton)
+    qtbot.mouseClick(page.bulk.confirm_button, Qt.LeftButton)
+    assert len(page.review.decisions) == 30
+    qtbot.keyClick(page.grid, Qt.Key_Backspace)
+    assert page.review.decisions == {"/x/0.png": "b"} and page.review.current == 1
+    assert not any(page.thumbs.state_of(s.path) for s in items[1:])
+    assert page.counter_label.text().startswith("1 labelled, 0 skipped, 29 to go")
+
+
+def test_an_undo_of_copies_says_they_were_taken_out_not_put_back():
+    """"5 file(s) put back where they were before that change" of 5 copies Undo had just
+    removed from the data set (a review)."""
+    from core.audit.fixes import FixOutcome, Move
+    from gui.journal_undo import undone_text
+
+    copies = [Move(f"a/{i}.png", f"/new/{i}.png", "copy removed") for i in range(5)]
+    text = undone_text(FixOutcome("b1", "5 image(s) added by labelling", moved=copies))
+    assert "5 image(s) it had added taken out of the data folder" in text
+    assert "put back" not in text
+    moved = [Move("a/1.png", "/new/1.png"), Move("a/2.png", "", "captured image removed")]
+    text = undone_text(FixOutcome("b2", "", moved=moved))
+    assert "1 file(s) put back" in text and "1 image(s) it had added taken out" in text
+
+
+def test_a_folder_dropped_while_one_is_sorted_is_refused_and_not_named(qtbot, window,
+                                                                       trained_run, folders,
+                                                                       tmp_path):
+    """The refused folder's name went on the line above the first folder's images, and the
+    page took it for the one shown: a change of order then sorted it (a review)."""
+    data, new = folders
+    other = tmp_path / "other"
+    _image(other / "late.png", 200, 7)
+    page = _sort_page(window, trained_run, data)
+
+    def both():
+        _drop_folder(window, new)
+        _drop_folder(window, other)  # the first is still being sorted: refused
+
+    _wait_done(qtbot, window, page.suggestions_ready, both)
+    assert "Please wait" in page.banner.text()
+    assert page.folder == page.shown_folder == str(new)
+    assert page.folder_label.text() == str(new) and page.thumbs.rowCount() == 10
 
 
 def test_undo_of_a_move_brings_the_images_back_into_the_review(qtbot, window, trained_run,

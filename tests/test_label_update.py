@@ -56,6 +56,24 @@ def test_update_starts_from_the_fine_tuned_backbone_and_compares_on_the_same_ima
     assert "comparing the two models included" in out.describe()
 
 
+def test_a_copied_data_folder_leaves_the_runs_training_images_out_of_the_comparison(
+        trained_run, tmp_path):
+    """The run trained on another folder (the data moved, or a copy): the comparison took
+    the old training images from the old folder alone, matched none in the copy, and said
+    "on the 263 validation image(s) neither model trained on" of 8 the current run had
+    trained on (a review)."""
+    from core.label.update import held_out
+
+    old = RunFolder(trained_run)
+    trained_in = old.load_config().data.data_dir
+    copy = tmp_path / "data"
+    shutil.copytree(trained_in, copy)
+    split = old.split(str(copy))  # as the new run's split of the copy would list them
+    records = [*split.train, *split.val]
+    held = held_out(old, records, trained_in, str(copy))
+    assert [r.path for r in held] == [r.path for r in split.val]
+
+
 def test_update_refuses_a_run_without_a_model(tmp_path):
     from core.errors import UserError
 

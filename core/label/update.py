@@ -221,6 +221,21 @@ def accuracy_on(model_path, records, batch_size: int, cancel) -> tuple[Optional[
     return right / len(ok), len(ok)
 
 
+def held_out(run, records, *data_dirs: str) -> list:
+    """``records`` (the new run's validation images) but the run's training images, those
+    taken as paths in each of ``data_dirs``: the folder the run trained from and today's data
+    folder, which may be that folder moved or copied (the split's paths are relative; taken
+    from the old folder alone none matched a copy's, and "neither model trained on" counted
+    8 images the current run had trained on, a review)."""
+    trained: set[str] = set()
+    for folder in dict.fromkeys(data_dirs):
+        try:
+            trained.update(os.path.abspath(r.path) for r in run.split(folder).train)
+        except UserError:
+            continue
+    return [r for r in records if os.path.abspath(r.path) not in trained]
+
+
 def nothing_new(run, data_dir: str, listener=None, cancel=None, report=None):
     """Refuse an update from the very images the run trained on: it retrained the head on
     them anyway (50.0% → 41.7% in a review) and the window made that run current.  Images
@@ -273,9 +288,8 @@ def update_model(run_dir, data_dir=None, out_dir=None, *, runs_base=None, report
     thin = ""
     if status == "completed":
         thin = thin_classes(new.split(cfg.data.data_dir))
-        old_train = {os.path.abspath(r.path) for r in run.split(old_cfg.data.data_dir).train}
-        held = [r for r in new.split(cfg.data.data_dir).val
-                if os.path.abspath(r.path) not in old_train]
+        held = held_out(run, new.split(cfg.data.data_dir).val, old_cfg.data.data_dir,
+                        cfg.data.data_dir)
         emit(listener, Progress(0, 2, "comparing the two models"))
         before, compared = accuracy_on(run.path, held, cfg.train.batch_size, cancel)
         emit(listener, Progress(1, 2, "comparing the two models"))

@@ -136,9 +136,15 @@ class SortPage(Page):
                             "are labelled already. Choose a folder of new images; to move "
                             "an image to another class, use Check data on the Data step.")
             return False
-        self.folder = os.path.abspath(path)
-        self.folder_label.setText(self.folder)
-        return self.start()
+        before, self.folder = self.folder, os.path.abspath(path)
+        started = self.start()
+        if started or not self.model_path():  # no model yet: sorted once one is opened
+            self.folder_label.setText(self.folder)
+            return started
+        # another job runs: the grid keeps the folder before (the line named the refused one
+        # above its images, its labels were kept as that folder's, a new order sorted it)
+        self.folder = before
+        return False
 
     def drop_paths(self, paths: list[str]) -> bool:
         """Files dropped on the window while this page shows: the first folder is sorted."""
@@ -271,9 +277,9 @@ class SortPage(Page):
         if what == "accept":
             changed = self.review.accept()
         elif what == "back":
-            row = self.review.back()
-            changed = row is not None
-            if changed:
+            rows = self.review.back_rows()  # a whole "accept all" at once
+            changed = bool(rows)
+            for row in rows:
                 self._paint_decision(self.review.items[row].path)
         else:
             changed = self.review.decide(label)

@@ -30,7 +30,9 @@ class Review:
     decisions: dict[str, str] = field(default_factory=dict)  # path -> class | SKIP | NONE
     added: dict[str, str] = field(default_factory=dict)  # path -> batch that added it
     current: int = 0
-    history: list[tuple[str, Optional[str], int]] = field(default_factory=list)
+    #: (path, decision before, row, step): the decisions of one key or one "accept all" share
+    #: their step, and Backspace takes a whole step back
+    history: list[tuple[str, Optional[str], int, int]] = field(default_factory=list)
     made: list[str] = field(default_factory=list)  # classes made on the spot, still folderless
     data_dir: str = ""  # the data folder ``added`` speaks of
 
@@ -46,8 +48,8 @@ class Review:
         return Review(list(items), classes,
                       {p: d for p, d in self.decisions.items() if p in rows},
                       {p: b for p, b in self.added.items() if p in rows and same},
-                      history=[(p, before, rows[p]) for p, before, _row in self.history
-                               if p in rows],  # Backspace still steps back
+                      history=[(p, before, rows[p], step) for p, before, _row, step
+                               in self.history if p in rows],  # Backspace still steps back
                       made=list(self.made) if again else [], data_dir=data_dir)
 
     # -- reading ------------------------------------------------------------------------
@@ -87,7 +89,7 @@ class Review:
         item = self.item(row)
         if item is None or item.path in self.added:
             return False
-        self.history.append((item.path, self.decisions.get(item.path), row))
+        self.history.append((item.path, self.decisions.get(item.path), row, self._step()))
         self.decisions[item.path] = label
         self.current = self._next_open(row)
         return True
@@ -97,19 +99,33 @@ class Review:
         item = self.current_item()
         return item is not None and self.decide(NONE if item.unknown else item.suggested)
 
+    def _step(self) -> int:
+        return self.history[-1][3] + 1 if self.history else 0
+
     def back(self) -> Optional[int]:
-        """Undo the last decision still open (not added); the row it was made on, or None."""
+        """Undo the last step still open (not added): one key's decision, or every image of
+        one "accept all above" (one Backspace took back one image of 1,252, a review).  The
+        row to look at (the step's first), or None."""
+        rows = self.back_rows()
+        return min(rows) if rows else None
+
+    def back_rows(self) -> list[int]:
+        """:meth:`back`, returning the rows whose decision it took back."""
         while self.history:
-            path, previous, row = self.history.pop()
-            if path in self.added:
-                continue
-            if previous is None:
-                self.decisions.pop(path, None)
-            else:
-                self.decisions[path] = previous
-            self.current = row
-            return row
-        return None
+            step, undone = self.history[-1][3], []
+            while self.history and self.history[-1][3] == step:
+                path, previous, row, _step = self.history.pop()
+                if path in self.added:
+                    continue
+                if previous is None:
+                    self.decisions.pop(path, None)
+                else:
+                    self.decisions[path] = previous
+                undone.append(row)
+            if undone:
+                self.current = min(undone)
+                return undone
+        return []
 
     def _next_open(self, row: int) -> int:
         """The next undecided row after ``row`` (wrapping), or the row after it when none is."""
@@ -141,8 +157,9 @@ class Review:
         decided since, are left alone (a preview of 3 had labelled 53 of the next folder)."""
         row = {s.path: i for i, s in enumerate(self.items)}  # items.index(s) per image made
         chosen = [(p, c) for p, c in rows if p in row and p not in self.decisions]
+        step = self._step()  # one step: one Backspace takes it all back
         for path, label in chosen:  # 10,000 acceptances a two-minute freeze
-            self.history.append((path, None, row[path]))
+            self.history.append((path, None, row[path], step))
             self.decisions[path] = label
         if chosen and self.current_item() is not None and \
                 self.current_item().path in self.decisions:
