@@ -653,7 +653,6 @@ def test_classes_shown_goes_up_to_the_models_classes(qtbot, window, trained_run)
     assert (page.topk_spin.maximum(), page.topk_spin.value()) == (10, 5)
 
 
-<<<<<<< HEAD
 def test_a_long_class_name_on_a_card_keeps_its_confidence_and_is_whole_in_the_tooltip(qtbot):
     """A long class name cut the card's bold answer line at its right end, confidence and
     all (a review): the name is cut in its middle, the confidence stays, the tooltip has it."""
@@ -723,7 +722,8 @@ def test_an_image_changed_on_disk_since_it_was_predicted_is_predicted_again(
     with qtbot.waitSignal(page.predictions_ready, timeout=120000) as sig:
         page.add_paths([image])  # unchanged since: truly already in the list
     assert sig.args == [0]
-=======
+
+
 def test_a_card_in_a_big_font_still_has_room_for_class_names(qtbot, monkeypatch):
     """A UI review: at 14 pt the card stayed 320 px wide, so beside "100.0%" and the bar a
     class name had 50 px ("B…)"), and its 22 px line was drawn in a 16 px row."""
@@ -756,4 +756,3 @@ def test_a_card_in_a_big_font_still_has_room_for_class_names(qtbot, monkeypatch)
         painter.end()
         assert given[-1] >= fm.horizontalAdvance("Background"), (points, given[-1])
     assert size.width() > cards.CARD_WIDTH  # 14 pt: wider than the 9 pt card
->>>>>>> fixUi32
