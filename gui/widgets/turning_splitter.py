@@ -33,14 +33,19 @@ class TurningSplitter(QSplitter):
     minimum widths, one above the other below that."""
 
     def __init__(self, side_by_side_from: int = 0, collapsible: bool = False,
-                 roomy: bool = False, parent: Optional[QWidget] = None) -> None:
+                 roomy: bool = False, shared: bool = False,
+                 parent: Optional[QWidget] = None) -> None:
         """``roomy``: one above the other, each part is as tall as it would like (up to 20
         lines; the page scrolls), not its minimum: the Train page's settings, stacked above
         the run at 14 pt, had one row of their own scroll area; side by side again, the
-        parts get back their widths."""
+        parts get back their widths.  ``shared``: side by side, the parts' widths start as
+        their stretch factors share them out (the Data page's classes column, 2 of 5, stayed
+        at the 215 px its contents asked for in a 1600 px window; a UI review)."""
         super().__init__(Qt.Horizontal, parent)
         self.side_by_side_from = side_by_side_from
         self.roomy = roomy
+        self.shared = shared
+        self._shared_out = False
         self._widths: list[int] = []
         self.setChildrenCollapsible(collapsible)
         self._later = later(self, self._turn_now)
@@ -76,10 +81,17 @@ class TurningSplitter(QSplitter):
         if self.orientation() != want:
             if want == Qt.Vertical:
                 self._widths = self.sizes()
+                self._shared_out = False
             self.setOrientation(want)
             if self.roomy and (want == Qt.Vertical or self._widths):
                 self.setSizes(self._heights() if want == Qt.Vertical else self._widths)
                 self.updateGeometry()
+        if want == Qt.Horizontal and self.shared and not self._shared_out:
+            self._shared_out = True
+            parts = self._parts()
+            stretch = [max(1, p.sizePolicy().horizontalStretch()) for p in parts]
+            room = width - self.handleWidth() * max(0, len(parts) - 1)
+            self.setSizes([room * s // sum(stretch) for s in stretch])
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         # Not while hidden: a page's first size comes before it shows, its drop-downs not

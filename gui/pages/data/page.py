@@ -64,7 +64,7 @@ class DataPage(Page):
             label.setWordWrap(True)  # a long path goes on after a "/" on the next line
             self.body.addWidget(label)
         # left: classes and chart; right: images and problems
-        split = TurningSplitter(SIDE_BY_SIDE_FROM)
+        split = TurningSplitter(SIDE_BY_SIDE_FROM, shared=True)  # 2:3 of the width
         split.addWidget(self._build_classes())
         self.tabs = QTabWidget()
         self.tabs.addTab(self._build_images_tab(), "Images")
