@@ -33,18 +33,21 @@ class TurningSplitter(QSplitter):
     minimum widths, one above the other below that."""
 
     def __init__(self, side_by_side_from: int = 0, collapsible: bool = False,
-                 roomy: bool = False, shared: bool = False,
+                 roomy: bool = False, shared: bool = False, least_height: int = 0,
                  parent: Optional[QWidget] = None) -> None:
         """``roomy``: one above the other, each part is as tall as it would like (up to 20
         lines; the page scrolls), not its minimum: the Train page's settings, stacked above
         the run at 14 pt, had one row of their own scroll area; side by side again, the
         parts get back their widths.  ``shared``: side by side, the parts' widths start as
         their stretch factors share them out (the Data page's classes column, 2 of 5, stayed
-        at the 215 px its contents asked for in a 1600 px window; a UI review)."""
+        at the 215 px its contents asked for in a 1600 px window; a UI review).
+        ``least_height``: side by side, its minimum height (a fixed minimum height would
+        squeeze the parts one above the other into it)."""
         super().__init__(Qt.Horizontal, parent)
         self.side_by_side_from = side_by_side_from
         self.roomy = roomy
         self.shared = shared
+        self.least_height = least_height
         self._shared_out = False
         self._widths: list[int] = []
         self.setChildrenCollapsible(collapsible)
@@ -71,6 +74,8 @@ class TurningSplitter(QSplitter):
         widest = max((max(p.minimumSizeHint().width(), p.minimumWidth())
                       for p in self._parts()), default=0)
         height = hint.height()
+        if self.least_height and self.orientation() == Qt.Horizontal:
+            height = self.least_height
         if self.roomy and self.orientation() == Qt.Vertical:
             heights = self._heights()
             height = max(height, sum(heights) + self.handleWidth() * max(0, len(heights) - 1))
@@ -98,6 +103,8 @@ class TurningSplitter(QSplitter):
         # yet made compact, so its parts seemed wider than they are.
         if self.isVisible():
             self._turn(event.size().width())
+            if self.roomy and self.orientation() == Qt.Vertical:
+                self.setSizes(self._heights())  # their contents grew (Evaluate's results)
         super().resizeEvent(event)
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
