@@ -521,3 +521,33 @@ def test_long_class_names_number_the_matrix_columns_so_every_cell_shows(qtbot):
     assert m.data(m.index(0, 4), Qt.DisplayRole) == "1"  # the counts still written
     view.set_matrix(["cat", "dog", "fish"], [[1, 0, 0], [0, 1, 0], [0, 0, 1]])
     assert m.headerData(1, Qt.Horizontal) == "dog"  # short names head their columns
+
+
+def test_the_per_class_table_in_a_big_font_has_room_for_class_names(qtbot, qapp):
+    """A UI review: at 14 pt the number columns took all of the table's 270 px beside the
+    galleries and class names read "He…"; the table keeps room for 12 characters of name,
+    and where that does not fit beside the galleries (900 px window) they stand below."""
+    from PySide6.QtGui import QFont
+
+    from core.infer.metrics import compute_metrics
+    from gui.pages.evaluate.results import ResultsView
+
+    before = qapp.font()
+    font = QFont(before)
+    font.setPointSizeF(14)
+    qapp.setFont(font)
+    try:
+        names = ["Background", "Healthy tissue", "Tumour", "Necrosis", "Stroma"]
+        probs = np.eye(5)[[0, 1, 2, 3, 4, 1]] * 0.8 + 0.04
+        for width in (686, 1386):  # the Evaluate page's width at 900 and at 1600 px
+            view = ResultsView()
+            qtbot.addWidget(view, before_close_func=lambda v: v.shutdown())
+            view.resize(width, 1400)
+            view.show()
+            view.show_metrics(compute_metrics([0, 1, 2, 3, 4, 0], probs, names), None, False)
+            table = view.class_table
+            need = table.fontMetrics().horizontalAdvance(names[1][:12])  # "Healthy tiss"
+            qtbot.waitUntil(lambda: table.columnWidth(0) >= need, timeout=3000)
+            assert view.minimumSizeHint().width() <= width
+    finally:
+        qapp.setFont(before)

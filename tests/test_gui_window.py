@@ -219,6 +219,28 @@ def test_the_data_page_stands_its_classes_above_the_tabs_when_narrow(qtbot, wind
     qtbot.waitUntil(lambda: split.orientation() == Qt.Horizontal, timeout=3000)
 
 
+def test_the_data_page_s_classes_column_takes_its_share_of_a_wide_window(qtbot, window):
+    """A UI review: at 1600 px the classes column stayed the ~215 px its contents asked for,
+    though the splitter shares the width 2:3 with the tabs; class names and bars had room to
+    spare beside it.  Side by side, the column starts at two fifths of the width."""
+    from PySide6.QtCore import Qt
+
+    from gui.widgets.turning_splitter import TurningSplitter
+
+    split = window.data_page.findChild(TurningSplitter)
+    window.show()
+    window.show_page(0)
+    window.resize(1600, 1000)
+    share = lambda: split.widget(0).width() / max(1, sum(split.sizes()))  # noqa: E731
+    qtbot.waitUntil(lambda: split.orientation() == Qt.Horizontal and abs(share() - 0.4) < 0.03,
+                    timeout=3000)
+    window.resize(900, 600)  # stood one above the other, and side by side again
+    qtbot.waitUntil(lambda: split.orientation() == Qt.Vertical, timeout=3000)
+    window.resize(1400, 900)
+    qtbot.waitUntil(lambda: split.orientation() == Qt.Horizontal and abs(share() - 0.4) < 0.03,
+                    timeout=3000)
+
+
 def test_the_light_theme_is_light_whatever_the_desktop(qapp, monkeypatch):
     """FTS_THEME=light kept the system's palette: on a dark desktop the light sidebar had white
     page names on it (a locale/theme review)."""

@@ -16,10 +16,10 @@ from __future__ import annotations
 import copy
 from typing import Any, Optional
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QFrame, QGridLayout, QGroupBox,
                                QHBoxLayout, QLabel, QPushButton, QSpinBox,
-                               QSplitter, QVBoxLayout, QWidget)
+                               QVBoxLayout, QWidget)
 
 from core.config import AugmentConfig
 from gui.jobs import Job
@@ -28,6 +28,8 @@ from gui.plain_text import plain_tip
 from gui.state import touches
 from gui.steps import transform_fix
 from gui.widgets.compact import ColumnScroll, FitImage, compact_combos
+from gui.widgets.flow_layout import FlowLayout
+from gui.widgets.turning_splitter import TurningSplitter
 from gui.widgets.setting_widgets import SettingSpin, bind_spin, setting_info
 from gui.pages.augment.jobs import preview_job, size_refused
 from gui.pages.augment.files import AugmentFiles
@@ -88,7 +90,7 @@ class AugmentPage(AugmentFiles, Page):
         top.addWidget(self.reseed_button)
         self.body.addLayout(top)
 
-        split = QSplitter(Qt.Horizontal)
+        split = TurningSplitter(collapsible=True, roomy=True)  # stacked if both do not fit
         self.controls_area = ColumnScroll()  # as wide as the widest control row needs
         self.controls_host = QWidget()
         self.controls_layout = QVBoxLayout(self.controls_host)
@@ -123,8 +125,12 @@ class AugmentPage(AugmentFiles, Page):
         self.seed_spin.valueChanged.connect(self._on_seed_changed)
         self.seed_spin.setMaximumWidth(160)
         seed_row.addRow(setting_info("augment.seed").label + ":", self.seed_spin)
-        bottom = QHBoxLayout()
-        bottom.addLayout(seed_row)
+        seed_box = QWidget()  # the buttons go on a line of their own when the page is narrow
+        seed_box.setLayout(seed_row)
+        seed_row.setContentsMargins(0, 0, 0, 0)
+        seed_row.setHorizontalSpacing(10)  # the page's, as in the row before it could wrap
+        bottom = FlowLayout()
+        bottom.addWidget(seed_box)
         bottom.addStretch(1)
         self.open_button, self.save_button = self.file_buttons()
         bottom.addWidget(self.open_button)  # a file's augmentation, or this one for others

@@ -31,6 +31,7 @@ from gui.pages.data.fix_messages import FixMessages
 from gui.pages.data.jobs import sample_job, scan_job
 from gui.pages.data.problems import ProblemsTab, missing_folder_text, summary_line
 from gui.pages.data.split_box import SplitBox
+from gui.widgets.flow_layout import FlowLayout
 from gui.widgets.turning_splitter import TurningSplitter
 
 ALL_CLASSES = "All classes"
@@ -59,11 +60,11 @@ class DataPage(Page):
         self.folder_label.setTextFormat(Qt.PlainText)  # "Folder: <path>", a name as written
         self.folder_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.summary_label = QLabel("")
-        self.summary_label.setWordWrap(True)
-        self.body.addWidget(self.folder_label)
-        self.body.addWidget(self.summary_label)
+        for label in (self.folder_label, self.summary_label):
+            label.setWordWrap(True)  # a long path goes on after a "/" on the next line
+            self.body.addWidget(label)
         # left: classes and chart; right: images and problems
-        split = TurningSplitter(SIDE_BY_SIDE_FROM)
+        split = TurningSplitter(SIDE_BY_SIDE_FROM, shared=True)  # 2:3 of the width
         split.addWidget(self._build_classes())
         self.tabs = QTabWidget()
         self.tabs.addTab(self._build_images_tab(), "Images")
@@ -91,8 +92,8 @@ class DataPage(Page):
         self._update_next()
 
     # ------------------------------------------------------------------ building
-    def _build_top_row(self) -> QHBoxLayout:
-        row = QHBoxLayout()
+    def _build_top_row(self) -> FlowLayout:
+        row = FlowLayout()  # on two lines when the page is narrow (a big font)
         self.choose_button = QPushButton("Choose image folder…")
         self.choose_button.setObjectName("primary")
         self.choose_button.setToolTip("Pick the folder with one sub-folder per class "

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (QCheckBox, QGroupBox, QHBoxLayout, QLabel, QSizeP
                                QVBoxLayout, QWidget)
 
 from gui.widgets.decimal_spin import DecimalSpin
+from gui.widgets.flow_layout import FlowLayout
 from gui.widgets.setting_widgets import SettingSpin, bind_spin, setting_info, setting_tooltip
 
 
@@ -29,7 +30,8 @@ class SplitBox(QGroupBox):
     def __init__(self, parent: Optional[QWidget] = None) -> None:
         super().__init__("Validation split", parent)
         box = QVBoxLayout(self)
-        row = QHBoxLayout()
+        row = FlowLayout()  # its three settings on more lines when the page is narrow
+        row.setSpacing(16)  # as the row's 6 px and a 10 px gap were
         self.val_spin = DecimalSpin()  # whole percent shown; 12.5 % as 12.5, not 12
         self.val_spin.setDecimals(0)
         bind_spin(self.val_spin, "data.val_split", scale=100, suffix=" %")
@@ -44,12 +46,17 @@ class SplitBox(QGroupBox):
                                   ("Image cache:", self.cache_spin, 90)):
             label = QLabel(text)
             label.setBuddy(spin)
+            label.setSizePolicy(QSizePolicy.Fixed, QSizePolicy.Preferred)
             spin.setMinimumWidth(width)
             spin.setMaximumWidth(160)
             spin.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Fixed)
-            row.addWidget(label)
-            row.addWidget(spin, 1)
-            row.addSpacing(10)
+            pair = QWidget()  # a label stays with its box when the row wraps
+            pair_row = QHBoxLayout(pair)
+            pair_row.setContentsMargins(0, 0, 0, 0)
+            pair_row.setSpacing(6)
+            pair_row.addWidget(label)
+            pair_row.addWidget(spin, 1)
+            row.addWidget(pair, 1)
         self.together_check = QCheckBox(setting_info("data.keep_duplicates_together").label)
         self.together_check.setToolTip(setting_tooltip(
             setting_info("data.keep_duplicates_together")))

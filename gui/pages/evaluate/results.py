@@ -16,7 +16,7 @@ from typing import Optional
 from PySide6.QtCore import QSize, Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QFont
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QListView,
-                               QListWidget, QListWidgetItem, QSplitter, QTableWidget,
+                               QListWidget, QListWidgetItem, QStyle, QTableWidget,
                                QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from core.infer.metrics import NO_MISTAKES, NO_VALUE, confused_pairs
@@ -25,9 +25,12 @@ from gui.pages.evaluate.confusion import ConfusionView
 from gui.pages.evaluate.reliability import ConfidenceTab
 from gui.plain_text import plain_tip
 from gui.thumbnails import ThumbnailModel
+from gui.widgets.turning_splitter import TurningSplitter
 
 #: The most confused pairs listed beside a compact (many-class) matrix.
 PAIRS = 20
+#: Characters of a class name the per-class table always has room for.
+NAME_CHARS = 12
 CELL_HINT = "Click a cell of the confusion matrix to see its images here."
 CLASS_TIPS = ["", "Of the images the model called this class, the share that really are",
               "Of the images of this class, the share the model found",
@@ -150,12 +153,12 @@ class ResultsView(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(self._build_summary())
-        split = QSplitter(Qt.Horizontal)
+        split = TurningSplitter(collapsible=True, roomy=True,  # stacked if both do not fit
+                                least_height=420)  # a small window scrolls, no squashing
         split.addWidget(self._build_matrix_side())
         split.addWidget(self._build_galleries())
         split.setStretchFactor(0, 2)
         split.setStretchFactor(1, 3)
-        split.setMinimumHeight(420)  # a small window scrolls the page rather than squash these
         lay.addWidget(split, 1)
 
     def _build_summary(self) -> QVBoxLayout:
@@ -322,6 +325,18 @@ class ResultsView(QWidget):
                 if text == NO_VALUE:  # said nowhere on the page (a review)
                     item.setToolTip(NO_VALUE_TIPS[not score.support])
                 self.class_table.setItem(r, c, item)
+        self._fit_class_table()
+
+    def _fit_class_table(self) -> None:
+        """The table as wide as its number columns and NAME_CHARS characters of name: at 14 pt
+        the numbers took all of its 270 px and the names read "He…" (a UI review)."""
+        table, header = self.class_table, self.class_table.horizontalHeader()
+        numbers = sum(max(header.sectionSizeHint(c), table.sizeHintForColumn(c))
+                      for c in range(1, table.columnCount()))
+        edges = 2 * table.frameWidth() + table.verticalScrollBar().sizeHint().width()
+        name = max(header.sectionSizeHint(0), table.fontMetrics().horizontalAdvance(
+            "n" * NAME_CHARS) + 2 * table.style().pixelMetric(QStyle.PM_FocusFrameHMargin) + 8)
+        table.setMinimumWidth(numbers + name + edges)
 
     def _fill_mistakes(self, metrics) -> None:
         mistakes = metrics.mistakes

@@ -33,6 +33,7 @@ from gui.pages.export.source import (confirm_replacing, current_model, default_o
 from gui.plain_text import plain_label, rich_label
 from gui.state import touches
 from gui.steps import step
+from gui.widgets.turning_splitter import TurningRow
 
 
 def export_job(source: str, formats: list, out_dir: str, export_cfg: Any,
@@ -98,7 +99,7 @@ class ExportPage(Page):
 
     def _build_settings(self) -> None:
         """One tick box per format of core.formats, the check sizes and the output folder."""
-        top = QHBoxLayout()
+        top = TurningRow()  # the two boxes one above the other when both do not fit
         box = QGroupBox("Formats")
         grid = QGridLayout(box)
         self.format_checks: dict[str, QCheckBox] = {}
@@ -114,9 +115,9 @@ class ExportPage(Page):
             grid.addWidget(hint, i, 1)
             self.format_checks[fmt] = check
         grid.setColumnStretch(1, 1)
-        top.addWidget(box, 3)
-        top.addWidget(self._build_checks(), 2)
-        self.body.addLayout(top)
+        top.add(box, 3)
+        top.add(self._build_checks(), 2)
+        self.body.addWidget(top)
         self._build_out_row()
 
     def _build_checks(self) -> QGroupBox:

@@ -18,8 +18,7 @@ from typing import Any, Optional
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import (QLabel, QPushButton, QSplitter,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
 from core.config import FreezeConfig
 from core.model.backbones import get_backbone, recommendation
@@ -34,6 +33,7 @@ from gui.pages.model.weights_actions import WeightsActions
 from gui.pages.model.weights_box import WeightsBox
 from gui.state import touches
 from gui.widgets.compact import WrapLabel
+from gui.widgets.turning_splitter import TurningSplitter
 
 #: Settings whose change needs a new model (the others only a new fine-tuning preview).
 REBUILD_PATHS = ("", "model", "model.backbone", "model.image_size", "model.dense_units")
@@ -72,7 +72,7 @@ class ModelPage(WeightsActions, Page):
         self.total_params = 0
         self._filling = False
 
-        split = QSplitter(Qt.Horizontal)
+        split = TurningSplitter(collapsible=True, roomy=True)  # stacked if both do not fit
         split.addWidget(self._build_left())
         split.addWidget(self._build_right())
         split.setStretchFactor(0, 1)

@@ -4,9 +4,10 @@ behaviour; the widgets are the page's attributes, as tests and screenshots read 
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
 from gui.pages.predict.gradcam_bar import GradCamBar
+from gui.widgets.flow_layout import FlowLayout
 from gui.pages.predict.unknown_bar import UnknownControl
 
 
@@ -16,7 +17,7 @@ TOP_K_MAX = 10
 
 def build_input_row(page) -> QVBoxLayout:
     rows = QVBoxLayout()
-    row = QHBoxLayout()
+    row = FlowLayout()  # on two lines when the page is too narrow for one (a big font)
     page.add_button = QPushButton("Add images…")
     page.add_button.setObjectName("primary")
     page.add_button.clicked.connect(page.choose_images)
@@ -39,8 +40,14 @@ def build_input_row(page) -> QVBoxLayout:
     for w in (page.add_button, page.add_folder_button, page.clear_button):
         row.addWidget(w)
     row.addStretch(1)
-    for w in (topk_label, page.topk_spin, page.csv_button):
-        row.addWidget(w)
+    topk = QWidget()  # the label stays with its box when the row wraps
+    topk_row = QHBoxLayout(topk)
+    topk_row.setContentsMargins(0, 0, 0, 0)
+    topk_row.setSpacing(10)  # the page's, as in the row before it could wrap
+    topk_row.addWidget(topk_label)
+    topk_row.addWidget(page.topk_spin)
+    row.addWidget(topk)
+    row.addWidget(page.csv_button)
     rows.addLayout(row)
     page.gradcam_bar = GradCamBar()
     page.gradcam_check = page.gradcam_bar.check

@@ -19,8 +19,7 @@ import os
 from pathlib import Path
 from typing import Any, Optional
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QSplitter
+from PySide6.QtCore import Signal
 
 from core.appdirs import default_runs_dir
 from core.errors import UserError
@@ -42,6 +41,7 @@ from gui.pages.train.run_panel import RunPanel
 from gui.pages.train.settings import SettingsPanel, steps_text
 from gui.state import touches
 from gui.widgets.tensorboard_button import opened_message
+from gui.widgets.turning_splitter import TurningSplitter
 from gui.steps import step, transform_fix
 
 
@@ -81,7 +81,7 @@ class TrainPage(LearningRateActions, Page):
         self.settings = SettingsPanel()
         self.settings.changed.connect(self._write)
         self.panel = RunPanel()
-        split = QSplitter(Qt.Horizontal)
+        split = TurningSplitter(collapsible=True, roomy=True)  # stacked if both do not fit
         split.addWidget(self.settings)
         split.addWidget(self.panel)
         split.setStretchFactor(0, 0)
