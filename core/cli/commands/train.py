@@ -148,20 +148,18 @@ def check_file_paths(cfg, args: argparse.Namespace) -> None:
 def check_image_size(cfg, args: argparse.Namespace) -> None:
     """The image size against the backbone's range before the data is scanned: it was refused
     when the run began, as "model.image_size: 32 px ... use 0 for the default" (a review)."""
-    from core.errors import ConfigError, UserError
-    from core.model.backbones import get_backbone, resolve_image_size
+    from core.cli.options import check_image_size_flag
+    from core.errors import ConfigError
 
+    in_file = args.image_size is None and args.config
     try:
-        spec = get_backbone(cfg.model.backbone)
-    except UserError:
-        return  # said, with the backbones to choose from, when the run starts
-    try:
-        resolve_image_size(spec, cfg.model.image_size, cfg.model.weights)
+        check_image_size_flag(cfg.model.backbone, cfg.model.weights, cfg.model.image_size,
+                              "model.image_size:" if in_file else "--image-size")
     except ConfigError as exc:
-        if args.image_size is None and args.config:
+        if in_file:
             raise ConfigError(f"{args.config}: {exc}; fix it there, or override it with "
                               "--image-size") from None
-        raise ConfigError(str(exc).replace("model.image_size:", "--image-size", 1)) from None
+        raise
 
 
 def check_file_augment(cfg, config_path: str) -> None:
