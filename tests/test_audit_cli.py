@@ -188,3 +188,19 @@ def test_the_json_says_what_was_kept_copies_in_another_class_and_left_out(tmp_pa
     assert kept == {frozenset({"bright/bright_00.png", "bright/copy flipped.png"}): True,
                     frozenset({"bright/bright_02.png", "bright/exact copy.png"}): False,
                     frozenset({"dark/dark_03.png", "bright/copy_of_dark_03.jpg"}): False}
+
+
+def test_an_image_size_the_backbone_refuses_is_said_before_the_scan(tmp_path, capsys):
+    """(a review) `audit --backbone Xception --image-size 32` scanned the folder, then said
+    "model.image_size: 32 px ... use 0 for the default": not the flag given, nor the
+    smallest size Xception takes."""
+    data = tmp_path / "data"
+    for name in ("a", "b"):
+        (data / name).mkdir(parents=True)
+        Image.new("RGB", (32, 32), (9, 9, 9)).save(data / name / "x.png")
+    assert main(["audit", str(data), "--backbone", "Xception", "--weights", "none",
+                 "--image-size", "32"]) == 2
+    out = capsys.readouterr()
+    assert "audit step" not in out.out + out.err  # refused before any work
+    assert "--image-size 32 px is outside what Xception accepts (71-1024 px): use 71 px or " \
+           "more, or 0 for its default 299 px" in out.err

@@ -60,6 +60,7 @@ def test_resolve_image_size_defaults_and_ranges():
     with pytest.raises(ConfigError) as err:
         resolve_image_size(xception, 64, "imagenet")
     assert "71-1024" in str(err.value) and "model.image_size" in str(err.value)
+    assert "use 71 px or more, or 0 for its default 299 px" in str(err.value)
     with pytest.raises(ConfigError):
         resolve_image_size(mnv2, 2048, "none")
     # NASNetMobile's ImageNet file takes any size, as the same file chosen by hand does

@@ -591,3 +591,29 @@ def test_a_picture_given_for_a_settings_file_is_not_told_to_be_saved_as_utf8(tmp
     utf16.write_bytes('{"preset": "light"}'.encode("utf-16"))
     with pytest.raises(ConfigError, match="notepad.json: not UTF-8 text.*save it as UTF-8"):
         load_augment_file(utf16)
+
+
+def test_an_image_size_the_backbone_refuses_names_the_flag_and_its_smallest_size(tmp_path):
+    """(a review) `train --backbone Xception --image-size 32` was refused when the run began,
+    after the data scan, as "model.image_size: 32 px ... use 0 for the default" (299 px): the
+    flag given was not named, nor the smallest size Xception takes."""
+    import argparse
+
+    from core.cli.commands import train
+
+    parser = argparse.ArgumentParser()
+    train.register(parser.add_subparsers())
+    args = parser.parse_args(["train", str(tmp_path), "--backbone", "xception",
+                              "--weights", "none", "--image-size", "32"])
+    with pytest.raises(ConfigError) as err:
+        train.config_from_args(args)
+    assert str(err.value).startswith("--image-size 32 px")
+    assert "use 71 px or more, or 0 for its default 299 px" in str(err.value)
+    saved = StudioConfig()
+    saved.model.backbone, saved.model.image_size = "InceptionV3", 64
+    saved.save(tmp_path / "cfg.json")
+    args = parser.parse_args(["train", str(tmp_path), "--config", str(tmp_path / "cfg.json"),
+                              "--weights", "none"])
+    with pytest.raises(ConfigError, match=r"cfg\.json: model\.image_size: 64 px .* use 75 px or "
+                       r"more.*override it with --image-size"):
+        train.config_from_args(args)

@@ -45,3 +45,24 @@ def add_setting(parser: argparse.ArgumentParser, flag: str, path: str, extra: st
     if kwargs["metavar"] is None:
         kwargs.pop("metavar")
     parser.add_argument(flag, help=info.cli_help(extra, purpose), **kwargs)
+
+
+def check_image_size_flag(backbone: str, weights: str, image_size,
+                          said_as: str = "--image-size") -> None:
+    """``--image-size`` against the backbone's own range, before the data is read.
+
+    Refused once the work began (after the scan), said in the config's words
+    ("model.image_size: 32 px ...") for a size the user gave as --image-size (a review).
+    An unknown backbone is left to be said, with the list to choose from, where it is used.
+    """
+    from core.errors import ConfigError, UserError
+    from core.model.backbones import get_backbone, resolve_image_size
+
+    try:
+        spec = get_backbone(backbone)
+    except UserError:
+        return
+    try:
+        resolve_image_size(spec, int(image_size or 0), weights)
+    except ConfigError as exc:
+        raise ConfigError(str(exc).replace("model.image_size:", said_as, 1)) from None

@@ -222,7 +222,9 @@ def resolve_image_size(spec: BackboneSpec, image_size: int, weights: str) -> int
     if not spec.min_size <= image_size <= top:
         raise ConfigError(
             f"model.image_size: {image_size} px is outside what {spec.name} accepts "
-            f"({spec.min_size}-{top} px, default {spec.default_size}); use 0 for the default")
+            f"({spec.min_size}-{top} px): use {spec.min_size if image_size < spec.min_size else top}"
+            f" px or {'more' if image_size < spec.min_size else 'less'}, or 0 for its default "
+            f"{spec.default_size} px")
     if fixed and image_size != fixed:
         raise ConfigError(
             f"model.image_size: {spec.name}'s ImageNet weights need {fixed} px, not {image_size}; "

@@ -78,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
     from core.audit.audit import run_audit
     from core.audit.result import AuditStage
     from core.cli.console import ConsoleListener
+    from core.cli.options import check_image_size_flag
     from core.events import CancelToken, Log
     from core.features.extract import FeatureModel
 
@@ -86,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
     def listener(event) -> None:
         console(Log(event.message) if isinstance(event, AuditStage) else event)
 
+    check_image_size_flag(args.backbone, args.weights, args.image_size)
     cancel = CancelToken()
     model = FeatureModel(args.backbone, args.weights, int(args.image_size or 0))
     try:

@@ -117,6 +117,7 @@ def config_from_args(args: argparse.Namespace):
         except UserError as exc:
             raise ConfigError(f"{args.config}: model.backbone: {exc}; fix it there, or "
                               "override it with --backbone") from None
+    check_image_size(cfg, args)
     if args.config and args.augment is None:
         check_file_augment(cfg, args.config)
     if args.config:
@@ -142,6 +143,23 @@ def check_file_paths(cfg, args: argparse.Namespace) -> None:
         raise ConfigError(f"{args.config}: its weights file {weights} {gone}: give it with "
                           "--weights FILE (or --weights imagenet or none), or fix "
                           "model.weights there")
+
+
+def check_image_size(cfg, args: argparse.Namespace) -> None:
+    """The image size against the backbone's range before the data is scanned: it was refused
+    when the run began, as "model.image_size: 32 px ... use 0 for the default" (a review)."""
+    from core.cli.options import check_image_size_flag
+    from core.errors import ConfigError
+
+    in_file = args.image_size is None and args.config
+    try:
+        check_image_size_flag(cfg.model.backbone, cfg.model.weights, cfg.model.image_size,
+                              "model.image_size:" if in_file else "--image-size")
+    except ConfigError as exc:
+        if in_file:
+            raise ConfigError(f"{args.config}: {exc}; fix it there, or override it with "
+                              "--image-size") from None
+        raise
 
 
 def check_file_augment(cfg, config_path: str) -> None:
