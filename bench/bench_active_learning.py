@@ -2,7 +2,7 @@
 
     python bench/bench_active_learning.py DATA_DIR --weights FILE --image-size N --json
                                           [--backbone MobileNetV2] [--seeds 0 1 2 3 4]
-                                          [--elpv PER_CLASS [--elpv-classes C...]]
+                                          [--elpv PER_CLASS [--elpv-classes C...] | --digits]
 
 Simulates "Sort new images" on a labelled folder.  Its validation split (the
 app's, config defaults) is held out as the test; the training split is the pool
@@ -17,7 +17,8 @@ needs before the test accuracy first reaches 95 % of that full head's.  Both
 strategies share each seed's starting images; figures are means over seeds.
 
 ``--elpv PER_CLASS`` first fills a missing DATA_DIR with ELPV solar-cell images
-(8 classes, or ``--elpv-classes``; bench/real_data.py).  The last line is one JSON object.
+(8 classes, or ``--elpv-classes``; bench/real_data.py), and ``--digits`` with
+scikit-learn's handwritten digits (10 classes).  The last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -124,8 +125,14 @@ def main() -> int:
                     help="fill a missing DATA_DIR with this many ELPV images per class")
     ap.add_argument("--elpv-classes", nargs="+", metavar="CLASS",
                     help="with --elpv: these ELPV classes only (default all 8)")
+    ap.add_argument("--digits", action="store_true",
+                    help="fill a missing DATA_DIR with scikit-learn's handwritten digits")
     ap.add_argument("--json", action="store_true", help="end with one JSON line")
     args = ap.parse_args()
+    if args.digits and not Path(args.data_dir).exists():
+        from real_data import digits_folder
+
+        digits_folder(Path(args.data_dir))
     if args.elpv and not Path(args.data_dir).exists():
         from real_data import ELPV_CLASSES, elpv_folder
 

@@ -11,6 +11,9 @@ and neither do generated shapes.  This module builds both from PyPI packages
   (2,624 real 300x300 electroluminescence images): classes are the defect
   probability (0, 33, 67, 100 %) crossed with the cell type (mono, poly), so
   up to 8 classes; ``per_class`` and ``seed`` give seeded subsets of any size.
+* :func:`digits_folder` writes scikit-learn's handwritten digits (1,797 real 8x8
+  scans, 10 classes, shipped inside scikit-learn) as PNG files, one folder per digit:
+  a set of real images of another kind, whose labels are not ratings of one property.
 
 Files are cached under ``$FTS_BENCH_CACHE`` (default ``~/.cache/fts-bench``).
 """
@@ -95,6 +98,21 @@ def elpv_folder(dest: Path, classes: Sequence[str] = ELPV_CLASSES, per_class: in
         for p in chosen:
             shutil.copyfile(p, dest / cls / p.name)
     return dest
+
+
+def digits_folder(dest: Path) -> Path:
+    """Write scikit-learn's digits (16 grey levels, scaled to 0-255) as ``dest/digit_N/dNNNN.png``."""
+    import numpy as np
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    for i, (image, label) in enumerate(zip(digits.images, digits.target)):
+        folder = Path(dest) / f"digit_{label}"
+        folder.mkdir(parents=True, exist_ok=True)
+        pixels = np.round(image * 255 / 16).astype(np.uint8)
+        Image.fromarray(pixels, "L").save(folder / f"d{i:04d}.png")
+    return Path(dest)
 
 
 def class_counts() -> dict[str, int]:
