@@ -18,13 +18,14 @@ def _png(path, level):
     return path
 
 
-def test_label_stopped_by_ctrl_c_lists_what_it_placed_and_how_to_undo(tmp_path, monkeypatch,
-                                                                        capsys):
-    """A thousand images moved and only "interrupted" said: the batch is listed, with Undo."""
+def _a_move_stopped_after_two(tmp_path, monkeypatch, classes=("cat",)):
+    """A data set, five new images in a reviewed CSV (all "cat"), and ``apply.move_new``
+    made to press Ctrl+C once two are moved: (data, new, sources, sheet, the real move)."""
     import core.label.apply as apply
 
     data, new = tmp_path / "data", tmp_path / "new"
-    _png(data / "cat" / "a.png", 10)
+    for i, name in enumerate(classes):
+        _png(data / name / f"{'ab'[i]}.png", 10 + i)
     sources = [_png(new / f"n{i}.png", 20 + i) for i in range(5)]
     sheet = tmp_path / "review.csv"
     with open(sheet, "w", newline="", encoding="utf-8") as fh:
@@ -38,6 +39,13 @@ def test_label_stopped_by_ctrl_c_lists_what_it_placed_and_how_to_undo(tmp_path, 
             os.kill(os.getpid(), signal.SIGINT)  # the user presses Ctrl+C
 
     monkeypatch.setattr(apply, "move_new", move_then_ctrl_c)
+    return data, new, sources, sheet, real
+
+
+def test_label_stopped_by_ctrl_c_lists_what_it_placed_and_how_to_undo(tmp_path, monkeypatch,
+                                                                        capsys):
+    """A thousand images moved and only "interrupted" said: the batch is listed, with Undo."""
+    data, new, _, sheet, _ = _a_move_stopped_after_two(tmp_path, monkeypatch)
     assert main(["label", "--from", str(sheet), "--into", str(data), "--move"]) == 130
     out, err = capsys.readouterr()
     assert "2 image(s) moved into the data set" in out
@@ -54,22 +62,8 @@ def test_label_run_again_after_ctrl_c_places_the_rest_and_says_the_others_are_pl
     such file (moved or deleted since the suggestions)", exit 1; the journal knew each."""
     import core.label.apply as apply
 
-    data, new = tmp_path / "data", tmp_path / "new"
-    _png(data / "cat" / "a.png", 10)
-    _png(data / "dog" / "b.png", 11)
-    sources = [_png(new / f"n{i}.png", 20 + i) for i in range(5)]
-    sheet = tmp_path / "review.csv"
-    with open(sheet, "w", newline="", encoding="utf-8") as fh:
-        csv.writer(fh).writerows([["path", "label"], *[[str(p), "cat"] for p in sources]])
-    real, calls = apply.move_new, []
-
-    def move_then_ctrl_c(src, dst):
-        real(src, dst)
-        calls.append(src)
-        if len(calls) == 2:
-            os.kill(os.getpid(), signal.SIGINT)
-
-    monkeypatch.setattr(apply, "move_new", move_then_ctrl_c)
+    data, new, sources, sheet, real = _a_move_stopped_after_two(tmp_path, monkeypatch,
+                                                                 ("cat", "dog"))
     args = ["label", "--from", str(sheet), "--into", str(data), "--move"]
     assert main(args) == 130
     monkeypatch.setattr(apply, "move_new", real)
