@@ -19,9 +19,8 @@ from pathlib import Path
 from typing import Iterator, Optional, Union
 
 # Re-exported: callers name them from here, where files are written.
-from core.path_names import cut_to_bytes  # noqa: F401
 from core.processes import pid_alive
-from core.stale_temps import remove_stale_temps, remove_stale_write_temps  # noqa: F401
+from core.stale_temps import remove_stale_write_temps
 from core.stale_temps import short as _short, temp_affixes as _temp_affixes
 from core.symlinks import relative_link_text, repoint
 from core.write_errors import as_disk_full, cannot_write, file_in_the_way  # noqa: F401

@@ -31,7 +31,8 @@ from typing import Optional
 from core.model.backbones import BackboneSpec
 from core.errors import DiskFullError, UserError, WeightsError
 from core.events import CancelToken, Listener, Log, Progress, emit
-from core.fsutil import atomic_file, remove_stale_temps
+from core.fsutil import atomic_file
+from core.stale_temps import remove_stale_temps
 
 _ROOT_MARK = "keras-applications/"
 _CHUNK = 256 * 1024
