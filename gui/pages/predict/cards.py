@@ -66,7 +66,7 @@ class CardRow:
     prediction: Any
     thumbnail: Optional[Packed] = None  # JPEG bytes, decoded when painted (packed.py)
     overlay: Optional[Packed] = None
-    stamp: Any = None  # the file's (mtime, size) when predicted: changed since, asked again
+    stamp: Any = None  # the file's (size, mtime) when predicted: changed since, asked again
 
 
 class PredictionModel(QAbstractListModel):
@@ -137,7 +137,7 @@ class PredictionModel(QAbstractListModel):
         return [r.prediction.path for r in self._rows]
 
     def stamps(self) -> dict:
-        """``{path: file stamp when predicted}`` (see gui.pages.predict.jobs.file_stamp)."""
+        """``{path: file stamp when predicted}`` (see core.fsutil.file_stamp)."""
         return {r.prediction.path: r.stamp for r in self._rows}
 
     def relabel(self, threshold: Optional[float]) -> tuple[int, int]:

@@ -73,21 +73,11 @@ def gradcam_images(predictor: Any, paths: Sequence[str], thumbnails: dict, liste
     return {p: pack(a) for p, a in arrays.items()}
 
 
-def file_stamp(path: str):
-    """(modification time, size) of ``path``, None if it cannot be looked at: an image
-    changed on disk since it was predicted has another stamp."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_mtime_ns, st.st_size
-
-
 def new_image_paths(inputs: Sequence[str], known, listener=None) -> list[str]:
     """Image files in ``inputs`` (folders searched), absolute, minus those already ``known``.
 
-    ``known`` may map each listed path to its :func:`file_stamp` when it was predicted: a
-    listed image changed on disk since (edited, or replaced by a file of the same name)
+    ``known`` may map each listed path to its :func:`core.fsutil.file_stamp` when it was
+    predicted: a listed image changed on disk since (edited, or replaced by a file of the same name)
     is predicted again.  Adding it said "already in the list" and kept the old answer (a
     review)."""
     from core.errors import UserError
@@ -97,6 +87,8 @@ def new_image_paths(inputs: Sequence[str], known, listener=None) -> list[str]:
     if not found and any(os.path.isdir(x) for x in inputs):  # not "already in the list"
         raise UserError("no images found in " + ", ".join(inputs) +
                         " (looked for JPEG, PNG, BMP, GIF, WebP and TIFF files)")
+    from core.fsutil import file_stamp
+
     stamps = known if isinstance(known, dict) else dict.fromkeys(known)
     return [p for p in found if p not in stamps
             or (stamps[p] is not None and file_stamp(p) != stamps[p])]
@@ -122,6 +114,8 @@ def predict_job(model_path: str, predictor: Any, inputs: Sequence[str], known: S
     if predictor is None:
         emit(listener, Progress(0, 0, "Loading the model…"))
         predictor = load_predictor(model_path)
+    from core.fsutil import file_stamp
+
     stamps = {p: file_stamp(p) for p in paths}  # before reading: a later change is seen
     rows = predictor.predict_paths(paths, top_k=len(predictor.classes), listener=listener,
                                    cancel=cancel)
