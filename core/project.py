@@ -184,8 +184,8 @@ def _relativize(p: str, base: Path) -> str:
     project folder, and a project saved there and later moved into Documents lost its data
     folder and runs), nor for the app's own data folder (its runs stay where the app keeps
     them wherever the project goes)."""
-    if not p:
-        return p
+    if not p or "\0" in p:  # a NUL, hand-typed into a project: no file has that name, and
+        return p  # os.path.realpath raised ValueError, so the window could not save at all
     path = Path(p)
     if not path.is_absolute() or same_path(base, Path.home()) or \
             is_within(os.path.realpath(path), os.path.realpath(data_dir())):

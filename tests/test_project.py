@@ -355,3 +355,18 @@ def test_train_config_naming_a_weights_file_that_is_gone_names_the_file(tmp_path
     err = capsys.readouterr().err
     assert f"{path}: its weights file {cfg.model.weights} is not there" in err
     assert "give it with --weights FILE" in err and not (tmp_path / "run").exists()
+
+
+def test_a_path_with_a_nul_in_it_is_saved_as_it_was_opened(tmp_path):
+    """A NUL typed into a project's path ("\\u0000" in the file) opened, and then every save
+    raised ValueError (os.path.realpath refuses it): the window could not save the project
+    anywhere.  Such a path names no file; it is kept as written, and the project saves."""
+    bad = str(tmp_path / "images\0old")
+    cfg = StudioConfig()
+    cfg.data.data_dir = bad
+    cfg.model.weights = bad + ".h5"
+    cfg.export.out_dir = bad
+    project = Project(config=cfg, runs=[bad], last_model=bad, unknown_thresholds={bad: 0.5})
+    path = save_project(project, tmp_path / f"p{PROJECT_SUFFIX}")
+    assert "\\u0000" in path.read_text()
+    assert load_project(path) == project
