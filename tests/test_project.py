@@ -370,3 +370,20 @@ def test_a_path_with_a_nul_in_it_is_saved_as_it_was_opened(tmp_path):
     path = save_project(project, tmp_path / f"p{PROJECT_SUFFIX}")
     assert "\\u0000" in path.read_text()
     assert load_project(path) == project
+
+
+@pytest.mark.parametrize("entries", [
+    '"version": "1", "config": {}', '"version": 0, "config": {}',
+    '"config": {"version": 2.0}', '"config": {"version": -1}',
+    '"config": {}, "runs": "x"', '"config": {}, "last_model": 3',
+    '"config": {}, "unknown_thresholds": [0.5]', '"config": {}, "script": "rm -rf /"',
+])
+def test_a_hand_edited_entry_says_what_to_do(tmp_path, entries):
+    """A wrong version, runs, last_model or unknown_thresholds, or an unknown entry, said what
+    was wrong and stopped there ("'runs' must be a list of folder paths (text)"), where a
+    wrong setting says to fix it in the file: every one says so now."""
+    path = tmp_path / "broken.ftsproj"
+    path.write_text('{"format": "fine-tune-studio-project", ' + entries + "}", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_project(path)
+    assert str(info.value).startswith(str(path)) and str(info.value).endswith("; fix it there")
