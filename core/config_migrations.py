@@ -2,6 +2,9 @@
 
 Each entry of :data:`MIGRATIONS` turns a dict of version N into version N+1; files
 are migrated as read (configs, project files, run folders), never rewritten in place.
+A new setting, choice or wider limit is a new version (tests/test_config_versions.py
+holds each version's layout): an app reads its own version strictly, so it took a newer
+file with the same number for a damaged one ("unknown setting ...; fix it there").
 """
 
 from __future__ import annotations
