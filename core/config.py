@@ -15,15 +15,12 @@ from pathlib import Path
 from typing import Any, Literal, Optional
 
 from core.config_fields import FieldInfo, field_info, get_path, iter_fields, setting
-from core.config_migrations import CONFIG_VERSION, lowered_text, migrate
+from core.config_migrations import CONFIG_VERSION, FIX_THERE, lowered_text, migrate
 from core.errors import ConfigError
 from core.formats import DEFAULT_FORMATS, FormatName
 from core.fsutil import atomic_write_text
 from core.typed_json import (from_jsonable, json_text, load_json_file, parse_json,
                               to_jsonable)
-
-#: The advice for a setting of the wrong kind in a file (a run folder says more).
-FIX_THERE = "fix it there"
 
 #: What to do about a config file that is not JSON.
 DAMAGED = "fix the file, or go without it: the defaults are used when no config is given"

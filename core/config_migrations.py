@@ -2,6 +2,9 @@
 
 Each entry of :data:`MIGRATIONS` turns a dict of version N into version N+1; files
 are migrated as read (configs, project files, run folders), never rewritten in place.
+A new setting, choice or wider limit is a new version (tests/test_config_versions.py
+holds each version's layout): an app reads its own version strictly, so it took a newer
+file with the same number for a damaged one ("unknown setting ...; fix it there").
 """
 
 from __future__ import annotations
@@ -13,6 +16,9 @@ from core.errors import ConfigError
 
 #: The version this release writes (``StudioConfig.version``).
 CONFIG_VERSION = 2
+
+#: The advice for a setting of the wrong kind in a file (a run folder says more).
+FIX_THERE = "fix it there"
 
 
 def _v1_to_v2(data: dict, schema, lowered: list) -> dict:
@@ -114,10 +120,12 @@ def file_version(data: dict, source: str, kind: str, current: int) -> int:
     """
     version = data.get("version", current)
     if not isinstance(version, int) or isinstance(version, bool):
-        raise ConfigError(f"{source}: 'version' must be a whole number")
+        raise ConfigError(f"{source}: 'version' must be a whole number (such as {current}), "
+                          f"not {version!r}; {FIX_THERE}")
     if version > current:
         raise ConfigError(f"{source}: written by a newer Fine-Tune Studio ({kind} version "
                           f"{version}, this one reads up to {current}); update the app")
-    if version < 1:
-        raise ConfigError(f"{source}: {kind} version {version} is not supported")
+    if version < 1:  # no release wrote it: a hand edit, said as the other ones are
+        raise ConfigError(f"{source}: {kind} version {version} is not supported (versions "
+                          f"start at 1); {FIX_THERE}")
     return version

@@ -106,7 +106,7 @@ class Project:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(f"{source}: unknown entry {unknown[0]!r} "
-                              f"(known: {', '.join(sorted(known))})")
+                              f"(known: {', '.join(sorted(known))}); {FIX_THERE}")
         if "config" not in data:
             raise ConfigError(f"{source}: 'config' (the project's settings) is missing; "
                               f"{DAMAGED_PROJECT}")
@@ -121,15 +121,17 @@ class Project:
 
         runs = data.get("runs", [])
         if not isinstance(runs, list) or not all(isinstance(r, str) for r in runs):
-            raise ConfigError(f"{source}: 'runs' must be a list of folder paths (text)")
+            raise ConfigError(f"{source}: 'runs' must be a list of folder paths (text); "
+                              f"{FIX_THERE}")
         last_model = data.get("last_model")
         if last_model is not None and not isinstance(last_model, str):
-            raise ConfigError(f"{source}: 'last_model' must be a file path (text) or null")
+            raise ConfigError(f"{source}: 'last_model' must be a file path (text) or null; "
+                              f"{FIX_THERE}")
         thresholds = data.get("unknown_thresholds", {})
         if not isinstance(thresholds, dict) or not all(
                 v is None or finite_number(v) for v in thresholds.values()):
             raise ConfigError(f"{source}: 'unknown_thresholds' must map model paths to a number "
-                              "or null")
+                              f"or null; {FIX_THERE}")
 
         res = (lambda p: _resolve(p, base)) if base is not None else (lambda p: p)
         config.data.data_dir = res(config.data.data_dir)
@@ -184,8 +186,8 @@ def _relativize(p: str, base: Path) -> str:
     project folder, and a project saved there and later moved into Documents lost its data
     folder and runs), nor for the app's own data folder (its runs stay where the app keeps
     them wherever the project goes)."""
-    if not p:
-        return p
+    if not p or "\0" in p:  # a NUL, hand-typed into a project: no file has that name, and
+        return p  # os.path.realpath raised ValueError, so the window could not save at all
     path = Path(p)
     if not path.is_absolute() or same_path(base, Path.home()) or \
             is_within(os.path.realpath(path), os.path.realpath(data_dir())):

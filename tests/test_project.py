@@ -355,3 +355,35 @@ def test_train_config_naming_a_weights_file_that_is_gone_names_the_file(tmp_path
     err = capsys.readouterr().err
     assert f"{path}: its weights file {cfg.model.weights} is not there" in err
     assert "give it with --weights FILE" in err and not (tmp_path / "run").exists()
+
+
+def test_a_path_with_a_nul_in_it_is_saved_as_it_was_opened(tmp_path):
+    """A NUL typed into a project's path ("\\u0000" in the file) opened, and then every save
+    raised ValueError (os.path.realpath refuses it): the window could not save the project
+    anywhere.  Such a path names no file; it is kept as written, and the project saves."""
+    bad = str(tmp_path / "images\0old")
+    cfg = StudioConfig()
+    cfg.data.data_dir = bad
+    cfg.model.weights = bad + ".h5"
+    cfg.export.out_dir = bad
+    project = Project(config=cfg, runs=[bad], last_model=bad, unknown_thresholds={bad: 0.5})
+    path = save_project(project, tmp_path / f"p{PROJECT_SUFFIX}")
+    assert "\\u0000" in path.read_text()
+    assert load_project(path) == project
+
+
+@pytest.mark.parametrize("entries", [
+    '"version": "1", "config": {}', '"version": 0, "config": {}',
+    '"config": {"version": 2.0}', '"config": {"version": -1}',
+    '"config": {}, "runs": "x"', '"config": {}, "last_model": 3',
+    '"config": {}, "unknown_thresholds": [0.5]', '"config": {}, "script": "rm -rf /"',
+])
+def test_a_hand_edited_entry_says_what_to_do(tmp_path, entries):
+    """A wrong version, runs, last_model or unknown_thresholds, or an unknown entry, said what
+    was wrong and stopped there ("'runs' must be a list of folder paths (text)"), where a
+    wrong setting says to fix it in the file: every one says so now."""
+    path = tmp_path / "broken.ftsproj"
+    path.write_text('{"format": "fine-tune-studio-project", ' + entries + "}", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_project(path)
+    assert str(info.value).startswith(str(path)) and str(info.value).endswith("; fix it there")
