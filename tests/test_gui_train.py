@@ -522,6 +522,50 @@ def test_the_end_of_a_run_too_small_to_calibrate_says_it_will_not_answer_unknown
     assert "until it finishes it is not calibrated" in texts["big", "stopped"]
 
 
+
+def test_a_run_s_warnings_end_its_banner_not_only_its_log(window, tmp_path):
+    """A run calibrated on validation images of some classes only warned in the log alone,
+    and the banner said "Training finished" as for any run (a review): the warnings the run
+    logged end the banner, the first two in full; a shortfall of validation images, which the
+    banner says in its own words, is not said twice; the next run starts with none."""
+    from core.events import Log
+    from core.runs.lock import release
+    from core.runs.records import RunStatus
+    from core.train.engine import prepare_new_run
+    from core.train.device import DeviceInfo
+    from core.train.finish import RunResult
+
+    page = window.pages[3]
+    unseen = ("calibrated without validation images of 1 of 2 classes ('bright'): the "
+              "'unknown' threshold knows only the others")
+    runs = {}
+    for name, n in (("small", 6), ("big", 30)):
+        _, run, _, _ = prepare_new_run(tiny_config(make_bright_dark(tmp_path / name, n)),
+                                       tmp_path / f"run_{name}", None, None, None, None)
+        release(run)
+        runs[name] = RunResult(str(run.path), RunStatus.COMPLETED, 1, None,
+                               DeviceInfo("CPU", 0, False, False, "default"), 1.0,
+                               ["bright", "dark"], 32)
+    page.panel.new_run()
+    for message in (unseen, "the second", "the third"):
+        page.panel.show_event(Log(message, "warning"))
+    page.panel.show_event(Log("calibrated on 12 validation images"))  # info: not a warning
+    page._on_finished(runs["big"])
+    assert page.banner.text().startswith("Training finished.")
+    assert page.banner.text().endswith(
+        f"Evaluate step →\nWarning: C{unseen[1:]}. The second. (1 more in the log below.)")
+    page.panel.new_run()
+    few = ("only 2 validation images; calibration needs at least 10: probabilities stay "
+           "uncalibrated")
+    page.panel.show_event(Log(few, "warning"))
+    page._on_finished(runs["small"])
+    said = page.banner.text()
+    assert "calibration needs at least 10, so it cannot say" in said  # the banner's words
+    assert "Warning" not in said and few not in said
+    page.panel.new_run()
+    page._on_finished(runs["big"])
+    assert "Warning" not in page.banner.text()
+
 def test_the_intro_says_every_layer_learns_when_the_model_starts_from_random_weights(
         window, tmp_path):
     """With None (random start) on the Model page, which says every layer learns in both

@@ -15,7 +15,7 @@ import numpy as np
 from core.data.imageio import ImageError, load_rgb
 from core.events import FileSkipped, Log, Progress, emit
 from core.runs.folder import RunFolder
-from core.trust.missing import MIN_IMAGES
+from core.trust.missing import MIN_IMAGES, TOO_FEW
 from core.trust.store import clear_trust, fit_trust, save_trust
 from core.trust.unknown import MAX_REFERENCE, TrustModel
 
@@ -122,10 +122,10 @@ def _too_few(run: RunFolder, n: int, listener, refit: bool, read: bool = False) 
     have = (f"only {n} {'readable ' if read else ''}validation image{'s' if n != 1 else ''}"
             if n else "no validation images")
     if refit:
-        emit(listener, Log(f"{have}; calibration needs at least {MIN_IMAGES}", "warning"))
+        emit(listener, Log(f"{have}; {TOO_FEW}", "warning"))
         return
     # what to do, as the report and calibrate say it (the log gave the reason alone; a review)
-    emit(listener, Log(f"{have}; calibration needs at least {MIN_IMAGES}: probabilities stay "
+    emit(listener, Log(f"{have}; {TOO_FEW}: probabilities stay "
                        "uncalibrated and no image is called 'unknown'; train again with more "
                        "images or a larger validation share (the Data page's, or --val-split)",
                        "warning"))

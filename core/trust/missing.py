@@ -17,6 +17,9 @@ from typing import Optional
 #: noise (with 10, one image moves the share kept by 10 points): the run stays uncalibrated.
 #: Here, not in core.trust.fit (which loads the decoders), so the window can say it.
 MIN_IMAGES = 10
+#: The words of every message that says so: the Train page's end-of-run banner, which says it
+#: in its own words, leaves out the run's log warning that holds them.
+TOO_FEW = f"calibration needs at least {MIN_IMAGES}"
 
 
 @dataclass(frozen=True)
@@ -38,8 +41,7 @@ class NotCalibrated:
                     "train again with more images, or a larger validation share on the "
                     "Data page")
             return (f"this run has {self.val_images} validation image"
-                    f"{'s' if self.val_images != 1 else ''} and calibration needs at least "
-                    f"{MIN_IMAGES}, so it cannot say “unknown”: every image gets the class it "
+                    f"{'s' if self.val_images != 1 else ''} and {TOO_FEW}, so it cannot say “unknown”: every image gets the class it "
                     f"resembles most; {more}")
         return ("this run's calibration files are missing, so it cannot say “unknown”: "
                 f"run “python main.py calibrate {self.run_dir}” once")

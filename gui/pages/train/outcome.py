@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 PHASE_WORDS = {"head": "head", "fine_tune": "fine-tune"}
 
@@ -160,21 +160,27 @@ def left_out_text(added: int) -> str:
             ", Fine-tune from this run on the Sort step (or start a new run).")
 
 
-def ended_texts(result: Any, outcome: RunOutcome, has_model: bool) -> tuple[str, str]:
-    """(status line, banner) for a run that completed or was stopped."""
+def ended_texts(result: Any, outcome: RunOutcome, has_model: bool,
+                warnings: Sequence[str] = ()) -> tuple[str, str]:
+    """(status line, banner) for a run that completed or was stopped; the banner ends with
+    the ``warnings`` the run logged (:func:`warnings_text`)."""
+    from core.trust.missing import TOO_FEW
     from gui.durations import format_duration
 
     best = (f" {outcome.accuracy_text()}; best: {outcome.best}."
             if outcome.accuracy is not None else "")
     took = format_duration(outcome.seconds)
     uncalibrated = never_calibrated(result.run_dir, result.status == "completed")
+    if uncalibrated:  # said below in the banner's own words
+        warnings = [w for w in warnings if TOO_FEW not in w]
+    warned = warnings_text(warnings)
     # Images a resume left out: a log line in command-line words was all (a review).
     added = getattr(result, "added_left_out", 0)
     left = f" {left_out_text(added)}" if added else ""
     if result.status == "completed":
         return (f"Finished after {took} of training.{best}",
                 f"Training finished.{best}{left} {uncalibrated}Next: see where the model "
-                "goes right and wrong on the Evaluate step →")
+                f"goes right and wrong on the Evaluate step →{warned}")
     kept = (f"The best epoch so far was kept.{best}" if has_model
             else "It stopped before an epoch finished, so there is no model yet.")
     then = (f"Press Resume to finish it, or go on to Evaluate. {uncalibrated}"
@@ -185,7 +191,19 @@ def ended_texts(result: Any, outcome: RunOutcome, has_model: bool) -> tuple[str,
             else "Press Resume to continue it." if resumable(result.run_dir)
             else "Press Start to train again.")
     return (f"Stopped after {took} of training. {kept}",
-            f"Training stopped. {kept} {then}".rstrip() + left)
+            f"Training stopped. {kept} {then}".rstrip() + left + warned)
+
+
+def warnings_text(warnings: list[str], shown: int = 2) -> str:
+    """The run's warnings for the end-of-run banner, on a line of their own ("" when none):
+    a run calibrated on validation images of some classes only said so in the log alone, and
+    the banner read "Training finished" with nothing to see (a review).  The first ``shown``
+    in full, the rest counted."""
+    if not warnings:
+        return ""
+    said = " ".join(w[:1].upper() + w[1:].rstrip(".") + "." for w in warnings[:shown])
+    more = len(warnings) - shown
+    return f"\nWarning: {said}" + (f" ({more} more in the log below.)" if more > 0 else "")
 
 
 def never_calibrated(run_dir: Optional[str], completed: bool) -> str:

@@ -304,7 +304,8 @@ class TrainPage(LearningRateActions, Page):
             self.panel.set_progress(1, 1, "Finished")
         else:
             self.progress.setFormat("Stopped")
-        status, banner = ended_texts(result, read_outcome(result), model.exists())
+        status, banner = ended_texts(result, read_outcome(result), model.exists(),
+                                     self.panel.warnings)
         self.status_label.setText(status)
         self.show_info(banner)
         self._update_buttons()

@@ -44,6 +44,7 @@ class RunPanel(QWidget):
         self.in_batches = False  # inside an epoch's batches (the bar counts batches)
         self.stopping = False  # Stop asked for: batches still arriving keep "Stopping…"
         self.skips = SkipCounter()  # per run: list the first skipped files, then count
+        self.warnings: list[str] = []  # what the run warned of, for the banner at its end
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 0, 0, 0)
         lay.addLayout(self._build_buttons())
@@ -120,6 +121,7 @@ class RunPanel(QWidget):
         self.device_label.setText("Device: decided when training starts")
 
     def new_run(self) -> None:
+        self.warnings = []
         self.in_batches = False
         self.stopping = False
         self.skips = SkipCounter()
@@ -138,6 +140,8 @@ class RunPanel(QWidget):
             self._work(event)
         elif isinstance(event, Log):
             self.add_log(event.message, event.level)
+            if event.level == "warning":  # for the banner at the end: the log alone was
+                self.warnings.append(event.message)  # missed (a review)
 
     def _batch(self, event: BatchEnd) -> None:
         self.in_batches = True
