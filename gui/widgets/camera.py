@@ -212,10 +212,18 @@ class SourcePicker(QWidget):
         self.videos: list[str] = []
         self._job: Optional[Job] = None
         self._playing: Union[int, str, None] = None  # the source last chosen
+        self._again = False  # the search ending plays a chosen video file again
         self._fill([])
 
-    def look(self) -> None:
-        """Probe the cameras (a job); the first one found starts playing."""
+    def look(self, again: bool = False) -> None:
+        """Probe the cameras (a job); the first one found starts playing.
+
+        ``again``: the source was stopped (the live camera switched off and on), so a video
+        file chosen before plays again once the search ends; otherwise a video playing
+        meanwhile is left alone.  Left stopped, its last picture stayed under "Stop camera"
+        with no word, as if the camera were live.
+        """
+        self._again = bool(again)
         if self._job is not None and self._job.is_running():
             return
         self.look_button.setEnabled(False)
@@ -234,6 +242,8 @@ class SourcePicker(QWidget):
         self.status.emit("", "info")
         if isinstance(playing, str):
             self.combo.setCurrentIndex(self.combo.findData(playing))
+            if self._again:  # stopped meanwhile: it plays again
+                self._emit(playing)
             return  # a video file plays meanwhile: leave it
         if playing in cameras:  # the chosen camera, started again (it may have stopped)
             self.combo.setCurrentIndex(self.combo.findData(playing))

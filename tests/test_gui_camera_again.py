@@ -1,0 +1,40 @@
+"""Camera edges a second hunt found: the live camera switched off and on again, the capture
+dialog's first size, classes without images in its table, an error left standing."""
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+
+from test_capture import write_video
+
+PREDICT_INDEX = 5
+
+
+def _bright_video(path: Path) -> Path:
+    return write_video(path, frames=6, size=(64, 48), value=230)
+
+
+def test_the_live_camera_switched_off_and_on_plays_again_not_a_frozen_picture(
+        qtbot, window, trained_run, tmp_path):
+    """Off and on again (or another page and back), the video chosen before stayed stopped
+    while its last picture and answer ("bright 99%") stayed beside "Stop camera", no word
+    said: it looked live."""
+    window.state.set_run(str(trained_run))
+    window.show_page(PREDICT_INDEX)
+    live = window.current_page().live
+    qtbot.mouseClick(live.toggle, Qt.LeftButton)
+    qtbot.waitUntil(lambda: not live.picker.busy(), timeout=10000)
+    live.play_file(str(_bright_video(tmp_path / "bright.avi")))
+    qtbot.waitUntil(lambda: live.predictions >= 2, timeout=60000)
+    for switch_off in (lambda: qtbot.mouseClick(live.toggle, Qt.LeftButton),
+                       lambda: (window.show_page(0), window.show_page(PREDICT_INDEX))):
+        switch_off()
+        assert not live.feed.is_running()
+        assert live.image.image is None and live.answer_label.text() == ""  # nothing stale
+        qtbot.mouseClick(live.toggle, Qt.LeftButton)  # on again: the video plays again
+        before = live.predictions
+        qtbot.waitUntil(lambda: live.feed.is_running() and live.predictions > before,
+                        timeout=30000)
+        assert live.picker.combo.currentText() == "Video: bright.avi"
+        assert "bright" in live.answer_label.text()
+    qtbot.mouseClick(live.toggle, Qt.LeftButton)
