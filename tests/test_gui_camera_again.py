@@ -38,3 +38,29 @@ def test_the_live_camera_switched_off_and_on_plays_again_not_a_frozen_picture(
         assert live.picker.combo.currentText() == "Video: bright.avi"
         assert "bright" in live.answer_label.text()
     qtbot.mouseClick(live.toggle, Qt.LeftButton)
+
+
+def _classes_folder(tmp_path):
+    """cat and a class with a long name, one image each, and an empty class folder."""
+    from PIL import Image
+
+    data = tmp_path / "data"
+    long_name = ("a class with a long name " * 4).strip()
+    for i, name in enumerate(("cat", long_name)):
+        (data / name).mkdir(parents=True)
+        Image.new("RGB", (16, 16), (200 * i, 60, 60)).save(data / name / "a.png")
+    (data / "empty").mkdir()
+    return data, long_name
+
+
+def test_the_capture_dialog_opens_to_fit_its_window(qtbot, window, tmp_path):
+    """It opened at its size hint (534x415: a stamp-sized picture, "new one" cut to "new or")
+    or, with a long class name, wider than the window and the screen."""
+    from test_gui_camera import _open_capture
+
+    data, _ = _classes_folder(tmp_path)
+    window.resize(900, 600)
+    page, dialog = _open_capture(qtbot, window, data)
+    assert 700 <= dialog.width() <= 900 and 500 <= dialog.height() <= 600
+    assert dialog.image.width() >= 400 and dialog.image.height() >= 400
+    dialog.reject()

@@ -184,6 +184,14 @@ class LiveImage(QLabel):
         return QSize(240, 180)
 
 
+def narrow_combo(combo: QComboBox, letters: int = 12) -> None:
+    """``combo`` as wide as ``letters`` letters at least, not as its longest item (its list
+    still opens as wide as that): a long class or video name made the capture dialog wider
+    than the window it opened over, and the screen."""
+    combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(letters)
+
+
 class SourcePicker(QWidget):
     """Which camera, or "Play a video file…"; looks for cameras on a worker.
 
@@ -201,6 +209,7 @@ class SourcePicker(QWidget):
         row.setContentsMargins(0, 0, 0, 0)
         self.combo = QComboBox()
         self.combo.setToolTip("The camera to use, or a video file played as if it were one")
+        narrow_combo(self.combo)
         self.combo.activated.connect(self._on_activated)
         self.look_button = QPushButton("Look again")
         self.look_button.setToolTip("Look for cameras again (after connecting one)")

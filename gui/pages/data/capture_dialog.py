@@ -20,16 +20,26 @@ import hashlib
 from typing import Any, Optional
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QApplication, QComboBox, QDialog, QDialogButtonBox, QFormLayout,
                                QHBoxLayout, QHeaderView, QInputDialog, QLabel, QPushButton,
                                QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from gui.jobs import SerialJobs
-from gui.widgets.camera import CameraFeed, LiveImage, SourcePicker
+from gui.widgets.camera import CameraFeed, LiveImage, SourcePicker, narrow_combo
 
 #: Pictures per second while the button is held.
 BURST_FPS = 5
+#: The dialog's largest size when it opens (over a big window): the picture gets the room.
+OPEN_SIZE = QSize(1100, 700)
+
+
+def opening_size(window: QSize, hint: QSize) -> QSize:
+    """Nine tenths of the window the dialog opens over, at most :data:`OPEN_SIZE`, never under
+    ``hint``.  Opened at its size hint (534x415) the picture was a stamp and the class list
+    cut its names ("new one" showed as "new or"), whatever the window's size."""
+    return QSize(window.width() * 9 // 10, window.height() * 9 // 10) \
+        .boundedTo(OPEN_SIZE).expandedTo(hint)
 
 
 def save_frame(writer, frame, burst: str, listener=None, cancel=None):
@@ -75,6 +85,8 @@ class CaptureDialog(QDialog):
         self.timer.setInterval(int(1000 / BURST_FPS))
         self.timer.timeout.connect(self._take)
         self._build(data_dir)
+        if parent is not None:
+            self.resize(opening_size(parent.window().size(), self.sizeHint()))
         self._show_counts()
         self.class_combo.currentTextChanged.connect(lambda _t: self._show_counts())
         self.feed.frame.connect(self._on_frame)
@@ -104,6 +116,7 @@ class CaptureDialog(QDialog):
         form = QFormLayout()
         self.class_combo = QComboBox()
         self.class_combo.addItems(self.writer.classes())
+        narrow_combo(self.class_combo)
         self.new_class_button = QPushButton("New class…")
         self.new_class_button.clicked.connect(self.ask_new_class)
         row = QHBoxLayout()
