@@ -64,3 +64,19 @@ def test_the_capture_dialog_opens_to_fit_its_window(qtbot, window, tmp_path):
     assert 700 <= dialog.width() <= 900 and 500 <= dialog.height() <= 600
     assert dialog.image.width() >= 400 and dialog.image.height() >= 400
     dialog.reject()
+
+
+def test_the_count_table_lists_every_class_to_choose_from(qtbot, window, tmp_path):
+    """An empty class folder, made to be filled by the camera, and a new class were not in
+    the table until a picture of them was saved."""
+    from test_gui_camera import _open_capture
+
+    data, long_name = _classes_folder(tmp_path)
+    page, dialog = _open_capture(qtbot, window, data)
+    assert dialog.add_class("new one")
+    table = dialog.count_table
+    rows = {table.item(r, 0).text(): (table.item(r, 1).text(), table.item(r, 2).text())
+            for r in range(table.rowCount())}
+    assert rows == {"cat": ("0", "1"), long_name: ("0", "1"), "empty": ("0", "0"),
+                    "new one": ("0", "0")}
+    dialog.reject()

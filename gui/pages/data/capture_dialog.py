@@ -206,14 +206,17 @@ class CaptureDialog(QDialog):
         if ok:
             self.add_class(name)
 
+    def classes(self) -> list[str]:
+        """The classes offered: the folder's and the ones made here."""
+        return [self.class_combo.itemText(i) for i in range(self.class_combo.count())]
+
     def add_class(self, name: str) -> bool:
         """Add ``name`` to the choices (its folder is made with the first picture)."""
         from core.errors import UserError
         from core.label.capture import check_class_name
 
         try:
-            name = check_class_name(name, [self.class_combo.itemText(i)
-                                           for i in range(self.class_combo.count())])
+            name = check_class_name(name, self.classes())
         except UserError as exc:
             self._status(str(exc), "error")
             return False
@@ -303,8 +306,10 @@ class CaptureDialog(QDialog):
         self._status(text, "error" if outcome.refused else "info")
 
     def _show_counts(self) -> None:
+        """Every class to choose from, with its counts: an empty class folder (made to be
+        filled by the camera) or a new class was missing until a picture of it was saved."""
         known = self.folder_counts or {}
-        names = sorted(set(self.counts) | set(known), key=str.lower)
+        names = sorted(set(self.counts) | set(known) | set(self.classes()), key=str.lower)
         self.count_table.setRowCount(len(names))
         for i, name in enumerate(names):
             self.count_table.setItem(i, 0, QTableWidgetItem(name))
