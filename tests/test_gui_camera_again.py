@@ -80,3 +80,28 @@ def test_the_count_table_lists_every_class_to_choose_from(qtbot, window, tmp_pat
     assert rows == {"cat": ("0", "1"), long_name: ("0", "1"), "empty": ("0", "0"),
                     "new one": ("0", "0")}
     dialog.reject()
+
+
+def test_a_new_burst_clears_the_error_of_the_one_before(qtbot, window, tmp_path):
+    """A burst that could not be written left its "cannot write" standing while the next
+    burst, into another class, saved its pictures: the user read that nothing was saved."""
+    from test_gui_camera import _data_folder, _open_capture
+
+    data = _data_folder(tmp_path)
+    page, dialog = _open_capture(qtbot, window, data)
+    dialog.play_file(str(write_video(tmp_path / "clip.avi", frames=30)))
+    qtbot.waitUntil(lambda: dialog.capture_button.isEnabled(), timeout=10000)
+    assert dialog.add_class("blocked")
+    (data / "blocked").write_text("a file where the class folder would go")
+    dialog.start_burst()
+    qtbot.waitUntil(lambda: "is a file, not a folder" in dialog.status_label.text(),
+                    timeout=10000)
+    assert dialog.burst is None and dialog.count("blocked") == 0
+    dialog.class_combo.setCurrentText("dark")
+    dialog.start_burst()
+    qtbot.waitUntil(lambda: dialog.count("dark") >= 2, timeout=10000)
+    dialog.stop_burst()
+    qtbot.waitUntil(lambda: not dialog.saver.busy(), timeout=10000)
+    assert "not a folder" not in dialog.status_label.text()
+    assert len(list((data / "dark").glob("dark-*.jpg"))) == dialog.count("dark")
+    dialog.reject()

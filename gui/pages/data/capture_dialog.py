@@ -239,6 +239,7 @@ class CaptureDialog(QDialog):
         except UserError as exc:  # it escaped the slot: the button did nothing, silently
             self._status(str(exc), "error")
             return
+        self._status("", "info")  # an earlier burst's error stood over this one's pictures
         self._take()
         self.timer.start()
 
