@@ -105,3 +105,21 @@ def test_a_new_burst_clears_the_error_of_the_one_before(qtbot, window, tmp_path)
     assert "not a folder" not in dialog.status_label.text()
     assert len(list((data / "dark").glob("dark-*.jpg"))) == dialog.count("dark")
     dialog.reject()
+
+
+def test_the_picture_is_made_at_its_shown_size_on_the_worker(qtbot, window, tmp_path):
+    """A 1280x720 camera picture was scaled down on the UI thread, 10-16 ms fifteen times a
+    second (the window's events waited up to 150 ms); the worker makes it at the size shown,
+    and the frame captured stays whole."""
+    from test_gui_camera import _data_folder, _open_capture
+
+    page, dialog = _open_capture(qtbot, window, _data_folder(tmp_path))
+    dialog.resize(dialog.minimumSizeHint())
+    ratio = max(1.0, dialog.image.devicePixelRatioF())
+    with qtbot.waitSignal(dialog.feed.frame, timeout=10000) as got:
+        dialog.play_file(str(write_video(tmp_path / "big.avi", frames=3, size=(640, 480))))
+    shown, frame = got.args
+    assert shown.width() <= dialog.image.width() * ratio < 640
+    assert shown.height() <= dialog.image.height() * ratio
+    assert frame.shape == (480, 640, 3)
+    dialog.reject()

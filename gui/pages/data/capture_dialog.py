@@ -107,6 +107,7 @@ class CaptureDialog(QDialog):
         self.status_label.setWordWrap(True)
         left.addWidget(self.status_label)
         self.image = LiveImage("No picture yet.")
+        self.feed.show_in(self.image)
         left.addWidget(self.image, 1)
         outer.addLayout(left, 3)
         outer.addLayout(self._build_controls(data_dir), 2)

@@ -104,6 +104,7 @@ class LiveCamera(QWidget):
         box.addWidget(self.status_label)
         row = QHBoxLayout()
         self.image = LiveImage("No picture yet.")
+        self.feed.show_in(self.image)
         row.addWidget(self.image, 3)
         self.answer_label = QLabel("")
         self.answer_label.setObjectName("liveAnswer")
