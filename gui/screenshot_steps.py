@@ -129,7 +129,6 @@ def camera_shots(app, window, work: Path, out: Path, paths: list) -> None:
             writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
     writer.release()
     dialog = window.data_page.open_capture()
-    dialog.resize(min(window.width(), 1100), min(window.height(), 640))
     wait_for(app, lambda: not dialog.picker.busy(), 60, "the camera search")
     dialog.play_file(str(video))
     dialog.class_combo.setCurrentText("circle")

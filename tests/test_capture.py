@@ -51,6 +51,15 @@ def test_frames_are_paced_and_stop_when_cancelled(tmp_path):
     assert len(got) == 4
 
 
+def test_a_video_faster_than_the_pace_keeps_its_time(tmp_path):
+    """A 30 fps clip shown at 15 frames a second played every frame, at half speed (a 60 fps
+    phone clip at a quarter): frames are now left out to keep the clip's own time."""
+    with FrameSource(write_video(tmp_path / "fast.avi", frames=24, fps=200.0), loop=False) as src:
+        got = [int(f.mean()) for f in src.frames(50.0)]  # a quarter of the clip's rate
+    assert len(got) == 6  # its 0.12 s at 50 a second, not 24 frames in 0.48 s
+    assert [round((g - 20) / 40) for g in got] == [0, 1, 2, 3, 4, 5]  # frames 0, 4, 8...
+
+
 def test_bad_sources_say_which_and_what_to_do(tmp_path):
     with pytest.raises(CaptureError, match="missing.avi: no such video file"):
         FrameSource(tmp_path / "missing.avi")

@@ -10,8 +10,9 @@ video files, with the same ``read()``.  Qt Multimedia lives in the Qt add-ons wh
 A :class:`FrameSource` is opened with a camera index or a video file path and
 raises :class:`CaptureError` (a :class:`core.errors.UserError`) naming the
 source when it cannot deliver a frame.  A video file plays in a loop at its own
-frame rate, so it behaves like a camera: that is how the capture and the live
-prediction are tested without a device.
+speed (frames left out when it is shown at fewer frames a second than it has), so it
+behaves like a camera: that is how the capture and the live prediction are tested
+without a device.
 """
 
 from __future__ import annotations
@@ -187,18 +188,33 @@ class FrameSource:
         """
         rate = min(max_fps, self.fps) if not self.is_camera else max_fps
         gap = 1.0 / rate if rate > 0 else 0.0
+        # a file faster than ``rate`` leaves frames out to keep its time (a 30 fps clip shown
+        # at 15 played at half speed); a camera drops them itself
+        owed, step = 0.0, (self.fps / rate - 1.0 if not self.is_camera and rate > 0 else 0.0)
         due = time.monotonic()
         while cancel is None or not cancel.cancelled:
             frame = self.read()
             if frame is None:
                 return
             yield frame
+            owed += step
+            while owed >= 0.999:
+                owed -= 1.0
+                self._skip()
             due += gap
             wait = due - time.monotonic()
             if wait > 0:
                 _pause(wait, cancel)
             else:
                 due = time.monotonic()  # behind: do not try to catch up in a burst
+
+    def _skip(self) -> None:
+        """Pass over a file's next frame undecoded where the format allows (its end: the start
+        again when looping, else the next read ends it)."""
+        import cv2
+
+        if not self._cap.grab() and self.loop:
+            self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
 
     def close(self) -> None:
         self._cap.release()

@@ -14,6 +14,7 @@ live instead of lagging further and further behind.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from typing import Any, Optional, Union
@@ -58,10 +59,32 @@ class FrameMailbox:
             return item
 
 
+class ViewSize:
+    """The device pixels the picture is shown in, set on the UI thread, read by the worker
+    (one tuple, replaced whole); (0, 0): not shown yet, the frame goes at its own size."""
+
+    def __init__(self) -> None:
+        self.size = (0, 0)
+
+    def set(self, width: int, height: int) -> None:
+        self.size = (int(width), int(height))
+
+    def longest_side(self, width: int, height: int) -> int:
+        """The longer side of a ``width`` x ``height`` frame fitted in the view (0: as is)."""
+        view_w, view_h = self.size
+        if view_w <= 0 or view_h <= 0:
+            return 0
+        return math.ceil(max(width, height) * min(view_w / width, view_h / height))
+
+
 def read_frames(source: Union[int, str], mailbox: FrameMailbox, max_fps: float,
-                listener=None, cancel=None) -> int:
-    """Play ``source`` into ``mailbox`` until cancelled; returns the frames read."""
-    from core.capture.frames import FrameSource
+                view: Optional[ViewSize] = None, listener=None, cancel=None) -> int:
+    """Play ``source`` into ``mailbox`` until cancelled; returns the frames read.
+
+    The picture shown is made at ``view``'s size here: scaling a 1280x720 frame on the UI
+    thread took 10-16 ms, fifteen times a second.  The frame itself stays whole (captured).
+    """
+    from core.capture.frames import FrameSource, fit_longest
     from core.events import emit
     from gui.thumbnails import array_to_qimage
 
@@ -69,7 +92,9 @@ def read_frames(source: Union[int, str], mailbox: FrameMailbox, max_fps: float,
     with FrameSource(source) as src:
         for frame in src.frames(max_fps, cancel):
             n += 1
-            if mailbox.put(array_to_qimage(frame), frame):
+            side = view.longest_side(frame.shape[1], frame.shape[0]) if view else 0
+            shown = fit_longest(frame, side) if side > 0 else frame
+            if mailbox.put(array_to_qimage(shown), frame):
                 emit(listener, FrameReady())
     return n
 
@@ -95,12 +120,17 @@ class CameraFeed(QObject):
         self.mailbox = FrameMailbox()
         self.source: Optional[Union[int, str]] = None
         self.frames_shown = 0
+        self.view = ViewSize()
+
+    def show_in(self, image: "LiveImage") -> None:
+        """Make the pictures (on the worker) at the size ``image`` shows them."""
+        image.resized.connect(self.view.set)
 
     def start(self, source: Union[int, str]) -> None:
         """Play ``source`` (a camera index or a video file), stopping the current one first."""
         self.stop()
         self.source, self.mailbox = source, FrameMailbox()
-        job = Job(read_frames, source, self.mailbox, self.max_fps, name="Camera",
+        job = Job(read_frames, source, self.mailbox, self.max_fps, self.view, name="Camera",
                   parent=self)
         job.progress.connect(self._on_event)
         job.failed.connect(lambda msg, _tb, j=job: self._on_failed(j, msg))
@@ -148,6 +178,8 @@ def ended_message(source: Union[int, str, None]) -> str:
 class LiveImage(QLabel):
     """The live picture, scaled to fit (aspect kept); a hint when there is none."""
 
+    resized = Signal(int, int)  # the device pixels it shows a picture in
+
     def __init__(self, hint: str = "", parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self.setObjectName("liveImage")
@@ -175,6 +207,8 @@ class LiveImage(QLabel):
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
+        ratio = max(1.0, self.devicePixelRatioF())
+        self.resized.emit(round(self.width() * ratio), round(self.height() * ratio))
         self._paint()
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
@@ -182,6 +216,14 @@ class LiveImage(QLabel):
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 - not the pixmap's size: no growth loop
         return QSize(240, 180)
+
+
+def narrow_combo(combo: QComboBox, letters: int = 12) -> None:
+    """``combo`` as wide as ``letters`` letters at least, not as its longest item (its list
+    still opens as wide as that): a long class or video name made the capture dialog wider
+    than the window it opened over, and the screen."""
+    combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(letters)
 
 
 class SourcePicker(QWidget):
@@ -201,6 +243,7 @@ class SourcePicker(QWidget):
         row.setContentsMargins(0, 0, 0, 0)
         self.combo = QComboBox()
         self.combo.setToolTip("The camera to use, or a video file played as if it were one")
+        narrow_combo(self.combo)
         self.combo.activated.connect(self._on_activated)
         self.look_button = QPushButton("Look again")
         self.look_button.setToolTip("Look for cameras again (after connecting one)")
@@ -212,10 +255,18 @@ class SourcePicker(QWidget):
         self.videos: list[str] = []
         self._job: Optional[Job] = None
         self._playing: Union[int, str, None] = None  # the source last chosen
+        self._again = False  # the search ending plays a chosen video file again
         self._fill([])
 
-    def look(self) -> None:
-        """Probe the cameras (a job); the first one found starts playing."""
+    def look(self, again: bool = False) -> None:
+        """Probe the cameras (a job); the first one found starts playing.
+
+        ``again``: the source was stopped (the live camera switched off and on), so a video
+        file chosen before plays again once the search ends; otherwise a video playing
+        meanwhile is left alone.  Left stopped, its last picture stayed under "Stop camera"
+        with no word, as if the camera were live.
+        """
+        self._again = bool(again)
         if self._job is not None and self._job.is_running():
             return
         self.look_button.setEnabled(False)
@@ -234,6 +285,8 @@ class SourcePicker(QWidget):
         self.status.emit("", "info")
         if isinstance(playing, str):
             self.combo.setCurrentIndex(self.combo.findData(playing))
+            if self._again:  # stopped meanwhile: it plays again
+                self._emit(playing)
             return  # a video file plays meanwhile: leave it
         if playing in cameras:  # the chosen camera, started again (it may have stopped)
             self.combo.setCurrentIndex(self.combo.findData(playing))

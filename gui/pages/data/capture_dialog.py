@@ -20,16 +20,26 @@ import hashlib
 from typing import Any, Optional
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QApplication, QComboBox, QDialog, QDialogButtonBox, QFormLayout,
                                QHBoxLayout, QHeaderView, QInputDialog, QLabel, QPushButton,
                                QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from gui.jobs import SerialJobs
-from gui.widgets.camera import CameraFeed, LiveImage, SourcePicker
+from gui.widgets.camera import CameraFeed, LiveImage, SourcePicker, narrow_combo
 
 #: Pictures per second while the button is held.
 BURST_FPS = 5
+#: The dialog's largest size when it opens (over a big window): the picture gets the room.
+OPEN_SIZE = QSize(1100, 700)
+
+
+def opening_size(window: QSize, hint: QSize) -> QSize:
+    """Nine tenths of the window the dialog opens over, at most :data:`OPEN_SIZE`, never under
+    ``hint``.  Opened at its size hint (534x415) the picture was a stamp and the class list
+    cut its names ("new one" showed as "new or"), whatever the window's size."""
+    return QSize(window.width() * 9 // 10, window.height() * 9 // 10) \
+        .boundedTo(OPEN_SIZE).expandedTo(hint)
 
 
 def save_frame(writer, frame, burst: str, listener=None, cancel=None):
@@ -75,6 +85,8 @@ class CaptureDialog(QDialog):
         self.timer.setInterval(int(1000 / BURST_FPS))
         self.timer.timeout.connect(self._take)
         self._build(data_dir)
+        if parent is not None:
+            self.resize(opening_size(parent.window().size(), self.sizeHint()))
         self._show_counts()
         self.class_combo.currentTextChanged.connect(lambda _t: self._show_counts())
         self.feed.frame.connect(self._on_frame)
@@ -95,6 +107,7 @@ class CaptureDialog(QDialog):
         self.status_label.setWordWrap(True)
         left.addWidget(self.status_label)
         self.image = LiveImage("No picture yet.")
+        self.feed.show_in(self.image)
         left.addWidget(self.image, 1)
         outer.addLayout(left, 3)
         outer.addLayout(self._build_controls(data_dir), 2)
@@ -104,6 +117,7 @@ class CaptureDialog(QDialog):
         form = QFormLayout()
         self.class_combo = QComboBox()
         self.class_combo.addItems(self.writer.classes())
+        narrow_combo(self.class_combo)
         self.new_class_button = QPushButton("New class…")
         self.new_class_button.clicked.connect(self.ask_new_class)
         row = QHBoxLayout()
@@ -193,14 +207,17 @@ class CaptureDialog(QDialog):
         if ok:
             self.add_class(name)
 
+    def classes(self) -> list[str]:
+        """The classes offered: the folder's and the ones made here."""
+        return [self.class_combo.itemText(i) for i in range(self.class_combo.count())]
+
     def add_class(self, name: str) -> bool:
         """Add ``name`` to the choices (its folder is made with the first picture)."""
         from core.errors import UserError
         from core.label.capture import check_class_name
 
         try:
-            name = check_class_name(name, [self.class_combo.itemText(i)
-                                           for i in range(self.class_combo.count())])
+            name = check_class_name(name, self.classes())
         except UserError as exc:
             self._status(str(exc), "error")
             return False
@@ -223,6 +240,7 @@ class CaptureDialog(QDialog):
         except UserError as exc:  # it escaped the slot: the button did nothing, silently
             self._status(str(exc), "error")
             return
+        self._status("", "info")  # an earlier burst's error stood over this one's pictures
         self._take()
         self.timer.start()
 
@@ -290,8 +308,10 @@ class CaptureDialog(QDialog):
         self._status(text, "error" if outcome.refused else "info")
 
     def _show_counts(self) -> None:
+        """Every class to choose from, with its counts: an empty class folder (made to be
+        filled by the camera) or a new class was missing until a picture of it was saved."""
         known = self.folder_counts or {}
-        names = sorted(set(self.counts) | set(known), key=str.lower)
+        names = sorted(set(self.counts) | set(known) | set(self.classes()), key=str.lower)
         self.count_table.setRowCount(len(names))
         for i, name in enumerate(names):
             self.count_table.setItem(i, 0, QTableWidgetItem(name))

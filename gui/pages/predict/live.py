@@ -104,6 +104,7 @@ class LiveCamera(QWidget):
         box.addWidget(self.status_label)
         row = QHBoxLayout()
         self.image = LiveImage("No picture yet.")
+        self.feed.show_in(self.image)
         row.addWidget(self.image, 3)
         self.answer_label = QLabel("")
         self.answer_label.setObjectName("liveAnswer")
@@ -121,14 +122,18 @@ class LiveCamera(QWidget):
             self.show()
             self._failed = None  # switched on again: a model that failed is tried again
             self.page.clear_message()
-            self.picker.look()
+            self.picker.look(again=True)
         else:
             self.stop()
 
     def stop(self) -> None:
-        """Stop the camera and hide; the button goes off (page hidden, window closing)."""
+        """Stop the camera and hide; the button goes off (page hidden, window closing).
+
+        The last picture and its answer go too: switched on again, they showed as if live."""
         self.feed.stop()
         self.frame = None
+        self.image.show_image(None)
+        self._clear_answer()
         self._set_toggle(False)
         self.hide()
 
