@@ -161,7 +161,7 @@ class SkipCounter:
 
     A folder of ten thousand broken files would otherwise bury a run's log in
     ten thousand lines.  Every file is still named once in the events (a
-    listener can collect them all); the Data page and ``inspect DATA_DIR``
+    listener can collect them all); the Data page and ``inspect DATA_DIR --json``
     list every one.  :meth:`verdict` answers "show", "summary" (the one line
     that says more are hidden, given once) or "hide"; other events are "show".
     """

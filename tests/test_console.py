@@ -91,3 +91,34 @@ def test_a_shorter_progress_line_covers_the_longer_and_a_finished_one_is_cleared
     assert screen[-1] == "" and screen[-2].strip() == ""  # the line is blank, cursor at start
     listen(Log("run completed"))
     assert out.getvalue().endswith("\rrun completed\n")  # no empty line left by the bar
+
+
+def test_the_command_named_for_the_skipped_files_lists_every_one(tmp_path, capsys):
+    """train's summary line said "'python main.py inspect DATA_DIR' lists every one", but
+    inspect's text lists 50 of each kind ("use --json for the full list"): the command it
+    names, run on a folder of 60 broken files, must name all 60."""
+    import json
+    import re
+
+    from PIL import Image
+
+    from core.cli import main
+
+    out = io.StringIO()
+    listen = ConsoleListener(out, tty=False)
+    for i in range(60):
+        listen(FileSkipped(f"/data/cls/z{i:05d}.jpg", "empty file (0 bytes)", "scan"))
+    command = re.search(r"'python main\.py (inspect DATA_DIR[^']*)'", out.getvalue()).group(1)
+    data = tmp_path / "data"
+    for cls in ("a", "b"):
+        (data / cls).mkdir(parents=True)
+        for i in range(2):
+            Image.new("RGB", (8, 8), (40 * i, 9, 9)).save(data / cls / f"ok{i}.png")
+    for i in range(60):
+        (data / "a" / f"z{i:05d}.jpg").write_bytes(b"")
+    capsys.readouterr()
+    main(command.replace("DATA_DIR", str(data)).split())
+    printed = capsys.readouterr().out
+    if "--json" in command:
+        printed = json.dumps(json.loads(printed)["problems"])
+    assert all(f"z{i:05d}.jpg" in printed for i in range(60))

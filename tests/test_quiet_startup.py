@@ -120,3 +120,19 @@ def test_a_worker_importing_keras_while_the_window_loads_tensorflow_waits_for_it
     out = subprocess.run([sys.executable, str(script), str(ROOT), "wait"],
                          capture_output=True, text=True, timeout=600)
     assert out.stdout.startswith("OK"), out.stdout + out.stderr[-2000:]
+
+
+def test_fts_verbose_shows_the_start_up_lines_of_a_command(tmp_path, monkeypatch):
+    """README: `FTS_VERBOSE=1` shows TensorFlow's start-up lines, as `-v` does. The command
+    line passed its own -v (False) to start_tensorflow, which then never looked at
+    FTS_VERBOSE: `FTS_VERBOSE=1 python main.py predict ...` printed none of them."""
+    import core.tfenv
+    from core.cli import main
+
+    asked = []
+    monkeypatch.setattr(core.tfenv, "start_tensorflow", lambda verbose=None: asked.append(verbose))
+    args = ["predict", str(tmp_path / "missing-model"), str(tmp_path)]
+    monkeypatch.delenv("FTS_VERBOSE", raising=False)
+    assert main(args) == 2 and asked == [False]  # quiet by default
+    monkeypatch.setenv("FTS_VERBOSE", "1")
+    assert main(args) == 2 and asked == [False, True]

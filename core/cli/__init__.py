@@ -83,10 +83,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         with termination_as_interrupt():  # SIGTERM/SIGHUP clean up as Ctrl+C does
             if args.command in TENSORFLOW_COMMANDS:
-                from core.tfenv import start_tensorflow
+                from core.tfenv import start_tensorflow, verbose_requested
 
                 with interrupt_kept():  # a Ctrl+C is no broken install
-                    start_tensorflow(verbose=args.verbose)
+                    # FTS_VERBOSE=1 shows TensorFlow's start-up lines too, as README says
+                    start_tensorflow(verbose=args.verbose or verbose_requested())
             return int(args.func(args) or 0)
     except UserError as exc:
         below_the_bar()

@@ -64,8 +64,8 @@ class ConsoleListener:
                 self._line("warning: " + name(event.message))
             elif verdict == "summary":
                 self._line("warning: more files are skipped; they are not listed here "
-                           "('python main.py inspect DATA_DIR' lists every one with its "
-                           "reason)")
+                           "('python main.py inspect DATA_DIR --json' lists every one with "
+                           "its reason)")
         elif isinstance(event, (Log, DeviceChosen)):
             prefix = {"warning": "warning: ", "error": "error: "}.get(getattr(event, "level", ""), "")
             self._line(prefix + event.message)
