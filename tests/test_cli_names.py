@@ -89,3 +89,27 @@ def test_train_and_report_on_a_folder_with_a_name_that_is_not_utf8(tmp_path, tra
     capsys.readouterr()
     assert main(["runs", "--json"]) == 0  # listed (the history refused the data folder's name)
     assert str(out.resolve()) in [r["path"] for r in json.loads(capsys.readouterr().out)]
+
+
+def test_train_whose_output_reader_left_stops_the_run_to_resume_not_failed(
+        tmp_path, trained_run, tiny_weights, monkeypatch):
+    """``train ... 2>&1 | head``: the closed pipe raised through the batch and the run ended
+    "failed" with no reason (a README review); it stops as for Ctrl+C, kept to resume, and
+    the command exits 141 as every command does for a closed pipe."""
+    import io
+    import sys
+
+    from core.runs.folder import RunFolder
+
+    class LeavesAfter(io.StringIO):  # the reader closes the pipe once training has begun
+        def write(self, text):
+            if "== head" in self.getvalue():
+                raise BrokenPipeError(32, "Broken pipe")
+            return super().write(text)
+
+    monkeypatch.setattr(sys, "stderr", LeavesAfter())
+    out = tmp_path / "run"
+    assert main(["train", str(trained_run.parent / "data"), "--backbone", "MobileNetV3Small",
+                 "--weights", tiny_weights, "--image-size", "32", "--epochs", "3",
+                 "--fine-tune-epochs", "0", "--out", str(out)]) == 141
+    assert RunFolder(out).run_info().status == "stopped"

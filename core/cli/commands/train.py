@@ -287,12 +287,19 @@ def run(args: argparse.Namespace) -> int:
     console = ConsoleListener()
     started: list[str] = [args.resume or args.out or ""]  # the run folder, once it is known
     began: list[str] = []  # the run folder once training began in it
+    reader_left: list[bool] = []  # `train ... 2>&1 | head`: the reader of the output left
 
     def listener(event) -> None:
         if isinstance(event, RunStarted):
             started[0] = event.run_dir
             began[:] = [event.run_dir]
-        console(event)
+        if reader_left:
+            return
+        try:
+            console(event)
+        except BrokenPipeError:  # it raised through the batch and the run ended "failed",
+            reader_left.append(True)  # with no reason: a stop, as a Ctrl+C is (a review)
+            cancel.cancel()
 
     cancel = CancelToken()
     from core.train.engine import resume_training, train
@@ -343,6 +350,8 @@ def run(args: argparse.Namespace) -> int:
         print("\ninterrupted" + (f": continue with 'python main.py train --resume {name(where)}'"
                                   if made else "; nothing was trained"), file=sys.stderr)
         return 130
+    if reader_left:  # no one reads what follows; the run is kept stopped, to resume
+        raise BrokenPipeError
     if args.json:
         print(json_text(_result_dict(result), strict=True))
     else:
