@@ -31,10 +31,10 @@ def register(subparsers) -> None:
         "brightened, flipped), images whose class is likely wrong with the class they look "
         "like, and images far from every other. Changes nothing in DATA_DIR.")
     p.add_argument("data_dir", metavar="DATA_DIR", help="the folder holding the class folders")
-    p.add_argument("--backbone", default="MobileNetV2",
+    p.add_argument("--backbone", default="MobileNetV2", metavar="NAME",
                    help="a keras.applications name (see 'backbones'); default MobileNetV2")
     p.add_argument("--weights", default="imagenet",
-                   help="imagenet (default), none (random: tells little), or a .h5 file")
+                   help="imagenet (default), none (random: tells little), or a .h5/.weights.h5 file")
     add_setting(p, "--image-size", "model.image_size")
     p.add_argument("--json", action="store_true", help="print the findings as JSON")
     p.add_argument("--undo", action="store_true",

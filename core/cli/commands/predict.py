@@ -17,7 +17,8 @@ def register(sub) -> None:
     p = sub.add_parser("predict", help="classify images or folders with a run folder or exported model")
     p.add_argument("model", metavar="MODEL", help="a run folder or an exported model")
     p.add_argument("paths", metavar="PATH", nargs="+", help="image files or folders")
-    p.add_argument("--top-k", type=int, default=3, help="how many classes to list (default 3)")
+    p.add_argument("--top-k", type=int, default=3, metavar="K",
+                   help="how many classes to list (default 3)")
     p.add_argument("--csv", metavar="OUT.csv", help="write path,label,confidence,top-k to a CSV")
     unknown = p.add_mutually_exclusive_group()  # both given, --no-unknown won silently
     unknown.add_argument("--threshold", type=float, metavar="F",

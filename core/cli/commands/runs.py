@@ -31,8 +31,9 @@ def register(subparsers) -> None:
                         "already known, and the app's default runs folder")
     parser.add_argument("--filter", default="", metavar="TEXT",
                         help="only runs whose folder, backbone, status or classes contain TEXT")
-    parser.add_argument("--sort", default="created", choices=SORT_KEYS,
-                        help="sort column (default: created, newest first)")
+    parser.add_argument("--sort", default="created", choices=SORT_KEYS, metavar="COLUMN",
+                        help=f"sort column: {', '.join(SORT_KEYS)} (default: created, newest "
+                        "first)")
     parser.add_argument("--ascending", action="store_true", help="sort smallest/oldest first")
     parser.set_defaults(func=run)
 
