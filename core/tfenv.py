@@ -27,7 +27,8 @@ CHATTER = re.compile(
     r"|To enable the following instructions:"
     r"|.*oneDNN custom operations are on"
     r"|.*This TensorFlow binary is optimized to use available CPU instructions"
-    r"|INFO: Created TensorFlow Lite XNNPACK delegate for CPU)")  # a .tflite's first run
+    r"|INFO: Created TensorFlow Lite XNNPACK delegate for CPU"  # a .tflite's first run
+    r"|fully_quantize: \d+, inference_type: \d+, input_inference_type: )")  # each int8 file
 
 _lock = threading.Lock()
 _started = False

@@ -90,6 +90,28 @@ def test_worst_layers_stay_float_until_the_limit_and_the_file_works(converter_an
     assert details["fully_integer_size_bytes"] > 0 and details["latency_ms_in_export"] > 0
 
 
+
+def test_the_converter_s_own_lines_are_not_printed(converter_and_images, capfd, monkeypatch):
+    """Every int8 export printed "fully_quantize: 0, inference_type: 6, ..." on stderr once
+    per file tried, with the debugger's RuntimeWarning and "tf.lite.Interpreter is
+    deprecated" (a README review: only TensorFlow's start-up lines were hidden)."""
+    import sys
+    import warnings
+
+    from core.export.int8 import quantize_selectively
+
+    monkeypatch.setattr(sys, "argv", ["main.py"])  # not `pytest -v`'s: -v shows them
+    monkeypatch.delenv("FTS_VERBOSE", raising=False)
+    converter, images = converter_and_images
+    capfd.readouterr()
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        quantize_selectively(converter(), images, max_float=1, min_agreement=1.01)
+    err = capfd.readouterr().err
+    assert "fully_quantize" not in err and "inference_type" not in err
+    assert not [w for w in said if "deprecated" in str(w.message)
+                or issubclass(w.category, RuntimeWarning)]
+
 def test_a_denylist_is_honoured(converter_and_images):
     from core.export.int8 import quantize_selectively
 

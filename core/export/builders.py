@@ -167,7 +167,7 @@ def _converter(b: Build, fmt: str):
 def _build_tflite(b: Build, work: Path) -> tuple[Path, dict]:
     conv, _ = _converter(b, "tflite")
     out = _artifact(work, "tflite")
-    out.write_bytes(conv.convert())
+    out.write_bytes(_converted(conv))
     return out, {"input_dtype": "float32", "output_dtype": "float32",
                  "outputs": output_names(b, "tflite"),
                  "batchnorm_folding": "done by the TFLite converter"}
@@ -178,7 +178,7 @@ def _build_tflite_fp16(b: Build, work: Path) -> tuple[Path, dict]:
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
     conv.target_spec.supported_types = [tf.float16]
     out = _artifact(work, "tflite-fp16")
-    out.write_bytes(conv.convert())
+    out.write_bytes(_converted(conv))
     return out, {"input_dtype": "float32", "output_dtype": "float32",
                  "weights": "float16 (dequantized to float32 on CPU)",
                  "outputs": output_names(b, "tflite-fp16"),
@@ -243,7 +243,7 @@ def _repaired(b: Build, content: bytes, images: np.ndarray) -> tuple[bytes, dict
     float conversion (every op stays int8), and what metadata.json says about it."""
     from core.export.int8_repair import edits_details, edits_text, repair_if_better
 
-    reference = _converter(b, "tflite-int8")[0].convert()
+    reference = _converted(_converter(b, "tflite-int8")[0])
     repair = repair_if_better(content, reference, images, b.cfg.int8_weight_rounding,
                               b.cfg.int8_bias_correction, b.cancel, b.listener)
     rounded, shifted = len(repair.rounded), len(repair.shifts)
@@ -265,13 +265,23 @@ def _full_integer(conv, tf, images: np.ndarray, cancel) -> bytes:
     conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     conv.inference_input_type = tf.uint8
     conv.inference_output_type = tf.uint8
-    return conv.convert()
+    return _converted(conv)
+
+
+def _converted(conv) -> bytes:
+    """``conv.convert()``, without the converter's lines on stderr (:func:`converter_quiet`)."""
+    from core.export.tflite_run import converter_quiet
+
+    with converter_quiet():
+        return conv.convert()
 
 
 def _build_onnx(b: Build, work: Path) -> tuple[Path, dict]:
     model, fold = b.model_for("onnx")
     size = b.src.image_size
-    model(np.zeros((1, size, size, 3), np.float32), training=False)  # export needs a called model
+    with warnings.catch_warnings():  # Keras: "The structure of `inputs` doesn't match the
+        warnings.simplefilter("ignore", UserWarning)  # expected structure" (a README review)
+        model(np.zeros((1, size, size, 3), np.float32), training=False)  # export needs a call
     out = _artifact(work, "onnx")
     # tf2onnx logs a traceback when one of its optional graph optimisers gives up;
     # the graph stays valid (the parity check proves it), so keep the log quiet.
@@ -284,7 +294,9 @@ def _build_onnx(b: Build, work: Path) -> tuple[Path, dict]:
         from core.export.onnx_graph import onnx_traceable
 
         spec = [tf.TensorSpec([None, size, size, 3], tf.float32, name="image")]
-        with onnx_traceable(model):  # ops tf2onnx converts (EfficientNet, ConvNeXt, ...)
+        with onnx_traceable(model), warnings.catch_warnings():  # (EfficientNet, ConvNeXt, ...)
+            warnings.simplefilter("ignore", UserWarning)  # as above, and tf2onnx's "In the
+            warnings.simplefilter("ignore", FutureWarning)  # future `np.object` will be ..."
             model.export(str(out), format="onnx", input_signature=spec, verbose=False)
     finally:
         tf2onnx_log.setLevel(level)

@@ -37,7 +37,7 @@ import numpy as np
 
 from core.events import Log, emit
 from core.export.int8_repair import Repair, edits_details, edits_text, repair_if_better
-from core.export.tflite_run import latency_ms, run_tflite
+from core.export.tflite_run import converter_quiet, latency_ms, run_tflite
 
 #: Images the debugger runs to rank the layers (each runs the model twice, float and int8).
 DEBUG_IMAGES = 32
@@ -170,10 +170,12 @@ def _calibrate(converter, images: np.ndarray, denylist: Sequence[str],
     converter.representative_dataset = dataset()
     options = tf.lite.experimental.QuantizationDebugOptions(
         denylisted_nodes=list(denylist) or None)
-    debugger = tf.lite.experimental.QuantizationDebugger(
-        converter=converter, debug_dataset=dataset(DEBUG_IMAGES), debug_options=options)
+    with converter_quiet():  # it converts when made, and runs an interpreter
+        debugger = tf.lite.experimental.QuantizationDebugger(
+            converter=converter, debug_dataset=dataset(DEBUG_IMAGES), debug_options=options)
     try:
-        debugger.run()
+        with converter_quiet():
+            debugger.run()
     except RuntimeError as exc:
         emit(listener, Log(f"tflite-int8: TensorFlow Lite's quantization debugger could not "
                            f"rank the layers ({str(exc).strip()[:200]}); no layer is kept "
@@ -206,11 +208,12 @@ def quantize_selectively(converter, images: np.ndarray, max_float: int, min_agre
     reference = run_tflite(calibrated, images).argmax(1)  # the float model's answers
 
     def build(nodes: list[str]) -> bytes:
-        return convert.mlir_quantize(calibrated, disable_per_channel=False,
-                                     fully_quantize=False, input_data_type=tf.uint8,
-                                     output_data_type=tf.uint8,
-                                     denylisted_nodes=nodes or None,
-                                     disable_per_channel_for_dense_layers=False)
+        with converter_quiet():
+            return convert.mlir_quantize(calibrated, disable_per_channel=False,
+                                         fully_quantize=False, input_data_type=tf.uint8,
+                                         output_data_type=tf.uint8,
+                                         denylisted_nodes=nodes or None,
+                                         disable_per_channel_for_dense_layers=False)
 
     best: Optional[Int8Result] = None
     best_hits = np.zeros(0, bool)

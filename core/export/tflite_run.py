@@ -7,7 +7,9 @@ imports the other.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
+from typing import Iterator
 
 import numpy as np
 
@@ -20,6 +22,20 @@ def interpreter(content: bytes, **options):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return tf.lite.Interpreter(model_content=content, **options)
+
+
+@contextlib.contextmanager
+def converter_quiet() -> Iterator[None]:
+    """The block's TFLite conversion without the converter's own lines on stderr (README
+    review: every export printed "fully_quantize: 0, inference_type: 6, ..." once per int8
+    file tried, the quantization debugger's "invalid value encountered in subtract" from its
+    statistics of a layer that overflows, "tf.lite.Interpreter is deprecated").  ``-v`` or
+    FTS_VERBOSE shows the native lines, as for TensorFlow's start-up."""
+    from core.tfenv import native_chatter_hidden
+
+    with native_chatter_hidden(), warnings.catch_warnings(), np.errstate(invalid="ignore"):
+        warnings.simplefilter("ignore")
+        yield
 
 
 def as_input(detail: dict, images: np.ndarray) -> np.ndarray:
