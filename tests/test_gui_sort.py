@@ -613,6 +613,12 @@ def test_class_buttons_take_the_columns_their_names_need(qtbot):
     tops = {b.geometry().top() for b in view.class_buttons.values()}
     assert len(tops) == 1
     qtbot.waitUntil(lambda: grid.height() <= view.class_buttons["good"].height() + 12)
+    view.resize(1000, 150)  # a short window: the grid keeps one row and scrolls
+    qtbot.waitUntil(lambda: grid.height() < 2 * view.class_buttons["good"].height())
+    view.set_classes(["cracked", "good", "poly_cracked_long_name", "poly_good", "scratch"])
+    new = view.class_buttons["scratch"]  # made on the spot: on a second row, scrolled to
+    qtbot.waitUntil(lambda: new.visibleRegion().boundingRect().height() == new.height())
+    assert new.geometry().top() > view.class_buttons["good"].geometry().top()
 
 
 def test_sixty_class_buttons_scroll_at_a_readable_height_and_names_are_isolated(qtbot,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QGridLayout, QPushButton, QScrollArea, QSizePolicy, QWidget
 
 from core.shown import isolated
@@ -76,7 +76,10 @@ class ClassButtons(QScrollArea):
         self.columns = 0
 
     def set_classes(self, classes: list[str]) -> None:
-        """One button per class, named with its key; rebuilt when a class is added."""
+        """One button per class, named with its key; rebuilt when a class is added, and the
+        added class's button scrolled into view: made on the spot at the window's smallest
+        size, it went to a second row out of sight (its key worked, unseen; a Sort review)."""
+        added = [n for n in classes if n not in self.buttons] if self.buttons else []
         while self.grid.count():
             w = self.grid.takeAt(0).widget()
             if w is not None:
@@ -88,6 +91,8 @@ class ClassButtons(QScrollArea):
             self.buttons[name] = button
         self.columns = 0
         self._arrange()
+        if added:
+            self.show_suggested(added[-1])
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
@@ -124,7 +129,13 @@ class ClassButtons(QScrollArea):
         return QSize(super().sizeHint().width(), self.maximumHeight())
 
     def show_suggested(self, name: str) -> None:
-        """Scroll ``name``'s button into view (once the grid has its size)."""
+        """Scroll ``name``'s button into view (once the grid has its size).  No margin
+        around it: Qt's default 50 px is more than a row, and in a grid one row high (the
+        window's smallest size) the second row's buttons were never scrolled to."""
         if name in self.buttons:  # the timer goes with the grid (its context object)
-            QTimer.singleShot(0, self, lambda: name in self.buttons and self.ensureWidgetVisible(
-                self.buttons[name]))
+            QTimer.singleShot(0, self, lambda: self._scroll_to(name))
+
+    def _scroll_to(self, name: str) -> None:
+        if name in self.buttons:  # a button just added has its place once the grid is laid out
+            QCoreApplication.sendPostedEvents(None, QEvent.LayoutRequest)
+            self.ensureWidgetVisible(self.buttons[name], 0, 0)
