@@ -277,31 +277,15 @@ def from_run_defaults(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from core.appdirs import default_runs_dir
-    from core.cli.console import ConsoleListener
     from core.cli.interrupt import stop_on_interrupt
+    from core.cli.train_watch import RunWatch
     from core.config_migrations import note_left
     from core.errors import UserError
-    from core.events import CancelToken, Cancelled, Log, RunStarted
+    from core.events import CancelToken, Cancelled, Log
     from core.runs.records import RunStatus
 
-    console = ConsoleListener()
-    started: list[str] = [args.resume or args.out or ""]  # the run folder, once it is known
-    began: list[str] = []  # the run folder once training began in it
-    reader_left: list[bool] = []  # `train ... 2>&1 | head`: the reader of the output left
-
-    def listener(event) -> None:
-        if isinstance(event, RunStarted):
-            started[0] = event.run_dir
-            began[:] = [event.run_dir]
-        if reader_left:
-            return
-        try:
-            console(event)
-        except BrokenPipeError:  # it raised through the batch and the run ended "failed",
-            reader_left.append(True)  # with no reason: a stop, as a Ctrl+C is (a review)
-            cancel.cancel()
-
     cancel = CancelToken()
+    listener = RunWatch(cancel, args.resume or args.out or "")
     from core.train.engine import resume_training, train
 
     try:
@@ -340,17 +324,17 @@ def run(args: argparse.Namespace) -> int:
               "\nstopped before training began; nothing was trained", file=sys.stderr)
         return 130
     except UserError as exc:
-        add_resume_hint(exc, began[0] if began else "")
+        add_resume_hint(exc, listener.began)
         raise
     except KeyboardInterrupt:
         from core.runs.folder import RunFolder
 
-        where = started[0]  # --out names a folder the run may not have made yet (a review)
+        where = listener.started  # --out names a folder the run may not have made yet (a review)
         made = bool(where) and RunFolder(where).config_path.exists()
         print("\ninterrupted" + (f": continue with 'python main.py train --resume {name(where)}'"
                                   if made else "; nothing was trained"), file=sys.stderr)
         return 130
-    if reader_left:  # no one reads what follows; the run is kept stopped, to resume
+    if listener.reader_left:  # no one reads what follows; the run is kept stopped, to resume
         raise BrokenPipeError
     if args.json:
         print(json_text(_result_dict(result), strict=True))
