@@ -105,6 +105,19 @@ def _bright_video(path: Path) -> Path:
     return write_video(path, frames=6, size=(64, 48), value=230)
 
 
+def live_on_a_bright_video(qtbot, window, run, tmp_path):
+    """The Predict page's live camera on, with ``run``'s model, playing a bright clip, once
+    it has answered twice."""
+    window.state.set_run(str(run))
+    window.show_page(PREDICT_INDEX)
+    live = window.current_page().live
+    qtbot.mouseClick(live.toggle, Qt.LeftButton)
+    qtbot.waitUntil(lambda: not live.picker.busy(), timeout=10000)
+    live.play_file(str(_bright_video(tmp_path / "bright.avi")))
+    qtbot.waitUntil(lambda: live.predictions >= 2, timeout=60000)
+    return live
+
+
 def test_live_prediction_of_a_video_keeps_up_and_stops_with_the_page(qtbot, window,
                                                                     trained_run, tmp_path):
     import cv2
@@ -152,14 +165,7 @@ def test_live_answers_go_on_during_another_page_s_job_and_wait_for_the_page_s_ow
         qtbot, window, trained_run, tmp_path, monkeypatch):
     """Live answers stopped for any long job of the window (a data check, a training run),
     though only the Predict page's own jobs use its model."""
-
-    window.state.set_run(str(trained_run))
-    window.show_page(PREDICT_INDEX)
-    live = window.current_page().live
-    qtbot.mouseClick(live.toggle, Qt.LeftButton)
-    qtbot.waitUntil(lambda: not live.picker.busy(), timeout=10000)
-    live.play_file(str(_bright_video(tmp_path / "bright.avi")))
-    qtbot.waitUntil(lambda: live.predictions >= 2, timeout=60000)
+    live = live_on_a_bright_video(qtbot, window, trained_run, tmp_path)
     other = window.runner.start(_until_cancelled, name="Checking the data")
     before = live.predictions
     qtbot.waitUntil(lambda: live.predictions >= before + 3, timeout=30000)

@@ -1,17 +1,10 @@
 """Camera edges a second hunt found: the live camera switched off and on again, the capture
 dialog's first size, classes without images in its table, an error left standing."""
 
-from pathlib import Path
-
 from PySide6.QtCore import Qt
 
 from test_capture import write_video
-
-PREDICT_INDEX = 5
-
-
-def _bright_video(path: Path) -> Path:
-    return write_video(path, frames=6, size=(64, 48), value=230)
+from test_gui_camera import PREDICT_INDEX, live_on_a_bright_video
 
 
 def test_the_live_camera_switched_off_and_on_plays_again_not_a_frozen_picture(
@@ -19,13 +12,7 @@ def test_the_live_camera_switched_off_and_on_plays_again_not_a_frozen_picture(
     """Off and on again (or another page and back), the video chosen before stayed stopped
     while its last picture and answer ("bright 99%") stayed beside "Stop camera", no word
     said: it looked live."""
-    window.state.set_run(str(trained_run))
-    window.show_page(PREDICT_INDEX)
-    live = window.current_page().live
-    qtbot.mouseClick(live.toggle, Qt.LeftButton)
-    qtbot.waitUntil(lambda: not live.picker.busy(), timeout=10000)
-    live.play_file(str(_bright_video(tmp_path / "bright.avi")))
-    qtbot.waitUntil(lambda: live.predictions >= 2, timeout=60000)
+    live = live_on_a_bright_video(qtbot, window, trained_run, tmp_path)
     for switch_off in (lambda: qtbot.mouseClick(live.toggle, Qt.LeftButton),
                        lambda: (window.show_page(0), window.show_page(PREDICT_INDEX))):
         switch_off()
