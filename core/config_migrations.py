@@ -41,7 +41,9 @@ def _into_bounds(data: dict, schema, lowered: list) -> dict:
     """Numbers version 1 allowed over version 2's upper bounds (a patience of 200, 1500
     epochs, dropout 0.95: version 1 had few upper bounds) moved down to them, so a project,
     config or run folder of version 1 still opens (it was refused whole).  Its lower
-    bounds were version 2's: a value under them was refused then and is refused now.
+    bounds were version 2's but for the learning rates, which version 1 took above 0 (a
+    ``--lr 1e-8`` file was refused, a review): a positive number under a positive lower
+    bound moves up to it; any other value under its bound was refused then and is now.
     Each number moved goes into ``lowered`` as (setting, old, new), for the file's reader
     to say once (:func:`lowered_text`): the window showed the lowered values as the file's
     and a resumed run trained on a lower patience, without a word."""
@@ -51,22 +53,29 @@ def _into_bounds(data: dict, schema, lowered: list) -> dict:
         for key in parents:
             node = node.get(key) if isinstance(node, dict) else None
         value = node.get(last) if isinstance(node, dict) else None
-        if isinstance(value, (int, float)) and not isinstance(value, bool) \
-                and info.hi is not None and value > info.hi and info.problem(value) \
-                and not info.problem(info.hi):
+        if not isinstance(value, (int, float)) or isinstance(value, bool) \
+                or not info.problem(value):
+            continue
+        if info.hi is not None and value > info.hi and not info.problem(info.hi):
             node[last] = info.hi
             lowered.append((info.path, value, info.hi))
+        elif info.lo is not None and 0 < value < info.lo and not info.problem(info.lo):
+            node[last] = info.lo
+            lowered.append((info.path, value, info.lo))
     return data
 
 
 def lowered_text(source: str, lowered: list) -> str:
-    """``source``'s numbers moved down to this version's limits, in one sentence ("" when
+    """``source``'s numbers moved into this version's limits, in one sentence ("" when
     none): the window shows it, the command line prints it, a resume logs it."""
     if not lowered:
         return ""
     said = ", ".join(f"{path} {old:g} is now {new:g}" for path, old, new in lowered)
-    return (f"{source}: written by an older version, whose limits were higher; {said} (the "
-            "upper limits of this version)")
+    if all(new < old for _, old, new in lowered):
+        return (f"{source}: written by an older version, whose limits were higher; {said} (the "
+                "upper limits of this version)")
+    return (f"{source}: written by an older version, whose limits were wider; {said} (the "
+            "limits of this version)")
 
 
 def note_left(cfg) -> str:

@@ -27,6 +27,25 @@ def test_a_version_1_config_says_what_reading_it_lowered(tmp_path):
     assert cfg.copy().migration_note == "" and cfg.copy() == cfg  # not a setting
 
 
+
+def test_a_version_1_learning_rate_under_today_s_smallest_is_raised_not_refused(tmp_path):
+    """Version 1 took any learning rate above 0 (``--lr 1e-8``); version 2's smallest is
+    1e-7, and such a file was refused whole ("must be 0 (auto) or 1e-07 to 1, not 1e-08;
+    fix it there"), though a number over an upper limit is moved and said (a review)."""
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps({"version": 1, "train": {"learning_rate": 1e-8,
+                                                        "fine_tune_learning_rate": 0.0,
+                                                        "epochs": 1500}}))
+    cfg = StudioConfig.load(path)
+    cfg.validate()
+    assert (cfg.train.learning_rate, cfg.train.fine_tune_learning_rate, cfg.train.epochs) == \
+        (1e-7, 0.0, 1000)  # 0: auto, as it was
+    assert cfg.migration_note == (
+        f"{path}: written by an older version, whose limits were wider; train.epochs 1500 is "
+        "now 1000, train.learning_rate 1e-08 is now 1e-07 (the limits of this version)")
+    with pytest.raises(UserError, match="epochs"):  # a value version 1 refused too
+        StudioConfig.from_dict({"version": 1, "train": {"epochs": -1}}).validate()
+
 def test_train_with_an_older_config_prints_a_warning_line(tmp_path, capsys):
     from core.cli import main
 
