@@ -37,3 +37,17 @@ def remove_recent_project(path: str) -> list[str]:
     items = [p for p in recent_projects() if p != path]
     settings().setValue("recent_projects", items)
     return items
+
+
+def capture_side(default: int) -> int:
+    """The image size last chosen in the capture dialog (``default`` before any): it went
+    back to 512 px at every opening (a camera review)."""
+    try:
+        side = int(settings().value("capture_side", default))
+    except (TypeError, ValueError):  # a hand-edited settings file
+        return default
+    return side if 32 <= side <= 4096 else default
+
+
+def set_capture_side(side: int) -> None:
+    settings().setValue("capture_side", int(side))

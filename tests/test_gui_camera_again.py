@@ -110,3 +110,17 @@ def test_the_picture_is_made_at_its_shown_size_on_the_worker(qtbot, window, tmp_
     assert shown.height() <= dialog.image.height() * ratio
     assert frame.shape == (480, 640, 3)
     dialog.reject()
+
+
+def test_the_capture_dialog_opens_with_the_image_size_chosen_last(qtbot, window, tmp_path):
+    """The image size went back to 512 px at every opening (a camera review)."""
+    from test_gui_camera import _data_folder, _open_capture
+
+    page, dialog = _open_capture(qtbot, window, _data_folder(tmp_path))
+    assert dialog.size_spin.value() == 512  # the default, before any choice
+    dialog.size_spin.setValue(224)
+    dialog.close()
+    again = page.open_capture()
+    qtbot.waitUntil(lambda: not again.picker.busy(), timeout=10000)
+    assert again.size_spin.value() == 224 and again.writer.side == 224
+    again.close()

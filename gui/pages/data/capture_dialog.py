@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (QApplication, QComboBox, QDialog, QDialogButtonBo
                                QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from gui.jobs import SerialJobs
+from gui.recent import capture_side, set_capture_side
 from gui.widgets.camera import CameraFeed, LiveImage, SourcePicker, narrow_combo
 
 #: Pictures per second while the button is held.
@@ -67,7 +68,7 @@ class CaptureDialog(QDialog):
         super().__init__(parent)
         self.folder_counts = None if folder_counts is None else dict(folder_counts)
         self.setWindowTitle("Capture from camera")
-        self.writer = CaptureWriter(data_dir, DEFAULT_SIDE)
+        self.writer = CaptureWriter(data_dir, capture_side(DEFAULT_SIDE))
         self.feed = CameraFeed(self)
         self.saver = SerialJobs(self, name="Saving captures")
         self.counts: dict[str, int] = {}
@@ -128,6 +129,7 @@ class CaptureDialog(QDialog):
         self.size_spin.setRange(32, 4096)
         self.size_spin.setSingleStep(32)
         self.size_spin.setValue(self.writer.side)
+        self.size_spin.valueChanged.connect(set_capture_side)  # the next opening's too
         self.size_spin.setSuffix(" px")
         self.size_spin.setToolTip("Saved images are JPEGs whose longer side is at most this "
                                   "(a smaller camera picture is kept as it is)")
