@@ -191,14 +191,26 @@ def _other_model(run_dir: Path, folder: Path) -> Path:
     return folder / "model.keras"
 
 
-def test_reexport_keeps_the_users_files_and_earlier_formats(trained_run, tmp_path):
+@pytest.fixture(scope="module")
+def keras_export(trained_run, tmp_path_factory) -> Path:
+    """A Keras export of the shared run, the earlier export the tests below export into again
+    (made once; each test works on its own copy)."""
+    from core.export.exporter import export_model
+
+    out = tmp_path_factory.mktemp("keras-export") / "out"
+    assert export_model(trained_run, ["keras"], out, ExportConfig(parity_images=4),
+                        latency_runs=1).ok
+    return out
+
+
+def test_reexport_keeps_the_users_files_and_earlier_formats(trained_run, keras_export, tmp_path):
     from core.export.exporter import export_model
     from core.infer.loaders import load_predictor
     from core.runs.folder import RunFolder
 
     out = tmp_path / "out"
     cfg = ExportConfig(parity_images=4)
-    assert export_model(trained_run, ["keras"], out, cfg, latency_runs=1).ok
+    shutil.copytree(keras_export, out)
     (out / "deploy.py").write_text("print('mine')")
     (out / "testimgs").mkdir()
     (out / "testimgs" / "cat.png").write_bytes(b"not really a png")
@@ -236,7 +248,7 @@ def test_reexport_keeps_the_users_files_and_earlier_formats(trained_run, tmp_pat
 
 
 def test_an_export_killed_between_its_moves_leaves_a_folder_that_opens_nothing(
-        trained_run, tmp_path, monkeypatch):
+        trained_run, keras_export, tmp_path, monkeypatch):
     """Killed after the new model.keras was moved in but before metadata.json: the folder
     must not open the new file under the old export's classes and parity verdict; the next
     export into it finishes the job."""
@@ -246,7 +258,7 @@ def test_an_export_killed_between_its_moves_leaves_a_folder_that_opens_nothing(
 
     out = tmp_path / "out"
     cfg = ExportConfig(parity_images=4)
-    assert export_model(trained_run, ["keras"], out, cfg, latency_runs=1).ok
+    shutil.copytree(keras_export, out)
     real_move = folder.move_into_place
     moved = []
 

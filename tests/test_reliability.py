@@ -11,6 +11,7 @@ import errno
 import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -200,6 +201,19 @@ def corpus_run(tmp_path_factory, tiny_weights):
         mp.undo()
     return {"root": root, "kinds": kinds, "report": report, "events": events,
             "result": result, "seconds": seconds, "base": base}
+
+
+@pytest.fixture(scope="module")
+def keras_export(corpus_run):
+    """One Keras export of the corpus run: the previous export that the interrupted exports
+    below must keep (made once; each test works on its own copy)."""
+    from core.config import ExportConfig
+    from core.export.exporter import export_model
+
+    out = corpus_run["base"] / "keras-export"
+    assert export_model(corpus_run["result"].run_dir, ["keras"], out,
+                        ExportConfig(parity_images=4), latency_runs=1).ok
+    return out
 
 
 def test_scan_reports_each_bad_file_once_with_a_reason(corpus_run):
@@ -437,12 +451,12 @@ def test_a_full_disk_in_one_export_format_names_the_export_folder(tmp_path, monk
         "again")  # a new export folder: it had no earlier version
 
 
-def test_disk_full_during_export_keeps_the_previous_export(corpus_run, tmp_path, monkeypatch):
+def test_disk_full_during_export_keeps_the_previous_export(corpus_run, keras_export, tmp_path,
+                                                          monkeypatch):
     from core.export import exporter
 
     out = tmp_path / "export"
-    first = exporter.export_model(corpus_run["result"].run_dir, ["keras"], out, latency_runs=1)
-    assert first.ok
+    shutil.copytree(keras_export, out)
     before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     real_write_text = Path.write_text
 
@@ -544,14 +558,15 @@ def test_kill_between_renames_never_leaves_the_folder_missing(tmp_path):
     assert [p.name for p in tmp_path.iterdir() if not p.name.startswith(".")] == ["export"]
 
 
-def test_kill_9_during_export_keeps_the_previous_export(corpus_run, tmp_path):
+def test_kill_9_during_export_keeps_the_previous_export(corpus_run, keras_export, tmp_path):
+    from core.config import ExportConfig
+    from core.export.exporter import export_model
+
     out = tmp_path / "export"
+    shutil.copytree(keras_export, out)
     cmd = [sys.executable, str(ROOT / "main.py"), "export", corpus_run["result"].run_dir,
            "--out", str(out), "--latency-runs", "1", "--parity-images", "4"]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    first = subprocess.run(cmd + ["--format", "keras"], capture_output=True, text=True,
-                           env=env, timeout=300, check=False)
-    assert first.returncode == 0, first.stderr[-2000:]
     before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
 
     # Its own process group, so the kill also takes the parity probe it may have started.
@@ -587,7 +602,7 @@ def test_kill_9_during_export_keeps_the_previous_export(corpus_run, tmp_path):
     meta = json.loads((out / "metadata.json").read_text(encoding="utf-8"))
     assert list(meta["formats"]) == ["keras"]
     # The next export to the same place sweeps the dead process's leftover away.
-    again = subprocess.run(cmd + ["--format", "keras"], capture_output=True, text=True,
-                           env=env, timeout=300, check=False)
-    assert again.returncode == 0, again.stderr[-2000:]
+    again = export_model(corpus_run["result"].run_dir, ["keras"], out,
+                         ExportConfig(parity_images=4), latency_runs=1)
+    assert again.ok, again.to_text()
     assert not stage.exists()
