@@ -628,35 +628,6 @@ def test_a_weights_file_holding_nan_is_refused_naming_the_file_and_layer(tmp_pat
     assert str(path) in text and "NaN or infinite" in text and "Conv1" in text
 
 
-def test_a_file_that_passed_is_built_again_only_once_it_changes(tmp_path, monkeypatch):
-    """Training checked its weights file before starting and again while building the model,
-    a whole backbone built each time; an unchanged file that passed is taken as it is, a file
-    written since is checked again."""
-    import numpy as np
-
-    from core.model import build
-
-    spec, source = get_backbone("MobileNetV2"), _mobilenet_v2(size=32)
-    path = tmp_path / "mine.weights.h5"
-    source.save_weights(str(path))
-    built = []
-    real_build = build.build_backbone
-    monkeypatch.setattr(build, "build_backbone",
-                        lambda *a, **k: built.append(a[1]) or real_build(*a, **k))
-    assert check_weights_file(path, spec, 32) == path
-    assert check_weights_file(path, spec, 32) == path  # the same file: not built again
-    assert built == [32]
-    assert check_weights_file(path, spec, 48) == path  # another size is its own check
-    assert built == [32, 48]
-    layer = source.get_layer("Conv1")
-    kernel, *rest = layer.get_weights()
-    layer.set_weights([np.full_like(kernel, np.nan), *rest])
-    source.save_weights(str(path))  # the same name, written again: checked again, refused
-    with pytest.raises(WeightsError, match="NaN or infinite"):
-        check_weights_file(path, spec, 32)
-    assert built == [32, 48, 32]
-
-
 def test_an_h5_of_weights_only_says_what_it_holds_wherever_it_is_given(tmp_path, capsys):
     """A plain .h5 written by save_weights (tf.keras 2's layout, or Keras 3's renamed) given as
     a model showed Keras' "No model config found" (a review); given as the backbone's

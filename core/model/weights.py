@@ -39,42 +39,14 @@ def weights_file_there(path: str | os.PathLike) -> Path:
     return path
 
 
-# Files that passed check_weights_file in this process: (path, backbone, size) -> _stamp.
-_PASSED: dict[tuple[str, str, int], tuple[int, int, int, int]] = {}
-
-
 def check_weights_file(path: str | os.PathLike, spec: BackboneSpec, image_size: int) -> Path:
     """Check that a user-chosen .h5 / .weights.h5 file fits ``spec`` at ``image_size``.
 
     Builds the backbone (no top, random weights) and loads the file into it, so
     every way a file can be wrong is found now rather than an hour into
     training; shapes are compared first to name the first layer that differs.
-    A file that passed for this backbone and size is not built again until it is
-    written or replaced: training checks it before it starts and again as it builds
-    the model (and the Model page when it was chosen), a backbone built each time.
     """
-    there = weights_file_there(path)
-    key, stamp = (str(there.resolve()), spec.name, image_size), _stamp(there)
-    if stamp is not None and _PASSED.get(key) == stamp:
-        return there
-    checked = _check_weights_file(there, spec, image_size)
-    if stamp is not None:
-        _PASSED[key] = stamp
-    return checked
-
-
-def _stamp(path: Path) -> Optional[tuple[int, int, int, int]]:
-    """(size, modification and change times in ns, inode): a file written, replaced or
-    made unreadable since differs."""
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
-
-
-def _check_weights_file(path: Path, spec: BackboneSpec, image_size: int) -> Path:
-    """check_weights_file's work, every time: the checks in the order that names the cause."""
+    path = weights_file_there(path)
     if path.stat().st_size == 0:  # it was "not a Keras weights file (not HDF5)" (a review)
         raise WeightsError(f"{path} is empty (0 bytes): a copy or download of it failed; copy "
                            "it again or choose another file")
